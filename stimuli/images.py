@@ -1,0 +1,372 @@
+"""Natural images: embedded photographs, loaders, whitening and patches.
+
+Images are float arrays of shape ``(n_images, height, width)``. Nothing is
+downloaded: the default set is made of the photographs that scikit-image ships
+inside its own package; bigger corpora are read from a path the user gives.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from v1model.validation import (
+    as_generator,
+    check_array,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    describe,
+)
+
+__all__ = ["SKIMAGE_SCENES", "load_images", "whiten", "sample_patches", "whitening_filter"]
+
+#: Natural scenes among the photographs bundled with scikit-image (file names
+#: inside ``skimage/data``). Objects, animals, people, textures and outdoor
+#: scenes; no synthetic test pictures.
+SKIMAGE_SCENES = (
+    "camera.png",
+    "astronaut.png",
+    "coffee.png",
+    "chelsea.png",
+    "rocket.jpg",
+    "grass.png",
+    "gravel.png",
+    "brick.png",
+    "motorcycle_left.png",
+    "moon.png",
+)
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".pgm")
+MAT_KEYS = ("IMAGES", "IMAGESr", "IMAGES_RAW")
+
+
+def load_images(source="skimage", size: int | None = None, max_images: int | None = None):
+    """Load a set of grayscale natural images as ``(n_images, height, width)``.
+
+    Parameters
+    ----------
+    source : str, path or array_like
+        ``"skimage"`` (default): ten natural photographs bundled with
+        scikit-image, centre-cropped to squares and resized to ``size``
+        (default 256) pixels.
+        A path to a ``.mat`` file in Olshausen's format (``IMAGES.mat`` or
+        ``IMAGES_RAW.mat``: key ``IMAGES`` or ``IMAGESr``, shape
+        (height, width, n_images)).
+        A folder of raw sparsenet files (``image0`` ... ``image9``: headerless
+        big-endian float32 squares, as distributed with the first sparsenet).
+        A folder of PNG / JPEG / TIFF files.
+        An array of shape (n_images, height, width) or (height, width).
+    size : int, optional
+        Side of the square every image is centre-cropped and resized to.
+        Default: 256 for ``"skimage"`` and for folders of images of unequal
+        sizes; otherwise images are kept as they are.
+    max_images : int, optional
+        Keep only the first ``max_images`` images.
+
+    Returns
+    -------
+    images : ndarray, shape (n_images, height, width), float64
+        Grayscale intensities (photographs in [0, 1]; ``.mat`` and raw files
+        as stored).
+    """
+    if size is not None:
+        size = check_int(size, "size", minimum=8)
+    if max_images is not None:
+        max_images = check_int(max_images, "max_images", minimum=1)
+    if isinstance(source, str) and source == "skimage":
+        images = _load_skimage(size or 256)
+    elif isinstance(source, (str, Path)):
+        path = Path(source).expanduser()
+        if not path.exists():
+            raise FileNotFoundError(
+                f"source: no such file or folder: {str(path)!r} (expected 'skimage', a .mat "
+                "file, a folder of sparsenet raw files or a folder of PNG/JPEG/TIFF images)"
+            )
+        if path.is_dir():
+            images = _load_folder(path, size)
+        elif path.suffix.lower() == ".mat":
+            images = _load_mat(path)
+        elif path.suffix.lower() in IMAGE_SUFFIXES:
+            images = _read_image_files([path], size)
+        else:
+            raise ValueError(
+                f"source: cannot read {str(path)!r}: expected a .mat file, an image file or a "
+                "folder"
+            )
+    else:
+        images = check_array(source, "source", ndim=(2, 3))
+        if images.ndim == 2:
+            images = images[None]
+    if size is not None and images.shape[1:] != (size, size):
+        images = np.stack([_square(im, size) for im in images])
+    if max_images is not None:
+        images = images[:max_images]
+    images = np.ascontiguousarray(images, dtype=np.float64)
+    if not np.all(np.isfinite(images)):
+        raise ValueError(f"source {describe(source)}: images contain NaN or inf")
+    return images
+
+
+def _square(image, size):
+    """Centre-crop to a square and resize to ``size`` x ``size`` (anti-aliased)."""
+    from skimage.transform import resize
+
+    h, w = image.shape
+    s = min(h, w)
+    top, left = (h - s) // 2, (w - s) // 2
+    crop = image[top : top + s, left : left + s]
+    if s == size:
+        return crop
+    return resize(crop, (size, size), anti_aliasing=s > size, preserve_range=True)
+
+
+def _to_gray(image):
+    from skimage.color import rgb2gray, rgba2rgb
+
+    image = np.asarray(image)
+    if image.dtype == bool:
+        image = image.astype(float)
+    if image.ndim == 3 and image.shape[2] == 4:
+        image = rgba2rgb(image)
+    if image.ndim == 3:
+        image = rgb2gray(image)
+    if np.issubdtype(image.dtype, np.integer):
+        image = image / float(np.iinfo(image.dtype).max)
+    return image.astype(np.float64)
+
+
+def _load_skimage(size):
+    import skimage.data
+    from skimage.io import imread
+
+    folder = Path(skimage.data.__file__).parent
+    files = [folder / name for name in SKIMAGE_SCENES if (folder / name).exists()]
+    if not files:
+        raise RuntimeError(
+            f"no bundled photographs found in {folder}; reinstall scikit-image or pass "
+            "source=PATH"
+        )
+    return np.stack([_square(_to_gray(imread(f)), size) for f in files])
+
+
+def _read_image_files(files, size):
+    from skimage.io import imread
+
+    images = []
+    for f in files:
+        try:
+            images.append(_to_gray(imread(f)))
+        except Exception as exc:  # noqa: BLE001 - report which file failed
+            raise ValueError(f"source: cannot read image file {str(f)!r}: {exc}") from exc
+    shapes = {im.shape for im in images}
+    if len(shapes) > 1 or size is not None:
+        images = [_square(im, size or 256) for im in images]
+    return np.stack(images)
+
+
+def _load_folder(path, size):
+    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    pictures = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
+    if pictures:
+        return _read_image_files(pictures, size)
+    raw = [p for p in files if p.suffix == "" and p.name.startswith("image")]
+    if raw:
+        return np.stack([_read_raw(p) for p in sorted(raw, key=_natural_key)])
+    mats = [p for p in files if p.suffix.lower() == ".mat"]
+    if len(mats) == 1:
+        return _load_mat(mats[0])
+    raise ValueError(
+        f"source: folder {str(path)!r} holds no PNG/JPEG/TIFF images, no sparsenet raw files "
+        "(image0, image1, ...) and no single .mat file"
+    )
+
+
+def _natural_key(p):
+    digits = "".join(c for c in p.name if c.isdigit())
+    return (int(digits) if digits else -1, p.name)
+
+
+def _read_raw(path):
+    """One headerless big-endian float32 square image (sparsenet's raw format)."""
+    n_values = path.stat().st_size // 4
+    side = int(round(np.sqrt(n_values)))
+    if side * side != n_values or path.stat().st_size % 4:
+        raise ValueError(
+            f"source: raw file {str(path)!r} has {path.stat().st_size} bytes, which is not a "
+            "square image of big-endian float32 values"
+        )
+    return np.fromfile(path, dtype=">f4").reshape(side, side).astype(np.float64)
+
+
+def _load_mat(path):
+    try:
+        from scipy.io import loadmat
+
+        content = loadmat(path)
+    except NotImplementedError:  # MATLAB v7.3 files are HDF5
+        content = _load_mat_v73(path)
+    except Exception as exc:  # noqa: BLE001
+        raise ValueError(f"source: cannot read .mat file {str(path)!r}: {exc}") from exc
+    for key in MAT_KEYS:
+        if key in content:
+            arr = np.asarray(content[key], dtype=np.float64)
+            break
+    else:
+        found = sorted(k for k in content if not k.startswith("__"))
+        raise KeyError(
+            f"source: {str(path)!r} has no key {' or '.join(MAT_KEYS)}; it holds {found}"
+        )
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3:
+        raise ValueError(
+            f"source: {str(path)!r} key {key!r} has shape {arr.shape}; expected "
+            "(height, width, n_images)"
+        )
+    return np.ascontiguousarray(np.moveaxis(arr, 2, 0))
+
+
+def _load_mat_v73(path):
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        # HDF5 stores MATLAB arrays transposed
+        return {k: np.asarray(f[k]).T for k in f.keys() if isinstance(f[k], h5py.Dataset)}
+
+
+def whitening_filter(shape, f0: float | None = None):
+    """Olshausen & Field's zero-phase whitening filter R(f) = f exp(-(f/f0)^4).
+
+    ``f`` is the radial spatial frequency in cycles per picture (of side
+    ``N = min(height, width)``); ``f0`` defaults to ``0.4 N``. Returned in
+    FFT order (unshifted), shape ``shape``.
+    """
+    h, w = shape
+    n = min(h, w)
+    fy = np.fft.fftfreq(h)[:, None] * n
+    fx = np.fft.fftfreq(w)[None, :] * n
+    rho = np.sqrt(fx**2 + fy**2)
+    f0 = 0.4 * n if f0 is None else f0
+    return rho * np.exp(-((rho / f0) ** 4))
+
+
+def whiten(images, f0: float | None = None, variance: float = 0.1):
+    """Whiten images with Olshausen & Field's filter and rescale their variance.
+
+    Each image is filtered with R(f) = f exp(-(f/f0)^4) (flattens the 1/f
+    amplitude spectrum of natural images and removes the highest, noisy
+    frequencies), then all images are scaled together so that their mean
+    variance is ``variance`` (0.1 in the original sparsenet code).
+
+    Parameters
+    ----------
+    images : array_like, shape (n_images, height, width) or (height, width)
+    f0 : float, optional
+        Cut-off in cycles per picture; default ``0.4 * min(height, width)``.
+    variance : float
+        Target mean pixel variance after whitening.
+
+    Returns
+    -------
+    ndarray, shape (n_images, height, width), float64
+    """
+    images = check_array(images, "images", ndim=(2, 3))
+    if images.ndim == 2:
+        images = images[None]
+    if min(images.shape[1:]) < 4:
+        raise ValueError(f"images must be at least 4x4 pixels, got shape {images.shape}")
+    if f0 is not None:
+        f0 = check_positive(f0, "f0")
+    variance = check_positive(variance, "variance")
+    flat = images.reshape(len(images), -1)
+    zero = np.flatnonzero(flat.std(axis=1) < 1e-12)
+    if zero.size:
+        raise ValueError(
+            f"images: image {int(zero[0])} has zero variance (a constant picture cannot be "
+            "whitened)"
+        )
+    filt = whitening_filter(images.shape[1:], f0)
+    out = np.real(np.fft.ifft2(np.fft.fft2(images, axes=(1, 2)) * filt, axes=(1, 2)))
+    out *= np.sqrt(variance / np.mean(out.var(axis=(1, 2))))
+    return out
+
+
+def sample_patches(
+    images,
+    size: int,
+    n: int,
+    seed=None,
+    border: int = 4,
+    remove_mean: bool = False,
+    min_variance: float = 0.0,
+    normalize: bool = False,
+):
+    """Draw ``n`` random square patches, flattened row-major.
+
+    Parameters
+    ----------
+    images : array_like, shape (n_images, height, width)
+    size : int
+        Patch side in pixels.
+    n : int
+        Number of patches.
+    seed : int, Generator or None
+    border : int
+        Pixels left out at every image edge (the whitening filter wraps
+        around at the edges; sparsenet uses 4).
+    remove_mean : bool
+        Subtract each patch's mean.
+    min_variance : float
+        Reject patches whose variance is below this value (blank sky,
+        saturated areas) and draw again.
+    normalize : bool
+        Scale each patch to zero mean and unit variance (SAILnet's convention;
+        implies ``remove_mean``).
+
+    Returns
+    -------
+    X : ndarray, shape (n, size * size), float64
+    """
+    images = check_array(images, "images", ndim=(2, 3))
+    if images.ndim == 2:
+        images = images[None]
+    size = check_int(size, "size", minimum=1)
+    n = check_int(n, "n", minimum=1)
+    border = check_int(border, "border", minimum=0)
+    min_variance = check_nonnegative(min_variance, "min_variance")
+    n_img, h, w = images.shape
+    if size + 2 * border > min(h, w):
+        raise ValueError(
+            f"size={size} with border={border} does not fit in images of {h}x{w} pixels "
+            f"(need size + 2*border <= {min(h, w)})"
+        )
+    rng = as_generator(seed)
+    chosen, n_found, tries = [], 0, 0
+    need_var = min_variance > 0 or normalize
+    while n_found < n:
+        tries += 1
+        if tries > 50:
+            raise ValueError(
+                f"could not find {n} patches with variance >= {min_variance}: only {n_found} "
+                f"after 50 rounds; lower min_variance (images variance is {images.var():.3g})"
+            )
+        m = max(2 * (n - n_found), 16)
+        img = rng.integers(0, n_img, m)
+        r = rng.integers(border, h - border - size + 1, m)
+        c = rng.integers(border, w - border - size + 1, m)
+        win = np.lib.stride_tricks.sliding_window_view(images, (size, size), axis=(1, 2))
+        P = win[img, r, c].reshape(m, size * size)
+        if need_var:
+            var = P.var(axis=1)
+            floor = max(min_variance, 1e-12 if normalize else 0.0)
+            P = P[var >= floor] if floor > 0 else P
+        chosen.append(P[: n - n_found])
+        n_found += len(chosen[-1])
+    X = np.concatenate(chosen).astype(np.float64)
+    if remove_mean or normalize:
+        X -= X.mean(axis=1, keepdims=True)
+    if normalize:
+        X /= X.std(axis=1, keepdims=True)
+    return X

@@ -1,0 +1,115 @@
+"""Synthetic natural-image models: 1/f^alpha noise and dead leaves.
+
+For tests and for users without photographs. Both have the scale-invariant
+statistics (power spectrum close to 1/f^2) that make sparse coding learn
+localized, oriented, band-pass receptive fields.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from v1model.validation import as_generator, check_int, check_nonnegative, check_positive
+
+__all__ = ["pink_noise", "dead_leaves"]
+
+
+def pink_noise(n_images: int, size: int, alpha: float = 2.0, seed=None):
+    """Gaussian noise images whose power spectrum falls as 1/f^alpha.
+
+    Parameters
+    ----------
+    n_images, size : int
+        Number of square images and their side in pixels.
+    alpha : float
+        Spectral exponent of the power spectrum (2 for natural images, 0 for
+        white noise).
+    seed : int, Generator or None
+
+    Returns
+    -------
+    ndarray, shape (n_images, size, size), zero mean and unit variance per image
+    """
+    n_images = check_int(n_images, "n_images", minimum=1)
+    size = check_int(size, "size", minimum=2)
+    alpha = check_nonnegative(alpha, "alpha")
+    rng = as_generator(seed)
+    f = np.sqrt(np.fft.fftfreq(size)[:, None] ** 2 + np.fft.fftfreq(size)[None, :] ** 2)
+    f[0, 0] = 1.0
+    amplitude = f ** (-alpha / 2)
+    amplitude[0, 0] = 0.0  # no DC
+    noise = rng.standard_normal((n_images, size, size))
+    out = np.real(np.fft.ifft2(np.fft.fft2(noise, axes=(1, 2)) * amplitude, axes=(1, 2)))
+    out -= out.mean(axis=(1, 2), keepdims=True)
+    out /= out.std(axis=(1, 2), keepdims=True)
+    return out
+
+
+def dead_leaves(
+    n_images: int,
+    size: int,
+    r_min: float = 1.0,
+    r_max: float | None = None,
+    exponent: float = 3.0,
+    coverage: float = 0.999,
+    seed=None,
+):
+    """Dead-leaves images: occluding discs of random grey levels.
+
+    Discs are dropped one after another, each hidden by the ones dropped
+    before it, until ``coverage`` of the pixels are covered. Radii follow a
+    power law p(r) ~ r^-exponent on [r_min, r_max] (exponent 3 gives
+    scale invariance, Lee, Mumford & Huang 2001).
+
+    Parameters
+    ----------
+    n_images, size : int
+    r_min, r_max : float
+        Radius range in pixels; ``r_max`` defaults to ``size / 4``.
+    exponent : float
+        Power-law exponent of the radius distribution (> 1).
+    coverage : float
+        Fraction of pixels to cover before stopping (in (0, 1]).
+    seed : int, Generator or None
+
+    Returns
+    -------
+    ndarray, shape (n_images, size, size), grey levels in [0, 1]
+    """
+    n_images = check_int(n_images, "n_images", minimum=1)
+    size = check_int(size, "size", minimum=2)
+    r_min = check_positive(r_min, "r_min")
+    r_max = size / 4 if r_max is None else check_positive(r_max, "r_max")
+    if r_max < r_min:
+        raise ValueError(f"r_max={r_max} must be >= r_min={r_min}")
+    exponent = check_positive(exponent, "exponent")
+    if exponent <= 1:
+        raise ValueError(f"exponent must be > 1 for a normalisable radius law, got {exponent}")
+    coverage = check_positive(coverage, "coverage")
+    if coverage > 1:
+        raise ValueError(f"coverage must be in (0, 1], got {coverage}")
+    rng = as_generator(seed)
+    yy, xx = np.mgrid[0:size, 0:size]
+    out = np.zeros((n_images, size, size))
+    a = 1.0 - exponent
+    for i in range(n_images):
+        img = out[i]
+        covered = np.zeros((size, size), bool)
+        n_left = size * size
+        target = (1.0 - coverage) * size * size
+        while n_left > target:
+            # inverse-CDF draw from the truncated power law
+            u = rng.random()
+            r = (r_min**a + u * (r_max**a - r_min**a)) ** (1.0 / a)
+            cy, cx = rng.uniform(-r, size + r, 2)
+            y0, y1 = max(int(cy - r), 0), min(int(cy + r) + 2, size)
+            x0, x1 = max(int(cx - r), 0), min(int(cx + r) + 2, size)
+            if y0 >= y1 or x0 >= x1:
+                continue
+            disc = (yy[y0:y1, x0:x1] - cy) ** 2 + (xx[y0:y1, x0:x1] - cx) ** 2 <= r * r
+            new = disc & ~covered[y0:y1, x0:x1]
+            if new.any():
+                img[y0:y1, x0:x1][new] = rng.random()
+                covered[y0:y1, x0:x1] |= new
+                n_left -= int(new.sum())
+    return out

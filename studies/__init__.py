@@ -1,0 +1,58 @@
+"""Reproductions of classic results, one module per paper or claim.
+
+Each study module defines
+
+- ``NAME``: the command-line name (``olshausen-field-1996``),
+- ``TITLE`` and ``REFERENCE``: what it reproduces,
+- ``run(quick=False, seed=0, **params) -> xarray.Dataset``,
+- ``plot(ds, outdir) -> list[pathlib.Path]``,
+
+and uses only the public API. ``v1model study list`` lists them and
+``v1model study run NAME`` runs one; ``v1model.sweep`` runs any of them over a
+parameter grid.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from types import ModuleType
+
+__all__ = ["list_studies", "get_study", "study_parameters"]
+
+
+def _modules() -> dict[str, ModuleType]:
+    found = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if all(hasattr(module, attr) for attr in ("NAME", "run", "plot")):
+            found[module.NAME] = module
+    return dict(sorted(found.items()))
+
+
+def list_studies() -> dict[str, ModuleType]:
+    """All studies by name."""
+    return _modules()
+
+
+def get_study(name: str) -> ModuleType:
+    """The study module called ``name`` (hyphens or underscores both accepted)."""
+    studies = _modules()
+    key = str(name).replace("_", "-")
+    if key not in studies:
+        valid = ", ".join(studies) or "(none)"
+        raise ValueError(f"unknown study {name!r}; valid studies: {valid}")
+    return studies[key]
+
+
+def study_parameters(name: str) -> dict:
+    """The keyword parameters of a study's ``run`` with their defaults."""
+    sig = inspect.signature(get_study(name).run)
+    return {
+        p.name: p.default
+        for p in sig.parameters.values()
+        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+    }

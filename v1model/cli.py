@@ -1,0 +1,127 @@
+"""The ``v1model`` command line: ``v1model study list``, ``v1model study run NAME``,
+``v1model sweep ...``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="v1model",
+        description="Sparse coding in primary visual cortex: studies, sweeps and tools.",
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"v1model {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    study = sub.add_parser("study", help="list and run reproduced studies",
+                           description="List and run the studies that reproduce classic results.")
+    ssub = study.add_subparsers(dest="study_command", metavar="SUBCOMMAND")
+    ssub.required = True
+    ssub.add_parser("list", help="list the studies", description="List the available studies.")
+    run = ssub.add_parser("run", help="run one study",
+                          description="Run a study, save NAME.nc and its PNG figures in --out.")
+    run.add_argument("name", help="study name (see `v1model study list`)")
+    run.add_argument("--quick", action="store_true", help="small, fast variant (under a minute)")
+    run.add_argument("--out", default=None, help="output folder (default: results/NAME)")
+    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    run.add_argument("--images", default=None,
+                     help="image source: 'skimage' (default), an IMAGES.mat file, a folder of "
+                          "sparsenet raw files or of PNG/JPEG/TIFF images")
+    run.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a study parameter (repeatable), e.g. -p n_updates=500")
+
+    # the sweep commands live with the sweep module
+    try:
+        from .sweep.cli import add_sweep_parser
+    except ImportError:
+        add_sweep_parser = None
+    if add_sweep_parser is not None:
+        add_sweep_parser(sub)
+    return parser
+
+
+def _parse_value(text: str):
+    import json
+
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _study_list() -> int:
+    from studies import list_studies
+
+    studies = list_studies()
+    width = max(len(n) for n in studies) if studies else 0
+    for name, module in studies.items():
+        print(f"{name:<{width}}  {getattr(module, 'TITLE', '')}")
+    return 0
+
+
+def _study_run(args) -> int:
+    from studies import get_study, study_parameters
+
+    from .io import save_dataset
+
+    module = get_study(args.name)
+    accepted = study_parameters(module.NAME)
+    params = {}
+    for item in args.param:
+        if "=" not in item:
+            raise SystemExit(f"--param must be KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        if key not in accepted:
+            raise SystemExit(
+                f"--param: study {module.NAME!r} has no parameter {key!r}; "
+                f"valid: {', '.join(sorted(accepted))}"
+            )
+        params[key] = _parse_value(value)
+    if args.images is not None:
+        if "images" not in accepted:
+            raise SystemExit(f"--images: study {module.NAME!r} does not take images")
+        params["images"] = args.images
+    outdir = Path(args.out) if args.out else Path("results") / module.NAME
+    print(f"running {module.NAME}{' (quick)' if args.quick else ''}, seed {args.seed}")
+    t0 = time.perf_counter()
+    ds = module.run(quick=args.quick, seed=args.seed, **params)
+    nc = save_dataset(ds, outdir / f"{module.NAME}.nc")
+    print(f"wrote {nc}")
+    for fig in module.plot(ds, outdir):
+        print(f"wrote {fig}")
+    print(f"done in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "study":
+            if args.study_command == "list":
+                return _study_list()
+            return _study_run(args)
+        return args.func(args)
+    except (ValueError, TypeError, FileNotFoundError, KeyError) as exc:
+        print(f"v1model: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""Pieces every sparse-inference solver shares: validation, thresholds, the
+LASSO objective and the per-iteration history Dataset.
+
+The objective used throughout the package is, per sample,
+
+    E(a) = 0.5 * ||x - D^T a||^2 + lam * ||a||_1
+
+with ``D`` of shape (n_atoms, n_features) holding one atom per row. This is the
+objective of scikit-learn's ``sparse_encode(..., algorithm="lasso_cd",
+alpha=lam)`` and of ``Lasso(alpha=lam / n_features)``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import xarray as xr
+
+from ..validation import check_choice, check_data_and_dictionary, check_dtype, check_nonnegative
+
+THRESHOLDS = ("soft", "hard", "nonneg")
+
+
+class ConvergenceWarning(UserWarning):
+    """A solver stopped at its iteration limit before reaching its tolerance."""
+
+
+def validate_problem(X, D, lam, dtype, positive_lam_name="lam"):
+    """Validate ``X``, ``D`` and ``lam`` once and cast to ``dtype``.
+
+    Returns ``X`` as a 2-D array and ``D`` with unit-norm rows checked
+    (atoms are not renormalised: a scaled atom is a different problem).
+    """
+    dtype = check_dtype(dtype)
+    X, D = check_data_and_dictionary(X, D, dtype=np.float64)
+    lam = check_nonnegative(lam, positive_lam_name)
+    return np.ascontiguousarray(X, dtype=dtype), np.ascontiguousarray(D, dtype=dtype), lam, dtype
+
+
+def check_threshold(threshold):
+    return check_choice(threshold, "threshold", THRESHOLDS)
+
+
+def apply_threshold(u, lam, kind, out=None):
+    """Elementwise thresholding T_lam(u) for the three LCA nonlinearities.
+
+    soft   : sign(u) * max(|u| - lam, 0)   (L1 / LASSO)
+    hard   : u * (|u| > lam)               (approximate L0)
+    nonneg : max(u - lam, 0)               (non-negative LASSO)
+    """
+    if kind == "soft":
+        s = np.sign(u)
+        a = np.abs(u, out=out)
+        a -= lam
+        np.maximum(a, 0, out=a)
+        a *= s
+        return a
+    if kind == "nonneg":
+        a = np.subtract(u, lam, out=out)
+        np.maximum(a, 0, out=a)
+        return a
+    if kind == "hard":
+        if out is None:
+            return np.where(np.abs(u) > lam, u, 0).astype(u.dtype, copy=False)
+        np.copyto(out, u)
+        out[np.abs(u) <= lam] = 0
+        return out
+    raise ValueError(f"threshold must be one of {THRESHOLDS}, got {kind!r}")
+
+
+def penalty(A, lam, kind="soft"):
+    """Per-sample penalty: lam*||a||_1 (soft/nonneg) or lam^2/2 * ||a||_0 (hard)."""
+    if kind == "hard":
+        return 0.5 * lam**2 * np.count_nonzero(A, axis=1)
+    return lam * np.abs(A).sum(axis=1)
+
+
+def objective(X, D, A, lam, kind="soft"):
+    """Per-sample objective 0.5||x - D^T a||^2 + penalty(a); shape (n_samples,)."""
+    X = np.asarray(X, dtype=np.float64)
+    A = np.asarray(A, dtype=np.float64)
+    D = np.asarray(D, dtype=np.float64)
+    R = X - A @ D
+    return 0.5 * np.einsum("ij,ij->i", R, R) + penalty(A, lam, kind)
+
+
+def lasso_objective(X, D, A, lam):
+    """Total LASSO objective summed over samples (float64)."""
+    return float(objective(X, D, A, lam, "soft").sum())
+
+
+def spectral_norm_gram(D):
+    """Largest eigenvalue of the Gram matrix D D^T (= ||D||_2^2)."""
+    D64 = np.asarray(D, dtype=np.float64)
+    small = D64 @ D64.T if D64.shape[0] <= D64.shape[1] else D64.T @ D64
+    return float(np.linalg.eigvalsh(small)[-1])
+
+
+def warn_not_converged(solver, n_iter, n_left, n_total):
+    warnings.warn(
+        f"{solver} stopped after {n_iter} iterations with {n_left} of {n_total} samples "
+        "not converged; raise max_iter or loosen tol",
+        ConvergenceWarning,
+        stacklevel=3,
+    )
+
+
+def history_dataset(records, solver, **attrs):
+    """Per-iteration history as a Dataset with dim ``iteration``.
+
+    ``records`` is a list of dicts with keys objective, data_term, penalty,
+    n_active (summed over samples)."""
+    it = np.arange(len(records))
+    data = {
+        key: ("iteration", np.array([r[key] for r in records], dtype=float))
+        for key in ("objective", "data_term", "penalty", "n_active")
+    }
+    ds = xr.Dataset(data, coords={"iteration": it})
+    ds["objective"].attrs.update(long_name="objective summed over samples", units="1")
+    ds["data_term"].attrs.update(long_name="0.5 ||x - D^T a||^2 summed over samples", units="1")
+    ds["penalty"].attrs.update(long_name="penalty summed over samples", units="1")
+    ds["n_active"].attrs.update(long_name="mean number of non-zero coefficients per sample", units="1")
+    ds.attrs.update(solver=solver, **attrs)
+    return ds
+
+
+def history_record(X, D, A, lam, kind="soft"):
+    R = X.astype(np.float64) - A.astype(np.float64) @ D.astype(np.float64)
+    data = 0.5 * float(np.einsum("ij,ij->", R, R))
+    pen = float(penalty(A.astype(np.float64), lam, kind).sum())
+    return {
+        "objective": data + pen,
+        "data_term": data,
+        "penalty": pen,
+        "n_active": float(np.count_nonzero(A)) / max(A.shape[0], 1),
+    }

@@ -1,0 +1,121 @@
+"""Saving and loading results: atomic netCDF / zarr writes and figure saving.
+
+Nothing writes half a file: every writer writes to a temporary name in the
+destination folder and renames it into place, so that a crash leaves either
+the old file or the new one, never a truncated one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["atomic_path", "save_dataset", "load_dataset", "save_figure", "clean_attrs"]
+
+NETCDF_ENGINE = "h5netcdf"
+
+
+@contextmanager
+def atomic_path(path, suffix: str | None = None):
+    """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
+
+    On an exception the temporary file (or folder) is removed and ``path`` is
+    left untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix if suffix is None else suffix
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists():
+            tmp.unlink()
+        raise
+
+
+def clean_attrs(attrs: dict) -> dict:
+    """Make attrs serialisable by netCDF: None -> "None", bools -> int,
+    dicts and lists of mixed types -> JSON strings."""
+    out = {}
+    for key, value in attrs.items():
+        if value is None:
+            out[key] = "None"
+        elif isinstance(value, (bool, np.bool_)):
+            out[key] = int(value)
+        elif isinstance(value, (str, int, float, np.integer, np.floating)):
+            out[key] = value
+        elif isinstance(value, Path):
+            out[key] = str(value)
+        elif isinstance(value, (list, tuple, np.ndarray)) and len(value) and all(
+            isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+            for v in value
+        ):
+            out[key] = np.asarray(value)
+        else:
+            out[key] = json.dumps(value, default=str)
+    return out
+
+
+def _cleaned(ds: xr.Dataset) -> xr.Dataset:
+    ds = ds.copy()
+    ds.attrs = clean_attrs(ds.attrs)
+    for name in list(ds.variables):
+        ds[name].attrs = clean_attrs(ds[name].attrs)
+    return ds
+
+
+def save_dataset(ds: xr.Dataset, path) -> Path:
+    """Save ``ds`` atomically as netCDF (``.nc``) or zarr (``.zarr``).
+
+    Returns the final path.
+    """
+    if not isinstance(ds, xr.Dataset):
+        raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
+    path = Path(path)
+    ds = _cleaned(ds)
+    if path.suffix == ".zarr":
+        with atomic_path(path) as tmp:
+            ds.to_zarr(tmp, mode="w")
+    else:
+        with atomic_path(path) as tmp:
+            ds.to_netcdf(tmp, engine=NETCDF_ENGINE)
+    return path
+
+
+def load_dataset(path) -> xr.Dataset:
+    """Load a Dataset saved by :func:`save_dataset` fully into memory."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"path: no such file: {str(path)!r}")
+    if path.suffix == ".zarr":
+        with xr.open_zarr(path) as ds:
+            return ds.load()
+    with xr.open_dataset(path, engine=NETCDF_ENGINE) as ds:
+        return ds.load()
+
+
+def save_figure(fig, path, dpi: int = 120) -> Path:
+    """Save a matplotlib figure atomically as PNG and close it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
+    plt.close(fig)
+    return path

@@ -1,0 +1,275 @@
+"""The sparse-coding network: one spec, several simulators.
+
+:class:`SparseCodingNetwork` holds what defines the network — the dictionary
+(the units' feed-forward weights / receptive fields), the threshold and its
+kind, lambda, the time constant, the sparseness prior and the learning rule —
+and exposes ``encode``, ``learn``/``fit`` and ``save``/``load``. It integrates
+nothing itself: ``encode`` hands the spec to a simulator backend (the ODE
+solvers in :mod:`v1model.inference`, the Brian2 spiking network in
+:mod:`v1model.spiking`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from .validation import (
+    check_array,
+    check_choice,
+    check_dictionary,
+    check_int,
+    check_nonnegative,
+    check_positive,
+)
+
+__all__ = ["SparseCodingNetwork", "BACKENDS"]
+
+#: Simulator backends: name -> "module:function" taking (network, X, **kwargs)
+#: and returning codes (n_samples, n_atoms). Imported lazily so that the ODE
+#: path never imports Brian2.
+BACKENDS = {
+    "ode": "v1model.network:_encode_ode",
+    "spiking": "v1model.spiking.backend:encode",
+}
+PRIORS = ("l1", "cauchy")
+THRESHOLDS = ("soft", "hard", "nonneg")
+
+
+class SparseCodingNetwork:
+    """A sparse-coding network of V1 simple cells.
+
+    Parameters
+    ----------
+    dictionary : array_like, shape (n_atoms, n_features), optional
+        Feed-forward weights, one receptive field per row. If omitted, give
+        ``n_atoms`` and ``patch_shape`` and call :meth:`learn`.
+    n_atoms : int, optional
+        Number of units when no dictionary is given.
+    patch_shape : tuple of int, optional
+        (height, width) of the image patch each atom covers; default: square
+        from ``n_features``.
+    lam : float
+        Threshold / sparseness weight lambda (units of the input), default 0.1.
+    threshold : {"soft", "hard", "nonneg"}
+        LCA nonlinearity (L1, approximate L0, non-negative L1).
+    tau : float
+        Membrane time constant in seconds (default 10 ms).
+    prior : {"l1", "cauchy"}
+        Sparseness cost: L1 (LCA / LASSO) or Olshausen & Field's Cauchy
+        S(a) = log(1 + (a/sigma)^2).
+    sigma : float
+        Scale of the Cauchy prior (sparsenet: 0.316).
+    """
+
+    def __init__(
+        self,
+        dictionary=None,
+        *,
+        n_atoms: int | None = None,
+        patch_shape=None,
+        lam: float = 0.1,
+        threshold: str = "soft",
+        tau: float = 0.01,
+        prior: str = "l1",
+        sigma: float = 0.316,
+    ):
+        self.lam = check_nonnegative(lam, "lam")
+        self.threshold = check_choice(threshold, "threshold", THRESHOLDS)
+        self.tau = check_positive(tau, "tau")
+        self.prior = check_choice(prior, "prior", PRIORS)
+        self.sigma = check_positive(sigma, "sigma")
+        if dictionary is not None:
+            self.dictionary = check_dictionary(dictionary, "dictionary")
+            n_features = self.dictionary.shape[1]
+        else:
+            if n_atoms is None:
+                raise ValueError("give either dictionary or n_atoms (and patch_shape)")
+            self.dictionary = None
+            n_features = None
+        self.n_atoms = (
+            self.dictionary.shape[0] if self.dictionary is not None
+            else check_int(n_atoms, "n_atoms", minimum=1)
+        )
+        self.patch_shape = _check_patch_shape(patch_shape, n_features)
+        self.history_ = None
+
+    # ------------------------------------------------------------------ spec
+    @property
+    def n_features(self):
+        if self.dictionary is not None:
+            return self.dictionary.shape[1]
+        return int(np.prod(self.patch_shape)) if self.patch_shape else None
+
+    def params(self) -> dict:
+        """The spec as a flat dict (recorded in every output's attrs)."""
+        return {
+            "n_atoms": self.n_atoms,
+            "n_features": self.n_features,
+            "patch_shape": list(self.patch_shape) if self.patch_shape else None,
+            "lam": self.lam,
+            "threshold": self.threshold,
+            "tau": self.tau,
+            "prior": self.prior,
+            "sigma": self.sigma,
+        }
+
+    def __repr__(self):
+        p = self.params()
+        return (
+            f"SparseCodingNetwork(n_atoms={p['n_atoms']}, n_features={p['n_features']}, "
+            f"lam={self.lam}, threshold={self.threshold!r}, prior={self.prior!r})"
+        )
+
+    def _require_dictionary(self):
+        if self.dictionary is None:
+            raise RuntimeError("the network has no dictionary yet: call learn() first or pass one")
+
+    # --------------------------------------------------------------- encode
+    def encode(self, X, backend: str = "ode", **kwargs):
+        """Codes of ``X`` (n_samples, n_features) -> (n_samples, n_atoms).
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, n_features)
+        backend : {"ode", "spiking"}
+            ``"ode"``: rate units integrated with :func:`v1model.inference.lca`
+            (``method="lca"``, default), :func:`~v1model.inference.fista`
+            (``method="fista"``) or, for the Cauchy prior, conjugate-gradient
+            MAP inference. ``"spiking"``: the Brian2 spiking LCA.
+        **kwargs
+            Passed to the backend (e.g. ``method``, ``n_steps``, ``dtype``).
+        """
+        self._require_dictionary()
+        check_choice(backend, "backend", tuple(BACKENDS))
+        module, func = BACKENDS[backend].split(":")
+        return getattr(importlib.import_module(module), func)(self, X, **kwargs)
+
+    # ---------------------------------------------------------------- learn
+    def learn(self, X, **kwargs):
+        """Learn the dictionary from patches ``X`` (n_samples, n_features).
+
+        See :func:`v1model.learning.olshausen_field.learn_dictionary` for the
+        keyword arguments (``n_updates``, ``batch_size``, ``lr``, ``seed``,
+        ...). Returns the learning history (xarray Dataset over ``update``)
+        and keeps it in ``history_``.
+        """
+        from .learning.olshausen_field import learn_dictionary
+
+        X = check_array(X, "X", ndim=2)
+        if self.patch_shape is None:
+            self.patch_shape = _check_patch_shape(None, X.shape[1])
+        elif X.shape[1] != self.n_features:
+            raise ValueError(
+                f"X has {X.shape[1]} features per sample but the network's patch_shape "
+                f"{self.patch_shape} needs {self.n_features}"
+            )
+        D, history = learn_dictionary(
+            X,
+            self.n_atoms,
+            lam=self.lam,
+            prior=self.prior,
+            sigma=self.sigma,
+            threshold=self.threshold,
+            tau=self.tau,
+            D0=self.dictionary,
+            **kwargs,
+        )
+        self.dictionary = D
+        self.history_ = history
+        return history
+
+    def fit(self, X, **kwargs):
+        """Same as :meth:`learn`; returns ``self`` (scikit-learn style)."""
+        self.learn(X, **kwargs)
+        return self
+
+    # ------------------------------------------------------------------- io
+    def to_dataset(self) -> xr.Dataset:
+        """The network as a Dataset: ``dictionary`` (atom, y, x) and the spec in attrs."""
+        self._require_dictionary()
+        h, w = self.patch_shape
+        ds = xr.Dataset(
+            {"dictionary": (("atom", "y", "x"), self.dictionary.reshape(-1, h, w))},
+            coords={"atom": np.arange(self.n_atoms), "y": np.arange(h), "x": np.arange(w)},
+        )
+        ds["dictionary"].attrs.update(long_name="receptive fields (unit-norm atoms)", units="1")
+        ds.attrs.update({k: v for k, v in self.params().items() if v is not None})
+        ds.attrs["kind"] = "v1model.SparseCodingNetwork"
+        if self.history_ is not None:
+            ds = ds.merge(self.history_)
+        return ds
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> "SparseCodingNetwork":
+        if "dictionary" not in ds:
+            raise ValueError("ds has no 'dictionary' variable; not a saved network")
+        D = ds["dictionary"].values
+        a = ds.attrs
+        net = cls(
+            D.reshape(D.shape[0], -1),
+            patch_shape=D.shape[1:],
+            lam=float(a.get("lam", 0.1)),
+            threshold=str(a.get("threshold", "soft")),
+            tau=float(a.get("tau", 0.01)),
+            prior=str(a.get("prior", "l1")),
+            sigma=float(a.get("sigma", 0.316)),
+        )
+        hist_vars = [v for v in ds.data_vars if "update" in ds[v].dims]
+        net.history_ = ds[hist_vars] if hist_vars else None
+        return net
+
+    def save(self, path) -> Path:
+        """Save as netCDF (atomically)."""
+        from .io import save_dataset
+
+        return save_dataset(self.to_dataset(), path)
+
+    @classmethod
+    def load(cls, path) -> "SparseCodingNetwork":
+        from .io import load_dataset
+
+        return cls.from_dataset(load_dataset(path))
+
+
+def _check_patch_shape(patch_shape, n_features):
+    if patch_shape is None:
+        if n_features is None:
+            return None
+        side = int(round(np.sqrt(n_features)))
+        if side * side != n_features:
+            return (1, n_features)
+        return (side, side)
+    try:
+        shape = tuple(int(s) for s in patch_shape)
+    except TypeError as exc:
+        raise TypeError(f"patch_shape must be (height, width), got {patch_shape!r}") from exc
+    if len(shape) != 2 or min(shape) < 1:
+        raise ValueError(f"patch_shape must be (height, width) of positive ints, got {patch_shape!r}")
+    if n_features is not None and shape[0] * shape[1] != n_features:
+        raise ValueError(
+            f"patch_shape {shape} has {shape[0] * shape[1]} pixels but the dictionary has "
+            f"{n_features} features per atom"
+        )
+    return shape
+
+
+def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs):
+    """ODE / optimisation backend."""
+    from . import inference
+
+    if net.prior == "cauchy":
+        from .learning.olshausen_field import cauchy_inference
+
+        check_choice(method or "cg", "method", ("cg",))
+        return cauchy_inference(X, net.dictionary, net.lam, net.sigma, **kwargs)
+    method = check_choice(method or "lca", "method", ("lca", "fista"))
+    if method == "lca":
+        return inference.lca(X, net.dictionary, net.lam, threshold=net.threshold, tau=net.tau,
+                             **kwargs)
+    if net.threshold == "hard":
+        raise ValueError("method='fista' solves the L1 problem; threshold='hard' needs method='lca'")
+    return inference.fista(X, net.dictionary, net.lam, positive=net.threshold == "nonneg", **kwargs)

@@ -1,0 +1,212 @@
+"""Input validation shared by every public function.
+
+Validation happens once, at the public boundary; inner kernels trust their
+inputs. Every error names the argument, the value that was given and what was
+expected, so that a bad input fails at once instead of turning into NaNs an
+hour later.
+"""
+
+from __future__ import annotations
+
+import numbers
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "as_generator",
+    "check_array",
+    "check_dictionary",
+    "check_data_and_dictionary",
+    "check_dtype",
+    "check_positive",
+    "check_nonnegative",
+    "check_int",
+    "check_choice",
+    "check_probability",
+    "describe",
+]
+
+
+def describe(value, limit: int = 60) -> str:
+    """Short human-readable description of ``value`` for error messages."""
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape} and dtype {value.dtype}"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def as_generator(seed) -> np.random.Generator:
+    """Turn ``seed`` (None, int, SeedSequence or Generator) into a Generator.
+
+    Never touches NumPy's global random state.
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or isinstance(seed, (numbers.Integral, np.random.SeedSequence)):
+        if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        return np.random.default_rng(seed)
+    raise TypeError(
+        f"seed must be None, an int, a numpy SeedSequence or a numpy Generator, "
+        f"got {describe(seed)}"
+    )
+
+
+def check_dtype(dtype, name: str = "dtype") -> np.dtype:
+    """Accept float32 or float64 (the two precisions the kernels support)."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"{name} must be float32 or float64, got {dtype!r}") from exc
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"{name} must be float32 or float64, got {dt}")
+    return dt
+
+
+def check_array(
+    value,
+    name: str,
+    ndim: int | tuple[int, ...] | None = None,
+    dtype=np.float64,
+    allow_empty: bool = False,
+    finite: bool = True,
+    copy: bool = False,
+) -> np.ndarray:
+    """Convert ``value`` to a float array and check its shape and values.
+
+    Parameters
+    ----------
+    value : array_like
+    name : str
+        Argument name used in error messages.
+    ndim : int or tuple of int, optional
+        Accepted numbers of dimensions.
+    dtype : dtype
+        Target floating dtype.
+    allow_empty : bool
+        Whether an array with a zero-length axis is accepted.
+    finite : bool
+        Reject NaN and infinity.
+    copy : bool
+        Always return a copy.
+    """
+    if value is None:
+        raise TypeError(f"{name} must be an array, got None")
+    try:
+        arr = np.array(value, dtype=dtype, copy=True) if copy else np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a numeric array, got {describe(value)}") from exc
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            want = " or ".join(str(a) for a in allowed)
+            raise ValueError(
+                f"{name} must have {want} dimension(s), got {arr.ndim} (shape {arr.shape})"
+            )
+    if not allow_empty and arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    if finite and arr.size and not np.all(np.isfinite(arr)):
+        n_bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(f"{name} contains {n_bad} non-finite value(s) (NaN or inf)")
+    return arr
+
+
+def check_dictionary(D, name: str = "D", dtype=np.float64, normalized: bool = False) -> np.ndarray:
+    """Validate a dictionary of shape ``(n_atoms, n_features)``.
+
+    Rejects all-zero atoms (they have no direction). With ``normalized=True``
+    the atoms are rescaled to unit norm in a copy.
+    """
+    D = check_array(D, name, ndim=2, dtype=dtype)
+    norms = np.linalg.norm(D, axis=1)
+    zero = np.flatnonzero(norms < 1e-12)
+    if zero.size:
+        raise ValueError(
+            f"{name} has {zero.size} atom(s) (rows) with zero norm, e.g. row {int(zero[0])}; "
+            "every atom needs a direction"
+        )
+    if normalized:
+        D = D / norms[:, None]
+    return D
+
+
+def check_data_and_dictionary(X, D, dtype=np.float64, x_name="X", d_name="D"):
+    """Validate data ``X`` (n_samples, n_features) against ``D`` (n_atoms, n_features).
+
+    A single sample of shape ``(n_features,)`` is accepted and promoted to 2-D.
+    """
+    D = check_dictionary(D, d_name, dtype=dtype)
+    X = check_array(X, x_name, ndim=(1, 2), dtype=dtype)
+    if X.ndim == 1:
+        X = X[None, :]
+    if X.shape[1] != D.shape[1]:
+        raise ValueError(
+            f"{x_name} has {X.shape[1]} features per sample (shape {X.shape}) but "
+            f"{d_name} has {D.shape[1]} features per atom (shape {D.shape}); "
+            f"expected {x_name} of shape (n_samples, {D.shape[1]})"
+        )
+    return X, D
+
+
+def check_positive(value, name: str, allow_inf: bool = False) -> float:
+    """A real number > 0."""
+    v = _as_real(value, name)
+    if not (v > 0) or (not allow_inf and not np.isfinite(v)):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return v
+
+
+def check_nonnegative(value, name: str) -> float:
+    """A real number >= 0."""
+    v = _as_real(value, name)
+    if not (v >= 0) or not np.isfinite(v):
+        raise ValueError(f"{name} must be a non-negative finite number, got {value!r}")
+    return v
+
+
+def check_probability(value, name: str, open_interval: bool = True) -> float:
+    """A real number in (0, 1) (or [0, 1] with ``open_interval=False``)."""
+    v = _as_real(value, name)
+    ok = (0 < v < 1) if open_interval else (0 <= v <= 1)
+    if not ok:
+        rng = "(0, 1)" if open_interval else "[0, 1]"
+        raise ValueError(f"{name} must be in {rng}, got {value!r}")
+    return v
+
+
+def check_int(value, name: str, minimum: int | None = None, maximum: int | None = None) -> int:
+    """An integer within ``[minimum, maximum]``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, numbers.Real) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise TypeError(f"{name} must be an integer, got {describe(value)}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+    return value
+
+
+def check_choice(value, name: str, choices) -> str:
+    """One of a fixed set of names; the error lists the valid ones."""
+    if value not in choices:
+        valid = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name} must be one of {valid}; got {value!r}")
+    return value
+
+
+def check_path_exists(path, name: str = "path") -> Path:
+    """A path that exists on disk."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise FileNotFoundError(f"{name}: no such file or directory: {str(p)!r}")
+    return p
+
+
+def _as_real(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {describe(value)}")
+    return float(value)
