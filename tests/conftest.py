@@ -1,0 +1,37 @@
+"""Shared fixtures: reference data location, small whitened patch sets."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+
+
+def shared_path(*parts) -> Path:
+    """Path inside ../shared/data; the test is skipped when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"reference data not present: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def whitened_images():
+    """The embedded photographs, whitened (10, 256, 256)."""
+    from stimuli import load_images, whiten
+
+    return whiten(load_images("skimage"))
+
+
+@pytest.fixture(scope="session")
+def natural_patches(whitened_images):
+    """300 whitened 8x8 natural patches (300, 64), float64."""
+    from stimuli import sample_patches
+
+    return sample_patches(whitened_images, 8, 300, seed=1)
+
+
+@pytest.fixture()
+def rng():
+    return np.random.default_rng(12345)
