@@ -35,3 +35,9 @@ def natural_patches(whitened_images):
 @pytest.fixture()
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture()
+def shared_data():
+    """Function ``shared_data(*parts) -> Path`` into ../shared/data; skips when absent."""
+    return shared_path
