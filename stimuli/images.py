@@ -20,7 +20,8 @@ from v1model.validation import (
     describe,
 )
 
-__all__ = ["SKIMAGE_SCENES", "load_images", "whiten", "sample_patches", "whitening_filter"]
+__all__ = ["SKIMAGE_SCENES", "load_images", "whiten", "sample_patches", "whitening_filter",
+           "is_prewhitened"]
 
 #: Natural scenes among the photographs bundled with scikit-image (file names
 #: inside ``skimage/data``). Objects, animals, people, textures and outdoor
@@ -370,3 +371,32 @@ def sample_patches(
     if normalize:
         X /= X.std(axis=1, keepdims=True)
     return X
+
+
+def is_prewhitened(source) -> bool:
+    """Whether ``source`` names Olshausen's already-whitened images.
+
+    True for a folder of sparsenet raw files and for a ``.mat`` whose key is
+    ``IMAGES`` (``IMAGES_RAW.mat`` holds ``IMAGESr``, the unwhitened ones);
+    False for the embedded photographs, photograph folders and arrays.
+    """
+    if not isinstance(source, (str, Path)) or source == "skimage":
+        return False
+    path = Path(source).expanduser()
+    if path.is_dir():
+        names = [p for p in path.iterdir() if p.is_file()]
+        if any(p.suffix.lower() in IMAGE_SUFFIXES for p in names):
+            return False
+        if any(p.suffix == "" and p.name.startswith("image") for p in names):
+            return True
+        mats = [p for p in names if p.suffix.lower() == ".mat"]
+        return len(mats) == 1 and is_prewhitened(mats[0])
+    if path.suffix.lower() == ".mat":
+        from scipy.io import whosmat
+
+        try:
+            keys = [entry[0] for entry in whosmat(path)]
+        except Exception:  # noqa: BLE001 - v7.3 files: judge by name
+            return "RAW" not in path.name.upper()
+        return "IMAGES" in keys
+    return False

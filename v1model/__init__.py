@@ -6,3 +6,7 @@ receptive-field analysis, reproducible studies and parameter sweeps.
 """
 
 __version__ = "0.1.0"
+
+from .network import SparseCodingNetwork  # noqa: E402
+
+__all__ = ["SparseCodingNetwork", "__version__"]

@@ -56,8 +56,7 @@ def plot_atoms(D, patch_shape=None, n_cols=None, title=None, ax=None, normalize=
         fig, ax = plt.subplots(figsize=(size, size * canvas.shape[0] / canvas.shape[1]))
     else:
         fig = ax.figure
-    cmap = plt.get_cmap("gray").copy()
-    cmap.set_bad((0.5, 0.5, 0.5))
+    cmap = plt.get_cmap("gray").with_extremes(bad=(0.5, 0.5, 0.5))
     ax.imshow(np.ma.masked_invalid(canvas), cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
     ax.set_axis_off()
     if title:

@@ -1,0 +1,151 @@
+"""Olshausen & Field (1996): learning a sparse code for natural images gives
+localized, oriented, band-pass receptive fields.
+
+256 basis functions are learned on 16x16 patches of whitened natural images
+with the Olshausen-Field rule. The figures are the basis functions as a grid
+(the paper's Fig. 4a), the learning curve, and the distribution of the
+coefficients against a Gaussian of equal variance (the sparse, heavy-tailed
+code of the paper's Fig. 4b).
+
+Defaults and their sources
+--------------------------
+- 16x16 patches, 256 basis functions, batches of 100 patches, a 4-pixel border:
+  Olshausen & Field (1996) and the sparsenet code.
+- Whitening R(f) = f exp(-(f/f0)^4), f0 = 0.4 N, variance 0.1: sparsenet.
+- ``prior="l1"`` (default): the L1 / LCA form of the model with unit-norm atoms
+  (Rozell et al. 2008; Olshausen's later sparsenet class code), lam = 0.15.
+  ``prior="cauchy"``: the 1996 Cauchy prior with sparsenet's constants
+  (lam = beta * noise_var = 0.022, sigma = 0.316, gain adaptation).
+- Learning rate 3 decaying to 0.3 over 4,000 updates (L1): chosen so that the
+  full run finishes in under 10 minutes on 2 cores with converged atoms.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+NAME = "olshausen-field-1996"
+TITLE = "Emergence of simple-cell receptive fields from a sparse code of natural images"
+REFERENCE = (
+    "Olshausen, B. A. & Field, D. J. (1996). Emergence of simple-cell receptive field "
+    "properties by learning a sparse code for natural images. Nature 381, 607-609."
+)
+
+
+def run(
+    quick: bool = False,
+    seed: int = 0,
+    *,
+    images: str = "skimage",
+    prewhitened: bool | None = None,
+    patch_size: int | None = None,
+    n_atoms: int | None = None,
+    lam: float | None = None,
+    prior: str = "l1",
+    n_updates: int | None = None,
+    batch_size: int = 100,
+    lr: float | None = None,
+    n_patches: int | None = None,
+    n_eval: int = 2000,
+    progress: bool = True,
+) -> xr.Dataset:
+    """Learn the basis; return dictionary, learning history and held-out codes.
+
+    Parameters
+    ----------
+    quick : bool
+        8x8 patches, 64 atoms, 1,500 updates (under a minute) instead of
+        16x16, 256 atoms, 4,000 updates.
+    seed : int
+        Root seed for patches, initial dictionary and minibatches.
+    images : str
+        Image source for :func:`stimuli.load_images` ("skimage", an
+        IMAGES.mat, a folder of sparsenet raw files or of photographs).
+    prewhitened : bool, optional
+        Whether the images are already whitened. Default: True for
+        Olshausen's whitened files (sparsenet raw folder, ``IMAGES`` key),
+        False otherwise.
+    patch_size, n_atoms, lam, n_updates, lr, n_patches : optional
+        Override the defaults above.
+    prior : {"l1", "cauchy"}
+    batch_size : int
+    n_eval : int
+        Held-out patches encoded at the end for the coefficient statistics.
+    progress : bool
+
+    Returns
+    -------
+    xarray.Dataset
+        ``dictionary`` (atom, y, x), the learning history over ``update``,
+        held-out ``codes`` (sample, atom) and their ``reconstruction_error``;
+        all parameters in attrs.
+    """
+    from stimuli import load_images, sample_patches, whiten
+    from stimuli.images import is_prewhitened
+    from v1model import SparseCodingNetwork
+    from v1model.learning.olshausen_field import SPARSENET_CAUCHY_LAM
+    from v1model.validation import as_generator
+
+    patch_size = patch_size or (8 if quick else 16)
+    n_atoms = n_atoms or (64 if quick else 256)
+    n_updates = n_updates or (1500 if quick else 4000)
+    if lam is None:
+        lam = SPARSENET_CAUCHY_LAM if prior == "cauchy" else (0.1 if quick else 0.15)
+    lr = lr or (3.0 if prior == "l1" else 1.0)
+    n_patches = n_patches or (30000 if quick else 100000)
+    rng = as_generator(seed)
+
+    raw = load_images(images)
+    if prewhitened is None:
+        prewhitened = is_prewhitened(images)
+    imgs = raw if prewhitened else whiten(raw)
+    X = sample_patches(imgs, patch_size, n_patches, seed=rng)
+    X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng)
+
+    net = SparseCodingNetwork(n_atoms=n_atoms, patch_shape=(patch_size, patch_size), lam=lam,
+                              prior=prior)
+    history = net.learn(X, n_updates=n_updates, batch_size=batch_size, lr=lr, seed=rng,
+                        progress=progress)
+    codes = net.encode(X_eval, **({"method": "fista", "dtype": np.float64} if prior == "l1" else {}))
+    residual = X_eval - codes @ net.dictionary
+    rel_err = (residual**2).sum(1) / (X_eval**2).sum(1)
+
+    ds = net.to_dataset()
+    ds["codes"] = (("sample", "atom"), np.asarray(codes, dtype=np.float32))
+    ds["codes"].attrs.update(long_name="coefficients of held-out patches", units="1")
+    ds["heldout_error"] = ("sample", rel_err)
+    ds["heldout_error"].attrs.update(
+        long_name="relative reconstruction error of held-out patches", units="1")
+    ds.attrs.update(
+        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed, images=str(images),
+        prewhitened=int(bool(prewhitened)), patch_size=patch_size, n_updates=n_updates,
+        batch_size=batch_size, lr=lr, n_patches=n_patches, n_eval=n_eval,
+    )
+    return ds
+
+
+def plot(ds: xr.Dataset, outdir) -> list[Path]:
+    """Atom grid, learning curve and coefficient histogram as PNGs in ``outdir``."""
+    from v1model.io import save_figure
+    from v1model.plotting import plot_atoms, plot_coefficient_histogram, plot_learning_curve
+
+    outdir = Path(outdir)
+    D = ds["dictionary"].values
+    n = D.shape[0]
+    paths = [
+        save_figure(
+            plot_atoms(D, title=f"{n} basis functions learned on {D.shape[1]}x{D.shape[2]} "
+                                f"whitened patches ({ds.attrs.get('prior', 'l1')} prior)"),
+            outdir / f"{NAME}_atoms.png",
+        ),
+        save_figure(plot_learning_curve(ds), outdir / f"{NAME}_learning_curve.png"),
+        save_figure(
+            plot_coefficient_histogram(ds["codes"].values,
+                                       title="coefficients vs Gaussian of equal variance"),
+            outdir / f"{NAME}_coefficients.png",
+        ),
+    ]
+    return paths

@@ -1,0 +1,28 @@
+"""Atomic writes: a failure leaves no half-written file behind."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from v1model.io import atomic_path, load_dataset, save_dataset
+
+
+def test_round_trip_netcdf_and_zarr(tmp_path):
+    ds = xr.Dataset({"a": (("sample", "atom"), np.arange(6.0).reshape(2, 3))},
+                    attrs={"lam": 0.1, "flag": True, "shape": [2, 3], "none": None,
+                           "nested": {"x": 1}})
+    for name in ("r.nc", "r.zarr"):
+        back = load_dataset(save_dataset(ds, tmp_path / name))
+        xr.testing.assert_equal(back["a"], ds["a"])
+        assert back.attrs["lam"] == 0.1 and back.attrs["flag"] == 1
+
+
+def test_failed_write_leaves_previous_file(tmp_path):
+    path = tmp_path / "x.nc"
+    save_dataset(xr.Dataset({"a": ("t", [1.0])}), path)
+    with pytest.raises(RuntimeError):
+        with atomic_path(path) as tmp:
+            tmp.write_text("partial")
+            raise RuntimeError("crash mid-write")
+    assert load_dataset(path)["a"].values.tolist() == [1.0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.nc"]

@@ -1,0 +1,84 @@
+"""SparseCodingNetwork: one spec, ODE backend against the solvers, netCDF round trip."""
+
+import numpy as np
+import pytest
+
+from v1model import SparseCodingNetwork
+from v1model.inference import fista, lasso_objective
+
+
+@pytest.fixture()
+def dictionary(rng):
+    D = rng.standard_normal((32, 16))
+    return D / np.linalg.norm(D, axis=1, keepdims=True)
+
+
+def test_encode_ode_reaches_lasso_optimum(dictionary, rng):
+    from sklearn.decomposition import sparse_encode
+
+    X = rng.standard_normal((20, 16))
+    net = SparseCodingNetwork(dictionary, lam=0.3)
+    ref = sparse_encode(X, dictionary, algorithm="lasso_cd", alpha=0.3, max_iter=10000)
+    f_ref = lasso_objective(X, dictionary, ref, 0.3)
+    for method in ("lca", "fista"):
+        A = net.encode(X, method=method, dtype=np.float64)
+        assert A.shape == (20, 32)
+        assert (lasso_objective(X, dictionary, A, 0.3) - f_ref) / f_ref < 1e-4
+
+
+def test_nonneg_threshold_gives_nonnegative_codes(dictionary, rng):
+    net = SparseCodingNetwork(dictionary, lam=0.1, threshold="nonneg")
+    X = rng.standard_normal((10, 16))
+    for method in ("lca", "fista"):
+        A = net.encode(X, method=method)
+        assert A.min() >= 0 and A.max() > 0
+
+
+def test_cauchy_network_encodes_with_map(dictionary, rng):
+    from v1model.learning import cauchy_inference
+
+    net = SparseCodingNetwork(dictionary, lam=0.05, prior="cauchy", sigma=0.3)
+    X = rng.standard_normal((5, 16))
+    np.testing.assert_allclose(net.encode(X), cauchy_inference(X, dictionary, 0.05, 0.3))
+
+
+def test_save_load_round_trip(tmp_path, dictionary, rng):
+    net = SparseCodingNetwork(dictionary, lam=0.2, threshold="hard", tau=0.02)
+    path = net.save(tmp_path / "net.nc")
+    back = SparseCodingNetwork.load(path)
+    np.testing.assert_array_equal(back.dictionary, net.dictionary)
+    assert back.params() == net.params()
+    X = rng.standard_normal((4, 16))
+    np.testing.assert_array_equal(back.encode(X, n_steps=50), net.encode(X, n_steps=50))
+    ds = back.to_dataset()
+    assert ds["dictionary"].dims == ("atom", "y", "x")
+    assert ds.attrs["lam"] == 0.2
+
+
+def test_learn_then_save_keeps_history(tmp_path, rng):
+    X = rng.standard_normal((400, 16))
+    net = SparseCodingNetwork(n_atoms=8, patch_shape=(4, 4), lam=0.1)
+    hist = net.learn(X, n_updates=10, seed=0, progress=False)
+    assert hist.sizes["update"] == 10
+    back = SparseCodingNetwork.load(net.save(tmp_path / "n.nc"))
+    np.testing.assert_allclose(back.history_["objective"], hist["objective"])
+
+
+def test_bad_input(dictionary):
+    with pytest.raises(ValueError, match="lam must be a non-negative"):
+        SparseCodingNetwork(dictionary, lam=-0.1)
+    with pytest.raises(ValueError, match="tau must be a positive"):
+        SparseCodingNetwork(dictionary, tau=0)
+    with pytest.raises(ValueError, match="threshold must be one of"):
+        SparseCodingNetwork(dictionary, threshold="sigmoid")
+    with pytest.raises(ValueError, match="patch_shape"):
+        SparseCodingNetwork(dictionary, patch_shape=(3, 3))
+    net = SparseCodingNetwork(dictionary)
+    with pytest.raises(ValueError, match="X has 10 features per sample"):
+        net.encode(np.ones((3, 10)))
+    with pytest.raises(ValueError, match="backend must be one of"):
+        net.encode(np.ones((3, 16)), backend="gpu")
+    with pytest.raises(RuntimeError, match="no dictionary yet"):
+        SparseCodingNetwork(n_atoms=4).encode(np.ones((2, 4)))
+    with pytest.raises(ValueError, match="zero norm"):
+        SparseCodingNetwork(np.zeros((2, 4)))

@@ -1,0 +1,115 @@
+"""Olshausen-Field learning: recovery of a planted dictionary, the Cauchy
+model's MAP inference against SciPy, gain adaptation, real-image RFs."""
+
+import numpy as np
+import pytest
+
+from v1model.learning.olshausen_field import (
+    cauchy_inference,
+    cauchy_objective,
+    learn_dictionary,
+)
+
+
+def planted_problem(n_atoms=24, n_features=16, n_samples=6000, k=3, noise=0.01, seed=0):
+    rng = np.random.default_rng(seed)
+    D = rng.standard_normal((n_atoms, n_features))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    A = np.zeros((n_samples, n_atoms))
+    for i in range(n_samples):
+        idx = rng.choice(n_atoms, k, replace=False)
+        A[i, idx] = rng.laplace(0, 1, k) + np.sign(rng.standard_normal(k)) * 0.5
+    X = A @ D + noise * rng.standard_normal((n_samples, n_features))
+    return X, D
+
+
+def matched_fraction(D_true, D_learned, threshold=0.95):
+    Dl = D_learned / np.linalg.norm(D_learned, axis=1, keepdims=True)
+    cos = np.abs(D_true @ Dl.T)
+    return np.mean(cos.max(axis=1) > threshold)
+
+
+@pytest.mark.parametrize("inference", ["fista", "lca"])
+def test_l1_learning_recovers_planted_dictionary(inference):
+    X, D_true = planted_problem()
+    D, history = learn_dictionary(X, 24, lam=0.05, n_updates=800, batch_size=100, lr=1.5,
+                                  inference=inference, seed=1, progress=False)
+    assert matched_fraction(D_true, D) >= 0.9
+    np.testing.assert_allclose(np.linalg.norm(D, axis=1), 1, rtol=1e-10)
+    # the objective goes down over learning
+    obj = history["objective"].values
+    assert obj[-100:].mean() < 0.75 * obj[:20].mean()
+    assert history.attrs["lam"] == 0.05 and history.attrs["inference"] == inference
+
+
+def test_cauchy_learning_recovers_planted_dictionary():
+    X, D_true = planted_problem(seed=2)
+    D, history = learn_dictionary(X, 24, prior="cauchy", lam=0.02, sigma=0.3, n_updates=1500,
+                                  lr=1.0, var_goal=1.0, var_eta=0.01, seed=3, progress=False)
+    assert matched_fraction(D_true, D) >= 0.9
+
+
+def test_cauchy_inference_is_the_scipy_minimum(rng):
+    D = rng.standard_normal((12, 8))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((5, 8))
+    A = cauchy_inference(X, D, lam=0.1, sigma=0.3, tol=1e-10)
+    from scipy.optimize import minimize
+
+    for i in range(5):
+        ref = minimize(lambda a: cauchy_objective(X[i : i + 1], D, a[None], 0.1, 0.3)[0],
+                       A[i] + 0.05 * rng.standard_normal(12), method="BFGS",
+                       options={"gtol": 1e-10})
+        assert cauchy_objective(X[i : i + 1], D, A[i : i + 1], 0.1, 0.3)[0] <= ref.fun + 1e-8
+    # CG (sparsenet's method) reaches the same energy
+    A_cg = cauchy_inference(X, D, lam=0.1, sigma=0.3, tol=1e-10, method="CG", max_iter=5000)
+    np.testing.assert_allclose(cauchy_objective(X, D, A_cg, 0.1, 0.3),
+                               cauchy_objective(X, D, A, 0.1, 0.3), rtol=1e-6)
+
+
+def test_gain_adaptation_drives_coefficient_variance_to_goal():
+    X, _ = planted_problem(seed=4, n_samples=3000)
+    D, _ = learn_dictionary(X, 24, prior="cauchy", lam=0.02, sigma=0.3, n_updates=800, lr=0.5,
+                            var_goal=0.5, var_eta=0.01, gain_rate=0.05, seed=5, progress=False)
+    A = cauchy_inference(X[:1000], D, 0.02, 0.3)
+    var = A.var(axis=0)
+    assert np.median(var) == pytest.approx(0.5, rel=0.35)
+
+
+def test_learning_is_reproducible_from_seed():
+    X, _ = planted_problem(n_samples=500)
+    D1, h1 = learn_dictionary(X, 24, n_updates=20, seed=7, progress=False)
+    D2, h2 = learn_dictionary(X, 24, n_updates=20, seed=7, progress=False)
+    np.testing.assert_array_equal(D1, D2)
+    np.testing.assert_array_equal(h1["objective"], h2["objective"])
+
+
+def test_bad_input():
+    X, _ = planted_problem(n_samples=50)
+    with pytest.raises(ValueError, match="prior must be one of"):
+        learn_dictionary(X, 4, prior="gauss")
+    with pytest.raises(ValueError, match="lam must be a non-negative"):
+        learn_dictionary(X, 4, lam=-1)
+    with pytest.raises(ValueError, match="every sample is zero"):
+        learn_dictionary(np.zeros((10, 16)), 4)
+    Xn = X.copy()
+    Xn[0, 0] = np.inf
+    with pytest.raises(ValueError, match="X contains 1 non-finite"):
+        learn_dictionary(Xn, 4)
+    with pytest.raises(ValueError, match="D0 must have shape"):
+        learn_dictionary(X, 4, D0=np.ones((3, 16)))
+
+
+def test_real_images_give_localized_atoms(shared_data):
+    """Learning on Olshausen's own whitened images gives localized atoms."""
+    from stimuli import load_images, sample_patches
+
+    images = load_images(shared_data("olshausen", "images"))
+    X = sample_patches(images, 8, 20000, seed=0)
+    D, _ = learn_dictionary(X, 64, lam=0.1, n_updates=1000, lr=3.0, seed=0, progress=False)
+    atoms = np.abs(D.reshape(64, 8, 8)) ** 2
+    # localization: fraction of each atom's energy inside its best 4x4 window
+    win = np.lib.stride_tricks.sliding_window_view(atoms, (4, 4), axis=(1, 2)).sum(axis=(-1, -2))
+    concentration = win.reshape(64, -1).max(axis=1)
+    # a spatially uniform (unlocalized) atom has 25% in any 4x4 window
+    assert np.median(concentration) > 0.5

@@ -1,0 +1,151 @@
+"""stimuli.images: loaders, whitening and patches against independent references."""
+
+import numpy as np
+import pytest
+from scipy.io import savemat
+
+from stimuli import load_images, sample_patches, whiten
+from stimuli.images import SKIMAGE_SCENES, is_prewhitened, whitening_filter
+
+
+def test_embedded_images_are_grayscale_photographs():
+    images = load_images("skimage")
+    assert images.shape == (len(SKIMAGE_SCENES), 256, 256)
+    assert images.dtype == np.float64
+    assert images.min() >= 0 and images.max() <= 1
+    # photographs, not noise: neighbouring pixels are strongly correlated
+    corr = np.corrcoef(images[:, :, :-1].ravel(), images[:, :, 1:].ravel())[0, 1]
+    assert corr > 0.8
+
+
+def test_load_mat_in_olshausen_format(tmp_path, rng):
+    cube = rng.standard_normal((32, 32, 3))  # (height, width, n_images) as MATLAB writes it
+    savemat(tmp_path / "IMAGES.mat", {"IMAGES": cube})
+    images = load_images(tmp_path / "IMAGES.mat")
+    np.testing.assert_array_equal(images, np.moveaxis(cube, 2, 0))
+    assert is_prewhitened(tmp_path / "IMAGES.mat")
+    savemat(tmp_path / "IMAGES_RAW.mat", {"IMAGESr": cube})
+    np.testing.assert_array_equal(load_images(tmp_path / "IMAGES_RAW.mat"), np.moveaxis(cube, 2, 0))
+    assert not is_prewhitened(tmp_path / "IMAGES_RAW.mat")
+
+
+def test_mat_without_expected_key_names_the_keys(tmp_path):
+    savemat(tmp_path / "other.mat", {"pictures": np.zeros((4, 4, 1))})
+    with pytest.raises(KeyError, match="IMAGES.*pictures"):
+        load_images(tmp_path / "other.mat")
+
+
+def test_load_sparsenet_raw_folder(tmp_path, rng):
+    imgs = rng.standard_normal((3, 16, 16)).astype(">f4")
+    for i, im in enumerate(imgs):
+        im.tofile(tmp_path / f"image{i}")
+    (tmp_path / "header").write_text("1 16 16 32")
+    out = load_images(tmp_path)
+    np.testing.assert_array_equal(out, imgs.astype(np.float64))
+    assert is_prewhitened(tmp_path)
+
+
+def test_load_png_folder(tmp_path, rng):
+    from skimage.io import imsave
+
+    for i in range(2):
+        imsave(tmp_path / f"p{i}.png", (rng.random((20, 30)) * 255).astype(np.uint8))
+    out = load_images(tmp_path)
+    assert out.shape == (2, 20, 30)
+    out = load_images(tmp_path, size=16)
+    assert out.shape == (2, 16, 16)
+
+
+def test_missing_path_raises():
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        load_images("/nonexistent/IMAGES.mat")
+
+
+def test_real_sparsenet_images(shared_data):
+    folder = shared_data("olshausen", "images")
+    images = load_images(folder)
+    assert images.shape == (10, 512, 512)
+    assert is_prewhitened(folder)
+    # already whitened: flat spectrum at mid frequencies, variance near 0.1
+    assert 0.01 < images.var() < 1.0
+
+
+def test_whitening_filter_matches_sparsenet_formula():
+    n = 64
+    filt = np.fft.fftshift(whitening_filter((n, n)))
+    fx, fy = np.meshgrid(np.arange(-n / 2, n / 2), np.arange(-n / 2, n / 2))
+    rho = np.sqrt(fx**2 + fy**2)
+    expected = rho * np.exp(-((rho / (0.4 * n)) ** 4))
+    np.testing.assert_allclose(filt, expected, atol=1e-12)
+
+
+def test_whiten_flattens_pink_noise_spectrum():
+    from stimuli import pink_noise
+
+    images = pink_noise(4, 128, alpha=2.0, seed=0)
+    white = whiten(images)
+    assert np.isclose(white.var(axis=(1, 2)).mean(), 0.1)
+    # radially averaged power at mid frequencies is flat after whitening
+    power = np.abs(np.fft.fft2(white, axes=(1, 2))) ** 2
+    f = np.sqrt(np.fft.fftfreq(128)[:, None] ** 2 + np.fft.fftfreq(128)[None, :] ** 2) * 128
+    bands = [power[:, (f >= lo) & (f < lo + 4)].mean() for lo in (8, 16, 24)]
+    assert max(bands) / min(bands) < 1.3
+    raw = np.abs(np.fft.fft2(images, axes=(1, 2))) ** 2
+    raw_bands = [raw[:, (f >= lo) & (f < lo + 4)].mean() for lo in (8, 16, 24)]
+    assert raw_bands[0] / raw_bands[2] > 5  # 1/f^2 before
+
+
+def test_whiten_rejects_constant_image():
+    with pytest.raises(ValueError, match="zero variance"):
+        whiten(np.ones((2, 16, 16)))
+
+
+def test_whiten_rejects_nan():
+    images = np.random.default_rng(0).random((1, 16, 16))
+    images[0, 3, 3] = np.nan
+    with pytest.raises(ValueError, match="images contains 1 non-finite"):
+        whiten(images)
+
+
+def test_sample_patches_reproducible_and_within_border(rng):
+    images = np.arange(2 * 20 * 20, dtype=float).reshape(2, 20, 20)
+    a = sample_patches(images, 4, 50, seed=3, border=2)
+    b = sample_patches(images, 4, 50, seed=3, border=2)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (50, 16)
+    # every patch is a contiguous window of one image, away from the border
+    for p in a:
+        first = int(p[0])
+        img, rest = divmod(first, 400)
+        r, c = divmod(rest, 20)
+        assert 2 <= r <= 20 - 2 - 4 and 2 <= c <= 20 - 2 - 4
+        np.testing.assert_array_equal(p.reshape(4, 4), images[img, r : r + 4, c : c + 4])
+
+
+def test_sample_patches_mean_removal_and_variance_filter(whitened_images):
+    X = sample_patches(whitened_images, 8, 200, seed=0, remove_mean=True, min_variance=0.05)
+    np.testing.assert_allclose(X.mean(axis=1), 0, atol=1e-12)
+    X2 = sample_patches(whitened_images, 8, 200, seed=0, min_variance=0.05)
+    assert X2.var(axis=1).min() >= 0.05
+    Xn = sample_patches(whitened_images, 8, 100, seed=0, normalize=True)
+    np.testing.assert_allclose(Xn.std(axis=1), 1, rtol=1e-10)
+
+
+def test_patch_larger_than_image():
+    with pytest.raises(ValueError, match="size=40 with border=4 does not fit"):
+        sample_patches(np.ones((1, 32, 32)), 40, 10)
+
+
+def test_impossible_variance_filter_explains():
+    with pytest.raises(ValueError, match="min_variance"):
+        sample_patches(np.random.default_rng(0).random((1, 32, 32)) * 1e-3, 8, 10,
+                       min_variance=1.0)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="images must have 2 or 3"):
+        sample_patches(np.ones(10), 2, 2)
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        sample_patches(np.ones((1, 16, 16)), 2, 0)
+    with pytest.raises(ValueError, match="images must not be empty"):
+        whiten(np.ones((0, 16, 16)))

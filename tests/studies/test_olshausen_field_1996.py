@@ -1,0 +1,57 @@
+"""The first study end to end: CLI, files written, and Gabor-like atoms."""
+
+import numpy as np
+import pytest
+
+from v1model.cli import main
+from v1model.io import load_dataset
+
+
+def test_cli_list(capsys):
+    assert main(["study", "list"]) == 0
+    assert "olshausen-field-1996" in capsys.readouterr().out
+
+
+def test_cli_quick_run_writes_dataset_and_figures(tmp_path, capsys):
+    out = tmp_path / "of96"
+    code = main(["study", "run", "olshausen-field-1996", "--quick", "--out", str(out),
+                 "--seed", "3", "-p", "n_updates=60", "-p", "n_patches=3000", "-p",
+                 "progress=false"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    ds = load_dataset(out / "olshausen-field-1996.nc")
+    assert str(out / "olshausen-field-1996.nc") in printed
+    assert ds["dictionary"].dims == ("atom", "y", "x")
+    assert ds["dictionary"].shape == (64, 8, 8)
+    norms = np.linalg.norm(ds["dictionary"].values.reshape(64, -1), axis=1)
+    np.testing.assert_allclose(norms, 1, rtol=1e-6)
+    assert ds.sizes["update"] == 60 and ds.attrs["seed"] == 3
+    for name in ("atoms", "learning_curve", "coefficients"):
+        png = out / f"olshausen-field-1996_{name}.png"
+        assert png.exists() and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_errors_are_clear(tmp_path, capsys):
+    assert main(["study", "run", "no-such-study"]) == 2
+    assert "unknown study 'no-such-study'" in capsys.readouterr().err
+    assert main(["study", "run", "olshausen-field-1996", "--images", str(tmp_path / "x.mat"),
+                 "--out", str(tmp_path)]) == 2
+    assert "no such file" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["study", "run", "olshausen-field-1996", "-p", "bogus=1"])
+
+
+def test_quick_study_learns_sparse_localized_code():
+    from studies.olshausen_field_1996 import run
+
+    ds = run(quick=True, seed=0, progress=False)
+    D = ds["dictionary"].values
+    energy = D**2
+    n = D.shape[0]
+    win = np.lib.stride_tricks.sliding_window_view(energy, (4, 4), axis=(1, 2)).sum(axis=(-1, -2))
+    # localized: most atoms put over half their energy in a quarter of the patch
+    assert np.mean(win.reshape(n, -1).max(axis=1) > 0.5) > 0.6
+    # sparse, heavy-tailed code: kurtosis far above a Gaussian's 3
+    a = ds["codes"].values.ravel()
+    assert np.mean(a**4) / np.mean(a**2) ** 2 > 6
+    assert ds["objective"].values[-200:].mean() < ds["objective"].values[:20].mean()
