@@ -259,7 +259,8 @@ def learn_dictionary(
     records = []
     from tqdm.auto import tqdm
 
-    bar = tqdm(range(n_updates), desc=f"learning ({prior})", disable=not progress, leave=False)
+    bar = tqdm(range(n_updates), desc=f"learning ({prior})", disable=not progress, leave=False,
+               mininterval=1.0)
     for t in bar:
         rate = lr * decay**t
         batch = X[rng.integers(0, n, batch_size)]

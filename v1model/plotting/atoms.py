@@ -103,7 +103,8 @@ def plot_coefficient_histogram(codes, bins=101, ax=None, title=None):
     ax.semilogy(centers, np.where(hist > 0, hist, np.nan), ".-", ms=3, label="coefficients")
     gauss = np.exp(-0.5 * (centers / sd) ** 2) / (sd * np.sqrt(2 * np.pi))
     ax.semilogy(centers, gauss, "--", color="0.4", label="Gaussian, equal variance")
-    ax.set_ylim(max(1e-4 / sd, np.nanmin(np.where(hist > 0, hist, np.nan)) / 2), None)
+    positive = hist[hist > 0]
+    ax.set_ylim(max(1e-4 / sd, positive.min() / 2), max(positive.max(), gauss.max()) * 2)
     ax.set_xlabel("coefficient value")
     ax.set_ylabel("probability density")
     ax.legend(fontsize=8)
