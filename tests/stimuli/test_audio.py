@@ -1,0 +1,82 @@
+"""stimuli.audio: WAV reading against the file's own samples, segments, ensembles."""
+
+import numpy as np
+import pytest
+from scipy.io import wavfile
+
+from stimuli.audio import (
+    harmonic_ensemble,
+    load_wav,
+    load_wav_folder,
+    resample,
+    sample_segments,
+)
+
+
+def test_int16_wav_scaled_to_unit_range(tmp_path):
+    data = np.array([0, 16384, -32768, 32767], dtype=np.int16)
+    wavfile.write(tmp_path / "a.wav", 8000, data)
+    x, rate = load_wav(tmp_path / "a.wav")
+    assert rate == 8000
+    np.testing.assert_allclose(x, data / 32768.0)
+
+
+def test_stereo_is_averaged(tmp_path):
+    data = np.stack([np.full(10, 0.5), np.full(10, -0.1)], axis=1).astype(np.float32)
+    wavfile.write(tmp_path / "s.wav", 16000, data)
+    x, _ = load_wav(tmp_path / "s.wav")
+    np.testing.assert_allclose(x, 0.2, rtol=1e-6)
+
+
+def test_resample_keeps_a_tone():
+    rate_in, rate_out, f = 16000.0, 8000.0, 440.0
+    t = np.arange(16000) / rate_in
+    y = resample(np.sin(2 * np.pi * f * t), rate_in, rate_out)
+    assert len(y) == 8000
+    spectrum = np.abs(np.fft.rfft(y))
+    assert np.fft.rfftfreq(len(y), 1 / rate_out)[spectrum.argmax()] == pytest.approx(f, abs=1)
+
+
+def test_segments_are_windows_of_the_waveform():
+    wave = np.arange(1000.0)
+    X = sample_segments(wave, 50, 20, seed=0)
+    assert X.shape == (20, 50)
+    np.testing.assert_array_equal(np.diff(X, axis=1), 1.0)
+    np.testing.assert_array_equal(X, sample_segments(wave, 50, 20, seed=0))
+
+
+def test_segments_skip_silence():
+    wave = np.concatenate([np.zeros(5000), np.random.default_rng(0).standard_normal(5000)])
+    X = sample_segments(wave, 100, 50, seed=1, min_rms=0.5)
+    assert np.sqrt((X**2).mean(axis=1)).min() >= 0.5
+
+
+def test_harmonic_ensemble_has_pitch_in_range():
+    X = harmonic_ensemble(20, 2048, sample_rate=8000, f0_range=(150, 200), noise=0.0, seed=0)
+    np.testing.assert_allclose(np.sqrt((X**2).mean(axis=1)), 1.0)
+    # autocorrelation peak gives the period of f0
+    for x in X[:5]:
+        ac = np.correlate(x, x, "full")[len(x) - 1 :]
+        lag = np.argmax(ac[8000 // 250 : 8000 // 100]) + 8000 // 250
+        assert 8000 / lag == pytest.approx(175, abs=40)
+
+
+def test_spoken_digits(shared_data):
+    folder = shared_data("fsdd")
+    waves, rate, names = load_wav_folder(folder, "0_*.wav")
+    assert rate == 8000 and len(waves) == len(names) == 30
+    assert all(np.abs(w).max() <= 1 for w in waves)
+    X = sample_segments(waves, 128, 500, seed=0, min_rms=0.01)
+    assert X.shape == (500, 128)
+
+
+def test_bad_input(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such WAV"):
+        load_wav(tmp_path / "nope.wav")
+    (tmp_path / "bad.wav").write_bytes(b"not a wav file at all")
+    with pytest.raises(ValueError, match="cannot read"):
+        load_wav(tmp_path / "bad.wav")
+    with pytest.raises(ValueError, match="longer than every waveform"):
+        sample_segments(np.ones(10), 20, 1)
+    with pytest.raises(ValueError, match="f0_range"):
+        harmonic_ensemble(2, 100, f0_range=(300, 100))
