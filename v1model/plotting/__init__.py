@@ -7,3 +7,7 @@ Every function takes data (arrays or xarray Datasets) and returns a
 from .atoms import plot_atoms, plot_coefficient_histogram, plot_learning_curve
 
 __all__ = ["plot_atoms", "plot_learning_curve", "plot_coefficient_histogram"]
+from .analysis import (plot_babel_curves, plot_gabor_tiling, plot_nx_ny, plot_rf_comparison,
+                       plot_sparseness_histograms, plot_sparseness_tradeoff, plot_tuning_curves)
+__all__ += ["plot_gabor_tiling", "plot_nx_ny", "plot_tuning_curves", "plot_sparseness_histograms",
+            "plot_babel_curves", "plot_rf_comparison", "plot_sparseness_tradeoff"]

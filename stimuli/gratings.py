@@ -1,0 +1,308 @@
+"""Stimuli for probing receptive fields: gratings, Gabor patches, white and sparse noise.
+
+Geometry shared by every function here and by :mod:`v1model.analysis`:
+
+- pixel centres sit at integer coordinates, ``x`` = column index (rightward)
+  and ``y`` = row index (row 0 at the top, as images are displayed);
+- ``center`` is ``(x0, y0)`` in pixels, default the middle of the patch
+  ``((width - 1) / 2, (height - 1) / 2)``;
+- ``orientation`` (radians) is the direction of the carrier's wave vector,
+  counter-clockwise from the +x axis *as displayed* (upwards is positive):
+  0 gives vertical bars, pi/2 horizontal bars. Gratings are pi-periodic in
+  orientation up to a phase flip (``theta + pi, phase`` equals
+  ``theta, -phase``);
+- ``frequency`` is the spatial frequency in cycles per pixel (Nyquist is 0.5);
+- ``phase`` (radians) is the carrier's phase at ``center``: 0 is
+  even-symmetric (cosine, bright centre), pi/2 odd-symmetric.
+
+A grating is ``mean + contrast * cos(2 pi f x' + phase)`` with
+``x' = (x - x0) cos(theta) - (y - y0) sin(theta)``.
+
+Every generator returns images with the pixel axes last, ``(..., height,
+width)``; flatten them with ``stim.reshape(n, -1)`` to feed an encoder that
+takes ``X`` of shape (n_samples, n_features).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from v1model.validation import (
+    as_generator,
+    check_array,
+    check_choice,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    describe,
+)
+
+__all__ = [
+    "check_shape",
+    "patch_coordinates",
+    "grating",
+    "grating_set",
+    "drifting_grating",
+    "gabor_patch",
+    "white_noise",
+    "sparse_noise",
+]
+
+NOISE_DISTRIBUTIONS = ("gaussian", "binary")
+
+
+def check_shape(shape, name: str = "shape") -> tuple[int, int]:
+    """Validate an image shape: an int (square side) or ``(height, width)``."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (int(shape), int(shape))
+    try:
+        out = tuple(int(s) for s in shape)
+        ok = len(out) == 2 and all(float(s) == int(s) for s in shape)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or min(out) < 1:
+        raise ValueError(f"{name} must be a positive int or (height, width), got {describe(shape)}")
+    return out
+
+
+def patch_coordinates(shape, center=None):
+    """Pixel coordinates relative to ``center``, with y pointing up.
+
+    Returns
+    -------
+    u, v : ndarray, shape (height, width)
+        ``u = x - x0`` (rightward) and ``v = -(y - y0)`` (upward), in pixels.
+    """
+    h, w = check_shape(shape)
+    x0, y0 = _check_center(center, (h, w))
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    return x - x0, -(y - y0)
+
+
+def _check_center(center, shape):
+    h, w = shape
+    if center is None:
+        return (w - 1) / 2.0, (h - 1) / 2.0
+    c = check_array(center, "center", ndim=1)
+    if c.shape != (2,):
+        raise ValueError(f"center must be (x0, y0) in pixels, got {describe(center)}")
+    return float(c[0]), float(c[1])
+
+
+def _broadcast_params(**params):
+    arrays = {k: check_array(v, k, ndim=None) for k, v in params.items()}
+    try:
+        shape = np.broadcast_shapes(*(a.shape for a in arrays.values()))
+    except ValueError as exc:
+        shapes = ", ".join(f"{k}: {a.shape}" for k, a in arrays.items())
+        raise ValueError(f"stimulus parameters do not broadcast together ({shapes})") from exc
+    return {k: np.broadcast_to(a, shape)[..., None, None] for k, a in arrays.items()}, shape
+
+
+def grating(shape, orientation, frequency, phase=0.0, contrast=1.0, mean=0.0, center=None):
+    """Static sinusoidal grating(s) ``mean + contrast * cos(2 pi f x' + phase)``.
+
+    Parameters
+    ----------
+    shape : int or (height, width)
+        Image size in pixels.
+    orientation : float or array_like
+        Direction of the wave vector in radians (see module docstring).
+    frequency : float or array_like
+        Spatial frequency in cycles per pixel.
+    phase : float or array_like
+        Phase at ``center`` in radians.
+    contrast : float or array_like
+        Amplitude of the sinusoid (the Michelson contrast when ``mean=1``).
+    mean : float
+        Background level.
+    center : (x0, y0), optional
+        Reference point of the phase, in pixels.
+
+    Returns
+    -------
+    ndarray, shape broadcast(orientation, frequency, phase, contrast) + (height, width)
+
+    Examples
+    --------
+    >>> g = grating(16, orientation=0.0, frequency=0.25)
+    >>> g.shape, round(float(g[0, 7]), 3), round(float(g[0, 9]), 3)
+    ((16, 16), 0.707, -0.707)
+    """
+    u, v = patch_coordinates(shape, center)
+    p, _ = _broadcast_params(orientation=orientation, frequency=frequency, phase=phase,
+                             contrast=contrast)
+    mean = float(check_array(mean, "mean", ndim=0))
+    xp = u * np.cos(p["orientation"]) + v * np.sin(p["orientation"])
+    return mean + p["contrast"] * np.cos(2 * np.pi * p["frequency"] * xp + p["phase"])
+
+
+def grating_set(shape, orientations, frequencies, phases, contrast=1.0, center=None):
+    """All combinations of orientation x frequency x phase.
+
+    Returns
+    -------
+    ndarray, shape (n_orientations, n_frequencies, n_phases, height, width)
+    """
+    o = check_array(orientations, "orientations", ndim=1)
+    f = check_array(frequencies, "frequencies", ndim=1)
+    ph = check_array(phases, "phases", ndim=1)
+    if np.any(f < 0):
+        raise ValueError(f"frequencies must be >= 0 cycles/pixel, got min {f.min()}")
+    return grating(shape, o[:, None, None], f[None, :, None], ph[None, None, :], contrast,
+                   center=center)
+
+
+def drifting_grating(
+    shape,
+    orientation: float,
+    frequency: float,
+    temporal_frequency: float,
+    duration: float,
+    frame_rate: float,
+    phase: float = 0.0,
+    contrast: float = 1.0,
+    center=None,
+):
+    """Frames of a grating drifting along its wave vector.
+
+    The phase at time ``t`` is ``phase - 2 pi temporal_frequency t`` (the bars
+    move in the direction of ``orientation``).
+
+    Parameters
+    ----------
+    shape : int or (height, width)
+    orientation : float
+        Radians; the drift direction.
+    frequency : float
+        Cycles per pixel.
+    temporal_frequency : float
+        Hz (cycles per second).
+    duration : float
+        Seconds.
+    frame_rate : float
+        Frames per second (Hz).
+    phase, contrast, center
+        As in :func:`grating`.
+
+    Returns
+    -------
+    frames : ndarray, shape (n_frames, height, width)
+    times : ndarray, shape (n_frames,)
+        Frame onset times in seconds.
+    """
+    tf = check_nonnegative(temporal_frequency, "temporal_frequency")
+    duration = check_positive(duration, "duration")
+    frame_rate = check_positive(frame_rate, "frame_rate")
+    n_frames = int(np.floor(duration * frame_rate + 1e-9))
+    if n_frames < 1:
+        raise ValueError(
+            f"duration={duration} s at frame_rate={frame_rate} Hz gives no frame; "
+            "need duration * frame_rate >= 1"
+        )
+    times = np.arange(n_frames) / frame_rate
+    frames = grating(shape, orientation, frequency, phase - 2 * np.pi * tf * times, contrast,
+                     center=center)
+    return frames, times
+
+
+def gabor_patch(
+    shape,
+    orientation,
+    frequency,
+    phase=0.0,
+    sigma_x=2.0,
+    sigma_y=2.0,
+    center=None,
+    amplitude=1.0,
+    offset=0.0,
+):
+    """Gabor patch(es): a grating under an elliptical Gaussian envelope.
+
+    ``offset + amplitude * exp(-x'^2 / (2 sigma_x^2) - y'^2 / (2 sigma_y^2))
+    * cos(2 pi f x' + phase)`` with ``x'`` along the wave vector (across the
+    bars) and ``y'`` along the bars. This is Ringach's (2002) parametrisation:
+    ``sigma_x * f`` and ``sigma_y * f`` are his ``nx`` and ``ny``.
+
+    Parameters
+    ----------
+    shape : int or (height, width)
+    orientation, frequency, phase : float or array_like
+        As in :func:`grating` (radians, cycles/pixel, radians).
+    sigma_x, sigma_y : float or array_like
+        Envelope standard deviations across and along the bars, in pixels.
+    center : (x0, y0), optional
+        Envelope centre in pixels (one centre for all patches).
+    amplitude, offset : float or array_like
+
+    Returns
+    -------
+    ndarray, shape broadcast(parameters) + (height, width)
+    """
+    u, v = patch_coordinates(shape, center)
+    p, _ = _broadcast_params(orientation=orientation, frequency=frequency, phase=phase,
+                             sigma_x=sigma_x, sigma_y=sigma_y, amplitude=amplitude, offset=offset)
+    if np.any(p["sigma_x"] <= 0) or np.any(p["sigma_y"] <= 0):
+        raise ValueError("sigma_x and sigma_y must be positive (pixels)")
+    c, s = np.cos(p["orientation"]), np.sin(p["orientation"])
+    xp = u * c + v * s
+    yp = -u * s + v * c
+    env = np.exp(-0.5 * (xp / p["sigma_x"]) ** 2 - 0.5 * (yp / p["sigma_y"]) ** 2)
+    return p["offset"] + p["amplitude"] * env * np.cos(2 * np.pi * p["frequency"] * xp + p["phase"])
+
+
+def white_noise(n: int, shape, contrast: float = 1.0, distribution: str = "gaussian", seed=None):
+    """Spatially white noise images for reverse correlation.
+
+    Parameters
+    ----------
+    n : int
+        Number of images.
+    shape : int or (height, width)
+    contrast : float
+        Standard deviation of every pixel.
+    distribution : {"gaussian", "binary"}
+        Gaussian pixels, or +-contrast with equal probability (binary
+        "m-sequence-like" noise).
+    seed : int, Generator or None
+
+    Returns
+    -------
+    ndarray, shape (n, height, width), float64
+    """
+    n = check_int(n, "n", minimum=1)
+    h, w = check_shape(shape)
+    contrast = check_positive(contrast, "contrast")
+    check_choice(distribution, "distribution", NOISE_DISTRIBUTIONS)
+    rng = as_generator(seed)
+    if distribution == "gaussian":
+        return contrast * rng.standard_normal((n, h, w))
+    return contrast * (2.0 * rng.integers(0, 2, (n, h, w)) - 1.0)
+
+
+def sparse_noise(n: int, shape, n_pixels: int = 1, contrast: float = 1.0, seed=None):
+    """Sparse noise: a few bright or dark pixels on a zero background.
+
+    Each image has ``n_pixels`` distinct pixels, chosen uniformly, each set
+    to ``+contrast`` or ``-contrast`` with equal probability (Jones & Palmer
+    1987). Pixels are then uncorrelated with variance
+    ``contrast**2 * n_pixels / (height * width)``.
+
+    Returns
+    -------
+    ndarray, shape (n, height, width), float64
+    """
+    n = check_int(n, "n", minimum=1)
+    h, w = check_shape(shape)
+    n_pixels = check_int(n_pixels, "n_pixels", minimum=1, maximum=h * w)
+    contrast = check_positive(contrast, "contrast")
+    rng = as_generator(seed)
+    out = np.zeros((n, h * w))
+    if n_pixels == 1:
+        idx = rng.integers(0, h * w, (n, 1))
+    else:
+        # distinct pixels per image: the n_pixels smallest of random keys
+        idx = np.argpartition(rng.random((n, h * w)), n_pixels - 1, axis=1)[:, :n_pixels]
+    signs = 2.0 * rng.integers(0, 2, idx.shape) - 1.0
+    np.put_along_axis(out, idx, contrast * signs, axis=1)
+    return out.reshape(n, h, w)

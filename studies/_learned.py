@@ -1,0 +1,71 @@
+"""A learned dictionary for the analysis studies: loaded from a saved result or
+learned with the ``olshausen-field-1996`` study."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+#: Where the project's reference data sits in a development checkout.
+SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+
+
+def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str = "skimage",
+                       n_updates: int | None = None, progress: bool = False):
+    """Unit-norm atoms as images ``(n_atoms, h, w)`` and a description of their source.
+
+    Parameters
+    ----------
+    dictionary : str or path, optional
+        A netCDF file with a ``dictionary`` variable (atom, y, x), e.g. the
+        output of ``v1model study run olshausen-field-1996`` or
+        ``SparseCodingNetwork.save``. Default: learn one now with the
+        ``olshausen-field-1996`` study (its quick variant when ``quick``).
+    quick, seed, images, n_updates, progress
+        Passed to that study.
+    """
+    if dictionary is not None and str(dictionary) not in ("", "None", "none"):
+        from v1model.io import load_dataset
+
+        ds = load_dataset(dictionary)
+        if "dictionary" not in ds or ds["dictionary"].ndim != 3:
+            raise ValueError(f"dictionary: {str(dictionary)!r} has no 'dictionary' variable "
+                             "with dims (atom, y, x)")
+        D = ds["dictionary"].values.astype(np.float64)
+        source = str(dictionary)
+    else:
+        from studies import get_study
+
+        params = {"images": images, "progress": progress}
+        if n_updates is not None:
+            params["n_updates"] = n_updates
+        ds = get_study("olshausen-field-1996").run(quick=quick, seed=seed, **params)
+        D = ds["dictionary"].values.astype(np.float64)
+        source = (f"learned by olshausen-field-1996 (quick={quick}, seed={seed}, "
+                  f"n_updates={ds.attrs.get('n_updates')}, images={images})")
+    norms = np.linalg.norm(D.reshape(len(D), -1), axis=1)
+    return D / norms[:, None, None], source
+
+
+def a144_path(reference=None):
+    """Path of Olshausen's sparsenet basis A144.mat, or None when absent/disabled."""
+    if reference is not None:
+        if str(reference).lower() in ("", "none", "false"):
+            return None
+        path = Path(reference).expanduser()
+        if not path.exists():
+            raise FileNotFoundError(f"reference: no such file: {str(path)!r}")
+        return path
+    path = SHARED_DATA / "olshausen" / "A144.mat"
+    return path if path.exists() else None
+
+
+def load_a144(path):
+    """The sparsenet basis as images (144, 12, 12): one column of ``A`` per atom,
+    reshaped column-major as MATLAB stores it."""
+    from scipy.io import loadmat
+
+    A = np.asarray(loadmat(path)["A"], dtype=np.float64)
+    side = int(round(np.sqrt(A.shape[0])))
+    return np.stack([A[:, i].reshape(side, side, order="F") for i in range(A.shape[1])])

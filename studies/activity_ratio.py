@@ -1,0 +1,199 @@
+"""Local, sparse or dense? The activity ratio of LCA codes as lambda varies.
+
+Foldiak & Young (1995) placed neural codes between two extremes: *local*
+codes, where about one unit answers each stimulus, and *dense* codes, where
+about half of them do; sparse codes lie in between. In sparse coding the
+threshold lambda moves a network along that axis and trades sparseness
+against fidelity: the larger lambda, the fewer active units and the larger
+the reconstruction error (Olshausen & Field 1997; Rozell et al. 2008).
+
+This study encodes whitened natural-image patches with LCA on a learned
+dictionary for lambda over two decades and reports, for each lambda, the
+activity ratio (mean fraction of active units per patch), the mean active
+count, the code's class (local / sparse / dense, thresholds as in
+:func:`v1model.analysis.code_class`), lifetime and population sparseness,
+the number of dead units, the relative reconstruction error, and the Babel
+value of the co-active atoms.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+NAME = "activity-ratio"
+TITLE = "Activity ratio and local/sparse/dense class of LCA codes against lambda"
+REFERENCE = (
+    "Foldiak, P. & Young, M. P. (1995). Sparse coding in the primate cortex. In The Handbook "
+    "of Brain Theory and Neural Networks, 895-898; Rozell, C. J. et al. (2008). Neural "
+    "Computation 20, 2526-2563."
+)
+
+
+def run(
+    quick: bool = False,
+    seed: int = 0,
+    *,
+    dictionary: str | None = None,
+    images: str = "skimage",
+    n_updates: int | None = None,
+    lam_min: float = 0.02,
+    lam_max: float = 2.0,
+    n_lams: int | None = None,
+    n_patches: int | None = None,
+    tol: float = 0.0,
+    local_max_count: float = 1.5,
+    dense_min_ratio: float = 0.25,
+    progress: bool = True,
+) -> xr.Dataset:
+    """Sparseness and reconstruction error of LCA codes for each lambda.
+
+    Parameters
+    ----------
+    quick : bool
+        Quick dictionary (8x8 patches, 64 atoms, 1,000 updates), 7 values of
+        lambda and 1,000 patches instead of the full dictionary, 13 values and
+        5,000 patches.
+    seed : int
+    dictionary : str, optional
+        Saved ``olshausen-field-1996`` result (or network) to use.
+    images, n_updates
+        Image source and learning updates (also the source of the patches
+        that are encoded, drawn apart from the training ones by the seed).
+    lam_min, lam_max : float
+        Range of lambda (log-spaced; the default spans two decades).
+    n_lams, n_patches : int, optional
+    tol, local_max_count, dense_min_ratio : float
+        Activity threshold and class boundaries
+        (:func:`v1model.analysis.code_class`).
+    progress : bool
+    """
+    from stimuli import load_images, sample_patches, whiten
+    from stimuli.images import is_prewhitened
+    from studies._learned import learned_dictionary
+    from tqdm.auto import tqdm
+    from v1model.analysis import babel, coactive_babel, sparseness
+    from v1model.inference import lca
+    from v1model.validation import check_positive
+
+    lam_min = check_positive(lam_min, "lam_min")
+    lam_max = check_positive(lam_max, "lam_max")
+    if lam_max <= lam_min:
+        raise ValueError(f"lam_max={lam_max} must exceed lam_min={lam_min}")
+    if n_updates is None and quick and dictionary is None:
+        n_updates = 1000
+    n_lams = n_lams or (7 if quick else 13)
+    n_patches = n_patches or (1000 if quick else 5000)
+    atoms, source = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
+                                       n_updates=n_updates, progress=progress)
+    n_units, h, w = atoms.shape
+    if h != w:
+        raise ValueError(f"the dictionary's atoms must be square patches, got {h}x{w}")
+    D = atoms.reshape(n_units, -1)
+    raw = load_images(images)
+    imgs = raw if is_prewhitened(images) else whiten(raw)
+    # a stream independent of the one that drew the training patches from the same seed
+    X = sample_patches(imgs, h, n_patches, seed=np.random.SeedSequence(seed).spawn(1)[0])
+
+    lams = np.geomspace(lam_min, lam_max, n_lams)
+    keys = ("activity_ratio", "mean_active_count", "mean_lifetime_sparseness",
+            "mean_population_sparseness", "n_dead")
+    stats = {k: [] for k in keys}
+    classes, err, counts, life, babel_mean, hoyer = [], [], [], [], [], []
+    for lam in tqdm(lams, desc="lambda", disable=not progress, leave=False):
+        A = lca(X, D, lam, dtype=np.float64)
+        s = sparseness(A, tol=tol, local_max_count=local_max_count,
+                       dense_min_ratio=dense_min_ratio)
+        for k in keys:
+            stats[k].append(float(s[k]))
+        classes.append(s.attrs["code_class"])
+        R = X - A @ D
+        err.append(float(np.mean((R**2).sum(1) / (X**2).sum(1))))
+        counts.append(s["active_count"].values)
+        life.append(s["lifetime_sparseness"].values)
+        hoyer.append(float(np.nanmean(s["hoyer"].values)))
+        cb = coactive_babel(A, D, tol=tol)["coactive_babel"].values
+        babel_mean.append(float(np.nanmean(cb)) if np.isfinite(cb).any() else np.nan)
+
+    ds = xr.Dataset(coords={"lam": ("lam", lams, {"units": "1", "long_name": "LCA threshold"}),
+                            "sample": np.arange(n_patches), "unit": np.arange(n_units),
+                            "y": np.arange(h), "x": np.arange(w)})
+    long = {
+        "activity_ratio": "mean fraction of units active per patch",
+        "mean_active_count": "mean number of active units per patch",
+        "mean_lifetime_sparseness": "mean Vinje-Gallant lifetime sparseness",
+        "mean_population_sparseness": "mean Treves-Rolls population sparseness",
+        "n_dead": "units never active",
+    }
+    for k in keys:
+        ds[k] = ("lam", np.array(stats[k]), {"units": "1", "long_name": long[k]})
+    ds["code_class"] = ("lam", np.array(classes, dtype=str),
+                        {"long_name": "local / sparse / dense"})
+    ds["reconstruction_error"] = ("lam", np.array(err), {"units": "1", "long_name":
+                                  "mean ||x - D^T a||^2 / ||x||^2"})
+    ds["mean_hoyer"] = ("lam", np.array(hoyer), {"units": "1", "long_name":
+                        "mean Hoyer sparseness per patch"})
+    ds["mean_coactive_babel"] = ("lam", np.array(babel_mean), {"units": "1", "long_name":
+                                 "mean Babel value of the co-active atoms"})
+    ds["active_count"] = (("lam", "sample"), np.array(counts), {"units": "1"})
+    ds["lifetime_sparseness"] = (("lam", "unit"), np.array(life), {"units": "1"})
+    ds["dictionary"] = (("unit", "y", "x"), atoms, {"units": "1"})
+    b = babel(D)
+    ds = ds.assign_coords(r=b["r"])
+    ds["babel"] = b["babel"]
+    ds.attrs.update(
+        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed, source=source,
+        images=str(images), lam_min=lam_min, lam_max=lam_max, n_lams=n_lams,
+        n_patches=n_patches, tol=tol, local_max_count=local_max_count,
+        dense_min_ratio=dense_min_ratio, mutual_coherence=b.attrs["mutual_coherence"],
+        classes=",".join(classes),
+    )
+    return ds
+
+
+def plot(ds: xr.Dataset, outdir) -> list[Path]:
+    """Trade-off curves, sparseness histograms at three lambdas, Babel curve."""
+    from v1model.io import save_figure
+    from v1model.plotting import plot_babel_curves, plot_sparseness_tradeoff
+    from v1model.plotting._mpl import pyplot
+
+    plt = pyplot()
+    outdir = Path(outdir)
+    lam = ds["lam"].values
+    paths = [save_figure(
+        plot_sparseness_tradeoff(lam, ds["activity_ratio"].values,
+                                 ds["reconstruction_error"].values,
+                                 classes=list(ds["code_class"].values),
+                                 active_count=ds["mean_active_count"].values,
+                                 n_units=ds.sizes["unit"],
+                                 title=f"LCA on natural patches, {ds.sizes['unit']} units"),
+        outdir / f"{NAME}_tradeoff.png")]
+    picks = sorted({0, len(lam) // 2, len(lam) - 1})
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for k, i in enumerate(picks):
+        c = ds["active_count"].values[i]
+        axes[0].hist(c, bins=np.arange(c.max() + 2) - 0.5, histtype="step", color=f"C{k}",
+                     label=f"λ={lam[i]:.3g} ({ds['code_class'].values[i]})")
+        v = ds["lifetime_sparseness"].values[i]
+        axes[1].hist(v[np.isfinite(v)], bins=20, range=(0, 1), histtype="step",
+                     color=f"C{k}", label=f"λ={lam[i]:.3g}")
+    axes[0].set_xlabel("active units per patch")
+    axes[0].set_ylabel("patches")
+    axes[0].legend(fontsize=7)
+    axes[1].set_xlabel("lifetime sparseness (Vinje-Gallant)")
+    axes[1].set_ylabel("units")
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    paths.append(save_figure(fig, outdir / f"{NAME}_histograms.png"))
+    b = ds[["babel"]]
+    b.attrs["mutual_coherence"] = ds.attrs.get("mutual_coherence", np.nan)
+    fig = plot_babel_curves(b, labels=["learned dictionary"],
+                            title="Babel function of the dictionary")
+    ax = fig.axes[0]
+    ax.plot(ds["mean_active_count"].values, ds["mean_coactive_babel"].values, "o", ms=4,
+            color="k", label="co-active atoms (one point per λ)")
+    ax.legend(fontsize=7)
+    paths.append(save_figure(fig, outdir / f"{NAME}_babel.png"))
+    return paths

@@ -1,0 +1,242 @@
+"""Mapping the receptive fields of LCA units as a physiologist would.
+
+A sparse-coding network's feed-forward weights (its atoms) are not its
+receptive fields: lateral inhibition between units reshapes what each unit
+answers. This study probes an LCA network (Rozell et al. 2008) built on a
+dictionary learned from natural images with the stimuli of V1 physiology and
+compares the results with the atoms:
+
+- reverse correlation (spike-triggered average) with white noise and with
+  sparse noise: the mapped receptive field of every unit, its cosine
+  similarity to the unit's atom, and how that similarity grows with the
+  number of stimuli;
+- static gratings over orientation x spatial frequency x phase: tuning
+  curves, preferred orientation (compared with the orientation of a Gabor
+  fitted to the atom), orientation bandwidth and circular variance;
+- drifting gratings: the F1/F0 modulation ratio at each unit's preferred
+  grating (simple cells have F1/F0 > 1);
+- a contrast-response curve for a sample of units.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+NAME = "receptive-field-mapping"
+TITLE = "Receptive fields and tuning of LCA units probed with noise and gratings"
+REFERENCE = (
+    "Rozell, C. J., Johnson, D. H., Baraniuk, R. G. & Olshausen, B. A. (2008). Sparse coding "
+    "via thresholding and local competition in neural circuits. Neural Computation 20, "
+    "2526-2563; method: Jones, J. P. & Palmer, L. A. (1987). J. Neurophysiol. 58, 1187-1211."
+)
+
+
+def run(
+    quick: bool = False,
+    seed: int = 0,
+    *,
+    dictionary: str | None = None,
+    images: str = "skimage",
+    n_updates: int | None = None,
+    lam: float = 0.15,
+    n_white: int | None = None,
+    n_sparse: int | None = None,
+    white_contrast: float = 0.3,
+    sparse_contrast: float = 1.0,
+    sparse_pixels: int = 4,
+    grating_contrast: float = 1.0,
+    n_orientations: int = 16,
+    n_frequencies: int = 8,
+    n_phases: int = 8,
+    n_sample_units: int = 16,
+    progress: bool = True,
+) -> xr.Dataset:
+    """Map every unit's receptive field and tuning.
+
+    Parameters
+    ----------
+    quick : bool
+        Quick dictionary (8x8 patches, 64 atoms, 1,000 updates) and fewer
+        noise stimuli (5,000 white, 10,000 sparse instead of 50,000 and
+        100,000).
+    seed : int
+    dictionary : str, optional
+        Saved ``olshausen-field-1996`` result (or network) to use instead of
+        learning one.
+    images, n_updates
+        Passed to the learning run.
+    lam : float
+        LCA threshold (units of the whitened input, whose pixel variance is
+        0.1).
+    n_white, n_sparse : int, optional
+        Number of white- and sparse-noise stimuli.
+    white_contrast : float
+        Pixel s.d. of the white noise (0.3 gives patches with the energy of
+        the whitened natural patches).
+    sparse_contrast, sparse_pixels : float, int
+        Value and number of the lit pixels of each sparse-noise image.
+    grating_contrast : float
+        Amplitude of the gratings.
+    n_orientations, n_frequencies, n_phases : int
+        Static-grating protocol.
+    n_sample_units : int
+        Units whose contrast-response curve is measured (evenly spread over
+        the units).
+    progress : bool
+    """
+    from studies._learned import learned_dictionary
+    from v1model.analysis import (
+        contrast_response,
+        drifting_grating_responses,
+        fit_gabor,
+        grating_responses,
+        map_receptive_fields,
+        tuning_curves,
+    )
+    from v1model.inference import lca
+    from v1model.validation import as_generator
+
+    if n_updates is None and quick and dictionary is None:
+        n_updates = 1000
+    n_white = n_white or (5000 if quick else 50000)
+    n_sparse = n_sparse or (10000 if quick else 100000)
+    rng = as_generator(seed)
+    atoms, source = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
+                                       n_updates=n_updates, progress=progress)
+    n_units, h, w = atoms.shape
+    D = atoms.reshape(n_units, -1)
+
+    def encoder(X):
+        return lca(X, D, lam)
+
+    white = map_receptive_fields(encoder, (h, w), noise="white", n_stimuli=n_white,
+                                 contrast=white_contrast, dictionary=D, seed=rng,
+                                 progress=progress)
+    sparse = map_receptive_fields(encoder, (h, w), noise="sparse", n_stimuli=n_sparse,
+                                  contrast=sparse_contrast, n_pixels=sparse_pixels,
+                                  dictionary=D, seed=rng, progress=progress)
+    fit = fit_gabor(atoms).rename({"atom": "unit"})
+    resp = grating_responses(encoder, (h, w), orientations=n_orientations,
+                             frequencies=n_frequencies, phases=n_phases,
+                             contrast=grating_contrast, progress=progress)
+    tuning = tuning_curves(resp)
+    drift = drifting_grating_responses(encoder, (h, w), orientations=n_orientations,
+                                       frequencies=resp["frequency"].values,
+                                       contrast=grating_contrast, progress=progress)
+    sample = np.unique(np.linspace(0, n_units - 1, min(n_sample_units, n_units)).astype(int))
+    responsive = np.isfinite(tuning["preferred_orientation"].values[sample])
+    sample = sample[responsive]
+    crf = contrast_response(encoder, (h, w), tuning["peak_orientation"].values[sample],
+                            tuning["preferred_frequency"].values[sample], units=sample,
+                            contrasts=np.geomspace(0.03, 3.0, 12) * grating_contrast,
+                            phases=n_phases)
+
+    ds = xr.Dataset(coords={"unit": np.arange(n_units), "y": np.arange(h), "x": np.arange(w)})
+    ds["dictionary"] = (("unit", "y", "x"), atoms, {"units": "1", "long_name": "atoms"})
+    for tag, m in (("white", white), ("sparse", sparse)):
+        ds[f"rf_{tag}"] = m["rf"].assign_attrs(long_name=f"RF mapped with {tag} noise")
+        ds[f"similarity_{tag}"] = m["similarity"]
+        trace = m["similarity_trace"].rename({"n_stimuli_used": f"n_{tag}_used"})
+        ds[f"similarity_trace_{tag}"] = trace
+        ds[f"fraction_active_{tag}"] = m["fraction_active"]
+    for name in ("orientation", "frequency", "r2", "sigma_x", "sigma_y", "nx", "ny"):
+        ds[f"atom_{name}"] = fit[name].assign_attrs(
+            long_name=f"Gabor fit of the atom: {fit[name].attrs.get('long_name', name)}")
+    for name in ("orientation_tuning", "frequency_tuning", "preferred_orientation",
+                 "peak_orientation", "circular_variance", "orientation_bandwidth",
+                 "preferred_frequency", "frequency_bandwidth", "max_response"):
+        ds[name] = tuning[name]
+    # F1/F0 at each unit's preferred (orientation, frequency) of the static protocol
+    io = np.argmin(np.abs(resp["orientation"].values[None, :]
+                          - np.nan_to_num(tuning["peak_orientation"].values)[:, None]), axis=1)
+    jf = np.argmin(np.abs(resp["frequency"].values[None, :]
+                          - np.nan_to_num(tuning["preferred_frequency"].values)[:, None]), axis=1)
+    ratio = drift["modulation_ratio"].values[io, jf, np.arange(n_units)]
+    ds["modulation_ratio"] = ("unit", ratio, {"units": "1", "long_name":
+                              "F1/F0 to the preferred drifting grating"})
+    crf = crf.rename({"unit": "sample_unit"})
+    ds["contrast_response"] = crf["response"]
+    ds["c50"] = crf["c50"]
+    d_theta = np.abs((tuning["preferred_orientation"].values - fit["orientation"].values
+                      + np.pi / 2) % np.pi - np.pi / 2)
+    ds["orientation_difference"] = ("unit", d_theta, {"units": "rad", "long_name":
+                                    "|preferred orientation (gratings) - atom's Gabor "
+                                    "orientation|"})
+    gabor_like = fit["r2"].values >= 0.8
+    ds.attrs.update(
+        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed, source=source, lam=lam,
+        n_white=n_white, n_sparse=n_sparse, white_contrast=white_contrast,
+        sparse_contrast=sparse_contrast, sparse_pixels=sparse_pixels,
+        grating_contrast=grating_contrast, n_orientations=n_orientations,
+        n_frequencies=n_frequencies, n_phases=n_phases, images=str(images),
+        median_similarity_white=float(np.nanmedian(white["similarity"].values)),
+        median_similarity_sparse=float(np.nanmedian(sparse["similarity"].values)),
+        n_gabor_like=int(gabor_like.sum()),
+        median_orientation_difference_deg=float(np.degrees(np.nanmedian(
+            d_theta[gabor_like]))) if gabor_like.any() else np.nan,
+        median_circular_variance=float(np.nanmedian(tuning["circular_variance"].values)),
+        median_orientation_bandwidth_deg=float(np.degrees(np.nanmedian(
+            tuning["orientation_bandwidth"].values))),
+        fraction_simple=float(np.nanmean(ratio > 1.0)),
+    )
+    return ds
+
+
+def plot(ds: xr.Dataset, outdir) -> list[Path]:
+    """Mapped RFs vs atoms (white, sparse), similarity vs stimuli, tuning, contrast."""
+    from v1model.io import save_figure
+    from v1model.plotting import plot_rf_comparison, plot_tuning_curves
+    from v1model.plotting._mpl import pyplot
+
+    plt = pyplot()
+    outdir = Path(outdir)
+    atoms = ds["dictionary"].values
+    paths = []
+    for tag in ("white", "sparse"):
+        paths.append(save_figure(
+            plot_rf_comparison(atoms, ds[f"rf_{tag}"].values, ds[f"similarity_{tag}"].values,
+                               title=f"LCA units mapped with {tag} noise "
+                                     f"({ds.attrs.get(f'n_{tag}')} stimuli)"),
+            outdir / f"{NAME}_rf_{tag}.png"))
+
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(13, 3.8))
+    for k, tag in enumerate(("white", "sparse")):
+        tr = ds[f"similarity_trace_{tag}"]
+        n = tr[f"n_{tag}_used"].values
+        q = np.nanpercentile(tr.values, [25, 50, 75], axis=1)
+        ax1.semilogx(n, q[1], color=f"C{k}", label=f"{tag} noise (median, quartiles)")
+        ax1.fill_between(n, q[0], q[2], color=f"C{k}", alpha=0.2)
+    ax1.set_xlabel("number of stimuli")
+    ax1.set_ylabel("cosine(mapped RF, atom)")
+    ax1.set_ylim(0, 1)
+    ax1.legend(fontsize=7)
+    good = ds["atom_r2"].values >= 0.8
+    ax2.scatter(np.degrees(ds["atom_orientation"].values[good]),
+                np.degrees(ds["preferred_orientation"].values[good]), s=10)
+    ax2.plot([0, 180], [0, 180], color="0.6", ls="--", lw=0.8)
+    ax2.set_xlabel("atom's Gabor orientation (deg)")
+    ax2.set_ylabel("preferred grating orientation (deg)")
+    ax2.set_title(f"{good.sum()} Gabor-like units; median |difference| "
+                  f"{ds.attrs.get('median_orientation_difference_deg', np.nan):.1f}°",
+                  fontsize=9)
+    c = ds["contrast"].values
+    for k in range(ds.sizes["sample_unit"]):
+        r = ds["contrast_response"].values[k]
+        if r.max() > 0:
+            ax3.semilogx(c, r / r.max(), "-", lw=1, alpha=0.7, color=f"C{k % 10}")
+    ax3.set_xlabel("grating contrast")
+    ax3.set_ylabel("response / max")
+    ax3.set_title(f"contrast response of {ds.sizes['sample_unit']} units "
+                  f"(median c50 {np.nanmedian(ds['c50'].values):.2f})", fontsize=9)
+    fig.tight_layout()
+    paths.append(save_figure(fig, outdir / f"{NAME}_summary.png"))
+
+    tuning = ds[["orientation_tuning", "frequency_tuning", "peak_orientation",
+                 "circular_variance", "orientation_bandwidth", "max_response"]]
+    sample = ds["sample_unit"].values
+    paths.append(save_figure(plot_tuning_curves(tuning, units=sample),
+                             outdir / f"{NAME}_tuning.png"))
+    return paths

@@ -1,0 +1,85 @@
+"""Mutual coherence and the Babel function against brute-force enumeration."""
+
+from itertools import combinations
+
+import numpy as np
+import pytest
+
+from v1model.analysis import babel, coactive_babel, mutual_coherence
+
+
+def _brute_babel(D, r):
+    D = D / np.linalg.norm(D, axis=1, keepdims=True)
+    G = np.abs(D @ D.T)
+    k = len(D)
+    best = 0.0
+    for j in range(k):
+        others = [i for i in range(k) if i != j]
+        for S in combinations(others, r):
+            best = max(best, G[list(S), j].sum())
+    return best
+
+
+def test_orthonormal_basis_has_zero_coherence_and_babel():
+    Q, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((12, 12)))
+    assert mutual_coherence(Q) == pytest.approx(0.0, abs=1e-12)
+    b = babel(Q)
+    np.testing.assert_allclose(b.babel.values, 0.0, atol=1e-12)
+    np.testing.assert_allclose(b.erc.values, 1.0, atol=1e-12)  # every code recoverable
+    assert b.sizes["r"] == 11
+
+
+def test_duplicated_atom_gives_babel_at_least_one():
+    D = np.random.default_rng(1).standard_normal((10, 20))
+    D = np.vstack([D, -3.0 * D[4]])  # the same direction, scaled and flipped
+    assert mutual_coherence(D) == pytest.approx(1.0)
+    b = babel(D)
+    assert np.all(b.babel.values >= 1.0 - 1e-12)
+    assert b.erc.values[0] <= 1e-12 and b.erc.values[1] < 0
+
+
+def test_babel_matches_enumeration_of_subsets():
+    D = np.random.default_rng(2).standard_normal((7, 5))
+    b = babel(D)
+    for r in range(1, 7):
+        assert b.babel.sel(r=r).item() == pytest.approx(_brute_babel(D, r), rel=1e-12)
+    assert b.attrs["mutual_coherence"] == pytest.approx(mutual_coherence(D))
+    assert babel(D, r_max=3).sizes["r"] == 3
+
+
+def test_coactive_babel_matches_direct_computation():
+    rng = np.random.default_rng(3)
+    D = rng.standard_normal((6, 4))
+    Dn = D / np.linalg.norm(D, axis=1, keepdims=True)
+    G = np.abs(Dn @ Dn.T)
+    codes = np.array([[0.0, 1.0, 0.0, -2.0, 0.0, 0.0],
+                      [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+                      [1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+                      [0.0, 0.0, 0.5, 0.0, 0.0, 0.0]])
+    ds = coactive_babel(codes, D)
+    S = [1, 3]
+    expected = max(G[S, j].sum() for j in range(6) if j not in S)
+    assert ds.coactive_babel.values[0] == pytest.approx(expected)
+    assert ds.coactive_coherence.values[0] == pytest.approx(G[1, 3])
+    assert ds.coactive_babel.values[1] == 0.0  # empty support
+    assert np.isnan(ds.coactive_babel.values[2])  # every atom active: no j outside S
+    assert ds.coactive_babel.values[3] == pytest.approx(np.delete(G[2], 2).max())
+    np.testing.assert_array_equal(ds.support_size.values, [2, 0, 6, 1])
+    # never above the worst case over all subsets of the same size
+    ok = np.isfinite(ds.coactive_babel.values)
+    assert np.all(ds.coactive_babel.values[ok] <= ds.worst_case.values[ok] + 1e-12)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: babel(np.vstack([np.ones(3), np.zeros(3)])), "1 atom\\(s\\) \\(rows\\) with zero"),
+        (lambda: babel(np.ones((1, 3))), "at least 2 atoms"),
+        (lambda: babel(np.eye(4), r_max=4), "r_max must be <= 3"),
+        (lambda: coactive_babel(np.ones((2, 3)), np.eye(4)), "codes have 3 units"),
+        (lambda: mutual_coherence([[1.0, np.nan], [0.0, 1.0]]), "non-finite"),
+    ],
+)
+def test_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -1,0 +1,189 @@
+"""Gabor fits: recovery of known Gabors, agreement with brute-force least squares,
+the sparsenet basis A144, and bad input."""
+
+import numpy as np
+import pytest
+from scipy.io import loadmat
+from scipy.optimize import approx_fprime, least_squares
+
+from stimuli import gabor_patch
+from v1model.analysis import GABOR_PARAMS, fit_gabor, gabor_model
+from v1model.analysis.gabor import _evaluate, _grid
+
+SIZE = 16
+
+
+def _angle_diff(a, b, period):
+    return np.abs((a - b + period / 2) % period - period / 2)
+
+
+def _synthetic(n, seed, noise):
+    """Random Gabors with at least ~0.4 cycle under the envelope (nx >= 0.4), so
+    that frequency and phase are identifiable, plus white noise of s.d. ``noise``
+    (peak amplitude 1)."""
+    rng = np.random.default_rng(seed)
+    f = rng.uniform(0.08, 0.3, n)
+    sx = np.clip(rng.uniform(0.4, 0.9, n) / f, 1.5, 5.0)
+    sy = np.clip(rng.uniform(0.5, 1.2, n) / f, 1.5, 6.0)
+    th = rng.uniform(0, np.pi, n)
+    ph = rng.uniform(-np.pi, np.pi, n)
+    c = rng.uniform(6, 9, (n, 2))
+    atoms = np.stack([gabor_patch(SIZE, th[i], f[i], ph[i], sx[i], sy[i], center=c[i])
+                      for i in range(n)])
+    atoms += noise * rng.standard_normal(atoms.shape)
+    return atoms, dict(orientation=th, frequency=f, phase=ph, sigma_x=sx, sigma_y=sy,
+                       x0=c[:, 0], y0=c[:, 1])
+
+
+def test_noise_free_gabor_is_recovered_exactly():
+    true = dict(orientation=2.2, frequency=0.17, phase=-1.1, sigma_x=2.3, sigma_y=3.7)
+    atom = gabor_patch((14, 17), center=(8.2, 6.4), amplitude=0.7, offset=0.05, **true)
+    fit = fit_gabor(atom[None])
+    for name, value in true.items():
+        assert float(fit[name][0]) == pytest.approx(value, abs=1e-6), name
+    assert float(fit.x0[0]) == pytest.approx(8.2, abs=1e-6)
+    assert float(fit.y0[0]) == pytest.approx(6.4, abs=1e-6)
+    assert float(fit.amplitude[0]) == pytest.approx(0.7, abs=1e-6)
+    assert float(fit.offset[0]) == pytest.approx(0.05, abs=1e-6)
+    assert float(fit.r2[0]) == pytest.approx(1.0, abs=1e-10)
+    assert float(fit.nx[0]) == pytest.approx(2.3 * 0.17, abs=1e-6)
+    assert float(fit.ny[0]) == pytest.approx(3.7 * 0.17, abs=1e-6)
+
+
+def test_noisy_gabors_recovered_within_tolerances():
+    """Tolerances at noise s.d. 5% of the peak: orientation 2 deg, frequency 5%,
+    envelope widths 12%, centre 0.5 px, phase 0.4 rad (centre and phase trade
+    off along the wave vector), amplitude 15%, R^2 > 0.85."""
+    atoms, true = _synthetic(60, seed=0, noise=0.05)
+    fit = fit_gabor(atoms)
+    assert np.degrees(_angle_diff(fit.orientation.values, true["orientation"], np.pi)).max() < 2
+    assert np.abs(fit.frequency.values / true["frequency"] - 1).max() < 0.05
+    assert np.abs(fit.sigma_x.values / true["sigma_x"] - 1).max() < 0.12
+    assert np.abs(fit.sigma_y.values / true["sigma_y"] - 1).max() < 0.12
+    assert np.abs(fit.x0.values - true["x0"]).max() < 0.5
+    assert np.abs(fit.y0.values - true["y0"]).max() < 0.5
+    assert _angle_diff(fit.phase.values, true["phase"], 2 * np.pi).max() < 0.4
+    assert np.abs(fit.amplitude.values - 1).max() < 0.15
+    assert fit.r2.values.min() > 0.85
+
+
+def _brute_force_r2(atom, n_starts, rng):
+    """Best R^2 over random starts of scipy.optimize.least_squares (finite-difference
+    Jacobian): an independent global search."""
+    z = atom.ravel()
+    lo = [-1, -1, -np.inf, 0, -np.inf, 0.5, 0.5, 0, -np.inf]
+    hi = [SIZE, SIZE, np.inf, 0.5, np.inf, SIZE, SIZE, np.inf, np.inf]
+    best = np.inf
+    for _ in range(n_starts):
+        p0 = [rng.uniform(3, 12), rng.uniform(3, 12), rng.uniform(0, np.pi),
+              rng.uniform(0.05, 0.45), rng.uniform(-np.pi, np.pi), rng.uniform(1, 5),
+              rng.uniform(1, 8), z.std() * 2, 0.0]
+        res = least_squares(lambda p: gabor_model(p, (SIZE, SIZE)).ravel() - z, p0,
+                            bounds=(lo, hi))
+        best = min(best, 2 * res.cost)
+    return 1 - best / ((z - z.mean()) ** 2).sum()
+
+
+def _check_against_brute_force(n_atoms, n_starts):
+    rng = np.random.default_rng(5)
+    atoms, _ = _synthetic(n_atoms, seed=3, noise=0.15)
+    fit = fit_gabor(atoms)
+    for i, atom in enumerate(atoms):
+        r2_brute = _brute_force_r2(atom, n_starts, rng)
+        assert float(fit.r2[i]) >= r2_brute - 1e-3, (i, float(fit.r2[i]), r2_brute)
+
+
+def test_fit_matches_brute_force_multistart_least_squares():
+    """Noisy Gabors: the fit is as good as the best of many random starts."""
+    _check_against_brute_force(n_atoms=2, n_starts=10)
+
+
+@pytest.mark.slow
+def test_fit_matches_brute_force_multistart_least_squares_many():
+    _check_against_brute_force(n_atoms=12, n_starts=30)
+
+
+def test_jacobian_matches_finite_differences():
+    X, Y = _grid(9, 11)
+    p = np.array([5.3, 4.1, 0.7, 0.12, 0.4, 2.1, 3.3, 1.2, 0.1])
+    _, J = _evaluate(p[None], X, Y, jac=True)
+    for k in (0, 17, 50, 98):
+        num = approx_fprime(p, lambda q: _evaluate(q[None], X, Y)[0, k], 1e-7)
+        np.testing.assert_allclose(J[0, :, k], num, rtol=1e-4, atol=1e-6)
+
+
+def test_model_reproduces_stimuli_gabor_patch_and_fit_images():
+    p = dict(x0=4.5, y0=6.0, orientation=1.3, frequency=0.2, phase=0.3, sigma_x=1.8,
+             sigma_y=2.6, amplitude=1.5, offset=-0.2)
+    vec = np.array([p[k] for k in GABOR_PARAMS])
+    ref = gabor_patch((10, 12), p["orientation"], p["frequency"], p["phase"], p["sigma_x"],
+                      p["sigma_y"], center=(p["x0"], p["y0"]), amplitude=p["amplitude"],
+                      offset=p["offset"])
+    np.testing.assert_allclose(gabor_model(vec, (10, 12)), ref, atol=1e-12)
+    atoms, _ = _synthetic(3, seed=1, noise=0.1)
+    fit = fit_gabor(atoms, return_model=True)
+    np.testing.assert_allclose(gabor_model(fit, (SIZE, SIZE)), fit.model.values, atol=1e-12)
+
+
+def test_parameters_are_canonical_and_scale_equivariant():
+    atoms, _ = _synthetic(8, seed=2, noise=0.05)
+    fit = fit_gabor(atoms)
+    assert np.all((fit.orientation >= 0) & (fit.orientation < np.pi))
+    assert np.all((fit.phase > -np.pi) & (fit.phase <= np.pi))
+    assert np.all(fit.amplitude >= 0)
+    scaled = fit_gabor(5.0 * atoms + 3.0)
+    np.testing.assert_allclose(scaled.amplitude, 5.0 * fit.amplitude, rtol=1e-5)
+    np.testing.assert_allclose(scaled.offset, 5.0 * fit.offset + 3.0, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(scaled.r2, fit.r2, atol=1e-8)
+    np.testing.assert_allclose(scaled.frequency, fit.frequency, rtol=1e-5)
+
+
+def test_flat_non_square_atoms_need_a_shape():
+    atom = gabor_patch((6, 10), orientation=0.4, frequency=0.2, sigma_x=1.5, sigma_y=2.0)
+    flat = atom.reshape(1, 60)
+    with pytest.raises(ValueError, match="not a square patch; pass shape"):
+        fit_gabor(flat)
+    with pytest.raises(ValueError, match=r"shape=\(5, 12\) has 60 pixels"):
+        fit_gabor(np.ones((1, 61)), shape=(5, 12))
+    fit = fit_gabor(flat, shape=(6, 10))
+    assert float(fit.orientation[0]) == pytest.approx(0.4, abs=1e-5)
+    assert fit.attrs["height"] == 6 and fit.attrs["width"] == 10
+
+
+def test_constant_atom_gives_nan_and_a_warning():
+    atoms = np.stack([gabor_patch(8, 0.3, 0.2, sigma_x=1.5, sigma_y=2.0), np.full((8, 8), 2.0)])
+    with pytest.warns(RuntimeWarning, match="1 constant atom"):
+        fit = fit_gabor(atoms)
+    assert np.isnan(fit.r2[1]) and np.isnan(fit.orientation[1])
+    assert fit.r2[0] > 0.999
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(atoms=np.full((2, 16), np.nan)), "atoms contains 32 non-finite"),
+        (dict(atoms=np.ones(16)), "atoms must have 2 or 3 dimension"),
+        (dict(atoms=np.ones((2, 16)), n_starts=0), "n_starts must be >= 1"),
+        (dict(atoms=np.ones((2, 16)), n_starts=7), "n_starts must be <= 6"),
+        (dict(atoms=np.ones((2, 16)), min_sigma=2.0, max_sigma=1.0), "must exceed min_sigma"),
+        (dict(atoms=np.ones((2, 4, 4)), shape=(2, 8)), "does not match atoms"),
+    ],
+)
+def test_bad_input(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        fit_gabor(**kwargs)
+
+
+def test_a144_sparsenet_basis_is_gabor_like(shared_data):
+    """At least 95% of Olshausen's sparsenet basis functions fit with R^2 > 0.8.
+
+    Columns of A are reshaped column-major (MATLAB's order); a transpose does
+    not change a Gabor's R^2, only its orientation (theta -> pi/2 - theta)."""
+    A = loadmat(shared_data("olshausen", "A144.mat"))["A"]
+    atoms = np.stack([A[:, i].reshape(12, 12, order="F") for i in range(A.shape[1])])
+    fit = fit_gabor(atoms)
+    assert np.mean(fit.r2.values > 0.8) >= 0.95
+    # the basis tiles orientation: every 45-degree sector holds Gabor-like atoms
+    good = fit.r2.values > 0.8
+    sectors = np.floor(fit.orientation.values[good] / (np.pi / 4)).astype(int)
+    assert set(sectors) == {0, 1, 2, 3}

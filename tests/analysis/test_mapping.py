@@ -1,0 +1,86 @@
+"""Reverse correlation: exact for linear encoders, convergent in the limit,
+faithful for LCA units with Gabor atoms; bad input."""
+
+import numpy as np
+import pytest
+
+from stimuli import gabor_patch
+from v1model.analysis import cosine_similarity, map_receptive_fields
+from v1model.inference import lca
+
+
+@pytest.fixture(scope="module")
+def filters():
+    return np.random.default_rng(0).standard_normal((5, 36))
+
+
+def _linear(W, offset=0.0):
+    return lambda X: X @ W.T + offset
+
+
+@pytest.mark.parametrize("noise", ["white", "sparse"])
+def test_regression_recovers_linear_filters_exactly(filters, noise):
+    # whitened STA: exact as soon as the stimuli span the pixel space
+    ds = map_receptive_fields(_linear(filters, offset=2.0), 6, noise=noise, n_stimuli=1500,
+                              n_pixels=3, method="regression", seed=1)
+    np.testing.assert_allclose(ds.rf.values.reshape(5, -1), filters, rtol=1e-8, atol=1e-8)
+    assert ds.attrs["n_stimuli"] == 1500
+
+
+@pytest.mark.parametrize("noise, kwargs", [("white", {}), ("white", {"distribution": "binary"}),
+                                           ("sparse", {"n_pixels": 2})])
+def test_sta_converges_to_linear_filters_as_one_over_sqrt_n(filters, noise, kwargs):
+    """STA error ~ sqrt(n_features / n): 16x more stimuli, ~4x smaller error."""
+    errors = []
+    for n in (2000, 32000):
+        ds = map_receptive_fields(_linear(filters), 6, noise=noise, n_stimuli=n, seed=2,
+                                  contrast=0.7, dictionary=filters, batch_size=4000, **kwargs)
+        rf = ds.rf.values.reshape(5, -1)
+        errors.append(np.linalg.norm(rf - filters) / np.linalg.norm(filters))
+        assert np.all(ds.similarity.values > 1 - 2 * errors[-1] ** 2 - 0.01)
+    ratio = errors[0] / errors[1]
+    assert 2.5 < ratio < 6.5
+    assert errors[1] < np.sqrt(36 / 32000) * 3
+
+
+def test_lca_units_with_gabor_atoms_map_to_their_atoms():
+    th = np.linspace(0, np.pi, 6, endpoint=False)
+    D = gabor_patch(10, th, 0.2, 0.0, 1.8, 2.5).reshape(6, -1)
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    ds = map_receptive_fields(lambda X: lca(X, D, 0.2), 10, n_stimuli=4000, contrast=0.3,
+                              dictionary=D, seed=0)
+    assert ds.similarity.values.min() > 0.85
+    # more stimuli never hurt much: the last estimate beats the first
+    tr = ds.similarity_trace.values
+    assert np.all(tr[-1] >= tr[0] - 0.01)
+    assert ds.similarity_trace.sizes["n_stimuli_used"] == 4
+    assert np.all((ds.fraction_active > 0) & (ds.fraction_active < 1))
+
+
+def test_cosine_similarity_reference():
+    a = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    b = np.array([[2.0, 0.0], [-1.0, -1.0], [1.0, 0.0]])
+    out = cosine_similarity(a, b)
+    np.testing.assert_allclose(out[:2], [1.0, -1.0])
+    assert np.isnan(out[2])
+
+
+@pytest.mark.parametrize(
+    "encoder, kwargs, exc, match",
+    [
+        ("not callable", {}, TypeError, "encoder must be a callable"),
+        (lambda X: X[:, :2].T, {}, ValueError, "encoder returned shape"),
+        (lambda X: np.full((len(X), 2), np.nan), {}, ValueError, "non-finite codes"),
+        (lambda X: X[:, :3], {"dictionary": np.ones((2, 16))}, ValueError,
+         "dictionary has 2 atoms but the encoder returned 3"),
+        (lambda X: X[:, :3], {"dictionary": np.ones((3, 15))}, ValueError,
+         r"shape=\(4, 4\) has 16 pixels"),
+        (lambda X: X[:, :3], {"noise": "pink"}, ValueError, "noise must be one of"),
+        (lambda X: X[:, :3], {"n_stimuli": 1}, ValueError, "n_stimuli must be >= 2"),
+        (lambda X: X[:, :3], {"method": "svd"}, ValueError, "method must be one of"),
+        (lambda X: X[:, :3], {"contrast": 0}, ValueError, "contrast must be a positive"),
+    ],
+)
+def test_bad_input(encoder, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        map_receptive_fields(encoder, 4, **{"n_stimuli": 10, **kwargs})

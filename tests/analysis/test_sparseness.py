@@ -1,0 +1,116 @@
+"""Sparseness indices against hand-computed values and SciPy."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from v1model.analysis import (
+    activity_ratio,
+    code_class,
+    dead_units,
+    hoyer_sparseness,
+    kurtosis,
+    lifetime_sparseness,
+    mean_active_count,
+    population_sparseness,
+    sparseness,
+    treves_rolls,
+    vinje_gallant,
+)
+
+
+def test_treves_rolls_and_vinje_gallant_hand_computed():
+    # one active unit of four: a = (1/4)^2 / (1/4) = 1/4, S = 1
+    assert treves_rolls([1.0, 0, 0, 0]) == pytest.approx(0.25)
+    assert vinje_gallant([1.0, 0, 0, 0]) == pytest.approx(1.0)
+    # equal responses: a = 1, S = 0
+    assert treves_rolls([2.0, 2, 2, 2]) == pytest.approx(1.0)
+    assert vinje_gallant([2.0, 2, 2, 2]) == pytest.approx(0.0)
+    # r = (1, 2, 3): mean 2, mean square 14/3 -> a = 6/7, S = (1/7) / (2/3) = 3/14
+    assert treves_rolls([1.0, 2, 3]) == pytest.approx(6 / 7)
+    assert vinje_gallant([1.0, 2, 3]) == pytest.approx(3 / 14)
+    # signed codes are rectified with |a| by default
+    assert treves_rolls([-1.0, 2, -3]) == pytest.approx(6 / 7)
+    # positive part (0, 2, 0): a = (2/3)^2 / (4/3) = 1/3
+    assert treves_rolls([-1.0, 2, -3], rectify="positive") == pytest.approx(1 / 3)
+    assert np.isnan(treves_rolls([0.0, 0.0]))
+
+
+def test_lifetime_and_population_axes():
+    # rows are stimuli, columns units
+    codes = np.array([[1.0, 0.0, 3.0],
+                      [0.0, 0.0, 2.0],
+                      [0.0, 5.0, 1.0],
+                      [0.0, 0.0, 0.0]])
+    life = lifetime_sparseness(codes)
+    # unit 0 answers 1 stimulus of 4: S = 1; unit 2: r = (3, 2, 1, 0):
+    # mean 1.5, mean square 3.5, a = 2.25 / 3.5 = 9/14, S = (5/14) / (3/4) = 10/21
+    np.testing.assert_allclose(life, [1.0, 1.0, 10 / 21])
+    pop = population_sparseness(codes)
+    # stimulus 0: r = (1, 0, 3): a = (4/3)^2 / (10/3) = 8/15
+    assert pop[0] == pytest.approx(8 / 15)
+    assert pop[1] == pytest.approx(1 / 3)
+    assert np.isnan(pop[3])
+
+
+def test_hoyer_hand_computed():
+    np.testing.assert_allclose(hoyer_sparseness([[0.0, 5.0, 0.0], [1.0, -1.0, 1.0]]), [1.0, 0.0],
+                               atol=1e-12)
+    expected = (np.sqrt(2) - 7 / 5) / (np.sqrt(2) - 1)
+    assert hoyer_sparseness([[3.0, 4.0]])[0] == pytest.approx(expected)
+
+
+def test_kurtosis_matches_scipy():
+    x = np.random.default_rng(0).laplace(size=(500, 4))
+    np.testing.assert_allclose(kurtosis(x), stats.kurtosis(x, axis=0, fisher=True, bias=True))
+    np.testing.assert_allclose(kurtosis(x, axis=1), stats.kurtosis(x, axis=1))
+
+
+def test_activity_counts_dead_units_and_classes():
+    n, k = 200, 64
+    local = np.zeros((n, k))
+    local[np.arange(n), np.arange(n) % k] = 1.0
+    assert activity_ratio(local) == pytest.approx(1 / k)
+    assert mean_active_count(local) == pytest.approx(1.0)
+    assert code_class(local) == "local"
+    rng = np.random.default_rng(0)
+    dense = rng.standard_normal((n, k)) * (rng.random((n, k)) < 0.5)
+    assert code_class(dense) == "dense"
+    sparse = np.zeros((n, k))
+    sparse[:, :4] = 1.0
+    assert code_class(sparse) == "sparse"
+    assert dead_units(sparse).sum() == k - 4
+    # thresholds are parameters: four active units count as local with a looser bound
+    assert code_class(sparse, local_max_count=4) == "local"
+    # and tol decides what counts as active
+    assert activity_ratio(0.01 * dense, tol=0.1) == 0.0
+
+
+def test_sparseness_dataset_summarises_everything():
+    codes = np.array([[1.0, 0.0, 3.0, 0.0],
+                      [0.0, 0.0, 2.0, 0.0],
+                      [0.0, 5.0, 1.0, 0.0]])
+    ds = sparseness(codes)
+    assert float(ds.activity_ratio) == pytest.approx(5 / 12)
+    assert float(ds.mean_active_count) == pytest.approx(5 / 3)
+    assert int(ds.n_dead) == 1 and bool(ds.dead[3])
+    np.testing.assert_array_equal(ds.active_count, [2, 1, 2])
+    assert ds.attrs["code_class"] == "dense"
+    assert np.isnan(ds.lifetime_sparseness[3])
+    assert ds.lifetime_sparseness.attrs["units"] == "1"
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: sparseness(np.ones(5)), "codes must have 2 dimension"),
+        (lambda: sparseness([[1.0, np.nan]]), "codes contains 1 non-finite"),
+        (lambda: code_class(np.ones((3, 3)), dense_min_ratio=1.5), "dense_min_ratio must be in"),
+        (lambda: treves_rolls([1.0, -1.0], rectify="none"), "needs non-negative responses"),
+        (lambda: vinje_gallant([1.0]), "at least 2 values"),
+        (lambda: activity_ratio(np.ones((2, 2)), tol=-1), "tol must be a non-negative"),
+    ],
+)
+def test_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -1,0 +1,136 @@
+"""Grating protocols: units with Gabor atoms are tuned to their atoms'
+orientation; circular variance, bandwidth, F1/F0 and c50 against analytic values."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from stimuli import gabor_patch
+from v1model.analysis import (
+    circular_variance,
+    contrast_response,
+    drifting_grating_responses,
+    fit_gabor,
+    grating_responses,
+    tuning_curves,
+)
+from v1model.inference import lca
+
+THETA = np.linspace(0, np.pi, 8, endpoint=False) + 0.1  # off the grating grid
+FREQ = 0.18
+
+
+@pytest.fixture(scope="module")
+def gabor_dictionary():
+    D = gabor_patch(12, THETA, FREQ, phase=0.5, sigma_x=2.2, sigma_y=3.0).reshape(8, -1)
+    return D / np.linalg.norm(D, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("kind, tolerance_deg", [("linear", 0.5), ("lca", 6.0)])
+def test_unit_with_gabor_atom_prefers_the_atoms_orientation(gabor_dictionary, kind,
+                                                            tolerance_deg):
+    """Vector-sum preference within 0.5 deg for linear units; LCA's competition
+    between atoms 22.5 deg apart shifts it by a few degrees (< 6)."""
+    D = gabor_dictionary
+    encoder = (lambda X: X @ D.T) if kind == "linear" else (lambda X: lca(X, D, 0.3))
+    freqs = np.geomspace(0.06, 0.45, 12)
+    resp = grating_responses(encoder, 12, orientations=36, frequencies=freqs, phases=8,
+                             contrast=0.5)
+    tc = tuning_curves(resp)
+    d = np.abs((tc.preferred_orientation.values - THETA + np.pi / 2) % np.pi - np.pi / 2)
+    assert np.degrees(d).max() < tolerance_deg
+    # ... and the same orientation as a Gabor fitted to the atom
+    fit = fit_gabor(D)
+    np.testing.assert_allclose(fit.orientation.values, THETA, atol=1e-4)
+    # the preferred frequency is the grid value nearest the carrier's or a neighbour
+    step = np.log(freqs[1] / freqs[0])
+    assert np.all(np.abs(np.log(tc.preferred_frequency.values / FREQ)) <= 1.5 * step)
+    assert np.all(tc.circular_variance.values < 0.6)
+
+
+def test_circular_variance_hand_computed():
+    o = np.array([0, np.pi / 4, np.pi / 2, 3 * np.pi / 4])
+    assert circular_variance([1.0, 0, 0, 0], o) == pytest.approx(0.0)
+    assert circular_variance([1.0, 1, 1, 1], o) == pytest.approx(1.0)
+    # |1 + e^{i pi/2}| / 2 = sqrt(2) / 2
+    assert circular_variance([1.0, 1, 0, 0], o) == pytest.approx(1 - np.sqrt(2) / 2)
+    assert np.isnan(circular_variance([0.0, 0, 0, 0], o))
+
+
+def _responses_from_curve(curve, orientations):
+    """A fake grating_responses Dataset with one unit, one frequency, one phase."""
+    return xr.Dataset(
+        {"response": (("orientation", "frequency", "phase", "unit"),
+                      np.asarray(curve)[:, None, None, None])},
+        coords={"orientation": orientations, "frequency": [0.2], "phase": [0.0], "unit": [0]},
+    )
+
+
+def test_orientation_bandwidth_and_preference_of_a_von_mises_curve():
+    kappa, theta0 = 3.0, 1.0
+    o = np.linspace(0, np.pi, 360, endpoint=False)
+    curve = np.exp(kappa * (np.cos(2 * (o - theta0)) - 1))
+    tc = tuning_curves(_responses_from_curve(curve, o))
+    hwhh = 0.5 * np.arccos(1 + np.log(0.5) / kappa)  # exact half-width at half-height
+    assert float(tc.orientation_bandwidth[0]) == pytest.approx(hwhh, abs=np.radians(0.05))
+    assert float(tc.preferred_orientation[0]) == pytest.approx(theta0, abs=1e-9)
+    # circular variance of a von Mises in 2*theta: 1 - I1(kappa) / I0(kappa)
+    from scipy.special import i0, i1
+
+    assert float(tc.circular_variance[0]) == pytest.approx(1 - i1(kappa) / i0(kappa), abs=1e-9)
+
+
+def test_silent_unit_gets_nan_preferences():
+    o = np.linspace(0, np.pi, 8, endpoint=False)
+    tc = tuning_curves(_responses_from_curve(np.zeros(8), o))
+    assert np.isnan(tc.preferred_orientation[0]) and np.isnan(tc.circular_variance[0])
+    assert float(tc.max_response[0]) == 0
+
+
+def test_drifting_grating_f1_over_f0_of_a_half_wave_rectified_linear_unit(gabor_dictionary):
+    """A rectified linear unit follows a rectified sinusoid: F1/F0 = pi/2."""
+    D = gabor_dictionary[:1]
+    ds = drifting_grating_responses(lambda X: X @ D.T, 12, orientations=[THETA[0]],
+                                    frequencies=[FREQ], frames_per_cycle=64,
+                                    temporal_frequency=4.0)
+    assert ds.sizes["time"] == 64
+    assert float(ds.time[1]) == pytest.approx(1 / 256)
+    assert float(ds.modulation_ratio[0, 0, 0]) == pytest.approx(np.pi / 2, rel=2e-3)
+
+
+def test_contrast_response_of_a_linear_unit(gabor_dictionary):
+    """Linear (rectified) unit: response proportional to contrast, c50 = half the top."""
+    D = gabor_dictionary
+    c = np.linspace(0.1, 1.0, 10)
+    ds = contrast_response(lambda X: X @ D.T, 12, THETA[[2, 5]], FREQ, contrasts=c,
+                           units=[2, 5], phases=16)
+    r = ds.response.values
+    np.testing.assert_allclose(r / r[:, -1:], np.broadcast_to(c / c[-1], r.shape), rtol=1e-10)
+    np.testing.assert_allclose(ds.c50.values, 0.5, rtol=1e-10)
+    # a thresholded unit (LCA) needs more contrast to reach half its maximum
+    lca_ds = contrast_response(lambda X: lca(X, D, 0.3), 12, THETA[[2, 5]], FREQ,
+                               contrasts=c, units=[2, 5], phases=16)
+    assert np.all(lca_ds.c50.values > 0.5)
+
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: tuning_curves(np.zeros(3)), TypeError, "responses must be the Dataset"),
+        (lambda: tuning_curves(_responses_from_curve([1.0, 0], [0, 1]), rectify="square"),
+         ValueError, "rectify must be one of"),
+        (lambda: grating_responses(lambda X: X, 4, frequencies=[-0.1]), ValueError,
+         "frequencies must be positive"),
+        (lambda: grating_responses(lambda X: X[:, :2].T, 4, orientations=2, frequencies=2,
+                                   phases=2), ValueError, "encoder returned shape"),
+        (lambda: contrast_response(lambda X: X, 4, [0.1, 0.2, 0.3], 0.2, units=[0, 1]),
+         ValueError, "one value per selected unit"),
+        (lambda: contrast_response(lambda X: X[:, :2], 4, 0.1, 0.2, units=[5]), ValueError,
+         "the encoder has 2 units"),
+        (lambda: drifting_grating_responses(lambda X: X, 4, frames_per_cycle=2), ValueError,
+         "frames_per_cycle must be >= 3"),
+    ],
+)
+def test_bad_input(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()

@@ -1,0 +1,43 @@
+"""Receptive-field and code analysis: pure functions in, xarray out.
+
+- :mod:`.gabor`: Gabor fits of atoms and receptive fields (Ringach's nx, ny);
+- :mod:`.mapping`: receptive fields of any encoder by reverse correlation;
+- :mod:`.tuning`: grating protocols, tuning curves, contrast response;
+- :mod:`.sparseness`: activity ratios, local/sparse/dense, sparseness indices;
+- :mod:`.coherence`: mutual coherence and the Babel function.
+"""
+
+from .coherence import babel, coactive_babel, mutual_coherence
+from .gabor import GABOR_PARAMS, fit_gabor, gabor_model
+from .mapping import cosine_similarity, map_receptive_fields
+from .sparseness import (
+    activity_ratio,
+    code_class,
+    dead_units,
+    hoyer_sparseness,
+    kurtosis,
+    lifetime_sparseness,
+    mean_active_count,
+    population_sparseness,
+    sparseness,
+    treves_rolls,
+    vinje_gallant,
+)
+from .tuning import (
+    circular_variance,
+    contrast_response,
+    drifting_grating_responses,
+    grating_responses,
+    tuning_curves,
+)
+
+__all__ = [
+    "fit_gabor", "gabor_model", "GABOR_PARAMS",
+    "map_receptive_fields", "cosine_similarity",
+    "grating_responses", "tuning_curves", "drifting_grating_responses", "contrast_response",
+    "circular_variance",
+    "activity_ratio", "mean_active_count", "code_class", "treves_rolls", "vinje_gallant",
+    "lifetime_sparseness", "population_sparseness", "hoyer_sparseness", "kurtosis",
+    "dead_units", "sparseness",
+    "mutual_coherence", "babel", "coactive_babel",
+]

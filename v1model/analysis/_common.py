@@ -1,0 +1,77 @@
+"""Validation shared by the analysis functions: atoms as images, encoders."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..validation import check_array, describe
+
+__all__ = ["atoms_as_images", "check_encoder", "call_encoder"]
+
+
+def atoms_as_images(atoms, shape=None, name: str = "atoms", dtype=np.float64):
+    """Atoms ``(n, n_features)`` (with ``shape``) or ``(n, h, w)`` -> ``(n, h, w)``.
+
+    A 2-D input of non-square atoms needs ``shape=(height, width)``.
+    """
+    arr = check_array(atoms, name, ndim=(2, 3), dtype=dtype)
+    if arr.ndim == 3:
+        if shape is not None and tuple(shape) != arr.shape[1:]:
+            raise ValueError(
+                f"shape={tuple(shape)} does not match {name} of shape {arr.shape} "
+                "(already images)"
+            )
+        return arr
+    n, p = arr.shape
+    if shape is None:
+        side = int(round(np.sqrt(p)))
+        if side * side != p:
+            raise ValueError(
+                f"{name} have {p} features each, which is not a square patch; "
+                "pass shape=(height, width)"
+            )
+        shape = (side, side)
+    shape = image_shape(shape)
+    if shape[0] * shape[1] != p:
+        raise ValueError(
+            f"shape={shape} has {shape[0] * shape[1]} pixels but {name} have {p} features each "
+            f"({name} shape {arr.shape})"
+        )
+    return arr.reshape(n, *shape)
+
+
+def image_shape(shape, name: str = "shape") -> tuple[int, int]:
+    """An int (square side) or (height, width) of positive ints."""
+    from stimuli.gratings import check_shape
+
+    return check_shape(shape, name)
+
+
+def check_encoder(encoder, name: str = "encoder"):
+    if not callable(encoder):
+        raise TypeError(
+            f"{name} must be a callable f(X) -> codes taking X of shape (n_samples, n_features) "
+            f"and returning (n_samples, n_units), got {describe(encoder)}"
+        )
+    return encoder
+
+
+def call_encoder(encoder, X, n_units=None, name: str = "encoder"):
+    """Call ``encoder(X)`` and check that it returned finite (n_samples, n_units) codes."""
+    out = encoder(X)
+    try:
+        R = np.asarray(out, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} returned {describe(out)}, not a numeric array") from exc
+    if R.ndim != 2 or R.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"{name} returned shape {R.shape} for X of shape {X.shape}; expected "
+            f"(n_samples={X.shape[0]}, n_units)"
+        )
+    if n_units is not None and R.shape[1] != n_units:
+        raise ValueError(
+            f"{name} returned {R.shape[1]} units for this batch but {n_units} before"
+        )
+    if not np.all(np.isfinite(R)):
+        raise ValueError(f"{name} returned non-finite codes (NaN or inf)")
+    return R

@@ -1,0 +1,460 @@
+"""Fitting 2-D Gabor functions to atoms and receptive fields.
+
+The model (Ringach 2002; geometry as in :mod:`stimuli.gratings`) is
+
+    g(x, y) = offset + amplitude * exp(-x'^2 / (2 sigma_x^2) - y'^2 / (2 sigma_y^2))
+                                 * cos(2 pi frequency x' + phase)
+
+    x' =  (x - x0) cos(theta) - (y - y0) sin(theta)     (across the bars)
+    y' = -(x - x0) sin(theta) - (y - y0) cos(theta)     (along the bars)
+
+with ``x`` the column and ``y`` the row of a pixel (row 0 at the top), so
+that ``theta`` (``orientation``) is the direction of the carrier's wave
+vector counter-clockwise as displayed. Ringach's shape parameters are
+``nx = sigma_x * frequency`` and ``ny = sigma_y * frequency``: the envelope's
+width across and along the bars in cycles of the carrier.
+
+How a fit is made, for every atom at once:
+
+1. initial guesses: the centre from the energy centroid (and, as a second
+   candidate, the peak of the smoothed energy), orientation and frequency
+   from the peak of the zero-padded Fourier amplitude (and the second
+   peak), envelope widths from the energy's second moments along and across
+   the carrier, phase by demodulation, amplitude and offset by linear least
+   squares;
+2. several starts built from those candidates are refined together by a
+   vectorised, bounded Levenberg-Marquardt loop over all atoms and starts
+   (NumPy, analytic Jacobian);
+3. the best start of each atom is polished by
+   :func:`scipy.optimize.least_squares` (trust-region reflective, bounds,
+   analytic Jacobian), which gives the reported parameters.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import xarray as xr
+
+from ..validation import check_int, check_positive
+from ._common import atoms_as_images
+
+__all__ = ["fit_gabor", "gabor_model", "GABOR_PARAMS"]
+
+#: Fitted parameters, in the order of the internal parameter vector.
+GABOR_PARAMS = ("x0", "y0", "orientation", "frequency", "phase", "sigma_x", "sigma_y",
+                "amplitude", "offset")
+
+_UNITS = {
+    "x0": ("pixel", "envelope centre, column"),
+    "y0": ("pixel", "envelope centre, row (0 at the top)"),
+    "orientation": ("rad", "direction of the carrier's wave vector, in [0, pi)"),
+    "frequency": ("cycles/pixel", "spatial frequency of the carrier"),
+    "phase": ("rad", "carrier phase at the centre, in (-pi, pi]"),
+    "sigma_x": ("pixel", "envelope s.d. across the bars (along the wave vector)"),
+    "sigma_y": ("pixel", "envelope s.d. along the bars"),
+    "amplitude": ("1", "peak amplitude (same units as the atom)"),
+    "offset": ("1", "constant offset (same units as the atom)"),
+}
+_TWO_PI = 2.0 * np.pi
+_MAX_STARTS = 6
+# a Levenberg-Marquardt fit stops once an accepted step improves its cost by less than this
+_GAIN_TOL = 1e-6
+
+
+def gabor_model(params, shape):
+    """Evaluate Gabor functions.
+
+    Parameters
+    ----------
+    params : array_like, shape (n, 9) or (9,)
+        Columns in the order of :data:`GABOR_PARAMS`, or a Dataset returned
+        by :func:`fit_gabor`.
+    shape : (height, width)
+
+    Returns
+    -------
+    ndarray, shape (n, height, width) (or (height, width) for one vector)
+    """
+    from ._common import image_shape
+
+    h, w = image_shape(shape)
+    if isinstance(params, xr.Dataset):
+        params = np.stack([params[name].values for name in GABOR_PARAMS], axis=-1)
+    P = np.asarray(params, dtype=np.float64)
+    single = P.ndim == 1
+    P = np.atleast_2d(P)
+    if P.shape[-1] != len(GABOR_PARAMS):
+        raise ValueError(f"params must have {len(GABOR_PARAMS)} columns {GABOR_PARAMS}, "
+                         f"got shape {P.shape}")
+    X, Y = _grid(h, w)
+    out = _evaluate(P, X, Y).reshape(-1, h, w)
+    return out[0] if single else out
+
+
+def _grid(h, w):
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    return x.ravel(), y.ravel()
+
+
+def _evaluate(P, X, Y, jac=False):
+    """Model values (n, n_pix) and optionally the Jacobian (n, 9, n_pix)."""
+    x0, y0, th, f, ph, sx, sy, A, c = (P[:, i : i + 1] for i in range(9))
+    u = X - x0
+    v = y0 - Y
+    ct, st = np.cos(th), np.sin(th)
+    xp = u * ct + v * st
+    yp = v * ct - u * st
+    E = np.exp(-0.5 * ((xp / sx) ** 2 + (yp / sy) ** 2))
+    arg = _TWO_PI * f * xp + ph
+    C = np.cos(arg)
+    EC = E * C
+    g = A * EC + c
+    if not jac:
+        return g
+    S = np.sin(arg)
+    AES = A * E * S
+    AEC = A * EC
+    d_xp = -AEC * xp / sx**2 - _TWO_PI * f * AES  # dg/dx'
+    d_yp = -AEC * yp / sy**2  # dg/dy'
+    J = np.empty((g.shape[0], 9, g.shape[1]), dtype=g.dtype)  # (n, param, pixel)
+    J[:, 0] = -d_xp * ct + d_yp * st
+    J[:, 1] = d_xp * st + d_yp * ct
+    J[:, 2] = d_xp * yp - d_yp * xp
+    J[:, 3] = -_TWO_PI * AES * xp
+    J[:, 4] = -AES
+    J[:, 5] = AEC * xp**2 / sx**3
+    J[:, 6] = AEC * yp**2 / sy**3
+    J[:, 7] = EC
+    J[:, 8] = 1.0
+    return g, J
+
+
+def _bounds(h, w, min_sigma, max_sigma, max_frequency):
+    lo = np.array([-1.0, -1.0, -np.inf, 0.0, -np.inf, min_sigma, min_sigma, 0.0, -np.inf])
+    hi = np.array([w, h, np.inf, max_frequency, np.inf, max_sigma, max_sigma, np.inf, np.inf])
+    return lo, hi
+
+
+# ----------------------------------------------------------------------------- initial guesses
+def _fourier_peaks(Z, pad):
+    """(frequency, orientation) of the two largest peaks of |FFT| of each image."""
+    n, h, w = Z.shape
+    F = np.abs(np.fft.fft2(Z, s=(pad, pad), axes=(1, 2)))
+    F[:, 0, 0] = 0.0  # the mean was removed; ignore any residue
+    k = np.fft.fftfreq(pad)  # cycles/pixel along rows (fy) and columns (fx)
+    r1, c1 = np.unravel_index(F.reshape(n, -1).argmax(axis=1), (pad, pad))
+    # suppress the first peak and its mirror image (one bin of the unpadded
+    # transform around each) before looking for the second
+    rad = 1.0 / max(h, w)
+    fy, fx = k[:, None][None], k[None, :][None]
+    py, px = k[r1][:, None, None], k[c1][:, None, None]
+    near = (np.hypot(fy - py, fx - px) <= rad) | (np.hypot(fy + py, fx + px) <= rad)
+    F2 = np.where(near, 0.0, F)
+    r2, c2 = np.unravel_index(F2.reshape(n, -1).argmax(axis=1), (pad, pad))
+    # z ~ cos(2 pi (fx x + fy y)) with x' = (x - x0) cos(theta) - (y - y0) sin(theta):
+    # fx = f cos(theta), fy = -f sin(theta)
+    return [(np.hypot(k[c], k[r]), np.mod(np.arctan2(-k[r], k[c]), np.pi))
+            for r, c in ((r1, c1), (r2, c2))]
+
+
+def _energy_centres(Z, X, Y):
+    """Energy centroid and peak of the smoothed energy, (n, 2) each, as (x, y)."""
+    from scipy.ndimage import gaussian_filter
+
+    n, h, w = Z.shape
+    E = Z**2
+    tot = E.reshape(n, -1).sum(axis=1)
+    cx = (E.reshape(n, -1) * X).sum(axis=1) / tot
+    cy = (E.reshape(n, -1) * Y).sum(axis=1) / tot
+    Es = gaussian_filter(E, sigma=(0, 1.5, 1.5), mode="constant")
+    k = Es.reshape(n, -1).argmax(axis=1)
+    return np.stack([cx, cy], 1), np.stack([X[k], Y[k]], 1)
+
+
+def _complete_guess(Zf, X, Y, centre, f, th, sigma_scale, lo, hi):
+    """Fill in widths (energy moments), phase (demodulation), amplitude and offset."""
+    n = Zf.shape[0]
+    u = X - centre[:, :1]
+    v = centre[:, 1:] - Y
+    ct, st = np.cos(th)[:, None], np.sin(th)[:, None]
+    xp = u * ct + v * st
+    yp = v * ct - u * st
+    E = Zf**2
+    tot = E.sum(axis=1)
+    # env^2 has s.d. sigma / sqrt(2); the carrier's cos^2 averages out
+    sx = np.sqrt(2.0 * (E * xp**2).sum(axis=1) / tot) * sigma_scale
+    sy = np.sqrt(2.0 * (E * yp**2).sum(axis=1) / tot) * sigma_scale
+    sx = np.clip(sx, lo[5], hi[5])
+    sy = np.clip(sy, lo[6], hi[6])
+    fcol = f[:, None]
+    env = np.exp(-0.5 * ((xp / sx[:, None]) ** 2 + (yp / sy[:, None]) ** 2))
+    demod = (Zf * env * np.exp(-1j * _TWO_PI * fcol * xp)).sum(axis=1)
+    ph = np.angle(demod)
+    basis = env * np.cos(_TWO_PI * fcol * xp + ph[:, None])
+    # amplitude and offset: linear least squares on (basis, 1)
+    bm = basis.mean(axis=1, keepdims=True)
+    zm = Zf.mean(axis=1, keepdims=True)
+    var = ((basis - bm) ** 2).sum(axis=1)
+    A = ((basis - bm) * (Zf - zm)).sum(axis=1) / np.maximum(var, 1e-12)
+    ph = np.where(A < 0, ph + np.pi, ph)
+    A = np.abs(A)
+    c = (Zf - A[:, None] * env * np.cos(_TWO_PI * fcol * xp + ph[:, None])).mean(axis=1)
+    P = np.stack([centre[:, 0], centre[:, 1], th, f, ph, sx, sy, A, c], axis=1)
+    return np.clip(P, lo, hi).reshape(n, 9)
+
+
+def _initial_guesses(Z, X, Y, n_starts, lo, hi):
+    """(n_atoms, n_starts, 9) starting points."""
+    n, h, w = Z.shape
+    Zf = Z.reshape(n, -1)
+    pad = max(64, 4 * max(h, w))
+    (f1, th1), (f2, th2) = _fourier_peaks(Z, pad)
+    f1 = np.clip(f1, lo[3], hi[3])
+    f2 = np.clip(f2, lo[3], hi[3])
+    centroid, peak = _energy_centres(Z, X, Y)
+    centroid = np.clip(centroid, lo[:2], hi[:2])
+    blob_f = np.full(n, min(0.5 / max(h, w), hi[3]))
+    recipes = [
+        (centroid, f1, th1, 1.0),
+        (peak, f1, th1, 0.7),
+        (centroid, f2, th2, 1.0),
+        (peak, f1, th1, 1.5),
+        (centroid, blob_f, th1, 1.0),
+        (peak, f2, th2, 0.7),
+    ][:n_starts]
+    starts = [_complete_guess(Zf, X, Y, c, f, th, s, lo, hi) for c, f, th, s in recipes]
+    return np.stack(starts, axis=1)
+
+
+# ----------------------------------------------------------------------------- optimisation
+def _batch_lm(Zf, P, X, Y, lo, hi, n_iter):
+    """Bounded (projected) Levenberg-Marquardt on many independent fits at once."""
+    P = P.copy()
+    g, J = _evaluate(P, X, Y, jac=True)
+    r = g - Zf
+    cost = np.einsum("np,np->n", r, r)
+    mu = np.full(len(P), 1e-2)
+    eye = np.eye(P.shape[1])
+    active = np.ones(len(P), bool)
+    for _ in range(n_iter):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        Ja, ra = J[idx], r[idx]
+        JTJ = Ja @ Ja.transpose(0, 2, 1)
+        JTr = (Ja @ ra[..., None])[..., 0]
+        d = np.einsum("nii->ni", JTJ)
+        d = np.maximum(d, 1e-9 * d.max(axis=1, keepdims=True) + 1e-12)
+        M = JTJ + mu[idx, None, None] * d[:, :, None] * eye
+        try:
+            step = -np.linalg.solve(M, JTr[..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            step = -JTr / d
+        Pn = np.clip(P[idx] + step, lo, hi)
+        gn, Jn = _evaluate(Pn, X, Y, jac=True)
+        rn = gn - Zf[idx]
+        cn = np.einsum("np,np->n", rn, rn)
+        better = cn < cost[idx]
+        acc = idx[better]
+        gain = (cost[acc] - cn[better]) / np.maximum(cost[acc], 1e-300)
+        P[acc], J[acc], r[acc], cost[acc] = Pn[better], Jn[better], rn[better], cn[better]
+        mu[acc] = np.maximum(mu[acc] / 3.0, 1e-7)
+        rej = idx[~better]
+        mu[rej] = mu[rej] * 4.0
+        # stop a fit whose relative improvement is negligible or whose damping exploded
+        done = np.zeros(len(P), bool)
+        done[acc[gain < _GAIN_TOL]] = True
+        done[rej[mu[rej] > 1e8]] = True
+        active &= ~done
+    return P, cost
+
+
+def _polish_one(z, p0, X, Y, lo, hi, max_nfev):
+    from scipy.optimize import least_squares
+
+    def fun(p):
+        return _evaluate(p[None], X, Y)[0] - z
+
+    def jac(p):
+        return _evaluate(p[None], X, Y, jac=True)[1][0].T
+
+    # least_squares wants x0 strictly inside finite bounds
+    span = np.where(np.isfinite(hi - lo), hi - lo, 1.0)
+    x0 = np.clip(p0, lo + 1e-9 * span, hi - 1e-9 * span)
+    res = least_squares(fun, x0, jac=jac, bounds=(lo, hi), method="trf", x_scale="jac",
+                        max_nfev=max_nfev, xtol=1e-8, ftol=1e-8, gtol=1e-8)
+    return res.x, 2.0 * res.cost, res.nfev
+
+
+def _canonical(P):
+    """Wrap angles: orientation to [0, pi) (flipping the phase), phase to (-pi, pi]."""
+    P = P.copy()
+    th = np.mod(P[:, 2], _TWO_PI)
+    flip = th >= np.pi
+    P[:, 2] = np.where(flip, th - np.pi, th)
+    ph = np.where(flip, -P[:, 4], P[:, 4])
+    P[:, 4] = np.pi - np.mod(np.pi - ph, _TWO_PI)
+    P[:, 2] = np.where(P[:, 2] >= np.pi, 0.0, P[:, 2])
+    return P
+
+
+# ----------------------------------------------------------------------------- public
+def fit_gabor(
+    atoms,
+    shape=None,
+    *,
+    n_starts: int = 4,
+    n_iter: int = 60,
+    polish: bool = True,
+    max_nfev: int = 100,
+    min_sigma: float = 0.5,
+    max_sigma: float | None = None,
+    max_frequency: float = 0.5,
+    return_model: bool = False,
+    progress: bool = False,
+) -> xr.Dataset:
+    """Fit a 2-D Gabor function to every atom (or receptive field).
+
+    Parameters
+    ----------
+    atoms : array_like, shape (n_atoms, n_features) or (n_atoms, height, width)
+        Dictionary rows or receptive-field images (any scale; each is fitted
+        on its own). Flat atoms are reshaped row-major.
+    shape : (height, width), optional
+        Needed for flat atoms that are not square.
+    n_starts : int
+        Starting points per atom, 1 to 6 (see the module docstring).
+    n_iter : int
+        Maximum iterations of the vectorised Levenberg-Marquardt stage.
+    polish : bool
+        Refine the best start of every atom with
+        :func:`scipy.optimize.least_squares` (bounded trust-region).
+    max_nfev : int
+        Function evaluations allowed to each polishing run.
+    min_sigma, max_sigma : float
+        Bounds of both envelope s.d. in pixels; ``max_sigma`` defaults to the
+        patch's larger side (an envelope that wide is flat over the patch, so
+        its size is not identifiable beyond).
+    max_frequency : float
+        Upper bound of the carrier frequency in cycles/pixel (0.5: Nyquist).
+    return_model : bool
+        Also return the fitted images as ``model`` (atom, y, x).
+    progress : bool
+        Show a progress bar over the polishing stage.
+
+    Returns
+    -------
+    xarray.Dataset over ``atom`` with
+        ``x0``, ``y0`` (pixel), ``orientation`` (rad, [0, pi)), ``frequency``
+        (cycles/pixel), ``phase`` (rad), ``sigma_x``, ``sigma_y`` (pixel),
+        ``amplitude``, ``offset``, ``r2`` (coefficient of determination of
+        the fit over the atom's pixels), ``nx`` = sigma_x * frequency and
+        ``ny`` = sigma_y * frequency (Ringach 2002), ``start`` (which start
+        won). Constant atoms get NaN parameters and a warning.
+
+    References
+    ----------
+    Jones, J. P. & Palmer, L. A. (1987). An evaluation of the two-dimensional
+    Gabor filter model of simple receptive fields in cat striate cortex.
+    J. Neurophysiol. 58, 1233-1258.
+
+    Ringach, D. L. (2002). Spatial structure and symmetry of simple-cell
+    receptive fields in macaque primary visual cortex. J. Neurophysiol. 88,
+    455-463.
+
+    Examples
+    --------
+    >>> from stimuli import gabor_patch
+    >>> atom = gabor_patch(16, orientation=0.6, frequency=0.15, phase=0.3,
+    ...                    sigma_x=2.5, sigma_y=3.5)
+    >>> fit = fit_gabor(atom[None])
+    >>> round(float(fit.orientation[0]), 3), round(float(fit.r2[0]), 3)
+    (0.6, 1.0)
+    """
+    Z = atoms_as_images(atoms, shape)
+    n, h, w = Z.shape
+    n_starts = check_int(n_starts, "n_starts", minimum=1, maximum=_MAX_STARTS)
+    n_iter = check_int(n_iter, "n_iter", minimum=0)
+    max_nfev = check_int(max_nfev, "max_nfev", minimum=1)
+    min_sigma = check_positive(min_sigma, "min_sigma")
+    max_sigma = float(max(h, w)) if max_sigma is None else check_positive(max_sigma, "max_sigma")
+    if max_sigma <= min_sigma:
+        raise ValueError(f"max_sigma={max_sigma} must exceed min_sigma={min_sigma}")
+    max_frequency = check_positive(max_frequency, "max_frequency")
+    lo, hi = _bounds(h, w, min_sigma, max_sigma, max_frequency)
+    X, Y = _grid(h, w)
+
+    flat = Z.reshape(n, -1)
+    mean = flat.mean(axis=1)
+    scale = flat.std(axis=1)
+    ok = scale > 1e-12 * np.maximum(np.abs(flat).max(axis=1), 1e-300)
+    ok &= scale > 0
+    if not ok.all():
+        warnings.warn(f"{int((~ok).sum())} constant atom(s) cannot be fitted; their "
+                      "parameters are NaN", RuntimeWarning, stacklevel=2)
+    # fit on standardised atoms so that tolerances do not depend on scale
+    Zs = (Z[ok] - mean[ok, None, None]) / scale[ok, None, None]
+    m = Zs.shape[0]
+    P_best = np.full((m, 9), np.nan)
+    start = np.zeros(m, int)
+    if m:
+        starts = _initial_guesses(Zs, X, Y, n_starts, lo, hi)
+        Zf = Zs.reshape(m, -1)
+        chunk = max(1, 4096 // n_starts)
+        P_all = np.empty_like(starts)
+        cost_all = np.empty(starts.shape[:2])
+        for s in range(0, m, chunk):
+            sl = slice(s, min(s + chunk, m))
+            k = sl.stop - sl.start
+            Pc, cc = _batch_lm(np.repeat(Zf[sl], n_starts, axis=0),
+                               starts[sl].reshape(-1, 9), X, Y, lo, hi, n_iter)
+            P_all[sl] = Pc.reshape(k, n_starts, 9)
+            cost_all[sl] = cc.reshape(k, n_starts)
+        start = cost_all.argmin(axis=1)
+        P_best = P_all[np.arange(m), start]
+        cost = cost_all[np.arange(m), start]
+        if polish:
+            from tqdm.auto import tqdm
+
+            for i in tqdm(range(m), desc="Gabor fits", disable=not progress, leave=False):
+                p, c, _ = _polish_one(Zf[i], P_best[i], X, Y, lo, hi, max_nfev)
+                if c <= cost[i]:
+                    P_best[i], cost[i] = p, c
+        P_best = _canonical(P_best)
+
+    P = np.full((n, 9), np.nan)
+    P[ok] = P_best
+    P[ok, 7] *= scale[ok]
+    P[ok, 8] = P[ok, 8] * scale[ok] + mean[ok]
+    model = np.full_like(flat, np.nan)
+    if ok.any():
+        model[ok] = _evaluate(P[ok], X, Y)
+    ss_res = ((flat - model) ** 2).sum(axis=1)
+    ss_tot = ((flat - mean[:, None]) ** 2).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r2 = np.where(ok, 1.0 - ss_res / ss_tot, np.nan)
+
+    ds = xr.Dataset(coords={"atom": np.arange(n)})
+    for i, name in enumerate(GABOR_PARAMS):
+        units, long_name = _UNITS[name]
+        ds[name] = ("atom", P[:, i], {"units": units, "long_name": long_name})
+    ds["r2"] = ("atom", r2, {"units": "1", "long_name": "R^2 of the fit"})
+    ds["nx"] = ("atom", P[:, 5] * P[:, 3],
+                {"units": "1", "long_name": "nx = sigma_x * frequency (Ringach 2002)"})
+    ds["ny"] = ("atom", P[:, 6] * P[:, 3],
+                {"units": "1", "long_name": "ny = sigma_y * frequency (Ringach 2002)"})
+    st = np.full(n, -1)
+    st[ok] = start
+    ds["start"] = ("atom", st, {"units": "1", "long_name": "index of the winning start"})
+    if return_model:
+        ds = ds.assign_coords(y=np.arange(h), x=np.arange(w))
+        ds["model"] = (("atom", "y", "x"), model.reshape(n, h, w),
+                       {"units": "1", "long_name": "fitted Gabor"})
+    ds.attrs.update(
+        analysis="gabor fit", height=h, width=w, n_starts=n_starts, n_iter=n_iter,
+        polish=polish, max_nfev=max_nfev, min_sigma=min_sigma, max_sigma=max_sigma,
+        max_frequency=max_frequency,
+    )
+    return ds

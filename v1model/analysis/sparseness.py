@@ -1,0 +1,248 @@
+"""How sparse is a code? Activity ratios, local/sparse/dense classes and the
+classic sparseness indices.
+
+Codes are ``(n_samples, n_units)`` (one row per stimulus). A unit is
+*active* on a stimulus when ``|a| > tol``.
+
+- activity ratio: mean fraction of units active per stimulus;
+- mean active count: mean number of active units per stimulus;
+- class (Foldiak & Young 1995): *local* when about one unit answers each
+  stimulus (mean active count <= ``local_max_count``, default 1.5, i.e.
+  closer to one unit than to two), *dense* when about half the units do
+  (activity ratio >= ``dense_min_ratio``, default 0.25, i.e. closer to one
+  half than to none), *sparse* in between;
+- Treves-Rolls sparseness ``a = (mean r)^2 / mean(r^2)`` (Rolls & Tovee 1995),
+  in (0, 1], small = sparse: 1/n for one active unit out of n, 1 for equal
+  responses;
+- Vinje-Gallant sparseness ``S = (1 - a) / (1 - 1/n)`` (Vinje & Gallant 2000),
+  in [0, 1], large = sparse;
+- lifetime sparseness: S of one unit's responses across stimuli;
+  population sparseness: the Treves-Rolls ``a`` of one stimulus' responses
+  across units (and its Vinje-Gallant form);
+- Hoyer sparseness ``(sqrt(n) - ||r||_1 / ||r||_2) / (sqrt(n) - 1)`` (Hoyer
+  2004), in [0, 1], large = sparse;
+- excess kurtosis of each unit's response distribution (Fisher, 0 for a
+  Gaussian);
+- dead units: never active on any stimulus.
+
+Treves-Rolls and Vinje-Gallant are defined for non-negative rates; signed
+codes are rectified first (``rectify="abs"``, default).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from ..validation import check_array, check_choice, check_nonnegative, check_positive, \
+    check_probability
+
+__all__ = [
+    "activity_ratio",
+    "mean_active_count",
+    "code_class",
+    "treves_rolls",
+    "vinje_gallant",
+    "lifetime_sparseness",
+    "population_sparseness",
+    "hoyer_sparseness",
+    "kurtosis",
+    "dead_units",
+    "sparseness",
+    "CODE_CLASSES",
+]
+
+CODE_CLASSES = ("local", "sparse", "dense")
+_RECTIFY = ("abs", "positive", "none")
+
+
+def _codes(codes, name="codes"):
+    return check_array(codes, name, ndim=2)
+
+
+def _rect(A, rectify):
+    rectify = check_choice(rectify, "rectify", _RECTIFY)
+    if rectify == "abs":
+        return np.abs(A)
+    if rectify == "positive":
+        return np.maximum(A, 0.0)
+    if np.any(A < 0):
+        raise ValueError("this index needs non-negative responses; pass rectify='abs' or "
+                         "'positive' for signed codes")
+    return A
+
+
+def activity_ratio(codes, tol: float = 0.0) -> float:
+    """Mean fraction of units active (``|a| > tol``) per stimulus."""
+    A = _codes(codes)
+    tol = check_nonnegative(tol, "tol")
+    return float(np.mean(np.abs(A) > tol))
+
+
+def mean_active_count(codes, tol: float = 0.0) -> float:
+    """Mean number of active units (``|a| > tol``) per stimulus."""
+    A = _codes(codes)
+    tol = check_nonnegative(tol, "tol")
+    return float(np.mean(np.count_nonzero(np.abs(A) > tol, axis=1)))
+
+
+def code_class(codes, tol: float = 0.0, local_max_count: float = 1.5,
+               dense_min_ratio: float = 0.25) -> str:
+    """``"local"``, ``"sparse"`` or ``"dense"`` (thresholds in the module docstring).
+
+    Parameters
+    ----------
+    codes : array_like, shape (n_samples, n_units)
+    tol : float
+        Activity threshold on ``|a|``.
+    local_max_count : float
+        Largest mean active count still called local.
+    dense_min_ratio : float
+        Smallest activity ratio called dense.
+    """
+    A = _codes(codes)
+    local_max_count = check_positive(local_max_count, "local_max_count")
+    dense_min_ratio = check_probability(dense_min_ratio, "dense_min_ratio")
+    return _classify(mean_active_count(A, tol), activity_ratio(A, tol), local_max_count,
+                     dense_min_ratio)
+
+
+def _classify(count, ratio, local_max_count, dense_min_ratio):
+    if ratio >= dense_min_ratio:
+        return "dense"
+    if count <= local_max_count:
+        return "local"
+    return "sparse"
+
+
+def treves_rolls(responses, axis: int = -1, rectify: str = "abs"):
+    """Treves-Rolls sparseness ``(mean r)^2 / mean(r^2)`` along ``axis``.
+
+    NaN where all responses are zero.
+    """
+    r = _rect(check_array(responses, "responses", ndim=None), rectify)
+    m1 = r.mean(axis=axis)
+    m2 = (r**2).mean(axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(m2 > 0, m1**2 / m2, np.nan)
+
+
+def vinje_gallant(responses, axis: int = -1, rectify: str = "abs"):
+    """Vinje-Gallant sparseness ``(1 - a) / (1 - 1/n)`` with ``a`` Treves-Rolls."""
+    r = check_array(responses, "responses", ndim=None)
+    n = r.shape[axis]
+    if n < 2:
+        raise ValueError(f"responses needs at least 2 values along axis {axis}, got {n}")
+    return (1.0 - treves_rolls(r, axis, rectify)) / (1.0 - 1.0 / n)
+
+
+def lifetime_sparseness(codes, rectify: str = "abs"):
+    """Vinje-Gallant sparseness of each unit over stimuli, shape (n_units,)."""
+    return vinje_gallant(_codes(codes), axis=0, rectify=rectify)
+
+
+def population_sparseness(codes, rectify: str = "abs"):
+    """Treves-Rolls sparseness of each stimulus over units, shape (n_samples,)."""
+    return treves_rolls(_codes(codes), axis=1, rectify=rectify)
+
+
+def hoyer_sparseness(codes, axis: int = 1):
+    """Hoyer (2004) sparseness along ``axis`` (default: per stimulus over units).
+
+    1 for a single non-zero value, 0 for equal magnitudes; NaN for all zeros.
+    """
+    A = check_array(codes, "codes", ndim=None)
+    n = A.shape[axis]
+    if n < 2:
+        raise ValueError(f"codes needs at least 2 values along axis {axis}, got {n}")
+    l1 = np.abs(A).sum(axis=axis)
+    l2 = np.sqrt((A**2).sum(axis=axis))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(l2 > 0, (np.sqrt(n) - l1 / l2) / (np.sqrt(n) - 1), np.nan)
+
+
+def kurtosis(codes, axis: int = 0):
+    """Excess (Fisher) kurtosis along ``axis`` (default: per unit over stimuli).
+
+    NaN for constant responses.
+    """
+    A = check_array(codes, "codes", ndim=None)
+    d = A - A.mean(axis=axis, keepdims=True)
+    m2 = (d**2).mean(axis=axis)
+    m4 = (d**4).mean(axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(m2 > 0, m4 / m2**2 - 3.0, np.nan)
+
+
+def dead_units(codes, tol: float = 0.0):
+    """Boolean mask (n_units,) of units never active (``|a| <= tol`` always)."""
+    A = _codes(codes)
+    tol = check_nonnegative(tol, "tol")
+    return ~np.any(np.abs(A) > tol, axis=0)
+
+
+def sparseness(
+    codes,
+    *,
+    tol: float = 0.0,
+    local_max_count: float = 1.5,
+    dense_min_ratio: float = 0.25,
+    rectify: str = "abs",
+) -> xr.Dataset:
+    """Every sparseness statistic of a code in one Dataset.
+
+    Parameters
+    ----------
+    codes : array_like, shape (n_samples, n_units)
+    tol, local_max_count, dense_min_ratio
+        See :func:`code_class`.
+    rectify : {"abs", "positive", "none"}
+        How signed codes become rates for Treves-Rolls and Vinje-Gallant.
+
+    Returns
+    -------
+    xarray.Dataset with
+        per sample: ``active_count``, ``population_sparseness``
+        (Treves-Rolls), ``hoyer``; per unit: ``lifetime_sparseness``
+        (Vinje-Gallant), ``kurtosis``, ``unit_activity`` (fraction of stimuli
+        a unit answers), ``dead``; scalars: ``activity_ratio``,
+        ``mean_active_count``, ``n_dead``, ``mean_lifetime_sparseness``,
+        ``mean_population_sparseness``; ``attrs["code_class"]``.
+    """
+    A = _codes(codes)
+    tol = check_nonnegative(tol, "tol")
+    local_max_count = check_positive(local_max_count, "local_max_count")
+    dense_min_ratio = check_probability(dense_min_ratio, "dense_min_ratio")
+    n, k = A.shape
+    active = np.abs(A) > tol
+    count = active.sum(axis=1)
+    ratio = float(active.mean())
+    dead = ~active.any(axis=0)
+    life = lifetime_sparseness(A, rectify) if n > 1 else np.full(k, np.nan)
+    pop = population_sparseness(A, rectify)
+    hoyer = hoyer_sparseness(A, axis=1) if k > 1 else np.full(n, np.nan)
+    ds = xr.Dataset(coords={"sample": np.arange(n), "unit": np.arange(k)})
+    ds["active_count"] = ("sample", count, {"units": "1", "long_name": "active units"})
+    ds["population_sparseness"] = ("sample", pop, {"units": "1", "long_name":
+                                   "Treves-Rolls population sparseness (small = sparse)"})
+    ds["hoyer"] = ("sample", hoyer, {"units": "1", "long_name": "Hoyer sparseness"})
+    ds["lifetime_sparseness"] = ("unit", life, {"units": "1", "long_name":
+                                 "Vinje-Gallant lifetime sparseness (large = sparse)"})
+    ds["kurtosis"] = ("unit", kurtosis(A, axis=0), {"units": "1", "long_name":
+                      "excess kurtosis of responses"})
+    ds["unit_activity"] = ("unit", active.mean(axis=0), {"units": "1", "long_name":
+                           "fraction of stimuli the unit answers"})
+    ds["dead"] = ("unit", dead, {"long_name": "never active"})
+    ds["activity_ratio"] = ((), ratio, {"units": "1", "long_name": "mean fraction active"})
+    ds["mean_active_count"] = ((), float(count.mean()), {"units": "1"})
+    ds["n_dead"] = ((), int(dead.sum()), {"units": "1", "long_name": "dead units"})
+    ds["mean_lifetime_sparseness"] = ((), float(np.nanmean(life)) if np.isfinite(life).any()
+                                      else np.nan, {"units": "1"})
+    ds["mean_population_sparseness"] = ((), float(np.nanmean(pop)) if np.isfinite(pop).any()
+                                        else np.nan, {"units": "1"})
+    ds.attrs.update(
+        analysis="sparseness", tol=tol, local_max_count=local_max_count,
+        dense_min_ratio=dense_min_ratio, rectify=rectify,
+        code_class=_classify(float(count.mean()), ratio, local_max_count, dense_min_ratio),
+    )
+    return ds

@@ -1,0 +1,316 @@
+"""Figures of receptive-field analysis: Gabor tilings, the nx-ny plane, tuning
+curves, sparseness histograms, Babel curves, mapped receptive fields."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._mpl import pyplot
+from .atoms import tile_atoms
+
+__all__ = [
+    "plot_gabor_tiling",
+    "plot_nx_ny",
+    "plot_tuning_curves",
+    "plot_sparseness_histograms",
+    "plot_babel_curves",
+    "plot_rf_comparison",
+    "plot_sparseness_tradeoff",
+]
+
+
+def _good(fit, min_r2):
+    return np.isfinite(fit["r2"].values) & (fit["r2"].values >= min_r2)
+
+
+def plot_gabor_tiling(fit, min_r2: float = 0.8, title=None):
+    """How the fitted Gabors tile orientation x frequency and position x size.
+
+    Left: each atom as a point at (orientation, spatial frequency) in polar
+    coordinates (angle = 2 x orientation, so that the half-circle of
+    orientations fills the plane; radius = frequency). Right: each atom as an
+    ellipse at its centre, axes 2 sigma across and along the bars, coloured
+    by orientation, over the patch. Atoms with R^2 < ``min_r2`` are left out.
+
+    Parameters
+    ----------
+    fit : xarray.Dataset
+        Output of :func:`v1model.analysis.fit_gabor`.
+    """
+    plt = pyplot()
+    from matplotlib.patches import Ellipse
+
+    good = _good(fit, min_r2)
+    th = fit["orientation"].values[good]
+    f = fit["frequency"].values[good]
+    fig = plt.figure(figsize=(9.5, 4.3))
+    ax1 = fig.add_subplot(1, 2, 1, projection="polar")
+    cmap = plt.get_cmap("hsv")
+    ax1.scatter(2 * th, f, c=th / np.pi, cmap=cmap, vmin=0, vmax=1, s=14)
+    ax1.set_xticks(np.radians([0, 90, 180, 270]))
+    ax1.set_xticklabels(["0°", "45°", "90°", "135°"])
+    ax1.set_title("orientation x frequency\n(radius: cycles/pixel)", fontsize=9)
+    ax2 = fig.add_subplot(1, 2, 2)
+    h, w = int(fit.attrs.get("height", 0)), int(fit.attrs.get("width", 0))
+    for x0, y0, t, sx, sy in zip(fit["x0"].values[good], fit["y0"].values[good], th,
+                                 fit["sigma_x"].values[good], fit["sigma_y"].values[good]):
+        # the ellipse's "width" axis is across the bars (the wave vector); angles
+        # are counter-clockwise as displayed, and the y axis is inverted below
+        ax2.add_patch(Ellipse((x0, y0), 2 * sx, 2 * sy, angle=-np.degrees(t), fill=False,
+                              color=cmap(t / np.pi), lw=0.8, alpha=0.8))
+    if h and w:
+        ax2.set_xlim(-0.5, w - 0.5)
+        ax2.set_ylim(h - 0.5, -0.5)
+    else:
+        ax2.autoscale()
+        ax2.invert_yaxis()
+    ax2.set_aspect("equal")
+    ax2.set_xlabel("x (pixel)")
+    ax2.set_ylabel("y (pixel)")
+    ax2.set_title("position x size (ellipses: ±1 σ)", fontsize=9)
+    fig.suptitle(title or f"Gabor tiling of {int(good.sum())} atoms with R² ≥ {min_r2:g}",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_nx_ny(*fits, labels=None, min_r2: float = 0.8, ax=None, title=None):
+    """Ringach's (nx, ny) plane for one or more Gabor-fit Datasets.
+
+    nx = sigma_x * f (envelope width across the bars, in cycles) against
+    ny = sigma_y * f (along the bars). Ringach (2002) found macaque simple
+    cells spread along a curve from blobs (nx, ny ~ 0.2) to elongated
+    multi-lobed fields; sparse-coding atoms lie further from the origin.
+    """
+    plt = pyplot()
+    if not fits:
+        raise ValueError("give at least one Gabor-fit Dataset")
+    labels = list(labels) if labels is not None else [f"set {i}" for i in range(len(fits))]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.8, 4.5))
+    else:
+        fig = ax.figure
+    top = 1.5
+    for i, (fit, label) in enumerate(zip(fits, labels)):
+        good = _good(fit, min_r2)
+        nx, ny = fit["nx"].values[good], fit["ny"].values[good]
+        ax.scatter(nx, ny, s=12, alpha=0.7, color=f"C{i}",
+                   label=f"{label} (n={good.sum()}, median nx={np.median(nx):.2f}, "
+                         f"ny={np.median(ny):.2f})" if good.any() else label)
+        if good.any():
+            top = max(top, float(np.percentile(np.concatenate([nx, ny]), 98)) * 1.1)
+    ax.plot([0, top], [0, top], color="0.6", lw=0.8, ls="--")
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.set_aspect("equal")
+    ax.set_xlabel("nx = σx · f  (across the bars)")
+    ax.set_ylabel("ny = σy · f  (along the bars)")
+    ax.legend(fontsize=7, loc="upper right")
+    ax.set_title(title or f"Ringach's nx-ny plane (fits with R² ≥ {min_r2:g})", fontsize=9)
+    return fig
+
+
+def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
+    """Orientation and spatial-frequency tuning of a few units.
+
+    Left: orientation curves, each normalised to its peak, against orientation
+    relative to the unit's preferred orientation. Right: frequency curves
+    (normalised) on a log axis.
+
+    Parameters
+    ----------
+    tuning : xarray.Dataset
+        Output of :func:`v1model.analysis.tuning_curves`.
+    units : array_like of int, optional
+        Units to show (positions along ``unit``); default the first
+        ``max_units`` responsive ones.
+    """
+    plt = pyplot()
+    peak = tuning["max_response"].values
+    if units is None:
+        units = np.flatnonzero(peak > 0)[:max_units]
+    units = np.asarray(units, dtype=int)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6))
+    o = tuning["orientation"].values
+    f = tuning["frequency"].values
+    for k, u in enumerate(units):
+        oc = tuning["orientation_tuning"].values[u]
+        fc = tuning["frequency_tuning"].values[u]
+        if not np.max(oc) > 0:
+            continue
+        pref = tuning["peak_orientation"].values[u]
+        rel = np.degrees((o - pref + np.pi / 2) % np.pi - np.pi / 2)
+        order = np.argsort(rel)
+        # close the periodic curve
+        x = np.concatenate([rel[order], [rel[order][0] + 180]])
+        y = np.concatenate([oc[order], [oc[order][0]]]) / oc.max()
+        ax1.plot(x, y, "-", lw=1, color=f"C{k % 10}", alpha=0.8)
+        ax2.semilogx(f, fc / max(fc.max(), 1e-300), "o-", ms=3, lw=1, color=f"C{k % 10}",
+                     alpha=0.8)
+    ax1.axhline(tuning.attrs.get("bandwidth_level", 0.5), color="0.6", ls=":", lw=0.8)
+    ax1.set_xlabel("orientation - preferred (deg)")
+    ax1.set_ylabel("response / peak")
+    ax1.set_title("orientation tuning", fontsize=9)
+    ax2.set_xlabel("spatial frequency (cycles/pixel)")
+    ax2.set_title("spatial-frequency tuning", fontsize=9)
+    cv = tuning["circular_variance"].values[units]
+    bw = np.degrees(tuning["orientation_bandwidth"].values[units])
+    fig.suptitle(title or f"{len(units)} units: median circular variance {np.nanmedian(cv):.2f}, "
+                          f"median half-width {np.nanmedian(bw):.1f}°", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_sparseness_histograms(sparse, title=None):
+    """Histograms of active count, lifetime and population sparseness, kurtosis.
+
+    Parameters
+    ----------
+    sparse : xarray.Dataset
+        Output of :func:`v1model.analysis.sparseness`.
+    """
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 4, figsize=(13, 3))
+    count = sparse["active_count"].values
+    axes[0].hist(count, bins=np.arange(count.max() + 2) - 0.5, color="C0")
+    axes[0].set_xlabel("active units per stimulus")
+    for ax, name, xlabel in (
+        (axes[1], "lifetime_sparseness", "lifetime sparseness (Vinje-Gallant)"),
+        (axes[2], "population_sparseness", "population sparseness (Treves-Rolls)"),
+        (axes[3], "kurtosis", "excess kurtosis per unit"),
+    ):
+        v = sparse[name].values
+        v = v[np.isfinite(v)]
+        ax.hist(v, bins=30, color="C0")
+        ax.set_xlabel(xlabel)
+    axes[0].set_ylabel("count")
+    a = sparse.attrs
+    fig.suptitle(title or (
+        f"activity ratio {float(sparse['activity_ratio']):.3f}, "
+        f"{float(sparse['mean_active_count']):.2f} active per stimulus, "
+        f"{int(sparse['n_dead'])} dead: {a.get('code_class', '?')} code"), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_babel_curves(*babels, labels=None, coactive=None, ax=None, title=None):
+    """Babel function mu_1(r) of one or more dictionaries.
+
+    Parameters
+    ----------
+    *babels : xarray.Dataset
+        Outputs of :func:`v1model.analysis.babel`.
+    labels : list of str, optional
+    coactive : xarray.Dataset, optional
+        Output of :func:`v1model.analysis.coactive_babel`; its mean over
+        inputs of each support size is drawn as points.
+    """
+    plt = pyplot()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5, 3.8))
+    else:
+        fig = ax.figure
+    labels = list(labels) if labels is not None else [f"dictionary {i}" for i in
+                                                      range(len(babels))]
+    for i, (b, label) in enumerate(zip(babels, labels)):
+        ax.plot(b["r"].values, b["babel"].values, color=f"C{i}",
+                label=f"{label} (μ = {b.attrs.get('mutual_coherence', np.nan):.2f})")
+    if coactive is not None:
+        sizes = coactive["support_size_bin"].values
+        keep = sizes > 0
+        ax.plot(sizes[keep], coactive["mean_coactive_babel"].values[keep], "o", ms=4,
+                color="k", label="co-active atoms (mean per support size)")
+    ax.axhline(1.0, color="0.6", ls=":", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("subset size r")
+    ax.set_ylabel("μ₁(r)")
+    ax.legend(fontsize=7)
+    ax.set_title(title or "Babel function", fontsize=9)
+    return fig
+
+
+def plot_rf_comparison(atoms, rfs, similarity=None, n_cols=None, title=None):
+    """Atoms next to the receptive fields mapped from the same units.
+
+    Parameters
+    ----------
+    atoms, rfs : array_like, shape (n_units, h, w)
+    similarity : array_like, shape (n_units,), optional
+        Cosine similarities, summarised in the title and histogram.
+    """
+    plt = pyplot()
+    atoms = np.asarray(atoms, dtype=float)
+    rfs = np.asarray(rfs, dtype=float)
+    n_panels = 3 if similarity is not None else 2
+    fig, axes = plt.subplots(1, n_panels, figsize=(4.2 * n_panels, 4.3))
+    cmap = plt.get_cmap("gray").with_extremes(bad=(0.5, 0.5, 0.5))
+    for ax, data, name in ((axes[0], atoms, "atoms (feed-forward weights)"),
+                           (axes[1], rfs, "mapped receptive fields")):
+        canvas = tile_atoms(data, n_cols=n_cols)
+        ax.imshow(np.ma.masked_invalid(canvas), cmap=cmap, vmin=-1, vmax=1,
+                  interpolation="nearest")
+        ax.set_axis_off()
+        ax.set_title(name, fontsize=9)
+    if similarity is not None:
+        s = np.asarray(similarity, dtype=float)
+        axes[2].hist(s[np.isfinite(s)], bins=np.linspace(-1, 1, 41), color="C0")
+        axes[2].set_xlabel("cosine(mapped RF, atom)")
+        axes[2].set_ylabel("units")
+        axes[2].set_title(f"median similarity {np.nanmedian(s):.2f}", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_sparseness_tradeoff(lam, activity_ratio, reconstruction_error, classes=None,
+                             active_count=None, n_units=None, title=None):
+    """Activity ratio and reconstruction error against lambda (log axes).
+
+    Parameters
+    ----------
+    lam, activity_ratio, reconstruction_error : array_like, shape (n,)
+    classes : sequence of str, optional
+        "local" / "sparse" / "dense" per lambda, shown as shaded bands.
+    active_count : array_like, optional
+        Mean active units per stimulus (right axis of the first panel).
+    n_units : int, optional
+        Draws the "one unit" (local) level 1 / n_units.
+    """
+    plt = pyplot()
+    lam = np.asarray(lam, dtype=float)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    ax1.loglog(lam, activity_ratio, "o-", color="C0", label="activity ratio")
+    if n_units:
+        ax1.axhline(1.0 / n_units, color="0.5", ls=":", lw=0.8, label="one unit per stimulus")
+    ax1.axhline(0.5, color="0.5", ls="--", lw=0.8, label="half the units")
+    ax1.set_xlabel("λ")
+    ax1.set_ylabel("fraction of units active per stimulus")
+    if active_count is not None:
+        twin = ax1.twinx()
+        twin.loglog(lam, active_count, "s", ms=3, color="C1", alpha=0.6)
+        if n_units:
+            # the same scale as the left axis, in units instead of fractions
+            twin.set_ylim(np.array(ax1.get_ylim()) * n_units)
+        twin.set_ylabel("active units per stimulus", color="C1")
+    ax1.legend(fontsize=7, loc="lower left")
+    ax2.semilogx(lam, reconstruction_error, "o-", color="C3")
+    ax2.set_xlabel("λ")
+    ax2.set_ylabel("relative reconstruction error ‖x - Dᵀa‖² / ‖x‖²")
+    for ax in (ax1, ax2):
+        if classes is not None:
+            shades = {"local": "C2", "sparse": "C0", "dense": "C3"}
+            edges = np.sqrt(lam[1:] * lam[:-1]) if len(lam) > 1 else lam
+            lo = np.concatenate([[lam[0] / 1.2], edges])
+            hi = np.concatenate([edges, [lam[-1] * 1.2]])
+            for a, b, c in zip(lo, hi, classes):
+                ax.axvspan(a, b, color=shades.get(str(c), "0.8"), alpha=0.08, lw=0)
+    if classes is not None:
+        ax2.set_title("shading: " + ", ".join(
+            f"{c} λ∈[{lam[np.array(classes) == c].min():.3g}, "
+            f"{lam[np.array(classes) == c].max():.3g}]"
+            for c in ("dense", "sparse", "local") if c in list(classes)), fontsize=8)
+    fig.suptitle(title or "sparseness against reconstruction", fontsize=10)
+    fig.tight_layout()
+    return fig
