@@ -1,0 +1,87 @@
+"""Handwritten digits: scikit-learn's bundled 8x8 digits and an MNIST reader.
+
+Images are ``(n_images, height, width)`` floats in [0, 1], labels
+``(n_images,)`` ints. Nothing is downloaded: the small set is read from the
+file scikit-learn ships inside its package, MNIST from a folder the user gives
+(the four IDX files, gzipped or not).
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["load_digits", "load_mnist", "read_idx"]
+
+
+def load_digits():
+    """The 1,797 8x8 handwritten digits bundled with scikit-learn.
+
+    Returns
+    -------
+    images : ndarray, shape (1797, 8, 8), values in [0, 1]
+    labels : ndarray, shape (1797,), int
+    """
+    try:
+        import sklearn.datasets
+    except ImportError as exc:  # scikit-learn is an optional dependency
+        raise ImportError(
+            "load_digits reads the digits bundled with scikit-learn: pip install scikit-learn "
+            "(or use load_mnist(PATH))"
+        ) from exc
+    path = Path(sklearn.datasets.__file__).parent / "data" / "digits.csv.gz"
+    data = np.loadtxt(path, delimiter=",")
+    images = data[:, :-1].reshape(-1, 8, 8) / 16.0
+    return images, data[:, -1].astype(int)
+
+
+def read_idx(path):
+    """Read one IDX file (MNIST's format, optionally gzipped) as an ndarray."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"path: no such IDX file: {str(path)!r}")
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise ValueError(f"path: {str(path)!r} is not an IDX file (bad magic number)")
+    dtypes = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+    if raw[2] not in dtypes:
+        raise ValueError(f"path: {str(path)!r} has unknown IDX data type 0x{raw[2]:02x}")
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    data = np.frombuffer(raw, dtype=dtypes[raw[2]], offset=4 + 4 * ndim)
+    if data.size != int(np.prod(shape)):
+        raise ValueError(
+            f"path: {str(path)!r} is truncated: header says {shape}, found {data.size} values"
+        )
+    return data.reshape(shape)
+
+
+def load_mnist(folder, split: str = "train"):
+    """MNIST from a folder holding the IDX files (``train-images-idx3-ubyte[.gz]`` ...).
+
+    Returns
+    -------
+    images : ndarray, shape (n, 28, 28), values in [0, 1]
+    labels : ndarray, shape (n,), int
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"folder: no such folder: {str(folder)!r}")
+    prefix = "train" if split == "train" else "t10k"
+    found = {}
+    for kind, stem in (("images", f"{prefix}-images"), ("labels", f"{prefix}-labels")):
+        candidates = sorted(folder.glob(f"{stem}*idx*"))
+        if not candidates:
+            raise FileNotFoundError(f"folder: no {stem}-idx file in {str(folder)!r}")
+        found[kind] = read_idx(candidates[0])
+    images = found["images"].astype(np.float64) / 255.0
+    labels = found["labels"].astype(int)
+    if len(images) != len(labels):
+        raise ValueError(f"folder: {len(images)} images but {len(labels)} labels")
+    return images, labels

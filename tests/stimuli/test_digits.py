@@ -1,0 +1,51 @@
+"""stimuli.digits: scikit-learn's bundled digits and the IDX reader."""
+
+import gzip
+
+import numpy as np
+import pytest
+
+from stimuli.digits import load_digits, load_mnist, read_idx
+
+
+def test_bundled_digits_match_scikit_learn():
+    sk = pytest.importorskip("sklearn.datasets")
+    images, labels = load_digits()
+    ref = sk.load_digits()
+    np.testing.assert_allclose(images, ref.images / 16.0)
+    np.testing.assert_array_equal(labels, ref.target)
+
+
+def _write_idx(path, array, code):
+    header = bytes([0, 0, code, array.ndim]) + b"".join(
+        int(s).to_bytes(4, "big") for s in array.shape)
+    data = header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+    if path.suffix == ".gz":
+        with gzip.open(path, "wb") as f:
+            f.write(data)
+    else:
+        path.write_bytes(data)
+
+
+def test_mnist_reader_round_trip(tmp_path, rng):
+    images = rng.integers(0, 256, (5, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, 5, dtype=np.uint8)
+    _write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", images, 0x08)
+    _write_idx(tmp_path / "t10k-labels-idx1-ubyte", labels, 0x08)
+    x, y = load_mnist(tmp_path, split="test")
+    np.testing.assert_allclose(x, images / 255.0)
+    np.testing.assert_array_equal(y, labels)
+
+
+def test_idx_errors(tmp_path):
+    (tmp_path / "bad").write_bytes(b"\x01\x02\x03\x04")
+    with pytest.raises(ValueError, match="not an IDX file"):
+        read_idx(tmp_path / "bad")
+    _write_idx(tmp_path / "trunc", np.zeros((4, 4), np.uint8), 0x08)
+    (tmp_path / "trunc").write_bytes((tmp_path / "trunc").read_bytes()[:-3])
+    with pytest.raises(ValueError, match="truncated"):
+        read_idx(tmp_path / "trunc")
+    with pytest.raises(FileNotFoundError, match="no train-images"):
+        load_mnist(tmp_path)
+    with pytest.raises(ValueError, match="split must be"):
+        load_mnist(tmp_path, split="val")
