@@ -6,6 +6,9 @@ Each study module defines
 - ``TITLE`` and ``REFERENCE``: what it reproduces,
 - ``run(quick=False, seed=0, **params) -> xarray.Dataset``,
 - ``plot(ds, outdir) -> list[pathlib.Path]``,
+- optionally ``PARAMETER_UNITS = {"lam": "1", ...}`` (units of the sweep
+  coordinates) and ``plot_sweep(ds, outdir) -> list[Path]`` (drawn by
+  ``v1model sweep run`` on the assembled result),
 
 and uses only the public API. ``v1model study list`` lists them and
 ``v1model study run NAME`` runs one; ``v1model.sweep`` runs any of them over a

@@ -89,13 +89,20 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
         raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
     path = Path(path)
     ds = _cleaned(ds)
-    if path.suffix == ".zarr":
-        with atomic_path(path) as tmp:
-            ds.to_zarr(tmp, mode="w")
-    else:
-        with atomic_path(path) as tmp:
+    # a dask.distributed client in this process would otherwise route
+    # xarray's file locks through its scheduler
+    with _local_scheduler(), atomic_path(path) as tmp:
+        if path.suffix == ".zarr":
+            ds.to_zarr(tmp, mode="w", consolidated=False)
+        else:
             ds.to_netcdf(tmp, engine=NETCDF_ENGINE)
     return path
+
+
+def _local_scheduler():
+    import dask
+
+    return dask.config.set(scheduler="synchronous")
 
 
 def load_dataset(path) -> xr.Dataset:
@@ -103,11 +110,12 @@ def load_dataset(path) -> xr.Dataset:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"path: no such file: {str(path)!r}")
-    if path.suffix == ".zarr":
-        with xr.open_zarr(path) as ds:
+    with _local_scheduler():
+        if path.suffix == ".zarr":
+            with xr.open_zarr(path, consolidated=False) as ds:
+                return ds.load()
+        with xr.open_dataset(path, engine=NETCDF_ENGINE) as ds:
             return ds.load()
-    with xr.open_dataset(path, engine=NETCDF_ENGINE) as ds:
-        return ds.load()
 
 
 def save_figure(fig, path, dpi: int = 120) -> Path:

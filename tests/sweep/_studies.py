@@ -1,0 +1,91 @@
+"""Tiny study functions for the sweep tests (loaded by the sweep as
+"path/to/_studies.py:function", the way users give their own studies).
+
+``log_dir`` makes every call leave files behind, so that tests can count how
+often each point started and finished in any process: ``start-<tag>-<uuid>``
+when a call begins (holding the pid) and ``finish-<tag>-<uuid>`` when it ends.
+"""
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+PARAMETER_UNITS = {"x": "m"}
+
+
+def _log(log_dir, kind, tag):
+    if log_dir:
+        name = f"{kind}-{tag}-{uuid.uuid4().hex}"
+        tmp = Path(log_dir) / f".{name}"
+        tmp.write_text(str(os.getpid()))
+        os.replace(tmp, Path(log_dir) / name)  # readers never see an empty file
+
+
+def tiny(quick=False, seed=0, x=1.0, label="a", n=3, log_dir=None, sleep=0.0, fail_flag=None,
+         fail_x=None):
+    """y = x * N(0, 1) drawn with ``seed``; v = x + arange(n) + uniform noise; a
+    label-dependent string. Fails when ``fail_x == x`` while the file
+    ``fail_flag`` exists."""
+    tag = f"{x}-{label}-{seed}"
+    _log(log_dir, "start", tag)
+    if sleep:
+        time.sleep(sleep)
+    if fail_x is not None and x == fail_x and fail_flag and Path(fail_flag).exists():
+        raise ValueError(f"boom at x={x}")
+    rng = np.random.default_rng(seed)
+    y = x * rng.normal()
+    v = x + np.arange(n) + rng.uniform(size=n)
+    ds = xr.Dataset(
+        {
+            "y": ((), y, {"units": "m"}),
+            "v": (("k",), v, {"units": "m"}),
+            "count": ((), np.int64(n)),
+            "name": ((), f"{label}{n}"),
+        },
+        coords={"k": np.arange(n)},
+        attrs={"study": "tiny", "x": x, "quick": int(quick)},
+    )
+    _log(log_dir, "finish", tag)
+    return ds
+
+
+def unindexed(quick=False, seed=0, n=2):
+    """An output whose length depends on the parameter and has no coordinate."""
+    return xr.Dataset({"w": (("atom",), np.arange(n, dtype=np.int64) + 1)})
+
+
+def not_a_dataset(quick=False, seed=0, x=0):
+    return {"y": x}
+
+
+def clashing(quick=False, seed=0, x=0):
+    return xr.Dataset({"status": ((), 1.0)})
+
+
+def no_seed(quick=False, x=0):
+    return xr.Dataset()
+
+
+def kwargs_study(quick=False, seed=0, **params):
+    return xr.Dataset({"total": ((), float(sum(params.values())))})
+
+
+def noop(quick=False, seed=0, x=0):
+    """A trivial point (executor overhead)."""
+    return xr.Dataset({"y": ((), float(x))})
+
+
+def crashing(quick=False, seed=0, x=0.0, crash_x=None, log_dir=None, sleep=0.0):
+    """Kills its own process (like a segfault or the OOM killer) when x == crash_x."""
+    tag = f"{x}-a-{seed}"
+    _log(log_dir, "start", tag)
+    if x == crash_x:
+        time.sleep(sleep / 2)
+        os._exit(3)
+    time.sleep(sleep)
+    _log(log_dir, "finish", tag)
+    return xr.Dataset({"y": ((), float(x))})

@@ -1,0 +1,73 @@
+"""The lca-sweep example study: one point against scikit-learn's LASSO, and a
+small sweep of it (the trade-off's direction, the figure, the example spec)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from v1model.sweep import load_spec, run
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sweeps" / "lca_sweep.toml"
+SMALL = {"n_updates": 0, "n_train": 300, "n_test": 60, "gabor": False}
+
+
+@pytest.mark.filterwarnings("ignore:Objective did not converge")  # duality gaps ~1e-5
+def test_point_matches_lasso_codes_of_the_same_patches():
+    sklearn_decomposition = pytest.importorskip("sklearn.decomposition")
+    import studies.lca_sweep as study
+    from stimuli import load_images, sample_patches, whiten
+    from v1model.learning.olshausen_field import init_dictionary
+
+    lam = 0.1
+    ds = study.run(seed=3, lam=lam, overcompleteness=2, **SMALL)
+    # the same patches and data-initialised dictionary, drawn independently
+    rng = np.random.default_rng(3)
+    pictures = whiten(load_images("skimage"))
+    sample_patches(pictures, 8, 300, seed=rng)
+    X = sample_patches(pictures, 8, 60, seed=rng)
+    D = ds["dictionary"].values.reshape(128, 64)
+    A = sklearn_decomposition.sparse_encode(X, D, algorithm="lasso_cd", alpha=lam,
+                                            max_iter=5000)
+    error = np.sum((X - A @ D) ** 2) / np.sum(X**2)
+    assert float(ds["reconstruction_error"]) == pytest.approx(error, rel=0.02)
+    assert float(ds["activity_ratio"]) == pytest.approx(np.count_nonzero(A) / A.size, rel=0.05)
+    assert float(ds["active_per_patch"]) == pytest.approx(
+        float(ds["activity_ratio"]) * 128, rel=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(D, axis=1), 1.0, rtol=1e-6)
+    # the dictionary is the data-initialised one of that seed
+    X_train = sample_patches(pictures, 8, 300, seed=np.random.default_rng(3))
+    rng = np.random.default_rng(3)
+    sample_patches(pictures, 8, 300, seed=rng)
+    sample_patches(pictures, 8, 60, seed=rng)
+    np.testing.assert_allclose(D, init_dictionary(X_train, 128, "data", seed=rng), rtol=1e-12)
+
+
+def test_small_sweep_trades_fidelity_for_sparseness(tmp_path):
+    import studies.lca_sweep as study
+
+    # common seeds: the same patches and dictionary at every lambda, so the
+    # LASSO residual can only grow with lambda
+    ds = run("lca-sweep", {"lam": {"start": 0.05, "stop": 0.8, "num": 3, "log": True},
+                           "overcompleteness": [1, 2]},
+             params=SMALL, common_seeds=True, executor="serial", progress=False)
+    assert ds["lam"].attrs["units"] == "1" and (ds["status"] == "ok").all()
+    err = ds["reconstruction_error"].values
+    act = ds["activity_ratio"].values
+    assert (np.diff(err, axis=0) > 0).all() and (np.diff(act, axis=0) < 0).all()
+    # more atoms: a smaller fraction of them active at every lambda
+    assert (act[:, 1] < act[:, 0]).all()
+    assert ds["dictionary"].sizes["atom"] == 128 and ds.attrs["sweep_padded_dims"] == "atom"
+    assert np.isnan(ds["dictionary"].sel(overcompleteness=1).values[:, 64:]).all()
+    paths = study.plot_sweep(ds, tmp_path)
+    assert paths[0].stat().st_size > 10_000
+
+
+def test_example_spec_is_valid():
+    spec = load_spec(EXAMPLE)
+    assert spec.study.ref == "lca-sweep"
+    assert spec.grid.dims == ("lam", "overcompleteness", "replicate")
+    assert spec.grid.shape == (5, 3, 3)
+    np.testing.assert_allclose(spec.grid.axes[0].params["lam"],
+                               np.logspace(np.log10(0.05), np.log10(0.8), 5), rtol=1e-12)
+    assert spec.output == EXAMPLE.parent / "results" / "lca-sweep"

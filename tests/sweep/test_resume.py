@@ -1,0 +1,254 @@
+"""Nothing lost: interrupted sweeps resume without recomputing finished points,
+failed points are recorded and retried alone, corrupt point files are
+detected and recomputed; and the `v1model sweep` commands."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from v1model.cli import main
+from v1model.sweep import SweepWarning, load, resume, retry_failed, run, status
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def comparable(ds):
+    ds = ds.drop_vars(["duration", "cpu_time"])
+    ds.attrs = {k: v for k, v in ds.attrs.items() if k != "sweep_executor"}
+    return ds
+
+
+def running(pid) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
+
+
+def saved_points(folder):
+    """Finished point files (not the hidden temporary files of a write in progress)."""
+    return sorted(p for p in Path(folder).glob("*.nc") if not p.name.startswith("."))
+
+
+def write_spec(path, study, log_dir, output, n_x=8, sleep=0.0, executor="serial", extra=""):
+    xs = ", ".join(f"{float(i + 1)}" for i in range(n_x))
+    path.write_text(f"""
+study = "{study()}"
+output = "{output}"
+seed = 11
+[params]
+log_dir = "{log_dir}"
+sleep = {sleep}
+{extra}
+[sweep]
+x = [{xs}]
+[executor]
+kind = "{executor}"
+""")
+    return path
+
+
+def test_killed_run_resumes_without_recomputing_finished_points(study, calls, tmp_path):
+    log = tmp_path / "log"
+    log.mkdir()
+    out = tmp_path / "out"
+    spec = write_spec(tmp_path / "spec.toml", study, log, out, sleep=0.15)
+    # the uninterrupted reference, in memory
+    reference = run(study(), {"x": [float(i + 1) for i in range(8)]}, seed=11,
+                    params={"log_dir": str(log), "sleep": 0.15}, executor="serial",
+                    progress=False)
+    for f in log.iterdir():
+        f.unlink()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "v1model.cli", "sweep", "run", str(spec), "--no-progress"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    points = out / "points"
+    t0 = time.monotonic()
+    while len(saved_points(points)) < 3 and time.monotonic() - t0 < 60:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)  # the hardest stop: no clean-up at all
+    proc.wait()
+    saved = saved_points(points)
+    assert 3 <= len(saved) < 8
+    before = calls(log, "start")
+    saved_tags = [f"{float(int(p.stem) + 1)}-a-" for p in saved]
+
+    st = status(out)
+    assert len(st.done) == len(saved) and len(st.pending) == 8 - len(saved)
+    assert not st.complete and st.result is None
+
+    ds = resume(out, executor={"kind": "local", "workers": 2}, progress=False)
+    after = calls(log, "start")
+    for tag, n in after.items():
+        if any(tag.startswith(t) for t in saved_tags):
+            assert n == before[tag] == 1, tag  # finished before the kill: not run again
+    assert sum(after.values()) - sum(before.values()) == 8 - len(saved)
+    xr.testing.assert_identical(comparable(ds), comparable(reference))
+    assert (out / "sweep.nc").exists() and status(out).complete
+    # a finished sweep does nothing when run or resumed again
+    n_calls = sum(after.values())
+    again = resume(out, progress=False)
+    assert main(["sweep", "run", str(spec), "--no-progress"]) == 0
+    assert sum(calls(log, "start").values()) == n_calls
+    xr.testing.assert_identical(comparable(again), comparable(reference))
+
+
+def test_failed_point_is_recorded_others_finish_and_retry_runs_it_alone(study, calls,
+                                                                        tmp_path):
+    log = tmp_path / "log"
+    log.mkdir()
+    flag = tmp_path / "fail_now"
+    flag.write_text("")
+    out = tmp_path / "out"
+    params = {"log_dir": str(log), "fail_flag": str(flag), "fail_x": 2.0}
+    grid = {"x": [1.0, 2.0, 3.0]}
+    ds = run(study(), grid, n_seeds=2, params=params, output=out, executor="serial",
+             progress=False)
+    status_ = ds["status"].values
+    assert (status_[1] == "failed").all() and (status_[[0, 2]] == "ok").all()
+    assert all(e == "ValueError: boom at x=2.0" for e in ds["error"].values[1])
+    assert np.isnan(ds["y"].values[1]).all() and np.isfinite(ds["y"].values[[0, 2]]).all()
+    assert ds["count"].dtype == np.float64  # int output with NaN at failed points
+    assert ds.attrs["sweep_n_failed"] == 2
+    record = json.loads(next((out / "failed").glob("*.json")).read_text())
+    assert record["params"] == {"x": 2.0} and "ValueError: boom" in record["traceback"]
+    assert record["attempts"] == 1
+
+    st = status(out)
+    assert sorted(st.failed) == [2, 3] and not st.pending
+    assert "boom at x=2.0" in st.summary() and "retry-failed" in st.summary()
+    # resume does not touch failed points; retry-failed runs them alone
+    before = calls(log, "start")
+    resume(out, progress=False)
+    assert calls(log, "start") == before
+    flag.unlink()
+    fixed = retry_failed(out, executor="serial", progress=False)
+    after = calls(log, "start")
+    diff = {tag: after[tag] - before.get(tag, 0) for tag in after if after[tag] != before.get(tag)}
+    assert len(diff) == 2 and all(t.startswith("2.0-") and n == 1 for t, n in diff.items())
+    assert (fixed["status"] == "ok").all() and not list((out / "failed").glob("*.json"))
+    clean = run(study(), grid, n_seeds=2, executor="serial", progress=False)
+    np.testing.assert_array_equal(fixed["y"].values, clean["y"].values)
+
+
+def test_corrupt_point_files_are_detected_and_recomputed(study, calls, tmp_path):
+    log = tmp_path / "log"
+    log.mkdir()
+    out = tmp_path / "out"
+    grid = {"x": [1.0, 2.0, 3.0, 4.0]}
+    params = {"log_dir": str(log)}
+    first = run(study(), grid, params=params, output=out, executor="serial", progress=False)
+    points = out / "points"
+    (points / "000001.nc").write_bytes(b"\x89HDF\r\n\x1a\n half a file")  # truncated
+    # a readable netCDF file without the completion marker
+    xr.Dataset({"y": ((), 0.0)}).to_netcdf(points / "000002.nc", engine="h5netcdf")
+    (points / ".000003.nc.abc.tmp.nc").write_bytes(b"left over by a crash")
+    (out / "sweep.nc").unlink()
+
+    st = status(out)
+    assert sorted(st.done) == [0, 3] and sorted(st.pending) == [1, 2] and len(st.corrupt) == 2
+    before = calls(log, "start")
+    with pytest.warns(SweepWarning, match="2 unreadable or incomplete"):
+        again = resume(out, progress=False)
+    after = calls(log, "start")
+    changed = sorted(t.split("-")[0] for t in after if after[t] != before[t])
+    assert changed == ["2.0", "3.0"]  # points 1 and 2, once each
+    assert sum(after.values()) == sum(before.values()) + 2
+    xr.testing.assert_identical(comparable(again), comparable(first))
+    assert len(list((out / "corrupt").iterdir())) == 2
+    assert not list(points.glob(".*"))
+
+
+def test_outputs_with_varying_dims_are_padded(study):
+    # `v` has coordinate k of length n: aligned on k (outer join)
+    ds = run(study(), {"n": [2, 3]}, executor="serial", progress=False)
+    assert ds.sizes["k"] == 3 and ds.attrs["sweep_padded_dims"] == "k"
+    assert np.isnan(ds["v"].sel(n=2, k=2)) and np.isfinite(ds["v"].sel(n=3)).all()
+    # `w` has no coordinate: padded by position, int -> float with NaN
+    ds = run(study("unindexed"), {"n": [1, 3]}, executor="serial", progress=False)
+    np.testing.assert_array_equal(ds["w"].values, [[1, np.nan, np.nan], [1, 2, 3]])
+
+
+def test_bad_outputs_fail_their_point_with_a_clear_error(study):
+    ds = run(study("not_a_dataset"), {"x": [1, 2]}, executor="serial", progress=False)
+    assert (ds["status"] == "failed").all()
+    assert ds["error"].values[0] == "TypeError: study returned dict, expected an xarray.Dataset"
+    ds = run(study("clashing"), {"x": [1]}, executor="serial", progress=False)
+    assert "uses the name(s) ['status']" in ds["error"].values[0]
+
+
+def test_zarr_result(study, tmp_path):
+    ds = run(study(), {"x": [1.0, 2.0], "label": ["a", "bb"]}, output=tmp_path / "z",
+             format="zarr", executor="serial", progress=False)
+    saved = xr.open_zarr(tmp_path / "z" / "sweep.zarr").load()
+    xr.testing.assert_identical(comparable(saved), comparable(ds))
+    xr.testing.assert_identical(comparable(load(tmp_path / "z")), comparable(ds))
+
+
+def test_cli_run_status_retry_and_errors(study, tmp_path, capsys):
+    log = tmp_path / "log"
+    log.mkdir()
+    flag = tmp_path / "flag"
+    flag.write_text("")
+    out = tmp_path / "out"
+    spec = write_spec(tmp_path / "s.toml", study, log, out, n_x=3,
+                      extra=f'fail_flag = "{flag}"\nfail_x = 3.0')
+    assert main(["sweep", "run", str(spec), "--dry-run"]) == 0
+    assert "x=3 = 3 points" in capsys.readouterr().out and not out.exists()
+    assert main(["sweep", "run", str(spec), "--no-progress"]) == 1
+    text = capsys.readouterr().out
+    assert "2 ok, 1 failed" in text and "retry-failed" in text
+    assert main(["sweep", "status", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["done"] == 2 and report["failed"] == {"2": "ValueError: boom at x=3.0"}
+    flag.unlink()
+    assert main(["sweep", "retry-failed", str(out), "--no-progress"]) == 0
+    assert "3 ok, 0 failed" in capsys.readouterr().out
+    # errors name the field and exit with 2
+    bad = tmp_path / "bad.toml"
+    bad.write_text(spec.read_text().replace("[sweep]", "[sweep]\ncolour = [1]"))
+    assert main(["sweep", "run", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "sweep.colour: study '_studies:tiny' has no parameter 'colour'" in err
+    assert main(["sweep", "status", str(tmp_path)]) == 2
+    assert "output:" in capsys.readouterr().err
+    assert main(["sweep", "jobscript", str(spec)]) == 2
+    assert "executor.kind: a job script needs" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_the_local_pool_and_keeps_finished_points(study, calls, tmp_path):
+    log = tmp_path / "log"
+    log.mkdir()
+    out = tmp_path / "out"
+    spec = write_spec(tmp_path / "spec.toml", study, log, out, n_x=12, sleep=0.3,
+                      executor="local")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "v1model.cli", "sweep", "run", str(spec), "--workers", "2",
+         "--no-progress"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    t0 = time.monotonic()
+    while len(saved_points(out / "points")) < 2 and time.monotonic() - t0 < 60:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "resume" in err
+    time.sleep(0.5)
+    worker_pids = {int(p.read_text()) for p in log.glob("start-*")}
+    assert worker_pids and all(not running(pid) for pid in worker_pids)
+    st = status(out)
+    assert len(st.done) >= 2 and st.pending

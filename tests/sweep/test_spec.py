@@ -1,0 +1,207 @@
+"""Sweep specs: grids, ranges, seeds, TOML round trip, and bad specs that must
+fail before any work, naming the field."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from v1model.sweep import SpecError, load_spec, parse_spec, point_seed, run, zipped
+from v1model.sweep.grid import REPLICATE_DIM, values_from_range
+from v1model.sweep.tomlio import dumps_toml, loads_toml
+
+
+def spec_dict(study, **extra):
+    data = {"study": study(), "sweep": {"x": [1.0, 2.0], "label": ["a", "b", "c"]}}
+    data.update(extra)
+    return data
+
+
+# ----------------------------------------------------------------------------- grid
+def test_point_seeds_are_seedsequence_spawn_children():
+    children = np.random.SeedSequence(42).spawn(10)
+    expected = [int(c.generate_state(1, dtype=np.uint32)[0]) for c in children]
+    assert [point_seed(42, i) for i in range(10)] == expected
+    assert len(set(expected)) == 10
+
+
+def test_point_order_is_c_order_product_with_replicates_last(study):
+    spec = parse_spec(spec_dict(study, n_seeds=2, seed=7))
+    g = spec.grid
+    assert g.dims == ("x", "label", REPLICATE_DIM) and g.shape == (2, 3, 2)
+    expected = list(itertools.product([1.0, 2.0], ["a", "b", "c"], [0, 1]))
+    got = [(g.parameters(i)["x"], g.parameters(i)["label"], g.replicate(i))
+           for i in range(g.n_points)]
+    assert got == expected
+    assert [g.seed(i) for i in range(12)] == [point_seed(7, i) for i in range(12)]
+
+
+def test_common_seeds_share_the_replicate_seed(study):
+    g = parse_spec(spec_dict(study, n_seeds=3, common_seeds=True)).grid
+    seeds = np.array([g.seed(i) for i in range(g.n_points)]).reshape(g.shape)
+    for r in range(3):
+        assert np.all(seeds[..., r] == point_seed(0, r))
+
+
+def test_ranges_match_numpy():
+    log = values_from_range({"start": 0.01, "stop": 1.0, "num": 5, "log": True}, "f")
+    np.testing.assert_allclose(log, 10.0 ** np.linspace(-2, 0, 5), rtol=1e-12)
+    lin = values_from_range({"start": 0.0, "stop": 1.0, "num": 3}, "f")
+    assert lin == [0.0, 0.5, 1.0]
+    assert values_from_range({"start": 2, "stop": 10, "step": 4}, "f") == [2, 6, 10]
+    np.testing.assert_allclose(values_from_range({"start": 0.1, "stop": 0.5, "step": 0.1}, "f"),
+                               [0.1, 0.2, 0.3, 0.4, 0.5], rtol=1e-12)
+    assert values_from_range({"values": ["a", "b"]}, "f") == ["a", "b"]
+
+
+def test_zipped_parameters_share_one_dimension(study):
+    spec = parse_spec({"study": study(),
+                       "sweep": {"x": [1.0, 2.0],
+                                 "pair": zipped(label=["a", "b", "c"], n=[2, 3, 4])}})
+    g = spec.grid
+    assert g.dims == ("x", "pair") and g.shape == (2, 3)
+    assert g.parameters(4) == {"x": 2.0, "label": "b", "n": 3}
+    # the TOML form keeps the dimension order (written as `order`)
+    again = parse_spec(loads_toml(spec.to_toml()))
+    assert again.grid.dims == ("x", "pair") and again.fingerprint() == spec.fingerprint()
+    ds = run(study(), {"x": [1.0, 2.0], "pair": zipped(label=["a", "b", "c"], n=[2, 3, 4])},
+             executor="serial", progress=False)
+    assert ds["pair"].values.tolist() == [0, 1, 2]
+    assert ds["label"].dims == ("pair",) and ds["label"].values.tolist() == ["a", "b", "c"]
+    assert ds["name"].sel(x=2.0).values.tolist() == ["a2", "b3", "c4"]
+
+
+def test_toml_round_trip_keeps_the_sweep(study, tmp_path):
+    path = tmp_path / "spec.toml"
+    path.write_text(f"""
+study = "{study()}"
+output = "out"
+seed = 3
+n_seeds = 2
+[params]
+n = 4
+log_dir = "{tmp_path}"
+[sweep]
+x = {{ start = 0.1, stop = 10.0, num = 3, log = true, units = "mm" }}
+[zip.pair]
+label = ["a", "b"]
+sleep = [0.0, 0.0]
+[executor]
+kind = "local"
+workers = 2
+""")
+    spec = load_spec(path)
+    assert spec.output == tmp_path / "out"
+    assert spec.grid.units["x"] == "mm"
+    np.testing.assert_allclose(spec.grid.axes[0].params["x"], [0.1, 1.0, 10.0], rtol=1e-12)
+    text = spec.to_toml()
+    again = parse_spec(loads_toml(text))
+    assert again.fingerprint() == spec.fingerprint()
+    assert again.to_toml() == text
+    assert again.executor == {"kind": "local", "workers": 2}
+
+
+def test_dumps_toml_is_read_back_exactly():
+    data = {"a": 1, "b": 0.1 + 0.2, "c": "q\"uo\\te é", "d": [1e-300, -2.5, math.inf],
+            "t": {"x": True, "y": [1, 2], "inner": {"k": "v"}}}
+    assert loads_toml(dumps_toml(data)) == data
+
+
+# ----------------------------------------------------------------------------- bad specs
+@pytest.mark.parametrize("change, field, message", [
+    ({"study": "no-such-study"}, "study", "unknown study 'no-such-study'"),
+    ({"sweep": {"nope": [1, 2]}}, "sweep.nope", "has no parameter 'nope'"),
+    ({"params": {"nope": 1}}, "params.nope", "has no parameter 'nope'"),
+    ({"sweep": {"x": []}}, "sweep.x", "the grid is empty"),
+    ({"sweep": {}}, "sweep", "the grid is empty"),
+    ({"sweep": {"x": {"start": 1, "stop": 0, "step": 1}}}, "sweep.x", "is empty"),
+    ({"sweep": {"x": {"start": 1, "stop": 2}}}, "sweep.x", "exactly one of 'num' or 'step'"),
+    ({"sweep": {"x": {"start": 0, "stop": 2, "num": 3, "log": True}}}, "sweep.x", "start > 0"),
+    ({"sweep": {"x": [1, "a"]}}, "sweep.x", "a mix"),
+    ({"sweep": {"x": [1, 1]}}, "sweep.x", "distinct"),
+    ({"sweep": {"seed": [1, 2]}}, "sweep.seed", "set by the sweep itself"),
+    ({"params": {"x": 1}}, "params.x", "both fixed and swept"),
+    ({"zip": {"p": {"x": [1, 2], "label": ["a"]}}, "sweep": {"n": [1]}}, "zip.p",
+     "same number of values"),
+    ({"n_seeds": 0}, "n_seeds", "positive integer"),
+    ({"seed": -1}, "seed", "non-negative"),
+    ({"format": "csv"}, "format", "'netcdf', 'zarr'"),
+    ({"colour": "red"}, "colour", "unknown key"),
+    ({"executor": {"kind": "cloud"}}, "executor.kind", "must be one of"),
+    ({"executor": {"kind": "local", "cores": 4}}, "executor.cores", "unknown option"),
+    ({"executor": {"kind": "local", "workers": 0}}, "executor.workers", ">= 1"),
+    ({"executor": {"kind": "slurm", "memory": "4GB", "jobs": 1}}, "executor.cores", "required"),
+    ({"executor": {"kind": "slurm", "cores": 2, "memory": "4GB"}}, "executor.adapt",
+     "exactly one of"),
+    ({"study": "TEST:no_seed"}, "study", "must accept the keyword argument"),
+    ({"study": "/no/such/file.py:run"}, "study", "no such file"),
+])
+def test_bad_spec_names_the_field(study, tmp_path, change, field, message):
+    data = spec_dict(study, params={"log_dir": str(tmp_path)})
+    if change.get("study", "").startswith("TEST:"):
+        change = {**change, "study": study(change["study"][5:])}
+    for key, value in change.items():
+        if key == "params":
+            data["params"] = {**data["params"], **value}
+        else:
+            data[key] = value
+    with pytest.raises(SpecError, match=message) as info:
+        parse_spec(data)
+    assert info.value.field == field
+    assert str(info.value).startswith(f"{field}:")
+    assert list(tmp_path.iterdir()) == []  # no point ran
+
+
+def test_unreadable_toml_names_the_file(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('study = "tiny"\n[sweep\nx = [1, 2]\n')
+    with pytest.raises(SpecError, match="not valid TOML") as info:
+        load_spec(path)
+    assert info.value.field == str(path)
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        load_spec(tmp_path / "missing.toml")
+
+
+def test_registered_study_parameters_are_checked():
+    with pytest.raises(SpecError, match="has no parameter 'lambda_'") as info:
+        parse_spec({"study": "lca-sweep", "sweep": {"lambda_": [0.1, 0.2]}})
+    assert info.value.field == "sweep.lambda_"
+
+
+def test_kwargs_study_accepts_any_parameter(study):
+    ds = run(study("kwargs_study"), {"a": [1.0, 2.0]}, params={"b": 10.0}, executor="serial",
+             progress=False)
+    np.testing.assert_array_equal(ds["total"].values, [11.0, 12.0])
+
+
+def test_interactive_function_is_refused():
+    def local_study(quick=False, seed=0, x=0):  # not importable by workers
+        return None
+
+    with pytest.raises(SpecError, match="nested function"):
+        run(local_study, {"x": [1, 2]}, executor="serial")
+
+
+def test_output_holding_another_sweep_is_refused_before_work(study, tmp_path, calls):
+    log = tmp_path / "log"
+    log.mkdir()
+    out = tmp_path / "out"
+    params = {"log_dir": str(log)}
+    run(study(), {"x": [1.0, 2.0]}, params=params, output=out, executor="serial",
+        progress=False)
+    before = sorted(p.name for p in (out / "points").iterdir())
+    n_calls = sum(calls(log, "start").values())
+    with pytest.raises(SpecError, match="holds another sweep") as info:
+        run(study(), {"x": [1.0, 3.0]}, params=params, output=out, executor="serial",
+            progress=False)
+    assert info.value.field == "output"
+    assert sum(calls(log, "start").values()) == n_calls
+    assert sorted(p.name for p in (out / "points").iterdir()) == before
+    other = tmp_path / "not_a_sweep"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(SpecError, match="not a sweep folder"):
+        run(study(), {"x": [1.0]}, params=params, output=other, executor="serial",
+            progress=False)
+    assert sum(calls(log, "start").values()) == n_calls

@@ -1,0 +1,62 @@
+"""Parameter sweeps: run any study over a grid of parameters, on this machine
+(process pool), on a dask cluster or on SLURM / PBS jobs (dask-jobqueue), with
+every finished point saved at once so that nothing is lost.
+
+From Python::
+
+    from v1model import sweep
+    ds = sweep.run("lca-sweep",
+                   {"lam": {"start": 0.05, "stop": 0.8, "num": 5, "log": True},
+                    "overcompleteness": [1, 2, 4]},
+                   n_seeds=3, output="results/lca", executor="local")
+
+From the command line, with a TOML spec (see :mod:`v1model.sweep.spec`)::
+
+    v1model sweep run examples/sweeps/lca_sweep.toml
+    v1model sweep status results/lca-sweep
+    v1model sweep resume results/lca-sweep
+    v1model sweep retry-failed results/lca-sweep
+    v1model sweep jobscript my_slurm_sweep.toml
+
+The result is one ``xarray.Dataset``: the swept parameters as dimensions
+(``replicate`` for seeds), every study output, and per-point ``status``,
+``error``, ``point_seed``, ``duration`` and ``cpu_time``.
+"""
+
+from .errors import OutputLockedError, SpecError
+from .executors import (
+    DaskExecutor,
+    Executor,
+    JobQueueExecutor,
+    LocalExecutor,
+    SerialExecutor,
+    make_executor,
+)
+from .grid import Grid, point_seed, zipped
+from .runner import SweepStatus, SweepWarning, load, resume, retry_failed, run, run_spec, status
+from .spec import SweepSpec, load_spec, parse_spec
+
+__all__ = [
+    "run",
+    "run_spec",
+    "resume",
+    "retry_failed",
+    "status",
+    "load",
+    "load_spec",
+    "parse_spec",
+    "zipped",
+    "point_seed",
+    "Grid",
+    "SweepSpec",
+    "SweepStatus",
+    "SweepWarning",
+    "SpecError",
+    "OutputLockedError",
+    "Executor",
+    "SerialExecutor",
+    "LocalExecutor",
+    "DaskExecutor",
+    "JobQueueExecutor",
+    "make_executor",
+]

@@ -1,0 +1,242 @@
+"""Assemble the points of a sweep into one Dataset.
+
+The result has the sweep dimensions first (in grid order, ``replicate``
+last), then each output's own dimensions:
+
+- a scalar output becomes a variable over the sweep dimensions;
+- an array output keeps its own dimensions after the sweep dimensions;
+- when an output dimension has *different sizes at different points* (e.g.
+  one value per atom with a swept number of atoms), points are padded with
+  NaN to the largest size: aligned on the dimension's coordinate (outer
+  join) when the points give one, else by position. Integer and boolean
+  outputs that need padding or that are missing at failed points become
+  float with NaN; string outputs get "". The padded dimensions are listed in
+  ``attrs["sweep_padded_dims"]``.
+- non-index coordinates equal at every point stay as they are; ones that
+  vary get the sweep dimensions too.
+
+Per-point variables: ``status`` ("ok", "failed" or "pending"), ``error``
+(the failed point's exception, "" otherwise), ``point_seed`` (the seed the
+study got), ``duration`` (wall-clock, s) and ``cpu_time`` (s).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import xarray as xr
+
+from .storage import POINT_ATTRS
+
+__all__ = ["assemble"]
+
+
+def assemble(spec, points: dict, failures: dict, executor_info: dict | None = None) -> xr.Dataset:
+    """Build the sweep Dataset.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+    points : dict
+        Point index -> the point's Dataset (as saved, with the store's attrs).
+    failures : dict
+        Point index -> failure record (``error``, ``duration``, ...).
+    executor_info : dict, optional
+        Recorded as JSON in ``attrs["sweep_executor"]``.
+    """
+    grid = spec.grid
+    shape, dims = grid.shape, grid.dims
+    n = grid.n_points
+    order = sorted(points)
+    datasets = [_strip(points[i]) for i in order]
+    datasets, padded = _align(datasets)
+    positions = [grid.position(i) for i in order]
+    complete = len(order) == n
+
+    data_vars, coords = {}, dict(grid.coords())
+    if datasets:
+        first = datasets[0]
+        for dim in first.indexes:
+            coords[dim] = (dim, first[dim].values, dict(first[dim].attrs))
+        for name in _names(datasets, data=True):
+            data_vars[name] = _stack(name, datasets, positions, shape, dims, complete)
+        for name in _names(datasets, data=False):
+            having = [ds[name] for ds in datasets if name in ds.coords]
+            if len(having) == len(datasets) and all(v.equals(having[0]) for v in having[1:]):
+                v = having[0]
+                coords[name] = (v.dims, v.values, dict(v.attrs))
+            else:
+                coords[name] = _stack(name, datasets, positions, shape, dims, complete)
+
+    status = np.full(shape, "pending", dtype=object)
+    error = np.full(shape, "", dtype=object)
+    duration = np.full(shape, np.nan)
+    cpu_time = np.full(shape, np.nan)
+    seeds = np.array([grid.seed(i) for i in range(n)], dtype=np.int64).reshape(shape)
+    for i, ds in zip(order, (points[i] for i in order)):
+        pos = grid.position(i)
+        status[pos] = "ok"
+        duration[pos] = float(ds.attrs.get("sweep_duration", np.nan))
+        cpu_time[pos] = float(ds.attrs.get("sweep_cpu_time", np.nan))
+    for i, record in failures.items():
+        if i in points:
+            continue
+        pos = grid.position(i)
+        status[pos] = "failed"
+        error[pos] = str(record.get("error", ""))
+        duration[pos] = float(record.get("duration", np.nan))
+        cpu_time[pos] = float(record.get("cpu_time", np.nan))
+    status, error = _as_text(status), _as_text(error)
+    data_vars["status"] = (dims, status, {"long_name": "point status: ok, failed or pending"})
+    data_vars["error"] = (dims, error, {"long_name": "exception of a failed point"})
+    data_vars["point_seed"] = (dims, seeds, {"long_name": "seed passed to the study"})
+    data_vars["duration"] = (dims, duration, {"long_name": "wall-clock time of the point",
+                                              "units": "s"})
+    data_vars["cpu_time"] = (dims, cpu_time, {
+        "long_name": "CPU time of the point's process (all its threads)", "units": "s"})
+
+    ds = xr.Dataset(data_vars, coords=coords)
+    ds.attrs.update(_common_attrs([points[i] for i in order]))
+    from .tomlio import dumps_toml
+
+    counts = {s: int(np.count_nonzero(status == s)) for s in ("ok", "failed", "pending")}
+    ds.attrs.update(
+        sweep_study=spec.study.ref,
+        sweep_spec=dumps_toml(spec.what()),
+        sweep_fingerprint=spec.fingerprint(),
+        sweep_root_seed=spec.grid.root_seed,
+        sweep_n_seeds=spec.grid.n_seeds,
+        sweep_quick=int(spec.quick),
+        sweep_n_points=n,
+        sweep_n_ok=counts["ok"],
+        sweep_n_failed=counts["failed"],
+        sweep_n_pending=counts["pending"],
+        sweep_executor=json.dumps(executor_info or {}, default=str),
+    )
+    if padded:
+        ds.attrs["sweep_padded_dims"] = ", ".join(sorted(padded))
+    return ds
+
+
+def _strip(ds: xr.Dataset) -> xr.Dataset:
+    ds = ds.copy()
+    ds.attrs = {k: v for k, v in ds.attrs.items() if k not in POINT_ATTRS}
+    for name in ds.variables:
+        ds[name].encoding = {}
+    return ds
+
+
+def _names(datasets, data: bool) -> list:
+    """Variable names in first-seen order (data variables or non-index coordinates)."""
+    seen = {}
+    for ds in datasets:
+        names = ds.data_vars if data else [c for c in ds.coords if c not in ds.indexes]
+        for name in names:
+            seen.setdefault(name, None)
+    return list(seen)
+
+
+def _align(datasets):
+    """Make output dimensions agree across points (see the module docstring)."""
+    if len(datasets) < 2:
+        return datasets, set()
+    sizes, indexed = {}, {}
+    for ds in datasets:
+        for dim, size in ds.sizes.items():
+            sizes.setdefault(dim, set()).add(size)
+            indexed.setdefault(dim, set()).add(dim in ds.indexes)
+    mixed = [d for d, kinds in indexed.items() if len(kinds) > 1]
+    if mixed:
+        raise ValueError(f"output dimension {mixed[0]!r} has a coordinate at some points and "
+                         "none at others; cannot line the points up")
+    padded = set()
+    unindexed = {d: max(s) for d, s in sizes.items() if len(s) > 1 and True not in indexed[d]}
+    if unindexed:
+        padded |= set(unindexed)
+        datasets = [
+            ds.pad({d: (0, m - ds.sizes[d]) for d, m in unindexed.items()
+                    if d in ds.dims and ds.sizes[d] < m})
+            for ds in datasets
+        ]
+    reference, differ = {}, set()
+    for ds in datasets:
+        for dim, index in ds.indexes.items():
+            if dim not in reference:
+                reference[dim] = index
+            elif not index.equals(reference[dim]):
+                differ.add(dim)
+    if differ:
+        padded |= differ
+        datasets = list(xr.align(*datasets, join="outer"))
+    return datasets, padded
+
+
+def _fill_dtype(dtype):
+    if dtype.kind in "iub":
+        return np.dtype(np.float64), np.nan
+    if dtype.kind in "fc":
+        return dtype, np.nan
+    if dtype.kind in "mM":
+        return dtype, np.array("NaT", dtype=dtype)
+    return np.dtype(object), ""
+
+
+def _stack(name, datasets, positions, shape, dims, complete):
+    """One variable of all points as an array of shape ``shape + its own shape``."""
+    having = [(pos, ds[name]) for pos, ds in zip(positions, datasets) if name in ds.variables]
+    ref = having[0][1]
+    for pos, var in having[1:]:
+        if var.dims != ref.dims or var.shape != ref.shape:
+            raise ValueError(
+                f"output {name!r} has dims {dict(zip(var.dims, var.shape))} at one point and "
+                f"{dict(zip(ref.dims, ref.shape))} at another; outputs must keep their "
+                "dimension names across points"
+            )
+    dtype = np.result_type(*[v.dtype for _, v in having])
+    if dtype.kind in "USO":
+        dtype = np.dtype(object)
+    if len(having) < len(positions) or not complete:
+        dtype, fill = _fill_dtype(dtype)
+    else:
+        fill = None
+    arr = np.empty(shape + ref.shape, dtype=dtype)
+    if fill is not None:
+        arr[...] = fill
+    for pos, var in having:
+        values = var.values
+        if arr.dtype == object:
+            values = values.astype(object)
+        # a 0-d array would be stored as one object in an object array: take its element
+        arr[pos] = values[()] if values.ndim == 0 else values
+    return (tuple(dims) + ref.dims, _as_text(arr), dict(ref.attrs))
+
+
+def _as_text(arr):
+    """Object arrays holding only strings become fixed-width unicode arrays
+    (what xarray reads back from netCDF and zarr)."""
+    if arr.dtype == object and all(isinstance(v, str) for v in arr.flat):
+        return arr.astype(str)
+    return arr
+
+
+def _common_attrs(datasets) -> dict:
+    """Attributes that every point has with the same value (the study's fixed
+    settings); per-point ones (e.g. the swept parameters) are left out."""
+    if not datasets:
+        return {}
+    out = {}
+    first = datasets[0].attrs
+    for key, value in first.items():
+        if key in POINT_ATTRS:
+            continue
+        if all(key in ds.attrs and _same(ds.attrs[key], value) for ds in datasets[1:]):
+            out[key] = value
+    return out
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+    except Exception:  # noqa: BLE001
+        return a == b

@@ -1,0 +1,210 @@
+"""``v1model sweep ...`` commands: run, status, resume, retry-failed, jobscript.
+
+Exit codes: 0 every point ok; 1 some points failed (see ``status``); 2 bad
+spec or output; 130 interrupted (finished points are kept: ``resume``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+__all__ = ["add_sweep_parser"]
+
+
+def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
+    """Add ``sweep`` and its subcommands to the top-level ``v1model`` parser."""
+    sweep = subparsers.add_parser(
+        "sweep", help="run a study over a parameter grid (local, dask, SLURM, PBS)",
+        description="Run a study over a grid of parameters, save every point as it finishes, "
+                    "resume after a crash, retry failed points.",
+    )
+    sub = sweep.add_subparsers(dest="sweep_command", metavar="SUBCOMMAND")
+    sub.required = True
+
+    def executor_options(p):
+        p.add_argument("--executor", choices=("local", "serial", "dask", "slurm", "pbs"),
+                       help="override the spec's executor kind (its other options are dropped "
+                            "unless the kind is the same)")
+        p.add_argument("--workers", type=int, help="local: worker processes; dask: workers "
+                                                   "of the LocalCluster started for the run")
+        p.add_argument("--address", help="dask: scheduler address of a running cluster "
+                                         "(implies --executor dask)")
+        p.add_argument("--no-progress", action="store_true", help="no progress bar")
+        p.add_argument("--no-plot", action="store_true",
+                       help="do not draw the study's sweep figures at the end")
+
+    run = sub.add_parser("run", help="run a sweep spec (TOML)",
+                         description="Run the sweep described by SPEC.toml. Running it again "
+                                     "runs only the points that are missing.")
+    run.add_argument("spec", help="sweep spec file (TOML)")
+    run.add_argument("--output", help="override the spec's output folder")
+    run.add_argument("--quick", action="store_true",
+                     help="run every point in its quick variant (a different sweep: give "
+                          "another --output)")
+    run.add_argument("--dry-run", action="store_true",
+                     help="check the spec and print the grid; run nothing")
+    executor_options(run)
+    run.set_defaults(func=_cmd_run)
+
+    st = sub.add_parser("status", help="show done / failed / pending points of a sweep folder",
+                        description="Show the progress of a sweep folder (reads only).")
+    st.add_argument("output", help="sweep folder")
+    st.add_argument("--json", action="store_true", help="machine-readable output")
+    st.set_defaults(func=_cmd_status)
+
+    res = sub.add_parser("resume", help="run the points of a sweep folder not yet run",
+                         description="Run the points of a sweep folder that are not finished, "
+                                     "with the spec stored in the folder.")
+    res.add_argument("output", help="sweep folder")
+    executor_options(res)
+    res.set_defaults(func=_cmd_resume)
+
+    retry = sub.add_parser("retry-failed", help="run only the failed points again",
+                           description="Run again only the points recorded as failed.")
+    retry.add_argument("output", help="sweep folder")
+    executor_options(retry)
+    retry.set_defaults(func=_cmd_retry)
+
+    job = sub.add_parser("jobscript", help="print the SLURM / PBS job script of a spec",
+                         description="Print the batch script one dask-jobqueue job of the "
+                                     "spec's slurm or pbs executor would submit.")
+    job.add_argument("spec", help="sweep spec file (TOML)")
+    job.set_defaults(func=_cmd_jobscript)
+    return sweep
+
+
+# ----------------------------------------------------------------------------- helpers
+def _executor_override(args, current: dict):
+    if args.executor is None and args.workers is None and args.address is None:
+        return None
+    kind = args.executor or ("dask" if args.address else current.get("kind", "local"))
+    config = dict(current) if kind == current.get("kind") else {"kind": kind}
+    if args.workers is not None:
+        if kind == "local":
+            config["workers"] = args.workers
+        elif kind == "dask":
+            config["n_workers"] = args.workers
+        else:
+            raise ValueError(f"--workers applies to the local and dask executors, not {kind!r}")
+    if args.address is not None:
+        if kind != "dask":
+            raise ValueError(f"--address needs the dask executor, not {kind!r}")
+        config["address"] = args.address
+    return config
+
+
+def _execute(spec, args, only) -> int:
+    from .errors import OutputLockedError
+    from .runner import run_spec
+
+    progress = not args.no_progress
+    try:
+        ds = run_spec(spec, only=only, progress=progress, stop_on_sigterm=True)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished points are saved in {spec.output}; continue with "
+              f"`v1model sweep resume {spec.output}`", file=sys.stderr)
+        return 130
+    except OutputLockedError as exc:
+        print(f"v1model: error: {exc}", file=sys.stderr)
+        return 2
+    n_ok, n_failed = int(ds.attrs["sweep_n_ok"]), int(ds.attrs["sweep_n_failed"])
+    n_pending = int(ds.attrs["sweep_n_pending"])
+    print(f"{n_ok} ok, {n_failed} failed, {n_pending} pending of {ds.attrs['sweep_n_points']} "
+          f"points")
+    if not n_pending and spec.output is not None:
+        print(f"wrote {spec.output / ('sweep.nc' if spec.format == 'netcdf' else 'sweep.zarr')}")
+        if not args.no_plot and n_ok:
+            plotter = spec.study.sweep_plotter()
+            if plotter is not None:
+                for fig in plotter(ds, spec.output / "figures"):
+                    print(f"wrote {fig}")
+    if n_failed:
+        print(f"failed points: `v1model sweep status {spec.output}`; run them again with "
+              f"`v1model sweep retry-failed {spec.output}`")
+        return 1
+    return 0
+
+
+def _describe_grid(spec) -> str:
+    g = spec.grid
+    lines = [f"study     {spec.study.ref}", f"output    {spec.output}",
+             f"executor  {json.dumps(spec.executor)}",
+             f"grid      {' x '.join(f'{d}={s}' for d, s in zip(g.dims, g.shape))} = "
+             f"{g.n_points} points (root seed {g.root_seed})"]
+    for axis in g.axes:
+        for name, values in axis.params.items():
+            unit = f" [{axis.units[name]}]" if name in axis.units else ""
+            lines.append(f"  {name}{unit}: {list(values)}")
+    if spec.params:
+        lines.append(f"fixed     {spec.params}")
+    for i in range(min(g.n_points, 3)):
+        lines.append(f"point {i}: {g.parameters(i)} seed={g.seed(i)}")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- commands
+def _cmd_run(args) -> int:
+    from .spec import load_spec
+
+    quick = True if args.quick else None
+    spec = load_spec(args.spec, output=args.output, quick=quick)
+    override = _executor_override(args, spec.executor)
+    if override is not None:
+        spec = load_spec(args.spec, output=args.output, executor=override, quick=quick)
+    if spec.output is None:
+        raise ValueError("output: missing; give `output = \"FOLDER\"` in the spec or --output")
+    if args.dry_run:
+        print(_describe_grid(spec))
+        return 0
+    return _execute(spec, args, "pending")
+
+
+def _load_folder(args):
+    from .runner import _open_folder
+    from .spec import load_spec
+
+    output, spec = _open_folder(args.output)
+    override = _executor_override(args, spec.executor)
+    if override is not None:
+        spec = load_spec(output / "spec.toml", output=output, executor=override)
+    return spec
+
+
+def _cmd_resume(args) -> int:
+    return _execute(_load_folder(args), args, "pending")
+
+
+def _cmd_retry(args) -> int:
+    return _execute(_load_folder(args), args, "failed")
+
+
+def _cmd_status(args) -> int:
+    from .runner import status
+
+    st = status(args.output)
+    if args.json:
+        print(json.dumps({
+            "path": str(st.path), "study": st.study, "dims": list(st.dims),
+            "shape": list(st.shape), "n_points": st.n_points, "done": len(st.done),
+            "failed": {str(k): v.get("error", "") for k, v in sorted(st.failed.items())},
+            "pending": len(st.pending), "corrupt": [str(p) for p in st.corrupt],
+            "result": str(st.result) if st.result else None,
+        }, indent=2))
+    else:
+        print(st.summary())
+    return 0
+
+
+def _cmd_jobscript(args) -> int:
+    from .executors import make_executor
+    from .spec import load_spec
+
+    spec = load_spec(args.spec)
+    if spec.executor["kind"] not in ("slurm", "pbs"):
+        raise ValueError(f"executor.kind: a job script needs kind 'slurm' or 'pbs', the spec "
+                         f"has {spec.executor['kind']!r}")
+    print(make_executor(spec.executor).job_script())
+    return 0
+

@@ -1,0 +1,20 @@
+"""Errors of the sweep machinery."""
+
+from __future__ import annotations
+
+__all__ = ["SpecError", "OutputLockedError"]
+
+
+class SpecError(ValueError):
+    """A sweep specification that cannot run; ``field`` names the culprit.
+
+    Raised before any point runs.
+    """
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+class OutputLockedError(RuntimeError):
+    """Another process is running a sweep into the same output folder."""

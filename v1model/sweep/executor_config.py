@@ -1,0 +1,151 @@
+"""The ``[executor]`` table of a sweep spec: kinds, options and their checks.
+
+Checked by :func:`check_executor_config` when the spec is read, before any
+point runs; errors name the key (``executor.cores: required ...``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import numbers
+import os
+
+from ..validation import describe
+from .errors import SpecError
+
+__all__ = ["check_executor_config", "EXECUTOR_KINDS", "OPTIONS", "available_cpus",
+           "int_option", "start_method_option"]
+
+EXECUTOR_KINDS = ("local", "serial", "dask", "slurm", "pbs")
+
+
+def available_cpus() -> int:
+    """CPUs this process may use (honours affinity masks, e.g. inside a SLURM job)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+def int_option(minimum):
+    """A checker of integers >= ``minimum`` for option values."""
+    def check(value, field):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+            raise SpecError(field, f"must be an integer >= {minimum}, got {describe(value)}")
+        return int(value)
+    return check
+
+
+def _str(value, field):
+    if not isinstance(value, str) or not value:
+        raise SpecError(field, f"must be a non-empty string, got {describe(value)}")
+    return value
+
+
+def _str_or_int(value, field):
+    if isinstance(value, bool) or not isinstance(value, (str, numbers.Integral)):
+        raise SpecError(field, f"must be a string (e.g. '4GB') or an integer (bytes), "
+                               f"got {describe(value)}")
+    return value
+
+
+def _str_list(value, field):
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise SpecError(field, f"must be a list of strings, got {describe(value)}")
+    return list(value)
+
+
+def _table(value, field):
+    if not isinstance(value, dict):
+        raise SpecError(field, f"must be a table, got {describe(value)}")
+    return dict(value)
+
+
+def start_method_option(value, field):
+    methods = multiprocessing.get_all_start_methods()
+    if value not in methods:
+        raise SpecError(field, f"must be one of {', '.join(map(repr, methods))}; got {value!r}")
+    if value == "fork":
+        raise SpecError(field, "'fork' is not supported (unsafe with threads); use "
+                               "'forkserver' or 'spawn'")
+    return value
+
+
+def _adapt(value, field):
+    value = _table(value, field)
+    unknown = set(value) - {"minimum_jobs", "maximum_jobs"}
+    if unknown:
+        raise SpecError(f"{field}.{sorted(unknown)[0]}",
+                        "unknown key; [executor.adapt] takes minimum_jobs and maximum_jobs")
+    if "maximum_jobs" not in value:
+        raise SpecError(f"{field}.maximum_jobs", "required (the most jobs to submit at once)")
+    out = {
+        "minimum_jobs": int_option(0)(value.get("minimum_jobs", 0), f"{field}.minimum_jobs"),
+        "maximum_jobs": int_option(1)(value["maximum_jobs"], f"{field}.maximum_jobs"),
+    }
+    if out["minimum_jobs"] > out["maximum_jobs"]:
+        raise SpecError(field, f"minimum_jobs ({out['minimum_jobs']}) > maximum_jobs "
+                               f"({out['maximum_jobs']})")
+    return out
+
+
+_ATTEMPTS = {"max_attempts": int_option(1)}
+_JOBQUEUE = {
+    "queue": _str, "account": _str, "cores": int_option(1), "processes": int_option(1),
+    "memory": _str,
+    "walltime": _str, "job_extra_directives": _str_list, "job_directives_skip": _str_list,
+    "job_script_prologue": _str_list, "worker_extra_args": _str_list, "interface": _str,
+    "local_directory": _str, "log_directory": _str, "shebang": _str, "python": _str,
+    "job_name": _str, "death_timeout": int_option(1), "scheduler_options": _table,
+    "jobs": int_option(1), "adapt": _adapt,
+}
+OPTIONS = {
+    "serial": {},
+    "local": {"workers": int_option(1), "start_method": start_method_option,
+              "threads_per_worker": int_option(1), **_ATTEMPTS},
+    "dask": {"address": _str, "n_workers": int_option(1), "threads_per_worker": int_option(1),
+             "memory_limit": _str_or_int},
+    "slurm": {**_JOBQUEUE, "job_cpu": int_option(1), "job_mem": _str},
+    "pbs": {**_JOBQUEUE, "resource_spec": _str},
+}
+
+
+def check_executor_config(config, field: str = "executor") -> dict:
+    """Validate an ``[executor]`` table (or a kind name) and return it normalised.
+
+    Raises
+    ------
+    SpecError
+        Naming the offending key, e.g. ``executor.kind`` or ``executor.cores``.
+    """
+    if config is None:
+        config = {"kind": "local"}
+    if isinstance(config, str):
+        config = {"kind": config}
+    if not isinstance(config, dict):
+        raise SpecError(field, f"must be a table or an executor name, got {describe(config)}")
+    config = dict(config)
+    kind = config.pop("kind", "local")
+    if kind not in EXECUTOR_KINDS:
+        raise SpecError(f"{field}.kind", f"must be one of {', '.join(map(repr, EXECUTOR_KINDS))}; "
+                                         f"got {kind!r}")
+    allowed = OPTIONS[kind]
+    out = {"kind": kind}
+    for key, value in config.items():
+        if key not in allowed:
+            valid = ", ".join(sorted(allowed)) or "(no options)"
+            raise SpecError(f"{field}.{key}", f"unknown option for executor kind {kind!r}; "
+                                              f"valid: {valid}")
+        out[key] = allowed[key](value, f"{field}.{key}")
+    if kind in ("slurm", "pbs"):
+        for key in ("cores", "memory"):
+            if key not in out:
+                raise SpecError(f"{field}.{key}", f"required for executor kind {kind!r}")
+        if ("jobs" in out) == ("adapt" in out):
+            raise SpecError(f"{field}.adapt", "give exactly one of 'jobs = N' (a fixed number "
+                                              "of jobs) or an [executor.adapt] table with "
+                                              "minimum_jobs and maximum_jobs")
+        if out.get("processes", 1) > out["cores"]:
+            raise SpecError(f"{field}.processes", f"({out['processes']}) cannot exceed cores "
+                                                  f"({out['cores']})")
+    return out

@@ -1,0 +1,471 @@
+"""Where the points of a sweep run: in this process, in a local process pool,
+on a dask cluster, or on SLURM / PBS jobs through dask-jobqueue.
+
+Every executor has one method that matters, :meth:`Executor.map`: it takes
+point tasks and yields their outcomes *as they finish*, in any order, so that
+the runner can save each point at once. Executors re-run the point of a worker
+that died (a killed process, a lost node); a point that keeps killing its
+worker is reported as failed after ``max_attempts`` tries.
+
+The configuration (the ``[executor]`` table of a spec) is checked by
+:func:`v1model.sweep.executor_config.check_executor_config` before any work
+starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import uuid
+from collections import Counter, deque
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+
+from .executor_config import (
+    EXECUTOR_KINDS,
+    available_cpus,
+    check_executor_config,
+    int_option,
+    start_method_option,
+)
+from .point import PointOutcome, run_point
+
+__all__ = [
+    "Executor",
+    "SerialExecutor",
+    "LocalExecutor",
+    "DaskExecutor",
+    "JobQueueExecutor",
+    "make_executor",
+    "check_executor_config",
+    "EXECUTOR_KINDS",
+]
+
+
+def make_executor(config) -> "Executor":
+    """An executor from a checked config dict (or a kind name, or an Executor)."""
+    if isinstance(config, Executor):
+        return config
+    config = check_executor_config(config)
+    kind = config.pop("kind")
+    if kind == "serial":
+        return SerialExecutor()
+    if kind == "local":
+        return LocalExecutor(**config)
+    if kind == "dask":
+        return DaskExecutor(**config)
+    return JobQueueExecutor(kind, **config)
+
+
+# ----------------------------------------------------------------------------- executors
+class Executor:
+    """Base class: a context manager whose :meth:`map` yields outcomes as they finish."""
+
+    kind = "base"
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close(interrupted=exc_type is not None)
+        return False
+
+    def start(self) -> None:
+        """Acquire resources (pools, clusters)."""
+
+    def close(self, interrupted: bool = False) -> None:
+        """Release them; ``interrupted`` asks to stop running points at once."""
+
+    def map(self, tasks):
+        """Yield a :class:`PointOutcome` per task, in completion order."""
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        """Configuration recorded in the result's attrs."""
+        return {"kind": self.kind}
+
+
+class SerialExecutor(Executor):
+    """Run points one after the other in this process (reference and debugging)."""
+
+    kind = "serial"
+
+    def map(self, tasks):
+        for task in tasks:
+            yield run_point(task)
+
+
+# Worker-side record of which point each pool worker is running: slot k of the
+# shared table holds (pid, point index or -1); set up by _init_worker.
+_TABLE = None
+_SLOT = None
+
+
+def _init_worker(threads: int, table) -> None:
+    """Process-pool worker setup: BLAS threads per worker, a slot in the shared
+    table of running points, and Ctrl-C left to the parent (which stops the
+    pool) instead of killing points midway."""
+    import signal
+
+    global _TABLE, _SLOT
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(threads)
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        pass
+    with table.get_lock():
+        for k in range(len(table) // 2):
+            if table[2 * k] == 0:
+                table[2 * k], table[2 * k + 1] = os.getpid(), -1
+                _TABLE, _SLOT = table, k
+                break
+
+
+def _run_tracked(task):
+    """run_point, with the point's index in this worker's slot while it runs."""
+    if _TABLE is not None:
+        _TABLE[2 * _SLOT + 1] = task.index
+    try:
+        return run_point(task)
+    finally:
+        if _TABLE is not None:
+            _TABLE[2 * _SLOT + 1] = -1
+
+
+class LocalExecutor(Executor):
+    """A pool of worker processes on this machine.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Worker processes (default: the CPUs available to this process).
+    start_method : {"forkserver", "spawn"}, optional
+        How workers start (default ``forkserver`` where available, else
+        ``spawn``); ``fork`` is refused (unsafe with threads).
+    threads_per_worker : int, optional
+        BLAS/OpenMP threads per worker (default ``cpus // workers``, at least 1).
+    max_attempts : int
+        A point whose worker dies this many times is recorded as failed.
+
+    Notes
+    -----
+    If a worker process dies (killed, out of memory), the pool breaks; the
+    points that were in flight are re-submitted to a fresh pool. Only the
+    point that was running in the process that died counts an attempt (the
+    pool terminates the other workers with SIGTERM, so the dead one is the
+    one with another exit code); when that cannot be told, every point in
+    flight (at most ``2 * workers``) counts one.
+    """
+
+    kind = "local"
+
+    def __init__(self, workers=None, start_method=None, threads_per_worker=None,
+                 max_attempts=3):
+        cpus = available_cpus()
+        self.workers = int_option(1)(workers, "workers") if workers is not None else cpus
+        if start_method is None:
+            methods = multiprocessing.get_all_start_methods()
+            start_method = "forkserver" if "forkserver" in methods else "spawn"
+        self.start_method = start_method_option(start_method, "start_method")
+        if threads_per_worker is None:
+            threads_per_worker = max(1, cpus // self.workers)
+        self.threads_per_worker = int_option(1)(threads_per_worker, "threads_per_worker")
+        self.max_attempts = int_option(1)(max_attempts, "max_attempts")
+        self._pool = None
+        self._table = None
+        self.pool_restarts = 0
+
+    def describe(self):
+        return {"kind": self.kind, "workers": self.workers, "start_method": self.start_method,
+                "threads_per_worker": self.threads_per_worker}
+
+    def _new_pool(self):
+        ctx = multiprocessing.get_context(self.start_method)
+        if self.start_method == "forkserver":
+            # workers fork from a server that already imported the heavy modules
+            ctx.set_forkserver_preload(["v1model.sweep.executors"])
+        self._table = ctx.Array("q", 2 * self.workers)
+        return ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
+                                   initargs=(self.threads_per_worker, self._table))
+
+    def start(self):
+        self._pool = self._new_pool()
+
+    def close(self, interrupted=False):
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=not interrupted, cancel_futures=True)
+        if interrupted:
+            # shutdown() does not stop running points; the workers ignore SIGINT
+            for proc in processes:
+                if proc.is_alive():
+                    proc.terminate()
+            for proc in processes:
+                proc.join(timeout=5)  # reap them: no zombies left behind
+
+    def map(self, tasks):
+        if self._pool is None:
+            self.start()
+        pending = deque(tasks)
+        inflight = {}
+        attempts = Counter()
+        limit = 2 * self.workers
+        while pending or inflight:
+            while pending and len(inflight) < limit:
+                task = pending.popleft()
+                inflight[self._pool.submit(_run_tracked, task)] = task
+            # the processes as they are now: after a break we need their exit codes
+            processes = dict(getattr(self._pool, "_processes", None) or {})
+            done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+            lost = []
+            for future in done:
+                task = inflight.pop(future)
+                outcome = self._outcome(future, task)
+                if outcome is None:
+                    lost.append(task)
+                else:
+                    yield outcome
+            if not lost:
+                continue
+            # the pool is broken: every other in-flight future fails too
+            wait(inflight)
+            for future, task in inflight.items():
+                outcome = self._outcome(future, task)
+                if outcome is None:
+                    lost.append(task)
+                else:
+                    yield outcome
+            inflight.clear()
+            culprits = self._culprits(processes, {t.index for t in lost})
+            self._restart_pool()
+            for task in sorted(lost, key=lambda t: t.index, reverse=True):
+                if culprits and task.index not in culprits:
+                    pending.appendleft(task)  # an innocent bystander: no attempt counted
+                    continue
+                attempts[task.index] += 1
+                if attempts[task.index] >= self.max_attempts:
+                    yield PointOutcome.failure(
+                        task.index,
+                        f"WorkerDied: the worker process died {attempts[task.index]} times "
+                        "while this point was running (killed, out of memory or crashed)",
+                    )
+                else:
+                    pending.appendleft(task)
+
+    def _culprits(self, processes, lost) -> set:
+        """Indices of the lost points whose worker died by itself (an exit code
+        other than the pool's SIGTERM); empty if that cannot be told."""
+        import signal
+
+        table = self._table
+        running = {table[2 * k]: table[2 * k + 1] for k in range(len(table) // 2)}
+        culprits = set()
+        for pid, proc in processes.items():
+            proc.join(timeout=5)
+            if proc.exitcode not in (None, 0, -signal.SIGTERM) and running.get(pid, -1) in lost:
+                culprits.add(running[pid])
+        return culprits
+
+    @staticmethod
+    def _outcome(future, task):
+        """The future's outcome, or None when its worker died."""
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            return None
+        except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result
+            return PointOutcome.failure(task.index, f"{type(exc).__name__}: {exc}")
+
+    def _restart_pool(self):
+        old, self._pool = self._pool, None
+        old.shutdown(wait=True, cancel_futures=True)
+        self.pool_restarts += 1
+        self._pool = self._new_pool()
+
+
+class DaskExecutor(Executor):
+    """Points as tasks on a dask.distributed cluster.
+
+    Parameters
+    ----------
+    address : str, optional
+        Scheduler address of a running cluster (``tcp://host:8786``). If
+        omitted, a ``LocalCluster`` is started for the run and closed after.
+    n_workers : int, optional
+        Worker processes of that LocalCluster (default: available CPUs).
+    threads_per_worker : int
+        Threads per LocalCluster worker (default 1: one point per process).
+    memory_limit : str or int
+        Per-worker memory limit of the LocalCluster (default ``"auto"``).
+    client : distributed.Client, optional
+        Use this client (and its cluster) instead; it is not closed.
+
+    Notes
+    -----
+    When a worker dies, the scheduler re-runs its tasks on other workers; a
+    point whose workers die ``distributed.scheduler.allowed-failures`` times
+    (dask's default: 3) comes back as failed (``KilledWorker``).
+    """
+
+    kind = "dask"
+
+    def __init__(self, address=None, n_workers=None, threads_per_worker=1, memory_limit="auto",
+                 client=None):
+        self.address = address
+        self.n_workers = n_workers
+        self.threads_per_worker = threads_per_worker
+        self.memory_limit = memory_limit
+        self.client = client
+        self._own_client = client is None
+        self.cluster = None
+
+    def describe(self):
+        out = {"kind": self.kind}
+        if self.address:
+            out["address"] = self.address
+        elif self._own_client:
+            out.update(n_workers=self.n_workers or available_cpus(),
+                       threads_per_worker=self.threads_per_worker)
+        return out
+
+    def _make_cluster(self):
+        from distributed import LocalCluster
+
+        return LocalCluster(
+            n_workers=self.n_workers or available_cpus(),
+            threads_per_worker=self.threads_per_worker,
+            processes=True,
+            memory_limit=self.memory_limit,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+
+    def start(self):
+        if self.client is not None:
+            return
+        from distributed import Client
+
+        if self.address:
+            self.client = Client(self.address)
+        else:
+            self.cluster = self._make_cluster()
+            self.client = Client(self.cluster)
+
+    def close(self, interrupted=False):
+        if self._own_client and self.client is not None:
+            self.client.close()
+            self.client = None
+        if self.cluster is not None:
+            self.cluster.close()
+            self.cluster = None
+
+    def map(self, tasks):
+        from distributed import as_completed
+
+        if self.client is None:
+            self.start()
+        tasks = list(tasks)
+        if not tasks:
+            return
+        token = uuid.uuid4().hex[:8]
+        keys = [f"v1model-sweep-{token}-{task.index}" for task in tasks]
+        futures = self.client.map(run_point, tasks, key=keys, pure=False)
+        by_key = dict(zip(keys, tasks))
+        cancelled = 0
+        try:
+            for future, result in as_completed(futures, with_results=True, raise_errors=False):
+                task = by_key[future.key]
+                if isinstance(result, PointOutcome):
+                    yield result
+                elif future.status == "cancelled" or type(result).__name__ == "CancelledError":
+                    cancelled += 1
+                else:  # KilledWorker, or a result that could not travel back
+                    yield PointOutcome.failure(task.index, f"{type(result).__name__}: {result}")
+                future.release()
+        finally:
+            for future in futures:
+                if not future.done():
+                    future.cancel()
+        if cancelled:
+            raise RuntimeError(
+                f"{cancelled} point(s) were cancelled by the dask scheduler (restarted or "
+                "lost?); they are still pending: resume the sweep to run them"
+            )
+
+
+class JobQueueExecutor(DaskExecutor):
+    """Dask workers in SLURM or PBS jobs, through dask-jobqueue.
+
+    Parameters
+    ----------
+    kind : {"slurm", "pbs"}
+    jobs : int, optional
+        Submit this many jobs (fixed scale).
+    adapt : dict, optional
+        ``{"minimum_jobs": m, "maximum_jobs": M}``: let dask submit and cancel
+        jobs between m and M with the work left.
+    **cluster_options
+        Passed to ``SLURMCluster`` / ``PBSCluster``: queue, account, cores,
+        processes, memory, walltime, job_extra_directives,
+        job_script_prologue, worker_extra_args, interface, local_directory,
+        log_directory, ...
+    """
+
+    def __init__(self, kind, jobs=None, adapt=None, **cluster_options):
+        super().__init__()
+        self.kind = kind
+        self.jobs = jobs
+        self.adapt = adapt
+        self.cluster_options = cluster_options
+
+    def describe(self):
+        out = {"kind": self.kind, **self.cluster_options}
+        if self.jobs is not None:
+            out["jobs"] = self.jobs
+        if self.adapt is not None:
+            out["adapt"] = dict(self.adapt)
+        return out
+
+    def _make_cluster(self, **extra):
+        import dask_jobqueue
+
+        cls = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[self.kind]
+        options = {"silence_logs": logging.ERROR, **self.cluster_options, **extra}
+        return cls(**options)
+
+    def job_script(self) -> str:
+        """The batch script one job of this executor would submit."""
+        # the scheduler this needs lives only for a moment: no dashboard on a fixed port
+        scheduler_options = {"dashboard_address": ":0",
+                             **self.cluster_options.get("scheduler_options", {})}
+        log_dir = self.cluster_options.get("log_directory")
+        created = log_dir is not None and not os.path.exists(log_dir)
+        cluster = self._make_cluster(scheduler_options=scheduler_options)
+        try:
+            return cluster.job_script()
+        finally:
+            cluster.close()
+            if created:  # dask-jobqueue makes it; printing a script should not
+                try:
+                    os.rmdir(log_dir)
+                except OSError:
+                    pass
+
+    def start(self):
+        from distributed import Client
+
+        self.cluster = self._make_cluster()
+        if self.adapt is not None:
+            self.cluster.adapt(**self.adapt)
+        else:
+            self.cluster.scale(jobs=self.jobs)
+        self.client = Client(self.cluster)
+

@@ -1,0 +1,368 @@
+"""The parameter grid of a sweep: axes, point indices and point seeds.
+
+A grid is a list of axes. Each axis is one dimension of the result: either one
+swept parameter (its values are the dimension's coordinate) or a *zipped*
+group of parameters that vary together along one dimension. The full grid is
+the product of the axes, times ``n_seeds`` replicates (dimension
+``replicate``, last, present when ``n_seeds > 1``).
+
+Points are numbered in C order over ``grid.shape`` (the last dimension varies
+fastest), and every point's seed is derived from the root seed and that index
+with :class:`numpy.random.SeedSequence`, so a point's result does not depend
+on which worker ran it or in which order.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..validation import describe
+from .errors import SpecError
+
+__all__ = ["Axis", "Grid", "zipped", "values_from_range", "point_seed", "REPLICATE_DIM"]
+
+#: Name of the replicate dimension (one point per seed of every combination).
+REPLICATE_DIM = "replicate"
+_SCALARS = (bool, numbers.Integral, numbers.Real, str)
+
+
+def _scalar(value, field: str):
+    """A TOML-able scalar as a plain Python value (numpy scalars unwrapped)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        raise SpecError(field, f"values must be finite, got {value!r}")
+    if not isinstance(value, _SCALARS):
+        raise SpecError(
+            field, f"values must be numbers, strings or booleans, got {describe(value)}"
+        )
+    return value
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, numbers.Real):
+        return "number"
+    return "str"
+
+
+def values_from_range(spec: dict, field: str) -> list:
+    """Expand a range table into a list of values.
+
+    Accepted forms (``stop`` is included):
+
+    - ``{start, stop, num}``: ``num`` evenly spaced values (``numpy.linspace``);
+    - ``{start, stop, num, log = true}``: ``num`` log-spaced values
+      (``numpy.geomspace``; ``start`` and ``stop`` must be positive);
+    - ``{start, stop, step}``: ``start, start + step, ...`` up to ``stop``
+      (integers stay integers);
+    - ``{values = [...]}``: explicit values.
+
+    Any of them may also carry ``units = "..."`` (read by the caller).
+    """
+    keys = set(spec) - {"units"}
+    if "values" in keys:
+        if keys != {"values"}:
+            raise SpecError(field, f"'values' cannot be combined with {sorted(keys - {'values'})}")
+        values = spec["values"]
+        if not isinstance(values, (list, tuple, np.ndarray)):
+            raise SpecError(f"{field}.values", f"must be a list, got {describe(values)}")
+        return list(values)
+    allowed = {"start", "stop", "num", "step", "log"}
+    unknown = keys - allowed
+    if unknown:
+        raise SpecError(
+            field,
+            f"unknown key(s) {sorted(unknown)} in a range; a range is "
+            "{start, stop, num[, log]} or {start, stop, step} or {values = [...]}",
+        )
+    for key in ("start", "stop"):
+        if key not in spec:
+            raise SpecError(field, f"a range needs '{key}', got keys {sorted(keys)}")
+        if isinstance(spec[key], bool) or not isinstance(spec[key], numbers.Real):
+            raise SpecError(f"{field}.{key}", f"must be a number, got {describe(spec[key])}")
+    start, stop = spec["start"], spec["stop"]
+    if ("num" in spec) == ("step" in spec):
+        raise SpecError(field, "a range needs exactly one of 'num' or 'step'")
+    log = spec.get("log", False)
+    if not isinstance(log, bool):
+        raise SpecError(f"{field}.log", f"must be true or false, got {describe(log)}")
+    if "num" in spec:
+        num = spec["num"]
+        if isinstance(num, bool) or not isinstance(num, numbers.Integral) or num < 1:
+            raise SpecError(f"{field}.num", f"must be a positive integer, got {describe(num)}")
+        if log:
+            if not (start > 0 and stop > 0):
+                raise SpecError(field, f"a log range needs start > 0 and stop > 0, got "
+                                       f"start={start!r}, stop={stop!r}")
+            return [_tidy(v) for v in np.geomspace(start, stop, num)]
+        return [_tidy(v) for v in np.linspace(start, stop, num)]
+    if log:
+        raise SpecError(f"{field}.log", "a log range is given by 'num', not 'step'")
+    step = spec["step"]
+    if isinstance(step, bool) or not isinstance(step, numbers.Real) or step == 0:
+        raise SpecError(f"{field}.step", f"must be a non-zero number, got {describe(step)}")
+    n = math.floor((stop - start) / step + 1e-9) + 1
+    if n < 1:
+        raise SpecError(field, f"the range from {start!r} to {stop!r} by {step!r} is empty")
+    if all(isinstance(v, numbers.Integral) for v in (start, stop, step)):
+        return [int(start + k * step) for k in range(n)]
+    return [_tidy(start + k * step) for k in range(n)]
+
+
+def _tidy(value) -> float:
+    """Round to 12 significant digits: 0.2, not 0.19999999999999998 (the values
+    become coordinates and study arguments that people read)."""
+    return float(f"{float(value):.12g}")
+
+
+def parse_values(spec, field: str) -> tuple[list, str | None]:
+    """A swept parameter's values from a list or a range table, and its units."""
+    units = None
+    if isinstance(spec, dict):
+        units = spec.get("units")
+        if units is not None and not isinstance(units, str):
+            raise SpecError(f"{field}.units", f"must be a string, got {describe(units)}")
+        values = values_from_range(spec, field)
+    elif isinstance(spec, (list, tuple, np.ndarray)):
+        values = list(spec)
+    elif isinstance(spec, (range,)):
+        values = list(spec)
+    else:
+        raise SpecError(
+            field, f"must be a list of values or a range table, got {describe(spec)}"
+        )
+    if len(values) == 0:
+        raise SpecError(field, "the grid is empty: no values to sweep")
+    values = [_scalar(v, field) for v in values]
+    kinds = {_kind(v) for v in values}
+    if len(kinds) > 1:
+        raise SpecError(field, f"values must all be numbers, all strings or all booleans, "
+                               f"got a mix: {describe(values)}")
+    return values, units
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One dimension of the grid.
+
+    Parameters
+    ----------
+    dim : str
+        Dimension name.
+    params : dict
+        Parameter name -> tuple of values, all of the dimension's length.
+        One entry for an ordinary swept parameter (``dim`` is its name); several
+        for a zipped group.
+    units : dict
+        Parameter name -> units string, where known.
+    """
+
+    dim: str
+    params: dict
+    units: dict = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return len(next(iter(self.params.values())))
+
+    @property
+    def zipped(self) -> bool:
+        return len(self.params) > 1 or self.dim not in self.params
+
+    def coordinate(self) -> np.ndarray:
+        """Values of the dimension's index coordinate."""
+        if self.dim in self.params:
+            return _coordinate_values(self.params[self.dim])
+        return np.arange(self.size)
+
+
+def _coordinate_values(values) -> np.ndarray:
+    if all(isinstance(v, str) for v in values):
+        return np.array(values, dtype=object)
+    return np.asarray(values)
+
+
+@dataclass(frozen=True)
+class Zipped:
+    """Parameters that vary together along one dimension (see :func:`zipped`)."""
+
+    params: dict
+
+
+def zipped(**params) -> Zipped:
+    """Parameters swept together (not as a product), all lists of one length.
+
+    Use as a value of the ``grid`` dict: the key is the dimension name::
+
+        grid = {"lam": [0.1, 0.2], "patch": zipped(patch_size=[8, 12], n_atoms=[64, 144])}
+    """
+    if not params:
+        raise ValueError("zipped needs at least one parameter, got none")
+    return Zipped(dict(params))
+
+
+def make_axis(dim: str, spec, field: str, units: dict | None = None) -> Axis:
+    """Build an axis from a values spec or a :class:`Zipped` / dict group."""
+    units = dict(units or {})
+    if isinstance(spec, Zipped):
+        spec = spec.params
+        group = True
+    else:
+        group = False
+    if group or (isinstance(spec, dict) and field.startswith("zip.")):
+        if not isinstance(spec, dict) or not spec:
+            raise SpecError(field, "a zipped group needs at least one parameter")
+        params, lengths = {}, {}
+        for name, values in spec.items():
+            vals, unit = parse_values(values, f"{field}.{name}")
+            params[name] = tuple(vals)
+            lengths[name] = len(vals)
+            if unit is not None:
+                units[name] = unit
+        if len(set(lengths.values())) > 1:
+            raise SpecError(field, f"zipped parameters must have the same number of values, "
+                                   f"got {lengths}")
+        if dim in params and len(set(params[dim])) != len(params[dim]):
+            raise SpecError(f"{field}.{dim}", "the parameter that names the dimension must "
+                                              "have distinct values (it is the coordinate)")
+        return Axis(dim, params, units)
+    vals, unit = parse_values(spec, field)
+    if len(set(vals)) != len(vals):
+        raise SpecError(field, f"values must be distinct (they become a coordinate), got "
+                               f"{describe(vals)}")
+    if unit is not None:
+        units[dim] = unit
+    return Axis(dim, {dim: tuple(vals)}, units)
+
+
+def point_seed(root_seed: int, index: int) -> int:
+    """The seed of point ``index``: 32 bits drawn from
+    ``SeedSequence(root_seed).spawn(...)[index]``.
+
+    Computed directly as ``SeedSequence(root_seed, spawn_key=(index,))``, which is
+    what ``spawn`` yields for child ``index``; an int is passed to the study so
+    it can be recorded and used by Brian2 as well as by NumPy.
+    """
+    ss = np.random.SeedSequence(root_seed, spawn_key=(int(index),))
+    return int(ss.generate_state(1, dtype=np.uint32)[0])
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The full grid: axes x replicates.
+
+    Parameters
+    ----------
+    axes : list of Axis
+    n_seeds : int
+        Replicates of every parameter combination (dimension ``replicate``
+        when > 1).
+    root_seed : int
+        The one seed every point's seed derives from.
+    common_seeds : bool
+        If true, replicate ``r`` gets the same seed at every parameter
+        combination (common random numbers: e.g. the same training patches
+        at every lambda); otherwise every point gets its own seed.
+    """
+
+    axes: tuple
+    n_seeds: int = 1
+    root_seed: int = 0
+    common_seeds: bool = False
+
+    def __post_init__(self):
+        names = [p for a in self.axes for p in a.params]
+        dims = [a.dim for a in self.axes]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise SpecError("sweep", f"parameter(s) {sorted(dup)} are swept twice")
+        dup = {d for d in dims if dims.count(d) > 1} | ({REPLICATE_DIM} & set(dims + names))
+        if dup:
+            raise SpecError("sweep", f"dimension name(s) {sorted(dup)} used twice "
+                                     f"({REPLICATE_DIM!r} is reserved)")
+        clash = {a.dim for a in self.axes if a.zipped} & set(names)
+        clash -= {a.dim for a in self.axes if a.dim in a.params}
+        if clash:
+            raise SpecError("zip", f"dimension name(s) {sorted(clash)} are also swept "
+                                   "parameters of another axis")
+
+    @property
+    def dims(self) -> tuple:
+        dims = tuple(a.dim for a in self.axes)
+        return dims + ((REPLICATE_DIM,) if self.n_seeds > 1 else ())
+
+    @property
+    def shape(self) -> tuple:
+        shape = tuple(a.size for a in self.axes)
+        return shape + ((self.n_seeds,) if self.n_seeds > 1 else ())
+
+    @property
+    def n_points(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+
+    @property
+    def swept_parameters(self) -> tuple:
+        return tuple(p for a in self.axes for p in a.params)
+
+    @property
+    def units(self) -> dict:
+        out = {}
+        for a in self.axes:
+            out.update(a.units)
+        return out
+
+    def position(self, index: int) -> tuple:
+        """Multi-index of point ``index`` over ``self.shape`` (C order)."""
+        if not 0 <= index < self.n_points:
+            raise IndexError(f"point index {index} outside the grid of {self.n_points} points")
+        return tuple(int(i) for i in np.unravel_index(index, self.shape)) if self.shape else ()
+
+    def replicate(self, index: int) -> int:
+        return self.position(index)[-1] if self.n_seeds > 1 else 0
+
+    def parameters(self, index: int) -> dict:
+        """Swept parameter values at point ``index``."""
+        pos = self.position(index)
+        out = {}
+        for axis, i in zip(self.axes, pos):
+            for name, values in axis.params.items():
+                out[name] = values[i]
+        return out
+
+    def seed(self, index: int) -> int:
+        """The integer seed passed to the study at point ``index``."""
+        if self.common_seeds:
+            return point_seed(self.root_seed, self.replicate(index))
+        return point_seed(self.root_seed, index)
+
+    def coords(self) -> dict:
+        """xarray coordinates of the sweep dimensions (with units where known)."""
+        coords = {}
+        for axis in self.axes:
+            attrs = {"long_name": f"swept parameter {axis.dim}"}
+            if axis.dim in axis.units:
+                attrs["units"] = axis.units[axis.dim]
+            if axis.dim not in axis.params:
+                attrs = {"long_name": f"index along the zipped parameters "
+                                      f"{', '.join(axis.params)}"}
+            coords[axis.dim] = (axis.dim, axis.coordinate(), attrs)
+            for name, values in axis.params.items():
+                if name == axis.dim:
+                    continue
+                attrs = {"long_name": f"swept parameter {name} (zipped along {axis.dim})"}
+                if name in axis.units:
+                    attrs["units"] = axis.units[name]
+                coords[name] = (axis.dim, _coordinate_values(values), attrs)
+        if self.n_seeds > 1:
+            coords[REPLICATE_DIM] = (
+                REPLICATE_DIM,
+                np.arange(self.n_seeds),
+                {"long_name": "replicate (its seed is point_seed, derived from the root seed)"},
+            )
+        return coords

@@ -1,0 +1,101 @@
+"""One point of a sweep, as it runs on a worker.
+
+:func:`run_point` is the only function executors send to workers. It never
+raises for a failing study: the exception becomes a failed
+:class:`PointOutcome` with a traceback summary, so that one bad point does not
+stop the others.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import xarray as xr
+
+from .studyref import StudyRef
+
+__all__ = ["PointTask", "PointOutcome", "run_point", "PER_POINT_VARIABLES"]
+
+#: Variables the sweep adds for every point; study outputs cannot use these names.
+PER_POINT_VARIABLES = ("status", "error", "point_seed", "duration", "cpu_time")
+#: Frames kept in a failed point's traceback summary.
+TRACEBACK_FRAMES = 8
+
+
+@dataclass(frozen=True)
+class PointTask:
+    """Everything a worker needs to run one point (small and picklable)."""
+
+    index: int
+    study: str
+    params: dict
+    seed: int
+    quick: bool = False
+    swept: tuple = ()
+    dims: tuple = ()
+
+
+@dataclass
+class PointOutcome:
+    """What came back from a point: its Dataset, or the error."""
+
+    index: int
+    ok: bool
+    dataset: xr.Dataset | None = None
+    error: str = ""
+    traceback: str = ""
+    duration: float = 0.0
+    cpu_time: float = 0.0
+    host: str = field(default_factory=socket.gethostname)
+    pid: int = field(default_factory=os.getpid)
+
+    @classmethod
+    def failure(cls, index: int, error: str, tb: str = "", duration: float = 0.0,
+                cpu_time: float = 0.0):
+        return cls(index=index, ok=False, error=error, traceback=tb, duration=duration,
+                   cpu_time=cpu_time)
+
+
+def run_point(task: PointTask) -> PointOutcome:
+    """Run ``task``'s study at its parameters and seed; never raises
+    (except KeyboardInterrupt)."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    try:
+        func = StudyRef(task.study).function()
+        ds = func(quick=task.quick, seed=task.seed, **task.params)
+        ds = check_output(ds, task)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - every failure is recorded
+        tb = "".join(traceback.format_exception(exc, limit=-TRACEBACK_FRAMES))
+        error = f"{type(exc).__name__}: {exc}".strip()
+        return PointOutcome.failure(task.index, error, tb, time.perf_counter() - t0,
+                                    time.process_time() - c0)
+    return PointOutcome(task.index, True, ds, duration=time.perf_counter() - t0,
+                        cpu_time=time.process_time() - c0)
+
+
+def check_output(ds, task: PointTask) -> xr.Dataset:
+    """Check a study's return value and load it into memory.
+
+    Scalar coordinates named after a swept parameter (a study recording its own
+    parameter) are dropped: the sweep provides that coordinate. Any other name
+    clash with the sweep's dimensions, swept parameters or per-point variables
+    is an error.
+    """
+    if not isinstance(ds, xr.Dataset):
+        raise TypeError(f"study returned {type(ds).__name__}, expected an xarray.Dataset")
+    sweep_names = set(task.swept) | set(task.dims)
+    drop = [n for n in ds.coords if n in sweep_names and ds[n].ndim == 0]
+    ds = ds.drop_vars(drop)
+    reserved = sweep_names | set(PER_POINT_VARIABLES)
+    clash = sorted((set(ds.variables) | set(ds.dims)) & reserved)
+    if clash:
+        raise ValueError(
+            f"study output uses the name(s) {clash}, which the sweep uses for its "
+            f"dimensions, swept parameters or per-point variables "
+            f"({', '.join(PER_POINT_VARIABLES)}); rename them in the study"
+        )
+    return ds.load()

@@ -1,0 +1,349 @@
+"""Running a sweep: pick the points still to do, send them to an executor, save
+each one as it finishes, assemble the result.
+
+Entry points: :func:`run` (Python arguments), :func:`run_spec` (a checked
+spec), :func:`resume` and :func:`retry_failed` (a sweep folder),
+:func:`status` and :func:`load`.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import xarray as xr
+
+from ..io import load_dataset
+from .assemble import assemble
+from .errors import SpecError
+from .executors import Executor, make_executor
+from .spec import SweepSpec, load_spec, parse_spec
+from .storage import (
+    SPEC,
+    _remove,
+    DirectoryStore,
+    MemoryStore,
+    failure_record,
+    local_io,
+    is_sweep_folder,
+    read_manifest,
+)
+
+__all__ = ["run", "run_spec", "resume", "retry_failed", "status", "load", "SweepStatus",
+           "SweepWarning"]
+
+
+class SweepWarning(UserWarning):
+    """Something the user should know about a sweep folder (e.g. corrupt files)."""
+
+
+def run(
+    study,
+    grid=None,
+    *,
+    params=None,
+    n_seeds: int = 1,
+    seed: int = 0,
+    common_seeds: bool = False,
+    quick: bool = False,
+    executor="local",
+    output=None,
+    format: str = "netcdf",
+    units=None,
+    progress: bool = True,
+) -> xr.Dataset:
+    """Run ``study`` over a parameter grid and return one Dataset.
+
+    Parameters
+    ----------
+    study : str, module or callable
+        A registered study name (``"lca-sweep"``), ``"module:function"``,
+        ``"file.py:function"``, a study module or a module-level function
+        ``run(quick=False, seed=0, **params) -> xr.Dataset``.
+    grid : dict
+        Swept parameter -> values: a list, or a range dict
+        (``{"start": .01, "stop": 1, "num": 7, "log": True}``, or with
+        ``"step"``); the full product is run. A value
+        ``v1model.sweep.zipped(a=[...], b=[...])`` sweeps ``a`` and ``b``
+        together along one dimension named by its key.
+    params : dict, optional
+        Fixed parameters of every point.
+    n_seeds : int
+        Replicates of every combination (dimension ``replicate`` if > 1).
+    seed : int
+        Root seed; point ``i`` gets ``SeedSequence(seed).spawn(...)[i]``'s
+        32-bit state (see :func:`v1model.sweep.grid.point_seed`).
+    common_seeds : bool
+        Give replicate ``r`` the same seed at every combination.
+    quick : bool
+        Passed to every point.
+    executor : str, dict or Executor
+        ``"local"`` (process pool, default), ``"serial"``, ``"dask"``,
+        ``"slurm"``, ``"pbs"``, a dict like a spec's ``[executor]`` table, or an
+        executor instance (e.g. ``DaskExecutor(client=client)``).
+    output : str or Path, optional
+        Sweep folder: every finished point is saved there at once, and a run
+        into an existing folder of the same sweep only runs the missing
+        points. Without it, nothing is saved.
+    format : {"netcdf", "zarr"}
+        Format of the assembled result ``OUTPUT/sweep.nc`` / ``sweep.zarr``.
+    units : dict, optional
+        Units of swept parameters (override the study's ``PARAMETER_UNITS``).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    xarray.Dataset
+        Swept parameters as dimensions, every study output, per-point
+        ``status``, ``error``, ``point_seed``, ``duration`` and ``cpu_time``, the spec in
+        ``attrs["sweep_spec"]``.
+
+    Examples
+    --------
+    >>> from v1model import sweep
+    >>> ds = sweep.run("lca-sweep", {"lam": {"start": 0.05, "stop": 0.5, "num": 4,
+    ...                                      "log": True}, "overcompleteness": [1, 2]},
+    ...                n_seeds=2, quick=True, output="results/lca", executor="local")
+    ... # doctest: +SKIP
+    """
+    instance = executor if isinstance(executor, Executor) else None
+    data = {
+        "study": study,
+        "sweep": dict(grid or {}),
+        "params": dict(params or {}),
+        "n_seeds": n_seeds,
+        "seed": seed,
+        "common_seeds": common_seeds,
+        "quick": quick,
+        "format": format,
+        "units": dict(units or {}),
+        "executor": {"kind": instance.kind} if instance is not None else executor,
+    }
+    if output is not None:
+        data["output"] = str(Path(output).expanduser().resolve())
+    spec = parse_spec(data)
+    return run_spec(spec, executor=instance, progress=progress)
+
+
+def run_spec(spec: SweepSpec, *, executor=None, only: str = "pending",
+             progress: bool = True, stop_on_sigterm: bool = False) -> xr.Dataset:
+    """Run the points of ``spec`` that still need running and assemble the result.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+    executor : Executor, optional
+        Overrides ``spec.executor``.
+    only : {"pending", "failed", "all-unfinished"}
+        Which points to run: not yet run (default: a finished sweep does
+        nothing), the failed ones alone, or both.
+    progress : bool
+    stop_on_sigterm : bool
+        Treat SIGTERM (what batch systems send before killing a job) like
+        Ctrl-C. The command line sets it.
+
+    Notes
+    -----
+    Interrupting (Ctrl-C) stops the workers and raises KeyboardInterrupt;
+    every point saved so far is kept and a later run or :func:`resume` does
+    the rest.
+    """
+    if only not in ("pending", "failed", "all-unfinished"):
+        raise ValueError(f"only must be 'pending', 'failed' or 'all-unfinished', got {only!r}")
+    n = spec.grid.n_points
+    if spec.output is not None:
+        store = DirectoryStore.create_or_open(spec.output, spec)
+    else:
+        store = MemoryStore(spec.fingerprint(), n)
+    executor = make_executor(executor if executor is not None else spec.executor)
+    with store.lock():
+        state = store.scan()
+        if state.corrupt:
+            warnings.warn(
+                f"{len(state.corrupt)} unreadable or incomplete file(s) in {store.path} were "
+                "moved to corrupt/; their points run again", SweepWarning, stacklevel=2,
+            )
+        todo = []
+        if only in ("pending", "all-unfinished"):
+            todo += state.pending
+        if only in ("failed", "all-unfinished"):
+            todo += sorted(state.failed)
+        todo.sort()
+        result_path = getattr(store, "result_path", lambda fmt: None)(spec.format)
+        if not todo and result_path is not None and result_path.exists():
+            with local_io():
+                return load_dataset(result_path)
+        if todo:
+            if result_path is not None and result_path.exists():
+                # about to change: never leave a stale result behind a crash
+                _remove(result_path)
+            with _catch_interrupts(stop_on_sigterm) as stop:
+                _execute(spec, store, executor, todo, state, progress, stop)
+        state = store.scan(repair=False)
+        points = {i: store.load_point(i) for i in sorted(state.done)}
+        ds = assemble(spec, points, state.failed, executor.describe())
+        if not state.pending:
+            store.save_result(ds, spec.format)
+    return ds
+
+
+class _Stop:
+    requested = False
+
+
+@contextmanager
+def _catch_interrupts(sigterm: bool):
+    """Remember a Ctrl-C (and SIGTERM) as well as raising KeyboardInterrupt:
+    Python drops an exception raised while a finaliser runs, so the run loop
+    also checks the flag after every point."""
+    stop = _Stop()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum, frame):
+        stop.requested = True
+        raise KeyboardInterrupt
+
+    signals = [signal.SIGINT] + ([signal.SIGTERM] if sigterm else [])
+    previous = {}
+    for sig in signals:
+        previous[sig] = signal.signal(sig, handler)
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _execute(spec, store, executor, todo, state, progress, stop):
+    from tqdm import tqdm
+
+    attempts = {i: int(r.get("attempts", 0)) for i, r in state.failed.items()}
+    wanted, seen, n_failed = set(todo), set(), 0
+    tasks = (spec.task(i) for i in todo)
+    with executor, tqdm(total=len(todo), desc=f"sweep {spec.study.label}", unit="point",
+                        disable=not progress, dynamic_ncols=True) as bar:
+        for outcome in executor.map(tasks):
+            i = outcome.index
+            if i not in wanted or i in seen:  # never store a point twice
+                continue
+            seen.add(i)
+            if outcome.ok:
+                try:
+                    store.write_point(outcome, spec.grid.seed(i))
+                except Exception as exc:  # noqa: BLE001 - e.g. an output netCDF cannot hold
+                    outcome.ok = False
+                    outcome.error = f"cannot save the point: {type(exc).__name__}: {exc}"
+            if not outcome.ok:
+                n_failed += 1
+                store.write_failure(failure_record(outcome, spec.task(i),
+                                                   attempts.get(i, 0) + 1))
+            bar.update(1)
+            if n_failed:
+                bar.set_postfix(failed=n_failed, refresh=False)
+            if stop.requested:
+                raise KeyboardInterrupt
+
+
+def _open_folder(output) -> tuple[Path, SweepSpec]:
+    output = Path(output).expanduser()
+    if not is_sweep_folder(output):
+        raise SpecError("output", f"{str(output)!r} is not a sweep folder (no sweep.json)")
+    spec = load_spec(output / SPEC, output=output)
+    return output, spec
+
+
+def resume(output, *, executor=None, progress: bool = True) -> xr.Dataset:
+    """Run the points of the sweep in folder ``output`` that have not run yet.
+
+    ``executor`` (a kind name, dict or Executor) overrides the one in the
+    folder's spec, e.g. to finish on a cluster a sweep started locally.
+    """
+    _, spec = _open_folder(output)
+    return run_spec(spec, executor=executor, only="pending", progress=progress)
+
+
+def retry_failed(output, *, executor=None, progress: bool = True) -> xr.Dataset:
+    """Run again only the failed points of the sweep in folder ``output``."""
+    _, spec = _open_folder(output)
+    return run_spec(spec, executor=executor, only="failed", progress=progress)
+
+
+@dataclass
+class SweepStatus:
+    """Progress of a sweep folder."""
+
+    path: Path
+    study: str
+    dims: tuple
+    shape: tuple
+    n_points: int
+    done: set = field(default_factory=set)
+    failed: dict = field(default_factory=dict)
+    pending: list = field(default_factory=list)
+    corrupt: list = field(default_factory=list)
+    result: Path | None = None
+
+    @property
+    def complete(self) -> bool:
+        return not self.pending
+
+    def summary(self, max_failures: int = 10) -> str:
+        dims = " x ".join(f"{d}={s}" for d, s in zip(self.dims, self.shape))
+        lines = [
+            f"sweep {self.path}",
+            f"  study    {self.study}",
+            f"  grid     {dims}  ({self.n_points} points)",
+            f"  done     {len(self.done)}",
+            f"  failed   {len(self.failed)}",
+            f"  pending  {len(self.pending)}",
+        ]
+        if self.corrupt:
+            lines.append(f"  corrupt  {len(self.corrupt)} file(s) (recomputed on resume)")
+        lines.append(f"  result   {self.result if self.result else '(not assembled yet)'}")
+        for i, (index, record) in enumerate(sorted(self.failed.items())):
+            if i == max_failures:
+                lines.append(f"  ... and {len(self.failed) - max_failures} more failed points")
+                break
+            params = ", ".join(f"{k}={v}" for k, v in record.get("params", {}).items())
+            lines.append(f"  failed point {index} ({params}): {record.get('error', '')}")
+        if self.failed:
+            lines.append(f"  retry them with: v1model sweep retry-failed {self.path}")
+        if self.pending:
+            lines.append(f"  finish with:     v1model sweep resume {self.path}")
+        return "\n".join(lines)
+
+
+def status(output) -> SweepStatus:
+    """What is done, failed and pending in sweep folder ``output`` (reads only)."""
+    output = Path(output).expanduser()
+    if not is_sweep_folder(output):
+        raise SpecError("output", f"{str(output)!r} is not a sweep folder (no sweep.json)")
+    info = read_manifest(output)
+    store = DirectoryStore(output, info["fingerprint"], int(info["n_points"]))
+    state = store.scan(repair=False)
+    result = next((output / name for name in ("sweep.nc", "sweep.zarr")
+                   if (output / name).exists()), None)
+    return SweepStatus(output, info.get("study", "?"), tuple(info.get("dims", ())),
+                       tuple(info.get("shape", ())), store.n_points, state.done, state.failed,
+                       state.pending, state.corrupt, result if not state.pending else None)
+
+
+def load(output) -> xr.Dataset:
+    """The result of the sweep in folder ``output``: the assembled file when the
+    sweep is finished, else the points so far (unfinished ones ``pending``)."""
+    output, spec = _open_folder(output)
+    store = DirectoryStore(output, spec.fingerprint(), spec.grid.n_points)
+    path = store.result_path(spec.format)
+    state = store.scan(repair=False)
+    if path.exists() and not state.pending:
+        with local_io():
+            return load_dataset(path)
+    points = {i: store.load_point(i) for i in sorted(state.done)}
+    return assemble(spec, points, state.failed, {})

@@ -1,0 +1,325 @@
+"""The sweep specification: what to run (study, fixed and swept parameters,
+seeds), where to keep it (output, format) and how (executor).
+
+A spec comes from a TOML file or from :func:`v1model.sweep.run`'s arguments;
+both go through :func:`parse_spec`, which checks everything that can be
+checked before any point runs and names the offending field in its error.
+
+TOML layout (every key but ``study`` and a sweep is optional)::
+
+    study = "lca-sweep"          # name, "module:function" or "file.py:function"
+    output = "results/lca"       # sweep folder (relative to this file)
+    format = "netcdf"            # assembled result: "netcdf" or "zarr"
+    quick = false                # passed to every point
+    seed = 0                     # root seed: every point's seed derives from it
+    n_seeds = 3                  # replicates of each combination (dim "replicate")
+    common_seeds = false         # true: replicate r has one seed at every combination
+    order = ["lam", "shape", "overcompleteness"]  # dimension order (default: the
+                                 # [sweep] entries, then the [zip.*] groups)
+
+    [params]                     # fixed parameters of every point
+    n_train = 20000
+
+    [sweep]                      # the full product of these
+    lam = { start = 0.05, stop = 0.8, num = 5, log = true }
+    overcompleteness = [1, 2, 4]
+
+    [zip.shape]                  # parameters varying together along dim "shape"
+    height = [8, 12]
+    width = [8, 12]
+
+    [units]                      # units of swept parameters (coordinates' attrs)
+    lam = "1"
+
+    [executor]                   # see v1model.sweep.executors
+    kind = "local"
+    workers = 4
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import numbers
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..validation import describe
+from .errors import SpecError
+from .executor_config import check_executor_config
+from .grid import REPLICATE_DIM, Grid, Zipped, make_axis
+from .point import PER_POINT_VARIABLES, PointTask
+from .studyref import RESERVED_PARAMETERS, StudyRef, resolve_study
+from .tomlio import dumps_toml, read_toml
+
+__all__ = ["SweepSpec", "parse_spec", "load_spec", "FORMATS"]
+
+FORMATS = ("netcdf", "zarr")
+TOP_LEVEL = ("study", "output", "format", "quick", "seed", "n_seeds", "common_seeds", "params",
+             "sweep", "zip", "order", "units", "executor", "description")
+
+
+@dataclass
+class SweepSpec:
+    """A checked sweep specification (build it with :func:`parse_spec`)."""
+
+    study: StudyRef
+    grid: Grid
+    params: dict = field(default_factory=dict)
+    quick: bool = False
+    output: Path | None = None
+    format: str = "netcdf"
+    executor: dict = field(default_factory=lambda: {"kind": "local"})
+    description: str = ""
+    source: Path | None = None
+
+    @property
+    def _worker_ref(self) -> str:
+        if not hasattr(self, "_worker_ref_cache"):
+            self._worker_ref_cache = self.study.worker_ref()
+        return self._worker_ref_cache
+
+    def task(self, index: int) -> PointTask:
+        """The work of point ``index`` (fixed and swept parameters, seed)."""
+        return PointTask(
+            index=index,
+            study=self._worker_ref,
+            params={**self.params, **self.grid.parameters(index)},
+            seed=self.grid.seed(index),
+            quick=self.quick,
+            swept=self.grid.swept_parameters,
+            dims=self.grid.dims,
+        )
+
+    def what(self) -> dict:
+        """The part of the spec that determines the results (TOML-able)."""
+        out = {"study": self.study.ref}
+        if self.description:
+            out["description"] = self.description
+        out.update(quick=self.quick, seed=self.grid.root_seed, n_seeds=self.grid.n_seeds,
+                   common_seeds=self.grid.common_seeds)
+        sweep, zips = {}, {}
+        for axis in self.grid.axes:
+            if axis.zipped:
+                zips[axis.dim] = {k: list(v) for k, v in axis.params.items()}
+            else:
+                sweep[axis.dim] = list(axis.params[axis.dim])
+        default_order = list(sweep) + list(zips)
+        order = [a.dim for a in self.grid.axes]
+        if order != default_order:
+            out["order"] = order
+        out["params"] = dict(self.params)
+        if sweep:
+            out["sweep"] = sweep
+        if zips:
+            out["zip"] = zips
+        if self.grid.units:
+            out["units"] = dict(self.grid.units)
+        return out
+
+    def to_dict(self) -> dict:
+        """The whole normalised spec: explicit values, absolute study path."""
+        out = self.what()
+        if self.output is not None:
+            out = {**{k: v for k, v in out.items() if not isinstance(v, dict)},
+                   "output": str(self.output), "format": self.format,
+                   **{k: v for k, v in out.items() if isinstance(v, dict)}}
+        out["executor"] = dict(self.executor)
+        return out
+
+    def to_toml(self) -> str:
+        return dumps_toml(self.to_dict())
+
+    def fingerprint(self) -> str:
+        """Hash of what determines the points (not output, format or executor)."""
+        what = self.what()
+        what.pop("description", None)
+        what.pop("units", None)
+        text = json.dumps(what, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def load_spec(path, output=None, executor=None, quick=None) -> SweepSpec:
+    """Read and check a TOML sweep spec.
+
+    Parameters
+    ----------
+    path : str or Path
+    output : str or Path, optional
+        Override the spec's ``output`` (relative to the current directory).
+    executor : dict or str, optional
+        Override the spec's ``[executor]`` table.
+    quick : bool, optional
+        Override the spec's ``quick`` (a different sweep: use another output).
+    """
+    path = Path(path).expanduser()
+    data = read_toml(path)
+    if output is not None:
+        data["output"] = str(Path(output).expanduser().resolve())
+    if executor is not None:
+        data["executor"] = executor
+    if quick is not None:
+        data["quick"] = quick
+    return parse_spec(data, source=path)
+
+
+def parse_spec(data: dict, source=None) -> SweepSpec:
+    """Check a spec dict (parsed TOML, or built by :func:`v1model.sweep.run`).
+
+    Relative paths (``output``, ``file.py:function`` studies) are relative to
+    the folder of ``source`` (the TOML file), else to the current directory.
+
+    Raises
+    ------
+    SpecError
+        Naming the field: unknown top-level key, unknown study, unknown
+        parameter, empty grid, bad range, bad executor option, ...
+    """
+    if not isinstance(data, dict):
+        raise SpecError("spec", f"must be a table, got {describe(data)}")
+    source = Path(source) if source is not None else None
+    base = source.parent.resolve() if source is not None else Path.cwd()
+    unknown = [k for k in data if k not in TOP_LEVEL]
+    if unknown:
+        raise SpecError(unknown[0], f"unknown key; valid keys: {', '.join(TOP_LEVEL)}")
+    if "study" not in data:
+        raise SpecError("study", "missing: name the study to sweep (see `v1model study list`)")
+    study = resolve_study(data["study"], base_dir=base)
+
+    quick = _bool(data.get("quick", False), "quick")
+    common = _bool(data.get("common_seeds", False), "common_seeds")
+    root_seed = data.get("seed", 0)
+    if isinstance(root_seed, bool) or not isinstance(root_seed, numbers.Integral) or root_seed < 0:
+        raise SpecError("seed", f"the root seed must be a non-negative integer, got "
+                                f"{describe(root_seed)}")
+    n_seeds = data.get("n_seeds", 1)
+    if isinstance(n_seeds, bool) or not isinstance(n_seeds, numbers.Integral) or n_seeds < 1:
+        raise SpecError("n_seeds", f"must be a positive integer, got {describe(n_seeds)}")
+    fmt = data.get("format", "netcdf")
+    if fmt not in FORMATS:
+        raise SpecError("format", f"must be one of {', '.join(map(repr, FORMATS))}; got {fmt!r}")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise SpecError("description", f"must be a string, got {describe(description)}")
+
+    units = _table(data.get("units", {}), "units")
+    for name, unit in units.items():
+        if not isinstance(unit, str):
+            raise SpecError(f"units.{name}", f"must be a string, got {describe(unit)}")
+    study_units = study.units()
+
+    axes = []
+    sweep = _table(data.get("sweep", {}), "sweep")
+    for name, values in sweep.items():
+        if isinstance(values, Zipped):
+            names, field_name = list(values.params), f"zip.{name}"
+        else:
+            names, field_name = [name], f"sweep.{name}"
+        axes.append(make_axis(name, values, field_name, _units_for(names, units, study_units)))
+    for dim, group in _table(data.get("zip", {}), "zip").items():
+        if not isinstance(group, dict):
+            raise SpecError(f"zip.{dim}", f"must be a table of parameter = values, got "
+                                          f"{describe(group)}")
+        axes.append(make_axis(dim, group, f"zip.{dim}", _units_for(group, units, study_units)))
+    if "order" in data:
+        order = data["order"]
+        dims = [a.dim for a in axes]
+        if not isinstance(order, list) or sorted(map(str, order)) != sorted(dims):
+            raise SpecError("order", f"must list every swept dimension once: {dims}; got "
+                                     f"{describe(order)}")
+        axes = [axes[dims.index(d)] for d in order]
+    if not axes and n_seeds == 1:
+        raise SpecError("sweep", "the grid is empty: give at least one swept parameter in "
+                                 "[sweep] (or [zip.NAME]), or n_seeds > 1")
+    grid = Grid(tuple(axes), int(n_seeds), int(root_seed), common)
+
+    params = _table(data.get("params", {}), "params")
+    params = {name: _plain(value, f"params.{name}") for name, value in params.items()}
+    accepted, var_kw = study.parameters()
+    swept = grid.swept_parameters
+    for name in list(params) + list(swept):
+        where = f"params.{name}" if name in params else _field_of(name, grid)
+        if name in RESERVED_PARAMETERS:
+            hint = ("set the top-level 'seed' (root seed) and 'n_seeds' instead"
+                    if name == "seed" else "set the top-level 'quick' instead")
+            raise SpecError(where, f"{name!r} is set by the sweep itself; {hint}")
+        if name not in accepted and not var_kw:
+            valid = ", ".join(sorted(accepted)) or "(none)"
+            raise SpecError(where, f"study {study.label!r} has no parameter {name!r}; "
+                                   f"valid parameters: {valid}")
+        if name in PER_POINT_VARIABLES or name == REPLICATE_DIM:
+            raise SpecError(where, f"{name!r} is reserved by the sweep "
+                                   f"({', '.join(PER_POINT_VARIABLES)}, {REPLICATE_DIM})")
+    both = set(params) & set(swept)
+    if both:
+        name = sorted(both)[0]
+        raise SpecError(f"params.{name}", f"{name!r} is both fixed and swept "
+                                          f"({_field_of(name, grid)})")
+    for axis in grid.axes:
+        if axis.zipped and axis.dim not in axis.params and \
+                (axis.dim in PER_POINT_VARIABLES or axis.dim in params):
+            raise SpecError(f"zip.{axis.dim}", f"dimension name {axis.dim!r} is already used")
+
+    output = data.get("output")
+    if output is not None:
+        if not isinstance(output, (str, Path)) or not str(output):
+            raise SpecError("output", f"must be a folder path, got {describe(output)}")
+        output = Path(os.path.expandvars(str(output))).expanduser()
+        if not output.is_absolute():
+            output = base / output
+    executor = check_executor_config(data.get("executor"))
+    log_dir = executor.get("log_directory")
+    if log_dir is not None and "$" not in log_dir:
+        log_dir = Path(log_dir).expanduser()
+        executor["log_directory"] = str(log_dir if log_dir.is_absolute() else base / log_dir)
+    return SweepSpec(study, grid, params, quick, output, fmt, executor, description, source)
+
+
+def _units_for(names, units, study_units) -> dict:
+    """Units of parameters ``names``: [units] table > the study's PARAMETER_UNITS
+    (units given inside a range table take precedence, in make_axis)."""
+    out = {}
+    for name in names:
+        if name in units:
+            out[name] = units[name]
+        elif name in study_units:
+            out[name] = str(study_units[name])
+    return out
+
+
+def _field_of(name, grid) -> str:
+    for axis in grid.axes:
+        if name in axis.params:
+            return f"zip.{axis.dim}.{name}" if axis.zipped else f"sweep.{name}"
+    return name
+
+
+def _bool(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise SpecError(name, f"must be true or false, got {describe(value)}")
+    return bool(value)
+
+
+def _table(value, name) -> dict:
+    if not isinstance(value, dict):
+        raise SpecError(name, f"must be a table, got {describe(value)}")
+    return dict(value)
+
+
+def _plain(value, name):
+    """A parameter value as plain TOML-able Python (numpy scalars unwrapped,
+    tuples as lists), so that the spec survives a round trip through spec.toml."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (bool, numbers.Integral, numbers.Real, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, f"{name}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {str(k): _plain(v, f"{name}.{k}") for k, v in value.items()}
+    raise SpecError(name, f"must be a number, string, boolean, list or table (it is written "
+                          f"to spec.toml so the sweep can be resumed); got {describe(value)}. "
+                          "Pass a file path instead of an array")

@@ -1,0 +1,392 @@
+"""Where finished points live: a sweep folder on disk (or memory, for a run
+without output).
+
+Layout of a sweep folder::
+
+    OUTPUT/
+      spec.toml         the normalised spec (what `resume` reads)
+      sweep.json        fingerprint and grid size: marks the folder as a sweep
+      points/000012.nc  one netCDF file per finished point, written atomically
+      failed/000013.json  one record per failed point (error, traceback summary)
+      corrupt/          unreadable point files, moved aside before recomputing
+      sweep.nc          the assembled result (or sweep.zarr)
+
+A point counts as finished only if its file opens and carries the completion
+marker attributes (``sweep_complete = 1``, its index and the sweep's
+fingerprint). Files are written to a temporary name and renamed into place
+(:func:`v1model.io.atomic_path`), so a crash leaves no half-written point;
+anything else that does not pass the check is moved to ``corrupt/`` and the
+point is recomputed. Only the process running the sweep writes here, under a
+lock file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from ..io import NETCDF_ENGINE, atomic_path, clean_attrs, load_dataset, save_dataset
+from .errors import OutputLockedError, SpecError
+
+__all__ = ["DirectoryStore", "MemoryStore", "StoreState", "POINT_ATTRS"]
+
+MANIFEST = "sweep.json"
+SPEC = "spec.toml"
+FORMATS = {"netcdf": "sweep.nc", "zarr": "sweep.zarr"}
+#: Attributes the store adds to every point file (stripped when assembling).
+POINT_ATTRS = ("sweep_point_index", "sweep_fingerprint", "sweep_point_seed", "sweep_duration",
+               "sweep_cpu_time", "sweep_host", "sweep_complete")
+
+
+@dataclass
+class StoreState:
+    """What a scan of the store found."""
+
+    n_points: int
+    done: set = field(default_factory=set)
+    failed: dict = field(default_factory=dict)
+    corrupt: list = field(default_factory=list)
+
+    @property
+    def pending(self) -> list:
+        return [i for i in range(self.n_points) if i not in self.done and i not in self.failed]
+
+
+def point_attrs(outcome, fingerprint: str, seed: int) -> dict:
+    return {
+        "sweep_point_index": int(outcome.index),
+        "sweep_fingerprint": fingerprint,
+        "sweep_point_seed": int(seed),
+        "sweep_duration": float(outcome.duration),
+        "sweep_cpu_time": float(outcome.cpu_time),
+        "sweep_host": str(outcome.host),
+        "sweep_complete": 1,
+    }
+
+
+def failure_record(outcome, task, attempts: int) -> dict:
+    return {
+        "index": int(outcome.index),
+        "params": {k: v for k, v in task.params.items() if k in task.swept},
+        "point_seed": int(task.seed),
+        "error": outcome.error,
+        "traceback": outcome.traceback,
+        "duration": float(outcome.duration),
+        "cpu_time": float(outcome.cpu_time),
+        "host": outcome.host,
+        "attempts": int(attempts),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+@contextmanager
+def local_io():
+    """File I/O with in-process locks even when a dask.distributed client is
+    active (xarray would otherwise take distributed locks on the scheduler for
+    every file, and fails for in-memory files)."""
+    import dask
+
+    with dask.config.set(scheduler="synchronous"):
+        yield
+
+
+class MemoryStore:
+    """Points kept in memory (a run without ``output``); nothing survives a crash.
+
+    Points are kept as netCDF bytes so that the result is the same as from a
+    sweep folder.
+    """
+
+    def __init__(self, fingerprint: str, n_points: int):
+        self.fingerprint = fingerprint
+        self.n_points = n_points
+        self._points: dict[int, bytes] = {}
+        self._failed: dict[int, dict] = {}
+        self.path = None
+
+    @contextmanager
+    def lock(self):
+        yield
+
+    def scan(self, repair: bool = True) -> StoreState:
+        return StoreState(self.n_points, set(self._points), dict(self._failed))
+
+    def write_point(self, outcome, seed):
+        ds = _with_attrs(outcome.dataset, point_attrs(outcome, self.fingerprint, seed))
+        with local_io():
+            self._points[outcome.index] = bytes(ds.to_netcdf(engine=NETCDF_ENGINE))
+        self._failed.pop(outcome.index, None)
+
+    def write_failure(self, record):
+        self._failed[record["index"]] = record
+
+    def failures(self) -> dict:
+        return dict(self._failed)
+
+    def load_point(self, index) -> xr.Dataset:
+        with local_io(), xr.open_dataset(io.BytesIO(self._points[index]),
+                                         engine=NETCDF_ENGINE) as ds:
+            return ds.load()
+
+    def save_result(self, ds, fmt):
+        return None
+
+
+def _with_attrs(ds, attrs):
+    ds = ds.copy()
+    ds.attrs = {**clean_attrs(ds.attrs), **attrs}
+    for name in ds.variables:
+        ds[name].attrs = clean_attrs(ds[name].attrs)
+    return ds
+
+
+class DirectoryStore:
+    """A sweep folder (see the module docstring)."""
+
+    def __init__(self, path, fingerprint: str, n_points: int):
+        self.path = Path(path)
+        self.fingerprint = fingerprint
+        self.n_points = n_points
+        self.width = max(6, len(str(max(n_points - 1, 0))))
+
+    # -- creation and opening -------------------------------------------------------
+    @classmethod
+    def create_or_open(cls, path, spec) -> "DirectoryStore":
+        """Open the sweep folder of ``spec``, creating it if new.
+
+        Raises
+        ------
+        SpecError
+            ``output`` is a file, a non-empty folder that is not a sweep, or a
+            sweep folder of a *different* sweep (other study, parameters, grid
+            or seeds).
+        """
+        path = Path(path)
+        fingerprint = spec.fingerprint()
+        manifest = path / MANIFEST
+        if path.exists() and not path.is_dir():
+            raise SpecError("output", f"{str(path)!r} is a file; a sweep output is a folder")
+        if manifest.exists():
+            info = read_manifest(path)
+            if info.get("fingerprint") != fingerprint:
+                raise SpecError(
+                    "output",
+                    f"{str(path)!r} holds another sweep (study {info.get('study')!r}, "
+                    f"{info.get('n_points')} points, created {info.get('created')}); its spec "
+                    f"differs from this one. Choose a new output folder, or resume that sweep "
+                    f"with `v1model sweep resume {path}`",
+                )
+            return cls(path, fingerprint, spec.grid.n_points)
+        if path.is_dir() and any(p for p in path.iterdir() if not p.name.startswith(".")):
+            raise SpecError("output", f"{str(path)!r} exists, is not empty and is not a sweep "
+                                      "folder (no sweep.json); choose a new or empty folder")
+        path.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path / SPEC) as tmp:
+            tmp.write_text(spec.to_toml(), encoding="utf-8")
+        info = {
+            "fingerprint": fingerprint,
+            "study": spec.study.ref,
+            "n_points": spec.grid.n_points,
+            "dims": list(spec.grid.dims),
+            "shape": list(spec.grid.shape),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "v1model_version": _version(),
+        }
+        with atomic_path(manifest) as tmp:  # written last: its presence marks a sweep
+            tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
+        return cls(path, fingerprint, spec.grid.n_points)
+
+    # -- lock --------------------------------------------------------------------------
+    @contextmanager
+    def lock(self):
+        """Exclusive lock on the folder for the duration of a run (POSIX flock)."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no lock
+            yield
+            return
+        lock_path = self.path / ".lock"
+        with open(lock_path, "a+", encoding="utf-8") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.seek(0)
+                holder = fh.read().strip() or "unknown process"
+                raise OutputLockedError(
+                    f"output: {str(self.path)!r} is in use by another sweep run ({holder}); "
+                    "wait for it to finish or stop it"
+                ) from None
+            except OSError:  # file systems without flock (some NFS): run unlocked
+                pass
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+            fh.flush()
+            try:
+                yield
+            finally:
+                fh.seek(0)
+                fh.truncate()
+
+    # -- points ------------------------------------------------------------------------
+    def point_path(self, index: int) -> Path:
+        return self.path / "points" / f"{index:0{self.width}d}.nc"
+
+    def failure_path(self, index: int) -> Path:
+        return self.path / "failed" / f"{index:0{self.width}d}.json"
+
+    def scan(self, repair: bool = True) -> StoreState:
+        """Classify every point as done, failed or pending.
+
+        With ``repair``, point files that fail the check are moved to
+        ``corrupt/`` (they will be recomputed) and leftover temporary files
+        of an interrupted write are removed. Only call with ``repair`` while
+        holding :meth:`lock`.
+        """
+        state = StoreState(self.n_points)
+        for path in _listing(self.path / "points"):
+            if path.name.startswith("."):
+                if repair and ".tmp" in path.name:
+                    _remove(path)
+                continue
+            index = _index_of(path, ".nc")
+            if index is not None and index < self.n_points and \
+                    self._valid_point(path, index):
+                state.done.add(index)
+            else:
+                state.corrupt.append(path)
+        for path in _listing(self.path / "failed"):
+            index = _index_of(path, ".json")
+            if path.name.startswith(".") or index is None:
+                continue
+            if index in state.done:
+                continue
+            try:
+                record = json.loads(path.read_text(encoding="utf-8"))
+                if int(record["index"]) != index:
+                    raise ValueError("index mismatch")
+            except (OSError, ValueError, KeyError, TypeError):
+                state.corrupt.append(path)
+                continue
+            state.failed[index] = record
+        if repair and state.corrupt:
+            target = self.path / "corrupt"
+            target.mkdir(exist_ok=True)
+            stamp = time.strftime("%Y%m%dT%H%M%S")
+            for path in state.corrupt:
+                os.replace(path, target / f"{path.name}.{stamp}")
+        return state
+
+    def _valid_point(self, path: Path, index: int) -> bool:
+        import h5netcdf
+
+        try:
+            with h5netcdf.File(path, "r") as f:
+                attrs = dict(f.attrs)
+        except Exception:  # noqa: BLE001 - any unreadable file is corrupt
+            return False
+        try:
+            return (
+                int(attrs.get("sweep_complete", 0)) == 1
+                and _text(attrs.get("sweep_fingerprint")) == self.fingerprint
+                and int(attrs.get("sweep_point_index", -1)) == index
+            )
+        except (TypeError, ValueError):
+            return False
+
+    def write_point(self, outcome, seed) -> Path:
+        ds = _with_attrs(outcome.dataset, point_attrs(outcome, self.fingerprint, seed))
+        with local_io():
+            path = save_dataset(ds, self.point_path(outcome.index))
+        failure = self.failure_path(outcome.index)
+        if failure.exists():
+            failure.unlink()
+        return path
+
+    def write_failure(self, record) -> Path:
+        path = self.failure_path(record["index"])
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
+        return path
+
+    def failures(self) -> dict:
+        return self.scan(repair=False).failed
+
+    def load_point(self, index) -> xr.Dataset:
+        with local_io():
+            return load_dataset(self.point_path(index))
+
+    def result_path(self, fmt: str) -> Path:
+        return self.path / FORMATS[fmt]
+
+    def save_result(self, ds, fmt) -> Path:
+        if fmt == "zarr":
+            # variable-length strings: zarr v3 has no stable fixed-width unicode type
+            ds = ds.copy()
+            for name, var in ds.variables.items():
+                if var.dtype.kind == "U":
+                    ds[name] = var.astype(object)
+        with local_io():
+            return save_dataset(ds, self.result_path(fmt))
+
+
+def read_manifest(path) -> dict:
+    """The ``sweep.json`` of a sweep folder."""
+    manifest = Path(path) / MANIFEST
+    try:
+        return json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SpecError("output", f"{str(manifest)!r} is not a readable sweep manifest: "
+                                  f"{exc}") from None
+
+
+def is_sweep_folder(path) -> bool:
+    return (Path(path) / MANIFEST).is_file()
+
+
+def _listing(folder: Path) -> list:
+    try:
+        return sorted(folder.iterdir())
+    except FileNotFoundError:
+        return []
+
+
+def _index_of(path: Path, suffix: str):
+    if path.suffix != suffix or not path.stem.isdigit():
+        return None
+    return int(path.stem)
+
+
+def _remove(path: Path):
+    try:
+        if path.is_dir():
+            import shutil
+
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except OSError:
+        pass
+
+
+def _text(value):
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, np.ndarray) and value.size == 1:
+        return _text(value.item())
+    return value
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__

@@ -1,0 +1,98 @@
+"""Reading TOML (``tomllib``, or ``tomli`` on Python 3.10) and writing the
+small subset of TOML a normalised sweep spec needs."""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import re
+from pathlib import Path
+
+try:  # Python >= 3.11
+    import tomllib
+except ImportError:  # pragma: no cover - Python 3.10
+    try:
+        import tomli as tomllib
+    except ImportError:
+        tomllib = None
+
+from .errors import SpecError
+
+__all__ = ["read_toml", "loads_toml", "dumps_toml"]
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def loads_toml(text: str, source: str = "spec") -> dict:
+    """Parse TOML text; syntax errors become :class:`SpecError` naming ``source``."""
+    if tomllib is None:  # pragma: no cover
+        raise ImportError("reading sweep specs on Python 3.10 needs the 'tomli' package "
+                          "(pip install tomli)")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(source, f"not valid TOML: {exc}") from None
+
+
+def read_toml(path) -> dict:
+    """Read a TOML file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"spec: no such file: {str(path)!r}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(str(path), f"cannot read the file: {exc}") from None
+    return loads_toml(text, str(path))
+
+
+def _key(key: str) -> str:
+    return key if _BARE_KEY.match(key) else json.dumps(key)
+
+
+def _value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        v = float(value)
+        if math.isnan(v):
+            return "nan"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return repr(v)
+    if isinstance(value, str):
+        return json.dumps(value)  # JSON escapes are valid in TOML basic strings
+    if isinstance(value, Path):
+        return json.dumps(str(value))
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML: {value!r}")
+
+
+def dumps_toml(data: dict) -> str:
+    """Write a dict as TOML: scalars first, then one ``[table]`` per dict
+    (nested once, ``[a.b]``); deeper dicts become inline tables."""
+    lines = []
+    for key, value in data.items():
+        if not isinstance(value, dict):
+            lines.append(f"{_key(key)} = {_value(value)}")
+    for key, value in data.items():
+        if not isinstance(value, dict):
+            continue
+        lines.append("")
+        lines.append(f"[{_key(key)}]")
+        for k, v in value.items():
+            if not isinstance(v, dict):
+                lines.append(f"{_key(k)} = {_value(v)}")
+        for k, v in value.items():
+            if isinstance(v, dict):
+                lines.append("")
+                lines.append(f"[{_key(key)}.{_key(k)}]")
+                for kk, vv in v.items():
+                    lines.append(f"{_key(kk)} = {_value(vv)}")
+    return "\n".join(lines) + "\n"
