@@ -1,9 +1,24 @@
 """Shared fixtures: reference data location, small whitened patch sets."""
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+# One BLAS thread per test process: the suite's matrices are small, the sweep
+# tests start worker processes of their own, and oversubscribed BLAS threads
+# on a 2-core machine are several times slower than one. NumPy is already
+# loaded by pytest's plugins, so limit the running pools with threadpoolctl
+# (installed with scikit-learn) and set the variables for child processes.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+try:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(int(os.environ["OPENBLAS_NUM_THREADS"]))
+except ImportError:  # pragma: no cover - scikit-learn brings threadpoolctl
+    pass
 
 SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 

@@ -1,0 +1,111 @@
+"""K-SVD and approximate K-SVD."""
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+from v1model.learning.ksvd import ksvd_sweep, learn_ksvd
+
+
+def test_exact_sweep_is_best_rank_one_fit(rng):
+    # one atom used by every sample: the update is the truncated SVD of X, whose
+    # error is ||X||^2 - sigma_1^2 (Eckart-Young; SciPy's singular values as reference)
+    X = rng.standard_normal((40, 7))
+    D = rng.standard_normal((1, 7))
+    D /= np.linalg.norm(D)
+    A = rng.standard_normal((40, 1))
+    D2, A2 = ksvd_sweep(X, A, D)
+    sigma = scipy.linalg.svdvals(X)
+    err = np.sum((X - A2 @ D2) ** 2)
+    assert err == pytest.approx(np.sum(X**2) - sigma[0] ** 2, rel=1e-10)
+    assert np.linalg.norm(D2) == pytest.approx(1.0)
+    assert D2[0] @ D[0] >= 0  # polarity kept
+
+
+def test_sweeps_lower_the_error_and_keep_the_support(rng):
+    X = rng.standard_normal((60, 10))
+    D = rng.standard_normal((15, 10))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    A = rng.standard_normal((60, 15)) * (rng.random((60, 15)) < 0.2)
+    before = np.sum((X - A @ D) ** 2)
+    for approximate in (False, True):
+        D2, A2 = ksvd_sweep(X, A, D, approximate=approximate)
+        assert np.sum((X - A2 @ D2) ** 2) < before
+        assert np.all((A2 != 0) <= (A != 0))  # sparsity pattern can only shrink
+        np.testing.assert_allclose(np.linalg.norm(D2, axis=1), 1.0)
+
+
+def test_approximate_sweep_exact_on_rank_one_data(rng):
+    d = rng.standard_normal(8)
+    d /= np.linalg.norm(d)
+    g = rng.standard_normal(30)
+    X = np.outer(g, d)
+    D = (d + 0.3 * rng.standard_normal(8))[None]
+    D /= np.linalg.norm(D)
+    D2, A2 = ksvd_sweep(X, g[:, None] * 0.5, D, approximate=True)
+    np.testing.assert_allclose(np.abs(D2[0] @ d), 1.0, atol=1e-12)
+    np.testing.assert_allclose(A2 @ D2, X, atol=1e-12)
+
+
+def test_soft_code_update_is_the_l1_block_minimiser(rng):
+    # for a unit atom d, argmin_g 0.5||E - g d^T||^2 + lam||g||_1 = soft(E d, lam)
+    X = rng.standard_normal((30, 6))
+    D = np.eye(6)[:1]
+    A = np.ones((30, 1))
+    lam = 0.4
+    D2, A2 = ksvd_sweep(X, A, D, approximate=True, penalty="soft", lam=lam)
+    proj = X @ D2[0]
+    np.testing.assert_allclose(A2[:, 0], np.sign(proj) * np.maximum(np.abs(proj) - lam, 0))
+    _, A3 = ksvd_sweep(X, A, D, approximate=True, penalty="soft", lam=lam, positive=True)
+    assert np.all(A3 >= 0)
+
+
+@pytest.mark.parametrize("approximate", [False, True])
+def test_ksvd_recovers_planted_dictionary_l1_codes(planted, recovery_score, approximate):
+    X, D_true, _ = planted
+    D, h = learn_ksvd(X, 24, method="fista", lam=0.3, approximate=approximate, n_updates=60,
+                      seed=0, progress=False)
+    assert recovery_score(D, D_true) >= 0.9
+    assert h.attrs["learner"] == ("ksvd-approx" if approximate else "ksvd")
+    assert h["objective"].values[-1] < 0.8 * h["objective"].values[0]
+
+
+def test_ksvd_recovers_planted_dictionary_omp_codes(planted, recovery_score):
+    # classic K-SVD: OMP with the true number of atoms per sample. From data
+    # samples it typically leaves 1-3 of 24 atoms in a local minimum (a
+    # mixture of two true atoms), as in Aharon et al.'s experiments
+    X, D_true, _ = planted
+    D, h = learn_ksvd(X, 24, n_nonzero=3, n_updates=60, seed=0, progress=False)
+    assert recovery_score(D, D_true) >= 0.9
+    assert h.attrs["method"] == "omp" and h["objective"].values[-1] < 0.3 * h["objective"][0]
+
+
+@pytest.mark.parametrize("approximate", [False, True])
+def test_ksvd_omp_converges_from_a_perturbed_dictionary(planted, recovery_score, approximate):
+    # inside the basin (initial |cosine| ~0.9) both variants converge to the truth
+    X, D_true, _ = planted
+    noise = np.random.default_rng(100).standard_normal(D_true.shape) / 8
+    D0 = D_true + noise
+    D0 /= np.linalg.norm(D0, axis=1, keepdims=True)
+    assert recovery_score(D0, D_true, threshold=0.95) < 0.5
+    D, _ = learn_ksvd(X, 24, n_nonzero=3, approximate=approximate, init=D0, n_updates=20,
+                      seed=0, progress=False)
+    assert recovery_score(D, D_true, threshold=0.99) == 1.0
+
+
+def test_planted_dictionary_is_a_fixed_point(planted, recovery_score):
+    # started at the truth, K-SVD with L1 codes stays there (the soft code update)
+    X, D_true, _ = planted
+    D, _ = learn_ksvd(X, 24, method="fista", lam=0.5, init=D_true, n_updates=10, seed=0,
+                      progress=False)
+    assert np.abs(D_true @ D.T).max(axis=1).min() > 0.99
+
+
+def test_ksvd_bad_arguments(planted):
+    X, _, _ = planted
+    with pytest.raises(TypeError, match="approximate must be a bool"):
+        learn_ksvd(X, 8, method="fista", lam=0.1, approximate="yes", progress=False)
+    with pytest.raises(ValueError, match="needs n_nonzero"):
+        learn_ksvd(X, 8, progress=False)
+    with pytest.raises(ValueError, match="n_atoms must be >= 1"):
+        learn_ksvd(X, 0, method="fista", lam=0.1, progress=False)

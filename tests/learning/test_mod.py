@@ -1,0 +1,109 @@
+"""Method of Optimal Directions."""
+
+import numpy as np
+import pytest
+
+from v1model.learning.mod import learn_mod, mod_dictionary
+
+
+def test_mod_dictionary_is_least_squares_solution(rng):
+    # independent reference: numpy's least-squares solver of A D = X
+    X = rng.standard_normal((200, 12))
+    A = rng.standard_normal((200, 8))
+    D_ref = np.linalg.lstsq(A, X, rcond=None)[0]
+    np.testing.assert_allclose(mod_dictionary(X, A, ridge=1e-12), D_ref, rtol=1e-8, atol=1e-10)
+
+
+def test_mod_dictionary_unused_atom_collapses_to_zero(rng):
+    X = rng.standard_normal((50, 6))
+    A = rng.standard_normal((50, 4))
+    A[:, 2] = 0.0
+    D = mod_dictionary(X, A)
+    np.testing.assert_allclose(D[2], 0.0, atol=1e-12)
+    assert np.all(np.isfinite(D))
+
+
+def test_mod_recovers_planted_dictionary(planted, recovery_score):
+    X, D_true, _ = planted
+    D, history = learn_mod(X, 24, lam=0.3, n_updates=60, seed=0, progress=False)
+    assert recovery_score(D, D_true) >= 0.9
+    np.testing.assert_allclose(np.linalg.norm(D, axis=1), 1.0, rtol=1e-5)
+    # alternating minimisation: the objective goes down
+    obj = history["objective"].values
+    assert obj[-1] < 0.8 * obj[0]
+
+
+def test_mod_history_content(planted):
+    X, _, _ = planted
+    D, h = learn_mod(X[:300], 20, lam=0.3, n_updates=4, seed=1, progress=False)
+    assert D.dtype == np.float32 and D.shape == (20, 16)
+    assert h.sizes == {"update": 4}
+    for name in ("objective", "reconstruction_error", "mean_abs_code", "fraction_active",
+                 "n_reseeded", "wall_time"):
+        assert "units" in h[name].attrs
+    assert h.attrs["learner"] == "mod" and h.attrs["lam"] == 0.3 and h.attrs["n_atoms"] == 20
+    assert h.attrs["method"] == "fista" and h.attrs["seed"] == 1
+    assert np.all(np.diff(h["wall_time"].values) > 0)
+    assert np.all((h["fraction_active"] > 0) & (h["fraction_active"] <= 1))
+
+
+def test_mod_float64_matches_float32(planted):
+    X, _, _ = planted
+    D32, h32 = learn_mod(X[:300], 20, lam=0.3, n_updates=3, seed=2, progress=False)
+    D64, h64 = learn_mod(X[:300], 20, lam=0.3, n_updates=3, seed=2, progress=False,
+                         dtype=np.float64)
+    assert D64.dtype == np.float64
+    np.testing.assert_allclose(h32["objective"], h64["objective"], rtol=1e-3)
+
+
+def test_mod_same_seed_same_result(planted):
+    X, _, _ = planted
+    a, _ = learn_mod(X[:200], 10, lam=0.3, n_updates=2, seed=5, progress=False)
+    b, _ = learn_mod(X[:200], 10, lam=0.3, n_updates=2, seed=5, progress=False)
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"lam": None}, ValueError, "needs lam"),
+        ({"method": "sgd"}, ValueError, "method must be one of"),
+        ({"ridge": 0.0}, ValueError, "ridge must be a positive"),
+        ({"n_updates": 0}, ValueError, "n_updates must be >= 1"),
+        ({"batch_size": 0}, ValueError, "batch_size must be >= 1"),
+        ({"reseed_patience": 0}, ValueError, "reseed_patience must be >= 1"),
+        ({"duplicate_tol": 1.5}, ValueError, r"duplicate_tol must be in \(0, 1\)"),
+        ({"init": "pca"}, ValueError, "init must be 'data', 'random' or an array"),
+        ({"init": np.ones((3, 16))}, ValueError, r"init must have shape \(10, 16\)"),
+        ({"method_params": {"lam": 1.0}}, ValueError, "method_params must not contain 'lam'"),
+        ({"dtype": np.int32}, ValueError, "dtype must be float32 or float64"),
+        ({"seed": -1}, ValueError, "seed must be a non-negative integer"),
+    ],
+)
+def test_mod_bad_arguments(planted, kwargs, error, match):
+    X, _, _ = planted
+    args = dict(lam=0.3, n_updates=1, progress=False)
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        learn_mod(X[:50], 10, **args)
+
+
+@pytest.mark.parametrize(
+    "X, error, match",
+    [
+        (np.ones(16), ValueError, "must have 2 dimensions"),
+        (np.zeros((5, 16)), ValueError, "every sample is zero"),
+        (np.full((5, 16), np.nan), ValueError, "non-finite"),
+        (np.ones((5, 16)) * 1j, ValueError, "Complex data not supported"),
+        (np.ones((0, 16)), ValueError, "0 sample"),
+    ],
+)
+def test_mod_bad_data(X, error, match):
+    with pytest.raises(error, match=match):
+        learn_mod(X, 4, lam=0.1, n_updates=1, progress=False)
+
+
+def test_mod_sparse_input_refused():
+    sparse = pytest.importorskip("scipy.sparse")
+    with pytest.raises(TypeError, match="sparse matrix"):
+        learn_mod(sparse.random(10, 5, density=0.5, format="csr"), 3, lam=0.1, progress=False)

@@ -1,0 +1,150 @@
+"""Online dictionary learning (Mairal et al. 2009)."""
+
+import numpy as np
+import pytest
+
+from v1model.learning._atoms import AtomUsage
+from v1model.learning._coding import make_coder
+from v1model.learning.estimator import SparseDictionaryLearner
+from v1model.learning.online import OnlineState, block_coordinate_update, learn_online
+
+
+def test_online_recovers_planted_dictionary(planted, recovery_score):
+    X, D_true, _ = planted
+    D, history = learn_online(X, 24, lam=0.3, n_updates=200, batch_size=100, seed=0,
+                              progress=False)
+    assert recovery_score(D, D_true) >= 0.9
+    obj = history["objective"].values
+    assert obj[-20:].mean() < 0.8 * obj[:5].mean()
+    assert history.attrs["learner"] == "online" and history.attrs["forget_factor"] == 10.0
+
+
+def test_block_coordinate_update_separable_case(rng):
+    # diagonal A: each atom's problem is min 0.5 c ||d||^2 - <d, b> on the sphere -> b / ||b||
+    A = np.diag(rng.uniform(0.5, 2.0, 6))
+    B = rng.standard_normal((6, 10))
+    D = rng.standard_normal((6, 10))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    block_coordinate_update(D, A, B)
+    np.testing.assert_allclose(D, B / np.linalg.norm(B, axis=1, keepdims=True), atol=1e-12)
+
+
+def test_block_coordinate_update_reaches_stationary_point(rng):
+    # surrogate of least squares: A = C^T C, B = C^T X; at a stationary point of
+    # 0.5 tr(D^T A D) - tr(D^T B) on unit spheres the gradient of each row is
+    # parallel to the row (analytic KKT condition), and every pass lowers the surrogate
+    C = rng.standard_normal((200, 8)) * (rng.random((200, 8)) < 0.3)
+    X = rng.standard_normal((200, 12))
+    A, B = C.T @ C, C.T @ X
+    D = rng.standard_normal((8, 12))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+
+    def surrogate(D):
+        return 0.5 * np.trace(D.T @ A @ D) - np.trace(D.T @ B)
+
+    values = [surrogate(D)]
+    for _ in range(300):
+        block_coordinate_update(D, A, B)
+        values.append(surrogate(D))
+    assert np.all(np.diff(values) <= 1e-9)
+    G = A @ D - B
+    tangential = G - np.sum(G * D, axis=1, keepdims=True) * D
+    assert np.abs(tangential).max() < 1e-6 * np.abs(G).max()
+
+
+class _ConstantCoder:
+    """Codes filled with one value per batch, to check the statistics recursion."""
+
+    def __init__(self, values):
+        self.values = list(values)
+        self.lam = None
+
+    def encode(self, X, D, rng=None):
+        return np.full((X.shape[0], D.shape[0]), self.values.pop(0))
+
+    def objective(self, X, D, A, R=None):
+        return np.zeros(X.shape[0])
+
+
+@pytest.mark.parametrize("rho, expected", [(0.0, 2.5), (1.0, 3.0)])
+def test_forgetting_weights(rho, expected):
+    # batch codes 1 then 2: A averages 1 and 4 with weights (1, 1) for rho = 0
+    # and beta_2 = (1 - 1/2)**1 = 1/2 -> weights (1/2, 1) for rho = 1
+    D = np.eye(3)
+    usage = AtomUsage(3, None, None)
+    state = OnlineState(D, _ConstantCoder([1.0, 2.0]), rho, 1, usage, np.random.default_rng(0))
+    X = np.ones((4, 3))
+    state.step(X)
+    state.step(X)
+    np.testing.assert_allclose(state.A, expected)
+    assert state.n_samples_seen == 8 and state.n_updates == 2
+
+
+def test_partial_fit_on_chunks_equals_fit_without_shuffle(planted):
+    # same initial dictionary (fit draws it from all of X, partial_fit from the first chunk)
+    X, _, _ = planted
+    D0 = np.random.default_rng(3).standard_normal((24, 16))
+    params = dict(lam=0.3, batch_size=50, shuffle=False, seed=3, init=D0)
+    fitted = SparseDictionaryLearner(24, n_updates=8, **params).fit(X[:400])
+    streamed = SparseDictionaryLearner(24, **params)
+    for start in range(0, 400, 100):
+        streamed.partial_fit(X[start : start + 100])
+    assert streamed.n_iter_ == fitted.n_iter_ == 8
+    np.testing.assert_array_equal(streamed.components_, fitted.components_)
+    np.testing.assert_array_equal(streamed.history_["objective"], fitted.history_["objective"])
+
+
+def test_partial_fit_stream_close_to_fit(planted, recovery_score):
+    # fit on X and a stream of chunks drawn from the same distribution reach the same quality
+    X, D_true, _ = planted
+    fitted = SparseDictionaryLearner(24, lam=0.3, batch_size=100, n_updates=200, seed=0).fit(X)
+    streamed = SparseDictionaryLearner(24, lam=0.3, batch_size=100, seed=0)
+    draw = np.random.default_rng(7)
+    for _ in range(40):
+        streamed.partial_fit(X[draw.integers(0, len(X), 500)])
+    assert streamed.n_iter_ == 200
+    held_out = X[:300]
+    assert streamed.score(held_out) == pytest.approx(fitted.score(held_out), rel=0.05)
+    assert recovery_score(streamed.components_, D_true) >= 0.9
+
+
+def test_streaming_memory_does_not_grow(planted):
+    X, _, _ = planted
+    learner = SparseDictionaryLearner(24, lam=0.3, batch_size=50, seed=0)
+    learner.partial_fit(X[:100])
+    state = learner._state
+    sizes = {name: getattr(state, name).nbytes for name in ("A", "B", "D")}
+    for _ in range(10):
+        learner.partial_fit(X)
+    assert {name: getattr(state, name).nbytes for name in ("A", "B", "D")} == sizes
+    assert state.n_samples_seen == 100 + 10 * len(X)
+    # the only per-update memory is one history row
+    assert learner.history_.sizes["update"] == learner.n_iter_ == 2 + 10 * 20
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"forget_factor": -1.0}, "forget_factor must be a non-negative"),
+        ({"n_passes": 0}, "n_passes must be >= 1"),
+        ({"batch_size": 0}, "batch_size must be >= 1"),
+        ({"lam": -0.1}, "lam must be a positive"),
+    ],
+)
+def test_online_bad_arguments(planted, kwargs, match):
+    X, _, _ = planted
+    args = dict(lam=0.3, n_updates=1, progress=False)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        learn_online(X[:50], 8, **args)
+
+
+def test_online_with_lca_codes(planted):
+    # any inference method plugs in: LCA codes give a comparable dictionary step
+    X, _, _ = planted
+    coder = make_coder("lca", lam=0.3)
+    assert coder.params["tol"] == 1e-3
+    D, h = learn_online(X, 24, method="lca", lam=0.3, n_updates=20, batch_size=100, seed=0,
+                        progress=False)
+    assert h.attrs["method"] == "lca"
+    assert h["objective"].values[-5:].mean() < h["objective"].values[0]

@@ -1,0 +1,53 @@
+"""Study olshausen-field-1997: overcomplete dictionaries on whitened patches."""
+
+import numpy as np
+import pytest
+
+from studies import get_study
+
+
+@pytest.fixture(scope="module")
+def small_run():
+    study = get_study("olshausen-field-1997")
+    ds = study.run(quick=True, overcompleteness=(1, 2), n_updates=80, n_patches=8000, n_eval=400,
+                   progress=False)
+    return study, ds
+
+
+def test_overcomplete_codes_with_lower_energy(small_run):
+    # at equal lam the 2x dictionary contains more directions, so the held-out
+    # LASSO energy per patch must be lower (O&F 1997's motivation)
+    _, ds = small_run
+    energy = ds["objective"].values
+    assert energy[1] < 0.97 * energy[0]
+    assert ds["n_atoms"].values.tolist() == [64, 128]
+
+
+def test_atoms_are_localized_gabors(small_run):
+    # most atoms are well described by a Gabor function (localized, oriented, band-pass)
+    _, ds = small_run
+    r2 = ds["gabor_r2"].values
+    for row, k in zip(r2, ds["n_atoms"].values):
+        assert np.median(row[:k]) > 0.7
+        assert np.all(np.isnan(row[k:]))
+    # envelopes smaller than the patch: localized
+    sigma = np.nanmedian(ds["gabor_sigma_x"].values)
+    assert sigma < 0.4 * ds.sizes["x"]
+
+
+def test_dataset_and_figures(small_run, tmp_path):
+    study, ds = small_run
+    assert ds["dictionary"].dims == ("overcompleteness", "atom", "y", "x")
+    k = int(ds["n_atoms"][0])
+    norms = np.linalg.norm(ds["dictionary"].values[0, :k].reshape(k, -1), axis=1)
+    np.testing.assert_allclose(norms, 1.0, rtol=1e-4)
+    assert ds.attrs["study"] == "olshausen-field-1997" and ds.attrs["lam"] == 0.1
+    assert ds["objective"].attrs["units"] == "1"
+    paths = study.plot(ds, tmp_path)
+    assert len(paths) == 3 and all(p.exists() and p.suffix == ".png" for p in paths)
+
+
+def test_bad_overcompleteness():
+    study = get_study("olshausen-field-1997")
+    with pytest.raises(ValueError, match="overcompleteness must be increasing"):
+        study.run(quick=True, overcompleteness=(2, 1), progress=False)

@@ -1,0 +1,113 @@
+"""Atom housekeeping shared by the learners: the initial dictionary, unit-norm
+rows, and the detection and re-seeding of dead and duplicate atoms.
+
+An atom that no sample uses gets no gradient (MOD, online) or no update
+(K-SVD) and stays dead forever; two identical atoms share their work and, with
+an L1 code, stay identical forever. Both waste a unit. They are replaced by the
+normalised residual of the worst-reconstructed samples, so that the new atom
+starts where the dictionary does worst (as in Aharon et al. 2006).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..validation import check_dictionary, check_int, check_probability
+
+#: an atom whose norm falls below this is treated as having no direction
+_TINY = 1e-12
+
+
+def initial_dictionary(X, n_atoms, init, rng) -> np.ndarray:
+    """Validated initial dictionary (n_atoms, n_features), float64, unit rows.
+
+    ``init`` is ``"data"`` (random samples plus a little noise), ``"random"``
+    (Gaussian atoms) or an array of shape (n_atoms, n_features), renormalised.
+    """
+    n_features = X.shape[1]
+    if isinstance(init, str):
+        if init not in ("data", "random"):
+            raise ValueError(f"init must be 'data', 'random' or an array of shape "
+                             f"({n_atoms}, {n_features}), got {init!r}")
+        from .olshausen_field import init_dictionary
+
+        # samples plus 1% noise (so a zero sample still gives a direction), unit rows
+        return np.ascontiguousarray(init_dictionary(X, n_atoms, init, rng), dtype=np.float64)
+    D = check_dictionary(init, "init", normalized=True)
+    if D.shape != (n_atoms, n_features):
+        raise ValueError(f"init must have shape ({n_atoms}, {n_features}) (n_atoms, n_features), "
+                         f"got {D.shape}")
+    return np.array(D, dtype=np.float64)
+
+
+def check_reseeding(reseed_patience, duplicate_tol):
+    """Validate the two re-seeding settings (None disables each)."""
+    if reseed_patience is not None:
+        reseed_patience = check_int(reseed_patience, "reseed_patience", minimum=1)
+    if duplicate_tol is not None:
+        duplicate_tol = check_probability(duplicate_tol, "duplicate_tol")
+    return reseed_patience, duplicate_tol
+
+
+def duplicate_atoms(D, tol) -> np.ndarray:
+    """Indices of atoms whose |cosine| with an earlier atom exceeds ``tol``."""
+    G = np.abs(D @ D.T)
+    close = np.triu(G > tol, k=1)
+    return np.flatnonzero(close.any(axis=0))
+
+
+class AtomUsage:
+    """Counts, per atom, the consecutive updates in which no code used it."""
+
+    def __init__(self, n_atoms, patience, duplicate_tol):
+        self.patience = patience
+        self.duplicate_tol = duplicate_tol
+        self.unused = np.zeros(n_atoms, dtype=np.int64)
+
+    def to_reseed(self, A, D) -> np.ndarray:
+        """Record this update's codes ``A`` and return the atoms to re-seed."""
+        used = np.any(A != 0, axis=0)
+        self.unused[used] = 0
+        self.unused[~used] += 1
+        dead = (np.flatnonzero(self.unused >= self.patience) if self.patience is not None
+                else np.empty(0, dtype=np.int64))
+        if self.duplicate_tol is not None:
+            dead = np.union1d(dead, duplicate_atoms(D, self.duplicate_tol))
+        return dead
+
+    def reset(self, idx):
+        self.unused[idx] = 0
+
+
+def reseed(D, idx, X, A, rng) -> None:
+    """Replace atoms ``idx`` of ``D`` (in place) by the normalised residuals of
+    the worst-reconstructed samples of ``X`` (codes ``A``); Gaussian noise
+    atoms when there are fewer samples with a residual than atoms to fill.
+
+    Codes of the re-seeded atoms are set to zero in ``A`` (in place).
+    """
+    if len(idx) == 0:
+        return
+    A[:, idx] = 0.0
+    R = X - A @ D
+    err = np.einsum("ij,ij->i", R, R)
+    order = np.argsort(err)[::-1]
+    worst = order[: len(idx)]
+    worst = worst[err[worst] > _TINY * max(float(err.max()), _TINY)]
+    new = np.empty((len(idx), D.shape[1]))
+    new[: len(worst)] = R[worst]
+    if len(worst) < len(idx):
+        new[len(worst):] = rng.standard_normal((len(idx) - len(worst), D.shape[1]))
+    D[idx] = new / np.linalg.norm(new, axis=1, keepdims=True)
+
+
+def normalize_rows(D, previous) -> np.ndarray:
+    """Unit-norm rows of ``D`` (in place); a row that collapsed to zero keeps
+    its ``previous`` value (it will be flagged unused and re-seeded)."""
+    norms = np.linalg.norm(D, axis=1)
+    dead = norms < _TINY
+    norms[dead] = 1.0
+    D /= norms[:, None]
+    if dead.any():
+        D[dead] = previous[dead]
+    return D

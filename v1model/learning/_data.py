@@ -1,0 +1,68 @@
+"""Training data for the learners: validation and minibatch order."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..validation import check_array, describe
+
+
+def check_training_data(X, name: str = "X", allow_zero: bool = False) -> np.ndarray:
+    """2-D finite real float64 array (n_samples, n_features), non-empty, with
+    some non-zero sample unless ``allow_zero``.
+
+    Sparse matrices and complex data are refused with a message that says so
+    (silently densifying or dropping imaginary parts would hide a mistake).
+    The messages also contain the phrases scikit-learn's estimator checks
+    look for.
+    """
+    if X is None:
+        raise TypeError(f"{name} must be an array of shape (n_samples, n_features), got None")
+    if hasattr(X, "tocsr"):  # scipy.sparse matrices and arrays
+        raise TypeError(f"{name} is a sparse matrix ({type(X).__name__}); dictionary learning "
+                        "needs a dense array: pass X.toarray()")
+    raw = np.asarray(X)
+    if np.iscomplexobj(raw):
+        raise ValueError(f"{name}: Complex data not supported, got {describe(raw)}")
+    if raw.ndim != 2:
+        raise ValueError(
+            f"{name} must have 2 dimensions (n_samples, n_features), got {raw.ndim} (shape "
+            f"{raw.shape}); Reshape your data with X.reshape(-1, 1) if it has one feature or "
+            "X.reshape(1, -1) if it is one sample"
+        )
+    if raw.shape[0] < 1:
+        raise ValueError(f"{name} has 0 sample(s) (shape={raw.shape}) while a minimum of 1 is "
+                         "required.")
+    if raw.shape[1] < 1:
+        raise ValueError(f"{name} has 0 feature(s) (shape={raw.shape}) while a minimum of 1 is "
+                         "required.")
+    if raw.dtype.kind not in "fiub":
+        try:
+            raw = raw.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must hold real numbers, got {describe(X)}: {exc}") from exc
+    X = check_array(raw, name, ndim=2)
+    if not allow_zero and not np.any(X):
+        raise ValueError(f"{name}: every sample is zero; there is nothing to learn from")
+    return X
+
+
+class Minibatches:
+    """Endless minibatch indices over ``n`` samples: consecutive slices of a
+    fresh permutation each epoch (``shuffle``) or of ``0..n-1`` in order."""
+
+    def __init__(self, n, batch_size, shuffle, rng):
+        self.n, self.batch_size, self.shuffle, self.rng = n, min(batch_size, n), shuffle, rng
+        self._order = self._new_order()
+        self._pos = 0
+
+    def _new_order(self):
+        return self.rng.permutation(self.n) if self.shuffle else np.arange(self.n)
+
+    def next(self) -> np.ndarray:
+        if self._pos + self.batch_size > self.n:
+            self._order = self._new_order()
+            self._pos = 0
+        idx = self._order[self._pos : self._pos + self.batch_size]
+        self._pos += self.batch_size
+        return idx

@@ -1,0 +1,89 @@
+"""Learning history: one row of statistics per dictionary update, kept in a
+compact float array (a streamed learner's memory grows by 56 bytes per
+update, not by the patches it has seen) and returned as an xarray Dataset
+over the dim ``update``."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+#: variable -> (long_name, units); reconstruction_error follows
+#: v1model.learning.olshausen_field (mean of per-sample ratios)
+FIELDS = {
+    "objective": ("mean objective per sample, 0.5||x - aD||^2 + penalty(a)", "1"),
+    "reconstruction_error": ("relative reconstruction error ||x - aD||^2 / ||x||^2, "
+                             "mean over samples", "1"),
+    "mean_abs_code": ("mean |a|", "1"),
+    "fraction_active": ("fraction of coefficients that are non-zero", "1"),
+    "n_reseeded": ("atoms re-seeded at this update (dead or duplicate)", "1"),
+    "n_samples": ("samples coded in this update", "1"),
+    "wall_time": ("cumulative time spent in updates", "s"),
+}
+
+
+def batch_statistics(X, D, A, coder) -> dict:
+    """Objective, relative error, mean |a| and fraction active of one batch."""
+    R = X - A @ D
+    rr = np.einsum("ij,ij->i", R, R)
+    xx = np.einsum("ij,ij->i", X, X)
+    return {
+        "objective": float(coder.objective(X, D, A, R).mean()),
+        "reconstruction_error": float(np.mean(rr / np.maximum(xx, 1e-12))),
+        "mean_abs_code": float(np.abs(A).mean()),
+        "fraction_active": float(np.count_nonzero(A) / A.size),
+        "n_samples": float(X.shape[0]),
+    }
+
+
+class History:
+    """Append-only table of per-update statistics."""
+
+    def __init__(self, capacity: int = 64):
+        self._rows = np.empty((max(capacity, 1), len(FIELDS)))
+        self._n = 0
+        self.wall_time = 0.0
+
+    def __len__(self):
+        return self._n
+
+    def record(self, stats: dict, n_reseeded: int, seconds: float):
+        if self._n == len(self._rows):
+            grown = np.empty((2 * len(self._rows), len(FIELDS)))
+            grown[: self._n] = self._rows
+            self._rows = grown
+        self.wall_time += seconds
+        values = dict(stats, n_reseeded=float(n_reseeded), wall_time=self.wall_time)
+        self._rows[self._n] = [values[name] for name in FIELDS]
+        self._n += 1
+        if not np.isfinite(values["objective"]):
+            raise FloatingPointError(
+                f"learning diverged at update {self._n - 1}: objective {values['objective']}"
+            )
+
+    def last(self, name):
+        return float(self._rows[self._n - 1, list(FIELDS).index(name)]) if self._n else np.nan
+
+    def to_dataset(self, attrs: dict) -> xr.Dataset:
+        rows = self._rows[: self._n]
+        data = {}
+        for j, (name, (long_name, units)) in enumerate(FIELDS.items()):
+            col = rows[:, j].astype(np.int64) if name in ("n_reseeded", "n_samples") else rows[:, j]
+            data[name] = ("update", col, {"long_name": long_name, "units": units})
+        ds = xr.Dataset(data, coords={"update": np.arange(self._n)})
+        ds.attrs.update(_flat_attrs(attrs))
+        return ds
+
+
+def _flat_attrs(attrs):
+    """Attrs with nested dicts flattened (``method_params`` -> ``method_params.tol``)."""
+    out = {}
+    for key, value in attrs.items():
+        if isinstance(value, dict):
+            for k, v in value.items():
+                out[f"{key}.{k}"] = v
+        elif isinstance(value, (bool, np.bool_)):
+            out[key] = int(value)
+        else:
+            out[key] = value
+    return out

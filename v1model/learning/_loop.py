@@ -1,0 +1,69 @@
+"""The alternating loop shared by the batch learners (MOD, K-SVD): code the
+batch with the dictionary held fixed, update the dictionary, re-seed dead and
+duplicate atoms, record the statistics."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..validation import as_generator, check_int
+from ._atoms import AtomUsage, check_reseeding, initial_dictionary, normalize_rows, reseed
+from ._data import Minibatches, check_training_data
+from ._history import History, batch_statistics
+
+
+def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, init,
+                      reseed_patience, duplicate_tol, seed, progress, attrs):
+    """Validate the common arguments, then alternate coding and ``step``.
+
+    ``step(X, A, D) -> (D_new, A_new)`` returns the updated dictionary (rows
+    of any norm; they are renormalised here) and the codes after the update
+    (K-SVD changes them, MOD returns ``A``).
+
+    Returns ``(D, history)`` with ``D`` in ``coder.dtype``.
+    """
+    from tqdm.auto import tqdm
+
+    X = check_training_data(X)
+    n, p = X.shape
+    n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
+    n_updates = check_int(n_updates, "n_updates", minimum=1)
+    if batch_size is not None:
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
+    reseed_patience, duplicate_tol = check_reseeding(reseed_patience, duplicate_tol)
+    rng = as_generator(seed)
+    D = initial_dictionary(X, n_atoms, init, rng)
+    usage = AtomUsage(n_atoms, reseed_patience, duplicate_tol)
+    history = History(n_updates)
+    batches = Minibatches(n, batch_size, True, rng) if batch_size is not None else None
+    bar = tqdm(range(n_updates), desc=name, disable=not progress, leave=False)
+    for _ in bar:
+        start = time.perf_counter()
+        batch = X if batches is None else X[batches.next()]
+        A = coder.encode(batch, D, rng)
+        stats = batch_statistics(batch, D, A, coder)
+        D_old = D
+        D, A = step(batch, A, D)
+        D = normalize_rows(D, D_old)
+        dead = usage.to_reseed(A, D)
+        reseed(D, dead, batch, A, rng)
+        usage.reset(dead)
+        history.record(stats, len(dead), time.perf_counter() - start)
+        bar.set_postfix(obj=f"{stats['objective']:.4g}", reseeded=len(dead), refresh=False)
+    attrs = dict(
+        learner=name, n_atoms=n_atoms, n_features=p, n_training_samples=n, n_updates=n_updates,
+        batch_size=batch_size if batch_size is not None else n,
+        init=init if isinstance(init, str) else "array", reseed_patience=reseed_patience,
+        duplicate_tol=duplicate_tol, seed=seed_attr(seed),
+        **coder.describe(), **attrs,
+    )
+    return D.astype(coder.dtype), history.to_dataset(attrs)
+
+
+def seed_attr(seed):
+    """How a seed is recorded in attrs: the int itself, None, or its type name."""
+    if seed is None or isinstance(seed, (int, np.integer)):
+        return None if seed is None else int(seed)
+    return type(seed).__name__

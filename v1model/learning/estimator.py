@@ -1,0 +1,394 @@
+"""A scikit-learn compatible dictionary learner.
+
+:class:`SparseDictionaryLearner` is a thin layer over :func:`learn_online`,
+:func:`learn_mod` and :func:`learn_ksvd` with the estimator protocol
+(``fit`` / ``partial_fit`` / ``transform`` / ``get_params`` /
+``set_params``), so that it drops into a :class:`sklearn.pipeline.Pipeline`
+or a grid search. scikit-learn is not needed to use it: ``get_params`` and
+``set_params`` are implemented here from the signature of ``__init__`` (duck
+typing, as scikit-learn's own protocol allows), and the one hook that returns
+scikit-learn objects, ``__sklearn_tags__``, imports scikit-learn only when
+scikit-learn itself calls it.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from ..validation import as_generator, check_choice, check_dtype, check_int
+from ._atoms import AtomUsage, check_reseeding, initial_dictionary
+from ._coding import make_coder
+from ._data import check_training_data
+from .ksvd import learn_ksvd
+from .mod import learn_mod
+from .online import OnlineState, check_online_params, online_attrs, run_epochs
+
+__all__ = ["SparseDictionaryLearner", "NotFittedError", "ALGORITHMS"]
+
+ALGORITHMS = ("online", "mod", "ksvd", "ksvd-approx")
+#: default number of updates: minibatches (online) or full passes (MOD, K-SVD)
+DEFAULT_UPDATES = {"online": 1000, "mod": 30, "ksvd": 30, "ksvd-approx": 30}
+#: default re-seeding patience (updates without use)
+DEFAULT_PATIENCE = {"online": 10, "mod": 1, "ksvd": 1, "ksvd-approx": 1}
+
+
+class SparseDictionaryLearner:
+    """Learn a sparse-coding dictionary; transform data into sparse codes.
+
+    Minimises ``sum_i 0.5 ||x_i - a_i D||^2 + penalty(a_i)`` over codes and
+    unit-norm atoms (the rows of ``components_``).
+
+    Parameters
+    ----------
+    n_atoms : int, optional
+        Number of atoms; default ``n_features`` (a complete dictionary).
+    algorithm : {"online", "mod", "ksvd", "ksvd-approx"}
+        Dictionary update: online (Mairal et al. 2009; supports
+        ``partial_fit``), Method of Optimal Directions, exact or approximate
+        K-SVD.
+    method : {"fista", "ista", "lca", "omp", "mp", "iht"}
+        Sparse inference used while learning (and in ``transform`` unless
+        ``transform_method`` is given).
+    lam : float, optional
+        L1 penalty (units of ``X``) for the L1 methods; hard threshold for
+        ``"iht"``. Equal to scikit-learn's ``alpha`` in
+        ``MiniBatchDictionaryLearning``.
+    n_nonzero : int, optional
+        Non-zeros per code for ``"omp"``, ``"mp"`` and ``"iht"``.
+    positive : bool
+        Non-negative codes.
+    method_params : dict, optional
+        Extra keyword arguments of :func:`v1model.inference.encode` while
+        learning (default ``tol`` for FISTA 1e-2, ISTA and LCA 1e-3: see
+        ``v1model.learning._coding.LEARNING_TOL``).
+    n_updates : int, optional
+        Minibatch updates (online, default 1000) or full passes (MOD, K-SVD,
+        default 30) made by ``fit``.
+    batch_size : int
+        Samples per minibatch (online); MOD and K-SVD use all samples.
+    forget_factor : float
+        Online: weight ``(1 - 1/t)**forget_factor`` of the old statistics.
+    n_passes : int
+        Online: block-coordinate-descent passes per update.
+    shuffle : bool
+        Online ``fit``: reshuffle the samples every epoch.
+    ridge : float
+        MOD: relative ridge on ``A^T A``.
+    init : {"data", "random"} or array_like, shape (n_atoms, n_features)
+        Initial dictionary.
+    reseed_patience : int, "auto" or None
+        Re-seed atoms unused for this many updates ("auto": 10 online, 1
+        otherwise; None: never).
+    duplicate_tol : float or None
+        Re-seed atoms whose |cosine| with an earlier atom exceeds this.
+    transform_method : str, optional
+        Inference method of ``transform`` (default ``method``).
+    transform_params : dict, optional
+        Extra ``encode`` arguments for ``transform`` (default: the solver's
+        own defaults, tighter than while learning).
+    dtype : {"float32", "float64"}
+        Precision of the coding, of ``components_`` and of the codes.
+    seed : int, Generator or None
+        Seed of the initial dictionary, minibatch order and re-seeding.
+    progress : bool
+        Show a progress bar in ``fit``.
+
+    Attributes
+    ----------
+    components_ : ndarray, shape (n_atoms, n_features)
+        The dictionary, one unit-norm atom per row.
+    n_iter_ : int
+        Dictionary updates made so far (``partial_fit`` keeps counting).
+    n_features_in_ : int
+    history_ : xarray.Dataset
+        Learning history over ``update`` (objective, reconstruction error,
+        mean |a|, fraction active, atoms re-seeded, wall time), parameters in
+        attrs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from v1model.learning import SparseDictionaryLearner
+    >>> X = np.random.default_rng(0).standard_normal((300, 16))
+    >>> learner = SparseDictionaryLearner(24, lam=0.5, n_updates=20, batch_size=50, seed=0)
+    >>> codes = learner.fit_transform(X)
+    >>> codes.shape, learner.components_.shape
+    ((300, 24), (24, 16))
+    """
+
+    def __init__(
+        self,
+        n_atoms=None,
+        *,
+        algorithm="online",
+        method="fista",
+        lam=0.1,
+        n_nonzero=None,
+        positive=False,
+        method_params=None,
+        n_updates=None,
+        batch_size=256,
+        forget_factor=10.0,
+        n_passes=1,
+        shuffle=True,
+        ridge=1e-6,
+        init="data",
+        reseed_patience="auto",
+        duplicate_tol=0.99,
+        transform_method=None,
+        transform_params=None,
+        dtype="float32",
+        seed=None,
+        progress=False,
+    ):
+        self.n_atoms = n_atoms
+        self.algorithm = algorithm
+        self.method = method
+        self.lam = lam
+        self.n_nonzero = n_nonzero
+        self.positive = positive
+        self.method_params = method_params
+        self.n_updates = n_updates
+        self.batch_size = batch_size
+        self.forget_factor = forget_factor
+        self.n_passes = n_passes
+        self.shuffle = shuffle
+        self.ridge = ridge
+        self.init = init
+        self.reseed_patience = reseed_patience
+        self.duplicate_tol = duplicate_tol
+        self.transform_method = transform_method
+        self.transform_params = transform_params
+        self.dtype = dtype
+        self.seed = seed
+        self.progress = progress
+
+    # ------------------------------------------------------------ parameters
+    @classmethod
+    def _param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values() if p.name != "self"]
+
+    def get_params(self, deep=True):
+        """Parameters of the estimator, as passed to ``__init__``."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params):
+        """Set parameters (no validation until ``fit``); returns ``self``."""
+        valid = self._param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(f"Invalid parameter {key!r} for estimator "
+                                 f"{type(self).__name__}; valid parameters: {', '.join(valid)}")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self):
+        defaults = {p.name: p.default for p in
+                    inspect.signature(type(self).__init__).parameters.values()}
+        changed = []
+        for key, value in self.get_params().items():
+            default = defaults[key]
+            if value is default or (isinstance(value, (str, int, float, bool, type(None)))
+                                    and type(value) is type(default) and value == default):
+                continue
+            changed.append(f"{key}={value!r}")
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def __sklearn_tags__(self):
+        # called by scikit-learn only, so scikit-learn is importable here
+        from sklearn.utils import InputTags, Tags, TargetTags, TransformerTags
+
+        try:
+            preserved = [check_dtype(self.dtype).name]
+        except (TypeError, ValueError):
+            preserved = ["float32"]
+        return Tags(
+            estimator_type=None,
+            target_tags=TargetTags(required=False),
+            transformer_tags=TransformerTags(preserves_dtype=preserved),
+            input_tags=InputTags(two_d_array=True, sparse=False, allow_nan=False),
+            non_deterministic=self.seed is None,
+        )
+
+    # ------------------------------------------------------------- fitting
+    def _validated(self, n_features):
+        """Validated copies of the parameters (never stored on ``self``)."""
+        algorithm = check_choice(self.algorithm, "algorithm", ALGORITHMS)
+        n_atoms = n_features if self.n_atoms is None else check_int(self.n_atoms, "n_atoms",
+                                                                     minimum=1)
+        coder = make_coder(self.method, self.lam, self.n_nonzero, self.positive, self.dtype,
+                           self.method_params)
+        n_updates = (DEFAULT_UPDATES[algorithm] if self.n_updates is None
+                     else check_int(self.n_updates, "n_updates", minimum=1))
+        batch_size = check_int(self.batch_size, "batch_size", minimum=1)
+        forget_factor, n_passes = check_online_params(self.forget_factor, self.n_passes)
+        patience = (DEFAULT_PATIENCE[algorithm] if isinstance(self.reseed_patience, str)
+                    and self.reseed_patience == "auto" else self.reseed_patience)
+        patience, duplicate_tol = check_reseeding(patience, self.duplicate_tol)
+        if not isinstance(self.shuffle, (bool, np.bool_)):
+            raise TypeError(f"shuffle must be a bool, got {self.shuffle!r}")
+        return dict(algorithm=algorithm, n_atoms=n_atoms, coder=coder, n_updates=n_updates,
+                    batch_size=batch_size, forget_factor=forget_factor, n_passes=n_passes,
+                    reseed_patience=patience, duplicate_tol=duplicate_tol)
+
+    def fit(self, X, y=None):
+        """Learn the dictionary from ``X`` (n_samples, n_features); returns ``self``.
+
+        Starts afresh (``partial_fit`` continues from the current state).
+        """
+        X = check_training_data(X)
+        v = self._validated(X.shape[1])
+        self._state = None
+        common = dict(method=self.method, lam=self.lam, n_nonzero=self.n_nonzero,
+                      positive=self.positive, method_params=self.method_params,
+                      n_updates=v["n_updates"], init=self.init,
+                      reseed_patience=v["reseed_patience"], duplicate_tol=v["duplicate_tol"],
+                      dtype=self.dtype, seed=self.seed, progress=self.progress)
+        if v["algorithm"] == "online":
+            rng = as_generator(self.seed)
+            state = self._new_state(X, v, rng)
+            run_epochs(state, X, v["n_updates"], v["batch_size"], bool(self.shuffle), rng,
+                       self.progress)
+            self._state = state
+            self._set_fitted(state.D, state.n_updates, X.shape[1], None)
+        else:
+            if v["algorithm"] == "mod":
+                D, history = learn_mod(X, v["n_atoms"], ridge=self.ridge, **common)
+            else:
+                D, history = learn_ksvd(X, v["n_atoms"],
+                                        approximate=v["algorithm"] == "ksvd-approx", **common)
+            self._set_fitted(D, history.sizes["update"], X.shape[1], history)
+        return self
+
+    @property
+    def partial_fit(self):
+        """``partial_fit(X, y=None)``: only for ``algorithm="online"`` (for the
+        other algorithms the attribute does not exist, so that
+        ``hasattr(learner, "partial_fit")`` tells whether streaming works)."""
+        if self.algorithm != "online":
+            raise AttributeError(f"partial_fit is only available with algorithm='online', not "
+                                 f"algorithm={self.algorithm!r} (MOD and K-SVD are batch methods)")
+        return self._partial_fit
+
+    def _partial_fit(self, X, y=None):
+        """Update the dictionary with one more chunk ``X`` of a stream
+        (``algorithm="online"`` only); returns ``self``.
+
+        The chunk is cut into consecutive minibatches of ``batch_size`` (the
+        last one may be smaller), each one update. The first call initialises
+        the dictionary from the chunk. Memory stays constant however many
+        chunks are streamed.
+        """
+        X = check_training_data(X)
+        state = getattr(self, "_state", None)
+        if state is not None and X.shape[1] != state.D.shape[1]:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                             f"expecting {state.D.shape[1]} features as input")
+        v = self._validated(X.shape[1] if state is None else state.D.shape[1])
+        if state is None:
+            state = self._new_state(X, v, as_generator(self.seed))
+            self._state = state
+        elif v["n_atoms"] != state.D.shape[0]:
+            raise ValueError(f"n_atoms={self.n_atoms} but the streamed dictionary has "
+                             f"{state.D.shape[0]} atoms; call fit to start afresh")
+        else:  # parameters changed with set_params take effect from this chunk on
+            state.coder, state.forget_factor, state.n_passes = (
+                v["coder"], v["forget_factor"], v["n_passes"])
+        for start in range(0, X.shape[0], v["batch_size"]):
+            state.step(X[start : start + v["batch_size"]])
+        self._set_fitted(state.D, state.n_updates, X.shape[1], None)
+        return self
+
+    def _new_state(self, X, v, rng):
+        D = initial_dictionary(X, v["n_atoms"], self.init, rng)
+        usage = AtomUsage(v["n_atoms"], v["reseed_patience"], v["duplicate_tol"])
+        state = OnlineState(D, v["coder"], v["forget_factor"], v["n_passes"], usage, rng)
+        state.attrs = online_attrs(state, v["n_atoms"], X.shape[1], v["batch_size"], self.init,
+                                   v["reseed_patience"], v["duplicate_tol"], self.seed)
+        return state
+
+    def _set_fitted(self, D, n_iter, n_features, history):
+        self.components_ = np.array(D, dtype=check_dtype(self.dtype))
+        self.n_iter_ = int(n_iter)
+        self.n_features_in_ = int(n_features)
+        self._history = history
+
+    @property
+    def history_(self):
+        """Learning history (xarray Dataset over ``update``)."""
+        self._check_fitted()
+        if self._history is not None:
+            return self._history
+        state = self._state
+        attrs = dict(state.attrs, n_updates=state.n_updates,
+                     n_samples_seen=state.n_samples_seen)
+        return state.history.to_dataset(attrs)
+
+    # ----------------------------------------------------------- transform
+    def _check_fitted(self):
+        if not hasattr(self, "components_"):
+            raise _not_fitted(self)
+
+    def _check_input(self, X):
+        self._check_fitted()
+        X = check_training_data(X, allow_zero=True)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                             f"expecting {self.n_features_in_} features as input")
+        return X
+
+    def _transform_coder(self):
+        method = self.method if self.transform_method is None else self.transform_method
+        return make_coder(method, self.lam, self.n_nonzero, self.positive, self.dtype,
+                          self.transform_params, learning=False)
+
+    def transform(self, X):
+        """Sparse codes (n_samples, n_atoms) of ``X`` in the learned dictionary."""
+        X = self._check_input(X)
+        coder = self._transform_coder()
+        codes = coder.encode(X, self.components_, as_generator(self.seed))
+        return codes.astype(coder.dtype, copy=False)
+
+    def fit_transform(self, X, y=None):
+        """``fit(X)`` then ``transform(X)``."""
+        return self.fit(X, y).transform(X)
+
+    def inverse_transform(self, codes):
+        """Reconstructions ``codes @ components_`` (n_samples, n_features)."""
+        self._check_fitted()
+        from ..validation import check_array
+
+        codes = check_array(codes, "codes", ndim=2)
+        if codes.shape[1] != self.components_.shape[0]:
+            raise ValueError(f"codes has {codes.shape[1]} columns, but the dictionary has "
+                             f"{self.components_.shape[0]} atoms")
+        return (codes @ self.components_.astype(np.float64)).astype(self.components_.dtype)
+
+    def score(self, X, y=None):
+        """Minus the mean objective per sample of ``transform(X)`` (higher is better)."""
+        X = self._check_input(X)
+        coder = self._transform_coder()
+        D = self.components_.astype(np.float64)
+        codes = coder.encode(X, D, as_generator(self.seed))
+        return -float(coder.objective(X, D, codes).mean())
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the code columns: ``sparsedictionarylearner0`` ... ."""
+        self._check_fitted()
+        prefix = type(self).__name__.lower()
+        return np.asarray([f"{prefix}{i}" for i in range(self.components_.shape[0])],
+                          dtype=object)
+
+
+class NotFittedError(ValueError, AttributeError):
+    """The learner has no dictionary yet (call ``fit`` or ``partial_fit``).
+
+    Subclasses ValueError and AttributeError, like scikit-learn's own."""
+
+
+def _not_fitted(estimator):
+    return NotFittedError(f"This {type(estimator).__name__} instance is not fitted yet; call "
+                          "'fit' or 'partial_fit' first")

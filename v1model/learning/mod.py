@@ -1,0 +1,140 @@
+"""Method of Optimal Directions (Engan, Aase & Husøy 1999).
+
+Alternates sparse coding with the dictionary held fixed and the dictionary
+that minimises the reconstruction error for the codes held fixed, in closed
+form:
+
+    D = argmin_D ||X - A D||_F^2 = (A^T A)^{-1} A^T X
+
+followed by renormalising every atom to unit length. A small ridge on
+``A^T A`` keeps the solve well posed when an atom is unused (its row of
+``A^T A`` is zero); such an atom collapses to zero and is re-seeded.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+
+from ..validation import check_positive
+from ._coding import make_coder
+from ._loop import run_batch_learner
+
+__all__ = ["learn_mod", "mod_dictionary"]
+
+
+def mod_dictionary(X, A, ridge=1e-6) -> np.ndarray:
+    """Least-squares dictionary for fixed codes: ``(A^T A + r I)^{-1} A^T X``.
+
+    ``r = ridge * mean(diag(A^T A))`` (relative, so that it does not depend on
+    the scale of the codes). Rows are not renormalised. Inputs are trusted:
+    ``X`` (n_samples, n_features), ``A`` (n_samples, n_atoms), float64.
+    """
+    AtA = A.T @ A
+    AtX = A.T @ X
+    scale = float(np.mean(np.diag(AtA)))
+    AtA[np.diag_indices_from(AtA)] += ridge * (scale if scale > 0 else 1.0)
+    return scipy.linalg.solve(AtA, AtX, assume_a="pos", overwrite_a=True, overwrite_b=True)
+
+
+def learn_mod(
+    X,
+    n_atoms: int,
+    *,
+    method: str = "fista",
+    lam: float | None = None,
+    n_nonzero: int | None = None,
+    positive: bool = False,
+    method_params: dict | None = None,
+    n_updates: int = 30,
+    batch_size: int | None = None,
+    ridge: float = 1e-6,
+    init="data",
+    reseed_patience: int | None = 1,
+    duplicate_tol: float | None = 0.99,
+    dtype=np.float32,
+    seed=None,
+    progress: bool = True,
+):
+    """Learn a dictionary with the Method of Optimal Directions.
+
+    Minimises ``sum_i 0.5 ||x_i - a_i D||^2 + penalty(a_i)`` over codes and
+    unit-norm atoms by alternating sparse coding (any method of
+    :func:`v1model.inference.encode`) and the closed-form least-squares
+    dictionary :func:`mod_dictionary`.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Training signals (e.g. whitened image patches, flattened).
+    n_atoms : int
+        Number of atoms.
+    method : {"fista", "ista", "lca", "omp", "mp", "iht"}
+        Sparse-inference method.
+    lam : float, optional
+        L1 penalty (L1 methods) or hard threshold (``"iht"``), units of ``X``.
+    n_nonzero : int, optional
+        Non-zeros per code (``"omp"``, ``"mp"``, ``"iht"``).
+    positive : bool
+        Non-negative codes.
+    method_params : dict, optional
+        Extra keyword arguments for ``encode`` (e.g. ``{"tol": 1e-5}``,
+        ``{"max_iter": 200}``); during learning FISTA defaults to ``tol=1e-2``,
+        ISTA and LCA to ``1e-3`` (``LEARNING_TOL``).
+    n_updates : int
+        Number of code/dictionary alternations.
+    batch_size : int, optional
+        Code a random minibatch of this many samples per update (stochastic
+        MOD) instead of all of ``X``.
+    ridge : float
+        Relative ridge added to ``A^T A`` (times its mean diagonal).
+    init : {"data", "random"} or array_like, shape (n_atoms, n_features)
+        Initial dictionary: random samples, Gaussian atoms, or given atoms
+        (renormalised).
+    reseed_patience : int or None
+        Re-seed an atom that no code used in this many consecutive updates;
+        None never re-seeds dead atoms.
+    duplicate_tol : float or None
+        Also re-seed an atom whose |cosine| with an earlier atom exceeds this.
+    dtype : {float32, float64}
+        Precision of the sparse coding (dictionary algebra is float64); also
+        the dtype of the returned dictionary.
+    seed : int, Generator or None
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    D : ndarray, shape (n_atoms, n_features)
+        Unit-norm atoms.
+    history : xarray.Dataset
+        Over ``update``: ``objective``, ``reconstruction_error``,
+        ``mean_abs_code``, ``fraction_active``, ``n_reseeded``,
+        ``n_samples``, ``wall_time`` (s); parameters in ``attrs``. Statistics
+        are those of the codes inferred with the dictionary before the update.
+
+    References
+    ----------
+    Engan, K., Aase, S. O. & Husøy, J. H. (1999). Method of optimal directions
+    for frame design. Proc. ICASSP 5, 2443-2446.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from v1model.learning import learn_mod
+    >>> X = np.random.default_rng(0).standard_normal((200, 16))
+    >>> D, history = learn_mod(X, 24, lam=0.5, n_updates=5, seed=0, progress=False)
+    >>> D.shape, history.sizes["update"]
+    ((24, 16), 5)
+    """
+    coder = make_coder(method, lam, n_nonzero, positive, dtype, method_params)
+    ridge = check_positive(ridge, "ridge")
+
+    def step(batch, A, D):
+        return mod_dictionary(batch, A, ridge), A
+
+    return run_batch_learner(
+        "mod", step, X, n_atoms, coder, n_updates=n_updates, batch_size=batch_size, init=init,
+        reseed_patience=reseed_patience, duplicate_tol=duplicate_tol, seed=seed,
+        progress=progress, attrs={"ridge": ridge},
+    )
