@@ -1,0 +1,183 @@
+"""Spiking LCA (Brian2) against the ODE LCA on the same patches, in one run.
+
+Problem: 100 whitened 16x16 natural patches, a 256-atom non-negative
+dictionary learned by the package (300 updates), lam = 0.1, tau = 10 ms.
+Reference: the non-negative LASSO solved by FISTA to 1e-9.
+
+Measured:
+- ODE LCA (``v1model.inference.lca``, Euler, float32): wall time of the
+  default call (runs to its tolerance) and of the shortest run whose codes are
+  within 5% relative error of the LASSO solution;
+- spiking LCA (``v1model.spiking.spiking_lca``, Cython, default tau_syn and
+  transient): Brian2 compile time, as a 20-step run with a cold cache (a fresh
+  ``cython.cache_dir``) minus the same run warm; then, for each time step in
+  ``--dts``, the wall time (network build + run) of a warm run just long
+  enough (simulated time T*) to reach 5% relative rate error. T* is read off
+  a long recorded run (rates over [0.3 t, t] for every stopping time t), and
+  the timed run reports its own error.
+
+Usage::
+
+    python benchmarks/bench_spiking.py            # the issue's problem
+    python benchmarks/bench_spiking.py --quick    # 20 patches, 8x8, 64 atoms
+    python benchmarks/bench_spiking.py --standalone   # also time cpp_standalone
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+
+def relative_error(a, ref):
+    return float(np.linalg.norm(a - ref) / np.linalg.norm(ref))
+
+
+def best_of(fn, repeats):
+    times, out = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--standalone", action="store_true",
+                        help="also time target='cpp_standalone' (compiles every run)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--dts", default="1e-4,5e-4",
+                        help="spiking time steps to time, comma-separated (s); the first "
+                             "is the library default")
+    parser.add_argument("--target-error", type=float, default=0.05)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    import brian2
+
+    from stimuli import load_images, sample_patches, whiten
+    from v1model import SparseCodingNetwork
+    from v1model.inference import fista, lca
+    from v1model.spiking import spiking_lca, windowed_rates
+
+    warnings.filterwarnings("ignore")
+    brian2.prefs.logging.console_log_level = "ERROR"
+    size, n_atoms, n_patches = (8, 64, 20) if args.quick else (16, 256, 100)
+    lam, tau, goal = 0.1, 0.01, args.target_error
+    rng = np.random.default_rng(args.seed)
+
+    print(f"problem: {n_patches} whitened {size}x{size} patches, {n_atoms} atoms, lam={lam}, "
+          f"tau={tau * 1e3:g} ms, target {goal:.0%} relative error")
+    imgs = whiten(load_images("skimage"))
+    pool = sample_patches(imgs, size, 20000, seed=rng)
+    X = sample_patches(imgs, size, n_patches, seed=rng)
+    n_updates = 100 if args.quick else 300
+    # learning the dictionary is not timed; cache it between benchmark runs
+    cached = Path(tempfile.gettempdir()) / (
+        f"v1model_bench_spiking_D_{size}_{n_atoms}_{n_updates}_{args.seed}.npy")
+    if cached.exists():
+        D = np.load(cached)
+        print(f"dictionary loaded from {cached}")
+    else:
+        net = SparseCodingNetwork(n_atoms=n_atoms, patch_shape=(size, size), lam=lam,
+                                  threshold="nonneg", tau=tau)
+        t0 = time.perf_counter()
+        net.learn(pool, n_updates=n_updates, seed=rng, progress=False)
+        D = net.dictionary
+        np.save(cached, D)
+        print(f"dictionary learned in {time.perf_counter() - t0:.1f} s (not timed)")
+    lasso = fista(X, D, lam, positive=True, dtype=np.float64, tol=1e-9, max_iter=100000)
+
+    # ----------------------------------------------------------- ODE LCA
+    ode_default_t, A = best_of(lambda: lca(X, D, lam, threshold="nonneg", tau=tau), args.repeats)
+    ode_default_err = relative_error(A, lasso)
+    dt_ode = 0.1 * tau  # lca's default step for this dictionary is no larger
+    _, traj = lca(X, D, lam, threshold="nonneg", tau=tau, dt=dt_ode, n_steps=4000,
+                  return_trajectory=True)
+    errs = np.linalg.norm(traj["a"].values - lasso, axis=(1, 2)) / np.linalg.norm(lasso)
+    n_goal = int(np.argmax(errs <= goal))
+    ode_goal_t, A = best_of(
+        lambda: lca(X, D, lam, threshold="nonneg", tau=tau, dt=dt_ode, n_steps=n_goal),
+        args.repeats)
+    ode_goal_err = relative_error(A, lasso)
+    ode_sim = n_goal * dt_ode
+
+    # ------------------------------------------------------- spiking LCA
+    dts = [float(v) for v in args.dts.split(",")]
+    cache = tempfile.mkdtemp(prefix="v1model_bench_cython_")
+    brian2.prefs.codegen.runtime.cython.cache_dir = cache
+    tiny = dict(duration=20 * dts[0], dt=dts[0], tau_m=tau, target="cython", seed=0)
+    t0 = time.perf_counter()
+    spiking_lca(X, D, lam, **tiny)
+    cold = time.perf_counter() - t0
+    warm, _ = best_of(lambda: spiking_lca(X, D, lam, **tiny), args.repeats)
+
+    rows = [
+        ("ODE LCA, default tol (1e-5)", "-", ode_default_t, ode_default_err),
+        (f"ODE LCA, shortest run to {goal:.0%}", f"{ode_sim * 1e3:.0f} ms", ode_goal_t,
+         ode_goal_err),
+    ]
+    splits = []
+    long = 1.0 if args.quick else 1.5
+    for dt in dts:
+        ds = spiking_lca(X, D, lam, duration=long, dt=dt, tau_m=tau, target="cython", seed=0,
+                         record_spikes=True)
+        t_grid = np.linspace(0.01, long, 150)
+        curve = [relative_error(c, lasso) for c in windowed_rates(ds, t_grid).values]
+        reached = np.flatnonzero(np.asarray(curve) <= goal)
+        if reached.size == 0:
+            raise SystemExit(f"spiking LCA (dt={dt}) did not reach {goal:.0%} within {long} s:"
+                             f" error {curve[-1]:.3f}")
+        t_star = float(t_grid[reached[0]])
+        runs = []
+
+        def timed_run(dt=dt, t_star=t_star, runs=runs):
+            out = spiking_lca(X, D, lam, duration=t_star, dt=dt, tau_m=tau, target="cython",
+                              seed=0)
+            runs.append(out)
+            return out
+
+        spk_t, out = best_of(timed_run, args.repeats)
+        rows.append((f"spiking LCA, cython, warm, dt = {dt * 1e3:g} ms", f"{t_star * 1e3:.0f} ms",
+                     spk_t, relative_error(out["code"].values, lasso)))
+        splits.append((dt, min(r.attrs["build_time"] for r in runs),
+                       min(r.attrs["run_time"] for r in runs), int(ds.sizes["spike"] * t_star
+                                                                   / long)))
+        if args.standalone:
+            t0 = time.perf_counter()
+            sa = spiking_lca(X, D, lam, duration=t_star, dt=dt, tau_m=tau,
+                             target="cpp_standalone", seed=0)
+            rows.append((f"spiking LCA, cpp_standalone incl. build, dt = {dt * 1e3:g} ms",
+                         f"{t_star * 1e3:.0f} ms", time.perf_counter() - t0,
+                         relative_error(sa["code"].values, lasso)))
+    shutil.rmtree(cache, ignore_errors=True)
+
+    print()
+    print(f"| run | simulated time | wall time (s) | rel. error vs LASSO | ratio to ODE to "
+          f"{goal:.0%} |")
+    print("|---|---|---|---|---|")
+    for name, sim, t, err in rows:
+        print(f"| {name} | {sim} | {t:.3f} | {err:.3f} | {t / ode_goal_t:.1f}x |")
+    print()
+    for dt, build, run, n_spikes in splits:
+        print(f"dt = {dt * 1e3:g} ms: network build {build:.3f} s + Brian2 run {run:.3f} s "
+              f"(~{n_spikes} spikes x {n_atoms - 1} synapses each)")
+    print(f"{n_patches * n_atoms} neurons, {n_patches * n_atoms * (n_atoms - 1)} synapses "
+          "in one NeuronGroup / one Synapses object")
+    print(f"Brian2 Cython compile (tiny run, 20 steps): cold cache {cold:.1f} s, warm "
+          f"{warm:.2f} s -> compile ~{cold - warm:.1f} s")
+    for name, _, t, _ in rows[2:]:
+        print(f"{name}: {t / ode_goal_t:.1f}x the ODE run to {goal:.0%}, "
+              f"{t / ode_default_t:.1f}x the default ODE call (target <= 20x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""SAILnet: inference against an independent per-image implementation of the
+authors' discrete-time LIF and against the Brian2 network; learning against
+the homeostatic target rate and against known localized generating features."""
+
+import numpy as np
+import pytest
+
+from v1model.spiking import learn_sailnet, rf_overlap, rf_spread, sailnet_inference
+
+P = 0.05
+
+
+def _authors_activities(X, Q, W, theta, n_steps=50, eta=0.1):
+    """SAILnet's ``activities.m`` transcribed one image at a time (column form)."""
+    counts = np.zeros((X.shape[0], Q.shape[0]), dtype=int)
+    for s, x in enumerate(X):
+        b = Q @ x
+        u = np.zeros(Q.shape[0])
+        spikes = np.zeros(Q.shape[0])
+        for _ in range(n_steps):
+            u = (1 - eta) * u + eta * (b - W @ spikes)
+            spikes = (u >= theta).astype(float)
+            counts[s] += spikes.astype(int)
+            u[spikes > 0] = 0.0
+    return counts
+
+
+@pytest.fixture(scope="module")
+def weights():
+    rng = np.random.default_rng(4)
+    k, p = 24, 36
+    Q = rng.standard_normal((k, p))
+    Q /= np.linalg.norm(Q, axis=1, keepdims=True)
+    W = np.abs(rng.standard_normal((k, k))) * 0.4 * (rng.random((k, k)) < 0.5)
+    np.fill_diagonal(W, 0)
+    theta = rng.uniform(0.3, 0.8, k)
+    X = rng.standard_normal((12, p))
+    return X, Q, W, theta
+
+
+def test_vectorised_inference_equals_the_authors_loop(weights):
+    X, Q, W, theta = weights
+    counts = sailnet_inference(X, Q, W, theta, dtype=np.float64)
+    ref = _authors_activities(X, Q, W, theta)
+    assert ref.sum() > 50 and counts.dtype == np.int64
+    np.testing.assert_array_equal(counts, ref)
+    # float32 (the default) changes at most a few threshold crossings
+    assert np.mean(sailnet_inference(X, Q, W, theta) == ref) > 0.98
+
+
+@pytest.mark.brian2
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:pyparsing")
+def test_brian2_network_equals_numpy_kernel(weights):
+    X, Q, W, theta = weights
+    ref = sailnet_inference(X, Q, W, theta, dtype=np.float64)
+    counts = sailnet_inference(X, Q, W, theta, simulator="brian2", target="numpy")
+    np.testing.assert_array_equal(counts, ref)
+
+
+def test_inhibition_lowers_counts(weights):
+    X, Q, W, theta = weights
+    free = sailnet_inference(X, Q, np.zeros_like(W), theta)
+    inhibited = sailnet_inference(X, Q, W, theta)
+    assert np.all(inhibited.sum(axis=1) <= free.sum(axis=1))
+    assert inhibited.sum() < free.sum()
+
+
+@pytest.fixture(scope="module")
+def natural_images(whitened_images):
+    return whitened_images
+
+
+def test_thresholds_drive_mean_rate_to_target(natural_images):
+    """Homeostasis alone (fixed receptive fields): rates start 5x too high, end at p."""
+    ds = learn_sailnet(natural_images, 64, patch_size=8, beta=0.0, theta0=1.0,
+                       n_updates=800, seed=0, progress=False)
+    rate = ds["mean_rate"].values
+    assert rate[:10].mean() > 3 * P
+    assert abs(rate[-300:].mean() - P) <= 0.1 * P
+    assert ds["W"].values.min() >= 0 and np.all(np.diag(ds["W"].values) == 0)
+
+
+def _blob_data(n, seed, size=8, n_features=24):
+    """Sparse non-negative mixtures of Gaussian blobs, normalised like SAILnet's patches."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    centres = rng.uniform(1, size - 2, (n_features, 2))
+    F = np.exp(-((yy - centres[:, 0, None, None]) ** 2 + (xx - centres[:, 1, None, None]) ** 2)
+               / 2.0).reshape(n_features, -1)
+    F /= np.linalg.norm(F, axis=1, keepdims=True)
+    S = (rng.random((n, n_features)) < 0.05) * rng.exponential(1.0, (n, n_features))
+    X = S @ F + 0.05 * rng.standard_normal((n, size * size))
+    X -= X.mean(axis=1, keepdims=True)
+    X /= X.std(axis=1, keepdims=True)
+    return X, F
+
+
+@pytest.fixture(scope="module")
+def blob_run():
+    X, F = _blob_data(10000, seed=0)
+    ds = learn_sailnet(X, F.shape[0], n_updates=600, seed=1, progress=False, record_every=2)
+    return ds, F
+
+
+def test_receptive_fields_become_localized_on_sparse_blobs(blob_run):
+    ds, F = blob_run
+    Q = ds["Q"].values
+    random_spread = np.median(rf_spread(np.random.default_rng(0).standard_normal(Q.shape)))
+    assert np.median(rf_spread(Q)) < 0.75 * random_spread
+    # the generating blobs (mean removed, as the patch normalisation does) are found
+    Qn = Q.reshape(len(Q), -1) / np.linalg.norm(Q.reshape(len(Q), -1), axis=1, keepdims=True)
+    Fc = F - F.mean(axis=1, keepdims=True)
+    Fc /= np.linalg.norm(Fc, axis=1, keepdims=True)
+    best = (Qn @ Fc.T).max(axis=0)
+    assert np.mean(best > 0.8) >= 0.9
+
+
+def test_learned_inhibition_follows_receptive_field_overlap(blob_run):
+    ds, _ = blob_run
+    W, overlap = ds["W"].values, rf_overlap(ds["Q"].values)
+    off = ~np.eye(len(W), dtype=bool)
+    assert np.corrcoef(W[off], overlap[off])[0, 1] > 0.5
+
+
+def test_history_dataset(blob_run):
+    ds, _ = blob_run
+    assert ds.sizes["update"] == 300 and ds["update"].values[-1] == 600
+    for name in ("mean_rate", "rate_spread", "mean_W", "mean_theta", "mean_correlation",
+                 "q_change"):
+        assert ds[name].dims == ("update",) and "units" in ds[name].attrs
+    assert ds["Q"].dims == ("neuron", "y", "x") and ds["W"].dims == ("neuron", "neuron_pre")
+    assert ds.attrs["alpha"] == 1.0 and ds.attrs["beta"] == 0.01 and ds.attrs["gamma"] == 0.1
+    assert ds.attrs["p"] == P and ds.attrs["n_steps"] == 50 and ds.attrs["eta"] == 0.1
+
+
+def test_same_seed_same_network():
+    X, _ = _blob_data(500, seed=3)
+    a = learn_sailnet(X, 8, n_updates=20, seed=5, progress=False)
+    b = learn_sailnet(X, 8, n_updates=20, seed=5, progress=False)
+    np.testing.assert_array_equal(a["Q"], b["Q"])
+    np.testing.assert_array_equal(a["W"], b["W"])
+
+
+def test_rf_helpers_against_hand_computed_values():
+    Q = np.zeros((2, 5, 5))
+    Q[0, 2, 2] = 1.0                     # a single pixel: no spread
+    Q[1, 0, 0] = Q[1, 0, 4] = 1.0        # two pixels 4 apart: spread 2
+    np.testing.assert_allclose(rf_spread(Q), [0.0, 2.0])
+    np.testing.assert_allclose(rf_overlap(Q), [[1, 0], [0, 1]])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(p=-0.05), "p must be a positive"),
+        (dict(alpha=-1.0), "alpha must be a non-negative"),
+        (dict(eta=1.5), "eta .* must be <= 1"),
+        (dict(n_updates=0), "n_updates must be >= 1"),
+        (dict(Q0=np.ones((4, 3))), r"Q0 must have shape \(8, 64\)"),
+        (dict(patch_size=40), "does not fit in images"),
+    ],
+)
+def test_learning_bad_arguments(natural_images, kwargs, match):
+    data = natural_images[:2, :32, :32] if "patch_size" in kwargs else _blob_data(50, 0)[0]
+    with pytest.raises(ValueError, match=match):
+        learn_sailnet(data, 8, n_updates=kwargs.pop("n_updates", 1), progress=False,
+                      border=0, **kwargs)
+
+
+def test_inference_bad_arguments(weights):
+    X, Q, W, theta = weights
+    with pytest.raises(ValueError, match="W must be non-negative"):
+        sailnet_inference(X, Q, -W, theta)
+    with pytest.raises(ValueError, match=r"X has 35 features .* Q has 36"):
+        sailnet_inference(X[:, :35], Q, W, theta)
+    with pytest.raises(ValueError, match=r"theta must have shape \(24,\)"):
+        sailnet_inference(X, Q, W, theta[:3])
+    with pytest.raises(ValueError, match="simulator must be one of"):
+        sailnet_inference(X, Q, W, theta, simulator="nest")
+
+
+@pytest.mark.slow
+def test_receptive_fields_localize_on_olshausen_images(shared_data):
+    """The authors' defaults on the original sparsenet images: localized fields, rate near p."""
+    from stimuli import load_images
+
+    images = load_images(shared_data("olshausen", "images"))
+    ds = learn_sailnet(images, 256, n_updates=4000, seed=0, progress=False, record_every=10)
+    spread = rf_spread(ds["Q"].values)
+    random_spread = np.median(rf_spread(np.random.default_rng(0).standard_normal((256, 16, 16))))
+    assert np.median(spread) < 0.7 * random_spread
+    assert abs(ds["mean_rate"].values[-50:].mean() - P) <= 0.1 * P

@@ -1,0 +1,305 @@
+"""Spiking LCA on Brian2 against the non-negative LASSO, the ODE LCA, analytic
+integrate-and-fire rates and an independent NumPy simulation of the same
+equations.
+
+Default tests use Brian2's numpy target (no compiler); Cython and C++
+standalone comparisons compile for tens of seconds and are marked slow.
+"""
+
+import numpy as np
+import pytest
+
+from v1model import SparseCodingNetwork
+from v1model.inference import fista
+from v1model.spiking import spiking_lca, windowed_rates
+
+pytestmark = [pytest.mark.brian2,
+              pytest.mark.filterwarnings("ignore::DeprecationWarning:pyparsing")]
+
+LAM = 0.1
+TAU_M = 0.01
+
+
+def _problem(seed, n_samples=4, n_atoms=24, n_features=48):
+    """Sparse non-negative codes in a random unit-norm dictionary, plus noise."""
+    rng = np.random.default_rng(seed)
+    D = rng.standard_normal((n_atoms, n_features))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    A = np.maximum(rng.standard_normal((n_samples, n_atoms)), 0)
+    A *= rng.random((n_samples, n_atoms)) < 0.2
+    X = A @ D + 0.05 * rng.standard_normal((n_samples, n_features))
+    return X, D
+
+
+def _sklearn_nonneg_lasso(X, D, lam, positive=True):
+    """Independent reference: scikit-learn's coordinate descent, one sample at a time."""
+    from sklearn.linear_model import Lasso
+
+    model = Lasso(alpha=lam / X.shape[1], fit_intercept=False, positive=positive,
+                  tol=1e-12, max_iter=100000)
+    return np.stack([model.fit(D.T, x).coef_.copy() for x in X])
+
+
+def _rel_err(a, ref):
+    return np.linalg.norm(a - ref) / np.linalg.norm(ref)
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return _problem(0)
+
+
+@pytest.fixture(scope="module")
+def reference(problem):
+    X, D = problem
+    return _sklearn_nonneg_lasso(X, D, LAM)
+
+
+@pytest.fixture(scope="module")
+def long_run(problem):
+    X, D = problem
+    return spiking_lca(X, D, LAM, duration=1.0, target="numpy", seed=0, record_spikes=True)
+
+
+def test_rates_converge_to_nonnegative_lasso(long_run, reference, problem):
+    X, D = problem
+    code = long_run["code"].values
+    assert reference.max() > 0.5 and np.count_nonzero(reference) >= 8  # not a degenerate case
+    assert np.corrcoef(code.ravel(), reference.ravel())[0, 1] >= 0.98
+    assert _rel_err(code, reference) <= 0.10
+    # the second reference agrees with the first, so the target is the nonneg LASSO
+    assert _rel_err(fista(X, D, LAM, positive=True, dtype=np.float64, tol=1e-10), reference) < 1e-4
+
+
+def test_error_shrinks_with_simulated_time(long_run, reference):
+    codes = windowed_rates(long_run, [0.05, 0.2, 1.0])
+    errors = [_rel_err(c, reference) for c in codes.values]
+    assert errors[0] > errors[1] > errors[2]
+    # the last window is exactly the run's own count
+    np.testing.assert_array_equal(codes.values[-1], long_run["code"].values)
+
+
+def test_dataset_has_units_and_parameters(long_run):
+    ds = long_run
+    assert ds["rate"].dims == ("sample", "atom")
+    assert ds["rate"].attrs["units"] == "Hz" and ds["code"].attrs["units"] == "1"
+    assert ds["spike_time"].attrs["units"] == "s"
+    np.testing.assert_allclose(ds["code"], ds["rate"] * TAU_M)
+    for key in ("lam", "duration", "dt", "tau_m", "tau_syn", "refractory", "target"):
+        assert key in ds.attrs
+    # rate = spikes counted in the window / its length
+    window = ds.attrs["duration"] * (1 - ds.attrs["transient_fraction"])
+    np.testing.assert_allclose(ds["rate"], ds["spike_count"] / window, rtol=1e-9)
+
+
+def test_spiking_backend_matches_ode_backend(problem, long_run):
+    X, D = problem
+    net = SparseCodingNetwork(D, lam=LAM, threshold="nonneg", tau=TAU_M)
+    ode = net.encode(X, backend="ode", dtype=np.float64)
+    spk = net.encode(X, backend="spiking", duration=1.0, target="numpy", seed=0)
+    assert spk.shape == ode.shape == (X.shape[0], D.shape[0])
+    # the backend is the spiking LCA with tau_m = network.tau
+    np.testing.assert_array_equal(spk, long_run["code"].values)
+    assert np.corrcoef(spk.ravel(), ode.ravel())[0, 1] >= 0.98
+    assert _rel_err(spk, ode) <= 0.10
+
+
+def test_without_inhibition_rates_are_thresholded_drive(problem, reference):
+    X, D = problem
+    ds = spiking_lca(X, D, LAM, duration=0.5, target="numpy", seed=0, inhibition=False)
+    # each unit integrates b - lam alone: rate = max(b - lam, 0) / tau_m (+- one spike)
+    expected = np.maximum(X @ D.T - LAM, 0)
+    window = 0.5 * (1 - ds.attrs["transient_fraction"])
+    np.testing.assert_allclose(ds["code"], expected, atol=TAU_M / window + 1e-12)
+    assert ds.attrs["n_synapses"] == 0
+    # ... which is far from the LASSO solution
+    assert _rel_err(ds["code"].values, reference) > 0.3
+
+
+def test_same_seed_same_spikes_other_seed_other_spikes(problem):
+    X, D = problem
+    kw = dict(duration=0.1, target="numpy", record_spikes=True)
+    a = spiking_lca(X, D, LAM, seed=7, **kw)
+    b = spiking_lca(X, D, LAM, seed=np.random.default_rng(7), **kw)
+    c = spiking_lca(X, D, LAM, seed=8, **kw)
+    for key in ("spike_time", "spike_sample", "spike_atom"):
+        np.testing.assert_array_equal(a[key], b[key])
+    assert a.sizes["spike"] > 50
+    assert a.sizes["spike"] != c.sizes["spike"] or not np.array_equal(a["spike_time"],
+                                                                      c["spike_time"])
+
+
+def test_noise_is_seeded_and_leaves_global_numpy_state_alone(problem):
+    X, D = problem
+    np.random.seed(123)
+    before = np.random.get_state()[1].copy()
+    a = spiking_lca(X, D, LAM, duration=0.05, target="numpy", seed=3, noise=0.2,
+                    record_spikes=True)
+    b = spiking_lca(X, D, LAM, duration=0.05, target="numpy", seed=3, noise=0.2,
+                    record_spikes=True)
+    np.testing.assert_array_equal(np.random.get_state()[1], before)
+    np.testing.assert_array_equal(a["spike_time"], b["spike_time"])
+    assert a.attrs["brian2_seed"] == b.attrs["brian2_seed"] >= 0
+
+
+def _numpy_mirror(X, D, lam, v0, n_steps, dt, tau_m, tau_syn):
+    """The spiking LCA written independently in NumPy: Euler step, threshold,
+    synaptic jumps, subtractive reset — Brian2's order within a step."""
+    B = X @ D.T
+    G = D @ D.T - np.eye(D.shape[0])
+    v = v0.reshape(B.shape).copy()
+    current = np.zeros_like(B)
+    counts = np.zeros(B.shape, dtype=int)
+    for _ in range(n_steps):
+        v, current = v + dt * (B - lam - current) / tau_m, current - dt * current / tau_syn
+        spikes = v > 1
+        current += spikes @ G * (tau_m / tau_syn)
+        v[spikes] -= 1
+        counts += spikes
+    return counts
+
+
+def test_brian2_network_equals_independent_numpy_simulation(problem):
+    X, D = problem
+    n_steps, dt = 3000, 1e-4
+    ds = spiking_lca(X, D, LAM, duration=n_steps * dt, dt=dt, target="numpy", seed=5,
+                     transient_fraction=0, record_spikes=True)
+    v0 = np.random.default_rng(5).random(X.shape[0] * D.shape[0])  # as v_init="uniform"
+    counts = _numpy_mirror(X, D, LAM, v0, n_steps, dt, TAU_M, 0.0025)
+    assert counts.sum() > 100
+    # the same model up to rounding: spike counts agree to within one spike
+    assert np.abs(ds["spike_count"].values - counts).max() <= 1
+    assert np.mean(ds["spike_count"].values == counts) >= 0.95
+
+
+def test_membrane_trace_integrates_drive(problem):
+    X, D = problem
+    ds = spiking_lca(X, D, LAM, duration=0.05, target="numpy", seed=0, inhibition=False,
+                     record_v=[[0, 0], [1, 3]], v_init="zero")
+    assert ds["v"].dims == ("time", "unit") and ds["v"].attrs["units"] == "1"
+    assert ds.sizes["time"] == 500 and ds.sizes["unit"] == 2
+    drive = X @ D.T
+    for u in range(2):
+        s, a = int(ds["unit_sample"][u]), int(ds["unit_atom"][u])
+        slope = (drive[s, a] - LAM) * ds.attrs["dt"] / TAU_M
+        steps = np.diff(ds["v"].values[:, u])
+        # between spikes v rises by (b - lam) dt / tau_m; a spike subtracts exactly 1
+        jumps = np.round(steps - slope)
+        np.testing.assert_allclose(steps - jumps, slope, atol=1e-9)
+        assert set(np.unique(jumps)) <= {0.0, -1.0}
+        assert np.all(ds["v"].values[:, u] <= 1 + 1e-12) or slope > 1
+
+
+def test_record_v_atoms_are_recorded_in_every_sample(problem):
+    X, D = problem
+    ds = spiking_lca(X, D, LAM, duration=0.002, target="numpy", seed=0, record_v=[2, 5],
+                     record_dt=0.001)
+    assert ds.sizes["unit"] == 2 * X.shape[0] and ds.sizes["time"] == 2
+    assert ds["unit_atom"].values.tolist() == [2, 5] * X.shape[0]
+
+
+def test_refractory_period_gives_analytic_if_rate(problem):
+    X, D = problem
+    ref = 0.004
+    ds = spiking_lca(X, D, LAM, duration=1.0, target="numpy", seed=0, inhibition=False,
+                     refractory=ref)
+    drive = np.maximum(X @ D.T - LAM, 0)
+    active = drive > 0.5
+    # integrate-and-fire with dead time: rate = 1 / (refractory + tau_m / (b - lam))
+    expected = 1.0 / (ref + TAU_M / drive[active])
+    np.testing.assert_allclose(ds["rate"].values[active], expected, rtol=0.03)
+    assert ds["rate"].max() <= 1 / ref
+
+
+def test_soft_threshold_uses_on_off_pairs(problem):
+    X, D = problem
+    net = SparseCodingNetwork(D, lam=LAM, threshold="soft", tau=TAU_M)
+    codes, ds = net.encode(X, backend="spiking", duration=1.0, target="numpy", seed=0,
+                           return_dataset=True)
+    ref = _sklearn_nonneg_lasso(X, D, LAM, positive=False)
+    assert (ref < 0).any() and (ref > 0).any()
+    assert ds.sizes["atom"] == 2 * D.shape[0]
+    assert np.corrcoef(codes.ravel(), ref.ravel())[0, 1] >= 0.98
+    assert _rel_err(codes, ref) <= 0.10
+
+
+def test_hard_threshold_is_refused(problem):
+    X, D = problem
+    net = SparseCodingNetwork(D, lam=LAM, threshold="hard")
+    with pytest.raises(ValueError, match="threshold='hard'"):
+        net.encode(X, backend="spiking", target="numpy")
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(lam=-0.1), "lam must be a non-negative"),
+        (dict(tau_m=-0.01), "tau_m must be a positive"),
+        (dict(tau_syn=0.0), "tau_syn must be a positive"),
+        (dict(dt=-1e-4), "dt must be a positive"),
+        (dict(duration=5e-5, dt=1e-4), r"duration \(5e-05 s\) is shorter than the time step"),
+        (dict(refractory=-0.001), "refractory must be a non-negative"),
+        (dict(noise=-1.0), "noise must be a non-negative"),
+        (dict(target="gpu"), "target must be one of 'cython', 'numpy', 'cpp_standalone'"),
+        (dict(transient_fraction=1.0), "transient_fraction must be < 1"),
+        (dict(v_init="random"), "v_init must be one of"),
+        (dict(record_v=[99]), r"record_v: atom indices must be in \[0, 24\)"),
+        (dict(record_v=[[9, 0]]), r"record_v: \(sample, atom\) pairs"),
+        (dict(record_dt=1e-5), r"record_dt .* must be >= dt"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(problem, kwargs, match):
+    X, D = problem
+    lam = kwargs.pop("lam", LAM)
+    with pytest.raises(ValueError, match=match):
+        spiking_lca(X, D, lam, target=kwargs.pop("target", "numpy"), **kwargs)
+
+
+def test_dictionary_that_does_not_fit_the_data(problem):
+    X, D = problem
+    with pytest.raises(ValueError, match=r"X has 48 features per sample .* D has 47"):
+        spiking_lca(X, D[:, :47], LAM, target="numpy")
+    with pytest.raises(ValueError, match="zero norm"):
+        spiking_lca(X, np.zeros_like(D), LAM, target="numpy")
+
+
+def test_windowed_rates_needs_spikes(problem):
+    X, D = problem
+    ds = spiking_lca(X, D, LAM, duration=0.01, target="numpy", seed=0)
+    with pytest.raises(ValueError, match="record_spikes=True"):
+        windowed_rates(ds, [0.01])
+
+
+# ------------------------------------------------------------------ slow
+@pytest.mark.slow
+def test_targets_agree_spike_for_spike(problem):
+    """numpy, Cython and C++ standalone run the same model: identical spikes."""
+    X, D = problem
+    runs = {
+        target: spiking_lca(X, D, LAM, duration=0.3, target=target, seed=1,
+                            record_spikes=True, record_v=[[0, 1]])
+        for target in ("numpy", "cython", "cpp_standalone")
+    }
+    base = runs["numpy"]
+    assert base.sizes["spike"] > 100
+    for target in ("cython", "cpp_standalone"):
+        for key in ("spike_time", "spike_sample", "spike_atom", "spike_count"):
+            np.testing.assert_array_equal(runs[target][key], base[key], err_msg=target)
+        np.testing.assert_allclose(runs[target]["v"], base["v"], atol=1e-10)
+
+
+@pytest.mark.slow
+def test_natural_patches_cython_matches_lasso(natural_patches):
+    """Whitened natural 8x8 patches, a 2x overcomplete dictionary, Cython target."""
+    from sklearn.decomposition import MiniBatchDictionaryLearning
+
+    X = natural_patches[:40]
+    D = MiniBatchDictionaryLearning(128, alpha=0.1, batch_size=64, max_iter=3,
+                                    random_state=0).fit(natural_patches).components_
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    lam = 0.05
+    ref = _sklearn_nonneg_lasso(X, D, lam)
+    ds = spiking_lca(X, D, lam, duration=2.0, target="cython", seed=0)
+    code = ds["code"].values
+    assert np.corrcoef(code.ravel(), ref.ravel())[0, 1] >= 0.98
+    assert _rel_err(code, ref) <= 0.10

@@ -1,0 +1,50 @@
+"""The two spiking studies end to end (quick variants, shortened further):
+each asserts the property its figure shows."""
+
+import numpy as np
+import pytest
+
+from v1model.cli import main
+from v1model.io import load_dataset
+
+pytestmark = [pytest.mark.brian2,
+              pytest.mark.filterwarnings("ignore::DeprecationWarning:pyparsing")]
+
+
+def test_spiking_lca_study_rates_match_lasso_and_inhibition_matters(tmp_path):
+    out = tmp_path / "slca"
+    code = main(["study", "run", "spiking-lca", "--quick", "--out", str(out), "-p",
+                 "n_patches=10", "-p", "dictionary_updates=40", "-p", "progress=false"])
+    assert code == 0
+    ds = load_dataset(out / "spiking-lca.nc")
+    rel = dict(zip(ds["encoder"].values.tolist(), ds["relative_error"].values))
+    corr = dict(zip(ds["encoder"].values.tolist(), ds["correlation"].values))
+    assert corr["spiking"] >= 0.98 and rel["spiking"] <= 0.10
+    assert rel["ode"] <= 0.05
+    assert rel["no_inhibition"] > 3 * rel["spiking"]
+    err = ds["spiking_error"].values
+    assert err[-1] < 0.2 * err[0]  # converges with simulated time
+    assert ds.attrs["target"] == "numpy" and ds["rate"].attrs["units"] == "Hz"
+    for name in ("scatter", "error_vs_time", "raster"):
+        png = out / f"spiking-lca_{name}.png"
+        assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_sailnet_study_inhibition_tracks_overlap(tmp_path):
+    from studies import get_study
+    from v1model.spiking import rf_spread
+
+    study = get_study("zylberberg-2011-sailnet")
+    ds = study.run(quick=True, seed=1, n_updates=1200, n_eval=500, n_brian2=10,
+                   progress=False)
+    # similar receptive fields inhibit each other most, as in the paper
+    assert float(ds["overlap_correlation"]) > 0.4
+    # the Brian2 network reproduces the NumPy counts
+    assert float(ds["brian2_agreement"]) == 1.0
+    # fields are localized compared with random ones
+    random = np.median(rf_spread(np.random.default_rng(0).standard_normal(ds["Q"].shape)))
+    assert np.median(ds["rf_spread"].values) < 0.9 * random
+    # homeostasis holds the held-out rate near p
+    assert abs(ds["eval_counts"].values.mean() - ds.attrs["p"]) < 0.3 * ds.attrs["p"]
+    paths = study.plot(ds, tmp_path)
+    assert len(paths) == 4 and all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)

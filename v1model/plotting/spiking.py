@@ -1,0 +1,159 @@
+"""Figures of spiking networks: rasters, rates against reference codes,
+convergence in simulated time, firing-rate distributions and learned
+inhibition against receptive-field overlap."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._mpl import pyplot
+
+__all__ = [
+    "plot_raster",
+    "plot_code_scatter",
+    "plot_error_vs_time",
+    "plot_rate_distribution",
+    "plot_inhibition_vs_overlap",
+]
+
+
+def _axes(ax, size=(4.5, 3.5)):
+    plt = pyplot()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=size)
+        return fig, ax
+    return ax.figure, ax
+
+
+def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax=None,
+                title=None, ylabel="unit"):
+    """Spike raster: one dot per spike, time (s) against unit.
+
+    Parameters
+    ----------
+    spike_time : array_like, shape (n_spikes,)
+        Spike times in seconds.
+    spike_unit : array_like of int, shape (n_spikes,)
+    n_units : int, optional
+        Number of rows (default: largest unit + 1).
+    order : array_like of int, optional
+        Row order, e.g. units sorted by rate (``order[0]`` is drawn at the top).
+    t_max : float, optional
+        Right edge of the time axis.
+    """
+    fig, ax = _axes(ax, (6, 3.5))
+    t = np.asarray(spike_time, dtype=float)
+    u = np.asarray(spike_unit, dtype=int)
+    n_units = int(n_units if n_units is not None else (u.max() + 1 if u.size else 1))
+    row = np.arange(n_units)
+    if order is not None:
+        row = np.empty(n_units, dtype=int)
+        row[np.asarray(order, dtype=int)] = np.arange(n_units)[::-1]
+    ax.scatter(t, row[u], s=max(4.0, 400.0 / n_units), marker="|", color="k", linewidths=0.8)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlim(0, t_max if t_max is not None else (t.max() if t.size else 1))
+    ax.set_ylim(-0.5, n_units - 0.5)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return fig
+
+
+def plot_code_scatter(code, reference, ax=None, xlabel="reference code", ylabel="code",
+                      title=None):
+    """Scatter of codes against a reference with the identity line; correlation
+    and relative error ``|code - ref| / |ref|`` in the title."""
+    fig, ax = _axes(ax, (3.8, 3.6))
+    a = np.asarray(code, dtype=float).ravel()
+    r = np.asarray(reference, dtype=float).ravel()
+    ax.scatter(r, a, s=3, alpha=0.4, color="C0", linewidths=0)
+    hi = max(a.max(), r.max(), 1e-12)
+    lo = min(a.min(), r.min(), 0.0)
+    ax.plot([lo, hi], [lo, hi], "--", color="0.4", lw=0.8)
+    corr = np.corrcoef(a, r)[0, 1] if a.std() > 0 and r.std() > 0 else np.nan
+    err = np.linalg.norm(a - r) / max(np.linalg.norm(r), 1e-12)
+    head = f"{title}\n" if title else ""
+    ax.set_title(f"{head}r = {corr:.3f}, rel. error = {err:.1%}", fontsize=9)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return fig
+
+
+def plot_error_vs_time(curves, ax=None, target=None, title=None):
+    """Relative error against simulated time (log-log), one curve per entry.
+
+    Parameters
+    ----------
+    curves : dict
+        label -> (time in s, relative error); a scalar error draws a
+        horizontal line.
+    target : float, optional
+        Draw a dotted horizontal line at this error (e.g. 0.05).
+    """
+    fig, ax = _axes(ax, (4.8, 3.6))
+    for i, (label, (t, err)) in enumerate(curves.items()):
+        err = np.asarray(err, dtype=float)
+        if err.ndim == 0:
+            ax.axhline(float(err), color=f"C{i}", ls="--", lw=1, label=label)
+        else:
+            ax.loglog(np.asarray(t, dtype=float), err, "-", color=f"C{i}", lw=1.4, label=label)
+    if target is not None:
+        ax.axhline(target, color="0.5", ls=":", lw=1, label=f"{target:.0%}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("simulated time (s)")
+    ax.set_ylabel("relative error vs LASSO")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return fig
+
+
+def plot_rate_distribution(unit_rates, counts=None, target=None, unit="spikes/image",
+                           title=None):
+    """Firing-rate distribution: mean rate of each unit (left) and, if given,
+    the distribution of spike counts per unit and stimulus (right, log scale)."""
+    plt = pyplot()
+    n_panels = 2 if counts is not None else 1
+    fig, axes = plt.subplots(1, n_panels, figsize=(4.2 * n_panels, 3.4), squeeze=False)
+    ax = axes[0, 0]
+    rates = np.asarray(unit_rates, dtype=float).ravel()
+    ax.hist(rates, bins=30, color="C0", alpha=0.8)
+    if target is not None:
+        ax.axvline(target, color="C3", ls="--", lw=1, label=f"target p = {target:g}")
+        ax.legend(fontsize=8)
+    ax.set_xlabel(f"mean rate per unit ({unit})")
+    ax.set_ylabel("units")
+    if counts is not None:
+        c = np.asarray(counts).ravel().astype(int)
+        values, freq = np.unique(c, return_counts=True)
+        axes[0, 1].semilogy(values, freq / c.size, "o-", ms=3)
+        axes[0, 1].set_xlabel("spikes per unit per stimulus")
+        axes[0, 1].set_ylabel("fraction")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_inhibition_vs_overlap(W, overlap, ax=None, n_bins=20, title=None):
+    """Learned lateral weight ``W[i, j]`` against the overlap of the two
+    units' receptive fields (off-diagonal pairs), with binned means."""
+    fig, ax = _axes(ax, (4.5, 3.6))
+    W = np.asarray(W, dtype=float)
+    overlap = np.asarray(overlap, dtype=float)
+    off = ~np.eye(W.shape[0], dtype=bool)
+    x, y = overlap[off], W[off]
+    ax.scatter(x, y, s=1, alpha=0.15, color="0.3", linewidths=0, rasterized=True)
+    edges = np.linspace(x.min(), x.max(), n_bins + 1)
+    idx = np.clip(np.digitize(x, edges) - 1, 0, n_bins - 1)
+    means = np.array([y[idx == b].mean() if np.any(idx == b) else np.nan for b in range(n_bins)])
+    ax.plot(0.5 * (edges[1:] + edges[:-1]), means, "o-", color="C3", ms=3, label="binned mean")
+    corr = np.corrcoef(x, y)[0, 1] if y.std() > 0 else np.nan
+    head = f"{title}\n" if title else ""
+    ax.set_title(f"{head}Pearson r = {corr:.2f}", fontsize=9)
+    ax.set_xlabel("receptive-field overlap (cosine)")
+    ax.set_ylabel("inhibitory weight W_ij")
+    ax.legend(fontsize=8)
+    return fig

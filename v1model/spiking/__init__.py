@@ -1,0 +1,17 @@
+"""Spiking simulators on Brian2: the spiking LCA and SAILnet.
+
+- :func:`spiking_lca` — integrate-and-fire units with lateral inhibition
+  whose firing rates converge to the non-negative LASSO codes (Tang, Lin &
+  Davies 2017); also behind ``SparseCodingNetwork.encode(X, backend="spiking")``.
+- :func:`learn_sailnet`, :func:`sailnet_inference` — SAILnet (Zylberberg,
+  Murphy & DeWeese 2011): leaky integrate-and-fire inference with learned
+  lateral inhibition, homeostatic thresholds and Oja's rule.
+
+Brian2 is imported only when a simulation runs.
+"""
+
+from .lca import spiking_lca, windowed_rates
+from .sailnet import learn_sailnet, rf_overlap, rf_spread, sailnet_inference
+
+__all__ = ["spiking_lca", "windowed_rates", "learn_sailnet", "sailnet_inference", "rf_overlap",
+           "rf_spread"]

@@ -1,0 +1,136 @@
+"""The Brian2 boundary: code-generation targets, devices, clocks and seeds.
+
+Everything Brian2-specific that is not a model equation lives here, so that
+the model modules read as equations plus NumPy. Quantities with units exist
+only between :func:`seconds` and the end of a run; everything that comes out is
+a plain float in SI units.
+
+Global Brian2 state is touched in two places only, each restored on exit:
+
+- ``target="cpp_standalone"`` switches Brian2's *device* (a global) to C++
+  standalone with a build folder in a fresh temporary directory, and resets it
+  to the previous device afterwards (:func:`simulation_device`);
+- a run that draws Brian2 random numbers (membrane noise) calls
+  ``brian2.seed`` right before the run with an integer drawn from the caller's
+  ``numpy.random.Generator``. In runtime mode Brian2 draws from NumPy's
+  *global* RandomState, so that state is saved before and restored after the
+  run (:func:`brian2_seed`): user code that relies on ``np.random`` is not
+  disturbed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from contextlib import contextmanager
+
+import numpy as np
+
+TARGETS = ("cython", "numpy", "cpp_standalone")
+
+
+def import_brian2():
+    """Import Brian2 lazily (the ODE code paths never need it)."""
+    try:
+        import brian2
+    except ImportError as exc:  # pragma: no cover - brian2 is a dependency
+        raise ImportError(
+            "the spiking simulators need Brian2: pip install 'brian2>=2.7'"
+        ) from exc
+    return brian2
+
+
+def codeobj_class(target):
+    """The runtime CodeObject class for ``target`` (None under standalone).
+
+    Passing it to each group keeps the choice local to our objects instead of
+    changing the global ``prefs.codegen.target``.
+    """
+    if target == "numpy":
+        from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
+
+        return NumpyCodeObject
+    if target == "cython":
+        from brian2.codegen.runtime.cython_rt import CythonCodeObject
+
+        return CythonCodeObject
+    return None
+
+
+@contextmanager
+def simulation_device(target):
+    """Run the body on the device ``target`` needs; restore Brian2's device after.
+
+    For ``"cpp_standalone"`` the project is generated, compiled and run in a
+    temporary folder that is deleted afterwards; results must be copied out
+    of the Brian2 objects *inside* the ``with`` block.
+    """
+    brian2 = import_brian2()
+    if target != "cpp_standalone":
+        yield
+        return
+    build_dir = tempfile.mkdtemp(prefix="v1model_brian2_standalone_")
+    brian2.set_device("cpp_standalone", directory=build_dir, build_on_run=True,
+                      with_output=False)
+    try:
+        yield
+    finally:
+        brian2.get_device().reinit()
+        from brian2.devices.device import reset_device
+
+        reset_device()
+        shutil.rmtree(build_dir, ignore_errors=True)
+
+
+@contextmanager
+def brian2_seed(rng, needed=True):
+    """Seed Brian2's random numbers from ``rng`` for one run.
+
+    Brian2's seed is global state: it is set right before the run and NumPy's
+    global RandomState (which Brian2 uses in runtime mode) is restored
+    afterwards.
+    """
+    if not needed:
+        yield None
+        return
+    brian2 = import_brian2()
+    value = int(rng.integers(0, 2**31 - 1))
+    saved = np.random.get_state()
+    brian2.seed(value)
+    try:
+        yield value
+    finally:
+        np.random.set_state(saved)
+
+
+def seconds(value):
+    """A float in seconds as a Brian2 quantity."""
+    return value * import_brian2().second
+
+
+def block_diagonal_pairs(weights, n_blocks):
+    """Flat presynaptic/postsynaptic indices and weights of ``n_blocks`` copies of ``weights``.
+
+    Neuron ``s * k + a`` is atom ``a`` of sample ``s``; a synapse connects two
+    neurons of the same sample only. Zero weights are not connected.
+
+    Parameters
+    ----------
+    weights : ndarray, shape (k, k)
+        ``weights[post, pre]``: effect of a spike of ``pre`` on ``post``.
+    n_blocks : int
+
+    Returns
+    -------
+    i, j : ndarray of int32, shape (n_synapses,)
+        Presynaptic and postsynaptic neuron indices.
+    w : ndarray of float64, shape (n_synapses,)
+    """
+    k = weights.shape[0]
+    post, pre = np.nonzero(weights)
+    w_block = weights[post, pre].astype(np.float64)
+    offsets = (np.arange(n_blocks, dtype=np.int64) * k)[:, None]
+    i = (offsets + pre[None, :]).ravel().astype(np.int32)
+    j = (offsets + post[None, :]).ravel().astype(np.int32)
+    w = np.tile(w_block, n_blocks)
+    return i, j, w

@@ -1,0 +1,66 @@
+"""``SparseCodingNetwork.encode(X, backend="spiking")``: the network spec on Brian2.
+
+The network's dictionary, ``lam`` and ``tau`` define a spiking LCA
+(:func:`v1model.spiking.spiking_lca`) with ``tau_m = network.tau``; the codes
+returned are the firing rates scaled to code units, ``code = rate * tau_m``
+(a code of 1 is a unit firing at ``1 / tau`` Hz, 100 Hz for ``tau`` = 10 ms).
+
+- ``threshold="nonneg"``: one neuron per atom; the rates converge to the
+  non-negative LASSO codes, the fixed points of the ODE backend.
+- ``threshold="soft"``: spikes cannot be negative, so each atom gets an
+  ON and an OFF neuron with atoms ``+d`` and ``-d`` (a dictionary ``[D; -D]``);
+  the non-negative LASSO in that dictionary is the LASSO in ``D`` and the
+  code is ``rate_on * tau - rate_off * tau``.
+- ``threshold="hard"`` has no spiking counterpart and is refused.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..validation import check_data_and_dictionary
+from .lca import spiking_lca
+
+__all__ = ["encode"]
+
+
+def encode(network, X, return_dataset: bool = False, **kwargs):
+    """Codes of ``X`` from the spiking LCA defined by ``network``.
+
+    Parameters
+    ----------
+    network : v1model.network.SparseCodingNetwork
+        Provides ``dictionary``, ``lam``, ``threshold`` and ``tau`` (used as
+        ``tau_m`` unless ``tau_m`` is given).
+    X : array_like, shape (n_samples, n_features)
+    return_dataset : bool
+        Also return the full :func:`spiking_lca` Dataset (rates, counts,
+        optional spikes) — with doubled atoms for ``threshold="soft"``.
+    **kwargs
+        Passed to :func:`spiking_lca` (``duration``, ``dt``, ``tau_syn``,
+        ``target``, ``seed``, ...).
+
+    Returns
+    -------
+    codes : ndarray, shape (n_samples, n_atoms), float64
+        ``rate * tau_m`` (dimensionless code units).
+    """
+    if network.threshold == "hard":
+        raise ValueError(
+            "backend='spiking' supports threshold='nonneg' (rates converge to the "
+            "non-negative LASSO) and 'soft' (ON/OFF neuron pairs); got threshold='hard'"
+        )
+    if network.prior != "l1":
+        raise ValueError(f"backend='spiking' needs prior='l1', got prior={network.prior!r}")
+    D = network.dictionary
+    X, _ = check_data_and_dictionary(X, D)
+    kwargs.setdefault("tau_m", network.tau)
+    if network.threshold == "soft":
+        ds = spiking_lca(X, np.concatenate([D, -D]), network.lam, **kwargs)
+        code = ds["code"].values
+        k = D.shape[0]
+        codes = code[:, :k] - code[:, k:]
+    else:
+        ds = spiking_lca(X, D, network.lam, **kwargs)
+        codes = ds["code"].values
+    return (codes, ds) if return_dataset else codes

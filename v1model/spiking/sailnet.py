@@ -1,0 +1,473 @@
+"""SAILnet: Sparse And Independent Local network (Zylberberg, Murphy & DeWeese 2011).
+
+Leaky integrate-and-fire units with feed-forward weights ``Q`` (one receptive
+field per row, like a dictionary), inhibitory lateral weights ``W`` (``W >= 0``,
+zero diagonal) and thresholds ``theta``. Inference on a stimulus ``x`` runs
+``n_steps`` Euler steps of size ``eta`` (in units of the membrane time
+constant)::
+
+    u <- (1 - eta) u + eta (Q x - W y_prev)     y_prev: spikes of the previous step
+    y  = u >= theta;  u[y] = 0;  count += y
+
+and the spike counts ``n`` (spikes per neuron per image) are the output. Every
+batch then updates the three sets of weights with local rules:
+
+    dW     = alpha (<n n^T> - p^2)      Földiák's anti-Hebbian rule; W >= 0, diag 0
+    dQ_i   = beta <n_i (x - n_i Q_i)>   Oja's rule
+    dtheta = gamma (<n> - p)            homeostasis: every unit fires p spikes/image
+
+The defaults are those of the authors' MATLAB code (``init.m``,
+``activities.m``, ``SAILnet.m``): 16x16 patches normalised to zero mean and
+unit variance, 256 neurons, ``p = 0.05``, ``alpha = 1``, ``beta = 0.01``,
+``gamma = 0.1``, initial ``theta = 2``, ``W = 0``, Gaussian unit-norm ``Q``,
+batches of 100, 50 steps of 0.1 tau (5 membrane time constants), 25 000
+updates, patches drawn 20 pixels away from the image borders.
+
+Two simulators implement the inference: a vectorised NumPy kernel (the
+authors' own discrete-time scheme, used for learning because a batch takes
+~10 ms) and a Brian2 network (one ``NeuronGroup`` for the whole batch,
+block-diagonal ``Synapses``) scheduled to reproduce the same discrete-time
+update; :func:`sailnet_inference` runs either and the tests check they agree
+spike for spike.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import xarray as xr
+
+from ..validation import (
+    as_generator,
+    check_array,
+    check_choice,
+    check_dtype,
+    check_int,
+    check_nonnegative,
+    check_positive,
+)
+from . import _brian
+
+__all__ = ["learn_sailnet", "sailnet_inference", "rf_overlap", "rf_spread", "SAILNET_EQUATIONS"]
+
+SIMULATORS = ("numpy", "brian2")
+
+#: One SAILnet unit in Brian2. ``inh`` collects the previous step's lateral
+#: input (a current pulse lasting one step, as in the authors' code).
+SAILNET_EQUATIONS = """
+dv/dt = (b - v - inh) / tau : 1
+b : 1 (constant)       # feed-forward input Q x
+theta : 1 (constant)   # firing threshold
+inh : 1                # lateral inhibition received this step
+n_spikes : 1
+"""
+
+
+# ------------------------------------------------------------------ inference
+def sailnet_inference(
+    X,
+    Q,
+    W,
+    theta,
+    *,
+    n_steps: int = 50,
+    eta: float = 0.1,
+    simulator: str = "numpy",
+    target: str = "numpy",
+    tau: float = 0.01,
+    dtype=np.float32,
+) -> np.ndarray:
+    """Spike counts of SAILnet's leaky integrate-and-fire units for a batch of stimuli.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Stimuli (SAILnet expects patches with zero mean and unit variance).
+    Q : array_like, shape (n_neurons, n_features)
+        Feed-forward weights, one receptive field per row.
+    W : array_like, shape (n_neurons, n_neurons)
+        Lateral inhibition, ``W[i, j] >= 0``: effect of a spike of ``j`` on ``i``.
+    theta : array_like, shape (n_neurons,)
+        Firing thresholds (units of ``Q x``).
+    n_steps : int
+        Euler steps (default 50).
+    eta : float in (0, 1]
+        Step size in membrane time constants (default 0.1).
+    simulator : {"numpy", "brian2"}
+        Vectorised NumPy kernel (default) or a Brian2 network.
+    target : {"numpy", "cython", "cpp_standalone"}
+        Brian2 code-generation target (``simulator="brian2"`` only).
+    tau : float
+        Membrane time constant in seconds for the Brian2 network (the counts
+        do not depend on it; default 10 ms).
+    dtype : float32 or float64
+        Precision of the NumPy kernel.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_samples, n_neurons)
+        Spikes per neuron per stimulus.
+    """
+    dtype = check_dtype(dtype)
+    X, Q, W, theta = _check_weights(X, Q, W, theta)
+    n_steps = check_int(n_steps, "n_steps", minimum=1)
+    eta = _check_eta(eta)
+    simulator = check_choice(simulator, "simulator", SIMULATORS)
+    target = check_choice(target, "target", _brian.TARGETS)
+    tau = check_positive(tau, "tau")
+    if simulator == "numpy":
+        return _lif_counts(X @ Q.T, W, theta, n_steps, eta, dtype).astype(np.int64)
+    with _brian.simulation_device(target):
+        return _brian2_counts(X @ Q.T, W, theta, n_steps, eta, tau, target)
+
+
+def _check_eta(eta):
+    eta = check_positive(eta, "eta")
+    if eta > 1:
+        raise ValueError(f"eta (step in membrane time constants) must be <= 1, got {eta!r}")
+    return eta
+
+
+def _check_weights(X, Q, W, theta):
+    X = check_array(X, "X", ndim=(1, 2))
+    X = X[None] if X.ndim == 1 else X
+    Q = check_array(Q, "Q", ndim=2)
+    if X.shape[1] != Q.shape[1]:
+        raise ValueError(
+            f"X has {X.shape[1]} features per sample (shape {X.shape}) but Q has "
+            f"{Q.shape[1]} features per neuron (shape {Q.shape})"
+        )
+    k = Q.shape[0]
+    W = check_array(W, "W", ndim=2)
+    if W.shape != (k, k):
+        raise ValueError(f"W must have shape {(k, k)} to match Q {Q.shape}, got {W.shape}")
+    if np.any(W < 0):
+        raise ValueError(
+            f"W must be non-negative (lateral connections inhibit), got minimum {W.min():.3g}"
+        )
+    theta = check_array(theta, "theta", ndim=1)
+    if theta.shape != (k,):
+        raise ValueError(f"theta must have shape ({k},) to match Q {Q.shape}, got {theta.shape}")
+    return X, Q, W, theta
+
+
+def _lif_counts(B, W, theta, n_steps, eta, dtype):
+    """The authors' discrete-time LIF, batched: spike counts (n_samples, n_neurons)."""
+    B = B.astype(dtype, copy=False)
+    WT = np.ascontiguousarray(W.T, dtype=dtype)
+    theta = theta.astype(dtype, copy=False)
+    has_w = bool(np.any(WT))
+    U = np.zeros_like(B)
+    S = np.zeros_like(B)
+    Y = np.zeros_like(B)
+    decay, gain = dtype.type(1 - eta), dtype.type(eta)
+    for _ in range(n_steps):
+        drive = B - S @ WT if has_w else B  # inhibition from the previous step's spikes
+        U *= decay
+        U += gain * drive
+        fired = U >= theta
+        U[fired] = 0
+        S = fired.astype(dtype)
+        Y += S
+    return Y
+
+
+def _brian2_counts(B, W, theta, n_steps, eta, tau, target):
+    """The same discrete-time network in Brian2: one NeuronGroup for the batch.
+
+    Scheduling reproduces the NumPy kernel exactly: the synapses deliver the
+    previous step's spikes *before* the Euler update (``before_groups``),
+    ``inh`` is cleared right after it, then threshold and reset.
+    """
+    b2 = _brian.import_brian2()
+    n, k = B.shape
+    second = b2.second
+    cls = _brian.codeobj_class(target)
+    clock = b2.Clock(dt=eta * tau * second, name="sailnet_clock*")
+    namespace = {"tau": tau * second}
+    neurons = b2.NeuronGroup(n * k, SAILNET_EQUATIONS, threshold="v >= theta",
+                             reset="v = 0\nn_spikes += 1", method="euler",
+                             namespace=namespace, clock=clock, codeobj_class=cls,
+                             name="sailnet_units*")
+    neurons.b = B.ravel()
+    neurons.theta = np.tile(theta, n)
+    clear = neurons.run_regularly("inh = 0", when="after_groups", codeobj_class=cls,
+                                  name="sailnet_clear*")
+    objects = [neurons, clear]
+    if np.any(W):
+        pre, post, w = _brian.block_diagonal_pairs(W, n)
+        synapses = b2.Synapses(neurons, neurons, "w : 1 (constant)", on_pre="inh_post += w",
+                               namespace=namespace, clock=clock, codeobj_class=cls,
+                               name="sailnet_inhibition*")
+        synapses.connect(i=pre, j=post)
+        synapses.w = w
+        synapses.pre.when = "before_groups"
+        objects.append(synapses)
+    net = b2.Network(*objects)
+    net.run(n_steps * eta * tau * second, namespace={})
+    return np.asarray(neurons.n_spikes[:]).reshape(n, k).round().astype(np.int64)
+
+
+# ------------------------------------------------------------------- learning
+def learn_sailnet(
+    data,
+    n_neurons: int = 256,
+    *,
+    patch_size: int = 16,
+    p: float = 0.05,
+    alpha: float = 1.0,
+    beta: float = 0.01,
+    gamma: float = 0.1,
+    theta0: float = 2.0,
+    batch_size: int = 100,
+    n_updates: int = 25000,
+    n_steps: int = 50,
+    eta: float = 0.1,
+    eta_average: float = 0.3,
+    border: int = 20,
+    Q0=None,
+    seed=None,
+    record_every: int = 1,
+    progress: bool = True,
+    dtype=np.float32,
+) -> xr.Dataset:
+    """Learn SAILnet's feed-forward weights, lateral inhibition and thresholds.
+
+    Parameters
+    ----------
+    data : array_like
+        Either images, shape (n_images, height, width): every batch draws
+        ``batch_size`` fresh ``patch_size`` x ``patch_size`` patches at random,
+        ``border`` pixels from the edges, each normalised to zero mean and unit
+        variance (as the authors do); or a pool of patches, shape
+        (n_patches, n_features), used as given, from which every batch draws
+        ``batch_size`` rows with replacement.
+    n_neurons : int
+        Number of units (default 256).
+    patch_size : int
+        Patch side in pixels when ``data`` are images (default 16).
+    p : float
+        Target firing rate in spikes per neuron per image (default 0.05).
+    alpha, beta, gamma : float
+        Learning rates of ``W`` (Földiák), ``Q`` (Oja) and ``theta``
+        (homeostasis); defaults 1, 0.01, 0.1.
+    theta0 : float
+        Initial threshold (default 2).
+    batch_size : int
+        Images per update (default 100).
+    n_updates : int
+        Number of batches (default 25 000, the authors' ``num_trials``).
+    n_steps, eta : int, float
+        Inference: ``n_steps`` Euler steps of ``eta`` membrane time constants
+        (defaults 50 and 0.1: five time constants).
+    eta_average : float in (0, 1]
+        Rate of the moving average of each unit's firing rate reported as
+        ``rate`` (default 0.3, the authors' ``eta_ave``).
+    border : int
+        Pixels left out at image edges (default 20, the authors' ``BUFF``).
+    Q0 : array_like, shape (n_neurons, n_features), optional
+        Initial feed-forward weights; default Gaussian rows of unit norm.
+    seed : None, int or numpy.random.Generator
+    record_every : int
+        Record the history every this many updates (default 1).
+    progress : bool
+        Show a tqdm progress bar.
+    dtype : float32 or float64
+        Precision of the inference kernel (learning state is float64).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``Q`` (neuron, y, x), ``W`` (neuron, neuron_pre), ``theta`` (neuron),
+        ``rate`` (neuron, moving average in spikes per image), and the
+        history over ``update``: ``mean_rate``, ``rate_spread`` (std over
+        neurons), ``mean_W``, ``mean_theta``, ``mean_correlation`` (off-diagonal
+        <n_i n_j>), ``q_change`` (relative change of Q). Parameters in attrs.
+    """
+    dtype = check_dtype(dtype)
+    n_neurons = check_int(n_neurons, "n_neurons", minimum=1)
+    p = check_positive(p, "p")
+    alpha = check_nonnegative(alpha, "alpha")
+    beta = check_nonnegative(beta, "beta")
+    gamma = check_nonnegative(gamma, "gamma")
+    theta0 = check_array(theta0, "theta0", ndim=(0, 1))
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    n_updates = check_int(n_updates, "n_updates", minimum=1)
+    n_steps = check_int(n_steps, "n_steps", minimum=1)
+    eta = _check_eta(eta)
+    eta_average = check_positive(eta_average, "eta_average")
+    if eta_average > 1:
+        raise ValueError(f"eta_average must be <= 1, got {eta_average!r}")
+    record_every = check_int(record_every, "record_every", minimum=1)
+    rng = as_generator(seed)
+    draw, patch_shape = _batch_source(data, patch_size, border, batch_size, rng)
+    n_features = patch_shape[0] * patch_shape[1]
+
+    if Q0 is None:
+        Q = rng.standard_normal((n_neurons, n_features))
+        Q /= np.linalg.norm(Q, axis=1, keepdims=True)
+    else:
+        Q = check_array(Q0, "Q0", ndim=2, copy=True)
+        if Q.shape != (n_neurons, n_features):
+            raise ValueError(
+                f"Q0 must have shape {(n_neurons, n_features)} (n_neurons, n_features), "
+                f"got {Q.shape}"
+            )
+    W = np.zeros((n_neurons, n_neurons))
+    theta = np.broadcast_to(theta0, (n_neurons,)).astype(np.float64).copy()
+    rate_avg = np.full(n_neurons, p)
+
+    n_rec = n_updates // record_every
+    hist = {key: np.empty(n_rec) for key in
+            ("mean_rate", "rate_spread", "mean_W", "mean_theta", "mean_correlation", "q_change")}
+    off = ~np.eye(n_neurons, dtype=bool)
+    bar = _tqdm(n_updates, progress)
+    t0 = time.perf_counter()
+    for step in range(n_updates):
+        X = draw()
+        Y = _lif_counts(X @ Q.T, W, theta, n_steps, eta, dtype).astype(np.float64)
+        mean_y = Y.mean(axis=0)
+        corr = Y.T @ Y / batch_size
+        # Földiák: inhibit pairs that fire together more than chance
+        W += alpha * (corr - p**2)
+        np.fill_diagonal(W, 0.0)
+        np.maximum(W, 0.0, out=W)
+        # Oja: Hebbian growth with a decay that bounds |Q_i|
+        dQ = beta * (Y.T @ X - (Y * Y).sum(axis=0)[:, None] * Q) / batch_size
+        Q += dQ
+        theta += gamma * (mean_y - p)
+        rate_avg = (1 - eta_average) * rate_avg + eta_average * mean_y
+        if (step + 1) % record_every == 0:
+            r = (step + 1) // record_every - 1
+            hist["mean_rate"][r] = mean_y.mean()
+            hist["rate_spread"][r] = mean_y.std()
+            hist["mean_W"][r] = W[off].mean() if n_neurons > 1 else 0.0
+            hist["mean_theta"][r] = theta.mean()
+            hist["mean_correlation"][r] = corr[off].mean() if n_neurons > 1 else 0.0
+            hist["q_change"][r] = np.linalg.norm(dQ) / max(np.linalg.norm(Q), 1e-12)
+        if bar is not None:
+            bar.update(1)
+            if step % 50 == 0:
+                bar.set_postfix(rate=f"{mean_y.mean():.3f}", W=f"{W.mean():.3f}")
+    if bar is not None:
+        bar.close()
+    wall = time.perf_counter() - t0
+
+    h, w = patch_shape
+    ds = xr.Dataset(
+        {
+            "Q": (("neuron", "y", "x"), Q.reshape(n_neurons, h, w)),
+            "W": (("neuron", "neuron_pre"), W),
+            "theta": ("neuron", theta),
+            "rate": ("neuron", rate_avg),
+        },
+        coords={"neuron": np.arange(n_neurons), "neuron_pre": np.arange(n_neurons),
+                "y": np.arange(h), "x": np.arange(w),
+                "update": ("update", (np.arange(n_rec) + 1) * record_every)},
+    )
+    ds["Q"].attrs.update(long_name="feed-forward weights (receptive fields)", units="1")
+    ds["W"].attrs.update(long_name="lateral inhibition onto neuron from neuron_pre", units="1")
+    ds["theta"].attrs.update(long_name="firing threshold", units="1")
+    ds["rate"].attrs.update(long_name="moving-average firing rate", units="spikes/image")
+    units = {"mean_rate": "spikes/image", "rate_spread": "spikes/image", "mean_W": "1",
+             "mean_theta": "1", "mean_correlation": "spikes^2/image^2", "q_change": "1"}
+    names = {"mean_rate": "mean firing rate of the batch",
+             "rate_spread": "std over neurons of the batch firing rate",
+             "mean_W": "mean lateral weight", "mean_theta": "mean threshold",
+             "mean_correlation": "mean off-diagonal <n_i n_j>",
+             "q_change": "|dQ| / |Q|"}
+    for key, values in hist.items():
+        ds[key] = ("update", values, {"long_name": names[key], "units": units[key]})
+    ds.attrs.update(
+        model="SAILnet (Zylberberg, Murphy & DeWeese 2011)",
+        n_neurons=n_neurons, patch_shape=[h, w], p=p, alpha=alpha, beta=beta, gamma=gamma,
+        theta0=float(np.mean(theta0)), batch_size=batch_size, n_updates=n_updates,
+        n_steps=n_steps, eta=eta, eta_average=eta_average, border=border,
+        record_every=record_every, dtype=str(dtype), data="images" if np.ndim(data) == 3
+        else "patches", wall_time=wall,
+    )
+    return ds
+
+
+def _batch_source(data, patch_size, border, batch_size, rng):
+    """A function returning one batch (batch_size, n_features) per call, and the patch shape."""
+    data = check_array(data, "data", ndim=(2, 3))
+    if data.ndim == 3:
+        from stimuli import sample_patches
+
+        patch_size = check_int(patch_size, "patch_size", minimum=2)
+        border = check_int(border, "border", minimum=0)
+        # validates sizes once (and raises a clear error if patches do not fit)
+        sample_patches(data, patch_size, 1, seed=np.random.default_rng(0), border=border,
+                       normalize=True)
+
+        def draw():
+            return sample_patches(data, patch_size, batch_size, seed=rng, border=border,
+                                  normalize=True)
+
+        return draw, (patch_size, patch_size)
+    n_patches, n_features = data.shape
+    side = int(round(np.sqrt(n_features)))
+    shape = (side, side) if side * side == n_features else (1, n_features)
+
+    def draw():
+        return data[rng.integers(0, n_patches, batch_size)]
+
+    return draw, shape
+
+
+def _tqdm(total, show):
+    if not show:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="SAILnet", unit="batch")
+
+
+def rf_overlap(Q) -> np.ndarray:
+    """Overlap of every pair of receptive fields: cosine similarity of the rows of ``Q``.
+
+    Parameters
+    ----------
+    Q : array_like, shape (n_neurons, n_features) or (n_neurons, h, w)
+
+    Returns
+    -------
+    ndarray, shape (n_neurons, n_neurons), values in [-1, 1]
+    """
+    Q = check_array(Q, "Q", ndim=(2, 3))
+    Q = Q.reshape(Q.shape[0], -1)
+    norms = np.linalg.norm(Q, axis=1)
+    if np.any(norms < 1e-12):
+        raise ValueError(f"Q has {int(np.sum(norms < 1e-12))} all-zero receptive field(s)")
+    Qn = Q / norms[:, None]
+    return Qn @ Qn.T
+
+
+def rf_spread(Q) -> np.ndarray:
+    """Spatial spread of each receptive field, in pixels.
+
+    The square root of the energy-weighted variance of pixel positions
+    around the energy centroid: with ``e = q**2 / sum(q**2)``,
+    ``spread = sqrt(sum e |r - r_c|^2)``. A random 16x16 field spreads over
+    ~6.5 pixels, a localized Gabor over 1-3.
+
+    Parameters
+    ----------
+    Q : array_like, shape (n_neurons, h, w)
+
+    Returns
+    -------
+    ndarray, shape (n_neurons,)
+    """
+    Q = check_array(Q, "Q", ndim=3)
+    n, h, w = Q.shape
+    e = Q.reshape(n, -1) ** 2
+    total = e.sum(axis=1, keepdims=True)
+    if np.any(total < 1e-24):
+        raise ValueError(f"Q has {int(np.sum(total < 1e-24))} all-zero receptive field(s)")
+    e = e / total
+    yy, xx = (g.ravel() for g in np.mgrid[:h, :w])
+    cy, cx = e @ yy, e @ xx
+    return np.sqrt((e * ((yy - cy[:, None]) ** 2 + (xx - cx[:, None]) ** 2)).sum(axis=1))
