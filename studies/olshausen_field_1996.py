@@ -16,7 +16,7 @@ Defaults and their sources
   (Rozell et al. 2008; Olshausen's later sparsenet class code), lam = 0.15.
   ``prior="cauchy"``: the 1996 Cauchy prior with sparsenet's constants
   (lam = beta * noise_var = 0.022, sigma = 0.316, gain adaptation).
-- Learning rate 3 decaying to 0.3 over 4,000 updates (L1): chosen so that the
+- Learning rate 3 decaying to 0.3 over 3,000 updates (L1): chosen so that the
   full run finishes in under 10 minutes on 2 cores with converged atoms.
 """
 
@@ -58,7 +58,7 @@ def run(
     ----------
     quick : bool
         8x8 patches, 64 atoms, 1,500 updates (under a minute) instead of
-        16x16, 256 atoms, 4,000 updates.
+        16x16, 256 atoms, 3,000 updates.
     seed : int
         Root seed for patches, initial dictionary and minibatches.
     images : str
@@ -91,7 +91,7 @@ def run(
 
     patch_size = patch_size or (8 if quick else 16)
     n_atoms = n_atoms or (64 if quick else 256)
-    n_updates = n_updates or (1500 if quick else 4000)
+    n_updates = n_updates or (1500 if quick else 3000)
     if lam is None:
         lam = SPARSENET_CAUCHY_LAM if prior == "cauchy" else (0.1 if quick else 0.15)
     lr = lr or (3.0 if prior == "l1" else 1.0)
