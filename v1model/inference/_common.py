@@ -97,10 +97,10 @@ def spectral_norm_gram(D):
     return float(np.linalg.eigvalsh(small)[-1])
 
 
-def warn_not_converged(solver, n_iter, n_left, n_total):
+def warn_not_converged(solver, n_iter, n_left, n_total, limit_name="max_iter"):
     warnings.warn(
         f"{solver} stopped after {n_iter} iterations with {n_left} of {n_total} samples "
-        "not converged; raise max_iter or loosen tol",
+        f"not converged; raise {limit_name} or loosen tol",
         ConvergenceWarning,
         stacklevel=3,
     )

@@ -20,6 +20,8 @@ import xarray as xr
 from ..validation import check_array, check_choice, check_int, check_positive
 from ._common import (
     apply_threshold,
+    history_dataset,
+    history_record,
     check_threshold,
     spectral_norm_gram,
     validate_problem,
@@ -51,12 +53,13 @@ def lca(
     tau: float = 0.01,
     dt: float | None = None,
     n_steps: int | None = None,
-    tol: float = 1e-5,
+    tol: float = 1e-3,
     max_steps: int = 20000,
     integrator: str = "euler",
     u0=None,
     dtype=np.float32,
     return_trajectory: bool = False,
+    return_history: bool = False,
     record_every: int = 1,
     t_eval=None,
     rtol: float = 1e-8,
@@ -83,9 +86,12 @@ def lca(
     n_steps : int, optional
         Run exactly this many Euler steps (no tolerance stop).
     tol : float
-        Stop a sample when ``max|du| <= tol * max|b|`` over one step (relative
-        to the step size ``dt/tau``). The default reaches a relative LASSO
-        objective gap below 1e-3 on whitened natural patches.
+        Stop a sample when ``max|du| <= tol * max|b|`` over one step, relative
+        to the step size ``dt/tau`` (i.e. ``max|du/dt| * tau <= tol * max|b|``).
+        The default 1e-3 lands within a relative LASSO objective gap of 1e-3
+        of the optimum on whitened natural patches (measured: 4e-5 to 4e-4 on
+        8x8 and 16x16 patches with 2x overcomplete dictionaries); use 1e-5
+        for a gap near 1e-8.
     max_steps : int
         Step limit when stopping by tolerance.
     integrator : {"euler", "ivp"}
@@ -97,8 +103,14 @@ def lca(
     return_trajectory : bool
         Also return the trajectory as an ``xarray.Dataset`` with dims
         (time, sample, atom): ``u`` (state), ``a`` (output), time in seconds.
+    return_history : bool
+        Also return an ``xarray.Dataset`` over ``iteration`` (Euler step, or
+        ``t_eval`` point for the ivp path) with the objective, data term,
+        penalty (summed over samples) and mean active count of ``T(u)``, plus
+        the simulated ``time`` (s). Costs one objective evaluation per
+        recorded step.
     record_every : int
-        Euler path: keep one step in this many in the trajectory.
+        Euler path: keep one step in this many in the trajectory and history.
     t_eval : array_like, optional
         ivp path: times (s) at which to report the trajectory; default
         ``n_steps * dt`` or ``50 * tau``, sampled at 200 points.
@@ -110,6 +122,8 @@ def lca(
     A : ndarray, shape (n_samples, n_atoms)
         Output activities ``T_lam(u)`` at the end of the simulation.
     trajectory : xarray.Dataset, optional
+    history : xarray.Dataset, optional
+        After the trajectory when both are asked for.
 
     References
     ----------
@@ -141,19 +155,33 @@ def lca(
         u0 = check_array(u0, "u0", ndim=2, dtype=dtype)
         if u0.shape != (n, k):
             raise ValueError(f"u0 must have shape {(n, k)}, got {u0.shape}")
+    kind = "hard" if threshold == "hard" else "soft"
+    records, rec_times = ([], []) if return_history else (None, None)
+
+    def on_record(t, U_all):
+        records.append(history_record(X, D, apply_threshold(U_all, lam, threshold), lam, kind))
+        rec_times.append(t)
+
+    hook = on_record if return_history else None
     if integrator == "euler":
         U, traj = _euler(X, D, lam, threshold, tau, dt, n_steps, tol, max_steps, u0,
-                         return_trajectory, record_every)
+                         return_trajectory, record_every, hook)
     else:
         U, traj = _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol, atol,
-                       ivp_method, return_trajectory)
+                       ivp_method, return_trajectory, hook)
     A = apply_threshold(U, lam, threshold)
-    if not return_trajectory:
-        return A
-    traj.attrs.update(
-        model="LCA", threshold=threshold, lam=lam, tau=tau, dt=dt, integrator=integrator,
-    )
-    return A, traj
+    params = dict(model="LCA", threshold=threshold, lam=lam, tau=tau, dt=dt,
+                  integrator=integrator)
+    out = [A]
+    if return_trajectory:
+        traj.attrs.update(params)
+        out.append(traj)
+    if return_history:
+        hist = history_dataset(records, "lca", **params)
+        hist = hist.assign_coords(time=("iteration", np.asarray(rec_times, dtype=float),
+                                        {"units": "s"}))
+        out.append(hist)
+    return out[0] if len(out) == 1 else tuple(out)
 
 
 def lca_rhs(U, B, G_off, lam, threshold, tau):
@@ -163,43 +191,56 @@ def lca_rhs(U, B, G_off, lam, threshold, tau):
 
 
 def _euler(X, D, lam, threshold, tau, dt, n_steps, tol, max_steps, u0, return_traj,
-           record_every):
+           record_every, on_record=None):
     dtype = X.dtype
     n, k = X.shape[0], D.shape[0]
-    G_off = D @ D.T
-    G_off[np.diag_indices(k)] -= 1
-    B = X @ D.T
     eta = dtype.type(dt / tau)
+    # u <- u + eta (b - u - T(u) (G - I))  written as  u <- u - (T(u) W - eta b + eta u)
+    W = D @ D.T
+    W[np.diag_indices(k)] -= 1
+    W *= eta
+    Bs = (X @ D.T) * eta
     U = np.zeros((n, k), dtype) if u0 is None else np.array(u0, dtype=dtype)
     # a sample stops when its largest change per step is this small
-    stop = tol * float(eta) * np.maximum(np.abs(B).max(axis=1), 1e-12)
+    stop = tol * float(eta) * np.maximum(np.abs(Bs).max(axis=1) / float(eta), 1e-12)
     limit = n_steps if n_steps is not None else max_steps
-    idx = np.arange(n)
-    times, us = [0.0], [U.copy()] if return_traj else None
+    record = return_traj or on_record is not None
+    times, us = [0.0], ([U.copy()] if return_traj else None)
+    if on_record is not None:
+        on_record(0.0, U)
+    live = np.arange(n)  # rows still moving; Uw holds their states
+    Uw, Bw, stop_w = U.copy(), Bs, stop
     for step in range(1, limit + 1):
-        Ui = U[idx]
-        Ai = apply_threshold(Ui, lam, threshold)
-        dU = B[idx] - Ui - Ai @ G_off
-        dU *= eta
-        Ui += dU
-        U[idx] = Ui
-        if return_traj and step % record_every == 0:
-            times.append(step * dt)
-            us.append(U.copy())
+        Aw = apply_threshold(Uw, lam, threshold)
+        Z = Aw @ W
+        Z -= Bw
+        Z += eta * Uw  # Z = -du
+        Uw -= Z
+        if record and step % record_every == 0:
+            U[live] = Uw
+            if return_traj:
+                times.append(step * dt)
+                us.append(U.copy())
+            if on_record is not None:
+                on_record(step * dt, U)
         if n_steps is None:
-            done = np.abs(dU).max(axis=1) <= stop[idx]
+            done = np.abs(Z).max(axis=1) <= stop_w
             if done.any():
-                idx = idx[~done]
-                if idx.size == 0:
+                U[live[done]] = Uw[done]
+                keep = ~done
+                live, Uw, Bw, stop_w = live[keep], Uw[keep], Bw[keep], stop_w[keep]
+                if live.size == 0:
                     break
     else:
-        if n_steps is None and idx.size:
-            warn_not_converged("lca", max_steps, idx.size, n)
+        if n_steps is None and live.size:
+            warn_not_converged("lca", max_steps, live.size, n, "max_steps")
+    U[live] = Uw
     traj = _trajectory(np.array(times), np.stack(us), lam, threshold) if return_traj else None
     return U, traj
 
 
-def _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol, atol, method, return_traj):
+def _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol, atol, method, return_traj,
+         on_record=None):
     from scipy.integrate import solve_ivp
 
     X = X.astype(np.float64)
@@ -225,6 +266,9 @@ def _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol, atol, method,
     if not sol.success:
         raise RuntimeError(f"solve_ivp failed: {sol.message}")
     U_t = sol.y.T.reshape(-1, n, k)
+    if on_record is not None:
+        for t, U in zip(sol.t, U_t):
+            on_record(float(t), U)
     traj = _trajectory(sol.t, U_t, lam, threshold) if return_traj else None
     return U_t[-1], traj
 

@@ -1,0 +1,102 @@
+"""LASSO inference: v1model's solvers against scikit-learn's coordinate descent.
+
+Problem: whitened 16x16 natural patches, a learned 512-atom dictionary, the
+objective 0.5 ||x - D^T a||^2 + lam ||a||_1 (scikit-learn's
+``sparse_encode(algorithm="lasso_cd", alpha=lam)`` minimises the same one).
+Every solver is timed on the same data in the same run; the accuracy column
+is the relative gap of the summed objective to the best optimum found
+(``lasso_active_set`` in float64 with a tight KKT tolerance, or scikit-learn's
+result if lower). The matmul line measures this machine's float32 GEMM rate
+now, and the active-set solver's rate is its counted operations (products and
+padded solves) per second.
+
+    python benchmarks/bench_lasso.py            # 10,000 patches
+    python benchmarks/bench_lasso.py --quick    # 2,000 patches, smaller dictionary run
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _inference_setup import best_time, load_problem, machine_line, matmul_gflops  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2,000 patches, faster setup")
+    parser.add_argument("--n-samples", type=int, default=None)
+    parser.add_argument("--lam", type=float, default=0.25)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-lca", action="store_true", help="skip the (slow) LCA row")
+    args = parser.parse_args(argv)
+    from sklearn.decomposition import sparse_encode
+
+    from v1model.inference import fista, lasso_active_set, lasso_objective, lca
+
+    n = args.n_samples or (2000 if args.quick else 10000)
+    lam = args.lam
+    print(machine_line())
+    X, D, info = load_problem(n)
+    print(info)
+    k = D.shape[0]
+
+    # reference optimum
+    A_ref = lasso_active_set(X, D, lam, tol=1e-6, dtype=np.float64)
+    f_star = lasso_objective(X, D, A_ref, lam)
+    density = np.count_nonzero(A_ref) / A_ref.size
+    print(f"{n} patches of {X.shape[1]} pixels, lam={lam}: {100 * density:.1f}% of atoms active "
+          f"({density * k:.1f} per patch)")
+
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0 = time.perf_counter()
+        A_sk = sparse_encode(X, D, algorithm="lasso_cd", alpha=lam)
+        t_sk = time.perf_counter() - t0
+    f_sk = lasso_objective(X, D, A_sk, lam)
+    f_star = min(f_star, f_sk)
+    rows.append(("scikit-learn sparse_encode lasso_cd (float64)", t_sk, f_sk, ""))
+
+    gemm = matmul_gflops(n, k)
+    stats = {}
+    t_as, A = best_time(lambda: lasso_active_set(X, D, lam, _stats=stats), args.repeats)
+    rate = stats["flops"] / t_as / 1e9
+    rows.append(("v1model lasso_active_set (float32)", t_as, lasso_objective(X, D, A, lam),
+                 f"{rate:.0f} GFLOP/s = {rate / gemm:.2f} x matmul"))
+    t_as64, A = best_time(lambda: lasso_active_set(X, D, lam, dtype=np.float64), 1)
+    rows.append(("v1model lasso_active_set (float64)", t_as64, lasso_objective(X, D, A, lam), ""))
+    t_f, (A, it) = best_time(lambda: fista(X, D, lam, return_n_iter=True), args.repeats)
+    rows.append(("v1model fista, default tol 1e-4 (float32)", t_f, lasso_objective(X, D, A, lam),
+                 f"{it} iterations (slowest block)"))
+    t_f3, (A, it) = best_time(lambda: fista(X, D, lam, tol=1e-3, return_n_iter=True),
+                              args.repeats)
+    rows.append(("v1model fista, tol 1e-3 (float32)", t_f3, lasso_objective(X, D, A, lam),
+                 f"{it} iterations (slowest block)"))
+    if not args.no_lca:
+        t_l, A = best_time(lambda: lca(X, D, lam), 1)
+        rows.append(("v1model lca, defaults (Euler, float32)", t_l, lasso_objective(X, D, A, lam),
+                     ""))
+
+    print(f"float32 matmul ({n} x {k}) x ({k} x {k}): {gemm:.0f} GFLOP/s")
+    print(f"active set: {stats['n_solves']} batched solves, {stats['flops'] / 1e9:.1f} GFLOP")
+    print()
+    print("| solver | time (s) | speed-up vs scikit-learn | relative objective gap | notes |")
+    print("|---|---|---|---|---|")
+    for name, t, f, note in rows:
+        gap = (f - f_star) / f_star
+        print(f"| {name} | {t:.3f} | {t_sk / t:.1f}x | {gap:.1e} | {note} |")
+    print()
+    print(machine_line())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,259 @@
+"""Rozell, Johnson, Baraniuk & Olshausen (2008): sparse coding by thresholding
+and local competition.
+
+Two results of the paper on whitened natural-image patches coded in a
+dictionary learned with the Olshausen-Field rule:
+
+1. **Dynamics** (the paper's Fig. 3-4): the LCA network settles within a few
+   time constants; with the soft threshold its energy decreases to the LASSO
+   optimum (computed here by FISTA), with the hard threshold to a sparser
+   local minimum of the L0-penalised energy. We record the energy, the number
+   of active units and the relative gap to the FISTA optimum against
+   simulated time.
+2. **Rate-distortion** (the paper's Fig. 6): reconstruction MSE against the
+   number of active coefficients for soft LCA, hard LCA, FISTA (the LASSO
+   solver LCA is compared with), OMP and MP, on the same patches. Greedy
+   methods and the hard-threshold LCA reach lower MSE at a given sparsity
+   than the L1 solutions, whose coefficients are shrunk by lam.
+
+Defaults and their sources
+--------------------------
+- tau = 10 ms, Euler step dt = tau / lambda_max(D D^T) (half the stability
+  limit), thresholds lam swept over a range that gives 2-25% active units.
+- 12x12 patches, 288 atoms (2x overcomplete; full run) or 8x8 patches, 128
+  atoms (quick), learned with ``learn_dictionary`` (L1 prior, FISTA codes).
+  Rozell et al. used Olshausen-Field dictionaries of this kind.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+NAME = "rozell-2008-lca"
+TITLE = "LCA dynamics converge to the sparse code; rate-distortion of LCA vs pursuit"
+REFERENCE = (
+    "Rozell, C. J., Johnson, D. H., Baraniuk, R. G. & Olshausen, B. A. (2008). Sparse "
+    "coding via thresholding and local competition in neural circuits. Neural Computation "
+    "20, 2526-2563."
+)
+
+#: methods in the rate-distortion comparison
+RD_METHODS = ("lca_soft", "lca_hard", "fista", "omp", "mp")
+
+
+def run(
+    quick: bool = False,
+    seed: int = 0,
+    *,
+    images: str = "skimage",
+    patch_size: int | None = None,
+    n_atoms: int | None = None,
+    lam: float | None = None,
+    n_updates: int | None = None,
+    n_train: int | None = None,
+    n_eval: int | None = None,
+    tau: float = 0.01,
+    t_max: float | None = None,
+    n_levels: int | None = None,
+    progress: bool = True,
+) -> xr.Dataset:
+    """Learn a dictionary, simulate the LCA and compare rate-distortion curves.
+
+    Parameters
+    ----------
+    quick : bool
+        8x8 patches, 128 atoms, 400 learning updates, 100 test patches
+        (about 30 s) instead of 12x12, 288 atoms, 3000 updates, 500 patches.
+    seed : int
+    images : str
+        Image source for :func:`stimuli.load_images`.
+    patch_size, n_atoms : int, optional
+    lam : float, optional
+        Threshold of the dynamics experiment and of dictionary learning
+        (default 0.2, about 5-10% active units).
+    n_updates : int, optional
+        Dictionary-learning updates.
+    n_train, n_eval : int, optional
+        Training patches and test patches.
+    tau : float
+        LCA time constant in seconds.
+    t_max : float, optional
+        Simulated time of the dynamics experiment in seconds (default 40 tau;
+        30 tau when quick).
+    n_levels : int, optional
+        Sparsity levels per method in the rate-distortion comparison.
+    progress : bool
+
+    Returns
+    -------
+    xarray.Dataset
+        ``dictionary`` (atom, y, x); dynamics over (threshold, time):
+        ``lca_objective``, ``lca_data_term``, ``lca_n_active``,
+        ``lca_relative_gap`` (soft only, to the FISTA optimum);
+        ``fista_objective``; rate-distortion over (solver, level):
+        ``rd_n_active``, ``rd_mse``, ``rd_parameter``.
+    """
+    from stimuli import load_images, sample_patches, whiten
+    from v1model.inference import ConvergenceWarning, encode, fista, lca, max_stable_dt
+    from v1model.learning.olshausen_field import learn_dictionary
+    from v1model.validation import as_generator, check_int, check_positive
+
+    rng = as_generator(seed)
+    p = check_int(patch_size if patch_size is not None else (8 if quick else 12), "patch_size",
+                  minimum=2)
+    k = check_int(n_atoms if n_atoms is not None else 2 * p * p, "n_atoms", minimum=1)
+    lam = check_positive(lam if lam is not None else 0.2, "lam")
+    n_updates = check_int(n_updates if n_updates is not None else (400 if quick else 3000),
+                          "n_updates", minimum=1)
+    n_train = check_int(n_train if n_train is not None else (20000 if quick else 100000),
+                        "n_train", minimum=1)
+    n_eval = check_int(n_eval if n_eval is not None else (100 if quick else 500), "n_eval",
+                       minimum=1)
+    tau = check_positive(tau, "tau")
+    t_max = check_positive(t_max if t_max is not None else (30 if quick else 40) * tau, "t_max")
+    n_levels = check_int(n_levels if n_levels is not None else (5 if quick else 8), "n_levels",
+                         minimum=2)
+
+    imgs = whiten(load_images(images))
+    X_train = sample_patches(imgs, p, n_train, seed=rng)
+    X = sample_patches(imgs, p, n_eval, seed=rng)
+    D, learn_hist = learn_dictionary(X_train, k, lam=lam, n_updates=n_updates, seed=rng,
+                                     progress=progress)
+
+    # 1. dynamics: energy and activity against simulated time
+    dt = 0.5 * max_stable_dt(D, tau)
+    n_steps = max(int(round(t_max / dt)), 1)
+    record_every = max(n_steps // 200, 1)
+    A_opt = fista(X, D, lam, tol=1e-7, max_iter=20000, dtype=np.float64)
+    f_opt = float(np.sum(0.5 * np.sum((X - A_opt @ D) ** 2, axis=1) + lam * np.abs(A_opt).sum(1)))
+    curves = {}
+    for threshold in ("soft", "hard"):
+        _, hist = lca(X, D, lam, threshold=threshold, tau=tau, dt=dt, n_steps=n_steps,
+                      dtype=np.float64, return_history=True, record_every=record_every)
+        curves[threshold] = hist
+    time = curves["soft"]["time"].values
+    thresholds = ["soft", "hard"]
+
+    def stack(var):
+        return (("threshold", "time"),
+                np.stack([curves[t][var].values / n_eval for t in thresholds]))
+
+    # 2. rate-distortion: MSE per pixel against mean active coefficients
+    lams = np.geomspace(0.05, 1.0, n_levels)
+    hard_lams = np.geomspace(0.15, 1.5, n_levels)
+    ks = np.unique(np.round(np.geomspace(1, min(0.35 * p * p, k), n_levels)).astype(int))
+    ks = np.concatenate([ks, np.full(n_levels - ks.size, ks[-1])])  # keep a fixed level count
+    rd_active = np.zeros((len(RD_METHODS), n_levels))
+    rd_mse = np.zeros((len(RD_METHODS), n_levels))
+    rd_param = np.zeros((len(RD_METHODS), n_levels))
+    for m, method in enumerate(RD_METHODS):
+        for i in range(n_levels):
+            if method == "lca_soft":
+                A, rd_param[m, i] = encode(X, D, "lca", lam=lams[i], tau=tau), lams[i]
+            elif method == "lca_hard":
+                with warnings.catch_warnings():
+                    # in discrete time a few hard-threshold units can flip on and off
+                    # for ever; the code after max_steps is still a valid sparse code
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    A = encode(X, D, "lca", lam=hard_lams[i], tau=tau, threshold="hard",
+                               max_steps=5000)
+                rd_param[m, i] = hard_lams[i]
+            elif method == "fista":
+                A, rd_param[m, i] = encode(X, D, "fista", lam=lams[i]), lams[i]
+            else:
+                A, rd_param[m, i] = encode(X, D, method, n_nonzero=int(ks[i])), ks[i]
+            rd_active[m, i] = np.count_nonzero(A) / n_eval
+            rd_mse[m, i] = np.mean((X - A @ D) ** 2)
+
+    ds = xr.Dataset(
+        {
+            "dictionary": (("atom", "y", "x"), D.reshape(k, p, p)),
+            "lca_objective": stack("objective"),
+            "lca_data_term": stack("data_term"),
+            "lca_n_active": (("threshold", "time"),
+                             np.stack([curves[t]["n_active"].values for t in thresholds])),
+            "lca_relative_gap": (("time",),
+                                 (curves["soft"]["objective"].values - f_opt) / f_opt),
+            "fista_objective": ((), f_opt / n_eval),
+            "rd_n_active": (("solver", "level"), rd_active),
+            "rd_mse": (("solver", "level"), rd_mse),
+            "rd_parameter": (("solver", "level"), rd_param),
+            "learning_objective": (("update",), learn_hist["objective"].values),
+        },
+        coords={
+            "threshold": thresholds,
+            "time": ("time", time, {"units": "s"}),
+            "solver": list(RD_METHODS),
+            "level": np.arange(n_levels),
+            "update": learn_hist["update"].values if "update" in learn_hist.coords
+            else np.arange(learn_hist.sizes["update"]),
+        },
+    )
+    units = {
+        "dictionary": "1", "lca_objective": "1", "lca_data_term": "1", "lca_n_active": "1",
+        "lca_relative_gap": "1", "fista_objective": "1", "rd_n_active": "1",
+        "rd_mse": "1", "rd_parameter": "1", "learning_objective": "1",
+    }
+    for name, unit in units.items():
+        ds[name].attrs["units"] = unit
+    ds["lca_objective"].attrs["long_name"] = (
+        "energy per patch: 0.5||x - D^T a||^2 + lam||a||_1 (soft) or + lam^2/2 ||a||_0 (hard)")
+    ds["lca_n_active"].attrs["long_name"] = "mean number of active units per patch"
+    ds["lca_relative_gap"].attrs["long_name"] = "(E_soft(t) - E_fista) / E_fista"
+    ds["rd_mse"].attrs["long_name"] = "reconstruction MSE per pixel (whitened units^2)"
+    ds["rd_n_active"].attrs["long_name"] = "mean number of non-zero coefficients per patch"
+    ds["rd_parameter"].attrs["long_name"] = "lam (lca, fista) or n_nonzero (omp, mp)"
+    ds.attrs.update(
+        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed, images=str(images),
+        patch_size=p, n_atoms=k, lam=lam, n_updates=n_updates, n_train=n_train, n_eval=n_eval,
+        tau=tau, dt=dt, t_max=t_max, n_levels=n_levels,
+        final_relative_gap_soft=float(ds["lca_relative_gap"].values[-1]),
+    )
+    return ds
+
+
+def plot(ds: xr.Dataset, outdir) -> list[Path]:
+    """Dynamics (energy, active units, gap vs time) and rate-distortion PNGs."""
+    from v1model.io import save_figure
+    from v1model.plotting._mpl import pyplot
+
+    plt = pyplot()
+    outdir = Path(outdir)
+    t_ms = ds["time"].values * 1e3
+    tau_ms = float(ds.attrs["tau"]) * 1e3
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    for thr, style in (("soft", "-"), ("hard", "--")):
+        axes[0].plot(t_ms, ds["lca_objective"].sel(threshold=thr), style, label=f"LCA {thr}")
+        axes[1].plot(t_ms, ds["lca_n_active"].sel(threshold=thr), style, label=f"LCA {thr}")
+    axes[0].axhline(float(ds["fista_objective"]), color="k", lw=0.8, label="FISTA optimum")
+    axes[0].set(xlabel="time (ms)", ylabel="energy per patch", title="energy")
+    axes[0].set_ylim(0, float(ds["lca_objective"].isel(time=slice(1, None)).max()) * 1.05)
+    axes[1].set(xlabel="time (ms)", ylabel="active units per patch", title="activity")
+    gap = np.maximum(ds["lca_relative_gap"].values, 1e-12)
+    axes[2].semilogy(t_ms[1:], gap[1:])
+    axes[2].set(xlabel="time (ms)", ylabel="(E - E*) / E*",
+                title=f"soft LCA to the LASSO optimum (tau = {tau_ms:g} ms)")
+    for ax in axes[:2]:
+        ax.legend(frameon=False)
+    fig.tight_layout()
+    paths = [save_figure(fig, outdir / f"{NAME}_dynamics.png")]
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    labels = {"lca_soft": "LCA soft", "lca_hard": "LCA hard", "fista": "FISTA (LASSO)",
+              "omp": "OMP", "mp": "MP"}
+    for method in ds["solver"].values:
+        n_active = ds["rd_n_active"].sel(solver=method).values
+        order = np.argsort(n_active)
+        ax.plot(n_active[order], ds["rd_mse"].sel(solver=method).values[order], "o-",
+                label=labels.get(str(method), str(method)), ms=3)
+    ax.set(xlabel="active coefficients per patch", ylabel="MSE per pixel", yscale="log",
+           title=f"rate-distortion, {ds.attrs['patch_size']}x{ds.attrs['patch_size']} patches, "
+                 f"{ds.attrs['n_atoms']} atoms")
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    paths.append(save_figure(fig, outdir / f"{NAME}_rate_distortion.png"))
+    return paths

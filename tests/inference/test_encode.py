@@ -1,0 +1,79 @@
+"""The single entry point: same contract for every method."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from v1model.inference import GREEDY_METHODS, L1_METHODS, METHODS, encode, fista
+
+
+def params(method):
+    return {"lam": 0.2} if method in L1_METHODS else {"n_nonzero": 5}
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_same_shapes_dtype_and_history(method, natural_patches, patch_dictionary):
+    X, D = natural_patches[:20], patch_dictionary
+    A = encode(X, D, method, **params(method))
+    assert A.shape == (20, 128) and A.dtype == np.float32
+    A64, hist = encode(X, D, method, dtype=np.float64, return_history=True, **params(method))
+    assert A64.dtype == np.float64
+    assert isinstance(hist, xr.Dataset) and "iteration" in hist.dims
+    for name in ("objective", "data_term", "penalty", "n_active"):
+        assert hist[name].dims == ("iteration",)
+    # the recorded data term at the end is that of the returned codes
+    final = 0.5 * np.sum((X - A64 @ D) ** 2)
+    np.testing.assert_allclose(hist["data_term"].values[-1], final, rtol=1e-6)
+    # one sample as a 1-D vector
+    assert encode(X[0], D, method, **params(method)).shape == (1, 128)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_positive_codes(method, natural_patches, patch_dictionary):
+    A = encode(natural_patches[:20], patch_dictionary, method, positive=True, **params(method))
+    assert A.min() >= 0 and A.max() > 0
+
+
+def test_l1_methods_agree(natural_patches, patch_dictionary):
+    X, D = natural_patches[:60], patch_dictionary
+    ref = fista(X, D, 0.2, tol=1e-7, dtype=np.float64)
+    f_ref = 0.5 * np.sum((X - ref @ D) ** 2) + 0.2 * np.abs(ref).sum()
+    for method in L1_METHODS:
+        A = encode(X, D, method, lam=0.2, dtype=np.float64)
+        f = 0.5 * np.sum((X - A @ D) ** 2) + 0.2 * np.abs(A).sum()
+        assert (f - f_ref) / f_ref <= (1e-3 if method == "lca" else 1e-4), method
+
+
+def test_tol_and_method_params_reach_the_solver(natural_patches, patch_dictionary):
+    X, D = natural_patches[:20], patch_dictionary
+    A = encode(X, D, "omp", tol=1e9)  # every residual is already below tol
+    assert np.count_nonzero(A) == 0
+    A_hard = encode(X, D, "lca", lam=0.2, threshold="hard")
+    A_soft = encode(X, D, "lca", lam=0.2)
+    assert not np.allclose(A_hard, A_soft)
+
+
+def test_errors():
+    D = np.eye(4)
+    X = np.ones((2, 4))
+    with pytest.raises(ValueError, match="method must be one of 'lca', 'fista'.*'iht'; got 'lars'"):
+        encode(X, D, "lars", lam=0.1)
+    with pytest.raises(ValueError, match="needs lam"):
+        encode(X, D, "fista")
+    with pytest.raises(ValueError, match="n_nonzero is for the greedy methods"):
+        encode(X, D, "fista", lam=0.1, n_nonzero=2)
+    with pytest.raises(ValueError, match="does not use lam"):
+        encode(X, D, "omp", lam=0.1, n_nonzero=2)
+    with pytest.raises(ValueError, match="n_nonzero=5 exceeds"):
+        encode(X, D, "omp", n_nonzero=5)
+    with pytest.raises(ValueError, match="positive=True needs threshold='nonneg'"):
+        encode(X, D, "lca", lam=0.1, positive=True, threshold="hard")
+    with pytest.raises(TypeError, match="positive must be a bool"):
+        encode(X, D, "fista", lam=0.1, positive="yes")
+    with pytest.raises(ValueError, match="dtype must be float32 or float64"):
+        encode(X, D, "fista", lam=0.1, dtype=np.int32)
+    with pytest.raises(ValueError, match="X contains 1 non-finite"):
+        encode(np.array([[1.0, np.nan, 0, 0]]), D, "mp", n_nonzero=1)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'n_stepz'"):
+        encode(X, D, "lca", lam=0.1, n_stepz=3)
+    assert set(GREEDY_METHODS) | set(L1_METHODS) == set(METHODS)

@@ -1,0 +1,126 @@
+"""FISTA, ISTA and the active-set solver against scikit-learn's LASSO optimum
+on whitened natural patches."""
+
+import numpy as np
+import pytest
+
+from v1model.inference import fista, ista, kkt_violation, lasso_active_set, lasso_objective
+
+LAM = 0.2  # about 10% of the 128 atoms active on these patches
+
+
+def test_fista_default_reaches_sklearn_optimum(natural_patches, patch_dictionary,
+                                              lasso_reference, relative_gap):
+    X, D = natural_patches, patch_dictionary
+    A_ref = lasso_reference(X, D, LAM)
+    A = fista(X, D, LAM)
+    assert A.dtype == np.float32 and A.shape == (300, 128)
+    assert relative_gap(X, D, A, A_ref, LAM) <= 1e-4
+    # a realistic sparsity level, so that the comparison means something
+    assert 0.03 < np.count_nonzero(A_ref) / A_ref.size < 0.3
+
+
+def test_ista_reaches_sklearn_optimum(natural_patches, patch_dictionary, lasso_reference,
+                                      relative_gap):
+    X, D = natural_patches[:100], patch_dictionary
+    A_ref = lasso_reference(X, D, LAM)
+    assert relative_gap(X, D, ista(X, D, LAM, tol=1e-6), A_ref, LAM) <= 1e-4
+
+
+def test_active_set_is_exact(natural_patches, patch_dictionary, lasso_reference, relative_gap):
+    X, D = natural_patches, patch_dictionary
+    A_ref = lasso_reference(X, D, LAM)
+    A = lasso_active_set(X, D, LAM, dtype=np.float64)
+    assert abs(relative_gap(X, D, A, A_ref, LAM)) <= 1e-7
+    # KKT conditions hold: it is the optimum, not merely close to it
+    C = X @ D.T - A @ (D @ D.T)
+    assert kkt_violation(A, C, LAM).max() <= 1e-3 * LAM
+    # LASSO codes are unique here (general position): same support as scikit-learn
+    assert np.mean((A != 0) == (np.abs(A_ref) > 0)) > 0.999
+
+
+def test_active_set_float32_and_cold_start(natural_patches, patch_dictionary, lasso_reference,
+                                           relative_gap):
+    X, D = natural_patches[:150], patch_dictionary
+    A_ref = lasso_reference(X, D, LAM)
+    A = lasso_active_set(X, D, LAM, n_warm=0)
+    assert A.dtype == np.float32
+    assert relative_gap(X, D, A, A_ref, LAM) <= 1e-6
+
+
+@pytest.mark.parametrize("solver", [fista, lasso_active_set])
+def test_positive_matches_sklearn(solver, natural_patches, patch_dictionary, lasso_reference,
+                                  relative_gap):
+    X, D = natural_patches[:150], patch_dictionary
+    A_ref = lasso_reference(X, D, LAM, positive=True)
+    A = solver(X, D, LAM, positive=True)
+    assert A.min() >= 0
+    assert relative_gap(X, D, A, A_ref, LAM) <= 1e-4
+
+
+def test_float32_and_float64_agree(natural_patches, patch_dictionary):
+    X, D = natural_patches[:100], patch_dictionary
+    A32 = fista(X, D, LAM, tol=1e-6)
+    A64 = fista(X, D, LAM, tol=1e-6, dtype=np.float64)
+    assert A64.dtype == np.float64
+    scale = np.abs(A64).max()
+    assert np.abs(A32 - A64).max() <= 1e-3 * scale
+    f32, f64 = lasso_objective(X, D, A32, LAM), lasso_objective(X, D, A64, LAM)
+    assert abs(f32 - f64) / f64 <= 1e-5
+
+
+@pytest.mark.filterwarnings("ignore:ista stopped")
+def test_ista_history_objective_never_increases(natural_patches, patch_dictionary):
+    A, hist = ista(natural_patches[:50], patch_dictionary, LAM, max_iter=300, tol=1e-12,
+                   return_history=True)
+    obj = hist["objective"].values
+    assert hist.sizes["iteration"] == 301
+    assert np.all(np.diff(obj) <= 1e-6 * obj[0])  # monotone up to float32 rounding
+    assert set(hist.data_vars) == {"objective", "data_term", "penalty", "n_active"}
+    np.testing.assert_allclose(hist["objective"], hist["data_term"] + hist["penalty"])
+
+
+def test_active_set_history_and_rounds(natural_patches, patch_dictionary):
+    A, hist, n_rounds = lasso_active_set(natural_patches[:50], patch_dictionary, LAM,
+                                         return_history=True, return_n_iter=True)
+    obj = hist["objective"].values
+    assert n_rounds >= 1 and hist.sizes["iteration"] >= 81  # warm start + rounds
+    assert np.all(np.diff(obj) <= 1e-5 * obj[0])
+
+
+def test_warm_start_at_optimum_stops_at_once(natural_patches, patch_dictionary):
+    X, D = natural_patches[:50], patch_dictionary
+    A = lasso_active_set(X, D, LAM, dtype=np.float64)
+    A2, n_rounds = lasso_active_set(X, D, LAM, A0=A, n_warm=0, dtype=np.float64,
+                                    return_n_iter=True)
+    assert n_rounds == 0
+    np.testing.assert_array_equal(A, A2)
+
+
+def test_orthonormal_dictionary_gives_soft_threshold():
+    # analytic solution: with D orthonormal the LASSO code is soft(D x, lam)
+    rng = np.random.default_rng(0)
+    Q, _ = np.linalg.qr(rng.standard_normal((16, 16)))
+    X = rng.standard_normal((20, 16))
+    B = X @ Q.T
+    expected = np.sign(B) * np.maximum(np.abs(B) - 0.5, 0)
+    for solver in (fista, lasso_active_set):
+        np.testing.assert_allclose(solver(X, Q, 0.5, dtype=np.float64), expected, atol=1e-8)
+
+
+@pytest.mark.parametrize("solver", [fista, lasso_active_set])
+def test_bad_inputs(solver, patch_dictionary):
+    D = patch_dictionary
+    X = np.ones((3, 64))
+    with pytest.raises(ValueError, match="lam must be a non-negative"):
+        solver(X, D, -0.1)
+    with pytest.raises(ValueError, match="X has 10 features"):
+        solver(np.ones((3, 10)), D, 0.1)
+    bad = X.copy()
+    bad[1, 2] = np.nan
+    with pytest.raises(ValueError, match="X contains 1 non-finite"):
+        solver(bad, D, 0.1)
+    with pytest.raises(ValueError, match="A0 must have shape"):
+        solver(X, D, 0.1, A0=np.zeros((3, 5)))
+    with pytest.raises(ValueError, match="tol must be a positive"):
+        solver(X, D, 0.1, tol=0)

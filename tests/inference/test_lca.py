@@ -1,0 +1,113 @@
+"""The LCA's fixed points are the LASSO solutions (Rozell et al. 2008):
+checked against scikit-learn, between integrators and between precisions."""
+
+import numpy as np
+import pytest
+
+from v1model.inference import fista, lca, max_stable_dt
+from v1model.inference._common import apply_threshold
+
+LAM = 0.2
+
+
+def test_default_lca_within_1e3_of_lasso_optimum(natural_patches, patch_dictionary,
+                                                lasso_reference, relative_gap):
+    X, D = natural_patches, patch_dictionary
+    A_ref = lasso_reference(X, D, LAM)
+    A = lca(X, D, LAM)  # nothing else passed: the defaults are the contract
+    assert A.shape == (300, 128) and A.dtype == np.float32
+    assert 0 <= relative_gap(X, D, A, A_ref, LAM) <= 1e-3
+
+
+def test_tight_lca_fixed_point_is_lasso_solution(natural_patches, patch_dictionary,
+                                                 lasso_reference, relative_gap):
+    X, D = natural_patches[:100], patch_dictionary
+    A_ref = lasso_reference(X, D, LAM)
+    A = lca(X, D, LAM, tol=1e-5, dtype=np.float64)
+    assert relative_gap(X, D, A, A_ref, LAM) <= 1e-4
+    # at the fixed point u = b - (G - I) a exactly, with a = soft(u)
+    G = D @ D.T
+    U = X @ D.T - A @ (G - np.eye(len(G)))
+    np.testing.assert_allclose(apply_threshold(U, LAM, "soft"), A, atol=1e-4)
+
+
+def test_nonneg_lca_matches_positive_lasso(natural_patches, patch_dictionary, lasso_reference,
+                                           relative_gap):
+    X, D = natural_patches[:100], patch_dictionary
+    A_ref = lasso_reference(X, D, LAM, positive=True)
+    A = lca(X, D, LAM, threshold="nonneg", tol=1e-5)
+    assert A.min() >= 0
+    assert relative_gap(X, D, A, A_ref, LAM) <= 1e-4
+
+
+def test_hard_threshold_fixed_point(natural_patches, patch_dictionary):
+    X, D = natural_patches[:50], patch_dictionary
+    A = lca(X, D, LAM, threshold="hard", tol=1e-6, dtype=np.float64)
+    G = D @ D.T
+    U = X @ D.T - A @ (G - np.eye(len(G)))
+    # every active unit is above threshold and its output equals its state
+    active = A != 0
+    assert active.any()
+    assert np.all(np.abs(U[active]) > LAM)
+    np.testing.assert_allclose(A[active], U[active], rtol=1e-5)
+    assert np.all(np.abs(U[~active]) <= LAM + 1e-6)
+
+
+def test_euler_and_solve_ivp_agree(natural_patches, patch_dictionary):
+    X, D = natural_patches[:8], patch_dictionary
+    tau = 0.01
+    # same simulated time; a small Euler step approximates the exact flow
+    dt = 0.05 * max_stable_dt(D, tau)
+    n_steps = 400
+    A_e, traj_e = lca(X, D, LAM, dt=dt, n_steps=n_steps, dtype=np.float64,
+                      return_trajectory=True, record_every=40)
+    A_i, traj_i = lca(X, D, LAM, integrator="ivp", dt=dt, n_steps=n_steps,
+                      t_eval=traj_e["time"].values, return_trajectory=True)
+    scale = np.abs(traj_i["u"].values).max()
+    # Euler's global error is O(dt): a few per cent of the state at this step
+    assert np.abs(traj_e["u"].values - traj_i["u"].values).max() <= 0.03 * scale
+    # both end at the same fixed point when run to convergence
+    A_e = lca(X, D, LAM, tol=1e-6, dtype=np.float64)
+    A_i = lca(X, D, LAM, integrator="ivp", t_eval=np.linspace(0, 10.0, 5))
+    np.testing.assert_allclose(A_e, A_i, atol=1e-4 * np.abs(A_i).max())
+
+
+def test_float32_and_float64_agree(natural_patches, patch_dictionary):
+    X, D = natural_patches[:100], patch_dictionary
+    A32 = lca(X, D, LAM, tol=1e-5)
+    A64 = lca(X, D, LAM, tol=1e-5, dtype=np.float64)
+    assert np.abs(A32 - A64).max() <= 1e-3 * np.abs(A64).max()
+
+
+def test_history_tracks_objective_and_converges_to_fista(natural_patches, patch_dictionary):
+    X, D = natural_patches[:40], patch_dictionary
+    A, hist = lca(X, D, LAM, tol=1e-5, return_history=True, record_every=5)
+    obj = hist["objective"].values
+    assert hist["time"].attrs["units"] == "s"
+    assert np.all(np.diff(hist["time"].values) > 0)
+    A_f = fista(X, D, LAM, tol=1e-6, dtype=np.float64)
+    final = float(np.sum(0.5 * np.sum((X - A_f @ D) ** 2, 1) + LAM * np.abs(A_f).sum(1)))
+    assert abs(obj[-1] - final) <= 1e-4 * final
+    # the soft-threshold LCA energy decreases along the (small-step) trajectory
+    assert np.all(np.diff(obj[1:]) <= 1e-6 * obj[1])
+
+
+def test_bad_inputs(patch_dictionary):
+    D = patch_dictionary
+    X = np.ones((2, 64))
+    with pytest.raises(ValueError, match="tau must be a positive"):
+        lca(X, D, LAM, tau=0)
+    with pytest.raises(ValueError, match="makes the Euler loop unstable"):
+        lca(X, D, LAM, dt=1.01 * max_stable_dt(D, 0.01))
+    with pytest.raises(ValueError, match="lam must be a non-negative"):
+        lca(X, D, -1.0)
+    with pytest.raises(ValueError, match="threshold must be one of"):
+        lca(X, D, LAM, threshold="relu")
+    with pytest.raises(ValueError, match="X has 3 features"):
+        lca(np.ones((2, 3)), D, LAM)
+    with pytest.raises(ValueError, match="D contains 1 non-finite"):
+        bad = D.copy()
+        bad[0, 0] = np.nan
+        lca(X, bad, LAM)
+    with pytest.raises(ValueError, match="u0 must have shape"):
+        lca(X, D, LAM, u0=np.zeros((3, 3)))

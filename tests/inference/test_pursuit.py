@@ -1,0 +1,135 @@
+"""Matching Pursuit and Orthogonal Matching Pursuit against scikit-learn,
+SciPy's NNLS and analytic properties."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import nnls
+from sklearn.linear_model import orthogonal_mp as sk_omp
+
+from v1model.inference import matching_pursuit, orthogonal_mp
+
+
+def gaussian_problem(n_samples=40, n_features=64, n_atoms=48, seed=0):
+    """Well-conditioned: Gaussian atoms, fewer atoms than twice the features."""
+    rng = np.random.default_rng(seed)
+    D = rng.standard_normal((n_atoms, n_features))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    return rng.standard_normal((n_samples, n_features)), D
+
+
+@pytest.mark.parametrize("n_nonzero", [1, 5, 12])
+def test_omp_matches_sklearn(n_nonzero):
+    X, D = gaussian_problem()
+    A = orthogonal_mp(X, D, n_nonzero, dtype=np.float64)
+    ref = sk_omp(D.T, X.T, n_nonzero_coefs=n_nonzero).T
+    np.testing.assert_array_equal(A != 0, ref != 0)
+    np.testing.assert_allclose(A, ref, atol=1e-6)
+
+
+def test_omp_tolerance_matches_sklearn():
+    X, D = gaussian_problem(seed=1)
+    A = orthogonal_mp(X, D, tol=20.0, dtype=np.float64)
+    ref = sk_omp(D.T, X.T, tol=20.0).T
+    np.testing.assert_array_equal(A != 0, ref != 0)
+    np.testing.assert_allclose(A, ref, atol=1e-6)
+    # samples that stopped before running out of atoms reached the tolerance
+    stopped = np.count_nonzero(A, axis=1) < D.shape[0]
+    assert stopped.sum() > 20
+    assert np.all(np.sum((X - A @ D) ** 2, axis=1)[stopped] <= 20.0 + 1e-9)
+
+
+def test_omp_float32_on_natural_patches(natural_patches, patch_dictionary):
+    X, D = natural_patches[:100], patch_dictionary
+    A32 = orthogonal_mp(X, D, 8)
+    A64 = orthogonal_mp(X, D, 8, dtype=np.float64)
+    ref = sk_omp(D.T, X.T, n_nonzero_coefs=8).T
+    np.testing.assert_allclose(A64, ref, atol=1e-6 * np.abs(ref).max())
+    # float32: same atoms for (almost) every sample, same residuals
+    assert np.mean(np.all((A32 != 0) == (ref != 0), axis=1)) >= 0.95
+    r32 = np.linalg.norm(X - A32 @ D, axis=1)
+    r_ref = np.linalg.norm(X - ref @ D, axis=1)
+    assert np.median(np.abs(r32 - r_ref) / r_ref) < 1e-4
+
+
+def test_nonnegative_omp_is_nnls_on_its_support():
+    X, D = gaussian_problem(n_samples=20, seed=2)
+    A = orthogonal_mp(X, D, 6, positive=True, dtype=np.float64)
+    assert A.min() >= 0
+    assert np.all(np.count_nonzero(A, axis=1) <= 6)
+    assert np.count_nonzero(A) > 20 * 3
+    for x, a in zip(X, A):
+        support = np.flatnonzero(a)
+        coef, _ = nnls(D[support].T, x)
+        np.testing.assert_allclose(a[support], coef, atol=1e-8)
+
+
+def test_orthonormal_dictionary_picks_largest_coefficients():
+    # analytic: with an orthonormal basis MP, OMP and the k largest |D x| coincide
+    rng = np.random.default_rng(3)
+    Q, _ = np.linalg.qr(rng.standard_normal((20, 20)))
+    X = rng.standard_normal((10, 20))
+    B = X @ Q.T
+    expected = np.where(np.abs(B) >= np.sort(np.abs(B), axis=1)[:, [-4]], B, 0)
+    np.testing.assert_allclose(orthogonal_mp(X, Q, 4, dtype=np.float64), expected, atol=1e-10)
+    np.testing.assert_allclose(matching_pursuit(X, Q, 4, dtype=np.float64), expected,
+                               atol=1e-10)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n_features=st.integers(2, 20),
+       n_atoms=st.integers(1, 40), n_nonzero=st.integers(1, 10),
+       positive=st.booleans())
+def test_mp_residual_never_increases(seed, n_features, n_atoms, n_nonzero, positive):
+    rng = np.random.default_rng(seed)
+    D = rng.standard_normal((n_atoms, n_features))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((3, n_features)) * rng.uniform(0.1, 10)
+    n_nonzero = min(n_nonzero, n_atoms)
+    A, hist = matching_pursuit(X, D, n_nonzero, positive=positive, dtype=np.float64,
+                               return_history=True)
+    res = hist["data_term"].values
+    assert np.all(np.diff(res) <= 1e-9 * res[0])
+    assert np.all(np.count_nonzero(A, axis=1) <= n_nonzero)
+    if positive:
+        assert A.min() >= 0
+
+
+def test_mp_tolerance_stop():
+    X, D = gaussian_problem(seed=4, n_atoms=128)  # atoms span the space: any tol is reachable
+    A = matching_pursuit(X, D, tol=30.0, max_iter=500, dtype=np.float64)
+    assert np.all(np.sum((X - A @ D) ** 2, axis=1) <= 30.0 + 1e-9)
+
+
+def test_omp_history_is_data_term():
+    X, D = gaussian_problem(seed=5)
+    A, hist = orthogonal_mp(X, D, 5, return_history=True, dtype=np.float64)
+    assert hist.sizes["iteration"] == 6
+    final = 0.5 * np.sum((X - A @ D) ** 2)
+    np.testing.assert_allclose(hist["objective"].values[-1], final, rtol=1e-9)
+    np.testing.assert_allclose(hist["n_active"].values, np.arange(6))
+    assert np.all(np.diff(hist["objective"].values) < 0)
+
+
+@pytest.mark.parametrize("solver", [matching_pursuit, orthogonal_mp])
+def test_bad_inputs(solver):
+    X, D = gaussian_problem(n_samples=3, n_features=10, n_atoms=8)
+    with pytest.raises(ValueError, match="n_nonzero=9 exceeds the number of atoms n_atoms=8"):
+        solver(X, D, 9)
+    with pytest.raises(ValueError, match="needs n_nonzero"):
+        solver(X, D)
+    with pytest.raises(ValueError, match="n_nonzero must be >= 1"):
+        solver(X, D, 0)
+    with pytest.raises(ValueError, match="X has 5 features"):
+        solver(np.ones((2, 5)), D, 2)
+    with pytest.raises(ValueError, match="non-finite"):
+        solver(np.full((2, 10), np.inf), D, 2)
+    with pytest.raises(ValueError, match="tol must be a non-negative"):
+        solver(X, D, 2, tol=-1.0)
+
+
+def test_omp_more_atoms_than_features():
+    X, D = gaussian_problem(n_samples=3, n_features=5, n_atoms=8)
+    with pytest.raises(ValueError, match="exceeds n_features=5"):
+        orthogonal_mp(X, D, 6)

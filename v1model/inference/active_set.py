@@ -1,0 +1,379 @@
+"""Exact LASSO codes by a batched active-set method.
+
+Dense first-order iterations (FISTA) are cheap per step but need hundreds of
+steps to converge; the LASSO solution itself is simple once its support and
+signs are known: on the support ``S`` with signs ``s``
+
+    a_S = G_SS^{-1} (b_S - lam s_S),        G = D D^T,  b = D x,
+
+and it is optimal iff the KKT conditions hold:
+
+    |b_j - (G a)_j| <= lam  off the support,   b_j - (G a)_j = lam s_j  on it.
+
+:func:`lasso_active_set` runs a few FISTA steps to find a support close to the
+final one, then repeats, for the samples whose KKT conditions fail,
+
+1. one dense gradient ``c = b - G a`` (one matmul for every sample at once),
+2. a proximal-gradient step ``p = T_{lam/L}(a + c/L)`` (adds the atoms that
+   violate the KKT conditions, drops those the gradient pushes to zero),
+3. the exact solve on the support of ``p`` with its signs (batched
+   ``numpy.linalg.solve`` over padded supports). If coefficients change sign,
+   two candidates compete per sample: the feature-sign step (Lee et al. 2007:
+   stop where the first coefficient crosses zero, drop it), and the Newton
+   point after dropping every coefficient that flipped (re-solved until its
+   signs are consistent); the better one is kept, and where the feature-sign
+   step wins, feature-sign steps continue.
+
+Every step decreases the objective (the solve minimises the objective over
+the orthant of ``p``, the prox step is a descent step, a candidate is kept
+only if it beats the feature-sign step), and a sample stops only when its KKT
+conditions hold to ``tol * lam``: the result is the LASSO optimum up to
+floating-point precision, not an approximation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..validation import check_array, check_int, check_positive
+from ._common import (
+    history_dataset,
+    history_record,
+    spectral_norm_gram,
+    validate_problem,
+    warn_not_converged,
+)
+from .fista import _fista_block
+
+__all__ = ["lasso_active_set", "kkt_violation"]
+
+#: samples per block (cache-sized work arrays, as in FISTA)
+BLOCK_SIZE = 1024
+#: samples per batched solve; they are sorted by support size so that padding
+#: to the largest support of a chunk wastes little
+SOLVE_CHUNK = 128
+
+
+def lasso_active_set(
+    X,
+    D,
+    lam,
+    *,
+    tol: float = 1e-3,
+    max_rounds: int = 100,
+    n_warm: int = 80,
+    max_inner: int = 10,
+    positive: bool = False,
+    A0=None,
+    dtype=np.float32,
+    return_history: bool = False,
+    return_n_iter: bool = False,
+    _stats: dict | None = None,
+):
+    """Exact LASSO codes: FISTA warm start, then batched support solves checked by KKT.
+
+    Minimises, per sample, ``0.5 * ||x - D^T a||^2 + lam * ||a||_1`` (with
+    ``a >= 0`` when ``positive``), the objective of :func:`fista` and of
+    scikit-learn's ``sparse_encode(..., algorithm="lasso_cd", alpha=lam)``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features) or (n_features,)
+    D : array_like, shape (n_atoms, n_features)
+        Dictionary, one atom per row.
+    lam : float
+        L1 penalty, >= 0.
+    tol : float
+        A sample is done when every KKT condition holds within ``tol * lam``
+        (in the units of the correlations ``D x``).
+    max_rounds : int
+        Limit on gradient + solve rounds after the warm start.
+    n_warm : int
+        FISTA iterations before the first solve (0 starts from ``A0`` or zero).
+        More warm-up gives smaller, more accurate supports to solve on; the
+        best value grows with lambda_max(D D^T) (50 for lambda_max = 10, 80 for
+        36 on 16x16 patches with 512 atoms).
+    max_inner : int
+        Re-solves per round after coefficients changed sign.
+    positive : bool
+        Non-negative LASSO.
+    A0 : array_like, shape (n_samples, n_atoms), optional
+        Warm start.
+    dtype : {float32, float64}
+        Working precision.
+    return_history : bool
+        Also return a Dataset over ``iteration`` (warm-start iterations, then
+        rounds) with objective, data term, penalty and mean active count.
+    return_n_iter : bool
+        Also return the number of rounds run (largest over blocks).
+    _stats : dict, optional
+        Private (benchmarks): receives the floating-point operation count
+        ``flops`` (matrix products, padded solves) and the number of solves.
+
+    Returns
+    -------
+    A : ndarray, shape (n_samples, n_atoms)
+    history : xarray.Dataset, optional
+    n_rounds : int, optional
+
+    References
+    ----------
+    Lee, H., Battle, A., Raina, R. & Ng, A. Y. (2007). Efficient sparse coding
+    algorithms. NIPS 19 (the feature-sign line search).
+    Beck, A. & Teboulle, M. (2009). SIAM J. Imaging Sci. 2, 183-202 (FISTA).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from v1model.inference import lasso_active_set
+    >>> lasso_active_set(np.array([[3.0, -0.5, 0.0, 1.5]]), np.eye(4), lam=1.0).round(3)
+    array([[2. , 0. , 0. , 0.5]], dtype=float32)
+    """
+    X, D, lam, dtype = validate_problem(X, D, lam, dtype)
+    tol = check_positive(tol, "tol")
+    max_rounds = check_int(max_rounds, "max_rounds", minimum=1)
+    n_warm = check_int(n_warm, "n_warm", minimum=0)
+    max_inner = check_int(max_inner, "max_inner", minimum=1)
+    n, k = X.shape[0], D.shape[0]
+    if A0 is not None:
+        A0 = check_array(A0, "A0", ndim=2, dtype=dtype)
+        if A0.shape != (n, k):
+            raise ValueError(f"A0 must have shape {(n, k)}, got {A0.shape}")
+    A = np.zeros((n, k), dtype) if A0 is None else np.array(A0, dtype=dtype)
+    G = D @ D.T
+    B = X @ D.T
+    L = spectral_norm_gram(D) * 1.0001
+    stats = _stats if _stats is not None else {}
+    stats.update(flops=2.0 * n * k * D.shape[1] + 2.0 * k * k * D.shape[1], n_solves=0)
+    records = [history_record(X, D, A, lam)] if return_history else None
+
+    def record(rows, A_all):
+        records.append(history_record(X, D, A_all, lam))
+
+    block = n if return_history else BLOCK_SIZE
+    n_rounds, n_left = 0, 0
+    for start in range(0, n, block):
+        rows = np.arange(start, min(start + block, n))
+        r, left = _solve_block(A, B, G, L, lam, rows, tol, max_rounds, n_warm, max_inner,
+                               positive, record if return_history else None, stats)
+        n_rounds, n_left = max(n_rounds, r), n_left + left
+    if n_left:
+        warn_not_converged("lasso_active_set", max_rounds, n_left, n, "max_rounds")
+    out = [A]
+    if return_history:
+        out.append(history_dataset(records, "lasso_active_set", lam=lam, tol=tol,
+                                   positive=int(positive), n_warm=n_warm))
+    if return_n_iter:
+        out.append(n_rounds)
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def kkt_violation(A, C, lam, positive=False):
+    """Largest KKT violation per sample, in units of the correlations.
+
+    ``A`` (n, k) codes and ``C = B - A G`` the negative gradient of the data
+    term. Zero at the LASSO optimum.
+    """
+    on = A != 0
+    if positive:
+        off = np.maximum(C - lam, 0)
+        onv = np.abs(C - lam)
+    else:
+        off = np.maximum(np.abs(C) - lam, 0)
+        onv = np.abs(C - lam * np.sign(A))
+    return np.where(on, onv, off).max(axis=1)
+
+
+def _solve_block(A, B, G, L, lam, rows, tol, max_rounds, n_warm, max_inner, positive,
+                 on_iter, stats):
+    dtype = A.dtype
+    k = G.shape[0]
+    stats["flops"] += 2.0 * len(rows) * k * k * n_warm
+    if n_warm:
+        step = 1.0 / L
+        M = np.eye(k, dtype=dtype) - dtype.type(step) * G
+        _fista_block(A, B, M, dtype.type(lam * step), step, rows, n_warm, 0.0, positive,
+                     True, True, on_iter, 1)
+    live = rows
+    thr = dtype.type(lam / L)
+    inv_L = dtype.type(1.0 / L)
+    for rnd in range(max_rounds + 1):
+        Al = A[live]
+        C = B[live] - Al @ G
+        stats["flops"] += 2.0 * len(live) * k * k
+        bad = kkt_violation(Al, C, lam, positive) > tol * lam
+        if not bad.any() or rnd == max_rounds:
+            return rnd, int(bad.sum())
+        live, Al, C = live[bad], Al[bad], C[bad]
+        P = Al + inv_L * C
+        if positive:
+            P -= thr
+            np.maximum(P, 0, out=P)
+        else:
+            P -= np.clip(P, -thr, thr)
+        A[live] = _support_solve(P, Al, C, G, lam, positive, max_inner, stats)
+        if on_iter is not None:
+            on_iter(live, A)
+    return max_rounds, 0  # pragma: no cover - the loop always returns
+
+
+def _padded_support(mask):
+    """Column indices of the True entries of each row, padded; and the padding mask."""
+    sizes = mask.sum(axis=1)
+    m = max(int(sizes.max()), 1)
+    r, c = np.nonzero(mask)
+    starts = np.cumsum(sizes) - sizes
+    pos = np.arange(r.size) - starts[r]
+    idx = np.zeros((mask.shape[0], m), np.intp)
+    valid = np.zeros((mask.shape[0], m), bool)
+    idx[r, pos] = c
+    valid[r, pos] = True
+    return idx, valid
+
+
+def _support_solve(P, A_old, C, G, lam, positive, max_inner, stats):
+    """Exact solve on the support of ``P`` with the feature-sign line search.
+
+    ``C`` is the negative gradient at ``A_old``; every quantity is restricted to
+    ``U = supp(P) | supp(A_old)`` and padded per chunk of samples.
+    """
+    n, k = P.shape
+    dtype = P.dtype
+    U = (P != 0) | (A_old != 0)
+    sizes = U.sum(axis=1)
+    order = np.argsort(sizes, kind="stable")
+    out = np.zeros_like(P)
+    G_flat = G.ravel()
+    for start in range(0, n, SOLVE_CHUNK):
+        rows = order[start:start + SOLVE_CHUNK]
+        if sizes[rows[-1]] == 0:
+            continue  # p = 0 for every sample of the chunk
+        idx, valid = _padded_support(U[rows])
+        GU = np.take(G_flat, idx[:, :, None] * k + idx[:, None, :])
+        x = np.where(valid, np.take_along_axis(P[rows], idx, 1), 0)
+        a0 = np.where(valid, np.take_along_axis(A_old[rows], idx, 1), 0)
+        # negative gradient at p, from the one at A_old (exact: the data term is quadratic)
+        c = np.where(valid, np.take_along_axis(C[rows], idx, 1), 0)
+        c -= _matvec(GU, x - a0)
+        x = _feature_sign(GU, x, c, np.sign(x), x != 0, lam, max_inner, dtype, stats)
+        rr, pp = np.nonzero(valid)
+        block = np.zeros((len(rows), k), dtype)
+        block[rr, idx[rr, pp]] = x[rr, pp]
+        out[rows] = block
+    return out
+
+
+def _matvec(M, v):
+    """Batched ``M @ v`` for M (c, m, m), v (c, m)."""
+    return np.matmul(M, v[:, :, None])[:, :, 0]
+
+
+def _feature_sign(GU, x, c, s, S, lam, max_inner, dtype, stats):
+    """Newton steps on the sign-fixed problem, safeguarded by the feature-sign line search.
+
+    ``x`` (c, m) is consistent with the signs ``s`` on ``S``; ``c`` is the
+    negative gradient of the data term at ``x``. The Newton systems
+    ``G_SS delta = c_S - lam s_S`` are solved with LAPACK, batched over the
+    chunk. When the Newton point changes signs, two candidates are formed:
+
+    - the feature-sign point (stop at the first zero crossing, drop that
+      coefficient): always at least as good as ``x``;
+    - the sign-consistent Newton point after dropping every coefficient
+      whose sign flips (re-solving up to ``max_inner`` times): usually far
+      better when ``x`` came from a support much larger than the optimum's;
+
+    and each sample keeps the one with the lower objective. Returns the new ``x``.
+    """
+    x0, c0 = x.copy(), c.copy()
+    y, wrong = _newton(GU, x0, c0, s, S, lam, stats)
+    crossing = wrong.any(axis=1)
+    out = np.where(crossing[:, None], x0, y)
+    rows = np.flatnonzero(crossing)
+    if rows.size == 0:
+        return out
+    xa, ya, wa, sa, Sa = x0[rows], y[rows], wrong[rows], s[rows], S[rows]
+    GA = GU[rows]
+    # safe candidate: first zero crossing of the segment xa -> ya
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_j = np.where(wa, xa / (xa - ya), np.inf)
+    t = t_j.min(axis=1).astype(dtype)
+    safe = xa + t[:, None] * (ya - xa)
+    safe[wa & (t_j <= t[:, None] * (1 + 1e-6))] = 0
+    # aggressive candidate: drop every flipped coefficient and solve again
+    z = np.where(wa, 0, xa).astype(dtype)
+    cz = c0[rows] - _matvec(GA, z - xa)
+    Sz = Sa & ~wa
+    cand = safe.copy()
+    live = np.arange(rows.size)
+    for _ in range(max_inner):
+        yz, wz = _newton(GA[live], z[live], cz[live], sa[live], Sz[live], lam, stats)
+        ok = ~wz.any(axis=1)
+        cand[live[ok]] = yz[ok]
+        bad = live[~ok]
+        if bad.size == 0:
+            break
+        wb = wz[~ok]
+        z_new = np.where(wb, 0, z[bad])
+        cz[bad] -= _matvec(GA[bad], z_new - z[bad])
+        z[bad] = z_new
+        Sz[bad] &= ~wb
+        live = bad
+    # keep the aggressive candidate where it beats the first feature-sign step; elsewhere
+    # go on with feature-sign steps (objective differences from xa, restricted to U)
+    c_rows = c0[rows]
+    better = (_delta_objective(GA, xa, c_rows, cand, lam)
+              <= _delta_objective(GA, xa, c_rows, safe, lam))
+    out[rows] = cand
+    slow = np.flatnonzero(~better)
+    if slow.size:
+        S_safe = safe[slow] != 0
+        c_safe = c_rows[slow] - _matvec(GA[slow], safe[slow] - xa[slow])
+        out[rows[slow]] = _line_search_steps(GA[slow], safe[slow], c_safe, sa[slow], S_safe,
+                                             lam, max_inner - 1, dtype, stats)
+    return out
+
+
+def _line_search_steps(GU, x, c, s, S, lam, n_steps, dtype, stats):
+    """Plain feature-sign steps: Newton point, stop at the first zero crossing, drop."""
+    act = np.arange(x.shape[0])
+    for _ in range(n_steps):
+        y, wrong = _newton(GU[act], x[act], c[act], s[act], S[act], lam, stats)
+        crossing = wrong.any(axis=1)
+        xa = x[act]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_j = np.where(wrong, xa / (xa - y), np.inf)
+        t = np.where(crossing, t_j.min(axis=1), 1).astype(dtype)
+        x_new = xa + t[:, None] * (y - xa)
+        drop = wrong & (t_j <= t[:, None] * (1 + 1e-6))
+        x_new[drop] = 0
+        S[act] &= ~drop
+        c[act] -= _matvec(GU[act], x_new - xa)
+        x[act] = x_new
+        act = act[crossing]
+        if act.size == 0:
+            break
+    return x
+
+
+def _newton(GU, x, c, s, S, lam, stats):
+    """Newton point of the sign-fixed problem on ``S`` and where its signs are wrong."""
+    m = GU.shape[1]
+    diag = np.arange(m)
+    rhs = np.where(S, c - lam * s, 0)
+    Msys = np.where(S[:, :, None] & S[:, None, :], GU, 0)
+    Msys[:, diag, diag] += ~S  # identity on the padding keeps the system regular
+    try:
+        delta = np.linalg.solve(Msys, rhs[..., None])[..., 0]
+    except np.linalg.LinAlgError:  # duplicate atoms on the support
+        delta = _matvec(np.linalg.pinv(Msys), rhs)
+    stats["flops"] += len(x) * (2.0 / 3.0 * m**3 + 4.0 * m * m)
+    stats["n_solves"] += len(x)
+    y = np.where(S, x + delta, 0)
+    return y, S & (y * s <= 0)
+
+
+def _delta_objective(GU, x, c, v, lam):
+    """F(v) - F(x) for vectors on the padded support (``c``: negative gradient at x)."""
+    d = v - x
+    return (-np.einsum("ij,ij->i", c, d) + 0.5 * np.einsum("ij,ij->i", d, _matvec(GU, d))
+            + lam * (np.abs(v).sum(axis=1) - np.abs(x).sum(axis=1)))

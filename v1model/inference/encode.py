@@ -1,0 +1,133 @@
+"""One entry point for every sparse-inference method.
+
+``encode(X, D, method, ...)`` validates the arguments that all methods share
+and dispatches to the solver; the solvers stay importable on their own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..validation import as_generator, check_choice, check_dtype
+from .active_set import lasso_active_set
+from .fista import fista
+from .iht import iht
+from .lca import lca
+from .pursuit import matching_pursuit, orthogonal_mp
+
+__all__ = ["encode", "METHODS", "L1_METHODS", "GREEDY_METHODS"]
+
+#: methods that minimise the LASSO objective 0.5 ||x - D^T a||^2 + lam ||a||_1
+#: ("lca" with threshold="hard" minimises the L0-penalised one instead)
+L1_METHODS = ("lca", "fista", "ista", "active_set")
+#: greedy / L0 methods driven by a number of atoms (or a residual tolerance)
+GREEDY_METHODS = ("mp", "omp", "iht")
+#: every method ``encode`` accepts
+METHODS = L1_METHODS + GREEDY_METHODS
+
+
+def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
+           positive: bool = False, dtype=np.float32, return_history: bool = False, seed=None,
+           **method_params):
+    """Sparse codes of ``X`` in the dictionary ``D`` by any method.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features) or (n_features,)
+        Signals, one per row.
+    D : array_like, shape (n_atoms, n_features)
+        Dictionary, one (normally unit-norm) atom per row.
+    method : str
+        One of :data:`METHODS`:
+
+        - ``"lca"``: Locally Competitive Algorithm (neural dynamics; Euler
+          integration), :func:`~v1model.inference.lca`;
+        - ``"fista"`` / ``"ista"``: proximal gradient,
+          :func:`~v1model.inference.fista`;
+        - ``"active_set"``: exact LASSO (KKT-checked) at about FISTA's speed,
+          :func:`~v1model.inference.lasso_active_set`;
+        - ``"mp"`` / ``"omp"``: (orthogonal) matching pursuit,
+          :func:`~v1model.inference.matching_pursuit`,
+          :func:`~v1model.inference.orthogonal_mp`;
+        - ``"iht"``: iterative hard thresholding, :func:`~v1model.inference.iht`.
+    lam : float, optional
+        Sparseness penalty. Required by the L1 methods (LASSO weight; for
+        ``lca`` with ``threshold="hard"`` the threshold); for ``"iht"`` the
+        hard threshold (alternative to ``n_nonzero``); not used by mp/omp.
+    n_nonzero : int, optional
+        Atoms per sample for mp/omp/iht (at most ``n_atoms``; for omp at most
+        ``n_features``).
+    tol : float, optional
+        The method's stopping tolerance (its own default when None): the
+        relative change for fista/ista/iht, the relative membrane change for
+        lca, the KKT tolerance (relative to ``lam``) for active_set, and the
+        squared residual norm for mp/omp.
+    positive : bool
+        Non-negative codes (LCA: rectified threshold ``"nonneg"``).
+    dtype : {float32, float64}
+        Working precision and dtype of the codes.
+    return_history : bool
+        Also return an ``xarray.Dataset`` over ``iteration`` with
+        ``objective``, ``data_term``, ``penalty`` (summed over samples) and
+        ``n_active`` (mean non-zeros per sample).
+    seed : int, Generator or None
+        Accepted for a uniform interface; every method here is deterministic.
+    **method_params
+        Passed to the solver (e.g. ``n_warm`` for active_set, ``tau``,
+        ``threshold`` or ``n_steps`` for lca, ``max_iter`` for the iterative
+        methods).
+
+    Returns
+    -------
+    codes : ndarray, shape (n_samples, n_atoms), ``dtype``
+    history : xarray.Dataset, optional
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from v1model.inference import encode
+    >>> D = np.eye(3)
+    >>> encode(np.array([[2.0, -0.2, 0.5]]), D, "omp", n_nonzero=1)
+    array([[2., 0., 0.]], dtype=float32)
+    """
+    method = check_choice(method, "method", METHODS)
+    dtype = check_dtype(dtype)
+    as_generator(seed)  # validated for a uniform interface; no method draws numbers
+    if not isinstance(positive, (bool, np.bool_)):
+        raise TypeError(f"positive must be a bool, got {positive!r}")
+    if not isinstance(return_history, (bool, np.bool_)):
+        raise TypeError(f"return_history must be a bool, got {return_history!r}")
+    for name in ("X", "D"):
+        if name in method_params:
+            raise TypeError(f"encode() got {name!r} twice")
+    if method in L1_METHODS:
+        if lam is None:
+            raise ValueError(f"method={method!r} needs lam (the sparseness penalty), got None")
+        if n_nonzero is not None:
+            raise ValueError(f"n_nonzero is for the greedy methods {GREEDY_METHODS}; "
+                             f"method={method!r} is controlled by lam")
+    elif method in ("mp", "omp"):
+        if lam is not None:
+            raise ValueError(f"method={method!r} does not use lam; give n_nonzero or tol")
+    params = dict(method_params)
+    if tol is not None:
+        params["tol"] = tol
+    common = dict(dtype=dtype, return_history=return_history)
+
+    if method == "lca":
+        threshold = params.pop("threshold", "nonneg" if positive else "soft")
+        if positive and threshold != "nonneg":
+            raise ValueError(f"positive=True needs threshold='nonneg' for lca, got {threshold!r}")
+        return lca(X, D, lam, threshold=threshold, **common, **params)
+    if method in ("fista", "ista"):
+        if method == "ista":
+            params.setdefault("max_iter", 20000)
+        return fista(X, D, lam, positive=positive, accelerated=method == "fista", **params,
+                     **common)
+    if method == "active_set":
+        return lasso_active_set(X, D, lam, positive=positive, **params, **common)
+    if method == "mp":
+        return matching_pursuit(X, D, n_nonzero, positive=positive, **params, **common)
+    if method == "omp":
+        return orthogonal_mp(X, D, n_nonzero, positive=positive, **params, **common)
+    return iht(X, D, n_nonzero, lam=lam, positive=positive, **params, **common)

@@ -1,0 +1,399 @@
+"""Greedy sparse coding: Matching Pursuit and Orthogonal Matching Pursuit.
+
+Both are batched over samples: one step selects one atom for every sample at
+once, so the work per step is a few matrix products on the whole batch, not a
+Python loop over samples.
+
+- :func:`matching_pursuit` (Mallat & Zhang 1993) adds the projection on the
+  best atom and updates the correlations with one row of the Gram matrix.
+- :func:`orthogonal_mp` (Pati, Rezaiifar & Krishnaprasad 1993) keeps the
+  residual orthogonal to every selected atom. It is Batch-OMP (Rubinstein,
+  Zibulevsky & Elad 2008): everything happens on the Gram matrix, whose
+  Cholesky factor on the selected atoms grows by one row per step, and the
+  correlations with the residual are updated with one Gram row and
+  ``O(i * n_atoms)`` work per sample and step; the coefficients come from one
+  batched back-substitution at the end.
+
+Non-negative variants: NN-MP picks the largest positive correlation; NN-OMP
+(Bruckstein, Elad & Zibulevsky 2008) also keeps the coefficients
+non-negative by solving the non-negative least-squares problem on the support
+after each selection (Lawson-Hanson steps warm-started from the previous
+coefficients), and drops atoms whose coefficient reaches zero.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..validation import check_int, check_nonnegative
+from ._common import history_dataset, validate_problem
+
+__all__ = ["matching_pursuit", "orthogonal_mp"]
+
+
+def _check_pursuit(X, D, n_nonzero, tol, dtype, method, cap_features):
+    X, D, _, dtype = validate_problem(X, D, 0.0, dtype)
+    n_atoms, n_features = D.shape
+    if n_nonzero is None and tol is None:
+        raise ValueError(f"{method} needs n_nonzero (atoms per sample) or tol (squared "
+                         "residual norm to reach), got neither")
+    limit = min(n_atoms, n_features) if cap_features else n_atoms
+    if n_nonzero is not None:
+        n_nonzero = check_int(n_nonzero, "n_nonzero", minimum=1)
+        if n_nonzero > n_atoms:
+            raise ValueError(f"n_nonzero={n_nonzero} exceeds the number of atoms "
+                             f"n_atoms={n_atoms}")
+        if n_nonzero > limit:
+            raise ValueError(f"n_nonzero={n_nonzero} exceeds n_features={n_features}: {method} "
+                             "cannot select more linearly independent atoms than features")
+    else:
+        n_nonzero = limit
+    if tol is not None:
+        tol = check_nonnegative(tol, "tol")
+    return X, D, n_nonzero, tol, dtype
+
+
+def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter=None,
+                     dtype=np.float32, return_history=False):
+    """Matching Pursuit codes, batched over samples.
+
+    Each step picks, for every sample, the atom with the largest normalised
+    correlation with the residual and adds the projection on it; an atom can
+    be picked again. The residual norm never increases.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features) or (n_features,)
+    D : array_like, shape (n_atoms, n_features)
+        Dictionary, one atom per row (any non-zero norms).
+    n_nonzero : int, optional
+        Stop a sample when its code has this many non-zero coefficients.
+    tol : float, optional
+        Stop a sample when its squared residual norm ``||x - D^T a||^2`` is at
+        most ``tol`` (scikit-learn's convention for ``orthogonal_mp``). With
+        ``tol`` alone, the number of atoms is not limited.
+    positive : bool
+        Non-negative MP: pick the largest positive correlation; stop when none
+        is positive.
+    max_iter : int, optional
+        Step limit (default ``10 * n_nonzero``, or ``10 * n_atoms`` with
+        ``tol`` alone).
+    dtype : {float32, float64}
+    return_history : bool
+        Also return a Dataset over ``iteration`` (step) with objective = data
+        term ``0.5 ||x - D^T a||^2`` summed over samples, penalty (zero) and
+        mean active count.
+
+    Returns
+    -------
+    A : ndarray, shape (n_samples, n_atoms)
+    history : xarray.Dataset, optional
+
+    References
+    ----------
+    Mallat, S. G. & Zhang, Z. (1993). Matching pursuits with time-frequency
+    dictionaries. IEEE Trans. Signal Process. 41, 3397-3415.
+    """
+    only_tol = n_nonzero is None
+    X, D, n_nonzero, tol, dtype = _check_pursuit(X, D, n_nonzero, tol, dtype,
+                                                  "matching_pursuit", cap_features=False)
+    max_iter = 10 * n_nonzero if max_iter is None else check_int(max_iter, "max_iter", minimum=1)
+    if only_tol:  # atoms may be picked again until the residual is small enough
+        n_nonzero = np.iinfo(np.intp).max
+    n, k = X.shape[0], D.shape[0]
+    G = D @ D.T
+    norms = np.sqrt(np.diag(G)).astype(dtype)
+    inv_sq = (1.0 / np.diag(G)).astype(dtype)
+    alpha = X @ D.T  # correlations of the residual with every atom
+    A = np.zeros((n, k), dtype)
+    res2 = np.einsum("ij,ij->i", X.astype(np.float64), X.astype(np.float64))
+    count = np.zeros(n, np.intp)
+    live = np.arange(n)
+    if tol is not None:
+        live = live[res2 > tol]
+    records = [_pursuit_record(res2, count)] if return_history else None
+    for _ in range(max_iter):
+        if live.size == 0:
+            break
+        al = alpha[live]
+        score = al / norms if positive else np.abs(al) / norms
+        j = np.argmax(score, axis=1)
+        best = score[np.arange(live.size), j]
+        stalled = best <= 1e-12 * np.maximum(np.sqrt(res2[live]), 1e-30)
+        z = al[np.arange(live.size), j] * inv_sq[j]
+        z[stalled] = 0
+        rows = live
+        new = A[rows, j] == 0
+        A[rows, j] += z
+        count[rows] += new & ~stalled
+        alpha[rows] = al - z[:, None] * G[j]
+        res2[rows] = np.maximum(res2[rows] - (z.astype(np.float64) ** 2) * np.diag(G)[j], 0.0)
+        done = stalled | (count[rows] >= n_nonzero)
+        if tol is not None:
+            done |= res2[rows] <= tol
+        live = live[~done]
+        if return_history:
+            records.append(_pursuit_record(_residual_sq(X, D, A), count))
+    if return_history:
+        return A, history_dataset(records, "mp", n_nonzero="None" if only_tol else n_nonzero,
+                                  tol=_attr(tol), positive=int(positive))
+    return A
+
+
+def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.float32,
+                  return_history=False):
+    """Orthogonal Matching Pursuit codes, batched over samples.
+
+    Each step picks, for every sample, the atom most correlated with the
+    residual (correlations normalised by the atom norms) and projects the
+    sample on all the atoms picked so far.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features) or (n_features,)
+    D : array_like, shape (n_atoms, n_features)
+        Dictionary, one atom per row.
+    n_nonzero : int, optional
+        Number of atoms per sample (at most ``min(n_atoms, n_features)``);
+        default ``min(n_atoms, n_features)`` when only ``tol`` is given.
+    tol : float, optional
+        Stop a sample once its squared residual norm is at most ``tol``
+        (as scikit-learn's ``orthogonal_mp``).
+    positive : bool
+        Non-negative OMP: select only positive correlations and keep the
+        coefficients non-negative (NNLS on the support after each step).
+    dtype : {float32, float64}
+    return_history : bool
+        Also return a Dataset over ``iteration`` (step) with the summed data
+        term as objective, zero penalty and the mean active count.
+
+    Returns
+    -------
+    A : ndarray, shape (n_samples, n_atoms)
+    history : xarray.Dataset, optional
+
+    Notes
+    -----
+    A sample stops early, with fewer atoms, when the next atom lies in the span
+    of those already picked (numerically) or when the residual is orthogonal
+    to every atom.
+
+    References
+    ----------
+    Pati, Y. C., Rezaiifar, R. & Krishnaprasad, P. S. (1993). Orthogonal
+    matching pursuit. 27th Asilomar Conference, 40-44.
+    Rubinstein, R., Zibulevsky, M. & Elad, M. (2008). Efficient implementation
+    of the K-SVD algorithm using batch orthogonal matching pursuit. Technion
+    CS-2008-08.
+    Bruckstein, A. M., Elad, M. & Zibulevsky, M. (2008). On the uniqueness of
+    nonnegative sparse solutions to underdetermined systems of equations.
+    IEEE Trans. Inf. Theory 54, 4813-4820.
+    """
+    X, D, n_nonzero, tol, dtype = _check_pursuit(X, D, n_nonzero, tol, dtype,
+                                                  "orthogonal_mp", cap_features=True)
+    if positive:
+        A, records = _nn_omp(X, D, n_nonzero, tol, return_history)
+    else:
+        A, records = _omp(X, D, n_nonzero, tol, return_history)
+    if return_history:
+        return A, history_dataset(records, "omp", n_nonzero=n_nonzero, tol=_attr(tol),
+                                  positive=int(positive))
+    return A
+
+
+def _attr(tol):
+    return "None" if tol is None else tol
+
+
+def _pursuit_record(res2, count):
+    data = 0.5 * float(np.sum(res2))
+    return {"objective": data, "data_term": data, "penalty": 0.0,
+            "n_active": float(np.mean(count)) if count.size else 0.0}
+
+
+def _residual_sq(X, D, A):
+    R = X.astype(np.float64) - A.astype(np.float64) @ D.astype(np.float64)
+    return np.einsum("ij,ij->i", R, R)
+
+
+def _omp(X, D, K, tol, return_history):
+    """Batch-OMP on the Gram matrix (Rubinstein et al. 2008), vectorised over samples.
+
+    For the residual ``r``, the correlations ``alpha = D r`` are updated with
+    ``v_i = D q_i`` (``q_i`` the i-th orthonormalised selected atom), built
+    from one Gram row per step: ``v_i = (G[j] - sum_m coef_m v_m) / nrm`` with
+    ``coef_m = v_m[j]`` and ``nrm^2 = G_jj - |coef|^2``. ``(coef, nrm)`` is the
+    new row of the Cholesky factor of ``G_II``; no product with ``X`` after
+    the first.
+    """
+    dtype = X.dtype
+    n, f = X.shape
+    k = D.shape[0]
+    G = D @ D.T
+    g_diag = np.diag(G).astype(np.float64)
+    norms = np.sqrt(g_diag).astype(dtype)
+    unit = bool(np.all(np.abs(norms - 1) < 1e-6))  # skip the normalisation of scores
+    eps = 1e-4 if dtype == np.float32 else 1e-7
+    Rf = np.zeros((n, K, K), dtype)  # upper-triangular factor: G_II = Rf^T Rf
+    z = np.zeros((n, K), dtype)  # coordinates of the projection in the orthonormal basis
+    sel = np.zeros((n, K), np.intp)
+    n_sel = np.zeros(n, np.intp)
+    res2 = np.einsum("ij,ij->i", X.astype(np.float64), X.astype(np.float64))
+    records = [_pursuit_record(res2, n_sel)] if return_history else None
+    # blocks of samples bound the memory of V (block, K, n_atoms)
+    block = max(1, int(2**24 // (K * k)))
+    if return_history:
+        block = n
+    for start in range(0, n, block):
+        live = np.arange(start, min(start + block, n))
+        if tol is not None:
+            live = live[res2[live] > tol]
+        alpha = X[live] @ D.T
+        V = np.zeros((live.size, K, k), dtype)
+        for i in range(K):
+            if live.size == 0:
+                break
+            ar = np.arange(live.size)
+            score = np.abs(alpha)
+            if not unit:
+                score /= norms
+            if i:
+                score[ar[:, None], sel[live, :i]] = -1.0  # never pick an atom twice
+            j = np.argmax(score, axis=1)
+            best = score[ar, j]
+            coef = V[ar, :i, j]  # (live, i): v_m[j] = <q_m, d_j>
+            nrm2 = g_diag[j] - np.einsum("ni,ni->n", coef, coef, dtype=np.float64)
+            nrm = np.sqrt(np.maximum(nrm2, 0)).astype(dtype)
+            stalled = (nrm <= eps * norms[j]) | (
+                best <= 1e-12 * np.sqrt(np.maximum(res2[live], 1e-300)))
+            ok = ~stalled
+            inv = np.where(ok, 1.0 / np.where(ok, nrm, 1), 0).astype(dtype)
+            v = G[j]
+            if i:
+                v = v - np.einsum("ni,nik->nk", coef, V[:, :i])
+            v *= inv[:, None]
+            zi = alpha[ar, j] * inv
+            alpha -= zi[:, None] * v
+            V[:, i] = v
+            g = live[ok]
+            Rf[g, :i, i] = coef[ok]
+            Rf[g, i, i] = nrm[ok]
+            z[g, i] = zi[ok]
+            sel[g, i] = j[ok]
+            n_sel[g] += 1
+            res2[live] = np.maximum(res2[live] - zi.astype(np.float64) ** 2, 0)
+            done = stalled | (n_sel[live] >= K)
+            if tol is not None:
+                done |= res2[live] <= tol
+            if done.any():
+                keep = ~done
+                live, alpha, V = live[keep], alpha[keep], V[keep]
+            if return_history:
+                records.append(_pursuit_record(res2, n_sel))
+    # back-substitution Rf gamma = z on each sample's selected atoms
+    gamma = np.zeros((n, K), dtype)
+    used = np.arange(K)[None, :] < n_sel[:, None]
+    diag = np.where(used, Rf[:, np.arange(K), np.arange(K)], 1)
+    for i in range(K - 1, -1, -1):
+        acc = z[:, i] - np.einsum("nj,nj->n", Rf[:, i, i + 1:], gamma[:, i + 1:])
+        gamma[:, i] = np.where(used[:, i], acc / diag[:, i], 0)
+    A = np.zeros((n, k), dtype)
+    rows, slots = np.nonzero(used)
+    A[rows, sel[rows, slots]] = gamma[rows, slots]
+    return A, records
+
+
+def _nn_omp(X, D, K, tol, return_history):
+    dtype = X.dtype
+    n, f = X.shape
+    k = D.shape[0]
+    G = D @ D.T
+    norms = np.sqrt(np.diag(G))
+    B = X @ D.T
+    A = np.zeros((n, k), dtype)
+    res2 = np.einsum("ij,ij->i", X.astype(np.float64), X.astype(np.float64))
+    live = np.arange(n)
+    if tol is not None:
+        live = live[res2 > tol]
+    count = np.zeros(n, np.intp)
+    records = [_pursuit_record(res2, count)] if return_history else None
+    # each selection can be undone by the NNLS step, so allow a few more steps than K
+    for _ in range(2 * K + 10):
+        if live.size == 0:
+            break
+        Al = A[live]
+        alpha = B[live] - Al @ G
+        score = alpha / norms
+        score[Al != 0] = -np.inf
+        j = np.argmax(score, axis=1)
+        best = score[np.arange(live.size), j]
+        ok = best > 1e-7 * np.sqrt(np.maximum(res2[live], 1e-300))
+        rows = live[ok]
+        if rows.size:
+            support = A[rows] != 0
+            support[np.arange(rows.size), j[ok]] = True
+            A[rows] = _nnls_on_support(A[rows], B[rows], G, support)
+            count[rows] = np.count_nonzero(A[rows], axis=1)
+            res2[rows] = _residual_sq(X[rows], D, A[rows])
+        done = ~ok
+        done[ok] = count[rows] >= K
+        if tol is not None:
+            done |= res2[live] <= tol
+        live = live[~done]
+        if return_history:
+            records.append(_pursuit_record(res2, count))
+    return A, records
+
+
+def _nnls_on_support(A, B, G, support, max_steps=None):
+    """Non-negative least squares restricted to ``support``, batched (Lawson-Hanson).
+
+    ``A`` (n, k) is feasible (>= 0, zero off the support). Returns the NNLS
+    solution on the support; coordinates that reach zero are dropped.
+    """
+    n, k = A.shape
+    dtype = A.dtype
+    sizes = support.sum(axis=1)
+    m = int(sizes.max())
+    r, c = np.nonzero(support)
+    starts = np.cumsum(sizes) - sizes
+    pos = np.arange(r.size) - starts[r]
+    idx = np.zeros((n, m), np.intp)
+    valid = np.zeros((n, m), bool)
+    idx[r, pos] = c
+    valid[r, pos] = True
+    GS = G[idx[:, :, None], idx[:, None, :]]
+    bS = np.take_along_axis(B, idx, 1)
+    x = np.where(valid, np.take_along_axis(A, idx, 1), 0)
+    P = valid.copy()
+    diag = np.arange(m)
+    act = np.arange(n)
+    for _ in range(max_steps or m + 1):
+        Pa = P[act]
+        Msys = np.where(Pa[:, :, None] & Pa[:, None, :], GS[act], 0)
+        Msys[:, diag, diag] += ~Pa
+        try:
+            y = np.linalg.solve(Msys, np.where(Pa, bS[act], 0)[..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            y = np.einsum("cij,cj->ci", np.linalg.pinv(Msys), np.where(Pa, bS[act], 0))
+        neg = Pa & (y <= 0)
+        bad = neg.any(axis=1)
+        xa = x[act]
+        if not bad.any():
+            x[act] = y
+            break
+        # move from the feasible point towards y until the first coefficient hits zero
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_j = np.where(neg, xa / (xa - y), np.inf)
+        t = np.where(bad, np.clip(t_j.min(axis=1), 0, 1), 1).astype(dtype)
+        x_new = xa + t[:, None] * (y - xa)
+        hit = Pa & (x_new <= 1e-12 * np.maximum(np.abs(xa).max(axis=1, keepdims=True), 1e-30))
+        hit |= neg & (t_j <= t[:, None] * (1 + 1e-6))
+        x_new[hit] = 0
+        P[act] = Pa & ~hit
+        x[act] = np.where(P[act], x_new, 0)
+        act = act[bad]
+    out = np.zeros((n, k), dtype)
+    rr, pp = np.nonzero(valid)
+    out[rr, idx[rr, pp]] = np.maximum(x[rr, pp], 0)
+    return out
