@@ -137,9 +137,10 @@ class SparseCodingNetwork:
         X : array_like, shape (n_samples, n_features)
         backend : {"ode", "spiking"}
             ``"ode"``: rate units integrated with :func:`v1model.inference.lca`
-            (``method="lca"``, default), :func:`~v1model.inference.fista`
-            (``method="fista"``) or, for the Cauchy prior, conjugate-gradient
-            MAP inference. ``"spiking"``: the Brian2 spiking LCA.
+            (``method="lca"``, default) or any other method of
+            :func:`v1model.inference.encode` (``"fista"``, ``"active_set"``,
+            ``"omp"``, ...); for the Cauchy prior, quasi-Newton MAP inference.
+            ``"spiking"``: the Brian2 spiking LCA.
         **kwargs
             Passed to the backend (e.g. ``method``, ``n_steps``, ``dtype``).
         """
@@ -266,10 +267,16 @@ def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs
 
         check_choice(method or "cg", "method", ("cg",))
         return cauchy_inference(X, net.dictionary, net.lam, net.sigma, **kwargs)
-    method = check_choice(method or "lca", "method", ("lca", "fista"))
+    method = check_choice(method or "lca", "method", inference.METHODS)
     if method == "lca":
         return inference.lca(X, net.dictionary, net.lam, threshold=net.threshold, tau=net.tau,
                              **kwargs)
-    if net.threshold == "hard":
-        raise ValueError("method='fista' solves the L1 problem; threshold='hard' needs method='lca'")
-    return inference.fista(X, net.dictionary, net.lam, positive=net.threshold == "nonneg", **kwargs)
+    if method in inference.L1_METHODS and net.threshold == "hard":
+        raise ValueError(
+            f"method={method!r} solves the L1 problem; threshold='hard' needs method='lca' "
+            "(or a greedy method: 'omp', 'mp', 'iht' with n_nonzero)"
+        )
+    if method in inference.L1_METHODS:
+        kwargs.setdefault("lam", net.lam)
+    return inference.encode(X, net.dictionary, method,
+                            positive=net.threshold == "nonneg", **kwargs)

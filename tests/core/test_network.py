@@ -20,10 +20,22 @@ def test_encode_ode_reaches_lasso_optimum(dictionary, rng):
     net = SparseCodingNetwork(dictionary, lam=0.3)
     ref = sparse_encode(X, dictionary, algorithm="lasso_cd", alpha=0.3, max_iter=10000)
     f_ref = lasso_objective(X, dictionary, ref, 0.3)
-    for method in ("lca", "fista"):
+    for method in ("lca", "fista", "active_set"):
         A = net.encode(X, method=method, dtype=np.float64)
         assert A.shape == (20, 32)
         assert (lasso_objective(X, dictionary, A, 0.3) - f_ref) / f_ref < 1e-4
+
+
+def test_greedy_methods_through_the_network(dictionary, rng):
+    from v1model.inference import encode
+
+    net = SparseCodingNetwork(dictionary, lam=0.3, threshold="hard")
+    X = rng.standard_normal((6, 16))
+    A = net.encode(X, method="omp", n_nonzero=3)
+    np.testing.assert_array_equal(A, encode(X, dictionary, "omp", n_nonzero=3))
+    assert (np.count_nonzero(A, axis=1) <= 3).all()
+    with pytest.raises(ValueError, match="threshold='hard' needs method='lca'"):
+        net.encode(X, method="fista")
 
 
 def test_nonneg_threshold_gives_nonnegative_codes(dictionary, rng):

@@ -48,7 +48,7 @@ from .fista import _fista_block
 __all__ = ["lasso_active_set", "kkt_violation"]
 
 #: samples per block (cache-sized work arrays, as in FISTA)
-BLOCK_SIZE = 1024
+BLOCK_SIZE = 2048
 #: samples per batched solve; they are sorted by support size so that padding
 #: to the largest support of a chunk wastes little
 SOLVE_CHUNK = 128

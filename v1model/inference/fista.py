@@ -25,7 +25,7 @@ __all__ = ["fista", "ista"]
 
 #: samples per block: big enough for an efficient matmul, small enough that
 #: the (block, n_atoms) work arrays stay in cache
-BLOCK_SIZE = 1024
+BLOCK_SIZE = 2048
 
 
 def fista(
