@@ -57,8 +57,13 @@ def a144_path(reference=None):
         if not path.exists():
             raise FileNotFoundError(f"reference: no such file: {str(path)!r}")
         return path
-    path = SHARED_DATA / "olshausen" / "A144.mat"
-    return path if path.exists() else None
+    # a source checkout keeps the reference data beside the project; an
+    # installed package looks beside the working directory's project instead
+    for root in (SHARED_DATA, Path.cwd() / ".." / "shared" / "data"):
+        path = root / "olshausen" / "A144.mat"
+        if path.exists():
+            return path
+    return None
 
 
 def load_a144(path):

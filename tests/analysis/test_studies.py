@@ -15,7 +15,12 @@ from v1model.io import load_dataset, save_dataset
 
 @pytest.fixture(scope="module")
 def ringach(tmp_path_factory):
-    ds = get_study("ringach-2002").run(quick=True, seed=0, n_updates=300, progress=False)
+    from pathlib import Path
+
+    a144 = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "olshausen" / "A144.mat"
+    reference = str(a144) if a144.exists() else "none"
+    ds = get_study("ringach-2002").run(quick=True, seed=0, n_updates=300, progress=False,
+                                       reference=reference)
     path = save_dataset(ds, tmp_path_factory.mktemp("ringach") / "ringach.nc")
     return ds, path
 
