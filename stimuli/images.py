@@ -21,7 +21,7 @@ from v1model.validation import (
 )
 
 __all__ = ["SKIMAGE_SCENES", "load_images", "whiten", "sample_patches", "whitening_filter",
-           "is_prewhitened"]
+           "is_prewhitened", "load_whitened"]
 
 #: Natural scenes among the photographs bundled with scikit-image (file names
 #: inside ``skimage/data``). Objects, animals, people, textures and outdoor
@@ -400,3 +400,28 @@ def is_prewhitened(source) -> bool:
             return "RAW" not in path.name.upper()
         return "IMAGES" in keys
     return False
+
+
+def load_whitened(source="skimage", prewhitened: bool | None = None, **load_kwargs):
+    """Load images and whiten them unless they already are.
+
+    Parameters
+    ----------
+    source : see :func:`load_images`
+    prewhitened : bool, optional
+        Whether ``source`` is already whitened; default
+        :func:`is_prewhitened` (True for Olshausen's whitened files), so
+        that his images are never whitened twice.
+    **load_kwargs
+        Passed to :func:`load_images`.
+
+    Returns
+    -------
+    images : ndarray, shape (n_images, height, width)
+    prewhitened : bool
+        The value used (recorded by studies in their attrs).
+    """
+    raw = load_images(source, **load_kwargs)
+    if prewhitened is None:
+        prewhitened = is_prewhitened(source)
+    return (raw if prewhitened else whiten(raw)), bool(prewhitened)

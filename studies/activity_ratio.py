@@ -70,8 +70,8 @@ def run(
         (:func:`v1model.analysis.code_class`).
     progress : bool
     """
-    from stimuli import load_images, sample_patches, whiten
-    from stimuli.images import is_prewhitened
+    from stimuli import sample_patches
+    from stimuli.images import load_whitened
     from studies._learned import learned_dictionary
     from tqdm.auto import tqdm
     from v1model.analysis import babel, coactive_babel, sparseness
@@ -92,8 +92,7 @@ def run(
     if h != w:
         raise ValueError(f"the dictionary's atoms must be square patches, got {h}x{w}")
     D = atoms.reshape(n_units, -1)
-    raw = load_images(images)
-    imgs = raw if is_prewhitened(images) else whiten(raw)
+    imgs, _ = load_whitened(images)
     # a stream independent of the one that drew the training patches from the same seed
     X = sample_patches(imgs, h, n_patches, seed=np.random.SeedSequence(seed).spawn(1)[0])
 

@@ -116,7 +116,7 @@ def run(
         ``gabor_fraction``; ``dictionary`` (atom, y, x); ``gabor_r2_atom``
         (atom); ``learning_error`` (update); parameters in ``attrs``.
     """
-    from stimuli import load_images, sample_patches, whiten
+    from stimuli import sample_patches
     from v1model.inference import ConvergenceWarning, lca
     from v1model.learning.olshausen_field import init_dictionary, learn_dictionary
     from v1model.validation import (
@@ -142,7 +142,9 @@ def run(
     gabor_r2 = check_probability(gabor_r2, "gabor_r2")
     rng = as_generator(seed)
 
-    pictures = whiten(load_images(images))
+    from stimuli.images import load_whitened
+
+    pictures, _ = load_whitened(images)  # never whiten Olshausen's images twice
     X_train = sample_patches(pictures, patch_size, n_train, seed=rng)
     X_test = sample_patches(pictures, patch_size, n_test, seed=rng)
     n_atoms = overcompleteness * patch_size**2

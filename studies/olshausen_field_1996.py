@@ -83,8 +83,8 @@ def run(
         held-out ``codes`` (sample, atom) and their ``reconstruction_error``;
         all parameters in attrs.
     """
-    from stimuli import load_images, sample_patches, whiten
-    from stimuli.images import is_prewhitened
+    from stimuli import sample_patches
+    from stimuli.images import load_whitened
     from v1model import SparseCodingNetwork
     from v1model.learning.olshausen_field import SPARSENET_CAUCHY_LAM
     from v1model.validation import as_generator
@@ -98,16 +98,13 @@ def run(
     n_patches = n_patches or (30000 if quick else 100000)
     rng = as_generator(seed)
 
-    raw = load_images(images)
-    if prewhitened is None:
-        prewhitened = is_prewhitened(images)
-    imgs = raw if prewhitened else whiten(raw)
+    imgs, prewhitened = load_whitened(images, prewhitened)
     X = sample_patches(imgs, patch_size, n_patches, seed=rng)
     X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng)
 
     net = SparseCodingNetwork(n_atoms=n_atoms, patch_shape=(patch_size, patch_size), lam=lam,
                               prior=prior)
-    history = net.learn(X, n_updates=n_updates, batch_size=batch_size, lr=lr, seed=rng,
+    net.learn(X, n_updates=n_updates, batch_size=batch_size, lr=lr, seed=rng,
                         progress=progress)
     codes = net.encode(X_eval, **({"method": "fista", "dtype": np.float64} if prior == "l1" else {}))
     residual = X_eval - codes @ net.dictionary

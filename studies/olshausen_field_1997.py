@@ -106,8 +106,8 @@ def run(
         ``mean_active`` and ``mean_abs_code`` (overcompleteness); learning
         ``history_objective`` (overcompleteness, update); parameters in attrs.
     """
-    from stimuli import load_images, sample_patches, whiten
-    from stimuli.images import is_prewhitened
+    from stimuli import sample_patches
+    from stimuli.images import load_whitened
     from v1model.analysis import fit_gabor
     from v1model.inference import fista
     from v1model.validation import as_generator, check_choice, check_int, check_positive
@@ -124,10 +124,7 @@ def run(
     n_eval = check_int(n_eval or (1000 if quick else 2000), "n_eval", minimum=1)
     rng = as_generator(seed)
 
-    raw = load_images(images)
-    if prewhitened is None:
-        prewhitened = is_prewhitened(images)
-    imgs = raw if prewhitened else whiten(raw)
+    imgs, prewhitened = load_whitened(images, prewhitened)
     X = sample_patches(imgs, patch_size, n_patches, seed=rng)
     X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng)
     p = patch_size * patch_size

@@ -97,7 +97,7 @@ def run(
         ``fista_objective``; rate-distortion over (solver, level):
         ``rd_n_active``, ``rd_mse``, ``rd_parameter``.
     """
-    from stimuli import load_images, sample_patches, whiten
+    from stimuli import sample_patches
     from v1model.inference import ConvergenceWarning, encode, fista, lca, max_stable_dt
     from v1model.learning.olshausen_field import learn_dictionary
     from v1model.validation import as_generator, check_int, check_positive
@@ -118,7 +118,9 @@ def run(
     n_levels = check_int(n_levels if n_levels is not None else (5 if quick else 8), "n_levels",
                          minimum=2)
 
-    imgs = whiten(load_images(images))
+    from stimuli.images import load_whitened
+
+    imgs, _ = load_whitened(images)  # never whiten Olshausen's images twice
     X_train = sample_patches(imgs, p, n_train, seed=rng)
     X = sample_patches(imgs, p, n_eval, seed=rng)
     D, learn_hist = learn_dictionary(X_train, k, lam=lam, n_updates=n_updates, seed=rng,

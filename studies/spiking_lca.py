@@ -89,8 +89,8 @@ def run(
         ``ode_time``; ``correlation`` and ``relative_error`` over ``encoder``;
         spikes of the first ``n_raster`` samples; ``dictionary`` (atom, y, x).
     """
-    from stimuli import load_images, sample_patches, whiten
-    from stimuli.images import is_prewhitened
+    from stimuli import sample_patches
+    from stimuli.images import load_whitened
     from v1model import SparseCodingNetwork
     from v1model.inference import fista, lca
     from v1model.spiking import spiking_lca, windowed_rates
@@ -104,10 +104,7 @@ def run(
     target = target or ("numpy" if quick else "cython")
     rng = as_generator(seed)
 
-    raw = load_images(images)
-    if prewhitened is None:
-        prewhitened = is_prewhitened(images)
-    imgs = raw if prewhitened else whiten(raw)
+    imgs, prewhitened = load_whitened(images, prewhitened)
     pool = sample_patches(imgs, patch_size, 20000, seed=rng)
     X = sample_patches(imgs, patch_size, n_patches, seed=rng)
 

@@ -98,8 +98,8 @@ def run(
         neuron_pre), and scalars ``overlap_correlation`` (Pearson r of W_ij
         with the overlap), ``brian2_agreement`` (fraction of equal counts).
     """
-    from stimuli import load_images, sample_patches, whiten
-    from stimuli.images import is_prewhitened
+    from stimuli import sample_patches
+    from stimuli.images import load_whitened
     from v1model.spiking import (
         learn_sailnet,
         rf_overlap,
@@ -114,10 +114,7 @@ def run(
     n_brian2 = n_brian2 if n_brian2 is not None else (20 if quick else 100)
     rng = as_generator(seed)
 
-    raw = load_images(images)
-    if prewhitened is None:
-        prewhitened = is_prewhitened(images)
-    imgs = raw if prewhitened else whiten(raw)
+    imgs, prewhitened = load_whitened(images, prewhitened)
     border = min(20, (min(imgs.shape[1:]) - patch_size) // 4)
     ds = learn_sailnet(imgs, n_neurons, patch_size=patch_size, p=p, alpha=alpha, beta=beta,
                        gamma=gamma, theta0=theta0, batch_size=batch_size, n_updates=n_updates,

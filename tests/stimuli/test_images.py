@@ -149,3 +149,17 @@ def test_bad_arguments():
         sample_patches(np.ones((1, 16, 16)), 2, 0)
     with pytest.raises(ValueError, match="images must not be empty"):
         whiten(np.ones((0, 16, 16)))
+
+
+def test_load_whitened_never_whitens_twice(tmp_path, rng):
+    from stimuli.images import load_whitened
+
+    imgs = rng.standard_normal((2, 32, 32)).astype(">f4")
+    for i, im in enumerate(imgs):
+        im.tofile(tmp_path / f"image{i}")
+    out, pre = load_whitened(tmp_path)
+    assert pre
+    np.testing.assert_array_equal(out, imgs.astype(np.float64))
+    white, pre = load_whitened(imgs.astype(np.float64), prewhitened=False)
+    assert not pre
+    np.testing.assert_allclose(white, whiten(imgs.astype(np.float64)))
