@@ -104,8 +104,7 @@ def run(
 
     net = SparseCodingNetwork(n_atoms=n_atoms, patch_shape=(patch_size, patch_size), lam=lam,
                               prior=prior)
-    net.learn(X, n_updates=n_updates, batch_size=batch_size, lr=lr, seed=rng,
-                        progress=progress)
+    net.learn(X, n_updates=n_updates, batch_size=batch_size, lr=lr, seed=rng, progress=progress)
     codes = net.encode(X_eval, **({"method": "fista", "dtype": np.float64} if prior == "l1" else {}))
     residual = X_eval - codes @ net.dictionary
     rel_err = (residual**2).sum(1) / (X_eval**2).sum(1)
