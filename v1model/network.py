@@ -138,7 +138,7 @@ class SparseCodingNetwork:
         backend : {"ode", "spiking"}
             ``"ode"``: rate units integrated with :func:`v1model.inference.lca`
             (``method="lca"``, default) or any other method of
-            :func:`v1model.inference.encode` (``"fista"``, ``"active_set"``,
+            :func:`v1model.inference.encode` (``"cd"``, ``"fista"``, ``"active_set"``,
             ``"omp"``, ...); for the Cauchy prior, quasi-Newton MAP inference.
             ``"spiking"``: the Brian2 spiking LCA.
         **kwargs

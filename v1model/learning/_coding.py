@@ -81,8 +81,8 @@ def make_coder(method, lam=None, n_nonzero=None, positive=False, dtype=np.float3
                method_params=None, learning=True) -> Coder:
     """Validate an inference setting and return a :class:`Coder`.
 
-    L1 methods (``"lca"``, ``"fista"``, ``"ista"``, ``"active_set"``) need ``lam``; ``"mp"`` and
-    ``"omp"`` need ``n_nonzero``; ``"iht"`` needs one of the two. With
+    L1 methods (``"lca"``, ``"fista"``, ``"ista"``, ``"active_set"``, ``"cd"``) need
+    ``lam``; ``"mp"`` and ``"omp"`` need ``n_nonzero``; ``"iht"`` needs one of the two. With
     ``learning`` the iterative solvers default to the looser ``LEARNING_TOL``.
     """
     method = check_choice(method, "method", METHODS)

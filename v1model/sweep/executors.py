@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import sys
 import os
 import uuid
 from collections import Counter, deque
@@ -110,8 +111,12 @@ def _init_worker(threads: int, table) -> None:
     import signal
 
     global _TABLE, _SLOT
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                "NUMBA_NUM_THREADS"):
         os.environ[var] = str(threads)
+    numba = sys.modules.get("numba")
+    if numba is not None:  # imported before the variable was set (forkserver preload)
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         from threadpoolctl import threadpool_limits
