@@ -125,7 +125,9 @@ def test_point_that_keeps_killing_its_worker_fails_alone(study, calls, tmp_path)
              executor=LocalExecutor(workers=2, max_attempts=2), output=tmp_path / "out",
              progress=False)
     status = dict(zip(ds["x"].values.tolist(), ds["status"].values.tolist()))
-    assert status == {1.0: "ok", 2.0: "failed", 3.0: "ok", 4.0: "ok", 5.0: "ok"}
+    errors = dict(zip(ds["x"].values.tolist(), ds["error"].values.tolist()))
+    assert status == {1.0: "ok", 2.0: "failed", 3.0: "ok", 4.0: "ok", 5.0: "ok"}, (
+        errors, calls(log, "start"), calls(log, "finish"))
     assert ds["error"].sel(x=2.0).item().startswith("WorkerDied: the worker process died 2 times")
     # a bystander may have finished just as the pool broke and run again (its
     # result never arrived); it is stored once either way

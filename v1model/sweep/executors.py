@@ -249,8 +249,14 @@ class LocalExecutor(Executor):
                 else:
                     yield outcome
             inflight.clear()
+            # read the exit codes only after the pool's manager thread has joined its
+            # workers: a forkserver child's status is read once from a pipe, and a second
+            # thread polling at the same time gets EOF and records 255 (seen: a bystander
+            # killed by the pool's SIGTERM taken for a crash, failing after max_attempts)
+            self._stop_pool()
             culprits = self._culprits(processes, {t.index for t in lost})
-            self._restart_pool()
+            self._pool = self._new_pool()
+            self.pool_restarts += 1
             for task in sorted(lost, key=lambda t: t.index, reverse=True):
                 if culprits and task.index not in culprits:
                     pending.appendleft(task)  # an innocent bystander: no attempt counted
@@ -289,11 +295,9 @@ class LocalExecutor(Executor):
         except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result
             return PointOutcome.failure(task.index, f"{type(exc).__name__}: {exc}")
 
-    def _restart_pool(self):
+    def _stop_pool(self):
         old, self._pool = self._pool, None
         old.shutdown(wait=True, cancel_futures=True)
-        self.pool_restarts += 1
-        self._pool = self._new_pool()
 
 
 class DaskExecutor(Executor):
