@@ -4,7 +4,8 @@ on whitened natural patches."""
 import numpy as np
 import pytest
 
-from v1model.inference import fista, ista, kkt_violation, lasso_active_set, lasso_objective
+from v1model.inference import (fista, ista, kkt_violation, lasso_active_set, lasso_cd,
+                               lasso_objective)
 
 LAM = 0.2  # about 10% of the 128 atoms active on these patches
 
@@ -108,7 +109,7 @@ def test_orthonormal_dictionary_gives_soft_threshold():
         np.testing.assert_allclose(solver(X, Q, 0.5, dtype=np.float64), expected, atol=1e-8)
 
 
-@pytest.mark.parametrize("solver", [fista, lasso_active_set])
+@pytest.mark.parametrize("solver", [fista, lasso_active_set, lasso_cd])
 def test_bad_inputs(solver, patch_dictionary):
     D = patch_dictionary
     X = np.ones((3, 64))
