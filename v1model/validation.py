@@ -19,6 +19,7 @@ __all__ = [
     "check_dictionary",
     "check_data_and_dictionary",
     "check_dtype",
+    "check_bool",
     "check_positive",
     "check_nonnegative",
     "check_int",
@@ -147,6 +148,13 @@ def check_data_and_dictionary(X, D, dtype=np.float64, x_name="X", d_name="D"):
             f"expected {x_name} of shape (n_samples, {D.shape[1]})"
         )
     return X, D
+
+
+def check_bool(value, name: str) -> bool:
+    """A Python or NumPy bool (not 0/1 or a string: ``positive="no"`` is truthy)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {value!r}")
+    return bool(value)
 
 
 def check_positive(value, name: str, allow_inf: bool = False) -> float:

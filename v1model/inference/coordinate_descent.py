@@ -34,7 +34,7 @@ import threading
 import numba
 import numpy as np
 
-from ..validation import check_array, check_int, check_positive
+from ..validation import check_array, check_bool, check_int, check_positive
 from ._common import history_dataset, history_record, validate_problem, warn_not_converged
 
 __all__ = ["lasso_cd"]
@@ -137,8 +137,7 @@ def lasso_cd(
     tol = check_positive(tol, "tol")
     max_sweeps = check_int(max_sweeps, "max_sweeps", minimum=1)
     full_every = check_int(full_every, "full_every", minimum=1)
-    if not isinstance(positive, (bool, np.bool_)):
-        raise TypeError(f"positive must be a bool, got {positive!r}")
+    check_bool(positive, "positive")
     n, k = X.shape[0], D.shape[0]
     G = D @ D.T  # validate_problem refuses zero atoms: the diagonal is positive
     if A0 is not None:
@@ -163,8 +162,8 @@ def lasso_cd(
         while budget > 0 and left.any():
             step = min(full_every, budget)
             rows = np.flatnonzero(left)
-            C = B[rows] - A[rows] @ G
             A_rows = A[rows]
+            C = B[rows] - A_rows @ G
             done_sweeps = np.zeros(rows.size, np.int64)
             done_updates = np.zeros(rows.size, np.int64)
             still = np.zeros(rows.size, np.bool_)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import as_generator, check_choice, check_dtype
+from ..validation import as_generator, check_bool, check_choice, check_dtype
 from .active_set import lasso_active_set
 from .coordinate_descent import lasso_cd
 from .fista import fista
@@ -96,10 +96,8 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
     method = check_choice(method, "method", METHODS)
     dtype = check_dtype(dtype)
     as_generator(seed)  # validated for a uniform interface; no method draws numbers
-    if not isinstance(positive, (bool, np.bool_)):
-        raise TypeError(f"positive must be a bool, got {positive!r}")
-    if not isinstance(return_history, (bool, np.bool_)):
-        raise TypeError(f"return_history must be a bool, got {return_history!r}")
+    check_bool(positive, "positive")
+    check_bool(return_history, "return_history")
     for name in ("X", "D"):
         if name in method_params:
             raise TypeError(f"encode() got {name!r} twice")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..inference import L1_METHODS, METHODS, encode
-from ..validation import check_choice, check_dtype, check_int, check_positive
+from ..validation import check_bool, check_choice, check_dtype, check_int, check_positive
 
 #: solver tolerance used during learning when the caller gives none. A
 #: dictionary step averages over a whole batch, so codes much less exact than a
@@ -98,8 +98,7 @@ def make_coder(method, lam=None, n_nonzero=None, positive=False, dtype=np.float3
                          "tol in method_params, got neither")
     if method == "iht" and lam is None and n_nonzero is None:
         raise ValueError("method='iht' needs n_nonzero or lam (hard threshold), got neither")
-    if not isinstance(positive, (bool, np.bool_)):
-        raise TypeError(f"positive must be a bool, got {positive!r}")
+    check_bool(positive, "positive")
     dtype = check_dtype(dtype)
     if method_params is not None and not isinstance(method_params, dict):
         raise TypeError(f"method_params must be a dict or None, got {type(method_params).__name__}")

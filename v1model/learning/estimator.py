@@ -17,7 +17,7 @@ import inspect
 
 import numpy as np
 
-from ..validation import as_generator, check_choice, check_dtype, check_int
+from ..validation import as_generator, check_bool, check_choice, check_dtype, check_int
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary
 from ._coding import make_coder
 from ._data import check_training_data
@@ -228,8 +228,7 @@ class SparseDictionaryLearner:
         patience = (DEFAULT_PATIENCE[algorithm] if isinstance(self.reseed_patience, str)
                     and self.reseed_patience == "auto" else self.reseed_patience)
         patience, duplicate_tol = check_reseeding(patience, self.duplicate_tol)
-        if not isinstance(self.shuffle, (bool, np.bool_)):
-            raise TypeError(f"shuffle must be a bool, got {self.shuffle!r}")
+        check_bool(self.shuffle, "shuffle")
         return dict(algorithm=algorithm, n_atoms=n_atoms, coder=coder, n_updates=n_updates,
                     batch_size=batch_size, forget_factor=forget_factor, n_passes=n_passes,
                     reseed_patience=patience, duplicate_tol=duplicate_tol)

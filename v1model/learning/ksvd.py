@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validation import check_bool
 from ._coding import make_coder
 from ._loop import run_batch_learner
 
@@ -147,8 +148,7 @@ def learn_ksvd(
     report CS-2008-08, Technion.
     """
     coder = make_coder(method, lam, n_nonzero, positive, dtype, method_params)
-    if not isinstance(approximate, (bool, np.bool_)):
-        raise TypeError(f"approximate must be a bool, got {approximate!r}")
+    check_bool(approximate, "approximate")
 
     def step(batch, A, D):
         return ksvd_sweep(batch, A, D, approximate=bool(approximate),
