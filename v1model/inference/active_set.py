@@ -10,8 +10,9 @@ and it is optimal iff the KKT conditions hold:
 
     |b_j - (G a)_j| <= lam  off the support,   b_j - (G a)_j = lam s_j  on it.
 
-:func:`lasso_active_set` runs a few FISTA steps to find a support close to the
-final one, then repeats, for the samples whose KKT conditions fail,
+:func:`lasso_active_set` runs a few FISTA steps (a backtracked step per
+sample, :mod:`v1model.inference.fista_backtracking`) to find a support close
+to the final one, then repeats, for the samples whose KKT conditions fail,
 
 1. one dense gradient ``c = b - G a`` (one matmul for every sample at once),
 2. a proximal-gradient step ``p = T_{lam/L}(a + c/L)`` (adds the atoms that
@@ -43,7 +44,7 @@ from ._common import (
     validate_problem,
     warn_not_converged,
 )
-from .fista import _fista_block
+from .fista_backtracking import fista_block_backtracking
 
 __all__ = ["lasso_active_set", "kkt_violation"]
 
@@ -61,7 +62,7 @@ def lasso_active_set(
     *,
     tol: float = 1e-3,
     max_rounds: int = 100,
-    n_warm: int = 80,
+    n_warm: int = 50,
     max_inner: int = 10,
     positive: bool = False,
     A0=None,
@@ -89,10 +90,11 @@ def lasso_active_set(
     max_rounds : int
         Limit on gradient + solve rounds after the warm start.
     n_warm : int
-        FISTA iterations before the first solve (0 starts from ``A0`` or zero).
-        More warm-up gives smaller, more accurate supports to solve on; the
-        best value grows with lambda_max(D D^T) (50 for lambda_max = 10, 80 for
-        36 on 16x16 patches with 512 atoms).
+        FISTA iterations (backtracked step per sample) before the first solve
+        (0 starts from ``A0`` or zero). More warm-up gives smaller, more
+        accurate supports to solve on; too little costs many rounds (16x16
+        patches, 512 atoms: 3.1 s at 50, 4.1 s at 25, 28 s at 15; see
+        ``benchmarks/README.md``).
     max_inner : int
         Re-solves per round after coefficients changed sign.
     positive : bool
@@ -188,12 +190,12 @@ def _solve_block(A, B, G, L, lam, rows, tol, max_rounds, n_warm, max_inner, posi
                  on_iter, stats):
     dtype = A.dtype
     k = G.shape[0]
-    stats["flops"] += 2.0 * len(rows) * k * k * n_warm
     if n_warm:
-        step = 1.0 / L
-        M = np.eye(k, dtype=dtype) - dtype.type(step) * G
-        _fista_block(A, B, M, dtype.type(lam * step), step, rows, n_warm, 0.0, positive,
-                     True, True, on_iter, 1)
+        warm = {}
+        fista_block_backtracking(A, B, G, lam, rows, L, max_iter=n_warm, tol=0.0,
+                                 positive=positive, restart=True, accelerated=True,
+                                 on_iter=on_iter, stats=warm)
+        stats["flops"] += 2.0 * warm["matmul_rows"] * k * k
     live = rows
     thr = dtype.type(lam / L)
     inv_L = dtype.type(1.0 / L)
