@@ -17,7 +17,8 @@ import warnings
 import numpy as np
 import xarray as xr
 
-from ..validation import check_choice, check_data_and_dictionary, check_dtype, check_nonnegative
+from ..validation import (check_array, check_choice, check_data_and_dictionary, check_dtype,
+                          check_nonnegative)
 
 THRESHOLDS = ("soft", "hard", "nonneg")
 
@@ -36,6 +37,17 @@ def validate_problem(X, D, lam, dtype, positive_lam_name="lam"):
     X, D = check_data_and_dictionary(X, D, dtype=np.float64)
     lam = check_nonnegative(lam, positive_lam_name)
     return np.ascontiguousarray(X, dtype=dtype), np.ascontiguousarray(D, dtype=dtype), lam, dtype
+
+
+def check_warm_start(A0, shape, dtype, name="A0"):
+    """A solver's optional starting point: ``None``, or a finite 2-D array of
+    ``shape`` (n_samples, n_atoms) in ``dtype``; the error names ``name``."""
+    if A0 is None:
+        return None
+    A0 = check_array(A0, name, ndim=2, dtype=dtype)
+    if A0.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {A0.shape}")
+    return A0
 
 
 def check_threshold(threshold):

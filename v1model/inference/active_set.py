@@ -36,8 +36,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import check_array, check_int, check_positive
+from ..validation import check_int, check_positive
 from ._common import (
+    check_warm_start,
     history_dataset,
     history_record,
     spectral_norm_gram,
@@ -137,10 +138,7 @@ def lasso_active_set(
     n_warm = check_int(n_warm, "n_warm", minimum=0)
     max_inner = check_int(max_inner, "max_inner", minimum=1)
     n, k = X.shape[0], D.shape[0]
-    if A0 is not None:
-        A0 = check_array(A0, "A0", ndim=2, dtype=dtype)
-        if A0.shape != (n, k):
-            raise ValueError(f"A0 must have shape {(n, k)}, got {A0.shape}")
+    A0 = check_warm_start(A0, (n, k), dtype)
     A = np.zeros((n, k), dtype) if A0 is None else np.array(A0, dtype=dtype)
     G = D @ D.T
     B = X @ D.T

@@ -34,8 +34,9 @@ import threading
 import numba
 import numpy as np
 
-from ..validation import check_array, check_bool, check_int, check_positive
-from ._common import history_dataset, history_record, validate_problem, warn_not_converged
+from ..validation import check_bool, check_int, check_positive
+from ._common import (check_warm_start, history_dataset, history_record, validate_problem,
+                      warn_not_converged)
 
 __all__ = ["lasso_cd"]
 
@@ -140,12 +141,9 @@ def lasso_cd(
     check_bool(positive, "positive")
     n, k = X.shape[0], D.shape[0]
     G = D @ D.T  # validate_problem refuses zero atoms: the diagonal is positive
-    if A0 is not None:
-        A0 = check_array(A0, "A0", ndim=2, dtype=dtype)
-        if A0.shape != (n, k):
-            raise ValueError(f"A0 must have shape {(n, k)}, got {A0.shape}")
-        if positive and np.any(A0 < 0):
-            raise ValueError("A0 has negative entries but positive=True")
+    A0 = check_warm_start(A0, (n, k), dtype)
+    if positive and A0 is not None and np.any(A0 < 0):
+        raise ValueError("A0 has negative entries but positive=True")
     A = np.zeros((n, k), dtype) if A0 is None else np.array(A0, dtype=dtype)
     B = X @ D.T
     lam_t = dtype.type(lam)

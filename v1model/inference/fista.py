@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import check_array, check_choice, check_int, check_positive
+from ..validation import check_choice, check_int, check_positive
 from ._common import (
+    check_warm_start,
     history_dataset,
     history_record,
     spectral_norm_gram,
@@ -121,10 +122,7 @@ def fista(
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     tol = check_positive(tol, "tol")
     n, k = X.shape[0], D.shape[0]
-    if A0 is not None:
-        A0 = check_array(A0, "A0", ndim=2, dtype=dtype)
-        if A0.shape != (n, k):
-            raise ValueError(f"A0 must have shape {(n, k)}, got {A0.shape}")
+    A0 = check_warm_start(A0, (n, k), dtype)
     check_choice(step, "step", STEPS)
     name = "fista" if accelerated else "ista"
     G = D @ D.T

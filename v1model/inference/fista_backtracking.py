@@ -82,8 +82,8 @@ def fista_block_backtracking(A, B, G, lam, rows, L, *, max_iter, tol, positive, 
                           dtype.type(L * FLOOR))
         np.matmul(work.An, G, out=work.GN)
         matmul_rows += Aw.shape[0]
-        _check(Aw, work.Y, work.GY, work.An, work.GN, Li, L_max, eps, work.bad,
-               work.restart, work.change, work.scale)
+        _check_rows(work.all_rows, Aw, work.Y, work.GY, work.An, work.GN, Li, L_max, eps,
+                    work.bad, work.restart, work.change, work.scale)
         while work.bad.any():
             idx = np.flatnonzero(work.bad)
             Li[idx] = np.minimum(2 * Li[idx], L_max)
@@ -126,6 +126,7 @@ class _Work:
         self.GY = np.empty_like(Aw)
         self.An = np.empty_like(Aw)
         self.GN = np.empty_like(Aw)
+        self.all_rows = np.arange(m)
         self.t_new = np.empty(m, Aw.dtype)
         self.bad = np.zeros(m, np.bool_)
         self.restart = np.zeros(m, np.bool_)
@@ -214,14 +215,8 @@ def _check_row(i, Aw, Y, GY, An, GN, Li, L_max, eps, bad, restart, change, scale
 
 
 @numba.njit(fastmath=True, cache=True, nogil=True)
-def _check(Aw, Y, GY, An, GN, Li, L_max, eps, bad, restart, change, scale):
-    """Quadratic-bound test, restart test and step size of every row."""
-    for i in range(Aw.shape[0]):
-        _check_row(i, Aw, Y, GY, An, GN, Li, L_max, eps, bad, restart, change, scale)
-
-
-@numba.njit(fastmath=True, cache=True, nogil=True)
 def _check_rows(idx, Aw, Y, GY, An, GN, Li, L_max, eps, bad, restart, change, scale):
-    """:func:`_check` for the rows ``idx`` only (the others keep their flags)."""
+    """Quadratic-bound test, restart test and step size of the rows ``idx``
+    (the other rows keep their flags)."""
     for r in range(idx.size):
         _check_row(idx[r], Aw, Y, GY, An, GN, Li, L_max, eps, bad, restart, change, scale)

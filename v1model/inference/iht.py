@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import check_array, check_int, check_positive
+from ..validation import check_int, check_positive
 from ._common import (
+    check_warm_start,
     history_dataset,
     history_record,
     spectral_norm_gram,
@@ -74,10 +75,7 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
             raise ValueError(f"n_nonzero={n_nonzero} exceeds the number of atoms n_atoms={k}")
     tol = check_positive(tol, "tol")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    if A0 is not None:
-        A0 = check_array(A0, "A0", ndim=2, dtype=dtype)
-        if A0.shape != (n, k):
-            raise ValueError(f"A0 must have shape {(n, k)}, got {A0.shape}")
+    A0 = check_warm_start(A0, (n, k), dtype)
     G = D @ D.T
     mu = 1.0 / (spectral_norm_gram(D) * 1.0001)
     M = np.eye(k, dtype=dtype) - dtype.type(mu) * G

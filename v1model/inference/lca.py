@@ -19,6 +19,7 @@ import xarray as xr
 
 from ..validation import check_array, check_choice, check_int, check_positive
 from ._common import (
+    check_warm_start,
     apply_threshold,
     history_dataset,
     history_record,
@@ -151,10 +152,7 @@ def lca(
     max_steps = check_int(max_steps, "max_steps", minimum=1)
     record_every = check_int(record_every, "record_every", minimum=1)
     n, k = X.shape[0], D.shape[0]
-    if u0 is not None:
-        u0 = check_array(u0, "u0", ndim=2, dtype=dtype)
-        if u0.shape != (n, k):
-            raise ValueError(f"u0 must have shape {(n, k)}, got {u0.shape}")
+    u0 = check_warm_start(u0, (n, k), dtype, "u0")
     kind = "hard" if threshold == "hard" else "soft"
     records, rec_times = ([], []) if return_history else (None, None)
 
