@@ -18,12 +18,15 @@ __all__ = [
     "check_array",
     "check_dictionary",
     "check_data_and_dictionary",
+    "check_same_features",
     "check_dtype",
     "check_bool",
     "check_positive",
     "check_nonnegative",
     "check_int",
     "check_choice",
+    "check_axis",
+    "check_shape",
     "check_probability",
     "describe",
 ]
@@ -141,13 +144,18 @@ def check_data_and_dictionary(X, D, dtype=np.float64, x_name="X", d_name="D"):
     X = check_array(X, x_name, ndim=(1, 2), dtype=dtype)
     if X.ndim == 1:
         X = X[None, :]
+    check_same_features(X, D, x_name, d_name)
+    return X, D
+
+
+def check_same_features(X, D, x_name: str = "X", d_name: str = "D") -> None:
+    """Data (n_samples, n_features) and a dictionary (n_atoms, n_features) agree."""
     if X.shape[1] != D.shape[1]:
         raise ValueError(
             f"{x_name} has {X.shape[1]} features per sample (shape {X.shape}) but "
             f"{d_name} has {D.shape[1]} features per atom (shape {D.shape}); "
             f"expected {x_name} of shape (n_samples, {D.shape[1]})"
         )
-    return X, D
 
 
 def check_bool(value, name: str) -> bool:
@@ -196,6 +204,22 @@ def check_int(value, name: str, minimum: int | None = None, maximum: int | None 
     if maximum is not None and value > maximum:
         raise ValueError(f"{name} must be <= {maximum}, got {value}")
     return value
+
+
+def check_axis(axis, ndim: int, name: str = "axis") -> int:
+    """An axis of an array with ``ndim`` dimensions (negative counts from the end)."""
+    axis = check_int(axis, name)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{name} must be in [{-ndim}, {ndim - 1}] for an array of {ndim} "
+                         f"dimension(s), got {axis}")
+    return axis
+
+
+def check_shape(arr, name: str, shape) -> np.ndarray:
+    """``arr`` with exactly ``shape``; the error names ``name`` and both shapes."""
+    if arr.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
+    return arr
 
 
 def check_choice(value, name: str, choices) -> str:

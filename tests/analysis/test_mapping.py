@@ -66,6 +66,20 @@ def test_cosine_similarity_reference():
 
 
 @pytest.mark.parametrize(
+    "a, b, match",
+    [
+        (np.ones((2, 3)), np.ones((3, 2)), r"a and b must have the same shape, got \(2, 3\)"),
+        (np.full((2, 3), np.nan), np.ones((2, 3)), "a contains 6 non-finite"),
+        (np.ones((2, 3)), np.ones((0, 3)), "b must not be empty"),
+        (1.0, 1.0, "a must be a stack of vectors"),
+    ],
+)
+def test_cosine_similarity_bad_input(a, b, match):
+    with pytest.raises(ValueError, match=match):
+        cosine_similarity(a, b)
+
+
+@pytest.mark.parametrize(
     "encoder, kwargs, exc, match",
     [
         ("not callable", {}, TypeError, "encoder must be a callable"),

@@ -109,6 +109,10 @@ def test_sparseness_dataset_summarises_everything():
         (lambda: treves_rolls([1.0, -1.0], rectify="none"), "needs non-negative responses"),
         (lambda: vinje_gallant([1.0]), "at least 2 values"),
         (lambda: activity_ratio(np.ones((2, 2)), tol=-1), "tol must be a non-negative"),
+        (lambda: hoyer_sparseness(np.ones(4)), r"axis must be in \[-1, 0\] for an array of 1"),
+        (lambda: kurtosis(np.ones((3, 3)), axis=2), r"axis must be in \[-2, 1\]"),
+        (lambda: treves_rolls(np.ones((3, 3)), axis=-3), r"axis must be in \[-2, 1\]"),
+        (lambda: vinje_gallant(np.ones((3, 3)), axis=5), r"axis must be in \[-2, 1\]"),
     ],
 )
 def test_bad_input(call, match):

@@ -55,6 +55,24 @@ def test_circular_variance_hand_computed():
     # |1 + e^{i pi/2}| / 2 = sqrt(2) / 2
     assert circular_variance([1.0, 1, 0, 0], o) == pytest.approx(1 - np.sqrt(2) / 2)
     assert np.isnan(circular_variance([0.0, 0, 0, 0], o))
+    # along another axis: two units as columns
+    np.testing.assert_allclose(circular_variance(np.array([[1.0, 1], [0, 1], [0, 1], [0, 1]]),
+                                                 o, axis=0), [0.0, 1.0], atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "curve, orientations, axis, match",
+    [
+        ([1.0, -0.5, 0, 0], np.arange(4), -1, "curve must be non-negative"),
+        ([1.0, np.nan, 0, 0], np.arange(4), -1, "curve contains 1 non-finite"),
+        ([1.0, 0, 0], np.arange(4), -1, "orientations has 4 values but curve has 3"),
+        (np.ones((2, 4)), np.arange(4), 2, r"axis must be in \[-2, 1\]"),
+        (np.ones(4), np.ones((2, 2)), -1, "orientations must have 1 dimension"),
+    ],
+)
+def test_circular_variance_bad_input(curve, orientations, axis, match):
+    with pytest.raises(ValueError, match=match):
+        circular_variance(curve, orientations, axis=axis)
 
 
 def _responses_from_curve(curve, orientations):

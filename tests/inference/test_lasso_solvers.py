@@ -125,3 +125,46 @@ def test_bad_inputs(solver, patch_dictionary):
         solver(X, D, 0.1, A0=np.zeros((3, 5)))
     with pytest.raises(ValueError, match="tol must be a positive"):
         solver(X, D, 0.1, tol=0)
+
+
+def test_objective_by_hand():
+    from v1model.inference import objective
+
+    # x = (3, 4), one atom e1 with code 2: residual (1, 4), 0.5 * 17 = 8.5
+    X, D, A = np.array([[3.0, 4.0]]), np.array([[1.0, 0.0]]), np.array([[2.0]])
+    assert objective(X, D, A, 0.5)[0] == pytest.approx(8.5 + 0.5 * 2.0)
+    assert objective(X, D, A, 0.5, kind="hard")[0] == pytest.approx(8.5 + 0.5 * 0.25)
+    assert lasso_objective(X[0], D, A[0], 0.5) == pytest.approx(9.5)
+
+
+@pytest.mark.parametrize(
+    "X, D, A, lam, error, match",
+    [
+        (np.ones((2, 3)), np.ones((4, 3)), np.ones((2, 5)), 0.1, ValueError,
+         r"A must have shape \(2, 4\), got \(2, 5\)"),
+        (np.ones((2, 3)), np.ones((4, 2)), np.ones((2, 4)), 0.1, ValueError,
+         "X has 3 features per sample"),
+        (np.ones((2, 3)), np.ones((4, 3)), np.full((2, 4), np.nan), 0.1, ValueError,
+         "A contains 8 non-finite"),
+        (np.ones((2, 3)), np.ones((4, 3)), np.ones((2, 4)), -0.1, ValueError,
+         "lam must be a non-negative"),
+        (np.ones((2, 3)), np.ones(3), np.ones((2, 4)), 0.1, ValueError,
+         "D must have 2 dimension"),
+    ],
+)
+def test_objective_bad_input(X, D, A, lam, error, match):
+    with pytest.raises(error, match=match):
+        lasso_objective(X, D, A, lam)
+
+
+def test_kkt_violation_bad_input():
+    A = np.zeros((2, 4))
+    with pytest.raises(ValueError, match=r"C must have shape \(2, 4\), got \(2, 3\)"):
+        kkt_violation(A, np.zeros((2, 3)), 0.1)
+    with pytest.raises(ValueError, match="A contains 1 non-finite"):
+        kkt_violation(np.where(np.eye(2, 4) > 0.5, np.inf, 0.0)[:1], np.zeros((1, 4)), 0.1)
+    with pytest.raises(ValueError, match="lam must be a non-negative"):
+        kkt_violation(A, A, -1.0)
+    # at a = 0 the violation is max(|c| - lam, 0) (analytic)
+    C = np.array([[0.3, -0.05, 0.0, 0.1]])
+    assert kkt_violation(np.zeros((1, 4)), C, 0.1)[0] == pytest.approx(0.2)

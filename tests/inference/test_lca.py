@@ -92,6 +92,18 @@ def test_history_tracks_objective_and_converges_to_fista(natural_patches, patch_
     assert np.all(np.diff(obj[1:]) <= 1e-6 * obj[1])
 
 
+def test_max_stable_dt_analytic():
+    # orthonormal atoms: lambda_max(D D^T) = 1, so dt < 2 tau; two equal atoms: lambda_max = 2
+    assert max_stable_dt(np.eye(4), 0.01) == pytest.approx(0.02, rel=1e-12)
+    assert max_stable_dt(np.array([[1.0, 0.0], [1.0, 0.0]]), 0.01) == pytest.approx(0.01)
+    with pytest.raises(ValueError, match="tau must be a positive"):
+        max_stable_dt(np.eye(4), 0.0)
+    with pytest.raises(ValueError, match="D has 1 atom"):
+        max_stable_dt(np.array([[1.0, 0.0], [0.0, 0.0]]), 0.01)
+    with pytest.raises(ValueError, match="D must have 2 dimension"):
+        max_stable_dt(np.ones(3), 0.01)
+
+
 def test_bad_inputs(patch_dictionary):
     D = patch_dictionary
     X = np.ones((2, 64))

@@ -109,3 +109,23 @@ def test_ksvd_bad_arguments(planted):
         learn_ksvd(X, 8, progress=False)
     with pytest.raises(ValueError, match="n_atoms must be >= 1"):
         learn_ksvd(X, 0, method="fista", lam=0.1, progress=False)
+
+
+@pytest.mark.parametrize(
+    "change, error, match",
+    [
+        ({"D": np.ones((3, 5))}, ValueError, "X has 6 features per sample .* D has 5 features"),
+        ({"A": np.ones((10, 4))}, ValueError, r"A must have shape \(10, 3\), got \(10, 4\)"),
+        ({"X": np.full((10, 6), np.inf)}, ValueError, "X contains 60 non-finite"),
+        ({"penalty": "l1"}, ValueError, "penalty must be one of None, 'soft', 'hard'"),
+        ({"penalty": "soft"}, ValueError, "penalty='soft' needs lam"),
+        ({"penalty": "soft", "lam": -1.0}, ValueError, "lam must be a non-negative"),
+        ({"approximate": "yes"}, TypeError, "approximate must be"),
+    ],
+)
+def test_ksvd_sweep_bad_input(rng, change, error, match):
+    args = {"X": rng.standard_normal((10, 6)), "A": rng.standard_normal((10, 3)),
+            "D": rng.standard_normal((3, 6))}
+    args.update(change)
+    with pytest.raises(error, match=match):
+        ksvd_sweep(**args)

@@ -107,3 +107,18 @@ def test_mod_sparse_input_refused():
     sparse = pytest.importorskip("scipy.sparse")
     with pytest.raises(TypeError, match="sparse matrix"):
         learn_mod(sparse.random(10, 5, density=0.5, format="csr"), 3, lam=0.1, progress=False)
+
+
+@pytest.mark.parametrize(
+    "X, A, ridge, error, match",
+    [
+        (np.ones((5, 4)), np.ones((6, 3)), 1e-6, ValueError, r"one row of codes per sample of X \(5\)"),
+        (np.ones((5, 4)), np.full((5, 3), np.nan), 1e-6, ValueError, "A contains 15 non-finite"),
+        (np.ones(4), np.ones((1, 3)), 1e-6, ValueError, "X must have 2 dimension"),
+        (np.ones((5, 4)), "codes", 1e-6, TypeError, "A must be a numeric array, got 'codes'"),
+        (np.ones((5, 4)), np.ones((5, 3)), -1.0, ValueError, "ridge must be a positive"),
+    ],
+)
+def test_mod_dictionary_bad_input(X, A, ridge, error, match):
+    with pytest.raises(error, match=match):
+        mod_dictionary(X, A, ridge)

@@ -7,6 +7,7 @@ import pytest
 from v1model.learning.olshausen_field import (
     cauchy_inference,
     cauchy_objective,
+    init_dictionary,
     learn_dictionary,
 )
 
@@ -98,6 +99,37 @@ def test_bad_input():
         learn_dictionary(Xn, 4)
     with pytest.raises(ValueError, match="D0 must have shape"):
         learn_dictionary(X, 4, D0=np.ones((3, 16)))
+    with pytest.raises(ValueError, match="init must be one of 'data', 'random'; got 'pca'"):
+        learn_dictionary(X, 4, init="pca")
+
+
+def test_init_dictionary_from_data_and_at_random(rng):
+    X = rng.standard_normal((30, 16))
+    D = init_dictionary(X, 8, "data", seed=3)
+    np.testing.assert_allclose(np.linalg.norm(D, axis=1), 1.0, rtol=1e-12)
+    # each atom is a sample plus 1% noise: |cosine| with its nearest sample > 0.99
+    cos = (D @ X.T) / np.linalg.norm(X, axis=1)
+    assert cos.max(axis=1).min() > 0.99
+    np.testing.assert_array_equal(D, init_dictionary(X, 8, "data", seed=3))
+    R = init_dictionary(X, 8, "random", seed=3)
+    np.testing.assert_allclose(np.linalg.norm(R, axis=1), 1.0, rtol=1e-12)
+    assert np.abs(R @ X.T / np.linalg.norm(X, axis=1)).max() < 0.99
+
+
+@pytest.mark.parametrize(
+    "X, n_atoms, init, error, match",
+    [
+        (np.full((5, 4), np.nan), 3, "data", ValueError, "X contains 20 non-finite"),
+        (np.ones(4), 3, "data", ValueError, "X must have 2 dimensions"),
+        (np.ones((0, 4)), 3, "data", ValueError, "X has 0 sample"),
+        (np.ones((5, 4)), 0, "data", ValueError, "n_atoms must be >= 1"),
+        (np.ones((5, 4)), 3, "pca", ValueError, "init must be one of 'data', 'random'"),
+        ("patches", 3, "data", ValueError, "X must have 2 dimensions"),
+    ],
+)
+def test_init_dictionary_bad_input(X, n_atoms, init, error, match):
+    with pytest.raises(error, match=match):
+        init_dictionary(X, n_atoms, init)
 
 
 def test_real_images_give_localized_atoms(shared_data):

@@ -148,3 +148,21 @@ def test_online_with_lca_codes(planted):
                         progress=False)
     assert h.attrs["method"] == "lca"
     assert h["objective"].values[-5:].mean() < h["objective"].values[0]
+
+
+@pytest.mark.parametrize(
+    "change, error, match",
+    [
+        ({"D": np.ones((4, 5), dtype=np.float32)}, TypeError, "D must be a float64 numpy array"),
+        ({"D": [[1.0, 0.0]] * 4}, TypeError, "D must be a float64 numpy array"),
+        ({"A": np.eye(3)}, ValueError, r"A must have shape \(4, 4\), got \(3, 3\)"),
+        ({"B": np.ones((4, 6))}, ValueError, r"B must have shape \(4, 5\), got \(4, 6\)"),
+        ({"B": np.full((4, 5), np.nan)}, ValueError, "B contains 20 non-finite"),
+        ({"n_passes": 0}, ValueError, "n_passes must be >= 1"),
+    ],
+)
+def test_block_coordinate_update_bad_input(change, error, match):
+    args = {"D": np.eye(4, 5), "A": np.eye(4), "B": np.ones((4, 5)), "n_passes": 1}
+    args.update(change)
+    with pytest.raises(error, match=match):
+        block_coordinate_update(**args)

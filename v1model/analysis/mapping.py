@@ -24,6 +24,7 @@ import xarray as xr
 
 from ..validation import (
     as_generator,
+    check_array,
     check_choice,
     check_int,
     check_nonnegative,
@@ -48,10 +49,16 @@ def cosine_similarity(a, b):
     -------
     ndarray, shape (n,) in [-1, 1]; NaN where a row is all zeros.
     """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
+    a = check_array(a, "a", ndim=None)
+    b = check_array(b, "b", ndim=None)
+    if a.ndim == 0:
+        raise ValueError(f"a must be a stack of vectors or images (n, ...), got a scalar {a!r}")
     if a.shape != b.shape:
-        raise ValueError(f"cannot compare shapes {a.shape} and {b.shape}")
+        raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
+    return _cosine_similarity(a, b)
+
+
+def _cosine_similarity(a, b):
     a = a.reshape(len(a), -1)
     b = b.reshape(len(b), -1)
     num = np.einsum("ij,ij->i", a, b)
@@ -189,7 +196,7 @@ def map_receptive_fields(
         if atoms is not None:
             rf = _estimate(sum_x, sum_x2, sum_xx, sum_xr, sum_r, n_done, ridge)
             used.append(n_done)
-            trace.append(cosine_similarity(rf.T, atoms.reshape(n_units, -1)))
+            trace.append(_cosine_similarity(rf.T, atoms.reshape(n_units, -1)))
     rf = _estimate(sum_x, sum_x2, sum_xx, sum_xr, sum_r, n_done, ridge)
     mean_r = sum_r / n_done
     sd_r = np.sqrt(np.maximum(sum_r2 / n_done - mean_r**2, 0.0))

@@ -34,8 +34,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..validation import check_array, check_choice, check_nonnegative, check_positive, \
-    check_probability
+from ..validation import check_array, check_axis, check_choice, check_nonnegative, \
+    check_positive, check_probability
 
 __all__ = [
     "activity_ratio",
@@ -121,6 +121,7 @@ def treves_rolls(responses, axis: int = -1, rectify: str = "abs"):
     NaN where all responses are zero.
     """
     r = _rect(check_array(responses, "responses", ndim=None), rectify)
+    axis = check_axis(axis, r.ndim)
     m1 = r.mean(axis=axis)
     m2 = (r**2).mean(axis=axis)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -130,7 +131,7 @@ def treves_rolls(responses, axis: int = -1, rectify: str = "abs"):
 def vinje_gallant(responses, axis: int = -1, rectify: str = "abs"):
     """Vinje-Gallant sparseness ``(1 - a) / (1 - 1/n)`` with ``a`` Treves-Rolls."""
     r = check_array(responses, "responses", ndim=None)
-    n = r.shape[axis]
+    n = r.shape[check_axis(axis, r.ndim)]
     if n < 2:
         raise ValueError(f"responses needs at least 2 values along axis {axis}, got {n}")
     return (1.0 - treves_rolls(r, axis, rectify)) / (1.0 - 1.0 / n)
@@ -152,7 +153,7 @@ def hoyer_sparseness(codes, axis: int = 1):
     1 for a single non-zero value, 0 for equal magnitudes; NaN for all zeros.
     """
     A = check_array(codes, "codes", ndim=None)
-    n = A.shape[axis]
+    n = A.shape[check_axis(axis, A.ndim)]
     if n < 2:
         raise ValueError(f"codes needs at least 2 values along axis {axis}, got {n}")
     l1 = np.abs(A).sum(axis=axis)
@@ -167,6 +168,7 @@ def kurtosis(codes, axis: int = 0):
     NaN for constant responses.
     """
     A = check_array(codes, "codes", ndim=None)
+    axis = check_axis(axis, A.ndim)
     d = A - A.mean(axis=axis, keepdims=True)
     m2 = (d**2).mean(axis=axis)
     m4 = (d**4).mean(axis=axis)

@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..validation import check_array, check_choice, check_int, check_positive, check_probability
+from ..validation import (check_array, check_axis, check_choice, check_int, check_positive,
+                          check_probability)
 from ._common import call_encoder, check_encoder, image_shape
 
 __all__ = [
@@ -136,9 +137,36 @@ def circular_variance(curve, orientations, axis=-1):
     0 for a unit that answers a single orientation, 1 for an untuned unit
     (Ringach, Shapley & Hawken 2002). ``orientations`` (radians) must sample
     [0, pi) evenly; ``curve`` must be non-negative. NaN where sum r = 0.
+
+    Parameters
+    ----------
+    curve : array_like, shape (..., n_orientations, ...)
+        Non-negative responses, orientations along ``axis``.
+    orientations : array_like, shape (n_orientations,)
+        Radians.
+    axis : int
+
+    Returns
+    -------
+    ndarray, the shape of ``curve`` without ``axis``; values in [0, 1].
     """
-    r = np.moveaxis(np.asarray(curve, dtype=np.float64), axis, -1)
-    z = (r * np.exp(2j * np.asarray(orientations))).sum(axis=-1)
+    curve = check_array(curve, "curve", ndim=None)
+    if curve.ndim == 0:
+        raise ValueError(f"curve must have an orientation axis, got a scalar {curve!r}")
+    axis = check_axis(axis, curve.ndim)
+    orientations = check_array(orientations, "orientations", ndim=1)
+    if len(orientations) != curve.shape[axis]:
+        raise ValueError(f"orientations has {len(orientations)} values but curve has "
+                         f"{curve.shape[axis]} along axis {axis} (shape {curve.shape})")
+    if curve.min() < 0:
+        raise ValueError(f"curve must be non-negative (rectified responses), got a minimum of "
+                         f"{curve.min():.6g}")
+    return _circular_variance(curve, orientations, axis)
+
+
+def _circular_variance(curve, orientations, axis=-1):
+    r = np.moveaxis(curve, axis, -1)
+    z = (r * np.exp(2j * orientations)).sum(axis=-1)
     tot = r.sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(tot > 0, 1.0 - np.abs(z) / tot, np.nan)
@@ -241,7 +269,7 @@ def tuning_curves(
     z = (np.clip(ori_curve, 0, None) * np.exp(2j * o)).sum(axis=1)
     pref_o = np.mod(np.angle(z) / 2.0, np.pi)
     pref_o = np.where(alive, np.where(pref_o >= np.pi - 1e-12, 0.0, pref_o), np.nan)
-    cv = np.where(alive, circular_variance(np.clip(ori_curve, 0, None), o), np.nan)
+    cv = np.where(alive, _circular_variance(np.clip(ori_curve, 0, None), o), np.nan)
     # the bandwidth walks the curve periodically: it needs an even grid over [0, pi)
     step = np.pi / n_o
     evenly = n_o > 2 and np.allclose(np.diff(o), step)

@@ -18,7 +18,7 @@ import numpy as np
 import xarray as xr
 
 from ..validation import (check_array, check_choice, check_data_and_dictionary, check_dtype,
-                          check_nonnegative)
+                          check_nonnegative, check_same_features, check_shape)
 
 THRESHOLDS = ("soft", "hard", "nonneg")
 
@@ -44,10 +44,7 @@ def check_warm_start(A0, shape, dtype, name="A0"):
     ``shape`` (n_samples, n_atoms) in ``dtype``; the error names ``name``."""
     if A0 is None:
         return None
-    A0 = check_array(A0, name, ndim=2, dtype=dtype)
-    if A0.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}, got {A0.shape}")
-    return A0
+    return check_shape(check_array(A0, name, ndim=2, dtype=dtype), name, shape)
 
 
 def check_threshold(threshold):
@@ -89,16 +86,40 @@ def penalty(A, lam, kind="soft"):
 
 
 def objective(X, D, A, lam, kind="soft"):
-    """Per-sample objective 0.5||x - D^T a||^2 + penalty(a); shape (n_samples,)."""
-    X = np.asarray(X, dtype=np.float64)
-    A = np.asarray(A, dtype=np.float64)
-    D = np.asarray(D, dtype=np.float64)
+    """Per-sample objective ``0.5 ||x - D^T a||^2 + penalty(a)``, float64.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features) or (n_features,)
+    D : array_like, shape (n_atoms, n_features)
+        Dictionary, one atom per row (atoms need not have unit norm here).
+    A : array_like, shape (n_samples, n_atoms) or (n_atoms,)
+        Codes.
+    lam : float
+        Penalty weight, >= 0.
+    kind : {"soft", "nonneg", "hard"}
+        ``lam ||a||_1`` (soft, nonneg) or ``lam^2 / 2 ||a||_0`` (hard).
+
+    Returns
+    -------
+    ndarray, shape (n_samples,)
+    """
+    X = np.atleast_2d(check_array(X, "X", ndim=(1, 2)))
+    D = check_array(D, "D", ndim=2)
+    A = np.atleast_2d(check_array(A, "A", ndim=(1, 2)))
+    check_same_features(X, D)
+    check_shape(A, "A", (X.shape[0], D.shape[0]))
+    lam = check_nonnegative(lam, "lam")
+    kind = check_choice(kind, "kind", THRESHOLDS)
     R = X - A @ D
     return 0.5 * np.einsum("ij,ij->i", R, R) + penalty(A, lam, kind)
 
 
 def lasso_objective(X, D, A, lam):
-    """Total LASSO objective summed over samples (float64)."""
+    """Total LASSO objective ``sum_i 0.5 ||x_i - D^T a_i||^2 + lam ||a_i||_1`` (float).
+
+    Shapes and checks as in :func:`objective`.
+    """
     return float(objective(X, D, A, lam, "soft").sum())
 
 

@@ -36,7 +36,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import check_int, check_positive
+from ..validation import (check_array, check_bool, check_int, check_nonnegative, check_positive,
+                          check_shape)
 from ._common import (
     check_warm_start,
     history_dataset,
@@ -169,11 +170,31 @@ def lasso_active_set(
 
 
 def kkt_violation(A, C, lam, positive=False):
-    """Largest KKT violation per sample, in units of the correlations.
+    """Largest KKT violation of LASSO codes per sample, in units of the correlations.
 
-    ``A`` (n, k) codes and ``C = B - A G`` the negative gradient of the data
-    term. Zero at the LASSO optimum.
+    Parameters
+    ----------
+    A : array_like, shape (n_samples, n_atoms)
+        Codes.
+    C : array_like, shape (n_samples, n_atoms)
+        Negative gradient of the data term, ``X D^T - A D D^T``.
+    lam : float
+        Penalty weight, >= 0.
+    positive : bool
+        Codes constrained to be non-negative.
+
+    Returns
+    -------
+    ndarray, shape (n_samples,)
+        Zero at the LASSO optimum; ``<= tol * lam`` is the stopping rule of
+        :func:`lasso_active_set`.
     """
+    A = check_array(A, "A", ndim=2)
+    C = check_shape(check_array(C, "C", ndim=2), "C", A.shape)
+    return _kkt_violation(A, C, check_nonnegative(lam, "lam"), check_bool(positive, "positive"))
+
+
+def _kkt_violation(A, C, lam, positive):
     on = A != 0
     if positive:
         off = np.maximum(C - lam, 0)
@@ -201,7 +222,7 @@ def _solve_block(A, B, G, L, lam, rows, tol, max_rounds, n_warm, max_inner, posi
         Al = A[live]
         C = B[live] - Al @ G
         stats["flops"] += 2.0 * len(live) * k * k
-        bad = kkt_violation(Al, C, lam, positive) > tol * lam
+        bad = _kkt_violation(Al, C, lam, positive) > tol * lam
         if not bad.any() or rnd == max_rounds:
             return rnd, int(bad.sum())
         live, Al, C = live[bad], Al[bad], C[bad]

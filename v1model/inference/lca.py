@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..validation import check_array, check_choice, check_int, check_positive
+from ..validation import check_array, check_choice, check_dictionary, check_int, check_positive
 from ._common import (
     check_warm_start,
     apply_threshold,
@@ -41,7 +41,23 @@ def max_stable_dt(D, tau):
     ``dt/tau * lambda_max(G_SS) < 2``; ``lambda_max(G)`` bounds every
     ``lambda_max(G_SS)``, so ``dt < 2 tau / lambda_max(G)`` is safe whatever
     the active set.
+
+    Parameters
+    ----------
+    D : array_like, shape (n_atoms, n_features)
+        Dictionary, one atom per row.
+    tau : float
+        LCA time constant in seconds, > 0.
+
+    Returns
+    -------
+    float
+        ``2 tau / lambda_max(D D^T)`` in seconds.
     """
+    return _max_stable_dt(check_dictionary(D), check_positive(tau, "tau"))
+
+
+def _max_stable_dt(D, tau):
     return 2.0 * tau / spectral_norm_gram(D)
 
 
@@ -136,7 +152,7 @@ def lca(
     threshold = check_threshold(threshold)
     integrator = check_choice(integrator, "integrator", INTEGRATORS)
     tau = check_positive(tau, "tau")
-    limit = max_stable_dt(D, tau)
+    limit = _max_stable_dt(D, tau)
     if dt is None:
         dt = 0.5 * limit
     dt = check_positive(dt, "dt")

@@ -29,10 +29,10 @@ def initial_dictionary(X, n_atoms, init, rng) -> np.ndarray:
         if init not in ("data", "random"):
             raise ValueError(f"init must be 'data', 'random' or an array of shape "
                              f"({n_atoms}, {n_features}), got {init!r}")
-        from .olshausen_field import init_dictionary
+        from .olshausen_field import _init_dictionary
 
         # samples plus 1% noise (so a zero sample still gives a direction), unit rows
-        return np.ascontiguousarray(init_dictionary(X, n_atoms, init, rng), dtype=np.float64)
+        return np.ascontiguousarray(_init_dictionary(X, n_atoms, init, rng), dtype=np.float64)
     D = check_dictionary(init, "init", normalized=True)
     if D.shape != (n_atoms, n_features):
         raise ValueError(f"init must have shape ({n_atoms}, {n_features}) (n_atoms, n_features), "

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import check_bool
+from ..validation import (check_array, check_bool, check_choice, check_nonnegative,
+                          check_same_features, check_shape)
 from ._coding import make_coder
 from ._loop import run_batch_learner
 
@@ -37,13 +38,45 @@ __all__ = ["learn_ksvd", "ksvd_sweep"]
 def ksvd_sweep(X, A, D, approximate=False, penalty=None, lam=None, positive=False):
     """One K-SVD pass over the atoms; returns the updated ``(D, A)`` (new arrays).
 
-    ``penalty`` None: least-squares code update (classic K-SVD, for greedy
-    codes); ``"soft"`` / ``"hard"``: the code update is the soft / hard
-    threshold at ``lam`` of the least-squares one (L1 / L0 penalty), and
-    ``positive`` clips it at zero. Atoms no sample uses are left as they
-    are. Inputs are trusted: ``X`` (n_samples, n_features), ``A``
-    (n_samples, n_atoms), ``D`` (n_atoms, n_features), float64.
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+    A : array_like, shape (n_samples, n_atoms)
+        Codes of ``X``; only their supports are kept fixed.
+    D : array_like, shape (n_atoms, n_features)
+        Dictionary, one atom per row.
+    approximate : bool
+        One power step per atom (Rubinstein et al. 2008) instead of an SVD.
+    penalty : {None, "soft", "hard"}
+        None: least-squares code update (classic K-SVD, for greedy codes);
+        "soft" / "hard": the soft / hard threshold at ``lam`` of the
+        least-squares one (L1 / L0 penalty).
+    lam : float, optional
+        Threshold, needed with a penalty.
+    positive : bool
+        Clip the updated codes at zero.
+
+    Returns
+    -------
+    D : ndarray, shape (n_atoms, n_features), float64, unit-norm rows where updated
+    A : ndarray, shape (n_samples, n_atoms), float64
+        Atoms no sample uses are left as they are.
     """
+    X = check_array(X, "X", ndim=2)
+    A = check_array(A, "A", ndim=2)
+    D = check_array(D, "D", ndim=2)
+    check_same_features(X, D)
+    check_shape(A, "A", (X.shape[0], D.shape[0]))
+    penalty = check_choice(penalty, "penalty", (None, "soft", "hard"))
+    if penalty is not None:
+        if lam is None:
+            raise ValueError(f"penalty={penalty!r} needs lam, got lam=None")
+        lam = check_nonnegative(lam, "lam")
+    return _ksvd_sweep(X, A, D, check_bool(approximate, "approximate"), penalty, lam,
+                       check_bool(positive, "positive"))
+
+
+def _ksvd_sweep(X, A, D, approximate, penalty, lam, positive):
     D = D.copy()
     A = A.copy()
     R = X - A @ D  # kept equal to X - A D as atoms and codes change
@@ -151,8 +184,8 @@ def learn_ksvd(
     check_bool(approximate, "approximate")
 
     def step(batch, A, D):
-        return ksvd_sweep(batch, A, D, approximate=bool(approximate),
-                          penalty=coder.penalty_kind, lam=coder.lam, positive=coder.positive)
+        return _ksvd_sweep(batch, A, D, approximate=bool(approximate),
+                           penalty=coder.penalty_kind, lam=coder.lam, positive=coder.positive)
 
     name = "ksvd-approx" if approximate else "ksvd"
     return run_batch_learner(

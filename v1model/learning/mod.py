@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-from ..validation import check_positive
+from ..validation import check_array, check_positive
 from ._coding import make_coder
 from ._loop import run_batch_learner
 
@@ -26,10 +26,29 @@ __all__ = ["learn_mod", "mod_dictionary"]
 def mod_dictionary(X, A, ridge=1e-6) -> np.ndarray:
     """Least-squares dictionary for fixed codes: ``(A^T A + r I)^{-1} A^T X``.
 
-    ``r = ridge * mean(diag(A^T A))`` (relative, so that it does not depend on
-    the scale of the codes). Rows are not renormalised. Inputs are trusted:
-    ``X`` (n_samples, n_features), ``A`` (n_samples, n_atoms), float64.
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+    A : array_like, shape (n_samples, n_atoms)
+        Codes of ``X``.
+    ridge : float
+        ``r = ridge * mean(diag(A^T A))`` (relative, so that it does not
+        depend on the scale of the codes), > 0.
+
+    Returns
+    -------
+    ndarray, shape (n_atoms, n_features), float64
+        Rows are not renormalised; an atom no sample uses comes back zero.
     """
+    X = check_array(X, "X", ndim=2)
+    A = check_array(A, "A", ndim=2)
+    if A.shape[0] != X.shape[0]:
+        raise ValueError(f"A must have one row of codes per sample of X ({X.shape[0]}), got "
+                         f"shape {A.shape}")
+    return _mod_dictionary(X, A, check_positive(ridge, "ridge"))
+
+
+def _mod_dictionary(X, A, ridge):
     AtA = A.T @ A
     AtX = A.T @ X
     scale = float(np.mean(np.diag(AtA)))
@@ -131,7 +150,7 @@ def learn_mod(
     ridge = check_positive(ridge, "ridge")
 
     def step(batch, A, D):
-        return mod_dictionary(batch, A, ridge), A
+        return _mod_dictionary(batch, A, ridge), A
 
     return run_batch_learner(
         "mod", step, X, n_atoms, coder, n_updates=n_updates, batch_size=batch_size, init=init,

@@ -39,6 +39,10 @@ from ..validation import (
     check_nonnegative,
     check_positive,
 )
+from ._data import check_training_data
+
+#: the ways :func:`init_dictionary` can start a dictionary
+INITS = ("data", "random")
 
 __all__ = ["learn_dictionary", "cauchy_inference", "cauchy_objective", "init_dictionary",
            "SPARSENET_CAUCHY_LAM"]
@@ -118,19 +122,34 @@ def _cauchy_map(X, D, lam, sigma, A0, tol, max_iter, method):
 
 
 def init_dictionary(X, n_atoms, init="data", seed=None):
-    """Initial dictionary (n_atoms, n_features) with unit-norm rows.
+    """Initial dictionary with unit-norm rows.
 
-    ``"random"``: Gaussian white noise atoms; ``"data"``: randomly chosen
-    samples (plus a little noise, so that repeated samples differ).
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Training data (only its shape is used by ``"random"``).
+    n_atoms : int
+    init : {"data", "random"}
+        ``"data"``: randomly chosen samples (plus 1% noise, so that repeated
+        or all-zero samples still differ); ``"random"``: Gaussian white noise.
+    seed : int, numpy.random.Generator or None
+
+    Returns
+    -------
+    ndarray, shape (n_atoms, n_features), float64
     """
-    rng = as_generator(seed)
+    X = check_training_data(X, allow_zero=True)
+    n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
+    init = check_choice(init, "init", INITS)
+    return _init_dictionary(X, n_atoms, init, as_generator(seed))
+
+
+def _init_dictionary(X, n_atoms, init, rng):
     n, p = X.shape
     if init == "random":
         D = rng.standard_normal((n_atoms, p))
-    elif init == "data":
-        D = X[rng.integers(0, n, n_atoms)] + 0.01 * X.std() * rng.standard_normal((n_atoms, p))
     else:
-        raise ValueError(f"init must be 'data' or 'random', got {init!r}")
+        D = X[rng.integers(0, n, n_atoms)] + 0.01 * X.std() * rng.standard_normal((n_atoms, p))
     return D / np.maximum(np.linalg.norm(D, axis=1, keepdims=True), 1e-12)
 
 
@@ -249,7 +268,7 @@ def learn_dictionary(
         if D.shape != (n_atoms, p):
             raise ValueError(f"D0 must have shape {(n_atoms, p)}, got {D.shape}")
     else:
-        D = init_dictionary(X, n_atoms, init, rng)
+        D = _init_dictionary(X, n_atoms, check_choice(init, "init", INITS), rng)
     encode = _l1_encoder(inference, threshold, tau, inference_params) if prior == "l1" else None
 
     decay = (lr_final / lr) ** (1.0 / max(n_updates - 1, 1))

@@ -32,7 +32,8 @@ import time
 
 import numpy as np
 
-from ..validation import as_generator, check_int, check_nonnegative
+from ..validation import (as_generator, check_array, check_int, check_nonnegative, check_shape,
+                          describe)
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary, reseed
 from ._coding import make_coder
 from ._data import Minibatches, check_training_data
@@ -44,11 +45,34 @@ __all__ = ["learn_online", "OnlineState", "block_coordinate_update", "run_epochs
 
 def block_coordinate_update(D, A, B, n_passes=1) -> np.ndarray:
     """Minimise ``0.5 tr(D^T A D) - tr(D^T B)`` over unit-norm rows of ``D``
-    by block coordinate descent (in place; returns ``D``).
+    by block coordinate descent (Mairal et al. 2009, Algorithm 2).
 
-    Atoms with no statistics (``A_jj`` = 0: never used since the last reset)
-    are left as they are. Inputs are trusted, float64.
+    Parameters
+    ----------
+    D : ndarray, shape (n_atoms, n_features), float64
+        Dictionary, one atom per row; updated in place.
+    A : array_like, shape (n_atoms, n_atoms)
+        Sufficient statistic ``sum_t a_t a_t^T`` of the codes.
+    B : array_like, shape (n_atoms, n_features)
+        Sufficient statistic ``sum_t a_t x_t^T``.
+    n_passes : int
+        Sweeps over the atoms, >= 1.
+
+    Returns
+    -------
+    D : the same array. Atoms with no statistics (``A_jj`` = 0: never used
+    since the last reset) are left as they are.
     """
+    if not (isinstance(D, np.ndarray) and D.dtype == np.float64):
+        raise TypeError(f"D must be a float64 numpy array (it is updated in place), got "
+                        f"{describe(D)}")
+    check_array(D, "D", ndim=2)
+    A = check_shape(check_array(A, "A", ndim=2), "A", (D.shape[0], D.shape[0]))
+    B = check_shape(check_array(B, "B", ndim=2), "B", D.shape)
+    return _block_coordinate_update(D, A, B, check_int(n_passes, "n_passes", minimum=1))
+
+
+def _block_coordinate_update(D, A, B, n_passes):
     diag = np.diag(A)
     floor = 1e-10 * max(float(diag.max()), 1e-300)
     for _ in range(n_passes):
@@ -98,7 +122,7 @@ class OnlineState:
         self.A += (codes.T @ codes) / self.weight
         self.B *= keep
         self.B += (codes.T @ X) / self.weight
-        block_coordinate_update(self.D, self.A, self.B, self.n_passes)
+        _block_coordinate_update(self.D, self.A, self.B, self.n_passes)
         dead = self.usage.to_reseed(codes, self.D)
         if dead.size:
             reseed(self.D, dead, X, codes, self.rng)
