@@ -110,12 +110,17 @@ def load_dataset(path) -> xr.Dataset:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"path: no such file: {str(path)!r}")
-    with _local_scheduler():
-        if path.suffix == ".zarr":
-            with xr.open_zarr(path, consolidated=False) as ds:
+    kind = "Zarr store" if path.suffix == ".zarr" else "netCDF file"
+    try:
+        with _local_scheduler():
+            if path.suffix == ".zarr":
+                with xr.open_zarr(path, consolidated=False) as ds:
+                    return ds.load()
+            with xr.open_dataset(path, engine=NETCDF_ENGINE) as ds:
                 return ds.load()
-        with xr.open_dataset(path, engine=NETCDF_ENGINE) as ds:
-            return ds.load()
+    except (OSError, ValueError) as exc:
+        # h5py's and zarr's own messages do not say which file they choked on
+        raise ValueError(f"path: cannot read {str(path)!r} as a {kind}: {exc}") from exc
 
 
 def save_figure(fig, path, dpi: int = 120) -> Path:

@@ -26,3 +26,12 @@ def test_failed_write_leaves_previous_file(tmp_path):
             raise RuntimeError("crash mid-write")
     assert load_dataset(path)["a"].values.tolist() == [1.0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.nc"]
+
+
+def test_load_dataset_names_an_unreadable_file(tmp_path):
+    bad = tmp_path / "notes.nc"
+    bad.write_text("not a netCDF file")
+    with pytest.raises(ValueError, match="path: cannot read .*notes.nc' as a netCDF file"):
+        load_dataset(bad)
+    with pytest.raises(FileNotFoundError, match="path: no such file"):
+        load_dataset(tmp_path / "missing.nc")

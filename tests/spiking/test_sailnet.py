@@ -158,10 +158,12 @@ def test_rf_helpers_against_hand_computed_values():
         (dict(n_updates=0), "n_updates must be >= 1"),
         (dict(Q0=np.ones((4, 3))), r"Q0 must have shape \(8, 64\)"),
         (dict(patch_size=40), "does not fit in images"),
+        (dict(data=np.zeros((50, 64))), "every patch of the pool .* is zero"),
     ],
 )
 def test_learning_bad_arguments(natural_images, kwargs, match):
     data = natural_images[:2, :32, :32] if "patch_size" in kwargs else _blob_data(50, 0)[0]
+    data = kwargs.pop("data", data)
     with pytest.raises(ValueError, match=match):
         learn_sailnet(data, 8, n_updates=kwargs.pop("n_updates", 1), progress=False,
                       border=0, **kwargs)

@@ -408,6 +408,9 @@ def _batch_source(data, patch_size, border, batch_size, rng):
 
         return draw, (patch_size, patch_size)
     n_patches, n_features = data.shape
+    if not np.any(data):
+        raise ValueError(f"data: every patch of the pool (shape {data.shape}) is zero; there is "
+                         "nothing to learn from")
     side = int(round(np.sqrt(n_features)))
     shape = (side, side) if side * side == n_features else (1, n_features)
 
