@@ -45,7 +45,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from sklearn.decomposition import sparse_encode
 
-    from v1model.inference import fista, lasso_active_set, lasso_cd, lasso_objective, lca
+    from v1model.inference import (fista, lasso_active_set, lasso_cd, lasso_objective, lca,
+                                   max_stable_dt)
 
     n = args.n_samples or (2000 if args.quick else 10000)
     lam = args.lam
@@ -115,9 +116,20 @@ def main(argv=None):
                      f"{rate:.0f} GFLOP/s = {rate / gemm:.2f} x matmul; {it} iterations "
                      f"(slowest block)"))
     if not args.no_lca:
-        t_l, A = best_time(lambda: lca(X, D, lam), 1)
-        rows.append(("v1model lca, defaults (Euler, float32)", t_l, lasso_objective(X, D, A, lam),
-                     ""))
+        # the default (a step per sample) and the fixed step tau / lambda_max it starts from
+        dt_fixed = 0.5 * max_stable_dt(D, 0.01)
+        for name, kwargs, reps in (("adaptive step, default", {}, args.repeats),
+                                   ("fixed step tau/lambda_max", {"dt": dt_fixed}, 1)):
+            l_stats = {}
+            t_l, A = best_time(lambda: lca(X, D, lam, _stats=l_stats, **kwargs), reps)
+            flops = 2.0 * l_stats["products"] * k * k + 2.0 * n * k * X.shape[1] \
+                + 2.0 * k * k * X.shape[1]
+            rate = flops / t_l / 1e9
+            rows.append((f"v1model lca, {name} (Euler, tol 1e-3, float32)", t_l,
+                         lasso_objective(X, D, A, lam),
+                         f"{rate:.0f} GFLOP/s = {rate / gemm:.2f} x matmul; "
+                         f"{l_stats['products'] / n:.0f} products per patch, "
+                         f"{l_stats['steps']} steps"))
 
     print(f"float32 matmul ({n} x {k}) x ({k} x {k}): {gemm:.0f} GFLOP/s")
     print(f"active set: {stats['n_solves']} batched solves, {stats['flops'] / 1e9:.1f} GFLOP")

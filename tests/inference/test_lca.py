@@ -4,7 +4,7 @@ checked against scikit-learn, between integrators and between precisions."""
 import numpy as np
 import pytest
 
-from v1model.inference import fista, lca, max_stable_dt
+from v1model.inference import ConvergenceWarning, lca, max_stable_dt
 from v1model.inference._common import apply_threshold
 
 LAM = 0.2
@@ -79,14 +79,16 @@ def test_float32_and_float64_agree(natural_patches, patch_dictionary):
     assert np.abs(A32 - A64).max() <= 1e-3 * np.abs(A64).max()
 
 
-def test_history_tracks_objective_and_converges_to_fista(natural_patches, patch_dictionary):
+def test_history_tracks_objective_and_converges_to_lasso_optimum(
+        natural_patches, patch_dictionary, lasso_reference):
     X, D = natural_patches[:40], patch_dictionary
     A, hist = lca(X, D, LAM, tol=1e-5, return_history=True, record_every=5)
     obj = hist["objective"].values
     assert hist["time"].attrs["units"] == "s"
     assert np.all(np.diff(hist["time"].values) > 0)
-    A_f = fista(X, D, LAM, tol=1e-6, dtype=np.float64)
-    final = float(np.sum(0.5 * np.sum((X - A_f @ D) ** 2, 1) + LAM * np.abs(A_f).sum(1)))
+    # the last recorded objective is the LASSO optimum (scikit-learn's coordinate descent)
+    A_ref = lasso_reference(X, D, LAM)
+    final = float(np.sum(0.5 * np.sum((X - A_ref @ D) ** 2, 1) + LAM * np.abs(A_ref).sum(1)))
     assert abs(obj[-1] - final) <= 1e-4 * final
     # the soft-threshold LCA energy decreases along the (small-step) trajectory
     assert np.all(np.diff(obj[1:]) <= 1e-6 * obj[1])
@@ -123,3 +125,61 @@ def test_bad_inputs(patch_dictionary):
         lca(X, bad, LAM)
     with pytest.raises(ValueError, match="u0 must have shape"):
         lca(X, D, LAM, u0=np.zeros((3, 3)))
+
+
+def _with_coherent_cluster(D, n_copies=24, seed=0):
+    """D plus near-copies of its first atom: lambda_max(D D^T) grows to ~n_copies,
+    which sets the fixed Euler step, while most samples use none of the copies."""
+    rng = np.random.default_rng(seed)
+    copies = D[0] + 0.05 * rng.standard_normal((n_copies, D.shape[1]))
+    copies /= np.linalg.norm(copies, axis=1, keepdims=True)
+    return np.vstack([D, copies])
+
+
+def test_adaptive_step_same_optimum_fewer_products(natural_patches, patch_dictionary,
+                                                   lasso_reference, relative_gap):
+    X, D = natural_patches[:100], _with_coherent_cluster(patch_dictionary)
+    A_ref = lasso_reference(X, D, LAM)
+    fixed, adaptive = {}, {}
+    dt = 0.5 * max_stable_dt(D, 0.01)  # the fixed path's default step, passed explicitly
+    A_fixed = lca(X, D, LAM, dt=dt, _stats=fixed)
+    A_adapt = lca(X, D, LAM, _stats=adaptive)
+    for A in (A_fixed, A_adapt):
+        assert 0 <= relative_gap(X, D, A, A_ref, LAM) <= 1e-3
+    # products counted, not time: a sample's step may grow past 1/lambda_max(G)
+    assert adaptive["products"] <= fixed["products"] / 3
+    A_tight = lca(X, D, LAM, tol=1e-5, dtype=np.float64)
+    assert relative_gap(X, D, A_tight, A_ref, LAM) <= 1e-6
+
+
+def test_adaptive_step_nonneg_and_precisions(natural_patches, patch_dictionary,
+                                             lasso_reference, relative_gap):
+    X, D = natural_patches[:100], _with_coherent_cluster(patch_dictionary)
+    A_ref = lasso_reference(X, D, LAM, positive=True)
+    A = lca(X, D, LAM, threshold="nonneg", tol=1e-5)
+    assert A.min() >= 0
+    assert relative_gap(X, D, A, A_ref, LAM) <= 1e-4
+    A64 = lca(X, D, LAM, threshold="nonneg", tol=1e-5, dtype=np.float64)
+    assert np.abs(A - A64).max() <= 1e-3 * np.abs(A64).max()
+
+
+def test_adaptive_step_warm_start_and_step_limit(natural_patches, patch_dictionary):
+    X, D = natural_patches[:20], patch_dictionary
+    A64 = lca(X, D, LAM, tol=1e-7, dtype=np.float64)
+    G = D @ D.T
+    U_star = X @ D.T - A64 @ (G - np.eye(len(G)))  # the fixed point's state
+    stats = {}
+    A = lca(X, D, LAM, u0=U_star, dtype=np.float64, _stats=stats)
+    assert stats["products"] == len(X)  # one residual evaluation, no step
+    np.testing.assert_allclose(A, A64, atol=1e-6 * np.abs(A64).max())
+    with pytest.warns(ConvergenceWarning, match="lca stopped after 3 iterations"):
+        lca(X, D, LAM, max_steps=3)
+
+
+def test_hard_threshold_keeps_the_fixed_step(natural_patches, patch_dictionary):
+    # the adaptive step is for the convex thresholds: hard-threshold LCA's end point
+    # depends on the path, so its default stays the fixed step tau / lambda_max
+    X, D = natural_patches[:30], patch_dictionary
+    dt = 0.5 * max_stable_dt(D, 0.01)
+    np.testing.assert_array_equal(lca(X, D, LAM, threshold="hard"),
+                                  lca(X, D, LAM, threshold="hard", dt=dt))
