@@ -36,6 +36,8 @@ BACKENDS = {
     "spiking": "v1model.spiking.backend:encode",
 }
 PRIORS = ("l1", "cauchy")
+#: encode(method=...) names for the Cauchy prior's MAP inference -> scipy's method
+CAUCHY_METHODS = {"lbfgs": "L-BFGS-B", "L-BFGS-B": "L-BFGS-B", "cg": "CG", "CG": "CG"}
 THRESHOLDS = ("soft", "hard", "nonneg")
 
 
@@ -265,8 +267,10 @@ def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs
     if net.prior == "cauchy":
         from .learning.olshausen_field import cauchy_inference
 
-        check_choice(method or "cg", "method", ("cg",))
-        return cauchy_inference(X, net.dictionary, net.lam, net.sigma, **kwargs)
+        # "cg" / "lbfgs" are the encode-style names of cauchy_inference's two methods
+        method = check_choice(method or "lbfgs", "method", tuple(CAUCHY_METHODS))
+        return cauchy_inference(X, net.dictionary, net.lam, net.sigma,
+                                method=CAUCHY_METHODS[method], **kwargs)
     method = check_choice(method or "lca", "method", inference.METHODS)
     if method == "lca":
         return inference.lca(X, net.dictionary, net.lam, threshold=net.threshold, tau=net.tau,

@@ -26,6 +26,8 @@ var_eta = 0.001, eta = 1, batch 100): the energy
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import xarray as xr
 from scipy.optimize import minimize
@@ -39,6 +41,7 @@ from ..validation import (
     check_nonnegative,
     check_positive,
 )
+from ..inference._common import ConvergenceWarning, check_warm_start
 from ._data import check_training_data
 
 #: the ways :func:`init_dictionary` can start a dictionary
@@ -78,8 +81,14 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=500,
     A0 : array_like, shape (n_samples, n_atoms), optional
         Starting point; default ``X D^T`` scaled by 1 / diag(D D^T).
     tol : float
-        Gradient tolerance (``gtol``), per coefficient.
+        Stop when no coefficient's energy gradient exceeds ``tol`` (scipy's
+        ``gtol``; L-BFGS-B's stop on the relative decrease of the energy is
+        switched off so that ``tol`` decides).
     max_iter : int
+        Iteration limit of the batch minimisation; a ``ConvergenceWarning``
+        names the largest gradient left when it is reached first. (A ``tol``
+        below float64's floor, ~1e-8 for unit-scale data, ends where the
+        energy stops decreasing, without a warning.)
     method : {"L-BFGS-B", "CG"}
 
     Returns
@@ -94,12 +103,20 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=500,
     check_choice(method, "method", ("L-BFGS-B", "CG"))
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     tol = check_positive(tol, "tol")
-    if A0 is not None:
-        A0 = check_array(A0, "A0", ndim=2)
-    return _cauchy_map(X, D, lam, sigma, A0, tol, max_iter, method)
+    A0 = check_warm_start(A0, (X.shape[0], D.shape[0]), np.float64)
+    A, res = _cauchy_map(X, D, lam, sigma, A0, tol, max_iter, method, ftol=0.0,
+                         return_result=True)
+    worst = float(np.abs(res.jac).max(initial=0.0))
+    # status 1: the iteration limit; other early stops are float64's floor (no decrease left)
+    if res.status == 1 and worst > tol:
+        warnings.warn(
+            f"cauchy_inference ({method}) stopped after {res.nit} iterations with the "
+            f"largest gradient {worst:.3g} > tol={tol:g} ({res.message}); raise max_iter "
+            "or loosen tol", ConvergenceWarning, stacklevel=2)
+    return A
 
 
-def _cauchy_map(X, D, lam, sigma, A0, tol, max_iter, method):
+def _cauchy_map(X, D, lam, sigma, A0, tol, max_iter, method, ftol=None, return_result=False):
     n, k = X.shape[0], D.shape[0]
     G = D @ D.T
     B = X @ D.T
@@ -117,8 +134,11 @@ def _cauchy_map(X, D, lam, sigma, A0, tol, max_iter, method):
         return f, grad.ravel()
 
     options = {"maxiter": max_iter, "gtol": tol}
+    if ftol is not None and method == "L-BFGS-B":
+        options["ftol"] = ftol
     res = minimize(fun, A0.ravel(), jac=True, method=method, options=options)
-    return res.x.reshape(n, k)
+    A = res.x.reshape(n, k)
+    return (A, res) if return_result else A
 
 
 def init_dictionary(X, n_atoms, init="data", seed=None):
