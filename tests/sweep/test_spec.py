@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from v1model.cli import main
 from v1model.sweep import SpecError, load_spec, parse_spec, point_seed, run, zipped
 from v1model.sweep.grid import REPLICATE_DIM, values_from_range
 from v1model.sweep.tomlio import dumps_toml, loads_toml
@@ -137,8 +138,10 @@ def test_dumps_toml_is_read_back_exactly():
     ({"study": "TEST:no_seed"}, "study", "must accept the keyword argument"),
     ({"study": "/no/such/file.py:run"}, "study", "no such file"),
 ])
-def test_bad_spec_names_the_field(study, tmp_path, change, field, message):
-    data = spec_dict(study, params={"log_dir": str(tmp_path)})
+def test_bad_spec_names_the_field(study, calls, tmp_path, capsys, change, field, message):
+    log = tmp_path / "log"  # the test studies record every call here
+    log.mkdir()
+    data = spec_dict(study, params={"log_dir": str(log)})
     if change.get("study", "").startswith("TEST:"):
         change = {**change, "study": study(change["study"][5:])}
     for key, value in change.items():
@@ -150,7 +153,14 @@ def test_bad_spec_names_the_field(study, tmp_path, change, field, message):
         parse_spec(data)
     assert info.value.field == field
     assert str(info.value).startswith(f"{field}:")
-    assert list(tmp_path.iterdir()) == []  # no point ran
+    # the runner refuses the same spec (as a TOML file) before any work: exit
+    # status 2, the field named, no study call, no output folder
+    spec = tmp_path / "spec.toml"
+    spec.write_text(dumps_toml(data))
+    out = tmp_path / "out"
+    assert main(["sweep", "run", str(spec), "--output", str(out), "--no-progress"]) == 2
+    assert f"error: {field}:" in capsys.readouterr().err
+    assert not calls(log, "start") and not out.exists()
 
 
 def test_unreadable_toml_names_the_file(tmp_path):
@@ -205,3 +215,24 @@ def test_output_holding_another_sweep_is_refused_before_work(study, tmp_path, ca
         run(study(), {"x": [1.0]}, params=params, output=other, executor="serial",
             progress=False)
     assert sum(calls(log, "start").values()) == n_calls
+
+
+def test_a_sweep_figure_that_does_not_fit_the_grid_is_a_warning(tmp_path, capsys):
+    # every point ran: the exit status says so even when the study's sweep figure
+    # refuses the grid (it used to end the run with status 2, "bad spec")
+    module = tmp_path / "figure_study.py"
+    module.write_text(
+        "import xarray as xr\n"
+        "def run(quick=False, seed=0, x=0.0):\n"
+        "    return xr.Dataset({'y': ((), 2.0 * x)})\n"
+        "def plot_sweep(ds, outdir):\n"
+        "    raise ValueError('plot_sweep needs a sweep over lam')\n")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(dumps_toml({"study": f"{module}:run", "sweep": {"x": [1.0, 2.0]},
+                                "executor": "serial"}))
+    out = tmp_path / "out"
+    assert main(["sweep", "run", str(spec), "--output", str(out), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "warning: no sweep figure: plot_sweep needs a sweep over lam" in captured.err
+    assert "2 ok, 0 failed" in captured.out
+    assert (out / "sweep.nc").exists()

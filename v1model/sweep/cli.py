@@ -118,7 +118,12 @@ def _execute(spec, args, only) -> int:
         if not args.no_plot and n_ok:
             plotter = spec.study.sweep_plotter()
             if plotter is not None:
-                for fig in plotter(ds, spec.output / "figures"):
+                try:
+                    figures = plotter(ds, spec.output / "figures")
+                except ValueError as exc:  # a grid the study's figure is not made for
+                    print(f"v1model: warning: no sweep figure: {exc}", file=sys.stderr)
+                    figures = []
+                for fig in figures:
                     print(f"wrote {fig}")
     if n_failed:
         print(f"failed points: `v1model sweep status {spec.output}`; run them again with "
