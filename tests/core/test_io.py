@@ -20,7 +20,7 @@ def test_round_trip_netcdf_and_zarr(tmp_path):
 def test_failed_write_leaves_previous_file(tmp_path):
     path = tmp_path / "x.nc"
     save_dataset(xr.Dataset({"a": ("t", [1.0])}), path)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="crash mid-write"):
         with atomic_path(path) as tmp:
             tmp.write_text("partial")
             raise RuntimeError("crash mid-write")

@@ -42,6 +42,17 @@ def test_positive_and_history(natural_patches, patch_dictionary):
     assert np.all(np.count_nonzero(A, axis=1) <= 6)
     assert hist["penalty"].values.max() == 0  # sparsity-constrained: data term only
     np.testing.assert_allclose(hist["objective"], hist["data_term"])
+    # orthonormal atoms (analytic): keep the 6 largest positive entries of X Q^T
+    # (or those above lam), zero elsewhere
+    rng = np.random.default_rng(2)
+    Q, _ = np.linalg.qr(rng.standard_normal((24, 24)))
+    X = rng.standard_normal((15, 24))
+    B = np.maximum(X @ Q.T, 0)
+    kth = np.sort(B, axis=1)[:, [-6]]
+    np.testing.assert_allclose(iht(X, Q, 6, positive=True, dtype=np.float64),
+                               np.where((B >= kth) & (B > 0), B, 0), atol=1e-6)
+    np.testing.assert_allclose(iht(X, Q, lam=0.8, positive=True, dtype=np.float64),
+                               np.where(B > 0.8, B, 0), atol=1e-6)
 
 
 def test_bad_inputs():

@@ -94,6 +94,16 @@ def test_mp_residual_never_increases(seed, n_features, n_atoms, n_nonzero, posit
     assert np.all(np.count_nonzero(A, axis=1) <= n_nonzero)
     if positive:
         assert A.min() >= 0
+    # values, analytically: with an orthonormal basis Q, MP keeps the k largest
+    # entries of X Q^T (the k largest positive ones for NN-MP), zero elsewhere
+    Q, _ = np.linalg.qr(rng.standard_normal((n_features, n_features)))
+    k = min(n_nonzero, n_features)
+    B = X @ Q.T
+    score = np.maximum(B, 0) if positive else np.abs(B)
+    kth = np.sort(score, axis=1)[:, [-k]]
+    expected = np.where((score >= kth) & (score > 0), B, 0)
+    np.testing.assert_allclose(matching_pursuit(X, Q, k, positive=positive, dtype=np.float64),
+                               expected, atol=1e-9 * np.abs(B).max())
 
 
 def test_mp_tolerance_stop():

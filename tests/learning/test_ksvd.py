@@ -56,8 +56,11 @@ def test_soft_code_update_is_the_l1_block_minimiser(rng):
     D2, A2 = ksvd_sweep(X, A, D, approximate=True, penalty="soft", lam=lam)
     proj = X @ D2[0]
     np.testing.assert_allclose(A2[:, 0], np.sign(proj) * np.maximum(np.abs(proj) - lam, 0))
-    _, A3 = ksvd_sweep(X, A, D, approximate=True, penalty="soft", lam=lam, positive=True)
-    assert np.all(A3 >= 0)
+    # non-negative: argmin_{g >= 0} 0.5||E - g d^T||^2 + lam sum(g) = max(E d - lam, 0)
+    D3, A3 = ksvd_sweep(X, A, D, approximate=True, penalty="soft", lam=lam, positive=True)
+    proj = X @ D3[0]
+    np.testing.assert_allclose(A3[:, 0], np.maximum(proj - lam, 0), atol=1e-12)
+    assert np.count_nonzero(A3) > 0 and np.any(proj < -lam)  # both branches exercised
 
 
 @pytest.mark.parametrize("approximate", [False, True])

@@ -47,13 +47,21 @@ def test_load_sparsenet_raw_folder(tmp_path, rng):
 
 def test_load_png_folder(tmp_path, rng):
     from skimage.io import imsave
+    from skimage.transform import resize
 
-    for i in range(2):
-        imsave(tmp_path / f"p{i}.png", (rng.random((20, 30)) * 255).astype(np.uint8))
+    written = (rng.random((2, 20, 30)) * 255).astype(np.uint8)
+    for i, im in enumerate(written):
+        imsave(tmp_path / f"p{i}.png", im)
+    # 8-bit grey levels scaled to [0, 1] by 255, files in name order, PNG is lossless
     out = load_images(tmp_path)
     assert out.shape == (2, 20, 30)
+    np.testing.assert_array_equal(out, written / 255)
+    # size: centre square (columns 5..24 of 30), then anti-aliased resize
     out = load_images(tmp_path, size=16)
     assert out.shape == (2, 16, 16)
+    expected = np.stack([resize(im[:, 5:25] / 255, (16, 16), anti_aliasing=True)
+                         for im in written])
+    np.testing.assert_allclose(out, expected, atol=1e-12)
 
 
 def test_missing_path_raises():
@@ -66,8 +74,18 @@ def test_real_sparsenet_images(shared_data):
     images = load_images(folder)
     assert images.shape == (10, 512, 512)
     assert is_prewhitened(folder)
-    # already whitened: flat spectrum at mid frequencies, variance near 0.1
-    assert 0.01 < images.var() < 1.0
+    # already whitened with f exp(-(f/f0)^4): the filter is zero at f = 0, so every
+    # image has zero mean; pooled variance measured 0.0791 (per image 0.014-0.20)
+    assert np.abs(images.mean(axis=(1, 2))).max() < 1e-6
+    assert images.var() == pytest.approx(0.079, rel=0.02)
+    # flat spectrum at low-mid frequencies, 8-40 cycles/image (band powers within
+    # 1%, measured; raw 1/f^2 images would differ 16-fold), then the filter's
+    # roll-off: at 192-200 cycles/image 6% of the flat level (measured)
+    power = np.abs(np.fft.fft2(images, axes=(1, 2))) ** 2
+    f = np.sqrt(np.fft.fftfreq(512)[:, None] ** 2 + np.fft.fftfreq(512)[None, :] ** 2) * 512
+    bands = [power[:, (f >= lo) & (f < lo + 8)].mean() for lo in (8, 16, 24, 32)]
+    assert max(bands) / min(bands) < 1.1
+    assert power[:, (f >= 192) & (f < 200)].mean() < 0.2 * np.mean(bands)
 
 
 def test_whitening_filter_matches_sparsenet_formula():

@@ -28,14 +28,17 @@ def test_pink_noise_seeded():
 
 
 def test_dead_leaves_is_piecewise_constant_and_scale_invariant():
-    images = dead_leaves(4, 64, seed=0)
-    assert images.shape == (4, 64, 64)
+    images = dead_leaves(16, 64, seed=0)
+    assert images.shape == (16, 64, 64)
     assert 0 <= images.min() and images.max() <= 1
     # occluding discs: most neighbouring pixels are exactly equal
     same = np.mean(images[:, :, 1:] == images[:, :, :-1])
     assert same > 0.5
-    # power spectrum close to 1/f^2 (Lee, Mumford & Huang 2001), within a broad band
-    assert -3.2 < _spectral_slope(images) < -1.6
+    # power spectrum ~1/f^2 for r^-3 radii (Lee, Mumford & Huang 2001); the finite
+    # radius range (1 to 16 px, the ends of the fitted band) makes it a little
+    # shallower: over 16 images, seeds 0-9 gave -1.77 +- 0.04 (-1.85 to -1.72;
+    # seed 0: -1.77), exponents 2.5 and 3.5 gave -2.07 and -1.57
+    assert -1.95 < _spectral_slope(images) < -1.6
 
 
 def test_dead_leaves_bad_exponent():

@@ -37,8 +37,13 @@ def test_cli_errors_are_clear(tmp_path, capsys):
     assert main(["study", "run", "olshausen-field-1996", "--images", str(tmp_path / "x.mat"),
                  "--out", str(tmp_path)]) == 2
     assert "no such file" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
+    # argument errors exit with the message as the exit code, which Python
+    # prints on stderr (status 1); nothing runs before the check
+    with pytest.raises(SystemExit, match="study 'olshausen-field-1996' has no parameter "
+                                         "'bogus'; valid: batch_size, images, lam") as info:
         main(["study", "run", "olshausen-field-1996", "-p", "bogus=1"])
+    assert isinstance(info.value.code, str)
+    assert "running" not in capsys.readouterr().out
 
 
 def test_quick_study_learns_sparse_localized_code():
