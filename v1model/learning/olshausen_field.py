@@ -86,13 +86,12 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
         ``gtol``; L-BFGS-B's stop on the relative decrease of the energy is
         switched off so that ``tol`` decides).
     max_iter : int
-        Iteration limit of the batch minimisation (the batch's iterations grow
-        with its size: 200 16x16 patches with 256 atoms needed ~1,700 at
-        ``tol=1e-6``); a
-        ``ConvergenceWarning`` names the largest gradient left when it is
-        reached first. (A ``tol``
-        below float64's floor, ~1e-8 for unit-scale data, ends where the
-        energy stops decreasing, without a warning.)
+        Iteration limit of the batch minimisation (the batch's iterations
+        grow with its size: 200 16x16 patches with 256 atoms needed ~1,700
+        at ``tol=1e-6``); a ``ConvergenceWarning`` names the largest
+        gradient left when it is reached first. (A ``tol`` below float64's
+        floor, ~1e-8 for unit-scale data, ends where the energy stops
+        decreasing, without a warning.)
     method : {"L-BFGS-B", "CG"}
 
     Returns
