@@ -41,7 +41,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3, help="best of N for v1model's solvers")
     parser.add_argument("--sk-repeats", type=int, default=2,
                         help="best of N for scikit-learn (7-9 s per call)")
-    parser.add_argument("--no-lca", action="store_true", help="skip the (slow) LCA row")
+    parser.add_argument("--no-lca", action="store_true", help="skip the LCA rows (the fixed-step one takes ~40 s)")
     args = parser.parse_args(argv)
     from sklearn.decomposition import sparse_encode
 

@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from ..validation import check_array, check_choice, check_dictionary, check_int, check_positive
+from .lca_adaptive import euler_adaptive
 from ._common import (
     check_warm_start,
     apply_threshold,
@@ -32,10 +33,6 @@ from ._common import (
 __all__ = ["lca", "lca_rhs", "max_stable_dt"]
 
 INTEGRATORS = ("euler", "ivp")
-#: adaptive Euler path: a sample's step grows by STEP_GROW after an accepted step and
-#: is cut by STEP_CUT after a rejected one (benchmarks/README.md, "LCA's adaptive step")
-STEP_GROW = 1.25
-STEP_CUT = 0.5
 
 
 def max_stable_dt(D, tau):
@@ -109,9 +106,9 @@ def lca(
         ``return_trajectory``, ``return_history``) or the threshold is hard;
         otherwise, when only the final codes are wanted from a soft or
         non-negative threshold, each sample gets its own step, which starts
-        there, grows by ``STEP_GROW`` after every step that lowers the norm of
-        ``du/dt`` and is cut by ``STEP_CUT`` (never below the start, never
-        above ``tau``) after one that does not. The fixed point is the same;
+        there, grows by 1.25 after every step that lowers the norm of
+        ``du/dt`` and is halved (never below the start, never above ``tau``)
+        after one that does not (:mod:`v1model.inference.lca_adaptive`). The fixed point is the same;
         the dictionary's largest eigenvalue usually belongs to a few coherent
         atoms that a given sample does not use, so most samples can take
         steps several times longer (11x fewer products on 16x16 natural
@@ -199,7 +196,7 @@ def lca(
 
     hook = on_record if return_history else None
     if adaptive:
-        U = _euler_adaptive(X, D, lam, threshold, dt / tau, tol, max_steps, u0, _stats)
+        U = euler_adaptive(X, D, lam, threshold, dt / tau, tol, max_steps, u0, _stats)
         return apply_threshold(U, lam, threshold)
     if integrator == "euler":
         U, traj = _euler(X, D, lam, threshold, tau, dt, n_steps, tol, max_steps, u0,
@@ -279,68 +276,6 @@ def _euler(X, D, lam, threshold, tau, dt, n_steps, tol, max_steps, u0, return_tr
         stats.update(products=products, steps=step)
     traj = _trajectory(np.array(times), np.stack(us), lam, threshold) if return_traj else None
     return U, traj
-
-
-def _euler_adaptive(X, D, lam, threshold, eta0, tol, max_steps, u0, stats=None):
-    """Euler with a step per sample (soft and non-negative thresholds).
-
-    ``R = b - u - T(u) (G - I)`` is ``tau du/dt``; a sample's trial step
-    ``u + eta R`` is accepted when it lowers ``||R||`` (the stable steps of
-    a linear system do so in every mode), or unconditionally at
-    ``eta = eta0``, the fixed path's step, which is always stable. ``eta``
-    stays <= 1 (``dt <= tau``), where the inactive units, whose linearised
-    rate is -1/tau, would start to overshoot. A sample stops when
-    ``max|R| <= tol max|b|``, the fixed path's rule.
-    """
-    dtype = X.dtype
-    n, k = X.shape[0], D.shape[0]
-    W = D @ D.T
-    W[np.diag_indices(k)] -= 1
-    B = X @ D.T
-    U = np.zeros((n, k), dtype) if u0 is None else np.array(u0, dtype=dtype)
-    stop = tol * np.maximum(np.abs(B).max(axis=1), 1e-12)
-    eta0 = dtype.type(eta0)
-    live = np.arange(n)
-    Uw, Bw, stop_w = U.copy(), B, stop
-    eta = np.full(n, eta0, dtype)
-    R = apply_threshold(Uw, lam, threshold) @ W
-    np.subtract(Bw, R, out=R)
-    R -= Uw
-    r2 = np.einsum("ij,ij->i", R, R)
-    products = n
-    step = 0
-    for step in range(1, max_steps + 1):
-        done = np.abs(R).max(axis=1) <= stop_w
-        if done.any():
-            U[live[done]] = Uw[done]
-            keep = ~done
-            live, Uw, Bw, stop_w = live[keep], Uw[keep], Bw[keep], stop_w[keep]
-            R, r2, eta = R[keep], r2[keep], eta[keep]
-            if live.size == 0:
-                break
-        Un = R * eta[:, None]
-        Un += Uw
-        Rn = apply_threshold(Un, lam, threshold) @ W
-        np.subtract(Bw, Rn, out=Rn)
-        Rn -= Un
-        products += live.size
-        rn2 = np.einsum("ij,ij->i", Rn, Rn)
-        ok = (rn2 <= r2) | (eta <= eta0)
-        bad = ~ok
-        if bad.any():  # rejected rows keep their state; the rest move on
-            Un[bad] = Uw[bad]
-            Rn[bad] = R[bad]
-            rn2[bad] = r2[bad]
-        Uw, R, r2 = Un, Rn, rn2
-        eta = np.where(ok, eta * STEP_GROW, eta * STEP_CUT)
-        np.clip(eta, eta0, 1, out=eta)
-    else:
-        if live.size:
-            warn_not_converged("lca", max_steps, live.size, n, "max_steps")
-    U[live] = Uw
-    if stats is not None:
-        stats.update(products=products, steps=step)
-    return U
 
 
 def _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol, atol, method, return_traj,

@@ -1,0 +1,131 @@
+"""The LCA's Euler loop with a step per sample (soft and non-negative thresholds).
+
+``R = b - u - T(u) (G - I)`` is ``tau du/dt``. Every sample keeps its own
+step ``eta_i = dt_i / tau``: a trial step ``u + eta_i R`` is accepted when it
+lowers ``||R||`` (a stable step of a linear system shrinks every mode), or
+unconditionally at ``eta_0 = 1 / lambda_max(D D^T)``, the fixed path's step,
+which is always stable. An accepted step lets ``eta_i`` grow by ``STEP_GROW``,
+a rejected one cuts it by ``STEP_CUT``; it stays in ``[eta_0, 1]`` (beyond
+``dt = tau`` the inactive units, whose linearised rate is ``-1/tau``, would
+start to overshoot). The fixed point is the LASSO solution, as for any
+stable step; the step only changes how fast a sample gets there. The
+element-wise work around the one product per step is fused in two compiled
+loops (serial: they run between BLAS's threaded products).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ._common import apply_threshold, warn_not_converged
+
+#: a sample's step grows by STEP_GROW after an accepted step, is cut by STEP_CUT after
+#: a rejected one (benchmarks/README.md, "LCA's adaptive step")
+STEP_GROW = 1.25
+STEP_CUT = 0.5
+#: converged rows leave the batch once they are this fraction of it (each compaction
+#: copies the working arrays; until then they ride along with a zero step)
+COMPACT_FRACTION = 0.05
+
+
+def euler_adaptive(X, D, lam, threshold, eta0, tol, max_steps, u0, stats=None):
+    """Final LCA states ``U`` (n, k) for ``threshold`` in {"soft", "nonneg"}.
+
+    ``X`` (n, m) and ``D`` (k, m) share the working dtype; a sample stops
+    when ``max|R| <= tol max|b|`` (the fixed path's rule). ``stats``
+    receives ``products`` (rows multiplied by the Gram matrix, rejected
+    trials and riding converged rows included) and ``steps``.
+    """
+    dtype = X.dtype
+    n, k = X.shape[0], D.shape[0]
+    nonneg = threshold == "nonneg"
+    W = D @ D.T
+    W[np.diag_indices(k)] -= 1
+    B = X @ D.T
+    U = np.zeros((n, k), dtype) if u0 is None else np.array(u0, dtype=dtype)
+    lam = dtype.type(lam)
+    eta0 = dtype.type(eta0)
+    live = np.arange(n)
+    Uw, Bw = U.copy(), B
+    stop = (tol * np.maximum(np.abs(B).max(axis=1), 1e-12)).astype(dtype)
+    R = apply_threshold(Uw, lam, threshold) @ W
+    np.subtract(Bw, R, out=R)
+    R -= Uw
+    r2 = np.einsum("ij,ij->i", R, R)
+    rmax = np.abs(R).max(axis=1)
+    eta = np.full(n, eta0, dtype)
+    done = rmax <= stop
+    A_trial = np.empty_like(Uw)
+    P = np.empty_like(Uw)
+    products = n
+    step = 0
+    for step in range(1, max_steps + 1):
+        n_done = int(done.sum())
+        if n_done == live.size:
+            break
+        if n_done and n_done >= COMPACT_FRACTION * live.size:
+            U[live[done]] = Uw[done]
+            keep = ~done
+            live, Uw, Bw, R = live[keep], Uw[keep], Bw[keep], R[keep]
+            r2, rmax, eta, stop, done = r2[keep], rmax[keep], eta[keep], stop[keep], done[keep]
+            A_trial, P = A_trial[: live.size], P[: live.size]
+        _trial_outputs(Uw, R, eta, done, lam, nonneg, A_trial)
+        np.matmul(A_trial, W, out=P)
+        products += live.size
+        _accept_or_reject(Uw, R, r2, rmax, eta, done, Bw, P, stop, eta0,
+                          dtype.type(STEP_GROW), dtype.type(STEP_CUT))
+    else:
+        if not done.all():
+            warn_not_converged("lca", max_steps, int((~done).sum()), n, "max_steps")
+    U[live] = Uw
+    if stats is not None:
+        stats.update(products=products, steps=step)
+    return U
+
+
+@numba.njit(fastmath=True, cache=True, nogil=True)
+def _trial_outputs(U, R, eta, done, lam, nonneg, A):
+    """``A = T(U + eta R)`` row by row (done rows: ``T(U)``)."""
+    n, k = U.shape
+    zero = lam - lam
+    for i in range(n):
+        e = zero if done[i] else eta[i]
+        for j in range(k):
+            u = U[i, j] + e * R[i, j]
+            if u > lam:
+                A[i, j] = u - lam
+            elif u < -lam and not nonneg:
+                A[i, j] = u + lam
+            else:
+                A[i, j] = zero
+
+
+@numba.njit(fastmath=True, cache=True, nogil=True)
+def _accept_or_reject(U, R, r2, rmax, eta, done, B, P, stop, eta0, grow, cut):
+    """Per row: the trial's residual ``B - u_trial - P`` (written over ``P``);
+    accept it (``U``, ``R``, ``r2``, ``rmax`` move on, ``eta`` grows) when it
+    lowers ``||R||`` or the step is already ``eta0``, else cut ``eta``."""
+    n, k = U.shape
+    one = eta0 / eta0
+    for i in range(n):
+        if done[i]:
+            continue
+        e = eta[i]
+        s = e - e
+        for j in range(k):
+            rn = B[i, j] - (U[i, j] + e * R[i, j]) - P[i, j]
+            P[i, j] = rn
+            s += rn * rn
+        if s <= r2[i] or e <= eta0:
+            m = s - s
+            for j in range(k):
+                U[i, j] += e * R[i, j]
+                R[i, j] = P[i, j]
+                m = max(m, abs(P[i, j]))
+            r2[i] = s
+            rmax[i] = m
+            eta[i] = min(e * grow, one)
+            done[i] = m <= stop[i]
+        else:
+            eta[i] = max(e * cut, eta0)
