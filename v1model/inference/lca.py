@@ -110,11 +110,11 @@ def lca(
         ``du/dt`` and is halved (never below the start, never above ``tau``)
         after one that does not (:mod:`v1model.inference.lca_adaptive`; its
         first call per precision compiles two small kernels, under a second,
-        cached on disk). The fixed point is the same;
-        the dictionary's largest eigenvalue usually belongs to a few coherent
-        atoms that a given sample does not use, so most samples can take
-        steps several times longer (11x fewer products on 16x16 natural
-        patches with 512 learned atoms, ``benchmarks/README.md``).
+        cached on disk). The fixed point is the same; the dictionary's
+        largest eigenvalue usually belongs to a few coherent atoms that a
+        given sample does not use, so most samples can take steps several
+        times longer (11x fewer products on 16x16 natural patches with 512
+        learned atoms, ``benchmarks/README.md``).
     n_steps : int, optional
         Run exactly this many Euler steps (no tolerance stop).
     tol : float
