@@ -92,9 +92,9 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
     max_iter : int
         Iteration limit of each minimisation (one per ``CAUCHY_GROUP``
         samples); a ``ConvergenceWarning`` counts the samples it stopped
-        short of ``tol`` and names the largest gradient left. (A ``tol`` below float64's
-        floor, ~1e-8 for unit-scale data, ends where the energy stops
-        decreasing, without a warning.)
+        short of ``tol`` and names the largest gradient left. (A ``tol``
+        below float64's floor, ~1e-8 for unit-scale data, ends where the
+        energy stops decreasing, without a warning.)
     method : {"L-BFGS-B", "CG"}
 
     Returns
@@ -112,18 +112,19 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
     A0 = check_warm_start(A0, (X.shape[0], D.shape[0]), np.float64)
     n = X.shape[0]
     A = np.empty((n, D.shape[0]))
-    worst, n_short, max_nit = 0.0, 0, 0
+    worst, n_short = 0.0, 0
     # the samples are independent: small groups converge in fewer iterations than
     # one minimisation over the whole batch, whose line searches serve every sample
-    for start in range(0, n, CAUCHY_GROUP):
-        rows = slice(start, min(start + CAUCHY_GROUP, n))
-        A[rows], res = _cauchy_map(X[rows], D, lam, sigma, None if A0 is None else A0[rows],
-                                   tol, max_iter, method, ftol=0.0, return_result=True)
-        max_nit = max(max_nit, res.nit)
-        g = float(np.abs(res.jac).max(initial=0.0))
-        # status 1: the iteration limit; other early stops are float64's floor
-        if res.status == 1 and g > tol:
-            worst, n_short = max(worst, g), n_short + rows.stop - rows.start
+    with threadpool_limits(limits=1, user_api="blas"):
+        for start in range(0, n, CAUCHY_GROUP):
+            rows = slice(start, min(start + CAUCHY_GROUP, n))
+            A[rows], res = _cauchy_map(X[rows], D, lam, sigma,
+                                       None if A0 is None else A0[rows], tol, max_iter,
+                                       method, ftol=0.0, return_result=True)
+            g = float(np.abs(res.jac).max(initial=0.0))
+            # status 1: the iteration limit; other early stops are float64's floor
+            if res.status == 1 and g > tol:
+                worst, n_short = max(worst, g), n_short + rows.stop - rows.start
     if n_short:
         warnings.warn(
             f"cauchy_inference ({method}) stopped after {max_iter} iterations with "
@@ -133,6 +134,9 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
 
 
 def _cauchy_map(X, D, lam, sigma, A0, tol, max_iter, method, ftol=None, return_result=False):
+    """One minimisation over the batch ``X``. Callers hold one BLAS thread
+    (``threadpool_limits(1, "blas")``): SciPy's optimizers run many small
+    vector operations, which OpenBLAS's threads made 7.5x slower."""
     n, k = X.shape[0], D.shape[0]
     G = D @ D.T
     B = X @ D.T
@@ -152,10 +156,7 @@ def _cauchy_map(X, D, lam, sigma, A0, tol, max_iter, method, ftol=None, return_r
     options = {"maxiter": max_iter, "gtol": tol}
     if ftol is not None and method == "L-BFGS-B":
         options["ftol"] = ftol
-    # one BLAS thread: the optimizer's many small vector operations ran 7.5x slower
-    # with OpenBLAS's threads (their start-up per call outweighs the work)
-    with threadpool_limits(limits=1, user_api="blas"):
-        res = minimize(fun, A0.ravel(), jac=True, method=method, options=options)
+    res = minimize(fun, A0.ravel(), jac=True, method=method, options=options)
     A = res.x.reshape(n, k)
     return (A, res) if return_result else A
 
@@ -325,7 +326,8 @@ def learn_dictionary(
         if prior == "l1":
             A = encode(batch, D, lam)
         else:
-            A = _cauchy_map(batch, D, lam, sigma, None, 1e-5, 200, "L-BFGS-B")
+            with threadpool_limits(limits=1, user_api="blas"):  # see _cauchy_map
+                A = _cauchy_map(batch, D, lam, sigma, None, 1e-5, 200, "L-BFGS-B")
         R = batch - A @ D
         dD = rate * (A.T @ R) / batch_size
         D_new = D + dD
