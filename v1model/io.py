@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -93,7 +94,13 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
     # xarray's file locks through its scheduler
     with _local_scheduler(), atomic_path(path) as tmp:
         if path.suffix == ".zarr":
-            ds.to_zarr(tmp, mode="w", consolidated=False)
+            # consolidated metadata lets a plain xr.open_zarr(path) open the store
+            # without its "failed to open with consolidated metadata" warning;
+            # zarr 3 warns that consolidation is not in the v3 spec yet
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Consolidated metadata",
+                                        category=UserWarning)
+                ds.to_zarr(tmp, mode="w", consolidated=True)
         else:
             ds.to_netcdf(tmp, engine=NETCDF_ENGINE)
     return path
@@ -114,7 +121,7 @@ def load_dataset(path) -> xr.Dataset:
     try:
         with _local_scheduler():
             if path.suffix == ".zarr":
-                with xr.open_zarr(path, consolidated=False) as ds:
+                with xr.open_zarr(path) as ds:
                     return ds.load()
             with xr.open_dataset(path, engine=NETCDF_ENGINE) as ds:
                 return ds.load()

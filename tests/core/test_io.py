@@ -1,5 +1,7 @@
 """Atomic writes: a failure leaves no half-written file behind."""
 
+import warnings
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -15,6 +17,16 @@ def test_round_trip_netcdf_and_zarr(tmp_path):
         back = load_dataset(save_dataset(ds, tmp_path / name))
         xr.testing.assert_equal(back["a"], ds["a"])
         assert back.attrs["lam"] == 0.1 and back.attrs["flag"] == 1
+
+
+def test_zarr_store_opens_with_plain_xarray_without_warnings(tmp_path):
+    # consolidated metadata: xarray's default open finds it, no fallback warning
+    ds = xr.Dataset({"a": ("sample", np.arange(4.0))}, attrs={"lam": 0.1})
+    path = save_dataset(ds, tmp_path / "r.zarr")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        back = xr.open_zarr(path).load()
+    xr.testing.assert_identical(back, ds)
 
 
 def test_failed_write_leaves_previous_file(tmp_path):
