@@ -30,6 +30,11 @@ def matched_fraction(D_true, D_learned, threshold=0.95):
     return np.mean(cos.max(axis=1) > threshold)
 
 
+# With inference="lca" one sample of one of the 800 batches stops at the step limit
+# (residual 1.2e-3 against tol 1e-3): its 13 active atoms have a Gram matrix with smallest
+# eigenvalue 0.0097 (two atoms at |cos| 0.96 mid-learning), a slow mode of LCA's dynamics.
+# The warning is the documented behaviour; the learned dictionary is still checked below.
+@pytest.mark.filterwarnings("ignore:lca stopped after:v1model.inference._common.ConvergenceWarning")
 @pytest.mark.parametrize("inference", ["fista", "lca"])
 def test_l1_learning_recovers_planted_dictionary(inference):
     X, D_true = planted_problem()
