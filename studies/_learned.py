@@ -13,7 +13,9 @@ SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
 def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str = "skimage",
                        n_updates: int | None = None, progress: bool = False):
-    """Unit-norm atoms as images ``(n_atoms, h, w)`` and a description of their source.
+    """Unit-norm atoms as images ``(n_atoms, h, w)``, a description of their source,
+    and the attrs that record it (``dictionary``: the file or ``"learned"``;
+    ``n_updates``: the learning updates, when known).
 
     Parameters
     ----------
@@ -34,6 +36,9 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
                              "with dims (atom, y, x)")
         D = ds["dictionary"].values.astype(np.float64)
         source = str(dictionary)
+        meta = {"dictionary": source}
+        if "n_updates" in ds.attrs:
+            meta["n_updates"] = int(ds.attrs["n_updates"])
     else:
         from studies import get_study
 
@@ -44,8 +49,9 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
         D = ds["dictionary"].values.astype(np.float64)
         source = (f"learned by olshausen-field-1996 (quick={quick}, seed={seed}, "
                   f"n_updates={ds.attrs.get('n_updates')}, images={images})")
+        meta = {"dictionary": "learned", "n_updates": int(ds.attrs["n_updates"])}
     norms = np.linalg.norm(D.reshape(len(D), -1), axis=1)
-    return D / norms[:, None, None], source
+    return D / norms[:, None, None], source, meta
 
 
 def a144_path(reference=None):

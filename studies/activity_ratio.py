@@ -86,7 +86,7 @@ def run(
         n_updates = 1000
     n_lams = n_lams or (7 if quick else 13)
     n_patches = n_patches or (1000 if quick else 5000)
-    atoms, source = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
+    atoms, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
                                        n_updates=n_updates, progress=progress)
     n_units, h, w = atoms.shape
     if h != w:
@@ -147,7 +147,7 @@ def run(
         images=str(images), lam_min=lam_min, lam_max=lam_max, n_lams=n_lams,
         n_patches=n_patches, tol=tol, local_max_count=local_max_count,
         dense_min_ratio=dense_min_ratio, mutual_coherence=b.attrs["mutual_coherence"],
-        classes=",".join(classes),
+        classes=",".join(classes), **meta,
     )
     return ds
 

@@ -205,7 +205,7 @@ def run(
             "lam": lam, "overcompleteness": overcompleteness, "n_atoms": n_atoms,
             "patch_size": patch_size, "n_updates": n_updates, "n_train": n_train,
             "n_test": n_test, "batch_size": batch_size, "tau": tau, "lca_tol": lca_tol,
-            "gabor_r2": gabor_r2,
+            "gabor": int(bool(gabor)), "gabor_r2": gabor_r2,
             "images": str(images), "dictionary_init": "learned" if n_updates else "data",
         },
     )

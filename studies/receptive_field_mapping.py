@@ -104,7 +104,7 @@ def run(
     n_white = n_white or (5000 if quick else 50000)
     n_sparse = n_sparse or (10000 if quick else 100000)
     rng = as_generator(seed)
-    atoms, source = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
+    atoms, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
                                        n_updates=n_updates, progress=progress)
     n_units, h, w = atoms.shape
     D = atoms.reshape(n_units, -1)
@@ -172,6 +172,7 @@ def run(
         sparse_contrast=sparse_contrast, sparse_pixels=sparse_pixels,
         grating_contrast=grating_contrast, n_orientations=n_orientations,
         n_frequencies=n_frequencies, n_phases=n_phases, images=str(images),
+        n_sample_units=n_sample_units, **meta,
         median_similarity_white=float(np.nanmedian(white["similarity"].values)),
         median_similarity_sparse=float(np.nanmedian(sparse["similarity"].values)),
         n_gabor_like=int(gabor_like.sum()),

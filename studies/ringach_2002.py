@@ -80,7 +80,7 @@ def run(
     path = a144_path(reference)  # fail before learning if a given path is wrong
     if n_updates is None and quick and dictionary is None:
         n_updates = 1000
-    D, source = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
+    D, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
                                    n_updates=n_updates, progress=progress)
     fit = fit_gabor(D, n_starts=n_starts, return_model=True, progress=progress)
     ds = fit.rename({"model": "gabor"})
@@ -101,7 +101,7 @@ def run(
     ds.attrs.update(
         study=NAME, reference_paper=REFERENCE, quick=int(quick), seed=seed, source=source,
         a144=str(path) if path is not None else "absent", min_r2=min_r2, n_starts=n_starts,
-        images=str(images),
+        images=str(images), **meta,
     )
     return ds
 

@@ -8,7 +8,7 @@ dictionary through their ``dictionary`` parameter.
 import numpy as np
 import pytest
 
-from studies import get_study
+from studies import get_study, study_parameters
 from v1model.cli import main
 from v1model.io import load_dataset, save_dataset
 
@@ -25,6 +25,16 @@ def ringach(tmp_path_factory):
     return ds, path
 
 
+def _params_recorded(name, ds, **given):
+    """Every run parameter but ``progress`` is in the attrs, with the values given."""
+    missing = set(study_parameters(name)) - set(ds.attrs) - {"progress"}
+    if name == "ringach-2002":
+        missing -= {"reference"}  # recorded as the resolved path, attrs["a144"]
+    assert not missing, f"{name}: parameters missing from attrs: {sorted(missing)}"
+    for key, value in given.items():
+        assert ds.attrs[key] == value, (key, ds.attrs[key], value)
+
+
 def _pngs_ok(paths):
     assert paths
     for p in paths:
@@ -39,6 +49,7 @@ def test_ringach_learned_atoms_are_gabor_like_and_elongated(ringach, tmp_path, s
     assert ds.attrs["learned_median_r2"] > 0.6
     assert ds.attrs["learned_median_ny"] > ds.attrs["learned_median_nx"]
     assert ds["dictionary"].shape == (64, 8, 8)
+    _params_recorded("ringach-2002", ds, dictionary="learned", n_updates=300)
     shared_data("olshausen", "A144.mat")  # the rest needs the sparsenet basis
     assert ds.sizes["ref_atom"] == 144
     assert ds.attrs["ref_fraction_gabor"] >= 0.95
@@ -58,6 +69,8 @@ def test_receptive_field_mapping_recovers_atoms_and_orientations(ringach, tmp_pa
     assert ds.attrs["n_gabor_like"] >= 10
     assert ds.attrs["median_orientation_difference_deg"] < 7.5
     assert ds.sizes["sample_unit"] >= 1
+    _params_recorded("receptive-field-mapping", ds, dictionary=str(path), n_sample_units=6,
+                     n_updates=300)
     _pngs_ok(get_study("receptive-field-mapping").plot(ds, tmp_path))
 
 
@@ -72,6 +85,7 @@ def test_activity_ratio_falls_and_error_rises_with_lambda(ringach, tmp_path):
     classes = list(ds["code_class"].values)
     assert classes[0] == "dense" and classes[-1] == "local"
     assert float(ds["lam"][-1] / ds["lam"][0]) == pytest.approx(100.0)
+    _params_recorded("activity-ratio", ds, dictionary=str(path), n_updates=300)
     _pngs_ok(get_study("activity-ratio").plot(ds, tmp_path))
 
 

@@ -31,7 +31,7 @@ def test_spiking_lca_study_rates_match_lasso_and_inhibition_matters(tmp_path):
 
 
 def test_sailnet_study_inhibition_tracks_overlap(tmp_path):
-    from studies import get_study
+    from studies import get_study, study_parameters
     from v1model.spiking import rf_spread
 
     study = get_study("zylberberg-2011-sailnet")
@@ -46,5 +46,8 @@ def test_sailnet_study_inhibition_tracks_overlap(tmp_path):
     assert np.median(ds["rf_spread"].values) < 0.9 * random
     # homeostasis holds the held-out rate near p
     assert abs(ds["eval_counts"].values.mean() - ds.attrs["p"]) < 0.3 * ds.attrs["p"]
+    # every run parameter (but progress) is recorded; quick patches are 8x8
+    assert set(study_parameters(study.NAME)) - set(ds.attrs) == {"progress"}
+    assert ds.attrs["patch_size"] == 8
     paths = study.plot(ds, tmp_path)
     assert len(paths) == 4 and all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)

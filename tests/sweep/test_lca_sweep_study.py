@@ -35,6 +35,11 @@ def test_point_matches_lasso_codes_of_the_same_patches():
     assert float(ds["active_per_patch"]) == pytest.approx(
         float(ds["activity_ratio"]) * 128, rel=1e-12)
     np.testing.assert_allclose(np.linalg.norm(D, axis=1), 1.0, rtol=1e-6)
+    # every run parameter (but progress) is recorded with the value given
+    from studies import study_parameters
+
+    assert set(study_parameters("lca-sweep")) - set(ds.attrs) == {"progress"}
+    assert ds.attrs["gabor"] == 0 and ds.attrs["n_train"] == 300
     # the dictionary is the data-initialised one of that seed
     X_train = sample_patches(pictures, 8, 300, seed=np.random.default_rng(3))
     rng = np.random.default_rng(3)
