@@ -303,3 +303,18 @@ def test_natural_patches_cython_matches_lasso(natural_patches):
     code = ds["code"].values
     assert np.corrcoef(code.ravel(), ref.ravel())[0, 1] >= 0.98
     assert _rel_err(code, ref) <= 0.10
+
+
+def test_block_diagonal_pairs_are_the_weights_grouped_by_presynaptic_neuron():
+    from v1model.spiking._brian import block_diagonal_pairs
+
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((5, 5)) * (rng.random((5, 5)) < 0.6)  # weights[post, pre]
+    i, j, w = block_diagonal_pairs(W, 3)
+    # the dense block-diagonal matrix rebuilt from the pairs is kron(I, W)
+    dense = np.zeros((15, 15))
+    np.add.at(dense, (j, i), w)
+    np.testing.assert_array_equal(dense, np.kron(np.eye(3), W))
+    assert w.size == 3 * np.count_nonzero(W)
+    # a spike of neuron i reads one contiguous run of synapses (the fast order)
+    assert np.all(np.diff(i) >= 0)
