@@ -28,9 +28,12 @@ def test_mod_dictionary_unused_atom_collapses_to_zero(rng):
     np.testing.assert_allclose(D[[0, 1, 3]], D_ref, rtol=1e-5, atol=1e-6)
 
 
-def test_mod_recovers_planted_dictionary(planted, recovery_score):
+@pytest.mark.parametrize("method", ["fista", "cd", "active_set"])
+def test_mod_recovers_planted_dictionary(planted, recovery_score, method):
+    # every LASSO solver of encode plugs in (the docstrings list them all)
     X, D_true, _ = planted
-    D, history = learn_mod(X, 24, lam=0.3, n_updates=60, seed=0, progress=False)
+    D, history = learn_mod(X, 24, method=method, lam=0.3, n_updates=60, seed=0,
+                           progress=False)
     assert recovery_score(D, D_true) >= 0.9
     np.testing.assert_allclose(np.linalg.norm(D, axis=1), 1.0, rtol=1e-5)
     # alternating minimisation: the objective goes down

@@ -48,7 +48,7 @@ class SparseDictionaryLearner:
         Dictionary update: online (Mairal et al. 2009; supports
         ``partial_fit``), Method of Optimal Directions, exact or approximate
         K-SVD.
-    method : {"fista", "ista", "lca", "omp", "mp", "iht"}
+    method : {"fista", "ista", "lca", "omp", "mp", "iht", "cd", "active_set"}
         Sparse inference used while learning (and in ``transform`` unless
         ``transform_method`` is given).
     lam : float, optional

@@ -145,7 +145,7 @@ def learn_ksvd(
         Training signals.
     n_atoms : int
         Number of atoms.
-    method : {"omp", "mp", "iht", "fista", "ista", "lca"}
+    method : {"omp", "mp", "iht", "fista", "ista", "lca", "cd", "active_set"}
         Sparse-inference method.
     lam : float, optional
         L1 penalty (L1 methods) or hard threshold (``"iht"``).

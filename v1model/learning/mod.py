@@ -88,7 +88,7 @@ def learn_mod(
         Training signals (e.g. whitened image patches, flattened).
     n_atoms : int
         Number of atoms.
-    method : {"fista", "ista", "lca", "omp", "mp", "iht"}
+    method : {"fista", "ista", "lca", "omp", "mp", "iht", "cd", "active_set"}
         Sparse-inference method.
     lam : float, optional
         L1 penalty (L1 methods) or hard threshold (``"iht"``), units of ``X``.
