@@ -87,7 +87,7 @@ def run(
     n_lams = n_lams or (7 if quick else 13)
     n_patches = n_patches or (1000 if quick else 5000)
     atoms, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
-                                       n_updates=n_updates, progress=progress)
+                                             n_updates=n_updates, progress=progress)
     n_units, h, w = atoms.shape
     if h != w:
         raise ValueError(f"the dictionary's atoms must be square patches, got {h}x{w}")

@@ -105,7 +105,7 @@ def run(
     n_sparse = n_sparse or (10000 if quick else 100000)
     rng = as_generator(seed)
     atoms, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
-                                       n_updates=n_updates, progress=progress)
+                                             n_updates=n_updates, progress=progress)
     n_units, h, w = atoms.shape
     D = atoms.reshape(n_units, -1)
 

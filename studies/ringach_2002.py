@@ -81,7 +81,7 @@ def run(
     if n_updates is None and quick and dictionary is None:
         n_updates = 1000
     D, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
-                                   n_updates=n_updates, progress=progress)
+                                         n_updates=n_updates, progress=progress)
     fit = fit_gabor(D, n_starts=n_starts, return_model=True, progress=progress)
     ds = fit.rename({"model": "gabor"})
     ds["dictionary"] = (("atom", "y", "x"), D, {"units": "1", "long_name": "learned atoms"})

@@ -149,8 +149,8 @@ def run(
     ds = ds.assign_coords(sample=np.arange(n_eval))
     ds.attrs.update(
         study=NAME, reference=REFERENCE, quick=int(quick), seed=seed, images=str(images),
-        prewhitened=int(bool(prewhitened)), patch_size=patch_size, n_eval=n_eval, n_brian2=n_brian2,
-        brian2_target=brian2_target,
+        prewhitened=int(bool(prewhitened)), patch_size=patch_size, n_eval=n_eval,
+        n_brian2=n_brian2, brian2_target=brian2_target,
     )
     return ds
 
