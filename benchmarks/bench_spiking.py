@@ -6,8 +6,10 @@ Reference: the non-negative LASSO solved by FISTA to 1e-9.
 
 Measured:
 - ODE LCA (``v1model.inference.lca``, Euler, float32): wall time of the
-  default call (runs to its tolerance) and of the shortest run whose codes are
-  within 5% relative error of the LASSO solution;
+  default call (a step per sample, run to its tolerance: a solver, not a time
+  course) and of the shortest fixed-step run (dt = 0.1 tau) whose codes are
+  within 5% relative error of the LASSO solution, the like-for-like reference
+  of the target (both networks simulate the same dynamics in time);
 - spiking LCA (``v1model.spiking.spiking_lca``, Cython, default tau_syn and
   transient): Brian2 compile time, as a 20-step run with a cold cache (a fresh
   ``cython.cache_dir``) minus the same run warm; then, for each time step in
@@ -174,9 +176,14 @@ def main(argv=None):
           "in one NeuronGroup / one Synapses object")
     print(f"Brian2 Cython compile (tiny run, 20 steps): cold cache {cold:.1f} s, warm "
           f"{warm:.2f} s -> compile ~{cold - warm:.1f} s")
+    # the target compares like with like: the spiking network and the fixed-step
+    # ODE both simulate the LCA dynamics in time; the default ODE call solves for
+    # the fixed point with a step per sample and is shown for reference
     for name, _, t, _ in rows[2:]:
-        print(f"{name}: {t / ode_goal_t:.1f}x the ODE run to {goal:.0%}, "
-              f"{t / ode_default_t:.1f}x the default ODE call (target <= 20x)")
+        ratio = t / ode_goal_t
+        print(f"{name}: {ratio:.1f}x the fixed-step ODE run to {goal:.0%} (target <= 20x: "
+              f"{'met' if ratio <= 20 else 'not met'}); {t / ode_default_t:.1f}x the default "
+              "ODE call")
 
 
 if __name__ == "__main__":
