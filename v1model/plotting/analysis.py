@@ -36,6 +36,10 @@ def plot_gabor_tiling(fit, min_r2: float = 0.8, title=None):
     ----------
     fit : xarray.Dataset
         Output of :func:`v1model.analysis.fit_gabor`.
+    min_r2 : float
+        Atoms whose fit has a lower R² are left out (default 0.8).
+    title : str, optional
+        Figure title (default: a summary of what is drawn).
     """
     plt = pyplot()
     from matplotlib.patches import Ellipse
@@ -124,6 +128,10 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
     units : array_like of int, optional
         Units to show (positions along ``unit``); default the first
         ``max_units`` responsive ones.
+    max_units : int
+        How many units to show when ``units`` is not given (default 12).
+    title : str, optional
+        Figure title (default: a summary of what is drawn).
     """
     plt = pyplot()
     peak = tuning["max_response"].values
@@ -168,6 +176,8 @@ def plot_sparseness_histograms(sparse, title=None):
     ----------
     sparse : xarray.Dataset
         Output of :func:`v1model.analysis.sparseness`.
+    title : str, optional
+        Figure title.
     """
     plt = pyplot()
     fig, axes = plt.subplots(1, 4, figsize=(13, 3))
@@ -204,6 +214,10 @@ def plot_babel_curves(*babels, labels=None, coactive=None, ax=None, title=None):
     coactive : xarray.Dataset, optional
         Output of :func:`v1model.analysis.coactive_babel`; its mean over
         inputs of each support size is drawn as points.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into (default: a new figure).
+    title : str, optional
+        Axes title.
     """
     plt = pyplot()
     if ax is None:
@@ -238,6 +252,10 @@ def plot_rf_comparison(atoms, rfs, similarity=None, n_cols=None, title=None):
     atoms, rfs : array_like, shape (n_units, h, w)
     similarity : array_like, shape (n_units,), optional
         Cosine similarities, summarised in the title and histogram.
+    n_cols : int, optional
+        Columns of each grid of fields (default: ceil(sqrt(n_units))).
+    title : str, optional
+        Figure title (default: none).
     """
     plt = pyplot()
     atoms = np.asarray(atoms, dtype=float)
@@ -277,6 +295,8 @@ def plot_sparseness_tradeoff(lam, activity_ratio, reconstruction_error, classes=
         Mean active units per stimulus (right axis of the first panel).
     n_units : int, optional
         Draws the "one unit" (local) level 1 / n_units.
+    title : str, optional
+        Figure title.
     """
     plt = pyplot()
     lam = np.asarray(lam, dtype=float)

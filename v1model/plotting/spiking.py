@@ -40,6 +40,12 @@ def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax
         Row order, e.g. units sorted by rate (``order[0]`` is drawn at the top).
     t_max : float, optional
         Right edge of the time axis.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into (default: a new figure).
+    title : str, optional
+        Axes title.
+    ylabel : str
+        Label of the unit axis (default "unit").
     """
     fig, ax = _axes(ax, (6, 3.5))
     t = np.asarray(spike_time, dtype=float)
@@ -90,6 +96,10 @@ def plot_error_vs_time(curves, ax=None, target=None, title=None):
         horizontal line.
     target : float, optional
         Draw a dotted horizontal line at this error (e.g. 0.05).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into (default: a new figure).
+    title : str, optional
+        Axes title.
     """
     fig, ax = _axes(ax, (4.8, 3.6))
     for i, (label, (t, err)) in enumerate(curves.items()):
