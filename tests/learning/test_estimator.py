@@ -151,3 +151,27 @@ def test_history_of_online_fit(planted):
     assert h.sizes["update"] == learner.n_iter_ == 12
     assert h.attrs["learner"] == "online" and h.attrs["n_samples_seen"] == 1200
     assert (h["n_samples"] == 100).all()
+
+
+@pytest.mark.parametrize("algorithm", ["online", "ksvd"])
+def test_greedy_method_needs_only_n_nonzero(planted, algorithm):
+    # lam's default applies to the L1 methods only: OMP codes with n_nonzero alone,
+    # equal to scikit-learn's orthogonal_mp on the learned dictionary
+    from sklearn.linear_model import orthogonal_mp
+
+    X, _, _ = planted
+    learner = SparseDictionaryLearner(24, algorithm=algorithm, method="omp", n_nonzero=3,
+                                      n_updates=5, dtype="float64", seed=0).fit(X)
+    assert learner.get_params()["lam"] is None
+    A = learner.transform(X[:50])
+    ref = orthogonal_mp(learner.components_.T, X[:50].T, n_nonzero_coefs=3).T
+    np.testing.assert_allclose(A, ref, atol=1e-8)
+    assert (np.count_nonzero(A, axis=1) <= 3).all()
+
+
+def test_l1_default_lam_is_documented_value(planted):
+    X, _, _ = planted
+    default = SparseDictionaryLearner(24, n_updates=3, dtype="float64", seed=0).fit(X)
+    explicit = SparseDictionaryLearner(24, lam=0.1, n_updates=3, dtype="float64",
+                                       seed=0).fit(X)
+    np.testing.assert_array_equal(default.components_, explicit.components_)

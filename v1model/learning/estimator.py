@@ -18,6 +18,7 @@ import inspect
 import numpy as np
 
 from ..validation import as_generator, check_bool, check_choice, check_dtype, check_int
+from ..inference.encode import L1_METHODS
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary
 from ._coding import make_coder
 from ._data import check_training_data
@@ -29,6 +30,8 @@ __all__ = ["SparseDictionaryLearner", "NotFittedError", "ALGORITHMS"]
 
 ALGORITHMS = ("online", "mod", "ksvd", "ksvd-approx")
 #: default number of updates: minibatches (online) or full passes (MOD, K-SVD)
+#: L1 penalty when ``lam`` is not given and the method is an L1 method
+DEFAULT_LAM = 0.1
 DEFAULT_UPDATES = {"online": 1000, "mod": 30, "ksvd": 30, "ksvd-approx": 30}
 #: default re-seeding patience (updates without use)
 DEFAULT_PATIENCE = {"online": 10, "mod": 1, "ksvd": 1, "ksvd-approx": 1}
@@ -52,8 +55,9 @@ class SparseDictionaryLearner:
         Sparse inference used while learning (and in ``transform`` unless
         ``transform_method`` is given).
     lam : float, optional
-        L1 penalty (units of ``X``) for the L1 methods; hard threshold for
-        ``"iht"``. Equal to scikit-learn's ``alpha`` in
+        L1 penalty (units of ``X``) for the L1 methods (default 0.1); hard
+        threshold for ``"iht"`` (give ``lam`` or ``n_nonzero``); not used by
+        ``"omp"`` and ``"mp"``. Equal to scikit-learn's ``alpha`` in
         ``MiniBatchDictionaryLearning``.
     n_nonzero : int, optional
         Non-zeros per code for ``"omp"``, ``"mp"`` and ``"iht"``.
@@ -124,7 +128,7 @@ class SparseDictionaryLearner:
         *,
         algorithm="online",
         method="fista",
-        lam=0.1,
+        lam=None,
         n_nonzero=None,
         positive=False,
         method_params=None,
@@ -219,8 +223,8 @@ class SparseDictionaryLearner:
         algorithm = check_choice(self.algorithm, "algorithm", ALGORITHMS)
         n_atoms = n_features if self.n_atoms is None else check_int(self.n_atoms, "n_atoms",
                                                                      minimum=1)
-        coder = make_coder(self.method, self.lam, self.n_nonzero, self.positive, self.dtype,
-                           self.method_params)
+        coder = make_coder(self.method, self._lam(self.method), self.n_nonzero, self.positive,
+                           self.dtype, self.method_params)
         n_updates = (DEFAULT_UPDATES[algorithm] if self.n_updates is None
                      else check_int(self.n_updates, "n_updates", minimum=1))
         batch_size = check_int(self.batch_size, "batch_size", minimum=1)
@@ -241,7 +245,7 @@ class SparseDictionaryLearner:
         X = check_training_data(X)
         v = self._validated(X.shape[1])
         self._state = None
-        common = dict(method=self.method, lam=self.lam, n_nonzero=self.n_nonzero,
+        common = dict(method=self.method, lam=self._lam(self.method), n_nonzero=self.n_nonzero,
                       positive=self.positive, method_params=self.method_params,
                       n_updates=v["n_updates"], init=self.init,
                       reseed_patience=v["reseed_patience"], duplicate_tol=v["duplicate_tol"],
@@ -341,8 +345,15 @@ class SparseDictionaryLearner:
 
     def _transform_coder(self):
         method = self.method if self.transform_method is None else self.transform_method
-        return make_coder(method, self.lam, self.n_nonzero, self.positive, self.dtype,
+        return make_coder(method, self._lam(method), self.n_nonzero, self.positive, self.dtype,
                           self.transform_params, learning=False)
+
+    def _lam(self, method):
+        """``lam``, or its default for ``method``: DEFAULT_LAM for the L1 methods, none
+        for the greedy ones (which take ``n_nonzero``)."""
+        if self.lam is not None:
+            return self.lam
+        return DEFAULT_LAM if method in L1_METHODS else None
 
     def transform(self, X):
         """Sparse codes (n_samples, n_atoms) of ``X`` in the learned dictionary."""
