@@ -35,7 +35,7 @@ def matched_fraction(D_true, D_learned, threshold=0.95):
 # eigenvalue 0.0097 (two atoms at |cos| 0.96 mid-learning), a slow mode of LCA's dynamics.
 # The warning is the documented behaviour; the learned dictionary is still checked below.
 @pytest.mark.filterwarnings("ignore:lca stopped after:v1model.inference._common.ConvergenceWarning")
-@pytest.mark.parametrize("inference", ["fista", "lca"])
+@pytest.mark.parametrize("inference", ["fista", "lca", "cd"])
 def test_l1_learning_recovers_planted_dictionary(inference):
     X, D_true = planted_problem()
     D, history = learn_dictionary(X, 24, lam=0.05, n_updates=800, batch_size=100, lr=1.5,
@@ -152,6 +152,11 @@ def test_bad_input():
         learn_dictionary(X, 4, D0=np.ones((3, 16)))
     with pytest.raises(ValueError, match="init must be one of 'data', 'random'; got 'pca'"):
         learn_dictionary(X, 4, init="pca")
+    with pytest.raises(ValueError, match="threshold must be one of 'soft', 'hard', 'nonneg'; "
+                                         "got 'bogus'"):
+        learn_dictionary(X, 4, threshold="bogus")
+    with pytest.raises(ValueError, match="inference must be one of .*'iht'; got 'omp'"):
+        learn_dictionary(X, 4, inference="omp")
 
 
 def test_init_dictionary_from_data_and_at_random(rng):

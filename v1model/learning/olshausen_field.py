@@ -47,6 +47,8 @@ from ._data import check_training_data
 
 #: the ways :func:`init_dictionary` can start a dictionary
 INITS = ("data", "random")
+#: inference methods of the L1 learner: encode's L1 methods and IHT (which take lam)
+L1_INFERENCE = ("fista", "lca", "ista", "cd", "active_set", "iht")
 
 __all__ = ["learn_dictionary", "cauchy_inference", "cauchy_objective", "init_dictionary",
            "SPARSENET_CAUCHY_LAM"]
@@ -246,8 +248,12 @@ def learn_dictionary(
         Learning rate at the last update; the rate decays geometrically from
         ``lr``. Default ``lr / 10`` for L1 and ``lr`` (constant, as sparsenet)
         for Cauchy.
-    inference : {"fista", "lca"} or any method of ``v1model.inference.encode``
-        How codes are found for ``prior="l1"``.
+    inference : {"fista", "lca", "ista", "cd", "active_set", "iht"}
+        How codes are found for ``prior="l1"``: an L1 method of
+        :func:`v1model.inference.encode`, or iterative hard thresholding at
+        ``lam`` (the greedy ``"mp"`` / ``"omp"`` take no ``lam`` and are not
+        offered here; use :func:`v1model.learning.learn_mod` or
+        :func:`~v1model.learning.learn_ksvd` for them).
     inference_params : dict, optional
         Extra keyword arguments for the inference call.
     init : {"data", "random"}
@@ -286,6 +292,9 @@ def learn_dictionary(
     n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
     lam = check_nonnegative(lam, "lam")
     prior = check_choice(prior, "prior", ("l1", "cauchy"))
+    threshold = check_choice(threshold, "threshold", ("soft", "hard", "nonneg"))
+    if prior == "l1":
+        check_choice(inference, "inference", L1_INFERENCE)
     sigma = check_positive(sigma, "sigma")
     tau = check_positive(tau, "tau")
     n_updates = check_int(n_updates, "n_updates", minimum=1)
@@ -378,11 +387,9 @@ def _l1_encoder(inference, threshold, tau, params):
             return inf.fista(batch, D, lam, positive=threshold == "nonneg", dtype=np.float64,
                              **params).astype(np.float64)
     else:
-        if not hasattr(inf, "encode"):
-            raise ValueError(f"inference must be 'fista' or 'lca', got {inference!r}")
-
         def encode(batch, D, lam):
-            return np.asarray(inf.encode(batch, D, method=inference, lam=lam, **params),
+            return np.asarray(inf.encode(batch, D, method=inference, lam=lam,
+                                         positive=threshold == "nonneg", **params),
                               dtype=np.float64)
     return encode
 
