@@ -57,7 +57,8 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         (height, width, n_images)).
         A folder of raw sparsenet files (``image0`` ... ``image9``: headerless
         big-endian float32 squares, as distributed with the first sparsenet).
-        A folder of PNG / JPEG / TIFF files.
+        A folder of image files (PNG, JPEG, TIFF, BMP, PGM), or one such
+        file. A folder holding a single ``.mat`` file reads that file.
         An array of shape (n_images, height, width) or (height, width).
     size : int, optional
         Side of the square every image is centre-cropped and resized to.

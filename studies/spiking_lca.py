@@ -19,8 +19,9 @@ Defaults and their sources
   updates: localized atoms with strongly overlapping neighbours, a harder
   problem for the lateral inhibition than a random dictionary.
 - lam = 0.1 (whitened patches of variance 0.1), tau_m = 10 ms (the ODE
-  network's tau), tau_syn = 2.5 ms, dt = 0.1 ms, 2 s simulated, the first 30%
-  left out of the rate count (the defaults of ``spiking_lca``).
+  network's tau), tau_syn = 2.5 ms, dt = 0.1 ms and the first 30% left out
+  of the rate count (the defaults of ``spiking_lca``); 2 s simulated
+  (``spiking_lca``'s own default is 1 s).
 """
 
 from __future__ import annotations

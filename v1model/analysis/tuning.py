@@ -427,9 +427,12 @@ def contrast_response(
     phases : int or array_like
         The response is the maximum over these phases (radians).
     units : array_like of int, optional
-        Which units (columns of the encoder's output) to measure; default
-        all, in order.
+        Which units (columns of the encoder's output) to measure, one per
+        grating; default units ``0 ... n_selected - 1`` (unit ``i`` is shown
+        grating ``i``; with a scalar orientation and frequency, unit 0 only).
     rectify : {"positive", "abs", "none"}
+    batch_size, progress
+        As in :func:`grating_responses`.
 
     Returns
     -------

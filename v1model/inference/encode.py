@@ -68,7 +68,9 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
     positive : bool
         Non-negative codes (LCA: rectified threshold ``"nonneg"``).
     dtype : {float32, float64}
-        Working precision and dtype of the codes.
+        Working precision and dtype of the codes (except ``"lca"`` with
+        ``integrator="ivp"``, which SciPy integrates in float64 and returns
+        as float64).
     return_history : bool
         Also return an ``xarray.Dataset`` over ``iteration`` with
         ``objective``, ``data_term``, ``penalty`` (summed over samples) and

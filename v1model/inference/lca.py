@@ -145,7 +145,8 @@ def lca(
         Euler path: keep one step in this many in the trajectory and history.
     t_eval : array_like, optional
         ivp path: times (s) at which to report the trajectory; default
-        ``n_steps * dt`` or ``50 * tau``, sampled at 200 points.
+        ``n_steps * dt`` or ``50 * tau``, sampled at 201 points (200
+        intervals).
     rtol, atol, ivp_method
         Passed to ``solve_ivp``.
     _stats : dict, optional
