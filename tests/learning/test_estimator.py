@@ -175,3 +175,56 @@ def test_l1_default_lam_is_documented_value(planted):
     explicit = SparseDictionaryLearner(24, lam=0.1, n_updates=3, dtype="float64",
                                        seed=0).fit(X)
     np.testing.assert_array_equal(default.components_, explicit.components_)
+
+
+@pytest.mark.parametrize("algorithm", ["online", "mod"])
+def test_learn_with_l1_transform_with_omp(planted, algorithm):
+    # scikit-learn's transform_algorithm="omp" with transform_n_nonzero_coefs: n_nonzero
+    # serves the transform while lam serves the learning
+    from sklearn.linear_model import orthogonal_mp
+
+    X, _, _ = planted
+    learner = SparseDictionaryLearner(24, algorithm=algorithm, lam=0.3, n_nonzero=2,
+                                      transform_method="omp", n_updates=5, batch_size=100,
+                                      dtype="float64", seed=0).fit(X)
+    l1_only = SparseDictionaryLearner(24, algorithm=algorithm, lam=0.3, n_updates=5,
+                                      batch_size=100, dtype="float64", seed=0).fit(X)
+    # n_nonzero must not change the learning, which is the L1 method's alone
+    np.testing.assert_array_equal(learner.components_, l1_only.components_)
+    A = learner.transform(X[:50])
+    ref = orthogonal_mp(learner.components_.T, X[:50].T, n_nonzero_coefs=2).T
+    np.testing.assert_allclose(A, ref, atol=1e-8)
+
+
+def test_learn_with_omp_transform_with_lasso(planted):
+    from sklearn.decomposition import sparse_encode
+
+    X, _, _ = planted
+    learner = SparseDictionaryLearner(24, method="omp", n_nonzero=3, lam=0.3,
+                                      transform_method="cd", transform_params={"tol": 1e-6},
+                                      n_updates=5, batch_size=100,
+                                      dtype="float64", seed=0).fit(X)
+    D = learner.components_
+    A = learner.transform(X[:50])
+    ref = sparse_encode(X[:50], D, algorithm="lasso_cd", alpha=0.3, max_iter=10000)
+
+    def objective(codes):
+        R = X[:50] - codes @ D
+        return 0.5 * (R**2).sum(1) + 0.3 * np.abs(codes).sum(1)
+
+    np.testing.assert_allclose(objective(A), objective(ref), rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        ({"n_nonzero": 0, "transform_method": "omp"}, ValueError, "n_nonzero must be >= 1"),
+        ({"n_nonzero": 0}, ValueError, "n_nonzero must be >= 1"),
+        ({"lam": -1.0, "method": "omp", "n_nonzero": 2}, ValueError, "lam must be a positive"),
+    ],
+)
+def test_unused_parameter_is_still_validated(planted, params, error, match):
+    X, _, _ = planted
+    learner = SparseDictionaryLearner(**{"lam": 0.3, "n_updates": 1, **params})
+    with pytest.raises(error, match=match):
+        learner.fit(X)

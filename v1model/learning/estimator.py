@@ -17,8 +17,9 @@ import inspect
 
 import numpy as np
 
-from ..validation import as_generator, check_bool, check_choice, check_dtype, check_int
-from ..inference.encode import L1_METHODS
+from ..validation import (as_generator, check_bool, check_choice, check_dtype, check_int,
+                          check_positive)
+from ..inference.encode import GREEDY_METHODS, L1_METHODS
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary
 from ._coding import make_coder
 from ._data import check_training_data
@@ -56,11 +57,15 @@ class SparseDictionaryLearner:
         ``transform_method`` is given).
     lam : float, optional
         L1 penalty (units of ``X``) for the L1 methods (default 0.1); hard
-        threshold for ``"iht"`` (give ``lam`` or ``n_nonzero``); not used by
-        ``"omp"`` and ``"mp"``. Equal to scikit-learn's ``alpha`` in
+        threshold for ``"iht"`` (give ``lam`` or ``n_nonzero``); not passed
+        to ``"omp"`` and ``"mp"``. Equal to scikit-learn's ``alpha`` in
         ``MiniBatchDictionaryLearning``.
     n_nonzero : int, optional
-        Non-zeros per code for ``"omp"``, ``"mp"`` and ``"iht"``.
+        Non-zeros per code for ``"omp"``, ``"mp"`` and ``"iht"``; not passed
+        to the L1 methods. ``method`` and ``transform_method`` each take the
+        one they use, so a learner can learn with an L1 method and transform
+        with OMP (scikit-learn's ``transform_algorithm="omp"``), or the
+        reverse.
     positive : bool
         Non-negative codes.
     method_params : dict, optional
@@ -223,8 +228,7 @@ class SparseDictionaryLearner:
         algorithm = check_choice(self.algorithm, "algorithm", ALGORITHMS)
         n_atoms = n_features if self.n_atoms is None else check_int(self.n_atoms, "n_atoms",
                                                                      minimum=1)
-        coder = make_coder(self.method, self._lam(self.method), self.n_nonzero, self.positive,
-                           self.dtype, self.method_params)
+        coder = self._coder(self.method, self.method_params, learning=True)
         n_updates = (DEFAULT_UPDATES[algorithm] if self.n_updates is None
                      else check_int(self.n_updates, "n_updates", minimum=1))
         batch_size = check_int(self.batch_size, "batch_size", minimum=1)
@@ -245,7 +249,8 @@ class SparseDictionaryLearner:
         X = check_training_data(X)
         v = self._validated(X.shape[1])
         self._state = None
-        common = dict(method=self.method, lam=self._lam(self.method), n_nonzero=self.n_nonzero,
+        coder = v["coder"]
+        common = dict(method=coder.method, lam=coder.lam, n_nonzero=coder.n_nonzero,
                       positive=self.positive, method_params=self.method_params,
                       n_updates=v["n_updates"], init=self.init,
                       reseed_patience=v["reseed_patience"], duplicate_tol=v["duplicate_tol"],
@@ -345,15 +350,26 @@ class SparseDictionaryLearner:
 
     def _transform_coder(self):
         method = self.method if self.transform_method is None else self.transform_method
-        return make_coder(method, self._lam(method), self.n_nonzero, self.positive, self.dtype,
-                          self.transform_params, learning=False)
+        return self._coder(method, self.transform_params, learning=False)
 
-    def _lam(self, method):
-        """``lam``, or its default for ``method``: DEFAULT_LAM for the L1 methods, none
-        for the greedy ones (which take ``n_nonzero``)."""
-        if self.lam is not None:
-            return self.lam
-        return DEFAULT_LAM if method in L1_METHODS else None
+    def _coder(self, method, params, learning):
+        """The validated setting of ``method``, given the parameters it uses.
+
+        ``lam`` (default DEFAULT_LAM for the L1 methods) goes to the L1 methods
+        and ``"iht"``, ``n_nonzero`` to the greedy ones; both are checked even
+        when ``method`` does not use them, since ``transform_method`` may.
+        """
+        lam = None if self.lam is None else check_positive(self.lam, "lam")
+        n_nonzero = (None if self.n_nonzero is None
+                     else check_int(self.n_nonzero, "n_nonzero", minimum=1))
+        if method in L1_METHODS and lam is None:
+            lam = DEFAULT_LAM
+        elif method in ("mp", "omp"):
+            lam = None
+        if method not in GREEDY_METHODS:
+            n_nonzero = None
+        return make_coder(method, lam, n_nonzero, self.positive, self.dtype, params,
+                          learning=learning)
 
     def transform(self, X):
         """Sparse codes (n_samples, n_atoms) of ``X`` in the learned dictionary."""
