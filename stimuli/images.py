@@ -347,11 +347,14 @@ def sample_patches(
     rng = as_generator(seed)
     chosen, n_found, tries = [], 0, 0
     need_var = min_variance > 0 or normalize
+    # normalize=True divides by each patch's s.d., so flat patches are never taken
+    floor = max(min_variance, 1e-12 if normalize else 0.0)
     while n_found < n:
         tries += 1
         if tries > 50:
+            why = " (normalize=True needs patches that are not flat)" if normalize else ""
             raise ValueError(
-                f"could not find {n} patches with variance >= {min_variance}: only {n_found} "
+                f"could not find {n} patches with variance >= {floor:g}{why}: only {n_found} "
                 f"after 50 rounds; lower min_variance (images variance is {images.var():.3g})"
             )
         m = max(2 * (n - n_found), 16)
@@ -362,7 +365,6 @@ def sample_patches(
         P = win[img, r, c].reshape(m, size * size)
         if need_var:
             var = P.var(axis=1)
-            floor = max(min_variance, 1e-12 if normalize else 0.0)
             P = P[var >= floor] if floor > 0 else P
         chosen.append(P[: n - n_found])
         n_found += len(chosen[-1])

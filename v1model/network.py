@@ -19,6 +19,7 @@ import xarray as xr
 
 from .validation import (
     check_array,
+    check_bool,
     check_choice,
     check_dictionary,
     check_int,
@@ -36,6 +37,8 @@ BACKENDS = {
     "spiking": "v1model.spiking.backend:encode",
 }
 PRIORS = ("l1", "cauchy")
+#: prefix of the learning history's attrs in a saved network's attrs
+HISTORY_PREFIX = "learning_"
 #: encode(method=...) names for the Cauchy prior's MAP inference -> scipy's method
 CAUCHY_METHODS = {"lbfgs": "L-BFGS-B", "L-BFGS-B": "L-BFGS-B", "cg": "CG", "CG": "CG"}
 THRESHOLDS = ("soft", "hard", "nonneg")
@@ -145,6 +148,9 @@ class SparseCodingNetwork:
             ``"spiking"``: the Brian2 spiking LCA.
         **kwargs
             Passed to the backend (e.g. ``method``, ``n_steps``, ``dtype``).
+            On the ODE backend ``lam``, ``tau``, ``positive`` (and
+            ``threshold`` for LCA, ``sigma`` for the Cauchy prior) override
+            the network's own values for this call.
         """
         self._require_dictionary()
         check_choice(backend, "backend", tuple(BACKENDS))
@@ -203,7 +209,10 @@ class SparseCodingNetwork:
         ds.attrs.update({k: v for k, v in self.params().items() if v is not None})
         ds.attrs["kind"] = "v1model.SparseCodingNetwork"
         if self.history_ is not None:
-            ds = ds.merge(self.history_)
+            ds = ds.merge(self.history_, combine_attrs="override")
+            # the learning parameters (n_updates, lr, inference, seed, ...), kept
+            # apart from the spec, whose names they share (lam, tau, ...)
+            ds.attrs.update({HISTORY_PREFIX + k: v for k, v in self.history_.attrs.items()})
         return ds
 
     @classmethod
@@ -222,7 +231,13 @@ class SparseCodingNetwork:
             sigma=float(a.get("sigma", 0.316)),
         )
         hist_vars = [v for v in ds.data_vars if "update" in ds[v].dims]
-        net.history_ = ds[hist_vars] if hist_vars else None
+        if hist_vars:
+            history = ds[hist_vars]
+            history.attrs = {k[len(HISTORY_PREFIX):]: v for k, v in a.items()
+                             if k.startswith(HISTORY_PREFIX)}
+            net.history_ = history
+        else:
+            net.history_ = None
         return net
 
     def save(self, path) -> Path:
@@ -269,12 +284,23 @@ def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs
 
         # "cg" / "lbfgs" are the encode-style names of cauchy_inference's two methods
         method = check_choice(method or "lbfgs", "method", tuple(CAUCHY_METHODS))
-        return cauchy_inference(X, net.dictionary, net.lam, net.sigma,
-                                method=CAUCHY_METHODS[method], **kwargs)
+        return cauchy_inference(X, net.dictionary, kwargs.pop("lam", net.lam),
+                                kwargs.pop("sigma", net.sigma), method=CAUCHY_METHODS[method],
+                                **kwargs)
     method = check_choice(method or "lca", "method", inference.METHODS)
+    # the spec's lam, tau and sign constraint are defaults that a call may override
+    positive = kwargs.pop("positive", None)
+    if positive is not None:
+        check_bool(positive, "positive")
     if method == "lca":
-        return inference.lca(X, net.dictionary, net.lam, threshold=net.threshold, tau=net.tau,
-                             **kwargs)
+        threshold = kwargs.pop("threshold", net.threshold)
+        if positive is not None and threshold != "hard":
+            threshold = "nonneg" if positive else "soft"
+        elif positive:
+            raise ValueError("positive=True needs a soft threshold (LCA's 'nonneg'), got "
+                             "threshold='hard'")
+        return inference.lca(X, net.dictionary, kwargs.pop("lam", net.lam), threshold=threshold,
+                             tau=kwargs.pop("tau", net.tau), **kwargs)
     if method in inference.L1_METHODS and net.threshold == "hard":
         raise ValueError(
             f"method={method!r} solves the L1 problem; threshold='hard' needs method='lca' "
@@ -282,5 +308,6 @@ def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs
         )
     if method in inference.L1_METHODS:
         kwargs.setdefault("lam", net.lam)
-    return inference.encode(X, net.dictionary, method,
-                            positive=net.threshold == "nonneg", **kwargs)
+    if positive is None:
+        positive = net.threshold == "nonneg"
+    return inference.encode(X, net.dictionary, method, positive=positive, **kwargs)

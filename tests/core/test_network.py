@@ -84,6 +84,40 @@ def test_learn_then_save_keeps_history(tmp_path, rng):
     assert hist.sizes["update"] == 10
     back = SparseCodingNetwork.load(net.save(tmp_path / "n.nc"))
     np.testing.assert_allclose(back.history_["objective"], hist["objective"])
+    # the learning parameters come back with the history, apart from the spec
+    for key in ("n_updates", "batch_size", "lr", "lr_final", "inference", "penalty"):
+        assert back.history_.attrs[key] == hist.attrs[key], key
+    assert back.history_.attrs["n_updates"] == 10 and "kind" not in back.history_.attrs
+    assert back.params() == net.params()
+
+
+def test_call_arguments_override_the_spec(dictionary, rng):
+    from v1model.inference import encode, lca
+
+    X = rng.standard_normal((10, 16))
+    net = SparseCodingNetwork(dictionary, lam=0.3)
+    np.testing.assert_array_equal(
+        net.encode(X, method="fista", positive=True),
+        encode(X, dictionary, "fista", lam=0.3, positive=True))
+    assert (net.encode(X, method="fista", positive=True) >= 0).all()
+    np.testing.assert_array_equal(net.encode(X, lam=0.5, n_steps=40),
+                                  lca(X, dictionary, 0.5, n_steps=40))
+    np.testing.assert_array_equal(net.encode(X, positive=True, n_steps=40),
+                                  lca(X, dictionary, 0.3, threshold="nonneg", n_steps=40))
+    hard = SparseCodingNetwork(dictionary, lam=0.3, threshold="hard")
+    with pytest.raises(ValueError, match="positive=True needs a soft threshold"):
+        hard.encode(X, positive=True)
+    with pytest.raises(TypeError, match="positive must be a bool"):
+        net.encode(X, positive="yes")
+
+
+def test_hard_threshold_network_learns_with_lca(rng):
+    X = rng.standard_normal((400, 16))
+    net = SparseCodingNetwork(n_atoms=8, patch_shape=(4, 4), lam=0.3, threshold="hard")
+    hist = net.learn(X, n_updates=3, seed=0, progress=False)
+    assert hist.attrs["inference"] == "lca" and hist.attrs["penalty"] == "lam^2/2 ||a||_0"
+    with pytest.raises(ValueError, match="threshold='hard' needs inference='lca'"):
+        net.learn(X, n_updates=3, inference="fista", progress=False)
 
 
 def test_bad_input(dictionary):

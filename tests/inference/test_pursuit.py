@@ -1,6 +1,8 @@
 """Matching Pursuit and Orthogonal Matching Pursuit against scikit-learn,
 SciPy's NNLS and analytic properties."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -8,7 +10,7 @@ from hypothesis import strategies as st
 from scipy.optimize import nnls
 from sklearn.linear_model import orthogonal_mp as sk_omp
 
-from v1model.inference import matching_pursuit, orthogonal_mp
+from v1model.inference import ConvergenceWarning, matching_pursuit, orthogonal_mp
 
 
 def gaussian_problem(n_samples=40, n_features=64, n_atoms=48, seed=0):
@@ -30,7 +32,10 @@ def test_omp_matches_sklearn(n_nonzero):
 
 def test_omp_tolerance_matches_sklearn():
     X, D = gaussian_problem(seed=1)
-    A = orthogonal_mp(X, D, tol=20.0, dtype=np.float64)
+    # 48 atoms in 64 dimensions: some samples cannot reach the tolerance, and say so
+    with pytest.warns(ConvergenceWarning, match="of 40 samples end with a squared residual "
+                                                r"above tol=20.0 \(n_nonzero=48 atoms used"):
+        A = orthogonal_mp(X, D, tol=20.0, dtype=np.float64)
     ref = sk_omp(D.T, X.T, tol=20.0).T
     np.testing.assert_array_equal(A != 0, ref != 0)
     np.testing.assert_allclose(A, ref, atol=1e-6)
@@ -108,8 +113,25 @@ def test_mp_residual_never_increases(seed, n_features, n_atoms, n_nonzero, posit
 
 def test_mp_tolerance_stop():
     X, D = gaussian_problem(seed=4, n_atoms=128)  # atoms span the space: any tol is reachable
-    A = matching_pursuit(X, D, tol=30.0, max_iter=500, dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every sample reaches tol: no warning
+        A = matching_pursuit(X, D, tol=30.0, max_iter=500, dtype=np.float64)
+        orthogonal_mp(X, D, tol=30.0, dtype=np.float64)
     assert np.all(np.sum((X - A @ D) ** 2, axis=1) <= 30.0 + 1e-9)
+
+
+def test_pursuit_warns_when_tol_is_not_reached():
+    X, D = gaussian_problem(seed=4, n_atoms=128)
+    with pytest.warns(ConvergenceWarning, match="matching_pursuit: 40 of 40 samples end with "
+                                                r"a squared residual above tol=1e-06 \(max_iter=3"):
+        A = matching_pursuit(X, D, tol=1e-6, max_iter=3, dtype=np.float64)
+    assert (np.count_nonzero(A, axis=1) <= 3).all()
+    with pytest.warns(ConvergenceWarning, match="40 of 40 samples end with a squared residual "
+                                                r"above tol=1e-06 \(n_nonzero=2 atoms used"):
+        orthogonal_mp(X, D, 2, tol=1e-6, dtype=np.float64)
+    # positive codes: most samples run out of positively correlated atoms long before
+    with pytest.warns(ConvergenceWarning, match="with a positive coefficient"):
+        orthogonal_mp(X, D, tol=1e-6, positive=True, dtype=np.float64)
 
 
 def test_omp_history_is_data_term():

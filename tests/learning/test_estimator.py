@@ -228,3 +228,24 @@ def test_unused_parameter_is_still_validated(planted, params, error, match):
     learner = SparseDictionaryLearner(**{"lam": 0.3, "n_updates": 1, **params})
     with pytest.raises(error, match=match):
         learner.fit(X)
+
+
+def test_transform_with_iht_takes_n_nonzero(planted):
+    from v1model.inference import encode
+
+    X, _, _ = planted
+    learner = SparseDictionaryLearner(24, lam=0.3, n_nonzero=2, transform_method="iht",
+                                      n_updates=5, batch_size=100, dtype="float64",
+                                      seed=0).fit(X)
+    A = learner.transform(X[:50])
+    np.testing.assert_array_equal(A, encode(X[:50], learner.components_, "iht", n_nonzero=2,
+                                            dtype="float64"))
+    assert (np.count_nonzero(A, axis=1) <= 2).all()
+
+
+def test_bad_transform_setting_fails_in_fit(planted):
+    X, _, _ = planted
+    learner = SparseDictionaryLearner(24, lam=0.3, transform_method="omp", n_updates=1)
+    with pytest.raises(ValueError, match="method='omp' needs n_nonzero"):
+        learner.fit(X)
+    assert not hasattr(learner, "components_")

@@ -213,3 +213,38 @@ def test_cauchy_inference_warns_when_the_gradient_is_not_reached(rng):
         cauchy_inference(X, D, lam=0.1, sigma=0.3, max_iter=2)
     with pytest.raises(ValueError, match="A0"):
         cauchy_inference(X, D, lam=0.1, A0=np.zeros((5, 11)))
+
+
+@pytest.mark.parametrize("inference, threshold", [("iht", "soft"), ("lca", "hard"),
+                                                  ("fista", "soft")])
+def test_recorded_objective_is_the_energy_the_codes_minimise(inference, threshold):
+    # one update from a given D0: the batch is X[rng.integers(0, n, batch_size)]
+    from v1model.inference import encode
+
+    X, D0 = planted_problem(n_samples=500)
+    lam, batch_size = 0.3, 50
+    _, history = learn_dictionary(X, 24, lam=lam, D0=D0, n_updates=1, batch_size=batch_size,
+                                  inference=inference, threshold=threshold, seed=3,
+                                  progress=False)
+    batch = X[np.random.default_rng(3).integers(0, len(X), batch_size)]
+    params = {"tol": 1e-4} if inference in ("lca", "fista") else {}
+    if inference == "lca":
+        params["threshold"] = threshold
+    A = np.asarray(encode(batch, D0, inference, lam=lam, dtype=np.float64, **params))
+    R = batch - A @ D0
+    if inference == "iht" or threshold == "hard":
+        penalty = 0.5 * lam**2 * np.count_nonzero(A, axis=1)
+    else:
+        penalty = lam * np.abs(A).sum(axis=1)
+    expected = np.mean(0.5 * (R**2).sum(axis=1) + penalty)
+    assert history["objective"].values[0] == pytest.approx(expected, rel=1e-6)
+
+
+def test_hard_threshold_needs_lca_or_iht():
+    X, _ = planted_problem(n_samples=200)
+    for inference in ("fista", "cd", "ista", "active_set"):
+        with pytest.raises(ValueError, match="threshold='hard' needs inference='lca'"):
+            learn_dictionary(X, 8, threshold="hard", inference=inference, n_updates=1,
+                             progress=False)
+    _, history = learn_dictionary(X, 8, threshold="hard", n_updates=1, progress=False, seed=0)
+    assert history.attrs["inference"] == "lca"

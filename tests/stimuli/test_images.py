@@ -181,3 +181,9 @@ def test_load_whitened_never_whitens_twice(tmp_path, rng):
     white, pre = load_whitened(imgs.astype(np.float64), prewhitened=False)
     assert not pre
     np.testing.assert_allclose(white, whiten(imgs.astype(np.float64)))
+
+
+def test_flat_images_cannot_be_normalized():
+    with pytest.raises(ValueError, match=r"variance >= 1e-12 \(normalize=True needs patches "
+                                         r"that are not flat\)"):
+        sample_patches(np.ones((2, 32, 32)), 8, 3, normalize=True, seed=0)

@@ -23,10 +23,12 @@ coefficients), and drops atoms whose coefficient reaches zero.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..validation import check_int, check_nonnegative
-from ._common import history_dataset, validate_problem
+from ._common import ConvergenceWarning, history_dataset, validate_problem
 
 __all__ = ["matching_pursuit", "orthogonal_mp"]
 
@@ -134,6 +136,11 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
         live = live[~done]
         if return_history:
             records.append(_pursuit_record(_residual_sq(X, D, A), count))
+    if tol is not None:  # n_nonzero alone is a cap ("at most"), not a target
+        _warn_tol_not_met("matching_pursuit", X, D, A, tol,
+                          f"max_iter={max_iter} steps" + ("" if only_tol else
+                                                         f" or n_nonzero={n_nonzero} atoms"),
+                          positive)
     if return_history:
         return A, history_dataset(records, "mp", n_nonzero="None" if only_tol else n_nonzero,
                                   tol=_attr(tol), positive=int(positive))
@@ -195,10 +202,31 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
         A, records = _nn_omp(X, D, n_nonzero, tol, return_history)
     else:
         A, records = _omp(X, D, n_nonzero, tol, return_history)
+    if tol is not None:
+        _warn_tol_not_met("orthogonal_mp", X, D, A, tol, f"n_nonzero={n_nonzero} atoms",
+                          positive)
     if return_history:
         return A, history_dataset(records, "omp", n_nonzero=n_nonzero, tol=_attr(tol),
                                   positive=int(positive))
     return A
+
+
+def _warn_tol_not_met(solver, X, D, A, tol, limit, positive):
+    """Warn when samples end above ``tol`` (as scikit-learn's ``orthogonal_mp``
+    warns when it ends early): the ``limit`` was reached, or no atom lowers the
+    residual any more (with non-negative codes, long before)."""
+    res2 = _residual_sq(X.astype(np.float64), D.astype(np.float64), A.astype(np.float64))
+    # float32 codes reproduce the residual to a relative ~1e-6 of ||x||^2
+    slack = 1e-5 * np.einsum("ij,ij->i", X, X)
+    n_left = int(np.count_nonzero(res2 > tol + slack))
+    if n_left:
+        why = f"{limit} used, or no atom left that lowers the residual"
+        if positive:
+            why += " with a positive coefficient"
+        warnings.warn(
+            f"{solver}: {n_left} of {X.shape[0]} samples end with a squared residual above "
+            f"tol={tol} ({why}); raise the limit or loosen tol",
+            ConvergenceWarning, stacklevel=3)
 
 
 def _attr(tol):

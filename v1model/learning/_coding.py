@@ -98,6 +98,9 @@ def make_coder(method, lam=None, n_nonzero=None, positive=False, dtype=np.float3
                          "tol in method_params, got neither")
     if method == "iht" and lam is None and n_nonzero is None:
         raise ValueError("method='iht' needs n_nonzero or lam (hard threshold), got neither")
+    if method == "iht" and lam is not None and n_nonzero is not None:
+        raise ValueError(f"method='iht' takes n_nonzero or lam (hard threshold), not both; got "
+                         f"n_nonzero={n_nonzero}, lam={lam}")
     check_bool(positive, "positive")
     dtype = check_dtype(dtype)
     if method_params is not None and not isinstance(method_params, dict):

@@ -65,7 +65,8 @@ class SparseDictionaryLearner:
         to the L1 methods. ``method`` and ``transform_method`` each take the
         one they use, so a learner can learn with an L1 method and transform
         with OMP (scikit-learn's ``transform_algorithm="omp"``), or the
-        reverse.
+        reverse; ``"iht"`` takes ``n_nonzero`` when it is given, else
+        ``lam`` as its hard threshold.
     positive : bool
         Non-negative codes.
     method_params : dict, optional
@@ -229,6 +230,7 @@ class SparseDictionaryLearner:
         n_atoms = n_features if self.n_atoms is None else check_int(self.n_atoms, "n_atoms",
                                                                      minimum=1)
         coder = self._coder(self.method, self.method_params, learning=True)
+        self._transform_coder()  # a bad transform setting fails here, not after the fit
         n_updates = (DEFAULT_UPDATES[algorithm] if self.n_updates is None
                      else check_int(self.n_updates, "n_updates", minimum=1))
         batch_size = check_int(self.batch_size, "batch_size", minimum=1)
@@ -355,8 +357,9 @@ class SparseDictionaryLearner:
     def _coder(self, method, params, learning):
         """The validated setting of ``method``, given the parameters it uses.
 
-        ``lam`` (default DEFAULT_LAM for the L1 methods) goes to the L1 methods
-        and ``"iht"``, ``n_nonzero`` to the greedy ones; both are checked even
+        ``lam`` (default DEFAULT_LAM for the L1 methods) goes to the L1 methods,
+        ``n_nonzero`` to the greedy ones; ``"iht"`` takes ``n_nonzero`` when it
+        is given, else ``lam`` as its hard threshold. Both are checked even
         when ``method`` does not use them, since ``transform_method`` may.
         """
         lam = None if self.lam is None else check_positive(self.lam, "lam")
@@ -364,7 +367,7 @@ class SparseDictionaryLearner:
                      else check_int(self.n_nonzero, "n_nonzero", minimum=1))
         if method in L1_METHODS and lam is None:
             lam = DEFAULT_LAM
-        elif method in ("mp", "omp"):
+        elif method in ("mp", "omp") or (method == "iht" and n_nonzero is not None):
             lam = None
         if method not in GREEDY_METHODS:
             n_nonzero = None

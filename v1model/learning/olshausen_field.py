@@ -208,7 +208,7 @@ def learn_dictionary(
     batch_size: int = 100,
     lr: float = 1.0,
     lr_final: float | None = None,
-    inference: str = "fista",
+    inference: str | None = None,
     inference_params: dict | None = None,
     init: str = "data",
     D0=None,
@@ -234,8 +234,11 @@ def learn_dictionary(
     sigma : float
         Cauchy scale (``prior="cauchy"``).
     threshold : {"soft", "hard", "nonneg"}
-        LCA nonlinearity (``prior="l1"``, ``inference="lca"``); "nonneg" also
-        makes FISTA non-negative.
+        Nonlinearity of the codes (``prior="l1"``): "soft" and "nonneg" are
+        the L1 problem (signed or non-negative) for every inference method;
+        "hard" is LCA's hard threshold, whose energy is
+        ``0.5 ||x - D^T a||^2 + lam^2 / 2 ||a||_0``, and needs
+        ``inference="lca"`` or ``"iht"``.
     tau : float
         LCA time constant in seconds (``inference="lca"``).
     n_updates : int
@@ -248,12 +251,15 @@ def learn_dictionary(
         Learning rate at the last update; the rate decays geometrically from
         ``lr``. Default ``lr / 10`` for L1 and ``lr`` (constant, as sparsenet)
         for Cauchy.
-    inference : {"fista", "lca", "ista", "cd", "active_set", "iht"}
+    inference : {"fista", "lca", "ista", "cd", "active_set", "iht"}, optional
         How codes are found for ``prior="l1"``: an L1 method of
         :func:`v1model.inference.encode`, or iterative hard thresholding at
         ``lam`` (the greedy ``"mp"`` / ``"omp"`` take no ``lam`` and are not
         offered here; use :func:`v1model.learning.learn_mod` or
-        :func:`~v1model.learning.learn_ksvd` for them).
+        :func:`~v1model.learning.learn_ksvd` for them). Default "fista", or
+        "lca" for ``threshold="hard"``. The recorded ``objective`` is the
+        energy the method minimises: with the L0 penalty ``lam^2 / 2 ||a||_0``
+        for ``"iht"`` and for LCA with the hard threshold.
     inference_params : dict, optional
         Extra keyword arguments for the inference call.
     init : {"data", "random"}
@@ -293,8 +299,16 @@ def learn_dictionary(
     lam = check_nonnegative(lam, "lam")
     prior = check_choice(prior, "prior", ("l1", "cauchy"))
     threshold = check_choice(threshold, "threshold", ("soft", "hard", "nonneg"))
+    if inference is None:
+        inference = "lca" if threshold == "hard" else "fista"
     if prior == "l1":
         check_choice(inference, "inference", L1_INFERENCE)
+        if threshold == "hard" and inference not in ("lca", "iht"):
+            raise ValueError(
+                f"threshold='hard' needs inference='lca' (or 'iht'); inference={inference!r} "
+                "solves the L1 problem, i.e. the soft threshold")
+    # the L0 energy for the hard-threshold codes, the L1 energy otherwise
+    l0_penalty = prior == "l1" and (inference == "iht" or threshold == "hard")
     sigma = check_positive(sigma, "sigma")
     tau = check_positive(tau, "tau")
     n_updates = check_int(n_updates, "n_updates", minimum=1)
@@ -350,7 +364,10 @@ def learn_dictionary(
         D = D_new
         if t % record_every == 0 or t == n_updates - 1:
             # R was computed with the dictionary the codes were inferred with
-            if prior == "l1":
+            if l0_penalty:
+                energy = 0.5 * np.einsum("ij,ij->i", R, R) + 0.5 * lam**2 * np.count_nonzero(A, 1)
+                active = np.count_nonzero(A) / A.size
+            elif prior == "l1":
                 energy = 0.5 * np.einsum("ij,ij->i", R, R) + lam * np.abs(A).sum(axis=1)
                 active = np.count_nonzero(A) / A.size
             else:
@@ -367,6 +384,8 @@ def learn_dictionary(
         n_atoms=n_atoms, n_features=p, lam=lam, prior=prior, sigma=sigma, threshold=threshold,
         tau=tau, n_updates=n_updates, batch_size=batch_size, lr=lr, lr_final=lr_final,
         inference=inference if prior == "l1" else "L-BFGS MAP", init=init if D0 is None else "D0",
+        penalty=("lam^2/2 ||a||_0" if l0_penalty else "lam ||a||_1" if prior == "l1"
+                 else "lam sum log(1 + (a/sigma)^2)"),
         var_goal=var_goal, gain_rate=gain_rate, var_eta=var_eta, n_training_samples=n,
     ))
 

@@ -38,7 +38,7 @@ def encode(network, X, return_dataset: bool = False, **kwargs):
         optional spikes) — with doubled atoms for ``threshold="soft"``.
     **kwargs
         Passed to :func:`spiking_lca` (``duration``, ``dt``, ``tau_syn``,
-        ``target``, ``seed``, ...).
+        ``target``, ``seed``, ...); ``lam`` overrides the network's.
 
     Returns
     -------
@@ -55,12 +55,13 @@ def encode(network, X, return_dataset: bool = False, **kwargs):
     D = network.dictionary
     X, _ = check_data_and_dictionary(X, D)
     kwargs.setdefault("tau_m", network.tau)
+    lam = kwargs.pop("lam", network.lam)
     if network.threshold == "soft":
-        ds = spiking_lca(X, np.concatenate([D, -D]), network.lam, **kwargs)
+        ds = spiking_lca(X, np.concatenate([D, -D]), lam, **kwargs)
         code = ds["code"].values
         k = D.shape[0]
         codes = code[:, :k] - code[:, k:]
     else:
-        ds = spiking_lca(X, D, network.lam, **kwargs)
+        ds = spiking_lca(X, D, lam, **kwargs)
         codes = ds["code"].values
     return (codes, ds) if return_dataset else codes
