@@ -50,9 +50,11 @@ def load_wav(path, sample_rate: float | None = None):
     data = np.asarray(data)
     if np.issubdtype(data.dtype, np.integer):
         info = np.iinfo(data.dtype)
-        # unsigned 8-bit WAV is offset binary
-        offset = (info.max + 1) / 2 if info.min == 0 else 0.0
-        data = (data.astype(np.float64) - offset) / max(abs(info.min), info.max)
+        if info.min == 0:  # unsigned 8-bit WAV is offset binary around 128
+            offset = scale = (info.max + 1) / 2
+        else:
+            offset, scale = 0.0, float(-info.min)
+        data = (data.astype(np.float64) - offset) / scale
     data = data.astype(np.float64)
     if data.ndim == 2:
         data = data.mean(axis=1)
@@ -89,6 +91,10 @@ def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = 
     return waves, float(rate), [f.name for f in files]
 
 
+#: largest up- or down-sampling factor of :func:`resample` (its filter has ~20x as many taps)
+MAX_POLYPHASE = 100_000
+
+
 def resample(waveform, rate_in: float, rate_out: float):
     """Polyphase resampling (scipy.signal.resample_poly) between two rates in Hz."""
     from fractions import Fraction
@@ -100,7 +106,13 @@ def resample(waveform, rate_in: float, rate_out: float):
     rate_out = check_positive(rate_out, "rate_out")
     if rate_in == rate_out:
         return waveform.copy()
-    frac = Fraction(rate_out / rate_in).limit_denominator(1000)
+    # the exact ratio of the two rates (audio rates are integers: 48000 -> 30 is 1/1600)
+    frac = Fraction(rate_out) / Fraction(rate_in)
+    if max(frac.numerator, frac.denominator) > MAX_POLYPHASE:
+        frac = frac.limit_denominator(MAX_POLYPHASE)
+        if frac.numerator == 0 or abs(float(frac) * rate_in / rate_out - 1) > 1e-6:
+            raise ValueError(f"rate_out / rate_in = {rate_out} / {rate_in} is not a ratio of "
+                             f"integers up to {MAX_POLYPHASE}; round the rates")
     return resample_poly(waveform, frac.numerator, frac.denominator)
 
 
@@ -126,8 +138,11 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
     -------
     X : ndarray, shape (n, length)
     """
+    # one waveform given as a flat array or list of numbers, or a list of waveforms
     if isinstance(waveforms, np.ndarray) and waveforms.ndim == 1:
         waveforms = [waveforms]
+    elif isinstance(waveforms, (list, tuple)) and waveforms and np.ndim(waveforms[0]) == 0:
+        waveforms = [np.asarray(waveforms)]
     waves = [check_array(w, f"waveforms[{i}]", ndim=1) for i, w in enumerate(waveforms)]
     if not waves:
         raise ValueError("waveforms must hold at least one waveform, got an empty list")
@@ -158,6 +173,9 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
         if found >= n:
             break
     else:
+        if normalize and min_rms == 0:
+            raise ValueError(f"could not find {n} segments that are not silent (normalize=True "
+                             "scales each to unit RMS); the waveforms are silent")
         raise ValueError(f"could not find {n} segments with RMS >= {min_rms}; lower min_rms")
     X = np.concatenate(out)
     if normalize:
@@ -185,6 +203,10 @@ def harmonic_ensemble(n: int, length: int, sample_rate: float = 8000.0,
     lo, hi = (check_positive(f, "f0_range") for f in f0_range)
     if hi < lo:
         raise ValueError(f"f0_range must be (low, high) with low <= high, got {f0_range!r}")
+    if hi >= sample_rate / 2:
+        raise ValueError(f"f0_range={f0_range!r} Hz must lie below the Nyquist frequency "
+                         f"{sample_rate / 2:g} Hz of sample_rate={sample_rate:g} (a pitch above "
+                         "it has no harmonic to play)")
     rng = as_generator(seed)
     t = np.arange(length) / sample_rate
     f0 = rng.uniform(lo, hi, (n, 1, 1))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -83,21 +84,34 @@ def _study_run(args) -> int:
     module = get_study(args.name)
     accepted = study_parameters(module.NAME)
     params = {}
+    own_flags = {"quick": "--quick", "seed": "--seed"}
+    settable = sorted(set(accepted) - set(own_flags))
     for item in args.param:
         if "=" not in item:
-            raise SystemExit(f"--param must be KEY=VALUE, got {item!r}")
+            raise ValueError(f"--param must be KEY=VALUE, got {item!r}")
         key, value = item.split("=", 1)
+        if key in own_flags:
+            raise ValueError(f"--param {item!r}: give {key} with {own_flags[key]}")
         if key not in accepted:
-            raise SystemExit(
+            raise ValueError(
                 f"--param: study {module.NAME!r} has no parameter {key!r}; "
-                f"valid: {', '.join(sorted(accepted))}"
+                f"valid: {', '.join(settable)}"
             )
         params[key] = _parse_value(value)
     if args.images is not None:
         if "images" not in accepted:
-            raise SystemExit(f"--images: study {module.NAME!r} does not take images")
+            raise ValueError(f"--images: study {module.NAME!r} does not take images")
         params["images"] = args.images
     outdir = Path(args.out) if args.out else Path("results") / module.NAME
+    # a bad output folder must fail now, not after the study has run
+    if outdir.exists() and not outdir.is_dir():
+        raise ValueError(f"--out: {str(outdir)!r} exists and is not a folder")
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"--out: cannot create the folder {str(outdir)!r}: {exc}") from exc
+    if not os.access(outdir, os.W_OK):
+        raise ValueError(f"--out: the folder {str(outdir)!r} is not writable")
     print(f"running {module.NAME}{' (quick)' if args.quick else ''}, seed {args.seed}")
     t0 = time.perf_counter()
     ds = module.run(quick=args.quick, seed=args.seed, **params)
@@ -121,6 +135,9 @@ def main(argv=None) -> int:
     except (ValueError, TypeError, FileNotFoundError, KeyError) as exc:
         print(f"v1model: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the disk, the network: not the user's arguments
+        print(f"v1model: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,9 +28,15 @@ def atomic_path(path, suffix: str | None = None):
     """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
 
     On an exception the temporary file (or folder) is removed and ``path`` is
-    left untouched.
+    left untouched. An existing folder at ``path`` is replaced only if it is a
+    zarr store; any other folder is refused before anything is written.
     """
     path = Path(path)
+    replace_store = path.is_dir() and not path.is_symlink()
+    if replace_store and not _is_zarr_store(path):
+        raise IsADirectoryError(
+            f"path: {str(path)!r} is an existing folder, not a file or a zarr store; give a "
+            f"file name (e.g. {str(path / 'result.nc')!r})")
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix if suffix is None else suffix
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
@@ -39,15 +45,30 @@ def atomic_path(path, suffix: str | None = None):
     tmp = Path(tmp)
     try:
         yield tmp
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
+        if replace_store and path.is_dir():
+            # move the old store aside first: the new one is in place before it goes
+            old = tmp.with_name(tmp.name + ".old")
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
             tmp.unlink()
         raise
+
+
+def _is_zarr_store(path: Path) -> bool:
+    """A folder written by zarr (v2 or v3 metadata at its top level)."""
+    return path.suffix.lower() == ".zarr" and any(
+        (path / name).exists() for name in (".zgroup", ".zmetadata", ".zattrs", "zarr.json"))
+
+
+def _is_zarr_path(path: Path) -> bool:
+    return path.suffix.lower() == ".zarr"
 
 
 def clean_attrs(attrs: dict) -> dict:
@@ -93,7 +114,7 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
     # a dask.distributed client in this process would otherwise route
     # xarray's file locks through its scheduler
     with _local_scheduler(), atomic_path(path) as tmp:
-        if path.suffix == ".zarr":
+        if _is_zarr_path(path):
             # consolidated metadata lets a plain xr.open_zarr(path) open the store
             # without its "failed to open with consolidated metadata" warning;
             # zarr 3 warns that consolidation is not in the v3 spec yet
@@ -117,10 +138,10 @@ def load_dataset(path) -> xr.Dataset:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"path: no such file: {str(path)!r}")
-    kind = "Zarr store" if path.suffix == ".zarr" else "netCDF file"
+    kind = "Zarr store" if _is_zarr_path(path) else "netCDF file"
     try:
         with _local_scheduler():
-            if path.suffix == ".zarr":
+            if _is_zarr_path(path):
                 with xr.open_zarr(path) as ds:
                     return ds.load()
             with xr.open_dataset(path, engine=NETCDF_ENGINE) as ds:
@@ -131,11 +152,20 @@ def load_dataset(path) -> xr.Dataset:
 
 
 def save_figure(fig, path, dpi: int = 120) -> Path:
-    """Save a matplotlib figure atomically as PNG and close it."""
+    """Save a matplotlib figure atomically and close it.
+
+    The format follows the suffix of ``path`` (``.png``, ``.pdf``, ``.svg``, ...);
+    PNG when there is none.
+    """
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
+    fmt = path.suffix[1:].lower() or "png"
+    supported = fig.canvas.get_supported_filetypes()
+    if fmt not in supported:
+        raise ValueError(f"path: matplotlib cannot write {path.suffix!r} files "
+                         f"({str(path)!r}); use one of {sorted(supported)}")
+    with atomic_path(path, suffix=f".{fmt}") as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=fmt)
     plt.close(fig)
     return path

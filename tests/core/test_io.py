@@ -47,3 +47,47 @@ def test_load_dataset_names_an_unreadable_file(tmp_path):
         load_dataset(bad)
     with pytest.raises(FileNotFoundError, match="path: no such file"):
         load_dataset(tmp_path / "missing.nc")
+
+
+def test_an_existing_folder_is_never_replaced(tmp_path):
+    ds = xr.Dataset({"a": ("t", [1.0, 2.0])})
+    folder = tmp_path / "results"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me")
+    for target in (folder, tmp_path / "results" / "..", tmp_path):
+        with pytest.raises(IsADirectoryError, match="is an existing folder"):
+            save_dataset(ds, target)
+    assert (folder / "notes.txt").read_text() == "keep me"
+    # a folder merely named like a store is not a store either
+    (tmp_path / "fake.zarr").mkdir()
+    (tmp_path / "fake.zarr" / "notes.txt").write_text("keep me")
+    with pytest.raises(IsADirectoryError):
+        save_dataset(ds, tmp_path / "fake.zarr")
+    assert (tmp_path / "fake.zarr" / "notes.txt").exists()
+
+
+def test_zarr_store_is_overwritten_and_suffix_case_ignored(tmp_path):
+    path = tmp_path / "r.ZARR"
+    save_dataset(xr.Dataset({"a": ("t", [1.0])}), path)
+    save_dataset(xr.Dataset({"a": ("t", [5.0, 6.0])}), path)
+    assert path.is_dir()  # a zarr store, not a netCDF file with a zarr name
+    assert load_dataset(path)["a"].values.tolist() == [5.0, 6.0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.ZARR"]
+
+
+def test_save_figure_writes_the_format_of_its_suffix(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from v1model.io import save_figure
+
+    for name, magic in (("f.png", b"\x89PNG"), ("f.pdf", b"%PDF"), ("f.svg", b"<?xml")):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1])
+        assert save_figure(fig, tmp_path / name).read_bytes().startswith(magic)
+    fig, _ = plt.subplots()
+    with pytest.raises(ValueError, match="cannot write '.docx' files"):
+        save_figure(fig, tmp_path / "f.docx")
+    plt.close(fig)

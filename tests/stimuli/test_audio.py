@@ -87,3 +87,32 @@ def test_bad_input(tmp_path):
         sample_segments(np.ones(10), 20, 1)
     with pytest.raises(ValueError, match="f0_range"):
         harmonic_ensemble(2, 100, f0_range=(300, 100))
+
+
+def test_uint8_wav_scaled_to_unit_range(tmp_path):
+    # 8-bit WAV is unsigned, offset binary around 128: full scale is -1 .. 127/128
+    data = np.array([128, 255, 0, 192], dtype=np.uint8)
+    wavfile.write(tmp_path / "u8.wav", 8000, data)
+    x, _ = load_wav(tmp_path / "u8.wav")
+    np.testing.assert_allclose(x, [0.0, 127 / 128, -1.0, 0.5])
+
+
+@pytest.mark.parametrize("rate_in, rate_out", [(48000, 30), (8000, 3), (44100, 48000),
+                                               (22050.0, 16000.0)])
+def test_resample_hits_the_asked_rate_exactly(rate_in, rate_out):
+    n = 2 * rate_in
+    y = resample(np.zeros(int(n)), rate_in, rate_out)
+    assert len(y) == 2 * rate_out  # two seconds in, two seconds out
+
+
+def test_one_waveform_as_a_plain_list():
+    wave = list(np.arange(200.0))
+    np.testing.assert_array_equal(sample_segments(wave, 10, 5, seed=0),
+                                  sample_segments(np.asarray(wave), 10, 5, seed=0))
+
+
+def test_silence_and_pitches_above_nyquist_fail_clearly():
+    with pytest.raises(ValueError, match="the waveforms are silent"):
+        sample_segments(np.zeros(100), 10, 3, normalize=True, seed=0)
+    with pytest.raises(ValueError, match="must lie below the Nyquist frequency 200 Hz"):
+        harmonic_ensemble(3, 64, sample_rate=400, noise=0)

@@ -37,13 +37,22 @@ def test_cli_errors_are_clear(tmp_path, capsys):
     assert main(["study", "run", "olshausen-field-1996", "--images", str(tmp_path / "x.mat"),
                  "--out", str(tmp_path)]) == 2
     assert "no such file" in capsys.readouterr().err
-    # argument errors exit with the message as the exit code, which Python
-    # prints on stderr (status 1); nothing runs before the check
-    with pytest.raises(SystemExit, match="study 'olshausen-field-1996' has no parameter "
-                                         "'bogus'; valid: batch_size, images, lam") as info:
-        main(["study", "run", "olshausen-field-1996", "-p", "bogus=1"])
-    assert isinstance(info.value.code, str)
-    assert "running" not in capsys.readouterr().out
+    # argument errors exit with status 2 and the message; nothing runs before the check
+    assert main(["study", "run", "olshausen-field-1996", "-p", "bogus=1"]) == 2
+    captured = capsys.readouterr()
+    assert ("v1model: error: --param: study 'olshausen-field-1996' has no parameter 'bogus'; "
+            "valid: batch_size, images, lam") in captured.err
+    assert "quick" not in captured.err.split("valid:")[1]  # they have their own flags
+    assert "running" not in captured.out
+    assert main(["study", "run", "olshausen-field-1996", "-p", "seed=3"]) == 2
+    assert "give seed with --seed" in capsys.readouterr().err
+    # a bad output folder fails before the study runs
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    for out in (blocker, blocker / "sub"):
+        assert main(["study", "run", "olshausen-field-1996", "--quick", "--out", str(out)]) == 2
+        captured = capsys.readouterr()
+        assert "--out:" in captured.err and "running" not in captured.out
 
 
 def test_quick_study_learns_sparse_localized_code():

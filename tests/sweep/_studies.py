@@ -66,6 +66,11 @@ def clashing(quick=False, seed=0, x=0):
     return xr.Dataset({"status": ((), 1.0)})
 
 
+def own_name(quick=False, seed=0, x=0):
+    """An output variable and a dimension named like the swept parameter."""
+    return xr.Dataset({"x": (("atom",), np.arange(2.0) + x), "w": (("x",), np.ones(3))})
+
+
 def no_seed(quick=False, x=0):
     return xr.Dataset()
 

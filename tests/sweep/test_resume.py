@@ -189,6 +189,15 @@ def test_bad_outputs_fail_their_point_with_a_clear_error(study):
     assert "uses the name(s) ['status']" in ds["error"].values[0]
 
 
+def test_outputs_named_like_a_swept_parameter_are_renamed(study):
+    # e.g. activity-ratio's `dictionary` variable in a sweep over dictionary=FILE.nc
+    ds = run(study("own_name"), {"x": [1.0, 2.0]}, executor="serial", progress=False)
+    assert (ds["status"] == "ok").all()
+    assert ds["x_output"].dims == ("x", "atom") and ds["w"].dims == ("x", "x_output")
+    np.testing.assert_array_equal(ds["x_output"].values, [[1.0, 2.0], [2.0, 3.0]])
+    np.testing.assert_array_equal(ds["x"].values, [1.0, 2.0])
+
+
 def test_zarr_result(study, tmp_path):
     ds = run(study(), {"x": [1.0, 2.0], "label": ["a", "bb"]}, output=tmp_path / "z",
              format="zarr", executor="serial", progress=False)
@@ -216,6 +225,12 @@ def test_cli_run_status_retry_and_errors(study, tmp_path, capsys):
     flag.unlink()
     assert main(["sweep", "retry-failed", str(out), "--no-progress"]) == 0
     assert "3 ok, 0 failed" in capsys.readouterr().out
+    # a dry run checks the output folder too: this one resumes, a foreign one is refused
+    assert main(["sweep", "run", str(spec), "--dry-run"]) == 0
+    assert "holds this sweep already" in capsys.readouterr().out
+    other = write_spec(tmp_path / "other.toml", study, log, out, n_x=2)
+    assert main(["sweep", "run", str(other), "--dry-run"]) == 2
+    assert "holds another sweep" in capsys.readouterr().err
     # errors name the field and exit with 2
     bad = tmp_path / "bad.toml"
     bad.write_text(spec.read_text().replace("[sweep]", "[sweep]\ncolour = [1]"))

@@ -161,7 +161,12 @@ def _cmd_run(args) -> int:
     if spec.output is None:
         raise ValueError("output: missing; give `output = \"FOLDER\"` in the spec or --output")
     if args.dry_run:
+        from .storage import DirectoryStore
+
+        resumes = DirectoryStore.check_folder(spec.output, spec)  # refused folders fail here
         print(_describe_grid(spec))
+        if resumes:
+            print(f"{spec.output} holds this sweep already: running it resumes it")
         return 0
     return _execute(spec, args, "pending")
 

@@ -22,6 +22,8 @@ __all__ = ["PointTask", "PointOutcome", "run_point", "PER_POINT_VARIABLES"]
 
 #: Variables the sweep adds for every point; study outputs cannot use these names.
 PER_POINT_VARIABLES = ("status", "error", "point_seed", "duration", "cpu_time")
+#: Suffix of a study output that has the name of a swept parameter.
+OUTPUT_SUFFIX = "_output"
 #: Frames kept in a failed point's traceback summary.
 TRACEBACK_FRAMES = 8
 
@@ -81,15 +83,25 @@ def check_output(ds, task: PointTask) -> xr.Dataset:
     """Check a study's return value and load it into memory.
 
     Scalar coordinates named after a swept parameter (a study recording its own
-    parameter) are dropped: the sweep provides that coordinate. Any other name
-    clash with the sweep's dimensions, swept parameters or per-point variables
-    is an error.
+    parameter) are dropped: the sweep provides that coordinate. Any other
+    output (variable or dimension) named like a swept parameter or a sweep
+    dimension is renamed ``<name>_output`` (e.g. the ``dictionary`` variable of
+    ``activity-ratio`` in a sweep over ``dictionary=FILE.nc``). A clash with the
+    per-point variables is an error.
     """
     if not isinstance(ds, xr.Dataset):
         raise TypeError(f"study returned {type(ds).__name__}, expected an xarray.Dataset")
     sweep_names = set(task.swept) | set(task.dims)
     drop = [n for n in ds.coords if n in sweep_names and ds[n].ndim == 0]
     ds = ds.drop_vars(drop)
+    shared = sorted((set(ds.variables) | set(ds.dims)) & sweep_names)
+    if shared:
+        renames = {name: name + OUTPUT_SUFFIX for name in shared}
+        taken = sorted((set(ds.variables) | set(ds.dims)) & set(renames.values()))
+        if taken:
+            raise ValueError(f"study output uses the name(s) {shared}, which the sweep uses "
+                             f"for its parameters, and also {taken}; rename them in the study")
+        ds = ds.rename(renames)
     reserved = sweep_names | set(PER_POINT_VARIABLES)
     clash = sorted((set(ds.variables) | set(ds.dims)) & reserved)
     if clash:

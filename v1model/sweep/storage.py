@@ -159,6 +159,32 @@ class DirectoryStore:
         self.width = max(6, len(str(max(n_points - 1, 0))))
 
     # -- creation and opening -------------------------------------------------------
+    @staticmethod
+    def check_folder(path, spec) -> bool:
+        """Whether ``path`` already holds this sweep (False: it can be created there).
+
+        Writes nothing (``sweep run --dry-run`` calls it). Raises the
+        :class:`SpecError` of :meth:`create_or_open`.
+        """
+        path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise SpecError("output", f"{str(path)!r} is a file; a sweep output is a folder")
+        if (path / MANIFEST).exists():
+            info = read_manifest(path)
+            if info.get("fingerprint") != spec.fingerprint():
+                raise SpecError(
+                    "output",
+                    f"{str(path)!r} holds another sweep (study {info.get('study')!r}, "
+                    f"{info.get('n_points')} points, created {info.get('created')}); its spec "
+                    f"differs from this one. Choose a new output folder, or resume that sweep "
+                    f"with `v1model sweep resume {path}`",
+                )
+            return True
+        if path.is_dir() and any(p for p in path.iterdir() if not p.name.startswith(".")):
+            raise SpecError("output", f"{str(path)!r} exists, is not empty and is not a sweep "
+                                      "folder (no sweep.json); choose a new or empty folder")
+        return False
+
     @classmethod
     def create_or_open(cls, path, spec) -> "DirectoryStore":
         """Open the sweep folder of ``spec``, creating it if new.
@@ -173,22 +199,8 @@ class DirectoryStore:
         path = Path(path)
         fingerprint = spec.fingerprint()
         manifest = path / MANIFEST
-        if path.exists() and not path.is_dir():
-            raise SpecError("output", f"{str(path)!r} is a file; a sweep output is a folder")
-        if manifest.exists():
-            info = read_manifest(path)
-            if info.get("fingerprint") != fingerprint:
-                raise SpecError(
-                    "output",
-                    f"{str(path)!r} holds another sweep (study {info.get('study')!r}, "
-                    f"{info.get('n_points')} points, created {info.get('created')}); its spec "
-                    f"differs from this one. Choose a new output folder, or resume that sweep "
-                    f"with `v1model sweep resume {path}`",
-                )
+        if cls.check_folder(path, spec):
             return cls(path, fingerprint, spec.grid.n_points)
-        if path.is_dir() and any(p for p in path.iterdir() if not p.name.startswith(".")):
-            raise SpecError("output", f"{str(path)!r} exists, is not empty and is not a sweep "
-                                      "folder (no sweep.json); choose a new or empty folder")
         path.mkdir(parents=True, exist_ok=True)
         with atomic_path(path / SPEC) as tmp:
             tmp.write_text(spec.to_toml(), encoding="utf-8")
