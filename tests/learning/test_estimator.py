@@ -68,12 +68,18 @@ def test_pipeline_and_grid_search_on_digits():
     assert search.best_estimator_.named_steps["codes"].components_.shape == (64, 64)
 
 
-def test_transform_matches_sklearn_lasso(planted):
+@pytest.mark.parametrize("setting", [
+    {},
+    # learning with OMP, transforming with LASSO: lam serves only the transform
+    {"method": "omp", "n_nonzero": 3, "transform_method": "cd",
+     "transform_params": {"tol": 1e-6}},
+])
+def test_transform_matches_sklearn_lasso(planted, setting):
     from sklearn.decomposition import sparse_encode
 
     X, _, _ = planted
     learner = SparseDictionaryLearner(24, lam=0.3, n_updates=30, batch_size=100, seed=0,
-                                      dtype="float64").fit(X)
+                                      dtype="float64", **setting).fit(X)
     D = learner.components_
     codes = learner.transform(X[:100])
     ref = sparse_encode(X[:100], D, algorithm="lasso_cd", alpha=0.3, max_iter=10000)
@@ -135,6 +141,10 @@ def test_unfitted_and_mismatched_input(planted):
         ({"reseed_patience": "sometimes"}, TypeError, "reseed_patience must be an integer"),
         ({"shuffle": "yes"}, TypeError, "shuffle must be a bool"),
         ({"dtype": "int8"}, ValueError, "dtype must be float32 or float64"),
+        # checked even where the method does not use them (transform_method may)
+        ({"n_nonzero": 0, "transform_method": "omp"}, ValueError, "n_nonzero must be >= 1"),
+        ({"n_nonzero": 0}, ValueError, "n_nonzero must be >= 1"),
+        ({"lam": -1.0, "method": "omp", "n_nonzero": 2}, ValueError, "lam must be a positive"),
     ],
 )
 def test_bad_parameters_fail_in_fit(planted, params, error, match):
@@ -194,40 +204,6 @@ def test_learn_with_l1_transform_with_omp(planted, algorithm):
     A = learner.transform(X[:50])
     ref = orthogonal_mp(learner.components_.T, X[:50].T, n_nonzero_coefs=2).T
     np.testing.assert_allclose(A, ref, atol=1e-8)
-
-
-def test_learn_with_omp_transform_with_lasso(planted):
-    from sklearn.decomposition import sparse_encode
-
-    X, _, _ = planted
-    learner = SparseDictionaryLearner(24, method="omp", n_nonzero=3, lam=0.3,
-                                      transform_method="cd", transform_params={"tol": 1e-6},
-                                      n_updates=5, batch_size=100,
-                                      dtype="float64", seed=0).fit(X)
-    D = learner.components_
-    A = learner.transform(X[:50])
-    ref = sparse_encode(X[:50], D, algorithm="lasso_cd", alpha=0.3, max_iter=10000)
-
-    def objective(codes):
-        R = X[:50] - codes @ D
-        return 0.5 * (R**2).sum(1) + 0.3 * np.abs(codes).sum(1)
-
-    np.testing.assert_allclose(objective(A), objective(ref), rtol=1e-5)
-
-
-@pytest.mark.parametrize(
-    "params, error, match",
-    [
-        ({"n_nonzero": 0, "transform_method": "omp"}, ValueError, "n_nonzero must be >= 1"),
-        ({"n_nonzero": 0}, ValueError, "n_nonzero must be >= 1"),
-        ({"lam": -1.0, "method": "omp", "n_nonzero": 2}, ValueError, "lam must be a positive"),
-    ],
-)
-def test_unused_parameter_is_still_validated(planted, params, error, match):
-    X, _, _ = planted
-    learner = SparseDictionaryLearner(**{"lam": 0.3, "n_updates": 1, **params})
-    with pytest.raises(error, match=match):
-        learner.fit(X)
 
 
 def test_transform_with_iht_takes_n_nonzero(planted):
