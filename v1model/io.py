@@ -73,7 +73,8 @@ def _is_zarr_path(path: Path) -> bool:
 
 def clean_attrs(attrs: dict) -> dict:
     """Make attrs serialisable by netCDF: None -> "None", bools -> int,
-    dicts and lists of mixed types -> JSON strings."""
+    dicts, lists of mixed types and arrays of more than one dimension -> JSON
+    strings."""
     out = {}
     for key, value in attrs.items():
         if value is None:
@@ -84,11 +85,17 @@ def clean_attrs(attrs: dict) -> dict:
             out[key] = value
         elif isinstance(value, Path):
             out[key] = str(value)
-        elif isinstance(value, (list, tuple, np.ndarray)) and len(value) and all(
+        elif isinstance(value, np.ndarray) and value.ndim == 1 and value.size and (
+                value.dtype.kind in "biuf"):
+            out[key] = value.astype(int) if value.dtype.kind == "b" else value
+        elif isinstance(value, (list, tuple)) and len(value) and all(
             isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
             for v in value
         ):
             out[key] = np.asarray(value)
+        elif isinstance(value, np.ndarray):
+            # netCDF attributes are 1-D: keep every element (str() would elide them)
+            out[key] = json.dumps(value.tolist(), default=str)
         else:
             out[key] = json.dumps(value, default=str)
     return out

@@ -91,3 +91,15 @@ def test_save_figure_writes_the_format_of_its_suffix(tmp_path):
     with pytest.raises(ValueError, match="cannot write '.docx' files"):
         save_figure(fig, tmp_path / "f.docx")
     plt.close(fig)
+
+
+def test_array_attrs_keep_every_element():
+    import json
+
+    from v1model.io import clean_attrs
+
+    big = np.arange(2000.0).reshape(40, 50)
+    out = clean_attrs({"big": big, "mask": np.array([True, False]), "v": np.arange(3.0)})
+    np.testing.assert_array_equal(np.array(json.loads(out["big"])), big)
+    np.testing.assert_array_equal(out["mask"], [1, 0])
+    np.testing.assert_array_equal(out["v"], [0.0, 1.0, 2.0])
