@@ -201,3 +201,17 @@ def test_a144_sparsenet_basis_is_gabor_like(shared_data):
     good = fit.r2.values > 0.8
     sectors = np.floor(fit.orientation.values[good] / (np.pi / 4)).astype(int)
     assert set(sectors) == {0, 1, 2, 3}
+
+
+def test_orientation_zero_and_pi_fit_exactly():
+    # the optimiser lands on orientations like -1e-16, which mod 2 pi rounds to 2 pi
+    from stimuli import gabor_patch
+
+    atoms = np.stack([gabor_patch(12, th, 0.2, ph, 2, 3) for th in (0.0, np.pi, 2 * np.pi)
+                      for ph in (1.0, -1.0, 2.5)])
+    fit = fit_gabor(atoms)
+    assert fit["r2"].values.min() > 0.999
+    theta = fit["orientation"].values
+    assert ((theta >= 0) & (theta < np.pi)).all()
+    assert np.minimum(theta, np.pi - theta).max() < 1e-6
+    np.testing.assert_allclose(gabor_model(fit, (12, 12)), atoms, atol=1e-6)

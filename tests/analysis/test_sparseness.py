@@ -84,6 +84,17 @@ def test_activity_counts_dead_units_and_classes():
     assert code_class(sparse, local_max_count=4) == "local"
     # and tol decides what counts as active
     assert activity_ratio(0.01 * dense, tol=0.1) == 0.0
+    # one-hot is local however few the units (its activity ratio 1/4 is "dense"'s bound)
+    assert code_class(np.eye(4)) == "local"
+    # no unit ever answers: a class of its own, not "local"
+    assert code_class(np.zeros((10, 8))) == "silent"
+    assert code_class(0.01 * dense, tol=0.1) == "silent"
+
+
+@pytest.mark.parametrize("value", [0.1, 0.3, 1 / 3, 0.7, 1e6])
+def test_kurtosis_of_constant_responses_is_nan(value):
+    # rounding leaves a variance of ~1e-34, which must not count as spread
+    assert np.isnan(kurtosis(np.full((1000, 2), value))).all()
 
 
 def test_sparseness_dataset_summarises_everything():

@@ -292,11 +292,12 @@ def _canonical(P):
     """Wrap angles: orientation to [0, pi) (flipping the phase), phase to (-pi, pi]."""
     P = P.copy()
     th = np.mod(P[:, 2], _TWO_PI)
-    flip = th >= np.pi
-    P[:, 2] = np.where(flip, th - np.pi, th)
+    # mod(-1e-16, 2 pi) rounds to 2 pi itself, which is orientation 0, not pi
+    th = np.where(th >= _TWO_PI, 0.0, th)
+    flip = th >= np.pi  # (theta, phase) and (theta - pi, -phase) are the same Gabor
+    P[:, 2] = np.where(flip, th - np.pi, th)  # exact (Sterbenz): stays below pi
     ph = np.where(flip, -P[:, 4], P[:, 4])
     P[:, 4] = np.pi - np.mod(np.pi - ph, _TWO_PI)
-    P[:, 2] = np.where(P[:, 2] >= np.pi, 0.0, P[:, 2])
     return P
 
 

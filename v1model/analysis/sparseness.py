@@ -8,9 +8,11 @@ Codes are ``(n_samples, n_units)`` (one row per stimulus). A unit is
 - mean active count: mean number of active units per stimulus;
 - class (Foldiak & Young 1995): *local* when about one unit answers each
   stimulus (mean active count <= ``local_max_count``, default 1.5, i.e.
-  closer to one unit than to two), *dense* when about half the units do
+  closer to one unit than to two; checked first, so a one-hot code is local
+  however few the units), *dense* when about half the units do
   (activity ratio >= ``dense_min_ratio``, default 0.25, i.e. closer to one
-  half than to none), *sparse* in between;
+  half than to none), *sparse* in between; *silent* when no unit answers
+  any stimulus (e.g. a threshold above every input);
 - Treves-Rolls sparseness ``a = (mean r)^2 / mean(r^2)`` (Rolls & Tovee 1995),
   in (0, 1], small = sparse: 1/n for one active unit out of n, 1 for equal
   responses;
@@ -52,7 +54,7 @@ __all__ = [
     "CODE_CLASSES",
 ]
 
-CODE_CLASSES = ("local", "sparse", "dense")
+CODE_CLASSES = ("local", "sparse", "dense", "silent")
 _RECTIFY = ("abs", "positive", "none")
 
 
@@ -88,7 +90,8 @@ def mean_active_count(codes, tol: float = 0.0) -> float:
 
 def code_class(codes, tol: float = 0.0, local_max_count: float = 1.5,
                dense_min_ratio: float = 0.25) -> str:
-    """``"local"``, ``"sparse"`` or ``"dense"`` (thresholds in the module docstring).
+    """``"local"``, ``"sparse"``, ``"dense"`` or ``"silent"`` (thresholds in the module
+    docstring).
 
     Parameters
     ----------
@@ -108,10 +111,12 @@ def code_class(codes, tol: float = 0.0, local_max_count: float = 1.5,
 
 
 def _classify(count, ratio, local_max_count, dense_min_ratio):
-    if ratio >= dense_min_ratio:
-        return "dense"
+    if count == 0:
+        return "silent"
     if count <= local_max_count:
         return "local"
+    if ratio >= dense_min_ratio:
+        return "dense"
     return "sparse"
 
 
@@ -172,8 +177,10 @@ def kurtosis(codes, axis: int = 0):
     d = A - A.mean(axis=axis, keepdims=True)
     m2 = (d**2).mean(axis=axis)
     m4 = (d**4).mean(axis=axis)
+    # constant responses leave a variance of rounding errors only (~1e-34 for 0.1)
+    scale = np.abs(A).max(axis=axis) if A.size else 0.0
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(m2 > 0, m4 / m2**2 - 3.0, np.nan)
+        return np.where(m2 > (1e-12 * scale) ** 2, m4 / m2**2 - 3.0, np.nan)
 
 
 def dead_units(codes, tol: float = 0.0):

@@ -250,6 +250,8 @@ def plot_rf_comparison(atoms, rfs, similarity=None, n_cols=None, title=None):
     Parameters
     ----------
     atoms, rfs : array_like, shape (n_units, h, w)
+        ``atoms`` may also be flat, ``(n_units, h * w)`` (the dictionary given to
+        :func:`~v1model.analysis.map_receptive_fields`): it takes the shape of ``rfs``.
     similarity : array_like, shape (n_units,), optional
         Cosine similarities, summarised in the title and histogram.
     n_cols : int, optional
@@ -260,6 +262,8 @@ def plot_rf_comparison(atoms, rfs, similarity=None, n_cols=None, title=None):
     plt = pyplot()
     atoms = np.asarray(atoms, dtype=float)
     rfs = np.asarray(rfs, dtype=float)
+    if atoms.ndim == 2 and rfs.ndim == 3 and atoms.size == rfs.size:
+        atoms = atoms.reshape(rfs.shape)
     n_panels = 3 if similarity is not None else 2
     fig, axes = plt.subplots(1, n_panels, figsize=(4.2 * n_panels, 4.3))
     cmap = plt.get_cmap("gray").with_extremes(bad=(0.5, 0.5, 0.5))
@@ -290,7 +294,7 @@ def plot_sparseness_tradeoff(lam, activity_ratio, reconstruction_error, classes=
     ----------
     lam, activity_ratio, reconstruction_error : array_like, shape (n,)
     classes : sequence of str, optional
-        "local" / "sparse" / "dense" per lambda, shown as shaded bands.
+        "local" / "sparse" / "dense" / "silent" per lambda, shown as shaded bands.
     active_count : array_like, optional
         Mean active units per stimulus (right axis of the first panel).
     n_units : int, optional
@@ -330,7 +334,7 @@ def plot_sparseness_tradeoff(lam, activity_ratio, reconstruction_error, classes=
         ax2.set_title("shading: " + ", ".join(
             f"{c} λ∈[{lam[np.array(classes) == c].min():.3g}, "
             f"{lam[np.array(classes) == c].max():.3g}]"
-            for c in ("dense", "sparse", "local") if c in list(classes)), fontsize=8)
+            for c in ("dense", "sparse", "local", "silent") if c in list(classes)), fontsize=8)
     fig.suptitle(title or "sparseness against reconstruction", fontsize=10)
     fig.tight_layout()
     return fig

@@ -1,0 +1,35 @@
+"""Analysis figures take the analysis functions' outputs as they come."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from v1model.plotting import plot_rf_comparison, plot_sparseness_tradeoff  # noqa: E402
+
+
+def test_rf_comparison_takes_a_flat_dictionary_of_non_square_atoms():
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(0)
+    rfs = rng.standard_normal((50, 8, 12))
+    flat = rfs.reshape(50, 96)  # as given to map_receptive_fields(dictionary=...)
+    fig = plot_rf_comparison(flat, rfs, similarity=np.ones(50))
+    left, right = (ax.get_images()[0].get_array() for ax in fig.axes[:2])
+    np.testing.assert_array_equal(left, right)  # same atoms, tiled the same way
+    assert left.shape[0] < left.shape[1] * 2  # 8x12 tiles, not 96-pixel strips
+    plt.close(fig)
+    with pytest.raises(ValueError, match="not a square patch"):
+        plot_rf_comparison(flat[:, :90], rfs)  # sizes that do not match stay an error
+
+
+def test_sparseness_tradeoff_shades_a_silent_code():
+    import matplotlib.pyplot as plt
+
+    lam = np.array([0.1, 1.0, 10.0])
+    fig = plot_sparseness_tradeoff(lam, [0.3, 0.05, 0.0], [0.1, 0.4, 1.0],
+                                   classes=["dense", "local", "silent"])
+    assert "silent λ∈[10, 10]" in fig.axes[-1].get_title()
+    plt.close(fig)
