@@ -65,6 +65,8 @@ def run(
     lam_min, lam_max : float
         Range of lambda (log-spaced; the default spans two decades).
     n_lams, n_patches : int, optional
+        Number of lambda levels (default 13) and of encoded patches (default
+        1,000 quick, 5,000 otherwise).
     tol, local_max_count, dense_min_ratio : float
         Activity threshold and class boundaries
         (:func:`v1model.analysis.code_class`).
@@ -84,7 +86,8 @@ def run(
         raise ValueError(f"lam_max={lam_max} must exceed lam_min={lam_min}")
     if n_updates is None and quick and dictionary is None:
         n_updates = 1000
-    n_lams = n_lams or (7 if quick else 13)
+    # 13 levels (a factor 1.47 apart) put one near a mean of one active unit, the local code
+    n_lams = n_lams or 13
     n_patches = n_patches or (1000 if quick else 5000)
     atoms, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
                                              n_updates=n_updates, progress=progress)

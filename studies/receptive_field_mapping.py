@@ -47,7 +47,7 @@ def run(
     white_contrast: float = 0.3,
     sparse_contrast: float = 1.0,
     sparse_pixels: int = 4,
-    grating_contrast: float = 1.0,
+    grating_contrast: float = 0.1,
     n_orientations: int = 16,
     n_frequencies: int = 8,
     n_phases: int = 8,
@@ -79,7 +79,10 @@ def run(
     sparse_contrast, sparse_pixels : float, int
         Value and number of the lit pixels of each sparse-noise image.
     grating_contrast : float
-        Amplitude of the gratings.
+        Amplitude of the gratings (units of the whitened input). At 0.1 the
+        preferred frequencies follow the atoms' (median ratio 1.05 on the
+        quick dictionary); at 1.0, three times the s.d. of a whitened patch,
+        competition between units pushes them up 1.7x, to the top of the grid.
     n_orientations, n_frequencies, n_phases : int
         Static-grating protocol.
     n_sample_units : int
@@ -166,6 +169,8 @@ def run(
                                     "|preferred orientation (gratings) - atom's Gabor "
                                     "orientation|"})
     gabor_like = fit["r2"].values >= 0.8
+    f_ratio = tuning["preferred_frequency"].values / fit["frequency"].values
+    banded = gabor_like & (fit["frequency"].values > 0.05) & np.isfinite(f_ratio)
     ds.attrs.update(
         study=NAME, reference=REFERENCE, quick=int(quick), seed=seed, source=source, lam=lam,
         n_white=n_white, n_sparse=n_sparse, white_contrast=white_contrast,
@@ -182,6 +187,7 @@ def run(
         median_orientation_bandwidth_deg=float(np.degrees(np.nanmedian(
             tuning["orientation_bandwidth"].values))),
         fraction_simple=float(np.nanmean(ratio > 1.0)),
+        median_frequency_ratio=float(np.median(f_ratio[banded])) if banded.any() else np.nan,
     )
     return ds
 
@@ -203,7 +209,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
                                      f"({ds.attrs.get(f'n_{tag}')} stimuli)"),
             outdir / f"{NAME}_rf_{tag}.png"))
 
-    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(13, 3.8))
+    fig, (ax1, ax2, ax4, ax3) = plt.subplots(1, 4, figsize=(17, 3.8))
     for k, tag in enumerate(("white", "sparse")):
         tr = ds[f"similarity_trace_{tag}"]
         n = tr[f"n_{tag}_used"].values
@@ -215,8 +221,11 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     ax1.set_ylim(0, 1)
     ax1.legend(fontsize=7)
     good = ds["atom_r2"].values >= 0.8
-    ax2.scatter(np.degrees(ds["atom_orientation"].values[good]),
-                np.degrees(ds["preferred_orientation"].values[good]), s=10)
+    atom_deg = np.degrees(ds["atom_orientation"].values[good])
+    pref_deg = np.degrees(ds["preferred_orientation"].values[good])
+    # orientation is circular over 180 deg: draw 178 deg against 0 deg as -2 deg
+    pref_deg = atom_deg + (pref_deg - atom_deg + 90) % 180 - 90
+    ax2.scatter(atom_deg, pref_deg, s=10)
     ax2.plot([0, 180], [0, 180], color="0.6", ls="--", lw=0.8)
     ax2.set_xlabel("atom's Gabor orientation (deg)")
     ax2.set_ylabel("preferred grating orientation (deg)")
@@ -228,10 +237,22 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         r = ds["contrast_response"].values[k]
         if r.max() > 0:
             ax3.semilogx(c, r / r.max(), "-", lw=1, alpha=0.7, color=f"C{k % 10}")
-    ax3.set_xlabel("grating contrast")
+    ax3.set_xlabel("grating amplitude (whitened input units)")
     ax3.set_ylabel("response / max")
     ax3.set_title(f"contrast response of {ds.sizes['sample_unit']} units "
                   f"(median c50 {np.nanmedian(ds['c50'].values):.2f})", fontsize=9)
+    f_atom = ds["atom_frequency"].values[good]
+    f_pref = ds["preferred_frequency"].values[good]
+    ax4.loglog(f_atom, f_pref, "o", ms=3)
+    lims = [ds["frequency"].values.min() / 1.5, ds["frequency"].values.max() * 1.5]
+    ax4.plot(lims, lims, color="0.6", ls="--", lw=0.8)
+    ax4.set(xlim=lims, ylim=lims, xlabel="atom's Gabor frequency (cycles/pixel)",
+            ylabel="preferred grating frequency (cycles/pixel)")
+    for axis in (ax4.xaxis, ax4.yaxis):  # plain numbers, no crowded minor labels
+        axis.set_major_formatter(plt.matplotlib.ticker.FormatStrFormatter("%g"))
+        axis.set_minor_formatter(plt.matplotlib.ticker.NullFormatter())
+    ax4.set_title(f"median preferred / atom frequency "
+                  f"{ds.attrs.get('median_frequency_ratio', np.nan):.2f}", fontsize=9)
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_summary.png"))
 

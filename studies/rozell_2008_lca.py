@@ -227,19 +227,30 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     outdir = Path(outdir)
     t_ms = ds["time"].values * 1e3
     tau_ms = float(ds.attrs["tau"]) * 1e3
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    for thr, style in (("soft", "-"), ("hard", "--")):
-        axes[0].plot(t_ms, ds["lca_objective"].sel(threshold=thr), style, label=f"LCA {thr}")
-        axes[1].plot(t_ms, ds["lca_n_active"].sel(threshold=thr), style, label=f"LCA {thr}")
-    axes[0].axhline(float(ds["fista_objective"]), color="k", lw=0.8, label="FISTA optimum")
-    axes[0].set(xlabel="time (ms)", ylabel="energy per patch", title="energy")
-    axes[0].set_ylim(0, float(ds["lca_objective"].isel(time=slice(1, None)).max()) * 1.05)
-    axes[1].set(xlabel="time (ms)", ylabel="active units per patch", title="activity")
+    # the two thresholds minimise different energies (L1 and L0 costs): one panel each
+    fig, axes = plt.subplots(1, 4, figsize=(17, 3.6))
+    styles = {"soft": ("-", "C0"), "hard": ("--", "C1")}
+    costs = {"soft": "0.5||x - D^T a||^2 + lam ||a||_1",
+             "hard": "0.5||x - D^T a||^2 + lam^2/2 ||a||_0"}
+    for ax, thr in zip(axes[:2], ("soft", "hard")):
+        style, color = styles[thr]
+        energy = ds["lca_objective"].sel(threshold=thr)
+        ax.plot(t_ms, energy, style, color=color, label=f"LCA {thr}")
+        ax.set(xlabel="time (ms)", ylabel="energy per patch",
+               title=f"{thr} threshold: {costs[thr]}")
+        ax.title.set_fontsize(8)
+        ax.set_ylim(0, float(energy.isel(time=slice(1, None)).max()) * 1.05)
+    axes[0].axhline(float(ds["fista_objective"]), color="k", lw=0.8,
+                    label="LASSO optimum (FISTA)")
+    for thr, (style, color) in styles.items():
+        axes[2].plot(t_ms, ds["lca_n_active"].sel(threshold=thr), style, color=color,
+                     label=f"LCA {thr}")
+    axes[2].set(xlabel="time (ms)", ylabel="active units per patch", title="activity")
     gap = np.maximum(ds["lca_relative_gap"].values, 1e-12)
-    axes[2].semilogy(t_ms[1:], gap[1:])
-    axes[2].set(xlabel="time (ms)", ylabel="(E - E*) / E*",
+    axes[3].semilogy(t_ms[1:], gap[1:])
+    axes[3].set(xlabel="time (ms)", ylabel="(E - E*) / E*",
                 title=f"soft LCA to the LASSO optimum (tau = {tau_ms:g} ms)")
-    for ax in axes[:2]:
+    for ax in axes[:3]:
         ax.legend(frameon=False)
     fig.tight_layout()
     paths = [save_figure(fig, outdir / f"{NAME}_dynamics.png")]

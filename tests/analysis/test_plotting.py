@@ -31,5 +31,5 @@ def test_sparseness_tradeoff_shades_a_silent_code():
     lam = np.array([0.1, 1.0, 10.0])
     fig = plot_sparseness_tradeoff(lam, [0.3, 0.05, 0.0], [0.1, 0.4, 1.0],
                                    classes=["dense", "local", "silent"])
-    assert "silent λ∈[10, 10]" in fig.axes[-1].get_title()
+    assert "silent λ∈[10, 10]" in fig._suptitle.get_text()
     plt.close(fig)

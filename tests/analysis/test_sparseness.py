@@ -86,9 +86,14 @@ def test_activity_counts_dead_units_and_classes():
     assert activity_ratio(0.01 * dense, tol=0.1) == 0.0
     # one-hot is local however few the units (its activity ratio 1/4 is "dense"'s bound)
     assert code_class(np.eye(4)) == "local"
-    # no unit ever answers: a class of its own, not "local"
+    # no unit answers most stimuli: a class of its own, not "local"
     assert code_class(np.zeros((10, 8))) == "silent"
     assert code_class(0.01 * dense, tol=0.1) == "silent"
+    mostly_silent = np.zeros((10, 8))
+    mostly_silent[:4, 0] = 1.0  # 0.4 units per stimulus; 0.5 is the boundary
+    assert code_class(mostly_silent) == "silent"
+    mostly_silent[4, 0] = 1.0
+    assert code_class(mostly_silent) == "local"
 
 
 @pytest.mark.parametrize("value", [0.1, 0.3, 1 / 3, 0.7, 1e6])

@@ -11,8 +11,9 @@ Codes are ``(n_samples, n_units)`` (one row per stimulus). A unit is
   closer to one unit than to two; checked first, so a one-hot code is local
   however few the units), *dense* when about half the units do
   (activity ratio >= ``dense_min_ratio``, default 0.25, i.e. closer to one
-  half than to none), *sparse* in between; *silent* when no unit answers
-  any stimulus (e.g. a threshold above every input);
+  half than to none), *sparse* in between; *silent* when the mean active
+  count is below 0.5, closer to no unit than to one (e.g. a threshold above
+  most inputs);
 - Treves-Rolls sparseness ``a = (mean r)^2 / mean(r^2)`` (Rolls & Tovee 1995),
   in (0, 1], small = sparse: 1/n for one active unit out of n, 1 for equal
   responses;
@@ -55,6 +56,8 @@ __all__ = [
 ]
 
 CODE_CLASSES = ("local", "sparse", "dense", "silent")
+#: mean active count below which a code is "silent" (closer to none than to one unit)
+SILENT_MAX_COUNT = 0.5
 _RECTIFY = ("abs", "positive", "none")
 
 
@@ -111,7 +114,7 @@ def code_class(codes, tol: float = 0.0, local_max_count: float = 1.5,
 
 
 def _classify(count, ratio, local_max_count, dense_min_ratio):
-    if count == 0:
+    if count < SILENT_MAX_COUNT:
         return "silent"
     if count <= local_max_count:
         return "local"

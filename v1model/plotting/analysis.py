@@ -330,11 +330,12 @@ def plot_sparseness_tradeoff(lam, activity_ratio, reconstruction_error, classes=
             hi = np.concatenate([edges, [lam[-1] * 1.2]])
             for a, b, c in zip(lo, hi, classes):
                 ax.axvspan(a, b, color=shades.get(str(c), "0.8"), alpha=0.08, lw=0)
-    if classes is not None:
-        ax2.set_title("shading: " + ", ".join(
+    heading = title or "sparseness against reconstruction"
+    if classes is not None:  # under the title, clear of the axes' labels
+        heading += "\nshading: " + ", ".join(
             f"{c} λ∈[{lam[np.array(classes) == c].min():.3g}, "
             f"{lam[np.array(classes) == c].max():.3g}]"
-            for c in ("dense", "sparse", "local", "silent") if c in list(classes)), fontsize=8)
-    fig.suptitle(title or "sparseness against reconstruction", fontsize=10)
+            for c in ("dense", "sparse", "local", "silent") if c in list(classes))
+    fig.suptitle(heading, fontsize=9)
     fig.tight_layout()
     return fig

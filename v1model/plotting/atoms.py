@@ -77,6 +77,8 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
             k = max(y.size // 50, 2)
             ax.plot(x[k - 1 :], np.convolve(y, np.ones(k) / k, mode="valid"), color="C0")
         ax.set_xlabel(x.name)
+        units = history[name].attrs.get("units")
+        ax.set_ylabel(name.replace("_", " ") + (f" ({units})" if units not in (None, "1") else ""))
         ax.set_title(history[name].attrs.get("long_name", name), fontsize=9)
     fig.tight_layout()
     return fig
