@@ -37,6 +37,12 @@ def test_rate_distortion(result):
     omp = ds["rd_mse"].sel(solver="omp").values
     mp = ds["rd_mse"].sel(solver="mp").values
     assert np.all(omp <= mp + 1e-12)
+    # each omp_tol patch stops at the first k whose squared residual is within tol
+    X_energy = ds.attrs["omp_tol_patch_energy"]
+    tols = ds["rd_parameter"].sel(solver="omp_tol").values
+    np.testing.assert_allclose(tols, np.geomspace(0.5, 0.02, tols.size) * X_energy)
+    assert np.all(ds["rd_mse"].sel(solver="omp_tol").values * ds.attrs["patch_size"] ** 2
+                  <= tols * (1 + 1e-6))
 
 
 def test_plot_writes_pngs(result, tmp_path):
