@@ -151,3 +151,10 @@ def test_cauchy_network_encode_methods(dictionary, rng):
     np.testing.assert_allclose(net.encode(X, method="L-BFGS-B"), net.encode(X))
     with pytest.raises(ValueError, match="method must be one of 'lbfgs'.*got 'fista'"):
         net.encode(X, method="fista")
+
+
+def test_spiking_backend_takes_the_ode_name_of_tau(dictionary, rng):
+    # refused before Brian2 is touched: no simulation runs here
+    net = SparseCodingNetwork(dictionary, lam=0.3, threshold="nonneg")
+    with pytest.raises(ValueError, match="give tau or tau_m"):
+        net.encode(rng.standard_normal((2, 16)), backend="spiking", tau=0.02, tau_m=0.02)

@@ -157,6 +157,7 @@ def test_rf_helpers_against_hand_computed_values():
         (dict(eta=1.5), "eta .* must be <= 1"),
         (dict(n_updates=0), "n_updates must be >= 1"),
         (dict(Q0=np.ones((4, 3))), r"Q0 must have shape \(8, 64\)"),
+        (dict(theta0=np.ones(5)), r"theta0 must be a number or have shape \(8,\)"),
         (dict(patch_size=40), "does not fit in images"),
         (dict(data=np.zeros((50, 64))), "every patch of the pool .* is zero"),
     ],
@@ -173,6 +174,10 @@ def test_inference_bad_arguments(weights):
     X, Q, W, theta = weights
     with pytest.raises(ValueError, match="W must be non-negative"):
         sailnet_inference(X, Q, -W, theta)
+    self_inhibiting = W.copy()
+    np.fill_diagonal(self_inhibiting, 5.0)
+    with pytest.raises(ValueError, match="W must have a zero diagonal"):
+        sailnet_inference(X, Q, self_inhibiting, theta)
     with pytest.raises(ValueError, match=r"X has 35 features .* Q has 36"):
         sailnet_inference(X[:, :35], Q, W, theta)
     with pytest.raises(ValueError, match=r"theta must have shape \(24,\)"):

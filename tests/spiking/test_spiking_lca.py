@@ -246,6 +246,9 @@ def test_hard_threshold_is_refused(problem):
         (dict(record_v=[99]), r"record_v: atom indices must be in \[0, 24\)"),
         (dict(record_v=[[9, 0]]), r"record_v: \(sample, atom\) pairs"),
         (dict(record_dt=1e-5), r"record_dt .* must be >= dt"),
+        # Euler steps longer than a time constant overshoot; the codes were silently wrong
+        (dict(dt=6e-3), r"dt=0.006 s must be shorter than tau_syn=0.0025 s"),
+        (dict(dt=0.012, tau_syn=0.05), r"tau_syn=0.05 s and tau_m=0.01 s"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(problem, kwargs, match):
@@ -268,6 +271,12 @@ def test_windowed_rates_needs_spikes(problem):
     ds = spiking_lca(X, D, LAM, duration=0.01, target="numpy", seed=0)
     with pytest.raises(ValueError, match="record_spikes=True"):
         windowed_rates(ds, [0.01])
+    ds = spiking_lca(X, D, LAM, duration=0.01, target="numpy", seed=0, record_spikes=True)
+    # windows that hold no time step gave all-NaN codes
+    with pytest.raises(ValueError, match="transient_fraction must be < 1"):
+        windowed_rates(ds, [0.01], transient_fraction=1.0)
+    with pytest.raises(ValueError, match=r"t_stop=\[5e-05\] s leave no step"):
+        windowed_rates(ds, [5e-5])
 
 
 # ------------------------------------------------------------------ slow

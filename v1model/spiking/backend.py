@@ -38,7 +38,8 @@ def encode(network, X, return_dataset: bool = False, **kwargs):
         optional spikes) — with doubled atoms for ``threshold="soft"``.
     **kwargs
         Passed to :func:`spiking_lca` (``duration``, ``dt``, ``tau_syn``,
-        ``target``, ``seed``, ...); ``lam`` overrides the network's.
+        ``target``, ``seed``, ...); ``lam`` and ``tau`` (or ``tau_m``) override
+        the network's.
 
     Returns
     -------
@@ -54,6 +55,10 @@ def encode(network, X, return_dataset: bool = False, **kwargs):
         raise ValueError(f"backend='spiking' needs prior='l1', got prior={network.prior!r}")
     D = network.dictionary
     X, _ = check_data_and_dictionary(X, D)
+    if "tau" in kwargs:  # the ODE backend's name of the membrane time constant
+        if "tau_m" in kwargs:
+            raise ValueError("give tau or tau_m (the same membrane time constant), not both")
+        kwargs["tau_m"] = kwargs.pop("tau")
     kwargs.setdefault("tau_m", network.tau)
     lam = kwargs.pop("lam", network.lam)
     if network.threshold == "soft":

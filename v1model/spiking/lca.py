@@ -192,6 +192,13 @@ def spiking_lca(
         )
     tau_m = check_positive(tau_m, "tau_m")
     tau_syn = check_positive(tau_syn, "tau_syn")
+    if dt >= min(tau_m, tau_syn):
+        # an Euler step longer than a time constant overshoots the decay (and
+        # diverges beyond twice it): the codes come out wrong without a sign
+        raise ValueError(
+            f"dt={dt!r} s must be shorter than tau_syn={tau_syn!r} s and tau_m={tau_m!r} s "
+            f"(the Euler update of a decay overshoots beyond its time constant); "
+            f"dt <= {min(tau_m, tau_syn) / 10:g} s is accurate")
     refractory = check_nonnegative(refractory, "refractory")
     transient_fraction = check_probability(transient_fraction, "transient_fraction",
                                            open_interval=False)
@@ -443,8 +450,14 @@ def windowed_rates(ds: xr.Dataset, t_stop, transient_fraction: float | None = No
         raise ValueError(f"t_stop must be in (0, {duration}] s, got {t_stop.tolist()}")
     frac = float(ds.attrs["transient_fraction"]) if transient_fraction is None else \
         check_probability(transient_fraction, "transient_fraction", open_interval=False)
+    if frac == 1:
+        raise ValueError("transient_fraction must be < 1 (nothing would be counted), got 1")
     n, k = ds.sizes["sample"], ds.sizes["atom"]
     dt = float(ds.attrs["dt"])
+    empty = [float(t) for t in t_stop if _count_step(t, dt) <= _count_step(frac * t, dt)]
+    if empty:
+        raise ValueError(f"t_stop={empty} s leave no step of dt={dt} s in the counting window "
+                         f"[{frac:g} t_stop, t_stop]; use longer times")
     # Brian2 spike times are multiples of dt: count on the step grid, as the run does
     steps = np.rint(ds["spike_time"].values / dt).astype(np.int64)
     flat = ds["spike_sample"].values * k + ds["spike_atom"].values

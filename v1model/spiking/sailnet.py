@@ -146,6 +146,9 @@ def _check_weights(X, Q, W, theta):
         raise ValueError(
             f"W must be non-negative (lateral connections inhibit), got minimum {W.min():.3g}"
         )
+    if np.any(np.diag(W) != 0):
+        raise ValueError(f"W must have a zero diagonal (a neuron does not inhibit itself), got "
+                         f"largest diagonal entry {np.abs(np.diag(W)).max():.3g}")
     theta = check_array(theta, "theta", ndim=1)
     if theta.shape != (k,):
         raise ValueError(f"theta must have shape ({k},) to match Q {Q.shape}, got {theta.shape}")
@@ -315,6 +318,10 @@ def learn_sailnet(
                 f"got {Q.shape}"
             )
     W = np.zeros((n_neurons, n_neurons))
+    theta0 = check_array(theta0, "theta0", ndim=(0, 1))
+    if theta0.ndim == 1 and theta0.shape != (n_neurons,):
+        raise ValueError(f"theta0 must be a number or have shape ({n_neurons},) (one threshold "
+                         f"per neuron), got shape {theta0.shape}")
     theta = np.broadcast_to(theta0, (n_neurons,)).astype(np.float64).copy()
     rate_avg = np.full(n_neurons, p)
 
