@@ -273,3 +273,19 @@ def test_ctrl_c_stops_the_local_pool_and_keeps_finished_points(study, calls, tmp
     assert worker_pids and not alive, alive
     st = status(out)
     assert len(st.done) >= 2 and st.pending
+
+
+def test_unguarded_script_gets_the_guard_hint(tmp_path):
+    # the study lives in the script itself: loading it imports the script, whose
+    # unguarded sweep.run would start a sweep inside the import
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import xarray as xr\n"
+        "from v1model import sweep\n\n"
+        "def tiny(quick=False, seed=0, x=0):\n"
+        "    return xr.Dataset({'y': ((), float(x))})\n\n"
+        "sweep.run('unguarded.py:tiny', {'x': [1, 2]}, executor='serial', progress=False)\n")
+    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "put the sweep.run(...) call under `if __name__ == \"__main__\":`" in proc.stderr

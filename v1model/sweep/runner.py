@@ -22,6 +22,7 @@ from .assemble import assemble
 from .errors import SpecError
 from .executors import Executor, make_executor
 from .spec import SweepSpec, load_spec, parse_spec
+from .studyref import STUDY_MODULE_PREFIX
 from .storage import (
     SPEC,
     _remove,
@@ -130,6 +131,28 @@ def run(
     return run_spec(spec, executor=instance, progress=progress)
 
 
+def _refuse_in_reimported_main():
+    """Refuse a sweep started by the import of the user's script.
+
+    The local pool's workers (and its fork server) import the main script as
+    ``__mp_main__``, and a study given as ``"file.py:function"`` is imported
+    from that file; an unguarded ``sweep.run`` at the top of the script would
+    then start a sweep inside every import, and the points would die with no
+    hint why.
+    """
+    import sys
+
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("v1model."):
+        frame = frame.f_back
+    caller = frame.f_globals.get("__name__", "") if frame is not None else ""
+    if caller == "__mp_main__" or caller.startswith(STUDY_MODULE_PREFIX):
+        raise RuntimeError(
+            "v1model.sweep.run was called while your script was being imported (by a worker "
+            "process, or to load a study from it): put the sweep.run(...) call under "
+            "`if __name__ == \"__main__\":`")
+
+
 def run_spec(spec: SweepSpec, *, executor=None, only: str = "pending",
              progress: bool = True, stop_on_sigterm: bool = False) -> xr.Dataset:
     """Run the points of ``spec`` that still need running and assemble the result.
@@ -155,6 +178,7 @@ def run_spec(spec: SweepSpec, *, executor=None, only: str = "pending",
     """
     if only not in ("pending", "failed", "all-unfinished"):
         raise ValueError(f"only must be 'pending', 'failed' or 'all-unfinished', got {only!r}")
+    _refuse_in_reimported_main()
     n = spec.grid.n_points
     if spec.output is not None:
         store = DirectoryStore.create_or_open(spec.output, spec)

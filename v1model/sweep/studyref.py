@@ -31,6 +31,8 @@ __all__ = ["StudyRef", "resolve_study"]
 
 #: Arguments the sweep passes itself; they cannot be fixed or swept parameters.
 RESERVED_PARAMETERS = ("quick", "seed")
+#: module name under which a study given as "file.py:function" is imported
+STUDY_MODULE_PREFIX = "_v1model_sweep_"
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ class StudyRef:
 def _import_file(path: Path) -> ModuleType:
     """Import a .py file under a private, stable module name (cached)."""
     path = path.resolve()
-    name = "_v1model_sweep_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    name = STUDY_MODULE_PREFIX + hashlib.sha1(str(path).encode()).hexdigest()[:12]
     if name in sys.modules:
         return sys.modules[name]
     if not path.is_file():
@@ -213,7 +215,7 @@ def _ref_from_function(func) -> str:
                                  "processes cannot import; define it at module level")
     module = sys.modules.get(modname)
     file = getattr(module, "__file__", None)
-    if modname != "__main__" and not modname.startswith("_v1model_sweep_"):
+    if modname != "__main__" and not modname.startswith(STUDY_MODULE_PREFIX):
         try:
             spec = importlib.util.find_spec(modname)
         except (ImportError, ValueError):
