@@ -41,6 +41,8 @@ REFERENCE = (
 )
 
 #: Gabor-fit parameters kept in the Dataset
+#: fits at least this good count as Gabor-like (as in ringach-2002 and the analysis module)
+MIN_R2 = 0.8
 GABOR_VARS = ("x0", "y0", "orientation", "frequency", "sigma_x", "sigma_y", "r2")
 LEARNERS = ("online", "olshausen-field")
 
@@ -226,7 +228,11 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     size = ds.sizes["x"]
     for col, m in enumerate(levels):
         sel = ds.sel(overcompleteness=m)
-        good = np.isfinite(sel["gabor_r2"].values) & (sel["gabor_r2"].values > 0.5)
+        r2, f = sel["gabor_r2"].values, sel["gabor_frequency"].values
+        gabor_like = np.isfinite(r2) & (r2 >= MIN_R2)
+        # a fit with less than one cycle across the patch is a blob or an edge: it has
+        # no orientation or frequency band to tile
+        good = gabor_like & (f >= 1.0 / size)
         x0, y0 = sel["gabor_x0"].values[good], sel["gabor_y0"].values[good]
         theta, freq = sel["gabor_orientation"].values[good], sel["gabor_frequency"].values[good]
         length = 0.06 * size  # half-length of the bar marks, in pixels
@@ -238,8 +244,10 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         ax.set_xlim(-0.5, size - 0.5)
         ax.set_ylim(size - 0.5, -0.5)
         ax.set_aspect("equal")
-        ax.set_title(f"{m}x: centres and bar orientation\n({good.sum()} atoms with r2 > 0.5)",
-                     fontsize=9)
+        n_fitted = int(np.isfinite(r2).sum())  # levels share the padded atom dim
+        ax.set_title(f"{m}x: centres and bar orientation\n{good.sum()} of {n_fitted} atoms "
+                     f"with R² ≥ {MIN_R2:g} and ≥ 1 cycle\n"
+                     f"({(gabor_like & ~good).sum()} lower-frequency fits left out)", fontsize=8)
         axes[1, col].remove()
         pax = fig.add_subplot(3, n, n + col + 1, projection="polar")
         # orientation is defined modulo pi: show both ends, as the paper does
