@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from v1model.plotting import plot_rf_comparison, plot_sparseness_tradeoff  # noqa: E402
+from v1model.plotting import plot_nx_ny, plot_rf_comparison, plot_sparseness_tradeoff  # noqa: E402,E501
 
 
 def test_rf_comparison_takes_a_flat_dictionary_of_non_square_atoms():
@@ -32,4 +32,16 @@ def test_sparseness_tradeoff_shades_a_silent_code():
     fig = plot_sparseness_tradeoff(lam, [0.3, 0.05, 0.0], [0.1, 0.4, 1.0],
                                    classes=["dense", "local", "silent"])
     assert "silent λ∈[10, 10]" in fig._suptitle.get_text()
+    plt.close(fig)
+
+
+def test_nx_ny_counts_the_points_beyond_its_axes():
+    import matplotlib.pyplot as plt
+    import xarray as xr
+
+    nx = np.r_[np.linspace(0.1, 0.6, 60), 5.0]  # one outlier far beyond the 98th percentile
+    fit = xr.Dataset({"nx": ("atom", nx), "ny": ("atom", nx), "r2": ("atom", np.ones(61))})
+    fig = plot_nx_ny(fit, labels=["learned"])
+    text = fig.axes[0].get_legend().get_texts()[0].get_text()
+    assert "n=61" in text and "1 off the axes" in text
     plt.close(fig)
