@@ -41,8 +41,6 @@ REFERENCE = (
 )
 
 #: Gabor-fit parameters kept in the Dataset
-#: fits at least this good count as Gabor-like (as in ringach-2002 and the analysis module)
-MIN_R2 = 0.8
 GABOR_VARS = ("x0", "y0", "orientation", "frequency", "sigma_x", "sigma_y", "r2")
 LEARNERS = ("online", "olshausen-field")
 
@@ -206,6 +204,7 @@ def _learn(X, n_atoms, lam, learner, n_updates, batch_size, rng, progress):
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
     """Atoms, their tiling of position / orientation / frequency, and the
     held-out energy against overcompleteness, as PNGs in ``outdir``."""
+    from v1model.analysis import GABOR_LIKE_R2
     from v1model.io import save_figure
     from v1model.plotting import plot_atoms
     from v1model.plotting._mpl import pyplot
@@ -229,7 +228,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     for col, m in enumerate(levels):
         sel = ds.sel(overcompleteness=m)
         r2, f = sel["gabor_r2"].values, sel["gabor_frequency"].values
-        gabor_like = np.isfinite(r2) & (r2 >= MIN_R2)
+        gabor_like = np.isfinite(r2) & (r2 >= GABOR_LIKE_R2)
         # a fit with less than one cycle across the patch is a blob or an edge: it has
         # no orientation or frequency band to tile
         good = gabor_like & (f >= 1.0 / size)
@@ -246,7 +245,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         ax.set_aspect("equal")
         n_fitted = int(np.isfinite(r2).sum())  # levels share the padded atom dim
         ax.set_title(f"{m}x: centres and bar orientation\n{good.sum()} of {n_fitted} atoms "
-                     f"with R² ≥ {MIN_R2:g} and ≥ 1 cycle\n"
+                     f"with R² ≥ {GABOR_LIKE_R2:g} and ≥ 1 cycle\n"
                      f"({(gabor_like & ~good).sum()} lower-frequency fits left out)", fontsize=8)
         axes[1, col].remove()
         pax = fig.add_subplot(3, n, n + col + 1, projection="polar")

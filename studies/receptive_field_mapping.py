@@ -92,6 +92,7 @@ def run(
     """
     from studies._learned import learned_dictionary
     from v1model.analysis import (
+        GABOR_LIKE_R2,
         contrast_response,
         drifting_grating_responses,
         fit_gabor,
@@ -168,7 +169,7 @@ def run(
     ds["orientation_difference"] = ("unit", d_theta, {"units": "rad", "long_name":
                                     "|preferred orientation (gratings) - atom's Gabor "
                                     "orientation|"})
-    gabor_like = fit["r2"].values >= 0.8
+    gabor_like = fit["r2"].values >= GABOR_LIKE_R2
     f_ratio = tuning["preferred_frequency"].values / fit["frequency"].values
     banded = gabor_like & (fit["frequency"].values > 0.05) & np.isfinite(f_ratio)
     ds.attrs.update(
@@ -194,6 +195,7 @@ def run(
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
     """Mapped RFs vs atoms (white, sparse), similarity vs stimuli, tuning, contrast."""
+    from v1model.analysis import GABOR_LIKE_R2
     from v1model.io import save_figure
     from v1model.plotting import plot_rf_comparison, plot_tuning_curves
     from v1model.plotting._mpl import pyplot
@@ -220,7 +222,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     ax1.set_ylabel("cosine(mapped RF, atom)")
     ax1.set_ylim(0, 1)
     ax1.legend(fontsize=7)
-    good = ds["atom_r2"].values >= 0.8
+    good = ds["atom_r2"].values >= GABOR_LIKE_R2
     atom_deg = np.degrees(ds["atom_orientation"].values[good])
     pref_deg = np.degrees(ds["preferred_orientation"].values[good])
     # orientation is circular over 180 deg: draw 178 deg against 0 deg as -2 deg

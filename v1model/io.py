@@ -63,7 +63,7 @@ def atomic_path(path, suffix: str | None = None):
 
 def _is_zarr_store(path: Path) -> bool:
     """A folder written by zarr (v2 or v3 metadata at its top level)."""
-    return path.suffix.lower() == ".zarr" and any(
+    return _is_zarr_path(path) and any(
         (path / name).exists() for name in (".zgroup", ".zmetadata", ".zattrs", "zarr.json"))
 
 

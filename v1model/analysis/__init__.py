@@ -8,7 +8,7 @@
 """
 
 from .coherence import babel, coactive_babel, mutual_coherence
-from .gabor import GABOR_PARAMS, fit_gabor, gabor_model
+from .gabor import GABOR_LIKE_R2, GABOR_PARAMS, fit_gabor, gabor_model
 from .mapping import cosine_similarity, map_receptive_fields
 from .sparseness import (
     activity_ratio,
@@ -32,7 +32,7 @@ from .tuning import (
 )
 
 __all__ = [
-    "fit_gabor", "gabor_model", "GABOR_PARAMS",
+    "fit_gabor", "gabor_model", "GABOR_PARAMS", "GABOR_LIKE_R2",
     "map_receptive_fields", "cosine_similarity",
     "grating_responses", "tuning_curves", "drifting_grating_responses", "contrast_response",
     "circular_variance",

@@ -40,7 +40,7 @@ import xarray as xr
 from ..validation import check_int, check_positive
 from ._common import atoms_as_images
 
-__all__ = ["fit_gabor", "gabor_model", "GABOR_PARAMS"]
+__all__ = ["fit_gabor", "gabor_model", "GABOR_PARAMS", "GABOR_LIKE_R2"]
 
 #: Fitted parameters, in the order of the internal parameter vector.
 GABOR_PARAMS = ("x0", "y0", "orientation", "frequency", "phase", "sigma_x", "sigma_y",
@@ -58,6 +58,8 @@ _UNITS = {
     "offset": ("1", "constant offset (same units as the atom)"),
 }
 _TWO_PI = 2.0 * np.pi
+#: R^2 from which a fit counts as Gabor-like in the studies and summaries
+GABOR_LIKE_R2 = 0.8
 _MAX_STARTS = 6
 # a Levenberg-Marquardt fit stops once an accepted step improves its cost by less than this
 _GAIN_TOL = 1e-6

@@ -137,7 +137,7 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
         if return_history:
             records.append(_pursuit_record(_residual_sq(X, D, A), count))
     if tol is not None:  # n_nonzero alone is a cap ("at most"), not a target
-        _warn_tol_not_met("matching_pursuit", X, D, A, tol,
+        _warn_tol_not_met("matching_pursuit", res2, tol,
                           f"max_iter={max_iter} steps" + ("" if only_tol else
                                                          f" or n_nonzero={n_nonzero} atoms"),
                           positive)
@@ -199,32 +199,29 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
     X, D, n_nonzero, tol, dtype = _check_pursuit(X, D, n_nonzero, tol, dtype,
                                                   "orthogonal_mp", cap_features=True)
     if positive:
-        A, records = _nn_omp(X, D, n_nonzero, tol, return_history)
+        A, records, res2 = _nn_omp(X, D, n_nonzero, tol, return_history)
     else:
-        A, records = _omp(X, D, n_nonzero, tol, return_history)
+        A, records, res2 = _omp(X, D, n_nonzero, tol, return_history)
     if tol is not None:
-        _warn_tol_not_met("orthogonal_mp", X, D, A, tol, f"n_nonzero={n_nonzero} atoms",
-                          positive)
+        _warn_tol_not_met("orthogonal_mp", res2, tol, f"n_nonzero={n_nonzero} atoms", positive)
     if return_history:
         return A, history_dataset(records, "omp", n_nonzero=n_nonzero, tol=_attr(tol),
                                   positive=int(positive))
     return A
 
 
-def _warn_tol_not_met(solver, X, D, A, tol, limit, positive):
+def _warn_tol_not_met(solver, res2, tol, limit, positive):
     """Warn when samples end above ``tol`` (as scikit-learn's ``orthogonal_mp``
     warns when it ends early): the ``limit`` was reached, or no atom lowers the
-    residual any more (with non-negative codes, long before)."""
-    res2 = _residual_sq(X.astype(np.float64), D.astype(np.float64), A.astype(np.float64))
-    # float32 codes reproduce the residual to a relative ~1e-6 of ||x||^2
-    slack = 1e-5 * np.einsum("ij,ij->i", X, X)
-    n_left = int(np.count_nonzero(res2 > tol + slack))
+    residual any more (with non-negative codes, long before). ``res2`` is the
+    squared residual each solver tracks for its own stopping rule."""
+    n_left = int(np.count_nonzero(res2 > tol))
     if n_left:
         why = f"{limit} used, or no atom left that lowers the residual"
         if positive:
             why += " with a positive coefficient"
         warnings.warn(
-            f"{solver}: {n_left} of {X.shape[0]} samples end with a squared residual above "
+            f"{solver}: {n_left} of {res2.size} samples end with a squared residual above "
             f"tol={tol} ({why}); raise the limit or loosen tol",
             ConvergenceWarning, stacklevel=3)
 
@@ -328,7 +325,7 @@ def _omp(X, D, K, tol, return_history):
     A = np.zeros((n, k), dtype)
     rows, slots = np.nonzero(used)
     A[rows, sel[rows, slots]] = gamma[rows, slots]
-    return A, records
+    return A, records, res2
 
 
 def _nn_omp(X, D, K, tol, return_history):
@@ -370,7 +367,7 @@ def _nn_omp(X, D, K, tol, return_history):
         live = live[~done]
         if return_history:
             records.append(_pursuit_record(res2, count))
-    return A, records
+    return A, records, res2
 
 
 def _nnls_on_support(A, B, G, support, max_steps=None):

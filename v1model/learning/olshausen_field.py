@@ -364,16 +364,16 @@ def learn_dictionary(
         D = D_new
         if t % record_every == 0 or t == n_updates - 1:
             # R was computed with the dictionary the codes were inferred with
+            r2 = np.einsum("ij,ij->i", R, R)
             if l0_penalty:
-                energy = 0.5 * np.einsum("ij,ij->i", R, R) + 0.5 * lam**2 * np.count_nonzero(A, 1)
-                active = np.count_nonzero(A) / A.size
+                penalty = 0.5 * lam**2 * np.count_nonzero(A, axis=1)
             elif prior == "l1":
-                energy = 0.5 * np.einsum("ij,ij->i", R, R) + lam * np.abs(A).sum(axis=1)
-                active = np.count_nonzero(A) / A.size
+                penalty = lam * np.abs(A).sum(axis=1)
             else:
-                energy = 0.5 * np.einsum("ij,ij->i", R, R) + lam * np.log1p((A / sigma) ** 2).sum(1)
-                active = np.mean(np.abs(A) > sigma)
-            rel = np.einsum("ij,ij->i", R, R) / np.maximum(np.einsum("ij,ij->i", batch, batch), 1e-12)
+                penalty = lam * np.log1p((A / sigma) ** 2).sum(axis=1)
+            energy = 0.5 * r2 + penalty
+            active = np.count_nonzero(A) / A.size if prior == "l1" else np.mean(np.abs(A) > sigma)
+            rel = r2 / np.maximum(np.einsum("ij,ij->i", batch, batch), 1e-12)
             records.append((t, energy.mean(), rel.mean(), np.abs(A).mean(), active, rate, change))
             if not np.isfinite(energy.mean()):
                 raise FloatingPointError(

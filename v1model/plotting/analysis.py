@@ -102,11 +102,12 @@ def plot_nx_ny(*fits, labels=None, min_r2: float = 0.8, ax=None, title=None):
         if good.any():
             top = max(top, float(np.percentile(np.concatenate(points[-1]), 98)) * 1.1)
     for i, ((nx, ny), label) in enumerate(zip(points, labels)):
-        outside = int(np.count_nonzero((nx > top) | (ny > top)))  # beyond the axes: say so
-        ax.scatter(nx, ny, s=12, alpha=0.7, color=f"C{i}",
-                   label=f"{label} (n={nx.size}, median nx={np.median(nx):.2f}, "
-                         f"ny={np.median(ny):.2f}" + (f"; {outside} off the axes" if outside
-                                                      else "") + ")" if nx.size else label)
+        if nx.size:
+            outside = int(np.count_nonzero((nx > top) | (ny > top)))  # beyond the axes: say so
+            off = f"; {outside} off the axes" if outside else ""
+            label = (f"{label} (n={nx.size}, median nx={np.median(nx):.2f}, "
+                     f"ny={np.median(ny):.2f}{off})")
+        ax.scatter(nx, ny, s=12, alpha=0.7, color=f"C{i}", label=label)
     ax.plot([0, top], [0, top], color="0.6", lw=0.8, ls="--")
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
