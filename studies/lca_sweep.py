@@ -43,6 +43,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from v1model.analysis import GABOR_LIKE_R2
+
 NAME = "lca-sweep"
 TITLE = "Sparseness-fidelity trade-off of LCA over lambda and overcompleteness (sweep example)"
 REFERENCE = (
@@ -69,7 +71,7 @@ def run(
     tau: float = 0.01,
     lca_tol: float | None = None,
     gabor: bool = True,
-    gabor_r2: float = 0.8,
+    gabor_r2: float = GABOR_LIKE_R2,
     images: str = "skimage",
     progress: bool = False,
 ) -> xr.Dataset:

@@ -171,7 +171,8 @@ def run(
                                     "orientation|"})
     gabor_like = fit["r2"].values >= GABOR_LIKE_R2
     f_ratio = tuning["preferred_frequency"].values / fit["frequency"].values
-    banded = gabor_like & (fit["frequency"].values > 0.05) & np.isfinite(f_ratio)
+    # less than one cycle across the patch is a blob or an edge, with no frequency band
+    banded = gabor_like & (fit["frequency"].values >= 1.0 / max(h, w)) & np.isfinite(f_ratio)
     ds.attrs.update(
         study=NAME, reference=REFERENCE, quick=int(quick), seed=seed, source=source, lam=lam,
         n_white=n_white, n_sparse=n_sparse, white_contrast=white_contrast,
@@ -211,7 +212,22 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
                                      f"({ds.attrs.get(f'n_{tag}')} stimuli)"),
             outdir / f"{NAME}_rf_{tag}.png"))
 
-    fig, (ax1, ax2, ax4, ax3) = plt.subplots(1, 4, figsize=(17, 3.8))
+    fig, grid = plt.subplots(2, 3, figsize=(13.5, 7.6))
+    (ax1, ax2, ax4), (ax3, ax5, spare) = grid
+    spare.axis("off")
+    a = ds.attrs
+    summary = [
+        f"{ds.sizes['unit']} LCA units, lambda = {a.get('lam', np.nan):g}",
+        f"median cosine(RF, atom): white {a.get('median_similarity_white', np.nan):.2f}, "
+        f"sparse {a.get('median_similarity_sparse', np.nan):.2f}",
+        f"Gabor-like atoms (R² ≥ {GABOR_LIKE_R2:g}): {a.get('n_gabor_like', 0)}",
+        f"median circular variance: {a.get('median_circular_variance', np.nan):.2f}",
+        f"median orientation bandwidth: "
+        f"{a.get('median_orientation_bandwidth_deg', np.nan):.0f}°",
+        f"F1/F0 > 1 (simple): {a.get('fraction_simple', np.nan):.0%}",
+    ]
+    spare.text(0.0, 0.95, "\n".join(summary), va="top", fontsize=10,
+               transform=spare.transAxes)
     for k, tag in enumerate(("white", "sparse")):
         tr = ds[f"similarity_trace_{tag}"]
         n = tr[f"n_{tag}_used"].values
@@ -250,11 +266,22 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     ax4.plot(lims, lims, color="0.6", ls="--", lw=0.8)
     ax4.set(xlim=lims, ylim=lims, xlabel="atom's Gabor frequency (cycles/pixel)",
             ylabel="preferred grating frequency (cycles/pixel)")
-    for axis in (ax4.xaxis, ax4.yaxis):  # plain numbers, no crowded minor labels
-        axis.set_major_formatter(plt.matplotlib.ticker.FormatStrFormatter("%g"))
+    ticker = plt.matplotlib.ticker
+    for axis in (ax4.xaxis, ax4.yaxis):  # plain numbers at 1-2-5, no crowded minor labels
+        axis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(ticker.FormatStrFormatter("%g"))
         axis.set_minor_formatter(plt.matplotlib.ticker.NullFormatter())
     ax4.set_title(f"median preferred / atom frequency "
                   f"{ds.attrs.get('median_frequency_ratio', np.nan):.2f}", fontsize=9)
+    ratio = ds["modulation_ratio"].values
+    ratio = ratio[np.isfinite(ratio)]
+    # F1/F0 lies in [0, 2] for a rectified response; Skottun et al. (1991) split at 1
+    ax5.hist(ratio, bins=np.linspace(0, 2, 21), color="C0")
+    ax5.axvline(1.0, color="0.3", ls="--", lw=0.8)
+    ax5.set(xlim=(0, 2), xlabel="F1/F0 to the preferred drifting grating",
+            ylabel="units")
+    ax5.set_title(f"{ratio.size} responsive units; F1/F0 > 1 (simple): "
+                  f"{ds.attrs.get('fraction_simple', np.nan):.0%}", fontsize=9)
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_summary.png"))
 

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from v1model.analysis import GABOR_LIKE_R2
+
 NAME = "ringach-2002"
 TITLE = "Learned atoms and the sparsenet basis in Ringach's (nx, ny) plane"
 REFERENCE = (
@@ -37,7 +39,7 @@ def run(
     images: str = "skimage",
     n_updates: int | None = None,
     reference: str | None = None,
-    min_r2: float = 0.8,
+    min_r2: float = GABOR_LIKE_R2,
     n_starts: int = 4,
     progress: bool = True,
 ) -> xr.Dataset:
@@ -62,7 +64,8 @@ def run(
         when present; ``"none"`` to skip.
     min_r2 : float
         Fits with R^2 at least this good count as Gabor-like (the summary
-        statistics use only those).
+        statistics use only those); default ``GABOR_LIKE_R2`` (0.8), the
+        package's one threshold.
     n_starts : int
         Starts per Gabor fit.
     progress : bool
@@ -134,7 +137,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     from v1model.plotting._mpl import pyplot
 
     outdir = Path(outdir)
-    min_r2 = float(ds.attrs.get("min_r2", 0.8))
+    min_r2 = float(ds.attrs.get("min_r2", GABOR_LIKE_R2))
     fits, labels = [_fit_view(ds, "")], ["learned atoms"]
     if "ref_atom" in ds.dims:
         fits.append(_fit_view(ds, "ref_"))

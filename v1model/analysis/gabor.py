@@ -324,7 +324,8 @@ def fit_gabor(
     ----------
     atoms : array_like, shape (n_atoms, n_features) or (n_atoms, height, width)
         Dictionary rows or receptive-field images (any scale; each is fitted
-        on its own). Flat atoms are reshaped row-major.
+        on its own). Flat atoms are reshaped row-major. A 2-D array is always
+        read as flat atoms; pass one image as ``image[None]``.
     shape : (height, width), optional
         Needed for flat atoms that are not square.
     n_starts : int
