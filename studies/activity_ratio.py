@@ -53,9 +53,8 @@ def run(
     Parameters
     ----------
     quick : bool
-        Quick dictionary (8x8 patches, 64 atoms, 1,000 updates), 7 values of
-        lambda and 1,000 patches instead of the full dictionary, 13 values and
-        5,000 patches.
+        Quick dictionary (8x8 patches, 64 atoms, 1,000 updates) and 1,000
+        patches instead of the full dictionary and 5,000 patches.
     seed : int
     dictionary : str, optional
         Saved ``olshausen-field-1996`` result (or network) to use.
@@ -71,6 +70,17 @@ def run(
         Activity threshold and class boundaries
         (:func:`v1model.analysis.code_class`).
     progress : bool
+
+    Returns
+    -------
+    xarray.Dataset
+        Over ``lam``: the summary statistics above, ``code_class``,
+        ``reconstruction_error`` and ``mean_coactive_babel``; over (``lam``,
+        ``sample``) the active count of each patch and over (``lam``,
+        ``unit``) each unit's lifetime sparseness; the dictionary (unit, y,
+        x); the Babel function ``babel`` over ``r`` and the co-active Babel
+        value against the support size (``coactive_babel_by_size``,
+        ``n_patches_by_size`` over ``support_size``); parameters in attrs.
     """
     from stimuli import sample_patches
     from stimuli.images import load_whitened
@@ -104,6 +114,7 @@ def run(
             "mean_population_sparseness", "n_dead")
     stats = {k: [] for k in keys}
     classes, err, counts, life, babel_mean, hoyer = [], [], [], [], [], []
+    sizes_all, values_all = [], []  # supports pooled over lambda, for the Babel comparison
     for lam in tqdm(lams, desc="lambda", disable=not progress, leave=False):
         A = lca(X, D, lam, dtype=np.float64)
         s = sparseness(A, tol=tol, local_max_count=local_max_count,
@@ -116,8 +127,12 @@ def run(
         counts.append(s["active_count"].values)
         life.append(s["lifetime_sparseness"].values)
         hoyer.append(float(np.nanmean(s["hoyer"].values)))
-        cb = coactive_babel(A, D, tol=tol)["coactive_babel"].values
-        babel_mean.append(float(np.nanmean(cb)) if np.isfinite(cb).any() else np.nan)
+        cb = coactive_babel(A, D, tol=tol)
+        size, value = cb["support_size"].values, cb["coactive_babel"].values
+        used = (size > 0) & np.isfinite(value)  # an empty support has no Babel value
+        babel_mean.append(float(value[used].mean()) if used.any() else np.nan)
+        sizes_all.append(size[used])
+        values_all.append(value[used])
 
     ds = xr.Dataset(coords={"lam": ("lam", lams, {"units": "1", "long_name": "LCA threshold"}),
                             "sample": np.arange(n_patches), "unit": np.arange(n_units),
@@ -138,7 +153,19 @@ def run(
     ds["mean_hoyer"] = ("lam", np.array(hoyer), {"units": "1", "long_name":
                         "mean Hoyer sparseness per patch"})
     ds["mean_coactive_babel"] = ("lam", np.array(babel_mean), {"units": "1", "long_name":
-                                 "mean Babel value of the co-active atoms"})
+                                 "mean Babel value of the co-active atoms (non-empty supports)"})
+    # the co-active Babel value against the support size, pooled over lambda: the sets the
+    # code uses, next to the worst case mu_1(r) over all sets of the same size
+    pooled_size, pooled_value = np.concatenate(sizes_all), np.concatenate(values_all)
+    r_used = np.unique(pooled_size)
+    ds = ds.assign_coords(support_size=("support_size", r_used, {
+        "units": "1", "long_name": "active atoms per patch"}))
+    ds["coactive_babel_by_size"] = ("support_size", np.array(
+        [pooled_value[pooled_size == r].mean() for r in r_used]), {
+        "units": "1", "long_name": "mean co-active Babel value, pooled over lambda"})
+    ds["n_patches_by_size"] = ("support_size", np.array(
+        [(pooled_size == r).sum() for r in r_used]), {
+        "units": "1", "long_name": "patch codes with this support size, over all lambda"})
     ds["active_count"] = (("lam", "sample"), np.array(counts), {"units": "1"})
     ds["lifetime_sparseness"] = (("lam", "unit"), np.array(life), {"units": "1"})
     ds["dictionary"] = (("unit", "y", "x"), atoms, {"units": "1"})
@@ -173,13 +200,17 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
                                  title=f"LCA on natural patches, {ds.sizes['unit']} units"),
         outdir / f"{NAME}_tradeoff.png")]
     picks = sorted({0, len(lam) // 2, len(lam) - 1})
+    life = ds["lifetime_sparseness"].values[picks]
+    # the values crowd near 1 for sparse codes: bin only the range they span
+    low = np.nanmin(life) if np.isfinite(life).any() else 0.0
+    life_bins = np.linspace(np.floor(low * 20) / 20, 1.0, 31)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for k, i in enumerate(picks):
         c = ds["active_count"].values[i]
         axes[0].hist(c, bins=np.arange(c.max() + 2) - 0.5, histtype="step", color=f"C{k}",
                      label=f"λ={lam[i]:.3g} ({ds['code_class'].values[i]})")
         v = ds["lifetime_sparseness"].values[i]
-        axes[1].hist(v[np.isfinite(v)], bins=20, range=(0, 1), histtype="step",
+        axes[1].hist(v[np.isfinite(v)], bins=life_bins, histtype="step",
                      color=f"C{k}", label=f"λ={lam[i]:.3g}")
     axes[0].set_xlabel("active units per patch")
     axes[0].set_ylabel("patches")
@@ -194,8 +225,11 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     fig = plot_babel_curves(b, labels=["learned dictionary"],
                             title="Babel function of the dictionary")
     ax = fig.axes[0]
-    ax.plot(ds["mean_active_count"].values, ds["mean_coactive_babel"].values, "o", ms=4,
-            color="k", label="co-active atoms (one point per λ)")
+    if "coactive_babel_by_size" in ds:
+        enough = ds["n_patches_by_size"].values >= 10  # means over fewer codes are noise
+        ax.plot(ds["support_size"].values[enough], ds["coactive_babel_by_size"].values[enough],
+                "o", ms=4, color="k", label="co-active atoms of the codes (mean over patches, "
+                                           "all λ)")
     ax.legend(fontsize=7)
     paths.append(save_figure(fig, outdir / f"{NAME}_babel.png"))
     return paths

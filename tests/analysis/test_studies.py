@@ -87,6 +87,13 @@ def test_activity_ratio_falls_and_error_rises_with_lambda(ringach, tmp_path):
     ranks = [order.index(c) for c in classes]
     assert classes[0] == "dense" and ranks == sorted(ranks) and ranks[-1] >= 2
     assert float(ds["lam"][-1] / ds["lam"][0]) == pytest.approx(100.0)
+    # the co-active sets are some sets of their size: their mean Babel value is bounded by
+    # the worst case mu_1(r) over all sets of that size, and every code is counted once
+    r = ds["support_size"].values
+    worst = ds["babel"].sel(r=r).values
+    assert np.all(ds["coactive_babel_by_size"].values <= worst + 1e-12)
+    n_nonempty = int((ds["active_count"].values > 0).sum())
+    assert int(ds["n_patches_by_size"].sum()) == n_nonempty
     _params_recorded("activity-ratio", ds, dictionary=str(path), n_updates=300)
     _pngs_ok(get_study("activity-ratio").plot(ds, tmp_path))
 
