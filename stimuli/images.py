@@ -20,8 +20,8 @@ from v1model.validation import (
     describe,
 )
 
-__all__ = ["SKIMAGE_SCENES", "load_images", "whiten", "sample_patches", "whitening_filter",
-           "is_prewhitened", "load_whitened"]
+__all__ = ["SKIMAGE_SCENES", "load_images", "whiten", "sample_patches", "check_patch_size",
+           "whitening_filter", "is_prewhitened", "load_whitened"]
 
 #: Natural scenes among the photographs bundled with scikit-image (file names
 #: inside ``skimage/data``). Objects, animals, people, textures and outdoor
@@ -43,7 +43,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".pgm")
 MAT_KEYS = ("IMAGES", "IMAGESr", "IMAGES_RAW")
 
 
-def load_images(source="skimage", size: int | None = None, max_images: int | None = None):
+def load_images(source="skimage", size: int | None = None, max_images: int | None = None,
+                *, name: str = "source"):
     """Load a set of grayscale natural images as ``(n_images, height, width)``.
 
     Parameters
@@ -66,6 +67,8 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         sizes; otherwise images are kept as they are.
     max_images : int, optional
         Keep only the first ``max_images`` images.
+    name : str
+        The caller's name of ``source`` (e.g. ``"images"``), used in messages.
 
     Returns
     -------
@@ -83,22 +86,22 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         path = Path(source).expanduser()
         if not path.exists():
             raise FileNotFoundError(
-                f"source: no such file or folder: {str(path)!r} (expected 'skimage', a .mat "
+                f"{name}: no such file or folder: {str(path)!r} (expected 'skimage', a .mat "
                 "file, a folder of sparsenet raw files or a folder of PNG/JPEG/TIFF images)"
             )
         if path.is_dir():
-            images = _load_folder(path, size)
+            images = _load_folder(path, size, name)
         elif path.suffix.lower() == ".mat":
-            images = _load_mat(path)
+            images = _load_mat(path, name)
         elif path.suffix.lower() in IMAGE_SUFFIXES:
-            images = _read_image_files([path], size)
+            images = _read_image_files([path], size, name)
         else:
             raise ValueError(
-                f"source: cannot read {str(path)!r}: expected a .mat file, an image file or a "
+                f"{name}: cannot read {str(path)!r}: expected a .mat file, an image file or a "
                 "folder"
             )
     else:
-        images = check_array(source, "source", ndim=(2, 3))
+        images = check_array(source, name, ndim=(2, 3))
         if images.ndim == 2:
             images = images[None]
     if size is not None and images.shape[1:] != (size, size):
@@ -107,7 +110,7 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         images = images[:max_images]
     images = np.ascontiguousarray(images, dtype=np.float64)
     if not np.all(np.isfinite(images)):
-        raise ValueError(f"source {describe(source)}: images contain NaN or inf")
+        raise ValueError(f"{name} {describe(source)}: images contain NaN or inf")
     return images
 
 
@@ -153,7 +156,7 @@ def _load_skimage(size):
     return np.stack([_square(_to_gray(imread(f)), size) for f in files])
 
 
-def _read_image_files(files, size):
+def _read_image_files(files, size, name="source"):
     from skimage.io import imread
 
     images = []
@@ -161,26 +164,26 @@ def _read_image_files(files, size):
         try:
             images.append(_to_gray(imread(f)))
         except Exception as exc:  # noqa: BLE001 - report which file failed
-            raise ValueError(f"source: cannot read image file {str(f)!r}: {exc}") from exc
+            raise ValueError(f"{name}: cannot read image file {str(f)!r}: {exc}") from exc
     shapes = {im.shape for im in images}
     if len(shapes) > 1 or size is not None:
         images = [_square(im, size or 256) for im in images]
     return np.stack(images)
 
 
-def _load_folder(path, size):
+def _load_folder(path, size, name="source"):
     files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
     pictures = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
     if pictures:
-        return _read_image_files(pictures, size)
+        return _read_image_files(pictures, size, name)
     raw = [p for p in files if p.suffix == "" and p.name.startswith("image")]
     if raw:
-        return np.stack([_read_raw(p) for p in sorted(raw, key=_natural_key)])
+        return np.stack([_read_raw(p, name) for p in sorted(raw, key=_natural_key)])
     mats = [p for p in files if p.suffix.lower() == ".mat"]
     if len(mats) == 1:
-        return _load_mat(mats[0])
+        return _load_mat(mats[0], name)
     raise ValueError(
-        f"source: folder {str(path)!r} holds no PNG/JPEG/TIFF images, no sparsenet raw files "
+        f"{name}: folder {str(path)!r} holds no PNG/JPEG/TIFF images, no sparsenet raw files "
         "(image0, image1, ...) and no single .mat file"
     )
 
@@ -190,19 +193,19 @@ def _natural_key(p):
     return (int(digits) if digits else -1, p.name)
 
 
-def _read_raw(path):
+def _read_raw(path, name="source"):
     """One headerless big-endian float32 square image (sparsenet's raw format)."""
     n_values = path.stat().st_size // 4
     side = int(round(np.sqrt(n_values)))
     if side * side != n_values or path.stat().st_size % 4:
         raise ValueError(
-            f"source: raw file {str(path)!r} has {path.stat().st_size} bytes, which is not a "
+            f"{name}: raw file {str(path)!r} has {path.stat().st_size} bytes, which is not a "
             "square image of big-endian float32 values"
         )
     return np.fromfile(path, dtype=">f4").reshape(side, side).astype(np.float64)
 
 
-def _load_mat(path):
+def _load_mat(path, name="source"):
     try:
         from scipy.io import loadmat
 
@@ -210,7 +213,7 @@ def _load_mat(path):
     except NotImplementedError:  # MATLAB v7.3 files are HDF5
         content = _load_mat_v73(path)
     except Exception as exc:  # noqa: BLE001
-        raise ValueError(f"source: cannot read .mat file {str(path)!r}: {exc}") from exc
+        raise ValueError(f"{name}: cannot read .mat file {str(path)!r}: {exc}") from exc
     for key in MAT_KEYS:
         if key in content:
             arr = np.asarray(content[key], dtype=np.float64)
@@ -218,13 +221,13 @@ def _load_mat(path):
     else:
         found = sorted(k for k in content if not k.startswith("__"))
         raise KeyError(
-            f"source: {str(path)!r} has no key {' or '.join(MAT_KEYS)}; it holds {found}"
+            f"{name}: {str(path)!r} has no key {' or '.join(MAT_KEYS)}; it holds {found}"
         )
     if arr.ndim == 2:
         arr = arr[:, :, None]
     if arr.ndim != 3:
         raise ValueError(
-            f"source: {str(path)!r} key {key!r} has shape {arr.shape}; expected "
+            f"{name}: {str(path)!r} key {key!r} has shape {arr.shape}; expected "
             "(height, width, n_images)"
         )
     return np.ascontiguousarray(np.moveaxis(arr, 2, 0))
@@ -295,6 +298,31 @@ def whiten(images, f0: float | None = None, variance: float = 0.1):
     return out
 
 
+def check_patch_size(size, image_shape, border: int = 4, name: str = "size") -> int:
+    """``size`` as an int, after checking that such patches fit inside the images.
+
+    Parameters
+    ----------
+    size : int
+        Patch side in pixels.
+    image_shape : tuple of int
+        Shape of the images, ``(height, width)`` or ``(n_images, height, width)``.
+    border : int
+        Pixels left out at every image edge, as in :func:`sample_patches`.
+    name : str
+        The caller's name of ``size`` (e.g. ``"patch_size"``), used in the message.
+    """
+    size = check_int(size, name, minimum=1)
+    border = check_int(border, "border", minimum=0)
+    h, w = image_shape[-2:]
+    if size + 2 * border > min(h, w):
+        raise ValueError(
+            f"{name}={size} with border={border} does not fit in images of {h}x{w} pixels "
+            f"(need {name} + 2*border <= {min(h, w)})"
+        )
+    return size
+
+
 def sample_patches(
     images,
     size: int,
@@ -334,16 +362,11 @@ def sample_patches(
     images = check_array(images, "images", ndim=(2, 3))
     if images.ndim == 2:
         images = images[None]
-    size = check_int(size, "size", minimum=1)
+    size = check_patch_size(size, images.shape, border)
     n = check_int(n, "n", minimum=1)
     border = check_int(border, "border", minimum=0)
     min_variance = check_nonnegative(min_variance, "min_variance")
     n_img, h, w = images.shape
-    if size + 2 * border > min(h, w):
-        raise ValueError(
-            f"size={size} with border={border} does not fit in images of {h}x{w} pixels "
-            f"(need size + 2*border <= {min(h, w)})"
-        )
     rng = as_generator(seed)
     chosen, n_found, tries = [], 0, 0
     need_var = min_variance > 0 or normalize
@@ -405,7 +428,8 @@ def is_prewhitened(source) -> bool:
     return False
 
 
-def load_whitened(source="skimage", prewhitened: bool | None = None, **load_kwargs):
+def load_whitened(source="skimage", prewhitened: bool | None = None, *, name: str = "source",
+                  **load_kwargs):
     """Load images and whiten them unless they already are.
 
     Parameters
@@ -415,6 +439,8 @@ def load_whitened(source="skimage", prewhitened: bool | None = None, **load_kwar
         Whether ``source`` is already whitened; default
         :func:`is_prewhitened` (True for Olshausen's whitened files), so
         that his images are never whitened twice.
+    name : str
+        The caller's name of ``source`` (e.g. ``"images"``), used in messages.
     **load_kwargs
         Passed to :func:`load_images`.
 
@@ -424,7 +450,7 @@ def load_whitened(source="skimage", prewhitened: bool | None = None, **load_kwar
     prewhitened : bool
         The value used (recorded by studies in their attrs).
     """
-    raw = load_images(source, **load_kwargs)
+    raw = load_images(source, name=name, **load_kwargs)
     if prewhitened is None:
         prewhitened = is_prewhitened(source)
     return (raw if prewhitened else whiten(raw)), bool(prewhitened)

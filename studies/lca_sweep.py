@@ -144,9 +144,10 @@ def run(
     gabor_r2 = check_probability(gabor_r2, "gabor_r2")
     rng = as_generator(seed)
 
-    from stimuli.images import load_whitened
+    from stimuli.images import check_patch_size, load_whitened
 
-    pictures, _ = load_whitened(images)  # never whiten Olshausen's images twice
+    pictures, _ = load_whitened(images, name="images")  # never whiten Olshausen's images twice
+    patch_size = check_patch_size(patch_size, pictures.shape, name="patch_size")
     X_train = sample_patches(pictures, patch_size, n_train, seed=rng)
     X_test = sample_patches(pictures, patch_size, n_test, seed=rng)
     n_atoms = overcompleteness * patch_size**2

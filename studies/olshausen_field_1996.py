@@ -13,7 +13,8 @@ Defaults and their sources
   Olshausen & Field (1996) and the sparsenet code.
 - Whitening R(f) = f exp(-(f/f0)^4), f0 = 0.4 N, variance 0.1: sparsenet.
 - ``prior="l1"`` (default): the L1 / LCA form of the model with unit-norm atoms
-  (Rozell et al. 2008; Olshausen's later sparsenet class code), lam = 0.15.
+  (Rozell et al. 2008; Olshausen's later sparsenet class code), lam = 0.15
+  (0.1 with ``--quick``, 8x8 patches).
   ``prior="cauchy"``: the 1996 Cauchy prior with sparsenet's constants
   (lam = beta * noise_var = 0.022, sigma = 0.316, gain adaptation).
 - Learning rate 3 decaying to 0.3 over 3,000 updates (L1): chosen so that the
@@ -57,8 +58,9 @@ def run(
     Parameters
     ----------
     quick : bool
-        8x8 patches, 64 atoms, 1,500 updates (under a minute) instead of
-        16x16, 256 atoms, 3,000 updates.
+        8x8 patches, 64 atoms, 1,500 updates on 30,000 patches, lam = 0.1 for
+        the L1 prior (under a minute) instead of 16x16, 256 atoms, 3,000
+        updates on 100,000 patches, lam = 0.15.
     seed : int
         Root seed for patches, initial dictionary and minibatches.
     images : str
@@ -80,11 +82,11 @@ def run(
     -------
     xarray.Dataset
         ``dictionary`` (atom, y, x), the learning history over ``update``,
-        held-out ``codes`` (sample, atom) and their ``reconstruction_error``;
-        all parameters in attrs.
+        held-out ``codes`` (sample, atom) and their relative reconstruction
+        error ``heldout_error`` (sample); all parameters in attrs.
     """
     from stimuli import sample_patches
-    from stimuli.images import load_whitened
+    from stimuli.images import check_patch_size, load_whitened
     from v1model import SparseCodingNetwork
     from v1model.learning.olshausen_field import SPARSENET_CAUCHY_LAM
     from v1model.validation import as_generator
@@ -98,7 +100,8 @@ def run(
     n_patches = n_patches or (30000 if quick else 100000)
     rng = as_generator(seed)
 
-    imgs, prewhitened = load_whitened(images, prewhitened)
+    imgs, prewhitened = load_whitened(images, prewhitened, name="images")
+    patch_size = check_patch_size(patch_size, imgs.shape, name="patch_size")
     X = sample_patches(imgs, patch_size, n_patches, seed=rng)
     X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng)
 

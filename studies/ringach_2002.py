@@ -74,8 +74,9 @@ def run(
     -------
     xarray.Dataset
         ``dictionary`` (atom, y, x) and its fitted Gabor parameters, ``r2``,
-        ``nx``, ``ny`` and ``model`` over ``atom``; the same with a ``ref_``
-        prefix over ``ref_atom`` for A144; summaries in attrs.
+        ``nx``, ``ny`` over ``atom``, the fitted Gabor images ``gabor`` (atom,
+        y, x); the same with a ``ref_`` prefix over ``ref_atom`` for A144;
+        summaries in attrs.
     """
     from studies._learned import a144_path, learned_dictionary, load_a144
     from v1model.analysis import fit_gabor

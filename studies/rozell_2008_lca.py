@@ -125,9 +125,10 @@ def run(
     n_levels = check_int(n_levels if n_levels is not None else (5 if quick else 8), "n_levels",
                          minimum=2)
 
-    from stimuli.images import load_whitened
+    from stimuli.images import check_patch_size, load_whitened
 
-    imgs, _ = load_whitened(images)  # never whiten Olshausen's images twice
+    imgs, _ = load_whitened(images, name="images")  # never whiten Olshausen's images twice
+    check_patch_size(p, imgs.shape, name="patch_size")
     X_train = sample_patches(imgs, p, n_train, seed=rng)
     X = sample_patches(imgs, p, n_eval, seed=rng)
     D, learn_hist = learn_dictionary(X_train, k, lam=lam, n_updates=n_updates, seed=rng,

@@ -91,7 +91,7 @@ def run(
         spikes of the first ``n_raster`` samples; ``dictionary`` (atom, y, x).
     """
     from stimuli import sample_patches
-    from stimuli.images import load_whitened
+    from stimuli.images import check_patch_size, load_whitened
     from v1model import SparseCodingNetwork
     from v1model.inference import fista, lca
     from v1model.spiking import spiking_lca, windowed_rates
@@ -105,7 +105,8 @@ def run(
     target = target or ("numpy" if quick else "cython")
     rng = as_generator(seed)
 
-    imgs, prewhitened = load_whitened(images, prewhitened)
+    imgs, prewhitened = load_whitened(images, prewhitened, name="images")
+    patch_size = check_patch_size(patch_size, imgs.shape, name="patch_size")
     pool = sample_patches(imgs, patch_size, 20000, seed=rng)
     X = sample_patches(imgs, patch_size, n_patches, seed=rng)
 

@@ -18,7 +18,7 @@ Defaults and their sources
   beta = 0.01, gamma = 0.1, initial theta = 2, W = 0, batches of 100,
   inference over 5 membrane time constants in steps of 0.1 tau.
 - Updates: 10,000 instead of the authors' 25,000 — the receptive fields are
-  localized and oriented after ~5,000; a batch takes ~25 ms on an idle core
+  localized and oriented after ~5,000; a batch takes 10-25 ms on 2 cores
   (about 4-5 minutes in all; 31 minutes measured on the loaded shared test
   machine). ``-p n_updates=25000`` gives the original length.
 - Images: the embedded photographs whitened as in sparsenet (the authors used
@@ -114,7 +114,7 @@ def run(
     n_brian2 = n_brian2 if n_brian2 is not None else (20 if quick else 100)
     rng = as_generator(seed)
 
-    imgs, prewhitened = load_whitened(images, prewhitened)
+    imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     border = min(20, (min(imgs.shape[1:]) - patch_size) // 4)
     ds = learn_sailnet(imgs, n_neurons, patch_size=patch_size, p=p, alpha=alpha, beta=beta,
                        gamma=gamma, theta0=theta0, batch_size=batch_size, n_updates=n_updates,

@@ -148,9 +148,10 @@ class SparseCodingNetwork:
             ``"spiking"``: the Brian2 spiking LCA.
         **kwargs
             Passed to the backend (e.g. ``method``, ``n_steps``, ``dtype``).
-            On the ODE backend ``lam``, ``tau``, ``positive`` (and
-            ``threshold`` for LCA, ``sigma`` for the Cauchy prior) override
-            the network's own values for this call.
+            On the ODE backend ``lam`` overrides the network's own value for
+            this call, as do ``tau`` and ``threshold`` with ``method="lca"``,
+            ``positive`` with the L1 prior and ``sigma`` with the Cauchy
+            prior; the others are refused with a message.
         """
         self._require_dictionary()
         check_choice(backend, "backend", tuple(BACKENDS))
@@ -284,6 +285,12 @@ def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs
 
         # "cg" / "lbfgs" are the encode-style names of cauchy_inference's two methods
         method = check_choice(method or "lbfgs", "method", tuple(CAUCHY_METHODS))
+        for name in ("positive", "tau", "threshold"):
+            if name in kwargs:
+                raise ValueError(
+                    f"{name}={kwargs[name]!r} does not apply to a network with "
+                    "prior='cauchy' (MAP inference; it takes lam and sigma)"
+                )
         return cauchy_inference(X, net.dictionary, kwargs.pop("lam", net.lam),
                                 kwargs.pop("sigma", net.sigma), method=CAUCHY_METHODS[method],
                                 **kwargs)
@@ -301,6 +308,12 @@ def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs
                              "threshold='hard'")
         return inference.lca(X, net.dictionary, kwargs.pop("lam", net.lam), threshold=threshold,
                              tau=kwargs.pop("tau", net.tau), **kwargs)
+    for name in ("tau", "threshold"):
+        if name in kwargs:
+            raise ValueError(
+                f"{name}={kwargs[name]!r} applies to method='lca' only (the network "
+                f"dynamics), not to method={method!r}"
+            )
     if method in inference.L1_METHODS and net.threshold == "hard":
         raise ValueError(
             f"method={method!r} solves the L1 problem; threshold='hard' needs method='lca' "

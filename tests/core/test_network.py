@@ -109,6 +109,11 @@ def test_call_arguments_override_the_spec(dictionary, rng):
         hard.encode(X, positive=True)
     with pytest.raises(TypeError, match="positive must be a bool"):
         net.encode(X, positive="yes")
+    # the LCA's own parameters are refused by the other methods, by name
+    with pytest.raises(ValueError, match=r"tau=0.02 applies to method='lca' only"):
+        net.encode(X, method="fista", tau=0.02)
+    with pytest.raises(ValueError, match=r"threshold='hard' applies to method='lca' only"):
+        net.encode(X, method="omp", n_nonzero=2, threshold="hard")
 
 
 def test_hard_threshold_network_learns_with_lca(rng):
@@ -151,6 +156,9 @@ def test_cauchy_network_encode_methods(dictionary, rng):
     np.testing.assert_allclose(net.encode(X, method="L-BFGS-B"), net.encode(X))
     with pytest.raises(ValueError, match="method must be one of 'lbfgs'.*got 'fista'"):
         net.encode(X, method="fista")
+    for name, value in (("positive", True), ("tau", 0.02), ("threshold", "soft")):
+        with pytest.raises(ValueError, match=f"{name}=.* does not apply to .*prior='cauchy'"):
+            net.encode(X, **{name: value})
 
 
 def test_spiking_backend_takes_the_ode_name_of_tau(dictionary, rng):

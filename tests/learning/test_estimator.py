@@ -145,6 +145,13 @@ def test_unfitted_and_mismatched_input(planted):
         ({"n_nonzero": 0, "transform_method": "omp"}, ValueError, "n_nonzero must be >= 1"),
         ({"n_nonzero": 0}, ValueError, "n_nonzero must be >= 1"),
         ({"lam": -1.0, "method": "omp", "n_nonzero": 2}, ValueError, "lam must be a positive"),
+        # the transform settings are named as the user spelled them
+        ({"transform_method": "bogus"}, ValueError, "transform_method must be one of"),
+        ({"transform_method": "omp"}, ValueError,
+         "transform_method='omp' needs n_nonzero .* or a tol in transform_params"),
+        ({"transform_params": {"lam": 0.2}}, ValueError, "transform_params must not contain"),
+        ({"transform_params": [1]}, TypeError, "transform_params must be a dict"),
+        ({"method_params": [1]}, TypeError, "method_params must be a dict"),
     ],
 )
 def test_bad_parameters_fail_in_fit(planted, params, error, match):

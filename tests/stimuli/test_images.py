@@ -150,8 +150,23 @@ def test_sample_patches_mean_removal_and_variance_filter(whitened_images):
 
 
 def test_patch_larger_than_image():
+    from stimuli.images import check_patch_size
+
     with pytest.raises(ValueError, match="size=40 with border=4 does not fit"):
         sample_patches(np.ones((1, 32, 32)), 40, 10)
+    # callers name the argument as their users spell it
+    with pytest.raises(ValueError, match=r"patch_size=20 with border=8 .* 32x40 pixels"):
+        check_patch_size(20, (3, 32, 40), border=8, name="patch_size")
+    assert check_patch_size(16, (32, 40), border=8) == 16  # exactly fits
+
+
+def test_loader_messages_use_the_callers_name(tmp_path):
+    from stimuli.images import load_whitened
+
+    with pytest.raises(FileNotFoundError, match="images: no such file"):
+        load_whitened(tmp_path / "missing.mat", name="images")
+    with pytest.raises(FileNotFoundError, match="^source: no such file"):
+        load_images(tmp_path / "missing.mat")
 
 
 def test_impossible_variance_filter_explains():

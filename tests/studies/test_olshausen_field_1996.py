@@ -36,7 +36,10 @@ def test_cli_errors_are_clear(tmp_path, capsys):
     assert "unknown study 'no-such-study'" in capsys.readouterr().err
     assert main(["study", "run", "olshausen-field-1996", "--images", str(tmp_path / "x.mat"),
                  "--out", str(tmp_path)]) == 2
-    assert "no such file" in capsys.readouterr().err
+    assert "images: no such file" in capsys.readouterr().err  # the study's name for it
+    assert main(["study", "run", "olshausen-field-1996", "--quick", "-p", "patch_size=300",
+                 "--out", str(tmp_path)]) == 2
+    assert "patch_size=300 with border=4 does not fit" in capsys.readouterr().err
     # argument errors exit with status 2 and the message; nothing runs before the check
     assert main(["study", "run", "olshausen-field-1996", "-p", "bogus=1"]) == 2
     captured = capsys.readouterr()

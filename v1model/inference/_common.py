@@ -30,8 +30,9 @@ class ConvergenceWarning(UserWarning):
 def validate_problem(X, D, lam, dtype, positive_lam_name="lam"):
     """Validate ``X``, ``D`` and ``lam`` once and cast to ``dtype``.
 
-    Returns ``X`` as a 2-D array and ``D`` with unit-norm rows checked
-    (atoms are not renormalised: a scaled atom is a different problem).
+    Returns ``X`` and ``D`` as contiguous 2-D arrays of ``dtype``, finite and
+    with matching features. Atoms are neither renormalised nor required to
+    have unit norm: a scaled atom is a different, equally valid problem.
     """
     dtype = check_dtype(dtype)
     X, D = check_data_and_dictionary(X, D, dtype=np.float64)
@@ -142,8 +143,9 @@ def warn_not_converged(solver, n_iter, n_left, n_total, limit_name="max_iter"):
 def history_dataset(records, solver, **attrs):
     """Per-iteration history as a Dataset with dim ``iteration``.
 
-    ``records`` is a list of dicts with keys objective, data_term, penalty,
-    n_active (summed over samples)."""
+    ``records`` is a list of dicts (:func:`history_record`) with keys
+    objective, data_term, penalty (summed over samples) and n_active (mean
+    per sample)."""
     it = np.arange(len(records))
     data = {
         key: ("iteration", np.array([r[key] for r in records], dtype=float))

@@ -7,7 +7,7 @@ Per sample, with ``G = D D^T``, ``b = D x`` and the negative gradient
 
 so one update costs one length-``n_atoms`` axpy, and only the ~5-10% of
 coordinates that are non-zero move once the support is found. Active sweeps
-visit the non-zeros only; a full sweep (every ``full_every`` sweeps, and
+visit the non-zeros only; a full sweep (after ``full_every`` active sweeps, and
 whenever the active sweeps have settled) visits every atom whose correlation
 passes the threshold, which is where atoms enter. A sample is done when a full
 sweep moves no coefficient by more than ``tol * lam`` (in the units of the
@@ -91,8 +91,8 @@ def lasso_cd(
     max_sweeps : int
         Limit on sweeps per sample (a warning names the samples that hit it).
     full_every : int
-        A full sweep (over every atom past the threshold) at least every
-        ``full_every`` sweeps; the others visit only the non-zeros.
+        Active sweeps (over the non-zeros only) between two full sweeps (over
+        every atom past the threshold), at most; fewer when they settle.
     positive : bool
         Non-negative LASSO.
     A0 : array_like, shape (n_samples, n_atoms), optional
@@ -101,7 +101,8 @@ def lasso_cd(
         Working precision (float32 is about twice as fast).
     return_history : bool
         Also return a Dataset over ``iteration`` (one record per
-        ``full_every`` sweeps) with objective, data term, penalty and mean
+        ``full_every + 1`` sweeps: a full sweep and the active sweeps after
+        it) with objective, data term, penalty and mean
         active count. Recording restarts the sweeps at every record, so it is
         slower; use it to look at convergence, not for speed.
     return_n_iter : bool
@@ -154,11 +155,12 @@ def lasso_cd(
     left = np.zeros(n, np.bool_)
     records = [history_record(X, D, A, lam)] if return_history else None
     if return_history:
-        # one record per `full_every` sweeps: restart from the current codes each time
+        # one record per cycle of a full sweep and `full_every` active ones: restart from the
+        # current codes each time
         budget = max_sweeps
         left[:] = True
         while budget > 0 and left.any():
-            step = min(full_every, budget)
+            step = min(full_every + 1, budget)
             rows = np.flatnonzero(left)
             A_rows = A[rows]
             C = B[rows] - A_rows @ G

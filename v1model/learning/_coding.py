@@ -78,37 +78,41 @@ class Coder:
 
 
 def make_coder(method, lam=None, n_nonzero=None, positive=False, dtype=np.float32,
-               method_params=None, learning=True) -> Coder:
+               method_params=None, learning=True, names=("method", "method_params")) -> Coder:
     """Validate an inference setting and return a :class:`Coder`.
 
     L1 methods (``"lca"``, ``"fista"``, ``"ista"``, ``"active_set"``, ``"cd"``) need
     ``lam``; ``"mp"`` and ``"omp"`` need ``n_nonzero``; ``"iht"`` needs one of the two. With
-    ``learning`` the iterative solvers default to the looser ``LEARNING_TOL``.
+    ``learning`` the iterative solvers default to the looser ``LEARNING_TOL``. ``names``
+    are the caller's names of ``method`` and ``method_params``, used in the messages.
     """
-    method = check_choice(method, "method", METHODS)
+    method_name, params_name = names
+    method = check_choice(method, method_name, METHODS)
     if lam is not None:
         lam = check_positive(lam, "lam")
     if n_nonzero is not None:
         n_nonzero = check_int(n_nonzero, "n_nonzero", minimum=1)
     if method in L1_METHODS and lam is None:
-        raise ValueError(f"method={method!r} minimises an L1 objective and needs lam > 0, got "
-                         "lam=None")
+        raise ValueError(f"{method_name}={method!r} minimises an L1 objective and needs "
+                         "lam > 0, got lam=None")
     if method in ("mp", "omp") and n_nonzero is None and (method_params or {}).get("tol") is None:
-        raise ValueError(f"method={method!r} needs n_nonzero (number of atoms per sample) or a "
-                         "tol in method_params, got neither")
+        raise ValueError(f"{method_name}={method!r} needs n_nonzero (number of atoms per "
+                         f"sample) or a tol in {params_name}, got neither")
     if method == "iht" and lam is None and n_nonzero is None:
-        raise ValueError("method='iht' needs n_nonzero or lam (hard threshold), got neither")
+        raise ValueError(f"{method_name}='iht' needs n_nonzero or lam (hard threshold), got "
+                         "neither")
     if method == "iht" and lam is not None and n_nonzero is not None:
-        raise ValueError(f"method='iht' takes n_nonzero or lam (hard threshold), not both; got "
-                         f"n_nonzero={n_nonzero}, lam={lam}")
+        raise ValueError(f"{method_name}='iht' takes n_nonzero or lam (hard threshold), not "
+                         f"both; got n_nonzero={n_nonzero}, lam={lam}")
     check_bool(positive, "positive")
     dtype = check_dtype(dtype)
     if method_params is not None and not isinstance(method_params, dict):
-        raise TypeError(f"method_params must be a dict or None, got {type(method_params).__name__}")
+        raise TypeError(f"{params_name} must be a dict or None, got "
+                        f"{type(method_params).__name__}")
     params = dict(method_params or {})
     for reserved in ("lam", "n_nonzero", "positive", "dtype", "seed", "return_history"):
         if reserved in params:
-            raise ValueError(f"method_params must not contain {reserved!r}; pass it as the "
+            raise ValueError(f"{params_name} must not contain {reserved!r}; pass it as the "
                              f"learner's own argument")
     if learning and method in LEARNING_TOL:
         params.setdefault("tol", LEARNING_TOL[method])

@@ -352,9 +352,11 @@ class SparseDictionaryLearner:
 
     def _transform_coder(self):
         method = self.method if self.transform_method is None else self.transform_method
-        return self._coder(method, self.transform_params, learning=False)
+        names = (("transform_method", "transform_params") if self.transform_method is not None
+                 else ("method", "transform_params"))
+        return self._coder(method, self.transform_params, learning=False, names=names)
 
-    def _coder(self, method, params, learning):
+    def _coder(self, method, params, learning, names=("method", "method_params")):
         """The validated setting of ``method``, given the parameters it uses.
 
         ``lam`` (default DEFAULT_LAM for the L1 methods) goes to the L1 methods,
@@ -372,7 +374,7 @@ class SparseDictionaryLearner:
         if method not in GREEDY_METHODS:
             n_nonzero = None
         return make_coder(method, lam, n_nonzero, self.positive, self.dtype, params,
-                          learning=learning)
+                          learning=learning, names=names)
 
     def transform(self, X):
         """Sparse codes (n_samples, n_atoms) of ``X`` in the learned dictionary."""

@@ -17,11 +17,13 @@ Two variants:
   atom's length is adjusted so that its coefficient variance approaches a
   target (``var_goal``), which stops codes shrinking while atoms grow.
 
-Defaults for the Cauchy model are those of the original MATLAB sparsenet
+The Cauchy model's defaults (``sigma``, ``var_goal``, ``gain_rate``,
+``var_eta``, batch 100) are those of the original MATLAB sparsenet
 (noise_var = 0.01, beta = 2.2, sigma = 0.316, VAR_GOAL = 0.1, alpha = 0.02,
-var_eta = 0.001, eta = 1, batch 100): the energy
+var_eta = 0.001, eta = 1). Its energy
 ``0.5/noise_var ||e||^2 + beta sum S(a/sigma)`` equals ours with
-``lam = beta * noise_var = 0.022``.
+``lam = beta * noise_var = 0.022``; ``lam`` itself defaults to 0.1 for both
+priors, so pass ``lam=SPARSENET_CAUCHY_LAM`` for sparsenet's setting.
 """
 
 from __future__ import annotations
@@ -387,6 +389,9 @@ def learn_dictionary(
         penalty=("lam^2/2 ||a||_0" if l0_penalty else "lam ||a||_1" if prior == "l1"
                  else "lam sum log(1 + (a/sigma)^2)"),
         var_goal=var_goal, gain_rate=gain_rate, var_eta=var_eta, n_training_samples=n,
+        # the solver settings actually used, defaults included (set by _l1_encoder)
+        **({f"inference_params.{k}": v for k, v in inference_params.items()}
+           if prior == "l1" else {}),
     ))
 
 

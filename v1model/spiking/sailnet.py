@@ -24,10 +24,10 @@ batches of 100, 50 steps of 0.1 tau (5 membrane time constants), 25 000
 updates, patches drawn 20 pixels away from the image borders.
 
 Two simulators implement the inference: a vectorised NumPy kernel (the
-authors' own discrete-time scheme, used for learning because a batch takes
-~10 ms) and a Brian2 network (one ``NeuronGroup`` for the whole batch,
-block-diagonal ``Synapses``) scheduled to reproduce the same discrete-time
-update; :func:`sailnet_inference` runs either and the tests check they agree
+authors' own discrete-time scheme, used for learning because a batch of 100
+at full size takes 10-25 ms on 2 cores) and a Brian2 network (one
+``NeuronGroup`` for the whole batch, block-diagonal ``Synapses``) scheduled
+to reproduce the same discrete-time update; :func:`sailnet_inference` runs either and the tests check they agree
 spike for spike.
 """
 
@@ -402,10 +402,12 @@ def _batch_source(data, patch_size, border, batch_size, rng):
     data = check_array(data, "data", ndim=(2, 3))
     if data.ndim == 3:
         from stimuli import sample_patches
+        from stimuli.images import check_patch_size
 
         patch_size = check_int(patch_size, "patch_size", minimum=2)
         border = check_int(border, "border", minimum=0)
-        # validates sizes once (and raises a clear error if patches do not fit)
+        patch_size = check_patch_size(patch_size, data.shape, border, name="patch_size")
+        # draws once, so that images too flat to normalise fail here, not mid-learning
         sample_patches(data, patch_size, 1, seed=np.random.default_rng(0), border=border,
                        normalize=True)
 
