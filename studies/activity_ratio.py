@@ -88,7 +88,7 @@ def run(
     from tqdm.auto import tqdm
     from v1model.analysis import babel, coactive_babel, sparseness
     from v1model.inference import lca
-    from v1model.validation import check_positive
+    from v1model.validation import check_int, check_positive
 
     lam_min = check_positive(lam_min, "lam_min")
     lam_max = check_positive(lam_max, "lam_max")
@@ -97,8 +97,9 @@ def run(
     if n_updates is None and quick and dictionary is None:
         n_updates = 1000
     # 13 levels (a factor 1.47 apart) put one near a mean of one active unit, the local code
-    n_lams = n_lams or 13
-    n_patches = n_patches or (1000 if quick else 5000)
+    n_lams = check_int(13 if n_lams is None else n_lams, "n_lams", minimum=2)
+    n_patches = check_int((1000 if quick else 5000) if n_patches is None else n_patches,
+                          "n_patches", minimum=1)
     atoms, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
                                              n_updates=n_updates, progress=progress)
     n_units, h, w = atoms.shape

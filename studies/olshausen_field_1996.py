@@ -89,15 +89,19 @@ def run(
     from stimuli.images import check_patch_size, load_whitened
     from v1model import SparseCodingNetwork
     from v1model.learning.olshausen_field import SPARSENET_CAUCHY_LAM
-    from v1model.validation import as_generator
+    from v1model.validation import as_generator, check_int, check_positive
 
-    patch_size = patch_size or (8 if quick else 16)
-    n_atoms = n_atoms or (64 if quick else 256)
-    n_updates = n_updates or (1500 if quick else 3000)
+    patch_size = (8 if quick else 16) if patch_size is None else patch_size
+    n_atoms = check_int((64 if quick else 256) if n_atoms is None else n_atoms, "n_atoms",
+                        minimum=1)
+    n_updates = check_int((1500 if quick else 3000) if n_updates is None else n_updates,
+                          "n_updates", minimum=1)
     if lam is None:
         lam = SPARSENET_CAUCHY_LAM if prior == "cauchy" else (0.1 if quick else 0.15)
-    lr = lr or (3.0 if prior == "l1" else 1.0)
-    n_patches = n_patches or (30000 if quick else 100000)
+    lr = check_positive((3.0 if prior == "l1" else 1.0) if lr is None else lr, "lr")
+    n_patches = check_int((30000 if quick else 100000) if n_patches is None else n_patches,
+                          "n_patches", minimum=1)
+    n_eval = check_int(n_eval, "n_eval", minimum=1)
     rng = as_generator(seed)
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")

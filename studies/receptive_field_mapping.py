@@ -101,12 +101,23 @@ def run(
         tuning_curves,
     )
     from v1model.inference import lca
-    from v1model.validation import as_generator
+    from v1model.validation import as_generator, check_int, check_positive
 
     if n_updates is None and quick and dictionary is None:
         n_updates = 1000
-    n_white = n_white or (5000 if quick else 50000)
-    n_sparse = n_sparse or (10000 if quick else 100000)
+    # checked before the dictionary is learned, under the names the user gave
+    n_white = check_int((5000 if quick else 50000) if n_white is None else n_white, "n_white",
+                        minimum=1)
+    n_sparse = check_int((10000 if quick else 100000) if n_sparse is None else n_sparse,
+                         "n_sparse", minimum=1)
+    for name, value in (("n_orientations", n_orientations), ("n_frequencies", n_frequencies),
+                        ("n_phases", n_phases), ("n_sample_units", n_sample_units),
+                        ("sparse_pixels", sparse_pixels)):
+        check_int(value, name, minimum=1)
+    for name, value in (("lam", lam), ("white_contrast", white_contrast),
+                        ("sparse_contrast", sparse_contrast),
+                        ("grating_contrast", grating_contrast)):
+        check_positive(value, name)
     rng = as_generator(seed)
     atoms, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
                                              n_updates=n_updates, progress=progress)

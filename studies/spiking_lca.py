@@ -95,14 +95,19 @@ def run(
     from v1model import SparseCodingNetwork
     from v1model.inference import fista, lca
     from v1model.spiking import spiking_lca, windowed_rates
-    from v1model.validation import as_generator
+    from v1model.validation import as_generator, check_int, check_positive
 
-    patch_size = patch_size or (8 if quick else 16)
-    n_atoms = n_atoms or (64 if quick else 256)
-    n_patches = n_patches or (20 if quick else 100)
-    dictionary_updates = dictionary_updates or (100 if quick else 300)
-    duration = duration or (0.5 if quick else 2.0)
-    target = target or ("numpy" if quick else "cython")
+    patch_size = (8 if quick else 16) if patch_size is None else patch_size
+    n_atoms = check_int((64 if quick else 256) if n_atoms is None else n_atoms, "n_atoms",
+                        minimum=1)
+    n_patches = check_int((20 if quick else 100) if n_patches is None else n_patches,
+                          "n_patches", minimum=1)
+    if dictionary_updates is None:
+        dictionary_updates = 100 if quick else 300
+    dictionary_updates = check_int(dictionary_updates, "dictionary_updates", minimum=1)
+    duration = check_positive((0.5 if quick else 2.0) if duration is None else duration,
+                              "duration")
+    target = ("numpy" if quick else "cython") if target is None else target
     rng = as_generator(seed)
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")

@@ -85,7 +85,7 @@ def run(
         Held-out patches whose spike counts give the rate distribution.
     n_brian2 : int, optional
         Held-out patches also simulated with the Brian2 network (default 20
-        in quick mode, 100 otherwise).
+        in quick mode, 100 otherwise; 0 skips Brian2).
     brian2_target : {"numpy", "cython", "cpp_standalone"}
     progress : bool
 
@@ -106,15 +106,21 @@ def run(
         rf_spread,
         sailnet_inference,
     )
-    from v1model.validation import as_generator
+    from stimuli.images import check_patch_size
+    from v1model.validation import as_generator, check_int
 
-    patch_size = patch_size or (8 if quick else 16)
-    n_neurons = n_neurons or (64 if quick else 256)
-    n_updates = n_updates or (3000 if quick else 10000)
-    n_brian2 = n_brian2 if n_brian2 is not None else (20 if quick else 100)
+    patch_size = (8 if quick else 16) if patch_size is None else patch_size
+    n_neurons = check_int((64 if quick else 256) if n_neurons is None else n_neurons,
+                          "n_neurons", minimum=1)
+    n_updates = check_int((3000 if quick else 10000) if n_updates is None else n_updates,
+                          "n_updates", minimum=1)
+    n_brian2 = check_int(n_brian2 if n_brian2 is not None else (20 if quick else 100),
+                         "n_brian2", minimum=0)
+    n_eval = check_int(n_eval, "n_eval", minimum=1)
     rng = as_generator(seed)
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")
+    patch_size = check_patch_size(patch_size, imgs.shape, border=0, name="patch_size")
     border = min(20, (min(imgs.shape[1:]) - patch_size) // 4)
     ds = learn_sailnet(imgs, n_neurons, patch_size=patch_size, p=p, alpha=alpha, beta=beta,
                        gamma=gamma, theta0=theta0, batch_size=batch_size, n_updates=n_updates,

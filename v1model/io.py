@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from .validation import check_positive
+
 __all__ = ["atomic_path", "save_dataset", "load_dataset", "save_figure", "clean_attrs"]
 
 NETCDF_ENGINE = "h5netcdf"
@@ -31,12 +33,15 @@ def atomic_path(path, suffix: str | None = None):
     left untouched. An existing folder at ``path`` is replaced only if it is a
     zarr store; any other folder is refused before anything is written.
     """
-    path = Path(path)
+    path = _as_path(path)
     replace_store = path.is_dir() and not path.is_symlink()
     if replace_store and not _is_zarr_store(path):
         raise IsADirectoryError(
             f"path: {str(path)!r} is an existing folder, not a file or a zarr store; give a "
             f"file name (e.g. {str(path / 'result.nc')!r})")
+    if _is_zarr_path(path) and path.exists() and not path.is_dir():
+        raise FileExistsError(f"path: {str(path)!r} is an existing file, not a zarr store "
+                              "(a folder); remove it or choose another name")
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix if suffix is None else suffix
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
@@ -61,6 +66,12 @@ def atomic_path(path, suffix: str | None = None):
         raise
 
 
+def _as_path(path, name: str = "path") -> Path:
+    if not isinstance(path, (str, os.PathLike)) or str(path) == "":
+        raise TypeError(f"{name} must be a file name (str or os.PathLike), got {path!r}")
+    return Path(path)
+
+
 def _is_zarr_store(path: Path) -> bool:
     """A folder written by zarr (v2 or v3 metadata at its top level)."""
     return _is_zarr_path(path) and any(
@@ -75,6 +86,8 @@ def clean_attrs(attrs: dict) -> dict:
     """Make attrs serialisable by netCDF: None -> "None", bools -> int,
     dicts, lists of mixed types and arrays of more than one dimension -> JSON
     strings."""
+    if not isinstance(attrs, dict):
+        raise TypeError(f"attrs must be a dict, got {type(attrs).__name__}")
     out = {}
     for key, value in attrs.items():
         if value is None:
@@ -116,7 +129,7 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
     """
     if not isinstance(ds, xr.Dataset):
         raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
-    path = Path(path)
+    path = _as_path(path)
     ds = _cleaned(ds)
     # a dask.distributed client in this process would otherwise route
     # xarray's file locks through its scheduler
@@ -142,7 +155,7 @@ def _local_scheduler():
 
 def load_dataset(path) -> xr.Dataset:
     """Load a Dataset saved by :func:`save_dataset` fully into memory."""
-    path = Path(path)
+    path = _as_path(path)
     if not path.exists():
         raise FileNotFoundError(f"path: no such file: {str(path)!r}")
     kind = "Zarr store" if _is_zarr_path(path) else "netCDF file"
@@ -165,8 +178,12 @@ def save_figure(fig, path, dpi: int = 120) -> Path:
     PNG when there is none.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    path = Path(path)
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    path = _as_path(path)
+    dpi = check_positive(dpi, "dpi")
     fmt = path.suffix[1:].lower() or "png"
     supported = fig.canvas.get_supported_filetypes()
     if fmt not in supported:

@@ -25,6 +25,7 @@ from .validation import (
     check_int,
     check_nonnegative,
     check_positive,
+    describe,
 )
 
 __all__ = ["SparseCodingNetwork", "BACKENDS"]
@@ -169,6 +170,11 @@ class SparseCodingNetwork:
         """
         from .learning.olshausen_field import learn_dictionary
 
+        for name in ("lam", "prior", "sigma", "threshold", "tau", "D0"):
+            if name in kwargs:
+                where = ("the network's dictionary (SparseCodingNetwork(D0, ...))"
+                         if name == "D0" else f"the network's own {name}")
+                raise ValueError(f"{name} is not a learn() argument: learning uses {where}")
         X = check_array(X, "X", ndim=2)
         if self.patch_shape is None:
             self.patch_shape = _check_patch_shape(None, X.shape[1])
@@ -222,14 +228,22 @@ class SparseCodingNetwork:
             raise ValueError("ds has no 'dictionary' variable; not a saved network")
         D = ds["dictionary"].values
         a = ds.attrs
+
+        def number(key, default):
+            try:
+                return float(a.get(key, default))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"ds.attrs[{key!r}] must be a number, got "
+                                 f"{describe(a[key])}; not a saved network?") from exc
+
         net = cls(
             D.reshape(D.shape[0], -1),
             patch_shape=D.shape[1:],
-            lam=float(a.get("lam", 0.1)),
+            lam=number("lam", 0.1),
             threshold=str(a.get("threshold", "soft")),
-            tau=float(a.get("tau", 0.01)),
+            tau=number("tau", 0.01),
             prior=str(a.get("prior", "l1")),
-            sigma=float(a.get("sigma", 0.316)),
+            sigma=number("sigma", 0.316),
         )
         hist_vars = [v for v in ds.data_vars if "update" in ds[v].dims]
         if hist_vars:
@@ -262,10 +276,10 @@ def _check_patch_shape(patch_shape, n_features):
         if side * side != n_features:
             return (1, n_features)
         return (side, side)
-    try:
-        shape = tuple(int(s) for s in patch_shape)
-    except TypeError as exc:
-        raise TypeError(f"patch_shape must be (height, width), got {patch_shape!r}") from exc
+    if isinstance(patch_shape, (str, bytes)) or not hasattr(patch_shape, "__len__"):
+        raise TypeError(f"patch_shape must be (height, width), got {patch_shape!r}")
+    # check_int refuses 2.5 (int() would truncate it to 2) and bools
+    shape = tuple(check_int(s, "patch_shape") for s in patch_shape)
     if len(shape) != 2 or min(shape) < 1:
         raise ValueError(f"patch_shape must be (height, width) of positive ints, got {patch_shape!r}")
     if n_features is not None and shape[0] * shape[1] != n_features:

@@ -47,6 +47,9 @@ def as_generator(seed) -> np.random.Generator:
     """
     if isinstance(seed, np.random.Generator):
         return seed
+    if isinstance(seed, (bool, np.bool_)):
+        raise TypeError(f"seed must be None, an int, a numpy SeedSequence or a numpy "
+                        f"Generator, got {seed!r}")
     if seed is None or isinstance(seed, (numbers.Integral, np.random.SeedSequence)):
         if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
@@ -97,6 +100,8 @@ def check_array(
     """
     if value is None:
         raise TypeError(f"{name} must be an array, got None")
+    if np.iscomplexobj(value):  # casting would drop the imaginary part with only a warning
+        raise TypeError(f"{name} must be real, got complex values ({describe(value)})")
     try:
         arr = np.array(value, dtype=dtype, copy=True) if copy else np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as exc:
@@ -123,15 +128,18 @@ def check_dictionary(D, name: str = "D", dtype=np.float64, normalized: bool = Fa
     the atoms are rescaled to unit norm in a copy.
     """
     D = check_array(D, name, ndim=2, dtype=dtype)
-    norms = np.linalg.norm(D, axis=1)
-    zero = np.flatnonzero(norms < 1e-12)
+    # norms taken as (row max) * ||row / row max||: no overflow for huge entries, and
+    # "zero" is relative to the largest atom, so that a dictionary at any scale passes
+    row_max = np.abs(D).max(axis=1)
+    zero = np.flatnonzero(row_max <= 1e-12 * row_max.max())
     if zero.size:
         raise ValueError(
             f"{name} has {zero.size} atom(s) (rows) with zero norm, e.g. row {int(zero[0])}; "
             "every atom needs a direction"
         )
     if normalized:
-        D = D / norms[:, None]
+        scaled = D / row_max[:, None]
+        D = scaled / np.sqrt(np.einsum("ij,ij->i", scaled, scaled))[:, None]
     return D
 
 
@@ -193,7 +201,9 @@ def check_probability(value, name: str, open_interval: bool = True) -> float:
 
 def check_int(value, name: str, minimum: int | None = None, maximum: int | None = None) -> int:
     """An integer within ``[minimum, maximum]``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if isinstance(value, (bool, np.bool_)):  # True is an Integral, but never a count
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and float(value).is_integer():
             value = int(value)
         else:

@@ -117,6 +117,22 @@ def test_bad_parameters_are_reported(tmp_path):
     with pytest.raises(FileNotFoundError, match="reference: no such file"):
         get_study("ringach-2002").run(quick=True, dictionary=str(tmp_path / "x.nc"),
                                       reference=str(tmp_path / "A.mat"))
+    # refused before any learning, under the study's own parameter names (0 used to be
+    # replaced by the default, or to fail deep inside as "orientation must not be empty")
+    missing = str(tmp_path / "never-read.nc")
+    with pytest.raises(ValueError, match="min_r2 must be in \\[0, 1\\], got 5"):
+        get_study("ringach-2002").run(quick=True, dictionary=missing, min_r2=5)
+    for name in ("n_sample_units", "n_orientations", "n_white"):
+        with pytest.raises(ValueError, match=f"{name} must be >= 1, got 0"):
+            get_study("receptive-field-mapping").run(quick=True, dictionary=missing,
+                                                     **{name: 0})
+    with pytest.raises(ValueError, match="n_patches must be >= 1, got 0"):
+        get_study("activity-ratio").run(quick=True, dictionary=missing, n_patches=0)
+    for name in ("n_updates", "n_atoms", "n_eval"):
+        with pytest.raises(ValueError, match=f"{name} must be >= 1, got 0"):
+            get_study("olshausen-field-1996").run(quick=True, **{name: 0})
+    with pytest.raises(ValueError, match="lr must be a positive finite number, got 0"):
+        get_study("olshausen-field-1996").run(quick=True, lr=0)
 
 
 @pytest.mark.slow

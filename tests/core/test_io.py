@@ -103,3 +103,31 @@ def test_array_attrs_keep_every_element():
     np.testing.assert_array_equal(np.array(json.loads(out["big"])), big)
     np.testing.assert_array_equal(out["mask"], [1, 0])
     np.testing.assert_array_equal(out["v"], [0.0, 1.0, 2.0])
+
+
+def test_bad_paths_figures_and_attrs_are_named(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from v1model.io import clean_attrs, save_figure
+
+    ds = xr.Dataset({"a": ("x", [1.0, 2.0])})
+    (tmp_path / "x.zarr").write_text("not a store")
+    with pytest.raises(FileExistsError, match="path: .*x.zarr' is an existing file, not a zarr"):
+        save_dataset(ds, tmp_path / "x.zarr")
+    assert (tmp_path / "x.zarr").read_text() == "not a store"
+    with pytest.raises(TypeError, match="path must be a file name .* got None"):
+        save_dataset(ds, None)
+    with pytest.raises(TypeError, match="path must be a file name"):
+        load_dataset(None)
+    fig = plt.figure()
+    with pytest.raises(ValueError, match="dpi must be a positive finite number, got 0"):
+        save_figure(fig, tmp_path / "f.png", dpi=0)
+    with pytest.raises(TypeError, match="fig must be a matplotlib Figure, got NoneType"):
+        save_figure(None, tmp_path / "f.png")
+    with pytest.raises(TypeError, match="attrs must be a dict, got list"):
+        clean_attrs([1, 2])
+    plt.close(fig)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.zarr"]  # nothing half-written

@@ -143,6 +143,18 @@ def test_bad_input(dictionary):
         SparseCodingNetwork(n_atoms=4).encode(np.ones((2, 4)))
     with pytest.raises(ValueError, match="zero norm"):
         SparseCodingNetwork(np.zeros((2, 4)))
+    with pytest.raises(TypeError, match="patch_shape must be \\(height, width\\), got 'ab'"):
+        SparseCodingNetwork(n_atoms=4, patch_shape="ab")
+    with pytest.raises(TypeError, match="patch_shape must be an integer, got 2.5"):
+        SparseCodingNetwork(n_atoms=4, patch_shape=(2.5, 2.5))  # int() would truncate
+    with pytest.raises(ValueError, match="D0 is not a learn\\(\\) argument"):
+        SparseCodingNetwork(n_atoms=4, patch_shape=(4, 4)).learn(np.ones((8, 16)), D0=np.eye(16)[:4])
+    with pytest.raises(ValueError, match="lam is not a learn\\(\\) argument"):
+        net.learn(np.ones((8, 16)), lam=0.2)
+    ds = net.to_dataset()
+    ds.attrs["lam"] = "abc"
+    with pytest.raises(ValueError, match="ds.attrs\\['lam'\\] must be a number, got 'abc'"):
+        SparseCodingNetwork.from_dataset(ds)
 
 
 def test_cauchy_network_encode_methods(dictionary, rng):

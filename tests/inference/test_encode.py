@@ -95,3 +95,54 @@ def test_errors():
     with pytest.raises(TypeError, match="unexpected keyword argument 'n_stepz'"):
         encode(X, D, "lca", lam=0.1, n_stepz=3)
     assert set(GREEDY_METHODS) | set(L1_METHODS) == set(METHODS)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_flags_must_be_bools(method):
+    # "no" is truthy: a solver that took it as a flag would return non-negative codes
+    from v1model import inference
+
+    solver = {"lca": inference.lca, "fista": inference.fista, "ista": inference.ista,
+              "active_set": inference.lasso_active_set, "cd": inference.lasso_cd,
+              "mp": inference.matching_pursuit, "omp": inference.orthogonal_mp,
+              "iht": inference.iht}[method]
+    X, D = np.ones((2, 4)), np.eye(4)
+    args = (0.1,) if method in L1_METHODS else (1,)
+    flag = "return_history" if method == "lca" else "positive"
+    with pytest.raises(TypeError, match=f"{flag} must be a bool, got 'no'"):
+        solver(X, D, *args, **{flag: "no"})
+
+
+def test_complex_data_refused():
+    with pytest.raises(TypeError, match="X must be real, got complex"):
+        encode(np.ones((2, 4)) + 1j, np.eye(4), "fista", lam=0.1)
+
+
+@pytest.mark.parametrize("method", ["fista", "cd", "active_set", "lca", "omp"])
+def test_scales_beyond_the_dtype_are_refused_and_float64_is_exact(method, natural_patches,
+                                                                 patch_dictionary):
+    # codes are equivariant: encoding (c X, c lam) gives c times the codes of (X, lam).
+    # At c = 1e20 float32 products overflow (they used to give inf, NaN, zeros or a
+    # segfault in cd); the refusal names the way out, and float64 then holds the identity.
+    X, D = natural_patches[:20], patch_dictionary
+    c = 1e20
+    kw = {"lam": 0.2} if method in L1_METHODS else {"n_nonzero": 4}
+    big = {**kw, "lam": c * kw["lam"]} if "lam" in kw else kw
+    with pytest.raises(ValueError, match="beyond what float32 holds.*use dtype=float64"):
+        encode(c * X, D, method, dtype=np.float32, **big)
+    ref = encode(X, D, method, dtype=np.float64, **kw)
+    scaled = encode(c * X, D, method, dtype=np.float64, **big)
+    np.testing.assert_allclose(scaled / c, ref, rtol=1e-6, atol=1e-9)
+    with pytest.raises(ValueError, match="beyond what float64 holds"):
+        encode(X, 1e200 * D, method, dtype=np.float64, **kw)
+
+
+def test_tiny_atoms_refused_where_their_gram_underflows(natural_patches, patch_dictionary):
+    X, D = natural_patches[:5], patch_dictionary
+    with pytest.raises(ValueError, match="D: atom .* too small for float32"):
+        encode(X, 1e-25 * D, "cd", lam=0.2, dtype=np.float32)
+    # the same dictionary is fine in float64: codes(X, c D, lam) = codes(X, D, lam / c) / c
+    c = 1e-25
+    np.testing.assert_allclose(
+        c * encode(X, c * D, "cd", lam=0.2, dtype=np.float64, tol=1e-8),
+        encode(X, D, "cd", lam=0.2 / c, dtype=np.float64, tol=1e-8), rtol=1e-6, atol=1e-12)

@@ -125,6 +125,16 @@ def test_bad_inputs(patch_dictionary):
         lca(X, bad, LAM)
     with pytest.raises(ValueError, match="u0 must have shape"):
         lca(X, D, LAM, u0=np.zeros((3, 3)))
+    # the solve_ivp path: checked before SciPy sees them, under lca's own names
+    with pytest.raises(ValueError, match="t_eval must be non-negative, strictly increasing "
+                                         "and end after t = 0"):
+        lca(X, D, LAM, integrator="ivp", t_eval=[0.0])
+    with pytest.raises(ValueError, match="rtol must be a positive"):
+        lca(X, D, LAM, integrator="ivp", rtol=-1)
+    with pytest.raises(ValueError, match="ivp_method must be one of 'RK45'"):
+        lca(X, D, LAM, integrator="ivp", ivp_method="Euler")
+    with pytest.raises(ValueError, match=r"integrate to t = 1e\+06 s .* more than 10000 tau"):
+        lca(X, D, LAM, integrator="ivp", dt=1e6, n_steps=1)
 
 
 def _with_coherent_cluster(D, n_copies=24, seed=0):

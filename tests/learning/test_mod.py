@@ -107,6 +107,7 @@ def test_mod_bad_arguments(planted, kwargs, error, match):
         (np.full((5, 16), np.nan), ValueError, "non-finite"),
         (np.ones((5, 16)) * 1j, ValueError, "Complex data not supported"),
         (np.ones((0, 16)), ValueError, "0 sample"),
+        (np.ones((5, 16)) * 1e30, ValueError, "overflow the learners' float32 sums"),
     ],
 )
 def test_mod_bad_data(X, error, match):
@@ -133,3 +134,11 @@ def test_mod_sparse_input_refused():
 def test_mod_dictionary_bad_input(X, A, ridge, error, match):
     with pytest.raises(error, match=match):
         mod_dictionary(X, A, ridge)
+
+
+def test_mod_learns_with_one_feature(rng):
+    # scipy returns a read-only solution for a single right-hand side; the learner
+    # renormalises its atoms in place (it used to fail "output array is read-only")
+    X = rng.standard_normal((40, 1))
+    D, _ = learn_mod(X, 2, lam=0.1, n_updates=2, progress=False)
+    np.testing.assert_allclose(np.abs(D), 1.0)  # unit-norm atoms of one feature are +-1

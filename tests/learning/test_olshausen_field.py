@@ -157,6 +157,17 @@ def test_bad_input():
         learn_dictionary(X, 4, threshold="bogus")
     with pytest.raises(ValueError, match="inference must be one of .*'iht'; got 'omp'"):
         learn_dictionary(X, 4, inference="omp")
+    with pytest.raises(TypeError, match="inference_params must be a dict or None, got list"):
+        learn_dictionary(X, 4, inference_params=[1, 2])
+    with pytest.raises(ValueError, match="inference_params must not contain 'positive'"):
+        learn_dictionary(X, 4, inference_params={"positive": True})
+    with pytest.raises(ValueError, match="values up to .* overflow the learners' float32"):
+        learn_dictionary(X * 1e30, 4)
+    # a step that overflows is reported as divergence, naming lr (it used to surface as
+    # "D has atoms with zero norm" in the next inference)
+    with pytest.raises(FloatingPointError, match="learning diverged at update 0.*lower lr=1e"):
+        with np.errstate(over="ignore", invalid="ignore"):
+            learn_dictionary(X, 4, lr=1e300, n_updates=3, progress=False)
 
 
 def test_init_dictionary_from_data_and_at_random(rng):

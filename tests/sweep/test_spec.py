@@ -118,6 +118,11 @@ def test_dumps_toml_is_read_back_exactly():
     ({"sweep": {}}, "sweep", "the grid is empty"),
     ({"sweep": {"x": {"start": 1, "stop": 0, "step": 1}}}, "sweep.x", "is empty"),
     ({"sweep": {"x": {"start": 1, "stop": 2}}}, "sweep.x", "exactly one of 'num' or 'step'"),
+    ({"sweep": {"x": {"start": float("inf"), "stop": 2, "step": 1}}}, "sweep.x.start",
+     "must be a finite number"),
+    ({"sweep": {"x": {"start": 0, "stop": 2, "step": float("nan")}}}, "sweep.x.step",
+     "non-zero finite number"),
+    ({"sweep": {"x": [1, 2]}, "units": {"y": "s"}}, "units", "not swept"),
     ({"sweep": {"x": {"start": 0, "stop": 2, "num": 3, "log": True}}}, "sweep.x", "start > 0"),
     ({"sweep": {"x": [1, "a"]}}, "sweep.x", "a mix"),
     ({"sweep": {"x": [1, 1]}}, "sweep.x", "distinct"),
@@ -236,3 +241,15 @@ def test_a_sweep_figure_that_does_not_fit_the_grid_is_a_warning(tmp_path, capsys
     assert "warning: no sweep figure: plot_sweep needs a sweep over lam" in captured.err
     assert "2 ok, 0 failed" in captured.out
     assert (out / "sweep.nc").exists()
+
+
+def test_point_seed_and_grid_arguments_are_checked(study):
+    from v1model import sweep
+    from v1model.sweep import point_seed
+
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="root_seed must be a non-negative integer"):
+            point_seed(bad, 0)
+    with pytest.raises(TypeError, match="grid must be a dict of parameter name -> values, "
+                                        "got list"):
+        sweep.run(study, [1, 2])

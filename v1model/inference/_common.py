@@ -17,8 +17,8 @@ import warnings
 import numpy as np
 import xarray as xr
 
-from ..validation import (check_array, check_choice, check_data_and_dictionary, check_dtype,
-                          check_nonnegative, check_same_features, check_shape)
+from ..validation import (check_array, check_bool, check_choice, check_data_and_dictionary,
+                          check_dtype, check_nonnegative, check_same_features, check_shape)
 
 THRESHOLDS = ("soft", "hard", "nonneg")
 
@@ -27,7 +27,7 @@ class ConvergenceWarning(UserWarning):
     """A solver stopped at its iteration limit before reaching its tolerance."""
 
 
-def validate_problem(X, D, lam, dtype, positive_lam_name="lam"):
+def validate_problem(X, D, lam, dtype, positive_lam_name="lam", flags=None):
     """Validate ``X``, ``D`` and ``lam`` once and cast to ``dtype``.
 
     Returns ``X`` and ``D`` as contiguous 2-D arrays of ``dtype``, finite and
@@ -37,7 +37,54 @@ def validate_problem(X, D, lam, dtype, positive_lam_name="lam"):
     dtype = check_dtype(dtype)
     X, D = check_data_and_dictionary(X, D, dtype=np.float64)
     lam = check_nonnegative(lam, positive_lam_name)
+    for name, value in (flags or {}).items():  # positive="no" would be truthy
+        check_bool(value, name)
+    check_products_in_range(X, D, dtype)
     return np.ascontiguousarray(X, dtype=dtype), np.ascontiguousarray(D, dtype=dtype), lam, dtype
+
+
+#: Head room left between the largest product a solver forms (an entry of ``D D^T`` or
+#: ``D x``, or a squared norm) and the largest number of the working dtype: sums over
+#: samples and iterations, steps of 1 / lambda_max and objectives grow from there.
+RANGE_HEADROOM = 1e-6
+
+
+def check_products_in_range(X, D, dtype) -> None:
+    """Refuse data whose products ``D D^T``, ``D x`` or ``||x||^2`` leave ``dtype``'s range.
+
+    The check is done in logarithms, so that it does not overflow itself. A
+    dictionary whose smallest atom has a squared norm near the dtype's
+    smallest normal number is refused too: its diagonal of ``D D^T`` would
+    underflow to zero, and the solvers divide by it.
+    """
+    info = np.finfo(dtype)
+    log_max = np.log10(float(info.max) * RANGE_HEADROOM)
+    log_min = np.log10(float(info.tiny) / RANGE_HEADROOM)
+    p = X.shape[1]
+    d_max = float(np.abs(D).max())
+    x_max = float(np.abs(X).max()) if X.size else 0.0
+    # |<u, v>| <= p max|u| max|v|: a bound that cannot overflow when taken in logs
+    log_dd = 2 * np.log10(d_max) + np.log10(p)
+    log_dx = np.log10(d_max) + np.log10(x_max) + np.log10(p) if x_max > 0 else -np.inf
+    log_xx = 2 * np.log10(x_max) + np.log10(p) if x_max > 0 else -np.inf
+    worst = max(log_dd, log_dx, log_xx)
+    if worst > log_max:
+        raise ValueError(
+            f"X and D: values up to |X| = {x_max:.3g} and |D| = {d_max:.3g} make products "
+            f"up to ~1e{worst:.0f}, beyond what {np.dtype(dtype).name} holds safely "
+            f"(~{float(info.max) * RANGE_HEADROOM:.1e}); rescale X and D (codes scale with "
+            "|X| / |D|)" + ("" if np.dtype(dtype) == np.float64 else " or use dtype=float64")
+        )
+    row_max = np.abs(D).max(axis=1)
+    # squared norm of the smallest atom, in logs: (row max)^2 * ||row / row max||^2
+    scaled = D / row_max[:, None]
+    log_norm2 = 2 * np.log10(row_max) + np.log10(np.einsum("ij,ij->i", scaled, scaled))
+    k = int(np.argmin(log_norm2))
+    if log_norm2[k] < log_min:
+        raise ValueError(
+            f"D: atom {k} has a squared norm of ~1e{log_norm2[k]:.0f}, too small for "
+            f"{np.dtype(dtype).name} (its diagonal of D D^T would underflow); rescale D"
+        )
 
 
 def check_warm_start(A0, shape, dtype, name="A0"):

@@ -133,7 +133,8 @@ def lasso_active_set(
     >>> lasso_active_set(np.array([[3.0, -0.5, 0.0, 1.5]]), np.eye(4), lam=1.0).round(3)
     array([[2. , 0. , 0. , 0.5]], dtype=float32)
     """
-    X, D, lam, dtype = validate_problem(X, D, lam, dtype)
+    X, D, lam, dtype = validate_problem(X, D, lam, dtype, flags=dict(
+        positive=positive, return_history=return_history, return_n_iter=return_n_iter))
     tol = check_positive(tol, "tol")
     max_rounds = check_int(max_rounds, "max_rounds", minimum=1)
     n_warm = check_int(n_warm, "n_warm", minimum=0)

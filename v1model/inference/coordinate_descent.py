@@ -135,7 +135,8 @@ def lasso_cd(
     >>> lasso_cd(np.array([[3.0, -0.5, 0.0, 1.5]]), np.eye(4), lam=1.0).round(3)
     array([[2. , 0. , 0. , 0.5]], dtype=float32)
     """
-    X, D, lam, dtype = validate_problem(X, D, lam, dtype)
+    X, D, lam, dtype = validate_problem(X, D, lam, dtype, flags=dict(
+        positive=positive, return_history=return_history, return_n_iter=return_n_iter))
     tol = check_positive(tol, "tol")
     max_sweeps = check_int(max_sweeps, "max_sweeps", minimum=1)
     full_every = check_int(full_every, "full_every", minimum=1)

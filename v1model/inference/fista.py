@@ -118,7 +118,9 @@ def fista(
     >>> fista(np.array([[3.0, -0.5, 0.0, 1.5]]), D, lam=1.0).round(3)
     array([[2. , 0. , 0. , 0.5]], dtype=float32)
     """
-    X, D, lam, dtype = validate_problem(X, D, lam, dtype)
+    X, D, lam, dtype = validate_problem(X, D, lam, dtype, flags=dict(
+        positive=positive, restart=restart, accelerated=accelerated,
+        return_history=return_history, return_n_iter=return_n_iter))
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     tol = check_positive(tol, "tol")
     n, k = X.shape[0], D.shape[0]

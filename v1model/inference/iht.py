@@ -67,7 +67,9 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
     if (n_nonzero is None) == (lam is None):
         raise ValueError("iht needs exactly one of n_nonzero (atoms per sample) and lam "
                          f"(hard threshold); got n_nonzero={n_nonzero!r}, lam={lam!r}")
-    X, D, lam_checked, dtype = validate_problem(X, D, 0.0 if lam is None else lam, dtype)
+    X, D, lam_checked, dtype = validate_problem(
+        X, D, 0.0 if lam is None else lam, dtype, flags=dict(
+            positive=positive, return_history=return_history, return_n_iter=return_n_iter))
     n, k = X.shape[0], D.shape[0]
     if n_nonzero is not None:
         n_nonzero = check_int(n_nonzero, "n_nonzero", minimum=1)

@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..validation import check_array, check_choice, check_dictionary, check_int, check_positive
+from ..validation import (check_array, check_choice, check_dictionary, check_int, check_positive,
+                          describe)
 from .lca_adaptive import euler_adaptive
 from ._common import (
     check_warm_start,
@@ -167,7 +168,8 @@ def lca(
     Sparse coding via thresholding and local competition in neural circuits.
     Neural Computation 20, 2526-2563.
     """
-    X, D, lam, dtype = validate_problem(X, D, lam, dtype)
+    X, D, lam, dtype = validate_problem(X, D, lam, dtype, flags=dict(
+        return_trajectory=return_trajectory, return_history=return_history))
     threshold = check_threshold(threshold)
     integrator = check_choice(integrator, "integrator", INTEGRATORS)
     tau = check_positive(tau, "tau")
@@ -185,6 +187,9 @@ def lca(
         )
     if n_steps is not None:
         n_steps = check_int(n_steps, "n_steps", minimum=1)
+    if integrator == "ivp":
+        t_eval = _check_ivp(t_eval, n_steps, dt, tau, rtol, atol, ivp_method)
+        rtol, atol = float(rtol), float(atol)
     tol = check_positive(tol, "tol")
     max_steps = check_int(max_steps, "max_steps", minimum=1)
     record_every = check_int(record_every, "record_every", minimum=1)
@@ -281,6 +286,35 @@ def _euler(X, D, lam, threshold, tau, dt, n_steps, tol, max_steps, u0, return_tr
     return U, traj
 
 
+#: solve_ivp's methods
+IVP_METHODS = ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")
+#: longest span the ivp path integrates, in units of tau: LCA settles within ~100 tau
+MAX_IVP_SPAN = 1e4
+
+
+def _check_ivp(t_eval, n_steps, dt, tau, rtol, atol, method):
+    """Validate the ivp path's settings; return the output times (s)."""
+    check_positive(rtol, "rtol")
+    check_positive(atol, "atol")
+    check_choice(method, "ivp_method", IVP_METHODS)
+    if t_eval is None:
+        t_end = (n_steps * dt) if n_steps is not None else 50.0 * tau
+        t_eval = np.linspace(0.0, t_end, 201)
+    else:
+        t_eval = check_array(t_eval, "t_eval", ndim=1)
+        if np.any(np.diff(t_eval) <= 0) or t_eval[0] < 0 or t_eval[-1] <= 0:
+            raise ValueError(f"t_eval must be non-negative, strictly increasing and end after "
+                             f"t = 0, got {describe(t_eval)} from {t_eval[0]:g} to "
+                             f"{t_eval[-1]:g} s")
+    if t_eval[-1] > MAX_IVP_SPAN * tau:
+        raise ValueError(
+            f"the ivp path would integrate to t = {t_eval[-1]:g} s = {t_eval[-1] / tau:.3g} tau "
+            f"(t_eval, or n_steps * dt); LCA settles within ~100 tau, and more than "
+            f"{MAX_IVP_SPAN:g} tau is refused"
+        )
+    return t_eval
+
+
 def _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol, atol, method, return_traj,
          on_record=None):
     from scipy.integrate import solve_ivp
@@ -291,14 +325,7 @@ def _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol, atol, method,
     G_off = D @ D.T
     G_off[np.diag_indices(k)] -= 1
     B = X @ D.T
-    t_end = (n_steps * dt) if n_steps is not None else 50.0 * tau
-    if t_eval is None:
-        t_eval = np.linspace(0.0, t_end, 201)
-    else:
-        t_eval = check_array(t_eval, "t_eval", ndim=1)
-        if np.any(np.diff(t_eval) <= 0) or t_eval[0] < 0:
-            raise ValueError("t_eval must be non-negative and strictly increasing")
-        t_end = float(t_eval[-1])
+    t_end = float(t_eval[-1])
     U0 = np.zeros(n * k) if u0 is None else np.asarray(u0, dtype=np.float64).ravel()
 
     def rhs(_t, u):

@@ -33,8 +33,8 @@ from ._common import ConvergenceWarning, history_dataset, validate_problem
 __all__ = ["matching_pursuit", "orthogonal_mp"]
 
 
-def _check_pursuit(X, D, n_nonzero, tol, dtype, method, cap_features):
-    X, D, _, dtype = validate_problem(X, D, 0.0, dtype)
+def _check_pursuit(X, D, n_nonzero, tol, dtype, method, cap_features, flags):
+    X, D, _, dtype = validate_problem(X, D, 0.0, dtype, flags=flags)
     n_atoms, n_features = D.shape
     if n_nonzero is None and tol is None:
         raise ValueError(f"{method} needs n_nonzero (atoms per sample) or tol (squared "
@@ -98,7 +98,9 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
     """
     only_tol = n_nonzero is None
     X, D, n_nonzero, tol, dtype = _check_pursuit(X, D, n_nonzero, tol, dtype,
-                                                  "matching_pursuit", cap_features=False)
+                                                  "matching_pursuit", cap_features=False,
+                                                  flags=dict(positive=positive,
+                                                             return_history=return_history))
     max_iter = 10 * n_nonzero if max_iter is None else check_int(max_iter, "max_iter", minimum=1)
     if only_tol:  # atoms may be picked again until the residual is small enough
         n_nonzero = np.iinfo(np.intp).max
@@ -197,7 +199,9 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
     IEEE Trans. Inf. Theory 54, 4813-4820.
     """
     X, D, n_nonzero, tol, dtype = _check_pursuit(X, D, n_nonzero, tol, dtype,
-                                                  "orthogonal_mp", cap_features=True)
+                                                  "orthogonal_mp", cap_features=True,
+                                                  flags=dict(positive=positive,
+                                                             return_history=return_history))
     if positive:
         A, records, res2 = _nn_omp(X, D, n_nonzero, tol, return_history)
     else:

@@ -44,6 +44,16 @@ def check_training_data(X, name: str = "X", allow_zero: bool = False) -> np.ndar
     X = check_array(raw, name, ndim=2)
     if not allow_zero and not np.any(X):
         raise ValueError(f"{name}: every sample is zero; there is nothing to learn from")
+    x_max = float(np.abs(X).max())
+    # squared norms and sufficient statistics sum x^2 over features and samples; the
+    # solvers work in float32 by default
+    limit = float(np.finfo(np.float32).max) * 1e-6
+    if x_max > 0 and 2 * np.log10(x_max) + np.log10(X.size) > np.log10(limit):
+        raise ValueError(
+            f"{name}: values up to {x_max:.3g} overflow the learners' float32 sums of squares "
+            f"(~{limit:.1e} at most over {X.shape[0]} x {X.shape[1]} values); rescale {name}, "
+            f"e.g. {name} / {name}.std()"
+        )
     return X
 
 

@@ -53,7 +53,9 @@ def _mod_dictionary(X, A, ridge):
     AtX = A.T @ X
     scale = float(np.mean(np.diag(AtA)))
     AtA[np.diag_indices_from(AtA)] += ridge * (scale if scale > 0 else 1.0)
-    return scipy.linalg.solve(AtA, AtX, assume_a="pos", overwrite_a=True, overwrite_b=True)
+    D = scipy.linalg.solve(AtA, AtX, assume_a="pos", overwrite_a=True, overwrite_b=True)
+    # with one feature scipy returns a read-only view; the learners renormalise in place
+    return D if D.flags.writeable else D.copy()
 
 
 def learn_mod(

@@ -57,6 +57,8 @@ __all__ = ["learn_dictionary", "cauchy_inference", "cauchy_objective", "init_dic
 
 #: lam of the Cauchy model equivalent to sparsenet's beta * noise_var
 SPARSENET_CAUCHY_LAM = 2.2 * 0.01
+#: arguments of the inference call that learn_dictionary sets itself
+INFERENCE_RESERVED = ("lam", "positive", "dtype", "threshold", "tau", "method", "X", "D")
 
 
 def cauchy_objective(X, D, A, lam, sigma):
@@ -295,7 +297,7 @@ def learn_dictionary(
     Olshausen, B. A. & Field, D. J. (1997). Sparse coding with an overcomplete
     basis set: a strategy employed by V1? Vision Research 37, 3311-3325.
     """
-    X = check_array(X, "X", ndim=2)
+    X = check_training_data(X)  # also refuses all-zero data and scales that overflow
     n, p = X.shape
     n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
     lam = check_nonnegative(lam, "lam")
@@ -323,10 +325,16 @@ def learn_dictionary(
     var_goal = check_positive(var_goal, "var_goal")
     gain_rate = check_nonnegative(gain_rate, "gain_rate")
     var_eta = check_positive(var_eta, "var_eta")
+    if inference_params is not None and not isinstance(inference_params, dict):
+        raise TypeError(f"inference_params must be a dict or None, got "
+                        f"{type(inference_params).__name__}")
     inference_params = dict(inference_params or {})
-    norms = np.linalg.norm(X, axis=1)
-    if np.count_nonzero(norms > 1e-12) == 0:
-        raise ValueError("X: every sample is zero; there is nothing to learn from")
+    for reserved in INFERENCE_RESERVED:
+        if reserved in inference_params:
+            raise ValueError(
+                f"inference_params must not contain {reserved!r}: learn_dictionary sets it "
+                "from its own arguments (lam, threshold, tau) and the network"
+            )
     rng = as_generator(seed)
     if D0 is not None:
         D = check_dictionary(D0, "D0", normalized=prior == "l1").copy()
@@ -362,6 +370,11 @@ def learn_dictionary(
             code_var = keep * code_var + (1 - keep) * np.mean(A * A, axis=0)
             gain = gain * (code_var / var_goal) ** gain_rate
             D_new *= (gain / np.maximum(np.linalg.norm(D_new, axis=1), 1e-12))[:, None]
+        if not np.all(np.isfinite(D_new)) or not np.all(np.linalg.norm(D_new, axis=1) > 0):
+            raise FloatingPointError(
+                f"learning diverged at update {t}: the dictionary step overflowed "
+                f"(learning rate {rate:.3g}); lower lr={lr}"
+            )
         change = float(np.linalg.norm(D_new - D) / np.linalg.norm(D))
         D = D_new
         if t % record_every == 0 or t == n_updates - 1:

@@ -84,8 +84,10 @@ def values_from_range(spec: dict, field: str) -> list:
     for key in ("start", "stop"):
         if key not in spec:
             raise SpecError(field, f"a range needs '{key}', got keys {sorted(keys)}")
-        if isinstance(spec[key], bool) or not isinstance(spec[key], numbers.Real):
-            raise SpecError(f"{field}.{key}", f"must be a number, got {describe(spec[key])}")
+        if (isinstance(spec[key], bool) or not isinstance(spec[key], numbers.Real)
+                or not math.isfinite(spec[key])):
+            raise SpecError(f"{field}.{key}", f"must be a finite number, got "
+                                              f"{describe(spec[key])}")
     start, stop = spec["start"], spec["stop"]
     if ("num" in spec) == ("step" in spec):
         raise SpecError(field, "a range needs exactly one of 'num' or 'step'")
@@ -105,8 +107,10 @@ def values_from_range(spec: dict, field: str) -> list:
     if log:
         raise SpecError(f"{field}.log", "a log range is given by 'num', not 'step'")
     step = spec["step"]
-    if isinstance(step, bool) or not isinstance(step, numbers.Real) or step == 0:
-        raise SpecError(f"{field}.step", f"must be a non-zero number, got {describe(step)}")
+    if (isinstance(step, bool) or not isinstance(step, numbers.Real) or step == 0
+            or not math.isfinite(step)):
+        raise SpecError(f"{field}.step", f"must be a non-zero finite number, got "
+                                         f"{describe(step)}")
     n = math.floor((stop - start) / step + 1e-9) + 1
     if n < 1:
         raise SpecError(field, f"the range from {start!r} to {stop!r} by {step!r} is empty")
@@ -249,7 +253,11 @@ def point_seed(root_seed: int, index: int) -> int:
     what ``spawn`` yields for child ``index``; an int is passed to the study so
     it can be recorded and used by Brian2 as well as by NumPy.
     """
-    ss = np.random.SeedSequence(root_seed, spawn_key=(int(index),))
+    for name, value in (("root_seed", root_seed), ("index", index)):
+        if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral)
+                or value < 0):
+            raise ValueError(f"{name} must be a non-negative integer, got {describe(value)}")
+    ss = np.random.SeedSequence(int(root_seed), spawn_key=(int(index),))
     return int(ss.generate_state(1, dtype=np.uint32)[0])
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 import threading
 import warnings
+from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,6 +114,11 @@ def run(
     ... # doctest: +SKIP
     """
     instance = executor if isinstance(executor, Executor) else None
+    for name, value in (("grid", grid), ("params", params), ("units", units)):
+        if value is not None and not isinstance(value, Mapping):
+            raise TypeError(f"{name} must be a dict of parameter name -> "
+                            f"{'values' if name == 'grid' else 'value'}, got "
+                            f"{type(value).__name__}: {value!r:.60}")
     data = {
         "study": study,
         "sweep": dict(grid or {}),

@@ -211,19 +211,25 @@ def parse_spec(data: dict, source=None) -> SweepSpec:
             raise SpecError(f"units.{name}", f"must be a string, got {describe(unit)}")
     study_units = study.units()
 
-    axes = []
+    axes, swept = [], []
     sweep = _table(data.get("sweep", {}), "sweep")
     for name, values in sweep.items():
         if isinstance(values, Zipped):
             names, field_name = list(values.params), f"zip.{name}"
         else:
             names, field_name = [name], f"sweep.{name}"
+        swept += names
         axes.append(make_axis(name, values, field_name, _units_for(names, units, study_units)))
     for dim, group in _table(data.get("zip", {}), "zip").items():
         if not isinstance(group, dict):
             raise SpecError(f"zip.{dim}", f"must be a table of parameter = values, got "
                                           f"{describe(group)}")
+        swept += list(group)
         axes.append(make_axis(dim, group, f"zip.{dim}", _units_for(group, units, study_units)))
+    unknown = sorted(set(units) - set(swept))
+    if unknown:  # a typo here would silently leave a coordinate without its unit
+        raise SpecError("units", f"unit(s) given for {unknown}, which are not swept; swept "
+                                 f"parameters: {sorted(swept)}")
     if "order" in data:
         order = data["order"]
         dims = [a.dim for a in axes]
