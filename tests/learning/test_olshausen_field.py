@@ -157,6 +157,8 @@ def test_bad_input():
         learn_dictionary(X, 4, threshold="bogus")
     with pytest.raises(ValueError, match="inference must be one of .*'iht'; got 'omp'"):
         learn_dictionary(X, 4, inference="omp")
+    with pytest.raises(TypeError, match="progress must be a bool, got 1"):
+        learn_dictionary(X, 4, progress=1)
     with pytest.raises(TypeError, match="inference_params must be a dict or None, got list"):
         learn_dictionary(X, 4, inference_params=[1, 2])
     with pytest.raises(ValueError, match="inference_params must not contain 'positive'"):

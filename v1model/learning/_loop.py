@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from ..validation import as_generator, check_int
+from ..validation import as_generator, check_bool, check_int
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary, normalize_rows, reseed
 from ._data import Minibatches, check_training_data
 from ._history import History, batch_statistics
@@ -33,6 +33,7 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size", minimum=1)
     reseed_patience, duplicate_tol = check_reseeding(reseed_patience, duplicate_tol)
+    check_bool(progress, "progress")
     rng = as_generator(seed)
     D = initial_dictionary(X, n_atoms, init, rng)
     usage = AtomUsage(n_atoms, reseed_patience, duplicate_tol)

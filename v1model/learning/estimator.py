@@ -239,6 +239,7 @@ class SparseDictionaryLearner:
                     and self.reseed_patience == "auto" else self.reseed_patience)
         patience, duplicate_tol = check_reseeding(patience, self.duplicate_tol)
         check_bool(self.shuffle, "shuffle")
+        check_bool(self.progress, "progress")
         return dict(algorithm=algorithm, n_atoms=n_atoms, coder=coder, n_updates=n_updates,
                     batch_size=batch_size, forget_factor=forget_factor, n_passes=n_passes,
                     reseed_patience=patience, duplicate_tol=duplicate_tol)

@@ -38,6 +38,7 @@ from threadpoolctl import threadpool_limits
 from ..validation import (
     as_generator,
     check_array,
+    check_bool,
     check_choice,
     check_dictionary,
     check_int,
@@ -322,6 +323,7 @@ def learn_dictionary(
         lr_final = lr / 10 if prior == "l1" else lr
     lr_final = check_positive(lr_final, "lr_final")
     record_every = check_int(record_every, "record_every", minimum=1)
+    check_bool(progress, "progress")
     var_goal = check_positive(var_goal, "var_goal")
     gain_rate = check_nonnegative(gain_rate, "gain_rate")
     var_eta = check_positive(var_eta, "var_eta")

@@ -32,8 +32,8 @@ import time
 
 import numpy as np
 
-from ..validation import (as_generator, check_array, check_int, check_nonnegative, check_shape,
-                          describe)
+from ..validation import (as_generator, check_array, check_bool, check_int, check_nonnegative,
+                          check_shape, describe)
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary, reseed
 from ._coding import make_coder
 from ._data import Minibatches, check_training_data
@@ -221,6 +221,7 @@ def learn_online(
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     forget_factor, n_passes = check_online_params(forget_factor, n_passes)
     reseed_patience, duplicate_tol = check_reseeding(reseed_patience, duplicate_tol)
+    check_bool(progress, "progress")
     rng = as_generator(seed)
     state = OnlineState(initial_dictionary(X, n_atoms, init, rng), coder, forget_factor,
                         n_passes, AtomUsage(n_atoms, reseed_patience, duplicate_tol), rng)

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from ..io import load_dataset
@@ -114,6 +115,8 @@ def run(
     ... # doctest: +SKIP
     """
     instance = executor if isinstance(executor, Executor) else None
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress must be a bool, got {progress!r}")
     for name, value in (("grid", grid), ("params", params), ("units", units)):
         if value is not None and not isinstance(value, Mapping):
             raise TypeError(f"{name} must be a dict of parameter name -> "
