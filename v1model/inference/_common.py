@@ -61,7 +61,8 @@ def check_products_in_range(X, D, dtype) -> None:
     log_max = np.log10(float(info.max) * RANGE_HEADROOM)
     log_min = np.log10(float(info.tiny) / RANGE_HEADROOM)
     p = X.shape[1]
-    d_max = float(np.abs(D).max())
+    row_max = np.abs(D).max(axis=1)
+    d_max = float(row_max.max())
     x_max = float(np.abs(X).max()) if X.size else 0.0
     # |<u, v>| <= p max|u| max|v|: a bound that cannot overflow when taken in logs
     log_dd = 2 * np.log10(d_max) + np.log10(p)
@@ -75,7 +76,8 @@ def check_products_in_range(X, D, dtype) -> None:
             f"(~{float(info.max) * RANGE_HEADROOM:.1e}); rescale X and D (codes scale with "
             "|X| / |D|)" + ("" if np.dtype(dtype) == np.float64 else " or use dtype=float64")
         )
-    row_max = np.abs(D).max(axis=1)
+    if 2 * np.log10(row_max.min()) >= log_min:
+        return  # ||row||^2 >= (row max)^2: no atom can underflow
     # squared norm of the smallest atom, in logs: (row max)^2 * ||row / row max||^2
     scaled = D / row_max[:, None]
     log_norm2 = 2 * np.log10(row_max) + np.log10(np.einsum("ij,ij->i", scaled, scaled))
