@@ -12,12 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
+from v1model.scaling import pow2_scale
 from v1model.validation import (
     as_generator,
     check_array,
+    check_bool,
     check_int,
     check_nonnegative,
     check_positive,
+    describe,
 )
 
 __all__ = ["load_wav", "load_wav_folder", "resample", "sample_segments", "harmonic_ensemble"]
@@ -37,6 +40,12 @@ def load_wav(path, sample_rate: float | None = None):
     waveform : ndarray, shape (n_samples,)
     sample_rate : float
         In Hz.
+
+    Raises
+    ------
+    ValueError
+        For a file that is not a WAV, holds no samples, or holds NaN or
+        infinite (float) samples.
     """
     from scipy.io import wavfile
 
@@ -56,6 +65,11 @@ def load_wav(path, sample_rate: float | None = None):
             offset, scale = 0.0, float(-info.min)
         data = (data.astype(np.float64) - offset) / scale
     data = data.astype(np.float64)
+    if data.size == 0:
+        raise ValueError(f"path: {str(path)!r} holds no samples (an empty WAV file)")
+    if not np.all(np.isfinite(data)):
+        n_bad = int(data.size - np.count_nonzero(np.isfinite(data)))
+        raise ValueError(f"path: {str(path)!r} holds {n_bad} non-finite sample(s) (NaN or inf)")
     if data.ndim == 2:
         data = data.mean(axis=1)
     if sample_rate is not None:
@@ -132,7 +146,9 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
     min_rms : float
         Reject segments quieter than this RMS (silence between words).
     normalize : bool
-        Scale each segment to unit RMS.
+        Scale each segment to unit RMS. Silent segments (RMS at most 1e-12
+        times the largest absolute sample of ``waveforms``) cannot be scaled
+        and are drawn again.
 
     Returns
     -------
@@ -143,12 +159,17 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
         waveforms = [waveforms]
     elif isinstance(waveforms, (list, tuple)) and waveforms and np.ndim(waveforms[0]) == 0:
         waveforms = [np.asarray(waveforms)]
+    elif waveforms is None or np.isscalar(waveforms) or (isinstance(waveforms, np.ndarray)
+                                                          and waveforms.ndim == 0):
+        raise TypeError(f"waveforms must be one waveform (n_samples,) or a list of waveforms, "
+                        f"got {describe(waveforms)}")
     waves = [check_array(w, f"waveforms[{i}]", ndim=1) for i, w in enumerate(waveforms)]
     if not waves:
         raise ValueError("waveforms must hold at least one waveform, got an empty list")
     length = check_int(length, "length", minimum=1)
     n = check_int(n, "n", minimum=1)
     min_rms = check_nonnegative(min_rms, "min_rms")
+    normalize = check_bool(normalize, "normalize")
     usable = [i for i, w in enumerate(waves) if len(w) >= length]
     if not usable:
         raise ValueError(
@@ -157,6 +178,10 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
         )
     rng = as_generator(seed)
     weights = np.array([len(waves[i]) - length + 1 for i in usable], dtype=float)
+    # RMS computed on samples divided by a power of two near the loudest one (exact), so
+    # that the squares neither overflow nor underflow whatever the waveforms' scale
+    scale = pow2_scale(np.array([np.abs(w).max() for w in waves]))
+    silent = 1e-12 * scale
     out, found = [], 0
     for _ in range(50):
         m = max(2 * (n - found), 16)
@@ -166,8 +191,11 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
             for w, s in zip(which, rng.random(m) * weights[which])
             for s in [int(s)]
         ])
-        rms = np.sqrt((segs**2).mean(axis=1))
-        segs = segs[rms >= max(min_rms, 1e-12 if normalize else 0.0)]
+        rms = np.sqrt(((segs / scale) ** 2).mean(axis=1)) * scale
+        keep = rms >= min_rms
+        if normalize:
+            keep &= rms > silent
+        segs = segs[keep]
         out.append(segs[: n - found])
         found += len(out[-1])
         if found >= n:
@@ -179,6 +207,7 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
         raise ValueError(f"could not find {n} segments with RMS >= {min_rms}; lower min_rms")
     X = np.concatenate(out)
     if normalize:
+        X /= scale
         X /= np.sqrt((X**2).mean(axis=1, keepdims=True))
     return X
 
@@ -190,6 +219,23 @@ def harmonic_ensemble(n: int, length: int, sample_rate: float = 8000.0,
     envelopes and a little noise (a stand-in for speech when no recordings
     are at hand).
 
+    Parameters
+    ----------
+    n : int
+        Number of sounds.
+    length : int
+        Samples per sound.
+    sample_rate : float
+        Hz.
+    f0_range : (float, float)
+        Lowest and highest pitch (fundamental frequency) in Hz, drawn
+        uniformly; both positive and below the Nyquist frequency.
+    n_harmonics : int
+        Harmonics per sound (those above the Nyquist frequency are dropped).
+    noise : float
+        S.d. of the added white noise, relative to the harmonic stack.
+    seed : int, Generator or None
+
     Returns
     -------
     X : ndarray, shape (n, length)
@@ -200,6 +246,8 @@ def harmonic_ensemble(n: int, length: int, sample_rate: float = 8000.0,
     sample_rate = check_positive(sample_rate, "sample_rate")
     n_harmonics = check_int(n_harmonics, "n_harmonics", minimum=1)
     noise = check_nonnegative(noise, "noise")
+    if np.ndim(f0_range) != 1 or len(f0_range) != 2:
+        raise ValueError(f"f0_range must be (low, high) in Hz, got {describe(f0_range)}")
     lo, hi = (check_positive(f, "f0_range") for f in f0_range)
     if hi < lo:
         raise ValueError(f"f0_range must be (low, high) with low <= high, got {f0_range!r}")

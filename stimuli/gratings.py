@@ -30,6 +30,7 @@ import numpy as np
 from v1model.validation import (
     as_generator,
     check_array,
+    check_bool,
     check_choice,
     check_int,
     check_nonnegative,
@@ -39,6 +40,8 @@ from v1model.validation import (
 
 __all__ = [
     "check_shape",
+    "check_frequency",
+    "NYQUIST",
     "patch_coordinates",
     "grating",
     "grating_set",
@@ -49,6 +52,8 @@ __all__ = [
 ]
 
 NOISE_DISTRIBUTIONS = ("gaussian", "binary")
+#: Nyquist frequency of a pixel grid, in cycles per pixel
+NYQUIST = 0.5
 
 
 def check_shape(shape, name: str = "shape") -> tuple[int, int]:
@@ -63,6 +68,38 @@ def check_shape(shape, name: str = "shape") -> tuple[int, int]:
     if not ok or min(out) < 1:
         raise ValueError(f"{name} must be a positive int or (height, width), got {describe(shape)}")
     return out
+
+
+def check_frequency(frequency, name: str = "frequency", positive: bool = False) -> np.ndarray:
+    """Spatial frequencies in cycles per pixel, in [0, 0.5] (or (0, 0.5] with ``positive``).
+
+    Above the Nyquist frequency 0.5 a grating aliases to a lower frequency
+    (and, in general, another orientation); a negative frequency is the
+    same grating at the opposite orientation and phase.
+
+    Parameters
+    ----------
+    frequency : float or array_like
+    name : str
+        Argument name used in error messages.
+    positive : bool
+        Reject 0 as well (e.g. for a log-frequency axis).
+
+    Returns
+    -------
+    ndarray of float64, the shape of ``frequency``.
+    """
+    f = check_array(frequency, name, ndim=None)
+    low = f <= 0 if check_bool(positive, "positive") else f < 0
+    if np.any(low) or np.any(f > NYQUIST):
+        bound = "(0, 0.5]" if positive else "[0, 0.5]"
+        bad = f[low | (f > NYQUIST)]
+        among = "" if f.size == 1 else f" among {f.size} values"
+        raise ValueError(
+            f"{name} must be in {bound} cycles/pixel (0.5 is the Nyquist frequency of the "
+            f"pixel grid), got {float(bad[0])!r}{among}"
+        )
+    return f
 
 
 def patch_coordinates(shape, center=None):
@@ -109,7 +146,8 @@ def grating(shape, orientation, frequency, phase=0.0, contrast=1.0, mean=0.0, ce
     orientation : float or array_like
         Direction of the wave vector in radians (see module docstring).
     frequency : float or array_like
-        Spatial frequency in cycles per pixel.
+        Spatial frequency in cycles per pixel, in [0, 0.5] (0.5 is the
+        Nyquist frequency).
     phase : float or array_like
         Phase at ``center`` in radians.
     contrast : float or array_like
@@ -130,6 +168,7 @@ def grating(shape, orientation, frequency, phase=0.0, contrast=1.0, mean=0.0, ce
     ((16, 16), 0.707, -0.707)
     """
     u, v = patch_coordinates(shape, center)
+    check_frequency(frequency, "frequency")
     p, _ = _broadcast_params(orientation=orientation, frequency=frequency, phase=phase,
                              contrast=contrast)
     mean = float(check_array(mean, "mean", ndim=0))
@@ -140,15 +179,15 @@ def grating(shape, orientation, frequency, phase=0.0, contrast=1.0, mean=0.0, ce
 def grating_set(shape, orientations, frequencies, phases, contrast=1.0, center=None):
     """All combinations of orientation x frequency x phase.
 
+    ``frequencies`` are in cycles per pixel, in [0, 0.5]; see :func:`grating`.
+
     Returns
     -------
     ndarray, shape (n_orientations, n_frequencies, n_phases, height, width)
     """
     o = check_array(orientations, "orientations", ndim=1)
-    f = check_array(frequencies, "frequencies", ndim=1)
+    f = check_frequency(check_array(frequencies, "frequencies", ndim=1), "frequencies")
     ph = check_array(phases, "phases", ndim=1)
-    if np.any(f < 0):
-        raise ValueError(f"frequencies must be >= 0 cycles/pixel, got min {f.min()}")
     return grating(shape, o[:, None, None], f[None, :, None], ph[None, None, :], contrast,
                    center=center)
 
@@ -175,7 +214,7 @@ def drifting_grating(
     orientation : float
         Radians; the drift direction.
     frequency : float
-        Cycles per pixel.
+        Cycles per pixel, in [0, 0.5].
     temporal_frequency : float
         Hz (cycles per second).
     duration : float
@@ -228,7 +267,7 @@ def gabor_patch(
     ----------
     shape : int or (height, width)
     orientation, frequency, phase : float or array_like
-        As in :func:`grating` (radians, cycles/pixel, radians).
+        As in :func:`grating` (radians, cycles/pixel in [0, 0.5], radians).
     sigma_x, sigma_y : float or array_like
         Envelope standard deviations across and along the bars, in pixels.
     center : (x0, y0), optional
@@ -240,6 +279,7 @@ def gabor_patch(
     ndarray, shape broadcast(parameters) + (height, width)
     """
     u, v = patch_coordinates(shape, center)
+    check_frequency(frequency, "frequency")
     p, _ = _broadcast_params(orientation=orientation, frequency=frequency, phase=phase,
                              sigma_x=sigma_x, sigma_y=sigma_y, amplitude=amplitude, offset=offset)
     if np.any(p["sigma_x"] <= 0) or np.any(p["sigma_y"] <= 0):

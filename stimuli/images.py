@@ -11,9 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from v1model.scaling import pow2_scale
 from v1model.validation import (
     as_generator,
     check_array,
+    check_bool,
     check_int,
     check_nonnegative,
     check_positive,
@@ -253,7 +255,7 @@ def whitening_filter(shape, f0: float | None = None):
     fy = np.fft.fftfreq(h)[:, None] * n
     fx = np.fft.fftfreq(w)[None, :] * n
     rho = np.sqrt(fx**2 + fy**2)
-    f0 = 0.4 * n if f0 is None else f0
+    f0 = 0.4 * n if f0 is None else check_positive(f0, "f0")
     return rho * np.exp(-((rho / f0) ** 4))
 
 
@@ -263,30 +265,58 @@ def whiten(images, f0: float | None = None, variance: float = 0.1):
     Each image is filtered with R(f) = f exp(-(f/f0)^4) (flattens the 1/f
     amplitude spectrum of natural images and removes the highest, noisy
     frequencies), then all images are scaled together so that their mean
-    variance is ``variance`` (0.1 in the original sparsenet code).
+    variance is ``variance`` (0.1 in the original sparsenet code). The
+    result does not depend on the scale of ``images``: ``images * c`` gives
+    the same output for any ``c > 0`` (up to rounding; exactly when ``c`` is
+    a power of two).
 
     Parameters
     ----------
     images : array_like, shape (n_images, height, width) or (height, width)
     f0 : float, optional
         Cut-off in cycles per picture; default ``0.4 * min(height, width)``.
+        At least the lowest non-zero frequency of the pictures,
+        ``min(height, width) / max(height, width)`` (1 for square images):
+        a smaller cut-off removes every frequency they hold.
     variance : float
         Target mean pixel variance after whitening.
 
     Returns
     -------
     ndarray, shape (n_images, height, width), float64
+
+    Raises
+    ------
+    ValueError
+        For a constant picture (nothing to whiten), an ``f0`` below the
+        lowest frequency of the pictures, or a filter that leaves no power.
     """
     images = check_array(images, "images", ndim=(2, 3))
     if images.ndim == 2:
         images = images[None]
-    if min(images.shape[1:]) < 4:
+    h, w = images.shape[1:]
+    if min(h, w) < 4:
         raise ValueError(f"images must be at least 4x4 pixels, got shape {images.shape}")
     if f0 is not None:
         f0 = check_positive(f0, "f0")
+        # the grid's lowest non-zero frequency, in cycles per picture of side min(h, w);
+        # below it, R(f) <= f exp(-(f_min / f0)^4) removes (nearly) everything
+        f_min = min(h, w) / max(h, w)
+        if f0 < f_min:
+            raise ValueError(
+                f"f0={f0!r} cycles per picture is below {f_min:g}, the lowest non-zero "
+                f"frequency of {h}x{w} images: the filter f exp(-(f/f0)^4) would remove "
+                f"(nearly) all their power; use f0 >= {f_min:g} (default "
+                f"0.4 * {min(h, w)} = {0.4 * min(h, w):g})"
+            )
     variance = check_positive(variance, "variance")
+    # an exact rescaling by a power of two: the FFT and the variances below neither
+    # overflow (images * 1e200) nor underflow (images * 1e-300); the output is rescaled
+    # to `variance` at the end anyway
+    images = images / pow2_scale(images)
     flat = images.reshape(len(images), -1)
-    zero = np.flatnonzero(flat.std(axis=1) < 1e-12)
+    # constant up to rounding errors of the picture's own scale
+    zero = np.flatnonzero(flat.std(axis=1) <= 1e-12 * np.abs(flat).max(axis=1))
     if zero.size:
         raise ValueError(
             f"images: image {int(zero[0])} has zero variance (a constant picture cannot be "
@@ -294,7 +324,17 @@ def whiten(images, f0: float | None = None, variance: float = 0.1):
         )
     filt = whitening_filter(images.shape[1:], f0)
     out = np.real(np.fft.ifft2(np.fft.fft2(images, axes=(1, 2)) * filt, axes=(1, 2)))
-    out *= np.sqrt(variance / np.mean(out.var(axis=(1, 2))))
+    power = np.mean(out.var(axis=(1, 2)))
+    with np.errstate(divide="ignore", over="ignore"):
+        gain = np.sqrt(variance / power)
+    if not (power > 0 and np.isfinite(gain)):
+        f0_used = 0.4 * min(h, w) if f0 is None else f0
+        raise ValueError(
+            f"whitening with f0={f0_used:g} cycles per picture left (nearly) no power in "
+            "images: the filter f exp(-(f/f0)^4) passes none of the frequencies they hold; "
+            "raise f0"
+        )
+    out *= gain
     return out
 
 
@@ -353,7 +393,8 @@ def sample_patches(
         saturated areas) and draw again.
     normalize : bool
         Scale each patch to zero mean and unit variance (SAILnet's convention;
-        implies ``remove_mean``).
+        implies ``remove_mean``). Flat patches (s.d. at most 1e-12 times the
+        patch's largest absolute value) cannot be scaled and are drawn again.
 
     Returns
     -------
@@ -366,19 +407,25 @@ def sample_patches(
     n = check_int(n, "n", minimum=1)
     border = check_int(border, "border", minimum=0)
     min_variance = check_nonnegative(min_variance, "min_variance")
+    remove_mean = check_bool(remove_mean, "remove_mean")
+    normalize = check_bool(normalize, "normalize")
     n_img, h, w = images.shape
     rng = as_generator(seed)
     chosen, n_found, tries = [], 0, 0
-    need_var = min_variance > 0 or normalize
-    # normalize=True divides by each patch's s.d., so flat patches are never taken
-    floor = max(min_variance, 1e-12 if normalize else 0.0)
     while n_found < n:
         tries += 1
         if tries > 50:
-            why = " (normalize=True needs patches that are not flat)" if normalize else ""
+            if normalize and min_variance == 0:
+                raise ValueError(
+                    f"could not find {n} patches that are not flat (normalize=True divides "
+                    f"each patch by its s.d.): only {n_found} after 50 rounds; the images are "
+                    "constant over every patch"
+                )
+            why = " that are not flat" if normalize else ""
             raise ValueError(
-                f"could not find {n} patches with variance >= {floor:g}{why}: only {n_found} "
-                f"after 50 rounds; lower min_variance (images variance is {images.var():.3g})"
+                f"could not find {n} patches with variance >= {min_variance:g}{why}: only "
+                f"{n_found} after 50 rounds; lower min_variance (images variance is "
+                f"{images.var():.3g})"
             )
         m = max(2 * (n - n_found), 16)
         img = rng.integers(0, n_img, m)
@@ -386,15 +433,19 @@ def sample_patches(
         c = rng.integers(border, w - border - size + 1, m)
         win = np.lib.stride_tricks.sliding_window_view(images, (size, size), axis=(1, 2))
         P = win[img, r, c].reshape(m, size * size)
-        if need_var:
-            var = P.var(axis=1)
-            P = P[var >= floor] if floor > 0 else P
-        chosen.append(P[: n - n_found])
+        keep = np.ones(m, bool)
+        if min_variance > 0:
+            keep &= P.var(axis=1) >= min_variance
+        if normalize:
+            # flat relative to the patch's own scale (small-scale images are fine)
+            keep &= (P / pow2_scale(P, axis=1, keepdims=True)).std(axis=1) > 1e-12
+        chosen.append(P[keep][: n - n_found])
         n_found += len(chosen[-1])
     X = np.concatenate(chosen).astype(np.float64)
     if remove_mean or normalize:
         X -= X.mean(axis=1, keepdims=True)
     if normalize:
+        X /= pow2_scale(X, axis=1, keepdims=True)  # exact; keeps the variances in range
         X /= X.std(axis=1, keepdims=True)
     return X
 
@@ -450,6 +501,8 @@ def load_whitened(source="skimage", prewhitened: bool | None = None, *, name: st
     prewhitened : bool
         The value used (recorded by studies in their attrs).
     """
+    if prewhitened is not None:
+        prewhitened = check_bool(prewhitened, "prewhitened")
     raw = load_images(source, name=name, **load_kwargs)
     if prewhitened is None:
         prewhitened = is_prewhitened(source)

@@ -13,6 +13,9 @@ from v1model.validation import as_generator, check_int, check_nonnegative, check
 
 __all__ = ["pink_noise", "dead_leaves"]
 
+#: largest expected number of discs per dead-leaves image (about a minute of drawing)
+MAX_DISCS = 1_000_000
+
 
 def pink_noise(n_images: int, size: int, alpha: float = 2.0, seed=None):
     """Gaussian noise images whose power spectrum falls as 1/f^alpha.
@@ -29,6 +32,13 @@ def pink_noise(n_images: int, size: int, alpha: float = 2.0, seed=None):
     Returns
     -------
     ndarray, shape (n_images, size, size), zero mean and unit variance per image
+
+    Notes
+    -----
+    The amplitude spectrum is ``(f / f_min) ** (-alpha / 2)`` with ``f_min``
+    the lowest non-zero frequency (1 / size): at most 1, so that steep
+    spectra (large ``alpha``) underflow at high frequencies instead of
+    overflowing at low ones; the output is normalised anyway.
     """
     n_images = check_int(n_images, "n_images", minimum=1)
     size = check_int(size, "size", minimum=2)
@@ -36,7 +46,7 @@ def pink_noise(n_images: int, size: int, alpha: float = 2.0, seed=None):
     rng = as_generator(seed)
     f = np.sqrt(np.fft.fftfreq(size)[:, None] ** 2 + np.fft.fftfreq(size)[None, :] ** 2)
     f[0, 0] = 1.0
-    amplitude = f ** (-alpha / 2)
+    amplitude = (f * size) ** (-alpha / 2)  # f_min = 1 / size
     amplitude[0, 0] = 0.0  # no DC
     noise = rng.standard_normal((n_images, size, size))
     out = np.real(np.fft.ifft2(np.fft.fft2(noise, axes=(1, 2)) * amplitude, axes=(1, 2)))
@@ -59,7 +69,10 @@ def dead_leaves(
     Discs are dropped one after another, each hidden by the ones dropped
     before it, until ``coverage`` of the pixels are covered. Radii follow a
     power law p(r) ~ r^-exponent on [r_min, r_max] (exponent 3 gives
-    scale invariance, Lee, Mumford & Huang 2001).
+    scale invariance, Lee, Mumford & Huang 2001). A disc of radius r covers
+    a given pixel with probability ``p = pi r^2 / (size + 2 r)^2``, so about
+    ``log(1 / (1 - coverage)) / mean(p)`` discs are needed per image; radii
+    so small that more than :data:`MAX_DISCS` would be needed are rejected.
 
     Parameters
     ----------
@@ -75,6 +88,12 @@ def dead_leaves(
     Returns
     -------
     ndarray, shape (n_images, size, size), grey levels in [0, 1]
+
+    Raises
+    ------
+    ValueError
+        When the discs are too small to cover ``coverage`` of the image in
+        fewer than :data:`MAX_DISCS` drops (expected).
     """
     n_images = check_int(n_images, "n_images", minimum=1)
     size = check_int(size, "size", minimum=2)
@@ -88,19 +107,30 @@ def dead_leaves(
     coverage = check_positive(coverage, "coverage")
     if coverage > 1:
         raise ValueError(f"coverage must be in (0, 1], got {coverage}")
+    a = 1.0 - exponent
+    expected = _expected_discs(size, r_min, r_max, a, coverage)
+    if expected > MAX_DISCS:
+        raise ValueError(
+            f"discs of radius r_min={r_min:g} to r_max={r_max:g} pixels are too small to cover "
+            f"coverage={coverage:g} of a {size}x{size} image: about {expected:.3g} discs per "
+            f"image would be needed (limit {MAX_DISCS:.0e}); raise r_min and r_max or lower "
+            "coverage"
+        )
+    # a safety stop far in the tail of the number of discs needed (never reached in practice)
+    max_discs = int(20 * expected) + 1000
     rng = as_generator(seed)
     yy, xx = np.mgrid[0:size, 0:size]
     out = np.zeros((n_images, size, size))
-    a = 1.0 - exponent
     for i in range(n_images):
         img = out[i]
         covered = np.zeros((size, size), bool)
         n_left = size * size
         target = (1.0 - coverage) * size * size
-        while n_left > target:
+        for _ in range(max_discs):
+            if n_left <= target:
+                break
             # inverse-CDF draw from the truncated power law
-            u = rng.random()
-            r = (r_min**a + u * (r_max**a - r_min**a)) ** (1.0 / a)
+            r = _radius(rng.random(), r_min, r_max, a)
             cy, cx = rng.uniform(-r, size + r, 2)
             y0, y1 = max(int(cy - r), 0), min(int(cy + r) + 2, size)
             x0, x1 = max(int(cx - r), 0), min(int(cx + r) + 2, size)
@@ -112,4 +142,31 @@ def dead_leaves(
                 img[y0:y1, x0:x1][new] = rng.random()
                 covered[y0:y1, x0:x1] |= new
                 n_left -= int(new.sum())
+        if n_left > target:
+            raise RuntimeError(
+                f"dead_leaves: {max_discs} discs left {n_left} of {size * size} pixels "
+                f"uncovered (about {expected:.3g} expected); lower coverage"
+            )
     return out
+
+
+def _expected_discs(size, r_min, r_max, a, coverage):
+    """Expected number of discs until ``coverage`` of the pixels are covered.
+
+    Each pixel stays uncovered after N discs with probability (1 - p)^N,
+    with p the mean over radii of pi r^2 / (size + 2 r)^2 (disc centres are
+    uniform on [-r, size + r]^2); with full coverage the last pixel counts.
+    """
+    r = _radius((np.arange(1000) + 0.5) / 1000, r_min, r_max, a)  # midpoint rule
+    p = float(np.mean(np.pi * r**2 / (size + 2 * r) ** 2))
+    uncovered = max(1.0 - coverage, 1.0 / (size * size))
+    return np.log(1.0 / uncovered) / p
+
+
+def _radius(u, r_min, r_max, a):
+    """Inverse CDF of p(r) ~ r^(a - 1) on [r_min, r_max] (a = 1 - exponent < 0) at ``u``.
+
+    ``(r_min^a + u (r_max^a - r_min^a))^(1/a)`` written with the ratio
+    ``(r_max / r_min)^a`` in (0, 1], which cannot overflow for steep laws.
+    """
+    return r_min * (1.0 + u * ((r_max / r_min) ** a - 1.0)) ** (1.0 / a)

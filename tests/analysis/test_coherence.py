@@ -83,3 +83,15 @@ def test_coactive_babel_matches_direct_computation():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("factor", [1e200, 1e-200])
+def test_coherence_and_babel_do_not_depend_on_the_scale(factor):
+    """Cosines are scale-invariant: D * 1e200 gave a coherence of 0.0 (the atom norms
+    overflowed to inf). Checked against enumeration on the unscaled atoms."""
+    D = np.random.default_rng(5).standard_normal((6, 8))
+    D[2] *= 1e-3  # atoms of different norms, too
+    assert mutual_coherence(D * factor) == pytest.approx(_brute_babel(D, 1), rel=1e-12)
+    b = babel(D * factor)
+    for r in range(1, 6):
+        assert b.babel.sel(r=r).item() == pytest.approx(_brute_babel(D, r), rel=1e-12)

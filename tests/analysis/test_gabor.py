@@ -215,3 +215,64 @@ def test_orientation_zero_and_pi_fit_exactly():
     assert ((theta >= 0) & (theta < np.pi)).all()
     assert np.minimum(theta, np.pi - theta).max() < 1e-6
     np.testing.assert_allclose(gabor_model(fit, (12, 12)), atoms, atol=1e-6)
+
+
+@pytest.mark.parametrize("factor", [2.0**-990, 1e-300, 1e200, 2.0**660])
+def test_fit_holds_at_any_scale(factor):
+    """The docstring's "any scale": atoms * 1e200 gave NaN (their squares overflowed)
+    and atoms * 1e-300 were reported constant. The fit of factor * atom is the fit of
+    the atom with amplitude and offset times factor (exactly for powers of two)."""
+    atoms, _ = _synthetic(3, seed=4, noise=0.05)
+    atoms += 0.2  # an offset to scale too
+    fit = fit_gabor(atoms, return_model=True)
+    scaled = fit_gabor(atoms * factor, return_model=True)
+    exact = np.log2(factor).is_integer()
+    for name in ("x0", "y0", "orientation", "frequency", "phase", "sigma_x", "sigma_y", "r2"):
+        if exact:
+            np.testing.assert_array_equal(scaled[name], fit[name])
+        else:
+            np.testing.assert_allclose(scaled[name], fit[name], rtol=1e-6, atol=1e-8)
+    for name in ("amplitude", "offset", "model"):
+        np.testing.assert_allclose(scaled[name] / factor, fit[name], rtol=1e-6, atol=1e-8)
+    assert fit.r2.min() > 0.9
+
+
+@pytest.mark.parametrize("flag", ["polish", "return_model", "progress"])
+def test_flags_must_be_bools(flag):
+    with pytest.raises(TypeError, match=f"{flag} must be a bool, got 'no'"):
+        fit_gabor(np.ones((1, 4, 4)), **{flag: "no"})
+
+
+_GOOD = [4.5, 6.0, 1.3, 0.2, 0.3, 1.8, 2.6, 1.5, -0.2]
+
+
+@pytest.mark.parametrize(
+    "params, exc, match",
+    [
+        ([np.nan] * 9, ValueError, r"params has 1 row\(s\) with NaN or inf, e.g. row 0"),
+        ([_GOOD, _GOOD[:8] + [np.inf]], ValueError, "params has 1 row.* e.g. row 1"),
+        (_GOOD[:5] + [0.0] + _GOOD[6:], ValueError,
+         r"params column sigma_x \(envelope s.d. in pixels\) must be positive, got a minimum "
+         r"of 0.0"),
+        (_GOOD[:6] + [-1.0] + _GOOD[7:], ValueError, "params column sigma_y .* -1.0"),
+        (np.ones((2, 3, 9)), ValueError, r"params must have 1 or 2 dimension\(s\), got 3"),
+        (np.ones(8), ValueError, r"params must have 9 columns .* got shape \(8,\)"),
+        ("abc", TypeError, "params must be a numeric array, got 'abc'"),
+    ],
+)
+def test_gabor_model_validates_its_parameters(params, exc, match):
+    """NaN or zero widths gave NaN/inf images, a (2, 3, 9) array a broadcasting error."""
+    with pytest.raises(exc, match=match):
+        gabor_model(params, (8, 8))
+
+
+def test_gabor_model_of_a_fit_with_a_constant_atom_explains():
+    atoms = np.stack([gabor_patch(8, 0.3, 0.2, sigma_x=1.5, sigma_y=2.0), np.full((8, 8), 2.0)])
+    with pytest.warns(RuntimeWarning, match="1 constant atom"):
+        fit = fit_gabor(atoms)
+    with pytest.raises(ValueError, match=r"row 1.*fit_gabor gives NaN parameters to constant"):
+        gabor_model(fit, (8, 8))
+    good = fit.where(np.isfinite(fit.r2), drop=True)
+    np.testing.assert_allclose(gabor_model(good, (8, 8))[0], atoms[0], atol=1e-6)
+    with pytest.raises(ValueError, match=r"params Dataset lacks \['phase'\]"):
+        gabor_model(fit.drop_vars("phase"), (8, 8))

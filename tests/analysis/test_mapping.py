@@ -18,11 +18,11 @@ def _linear(W, offset=0.0):
     return lambda X: X @ W.T + offset
 
 
-@pytest.mark.parametrize("noise", ["white", "sparse"])
-def test_regression_recovers_linear_filters_exactly(filters, noise):
+@pytest.mark.parametrize("noise, kwargs", [("white", {}), ("sparse", {"n_pixels": 3})])
+def test_regression_recovers_linear_filters_exactly(filters, noise, kwargs):
     # whitened STA: exact as soon as the stimuli span the pixel space
     ds = map_receptive_fields(_linear(filters, offset=2.0), 6, noise=noise, n_stimuli=1500,
-                              n_pixels=3, method="regression", seed=1)
+                              method="regression", seed=1, **kwargs)
     np.testing.assert_allclose(ds.rf.values.reshape(5, -1), filters, rtol=1e-8, atol=1e-8)
     assert ds.attrs["n_stimuli"] == 1500
 
@@ -72,6 +72,10 @@ def test_cosine_similarity_reference():
         (np.full((2, 3), np.nan), np.ones((2, 3)), "a contains 6 non-finite"),
         (np.ones((2, 3)), np.ones((0, 3)), "b must not be empty"),
         (1.0, 1.0, "a must be a stack of vectors"),
+        # 1-D vectors were compared element by element (+-1 or NaN per element)
+        (np.ones(3), np.ones(3), r"a must be a stack of vectors or images \(n, \.\.\.\) with "
+                                 r"at least 2 dimensions, got shape \(3,\); for two single "
+                                 r"vectors pass a\[None\] and b\[None\]"),
     ],
 )
 def test_cosine_similarity_bad_input(a, b, match):
@@ -93,8 +97,65 @@ def test_cosine_similarity_bad_input(a, b, match):
         (lambda X: X[:, :3], {"n_stimuli": 1}, ValueError, "n_stimuli must be >= 2"),
         (lambda X: X[:, :3], {"method": "svd"}, ValueError, "method must be one of"),
         (lambda X: X[:, :3], {"contrast": 0}, ValueError, "contrast must be a positive"),
+        # silently ignored before
+        (lambda X: X[:, :3], {"noise": "sparse", "distribution": "binary"}, ValueError,
+         "distribution='binary' applies to white noise only; it would be ignored with "
+         "noise='sparse'"),
+        (lambda X: X[:, :3], {"n_pixels": 2}, ValueError,
+         "n_pixels=2 applies to sparse noise only; it would be ignored with noise='white'"),
+        (lambda X: X[:, :3], {"distribution": "uniform"}, ValueError,
+         "distribution must be one of"),
+        # an all-zero atom has no direction: its similarity was NaN without a word
+        (lambda X: X[:, :3], {"dictionary": np.vstack([np.ones(16), np.zeros(16), np.ones(16)])},
+         ValueError, r"dictionary has 1 atom\(s\) \(rows\) with zero norm, e.g. row 1"),
+        (lambda X: X[:, :3], {"progress": "no"}, TypeError, "progress must be a bool, got 'no'"),
+        # responses of 1e300 to stimuli of 1e-10: an RF of ~1e310 per unit of stimulus
+        (lambda X: 1e300 * np.sign(X[:, :3]), {"contrast": 1e-10}, ValueError,
+         "the mapped receptive fields overflow float64"),
     ],
 )
 def test_bad_input(encoder, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         map_receptive_fields(encoder, 4, **{"n_stimuli": 10, **kwargs})
+
+
+@pytest.mark.parametrize("factor", [1e200, 1e-200])
+def test_cosine_similarity_of_rows_at_any_scale(factor):
+    """Norms of rows of 1e200 overflowed (0 or NaN); the cosine does not change with
+    the scale of either row. Reference: the cosines of the unscaled rows."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 4, 6))
+    expected = (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    np.testing.assert_allclose(cosine_similarity(a * factor, b), expected, rtol=1e-12)
+    np.testing.assert_allclose(cosine_similarity(a * factor, b / factor), expected, rtol=1e-12)
+    np.testing.assert_allclose(cosine_similarity(a[:1, None], b[:1, None]), expected[:1],
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("contrast, gain", [(1e200, 1.0), (1e-200, 1.0), (1.0, 1e300)])
+def test_linear_filters_are_recovered_at_any_contrast_or_response_scale(filters, contrast,
+                                                                       gain):
+    """contrast=1e200 gave NaN receptive fields (squares of the stimuli overflowed); a
+    linear encoder's RF is its filter at every contrast (response per unit stimulus),
+    and the response s.d. scales with the contrast (analytic: the filters' norms)."""
+    W = gain * filters
+    ds = map_receptive_fields(_linear(W), 6, n_stimuli=1500, method="regression", seed=1,
+                              contrast=contrast, dictionary=filters)
+    np.testing.assert_allclose(ds.rf.values.reshape(5, -1) / gain, filters, rtol=1e-8,
+                               atol=1e-8)
+    np.testing.assert_allclose(ds.similarity, 1.0, rtol=1e-10)
+    sd = ds.response_sd.values / (gain * contrast)
+    np.testing.assert_allclose(sd, np.linalg.norm(filters, axis=1), rtol=0.05)
+    assert np.all(np.isfinite(ds.mean_response))
+
+
+def test_a_unit_that_never_responds_has_nan_similarity(filters):
+    """A dead unit's mapped RF is exactly zero: its cosine with its atom is undefined
+    (NaN, as documented), the other units are unaffected."""
+    W = filters.copy()
+    W[1] = 0.0
+    ds = map_receptive_fields(_linear(W), 6, n_stimuli=1500, method="regression", seed=1,
+                              dictionary=filters)
+    assert np.all(ds.rf.values[1] == 0) and float(ds.fraction_active[1]) == 0
+    assert np.isnan(ds.similarity.values[1])
+    np.testing.assert_allclose(np.delete(ds.similarity.values, 1), 1.0, rtol=1e-10)

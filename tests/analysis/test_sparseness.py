@@ -129,8 +129,35 @@ def test_sparseness_dataset_summarises_everything():
         (lambda: kurtosis(np.ones((3, 3)), axis=2), r"axis must be in \[-2, 1\]"),
         (lambda: treves_rolls(np.ones((3, 3)), axis=-3), r"axis must be in \[-2, 1\]"),
         (lambda: vinje_gallant(np.ones((3, 3)), axis=5), r"axis must be in \[-2, 1\]"),
+        # a scalar used to get "axis must be in [0, -1] for an array of 0 dimension(s)"
+        (lambda: treves_rolls(3.0), r"responses must be an array with at least 1 dimension "
+                                    r"\(the index runs along an axis\), got a scalar 3.0"),
+        (lambda: vinje_gallant(3.0), "responses must be an array with at least 1 dimension"),
+        (lambda: kurtosis(3.0), "codes must be an array with at least 1 dimension"),
+        (lambda: hoyer_sparseness(3.0), "codes must be an array with at least 1 dimension"),
     ],
 )
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("factor", [1e200, 1e100, 1e-300, 2.0**1000])
+def test_scale_invariant_indices_hold_at_any_scale(factor):
+    """Treves-Rolls, Vinje-Gallant, Hoyer and kurtosis do not change when the responses
+    are multiplied by a constant; at 1e200 (1e100 for the fourth powers of kurtosis)
+    they were NaN, and Hoyer exceeded 1. References: SciPy's kurtosis and the
+    definitions on the unscaled responses."""
+    x = np.random.default_rng(0).laplace(size=(300, 5))
+    y = x * factor
+    np.testing.assert_allclose(kurtosis(y), stats.kurtosis(x, axis=0), rtol=1e-10)
+    r = np.abs(x)
+    tr = r.mean(axis=0) ** 2 / (r**2).mean(axis=0)
+    np.testing.assert_allclose(treves_rolls(y, axis=0), tr, rtol=1e-12)
+    np.testing.assert_allclose(vinje_gallant(y, axis=0), (1 - tr) / (1 - 1 / 300), rtol=1e-10)
+    np.testing.assert_allclose(lifetime_sparseness(y), (1 - tr) / (1 - 1 / 300), rtol=1e-10)
+    l1, l2 = r.sum(axis=1), np.sqrt((x**2).sum(axis=1))
+    np.testing.assert_allclose(hoyer_sparseness(y), (np.sqrt(5) - l1 / l2) / (np.sqrt(5) - 1),
+                               rtol=1e-10)
+    ds = sparseness(y)
+    assert np.all(np.isfinite(ds.lifetime_sparseness)) and np.all(np.isfinite(ds.kurtosis))

@@ -138,7 +138,24 @@ def test_contrast_response_of_a_linear_unit(gabor_dictionary):
         (lambda: tuning_curves(_responses_from_curve([1.0, 0], [0, 1]), rectify="square"),
          ValueError, "rectify must be one of"),
         (lambda: grating_responses(lambda X: X, 4, frequencies=[-0.1]), ValueError,
-         "frequencies must be positive"),
+         r"frequencies must be in \(0, 0.5\] cycles/pixel"),
+        # above Nyquist (0.5 cycles/pixel) a grating aliases: accepted before
+        (lambda: grating_responses(lambda X: X, 4, frequencies=[0.2, 2.0]), ValueError,
+         r"frequencies must be in \(0, 0.5\] cycles/pixel \(0.5 is the Nyquist frequency of "
+         r"the pixel grid\), got 2.0 among 2 values"),
+        (lambda: drifting_grating_responses(lambda X: X, 4, frequencies=[0.7]), ValueError,
+         r"frequencies must be in \[0, 0.5\] cycles/pixel"),
+        # negative frequencies: rejected by grating_responses, accepted here before
+        (lambda: contrast_response(lambda X: X, 4, 0.0, -0.2), ValueError,
+         r"frequency must be in \[0, 0.5\] cycles/pixel .* got -0.2"),
+        (lambda: contrast_response(lambda X: X, 4, 0.0, [0.2, 0.9]), ValueError,
+         r"frequency must be in .* got 0.9 among 2 values"),
+        (lambda: grating_responses(lambda X: X, 4, progress="no"), TypeError,
+         "progress must be a bool, got 'no'"),
+        (lambda: drifting_grating_responses(lambda X: X, 4, progress=1), TypeError,
+         "progress must be a bool, got 1"),
+        (lambda: contrast_response(lambda X: X, 4, 0.0, 0.2, progress="no"), TypeError,
+         "progress must be a bool"),
         (lambda: grating_responses(lambda X: X[:, :2].T, 4, orientations=2, frequencies=2,
                                    phases=2), ValueError, "encoder returned shape"),
         (lambda: contrast_response(lambda X: X, 4, [0.1, 0.2, 0.3], 0.2, units=[0, 1]),
@@ -152,3 +169,35 @@ def test_contrast_response_of_a_linear_unit(gabor_dictionary):
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def _with_nan(ds):
+    ds = ds.copy(deep=True)
+    ds["response"][0, 0, 0, 0] = np.nan
+    return ds
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        # NaN responses gave NaN preferences; negative frequencies NaN bandwidths
+        (_with_nan, r"responses\['response'\] contains 1 non-finite value"),
+        (lambda ds: ds.assign_coords(frequency=-ds.frequency),
+         r"responses\['frequency'\] must be in \(0, 0.5\] cycles/pixel .* got -0.2"),
+        (lambda ds: ds.assign_coords(frequency=[0.0]),
+         r"responses\['frequency'\] must be in \(0, 0.5\]"),
+        # a missing dimension gave xarray's "Dimensions {'phase'} do not exist"
+        (lambda ds: ds.isel(phase=0),
+         r"responses\['response'\] must have the dimensions \('unit', 'orientation', "
+         r"'frequency', 'phase'\) of grating_responses' output, got \('orientation', "
+         r"'frequency', 'unit'\)"),
+        (lambda ds: ds.drop_vars("orientation"),
+         r"responses lacks the coordinate\(s\) \['orientation'\]"),
+    ],
+)
+def test_tuning_curves_validates_the_dataset(change, match):
+    o = np.linspace(0, np.pi, 8, endpoint=False)
+    ds = _responses_from_curve(np.cos(o) ** 2, o)
+    assert np.isfinite(tuning_curves(ds).preferred_orientation[0])
+    with pytest.raises(ValueError, match=match):
+        tuning_curves(change(ds))

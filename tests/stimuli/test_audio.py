@@ -116,3 +116,44 @@ def test_silence_and_pitches_above_nyquist_fail_clearly():
         sample_segments(np.zeros(100), 10, 3, normalize=True, seed=0)
     with pytest.raises(ValueError, match="must lie below the Nyquist frequency 200 Hz"):
         harmonic_ensemble(3, 64, sample_rate=400, noise=0)
+
+
+def test_wav_with_nan_or_no_samples_fails_naming_the_file(tmp_path):
+    # float WAVs can hold NaN, which load_images rejects for pictures
+    data = np.array([0.1, np.nan, -0.2, np.inf], dtype=np.float32)
+    wavfile.write(tmp_path / "nan.wav", 8000, data)
+    with pytest.raises(ValueError, match=r"path: '.*nan\.wav' holds 2 non-finite sample\(s\)"):
+        load_wav(tmp_path / "nan.wav")
+    wavfile.write(tmp_path / "stereo.wav", 8000, np.stack([data, data], axis=1))
+    with pytest.raises(ValueError, match=r"stereo\.wav' holds 4 non-finite"):
+        load_wav(tmp_path / "stereo.wav")
+    wavfile.write(tmp_path / "empty.wav", 8000, np.zeros(0, dtype=np.int16))
+    with pytest.raises(ValueError, match=r"path: '.*empty\.wav' holds no samples"):
+        load_wav(tmp_path / "empty.wav")
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda: harmonic_ensemble(2, 100, f0_range=100.0), ValueError,
+     r"f0_range must be \(low, high\) in Hz, got 100.0"),
+    (lambda: harmonic_ensemble(2, 100, f0_range=(1, 2, 3)), ValueError,
+     r"f0_range must be \(low, high\) in Hz, got \(1, 2, 3\)"),
+    (lambda: sample_segments(3.0, 1, 5), TypeError,
+     r"waveforms must be one waveform \(n_samples,\) or a list of waveforms, got 3.0"),
+    (lambda: sample_segments(None, 1, 5), TypeError, "waveforms must be one waveform"),
+    (lambda: sample_segments(np.ones(20), 4, 5, normalize="no"), TypeError,
+     "normalize must be a bool, got 'no'"),
+])
+def test_bad_argument_types_fail_clearly(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+@pytest.mark.parametrize("factor", [1e-200, 2.0**-1000, 1e200])
+def test_normalized_segments_do_not_depend_on_the_scale(factor):
+    """Unit-RMS segments of a waveform times any factor are the segments of the
+    waveform itself (the squares of 1e200 or 1e-200 overflowed or underflowed)."""
+    wave = np.sin(0.1 * np.arange(2000)) + 0.1 * np.random.default_rng(0).standard_normal(2000)
+    reference = sample_segments(wave, 64, 30, seed=0, normalize=True)
+    out = sample_segments(wave * factor, 64, 30, seed=0, normalize=True)
+    np.testing.assert_allclose(out, reference, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(np.sqrt((out**2).mean(axis=1)), 1.0, rtol=1e-12)

@@ -102,7 +102,7 @@ def test_sparse_noise_pixels_and_variance():
         (lambda: grating("big", 0.0, 0.1), "shape must be a positive int"),
         (lambda: grating(8, np.nan, 0.1), "orientation contains 1 non-finite"),
         (lambda: grating(8, [0, 1], [0.1, 0.2, 0.3]), "do not broadcast"),
-        (lambda: grating_set(8, [0.0], [-0.1], [0.0]), "frequencies must be >= 0"),
+        (lambda: grating_set(8, [0.0], [-0.1], [0.0]), r"frequencies must be in \[0, 0.5\]"),
         (lambda: gabor_patch(8, 0.0, 0.1, sigma_x=0.0), "sigma_x and sigma_y must be positive"),
         (lambda: white_noise(10, 4, contrast=-1.0), "contrast must be a positive"),
         (lambda: white_noise(10, 4, distribution="uniform"), "distribution must be one of"),
@@ -115,3 +115,27 @@ def test_sparse_noise_pixels_and_variance():
 def test_bad_input(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+@pytest.mark.parametrize("call, name, among", [
+    (lambda f: grating(8, 0.0, f), "frequency", ""),
+    (lambda f: grating(8, [0.0, 1.0], [0.1, f]), "frequency", " among 2 values"),
+    (lambda f: grating_set(8, [0.0], [0.1, f], [0.0]), "frequencies", " among 2 values"),
+    (lambda f: drifting_grating(8, 0.0, f, 1.0, duration=1.0, frame_rate=4), "frequency", ""),
+    (lambda f: gabor_patch(8, 0.0, f), "frequency", ""),
+])
+@pytest.mark.parametrize("f", [3.0, 0.51, -0.1])
+def test_frequencies_outside_zero_to_nyquist_are_rejected(call, name, among, f):
+    """Above 0.5 cycles/pixel a grating aliases (grating(8, 0, 3.0) is a uniform field);
+    negative frequencies were rejected by grating_set only."""
+    with pytest.raises(ValueError, match=rf"^{name} must be in \[0, 0.5\] cycles/pixel \(0.5 "
+                                         rf"is the Nyquist frequency of the pixel grid\), got "
+                                         rf"{f!r}{among}$"):
+        call(f)
+
+
+def test_nyquist_and_zero_frequencies_are_accepted():
+    # at 0.5 cycles/pixel the grating alternates: cos(pi (x - x0)) with x0 = 3.5
+    x = np.arange(8) - 3.5
+    np.testing.assert_allclose(grating(8, 0.0, 0.5)[0], np.cos(np.pi * x), atol=1e-12)
+    np.testing.assert_allclose(grating(8, 0.0, 0.0, phase=np.pi / 3), 0.5, atol=1e-12)

@@ -5,7 +5,7 @@ import pytest
 from scipy.io import savemat
 
 from stimuli import load_images, sample_patches, whiten
-from stimuli.images import SKIMAGE_SCENES, is_prewhitened, whitening_filter
+from stimuli.images import SKIMAGE_SCENES, is_prewhitened, load_whitened, whitening_filter
 
 
 def test_embedded_images_are_grayscale_photographs():
@@ -199,6 +199,75 @@ def test_load_whitened_never_whitens_twice(tmp_path, rng):
 
 
 def test_flat_images_cannot_be_normalized():
-    with pytest.raises(ValueError, match=r"variance >= 1e-12 \(normalize=True needs patches "
-                                         r"that are not flat\)"):
+    with pytest.raises(ValueError, match=r"could not find 3 patches that are not flat "
+                                         r"\(normalize=True divides each patch by its s.d.\)"):
         sample_patches(np.ones((2, 32, 32)), 8, 3, normalize=True, seed=0)
+    # flat up to rounding errors of its own level: still flat
+    nearly = 5.0 + 1e-15 * np.random.default_rng(0).standard_normal((2, 32, 32))
+    with pytest.raises(ValueError, match="not flat"):
+        sample_patches(nearly, 8, 3, normalize=True, seed=0)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda im: load_whitened(im, prewhitened="no"), "prewhitened must be a bool, got 'no'"),
+    (lambda im: load_whitened(im, prewhitened=0), "prewhitened must be a bool, got 0"),
+    (lambda im: sample_patches(im, 4, 3, remove_mean="no"), "remove_mean must be a bool"),
+    (lambda im: sample_patches(im, 4, 3, normalize=1), "normalize must be a bool, got 1"),
+])
+def test_flags_must_be_bools(call, match):
+    # "no" is truthy: load_whitened(prewhitened="no") used to skip whitening silently
+    images = np.random.default_rng(0).random((2, 16, 16))
+    with pytest.raises(TypeError, match=match):
+        call(images)
+
+
+@pytest.mark.parametrize("factor", [2.0**-1000, 1e-300, 1e-13, 1e200, 2.0**1000])
+def test_whiten_does_not_depend_on_the_scale_of_the_images(factor):
+    """Whitening then rescaling to a fixed variance is scale-invariant: any factor gives
+    the output of the unscaled images (exactly for powers of two). 1e200 used to give
+    zeros (the variance overflowed), 1e-13 "a constant picture"."""
+    images = np.random.default_rng(0).random((3, 32, 32))
+    reference = whiten(images)
+    out = whiten(images * factor)
+    np.testing.assert_allclose(out, reference, rtol=1e-9, atol=1e-12)
+    if np.log2(factor).is_integer():
+        np.testing.assert_array_equal(out, reference)
+    assert out.var(axis=(1, 2)).mean() == pytest.approx(0.1)
+
+
+def test_whiten_rejects_a_cutoff_below_the_lowest_frequency():
+    """R(f) = f exp(-(f/f0)^4) on the grid f = 1, 2, ... cycles per picture: at f0 = 0.05
+    the largest gain is exp(-20^4) = 0 (the output was all NaN); f0 >= 1 keeps some."""
+    images = np.random.default_rng(0).random((2, 32, 32))
+    with pytest.raises(ValueError, match=r"f0=0.05 cycles per picture is below 1, the lowest "
+                                         r"non-zero frequency of 32x32 images.*use f0 >= 1"):
+        whiten(images, f0=0.05)
+    with pytest.raises(ValueError, match="f0=0.9 cycles per picture is below 1"):
+        whiten(images, f0=0.9)
+    # non-square pictures: f in cycles per min(height, width) = 16 px, so the 32-px axis
+    # holds 0.5 cycles per picture
+    with pytest.raises(ValueError, match="is below 0.5, the lowest non-zero frequency of 16x32"):
+        whiten(images[:, :16, :], f0=0.4)
+    for f0, shape in ((1.0, (32, 32)), (0.5, (16, 32))):
+        out = whiten(images[:, : shape[0], : shape[1]], f0=f0)
+        assert np.all(np.isfinite(out))
+        assert out.var(axis=(1, 2)).mean() == pytest.approx(0.1)
+
+
+def test_whiten_fails_when_the_filter_leaves_no_power():
+    # a checkerboard only holds the corner frequency sqrt(8^2 + 8^2) = 11.3 cycles per
+    # picture; with f0 = 1 its gain is exp(-11.3^4), zero in float64
+    board = np.indices((16, 16)).sum(axis=0) % 2.0
+    with pytest.raises(ValueError, match=r"f0=1 cycles per picture left \(nearly\) no power"):
+        whiten(board, f0=1.0)
+
+
+@pytest.mark.parametrize("factor", [1e-7, 1e-300, 1e200])
+def test_normalized_patches_do_not_depend_on_the_scale_of_the_images(factor):
+    """normalize=True needs patches that are not flat: relative to their own scale (the
+    absolute 1e-12 threshold rejected every patch of images * 1e-7)."""
+    images = np.random.default_rng(1).random((2, 32, 32))
+    reference = sample_patches(images, 4, 20, seed=0, normalize=True)
+    out = sample_patches(images * factor, 4, 20, seed=0, normalize=True)
+    np.testing.assert_allclose(out, reference, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(out.std(axis=1), 1.0, rtol=1e-12)

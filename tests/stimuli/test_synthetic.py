@@ -44,3 +44,46 @@ def test_dead_leaves_is_piecewise_constant_and_scale_invariant():
 def test_dead_leaves_bad_exponent():
     with pytest.raises(ValueError, match="exponent must be > 1"):
         dead_leaves(1, 16, exponent=0.5)
+
+
+def test_steep_pink_noise_is_finite_and_holds_the_lowest_frequencies():
+    """alpha = 400 used to overflow f^(-alpha/2) into NaN images. Analytically the
+    power then sits at the lowest frequency, f = 1/size (the four bins next to DC):
+    the next ones, f = sqrt(2)/size, have 2^-100 of their amplitude."""
+    images = pink_noise(3, 32, alpha=400, seed=0)
+    assert np.all(np.isfinite(images))
+    np.testing.assert_allclose(images.std(axis=(1, 2)), 1.0)
+    power = np.abs(np.fft.fft2(images, axes=(1, 2))) ** 2
+    lowest = power[:, [0, 0, 1, -1], [1, -1, 0, 0]].sum(axis=1)
+    np.testing.assert_allclose(lowest / power.sum(axis=(1, 2)), 1.0, rtol=1e-12)
+
+
+def test_dead_leaves_rejects_discs_too_small_to_cover_the_image():
+    """r = 1e-3 px: a disc covers a given pixel with probability pi r^2 / (8 + 2r)^2,
+    ~5e-8, so ~1e8 discs per image would be needed (the call never returned)."""
+    with pytest.raises(ValueError, match=r"r_min=0.001 to r_max=0.001 pixels are too small to "
+                                         r"cover coverage=0.999 of a 8x8 image: about 8.4\de\+07"):
+        dead_leaves(1, 8, r_min=1e-3, r_max=1e-3)
+
+
+def test_dead_leaves_expected_disc_count_matches_the_coverage_law():
+    """One radius r: each disc covers a pixel with probability p = pi r^2 / (size + 2r)^2,
+    so log(1 / (1 - coverage)) / p discs leave 1 - coverage of the pixels uncovered."""
+    from stimuli.synthetic import _expected_discs
+
+    size, r = 32, 3.0
+    p = np.pi * r**2 / (size + 2 * r) ** 2
+    assert _expected_discs(size, r, r, -2.0, 0.99) == pytest.approx(np.log(100) / p)
+
+
+def test_dead_leaves_radius_law_for_steep_exponents():
+    """The inverse CDF (r_min^a + u (r_max^a - r_min^a))^(1/a), a = 1 - exponent, written
+    with (r_max / r_min)^a: exponent 2000 used to overflow r_min^a (OverflowError)."""
+    from stimuli.synthetic import _radius
+
+    u = np.linspace(0, 0.999, 7)
+    a = 1 - 3.0
+    np.testing.assert_allclose(_radius(u, 1.0, 16.0, a),
+                               (1.0**a + u * (16.0**a - 1.0**a)) ** (1 / a), rtol=1e-12)
+    images = dead_leaves(2, 16, r_min=0.5, exponent=2000, seed=0)
+    assert np.all(np.isfinite(images)) and 0 <= images.min() and images.max() <= 1

@@ -37,7 +37,8 @@ import warnings
 import numpy as np
 import xarray as xr
 
-from ..validation import check_int, check_positive
+from ..validation import check_array, check_bool, check_int, check_positive, describe
+from ..scaling import pow2_scale
 from ._common import atoms_as_images
 
 __all__ = ["fit_gabor", "gabor_model", "GABOR_PARAMS", "GABOR_LIKE_R2"]
@@ -70,9 +71,11 @@ def gabor_model(params, shape):
 
     Parameters
     ----------
-    params : array_like, shape (n, 9) or (9,)
+    params : array_like, shape (n, 9) or (9,), or xarray.Dataset
         Columns in the order of :data:`GABOR_PARAMS`, or a Dataset returned
-        by :func:`fit_gabor`.
+        by :func:`fit_gabor` (it must hold no NaN parameters: fits of
+        constant atoms have them). All finite; ``sigma_x`` and ``sigma_y``
+        positive.
     shape : (height, width)
 
     Returns
@@ -83,13 +86,27 @@ def gabor_model(params, shape):
 
     h, w = image_shape(shape)
     if isinstance(params, xr.Dataset):
+        missing = [name for name in GABOR_PARAMS if name not in params]
+        if missing:
+            raise ValueError(f"params Dataset lacks {missing}; expected the output of fit_gabor "
+                             f"with variables {GABOR_PARAMS}")
         params = np.stack([params[name].values for name in GABOR_PARAMS], axis=-1)
-    P = np.asarray(params, dtype=np.float64)
-    single = P.ndim == 1
-    P = np.atleast_2d(P)
+    P = check_array(params, "params", ndim=(1, 2), finite=False)
     if P.shape[-1] != len(GABOR_PARAMS):
         raise ValueError(f"params must have {len(GABOR_PARAMS)} columns {GABOR_PARAMS}, "
                          f"got shape {P.shape}")
+    single = P.ndim == 1
+    P = np.atleast_2d(P)
+    bad = np.flatnonzero(~np.isfinite(P).all(axis=1))
+    if bad.size:
+        raise ValueError(f"params has {bad.size} row(s) with NaN or inf, e.g. row {int(bad[0])}: "
+                         f"{describe(P[bad[0]].tolist(), 200)} (fit_gabor gives NaN parameters "
+                         "to constant atoms; select the fitted ones, e.g. "
+                         "fit.where(np.isfinite(fit.r2), drop=True))")
+    for i in (GABOR_PARAMS.index("sigma_x"), GABOR_PARAMS.index("sigma_y")):
+        if np.any(P[:, i] <= 0):
+            raise ValueError(f"params column {GABOR_PARAMS[i]} (envelope s.d. in pixels) must be "
+                             f"positive, got a minimum of {float(P[:, i].min())!r}")
     X, Y = _grid(h, w)
     out = _evaluate(P, X, Y).reshape(-1, h, w)
     return out[0] if single else out
@@ -323,9 +340,12 @@ def fit_gabor(
     Parameters
     ----------
     atoms : array_like, shape (n_atoms, n_features) or (n_atoms, height, width)
-        Dictionary rows or receptive-field images (any scale; each is fitted
-        on its own). Flat atoms are reshaped row-major. A 2-D array is always
-        read as flat atoms; pass one image as ``image[None]``.
+        Dictionary rows or receptive-field images (any scale, e.g. 1e-300 or
+        1e200: each is fitted on its own after dividing it by a power of two
+        near its largest absolute value; ``amplitude`` and ``offset`` are
+        reported in the atom's units). Flat atoms are reshaped row-major. A
+        2-D array is always read as flat atoms; pass one image as
+        ``image[None]``.
     shape : (height, width), optional
         Needed for flat atoms that are not square.
     n_starts : int
@@ -387,10 +407,18 @@ def fit_gabor(
     if max_sigma <= min_sigma:
         raise ValueError(f"max_sigma={max_sigma} must exceed min_sigma={min_sigma}")
     max_frequency = check_positive(max_frequency, "max_frequency")
+    polish = check_bool(polish, "polish")
+    return_model = check_bool(return_model, "return_model")
+    progress = check_bool(progress, "progress")
     lo, hi = _bounds(h, w, min_sigma, max_sigma, max_frequency)
     X, Y = _grid(h, w)
 
-    flat = Z.reshape(n, -1)
+    # each atom divided by a power of two near its largest |value| (exact, so the fit is
+    # the same as on the atom itself): neither the moments below nor the R^2 overflow
+    # (atoms * 1e200) or underflow (atoms * 1e-300); amplitude and offset are scaled back
+    peak = pow2_scale(Z.reshape(n, -1), axis=1)
+    flat = Z.reshape(n, -1) / peak[:, None]
+    Z = flat.reshape(n, h, w)
     mean = flat.mean(axis=1)
     scale = flat.std(axis=1)
     ok = scale > 1e-12 * np.maximum(np.abs(flat).max(axis=1), 1e-300)
@@ -439,6 +467,9 @@ def fit_gabor(
     ss_tot = ((flat - mean[:, None]) ** 2).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         r2 = np.where(ok, 1.0 - ss_res / ss_tot, np.nan)
+    # back to the atoms' own units
+    P[:, 7:9] *= peak[:, None]
+    model *= peak[:, None]
 
     ds = xr.Dataset(coords={"atom": np.arange(n)})
     for i, name in enumerate(GABOR_PARAMS):

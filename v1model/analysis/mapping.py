@@ -25,11 +25,14 @@ import xarray as xr
 from ..validation import (
     as_generator,
     check_array,
+    check_bool,
     check_choice,
+    check_dictionary,
     check_int,
     check_nonnegative,
     check_positive,
 )
+from ..scaling import pow2_scale
 from ._common import atoms_as_images, call_encoder, check_encoder, image_shape
 
 __all__ = ["map_receptive_fields", "cosine_similarity", "NOISE_KINDS", "MAPPING_METHODS"]
@@ -44,15 +47,20 @@ def cosine_similarity(a, b):
     Parameters
     ----------
     a, b : array_like, shape (n, ...) with the same shape
+        At least 2-D: row ``i`` of ``a`` is compared with row ``i`` of ``b``.
+        For two single vectors pass ``a[None]`` and ``b[None]``.
 
     Returns
     -------
-    ndarray, shape (n,) in [-1, 1]; NaN where a row is all zeros.
+    ndarray, shape (n,) in [-1, 1]; NaN where a row is all zeros. Rows of
+    any magnitude (1e-300 or 1e200) are handled.
     """
     a = check_array(a, "a", ndim=None)
     b = check_array(b, "b", ndim=None)
-    if a.ndim == 0:
-        raise ValueError(f"a must be a stack of vectors or images (n, ...), got a scalar {a!r}")
+    if a.ndim < 2:
+        raise ValueError(f"a must be a stack of vectors or images (n, ...) with at least 2 "
+                         f"dimensions, got shape {a.shape}; for two single vectors pass "
+                         "a[None] and b[None]")
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
     return _cosine_similarity(a, b)
@@ -61,6 +69,10 @@ def cosine_similarity(a, b):
 def _cosine_similarity(a, b):
     a = a.reshape(len(a), -1)
     b = b.reshape(len(b), -1)
+    # rows divided by a power of two near their largest |value| (exact; the cosine does
+    # not change): the norms neither overflow nor underflow
+    a = a / pow2_scale(a, axis=1, keepdims=True)
+    b = b / pow2_scale(b, axis=1, keepdims=True)
     num = np.einsum("ij,ij->i", a, b)
     den = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -74,8 +86,8 @@ def map_receptive_fields(
     noise: str = "white",
     n_stimuli: int = 20000,
     contrast: float = 1.0,
-    distribution: str = "gaussian",
-    n_pixels: int = 1,
+    distribution: str | None = None,
+    n_pixels: int | None = None,
     method: str = "sta",
     ridge: float = 0.0,
     dictionary=None,
@@ -101,10 +113,12 @@ def map_receptive_fields(
         Pixel s.d. (white) or the value of the lit pixels (sparse), in the
         units of the encoder's input. Sparse codes are nonlinear: map them at
         a contrast that drives them into their working range.
-    distribution : {"gaussian", "binary"}
-        White-noise pixel distribution.
-    n_pixels : int
-        Lit pixels per sparse-noise image.
+    distribution : {"gaussian", "binary"}, optional
+        White-noise pixel distribution; default ``"gaussian"``. Only with
+        ``noise="white"``.
+    n_pixels : int, optional
+        Lit pixels per sparse-noise image; default 1. Only with
+        ``noise="sparse"``.
     method : {"sta", "regression"}
         Plain STA divided by the pixel variance, or the whitened STA
         (regression on the empirical stimulus covariance, see the module
@@ -112,8 +126,9 @@ def map_receptive_fields(
     ridge : float
         Ridge of the regression, relative to the pixel variance.
     dictionary : array_like, shape (n_units, n_features) or (n_units, h, w), optional
-        The units' atoms; adds ``similarity`` (cosine of each mapped RF with
-        its atom) and ``similarity_trace`` (the same after each batch).
+        The units' atoms (none of them all zeros); adds ``similarity``
+        (cosine of each mapped RF with its atom) and ``similarity_trace``
+        (the same after each batch).
     batch_size : int
         Stimuli per encoder call.
     seed : int, Generator or None
@@ -126,8 +141,17 @@ def map_receptive_fields(
         ``rf`` (unit, y, x): mapped receptive fields (response per unit of
         stimulus); ``mean_response``, ``response_sd``, ``fraction_active``
         (unit); ``similarity`` (unit) and ``similarity_trace``
-        (n_stimuli_used, unit) when ``dictionary`` is given; the number of
-        stimuli in ``attrs["n_stimuli"]``.
+        (n_stimuli_used, unit) when ``dictionary`` is given (NaN for a unit
+        whose mapped RF is exactly zero, e.g. a unit that never responds);
+        the number of stimuli in ``attrs["n_stimuli"]``.
+
+    Raises
+    ------
+    ValueError
+        For ``distribution`` with sparse noise or ``n_pixels`` with white
+        noise (they would be ignored), a dictionary with an all-zero atom,
+        and receptive fields too large for float64 (responses huge compared
+        with ``contrast``).
 
     Examples
     --------
@@ -138,28 +162,46 @@ def map_receptive_fields(
     >>> bool(np.allclose(ds.rf.values.reshape(3, -1), W))
     True
     """
+    from stimuli.gratings import NOISE_DISTRIBUTIONS, sparse_noise, white_noise
+
+    from tqdm.auto import tqdm
+
     check_encoder(encoder)
     h, w = image_shape(shape)
     noise = check_choice(noise, "noise", NOISE_KINDS)
     method = check_choice(method, "method", MAPPING_METHODS)
     n_stimuli = check_int(n_stimuli, "n_stimuli", minimum=2)
     contrast = check_positive(contrast, "contrast")
-    n_pixels = check_int(n_pixels, "n_pixels", minimum=1, maximum=h * w)
+    if noise == "white":
+        if n_pixels is not None:
+            raise ValueError(f"n_pixels={n_pixels!r} applies to sparse noise only; it would be "
+                             "ignored with noise='white'")
+        distribution = check_choice("gaussian" if distribution is None else distribution,
+                                    "distribution", NOISE_DISTRIBUTIONS)
+    else:
+        if distribution is not None:
+            raise ValueError(f"distribution={distribution!r} applies to white noise only; it "
+                             "would be ignored with noise='sparse' (pixels are +-contrast)")
+        n_pixels = check_int(1 if n_pixels is None else n_pixels, "n_pixels", minimum=1,
+                             maximum=h * w)
     ridge = check_nonnegative(ridge, "ridge")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
+    progress = check_bool(progress, "progress")
     atoms = None
     if dictionary is not None:
         atoms = atoms_as_images(dictionary, (h, w), name="dictionary")
+        check_dictionary(atoms.reshape(len(atoms), -1), "dictionary")  # no all-zero atom
     rng = as_generator(seed)
-    from stimuli.gratings import sparse_noise, white_noise
 
-    from tqdm.auto import tqdm
-
+    # Statistics are gathered on unit-contrast noise S (the encoder sees contrast * S) and
+    # on each unit's responses divided by a power of two near its largest response so far
+    # (``ref``; the sums are rescaled exactly when it grows): no square or sum overflows,
+    # whatever the contrast or the responses' magnitude.
     P = h * w
     sum_x = np.zeros(P)
     sum_xx = np.zeros((P, P)) if method == "regression" else None
     sum_x2 = np.zeros(P)
-    sum_xr = sum_r = sum_r2 = n_active = None
+    sum_xr = sum_r = sum_r2 = n_active = ref = None
     n_units = None
     used, trace = [], []
     n_done = 0
@@ -168,11 +210,11 @@ def map_receptive_fields(
                   leave=False):
         m = min(batch_size, n_stimuli - n_done)
         if noise == "white":
-            S = white_noise(m, (h, w), contrast, distribution, seed=rng)
+            S = white_noise(m, (h, w), 1.0, distribution, seed=rng)
         else:
-            S = sparse_noise(m, (h, w), n_pixels, contrast, seed=rng)
-        Xb = S.reshape(m, P)
-        R = call_encoder(encoder, Xb, n_units)
+            S = sparse_noise(m, (h, w), n_pixels, 1.0, seed=rng)
+        Sb = S.reshape(m, P)
+        R = call_encoder(encoder, contrast * Sb, n_units)
         if n_units is None:
             n_units = R.shape[1]
             if atoms is not None and atoms.shape[0] != n_units:
@@ -184,22 +226,38 @@ def map_receptive_fields(
             sum_r = np.zeros(n_units)
             sum_r2 = np.zeros(n_units)
             n_active = np.zeros(n_units)
-        sum_x += Xb.sum(axis=0)
-        sum_x2 += np.einsum("ij,ij->j", Xb, Xb)
+            ref = np.zeros(n_units)
+        new_ref = np.maximum(ref, pow2_scale(R, axis=0))
+        ratio = ref / new_ref  # a power of two (or 0 on the first batch)
+        sum_xr *= ratio
+        sum_r *= ratio
+        sum_r2 *= ratio**2
+        ref = new_ref
+        Rs = R / ref
+        sum_x += Sb.sum(axis=0)
+        sum_x2 += np.einsum("ij,ij->j", Sb, Sb)
         if sum_xx is not None:
-            sum_xx += Xb.T @ Xb
-        sum_xr += Xb.T @ R
-        sum_r += R.sum(axis=0)
-        sum_r2 += np.einsum("ij,ij->j", R, R)
+            sum_xx += Sb.T @ Sb
+        sum_xr += Sb.T @ Rs
+        sum_r += Rs.sum(axis=0)
+        sum_r2 += np.einsum("ij,ij->j", Rs, Rs)
         n_active += np.count_nonzero(R, axis=0)
         n_done += m
         if atoms is not None:
+            # the cosine does not depend on each unit's scale (ref / contrast)
             rf = _estimate(sum_x, sum_x2, sum_xx, sum_xr, sum_r, n_done, ridge)
             used.append(n_done)
             trace.append(_cosine_similarity(rf.T, atoms.reshape(n_units, -1)))
-    rf = _estimate(sum_x, sum_x2, sum_xx, sum_xr, sum_r, n_done, ridge)
-    mean_r = sum_r / n_done
-    sd_r = np.sqrt(np.maximum(sum_r2 / n_done - mean_r**2, 0.0))
+    with np.errstate(over="ignore"):
+        rf = _estimate(sum_x, sum_x2, sum_xx, sum_xr, sum_r, n_done, ridge) * (ref / contrast)
+    if not np.all(np.isfinite(rf)):
+        raise ValueError(
+            f"the mapped receptive fields overflow float64: responses up to {ref.max():.3g} "
+            f"per stimulus of contrast={contrast!r}; rescale the encoder's output or raise "
+            "contrast"
+        )
+    mean_r = sum_r / n_done * ref
+    sd_r = np.sqrt(np.maximum(sum_r2 / n_done - (sum_r / n_done) ** 2, 0.0)) * ref
 
     ds = xr.Dataset(coords={"unit": np.arange(n_units), "y": np.arange(h), "x": np.arange(w)})
     ds["rf"] = (("unit", "y", "x"), rf.T.reshape(n_units, h, w),
@@ -224,7 +282,7 @@ def map_receptive_fields(
 
 
 def _estimate(sum_x, sum_x2, sum_xx, sum_xr, sum_r, n, ridge):
-    """RF estimate (n_features, n_units) from running sums."""
+    """RF estimate (n_features, n_units) from running sums of stimuli and responses."""
     mx = sum_x / n
     C_xr = sum_xr / n - np.outer(mx, sum_r / n)
     var = float(np.mean(sum_x2 / n - mx**2))

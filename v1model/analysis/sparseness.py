@@ -39,6 +39,7 @@ import xarray as xr
 
 from ..validation import check_array, check_axis, check_choice, check_nonnegative, \
     check_positive, check_probability
+from ..scaling import pow2_scale
 
 __all__ = [
     "activity_ratio",
@@ -63,6 +64,15 @@ _RECTIFY = ("abs", "positive", "none")
 
 def _codes(codes, name="codes"):
     return check_array(codes, name, ndim=2)
+
+
+def _responses(values, name):
+    """A float array of at least one dimension (the statistics run along an axis)."""
+    arr = check_array(values, name, ndim=None)
+    if arr.ndim == 0:
+        raise ValueError(f"{name} must be an array with at least 1 dimension (the index runs "
+                         f"along an axis), got a scalar {values!r}")
+    return arr
 
 
 def _rect(A, rectify):
@@ -126,10 +136,25 @@ def _classify(count, ratio, local_max_count, dense_min_ratio):
 def treves_rolls(responses, axis: int = -1, rectify: str = "abs"):
     """Treves-Rolls sparseness ``(mean r)^2 / mean(r^2)`` along ``axis``.
 
-    NaN where all responses are zero.
+    NaN where all responses are zero. Scale-invariant: computed on the
+    responses divided by (a power of two near) their largest value along
+    ``axis``, so that it holds for responses of any magnitude.
+
+    Parameters
+    ----------
+    responses : array_like, at least 1-D
+    axis : int
+        The axis the index runs over.
+    rectify : {"abs", "positive", "none"}
+        How signed responses become rates (``"none"`` rejects negative ones).
+
+    Returns
+    -------
+    ndarray, the shape of ``responses`` without ``axis``; values in (0, 1].
     """
-    r = _rect(check_array(responses, "responses", ndim=None), rectify)
+    r = _rect(_responses(responses, "responses"), rectify)
     axis = check_axis(axis, r.ndim)
+    r = r / pow2_scale(r, axis=axis, keepdims=True)
     m1 = r.mean(axis=axis)
     m2 = (r**2).mean(axis=axis)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -137,8 +162,12 @@ def treves_rolls(responses, axis: int = -1, rectify: str = "abs"):
 
 
 def vinje_gallant(responses, axis: int = -1, rectify: str = "abs"):
-    """Vinje-Gallant sparseness ``(1 - a) / (1 - 1/n)`` with ``a`` Treves-Rolls."""
-    r = check_array(responses, "responses", ndim=None)
+    """Vinje-Gallant sparseness ``(1 - a) / (1 - 1/n)`` with ``a`` Treves-Rolls.
+
+    Parameters and scale invariance as in :func:`treves_rolls`; needs at
+    least 2 responses along ``axis``. NaN where all responses are zero.
+    """
+    r = _responses(responses, "responses")
     n = r.shape[check_axis(axis, r.ndim)]
     if n < 2:
         raise ValueError(f"responses needs at least 2 values along axis {axis}, got {n}")
@@ -159,11 +188,13 @@ def hoyer_sparseness(codes, axis: int = 1):
     """Hoyer (2004) sparseness along ``axis`` (default: per stimulus over units).
 
     1 for a single non-zero value, 0 for equal magnitudes; NaN for all zeros.
+    Scale-invariant, and computed so for codes of any magnitude.
     """
-    A = check_array(codes, "codes", ndim=None)
+    A = _responses(codes, "codes")
     n = A.shape[check_axis(axis, A.ndim)]
     if n < 2:
         raise ValueError(f"codes needs at least 2 values along axis {axis}, got {n}")
+    A = A / pow2_scale(A, axis=axis, keepdims=True)  # exact; l2 cannot overflow
     l1 = np.abs(A).sum(axis=axis)
     l2 = np.sqrt((A**2).sum(axis=axis))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -173,15 +204,17 @@ def hoyer_sparseness(codes, axis: int = 1):
 def kurtosis(codes, axis: int = 0):
     """Excess (Fisher) kurtosis along ``axis`` (default: per unit over stimuli).
 
-    NaN for constant responses.
+    NaN for constant responses. Scale-invariant, and computed so for codes
+    of any magnitude (the fourth powers of 1e100 would overflow).
     """
-    A = check_array(codes, "codes", ndim=None)
+    A = _responses(codes, "codes")
     axis = check_axis(axis, A.ndim)
+    A = A / pow2_scale(A, axis=axis, keepdims=True)  # exact; largest |value| in [1, 2)
     d = A - A.mean(axis=axis, keepdims=True)
     m2 = (d**2).mean(axis=axis)
     m4 = (d**4).mean(axis=axis)
     # constant responses leave a variance of rounding errors only (~1e-34 for 0.1)
-    scale = np.abs(A).max(axis=axis) if A.size else 0.0
+    scale = np.abs(A).max(axis=axis)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(m2 > (1e-12 * scale) ** 2, m4 / m2**2 - 3.0, np.nan)
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..validation import (check_array, check_axis, check_choice, check_int, check_positive,
-                          check_probability)
+from ..validation import (check_array, check_axis, check_bool, check_choice, check_int,
+                          check_positive, check_probability)
 from ._common import call_encoder, check_encoder, image_shape
 
 __all__ = [
@@ -89,8 +89,9 @@ def grating_responses(
         at theta + pi are the same as at theta with the phase reversed, so
         [0, pi) with a full cycle of phases covers every grating).
     frequencies : int or array_like
-        Cycles/pixel; an int n gives n values log-spaced from one cycle per
-        patch (1 / max(height, width)) to 0.45.
+        Cycles/pixel, in (0, 0.5] (0.5 is the Nyquist frequency); an int n
+        gives n values log-spaced from one cycle per patch
+        (1 / max(height, width)) to 0.45.
     phases : int or array_like
         Radians; an int n gives n values evenly spaced over [0, 2 pi).
     contrast : float
@@ -108,11 +109,12 @@ def grating_responses(
     o = _grid_or_count(orientations, "orientations", (0.0, np.pi))
     f = _grid_or_count(frequencies, "frequencies", (1.0 / max(h, w), 0.45), log=True)
     ph = _grid_or_count(phases, "phases", (0.0, 2 * np.pi))
-    if np.any(f <= 0):
-        raise ValueError(f"frequencies must be positive (cycles/pixel), got min {f.min()}")
+    from stimuli.gratings import check_frequency, grating_set
+
+    check_frequency(f, "frequencies", positive=True)
     contrast = check_positive(contrast, "contrast")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    from stimuli.gratings import grating_set
+    progress = check_bool(progress, "progress")
 
     stim = grating_set((h, w), o, f, ph, contrast).reshape(-1, h * w)
     R = _encode_batches(encoder, stim, batch_size, progress, "gratings")
@@ -227,7 +229,9 @@ def tuning_curves(
     Parameters
     ----------
     responses : xarray.Dataset
-        Output of :func:`grating_responses`.
+        Output of :func:`grating_responses`: a finite ``response`` over
+        (orientation, frequency, phase, unit), with orientations in radians
+        and frequencies in (0, 0.5] cycles/pixel as coordinates.
     rectify : {"positive", "abs", "none"}
     phase_statistic : {"max", "mean"}
     bandwidth_level : float
@@ -250,14 +254,27 @@ def tuning_curves(
     if not isinstance(responses, xr.Dataset) or "response" not in responses:
         raise TypeError("responses must be the Dataset returned by grating_responses "
                         "(with a 'response' variable)")
+    dims = ("unit", "orientation", "frequency", "phase")
+    got = tuple(responses["response"].dims)
+    if sorted(got) != sorted(dims):
+        raise ValueError(f"responses['response'] must have the dimensions {dims} of "
+                         f"grating_responses' output, got {got}")
+    missing = [name for name in ("orientation", "frequency") if name not in responses.coords]
+    if missing:
+        raise ValueError(f"responses lacks the coordinate(s) {missing} (radians and "
+                         "cycles/pixel) of grating_responses' output")
+    from stimuli.gratings import check_frequency
+
+    R = check_array(responses["response"].transpose(*dims).values, "responses['response']",
+                    ndim=4)
+    o = check_array(responses["orientation"].values, "responses['orientation']", ndim=1)
+    f = check_frequency(check_array(responses["frequency"].values, "responses['frequency']",
+                                    ndim=1), "responses['frequency']", positive=True)
     rectify = check_choice(rectify, "rectify", RECTIFY)
     phase_statistic = check_choice(phase_statistic, "phase_statistic", PHASE_STATISTICS)
     bandwidth_level = check_probability(bandwidth_level, "bandwidth_level")
-    R = _rectify(responses["response"].transpose("unit", "orientation", "frequency",
-                                                  "phase").values, rectify)
+    R = _rectify(R, rectify)
     amp = R.max(axis=-1) if phase_statistic == "max" else R.mean(axis=-1)
-    o = responses["orientation"].values
-    f = responses["frequency"].values
     n_units, n_o, n_f = amp.shape
     best = amp.reshape(n_units, -1).argmax(axis=1)
     bo, bf = np.unravel_index(best, (n_o, n_f))
@@ -327,7 +344,8 @@ def drifting_grating_responses(
     Parameters
     ----------
     encoder, shape, orientations, frequencies, contrast, batch_size, progress
-        As in :func:`grating_responses`; orientations are drift directions.
+        As in :func:`grating_responses`; orientations are drift directions,
+        and a frequency of 0 (a flickering uniform field) is allowed.
     temporal_frequency : float
         Hz.
     frames_per_cycle : int
@@ -355,7 +373,10 @@ def drifting_grating_responses(
     contrast = check_positive(contrast, "contrast")
     rectify = check_choice(rectify, "rectify", RECTIFY)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    from stimuli.gratings import drifting_grating
+    progress = check_bool(progress, "progress")
+    from stimuli.gratings import check_frequency, drifting_grating
+
+    check_frequency(f, "frequencies")
 
     frame_rate = fpc * tf
     duration = n_cycles / tf
@@ -418,7 +439,8 @@ def contrast_response(
     encoder, shape
         As in :func:`grating_responses`.
     orientation, frequency : float or array_like, shape (n_selected,)
-        The grating shown to each selected unit (radians, cycles/pixel),
+        The grating shown to each selected unit (radians, cycles/pixel in
+        [0, 0.5]),
         e.g. ``preferred_orientation`` and ``preferred_frequency`` from
         :func:`tuning_curves`.
     contrasts : int or array_like
@@ -448,8 +470,11 @@ def contrast_response(
     ph = _grid_or_count(phases, "phases", (0.0, 2 * np.pi))
     rectify = check_choice(rectify, "rectify", RECTIFY)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
+    progress = check_bool(progress, "progress")
+    from stimuli.gratings import check_frequency, grating
+
     o = np.atleast_1d(check_array(orientation, "orientation", ndim=(0, 1)))
-    f = np.atleast_1d(check_array(frequency, "frequency", ndim=(0, 1)))
+    f = np.atleast_1d(check_frequency(check_array(frequency, "frequency", ndim=(0, 1))))
     if units is None:
         n_sel = max(len(o), len(f))
         units = np.arange(n_sel)
@@ -464,8 +489,6 @@ def contrast_response(
             f"orientation ({o.shape}) and frequency ({f.shape}) must be scalars or have one "
             f"value per selected unit ({len(units)})"
         ) from exc
-    from stimuli.gratings import grating
-
     stim = grating((h, w), o[:, None, None], f[:, None, None], ph[None, None, :],
                    c[None, :, None])  # (n_sel, n_c, n_ph, h, w)
     R = _encode_batches(encoder, stim.reshape(-1, h * w), batch_size, progress, "contrasts")
