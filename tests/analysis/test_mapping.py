@@ -159,3 +159,13 @@ def test_a_unit_that_never_responds_has_nan_similarity(filters):
     assert np.all(ds.rf.values[1] == 0) and float(ds.fraction_active[1]) == 0
     assert np.isnan(ds.similarity.values[1])
     np.testing.assert_allclose(np.delete(ds.similarity.values, 1), 1.0, rtol=1e-10)
+
+
+def test_mapping_response_statistics_of_a_linear_unit():
+    from v1model.analysis import map_receptive_fields
+    W = np.random.default_rng(0).standard_normal((3, 36))
+    ds = map_receptive_fields(lambda X: X @ W.T + 2.0, 6, n_stimuli=40000, contrast=0.7,
+                              seed=1, batch_size=4000)
+    # Gaussian white noise of s.d. c: responses have mean 2 and s.d. c ||w||
+    np.testing.assert_allclose(ds.mean_response, 2.0, atol=0.05 * np.linalg.norm(W, axis=1).max())
+    np.testing.assert_allclose(ds.response_sd, 0.7 * np.linalg.norm(W, axis=1), rtol=0.02)

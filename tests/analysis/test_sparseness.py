@@ -161,3 +161,16 @@ def test_scale_invariant_indices_hold_at_any_scale(factor):
                                rtol=1e-10)
     ds = sparseness(y)
     assert np.all(np.isfinite(ds.lifetime_sparseness)) and np.all(np.isfinite(ds.kurtosis))
+
+
+def test_sparseness_dataset_summary_values():
+    from v1model.analysis import sparseness
+    codes = np.array([[1.0, 0.0, 3.0, 0.0],
+                      [0.0, 0.0, 2.0, 0.0],
+                      [0.0, 5.0, 1.0, 0.0]])
+    ds = sparseness(codes)
+    # population (Treves-Rolls) per stimulus: (1,0,3,0): (1)^2/(10/4)=0.4; (0,0,2,0): 0.25;
+    # (0,5,1,0): 2.25/6.5
+    np.testing.assert_allclose(ds.population_sparseness, [0.4, 0.25, 2.25 / 6.5])
+    assert float(ds.mean_population_sparseness) == pytest.approx(np.mean([0.4, 0.25, 2.25 / 6.5]))
+    np.testing.assert_allclose(ds.unit_activity, [1 / 3, 1 / 3, 1.0, 0.0])

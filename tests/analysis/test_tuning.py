@@ -201,3 +201,51 @@ def test_tuning_curves_validates_the_dataset(change, match):
     assert np.isfinite(tuning_curves(ds).preferred_orientation[0])
     with pytest.raises(ValueError, match=match):
         tuning_curves(change(ds))
+
+
+def _resp(amp, o, f, ph):
+    import xarray as xr
+    return xr.Dataset({"response": (("orientation", "frequency", "phase", "unit"), amp)},
+                      coords={"orientation": o, "frequency": f, "phase": ph, "unit": [0]})
+
+
+def test_frequency_bandwidth_and_peak_orientation_of_a_synthetic_unit():
+    from v1model.analysis import tuning_curves
+    o = np.linspace(0, np.pi, 12, endpoint=False)
+    f = 2.0 ** np.linspace(-6, -1, 201)
+    sig = 0.5  # octaves
+    curve_f = np.exp(-0.5 * ((np.log2(f) + 3.5) / sig) ** 2)
+    curve_o = np.exp(3 * (np.cos(2 * (o - o[4])) - 1))
+    amp = (curve_o[:, None] * curve_f[None, :])[:, :, None, None]
+    tc = tuning_curves(_resp(amp, o, f, [0.0]))
+    assert float(tc.frequency_bandwidth[0]) == pytest.approx(2 * np.sqrt(2 * np.log(2)) * sig,
+                                                             rel=1e-3)
+    assert float(tc.peak_orientation[0]) == pytest.approx(o[4])
+
+
+def test_phase_statistic_mean_of_a_rectified_cosine():
+    from v1model.analysis import tuning_curves
+    ph = np.linspace(0, 2 * np.pi, 64, endpoint=False)
+    amp = np.cos(ph)[None, None, :, None] * np.ones((4, 1, 1, 1))
+    tc = tuning_curves(_resp(amp, np.linspace(0, np.pi, 4, endpoint=False), [0.2], ph),
+                       phase_statistic="mean")
+    assert float(tc.max_response[0]) == pytest.approx(1 / np.pi, rel=1e-3)
+
+
+def test_c50_interpolates_between_contrasts():
+    from v1model.analysis import contrast_response
+    from stimuli import gabor_patch
+    D = gabor_patch(12, 0.3, 0.18, 0.5, 2.2, 3.0).reshape(1, -1)
+    c = np.geomspace(0.1, 1.0, 7)  # 0.5 is not a grid value
+    ds = contrast_response(lambda X: X @ D.T, 12, 0.3, 0.18, contrasts=c, phases=16)
+    assert float(ds.c50[0]) == pytest.approx(0.5, rel=1e-9)
+
+
+def test_drifting_gratings_several_cycles():
+    from v1model.analysis import drifting_grating_responses
+    from stimuli import gabor_patch
+    D = gabor_patch(12, 0.3, 0.18, 0.5, 2.2, 3.0).reshape(1, -1)
+    ds = drifting_grating_responses(lambda X: X @ D.T, 12, orientations=[0.3], frequencies=[0.18],
+                                    frames_per_cycle=32, temporal_frequency=4.0, n_cycles=3)
+    assert ds.sizes["time"] == 96
+    assert float(ds.modulation_ratio[0, 0, 0]) == pytest.approx(np.pi / 2, rel=5e-3)

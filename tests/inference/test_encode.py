@@ -146,3 +146,12 @@ def test_tiny_atoms_refused_where_their_gram_underflows(natural_patches, patch_d
     np.testing.assert_allclose(
         c * encode(X, c * D, "cd", lam=0.2, dtype=np.float64, tol=1e-8),
         encode(X, D, "cd", lam=0.2 / c, dtype=np.float64, tol=1e-8), rtol=1e-6, atol=1e-12)
+
+
+def test_ista_route_runs_ista(natural_patches, patch_dictionary):
+    # "ista" must not quietly run the accelerated method: same optimum, different solver
+    X, D = natural_patches[:10], patch_dictionary
+    _, hist = encode(X, D, "ista", lam=0.2, return_history=True, dtype=np.float64)
+    assert hist.attrs["solver"] == "ista"
+    obj = hist["objective"].values
+    assert np.all(np.diff(obj) <= 1e-9 * obj[0])  # ISTA with a valid step never goes up

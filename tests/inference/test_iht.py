@@ -66,3 +66,16 @@ def test_bad_inputs():
         iht(X, D, 5)
     with pytest.raises(ValueError, match="lam must be a non-negative"):
         iht(X, D, lam=-1.0)
+
+
+def test_iht_penalised_threshold_on_a_scaled_orthonormal_basis():
+    # D = s Q: the L0-penalised problem is separable: keep beta_j = (Q x)_j iff |beta_j| > lam,
+    # with code beta_j / s (analytic)
+    from v1model.inference import iht
+    rng = np.random.default_rng(2)
+    Q, _ = np.linalg.qr(rng.standard_normal((24, 24)))
+    s = 2.0
+    X = rng.standard_normal((15, 24))
+    beta = X @ Q.T
+    A = iht(X, s * Q, lam=0.8, dtype=np.float64)
+    np.testing.assert_allclose(A, np.where(np.abs(beta) > 0.8, beta / s, 0), atol=1e-8)

@@ -1,6 +1,8 @@
 """The LCA's fixed points are the LASSO solutions (Rozell et al. 2008):
 checked against scikit-learn, between integrators and between precisions."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -193,3 +195,49 @@ def test_hard_threshold_keeps_the_fixed_step(natural_patches, patch_dictionary):
     dt = 0.5 * max_stable_dt(D, 0.01)
     np.testing.assert_array_equal(lca(X, D, LAM, threshold="hard"),
                                   lca(X, D, LAM, threshold="hard", dt=dt))
+
+
+def _nat(n=20):
+    from stimuli import load_images, whiten, sample_patches
+    imgs = whiten(load_images("skimage"))
+    X = sample_patches(imgs, 8, n, seed=1)
+    D = sample_patches(imgs, 8, 128, seed=7, min_variance=0.05)
+    return X, D / np.linalg.norm(D, axis=1, keepdims=True)
+
+
+def test_lca_n_steps_is_exactly_n_euler_steps():
+    from v1model.inference import lca, max_stable_dt
+    X, D = _nat(10)
+    lam, tau = 0.2, 0.01
+    dt = 0.5 * max_stable_dt(D, tau)
+    n = 7
+    # independent reference: the textbook Euler loop tau du/dt = b - u - (G - I) a
+    G = D @ D.T
+    b = X @ D.T
+    u = np.zeros_like(b)
+    for _ in range(n):
+        a = np.sign(u) * np.maximum(np.abs(u) - lam, 0)
+        u = u + dt / tau * (b - u - a @ (G - np.eye(len(G))))
+    ref = np.sign(u) * np.maximum(np.abs(u) - lam, 0)
+    A, traj = lca(X, D, lam, dt=dt, n_steps=n, dtype=np.float64, return_trajectory=True)
+    np.testing.assert_allclose(A, ref, atol=1e-12)
+    assert traj.sizes["time"] == n + 1
+    assert float(traj.time[-1]) == pytest.approx(n * dt)
+
+
+def test_lca_ivp_default_horizon_reaches_lasso_optimum():
+    from sklearn.decomposition import sparse_encode
+    from v1model.inference import lca, lasso_objective
+    X, D = _nat(10)
+    ref = sparse_encode(X, D, algorithm="lasso_cd", alpha=0.2, max_iter=10000)
+    A = lca(X, D, 0.2, integrator="ivp")  # default t_eval / horizon
+    f, fr = lasso_objective(X, D, A, 0.2), lasso_objective(X, D, ref, 0.2)
+    assert (f - fr) / fr <= 1e-4
+
+
+def test_adaptive_lca_converges_without_warning():
+    from v1model.inference import lca
+    X, D = _nat(20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lca(X, D, 0.2, tol=1e-7, dtype=np.float64)

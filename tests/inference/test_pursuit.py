@@ -165,3 +165,34 @@ def test_omp_more_atoms_than_features():
     X, D = gaussian_problem(n_samples=3, n_features=5, n_atoms=8)
     with pytest.raises(ValueError, match="exceeds n_features=5"):
         orthogonal_mp(X, D, 6)
+
+
+def test_omp_and_mp_with_non_unit_atoms_match_sklearn_on_normalised_atoms():
+    from sklearn.linear_model import orthogonal_mp as sk_omp
+    from v1model.inference import orthogonal_mp, matching_pursuit
+    rng = np.random.default_rng(0)
+    Dn = rng.standard_normal((48, 64))
+    Dn /= np.linalg.norm(Dn, axis=1, keepdims=True)
+    s = rng.uniform(0.3, 3.0, 48)
+    X = rng.standard_normal((30, 64))
+    ref = sk_omp(Dn.T, X.T, n_nonzero_coefs=6).T  # codes in the unit-norm atoms
+    np.testing.assert_allclose(orthogonal_mp(X, Dn * s[:, None], 6, dtype=np.float64),
+                               ref / s, atol=1e-8)
+    # MP: rescaling atoms rescales the codes (same residuals)
+    A1 = matching_pursuit(X, Dn, 6, dtype=np.float64)
+    A2 = matching_pursuit(X, Dn * s[:, None], 6, dtype=np.float64)
+    np.testing.assert_allclose(A2, A1 / s, atol=1e-8)
+
+
+def test_nn_omp_overcomplete_is_nnls_on_support():
+    from scipy.optimize import nnls
+    from v1model.inference import orthogonal_mp
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((40, 20))  # 2x overcomplete, many atoms per code: NNLS drops some
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((40, 20))
+    A = orthogonal_mp(X, D, 15, positive=True, dtype=np.float64)
+    for x, a in zip(X, A):
+        S = np.flatnonzero(a)
+        coef, _ = nnls(D[S].T, x)
+        np.testing.assert_allclose(a[S], coef, atol=1e-8)

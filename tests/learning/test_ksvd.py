@@ -132,3 +132,14 @@ def test_ksvd_sweep_bad_input(rng, change, error, match):
     args.update(change)
     with pytest.raises(error, match=match):
         ksvd_sweep(**args)
+
+
+def test_ksvd_hard_code_update_is_the_l0_block_minimiser():
+    from v1model.learning.ksvd import ksvd_sweep
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((30, 6))
+    D = np.eye(6)[:1]
+    D2, A2 = ksvd_sweep(X, np.ones((30, 1)), D, approximate=True, penalty="hard", lam=0.6)
+    p = X @ D2[0]
+    assert np.any((np.abs(p) > 0.3) & (np.abs(p) <= 0.6))
+    np.testing.assert_allclose(A2[:, 0], np.where(np.abs(p) > 0.6, p, 0), atol=1e-12)

@@ -143,3 +143,19 @@ def test_mod_learns_with_one_feature(rng):
     X = rng.standard_normal((40, 1))
     D, _ = learn_mod(X, 2, lam=0.1, n_updates=2, progress=False)
     np.testing.assert_allclose(np.abs(D), 1.0)  # unit-norm atoms of one feature are +-1
+
+
+def test_batch_learner_history_statistics_match_the_codes():
+    from v1model.inference import encode
+    from v1model.learning import learn_mod
+    rng = np.random.default_rng(4)
+    D0 = rng.standard_normal((20, 16))
+    D0 /= np.linalg.norm(D0, axis=1, keepdims=True)
+    X = rng.standard_normal((200, 16)) * rng.uniform(0.2, 3, (200, 1))
+    _, h = learn_mod(X, 20, lam=0.3, n_updates=1, init=D0, seed=0, progress=False,
+                     dtype=np.float64, method_params={"tol": 1e-10})
+    A = encode(X, D0, "fista", lam=0.3, dtype=np.float64, tol=1e-10)
+    R = X - A @ D0
+    rel = np.mean((R**2).sum(1) / (X**2).sum(1))
+    assert float(h["reconstruction_error"][0]) == pytest.approx(rel, rel=1e-5)
+    assert float(h["mean_abs_code"][0]) == pytest.approx(np.abs(A).mean(), rel=1e-5)

@@ -261,3 +261,48 @@ def test_hard_threshold_needs_lca_or_iht():
                              progress=False)
     _, history = learn_dictionary(X, 8, threshold="hard", n_updates=1, progress=False, seed=0)
     assert history.attrs["inference"] == "lca"
+
+
+def test_of_learning_rate_schedule():
+    from v1model.learning import learn_dictionary
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((300, 16))
+    _, h = learn_dictionary(X, 8, lam=0.1, n_updates=11, lr=2.0, seed=0, progress=False)
+    np.testing.assert_allclose(h["learning_rate"].values, 2.0 * 0.1 ** (np.arange(11) / 10))
+
+
+def test_of_relative_error_is_mean_of_per_patch_ratios():
+    from v1model.learning import learn_dictionary
+    from v1model.inference import fista
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((300, 16)) * rng.uniform(0.2, 3, (300, 1))
+    D0 = rng.standard_normal((8, 16))
+    D0 /= np.linalg.norm(D0, axis=1, keepdims=True)
+    _, h = learn_dictionary(X, 8, lam=0.1, n_updates=1, batch_size=50, D0=D0, seed=3,
+                            progress=False, inference_params={"tol": 1e-10})
+    batch = X[np.random.default_rng(3).integers(0, 300, 50)]
+    A = fista(batch, D0, 0.1, dtype=np.float64, tol=1e-10)
+    R = batch - A @ D0
+    rel = np.mean((R**2).sum(1) / (batch**2).sum(1))
+    assert float(h["reconstruction_error"][0]) == pytest.approx(rel, rel=1e-6)
+
+
+def test_cauchy_gain_update_follows_sparsenet():
+    # one update with a negligible learning rate: the row norms are the gains after one
+    # sparsenet gain step, var <- keep var_goal + (1 - keep) <a^2>, keep = (1-var_eta)^batch
+    from v1model.learning import learn_dictionary
+    from v1model.learning.olshausen_field import cauchy_inference
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((400, 8))
+    D0 = rng.standard_normal((8, 8))
+    D0 /= np.linalg.norm(D0, axis=1, keepdims=True)
+    var_goal, gain_rate, var_eta, B = 0.1, 0.5, 0.01, 100
+    D, _ = learn_dictionary(X, 8, prior="cauchy", lam=0.02, sigma=0.3, n_updates=1, lr=1e-12,
+                            D0=D0, batch_size=B, var_goal=var_goal, gain_rate=gain_rate,
+                            var_eta=var_eta, seed=0, progress=False)
+    batch = X[np.random.default_rng(0).integers(0, 400, B)]
+    A = cauchy_inference(batch, D0, 0.02, 0.3, tol=1e-5)
+    keep = (1 - var_eta) ** B
+    var = keep * var_goal + (1 - keep) * np.mean(A * A, axis=0)
+    np.testing.assert_allclose(np.linalg.norm(D, axis=1), (var / var_goal) ** gain_rate,
+                               rtol=0.05)

@@ -271,3 +271,28 @@ def test_normalized_patches_do_not_depend_on_the_scale_of_the_images(factor):
     out = sample_patches(images * factor, 4, 20, seed=0, normalize=True)
     np.testing.assert_allclose(out, reference, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(out.std(axis=1), 1.0, rtol=1e-12)
+
+
+def test_sample_patches_reaches_every_position():
+    from stimuli import sample_patches
+    h = w = 20
+    images = np.arange(h * w, dtype=float).reshape(1, h, w)
+    P = sample_patches(images, 4, 4000, seed=0, border=2)
+    r, c = np.divmod(P[:, 0].astype(int), w)
+    assert r.min() == 2 and c.min() == 2
+    assert r.max() == h - 2 - 4 and c.max() == w - 2 - 4
+
+
+def test_whiten_matches_the_formula_on_non_square_images():
+    from stimuli import whiten
+    rng = np.random.default_rng(8)
+    imgs = rng.standard_normal((3, 48, 64)) * np.array([0.5, 1.0, 2.0])[:, None, None]
+    out = whiten(imgs)
+    h, w = imgs.shape[1:]
+    n = min(h, w)
+    fy = np.fft.fftfreq(h)[:, None] * n
+    fx = np.fft.fftfreq(w)[None, :] * n
+    rho = np.hypot(fx, fy)
+    ref = np.real(np.fft.ifft2(np.fft.fft2(imgs) * rho * np.exp(-(rho / (0.4 * n)) ** 4)))
+    ref *= np.sqrt(0.1 / ref.var(axis=(1, 2)).mean())  # one scale for all images
+    np.testing.assert_allclose(out, ref, atol=1e-10)
