@@ -48,6 +48,10 @@ def test_ringach_learned_atoms_are_gabor_like_and_elongated(ringach, tmp_path, s
     # coding, their envelopes are longer along the bars than across: ny > nx
     assert ds.attrs["learned_median_r2"] > 0.6
     assert ds.attrs["learned_median_ny"] > ds.attrs["learned_median_nx"]
+    # the summary counts fits at the package's one threshold, R^2 >= 0.8
+    r2 = ds["r2"].values
+    assert ds.attrs["min_r2"] == 0.8
+    assert ds.attrs["learned_fraction_gabor"] == pytest.approx(np.mean(r2[np.isfinite(r2)] >= 0.8))
     assert ds["dictionary"].shape == (64, 8, 8)
     _params_recorded("ringach-2002", ds, dictionary="learned", n_updates=300)
     shared_data("olshausen", "A144.mat")  # the rest needs the sparsenet basis

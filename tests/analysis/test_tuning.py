@@ -221,6 +221,9 @@ def test_frequency_bandwidth_and_peak_orientation_of_a_synthetic_unit():
     assert float(tc.frequency_bandwidth[0]) == pytest.approx(2 * np.sqrt(2 * np.log(2)) * sig,
                                                              rel=1e-3)
     assert float(tc.peak_orientation[0]) == pytest.approx(o[4])
+    # the frequency curve is read at the preferred orientation
+    np.testing.assert_allclose(tc.frequency_tuning.values.ravel(), curve_o[4] * curve_f,
+                               rtol=1e-12)
 
 
 def test_phase_statistic_mean_of_a_rectified_cosine():

@@ -66,8 +66,8 @@ def test_euler_and_solve_ivp_agree(natural_patches, patch_dictionary):
     A_i, traj_i = lca(X, D, LAM, integrator="ivp", dt=dt, n_steps=n_steps,
                       t_eval=traj_e["time"].values, return_trajectory=True)
     scale = np.abs(traj_i["u"].values).max()
-    # Euler's global error is O(dt): a few per cent of the state at this step
-    assert np.abs(traj_e["u"].values - traj_i["u"].values).max() <= 0.03 * scale
+    # Euler's global error is O(dt): 0.4% of the state at this step (measured)
+    assert np.abs(traj_e["u"].values - traj_i["u"].values).max() <= 0.01 * scale
     # both end at the same fixed point when run to convergence
     A_e = lca(X, D, LAM, tol=1e-6, dtype=np.float64)
     A_i = lca(X, D, LAM, integrator="ivp", t_eval=np.linspace(0, 10.0, 5))

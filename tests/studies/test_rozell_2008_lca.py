@@ -17,7 +17,7 @@ def result():
 def test_soft_lca_reaches_fista_optimum(result):
     _, ds = result
     gap = ds["lca_relative_gap"].values
-    assert 0 <= gap[-1] <= 1e-2
+    assert 0 <= gap[-1] <= 2e-3  # 6.9e-4 measured after 4 levels of simulated time
     assert gap[-1] < 0.01 * gap[1]  # it converged from far away
     # the hard threshold settles on a sparser code than the soft one
     n_active = ds["lca_n_active"].isel(time=-1)
