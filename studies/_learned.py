@@ -30,7 +30,7 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
     if dictionary is not None and str(dictionary) not in ("", "None", "none"):
         from v1model.io import load_dataset
 
-        ds = load_dataset(dictionary)
+        ds = load_dataset(dictionary, name="dictionary")
         if "dictionary" not in ds or ds["dictionary"].ndim != 3:
             raise ValueError(f"dictionary: {str(dictionary)!r} has no 'dictionary' variable "
                              "with dims (atom, y, x)")
@@ -50,8 +50,11 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
         source = (f"learned by olshausen-field-1996 (quick={quick}, seed={seed}, "
                   f"n_updates={ds.attrs.get('n_updates')}, images={images})")
         meta = {"dictionary": "learned", "n_updates": int(ds.attrs["n_updates"])}
-    norms = np.linalg.norm(D.reshape(len(D), -1), axis=1)
-    return D / norms[:, None, None], source, meta
+    from v1model.validation import check_dictionary
+
+    # unit-norm atoms; an all-zero atom is refused under the parameter's name
+    flat = check_dictionary(D.reshape(len(D), -1), "dictionary", normalized=True)
+    return flat.reshape(D.shape), source, meta
 
 
 def a144_path(reference=None):

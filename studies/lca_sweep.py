@@ -123,6 +123,7 @@ def run(
     from v1model.learning.olshausen_field import init_dictionary, learn_dictionary
     from v1model.validation import (
         as_generator,
+        check_bool,
         check_int,
         check_positive,
         check_probability,
@@ -142,6 +143,7 @@ def run(
     lca_tol = check_positive((1e-3 if quick else 1e-5) if lca_tol is None else lca_tol,
                              "lca_tol")
     gabor_r2 = check_probability(gabor_r2, "gabor_r2")
+    gabor = check_bool(gabor, "gabor")  # "-p gabor=no" would be truthy
     rng = as_generator(seed)
 
     from stimuli.images import check_patch_size, load_whitened

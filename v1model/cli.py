@@ -102,10 +102,13 @@ def _study_run(args) -> int:
         if "images" not in accepted:
             raise ValueError(f"--images: study {module.NAME!r} does not take images")
         params["images"] = args.images
-    outdir = Path(args.out) if args.out else Path("results") / module.NAME
+    if not 0 <= args.seed < 2**63:  # the seed is recorded in the netCDF attrs as an int64
+        raise ValueError(f"--seed must be in [0, 2**63), got {args.seed}")
+    outdir = Path(args.out).expanduser() if args.out else Path("results") / module.NAME
     # a bad output folder must fail now, not after the study has run
     if outdir.exists() and not outdir.is_dir():
         raise ValueError(f"--out: {str(outdir)!r} exists and is not a folder")
+    created = not outdir.exists()
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -114,7 +117,12 @@ def _study_run(args) -> int:
         raise ValueError(f"--out: the folder {str(outdir)!r} is not writable")
     print(f"running {module.NAME}{' (quick)' if args.quick else ''}, seed {args.seed}")
     t0 = time.perf_counter()
-    ds = module.run(quick=args.quick, seed=args.seed, **params)
+    try:
+        ds = module.run(quick=args.quick, seed=args.seed, **params)
+    except BaseException:
+        if created and not any(outdir.iterdir()):  # a refused parameter leaves no folder
+            outdir.rmdir()
+        raise
     nc = save_dataset(ds, outdir / f"{module.NAME}.nc")
     print(f"wrote {nc}")
     for fig in module.plot(ds, outdir):

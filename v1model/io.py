@@ -153,11 +153,14 @@ def _local_scheduler():
     return dask.config.set(scheduler="synchronous")
 
 
-def load_dataset(path) -> xr.Dataset:
-    """Load a Dataset saved by :func:`save_dataset` fully into memory."""
-    path = _as_path(path)
+def load_dataset(path, name: str = "path") -> xr.Dataset:
+    """Load a Dataset saved by :func:`save_dataset` fully into memory.
+
+    ``name`` is the caller's name of ``path`` (e.g. ``"dictionary"``), used in messages.
+    """
+    path = _as_path(path, name)
     if not path.exists():
-        raise FileNotFoundError(f"path: no such file: {str(path)!r}")
+        raise FileNotFoundError(f"{name}: no such file: {str(path)!r}")
     kind = "Zarr store" if _is_zarr_path(path) else "netCDF file"
     try:
         with _local_scheduler():
@@ -168,7 +171,7 @@ def load_dataset(path) -> xr.Dataset:
                 return ds.load()
     except (OSError, ValueError) as exc:
         # h5py's and zarr's own messages do not say which file they choked on
-        raise ValueError(f"path: cannot read {str(path)!r} as a {kind}: {exc}") from exc
+        raise ValueError(f"{name}: cannot read {str(path)!r} as a {kind}: {exc}") from exc
 
 
 def save_figure(fig, path, dpi: int = 120) -> Path:

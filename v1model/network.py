@@ -333,7 +333,8 @@ def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs
             f"method={method!r} solves the L1 problem; threshold='hard' needs method='lca' "
             "(or a greedy method: 'omp', 'mp', 'iht' with n_nonzero)"
         )
-    if method in inference.L1_METHODS:
+    if method in inference.L1_METHODS or (method == "iht" and kwargs.get("n_nonzero") is None):
+        # iht's lam is the hard threshold of the L0 energy, the network's own lam
         kwargs.setdefault("lam", net.lam)
     if positive is None:
         positive = net.threshold == "nonneg"

@@ -128,10 +128,11 @@ def check_dictionary(D, name: str = "D", dtype=np.float64, normalized: bool = Fa
     the atoms are rescaled to unit norm in a copy.
     """
     D = check_array(D, name, ndim=2, dtype=dtype)
-    # norms taken as (row max) * ||row / row max||: no overflow for huge entries, and
-    # "zero" is relative to the largest atom, so that a dictionary at any scale passes
+    # norms taken as (row max) * ||row / row max||: no overflow for huge entries; an
+    # atom is zero only when it is (a tiny atom is valid: the solvers check that their
+    # products stay in their precision's range)
     row_max = np.abs(D).max(axis=1)
-    zero = np.flatnonzero(row_max <= 1e-12 * row_max.max())
+    zero = np.flatnonzero(row_max == 0)
     if zero.size:
         raise ValueError(
             f"{name} has {zero.size} atom(s) (rows) with zero norm, e.g. row {int(zero[0])}; "

@@ -114,7 +114,7 @@ def test_cli_runs_a_study_from_a_saved_dictionary(ringach, tmp_path, capsys):
 
 
 def test_bad_parameters_are_reported(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no such file"):
+    with pytest.raises(FileNotFoundError, match="dictionary: no such file"):
         get_study("activity-ratio").run(quick=True, dictionary=str(tmp_path / "missing.nc"))
     with pytest.raises(ValueError, match="lam_max=0.1 must exceed lam_min=1.0"):
         get_study("activity-ratio").run(quick=True, lam_min=1.0, lam_max=0.1)

@@ -109,6 +109,10 @@ def test_call_arguments_override_the_spec(dictionary, rng):
         hard.encode(X, positive=True)
     with pytest.raises(TypeError, match="positive must be a bool"):
         net.encode(X, positive="yes")
+    # iht takes the network's lam as its hard threshold unless n_nonzero is given
+    from v1model.inference import iht
+
+    np.testing.assert_array_equal(net.encode(X, method="iht"), iht(X, dictionary, lam=0.3))
     # the LCA's own parameters are refused by the other methods, by name
     with pytest.raises(ValueError, match=r"tau=0.02 applies to method='lca' only"):
         net.encode(X, method="fista", tau=0.02)

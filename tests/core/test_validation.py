@@ -30,8 +30,10 @@ def test_dictionary_checks_hold_at_any_scale(rng):
     for scale in (1e-200, 1e-13, 1.0, 1e200):
         np.testing.assert_allclose(check_dictionary(scale * D, normalized=True), unit,
                                    rtol=1e-12)
-    # "zero" is relative to the largest atom
+    # a tiny atom still has a direction; only an all-zero one is refused
     tiny = D.copy()
     tiny[2] *= 1e-14
+    np.testing.assert_allclose(check_dictionary(tiny, normalized=True), unit, rtol=1e-12)
+    tiny[2] = 0.0
     with pytest.raises(ValueError, match="1 atom\\(s\\) \\(rows\\) with zero norm, e.g. row 2"):
         check_dictionary(tiny)

@@ -108,7 +108,7 @@ def test_mod_bad_arguments(planted, kwargs, error, match):
         (np.full((5, 16), np.nan), ValueError, "non-finite"),
         (np.ones((5, 16)) * 1j, ValueError, "Complex data not supported"),
         (np.ones((0, 16)), ValueError, "0 sample"),
-        (np.ones((5, 16)) * 1e30, ValueError, "overflow the learners' float32 sums"),
+        (np.ones((5, 16)) * 1e30, ValueError, "overflow float32 squared norms.*dtype=float64"),
     ],
 )
 def test_mod_bad_data(X, error, match):
@@ -159,3 +159,13 @@ def test_batch_learner_history_statistics_match_the_codes():
     rel = np.mean((R**2).sum(1) / (X**2).sum(1))
     assert float(h["reconstruction_error"][0]) == pytest.approx(rel, rel=1e-5)
     assert float(h["mean_abs_code"][0]) == pytest.approx(np.abs(A).mean(), rel=1e-5)
+
+
+def test_mod_in_float64_learns_at_any_scale(planted):
+    # a float64 learner takes data that float32 squared norms could not hold, and the
+    # dictionary does not depend on the scale (codes scale with X at lam scaled with X)
+    X, _, _ = planted
+    args = dict(n_updates=3, seed=0, progress=False, dtype=np.float64)
+    D1, _ = learn_mod(X, 10, lam=0.3, **args)
+    D2, _ = learn_mod(X * 1e20, 10, lam=0.3e20, **args)
+    np.testing.assert_allclose(D2, D1, atol=1e-6)

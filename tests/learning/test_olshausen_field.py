@@ -163,8 +163,8 @@ def test_bad_input():
         learn_dictionary(X, 4, inference_params=[1, 2])
     with pytest.raises(ValueError, match="inference_params must not contain 'positive'"):
         learn_dictionary(X, 4, inference_params={"positive": True})
-    with pytest.raises(ValueError, match="values up to .* overflow the learners' float32"):
-        learn_dictionary(X * 1e30, 4)
+    with pytest.raises(ValueError, match="values up to .* overflow float64 squared norms"):
+        learn_dictionary(X * 1e160, 4)
     # a step that overflows is reported as divergence, naming lr (it used to surface as
     # "D has atoms with zero norm" in the next inference)
     with pytest.raises(FloatingPointError, match="learning diverged at update 0.*lower lr=1e"):

@@ -40,6 +40,13 @@ def test_cli_errors_are_clear(tmp_path, capsys):
     assert main(["study", "run", "olshausen-field-1996", "--quick", "-p", "patch_size=300",
                  "--out", str(tmp_path)]) == 2
     assert "patch_size=300 with border=4 does not fit" in capsys.readouterr().err
+    # a refused value leaves no output folder behind; the seed must fit the int64 attrs
+    out = tmp_path / "never"
+    assert main(["study", "run", "lca-sweep", "--quick", "-p", "gabor=no", "--out",
+                 str(out)]) == 2
+    assert "gabor must be a bool, got 'no'" in capsys.readouterr().err and not out.exists()
+    assert main(["study", "run", "lca-sweep", "--quick", "--seed", str(2**64)]) == 2
+    assert "--seed must be in [0, 2**63)" in capsys.readouterr().err
     # argument errors exit with status 2 and the message; nothing runs before the check
     assert main(["study", "run", "olshausen-field-1996", "-p", "bogus=1"]) == 2
     captured = capsys.readouterr()

@@ -123,6 +123,12 @@ def test_dumps_toml_is_read_back_exactly():
     ({"sweep": {"x": {"start": 0, "stop": 2, "step": float("nan")}}}, "sweep.x.step",
      "non-zero finite number"),
     ({"sweep": {"x": [1, 2]}, "units": {"y": "s"}}, "units", "not swept"),
+    # huge grids are refused before anything is allocated (one used to wrap to "0 points")
+    ({"sweep": {"x": {"start": 0, "stop": 1, "num": 10**11}}}, "sweep.x.num",
+     "more than a sweep can hold"),
+    ({"sweep": {"x": {"start": 0, "stop": 1e12, "step": 1e-3}}}, "sweep.x",
+     "more than a sweep can hold"),
+    ({"sweep": {"x": [1, 2, 3, 4]}, "n_seeds": 2**62}, "sweep", "more than a sweep can hold"),
     ({"sweep": {"x": {"start": 0, "stop": 2, "num": 3, "log": True}}}, "sweep.x", "start > 0"),
     ({"sweep": {"x": [1, "a"]}}, "sweep.x", "a mix"),
     ({"sweep": {"x": [1, 1]}}, "sweep.x", "distinct"),

@@ -266,7 +266,9 @@ def _cd_kernel(C, G, A, lam, kkt_tol, full_every, max_sweeps, positive, sweeps, 
                         for q in range(1, n_visit):
                             top = max(top, abs(c[visit[q]]))
                             low = min(low, abs(c[visit[q]]))
-                        scale = (N_BINS - 1) / (top - low + 1e-30)
+                        # no absolute guard: correlations of 1e-100 are sorted too
+                        span = top - low
+                        scale = (N_BINS - 1) / span if span > 0 else zero
                         counts[:] = 0
                         for q in range(n_visit):
                             bin_q = min(int((top - abs(c[visit[q]])) * scale), N_BINS - 1)

@@ -96,7 +96,7 @@ def fista_block_backtracking(A, B, G, lam, rows, L, *, max_iter, tol, positive, 
             t = np.where(work.restart & restart, dtype.type(1), work.t_new)
         done = None
         if tol > 0:
-            done = work.change <= tol * np.maximum(work.scale, 1e-12)
+            done = work.change <= tol * np.maximum(work.scale, np.finfo(dtype).tiny)
         # rotate the buffers: the new iterate and its product become current
         Ap, GAp, Aw, GA, work.An, work.GN = Aw, GA, work.An, work.GN, Ap, GAp
         if on_iter is not None:

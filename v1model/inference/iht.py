@@ -102,7 +102,7 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
         A[live] = Z
         if return_history:
             records.append(_record(X, D, A, lam_checked, kind))
-        done = change <= tol * np.maximum(np.abs(Z).max(axis=1), 1e-12)
+        done = change <= tol * np.maximum(np.abs(Z).max(axis=1), np.finfo(Z.dtype).tiny)
         live = live[~done]
         if live.size == 0:
             break

@@ -245,7 +245,9 @@ def _euler(X, D, lam, threshold, tau, dt, n_steps, tol, max_steps, u0, return_tr
     Bs = (X @ D.T) * eta
     U = np.zeros((n, k), dtype) if u0 is None else np.array(u0, dtype=dtype)
     # a sample stops when its largest change per step is this small
-    stop = tol * float(eta) * np.maximum(np.abs(Bs).max(axis=1) / float(eta), 1e-12)
+    # relative to each sample's drive at any scale (the floor only stops a zero drive)
+    stop = tol * float(eta) * np.maximum(np.abs(Bs).max(axis=1) / float(eta),
+                                         np.finfo(dtype).tiny)
     limit = n_steps if n_steps is not None else max_steps
     record = return_traj or on_record is not None
     times, us = [0.0], ([U.copy()] if return_traj else None)

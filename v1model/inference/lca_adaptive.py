@@ -48,7 +48,7 @@ def euler_adaptive(X, D, lam, threshold, eta0, tol, max_steps, u0, stats=None):
     eta0 = dtype.type(eta0)
     live = np.arange(n)
     Uw, Bw = U.copy(), B
-    stop = (tol * np.maximum(np.abs(B).max(axis=1), 1e-12)).astype(dtype)
+    stop = (tol * np.maximum(np.abs(B).max(axis=1), np.finfo(dtype).tiny)).astype(dtype)
     R = apply_threshold(Uw, lam, threshold) @ W
     np.subtract(Bw, R, out=R)
     R -= Uw

@@ -123,7 +123,7 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
         score = al / norms if positive else np.abs(al) / norms
         j = np.argmax(score, axis=1)
         best = score[np.arange(live.size), j]
-        stalled = best <= 1e-12 * np.maximum(np.sqrt(res2[live]), 1e-30)
+        stalled = best <= 1e-12 * np.maximum(np.sqrt(res2[live]), np.finfo(res2.dtype).tiny)
         z = al[np.arange(live.size), j] * inv_sq[j]
         z[stalled] = 0
         rows = live
@@ -416,7 +416,8 @@ def _nnls_on_support(A, B, G, support, max_steps=None):
             t_j = np.where(neg, xa / (xa - y), np.inf)
         t = np.where(bad, np.clip(t_j.min(axis=1), 0, 1), 1).astype(dtype)
         x_new = xa + t[:, None] * (y - xa)
-        hit = Pa & (x_new <= 1e-12 * np.maximum(np.abs(xa).max(axis=1, keepdims=True), 1e-30))
+        hit = Pa & (x_new <= 1e-12 * np.maximum(np.abs(xa).max(axis=1, keepdims=True),
+                                                np.finfo(xa.dtype).tiny))
         hit |= neg & (t_j <= t[:, None] * (1 + 1e-6))
         x_new[hit] = 0
         P[act] = Pa & ~hit

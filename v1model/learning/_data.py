@@ -7,7 +7,8 @@ import numpy as np
 from ..validation import check_array, describe
 
 
-def check_training_data(X, name: str = "X", allow_zero: bool = False) -> np.ndarray:
+def check_training_data(X, name: str = "X", allow_zero: bool = False,
+                        dtype=np.float32) -> np.ndarray:
     """2-D finite real float64 array (n_samples, n_features), non-empty, with
     some non-zero sample unless ``allow_zero``.
 
@@ -45,14 +46,15 @@ def check_training_data(X, name: str = "X", allow_zero: bool = False) -> np.ndar
     if not allow_zero and not np.any(X):
         raise ValueError(f"{name}: every sample is zero; there is nothing to learn from")
     x_max = float(np.abs(X).max())
-    # squared norms and sufficient statistics sum x^2 over features and samples; the
-    # solvers work in float32 by default
-    limit = float(np.finfo(np.float32).max) * 1e-6
-    if x_max > 0 and 2 * np.log10(x_max) + np.log10(X.size) > np.log10(limit):
+    # a sample's squared norm must fit the working dtype with room for the sums over
+    # samples and updates that the learners accumulate (a factor 1e6)
+    dtype = np.dtype(dtype)
+    limit = float(np.finfo(dtype).max) * 1e-6
+    if x_max > 0 and 2 * np.log10(x_max) + np.log10(X.shape[1]) > np.log10(limit):
         raise ValueError(
-            f"{name}: values up to {x_max:.3g} overflow the learners' float32 sums of squares "
-            f"(~{limit:.1e} at most over {X.shape[0]} x {X.shape[1]} values); rescale {name}, "
-            f"e.g. {name} / {name}.std()"
+            f"{name}: values up to {x_max:.3g} overflow {dtype.name} squared norms of "
+            f"{X.shape[1]} features (~{limit:.1e} at most); rescale {name}, e.g. "
+            f"{name} / {name}.std()" + (" or use dtype=float64" if dtype == np.float32 else "")
         )
     return X
 

@@ -26,7 +26,7 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
     """
     from tqdm.auto import tqdm
 
-    X = check_training_data(X)
+    X = check_training_data(X, dtype=coder.dtype)
     n, p = X.shape
     n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
     n_updates = check_int(n_updates, "n_updates", minimum=1)

@@ -249,7 +249,7 @@ class SparseDictionaryLearner:
 
         Starts afresh (``partial_fit`` continues from the current state).
         """
-        X = check_training_data(X)
+        X = check_training_data(X, dtype=check_dtype(self.dtype))
         v = self._validated(X.shape[1])
         self._state = None
         coder = v["coder"]
@@ -293,7 +293,7 @@ class SparseDictionaryLearner:
         the dictionary from the chunk. Memory stays constant however many
         chunks are streamed.
         """
-        X = check_training_data(X)
+        X = check_training_data(X, dtype=check_dtype(self.dtype))
         state = getattr(self, "_state", None)
         if state is not None and X.shape[1] != state.D.shape[1]:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
@@ -345,7 +345,7 @@ class SparseDictionaryLearner:
 
     def _check_input(self, X):
         self._check_fitted()
-        X = check_training_data(X, allow_zero=True)
+        X = check_training_data(X, allow_zero=True, dtype=check_dtype(self.dtype))
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
                              f"expecting {self.n_features_in_} features as input")

@@ -185,7 +185,7 @@ def init_dictionary(X, n_atoms, init="data", seed=None):
     -------
     ndarray, shape (n_atoms, n_features), float64
     """
-    X = check_training_data(X, allow_zero=True)
+    X = check_training_data(X, allow_zero=True, dtype=np.float64)
     n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
     init = check_choice(init, "init", INITS)
     return _init_dictionary(X, n_atoms, init, as_generator(seed))
@@ -298,7 +298,8 @@ def learn_dictionary(
     Olshausen, B. A. & Field, D. J. (1997). Sparse coding with an overcomplete
     basis set: a strategy employed by V1? Vision Research 37, 3311-3325.
     """
-    X = check_training_data(X)  # also refuses all-zero data and scales that overflow
+    # also refuses all-zero data and scales that overflow (the solvers run in float64 here)
+    X = check_training_data(X, dtype=np.float64)
     n, p = X.shape
     n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
     lam = check_nonnegative(lam, "lam")

@@ -214,7 +214,7 @@ def learn_online(
     matrix factorization and sparse coding. JMLR 11, 19-60.
     """
     coder = make_coder(method, lam, n_nonzero, positive, dtype, method_params)
-    X = check_training_data(X)
+    X = check_training_data(X, dtype=coder.dtype)
     n, p = X.shape
     n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
     n_updates = check_int(n_updates, "n_updates", minimum=1)

@@ -25,6 +25,9 @@ from .errors import SpecError
 
 __all__ = ["Axis", "Grid", "zipped", "values_from_range", "point_seed", "REPLICATE_DIM"]
 
+#: largest number of points a sweep takes (each point is a study run and a file)
+MAX_POINTS = 10_000_000
+
 #: Name of the replicate dimension (one point per seed of every combination).
 REPLICATE_DIM = "replicate"
 _SCALARS = (bool, numbers.Integral, numbers.Real, str)
@@ -98,6 +101,9 @@ def values_from_range(spec: dict, field: str) -> list:
         num = spec["num"]
         if isinstance(num, bool) or not isinstance(num, numbers.Integral) or num < 1:
             raise SpecError(f"{field}.num", f"must be a positive integer, got {describe(num)}")
+        if num > MAX_POINTS:
+            raise SpecError(f"{field}.num", f"{num} values is more than a sweep can hold "
+                                            f"({MAX_POINTS:,} points at most)")
         if log:
             if not (start > 0 and stop > 0):
                 raise SpecError(field, f"a log range needs start > 0 and stop > 0, got "
@@ -112,6 +118,10 @@ def values_from_range(spec: dict, field: str) -> list:
         raise SpecError(f"{field}.step", f"must be a non-zero finite number, got "
                                          f"{describe(step)}")
     n = math.floor((stop - start) / step + 1e-9) + 1
+    if n > MAX_POINTS:
+        raise SpecError(field, f"the range from {start!r} to {stop!r} by {step!r} has {n:.3g} "
+                               f"values, more than a sweep can hold ({MAX_POINTS:,} points at "
+                               "most)")
     if n < 1:
         raise SpecError(field, f"the range from {start!r} to {stop!r} by {step!r} is empty")
     if all(isinstance(v, numbers.Integral) for v in (start, stop, step)):
@@ -312,7 +322,7 @@ class Grid:
 
     @property
     def n_points(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+        return math.prod(self.shape)  # Python ints: a huge grid cannot wrap around
 
     @property
     def swept_parameters(self) -> tuple:

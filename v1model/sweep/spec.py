@@ -50,7 +50,7 @@ import numpy as np
 from ..validation import describe
 from .errors import SpecError
 from .executor_config import check_executor_config
-from .grid import REPLICATE_DIM, Grid, Zipped, make_axis
+from .grid import MAX_POINTS, REPLICATE_DIM, Grid, Zipped, make_axis
 from .point import PER_POINT_VARIABLES, PointTask
 from .studyref import RESERVED_PARAMETERS, StudyRef, resolve_study
 from .tomlio import dumps_toml, read_toml
@@ -241,6 +241,10 @@ def parse_spec(data: dict, source=None) -> SweepSpec:
         raise SpecError("sweep", "the grid is empty: give at least one swept parameter in "
                                  "[sweep] (or [zip.NAME]), or n_seeds > 1")
     grid = Grid(tuple(axes), int(n_seeds), int(root_seed), common)
+    if grid.n_points > MAX_POINTS:
+        raise SpecError("sweep", f"the grid has {grid.n_points:.3g} points (shape "
+                                 f"{grid.shape}), more than a sweep can hold ({MAX_POINTS:,} "
+                                 "at most)")
 
     params = _table(data.get("params", {}), "params")
     params = {name: _plain(value, f"params.{name}") for name, value in params.items()}
