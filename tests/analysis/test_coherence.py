@@ -95,3 +95,36 @@ def test_coherence_and_babel_do_not_depend_on_the_scale(factor):
     b = babel(D * factor)
     for r in range(1, 6):
         assert b.babel.sel(r=r).item() == pytest.approx(_brute_babel(D, r), rel=1e-12)
+
+
+def test_babel_and_erc_by_hand():
+    """D = e1, e2, (e1+e2)/sqrt2: |G| off-diagonal 0, s, s (s = 1/sqrt2).
+    mu_1(1) = s, mu_1(2) = 2s; erc(r) = 1 - mu_1(r-1) - mu_1(r) with mu_1(0) = 0."""
+    from v1model.analysis import babel
+
+    s = 1 / np.sqrt(2)
+    ds = babel(np.array([[1.0, 0.0], [0.0, 1.0], [s, s]]))
+    np.testing.assert_allclose(ds.babel.values, [s, 2 * s], rtol=1e-12)
+    np.testing.assert_allclose(ds.erc.values, [1 - s, 1 - s - 2 * s], rtol=1e-12)
+    assert ds.attrs["mutual_coherence"] == pytest.approx(s, rel=1e-12)
+
+
+def test_coactive_babel_by_hand():
+    """d0 = e1, d1 = e2, d2 = (e1 + e2)/sqrt2, d3 = e3: |G| is s = 1/sqrt2 for the pairs
+    (0, 2) and (1, 2), 0 elsewhere; Babel curve mu_1 = (s, 2s, 2s)."""
+    from v1model.analysis import coactive_babel
+
+    s = 1 / np.sqrt(2)
+    D = np.array([[1.0, 0, 0], [0, 1.0, 0], [s, s, 0], [0, 0, 1.0]])
+    codes = np.array([
+        [0.5, 0, 0, 0],      # S = {0}: outside max = |G02| = s; worst mu_1(1) = s
+        [1.0, -2.0, 0, 0],   # S = {0, 1}: atom 2 gets s + s; inside max |G01| = 0
+        [1.0, 1.0, 1.0, 0],  # S = {0, 1, 2}: only atom 3 outside -> 0; inside max = s
+        [0, 0, 0, 0],        # empty support: 0, 0, 0
+        [1.0, 1.0, 1.0, 1.0],  # every atom: NaN (no atom outside)
+    ])
+    ds = coactive_babel(codes, D)
+    np.testing.assert_array_equal(ds.support_size.values, [1, 2, 3, 0, 4])
+    np.testing.assert_allclose(ds.coactive_babel.values, [s, 2 * s, 0.0, 0.0, np.nan], atol=1e-12)
+    np.testing.assert_allclose(ds.worst_case.values, [s, 2 * s, 2 * s, 0.0, np.nan], atol=1e-12)
+    np.testing.assert_allclose(ds.coactive_coherence.values, [0.0, 0.0, s, 0.0, s], atol=1e-12)

@@ -276,3 +276,21 @@ def test_gabor_model_of_a_fit_with_a_constant_atom_explains():
     np.testing.assert_allclose(gabor_model(good, (8, 8))[0], atoms[0], atol=1e-6)
     with pytest.raises(ValueError, match=r"params Dataset lacks \['phase'\]"):
         gabor_model(fit.drop_vars("phase"), (8, 8))
+
+
+def test_fit_gabor_bounds_max_frequency_and_non_square_centre():
+    """max_frequency is a bound of the fit: a 0.2 cycles/pixel Gabor fitted with
+    max_frequency=0.1 returns at most 0.1; on a non-square 8x20 atom whose centre is at
+    x0 = 15 > height the centre is recovered (x0 is bounded by the width, y0 by the height)."""
+    from stimuli import gabor_patch
+    from v1model.analysis import fit_gabor
+
+    atom = gabor_patch(16, orientation=0.6, frequency=0.2, phase=0.3, sigma_x=3.0, sigma_y=3.0)
+    fit = fit_gabor(atom[None], max_frequency=0.1)
+    assert float(fit.frequency[0]) <= 0.1 + 1e-12
+    wide = gabor_patch((8, 20), orientation=0.4, frequency=0.15, phase=0.0, sigma_x=2.0,
+                       sigma_y=2.0, center=(15.0, 3.5))
+    fit = fit_gabor(wide[None])
+    assert float(fit.x0[0]) == pytest.approx(15.0, abs=1e-3)
+    assert float(fit.y0[0]) == pytest.approx(3.5, abs=1e-3)
+    assert float(fit.r2[0]) > 0.999

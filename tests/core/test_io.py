@@ -131,3 +131,16 @@ def test_bad_paths_figures_and_attrs_are_named(tmp_path):
         clean_attrs([1, 2])
     plt.close(fig)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.zarr"]  # nothing half-written
+
+
+def test_clean_attrs_by_hand():
+    """netCDF-safe attrs: None -> "None", bools -> int, bool arrays -> int arrays, numeric
+    lists -> arrays, 2-D arrays -> JSON."""
+    from v1model.io import clean_attrs
+
+    out = clean_attrs({"a": None, "b": True, "m": np.array([True, False]), "l": [1, 2.5],
+                       "g": np.arange(4).reshape(2, 2), "d": {"x": 1}})
+    assert out["a"] == "None" and out["b"] == 1 and type(out["b"]) is int
+    assert out["m"].dtype.kind == "i" and out["m"].tolist() == [1, 0]
+    np.testing.assert_array_equal(out["l"], [1.0, 2.5])
+    assert out["g"] == "[[0, 1], [2, 3]]" and out["d"] == '{"x": 1}'

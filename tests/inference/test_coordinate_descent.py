@@ -152,3 +152,41 @@ def test_concurrent_calls_from_threads(natural_patches, patch_dictionary):
         results = list(pool.map(lambda _: lasso_cd(X, D, LAM), range(8)))
     for A in results:
         np.testing.assert_array_equal(A, expected)
+
+
+def test_cd_stop_rule_in_correlation_units_on_scaled_atoms():
+    """Atoms of norm 10 with lam * 10 is the same LASSO (codes / 10): the stop rule is in
+    correlation units (|delta| * ||d_j||^2), so tol=1e-4 must reach scikit-learn's optimum
+    as closely as on unit atoms."""
+    from sklearn.linear_model import Lasso
+
+    from v1model.inference import lasso_cd
+
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((24, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((100, 16))
+    lam, s = 0.3, 10.0
+    ref = Lasso(alpha=lam / 16, fit_intercept=False, tol=1e-12, max_iter=100000).fit(D.T, X.T).coef_
+    A = lasso_cd(X, D * s, lam * s, dtype=np.float64, tol=1e-4)
+    np.testing.assert_allclose(A * s, ref, atol=2e-3)
+
+
+def test_cd_history_records_every_full_every_plus_one_sweeps():
+    """return_history: one record per cycle of one full sweep and full_every active sweeps
+    (plus the initial record): max_sweeps=8, full_every=3 on a problem far from converged
+    after 8 sweeps gives 1 + 8/4 = 3 records."""
+    import warnings
+
+    from v1model.inference import lasso_cd
+
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((48, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((20, 16))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, hist, n_sweeps = lasso_cd(X, D, 0.1, dtype=np.float64, tol=1e-9, max_sweeps=8,
+                                     full_every=3, return_history=True, return_n_iter=True)
+    assert n_sweeps == 8
+    assert hist.sizes["iteration"] == 3

@@ -168,3 +168,62 @@ def test_kkt_violation_bad_input():
     # at a = 0 the violation is max(|c| - lam, 0) (analytic)
     C = np.array([[0.3, -0.05, 0.0, 0.1]])
     assert kkt_violation(np.zeros((1, 4)), C, 0.1)[0] == pytest.approx(0.2)
+
+
+def test_active_set_cold_start_converges_to_sklearn_lasso():
+    """n_warm=0 (no FISTA warm-up): the support repair alone must reach the LASSO optimum
+    (scikit-learn's Lasso, alpha = lam / n_features) without hitting max_rounds."""
+    import warnings
+
+    from sklearn.linear_model import Lasso
+
+    from v1model.inference import lasso_active_set
+
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((40, 20))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((200, 20))
+    lam = 0.3
+    ref = Lasso(alpha=lam / 20, fit_intercept=False, tol=1e-12, max_iter=100000).fit(D.T, X.T).coef_
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        A = lasso_active_set(X, D, lam, dtype=np.float64, tol=1e-6, n_warm=0)
+    np.testing.assert_allclose(A, ref, atol=1e-7)
+
+
+def test_active_set_max_rounds_one_is_one_round():
+    """Orthonormal dictionary, no warm start: one gradient + support-solve round gives the
+    exact soft threshold (analytic); max_rounds=1 must allow that one round."""
+    import warnings
+
+    from v1model.inference import lasso_active_set
+
+    x = np.array([[3.0, -0.5, 0.0, 1.5, -2.25]])
+    lam = 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        A, n_rounds = lasso_active_set(x, np.eye(5), lam, n_warm=0, max_rounds=1,
+                                       dtype=np.float64, return_n_iter=True)
+    np.testing.assert_allclose(A, np.sign(x) * np.maximum(np.abs(x) - lam, 0), atol=1e-12)
+    assert n_rounds == 1
+
+
+def test_active_set_n_rounds_is_the_largest_over_blocks():
+    """return_n_iter is the largest round count over the 2048-sample blocks: a trailing
+    block holding one zero signal (0 rounds) must not hide the first block's count."""
+    import warnings
+
+    from v1model.inference import lasso_active_set
+    from v1model.inference.active_set import BLOCK_SIZE
+
+    rng = np.random.default_rng(1)
+    D = rng.standard_normal((12, 8))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((BLOCK_SIZE, 8))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, n_first = lasso_active_set(X, D, 0.2, n_warm=2, dtype=np.float64, return_n_iter=True)
+        _, n_all = lasso_active_set(np.vstack([X, np.zeros((1, 8))]), D, 0.2, n_warm=2,
+                                    dtype=np.float64, return_n_iter=True)
+    assert n_first >= 1
+    assert n_all == n_first

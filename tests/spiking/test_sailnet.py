@@ -197,3 +197,69 @@ def test_receptive_fields_localize_on_olshausen_images(shared_data):
     random_spread = np.median(rf_spread(np.random.default_rng(0).standard_normal((256, 16, 16))))
     assert np.median(spread) < 0.7 * random_spread
     assert abs(ds["mean_rate"].values[-50:].mean() - P) <= 0.1 * P
+
+
+def test_sailnet_threshold_is_reached_at_equality():
+    """The authors' LIF fires when u >= theta: with eta = 0.5, drive 2 and theta 1 the
+    potential hits exactly 1.0 every step after a reset, so every step spikes."""
+    from v1model.spiking import sailnet_inference
+
+    X = np.array([[2.0, 0.0]])
+    Q = np.array([[1.0, 0.0]])
+    counts = sailnet_inference(X, Q, np.zeros((1, 1)), np.array([1.0]), n_steps=4, eta=0.5,
+                               dtype=np.float64)
+    assert counts.tolist() == [[4]]
+
+
+def test_sailnet_one_update_by_hand():
+    """One learning step on a batch of identical patches (so the random draw does not
+    matter), recomputed from the SAILnet rules (Zylberberg et al. 2011): Foldiak
+    W += alpha (n_i n_j - p^2) (>= 0, zero diagonal), Oja Q += beta (n x - n^2 Q),
+    theta += gamma (n - p), rate moving average (1 - eta_avg) p + eta_avg n."""
+    from v1model.spiking import learn_sailnet
+
+    rng = np.random.default_rng(3)
+    k, p_feat, batch = 5, 16, 8
+    x = rng.standard_normal(p_feat)
+    data = np.tile(x, (batch, 1))
+    Q0 = rng.standard_normal((k, p_feat))
+    Q0 /= np.linalg.norm(Q0, axis=1, keepdims=True)
+    theta0, eta, n_steps = 0.2, 0.1, 50
+    p, alpha, beta, gamma, eta_avg = 0.05, 0.7, 0.03, 0.2, 0.3
+    ds = learn_sailnet(data, n_neurons=k, p=p, alpha=alpha, beta=beta, gamma=gamma,
+                       theta0=theta0, batch_size=batch, n_updates=1, n_steps=n_steps, eta=eta,
+                       eta_average=eta_avg, Q0=Q0, seed=0, progress=False, dtype=np.float64)
+    # the authors' discrete LIF, one neuron vector at a time (W = 0 at the first update)
+    b = Q0 @ x
+    u = np.zeros(k)
+    n = np.zeros(k)
+    for _ in range(n_steps):
+        u = (1 - eta) * u + eta * b
+        s = (u >= theta0).astype(float)
+        n += s
+        u[s > 0] = 0.0
+    assert n.max() > 1  # n^2 differs from n
+    Y = np.tile(n, (batch, 1))
+    W = alpha * (Y.T @ Y / batch - p**2)
+    np.fill_diagonal(W, 0.0)
+    W = np.maximum(W, 0.0)
+    Q = Q0 + beta * (Y.T @ data - (Y**2).sum(axis=0)[:, None] * Q0) / batch
+    np.testing.assert_allclose(ds.W.values, W, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(ds.Q.values.reshape(k, -1), Q, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(ds.theta.values, theta0 + gamma * (n - p), rtol=1e-12)
+    np.testing.assert_allclose(ds.rate.values, (1 - eta_avg) * p + eta_avg * n, rtol=1e-12)
+    np.testing.assert_allclose(ds.mean_rate.values, [n.mean()], rtol=1e-12)
+    np.testing.assert_allclose(ds.rate_spread.values, [n.std()], rtol=1e-12)
+    off = ~np.eye(k, dtype=bool)
+    np.testing.assert_allclose(ds.mean_correlation.values, [np.outer(n, n)[off].mean()],
+                               rtol=1e-12)
+
+
+def test_rf_overlap_keeps_the_sign():
+    """Cosine similarity by hand: opposite fields overlap -1, orthogonal 0, scaled copies 1."""
+    from v1model.spiking import rf_overlap
+
+    Q = np.array([[1.0, 0.0], [-2.0, 0.0], [0.0, 3.0], [0.5, 0.5]])
+    s = 1 / np.sqrt(2)
+    want = np.array([[1, -1, 0, s], [-1, 1, 0, -s], [0, 0, 1, s], [s, -s, s, 1]])
+    np.testing.assert_allclose(rf_overlap(Q), want, atol=1e-12)

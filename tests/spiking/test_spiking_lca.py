@@ -327,3 +327,42 @@ def test_block_diagonal_pairs_are_the_weights_grouped_by_presynaptic_neuron():
     assert w.size == 3 * np.count_nonzero(W)
     # a spike of neuron i reads one contiguous run of synapses (the fast order)
     assert np.all(np.diff(i) >= 0)
+
+
+def test_windowed_rates_count_spikes_by_hand():
+    """windowed_rates on a hand-made spike record (no Brian2): spikes on the dt grid (up to
+    rounding)
+    counted in steps [ceil(f t / dt), ceil(t / dt)), divided by that many steps * dt, times tau_m."""
+    import xarray as xr
+
+    from v1model.spiking import windowed_rates
+
+    dt, tau_m, frac, duration = 1e-4, 0.02, 0.3, 0.00205
+    n, k = 2, 3  # n != k: a transposed flat index would be caught
+    rng = np.random.default_rng(0)
+    n_spikes = 400
+    step = rng.integers(0, 21, n_spikes)
+    # the window starts of the stopping times below, included on purpose (start step counts)
+    step[:6] = [4, 4, 6, 6, 11, 11]
+    sample = rng.integers(0, n, n_spikes)
+    atom = rng.integers(0, k, n_spikes)
+    ds = xr.Dataset(
+        # recorded times carry rounding errors of either sign around the dt grid
+        {"spike_time": ("spike", step * dt * (1 + 1e-12 * rng.choice([-1, 1], n_spikes))),
+         "spike_sample": ("spike", sample),
+         "spike_atom": ("spike", atom)},
+        coords={"sample": np.arange(n), "atom": np.arange(k)},
+        attrs=dict(duration=duration, dt=dt, tau_m=tau_m, transient_fraction=frac),
+    )
+    t_stop = np.array([0.00105, 0.0018, duration])
+    got = windowed_rates(ds, t_stop)
+    assert got.dims == ("t_stop", "sample", "atom")
+    for m, t in enumerate(t_stop):
+        first = int(np.ceil(frac * t / dt - 1e-9))
+        last = int(np.ceil(t / dt - 1e-9))
+        want = np.zeros((n, k))
+        for s, i, j in zip(step, sample, atom):
+            if first <= s < last:
+                want[i, j] += 1
+        want *= tau_m / ((last - first) * dt)
+        np.testing.assert_allclose(got.values[m], want, rtol=1e-12)

@@ -157,3 +157,37 @@ def test_normalized_segments_do_not_depend_on_the_scale(factor):
     out = sample_segments(wave * factor, 64, 30, seed=0, normalize=True)
     np.testing.assert_allclose(out, reference, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(np.sqrt((out**2).mean(axis=1)), 1.0, rtol=1e-12)
+
+
+def test_sample_segments_whole_waveform_and_rms_boundary():
+    """A waveform exactly `length` long has one segment (itself); a segment whose RMS equals
+    min_rms is kept (RMS >= min_rms)."""
+    from stimuli.audio import sample_segments
+
+    w = np.arange(1.0, 9.0)
+    X = sample_segments(w, 8, 3, seed=0)
+    np.testing.assert_array_equal(X, np.tile(w, (3, 1)))
+    ones = np.ones(50)
+    np.testing.assert_array_equal(sample_segments(ones, 10, 4, seed=0, min_rms=1.0), np.ones((4, 10)))
+
+
+def test_harmonic_ensemble_drops_harmonics_above_nyquist_and_decays_as_1_over_k():
+    """f0 = 300 Hz at 2000 Hz: harmonics 300, 600, 900 Hz play (amplitudes (1/k) u, u ~ U(0.5, 1),
+    so E[(a_2/a_1)^2] = 0.25 * E[u^2] E[u^-2] = 0.29); 1200 Hz and up (aliases at 800, 500,
+    200 Hz) must not. Power (median over sounds) read from the spectrum within +-25 Hz of each frequency."""
+    from stimuli.audio import harmonic_ensemble
+
+    fs, n_len = 2000.0, 4000
+    x = harmonic_ensemble(200, n_len, sample_rate=fs, f0_range=(300.0, 300.0), n_harmonics=6,
+                          noise=0.0, seed=0)
+    P = np.abs(np.fft.rfft(x, axis=1)) ** 2
+    f = np.fft.rfftfreq(n_len, 1 / fs)
+
+    def band(f0):
+        return P[:, np.abs(f - f0) <= 25].sum(axis=1)
+
+    p1, p2 = band(300), band(600)
+    for alias in (200, 500, 800):
+        assert np.median(band(alias) / p1) < 0.02  # the envelope's onset leaks ~1%
+    ratio = np.mean(p2 / p1)
+    assert 0.2 < ratio < 0.4

@@ -139,3 +139,15 @@ def test_nyquist_and_zero_frequencies_are_accepted():
     x = np.arange(8) - 3.5
     np.testing.assert_allclose(grating(8, 0.0, 0.5)[0], np.cos(np.pi * x), atol=1e-12)
     np.testing.assert_allclose(grating(8, 0.0, 0.0, phase=np.pi / 3), 0.5, atol=1e-12)
+
+
+def test_sparse_noise_reaches_every_pixel_with_both_signs():
+    """One pixel per image, uniform over the h*w pixels: 3000 images of 2x3 reach every
+    pixel (a pixel is missed with probability (5/6)^3000), each with both signs."""
+    from stimuli import sparse_noise
+
+    S = sparse_noise(3000, (2, 3), n_pixels=1, contrast=0.5, seed=0)
+    assert S.shape == (3000, 2, 3)
+    assert np.all((S != 0).sum(axis=(1, 2)) == 1)
+    assert np.all((S > 0).any(axis=0)) and np.all((S < 0).any(axis=0))
+    np.testing.assert_array_equal(np.unique(S), [-0.5, 0.0, 0.5])

@@ -289,3 +289,36 @@ def test_unguarded_script_gets_the_guard_hint(tmp_path):
                           text=True, timeout=120)
     assert proc.returncode != 0
     assert "put the sweep.run(...) call under `if __name__ == \"__main__\":`" in proc.stderr
+
+
+def test_directory_store_scan_trusts_only_complete_matching_points(tmp_path):
+    """A point counts as done only if its file says complete, carries this sweep's
+    fingerprint and its own index, and the index is inside the grid; a failure record of a
+    done point is ignored."""
+    import json
+
+    import xarray as xr
+
+    from v1model.io import save_dataset
+    from v1model.sweep.storage import DirectoryStore
+
+    store = DirectoryStore(tmp_path, "fp", 5)
+    (tmp_path / "points").mkdir()
+    (tmp_path / "failed").mkdir()
+
+    def write(path_index, **attrs):
+        base = dict(sweep_point_index=path_index, sweep_fingerprint="fp", sweep_complete=1)
+        base.update(attrs)
+        save_dataset(xr.Dataset({"v": ("x", [1.0])}, attrs=base), store.point_path(path_index))
+
+    write(0)                            # done
+    write(1, sweep_point_index=2)       # a file under another point's name
+    write(2, sweep_fingerprint="other")  # another sweep's point
+    write(3, sweep_complete=0)          # an interrupted write
+    write(5)                            # outside the 5-point grid
+    store.failure_path(0).write_text(json.dumps({"index": 0}), encoding="utf-8")
+    store.failure_path(4).write_text(json.dumps({"index": 4}), encoding="utf-8")
+    state = store.scan(repair=False)
+    assert state.done == {0}
+    assert set(state.failed) == {4}
+    assert state.pending == [1, 2, 3]

@@ -259,3 +259,12 @@ def test_point_seed_and_grid_arguments_are_checked(study):
     with pytest.raises(TypeError, match="grid must be a dict of parameter name -> values, "
                                         "got list"):
         sweep.run(study, [1, 2])
+
+
+def test_integer_step_range_by_hand():
+    """{start, stop, step} includes stop only when it is on the grid: 0..10 by 3 is 0, 3, 6, 9."""
+    from v1model.sweep.grid import values_from_range
+
+    assert values_from_range({"start": 0, "stop": 10, "step": 3}, "n") == [0, 3, 6, 9]
+    assert values_from_range({"start": 2, "stop": 8, "step": 2}, "n") == [2, 4, 6, 8]
+    assert values_from_range({"start": 0.0, "stop": 0.5, "step": 0.2}, "x") == [0.0, 0.2, 0.4]
