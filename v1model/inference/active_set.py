@@ -386,12 +386,28 @@ def _newton(GU, x, c, s, S, lam, stats):
     Msys[:, diag, diag] += ~S  # identity on the padding keeps the system regular
     try:
         delta = np.linalg.solve(Msys, rhs[..., None])[..., 0]
-    except np.linalg.LinAlgError:  # duplicate atoms on the support
-        delta = _matvec(np.linalg.pinv(Msys), rhs)
+    except np.linalg.LinAlgError:  # a singular system (duplicate atoms, |S| > n_features)
+        delta = _solve_each(Msys, rhs)
     stats["flops"] += len(x) * (2.0 / 3.0 * m**3 + 4.0 * m * m)
     stats["n_solves"] += len(x)
     y = np.where(S, x + delta, 0)
     return y, S & (y * s <= 0)
+
+
+def _solve_each(M, rhs):
+    """Solve every system on its own; least squares only where one is singular.
+
+    The pseudo-inverse of the whole batch would also replace the exact solves of the
+    regular systems by truncated ones, and a sample could then stall for as long as
+    another sample of its chunk kept a singular support.
+    """
+    delta = np.empty_like(rhs)
+    for i in range(len(M)):
+        try:
+            delta[i] = np.linalg.solve(M[i], rhs[i])
+        except np.linalg.LinAlgError:
+            delta[i] = np.linalg.lstsq(M[i], rhs[i], rcond=None)[0]
+    return delta
 
 
 def _delta_objective(GU, x, c, v, lam):
