@@ -88,8 +88,9 @@ def run(
     from tqdm.auto import tqdm
     from v1model.analysis import babel, coactive_babel, sparseness
     from v1model.inference import lca
-    from v1model.validation import check_int, check_positive
+    from v1model.validation import check_bool, check_int, check_positive
 
+    quick = check_bool(quick, "quick")  # "no" would be truthy
     lam_min = check_positive(lam_min, "lam_min")
     lam_max = check_positive(lam_max, "lam_max")
     if lam_max <= lam_min:

@@ -129,6 +129,7 @@ def run(
         check_probability,
     )
 
+    quick = check_bool(quick, "quick")  # "no" would be truthy
     lam = check_positive(lam, "lam")
     overcompleteness = check_int(overcompleteness, "overcompleteness", minimum=1)
     patch_size = check_int(patch_size, "patch_size", minimum=2)

@@ -89,8 +89,9 @@ def run(
     from stimuli.images import check_patch_size, load_whitened
     from v1model import SparseCodingNetwork
     from v1model.learning.olshausen_field import SPARSENET_CAUCHY_LAM
-    from v1model.validation import as_generator, check_int, check_positive
+    from v1model.validation import as_generator, check_bool, check_int, check_positive
 
+    quick = check_bool(quick, "quick")  # "no" would be truthy
     patch_size = (8 if quick else 16) if patch_size is None else patch_size
     n_atoms = check_int((64 if quick else 256) if n_atoms is None else n_atoms, "n_atoms",
                         minimum=1)

@@ -113,8 +113,9 @@ def run(
     from stimuli.images import check_patch_size, load_whitened
     from v1model.analysis import fit_gabor
     from v1model.inference import fista
-    from v1model.validation import as_generator, check_choice, check_int, check_positive
+    from v1model.validation import as_generator, check_bool, check_choice, check_int, check_positive
 
+    quick = check_bool(quick, "quick")  # "no" would be truthy
     patch_size = check_int((8 if quick else 12) if patch_size is None else patch_size,
                            "patch_size", minimum=4)
     levels = [check_int(m, "overcompleteness", minimum=1) for m in overcompleteness]

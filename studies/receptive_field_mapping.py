@@ -101,8 +101,9 @@ def run(
         tuning_curves,
     )
     from v1model.inference import lca
-    from v1model.validation import as_generator, check_int, check_positive
+    from v1model.validation import as_generator, check_bool, check_int, check_positive
 
+    quick = check_bool(quick, "quick")  # "no" would be truthy
     if n_updates is None and quick and dictionary is None:
         n_updates = 1000
     # checked before the dictionary is learned, under the names the user gave

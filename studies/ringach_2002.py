@@ -80,8 +80,9 @@ def run(
     """
     from studies._learned import a144_path, learned_dictionary, load_a144
     from v1model.analysis import fit_gabor
-    from v1model.validation import check_int, check_probability
+    from v1model.validation import check_bool, check_int, check_probability
 
+    quick = check_bool(quick, "quick")  # "no" would be truthy
     min_r2 = check_probability(min_r2, "min_r2", open_interval=False)
     n_starts = check_int(n_starts, "n_starts", minimum=1)
     path = a144_path(reference)  # fail before learning if a given path is wrong

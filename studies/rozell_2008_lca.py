@@ -107,8 +107,9 @@ def run(
     from stimuli import sample_patches
     from v1model.inference import ConvergenceWarning, encode, fista, lca, max_stable_dt
     from v1model.learning.olshausen_field import learn_dictionary
-    from v1model.validation import as_generator, check_int, check_positive
+    from v1model.validation import as_generator, check_bool, check_int, check_positive
 
+    quick = check_bool(quick, "quick")  # "no" would be truthy
     rng = as_generator(seed)
     p = check_int(patch_size if patch_size is not None else (8 if quick else 12), "patch_size",
                   minimum=2)

@@ -95,8 +95,9 @@ def run(
     from v1model import SparseCodingNetwork
     from v1model.inference import fista, lca
     from v1model.spiking import spiking_lca, windowed_rates
-    from v1model.validation import as_generator, check_int, check_positive
+    from v1model.validation import as_generator, check_bool, check_int, check_positive
 
+    quick = check_bool(quick, "quick")  # "no" would be truthy
     patch_size = (8 if quick else 16) if patch_size is None else patch_size
     n_atoms = check_int((64 if quick else 256) if n_atoms is None else n_atoms, "n_atoms",
                         minimum=1)

@@ -107,8 +107,9 @@ def run(
         sailnet_inference,
     )
     from stimuli.images import check_patch_size
-    from v1model.validation import as_generator, check_int
+    from v1model.validation import as_generator, check_bool, check_int
 
+    quick = check_bool(quick, "quick")  # "no" would be truthy
     patch_size = (8 if quick else 16) if patch_size is None else patch_size
     n_neurons = check_int((64 if quick else 256) if n_neurons is None else n_neurons,
                           "n_neurons", minimum=1)

@@ -151,3 +151,12 @@ def test_quick_variants_end_to_end(name, tmp_path):
     else:
         classes = list(ds["code_class"].values)
         assert classes[0] == "dense" and "local" in classes and classes[-1] == "silent"
+
+
+def test_every_study_refuses_a_quick_that_is_not_a_bool():
+    # run(quick="no") from Python would otherwise be the quick variant ("no" is truthy)
+    from studies import list_studies
+
+    for name, module in list_studies().items():
+        with pytest.raises(TypeError, match="quick must be a bool, got 'no'"):
+            module.run(quick="no")
