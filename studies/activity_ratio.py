@@ -85,6 +85,7 @@ def run(
     from stimuli import sample_patches
     from stimuli.images import load_whitened
     from studies._learned import learned_dictionary
+    from studies._defaults import quick_default
     from tqdm.auto import tqdm
     from v1model.analysis import babel, coactive_babel, sparseness
     from v1model.inference import lca
@@ -99,8 +100,7 @@ def run(
         n_updates = 1000
     # 13 levels (a factor 1.47 apart) put one near a mean of one active unit, the local code
     n_lams = check_int(13 if n_lams is None else n_lams, "n_lams", minimum=2)
-    n_patches = check_int((1000 if quick else 5000) if n_patches is None else n_patches,
-                          "n_patches", minimum=1)
+    n_patches = check_int(quick_default(n_patches, quick, 1000, 5000), "n_patches", minimum=1)
     atoms, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
                                              n_updates=n_updates, progress=progress)
     n_units, h, w = atoms.shape

@@ -119,6 +119,7 @@ def run(
         (atom); ``learning_error`` (update); parameters in ``attrs``.
     """
     from stimuli import sample_patches
+    from studies._defaults import quick_default
     from v1model.inference import ConvergenceWarning, lca
     from v1model.learning.olshausen_field import init_dictionary, learn_dictionary
     from v1model.validation import (
@@ -133,16 +134,14 @@ def run(
     lam = check_positive(lam, "lam")
     overcompleteness = check_int(overcompleteness, "overcompleteness", minimum=1)
     patch_size = check_int(patch_size, "patch_size", minimum=2)
-    n_updates = check_int((40 if quick else 400) if n_updates is None else n_updates,
-                          "n_updates", minimum=0)
+    n_updates = check_int(quick_default(n_updates, quick, 40, 400), "n_updates", minimum=0)
     n_train = check_int(n_train if n_train is not None else 2000 if quick else 20000,
                         "n_train", minimum=1)
     n_test = check_int(n_test if n_test is not None else 200 if quick else 1000, "n_test",
                        minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     tau = check_positive(tau, "tau")
-    lca_tol = check_positive((1e-3 if quick else 1e-5) if lca_tol is None else lca_tol,
-                             "lca_tol")
+    lca_tol = check_positive(quick_default(lca_tol, quick, 1e-3, 1e-5), "lca_tol")
     gabor_r2 = check_probability(gabor_r2, "gabor_r2")
     gabor = check_bool(gabor, "gabor")  # "-p gabor=no" would be truthy
     rng = as_generator(seed)

@@ -87,21 +87,19 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
+    from studies._defaults import quick_default
     from v1model import SparseCodingNetwork
     from v1model.learning.olshausen_field import SPARSENET_CAUCHY_LAM
     from v1model.validation import as_generator, check_bool, check_int, check_positive
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
-    patch_size = (8 if quick else 16) if patch_size is None else patch_size
-    n_atoms = check_int((64 if quick else 256) if n_atoms is None else n_atoms, "n_atoms",
-                        minimum=1)
-    n_updates = check_int((1500 if quick else 3000) if n_updates is None else n_updates,
-                          "n_updates", minimum=1)
+    patch_size = quick_default(patch_size, quick, 8, 16)
+    n_atoms = check_int(quick_default(n_atoms, quick, 64, 256), "n_atoms", minimum=1)
+    n_updates = check_int(quick_default(n_updates, quick, 1500, 3000), "n_updates", minimum=1)
     if lam is None:
         lam = SPARSENET_CAUCHY_LAM if prior == "cauchy" else (0.1 if quick else 0.15)
     lr = check_positive((3.0 if prior == "l1" else 1.0) if lr is None else lr, "lr")
-    n_patches = check_int((30000 if quick else 100000) if n_patches is None else n_patches,
-                          "n_patches", minimum=1)
+    n_patches = check_int(quick_default(n_patches, quick, 30000, 100000), "n_patches", minimum=1)
     n_eval = check_int(n_eval, "n_eval", minimum=1)
     rng = as_generator(seed)
 

@@ -111,25 +111,23 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
+    from studies._defaults import quick_default
     from v1model.analysis import fit_gabor
     from v1model.inference import fista
-    from v1model.validation import as_generator, check_bool, check_choice, check_int, check_positive
+    from v1model.validation import (as_generator, check_bool, check_choice, check_int,
+                                    check_positive)
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
-    patch_size = check_int((8 if quick else 12) if patch_size is None else patch_size,
-                           "patch_size", minimum=4)
+    patch_size = check_int(quick_default(patch_size, quick, 8, 12), "patch_size", minimum=4)
     levels = [check_int(m, "overcompleteness", minimum=1) for m in overcompleteness]
     if not levels or sorted(set(levels)) != levels:
         raise ValueError(f"overcompleteness must be increasing distinct integers, got "
                          f"{overcompleteness!r}")
     lam = check_positive(lam, "lam")
     learner = check_choice(learner, "learner", LEARNERS)
-    n_updates = check_int((200 if quick else 600) if n_updates is None else n_updates,
-                          "n_updates", minimum=1)
-    n_patches = check_int((30000 if quick else 100000) if n_patches is None else n_patches,
-                          "n_patches", minimum=1)
-    n_eval = check_int((1000 if quick else 2000) if n_eval is None else n_eval, "n_eval",
-                       minimum=1)
+    n_updates = check_int(quick_default(n_updates, quick, 200, 600), "n_updates", minimum=1)
+    n_patches = check_int(quick_default(n_patches, quick, 30000, 100000), "n_patches", minimum=1)
+    n_eval = check_int(quick_default(n_eval, quick, 1000, 2000), "n_eval", minimum=1)
     rng = as_generator(seed)
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")

@@ -91,6 +91,7 @@ def run(
     progress : bool
     """
     from studies._learned import learned_dictionary
+    from studies._defaults import quick_default
     from v1model.analysis import (
         GABOR_LIKE_R2,
         contrast_response,
@@ -107,10 +108,8 @@ def run(
     if n_updates is None and quick and dictionary is None:
         n_updates = 1000
     # checked before the dictionary is learned, under the names the user gave
-    n_white = check_int((5000 if quick else 50000) if n_white is None else n_white, "n_white",
-                        minimum=1)
-    n_sparse = check_int((10000 if quick else 100000) if n_sparse is None else n_sparse,
-                         "n_sparse", minimum=1)
+    n_white = check_int(quick_default(n_white, quick, 5000, 50000), "n_white", minimum=1)
+    n_sparse = check_int(quick_default(n_sparse, quick, 10000, 100000), "n_sparse", minimum=1)
     for name, value in (("n_orientations", n_orientations), ("n_frequencies", n_frequencies),
                         ("n_phases", n_phases), ("n_sample_units", n_sample_units),
                         ("sparse_pixels", sparse_pixels)):

@@ -92,23 +92,21 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
+    from studies._defaults import quick_default
     from v1model import SparseCodingNetwork
     from v1model.inference import fista, lca
     from v1model.spiking import spiking_lca, windowed_rates
     from v1model.validation import as_generator, check_bool, check_int, check_positive
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
-    patch_size = (8 if quick else 16) if patch_size is None else patch_size
-    n_atoms = check_int((64 if quick else 256) if n_atoms is None else n_atoms, "n_atoms",
-                        minimum=1)
-    n_patches = check_int((20 if quick else 100) if n_patches is None else n_patches,
-                          "n_patches", minimum=1)
+    patch_size = quick_default(patch_size, quick, 8, 16)
+    n_atoms = check_int(quick_default(n_atoms, quick, 64, 256), "n_atoms", minimum=1)
+    n_patches = check_int(quick_default(n_patches, quick, 20, 100), "n_patches", minimum=1)
     if dictionary_updates is None:
         dictionary_updates = 100 if quick else 300
     dictionary_updates = check_int(dictionary_updates, "dictionary_updates", minimum=1)
-    duration = check_positive((0.5 if quick else 2.0) if duration is None else duration,
-                              "duration")
-    target = ("numpy" if quick else "cython") if target is None else target
+    duration = check_positive(quick_default(duration, quick, 0.5, 2.0), "duration")
+    target = quick_default(target, quick, "numpy", "cython")
     rng = as_generator(seed)
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")

@@ -100,6 +100,7 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import load_whitened
+    from studies._defaults import quick_default
     from v1model.spiking import (
         learn_sailnet,
         rf_overlap,
@@ -110,11 +111,9 @@ def run(
     from v1model.validation import as_generator, check_bool, check_int
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
-    patch_size = (8 if quick else 16) if patch_size is None else patch_size
-    n_neurons = check_int((64 if quick else 256) if n_neurons is None else n_neurons,
-                          "n_neurons", minimum=1)
-    n_updates = check_int((3000 if quick else 10000) if n_updates is None else n_updates,
-                          "n_updates", minimum=1)
+    patch_size = quick_default(patch_size, quick, 8, 16)
+    n_neurons = check_int(quick_default(n_neurons, quick, 64, 256), "n_neurons", minimum=1)
+    n_updates = check_int(quick_default(n_updates, quick, 3000, 10000), "n_updates", minimum=1)
     n_brian2 = check_int(n_brian2 if n_brian2 is not None else (20 if quick else 100),
                          "n_brian2", minimum=0)
     n_eval = check_int(n_eval, "n_eval", minimum=1)

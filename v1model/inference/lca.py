@@ -188,8 +188,7 @@ def lca(
     if n_steps is not None:
         n_steps = check_int(n_steps, "n_steps", minimum=1)
     if integrator == "ivp":
-        t_eval = _check_ivp(t_eval, n_steps, dt, tau, rtol, atol, ivp_method)
-        rtol, atol = float(rtol), float(atol)
+        t_eval, rtol, atol = _check_ivp(t_eval, n_steps, dt, tau, rtol, atol, ivp_method)
     tol = check_positive(tol, "tol")
     max_steps = check_int(max_steps, "max_steps", minimum=1)
     record_every = check_int(record_every, "record_every", minimum=1)
@@ -295,9 +294,9 @@ MAX_IVP_SPAN = 1e4
 
 
 def _check_ivp(t_eval, n_steps, dt, tau, rtol, atol, method):
-    """Validate the ivp path's settings; return the output times (s)."""
-    check_positive(rtol, "rtol")
-    check_positive(atol, "atol")
+    """Validate the ivp path's settings; return the output times (s), rtol and atol."""
+    rtol = check_positive(rtol, "rtol")
+    atol = check_positive(atol, "atol")
     check_choice(method, "ivp_method", IVP_METHODS)
     if t_eval is None:
         t_end = (n_steps * dt) if n_steps is not None else 50.0 * tau
@@ -314,7 +313,7 @@ def _check_ivp(t_eval, n_steps, dt, tau, rtol, atol, method):
             f"(t_eval, or n_steps * dt); LCA settles within ~100 tau, and more than "
             f"{MAX_IVP_SPAN:g} tau is refused"
         )
-    return t_eval
+    return t_eval, rtol, atol
 
 
 def _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol, atol, method, return_traj,

@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
 
 from ..io import load_dataset
+from ..validation import check_bool
 from .assemble import assemble
 from .errors import SpecError
 from .executors import Executor, make_executor
@@ -115,8 +115,7 @@ def run(
     ... # doctest: +SKIP
     """
     instance = executor if isinstance(executor, Executor) else None
-    if not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"progress must be a bool, got {progress!r}")
+    check_bool(progress, "progress")
     for name, value in (("grid", grid), ("params", params), ("units", units)):
         if value is not None and not isinstance(value, Mapping):
             raise TypeError(f"{name} must be a dict of parameter name -> "

@@ -1,0 +1,16 @@
+"""Defaults that differ between a study's quick and full variants."""
+
+from __future__ import annotations
+
+__all__ = ["quick_default"]
+
+
+def quick_default(value, quick: bool, quick_value, full_value):
+    """``value`` if the caller gave one (not None), else the variant's default.
+
+    An explicit 0 is kept (and then refused by the study's own checks) rather
+    than silently replaced by a default.
+    """
+    if value is not None:
+        return value
+    return quick_value if quick else full_value
