@@ -232,3 +232,87 @@ def test_bad_transform_setting_fails_in_fit(planted):
     with pytest.raises(ValueError, match="method='omp' needs n_nonzero"):
         learner.fit(X)
     assert not hasattr(learner, "components_")
+
+
+# scikit-learn runs these checks on its own estimators only (test_common), not
+# through parametrize_with_checks; they cover DataFrame input and set_output
+@pytest.mark.parametrize("algorithm", ["online", "mod"])
+@pytest.mark.parametrize("check_name", [
+    "check_dataframe_column_names_consistency",
+    "check_transformer_get_feature_names_out",
+    "check_transformer_get_feature_names_out_pandas",
+    "check_set_output_transform",
+    "check_set_output_transform_pandas",
+    "check_global_output_transform_pandas",
+])
+def test_sklearn_dataframe_checks(algorithm, check_name):
+    from sklearn.utils import estimator_checks
+
+    pytest.importorskip("pandas")
+    learner = SparseDictionaryLearner(algorithm=algorithm, lam=0.1, n_updates=3, batch_size=16,
+                                      dtype="float64", seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        getattr(estimator_checks, check_name)("SparseDictionaryLearner", learner)
+
+
+def test_pipeline_set_output_pandas_keeps_index_and_names(planted):
+    pd = pytest.importorskip("pandas")
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, _, _ = planted
+    frame = pd.DataFrame(X[:200], columns=[f"pixel{i}" for i in range(16)],
+                         index=[f"patch{i}" for i in range(200)])
+    pipe = make_pipeline(StandardScaler(), SparseDictionaryLearner(
+        24, lam=0.2, n_updates=5, batch_size=50, seed=0)).set_output(transform="pandas")
+    codes = pipe.fit_transform(frame)
+    learner = pipe[-1]
+    assert isinstance(codes, pd.DataFrame)
+    assert list(codes.index) == list(frame.index)
+    assert list(codes.columns) == [f"sparsedictionarylearner{i}" for i in range(24)]
+    # the learner saw the scaler's DataFrame, so it knows the pixel names
+    np.testing.assert_array_equal(learner.feature_names_in_, frame.columns)
+    plain = learner.set_output(transform="default").transform(pipe[0].transform(frame))
+    np.testing.assert_array_equal(codes.to_numpy(), plain)
+
+
+def test_feature_names_mismatch_and_missing(planted):
+    pd = pytest.importorskip("pandas")
+    X, _, _ = planted
+    names = [f"pixel{i}" for i in range(16)]
+    learner = SparseDictionaryLearner(24, lam=0.2, n_updates=3, batch_size=50, seed=0)
+    learner.fit(pd.DataFrame(X, columns=names))
+    with pytest.raises(ValueError, match="unseen at fit time:\n- other0"):
+        learner.transform(pd.DataFrame(X, columns=["other0"] + names[1:]))
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        learner.transform(X)
+    with pytest.raises(TypeError, match="all input features have string names"):
+        learner.fit(pd.DataFrame(X, columns=[0] + names[1:]))
+    with pytest.raises(ValueError, match="input_features should have length equal"):
+        learner.get_feature_names_out(names[:3])
+    with pytest.raises(ValueError, match="transform must be one of"):
+        learner.set_output(transform="xarray")
+    # refitting on an array forgets the names
+    assert not hasattr(learner.fit(X), "feature_names_in_")
+    assert learner.set_output(transform="pandas").transform(X).index.tolist() == list(range(1000))
+
+
+def test_history_attrs_follow_set_params_between_chunks(planted, tmp_path):
+    from v1model.io import load_dataset, save_dataset
+
+    X, _, _ = planted
+    learner = SparseDictionaryLearner(24, lam=0.3, batch_size=100, seed=0)
+    learner.partial_fit(X[:300])
+    assert "settings_changed_at" not in learner.history_.attrs
+    learner.partial_fit(X[300:500])  # same settings: nothing recorded
+    learner.set_params(lam=0.1, batch_size=50, reseed_patience=3, seed=7)
+    learner.partial_fit(X[500:700])
+    attrs = learner.history_.attrs
+    assert attrs["lam"] == 0.1 and attrs["batch_size"] == 50 and attrs["reseed_patience"] == 3
+    assert attrs["seed"] == 0  # the stream's generator is still the first chunk's
+    assert list(attrs["settings_changed_at"]) == [5]
+    assert learner._state.usage.patience == 3
+    assert learner.n_iter_ == 9 and attrs["n_samples_seen"] == 700
+    back = load_dataset(save_dataset(learner.history_, tmp_path / "history.nc"))
+    assert list(np.atleast_1d(back.attrs["settings_changed_at"])) == [5]

@@ -23,6 +23,7 @@ from ..inference.encode import GREEDY_METHODS, L1_METHODS
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary
 from ._coding import make_coder
 from ._data import check_training_data
+from ._frames import check_feature_names, check_output, feature_names, requested_output, wrap_output
 from .ksvd import learn_ksvd
 from .mod import learn_mod
 from .online import OnlineState, check_online_params, online_attrs, run_epochs
@@ -112,10 +113,21 @@ class SparseDictionaryLearner:
     n_iter_ : int
         Dictionary updates made so far (``partial_fit`` keeps counting).
     n_features_in_ : int
+    feature_names_in_ : ndarray of str, shape (n_features_in_,)
+        Column names of the pandas DataFrame given to ``fit`` (only when it
+        had string column names); ``transform`` then checks them.
     history_ : xarray.Dataset
         Learning history over ``update`` (objective, reconstruction error,
         mean |a|, fraction active, atoms re-seeded, wall time), parameters in
-        attrs.
+        attrs. After ``set_params`` between ``partial_fit`` calls the attrs
+        give the settings of the latest chunk and ``settings_changed_at``
+        the updates after which they changed.
+
+    Notes
+    -----
+    ``set_output(transform="pandas")`` (or scikit-learn's global
+    ``set_config(transform_output="pandas")``) makes ``transform`` return a
+    DataFrame with the columns of ``get_feature_names_out()``.
 
     Examples
     --------
@@ -249,6 +261,7 @@ class SparseDictionaryLearner:
 
         Starts afresh (``partial_fit`` continues from the current state).
         """
+        names = feature_names(X)
         X = check_training_data(X, dtype=check_dtype(self.dtype))
         v = self._validated(X.shape[1])
         self._state = None
@@ -264,14 +277,14 @@ class SparseDictionaryLearner:
             run_epochs(state, X, v["n_updates"], v["batch_size"], bool(self.shuffle), rng,
                        self.progress)
             self._state = state
-            self._set_fitted(state.D, state.n_updates, X.shape[1], None)
+            self._set_fitted(state.D, state.n_updates, X.shape[1], None, names)
         else:
             if v["algorithm"] == "mod":
                 D, history = learn_mod(X, v["n_atoms"], ridge=self.ridge, **common)
             else:
                 D, history = learn_ksvd(X, v["n_atoms"],
                                         approximate=v["algorithm"] == "ksvd-approx", **common)
-            self._set_fitted(D, history.sizes["update"], X.shape[1], history)
+            self._set_fitted(D, history.sizes["update"], X.shape[1], history, names)
         return self
 
     @property
@@ -293,8 +306,13 @@ class SparseDictionaryLearner:
         the dictionary from the chunk. Memory stays constant however many
         chunks are streamed.
         """
-        X = check_training_data(X, dtype=check_dtype(self.dtype))
         state = getattr(self, "_state", None)
+        if state is None:
+            names = feature_names(X)
+        else:  # a stream keeps the columns of its first chunk
+            names = getattr(self, "feature_names_in_", None)
+            check_feature_names(self, X, names)
+        X = check_training_data(X, dtype=check_dtype(self.dtype))
         if state is not None and X.shape[1] != state.D.shape[1]:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
                              f"expecting {state.D.shape[1]} features as input")
@@ -308,24 +326,47 @@ class SparseDictionaryLearner:
         else:  # parameters changed with set_params take effect from this chunk on
             state.coder, state.forget_factor, state.n_passes = (
                 v["coder"], v["forget_factor"], v["n_passes"])
+            state.usage.patience, state.usage.duplicate_tol = (
+                v["reseed_patience"], v["duplicate_tol"])
+            self._describe_settings(state, v, X.shape[1])
         for start in range(0, X.shape[0], v["batch_size"]):
             state.step(X[start : start + v["batch_size"]])
-        self._set_fitted(state.D, state.n_updates, X.shape[1], None)
+        self._set_fitted(state.D, state.n_updates, X.shape[1], None, names)
         return self
 
     def _new_state(self, X, v, rng):
         D = initial_dictionary(X, v["n_atoms"], self.init, rng)
         usage = AtomUsage(v["n_atoms"], v["reseed_patience"], v["duplicate_tol"])
         state = OnlineState(D, v["coder"], v["forget_factor"], v["n_passes"], usage, rng)
-        state.attrs = online_attrs(state, v["n_atoms"], X.shape[1], v["batch_size"], self.init,
-                                   v["reseed_patience"], v["duplicate_tol"], self.seed)
+        state.attrs = {}
+        self._describe_settings(state, v, X.shape[1])
         return state
 
-    def _set_fitted(self, D, n_iter, n_features, history):
+    def _describe_settings(self, state, v, n_features):
+        """Set the history attrs of ``state`` to the current settings,
+        recording the update after which they changed, if they did."""
+        attrs = online_attrs(state, v["n_atoms"], n_features, v["batch_size"], self.init,
+                             v["reseed_patience"], v["duplicate_tol"], self.seed)
+        if state.attrs:  # the stream's generator and start were fixed by its first chunk
+            attrs.update(seed=state.attrs["seed"], init=state.attrs["init"])
+        changed = list(state.attrs.get("settings_changed_at", []))
+        counters = ("n_updates", "n_samples_seen", "settings_changed_at")
+        if state.attrs and any(attrs.get(key) != state.attrs.get(key)
+                               for key in set(attrs) | set(state.attrs) if key not in counters):
+            changed.append(state.n_updates)
+        if changed:
+            attrs["settings_changed_at"] = changed
+        state.attrs = attrs
+
+    def _set_fitted(self, D, n_iter, n_features, history, names):
         self.components_ = np.array(D, dtype=check_dtype(self.dtype))
         self.n_iter_ = int(n_iter)
         self.n_features_in_ = int(n_features)
         self._history = history
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
 
     @property
     def history_(self):
@@ -345,6 +386,7 @@ class SparseDictionaryLearner:
 
     def _check_input(self, X):
         self._check_fitted()
+        check_feature_names(self, X, getattr(self, "feature_names_in_", None))
         X = check_training_data(X, allow_zero=True, dtype=check_dtype(self.dtype))
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
@@ -378,11 +420,28 @@ class SparseDictionaryLearner:
                           learning=learning, names=names)
 
     def transform(self, X):
-        """Sparse codes (n_samples, n_atoms) of ``X`` in the learned dictionary."""
+        """Sparse codes (n_samples, n_atoms) of ``X`` in the learned dictionary
+        (a DataFrame after ``set_output(transform="pandas")``)."""
+        output = requested_output(getattr(self, "_sklearn_output_config", {}).get("transform"))
+        frame = X
         X = self._check_input(X)
         coder = self._transform_coder()
         codes = coder.encode(X, self.components_, as_generator(self.seed))
-        return codes.astype(coder.dtype, copy=False)
+        codes = codes.astype(coder.dtype, copy=False)
+        if output == "default":
+            return codes
+        return wrap_output(codes, frame, self.get_feature_names_out(), output)
+
+    def set_output(self, *, transform=None):
+        """Container of ``transform``'s output: ``"default"`` (ndarray),
+        ``"pandas"`` or ``"polars"`` (a DataFrame with the columns of
+        ``get_feature_names_out()``); None keeps the current setting. Returns
+        ``self``. Without a setting, scikit-learn's global
+        ``transform_output`` applies."""
+        transform = check_output(transform)
+        if transform is not None:
+            self._sklearn_output_config = {"transform": transform}
+        return self
 
     def fit_transform(self, X, y=None):
         """``fit(X)`` then ``transform(X)``."""
@@ -408,8 +467,20 @@ class SparseDictionaryLearner:
         return -float(coder.objective(X, D, codes).mean())
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the code columns: ``sparsedictionarylearner0`` ... ."""
+        """Names of the code columns: ``sparsedictionarylearner0`` ... .
+
+        ``input_features`` (optional) is only checked against the input
+        columns: the codes' columns are atoms, not input features.
+        """
         self._check_fitted()
+        if input_features is not None:
+            given = np.asarray(input_features, dtype=object)
+            if given.ndim != 1 or given.size != self.n_features_in_:
+                raise ValueError(f"input_features should have length equal to number of "
+                                 f"features ({self.n_features_in_}), got shape {given.shape}")
+            fitted = getattr(self, "feature_names_in_", None)
+            if fitted is not None and not np.array_equal(given, fitted):
+                raise ValueError("input_features is not equal to feature_names_in_")
         prefix = type(self).__name__.lower()
         return np.asarray([f"{prefix}{i}" for i in range(self.components_.shape[0])],
                           dtype=object)
