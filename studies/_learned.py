@@ -11,6 +11,23 @@ import numpy as np
 SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
 
+def _given(dictionary) -> bool:
+    return dictionary is not None and str(dictionary) not in ("", "None", "none")
+
+
+def check_dictionary_source(dictionary=None, n_updates=None) -> None:
+    """The cheap checks of :func:`learned_dictionary`'s arguments (no loading,
+    no learning): a given file exists; ``n_updates`` is a positive int."""
+    from v1model.validation import check_int
+
+    if _given(dictionary):
+        path = Path(str(dictionary)).expanduser()
+        if not path.exists():
+            raise FileNotFoundError(f"dictionary: no such file: {str(path)!r}")
+    elif n_updates is not None:
+        check_int(n_updates, "n_updates", minimum=1)
+
+
 def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str = "skimage",
                        n_updates: int | None = None, progress: bool = False):
     """Unit-norm atoms as images ``(n_atoms, h, w)``, a description of their source,
@@ -27,7 +44,7 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
     quick, seed, images, n_updates, progress
         Passed to that study.
     """
-    if dictionary is not None and str(dictionary) not in ("", "None", "none"):
+    if _given(dictionary):
         from v1model.io import load_dataset
 
         ds = load_dataset(dictionary, name="dictionary")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "activity-ratio"
 TITLE = "Activity ratio and local/sparse/dense class of LCA codes against lambda"
@@ -32,6 +33,7 @@ REFERENCE = (
 )
 
 
+@checks_parameters
 def run(
     quick: bool = False,
     seed: int = 0,
@@ -84,7 +86,7 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import load_whitened
-    from studies._learned import learned_dictionary
+    from studies._learned import check_dictionary_source, learned_dictionary
     from studies._defaults import quick_default
     from tqdm.auto import tqdm
     from v1model.analysis import babel, coactive_babel, sparseness
@@ -101,6 +103,8 @@ def run(
     # 13 levels (a factor 1.47 apart) put one near a mean of one active unit, the local code
     n_lams = check_int(13 if n_lams is None else n_lams, "n_lams", minimum=2)
     n_patches = check_int(quick_default(n_patches, quick, 1000, 5000), "n_patches", minimum=1)
+    check_dictionary_source(dictionary, n_updates)
+    parameters_checked()  # a sweep's pre-flight stops here, before any work
     atoms, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
                                              n_updates=n_updates, progress=progress)
     n_units, h, w = atoms.shape

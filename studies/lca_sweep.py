@@ -44,6 +44,7 @@ import numpy as np
 import xarray as xr
 
 from v1model.analysis import GABOR_LIKE_R2
+from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "lca-sweep"
 TITLE = "Sparseness-fidelity trade-off of LCA over lambda and overcompleteness (sweep example)"
@@ -57,6 +58,7 @@ REFERENCE = (
 PARAMETER_UNITS = {"lam": "1", "overcompleteness": "1", "patch_size": "pixel", "tau": "s"}
 
 
+@checks_parameters
 def run(
     quick: bool = False,
     seed: int = 0,
@@ -145,6 +147,7 @@ def run(
     gabor_r2 = check_probability(gabor_r2, "gabor_r2")
     gabor = check_bool(gabor, "gabor")  # "-p gabor=no" would be truthy
     rng = as_generator(seed)
+    parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     from stimuli.images import check_patch_size, load_whitened
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "olshausen-field-1996"
 TITLE = "Emergence of simple-cell receptive fields from a sparse code of natural images"
@@ -36,6 +37,7 @@ REFERENCE = (
 )
 
 
+@checks_parameters
 def run(
     quick: bool = False,
     seed: int = 0,
@@ -93,23 +95,26 @@ def run(
     from v1model.validation import as_generator, check_bool, check_int, check_positive
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
-    patch_size = quick_default(patch_size, quick, 8, 16)
+    patch_size = check_int(quick_default(patch_size, quick, 8, 16), "patch_size", minimum=2)
     n_atoms = check_int(quick_default(n_atoms, quick, 64, 256), "n_atoms", minimum=1)
     n_updates = check_int(quick_default(n_updates, quick, 1500, 3000), "n_updates", minimum=1)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
     if lam is None:
         lam = SPARSENET_CAUCHY_LAM if prior == "cauchy" else (0.1 if quick else 0.15)
     lr = check_positive((3.0 if prior == "l1" else 1.0) if lr is None else lr, "lr")
     n_patches = check_int(quick_default(n_patches, quick, 30000, 100000), "n_patches", minimum=1)
     n_eval = check_int(n_eval, "n_eval", minimum=1)
     rng = as_generator(seed)
+    # checks lam and prior (the patch size against the images comes below)
+    net = SparseCodingNetwork(n_atoms=n_atoms, patch_shape=(patch_size, patch_size), lam=lam,
+                              prior=prior)
+    parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")
-    patch_size = check_patch_size(patch_size, imgs.shape, name="patch_size")
+    check_patch_size(patch_size, imgs.shape, name="patch_size")
     X = sample_patches(imgs, patch_size, n_patches, seed=rng)
     X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng)
 
-    net = SparseCodingNetwork(n_atoms=n_atoms, patch_shape=(patch_size, patch_size), lam=lam,
-                              prior=prior)
     net.learn(X, n_updates=n_updates, batch_size=batch_size, lr=lr, seed=rng, progress=progress)
     codes = net.encode(X_eval, **({"method": "fista", "dtype": np.float64} if prior == "l1" else {}))
     residual = X_eval - codes @ net.dictionary

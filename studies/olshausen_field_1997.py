@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "olshausen-field-1997"
 TITLE = "Sparse coding with an overcomplete basis set: tiling of position, orientation, frequency"
@@ -48,6 +49,7 @@ LEARNERS = ("online", "olshausen-field")
 HELDOUT_TOL = 1e-4
 
 
+@checks_parameters
 def run(
     quick: bool = False,
     seed: int = 0,
@@ -129,6 +131,7 @@ def run(
     n_patches = check_int(quick_default(n_patches, quick, 30000, 100000), "n_patches", minimum=1)
     n_eval = check_int(quick_default(n_eval, quick, 1000, 2000), "n_eval", minimum=1)
     rng = as_generator(seed)
+    parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     patch_size = check_patch_size(patch_size, imgs.shape, name="patch_size")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "receptive-field-mapping"
 TITLE = "Receptive fields and tuning of LCA units probed with noise and gratings"
@@ -34,6 +35,7 @@ REFERENCE = (
 )
 
 
+@checks_parameters
 def run(
     quick: bool = False,
     seed: int = 0,
@@ -90,7 +92,7 @@ def run(
         the units).
     progress : bool
     """
-    from studies._learned import learned_dictionary
+    from studies._learned import check_dictionary_source, learned_dictionary
     from studies._defaults import quick_default
     from v1model.analysis import (
         GABOR_LIKE_R2,
@@ -119,6 +121,8 @@ def run(
                         ("grating_contrast", grating_contrast)):
         check_positive(value, name)
     rng = as_generator(seed)
+    check_dictionary_source(dictionary, n_updates)
+    parameters_checked()  # a sweep's pre-flight stops here, before any work
     atoms, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
                                              n_updates=n_updates, progress=progress)
     n_units, h, w = atoms.shape

@@ -22,6 +22,7 @@ import numpy as np
 import xarray as xr
 
 from v1model.analysis import GABOR_LIKE_R2
+from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "ringach-2002"
 TITLE = "Learned atoms and the sparsenet basis in Ringach's (nx, ny) plane"
@@ -31,6 +32,7 @@ REFERENCE = (
 )
 
 
+@checks_parameters
 def run(
     quick: bool = False,
     seed: int = 0,
@@ -78,7 +80,8 @@ def run(
         y, x); the same with a ``ref_`` prefix over ``ref_atom`` for A144;
         summaries in attrs.
     """
-    from studies._learned import a144_path, learned_dictionary, load_a144
+    from studies._learned import (a144_path, check_dictionary_source, learned_dictionary,
+                                  load_a144)
     from v1model.analysis import fit_gabor
     from v1model.validation import check_bool, check_int, check_probability
 
@@ -88,6 +91,8 @@ def run(
     path = a144_path(reference)  # fail before learning if a given path is wrong
     if n_updates is None and quick and dictionary is None:
         n_updates = 1000
+    check_dictionary_source(dictionary, n_updates)
+    parameters_checked()  # a sweep's pre-flight stops here, before any work
     D, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
                                          n_updates=n_updates, progress=progress)
     fit = fit_gabor(D, n_starts=n_starts, return_model=True, progress=progress)

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "rozell-2008-lca"
 TITLE = "LCA dynamics converge to the sparse code; rate-distortion of LCA vs pursuit"
@@ -52,6 +53,7 @@ REFERENCE = (
 RD_METHODS = ("lca_soft", "lca_hard", "fista", "omp", "mp", "omp_tol")
 
 
+@checks_parameters
 def run(
     quick: bool = False,
     seed: int = 0,
@@ -125,6 +127,7 @@ def run(
     t_max = check_positive(t_max if t_max is not None else (30 if quick else 40) * tau, "t_max")
     n_levels = check_int(n_levels if n_levels is not None else (5 if quick else 8), "n_levels",
                          minimum=2)
+    parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     from stimuli.images import check_patch_size, load_whitened
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "spiking-lca"
 TITLE = "Spiking LCA: firing rates converge to the non-negative LASSO codes"
@@ -41,6 +42,7 @@ REFERENCE = (
 )
 
 
+@checks_parameters
 def run(
     quick: bool = False,
     seed: int = 0,
@@ -108,6 +110,7 @@ def run(
     duration = check_positive(quick_default(duration, quick, 0.5, 2.0), "duration")
     target = quick_default(target, quick, "numpy", "cython")
     rng = as_generator(seed)
+    parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     patch_size = check_patch_size(patch_size, imgs.shape, name="patch_size")

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "zylberberg-2011-sailnet"
 TITLE = "SAILnet: local plasticity in spiking neurons learns diverse V1 receptive fields"
@@ -44,6 +45,7 @@ REFERENCE = (
 )
 
 
+@checks_parameters
 def run(
     quick: bool = False,
     seed: int = 0,
@@ -118,6 +120,7 @@ def run(
                          "n_brian2", minimum=0)
     n_eval = check_int(n_eval, "n_eval", minimum=1)
     rng = as_generator(seed)
+    parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     patch_size = check_patch_size(patch_size, imgs.shape, border=0, name="patch_size")

@@ -94,3 +94,22 @@ def crashing(quick=False, seed=0, x=0.0, crash_x=None, log_dir=None, sleep=0.0):
     time.sleep(sleep)
     _log(log_dir, "finish", tag)
     return xr.Dataset({"y": ((), float(x))})
+
+
+from v1model.sweep import checks_parameters, parameters_checked  # noqa: E402
+
+
+@checks_parameters
+def checked(quick=False, seed=0, x=1.0, log_dir=None):
+    """Refuses x <= 0 before its work; logs "work-<x>" when it does the work."""
+    if x <= 0:
+        raise ValueError(f"x must be > 0, got {x}")
+    parameters_checked()
+    _log(log_dir, "work", f"{x}-{seed}")
+    return xr.Dataset({"y": ((), 2.0 * x, {"units": "m"})})
+
+
+@checks_parameters
+def forgets_checkpoint(quick=False, seed=0, x=1.0):
+    """Marked, but never calls parameters_checked (a study bug)."""
+    return xr.Dataset({"y": ((), x)})

@@ -33,6 +33,7 @@ from .executors import (
     make_executor,
 )
 from .grid import Grid, point_seed, zipped
+from .preflight import check_points, checks_parameters, parameters_checked
 from .runner import SweepStatus, SweepWarning, load, resume, retry_failed, run, run_spec, status
 from .spec import SweepSpec, load_spec, parse_spec
 
@@ -59,4 +60,7 @@ __all__ = [
     "DaskExecutor",
     "JobQueueExecutor",
     "make_executor",
+    "checks_parameters",
+    "parameters_checked",
+    "check_points",
 ]

@@ -44,7 +44,7 @@ def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
                      help="run every point in its quick variant (a different sweep: give "
                           "another --output)")
     run.add_argument("--dry-run", action="store_true",
-                     help="check the spec and print the grid; run nothing")
+                     help="check the spec and the swept values, print the grid; run nothing")
     executor_options(run)
     run.set_defaults(func=_cmd_run)
 
@@ -163,8 +163,16 @@ def _cmd_run(args) -> int:
     if args.dry_run:
         from .storage import DirectoryStore
 
+        from .preflight import check_points
+
         resumes = DirectoryStore.check_folder(spec.output, spec)  # refused folders fail here
+        n_checked = check_points(spec)  # refused values fail here
         print(_describe_grid(spec))
+        if n_checked:
+            print(f"values    the study accepts every swept value ({n_checked} points checked)")
+        else:
+            print("values    not checked: the study does not check its parameters up front "
+                  "(v1model.sweep.checks_parameters)")
         if resumes:
             print(f"{spec.output} holds this sweep already: running it resumes it")
         return 0

@@ -23,6 +23,7 @@ from ..validation import check_bool
 from .assemble import assemble
 from .errors import SpecError
 from .executors import Executor, make_executor
+from .preflight import check_points
 from .spec import SweepSpec, load_spec, parse_spec
 from .studyref import STUDY_MODULE_PREFIX
 from .storage import (
@@ -188,6 +189,8 @@ def run_spec(spec: SweepSpec, *, executor=None, only: str = "pending",
         raise ValueError(f"only must be 'pending', 'failed' or 'all-unfinished', got {only!r}")
     _refuse_in_reimported_main()
     n = spec.grid.n_points
+    if spec.output is None or not DirectoryStore.check_folder(spec.output, spec):
+        check_points(spec)  # a new sweep: refuse values the study refuses, before any point
     if spec.output is not None:
         store = DirectoryStore.create_or_open(spec.output, spec)
     else:
