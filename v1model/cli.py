@@ -97,6 +97,9 @@ def _study_run(args) -> int:
                 f"--param: study {module.NAME!r} has no parameter {key!r}; "
                 f"valid: {', '.join(settable)}"
             )
+        if key in params:
+            raise ValueError(f"--param {key} is given twice ({key}={params[key]!r} and "
+                             f"{item!r}); give it once")
         params[key] = _parse_value(value)
     if args.images is not None:
         if "images" not in accepted:

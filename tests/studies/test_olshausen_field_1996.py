@@ -56,6 +56,8 @@ def test_cli_errors_are_clear(tmp_path, capsys):
     assert "running" not in captured.out
     assert main(["study", "run", "olshausen-field-1996", "-p", "seed=3"]) == 2
     assert "give seed with --seed" in capsys.readouterr().err
+    assert main(["study", "run", "olshausen-field-1996", "-p", "lam=0.1", "-p", "lam=0.2"]) == 2
+    assert "--param lam is given twice (lam=0.1 and 'lam=0.2')" in capsys.readouterr().err
     # a bad output folder fails before the study runs
     blocker = tmp_path / "a_file"
     blocker.write_text("x")

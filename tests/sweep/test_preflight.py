@@ -81,3 +81,12 @@ def test_every_study_checks_before_its_work(name, params):
     first = next(iter(params))
     with pytest.raises(SpecError, match=f"refused by the study: .*{first}"):
         check_points(_spec(name, {first: [params[first]]}))
+
+
+def test_study_file_that_does_not_import_is_a_spec_error(tmp_path, capsys):
+    (tmp_path / "broken.py").write_text("def run(quick=False, seed=0, x=1:\n    pass\n")
+    spec = tmp_path / "s.toml"
+    spec.write_text('study = "broken.py:run"\noutput = "out"\n[sweep]\nx = [1, 2]\n')
+    assert main(["sweep", "run", str(spec), "--dry-run"]) == 2
+    assert ("study: cannot load" in (err := capsys.readouterr().err)
+            and "SyntaxError: invalid syntax (broken.py, line 1)" in err)

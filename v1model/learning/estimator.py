@@ -23,7 +23,8 @@ from ..inference.encode import GREEDY_METHODS, L1_METHODS
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary
 from ._coding import make_coder
 from ._data import check_training_data
-from ._frames import check_feature_names, check_output, feature_names, requested_output, wrap_output
+from ._frames import (check_feature_names, check_output, feature_names, requested_output,
+                      wrap_output)
 from .ksvd import learn_ksvd
 from .mod import learn_mod
 from .online import OnlineState, check_online_params, online_attrs, run_epochs

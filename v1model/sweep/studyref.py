@@ -178,6 +178,9 @@ def resolve_study(study, base_dir: Path | None = None) -> StudyRef:
         raise SpecError("study", str(exc)) from None
     except (ImportError, FileNotFoundError, AttributeError) as exc:
         raise SpecError("study", f"cannot load {out.ref!r}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - the user's file failed to import (SyntaxError, ...)
+        raise SpecError("study", f"cannot load {out.ref!r}: importing it raised "
+                                 f"{type(exc).__name__}: {exc}") from exc
     if not callable(func):
         raise SpecError("study", f"{out.ref!r} is not callable")
     try:
