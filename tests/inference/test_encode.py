@@ -157,9 +157,7 @@ def test_ista_route_runs_ista(natural_patches, patch_dictionary):
     assert np.all(np.diff(obj) <= 1e-9 * obj[0])  # ISTA with a valid step never goes up
 
 
-# active_set leaves one sample of this random overcomplete problem at its round limit, at
-# every scale alike (its codes still agree to the tolerance below)
-@pytest.mark.filterwarnings("ignore:lasso_active_set stopped")
+@pytest.mark.filterwarnings("error:lasso_active_set stopped")
 @pytest.mark.parametrize("scale", [1e-14, 1e-100, 1e100])
 @pytest.mark.parametrize("method", METHODS)
 def test_codes_are_equivariant_at_any_scale_in_float64(method, scale):

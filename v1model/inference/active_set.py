@@ -157,7 +157,8 @@ def lasso_active_set(
     for start in range(0, n, block):
         rows = np.arange(start, min(start + block, n))
         r, left = _solve_block(A, B, G, L, lam, rows, tol, max_rounds, n_warm, max_inner,
-                               positive, record if return_history else None, stats)
+                               positive, record if return_history else None, stats,
+                               rank=D.shape[1])
         n_rounds, n_left = max(n_rounds, r), n_left + left
     if n_left:
         warn_not_converged("lasso_active_set", max_rounds, n_left, n, "max_rounds")
@@ -207,7 +208,7 @@ def _kkt_violation(A, C, lam, positive):
 
 
 def _solve_block(A, B, G, L, lam, rows, tol, max_rounds, n_warm, max_inner, positive,
-                 on_iter, stats):
+                 on_iter, stats, rank):
     dtype = A.dtype
     k = G.shape[0]
     if n_warm:
@@ -233,7 +234,7 @@ def _solve_block(A, B, G, L, lam, rows, tol, max_rounds, n_warm, max_inner, posi
             np.maximum(P, 0, out=P)
         else:
             P -= np.clip(P, -thr, thr)
-        A[live] = _support_solve(P, Al, C, G, lam, positive, max_inner, stats)
+        A[live] = _support_solve(P, Al, C, G, lam, positive, max_inner, stats, rank)
         if on_iter is not None:
             on_iter(live, A)
     return max_rounds, 0  # pragma: no cover - the loop always returns
@@ -253,31 +254,34 @@ def _padded_support(mask):
     return idx, valid
 
 
-def _support_solve(P, A_old, C, G, lam, positive, max_inner, stats):
+def _support_solve(P, A_old, C, G, lam, positive, max_inner, stats, rank):
     """Exact solve on the support of ``P`` with the feature-sign line search.
 
     ``C`` is the negative gradient at ``A_old``; every quantity is restricted to
     ``U = supp(P) | supp(A_old)`` and padded per chunk of samples.
     """
     n, k = P.shape
-    dtype = P.dtype
+    # the small systems are solved in float64 whatever the working precision: with
+    # supports near the number of features G_SS is ill-conditioned, and float32 LU
+    # steps then missed the optimum by percents (random 2-4x overcomplete problems)
+    dtype = np.dtype(np.float64)
     U = (P != 0) | (A_old != 0)
     sizes = U.sum(axis=1)
     order = np.argsort(sizes, kind="stable")
     out = np.zeros_like(P)
-    G_flat = G.ravel()
+    G_flat = G.astype(dtype).ravel()
     for start in range(0, n, SOLVE_CHUNK):
         rows = order[start:start + SOLVE_CHUNK]
         if sizes[rows[-1]] == 0:
             continue  # p = 0 for every sample of the chunk
         idx, valid = _padded_support(U[rows])
         GU = np.take(G_flat, idx[:, :, None] * k + idx[:, None, :])
-        x = np.where(valid, np.take_along_axis(P[rows], idx, 1), 0)
-        a0 = np.where(valid, np.take_along_axis(A_old[rows], idx, 1), 0)
+        x = np.where(valid, np.take_along_axis(P[rows], idx, 1), 0).astype(dtype)
+        a0 = np.where(valid, np.take_along_axis(A_old[rows], idx, 1), 0).astype(dtype)
         # negative gradient at p, from the one at A_old (exact: the data term is quadratic)
-        c = np.where(valid, np.take_along_axis(C[rows], idx, 1), 0)
+        c = np.where(valid, np.take_along_axis(C[rows], idx, 1), 0).astype(dtype)
         c -= _matvec(GU, x - a0)
-        x = _feature_sign(GU, x, c, np.sign(x), x != 0, lam, max_inner, dtype, stats)
+        x = _feature_sign(GU, x, c, np.sign(x), x != 0, lam, max_inner, dtype, stats, rank)
         rr, pp = np.nonzero(valid)
         block = np.zeros((len(rows), k), dtype)
         block[rr, idx[rr, pp]] = x[rr, pp]
@@ -290,7 +294,7 @@ def _matvec(M, v):
     return np.matmul(M, v[:, :, None])[:, :, 0]
 
 
-def _feature_sign(GU, x, c, s, S, lam, max_inner, dtype, stats):
+def _feature_sign(GU, x, c, s, S, lam, max_inner, dtype, stats, rank):
     """Newton steps on the sign-fixed problem, safeguarded by the feature-sign line search.
 
     ``x`` (c, m) is consistent with the signs ``s`` on ``S``; ``c`` is the
@@ -304,15 +308,33 @@ def _feature_sign(GU, x, c, s, S, lam, max_inner, dtype, stats):
       whose sign flips (re-solving up to ``max_inner`` times): usually far
       better when ``x`` came from a support much larger than the optimum's;
 
-    and each sample keeps the one with the lower objective. Returns the new ``x``.
+    and each sample keeps the one with the lower objective. Supports larger
+    than ``rank`` (the number of features) are first reduced to it by
+    :func:`_reduce_to_rank`. Returns the new ``x``.
     """
+    x_in, c_in = x, c
+    x, c, S = x.copy(), c.copy(), S.copy()
+    _reduce_to_rank(GU, x, c, s, S, lam, rank, stats)
     x0, c0 = x.copy(), c.copy()
     y, wrong = _newton(GU, x0, c0, s, S, lam, stats)
     crossing = wrong.any(axis=1)
     out = np.where(crossing[:, None], x0, y)
     rows = np.flatnonzero(crossing)
-    if rows.size == 0:
-        return out
+    if rows.size:
+        _feature_sign_crossing(out, rows, GU, x0, c0, y, wrong, s, S, lam, max_inner, dtype,
+                               stats)
+    # every step above descends in exact arithmetic; keep the entry point where rounding
+    # (ill-conditioned or rank-deficient supports) made the result worse, so that a round
+    # never raises the objective
+    worse = _delta_objective(GU, x_in, c_in, out, lam) > 0
+    out[worse] = x_in[worse]
+    return out
+
+
+def _feature_sign_crossing(out, rows, GU, x0, c0, y, wrong, s, S, lam, max_inner, dtype,
+                           stats):
+    """The two candidates of :func:`_feature_sign` for the samples ``rows`` whose
+    Newton point changes signs; writes the better one into ``out``."""
     xa, ya, wa, sa, Sa = x0[rows], y[rows], wrong[rows], s[rows], S[rows]
     GA = GU[rows]
     # safe candidate: first zero crossing of the segment xa -> ya
@@ -352,7 +374,6 @@ def _feature_sign(GU, x, c, s, S, lam, max_inner, dtype, stats):
         c_safe = c_rows[slow] - _matvec(GA[slow], safe[slow] - xa[slow])
         out[rows[slow]] = _line_search_steps(GA[slow], safe[slow], c_safe, sa[slow], S_safe,
                                              lam, max_inner - 1, dtype, stats)
-    return out
 
 
 def _line_search_steps(GU, x, c, s, S, lam, n_steps, dtype, stats):
@@ -377,21 +398,33 @@ def _line_search_steps(GU, x, c, s, S, lam, n_steps, dtype, stats):
     return x
 
 
-def _newton(GU, x, c, s, S, lam, stats):
-    """Newton point of the sign-fixed problem on ``S`` and where its signs are wrong."""
+def _system(GU, c, s, S, lam):
+    """The sign-fixed Newton systems ``G_SS delta = c_S - lam s_S``, padded."""
     m = GU.shape[1]
     diag = np.arange(m)
     rhs = np.where(S, c - lam * s, 0)
     Msys = np.where(S[:, :, None] & S[:, None, :], GU, 0)
     Msys[:, diag, diag] += ~S  # identity on the padding keeps the system regular
-    try:
-        delta = np.linalg.solve(Msys, rhs[..., None])[..., 0]
-    except np.linalg.LinAlgError:  # a singular system (duplicate atoms, |S| > n_features)
-        delta = _solve_each(Msys, rhs)
+    return Msys, rhs
+
+
+def _newton(GU, x, c, s, S, lam, stats):
+    """Newton point of the sign-fixed problem on ``S`` and where its signs are wrong."""
+    m = GU.shape[1]
+    Msys, rhs = _system(GU, c, s, S, lam)
+    delta = _solve(Msys, rhs, x, S)
     stats["flops"] += len(x) * (2.0 / 3.0 * m**3 + 4.0 * m * m)
     stats["n_solves"] += len(x)
     y = np.where(S, x + delta, 0)
     return y, S & (y * s <= 0)
+
+
+def _solve(M, rhs, x, S):
+    """Batched exact solves; singular systems (duplicate atoms) one by one."""
+    try:
+        return np.linalg.solve(M, rhs[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        return _null_space_steps(M, rhs, _solve_each(M, rhs), x, S)
 
 
 def _solve_each(M, rhs):
@@ -408,6 +441,92 @@ def _solve_each(M, rhs):
         except np.linalg.LinAlgError:
             delta[i] = np.linalg.lstsq(M[i], rhs[i], rcond=None)[0]
     return delta
+
+
+def _reduce_to_rank(GU, x, c, s, S, lam, rank, stats):
+    """Drop coefficients, in place, until no support exceeds ``rank`` atoms.
+
+    With more atoms than features the atoms of ``S`` are dependent and the
+    sign-fixed problem has no unique minimiser: along a null direction ``v``
+    of G_SS the data term is constant and the objective changes linearly,
+    by ``lam * s.v`` per unit step. Each pass moves every such sample along
+    the null direction in which the penalty falls (or, when it is flat along
+    the whole null space, along any null direction) to the first zero
+    crossing and drops that coefficient: the objective never rises and the
+    support loses one atom. LAPACK's LU rarely notices these singular
+    systems in floating point, it returns huge meaningless steps instead.
+    """
+    act = np.flatnonzero(S.sum(axis=1) > rank)
+    while act.size:
+        Msys, rhs = _system(GU[act], c[act], s[act], S[act], lam)
+        w, V = np.linalg.eigh(Msys)  # ascending eigenvalues
+        stats["flops"] += len(act) * 9.0 * GU.shape[1] ** 3
+        # at least |S| - rank eigenvalues are zero but for the rounding of G (float32:
+        # ~1e-7 of the largest), so they are counted, not compared with a threshold
+        n_null = S[act].sum(axis=1) - rank
+        null = ((np.arange(w.shape[1]) < n_null[:, None])
+                | (w < np.sqrt(np.finfo(w.dtype).eps) * w.max(axis=1, keepdims=True)))
+        # rhs projected on the null space: the direction of steepest descent there
+        coef = np.einsum("rij,ri->rj", V, rhs) * null
+        d = np.einsum("rij,rj->ri", V, coef)
+        flat = np.abs(d).max(axis=1) <= np.sqrt(np.finfo(w.dtype).eps) * (
+            np.abs(rhs).max(axis=1) + np.finfo(w.dtype).tiny)
+        if flat.any():  # any null vector: the objective is constant along it
+            first_null = np.argmax(null[flat], axis=1)
+            d[flat] = V[flat, :, first_null]
+        xa, Sa = x[act], S[act]
+        # first zero crossing along +d (descent) or, when flat, whichever sign is nearer
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_j = np.where(Sa & (d * xa < 0), -xa / d, np.inf)
+            t_neg = np.where(Sa & (d * xa > 0), xa / d, np.inf)
+        use_neg = flat & (t_neg.min(axis=1) < t_j.min(axis=1))
+        d[use_neg] *= -1
+        t_j[use_neg] = t_neg[use_neg]
+        t = t_j.min(axis=1)
+        ok = np.isfinite(t)  # a bounded objective always has a crossing; guard rounding
+        j = t_j.argmin(axis=1)
+        step = np.where(ok[:, None], t[:, None] * d, 0)
+        r = np.arange(len(act))
+        step[r[ok], j[ok]] = -xa[r[ok], j[ok]]  # exactly to zero
+        x[act] = np.where(Sa, xa + step, 0)
+        c[act] -= _matvec(GU[act], step)
+        S[act[ok], j[ok]] = False
+        x[act[ok], j[ok]] = 0
+        act = act[ok]
+        act = act[S[act].sum(axis=1) > rank]
+
+
+def _null_space_steps(M, rhs, delta, x, S):
+    """Steps for the systems whose right-hand side is not in the range of G_SS.
+
+    There the sign-fixed objective has no minimiser: its least-squares
+    residual ``r = rhs - G_SS delta`` lies in the null space of G_SS (the
+    atoms of S are dependent), and along ``r`` the data term is constant
+    while the penalty falls. The step goes along ``r`` to the first zero
+    crossing, where the coefficient is dropped by the caller's feature-sign
+    logic; the least-squares point would not even be a descent step.
+    Consistent systems keep their least-squares (minimum-norm) solution.
+    """
+    res = np.where(S, rhs - _matvec(M, delta), 0)
+    eps = np.sqrt(np.finfo(delta.dtype).eps)
+    scale = np.abs(rhs).max(axis=1) + np.abs(_matvec(M, delta)).max(axis=1)
+    inconsistent = np.abs(res).max(axis=1) > eps * scale
+    if not inconsistent.any():
+        return delta
+    r, xr = res[inconsistent], x[inconsistent]
+    shrinking = S[inconsistent] & (r * xr < 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_j = np.where(shrinking, -xr / r, np.inf)
+    t = t_j.min(axis=1)
+    # no shrinking coefficient cannot happen at a bounded objective; keep least squares then
+    finite = np.isfinite(t)
+    step = t[:, None] * r
+    first = t_j.argmin(axis=1)
+    step[np.arange(len(r)), first] = -xr[np.arange(len(r)), first]  # exactly to zero
+    out = delta.copy()
+    rows = np.flatnonzero(inconsistent)[finite]
+    out[rows] = step[finite]
+    return out
 
 
 def _delta_objective(GU, x, c, v, lam):
