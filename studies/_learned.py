@@ -51,11 +51,16 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
         if "dictionary" not in ds or ds["dictionary"].ndim != 3:
             raise ValueError(f"dictionary: {str(dictionary)!r} has no 'dictionary' variable "
                              "with dims (atom, y, x)")
+        if set(ds["dictionary"].dims) == {"atom", "y", "x"}:
+            ds = ds.transpose("atom", "y", "x", ...)  # by name, not by position
         D = ds["dictionary"].values.astype(np.float64)
         source = str(dictionary)
         meta = {"dictionary": source}
-        if "n_updates" in ds.attrs:
-            meta["n_updates"] = int(ds.attrs["n_updates"])
+        # a study output records n_updates; SparseCodingNetwork.save, learning_n_updates
+        for key in ("n_updates", "learning_n_updates"):
+            if key in ds.attrs:
+                meta["n_updates"] = int(ds.attrs[key])
+                break
     else:
         from studies import get_study
 

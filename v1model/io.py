@@ -20,7 +20,8 @@ import xarray as xr
 
 from .validation import check_positive
 
-__all__ = ["atomic_path", "save_dataset", "load_dataset", "save_figure", "clean_attrs"]
+__all__ = ["atomic_path", "save_dataset", "load_dataset", "save_figure", "clean_attrs",
+           "seed_attr"]
 
 NETCDF_ENGINE = "h5netcdf"
 
@@ -69,7 +70,9 @@ def atomic_path(path, suffix: str | None = None):
 def _as_path(path, name: str = "path") -> Path:
     if not isinstance(path, (str, os.PathLike)) or str(path) == "":
         raise TypeError(f"{name} must be a file name (str or os.PathLike), got {path!r}")
-    return Path(path)
+    # "~/r.nc" must be the same file for the writer and for the readers (h5py and
+    # xarray expand it; a literal "~" folder would be created otherwise)
+    return Path(path).expanduser()
 
 
 def _is_zarr_store(path: Path) -> bool:
@@ -114,6 +117,14 @@ def clean_attrs(attrs: dict) -> dict:
     return out
 
 
+def seed_attr(seed):
+    """How a seed is recorded in attrs: the int itself, else ``"None"`` or the type
+    name (``"Generator"``, ``"SeedSequence"``): netCDF attrs cannot hold None."""
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return int(seed)
+    return "None" if seed is None else type(seed).__name__
+
+
 def _cleaned(ds: xr.Dataset) -> xr.Dataset:
     ds = ds.copy()
     ds.attrs = clean_attrs(ds.attrs)
@@ -125,12 +136,20 @@ def _cleaned(ds: xr.Dataset) -> xr.Dataset:
 def save_dataset(ds: xr.Dataset, path) -> Path:
     """Save ``ds`` atomically as netCDF (``.nc``) or zarr (``.zarr``).
 
-    Returns the final path.
+    A DataArray is saved as a Dataset of its one variable. The attrs are made
+    netCDF-safe (:func:`clean_attrs`) and record ``v1model_version`` unless
+    they already do. Returns the final path.
     """
+    if isinstance(ds, xr.DataArray):
+        ds = ds.to_dataset(name=ds.name if ds.name is not None else "data")
     if not isinstance(ds, xr.Dataset):
         raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
     path = _as_path(path)
     ds = _cleaned(ds)
+    if "v1model_version" not in ds.attrs:
+        from . import __version__
+
+        ds.attrs["v1model_version"] = __version__
     # a dask.distributed client in this process would otherwise route
     # xarray's file locks through its scheduler
     with _local_scheduler(), atomic_path(path) as tmp:

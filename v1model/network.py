@@ -40,6 +40,8 @@ BACKENDS = {
 PRIORS = ("l1", "cauchy")
 #: prefix of the learning history's attrs in a saved network's attrs
 HISTORY_PREFIX = "learning_"
+#: attrs["kind"] of a saved network (checked by from_dataset)
+NETWORK_KIND = "v1model.SparseCodingNetwork"
 #: encode(method=...) names for the Cauchy prior's MAP inference -> scipy's method
 CAUCHY_METHODS = {"lbfgs": "L-BFGS-B", "L-BFGS-B": "L-BFGS-B", "cg": "CG", "CG": "CG"}
 THRESHOLDS = ("soft", "hard", "nonneg")
@@ -212,9 +214,11 @@ class SparseCodingNetwork:
             {"dictionary": (("atom", "y", "x"), self.dictionary.reshape(-1, h, w))},
             coords={"atom": np.arange(self.n_atoms), "y": np.arange(h), "x": np.arange(w)},
         )
-        ds["dictionary"].attrs.update(long_name="receptive fields (unit-norm atoms)", units="1")
+        # sparsenet's gain adaptation (Cauchy prior) leaves the norms near, not at, 1
+        norms = "unit-norm atoms" if self.prior == "l1" else "atoms, gain-adapted norms"
+        ds["dictionary"].attrs.update(long_name=f"receptive fields ({norms})", units="1")
         ds.attrs.update({k: v for k, v in self.params().items() if v is not None})
-        ds.attrs["kind"] = "v1model.SparseCodingNetwork"
+        ds.attrs["kind"] = NETWORK_KIND
         if self.history_ is not None:
             ds = ds.merge(self.history_, combine_attrs="override")
             # the learning parameters (n_updates, lr, inference, seed, ...), kept
@@ -224,9 +228,20 @@ class SparseCodingNetwork:
 
     @classmethod
     def from_dataset(cls, ds: xr.Dataset) -> "SparseCodingNetwork":
+        """The network saved by :meth:`to_dataset` (or :meth:`save`, and the
+        ``olshausen-field-1996`` study's output, which is one)."""
+        if not isinstance(ds, xr.Dataset):
+            raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
+        if ds.attrs.get("kind") != NETWORK_KIND:
+            raise ValueError(f"ds is not a saved network: attrs['kind'] is "
+                             f"{ds.attrs.get('kind')!r}, not {NETWORK_KIND!r} (a dictionary "
+                             "alone can be given as SparseCodingNetwork(D, patch_shape=...))")
         if "dictionary" not in ds:
             raise ValueError("ds has no 'dictionary' variable; not a saved network")
-        D = ds["dictionary"].values
+        if set(ds["dictionary"].dims) != {"atom", "y", "x"}:
+            raise ValueError(f"ds['dictionary'] must have dims (atom, y, x), got "
+                             f"{ds['dictionary'].dims}")
+        D = ds["dictionary"].transpose("atom", "y", "x").values  # by name, not by position
         a = ds.attrs
 
         def number(key, default):

@@ -26,6 +26,9 @@ def test_zarr_store_opens_with_plain_xarray_without_warnings(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         back = xr.open_zarr(path).load()
+    from v1model import __version__
+
+    assert back.attrs.pop("v1model_version") == __version__  # provenance, added on save
     xr.testing.assert_identical(back, ds)
 
 
@@ -144,3 +147,22 @@ def test_clean_attrs_by_hand():
     assert out["m"].dtype.kind == "i" and out["m"].tolist() == [1, 0]
     np.testing.assert_array_equal(out["l"], [1.0, 2.5])
     assert out["g"] == "[[0, 1], [2, 3]]" and out["d"] == '{"x": 1}'
+
+
+def test_tilde_path_is_the_same_file_for_save_and_load(tmp_path, monkeypatch):
+    # "~/r.nc" used to be written to ./~/r.nc and read from $HOME/r.nc (h5py expands ~)
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    home.mkdir()
+    cwd.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(cwd)
+    save_dataset(xr.Dataset({"v": ("i", np.ones(2))}), home / "r.nc")  # an older result
+    path = save_dataset(xr.Dataset({"v": ("i", np.zeros(2))}), "~/r.nc")
+    assert path == home / "r.nc" and not (cwd / "~").exists()
+    np.testing.assert_array_equal(load_dataset("~/r.nc")["v"].values, 0.0)
+
+
+def test_data_array_is_saved_as_its_dataset(tmp_path):
+    da = xr.DataArray(np.arange(3.0), dims="t", name="rate", attrs={"units": "Hz"})
+    back = load_dataset(save_dataset(da, tmp_path / "r.nc"))
+    xr.testing.assert_identical(back["rate"], da)

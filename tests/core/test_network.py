@@ -85,8 +85,10 @@ def test_learn_then_save_keeps_history(tmp_path, rng):
     back = SparseCodingNetwork.load(net.save(tmp_path / "n.nc"))
     np.testing.assert_allclose(back.history_["objective"], hist["objective"])
     # the learning parameters come back with the history, apart from the spec
-    for key in ("n_updates", "batch_size", "lr", "lr_final", "inference", "penalty"):
+    for key in ("n_updates", "batch_size", "lr", "lr_final", "inference", "penalty", "seed",
+                "record_every"):
         assert back.history_.attrs[key] == hist.attrs[key], key
+    assert back.history_.attrs["seed"] == 0  # the learning can be repeated from the file
     assert back.history_.attrs["n_updates"] == 10 and "kind" not in back.history_.attrs
     assert back.params() == net.params()
 
@@ -182,3 +184,29 @@ def test_spiking_backend_takes_the_ode_name_of_tau(dictionary, rng):
     net = SparseCodingNetwork(dictionary, lam=0.3, threshold="nonneg")
     with pytest.raises(ValueError, match="give tau or tau_m"):
         net.encode(rng.standard_normal((2, 16)), backend="spiking", tau=0.02, tau_m=0.02)
+
+
+def test_load_refuses_files_that_are_not_networks(tmp_path, dictionary):
+    import xarray as xr
+
+    from v1model.io import save_dataset
+
+    # a study output with a dictionary and an update dimension, but not a network
+    other = xr.Dataset({"dictionary": (("atom", "y", "x"), dictionary.reshape(32, 4, 4)),
+                        "learning_error": ("update", np.ones(3))})
+    with pytest.raises(ValueError, match="not a saved network: attrs\\['kind'\\] is None"):
+        SparseCodingNetwork.load(save_dataset(other, tmp_path / "other.nc"))
+
+
+def test_from_dataset_reads_the_dictionary_by_dimension_name(dictionary, rng):
+    net = SparseCodingNetwork(dictionary, patch_shape=(2, 8), lam=0.2)
+    back = SparseCodingNetwork.from_dataset(net.to_dataset().transpose("atom", "x", "y"))
+    assert back.patch_shape == (2, 8)
+    np.testing.assert_array_equal(back.dictionary, net.dictionary)
+
+
+def test_cauchy_network_does_not_claim_unit_norm_atoms(dictionary):
+    ds = SparseCodingNetwork(dictionary, prior="cauchy").to_dataset()
+    assert "unit-norm" not in ds["dictionary"].attrs["long_name"]
+    assert "unit-norm" in SparseCodingNetwork(dictionary).to_dataset()["dictionary"].attrs[
+        "long_name"]

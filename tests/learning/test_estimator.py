@@ -316,3 +316,20 @@ def test_history_attrs_follow_set_params_between_chunks(planted, tmp_path):
     assert learner.n_iter_ == 9 and attrs["n_samples_seen"] == 700
     back = load_dataset(save_dataset(learner.history_, tmp_path / "history.nc"))
     assert list(np.atleast_1d(back.attrs["settings_changed_at"])) == [5]
+
+
+@pytest.mark.parametrize("algorithm", ["online", "mod", "ksvd"])
+def test_history_saves_with_plain_to_netcdf(planted, algorithm, tmp_path):
+    # None and bool attrs (lam of a greedy method, seed=None, positive) made a plain
+    # ds.to_netcdf fail; they are stored netCDF-safe, so the reload is identical
+    import xarray as xr
+
+    X, _, _ = planted
+    learner = SparseDictionaryLearner(24, algorithm=algorithm, method="omp", n_nonzero=2,
+                                      n_updates=2, batch_size=100).fit(X)
+    h = learner.history_
+    assert h.attrs["seed"] == "None" and h.attrs["positive"] == 0
+    h.to_netcdf(tmp_path / "h.nc", engine="h5netcdf")
+    back = xr.load_dataset(tmp_path / "h.nc", engine="h5netcdf")
+    assert back.attrs.keys() == h.attrs.keys()
+    xr.testing.assert_equal(back, h)

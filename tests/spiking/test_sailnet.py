@@ -139,6 +139,7 @@ def test_same_seed_same_network():
     b = learn_sailnet(X, 8, n_updates=20, seed=5, progress=False)
     np.testing.assert_array_equal(a["Q"], b["Q"])
     np.testing.assert_array_equal(a["W"], b["W"])
+    assert a.attrs["seed"] == 5
 
 
 def test_rf_helpers_against_hand_computed_values():

@@ -125,6 +125,8 @@ def test_same_seed_same_spikes_other_seed_other_spikes(problem):
     for key in ("spike_time", "spike_sample", "spike_atom"):
         np.testing.assert_array_equal(a[key], b[key])
     assert a.sizes["spike"] > 50
+    # the seed is recorded, so that a saved run says how to repeat it
+    assert (a.attrs["seed"], b.attrs["seed"], c.attrs["seed"]) == (7, "Generator", 8)
     assert a.sizes["spike"] != c.sizes["spike"] or not np.array_equal(a["spike_time"],
                                                                       c["spike_time"])
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from ..io import clean_attrs
+
 #: variable -> (long_name, units); reconstruction_error follows
 #: v1model.learning.olshausen_field (mean of per-sample ratios)
 FIELDS = {
@@ -71,7 +73,8 @@ class History:
             col = rows[:, j].astype(np.int64) if name in ("n_reseeded", "n_samples") else rows[:, j]
             data[name] = ("update", col, {"long_name": long_name, "units": units})
         ds = xr.Dataset(data, coords={"update": np.arange(self._n)})
-        ds.attrs.update(_flat_attrs(attrs))
+        # netCDF-safe in memory too: a plain ds.to_netcdf works, and reloading gives the same
+        ds.attrs.update(clean_attrs(_flat_attrs(attrs)))
         return ds
 
 

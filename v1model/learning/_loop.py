@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 
+from ..io import seed_attr
 from ..validation import as_generator, check_bool, check_int
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary, normalize_rows, reseed
 from ._data import Minibatches, check_training_data
@@ -62,9 +63,3 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
     )
     return D.astype(coder.dtype), history.to_dataset(attrs)
 
-
-def seed_attr(seed):
-    """How a seed is recorded in attrs: the int itself, None, or its type name."""
-    if seed is None or isinstance(seed, (int, np.integer)):
-        return None if seed is None else int(seed)
-    return type(seed).__name__

@@ -46,6 +46,7 @@ from ..validation import (
     check_positive,
 )
 from ..inference._common import ConvergenceWarning, check_warm_start
+from ..io import clean_attrs, seed_attr
 from ._data import check_training_data
 
 #: the ways :func:`init_dictionary` can start a dictionary
@@ -405,6 +406,7 @@ def learn_dictionary(
         penalty=("lam^2/2 ||a||_0" if l0_penalty else "lam ||a||_1" if prior == "l1"
                  else "lam sum log(1 + (a/sigma)^2)"),
         var_goal=var_goal, gain_rate=gain_rate, var_eta=var_eta, n_training_samples=n,
+        seed=seed_attr(seed), record_every=record_every,
         # the solver settings actually used, defaults included (set by _l1_encoder)
         **({f"inference_params.{k}": v for k, v in inference_params.items()}
            if prior == "l1" else {}),
@@ -449,5 +451,5 @@ def _history(records, attrs):
     )
     for nm, ln in zip(names, long):
         ds[nm].attrs.update(long_name=ln, units="1")
-    ds.attrs.update(attrs)
+    ds.attrs.update(clean_attrs(attrs))  # netCDF-safe: None, bools (plain to_netcdf works)
     return ds

@@ -38,7 +38,7 @@ from ._atoms import AtomUsage, check_reseeding, initial_dictionary, reseed
 from ._coding import make_coder
 from ._data import Minibatches, check_training_data
 from ._history import History, batch_statistics
-from ._loop import seed_attr
+from ..io import seed_attr
 
 __all__ = ["learn_online", "OnlineState", "block_coordinate_update", "run_epochs"]
 

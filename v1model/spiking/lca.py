@@ -54,6 +54,7 @@ import time
 import numpy as np
 import xarray as xr
 
+from ..io import seed_attr
 from ..validation import (
     as_generator,
     check_array,
@@ -230,7 +231,7 @@ def spiking_lca(
     params = dict(
         lam=lam, duration=duration, dt=dt, tau_m=tau_m, tau_syn=tau_syn, refractory=refractory,
         transient_fraction=transient_fraction, inhibition=int(bool(inhibition)), v_init=v_init,
-        noise=noise, target=target,
+        noise=noise, target=target, seed=seed_attr(seed),
     )
     with _brian.simulation_device(target):
         out = _simulate(drive, weights if inhibition else None, v0, units, rng, params,

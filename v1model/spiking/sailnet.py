@@ -38,6 +38,7 @@ import time
 import numpy as np
 import xarray as xr
 
+from ..io import seed_attr
 from ..validation import (
     as_generator,
     check_array,
@@ -391,7 +392,8 @@ def learn_sailnet(
         n_neurons=n_neurons, patch_shape=[h, w], p=p, alpha=alpha, beta=beta, gamma=gamma,
         theta0=float(np.mean(theta0)), batch_size=batch_size, n_updates=n_updates,
         n_steps=n_steps, eta=eta, eta_average=eta_average, border=border,
-        record_every=record_every, dtype=str(dtype), data="images" if np.ndim(data) == 3
+        record_every=record_every, seed=seed_attr(seed), dtype=str(dtype),
+        data="images" if np.ndim(data) == 3
         else "patches", wall_time=wall,
     )
     return ds

@@ -13,7 +13,11 @@ last), then each output's own dimensions:
   float with NaN; string outputs get "". The padded dimensions are listed in
   ``attrs["sweep_padded_dims"]``.
 - non-index coordinates equal at every point stay as they are; ones that
-  vary get the sweep dimensions too.
+  vary get the sweep dimensions too;
+- study attrs equal at every point become the result's attrs; scalar attrs
+  that vary between points (a fitted fraction, a class label) become
+  variables over the sweep dimensions (suffix ``_attr`` on a name clash);
+  other varying attrs are listed in ``attrs["sweep_varying_attrs_dropped"]``.
 
 Per-point variables: ``status`` ("ok", "failed" or "pending"), ``error``
 (the failed point's exception, "" otherwise), ``point_seed`` (the seed the
@@ -27,7 +31,7 @@ import json
 import numpy as np
 import xarray as xr
 
-from .storage import POINT_ATTRS
+from .storage import POINT_ATTRS, _version
 
 __all__ = ["assemble"]
 
@@ -96,8 +100,15 @@ def assemble(spec, points: dict, failures: dict, executor_info: dict | None = No
     data_vars["cpu_time"] = (dims, cpu_time, {
         "long_name": "CPU time of the point's process (all its threads)", "units": "s"})
 
+    point_sets = [points[i] for i in order]
+    skip = set(POINT_ATTRS) | set(grid.swept_parameters) | {"seed"}  # recorded already
+    varying, dropped = _varying_attrs(point_sets, positions, shape, dims, skip,
+                                      taken=set(data_vars) | set(coords))
+    data_vars.update(varying)
     ds = xr.Dataset(data_vars, coords=coords)
-    ds.attrs.update(_common_attrs([points[i] for i in order]))
+    ds.attrs.update(_common_attrs(point_sets))
+    if dropped:
+        ds.attrs["sweep_varying_attrs_dropped"] = sorted(dropped)
     from .tomlio import dumps_toml
 
     counts = {s: int(np.count_nonzero(status == s)) for s in ("ok", "failed", "pending")}
@@ -108,6 +119,7 @@ def assemble(spec, points: dict, failures: dict, executor_info: dict | None = No
         sweep_root_seed=spec.grid.root_seed,
         sweep_n_seeds=spec.grid.n_seeds,
         sweep_quick=int(spec.quick),
+        v1model_version=_version(),
         sweep_n_points=n,
         sweep_n_ok=counts["ok"],
         sweep_n_failed=counts["failed"],
@@ -218,6 +230,40 @@ def _as_text(arr):
     if arr.dtype == object and all(isinstance(v, str) for v in arr.flat):
         return arr.astype(str)
     return arr
+
+
+def _varying_attrs(datasets, positions, shape, dims, skip, taken):
+    """Study attrs whose value differs between points, as variables over the
+    sweep dimensions (a study that reports a number in its attrs, e.g. a
+    fitted fraction, keeps it per point). Scalars only (numbers, strings,
+    bools as int); other varying attrs are returned by name in ``dropped``.
+    A name already used by a variable or coordinate gets the suffix ``_attr``.
+    """
+    out, dropped = {}, []
+    if len(datasets) < 2:
+        return out, dropped
+    keys = {k for ds in datasets for k in ds.attrs} - set(skip)
+    for key in sorted(keys):
+        values = [ds.attrs.get(key) for ds in datasets]
+        if all(v is not None for v in values) and all(_same(v, values[0]) for v in values[1:]):
+            continue  # common to every point: a Dataset attr
+        scalars = [np.asarray(v)[()] if np.ndim(v) == 0 else None for v in values if v is not None]
+        if any(s is None or not isinstance(s, (str, int, float, np.number, np.bool_))
+               for s in scalars):
+            dropped.append(key)
+            continue
+        text = any(isinstance(s, str) for s in scalars)
+        if text and not all(isinstance(s, str) for s in scalars):
+            dropped.append(key)
+            continue
+        arr = np.full(shape, "" if text else np.nan, dtype=object if text else float)
+        for pos, v in zip(positions, values):
+            if v is not None:
+                arr[pos] = str(v) if text else float(v)
+        name = key if key not in taken else f"{key}_attr"
+        out[name] = (tuple(dims), _as_text(arr) if text else arr,
+                     {"long_name": f"study attribute {key!r}, which varies between points"})
+    return out, dropped
 
 
 def _common_attrs(datasets) -> dict:
