@@ -153,9 +153,10 @@ def run(
     for k in keys:
         ds[k] = ("lam", np.array(stats[k]), {"units": "1", "long_name": long[k]})
     ds["code_class"] = ("lam", np.array(classes, dtype=str),
-                        {"long_name": "local / sparse / dense"})
+                        {"long_name": "code class: silent / local / sparse / dense",
+                         "units": "1"})
     ds["reconstruction_error"] = ("lam", np.array(err), {"units": "1", "long_name":
-                                  "mean ||x - D^T a||^2 / ||x||^2"})
+                                  "mean over patches of ||x - D^T a||^2 / ||x||^2"})
     ds["mean_hoyer"] = ("lam", np.array(hoyer), {"units": "1", "long_name":
                         "mean Hoyer sparseness per patch"})
     ds["mean_coactive_babel"] = ("lam", np.array(babel_mean), {"units": "1", "long_name":

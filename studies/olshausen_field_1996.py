@@ -125,7 +125,7 @@ def run(
     ds["codes"].attrs.update(long_name="coefficients of held-out patches", units="1")
     ds["heldout_error"] = ("sample", rel_err)
     ds["heldout_error"].attrs.update(
-        long_name="relative reconstruction error of held-out patches", units="1")
+        long_name="||x - D^T a||^2 / ||x||^2 of each held-out patch", units="1")
     ds.attrs.update(
         study=NAME, reference=REFERENCE, quick=int(quick), seed=seed, images=str(images),
         prewhitened=int(bool(prewhitened)), patch_size=patch_size, n_updates=n_updates,

@@ -23,6 +23,10 @@ def test_soft_lca_reaches_fista_optimum(result):
     n_active = ds["lca_n_active"].isel(time=-1)
     assert float(n_active.sel(threshold="hard")) < float(n_active.sel(threshold="soft"))
     assert ds["time"].attrs["units"] == "s"
+    # the first time from which the gap stays below 1%, read off the recorded curve
+    time, stays = ds["time"].values, np.flatnonzero(gap >= 0.01)
+    assert ds.attrs["time_to_1pct_gap_soft"] == pytest.approx(time[stays[-1] + 1])
+    assert 0 < ds.attrs["time_to_1pct_gap_soft"] < time[-1]
 
 
 def test_rate_distortion(result):

@@ -31,6 +31,10 @@ def test_point_matches_lasso_codes_of_the_same_patches():
                                             max_iter=5000)
     error = np.sum((X - A @ D) ** 2) / np.sum(X**2)
     assert float(ds["reconstruction_error"]) == pytest.approx(error, rel=0.02)
+    # the per-patch mean, the definition of the learning curve: larger here
+    patch_error = np.mean(np.sum((X - A @ D) ** 2, axis=1) / np.sum(X**2, axis=1))
+    assert float(ds["patch_error"]) == pytest.approx(patch_error, rel=0.02)
+    assert patch_error > 1.2 * error
     assert float(ds["activity_ratio"]) == pytest.approx(np.count_nonzero(A) / A.size, rel=0.05)
     assert float(ds["active_per_patch"]) == pytest.approx(
         float(ds["activity_ratio"]) * 128, rel=1e-12)

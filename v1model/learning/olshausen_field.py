@@ -441,7 +441,8 @@ def _history(records, attrs):
     names = ["objective", "reconstruction_error", "mean_abs_code", "fraction_active",
              "learning_rate", "dictionary_change"]
     long = [
-        "mean energy per patch", "relative reconstruction error ||x - D^T a||^2 / ||x||^2",
+        "mean energy per patch",
+        "mean over the minibatch of ||x - D^T a||^2 / ||x||^2 (per-patch relative error)",
         "mean |a|", "fraction of coefficients active", "learning rate",
         "relative change of the dictionary",
     ]
