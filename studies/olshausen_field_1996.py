@@ -19,6 +19,16 @@ Defaults and their sources
   (lam = beta * noise_var = 0.022, sigma = 0.316, gain adaptation).
 - Learning rate 3 decaying to 0.3 over 3,000 updates (L1): chosen so that the
   full run finishes in under 10 minutes on 2 cores with converged atoms.
+
+Known difference from the paper
+-------------------------------
+The patches keep their local mean, as in sparsenet. Whitening removes each
+image's mean, not a patch's, and scikit-image's photographs have large smooth
+regions (sky, walls), so a few atoms learn that local mean: a full run with
+seed 0 gave 3 flat or ramp-like atoms of 256 (the paper's Fig. 4a has none),
+the others localized and oriented (99% with a Gabor fit of R^2 >= 0.8). The
+8x8 quick run has 3-4 of 64. Olshausen's own whitened images (``--images
+PATH/IMAGES.mat``) are textures with little smooth area.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "olshausen-field-1996"

@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "rozell-2008-lca"

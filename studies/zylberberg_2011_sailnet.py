@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "zylberberg-2011-sailnet"
