@@ -7,8 +7,10 @@ paper's observations reproduced here:
 - every dictionary's atoms are localized, oriented and band-pass (Gabor fits
   with high r2), as in the complete case of 1996;
 - with more atoms the basis tiles position, orientation and spatial frequency
-  more densely (shown as in the paper: centres in the patch, and orientation
-  x spatial frequency in polar coordinates);
+  more densely (as in the paper: centres in the patch, and orientation x
+  spatial frequency in polar coordinates, here over the half-disc of
+  orientations 0-180 degrees where the paper draws each atom at theta and
+  theta + 180);
 - at equal ``lam`` an overcomplete basis codes held-out patches with a lower
   energy ``0.5||x - aD||^2 + lam ||a||_1`` (the extra atoms are used).
 
@@ -32,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "olshausen-field-1997"
@@ -222,10 +225,16 @@ def _learn(X, n_atoms, lam, learner, n_updates, batch_size, rng, progress):
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
     """Atoms, their tiling of position / orientation / frequency, and the
-    held-out energy against overcompleteness, as PNGs in ``outdir``."""
+    held-out energy against overcompleteness, as PNGs in ``outdir``.
+
+    The orientation x frequency panels follow the package's convention
+    (:func:`v1model.plotting.plot_orientation_frequency`): angle = orientation
+    in [0°, 180°) on a half-disc, one point per atom, radius = spatial
+    frequency. The paper draws the full disc, each atom at theta and theta + 180°.
+    """
     from v1model.analysis import GABOR_LIKE_R2
     from v1model.io import save_figure
-    from v1model.plotting import plot_atoms
+    from v1model.plotting import plot_atoms, plot_orientation_frequency
     from v1model.plotting._mpl import pyplot
 
     plt = pyplot()
@@ -262,17 +271,17 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         ax.set_xlim(-0.5, size - 0.5)
         ax.set_ylim(size - 0.5, -0.5)
         ax.set_aspect("equal")
+        ax.set_xlabel("x (pixel)")
+        ax.set_ylabel("y (pixel)")
         n_fitted = int(np.isfinite(r2).sum())  # levels share the padded atom dim
         ax.set_title(f"{m}x: centres and bar orientation\n{good.sum()} of {n_fitted} atoms "
                      f"with R² ≥ {GABOR_LIKE_R2:g} and ≥ 1 cycle\n"
                      f"({(gabor_like & ~good).sum()} lower-frequency fits left out)", fontsize=8)
         axes[1, col].remove()
         pax = fig.add_subplot(3, n, n + col + 1, projection="polar")
-        # orientation is defined modulo pi: show both ends, as the paper does
-        pax.scatter(np.concatenate([theta, theta + np.pi]), np.concatenate([freq, freq]),
-                    s=6, color="C1")
-        pax.set_ylim(0, 0.5)
-        pax.set_title("orientation x frequency (cycles/pixel)", fontsize=9)
+        # the package's convention: angle = orientation in [0, 180) on a half-disc,
+        # each atom once (the paper mirrors every point to theta + 180 as well)
+        plot_orientation_frequency(theta, freq, ax=pax, color="C1", s=6)
         ax = axes[2, col]
         ax.hist(freq, bins=np.linspace(0, 0.5, 21), color="C2")
         ax.set_xlabel("spatial frequency (cycles/pixel)")
@@ -281,6 +290,10 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_tiling.png"))
 
+    # y labels with units: x is in whitened pixel values, and so are a and lam
+    ylabels = {"objective": "energy per patch (whitened pixel²)",
+               "reconstruction_error": "‖x − aD‖² / ‖x‖² (fraction)",
+               "mean_active": "non-zero coefficients (count)"}
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
     for ax, var in zip(axes, ("objective", "reconstruction_error", "mean_active")):
         ax.plot(levels, ds[var].values, "o-")
@@ -288,6 +301,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         ax.set_xticks(levels, [f"{m}x" for m in levels])
         ax.set_xlabel("overcompleteness")
         ax.set_title(ds[var].attrs["long_name"], fontsize=8)
+        ax.set_ylabel(ylabels[var])
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_coding.png"))
     return paths

@@ -10,6 +10,7 @@ from .atoms import tile_atoms
 
 __all__ = [
     "plot_gabor_tiling",
+    "plot_orientation_frequency",
     "plot_nx_ny",
     "plot_tuning_curves",
     "plot_sparseness_histograms",
@@ -23,12 +24,73 @@ def _good(fit, min_r2):
     return np.isfinite(fit["r2"].values) & (fit["r2"].values >= min_r2)
 
 
+def plot_orientation_frequency(orientation, frequency, ax=None, color="C1", s=8,
+                               max_frequency=0.5, title=None, **scatter_kw):
+    """Gabor fits as points in the orientation x spatial-frequency half-disc.
+
+    Convention, shared by every orientation-frequency plot of this package:
+    the angle is the orientation theta in [0, 180) degrees itself (not
+    doubled, not mirrored to theta + 180), counter-clockwise from 0 = wave
+    vector along +x (vertical bars), as the image is displayed; the radius is
+    the spatial frequency. Each atom is one point on the upper half-disc, 0°
+    at the right and 90° at the top; the radial tick labels sit along the
+    half-disc's flat edge, below the data.
+
+    Parameters
+    ----------
+    orientation : array_like, shape (n,)
+        Orientations in radians (``orientation`` of
+        :func:`v1model.analysis.fit_gabor`: direction of the carrier's wave
+        vector); wrapped to [0, pi).
+    frequency : array_like, shape (n,)
+        Spatial frequencies (cycles/pixel), the radius.
+    ax : matplotlib.projections.polar.PolarAxes, optional
+        Polar axes to draw into (default: a new figure).
+    color : color or array_like, optional
+        Marker colour(s), as for :meth:`~matplotlib.axes.Axes.scatter`.
+    s : float
+        Marker size (points²).
+    max_frequency : float
+        Outer radius (default 0.5 cycles/pixel, the Nyquist frequency).
+    title : str, optional
+        Axes title (default: what the angle and the radius are).
+    **scatter_kw
+        Passed on to :meth:`~matplotlib.axes.Axes.scatter` (e.g. ``cmap``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = pyplot()
+    if ax is None:
+        fig = plt.figure(figsize=(4.5, 3.0))
+        ax = fig.add_subplot(projection="polar")
+    else:
+        fig = ax.figure
+    theta = np.mod(np.asarray(orientation, dtype=float), np.pi)
+    ax.scatter(theta, np.asarray(frequency, dtype=float), c=color, s=s, **scatter_kw)
+    ax.set_thetamin(0)
+    ax.set_thetamax(180)
+    ax.set_ylim(0, max_frequency)
+    ax.set_xticks(np.radians([0, 45, 90, 135, 180]))
+    ax.set_xticklabels(["0°", "45°", "90°", "135°", "180°"])
+    ax.set_rlabel_position(0)  # the flat edge: along 0° and below it, off the data
+    ax.tick_params(axis="y", labelsize=7)
+    # the radius's name under its tick labels (an x label would sit far below the
+    # half-disc, at the bottom of the full polar box)
+    ax.annotate("spatial frequency (cycles/pixel)", xy=(0, 0.5 * max_frequency),
+                xytext=(0, -16), textcoords="offset points", ha="center", va="top",
+                fontsize=7)
+    ax.set_title(title or "orientation (deg) x spatial frequency", fontsize=9)
+    return fig
+
+
 def plot_gabor_tiling(fit, min_r2: float = 0.8, title=None):
     """How the fitted Gabors tile orientation x frequency and position x size.
 
     Left: each atom as a point at (orientation, spatial frequency) in polar
-    coordinates (angle = 2 x orientation, so that the half-circle of
-    orientations fills the plane; radius = frequency). Right: each atom as an
+    coordinates, by :func:`plot_orientation_frequency` (angle = orientation
+    in [0°, 180°) on a half-disc, radius = frequency). Right: each atom as an
     ellipse at its centre, axes 2 sigma across and along the bars, coloured
     by orientation, over the patch. Atoms with R^2 < ``min_r2`` are left out.
 
@@ -50,10 +112,9 @@ def plot_gabor_tiling(fit, min_r2: float = 0.8, title=None):
     fig = plt.figure(figsize=(9.5, 4.3))
     ax1 = fig.add_subplot(1, 2, 1, projection="polar")
     cmap = plt.get_cmap("hsv")
-    ax1.scatter(2 * th, f, c=th / np.pi, cmap=cmap, vmin=0, vmax=1, s=14)
-    ax1.set_xticks(np.radians([0, 90, 180, 270]))
-    ax1.set_xticklabels(["0°", "45°", "90°", "135°"])
-    ax1.set_title("orientation x frequency\n(radius: cycles/pixel)", fontsize=9)
+    top = max(0.5, float(np.max(f, initial=0)) * 1.05)  # 0.5: Nyquist, unless fits go beyond
+    plot_orientation_frequency(th, f, ax=ax1, color=th / np.pi, cmap=cmap, vmin=0, vmax=1,
+                               s=14, max_frequency=top)
     ax2 = fig.add_subplot(1, 2, 2)
     h, w = int(fit.attrs.get("height", 0)), int(fit.attrs.get("width", 0))
     for x0, y0, t, sx, sy in zip(fit["x0"].values[good], fit["y0"].values[good], th,
@@ -119,6 +180,26 @@ def plot_nx_ny(*fits, labels=None, min_r2: float = 0.8, ax=None, title=None):
     return fig
 
 
+def _closed_orientation_curve(rel_deg, y):
+    """A periodic orientation curve on [-90, 90] degrees, closed at exactly ±90.
+
+    ``rel_deg`` (orientation relative to the preferred one, any range) is
+    wrapped to [-90, 90); values within 1e-6 degrees of +90 wrap to -90, so that
+    rounding cannot move a sample from one end to the other. The curve's
+    value at ±90 is the sample there or, when there is none, the linear
+    interpolation across the wrap; it is drawn at both ends.
+    """
+    rel = (np.asarray(rel_deg, dtype=float) + 90.0) % 180.0 - 90.0
+    rel[np.abs(np.abs(rel) - 90.0) < 1e-6] = -90.0
+    order = np.argsort(rel, kind="stable")
+    rel, y = rel[order], np.asarray(y, dtype=float)[order]
+    x0, x1 = rel[-1], rel[0] + 180.0  # the last sample and the first one, a period on
+    y_end = y[0] if x1 == 90.0 else y[-1] + (y[0] - y[-1]) * (90.0 - x0) / (x1 - x0)
+    if rel[0] > -90.0:
+        rel, y = np.r_[-90.0, rel], np.r_[y_end, y]
+    return np.r_[rel, 90.0], np.r_[y, y_end]
+
+
 def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
     """Orientation and spatial-frequency tuning of a few units.
 
@@ -152,20 +233,22 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
         if not np.max(oc) > 0:
             continue
         pref = tuning["peak_orientation"].values[u]
-        rel = np.degrees((o - pref + np.pi / 2) % np.pi - np.pi / 2)
-        order = np.argsort(rel)
-        # close the periodic curve
-        x = np.concatenate([rel[order], [rel[order][0] + 180]])
-        y = np.concatenate([oc[order], [oc[order][0]]]) / oc.max()
+        x, y = _closed_orientation_curve(np.degrees(o - pref), oc / oc.max())
         ax1.plot(x, y, "-", lw=1, color=f"C{k % 10}", alpha=0.8)
         ax2.semilogx(f, fc / max(fc.max(), 1e-300), "o-", ms=3, lw=1, color=f"C{k % 10}",
                      alpha=0.8)
     ax1.axhline(tuning.attrs.get("bandwidth_level", 0.5), color="0.6", ls=":", lw=0.8)
+    ax1.set_xlim(-90, 90)
+    ax1.set_xticks([-90, -45, 0, 45, 90])
     ax1.set_xlabel("orientation - preferred (deg)")
     ax1.set_ylabel("response / peak")
     ax1.set_title("orientation tuning", fontsize=9)
     ax2.set_xlabel("spatial frequency (cycles/pixel)")
     ax2.set_title("spatial-frequency tuning", fontsize=9)
+    # plain numbers (0.2, not 2 x 10^-1) on the short log axis
+    ticker = plt.matplotlib.ticker
+    ax2.xaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+    ax2.xaxis.set_minor_formatter(ticker.FormatStrFormatter("%g"))
     cv = tuning["circular_variance"].values[units]
     bw = np.degrees(tuning["orientation_bandwidth"].values[units])
     fig.suptitle(title or f"{len(units)} units: median circular variance {np.nanmedian(cv):.2f}, "
@@ -249,6 +332,19 @@ def plot_babel_curves(*babels, labels=None, coactive=None, ax=None, title=None):
     return fig
 
 
+def _similarity_bins(s, n_bins: int = 30):
+    """Bin edges over the range of cosine similarities ``s``, with a margin.
+
+    The margin is 5% of the range (at least 0.01) on each side; the edges stay
+    inside [-1, 1], the range of a cosine.
+    """
+    if s.size == 0:
+        return np.linspace(-1.0, 1.0, n_bins + 1)
+    lo, hi = float(s.min()), float(s.max())
+    margin = max(0.05 * (hi - lo), 0.01)
+    return np.linspace(max(lo - margin, -1.0), min(hi + margin, 1.0), n_bins + 1)
+
+
 def plot_rf_comparison(atoms, rfs, similarity=None, n_cols=None, title=None):
     """Atoms next to the receptive fields mapped from the same units.
 
@@ -258,7 +354,9 @@ def plot_rf_comparison(atoms, rfs, similarity=None, n_cols=None, title=None):
         ``atoms`` may also be flat, ``(n_units, h * w)`` (the dictionary given to
         :func:`~v1model.analysis.map_receptive_fields`): it takes the shape of ``rfs``.
     similarity : array_like, shape (n_units,), optional
-        Cosine similarities, summarised in the title and histogram.
+        Cosine similarities, summarised in the title and histogram. The
+        histogram spans the values' range with a 5% margin, clipped to
+        [-1, 1] (the whole of [-1, 1] when no value is finite).
     n_cols : int, optional
         Columns of each grid of fields (default: ceil(sqrt(n_units))).
     title : str, optional
@@ -281,7 +379,10 @@ def plot_rf_comparison(atoms, rfs, similarity=None, n_cols=None, title=None):
         ax.set_title(name, fontsize=9)
     if similarity is not None:
         s = np.asarray(similarity, dtype=float)
-        axes[2].hist(s[np.isfinite(s)], bins=np.linspace(-1, 1, 41), color="C0")
+        finite = s[np.isfinite(s)]
+        edges = _similarity_bins(finite)
+        axes[2].hist(finite, bins=edges, color="C0")
+        axes[2].set_xlim(edges[0], edges[-1])
         axes[2].set_xlabel("cosine(mapped RF, atom)")
         axes[2].set_ylabel("units")
         axes[2].set_title(f"median similarity {np.nanmedian(s):.2f}", fontsize=9)

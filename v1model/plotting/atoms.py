@@ -84,32 +84,77 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
     return fig
 
 
-def plot_coefficient_histogram(codes, bins=101, ax=None, title=None):
+def plot_coefficient_histogram(codes, bins=101, ax=None, title=None, exclude_zeros=True):
     """Histogram of coefficients on a log scale against a Gaussian of equal variance.
 
     The sparse code's distribution has a sharp peak at zero and heavy tails
     (Olshausen & Field 1996, Fig. 4); a Gaussian of the same variance is the
-    dense reference.
+    dense reference. A thresholded code (LCA, ISTA, LASSO) sets most
+    coefficients exactly to 0: they are a point mass, not a density, so they
+    are left out of the histogram and their fraction P(a=0) is given in the
+    legend instead.
+
+    Parameters
+    ----------
+    codes : array_like
+        Coefficients, any shape (flattened), e.g. ``(n_samples, n_atoms)``.
+    bins : int
+        Number of bins, symmetric about 0 over the largest ``|a|`` (default 101).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into (default: a new figure).
+    title : str, optional
+        Axes title.
+    exclude_zeros : bool
+        Histogram only the non-zero coefficients, and give the Gaussian their
+        variance (default True). With False, all coefficients are histogrammed
+        and the Gaussian has their variance.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    The density is normalised over the coefficients shown (it integrates to 1).
+    The y axis reaches down to half the density of one count per bin, so that
+    every non-empty bin, out to the largest coefficient, is drawn. The legend
+    sits right of the axes, where it cannot cover the data.
     """
     plt = pyplot()
     a = np.asarray(codes, dtype=float).ravel()
+    a = a[np.isfinite(a)]
+    p_zero = float(np.mean(a == 0)) if a.size else np.nan
+    shown = a[a != 0] if exclude_zeros else a
     if ax is None:
-        fig, ax = plt.subplots(figsize=(4.5, 3.5))
+        fig, ax = plt.subplots(figsize=(6.2, 3.5))
     else:
         fig = ax.figure
-    sd = a.std() if a.std() > 0 else 1.0
-    lim = max(np.abs(a).max(), 4 * sd)
+    sd = shown.std() if shown.size and shown.std() > 0 else 1.0
+    lim = max(np.abs(shown).max() if shown.size else 0.0, 4 * sd)
     edges = np.linspace(-lim, lim, bins + 1)
-    hist, _ = np.histogram(a, bins=edges, density=True)
+    width = edges[1] - edges[0]
     centers = 0.5 * (edges[1:] + edges[:-1])
-    ax.semilogy(centers, np.where(hist > 0, hist, np.nan), ".-", ms=3, label="coefficients")
-    gauss = np.exp(-0.5 * (centers / sd) ** 2) / (sd * np.sqrt(2 * np.pi))
-    ax.semilogy(centers, gauss, "--", color="0.4", label="Gaussian, equal variance")
-    positive = hist[hist > 0]
-    ax.set_ylim(max(1e-4 / sd, positive.min() / 2), max(positive.max(), gauss.max()) * 2)
-    ax.set_xlabel("coefficient value")
-    ax.set_ylabel("probability density")
-    ax.legend(fontsize=8)
+    count, _ = np.histogram(shown, bins=edges)
+    hist = count / max(shown.size, 1) / width
+    which = "non-zero coefficients" if exclude_zeros else "coefficients"
+    ax.semilogy(centers, np.where(count > 0, hist, np.nan), ".-", ms=3,
+                label=f"{which}\n(n = {shown.size})")
+    x = np.linspace(-lim, lim, 4 * bins + 1)  # smooth curve, independent of the bins
+    gauss = np.exp(-0.5 * (x / sd) ** 2) / (sd * np.sqrt(2 * np.pi))
+    ax.semilogy(x, gauss, "--", color="0.4",
+                label=f"Gaussian with the variance\nof the {which}\n(σ = {sd:.3g})")
+    # one count per bin is the lowest non-zero density: stay below it, so the
+    # tails are drawn out to the largest coefficient
+    one_count = 1.0 / (max(shown.size, 1) * width)
+    ax.set_ylim(0.5 * one_count, max(hist.max(initial=0), gauss.max()) * 2)
+    ax.set_xlim(-lim * 1.03, lim * 1.03)
+    ax.set_xlabel("coefficient value a")
+    ax.set_ylabel("probability density" + (" (a ≠ 0)" if exclude_zeros else ""))
+    # an empty line carries the point mass at 0 into the legend
+    ax.plot([], [], " ", label=f"P(a = 0) = {p_zero:.3f}\n({np.count_nonzero(a == 0)} of "
+                               f"{a.size} exactly 0)")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0,
+              frameon=False)
     if title:
         ax.set_title(title)
     return fig

@@ -1,0 +1,267 @@
+"""What the figures show: axis ranges, labels and legends checked against the data drawn."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import xarray as xr  # noqa: E402
+
+from v1model.plotting import (plot_coefficient_histogram, plot_gabor_tiling,  # noqa: E402
+                              plot_orientation_frequency, plot_rf_comparison,
+                              plot_tuning_curves)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _sparse_codes(p_zero=0.78, n=40000, scale=0.3, seed=0):
+    """Laplacian coefficients of which a fraction ``p_zero`` is exactly 0, as a
+    thresholded (LASSO, LCA) code gives."""
+    rng = np.random.default_rng(seed)
+    a = rng.laplace(scale=scale, size=n)
+    a[rng.random(n) < p_zero] = 0.0
+    return a.reshape(-1, 100), a
+
+
+# --- coefficient histogram (Olshausen & Field 1996, Fig. 4) ----------------------------
+
+def test_coefficient_histogram_draws_every_non_empty_bin_out_to_the_largest_value():
+    codes, a = _sparse_codes()
+    fig = plot_coefficient_histogram(codes)
+    ax = fig.axes[0]
+    x, y = (np.asarray(v, dtype=float) for v in ax.lines[0].get_data())
+    drawn = np.isfinite(y)
+    bottom = ax.get_ylim()[0]
+    nz = a[a != 0]
+    width = np.diff(x[:2])[0]
+    # one count in one bin is the lowest density there is; the floor must not cut it
+    assert bottom <= 1.0 / (nz.size * width)
+    assert np.all(y[drawn] >= bottom)
+    # the tails reach the largest coefficient, on both sides
+    assert x[drawn].max() >= nz.max() - width
+    assert x[drawn].min() <= nz.min() + width
+
+
+def test_coefficient_histogram_leaves_out_exact_zeros_and_states_their_fraction():
+    codes, a = _sparse_codes(p_zero=0.78, scale=0.3)
+    nz = a[a != 0]
+    fig = plot_coefficient_histogram(codes)
+    ax = fig.axes[0]
+    x, y = (np.asarray(v, dtype=float) for v in ax.lines[0].get_data())
+    width = np.diff(x[:2])[0]
+    # a density of the non-zero coefficients: integrates to 1, and its peak is the
+    # Laplacian's 1/(2 b), not a spike of 78% of the mass in the centre bin
+    assert np.nansum(y) * width == pytest.approx(1.0, rel=1e-9)
+    assert np.nanmax(y) < 1.3 / (2 * 0.3)
+    # the Gaussian reference has the variance of the non-zero coefficients
+    gauss = np.asarray(ax.lines[1].get_ydata(), dtype=float)
+    assert gauss.max() == pytest.approx(1 / (nz.std() * np.sqrt(2 * np.pi)), rel=1e-3)
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    p_zero = np.mean(a == 0)
+    assert any(f"P(a = 0) = {p_zero:.3f}" in t for t in texts), texts
+    assert any("Gaussian" in t and "non-zero" in t for t in texts), texts
+
+
+def test_coefficient_histogram_legend_covers_no_data():
+    codes, _ = _sparse_codes()
+    fig = plot_coefficient_histogram(codes)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    box = ax.get_legend().get_window_extent()
+    for line in ax.lines[:2]:
+        xy = np.column_stack(line.get_data()).astype(float)
+        xy = xy[np.all(np.isfinite(xy), axis=1)]
+        shown = xy[:, 1] >= ax.get_ylim()[0]
+        points = ax.transData.transform(xy[shown])
+        inside = ((points[:, 0] >= box.x0) & (points[:, 0] <= box.x1)
+                  & (points[:, 1] >= box.y0) & (points[:, 1] <= box.y1))
+        assert not inside.any(), f"{inside.sum()} points of {line.get_label()!r} under the legend"
+
+
+def test_coefficient_histogram_keeps_its_positional_signature():
+    codes, a = _sparse_codes()
+    fig, ax = plt.subplots()
+    out = plot_coefficient_histogram(codes, 51, ax, "title")
+    assert out is fig and ax.get_title() == "title"
+    assert len(ax.lines[0].get_xdata()) == 51
+    # exclude_zeros=False histograms everything, zeros included
+    fig = plot_coefficient_histogram(codes, exclude_zeros=False)
+    y = np.asarray(fig.axes[0].lines[0].get_ydata(), dtype=float)
+    assert np.nanmax(y) > 5 / (2 * 0.3)
+
+
+# --- orientation tuning curves -----------------------------------------------------------
+
+def _tuning(n_orient=16, n_freq=5):
+    o = np.linspace(0, np.pi, n_orient, endpoint=False)
+    f = np.geomspace(0.05, 0.4, n_freq)
+    pref = o.copy()  # one unit preferring each sampled orientation
+    curves = np.exp(np.cos(2 * (o[None, :] - pref[:, None])) * 2)
+    return xr.Dataset(
+        {"orientation_tuning": (("unit", "orientation"), curves),
+         "frequency_tuning": (("unit", "frequency"), np.ones((n_orient, n_freq))),
+         "peak_orientation": ("unit", pref),
+         "max_response": ("unit", curves.max(axis=1)),
+         "circular_variance": ("unit", np.full(n_orient, 0.3)),
+         "orientation_bandwidth": ("unit", np.full(n_orient, 0.3))},
+        coords={"orientation": o, "frequency": f})
+
+
+def test_tuning_curves_are_closed_at_exactly_plus_minus_90_degrees():
+    tuning = _tuning()
+    fig = plot_tuning_curves(tuning, units=np.arange(16))
+    ax = fig.axes[0]
+    curves = [line for line in ax.lines if len(line.get_xdata()) > 2]
+    assert len(curves) == 16
+    for line in curves:
+        x, y = (np.asarray(v, dtype=float) for v in line.get_data())
+        assert x[0] == -90.0 and x[-1] == 90.0, (x[0], x[-1])
+        assert np.all(np.diff(x) > 0)
+        assert y[0] == y[-1]  # the same orientation at both ends
+        assert y.max() == 1.0 and x[np.argmax(y)] == 0.0
+    assert ax.get_xlim() == (-90.0, 90.0)
+
+
+def test_tuning_curve_between_samples_is_closed_by_interpolation():
+    tuning = _tuning(n_orient=8)
+    # preferred orientation between two samples: no sample at +-90, so the end
+    # value is interpolated across the wrap
+    tuning["peak_orientation"] = tuning["peak_orientation"] + np.pi / 32
+    fig = plot_tuning_curves(tuning, units=[0])
+    x, y = (np.asarray(v, dtype=float) for v in fig.axes[0].lines[0].get_data())
+    assert x[0] == -90.0 and x[-1] == 90.0 and y[0] == y[-1]
+    assert min(y[1], y[-2]) <= y[0] <= max(y[1], y[-2])
+
+
+# --- receptive-field mapping: cosine histogram ------------------------------------------
+
+def test_rf_similarity_histogram_spans_the_data_not_minus_one_to_one():
+    rng = np.random.default_rng(1)
+    rfs = rng.standard_normal((64, 8, 8))
+    s = rng.uniform(0.85, 0.97, 64)
+    fig = plot_rf_comparison(rfs, rfs, similarity=s)
+    lo, hi = fig.axes[2].get_xlim()
+    assert lo < s.min() and hi > s.max()
+    assert lo >= 0.8 and hi <= 1.0  # a margin of a few percent, not [-1, 1]
+    bars = fig.axes[2].patches
+    assert sum(b.get_height() for b in bars) == 64  # every value in a bin
+
+
+def test_rf_similarity_histogram_stays_inside_minus_one_one():
+    rng = np.random.default_rng(2)
+    rfs = rng.standard_normal((20, 8, 8))
+    fig = plot_rf_comparison(rfs, rfs, similarity=np.r_[np.linspace(-1, 1, 19), np.nan])
+    assert fig.axes[2].get_xlim() == (-1.0, 1.0)
+    assert sum(b.get_height() for b in fig.axes[2].patches) == 19
+
+
+# --- orientation x frequency: one convention for Ringach and Olshausen-Field -------------
+
+def _gabor_fit(theta, freq):
+    n = len(theta)
+    return xr.Dataset(
+        {"orientation": ("atom", theta), "frequency": ("atom", freq),
+         "x0": ("atom", np.full(n, 3.5)), "y0": ("atom", np.full(n, 3.5)),
+         "sigma_x": ("atom", np.ones(n)), "sigma_y": ("atom", np.ones(n)),
+         "r2": ("atom", np.ones(n))},
+        attrs={"height": 8, "width": 8})
+
+
+def _check_half_disc(pax, theta, freq):
+    """Angle = orientation on [0, 180] degrees, each atom once, radial labels off the data."""
+    assert pax.get_thetamin() == 0 and pax.get_thetamax() == 180  # degrees
+    offsets = pax.collections[0].get_offsets()
+    np.testing.assert_allclose(offsets[:, 0], theta)  # not 2 theta, not theta + pi
+    np.testing.assert_allclose(offsets[:, 1], freq)
+    labels = [t.get_text() for t in pax.get_xticklabels()]
+    assert labels == ["0°", "45°", "90°", "135°", "180°"]
+    pax.figure.canvas.draw()
+    # every radial tick label lies below the half-disc's flat edge (the data's lowest y)
+    origin_y = pax.transData.transform([(0.0, 0.0)])[0, 1]
+    for label in pax.get_yticklabels():
+        if label.get_visible() and label.get_text():
+            assert label.get_window_extent().y1 <= origin_y + 1e-6, label.get_text()
+
+
+def test_orientation_frequency_half_disc():
+    theta = np.radians([10.0, 60.0, 100.0, 170.0])
+    freq = np.array([0.1, 0.2, 0.3, 0.4])
+    fig = plot_orientation_frequency(theta + np.pi, freq)  # wrapped to [0, pi)
+    _check_half_disc(fig.axes[0], theta, freq)
+
+
+def test_gabor_tiling_uses_the_orientation_not_its_double():
+    theta = np.radians([10.0, 60.0, 100.0, 170.0])
+    freq = np.array([0.1, 0.2, 0.3, 0.4])
+    fig = plot_gabor_tiling(_gabor_fit(theta, freq))
+    _check_half_disc(fig.axes[0], theta, freq)
+
+
+def _of97_dataset(size=8, levels=(1, 2)):
+    rng = np.random.default_rng(3)
+    n_max = size * size * max(levels)
+    k = [size * size * m for m in levels]
+    pad = lambda v, n: np.r_[v, np.full(n_max - n, np.nan)]  # noqa: E731
+    per = {name: np.stack([pad(gen(n), n) for n in k]) for name, gen in (
+        ("gabor_r2", lambda n: np.full(n, 0.95)),
+        ("gabor_frequency", lambda n: rng.uniform(0.15, 0.4, n)),
+        ("gabor_orientation", lambda n: rng.uniform(0, np.pi, n)),
+        ("gabor_x0", lambda n: rng.uniform(0, size - 1, n)),
+        ("gabor_y0", lambda n: rng.uniform(0, size - 1, n)))}
+    ds = xr.Dataset(
+        {name: (("overcompleteness", "atom"), v) for name, v in per.items()},
+        coords={"overcompleteness": list(levels)})
+    ds["dictionary"] = (("overcompleteness", "atom", "y", "x"),
+                        rng.standard_normal((len(levels), n_max, size, size)))
+    ds["n_atoms"] = ("overcompleteness", k)
+    for name, long in (("objective", "held-out energy"), ("reconstruction_error", "error"),
+                       ("mean_active", "non-zero coefficients per patch")):
+        ds[name] = ("overcompleteness", [0.5, 0.4][:len(levels)], {"long_name": long,
+                                                                    "units": "1"})
+    ds.attrs["lam"] = 0.1
+    return ds
+
+
+@pytest.fixture
+def of97_figures(monkeypatch, tmp_path):
+    """The figures of the olshausen-field-1997 study's plot, kept open."""
+    import v1model.io
+    from studies import get_study
+
+    figures = {}
+
+    def keep(fig, path, dpi=120):
+        figures[path.name] = fig
+        return path
+
+    monkeypatch.setattr(v1model.io, "save_figure", keep)
+    get_study("olshausen-field-1997").plot(_of97_dataset(), tmp_path)
+    return figures
+
+
+def test_of97_tiling_axes_are_labelled_and_polar_follows_the_convention(of97_figures):
+    fig = of97_figures["olshausen-field-1997_tiling.png"]
+    cartesian = [ax for ax in fig.axes if ax.name != "polar"]
+    polar = [ax for ax in fig.axes if ax.name == "polar"]
+    assert len(polar) == 2 and len(cartesian) == 4
+    for ax in cartesian:  # centres and bars, frequency histograms
+        assert "(" in ax.get_xlabel() and ax.get_ylabel(), (ax.get_xlabel(), ax.get_ylabel())
+    centres = [ax for ax in cartesian if ax.lines]
+    assert [ax.get_xlabel() for ax in centres] == ["x (pixel)"] * 2
+    assert [ax.get_ylabel() for ax in centres] == ["y (pixel)"] * 2
+    for pax in polar:
+        offsets = pax.collections[0].get_offsets()
+        assert np.all((offsets[:, 0] >= 0) & (offsets[:, 0] < np.pi))  # no theta + pi copies
+        _check_half_disc(pax, offsets[:, 0], offsets[:, 1])
+
+
+def test_of97_coding_panels_have_y_labels(of97_figures):
+    fig = of97_figures["olshausen-field-1997_coding.png"]
+    assert len(fig.axes) == 3
+    assert all(ax.get_ylabel() for ax in fig.axes), [ax.get_ylabel() for ax in fig.axes]
