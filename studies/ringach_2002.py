@@ -9,6 +9,18 @@ with the sparsenet basis). This study fits a Gabor to every atom learned by
 the ``olshausen-field-1996`` study and, when Olshausen's sparsenet basis
 (``A144.mat``) is available, to that basis too.
 
+Only reliable fits enter the nx-ny plane, the tiling and the medians
+(:func:`v1model.analysis.reliable_gabor_fits`): R^2 >= ``min_r2``, at least
+one carrier cycle across the patch, the envelope centred on the patch and
+neither envelope s.d. at a bound of the fit. A high R^2 alone is not enough:
+flat patches, ramps and edges are fitted well by a "Gabor" with less than one
+cycle (e.g. f = 0.002 cycles/pixel, nx = 0.012, ny = 0.006) and pile up at the
+origin of the plane, exactly where Ringach's blob-like cells lie, imitating
+his finding. On the quick run (seed 0) this moves the learned atoms' medians
+from (nx, ny) = (0.28, 0.67) over all 55 fits with R^2 >= 0.8 to (0.34, 0.72)
+over the 21 reliable ones; the A144 medians barely move, (0.34, 0.46) to
+(0.35, 0.47), 107 of 143 reliable.
+
 Figures: the nx-ny plane (learned atoms and A144), the Gabor tiling of the
 learned atoms (orientation x frequency, position x size), and the atoms next
 to their fitted Gabors.
@@ -21,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from v1model.analysis import GABOR_LIKE_R2
+from v1model.analysis import GABOR_LIKE_R2, reliable_gabor_fits
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "ringach-2002"
@@ -65,9 +77,10 @@ def run(
         Path of ``A144.mat``; default ``../shared/data/olshausen/A144.mat``
         when present; ``"none"`` to skip.
     min_r2 : float
-        Fits with R^2 at least this good count as Gabor-like (the summary
-        statistics use only those); default ``GABOR_LIKE_R2`` (0.8), the
-        package's one threshold.
+        Fits with R^2 at least this good count as Gabor-like; default
+        ``GABOR_LIKE_R2`` (0.8), the package's one threshold. The medians,
+        the nx-ny plane and the tiling use only the reliable fits among them
+        (see the module docstring).
     n_starts : int
         Starts per Gabor fit.
     progress : bool
@@ -77,8 +90,23 @@ def run(
     xarray.Dataset
         ``dictionary`` (atom, y, x) and its fitted Gabor parameters, ``r2``,
         ``nx``, ``ny`` over ``atom``, the fitted Gabor images ``gabor`` (atom,
-        y, x); the same with a ``ref_`` prefix over ``ref_atom`` for A144;
-        summaries in attrs.
+        y, x), ``reliable`` (atom; bool, see
+        :func:`v1model.analysis.reliable_gabor_fits`); the same with a
+        ``ref_`` prefix over ``ref_atom`` for A144. Summaries in attrs, with
+        the prefix ``learned_`` or ``ref_``:
+
+        - ``n_atoms``; ``median_r2`` over all fitted atoms;
+        - ``fraction_gabor``: fraction of atoms with R^2 >= ``min_r2``
+          (unchanged meaning: R^2 only, not the reliability criteria);
+          ``n_gabor_like``, the same as a count;
+        - ``fraction_reliable``, ``n_reliable``: atoms whose fit is reliable;
+          how many each criterion excluded: ``n_unfitted`` (constant atoms),
+          ``n_low_r2``, and among the Gabor-like fits ``n_sub_cycle``,
+          ``n_centre_outside``, ``n_sigma_at_bound`` (overlapping);
+        - ``median_nx``, ``median_ny``, ``median_frequency``,
+          ``median_sigma_x``, ``median_sigma_y``: over the reliable fits
+          only (before this criterion they were over all fits with R^2 >=
+          ``min_r2``).
     """
     from studies._learned import (a144_path, check_dictionary_source, learned_dictionary,
                                   load_a144)
@@ -96,21 +124,24 @@ def run(
     D, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
                                          n_updates=n_updates, progress=progress)
     fit = fit_gabor(D, n_starts=n_starts, return_model=True, progress=progress)
+    reliable = reliable_gabor_fits(fit, min_r2=min_r2)
     ds = fit.rename({"model": "gabor"})
     ds["dictionary"] = (("atom", "y", "x"), D, {"units": "1", "long_name": "learned atoms"})
-    summary = _summary(fit, min_r2)
-    ds.attrs.update({f"learned_{k}": v for k, v in summary.items()})
+    ds["reliable"] = _mask_variable(reliable)
+    ds.attrs.update({f"learned_{k}": v for k, v in _summary(fit, reliable).items()})
 
     if path is not None:
         A = load_a144(path)
         ref = fit_gabor(A, n_starts=n_starts, return_model=True, progress=progress)
+        ref_reliable = reliable_gabor_fits(ref, min_r2=min_r2)  # with ref's own bounds
+        ref_summary = _summary(ref, ref_reliable)
+        ref["reliable"] = _mask_variable(ref_reliable)
         ref = ref.rename({"atom": "ref_atom", "y": "ref_y", "x": "ref_x", "model": "gabor"})
         ref = ref.rename({v: f"ref_{v}" for v in ref.data_vars})
         ref["ref_dictionary"] = (("ref_atom", "ref_y", "ref_x"), A,
                                  {"units": "1", "long_name": "sparsenet basis A144"})
         ds = xr.merge([ds, ref], combine_attrs="override")
-        ds.attrs.update({f"ref_{k}": v for k, v in _summary(ref.rename(
-            {v: v[4:] for v in ref.data_vars}), min_r2).items()})
+        ds.attrs.update({f"ref_{k}": v for k, v in ref_summary.items()})
     ds.attrs.update(
         study=NAME, reference_paper=REFERENCE, quick=int(quick), seed=seed, source=source,
         a144=str(path) if path is not None else "absent", min_r2=min_r2, n_starts=n_starts,
@@ -119,11 +150,28 @@ def run(
     return ds
 
 
-def _summary(fit, min_r2):
+_COUNTS = ("n_gabor_like", "n_reliable", "n_unfitted", "n_low_r2", "n_sub_cycle",
+           "n_centre_outside", "n_sigma_at_bound")
+
+
+def _mask_variable(reliable):
+    """The reliability mask as a data variable: its criteria in attrs (counts go to ds.attrs)."""
+    keep = ("long_name", "units", "min_r2", "min_cycles", "sigma_rtol", "min_sigma",
+            "max_sigma")
+    return xr.DataArray(reliable.values, dims=reliable.dims,
+                        attrs={k: v for k, v in reliable.attrs.items() if k in keep})
+
+
+def _summary(fit, reliable):
+    """Counts and medians of one set of fits; the medians over reliable fits only."""
     r2 = fit["r2"].values
-    good = np.isfinite(r2) & (r2 >= min_r2)
-    out = {"n_atoms": int(r2.size), "fraction_gabor": float(good.mean()),
-           "median_r2": float(np.nanmedian(r2))}
+    good = reliable.values
+    out = {"n_atoms": int(r2.size),
+           # R^2 >= min_r2 alone, as before the reliability criteria
+           "fraction_gabor": float(reliable.attrs["n_gabor_like"] / max(r2.size, 1)),
+           "fraction_reliable": float(good.mean()) if r2.size else np.nan,
+           "median_r2": float(np.nanmedian(r2)) if np.isfinite(r2).any() else np.nan}
+    out.update({k: int(reliable.attrs[k]) for k in _COUNTS})
     for name in ("nx", "ny", "frequency", "sigma_x", "sigma_y"):
         out[f"median_{name}"] = float(np.median(fit[name].values[good])) if good.any() else np.nan
     return out
@@ -140,36 +188,52 @@ def _fit_view(ds, prefix):
     return fit
 
 
+def _reliable(ds, prefix, min_r2):
+    """The saved reliability mask, or (results saved before it existed) recomputed."""
+    if f"{prefix}reliable" in ds:
+        return np.asarray(ds[f"{prefix}reliable"].values, dtype=bool)
+    # fit_gabor's default sigma bounds, which this study uses
+    return reliable_gabor_fits(_fit_view(ds, prefix), min_r2=min_r2).values
+
+
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """nx-ny plane, Gabor tiling, atoms next to their fits."""
+    """nx-ny plane and Gabor tiling of the reliable fits, atoms next to their fits."""
     from v1model.io import save_figure
     from v1model.plotting import plot_atoms, plot_gabor_tiling, plot_nx_ny
     from v1model.plotting._mpl import pyplot
 
     outdir = Path(outdir)
     min_r2 = float(ds.attrs.get("min_r2", GABOR_LIKE_R2))
-    fits, labels = [_fit_view(ds, "")], ["learned atoms"]
+    prefixes, labels = [""], ["learned atoms"]
     if "ref_atom" in ds.dims:
-        fits.append(_fit_view(ds, "ref_"))
+        prefixes.append("ref_")
         labels.append("sparsenet A144")
+    masks = [_reliable(ds, p, min_r2) for p in prefixes]
+    # the plotting functions select by R^2 only: hand them the reliable fits alone
+    fits = [_fit_view(ds, p).isel(atom=np.flatnonzero(m)) for p, m in zip(prefixes, masks)]
+    labels = [f"{label}: {m.sum()} of {m.size} reliable" for label, m in zip(labels, masks)]
+    criteria = f"R² ≥ {min_r2:g}, ≥ 1 cycle, centre on the patch, σ inside the fit bounds"
     paths = [
-        save_figure(plot_nx_ny(*fits, labels=labels, min_r2=min_r2),
+        save_figure(plot_nx_ny(*fits, labels=labels, min_r2=min_r2,
+                               title=f"Ringach's nx-ny plane, reliable Gabor fits\n({criteria})"),
                     outdir / f"{NAME}_nx_ny.png"),
         save_figure(plot_gabor_tiling(fits[0], min_r2=min_r2,
-                                      title="Gabor tiling of the learned atoms"),
+                                      title=f"Gabor tiling of the {masks[0].sum()} reliably "
+                                            f"fitted learned atoms ({criteria})"),
                     outdir / f"{NAME}_tiling.png"),
     ]
     plt = pyplot()
-    sets = [("dictionary", "gabor", "learned")]
+    sets = [("dictionary", "gabor", "learned", "")]
     if "ref_atom" in ds.dims:
-        sets.append(("ref_dictionary", "ref_gabor", "A144"))
+        sets.append(("ref_dictionary", "ref_gabor", "A144", "ref_"))
     fig, axes = plt.subplots(len(sets), 2, figsize=(10, 5 * len(sets)), squeeze=False)
-    for row, (atoms, model, label) in zip(axes, sets):
-        r2 = ds["r2" if label == "learned" else "ref_r2"].values
+    for row, (atoms, model, label, prefix), mask in zip(axes, sets, masks):
+        r2 = ds[f"{prefix}r2"].values
         plot_atoms(ds[atoms].values, ax=row[0], title=f"{label} atoms")
         plot_atoms(ds[model].values, ax=row[1],
                    title=f"fitted Gabors (median R² {np.nanmedian(r2):.2f}, "
-                         f"{np.mean(r2 >= min_r2):.0%} ≥ {min_r2:g})")
+                         f"{np.mean(r2 >= min_r2):.0%} ≥ {min_r2:g}, "
+                         f"{mask.mean():.0%} reliable)")
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_fits.png"))
     return paths

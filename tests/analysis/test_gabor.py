@@ -294,3 +294,87 @@ def test_fit_gabor_bounds_max_frequency_and_non_square_centre():
     assert float(fit.x0[0]) == pytest.approx(15.0, abs=1e-3)
     assert float(fit.y0[0]) == pytest.approx(3.5, abs=1e-3)
     assert float(fit.r2[0]) > 0.999
+
+
+# ----------------------------------------------------------------------------- reliable fits
+def _fit_table(**columns):
+    """A fit_gabor-like Dataset from hand-set parameters (12x12 patch, default bounds)."""
+    import xarray as xr
+
+    n = len(next(iter(columns.values())))
+    base = dict(r2=np.full(n, 0.95), frequency=np.full(n, 0.2), x0=np.full(n, 5.5),
+                y0=np.full(n, 5.5), sigma_x=np.full(n, 2.0), sigma_y=np.full(n, 3.0))
+    base.update({k: np.asarray(v, float) for k, v in columns.items()})
+    fit = xr.Dataset({k: ("atom", v) for k, v in base.items()}, coords={"atom": np.arange(n)})
+    fit.attrs.update(height=12, width=12, min_sigma=0.5, max_sigma=12.0)
+    return fit
+
+
+def test_reliable_gabor_fits_applies_each_criterion_at_its_boundary():
+    """One atom per criterion, on each side of its boundary, on a 12x12 patch:
+    R^2 0.8 passes and 0.79 fails; 1/12 cycle/pixel (one cycle) passes, 0.08 fails;
+    centre at -0.5 and 11.5 passes, -0.6 and 11.6 fail; sigma 12 (the default
+    max_sigma = patch side) and 0.5 (min_sigma) are at the bound, 11.9 and 0.51 are not."""
+    from v1model.analysis import reliable_gabor_fits
+
+    fit = _fit_table(
+        r2=[0.8, 0.79, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, np.nan],
+        frequency=[0.2, 0.2, 1 / 12, 0.08, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, np.nan],
+        x0=[5.5, 5.5, 5.5, 5.5, -0.5, -0.6, 5.5, 5.5, 5.5, 5.5, 5.5, 5.5, np.nan],
+        y0=[5.5, 5.5, 5.5, 5.5, 11.5, 5.5, 11.6, 5.5, 5.5, 5.5, 5.5, 5.5, np.nan],
+        sigma_y=[3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 11.9, 12.0, 3.0, 3.0, 3.0, np.nan],
+        sigma_x=[2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 0.51, 0.5, 12.0, np.nan],
+    )
+    mask = reliable_gabor_fits(fit)
+    expected = [True, False, True, False, True, False, False, True, False, True, False, False,
+                False]
+    assert mask.values.tolist() == expected
+    assert mask.dims == ("atom",) and mask.dtype == bool
+    a = mask.attrs
+    assert (a["n_atoms"], a["n_unfitted"], a["n_low_r2"], a["n_gabor_like"]) == (13, 1, 1, 11)
+    assert (a["n_sub_cycle"], a["n_centre_outside"], a["n_sigma_at_bound"]) == (1, 2, 3)
+    assert a["n_reliable"] == 5
+    # criteria are parameters: two cycles needed, 1/12 is no longer enough
+    assert not reliable_gabor_fits(fit, min_cycles=2).values[2]
+    assert reliable_gabor_fits(fit, min_r2=0.79).values[1]
+    # the patch size may be given when the attrs are gone; a larger patch moves the bounds
+    bare = fit.copy()
+    bare.attrs = {}
+    np.testing.assert_array_equal(reliable_gabor_fits(bare, (12, 12)).values, expected)
+    assert not reliable_gabor_fits(bare, 16).values[5]  # x0 = -0.6 is off any patch
+    assert reliable_gabor_fits(bare, 16).values[8]  # sigma 12 is inside max_sigma = 16
+
+
+def test_reliable_gabor_fits_rejects_flat_ramp_and_edge_atoms_fitted_with_high_r2():
+    """Real fits: a Gabor is reliable; a ramp and an edge are fitted with R^2 >= 0.8 by a
+    "Gabor" of less than one cycle across the patch, which the mask drops."""
+    from v1model.analysis import reliable_gabor_fits
+
+    gabor = gabor_patch(12, orientation=0.6, frequency=0.2, phase=0.3, sigma_x=2.0,
+                        sigma_y=3.0)
+    ramp = np.tile(np.linspace(-1, 1, 12), (12, 1))
+    edge = np.tile(np.tanh(np.arange(12) - 5.5), (12, 1)).T
+    fit = fit_gabor(np.stack([gabor, ramp, edge]))
+    assert np.all(fit.r2.values >= 0.8)  # R^2 alone would count all three
+    mask = reliable_gabor_fits(fit)
+    assert mask.values.tolist() == [True, False, False]
+    assert mask.attrs["n_sub_cycle"] >= 1
+    assert np.all(fit.frequency.values[1:] < 1 / 12) or mask.attrs["n_sigma_at_bound"] >= 1
+
+
+def test_reliable_gabor_fits_bad_input():
+    from v1model.analysis import reliable_gabor_fits
+
+    fit = _fit_table(r2=[0.9])
+    with pytest.raises(TypeError, match="fit must be the Dataset returned by fit_gabor"):
+        reliable_gabor_fits(np.zeros(3))
+    with pytest.raises(ValueError, match=r"fit lacks \['x0'\]"):
+        reliable_gabor_fits(fit.drop_vars("x0"))
+    bare = fit.copy()
+    bare.attrs = {}
+    with pytest.raises(ValueError, match=r"no height/width attrs.*pass shape"):
+        reliable_gabor_fits(bare)
+    with pytest.raises(ValueError, match=r"min_r2 must be in \[0, 1\], got 2"):
+        reliable_gabor_fits(fit, min_r2=2)
+    with pytest.raises(ValueError, match="min_cycles must be a non-negative finite number"):
+        reliable_gabor_fits(fit, min_cycles=-1)

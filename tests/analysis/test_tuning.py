@@ -117,18 +117,83 @@ def test_drifting_grating_f1_over_f0_of_a_half_wave_rectified_linear_unit(gabor_
 
 
 def test_contrast_response_of_a_linear_unit(gabor_dictionary):
-    """Linear (rectified) unit: response proportional to contrast, c50 = half the top."""
+    """Linear (rectified) unit: response proportional to contrast, no saturation, so no
+    c50; a thresholded unit (LCA) answers only above a positive threshold contrast."""
     D = gabor_dictionary
     c = np.linspace(0.1, 1.0, 10)
     ds = contrast_response(lambda X: X @ D.T, 12, THETA[[2, 5]], FREQ, contrasts=c,
                            units=[2, 5], phases=16)
     r = ds.response.values
     np.testing.assert_allclose(r / r[:, -1:], np.broadcast_to(c / c[-1], r.shape), rtol=1e-10)
-    np.testing.assert_allclose(ds.c50.values, 0.5, rtol=1e-10)
-    # a thresholded unit (LCA) needs more contrast to reach half its maximum
+    assert np.all(np.isnan(ds.c50.values))
+    assert list(ds.c50_flag.values) == ["not saturating"] * 2
+    assert np.all(np.isnan(ds.threshold.values))  # responds at the lowest tested contrast
     lca_ds = contrast_response(lambda X: lca(X, D, 0.3), 12, THETA[[2, 5]], FREQ,
-                               contrasts=c, units=[2, 5], phases=16)
-    assert np.all(lca_ds.c50.values > 0.5)
+                               contrasts=np.linspace(0, 1.0, 21), units=[2, 5], phases=16)
+    assert np.all(np.isnan(lca_ds.c50.values))
+    assert np.all((lca_ds.threshold.values > 0) & (lca_ds.threshold.values < 1.0))
+
+
+PEAK_PHASE = np.pi / 4
+
+
+def _unit_response(curve):
+    """An encoder whose one unit answers a grating of amplitude c with curve(c).
+
+    The grating's amplitude is read from the stimulus as its largest |pixel|: at
+    0.25 cycles/pixel on 8x8, orientation 0 and phase pi/4 a pixel sits on a crest."""
+    def encoder(X):
+        return curve(np.abs(X).max(axis=1))[:, None]
+    return encoder
+
+
+def test_naka_rushton_with_known_c50_is_recovered():
+    """r = 0.1 + 2 c^2.5 / (c^2.5 + 0.2^2.5), tested from 0.01 to 1: c50, n, rmax and the
+    baseline come back to 1e-4; the threshold is NaN (it responds at every contrast)."""
+    from v1model.analysis import naka_rushton
+
+    def curve(c):
+        return naka_rushton(c, 2.0, 0.2, 2.5, 0.1)
+
+    c = np.geomspace(0.01, 1.0, 15)
+    ds = contrast_response(_unit_response(curve), 8, 0.0, 0.25, contrasts=c, phases=[PEAK_PHASE])
+    np.testing.assert_allclose(ds.response.values[0], curve(c), rtol=1e-12)
+    assert str(ds.c50_flag.values[0]) == "saturating"
+    assert float(ds.c50[0]) == pytest.approx(0.2, rel=1e-4)
+    assert float(ds.exponent[0]) == pytest.approx(2.5, rel=1e-4)
+    assert float(ds.rmax[0]) == pytest.approx(2.0, rel=1e-4)
+    assert float(ds.baseline[0]) == pytest.approx(0.1, abs=1e-4)
+    assert float(ds.fit_r2[0]) > 1 - 1e-9
+    # the same curve tested only up to 0.25 (r(0.25) = 0.64 rmax) does not saturate
+    low = contrast_response(_unit_response(curve), 8, 0.0, 0.25,
+                            contrasts=np.geomspace(0.01, 0.25, 10), phases=[PEAK_PHASE])
+    assert str(low.c50_flag.values[0]) == "not saturating" and np.isnan(low.c50[0])
+    # and a c50 above the tested range is never reported
+    high = contrast_response(_unit_response(lambda c: naka_rushton(c, 1.0, 3.0, 2.0)), 8,
+                             0.0, 0.25, contrasts=c, phases=[PEAK_PHASE])
+    assert np.isnan(high.c50[0])
+
+
+@pytest.mark.parametrize("threshold", [0.137, 0.3, 0.52])
+def test_threshold_linear_unit_has_its_threshold_and_no_c50(threshold):
+    """r = 3 max(c - t, 0): threshold t exactly (interpolated between grid values), no c50,
+    whatever the tested range (here up to 1)."""
+    c = np.linspace(0.0, 1.0, 11)
+    ds = contrast_response(_unit_response(lambda x: 3.0 * np.maximum(x - threshold, 0.0)), 8,
+                           0.0, 0.25, contrasts=c, phases=[PEAK_PHASE])
+    assert float(ds.threshold[0]) == pytest.approx(threshold, rel=1e-9)
+    assert str(ds.c50_flag.values[0]) == "not saturating"
+    assert np.isnan(ds.c50[0]) and np.isnan(ds.exponent[0])
+
+
+def test_contrast_response_silent_unit_and_unsorted_contrasts():
+    c = np.array([0.5, 0.1, 0.9, 0.3, 0.7])
+    ds = contrast_response(_unit_response(lambda x: np.zeros_like(x)), 8, 0.0, 0.25,
+                           contrasts=c, phases=[PEAK_PHASE])
+    assert str(ds.c50_flag.values[0]) == "no response" and np.isnan(ds.threshold[0])
+    ds = contrast_response(_unit_response(lambda x: np.maximum(x - 0.2, 0.0)), 8, 0.0, 0.25,
+                           contrasts=c, phases=[PEAK_PHASE])
+    assert float(ds.threshold[0]) == pytest.approx(0.2, rel=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -233,15 +298,6 @@ def test_phase_statistic_mean_of_a_rectified_cosine():
     tc = tuning_curves(_resp(amp, np.linspace(0, np.pi, 4, endpoint=False), [0.2], ph),
                        phase_statistic="mean")
     assert float(tc.max_response[0]) == pytest.approx(1 / np.pi, rel=1e-3)
-
-
-def test_c50_interpolates_between_contrasts():
-    from v1model.analysis import contrast_response
-    from stimuli import gabor_patch
-    D = gabor_patch(12, 0.3, 0.18, 0.5, 2.2, 3.0).reshape(1, -1)
-    c = np.geomspace(0.1, 1.0, 7)  # 0.5 is not a grid value
-    ds = contrast_response(lambda X: X @ D.T, 12, 0.3, 0.18, contrasts=c, phases=16)
-    assert float(ds.c50[0]) == pytest.approx(0.5, rel=1e-9)
 
 
 def test_drifting_gratings_several_cycles():

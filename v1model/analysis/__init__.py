@@ -8,7 +8,7 @@
 """
 
 from .coherence import babel, coactive_babel, mutual_coherence
-from .gabor import GABOR_LIKE_R2, GABOR_PARAMS, fit_gabor, gabor_model
+from .gabor import GABOR_LIKE_R2, GABOR_PARAMS, fit_gabor, gabor_model, reliable_gabor_fits
 from .mapping import cosine_similarity, map_receptive_fields
 from .sparseness import (
     activity_ratio,
@@ -28,14 +28,15 @@ from .tuning import (
     contrast_response,
     drifting_grating_responses,
     grating_responses,
+    naka_rushton,
     tuning_curves,
 )
 
 __all__ = [
-    "fit_gabor", "gabor_model", "GABOR_PARAMS", "GABOR_LIKE_R2",
+    "fit_gabor", "gabor_model", "reliable_gabor_fits", "GABOR_PARAMS", "GABOR_LIKE_R2",
     "map_receptive_fields", "cosine_similarity",
     "grating_responses", "tuning_curves", "drifting_grating_responses", "contrast_response",
-    "circular_variance",
+    "circular_variance", "naka_rushton",
     "activity_ratio", "mean_active_count", "code_class", "treves_rolls", "vinje_gallant",
     "lifetime_sparseness", "population_sparseness", "hoyer_sparseness", "kurtosis",
     "dead_units", "sparseness",

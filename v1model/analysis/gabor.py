@@ -41,7 +41,7 @@ from ..validation import check_array, check_bool, check_int, check_positive, des
 from ..scaling import pow2_scale
 from ._common import atoms_as_images
 
-__all__ = ["fit_gabor", "gabor_model", "GABOR_PARAMS", "GABOR_LIKE_R2"]
+__all__ = ["fit_gabor", "gabor_model", "reliable_gabor_fits", "GABOR_PARAMS", "GABOR_LIKE_R2"]
 
 #: Fitted parameters, in the order of the internal parameter vector.
 GABOR_PARAMS = ("x0", "y0", "orientation", "frequency", "phase", "sigma_x", "sigma_y",
@@ -61,6 +61,10 @@ _UNITS = {
 _TWO_PI = 2.0 * np.pi
 #: R^2 from which a fit counts as Gabor-like in the studies and summaries
 GABOR_LIKE_R2 = 0.8
+#: Minimum number of carrier cycles across the patch for a fit to have a frequency
+MIN_CYCLES = 1.0
+#: A fitted sigma within this fraction of a bound of fit_gabor is "at the bound"
+SIGMA_BOUND_RTOL = 1e-3
 _MAX_STARTS = 6
 # a Levenberg-Marquardt fit stops once an accepted step improves its cost by less than this
 _GAIN_TOL = 1e-6
@@ -376,7 +380,11 @@ def fit_gabor(
         ``amplitude``, ``offset``, ``r2`` (coefficient of determination of
         the fit over the atom's pixels), ``nx`` = sigma_x * frequency and
         ``ny`` = sigma_y * frequency (Ringach 2002), ``start`` (which start
-        won). Constant atoms get NaN parameters and a warning.
+        won). Constant atoms get NaN parameters and a warning. The attrs
+        record the patch size and the bounds used (``min_sigma``,
+        ``max_sigma``, ``max_frequency``); ``polish`` is stored as 0/1 so the
+        Dataset saves with a plain ``to_netcdf``. A high R^2 alone does not
+        make a Gabor: see :func:`reliable_gabor_fits`.
 
     References
     ----------
@@ -489,7 +497,132 @@ def fit_gabor(
                        {"units": "1", "long_name": "fitted Gabor"})
     ds.attrs.update(
         analysis="gabor fit", height=h, width=w, n_starts=n_starts, n_iter=n_iter,
-        polish=polish, max_nfev=max_nfev, min_sigma=min_sigma, max_sigma=max_sigma,
+        polish=int(polish), max_nfev=max_nfev, min_sigma=min_sigma, max_sigma=max_sigma,
         max_frequency=max_frequency,
     )
     return ds
+
+
+def reliable_gabor_fits(
+    fit: xr.Dataset,
+    shape=None,
+    *,
+    min_r2: float = GABOR_LIKE_R2,
+    min_cycles: float = MIN_CYCLES,
+    sigma_rtol: float = SIGMA_BOUND_RTOL,
+) -> xr.DataArray:
+    """Which Gabor fits describe a localised, oriented, banded receptive field.
+
+    A high R^2 is not enough: a flat patch, a ramp or an edge is fitted well
+    by a "Gabor" with less than one carrier cycle across the patch, or with
+    an envelope as wide as the fit allows, or centred off the patch. Such
+    fits have arbitrary ``nx``, ``ny`` (a flat patch gives nx, ny ~ 0, where
+    Ringach's blob-like cells lie). A fit is reliable when all of:
+
+    1. ``r2 >= min_r2`` (and the atom was fitted at all: not constant);
+    2. at least ``min_cycles`` carrier cycles across the patch:
+       ``frequency >= min_cycles / max(height, width)`` (cycles/pixel);
+    3. the envelope centre lies on the patch: ``-0.5 <= x0 <= width - 0.5``
+       and ``-0.5 <= y0 <= height - 0.5`` (pixel centres are 0 ...
+       width - 1; :func:`fit_gabor` allows -1 ... width);
+    4. neither envelope s.d. is at a bound of the fit: ``sigma_x`` and
+       ``sigma_y`` lie strictly inside ``[min_sigma, max_sigma]`` by more
+       than ``sigma_rtol`` of the bound (bounds read from ``fit.attrs``,
+       as used by :func:`fit_gabor`).
+
+    Parameters
+    ----------
+    fit : xarray.Dataset
+        Output of :func:`fit_gabor` (or a Dataset with its variables
+        ``r2``, ``frequency``, ``x0``, ``y0``, ``sigma_x``, ``sigma_y`` over
+        one dimension).
+    shape : int or (height, width), optional
+        Patch size in pixels; default ``fit.attrs["height"]``,
+        ``fit.attrs["width"]``.
+    min_r2 : float
+        Smallest R^2 of a Gabor-like fit, in [0, 1]; default
+        :data:`GABOR_LIKE_R2` (0.8).
+    min_cycles : float
+        Smallest number of carrier cycles across the patch's larger side
+        (default 1: less is a blob, a ramp or an edge, with no frequency
+        band).
+    sigma_rtol : float
+        Relative distance to a sigma bound (pixels) below which the fit
+        counts as stuck at the bound (default 1e-3; fits that hit a bound sit
+        on it to rounding).
+
+    Returns
+    -------
+    xarray.DataArray of bool, named ``reliable``, over the fit's dimension.
+    Its attrs give the criteria and how many atoms each one excluded:
+    ``n_atoms``; ``n_unfitted`` (constant atoms, NaN fit); ``n_low_r2``
+    (fitted, R^2 < min_r2); among the fits with R^2 >= min_r2 (the
+    "Gabor-like" ones), ``n_sub_cycle``, ``n_centre_outside`` and
+    ``n_sigma_at_bound`` (a fit may fail several criteria, so these counts
+    overlap); ``n_gabor_like`` and ``n_reliable``. All attrs are numbers,
+    so the mask saves with ``to_netcdf``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stimuli import gabor_patch
+    >>> atom = gabor_patch(12, orientation=0.6, frequency=0.2, phase=0.3,
+    ...                    sigma_x=2.0, sigma_y=3.0)
+    >>> ramp = np.tile(np.linspace(-1, 1, 12), (12, 1))
+    >>> mask = reliable_gabor_fits(fit_gabor(np.stack([atom, ramp])))
+    >>> mask.values.tolist(), mask.attrs["n_sub_cycle"]
+    ([True, False], 1)
+    """
+    from ..validation import check_nonnegative, check_probability
+    from ._common import image_shape
+
+    if not isinstance(fit, xr.Dataset):
+        raise TypeError(f"fit must be the Dataset returned by fit_gabor, got {describe(fit)}")
+    needed = ("r2", "frequency", "x0", "y0", "sigma_x", "sigma_y")
+    missing = [name for name in needed if name not in fit]
+    if missing:
+        raise ValueError(f"fit lacks {missing}; expected the output of fit_gabor with "
+                         f"variables {needed}")
+    if shape is None:
+        if "height" not in fit.attrs or "width" not in fit.attrs:
+            raise ValueError("fit has no height/width attrs (the patch size); pass "
+                             "shape=(height, width)")
+        shape = (int(fit.attrs["height"]), int(fit.attrs["width"]))
+    h, w = image_shape(shape)
+    min_r2 = check_probability(min_r2, "min_r2", open_interval=False)
+    min_cycles = check_nonnegative(min_cycles, "min_cycles")
+    sigma_rtol = check_nonnegative(sigma_rtol, "sigma_rtol")
+    # the bounds fit_gabor used (its defaults when the attrs are gone)
+    min_sigma = float(fit.attrs.get("min_sigma", 0.5))
+    max_sigma = float(fit.attrs.get("max_sigma", max(h, w)))
+
+    def values(name):
+        return np.asarray(fit[name].values, dtype=np.float64)
+
+    r2, f = values("r2"), values("frequency")
+    x0, y0, sx, sy = values("x0"), values("y0"), values("sigma_x"), values("sigma_y")
+    fitted = np.isfinite(r2)
+    with np.errstate(invalid="ignore"):
+        gabor_like = fitted & (r2 >= min_r2)
+        banded = f >= min_cycles / max(h, w)
+        inside = (x0 >= -0.5) & (x0 <= w - 0.5) & (y0 >= -0.5) & (y0 <= h - 0.5)
+        free = np.ones_like(r2, dtype=bool)
+        for s in (sx, sy):
+            free &= (s > min_sigma * (1 + sigma_rtol)) & (s < max_sigma * (1 - sigma_rtol))
+    reliable = gabor_like & banded & inside & free
+    dim = fit["r2"].dims
+    out = xr.DataArray(reliable, dims=dim, coords={d: fit[d] for d in dim if d in fit.coords},
+                       name="reliable")
+    out.attrs.update(
+        long_name="reliable Gabor fit (R^2, >= min_cycles cycles, centre on the patch, "
+                  "sigma inside the fit bounds)",
+        units="1", min_r2=min_r2, min_cycles=min_cycles, sigma_rtol=sigma_rtol,
+        min_sigma=min_sigma, max_sigma=max_sigma, height=h, width=w,
+        n_atoms=int(r2.size), n_unfitted=int((~fitted).sum()),
+        n_low_r2=int((fitted & ~gabor_like).sum()), n_gabor_like=int(gabor_like.sum()),
+        n_sub_cycle=int((gabor_like & ~banded).sum()),
+        n_centre_outside=int((gabor_like & ~inside).sum()),
+        n_sigma_at_bound=int((gabor_like & ~free).sum()),
+        n_reliable=int(reliable.sum()),
+    )
+    return out

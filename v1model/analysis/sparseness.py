@@ -277,7 +277,7 @@ def sparseness(
                       "excess kurtosis of responses"})
     ds["unit_activity"] = ("unit", active.mean(axis=0), {"units": "1", "long_name":
                            "fraction of stimuli the unit answers"})
-    ds["dead"] = ("unit", dead, {"long_name": "never active"})
+    ds["dead"] = ("unit", dead, {"units": "1", "long_name": "never active"})
     ds["activity_ratio"] = ((), ratio, {"units": "1", "long_name": "mean fraction active"})
     ds["mean_active_count"] = ((), float(count.mean()), {"units": "1"})
     ds["n_dead"] = ((), int(dead.sum()), {"units": "1", "long_name": "dead units"})

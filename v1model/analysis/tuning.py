@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from ..validation import (check_array, check_axis, check_bool, check_choice, check_int,
-                          check_positive, check_probability)
+                          check_nonnegative, check_positive, check_probability)
 from ._common import call_encoder, check_encoder, image_shape
 
 __all__ = [
@@ -28,11 +28,22 @@ __all__ = [
     "drifting_grating_responses",
     "contrast_response",
     "circular_variance",
+    "naka_rushton",
     "RECTIFY",
 ]
 
 RECTIFY = ("positive", "abs", "none")
 PHASE_STATISTICS = ("max", "mean")
+#: Fraction of the fitted rmax a contrast-response curve must reach at the top
+#: tested contrast for its c50 to be reported
+SATURATION = 0.75
+#: Smallest R^2 of a Naka-Rushton fit whose parameters are reported
+MIN_FIT_R2 = 0.9
+#: A response above this fraction of a unit's largest one counts as non-zero
+ZERO_TOL = 1e-9
+#: A Naka-Rushton fit counts as saturating only if its residual sum of squares is
+#: below this fraction of the best threshold-linear fit's
+LINEAR_RESIDUAL_RATIO = 0.5
 
 
 def _rectify(R, kind):
@@ -429,10 +440,32 @@ def contrast_response(
     phases=8,
     units=None,
     rectify: str = "positive",
+    baseline: bool = True,
+    saturation: float = SATURATION,
+    min_fit_r2: float = MIN_FIT_R2,
+    zero_tol: float = ZERO_TOL,
     batch_size: int = 4096,
     progress: bool = False,
 ) -> xr.Dataset:
-    """Contrast-response curves, each unit at its own grating.
+    """Contrast-response curves, each unit at its own grating, with c50 and threshold.
+
+    Two summaries of each curve, for the two shapes a model unit can have:
+
+    - a Naka-Rushton (hyperbolic-ratio) fit (Albrecht & Hamilton 1982),
+      ``r(c) = b + rmax c^n / (c^n + c50^n)``, by
+      :func:`scipy.optimize.least_squares`. ``c50`` is reported only when the
+      fitted curve saturates within the tested range: ``c50`` at most the
+      highest tested contrast and ``r(c_max) - b >= saturation * rmax``; a
+      curve still rising at the top contrast (e.g. a threshold-linear unit)
+      has no c50 to measure and gets NaN with ``c50_flag = "not saturating"``.
+      The fit must also leave less than half the residual sum of squares of
+      the best threshold-linear fit ``b + a max(c - t, 0)``: a few points of
+      a straight rise are fitted by a steep sigmoid too.
+    - ``threshold``: the lowest contrast that evokes a response, the zero
+      crossing of the line through the first two responding contrasts,
+      kept between the last silent and the first responding contrast. For a
+      threshold-linear unit (LCA, soft thresholding) this is exact, and it
+      is the meaningful number: such a unit has no c50.
 
     Parameters
     ----------
@@ -444,8 +477,8 @@ def contrast_response(
         e.g. ``preferred_orientation`` and ``preferred_frequency`` from
         :func:`tuning_curves`.
     contrasts : int or array_like
-        Grating amplitudes; an int n gives n values log-spaced over
-        [0.01, 1] (in the units of the encoder's input).
+        Grating amplitudes, >= 0 (in the units of the encoder's input); an
+        int n gives n values log-spaced over [0.01, 1].
     phases : int or array_like
         The response is the maximum over these phases (radians).
     units : array_like of int, optional
@@ -453,14 +486,50 @@ def contrast_response(
         grating; default units ``0 ... n_selected - 1`` (unit ``i`` is shown
         grating ``i``; with a scalar orientation and frequency, unit 0 only).
     rectify : {"positive", "abs", "none"}
+    baseline : bool
+        Fit a baseline ``b`` (else ``b = 0``).
+    saturation : float
+        In (0, 1): the fraction of the fitted ``rmax`` the curve must reach
+        at the highest tested contrast for its c50 to count (default 0.75:
+        c_max >= 3 c50 for n = 1, >= 1.7 c50 for n = 2).
+    min_fit_r2 : float
+        In [0, 1]: fits with a lower R^2 get ``c50_flag = "poor fit"`` and
+        NaN parameters (default 0.9).
+    zero_tol : float
+        A response counts as non-zero above ``zero_tol`` times the unit's
+        largest response (default 1e-9; LCA's silent responses are exact
+        zeros).
     batch_size, progress
         As in :func:`grating_responses`.
 
     Returns
     -------
-    xarray.Dataset with ``response`` (unit, contrast) and ``c50`` (unit): the
-    contrast at which the response first reaches half of its maximum over
-    the tested contrasts (linear interpolation; NaN if it never responds).
+    xarray.Dataset over ``unit`` (and ``contrast``) with
+        ``response`` (unit, contrast); ``c50`` (contrast units, NaN unless
+        ``c50_flag`` is ``"saturating"``), ``exponent`` (n), ``rmax`` and
+        ``baseline`` (response units) of the Naka-Rushton fit (NaN where
+        c50 is), ``fit_r2`` (R^2 of the fit, for every responding unit),
+        ``c50_flag`` (str: ``"saturating"``, ``"not saturating"``, ``"poor
+        fit"`` or ``"no response"``), ``threshold`` (contrast units; NaN if
+        the unit never responds, already responds at the lowest tested
+        contrast, or responds only at the highest), ``grating_orientation``,
+        ``grating_frequency``. Every attr is a number or a string.
+
+    References
+    ----------
+    Albrecht, D. G. & Hamilton, D. B. (1982). Striate cortex of monkey and
+    cat: contrast response function. J. Neurophysiol. 48, 217-237.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stimuli import gabor_patch
+    >>> D = gabor_patch(12, 0.3, 0.18, 0.5, 2.2, 3.0).reshape(1, -1)
+    >>> D /= np.linalg.norm(D)
+    >>> relu = lambda X: np.maximum(X @ D.T - 0.5, 0.0)  # threshold-linear
+    >>> ds = contrast_response(relu, 12, 0.3, 0.18, contrasts=np.linspace(0, 1, 11))
+    >>> str(ds.c50_flag.values[0]), bool(np.isnan(ds.c50[0]))
+    ('not saturating', True)
     """
     check_encoder(encoder)
     h, w = image_shape(shape)
@@ -469,6 +538,10 @@ def contrast_response(
         raise ValueError(f"contrasts must be >= 0, got min {c.min()}")
     ph = _grid_or_count(phases, "phases", (0.0, 2 * np.pi))
     rectify = check_choice(rectify, "rectify", RECTIFY)
+    baseline = check_bool(baseline, "baseline")
+    saturation = check_probability(saturation, "saturation")
+    min_fit_r2 = check_probability(min_fit_r2, "min_fit_r2", open_interval=False)
+    zero_tol = check_nonnegative(zero_tol, "zero_tol")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     progress = check_bool(progress, "progress")
     from stimuli.gratings import check_frequency, grating
@@ -497,29 +570,168 @@ def contrast_response(
     R = R.reshape(len(units), len(c), len(ph), -1)
     own = R[np.arange(len(units)), :, :, units]  # (n_sel, n_c, n_ph)
     resp = _rectify(own, rectify).max(axis=-1)
-    c50 = np.full(len(units), np.nan)
-    order = np.argsort(c)
-    for k in range(len(units)):
+
+    n_sel = len(units)
+    fits = np.full((n_sel, 4), np.nan)  # rmax, c50, n, b
+    fit_r2 = np.full(n_sel, np.nan)
+    threshold = np.full(n_sel, np.nan)
+    flag = np.full(n_sel, "no response", dtype=object)
+    order = np.argsort(c, kind="stable")
+    cs = c[order]
+    for k in range(n_sel):
         r = resp[k, order]
-        top = r.max()
+        top = np.abs(r).max()
         if not top > 0:
             continue
-        j = int(np.argmax(r >= 0.5 * top))
-        if j == 0:
-            c50[k] = c[order][0]
+        threshold[k] = _contrast_threshold(cs, r, zero_tol * top)
+        p, fit_r2[k] = _fit_naka_rushton(cs, r, baseline)
+        if not fit_r2[k] >= min_fit_r2:
+            flag[k] = "poor fit"
+            continue
+        rmax, c50, n, b = p
+        reached = rmax * cs[-1] ** n / (cs[-1] ** n + c50**n) if rmax > 0 else 0.0
+        # saturation must also be what the data show: a threshold-linear function (no
+        # saturation) must leave clearly more residual than the Naka-Rushton fit
+        sse_nr = (1.0 - fit_r2[k]) * ((r - r.mean()) ** 2).sum()
+        better = sse_nr < LINEAR_RESIDUAL_RATIO * _threshold_linear_sse(cs, r, baseline)
+        if rmax > 0 and c50 <= cs[-1] and reached >= saturation * rmax and better:
+            flag[k] = "saturating"
+            fits[k] = p
         else:
-            r0, r1 = r[j - 1], r[j]
-            c0, c1 = c[order][j - 1], c[order][j]
-            c50[k] = c0 + (0.5 * top - r0) / (r1 - r0) * (c1 - c0)
+            flag[k] = "not saturating"
     ds = xr.Dataset(
         {
             "response": (("unit", "contrast"), resp,
                          {"units": "1", "long_name": "response (max over phase)"}),
-            "c50": ("unit", c50, {"units": "1", "long_name": "contrast at half-maximum"}),
+            "c50": ("unit", fits[:, 1], {"units": "1", "long_name":
+                    "semi-saturation contrast of the Naka-Rushton fit (NaN unless saturating)"}),
+            "exponent": ("unit", fits[:, 2], {"units": "1", "long_name":
+                         "Naka-Rushton exponent n (NaN unless saturating)"}),
+            "rmax": ("unit", fits[:, 0], {"units": "1", "long_name":
+                     "Naka-Rushton rmax, above baseline (NaN unless saturating)"}),
+            "baseline": ("unit", fits[:, 3], {"units": "1", "long_name":
+                         "Naka-Rushton baseline (NaN unless saturating)"}),
+            "fit_r2": ("unit", fit_r2, {"units": "1", "long_name":
+                       "R^2 of the Naka-Rushton fit"}),
+            "c50_flag": ("unit", flag.astype(str), {"units": "1", "long_name":
+                         "saturating, not saturating, poor fit or no response"}),
+            "threshold": ("unit", threshold, {"units": "1", "long_name":
+                          "contrast threshold: lowest contrast with a response (interpolated)"}),
             "grating_orientation": ("unit", o.astype(float), {"units": "rad"}),
             "grating_frequency": ("unit", f.astype(float), {"units": "cycles/pixel"}),
         },
         coords={"unit": units, "contrast": ("contrast", c, {"units": "1"})},
     )
-    ds.attrs.update(analysis="contrast response", rectify=rectify, n_phases=len(ph))
+    ds.attrs.update(analysis="contrast response", rectify=rectify, n_phases=len(ph),
+                    baseline=int(baseline), saturation=saturation, min_fit_r2=min_fit_r2,
+                    zero_tol=zero_tol)
     return ds
+
+
+def naka_rushton(c, rmax, c50, n, baseline=0.0):
+    """Hyperbolic-ratio contrast response ``baseline + rmax c^n / (c^n + c50^n)``.
+
+    Parameters
+    ----------
+    c : array_like
+        Contrasts, >= 0.
+    rmax, c50, n, baseline : float
+        Amplitude above baseline (response units), semi-saturation contrast
+        (> 0, contrast units), exponent (> 0), baseline.
+
+    Returns
+    -------
+    ndarray, the shape of ``c``.
+    """
+    c = np.asarray(c, dtype=np.float64)
+    cn = c**n
+    return baseline + rmax * cn / (cn + c50**n)
+
+
+def _contrast_threshold(c, r, tol):
+    """Zero crossing of the line through the first two responding points.
+
+    ``c`` sorted; kept within [last silent contrast, first responding
+    contrast]. NaN if the first tested contrast already responds (no silent
+    contrast below it) or if only the last one does.
+    """
+    on = np.flatnonzero(r > tol)
+    if on.size == 0 or on[0] == 0 or on[0] + 1 >= len(c):
+        return np.nan
+    j = on[0]
+    slope = (r[j + 1] - r[j]) / (c[j + 1] - c[j]) if c[j + 1] > c[j] else 0.0
+    t = c[j] - r[j] / slope if slope > 0 else c[j - 1]
+    return float(np.clip(t, c[j - 1], c[j]))
+
+
+def _threshold_linear_sse(c, r, baseline):
+    """Smallest residual sum of squares of ``b + a max(c - t, 0)`` (exact).
+
+    ``c`` sorted. For t between two tested contrasts the model is linear in
+    (a, b, b - a t) on the points above and b below: solve that least-squares
+    problem for each gap and keep t if it falls in the gap; the optimum of a
+    gap whose t falls outside is on its edge, a tested contrast, which is
+    also tried (a 2-parameter problem). ``b = 0`` without ``baseline``.
+    """
+    best = np.inf
+    n = len(c)
+
+    def lstsq(A):
+        coef, *_ = np.linalg.lstsq(A, r, rcond=None)
+        return coef, float(((A @ coef - r) ** 2).sum())
+
+    ones = np.ones(n)
+    for t in c:  # t at a tested contrast
+        ramp = np.maximum(c - t, 0.0)
+        _, sse = lstsq(np.stack([ramp, ones], 1) if baseline else ramp[:, None])
+        best = min(best, sse)
+    for j in range(n - 1):  # t inside the gap (c[j], c[j + 1])
+        above = (c > c[j]).astype(float)
+        cols = [above * c, above] + ([1.0 - above] if baseline else [])
+        coef, sse = lstsq(np.stack(cols, 1))
+        a, beta0 = coef[0], coef[1]
+        b = coef[2] if baseline else 0.0
+        if a != 0 and c[j] < (b - beta0) / a < c[j + 1]:
+            best = min(best, sse)
+    return best
+
+
+def _fit_naka_rushton(c, r, baseline):
+    """Least-squares (rmax, c50, n, b) and R^2, the best of several starts.
+
+    Fitted on ``r`` scaled to a peak of 1, with c50 in log space, bounded to
+    the tested range widened 100x each way, and n in [0.3, 10].
+    """
+    from scipy.optimize import least_squares
+
+    scale = np.abs(r).max()
+    y = r / scale
+    pos = c[c > 0]
+    if pos.size < 2 or np.ptp(y) == 0:
+        return np.full(4, np.nan), np.nan
+    lo_c, hi_c = pos.min(), pos.max()
+    lo = [0.0, np.log(lo_c / 100), 0.3] + ([-1.0] if baseline else [])
+    hi = [np.inf, np.log(hi_c * 100), 10.0] + ([1.0] if baseline else [])
+    lo, hi = np.array(lo), np.array(hi)
+    with np.errstate(divide="ignore"):
+        logc = np.log(c)  # -inf at c = 0, where the model is b
+
+    def fun(q):
+        rmax, logc50, n = q[:3]
+        b = q[3] if baseline else 0.0
+        # c^n / (c^n + c50^n) = 1 / (1 + (c50 / c)^n), written with tanh: no overflow
+        return b + rmax * 0.5 * (1.0 - np.tanh(0.5 * n * (logc50 - logc))) - y
+
+    best, best_cost = None, np.inf
+    for c50_0 in np.geomspace(lo_c, hi_c * 10, 5):
+        for n0 in (1.0, 2.5):
+            q0 = np.array([1.5, np.log(c50_0), n0, 0.0][: len(lo)])
+            res = least_squares(fun, np.clip(q0, lo + 1e-9, hi - 1e-9), bounds=(lo, hi),
+                                method="trf", xtol=1e-12, ftol=1e-12, gtol=1e-12,
+                                max_nfev=2000)
+            if res.cost < best_cost:
+                best, best_cost = res.x, res.cost
+    ss_tot = ((y - y.mean()) ** 2).sum()
+    b = best[3] * scale if baseline else 0.0
+    return (np.array([best[0] * scale, np.exp(best[1]), best[2], b]),
+            1.0 - 2.0 * best_cost / ss_tot)
