@@ -517,7 +517,13 @@ def reliable_gabor_fits(
     by a "Gabor" with less than one carrier cycle across the patch, or with
     an envelope as wide as the fit allows, or centred off the patch. Such
     fits have arbitrary ``nx``, ``ny`` (a flat patch gives nx, ny ~ 0, where
-    Ringach's blob-like cells lie). A fit is reliable when all of:
+    Ringach's blob-like cells lie). The sub-cycle fits also include thin
+    single-lobe bars (sigma_x ~ 1 pixel): localized and oriented, but with
+    sigma_x * frequency << 1 the carrier's frequency trades off against its
+    phase, so their ``nx`` is not measured either (a full 16x16
+    olshausen-field-1996 run: 66 of 253 fits with R^2 >= 0.8 are sub-cycle,
+    about 46 of them such bars; ``attrs["n_sub_cycle"]`` counts them). A fit
+    is reliable when all of:
 
     1. ``r2 >= min_r2`` (and the atom was fitted at all: not constant);
     2. at least ``min_cycles`` carrier cycles across the patch:
