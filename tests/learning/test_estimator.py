@@ -333,3 +333,36 @@ def test_history_saves_with_plain_to_netcdf(planted, algorithm, tmp_path):
     back = xr.load_dataset(tmp_path / "h.nc", engine="h5netcdf")
     assert back.attrs.keys() == h.attrs.keys()
     xr.testing.assert_equal(back, h)
+
+
+def test_saved_online_learner_continues_the_stream_exactly(planted, tmp_path):
+    pd = pytest.importorskip("pandas")
+    X, _, _ = planted
+    frame = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(16)])
+    learner = SparseDictionaryLearner(24, lam=0.2, batch_size=100, seed=0)
+    learner.partial_fit(frame.iloc[:400])
+    back = SparseDictionaryLearner.load(learner.save(tmp_path / "learner.nc"))
+    assert back.get_params() == learner.get_params()
+    np.testing.assert_array_equal(back.components_, learner.components_)
+    np.testing.assert_array_equal(back.feature_names_in_, learner.feature_names_in_)
+    # the statistics, idle counts and generator state came back: same next updates
+    learner.partial_fit(frame.iloc[400:700])
+    back.partial_fit(frame.iloc[400:700])
+    np.testing.assert_array_equal(back.components_, learner.components_)
+    np.testing.assert_array_equal(back.history_["objective"], learner.history_["objective"])
+    assert back.n_iter_ == learner.n_iter_ == 7
+    assert back.history_.attrs["n_samples_seen"] == 700
+
+
+@pytest.mark.parametrize("algorithm", ["mod", "ksvd"])
+def test_saved_batch_learner_transforms_the_same(planted, algorithm, tmp_path):
+    X, D_true, _ = planted
+    learner = SparseDictionaryLearner(24, algorithm=algorithm, lam=0.2, n_updates=2,
+                                      init=D_true, seed=1).fit(X)
+    path = learner.save(tmp_path / "learner.nc")
+    back = SparseDictionaryLearner.load(path)
+    np.testing.assert_array_equal(back.transform(X[:50]), learner.transform(X[:50]))
+    np.testing.assert_array_equal(back.init, D_true)  # an array init is kept as a variable
+    assert back.history_.sizes["update"] == 2 and back.history_.attrs["learner"] == algorithm
+    with pytest.raises(ValueError, match="not a saved SparseDictionaryLearner"):
+        SparseDictionaryLearner.from_dataset(back.history_)

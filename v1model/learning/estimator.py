@@ -467,6 +467,36 @@ class SparseDictionaryLearner:
         codes = coder.encode(X, D, as_generator(self.seed))
         return -float(coder.objective(X, D, codes).mean())
 
+    # ------------------------------------------------------------------- io
+    def to_dataset(self):
+        """The fitted learner as an xarray Dataset: ``components`` (atom,
+        feature), the history (update), the parameters in attrs and, for
+        ``algorithm="online"``, the stream state, so that a reloaded learner
+        continues ``partial_fit`` exactly."""
+        from ._persist import learner_to_dataset
+
+        return learner_to_dataset(self)
+
+    @classmethod
+    def from_dataset(cls, ds):
+        """The learner saved by :meth:`to_dataset` (fitted, ready to transform)."""
+        from ._persist import learner_from_dataset
+
+        return learner_from_dataset(cls, ds)
+
+    def save(self, path):
+        """Save the fitted learner as netCDF (atomically); returns the path."""
+        from ..io import save_dataset
+
+        return save_dataset(self.to_dataset(), path)
+
+    @classmethod
+    def load(cls, path):
+        """A learner saved by :meth:`save`."""
+        from ..io import load_dataset
+
+        return cls.from_dataset(load_dataset(path))
+
     def get_feature_names_out(self, input_features=None):
         """Names of the code columns: ``sparsedictionarylearner0`` ... .
 

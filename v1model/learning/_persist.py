@@ -1,0 +1,147 @@
+"""A fitted :class:`SparseDictionaryLearner` as a labelled Dataset, and back.
+
+The Dataset holds the dictionary (``components``: atom x feature), the
+learning history (over ``update``), the estimator's parameters (JSON in
+``attrs["estimator_params"]``, and one readable attr each) and, for the
+online algorithm, the whole stream state: the sufficient statistics ``A``
+and ``B`` (Mairal et al. 2009), the atoms' idle counts and the random
+generator's state. A reloaded online learner therefore continues a stream
+with ``partial_fit`` exactly as the saved one would have.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import xarray as xr
+
+from ..io import clean_attrs
+from ._atoms import AtomUsage
+from ._history import FIELDS, History
+
+#: attrs["kind"] of a saved learner
+LEARNER_KIND = "v1model.SparseDictionaryLearner"
+#: prefix of the learning history's attrs among the learner's attrs
+HISTORY_PREFIX = "learning_"
+
+
+def learner_to_dataset(learner) -> xr.Dataset:
+    """The fitted ``learner`` as a Dataset (see the module docstring)."""
+    learner._check_fitted()
+    D = learner.components_
+    k, p = D.shape
+    params = learner.get_params()
+    data = {"components": (("atom", "feature"), D, {
+        "long_name": "dictionary: one unit-norm atom per row", "units": "units of X"})}
+    init = params["init"]
+    if not isinstance(init, str):  # the initial dictionary given as an array
+        data["init_dictionary"] = (("atom", "feature"), np.asarray(init, dtype=np.float64), {
+            "long_name": "initial dictionary given as init", "units": "units of X"})
+        params["init"] = "array"
+    seed = params["seed"]
+    if not (seed is None or isinstance(seed, (int, np.integer))):
+        params["seed"] = None  # a Generator: its state is saved with the stream below
+    coords = {"atom": np.arange(k), "feature": np.arange(p)}
+    names = getattr(learner, "feature_names_in_", None)
+    if names is not None:
+        coords["feature_name"] = ("feature", np.asarray(names, dtype=str))
+    attrs = {"kind": LEARNER_KIND, "estimator_params": json.dumps(params, default=_jsonable),
+             "n_iter": int(learner.n_iter_), "n_features_in": int(learner.n_features_in_),
+             **{f"param_{key}": value for key, value in params.items()}}
+    state = getattr(learner, "_state", None)
+    history = learner.history_
+    if state is not None:
+        data.update(
+            stream_dictionary=(("atom", "feature"), state.D, {
+                "long_name": "the stream's dictionary (float64; components is its copy in "
+                             "the learner's dtype)", "units": "units of X"}),
+            stream_A=(("atom", "atom_other"), state.A, {
+                "long_name": "sufficient statistic A = weighted mean of a a^T",
+                "units": "1"}),
+            stream_B=(("atom", "feature"), state.B, {
+                "long_name": "sufficient statistic B = weighted mean of a x^T",
+                "units": "units of X"}),
+            stream_unused=(("atom",), state.usage.unused.copy(), {
+                "long_name": "consecutive updates in which the atom was not used",
+                "units": "1"}),
+        )
+        attrs.update(stream_weight=float(state.weight), stream_n_updates=int(state.n_updates),
+                     stream_n_samples_seen=int(state.n_samples_seen),
+                     stream_wall_time=float(state.history.wall_time),
+                     stream_rng_state=json.dumps(state.rng.bit_generator.state,
+                                                 default=_jsonable),
+                     stream_attrs=json.dumps(state.attrs, default=_jsonable))
+    ds = xr.Dataset(data, coords=coords)
+    history_vars = history.copy()
+    history_vars.attrs = {}  # they go to the learner's attrs, prefixed, below
+    ds = ds.merge(history_vars)
+    attrs.update({HISTORY_PREFIX + key: value for key, value in history.attrs.items()})
+    ds.attrs = clean_attrs(attrs)
+    return ds
+
+
+def learner_from_dataset(cls, ds: xr.Dataset):
+    """The learner saved by :func:`learner_to_dataset`."""
+    if not isinstance(ds, xr.Dataset):
+        raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
+    if ds.attrs.get("kind") != LEARNER_KIND:
+        raise ValueError(f"ds is not a saved {cls.__name__}: attrs['kind'] is "
+                         f"{ds.attrs.get('kind')!r}, not {LEARNER_KIND!r}")
+    try:
+        params = json.loads(ds.attrs["estimator_params"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError("ds.attrs['estimator_params'] is missing or not JSON; "
+                         "not a saved learner") from exc
+    if params.get("init") == "array":
+        params["init"] = ds["init_dictionary"].values
+    learner = cls(**params)
+    D = ds["components"].transpose("atom", "feature").values
+    names = ds["feature_name"].values.astype(object) if "feature_name" in ds.coords else None
+    hist_vars = [name for name in FIELDS if name in ds and "update" in ds[name].dims]
+    history = ds[hist_vars].drop_vars([c for c in ds[hist_vars].coords if c != "update"])
+    history.attrs = {key[len(HISTORY_PREFIX):]: value for key, value in ds.attrs.items()
+                     if key.startswith(HISTORY_PREFIX)}
+    n_features = int(ds.attrs["n_features_in"])
+    if "stream_A" in ds:
+        learner._state = _stream_state(learner, ds, history, n_features)
+        learner._set_fitted(D, int(ds.attrs["n_iter"]), n_features, None, names)
+    else:
+        learner._state = None
+        learner._set_fitted(D, int(ds.attrs["n_iter"]), n_features, history, names)
+    return learner
+
+
+def _stream_state(learner, ds, history, n_features):
+    from .online import OnlineState
+
+    v = learner._validated(n_features)
+    rng = np.random.default_rng()
+    rng.bit_generator.state = json.loads(ds.attrs["stream_rng_state"])
+    usage = AtomUsage(v["n_atoms"], v["reseed_patience"], v["duplicate_tol"])
+    usage.unused[:] = ds["stream_unused"].values
+    D = np.array(ds["stream_dictionary"].transpose("atom", "feature").values, dtype=np.float64)
+    state = OnlineState(D, v["coder"], v["forget_factor"], v["n_passes"], usage, rng)
+    state.A[:] = ds["stream_A"].values
+    state.B[:] = ds["stream_B"].transpose("atom", "feature").values
+    state.weight = float(ds.attrs["stream_weight"])
+    state.n_updates = int(ds.attrs["stream_n_updates"])
+    state.n_samples_seen = int(ds.attrs["stream_n_samples_seen"])
+    state.attrs = json.loads(ds.attrs["stream_attrs"])
+    rows = np.stack([history[name].values.astype(np.float64) for name in FIELDS], axis=1)
+    state.history = History(len(rows))
+    state.history._rows[: len(rows)] = rows
+    state.history._n = len(rows)
+    state.history.wall_time = float(ds.attrs["stream_wall_time"])
+    return state
+
+
+def _jsonable(value):
+    """JSON for numpy scalars and arrays (bit-generator states hold uint64s)."""
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
