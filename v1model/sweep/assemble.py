@@ -31,7 +31,8 @@ import json
 import numpy as np
 import xarray as xr
 
-from .storage import POINT_ATTRS, _version
+from .. import __version__
+from .storage import POINT_ATTRS
 
 __all__ = ["assemble"]
 
@@ -119,7 +120,7 @@ def assemble(spec, points: dict, failures: dict, executor_info: dict | None = No
         sweep_root_seed=spec.grid.root_seed,
         sweep_n_seeds=spec.grid.n_seeds,
         sweep_quick=int(spec.quick),
-        v1model_version=_version(),
+        v1model_version=__version__,
         sweep_n_points=n,
         sweep_n_ok=counts["ok"],
         sweep_n_failed=counts["failed"],
