@@ -183,3 +183,93 @@ def test_pbs_job_script_has_the_requested_resources(tmp_path):
     for line in ["#PBS -q compute", "#PBS -A v1lab", "#PBS -l select=1:ncpus=8:mem=15GB",
                  "#PBS -l walltime=02:00:00", "#PBS -m abe", "module load python/3.11"]:
         assert line in script, f"{line!r} missing from\n{script}"
+
+
+FAKE_SBATCH = """#!/bin/sh
+# a fake SLURM: --test-only accepts or refuses the script; a submission runs it in the background
+echo "$@" >> "$FAKE_SLURM/calls"
+if [ "$1" = "--test-only" ]; then
+  if [ -e "$FAKE_SLURM/refuse" ]; then
+    echo "sbatch: error: Batch job submission failed: Invalid account or account/partition combination specified" >&2
+    exit 1
+  fi
+  echo "sbatch: Job 1 to start at 2026-01-01T00:00:00 using 1 processors on nodes n1" >&2
+  exit 0
+fi
+id=$(( $(date +%s%N) % 100000000 ))
+cp "$1" "$FAKE_SLURM/job-$id.sh"
+nohup sh "$FAKE_SLURM/job-$id.sh" > "$FAKE_SLURM/job-$id.out" 2>&1 &
+echo $! > "$FAKE_SLURM/job-$id.pid"
+echo "Submitted batch job $id"
+"""
+FAKE_SCANCEL = """#!/bin/sh
+for id in "$@"; do
+  pkill -TERM -P "$(cat "$FAKE_SLURM/job-$id.pid")" 2>/dev/null
+  kill "$(cat "$FAKE_SLURM/job-$id.pid")" 2>/dev/null
+  echo "$id" >> "$FAKE_SLURM/cancelled"
+done
+"""
+
+
+@pytest.fixture()
+def fake_slurm(tmp_path, monkeypatch):
+    """A directory with fake ``sbatch`` / ``scancel`` on PATH (real dask workers run
+    the job scripts on this machine); returns the directory of their records."""
+    pytest.importorskip("dask_jobqueue")
+    bin_dir, records = tmp_path / "bin", tmp_path / "slurm"
+    bin_dir.mkdir()
+    records.mkdir()
+    for name, text in (("sbatch", FAKE_SBATCH), ("scancel", FAKE_SCANCEL)):
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_SLURM", str(records))
+    return records
+
+
+SLURM = {"kind": "slurm", "cores": 1, "memory": "1GB", "walltime": "00:10:00"}
+
+
+def test_slurm_sweep_runs_on_submitted_jobs(fake_slurm, serial_reference, study, tmp_path):
+    """The whole SLURM path (job script, submission, workers joining the
+    scheduler, cancellation at the end) against the serial reference."""
+    ds = run(study(), GRID, n_seeds=2, seed=5, output=tmp_path / "out", progress=False,
+             executor={**SLURM, "adapt": {"minimum_jobs": 0, "maximum_jobs": 2},
+                       "log_directory": str(tmp_path / "logs")})
+    xr.testing.assert_identical(comparable(ds), comparable(serial_reference))
+    calls = (fake_slurm / "calls").read_text().splitlines()
+    assert calls[0].startswith("--test-only ")
+    submitted = [c for c in calls if not c.startswith("--test-only")]
+    assert 1 <= len(submitted) <= 2
+    # every submitted job was cancelled when the sweep closed its cluster
+    assert len((fake_slurm / "cancelled").read_text().split()) == len(submitted)
+
+
+def test_slurm_refusal_is_an_error_before_any_job(fake_slurm, study, tmp_path):
+    """A job script SLURM refuses (here: the account) fails the run at once with
+    SLURM's message, instead of a log line while the sweep waits for workers."""
+    from v1model.sweep import ExecutorStartError
+
+    (fake_slurm / "refuse").touch()
+    with pytest.raises(ExecutorStartError, match=r"sbatch --test-only` refused the job "
+                                                  r"script .*Invalid account"):
+        run(study(), {"x": [1.0]}, output=tmp_path / "out", progress=False,
+            executor={**SLURM, "jobs": 1})
+    calls = (fake_slurm / "calls").read_text().splitlines()
+    assert len(calls) == 1 and calls[0].startswith("--test-only ")
+    assert not list((tmp_path / "out" / "points").glob("*.nc"))
+
+
+@pytest.mark.parametrize("kind, command", [("slurm", "sbatch"), ("pbs", "qsub")])
+def test_batch_executor_without_its_submit_command(kind, command, study, tmp_path,
+                                                   monkeypatch):
+    """Started where the batch system is missing (a laptop, a compute node): a
+    clear error at once instead of a sweep that waits for ever."""
+    pytest.importorskip("dask_jobqueue")
+    from v1model.sweep import ExecutorStartError
+
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(ExecutorStartError, match=rf"kind '{kind}' submits its workers with "
+                                                  rf"`{command}`, which is not on PATH"):
+        run(study(), {"x": [1.0]}, output=tmp_path / "out", progress=False,
+            executor={"kind": kind, "cores": 1, "memory": "1GB", "jobs": 1})

@@ -146,6 +146,10 @@ def test_dumps_toml_is_read_back_exactly():
     ({"executor": {"kind": "slurm", "memory": "4GB", "jobs": 1}}, "executor.cores", "required"),
     ({"executor": {"kind": "slurm", "cores": 2, "memory": "4GB"}}, "executor.adapt",
      "exactly one of"),
+    ({"executor": {"kind": "slurm", "cores": 2, "memory": "4GB", "jobs": 1,
+                   "scheduler_options": {"dashbord_address": ":8787"}}},
+     "executor.scheduler_options.dashbord_address",
+     "not an option of dask's Scheduler \\(did you mean 'dashboard_address'\\?\\)"),
     ({"study": "TEST:no_seed"}, "study", "must accept the keyword argument"),
     ({"study": "/no/such/file.py:run"}, "study", "no such file"),
 ])

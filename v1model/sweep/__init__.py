@@ -23,7 +23,7 @@ The result is one ``xarray.Dataset``: the swept parameters as dimensions
 ``error``, ``point_seed``, ``duration`` and ``cpu_time``.
 """
 
-from .errors import OutputLockedError, SpecError
+from .errors import ExecutorStartError, OutputLockedError, SpecError
 from .executors import (
     DaskExecutor,
     Executor,
@@ -54,6 +54,7 @@ __all__ = [
     "SweepWarning",
     "SpecError",
     "OutputLockedError",
+    "ExecutorStartError",
     "Executor",
     "SerialExecutor",
     "LocalExecutor",

@@ -96,7 +96,7 @@ def _executor_override(args, current: dict):
 
 
 def _execute(spec, args, only) -> int:
-    from .errors import OutputLockedError
+    from .errors import ExecutorStartError, OutputLockedError
     from .runner import run_spec
 
     progress = not args.no_progress
@@ -109,6 +109,9 @@ def _execute(spec, args, only) -> int:
     except OutputLockedError as exc:
         print(f"v1model: error: {exc}", file=sys.stderr)
         return 2
+    except ExecutorStartError as exc:
+        print(f"v1model: error: {exc}", file=sys.stderr)
+        return 1
     n_ok, n_failed = int(ds.attrs["sweep_n_ok"]), int(ds.attrs["sweep_n_failed"])
     n_pending = int(ds.attrs["sweep_n_pending"])
     print(f"{n_ok} ok, {n_failed} failed, {n_pending} pending of {ds.attrs['sweep_n_points']} "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["SpecError", "OutputLockedError"]
+__all__ = ["SpecError", "OutputLockedError", "ExecutorStartError"]
 
 
 class SpecError(ValueError):
@@ -18,3 +18,8 @@ class SpecError(ValueError):
 
 class OutputLockedError(RuntimeError):
     """Another process is running a sweep into the same output folder."""
+
+
+class ExecutorStartError(RuntimeError):
+    """The executor could not start its workers (e.g. the batch system refused
+    the job submission); no point has run."""

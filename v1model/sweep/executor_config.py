@@ -61,6 +61,31 @@ def _table(value, field):
     return dict(value)
 
 
+def _scheduler_options(value, field):
+    """Keyword arguments of dask's Scheduler, checked by name here: at start a
+    misspelt key only fails once the cluster is being built."""
+    import difflib
+    import inspect
+
+    from distributed import Scheduler
+
+    value = _table(value, field)
+    known = set()
+    for cls in Scheduler.__mro__:  # Scheduler passes **kwargs on to its bases
+        init = cls.__dict__.get("__init__")
+        if init is not None:
+            known.update(name for name, p in inspect.signature(init).parameters.items()
+                         if name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD,
+                                                          p.KEYWORD_ONLY))
+    for key in value:
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise SpecError(f"{field}.{key}", f"not an option of dask's Scheduler{hint}; "
+                                              f"valid: {', '.join(sorted(known))}")
+    return value
+
+
 def start_method_option(value, field):
     methods = multiprocessing.get_all_start_methods()
     if value not in methods:
@@ -96,7 +121,7 @@ _JOBQUEUE = {
     "walltime": _str, "job_extra_directives": _str_list, "job_directives_skip": _str_list,
     "job_script_prologue": _str_list, "worker_extra_args": _str_list, "interface": _str,
     "local_directory": _str, "log_directory": _str, "shebang": _str, "python": _str,
-    "job_name": _str, "death_timeout": int_option(1), "scheduler_options": _table,
+    "job_name": _str, "death_timeout": int_option(1), "scheduler_options": _scheduler_options,
     "jobs": int_option(1), "adapt": _adapt,
 }
 OPTIONS = {

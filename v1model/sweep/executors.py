@@ -18,6 +18,9 @@ import logging
 import multiprocessing
 import sys
 import os
+import shutil
+import subprocess
+import tempfile
 import uuid
 from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -30,6 +33,7 @@ from .executor_config import (
     int_option,
     start_method_option,
 )
+from .errors import ExecutorStartError
 from .point import PointOutcome, run_point
 
 __all__ = [
@@ -468,10 +472,52 @@ class JobQueueExecutor(DaskExecutor):
                 except OSError:
                     pass
 
+    def _submit_command(self) -> str:
+        import dask_jobqueue
+
+        job = {"slurm": dask_jobqueue.slurm.SLURMJob, "pbs": dask_jobqueue.pbs.PBSJob}[self.kind]
+        return job.submit_command
+
+    def _check_submission(self, command: str):
+        """Let SLURM validate the job script without submitting it.
+
+        dask-jobqueue submits in the background, where a refused job (a wrong
+        account, partition or memory request) is only a log line and the sweep
+        would wait for workers that never come. PBS has no such check.
+        """
+        if self.kind != "slurm":
+            return
+        fd, path = tempfile.mkstemp(prefix="v1model-sweep-job-", suffix=".sh")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(self.cluster.job_script())
+            done = subprocess.run([command, "--test-only", path], capture_output=True,
+                                  text=True, timeout=120)
+        finally:
+            os.unlink(path)
+        if done.returncode != 0:
+            said = (done.stderr.strip() or done.stdout.strip() or "no message").splitlines()
+            raise ExecutorStartError(
+                f"executor kind 'slurm': `{command} --test-only` refused the job script "
+                f"(exit code {done.returncode}): {' '.join(said[-3:])}; "
+                "see the script with `v1model sweep jobscript SPEC`")
+
     def start(self):
         from distributed import Client
 
+        command = self._submit_command()
+        if shutil.which(command) is None:
+            raise ExecutorStartError(
+                f"executor kind {self.kind!r} submits its workers with `{command}`, which is "
+                "not on PATH: start the sweep on the cluster's login node, or run it here "
+                "with executor kind 'local' (`--executor local`)")
         self.cluster = self._make_cluster()
+        try:
+            self._check_submission(command)
+        except BaseException:
+            self.cluster.close()
+            self.cluster = None
+            raise
         if self.adapt is not None:
             self.cluster.adapt(**self.adapt)
         else:
