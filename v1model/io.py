@@ -185,12 +185,25 @@ def load_dataset(path, name: str = "path") -> xr.Dataset:
         with _local_scheduler():
             if _is_zarr_path(path):
                 with xr.open_zarr(path) as ds:
-                    return ds.load()
+                    return _fixed_width_strings(ds.load())
             with xr.open_dataset(path, engine=NETCDF_ENGINE) as ds:
                 return ds.load()
     except (OSError, ValueError) as exc:
         # h5py's and zarr's own messages do not say which file they choked on
         raise ValueError(f"{name}: cannot read {str(path)!r} as a {kind}: {exc}") from exc
+
+
+def _fixed_width_strings(ds: xr.Dataset) -> xr.Dataset:
+    """Zarr v3 reads strings back as NumPy's variable-width ``StringDType``; give
+    them the fixed-width unicode dtype a netCDF reload has, so that a result reads
+    back the same from either format."""
+    fixed = {}
+    for name, var in ds.variables.items():
+        if var.dtype.kind in "TO" and all(isinstance(v, str) for v in var.values.ravel()):
+            values = np.array(var.values.tolist(), dtype=str)  # <U of the longest string
+            fixed[name] = xr.Variable(var.dims, values, var.attrs, var.encoding)
+    coords = {k: v for k, v in fixed.items() if k in ds.coords}
+    return ds.assign_coords(coords).assign({k: v for k, v in fixed.items() if k not in coords})
 
 
 def save_figure(fig, path, dpi: int = 120) -> Path:
