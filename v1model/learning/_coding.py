@@ -118,3 +118,22 @@ def make_coder(method, lam=None, n_nonzero=None, positive=False, dtype=np.float3
         params.setdefault("tol", LEARNING_TOL[method])
     return Coder(method, lam, n_nonzero, bool(positive), dtype, params)
 
+
+
+def check_lam_below_data(X, coder) -> None:
+    """Refuse a threshold ``lam`` that zeroes every code of ``X`` in any dictionary.
+
+    With unit-norm atoms a sample's largest drive ``|<d, x>|`` is at most
+    ``||x||``, and an L1 (soft), L0 (hard) or IHT code is all-zero when every
+    drive is at most ``lam``. A ``lam`` at or above the largest sample norm
+    therefore leaves every code zero whatever the dictionary, re-seeded atoms
+    included: the run would end with nothing learned and no error.
+    """
+    if coder.penalty_kind is None:  # greedy codes (n_nonzero) are never all zero
+        return
+    top = float(np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64).max()))
+    if coder.lam >= top:
+        raise ValueError(
+            f"lam={coder.lam!r} is at least the largest sample norm max ||x|| = {top:.3g} of "
+            f"X: every code is zero whatever the unit-norm dictionary, so nothing can be "
+            f"learned; lower lam well below {top:.3g} or rescale X")

@@ -11,6 +11,7 @@ import numpy as np
 from ..io import seed_attr
 from ..validation import as_generator, check_bool, check_int
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary, normalize_rows, reseed
+from ._coding import check_lam_below_data
 from ._data import Minibatches, check_training_data
 from ._history import History, batch_statistics
 
@@ -28,6 +29,7 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
     from tqdm.auto import tqdm
 
     X = check_training_data(X, dtype=coder.dtype)
+    check_lam_below_data(X, coder)
     n, p = X.shape
     n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
     n_updates = check_int(n_updates, "n_updates", minimum=1)

@@ -21,7 +21,7 @@ from ..validation import (as_generator, check_bool, check_choice, check_dtype, c
                           check_positive)
 from ..inference.encode import GREEDY_METHODS, L1_METHODS
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary
-from ._coding import make_coder
+from ._coding import check_lam_below_data, make_coder
 from ._data import check_training_data
 from ._frames import (check_feature_names, check_output, feature_names, requested_output,
                       wrap_output)
@@ -273,6 +273,7 @@ class SparseDictionaryLearner:
                       reseed_patience=v["reseed_patience"], duplicate_tol=v["duplicate_tol"],
                       dtype=self.dtype, seed=self.seed, progress=self.progress)
         if v["algorithm"] == "online":
+            check_lam_below_data(X, coder)  # learn_mod and learn_ksvd check it themselves
             rng = as_generator(self.seed)
             state = self._new_state(X, v, rng)
             run_epochs(state, X, v["n_updates"], v["batch_size"], bool(self.shuffle), rng,

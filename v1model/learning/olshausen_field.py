@@ -352,6 +352,7 @@ def learn_dictionary(
     gain = np.linalg.norm(D, axis=1)
     code_var = np.full(n_atoms, var_goal)
     keep = (1.0 - var_eta) ** batch_size  # sparsenet updates the variance once per sample
+    gain_limit = np.sqrt(np.finfo(np.float64).max * 1e-6 / p)
     records = []
     from tqdm.auto import tqdm
 
@@ -362,6 +363,8 @@ def learn_dictionary(
         batch = X[rng.integers(0, n, batch_size)]
         if prior == "l1":
             A = encode(batch, D, lam)
+            if t == 0 and not A.any():
+                _check_some_code_nonzero(X, D, lam, threshold == "nonneg")
         else:
             with threadpool_limits(limits=1, user_api="blas"):  # see _cauchy_map
                 A = _cauchy_map(batch, D, lam, sigma, None, 1e-5, 200, "L-BFGS-B")
@@ -372,12 +375,24 @@ def learn_dictionary(
             D_new /= np.maximum(np.linalg.norm(D_new, axis=1, keepdims=True), 1e-12)
         else:
             code_var = keep * code_var + (1 - keep) * np.mean(A * A, axis=0)
-            gain = gain * (code_var / var_goal) ** gain_rate
+            with np.errstate(over="ignore", under="ignore"):  # checked right below
+                gain = gain * (code_var / var_goal) ** gain_rate
+            # atoms longer than gain_limit overflow the products D D^T of the next inference
+            if not (np.all(gain > 0) and np.all(gain < gain_limit)):
+                raise FloatingPointError(
+                    f"learning diverged at update {t}: the gain adaptation overflowed (atom "
+                    f"lengths from {gain.min():.3g} to {gain.max():.3g}, coefficient variance / "
+                    f"var_goal from {np.min(code_var / var_goal):.3g} to "
+                    f"{np.max(code_var / var_goal):.3g}); lower gain_rate={gain_rate!r}")
             D_new *= (gain / np.maximum(np.linalg.norm(D_new, axis=1), 1e-12))[:, None]
         if not np.all(np.isfinite(D_new)) or not np.all(np.linalg.norm(D_new, axis=1) > 0):
+            hint = f"lower lr={lr}"
+            if prior == "cauchy":  # the atom lengths come from the gain adaptation
+                hint = (f"atom lengths from the gain adaptation range from {gain.min():.3g} to "
+                        f"{gain.max():.3g}; lower gain_rate={gain_rate!r} or lr={lr}")
             raise FloatingPointError(
                 f"learning diverged at update {t}: the dictionary step overflowed "
-                f"(learning rate {rate:.3g}); lower lr={lr}"
+                f"(learning rate {rate:.3g}); {hint}"
             )
         change = float(np.linalg.norm(D_new - D) / np.linalg.norm(D))
         D = D_new
@@ -411,6 +426,26 @@ def learn_dictionary(
         **({f"inference_params.{k}": v for k, v in inference_params.items()}
            if prior == "l1" else {}),
     ))
+
+
+def _check_some_code_nonzero(X, D, lam, positive, chunk=4096):
+    """Raise if no sample of ``X`` drives any atom of ``D`` above ``lam``.
+
+    Called when the first batch has only zero codes: with a dictionary no
+    sample drives past the threshold every code stays zero, the update
+    ``a (x - D^T a)^T`` is zero and the dictionary never changes.
+    """
+    top = 0.0
+    for start in range(0, X.shape[0], chunk):
+        B = X[start : start + chunk] @ D.T
+        top = max(top, float(B.max() if positive else np.abs(B).max()))
+        if top > lam:
+            return
+    raise ValueError(
+        f"lam={lam!r} is at least the largest drive {'' if positive else '|'}<d_i, x>"
+        f"{'' if positive else '|'} = {top:.3g} of the initial dictionary over all "
+        f"{X.shape[0]} samples of X: every code is zero, so the dictionary would never change; "
+        f"lower lam below {top:.3g}, rescale X, or start from another dictionary")
 
 
 def _l1_encoder(inference, threshold, tau, params):

@@ -35,7 +35,7 @@ import numpy as np
 from ..validation import (as_generator, check_array, check_bool, check_int, check_nonnegative,
                           check_shape, describe)
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary, reseed
-from ._coding import make_coder
+from ._coding import check_lam_below_data, make_coder
 from ._data import Minibatches, check_training_data
 from ._history import History, batch_statistics
 from ..io import seed_attr
@@ -215,6 +215,7 @@ def learn_online(
     """
     coder = make_coder(method, lam, n_nonzero, positive, dtype, method_params)
     X = check_training_data(X, dtype=coder.dtype)
+    check_lam_below_data(X, coder)
     n, p = X.shape
     n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
     n_updates = check_int(n_updates, "n_updates", minimum=1)

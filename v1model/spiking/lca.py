@@ -50,6 +50,7 @@ network is built: a 100 x 256 batch, 6.5 million synapses, peaks at ~0.45 GB).
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import xarray as xr
@@ -236,7 +237,28 @@ def spiking_lca(
     with _brian.simulation_device(target):
         out = _simulate(drive, weights if inhibition else None, v0, units, rng, params,
                         record_spikes, record_dt or dt, progress)
+    _warn_saturated(out["counts"], drive, params)
     return _to_dataset(out, drive, units, params, n, k)
+
+
+def _warn_saturated(counts, drive, p):
+    """Warn when units fired at every step of the counting window.
+
+    A unit spikes at most once per step, so its rate saturates at ``1 / dt``
+    and its code at ``tau_m / dt``, whatever its drive: those codes are wrong.
+    """
+    n_window = _count_step(p["duration"], p["dt"]) - _count_step(
+        p["transient_fraction"] * p["duration"], p["dt"])
+    n_sat = int(np.count_nonzero(counts >= n_window))
+    if n_sat == 0:
+        return
+    top = float(drive.max()) - p["lam"]  # the largest code without inhibition
+    below = f" well below tau_m / {top:.3g} = {p['tau_m'] / top:.3g} s" if top > 0 else ""
+    warnings.warn(
+        f"{n_sat} of {counts.size} units fired at every time step of the counting window: "
+        f"their rates are capped at 1 / dt = {1 / p['dt']:.3g} Hz and their codes at "
+        f"tau_m / dt = {p['tau_m'] / p['dt']:.3g} (the largest drive D x - lam is {top:.3g}); "
+        f"lower dt={p['dt']!r}{below} or rescale X", RuntimeWarning, stacklevel=3)
 
 
 def _check_record_v(record_v, n, k):

@@ -34,6 +34,7 @@ spike for spike.
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import xarray as xr
@@ -53,6 +54,8 @@ from . import _brian
 __all__ = ["learn_sailnet", "sailnet_inference", "rf_overlap", "rf_spread", "SAILNET_EQUATIONS"]
 
 SIMULATORS = ("numpy", "brian2")
+#: consecutive updates without a single spike after which learn_sailnet warns
+SILENT_PATIENCE = 100
 
 #: One SAILnet unit in Brian2. ``inh`` collects the previous step's lateral
 #: input (a current pulse lasting one step, as in the authors' code).
@@ -299,6 +302,10 @@ def learn_sailnet(
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     n_updates = check_int(n_updates, "n_updates", minimum=1)
     n_steps = check_int(n_steps, "n_steps", minimum=1)
+    if p > n_steps:
+        # homeostasis would lower the thresholds without end and Oja's rule overflow
+        raise ValueError(f"p={p!r} spikes per image is more than a unit can fire in "
+                         f"n_steps={n_steps} steps (one spike per step at most); lower p")
     eta = _check_eta(eta)
     eta_average = check_positive(eta_average, "eta_average")
     if eta_average > 1:
@@ -332,9 +339,14 @@ def learn_sailnet(
     off = ~np.eye(n_neurons, dtype=bool)
     bar = _tqdm(n_updates, progress)
     t0 = time.perf_counter()
+    silent = 0  # consecutive updates in which no unit fired
     for step in range(n_updates):
         X = draw()
-        Y = _lif_counts(X @ Q.T, W, theta, n_steps, eta, dtype).astype(np.float64)
+        drive = X @ Q.T
+        Y = _lif_counts(drive, W, theta, n_steps, eta, dtype).astype(np.float64)
+        silent = 0 if Y.any() else silent + 1
+        if silent == SILENT_PATIENCE:
+            _warn_silent(step, drive, theta, gamma, p, theta0)
         mean_y = Y.mean(axis=0)
         corr = Y.T @ Y / batch_size
         # Földiák: inhibit pairs that fire together more than chance
@@ -346,6 +358,9 @@ def learn_sailnet(
         Q += dQ
         theta += gamma * (mean_y - p)
         rate_avg = (1 - eta_average) * rate_avg + eta_average * mean_y
+        # a sum per array: cheap, and non-finite as soon as one entry is
+        if not np.isfinite(Q.sum() + W.sum() + theta.sum()):
+            _raise_diverged(step, Q, W, theta, Y, X, alpha, beta, gamma, p)
         if (step + 1) % record_every == 0:
             r = (step + 1) // record_every - 1
             hist["mean_rate"][r] = mean_y.mean()
@@ -397,6 +412,40 @@ def learn_sailnet(
         else "patches", wall_time=wall,
     )
     return ds
+
+
+def _raise_diverged(step, Q, W, theta, Y, X, alpha, beta, gamma, p):
+    """A non-finite weight after update ``step``: name the rule and its rate."""
+    if not np.isfinite(Q.sum()):
+        m2 = float((Y * Y).mean(axis=0).max())
+        raise FloatingPointError(
+            f"SAILnet diverged at update {step}: the feed-forward weights Q overflowed (Oja's "
+            f"rule is stable while beta * <n^2> < 2; the largest mean squared spike count "
+            f"<n^2> of this batch is {m2:.3g} and the largest |x| {np.abs(X).max():.3g}); "
+            f"lower beta={beta!r}, or p={p!r}, or scale the data to unit variance")
+    what, rule, rate = (("lateral weights W", "alpha", alpha) if not np.isfinite(W.sum())
+                        else ("thresholds theta", "gamma", gamma))
+    raise FloatingPointError(
+        f"SAILnet diverged at update {step}: the {what} overflowed; lower {rule}={rate!r}")
+
+
+def _warn_silent(step, drive, theta, gamma, p, theta0):
+    """No unit has fired for SILENT_PATIENCE updates: say why and what to change."""
+    gap = float(theta.min() - drive.max())
+    if gamma * p > 0:
+        wait = (f"homeostasis lowers theta by only gamma * p = {gamma * p:.3g} per silent "
+                f"update (~{max(gap, 0.0) / (gamma * p):.3g} more updates to the first spike)")
+    else:
+        wait = "with gamma * p = 0 homeostasis never lowers theta"
+    if theta.min() > np.max(theta0):  # the homeostasis itself overshot
+        hint = f"lower gamma={gamma!r}"
+    else:
+        hint = (f"lower theta0={np.mean(theta0):g}, raise gamma={gamma!r} or scale the data to "
+                f"unit variance")
+    warnings.warn(
+        f"SAILnet: no unit fired in the last {SILENT_PATIENCE} updates (up to update {step}): "
+        f"the lowest threshold theta = {theta.min():.3g} is above the largest feed-forward "
+        f"drive Q x = {drive.max():.3g}, and {wait}; {hint}", RuntimeWarning, stacklevel=3)
 
 
 def _batch_source(data, patch_size, border, batch_size, rng):

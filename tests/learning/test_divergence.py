@@ -1,0 +1,79 @@
+"""Settings that pass the argument checks but would make a learning run
+useless or blow up partway: they fail early with a message naming the
+argument to change."""
+
+import numpy as np
+import pytest
+
+from v1model.learning import (SparseDictionaryLearner, learn_dictionary, learn_ksvd, learn_mod,
+                              learn_online)
+
+
+@pytest.mark.parametrize("scale, lam", [(1.0, 1e3), (1e-8, 0.1)])
+def test_of_learning_refuses_a_lam_that_zeroes_every_code(planted, scale, lam):
+    # every code of the first batch is zero and no sample of X can ever give a
+    # non-zero one: the dictionary would never change over all n_updates
+    X = planted[0] * scale
+    with pytest.raises(ValueError, match=rf"lam={lam!r} .*every code is zero.*lower lam"):
+        learn_dictionary(X, 24, lam=lam, n_updates=5, progress=False, seed=0)
+
+
+@pytest.mark.parametrize("inference, threshold", [("fista", "nonneg"), ("lca", "hard"),
+                                                  ("iht", "soft")])
+def test_of_learning_refuses_an_initial_dictionary_no_sample_drives(inference, threshold):
+    # lam is well below the sample norms, but D0 is orthogonal to the data
+    rng = np.random.default_rng(0)
+    X = np.zeros((200, 16))
+    X[:, :8] = rng.standard_normal((200, 8))
+    D0 = np.zeros((12, 16))
+    D0[:, 8:] = rng.standard_normal((12, 8))
+    D0 /= np.linalg.norm(D0, axis=1, keepdims=True)
+    with pytest.raises(ValueError, match=r"lam=0.1 is at least the largest drive .* = 0 "):
+        learn_dictionary(X, 12, lam=0.1, D0=D0, inference=inference, threshold=threshold,
+                         n_updates=5, progress=False, seed=0)
+
+
+def test_of_learning_with_a_sparse_first_batch_still_runs(planted):
+    # a lam that zeroes some batches but not every sample is left alone
+    X = planted[0]
+    lam = 0.9 * float(np.abs(X).max())
+    D, history = learn_dictionary(X, 24, lam=lam, n_updates=3, progress=False, seed=0,
+                                  init="random")
+    assert np.isfinite(D).all() and history.sizes["update"] == 3
+
+
+@pytest.mark.parametrize("learner", [
+    lambda X, lam: learn_mod(X, 24, lam=lam, n_updates=3, progress=False, seed=0),
+    lambda X, lam: learn_ksvd(X, 24, method="fista", lam=lam, n_updates=3, progress=False,
+                              seed=0),
+    lambda X, lam: learn_online(X, 24, lam=lam, n_updates=3, progress=False, seed=0),
+    lambda X, lam: learn_mod(X, 24, method="iht", lam=lam, n_updates=3, progress=False,
+                             seed=0),
+    lambda X, lam: SparseDictionaryLearner(24, lam=lam, n_updates=3, seed=0).fit(X),
+    lambda X, lam: SparseDictionaryLearner(24, algorithm="mod", lam=lam, n_updates=3,
+                                           seed=0).fit(X),
+], ids=["mod", "ksvd", "online", "mod-iht", "estimator-online", "estimator-mod"])
+def test_learners_refuse_a_lam_above_every_sample_norm(planted, learner):
+    # no unit-norm atom, re-seeded ones included, gives any sample a non-zero code
+    X = planted[0]
+    top = float(np.linalg.norm(X, axis=1).max())
+    with pytest.raises(ValueError, match=rf"lam={2 * top!r} is at least the largest sample "
+                                         r"norm .*every code is zero"):
+        learner(X, 2 * top)
+    learner(X, 0.5 * top)  # below it: runs
+
+
+def test_learners_keep_greedy_codes_whatever_the_scale(planted):
+    # n_nonzero codes are never all zero: no lam check
+    D, _ = learn_mod(planted[0] * 1e-6, 24, method="omp", n_nonzero=3, n_updates=2,
+                     progress=False, seed=0)
+    assert np.isfinite(D).all()
+
+
+@pytest.mark.parametrize("gain_rate", [10.0, 1e3])
+def test_cauchy_gain_overflow_names_gain_rate(planted, gain_rate):
+    # the gain adaptation overshoots: atom lengths (or the dictionary products) overflow
+    with pytest.raises(FloatingPointError, match=rf"diverged at update \d+: .*gain adaptation"
+                                                 rf".*lower gain_rate={gain_rate!r}"):
+        learn_dictionary(planted[0], 24, prior="cauchy", gain_rate=gain_rate, n_updates=50,
+                         progress=False, seed=0)

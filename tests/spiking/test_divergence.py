@@ -1,0 +1,85 @@
+"""SAILnet and spiking-LCA settings that pass the argument checks but blow up
+or degenerate during a run: a clear error or warning instead of NaN weights or
+silently wrong codes."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from v1model.spiking import learn_sailnet, spiking_lca
+
+
+@pytest.fixture(scope="module")
+def pool():
+    rng = np.random.default_rng(0)
+    P = rng.standard_normal((500, 64))
+    return (P - P.mean(axis=1, keepdims=True)) / P.std(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(beta=1.0), "beta=1.0"),
+    (dict(p=10.0), "beta=0.01"),
+    (dict(scale=1e8), "beta=0.01"),
+])
+def test_sailnet_weight_overflow_raises(pool, kwargs, name):
+    # Oja's rule overshoots once beta * <n^2> > 2: Q grows to inf, then NaN
+    data = pool * kwargs.pop("scale", 1.0)
+    with pytest.raises(FloatingPointError, match=rf"SAILnet diverged at update \d+: .*Q.*"
+                                                 rf"lower {name}"):
+        learn_sailnet(data, 32, batch_size=50, n_updates=300, progress=False, seed=0,
+                      **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(gamma=1e307), r"thresholds theta overflowed; lower gamma=1e\+307"),
+    (dict(alpha=1e307), r"lateral weights W overflowed; lower alpha=1e\+307"),
+])
+def test_sailnet_threshold_or_inhibition_overflow_names_the_rate(pool, kwargs, match):
+    # every unit fires at every step (theta0 < 0): the first update overflows
+    with pytest.raises(FloatingPointError, match=rf"diverged at update 0: the {match}"):
+        learn_sailnet(pool, 16, batch_size=20, n_updates=5, theta0=-5.0, progress=False,
+                      seed=0, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, hint", [
+    (dict(theta0=1e3), r"lower theta0=1000"),
+    (dict(theta0=100.0, gamma=0.0), r"homeostasis never lowers theta; lower theta0=100"),
+    (dict(scale=1e-8), r"lower theta0=2, raise gamma=0.1 or scale the data"),
+    (dict(gamma=1e3), r"lower gamma=1000.0"),  # homeostasis overshoots after a burst
+])
+def test_sailnet_warns_when_no_unit_fires(pool, kwargs, hint):
+    data = pool * kwargs.pop("scale", 1.0)
+    with pytest.warns(RuntimeWarning, match=rf"no unit fired in the last 100 updates .*{hint}"):
+        learn_sailnet(data, 16, batch_size=20, n_updates=150, progress=False, seed=0,
+                      **kwargs)
+
+
+def test_sailnet_healthy_run_does_not_warn(pool):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = learn_sailnet(pool, 16, batch_size=20, n_updates=150, progress=False, seed=0)
+    assert np.isfinite(ds["Q"].values).all()
+
+
+def test_sailnet_refuses_an_unreachable_rate(pool):
+    with pytest.raises(ValueError, match=r"p=60.0 spikes per image .* n_steps=50"):
+        learn_sailnet(pool, 16, p=60.0, n_updates=5, progress=False, seed=0)
+
+
+@pytest.mark.brian2
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:pyparsing")
+def test_spiking_lca_warns_when_units_fire_every_step():
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((8, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((3, 16))
+    # Brian2 routes warnings to its logger from its import on: import it before pytest.warns
+    pytest.importorskip("brian2")
+    # codes up to ~200 but a rate of 1/dt caps them at tau_m / dt = 100
+    with pytest.warns(RuntimeWarning, match=r"fired at every time step.*capped at .*"
+                                            r"tau_m / dt = 100.*lower dt"):
+        spiking_lca(X * 100, D, 0.1, duration=0.05, target="numpy", seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        spiking_lca(X, D, 0.1, duration=0.05, target="numpy", seed=0)
