@@ -290,3 +290,21 @@ def test_active_set_supports_larger_than_the_dimension(dtype, positive):
                             for x in X[:5]])
             f, f_ref = lasso_objective(X[:5], D, A[:5], lam), lasso_objective(X[:5], D, ref, lam)
             np.testing.assert_array_less(f, f_ref * (1 + 1e-5))
+
+
+@pytest.mark.parametrize("step", ["constant", "backtracking"])
+def test_momentum_and_restart_each_cut_the_iterations(natural_patches, patch_dictionary, step):
+    """Nesterov momentum and the adaptive restart (O'Donoghue & Candes 2015) are
+    what make FISTA fast: on natural patches each of them cuts the iterations to a
+    tight tolerance several-fold (measured on 100 patches: constant step 378 /
+    1,668 without restart / 5,605 without momentum; backtracking 191 / 953 / 1,141),
+    and all three end at the same optimum."""
+    X, D = natural_patches[:100], patch_dictionary
+    runs = {name: fista(X, D, 0.1, step=step, tol=1e-5, max_iter=20000, dtype=np.float64,
+                        return_n_iter=True, **kw)
+            for name, kw in [("fista", {}), ("no restart", {"restart": False}),
+                             ("ista", {"accelerated": False})]}
+    n = {name: n_iter for name, (_, n_iter) in runs.items()}
+    assert 2 * n["fista"] < n["no restart"] and 2 * n["fista"] < n["ista"], n
+    f = {name: lasso_objective(X, D, A, 0.1) for name, (A, _) in runs.items()}
+    assert max(f.values()) <= min(f.values()) * (1 + 1e-5), f
