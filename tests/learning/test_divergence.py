@@ -77,3 +77,22 @@ def test_cauchy_gain_overflow_names_gain_rate(planted, gain_rate):
                                                  rf".*lower gain_rate={gain_rate!r}"):
         learn_dictionary(planted[0], 24, prior="cauchy", gain_rate=gain_rate, n_updates=50,
                          progress=False, seed=0)
+
+
+def test_mod_is_scale_equivariant_and_refuses_data_below_float32():
+    """MOD with lam scaled with the data learns the same dictionary at any scale
+    the working dtype can hold; data too small for float32 (products below its
+    smallest normal number) is refused with the remedy, and float64 learns it."""
+    from v1model.learning import learn_mod
+
+    X = np.random.default_rng(0).standard_normal((300, 16))
+    D1, _ = learn_mod(X, 8, lam=0.3, n_updates=5, seed=1, progress=False)
+    for scale in (1e-12, 1e6):
+        D, _ = learn_mod(X * scale, 8, lam=0.3 * scale, n_updates=5, seed=1, progress=False)
+        np.testing.assert_allclose(D, D1, atol=1e-5)
+    with pytest.raises(ValueError, match=r"X: values of at most 3.9e-25 are too small for "
+                                         r"float32 .* or use dtype=float64"):
+        learn_mod(X * 1e-25, 8, lam=0.3e-25, n_updates=5, seed=1, progress=False)
+    D, _ = learn_mod(X * 1e-25, 8, lam=0.3e-25, n_updates=5, seed=1, progress=False,
+                     dtype=np.float64)
+    np.testing.assert_allclose(D, D1, atol=1e-3)

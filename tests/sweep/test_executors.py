@@ -227,7 +227,8 @@ def fake_slurm(tmp_path, monkeypatch):
     return records
 
 
-SLURM = {"kind": "slurm", "cores": 1, "memory": "1GB", "walltime": "00:10:00"}
+SLURM = {"kind": "slurm", "cores": 1, "memory": "1GB", "walltime": "00:10:00",
+         "scheduler_options": {"dashboard_address": ":0"}}
 
 
 def test_slurm_sweep_runs_on_submitted_jobs(fake_slurm, serial_reference, study, tmp_path):

@@ -198,7 +198,8 @@ def _init_dictionary(X, n_atoms, init, rng):
         D = rng.standard_normal((n_atoms, p))
     else:
         D = X[rng.integers(0, n, n_atoms)] + 0.01 * X.std() * rng.standard_normal((n_atoms, p))
-    return D / np.maximum(np.linalg.norm(D, axis=1, keepdims=True), 1e-12)
+    # a relative floor: data of any scale gives unit atoms
+    return D / np.maximum(np.linalg.norm(D, axis=1, keepdims=True), np.finfo(D.dtype).tiny)
 
 
 def learn_dictionary(
