@@ -219,8 +219,8 @@ def run_spec(spec: SweepSpec, *, executor=None, only: str = "pending",
                 _remove(result_path)
             with _catch_interrupts(stop_on_sigterm) as stop:
                 _execute(spec, store, executor, todo, state, progress, stop)
-        state = store.scan(repair=False)
-        points = {i: store.load_point(i) for i in sorted(state.done)}
+        # the state follows from what this run wrote (_execute updates it): no second scan
+        points = _read_points(store, state.done, progress)
         ds = assemble(spec, points, state.failed, executor.describe())
         if not state.pending:
             store.save_result(ds, spec.format)
@@ -272,18 +272,30 @@ def _execute(spec, store, executor, todo, state, progress, stop):
             if outcome.ok:
                 try:
                     store.write_point(outcome, spec.grid.seed(i))
+                    state.done.add(i)
+                    state.failed.pop(i, None)
                 except Exception as exc:  # noqa: BLE001 - e.g. an output netCDF cannot hold
                     outcome.ok = False
                     outcome.error = f"cannot save the point: {type(exc).__name__}: {exc}"
             if not outcome.ok:
                 n_failed += 1
-                store.write_failure(failure_record(outcome, spec.task(i),
-                                                   attempts.get(i, 0) + 1))
+                record = failure_record(outcome, spec.task(i), attempts.get(i, 0) + 1)
+                store.write_failure(record)
+                state.failed[i] = record
             bar.update(1)
             if n_failed:
                 bar.set_postfix(failed=n_failed, refresh=False)
             if stop.requested:
                 raise KeyboardInterrupt
+
+
+def _read_points(store, done, progress: bool) -> dict:
+    """The saved Datasets of the finished points (a bar: ~20 ms per point file)."""
+    from tqdm.auto import tqdm
+
+    return {i: store.load_point(i) for i in tqdm(
+        sorted(done), desc="sweep: reading points", unit="point", leave=False,
+        disable=not progress or len(done) < 100, dynamic_ncols=True)}
 
 
 def _open_folder(output) -> tuple[Path, SweepSpec]:
@@ -380,5 +392,5 @@ def load(output) -> xr.Dataset:
     if path.exists() and not state.pending:
         with local_io():
             return load_dataset(path)
-    points = {i: store.load_point(i) for i in sorted(state.done)}
+    points = _read_points(store, state.done, progress=True)
     return assemble(spec, points, state.failed, {})
