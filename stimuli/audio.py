@@ -32,17 +32,21 @@ def load_wav(path, sample_rate: float | None = None):
     Parameters
     ----------
     path : str or Path
+        The WAV file.
     sample_rate : float, optional
         Resample to this rate (Hz); default keeps the file's rate.
 
     Returns
     -------
-    waveform : ndarray, shape (n_samples,)
+    waveform : ndarray, shape (n_samples,), float64
+        Mono (channels averaged); integer formats scaled to [-1, 1].
     sample_rate : float
         In Hz.
 
     Raises
     ------
+    FileNotFoundError
+        When ``path`` is not a file.
     ValueError
         For a file that is not a WAV, holds no samples, or holds NaN or
         infinite (float) samples.
@@ -82,14 +86,31 @@ def load_wav(path, sample_rate: float | None = None):
 def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = None):
     """Read every WAV file in ``folder`` matching ``pattern``.
 
+    Parameters
+    ----------
+    folder : str or Path
+        Folder holding the files.
+    pattern : str, default "*.wav"
+        Glob pattern of the files to read.
+    sample_rate : float, optional
+        Rate (Hz) to resample every file to; default the first file's rate.
+
     Returns
     -------
-    waveforms : list of ndarray
+    waveforms : list of ndarray, each shape (n_samples_i,)
+        Mono float64 waveforms, as :func:`load_wav`.
     sample_rate : float
         Common rate in Hz (files at other rates are resampled to the first
         file's rate, or to ``sample_rate``).
     names : list of str
         File names, sorted.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``folder`` is not a folder.
+    ValueError
+        When no file matches ``pattern``, or as :func:`load_wav`.
     """
     folder = Path(folder).expanduser()
     if not folder.is_dir():
@@ -110,7 +131,28 @@ MAX_POLYPHASE = 100_000
 
 
 def resample(waveform, rate_in: float, rate_out: float):
-    """Polyphase resampling (scipy.signal.resample_poly) between two rates in Hz."""
+    """Polyphase resampling (scipy.signal.resample_poly) between two rates in Hz.
+
+    Parameters
+    ----------
+    waveform : array_like, shape (n_samples,)
+        Signal sampled at ``rate_in``.
+    rate_in, rate_out : float
+        Input and output sample rates in Hz, > 0.
+
+    Returns
+    -------
+    ndarray, shape (n_out,)
+        The resampled signal, ``n_out ~ n_samples * rate_out / rate_in``
+        (a copy when the rates are equal).
+
+    Raises
+    ------
+    ValueError
+        For a waveform that is not 1-D and finite, non-positive rates, or a
+        ratio of rates not close to a ratio of integers up to
+        :data:`MAX_POLYPHASE`.
+    """
     from fractions import Fraction
 
     from scipy.signal import resample_poly
@@ -142,17 +184,28 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
         Segment length in samples.
     n : int
         Number of segments.
-    seed : int, Generator or None
-    min_rms : float
+    seed : int, Generator or None, optional
+        Random seed or generator.
+    min_rms : float, default 0.0
         Reject segments quieter than this RMS (silence between words).
-    normalize : bool
+    normalize : bool, default False
         Scale each segment to unit RMS. Silent segments (RMS at most 1e-12
         times the largest absolute sample of ``waveforms``) cannot be scaled
         and are drawn again.
 
     Returns
     -------
-    X : ndarray, shape (n, length)
+    X : ndarray, shape (n, length), float64
+        One segment per row.
+
+    Raises
+    ------
+    TypeError
+        For ``waveforms`` that is neither a waveform nor a list of them.
+    ValueError
+        For an empty list, a ``length`` longer than every waveform, an
+        invalid option, or when 50 rounds of draws find fewer than ``n``
+        segments meeting ``min_rms`` / ``normalize``.
     """
     # one waveform given as a flat array or list of numbers, or a list of waveforms
     if isinstance(waveforms, np.ndarray) and waveforms.ndim == 1:
@@ -224,22 +277,30 @@ def harmonic_ensemble(n: int, length: int, sample_rate: float = 8000.0,
     n : int
         Number of sounds.
     length : int
-        Samples per sound.
-    sample_rate : float
+        Samples per sound (>= 2).
+    sample_rate : float, default 8000.0
         Hz.
-    f0_range : (float, float)
+    f0_range : (float, float), default (100.0, 400.0)
         Lowest and highest pitch (fundamental frequency) in Hz, drawn
         uniformly; both positive and below the Nyquist frequency.
-    n_harmonics : int
+    n_harmonics : int, default 8
         Harmonics per sound (those above the Nyquist frequency are dropped).
-    noise : float
-        S.d. of the added white noise, relative to the harmonic stack.
-    seed : int, Generator or None
+    noise : float, default 0.05
+        S.d. of the white noise added before normalisation, in the units of
+        the harmonics (harmonic k has amplitude between 0.5 / k and 1 / k).
+    seed : int, Generator or None, optional
+        Random seed or generator.
 
     Returns
     -------
-    X : ndarray, shape (n, length)
+    X : ndarray, shape (n, length), float64
         Unit-RMS segments.
+
+    Raises
+    ------
+    ValueError
+        For an ``f0_range`` that is not ``(low, high)`` with
+        ``0 < low <= high < sample_rate / 2``, or parameters out of range.
     """
     n = check_int(n, "n", minimum=1)
     length = check_int(length, "length", minimum=2)

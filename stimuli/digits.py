@@ -21,8 +21,15 @@ def load_digits():
 
     Returns
     -------
-    images : ndarray, shape (1797, 8, 8), values in [0, 1]
+    images : ndarray, shape (1797, 8, 8), float64
+        Values in [0, 1] (the 0-16 counts divided by 16).
     labels : ndarray, shape (1797,), int
+        Digits 0 to 9.
+
+    Raises
+    ------
+    ImportError
+        When scikit-learn is not installed.
     """
     try:
         import sklearn.datasets
@@ -38,7 +45,26 @@ def load_digits():
 
 
 def read_idx(path):
-    """Read one IDX file (MNIST's format, optionally gzipped) as an ndarray."""
+    """Read one IDX file (MNIST's format, optionally gzipped) as an ndarray.
+
+    Parameters
+    ----------
+    path : str or Path
+        The IDX file (``.gz`` is decompressed).
+
+    Returns
+    -------
+    ndarray
+        The shape and (big-endian) dtype given by the file's header, e.g.
+        ``(60000, 28, 28)`` uint8 for MNIST's training images.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` is not a file.
+    ValueError
+        For a bad magic number, an unknown data type or a truncated file.
+    """
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"path: no such IDX file: {str(path)!r}")
@@ -63,10 +89,27 @@ def read_idx(path):
 def load_mnist(folder, split: str = "train"):
     """MNIST from a folder holding the IDX files (``train-images-idx3-ubyte[.gz]`` ...).
 
+    Parameters
+    ----------
+    folder : str or Path
+        Folder with the ``train-*`` and/or ``t10k-*`` images and labels files.
+    split : {"train", "test"}, default "train"
+        Training (60,000 digits) or test (10,000 digits) set.
+
     Returns
     -------
-    images : ndarray, shape (n, 28, 28), values in [0, 1]
-    labels : ndarray, shape (n,), int
+    images : ndarray, shape (n_images, 28, 28), float64
+        Values in [0, 1].
+    labels : ndarray, shape (n_images,), int
+        Digits 0 to 9.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``split``, a corrupt file, or images and labels of
+        different lengths.
+    FileNotFoundError
+        When the folder or one of the split's two files is missing.
     """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")

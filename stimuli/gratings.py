@@ -57,7 +57,25 @@ NYQUIST = 0.5
 
 
 def check_shape(shape, name: str = "shape") -> tuple[int, int]:
-    """Validate an image shape: an int (square side) or ``(height, width)``."""
+    """Validate an image shape: an int (square side) or ``(height, width)``.
+
+    Parameters
+    ----------
+    shape : int or (int, int)
+        Side of a square, or ``(height, width)``, in pixels.
+    name : str, default "shape"
+        Argument name used in error messages.
+
+    Returns
+    -------
+    (int, int)
+        ``(height, width)``.
+
+    Raises
+    ------
+    ValueError
+        Unless ``shape`` is a positive int or a pair of positive ints.
+    """
     if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
         shape = (int(shape), int(shape))
     try:
@@ -80,14 +98,21 @@ def check_frequency(frequency, name: str = "frequency", positive: bool = False) 
     Parameters
     ----------
     frequency : float or array_like
-    name : str
+        Frequencies to check, in cycles per pixel.
+    name : str, default "frequency"
         Argument name used in error messages.
-    positive : bool
+    positive : bool, default False
         Reject 0 as well (e.g. for a log-frequency axis).
 
     Returns
     -------
-    ndarray of float64, the shape of ``frequency``.
+    ndarray of float64
+        ``frequency``, with its shape.
+
+    Raises
+    ------
+    ValueError
+        For a frequency outside [0, 0.5] (or (0, 0.5]) or non-finite.
     """
     f = check_array(frequency, name, ndim=None)
     low = f <= 0 if check_bool(positive, "positive") else f < 0
@@ -105,10 +130,23 @@ def check_frequency(frequency, name: str = "frequency", positive: bool = False) 
 def patch_coordinates(shape, center=None):
     """Pixel coordinates relative to ``center``, with y pointing up.
 
+    Parameters
+    ----------
+    shape : int or (height, width)
+        Image size in pixels.
+    center : (x0, y0), optional
+        Origin in pixels; default the middle of the patch,
+        ``((width - 1) / 2, (height - 1) / 2)``.
+
     Returns
     -------
     u, v : ndarray, shape (height, width)
         ``u = x - x0`` (rightward) and ``v = -(y - y0)`` (upward), in pixels.
+
+    Raises
+    ------
+    ValueError
+        For an invalid ``shape`` or a ``center`` that is not two numbers.
     """
     h, w = check_shape(shape)
     x0, y0 = _check_center(center, (h, w))
@@ -148,18 +186,26 @@ def grating(shape, orientation, frequency, phase=0.0, contrast=1.0, mean=0.0, ce
     frequency : float or array_like
         Spatial frequency in cycles per pixel, in [0, 0.5] (0.5 is the
         Nyquist frequency).
-    phase : float or array_like
+    phase : float or array_like, default 0.0
         Phase at ``center`` in radians.
-    contrast : float or array_like
+    contrast : float or array_like, default 1.0
         Amplitude of the sinusoid (the Michelson contrast when ``mean=1``).
-    mean : float
+    mean : float, default 0.0
         Background level.
     center : (x0, y0), optional
-        Reference point of the phase, in pixels.
+        Reference point of the phase, in pixels; default the middle of the
+        patch.
 
     Returns
     -------
     ndarray, shape broadcast(orientation, frequency, phase, contrast) + (height, width)
+        The grating(s), float64.
+
+    Raises
+    ------
+    ValueError
+        For an invalid ``shape`` or ``center``, a frequency outside
+        [0, 0.5], or parameters that do not broadcast together.
 
     Examples
     --------
@@ -179,11 +225,30 @@ def grating(shape, orientation, frequency, phase=0.0, contrast=1.0, mean=0.0, ce
 def grating_set(shape, orientations, frequencies, phases, contrast=1.0, center=None):
     """All combinations of orientation x frequency x phase.
 
-    ``frequencies`` are in cycles per pixel, in [0, 0.5]; see :func:`grating`.
+    Parameters
+    ----------
+    shape : int or (height, width)
+        Image size in pixels.
+    orientations : array_like, shape (n_orientations,)
+        Radians.
+    frequencies : array_like, shape (n_frequencies,)
+        Cycles per pixel, in [0, 0.5].
+    phases : array_like, shape (n_phases,)
+        Radians, at ``center``.
+    contrast : float, default 1.0
+        Amplitude of every grating.
+    center : (x0, y0), optional
+        As in :func:`grating`.
 
     Returns
     -------
     ndarray, shape (n_orientations, n_frequencies, n_phases, height, width)
+        The gratings (mean 0), float64.
+
+    Raises
+    ------
+    ValueError
+        For parameters that are not 1-D, or as in :func:`grating`.
     """
     o = check_array(orientations, "orientations", ndim=1)
     f = check_frequency(check_array(frequencies, "frequencies", ndim=1), "frequencies")
@@ -211,24 +276,37 @@ def drifting_grating(
     Parameters
     ----------
     shape : int or (height, width)
+        Image size in pixels.
     orientation : float
         Radians; the drift direction.
     frequency : float
         Cycles per pixel, in [0, 0.5].
     temporal_frequency : float
-        Hz (cycles per second).
+        Hz (cycles per second), >= 0.
     duration : float
-        Seconds.
+        Seconds, > 0.
     frame_rate : float
-        Frames per second (Hz).
-    phase, contrast, center
+        Frames per second (Hz), > 0.
+    phase : float, default 0.0
+        Phase at ``center`` at ``t = 0``, in radians.
+    contrast : float, default 1.0
+        Amplitude of the sinusoid.
+    center : (x0, y0), optional
         As in :func:`grating`.
 
     Returns
     -------
     frames : ndarray, shape (n_frames, height, width)
+        ``n_frames = floor(duration * frame_rate)``.
     times : ndarray, shape (n_frames,)
         Frame onset times in seconds.
+
+    Raises
+    ------
+    ValueError
+        For a negative ``temporal_frequency``, a non-positive ``duration``
+        or ``frame_rate``, ``duration * frame_rate < 1``, or as in
+        :func:`grating`.
     """
     tf = check_nonnegative(temporal_frequency, "temporal_frequency")
     duration = check_positive(duration, "duration")
@@ -266,17 +344,32 @@ def gabor_patch(
     Parameters
     ----------
     shape : int or (height, width)
-    orientation, frequency, phase : float or array_like
-        As in :func:`grating` (radians, cycles/pixel in [0, 0.5], radians).
-    sigma_x, sigma_y : float or array_like
-        Envelope standard deviations across and along the bars, in pixels.
+        Image size in pixels.
+    orientation, frequency : float or array_like
+        As in :func:`grating` (radians, cycles/pixel in [0, 0.5]).
+    phase : float or array_like, default 0.0
+        Carrier phase at the centre, in radians.
+    sigma_x, sigma_y : float or array_like, default 2.0
+        Envelope standard deviations across and along the bars, in pixels
+        (> 0).
     center : (x0, y0), optional
-        Envelope centre in pixels (one centre for all patches).
-    amplitude, offset : float or array_like
+        Envelope centre in pixels (one centre for all patches); default the
+        middle of the patch.
+    amplitude : float or array_like, default 1.0
+        Peak amplitude of the Gabor.
+    offset : float or array_like, default 0.0
+        Constant added to the whole patch.
 
     Returns
     -------
     ndarray, shape broadcast(parameters) + (height, width)
+        The patch(es), float64.
+
+    Raises
+    ------
+    ValueError
+        For a non-positive ``sigma_x`` or ``sigma_y``, or as in
+        :func:`grating`.
     """
     u, v = patch_coordinates(shape, center)
     check_frequency(frequency, "frequency")
@@ -299,16 +392,25 @@ def white_noise(n: int, shape, contrast: float = 1.0, distribution: str = "gauss
     n : int
         Number of images.
     shape : int or (height, width)
-    contrast : float
-        Standard deviation of every pixel.
-    distribution : {"gaussian", "binary"}
+        Image size in pixels.
+    contrast : float, default 1.0
+        Standard deviation of every pixel (> 0).
+    distribution : {"gaussian", "binary"}, default "gaussian"
         Gaussian pixels, or +-contrast with equal probability (binary
         "m-sequence-like" noise).
-    seed : int, Generator or None
+    seed : int, Generator or None, optional
+        Random seed or generator.
 
     Returns
     -------
     ndarray, shape (n, height, width), float64
+        Zero-mean noise images.
+
+    Raises
+    ------
+    ValueError
+        For ``n < 1``, an invalid ``shape``, a non-positive ``contrast`` or
+        an unknown ``distribution``.
     """
     n = check_int(n, "n", minimum=1)
     h, w = check_shape(shape)
@@ -328,9 +430,29 @@ def sparse_noise(n: int, shape, n_pixels: int = 1, contrast: float = 1.0, seed=N
     1987). Pixels are then uncorrelated with variance
     ``contrast**2 * n_pixels / (height * width)``.
 
+    Parameters
+    ----------
+    n : int
+        Number of images.
+    shape : int or (height, width)
+        Image size in pixels.
+    n_pixels : int, default 1
+        Lit pixels per image, 1 to ``height * width``.
+    contrast : float, default 1.0
+        Magnitude of a lit pixel (> 0).
+    seed : int, Generator or None, optional
+        Random seed or generator.
+
     Returns
     -------
     ndarray, shape (n, height, width), float64
+        Images of zeros and ``+-contrast``.
+
+    Raises
+    ------
+    ValueError
+        For ``n < 1``, an invalid ``shape``, ``n_pixels`` out of range or a
+        non-positive ``contrast``.
     """
     n = check_int(n, "n", minimum=1)
     h, w = check_shape(shape)

@@ -23,15 +23,22 @@ def pink_noise(n_images: int, size: int, alpha: float = 2.0, seed=None):
     Parameters
     ----------
     n_images, size : int
-        Number of square images and their side in pixels.
-    alpha : float
-        Spectral exponent of the power spectrum (2 for natural images, 0 for
-        white noise).
-    seed : int, Generator or None
+        Number of square images (>= 1) and their side in pixels (>= 2).
+    alpha : float, default 2.0
+        Spectral exponent of the power spectrum, >= 0 (2 for natural images,
+        0 for white noise).
+    seed : int, Generator or None, optional
+        Random seed or generator.
 
     Returns
     -------
-    ndarray, shape (n_images, size, size), zero mean and unit variance per image
+    ndarray, shape (n_images, size, size), float64
+        Zero mean and unit variance per image.
+
+    Raises
+    ------
+    ValueError
+        For ``n_images < 1``, ``size < 2`` or ``alpha < 0``.
 
     Notes
     -----
@@ -77,23 +84,31 @@ def dead_leaves(
     Parameters
     ----------
     n_images, size : int
-    r_min, r_max : float
-        Radius range in pixels; ``r_max`` defaults to ``size / 4``.
-    exponent : float
+        Number of square images (>= 1) and their side in pixels (>= 2).
+    r_min, r_max : float, default 1.0, None
+        Radius range in pixels (``r_min <= r_max``); ``r_max`` defaults to
+        ``size / 4``.
+    exponent : float, default 3.0
         Power-law exponent of the radius distribution (> 1).
-    coverage : float
+    coverage : float, default 0.999
         Fraction of pixels to cover before stopping (in (0, 1]).
-    seed : int, Generator or None
+    seed : int, Generator or None, optional
+        Random seed or generator.
 
     Returns
     -------
-    ndarray, shape (n_images, size, size), grey levels in [0, 1]
+    ndarray, shape (n_images, size, size), float64
+        Grey levels in [0, 1) (uncovered pixels are 0).
 
     Raises
     ------
     ValueError
         When the discs are too small to cover ``coverage`` of the image in
-        fewer than :data:`MAX_DISCS` drops (expected).
+        fewer than :data:`MAX_DISCS` drops (expected), and for parameters
+        out of range (``r_max < r_min``, ``exponent <= 1``, ``coverage``
+        outside (0, 1]).
+    RuntimeError
+        When an image is still not covered after a safety limit of drops.
     """
     n_images = check_int(n_images, "n_images", minimum=1)
     size = check_int(size, "size", minimum=2)

@@ -59,18 +59,28 @@ class SparseCodingNetwork:
         Number of units when no dictionary is given.
     patch_shape : tuple of int, optional
         (height, width) of the image patch each atom covers; default: square
-        from ``n_features``.
-    lam : float
-        Threshold / sparseness weight lambda (units of the input), default 0.1.
-    threshold : {"soft", "hard", "nonneg"}
+        from ``n_features``, or ``(1, n_features)`` when that is not a
+        square number.
+    lam : float, default 0.1
+        Threshold / sparseness weight lambda (units of the input), >= 0.
+    threshold : {"soft", "hard", "nonneg"}, default "soft"
         LCA nonlinearity (L1, approximate L0, non-negative L1).
-    tau : float
-        Membrane time constant in seconds (default 10 ms).
-    prior : {"l1", "cauchy"}
+    tau : float, default 0.01
+        Membrane time constant in seconds (10 ms).
+    prior : {"l1", "cauchy"}, default "l1"
         Sparseness cost: L1 (LCA / LASSO) or Olshausen & Field's Cauchy
         S(a) = log(1 + (a/sigma)^2).
-    sigma : float
-        Scale of the Cauchy prior (sparsenet: 0.316).
+    sigma : float, default 0.316
+        Scale of the Cauchy prior (sparsenet's value).
+
+    Raises
+    ------
+    ValueError
+        Without ``dictionary`` and ``n_atoms``, for an invalid dictionary,
+        a ``patch_shape`` that does not match ``n_features``, or a parameter
+        out of range.
+    TypeError
+        For a ``patch_shape`` that is not a (height, width) pair.
     """
 
     def __init__(
@@ -108,12 +118,20 @@ class SparseCodingNetwork:
     # ------------------------------------------------------------------ spec
     @property
     def n_features(self):
+        """Features (pixels) per atom, or None before the size is known."""
         if self.dictionary is not None:
             return self.dictionary.shape[1]
         return int(np.prod(self.patch_shape)) if self.patch_shape else None
 
     def params(self) -> dict:
-        """The spec as a flat dict (recorded in every output's attrs)."""
+        """The spec as a flat dict (recorded in every output's attrs).
+
+        Returns
+        -------
+        dict
+            ``n_atoms``, ``n_features``, ``patch_shape`` (list or None),
+            ``lam``, ``threshold``, ``tau`` (s), ``prior`` and ``sigma``.
+        """
         return {
             "n_atoms": self.n_atoms,
             "n_features": self.n_features,
@@ -143,7 +161,8 @@ class SparseCodingNetwork:
         Parameters
         ----------
         X : array_like, shape (n_samples, n_features)
-        backend : {"ode", "spiking"}
+            Stimuli, one flattened (row-major) patch per row.
+        backend : {"ode", "spiking"}, default "ode"
             ``"ode"``: rate units integrated with :func:`v1model.inference.lca`
             (``method="lca"``, default) or any other method of
             :func:`v1model.inference.encode` (``"cd"``, ``"fista"``, ``"active_set"``,
@@ -155,6 +174,22 @@ class SparseCodingNetwork:
             this call, as do ``tau`` and ``threshold`` with ``method="lca"``,
             ``positive`` with the L1 prior and ``sigma`` with the Cauchy
             prior; the others are refused with a message.
+
+        Returns
+        -------
+        codes : ndarray, shape (n_samples, n_atoms)
+            In the solver's ``dtype`` (float32 by default for the ODE
+            methods; float64 for the Cauchy prior and the spiking backend),
+            followed by any optional outputs the backend was asked for
+            (e.g. ``return_history=True``).
+
+        Raises
+        ------
+        RuntimeError
+            When the network has no dictionary yet.
+        ValueError
+            For an unknown ``backend`` or ``method``, or keyword arguments
+            that do not apply to this network or method.
         """
         self._require_dictionary()
         check_choice(backend, "backend", tuple(BACKENDS))
@@ -165,10 +200,28 @@ class SparseCodingNetwork:
     def learn(self, X, **kwargs):
         """Learn the dictionary from patches ``X`` (n_samples, n_features).
 
-        See :func:`v1model.learning.olshausen_field.learn_dictionary` for the
-        keyword arguments (``n_updates``, ``batch_size``, ``lr``, ``seed``,
-        ...). Returns the learning history (xarray Dataset over ``update``)
-        and keeps it in ``history_``.
+        Learning starts from the current dictionary, if any, and uses the
+        network's ``lam``, ``prior``, ``sigma``, ``threshold`` and ``tau``.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, n_features)
+            Training patches, flattened row-major.
+        **kwargs
+            Passed to :func:`v1model.learning.olshausen_field.learn_dictionary`
+            (``n_updates``, ``batch_size``, ``lr``, ``seed``, ...).
+
+        Returns
+        -------
+        xarray.Dataset
+            The learning history over ``update``, also kept in ``history_``.
+
+        Raises
+        ------
+        ValueError
+            For a spec argument (``lam``, ``prior``, ``sigma``, ``threshold``,
+            ``tau``, ``D0``) in ``kwargs``, or ``X`` not 2-D or with a number
+            of features other than ``patch_shape``'s.
         """
         from .learning.olshausen_field import learn_dictionary
 
@@ -201,13 +254,39 @@ class SparseCodingNetwork:
         return history
 
     def fit(self, X, **kwargs):
-        """Same as :meth:`learn`; returns ``self`` (scikit-learn style)."""
+        """Same as :meth:`learn`, but returns ``self`` (scikit-learn style).
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, n_features)
+            Training patches, flattened row-major.
+        **kwargs
+            As in :meth:`learn`.
+
+        Returns
+        -------
+        SparseCodingNetwork
+            ``self``, with the learned dictionary.
+        """
         self.learn(X, **kwargs)
         return self
 
     # ------------------------------------------------------------------- io
     def to_dataset(self) -> xr.Dataset:
-        """The network as a Dataset: ``dictionary`` (atom, y, x) and the spec in attrs."""
+        """The network as a Dataset: ``dictionary`` (atom, y, x) and the spec in attrs.
+
+        Returns
+        -------
+        xarray.Dataset
+            ``dictionary`` over (atom, y, x); the spec (:meth:`params`) and
+            ``kind`` in attrs; the learning history's variables (over
+            ``update``) and attrs (prefixed ``learning_``) when there is one.
+
+        Raises
+        ------
+        RuntimeError
+            When the network has no dictionary yet.
+        """
         self._require_dictionary()
         h, w = self.patch_shape
         ds = xr.Dataset(
@@ -229,7 +308,26 @@ class SparseCodingNetwork:
     @classmethod
     def from_dataset(cls, ds: xr.Dataset) -> "SparseCodingNetwork":
         """The network saved by :meth:`to_dataset` (or :meth:`save`, and the
-        ``olshausen-field-1996`` study's output, which is one)."""
+        ``olshausen-field-1996`` study's output, which is one).
+
+        Parameters
+        ----------
+        ds : xarray.Dataset
+            With a ``dictionary`` over (atom, y, x) and
+            ``attrs["kind"] == "v1model.SparseCodingNetwork"``.
+
+        Returns
+        -------
+        SparseCodingNetwork
+            With the saved spec and, when present, the learning history.
+
+        Raises
+        ------
+        TypeError
+            When ``ds`` is not a Dataset.
+        ValueError
+            When ``ds`` is not a saved network.
+        """
         if not isinstance(ds, xr.Dataset):
             raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
         if ds.attrs.get("kind") != NETWORK_KIND:
@@ -271,13 +369,36 @@ class SparseCodingNetwork:
         return net
 
     def save(self, path) -> Path:
-        """Save as netCDF (atomically)."""
+        """Save atomically as netCDF (``.nc``) or zarr (``.zarr``).
+
+        Parameters
+        ----------
+        path : str or Path
+            Output file.
+
+        Returns
+        -------
+        Path
+            The final path.
+        """
         from .io import save_dataset
 
         return save_dataset(self.to_dataset(), path)
 
     @classmethod
     def load(cls, path) -> "SparseCodingNetwork":
+        """Load a network written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or Path
+            A netCDF or zarr file.
+
+        Returns
+        -------
+        SparseCodingNetwork
+            As :meth:`from_dataset`.
+        """
         from .io import load_dataset
 
         return cls.from_dataset(load_dataset(path))

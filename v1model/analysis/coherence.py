@@ -30,7 +30,23 @@ __all__ = ["mutual_coherence", "babel", "coactive_babel", "gram_abs"]
 
 
 def gram_abs(D) -> np.ndarray:
-    """``|D D^T|`` of the unit-normalised dictionary with a zero diagonal."""
+    """``|D D^T|`` of the unit-normalised dictionary with a zero diagonal.
+
+    Parameters
+    ----------
+    D : array_like, shape (n_atoms, n_features)
+        Dictionary, one atom per row (normalised here; no all-zero atom).
+
+    Returns
+    -------
+    ndarray, shape (n_atoms, n_atoms)
+        Absolute cosines between distinct atoms; zeros on the diagonal.
+
+    Raises
+    ------
+    ValueError
+        For an invalid dictionary (not 2-D, non-finite or an all-zero atom).
+    """
     D = check_dictionary(D, "D", normalized=True)
     G = np.abs(D @ D.T)
     np.fill_diagonal(G, 0.0)
@@ -39,6 +55,21 @@ def gram_abs(D) -> np.ndarray:
 
 def mutual_coherence(D) -> float:
     """Largest absolute cosine between two distinct atoms, in [0, 1].
+
+    Parameters
+    ----------
+    D : array_like, shape (n_atoms, n_features)
+        Dictionary, one atom per row (normalised here).
+
+    Returns
+    -------
+    float
+        The mutual coherence ``max_{i != j} |<d_i, d_j>|``.
+
+    Raises
+    ------
+    ValueError
+        For an invalid dictionary or fewer than 2 atoms.
 
     Examples
     --------
@@ -57,15 +88,23 @@ def babel(D, r_max: int | None = None) -> xr.Dataset:
     Parameters
     ----------
     D : array_like, shape (n_atoms, n_features)
+        Dictionary, one atom per row (normalised here).
     r_max : int, optional
         Largest subset size; default and maximum ``n_atoms - 1``.
 
     Returns
     -------
-    xarray.Dataset over ``r`` with ``babel`` (``mu_1(r)``; ``mu_1(1)`` is the
-    mutual coherence) and ``erc`` (Tropp's exact-recovery margin
-    ``1 - mu_1(r - 1) - mu_1(r)``, with ``mu_1(0) = 0``; positive means every
-    r-sparse code is recoverable), and ``attrs["mutual_coherence"]``.
+    xarray.Dataset
+        Over ``r`` (1 .. r_max) with ``babel`` (``mu_1(r)``; ``mu_1(1)`` is
+        the mutual coherence) and ``erc`` (Tropp's exact-recovery margin
+        ``1 - mu_1(r - 1) - mu_1(r)``, with ``mu_1(0) = 0``; positive means
+        every r-sparse code is recoverable), and ``attrs["mutual_coherence"]``.
+
+    Raises
+    ------
+    ValueError
+        For an invalid dictionary, fewer than 2 atoms, or ``r_max`` outside
+        1 .. ``n_atoms - 1``.
     """
     G = gram_abs(D)
     k = G.shape[0]
@@ -95,16 +134,27 @@ def coactive_babel(codes, D, tol: float = 0.0) -> xr.Dataset:
     Parameters
     ----------
     codes : array_like, shape (n_samples, n_atoms)
+        Codes of the inputs in ``D``.
     D : array_like, shape (n_atoms, n_features)
-    tol : float
+        Dictionary, one atom per row (normalised here).
+    tol : float, default 0.0
+        Activity threshold: atom ``i`` is in the support when ``|a_i| > tol``.
 
     Returns
     -------
-    xarray.Dataset over ``sample`` with ``support_size``, ``coactive_babel``
-    (0 for an empty support; NaN when S holds every atom), ``worst_case``
-    (``mu_1(|S|)``) and ``coactive_coherence`` (largest |cosine| between two
-    atoms inside S; 0 when |S| < 2); and, over ``support_size_bin`` (the
-    distinct support sizes), their means.
+    xarray.Dataset
+        Over ``sample`` with ``support_size``, ``coactive_babel`` (0 for an
+        empty support; NaN when S holds every atom), ``worst_case``
+        (``mu_1(|S|)``) and ``coactive_coherence`` (largest |cosine| between
+        two atoms inside S; 0 when |S| < 2); and, over ``support_size_bin``
+        (the distinct support sizes), ``mean_coactive_babel`` and
+        ``mean_worst_case``.
+
+    Raises
+    ------
+    ValueError
+        For codes whose number of columns is not ``n_atoms``, ``tol < 0``,
+        an invalid dictionary or fewer than 2 atoms.
     """
     A = check_array(codes, "codes", ndim=2)
     G = gram_abs(D)

@@ -80,11 +80,19 @@ def gabor_model(params, shape):
         by :func:`fit_gabor` (it must hold no NaN parameters: fits of
         constant atoms have them). All finite; ``sigma_x`` and ``sigma_y``
         positive.
-    shape : (height, width)
+    shape : int or (height, width)
+        Image size in pixels (an int for a square).
 
     Returns
     -------
-    ndarray, shape (n, height, width) (or (height, width) for one vector)
+    ndarray, shape (n, height, width)
+        The Gabor images; ``(height, width)`` for a single parameter vector.
+
+    Raises
+    ------
+    ValueError
+        For a Dataset missing a parameter, a wrong number of columns,
+        non-finite parameters or a non-positive ``sigma_x``/``sigma_y``.
     """
     from ._common import image_shape
 
@@ -350,32 +358,32 @@ def fit_gabor(
         reported in the atom's units). Flat atoms are reshaped row-major. A
         2-D array is always read as flat atoms; pass one image as
         ``image[None]``.
-    shape : (height, width), optional
+    shape : int or (height, width), optional
         Needed for flat atoms that are not square.
-    n_starts : int
+    n_starts : int, default 4
         Starting points per atom, 1 to 6 (see the module docstring).
-    n_iter : int
+    n_iter : int, default 60
         Maximum iterations of the vectorised Levenberg-Marquardt stage.
-    polish : bool
+    polish : bool, default True
         Refine the best start of every atom with
         :func:`scipy.optimize.least_squares` (bounded trust-region).
-    max_nfev : int
+    max_nfev : int, default 100
         Function evaluations allowed to each polishing run.
-    min_sigma, max_sigma : float
+    min_sigma, max_sigma : float, default 0.5, None
         Bounds of both envelope s.d. in pixels; ``max_sigma`` defaults to the
         patch's larger side (an envelope that wide is flat over the patch, so
         its size is not identifiable beyond).
-    max_frequency : float
+    max_frequency : float, default 0.5
         Upper bound of the carrier frequency in cycles/pixel (0.5: Nyquist).
-    return_model : bool
+    return_model : bool, default False
         Also return the fitted images as ``model`` (atom, y, x).
-    progress : bool
+    progress : bool, default False
         Show a progress bar over the polishing stage.
 
     Returns
     -------
-    xarray.Dataset over ``atom`` with
-        ``x0``, ``y0`` (pixel), ``orientation`` (rad, [0, pi)), ``frequency``
+    xarray.Dataset
+        Over ``atom`` with ``x0``, ``y0`` (pixel), ``orientation`` (rad, [0, pi)), ``frequency``
         (cycles/pixel), ``phase`` (rad), ``sigma_x``, ``sigma_y`` (pixel),
         ``amplitude``, ``offset``, ``r2`` (coefficient of determination of
         the fit over the atom's pixels), ``nx`` = sigma_x * frequency and
@@ -385,6 +393,13 @@ def fit_gabor(
         ``max_sigma``, ``max_frequency``); ``polish`` is stored as 0/1 so the
         Dataset saves with a plain ``to_netcdf``. A high R^2 alone does not
         make a Gabor: see :func:`reliable_gabor_fits`.
+
+    Raises
+    ------
+    ValueError
+        For atoms that are not 2-D or 3-D or do not match ``shape``, flat
+        non-square atoms without ``shape``, ``n_starts`` outside 1 to 6, or
+        ``max_sigma <= min_sigma``.
 
     References
     ----------
@@ -545,28 +560,37 @@ def reliable_gabor_fits(
     shape : int or (height, width), optional
         Patch size in pixels; default ``fit.attrs["height"]``,
         ``fit.attrs["width"]``.
-    min_r2 : float
-        Smallest R^2 of a Gabor-like fit, in [0, 1]; default
-        :data:`GABOR_LIKE_R2` (0.8).
-    min_cycles : float
+    min_r2 : float, default GABOR_LIKE_R2 (0.8)
+        Smallest R^2 of a Gabor-like fit, in [0, 1].
+    min_cycles : float, default 1.0
         Smallest number of carrier cycles across the patch's larger side
         (default 1: less is a blob, a ramp or an edge, with no frequency
         band).
-    sigma_rtol : float
+    sigma_rtol : float, default 1e-3
         Relative distance to a sigma bound (pixels) below which the fit
         counts as stuck at the bound (default 1e-3; fits that hit a bound sit
         on it to rounding).
 
     Returns
     -------
-    xarray.DataArray of bool, named ``reliable``, over the fit's dimension.
-    Its attrs give the criteria and how many atoms each one excluded:
-    ``n_atoms``; ``n_unfitted`` (constant atoms, NaN fit); ``n_low_r2``
-    (fitted, R^2 < min_r2); among the fits with R^2 >= min_r2 (the
-    "Gabor-like" ones), ``n_sub_cycle``, ``n_centre_outside`` and
-    ``n_sigma_at_bound`` (a fit may fail several criteria, so these counts
-    overlap); ``n_gabor_like`` and ``n_reliable``. All attrs are numbers,
-    so the mask saves with ``to_netcdf``.
+    xarray.DataArray of bool
+        Named ``reliable``, over the fit's dimension (``atom``). Its attrs
+        give the criteria and how many atoms each one excluded:
+        ``n_atoms``; ``n_unfitted`` (constant atoms, NaN fit); ``n_low_r2``
+        (fitted, R^2 < min_r2); among the fits with R^2 >= min_r2 (the
+        "Gabor-like" ones), ``n_sub_cycle``, ``n_centre_outside`` and
+        ``n_sigma_at_bound`` (a fit may fail several criteria, so these
+        counts overlap); ``n_gabor_like`` and ``n_reliable``. All attrs are
+        numbers, so the mask saves with ``to_netcdf``.
+
+    Raises
+    ------
+    TypeError
+        When ``fit`` is not a Dataset.
+    ValueError
+        For a ``fit`` missing a needed variable, or without height/width
+        attrs when ``shape`` is not given; for ``min_r2`` outside [0, 1] or
+        a negative ``min_cycles``/``sigma_rtol``.
 
     Examples
     --------

@@ -52,8 +52,15 @@ def cosine_similarity(a, b):
 
     Returns
     -------
-    ndarray, shape (n,) in [-1, 1]; NaN where a row is all zeros. Rows of
-    any magnitude (1e-300 or 1e200) are handled.
+    ndarray, shape (n,)
+        Cosines in [-1, 1]; NaN where a row is all zeros. Rows of any
+        magnitude (1e-300 or 1e200) are handled.
+
+    Raises
+    ------
+    ValueError
+        For inputs with fewer than 2 dimensions, of different shapes, or
+        non-finite.
     """
     a = check_array(a, "a", ndim=None)
     b = check_array(b, "b", ndim=None)
@@ -104,13 +111,14 @@ def map_receptive_fields(
         and ``R`` (n, n_units) responses.
     shape : int or (height, width)
         Stimulus size in pixels.
-    noise : {"white", "sparse"}
+    noise : {"white", "sparse"}, default "white"
         White noise (:func:`stimuli.white_noise`) or sparse noise
         (:func:`stimuli.sparse_noise`).
-    n_stimuli : int
-        Number of noise images shown.
-    contrast : float
-        Pixel s.d. (white) or the value of the lit pixels (sparse), in the
+    n_stimuli : int, default 20000
+        Number of noise images shown (at least 2).
+    contrast : float, default 1.0
+        Pixel s.d. (white) or the magnitude of the lit pixels, which are
+        ``+contrast`` or ``-contrast`` (sparse), in the
         units of the encoder's input. Sparse codes are nonlinear: map them at
         a contrast that drives them into their working range.
     distribution : {"gaussian", "binary"}, optional
@@ -119,25 +127,26 @@ def map_receptive_fields(
     n_pixels : int, optional
         Lit pixels per sparse-noise image; default 1. Only with
         ``noise="sparse"``.
-    method : {"sta", "regression"}
+    method : {"sta", "regression"}, default "sta"
         Plain STA divided by the pixel variance, or the whitened STA
         (regression on the empirical stimulus covariance, see the module
         docstring).
-    ridge : float
+    ridge : float, default 0.0
         Ridge of the regression, relative to the pixel variance.
     dictionary : array_like, shape (n_units, n_features) or (n_units, h, w), optional
         The units' atoms (none of them all zeros); adds ``similarity``
         (cosine of each mapped RF with its atom) and ``similarity_trace``
         (the same after each batch).
-    batch_size : int
+    batch_size : int, default 1000
         Stimuli per encoder call.
-    seed : int, Generator or None
-    progress : bool
+    seed : int, Generator or None, optional
+        Seed of the noise.
+    progress : bool, default False
         Show a progress bar over batches.
 
     Returns
     -------
-    xarray.Dataset with
+    xarray.Dataset
         ``rf`` (unit, y, x): mapped receptive fields (response per unit of
         stimulus); ``mean_response``, ``response_sd``, ``fraction_active``
         (unit); ``similarity`` (unit) and ``similarity_trace``
@@ -147,6 +156,8 @@ def map_receptive_fields(
 
     Raises
     ------
+    TypeError
+        When ``encoder`` is not callable or returns a non-numeric array.
     ValueError
         For ``distribution`` with sparse noise or ``n_pixels`` with white
         noise (they would be ignored), a dictionary with an all-zero atom,

@@ -88,14 +88,50 @@ def _rect(A, rectify):
 
 
 def activity_ratio(codes, tol: float = 0.0) -> float:
-    """Mean fraction of units active (``|a| > tol``) per stimulus."""
+    """Mean fraction of units active (``|a| > tol``) per stimulus.
+
+    Parameters
+    ----------
+    codes : array_like, shape (n_samples, n_units)
+        One row per stimulus.
+    tol : float, default 0.0
+        Activity threshold on ``|a|``, >= 0.
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Raises
+    ------
+    ValueError
+        For codes that are not a finite 2-D array, or ``tol < 0``.
+    """
     A = _codes(codes)
     tol = check_nonnegative(tol, "tol")
     return float(np.mean(np.abs(A) > tol))
 
 
 def mean_active_count(codes, tol: float = 0.0) -> float:
-    """Mean number of active units (``|a| > tol``) per stimulus."""
+    """Mean number of active units (``|a| > tol``) per stimulus.
+
+    Parameters
+    ----------
+    codes : array_like, shape (n_samples, n_units)
+        One row per stimulus.
+    tol : float, default 0.0
+        Activity threshold on ``|a|``, >= 0.
+
+    Returns
+    -------
+    float
+        In [0, n_units].
+
+    Raises
+    ------
+    ValueError
+        For codes that are not a finite 2-D array, or ``tol < 0``.
+    """
     A = _codes(codes)
     tol = check_nonnegative(tol, "tol")
     return float(np.mean(np.count_nonzero(np.abs(A) > tol, axis=1)))
@@ -109,12 +145,23 @@ def code_class(codes, tol: float = 0.0, local_max_count: float = 1.5,
     Parameters
     ----------
     codes : array_like, shape (n_samples, n_units)
-    tol : float
-        Activity threshold on ``|a|``.
-    local_max_count : float
-        Largest mean active count still called local.
-    dense_min_ratio : float
-        Smallest activity ratio called dense.
+        One row per stimulus.
+    tol : float, default 0.0
+        Activity threshold on ``|a|``, >= 0.
+    local_max_count : float, default 1.5
+        Largest mean active count still called local, > 0.
+    dense_min_ratio : float, default 0.25
+        Smallest activity ratio called dense, in (0, 1).
+
+    Returns
+    -------
+    str
+        One of :data:`CODE_CLASSES`.
+
+    Raises
+    ------
+    ValueError
+        For codes that are not a finite 2-D array or a parameter out of range.
     """
     A = _codes(codes)
     local_max_count = check_positive(local_max_count, "local_max_count")
@@ -143,14 +190,22 @@ def treves_rolls(responses, axis: int = -1, rectify: str = "abs"):
     Parameters
     ----------
     responses : array_like, at least 1-D
-    axis : int
+        Responses (e.g. codes ``(n_samples, n_units)``).
+    axis : int, default -1
         The axis the index runs over.
-    rectify : {"abs", "positive", "none"}
+    rectify : {"abs", "positive", "none"}, default "abs"
         How signed responses become rates (``"none"`` rejects negative ones).
 
     Returns
     -------
-    ndarray, the shape of ``responses`` without ``axis``; values in (0, 1].
+    ndarray
+        The shape of ``responses`` without ``axis``; values in (0, 1].
+
+    Raises
+    ------
+    ValueError
+        For a scalar or non-finite ``responses``, an invalid ``axis`` or
+        ``rectify``, or negative responses with ``rectify="none"``.
     """
     r = _rect(_responses(responses, "responses"), rectify)
     axis = check_axis(axis, r.ndim)
@@ -164,8 +219,27 @@ def treves_rolls(responses, axis: int = -1, rectify: str = "abs"):
 def vinje_gallant(responses, axis: int = -1, rectify: str = "abs"):
     """Vinje-Gallant sparseness ``(1 - a) / (1 - 1/n)`` with ``a`` Treves-Rolls.
 
-    Parameters and scale invariance as in :func:`treves_rolls`; needs at
-    least 2 responses along ``axis``. NaN where all responses are zero.
+    Scale invariance as in :func:`treves_rolls`. NaN where all responses
+    are zero.
+
+    Parameters
+    ----------
+    responses : array_like, at least 1-D
+        Responses, with at least 2 values along ``axis``.
+    axis : int, default -1
+        The axis the index runs over (``n`` is its length).
+    rectify : {"abs", "positive", "none"}, default "abs"
+        As in :func:`treves_rolls`.
+
+    Returns
+    -------
+    ndarray
+        The shape of ``responses`` without ``axis``; values in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        For fewer than 2 values along ``axis``, and as :func:`treves_rolls`.
     """
     r = _responses(responses, "responses")
     n = r.shape[check_axis(axis, r.ndim)]
@@ -175,12 +249,38 @@ def vinje_gallant(responses, axis: int = -1, rectify: str = "abs"):
 
 
 def lifetime_sparseness(codes, rectify: str = "abs"):
-    """Vinje-Gallant sparseness of each unit over stimuli, shape (n_units,)."""
+    """Vinje-Gallant sparseness of each unit over stimuli (large = sparse).
+
+    Parameters
+    ----------
+    codes : array_like, shape (n_samples, n_units)
+        One row per stimulus; at least 2 stimuli.
+    rectify : {"abs", "positive", "none"}, default "abs"
+        As in :func:`treves_rolls`.
+
+    Returns
+    -------
+    ndarray, shape (n_units,)
+        Values in [0, 1]; NaN for a unit that never responds.
+    """
     return vinje_gallant(_codes(codes), axis=0, rectify=rectify)
 
 
 def population_sparseness(codes, rectify: str = "abs"):
-    """Treves-Rolls sparseness of each stimulus over units, shape (n_samples,)."""
+    """Treves-Rolls sparseness of each stimulus over units (small = sparse).
+
+    Parameters
+    ----------
+    codes : array_like, shape (n_samples, n_units)
+        One row per stimulus.
+    rectify : {"abs", "positive", "none"}, default "abs"
+        As in :func:`treves_rolls`.
+
+    Returns
+    -------
+    ndarray, shape (n_samples,)
+        Values in (0, 1]; NaN for a stimulus no unit answers.
+    """
     return treves_rolls(_codes(codes), axis=1, rectify=rectify)
 
 
@@ -189,6 +289,25 @@ def hoyer_sparseness(codes, axis: int = 1):
 
     1 for a single non-zero value, 0 for equal magnitudes; NaN for all zeros.
     Scale-invariant, and computed so for codes of any magnitude.
+
+    Parameters
+    ----------
+    codes : array_like, at least 1-D
+        Typically ``(n_samples, n_units)``; at least 2 values along ``axis``.
+    axis : int, default 1
+        The axis the index runs over.
+
+    Returns
+    -------
+    ndarray
+        The shape of ``codes`` without ``axis`` (``(n_samples,)`` by
+        default); values in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        For fewer than 2 values along ``axis``, an invalid ``axis`` or
+        non-finite codes.
     """
     A = _responses(codes, "codes")
     n = A.shape[check_axis(axis, A.ndim)]
@@ -206,6 +325,23 @@ def kurtosis(codes, axis: int = 0):
 
     NaN for constant responses. Scale-invariant, and computed so for codes
     of any magnitude (the fourth powers of 1e100 would overflow).
+
+    Parameters
+    ----------
+    codes : array_like, at least 1-D
+        Typically ``(n_samples, n_units)``.
+    axis : int, default 0
+        The axis the statistic runs over.
+
+    Returns
+    -------
+    ndarray
+        The shape of ``codes`` without ``axis`` (``(n_units,)`` by default).
+
+    Raises
+    ------
+    ValueError
+        For an invalid ``axis`` or non-finite codes.
     """
     A = _responses(codes, "codes")
     axis = check_axis(axis, A.ndim)
@@ -220,7 +356,25 @@ def kurtosis(codes, axis: int = 0):
 
 
 def dead_units(codes, tol: float = 0.0):
-    """Boolean mask (n_units,) of units never active (``|a| <= tol`` always)."""
+    """Units never active (``|a| <= tol`` on every stimulus).
+
+    Parameters
+    ----------
+    codes : array_like, shape (n_samples, n_units)
+        One row per stimulus.
+    tol : float, default 0.0
+        Activity threshold on ``|a|``, >= 0.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_units,)
+        True for a dead unit.
+
+    Raises
+    ------
+    ValueError
+        For codes that are not a finite 2-D array, or ``tol < 0``.
+    """
     A = _codes(codes)
     tol = check_nonnegative(tol, "tol")
     return ~np.any(np.abs(A) > tol, axis=0)
@@ -239,20 +393,31 @@ def sparseness(
     Parameters
     ----------
     codes : array_like, shape (n_samples, n_units)
-    tol, local_max_count, dense_min_ratio
+        One row per stimulus.
+    tol : float, default 0.0
+        Activity threshold on ``|a|`` (see :func:`code_class`).
+    local_max_count : float, default 1.5
         See :func:`code_class`.
-    rectify : {"abs", "positive", "none"}
+    dense_min_ratio : float, default 0.25
+        See :func:`code_class`.
+    rectify : {"abs", "positive", "none"}, default "abs"
         How signed codes become rates for Treves-Rolls and Vinje-Gallant.
 
     Returns
     -------
-    xarray.Dataset with
-        per sample: ``active_count``, ``population_sparseness``
-        (Treves-Rolls), ``hoyer``; per unit: ``lifetime_sparseness``
-        (Vinje-Gallant), ``kurtosis``, ``unit_activity`` (fraction of stimuli
-        a unit answers), ``dead``; scalars: ``activity_ratio``,
-        ``mean_active_count``, ``n_dead``, ``mean_lifetime_sparseness``,
-        ``mean_population_sparseness``; ``attrs["code_class"]``.
+    xarray.Dataset
+        Over dims ``sample`` and ``unit``: per sample ``active_count``,
+        ``population_sparseness`` (Treves-Rolls), ``hoyer``; per unit
+        ``lifetime_sparseness`` (Vinje-Gallant), ``kurtosis``,
+        ``unit_activity`` (fraction of stimuli a unit answers), ``dead``;
+        scalars ``activity_ratio``, ``mean_active_count``, ``n_dead``,
+        ``mean_lifetime_sparseness``, ``mean_population_sparseness``;
+        ``attrs["code_class"]``.
+
+    Raises
+    ------
+    ValueError
+        For codes that are not a finite 2-D array or a parameter out of range.
     """
     A = _codes(codes)
     tol = check_nonnegative(tol, "tol")

@@ -95,25 +95,39 @@ def grating_responses(
     encoder : callable
         ``encoder(X) -> R``, ``X`` (n, height * width), ``R`` (n, n_units).
     shape : int or (height, width)
-    orientations : int or array_like
+        Grating size in pixels.
+    orientations : int or array_like, default 16
         Radians; an int n gives n values evenly spaced over [0, pi) (gratings
         at theta + pi are the same as at theta with the phase reversed, so
         [0, pi) with a full cycle of phases covers every grating).
-    frequencies : int or array_like
+    frequencies : int or array_like, default 8
         Cycles/pixel, in (0, 0.5] (0.5 is the Nyquist frequency); an int n
         gives n values log-spaced from one cycle per patch
         (1 / max(height, width)) to 0.45.
-    phases : int or array_like
+    phases : int or array_like, default 8
         Radians; an int n gives n values evenly spaced over [0, 2 pi).
-    contrast : float
-        Grating amplitude in the units of the encoder's input.
-    batch_size : int
+    contrast : float, default 1.0
+        Grating amplitude (> 0) in the units of the encoder's input.
+    batch_size : int, default 4096
         Stimuli per encoder call.
-    progress : bool
+    progress : bool, default False
+        Show a progress bar over batches.
 
     Returns
     -------
-    xarray.Dataset with ``response`` (orientation, frequency, phase, unit).
+    xarray.Dataset
+        ``response`` (orientation, frequency, phase, unit), with the
+        coordinates ``orientation`` (rad), ``frequency`` (cycles/pixel),
+        ``phase`` (rad) and ``unit``.
+
+    Raises
+    ------
+    TypeError
+        When ``encoder`` is not callable or returns a non-numeric array.
+    ValueError
+        For frequencies outside (0, 0.5], a non-positive ``contrast`` or
+        ``batch_size``, or encoder output that is not finite
+        (n_samples, n_units).
     """
     check_encoder(encoder)
     h, w = image_shape(shape)
@@ -157,11 +171,19 @@ def circular_variance(curve, orientations, axis=-1):
         Non-negative responses, orientations along ``axis``.
     orientations : array_like, shape (n_orientations,)
         Radians.
-    axis : int
+    axis : int, default -1
+        The orientation axis of ``curve``.
 
     Returns
     -------
-    ndarray, the shape of ``curve`` without ``axis``; values in [0, 1].
+    ndarray
+        The shape of ``curve`` without ``axis``; values in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        For a scalar or negative ``curve``, an invalid ``axis``, or a number
+        of ``orientations`` other than ``curve``'s length along ``axis``.
     """
     curve = check_array(curve, "curve", ndim=None)
     if curve.ndim == 0:
@@ -243,16 +265,18 @@ def tuning_curves(
         Output of :func:`grating_responses`: a finite ``response`` over
         (orientation, frequency, phase, unit), with orientations in radians
         and frequencies in (0, 0.5] cycles/pixel as coordinates.
-    rectify : {"positive", "abs", "none"}
-    phase_statistic : {"max", "mean"}
-    bandwidth_level : float
-        Level, as a fraction of the peak, at which bandwidths are measured
-        (0.5: half-width at half-height).
+    rectify : {"positive", "abs", "none"}, default "positive"
+        How signed responses become rates.
+    phase_statistic : {"max", "mean"}, default "max"
+        Statistic over phases.
+    bandwidth_level : float, default 0.5
+        Level, as a fraction of the peak in (0, 1), at which bandwidths are
+        measured (0.5: half-width at half-height).
 
     Returns
     -------
-    xarray.Dataset over ``unit`` with
-        ``orientation_tuning`` (unit, orientation), ``frequency_tuning``
+    xarray.Dataset
+        Over ``unit``: ``orientation_tuning`` (unit, orientation), ``frequency_tuning``
         (unit, frequency), ``preferred_orientation`` (rad, vector sum of the
         orientation curve: angle(sum r e^{2i theta}) / 2), ``peak_orientation``
         (rad, grid argmax), ``circular_variance``, ``orientation_bandwidth``
@@ -261,6 +285,15 @@ def tuning_curves(
         grid argmax), ``frequency_bandwidth`` (octaves, full width at
         ``bandwidth_level``), ``max_response``. Units that never respond get
         NaN.
+
+    Raises
+    ------
+    TypeError
+        When ``responses`` is not a Dataset with a ``response`` variable.
+    ValueError
+        For a ``response`` without the dims (orientation, frequency, phase,
+        unit) or the ``orientation``/``frequency`` coordinates, frequencies
+        outside (0, 0.5], or an invalid option.
     """
     if not isinstance(responses, xr.Dataset) or "response" not in responses:
         raise TypeError("responses must be the Dataset returned by grating_responses "
@@ -354,25 +387,49 @@ def drifting_grating_responses(
 
     Parameters
     ----------
-    encoder, shape, orientations, frequencies, contrast, batch_size, progress
-        As in :func:`grating_responses`; orientations are drift directions,
-        and a frequency of 0 (a flickering uniform field) is allowed.
-    temporal_frequency : float
-        Hz.
-    frames_per_cycle : int
-        Frames per temporal cycle (frame rate = ``frames_per_cycle *
-        temporal_frequency`` Hz).
-    n_cycles : int
+    encoder : callable
+        As in :func:`grating_responses`.
+    shape : int or (height, width)
+        Grating size in pixels.
+    orientations : int or array_like, default 16
+        Drift directions in radians; an int n gives n values evenly spaced
+        over [0, pi), as in :func:`grating_responses`.
+    frequencies : int or array_like, default 8
+        Cycles/pixel, in [0, 0.5]: a frequency of 0 (a flickering uniform
+        field) is allowed; an int as in :func:`grating_responses`.
+    temporal_frequency : float, default 2.0
+        Drift rate in Hz, > 0.
+    frames_per_cycle : int, default 16
+        Frames per temporal cycle, at least 3 (frame rate =
+        ``frames_per_cycle * temporal_frequency`` Hz).
+    n_cycles : int, default 1
         Cycles shown.
-    rectify : {"positive", "abs", "none"}
+    contrast : float, default 1.0
+        Grating amplitude (> 0) in the units of the encoder's input.
+    rectify : {"positive", "abs", "none"}, default "positive"
         Applied before F0 and F1 (a full-wave ``"abs"`` doubles the
         modulation frequency and hides F1).
+    batch_size : int, default 4096
+        Frames per encoder call.
+    progress : bool, default False
+        Show a progress bar over batches.
 
     Returns
     -------
-    xarray.Dataset with ``response`` (orientation, frequency, time, unit),
-    ``f0``, ``f1`` and ``modulation_ratio`` = F1 / F0 (orientation, frequency,
-    unit); simple cells have F1 / F0 > 1 (Skottun et al. 1991).
+    xarray.Dataset
+        ``response`` (orientation, frequency, time, unit), the rectified
+        response per frame with ``time`` in seconds; ``f0``, ``f1`` and
+        ``modulation_ratio`` = F1 / F0 (orientation, frequency, unit);
+        simple cells have F1 / F0 > 1 (Skottun et al. 1991).
+
+    Raises
+    ------
+    TypeError
+        When ``encoder`` is not callable or returns a non-numeric array.
+    ValueError
+        For frequencies outside [0, 0.5], a non-positive
+        ``temporal_frequency`` or ``contrast``, ``frames_per_cycle < 3``,
+        or an invalid encoder output.
     """
     check_encoder(encoder)
     h, w = image_shape(shape)
@@ -469,43 +526,49 @@ def contrast_response(
 
     Parameters
     ----------
-    encoder, shape
+    encoder : callable
         As in :func:`grating_responses`.
+    shape : int or (height, width)
+        Grating size in pixels.
     orientation, frequency : float or array_like, shape (n_selected,)
         The grating shown to each selected unit (radians, cycles/pixel in
         [0, 0.5]),
         e.g. ``preferred_orientation`` and ``preferred_frequency`` from
         :func:`tuning_curves`.
-    contrasts : int or array_like
+    contrasts : int or array_like, default 8
         Grating amplitudes, >= 0 (in the units of the encoder's input); an
         int n gives n values log-spaced over [0.01, 1].
-    phases : int or array_like
-        The response is the maximum over these phases (radians).
+    phases : int or array_like, default 8
+        The response is the maximum over these phases (radians); an int n
+        gives n values evenly spaced over [0, 2 pi).
     units : array_like of int, optional
         Which units (columns of the encoder's output) to measure, one per
         grating; default units ``0 ... n_selected - 1`` (unit ``i`` is shown
         grating ``i``; with a scalar orientation and frequency, unit 0 only).
-    rectify : {"positive", "abs", "none"}
-    baseline : bool
+    rectify : {"positive", "abs", "none"}, default "positive"
+        How signed responses become rates.
+    baseline : bool, default True
         Fit a baseline ``b`` (else ``b = 0``).
-    saturation : float
+    saturation : float, default 0.75
         In (0, 1): the fraction of the fitted ``rmax`` the curve must reach
         at the highest tested contrast for its c50 to count (default 0.75:
         c_max >= 3 c50 for n = 1, >= 1.7 c50 for n = 2).
-    min_fit_r2 : float
+    min_fit_r2 : float, default 0.9
         In [0, 1]: fits with a lower R^2 get ``c50_flag = "poor fit"`` and
         NaN parameters (default 0.9).
-    zero_tol : float
+    zero_tol : float, default 1e-9
         A response counts as non-zero above ``zero_tol`` times the unit's
         largest response (default 1e-9; LCA's silent responses are exact
         zeros).
-    batch_size, progress
-        As in :func:`grating_responses`.
+    batch_size : int, default 4096
+        Stimuli per encoder call.
+    progress : bool, default False
+        Show a progress bar over batches.
 
     Returns
     -------
-    xarray.Dataset over ``unit`` (and ``contrast``) with
-        ``response`` (unit, contrast); ``c50`` (contrast units, NaN unless
+    xarray.Dataset
+        Over ``unit`` (and ``contrast``): ``response`` (unit, contrast); ``c50`` (contrast units, NaN unless
         ``c50_flag`` is ``"saturating"``), ``exponent`` (n), ``rmax`` and
         ``baseline`` (response units) of the Naka-Rushton fit (NaN where
         c50 is), ``fit_r2`` (R^2 of the fit, for every responding unit),
@@ -514,6 +577,16 @@ def contrast_response(
         the unit never responds, already responds at the lowest tested
         contrast, or responds only at the highest), ``grating_orientation``,
         ``grating_frequency``. Every attr is a number or a string.
+
+    Raises
+    ------
+    TypeError
+        When ``encoder`` is not callable or returns a non-numeric array.
+    ValueError
+        For negative contrasts, frequencies outside [0, 0.5], ``units`` that
+        are not non-negative integers or exceed the encoder's units,
+        ``orientation``/``frequency`` not matching ``units``, or an option
+        out of range.
 
     References
     ----------
@@ -635,13 +708,19 @@ def naka_rushton(c, rmax, c50, n, baseline=0.0):
     ----------
     c : array_like
         Contrasts, >= 0.
-    rmax, c50, n, baseline : float
-        Amplitude above baseline (response units), semi-saturation contrast
-        (> 0, contrast units), exponent (> 0), baseline.
+    rmax : float
+        Amplitude above baseline (response units).
+    c50 : float
+        Semi-saturation contrast (> 0, contrast units).
+    n : float
+        Exponent (> 0).
+    baseline : float, default 0.0
+        Response at zero contrast (response units).
 
     Returns
     -------
-    ndarray, the shape of ``c``.
+    ndarray
+        Responses, the shape of ``c``.
     """
     c = np.asarray(c, dtype=np.float64)
     cn = c**n
