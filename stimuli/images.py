@@ -16,6 +16,7 @@ from v1model.validation import (
     as_generator,
     check_array,
     check_bool,
+    check_dtype,
     check_int,
     check_nonnegative,
     check_positive,
@@ -44,15 +45,51 @@ SKIMAGE_SCENES = (
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".pgm")
 MAT_KEYS = ("IMAGES", "IMAGESr", "IMAGES_RAW")
 
+# progress=None shows a bar only above these amounts of work (a few seconds on one core)
+_BAR_FILES = 100  # image files read by load_images
+_BAR_PIXELS = 2**25  # pixels whitened by whiten (~3 s)
+_BAR_VALUES = 2**26  # patch values drawn by sample_patches (~3 s)
+# temporaries are bounded by working in blocks: of at most this many bytes of float64
+# patches (and at most 2**16 patches) in sample_patches, of about this many pixels in whiten
+_PATCH_BLOCK_BYTES = 2**23
+_WHITEN_BLOCK_PIXELS = 2**14
+
+
+def _check_progress(progress):
+    """``progress`` as None (automatic) or a bool."""
+    return None if progress is None else check_bool(progress, "progress")
+
+
+class _NoBar:
+    """What ``_progress_bar`` returns when no bar is shown (cheaper than a disabled tqdm)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+    def update(self, n=1):
+        pass
+
+
+def _progress_bar(progress, large: bool, **kwargs):
+    """A tqdm bar if ``progress`` is True, or None and the work is ``large``."""
+    if not (large if progress is None else progress):
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(leave=False, **kwargs)
+
 
 def load_images(source="skimage", size: int | None = None, max_images: int | None = None,
-                *, name: str = "source"):
+                *, name: str = "source", progress: bool | None = None):
     """Load a set of grayscale natural images as ``(n_images, height, width)``.
 
     Parameters
     ----------
-    source : str, path or array_like
-        ``"skimage"`` (default): ten natural photographs bundled with
+    source : str, path or array_like, default "skimage"
+        ``"skimage"``: ten natural photographs bundled with
         scikit-image, centre-cropped to squares and resized to ``size``
         (default 256) pixels.
         A path to a ``.mat`` file in Olshausen's format (``IMAGES.mat`` or
@@ -64,24 +101,39 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         file. A folder holding a single ``.mat`` file reads that file.
         An array of shape (n_images, height, width) or (height, width).
     size : int, optional
-        Side of the square every image is centre-cropped and resized to.
+        Side of the square every image is centre-cropped and resized to, in
+        pixels (at least 8).
         Default: 256 for ``"skimage"`` and for folders of images of unequal
         sizes; otherwise images are kept as they are.
     max_images : int, optional
         Keep only the first ``max_images`` images.
-    name : str
+    name : str, default "source"
         The caller's name of ``source`` (e.g. ``"images"``), used in messages.
+    progress : bool, optional
+        Show a tqdm bar while the files of a folder are read. Default: only
+        for folders of at least 100 files.
 
     Returns
     -------
     images : ndarray, shape (n_images, height, width), float64
         Grayscale intensities (photographs in [0, 1]; ``.mat`` and raw files
         as stored).
+
+    Raises
+    ------
+    FileNotFoundError
+        For a path that does not exist.
+    KeyError
+        For a ``.mat`` file without an ``IMAGES``/``IMAGESr``/``IMAGES_RAW`` key.
+    ValueError
+        For an unreadable file or folder, an array that is not 2-D or 3-D,
+        ``size < 8``, ``max_images < 1``, or images with NaN or inf.
     """
     if size is not None:
         size = check_int(size, "size", minimum=8)
     if max_images is not None:
         max_images = check_int(max_images, "max_images", minimum=1)
+    progress = _check_progress(progress)
     if isinstance(source, str) and source == "skimage":
         images = _load_skimage(size or 256)
     elif isinstance(source, (str, Path)):
@@ -92,11 +144,11 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
                 "file, a folder of sparsenet raw files or a folder of PNG/JPEG/TIFF images)"
             )
         if path.is_dir():
-            images = _load_folder(path, size, name)
+            images = _load_folder(path, size, name, progress)
         elif path.suffix.lower() == ".mat":
             images = _load_mat(path, name)
         elif path.suffix.lower() in IMAGE_SUFFIXES:
-            images = _read_image_files([path], size, name)
+            images = _read_image_files([path], size, name, progress)
         else:
             raise ValueError(
                 f"{name}: cannot read {str(path)!r}: expected a .mat file, an image file or a "
@@ -107,7 +159,10 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         if images.ndim == 2:
             images = images[None]
     if size is not None and images.shape[1:] != (size, size):
-        images = np.stack([_square(im, size) for im in images])
+        squares = np.empty((len(images), size, size))
+        for i, im in enumerate(images):
+            squares[i] = _square(im, size)
+        images = squares
     if max_images is not None:
         images = images[:max_images]
     images = np.ascontiguousarray(images, dtype=np.float64)
@@ -158,29 +213,59 @@ def _load_skimage(size):
     return np.stack([_square(_to_gray(imread(f)), size) for f in files])
 
 
-def _read_image_files(files, size, name="source"):
+def _read_all(files, read, bar):
+    """``read(f)`` for every file, written into one float64 array allocated after the first.
+
+    Returns the list of images instead when their shapes differ.
+    """
+    first = read(files[0])
+    bar.update()
+    out = np.empty((len(files),) + first.shape)
+    out[0] = first
+    del first
+    for i in range(1, len(files)):
+        image = read(files[i])
+        bar.update()
+        if image.shape != out.shape[1:]:
+            rest = [image]
+            for f in files[i + 1 :]:
+                rest.append(read(f))
+                bar.update()
+            return list(out[:i]) + rest
+        out[i] = image
+    return out
+
+
+def _read_image_files(files, size, name="source", progress=None):
     from skimage.io import imread
 
-    images = []
-    for f in files:
+    def read(f):
         try:
-            images.append(_to_gray(imread(f)))
+            image = _to_gray(imread(f))
         except Exception as exc:  # noqa: BLE001 - report which file failed
             raise ValueError(f"{name}: cannot read image file {str(f)!r}: {exc}") from exc
-    shapes = {im.shape for im in images}
-    if len(shapes) > 1 or size is not None:
-        images = [_square(im, size or 256) for im in images]
-    return np.stack(images)
+        return image if size is None else _square(image, size)
+
+    with _progress_bar(progress, len(files) >= _BAR_FILES, total=len(files),
+                       desc="images", unit="file") as bar:
+        images = _read_all(files, read, bar)
+    if isinstance(images, list):  # sizes differ: all squared to the default size
+        images = np.stack([_square(im, 256) for im in images])
+    return images
 
 
-def _load_folder(path, size, name="source"):
+def _load_folder(path, size, name="source", progress=None):
     files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
     pictures = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
     if pictures:
-        return _read_image_files(pictures, size, name)
+        return _read_image_files(pictures, size, name, progress)
     raw = [p for p in files if p.suffix == "" and p.name.startswith("image")]
     if raw:
-        return np.stack([_read_raw(p, name) for p in sorted(raw, key=_natural_key)])
+        raw = sorted(raw, key=_natural_key)
+        with _progress_bar(progress, len(raw) >= _BAR_FILES, total=len(raw),
+                           desc="images", unit="file") as bar:
+            images = _read_all(raw, lambda p: _read_raw(p, name), bar)
+        return np.stack(images) if isinstance(images, list) else images  # stack: shape error
     mats = [p for p in files if p.suffix.lower() == ".mat"]
     if len(mats) == 1:
         return _load_mat(mats[0], name)
@@ -247,8 +332,24 @@ def whitening_filter(shape, f0: float | None = None):
     """Olshausen & Field's zero-phase whitening filter R(f) = f exp(-(f/f0)^4).
 
     ``f`` is the radial spatial frequency in cycles per picture (of side
-    ``N = min(height, width)``); ``f0`` defaults to ``0.4 N``. Returned in
-    FFT order (unshifted), shape ``shape``.
+    ``N = min(height, width)``).
+
+    Parameters
+    ----------
+    shape : (int, int)
+        ``(height, width)`` of the images, in pixels.
+    f0 : float, optional
+        Cut-off in cycles per picture; default ``0.4 * N``.
+
+    Returns
+    -------
+    ndarray, shape (height, width)
+        The filter's gain in FFT order (unshifted), zero at DC.
+
+    Raises
+    ------
+    ValueError
+        For a non-positive ``f0``.
     """
     h, w = shape
     n = min(h, w)
@@ -259,7 +360,8 @@ def whitening_filter(shape, f0: float | None = None):
     return rho * np.exp(-((rho / f0) ** 4))
 
 
-def whiten(images, f0: float | None = None, variance: float = 0.1):
+def whiten(images, f0: float | None = None, variance: float = 0.1, *,
+           progress: bool | None = None):
     """Whiten images with Olshausen & Field's filter and rescale their variance.
 
     Each image is filtered with R(f) = f exp(-(f/f0)^4) (flattens the 1/f
@@ -273,22 +375,29 @@ def whiten(images, f0: float | None = None, variance: float = 0.1):
     Parameters
     ----------
     images : array_like, shape (n_images, height, width) or (height, width)
+        Pictures, at least 4x4 pixels; any scale.
     f0 : float, optional
         Cut-off in cycles per picture; default ``0.4 * min(height, width)``.
         At least the lowest non-zero frequency of the pictures,
         ``min(height, width) / max(height, width)`` (1 for square images):
         a smaller cut-off removes every frequency they hold.
-    variance : float
+    variance : float, default 0.1
         Target mean pixel variance after whitening.
+    progress : bool, optional
+        Show a tqdm bar over the images. Default: only for at least 2**25
+        pixels in all (e.g. 128 images of 512x512).
 
     Returns
     -------
     ndarray, shape (n_images, height, width), float64
+        Whitened images (``(1, height, width)`` for a single picture),
+        C-contiguous. Computed a few images at a time (real FFTs), so that
+        the memory used is little more than the output's.
 
     Raises
     ------
     ValueError
-        For a constant picture (nothing to whiten), an ``f0`` below the
+        For pictures smaller than 4x4, a constant picture (nothing to whiten), an ``f0`` below the
         lowest frequency of the pictures, or a filter that leaves no power.
     """
     images = check_array(images, "images", ndim=(2, 3))
@@ -310,21 +419,38 @@ def whiten(images, f0: float | None = None, variance: float = 0.1):
                 f"0.4 * {min(h, w)} = {0.4 * min(h, w):g})"
             )
     variance = check_positive(variance, "variance")
+    progress = _check_progress(progress)
     # an exact rescaling by a power of two: the FFT and the variances below neither
     # overflow (images * 1e200) nor underflow (images * 1e-300); the output is rescaled
     # to `variance` at the end anyway
-    images = images / pow2_scale(images)
-    flat = images.reshape(len(images), -1)
-    # constant up to rounding errors of the picture's own scale
-    zero = np.flatnonzero(flat.std(axis=1) <= 1e-12 * np.abs(flat).max(axis=1))
-    if zero.size:
-        raise ValueError(
-            f"images: image {int(zero[0])} has zero variance (a constant picture cannot be "
-            "whitened)"
-        )
-    filt = whitening_filter(images.shape[1:], f0)
-    out = np.real(np.fft.ifft2(np.fft.fft2(images, axes=(1, 2)) * filt, axes=(1, 2)))
-    power = np.mean(out.var(axis=(1, 2)))
+    scale = pow2_scale(np.array([images.max(), images.min()]))  # no |images| temporary
+    # the filter is even in frequency: its real FFT half-plane is all rfft2 needs
+    filt = whitening_filter((h, w), f0)[:, : w // 2 + 1]
+    # a few images at a time, in place in the output: the temporaries (the spectrum and
+    # the FFTs' buffers) are those of one block, not of all the images
+    out = np.empty(images.shape)
+    variances = np.empty(len(images))
+    block = max(1, _WHITEN_BLOCK_PIXELS // (h * w))
+    with _progress_bar(progress, images.size >= _BAR_PIXELS, total=len(images),
+                       desc="whitening", unit="image") as bar:
+        for start in range(0, len(images), block):
+            part = out[start : start + block]
+            np.divide(images[start : start + block], scale, out=part)
+            flat = part.reshape(len(part), -1)
+            # constant up to rounding errors of the picture's own scale
+            zero = np.flatnonzero(flat.std(axis=1) <= 1e-12 * np.abs(flat).max(axis=1))
+            if zero.size:
+                raise ValueError(
+                    f"images: image {start + int(zero[0])} has zero variance (a constant "
+                    "picture cannot be whitened)"
+                )
+            spectrum = np.fft.rfft2(part, axes=(1, 2))
+            spectrum *= filt
+            part[...] = np.fft.irfft2(spectrum, s=(h, w), axes=(1, 2))
+            del spectrum
+            variances[start : start + block] = part.var(axis=(1, 2))
+            bar.update(len(part))
+    power = np.mean(variances)
     with np.errstate(divide="ignore", over="ignore"):
         gain = np.sqrt(variance / power)
     if not (power > 0 and np.isfinite(gain)):
@@ -347,10 +473,21 @@ def check_patch_size(size, image_shape, border: int = 4, name: str = "size") -> 
         Patch side in pixels.
     image_shape : tuple of int
         Shape of the images, ``(height, width)`` or ``(n_images, height, width)``.
-    border : int
+    border : int, default 4
         Pixels left out at every image edge, as in :func:`sample_patches`.
-    name : str
+    name : str, default "size"
         The caller's name of ``size`` (e.g. ``"patch_size"``), used in the message.
+
+    Returns
+    -------
+    int
+        ``size``.
+
+    Raises
+    ------
+    ValueError
+        For ``size < 1``, ``border < 0``, or ``size + 2 * border`` larger
+        than ``min(height, width)``.
     """
     size = check_int(size, name, minimum=1)
     border = check_int(border, "border", minimum=0)
@@ -372,33 +509,53 @@ def sample_patches(
     remove_mean: bool = False,
     min_variance: float = 0.0,
     normalize: bool = False,
+    *,
+    dtype=np.float64,
+    progress: bool | None = None,
 ):
     """Draw ``n`` random square patches, flattened row-major.
 
     Parameters
     ----------
-    images : array_like, shape (n_images, height, width)
+    images : array_like, shape (n_images, height, width) or (height, width)
+        Pictures to draw from (uniformly over images, then positions).
     size : int
         Patch side in pixels.
     n : int
         Number of patches.
-    seed : int, Generator or None
-    border : int
+    seed : int, Generator or None, optional
+        Random seed or generator.
+    border : int, default 4
         Pixels left out at every image edge (the whitening filter wraps
         around at the edges; sparsenet uses 4).
-    remove_mean : bool
+    remove_mean : bool, default False
         Subtract each patch's mean.
-    min_variance : float
+    min_variance : float, default 0.0
         Reject patches whose variance is below this value (blank sky,
         saturated areas) and draw again.
-    normalize : bool
+    normalize : bool, default False
         Scale each patch to zero mean and unit variance (SAILnet's convention;
         implies ``remove_mean``). Flat patches (s.d. at most 1e-12 times the
         patch's largest absolute value) cannot be scaled and are drawn again.
+    dtype : {float64, float32}, default float64
+        Precision of ``X`` (patches are computed in float64, then stored).
+    progress : bool, optional
+        Show a tqdm bar. Default: only for at least 2**26 values in all
+        (e.g. 262144 patches of 16x16).
 
     Returns
     -------
-    X : ndarray, shape (n, size * size), float64
+    X : ndarray, shape (n, size * size), ``dtype``
+        One patch per row (row-major pixels). Drawn in blocks written in
+        place, so that the memory used is little more than ``X``'s; a seed
+        gives the same patches whatever ``dtype`` and ``progress``.
+
+    Raises
+    ------
+    ValueError
+        For patches that do not fit (see :func:`check_patch_size`), an
+        invalid option, or when 50 rounds of draws find fewer than ``n``
+        patches meeting ``min_variance`` / ``normalize``.
     """
     images = check_array(images, "images", ndim=(2, 3))
     if images.ndim == 2:
@@ -409,45 +566,79 @@ def sample_patches(
     min_variance = check_nonnegative(min_variance, "min_variance")
     remove_mean = check_bool(remove_mean, "remove_mean")
     normalize = check_bool(normalize, "normalize")
+    dtype = check_dtype(dtype)
+    progress = _check_progress(progress)
     n_img, h, w = images.shape
+    d = size * size
     rng = as_generator(seed)
-    chosen, n_found, tries = [], 0, 0
-    while n_found < n:
-        tries += 1
-        if tries > 50:
-            if normalize and min_variance == 0:
+    win = np.lib.stride_tricks.sliding_window_view(images, (size, size), axis=(1, 2))
+    filtered = min_variance > 0 or normalize  # patches may be rejected and drawn again
+    # patches are cut out, checked and scaled in blocks, written in place into X: the
+    # temporaries are those of one block (at most 8 MiB of float64 patches)
+    block = min(2**16, max(1, _PATCH_BLOCK_BYTES // (8 * d)))
+    X = np.empty((n, d), dtype)
+    n_found, tries = 0, 0
+    with _progress_bar(progress, n * d >= _BAR_VALUES, total=n, desc="patches",
+                       unit="patch") as bar:
+        while n_found < n:
+            tries += 1
+            if tries > 50:
+                if normalize and min_variance == 0:
+                    raise ValueError(
+                        f"could not find {n} patches that are not flat (normalize=True "
+                        f"divides each patch by its s.d.): only {n_found} after 50 rounds; "
+                        "the images are constant over every patch"
+                    )
+                why = " that are not flat" if normalize else ""
                 raise ValueError(
-                    f"could not find {n} patches that are not flat (normalize=True divides "
-                    f"each patch by its s.d.): only {n_found} after 50 rounds; the images are "
-                    "constant over every patch"
+                    f"could not find {n} patches with variance >= {min_variance:g}{why}: only "
+                    f"{n_found} after 50 rounds; lower min_variance (images variance is "
+                    f"{images.var():.3g})"
                 )
-            why = " that are not flat" if normalize else ""
-            raise ValueError(
-                f"could not find {n} patches with variance >= {min_variance:g}{why}: only "
-                f"{n_found} after 50 rounds; lower min_variance (images variance is "
-                f"{images.var():.3g})"
-            )
-        m = max(2 * (n - n_found), 16)
-        img = rng.integers(0, n_img, m)
-        r = rng.integers(border, h - border - size + 1, m)
-        c = rng.integers(border, w - border - size + 1, m)
-        win = np.lib.stride_tricks.sliding_window_view(images, (size, size), axis=(1, 2))
-        P = win[img, r, c].reshape(m, size * size)
-        keep = np.ones(m, bool)
-        if min_variance > 0:
-            keep &= P.var(axis=1) >= min_variance
-        if normalize:
-            # flat relative to the patch's own scale (small-scale images are fine)
-            keep &= (P / pow2_scale(P, axis=1, keepdims=True)).std(axis=1) > 1e-12
-        chosen.append(P[keep][: n - n_found])
-        n_found += len(chosen[-1])
-    X = np.concatenate(chosen).astype(np.float64)
-    if remove_mean or normalize:
-        X -= X.mean(axis=1, keepdims=True)
-    if normalize:
-        X /= pow2_scale(X, axis=1, keepdims=True)  # exact; keeps the variances in range
-        X /= X.std(axis=1, keepdims=True)
+            m = max(2 * (n - n_found), 16)
+            # every round draws m images, then m rows, then m columns (so that a seed gives
+            # the same patches, and leaves the generator in the same state, as it always
+            # has); without a filter only the first n - n_found are cut out and kept
+            used = m if filtered else n - n_found
+            img = _draw_indices(rng, 0, n_img, m, used)
+            r = _draw_indices(rng, border, h - border - size + 1, m, used)
+            c = _draw_indices(rng, border, w - border - size + 1, m, used)
+            for start in range(0, used, block):
+                stop = start + block
+                P = win[img[start:stop], r[start:stop], c[start:stop]].reshape(-1, d)
+                if filtered:
+                    keep = np.ones(len(P), bool)
+                    if min_variance > 0:
+                        keep &= P.var(axis=1) >= min_variance
+                    if normalize:
+                        # flat relative to the patch's own scale (small-scale images are fine)
+                        keep &= (P / pow2_scale(P, axis=1, keepdims=True)).std(axis=1) > 1e-12
+                    P = P[keep]
+                P = P[: n - n_found]  # a fresh copy (fancy indexing): scaled in place
+                if remove_mean or normalize:
+                    P -= P.mean(axis=1, keepdims=True)
+                if normalize:
+                    P /= pow2_scale(P, axis=1, keepdims=True)  # exact; keeps variances in range
+                    P /= P.std(axis=1, keepdims=True)
+                X[n_found : n_found + len(P)] = P
+                n_found += len(P)
+                bar.update(len(P))
+                del P  # before the next block is cut out
+                if n_found == n:
+                    break
     return X
+
+
+def _draw_indices(rng, low, high, m, used):
+    """``rng.integers(low, high, m)[:used]``, without holding the draws that are not used.
+
+    Consecutive draws of a Generator continue one stream: drawing in pieces gives the
+    same numbers, and leaves the same state, as one draw of ``m``.
+    """
+    drawn = rng.integers(low, high, used)
+    for start in range(used, m, 2**16):
+        rng.integers(low, high, min(2**16, m - start))
+    return drawn
 
 
 def is_prewhitened(source) -> bool:
@@ -456,6 +647,16 @@ def is_prewhitened(source) -> bool:
     True for a folder of sparsenet raw files and for a ``.mat`` whose key is
     ``IMAGES`` (``IMAGES_RAW.mat`` holds ``IMAGESr``, the unwhitened ones);
     False for the embedded photographs, photograph folders and arrays.
+
+    Parameters
+    ----------
+    source : str, path or array_like
+        As in :func:`load_images`.
+
+    Returns
+    -------
+    bool
+        Whether the images are already whitened.
     """
     if not isinstance(source, (str, Path)) or source == "skimage":
         return False
@@ -485,21 +686,31 @@ def load_whitened(source="skimage", prewhitened: bool | None = None, *, name: st
 
     Parameters
     ----------
-    source : see :func:`load_images`
+    source : str, path or array_like, default "skimage"
+        As in :func:`load_images`.
     prewhitened : bool, optional
         Whether ``source`` is already whitened; default
         :func:`is_prewhitened` (True for Olshausen's whitened files), so
         that his images are never whitened twice.
-    name : str
+    name : str, default "source"
         The caller's name of ``source`` (e.g. ``"images"``), used in messages.
     **load_kwargs
-        Passed to :func:`load_images`.
+        Passed to :func:`load_images` (``size``, ``max_images``).
 
     Returns
     -------
-    images : ndarray, shape (n_images, height, width)
+    images : ndarray, shape (n_images, height, width), float64
+        Whitened images (by :func:`whiten` with its defaults, or as loaded
+        when already whitened).
     prewhitened : bool
         The value used (recorded by studies in their attrs).
+
+    Raises
+    ------
+    TypeError
+        For a ``prewhitened`` that is not a bool or None.
+    FileNotFoundError, KeyError, ValueError
+        As :func:`load_images` and :func:`whiten`.
     """
     if prewhitened is not None:
         prewhitened = check_bool(prewhitened, "prewhitened")

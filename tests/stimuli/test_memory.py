@@ -1,0 +1,198 @@
+"""stimuli.images: memory use of sample_patches and whiten, and unchanged results.
+
+Peak memory is measured with tracemalloc (NumPy reports its buffers to it), so
+the assertions are deterministic. The reference patches were computed with the
+implementation that preceded the blocked one (which peaked at 6x its output):
+a seed must keep giving the same patches.
+"""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from stimuli import sample_patches, whiten
+from stimuli.images import whitening_filter
+
+
+def _peak_bytes(func):
+    """Result of ``func()`` and the peak of memory allocated while it ran.
+
+    ``func`` runs once before the measure, so that one-off allocations (imports,
+    cached FFT plans) are not counted.
+    """
+    func()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        result = func()
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    return result, peak
+
+
+@pytest.fixture(scope="module")
+def pictures():
+    rng = np.random.default_rng(0)
+    imgs = rng.standard_normal((3, 40, 48)).cumsum(axis=2)
+    imgs[0, :, :24] = 1.0  # a flat half: min_variance and normalize reject patches there
+    return imgs
+
+
+@pytest.fixture(scope="module")
+def positions():
+    """Pixel value k * 10000 + y * 100 + x: a patch's first value tells where it was cut."""
+    k, y, x = np.meshgrid(np.arange(3), np.arange(40), np.arange(48), indexing="ij")
+    return (k * 10000 + y * 100 + x).astype(float)
+
+
+def _where(values):
+    return [(int(v) // 10000, int(v) % 10000 // 100, int(v) % 100) for v in values]
+
+
+@pytest.mark.parametrize("filters", [{}, {"normalize": True}])
+def test_sample_patches_peak_memory_is_close_to_the_output(filters):
+    images = np.random.default_rng(1).standard_normal((4, 128, 128))
+    X, peak = _peak_bytes(lambda: sample_patches(images, 16, 20000, seed=0, **filters))
+    assert X.shape == (20000, 256) and X.dtype == np.float64
+    assert peak <= 2 * X.nbytes, f"peak {peak / X.nbytes:.2f}x the output"
+
+
+def test_whiten_peak_memory_is_close_to_the_output():
+    images = np.random.default_rng(2).standard_normal((8, 128, 128)).cumsum(axis=2)
+    out, peak = _peak_bytes(lambda: whiten(images))
+    assert out.shape == images.shape and out.dtype == np.float64
+    assert peak <= 2 * out.nbytes, f"peak {peak / out.nbytes:.2f}x the output"
+
+
+def test_sample_patches_float32(pictures):
+    X64 = sample_patches(pictures, 8, 3000, seed=4, normalize=True)
+    X32 = sample_patches(pictures, 8, 3000, seed=4, normalize=True, dtype=np.float32)
+    assert X32.dtype == np.float32 and X32.flags.c_contiguous
+    # computed in float64, then stored: the same patches, rounded once
+    np.testing.assert_array_equal(X32, X64.astype(np.float32))
+    assert sample_patches(pictures, 8, 5, seed=4, dtype="float64").dtype == np.float64
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.float16, "complex128"])
+def test_sample_patches_rejects_other_dtypes(pictures, dtype):
+    with pytest.raises(ValueError, match="dtype must be float32 or float64"):
+        sample_patches(pictures, 8, 5, dtype=dtype)
+    with pytest.raises(TypeError, match="dtype must be float32 or float64"):
+        sample_patches(pictures, 8, 5, dtype="no such type")
+
+
+@pytest.mark.parametrize(
+    ("seed", "first", "last"),
+    [
+        (0, [(2, 27, 13), (1, 17, 26), (1, 21, 20), (0, 18, 10)], [(0, 5, 8), (0, 21, 4)]),
+        (1, [(1, 14, 5), (1, 21, 33), (2, 7, 33), (2, 25, 9)], [(1, 23, 25), (2, 20, 20)]),
+        (2024, [(0, 5, 12), (2, 11, 18), (0, 17, 19), (0, 23, 18)], [(2, 6, 12), (1, 20, 10)]),
+    ],
+)
+def test_sample_patches_same_positions_as_before(positions, seed, first, last):
+    # 30000 patches of 8x8: several blocks; the positions of the earlier implementation
+    X = sample_patches(positions, 8, 30000, seed=seed)
+    assert _where(X[:4, 0]) == first
+    assert _where(X[[-1, 12345], 0]) == last
+    # and the rest of each patch follows from its corner
+    corner = X[:, :1]
+    offsets = (np.arange(8)[:, None] * 100 + np.arange(8)[None, :]).ravel()
+    np.testing.assert_array_equal(X, corner + offsets)
+
+
+@pytest.mark.parametrize(
+    ("seed", "filters", "head", "abs_sum", "weighted_sum"),
+    [
+        (0, {"min_variance": 0.5},
+         [[-2.227344993565683, -3.264350397920665], [-2.636776740903004, -3.3766265654837153]],
+         7317747.487587318, -22712496.32158156),
+        (1, {"normalize": True},
+         [[1.1913441735638723, 1.2509028986890578], [-0.8263288578006733, -0.6462909596919126]],
+         1558374.3001099206, -1288756.4033375646),
+        (2, {"remove_mean": True, "min_variance": 0.2},
+         [[3.361936910811447, 5.647451873844084], [-0.7452142786312408, -1.1903829050163952]],
+         6601653.74791825, -2194966.096673741),
+        (3, {"normalize": True, "min_variance": 1.0},
+         [[-1.462276249011132, -1.2206810281219564], [-2.387819499258982, -2.2151341299977387]],
+         1558341.071972825, -1202520.337478306),
+    ],
+)
+def test_sample_patches_with_filters_same_as_before(pictures, seed, filters, head, abs_sum,
+                                                    weighted_sum):
+    # rejected patches are drawn again in rounds: the same rounds as before
+    X = sample_patches(pictures, 8, 30000, seed=seed, **filters)
+    np.testing.assert_allclose(X[:2, :2], head, rtol=1e-12)
+    np.testing.assert_allclose(np.abs(X).sum(), abs_sum, rtol=1e-9)
+    np.testing.assert_allclose((X * np.arange(64)).sum(), weighted_sum, rtol=1e-9)
+
+
+def test_sample_patches_leaves_the_generator_where_it_did():
+    # every round draws 2n (at least 16) image indices, rows and columns, as before,
+    # even when only n of them are used
+    images = np.random.default_rng(3).standard_normal((2, 30, 30))
+    rng = np.random.default_rng(5)
+    sample_patches(images, 8, 1000, seed=rng)
+    expected = np.random.default_rng(5)
+    expected.integers(0, 2, 2000)
+    expected.integers(4, 19, 2000)
+    expected.integers(4, 19, 2000)
+    assert rng.integers(0, 2**62) == expected.integers(0, 2**62)
+
+
+def _whiten_reference(images, f0=None, variance=0.1):
+    """The plain formula: full complex FFTs of all images at once."""
+    filt = whitening_filter(images.shape[1:], f0)
+    out = np.real(np.fft.ifft2(np.fft.fft2(images, axes=(1, 2)) * filt, axes=(1, 2)))
+    return out * np.sqrt(variance / np.mean(out.var(axis=(1, 2))))
+
+
+@pytest.mark.parametrize("shape", [(3, 64, 64), (2, 37, 50), (20, 16, 16), (1, 33, 48)])
+@pytest.mark.parametrize("f0", [None, 5.0])
+def test_whiten_matches_the_full_fft_formula(shape, f0):
+    images = np.random.default_rng(6).standard_normal(shape).cumsum(axis=2) * 1e-3
+    out = whiten(images, f0=f0)
+    assert out.flags.c_contiguous and out.dtype == np.float64
+    np.testing.assert_allclose(out, _whiten_reference(images, f0), rtol=1e-10,
+                               atol=1e-12 * np.abs(out).max())
+
+
+def test_progress_argument():
+    images = np.random.default_rng(7).standard_normal((2, 32, 32))
+    quiet = whiten(images, progress=False)
+    np.testing.assert_array_equal(whiten(images, progress=True), quiet)
+    np.testing.assert_array_equal(sample_patches(quiet, 8, 50, seed=0, progress=True),
+                                  sample_patches(quiet, 8, 50, seed=0, progress=False))
+    with pytest.raises(TypeError, match="progress must be a bool"):
+        whiten(images, progress="yes")
+    with pytest.raises(TypeError, match="progress must be a bool"):
+        sample_patches(quiet, 8, 5, progress=1)
+
+
+def test_load_images_folder_is_read_into_one_array(tmp_path):
+    from stimuli import load_images
+
+    pictures = np.random.default_rng(8).standard_normal((20, 64, 64)).astype(">f4")
+    for i, im in enumerate(pictures):
+        im.tofile(tmp_path / f"image{i}")
+    out, peak = _peak_bytes(lambda: load_images(tmp_path, progress=False))
+    np.testing.assert_array_equal(out, pictures.astype(np.float64))
+    # the output and one file being read, not a list of images and then their stack
+    assert peak <= 1.5 * out.nbytes, f"peak {peak / out.nbytes:.2f}x the output"
+
+
+def test_load_images_folder_of_unequal_sizes(tmp_path):
+    from skimage.io import imsave
+
+    from stimuli import load_images
+    from stimuli.images import _square
+
+    written = [(np.random.default_rng(i).random((40 + 8 * (i == 1), 50)) * 255).astype(np.uint8)
+               for i in range(3)]
+    for i, im in enumerate(written):
+        imsave(tmp_path / f"p{i}.png", im)
+    out = load_images(tmp_path, progress=True)
+    # sizes differ: every picture is squared to the default 256 pixels, as before
+    np.testing.assert_array_equal(out, np.stack([_square(im / 255, 256) for im in written]))
