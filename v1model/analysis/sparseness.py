@@ -347,8 +347,9 @@ def kurtosis(codes, axis: int = 0):
     axis = check_axis(axis, A.ndim)
     A = A / pow2_scale(A, axis=axis, keepdims=True)  # exact; largest |value| in [1, 2)
     d = A - A.mean(axis=axis, keepdims=True)
-    m2 = (d**2).mean(axis=axis)
-    m4 = (d**4).mean(axis=axis)
+    d2 = np.square(d, out=d)  # d**4 would go through pow(): squaring twice is ~5x faster
+    m2 = d2.mean(axis=axis)
+    m4 = np.square(d2, out=d2).mean(axis=axis)
     # constant responses leave a variance of rounding errors only (~1e-34 for 0.1)
     scale = np.abs(A).max(axis=axis)
     with np.errstate(invalid="ignore", divide="ignore"):
