@@ -378,7 +378,7 @@ def fit_gabor(
     return_model : bool, default False
         Also return the fitted images as ``model`` (atom, y, x).
     progress : bool, default False
-        Show a progress bar over the polishing stage.
+        Show a progress bar over both stages (batched fits, then the polish).
 
     Returns
     -------
@@ -455,6 +455,11 @@ def fit_gabor(
     P_best = np.full((m, 9), np.nan)
     start = np.zeros(m, int)
     if m:
+        from tqdm.auto import tqdm
+
+        # one bar over both stages: the batched fits (by chunk), then the polish (by atom)
+        bar = tqdm(total=m, desc="Gabor fits (batched)", unit="atom", disable=not progress,
+                   leave=False)
         starts = _initial_guesses(Zs, X, Y, n_starts, lo, hi)
         Zf = Zs.reshape(m, -1)
         chunk = max(1, 4096 // n_starts)
@@ -467,16 +472,19 @@ def fit_gabor(
                                starts[sl].reshape(-1, 9), X, Y, lo, hi, n_iter)
             P_all[sl] = Pc.reshape(k, n_starts, 9)
             cost_all[sl] = cc.reshape(k, n_starts)
+            bar.update(k)
         start = cost_all.argmin(axis=1)
         P_best = P_all[np.arange(m), start]
         cost = cost_all[np.arange(m), start]
         if polish:
-            from tqdm.auto import tqdm
-
-            for i in tqdm(range(m), desc="Gabor fits", disable=not progress, leave=False):
+            bar.reset(total=m)
+            bar.set_description("Gabor fits (polish)")
+            for i in range(m):
                 p, c, _ = _polish_one(Zf[i], P_best[i], X, Y, lo, hi, max_nfev)
                 if c <= cost[i]:
                     P_best[i], cost[i] = p, c
+                bar.update(1)
+        bar.close()
         P_best = _canonical(P_best)
 
     P = np.full((n, 9), np.nan)
