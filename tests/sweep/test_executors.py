@@ -242,8 +242,9 @@ def test_slurm_sweep_runs_on_submitted_jobs(fake_slurm, serial_reference, study,
     assert calls[0].startswith("--test-only ")
     submitted = [c for c in calls if not c.startswith("--test-only")]
     assert 1 <= len(submitted) <= 2
-    # every submitted job was cancelled when the sweep closed its cluster
-    assert len((fake_slurm / "cancelled").read_text().split()) == len(submitted)
+    # every submitted job was cancelled when the sweep closed its cluster (dask-jobqueue
+    # < 0.8.3 cancels each job twice)
+    assert len(set((fake_slurm / "cancelled").read_text().split())) == len(submitted)
 
 
 def test_slurm_refusal_is_an_error_before_any_job(fake_slurm, study, tmp_path):
