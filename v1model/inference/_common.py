@@ -17,8 +17,8 @@ import warnings
 import numpy as np
 import xarray as xr
 
-from ..validation import (check_array, check_bool, check_choice, check_data_and_dictionary,
-                          check_dtype, check_nonnegative, check_same_features, check_shape)
+from ..validation import (check_array, check_bool, check_choice, check_dictionary, check_dtype,
+                          check_nonnegative, check_same_features, check_shape)
 
 THRESHOLDS = ("soft", "hard", "nonneg")
 
@@ -35,12 +35,29 @@ def validate_problem(X, D, lam, dtype, positive_lam_name="lam", flags=None):
     have unit norm: a scaled atom is a different, equally valid problem.
     """
     dtype = check_dtype(dtype)
-    X, D = check_data_and_dictionary(X, D, dtype=np.float64)
+    # as check_data_and_dictionary, but X goes straight to ``dtype`` when that cast is
+    # exact (no float64 copy of a float32 X, and X itself back when it already is
+    # contiguous ``dtype``); other X, and D (small), are checked in float64, where
+    # values beyond ``dtype``'s range still meet the range check below, not a cast to inf
+    D = check_dictionary(D, "D", dtype=np.float64)
+    X = check_array(X, "X", ndim=(1, 2), dtype=_exact_check_dtype(X, dtype))
+    if X.ndim == 1:
+        X = X[None, :]
+    check_same_features(X, D, "X", "D")
     lam = check_nonnegative(lam, positive_lam_name)
     for name, value in (flags or {}).items():  # positive="no" would be truthy
         check_bool(value, name)
     check_products_in_range(X, D, dtype)
     return np.ascontiguousarray(X, dtype=dtype), np.ascontiguousarray(D, dtype=dtype), lam, dtype
+
+
+def _exact_check_dtype(X, dtype):
+    """``dtype`` when ``X`` is an array that casts to it exactly (float32 to float32,
+    float32 to float64, small ints), else float64 (lists, float64 to float32, ...)."""
+    src = getattr(X, "dtype", None)
+    if isinstance(X, np.ndarray) and np.can_cast(src, dtype, casting="safe"):
+        return dtype
+    return np.float64
 
 
 #: Head room left between the largest product a solver forms (an entry of ``D D^T`` or
@@ -63,7 +80,8 @@ def check_products_in_range(X, D, dtype) -> None:
     p = X.shape[1]
     row_max = np.abs(D).max(axis=1)
     d_max = float(row_max.max())
-    x_max = float(np.abs(X).max()) if X.size else 0.0
+    # max |X| without an |X| the size of X
+    x_max = abs(max(float(X.max()), -float(X.min()))) if X.size else 0.0
     # |<u, v>| <= p max|u| max|v|: a bound that cannot overflow when taken in logs
     log_dd = 2 * np.log10(d_max) + np.log10(p)
     log_dx = np.log10(d_max) + np.log10(x_max) + np.log10(p) if x_max > 0 else -np.inf
@@ -141,18 +159,26 @@ def objective(X, D, A, lam, kind="soft"):
     Parameters
     ----------
     X : array_like, shape (n_samples, n_features) or (n_features,)
+        Signals, one per row (a single sample counts as ``n_samples = 1``).
     D : array_like, shape (n_atoms, n_features)
         Dictionary, one atom per row (atoms need not have unit norm here).
     A : array_like, shape (n_samples, n_atoms) or (n_atoms,)
         Codes.
     lam : float
         Penalty weight, >= 0.
-    kind : {"soft", "nonneg", "hard"}
+    kind : {"soft", "nonneg", "hard"}, default "soft"
         ``lam ||a||_1`` (soft, nonneg) or ``lam^2 / 2 ||a||_0`` (hard).
 
     Returns
     -------
-    ndarray, shape (n_samples,)
+    ndarray, shape (n_samples,), float64
+        The objective of each sample.
+
+    Raises
+    ------
+    ValueError
+        For non-finite inputs, mismatched shapes, ``lam < 0`` or an unknown
+        ``kind``.
     """
     X = np.atleast_2d(check_array(X, "X", ndim=(1, 2)))
     D = check_array(D, "D", ndim=2)
@@ -166,9 +192,28 @@ def objective(X, D, A, lam, kind="soft"):
 
 
 def lasso_objective(X, D, A, lam):
-    """Total LASSO objective ``sum_i 0.5 ||x_i - D^T a_i||^2 + lam ||a_i||_1`` (float).
+    """Total LASSO objective ``sum_i 0.5 ||x_i - D^T a_i||^2 + lam ||a_i||_1``.
 
-    Shapes and checks as in :func:`objective`.
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features) or (n_features,)
+        Signals, one per row.
+    D : array_like, shape (n_atoms, n_features)
+        Dictionary, one atom per row.
+    A : array_like, shape (n_samples, n_atoms) or (n_atoms,)
+        Codes.
+    lam : float
+        L1 penalty weight, >= 0.
+
+    Returns
+    -------
+    float
+        The objective summed over samples.
+
+    Raises
+    ------
+    ValueError
+        As :func:`objective`.
     """
     return float(objective(X, D, A, lam, "soft").sum())
 

@@ -82,33 +82,34 @@ def lasso_active_set(
     Parameters
     ----------
     X : array_like, shape (n_samples, n_features) or (n_features,)
+        Signals.
     D : array_like, shape (n_atoms, n_features)
         Dictionary, one atom per row.
     lam : float
         L1 penalty, >= 0.
-    tol : float
+    tol : float, default 1e-3
         A sample is done when every KKT condition holds within ``tol * lam``
         (in the units of the correlations ``D x``).
-    max_rounds : int
+    max_rounds : int, default 100
         Limit on gradient + solve rounds after the warm start.
-    n_warm : int
+    n_warm : int, default 50
         FISTA iterations (backtracked step per sample) before the first solve
         (0 starts from ``A0`` or zero). More warm-up gives smaller, more
         accurate supports to solve on; too little costs many rounds (16x16
         patches, 512 atoms: 3.1 s at 50, 4.1 s at 25, 28 s at 15; see
         ``benchmarks/README.md``).
-    max_inner : int
+    max_inner : int, default 10
         Re-solves per round after coefficients changed sign.
-    positive : bool
+    positive : bool, default False
         Non-negative LASSO.
     A0 : array_like, shape (n_samples, n_atoms), optional
         Warm start.
-    dtype : {float32, float64}
+    dtype : {float32, float64}, default float32
         Working precision.
-    return_history : bool
+    return_history : bool, default False
         Also return a Dataset over ``iteration`` (warm-start iterations, then
         rounds) with objective, data term, penalty and mean active count.
-    return_n_iter : bool
+    return_n_iter : bool, default False
         Also return the number of rounds run (largest over blocks).
     _stats : dict, optional
         Private (benchmarks): receives the floating-point operation count
@@ -117,8 +118,17 @@ def lasso_active_set(
     Returns
     -------
     A : ndarray, shape (n_samples, n_atoms)
+        Codes in ``dtype`` (``(1, n_atoms)`` for a single sample).
     history : xarray.Dataset, optional
+        With ``return_history``: dim ``iteration``.
     n_rounds : int, optional
+        With ``return_n_iter``.
+
+    Raises
+    ------
+    ValueError
+        For invalid ``X``/``D``/``A0``, ``lam < 0``, a non-positive ``tol``,
+        ``max_rounds`` or ``max_inner``, or a negative ``n_warm``.
 
     References
     ----------
@@ -182,7 +192,7 @@ def kkt_violation(A, C, lam, positive=False):
         Negative gradient of the data term, ``X D^T - A D D^T``.
     lam : float
         Penalty weight, >= 0.
-    positive : bool
+    positive : bool, default False
         Codes constrained to be non-negative.
 
     Returns

@@ -77,35 +77,36 @@ def lasso_cd(
     Parameters
     ----------
     X : array_like, shape (n_samples, n_features) or (n_features,)
+        Signals.
     D : array_like, shape (n_atoms, n_features)
         Dictionary, one atom per row (atoms with zero norm are refused).
     lam : float
         L1 penalty, >= 0.
-    tol : float
+    tol : float, default 1e-2
         A sample stops when a full sweep moves no coefficient by more than
         ``tol * lam`` in the units of the correlations ``D x`` (the KKT
         conditions then hold to about that). 1e-2 gives a relative objective
         gap of ~1e-5 on natural image patches; 1e-4 gives the optimum to
         float32 precision (smaller values need ``dtype=float64``: float32
         correlations carry rounding errors of ~1e-6 of their size).
-    max_sweeps : int
+    max_sweeps : int, default 1000
         Limit on sweeps per sample (a warning names the samples that hit it).
-    full_every : int
+    full_every : int, default 3
         Active sweeps (over the non-zeros only) between two full sweeps (over
         every atom past the threshold), at most; fewer when they settle.
-    positive : bool
+    positive : bool, default False
         Non-negative LASSO.
     A0 : array_like, shape (n_samples, n_atoms), optional
         Warm start.
-    dtype : {float32, float64}
+    dtype : {float32, float64}, default float32
         Working precision (float32 is about twice as fast).
-    return_history : bool
+    return_history : bool, default False
         Also return a Dataset over ``iteration`` (one record per
         ``full_every + 1`` sweeps: a full sweep and the active sweeps after
         it) with objective, data term, penalty and mean
         active count. Recording restarts the sweeps at every record, so it is
         slower; use it to look at convergence, not for speed.
-    return_n_iter : bool
+    return_n_iter : bool, default False
         Also return the largest number of sweeps any sample needed.
     _stats : dict, optional
         Private (benchmarks): receives ``updates`` (coordinate updates that
@@ -115,8 +116,18 @@ def lasso_cd(
     Returns
     -------
     A : ndarray, shape (n_samples, n_atoms)
+        Codes in ``dtype`` (``(1, n_atoms)`` for a single sample).
     history : xarray.Dataset, optional
+        With ``return_history``: dim ``iteration``.
     n_sweeps : int, optional
+        With ``return_n_iter``.
+
+    Raises
+    ------
+    ValueError
+        For invalid ``X``/``D``/``A0`` (including an all-zero atom),
+        ``lam < 0``, or a non-positive ``tol``, ``max_sweeps`` or
+        ``full_every``.
 
     Notes
     -----

@@ -38,7 +38,7 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
         Signals, one per row.
     D : array_like, shape (n_atoms, n_features)
         Dictionary, one (normally unit-norm) atom per row.
-    method : str
+    method : str, default "fista"
         One of :data:`METHODS`:
 
         - ``"lca"``: Locally Competitive Algorithm (neural dynamics; Euler
@@ -65,17 +65,17 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
         relative change for fista/ista/iht, the relative membrane change for
         lca, the KKT tolerance (relative to ``lam``) for active_set and cd, and the
         squared residual norm for mp/omp.
-    positive : bool
+    positive : bool, default False
         Non-negative codes (LCA: rectified threshold ``"nonneg"``).
-    dtype : {float32, float64}
+    dtype : {float32, float64}, default float32
         Working precision and dtype of the codes (except ``"lca"`` with
         ``integrator="ivp"``, which SciPy integrates in float64 and returns
         as float64).
-    return_history : bool
+    return_history : bool, default False
         Also return an ``xarray.Dataset`` over ``iteration`` with
         ``objective``, ``data_term``, ``penalty`` (summed over samples) and
         ``n_active`` (mean non-zeros per sample).
-    seed : int, Generator or None
+    seed : int, Generator or None, optional
         Accepted for a uniform interface; every method here is deterministic.
     **method_params
         Passed to the solver (e.g. ``n_warm`` for active_set, ``tau``,
@@ -85,7 +85,20 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
     Returns
     -------
     codes : ndarray, shape (n_samples, n_atoms), ``dtype``
+        Sparse codes, one row per sample (a single sample of shape
+        ``(n_features,)`` gives ``(1, n_atoms)``).
     history : xarray.Dataset, optional
+        Per-iteration history (dim ``iteration``), with ``return_history``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``method`` or ``dtype``, an L1 method without ``lam``
+        or with ``n_nonzero``, mp/omp with ``lam``, ``positive=True`` with
+        an LCA threshold other than ``"nonneg"``, or invalid ``X``/``D``.
+    TypeError
+        For a non-bool ``positive``/``return_history``, or ``X``/``D``
+        also given in ``method_params``.
 
     Examples
     --------

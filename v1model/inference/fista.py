@@ -65,45 +65,55 @@ def fista(
         Dictionary, one atom per row (normally unit norm).
     lam : float
         L1 penalty, >= 0 (same units as ``X``).
-    max_iter : int
+    max_iter : int, default 5000
         Iteration limit.
-    tol : float
+    tol : float, default 1e-4
         Stop a sample when ``max|a_k+1 - a_k| <= tol * max|a_k+1|`` (all-zero
         codes stop when they no longer move).
         The default reaches a relative objective gap below 1e-4 on whitened
         natural patches (``tests/inference`` checks it against scikit-learn).
-    positive : bool
+    positive : bool, default False
         Non-negative LASSO.
-    restart : bool
+    restart : bool, default True
         Adaptive momentum restart (FISTA only).
-    accelerated : bool
+    accelerated : bool, default True
         False gives plain ISTA.
-    step : {"backtracking", "constant"}
+    step : {"backtracking", "constant"}, default "backtracking"
         ``"backtracking"``: a step ``1/L_i`` per sample, tried 10% longer every
         iteration and halved where it breaks the quadratic upper bound (never
         shorter than the constant step). ``"constant"``: ``1/lambda_max(D D^T)``
         for every sample, the textbook scheme.
     A0 : array_like, shape (n_samples, n_atoms), optional
         Warm start.
-    dtype : {float32, float64}
+    dtype : {float32, float64}, default float32
         Working precision.
-    return_history : bool
+    return_history : bool, default False
         Also return an xarray Dataset over ``iteration`` with objective, data
         term, penalty and mean active count (costs one extra matmul per
         iteration and runs all samples as one block).
-    return_n_iter : bool
+    return_n_iter : bool, default False
         Also return the number of iterations run (the largest over blocks).
+    _stats : dict, optional
+        Private (benchmarks, tests): receives work counters.
 
     Returns
     -------
     A : ndarray, shape (n_samples, n_atoms)
-        Codes in ``dtype``.
+        Codes in ``dtype`` (``(1, n_atoms)`` for a single sample).
     history : xarray.Dataset, optional
+        With ``return_history``: dim ``iteration``.
     n_iter : int, optional
+        With ``return_n_iter``.
+
+    Raises
+    ------
+    ValueError
+        For invalid ``X``/``D``/``A0``, ``lam < 0``, an unknown ``step`` or
+        ``dtype``, or a non-positive ``max_iter`` or ``tol``.
 
     See Also
     --------
-    v1model.inference.lasso_active_set : exact (KKT-checked) codes at about the
+    v1model.inference.lasso_active_set : Exact (KKT-checked) codes at about the
         speed of this function's default (``benchmarks/README.md``).
 
     References
@@ -129,7 +139,6 @@ def fista(
     check_choice(step, "step", STEPS)
     name = "fista" if accelerated else "ista"
     G = D @ D.T
-    B = X @ D.T
     A = np.zeros((n, k), dtype) if A0 is None else np.array(A0, dtype=dtype)
     records = None
     if return_history:
@@ -142,11 +151,17 @@ def fista(
     block = n if return_history else BLOCK_SIZE
     if _stats is not None:  # counts of this call only
         _stats["matmul_rows"] = 0
-    n_iter, n_left = fista_iterate(
-        A, B, G, lam, max_iter=max_iter, tol=tol, positive=positive, restart=restart,
-        accelerated=accelerated, block_size=block, L=spectral_norm_gram(D), on_iter=on_iter,
-        step=step, stats=_stats,
-    )
+    L = spectral_norm_gram(D)
+    n_iter, n_left = 0, 0
+    # B = X D^T one block at a time (samples are independent): not an (n, n_atoms) array
+    for start in range(0, n, block):
+        rows = slice(start, min(start + block, n))
+        it, left = fista_iterate(
+            A[rows], X[rows] @ D.T, G, lam, max_iter=max_iter, tol=tol, positive=positive,
+            restart=restart, accelerated=accelerated, block_size=block, L=L, on_iter=on_iter,
+            step=step, stats=_stats,
+        )
+        n_iter, n_left = max(n_iter, it), n_left + left
     if _stats is not None:  # the products B = X D^T and G = D D^T
         _stats["flops"] = (2.0 * _stats.get("matmul_rows", 0) * k * k
                            + 2.0 * (n + k) * k * D.shape[1])
@@ -162,7 +177,25 @@ def fista(
 
 
 def ista(X, D, lam, **kwargs):
-    """Plain iterative shrinkage-thresholding; see :func:`fista` for parameters."""
+    """Plain iterative shrinkage-thresholding: :func:`fista` with ``accelerated=False``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features) or (n_features,)
+        Signals.
+    D : array_like, shape (n_atoms, n_features)
+        Dictionary, one atom per row.
+    lam : float
+        L1 penalty, >= 0.
+    **kwargs
+        Keyword arguments of :func:`fista`; ``max_iter`` defaults to 20000
+        here (ISTA converges more slowly).
+
+    Returns
+    -------
+    A : ndarray, shape (n_samples, n_atoms)
+        Codes, followed by the optional outputs of :func:`fista`.
+    """
     kwargs.setdefault("max_iter", 20000)
     return fista(X, D, lam, accelerated=False, **kwargs)
 

@@ -32,30 +32,45 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
     Parameters
     ----------
     X : array_like, shape (n_samples, n_features) or (n_features,)
+        Signals.
     D : array_like, shape (n_atoms, n_features)
+        Dictionary, one atom per row.
     n_nonzero : int, optional
         Keep this many coefficients per sample (at most ``n_atoms``).
     lam : float, optional
         Instead of ``n_nonzero``: hard threshold for the penalised problem
         ``0.5 ||x - D^T a||^2 + lam^2 / 2 * ||a||_0``. Exactly one of the two.
-    positive : bool
+    positive : bool, default False
         Keep only positive coefficients.
-    tol : float
+    tol : float, default 1e-4
         Stop a sample when ``max|a_k+1 - a_k| <= tol * max|a_k+1|``.
-    max_iter : int
+    max_iter : int, default 1000
+        Iteration limit.
     A0 : array_like, shape (n_samples, n_atoms), optional
         Starting point (default zeros).
-    dtype : {float32, float64}
-    return_history : bool
+    dtype : {float32, float64}, default float32
+        Working precision.
+    return_history : bool, default False
         Also return a Dataset over ``iteration`` (objective with the L0 penalty
         when ``lam`` is given, data term only otherwise).
-    return_n_iter : bool
+    return_n_iter : bool, default False
+        Also return the number of iterations run.
 
     Returns
     -------
     A : ndarray, shape (n_samples, n_atoms)
+        Codes in ``dtype`` (``(1, n_atoms)`` for a single sample).
     history : xarray.Dataset, optional
+        With ``return_history``: dim ``iteration``.
     n_iter : int, optional
+        With ``return_n_iter``.
+
+    Raises
+    ------
+    ValueError
+        Unless exactly one of ``n_nonzero`` and ``lam`` is given; for
+        ``n_nonzero > n_atoms``, invalid ``X``/``D``/``A0``, or a
+        non-positive ``tol`` or ``max_iter``.
 
     References
     ----------

@@ -19,7 +19,7 @@ import xarray as xr
 
 from ..validation import (check_array, check_choice, check_dictionary, check_int, check_positive,
                           describe)
-from .lca_adaptive import euler_adaptive
+from .lca_adaptive import BLOCK_SIZE, euler_adaptive
 from ._common import (
     check_warm_start,
     apply_threshold,
@@ -55,6 +55,11 @@ def max_stable_dt(D, tau):
     -------
     float
         ``2 tau / lambda_max(D D^T)`` in seconds.
+
+    Raises
+    ------
+    ValueError
+        For an invalid dictionary or ``tau <= 0``.
     """
     return _max_stable_dt(check_dictionary(D), check_positive(tau, "tau"))
 
@@ -96,10 +101,10 @@ def lca(
         Dictionary Phi^T: one unit-norm atom (receptive field) per row.
     lam : float
         Threshold lambda >= 0 (units of ``X``).
-    threshold : {"soft", "hard", "nonneg"}
+    threshold : {"soft", "hard", "nonneg"}, default "soft"
         Soft (LASSO), hard (approximate L0) or rectified soft (non-negative LASSO).
-    tau : float
-        Membrane time constant in seconds (default 10 ms).
+    tau : float, default 0.01
+        Membrane time constant in seconds (10 ms).
     dt : float, optional
         Euler step in seconds. A step at or beyond the stability limit
         ``2 tau / lambda_max(D D^T)`` raises. Default: ``tau / lambda_max(D D^T)``
@@ -118,38 +123,40 @@ def lca(
         learned atoms, ``benchmarks/README.md``).
     n_steps : int, optional
         Run exactly this many Euler steps (no tolerance stop).
-    tol : float
+    tol : float, default 1e-3
         Stop a sample when ``max|du| <= tol * max|b|`` over one step, relative
         to the step size ``dt/tau`` (i.e. ``max|du/dt| * tau <= tol * max|b|``).
         The default 1e-3 lands within a relative LASSO objective gap of 1e-3
         of the optimum on whitened natural patches (measured: 4e-5 to 4e-4 on
         8x8 and 16x16 patches with 2x overcomplete dictionaries); use 1e-5
         for a gap near 1e-8.
-    max_steps : int
+    max_steps : int, default 20000
         Step limit when stopping by tolerance.
-    integrator : {"euler", "ivp"}
+    integrator : {"euler", "ivp"}, default "euler"
         Fixed-step batched Euler (fast) or ``scipy.integrate.solve_ivp`` (adaptive).
     u0 : array_like, shape (n_samples, n_atoms), optional
         Initial membrane state (default zeros).
-    dtype : {float32, float64}
+    dtype : {float32, float64}, default float32
         Working precision of the Euler path (the ivp path is always float64).
-    return_trajectory : bool
+    return_trajectory : bool, default False
         Also return the trajectory as an ``xarray.Dataset`` with dims
         (time, sample, atom): ``u`` (state), ``a`` (output), time in seconds.
-    return_history : bool
+    return_history : bool, default False
         Also return an ``xarray.Dataset`` over ``iteration`` (Euler step, or
         ``t_eval`` point for the ivp path) with the objective, data term,
         penalty (summed over samples) and mean active count of ``T(u)``, plus
         the simulated ``time`` (s). Costs one objective evaluation per
         recorded step.
-    record_every : int
+    record_every : int, default 1
         Euler path: keep one step in this many in the trajectory and history.
     t_eval : array_like, optional
-        ivp path: times (s) at which to report the trajectory; default
+        On the ivp path, times (s) at which to report the trajectory; default
         ``n_steps * dt`` or ``50 * tau``, sampled at 201 points (200
         intervals).
-    rtol, atol, ivp_method
-        Passed to ``solve_ivp``.
+    rtol, atol : float, default 1e-8, 1e-10
+        Relative and absolute tolerances of ``solve_ivp`` (ivp path).
+    ivp_method : {"RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA"}, default "RK45"
+        ``solve_ivp``'s method (ivp path).
     _stats : dict, optional
         Private (benchmarks, tests): receives ``products`` (rows multiplied
         by the Gram matrix, summed over steps) and ``steps`` (Euler path).
@@ -157,10 +164,25 @@ def lca(
     Returns
     -------
     A : ndarray, shape (n_samples, n_atoms)
-        Output activities ``T_lam(u)`` at the end of the simulation.
+        Output activities ``T_lam(u)`` at the end of the simulation, in
+        ``dtype`` (float64 on the ivp path); a single sample
+        ``(n_features,)`` gives ``(1, n_atoms)``.
     trajectory : xarray.Dataset, optional
+        With ``return_trajectory``: ``u`` and ``a`` over (time, sample,
+        atom), ``time`` in seconds.
     history : xarray.Dataset, optional
-        After the trajectory when both are asked for.
+        With ``return_history``: over ``iteration``, with a ``time`` (s)
+        coordinate. After the trajectory when both are asked for.
+
+    Raises
+    ------
+    ValueError
+        For invalid ``X``/``D``, ``lam < 0``, an unknown ``threshold`` or
+        ``integrator``, a non-positive ``tau``, ``dt`` or ``tol``, an Euler
+        ``dt`` at or beyond the stability limit, or an invalid ``t_eval``
+        (or one spanning more than ``1e4 tau``).
+    RuntimeError
+        When ``solve_ivp`` fails (ivp path).
 
     References
     ----------
@@ -204,14 +226,15 @@ def lca(
     hook = on_record if return_history else None
     if adaptive:
         U = euler_adaptive(X, D, lam, threshold, dt / tau, tol, max_steps, u0, _stats)
-        return apply_threshold(U, lam, threshold)
+        return _threshold_in_place(U, lam, threshold)
     if integrator == "euler":
         U, traj = _euler(X, D, lam, threshold, tau, dt, n_steps, tol, max_steps, u0,
                          return_trajectory, record_every, hook, _stats)
+        A = _threshold_in_place(U, lam, threshold)  # the trajectory holds copies
     else:
         U, traj = _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol, atol,
                        ivp_method, return_trajectory, hook)
-    A = apply_threshold(U, lam, threshold)
+        A = apply_threshold(U, lam, threshold)
     params = dict(model="LCA", threshold=threshold, lam=lam, tau=tau, dt=dt,
                   integrator=integrator)
     out = [A]
@@ -227,7 +250,28 @@ def lca(
 
 
 def lca_rhs(U, B, G_off, lam, threshold, tau):
-    """du/dt for a batch of states ``U`` (n, k); ``G_off = D D^T - I``."""
+    """Right-hand side ``du/dt`` of the LCA ODE for a batch of states.
+
+    Parameters
+    ----------
+    U : ndarray, shape (n_samples, n_atoms)
+        Membrane states.
+    B : ndarray, shape (n_samples, n_atoms)
+        Feed-forward drive ``X D^T``.
+    G_off : ndarray, shape (n_atoms, n_atoms)
+        Lateral inhibition ``D D^T - I``.
+    lam : float
+        Threshold, >= 0.
+    threshold : {"soft", "hard", "nonneg"}
+        Nonlinearity ``T_lam``.
+    tau : float
+        Membrane time constant in seconds.
+
+    Returns
+    -------
+    ndarray, shape (n_samples, n_atoms)
+        ``(B - U - T_lam(U) G_off) / tau``, in units of ``U`` per second.
+    """
     A = apply_threshold(U, lam, threshold)
     return (B - U - A @ G_off) / tau
 
@@ -241,18 +285,48 @@ def _euler(X, D, lam, threshold, tau, dt, n_steps, tol, max_steps, u0, return_tr
     W = D @ D.T
     W[np.diag_indices(k)] -= 1
     W *= eta
-    Bs = (X @ D.T) * eta
     U = np.zeros((n, k), dtype) if u0 is None else np.array(u0, dtype=dtype)
-    # a sample stops when its largest change per step is this small
-    # relative to each sample's drive at any scale (the floor only stops a zero drive)
-    stop = tol * float(eta) * np.maximum(np.abs(Bs).max(axis=1) / float(eta),
-                                         np.finfo(dtype).tiny)
     limit = n_steps if n_steps is not None else max_steps
     record = return_traj or on_record is not None
     times, us = [0.0], ([U.copy()] if return_traj else None)
     if on_record is not None:
         on_record(0.0, U)
-    live = np.arange(n)  # rows still moving; Uw holds their states
+
+    def on_step(step):  # recording runs all rows as one block: U is up to date
+        if return_traj:
+            times.append(step * dt)
+            us.append(U.copy())
+        if on_record is not None:
+            on_record(step * dt, U)
+
+    # samples are independent: without records, row blocks bound the working arrays
+    block = n if record else BLOCK_SIZE
+    products, steps, n_left = 0, 0, 0
+    for start in range(0, n, block):
+        rows = slice(start, min(start + block, n))
+        p, s, left = _euler_block(X[rows], D, W, eta, U[rows], lam, threshold, n_steps, tol,
+                                  limit, record_every, on_step if record else None)
+        products, steps, n_left = products + p, max(steps, s), n_left + left
+    if n_left:
+        warn_not_converged("lca", max_steps, n_left, n, "max_steps")
+    if stats is not None:
+        stats.update(products=products, steps=steps)
+    traj = _trajectory(np.array(times), np.stack(us), lam, threshold) if return_traj else None
+    return U, traj
+
+
+def _euler_block(X, D, W, eta, U, lam, threshold, n_steps, tol, limit, record_every, on_step):
+    """Fixed-step Euler on one block of rows: ``U`` (the block's rows of the states,
+    holding their start) is updated in place; ``on_step(step)`` is called every
+    ``record_every`` steps. Returns the products, the steps and the number of rows
+    left above ``tol``."""
+    dtype = X.dtype
+    Bs = (X @ D.T) * eta
+    # a sample stops when its largest change per step is this small
+    # relative to each sample's drive at any scale (the floor only stops a zero drive)
+    stop = tol * float(eta) * np.maximum(np.abs(Bs).max(axis=1) / float(eta),
+                                         np.finfo(dtype).tiny)
+    live = np.arange(X.shape[0])  # rows still moving; Uw holds their states
     Uw, Bw, stop_w = U.copy(), Bs, stop
     products = 0
     for step in range(1, limit + 1):
@@ -262,13 +336,9 @@ def _euler(X, D, lam, threshold, tau, dt, n_steps, tol, max_steps, u0, return_tr
         Z -= Bw
         Z += eta * Uw  # Z = -du
         Uw -= Z
-        if record and step % record_every == 0:
+        if on_step is not None and step % record_every == 0:
             U[live] = Uw
-            if return_traj:
-                times.append(step * dt)
-                us.append(U.copy())
-            if on_record is not None:
-                on_record(step * dt, U)
+            on_step(step)
         if n_steps is None:
             done = np.abs(Z).max(axis=1) <= stop_w
             if done.any():
@@ -277,14 +347,17 @@ def _euler(X, D, lam, threshold, tau, dt, n_steps, tol, max_steps, u0, return_tr
                 live, Uw, Bw, stop_w = live[keep], Uw[keep], Bw[keep], stop_w[keep]
                 if live.size == 0:
                     break
-    else:
-        if n_steps is None and live.size:
-            warn_not_converged("lca", max_steps, live.size, n, "max_steps")
     U[live] = Uw
-    if stats is not None:
-        stats.update(products=products, steps=step)
-    traj = _trajectory(np.array(times), np.stack(us), lam, threshold) if return_traj else None
-    return U, traj
+    return products, step, (live.size if n_steps is None else 0)
+
+
+def _threshold_in_place(U, lam, threshold):
+    """``T_lam(U)`` written over ``U`` (the Euler paths' own states) a row block at a
+    time, so that the soft threshold's temporaries are a block, not all of ``U``."""
+    for start in range(0, U.shape[0], BLOCK_SIZE):
+        rows = U[start:start + BLOCK_SIZE]
+        apply_threshold(rows, lam, threshold, out=rows)
+    return U
 
 
 #: solve_ivp's methods

@@ -27,9 +27,13 @@ STEP_CUT = 0.5
 #: converged rows leave the batch once they are this fraction of it (each compaction
 #: copies the working arrays; until then they ride along with a zero step)
 COMPACT_FRACTION = 0.05
+#: samples per block (as :data:`v1model.inference.fista.BLOCK_SIZE`): the working arrays
+#: are a few (block, n_atoms) arrays whatever the number of samples
+BLOCK_SIZE = 2048
 
 
-def euler_adaptive(X, D, lam, threshold, eta0, tol, max_steps, u0, stats=None):
+def euler_adaptive(X, D, lam, threshold, eta0, tol, max_steps, u0, stats=None,
+                   block_size=BLOCK_SIZE):
     """Final LCA states ``U`` (n, k) for ``threshold`` in {"soft", "nonneg"}.
 
     ``X`` (n, m) and ``D`` (k, m) share the working dtype; a sample stops
@@ -39,11 +43,32 @@ def euler_adaptive(X, D, lam, threshold, eta0, tol, max_steps, u0, stats=None):
     """
     dtype = X.dtype
     n, k = X.shape[0], D.shape[0]
-    nonneg = threshold == "nonneg"
     W = D @ D.T
     W[np.diag_indices(k)] -= 1
-    B = X @ D.T
     U = np.zeros((n, k), dtype) if u0 is None else np.array(u0, dtype=dtype)
+    products, steps, n_left = 0, 0, 0
+    # samples are independent: row blocks bound the working arrays (B, R, trial
+    # outputs and products: several times the codes when taken over all rows at once)
+    for start in range(0, n, block_size):
+        rows = slice(start, min(start + block_size, n))
+        p, s, left = _euler_adaptive_block(X[rows], D, W, U[rows], lam, threshold, eta0, tol,
+                                           max_steps)
+        products, steps, n_left = products + p, max(steps, s), n_left + left
+    if n_left:
+        warn_not_converged("lca", max_steps, n_left, n, "max_steps")
+    if stats is not None:
+        stats.update(products=products, steps=steps)
+    return U
+
+
+def _euler_adaptive_block(X, D, W, U, lam, threshold, eta0, tol, max_steps):
+    """:func:`euler_adaptive` on one block of rows: ``U`` (the block's rows of the
+    states, holding their start) is updated in place. Returns the products, the
+    steps and the number of rows left above ``tol``."""
+    dtype = X.dtype
+    n = X.shape[0]
+    nonneg = threshold == "nonneg"
+    B = X @ D.T
     lam = dtype.type(lam)
     eta0 = dtype.type(eta0)
     live = np.arange(n)
@@ -75,13 +100,8 @@ def euler_adaptive(X, D, lam, threshold, eta0, tol, max_steps, u0, stats=None):
         products += live.size
         _accept_or_reject(Uw, R, r2, rmax, eta, done, Bw, P, stop, eta0,
                           dtype.type(STEP_GROW), dtype.type(STEP_CUT))
-    else:
-        if not done.all():
-            warn_not_converged("lca", max_steps, int((~done).sum()), n, "max_steps")
     U[live] = Uw
-    if stats is not None:
-        stats.update(products=products, steps=step)
-    return U
+    return products, step, int((~done).sum())
 
 
 @numba.njit(fastmath=True, cache=True, nogil=True)

@@ -66,6 +66,7 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
     Parameters
     ----------
     X : array_like, shape (n_samples, n_features) or (n_features,)
+        Signals.
     D : array_like, shape (n_atoms, n_features)
         Dictionary, one atom per row (any non-zero norms).
     n_nonzero : int, optional
@@ -74,14 +75,15 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
         Stop a sample when its squared residual norm ``||x - D^T a||^2`` is at
         most ``tol`` (scikit-learn's convention for ``orthogonal_mp``). With
         ``tol`` alone, the number of atoms is not limited.
-    positive : bool
+    positive : bool, default False
         Non-negative MP: pick the largest positive correlation; stop when none
         is positive.
     max_iter : int, optional
         Step limit (default ``10 * n_nonzero``, or ``10 * n_atoms`` with
         ``tol`` alone).
-    dtype : {float32, float64}
-    return_history : bool
+    dtype : {float32, float64}, default float32
+        Working precision.
+    return_history : bool, default False
         Also return a Dataset over ``iteration`` (step) with objective = data
         term ``0.5 ||x - D^T a||^2`` summed over samples, penalty (zero) and
         mean active count.
@@ -89,7 +91,15 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
     Returns
     -------
     A : ndarray, shape (n_samples, n_atoms)
+        Codes in ``dtype`` (``(1, n_atoms)`` for a single sample).
     history : xarray.Dataset, optional
+        With ``return_history``: dim ``iteration``.
+
+    Raises
+    ------
+    ValueError
+        With neither ``n_nonzero`` nor ``tol``, for ``n_nonzero > n_atoms``,
+        a negative ``tol`` or invalid ``X``/``D``.
 
     References
     ----------
@@ -110,7 +120,7 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
     inv_sq = (1.0 / np.diag(G)).astype(dtype)
     alpha = X @ D.T  # correlations of the residual with every atom
     A = np.zeros((n, k), dtype)
-    res2 = np.einsum("ij,ij->i", X.astype(np.float64), X.astype(np.float64))
+    res2 = _row_norms2(X)
     count = np.zeros(n, np.intp)
     live = np.arange(n)
     if tol is not None:
@@ -160,6 +170,7 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
     Parameters
     ----------
     X : array_like, shape (n_samples, n_features) or (n_features,)
+        Signals.
     D : array_like, shape (n_atoms, n_features)
         Dictionary, one atom per row.
     n_nonzero : int, optional
@@ -168,18 +179,28 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
     tol : float, optional
         Stop a sample once its squared residual norm is at most ``tol``
         (as scikit-learn's ``orthogonal_mp``).
-    positive : bool
+    positive : bool, default False
         Non-negative OMP: select only positive correlations and keep the
         coefficients non-negative (NNLS on the support after each step).
-    dtype : {float32, float64}
-    return_history : bool
+    dtype : {float32, float64}, default float32
+        Working precision.
+    return_history : bool, default False
         Also return a Dataset over ``iteration`` (step) with the summed data
         term as objective, zero penalty and the mean active count.
 
     Returns
     -------
     A : ndarray, shape (n_samples, n_atoms)
+        Codes in ``dtype`` (``(1, n_atoms)`` for a single sample).
     history : xarray.Dataset, optional
+        With ``return_history``: dim ``iteration``.
+
+    Raises
+    ------
+    ValueError
+        With neither ``n_nonzero`` nor ``tol``, for ``n_nonzero`` above
+        ``min(n_atoms, n_features)``, a negative ``tol`` or invalid
+        ``X``/``D``.
 
     Notes
     -----
@@ -263,73 +284,108 @@ def _omp(X, D, K, tol, return_history):
     norms = np.sqrt(g_diag).astype(dtype)
     unit = bool(np.all(np.abs(norms - 1) < 1e-6))  # skip the normalisation of scores
     eps = 1e-4 if dtype == np.float32 else 1e-7
-    Rf = np.zeros((n, K, K), dtype)  # upper-triangular factor: G_II = Rf^T Rf
-    z = np.zeros((n, K), dtype)  # coordinates of the projection in the orthonormal basis
-    sel = np.zeros((n, K), np.intp)
     n_sel = np.zeros(n, np.intp)
-    res2 = np.einsum("ij,ij->i", X.astype(np.float64), X.astype(np.float64))
+    res2 = _row_norms2(X)
     records = [_pursuit_record(res2, n_sel)] if return_history else None
-    # blocks of samples bound the memory of V (block, K, n_atoms)
-    block = max(1, int(2**24 // (K * k)))
-    if return_history:
-        block = n
+    A = np.zeros((n, k), dtype)
+    block = n if return_history else _omp_block_size(n, k, K, dtype)
     for start in range(0, n, block):
-        live = np.arange(start, min(start + block, n))
+        stop = min(start + block, n)
+        # the block's Cholesky factors (upper-triangular: G_II = Rf^T Rf), coordinates of
+        # the projection in the orthonormal basis and selected atoms; views of the
+        # per-sample residuals and counts
+        Rf = np.zeros((stop - start, K, K), dtype)
+        z = np.zeros((stop - start, K), dtype)
+        sel = np.zeros((stop - start, K), np.intp)
+        res2_b, n_sel_b = res2[start:stop], n_sel[start:stop]
+        _omp_block(X[start:stop], D, G, g_diag, norms, unit, eps, K, tol, res2_b, n_sel_b,
+                   Rf, z, sel, records, res2, n_sel)
+        _back_substitute(Rf, z, sel, n_sel_b, A[start:stop])
+    return A, records, res2
+
+
+def _omp_block_size(n, k, K, dtype):
+    """Rows per block of :func:`_omp`: its (block, K, n_atoms) + (block, K, K) work
+    arrays take half the codes' size, kept between 16 MB and 64 MB (with only ``tol``,
+    ``K = min(n_atoms, n_features)``: all the factors at once were many times the codes)."""
+    budget = min(2**26, max(2**24, n * k * np.dtype(dtype).itemsize // 2))
+    return max(1, int(budget // (K * (k + K) * np.dtype(dtype).itemsize)))
+
+
+def _row_norms2(X, block=4096):
+    """``||x||^2`` per row in float64, without a float64 copy of all of ``X``."""
+    out = np.empty(X.shape[0])
+    for start in range(0, X.shape[0], block):
+        Xb = X[start:start + block].astype(np.float64)
+        np.einsum("ij,ij->i", Xb, Xb, out=out[start:start + block])
+    return out
+
+
+def _omp_block(X, D, G, g_diag, norms, unit, eps, K, tol, res2, n_sel, Rf, z, sel, records,
+               res2_all, n_sel_all):
+    """Batch-OMP steps on one block of rows (``X``, ``res2`` and ``n_sel`` are the
+    block's; ``Rf``, ``z`` and ``sel`` are filled in); ``records`` (history) gets the
+    summary of ``res2_all`` and ``n_sel_all`` after every step."""
+    dtype = X.dtype
+    k = D.shape[0]
+    live = np.arange(X.shape[0])
+    if tol is not None:
+        live = live[res2[live] > tol]
+    alpha = X[live] @ D.T
+    V = np.zeros((live.size, K, k), dtype)
+    for i in range(K):
+        if live.size == 0:
+            break
+        ar = np.arange(live.size)
+        score = np.abs(alpha)
+        if not unit:
+            score /= norms
+        if i:
+            score[ar[:, None], sel[live, :i]] = -1.0  # never pick an atom twice
+        j = np.argmax(score, axis=1)
+        best = score[ar, j]
+        coef = V[ar, :i, j]  # (live, i): v_m[j] = <q_m, d_j>
+        nrm2 = g_diag[j] - np.einsum("ni,ni->n", coef, coef, dtype=np.float64)
+        nrm = np.sqrt(np.maximum(nrm2, 0)).astype(dtype)
+        stalled = (nrm <= eps * norms[j]) | (
+            best <= 1e-12 * np.sqrt(np.maximum(res2[live], 1e-300)))
+        ok = ~stalled
+        inv = np.where(ok, 1.0 / np.where(ok, nrm, 1), 0).astype(dtype)
+        v = G[j]
+        if i:
+            v = v - np.einsum("ni,nik->nk", coef, V[:, :i])
+        v *= inv[:, None]
+        zi = alpha[ar, j] * inv
+        alpha -= zi[:, None] * v
+        V[:, i] = v
+        g = live[ok]
+        Rf[g, :i, i] = coef[ok]
+        Rf[g, i, i] = nrm[ok]
+        z[g, i] = zi[ok]
+        sel[g, i] = j[ok]
+        n_sel[g] += 1
+        res2[live] = np.maximum(res2[live] - zi.astype(np.float64) ** 2, 0)
+        done = stalled | (n_sel[live] >= K)
         if tol is not None:
-            live = live[res2[live] > tol]
-        alpha = X[live] @ D.T
-        V = np.zeros((live.size, K, k), dtype)
-        for i in range(K):
-            if live.size == 0:
-                break
-            ar = np.arange(live.size)
-            score = np.abs(alpha)
-            if not unit:
-                score /= norms
-            if i:
-                score[ar[:, None], sel[live, :i]] = -1.0  # never pick an atom twice
-            j = np.argmax(score, axis=1)
-            best = score[ar, j]
-            coef = V[ar, :i, j]  # (live, i): v_m[j] = <q_m, d_j>
-            nrm2 = g_diag[j] - np.einsum("ni,ni->n", coef, coef, dtype=np.float64)
-            nrm = np.sqrt(np.maximum(nrm2, 0)).astype(dtype)
-            stalled = (nrm <= eps * norms[j]) | (
-                best <= 1e-12 * np.sqrt(np.maximum(res2[live], 1e-300)))
-            ok = ~stalled
-            inv = np.where(ok, 1.0 / np.where(ok, nrm, 1), 0).astype(dtype)
-            v = G[j]
-            if i:
-                v = v - np.einsum("ni,nik->nk", coef, V[:, :i])
-            v *= inv[:, None]
-            zi = alpha[ar, j] * inv
-            alpha -= zi[:, None] * v
-            V[:, i] = v
-            g = live[ok]
-            Rf[g, :i, i] = coef[ok]
-            Rf[g, i, i] = nrm[ok]
-            z[g, i] = zi[ok]
-            sel[g, i] = j[ok]
-            n_sel[g] += 1
-            res2[live] = np.maximum(res2[live] - zi.astype(np.float64) ** 2, 0)
-            done = stalled | (n_sel[live] >= K)
-            if tol is not None:
-                done |= res2[live] <= tol
-            if done.any():
-                keep = ~done
-                live, alpha, V = live[keep], alpha[keep], V[keep]
-            if return_history:
-                records.append(_pursuit_record(res2, n_sel))
-    # back-substitution Rf gamma = z on each sample's selected atoms
-    gamma = np.zeros((n, K), dtype)
+            done |= res2[live] <= tol
+        if done.any():
+            keep = ~done
+            live, alpha, V = live[keep], alpha[keep], V[keep]
+        if records is not None:
+            records.append(_pursuit_record(res2_all, n_sel_all))
+
+
+def _back_substitute(Rf, z, sel, n_sel, A):
+    """Solve ``Rf gamma = z`` on each row's selected atoms; ``A`` (zeros) gets the codes."""
+    n, K = z.shape
+    gamma = np.zeros((n, K), z.dtype)
     used = np.arange(K)[None, :] < n_sel[:, None]
     diag = np.where(used, Rf[:, np.arange(K), np.arange(K)], 1)
     for i in range(K - 1, -1, -1):
         acc = z[:, i] - np.einsum("nj,nj->n", Rf[:, i, i + 1:], gamma[:, i + 1:])
         gamma[:, i] = np.where(used[:, i], acc / diag[:, i], 0)
-    A = np.zeros((n, k), dtype)
     rows, slots = np.nonzero(used)
     A[rows, sel[rows, slots]] = gamma[rows, slots]
-    return A, records, res2
 
 
 def _nn_omp(X, D, K, tol, return_history):
@@ -340,7 +396,7 @@ def _nn_omp(X, D, K, tol, return_history):
     norms = np.sqrt(np.diag(G))
     B = X @ D.T
     A = np.zeros((n, k), dtype)
-    res2 = np.einsum("ij,ij->i", X.astype(np.float64), X.astype(np.float64))
+    res2 = _row_norms2(X)
     live = np.arange(n)
     if tol is not None:
         live = live[res2 > tol]
