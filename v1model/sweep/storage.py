@@ -309,8 +309,9 @@ class DirectoryStore:
 
         try:
             with h5py.File(path, "r") as f:
-                attrs = {k: f.attrs[k] for k in ("sweep_complete", "sweep_fingerprint",
-                                                 "sweep_point_index") if k in f.attrs}
+                # h5py gives netCDF's numeric attributes as 1-element arrays
+                attrs = {k: _one(f.attrs[k]) for k in ("sweep_complete", "sweep_fingerprint",
+                                                       "sweep_point_index") if k in f.attrs}
         except Exception:  # noqa: BLE001 - any unreadable file is corrupt
             return False
         try:
@@ -395,6 +396,13 @@ def _remove(path: Path):
             path.unlink()
     except OSError:
         pass
+
+
+def _one(value):
+    """The element of a 1-element attribute array (h5py), anything else as it is."""
+    if isinstance(value, np.ndarray) and value.size == 1:
+        return value.reshape(()).item()
+    return value
 
 
 def _text(value):
