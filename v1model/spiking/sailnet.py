@@ -342,33 +342,36 @@ def learn_sailnet(
     silent = 0  # consecutive updates in which no unit fired
     for step in range(n_updates):
         X = draw()
-        drive = X @ Q.T
-        Y = _lif_counts(drive, W, theta, n_steps, eta, dtype).astype(np.float64)
-        silent = 0 if Y.any() else silent + 1
-        if silent == SILENT_PATIENCE:
-            _warn_silent(step, drive, theta, gamma, p, theta0)
-        mean_y = Y.mean(axis=0)
-        corr = Y.T @ Y / batch_size
-        # Földiák: inhibit pairs that fire together more than chance
-        W += alpha * (corr - p**2)
-        np.fill_diagonal(W, 0.0)
-        np.maximum(W, 0.0, out=W)
-        # Oja: Hebbian growth with a decay that bounds |Q_i|
-        dQ = beta * (Y.T @ X - (Y * Y).sum(axis=0)[:, None] * Q) / batch_size
-        Q += dQ
-        theta += gamma * (mean_y - p)
-        rate_avg = (1 - eta_average) * rate_avg + eta_average * mean_y
-        # a sum per array: cheap, and non-finite as soon as one entry is
-        if not np.isfinite(Q.sum() + W.sum() + theta.sum()):
-            _raise_diverged(step, Q, W, theta, Y, X, alpha, beta, gamma, p)
-        if (step + 1) % record_every == 0:
-            r = (step + 1) // record_every - 1
-            hist["mean_rate"][r] = mean_y.mean()
-            hist["rate_spread"][r] = mean_y.std()
-            hist["mean_W"][r] = W[off].mean() if n_neurons > 1 else 0.0
-            hist["mean_theta"][r] = theta.mean()
-            hist["mean_correlation"][r] = corr[off].mean() if n_neurons > 1 else 0.0
-            hist["q_change"][r] = np.linalg.norm(dQ) / max(np.linalg.norm(Q), 1e-12)
+        # overflow is checked once per update below: numpy's own warnings would come
+        # first and say less
+        with np.errstate(over="ignore", invalid="ignore"):
+            drive = X @ Q.T
+            Y = _lif_counts(drive, W, theta, n_steps, eta, dtype).astype(np.float64)
+            silent = 0 if Y.any() else silent + 1
+            if silent == SILENT_PATIENCE:
+                _warn_silent(step, drive, theta, gamma, p, theta0)
+            mean_y = Y.mean(axis=0)
+            corr = Y.T @ Y / batch_size
+            # Földiák: inhibit pairs that fire together more than chance
+            W += alpha * (corr - p**2)
+            np.fill_diagonal(W, 0.0)
+            np.maximum(W, 0.0, out=W)
+            # Oja: Hebbian growth with a decay that bounds |Q_i|
+            dQ = beta * (Y.T @ X - (Y * Y).sum(axis=0)[:, None] * Q) / batch_size
+            Q += dQ
+            theta += gamma * (mean_y - p)
+            rate_avg = (1 - eta_average) * rate_avg + eta_average * mean_y
+            # a sum per array: cheap, and non-finite as soon as one entry is
+            if not np.isfinite(Q.sum() + W.sum() + theta.sum()):
+                _raise_diverged(step, Q, W, theta, Y, X, alpha, beta, gamma, p)
+            if (step + 1) % record_every == 0:
+                r = (step + 1) // record_every - 1
+                hist["mean_rate"][r] = mean_y.mean()
+                hist["rate_spread"][r] = mean_y.std()
+                hist["mean_W"][r] = W[off].mean() if n_neurons > 1 else 0.0
+                hist["mean_theta"][r] = theta.mean()
+                hist["mean_correlation"][r] = corr[off].mean() if n_neurons > 1 else 0.0
+                hist["q_change"][r] = np.linalg.norm(dQ) / max(np.linalg.norm(Q), 1e-12)
         if bar is not None:
             bar.update(1)
             if step % 50 == 0:
