@@ -493,6 +493,10 @@ class JobQueueExecutor(DaskExecutor):
                 f.write(self.cluster.job_script())
             done = subprocess.run([command, "--test-only", path], capture_output=True,
                                   text=True, timeout=120)
+        except subprocess.TimeoutExpired as exc:
+            raise ExecutorStartError(
+                f"executor kind 'slurm': `{command} --test-only` did not answer within "
+                f"{exc.timeout:.0f} s (is the SLURM controller reachable from here?)") from exc
         finally:
             os.unlink(path)
         if done.returncode != 0:
