@@ -60,26 +60,12 @@ def _check_progress(progress):
     return None if progress is None else check_bool(progress, "progress")
 
 
-class _NoBar:
-    """What ``_progress_bar`` returns when no bar is shown (cheaper than a disabled tqdm)."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        return False
-
-    def update(self, n=1):
-        pass
-
-
 def _progress_bar(progress, large: bool, **kwargs):
-    """A tqdm bar if ``progress`` is True, or None and the work is ``large``."""
-    if not (large if progress is None else progress):
-        return _NoBar()
+    """A tqdm bar, shown if ``progress`` is True, or None and the work is ``large``
+    (a disabled tqdm costs ~25 us: nothing next to a batch of patches)."""
     from tqdm.auto import tqdm
 
-    return tqdm(leave=False, **kwargs)
+    return tqdm(leave=False, disable=not (large if progress is None else progress), **kwargs)
 
 
 def load_images(source="skimage", size: int | None = None, max_images: int | None = None,

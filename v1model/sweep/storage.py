@@ -406,11 +406,8 @@ def _one(value):
 
 
 def _text(value):
-    if isinstance(value, bytes):
-        return value.decode()
-    if isinstance(value, np.ndarray) and value.size == 1:
-        return _text(value.item())
-    return value
+    value = _one(value)
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _version() -> str:
