@@ -4,6 +4,7 @@ every point finishes exactly once; dask-jobqueue job scripts carry the
 requested resources."""
 
 import os
+import re
 import signal
 import threading
 import time
@@ -198,9 +199,34 @@ if [ "$1" = "--test-only" ]; then
 fi
 id=$(( $(date +%s%N) % 100000000 ))
 cp "$1" "$FAKE_SLURM/job-$id.sh"
-nohup sh "$FAKE_SLURM/job-$id.sh" > "$FAKE_SLURM/job-$id.out" 2>&1 &
+# the job's output files as SLURM names them (#SBATCH -o/-e, %J the job id)
+out=$(sed -n 's/^#SBATCH -o //p' "$1" | sed "s/%J/$id/")
+err=$(sed -n 's/^#SBATCH -e //p' "$1" | sed "s/%J/$id/")
+[ -n "$out" ] || out="$FAKE_SLURM/job-$id.out"
+[ -n "$err" ] || err="$out"
+# "delay": seconds the job stays pending; "broken": the worker cannot start on the node
+delay=$(cat "$FAKE_SLURM/delay" 2>/dev/null || echo 0)
+if [ -e "$FAKE_SLURM/broken" ]; then
+  job='echo "/opt/conda/bin/python: No module named distributed" >&2; exit 1'
+else
+  job="sh $FAKE_SLURM/job-$id.sh"
+fi
+nohup sh -c "sleep $delay; touch $FAKE_SLURM/job-$id.started; $job" > "$out" 2> "$err" &
 echo $! > "$FAKE_SLURM/job-$id.pid"
 echo "Submitted batch job $id"
+"""
+FAKE_SQUEUE = r"""#!/bin/sh
+# a fake squeue --noheader --format=... --jobs a,b: "id STATE reason" while a job lives
+echo "squeue $@" >> "$FAKE_SLURM/calls"
+for id in $(echo "$@" | sed -n 's/.*--jobs \([0-9,]*\).*/\1/p' | tr , ' '); do
+  if kill -0 "$(cat "$FAKE_SLURM/job-$id.pid")" 2>/dev/null; then
+    if [ -e "$FAKE_SLURM/job-$id.started" ]; then
+      echo "$id RUNNING None"
+    else
+      echo "$id PENDING Priority"
+    fi
+  fi
+done
 """
 FAKE_SCANCEL = """#!/bin/sh
 for id in "$@"; do
@@ -219,7 +245,8 @@ def fake_slurm(tmp_path, monkeypatch):
     bin_dir, records = tmp_path / "bin", tmp_path / "slurm"
     bin_dir.mkdir()
     records.mkdir()
-    for name, text in (("sbatch", FAKE_SBATCH), ("scancel", FAKE_SCANCEL)):
+    for name, text in (("sbatch", FAKE_SBATCH), ("scancel", FAKE_SCANCEL),
+                       ("squeue", FAKE_SQUEUE)):
         (bin_dir / name).write_text(text)
         (bin_dir / name).chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
@@ -240,7 +267,7 @@ def test_slurm_sweep_runs_on_submitted_jobs(fake_slurm, serial_reference, study,
     xr.testing.assert_identical(comparable(ds), comparable(serial_reference))
     calls = (fake_slurm / "calls").read_text().splitlines()
     assert calls[0].startswith("--test-only ")
-    submitted = [c for c in calls if not c.startswith("--test-only")]
+    submitted = [c for c in calls if not c.startswith(("--test-only", "squeue"))]
     assert 1 <= len(submitted) <= 2
     # every submitted job was cancelled when the sweep closed its cluster (dask-jobqueue
     # < 0.8.3 cancels each job twice)
@@ -260,6 +287,70 @@ def test_slurm_refusal_is_an_error_before_any_job(fake_slurm, study, tmp_path):
     calls = (fake_slurm / "calls").read_text().splitlines()
     assert len(calls) == 1 and calls[0].startswith("--test-only ")
     assert not list((tmp_path / "out" / "points").glob("*.nc"))
+
+
+def test_jobs_that_end_without_a_worker_stop_the_sweep(fake_slurm, study, tmp_path,
+                                                        monkeypatch):
+    """A worker that cannot start on the compute node (here: its Python lacks
+    distributed) ends the job; the sweep, which would otherwise wait for ever,
+    stops at the next look at the queue and shows the end of the job's log."""
+    from v1model.sweep import ExecutorStartError
+
+    monkeypatch.setattr(JobQueueExecutor, "queue_poll", 1.0)
+    (fake_slurm / "broken").touch()
+    start = time.monotonic()
+    with pytest.raises(ExecutorStartError, match=r"(?s)all 2 worker job\(s\) .* left the queue "
+                                                  r"within \d+ s without a worker joining.*"
+                                                  r"No module named distributed"):
+        run(study(), {"x": [1.0, 2.0]}, output=tmp_path / "out", progress=False,
+            executor={**SLURM, "jobs": 2, "log_directory": str(tmp_path / "logs")})
+    assert time.monotonic() - start < 60
+    assert any(c.startswith("squeue ") for c in (fake_slurm / "calls").read_text().splitlines())
+    assert not list((tmp_path / "out" / "points").glob("*.nc"))
+
+
+def test_pending_jobs_are_reported_and_the_sweep_waits_for_them(fake_slurm, serial_reference,
+                                                               study, tmp_path, monkeypatch,
+                                                               capsys):
+    """Jobs pending in the queue are worth waiting for: the sweep says so, then
+    runs every point when the job starts."""
+    monkeypatch.setattr(JobQueueExecutor, "queue_poll", 1.0)
+    monkeypatch.setattr(JobQueueExecutor, "notice_every", 0.0)
+    (fake_slurm / "delay").write_text("4")
+    ds = run(study(), GRID, n_seeds=2, seed=5, output=tmp_path / "out", progress=False,
+             executor={**SLURM, "jobs": 1})
+    xr.testing.assert_identical(comparable(ds), comparable(serial_reference))
+    notices = [line for line in capsys.readouterr().err.splitlines()
+               if "no worker has joined after" in line]
+    assert any(re.search(r"1 job\(s\) submitted \(\d+\): 1 PENDING \(Priority\)", line)
+               for line in notices), notices
+
+
+def test_queue_states_of_pbs_jobs(tmp_path, monkeypatch):
+    """qstat's table (Torque/PBS Pro) read per job; a job it no longer knows has
+    ended; a qstat that fails otherwise leaves the state unknown (None)."""
+    from v1model.sweep.batch_queue import describe_states, has_ended, job_states
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "qstat").write_text("""#!/bin/sh
+if [ -e "$QSTAT_DOWN" ]; then echo "qstat: cannot connect to server pbs01" >&2; exit 2; fi
+echo "Job id            Name             User            Time Use S Queue"
+echo "----------------  ---------------- --------------- -------- - -----"
+echo "123.pbs01         dask-worker      alice           00:00:07 R batch"
+echo "125.pbs01         dask-worker      alice                  0 Q batch"
+echo "qstat: Unknown Job Id 124.pbs01" >&2
+exit 153
+""")
+    (bin_dir / "qstat").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("QSTAT_DOWN", str(tmp_path / "down"))
+    states = job_states("pbs", ["123.pbs01", "124.pbs01", "125"])
+    assert states == {"123.pbs01": ("R", ""), "124.pbs01": ("GONE", ""), "125": ("Q", "")}
+    assert [has_ended("pbs", s) for s, _ in states.values()] == [False, True, False]
+    assert describe_states(states) == "1 R, 1 GONE, 1 Q"
+    (tmp_path / "down").touch()
+    assert job_states("pbs", ["123.pbs01"]) is None
 
 
 @pytest.mark.parametrize("kind, command", [("slurm", "sbatch"), ("pbs", "qsub")])

@@ -394,6 +394,7 @@ class DaskExecutor(Executor):
         by_key = dict(zip(keys, tasks))
         cancelled = 0
         try:
+            self._await_workers()
             for future, result in as_completed(futures, with_results=True, raise_errors=False):
                 task = by_key[future.key]
                 if isinstance(result, PointOutcome):
@@ -414,6 +415,10 @@ class DaskExecutor(Executor):
             )
 
 
+    def _await_workers(self) -> None:
+        """Return when the tasks can run (batch executors wait for their jobs)."""
+
+
 class JobQueueExecutor(DaskExecutor):
     """Dask workers in SLURM or PBS jobs, through dask-jobqueue.
 
@@ -431,6 +436,11 @@ class JobQueueExecutor(DaskExecutor):
         job_script_prologue, worker_extra_args, interface, local_directory,
         log_directory, ...
     """
+
+    #: seconds between two looks at the queue while no worker has joined
+    queue_poll = 30.0
+    #: seconds between two notices that the sweep still waits for a worker
+    notice_every = 600.0
 
     def __init__(self, kind, jobs=None, adapt=None, **cluster_options):
         super().__init__()
@@ -471,6 +481,68 @@ class JobQueueExecutor(DaskExecutor):
                     os.rmdir(log_dir)
                 except OSError:
                     pass
+
+    def _job_ids(self) -> list:
+        """Ids of the jobs submitted so far (dask-jobqueue's Job objects)."""
+        if self.cluster is None:
+            return []
+        return [str(job.job_id) for job in list(self.cluster.workers.values())
+                if getattr(job, "job_id", None)]
+
+    def _await_workers(self):
+        """Wait for the first worker, asking the queue every ``queue_poll`` s.
+
+        A job pending in the queue is worth waiting for, and the sweep says
+        so; jobs that all ended before any worker joined (the worker could
+        not start on the compute node) will never bring one: that is an
+        :class:`ExecutorStartError` with the end of the job's log.
+        """
+        import asyncio
+
+        from tqdm import tqdm
+
+        from .batch_queue import describe_states, has_ended, job_states
+
+        waited, noticed = 0.0, None
+        while True:
+            try:
+                self.client.wait_for_workers(1, timeout=self.queue_poll)
+                return
+            except (TimeoutError, asyncio.TimeoutError):
+                waited += self.queue_poll
+            jobs = self._job_ids()
+            states = job_states(self.kind, jobs)
+            if states and all(has_ended(self.kind, state) for state, _ in states.values()):
+                raise ExecutorStartError(self._jobs_ended_message(states, waited))
+            if noticed is None or waited - noticed >= self.notice_every:
+                noticed = waited
+                if not jobs:
+                    what = "no job submitted yet"
+                elif states is None:
+                    what = (f"{len(jobs)} job(s) submitted ({', '.join(jobs)}); the queue "
+                            f"did not say their state")
+                else:
+                    what = (f"{len(jobs)} job(s) submitted ({', '.join(jobs)}): "
+                            f"{describe_states(states)}")
+                tqdm.write(f"v1model: no worker has joined after {waited:.0f} s: {what}; the "
+                           "points start when a job runs", file=sys.stderr)
+
+    def _jobs_ended_message(self, states, waited) -> str:
+        from .batch_queue import describe_states, job_log_tail
+
+        log_dir = self.cluster_options.get("log_directory")
+        folders = [log_dir] if log_dir else [os.getcwd()]
+        tails = [t for t in (job_log_tail(job, folders) for job in states) if t]
+        if tails:
+            log = "; the end of the job's log:\n" + tails[0]
+        else:
+            log = ("; no job log found in " + folders[0] + " (set log_directory in the "
+                   "[executor] table to keep the jobs' output)")
+        return (f"executor kind {self.kind!r}: all {len(states)} worker job(s) "
+                f"({', '.join(states)}) left the queue within {waited:.0f} s without a worker "
+                f"joining the scheduler ({describe_states(states)}): the worker could not start "
+                f"on the compute node (is the job script's Python, from `v1model sweep "
+                f"jobscript SPEC`, installed there?){log}")
 
     def _submit_command(self) -> str:
         import dask_jobqueue
