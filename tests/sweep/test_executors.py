@@ -204,14 +204,18 @@ out=$(sed -n 's/^#SBATCH -o //p' "$1" | sed "s/%J/$id/")
 err=$(sed -n 's/^#SBATCH -e //p' "$1" | sed "s/%J/$id/")
 [ -n "$out" ] || out="$FAKE_SLURM/job-$id.out"
 [ -n "$err" ] || err="$out"
-# "delay": seconds the job stays pending; "broken": the worker cannot start on the node
-delay=$(cat "$FAKE_SLURM/delay" 2>/dev/null || echo 0)
+# "hold": the job stays pending until squeue has been asked about it; "broken": the
+# worker cannot start on the node
+wait=":"
+if [ -e "$FAKE_SLURM/hold" ]; then
+  wait="until grep -q '^squeue' $FAKE_SLURM/calls; do sleep 0.2; done"
+fi
 if [ -e "$FAKE_SLURM/broken" ]; then
   job='echo "/opt/conda/bin/python: No module named distributed" >&2; exit 1'
 else
   job="sh $FAKE_SLURM/job-$id.sh"
 fi
-nohup sh -c "sleep $delay; touch $FAKE_SLURM/job-$id.started; $job" > "$out" 2> "$err" &
+nohup sh -c "$wait; touch $FAKE_SLURM/job-$id.started; $job" > "$out" 2> "$err" &
 echo $! > "$FAKE_SLURM/job-$id.pid"
 echo "Submitted batch job $id"
 """
@@ -316,7 +320,7 @@ def test_pending_jobs_are_reported_and_the_sweep_waits_for_them(fake_slurm, seri
     runs every point when the job starts."""
     monkeypatch.setattr(JobQueueExecutor, "queue_poll", 1.0)
     monkeypatch.setattr(JobQueueExecutor, "notice_every", 0.0)
-    (fake_slurm / "delay").write_text("4")
+    (fake_slurm / "hold").touch()
     ds = run(study(), GRID, n_seeds=2, seed=5, output=tmp_path / "out", progress=False,
              executor={**SLURM, "jobs": 1})
     xr.testing.assert_identical(comparable(ds), comparable(serial_reference))
