@@ -7,6 +7,7 @@ inside its own package; bigger corpora are read from a path the user gives.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -141,9 +142,7 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
                 "folder"
             )
     else:
-        images = check_array(source, name, ndim=(2, 3))
-        if images.ndim == 2:
-            images = images[None]
+        images = _image_stack(source, name)
     if size is not None and images.shape[1:] != (size, size):
         squares = np.empty((len(images), size, size))
         for i, im in enumerate(images):
@@ -154,6 +153,28 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
     images = np.ascontiguousarray(images, dtype=np.float64)
     if not np.all(np.isfinite(images)):
         raise ValueError(f"{name} {describe(source)}: images contain NaN or inf")
+    return images
+
+
+def _image_stack(images, name="images"):
+    """``images`` as a float array ``(n_images, height, width)`` (one 2-D picture
+    becomes a stack of one), with a warning for the layouts it is often confused with.
+
+    ``scipy.io.loadmat`` gives Olshausen's ``IMAGES.mat`` as (512, 512, 10) and
+    image readers give colour as (height, width, 3): taken as they are, these are
+    512 pictures of 512 x 10 pixels, and nothing downstream would fail.
+    """
+    images = check_array(images, name, ndim=(2, 3))
+    if images.ndim == 2:
+        return images[None]
+    n, h, w = images.shape
+    if w <= 64 and 4 * w <= min(n, h):
+        warnings.warn(
+            f"{name} has shape {images.shape}, read as {n} pictures of {h} x {w} pixels "
+            "(n_images, height, width); if the last axis counts pictures (scipy.io.loadmat of "
+            "Olshausen's IMAGES.mat) or colour channels, pass np.moveaxis(images, -1, 0) or a "
+            "grayscale picture, or read the file with stimuli.load_images(path)",
+            UserWarning, stacklevel=3)
     return images
 
 
@@ -386,9 +407,7 @@ def whiten(images, f0: float | None = None, variance: float = 0.1, *,
         For pictures smaller than 4x4, a constant picture (nothing to whiten), an ``f0`` below the
         lowest frequency of the pictures, or a filter that leaves no power.
     """
-    images = check_array(images, "images", ndim=(2, 3))
-    if images.ndim == 2:
-        images = images[None]
+    images = _image_stack(images)
     h, w = images.shape[1:]
     if min(h, w) < 4:
         raise ValueError(f"images must be at least 4x4 pixels, got shape {images.shape}")
@@ -543,9 +562,7 @@ def sample_patches(
         invalid option, or when 50 rounds of draws find fewer than ``n``
         patches meeting ``min_variance`` / ``normalize``.
     """
-    images = check_array(images, "images", ndim=(2, 3))
-    if images.ndim == 2:
-        images = images[None]
+    images = _image_stack(images)
     size = check_patch_size(size, images.shape, border)
     n = check_int(n, "n", minimum=1)
     border = check_int(border, "border", minimum=0)

@@ -296,3 +296,29 @@ def test_whiten_matches_the_formula_on_non_square_images():
     ref = np.real(np.fft.ifft2(np.fft.fft2(imgs) * rho * np.exp(-(rho / (0.4 * n)) ** 4)))
     ref *= np.sqrt(0.1 / ref.var(axis=(1, 2)).mean())  # one scale for all images
     np.testing.assert_allclose(out, ref, atol=1e-10)
+
+
+def test_matlab_layout_is_warned_about(tmp_path, rng):
+    """scipy.io.loadmat gives Olshausen's IMAGES.mat as (height, width, n_images):
+    taken as it is, that is 128 pictures of 128 x 4 pixels and nothing fails
+    downstream, so the array functions warn; load_images(path) reads it right."""
+    from scipy.io import loadmat
+
+    stack = rng.standard_normal((4, 128, 128))
+    savemat(tmp_path / "IMAGES.mat", {"IMAGES": np.moveaxis(stack, 0, -1)})
+    raw = loadmat(tmp_path / "IMAGES.mat")["IMAGES"]
+    assert raw.shape == (128, 128, 4)
+    for call in (lambda: whiten(raw), lambda: sample_patches(raw, 2, 5, border=0, seed=0),
+                 lambda: load_images(raw)):
+        with pytest.warns(UserWarning, match=r"shape \(128, 128, 4\), read as 128 pictures of "
+                                             r"128 x 4 pixels .*np\.moveaxis"):
+            call()
+    np.testing.assert_array_equal(load_images(tmp_path / "IMAGES.mat"), stack)
+
+
+@pytest.mark.filterwarnings("error::UserWarning")
+def test_ordinary_stacks_are_not_warned_about(rng):
+    whiten(rng.standard_normal((3, 64, 48)))
+    whiten(rng.standard_normal((64, 64)))
+    whiten(rng.standard_normal((100, 16, 16)))  # a stack of patches
+    sample_patches(rng.standard_normal((2, 64, 64)), 8, 10, seed=0)
