@@ -48,11 +48,15 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
         from v1model.io import load_dataset
 
         ds = load_dataset(dictionary, name="dictionary")
-        if "dictionary" not in ds or ds["dictionary"].ndim != 3:
-            raise ValueError(f"dictionary: {str(dictionary)!r} has no 'dictionary' variable "
-                             "with dims (atom, y, x)")
-        if set(ds["dictionary"].dims) == {"atom", "y", "x"}:
-            ds = ds.transpose("atom", "y", "x", ...)  # by name, not by position
+        dims = ds["dictionary"].dims if "dictionary" in ds else None
+        # the analysis studies name the first dim "unit"
+        first = next((d for d in ("atom", "unit") if d in (dims or ())), None)
+        if dims is None or len(dims) != 3 or first is None or not {"y", "x"} <= set(dims):
+            found = "no 'dictionary' variable" if dims is None else \
+                f"a 'dictionary' variable with dims {dims}"
+            raise ValueError(f"dictionary: {str(dictionary)!r} has {found}; expected dims "
+                             "(atom, y, x)")
+        ds = ds.transpose(first, "y", "x", ...)  # by name, not by position
         D = ds["dictionary"].values.astype(np.float64)
         source = str(dictionary)
         meta = {"dictionary": source}

@@ -29,3 +29,28 @@ def test_cheap_checks_before_any_work(tmp_path):
     with pytest.raises(ValueError, match="n_updates"):
         check_dictionary_source(None, 0)
     check_dictionary_source(None, None)  # learn with the study's defaults: nothing to check
+
+
+def test_dictionary_file_read_by_dimension_names(tmp_path):
+    """The analysis studies save (unit, y, x): read by name, in any order; a
+    variable whose dims are not atoms and pixels is refused, not read by position."""
+    import xarray as xr
+
+    from v1model.io import save_dataset
+
+    atoms = np.random.default_rng(1).standard_normal((6, 3, 5))
+    atoms /= np.linalg.norm(atoms.reshape(6, -1), axis=1)[:, None, None]
+    units = save_dataset(xr.Dataset({"dictionary": (("y", "unit", "x"),
+                                                    atoms.transpose(1, 0, 2))}),
+                         tmp_path / "units.nc")
+    np.testing.assert_allclose(learned_dictionary(units, quick=True, seed=0)[0], atoms,
+                               rtol=1e-12)
+    other = save_dataset(xr.Dataset({"dictionary": (("sample", "y", "x"), atoms)}),
+                         tmp_path / "other.nc")
+    with pytest.raises(ValueError, match=r"dictionary: .*other\.nc' has a 'dictionary' "
+                                         r"variable with dims \('sample', 'y', 'x'\); "
+                                         r"expected dims \(atom, y, x\)"):
+        learned_dictionary(other, quick=True, seed=0)
+    with pytest.raises(ValueError, match=r"has no 'dictionary' variable"):
+        learned_dictionary(save_dataset(xr.Dataset({"codes": (("a", "b"), atoms[0])}),
+                                        tmp_path / "none.nc"), quick=True, seed=0)
