@@ -92,8 +92,18 @@ def test_errors():
         encode(X, D, "fista", lam=0.1, dtype=np.int32)
     with pytest.raises(ValueError, match="X contains 1 non-finite"):
         encode(np.array([[1.0, np.nan, 0, 0]]), D, "mp", n_nonzero=1)
-    with pytest.raises(TypeError, match="unexpected keyword argument 'n_stepz'"):
+    with pytest.raises(TypeError, match=r"method='lca' takes no parameter 'n_stepz' \(did you "
+                                        r"mean 'n_steps'\?\); its parameters are atol, dt, "):
         encode(X, D, "lca", lam=0.1, n_stepz=3)
+    # each solver names its iteration limit after what it iterates
+    for method, limit in [("lca", "max_steps"), ("cd", "max_sweeps"),
+                          ("active_set", "max_rounds")]:
+        with pytest.raises(TypeError, match=rf"method='{method}' takes no parameter 'max_iter' "
+                                            rf"\(its iteration limit is '{limit}'\)"):
+            encode(X, D, method, lam=0.1, max_iter=10)
+    with pytest.raises(TypeError, match=r"method='omp' takes no parameter 'max_iter'; its "
+                                        r"parameters are tol$"):
+        encode(X, D, "omp", n_nonzero=1, max_iter=10)
     assert set(GREEDY_METHODS) | set(L1_METHODS) == set(METHODS)
 
 

@@ -43,6 +43,10 @@ def test_learning_tolerance_defaults():
          "method_params must be a dict"),
         ({"method": "fista", "lam": 0.1, "method_params": {"seed": 1}}, ValueError,
          "must not contain 'seed'"),
+        # checked when the learner starts, not at its first update
+        ({"method": "lca", "lam": 0.1, "method_params": {"max_iter": 5}}, TypeError,
+         r"method_params: method='lca' takes no parameter 'max_iter' \(its iteration limit "
+         r"is 'max_steps'\)"),
     ],
 )
 def test_bad_coding_arguments(kwargs, error, match):

@@ -163,6 +163,9 @@ def test_bad_input():
         learn_dictionary(X, 4, inference_params=[1, 2])
     with pytest.raises(ValueError, match="inference_params must not contain 'positive'"):
         learn_dictionary(X, 4, inference_params={"positive": True})
+    with pytest.raises(TypeError, match=r"inference_params: method='lca' takes no parameter "
+                                        r"'max_iter' \(its iteration limit is 'max_steps'\)"):
+        learn_dictionary(X, 4, inference="lca", inference_params={"max_iter": 5})
     with pytest.raises(ValueError, match="values up to .* overflow float64 squared norms"):
         learn_dictionary(X * 1e160, 4)
     # a step that overflows is reported as divergence, naming lr (it used to surface as

@@ -6,6 +6,9 @@ and dispatches to the solver; the solvers stay importable on their own.
 
 from __future__ import annotations
 
+import difflib
+import inspect
+
 import numpy as np
 
 from ..validation import as_generator, check_bool, check_choice, check_dtype
@@ -16,7 +19,7 @@ from .iht import iht
 from .lca import lca
 from .pursuit import matching_pursuit, orthogonal_mp
 
-__all__ = ["encode", "METHODS", "L1_METHODS", "GREEDY_METHODS"]
+__all__ = ["encode", "check_method_params", "METHODS", "L1_METHODS", "GREEDY_METHODS"]
 
 #: methods that minimise the LASSO objective 0.5 ||x - D^T a||^2 + lam ||a||_1
 #: ("lca" with threshold="hard" minimises the L0-penalised one instead)
@@ -25,6 +28,39 @@ L1_METHODS = ("lca", "fista", "ista", "active_set", "cd")
 GREEDY_METHODS = ("mp", "omp", "iht")
 #: every method ``encode`` accepts
 METHODS = L1_METHODS + GREEDY_METHODS
+
+
+#: the solver behind each method
+SOLVERS = {"lca": lca, "fista": fista, "ista": fista, "active_set": lasso_active_set,
+           "cd": lasso_cd, "mp": matching_pursuit, "omp": orthogonal_mp, "iht": iht}
+#: arguments every method gets from encode itself (or that select the method)
+_SET_BY_ENCODE = {"X", "D", "lam", "n_nonzero", "positive", "dtype", "return_history",
+                  "accelerated"}
+#: the names of an iteration limit, which differ with what a solver iterates
+_ITERATION_LIMITS = ("max_iter", "max_steps", "max_sweeps", "max_rounds", "n_iter")
+
+
+def check_method_params(method: str, params, name: str = "method_params") -> None:
+    """Raise a TypeError naming the parameters ``method``'s solver does not take.
+
+    The message lists the solver's own parameters and, for an iteration limit
+    under another solver's name (``max_iter`` for ``"lca"``), the right one.
+    """
+    solver = inspect.signature(SOLVERS[method]).parameters
+    own = sorted(p for p in solver if p not in _SET_BY_ENCODE and not p.startswith("_"))
+    if method == "lca":
+        own.append("threshold")
+    for key in params:
+        if key in own or key.startswith("_") and key in solver:
+            continue
+        hint = ""
+        limit = [p for p in own if p in _ITERATION_LIMITS]
+        if key in _ITERATION_LIMITS and limit:
+            hint = f" (its iteration limit is {limit[0]!r})"
+        elif close := difflib.get_close_matches(key, own, n=1):
+            hint = f" (did you mean {close[0]!r}?)"
+        raise TypeError(f"{name}: method={method!r} takes no parameter {key!r}{hint}; its "
+                        f"parameters are {', '.join(sorted(set(own)))}")
 
 
 def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
@@ -79,8 +115,10 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
         Accepted for a uniform interface; every method here is deterministic.
     **method_params
         Passed to the solver (e.g. ``n_warm`` for active_set, ``tau``,
-        ``threshold`` or ``n_steps`` for lca, ``max_iter`` for the iterative
-        methods).
+        ``threshold`` or ``n_steps`` for lca). The iteration limit is
+        ``max_iter`` for fista/ista/iht/mp, ``max_steps`` for lca,
+        ``max_sweeps`` for cd and ``max_rounds`` for active_set; a parameter
+        the method does not take is a TypeError that lists the ones it does.
 
     Returns
     -------
@@ -125,6 +163,7 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
     elif method in ("mp", "omp"):
         if lam is not None:
             raise ValueError(f"method={method!r} does not use lam; give n_nonzero or tol")
+    check_method_params(method, method_params, "encode")
     params = dict(method_params)
     if tol is not None:
         params["tol"] = tol

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..inference import L1_METHODS, METHODS, encode
+from ..inference.encode import check_method_params
 from ..validation import check_bool, check_choice, check_dtype, check_int, check_positive
 
 #: solver tolerance used during learning when the caller gives none. A
@@ -114,6 +115,7 @@ def make_coder(method, lam=None, n_nonzero=None, positive=False, dtype=np.float3
         if reserved in params:
             raise ValueError(f"{params_name} must not contain {reserved!r}; pass it as the "
                              f"learner's own argument")
+    check_method_params(method, params, params_name)
     if learning and method in LEARNING_TOL:
         params.setdefault("tol", LEARNING_TOL[method])
     return Coder(method, lam, n_nonzero, bool(positive), dtype, params)

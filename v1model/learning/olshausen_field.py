@@ -340,6 +340,10 @@ def learn_dictionary(
                 f"inference_params must not contain {reserved!r}: learn_dictionary sets it "
                 "from its own arguments (lam, threshold, tau) and the network"
             )
+    if prior == "l1":
+        from ..inference.encode import check_method_params
+
+        check_method_params(inference, inference_params, "inference_params")
     rng = as_generator(seed)
     if D0 is not None:
         D = check_dictionary(D0, "D0", normalized=prior == "l1").copy()
