@@ -100,6 +100,10 @@ class SparseCodingNetwork:
         self.tau = check_positive(tau, "tau")
         self.prior = check_choice(prior, "prior", PRIORS)
         self.sigma = check_positive(sigma, "sigma")
+        if isinstance(dictionary, (int, np.integer)) and not isinstance(dictionary, bool):
+            raise TypeError(f"dictionary must be an array (n_atoms, n_features), got the "
+                            f"number {dictionary!r}; for a network to learn, pass "
+                            f"n_atoms={dictionary!r} and patch_shape")
         if dictionary is not None:
             self.dictionary = check_dictionary(dictionary, "dictionary")
             n_features = self.dictionary.shape[1]

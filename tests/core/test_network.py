@@ -140,6 +140,9 @@ def test_bad_input(dictionary):
         SparseCodingNetwork(dictionary, threshold="sigmoid")
     with pytest.raises(ValueError, match="patch_shape"):
         SparseCodingNetwork(dictionary, patch_shape=(3, 3))
+    with pytest.raises(TypeError, match=r"dictionary must be an array .*got the number 256; "
+                                        r"for a network to learn, pass n_atoms=256"):
+        SparseCodingNetwork(256)
     net = SparseCodingNetwork(dictionary)
     with pytest.raises(ValueError, match="X has 10 features per sample"):
         net.encode(np.ones((3, 10)))
