@@ -49,7 +49,7 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
 
         ds = load_dataset(dictionary, name="dictionary")
         dims = ds["dictionary"].dims if "dictionary" in ds else None
-        # the analysis studies name the first dim "unit"
+        # files of v1model <= 0.1.0 name the first dim of the analysis studies "unit"
         first = next((d for d in ("atom", "unit") if d in (dims or ())), None)
         if dims is None or len(dims) != 3 or first is None or not {"y", "x"} <= set(dims):
             found = "no 'dictionary' variable" if dims is None else \

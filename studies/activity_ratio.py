@@ -80,7 +80,7 @@ def run(
         Over ``lam``: the summary statistics above, ``code_class``,
         ``reconstruction_error`` and ``mean_coactive_babel``; over (``lam``,
         ``sample``) the active count of each patch and over (``lam``,
-        ``unit``) each unit's lifetime sparseness; the dictionary (unit, y,
+        ``atom``) each unit's lifetime sparseness; the dictionary (atom, y,
         x); the Babel function ``babel`` over ``r`` and the co-active Babel
         value against the support size (``coactive_babel_by_size``,
         ``n_patches_by_size`` over ``support_size``); parameters in attrs.
@@ -142,7 +142,7 @@ def run(
         values_all.append(value[used])
 
     ds = xr.Dataset(coords={"lam": ("lam", lams, {"units": "1", "long_name": "LCA threshold"}),
-                            "sample": np.arange(n_patches), "unit": np.arange(n_units),
+                            "sample": np.arange(n_patches), "atom": np.arange(n_units),
                             "y": np.arange(h), "x": np.arange(w)})
     long = {
         "activity_ratio": "mean fraction of units active per patch",
@@ -175,8 +175,8 @@ def run(
         [(pooled_size == r).sum() for r in r_used]), {
         "units": "1", "long_name": "patch codes with this support size, over all lambda"})
     ds["active_count"] = (("lam", "sample"), np.array(counts), {"units": "1"})
-    ds["lifetime_sparseness"] = (("lam", "unit"), np.array(life), {"units": "1"})
-    ds["dictionary"] = (("unit", "y", "x"), atoms, {"units": "1"})
+    ds["lifetime_sparseness"] = (("lam", "atom"), np.array(life), {"units": "1"})
+    ds["dictionary"] = (("atom", "y", "x"), atoms, {"units": "1"})
     b = babel(D)
     ds = ds.assign_coords(r=b["r"])
     ds["babel"] = b["babel"]
@@ -204,8 +204,8 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
                                  ds["reconstruction_error"].values,
                                  classes=list(ds["code_class"].values),
                                  active_count=ds["mean_active_count"].values,
-                                 n_units=ds.sizes["unit"],
-                                 title=f"LCA on natural patches, {ds.sizes['unit']} units"),
+                                 n_units=ds.sizes["atom"],
+                                 title=f"LCA on natural patches, {ds.sizes['atom']} units"),
         outdir / f"{NAME}_tradeoff.png")]
     picks = sorted({0, len(lam) // 2, len(lam) - 1})
     life = ds["lifetime_sparseness"].values[picks]

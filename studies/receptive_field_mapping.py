@@ -131,11 +131,12 @@ def run(
     Returns
     -------
     xarray.Dataset
-        Over ``unit``: the atoms, mapped receptive fields and similarities,
+        Over ``atom`` (one LCA unit per atom): the atoms, mapped receptive
+        fields and similarities,
         the atoms' Gabor fits (``atom_*``, with ``atom_reliable`` from
         :func:`v1model.analysis.reliable_gabor_fits`), tuning curves and
-        their statistics, ``modulation_ratio``. Over ``sample_unit``:
-        ``contrast_response`` (sample_unit, contrast), ``contrast_threshold``
+        their statistics, ``modulation_ratio``. Over ``sample_atom``:
+        ``contrast_response`` (sample_atom, contrast), ``contrast_threshold``
         (lowest contrast with a response), ``c50`` and ``exponent`` of a
         Naka-Rushton fit (NaN unless the curve saturates within the tested
         range; ``c50_flag`` says why), ``fit_r2``. Summaries in attrs:
@@ -196,7 +197,7 @@ def run(
     sparse = map_receptive_fields(encoder, (h, w), noise="sparse", n_stimuli=n_sparse,
                                   contrast=sparse_contrast, n_pixels=sparse_pixels,
                                   dictionary=D, seed=rng, progress=progress)
-    fit = fit_gabor(atoms).rename({"atom": "unit"})
+    fit = fit_gabor(atoms)
     resp = grating_responses(encoder, (h, w), orientations=n_orientations,
                              frequencies=n_frequencies, phases=n_phases,
                              contrast=grating_contrast, progress=progress)
@@ -212,8 +213,8 @@ def run(
                             contrasts=np.geomspace(min_contrast, max_contrast, n_contrasts),
                             phases=n_phases)
 
-    ds = xr.Dataset(coords={"unit": np.arange(n_units), "y": np.arange(h), "x": np.arange(w)})
-    ds["dictionary"] = (("unit", "y", "x"), atoms, {"units": "1", "long_name": "atoms"})
+    ds = xr.Dataset(coords={"atom": np.arange(n_units), "y": np.arange(h), "x": np.arange(w)})
+    ds["dictionary"] = (("atom", "y", "x"), atoms, {"units": "1", "long_name": "atoms"})
     for tag, m in (("white", white), ("sparse", sparse)):
         ds[f"rf_{tag}"] = m["rf"].assign_attrs(long_name=f"RF mapped with {tag} noise")
         ds[f"similarity_{tag}"] = m["similarity"]
@@ -233,15 +234,15 @@ def run(
     jf = np.argmin(np.abs(resp["frequency"].values[None, :]
                           - np.nan_to_num(tuning["preferred_frequency"].values)[:, None]), axis=1)
     ratio = drift["modulation_ratio"].values[io, jf, np.arange(n_units)]
-    ds["modulation_ratio"] = ("unit", ratio, {"units": "1", "long_name":
+    ds["modulation_ratio"] = ("atom", ratio, {"units": "1", "long_name":
                               "F1/F0 to the preferred drifting grating"})
-    crf = crf.rename({"unit": "sample_unit"})
+    crf = crf.rename({"atom": "sample_atom"})
     ds["contrast_response"] = crf["response"]
     for name in ("c50", "exponent", "fit_r2", "c50_flag", "threshold"):
         ds[name if name != "threshold" else "contrast_threshold"] = crf[name]
     d_theta = np.abs((tuning["preferred_orientation"].values - fit["orientation"].values
                       + np.pi / 2) % np.pi - np.pi / 2)
-    ds["orientation_difference"] = ("unit", d_theta, {"units": "rad", "long_name":
+    ds["orientation_difference"] = ("atom", d_theta, {"units": "rad", "long_name":
                                     "|preferred orientation (gratings) - atom's Gabor "
                                     "orientation|"})
     gabor_like = fit["r2"].values >= GABOR_LIKE_R2
@@ -250,7 +251,7 @@ def run(
     # or with its envelope at a bound has no frequency band to compare
     reliable = reliable_gabor_fits(fit, min_r2=GABOR_LIKE_R2)
     banded = reliable.values & np.isfinite(f_ratio)
-    ds["atom_reliable"] = (("unit",), reliable.values,  # its criteria; counts in ds.attrs
+    ds["atom_reliable"] = (("atom",), reliable.values,  # its criteria; counts in ds.attrs
                            {k: v for k, v in reliable.attrs.items() if not k.startswith("n_")})
     flags = crf["c50_flag"].values
     saturating = flags == "saturating"
@@ -308,7 +309,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     spare.axis("off")
     a = ds.attrs
     summary = [
-        f"{ds.sizes['unit']} LCA units, lambda = {a.get('lam', np.nan):g}",
+        f"{ds.sizes['atom']} LCA units, lambda = {a.get('lam', np.nan):g}",
         f"median cosine(RF, atom): white {a.get('median_similarity_white', np.nan):.2f}, "
         f"sparse {a.get('median_similarity_sparse', np.nan):.2f}",
         f"Gabor-like atoms (R² ≥ {GABOR_LIKE_R2:g}): {a.get('n_gabor_like', 0)}",
@@ -353,7 +354,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
                   f"{ds.attrs.get('median_orientation_difference_deg', np.nan):.1f}°",
                   fontsize=9)
     c = ds["contrast"].values
-    for k in range(ds.sizes["sample_unit"]):
+    for k in range(ds.sizes["sample_atom"]):
         r = ds["contrast_response"].values[k]
         if r.max() > 0:
             ax3.semilogx(c, r / r.max(), "-", lw=1, alpha=0.7, color=f"C{k % 10}")
@@ -363,11 +364,11 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         n_sat = int(np.sum(ds["c50_flag"].values == "saturating"))
         c50_text = (f"median c50 {np.nanmedian(ds['c50'].values):.2f} ({n_sat} saturate)"
                     if n_sat else "no c50: none saturates")
-        ax3.set_title(f"contrast response of {ds.sizes['sample_unit']} units\n"
+        ax3.set_title(f"contrast response of {ds.sizes['sample_atom']} units\n"
                       f"median threshold {np.nanmedian(ds['contrast_threshold'].values):.3f}; "
                       f"{c50_text}", fontsize=9)
     else:  # results saved before c50 became a fitted, saturating-only value
-        ax3.set_title(f"contrast response of {ds.sizes['sample_unit']} units", fontsize=9)
+        ax3.set_title(f"contrast response of {ds.sizes['sample_atom']} units", fontsize=9)
     # the frequency ratio is over reliable fits only (a sub-cycle fit has no band)
     banded = ds["atom_reliable"].values.astype(bool) if "atom_reliable" in ds else good
     f_atom = ds["atom_frequency"].values[banded]
@@ -401,7 +402,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
 
     tuning = ds[["orientation_tuning", "frequency_tuning", "peak_orientation",
                  "circular_variance", "orientation_bandwidth", "max_response"]]
-    sample = ds["sample_unit"].values
+    sample = ds["sample_atom"].values
     paths.append(save_figure(plot_tuning_curves(tuning, units=sample),
                              outdir / f"{NAME}_tuning.png"))
     return paths

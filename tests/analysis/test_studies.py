@@ -72,7 +72,7 @@ def test_receptive_field_mapping_recovers_atoms_and_orientations(ringach, tmp_pa
     # (12 orientations: grid step 15 degrees)
     assert ds.attrs["n_gabor_like"] >= 10
     assert ds.attrs["median_orientation_difference_deg"] < 7.5
-    assert ds.sizes["sample_unit"] >= 1
+    assert ds.sizes["sample_atom"] >= 1
     _params_recorded("receptive-field-mapping", ds, dictionary=str(path), n_sample_units=6,
                      n_updates=300)
     _pngs_ok(get_study("receptive-field-mapping").plot(ds, tmp_path))

@@ -78,9 +78,9 @@ def test_circular_variance_bad_input(curve, orientations, axis, match):
 def _responses_from_curve(curve, orientations):
     """A fake grating_responses Dataset with one unit, one frequency, one phase."""
     return xr.Dataset(
-        {"response": (("orientation", "frequency", "phase", "unit"),
+        {"response": (("orientation", "frequency", "phase", "atom"),
                       np.asarray(curve)[:, None, None, None])},
-        coords={"orientation": orientations, "frequency": [0.2], "phase": [0.0], "unit": [0]},
+        coords={"orientation": orientations, "frequency": [0.2], "phase": [0.0], "atom": [0]},
     )
 
 
@@ -253,9 +253,9 @@ def _with_nan(ds):
          r"responses\['frequency'\] must be in \(0, 0.5\]"),
         # a missing dimension gave xarray's "Dimensions {'phase'} do not exist"
         (lambda ds: ds.isel(phase=0),
-         r"responses\['response'\] must have the dimensions \('unit', 'orientation', "
+         r"responses\['response'\] must have the dimensions \('atom', 'orientation', "
          r"'frequency', 'phase'\) of grating_responses' output, got \('orientation', "
-         r"'frequency', 'unit'\)"),
+         r"'frequency', 'atom'\)"),
         (lambda ds: ds.drop_vars("orientation"),
          r"responses lacks the coordinate\(s\) \['orientation'\]"),
     ],
@@ -270,8 +270,8 @@ def test_tuning_curves_validates_the_dataset(change, match):
 
 def _resp(amp, o, f, ph):
     import xarray as xr
-    return xr.Dataset({"response": (("orientation", "frequency", "phase", "unit"), amp)},
-                      coords={"orientation": o, "frequency": f, "phase": ph, "unit": [0]})
+    return xr.Dataset({"response": (("orientation", "frequency", "phase", "atom"), amp)},
+                      coords={"orientation": o, "frequency": f, "phase": ph, "atom": [0]})
 
 
 def test_frequency_bandwidth_and_peak_orientation_of_a_synthetic_unit():
@@ -308,3 +308,30 @@ def test_drifting_gratings_several_cycles():
                                     frames_per_cycle=32, temporal_frequency=4.0, n_cycles=3)
     assert ds.sizes["time"] == 96
     assert float(ds.modulation_ratio[0, 0, 0]) == pytest.approx(np.pi / 2, rel=5e-3)
+
+
+def test_tuning_of_gabor_atoms_lines_up_with_their_fits():
+    """Every analysis names the unit dimension ``atom``, as fit_gabor does, so that
+    comparing a unit's tuning with its atom's fit aligns (it used to broadcast
+    a (unit,) array against an (atom,) one into a matrix, silently)."""
+    from stimuli import gabor_patch
+    from v1model.analysis import fit_gabor, grating_responses
+
+    thetas = np.array([0.3, 1.2, 2.0])
+    atoms = np.stack([gabor_patch(12, orientation=t, frequency=0.15, sigma_x=2.5,
+                                  sigma_y=3.0) for t in thetas])
+    D = atoms.reshape(3, -1) / np.linalg.norm(atoms.reshape(3, -1), axis=1)[:, None]
+    tuning = tuning_curves(grating_responses(lambda X: np.maximum(X @ D.T, 0), (12, 12),
+                                             orientations=36, frequencies=[0.15],
+                                             phases=8, progress=False))
+    diff = tuning["preferred_orientation"] - fit_gabor(atoms)["orientation"]
+    assert diff.dims == ("atom",)
+    np.testing.assert_allclose(np.abs((diff.values + np.pi / 2) % np.pi - np.pi / 2), 0,
+                               atol=np.radians(3))
+
+
+def test_responses_saved_with_the_old_unit_dimension_still_read():
+    o = np.linspace(0, np.pi, 36, endpoint=False)
+    new = _responses_from_curve(np.exp(np.cos(2 * (o - 1.0))), o)
+    old = tuning_curves(new.rename(atom="unit"))
+    xr.testing.assert_identical(old, tuning_curves(new))

@@ -104,12 +104,12 @@ def _tuning(n_orient=16, n_freq=5):
     pref = o.copy()  # one unit preferring each sampled orientation
     curves = np.exp(np.cos(2 * (o[None, :] - pref[:, None])) * 2)
     return xr.Dataset(
-        {"orientation_tuning": (("unit", "orientation"), curves),
-         "frequency_tuning": (("unit", "frequency"), np.ones((n_orient, n_freq))),
-         "peak_orientation": ("unit", pref),
-         "max_response": ("unit", curves.max(axis=1)),
-         "circular_variance": ("unit", np.full(n_orient, 0.3)),
-         "orientation_bandwidth": ("unit", np.full(n_orient, 0.3))},
+        {"orientation_tuning": (("atom", "orientation"), curves),
+         "frequency_tuning": (("atom", "frequency"), np.ones((n_orient, n_freq))),
+         "peak_orientation": ("atom", pref),
+         "max_response": ("atom", curves.max(axis=1)),
+         "circular_variance": ("atom", np.full(n_orient, 0.3)),
+         "orientation_bandwidth": ("atom", np.full(n_orient, 0.3))},
         coords={"orientation": o, "frequency": f})
 
 

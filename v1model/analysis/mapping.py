@@ -147,10 +147,10 @@ def map_receptive_fields(
     Returns
     -------
     xarray.Dataset
-        ``rf`` (unit, y, x): mapped receptive fields (response per unit of
+        ``rf`` (atom, y, x): mapped receptive fields (response per unit of
         stimulus); ``mean_response``, ``response_sd``, ``fraction_active``
-        (unit); ``similarity`` (unit) and ``similarity_trace``
-        (n_stimuli_used, unit) when ``dictionary`` is given (NaN for a unit
+        (atom); ``similarity`` (atom) and ``similarity_trace``
+        (n_stimuli_used, atom) when ``dictionary`` is given (NaN for a unit
         whose mapped RF is exactly zero, e.g. a unit that never responds);
         the number of stimuli in ``attrs["n_stimuli"]``.
 
@@ -270,18 +270,18 @@ def map_receptive_fields(
     mean_r = sum_r / n_done * ref
     sd_r = np.sqrt(np.maximum(sum_r2 / n_done - (sum_r / n_done) ** 2, 0.0)) * ref
 
-    ds = xr.Dataset(coords={"unit": np.arange(n_units), "y": np.arange(h), "x": np.arange(w)})
-    ds["rf"] = (("unit", "y", "x"), rf.T.reshape(n_units, h, w),
+    ds = xr.Dataset(coords={"atom": np.arange(n_units), "y": np.arange(h), "x": np.arange(w)})
+    ds["rf"] = (("atom", "y", "x"), rf.T.reshape(n_units, h, w),
                 {"units": "1", "long_name": f"mapped receptive field ({method})"})
-    ds["mean_response"] = ("unit", mean_r, {"units": "1", "long_name": "mean response to noise"})
-    ds["response_sd"] = ("unit", sd_r, {"units": "1", "long_name": "s.d. of responses to noise"})
-    ds["fraction_active"] = ("unit", n_active / n_done,
+    ds["mean_response"] = ("atom", mean_r, {"units": "1", "long_name": "mean response to noise"})
+    ds["response_sd"] = ("atom", sd_r, {"units": "1", "long_name": "s.d. of responses to noise"})
+    ds["fraction_active"] = ("atom", n_active / n_done,
                              {"units": "1", "long_name": "fraction of stimuli with a response"})
     if atoms is not None:
-        ds["similarity"] = ("unit", trace[-1],
+        ds["similarity"] = ("atom", trace[-1],
                             {"units": "1", "long_name": "cosine(mapped RF, atom)"})
         ds = ds.assign_coords(n_stimuli_used=("n_stimuli_used", np.array(used)))
-        ds["similarity_trace"] = (("n_stimuli_used", "unit"), np.array(trace),
+        ds["similarity_trace"] = (("n_stimuli_used", "atom"), np.array(trace),
                                   {"units": "1", "long_name": "cosine(mapped RF, atom)"})
     ds.attrs.update(analysis="reverse correlation", noise=noise, method=method,
                     n_stimuli=n_done, contrast=contrast, ridge=ridge, batch_size=batch_size)

@@ -407,7 +407,7 @@ def sparseness(
     Returns
     -------
     xarray.Dataset
-        Over dims ``sample`` and ``unit``: per sample ``active_count``,
+        Over dims ``sample`` and ``atom``: per sample ``active_count``,
         ``population_sparseness`` (Treves-Rolls), ``hoyer``; per unit
         ``lifetime_sparseness`` (Vinje-Gallant), ``kurtosis``,
         ``unit_activity`` (fraction of stimuli a unit answers), ``dead``;
@@ -432,18 +432,18 @@ def sparseness(
     life = lifetime_sparseness(A, rectify) if n > 1 else np.full(k, np.nan)
     pop = population_sparseness(A, rectify)
     hoyer = hoyer_sparseness(A, axis=1) if k > 1 else np.full(n, np.nan)
-    ds = xr.Dataset(coords={"sample": np.arange(n), "unit": np.arange(k)})
+    ds = xr.Dataset(coords={"sample": np.arange(n), "atom": np.arange(k)})
     ds["active_count"] = ("sample", count, {"units": "1", "long_name": "active units"})
     ds["population_sparseness"] = ("sample", pop, {"units": "1", "long_name":
                                    "Treves-Rolls population sparseness (small = sparse)"})
     ds["hoyer"] = ("sample", hoyer, {"units": "1", "long_name": "Hoyer sparseness"})
-    ds["lifetime_sparseness"] = ("unit", life, {"units": "1", "long_name":
+    ds["lifetime_sparseness"] = ("atom", life, {"units": "1", "long_name":
                                  "Vinje-Gallant lifetime sparseness (large = sparse)"})
-    ds["kurtosis"] = ("unit", kurtosis(A, axis=0), {"units": "1", "long_name":
+    ds["kurtosis"] = ("atom", kurtosis(A, axis=0), {"units": "1", "long_name":
                       "excess kurtosis of responses"})
-    ds["unit_activity"] = ("unit", active.mean(axis=0), {"units": "1", "long_name":
+    ds["unit_activity"] = ("atom", active.mean(axis=0), {"units": "1", "long_name":
                            "fraction of stimuli the unit answers"})
-    ds["dead"] = ("unit", dead, {"units": "1", "long_name": "never active"})
+    ds["dead"] = ("atom", dead, {"units": "1", "long_name": "never active"})
     ds["activity_ratio"] = ((), ratio, {"units": "1", "long_name": "mean fraction active"})
     ds["mean_active_count"] = ((), float(count.mean()), {"units": "1"})
     ds["n_dead"] = ((), int(dead.sum()), {"units": "1", "long_name": "dead units"})

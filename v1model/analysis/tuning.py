@@ -116,9 +116,9 @@ def grating_responses(
     Returns
     -------
     xarray.Dataset
-        ``response`` (orientation, frequency, phase, unit), with the
+        ``response`` (orientation, frequency, phase, atom), with the
         coordinates ``orientation`` (rad), ``frequency`` (cycles/pixel),
-        ``phase`` (rad) and ``unit``.
+        ``phase`` (rad) and ``atom`` (the encoder's unit index).
 
     Raises
     ------
@@ -144,14 +144,14 @@ def grating_responses(
     stim = grating_set((h, w), o, f, ph, contrast).reshape(-1, h * w)
     R = _encode_batches(encoder, stim, batch_size, progress, "gratings")
     ds = xr.Dataset(
-        {"response": (("orientation", "frequency", "phase", "unit"),
+        {"response": (("orientation", "frequency", "phase", "atom"),
                       R.reshape(len(o), len(f), len(ph), -1),
                       {"units": "1", "long_name": "response to a static grating"})},
         coords={
             "orientation": ("orientation", o, {"units": "rad"}),
             "frequency": ("frequency", f, {"units": "cycles/pixel"}),
             "phase": ("phase", ph, {"units": "rad"}),
-            "unit": np.arange(R.shape[1]),
+            "atom": np.arange(R.shape[1]),
         },
     )
     ds.attrs.update(analysis="static gratings", contrast=contrast, height=h, width=w)
@@ -263,7 +263,7 @@ def tuning_curves(
     ----------
     responses : xarray.Dataset
         Output of :func:`grating_responses`: a finite ``response`` over
-        (orientation, frequency, phase, unit), with orientations in radians
+        (orientation, frequency, phase, atom), with orientations in radians
         and frequencies in (0, 0.5] cycles/pixel as coordinates.
     rectify : {"positive", "abs", "none"}, default "positive"
         How signed responses become rates.
@@ -276,8 +276,8 @@ def tuning_curves(
     Returns
     -------
     xarray.Dataset
-        Over ``unit``: ``orientation_tuning`` (unit, orientation), ``frequency_tuning``
-        (unit, frequency), ``preferred_orientation`` (rad, vector sum of the
+        Over ``atom``: ``orientation_tuning`` (atom, orientation), ``frequency_tuning``
+        (atom, frequency), ``preferred_orientation`` (rad, vector sum of the
         orientation curve: angle(sum r e^{2i theta}) / 2), ``peak_orientation``
         (rad, grid argmax), ``circular_variance``, ``orientation_bandwidth``
         (rad, half-width at ``bandwidth_level``; needs evenly spaced
@@ -292,13 +292,15 @@ def tuning_curves(
         When ``responses`` is not a Dataset with a ``response`` variable.
     ValueError
         For a ``response`` without the dims (orientation, frequency, phase,
-        unit) or the ``orientation``/``frequency`` coordinates, frequencies
+        atom) or the ``orientation``/``frequency`` coordinates, frequencies
         outside (0, 0.5], or an invalid option.
     """
     if not isinstance(responses, xr.Dataset) or "response" not in responses:
         raise TypeError("responses must be the Dataset returned by grating_responses "
                         "(with a 'response' variable)")
-    dims = ("unit", "orientation", "frequency", "phase")
+    if "unit" in responses["response"].dims and "atom" not in responses.dims:
+        responses = responses.rename(unit="atom")  # saved by v1model <= 0.1.0
+    dims = ("atom", "orientation", "frequency", "phase")
     got = tuple(responses["response"].dims)
     if sorted(got) != sorted(dims):
         raise ValueError(f"responses['response'] must have the dimensions {dims} of "
@@ -338,29 +340,29 @@ def tuning_curves(
             else np.full(n_units, np.nan))
     logf = np.log2(f)
     half = _half_width(freq_curve, logf, bandwidth_level, periodic=False)
-    ds = xr.Dataset(coords={"unit": responses["unit"].values,
+    ds = xr.Dataset(coords={"atom": responses["atom"].values,
                             "orientation": responses["orientation"],
                             "frequency": responses["frequency"]})
-    ds["orientation_tuning"] = (("unit", "orientation"), ori_curve,
+    ds["orientation_tuning"] = (("atom", "orientation"), ori_curve,
                                 {"units": "1", "long_name": "response vs orientation at the "
                                  "preferred frequency"})
-    ds["frequency_tuning"] = (("unit", "frequency"), freq_curve,
+    ds["frequency_tuning"] = (("atom", "frequency"), freq_curve,
                               {"units": "1", "long_name": "response vs frequency at the "
                                "preferred orientation"})
-    ds["preferred_orientation"] = ("unit", pref_o, {"units": "rad", "long_name":
+    ds["preferred_orientation"] = ("atom", pref_o, {"units": "rad", "long_name":
                                    "preferred orientation (vector sum)"})
-    ds["peak_orientation"] = ("unit", np.where(alive, o[bo], np.nan),
+    ds["peak_orientation"] = ("atom", np.where(alive, o[bo], np.nan),
                               {"units": "rad", "long_name": "orientation of the largest response"})
-    ds["circular_variance"] = ("unit", cv, {"units": "1", "long_name": "circular variance"})
-    ds["orientation_bandwidth"] = ("unit", np.where(alive, bw_o, np.nan),
+    ds["circular_variance"] = ("atom", cv, {"units": "1", "long_name": "circular variance"})
+    ds["orientation_bandwidth"] = ("atom", np.where(alive, bw_o, np.nan),
                                    {"units": "rad", "long_name": "orientation half-width at "
                                     f"{bandwidth_level:g} of the peak"})
-    ds["preferred_frequency"] = ("unit", np.where(alive, f[bf], np.nan),
+    ds["preferred_frequency"] = ("atom", np.where(alive, f[bf], np.nan),
                                  {"units": "cycles/pixel", "long_name": "preferred frequency"})
-    ds["frequency_bandwidth"] = ("unit", np.where(alive, 2 * half, np.nan),
+    ds["frequency_bandwidth"] = ("atom", np.where(alive, 2 * half, np.nan),
                                  {"units": "octave", "long_name": "frequency full width at "
                                   f"{bandwidth_level:g} of the peak"})
-    ds["max_response"] = ("unit", peak, {"units": "1", "long_name": "largest response"})
+    ds["max_response"] = ("atom", peak, {"units": "1", "long_name": "largest response"})
     ds.attrs.update(analysis="tuning curves", rectify=rectify, phase_statistic=phase_statistic,
                     bandwidth_level=bandwidth_level)
     return ds
@@ -417,9 +419,9 @@ def drifting_grating_responses(
     Returns
     -------
     xarray.Dataset
-        ``response`` (orientation, frequency, time, unit), the rectified
+        ``response`` (orientation, frequency, time, atom), the rectified
         response per frame with ``time`` in seconds; ``f0``, ``f1`` and
-        ``modulation_ratio`` = F1 / F0 (orientation, frequency, unit);
+        ``modulation_ratio`` = F1 / F0 (orientation, frequency, atom);
         simple cells have F1 / F0 > 1 (Skottun et al. 1991).
 
     Raises
@@ -466,20 +468,20 @@ def drifting_grating_responses(
         ratio = np.where(f0 > 0, f1 / f0, np.nan)
     ds = xr.Dataset(
         {
-            "response": (("orientation", "frequency", "time", "unit"), R,
+            "response": (("orientation", "frequency", "time", "atom"), R,
                          {"units": "1", "long_name": "rectified response per frame"}),
-            "f0": (("orientation", "frequency", "unit"), f0,
+            "f0": (("orientation", "frequency", "atom"), f0,
                    {"units": "1", "long_name": "mean response (F0)"}),
-            "f1": (("orientation", "frequency", "unit"), f1,
+            "f1": (("orientation", "frequency", "atom"), f1,
                    {"units": "1", "long_name": "first-harmonic amplitude (F1)"}),
-            "modulation_ratio": (("orientation", "frequency", "unit"), ratio,
+            "modulation_ratio": (("orientation", "frequency", "atom"), ratio,
                                  {"units": "1", "long_name": "F1 / F0"}),
         },
         coords={
             "orientation": ("orientation", o, {"units": "rad"}),
             "frequency": ("frequency", f, {"units": "cycles/pixel"}),
             "time": ("time", times, {"units": "s"}),
-            "unit": np.arange(R.shape[-1]),
+            "atom": np.arange(R.shape[-1]),
         },
     )
     ds.attrs.update(analysis="drifting gratings", temporal_frequency=tf, frame_rate=frame_rate,
@@ -568,7 +570,7 @@ def contrast_response(
     Returns
     -------
     xarray.Dataset
-        Over ``unit`` (and ``contrast``): ``response`` (unit, contrast); ``c50`` (contrast units, NaN unless
+        Over ``atom`` (and ``contrast``): ``response`` (atom, contrast); ``c50`` (contrast units, NaN unless
         ``c50_flag`` is ``"saturating"``), ``exponent`` (n), ``rmax`` and
         ``baseline`` (response units) of the Naka-Rushton fit (NaN where
         c50 is), ``fit_r2`` (R^2 of the fit, for every responding unit),
@@ -674,26 +676,26 @@ def contrast_response(
             flag[k] = "not saturating"
     ds = xr.Dataset(
         {
-            "response": (("unit", "contrast"), resp,
+            "response": (("atom", "contrast"), resp,
                          {"units": "1", "long_name": "response (max over phase)"}),
-            "c50": ("unit", fits[:, 1], {"units": "1", "long_name":
+            "c50": ("atom", fits[:, 1], {"units": "1", "long_name":
                     "semi-saturation contrast of the Naka-Rushton fit (NaN unless saturating)"}),
-            "exponent": ("unit", fits[:, 2], {"units": "1", "long_name":
+            "exponent": ("atom", fits[:, 2], {"units": "1", "long_name":
                          "Naka-Rushton exponent n (NaN unless saturating)"}),
-            "rmax": ("unit", fits[:, 0], {"units": "1", "long_name":
+            "rmax": ("atom", fits[:, 0], {"units": "1", "long_name":
                      "Naka-Rushton rmax, above baseline (NaN unless saturating)"}),
-            "baseline": ("unit", fits[:, 3], {"units": "1", "long_name":
+            "baseline": ("atom", fits[:, 3], {"units": "1", "long_name":
                          "Naka-Rushton baseline (NaN unless saturating)"}),
-            "fit_r2": ("unit", fit_r2, {"units": "1", "long_name":
+            "fit_r2": ("atom", fit_r2, {"units": "1", "long_name":
                        "R^2 of the Naka-Rushton fit"}),
-            "c50_flag": ("unit", flag.astype(str), {"units": "1", "long_name":
+            "c50_flag": ("atom", flag.astype(str), {"units": "1", "long_name":
                          "saturating, not saturating, poor fit or no response"}),
-            "threshold": ("unit", threshold, {"units": "1", "long_name":
+            "threshold": ("atom", threshold, {"units": "1", "long_name":
                           "contrast threshold: lowest contrast with a response (interpolated)"}),
-            "grating_orientation": ("unit", o.astype(float), {"units": "rad"}),
-            "grating_frequency": ("unit", f.astype(float), {"units": "cycles/pixel"}),
+            "grating_orientation": ("atom", o.astype(float), {"units": "rad"}),
+            "grating_frequency": ("atom", f.astype(float), {"units": "cycles/pixel"}),
         },
-        coords={"unit": units, "contrast": ("contrast", c, {"units": "1"})},
+        coords={"atom": units, "contrast": ("contrast", c, {"units": "1"})},
     )
     ds.attrs.update(analysis="contrast response", rectify=rectify, n_phases=len(ph),
                     baseline=int(baseline), saturation=saturation, min_fit_r2=min_fit_r2,

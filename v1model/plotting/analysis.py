@@ -212,7 +212,7 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
     tuning : xarray.Dataset
         Output of :func:`v1model.analysis.tuning_curves`.
     units : array_like of int, optional
-        Units to show (positions along ``unit``); default the first
+        Units to show (positions along ``atom``); default the first
         ``max_units`` responsive ones.
     max_units : int
         How many units to show when ``units`` is not given (default 12).
