@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -118,6 +119,10 @@ def _study_run(args) -> int:
         raise ValueError(f"--out: cannot create the folder {str(outdir)!r}: {exc}") from exc
     if not os.access(outdir, os.W_OK):
         raise ValueError(f"--out: the folder {str(outdir)!r} is not writable")
+    target = outdir / f"{module.NAME}.nc"
+    if target.is_dir():
+        raise ValueError(f"--out: {str(target)!r}, where the result goes, is a folder; "
+                         "remove it or choose another --out")
     print(f"running {module.NAME}{' (quick)' if args.quick else ''}, seed {args.seed}")
     t0 = time.perf_counter()
     try:
@@ -126,7 +131,17 @@ def _study_run(args) -> int:
         if created and not any(outdir.iterdir()):  # a refused parameter leaves no folder
             outdir.rmdir()
         raise
-    nc = save_dataset(ds, outdir / f"{module.NAME}.nc")
+    try:
+        nc = save_dataset(ds, target)
+    except OSError as exc:
+        # the hours of computing are in memory: keep them where there is room
+        fallback = Path(tempfile.gettempdir()) / f"{module.NAME}-{os.getpid()}.nc"
+        try:
+            save_dataset(ds, fallback)
+        except OSError:
+            raise exc from None
+        raise OSError(exc.errno, f"{exc.strerror or exc}; the result was saved to "
+                                 f"{str(fallback)!r} instead") from exc
     print(f"wrote {nc}")
     for fig in module.plot(ds, outdir):
         print(f"wrote {fig}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -51,6 +52,8 @@ def atomic_path(path, suffix: str | None = None):
     tmp = Path(tmp)
     try:
         yield tmp
+        if tmp.is_file():
+            _fsync(tmp)  # the data reaches the disk before the name points at it
         if replace_store and path.is_dir():
             # move the old store aside first: the new one is in place before it goes
             old = tmp.with_name(tmp.name + ".old")
@@ -59,12 +62,27 @@ def atomic_path(path, suffix: str | None = None):
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, path)
+        _fsync(path.parent)  # and the rename itself survives a crash of the node
     except BaseException:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
             tmp.unlink()
         raise
+
+
+def _fsync(path: Path) -> None:
+    """Flush ``path`` (a file or a folder) to the disk, where the system allows it."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # folders cannot be synced on some systems
+        pass
+    finally:
+        os.close(fd)
 
 
 def _as_path(path, name: str = "path") -> Path:
@@ -153,17 +171,56 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
     # a dask.distributed client in this process would otherwise route
     # xarray's file locks through its scheduler
     with _local_scheduler(), atomic_path(path) as tmp:
-        if _is_zarr_path(path):
-            # consolidated metadata lets a plain xr.open_zarr(path) open the store
-            # without its "failed to open with consolidated metadata" warning;
-            # zarr 3 warns that consolidation is not in the v3 spec yet
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="Consolidated metadata",
-                                        category=UserWarning)
-                ds.to_zarr(tmp, mode="w", consolidated=True)
-        else:
-            ds.to_netcdf(tmp, engine=NETCDF_ENGINE)
+        try:
+            if _is_zarr_path(path):
+                # consolidated metadata lets a plain xr.open_zarr(path) open the store
+                # without its "failed to open with consolidated metadata" warning;
+                # zarr 3 warns that consolidation is not in the v3 spec yet
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message="Consolidated metadata",
+                                            category=UserWarning)
+                    ds.to_zarr(tmp, mode="w", consolidated=True)
+            else:
+                try:
+                    ds.to_netcdf(tmp, engine=NETCDF_ENGINE)
+                except BaseException:
+                    _disarm_failed_netcdf(tmp)
+                    raise
+        except (OSError, RuntimeError) as exc:
+            # HDF5's and zarr's messages name the temporary file, or no file at all
+            raise write_error(path, exc) from exc
     return path
+
+
+def write_error(path, exc) -> OSError:
+    """An OSError naming ``path``, with the errno of ``exc`` (also when HDF5 only
+    writes it into its message, as for a full disk: ``errno = 28``)."""
+    code = getattr(exc, "errno", None)
+    if code is None:
+        found = re.search(r"errno = (\d+)", str(exc))
+        code = int(found.group(1)) if found else None
+    reason = os.strerror(code) if code else str(exc).strip().splitlines()[0][:300]
+    message = f"cannot write {str(path)!r}: {reason}"
+    return OSError(code, message) if code else OSError(message)
+
+
+def _disarm_failed_netcdf(tmp) -> None:
+    """Mark the h5netcdf file of a failed write as closed.
+
+    When writing fails while the file is closed (a full disk, a quota), h5netcdf
+    keeps the file marked open; closing it again when it is garbage-collected
+    touches the HDF5 file that failed to close, which kills the interpreter with
+    a segmentation fault. The temporary file is deleted anyway.
+    """
+    import gc
+
+    import h5netcdf
+
+    target = os.path.abspath(tmp)
+    for obj in gc.get_objects():
+        if (isinstance(obj, h5netcdf.File) and not getattr(obj, "_closed", True)
+                and os.path.abspath(str(getattr(obj, "_filename", ""))) == target):
+            obj._closed = True
 
 
 def _local_scheduler():

@@ -1,5 +1,7 @@
 """Atomic writes: a failure leaves no half-written file behind."""
 
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -166,3 +168,48 @@ def test_data_array_is_saved_as_its_dataset(tmp_path):
     da = xr.DataArray(np.arange(3.0), dims="t", name="rate", attrs={"units": "Hz"})
     back = load_dataset(save_dataset(da, tmp_path / "r.nc"))
     xr.testing.assert_identical(back["rate"], da)
+
+
+FULL_DISK_SCRIPT = """
+import os, resource, signal, sys
+import numpy as np, xarray as xr
+from v1model.io import save_dataset
+
+# a file-size limit fails the write as a full disk or a quota does (EFBIG for ENOSPC)
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536))
+ds = xr.Dataset({"a": (("i", "j"), np.random.default_rng(0).random((200, 200)))})  # 320 kB
+for name in ("r.nc", "r.zarr"):
+    path = os.path.join(sys.argv[1], name)
+    try:
+        save_dataset(ds, path)
+    except OSError as exc:
+        print(name, exc.errno, exc)
+    else:
+        print(name, "saved")
+import gc
+gc.collect()
+print("exit")
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or sys.platform == "darwin",
+                    reason="RLIMIT_FSIZE behaves as on Linux")
+def test_write_that_runs_out_of_space_is_an_oserror_naming_the_file(tmp_path):
+    """A write that fails in the middle (full disk, quota, file-size limit) is an
+    OSError that names the file, leaves nothing behind, and the interpreter
+    lives on: h5netcdf used to close the failed file again when it was
+    garbage-collected, killing Python with a segmentation fault."""
+    import errno
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", FULL_DISK_SCRIPT, str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, (done.returncode, done.stdout, done.stderr[-2000:])
+    lines = done.stdout.splitlines()
+    assert lines[-1] == "exit"
+    for name in ("r.nc", "r.zarr"):
+        line = next(line for line in lines if line.startswith(name + " "))
+        assert line == (f"{name} {errno.EFBIG} [Errno {errno.EFBIG}] cannot write "
+                        f"{str(tmp_path / name)!r}: {os.strerror(errno.EFBIG)}"), line
+    assert list(tmp_path.iterdir()) == []

@@ -1,5 +1,8 @@
 """The first study end to end: CLI, files written, and Gabor-like atoms."""
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -65,6 +68,44 @@ def test_cli_errors_are_clear(tmp_path, capsys):
         assert main(["study", "run", "olshausen-field-1996", "--quick", "--out", str(out)]) == 2
         captured = capsys.readouterr()
         assert "--out:" in captured.err and "running" not in captured.out
+    (tmp_path / "res" / "olshausen-field-1996.nc").mkdir(parents=True)
+    assert main(["study", "run", "olshausen-field-1996", "--quick", "--out",
+                 str(tmp_path / "res")]) == 2
+    captured = capsys.readouterr()
+    assert "olshausen-field-1996.nc', where the result goes, is a folder" in captured.err
+    assert "running" not in captured.out
+
+
+def test_result_that_cannot_be_saved_is_kept_elsewhere(tmp_path, monkeypatch, capsys):
+    """A study that ran for hours and then meets a full disk does not lose its
+    result: it goes to the temporary folder, and the message says where."""
+    import errno
+
+    import xarray as xr
+
+    import studies.olshausen_field_1996 as study
+    import v1model.io
+
+    result = xr.Dataset({"d": ("atom", np.arange(3.0))}, attrs={"study": study.NAME})
+    monkeypatch.setattr(study, "run", lambda **kwargs: result)
+    monkeypatch.setattr(study, "plot", lambda ds, outdir: [])
+    real = v1model.io.save_dataset
+
+    def save_dataset(ds, path):
+        if str(path).startswith(str(tmp_path)):
+            raise OSError(errno.ENOSPC, f"cannot write {str(path)!r}: No space left on device")
+        return real(ds, path)
+
+    monkeypatch.setattr(v1model.io, "save_dataset", save_dataset)
+    assert main(["study", "run", study.NAME, "--quick", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    found = re.search(r"No space left on device; the result was saved to '(.+\.nc)' instead", err)
+    assert found, err
+    kept = Path(found.group(1))
+    try:
+        xr.testing.assert_identical(load_dataset(kept).drop_attrs(), result.drop_attrs())
+    finally:
+        kept.unlink()
 
 
 def test_quick_study_learns_sparse_localized_code():

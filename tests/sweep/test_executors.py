@@ -174,7 +174,8 @@ def test_slurm_job_script_has_the_requested_resources(tmp_path, monkeypatch):
     assert "--lifetime 110m" in script and "--local-directory $TMPDIR" in script
 
 
-def test_pbs_job_script_has_the_requested_resources(tmp_path):
+def test_pbs_job_script_has_the_requested_resources(tmp_path, monkeypatch):
+    monkeypatch.setenv("USER", "ada")  # the example's output is /scratch/$USER/...
     path = example_copy(tmp_path, replace=[
         ('kind = "slurm"', 'kind = "pbs"'),
         ('job_extra_directives = ["--constraint=skylake", "--qos=normal"]',

@@ -143,6 +143,42 @@ def test_failed_point_is_recorded_others_finish_and_retry_runs_it_alone(study, c
     np.testing.assert_array_equal(fixed["y"].values, clean["y"].values)
 
 
+def test_full_disk_stops_the_sweep_and_resume_finishes_it(study, tmp_path, monkeypatch,
+                                                          capsys):
+    """A point that cannot be saved for lack of space is not a failed point:
+    every later one would be lost the same way. The sweep stops (CLI exit 1)
+    with the saved points kept, and resume completes it."""
+    import errno
+
+    from v1model.sweep import OutputWriteError
+    from v1model.sweep.storage import DirectoryStore
+
+    real, saved = DirectoryStore.write_point, []
+
+    def write_point(self, outcome, seed):
+        if len(saved) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        saved.append(outcome.index)
+        return real(self, outcome, seed)
+
+    monkeypatch.setattr(DirectoryStore, "write_point", write_point)
+    out, grid = tmp_path / "out", {"x": [1.0, 2.0, 3.0]}
+    with pytest.raises(OutputWriteError, match=rf"cannot save point \d in {out}: No space left "
+                                               rf"on device; the sweep stops, keeping the 2 "
+                                               rf"points saved so far: make room, then "
+                                               rf"`v1model sweep resume {out}`"):
+        run(study(), grid, n_seeds=2, output=out, executor="serial", progress=False)
+    st = status(out)
+    assert len(st.done) == 2 and not st.failed and len(st.pending) == 4
+    assert main(["sweep", "resume", str(out), "--no-progress"]) == 1
+    assert "v1model: error: [Errno 28] cannot save point" in capsys.readouterr().err
+    monkeypatch.setattr(DirectoryStore, "write_point", real)
+    done = resume(out, executor="serial", progress=False)
+    clean = run(study(), grid, n_seeds=2, executor="serial", progress=False)
+    assert (done["status"] == "ok").all()
+    np.testing.assert_array_equal(done["y"].values, clean["y"].values)
+
+
 def test_corrupt_point_files_are_detected_and_recomputed(study, calls, tmp_path):
     log = tmp_path / "log"
     log.mkdir()
@@ -156,6 +192,12 @@ def test_corrupt_point_files_are_detected_and_recomputed(study, calls, tmp_path)
     xr.Dataset({"y": ((), 0.0)}).to_netcdf(points / "000002.nc", engine="h5netcdf")
     (points / ".000003.nc.abc.tmp.nc").write_bytes(b"left over by a crash")
     (out / "sweep.nc").unlink()
+    # temporaries of the result, a failure record and a figure cut short by a kill
+    (out / ".sweep.nc.k2j4.tmp.nc").write_bytes(b"half a result")
+    (out / "failed").mkdir(exist_ok=True)
+    (out / "failed" / ".000001.json.x1.tmp.json").write_text("{")
+    (out / "figures").mkdir(exist_ok=True)
+    (out / "figures" / ".summary.png.q9.tmp.png").write_bytes(b"\x89PNG")
 
     st = status(out)
     assert sorted(st.done) == [0, 3] and sorted(st.pending) == [1, 2] and len(st.corrupt) == 2
@@ -168,7 +210,7 @@ def test_corrupt_point_files_are_detected_and_recomputed(study, calls, tmp_path)
     assert sum(after.values()) == sum(before.values()) + 2
     xr.testing.assert_identical(comparable(again), comparable(first))
     assert len(list((out / "corrupt").iterdir())) == 2
-    assert not list(points.glob(".*"))
+    assert not [p for p in out.rglob(".*") if ".tmp" in p.name]
 
 
 def test_outputs_with_varying_dims_are_padded(study):
@@ -329,3 +371,67 @@ def test_directory_store_scan_trusts_only_complete_matching_points(tmp_path):
     assert state.done == {0}
     assert set(state.failed) == {4}
     assert state.pending == [1, 2, 3]
+
+
+def test_a_held_folder_is_refused_with_its_holder(study, tmp_path):
+    """Two runs into one folder: the second stops at once, naming the first
+    (flock; the lock is taken before the folder is checked or created)."""
+    import fcntl
+
+    from v1model.sweep import OutputLockedError
+
+    out = tmp_path / "new" / "out"
+    out.mkdir(parents=True)
+    with open(out / ".lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fh.write("pid 4242 on node17\n")
+        fh.flush()
+        with pytest.raises(OutputLockedError, match=r"in use by another sweep run \(pid 4242 "
+                                                    r"on node17\)"):
+            run(study(), {"x": [1.0]}, output=out, executor="serial", progress=False)
+    assert sorted(p.name for p in out.iterdir()) == [".lock"]  # nothing written
+    assert run(study(), {"x": [1.0]}, output=out, executor="serial",
+               progress=False)["status"].values.tolist() == ["ok"]
+
+
+def test_without_flock_a_lock_file_holds_the_folder(study, tmp_path, monkeypatch):
+    """On file systems without flock (Lustre without -o flock, some NFS), runs
+    used to go unlocked; a .lock.pid file now holds the folder, and one left by
+    a run that died on this host is taken over."""
+    import errno
+    import fcntl
+    import socket
+
+    from v1model.sweep import OutputLockedError
+    from v1model.sweep.storage import DirectoryStore
+
+    def no_flock(fh, how):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    out, host = tmp_path / "out", socket.gethostname()
+    seen = []
+    real = DirectoryStore.write_point
+
+    def write_point(self, outcome, seed):
+        seen.append((out / ".lock.pid").read_text())
+        return real(self, outcome, seed)
+
+    monkeypatch.setattr(DirectoryStore, "write_point", write_point)
+    grid = {"x": [1.0, 2.0]}
+    run(study(), grid, output=out, executor="serial", progress=False)
+    assert seen == [f"pid {os.getpid()} on {host}\n"] * 2
+    assert not (out / ".lock.pid").exists()  # released
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (out / ".lock.pid").write_text(f"pid {sleeper.pid} on {host}\n")
+        with pytest.raises(OutputLockedError, match=r"\(pid \d+ on .*; this file system has no "
+                                                    r"flock, so the lock is the file .*\.lock\."
+                                                    r"pid'"):
+            resume(out, executor="serial", progress=False)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    # the holder is gone: its lock file is stale and taken over
+    assert (resume(out, executor="serial", progress=False)["status"] == "ok").all()
+    assert not (out / ".lock.pid").exists()

@@ -103,6 +103,21 @@ workers = 2
     assert again.executor == {"kind": "local", "workers": 2}
 
 
+def test_output_expands_the_environment_and_refuses_unset_variables(study, tmp_path,
+                                                                      monkeypatch):
+    """An unset variable used to leave a folder literally named "$SCRATCH_UNSET"."""
+    monkeypatch.setenv("V1MODEL_TEST_SCRATCH", str(tmp_path))
+    monkeypatch.delenv("V1MODEL_TEST_UNSET", raising=False)
+    spec = parse_spec({"study": study(), "sweep": {"x": [1.0]},
+                       "output": "$V1MODEL_TEST_SCRATCH/a/${V1MODEL_TEST_SCRATCH}"})
+    assert spec.output == tmp_path / "a" / str(tmp_path).lstrip("/")
+    for output in ("$V1MODEL_TEST_UNSET/lca", "/scratch/${V1MODEL_TEST_UNSET}/lca"):
+        with pytest.raises(SpecError, match=r"output: .* uses the environment variable "
+                                            r"V1MODEL_TEST_UNSET, which is not set here"):
+            parse_spec({"study": study(), "sweep": {"x": [1.0]}, "output": output})
+    assert not list(tmp_path.glob("*V1MODEL*"))
+
+
 def test_dumps_toml_is_read_back_exactly():
     data = {"a": 1, "b": 0.1 + 0.2, "c": "q\"uo\\te é", "d": [1e-300, -2.5, math.inf],
             "t": {"x": True, "y": [1, 2], "inner": {"k": "v"}}}

@@ -23,7 +23,7 @@ The result is one ``xarray.Dataset``: the swept parameters as dimensions
 ``error``, ``point_seed``, ``duration`` and ``cpu_time``.
 """
 
-from .errors import ExecutorStartError, OutputLockedError, SpecError
+from .errors import ExecutorStartError, OutputLockedError, OutputWriteError, SpecError
 from .executors import (
     DaskExecutor,
     Executor,
@@ -55,6 +55,7 @@ __all__ = [
     "SpecError",
     "OutputLockedError",
     "ExecutorStartError",
+    "OutputWriteError",
     "Executor",
     "SerialExecutor",
     "LocalExecutor",

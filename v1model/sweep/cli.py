@@ -96,7 +96,7 @@ def _executor_override(args, current: dict):
 
 
 def _execute(spec, args, only) -> int:
-    from .errors import ExecutorStartError, OutputLockedError
+    from .errors import ExecutorStartError, OutputLockedError, OutputWriteError
     from .runner import run_spec
 
     progress = not args.no_progress
@@ -109,7 +109,7 @@ def _execute(spec, args, only) -> int:
     except OutputLockedError as exc:
         print(f"v1model: error: {exc}", file=sys.stderr)
         return 2
-    except ExecutorStartError as exc:
+    except (ExecutorStartError, OutputWriteError) as exc:
         print(f"v1model: error: {exc}", file=sys.stderr)
         return 1
     n_ok, n_failed = int(ds.attrs["sweep_n_ok"]), int(ds.attrs["sweep_n_failed"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["SpecError", "OutputLockedError", "ExecutorStartError"]
+__all__ = ["SpecError", "OutputLockedError", "ExecutorStartError", "OutputWriteError"]
 
 
 class SpecError(ValueError):
@@ -23,3 +23,8 @@ class OutputLockedError(RuntimeError):
 class ExecutorStartError(RuntimeError):
     """The executor could not start its workers (e.g. the batch system refused
     the job submission); no point has run."""
+
+
+class OutputWriteError(OSError):
+    """The sweep folder cannot take more files (a full disk, a quota, a folder
+    made read-only); the sweep stops, keeping the points saved so far."""

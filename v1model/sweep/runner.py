@@ -8,11 +8,12 @@ spec), :func:`resume` and :func:`retry_failed` (a sweep folder),
 
 from __future__ import annotations
 
+import errno
 import signal
 import threading
 import warnings
 from collections.abc import Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import xarray as xr
 from ..io import load_dataset
 from ..validation import check_bool
 from .assemble import assemble
-from .errors import SpecError
+from .errors import OutputWriteError, SpecError
 from .executors import Executor, make_executor
 from .preflight import check_points
 from .spec import SweepSpec, load_spec, parse_spec
@@ -32,6 +33,7 @@ from .storage import (
     DirectoryStore,
     MemoryStore,
     failure_record,
+    folder_lock,
     local_io,
     is_sweep_folder,
     read_manifest,
@@ -191,12 +193,15 @@ def run_spec(spec: SweepSpec, *, executor=None, only: str = "pending",
     n = spec.grid.n_points
     if spec.output is None or not DirectoryStore.check_folder(spec.output, spec):
         check_points(spec)  # a new sweep: refuse values the study refuses, before any point
-    if spec.output is not None:
-        store = DirectoryStore.create_or_open(spec.output, spec)
-    else:
-        store = MemoryStore(spec.fingerprint(), n)
-    executor = make_executor(executor if executor is not None else spec.executor)
-    with store.lock():
+    # the folder is held before it is checked or created: two runs started together
+    # cannot both write their spec into a new folder
+    lock = folder_lock(spec.output) if spec.output is not None else nullcontext()
+    with lock:
+        if spec.output is not None:
+            store = DirectoryStore.create_or_open(spec.output, spec)
+        else:
+            store = MemoryStore(spec.fingerprint(), n)
+        executor = make_executor(executor if executor is not None else spec.executor)
         state = store.scan()
         if state.corrupt:
             warnings.warn(
@@ -256,6 +261,11 @@ def _catch_interrupts(sigterm: bool):
             signal.signal(sig, old)
 
 
+#: errors of the file system, not of the point: no later point could be saved either
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO,
+                            errno.EACCES, errno.EPERM})
+
+
 def _execute(spec, store, executor, todo, state, progress, stop):
     from tqdm import tqdm
 
@@ -274,6 +284,14 @@ def _execute(spec, store, executor, todo, state, progress, stop):
                     store.write_point(outcome, spec.grid.seed(i))
                     state.done.add(i)
                     state.failed.pop(i, None)
+                except OSError as exc:
+                    if exc.errno not in STORAGE_ERRNOS:
+                        raise
+                    # every later point would fail the same way, its result lost
+                    raise OutputWriteError(exc.errno, (
+                        f"cannot save point {i} in {spec.output}: {exc.strerror or exc}; the "
+                        f"sweep stops, keeping the {len(state.done)} points saved so far: "
+                        f"make room, then `v1model sweep resume {spec.output}`")) from exc
                 except Exception as exc:  # noqa: BLE001 - e.g. an output netCDF cannot hold
                     outcome.ok = False
                     outcome.error = f"cannot save the point: {type(exc).__name__}: {exc}"

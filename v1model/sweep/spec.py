@@ -42,6 +42,7 @@ import hashlib
 import json
 import numbers
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -277,7 +278,13 @@ def parse_spec(data: dict, source=None) -> SweepSpec:
     if output is not None:
         if not isinstance(output, (str, Path)) or not str(output):
             raise SpecError("output", f"must be a folder path, got {describe(output)}")
-        output = Path(os.path.expandvars(str(output))).expanduser()
+        expanded = os.path.expandvars(str(output))
+        # expandvars leaves an unset variable as it is: a folder literally named "$SCRATCH"
+        unset = re.search(r"\$\{?([A-Za-z_]\w*)\}?", expanded)
+        if unset:
+            raise SpecError("output", f"{str(output)!r} uses the environment variable "
+                                      f"{unset.group(1)}, which is not set here")
+        output = Path(expanded).expanduser()
         if not output.is_absolute():
             output = base / output
     executor = check_executor_config(data.get("executor"))

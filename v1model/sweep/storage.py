@@ -25,6 +25,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import socket
 import tempfile
 import time
@@ -113,10 +114,6 @@ class MemoryStore:
         self._points: dict[int, bytes] = {}
         self._failed: dict[int, dict] = {}
         self.path = None
-
-    @contextmanager
-    def lock(self):
-        yield
 
     def scan(self, repair: bool = True) -> StoreState:
         return StoreState(self.n_points, set(self._points), dict(self._failed))
@@ -223,38 +220,6 @@ class DirectoryStore:
             tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
         return cls(path, fingerprint, spec.grid.n_points)
 
-    # -- lock --------------------------------------------------------------------------
-    @contextmanager
-    def lock(self):
-        """Exclusive lock on the folder for the duration of a run (POSIX flock)."""
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows: no lock
-            yield
-            return
-        lock_path = self.path / ".lock"
-        with open(lock_path, "a+", encoding="utf-8") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                fh.seek(0)
-                holder = fh.read().strip() or "unknown process"
-                raise OutputLockedError(
-                    f"output: {str(self.path)!r} is in use by another sweep run ({holder}); "
-                    "wait for it to finish or stop it"
-                ) from None
-            except OSError:  # file systems without flock (some NFS): run unlocked
-                pass
-            fh.seek(0)
-            fh.truncate()
-            fh.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
-            fh.flush()
-            try:
-                yield
-            finally:
-                fh.seek(0)
-                fh.truncate()
-
     # -- points ------------------------------------------------------------------------
     def point_path(self, index: int) -> Path:
         return self.path / "points" / f"{index:0{self.width}d}.nc"
@@ -267,10 +232,15 @@ class DirectoryStore:
 
         With ``repair``, point files that fail the check are moved to
         ``corrupt/`` (they will be recomputed) and leftover temporary files
-        of an interrupted write are removed. Only call with ``repair`` while
-        holding :meth:`lock`.
+        of an interrupted write are removed from every folder of the sweep.
+        Only call with ``repair`` while holding :func:`folder_lock`.
         """
         state = StoreState(self.n_points)
+        if repair:  # writes cut short: the result, failure records, figures
+            for folder in (self.path, self.path / "failed", self.path / "figures"):
+                for path in _listing(folder):
+                    if path.name.startswith(".") and ".tmp" in path.name:
+                        _remove(path)
         for path in _listing(self.path / "points"):
             if path.name.startswith("."):
                 if repair and ".tmp" in path.name:
@@ -357,6 +327,107 @@ class DirectoryStore:
                     ds[name] = var.astype(object)
         with local_io():
             return save_dataset(ds, self.result_path(fmt))
+
+
+@contextmanager
+def folder_lock(path):
+    """Hold the sweep folder ``path`` (created if missing) for one run.
+
+    A POSIX ``flock`` on ``path/.lock``, which the system drops when the run
+    dies however it dies. On file systems without flock (Lustre mounted
+    without ``-o flock``, some NFS) an exclusively created ``.lock.pid`` file
+    stands in; one left by a run that died on this host is taken over.
+
+    Raises
+    ------
+    SpecError
+        ``path`` is a file, or the folder cannot be created or written.
+    OutputLockedError
+        Another run holds the folder.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise SpecError("output", f"{str(path)!r} is a file; a sweep output is a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fh = open(path / ".lock", "a+", encoding="utf-8")
+    except OSError as exc:
+        raise SpecError("output", f"cannot write in {str(path)!r}: "
+                                  f"{exc.strerror or exc}") from exc
+    with fh:
+        try:
+            import fcntl
+
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            raise OutputLockedError(
+                f"output: {str(path)!r} is in use by another sweep run "
+                f"({fh.read().strip() or 'unknown process'}); wait for it to finish or stop it"
+            ) from None
+        except (ImportError, OSError):  # no flock here: a lock file instead
+            with _pid_file_lock(path):
+                yield
+            return
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{_me()}\n")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fh.seek(0)
+            fh.truncate()
+
+
+def _me() -> str:
+    return f"pid {os.getpid()} on {socket.gethostname()}"
+
+
+@contextmanager
+def _pid_file_lock(folder: Path):
+    """An exclusively created ``.lock.pid`` naming its holder, removed at the end."""
+    lock = folder / ".lock.pid"
+    for attempt in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            break
+        except FileExistsError:
+            holder = _read_text(lock)
+            if attempt == 0 and _died_here(holder):
+                lock.unlink(missing_ok=True)
+                continue
+            raise OutputLockedError(
+                f"output: {str(folder)!r} is in use by another sweep run ({holder or 'unknown'}; "
+                f"this file system has no flock, so the lock is the file {str(lock)!r}: "
+                "delete it if that run is no longer running)") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(f"{_me()}\n")
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
+def _died_here(holder: str) -> bool:
+    """True when ``holder`` ("pid N on HOST") is a process of this host that is gone."""
+    found = re.fullmatch(r"pid (\d+) on (\S+)", holder)
+    if not found or found.group(2) != socket.gethostname():
+        return False
+    try:
+        os.kill(int(found.group(1)), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, another user's
+        return False
+    return False
 
 
 def read_manifest(path) -> dict:
