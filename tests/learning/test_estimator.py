@@ -354,6 +354,33 @@ def test_saved_online_learner_continues_the_stream_exactly(planted, tmp_path):
     assert back.history_.attrs["n_samples_seen"] == 700
 
 
+@pytest.mark.parametrize("bit_generator", [np.random.MT19937, np.random.Philox,
+                                           np.random.SFC64])
+def test_saved_stream_of_any_bit_generator_continues_exactly(planted, tmp_path, bit_generator):
+    """The stream's generator is rebuilt as the kind it was (loading failed with
+    "state must be for a PCG64 RNG"); save warns that fit would start unseeded."""
+    X, _, _ = planted
+    learner = SparseDictionaryLearner(24, lam=0.2, batch_size=100,
+                                      seed=np.random.Generator(bit_generator(3)))
+    learner.partial_fit(X[:400])
+    with pytest.warns(UserWarning, match="seed is a Generator, which a file cannot hold: "
+                                         "partial_fit of the loaded learner continues"):
+        back = SparseDictionaryLearner.load(learner.save(tmp_path / "learner.nc"))
+    learner.partial_fit(X[400:700])
+    back.partial_fit(X[400:700])
+    np.testing.assert_array_equal(back.components_, learner.components_)
+
+
+def test_saved_seed_sequence_refits_the_same(planted, tmp_path):
+    X, _, _ = planted
+    seed = np.random.SeedSequence(11, spawn_key=(4, 2))
+    learner = SparseDictionaryLearner(24, algorithm="mod", lam=0.2, n_updates=2,
+                                      seed=seed).fit(X)
+    back = SparseDictionaryLearner.load(learner.save(tmp_path / "learner.nc"))
+    assert back.seed.entropy == 11 and back.seed.spawn_key == (4, 2)
+    np.testing.assert_array_equal(back.fit(X).components_, learner.fit(X).components_)
+
+
 @pytest.mark.parametrize("algorithm", ["mod", "ksvd"])
 def test_saved_batch_learner_transforms_the_same(planted, algorithm, tmp_path):
     X, D_true, _ = planted

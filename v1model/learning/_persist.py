@@ -12,6 +12,7 @@ with ``partial_fit`` exactly as the saved one would have.
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import xarray as xr
@@ -24,6 +25,8 @@ from ._history import FIELDS, History
 LEARNER_KIND = "v1model.SparseDictionaryLearner"
 #: prefix of the learning history's attrs among the learner's attrs
 HISTORY_PREFIX = "learning_"
+#: how a SeedSequence seed is written into the saved parameters
+SEED_SEQUENCE = "numpy.random.SeedSequence"
 
 
 def learner_to_dataset(learner) -> xr.Dataset:
@@ -40,8 +43,16 @@ def learner_to_dataset(learner) -> xr.Dataset:
             "long_name": "initial dictionary given as init", "units": "units of X"})
         params["init"] = "array"
     seed = params["seed"]
-    if not (seed is None or isinstance(seed, (int, np.integer))):
+    if isinstance(seed, np.random.SeedSequence):  # deterministic: kept as what makes it
+        params["seed"] = {SEED_SEQUENCE: {"entropy": seed.entropy,
+                                          "spawn_key": list(seed.spawn_key)}}
+    elif not (seed is None or isinstance(seed, (int, np.integer))):
         params["seed"] = None  # a Generator: its state is saved with the stream below
+        warnings.warn(
+            "SparseDictionaryLearner.save: the learner's seed is a Generator, which a file "
+            "cannot hold: partial_fit of the loaded learner continues the saved stream, but "
+            "fit starts unseeded (seed with an int or a SeedSequence to keep it)",
+            UserWarning, stacklevel=3)
     coords = {"atom": np.arange(k), "feature": np.arange(p)}
     names = getattr(learner, "feature_names_in_", None)
     if names is not None:
@@ -95,6 +106,10 @@ def learner_from_dataset(cls, ds: xr.Dataset):
                          "not a saved learner") from exc
     if params.get("init") == "array":
         params["init"] = ds["init_dictionary"].values
+    if isinstance(params.get("seed"), dict) and SEED_SEQUENCE in params["seed"]:
+        saved = params["seed"][SEED_SEQUENCE]
+        params["seed"] = np.random.SeedSequence(saved["entropy"],
+                                                spawn_key=tuple(saved["spawn_key"]))
     learner = cls(**params)
     D = ds["components"].transpose("atom", "feature").values
     names = ds["feature_name"].values.astype(object) if "feature_name" in ds.coords else None
@@ -116,8 +131,15 @@ def _stream_state(learner, ds, history, n_features):
     from .online import OnlineState
 
     v = learner._validated(n_features)
-    rng = np.random.default_rng()
-    rng.bit_generator.state = json.loads(ds.attrs["stream_rng_state"])
+    saved = json.loads(ds.attrs["stream_rng_state"])
+    # the stream may come from any of NumPy's bit generators (PCG64, MT19937, Philox, ...)
+    kind = getattr(np.random, str(saved.get("bit_generator")), None)
+    if not (isinstance(kind, type) and issubclass(kind, np.random.BitGenerator)):
+        raise ValueError(f"ds.attrs['stream_rng_state'] names the bit generator "
+                         f"{saved.get('bit_generator')!r}, which this NumPy does not have")
+    bit_generator = kind()
+    bit_generator.state = _like(saved, bit_generator.state)  # JSON lists back to arrays
+    rng = np.random.Generator(bit_generator)
     usage = AtomUsage(v["n_atoms"], v["reseed_patience"], v["duplicate_tol"])
     usage.unused[:] = ds["stream_unused"].values
     D = np.array(ds["stream_dictionary"].transpose("atom", "feature").values, dtype=np.float64)
@@ -134,6 +156,15 @@ def _stream_state(learner, ds, history, n_features):
     state.history._n = len(rows)
     state.history.wall_time = float(ds.attrs["stream_wall_time"])
     return state
+
+
+def _like(value, template):
+    """``value`` read from JSON, with lists turned into arrays where ``template`` has them."""
+    if isinstance(template, dict) and isinstance(value, dict):
+        return {k: _like(v, template.get(k)) for k, v in value.items()}
+    if isinstance(template, np.ndarray):
+        return np.asarray(value, dtype=template.dtype)
+    return value
 
 
 def _jsonable(value):
