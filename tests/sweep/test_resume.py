@@ -324,6 +324,34 @@ def test_ctrl_c_stops_the_local_pool_and_keeps_finished_points(study, calls, tmp
     assert len(st.done) >= 2 and st.pending
 
 
+def test_killed_sweep_leaves_no_pool_workers_behind(study, calls, tmp_path):
+    """SIGKILL gives the sweep no chance to stop its pool: the workers end by
+    themselves within a few seconds instead of idling on with their memory."""
+    log = tmp_path / "log"
+    log.mkdir()
+    out = tmp_path / "out"
+    spec = write_spec(tmp_path / "spec.toml", study, log, out, n_x=12, sleep=0.3,
+                      executor="local")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "v1model.cli", "sweep", "run", str(spec), "--workers", "2",
+         "--no-progress"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    t0 = time.monotonic()
+    while len(saved_points(out / "points")) < 2 and time.monotonic() - t0 < 60:
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait(timeout=60)
+    worker_pids = {int(p.read_text()) for p in log.glob("start-*")}
+    assert worker_pids
+    deadline = time.monotonic() + 30
+    while {pid for pid in worker_pids if running(pid)} and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not {pid for pid in worker_pids if running(pid)}
+    assert len(status(out).done) >= 2  # and the saved points are intact
+
+
 def test_unguarded_script_gets_the_guard_hint(tmp_path):
     # the study lives in the script itself: loading it imports the script, whose
     # unguarded sweep.run would start a sweep inside the import

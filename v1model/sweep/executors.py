@@ -21,6 +21,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -108,11 +109,15 @@ _TABLE = None
 _SLOT = None
 
 
-def _init_worker(threads: int, table) -> None:
+def _init_worker(threads: int, table, sweep_pid: int) -> None:
     """Process-pool worker setup: BLAS threads per worker, a slot in the shared
-    table of running points, and Ctrl-C left to the parent (which stops the
-    pool) instead of killing points midway."""
+    table of running points, Ctrl-C left to the parent (which stops the pool)
+    instead of killing points midway, and an end when the sweep process is gone."""
     import signal
+    import threading
+
+    threading.Thread(target=_exit_with, args=(sweep_pid, os.getppid()), daemon=True,
+                     name="v1model-exit-with-sweep").start()
 
     global _TABLE, _SLOT
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -134,6 +139,27 @@ def _init_worker(threads: int, table) -> None:
                 table[2 * k], table[2 * k + 1] = os.getpid(), -1
                 _TABLE, _SLOT = table, k
                 break
+
+
+#: seconds between a pool worker's checks that the sweep process still runs
+ORPHAN_CHECK_PERIOD = 2.0
+
+
+def _exit_with(sweep_pid: int, parent_pid: int) -> None:
+    """End this pool worker when the sweep process or the worker's own parent
+    (the fork server) is gone: killed with SIGKILL, the sweep cannot stop its
+    pool, whose workers would otherwise idle on (holding their memory) or
+    finish a point nobody will save."""
+    while True:
+        time.sleep(ORPHAN_CHECK_PERIOD)
+        try:
+            os.kill(sweep_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except OSError:  # another user's process under a reused pid: still "alive"
+            pass
+        if os.getppid() != parent_pid:  # the parent died and we were re-parented
+            os._exit(1)
 
 
 def _run_tracked(task):
@@ -201,7 +227,8 @@ class LocalExecutor(Executor):
             ctx.set_forkserver_preload(["v1model.sweep.executors"])
         self._table = ctx.Array("q", 2 * self.workers)
         return ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
-                                   initargs=(self.threads_per_worker, self._table))
+                                   initargs=(self.threads_per_worker, self._table,
+                                             os.getpid()))
 
     def start(self):
         self._pool = self._new_pool()
