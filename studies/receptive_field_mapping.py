@@ -180,7 +180,8 @@ def run(
     if not max_contrast > min_contrast:
         raise ValueError(f"max_contrast={max_contrast!r} must exceed "
                          f"min_contrast={min_contrast!r}")
-    rng = as_generator(seed)
+    # the probes' own stream: the dictionary's training patches are drawn from `seed` itself
+    rng = as_generator(np.random.SeedSequence(seed).spawn(1)[0])
     check_dictionary_source(dictionary, n_updates)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
     atoms, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
