@@ -80,8 +80,6 @@ def _study_list() -> int:
 def _study_run(args) -> int:
     from studies import get_study, study_parameters
 
-    from .io import save_dataset
-
     module = get_study(args.name)
     accepted = study_parameters(module.NAME)
     params = {}
@@ -123,33 +121,53 @@ def _study_run(args) -> int:
     if target.is_dir():
         raise ValueError(f"--out: {str(target)!r}, where the result goes, is a folder; "
                          "remove it or choose another --out")
+    from .sweep.storage import folder_lock
+
     print(f"running {module.NAME}{' (quick)' if args.quick else ''}, seed {args.seed}")
     t0 = time.perf_counter()
+    # one run at a time per folder: two would overwrite each other's files one by one
+    with folder_lock(outdir, field="--out", what=f"run of {module.NAME}"):
+        try:
+            ds = module.run(quick=args.quick, seed=args.seed, **params)
+        except BaseException:
+            if created and not [p for p in outdir.iterdir() if p.name != ".lock"]:
+                (outdir / ".lock").unlink(missing_ok=True)
+                outdir.rmdir()  # a refused parameter leaves no folder
+            raise
+        # the result goes last and marks a complete set: a run killed while writing
+        # leaves new figures without a result, never new figures beside an old result
+        target.unlink(missing_ok=True)
+        try:
+            figures = module.plot(ds, outdir)
+        finally:  # a figure that fails must not cost the result
+            nc = _save_result(ds, target, module.NAME)
+    for fig in figures:
+        print(f"wrote {fig}")
+    print(f"wrote {nc}")
+    print(f"done in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _save_result(ds, target: Path, name: str) -> Path:
+    """Save a study's result; where that fails, save it to the temporary folder."""
+    from .io import save_dataset
+
     try:
-        ds = module.run(quick=args.quick, seed=args.seed, **params)
-    except BaseException:
-        if created and not any(outdir.iterdir()):  # a refused parameter leaves no folder
-            outdir.rmdir()
-        raise
-    try:
-        nc = save_dataset(ds, target)
+        return save_dataset(ds, target)
     except OSError as exc:
         # the hours of computing are in memory: keep them where there is room
-        fallback = Path(tempfile.gettempdir()) / f"{module.NAME}-{os.getpid()}.nc"
+        fallback = Path(tempfile.gettempdir()) / f"{name}-{os.getpid()}.nc"
         try:
             save_dataset(ds, fallback)
         except OSError:
             raise exc from None
         raise OSError(exc.errno, f"{exc.strerror or exc}; the result was saved to "
                                  f"{str(fallback)!r} instead") from exc
-    print(f"wrote {nc}")
-    for fig in module.plot(ds, outdir):
-        print(f"wrote {fig}")
-    print(f"done in {time.perf_counter() - t0:.1f} s")
-    return 0
 
 
 def main(argv=None) -> int:
+    from .sweep.errors import OutputLockedError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -158,7 +176,7 @@ def main(argv=None) -> int:
                 return _study_list()
             return _study_run(args)
         return args.func(args)
-    except (ValueError, TypeError, FileNotFoundError, KeyError) as exc:
+    except (ValueError, TypeError, FileNotFoundError, KeyError, OutputLockedError) as exc:
         print(f"v1model: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # the disk, the network: not the user's arguments

@@ -76,6 +76,39 @@ def test_cli_errors_are_clear(tmp_path, capsys):
     assert "running" not in captured.out
 
 
+def test_one_run_per_folder_and_the_result_written_last(tmp_path, monkeypatch, capsys):
+    """A second run into a folder in use stops at once; a run's result is
+    written after its figures, so that a kill while writing never leaves new
+    figures beside an old result, and a figure that fails keeps the result."""
+    import fcntl
+
+    import xarray as xr
+
+    import studies.olshausen_field_1996 as study
+
+    result = xr.Dataset({"d": ("atom", np.arange(3.0))})
+    monkeypatch.setattr(study, "run", lambda **kwargs: result)
+    out = tmp_path / "res"
+    out.mkdir()
+    with open(out / ".lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fh.write("pid 99 on node3\n")
+        fh.flush()
+        assert main(["study", "run", study.NAME, "--out", str(out)]) == 2
+    assert (f"--out: {str(out)!r} is in use by another run of olshausen-field-1996 (pid 99 "
+            "on node3)") in capsys.readouterr().err
+    (out / f"{study.NAME}.nc").write_text("an old result")
+
+    def plot(ds, outdir):
+        assert not (outdir / f"{study.NAME}.nc").exists()  # the old one is gone first
+        raise RuntimeError("no display")
+
+    monkeypatch.setattr(study, "plot", plot)
+    with pytest.raises(RuntimeError, match="no display"):
+        main(["study", "run", study.NAME, "--out", str(out)])
+    xr.testing.assert_identical(load_dataset(out / f"{study.NAME}.nc").drop_attrs(), result)
+
+
 def test_result_that_cannot_be_saved_is_kept_elsewhere(tmp_path, monkeypatch, capsys):
     """A study that ran for hours and then meets a full disk does not lose its
     result: it goes to the temporary folder, and the message says where."""

@@ -330,7 +330,7 @@ class DirectoryStore:
 
 
 @contextmanager
-def folder_lock(path):
+def folder_lock(path, field: str = "output", what: str = "sweep run"):
     """Hold the sweep folder ``path`` (created if missing) for one run.
 
     A POSIX ``flock`` on ``path/.lock``, which the system drops when the run
@@ -343,17 +343,17 @@ def folder_lock(path):
     SpecError
         ``path`` is a file, or the folder cannot be created or written.
     OutputLockedError
-        Another run holds the folder.
+        Another run holds the folder. ``field`` and ``what`` name the folder's
+        argument and the kind of run in the messages.
     """
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise SpecError("output", f"{str(path)!r} is a file; a sweep output is a folder")
+        raise SpecError(field, f"{str(path)!r} is a file; a {what} writes into a folder")
     try:
         path.mkdir(parents=True, exist_ok=True)
         fh = open(path / ".lock", "a+", encoding="utf-8")
     except OSError as exc:
-        raise SpecError("output", f"cannot write in {str(path)!r}: "
-                                  f"{exc.strerror or exc}") from exc
+        raise SpecError(field, f"cannot write in {str(path)!r}: {exc.strerror or exc}") from exc
     with fh:
         try:
             import fcntl
@@ -362,11 +362,11 @@ def folder_lock(path):
         except BlockingIOError:
             fh.seek(0)
             raise OutputLockedError(
-                f"output: {str(path)!r} is in use by another sweep run "
+                f"{field}: {str(path)!r} is in use by another {what} "
                 f"({fh.read().strip() or 'unknown process'}); wait for it to finish or stop it"
             ) from None
         except (ImportError, OSError):  # no flock here: a lock file instead
-            with _pid_file_lock(path):
+            with _pid_file_lock(path, field, what):
                 yield
             return
         fh.seek(0)
@@ -385,7 +385,7 @@ def _me() -> str:
 
 
 @contextmanager
-def _pid_file_lock(folder: Path):
+def _pid_file_lock(folder: Path, field: str, what: str):
     """An exclusively created ``.lock.pid`` naming its holder, removed at the end."""
     lock = folder / ".lock.pid"
     for attempt in range(2):
@@ -398,7 +398,7 @@ def _pid_file_lock(folder: Path):
                 lock.unlink(missing_ok=True)
                 continue
             raise OutputLockedError(
-                f"output: {str(folder)!r} is in use by another sweep run ({holder or 'unknown'}; "
+                f"{field}: {str(folder)!r} is in use by another {what} ({holder or 'unknown'}; "
                 f"this file system has no flock, so the lock is the file {str(lock)!r}: "
                 "delete it if that run is no longer running)") from None
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
