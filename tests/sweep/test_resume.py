@@ -292,7 +292,9 @@ def test_cli_run_status_retry_and_errors(study, tmp_path, capsys):
     assert "executor.kind: a job script needs" in capsys.readouterr().err
 
 
-def test_ctrl_c_stops_the_local_pool_and_keeps_finished_points(study, calls, tmp_path):
+def _pool_sweep_with_two_saved_points(study, tmp_path):
+    """A 12-point sweep on a local pool of 2 workers, in a process of its own,
+    returned once 2 points are saved: (process, output folder, worker log folder)."""
     log = tmp_path / "log"
     log.mkdir()
     out = tmp_path / "out"
@@ -307,6 +309,11 @@ def test_ctrl_c_stops_the_local_pool_and_keeps_finished_points(study, calls, tmp
     t0 = time.monotonic()
     while len(saved_points(out / "points")) < 2 and time.monotonic() - t0 < 60:
         time.sleep(0.01)
+    return proc, out, log
+
+
+def test_ctrl_c_stops_the_local_pool_and_keeps_finished_points(study, calls, tmp_path):
+    proc, out, log = _pool_sweep_with_two_saved_points(study, tmp_path)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -327,22 +334,9 @@ def test_ctrl_c_stops_the_local_pool_and_keeps_finished_points(study, calls, tmp
 def test_killed_sweep_leaves_no_pool_workers_behind(study, calls, tmp_path):
     """SIGKILL gives the sweep no chance to stop its pool: the workers end by
     themselves within a few seconds instead of idling on with their memory."""
-    log = tmp_path / "log"
-    log.mkdir()
-    out = tmp_path / "out"
-    spec = write_spec(tmp_path / "spec.toml", study, log, out, n_x=12, sleep=0.3,
-                      executor="local")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "v1model.cli", "sweep", "run", str(spec), "--workers", "2",
-         "--no-progress"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-    )
-    t0 = time.monotonic()
-    while len(saved_points(out / "points")) < 2 and time.monotonic() - t0 < 60:
-        time.sleep(0.01)
+    proc, out, log = _pool_sweep_with_two_saved_points(study, tmp_path)
     proc.kill()
-    proc.wait(timeout=60)
+    proc.communicate(timeout=60)
     worker_pids = {int(p.read_text()) for p in log.glob("start-*")}
     assert worker_pids
     deadline = time.monotonic() + 30
