@@ -152,14 +152,24 @@ def _exit_with(sweep_pid: int, parent_pid: int) -> None:
     finish a point nobody will save."""
     while True:
         time.sleep(ORPHAN_CHECK_PERIOD)
-        try:
-            os.kill(sweep_pid, 0)
-        except ProcessLookupError:
+        if _is_gone(sweep_pid) or os.getppid() != parent_pid:  # parent died: re-parented
             os._exit(1)
-        except OSError:  # another user's process under a reused pid: still "alive"
-            pass
-        if os.getppid() != parent_pid:  # the parent died and we were re-parented
-            os._exit(1)
+
+
+def _is_gone(pid: int) -> bool:
+    """True when process ``pid`` has ended, including a zombie nobody has reaped
+    yet (its parent may be waiting for the pipes our worker holds open)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # another user's process under a reused pid: still there
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):  # no /proc (macOS): a zombie counts as alive
+        return False
 
 
 def _run_tracked(task):
