@@ -121,7 +121,7 @@ def _study_run(args) -> int:
     if target.is_dir():
         raise ValueError(f"--out: {str(target)!r}, where the result goes, is a folder; "
                          "remove it or choose another --out")
-    from .sweep.storage import folder_lock
+    from .locking import folder_lock
 
     print(f"running {module.NAME}{' (quick)' if args.quick else ''}, seed {args.seed}")
     t0 = time.perf_counter()
@@ -166,7 +166,7 @@ def _save_result(ds, target: Path, name: str) -> Path:
 
 
 def main(argv=None) -> int:
-    from .sweep.errors import OutputLockedError
+    from .locking import OutputLockedError
 
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 
 from ..io import seed_attr
 from ..validation import as_generator, check_bool, check_int

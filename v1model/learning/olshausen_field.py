@@ -37,7 +37,6 @@ from threadpoolctl import threadpool_limits
 
 from ..validation import (
     as_generator,
-    check_array,
     check_bool,
     check_choice,
     check_dictionary,

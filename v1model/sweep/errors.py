@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..locking import OutputLockedError
+
 __all__ = ["SpecError", "OutputLockedError", "ExecutorStartError", "OutputWriteError"]
 
 
@@ -14,10 +16,6 @@ class SpecError(ValueError):
     def __init__(self, field: str, message: str):
         self.field = field
         super().__init__(f"{field}: {message}")
-
-
-class OutputLockedError(RuntimeError):
-    """Another process is running a sweep into the same output folder."""
 
 
 class ExecutorStartError(RuntimeError):

@@ -451,7 +451,6 @@ class DaskExecutor(Executor):
                 "lost?); they are still pending: resume the sweep to run them"
             )
 
-
     def _await_workers(self) -> None:
         """Return when the tasks can run (batch executors wait for their jobs)."""
 

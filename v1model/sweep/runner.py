@@ -27,13 +27,13 @@ from .executors import Executor, make_executor
 from .preflight import check_points
 from .spec import SweepSpec, load_spec, parse_spec
 from .studyref import STUDY_MODULE_PREFIX
+from ..locking import folder_lock
 from .storage import (
     SPEC,
     _remove,
     DirectoryStore,
     MemoryStore,
     failure_record,
-    folder_lock,
     local_io,
     is_sweep_folder,
     read_manifest,

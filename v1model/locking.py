@@ -1,0 +1,123 @@
+"""One run at a time in an output folder.
+
+A sweep writes its points into one folder and a study its result and figures;
+two runs at once would overwrite each other's files one by one.
+:func:`folder_lock` holds the folder for a run and names the holder to the
+next one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["folder_lock", "OutputLockedError"]
+
+
+class OutputLockedError(RuntimeError):
+    """Another process is running into the same output folder."""
+
+
+@contextmanager
+def folder_lock(path, field: str = "output", what: str = "sweep run"):
+    """Hold the output folder ``path`` (created if missing) for one run.
+
+    A POSIX ``flock`` on ``path/.lock``, which the system drops when the run
+    dies however it dies. On file systems without flock (Lustre mounted
+    without ``-o flock``, some NFS) an exclusively created ``.lock.pid`` file
+    stands in; one left by a run that died on this host is taken over.
+
+    Raises
+    ------
+    ValueError
+        ``path`` is a file, or the folder cannot be created or written.
+    OutputLockedError
+        Another run holds the folder. ``field`` and ``what`` name the folder's
+        argument and the kind of run in the messages.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{field}: {str(path)!r} is a file; a {what} writes into a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fh = open(path / ".lock", "a+", encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"{field}: cannot write in {str(path)!r}: "
+                         f"{exc.strerror or exc}") from exc
+    with fh:
+        try:
+            import fcntl
+
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            raise OutputLockedError(
+                f"{field}: {str(path)!r} is in use by another {what} "
+                f"({fh.read().strip() or 'unknown process'}); wait for it to finish or stop it"
+            ) from None
+        except (ImportError, OSError):  # no flock here: a lock file instead
+            with _pid_file_lock(path, field, what):
+                yield
+            return
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{_me()}\n")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fh.seek(0)
+            fh.truncate()
+
+
+def _me() -> str:
+    return f"pid {os.getpid()} on {socket.gethostname()}"
+
+
+@contextmanager
+def _pid_file_lock(folder: Path, field: str, what: str):
+    """An exclusively created ``.lock.pid`` naming its holder, removed at the end."""
+    lock = folder / ".lock.pid"
+    for attempt in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            break
+        except FileExistsError:
+            holder = _read_text(lock)
+            if attempt == 0 and _died_here(holder):
+                lock.unlink(missing_ok=True)
+                continue
+            raise OutputLockedError(
+                f"{field}: {str(folder)!r} is in use by another {what} ({holder or 'unknown'}; "
+                f"this file system has no flock, so the lock is the file {str(lock)!r}: "
+                "delete it if that run is no longer running)") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(f"{_me()}\n")
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
+def _died_here(holder: str) -> bool:
+    """True when ``holder`` ("pid N on HOST") is a process of this host that is gone."""
+    found = re.fullmatch(r"pid (\d+) on (\S+)", holder)
+    if not found or found.group(2) != socket.gethostname():
+        return False
+    try:
+        os.kill(int(found.group(1)), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, another user's
+        return False
+    return False
