@@ -181,11 +181,28 @@ def test_constant_atom_gives_nan_and_a_warning():
         (dict(atoms=np.ones((2, 16)), n_starts=7), "n_starts must be <= 6"),
         (dict(atoms=np.ones((2, 16)), min_sigma=2.0, max_sigma=1.0), "must exceed min_sigma"),
         (dict(atoms=np.ones((2, 4, 4)), shape=(2, 8)), "does not match atoms"),
+        (dict(atoms=np.ones((2, 16)), n_jobs=0), "n_jobs must be a positive number"),
+        (dict(atoms=np.ones((2, 16)), n_jobs=-2), "n_jobs must be >= -1"),
     ],
 )
 def test_bad_input(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         fit_gabor(**kwargs)
+
+
+def test_fits_in_worker_processes_are_the_same_fits():
+    """n_jobs splits the atoms over processes; every fit is computed atom by
+    atom, so the result is identical, constant atoms and the winning start
+    included (a set too small to split stays in this process)."""
+    import xarray as xr
+
+    atoms = np.concatenate([_synthetic(140, seed=5, noise=0.3)[0],
+                            np.ones((2, SIZE, SIZE))])
+    with pytest.warns(RuntimeWarning, match="2 constant atom"):
+        one = fit_gabor(atoms, n_iter=20, max_nfev=20)
+    with pytest.warns(RuntimeWarning, match="2 constant atom"):
+        two = fit_gabor(atoms, n_iter=20, max_nfev=20, n_jobs=2)
+    xr.testing.assert_identical(one, two)
 
 
 def test_a144_sparsenet_basis_is_gabor_like(shared_data):

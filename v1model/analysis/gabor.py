@@ -319,6 +319,71 @@ def _polish_one(z, p0, X, Y, lo, hi, max_nfev):
     return res.x, 2.0 * res.cost, res.nfev
 
 
+#: atoms per process below which the fits stay in this process (starting the workers
+#: costs about a second the first time; a noisy 16x16 atom takes ~30 ms)
+_ATOMS_PER_JOB = 64
+
+
+def _check_n_jobs(n_jobs) -> int:
+    import os
+
+    n_jobs = check_int(n_jobs, "n_jobs", minimum=-1)
+    if n_jobs == 0:
+        raise ValueError("n_jobs must be a positive number of processes or -1 (every "
+                         "available core), got 0")
+    if n_jobs == -1:
+        cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+        n_jobs = len(cores) if cores else (os.cpu_count() or 1)
+    return n_jobs
+
+
+def _best_and_polished(Zf, P_all, cost_all, X, Y, lo, hi, polish, max_nfev, bar=None):
+    """The best start of every atom, polished: (parameters (m, 9), winning start)."""
+    m = len(Zf)
+    start = cost_all.argmin(axis=1)
+    P_best = P_all[np.arange(m), start]
+    cost = cost_all[np.arange(m), start]
+    if polish:
+        if bar is not None:
+            bar.reset(total=m)
+            bar.set_description("Gabor fits (polish)")
+        for i in range(m):
+            p, c, _ = _polish_one(Zf[i], P_best[i], X, Y, lo, hi, max_nfev)
+            if c <= cost[i]:
+                P_best[i], cost[i] = p, c
+            if bar is not None:
+                bar.update(1)
+    return P_best, start
+
+
+def _fit_rows(Zf, starts, X, Y, lo, hi, n_iter, polish, max_nfev):
+    """Both stages for a chunk of atoms (run in a worker process)."""
+    k, n_starts = starts.shape[:2]
+    Pc, cc = _batch_lm(np.repeat(Zf, n_starts, axis=0), starts.reshape(-1, 9), X, Y, lo, hi,
+                       n_iter)
+    return _best_and_polished(Zf, Pc.reshape(k, n_starts, 9), cc.reshape(k, n_starts), X, Y,
+                              lo, hi, polish, max_nfev)
+
+
+def _fit_in_processes(Zf, starts, X, Y, lo, hi, n_iter, polish, max_nfev, n_jobs, bar):
+    """The fits of all atoms in ``n_jobs`` processes (joblib's loky pool: reused
+    between calls, no ``__main__`` guard needed in scripts). Every fit is
+    computed row by row, so the chunking does not change any of them."""
+    from joblib import Parallel, delayed
+
+    m = len(Zf)
+    chunks = [rows for rows in np.array_split(np.arange(m), 4 * n_jobs) if len(rows)]
+    bar.set_description(f"Gabor fits ({n_jobs} processes)")
+    P_best, start = np.empty((m, 9)), np.empty(m, int)
+    results = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")(
+        delayed(_fit_rows)(Zf[rows], starts[rows], X, Y, lo, hi, n_iter, polish, max_nfev)
+        for rows in chunks)
+    for rows, (P, s) in zip(chunks, results):
+        P_best[rows], start[rows] = P, s
+        bar.update(len(rows))
+    return P_best, start
+
+
 def _canonical(P):
     """Wrap angles: orientation to [0, pi) (flipping the phase), phase to (-pi, pi]."""
     P = P.copy()
@@ -346,6 +411,7 @@ def fit_gabor(
     max_frequency: float = 0.5,
     return_model: bool = False,
     progress: bool = False,
+    n_jobs: int = 1,
 ) -> xr.Dataset:
     """Fit a 2-D Gabor function to every atom (or receptive field).
 
@@ -379,6 +445,11 @@ def fit_gabor(
         Also return the fitted images as ``model`` (atom, y, x).
     progress : bool, default False
         Show a progress bar over both stages (batched fits, then the polish).
+    n_jobs : int, default 1
+        Processes that share the atoms (``-1``: every available core). The
+        fits are the same whatever ``n_jobs``. The workers (joblib's loky
+        pool) take about a second to start the first time and are then
+        reused; sets under 64 atoms per process are fitted here.
 
     Returns
     -------
@@ -433,6 +504,7 @@ def fit_gabor(
     polish = check_bool(polish, "polish")
     return_model = check_bool(return_model, "return_model")
     progress = check_bool(progress, "progress")
+    n_jobs = _check_n_jobs(n_jobs)
     lo, hi = _bounds(h, w, min_sigma, max_sigma, max_frequency)
     X, Y = _grid(h, w)
 
@@ -462,28 +534,24 @@ def fit_gabor(
                    leave=False)
         starts = _initial_guesses(Zs, X, Y, n_starts, lo, hi)
         Zf = Zs.reshape(m, -1)
-        chunk = max(1, 4096 // n_starts)
-        P_all = np.empty_like(starts)
-        cost_all = np.empty(starts.shape[:2])
-        for s in range(0, m, chunk):
-            sl = slice(s, min(s + chunk, m))
-            k = sl.stop - sl.start
-            Pc, cc = _batch_lm(np.repeat(Zf[sl], n_starts, axis=0),
-                               starts[sl].reshape(-1, 9), X, Y, lo, hi, n_iter)
-            P_all[sl] = Pc.reshape(k, n_starts, 9)
-            cost_all[sl] = cc.reshape(k, n_starts)
-            bar.update(k)
-        start = cost_all.argmin(axis=1)
-        P_best = P_all[np.arange(m), start]
-        cost = cost_all[np.arange(m), start]
-        if polish:
-            bar.reset(total=m)
-            bar.set_description("Gabor fits (polish)")
-            for i in range(m):
-                p, c, _ = _polish_one(Zf[i], P_best[i], X, Y, lo, hi, max_nfev)
-                if c <= cost[i]:
-                    P_best[i], cost[i] = p, c
-                bar.update(1)
+        jobs = min(n_jobs, max(1, m // _ATOMS_PER_JOB))
+        if jobs > 1:  # both stages, chunk by chunk, in worker processes
+            P_best, start = _fit_in_processes(Zf, starts, X, Y, lo, hi, n_iter, polish,
+                                              max_nfev, jobs, bar)
+        else:
+            chunk = max(1, 4096 // n_starts)
+            P_all = np.empty_like(starts)
+            cost_all = np.empty(starts.shape[:2])
+            for s in range(0, m, chunk):
+                sl = slice(s, min(s + chunk, m))
+                k = sl.stop - sl.start
+                Pc, cc = _batch_lm(np.repeat(Zf[sl], n_starts, axis=0),
+                                   starts[sl].reshape(-1, 9), X, Y, lo, hi, n_iter)
+                P_all[sl] = Pc.reshape(k, n_starts, 9)
+                cost_all[sl] = cc.reshape(k, n_starts)
+                bar.update(k)
+            P_best, start = _best_and_polished(Zf, P_all, cost_all, X, Y, lo, hi, polish,
+                                               max_nfev, bar)
         bar.close()
         P_best = _canonical(P_best)
 
