@@ -290,6 +290,13 @@ def test_cli_run_status_retry_and_errors(study, tmp_path, capsys):
     assert "output:" in capsys.readouterr().err
     assert main(["sweep", "jobscript", str(spec)]) == 2
     assert "executor.kind: a job script needs" in capsys.readouterr().err
+    # where the figures go is checked before the points, not after the last one
+    fresh = write_spec(tmp_path / "fresh.toml", study, log, tmp_path / "fresh", n_x=2)
+    (tmp_path / "fresh").mkdir()
+    (tmp_path / "fresh" / "figures").write_text("not a folder")
+    assert main(["sweep", "run", str(fresh), "--no-progress"]) == 2
+    assert "figures', where the sweep's figures go, is a file" in capsys.readouterr().err
+    assert not (tmp_path / "fresh" / "points").exists()
 
 
 def _pool_sweep_with_two_saved_points(study, tmp_path):

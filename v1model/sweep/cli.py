@@ -100,6 +100,11 @@ def _execute(spec, args, only) -> int:
     from .runner import run_spec
 
     progress = not args.no_progress
+    figures = spec.output / "figures" if spec.output is not None else None
+    if figures is not None and not args.no_plot and figures.exists() and not figures.is_dir():
+        # found now, not after the last point
+        raise ValueError(f"output: {str(figures)!r}, where the sweep's figures go, is a file; "
+                         "remove it or pass --no-plot")
     try:
         ds = run_spec(spec, only=only, progress=progress, stop_on_sigterm=True)
     except KeyboardInterrupt:
