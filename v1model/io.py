@@ -194,18 +194,27 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
                                             category=UserWarning)
                     ds.to_zarr(tmp, mode="w", consolidated=True)
             else:
-                try:
-                    ds.to_netcdf(tmp, engine=NETCDF_ENGINE)
-                except BaseException:
-                    _disarm_failed_netcdf(tmp)
-                    raise
+                write_netcdf(ds, tmp)
         except (OSError, RuntimeError) as exc:
             # HDF5's and zarr's messages name the temporary file, or no file at all
-            raise write_error(path, exc) from exc
+            raise _write_error(path, exc) from exc
     return path
 
 
-def write_error(path, exc) -> OSError:
+def write_netcdf(ds: xr.Dataset, path) -> None:
+    """``ds.to_netcdf(path)`` with the package's engine, safe when the write fails.
+
+    No temporary name, no attrs cleaning: the callers (:func:`save_dataset`,
+    the sweep's in-memory store) do that.
+    """
+    try:
+        ds.to_netcdf(path, engine=NETCDF_ENGINE)
+    except BaseException:
+        _disarm_failed_netcdf(path)
+        raise
+
+
+def _write_error(path, exc) -> OSError:
     """An OSError naming ``path``, with the errno of ``exc`` (also when HDF5 only
     writes it into its message, as for a full disk: ``errno = 28``)."""
     code = getattr(exc, "errno", None)

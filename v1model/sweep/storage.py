@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..io import NETCDF_ENGINE, atomic_path, clean_attrs, load_dataset, save_dataset
+from ..io import NETCDF_ENGINE, atomic_path, clean_attrs, load_dataset, save_dataset, write_netcdf
 from .errors import SpecError
 
 __all__ = ["DirectoryStore", "MemoryStore", "StoreState", "POINT_ATTRS"]
@@ -123,7 +123,7 @@ class MemoryStore:
             # file object silently switches to netCDF3): go through a temporary file
             with tempfile.TemporaryDirectory(prefix="v1model-point-") as tmp:
                 target = Path(tmp) / "point.nc"
-                ds.to_netcdf(target, engine=NETCDF_ENGINE)
+                write_netcdf(ds, target)
                 self._points[outcome.index] = target.read_bytes()
         self._failed.pop(outcome.index, None)
 
@@ -234,15 +234,13 @@ class DirectoryStore:
         Only call with ``repair`` while holding :func:`folder_lock`.
         """
         state = StoreState(self.n_points)
-        if repair:  # writes cut short: the result, failure records, figures
-            for folder in (self.path, self.path / "failed", self.path / "figures"):
-                for path in _listing(folder):
+        if repair:  # writes cut short: points, the result, failure records, figures
+            for folder in ("points", ".", "failed", "figures"):
+                for path in _listing(self.path / folder):
                     if path.name.startswith(".") and ".tmp" in path.name:
                         _remove(path)
         for path in _listing(self.path / "points"):
             if path.name.startswith("."):
-                if repair and ".tmp" in path.name:
-                    _remove(path)
                 continue
             index = _index_of(path, ".nc")
             if index is not None and index < self.n_points and \
