@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from v1model import SparseCodingNetwork
-from v1model.inference import fista, lasso_objective
+from v1model.inference import lasso_objective
 
 
 @pytest.fixture()

@@ -331,6 +331,46 @@ def test_pending_jobs_are_reported_and_the_sweep_waits_for_them(fake_slurm, seri
                for line in notices), notices
 
 
+def test_jobs_that_end_at_their_walltime_are_replaced(fake_slurm, serial_reference, study,
+                                                       tmp_path, monkeypatch, capsys):
+    """Jobs whose workers retire (``--lifetime``, as before a walltime) end with
+    points left; dask-jobqueue submits no new ones (at a fixed scale, and with
+    several worker processes per job), so the sweep used to wait for ever. The
+    watch submits new jobs and every point finishes, as in the serial run."""
+    monkeypatch.setattr(JobQueueExecutor, "queue_poll", 1.0)
+    ds = run(study(), GRID, params={"sleep": 1.0}, n_seeds=2, seed=5,
+             output=tmp_path / "out", progress=False,
+             executor={**SLURM, "jobs": 1, "cores": 2, "processes": 2,
+                       "worker_extra_args": ["--lifetime", "4s"]})
+    assert ds.attrs["sweep_n_ok"] == 12 and ds.attrs["sweep_n_failed"] == 0
+    for name in ["y", "v", "count", "name", "point_seed"]:
+        xr.testing.assert_identical(ds[name], serial_reference[name])
+    calls = (fake_slurm / "calls").read_text().splitlines()
+    submitted = [c for c in calls if not c.startswith(("--test-only", "squeue"))]
+    assert len(submitted) >= 2, calls
+    said = capsys.readouterr().err
+    assert re.search(r"all 1 worker job\(s\) ended \(1 GONE\) after \d+ point\(s\) finished; "
+                     r"submitting new job\(s\)", said), said
+
+
+def test_jobs_that_end_before_any_point_finishes_stop_the_sweep(fake_slurm, study, tmp_path,
+                                                                 monkeypatch):
+    """A point longer than the jobs' walltime cannot finish on any job: instead
+    of submitting job after job, the sweep stops and says why."""
+    from v1model.sweep import WorkersLostError
+
+    monkeypatch.setattr(JobQueueExecutor, "queue_poll", 1.0)
+    start = time.monotonic()
+    with pytest.raises(WorkersLostError, match=r"all 1 worker job\(s\) \(\d+\) ended \(1 GONE\) "
+                                               r"before any point finished on them: a point may "
+                                               r"take longer than the jobs' walltime of 00:10:00"):
+        run(study(), {"x": [1.0]}, params={"sleep": 60.0}, output=tmp_path / "out",
+            progress=False, executor={**SLURM, "jobs": 1, "worker_extra_args": ["--lifetime",
+                                                                              "4s"]})
+    assert time.monotonic() - start < 45
+    assert not list((tmp_path / "out" / "points").glob("*.nc"))
+
+
 def test_queue_states_of_pbs_jobs(tmp_path, monkeypatch):
     """qstat's table (Torque/PBS Pro) read per job; a job it no longer knows has
     ended; a qstat that fails otherwise leaves the state unknown (None)."""

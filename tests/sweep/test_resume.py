@@ -179,6 +179,24 @@ def test_full_disk_stops_the_sweep_and_resume_finishes_it(study, tmp_path, monke
     np.testing.assert_array_equal(done["y"].values, clean["y"].values)
 
 
+def test_cli_says_why_the_executor_lost_its_workers(study, tmp_path, monkeypatch, capsys):
+    """Batch jobs that end before finishing any point stop `sweep run` with exit
+    1 and the watch's message, not a traceback (the watch itself is tested
+    against a stand-in SLURM in test_executors)."""
+    from v1model.sweep import WorkersLostError
+    from v1model.sweep import runner
+
+    def lost(*args, **kwargs):
+        raise WorkersLostError("executor kind 'slurm': all 2 worker job(s) (11, 12) ended "
+                               "(2 TIMEOUT) before any point finished on them")
+
+    monkeypatch.setattr(runner, "run_spec", lost)
+    spec = write_spec(tmp_path / "s.toml", study, tmp_path, tmp_path / "out", n_x=2)
+    assert main(["sweep", "run", str(spec), "--no-progress"]) == 1
+    assert ("v1model: error: executor kind 'slurm': all 2 worker job(s) (11, 12) ended "
+            "(2 TIMEOUT)") in capsys.readouterr().err
+
+
 def test_corrupt_point_files_are_detected_and_recomputed(study, calls, tmp_path):
     log = tmp_path / "log"
     log.mkdir()

@@ -23,7 +23,13 @@ The result is one ``xarray.Dataset``: the swept parameters as dimensions
 ``error``, ``point_seed``, ``duration`` and ``cpu_time``.
 """
 
-from .errors import ExecutorStartError, OutputLockedError, OutputWriteError, SpecError
+from .errors import (
+    ExecutorStartError,
+    OutputLockedError,
+    OutputWriteError,
+    SpecError,
+    WorkersLostError,
+)
 from .executors import (
     DaskExecutor,
     Executor,
@@ -55,6 +61,7 @@ __all__ = [
     "SpecError",
     "OutputLockedError",
     "ExecutorStartError",
+    "WorkersLostError",
     "OutputWriteError",
     "Executor",
     "SerialExecutor",

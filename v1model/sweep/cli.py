@@ -96,7 +96,8 @@ def _executor_override(args, current: dict):
 
 
 def _execute(spec, args, only) -> int:
-    from .errors import ExecutorStartError, OutputLockedError, OutputWriteError
+    from .errors import (ExecutorStartError, OutputLockedError, OutputWriteError,
+                         WorkersLostError)
     from .runner import run_spec
 
     progress = not args.no_progress
@@ -114,7 +115,7 @@ def _execute(spec, args, only) -> int:
     except OutputLockedError as exc:
         print(f"v1model: error: {exc}", file=sys.stderr)
         return 2
-    except (ExecutorStartError, OutputWriteError) as exc:
+    except (ExecutorStartError, OutputWriteError, WorkersLostError) as exc:
         print(f"v1model: error: {exc}", file=sys.stderr)
         return 1
     n_ok, n_failed = int(ds.attrs["sweep_n_ok"]), int(ds.attrs["sweep_n_failed"])

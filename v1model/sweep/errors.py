@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..locking import OutputLockedError
 
-__all__ = ["SpecError", "OutputLockedError", "ExecutorStartError", "OutputWriteError"]
+__all__ = ["SpecError", "OutputLockedError", "ExecutorStartError", "WorkersLostError",
+           "OutputWriteError"]
 
 
 class SpecError(ValueError):
@@ -21,6 +22,12 @@ class SpecError(ValueError):
 class ExecutorStartError(RuntimeError):
     """The executor could not start its workers (e.g. the batch system refused
     the job submission); no point has run."""
+
+
+class WorkersLostError(RuntimeError):
+    """The executor's workers are gone and new ones cannot finish points
+    (batch jobs that keep ending before any point finished); the sweep stops,
+    keeping the points finished so far, and can be resumed."""
 
 
 class OutputWriteError(OSError):

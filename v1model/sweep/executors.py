@@ -430,29 +430,44 @@ class DaskExecutor(Executor):
         futures = self.client.map(run_point, tasks, key=keys, pure=False)
         by_key = dict(zip(keys, tasks))
         cancelled = 0
+        self.finished = 0
+        stopped_by = []
+
+        def stop_sweep(error):
+            stopped_by.append(error)
+            self.client.cancel(futures)  # wakes the wait below
+
+        watch = self._start_watch(stop_sweep)
         try:
-            self._await_workers()
             for future, result in as_completed(futures, with_results=True, raise_errors=False):
                 task = by_key[future.key]
                 if isinstance(result, PointOutcome):
+                    self.finished += 1
                     yield result
                 elif future.status == "cancelled" or type(result).__name__ == "CancelledError":
                     cancelled += 1
                 else:  # KilledWorker, or a result that could not travel back
+                    self.finished += 1
                     yield PointOutcome.failure(task.index, f"{type(result).__name__}: {result}")
                 future.release()
         finally:
+            if watch is not None:
+                watch.stop()
             for future in futures:
                 if not future.done():
                     future.cancel()
+        if stopped_by:
+            raise stopped_by[0]
         if cancelled:
             raise RuntimeError(
                 f"{cancelled} point(s) were cancelled by the dask scheduler (restarted or "
                 "lost?); they are still pending: resume the sweep to run them"
             )
 
-    def _await_workers(self) -> None:
-        """Return when the tasks can run (batch executors wait for their jobs)."""
+    def _start_watch(self, stop_sweep):
+        """Start watching the workers while points run (batch executors do);
+        ``stop_sweep(error)`` ends the map with that error."""
+        return None
 
 
 class JobQueueExecutor(DaskExecutor):
@@ -471,9 +486,19 @@ class JobQueueExecutor(DaskExecutor):
         processes, memory, walltime, job_extra_directives,
         job_script_prologue, worker_extra_args, interface, local_directory,
         log_directory, ...
+
+    Notes
+    -----
+    While points run, a :class:`~v1model.sweep.job_watch.JobWatch` asks the
+    queue about the jobs whenever no worker is connected: pending jobs are
+    reported every ``notice_every`` s; jobs that all ended after finishing
+    points (their walltime, or their workers' ``--lifetime``) are replaced by
+    new ones, which dask-jobqueue does not do; jobs that all ended before
+    finishing any point stop the sweep with :class:`ExecutorStartError` (no
+    worker ever joined) or :class:`WorkersLostError`, quoting the job's log.
     """
 
-    #: seconds between two looks at the queue while no worker has joined
+    #: seconds between two looks at the workers (and, with none connected, the queue)
     queue_poll = 30.0
     #: seconds between two notices that the sweep still waits for a worker
     notice_every = 600.0
@@ -518,67 +543,47 @@ class JobQueueExecutor(DaskExecutor):
                 except OSError:
                     pass
 
-    def _job_ids(self) -> list:
+    def job_ids(self) -> list:
         """Ids of the jobs submitted so far (dask-jobqueue's Job objects)."""
         if self.cluster is None:
             return []
         return [str(job.job_id) for job in list(self.cluster.workers.values())
                 if getattr(job, "job_id", None)]
 
-    def _await_workers(self):
-        """Wait for the first worker, asking the queue every ``queue_poll`` s.
+    def _start_watch(self, stop_sweep):
+        from .job_watch import JobWatch
 
-        A job pending in the queue is worth waiting for, and the sweep says
-        so; jobs that all ended before any worker joined (the worker could
-        not start on the compute node) will never bring one: that is an
-        :class:`ExecutorStartError` with the end of the job's log.
+        watch = JobWatch(self, stop_sweep)
+        watch.start()
+        return watch
+
+    def connected_workers(self) -> int:
+        """Number of workers connected to the scheduler now."""
+        return len(self.client.nthreads())
+
+    def resubmit(self) -> None:
+        """Replace every job by a new one (all of them ended).
+
+        dask-jobqueue keeps an ended job in its plan (with several worker
+        processes per job it never notices it ended), so scaling to the same
+        size does nothing: scale to zero, which drops the ended jobs (none of
+        them has a worker left), and once they are gone scale back up, which
+        submits new ones (under the names just freed: scaling up before they
+        are gone would find the jobs it asks for already there).
         """
-        import asyncio
-
-        from tqdm import tqdm
-
-        from .batch_queue import describe_states, has_ended, job_states
-
-        waited, noticed = 0.0, None
-        while True:
-            try:
-                self.client.wait_for_workers(1, timeout=self.queue_poll)
-                return
-            except (TimeoutError, asyncio.TimeoutError):
-                waited += self.queue_poll
-            jobs = self._job_ids()
-            states = job_states(self.kind, jobs)
-            if states and all(has_ended(self.kind, state) for state, _ in states.values()):
-                raise ExecutorStartError(self._jobs_ended_message(states, waited))
-            if noticed is None or waited - noticed >= self.notice_every:
-                noticed = waited
-                if not jobs:
-                    what = "no job submitted yet"
-                elif states is None:
-                    what = (f"{len(jobs)} job(s) submitted ({', '.join(jobs)}); the queue "
-                            f"did not say their state")
-                else:
-                    what = (f"{len(jobs)} job(s) submitted ({', '.join(jobs)}): "
-                            f"{describe_states(states)}")
-                tqdm.write(f"v1model: no worker has joined after {waited:.0f} s: {what}; the "
-                           "points start when a job runs", file=sys.stderr)
-
-    def _jobs_ended_message(self, states, waited) -> str:
-        from .batch_queue import describe_states, job_log_tail
-
-        log_dir = self.cluster_options.get("log_directory")
-        folders = [log_dir] if log_dir else [os.getcwd()]
-        tails = [t for t in (job_log_tail(job, folders) for job in states) if t]
-        if tails:
-            log = "; the end of the job's log:\n" + tails[0]
+        if self.adapt is not None:
+            # adaptive scaling would scale up in between; it restarts below
+            self._adaptive.stop()
+            jobs = max(1, int(self.adapt.get("minimum_jobs") or 0))
         else:
-            log = ("; no job log found in " + folders[0] + " (set log_directory in the "
-                   "[executor] table to keep the jobs' output)")
-        return (f"executor kind {self.kind!r}: all {len(states)} worker job(s) "
-                f"({', '.join(states)}) left the queue within {waited:.0f} s without a worker "
-                f"joining the scheduler ({describe_states(states)}): the worker could not start "
-                f"on the compute node (is the job script's Python, from `v1model sweep "
-                f"jobscript SPEC`, installed there?){log}")
+            jobs = self.jobs
+        self.cluster.scale(jobs=0)
+        deadline = time.monotonic() + 120
+        while self.cluster.workers and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.cluster.scale(jobs=jobs)
+        if self.adapt is not None:
+            self._adaptive = self.cluster.adapt(**self.adapt)
 
     def _submit_command(self) -> str:
         import dask_jobqueue
@@ -631,7 +636,7 @@ class JobQueueExecutor(DaskExecutor):
             self.cluster = None
             raise
         if self.adapt is not None:
-            self.cluster.adapt(**self.adapt)
+            self._adaptive = self.cluster.adapt(**self.adapt)
         else:
             self.cluster.scale(jobs=self.jobs)
         self.client = Client(self.cluster)

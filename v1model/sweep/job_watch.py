@@ -1,0 +1,141 @@
+"""Keeping a batch sweep's worker jobs: wait, replace, or stop with a reason.
+
+dask-jobqueue submits the worker jobs and then watches only the scheduler. A
+sweep whose workers are all gone therefore waits for ever, in three cases that
+look the same from the scheduler:
+
+- the jobs are pending in a busy queue: worth waiting for, and the user should
+  hear so;
+- the jobs ended before their worker could start (its Python or a module is
+  missing on the compute node): they never will; the job's log says why;
+- the jobs ran and ended, at their walltime or when their workers retired
+  (``--lifetime``): dask-jobqueue does not submit new ones, neither at a fixed
+  scale nor (with several worker processes per job) adaptively, so the sweep
+  would stop making progress with points left.
+
+:class:`JobWatch` runs beside the sweep's wait for outcomes. Whenever no
+worker is connected it asks the queue about the jobs; it submits a fresh set
+of jobs when all of them ended after finishing points, and stops the sweep
+with an error when a set of jobs ended without finishing any (so that a point
+longer than the walltime cannot cycle jobs for ever).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+from .batch_queue import describe_states, has_ended, job_log_tail, job_states
+from .errors import ExecutorStartError, WorkersLostError
+
+__all__ = ["JobWatch"]
+
+
+class JobWatch(threading.Thread):
+    """Watch the workers and jobs of a :class:`JobQueueExecutor` during a map.
+
+    Parameters
+    ----------
+    executor : JobQueueExecutor
+        Its ``client``, ``cluster``, ``kind``, ``queue_poll`` (s between two
+        looks), ``notice_every`` (s between two "still waiting" notices) and
+        ``finished`` (outcomes received so far) are read; its ``resubmit()``
+        submits a fresh set of jobs.
+    on_error : callable
+        Called once with the exception that ends the sweep (the map then
+        cancels the points left and raises it).
+    """
+
+    def __init__(self, executor, on_error):
+        super().__init__(name="v1model-job-watch", daemon=True)
+        self.executor = executor
+        self.on_error = on_error
+        self.stopped = threading.Event()
+        self.resubmissions = 0
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def run(self) -> None:
+        ex = self.executor
+        jobs: dict = {}  # the current set of jobs, in submission order
+        replaced: set = set()  # ended jobs the cluster may list a while longer
+        finished_before = ex.finished
+        waited, noticed, seen_worker = 0.0, None, False
+        while not self.stopped.wait(ex.queue_poll):
+            try:
+                jobs.update(dict.fromkeys(j for j in ex.job_ids() if j not in replaced))
+                if ex.connected_workers():
+                    waited, noticed, seen_worker = 0.0, None, True
+                    continue
+                waited += ex.queue_poll
+                states = job_states(ex.kind, list(jobs))
+                ended = bool(states) and all(has_ended(ex.kind, s) for s, _ in states.values())
+                if self.stopped.is_set():
+                    return
+                if ended and ex.finished == finished_before:
+                    self.on_error(self._error(states, waited, seen_worker))
+                    return
+                if ended:
+                    self._say(f"all {len(states)} worker job(s) ended ({describe_states(states)}) "
+                              f"after {ex.finished - finished_before} point(s) finished; "
+                              f"submitting new job(s) for the points left")
+                    ex.resubmit()
+                    self.resubmissions += 1
+                    replaced.update(jobs)
+                    jobs, finished_before = {}, ex.finished
+                    waited, noticed, seen_worker = 0.0, None, False
+                elif noticed is None or waited - noticed >= ex.notice_every:
+                    noticed = waited
+                    since = (f"no worker connected for {waited:.0f} s" if seen_worker
+                             else f"no worker has joined after {waited:.0f} s")
+                    self._say(f"{since}: {self._waiting_for(list(jobs), states)}; the points "
+                              "go on when a job runs")
+            except Exception as exc:  # noqa: BLE001 - a watch that fails must not end the sweep
+                self._say(f"warning: could not check the worker jobs ({type(exc).__name__}: "
+                          f"{exc}); the sweep goes on without that check")
+                return
+
+    @staticmethod
+    def _say(text: str) -> None:
+        from tqdm import tqdm
+
+        tqdm.write(f"v1model: {text}", file=sys.stderr)
+
+    @staticmethod
+    def _waiting_for(jobs, states) -> str:
+        if not jobs:
+            return "no job submitted yet"
+        if states is None:
+            return f"{len(jobs)} job(s) submitted ({', '.join(jobs)}); the queue did not say " \
+                   "their state"
+        return f"{len(jobs)} job(s) submitted ({', '.join(jobs)}): {describe_states(states)}"
+
+    def _error(self, states, waited, seen_worker) -> Exception:
+        ex = self.executor
+        log_dir = ex.cluster_options.get("log_directory")
+        folders = [log_dir] if log_dir else [os.getcwd()]
+        tails = [t for t in (job_log_tail(job, folders) for job in states) if t]
+        if tails:
+            log = "; the end of the job's log:\n" + tails[0]
+        else:
+            log = ("; no job log found in " + folders[0] + " (set log_directory in the "
+                   "[executor] table to keep the jobs' output)")
+        jobs = f"{len(states)} worker job(s) ({', '.join(states)})"
+        if seen_worker:
+            walltime = ex.cluster_options.get("walltime")
+            limit = f" of {walltime}" if walltime else ""
+            return WorkersLostError(
+                f"executor kind {ex.kind!r}: all {jobs} ended ({describe_states(states)}) "
+                f"before any point finished on them"
+                f"{' (they replaced jobs that had ended)' if self.resubmissions else ''}: "
+                f"a point may take longer than the jobs' walltime{limit} or their workers' "
+                f"--lifetime; the finished points are saved, raise the limit and `v1model "
+                f"sweep resume` the sweep{log}")
+        cls = WorkersLostError if self.resubmissions else ExecutorStartError
+        return cls(
+            f"executor kind {ex.kind!r}: all {jobs} left the queue within {waited:.0f} s "
+            f"without a worker joining the scheduler ({describe_states(states)}): the "
+            f"worker could not start on the compute node (is the job script's Python, from "
+            f"`v1model sweep jobscript SPEC`, installed there?){log}")
