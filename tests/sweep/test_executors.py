@@ -85,6 +85,26 @@ def _kill_first_started(log_dir, killed, timeout=60):
         time.sleep(0.005)
 
 
+def test_a_cluster_without_workers_is_reported_and_waited_for(serial_reference, study,
+                                                              tmp_path, monkeypatch, capsys):
+    """A cluster given by address whose workers are all gone would keep the
+    sweep waiting without a word: the sweep says so, and goes on when a worker
+    joins."""
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    monkeypatch.setattr(DaskExecutor, "queue_poll", 0.5)
+    with distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0", silence_logs=logging.ERROR) as cluster:
+        threading.Timer(3.0, cluster.scale, [1]).start()
+        ds = run(study(), GRID, n_seeds=2, seed=5, output=tmp_path / "out", progress=False,
+                 executor={"kind": "dask", "address": cluster.scheduler_address})
+    xr.testing.assert_identical(comparable(ds), comparable(serial_reference))
+    said = capsys.readouterr().err
+    assert re.search(r"no worker connected to the dask scheduler tcp://\S+ for \d s; 12 point\(s\) "
+                     r"left wait for one", said), said
+
+
 @pytest.mark.parametrize("kind", ["dask", "local"])
 def test_killed_worker_point_reruns_and_every_point_finishes_once(kind, dask_client, study,
                                                                  calls, tmp_path):
@@ -338,10 +358,12 @@ def test_jobs_that_end_at_their_walltime_are_replaced(fake_slurm, serial_referen
     several worker processes per job), so the sweep used to wait for ever. The
     watch submits new jobs and every point finishes, as in the serial run."""
     monkeypatch.setattr(JobQueueExecutor, "queue_poll", 1.0)
-    ds = run(study(), GRID, params={"sleep": 1.0}, n_seeds=2, seed=5,
+    # 12 s of points on 2 processes, jobs retiring after 8 s (a worker's start
+    # takes up to 5 s on a loaded machine)
+    ds = run(study(), GRID, params={"sleep": 2.0}, n_seeds=2, seed=5,
              output=tmp_path / "out", progress=False,
              executor={**SLURM, "jobs": 1, "cores": 2, "processes": 2,
-                       "worker_extra_args": ["--lifetime", "4s"]})
+                       "worker_extra_args": ["--lifetime", "8s"]})
     assert ds.attrs["sweep_n_ok"] == 12 and ds.attrs["sweep_n_failed"] == 0
     for name in ["y", "v", "count", "name", "point_seed"]:
         xr.testing.assert_identical(ds[name], serial_reference[name])

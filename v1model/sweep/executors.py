@@ -366,6 +366,11 @@ class DaskExecutor(Executor):
     """
 
     kind = "dask"
+    #: seconds between two looks at the workers (batch jobs: with none connected,
+    #: at the queue too); a cluster of the sweep's own is not watched
+    queue_poll = 30.0
+    #: seconds between two notices that the sweep waits for a worker
+    notice_every = 600.0
 
     def __init__(self, address=None, n_workers=None, threads_per_worker=1, memory_limit="auto",
                  client=None):
@@ -430,7 +435,7 @@ class DaskExecutor(Executor):
         futures = self.client.map(run_point, tasks, key=keys, pure=False)
         by_key = dict(zip(keys, tasks))
         cancelled = 0
-        self.finished = 0
+        self.finished, self.n_tasks = 0, len(tasks)
         stopped_by = []
 
         def stop_sweep(error):
@@ -465,9 +470,20 @@ class DaskExecutor(Executor):
             )
 
     def _start_watch(self, stop_sweep):
-        """Start watching the workers while points run (batch executors do);
-        ``stop_sweep(error)`` ends the map with that error."""
-        return None
+        """Start watching the workers while points run; ``stop_sweep(error)``
+        ends the map with that error. A cluster of our own restarts its
+        workers; one given by address is watched for having none."""
+        if not self.address:
+            return None
+        from .worker_watch import WorkerWatch
+
+        watch = WorkerWatch(self)
+        watch.start()
+        return watch
+
+    def connected_workers(self) -> int:
+        """Number of workers connected to the scheduler now."""
+        return len(self.client.nthreads())
 
 
 class JobQueueExecutor(DaskExecutor):
@@ -489,7 +505,7 @@ class JobQueueExecutor(DaskExecutor):
 
     Notes
     -----
-    While points run, a :class:`~v1model.sweep.job_watch.JobWatch` asks the
+    While points run, a :class:`~v1model.sweep.worker_watch.JobWatch` asks the
     queue about the jobs whenever no worker is connected: pending jobs are
     reported every ``notice_every`` s; jobs that all ended after finishing
     points (their walltime, or their workers' ``--lifetime``) are replaced by
@@ -497,11 +513,6 @@ class JobQueueExecutor(DaskExecutor):
     finishing any point stop the sweep with :class:`ExecutorStartError` (no
     worker ever joined) or :class:`WorkersLostError`, quoting the job's log.
     """
-
-    #: seconds between two looks at the workers (and, with none connected, the queue)
-    queue_poll = 30.0
-    #: seconds between two notices that the sweep still waits for a worker
-    notice_every = 600.0
 
     def __init__(self, kind, jobs=None, adapt=None, **cluster_options):
         super().__init__()
@@ -551,15 +562,11 @@ class JobQueueExecutor(DaskExecutor):
                 if getattr(job, "job_id", None)]
 
     def _start_watch(self, stop_sweep):
-        from .job_watch import JobWatch
+        from .worker_watch import JobWatch
 
         watch = JobWatch(self, stop_sweep)
         watch.start()
         return watch
-
-    def connected_workers(self) -> int:
-        """Number of workers connected to the scheduler now."""
-        return len(self.client.nthreads())
 
     def resubmit(self) -> None:
         """Replace every job by a new one (all of them ended).

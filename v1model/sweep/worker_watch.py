@@ -1,8 +1,9 @@
-"""Keeping a batch sweep's worker jobs: wait, replace, or stop with a reason.
+"""Watching a dask sweep's workers while its points run.
 
-dask-jobqueue submits the worker jobs and then watches only the scheduler. A
-sweep whose workers are all gone therefore waits for ever, in three cases that
-look the same from the scheduler:
+A dask scheduler whose workers are all gone waits for ever, silently.
+:class:`WorkerWatch` (a cluster the user started, given by its address) says
+so every ten minutes. For batch jobs, dask-jobqueue submits the jobs and then
+watches only the scheduler, and three cases look the same from there:
 
 - the jobs are pending in a busy queue: worth waiting for, and the user should
   hear so;
@@ -13,11 +14,11 @@ look the same from the scheduler:
   scale nor (with several worker processes per job) adaptively, so the sweep
   would stop making progress with points left.
 
-:class:`JobWatch` runs beside the sweep's wait for outcomes. Whenever no
-worker is connected it asks the queue about the jobs; it submits a fresh set
-of jobs when all of them ended after finishing points, and stops the sweep
-with an error when a set of jobs ended without finishing any (so that a point
-longer than the walltime cannot cycle jobs for ever).
+:class:`JobWatch` asks the queue about the jobs whenever no worker is
+connected; it submits a fresh set of jobs when all of them ended after
+finishing points, and stops the sweep with an error when a set of jobs ended
+without finishing any (so that a point longer than the walltime cannot cycle
+jobs for ever).
 """
 
 from __future__ import annotations
@@ -29,10 +30,48 @@ import threading
 from .batch_queue import describe_states, has_ended, job_log_tail, job_states
 from .errors import ExecutorStartError, WorkersLostError
 
-__all__ = ["JobWatch"]
+__all__ = ["WorkerWatch", "JobWatch"]
 
 
-class JobWatch(threading.Thread):
+class WorkerWatch(threading.Thread):
+    """Say when no worker has been connected for a while.
+
+    Parameters
+    ----------
+    executor : DaskExecutor
+        Its ``connected_workers()``, ``queue_poll`` (s between two looks),
+        ``notice_every`` (s between two notices), ``finished`` and
+        ``n_tasks`` are read.
+    """
+
+    def __init__(self, executor):
+        super().__init__(name="v1model-worker-watch", daemon=True)
+        self.executor = executor
+        self.stopped = threading.Event()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def run(self) -> None:
+        ex = self.executor
+        idle, noticed = 0.0, None
+        while not self.stopped.wait(ex.queue_poll):
+            try:
+                workers = ex.connected_workers()
+            except Exception:  # noqa: BLE001 - the client is closing
+                return
+            if workers:
+                idle, noticed = 0.0, None
+                continue
+            idle += ex.queue_poll
+            if (noticed is None or idle - noticed >= ex.notice_every) and \
+                    not self.stopped.is_set():
+                noticed = idle
+                _say(f"no worker connected to the dask scheduler {ex.address} for "
+                     f"{idle:.0f} s; {ex.n_tasks - ex.finished} point(s) left wait for one")
+
+
+class JobWatch(WorkerWatch):
     """Watch the workers and jobs of a :class:`JobQueueExecutor` during a map.
 
     Parameters
@@ -48,14 +87,9 @@ class JobWatch(threading.Thread):
     """
 
     def __init__(self, executor, on_error):
-        super().__init__(name="v1model-job-watch", daemon=True)
-        self.executor = executor
+        super().__init__(executor)
         self.on_error = on_error
-        self.stopped = threading.Event()
         self.resubmissions = 0
-
-    def stop(self) -> None:
-        self.stopped.set()
 
     def run(self) -> None:
         ex = self.executor
@@ -78,7 +112,7 @@ class JobWatch(threading.Thread):
                     self.on_error(self._error(states, waited, seen_worker))
                     return
                 if ended:
-                    self._say(f"all {len(states)} worker job(s) ended ({describe_states(states)}) "
+                    _say(f"all {len(states)} worker job(s) ended ({describe_states(states)}) "
                               f"after {ex.finished - finished_before} point(s) finished; "
                               f"submitting new job(s) for the points left")
                     ex.resubmit()
@@ -90,18 +124,12 @@ class JobWatch(threading.Thread):
                     noticed = waited
                     since = (f"no worker connected for {waited:.0f} s" if seen_worker
                              else f"no worker has joined after {waited:.0f} s")
-                    self._say(f"{since}: {self._waiting_for(list(jobs), states)}; the points "
+                    _say(f"{since}: {self._waiting_for(list(jobs), states)}; the points "
                               "go on when a job runs")
             except Exception as exc:  # noqa: BLE001 - a watch that fails must not end the sweep
-                self._say(f"warning: could not check the worker jobs ({type(exc).__name__}: "
+                _say(f"warning: could not check the worker jobs ({type(exc).__name__}: "
                           f"{exc}); the sweep goes on without that check")
                 return
-
-    @staticmethod
-    def _say(text: str) -> None:
-        from tqdm import tqdm
-
-        tqdm.write(f"v1model: {text}", file=sys.stderr)
 
     @staticmethod
     def _waiting_for(jobs, states) -> str:
@@ -139,3 +167,9 @@ class JobWatch(threading.Thread):
             f"without a worker joining the scheduler ({describe_states(states)}): the "
             f"worker could not start on the compute node (is the job script's Python, from "
             f"`v1model sweep jobscript SPEC`, installed there?){log}")
+
+
+def _say(text: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(f"v1model: {text}", file=sys.stderr)
