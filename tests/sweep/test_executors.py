@@ -393,6 +393,50 @@ def test_jobs_that_end_before_any_point_finishes_stop_the_sweep(fake_slurm, stud
     assert not list((tmp_path / "out" / "points").glob("*.nc"))
 
 
+def test_job_watch_survives_a_scheduler_that_does_not_answer_for_a_while(capsys):
+    """A look at the workers that fails (a scheduler busy past its timeout) is
+    said once and retried; only ``max_failures`` failures in a row end the
+    watch, and the sweep goes on unwatched."""
+    from v1model.sweep.worker_watch import JobWatch
+
+    class Executor:
+        kind, queue_poll, notice_every, finished, cluster_options = "slurm", 0.01, 600, 0, {}
+
+        def __init__(self, failing):
+            self.failing, self.looks = failing, 0
+
+        def job_ids(self):
+            return []
+
+        def connected_workers(self):
+            self.looks += 1
+            if self.looks <= self.failing:
+                raise OSError("Timed out during handshake")
+            return 1
+
+    errors = []
+    flaky = Executor(failing=3)
+    watch = JobWatch(flaky, errors.append)
+    watch.start()
+    deadline = time.monotonic() + 10
+    while flaky.looks < 8 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert watch.is_alive() and flaky.looks >= 8
+    watch.stop()
+    watch.join(5)
+    said = capsys.readouterr().err.splitlines()
+    assert said == ["v1model: warning: could not check the worker jobs (OSError: Timed out "
+                    "during handshake)"]
+
+    gone = Executor(failing=10 ** 6)
+    watch = JobWatch(gone, errors.append)
+    watch.start()
+    watch.join(10)
+    assert not watch.is_alive() and gone.looks == JobWatch.max_failures and not errors
+    assert capsys.readouterr().err.splitlines()[-1].endswith(
+        "; the sweep goes on without that check")
+
+
 def test_queue_states_of_pbs_jobs(tmp_path, monkeypatch):
     """qstat's table (Torque/PBS Pro) read per job; a job it no longer knows has
     ended; a qstat that fails otherwise leaves the state unknown (None)."""

@@ -91,16 +91,23 @@ class JobWatch(WorkerWatch):
         self.on_error = on_error
         self.resubmissions = 0
 
+    #: consecutive failed looks (a scheduler that does not answer) after which
+    #: the watch gives up, and the sweep goes on unwatched
+    max_failures = 10
+
     def run(self) -> None:
         ex = self.executor
         jobs: dict = {}  # the current set of jobs, in submission order
         replaced: set = set()  # ended jobs the cluster may list a while longer
         finished_before = ex.finished
         waited, noticed, seen_worker = 0.0, None, False
+        failures = 0
         while not self.stopped.wait(ex.queue_poll):
             try:
                 jobs.update(dict.fromkeys(j for j in ex.job_ids() if j not in replaced))
-                if ex.connected_workers():
+                connected = ex.connected_workers()
+                failures = 0
+                if connected:
                     waited, noticed, seen_worker = 0.0, None, True
                     continue
                 waited += ex.queue_poll
@@ -113,8 +120,8 @@ class JobWatch(WorkerWatch):
                     return
                 if ended:
                     _say(f"all {len(states)} worker job(s) ended ({describe_states(states)}) "
-                              f"after {ex.finished - finished_before} point(s) finished; "
-                              f"submitting new job(s) for the points left")
+                         f"after {ex.finished - finished_before} point(s) finished; "
+                         f"submitting new job(s) for the points left")
                     ex.resubmit()
                     self.resubmissions += 1
                     replaced.update(jobs)
@@ -125,11 +132,15 @@ class JobWatch(WorkerWatch):
                     since = (f"no worker connected for {waited:.0f} s" if seen_worker
                              else f"no worker has joined after {waited:.0f} s")
                     _say(f"{since}: {self._waiting_for(list(jobs), states)}; the points "
-                              "go on when a job runs")
+                         "go on when a job runs")
             except Exception as exc:  # noqa: BLE001 - a watch that fails must not end the sweep
-                _say(f"warning: could not check the worker jobs ({type(exc).__name__}: "
-                          f"{exc}); the sweep goes on without that check")
-                return
+                failures += 1
+                if failures == 1 or failures == self.max_failures:
+                    _say(f"warning: could not check the worker jobs ({type(exc).__name__}: "
+                         f"{exc})" + ("; the sweep goes on without that check"
+                                      if failures == self.max_failures else ""))
+                if failures == self.max_failures:
+                    return
 
     @staticmethod
     def _waiting_for(jobs, states) -> str:
