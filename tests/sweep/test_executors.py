@@ -225,11 +225,11 @@ out=$(sed -n 's/^#SBATCH -o //p' "$1" | sed "s/%J/$id/")
 err=$(sed -n 's/^#SBATCH -e //p' "$1" | sed "s/%J/$id/")
 [ -n "$out" ] || out="$FAKE_SLURM/job-$id.out"
 [ -n "$err" ] || err="$out"
-# "hold": the job stays pending until squeue has been asked about it; "broken": the
+# "hold": the job stays pending until squeue has answered about it; "broken": the
 # worker cannot start on the node
 wait=":"
 if [ -e "$FAKE_SLURM/hold" ]; then
-  wait="until grep -q '^squeue' $FAKE_SLURM/calls; do sleep 0.2; done"
+  wait="until [ -e $FAKE_SLURM/asked ]; do sleep 0.2; done"
 fi
 if [ -e "$FAKE_SLURM/broken" ]; then
   job='echo "/opt/conda/bin/python: No module named distributed" >&2; exit 1'
@@ -252,6 +252,7 @@ for id in $(echo "$@" | sed -n 's/.*--jobs \([0-9,]*\).*/\1/p' | tr , ' '); do
     fi
   fi
 done
+touch "$FAKE_SLURM/asked"  # releases held jobs once the queue has been asked (and answered)
 """
 FAKE_SCANCEL = """#!/bin/sh
 for id in "$@"; do
