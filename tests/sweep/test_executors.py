@@ -205,6 +205,9 @@ def test_pbs_job_script_has_the_requested_resources(tmp_path, monkeypatch):
     for line in ["#PBS -q compute", "#PBS -A v1lab", "#PBS -l select=1:ncpus=8:mem=15GB",
                  "#PBS -l walltime=02:00:00", "#PBS -m abe", "module load python/3.11"]:
         assert line in script, f"{line!r} missing from\n{script}"
+    # PBS starts a job in $HOME: the workers go where the sweep was started, as on SLURM,
+    # before the user's prologue
+    assert script.index('cd "$PBS_O_WORKDIR"') < script.index("module load python/3.11")
 
 
 FAKE_SBATCH = """#!/bin/sh
@@ -439,8 +442,9 @@ def test_job_watch_survives_a_scheduler_that_does_not_answer_for_a_while(capsys)
 
 
 def test_queue_states_of_pbs_jobs(tmp_path, monkeypatch):
-    """qstat's table (Torque/PBS Pro) read per job; a job it no longer knows has
-    ended; a qstat that fails otherwise leaves the state unknown (None)."""
+    """qstat's table (Torque/PBS Pro) read per job; a job it no longer knows, or (PBS
+    Pro keeping job history) says has finished, has ended; a qstat that fails
+    otherwise leaves the state unknown (None)."""
     from v1model.sweep.batch_queue import describe_states, has_ended, job_states
 
     bin_dir = tmp_path / "bin"
@@ -450,9 +454,16 @@ if [ -e "$QSTAT_DOWN" ]; then echo "qstat: cannot connect to server pbs01" >&2; 
 echo "Job id            Name             User            Time Use S Queue"
 echo "----------------  ---------------- --------------- -------- - -----"
 echo "123.pbs01         dask-worker      alice           00:00:07 R batch"
-echo "125.pbs01         dask-worker      alice                  0 Q batch"
-echo "qstat: Unknown Job Id 124.pbs01" >&2
-exit 153
+rc=0
+for id in "$@"; do
+  case "$id" in
+    124*) echo "qstat: Unknown Job Id 124.pbs01" >&2; rc=153 ;;
+    125*) echo "125.pbs01         dask-worker      alice                  0 Q batch" ;;
+    126*) echo "qstat: 126.pbs01 Job has finished, use -x or -H to obtain historical job information" >&2
+          rc=35 ;;
+  esac
+done
+exit $rc
 """)
     (bin_dir / "qstat").chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
@@ -461,6 +472,7 @@ exit 153
     assert states == {"123.pbs01": ("R", ""), "124.pbs01": ("GONE", ""), "125": ("Q", "")}
     assert [has_ended("pbs", s) for s, _ in states.values()] == [False, True, False]
     assert describe_states(states) == "1 R, 1 GONE, 1 Q"
+    assert job_states("pbs", ["123", "126"]) == {"123": ("R", ""), "126": ("GONE", "")}
     (tmp_path / "down").touch()
     assert job_states("pbs", ["123.pbs01"]) is None
 
@@ -478,3 +490,266 @@ def test_batch_executor_without_its_submit_command(kind, command, study, tmp_pat
                                                   rf"`{command}`, which is not on PATH"):
         run(study(), {"x": [1.0]}, output=tmp_path / "out", progress=False,
             executor={"kind": kind, "cores": 1, "memory": "1GB", "jobs": 1})
+
+
+# A fake PBS server on this machine, after PBS Pro (and Torque): qsub prints the job id
+# "<sequence number>.<server>" and hands the job to a fake MOM, which runs it the way PBS
+# does (see FAKE_PBS_MOM); qstat <ids> prints PBS's table, and "Unknown Job Id" (exit
+# 153) for a job the server no longer has. Files in $FAKE_PBS change the server: "refuse"
+# (qsub refuses every job), "hold" (jobs queued until qstat has been asked), "broken"
+# (the job's Python is missing on the node), "stageout" (the output takes 1.5 s to be
+# delivered, state E), "history" (PBS Pro's job_history_enable: qstat says "Job has
+# finished" for ended jobs, exit 35), "torque" (Torque's qstat: ended jobs listed as C).
+FAKE_QSUB = r"""#!/bin/sh
+echo "qsub $*" >> "$FAKE_PBS/calls"
+server=pbs01
+if [ -e "$FAKE_PBS/refuse" ]; then  # a queue the server does not have
+  echo "qsub: Unknown queue" >&2
+  exit 170
+fi
+id=$(flock "$FAKE_PBS/seq.lock" sh -c \
+  'n=$(( $(cat "$FAKE_PBS/seq" 2>/dev/null || echo 4100) + 1 ))
+   echo $n > "$FAKE_PBS/seq"; echo $n')
+job="$FAKE_PBS/jobs/$id"
+mkdir -p "$job/tmp" "$FAKE_PBS/spool" "$FAKE_PBS/home"
+cp "$1" "$job/script.sh"
+name=$(sed -n 's/^#PBS -N //p' "$1" | tail -n 1)
+[ -n "$name" ] || name=$(basename "$1")
+echo "$name" > "$job/name"
+# where the output goes when the job ends (-o / -e, relative to the submission folder):
+# a folder gets the spool file "<job id>.OU" / ".ER"; no path, "<job name>.o<seq>" here
+dest() {
+  p=$(sed -n "s/^#PBS $1 //p" "$job/script.sh" | tail -n 1)
+  case "$p" in ""|/*) ;; *) p="$PWD/$p" ;; esac
+  if [ -z "$p" ]; then echo "$PWD/$name.$2$id"
+  elif [ -d "$p" ] || [ "${p%/}" != "$p" ]; then echo "${p%/}/$id.$server.$3"
+  else echo "$p"; fi
+}
+dest -o o OU > "$job/out"
+dest -e e ER > "$job/err"
+if [ -e "$FAKE_PBS/broken" ]; then  # the compute node has no such Python
+  sed -i -E 's#^[^ ]*/python[0-9.]* -m #/opt/missing/bin/python3 -m #' "$job/script.sh"
+fi
+nohup "$FAKE_PBS/pbs_mom" "$id" "$server" "$PWD" > /dev/null 2>&1 &
+echo "$id.$server"
+"""
+FAKE_PBS_MOM = r"""#!/bin/sh
+# runs job $1 as a PBS MOM does: in the user's home, in a session of its own, with PBS's
+# variables instead of the submitter's environment, its output spooled until it ends
+id=$1 server=$2 workdir=$3
+job="$FAKE_PBS/jobs/$id"
+if [ -e "$FAKE_PBS/hold" ]; then  # queued until qstat has been asked
+  until grep -q '^qstat' "$FAKE_PBS/calls" || [ -e "$job/deleted" ]; do sleep 0.2; done
+fi
+if [ ! -e "$job/deleted" ]; then
+  touch "$job/started"
+  setsid env -i HOME="$FAKE_PBS/home" PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
+    SHELL=/bin/bash USER="$(id -un)" LOGNAME="$(id -un)" TMPDIR="$job/tmp" \
+    PBS_JOBID="$id.$server" PBS_JOBNAME="$(cat "$job/name")" PBS_O_WORKDIR="$workdir" \
+    PBS_ENVIRONMENT=PBS_BATCH PBS_QUEUE=workq \
+    sh -c 'cd "$HOME" && exec bash "$0"' "$job/script.sh" \
+    > "$FAKE_PBS/spool/$id.$server.OU" 2> "$FAKE_PBS/spool/$id.$server.ER" &
+  echo $! > "$job/pid"
+  wait
+  touch "$job/exiting"  # state E while the output is delivered ("stageout": slowly)
+  if [ -e "$FAKE_PBS/stageout" ]; then sleep 1.5; fi
+  cp "$FAKE_PBS/spool/$id.$server.OU" "$(cat "$job/out")"
+  cp "$FAKE_PBS/spool/$id.$server.ER" "$(cat "$job/err")"
+fi
+touch "$job/done"
+"""
+FAKE_QSTAT = r"""#!/bin/sh
+# qstat <job id>...: the table of the jobs the server knows, an error for each other one
+server=pbs01
+rc=0
+header=
+for arg in "$@"; do
+  case "$arg" in -*) continue ;; esac
+  id=${arg%%.*}
+  job="$FAKE_PBS/jobs/$id"
+  state=
+  if [ -e "$job/done" ]; then
+    if [ -e "$FAKE_PBS/torque" ]; then  # Torque lists completed jobs a while (keep_completed)
+      state=C
+    elif [ -e "$FAKE_PBS/history" ]; then  # PBS Pro with job_history_enable
+      echo "qstat: $id.$server Job has finished, use -x or -H to obtain historical job information" >&2
+      rc=35
+      continue
+    fi
+  elif [ -e "$job/exiting" ]; then state=E
+  elif [ -e "$job/started" ]; then state=R
+  elif [ -d "$job" ]; then state=Q
+  fi
+  if [ -z "$state" ]; then
+    if [ -e "$FAKE_PBS/torque" ]; then
+      echo "qstat: Unknown Job Id Error $id.$server" >&2
+    else
+      echo "qstat: Unknown Job Id $id.$server" >&2
+    fi
+    rc=153
+    continue
+  fi
+  if [ -z "$header" ]; then
+    header=1
+    if [ -e "$FAKE_PBS/torque" ]; then
+      echo "Job ID                    Name             User            Time Use S Queue"
+      echo "------------------------- ---------------- --------------- -------- - -----"
+    else
+      echo "Job id            Name             User              Time Use S Queue"
+      echo "----------------  ---------------- ----------------  -------- - -----"
+    fi
+  fi
+  use=00:00:01
+  [ "$state" = Q ] && use=0
+  printf "%-17s %-16.16s %-17.17s %8s %s %s\n" "$id.$server" "$(cat "$job/name")" \
+    "$(id -un)" "$use" "$state" workq
+done
+echo "qstat $*" >> "$FAKE_PBS/calls"  # once answered: "hold" releases the jobs
+exit $rc
+"""
+FAKE_QDEL = r"""#!/bin/sh
+# qdel <job id>...: SIGTERM to the job's session; a job the server no longer has is an error
+echo "qdel $*" >> "$FAKE_PBS/calls"
+rc=0
+for arg in "$@"; do
+  id=${arg%%.*}
+  job="$FAKE_PBS/jobs/$id"
+  if [ ! -d "$job" ] || [ -e "$job/done" ] || [ -e "$job/deleted" ]; then
+    echo "qdel: Unknown Job Id $id.pbs01" >&2
+    rc=153
+    continue
+  fi
+  touch "$job/deleted"
+  echo "$id" >> "$FAKE_PBS/deleted"
+  if [ -e "$job/started" ]; then
+    until [ -s "$job/pid" ]; do sleep 0.05; done
+    kill -TERM -- "-$(cat "$job/pid")" 2>/dev/null
+  fi
+done
+exit $rc
+"""
+
+
+@pytest.fixture()
+def fake_pbs(tmp_path, monkeypatch):
+    """Fake ``qsub`` / ``qstat`` / ``qdel`` on PATH (real dask workers run the job scripts
+    on this machine, the way a PBS MOM would); returns the directory of their records."""
+    pytest.importorskip("dask_jobqueue")
+    bin_dir, records = tmp_path / "bin", tmp_path / "pbs"
+    bin_dir.mkdir()
+    records.mkdir()
+    for folder, name, text in ((bin_dir, "qsub", FAKE_QSUB), (bin_dir, "qstat", FAKE_QSTAT),
+                               (bin_dir, "qdel", FAKE_QDEL), (records, "pbs_mom", FAKE_PBS_MOM)):
+        (folder / name).write_text(text)
+        (folder / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_PBS", str(records))
+    return records
+
+
+PBS = {"kind": "pbs", "cores": 1, "memory": "1GB", "walltime": "00:10:00",
+       "scheduler_options": {"dashboard_address": ":0"}}
+
+
+def test_pbs_sweep_runs_on_submitted_jobs(fake_pbs, serial_reference, study, tmp_path,
+                                          monkeypatch, capsys):
+    """The whole PBS path against the serial reference: adaptive jobs pending in the
+    queue (reported, from qstat's table), then running every point, and deleted with
+    qdel at the end. PBS starts the jobs in the user's home without the submitter's
+    environment: the study, a module found through a relative PYTHONPATH, is found
+    by the workers too (every point used to fail with ModuleNotFoundError)."""
+    monkeypatch.setattr(JobQueueExecutor, "queue_poll", 1.0)
+    monkeypatch.setattr(JobQueueExecutor, "notice_every", 0.0)
+    (fake_pbs / "hold").touch()
+    (tmp_path / "mods").mkdir()
+    (tmp_path / "mods" / "pbs_tiny_study.py").write_text(Path(study().rsplit(":", 1)[0])
+                                                         .read_text())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", "mods")
+    monkeypatch.syspath_prepend(str(tmp_path / "mods"))
+    ds = run("pbs_tiny_study:tiny", GRID, n_seeds=2, seed=5, output=tmp_path / "out",
+             progress=False, executor={**PBS, "adapt": {"minimum_jobs": 0, "maximum_jobs": 2},
+                                       "log_directory": str(tmp_path / "logs")})
+    assert (ds["status"] == "ok").all(), ds["error"].values
+    for name in ["y", "v", "count", "name", "point_seed"]:
+        xr.testing.assert_identical(ds[name], serial_reference[name])
+    calls = (fake_pbs / "calls").read_text().splitlines()
+    submitted = [c for c in calls if c.startswith("qsub ")]
+    assert 1 <= len(submitted) <= 2
+    # qsub printed "4101.pbs01": dask-jobqueue keeps the number, which qdel takes
+    assert sorted(set((fake_pbs / "deleted").read_text().split())) == [
+        str(4101 + k) for k in range(len(submitted))]
+    notices = [line for line in capsys.readouterr().err.splitlines()
+               if "no worker has joined after" in line]
+    assert any(re.search(r"job\(s\) submitted \(410[12](, 410[12])?\): [12] Q;", line)
+               for line in notices), notices
+
+
+@pytest.mark.parametrize("flavor", ["pbspro-history", "torque"])
+def test_pbs_jobs_whose_worker_cannot_start_stop_the_sweep(flavor, fake_pbs, study, tmp_path,
+                                                           monkeypatch):
+    """A job script whose Python is missing on the node: the sweep stops and quotes the
+    job's error file, under PBS's names for it: ``<id>.<server>.ER`` in the
+    log_directory (delivered while the job is exiting, state E), else
+    ``<job name>.e<seq>`` in the submission folder. PBS Pro keeping job history says
+    "Job has finished" instead of "Unknown Job Id" (the sweep used to wait for ever);
+    Torque lists the ended jobs as C."""
+    from v1model.sweep import ExecutorStartError
+
+    monkeypatch.setattr(JobQueueExecutor, "queue_poll", 1.0)
+    monkeypatch.chdir(tmp_path)  # where qsub runs: PBS_O_WORKDIR
+    (fake_pbs / "broken").touch()
+    if flavor == "torque":
+        (fake_pbs / "torque").touch()
+        options, log = {}, r"dask-worker\.e410[12]"
+    else:
+        (fake_pbs / "history").touch()
+        (fake_pbs / "stageout").touch()
+        options, log = {"log_directory": str(tmp_path / "logs")}, r"logs/410[12]\.pbs01\.ER"
+    stopped = (rf"(?s)all 2 worker job\(s\) \(410[12], 410[12]\) left the queue .*the end of "
+               rf"the job's log:\n.*{log}:\n.*/opt/missing/bin/python3: No such file")
+    with pytest.raises(ExecutorStartError, match=stopped):
+        run(study(), {"x": [1.0, 2.0]}, output=tmp_path / "out", progress=False,
+            executor={**PBS, "jobs": 2, **options})
+    assert not list((tmp_path / "out" / "points").glob("*.nc"))
+
+
+def test_pbs_refused_jobs_stop_the_sweep(fake_pbs, study, tmp_path, monkeypatch):
+    """PBS has no dry run like ``sbatch --test-only``: a job qsub refuses (here: its
+    queue) was only a log line of dask-jobqueue while the sweep waited for ever."""
+    from v1model.sweep import ExecutorStartError
+
+    monkeypatch.setattr(JobQueueExecutor, "queue_poll", 1.0)
+    monkeypatch.chdir(tmp_path)
+    (fake_pbs / "refuse").touch()
+    with pytest.raises(ExecutorStartError, match=r"kind 'pbs': `qsub` refused the worker job "
+                                                  r"\(exit code 170\): qsub: Unknown queue"):
+        run(study(), {"x": [1.0]}, output=tmp_path / "out", progress=False,
+            executor={**PBS, "queue": "nosuchqueue", "jobs": 1})
+    assert (fake_pbs / "calls").read_text().startswith("qsub ")
+
+
+def test_pbs_jobs_that_end_at_their_lifetime_are_replaced(fake_pbs, study, tmp_path,
+                                                          monkeypatch, capsys):
+    """Workers retiring at --lifetime end their job with points left; with PBS Pro's
+    job history qstat says "Job has finished" for them. New jobs are submitted and
+    every point finishes as in a serial run."""
+    monkeypatch.setattr(JobQueueExecutor, "queue_poll", 1.0)
+    monkeypatch.chdir(tmp_path)  # the jobs' output files land where qsub ran
+    (fake_pbs / "history").touch()
+    # two points per job: the first two finish within the 8 s, the next two cannot
+    grid = {"x": [1.0, 2.0], "label": ["a", "bb"]}
+    ds = run(study(), grid, params={"sleep": 4.0}, seed=5, output=tmp_path / "out",
+             progress=False, executor={**PBS, "jobs": 1, "cores": 2, "processes": 2,
+                                       "worker_extra_args": ["--lifetime", "8s"]})
+    serial = run(study(), grid, params={"sleep": 0.0}, seed=5, executor="serial",
+                 progress=False)
+    assert ds.attrs["sweep_n_ok"] == 4
+    for name in ["y", "v", "count", "name", "point_seed"]:
+        xr.testing.assert_identical(ds[name], serial[name])
+    submitted = [c for c in (fake_pbs / "calls").read_text().splitlines()
+                 if c.startswith("qsub ")]
+    assert len(submitted) >= 2
+    said = capsys.readouterr().err
+    assert re.search(r"all 1 worker job\(s\) ended \(1 GONE\) after \d+ point\(s\) finished; "
+                     r"submitting new job\(s\)", said), said

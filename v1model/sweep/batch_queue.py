@@ -16,7 +16,7 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 
-__all__ = ["job_states", "has_ended", "describe_states", "job_log_tail"]
+__all__ = ["job_states", "has_ended", "is_exiting", "describe_states", "job_log_tail"]
 
 #: SLURM job states after which the job will not run (``squeue --states``);
 #: COMPLETING is the moment a job ends
@@ -27,6 +27,9 @@ SLURM_ENDED = frozenset({
 #: PBS job states after which the job will not run: exiting, completed (Torque),
 #: finished (PBS Pro, with ``qstat -x``)
 PBS_ENDED = frozenset({"E", "C", "F"})
+#: states of a job that has ended but whose output files may still be on their way
+#: (PBS copies them from the node while the job is exiting)
+EXITING = frozenset({"COMPLETING", "E"})
 #: seconds a queue query may take before the state counts as unknown
 QUERY_TIMEOUT = 60
 
@@ -55,8 +58,11 @@ def job_states(kind: str, job_ids) -> dict | None:
         done = subprocess.run(command, capture_output=True, text=True, timeout=QUERY_TIMEOUT)
     except (OSError, subprocess.TimeoutExpired):
         return None
-    # both say so when none (squeue) or some (qstat) of the jobs are unknown to them
-    unknown = re.search(r"invalid job id|unknown job id", done.stderr, re.IGNORECASE)
+    # both say so when none (squeue) or some (qstat) of the jobs are unknown to them; PBS
+    # Pro keeping finished jobs (job_history_enable) says "<id> Job has finished, use -x"
+    # (Torque's qstat -x prints XML instead: not an option)
+    unknown = re.search(r"invalid job id|unknown job id|job has finished", done.stderr,
+                        re.IGNORECASE)
     if done.returncode != 0 and not unknown:
         return None
     listed = _parse_slurm(done.stdout) if kind == "slurm" else _parse_pbs(done.stdout)
@@ -97,6 +103,11 @@ def has_ended(kind: str, state: str) -> bool:
     return state == "GONE" or state in (SLURM_ENDED if kind == "slurm" else PBS_ENDED)
 
 
+def is_exiting(state: str) -> bool:
+    """True for an ended job whose output files may not be written yet."""
+    return state in EXITING
+
+
 def describe_states(states: dict) -> str:
     """``"2 PENDING (Priority), 1 RUNNING"``: job states counted, reasons kept."""
     counts = Counter(f"{s} ({r})" if r and r not in ("None", "(null)") else s
@@ -108,7 +119,8 @@ def job_log_tail(job_id: str, folders, lines: int = 5) -> str:
     """The last ``lines`` lines of the job's output files, or "".
 
     SLURM and PBS put the job's number in the names of its output files
-    (``slurm-123.out``, ``dask-worker-123.err``, ``dask-worker.o123``); the
+    (``slurm-123.out``, ``dask-worker-123.err``, ``dask-worker.o123``, and in a
+    ``#PBS -o`` folder ``123.server.OU``); the
     files of ``folders`` (the executor's ``log_directory``, else the folder
     the jobs were submitted from) that do are read, error files first.
     """
@@ -121,7 +133,10 @@ def job_log_tail(job_id: str, folders, lines: int = 5) -> str:
         folder = Path(folder)
         if folder.is_dir():
             found += [p for p in folder.iterdir() if p.is_file() and pattern.search(p.name)]
-    found.sort(key=lambda p: (not re.search(r"err|\.e\d", p.name), p.name))
+    # error files first: slurm-1.err, dask-worker.e123, 123.server.ER (PBS Pro's name
+    # in a -e folder)
+    found.sort(key=lambda p: (not re.search(r"err|\.e\d|\.ER$", p.name, re.IGNORECASE),
+                              p.name))
     parts = []
     for path in found[:2]:
         try:

@@ -14,10 +14,12 @@ starts.
 
 from __future__ import annotations
 
+import functools
 import logging
 import multiprocessing
 import sys
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -486,6 +488,43 @@ class DaskExecutor(Executor):
         return len(self.client.nthreads())
 
 
+def _pbs_prologue() -> list:
+    """First lines of a PBS job script: where SLURM starts a job in the folder it
+    was submitted from and with the submitter's environment, PBS starts it in the
+    user's home with a fresh one, so the workers would not find a study module
+    that the sweep imports from its folder or from PYTHONPATH (every point failed
+    with ModuleNotFoundError)."""
+    lines = ['cd "$PBS_O_WORKDIR"']
+    if os.environ.get("PYTHONPATH"):
+        lines.append(f"export PYTHONPATH={shlex.quote(os.environ['PYTHONPATH'])}")
+    return lines
+
+
+@functools.cache
+def _recording_job_class(job_cls):
+    """``job_cls`` (dask-jobqueue's SLURMJob, PBSJob) keeping the error of a failed
+    submission as ``submit_error``: dask-jobqueue submits in the background and
+    only logs a refused job, which leaves no job id to ask the queue about."""
+
+    from distributed.core import Status
+
+    class RecordingJob(job_cls):
+        submit_error = None
+
+        async def start(self):
+            try:
+                await super().start()
+            except Exception as exc:  # kept for JobWatch, then raised on
+                self.submit_error = str(exc) or type(exc).__name__
+                # "failed", not "created": closing the cluster asserts that every job it
+                # made has ended one way or the other
+                self.status = Status.failed
+                raise
+
+    RecordingJob.__name__ = RecordingJob.__qualname__ = job_cls.__name__
+    return RecordingJob
+
+
 class JobQueueExecutor(DaskExecutor):
     """Dask workers in SLURM or PBS jobs, through dask-jobqueue.
 
@@ -511,7 +550,9 @@ class JobQueueExecutor(DaskExecutor):
     points (their walltime, or their workers' ``--lifetime``) are replaced by
     new ones, which dask-jobqueue does not do; jobs that all ended before
     finishing any point stop the sweep with :class:`ExecutorStartError` (no
-    worker ever joined) or :class:`WorkersLostError`, quoting the job's log.
+    worker ever joined) or :class:`WorkersLostError`, quoting the job's log;
+    so does a set of jobs the batch system refused (quoting ``qsub`` /
+    ``sbatch``: PBS has no dry run to check the job script before the sweep).
     """
 
     def __init__(self, kind, jobs=None, adapt=None, **cluster_options):
@@ -534,7 +575,14 @@ class JobQueueExecutor(DaskExecutor):
 
         cls = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[self.kind]
         options = {"silence_logs": logging.ERROR, **self.cluster_options, **extra}
-        return cls(**options)
+        if self.kind == "pbs":
+            prologue = options.get("job_script_prologue")
+            if prologue is None:
+                import dask
+
+                prologue = dask.config.get("jobqueue.pbs.job-script-prologue", None) or []
+            options["job_script_prologue"] = [*_pbs_prologue(), *prologue]
+        return cls(job_cls=_recording_job_class(cls.job_cls), **options)
 
     def job_script(self) -> str:
         """The batch script one job of this executor would submit."""
@@ -560,6 +608,14 @@ class JobQueueExecutor(DaskExecutor):
             return []
         return [str(job.job_id) for job in list(self.cluster.workers.values())
                 if getattr(job, "job_id", None)]
+
+    def submit_errors(self) -> list:
+        """The messages of this cluster's job submissions that failed (``qsub`` or
+        ``sbatch`` refused the job), which dask-jobqueue only logs."""
+        if self.cluster is None:
+            return []
+        return [job.submit_error for job in list(self.cluster.workers.values())
+                if getattr(job, "submit_error", None) is not None]
 
     def _start_watch(self, stop_sweep):
         from .worker_watch import JobWatch

@@ -12,22 +12,32 @@ watches only the scheduler, and three cases look the same from there:
 - the jobs ran and ended, at their walltime or when their workers retired
   (``--lifetime``): dask-jobqueue does not submit new ones, neither at a fixed
   scale nor (with several worker processes per job) adaptively, so the sweep
-  would stop making progress with points left.
+  would stop making progress with points left;
+- the batch system refused the jobs (``qsub`` or ``sbatch`` failed: a queue or
+  account it does not know, a limit on jobs): dask-jobqueue only logs that, and
+  there is no job to wait for.
 
 :class:`JobWatch` asks the queue about the jobs whenever no worker is
 connected; it submits a fresh set of jobs when all of them ended after
 finishing points, and stops the sweep with an error when a set of jobs ended
 without finishing any (so that a point longer than the walltime cannot cycle
-jobs for ever).
+jobs for ever) or when every job of a set was refused, quoting the batch system.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 
-from .batch_queue import describe_states, has_ended, job_log_tail, job_states
+from .batch_queue import (
+    describe_states,
+    has_ended,
+    is_exiting,
+    job_log_tail,
+    job_states,
+)
 from .errors import ExecutorStartError, WorkersLostError
 
 __all__ = ["WorkerWatch", "JobWatch"]
@@ -79,8 +89,9 @@ class JobWatch(WorkerWatch):
     executor : JobQueueExecutor
         Its ``client``, ``cluster``, ``kind``, ``queue_poll`` (s between two
         looks), ``notice_every`` (s between two "still waiting" notices) and
-        ``finished`` (outcomes received so far) are read; its ``resubmit()``
-        submits a fresh set of jobs.
+        ``finished`` (outcomes received so far) are read, and its ``job_ids()``,
+        ``connected_workers()`` and ``submit_errors()`` called; its
+        ``resubmit()`` submits a fresh set of jobs.
     on_error : callable
         Called once with the exception that ends the sweep (the map then
         cancels the points left and raises it).
@@ -94,13 +105,16 @@ class JobWatch(WorkerWatch):
     #: consecutive failed looks (a scheduler that does not answer) after which
     #: the watch gives up, and the sweep goes on unwatched
     max_failures = 10
+    #: looks at the queue an error waits for the log of jobs still exiting (PBS
+    #: copies a job's output files while the job is in state E)
+    exit_waits = 2
 
     def run(self) -> None:
         ex = self.executor
         jobs: dict = {}  # the current set of jobs, in submission order
         replaced: set = set()  # ended jobs the cluster may list a while longer
         finished_before = ex.finished
-        waited, noticed, seen_worker = 0.0, None, False
+        waited, noticed, seen_worker, exit_waits = 0.0, None, False, 0
         failures = 0
         while not self.stopped.wait(ex.queue_poll):
             try:
@@ -111,11 +125,21 @@ class JobWatch(WorkerWatch):
                     waited, noticed, seen_worker = 0.0, None, True
                     continue
                 waited += ex.queue_poll
+                refused = ex.submit_errors()
+                if refused and not jobs:
+                    # the batch system refused every job of the set (PBS has no dry run
+                    # like SLURM's --test-only): no job will ever come
+                    self.on_error(self._refused(refused[0]))
+                    return
                 states = job_states(ex.kind, list(jobs))
                 ended = bool(states) and all(has_ended(ex.kind, s) for s, _ in states.values())
                 if self.stopped.is_set():
                     return
                 if ended and ex.finished == finished_before:
+                    exiting = any(is_exiting(s) for s, _ in states.values())
+                    if exiting and exit_waits < self.exit_waits and not self._log_tails(states):
+                        exit_waits += 1  # the job's output is on its way
+                        continue
                     self.on_error(self._error(states, waited, seen_worker))
                     return
                 if ended:
@@ -126,7 +150,7 @@ class JobWatch(WorkerWatch):
                     self.resubmissions += 1
                     replaced.update(jobs)
                     jobs, finished_before = {}, ex.finished
-                    waited, noticed, seen_worker = 0.0, None, False
+                    waited, noticed, seen_worker, exit_waits = 0.0, None, False, 0
                 elif noticed is None or waited - noticed >= ex.notice_every:
                     noticed = waited
                     since = (f"no worker connected for {waited:.0f} s" if seen_worker
@@ -151,13 +175,45 @@ class JobWatch(WorkerWatch):
                    "their state"
         return f"{len(jobs)} job(s) submitted ({', '.join(jobs)}): {describe_states(states)}"
 
+    def _log_folders(self) -> list:
+        log_dir = self.executor.cluster_options.get("log_directory")
+        return [log_dir] if log_dir else [os.getcwd()]
+
+    def _log_tails(self, states) -> list:
+        folders = self._log_folders()
+        return [t for t in (job_log_tail(job, folders) for job in states) if t]
+
+    def _refused(self, text: str) -> Exception:
+        """The error for a set of jobs that could not be submitted; ``text`` is the
+        submission's error (dask-jobqueue's "Command exited with non-zero exit
+        code.\nExit code: N\nCommand:\n...\nstdout:\n...\nstderr:\n...")."""
+        ex = self.executor
+        command = ex._submit_command()
+        code = re.search(r"Exit code: (-?\d+)", text)
+        output = re.search(r"stdout:\n(.*)\nstderr:\n(.*)", text, re.DOTALL)
+        if output:  # what the command said: its stderr, else its stdout
+            text = output.group(2).strip() or output.group(1).strip()
+        said = " ".join(line.strip() for line in text.splitlines()[-3:] if line.strip())
+        what = (f"`{command}` refused the worker job (exit code {code.group(1)})" if code
+                else f"the worker job could not be submitted with `{command}`")
+        if self.resubmissions:
+            return WorkersLostError(
+                f"executor kind {ex.kind!r}: {what}: {said or 'no message'}; the finished "
+                "points are saved: `v1model sweep resume` the sweep when jobs can be "
+                "submitted again")
+        return ExecutorStartError(
+            f"executor kind {ex.kind!r}: {what}: {said or 'no message'}; see the script "
+            "with `v1model sweep jobscript SPEC`")
+
     def _error(self, states, waited, seen_worker) -> Exception:
         ex = self.executor
-        log_dir = ex.cluster_options.get("log_directory")
-        folders = [log_dir] if log_dir else [os.getcwd()]
-        tails = [t for t in (job_log_tail(job, folders) for job in states) if t]
+        folders = self._log_folders()
+        tails = self._log_tails(states)
         if tails:
             log = "; the end of the job's log:\n" + tails[0]
+        elif ex.cluster_options.get("log_directory"):
+            log = (f"; no job log found in {folders[0]} (the batch system may not have "
+                   "copied it there yet)")
         else:
             log = ("; no job log found in " + folders[0] + " (set log_directory in the "
                    "[executor] table to keep the jobs' output)")
