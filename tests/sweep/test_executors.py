@@ -270,16 +270,24 @@ done
 def fake_slurm(tmp_path, monkeypatch):
     """A directory with fake ``sbatch`` / ``scancel`` on PATH (real dask workers run
     the job scripts on this machine); returns the directory of their records."""
+    return _fake_batch_system(tmp_path, monkeypatch, "FAKE_SLURM", {
+        "sbatch": FAKE_SBATCH, "scancel": FAKE_SCANCEL, "squeue": FAKE_SQUEUE})
+
+
+def _fake_batch_system(tmp_path, monkeypatch, variable, commands, records_scripts=None):
+    """Put ``commands`` (name -> shell script) on PATH and point ``variable`` at a
+    fresh records folder, which also gets ``records_scripts``; returns that folder."""
     pytest.importorskip("dask_jobqueue")
-    bin_dir, records = tmp_path / "bin", tmp_path / "slurm"
+    bin_dir, records = tmp_path / "bin", tmp_path / variable.lower()
     bin_dir.mkdir()
     records.mkdir()
-    for name, text in (("sbatch", FAKE_SBATCH), ("scancel", FAKE_SCANCEL),
-                       ("squeue", FAKE_SQUEUE)):
-        (bin_dir / name).write_text(text)
-        (bin_dir / name).chmod(0o755)
+    scripts = [(bin_dir, name, text) for name, text in commands.items()]
+    scripts += [(records, name, text) for name, text in (records_scripts or {}).items()]
+    for folder, name, text in scripts:
+        (folder / name).write_text(text)
+        (folder / name).chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("FAKE_SLURM", str(records))
+    monkeypatch.setenv(variable, str(records))
     return records
 
 
@@ -634,17 +642,8 @@ exit $rc
 def fake_pbs(tmp_path, monkeypatch):
     """Fake ``qsub`` / ``qstat`` / ``qdel`` on PATH (real dask workers run the job scripts
     on this machine, the way a PBS MOM would); returns the directory of their records."""
-    pytest.importorskip("dask_jobqueue")
-    bin_dir, records = tmp_path / "bin", tmp_path / "pbs"
-    bin_dir.mkdir()
-    records.mkdir()
-    for folder, name, text in ((bin_dir, "qsub", FAKE_QSUB), (bin_dir, "qstat", FAKE_QSTAT),
-                               (bin_dir, "qdel", FAKE_QDEL), (records, "pbs_mom", FAKE_PBS_MOM)):
-        (folder / name).write_text(text)
-        (folder / name).chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("FAKE_PBS", str(records))
-    return records
+    return _fake_batch_system(tmp_path, monkeypatch, "FAKE_PBS", {
+        "qsub": FAKE_QSUB, "qstat": FAKE_QSTAT, "qdel": FAKE_QDEL}, {"pbs_mom": FAKE_PBS_MOM})
 
 
 PBS = {"kind": "pbs", "cores": 1, "memory": "1GB", "walltime": "00:10:00",
