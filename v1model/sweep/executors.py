@@ -648,7 +648,8 @@ class JobQueueExecutor(DaskExecutor):
         if self.adapt is not None:
             self._adaptive = self.cluster.adapt(**self.adapt)
 
-    def _submit_command(self) -> str:
+    def submit_command(self) -> str:
+        """The command that submits this executor's jobs (`sbatch`, `qsub`)."""
         import dask_jobqueue
 
         job = {"slurm": dask_jobqueue.slurm.SLURMJob, "pbs": dask_jobqueue.pbs.PBSJob}[self.kind]
@@ -685,7 +686,7 @@ class JobQueueExecutor(DaskExecutor):
     def start(self):
         from distributed import Client
 
-        command = self._submit_command()
+        command = self.submit_command()
         if shutil.which(command) is None:
             raise ExecutorStartError(
                 f"executor kind {self.kind!r} submits its workers with `{command}`, which is "

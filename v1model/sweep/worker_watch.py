@@ -188,7 +188,7 @@ class JobWatch(WorkerWatch):
         submission's error (dask-jobqueue's "Command exited with non-zero exit
         code.\nExit code: N\nCommand:\n...\nstdout:\n...\nstderr:\n...")."""
         ex = self.executor
-        command = ex._submit_command()
+        command = ex.submit_command()
         code = re.search(r"Exit code: (-?\d+)", text)
         output = re.search(r"stdout:\n(.*)\nstderr:\n(.*)", text, re.DOTALL)
         if output:  # what the command said: its stderr, else its stdout
