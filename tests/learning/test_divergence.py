@@ -89,7 +89,9 @@ def test_mod_is_scale_equivariant_and_refuses_data_below_float32():
     D1, _ = learn_mod(X, 8, lam=0.3, n_updates=5, seed=1, progress=False)
     for scale in (1e-12, 1e6):
         D, _ = learn_mod(X * scale, 8, lam=0.3 * scale, n_updates=5, seed=1, progress=False)
-        np.testing.assert_allclose(D, D1, atol=1e-5)
+        # float32 rounds the scaled data differently; five updates amplify it to 2e-5
+        # on AMD EPYC's OpenBLAS kernel (a lam 1.5x off the scale changes atoms by 0.06)
+        np.testing.assert_allclose(D, D1, atol=2e-4)
     with pytest.raises(ValueError, match=r"X: values of at most 3.9e-25 are too small for "
                                          r"float32 .* or use dtype=float64"):
         learn_mod(X * 1e-25, 8, lam=0.3e-25, n_updates=5, seed=1, progress=False)
