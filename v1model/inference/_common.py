@@ -218,6 +218,11 @@ def lasso_objective(X, D, A, lam):
     return float(objective(X, D, A, lam, "soft").sum())
 
 
+#: the step-size rules divide by ``STEP_MARGIN * lambda_max(D D^T)``: strictly below the
+#: stability limit 1 / lambda_max despite rounding
+STEP_MARGIN = 1.0001
+
+
 def spectral_norm_gram(D):
     """Largest eigenvalue of the Gram matrix D D^T (= ||D||_2^2)."""
     D64 = np.asarray(D, dtype=np.float64)

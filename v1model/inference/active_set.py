@@ -39,6 +39,7 @@ import numpy as np
 from ..validation import (check_array, check_bool, check_int, check_nonnegative, check_positive,
                           check_shape)
 from ._common import (
+    STEP_MARGIN,
     check_warm_start,
     history_dataset,
     history_record,
@@ -154,7 +155,7 @@ def lasso_active_set(
     A = np.zeros((n, k), dtype) if A0 is None else np.array(A0, dtype=dtype)
     G = D @ D.T
     B = X @ D.T
-    L = spectral_norm_gram(D) * 1.0001
+    L = spectral_norm_gram(D) * STEP_MARGIN
     stats = _stats if _stats is not None else {}
     stats.update(flops=2.0 * n * k * D.shape[1] + 2.0 * k * k * D.shape[1], n_solves=0)
     records = [history_record(X, D, A, lam)] if return_history else None

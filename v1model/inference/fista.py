@@ -17,6 +17,7 @@ import numpy as np
 
 from ..validation import check_choice, check_int, check_positive
 from ._common import (
+    STEP_MARGIN,
     check_warm_start,
     history_dataset,
     history_record,
@@ -223,7 +224,7 @@ def fista_iterate(A, B, G, lam, *, max_iter, tol, positive=False, restart=True,
     dtype = A.dtype
     if L is None:
         L = float(np.linalg.eigvalsh(G.astype(np.float64))[-1])
-    L *= 1.0001  # strictly below the stability limit despite rounding
+    L *= STEP_MARGIN
     n_iter_max, n_left = 0, 0
     if step == "constant":
         # Z = Y - (Y G - B) / L = Y (I - G / L) + B / L : one matmul, one add

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..validation import check_int, check_positive
 from ._common import (
+    STEP_MARGIN,
     check_warm_start,
     history_dataset,
     history_record,
@@ -94,7 +95,7 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     A0 = check_warm_start(A0, (n, k), dtype)
     G = D @ D.T
-    mu = 1.0 / (spectral_norm_gram(D) * 1.0001)
+    mu = 1.0 / (spectral_norm_gram(D) * STEP_MARGIN)
     M = np.eye(k, dtype=dtype) - dtype.type(mu) * G
     Bs = (X @ D.T) * dtype.type(mu)
     thr = None if lam is None else dtype.type(lam_checked * np.sqrt(mu))

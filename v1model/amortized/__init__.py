@@ -1,0 +1,19 @@
+"""Learned approximate sparse inference (amortized coding).
+
+A network trained once maps a signal to (an approximation of) its sparse code
+in a fixed, small number of steps, instead of iterating a solver to
+convergence for every signal:
+
+- :class:`LISTA`: learned ISTA (Gregor & LeCun 2010), ``n_layers`` shrinkage
+  layers initialised at ISTA's weights and trained to predict the LASSO codes
+  of :mod:`v1model.inference`;
+- :func:`lista_error_by_depth`: LISTA's error to the optimal codes against
+  ISTA's and FISTA's after the same number of iterations (the paper's
+  comparison), as an xarray Dataset;
+- :func:`optimal_codes`: the target codes (FISTA to a tight tolerance).
+"""
+
+from .compare import lista_error_by_depth
+from .lista import LISTA, NotFittedError, optimal_codes
+
+__all__ = ["LISTA", "NotFittedError", "lista_error_by_depth", "optimal_codes"]

@@ -1,0 +1,92 @@
+"""LISTA against ISTA and FISTA at equal depth (Gregor & LeCun 2010, Fig. 3)."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from ..inference._common import spectral_norm_gram, validate_problem
+from ..inference.fista import fista_iterate
+from ..io import seed_attr
+from ..validation import as_generator, check_array, check_int, check_positive, check_same_features
+from ._unrolled import code_loss
+from .lista import LISTA, optimal_codes
+
+__all__ = ["lista_error_by_depth", "SOLVERS"]
+
+#: the solvers compared, in the order of the ``solver`` coordinate
+SOLVERS = ("ista", "fista", "lista")
+
+
+def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
+                         target_tol=1e-8, dtype="float32", **lista_params) -> xr.Dataset:
+    """Error to the optimal LASSO codes after ``T`` iterations or layers.
+
+    For each ``T`` in ``depths``: ISTA and FISTA (constant step
+    ``1 / lambda_max(D D^T)``, no momentum restart, from zero codes) run
+    exactly ``T`` iterations on ``X_test``, and a :class:`LISTA` with
+    ``n_layers=T`` is trained on ``X_train`` and applied to ``X_test``. The
+    error of codes ``Z`` is ``0.5 * mean_i ||z_i - z*_i||^2`` with ``z*``
+    from :func:`optimal_codes`.
+
+    Parameters
+    ----------
+    X_train : array_like, shape (n_train, n_features)
+        Signals LISTA is trained on.
+    X_test : array_like, shape (n_test, n_features)
+        Held-out signals the errors are measured on.
+    D : array_like, shape (n_atoms, n_features)
+        Dictionary, one atom per row.
+    lam : float
+        L1 penalty, > 0 (units of ``X``).
+    depths : sequence of int, default (1, 2, 3)
+        Iterations / layers, each >= 1.
+    seed : int, Generator or None, default 0
+        Seed of LISTA's minibatch order (one generator for all depths).
+    target_tol : float, default 1e-8
+        FISTA's tolerance for ``z*``.
+    dtype : {"float32", "float64"}, default "float32"
+        Precision of the three methods (``z*`` is computed in float64).
+    **lista_params
+        Other parameters of :class:`LISTA` (``n_steps``, ``batch_size``,
+        ``learning_rate``, ...).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``prediction_error`` (solver, n_iter) in (units of codes)^2;
+        ``zero_code_error`` (the error of all-zero codes,
+        ``0.5 mean ||z*||^2``, a scale for the others); the settings in attrs.
+    """
+    lam = check_positive(lam, "lam")
+    depths = [check_int(t, "depths", minimum=1) for t in np.atleast_1d(depths)]
+    X_train, D, _, dt = validate_problem(X_train, D, lam, dtype)
+    X_test = check_array(X_test, "X_test", ndim=2, dtype=dt)
+    check_same_features(X_test, D, "X_test", "D")
+    rng = as_generator(seed)
+    target_train = optimal_codes(X_train, D, lam, target_tol, dt)
+    target_test = optimal_codes(X_test, D, lam, target_tol, dt)
+    G, B, L = D @ D.T, X_test @ D.T, spectral_norm_gram(D)
+    error = np.empty((len(SOLVERS), len(depths)))
+    for j, T in enumerate(depths):
+        for i, accelerated in enumerate((False, True)):
+            Z = np.zeros_like(target_test)
+            fista_iterate(Z, B, G, lam, max_iter=T, tol=0, accelerated=accelerated,
+                          restart=False, L=L)
+            error[i, j] = code_loss(Z, target_test)[0]
+        net = LISTA(T, lam, target_tol=target_tol, dtype=dt, **lista_params)
+        net.fit(X_train, D, seed=rng, target=target_train)
+        error[2, j] = net.loss(X_test, target_test)
+    units = "(units of codes)^2"
+    ds = xr.Dataset(
+        {"prediction_error": (("solver", "n_iter"), error, {
+            "long_name": "0.5 mean ||z - z*||^2 on held-out signals", "units": units}),
+         "zero_code_error": ((), code_loss(np.zeros_like(target_test), target_test)[0], {
+             "long_name": "error of all-zero codes, 0.5 mean ||z*||^2", "units": units})},
+        coords={"solver": list(SOLVERS), "n_iter": depths})
+    ds["n_iter"].attrs.update(long_name="iterations (ISTA, FISTA) or layers (LISTA)", units="1")
+    ds.attrs.update(lam=lam, target_tol=float(target_tol), dtype=dt.name, seed=seed_attr(seed),
+                    n_train=X_train.shape[0], n_test=X_test.shape[0], n_atoms=D.shape[0],
+                    n_features=D.shape[1],
+                    **{f"lista_{k}": v for k, v in lista_params.items()})
+    return ds
