@@ -4,7 +4,8 @@ and the estimator's contract (precision, persistence, bad input)."""
 import numpy as np
 import pytest
 
-from v1model.amortized import LISTA, NotFittedError, lista_error_by_depth, optimal_codes
+from v1model.amortized import (LISTA, NotFittedError, lista_error_by_depth, optimal_codes,
+                               solver_error_by_iteration)
 from v1model.amortized._unrolled import code_loss
 
 #: training settings of the claim tests (~1 s per depth on one core)
@@ -220,3 +221,32 @@ def test_lista_error_by_depth_dataset(small_problem):
         lista_error_by_depth(X[:30], X[30:], D, lam, depths=[0])
     with pytest.raises(ValueError, match="X_test has 7 features"):
         lista_error_by_depth(X[:30], X[30:, :7], D, lam)
+
+
+def test_solver_error_by_iteration_matches_separate_runs(small_problem):
+    # the curve recorded after every iteration is the error of a run stopped there
+    import warnings
+
+    from v1model.inference import ConvergenceWarning, fista
+
+    X, D, lam = small_problem
+    target = optimal_codes(X, D, lam)
+    ds = solver_error_by_iteration(X, D, lam, 6, target=target, dtype="float64")
+    assert list(ds["iteration"].values) == [1, 2, 3, 4, 5, 6]
+    for solver, accelerated in (("ista", False), ("fista", True)):
+        for T in (1, 4, 6):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                Z = fista(X, D, lam, accelerated=accelerated, restart=False, step="constant",
+                          max_iter=T, tol=1e-300, dtype=np.float64)
+            expected = code_loss(Z, target)[0]
+            got = float(ds["prediction_error"].sel(solver=solver, iteration=T))
+            assert got == pytest.approx(expected, rel=1e-12), (solver, T)
+    # FISTA overtakes ISTA once momentum builds up; both fall below the zero code
+    err = ds["prediction_error"]
+    assert err.sel(solver="fista", iteration=6) < err.sel(solver="ista", iteration=6)
+    assert np.all(err < ds["zero_code_error"])
+    with pytest.raises(ValueError, match="n_iter must be >= 1, got 0"):
+        solver_error_by_iteration(X, D, lam, 0)
+    with pytest.raises(ValueError, match=r"target must have shape \(40, 12\)"):
+        solver_error_by_iteration(X, D, lam, 2, target=target[:, :5])

@@ -10,10 +10,13 @@ convergence for every signal:
 - :func:`lista_error_by_depth`: LISTA's error to the optimal codes against
   ISTA's and FISTA's after the same number of iterations (the paper's
   comparison), as an xarray Dataset;
+- :func:`solver_error_by_iteration`: ISTA's and FISTA's error after each
+  iteration;
 - :func:`optimal_codes`: the target codes (FISTA to a tight tolerance).
 """
 
-from .compare import lista_error_by_depth
+from .compare import lista_error_by_depth, solver_error_by_iteration
 from .lista import LISTA, NotFittedError, optimal_codes
 
-__all__ = ["LISTA", "NotFittedError", "lista_error_by_depth", "optimal_codes"]
+__all__ = ["LISTA", "NotFittedError", "lista_error_by_depth", "optimal_codes",
+           "solver_error_by_iteration"]

@@ -8,11 +8,12 @@ import xarray as xr
 from ..inference._common import spectral_norm_gram, validate_problem
 from ..inference.fista import fista_iterate
 from ..io import seed_attr
-from ..validation import as_generator, check_array, check_int, check_positive, check_same_features
+from ..validation import (as_generator, check_array, check_int, check_positive,
+                          check_same_features, check_shape)
 from ._unrolled import code_loss
 from .lista import LISTA, optimal_codes
 
-__all__ = ["lista_error_by_depth", "SOLVERS"]
+__all__ = ["lista_error_by_depth", "solver_error_by_iteration", "SOLVERS"]
 
 #: the solvers compared, in the order of the ``solver`` coordinate
 SOLVERS = ("ista", "fista", "lista")
@@ -66,14 +67,11 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
     rng = as_generator(seed)
     target_train = optimal_codes(X_train, D, lam, target_tol, dt)
     target_test = optimal_codes(X_test, D, lam, target_tol, dt)
-    G, B, L = D @ D.T, X_test @ D.T, spectral_norm_gram(D)
+    baseline = solver_error_by_iteration(X_test, D, lam, max(depths), target=target_test,
+                                         dtype=dt)
     error = np.empty((len(SOLVERS), len(depths)))
+    error[:2] = baseline["prediction_error"].sel(iteration=depths).values
     for j, T in enumerate(depths):
-        for i, accelerated in enumerate((False, True)):
-            Z = np.zeros_like(target_test)
-            fista_iterate(Z, B, G, lam, max_iter=T, tol=0, accelerated=accelerated,
-                          restart=False, L=L)
-            error[i, j] = code_loss(Z, target_test)[0]
         net = LISTA(T, lam, target_tol=target_tol, dtype=dt, **lista_params)
         net.fit(X_train, D, seed=rng, target=target_train)
         error[2, j] = net.loss(X_test, target_test)
@@ -81,12 +79,75 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
     ds = xr.Dataset(
         {"prediction_error": (("solver", "n_iter"), error, {
             "long_name": "0.5 mean ||z - z*||^2 on held-out signals", "units": units}),
-         "zero_code_error": ((), code_loss(np.zeros_like(target_test), target_test)[0], {
-             "long_name": "error of all-zero codes, 0.5 mean ||z*||^2", "units": units})},
+         "zero_code_error": baseline["zero_code_error"]},
         coords={"solver": list(SOLVERS), "n_iter": depths})
     ds["n_iter"].attrs.update(long_name="iterations (ISTA, FISTA) or layers (LISTA)", units="1")
     ds.attrs.update(lam=lam, target_tol=float(target_tol), dtype=dt.name, seed=seed_attr(seed),
                     n_train=X_train.shape[0], n_test=X_test.shape[0], n_atoms=D.shape[0],
                     n_features=D.shape[1],
                     **{f"lista_{k}": v for k, v in lista_params.items()})
+    return ds
+
+
+def solver_error_by_iteration(X, D, lam, n_iter, *, target=None, target_tol=1e-8,
+                              dtype="float32") -> xr.Dataset:
+    """Error to the optimal LASSO codes after each of ``n_iter`` ISTA and FISTA iterations.
+
+    Both run from zero codes with the constant step ``1 / lambda_max(D D^T)``
+    and no momentum restart (the textbook schemes of Beck & Teboulle 2009,
+    as in Gregor & LeCun's comparison); the error of codes ``Z`` is
+    ``0.5 * mean_i ||z_i - z*_i||^2``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Signals.
+    D : array_like, shape (n_atoms, n_features)
+        Dictionary, one atom per row.
+    lam : float
+        L1 penalty, > 0 (units of ``X``).
+    n_iter : int
+        Iterations, >= 1.
+    target : array_like, shape (n_samples, n_atoms), optional
+        The optimal codes ``z*``; default :func:`optimal_codes` (FISTA to
+        ``target_tol``).
+    target_tol : float, default 1e-8
+    dtype : {"float32", "float64"}, default "float32"
+        Precision of the iterations.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``prediction_error`` (solver, iteration) with solver ``"ista"``,
+        ``"fista"`` and iteration ``1 .. n_iter``, in (units of codes)^2;
+        ``zero_code_error`` (``0.5 mean ||z*||^2``, the error at iteration 0).
+    """
+    lam = check_positive(lam, "lam")
+    n_iter = check_int(n_iter, "n_iter", minimum=1)
+    X, D, _, dt = validate_problem(X, D, lam, dtype)
+    if target is None:
+        target = optimal_codes(X, D, lam, check_positive(target_tol, "target_tol"), np.float64)
+    target = check_shape(check_array(target, "target", ndim=2), "target",
+                         (X.shape[0], D.shape[0]))
+    G, B, L = D @ D.T, X @ D.T, spectral_norm_gram(D)
+    error = np.empty((2, n_iter))
+    for i, accelerated in enumerate((False, True)):
+        Z = np.zeros(target.shape, dt)
+        it = iter(range(n_iter))
+
+        def record(live, A, i=i, it=it):  # called after every iteration
+            error[i, next(it)] = code_loss(A.astype(np.float64), target)[0]
+
+        fista_iterate(Z, B, G, lam, max_iter=n_iter, tol=0, accelerated=accelerated,
+                      restart=False, L=L, on_iter=record, block_size=max(X.shape[0], 1))
+    units = "(units of codes)^2"
+    ds = xr.Dataset(
+        {"prediction_error": (("solver", "iteration"), error, {
+            "long_name": "0.5 mean ||z - z*||^2", "units": units}),
+         "zero_code_error": ((), code_loss(np.zeros_like(target), target)[0], {
+             "long_name": "error of all-zero codes, 0.5 mean ||z*||^2", "units": units})},
+        coords={"solver": ["ista", "fista"], "iteration": np.arange(1, n_iter + 1)})
+    ds["iteration"].attrs.update(long_name="iterations from zero codes", units="1")
+    ds.attrs.update(lam=lam, dtype=dt.name, n_samples=X.shape[0], n_atoms=D.shape[0],
+                    n_features=D.shape[1], step="constant", restart=0)
     return ds
