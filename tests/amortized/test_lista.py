@@ -250,3 +250,14 @@ def test_solver_error_by_iteration_matches_separate_runs(small_problem):
         solver_error_by_iteration(X, D, lam, 0)
     with pytest.raises(ValueError, match=r"target must have shape \(40, 12\)"):
         solver_error_by_iteration(X, D, lam, 2, target=target[:, :5])
+
+
+def test_encode_keeps_the_fitted_depth(small_problem):
+    # the weights were trained for their depth: changing n_layers afterwards does not
+    # silently change what encode computes (refit to change it)
+    X, D, lam = small_problem
+    net = LISTA(3, lam, dtype="float64").initialize(D)
+    Z = net.encode(X)
+    net.n_layers = 1
+    np.testing.assert_array_equal(net.encode(X), Z)
+    assert net.n_layers_ == 3

@@ -96,6 +96,8 @@ class LISTA:
         ``theta``.
     dictionary_ : ndarray, shape (n_atoms, n_features)
         The dictionary ``D`` the network was initialised from.
+    n_layers_ : int
+        The depth the weights were trained for (used by :meth:`encode`).
     n_features_in_ : int
     history_ : xarray.Dataset or None
         Over ``step`` (Adam steps made before the row): ``train_loss`` (mean
@@ -247,6 +249,7 @@ class LISTA:
         return row
 
     def _set_weights(self, W_e, S, theta, D):
+        self.n_layers_ = int(self.n_layers)  # encode's depth, even if n_layers changes later
         self.encoder_weight_, self.lateral_weight_, self.threshold_ = W_e, S, theta
         self.dictionary_ = D
         self.n_features_in_ = D.shape[1]
@@ -277,7 +280,7 @@ class LISTA:
             raise ValueError(f"X has {X.shape[1]} features per sample (shape {X.shape}) but "
                              f"this LISTA was fitted with {self.n_features_in_}; expected X "
                              f"of shape (n_samples, {self.n_features_in_})")
-        return lista_forward(X, W_e, self.lateral_weight_, self.threshold_, int(self.n_layers))
+        return lista_forward(X, W_e, self.lateral_weight_, self.threshold_, self.n_layers_)
 
     def loss(self, X, target):
         """The training loss ``0.5 * mean_i ||z_i - z*_i||^2`` on ``(X, target)``."""
@@ -302,6 +305,7 @@ class LISTA:
             ds = ds.merge(history)
         params = self.get_params()
         params["dtype"] = check_dtype(params["dtype"]).name
+        params["n_layers"] = self.n_layers_  # the depth of the weights
         ds.attrs = clean_attrs({"kind": LISTA_KIND, **{f"param_{k}": v for k, v in params.items()},
                                 **({} if self.history_ is None else
                                    {f"history_{k}": v for k, v in self.history_.attrs.items()})})

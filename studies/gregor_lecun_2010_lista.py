@@ -1,0 +1,219 @@
+"""Gregor & LeCun (2010): learned ISTA predicts sparse codes in a few layers.
+
+The paper's comparison (its Fig. 3 and Table 1): on held-out whitened
+natural-image patches, the error of the codes to the optimal LASSO code
+``z*`` after ``T`` iterations of ISTA and of FISTA, and after ``T`` layers of
+LISTA trained to predict ``z*``. LISTA's weights start at ISTA's, so any gap
+between them is training's. We also record ISTA's and FISTA's error after
+every iteration up to ``n_iter_max``, and read off how many iterations each
+needs to reach the error of LISTA with ``T`` layers.
+
+Quick run (8x8 patches, 128 learned atoms, lam = 0.3, seed 0; errors
+``0.5 mean ||z - z*||^2``, 1.08 for all-zero codes): LISTA 0.40 / 0.30 /
+0.27 at ``T`` = 1, 2, 3 layers, against ISTA's 0.92 / 0.82 / 0.75 and FISTA's
+0.92 / 0.82 / 0.73 after as many iterations; ISTA needs 20 / 34 / 41 and
+FISTA 10 / 14 / 15 iterations to be as close to ``z*`` (``attrs`` and
+``iterations_to_match``).
+
+Defaults and their sources
+--------------------------
+- Patches: 10x10 (full run) or 8x8 (quick) from whitened natural images; a
+  dictionary learned with the Olshausen-Field rule at the same ``lam``.
+- Codes: 400 units (4x overcomplete; full) or 128 (2x; quick). ISTA and
+  FISTA with the constant step ``1 / lambda_max(D D^T)`` from zero codes, no
+  momentum restart, as in the paper's comparison.
+- LISTA: weights shared across layers and started at ISTA's, the paper's
+  supervised loss ``0.5 mean ||z - z*||^2`` with ``z*`` from FISTA to
+  ``tol=1e-8``; minibatch Adam instead of the paper's stochastic gradient
+  descent (no learning-rate schedule to tune).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from v1model.sweep.preflight import checks_parameters, parameters_checked
+
+NAME = "gregor-lecun-2010-lista"
+TITLE = "Learned ISTA (LISTA) is closer to the optimal sparse code than ISTA and FISTA at equal depth"
+REFERENCE = (
+    "Gregor, K. & LeCun, Y. (2010). Learning fast approximations of sparse coding. "
+    "Proceedings of the 27th International Conference on Machine Learning (ICML), 399-406."
+)
+PARAMETER_UNITS = {"lam": "1", "patch_size": "pixel"}
+
+
+@checks_parameters
+def run(
+    quick: bool = False,
+    seed: int = 0,
+    *,
+    images: str = "skimage",
+    patch_size: int | None = None,
+    n_atoms: int | None = None,
+    lam: float = 0.3,
+    n_updates: int | None = None,
+    n_train: int | None = None,
+    n_test: int | None = None,
+    depths=None,
+    n_steps: int | None = None,
+    learning_rate: float = 1e-3,
+    batch_size: int = 100,
+    n_iter_max: int | None = None,
+    progress: bool = True,
+) -> xr.Dataset:
+    """Learn a dictionary, train LISTA at each depth, compare with ISTA and FISTA.
+
+    Parameters
+    ----------
+    quick : bool
+        8x8 patches, 128 atoms, 300 learning updates, 5,000 training and 500
+        test patches, depths 1-3, 1,000 Adam steps (about 15 s) instead of
+        10x10, 400 atoms, 2,000 updates, 20,000 and 2,000 patches, depths
+        1, 2, 3, 5, 7 and 5,000 steps.
+    seed : int
+    images : str
+        Image source for :func:`stimuli.load_images`.
+    patch_size, n_atoms : int, optional
+    lam : float
+        L1 penalty of the LASSO (units of the whitened pixels), also used to
+        learn the dictionary.
+    n_updates : int, optional
+        Dictionary-learning updates.
+    n_train, n_test : int, optional
+        Patches LISTA is trained on; held-out patches the errors are
+        measured on.
+    depths : sequence of int, optional
+        Iterations / layers ``T`` compared.
+    n_steps : int, optional
+        Adam steps per LISTA.
+    learning_rate : float
+        Adam's step size.
+    batch_size : int
+        Patches per Adam step.
+    n_iter_max : int, optional
+        ISTA and FISTA iterations recorded (default 100 quick, 300 full).
+    progress : bool
+
+    Returns
+    -------
+    xarray.Dataset
+        ``dictionary`` (atom, y, x); ``prediction_error`` (solver, n_iter):
+        ISTA, FISTA and LISTA at each depth; ``iteration_error``
+        (iterative_solver, iteration): ISTA and FISTA after each iteration;
+        ``iterations_to_match`` (iterative_solver, n_iter): the iterations
+        ISTA or FISTA need to be as close to ``z*`` as LISTA with ``n_iter``
+        layers (NaN beyond ``n_iter_max``); ``zero_code_error``;
+        ``learning_objective`` (update). Errors are ``0.5 mean ||z - z*||^2``.
+    """
+    from stimuli import sample_patches
+    from studies._defaults import quick_default
+    from v1model.amortized import lista_error_by_depth, solver_error_by_iteration
+    from v1model.learning.olshausen_field import learn_dictionary
+    from v1model.validation import as_generator, check_bool, check_int, check_positive
+
+    quick = check_bool(quick, "quick")  # "no" would be truthy
+    p = check_int(quick_default(patch_size, quick, 8, 10), "patch_size", minimum=2)
+    k = check_int(quick_default(n_atoms, quick, 128, 400), "n_atoms", minimum=1)
+    lam = check_positive(lam, "lam")
+    n_updates = check_int(quick_default(n_updates, quick, 300, 2000), "n_updates", minimum=1)
+    n_train = check_int(quick_default(n_train, quick, 5000, 20000), "n_train", minimum=1)
+    n_test = check_int(quick_default(n_test, quick, 500, 2000), "n_test", minimum=1)
+    depths = [check_int(t, "depths", minimum=1)
+              for t in np.atleast_1d(quick_default(depths, quick, (1, 2, 3), (1, 2, 3, 5, 7)))]
+    n_steps = check_int(quick_default(n_steps, quick, 1000, 5000), "n_steps", minimum=1)
+    learning_rate = check_positive(learning_rate, "learning_rate")
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    n_iter_max = check_int(quick_default(n_iter_max, quick, 100, 300), "n_iter_max",
+                           minimum=max(depths))
+    check_bool(progress, "progress")
+    parameters_checked()  # a sweep's pre-flight stops here, before any work
+
+    from stimuli.images import check_patch_size, load_whitened
+
+    rng = as_generator(seed)
+    imgs, _ = load_whitened(images, name="images")
+    check_patch_size(p, imgs.shape, name="patch_size")
+    X_learn = sample_patches(imgs, p, max(20000, n_train), seed=rng)
+    D, learn_hist = learn_dictionary(X_learn, k, lam=lam, n_updates=n_updates, seed=rng,
+                                     progress=progress)
+    X = sample_patches(imgs, p, n_train + n_test, seed=rng)
+    X_train, X_test = X[:n_train], X[n_train:]
+    by_depth = lista_error_by_depth(X_train, X_test, D, lam, depths, seed=rng, n_steps=n_steps,
+                                    learning_rate=learning_rate, batch_size=batch_size,
+                                    progress=progress)
+    curves = solver_error_by_iteration(X_test, D, lam, n_iter_max)
+    curve = curves["prediction_error"].values
+    lista = by_depth["prediction_error"].sel(solver="lista").values
+    to_match = np.full((2, len(depths)), np.nan)
+    for i in range(2):
+        for j, err in enumerate(lista):
+            reached = np.flatnonzero(curve[i] <= err)
+            if reached.size:
+                to_match[i, j] = reached[0] + 1
+    units = "(units of codes)^2"
+    ds = xr.Dataset(
+        {
+            "dictionary": (("atom", "y", "x"), D.reshape(k, p, p), {
+                "long_name": "learned dictionary (unit-norm atoms)", "units": "1"}),
+            "prediction_error": by_depth["prediction_error"],
+            "iteration_error": (("iterative_solver", "iteration"), curve, {
+                "long_name": "0.5 mean ||z - z*||^2 on held-out patches", "units": units}),
+            "iterations_to_match": (("iterative_solver", "n_iter"), to_match, {
+                "long_name": "iterations ISTA/FISTA need to reach LISTA's error with n_iter "
+                             "layers (NaN: more than n_iter_max)", "units": "1"}),
+            "zero_code_error": by_depth["zero_code_error"],
+            "learning_objective": (("update",), learn_hist["objective"].values, {
+                "long_name": "mean energy per patch while learning", "units": "1"}),
+        },
+        coords={"iterative_solver": ["ista", "fista"], "iteration": curves["iteration"],
+                "update": np.arange(learn_hist.sizes["update"])},
+    )
+    ista = by_depth["prediction_error"].sel(solver="ista").values
+    ds.attrs.update(
+        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed, images=str(images),
+        patch_size=p, n_atoms=k, lam=lam, n_updates=n_updates, n_train=n_train, n_test=n_test,
+        depths=np.asarray(depths), n_steps=n_steps, learning_rate=learning_rate,
+        batch_size=batch_size, n_iter_max=n_iter_max,
+        lista_over_ista=np.asarray(lista / ista),
+        error_units="0.5 mean ||z - z*||^2, (units of codes)^2",
+    )
+    return ds
+
+
+def plot(ds: xr.Dataset, outdir) -> list[Path]:
+    """Error to the optimal code against iterations / layers (the paper's Fig. 3)."""
+    from v1model.io import save_figure
+    from v1model.plotting._mpl import pyplot
+
+    plt = pyplot()
+    outdir = Path(outdir)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    ax = axes[0]
+    it = ds["iteration"].values
+    zero = float(ds["zero_code_error"])
+    for solver, style in (("ista", "C0-"), ("fista", "C1-")):
+        curve = ds["iteration_error"].sel(iterative_solver=solver).values
+        ax.plot(np.r_[0, it], np.r_[zero, curve], style, label=solver.upper())
+    depths = ds["n_iter"].values
+    ax.plot(depths, ds["prediction_error"].sel(solver="lista").values, "C3o-", label="LISTA")
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set(yscale="log", xlabel="iterations (ISTA, FISTA) or layers (LISTA)",
+           ylabel="0.5 mean ||z - z*||^2",
+           title=f"held-out {ds.attrs['patch_size']}x{ds.attrs['patch_size']} patches, "
+                 f"{ds.attrs['n_atoms']} atoms, lam = {ds.attrs['lam']:g}")
+    ax.legend(frameon=False)
+    ax = axes[1]
+    for solver, style in (("ista", "C0o-"), ("fista", "C1o-")):
+        ax.plot(depths, ds["iterations_to_match"].sel(iterative_solver=solver).values, style,
+                label=solver.upper())
+    ax.plot(depths, depths, "k:", lw=0.8, label="equal depth")
+    ax.set_xticks(depths)
+    ax.set(xlabel="LISTA layers", ylabel="iterations to match LISTA's error",
+           title="what a trained layer is worth")
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return [save_figure(fig, outdir / f"{NAME}.png")]

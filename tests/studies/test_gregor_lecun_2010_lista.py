@@ -1,0 +1,70 @@
+"""gregor-lecun-2010-lista end to end (quick, smaller): trained LISTA layers are
+worth several ISTA and FISTA iterations on held-out natural patches."""
+
+import numpy as np
+import pytest
+
+from studies import get_study, study_parameters
+
+#: the quick variant, smaller still (about 8 s)
+SMALL = dict(n_updates=100, n_train=3000, n_test=300, depths=(1, 2), n_steps=600,
+             n_iter_max=60, progress=False)
+
+
+@pytest.fixture(scope="module")
+def result():
+    study = get_study("gregor-lecun-2010-lista")
+    return study, study.run(quick=True, seed=0, **SMALL)
+
+
+def test_lista_is_closer_to_the_optimal_code_than_ista_and_fista(result):
+    _, ds = result
+    err = ds["prediction_error"]
+    ista, fista, lista = (err.sel(solver=s).values for s in ("ista", "fista", "lista"))
+    # measured: LISTA 0.45 and 0.41 of ISTA's error at T = 1, 2
+    assert np.all(lista < 0.6 * ista) and np.all(lista < fista)
+    # the recorded curves agree with the errors at equal depth
+    for T in ds["n_iter"].values:
+        for s in ("ista", "fista"):
+            assert float(ds["iteration_error"].sel(iterative_solver=s, iteration=T)) == \
+                pytest.approx(float(err.sel(solver=s, n_iter=T)), rel=1e-6)
+    # a trained layer is worth several iterations: ISTA and FISTA need more than
+    # 3x as many to be as close to z* (measured 22 and 11 at one layer, 33 and 14 at two)
+    match = ds["iterations_to_match"]
+    assert np.all(match.values >= 3 * ds["n_iter"].values)
+    curve = ds["iteration_error"].sel(iterative_solver="ista").values
+    first = int(match.sel(iterative_solver="ista", n_iter=1))
+    assert curve[first - 1] <= lista[0] < curve[first - 2]
+    assert ds.attrs["lista_over_ista"] == pytest.approx(lista / ista)
+
+
+def test_parameters_recorded_and_units(result):
+    _, ds = result
+    missing = set(study_parameters("gregor-lecun-2010-lista")) - set(ds.attrs) - {"progress"}
+    assert not missing
+    assert list(ds.attrs["depths"]) == [1, 2] and ds.attrs["n_steps"] == 600
+    for name in ("prediction_error", "iteration_error", "iterations_to_match", "dictionary"):
+        assert "units" in ds[name].attrs, name
+    assert ds["dictionary"].shape == (128, 8, 8)
+
+
+def test_plot_and_save(result, tmp_path):
+    from v1model.io import load_dataset, save_dataset
+
+    study, ds = result
+    paths = study.plot(ds, tmp_path)
+    assert len(paths) == 1 and paths[0].read_bytes()[:4] == b"\x89PNG"
+    back = load_dataset(save_dataset(ds, tmp_path / "lista.nc"))
+    np.testing.assert_array_equal(back["prediction_error"].values, ds["prediction_error"].values)
+
+
+def test_bad_parameters():
+    study = get_study("gregor-lecun-2010-lista")
+    with pytest.raises(ValueError, match="n_iter_max must be >= 5, got 3"):
+        study.run(quick=True, depths=(1, 5), n_iter_max=3)
+    with pytest.raises(ValueError, match="depths must be >= 1, got 0"):
+        study.run(quick=True, depths=(0, 1))
+    with pytest.raises(ValueError, match="lam must be a positive finite number"):
+        study.run(quick=True, lam=0)
+    with pytest.raises(TypeError, match="quick must be a bool"):
+        study.run(quick="yes")
