@@ -1,0 +1,50 @@
+"""Fixtures for the sparse-autoencoder tests: a planted non-negative sparse
+problem and an order- and sign-free recovery score; BLAS on one thread (the
+matrices are small: threaded BLAS only contends for the shared cores)."""
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def make_planted(n_samples=4000, n_features=64, n_atoms=96, k=3, noise=0.01, seed=0):
+    """X = Z D_true + noise: ``k`` random atoms per sample with coefficients
+    U(1, 2) (non-negative, as an SAE's latents); D_true Gaussian, unit rows."""
+    rng = np.random.default_rng(seed)
+    D = rng.standard_normal((n_atoms, n_features))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    Z = np.zeros((n_samples, n_atoms))
+    for i in range(n_samples):
+        Z[i, rng.choice(n_atoms, k, replace=False)] = rng.uniform(1.0, 2.0, k)
+    X = Z @ D + noise * rng.standard_normal((n_samples, n_features))
+    return X, D, Z
+
+
+def atoms_recovered(D_learned, D_true, threshold=0.95):
+    """Fraction of the true atoms that some learned atom matches with |cosine| >
+    ``threshold`` (the criterion of the MOD and K-SVD tests in tests/learning)."""
+    D_learned = np.asarray(D_learned, dtype=np.float64)
+    cosines = np.abs(D_true @ (D_learned / np.linalg.norm(D_learned, axis=1)[:, None]).T)
+    return float(np.mean(cosines.max(axis=1) > threshold))
+
+
+@pytest.fixture(scope="session")
+def planted():
+    """(X, D_true, Z_true): 4,000 samples, 64 features, 96 atoms, 3 per sample."""
+    return make_planted()
+
+
+@pytest.fixture(scope="session")
+def recovery_score():
+    return atoms_recovered
+
+
+@pytest.fixture(scope="session")
+def planted_factory():
+    return make_planted

@@ -1,0 +1,115 @@
+"""The sparsity each activation promises: TopK's k per sample, BatchTopK's
+k * batch per batch and its per-sample inference threshold, matching
+pursuit's k steps (against v1model.inference.matching_pursuit and a plain
+loop)."""
+
+import numpy as np
+import pytest
+
+from v1model.inference import matching_pursuit
+from v1model.sae import SparseAutoencoder, batch_topk, jumprelu, topk
+
+
+def test_topk_keeps_exactly_the_k_largest_per_sample():
+    pre = np.random.default_rng(0).uniform(0.1, 5.0, (200, 50))  # all positive
+    assert (pre > 0).all()
+    z, mask = topk(pre, 7)
+    np.testing.assert_array_equal(np.count_nonzero(z, axis=1), 7)
+    kth = np.sort(pre, axis=1)[:, -7][:, None]  # reference: the 7th largest per row
+    np.testing.assert_array_equal(z != 0, pre >= kth)
+    np.testing.assert_array_equal(z[mask], pre[mask])
+
+
+def test_topk_keeps_fewer_only_where_pre_activations_are_not_positive():
+    pre = np.random.default_rng(1).standard_normal((300, 20)) - 1.5
+    z, _ = topk(pre, 5)
+    expected = np.minimum(np.count_nonzero(pre > 0, axis=1), 5)
+    np.testing.assert_array_equal(np.count_nonzero(z, axis=1), expected)
+    assert (expected < 5).any() and (expected == 5).any()
+    assert (z >= 0).all()
+
+
+def test_batch_topk_keeps_exactly_k_times_batch_in_the_batch():
+    pre = np.random.default_rng(2).uniform(0.1, 5.0, (64, 40))
+    z, mask, smallest = batch_topk(pre, 3)
+    assert np.count_nonzero(z) == 3 * 64
+    cut = np.sort(pre.ravel())[-3 * 64]  # reference: the (k * batch)-th largest value
+    np.testing.assert_array_equal(z != 0, pre >= cut)
+    assert smallest == cut
+    # per sample the count varies: that is the point of BatchTopK
+    assert np.count_nonzero(z, axis=1).std() > 0
+
+
+def test_jumprelu_passes_values_above_each_latents_threshold():
+    pre = np.array([[0.1, 0.5, 2.0], [0.3, 0.2, 0.9]])
+    z, _ = jumprelu(pre, np.array([0.2, 0.4, 1.0]))
+    np.testing.assert_array_equal(z, [[0.0, 0.5, 2.0], [0.3, 0.0, 0.0]])
+
+
+def test_topk_autoencoder_codes_have_k_nonzeros(planted):
+    X = planted[0][:1000]
+    sae = SparseAutoencoder(48, "topk", k=4, n_steps=100, batch_size=100, seed=0,
+                            progress=False).fit(X)
+    Z = sae.encode(X)
+    assert (Z >= 0).all()
+    counts = np.count_nonzero(Z, axis=1)
+    assert counts.max() == 4
+    # fewer than k only where the k-th largest pre-activation is <= 0
+    pre = (X.astype(np.float32) - sae.decoder_bias_) @ sae.encoder_.T + sae.encoder_bias_
+    kth = np.sort(pre, axis=1)[:, -4]
+    np.testing.assert_array_equal(counts < 4, kth <= 0)
+
+
+@pytest.fixture(scope="module")
+def batchtopk_model(planted):
+    X = planted[0]
+    return SparseAutoencoder(128, "batchtopk", k=3, n_steps=1500, lr=3e-3, seed=0,
+                             progress=False).fit(X), X
+
+
+def test_batchtopk_trains_with_k_times_batch_nonzeros(batchtopk_model):
+    sae, X = batchtopk_model
+    # the training statistic: mean non-zeros per sample of every batch is exactly k
+    np.testing.assert_array_equal(sae.history_.l0.values, 3.0)
+
+
+def test_batchtopk_inference_threshold_gives_about_k_per_sample(batchtopk_model):
+    sae, X = batchtopk_model
+    Z = sae.encode(X)
+    mean_l0 = np.count_nonzero(Z, axis=1).mean()
+    # measured 2.93 (seed 0); tolerance 10% of k
+    assert mean_l0 == pytest.approx(3.0, rel=0.10)
+    # per-sample: a sample's code does not depend on the rest of the batch (the same
+    # latents; values to float32 rounding, as BLAS sums in another order)
+    alone = sae.encode(X[:5])
+    np.testing.assert_array_equal(alone != 0, Z[:5] != 0)
+    np.testing.assert_allclose(alone, Z[:5], rtol=1e-5)
+    assert sae.threshold_ > 0
+
+
+def _naive_nonnegative_mp(x, D, steps):
+    """Reference: ``steps`` steps of non-negative MP, one sample, plain loop."""
+    r = x.copy()
+    a = np.zeros(D.shape[0])
+    for _ in range(steps):
+        c = D @ r
+        j = int(np.argmax(c))
+        if c[j] <= 0:
+            break
+        a[j] += c[j]
+        r -= c[j] * D[j]
+    return a
+
+
+def test_mp_encoder_equals_matching_pursuit(planted):
+    X = planted[0][:600]
+    sae = SparseAutoencoder(80, "mp", k=5, n_steps=30, batch_size=100, lr=3e-4,
+                            dtype="float64", seed=0, progress=False).fit(X)
+    Z = sae.encode(X)
+    D, b = sae.components_, sae.decoder_bias_
+    reference = matching_pursuit(X - b, D, n_nonzero=5, max_iter=5, positive=True,
+                                 dtype=np.float64)
+    np.testing.assert_allclose(Z, reference, rtol=0, atol=1e-6)
+    naive = np.array([_naive_nonnegative_mp(x - b, D, 5) for x in X])
+    np.testing.assert_allclose(Z, naive, rtol=0, atol=1e-6)
+    assert np.count_nonzero(Z, axis=1).max() <= 5

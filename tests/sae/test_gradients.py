@@ -1,0 +1,160 @@
+"""The analytic gradients of every training loss against central finite
+differences in float64."""
+
+import numpy as np
+import pytest
+
+from v1model.sae.decoder import remove_parallel_gradient
+from v1model.sae.objective import (Objective, auxk_loss, encoder_gradients, loss_and_gradients,
+                                   mp_codes, parameter_names)
+
+N, F, M = 24, 6, 10
+STEP = 1e-6
+TOL = 1e-6
+
+
+def _params(activation, seed=0):
+    rng = np.random.default_rng(seed)
+    D = rng.standard_normal((M, F))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    params = {"encoder": D + 0.3 * rng.standard_normal((M, F)), "b_enc": 0.1 * rng.standard_normal(M),
+              "decoder": D, "b_dec": 0.1 * rng.standard_normal(F),
+              "log_theta": np.log(rng.uniform(0.2, 0.6, M))}
+    X = rng.standard_normal((N, F)) + 0.5
+    return {name: params[name] for name in parameter_names(activation)}, X
+
+
+def _central_differences(f, params, skip=()):
+    grads = {}
+    for name, p in params.items():
+        if name in skip:
+            continue
+        g = np.zeros_like(p)
+        for idx in np.ndindex(p.shape):
+            old = p[idx]
+            p[idx] = old + STEP
+            up = f(params)
+            p[idx] = old - STEP
+            down = f(params)
+            p[idx] = old
+            g[idx] = (up - down) / (2 * STEP)
+        grads[name] = g
+    return grads
+
+
+def _relative_error(analytic, numeric):
+    a = np.concatenate([analytic[name].ravel() for name in numeric])
+    b = np.concatenate([numeric[name].ravel() for name in numeric])
+    return np.linalg.norm(a - b) / np.linalg.norm(b)
+
+
+@pytest.mark.parametrize("activation, settings", [
+    ("relu", dict(lam=0.3)),
+    ("topk", dict(k=3)),
+    ("batchtopk", dict(k=3)),
+    ("jumprelu", dict(lam=0.3, bandwidth=0.05)),
+])
+def test_gradient_matches_finite_differences(activation, settings):
+    params, X = _params(activation)
+    objective = Objective(activation, **settings)
+    loss, grads, cache = loss_and_gradients(params, X, objective)
+    assert np.count_nonzero(cache["z"]) > N  # not a degenerate all-zero code
+    # log_theta gets a pseudo-gradient (tested below); the loss is piecewise constant in it
+    numeric = _central_differences(lambda p: loss_and_gradients(p, X, objective)[0], params,
+                                   skip=("log_theta",))
+    assert set(numeric) | ({"log_theta"} if activation == "jumprelu" else set()) == set(grads)
+    assert _relative_error(grads, numeric) <= TOL
+
+
+def test_topk_sparsity_term_is_zero_and_relu_l1_is_lam_sum():
+    params, X = _params("relu")
+    loss, _, cache = loss_and_gradients(params, X, Objective("relu", lam=0.3))
+    assert cache["sparsity"] == pytest.approx(0.3 * cache["z"].sum() / N, rel=1e-12)
+    residual = X - cache["z"] @ params["decoder"] - params["b_dec"]
+    assert cache["mse"] == pytest.approx(np.sum(residual ** 2) / N, rel=1e-12)
+    assert loss == pytest.approx(cache["mse"] + cache["sparsity"], rel=1e-12)
+
+
+def test_mp_decoder_gradient_with_codes_held_fixed():
+    params, X = _params("mp")
+    objective = Objective("mp", k=3)
+    _, grads, cache = loss_and_gradients(params, X, objective)
+    Z = mp_codes(params, X, 3)
+    np.testing.assert_array_equal(cache["z"], Z)
+
+    def mse(p):
+        R = X - Z @ p["decoder"] - p["b_dec"]
+        return np.sum(R ** 2) / N
+
+    assert _relative_error(grads, _central_differences(mse, params)) <= TOL
+
+
+def test_auxk_gradient_with_residual_held_fixed():
+    params, X = _params("topk")
+    rng = np.random.default_rng(1)
+    pre = rng.standard_normal((N, M))
+    residual = rng.standard_normal((N, F))
+    dead = np.zeros(M, bool)
+    dead[[1, 4, 5, 8]] = True
+    loss, dpre, ddec = auxk_loss(pre, params["decoder"], residual, dead, k_aux=2)
+    assert loss > 0
+    assert not dpre[:, ~dead].any() and not ddec[~dead].any()
+    arrays = {"pre": pre, "decoder": params["decoder"]}
+    numeric = _central_differences(
+        lambda p: auxk_loss(p["pre"], p["decoder"], residual, dead, 2)[0], arrays)
+    assert _relative_error({"pre": dpre, "decoder": ddec}, numeric) <= TOL
+
+
+def test_encoder_gradients_chain_rule():
+    # dL/dpre -> parameters, for L = sum(G * pre) with a fixed G
+    params, X = _params("topk")
+    G = np.random.default_rng(2).standard_normal((N, M))
+
+    def linear(p):
+        return np.sum(G * ((X - p["b_dec"]) @ p["encoder"].T + p["b_enc"]))
+
+    sub = {name: params[name] for name in ("encoder", "b_enc", "b_dec")}
+    assert _relative_error(encoder_gradients(G, X, params),
+                           _central_differences(linear, sub)) <= TOL
+
+
+def test_jumprelu_l0_pseudo_gradient_estimates_the_density_at_theta():
+    # d/dtheta E[lam * H(pre - theta)] = -lam * p(theta); with pre ~ N(0, 1) the
+    # rectangle-kernel pseudo-derivative is a kernel density estimate of p(theta)
+    n, theta, eps, lam = 400_000, 0.5, 0.05, 2.0
+    pre = np.random.default_rng(3).standard_normal((n, 1))
+    params = {"encoder": np.ones((1, 1)), "b_enc": np.zeros(1), "decoder": np.ones((1, 1)),
+              "b_dec": np.zeros(1), "log_theta": np.array([np.log(theta)])}
+    with_l0 = loss_and_gradients(params, pre, Objective("jumprelu", lam=lam, bandwidth=eps))[1]
+    without = loss_and_gradients(params, pre, Objective("jumprelu", lam=0.0, bandwidth=eps))[1]
+    d_log_theta = with_l0["log_theta"][0] - without["log_theta"][0]
+    density = np.exp(-theta ** 2 / 2) / np.sqrt(2 * np.pi)
+    # kernel-density error: sqrt(p / (n eps)) / p ~ 1.2% relative; bias O(eps^2) ~ 0.01%
+    assert d_log_theta == pytest.approx(-theta * lam * density, rel=0.05)
+
+
+def test_jumprelu_reconstruction_pseudo_gradient_formula():
+    # the z-part of d/dtheta: -(theta/eps) K((pre - theta)/eps) dL/dz, summed over samples
+    params, X = _params("jumprelu")
+    eps = 0.05
+    _, grads, cache = loss_and_gradients(params, X, Objective("jumprelu", lam=0.0,
+                                                              bandwidth=eps))
+    theta = np.exp(params["log_theta"])
+    dz = (-2.0 / N) * cache["residual"] @ params["decoder"].T
+    inside = np.abs(cache["pre"] - theta) < eps / 2
+    expected = theta * np.sum(np.where(inside, -(theta / eps) * dz, 0.0), axis=0)
+    assert inside.any()
+    np.testing.assert_allclose(grads["log_theta"], expected, rtol=1e-12, atol=1e-15)
+
+
+def test_parallel_component_removed_from_decoder_gradient():
+    rng = np.random.default_rng(4)
+    D = rng.standard_normal((M, F))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    g = rng.standard_normal((M, F))
+    tangent = remove_parallel_gradient(g.copy(), D)
+    np.testing.assert_allclose(np.einsum("ij,ij->i", tangent, D), 0, atol=1e-14)
+    # what was removed is parallel to each row
+    removed = g - tangent
+    cross = removed[:, :, None] * D[:, None, :] - removed[:, None, :] * D[:, :, None]
+    np.testing.assert_allclose(cross, 0, atol=1e-14)

@@ -1,0 +1,19 @@
+"""Sparse autoencoders: a linear encoder and a sparsifying activation (ReLU +
+L1, TopK, BatchTopK, JumpReLU) or matching pursuit, and a unit-norm linear
+decoder, trained by minibatch Adam on NumPy.
+
+:class:`SparseAutoencoder` is the entry point; its decoder ``components_`` is
+a dictionary like any other (one unit-norm atom per row), so that
+:mod:`v1model.analysis` applies to it unchanged. The pieces are importable
+on their own: :mod:`~v1model.sae.activations` (forward passes),
+:mod:`~v1model.sae.objective` (loss and gradients), :class:`Adam`,
+:mod:`~v1model.sae.training` (the loop).
+"""
+
+from .activations import batch_topk, jumprelu, relu, topk
+from .adam import Adam
+from .autoencoder import SparseAutoencoder
+from .objective import ACTIVATIONS, Objective, auxk_loss, loss_and_gradients
+
+__all__ = ["SparseAutoencoder", "ACTIVATIONS", "Objective", "loss_and_gradients", "auxk_loss",
+           "Adam", "relu", "topk", "batch_topk", "jumprelu"]

@@ -1,0 +1,81 @@
+"""The sparsifying activations of a sparse autoencoder, forward and backward.
+
+Each activation maps the pre-activations ``pre`` (n_samples, n_latents) to
+non-negative latents ``z`` of the same shape, and returns what its backward
+pass needs. All are plain NumPy on whole batches; inputs are trusted (the
+estimator validates them once).
+
+- :func:`relu`: ``z = max(pre, 0)``, sparse through an L1 penalty.
+- :func:`topk` (Gao et al. 2024): the ``k`` largest pre-activations of each
+  sample, ReLU after.
+- :func:`batch_topk` (Bussmann et al. 2024): the ``k * n_samples`` largest
+  pre-activations of the whole batch, ReLU after.
+- :func:`jumprelu` (Rajamanoharan et al. 2024): ``z = pre * H(pre - theta)``
+  with one threshold per latent (also BatchTopK's inference rule, with one
+  threshold for all latents).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["relu", "topk", "batch_topk", "jumprelu", "rectangle"]
+
+
+def relu(pre):
+    """``max(pre, 0)`` and the mask where it passes gradient (``pre > 0``)."""
+    mask = pre > 0
+    return np.where(mask, pre, 0).astype(pre.dtype, copy=False), mask
+
+
+def topk(pre, k):
+    """Keep, per sample, the ``k`` largest pre-activations, then ReLU.
+
+    Returns ``(z, mask)``: ``z`` has at most ``k`` non-zeros per row (fewer
+    only where fewer than ``k`` pre-activations are positive); ``mask`` marks
+    the entries that pass gradient (kept and positive). Ties at the k-th
+    value are broken by ``np.argpartition``'s order.
+    """
+    n, m = pre.shape
+    mask = np.zeros(pre.shape, dtype=bool)
+    if k >= m:
+        mask[:] = True
+    else:
+        idx = np.argpartition(pre, m - k, axis=1)[:, m - k:]
+        np.put_along_axis(mask, idx, True, axis=1)
+    mask &= pre > 0
+    return np.where(mask, pre, 0).astype(pre.dtype, copy=False), mask
+
+
+def batch_topk(pre, k):
+    """Keep the ``k * n_samples`` largest pre-activations of the whole batch, then ReLU.
+
+    Returns ``(z, mask, smallest)``: ``smallest`` is the smallest kept
+    positive activation (NaN if none is positive), the statistic whose
+    running average becomes the inference threshold.
+    """
+    n, m = pre.shape
+    keep = min(k * n, n * m)
+    flat = pre.ravel()
+    mask = np.zeros(flat.shape, dtype=bool)
+    idx = np.argpartition(flat, flat.size - keep)[flat.size - keep:]
+    mask[idx] = True
+    mask = mask.reshape(pre.shape) & (pre > 0)
+    z = np.where(mask, pre, 0).astype(pre.dtype, copy=False)
+    smallest = float(pre[mask].min()) if mask.any() else float("nan")
+    return z, mask, smallest
+
+
+def jumprelu(pre, theta):
+    """``z = pre * H(pre - theta)``: pass ``pre`` where it exceeds ``theta``.
+
+    ``theta`` is a scalar or one threshold per latent (n_latents,), > 0.
+    Returns ``(z, mask)`` with ``mask = pre > theta``.
+    """
+    mask = pre > theta
+    return np.where(mask, pre, 0).astype(pre.dtype, copy=False), mask
+
+
+def rectangle(u):
+    """Rectangle kernel ``K(u) = 1`` for ``|u| < 1/2``, else 0 (float, shape of ``u``)."""
+    return (np.abs(u) < 0.5).astype(u.dtype)

@@ -1,0 +1,50 @@
+"""Adam (Kingma & Ba 2015), in place on a dict of NumPy arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Adam"]
+
+
+class Adam:
+    """Adam optimiser with bias correction.
+
+    For each parameter ``p`` with gradient ``g`` at step ``t`` (from 1)::
+
+        m = beta1 m + (1 - beta1) g
+        v = beta2 v + (1 - beta2) g^2
+        p -= lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+
+    Parameters
+    ----------
+    params : dict of ndarray
+        The arrays to optimise; the moments take their shapes and dtypes.
+    lr : float
+        Learning rate (units of the parameters per step).
+    beta1, beta2 : float
+        Decay rates of the first and second moments.
+    eps : float
+        Added to the root of the second moment.
+    """
+
+    def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        self.m = {name: np.zeros_like(p) for name, p in params.items()}
+        self.v = {name: np.zeros_like(p) for name, p in params.items()}
+        self.t = 0
+
+    def step(self, params, grads):
+        """Update every array of ``params`` in place from ``grads`` (same keys)."""
+        self.t += 1
+        c1 = 1.0 - self.beta1 ** self.t
+        c2 = 1.0 - self.beta2 ** self.t
+        for name, p in params.items():
+            g = grads[name]
+            m, v = self.m[name], self.v[name]
+            m *= self.beta1
+            m += (1.0 - self.beta1) * g
+            v *= self.beta2
+            v += (1.0 - self.beta2) * (g * g)
+            step = (self.lr / c1) * m / (np.sqrt(v / c2) + self.eps)
+            p -= step.astype(p.dtype, copy=False)

@@ -1,0 +1,399 @@
+"""The sparse autoencoder estimator: ``fit``, ``encode``, ``decode``,
+``reconstruct``, and saving as a labelled Dataset."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import xarray as xr
+
+from ..io import seed_attr
+from ..learning._data import check_training_data
+from ..learning.estimator import NotFittedError
+from ..validation import (as_generator, check_array, check_bool, check_choice, check_dtype,
+                          check_int, check_nonnegative, check_positive, check_probability)
+from .objective import ACTIVATIONS, Objective, encode, parameter_names
+from .training import HISTORY_FIELDS, initial_parameters, train
+
+__all__ = ["SparseAutoencoder"]
+
+#: attrs["kind"] of a saved autoencoder
+SAE_KIND = "v1model.SparseAutoencoder"
+#: prefix of the training history's attrs among the saved model's attrs
+HISTORY_PREFIX = "training_"
+#: parameter array -> (dims, long_name, units) in the saved Dataset
+_VARIABLES = {
+    "decoder": (("latent", "feature"), "decoder D: one unit-norm atom per row (components_)",
+                "units of X per unit of z"),
+    "encoder": (("latent", "feature"), "encoder weights W_enc", "1/units of X per unit of pre"),
+    "b_enc": (("latent",), "encoder bias b_enc", "units of pre-activations"),
+    "b_dec": (("feature",), "decoder bias b_dec (subtracted before encoding)", "units of X"),
+    "log_theta": (("latent",), "log of the JumpReLU thresholds theta",
+                  "log units of pre-activations"),
+}
+_NEEDS_K = ("topk", "batchtopk", "mp")
+_NEEDS_LAM = ("relu", "jumprelu")
+
+
+class SparseAutoencoder:
+    r"""A sparse autoencoder trained by minibatch Adam.
+
+    ``z = f(W_enc (x - b_dec) + b_enc)``, ``x_hat = z D + b_dec``, with the
+    rows of the decoder ``D`` (``components_``) kept at unit norm. Training
+    minimises the mean over samples of ``||x - x_hat||^2`` plus the
+    activation's sparsity term (see :mod:`v1model.sae.objective`).
+
+    Parameters
+    ----------
+    n_latents : int
+        Number of latents (dictionary atoms).
+    activation : {"topk", "batchtopk", "relu", "jumprelu", "mp"}
+        ``"topk"``: the ``k`` largest pre-activations of each sample, ReLU
+        after (Gao et al. 2024). ``"batchtopk"``: the ``k * batch_size``
+        largest of the batch while training, a single learned threshold at
+        inference (Bussmann et al. 2024). ``"relu"``: ReLU with the L1 penalty
+        ``lam * sum_j z_j`` (Bricken et al. 2023). ``"jumprelu"``:
+        ``z = pre * H(pre - theta_j)`` with the L0 penalty
+        ``lam * ||z||_0``, trained with straight-through pseudo-derivatives
+        (Rajamanoharan et al. 2024). ``"mp"``: ``k`` steps of non-negative
+        matching pursuit of ``x - b_dec`` in ``D`` (Costa et al. 2025); no
+        encoder weights.
+    k : int, optional
+        Active latents per sample (``topk``, ``mp``: at most ``k``) or per
+        sample on average (``batchtopk``); needed by these three.
+    lam : float, optional
+        Sparsity coefficient for ``relu`` (L1, units of X**2 per unit of z)
+        and ``jumprelu`` (L0, units of X**2 per active latent); needed by
+        these two, >= 0.
+    k_aux : int, optional
+        AuxK latents (``topk``, ``batchtopk``); default ``n_features // 2``
+        (Gao et al. 2024), at least 1.
+    aux_coef : float
+        Weight of the AuxK loss; 1/32 as in Gao et al. (2024); 0 turns it off.
+    dead_after : int
+        A latent that fired on none of the last ``dead_after`` training
+        samples is dead (counted in ``history_.n_dead``; revived by AuxK).
+    bandwidth : float
+        JumpReLU: width ``epsilon`` of the rectangle kernel of the
+        pseudo-derivatives (units of the pre-activations).
+    theta_init : float
+        JumpReLU: initial threshold of every latent (units of the
+        pre-activations).
+    threshold_rate : float
+        BatchTopK: the inference threshold is the running average
+        ``t <- (1 - rate) t + rate * s`` of the smallest kept activation
+        ``s`` of each training batch, in (0, 1).
+    n_steps : int
+        Adam steps (minibatches).
+    batch_size : int
+        Samples per minibatch; ``fit`` needs at least this many samples.
+    lr : float
+        Adam learning rate.
+    dtype : {"float32", "float64"}
+        Precision of the parameters, the training and the codes.
+    seed : int, SeedSequence, Generator or None
+        Seed of the initial parameters and the minibatch order (``fit``'s
+        ``seed`` overrides it).
+    progress : bool
+        Show a progress bar in ``fit``.
+
+    Attributes
+    ----------
+    components_ : ndarray, shape (n_latents, n_features)
+        The decoder, unit-norm rows (a dictionary for :mod:`v1model.analysis`).
+    encoder_ : ndarray, shape (n_latents, n_features) or None
+        Encoder weights (None for ``mp``).
+    encoder_bias_ : ndarray, shape (n_latents,) or None
+    decoder_bias_ : ndarray, shape (n_features,)
+    threshold_ : float or ndarray or None
+        BatchTopK: the inference threshold; JumpReLU: the per-latent thresholds
+        ``exp(log_theta)``; None otherwise.
+    n_features_in_ : int
+    history_ : xarray.Dataset
+        Over ``step``: ``loss``, ``mse``, ``fvu``, ``l0``, ``n_dead``,
+        ``aux_loss``, ``threshold``, ``wall_time`` (units in each variable's
+        attrs), the settings in ``attrs``.
+
+    References
+    ----------
+    Bricken, T. et al. (2023). Towards monosemanticity: decomposing language
+    models with dictionary learning. Transformer Circuits Thread.
+    Gao, L. et al. (2024). Scaling and evaluating sparse autoencoders.
+    arXiv:2406.04093.
+    Bussmann, B., Leask, P. & Nanda, N. (2024). BatchTopK sparse
+    autoencoders. arXiv:2412.06410.
+    Rajamanoharan, S. et al. (2024). Jumping ahead: improving reconstruction
+    fidelity with JumpReLU sparse autoencoders. arXiv:2407.14435.
+    Costa, V., Fel, T., Lubana, E. S., Tolooshams, B. & Ba, D. (2025). From
+    flat to hierarchical: extracting sparse representations with matching
+    pursuit. arXiv:2506.03093.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from v1model.sae import SparseAutoencoder
+    >>> X = np.random.default_rng(0).standard_normal((512, 16))
+    >>> sae = SparseAutoencoder(32, "topk", k=4, n_steps=50, batch_size=64, progress=False)
+    >>> codes = sae.fit(X, seed=0).encode(X)
+    >>> codes.shape, int((codes != 0).sum(axis=1).max()), sae.components_.shape
+    ((512, 32), 4, (32, 16))
+    """
+
+    def __init__(self, n_latents, activation="topk", *, k=None, lam=None, k_aux=None,
+                 aux_coef=1 / 32, dead_after=10_000, bandwidth=1e-3, theta_init=1e-3,
+                 threshold_rate=0.01, n_steps=1000, batch_size=256, lr=1e-3, dtype="float32",
+                 seed=None, progress=True):
+        self.n_latents = n_latents
+        self.activation = activation
+        self.k = k
+        self.lam = lam
+        self.k_aux = k_aux
+        self.aux_coef = aux_coef
+        self.dead_after = dead_after
+        self.bandwidth = bandwidth
+        self.theta_init = theta_init
+        self.threshold_rate = threshold_rate
+        self.n_steps = n_steps
+        self.batch_size = batch_size
+        self.lr = lr
+        self.dtype = dtype
+        self.seed = seed
+        self.progress = progress
+
+    def get_params(self):
+        """The constructor's parameters, as given."""
+        return {name: getattr(self, name) for name in _PARAM_NAMES}
+
+    def __repr__(self):
+        return (f"{type(self).__name__}({self.n_latents!r}, {self.activation!r}, k={self.k!r}, "
+                f"lam={self.lam!r})")
+
+    # ------------------------------------------------------------- fitting
+    def _validated(self, n_features):
+        """Validated settings (never stored on ``self``)."""
+        n_latents = check_int(self.n_latents, "n_latents", minimum=1)
+        act = check_choice(self.activation, "activation", ACTIVATIONS)
+        k = lam = None
+        if act in _NEEDS_K:
+            if self.k is None:
+                raise ValueError(f"activation={act!r} needs k (active latents per sample), "
+                                 "got k=None")
+            k = check_int(self.k, "k", minimum=1)
+            if k > n_latents:
+                raise ValueError(f"k={k} exceeds n_latents={n_latents}: a sample cannot have "
+                                 "more active latents than there are latents")
+        if act in _NEEDS_LAM:
+            if self.lam is None:
+                what = "L1" if act == "relu" else "L0"
+                raise ValueError(f"activation={act!r} needs lam (the {what} coefficient), "
+                                 "got lam=None")
+            lam = check_nonnegative(self.lam, "lam")
+        k_aux = (max(n_features // 2, 1) if self.k_aux is None
+                 else check_int(self.k_aux, "k_aux", minimum=1))
+        return dict(
+            n_latents=n_latents, activation=act, k=k, lam=lam, k_aux=k_aux,
+            aux_coef=check_nonnegative(self.aux_coef, "aux_coef"),
+            dead_after=check_int(self.dead_after, "dead_after", minimum=1),
+            bandwidth=check_positive(self.bandwidth, "bandwidth"),
+            theta_init=check_positive(self.theta_init, "theta_init"),
+            threshold_rate=check_probability(self.threshold_rate, "threshold_rate"),
+            n_steps=check_int(self.n_steps, "n_steps", minimum=1),
+            batch_size=check_int(self.batch_size, "batch_size", minimum=1),
+            lr=check_positive(self.lr, "lr"),
+            dtype=check_dtype(self.dtype),
+            progress=check_bool(self.progress, "progress"),
+        )
+
+    def _objective(self, v):
+        return Objective(v["activation"], k=v["k"], lam=v["lam"] or 0.0,
+                         bandwidth=v["bandwidth"])
+
+    def fit(self, X, y=None, *, seed=None):
+        """Train on ``X`` (n_samples, n_features) from a fresh start; returns ``self``.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, n_features)
+            At least ``batch_size`` samples, finite.
+        y : ignored
+        seed : int, SeedSequence, Generator or None
+            Overrides the constructor's ``seed`` when given.
+        """
+        dtype = check_dtype(self.dtype)
+        X = check_training_data(X, dtype=dtype).astype(dtype, copy=False)
+        v = self._validated(X.shape[1])
+        if X.shape[0] < v["batch_size"]:
+            raise ValueError(f"X has {X.shape[0]} samples, fewer than batch_size="
+                             f"{v['batch_size']}; give more samples or a smaller batch_size")
+        seed = self.seed if seed is None else seed
+        rng = as_generator(seed)
+        params = initial_parameters(X, v["n_latents"], v["activation"], v["theta_init"], rng,
+                                    dtype)
+        attrs = self._attrs(v, X, seed)
+        threshold, history = train(
+            params, X, self._objective(v), n_steps=v["n_steps"], batch_size=v["batch_size"],
+            lr=v["lr"], k_aux=v["k_aux"], aux_coef=v["aux_coef"], dead_after=v["dead_after"],
+            threshold_rate=v["threshold_rate"], rng=rng, progress=v["progress"], attrs=attrs)
+        if v["activation"] == "batchtopk" and not np.isfinite(threshold):
+            raise FloatingPointError("batchtopk: no training batch kept a positive activation, "
+                                     "so there is no inference threshold; check X")
+        self._set_fitted(params, threshold, history, self._objective(v))
+        return self
+
+    def _attrs(self, v, X, seed):
+        attrs = {key: value for key, value in v.items() if key != "dtype"}
+        attrs.update(model="sparse autoencoder", dtype=v["dtype"].name, lam=v["lam"] or 0.0,
+                     k=v["k"] if v["k"] is not None else "None",
+                     n_features=X.shape[1], n_training_samples=X.shape[0],
+                     seed=seed_attr(seed), loss_definition=(
+                         "mean over samples of ||x - x_hat||^2 + sparsity term (L1: lam * "
+                         "sum z; L0: lam * ||z||_0; topk, batchtopk, mp: none) "
+                         "+ aux_coef * AuxK loss"))
+        return attrs
+
+    def _set_fitted(self, params, threshold, history, objective):
+        self._params = params
+        self._fitted_objective = objective
+        self._threshold = float(threshold)
+        self._history = history
+        self.n_features_in_ = int(params["decoder"].shape[1])
+
+    # ----------------------------------------------------------- attributes
+    def _check_fitted(self):
+        if not hasattr(self, "_params"):
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; "
+                                 "call 'fit' first")
+
+    @property
+    def components_(self):
+        self._check_fitted()
+        return self._params["decoder"]
+
+    @property
+    def encoder_(self):
+        self._check_fitted()
+        return self._params.get("encoder")
+
+    @property
+    def encoder_bias_(self):
+        self._check_fitted()
+        return self._params.get("b_enc")
+
+    @property
+    def decoder_bias_(self):
+        self._check_fitted()
+        return self._params["b_dec"]
+
+    @property
+    def threshold_(self):
+        self._check_fitted()
+        if self._fitted_objective.activation == "batchtopk":
+            return self._threshold
+        if "log_theta" in self._params:
+            return np.exp(self._params["log_theta"])
+        return None
+
+    @property
+    def history_(self):
+        """Training history (xarray Dataset over ``step``)."""
+        self._check_fitted()
+        return self._history
+
+    # ------------------------------------------------------- encode / decode
+    def encode(self, X):
+        """Latents (n_samples, n_latents) of ``X``; each sample on its own.
+
+        ``X`` is (n_samples, n_features) or one sample (n_features,).
+        """
+        self._check_fitted()
+        X = check_array(X, "X", ndim=(1, 2), dtype=self._params["decoder"].dtype)
+        if X.ndim == 1:
+            X = X[None, :]
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features per sample (shape {X.shape}) but "
+                             f"the autoencoder was fitted on {self.n_features_in_}; expected "
+                             f"shape (n_samples, {self.n_features_in_})")
+        return encode(self._params, X, self._fitted_objective, self._threshold)
+
+    def decode(self, Z):
+        """Reconstructions ``Z D + b_dec`` (n_samples, n_features) of latents ``Z``."""
+        self._check_fitted()
+        D = self._params["decoder"]
+        Z = check_array(Z, "Z", ndim=(1, 2), dtype=D.dtype)
+        if Z.ndim == 1:
+            Z = Z[None, :]
+        if Z.shape[1] != D.shape[0]:
+            raise ValueError(f"Z has {Z.shape[1]} latents per sample (shape {Z.shape}) but the "
+                             f"autoencoder has {D.shape[0]}; expected shape (n_samples, "
+                             f"{D.shape[0]})")
+        return Z @ D + self._params["b_dec"]
+
+    def reconstruct(self, X):
+        """``decode(encode(X))``."""
+        return self.decode(self.encode(X))
+
+    # ------------------------------------------------------------------- io
+    def to_dataset(self) -> xr.Dataset:
+        """The fitted model as a Dataset: its arrays (``latent``, ``feature``),
+        the history (``step``), the parameters in attrs."""
+        self._check_fitted()
+        params = self.get_params()
+        if not (params["seed"] is None or isinstance(params["seed"], (int, np.integer))):
+            params["seed"] = None  # a Generator or SeedSequence: recorded by type name
+        params["dtype"] = check_dtype(params["dtype"]).name
+        m, p = self._params["decoder"].shape
+        data = {}
+        for name, array in self._params.items():
+            dims, long_name, units = _VARIABLES[name]
+            data[name] = (dims, array, {"long_name": long_name, "units": units})
+        history = self._history.copy()
+        history.attrs = {}
+        ds = xr.Dataset(data, coords={"latent": np.arange(m), "feature": np.arange(p)})
+        ds = ds.merge(history)
+        attrs = {"kind": SAE_KIND, "estimator_params": json.dumps(params, default=int),
+                 "batchtopk_threshold": self._threshold}
+        attrs.update({HISTORY_PREFIX + key: value for key, value in self._history.attrs.items()})
+        ds.attrs = attrs
+        return ds
+
+    @classmethod
+    def from_dataset(cls, ds):
+        """The model saved by :meth:`to_dataset` (fitted, ready to encode)."""
+        if not isinstance(ds, xr.Dataset):
+            raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
+        if ds.attrs.get("kind") != SAE_KIND:
+            raise ValueError(f"ds is not a saved {cls.__name__}: attrs['kind'] is "
+                             f"{ds.attrs.get('kind')!r}, not {SAE_KIND!r}")
+        model = cls(**json.loads(ds.attrs["estimator_params"]))
+        dtype = check_dtype(model.dtype)
+        params = {}
+        for name in parameter_names(model.activation):
+            dims = _VARIABLES[name][0]
+            params[name] = np.ascontiguousarray(ds[name].transpose(*dims).values, dtype=dtype)
+        history = ds[list(HISTORY_FIELDS)].drop_vars(["latent", "feature"], errors="ignore")
+        history.attrs = {key[len(HISTORY_PREFIX):]: value for key, value in ds.attrs.items()
+                         if key.startswith(HISTORY_PREFIX)}
+        v = model._validated(params["decoder"].shape[1])
+        model._set_fitted(params, float(ds.attrs["batchtopk_threshold"]), history,
+                          model._objective(v))
+        return model
+
+    def save(self, path):
+        """Save the fitted model as netCDF (atomically, :func:`v1model.io.save_dataset`);
+        returns the path."""
+        from ..io import save_dataset
+
+        return save_dataset(self.to_dataset(), path)
+
+    @classmethod
+    def load(cls, path):
+        """A model saved by :meth:`save`."""
+        from ..io import load_dataset
+
+        return cls.from_dataset(load_dataset(path))
+
+
+_PARAM_NAMES = ("n_latents", "activation", "k", "lam", "k_aux", "aux_coef", "dead_after",
+                "bandwidth", "theta_init", "threshold_rate", "n_steps", "batch_size", "lr",
+                "dtype", "seed", "progress")

@@ -1,0 +1,241 @@
+"""The training objective of a sparse autoencoder and its gradient.
+
+The model, for a batch ``X`` (n_samples, n_features) and ``n_latents`` latents::
+
+    pre   = (X - b_dec) W_enc^T + b_enc            (n_samples, n_latents)
+    z     = f(pre)                                  (n_samples, n_latents)
+    X_hat = z D + b_dec                             (n_samples, n_features)
+
+with ``W_enc`` and the decoder ``D`` both of shape (n_latents, n_features).
+The objective is the mean over samples of the squared reconstruction error
+plus the activation's sparsity term::
+
+    L = (1/n) sum_i ||x_i - x_hat_i||^2 + (1/n) sum_i S(z_i)
+
+- ``relu``: ``S(z) = lam * sum_j |z_j|`` (Anthropic, Bricken et al. 2023);
+- ``topk``, ``batchtopk``: ``S = 0``, sparsity by construction (Gao et al.
+  2024; Bussmann et al. 2024), plus the optional AuxK term
+  (:func:`auxk_loss`) added by the trainer;
+- ``jumprelu``: ``S(z) = lam * ||z||_0`` (Rajamanoharan et al. 2024), whose
+  gradient is defined by straight-through pseudo-derivatives, see
+  :func:`loss_and_gradients`;
+- ``mp``: ``z`` = ``k`` steps of non-negative matching pursuit of
+  ``x - b_dec`` in ``D`` (Costa et al. 2025), ``S = 0``; the gradient is that
+  of the squared error with the codes held fixed.
+
+All functions are plain NumPy on trusted inputs in one dtype (float32 or
+float64); :class:`v1model.sae.SparseAutoencoder` validates at its boundary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .activations import batch_topk, jumprelu, rectangle, relu, topk
+
+__all__ = ["ACTIVATIONS", "Objective", "pre_activations", "encode", "loss_and_gradients",
+           "auxk_loss", "encoder_gradients", "parameter_names"]
+
+ACTIVATIONS = ("relu", "topk", "batchtopk", "jumprelu", "mp")
+
+
+@dataclass(frozen=True)
+class Objective:
+    """The settings the objective depends on.
+
+    Parameters
+    ----------
+    activation : str
+        One of :data:`ACTIVATIONS`.
+    k : int or None
+        Active latents per sample (``topk``, ``mp``) or on average
+        (``batchtopk``).
+    lam : float
+        Sparsity coefficient: L1 (``relu``) or L0 (``jumprelu``), units of
+        ``X**2`` per unit of ``z`` (L1) or per active latent (L0).
+    bandwidth : float
+        ``epsilon`` of the JumpReLU pseudo-derivatives (units of ``pre``).
+    """
+
+    activation: str
+    k: int | None = None
+    lam: float = 0.0
+    bandwidth: float = 1e-3
+
+
+def parameter_names(activation) -> tuple[str, ...]:
+    """Names of the trained arrays of an autoencoder with ``activation``."""
+    if activation == "mp":
+        return ("decoder", "b_dec")
+    names = ("encoder", "b_enc", "decoder", "b_dec")
+    return names + ("log_theta",) if activation == "jumprelu" else names
+
+
+def pre_activations(params, X):
+    """``(X - b_dec) W_enc^T + b_enc`` (n_samples, n_latents)."""
+    return (X - params["b_dec"]) @ params["encoder"].T + params["b_enc"]
+
+
+def mp_codes(params, X, k):
+    """``k`` steps of non-negative matching pursuit of ``X - b_dec`` in the decoder."""
+    from ..inference.pursuit import matching_pursuit
+
+    D = params["decoder"]
+    return matching_pursuit(X - params["b_dec"], D, n_nonzero=k, max_iter=k, positive=True,
+                            dtype=D.dtype)
+
+
+def encode(params, X, objective, threshold=None):
+    """Latents of ``X`` at inference, one sample independent of the others.
+
+    BatchTopK is the only activation that differs from training: each sample
+    keeps the pre-activations above the single ``threshold`` learned during
+    training (Bussmann et al. 2024).
+    """
+    act = objective.activation
+    if act == "mp":
+        return mp_codes(params, X, objective.k)
+    pre = pre_activations(params, X)
+    if act == "relu":
+        return relu(pre)[0]
+    if act == "topk":
+        return topk(pre, objective.k)[0]
+    if act == "batchtopk":
+        return jumprelu(pre, max(threshold, 0.0))[0]
+    return jumprelu(pre, np.exp(params["log_theta"]))[0]
+
+
+def loss_and_gradients(params, X, objective):
+    """Training loss of the batch ``X`` and its gradient with respect to ``params``.
+
+    Parameters
+    ----------
+    params : dict of ndarray
+        ``encoder`` (n_latents, n_features), ``b_enc`` (n_latents,),
+        ``decoder`` (n_latents, n_features), ``b_dec`` (n_features,), and
+        ``log_theta`` (n_latents,) for ``jumprelu``; ``mp`` has only
+        ``decoder`` and ``b_dec``.
+    X : ndarray, shape (n_samples, n_features)
+    objective : Objective
+
+    Returns
+    -------
+    loss : float
+        ``mse + sparsity`` (see the module docstring).
+    grads : dict of ndarray
+        One gradient per entry of ``params``, same shapes and dtype.
+    cache : dict
+        ``z`` (latents), ``residual`` (``X - X_hat``), ``pre`` (None for
+        ``mp``), ``mse``, ``sparsity`` and, for ``batchtopk``, ``smallest``
+        (smallest kept activation).
+
+    Notes
+    -----
+    JumpReLU (Rajamanoharan et al. 2024, eqs. 11-12): with
+    ``theta = exp(log_theta)`` and the rectangle kernel
+    ``K(u) = 1[|u| < 1/2]`` of bandwidth ``epsilon``, the forward pass is
+    exact and the backward pass uses the pseudo-derivatives::
+
+        d/dpre   JumpReLU(pre)    = H(pre - theta)
+        d/dtheta JumpReLU(pre)    = -(theta / epsilon) K((pre - theta) / epsilon)
+        d/dpre   H(pre - theta)   = 0
+        d/dtheta H(pre - theta)   = -(1 / epsilon) K((pre - theta) / epsilon)
+
+    and ``d/dlog_theta = theta * d/dtheta``. Everything except ``log_theta``
+    therefore gets the exact gradient of the loss wherever it is
+    differentiable (the L0 term is piecewise constant in them).
+    """
+    act = objective.activation
+    n = X.shape[0]
+    dtype = params["decoder"].dtype
+    D = params["decoder"]
+    smallest = None
+    if act == "mp":
+        pre, mask = None, None
+        z = mp_codes(params, X, objective.k)
+    else:
+        pre = pre_activations(params, X)
+        if act == "relu":
+            z, mask = relu(pre)
+        elif act == "topk":
+            z, mask = topk(pre, objective.k)
+        elif act == "batchtopk":
+            z, mask, smallest = batch_topk(pre, objective.k)
+        else:
+            theta = np.exp(params["log_theta"])
+            z, mask = jumprelu(pre, theta)
+    residual = X - (z @ D + params["b_dec"])
+    mse = float(np.einsum("ij,ij->", residual, residual, dtype=np.float64)) / n
+    g_out = (-2.0 / n) * residual  # dL/dX_hat
+    grads = {"decoder": z.T @ g_out, "b_dec": g_out.sum(axis=0)}
+    sparsity = 0.0
+    if act != "mp":
+        dz = g_out @ D.T
+        if act == "relu":
+            lam = objective.lam
+            sparsity = lam * float(z.sum(dtype=np.float64)) / n
+            dz += lam / n
+        elif act == "jumprelu":
+            lam, eps = objective.lam, objective.bandwidth
+            sparsity = lam * np.count_nonzero(z) / n
+            kernel = rectangle((pre - theta) / eps) / eps
+            # d/dtheta through z (pseudo) and through the L0 term (pseudo)
+            dtheta = -(dz * theta + lam / n) * kernel
+            grads["log_theta"] = (theta * dtheta.sum(axis=0)).astype(dtype, copy=False)
+        dpre = np.where(mask, dz, 0).astype(dtype, copy=False)
+        for name, g in encoder_gradients(dpre, X, params).items():
+            grads[name] = grads[name] + g if name in grads else g
+    cache = {"z": z, "residual": residual, "pre": pre, "mse": mse, "sparsity": sparsity,
+             "smallest": smallest}
+    grads = {name: np.asarray(g, dtype=dtype) for name, g in grads.items()}
+    return mse + sparsity, grads, cache
+
+
+def encoder_gradients(dpre, X, params):
+    """``dL/dpre`` back-propagated into ``encoder``, ``b_enc`` and ``b_dec``
+    (the part of ``b_dec``'s gradient that flows through the encoder)."""
+    return {"encoder": dpre.T @ (X - params["b_dec"]), "b_enc": dpre.sum(axis=0),
+            "b_dec": -(dpre.sum(axis=0) @ params["encoder"])}
+
+
+def auxk_loss(pre, decoder, residual, dead, k_aux):
+    """AuxK loss of Gao et al. (2024) and its gradient.
+
+    The ``k_aux`` largest pre-activations among the ``dead`` latents (ReLU
+    after) reconstruct the main model's ``residual`` ``X - X_hat`` (held
+    fixed, as in the paper)::
+
+        L_aux = (1/n) sum_i ||r_i - z_aux_i D_dead||^2
+
+    Parameters
+    ----------
+    pre : ndarray, shape (n_samples, n_latents)
+    decoder : ndarray, shape (n_latents, n_features)
+    residual : ndarray, shape (n_samples, n_features)
+    dead : ndarray of bool, shape (n_latents,)
+    k_aux : int
+
+    Returns
+    -------
+    loss : float
+    dpre : ndarray, shape (n_samples, n_latents)
+        Non-zero only in the dead latents' columns.
+    ddecoder : ndarray, shape (n_latents, n_features)
+        Non-zero only in the dead latents' rows.
+    """
+    n = pre.shape[0]
+    cols = np.flatnonzero(dead)
+    dpre = np.zeros_like(pre)
+    ddecoder = np.zeros_like(decoder)
+    if cols.size == 0:
+        return 0.0, dpre, ddecoder
+    z_aux, mask = topk(pre[:, cols], min(k_aux, cols.size))
+    D_dead = decoder[cols]
+    err = residual - z_aux @ D_dead
+    loss = float(np.einsum("ij,ij->", err, err, dtype=np.float64)) / n
+    g = (-2.0 / n) * err
+    ddecoder[cols] = z_aux.T @ g
+    dpre[:, cols] = np.where(mask, g @ D_dead.T, 0)
+    return loss, dpre, ddecoder
