@@ -77,8 +77,8 @@ def test_batchtopk_inference_threshold_gives_about_k_per_sample(batchtopk_model)
     sae, X = batchtopk_model
     Z = sae.encode(X)
     mean_l0 = np.count_nonzero(Z, axis=1).mean()
-    # measured 2.93 (seed 0); tolerance 10% of k
-    assert mean_l0 == pytest.approx(3.0, rel=0.10)
+    # measured 2.996 (seed 0; 3,881 of 4,000 samples have exactly 3); tolerance 5% of k
+    assert mean_l0 == pytest.approx(3.0, rel=0.05)
     # per-sample: a sample's code does not depend on the rest of the batch (the same
     # latents; values to float32 rounding, as BLAS sums in another order)
     alone = sae.encode(X[:5])

@@ -46,3 +46,13 @@ def test_from_dataset_refuses_other_datasets():
         SparseAutoencoder.from_dataset(xr.Dataset(attrs={"kind": "something else"}))
     with pytest.raises(TypeError, match="ds must be an xarray.Dataset"):
         SparseAutoencoder.from_dataset({"kind": "v1model.SparseAutoencoder"})
+
+
+def test_numpy_scalar_settings_survive_the_round_trip(planted, tmp_path):
+    sae = SparseAutoencoder(np.int64(40), "relu", lam=np.float32(0.25), n_steps=np.int64(5),
+                            batch_size=100, dtype=np.float64, seed=np.int64(2),
+                            progress=False).fit(planted[0][:300])
+    loaded = SparseAutoencoder.load(sae.save(tmp_path / "sae.nc"))
+    assert loaded.lam == pytest.approx(0.25) and loaded.n_latents == 40
+    assert loaded.dtype == "float64" and loaded.seed == 2
+    np.testing.assert_array_equal(loaded.encode(planted[0][:50]), sae.encode(planted[0][:50]))

@@ -10,6 +10,7 @@ import xarray as xr
 
 from ..io import seed_attr
 from ..learning._data import check_training_data
+from ..learning._persist import _jsonable
 from ..learning.estimator import NotFittedError
 from ..validation import (as_generator, check_array, check_bool, check_choice, check_dtype,
                           check_int, check_nonnegative, check_positive, check_probability)
@@ -26,7 +27,8 @@ HISTORY_PREFIX = "training_"
 _VARIABLES = {
     "decoder": (("latent", "feature"), "decoder D: one unit-norm atom per row (components_)",
                 "units of X per unit of z"),
-    "encoder": (("latent", "feature"), "encoder weights W_enc", "1/units of X per unit of pre"),
+    "encoder": (("latent", "feature"), "encoder weights W_enc",
+                "units of pre-activations per unit of X"),
     "b_enc": (("latent",), "encoder bias b_enc", "units of pre-activations"),
     "b_dec": (("feature",), "decoder bias b_dec (subtracted before encoding)", "units of X"),
     "log_theta": (("latent",), "log of the JumpReLU thresholds theta",
@@ -76,7 +78,11 @@ class SparseAutoencoder:
         samples is dead (counted in ``history_.n_dead``; revived by AuxK).
     bandwidth : float
         JumpReLU: width ``epsilon`` of the rectangle kernel of the
-        pseudo-derivatives (units of the pre-activations).
+        pseudo-derivatives (units of the pre-activations). The defaults of
+        ``bandwidth`` and ``theta_init`` (1e-3) are those of Rajamanoharan
+        et al. (2024) for data scaled to a mean squared norm of
+        ``n_features``; scale them with the data (the planted test uses
+        0.05 and 0.1 for coefficients of 1 to 2).
     theta_init : float
         JumpReLU: initial threshold of every latent (units of the
         pre-activations).
@@ -362,7 +368,7 @@ class SparseAutoencoder:
         history.attrs = {}
         ds = xr.Dataset(data, coords={"latent": np.arange(m), "feature": np.arange(p)})
         ds = ds.merge(history)
-        attrs = {"kind": SAE_KIND, "estimator_params": json.dumps(params, default=int),
+        attrs = {"kind": SAE_KIND, "estimator_params": json.dumps(params, default=_jsonable),
                  "batchtopk_threshold": self._threshold}
         attrs.update({HISTORY_PREFIX + key: value for key, value in self._history.attrs.items()})
         ds.attrs = attrs
