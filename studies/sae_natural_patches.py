@@ -19,8 +19,14 @@ Defaults and their sources
   Olshausen & Field, through ``stimuli.images.load_whitened``.
 - 12x12 patches and 288 latents (2x overcomplete), k = 10, 6,000 steps
   (quick: 8x8, 128 latents, k = 6, 2,000 steps): sizes chosen so that the
-  full run takes minutes; measured on the quick variant, k from 4 to 8
-  all give Gabor-like atoms.
+  full run takes under a minute (measured 41 s; quick 7-10 s); on the quick
+  variant k from 4 to 8 all give Gabor-like atoms.
+
+Measured (seed 0): quick, median R² 0.85 and 59% of the atoms Gabor-like
+(white noise: 0.28); full, median R² 0.79 over all 288 atoms and 0.88 over
+the 217 latents used by held-out patches, 49% Gabor-like (white noise:
+0.12). The unused latents keep near-random atoms (the low mode of the R²
+histogram).
 - Adam, lr = 3e-3, batches of 256, AuxK with k_aux = n_features / 2 and
   coefficient 1/32 (Gao et al. 2024).
 - Gabor-like: R² >= ``v1model.analysis.GABOR_LIKE_R2`` (0.8), the package's
@@ -76,8 +82,8 @@ def run(
     ----------
     quick : bool
         8x8 patches, 20,000 training patches, k = 6 and 2,000 steps (about
-        10-15 s) instead of 12x12 patches, 100,000 patches, k = 10 and 6,000
-        steps.
+        10 s) instead of 12x12 patches, 100,000 patches, k = 10 and 6,000
+        steps (about 40 s).
     seed : int
         Root seed (patches, initial parameters, minibatches, control atoms).
     images : str

@@ -21,7 +21,9 @@ plus the activation's sparsity term::
   :func:`loss_and_gradients`;
 - ``mp``: ``z`` = ``k`` steps of non-negative matching pursuit of
   ``x - b_dec`` in ``D`` (Costa et al. 2025), ``S = 0``; the gradient is that
-  of the squared error with the codes held fixed.
+  of the squared error with the codes held fixed (Costa et al. let automatic
+  differentiation run through the pursuit steps as well; the fixed-code
+  gradient is the classic matching-pursuit dictionary update).
 
 All functions are plain NumPy on trusted inputs in one dtype (float32 or
 float64); :class:`v1model.sae.SparseAutoencoder` validates at its boundary.
