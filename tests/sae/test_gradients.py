@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from v1model.sae.decoder import remove_parallel_gradient
+from v1model.inference import matching_pursuit
 from v1model.sae.objective import (Objective, auxk_loss, encoder_gradients, loss_and_gradients,
-                                   mp_codes, parameter_names)
+                                   parameter_names)
 
 N, F, M = 24, 6, 10
 STEP = 1e-6
@@ -75,18 +76,31 @@ def test_topk_sparsity_term_is_zero_and_relu_l1_is_lam_sum():
     assert loss == pytest.approx(cache["mse"] + cache["sparsity"], rel=1e-12)
 
 
-def test_mp_decoder_gradient_with_codes_held_fixed():
+@pytest.mark.parametrize("unit_rows", [True, False])
+def test_mp_gradient_through_the_pursuit(unit_rows):
+    # reference loss: the codes of v1model.inference.matching_pursuit, recomputed at
+    # every perturbed dictionary (the selections do not change for steps of 1e-6)
     params, X = _params("mp")
-    objective = Objective("mp", k=3)
-    _, grads, cache = loss_and_gradients(params, X, objective)
-    Z = mp_codes(params, X, 3)
-    np.testing.assert_array_equal(cache["z"], Z)
+    if not unit_rows:  # the backward pass holds for any atom norms
+        params["decoder"] = params["decoder"] * np.linspace(0.5, 2.0, M)[:, None]
+    _, grads, cache = loss_and_gradients(params, X, Objective("mp", k=4))
 
     def mse(p):
-        R = X - Z @ p["decoder"] - p["b_dec"]
-        return np.sum(R ** 2) / N
+        R = X - p["b_dec"]
+        Z = matching_pursuit(R, p["decoder"], n_nonzero=4, max_iter=4, positive=True,
+                             dtype=np.float64)
+        return np.sum((R - Z @ p["decoder"]) ** 2) / N
 
+    np.testing.assert_allclose(cache["mse"], mse(params), rtol=1e-12)
     assert _relative_error(grads, _central_differences(mse, params)) <= TOL
+
+
+def test_mp_gradient_differs_from_the_fixed_code_gradient():
+    # the pursuit's dependence on D matters: holding the codes fixed gives another gradient
+    params, X = _params("mp")
+    _, grads, cache = loss_and_gradients(params, X, Objective("mp", k=4))
+    fixed = (-2.0 / N) * cache["z"].T @ cache["residual"]
+    assert np.linalg.norm(grads["decoder"] - fixed) > 0.1 * np.linalg.norm(fixed)
 
 
 def test_auxk_gradient_with_residual_held_fixed():

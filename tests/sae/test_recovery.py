@@ -18,6 +18,10 @@ CASES = {
     "relu": dict(lam=0.1),
     # 1.00 / 0.93, FVU 0.009, mean L0 3.0-3.2
     "jumprelu": dict(lam=0.05, theta_init=0.1, bandwidth=0.05),
+    # SAE seeds 0-3 on this data: 1.00, 0.94, 1.00, 1.00; FVU 0.013 (gradient through
+    # the pursuit; with the codes held fixed instead, training drifted away after
+    # ~1,500 steps at lr 1e-3: FVU 0.014 -> 0.13)
+    "mp": dict(k=3),
 }
 
 
@@ -32,18 +36,9 @@ def test_planted_dictionary_is_recovered(planted, recovery_score, activation):
     assert float(sae.history_.fvu[-100:].mean()) < 0.05
 
 
-def test_matching_pursuit_autoencoder_recovers_the_planted_dictionary(planted, recovery_score):
-    # 1.00 (seed 0) after 1000 steps at lr 3e-4; at lr 1e-3 training becomes unstable
-    # after ~1500 steps (FVU 0.014 -> 0.13)
-    X, D_true, _ = planted
-    sae = SparseAutoencoder(128, "mp", k=3, n_steps=1000, lr=3e-4, seed=0,
-                            progress=False).fit(X)
-    assert recovery_score(sae.components_, D_true) >= 0.9
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
-@pytest.mark.parametrize("activation", ["topk", "batchtopk", "relu"])
+@pytest.mark.parametrize("activation", ["topk", "batchtopk", "relu", "mp"])
 def test_recovery_other_seeds(planted_factory, recovery_score, activation, seed):
     X, D_true, _ = planted_factory(seed=seed)
     sae = SparseAutoencoder(128, activation, n_steps=2000, lr=3e-3, seed=seed, progress=False,

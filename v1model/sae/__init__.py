@@ -6,7 +6,8 @@ decoder, trained by minibatch Adam on NumPy.
 a dictionary like any other (one unit-norm atom per row), so that
 :mod:`v1model.analysis` applies to it unchanged. The pieces are importable
 on their own: :mod:`~v1model.sae.activations` (forward passes),
-:mod:`~v1model.sae.objective` (loss and gradients), :class:`Adam`,
+:mod:`~v1model.sae.objective` (loss and gradients), :mod:`~v1model.sae.pursuit`
+(matching pursuit as an encoder, forward and backward), :class:`Adam`,
 :mod:`~v1model.sae.training` (the loop).
 """
 

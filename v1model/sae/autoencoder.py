@@ -59,8 +59,8 @@ class SparseAutoencoder:
         ``z = pre * H(pre - theta_j)`` with the L0 penalty
         ``lam * ||z||_0``, trained with straight-through pseudo-derivatives
         (Rajamanoharan et al. 2024). ``"mp"``: ``k`` steps of non-negative
-        matching pursuit of ``x - b_dec`` in ``D`` (Costa et al. 2025); no
-        encoder weights.
+        matching pursuit of ``x - b_dec`` in ``D`` (Costa et al. 2025),
+        differentiated through the pursuit steps; no encoder weights.
     k : int, optional
         Active latents per sample (``topk``, ``mp``: at most ``k``) or per
         sample on average (``batchtopk``); needed by these three.
@@ -95,10 +95,8 @@ class SparseAutoencoder:
     batch_size : int
         Samples per minibatch; ``fit`` needs at least this many samples.
     lr : float
-        Adam learning rate (units of the parameters per step). On the
-        planted problem of tests/sae, 3e-3 trains ``relu``, ``topk``,
-        ``batchtopk`` and ``jumprelu`` well; ``mp`` needed 3e-4 (at 1e-3 it
-        converged, then became unstable after ~1,500 steps).
+        Adam learning rate (units of the parameters per step); 3e-3 trains
+        every activation well on the planted problem of tests/sae.
     dtype : {"float32", "float64"}
         Precision of the parameters, the training and the codes.
     seed : int, SeedSequence, Generator or None

@@ -20,10 +20,9 @@ plus the activation's sparsity term::
   gradient is defined by straight-through pseudo-derivatives, see
   :func:`loss_and_gradients`;
 - ``mp``: ``z`` = ``k`` steps of non-negative matching pursuit of
-  ``x - b_dec`` in ``D`` (Costa et al. 2025), ``S = 0``; the gradient is that
-  of the squared error with the codes held fixed (Costa et al. let automatic
-  differentiation run through the pursuit steps as well; the fixed-code
-  gradient is the classic matching-pursuit dictionary update).
+  ``x - b_dec`` in ``D`` (Costa et al. 2025), ``S = 0``; the gradient runs
+  through the pursuit steps with the selected atoms held fixed, as automatic
+  differentiation does in the paper (:mod:`v1model.sae.pursuit`).
 
 All functions are plain NumPy on trusted inputs in one dtype (float32 or
 float64); :class:`v1model.sae.SparseAutoencoder` validates at its boundary.
@@ -36,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .activations import batch_topk, jumprelu, rectangle, relu, topk
+from .pursuit import pursuit_backward, pursuit_forward
 
 __all__ = ["ACTIVATIONS", "Objective", "pre_activations", "encode", "loss_and_gradients",
            "auxk_loss", "encoder_gradients", "parameter_names"]
@@ -82,11 +82,7 @@ def pre_activations(params, X):
 
 def mp_codes(params, X, k):
     """``k`` steps of non-negative matching pursuit of ``X - b_dec`` in the decoder."""
-    from ..inference.pursuit import matching_pursuit
-
-    D = params["decoder"]
-    return matching_pursuit(X - params["b_dec"], D, n_nonzero=k, max_iter=k, positive=True,
-                            dtype=D.dtype)
+    return pursuit_forward(X - params["b_dec"], params["decoder"], k)[0]
 
 
 def encode(params, X, objective, threshold=None):
@@ -150,49 +146,60 @@ def loss_and_gradients(params, X, objective):
     differentiable (the L0 term is piecewise constant in them).
     """
     act = objective.activation
-    n = X.shape[0]
-    dtype = params["decoder"].dtype
-    D = params["decoder"]
-    smallest = None
     if act == "mp":
-        pre, mask = None, None
-        z = mp_codes(params, X, objective.k)
+        return _mp_loss_and_gradients(params, X, objective.k)
+    n = X.shape[0]
+    D = params["decoder"]
+    dtype = D.dtype
+    smallest = None
+    pre = pre_activations(params, X)
+    if act == "relu":
+        z, mask = relu(pre)
+    elif act == "topk":
+        z, mask = topk(pre, objective.k)
+    elif act == "batchtopk":
+        z, mask, smallest = batch_topk(pre, objective.k)
     else:
-        pre = pre_activations(params, X)
-        if act == "relu":
-            z, mask = relu(pre)
-        elif act == "topk":
-            z, mask = topk(pre, objective.k)
-        elif act == "batchtopk":
-            z, mask, smallest = batch_topk(pre, objective.k)
-        else:
-            theta = np.exp(params["log_theta"])
-            z, mask = jumprelu(pre, theta)
+        theta = np.exp(params["log_theta"])
+        z, mask = jumprelu(pre, theta)
     residual = X - (z @ D + params["b_dec"])
     mse = float(np.einsum("ij,ij->", residual, residual, dtype=np.float64)) / n
     g_out = (-2.0 / n) * residual  # dL/dX_hat
     grads = {"decoder": z.T @ g_out, "b_dec": g_out.sum(axis=0)}
+    dz = g_out @ D.T
     sparsity = 0.0
-    if act != "mp":
-        dz = g_out @ D.T
-        if act == "relu":
-            lam = objective.lam
-            sparsity = lam * float(z.sum(dtype=np.float64)) / n
-            dz += lam / n
-        elif act == "jumprelu":
-            lam, eps = objective.lam, objective.bandwidth
-            sparsity = lam * np.count_nonzero(z) / n
-            kernel = rectangle((pre - theta) / eps) / eps
-            # d/dtheta through z (pseudo) and through the L0 term (pseudo)
-            dtheta = -(dz * theta + lam / n) * kernel
-            grads["log_theta"] = (theta * dtheta.sum(axis=0)).astype(dtype, copy=False)
-        dpre = np.where(mask, dz, 0).astype(dtype, copy=False)
-        for name, g in encoder_gradients(dpre, X, params).items():
-            grads[name] = grads[name] + g if name in grads else g
+    if act == "relu":
+        lam = objective.lam
+        sparsity = lam * float(z.sum(dtype=np.float64)) / n
+        dz += lam / n
+    elif act == "jumprelu":
+        lam, eps = objective.lam, objective.bandwidth
+        sparsity = lam * np.count_nonzero(z) / n
+        kernel = rectangle((pre - theta) / eps) / eps
+        # d/dtheta through z (pseudo) and through the L0 term (pseudo)
+        dtheta = -(dz * theta + lam / n) * kernel
+        grads["log_theta"] = (theta * dtheta.sum(axis=0)).astype(dtype, copy=False)
+    dpre = np.where(mask, dz, 0).astype(dtype, copy=False)
+    for name, g in encoder_gradients(dpre, X, params).items():
+        grads[name] = grads[name] + g if name in grads else g
     cache = {"z": z, "residual": residual, "pre": pre, "mse": mse, "sparsity": sparsity,
              "smallest": smallest}
     grads = {name: np.asarray(g, dtype=dtype) for name, g in grads.items()}
     return mse + sparsity, grads, cache
+
+
+def _mp_loss_and_gradients(params, X, k):
+    """Squared error of the matching-pursuit autoencoder and its gradient
+    through the pursuit (``x_hat = x - r_k``, so ``L = mean ||r_k||^2``)."""
+    n = X.shape[0]
+    D = params["decoder"]
+    z, residual, trace = pursuit_forward(X - params["b_dec"], D, k)
+    mse = float(np.einsum("ij,ij->", residual, residual, dtype=np.float64)) / n
+    ddec, dR0 = pursuit_backward((2.0 / n) * residual, D, trace)
+    grads = {"decoder": ddec, "b_dec": -dR0.sum(axis=0)}  # r_0 = x - b_dec
+    cache = {"z": z, "residual": residual, "pre": None, "mse": mse, "sparsity": 0.0,
+             "smallest": None}
+    return mse, {name: np.asarray(g, dtype=D.dtype) for name, g in grads.items()}, cache
 
 
 def encoder_gradients(dpre, X, params):

@@ -1,0 +1,99 @@
+"""Matching pursuit as the encoder of a sparse autoencoder (Costa et al.
+2025): a batched forward pass that records what the backward pass needs,
+and the backward pass through the pursuit steps.
+
+Step ``t`` of non-negative matching pursuit of the residual ``r`` in the
+dictionary ``D`` (rows ``d_j``, any non-zero norms) picks, per sample, the
+atom with the largest positive normalised correlation and removes its
+projection::
+
+    j_t = argmax_j (d_j . r_{t-1}) / ||d_j||,    a_t = (d_j . r_{t-1}) / ||d_j||^2
+    r_t = r_{t-1} - a_t d_{j_t}
+
+so that ``x_hat = b_dec + z D = x - r_k``. A sample whose best correlation
+is not positive stops (its later steps change nothing). The forward pass
+gives the codes of :func:`v1model.inference.matching_pursuit` with
+``n_nonzero=k, max_iter=k, positive=True`` (an atom may be picked again).
+
+The backward pass differentiates ``r_k`` with the selections ``j_t`` held
+fixed, as automatic differentiation does: with ``g = dL/dr_t``,
+``s = ||d_j||^2`` and ``d = d_{j_t}``::
+
+    dL/dr_{t-1} = g - (g . d) d / s
+    dL/dd      += -a_t g - (g . d) (r_{t-1} - 2 a_t d) / s
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["pursuit_forward", "pursuit_backward"]
+
+
+def pursuit_forward(R, D, k):
+    """``k`` steps of non-negative matching pursuit of ``R`` in ``D``, batched.
+
+    Parameters
+    ----------
+    R : ndarray, shape (n_samples, n_features)
+        Signals (for the autoencoder, ``X - b_dec``).
+    D : ndarray, shape (n_atoms, n_features)
+    k : int
+
+    Returns
+    -------
+    Z : ndarray, shape (n_samples, n_atoms)
+        Codes (``R = Z D + residual``), non-negative.
+    residual : ndarray, shape (n_samples, n_features)
+    trace : tuple
+        ``(selected, coefficients, residuals_before)``: per step the atom
+        picked by each sample (-1 once it stopped), its coefficient, and the
+        residual before the step, shapes (n, k), (n, k), (k, n, n_features).
+    """
+    n = R.shape[0]
+    sq = np.einsum("ij,ij->i", D, D)
+    norms = np.sqrt(sq)
+    rows = np.arange(n)
+    Z = np.zeros((n, D.shape[0]), R.dtype)
+    selected = np.full((n, k), -1, dtype=np.intp)
+    coefficients = np.zeros((n, k), R.dtype)
+    before = np.empty((k,) + R.shape, R.dtype)
+    R = R.copy()
+    for t in range(k):
+        before[t] = R
+        corr = R @ D.T
+        j = np.argmax(corr / norms, axis=1)
+        best = corr[rows, j] / norms[j]
+        # the stopping rule of v1model.inference.matching_pursuit
+        tiny = np.finfo(np.float64).tiny
+        ok = best > 1e-12 * np.maximum(np.sqrt(np.einsum("ij,ij->i", R, R, dtype=np.float64)),
+                                       tiny)
+        a = np.where(ok, corr[rows, j] / sq[j], 0).astype(R.dtype, copy=False)
+        selected[:, t] = np.where(ok, j, -1)
+        coefficients[:, t] = a
+        Z[rows, j] += a
+        R -= a[:, None] * D[j]
+    return Z, R, (selected, coefficients, before)
+
+
+def pursuit_backward(G, D, trace):
+    """Gradients through the pursuit: from ``G = dL/dresidual`` (n, n_features)
+    to ``(dL/dD, dL/dR)`` with the selections of ``trace`` held fixed."""
+    selected, coefficients, before = trace
+    n, k = selected.shape
+    sq = np.einsum("ij,ij->i", D, D)
+    dD = np.zeros_like(D)
+    rows = np.arange(n)
+    for t in range(k - 1, -1, -1):
+        used = selected[:, t] >= 0
+        j = np.where(used, selected[:, t], 0)
+        d = D[j]
+        a = coefficients[:, t][:, None]
+        gd = (np.einsum("ij,ij->i", G, d) * used / sq[j])[:, None]
+        contribution = -a * G - gd * (before[t] - 2 * a * d)
+        contribution[~used] = 0
+        onehot = np.zeros((n, D.shape[0]), D.dtype)
+        onehot[rows[used], j[used]] = 1
+        dD += onehot.T @ contribution
+        G = G - gd * d
+    return dD, G
