@@ -4,9 +4,11 @@
 - :mod:`.mapping`: receptive fields of any encoder by reverse correlation;
 - :mod:`.tuning`: grating protocols, tuning curves, contrast response;
 - :mod:`.sparseness`: activity ratios, local/sparse/dense, sparseness indices;
-- :mod:`.coherence`: mutual coherence and the Babel function.
+- :mod:`.coherence`: mutual coherence and the Babel function;
+- :mod:`.auditory`: frequency tuning and temporal envelope of time-domain (audio) kernels.
 """
 
+from .auditory import BANDWIDTH_LEVELS_DB, auditory_tuning, bandwidth_fit, erb_bandwidth
 from .coherence import babel, coactive_babel, mutual_coherence
 from .gabor import GABOR_LIKE_R2, GABOR_PARAMS, fit_gabor, gabor_model, reliable_gabor_fits
 from .mapping import cosine_similarity, map_receptive_fields
@@ -41,4 +43,5 @@ __all__ = [
     "lifetime_sparseness", "population_sparseness", "hoyer_sparseness", "kurtosis",
     "dead_units", "sparseness",
     "mutual_coherence", "babel", "coactive_babel",
+    "auditory_tuning", "bandwidth_fit", "erb_bandwidth", "BANDWIDTH_LEVELS_DB",
 ]

@@ -1,0 +1,152 @@
+"""v1model.analysis.auditory against SciPy's gammatone filters and analytic Gabor spectra."""
+
+import numpy as np
+import pytest
+from scipy.signal import gammatone
+
+from v1model.analysis import auditory_tuning, bandwidth_fit, erb_bandwidth
+
+FS = 16000.0
+CENTRES = np.array([300.0, 500.0, 1000.0, 2000.0, 3000.0, 5000.0])
+
+
+def _erb(f):
+    # Glasberg & Moore (1990), written out here independently of the package
+    return 24.7 * (4.37 * f / 1000 + 1)
+
+
+def _level_halfwidth(level_db, order=4):
+    """Half-width, in units of b, of the band where a gammatone's amplitude
+    |1 + ((f - fc) / b)^2|^(-order/2) stays within level_db of its peak."""
+    return np.sqrt(10 ** (level_db / (10 * order)) - 1)
+
+
+@pytest.fixture(scope="module")
+def gammatones():
+    # scipy's FIR gammatone: t^3 exp(-2 pi b t) cos(2 pi fc t), b = 1.019 ERB(fc);
+    # 100 ms of taps so that even the 300 Hz filter has decayed (by ~ -350 dB)
+    K = np.stack([gammatone(f, "fir", numtaps=int(FS * 0.1), fs=FS)[0] for f in CENTRES])
+    return auditory_tuning(K, FS)
+
+
+def test_gammatone_centre_frequencies(gammatones):
+    # the peak of |H(f)| sits at fc (the negative-frequency image shifts it by
+    # < 1e-5 fc at these centres); 0.1% is a tenth of the brief's 1% budget
+    np.testing.assert_allclose(gammatones.peak_frequency, CENTRES, rtol=1e-3)
+    np.testing.assert_allclose(gammatones.centroid_frequency, CENTRES, rtol=1e-3)
+
+
+def test_gammatone_bandwidths_follow_the_erb_scale(gammatones):
+    # near fc a 4th-order gammatone has |H| = (1 + ((f - fc)/b)^2)^-2, so the band
+    # within L dB of the peak is 2 b sqrt(10^(L/40) - 1) wide: 0.8848 ERB at 3 dB
+    # (0.887 ERB at exactly half power) and 1.798 ERB at 10 dB
+    b = 1.019 * _erb(CENTRES)
+    for level in (3, 10):
+        expected = 2 * _level_halfwidth(level) * b
+        np.testing.assert_allclose(gammatones[f"bandwidth_{level}db"], expected, rtol=1e-3)
+    assert 2 * _level_halfwidth(3) * 1.019 == pytest.approx(0.8848, abs=1e-4)
+    assert np.all(np.diff(gammatones.bandwidth_3db.values) > 0)
+    np.testing.assert_allclose(gammatones.q10, gammatones.peak_frequency / gammatones.bandwidth_10db)
+    np.testing.assert_allclose(gammatones.q10, CENTRES / (2 * _level_halfwidth(10) * b), rtol=1e-3)
+    assert not gammatones.lowpass_10db.any() and not gammatones.highpass_10db.any()
+    np.testing.assert_allclose(erb_bandwidth(CENTRES), _erb(CENTRES))
+
+
+def test_gammatone_bank_slope_is_the_erb_slope(gammatones):
+    # the log-log slope of the bank's bandwidths is that of the ERB scale over the
+    # same centres (0.82 for 300-5000 Hz: ERB is not constant-Q below ~1 kHz)
+    fit = bandwidth_fit(gammatones)
+    erb_slope, erb_intercept = np.polyfit(np.log10(CENTRES), np.log10(_erb(CENTRES)), 1)
+    assert float(fit.slope) == pytest.approx(erb_slope, abs=0.005)
+    assert int(fit.n_kernels) == len(CENTRES) and float(fit.r) > 0.99
+    # and the line lies 2 b sqrt(10^(10/40) - 1) = 1.798 ERB above the ERB line
+    offset = np.log10(2 * _level_halfwidth(10) * 1.019)
+    assert float(fit.intercept) == pytest.approx(erb_intercept + offset, abs=0.005)
+
+
+def _gabor(sigma, f, fs=8000.0, n=256):
+    t = (np.arange(n) - n // 2) / fs
+    return np.exp(-t**2 / (2 * sigma**2)) * np.cos(2 * np.pi * f * t)
+
+
+@pytest.mark.parametrize("sigma", [0.001, 0.002, 0.004])
+@pytest.mark.parametrize("f", [500.0, 1500.0, 3000.0])
+def test_gabor_bandwidth_and_duration_are_analytic(sigma, f):
+    # exp(-t^2/(2 s^2)) cos(2 pi f t) has the spectrum exp(-2 pi^2 s^2 (nu - f)^2)
+    # around f: the band within L dB is 2 sqrt(L ln10 / 20) / (sqrt(2) pi s) wide;
+    # the squared envelope has s.d. s / sqrt(2); a Gabor meets the uncertainty bound
+    # duration * rms_bandwidth = 1 / (4 pi)
+    r = auditory_tuning(_gabor(sigma, f), 8000.0)
+    for level in (3, 10):
+        expected = 2 * np.sqrt(level * np.log(10) / 20) / (np.sqrt(2) * np.pi * sigma)
+        assert float(r[f"bandwidth_{level}db"][0]) == pytest.approx(expected, rel=1e-3)
+    assert float(r.peak_frequency[0]) == pytest.approx(f, rel=1e-4)
+    assert float(r.envelope_duration[0]) == pytest.approx(sigma / np.sqrt(2), rel=1e-3)
+    assert float(r.envelope_centre[0]) == pytest.approx(128 / 8000.0, rel=1e-3)
+    product = float(r.envelope_duration[0] * r.rms_bandwidth[0])
+    assert product == pytest.approx(1 / (4 * np.pi), rel=1e-3)
+
+
+def test_constant_q_bank_has_slope_one_and_constant_bandwidth_slope_zero():
+    centres = np.geomspace(250, 3000, 12)
+    # 4 carrier cycles per envelope s.d.: sigma ~ 1/f, bandwidth ~ f (constant Q)
+    constant_q = np.stack([_gabor(4.0 / f, f, n=1024) for f in centres])
+    fit = bandwidth_fit(auditory_tuning(constant_q, 8000.0))
+    assert float(fit.slope) == pytest.approx(1.0, abs=0.01)
+    q10 = auditory_tuning(constant_q, 8000.0).q10.values
+    np.testing.assert_allclose(q10, q10.mean(), rtol=0.01)
+    # one envelope for all: the same bandwidth at every centre (Fourier-like)
+    constant_bw = np.stack([_gabor(0.003, f, n=1024) for f in centres])
+    fit = bandwidth_fit(auditory_tuning(constant_bw, 8000.0), bandwidth="bandwidth_3db")
+    assert abs(float(fit.slope)) < 0.01
+
+
+def test_lowpass_and_flat_kernels_are_flagged():
+    fs = 8000.0
+    t = np.arange(64) / fs
+    decay = np.exp(-t / 0.001)  # a low-pass kernel: its band reaches 0 Hz
+    r = auditory_tuning(np.stack([decay, _gabor(0.001, 2000.0, n=64)]), fs)
+    assert bool(r.lowpass_3db[0]) and float(r.low_3db[0]) == 0.0
+    assert not bool(r.lowpass_3db[1])
+    # the -3 dB band of exp(-t/tau) ends where |1 + i 2 pi f tau| = 10^(3/20)
+    edge = np.sqrt(10 ** (3 / 10) - 1) / (2 * np.pi * 0.001)
+    assert float(r.high_3db[0]) == pytest.approx(edge, rel=0.02)
+    fit = bandwidth_fit(r, bandwidth="bandwidth_3db")
+    assert fit.used.values.tolist() == [False, True] and np.isnan(float(fit.slope))
+    # a flat (non-localized) envelope over T has an RMS duration of T / sqrt(12)
+    flat = np.cos(2 * np.pi * 1000 * np.arange(800) / fs)
+    r = auditory_tuning(flat, fs)
+    assert float(r.envelope_duration[0]) == pytest.approx(0.1 / np.sqrt(12), rel=0.02)
+
+
+def test_result_is_independent_of_scale_and_dtype():
+    K = np.stack([_gabor(0.002, 1000.0), _gabor(0.001, 2500.0)])
+    a = auditory_tuning(K, 8000.0)
+    b = auditory_tuning((K * 1e-30).astype(np.float32), 8000.0)
+    for var in ("peak_frequency", "bandwidth_3db", "envelope_duration", "q10"):
+        np.testing.assert_allclose(a[var], b[var], rtol=1e-4)
+    assert a.peak_frequency.attrs["units"] == "Hz" and a.q10.attrs["units"] == "1"
+    assert a.envelope_duration.attrs["units"] == "s" and a.spectrum.dims == ("kernel",
+                                                                              "frequency")
+
+
+def test_bad_input():
+    good = _gabor(0.002, 1000.0)
+    with pytest.raises(ValueError, match="kernels must have 1 or 2 dimension"):
+        auditory_tuning(np.zeros((2, 3, 4)), 8000.0)
+    with pytest.raises(ValueError, match="kernels contains 1 non-finite"):
+        auditory_tuning(np.where(np.arange(256) == 3, np.nan, good), 8000.0)
+    with pytest.raises(ValueError, match="1 all-zero kernel.*row 1"):
+        auditory_tuning(np.stack([good, np.zeros(256)]), 8000.0)
+    with pytest.raises(ValueError, match="sample_rate must be a positive finite number, got 0"):
+        auditory_tuning(good, 0)
+    with pytest.raises(ValueError, match="at least 4 taps"):
+        auditory_tuning(np.ones((2, 3)), 8000.0)
+    with pytest.raises(ValueError, match="n_fft must be >= 256, got 100"):
+        auditory_tuning(good, 8000.0, n_fft=100)
+    with pytest.raises(ValueError, match="tuning must be the Dataset returned by auditory"):
+        bandwidth_fit(good)
+    with pytest.raises(ValueError, match="centre must be one of"):
+        bandwidth_fit(auditory_tuning(good, 8000.0), centre="mean")
+    with pytest.raises(ValueError, match="frequency must be >= 0 Hz"):
+        erb_bandwidth(-1.0)
