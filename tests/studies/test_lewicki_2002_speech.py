@@ -1,0 +1,125 @@
+"""Study lewicki-2002-speech: kernels learned from spoken digits (FSDD), their
+frequency tuning, and the study's handling of its data source.
+
+Ranges below were measured over seeds 0-5 of the quick run on the 300 FSDD
+recordings (slope of log bandwidth vs log centre frequency 0.02-0.08, each
++- 0.09-0.11 s.e.; band-pass 94-98%; localized 23-31%; the ERB scale's slope
+at the same centres 0.69-0.72) and widened by a margin.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.io import wavfile
+
+from studies import get_study, study_parameters
+from v1model.cli import main
+
+NAME = "lewicki-2002-speech"
+
+
+FSDD = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "fsdd"
+
+
+@pytest.fixture(scope="module")
+def fsdd_run():
+    if not FSDD.is_dir():  # the shared_data fixture is per test; this run is per module
+        pytest.skip(f"reference data not present: {FSDD}")
+    folder = FSDD
+    return get_study(NAME).run(quick=True, seed=0, audio_dir=str(folder), progress=False)
+
+
+def test_kernels_are_band_pass_and_tile_the_speech_band(fsdd_run):
+    ds = fsdd_run
+    assert ds.sizes["kernel"] == 64 and ds["kernels"].dims == ("kernel", "time")
+    # most kernels are tuned: a -3 dB band clear of 0 Hz and a peak above 100 Hz
+    assert ds.attrs["fraction_bandpass"] >= 0.9
+    fc = ds["peak_frequency"].values
+    assert np.all(np.diff(fc) >= 0)  # sorted by centre frequency
+    # they spread over the band where spoken digits at 8 kHz carry their power
+    assert np.percentile(fc, 10) < 300 and np.percentile(fc, 90) > 1200
+    assert fc.max() < ds.attrs["sample_rate"] / 2
+
+
+def test_bandwidth_grows_far_less_than_cochlear_filters(fsdd_run):
+    # on these recordings (voiced digits, 8 kHz) the code is close to Fourier-like,
+    # Lewicki's finding for harmonic animal vocalisations: the log-log slope of
+    # bandwidth vs centre frequency is near 0, well below both the ERB scale's slope
+    # over the same centre frequencies and a constant-Q (wavelet) code's 1
+    ds = fsdd_run
+    slope = ds.attrs["slope_10db"]
+    assert -0.25 < slope < 0.35
+    assert 0.6 < float(ds["erb_slope"]) < 0.8
+    assert slope < float(ds["erb_slope"]) - 0.3
+    assert int(ds["fit_n_kernels"]) >= 50
+    # Fourier-like: half the kernels are within 1.5x the bandwidth of a tone as long
+    # as the segment (the uncertainty principle's scale for this segment length)
+    used = ds["fit_used"].values
+    ratio = ds["bandwidth_10db"].values[used] / ds.attrs["window_bandwidth_10db"]
+    assert np.median(ratio) < 2.0
+    # some kernels are localized in time (envelope much shorter than the segment)
+    assert 0.1 <= ds.attrs["fraction_localized"] <= 0.5
+
+
+def test_dataset_units_parameters_and_figures(fsdd_run, tmp_path):
+    ds = fsdd_run
+    np.testing.assert_allclose(np.linalg.norm(ds["kernels"].values, axis=1), 1.0, rtol=1e-5)
+    assert ds["peak_frequency"].attrs["units"] == "Hz"
+    assert ds["envelope_duration"].attrs["units"] == "s" and ds["time"].attrs["units"] == "s"
+    assert ds.attrs["sample_rate"] == 8000.0 and ds.attrs["n_files"] == 300
+    assert sorted(ds["atom"].values.tolist()) == list(range(64))
+    missing = set(study_parameters(NAME)) - set(ds.attrs) - {"progress"}
+    assert not missing, sorted(missing)
+    paths = get_study(NAME).plot(ds, tmp_path)
+    assert len(paths) == 3
+    for p in paths:
+        assert p.exists() and p.read_bytes()[:4] == b"\x89PNG", p
+
+
+def test_seed_determinism(shared_data):
+    folder = str(shared_data("fsdd"))
+    study = get_study(NAME)
+    kw = dict(quick=True, audio_dir=folder, n_segments=3000, n_updates=40, progress=False)
+    a, b = study.run(seed=3, **kw), study.run(seed=3, **kw)
+    np.testing.assert_array_equal(a["kernels"].values, b["kernels"].values)
+    assert a.attrs["slope_10db"] == b.attrs["slope_10db"]
+    c = study.run(seed=4, **kw)
+    assert not np.array_equal(a["kernels"].values, c["kernels"].values)
+
+
+def test_synthetic_stand_in_runs_without_recordings(tmp_path):
+    study = get_study(NAME)
+    ds = study.run(quick=True, seed=0, audio_dir="synthetic", n_segments=2000, n_updates=30,
+                   progress=False)
+    assert "not speech" in ds.attrs["source"] and ds.attrs["n_files"] == 0
+    assert ds.sizes["kernel"] == 64 and np.isfinite(ds.attrs["slope_10db"])
+
+
+def test_a_folder_of_wav_files_at_another_rate(tmp_path):
+    # any folder of WAV files: here 16 kHz noise bursts, resampled to 8 kHz on request
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        wavfile.write(tmp_path / f"n{i}.wav", 16000,
+                      (0.3 * rng.standard_normal(16000) * 32767 / 4).astype(np.int16))
+    ds = get_study(NAME).run(quick=True, audio_dir=str(tmp_path), sample_rate=8000,
+                             n_segments=1000, n_updates=20, progress=False)
+    assert ds.attrs["sample_rate"] == 8000.0 and ds.attrs["n_files"] == 3
+
+
+def test_missing_audio_is_reported_by_name(tmp_path, capsys):
+    study = get_study(NAME)
+    with pytest.raises(ValueError, match="audio_dir: this study learns from recorded speech"):
+        study.run(quick=True)
+    with pytest.raises(FileNotFoundError, match="audio_dir: no such folder"):
+        study.run(quick=True, audio_dir=str(tmp_path / "nowhere"))
+    with pytest.raises(ValueError, match="audio_dir: no files matching pattern='\\*.wav'"):
+        study.run(quick=True, audio_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="localization_threshold must be in"):
+        study.run(quick=True, audio_dir="synthetic", localization_threshold=2)
+    with pytest.raises(ValueError, match="segment_length must be >= 8, got 4"):
+        study.run(quick=True, audio_dir="synthetic", segment_length=4)
+    # the command line says what to give, and leaves no output folder behind
+    out = tmp_path / "out"
+    assert main(["study", "run", NAME, "--quick", "--out", str(out)]) == 2
+    assert "audio_dir" in capsys.readouterr().err and not out.exists()
