@@ -4,7 +4,10 @@ frequency tuning, and the study's handling of its data source.
 Ranges below were measured over seeds 0-5 of the quick run on the 300 FSDD
 recordings (slope of log bandwidth vs log centre frequency 0.02-0.08, each
 +- 0.09-0.11 s.e.; band-pass 94-98%; localized 23-31%; the ERB scale's slope
-at the same centres 0.69-0.72) and widened by a margin.
+at the same centres 0.69-0.72; median -10 dB bandwidth 1.65-1.81x that of
+a tone as long as the segment) and at lam = 1.5 over seeds 0-3 (slope
+0.29-0.52, +- 0.13-0.16), then widened by a margin. The published slopes
+could not be checked (no access to the papers' text), so none is asserted.
 """
 
 from pathlib import Path
@@ -53,13 +56,27 @@ def test_bandwidth_grows_far_less_than_cochlear_filters(fsdd_run):
     assert 0.6 < float(ds["erb_slope"]) < 0.8
     assert slope < float(ds["erb_slope"]) - 0.3
     assert int(ds["fit_n_kernels"]) >= 50
-    # Fourier-like: half the kernels are within 1.5x the bandwidth of a tone as long
-    # as the segment (the uncertainty principle's scale for this segment length)
+    # bandwidths stay near the scale the segment length sets (uncertainty principle):
+    # the median kernel is 1.65-1.81x as wide as a tone lasting the whole segment
     used = ds["fit_used"].values
     ratio = ds["bandwidth_10db"].values[used] / ds.attrs["window_bandwidth_10db"]
-    assert np.median(ratio) < 2.0
+    assert 1.0 < np.median(ratio) < 2.5
     # some kernels are localized in time (envelope much shorter than the segment)
     assert 0.1 <= ds.attrs["fraction_localized"] <= 0.5
+
+
+def test_sparser_codes_give_a_steeper_slope(fsdd_run):
+    # at lam = 1.5 (relative error ~22% instead of ~7%) bandwidth grows with centre
+    # frequency (slope 0.29-0.52 over seeds 0-3; 0.02-0.08 at lam = 0.5 on the same
+    # seeds), still below the ERB scale's slope over the same centres (0.59-0.63)
+    sparse = get_study(NAME).run(quick=True, seed=0, audio_dir=str(FSDD), lam=1.5,
+                                 progress=False)
+    slope = sparse.attrs["slope_10db"]
+    assert 0.15 < slope < 0.8
+    assert slope > fsdd_run.attrs["slope_10db"] + 0.15
+    assert sparse.attrs["final_reconstruction_error"] > fsdd_run.attrs[
+        "final_reconstruction_error"]
+    assert sparse.attrs["fraction_bandpass"] >= 0.9
 
 
 def test_dataset_units_parameters_and_figures(fsdd_run, tmp_path):
