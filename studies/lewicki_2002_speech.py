@@ -361,6 +361,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
                   label="ERB (Glasberg & Moore 1990)")
     ax.axhline(ds.attrs["window_bandwidth_10db"], color="0.5", ls=":", lw=1,
                label="a tone as long as the segment")
+    _hz_ticks(ax, ds.attrs["sample_rate"])
     ax.set_xlabel("centre (peak) frequency (Hz)")
     ax.set_ylabel("-10 dB bandwidth (Hz)")
     ax.set_title("bandwidth vs centre frequency", fontsize=9)
@@ -371,6 +372,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
                 "o", ms=3.5, color="C2")
     ax.axhline(ds.attrs["segment_length"] / ds.attrs["sample_rate"] / np.sqrt(12) * 1e3,
                color="0.5", ls=":", label="flat envelope over the segment")
+    _hz_ticks(ax, ds.attrs["sample_rate"])
     ax.set_xlabel("centre (peak) frequency (Hz)")
     ax.set_ylabel("envelope RMS duration (ms)")
     ax.set_title(f"{100 * ds.attrs['fraction_localized']:.0f}% localized, "
@@ -379,3 +381,13 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_bandwidth.png"))
     return paths
+
+
+def _hz_ticks(ax, sample_rate):
+    """Plain frequency labels on a log axis (matplotlib's minor labels overlap)."""
+    from matplotlib.ticker import NullFormatter
+
+    ticks = [t for t in (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
+             if t <= sample_rate / 2]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy.io import wavfile
+from scipy.signal import gammatone
 
 from studies import get_study, study_parameters
 from v1model.cli import main
@@ -92,6 +93,43 @@ def test_dataset_units_parameters_and_figures(fsdd_run, tmp_path):
     assert len(paths) == 3
     for p in paths:
         assert p.exists() and p.read_bytes()[:4] == b"\x89PNG", p
+
+
+def test_recovers_a_known_gammatone_bank(tmp_path):
+    # positive control, independent of FSDD: sounds made of sparse events drawn from
+    # SciPy's FIR gammatone filters at 12 centres (300-3000 Hz, 16 ms of taps) with
+    # Laplacian amplitudes. The study's kernels must find every channel and the
+    # bandwidths of the generating filters; measured over seeds 0-3: median centre
+    # error 0.6-0.9%, all 12 channels within 5%, median -10 dB bandwidth 1.12-1.14x
+    # the filters' analytic 2 b sqrt(10^(1/4) - 1), slope 0.56-0.59 (the bank's own:
+    # 0.79; the longest, low-frequency filters are cut by the 128-sample segments),
+    # 92-95% localized
+    fs, taps = 8000, 128
+    centres = np.geomspace(300, 3000, 12)
+    bank = np.stack([gammatone(f, "fir", numtaps=taps, fs=fs)[0] for f in centres])
+    bank /= np.linalg.norm(bank, axis=1, keepdims=True)
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        wave = np.zeros(15 * fs)
+        n_events = 15 * 200
+        starts = rng.integers(0, len(wave) - taps, n_events)
+        which = rng.integers(0, len(centres), n_events)
+        for start, j, a in zip(starts, which, rng.laplace(size=n_events)):
+            wave[start : start + taps] += a * bank[j]
+        wavfile.write(tmp_path / f"g{i}.wav", fs,
+                      (0.9 * 32767 * wave / np.abs(wave).max()).astype(np.int16))
+    ds = get_study(NAME).run(quick=True, seed=0, audio_dir=str(tmp_path), segment_length=taps,
+                             progress=False)
+    fc = ds["peak_frequency"].values
+    nearest = np.abs(np.log(fc[:, None] / centres[None])).argmin(axis=1)
+    error = np.abs(fc / centres[nearest] - 1)
+    assert np.median(error) < 0.02
+    assert set(nearest[error < 0.05]) == set(range(12))
+    erb = 24.7 * (4.37 * centres / 1000 + 1)
+    bw10 = 2 * np.sqrt(10 ** (10 / 40) - 1) * 1.019 * erb
+    assert 0.9 < np.median(ds["bandwidth_10db"].values / bw10[nearest]) < 1.4
+    assert 0.45 < ds.attrs["slope_10db"] < 0.75
+    assert ds.attrs["fraction_localized"] >= 0.85 and ds.attrs["fraction_bandpass"] >= 0.95
 
 
 def test_seed_determinism(shared_data):
