@@ -150,3 +150,19 @@ def test_bad_input():
         bandwidth_fit(auditory_tuning(good, 8000.0), centre="mean")
     with pytest.raises(ValueError, match="frequency must be >= 0 Hz"):
         erb_bandwidth(-1.0)
+
+
+@pytest.mark.parametrize("shift", [-40, -7, 13, 50])
+def test_a_delay_moves_the_envelope_and_nothing_else(shift):
+    # |FFT| is invariant to a delay (the kernel stays inside its window), so every
+    # frequency measure is unchanged; the envelope's centre moves by the delay exactly
+    base = np.zeros(256)
+    base[64:192] = _gabor(0.0015, 1200.0, n=128)
+    moved = np.roll(base, shift)
+    tuning = auditory_tuning(np.stack([base, moved]), 8000.0)
+    a, b = tuning.isel(kernel=0), tuning.isel(kernel=1)
+    for var in ("peak_frequency", "centroid_frequency", "bandwidth_3db", "bandwidth_10db",
+                "q10", "envelope_duration"):
+        assert float(b[var]) == pytest.approx(float(a[var]), rel=1e-6), var
+    assert float(b.envelope_centre - a.envelope_centre) == pytest.approx(shift / 8000.0,
+                                                                         abs=1e-9)

@@ -89,7 +89,13 @@ def test_dataset_units_parameters_and_figures(fsdd_run, tmp_path):
     assert sorted(ds["atom"].values.tolist()) == list(range(64))
     missing = set(study_parameters(NAME)) - set(ds.attrs) - {"progress"}
     assert not missing, sorted(missing)
-    paths = get_study(NAME).plot(ds, tmp_path)
+    # it survives netCDF (bool flags, array attrs) and plots again from the file
+    from v1model.io import load_dataset, save_dataset
+
+    back = load_dataset(save_dataset(ds, tmp_path / "r.nc"))
+    np.testing.assert_array_equal(back["kernels"].values, ds["kernels"].values)
+    assert back.attrs["slope_10db"] == ds.attrs["slope_10db"] and back["bandpass"].dtype == bool
+    paths = get_study(NAME).plot(back, tmp_path)
     assert len(paths) == 3
     for p in paths:
         assert p.exists() and p.read_bytes()[:4] == b"\x89PNG", p
