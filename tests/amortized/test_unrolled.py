@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from v1model.amortized import LISTA
-from v1model.amortized._adam import Adam
 from v1model.amortized._unrolled import (code_loss, ista_weights, lista_forward,
                                          lista_gradients)
 from v1model.inference import ConvergenceWarning, fista
@@ -122,18 +121,3 @@ def test_gradient_check_catches_a_wrong_gradient(small_problem):
                          - code_loss(lista_forward(X, W_e, S, theta - eps * e, 2), target)[0])
                         / (2 * eps) for e in np.eye(len(theta))])
     assert np.linalg.norm(-g_theta - numeric) / np.linalg.norm(numeric) > 1.9
-
-
-def test_adam_first_step_and_quadratic():
-    # first step of Adam is -lr * sign(g) (m_hat = g, v_hat = g^2; eps negligible)
-    p = np.array([1.0, -2.0, 3.0])
-    adam = Adam([p], learning_rate=0.01)
-    adam.step([np.array([4.0, -0.5, 0.1])])
-    np.testing.assert_allclose(p, [0.99, -1.99, 2.99], atol=1e-7)
-    # and it minimises an ill-conditioned quadratic 0.5 sum(c x^2)
-    x = np.array([1.0, 1.0])
-    c = np.array([100.0, 0.01])
-    adam = Adam([x], learning_rate=0.05)
-    for _ in range(3000):
-        adam.step([c * x])
-    assert np.abs(x).max() < 1e-2

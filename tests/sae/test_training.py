@@ -1,9 +1,9 @@
 """The training loop's bookkeeping: dead-latent counts, unit-norm decoder rows
-after every step, AuxK, Adam, determinism."""
+after every step, AuxK, determinism (Adam itself: tests/core/test_adam.py)."""
 
 import numpy as np
 
-from v1model.sae import Adam, SparseAutoencoder
+from v1model.sae import SparseAutoencoder
 from v1model.sae.training import _Tracker
 
 
@@ -75,23 +75,6 @@ def test_fits_are_deterministic_given_the_seed(planted):
     np.testing.assert_array_equal(a.encode(X), b.encode(X))
     assert not np.array_equal(a.components_, c.components_)
     assert a.history_.attrs["seed"] == 5
-
-
-def test_adam_first_step_is_lr_times_sign():
-    # with bias correction the first step is lr * g / (|g| + eps) ~ lr * sign(g)
-    p = {"w": np.array([1.0, -2.0, 3.0])}
-    opt = Adam(p, lr=0.1)
-    opt.step(p, {"w": np.array([0.5, -4.0, 1e-3])})
-    np.testing.assert_allclose(p["w"], [0.9, -1.9, 2.9], rtol=0, atol=1e-6)
-
-
-def test_adam_minimises_a_quadratic():
-    target = np.array([1.0, -3.0, 0.5])
-    p = {"w": np.zeros(3)}
-    opt = Adam(p, lr=0.05)
-    for _ in range(2000):
-        opt.step(p, {"w": 2 * (p["w"] - target)})
-    np.testing.assert_allclose(p["w"], target, atol=1e-3)
 
 
 def test_history_units_and_attrs(planted):

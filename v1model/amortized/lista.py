@@ -5,7 +5,7 @@ weights (encoder ``W_e``, lateral ``S``, thresholds ``theta``) are then
 trained by minibatch Adam to map a signal straight to its optimal LASSO code
 ``z*`` (computed once by the project's FISTA): Gregor & LeCun's (2010)
 supervised objective ``0.5 * mean_i ||z_i - z*_i||^2``. The network, its
-gradients and the optimiser are in :mod:`._unrolled` and :mod:`._adam`.
+gradients are in :mod:`._unrolled`, the optimiser in :mod:`v1model.adam`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from ..learning.estimator import NotFittedError
 from ..validation import (as_generator, check_array, check_bool, check_dictionary, check_dtype,
                           check_int,
                           check_positive, check_same_features, check_shape)
-from ._adam import Adam
+from ..adam import Adam
 from ._unrolled import code_loss, ista_weights, lista_forward, lista_gradients
 
 __all__ = ["LISTA", "NotFittedError", "optimal_codes"]
@@ -207,7 +207,8 @@ class LISTA:
         W_e, S, theta = params
         n_layers, n_steps = int(self.n_layers), int(self.n_steps)
         every = int(self.record_every)
-        adam = Adam(params, float(self.learning_rate))
+        weights = dict(zip(("W_e", "S", "theta"), params))  # Adam updates them in place
+        adam = Adam(weights, lr=float(self.learning_rate))
         batches = Minibatches(X.shape[0], int(self.batch_size), True, rng)
         rows, since = [], []
         start = time.perf_counter()
@@ -221,7 +222,8 @@ class LISTA:
             since.append(loss)
             if step == 0:
                 rows.append(self._record(0, since, X_val, target_val, params))
-            adam.step(lista_gradients(X[idx], S, theta, inputs, grad_Z))
+            adam.step(weights, dict(zip(weights, lista_gradients(X[idx], S, theta, inputs,
+                                                                grad_Z))))
             if (step + 1) % every == 0 or step + 1 == n_steps:
                 rows.append(self._record(step + 1, since, X_val, target_val, params))
         attrs = dict(model="LISTA", n_layers=n_layers, lam=lam, n_steps=n_steps,

@@ -7,14 +7,13 @@ a dictionary like any other (one unit-norm atom per row), so that
 :mod:`v1model.analysis` applies to it unchanged. The pieces are importable
 on their own: :mod:`~v1model.sae.activations` (forward passes),
 :mod:`~v1model.sae.objective` (loss and gradients), :mod:`~v1model.sae.pursuit`
-(matching pursuit as an encoder, forward and backward), :class:`Adam`,
+(matching pursuit as an encoder, forward and backward), :mod:`v1model.adam`,
 :mod:`~v1model.sae.training` (the loop).
 """
 
 from .activations import batch_topk, jumprelu, relu, topk
-from .adam import Adam
 from .autoencoder import SparseAutoencoder
 from .objective import ACTIVATIONS, Objective, auxk_loss, loss_and_gradients
 
 __all__ = ["SparseAutoencoder", "ACTIVATIONS", "Objective", "loss_and_gradients", "auxk_loss",
-           "Adam", "relu", "topk", "batch_topk", "jumprelu"]
+           "relu", "topk", "batch_topk", "jumprelu"]

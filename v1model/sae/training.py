@@ -11,7 +11,7 @@ import xarray as xr
 
 from ..io import clean_attrs
 from ..learning._data import Minibatches
-from .adam import Adam
+from ..adam import Adam
 from .decoder import project_rows, remove_parallel_gradient
 from .objective import auxk_loss, encoder_gradients, loss_and_gradients
 

@@ -1,4 +1,6 @@
-"""Adam (Kingma & Ba 2015), in place on a dict of NumPy arrays."""
+"""Adam (Kingma & Ba 2015), in place on a dict of NumPy arrays: the minibatch
+optimiser of the sparse autoencoders (:mod:`v1model.sae`) and of LISTA
+(:mod:`v1model.amortized`)."""
 
 from __future__ import annotations
 
