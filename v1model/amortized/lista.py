@@ -4,7 +4,7 @@
 weights (encoder ``W_e``, lateral ``S``, thresholds ``theta``) are then
 trained by minibatch Adam to map a signal straight to its optimal LASSO code
 ``z*`` (computed once by the project's FISTA): Gregor & LeCun's (2010)
-supervised objective ``0.5 * mean_i ||z_i - z*_i||^2``. The network, its
+supervised objective ``0.5 * mean_i ||z_i - z*_i||^2``. The network and its
 gradients are in :mod:`._unrolled`, the optimiser in :mod:`v1model.adam`.
 """
 
