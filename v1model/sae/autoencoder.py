@@ -8,6 +8,7 @@ import json
 import numpy as np
 import xarray as xr
 
+from .._blas import blas_threads_for_step
 from ..io import seed_attr
 from ..learning._data import check_training_data
 from ..learning._persist import _jsonable
@@ -124,10 +125,12 @@ class SparseAutoencoder:
 
     Notes
     -----
-    Small models (a few hundred latents) train several times faster with
-    one BLAS thread (``threadpoolctl.threadpool_limits(1, "blas")``): the
-    matrix products are too small to share. ``k`` is ignored by ``relu``
-    and ``jumprelu``, ``lam`` by the others.
+    :meth:`fit` trains small models (under 0.4 GFLOP per step, e.g. 128
+    latents on 64 features in batches of 256) on one BLAS thread: their
+    matrix products are too small to share, and one thread was 1.9x faster
+    on an idle 2-core machine and 5x on a loaded one
+    (``benchmarks/bench_sae.py``). ``k`` is ignored by ``relu`` and
+    ``jumprelu``, ``lam`` by the others.
 
     References
     ----------
@@ -246,10 +249,15 @@ class SparseAutoencoder:
         params = initial_parameters(X, v["n_latents"], v["activation"], v["theta_init"], rng,
                                     dtype)
         attrs = self._attrs(v, X, seed)
-        threshold, history = train(
-            params, X, self._objective(v), n_steps=v["n_steps"], batch_size=v["batch_size"],
-            lr=v["lr"], k_aux=v["k_aux"], aux_coef=v["aux_coef"], dead_after=v["dead_after"],
-            threshold_rate=v["threshold_rate"], rng=rng, progress=v["progress"], attrs=attrs)
+        # forward and backward: about six products of (batch, n_features) x (n_features, n_latents)
+        flops = 12.0 * v["batch_size"] * v["n_latents"] * X.shape[1]
+        with blas_threads_for_step(flops):
+            threshold, history = train(
+                params, X, self._objective(v), n_steps=v["n_steps"],
+                batch_size=v["batch_size"], lr=v["lr"], k_aux=v["k_aux"],
+                aux_coef=v["aux_coef"], dead_after=v["dead_after"],
+                threshold_rate=v["threshold_rate"], rng=rng, progress=v["progress"],
+                attrs=attrs)
         if v["activation"] == "batchtopk" and not np.isfinite(threshold):
             raise FloatingPointError("batchtopk: no training batch kept a positive activation, "
                                      "so there is no inference threshold; check X")

@@ -1,0 +1,105 @@
+"""Learned ISTA against the iterative solvers it approximates: wall time to code
+held-out patches to the same error to the optimal LASSO code.
+
+LISTA (``v1model.amortized.LISTA``, Gregor & LeCun 2010) with T layers is
+trained once on other patches; on the held-out patches its error
+``0.5 mean ||z - z*||^2`` is set against ISTA and FISTA (constant step, from
+zero codes, the same float32) run for the fewest iterations that reach it,
+and against FISTA run with the package's default stopping rule. The
+references run in the same process on the same data; the float32 matmul
+``X W_e^T`` (LISTA's first layer alone) is timed as the floor.
+
+    python benchmarks/bench_lista.py             # 10,000 8x8 patches, 128 atoms
+    python benchmarks/bench_lista.py --quick     # 2,000 patches, fewer training steps
+    python benchmarks/bench_lista.py --patch 16 --atoms 512 --lam 0.25   # bench_lasso's problem
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _inference_setup import best_time, load_problem, machine_line  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2,000 patches, 500 steps")
+    parser.add_argument("--n-samples", type=int, default=None, help="held-out patches")
+    parser.add_argument("--n-train", type=int, default=5000)
+    parser.add_argument("--patch", type=int, default=8)
+    parser.add_argument("--atoms", type=int, default=128)
+    parser.add_argument("--lam", type=float, default=0.3)
+    parser.add_argument("--depths", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--steps", type=int, default=None, help="Adam steps per network")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    # fixed iteration counts on purpose: the solvers' "not converged" warnings are expected
+    warnings.filterwarnings("ignore", message=".* not converged")
+    from v1model.amortized import LISTA, optimal_codes, solver_error_by_iteration
+    from v1model.inference import fista
+
+    n = args.n_samples or (2000 if args.quick else 10000)
+    steps = args.steps or (500 if args.quick else 2000)
+    lam = args.lam
+    print(machine_line())
+    X_all, D, info = load_problem(n + args.n_train, n_atoms=args.atoms, patch=args.patch)
+    print(info)
+    X_all = X_all.astype(np.float32)
+    X_train, X = X_all[:args.n_train], X_all[args.n_train:]
+
+    t0 = time.perf_counter()
+    z_train = optimal_codes(X_train, D, lam, dtype=np.float32)
+    z_star = optimal_codes(X, D, lam, dtype=np.float32)
+    t_targets = time.perf_counter() - t0
+    max_iter = 200
+    curve = solver_error_by_iteration(X, D, lam, max_iter, target=z_star)
+    err = curve["prediction_error"]
+    zero = float(curve["zero_code_error"])
+    print(f"{n} held-out patches of {X.shape[1]} pixels, {D.shape[0]} atoms, lam={lam}; "
+          f"targets z* by FISTA to tol 1e-8 (float64) for {args.n_train} + {n} patches: "
+          f"{t_targets:.1f} s; all-zero codes' error {zero:.4f}")
+
+    W = np.ascontiguousarray(D / np.linalg.eigvalsh(D @ D.T)[-1], dtype=np.float32)
+    t_mm, _ = best_time(lambda: X @ W.T, args.repeats)
+    t_def, A_def = best_time(lambda: fista(X, D, lam), 1)
+    e_def = 0.5 * float(np.mean(np.sum((A_def - z_star) ** 2, axis=1)))
+    print()
+    print("| coder | error to z* | time (s) | LISTA's speed-up | ")
+    print("|---|---|---|---|")
+    print(f"| matmul X W_e^T (float32, the floor) | - | {t_mm:.4f} | - |")
+    print(f"| FISTA, default stopping rule (tol 1e-4) | {e_def:.4f} | {t_def:.3f} | - |")
+    for T in args.depths:
+        t0 = time.perf_counter()
+        net = LISTA(T, lam, n_steps=steps).fit(X_train, D, seed=0, target=z_train)
+        t_fit = time.perf_counter() - t0
+        t_net, Z = best_time(lambda: net.encode(X), args.repeats)
+        e_net = net.loss(X, z_star)
+        print(f"| LISTA, {T} layer(s) ({steps} Adam steps: {t_fit:.1f} s once) | {e_net:.4f} "
+              f"| {t_net:.4f} | 1x |")
+        for solver, accelerated in (("ista", False), ("fista", True)):
+            reached = np.flatnonzero(err.sel(solver=solver).values <= e_net)
+            if reached.size == 0:
+                print(f"| {solver.upper()}: not within {max_iter} iterations | - | - | - |")
+                continue
+            iters = int(curve["iteration"].values[reached[0]])
+            t_it, A = best_time(lambda: fista(X, D, lam, max_iter=iters, tol=1e-12,
+                                              step="constant", accelerated=accelerated),
+                                args.repeats)
+            e_it = 0.5 * float(np.mean(np.sum((A - z_star) ** 2, axis=1)))
+            print(f"| {solver.upper()}, {iters} iterations | {e_it:.4f} | {t_it:.4f} | "
+                  f"{t_it / t_net:.1f}x |")
+    print()
+    print(machine_line())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

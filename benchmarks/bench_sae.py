@@ -1,0 +1,77 @@
+"""Sparse-autoencoder training speed with one BLAS thread against all of them.
+
+A TopK SAE's training step is a few matrix products of a minibatch
+(batch, n_features) with the encoder and decoder (n_latents, n_features).
+For small models, OpenBLAS's threads cost more than they bring (and collapse
+when other processes share the cores); for large ones they pay. This times
+Adam steps per second of ``v1model.sae.SparseAutoencoder`` for several model
+sizes, with ``threadpool_limits(1, "blas")`` and without, in the same run,
+on random data (the speed does not depend on the data).
+
+    python benchmarks/bench_sae.py            # 200 steps per size
+    python benchmarks/bench_sae.py --quick    # 50 steps
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _inference_setup import machine_line  # noqa: E402
+
+#: (n_features, n_latents, batch_size): from the studies' sizes to an LLM layer's
+SIZES = ((64, 128, 256), (144, 288, 256), (64, 512, 1024), (256, 1024, 1024),
+         (768, 4096, 1024))
+
+
+def steps_per_second(X, n_latents, batch, n_steps, threads):
+    from threadpoolctl import threadpool_limits
+
+    from v1model.sae import SparseAutoencoder
+
+    sae = SparseAutoencoder(n_latents, "topk", k=8, n_steps=n_steps, batch_size=batch,
+                            seed=0, progress=False)
+    with threadpool_limits(limits=threads, user_api="blas"):
+        t0 = time.perf_counter()
+        sae.fit(X)
+        return n_steps / (time.perf_counter() - t0)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="50 steps per size")
+    parser.add_argument("--steps", type=int, default=None)
+    args = parser.parse_args(argv)
+    from threadpoolctl import threadpool_info
+
+    n_steps = args.steps or (50 if args.quick else 200)
+    n_threads = max(i.get("num_threads", 1) for i in threadpool_info()
+                    if i.get("user_api") == "blas")
+    print(machine_line())
+    print(f"BLAS threads available: {n_threads}; {n_steps} Adam steps per run, TopK k = 8")
+    print()
+    print("| n_features | n_latents | batch | GFLOP per step | steps/s, 1 thread | "
+          f"steps/s, {n_threads} threads | 1 thread vs all |")
+    print("|---|---|---|---|---|---|---|")
+    rng = np.random.default_rng(0)
+    for n_features, n_latents, batch in SIZES:
+        X = rng.standard_normal((max(4 * batch, 4096), n_features)).astype(np.float32)
+        # forward: 2 products; backward: 4 (encoder, decoder, their inputs): 2 flops each
+        gflop = 6 * 2 * batch * n_latents * n_features / 1e9
+        one = steps_per_second(X, n_latents, batch, n_steps, 1)
+        every = steps_per_second(X, n_latents, batch, n_steps, n_threads)
+        print(f"| {n_features} | {n_latents} | {batch} | {gflop:.3f} | {one:.0f} | {every:.0f} "
+              f"| {one / every:.2f}x |")
+    print()
+    print(machine_line())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""v1model._blas: small training steps run on one BLAS thread, large ones
+leave BLAS alone, and the limit is lifted afterwards."""
+
+import numpy as np
+from threadpoolctl import threadpool_info
+
+from v1model._blas import SMALL_STEP_FLOPS, blas_threads_for_step
+
+
+def _blas_threads():
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+def test_small_steps_use_one_blas_thread_and_large_ones_all():
+    before = _blas_threads()
+    with blas_threads_for_step(SMALL_STEP_FLOPS / 10):
+        assert all(n == 1 for n in _blas_threads())
+    assert _blas_threads() == before
+    with blas_threads_for_step(SMALL_STEP_FLOPS * 10):
+        assert _blas_threads() == before
+
+
+def test_sae_and_lista_training_run_inside_the_limit(monkeypatch):
+    """Both trainers ask for the limit with their step's size (a 128-latent SAE
+    on 64 features in batches of 256 is small: 2.5e7 flops per step)."""
+    import v1model.amortized.lista as lista_module
+    import v1model.sae.autoencoder as sae_module
+    from v1model.amortized import LISTA
+    from v1model.sae import SparseAutoencoder
+
+    seen = []
+
+    def record(flops):
+        seen.append(flops)
+        return blas_threads_for_step(flops)
+
+    monkeypatch.setattr(sae_module, "blas_threads_for_step", record)
+    monkeypatch.setattr(lista_module, "blas_threads_for_step", record)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 64))
+    SparseAutoencoder(128, k=4, n_steps=2, progress=False).fit(X, seed=0)
+    D = rng.standard_normal((128, 64))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    LISTA(2, 0.5, n_steps=2, batch_size=100).fit(X, D, seed=0)
+    assert seen[0] == 12 * 256 * 128 * 64 < SMALL_STEP_FLOPS
+    assert seen[1] == 6 * 100 * 128 * (64 + 128) < SMALL_STEP_FLOPS
