@@ -29,7 +29,7 @@ the amplitude spectrum ``|K_i(f)|`` of the zero-padded FFT (one-sided,
   with equality for a Gabor function.
 
 :func:`bandwidth_fit` fits ``log10(bandwidth) = intercept + slope
-log10(centre)`` over the kernels, the summary Lewicki (2002, Fig. 4)
+log10(centre)`` over the kernels, the summary Lewicki (2002, Fig. 7)
 compares with cochlear filters: slope 1 is a constant-Q (wavelet-like) bank,
 slope 0 a constant-bandwidth (Fourier-like) one. :func:`erb_bandwidth` gives
 the equivalent rectangular bandwidth of human auditory filters (Glasberg &
