@@ -56,3 +56,30 @@ def rng():
 def shared_data():
     """Function ``shared_data(*parts) -> Path`` into ../shared/data; skips when absent."""
     return shared_path
+
+
+def _central_differences(f, params: dict, step: float, skip=()) -> dict:
+    """Central-difference gradient of the scalar ``f(params)`` with respect to every
+    array of ``params`` not in ``skip`` (each entry perturbed in place, then restored)."""
+    grads = {}
+    for name, p in params.items():
+        if name in skip:
+            continue
+        g = np.zeros_like(p)
+        for idx in np.ndindex(p.shape):
+            old = p[idx]
+            p[idx] = old + step
+            up = f(params)
+            p[idx] = old - step
+            down = f(params)
+            p[idx] = old
+            g[idx] = (up - down) / (2 * step)
+        grads[name] = g
+    return grads
+
+
+@pytest.fixture(scope="session")
+def central_differences():
+    """``central_differences(f, params, step, skip=())``: the numerical gradient
+    (dict of arrays) that analytic gradients are checked against."""
+    return _central_differences

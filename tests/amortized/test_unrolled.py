@@ -72,14 +72,14 @@ def perturbed_weights(D, lam, rng):
 
 
 @pytest.mark.parametrize("n_layers", [1, 2, 4])
-def test_gradients_match_central_differences(small_problem, n_layers):
+def test_gradients_match_central_differences(small_problem, n_layers, central_differences):
     X, D, lam = small_problem
     rng = np.random.default_rng(9)  # a draw with no layer input near a kink
     params = perturbed_weights(D, lam, rng)
     target = rng.standard_normal((X.shape[0], D.shape[0])) * 0.3
 
     def loss(p):
-        return code_loss(lista_forward(X, *p, n_layers), target)[0]
+        return code_loss(lista_forward(X, p["W_e"], p["S"], p["theta"], n_layers), target)[0]
 
     Z, inputs = lista_forward(X, *params, n_layers, keep_inputs=True)
     active = np.mean([np.mean(np.abs(C) > params[2]) for C in inputs])
@@ -89,17 +89,10 @@ def test_gradients_match_central_differences(small_problem, n_layers):
     # (a step of eps moves an input by ~eps * |x| ~ 1e-6)
     assert min(np.abs(np.abs(C) - params[2]).min() for C in inputs) > 1e-4
     grads = lista_gradients(X, params[1], params[2], inputs, code_loss(Z, target)[1])
-    eps = 1e-7
-    for name, p, g in zip(("W_e", "S", "theta"), params, grads):
-        numeric = np.zeros_like(p)
-        for i in np.ndindex(p.shape):
-            old = p[i]
-            p[i] = old + eps
-            up = loss(params)
-            p[i] = old - eps
-            down = loss(params)
-            p[i] = old
-            numeric[i] = (up - down) / (2 * eps)
+    names = ("W_e", "S", "theta")
+    numerics = central_differences(loss, dict(zip(names, params)), 1e-7)
+    for name, g in zip(names, grads):
+        numeric = numerics[name]
         if n_layers == 1 and name == "S":  # one layer never uses S
             assert np.all(g == 0) and np.all(numeric == 0)
             continue

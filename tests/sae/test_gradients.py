@@ -18,29 +18,11 @@ def _params(activation, seed=0):
     rng = np.random.default_rng(seed)
     D = rng.standard_normal((M, F))
     D /= np.linalg.norm(D, axis=1, keepdims=True)
-    params = {"encoder": D + 0.3 * rng.standard_normal((M, F)), "b_enc": 0.1 * rng.standard_normal(M),
-              "decoder": D, "b_dec": 0.1 * rng.standard_normal(F),
+    params = {"encoder": D + 0.3 * rng.standard_normal((M, F)),
+              "b_enc": 0.1 * rng.standard_normal(M), "decoder": D, "b_dec": 0.1 * rng.standard_normal(F),
               "log_theta": np.log(rng.uniform(0.2, 0.6, M))}
     X = rng.standard_normal((N, F)) + 0.5
     return {name: params[name] for name in parameter_names(activation)}, X
-
-
-def _central_differences(f, params, skip=()):
-    grads = {}
-    for name, p in params.items():
-        if name in skip:
-            continue
-        g = np.zeros_like(p)
-        for idx in np.ndindex(p.shape):
-            old = p[idx]
-            p[idx] = old + STEP
-            up = f(params)
-            p[idx] = old - STEP
-            down = f(params)
-            p[idx] = old
-            g[idx] = (up - down) / (2 * STEP)
-        grads[name] = g
-    return grads
 
 
 def _relative_error(analytic, numeric):
@@ -55,14 +37,14 @@ def _relative_error(analytic, numeric):
     ("batchtopk", dict(k=3)),
     ("jumprelu", dict(lam=0.3, bandwidth=0.05)),
 ])
-def test_gradient_matches_finite_differences(activation, settings):
+def test_gradient_matches_finite_differences(activation, settings, central_differences):
     params, X = _params(activation)
     objective = Objective(activation, **settings)
     loss, grads, cache = loss_and_gradients(params, X, objective)
     assert np.count_nonzero(cache["z"]) > N  # not a degenerate all-zero code
     # log_theta gets a pseudo-gradient (tested below); the loss is piecewise constant in it
-    numeric = _central_differences(lambda p: loss_and_gradients(p, X, objective)[0], params,
-                                   skip=("log_theta",))
+    numeric = central_differences(lambda p: loss_and_gradients(p, X, objective)[0], params,
+                                  STEP, skip=("log_theta",))
     assert set(numeric) | ({"log_theta"} if activation == "jumprelu" else set()) == set(grads)
     assert _relative_error(grads, numeric) <= TOL
 
@@ -77,7 +59,7 @@ def test_topk_sparsity_term_is_zero_and_relu_l1_is_lam_sum():
 
 
 @pytest.mark.parametrize("unit_rows", [True, False])
-def test_mp_gradient_through_the_pursuit(unit_rows):
+def test_mp_gradient_through_the_pursuit(unit_rows, central_differences):
     # reference loss: the codes of v1model.inference.matching_pursuit, recomputed at
     # every perturbed dictionary (the selections do not change for steps of 1e-6)
     params, X = _params("mp")
@@ -92,7 +74,7 @@ def test_mp_gradient_through_the_pursuit(unit_rows):
         return np.sum((R - Z @ p["decoder"]) ** 2) / N
 
     np.testing.assert_allclose(cache["mse"], mse(params), rtol=1e-12)
-    assert _relative_error(grads, _central_differences(mse, params)) <= TOL
+    assert _relative_error(grads, central_differences(mse, params, STEP)) <= TOL
 
 
 def test_mp_gradient_differs_from_the_fixed_code_gradient():
@@ -103,7 +85,7 @@ def test_mp_gradient_differs_from_the_fixed_code_gradient():
     assert np.linalg.norm(grads["decoder"] - fixed) > 0.1 * np.linalg.norm(fixed)
 
 
-def test_auxk_gradient_with_residual_held_fixed():
+def test_auxk_gradient_with_residual_held_fixed(central_differences):
     params, X = _params("topk")
     rng = np.random.default_rng(1)
     pre = rng.standard_normal((N, M))
@@ -114,12 +96,12 @@ def test_auxk_gradient_with_residual_held_fixed():
     assert loss > 0
     assert not dpre[:, ~dead].any() and not ddec[~dead].any()
     arrays = {"pre": pre, "decoder": params["decoder"]}
-    numeric = _central_differences(
-        lambda p: auxk_loss(p["pre"], p["decoder"], residual, dead, 2)[0], arrays)
+    numeric = central_differences(
+        lambda p: auxk_loss(p["pre"], p["decoder"], residual, dead, 2)[0], arrays, STEP)
     assert _relative_error({"pre": dpre, "decoder": ddec}, numeric) <= TOL
 
 
-def test_encoder_gradients_chain_rule():
+def test_encoder_gradients_chain_rule(central_differences):
     # dL/dpre -> parameters, for L = sum(G * pre) with a fixed G
     params, X = _params("topk")
     G = np.random.default_rng(2).standard_normal((N, M))
@@ -129,7 +111,7 @@ def test_encoder_gradients_chain_rule():
 
     sub = {name: params[name] for name in ("encoder", "b_enc", "b_dec")}
     assert _relative_error(encoder_gradients(G, X, params),
-                           _central_differences(linear, sub)) <= TOL
+                           central_differences(linear, sub, STEP)) <= TOL
 
 
 def test_jumprelu_l0_pseudo_gradient_estimates_the_density_at_theta():
