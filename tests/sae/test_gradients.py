@@ -19,7 +19,8 @@ def _params(activation, seed=0):
     D = rng.standard_normal((M, F))
     D /= np.linalg.norm(D, axis=1, keepdims=True)
     params = {"encoder": D + 0.3 * rng.standard_normal((M, F)),
-              "b_enc": 0.1 * rng.standard_normal(M), "decoder": D, "b_dec": 0.1 * rng.standard_normal(F),
+              "b_enc": 0.1 * rng.standard_normal(M), "decoder": D,
+              "b_dec": 0.1 * rng.standard_normal(F),
               "log_theta": np.log(rng.uniform(0.2, 0.6, M))}
     X = rng.standard_normal((N, F)) + 0.5
     return {name: params[name] for name in parameter_names(activation)}, X
