@@ -5,8 +5,9 @@ A TopK SAE's training step is a few matrix products of a minibatch
 For small models, OpenBLAS's threads cost more than they bring (and collapse
 when other processes share the cores); for large ones they pay. This times
 Adam steps per second of ``v1model.sae.SparseAutoencoder`` for several model
-sizes, with ``threadpool_limits(1, "blas")`` and without, in the same run,
-on random data (the speed does not depend on the data).
+sizes, with ``threadpool_limits(1, "blas")`` and with every thread, in the
+same run, on random data (the speed does not depend on the data); the
+package's own choice (``v1model._blas``) is switched off for both.
 
     python benchmarks/bench_sae.py            # 200 steps per size
     python benchmarks/bench_sae.py --quick    # 50 steps
@@ -31,16 +32,26 @@ SIZES = ((64, 128, 256), (144, 288, 256), (64, 512, 1024), (256, 1024, 1024),
 
 
 def steps_per_second(X, n_latents, batch, n_steps, threads):
+    """Training steps per second with ``threads`` BLAS threads (best of two fits,
+    with the package's own choice of threads switched off)."""
+    from contextlib import nullcontext
+    from unittest import mock
+
     from threadpoolctl import threadpool_limits
 
     from v1model.sae import SparseAutoencoder
 
-    sae = SparseAutoencoder(n_latents, "topk", k=8, n_steps=n_steps, batch_size=batch,
-                            seed=0, progress=False)
-    with threadpool_limits(limits=threads, user_api="blas"):
-        t0 = time.perf_counter()
-        sae.fit(X)
-        return n_steps / (time.perf_counter() - t0)
+    best = 0.0
+    with mock.patch("v1model.sae.autoencoder.blas_threads_for_step",
+                    lambda flops: nullcontext()), \
+            threadpool_limits(limits=threads, user_api="blas"):
+        for _ in range(2):
+            sae = SparseAutoencoder(n_latents, "topk", k=8, n_steps=n_steps,
+                                    batch_size=batch, seed=0, progress=False)
+            t0 = time.perf_counter()
+            sae.fit(X)
+            best = max(best, n_steps / (time.perf_counter() - t0))
+    return best
 
 
 def main(argv=None):

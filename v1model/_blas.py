@@ -2,10 +2,12 @@
 
 Gradient training of the sparse autoencoders and of LISTA is thousands of
 steps, each a few products of a minibatch with the weights. When those
-products are small, OpenBLAS's threads cost more than they bring, and when
-other processes share the cores they collapse (``benchmarks/bench_sae.py``:
-a 64-feature, 128-latent TopK SAE, batch 256, trained 1.9x faster on one
-thread on an idle 2-core box and 5x faster on a loaded one).
+products are small, OpenBLAS's threads bring little on an idle machine and
+collapse as soon as another process wants a core (``benchmarks/bench_sae.py``
+on 2 cores, TopK SAEs of 0.03-0.13 GFLOP per step: one thread ran at
+0.80-1.09x the speed of two on an idle box, 2.4-3.1x beside one other busy
+process and 5-10x under a load of 6). Above 0.4 GFLOP per step BLAS keeps
+its threads (idle: one thread 0.61-0.77x; beside a busy process 1.0-2.5x).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 
 #: below this many floating-point operations per training step, one BLAS thread
-#: (0.4 GFLOP per step was break-even on 2 cores: benchmarks/bench_sae.py)
+#: (benchmarks/bench_sae.py; the tables are in benchmarks/README.md)
 SMALL_STEP_FLOPS = 4e8
 
 

@@ -126,10 +126,10 @@ class SparseAutoencoder:
     Notes
     -----
     :meth:`fit` trains small models (under 0.4 GFLOP per step, e.g. 128
-    latents on 64 features in batches of 256) on one BLAS thread: their
-    matrix products are too small to share, and one thread was 1.9x faster
-    on an idle 2-core machine and 5x on a loaded one
-    (``benchmarks/bench_sae.py``). ``k`` is ignored by ``relu`` and
+    latents on 64 features in batches of 256) on one BLAS thread: on 2 cores
+    that was 0.8-1.1x the speed of two threads on an idle machine and 2.4-3x
+    beside one other busy process (``benchmarks/bench_sae.py``;
+    :mod:`v1model._blas`). ``k`` is ignored by ``relu`` and
     ``jumprelu``, ``lam`` by the others.
 
     References
