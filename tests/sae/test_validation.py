@@ -82,3 +82,26 @@ def test_divergence_is_reported():
     with np.errstate(all="ignore"), pytest.raises(FloatingPointError,
                                                   match="training diverged at step"):
         _fit(X * 1e3, activation="relu", lam=0.1, lr=1e30, dtype="float32")
+
+
+def test_values_are_checked_in_blocks_without_a_copy():
+    from v1model.learning._data import _BLOCK_ELEMENTS, check_training_data, check_training_rows
+
+    # 3.5 blocks of rows, a non-finite value in the first and in the last block
+    n_rows = 7 * _BLOCK_ELEMENTS // (2 * 8)
+    big = np.ones((n_rows, 8), dtype=np.float32)
+    assert check_training_rows(big) is big
+    big[0, 0] = np.nan
+    big[-1, -1] = np.inf
+    big[-2, :] = np.nan
+    for check in (check_training_rows, check_training_data):
+        with pytest.raises(ValueError, match=r"X contains 10 non-finite value\(s\)"):
+            check(big)
+    big[:] = 0
+    with pytest.raises(ValueError, match="every sample is zero"):
+        check_training_rows(big)
+    big[-1, 3] = 1e30  # in the last block: the range check sees every block
+    with pytest.raises(ValueError, match=r"values up to 1e\+30 overflow float32"):
+        check_training_rows(big)
+    # integers keep their dtype (each minibatch is converted when it is read)
+    assert check_training_rows(np.arange(6).reshape(3, 2)).dtype.kind == "i"

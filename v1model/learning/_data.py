@@ -7,6 +7,10 @@ import numpy as np
 from ..validation import check_array, describe
 
 
+#: elements per block of the blockwise value checks (float64 temporaries of 512 kB)
+_BLOCK_ELEMENTS = 2**16
+
+
 def check_training_data(X, name: str = "X", allow_zero: bool = False,
                         dtype=np.float32) -> np.ndarray:
     """2-D finite real float64 array (n_samples, n_features), non-empty, with
@@ -15,8 +19,31 @@ def check_training_data(X, name: str = "X", allow_zero: bool = False,
     Sparse matrices and complex data are refused with a message that says so
     (silently densifying or dropping imaginary parts would hide a mistake).
     The messages also contain the phrases scikit-learn's estimator checks
-    look for.
+    look for. ``dtype`` is the working precision whose range the values must
+    fit. The values are checked in blocks of rows, so that the only copy is
+    the float64 conversion (none for float64 input).
     """
+    X = check_array(_real_2d(X, name), name, ndim=2, finite=False)
+    _check_values(X, name, allow_zero, dtype)
+    return X
+
+
+def check_training_rows(X, name: str = "X", allow_zero: bool = False,
+                        dtype=np.float32) -> np.ndarray:
+    """:func:`check_training_data` without the copy: ``X`` as a 2-D array of
+    its own real dtype (an ``np.memmap`` stays one), its values checked in
+    blocks of rows.
+
+    For learners that convert each minibatch to ``dtype`` themselves: the
+    extra memory is one block (about 1 MB), not a float64 copy of ``X``.
+    """
+    X = _real_2d(X, name)
+    _check_values(X, name, allow_zero, dtype)
+    return X
+
+
+def _real_2d(X, name) -> np.ndarray:
+    """``X`` as a 2-D non-empty ndarray of a real numeric dtype (no copy of an ndarray)."""
     if X is None:
         raise TypeError(f"{name} must be an array of shape (n_samples, n_features), got None")
     if hasattr(X, "tocsr"):  # scipy.sparse matrices and arrays
@@ -42,10 +69,26 @@ def check_training_data(X, name: str = "X", allow_zero: bool = False,
             raw = raw.astype(np.float64)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"{name} must hold real numbers, got {describe(X)}: {exc}") from exc
-    X = check_array(raw, name, ndim=2)
-    if not allow_zero and not np.any(X):
+    return raw
+
+
+def _check_values(X, name, allow_zero, dtype) -> None:
+    """Finite values, some non-zero (unless ``allow_zero``), within ``dtype``'s range;
+    read in blocks of rows as float64."""
+    n_bad = 0
+    x_max = 0.0
+    rows = max(1, _BLOCK_ELEMENTS // X.shape[1])
+    for start in range(0, X.shape[0], rows):
+        block = np.asarray(X[start:start + rows], dtype=np.float64)
+        finite = np.isfinite(block)
+        if finite.all():
+            x_max = max(x_max, float(np.abs(block).max()))
+        else:
+            n_bad += block.size - int(np.count_nonzero(finite))
+    if n_bad:
+        raise ValueError(f"{name} contains {n_bad} non-finite value(s) (NaN or inf)")
+    if not allow_zero and x_max == 0:
         raise ValueError(f"{name}: every sample is zero; there is nothing to learn from")
-    x_max = float(np.abs(X).max())
     # a sample's squared norm must fit the working dtype with room for the sums over
     # samples and updates that the learners accumulate (a factor 1e6)
     dtype = np.dtype(dtype)
@@ -67,7 +110,6 @@ def check_training_data(X, name: str = "X", allow_zero: bool = False,
             f"rescale {name}, e.g. {name} / {name}.std()"
             + (" or use dtype=float64" if dtype == np.float32 else "")
         )
-    return X
 
 
 class Minibatches:

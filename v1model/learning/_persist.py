@@ -80,8 +80,7 @@ def learner_to_dataset(learner) -> xr.Dataset:
         attrs.update(stream_weight=float(state.weight), stream_n_updates=int(state.n_updates),
                      stream_n_samples_seen=int(state.n_samples_seen),
                      stream_wall_time=float(state.history.wall_time),
-                     stream_rng_state=json.dumps(state.rng.bit_generator.state,
-                                                 default=_jsonable),
+                     stream_rng_state=generator_to_json(state.rng),
                      stream_attrs=json.dumps(state.attrs, default=_jsonable))
     ds = xr.Dataset(data, coords=coords)
     history_vars = history.copy()
@@ -131,15 +130,7 @@ def _stream_state(learner, ds, history, n_features):
     from .online import OnlineState
 
     v = learner._validated(n_features)
-    saved = json.loads(ds.attrs["stream_rng_state"])
-    # the stream may come from any of NumPy's bit generators (PCG64, MT19937, Philox, ...)
-    kind = getattr(np.random, str(saved.get("bit_generator")), None)
-    if not (isinstance(kind, type) and issubclass(kind, np.random.BitGenerator)):
-        raise ValueError(f"ds.attrs['stream_rng_state'] names the bit generator "
-                         f"{saved.get('bit_generator')!r}, which this NumPy does not have")
-    bit_generator = kind()
-    bit_generator.state = _like(saved, bit_generator.state)  # JSON lists back to arrays
-    rng = np.random.Generator(bit_generator)
+    rng = generator_from_json(ds.attrs["stream_rng_state"], "ds.attrs['stream_rng_state']")
     usage = AtomUsage(v["n_atoms"], v["reseed_patience"], v["duplicate_tol"])
     usage.unused[:] = ds["stream_unused"].values
     D = np.array(ds["stream_dictionary"].transpose("atom", "feature").values, dtype=np.float64)
@@ -156,6 +147,25 @@ def _stream_state(learner, ds, history, n_features):
     state.history._n = len(rows)
     state.history.wall_time = float(ds.attrs["stream_wall_time"])
     return state
+
+
+def generator_to_json(rng) -> str:
+    """The state of ``rng`` (a numpy Generator) as JSON, for :func:`generator_from_json`."""
+    return json.dumps(rng.bit_generator.state, default=_jsonable)
+
+
+def generator_from_json(text, name) -> np.random.Generator:
+    """The Generator whose state :func:`generator_to_json` wrote; ``name`` is
+    where ``text`` was found (for the message)."""
+    saved = json.loads(text)
+    # the stream may come from any of NumPy's bit generators (PCG64, MT19937, Philox, ...)
+    kind = getattr(np.random, str(saved.get("bit_generator")), None)
+    if not (isinstance(kind, type) and issubclass(kind, np.random.BitGenerator)):
+        raise ValueError(f"{name} names the bit generator "
+                         f"{saved.get('bit_generator')!r}, which this NumPy does not have")
+    bit_generator = kind()
+    bit_generator.state = _like(saved, bit_generator.state)  # JSON lists back to arrays
+    return np.random.Generator(bit_generator)
 
 
 def _like(value, template):
