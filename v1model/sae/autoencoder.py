@@ -10,13 +10,14 @@ import xarray as xr
 
 from .._blas import blas_threads_for_step
 from ..io import seed_attr
-from ..learning._data import check_training_data
-from ..learning._persist import _jsonable
+from ..learning._data import Minibatches, check_training_rows
+from ..learning._persist import _jsonable, generator_from_json, generator_to_json
 from ..learning.estimator import NotFittedError
 from ..validation import (as_generator, check_array, check_bool, check_choice, check_dtype,
                           check_int, check_nonnegative, check_positive, check_probability)
 from .objective import ACTIVATIONS, Objective, encode, parameter_names
-from .training import HISTORY_FIELDS, initial_parameters, train
+from .training import (HISTORY_FIELDS, TrainingState, history_dataset, initial_parameters,
+                       lr_schedule, train)
 
 __all__ = ["SparseAutoencoder"]
 
@@ -34,6 +35,13 @@ _VARIABLES = {
     "b_dec": (("feature",), "decoder bias b_dec (subtracted before encoding)", "units of X"),
     "log_theta": (("latent",), "log of the JumpReLU thresholds theta",
                   "log units of pre-activations"),
+}
+#: variable -> (long_name, units) of the saved training state (``{}``: a parameter's name)
+_STATE_VARIABLES = {
+    "adam_m_{}": ("Adam first moment (running mean of the gradient) of {}",
+                  "units of {}'s gradient"),
+    "adam_v_{}": ("Adam second moment (running mean of the squared gradient) of {}",
+                  "(units of {}'s gradient)^2"),
 }
 _NEEDS_K = ("topk", "batchtopk", "mp")
 _NEEDS_LAM = ("relu", "jumprelu")
@@ -92,12 +100,22 @@ class SparseAutoencoder:
         ``t <- (1 - rate) t + rate * s`` of the smallest kept activation
         ``s`` of each training batch, in (0, 1).
     n_steps : int
-        Adam steps (minibatches).
+        Adam steps (minibatches) of ``fit``; for :meth:`partial_fit`, the
+        planned total over all calls, used only by ``lr_decay``.
     batch_size : int
         Samples per minibatch; ``fit`` needs at least this many samples.
     lr : float
-        Adam learning rate (units of the parameters per step); 3e-3 trains
-        every activation well on the planted problem of tests/sae.
+        Peak Adam learning rate (units of the parameters per step); 3e-3
+        trains every activation well on the planted problem of tests/sae.
+    lr_warmup : int
+        Steps of linear warm-up: step ``s`` (from 0) takes
+        ``lr * (s + 1) / lr_warmup`` until the rate reaches ``lr``; 0: none.
+    lr_decay : float
+        Fraction of ``n_steps``, in [0, 1), over which the rate decays
+        linearly to zero at the end of training: step ``s`` takes at most
+        ``lr * (n_steps - s) / (lr_decay * n_steps)`` (0.2 in Anthropic's
+        April 2024 update); 0: none. The warm-up and the decay must fit in
+        ``n_steps`` (:func:`v1model.sae.training.lr_schedule`).
     dtype : {"float32", "float64"}
         Precision of the parameters, the training and the codes.
     seed : int, SeedSequence, Generator or None
@@ -119,9 +137,11 @@ class SparseAutoencoder:
         ``exp(log_theta)``; None otherwise.
     n_features_in_ : int
     history_ : xarray.Dataset
-        Over ``step``: ``loss``, ``mse``, ``fvu``, ``l0``, ``n_dead``,
-        ``aux_loss``, ``threshold``, ``wall_time`` (units in each variable's
-        attrs), the settings in ``attrs``.
+        Over ``step`` (0 to the number of steps taken - 1, over all
+        ``partial_fit`` calls): ``loss``, ``mse``, ``fvu``, ``l0``,
+        ``n_dead``, ``aux_loss``, ``threshold``, ``lr``, ``wall_time``
+        (cumulative; units in each variable's attrs), the settings in
+        ``attrs``.
 
     Notes
     -----
@@ -131,6 +151,13 @@ class SparseAutoencoder:
     beside one other busy process (``benchmarks/bench_sae.py``;
     :mod:`v1model._blas`). ``k`` is ignored by ``relu`` and
     ``jumprelu``, ``lam`` by the others.
+
+    Data larger than memory: ``fit`` and :meth:`partial_fit` read ``X``
+    (any array, e.g. an ``np.memmap``) one minibatch at a time and check its
+    values in blocks of rows, so that the memory they add is that of a
+    minibatch, the model and the order of the rows (8 bytes per sample),
+    not a copy of ``X``. A stream of chunks (activations of a language
+    model, say) is trained with one :meth:`partial_fit` per chunk.
 
     References
     ----------
@@ -159,8 +186,8 @@ class SparseAutoencoder:
 
     def __init__(self, n_latents, activation="topk", *, k=None, lam=None, k_aux=None,
                  aux_coef=1 / 32, dead_after=10_000, bandwidth=1e-3, theta_init=1e-3,
-                 threshold_rate=0.01, n_steps=1000, batch_size=256, lr=1e-3, dtype="float32",
-                 seed=None, progress=True):
+                 threshold_rate=0.01, n_steps=1000, batch_size=256, lr=1e-3, lr_warmup=0,
+                 lr_decay=0.0, dtype="float32", seed=None, progress=True):
         self.n_latents = n_latents
         self.activation = activation
         self.k = k
@@ -174,6 +201,8 @@ class SparseAutoencoder:
         self.n_steps = n_steps
         self.batch_size = batch_size
         self.lr = lr
+        self.lr_warmup = lr_warmup
+        self.lr_decay = lr_decay
         self.dtype = dtype
         self.seed = seed
         self.progress = progress
@@ -209,6 +238,16 @@ class SparseAutoencoder:
             lam = check_nonnegative(self.lam, "lam")
         k_aux = (max(n_features // 2, 1) if self.k_aux is None
                  else check_int(self.k_aux, "k_aux", minimum=1))
+        n_steps = check_int(self.n_steps, "n_steps", minimum=1)
+        lr_warmup = check_int(self.lr_warmup, "lr_warmup", minimum=0)
+        lr_decay = check_nonnegative(self.lr_decay, "lr_decay")
+        if lr_decay >= 1:
+            raise ValueError(f"lr_decay must be in [0, 1) (a fraction of n_steps), "
+                             f"got {self.lr_decay!r}")
+        if lr_warmup + lr_decay * n_steps > n_steps:
+            raise ValueError(f"lr_warmup={lr_warmup} steps and lr_decay={self.lr_decay!r} (the "
+                             f"last {lr_decay * n_steps:g} steps) do not fit in n_steps="
+                             f"{n_steps}; shorten them or raise n_steps")
         return dict(
             n_latents=n_latents, activation=act, k=k, lam=lam, k_aux=k_aux,
             aux_coef=check_nonnegative(self.aux_coef, "aux_coef"),
@@ -216,9 +255,9 @@ class SparseAutoencoder:
             bandwidth=check_positive(self.bandwidth, "bandwidth"),
             theta_init=check_positive(self.theta_init, "theta_init"),
             threshold_rate=check_probability(self.threshold_rate, "threshold_rate"),
-            n_steps=check_int(self.n_steps, "n_steps", minimum=1),
+            n_steps=n_steps,
             batch_size=check_int(self.batch_size, "batch_size", minimum=1),
-            lr=check_positive(self.lr, "lr"),
+            lr=check_positive(self.lr, "lr"), lr_warmup=lr_warmup, lr_decay=lr_decay,
             dtype=check_dtype(self.dtype),
             progress=check_bool(self.progress, "progress"),
         )
@@ -230,16 +269,25 @@ class SparseAutoencoder:
     def fit(self, X, y=None, *, seed=None):
         """Train on ``X`` (n_samples, n_features) from a fresh start; returns ``self``.
 
+        ``n_steps`` minibatches of ``batch_size`` samples: consecutive slices
+        of a fresh permutation of the samples each epoch (the
+        ``n_samples % batch_size`` left at the end of a permutation sit that
+        epoch out), at the learning rate of ``lr``, ``lr_warmup`` and
+        ``lr_decay``. The decoder bias
+        starts at the mean of ``X``. The training state is kept, so that
+        :meth:`partial_fit` can continue from here.
+
         Parameters
         ----------
         X : array_like, shape (n_samples, n_features)
-            At least ``batch_size`` samples, finite.
+            At least ``batch_size`` samples, finite. Read one minibatch at a
+            time: an ``np.memmap`` is not loaded into memory.
         y : ignored
         seed : int, SeedSequence, Generator or None
             Overrides the constructor's ``seed`` when given.
         """
         dtype = check_dtype(self.dtype)
-        X = check_training_data(X, dtype=dtype).astype(dtype, copy=False)
+        X = check_training_rows(X, dtype=dtype)
         v = self._validated(X.shape[1])
         if X.shape[0] < v["batch_size"]:
             raise ValueError(f"X has {X.shape[0]} samples, fewer than batch_size="
@@ -248,37 +296,169 @@ class SparseAutoencoder:
         rng = as_generator(seed)
         params = initial_parameters(X, v["n_latents"], v["activation"], v["theta_init"], rng,
                                     dtype)
-        attrs = self._attrs(v, X, seed)
+        state = TrainingState(params, rng)
+        order = Minibatches(X.shape[0], v["batch_size"], True, rng)
+        rows = []
+        self._train(params, state, v, (X[order.next()] for _ in range(v["n_steps"])),
+                    v["n_steps"], rows)
+        self._set_fitted(params, state, history_dataset(np.array(rows), self._attrs(v, X, seed)),
+                         self._objective(v))
+        return self
+
+    def partial_fit(self, X, y=None, *, seed=None):
+        """Train on one more chunk ``X`` (n_samples, n_features) of a stream;
+        returns ``self``.
+
+        One pass over the chunk: its rows in a random order, cut into
+        minibatches of ``batch_size``; the last minibatch holds the
+        ``n_samples % batch_size`` samples left over, if any (a chunk smaller
+        than ``batch_size`` is one smaller minibatch). A chunk of
+        ``n_samples`` therefore takes ``ceil(n_samples / batch_size)`` steps.
+
+        Everything training carries from step to step persists across calls
+        (and from a previous :meth:`fit`): the parameters, the Adam moments
+        and step count, the dead-latent tracker, the BatchTopK running
+        threshold and the generator of the minibatch order. ``history_``
+        grows by one row per step, its ``step`` coordinate and ``wall_time``
+        continuing; its attrs keep the first call's settings, with
+        ``n_training_samples`` counting the samples of all calls. The first
+        call (on a model that was never fitted) initialises the parameters
+        as :meth:`fit` does, the decoder bias from the mean of this chunk. A
+        model read by :meth:`load` continues as the saved one would have,
+        unless it was saved with ``training_state=False`` (or by a v1model
+        without ``partial_fit``): then this raises ValueError.
+
+        The learning rate follows the schedule of :meth:`fit`, counted in
+        steps over all calls: the warm-up applies as is; the decay, when
+        ``lr_decay > 0``, ends at ``n_steps`` steps in all, and a chunk that
+        would take training past ``n_steps`` is refused (with
+        ``lr_decay = 0``, ``n_steps`` does not limit ``partial_fit``). Settings
+        changed between calls (``lr``, ``k``, ``lam``, ...) take effect from
+        the next step; ``n_latents``, ``activation`` and ``dtype`` are fixed
+        by the first call.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, n_features)
+            At least one sample, finite; ``n_features`` as in the first call.
+            Read one minibatch at a time (an ``np.memmap`` is not loaded).
+        y : ignored
+        seed : int, SeedSequence, Generator or None
+            First call: seeds the initial parameters and the minibatch order
+            (overrides the constructor's ``seed``). Later calls: replaces the
+            generator of the minibatch order when given (None: continue the
+            current one).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from v1model.sae import SparseAutoencoder
+        >>> sae = SparseAutoencoder(32, "topk", k=4, batch_size=64, seed=0, progress=False)
+        >>> for chunk in np.random.default_rng(0).standard_normal((5, 300, 16)):
+        ...     _ = sae.partial_fit(chunk)  # 300 samples: 4 steps of 64, one of 44
+        >>> sae.history_.sizes["step"], int(sae.history_.step[-1])
+        (25, 24)
+        """
+        dtype = check_dtype(self.dtype)
+        X = check_training_rows(X, dtype=dtype)
+        fitted = hasattr(self, "_params")
+        if fitted:
+            self._check_continuable(X, dtype)
+        v = self._validated(X.shape[1])
+        n_steps = -(-X.shape[0] // v["batch_size"])
+        done = self._state.n_steps if fitted else 0
+        if v["lr_decay"] > 0 and done + n_steps > v["n_steps"]:
+            raise ValueError(f"X has {X.shape[0]} samples, {n_steps} steps of batch_size="
+                             f"{v['batch_size']} after the {done} taken, past n_steps="
+                             f"{v['n_steps']} where lr_decay={self.lr_decay!r} brings the "
+                             "learning rate to zero; raise n_steps (the planned total) or set "
+                             "lr_decay=0")
+        if not fitted:
+            seed = self.seed if seed is None else seed
+            rng = as_generator(seed)
+            params = initial_parameters(X, v["n_latents"], v["activation"], v["theta_init"],
+                                        rng, dtype)
+            attrs = self._attrs(v, X, seed)
+            attrs["n_training_samples"] = 0
+            self._set_fitted(params, TrainingState(params, rng), history_dataset(
+                np.empty((0, len(HISTORY_FIELDS))), attrs), self._objective(v))
+        elif seed is not None:
+            self._state.rng = as_generator(seed)
+        self._fitted_objective = self._objective(v)
+        order = self._state.rng.permutation(X.shape[0])
+        batches = (X[order[start:start + v["batch_size"]]]
+                   for start in range(0, X.shape[0], v["batch_size"]))
+        rows = []
+        try:
+            self._train(self._params, self._state, v, batches, n_steps, rows)
+        finally:  # also after a divergence: the history of the steps that were taken
+            self._threshold = self._state.threshold
+            attrs = dict(self._history.attrs, n_training_samples=(
+                int(self._history.attrs["n_training_samples"]) + X.shape[0]))
+            new = history_dataset(np.array(rows).reshape(-1, len(HISTORY_FIELDS)), attrs,
+                                  first_step=self._history.sizes["step"])
+            self._history = xr.concat([self._history, new], "step")
+            self._history.attrs = new.attrs
+        return self
+
+    def _check_continuable(self, X, dtype):
+        """``partial_fit`` can continue this model on ``X``."""
+        if self._state is None:
+            raise ValueError(
+                f"this {type(self).__name__} has no training state to continue (it was loaded "
+                "from a file saved with training_state=False or by a v1model without "
+                "partial_fit): partial_fit needs its Adam moments; call fit to train afresh")
+        m, p = self._params["decoder"].shape
+        if X.shape[1] != p:
+            raise ValueError(f"X has {X.shape[1]} features per sample (shape {X.shape}) but "
+                             f"the autoencoder was fitted on {p}; expected shape "
+                             f"(n_samples, {p})")
+        fixed = {"n_latents": m, "activation": self._fitted_objective.activation,
+                 "dtype": self._params["decoder"].dtype}
+        for name, value in fixed.items():
+            now = dtype if name == "dtype" else getattr(self, name)
+            if now != value:
+                raise ValueError(f"{name}={getattr(self, name)!r} but the fitted model has "
+                                 f"{name} {value}; partial_fit continues the fitted model: call "
+                                 "fit to start afresh")
+
+    def _train(self, params, state, v, batches, n_steps, rows):
+        """Train ``params`` and ``state`` on ``n_steps`` minibatches of ``batches``
+        (rows of X, any dtype), appending one history row per step to ``rows``."""
+        dtype = params["decoder"].dtype
+        lrs = lr_schedule(v["lr"], state.n_steps + np.arange(n_steps), v["n_steps"],
+                          v["lr_warmup"], v["lr_decay"])
         # forward and backward: about six products of (batch, n_features) x (n_features, n_latents)
-        flops = 12.0 * v["batch_size"] * v["n_latents"] * X.shape[1]
+        flops = 12.0 * v["batch_size"] * v["n_latents"] * params["decoder"].shape[1]
         with blas_threads_for_step(flops):
-            threshold, history = train(
-                params, X, self._objective(v), n_steps=v["n_steps"],
-                batch_size=v["batch_size"], lr=v["lr"], k_aux=v["k_aux"],
-                aux_coef=v["aux_coef"], dead_after=v["dead_after"],
-                threshold_rate=v["threshold_rate"], rng=rng, progress=v["progress"],
-                attrs=attrs)
-        if v["activation"] == "batchtopk" and not np.isfinite(threshold):
+            for row in train(params, (np.asarray(batch, dtype=dtype) for batch in batches),
+                             self._objective(v), state, lrs=lrs, k_aux=v["k_aux"],
+                             aux_coef=v["aux_coef"], dead_after=v["dead_after"],
+                             threshold_rate=v["threshold_rate"], progress=v["progress"]):
+                rows.append(row)
+        if v["activation"] == "batchtopk" and not np.isfinite(state.threshold):
             raise FloatingPointError("batchtopk: no training batch kept a positive activation, "
                                      "so there is no inference threshold; check X")
-        self._set_fitted(params, threshold, history, self._objective(v))
-        return self
 
     def _attrs(self, v, X, seed):
         attrs = {key: value for key, value in v.items() if key != "dtype"}
         attrs.update(model="sparse autoencoder", dtype=v["dtype"].name, lam=v["lam"] or 0.0,
                      k=v["k"] if v["k"] is not None else "None",
                      n_features=X.shape[1], n_training_samples=X.shape[0],
-                     seed=seed_attr(seed), loss_definition=(
+                     seed=seed_attr(seed), lr_schedule=(
+                         "lr * min(1, (step + 1) / lr_warmup, (n_steps - step) / (lr_decay * "
+                         "n_steps)), a term only when lr_warmup > 0 or lr_decay > 0"),
+                     loss_definition=(
                          "mean over samples of ||x - x_hat||^2 + sparsity term (L1: lam * "
                          "sum z; L0: lam * ||z||_0; topk, batchtopk, mp: none) "
                          "+ aux_coef * AuxK loss"))
         return attrs
 
-    def _set_fitted(self, params, threshold, history, objective):
+    def _set_fitted(self, params, state, history, objective, threshold=None):
         self._params = params
+        self._state = state  # None: loaded without the training state
         self._fitted_objective = objective
-        self._threshold = float(threshold)
+        self._threshold = float(state.threshold if threshold is None else threshold)
         self._history = history
         self.n_features_in_ = int(params["decoder"].shape[1])
 
@@ -357,10 +537,16 @@ class SparseAutoencoder:
         return self.decode(self.encode(X))
 
     # ------------------------------------------------------------------- io
-    def to_dataset(self) -> xr.Dataset:
+    def to_dataset(self, training_state=True) -> xr.Dataset:
         """The fitted model as a Dataset: its arrays (``latent``, ``feature``),
-        the history (``step``), the parameters in attrs."""
+        the history (``step``), the parameters in attrs and, with
+        ``training_state`` (if the model has it), what :meth:`partial_fit`
+        needs to continue: the Adam moments ``adam_m_*`` and ``adam_v_*`` of
+        each array (twice the parameters' size), ``samples_since_fired``
+        (latent) and, in attrs, the Adam step count and the state of the
+        minibatch order's generator."""
         self._check_fitted()
+        training_state = check_bool(training_state, "training_state")
         params = self.get_params()
         if not (params["seed"] is None or isinstance(params["seed"], (int, np.integer))):
             params["seed"] = None  # a Generator or SeedSequence: recorded by type name
@@ -370,19 +556,30 @@ class SparseAutoencoder:
         for name, array in self._params.items():
             dims, long_name, units = _VARIABLES[name]
             data[name] = (dims, array, {"long_name": long_name, "units": units})
+        attrs = {"kind": SAE_KIND, "estimator_params": json.dumps(params, default=_jsonable),
+                 "batchtopk_threshold": self._threshold}
+        state = self._state if training_state else None
+        if state is not None:
+            for name, array in self._params.items():
+                for template, moments in zip(_STATE_VARIABLES, (state.adam.m, state.adam.v)):
+                    long_name, units = _STATE_VARIABLES[template]
+                    data[template.format(name)] = (_VARIABLES[name][0], moments[name], {
+                        "long_name": long_name.format(name), "units": units.format(name)})
+            data["samples_since_fired"] = ("latent", state.tracker.since, {
+                "long_name": "training samples since the latent last fired", "units": "1"})
+            attrs.update(adam_step=state.adam.t, rng_state=generator_to_json(state.rng))
         history = self._history.copy()
         history.attrs = {}
         ds = xr.Dataset(data, coords={"latent": np.arange(m), "feature": np.arange(p)})
         ds = ds.merge(history)
-        attrs = {"kind": SAE_KIND, "estimator_params": json.dumps(params, default=_jsonable),
-                 "batchtopk_threshold": self._threshold}
         attrs.update({HISTORY_PREFIX + key: value for key, value in self._history.attrs.items()})
         ds.attrs = attrs
         return ds
 
     @classmethod
     def from_dataset(cls, ds):
-        """The model saved by :meth:`to_dataset` (fitted, ready to encode)."""
+        """The model saved by :meth:`to_dataset` (fitted, ready to encode, and
+        to continue with :meth:`partial_fit` if saved with its training state)."""
         if not isinstance(ds, xr.Dataset):
             raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
         if ds.attrs.get("kind") != SAE_KIND:
@@ -390,24 +587,50 @@ class SparseAutoencoder:
                              f"{ds.attrs.get('kind')!r}, not {SAE_KIND!r}")
         model = cls(**json.loads(ds.attrs["estimator_params"]))
         dtype = check_dtype(model.dtype)
-        params = {}
-        for name in parameter_names(model.activation):
-            dims = _VARIABLES[name][0]
-            params[name] = np.ascontiguousarray(ds[name].transpose(*dims).values, dtype=dtype)
-        history = ds[list(HISTORY_FIELDS)].drop_vars(["latent", "feature"], errors="ignore")
+
+        def array(name, dims):
+            return np.ascontiguousarray(ds[name].transpose(*dims).values, dtype=dtype)
+
+        params = {name: array(name, _VARIABLES[name][0])
+                  for name in parameter_names(model.activation)}
+        history = ds[[name for name in HISTORY_FIELDS if name in ds]].drop_vars(
+            ["latent", "feature"], errors="ignore")
+        if "lr" not in history:  # saved before the schedule existed: a constant rate
+            history["lr"] = ("step", np.full(history.sizes["step"], float(model.lr)),
+                             {"long_name": HISTORY_FIELDS["lr"][0],
+                              "units": HISTORY_FIELDS["lr"][1]})
         history.attrs = {key[len(HISTORY_PREFIX):]: value for key, value in ds.attrs.items()
                          if key.startswith(HISTORY_PREFIX)}
+        threshold = float(ds.attrs["batchtopk_threshold"])
+        state = None
+        if "samples_since_fired" in ds:
+            state = TrainingState(params, generator_from_json(ds.attrs["rng_state"],
+                                                              "ds.attrs['rng_state']"))
+            for name in params:
+                dims = _VARIABLES[name][0]
+                state.adam.m[name] = array("adam_m_" + name, dims)
+                state.adam.v[name] = array("adam_v_" + name, dims)
+            state.adam.t = int(ds.attrs["adam_step"])
+            state.tracker.since = ds["samples_since_fired"].values.astype(np.int64)
+            state.threshold = threshold
+            state.elapsed = float(history["wall_time"][-1]) if history.sizes["step"] else 0.0
         v = model._validated(params["decoder"].shape[1])
-        model._set_fitted(params, float(ds.attrs["batchtopk_threshold"]), history,
-                          model._objective(v))
+        model._set_fitted(params, state, history, model._objective(v), threshold)
         return model
 
-    def save(self, path):
+    def save(self, path, *, training_state=True):
         """Save the fitted model as netCDF (atomically, :func:`v1model.io.save_dataset`);
-        returns the path."""
+        returns the path.
+
+        With ``training_state`` (default) the file also holds what
+        :meth:`partial_fit` needs to continue exactly where this model is
+        (the Adam moments, twice the size of the parameters); without it,
+        the file is about a third of the size and the loaded model encodes but
+        cannot continue training.
+        """
         from ..io import save_dataset
 
-        return save_dataset(self.to_dataset(), path)
+        return save_dataset(self.to_dataset(training_state), path)
 
     @classmethod
     def load(cls, path):
@@ -419,4 +642,4 @@ class SparseAutoencoder:
 
 _PARAM_NAMES = ("n_latents", "activation", "k", "lam", "k_aux", "aux_coef", "dead_after",
                 "bandwidth", "theta_init", "threshold_rate", "n_steps", "batch_size", "lr",
-                "dtype", "seed", "progress")
+                "lr_warmup", "lr_decay", "dtype", "seed", "progress")

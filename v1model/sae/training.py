@@ -1,6 +1,11 @@
 """Minibatch Adam training of a sparse autoencoder, with the decoder rows kept
 unit-norm, dead latents tracked (and revived by AuxK for the TopK
-activations) and one row of statistics per step."""
+activations) and one row of statistics per step.
+
+One step is :func:`train_step`; :func:`train` runs the steps of one call of
+``fit`` or ``partial_fit``, continuing a :class:`TrainingState` (so that a
+stream of chunks trains as one run would), at the rates of
+:func:`lr_schedule`."""
 
 from __future__ import annotations
 
@@ -10,12 +15,12 @@ import numpy as np
 import xarray as xr
 
 from ..io import clean_attrs
-from ..learning._data import Minibatches
 from ..adam import Adam
 from .decoder import project_rows, remove_parallel_gradient
 from .objective import auxk_loss, encoder_gradients, loss_and_gradients
 
-__all__ = ["initial_parameters", "train", "HISTORY_FIELDS"]
+__all__ = ["initial_parameters", "TrainingState", "lr_schedule", "train", "train_step",
+           "HISTORY_FIELDS"]
 
 #: history variable -> (long_name, units); one value per training step
 HISTORY_FIELDS = {
@@ -24,13 +29,15 @@ HISTORY_FIELDS = {
     "mse": ("mean over samples of the squared reconstruction error ||x - x_hat||^2",
             "(units of X)^2"),
     "fvu": ("fraction of variance unexplained: sum ||x - x_hat||^2 / sum ||x - mean(x)||^2 "
-            "over the minibatch", "1"),
+            "over the minibatch (NaN for a minibatch without variance)", "1"),
     "l0": ("mean number of non-zero latents per sample", "1"),
     "n_dead": ("latents that fired on none of the last dead_after training samples", "1"),
     "aux_loss": ("AuxK loss (Gao et al. 2024; 0 when no latent is dead or AuxK is off)",
                  "(units of X)^2"),
     "threshold": ("BatchTopK inference threshold, running average of the smallest kept "
                   "activation (NaN for other activations)", "units of pre-activations"),
+    "lr": ("learning rate of the step's Adam update (after warm-up and decay)",
+           "units of the parameters per step"),
     "wall_time": ("cumulative training time", "s"),
 }
 
@@ -70,79 +77,158 @@ class _Tracker:
         self.since[~fired] += z.shape[0]
 
 
-def train(params, X, objective, *, n_steps, batch_size, lr, k_aux, aux_coef, dead_after,
-          threshold_rate, rng, progress=False, attrs=None):
-    """Train ``params`` (in place) on ``X`` by minibatch Adam.
+class TrainingState:
+    """What training carries from one step to the next, and from one call of
+    ``partial_fit`` to the next: the Adam moments and step count, the
+    dead-latent tracker, the BatchTopK threshold, the minibatch order's
+    generator and the training time so far.
 
-    Each step: a minibatch (a fresh permutation every epoch), the loss and
-    its gradient (:func:`v1model.sae.objective.loss_and_gradients`), the
-    AuxK term for ``topk``/``batchtopk`` when some latents are dead and
-    ``aux_coef > 0``, removal of the decoder gradient's component parallel to
-    each row, an Adam step, and projection of the decoder rows back to unit
-    norm.
+    Parameters
+    ----------
+    params : dict of ndarray
+        The trained arrays (the Adam moments take their shapes and dtypes).
+    rng : numpy.random.Generator
+        Draws the order of the minibatches.
+    """
 
-    Returns
-    -------
-    threshold : float
-        The BatchTopK inference threshold (NaN for the other activations).
-    history : xarray.Dataset
-        Over ``step``: the variables of :data:`HISTORY_FIELDS`, ``attrs``
-        as its attributes.
+    def __init__(self, params, rng):
+        self.adam = Adam(params)
+        self.tracker = _Tracker(params["decoder"].shape[0], 1)  # dead_after: set by train
+        self.rng = rng
+        self.threshold = float("nan")
+        self.elapsed = 0.0  # s
+
+    @property
+    def n_steps(self):
+        """Steps taken so far."""
+        return self.adam.t
+
+
+def lr_schedule(lr, steps, n_steps, warmup=0, decay=0.0):
+    """Learning rate at the 0-based ``steps``: linear warm-up, then constant,
+    then linear decay to zero.
+
+    ``lr * min(1, (s + 1) / warmup, (n_steps - s) / (decay * n_steps))``, the
+    second term only when ``warmup > 0``, the third only when ``decay > 0``:
+    the first step takes ``lr / warmup``, and the last of ``n_steps`` steps
+    ``lr / (decay * n_steps)``.
+
+    Parameters
+    ----------
+    lr : float
+        Peak learning rate (units of the parameters per step).
+    steps : ndarray of int
+    n_steps : int
+        Steps of the whole run (used by the decay only).
+    warmup : int
+        Steps of the warm-up.
+    decay : float
+        Fraction of ``n_steps`` over which the rate decays, in [0, 1).
+    """
+    factor = np.ones(len(steps))
+    if warmup > 0:
+        factor = np.minimum(factor, (np.asarray(steps) + 1.0) / warmup)
+    if decay > 0:
+        factor = np.minimum(factor, (n_steps - np.asarray(steps)) / (decay * n_steps))
+    return lr * factor
+
+
+def train(params, batches, objective, state, *, lrs, k_aux, aux_coef, dead_after,
+          threshold_rate, progress=False):
+    """Train ``params`` (in place) by Adam on each minibatch of ``batches``,
+    continuing ``state``; yields one history row per step.
+
+    Each step (:func:`train_step`) takes the step's learning rate from
+    ``lrs``. Stops after ``len(lrs)`` steps or when ``batches`` ends.
+
+    Parameters
+    ----------
+    params : dict of ndarray
+    batches : iterable of ndarray, each (batch, n_features), of the params' dtype
+    objective : Objective
+    state : TrainingState
+    lrs : ndarray
+        Learning rate of each step (units of the parameters per step).
+
+    Yields
+    ------
+    row : ndarray, shape (len(HISTORY_FIELDS),)
     """
     from tqdm.auto import tqdm
 
-    act = objective.activation
-    n = X.shape[0]
-    batches = Minibatches(n, batch_size, True, rng)
-    adam = Adam(params, lr=lr)
-    tracker = _Tracker(params["decoder"].shape[0], dead_after)
-    rows = np.full((n_steps, len(HISTORY_FIELDS)), np.nan)
-    threshold = float("nan")
-    elapsed = 0.0
-    bar = tqdm(range(n_steps), desc=f"sae ({act})", disable=not progress, leave=False)
-    for step in bar:
+    state.tracker.dead_after = dead_after
+    batches = iter(batches)
+    bar = tqdm(lrs, desc=f"sae ({objective.activation})", disable=not progress, leave=False)
+    for i, lr in enumerate(bar):
         start = time.perf_counter()
-        batch = X[batches.next()]
-        loss, grads, cache = loss_and_gradients(params, batch, objective)
-        dead = tracker.dead()
-        aux = 0.0
-        if act in ("topk", "batchtopk") and aux_coef > 0 and dead.any():
-            aux, dpre, ddec = auxk_loss(cache["pre"], params["decoder"], cache["residual"],
-                                        dead, k_aux)
-            grads["decoder"] += aux_coef * ddec
-            for name, g in encoder_gradients(aux_coef * dpre, batch, params).items():
-                grads[name] += g
-            loss += aux_coef * aux
-        if not np.isfinite(loss):
-            raise FloatingPointError(f"training diverged at step {step}: loss {loss}; lower lr "
-                                     f"(now {lr}) or rescale X")
-        remove_parallel_gradient(grads["decoder"], params["decoder"])
-        previous = params["decoder"].copy()
-        adam.step(params, grads)
-        project_rows(params["decoder"], previous)
-        tracker.update(cache["z"])
-        smallest = cache["smallest"]
-        if smallest is not None and np.isfinite(smallest):
-            threshold = (smallest if not np.isfinite(threshold)
-                         else (1 - threshold_rate) * threshold + threshold_rate * smallest)
-        elapsed += time.perf_counter() - start
-        centred = batch - batch.mean(axis=0)
-        total = float(np.einsum("ij,ij->", centred, centred, dtype=np.float64))
-        l0 = np.count_nonzero(cache["z"]) / batch.shape[0]
-        rows[step] = [loss, cache["mse"], cache["mse"] * batch.shape[0] / max(total, 1e-300),
-                      l0, int(dead.sum()), aux, threshold, elapsed]
-        if step % 50 == 0 or step == n_steps - 1:
-            bar.set_postfix(mse=f"{cache['mse']:.4g}", l0=f"{l0:.3g}", dead=int(dead.sum()),
+        batch = next(batches, None)  # reading X (a memmap: from disk) counts as training time
+        if batch is None:
+            break
+        state.elapsed += time.perf_counter() - start
+        row = train_step(params, batch, objective, state, lr=lr, k_aux=k_aux,
+                         aux_coef=aux_coef, threshold_rate=threshold_rate)
+        if i % 50 == 0 or i == len(lrs) - 1:
+            bar.set_postfix(mse=f"{row[1]:.4g}", l0=f"{row[3]:.3g}", dead=int(row[4]),
                             refresh=False)
-    return threshold, history_dataset(rows, attrs or {})
+        yield row
 
 
-def history_dataset(rows, attrs) -> xr.Dataset:
-    """The history rows (n_steps, len(HISTORY_FIELDS)) as a Dataset over ``step``."""
+def train_step(params, batch, objective, state, *, lr, k_aux, aux_coef, threshold_rate):
+    """One Adam step on ``batch`` (n, n_features); updates ``params`` and ``state``.
+
+    The loss and its gradient (:func:`v1model.sae.objective.loss_and_gradients`),
+    the AuxK term for ``topk``/``batchtopk`` when some latents are dead and
+    ``aux_coef > 0``, removal of the decoder gradient's component parallel to
+    each row, an Adam step at rate ``lr``, and projection of the decoder rows
+    back to unit norm.
+
+    Returns
+    -------
+    row : ndarray, shape (len(HISTORY_FIELDS),)
+        The step's statistics, in the order of :data:`HISTORY_FIELDS`.
+    """
+    start = time.perf_counter()
+    act = objective.activation
+    loss, grads, cache = loss_and_gradients(params, batch, objective)
+    dead = state.tracker.dead()
+    aux = 0.0
+    if act in ("topk", "batchtopk") and aux_coef > 0 and dead.any():
+        aux, dpre, ddec = auxk_loss(cache["pre"], params["decoder"], cache["residual"],
+                                    dead, k_aux)
+        grads["decoder"] += aux_coef * ddec
+        for name, g in encoder_gradients(aux_coef * dpre, batch, params).items():
+            grads[name] += g
+        loss += aux_coef * aux
+    if not np.isfinite(loss):
+        raise FloatingPointError(f"training diverged at step {state.n_steps}: loss {loss}; "
+                                 f"lower lr (now {lr}) or rescale X")
+    remove_parallel_gradient(grads["decoder"], params["decoder"])
+    previous = params["decoder"].copy()
+    state.adam.lr = lr
+    state.adam.step(params, grads)
+    project_rows(params["decoder"], previous)
+    state.tracker.update(cache["z"])
+    smallest = cache["smallest"]
+    if smallest is not None and np.isfinite(smallest):
+        rate = threshold_rate
+        state.threshold = (smallest if not np.isfinite(state.threshold)
+                           else (1 - rate) * state.threshold + rate * smallest)
+    state.elapsed += time.perf_counter() - start
+    centred = batch - batch.mean(axis=0)
+    total = float(np.einsum("ij,ij->", centred, centred, dtype=np.float64))
+    fvu = cache["mse"] * batch.shape[0] / total if total > 0 else float("nan")
+    l0 = np.count_nonzero(cache["z"]) / batch.shape[0]
+    return np.array([loss, cache["mse"], fvu, l0, int(dead.sum()), aux, state.threshold, lr,
+                     state.elapsed])
+
+
+def history_dataset(rows, attrs, first_step=0) -> xr.Dataset:
+    """The history rows (n_steps, len(HISTORY_FIELDS)) as a Dataset over ``step``
+    (``first_step``, ``first_step + 1``, ...)."""
     data = {}
     for j, (name, (long_name, units)) in enumerate(HISTORY_FIELDS.items()):
         col = rows[:, j].astype(np.int64) if name == "n_dead" else rows[:, j]
         data[name] = ("step", col, {"long_name": long_name, "units": units})
-    ds = xr.Dataset(data, coords={"step": np.arange(len(rows))})
+    ds = xr.Dataset(data, coords={"step": first_step + np.arange(len(rows))})
     ds.attrs.update(clean_attrs(attrs))
     return ds

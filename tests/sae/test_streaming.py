@@ -1,0 +1,227 @@
+"""Training on data that does not fit in memory: partial_fit over chunks of a
+stream, the learning-rate schedule, memmaps read a minibatch at a time, and
+the training state saved with the model."""
+
+import json
+import tracemalloc
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from v1model.sae import SparseAutoencoder
+from v1model.sae.training import lr_schedule
+
+SETTINGS = {"topk": dict(k=3, dead_after=100), "batchtopk": dict(k=3),
+            "jumprelu": dict(lam=0.05, theta_init=0.1, bandwidth=0.05)}
+
+
+def _model(activation="topk", **settings):
+    settings = {"n_steps": 12, "batch_size": 100, "lr": 3e-3, "progress": False,
+                **SETTINGS[activation], **settings}
+    return SparseAutoencoder(80, activation, **settings)
+
+
+def _same_training(a, b, wall_time=False):
+    for name in ("components_", "encoder_", "encoder_bias_", "decoder_bias_"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=0, atol=1e-6)
+    names = [name for name in a.history_.data_vars if wall_time or name != "wall_time"]
+    xr.testing.assert_allclose(a.history_[names], b.history_[names], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("activation", list(SETTINGS))
+def test_partial_fit_epochs_equal_fit(planted, activation):
+    # fit draws a fresh permutation of X every epoch from the generator that made the
+    # initial parameters; partial_fit(X) draws one per call from the same generator: three
+    # calls on X are fit's three epochs, minibatch for minibatch. All training state
+    # (Adam moments and step count, the schedule, dead latents and AuxK for topk,
+    # BatchTopK's running threshold) must carry over between calls for them to agree.
+    X = planted[0][:400]  # 4 minibatches of 100 per epoch
+    settings = dict(dtype="float64", lr_warmup=3, lr_decay=0.25)
+    fitted = _model(activation, **settings).fit(X, seed=7)
+    streamed = _model(activation, **settings)
+    for call in range(3):
+        streamed.partial_fit(X, seed=7 if call == 0 else None)
+    _same_training(streamed, fitted)
+    if activation == "topk":  # no threshold
+        assert streamed.threshold_ is None and fitted.threshold_ is None
+    else:
+        np.testing.assert_allclose(streamed.threshold_, fitted.threshold_, rtol=1e-9)
+    if activation == "topk":  # dead latents and AuxK in the later calls: the tracker carried over
+        assert fitted.history_.aux_loss.values[4:].max() > 0
+    # a fresh optimiser per call would not agree: the carried state matters
+    restarted = _model(activation, **settings).partial_fit(X, seed=7)
+    restarted._state.adam.m = {k: np.zeros_like(v) for k, v in restarted._state.adam.m.items()}
+    restarted.partial_fit(X)
+    assert not np.allclose(restarted.components_, fitted.components_, atol=1e-6)
+
+
+def test_every_sample_of_a_chunk_is_used_once_and_history_continues(planted):
+    # at a learning rate of 1e-10 the parameters barely move, so that each step's mse is
+    # that of the final model on its minibatch; minibatches of 100, 100 and the 50 left
+    # over cover the chunk exactly once iff sum(mse * size) is the chunk's squared error
+    X = planted[0]
+    sae = SparseAutoencoder(40, "topk", k=3, batch_size=100, lr=1e-10, dtype="float64",
+                            seed=0, progress=False)
+    chunks = [X[:250], X[250:350], X[350:380]]
+    for chunk in chunks:
+        sae.partial_fit(chunk)
+    h = sae.history_
+    np.testing.assert_array_equal(h.step, np.arange(5))
+    assert h.sizes["step"] == 3 + 1 + 1
+    assert h.attrs["n_training_samples"] == 380
+    assert np.all(np.diff(h.wall_time) >= 0) and h.wall_time[0] > 0
+    squared_error = [np.sum((c - sae.reconstruct(c)) ** 2) for c in chunks]
+    sizes = np.array([100, 100, 50, 100, 30])
+    per_step = h.mse.values * sizes
+    assert per_step[:3].sum() == pytest.approx(squared_error[0], rel=1e-6)
+    assert per_step[3] == pytest.approx(squared_error[1], rel=1e-6)
+    assert per_step[4] == pytest.approx(squared_error[2], rel=1e-6)
+    # the first call's decoder bias is the mean of its chunk
+    np.testing.assert_allclose(sae.decoder_bias_, X[:250].mean(axis=0), atol=1e-8)
+
+
+def _piecewise(lr, n_steps, warmup, decay):
+    """Reference schedule written as its three pieces."""
+    decay_start = n_steps - decay * n_steps
+    out = []
+    for s in range(n_steps):
+        if s < warmup:
+            out.append(lr * (s + 1) / warmup)
+        elif s >= decay_start:
+            out.append(lr * (n_steps - s) / (n_steps - decay_start))
+        else:
+            out.append(lr)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("warmup, decay", [(5, 0.25), (0, 0.2), (7, 0.0), (0, 0.0), (10, 0.5)])
+def test_lr_schedule_is_piecewise_linear(warmup, decay):
+    np.testing.assert_allclose(lr_schedule(2e-3, np.arange(20), 20, warmup, decay),
+                               _piecewise(2e-3, 20, warmup, decay), rtol=1e-12)
+
+
+def test_fit_records_and_applies_the_schedule(planted):
+    X = planted[0][:500]
+    sae = SparseAutoencoder(40, "relu", lam=0.1, n_steps=20, batch_size=100, lr=1e-3,
+                            lr_warmup=4, lr_decay=0.2, dtype="float64", seed=0,
+                            progress=False).fit(X)
+    h = sae.history_
+    np.testing.assert_allclose(h.lr, _piecewise(1e-3, 20, 4, 0.2), rtol=1e-12)
+    assert h.lr.attrs["units"] == "units of the parameters per step"
+    assert h.attrs["lr_warmup"] == 4 and h.attrs["lr_decay"] == 0.2
+    # Adam's first step moves each coordinate by lr_0 * g / (|g| + eps) ~ lr / 4: the
+    # warm-up rate is the one applied, not only the one recorded
+    first = SparseAutoencoder(40, "relu", lam=0.1, batch_size=100, lr=1e-3, lr_warmup=4,
+                              dtype="float64", seed=0, progress=False).partial_fit(X[:100])
+    np.testing.assert_allclose(np.abs(first.decoder_bias_ - X[:100].mean(axis=0)), 1e-3 / 4,
+                               rtol=1e-3)
+    assert first.history_.lr.item() == pytest.approx(1e-3 / 4)
+
+
+def test_partial_fit_follows_the_schedule_over_calls(planted):
+    X = planted[0][:300]
+    sae = SparseAutoencoder(40, "topk", k=3, n_steps=12, batch_size=100, lr=1e-3,
+                            lr_warmup=2, lr_decay=0.5, seed=0, progress=False)
+    for _ in range(4):
+        sae.partial_fit(X)
+    np.testing.assert_allclose(sae.history_.lr, _piecewise(1e-3, 12, 2, 0.5), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"X has 300 samples, 3 steps of batch_size=100 after "
+                                         r"the 12 taken, past n_steps=12 where lr_decay=0.5"):
+        sae.partial_fit(X)
+    # without a decay, n_steps does not bound a stream; the rate stays at lr
+    sae.lr_decay = 0.0
+    sae.partial_fit(X)
+    np.testing.assert_allclose(sae.history_.lr[-3:], 1e-3)
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(lr_warmup=-1), r"lr_warmup must be >= 0, got -1"),
+    (dict(lr_warmup=2.5), r"lr_warmup must be an integer, got 2.5"),
+    (dict(lr_decay=1.0), r"lr_decay must be in \[0, 1\) \(a fraction of n_steps\), got 1.0"),
+    (dict(lr_decay=-0.1), r"lr_decay must be a non-negative finite number, got -0.1"),
+    (dict(lr_warmup=8, lr_decay=0.5), r"lr_warmup=8 steps and lr_decay=0.5 \(the last 6 steps\) "
+                                      r"do not fit in n_steps=12"),
+])
+def test_bad_schedules(planted, settings, message):
+    for call in ("fit", "partial_fit"):
+        with pytest.raises((ValueError, TypeError), match=message):
+            getattr(_model(**settings), call)(planted[0][:300], seed=0)
+
+
+def test_partial_fit_refuses_what_it_cannot_continue(planted, tmp_path):
+    X = planted[0][:300]
+    sae = _model().partial_fit(X, seed=0)
+    with pytest.raises(ValueError, match=r"X has 10 features per sample \(shape \(300, 10\)\) "
+                                         r"but the autoencoder was fitted on 64"):
+        sae.partial_fit(X[:, :10])
+    sae.n_latents = 50
+    with pytest.raises(ValueError, match=r"n_latents=50 but the fitted model has n_latents 80"):
+        sae.partial_fit(X)
+    sae.n_latents = 80
+    loaded = SparseAutoencoder.load(sae.save(tmp_path / "small.nc", training_state=False))
+    with pytest.raises(ValueError, match=r"has no training state to continue"):
+        loaded.partial_fit(X)
+    np.testing.assert_array_equal(loaded.encode(X), sae.encode(X))
+    assert sae.history_.sizes["step"] == 3  # the refused calls took no step
+
+
+@pytest.mark.parametrize("activation", list(SETTINGS))
+def test_saved_model_continues_as_the_unsaved_one(planted, tmp_path, activation):
+    X = planted[0][:1000]
+    a = _model(activation).partial_fit(X[:500], seed=3)
+    b = SparseAutoencoder.load(a.save(tmp_path / "sae.nc"))
+    xr.testing.assert_identical(b.history_, a.history_)
+    for model in (a, b):
+        model.partial_fit(X[500:])  # the same minibatch order: the generator was saved
+    np.testing.assert_array_equal(b.components_, a.components_)
+    np.testing.assert_array_equal(b.encode(X), a.encode(X))
+    _same_training(a, b)
+    assert b.history_.wall_time[5] >= a.history_.wall_time[4]
+    # the training state is what makes the file bigger
+    small = a.save(tmp_path / "small.nc", training_state=False)
+    assert small.stat().st_size < 0.7 * (tmp_path / "sae.nc").stat().st_size
+
+
+def test_files_saved_before_partial_fit_still_load(planted):
+    # a Dataset as v1model wrote it before: no training state, no lr in the history,
+    # no schedule among the parameters
+    sae = _model("batchtopk").fit(planted[0][:500], seed=0)
+    ds = sae.to_dataset(training_state=False).drop_vars("lr")
+    params = {k: v for k, v in sae.get_params().items() if k not in ("lr_warmup", "lr_decay")}
+    ds.attrs["estimator_params"] = json.dumps(params)
+    loaded = SparseAutoencoder.from_dataset(ds)
+    np.testing.assert_array_equal(loaded.encode(planted[0][:50]), sae.encode(planted[0][:50]))
+    np.testing.assert_array_equal(loaded.history_.lr, 3e-3)  # the constant rate it used
+    assert loaded.lr_warmup == 0 and loaded.lr_decay == 0.0
+    with pytest.raises(ValueError, match="no training state"):
+        loaded.partial_fit(planted[0][:500])
+
+
+def test_memmap_is_read_a_minibatch_at_a_time(tmp_path):
+    # 100,000 x 128 float64 on disk (102 MB); a float32 model. Before, fit validated and
+    # converted the whole array: a peak of 4x its size in copies.
+    n, p = 100_000, 128
+    path = tmp_path / "X.npy"
+    X = np.lib.format.open_memmap(path, mode="w+", dtype=np.float64, shape=(n, p))
+    rng = np.random.default_rng(0)
+    for start in range(0, n, 10_000):
+        X[start:start + 10_000] = rng.standard_normal((10_000, p))
+    X.flush()
+    X = np.load(path, mmap_mode="r")
+    settings = dict(n_steps=5, batch_size=256, progress=False)
+    reference = SparseAutoencoder(32, k=4, **settings).fit(np.asarray(X[:20_000]), seed=0)
+    peaks = {}
+    for call, data in (("fit", X), ("partial_fit", X[:50_000])):
+        sae = SparseAutoencoder(32, k=4, **settings)
+        tracemalloc.start()
+        try:
+            getattr(sae, call)(data, seed=0)
+            peaks[call] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    # measured 2.5 MB (fit: the order of 100,000 rows is 0.8 MB) and 1.2 MB, for 102 MB
+    assert max(peaks.values()) < X.nbytes / 20, peaks
+    # and the memmap trains as the same rows in memory would
+    again = SparseAutoencoder(32, k=4, **settings).fit(X[:20_000], seed=0)
+    np.testing.assert_array_equal(again.components_, reference.components_)
