@@ -228,6 +228,8 @@ def test_lista_error_by_depth_dataset(small_problem):
     assert list(ds["n_iter"].values) == [1, 3]
     assert ds["prediction_error"].attrs["units"] == "(units of codes)^2"
     assert ds.attrs["lam"] == lam and ds.attrs["lista_n_steps"] == 5
+    assert ds["objective"].dims == ("solver", "n_iter")
+    assert ds["objective"].attrs["units"] == ds["optimal_objective"].attrs["units"]
     # one iteration of ISTA and of FISTA from zero are the same step
     err = ds["prediction_error"]
     assert err.sel(solver="ista", n_iter=1) == pytest.approx(float(err.sel(solver="fista", n_iter=1)))
@@ -242,6 +244,7 @@ def test_solver_error_by_iteration_matches_separate_runs(small_problem):
     import warnings
 
     from v1model.inference import ConvergenceWarning, fista
+    from v1model.inference._common import objective
 
     X, D, lam = small_problem
     target = optimal_codes(X, D, lam)
@@ -256,10 +259,15 @@ def test_solver_error_by_iteration_matches_separate_runs(small_problem):
             expected = code_loss(Z, target)[0]
             got = float(ds["prediction_error"].sel(solver=solver, iteration=T))
             assert got == pytest.approx(expected, rel=1e-12), (solver, T)
+            # ... and so is the LASSO objective (the package's, averaged over samples)
+            got = float(ds["objective"].sel(solver=solver, iteration=T))
+            assert got == pytest.approx(objective(X, D, Z, lam).mean(), rel=1e-12)
     # FISTA overtakes ISTA once momentum builds up; both fall below the zero code
     err = ds["prediction_error"]
     assert err.sel(solver="fista", iteration=6) < err.sel(solver="ista", iteration=6)
     assert np.all(err < ds["zero_code_error"])
+    assert float(ds["optimal_objective"]) == pytest.approx(objective(X, D, target, lam).mean())
+    assert np.all(ds["objective"] > ds["optimal_objective"])
     with pytest.raises(ValueError, match="n_iter must be >= 1, got 0"):
         solver_error_by_iteration(X, D, lam, 0)
     with pytest.raises(ValueError, match=r"target must have shape \(40, 12\)"):
@@ -275,3 +283,176 @@ def test_encode_keeps_the_fitted_depth(small_problem):
     net.n_layers = 1
     np.testing.assert_array_equal(net.encode(X), Z)
     assert net.n_layers_ == 3
+
+
+# ------------------------------------------------------------------ objective="lasso"
+@pytest.fixture(scope="module")
+def by_depth_lasso(patch_problem):
+    X_train, X_test, D, lam = patch_problem
+    return lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), seed=0,
+                                objective="lasso", **TRAIN)
+
+
+def test_unsupervised_lista_lowers_the_lasso_objective(by_depth, by_depth_lasso):
+    # Sprechmann et al. (2015), Ablin et al. (2019): trained on the LASSO objective itself,
+    # with no optimal codes, LISTA's codes of held-out patches have a lower objective than
+    # ISTA's and FISTA's at equal depth, and lower than those of the network trained to
+    # predict z*. Measured (objective minus that of z*): 0.210 / 0.093 / 0.068 at
+    # T = 1, 2, 3, against ISTA 0.550 / 0.371 / 0.284 and supervised LISTA 0.264 / 0.131 / 0.105
+    def gap(ds, solver):
+        return (ds["objective"] - ds["optimal_objective"]).sel(solver=solver).values
+
+    ista, fista, lasso = (gap(by_depth_lasso, s) for s in ("ista", "fista", "lista"))
+    assert np.all(lasso < 0.5 * ista) and np.all(lasso < fista)
+    assert np.all(lasso < 0.9 * gap(by_depth, "lista"))
+    assert np.all(np.diff(lasso) < 0)
+    # the solvers' rows are the same in both runs (the same held-out z*)
+    np.testing.assert_array_equal(ista, gap(by_depth, "ista"))
+    assert by_depth_lasso.attrs["lista_objective"] == "lasso"
+    assert by_depth_lasso["objective"].attrs["units"] == "(units of X)^2"
+
+
+def test_untrained_lista_does_not_meet_the_objective_claim(patch_problem, by_depth_lasso):
+    # at ISTA's weights the objective is ISTA's (either parametrisation): the margin
+    # above is training's
+    _, X_test, D, lam = patch_problem
+    optimum = float(by_depth_lasso["optimal_objective"])
+    ista = by_depth_lasso["objective"].sel(solver="ista").values - optimum
+    for j, T in enumerate(by_depth_lasso["n_iter"].values):
+        for kind in ("full", "step"):
+            net = LISTA(int(T), lam, parametrization=kind).initialize(D)
+            untrained = net.lasso_objective(X_test) - optimum
+            assert untrained == pytest.approx(ista[j], rel=1e-4)
+            assert not untrained < 0.5 * ista[j]
+
+
+def test_unsupervised_training_needs_no_targets(small_problem, monkeypatch):
+    import v1model.amortized.lista as lista_module
+
+    def no_solve(*args, **kwargs):
+        raise AssertionError("objective='lasso' computed optimal codes")
+
+    X, D, lam = small_problem
+    target_val = optimal_codes(X[:10], D, lam)
+    monkeypatch.setattr(lista_module, "optimal_codes", no_solve)
+    for kind in ("full", "step"):
+        net = LISTA(3, lam, parametrization=kind, objective="lasso", n_steps=60, batch_size=10,
+                    record_every=30, dtype="float64")
+        h = net.fit(X, D, seed=0, X_val=X[:10]).history_
+        assert list(h.data_vars) == ["train_loss", "validation_loss"]
+        assert h["train_loss"].attrs["units"] == h["validation_loss"].attrs["units"] == \
+            "(units of X)^2"
+        assert "0.5 ||x - z D||^2 + lam ||z||_1" in h["train_loss"].attrs["long_name"]
+        assert h.attrs["loss"] == "mean over samples of 0.5 ||x - z D||^2 + lam ||z||_1"
+        # the held-out rows are the network's objective; the first is ISTA's
+        untrained = LISTA(3, lam, parametrization=kind).initialize(D)
+        assert h["validation_loss"][0] == pytest.approx(untrained.lasso_objective(X[:10]),
+                                                        rel=1e-5)
+        assert h["validation_loss"][-1] == pytest.approx(net.lasso_objective(X[:10]),
+                                                         rel=1e-12)
+        assert net.loss(X[:10]) == net.lasso_objective(X[:10])
+        # with target_val the error to z* is recorded as well
+        h = net.fit(X, D, seed=0, X_val=X[:10], target_val=target_val).history_
+        assert h["validation_code_error"][-1] == pytest.approx(
+            net.code_error(X[:10], target_val), rel=1e-12)
+        assert h["validation_code_error"].attrs["units"] == "(units of codes)^2"
+
+
+def test_step_and_lasso_float32_and_float64_agree(patch_problem):
+    X_train, X_test, D, lam = patch_problem
+    nets = {dt: LISTA(3, lam, parametrization="step", objective="lasso", n_steps=300,
+                      dtype=dt).fit(X_train[:2000], D, seed=0)
+            for dt in ("float32", "float64")}
+    assert nets["float32"].step_size_.dtype == np.float32
+    assert nets["float32"].encode(X_test).dtype == np.float32
+    s32, s64 = nets["float32"].step_size_, nets["float64"].step_size_
+    assert np.abs(s32 - s64).max() <= 1e-4 * np.abs(s64).max()
+    objectives = [nets[dt].lasso_objective(X_test) for dt in ("float32", "float64")]
+    assert objectives[0] == pytest.approx(objectives[1], rel=1e-4)
+
+
+@pytest.mark.parametrize("kind, objective", [("step", "lasso"), ("step", "supervised"),
+                                             ("full", "lasso")])
+def test_save_load_round_trip_new_options(tmp_path, small_problem, kind, objective):
+    X, D, lam = small_problem
+    for dtype in ("float32", "float64"):
+        net = LISTA(3, lam, parametrization=kind, objective=objective, n_steps=40, batch_size=8,
+                    dtype=dtype).fit(X, D, seed=2, X_val=X[:5])
+        back = LISTA.load(net.save(tmp_path / f"{kind}_{objective}_{dtype}.nc"))
+        Z, Z_back = net.encode(X), back.encode(X)
+        assert Z_back.dtype == Z.dtype and np.array_equal(Z, Z_back)
+        assert back.get_params() == {**net.get_params(), "dtype": dtype}
+        assert back.parametrization_ == kind
+        names = ("step_size_", "threshold_") if kind == "step" else (
+            "encoder_weight_", "lateral_weight_", "threshold_")
+        for name in (*names, "dictionary_"):
+            assert np.array_equal(getattr(back, name), getattr(net, name)), name
+        assert back.history_.equals(net.history_)
+        assert back.history_["train_loss"].attrs == net.history_["train_loss"].attrs
+        assert back.history_.attrs["objective"] == objective
+    init = LISTA(2, lam, parametrization=kind).initialize(D)
+    back = LISTA.load(init.save(tmp_path / "init.nc"))
+    assert back.history_ is None and np.array_equal(back.encode(X), init.encode(X))
+
+
+def test_files_of_the_previous_version_load_as_full_and_supervised(tmp_path, small_problem):
+    # a file written before `objective` and `parametrization` existed has neither attr
+    # (nor the history attrs naming them): it loads as what it was, "full" and "supervised"
+    from v1model.io import load_dataset, save_dataset
+
+    X, D, lam = small_problem
+    net = LISTA(2, lam, n_steps=20, batch_size=10).fit(X, D, seed=0, X_val=X[:5])
+    ds = net.to_dataset()
+    for key in ("param_objective", "param_parametrization", "history_objective",
+                "history_parametrization", "history_loss_units"):
+        del ds.attrs[key]
+    back = LISTA.from_dataset(load_dataset(save_dataset(ds, tmp_path / "old.nc")))
+    assert back.parametrization == back.parametrization_ == "full"
+    assert back.objective == "supervised"
+    np.testing.assert_array_equal(back.encode(X), net.encode(X))
+
+
+def test_refit_and_parameter_changes_keep_encode_consistent(small_problem):
+    X, D, lam = small_problem
+    net = LISTA(3, lam, parametrization="step", dtype="float64").initialize(D)
+    Z = net.encode(X)
+    net.parametrization, net.lam = "full", 2 * lam  # encode uses what was fitted
+    np.testing.assert_array_equal(net.encode(X), Z)
+    net.initialize(D)  # a refit changes the parametrisation: no stale weights remain
+    assert net.parametrization_ == "full" and not hasattr(net, "step_size_")
+    assert net.threshold_.shape == (D.shape[0],)
+    net.parametrization = "step"
+    assert not hasattr(net.initialize(D), "encoder_weight_")
+    assert "parametrization='step'" in repr(net) and "objective" not in repr(net)
+
+
+@pytest.mark.parametrize("params, message", [
+    (dict(objective="unsupervised"),
+     r"objective must be one of 'supervised', 'lasso'; got 'unsupervised'"),
+    (dict(parametrization="steps"),
+     r"parametrization must be one of 'full', 'step'; got 'steps'"),
+])
+def test_bad_option_names(small_problem, params, message):
+    X, D, lam = small_problem
+    with pytest.raises(ValueError, match=message):
+        LISTA(2, lam, **params).fit(X, D)
+    with pytest.raises(ValueError, match=message):
+        LISTA(2, lam, **params).initialize(D)
+    with pytest.raises(ValueError, match=message):
+        lista_error_by_depth(X[:30], X[30:], D, lam, depths=[1], **params)
+
+
+def test_targets_and_objectives_that_do_not_go_together(small_problem):
+    X, D, lam = small_problem
+    target = optimal_codes(X, D, lam)
+    with pytest.raises(ValueError, match="target was given with objective='lasso'"):
+        LISTA(2, lam, objective="lasso").fit(X, D, target=target)
+    with pytest.raises(ValueError, match="target_val was given without X_val"):
+        LISTA(2, lam, objective="lasso").fit(X, D, target_val=target)
+    lasso = LISTA(2, lam, objective="lasso").initialize(D)
+    with pytest.raises(ValueError, match=r"use code_error\(X, target\)"):
+        lasso.loss(X, target)
+    supervised = LISTA(2, lam).initialize(D)
+    with pytest.raises(ValueError, match="needs target"):
+        supervised.loss(X)
+    assert supervised.loss(X, target) == supervised.code_error(X, target)

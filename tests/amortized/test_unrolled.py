@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from v1model.amortized import LISTA
-from v1model.amortized._unrolled import (code_loss, ista_weights, lista_forward,
-                                         lista_gradients)
+from v1model.amortized._unrolled import (FullLayers, code_loss, ista_weights, lasso_loss,
+                                         lista_forward, lista_gradients)
 from v1model.inference import ConvergenceWarning, fista
 
 
@@ -71,15 +71,22 @@ def perturbed_weights(D, lam, rng):
     return [W_e, S, theta]
 
 
+@pytest.mark.parametrize("objective", ["supervised", "lasso"])
 @pytest.mark.parametrize("n_layers", [1, 2, 4])
-def test_gradients_match_central_differences(small_problem, n_layers, central_differences):
+def test_gradients_match_central_differences(small_problem, n_layers, objective,
+                                             central_differences):
+    # both training losses: Gregor & LeCun's error to target codes, and the LASSO
+    # objective of the codes (objective="lasso")
     X, D, lam = small_problem
     rng = np.random.default_rng(9)  # a draw with no layer input near a kink
     params = perturbed_weights(D, lam, rng)
     target = rng.standard_normal((X.shape[0], D.shape[0])) * 0.3
 
+    def loss_and_grad(Z):
+        return code_loss(Z, target) if objective == "supervised" else lasso_loss(Z, X, D, lam)
+
     def loss(p):
-        return code_loss(lista_forward(X, p["W_e"], p["S"], p["theta"], n_layers), target)[0]
+        return loss_and_grad(lista_forward(X, p["W_e"], p["S"], p["theta"], n_layers))[0]
 
     Z, inputs = lista_forward(X, *params, n_layers, keep_inputs=True)
     active = np.mean([np.mean(np.abs(C) > params[2]) for C in inputs])
@@ -88,7 +95,7 @@ def test_gradients_match_central_differences(small_problem, n_layers, central_di
     # unless a step crosses a kink, so no layer input may lie within 1e-4 of one
     # (a step of eps moves an input by ~eps * |x| ~ 1e-6)
     assert min(np.abs(np.abs(C) - params[2]).min() for C in inputs) > 1e-4
-    grads = lista_gradients(X, params[1], params[2], inputs, code_loss(Z, target)[1])
+    grads = lista_gradients(X, params[1], params[2], inputs, loss_and_grad(Z)[1])
     names = ("W_e", "S", "theta")
     numerics = central_differences(loss, dict(zip(names, params)), 1e-7)
     for name, g in zip(names, grads):
@@ -98,6 +105,12 @@ def test_gradients_match_central_differences(small_problem, n_layers, central_di
             continue
         rel = np.linalg.norm(g - numeric) / np.linalg.norm(numeric)
         assert rel <= 1e-6, (name, rel)
+    # the adapter LISTA.fit uses gives the same gradients
+    layers = FullLayers(D, lam, n_layers)
+    w = dict(zip(names, params))
+    Z2, cache = layers.forward(X, w, keep=True)
+    for name, g in layers.gradients(X, w, cache, loss_and_grad(Z2)[1]).items():
+        np.testing.assert_array_equal(g, grads[names.index(name)])
 
 
 def test_gradient_check_catches_a_wrong_gradient(small_problem):
@@ -114,3 +127,21 @@ def test_gradient_check_catches_a_wrong_gradient(small_problem):
                          - code_loss(lista_forward(X, W_e, S, theta - eps * e, 2), target)[0])
                         / (2 * eps) for e in np.eye(len(theta))])
     assert np.linalg.norm(-g_theta - numeric) / np.linalg.norm(numeric) > 1.9
+
+
+def test_lasso_loss_value_and_gradient():
+    # 0.5 ||x - z D||^2 + lam ||z||_1 averaged over samples, written out by hand
+    D = np.array([[1.0, 0.0], [0.6, 0.8]])
+    X = np.array([[1.0, 2.0], [0.0, -1.0]])
+    Z = np.array([[0.5, 0.0], [0.0, -2.0]])
+    lam = 0.3
+    R = Z @ D - X  # [[-0.5, -2], [-1.2, -0.6]]
+    expected = (0.5 * (0.25 + 4 + 1.44 + 0.36) + lam * 2.5) / 2
+    value, grad = lasso_loss(Z, X, D, lam)
+    assert value == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(grad, (R @ D.T + lam * np.sign(Z)) / 2, rtol=1e-12)
+    assert lasso_loss(Z, X, D, lam, grad=False) == (value, None)
+    # the package's LASSO objective agrees
+    from v1model.inference._common import objective
+
+    assert value == pytest.approx(objective(X, D, Z, lam).mean(), rel=1e-12)

@@ -6,12 +6,15 @@ convergence for every signal:
 
 - :class:`LISTA`: learned ISTA (Gregor & LeCun 2010), ``n_layers`` shrinkage
   layers initialised at ISTA's weights and trained to predict the LASSO codes
-  of :mod:`v1model.inference`;
-- :func:`lista_error_by_depth`: LISTA's error to the optimal codes against
-  ISTA's and FISTA's after the same number of iterations (the paper's
-  comparison), as an xarray Dataset;
-- :func:`solver_error_by_iteration`: ISTA's and FISTA's error after each
-  iteration;
+  of :mod:`v1model.inference` (``objective="supervised"``) or to minimise
+  their LASSO objective (``"lasso"``, Sprechmann et al. 2015); all weights
+  learned (``parametrization="full"``) or only one ISTA step per layer
+  (``"step"``: Step-LISTA, Ablin et al. 2019);
+- :func:`lista_error_by_depth`: LISTA's error to the optimal codes, and LASSO
+  objective, against ISTA's and FISTA's after the same number of iterations
+  (the paper's comparison), as an xarray Dataset;
+- :func:`solver_error_by_iteration`: ISTA's and FISTA's error and objective
+  after each iteration;
 - :func:`optimal_codes`: the target codes (FISTA to a tight tolerance).
 """
 

@@ -14,6 +14,13 @@ weights (:func:`ista_weights`) ``Z_t`` is exactly the ``t``-th ISTA iterate
 started from zero codes, so ``n_layers`` thresholding layers are
 ``n_layers`` ISTA iterations (and ``n_layers - 1`` products with ``S``: the
 paper's ``T``).
+
+The two training losses are functions of the last layer's codes only:
+:func:`code_loss` (Gregor & LeCun's supervised loss against target codes) and
+:func:`lasso_loss` (the LASSO objective itself, needing no targets).
+:class:`FullLayers` bundles these weights for :class:`~v1model.amortized.LISTA`'s
+training loop; :mod:`._slista` has the step-size parametrisation with the same
+interface.
 """
 
 from __future__ import annotations
@@ -22,7 +29,8 @@ import numpy as np
 
 from ..inference._common import STEP_MARGIN, apply_threshold, spectral_norm_gram
 
-__all__ = ["ista_weights", "lista_forward", "lista_gradients", "code_loss"]
+__all__ = ["ista_weights", "lista_forward", "lista_gradients", "code_loss", "lasso_loss",
+           "FullLayers"]
 
 
 def ista_weights(D, lam, dtype=np.float64):
@@ -73,6 +81,28 @@ def code_loss(Z, target):
     return 0.5 * float(np.einsum("ij,ij->", R, R, dtype=np.float64)) / n, R / Z.dtype.type(n)
 
 
+def lasso_loss(Z, X, D, lam, grad=True):
+    """``mean_i 0.5 ||x_i - z_i D||^2 + lam ||z_i||_1`` (float) and its gradient
+    in ``Z`` (None unless ``grad``).
+
+    The gradient ``((Z D - X) D^T + lam sign(Z)) / n_samples`` takes the L1
+    term's derivative at ``z = 0`` as 0: the codes are soft-threshold outputs,
+    and a zero code's input lies inside the threshold, where backpropagation
+    stops any gradient anyway.
+    """
+    R = Z @ D
+    R -= X
+    n = Z.shape[0]
+    value = (0.5 * float(np.einsum("ij,ij->", R, R, dtype=np.float64))
+             + lam * float(np.abs(Z).sum(dtype=np.float64))) / n
+    if not grad:
+        return value, None
+    G = R @ D.T
+    G += Z.dtype.type(lam) * np.sign(Z)
+    G /= Z.dtype.type(n)
+    return value, G
+
+
 def lista_gradients(X, S, theta, inputs, grad_Z):
     """Backpropagate ``grad_Z`` (dLoss/dZ of the last layer) through the layers.
 
@@ -99,3 +129,22 @@ def lista_gradients(X, S, theta, inputs, grad_Z):
             grad_S += grad_C.T @ apply_threshold(inputs[t - 1], theta, "soft")
             grad = grad_C @ S
     return grad_B.T @ X, grad_S, grad_theta
+
+
+class FullLayers:
+    """Gregor & LeCun's parametrisation for the training loop: the weights as a
+    dict (``W_e``, ``S``, ``theta``), the forward pass and the gradients."""
+
+    def __init__(self, D, lam, n_layers):
+        self.D, self.lam, self.n_layers = D, lam, n_layers
+
+    def initial(self, dtype):
+        """ISTA's weights (:func:`ista_weights`)."""
+        return dict(zip(("W_e", "S", "theta"), ista_weights(self.D, self.lam, dtype)))
+
+    def forward(self, X, w, keep=False):
+        return lista_forward(X, w["W_e"], w["S"], w["theta"], self.n_layers, keep_inputs=keep)
+
+    def gradients(self, X, w, cache, grad_Z):
+        return dict(zip(("W_e", "S", "theta"),
+                        lista_gradients(X, w["S"], w["theta"], cache, grad_Z)))

@@ -1,4 +1,5 @@
-"""LISTA against ISTA and FISTA at equal depth (Gregor & LeCun 2010, Fig. 3)."""
+"""LISTA against ISTA and FISTA at equal depth (Gregor & LeCun 2010, Fig. 3): the
+codes' error to the optimal LASSO codes and their LASSO objective."""
 
 from __future__ import annotations
 
@@ -8,27 +9,37 @@ import xarray as xr
 from ..inference._common import spectral_norm_gram, validate_problem
 from ..inference.fista import fista_iterate
 from ..io import seed_attr
-from ..validation import (as_generator, check_array, check_int, check_positive,
+from ..validation import (as_generator, check_array, check_choice, check_int, check_positive,
                           check_same_features, check_shape)
-from ._unrolled import code_loss
-from .lista import LISTA, optimal_codes
+from ._unrolled import code_loss, lasso_loss
+from .lista import LISTA, OBJECTIVES, PARAMETRIZATIONS, optimal_codes
 
 __all__ = ["lista_error_by_depth", "solver_error_by_iteration", "SOLVERS"]
 
 #: the solvers compared, in the order of the ``solver`` coordinate
 SOLVERS = ("ista", "fista", "lista")
+#: units of the LASSO objective
+OBJECTIVE_UNITS = "(units of X)^2"
+
+
+def _mean_objective(Z, X, D, lam):
+    """Mean LASSO objective per sample, in float64."""
+    return lasso_loss(*(np.asarray(a, np.float64) for a in (Z, X, D)), lam, grad=False)[0]
 
 
 def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
                          target_tol=1e-8, dtype="float32", **lista_params) -> xr.Dataset:
-    """Error to the optimal LASSO codes after ``T`` iterations or layers.
+    """Error to the optimal LASSO codes, and LASSO objective, after ``T`` iterations or layers.
 
     For each ``T`` in ``depths``: ISTA and FISTA (constant step
     ``1 / lambda_max(D D^T)``, no momentum restart, from zero codes) run
     exactly ``T`` iterations on ``X_test``, and a :class:`LISTA` with
     ``n_layers=T`` is trained on ``X_train`` and applied to ``X_test``. The
     error of codes ``Z`` is ``0.5 * mean_i ||z_i - z*_i||^2`` with ``z*``
-    from :func:`optimal_codes`.
+    from :func:`optimal_codes`; their objective is the LASSO's,
+    ``mean_i 0.5 ||x_i - z_i D||^2 + lam ||z_i||_1`` (what
+    ``objective="lasso"`` trains for). FISTA's codes of ``X_train`` are
+    computed only for ``objective="supervised"``.
 
     Parameters
     ----------
@@ -49,37 +60,50 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
     dtype : {"float32", "float64"}, default "float32"
         Precision of the three methods (``z*`` is computed in float64).
     **lista_params
-        Other parameters of :class:`LISTA` (``n_steps``, ``batch_size``,
-        ``learning_rate``, ...).
+        Other parameters of :class:`LISTA` (``parametrization``,
+        ``objective``, ``n_steps``, ``batch_size``, ``learning_rate``, ...).
 
     Returns
     -------
     xarray.Dataset
         ``prediction_error`` (solver, n_iter) in (units of codes)^2;
         ``zero_code_error`` (the error of all-zero codes,
-        ``0.5 mean ||z*||^2``, a scale for the others); the settings in attrs.
+        ``0.5 mean ||z*||^2``, a scale for the others); ``objective``
+        (solver, n_iter) and ``optimal_objective`` (that of ``z*``) in
+        (units of X)^2; the settings in attrs.
     """
     lam = check_positive(lam, "lam")
     depths = [check_int(t, "depths", minimum=1) for t in np.atleast_1d(depths)]
+    supervised = check_choice(lista_params.get("objective", "supervised"), "objective",
+                              OBJECTIVES) == "supervised"
+    check_choice(lista_params.get("parametrization", "full"), "parametrization",
+                 tuple(PARAMETRIZATIONS))
     X_train, D, _, dt = validate_problem(X_train, D, lam, dtype)
     X_test = check_array(X_test, "X_test", ndim=2, dtype=dt)
     check_same_features(X_test, D, "X_test", "D")
     rng = as_generator(seed)
-    target_train = optimal_codes(X_train, D, lam, target_tol, dt)
+    target_train = optimal_codes(X_train, D, lam, target_tol, dt) if supervised else None
     target_test = optimal_codes(X_test, D, lam, target_tol, dt)
     baseline = solver_error_by_iteration(X_test, D, lam, max(depths), target=target_test,
                                          dtype=dt)
     error = np.empty((len(SOLVERS), len(depths)))
+    objective = np.empty_like(error)
     error[:2] = baseline["prediction_error"].sel(iteration=depths).values
+    objective[:2] = baseline["objective"].sel(iteration=depths).values
     for j, T in enumerate(depths):
         net = LISTA(T, lam, target_tol=target_tol, dtype=dt, **lista_params)
         net.fit(X_train, D, seed=rng, target=target_train)
-        error[2, j] = net.loss(X_test, target_test)
+        error[2, j] = net.code_error(X_test, target_test)
+        objective[2, j] = _mean_objective(net.encode(X_test), X_test, D, lam)
     units = "(units of codes)^2"
     ds = xr.Dataset(
         {"prediction_error": (("solver", "n_iter"), error, {
             "long_name": "0.5 mean ||z - z*||^2 on held-out signals", "units": units}),
-         "zero_code_error": baseline["zero_code_error"]},
+         "zero_code_error": baseline["zero_code_error"],
+         "objective": (("solver", "n_iter"), objective, {
+             "long_name": "mean LASSO objective 0.5 ||x - z D||^2 + lam ||z||_1 on held-out "
+                          "signals", "units": OBJECTIVE_UNITS}),
+         "optimal_objective": baseline["optimal_objective"]},
         coords={"solver": list(SOLVERS), "n_iter": depths})
     ds["n_iter"].attrs.update(long_name="iterations (ISTA, FISTA) or layers (LISTA)", units="1")
     ds.attrs.update(lam=lam, target_tol=float(target_tol), dtype=dt.name, seed=seed_attr(seed),
@@ -120,7 +144,10 @@ def solver_error_by_iteration(X, D, lam, n_iter, *, target=None, target_tol=1e-8
     xarray.Dataset
         ``prediction_error`` (solver, iteration) with solver ``"ista"``,
         ``"fista"`` and iteration ``1 .. n_iter``, in (units of codes)^2;
-        ``zero_code_error`` (``0.5 mean ||z*||^2``, the error at iteration 0).
+        ``zero_code_error`` (``0.5 mean ||z*||^2``, the error at iteration 0);
+        ``objective`` (solver, iteration), the mean LASSO objective
+        ``0.5 ||x - z D||^2 + lam ||z||_1`` of the codes, and
+        ``optimal_objective``, that of ``z*``, in (units of X)^2.
     """
     lam = check_positive(lam, "lam")
     n_iter = check_int(n_iter, "n_iter", minimum=1)
@@ -130,13 +157,17 @@ def solver_error_by_iteration(X, D, lam, n_iter, *, target=None, target_tol=1e-8
     target = check_shape(check_array(target, "target", ndim=2), "target",
                          (X.shape[0], D.shape[0]))
     G, B, L = D @ D.T, X @ D.T, spectral_norm_gram(D)
-    error = np.empty((2, n_iter))
+    error, objective = np.empty((2, n_iter)), np.empty((2, n_iter))
+    X64, D64 = X.astype(np.float64), D.astype(np.float64)
     for i, accelerated in enumerate((False, True)):
         Z = np.zeros(target.shape, dt)
         it = iter(range(n_iter))
 
         def record(live, A, i=i, it=it):  # called after every iteration
-            error[i, next(it)] = code_loss(A.astype(np.float64), target)[0]
+            j = next(it)
+            A64 = A.astype(np.float64)
+            error[i, j] = code_loss(A64, target)[0]
+            objective[i, j] = lasso_loss(A64, X64, D64, lam, grad=False)[0]
 
         fista_iterate(Z, B, G, lam, max_iter=n_iter, tol=0, accelerated=accelerated,
                       restart=False, L=L, on_iter=record, block_size=max(X.shape[0], 1))
@@ -145,7 +176,12 @@ def solver_error_by_iteration(X, D, lam, n_iter, *, target=None, target_tol=1e-8
         {"prediction_error": (("solver", "iteration"), error, {
             "long_name": "0.5 mean ||z - z*||^2", "units": units}),
          "zero_code_error": ((), code_loss(np.zeros_like(target), target)[0], {
-             "long_name": "error of all-zero codes, 0.5 mean ||z*||^2", "units": units})},
+             "long_name": "error of all-zero codes, 0.5 mean ||z*||^2", "units": units}),
+         "objective": (("solver", "iteration"), objective, {
+             "long_name": "mean LASSO objective 0.5 ||x - z D||^2 + lam ||z||_1",
+             "units": OBJECTIVE_UNITS}),
+         "optimal_objective": ((), _mean_objective(target, X, D, lam), {
+             "long_name": "mean LASSO objective of z*", "units": OBJECTIVE_UNITS})},
         coords={"solver": ["ista", "fista"], "iteration": np.arange(1, n_iter + 1)})
     ds["iteration"].attrs.update(long_name="iterations from zero codes", units="1")
     ds.attrs.update(lam=lam, dtype=dt.name, n_samples=X.shape[0], n_atoms=D.shape[0],

@@ -1,11 +1,15 @@
 """LISTA: a trained, fixed-depth approximation of the LASSO codes.
 
-:class:`LISTA` unrolls ``n_layers`` ISTA iterations into a network whose
-weights (encoder ``W_e``, lateral ``S``, thresholds ``theta``) are then
-trained by minibatch Adam to map a signal straight to its optimal LASSO code
-``z*`` (computed once by the project's FISTA): Gregor & LeCun's (2010)
-supervised objective ``0.5 * mean_i ||z_i - z*_i||^2``. The network and its
-gradients are in :mod:`._unrolled`, the optimiser in :mod:`v1model.adam`.
+:class:`LISTA` unrolls ``n_layers`` ISTA iterations into a network and
+trains it by minibatch Adam. Two parametrisations: Gregor & LeCun's (2010)
+``"full"`` one (encoder ``W_e``, lateral ``S``, thresholds ``theta``, shared
+by the layers; :mod:`._unrolled`) and Ablin et al.'s (2019) ``"step"`` one
+(ISTA with the true dictionary and one learned step per layer; :mod:`._slista`).
+Two objectives: ``"supervised"``, Gregor & LeCun's
+``0.5 * mean_i ||z_i - z*_i||^2`` to the optimal LASSO codes ``z*``
+(computed once by the project's FISTA), and ``"lasso"``, the LASSO objective
+of the network's codes itself (Sprechmann et al. 2015; Ablin et al. 2019),
+which needs no ``z*``. The optimiser is :mod:`v1model.adam`.
 """
 
 from __future__ import annotations
@@ -17,29 +21,28 @@ import xarray as xr
 
 from ..inference._common import validate_problem
 from ..inference.encode import encode
-from ..io import clean_attrs, seed_attr
+from ..io import seed_attr
 from ..learning._data import Minibatches
 from ..learning.estimator import NotFittedError
-from ..validation import (as_generator, check_array, check_bool, check_dictionary, check_dtype,
-                          check_int,
-                          check_positive, check_same_features, check_shape)
+from ..validation import (as_generator, check_array, check_bool, check_choice, check_dictionary,
+                          check_dtype, check_int, check_positive, check_same_features,
+                          check_shape)
 from .._blas import blas_threads_for_step
 from ..adam import Adam
-from ._unrolled import code_loss, ista_weights, lista_forward, lista_gradients
+from ._records import (LOSSES, PARAM_DEFAULTS, WEIGHTS, history_dataset, network_dataset,
+                       read_network)
+from ._slista import StepLayers, slista_forward
+from ._unrolled import FullLayers, code_loss, lasso_loss, lista_forward
 
-__all__ = ["LISTA", "NotFittedError", "optimal_codes"]
+__all__ = ["LISTA", "NotFittedError", "optimal_codes", "OBJECTIVES", "PARAMETRIZATIONS"]
 
-#: attrs["kind"] of a saved LISTA
-LISTA_KIND = "v1model.amortized.LISTA"
-#: the weights: attribute name -> (variable name, dims, long name)
-WEIGHTS = {
-    "encoder_weight_": ("encoder_weight", ("atom", "feature"), "W_e: B = X W_e^T"),
-    "lateral_weight_": ("lateral_weight", ("atom", "atom_in"), "S: C = B + Z S^T"),
-    "threshold_": ("threshold", ("atom",), "soft threshold theta, shared by the layers"),
-}
+#: training objectives: the error to the optimal codes, or the LASSO objective itself
+OBJECTIVES = ("supervised", "lasso")
+#: the layers' parametrisations and their training-loop classes
+PARAMETRIZATIONS = {"full": FullLayers, "step": StepLayers}
 #: constructor parameters, in order (saved with the weights)
 PARAMS = ("n_layers", "lam", "n_steps", "batch_size", "learning_rate", "target_tol",
-          "record_every", "dtype", "progress")
+          "record_every", "dtype", "progress", "objective", "parametrization")
 
 
 def optimal_codes(X, D, lam, tol=1e-8, dtype=np.float64):
@@ -56,14 +59,27 @@ def optimal_codes(X, D, lam, tol=1e-8, dtype=np.float64):
 class LISTA:
     """Learned ISTA (Gregor & LeCun 2010): ``n_layers`` trained shrinkage layers.
 
-    With ``h`` the soft threshold at ``theta`` (one per atom),
-    ``Z_1 = h(X W_e^T)`` and ``Z_t = h(X W_e^T + Z_{t-1} S^T)`` for
-    ``t = 2 .. n_layers``; the codes are ``Z_{n_layers}``. The weights start
-    at ISTA's (``W_e = D / L``, ``S = I - D D^T / L``, ``theta = lam / L``,
-    ``L = lambda_max(D D^T)``), where the network *is* ``n_layers`` ISTA
-    iterations from zero codes, and are trained to predict the optimal codes
-    of the LASSO ``0.5 ||x - z D||^2 + lam ||z||_1`` (the objective of
-    :mod:`v1model.inference`).
+    With ``h`` the soft threshold, the codes are those of the last of
+    ``n_layers`` layers, in one of two parametrisations:
+
+    - ``"full"`` (Gregor & LeCun): ``Z_1 = h(X W_e^T, theta)`` and
+      ``Z_t = h(X W_e^T + Z_{t-1} S^T, theta)``, with one threshold per atom,
+      the weights shared by the layers and started at ISTA's (``W_e = D / L``,
+      ``S = I - D D^T / L``, ``theta = lam / L``, ``L = lambda_max(D D^T)``);
+    - ``"step"`` (Step-LISTA, Ablin et al. 2019): ISTA with the true
+      dictionary and a learned step per layer,
+      ``Z_t = h(Z_{t-1} - alpha_t (Z_{t-1} D - X) D^T, alpha_t lam)`` from
+      ``Z_0 = 0``, the steps started at ``1 / L``.
+
+    Untrained, both *are* ``n_layers`` ISTA iterations from zero codes. They
+    are trained for the LASSO ``0.5 ||x - z D||^2 + lam ||z||_1`` (the
+    objective of :mod:`v1model.inference`), with one of two losses:
+
+    - ``"supervised"`` (Gregor & LeCun): ``0.5 mean_i ||z_i - z*_i||^2`` to
+      the optimal codes ``z*`` (FISTA on the training set, or ``target=``);
+    - ``"lasso"`` (Sprechmann et al. 2015; Ablin et al. 2019): the LASSO
+      objective of the codes, ``mean_i 0.5 ||x_i - z_i D||^2 + lam ||z_i||_1``;
+      no ``z*`` is needed.
 
     Parameters
     ----------
@@ -72,12 +88,17 @@ class LISTA:
         the number of products with ``S``).
     lam : float, default 0.1
         L1 penalty of the LASSO whose codes are learnt, > 0 (units of ``X``).
+    parametrization : {"full", "step"}, default "full"
+        The layers' trained weights (see above).
+    objective : {"supervised", "lasso"}, default "supervised"
+        The training loss (see above).
     n_steps : int, default 2000
         Adam steps (minibatches) made by :meth:`fit`.
     batch_size : int, default 100
         Samples per minibatch (all of them when there are fewer).
     learning_rate : float, default 1e-3
-        Adam's step size (units of the weights).
+        Adam's step size (units of the weights; for ``"step"``, of ``alpha_t``,
+        which starts at ``1 / L``).
     target_tol : float, default 1e-8
         FISTA's relative tolerance for the target codes (:func:`optimal_codes`).
     record_every : int, default 20
@@ -90,21 +111,27 @@ class LISTA:
     Attributes
     ----------
     encoder_weight_ : ndarray, shape (n_atoms, n_features)
-        ``W_e``.
+        ``W_e`` (``"full"`` only).
     lateral_weight_ : ndarray, shape (n_atoms, n_atoms)
-        ``S``.
-    threshold_ : ndarray, shape (n_atoms,)
-        ``theta``.
+        ``S`` (``"full"`` only).
+    threshold_ : ndarray, shape (n_atoms,) or (n_layers,)
+        ``theta`` (``"full"``); ``alpha_t * lam`` per layer (``"step"``).
+    step_size_ : ndarray, shape (n_layers,)
+        ``alpha_t`` (``"step"`` only).
     dictionary_ : ndarray, shape (n_atoms, n_features)
         The dictionary ``D`` the network was initialised from.
+    parametrization_ : str
+        The parametrisation of the weights (used by :meth:`encode`).
     n_layers_ : int
         The depth the weights were trained for (used by :meth:`encode`).
     n_features_in_ : int
     history_ : xarray.Dataset or None
         Over ``step`` (Adam steps made before the row): ``train_loss`` (mean
         minibatch loss since the previous row; at step 0 the loss of the
-        first minibatch) and, with held-out data, ``validation_loss``; the
-        parameters in attrs. None after :meth:`initialize` alone.
+        first minibatch), with held-out data ``validation_loss`` and, for
+        ``objective="lasso"`` with ``target_val``, ``validation_code_error``
+        (``0.5 mean ||z - z*||^2``); the parameters and the loss's formula
+        in attrs. None after :meth:`initialize` alone.
 
     Notes
     -----
@@ -115,6 +142,12 @@ class LISTA:
     ----------
     Gregor, K. & LeCun, Y. (2010). Learning fast approximations of sparse
     coding. Proc. 27th ICML, 399-406.
+
+    Sprechmann, P., Bronstein, A. M. & Sapiro, G. (2015). Learning efficient
+    sparse and low rank models. IEEE TPAMI 37(9), 1821-1833.
+
+    Ablin, P., Moreau, T., Massias, M. & Gramfort, A. (2019). Learning step
+    sizes for unfolded sparse coding. NeurIPS 32, 13100-13110.
 
     Examples
     --------
@@ -127,13 +160,18 @@ class LISTA:
     >>> net = LISTA(n_layers=2, lam=0.5, n_steps=50).fit(X, D, seed=0)
     >>> net.encode(X[:3]).shape
     (3, 20)
+    >>> slista = LISTA(4, 0.5, parametrization="step", objective="lasso", n_steps=50)
+    >>> slista.fit(X, D, seed=0).step_size_.shape
+    (4,)
     """
 
-    def __init__(self, n_layers=3, lam=0.1, *, n_steps=2000, batch_size=100,
-                 learning_rate=1e-3, target_tol=1e-8, record_every=20, dtype="float32",
-                 progress=False):
+    def __init__(self, n_layers=3, lam=0.1, *, parametrization="full", objective="supervised",
+                 n_steps=2000, batch_size=100, learning_rate=1e-3, target_tol=1e-8,
+                 record_every=20, dtype="float32", progress=False):
         self.n_layers = n_layers
         self.lam = lam
+        self.parametrization = parametrization
+        self.objective = objective
         self.n_steps = n_steps
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -143,7 +181,9 @@ class LISTA:
         self.progress = progress
 
     def __repr__(self):
-        return f"{type(self).__name__}(n_layers={self.n_layers!r}, lam={self.lam!r})"
+        extra = "".join(f", {k}={getattr(self, k)!r}" for k, v in PARAM_DEFAULTS.items()
+                        if getattr(self, k) != v)
+        return f"{type(self).__name__}(n_layers={self.n_layers!r}, lam={self.lam!r}{extra})"
 
     def get_params(self) -> dict:
         """The constructor's parameters."""
@@ -153,6 +193,8 @@ class LISTA:
     def _validated(self):
         check_int(self.n_layers, "n_layers", minimum=1)
         check_positive(self.lam, "lam")
+        check_choice(self.parametrization, "parametrization", tuple(PARAMETRIZATIONS))
+        check_choice(self.objective, "objective", OBJECTIVES)
         check_int(self.n_steps, "n_steps", minimum=1)
         check_int(self.batch_size, "batch_size", minimum=1)
         check_positive(self.learning_rate, "learning_rate")
@@ -161,20 +203,24 @@ class LISTA:
         check_bool(self.progress, "progress")
         return check_dtype(self.dtype)
 
+    def _layers(self, D, lam):
+        return PARAMETRIZATIONS[self.parametrization](D, lam, int(self.n_layers))
+
     def initialize(self, D):
-        """Set the weights to ISTA's for ``D`` (no training); returns ``self``.
+        """Set the weights (or steps) to ISTA's for ``D`` (no training); returns ``self``.
 
         Then :meth:`encode` gives exactly ``n_layers`` iterations of
         :func:`v1model.inference.ista` (``step="constant"``) from zero codes.
         """
         dtype = self._validated()
         D = np.ascontiguousarray(check_dictionary(D, "D"), dtype=dtype)
-        self._set_weights(*ista_weights(D, float(self.lam), dtype), D)
+        lam = float(self.lam)
+        self._set_weights(self._layers(D, lam).initial(dtype), D, lam)
         self.history_ = None
         return self
 
     def fit(self, X, D, *, seed=None, target=None, X_val=None, target_val=None):
-        """Train the network on ``X`` to predict the LASSO codes in ``D``; returns ``self``.
+        """Train the network on ``X`` for the LASSO codes in ``D``; returns ``self``.
 
         Parameters
         ----------
@@ -185,66 +231,82 @@ class LISTA:
         seed : int, Generator or None
             Seed of the minibatch order.
         target : array_like, shape (n_samples, n_atoms), optional
-            The codes to predict; default :func:`optimal_codes` of ``X``.
+            ``objective="supervised"`` only: the codes to predict; default
+            :func:`optimal_codes` of ``X``.
         X_val : array_like, shape (n_val, n_features), optional
             Held-out signals: their loss is recorded in :attr:`history_`.
         target_val : array_like, shape (n_val, n_atoms), optional
-            Their codes; default :func:`optimal_codes` of ``X_val``.
+            Their codes. ``"supervised"``: default :func:`optimal_codes` of
+            ``X_val``; ``"lasso"``: when given, the error of the codes to
+            them is recorded too (``validation_code_error``).
 
         Raises
         ------
         ValueError
             For invalid parameters, non-finite or mismatched ``X``/``D``/
-            targets, or ``target_val`` without ``X_val``.
+            targets, ``target_val`` without ``X_val`` or ``target`` with
+            ``objective="lasso"``.
         """
         from tqdm.auto import tqdm
 
         dtype = self._validated()
         rng = as_generator(seed)
         X, D, lam, _ = validate_problem(X, D, self.lam, dtype)
-        target = self._targets(X, D, target, "target", dtype)
+        supervised = self.objective == "supervised"
+        if not supervised and target is not None:
+            raise ValueError("target was given with objective='lasso', which trains on X alone; "
+                             "give target_val (with X_val) to record the error to z*")
+        if supervised:
+            target = self._targets(X, D, target, "target", dtype)
         if X_val is None and target_val is not None:
             raise ValueError("target_val was given without X_val")
         if X_val is not None:
             X_val = check_array(X_val, "X_val", ndim=2, dtype=dtype)
             check_same_features(X_val, D, "X_val", "D")
-            target_val = self._targets(X_val, D, target_val, "target_val", dtype)
-        params = list(ista_weights(D, lam, dtype))
-        W_e, S, theta = params
-        n_layers, n_steps = int(self.n_layers), int(self.n_steps)
-        every = int(self.record_every)
-        weights = dict(zip(("W_e", "S", "theta"), params))  # Adam updates them in place
+            if supervised or target_val is not None:
+                target_val = self._targets(X_val, D, target_val, "target_val", dtype)
+        layers = self._layers(D, lam)
+        weights = layers.initial(dtype)  # Adam updates them in place
+        n_steps, every = int(self.n_steps), int(self.record_every)
         adam = Adam(weights, lr=float(self.learning_rate))
         batches = Minibatches(X.shape[0], int(self.batch_size), True, rng)
         rows, since = [], []
         start = time.perf_counter()
-        # forward (X W_e^T, then a product with S per layer) and backward: ~3x the forward
+        # forward (X W_e^T, then a product with S or D D^T per layer), backward ~3x that
         n_atoms, n_features = D.shape
-        flops = 6.0 * int(batches.batch_size) * n_atoms * (n_features + (n_layers - 1) * n_atoms)
+        flops = 6.0 * int(batches.batch_size) * n_atoms * (
+            n_features + (int(self.n_layers) - 1) * n_atoms)
         with blas_threads_for_step(flops):
             for step in tqdm(range(n_steps), desc="LISTA", disable=not self.progress, leave=False):
                 idx = batches.next()
-                Z, inputs = lista_forward(X[idx], W_e, S, theta, n_layers, keep_inputs=True)
-                loss, grad_Z = code_loss(Z, target[idx])
+                Xb = X[idx]
+                Z, cache = layers.forward(Xb, weights, keep=True)
+                loss, grad_Z = (code_loss(Z, target[idx]) if supervised
+                                else lasso_loss(Z, Xb, D, lam))
                 if not np.isfinite(loss):
                     raise FloatingPointError(
                         f"LISTA training diverged at step {step}: loss {loss}; lower "
                         f"learning_rate (now {self.learning_rate!r})")
                 since.append(loss)
                 if step == 0:
-                    rows.append(self._record(0, since, X_val, target_val, params))
-                adam.step(weights, dict(zip(weights, lista_gradients(X[idx], S, theta, inputs,
-                                                                    grad_Z))))
+                    rows.append(self._record(0, since, layers, weights, D, lam, X_val,
+                                             target_val))
+                adam.step(weights, layers.gradients(Xb, weights, cache, grad_Z))
                 if (step + 1) % every == 0 or step + 1 == n_steps:
-                    rows.append(self._record(step + 1, since, X_val, target_val, params))
-        attrs = dict(model="LISTA", n_layers=n_layers, lam=lam, n_steps=n_steps,
-                     batch_size=int(batches.batch_size), learning_rate=float(self.learning_rate),
-                     target_tol=float(self.target_tol), dtype=dtype.name,
+                    rows.append(self._record(step + 1, since, layers, weights, D, lam, X_val,
+                                             target_val))
+        loss_text, loss_units = LOSSES[self.objective]
+        attrs = dict(model="LISTA", n_layers=int(self.n_layers), lam=lam,
+                     parametrization=self.parametrization, objective=self.objective,
+                     n_steps=n_steps, batch_size=int(batches.batch_size),
+                     learning_rate=float(self.learning_rate), dtype=dtype.name,
                      n_training_samples=X.shape[0], n_atoms=D.shape[0], n_features=D.shape[1],
                      seed=seed_attr(seed), wall_time=time.perf_counter() - start,
-                     loss="0.5 * mean over samples of ||z - z*||^2")
-        self._set_weights(W_e, S, theta, D)
-        self.history_ = _history_dataset(rows, attrs)
+                     loss=loss_text, loss_units=loss_units)
+        if supervised:
+            attrs["target_tol"] = float(self.target_tol)
+        self._set_weights(weights, D, lam)
+        self.history_ = history_dataset(rows, attrs)
         return self
 
     def _targets(self, X, D, target, name, dtype):
@@ -253,23 +315,39 @@ class LISTA:
         target = check_array(target, name, ndim=2, dtype=dtype)
         return check_shape(target, name, (X.shape[0], D.shape[0]))
 
-    def _record(self, step, since, X_val, target_val, params):
+    def _record(self, step, since, layers, weights, D, lam, X_val, target_val):
         row = {"step": step, "train_loss": float(np.mean(since))}
         since.clear()
         if X_val is not None:
-            Z = lista_forward(X_val, *params, int(self.n_layers))
-            row["validation_loss"] = code_loss(Z, target_val)[0]
+            Z = layers.forward(X_val, weights)
+            if self.objective == "supervised":
+                row["validation_loss"] = code_loss(Z, target_val)[0]
+            else:
+                row["validation_loss"] = lasso_loss(Z, X_val, D, lam, grad=False)[0]
+                if target_val is not None:
+                    row["validation_code_error"] = code_loss(Z, target_val)[0]
         return row
 
-    def _set_weights(self, W_e, S, theta, D):
+    def _set_weights(self, weights, D, lam):
+        """The fitted state from the training loop's ``weights`` (a dict as in
+        :data:`WEIGHTS`) for ``D`` and ``lam``."""
+        for other in WEIGHTS.values():  # a refit may change the parametrisation
+            for attr, *_ in other.values():
+                self.__dict__.pop(attr, None)
+        self.__dict__.pop("threshold_", None)
+        kind = self.parametrization
+        for name, (attr, *_) in WEIGHTS[kind].items():
+            setattr(self, attr, weights[name])
+        if kind == "step":
+            self.threshold_ = weights["step"] * D.dtype.type(lam)  # as in StepLayers.forward
+        self.parametrization_ = kind
         self.n_layers_ = int(self.n_layers)  # encode's depth, even if n_layers changes later
-        self.encoder_weight_, self.lateral_weight_, self.threshold_ = W_e, S, theta
         self.dictionary_ = D
         self.n_features_in_ = D.shape[1]
 
     # ------------------------------------------------------------ using
     def _check_fitted(self):
-        if not hasattr(self, "encoder_weight_"):
+        if not hasattr(self, "parametrization_"):
             raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; call "
                                  "'fit' or 'initialize' first")
 
@@ -286,61 +364,65 @@ class LISTA:
             In the network's dtype (``(1, n_atoms)`` for a single sample).
         """
         self._check_fitted()
-        W_e = self.encoder_weight_
-        X = check_array(X, "X", ndim=(1, 2), dtype=W_e.dtype)
+        D = self.dictionary_
+        X = check_array(X, "X", ndim=(1, 2), dtype=D.dtype)
         X = X[None, :] if X.ndim == 1 else X
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features per sample (shape {X.shape}) but "
                              f"this LISTA was fitted with {self.n_features_in_}; expected X "
                              f"of shape (n_samples, {self.n_features_in_})")
-        return lista_forward(X, W_e, self.lateral_weight_, self.threshold_, self.n_layers_)
+        if self.parametrization_ == "step":
+            return slista_forward(X, D, D @ D.T, self.step_size_, self.threshold_)
+        return lista_forward(X, self.encoder_weight_, self.lateral_weight_, self.threshold_,
+                             self.n_layers_)
 
-    def loss(self, X, target):
-        """The training loss ``0.5 * mean_i ||z_i - z*_i||^2`` on ``(X, target)``."""
+    def code_error(self, X, target):
+        """``0.5 * mean_i ||z_i - z*_i||^2``: the codes' error to ``target`` (the
+        supervised loss)."""
         Z = self.encode(X)
         target = check_array(target, "target", ndim=2, dtype=Z.dtype)
         return code_loss(Z, check_shape(target, "target", Z.shape))[0]
+
+    def lasso_objective(self, X):
+        """``mean_i 0.5 ||x_i - z_i D||^2 + lam ||z_i||_1`` of the codes (the
+        ``"lasso"`` loss) in the network's dictionary."""
+        Z = self.encode(X)
+        X = check_array(X, "X", ndim=(1, 2), dtype=Z.dtype).reshape(Z.shape[0], -1)
+        lam = float(check_positive(self.lam, "lam"))
+        return lasso_loss(Z, X, self.dictionary_, lam, grad=False)[0]
+
+    def loss(self, X, target=None):
+        """The training loss on ``X``: :meth:`code_error` to ``target``
+        (``objective="supervised"``, target required) or :meth:`lasso_objective`
+        (``"lasso"``, no target)."""
+        if self.objective == "lasso":
+            if target is not None:
+                raise ValueError("target was given to the loss of objective='lasso' (the LASSO "
+                                 "objective of the codes); use code_error(X, target)")
+            return self.lasso_objective(X)
+        if target is None:
+            raise ValueError("the loss of objective='supervised' needs target (the optimal "
+                             "codes of X); use lasso_objective(X) for the LASSO objective")
+        return self.code_error(X, target)
 
     # ------------------------------------------------------------ persistence
     def to_dataset(self) -> xr.Dataset:
         """The network as a Dataset: weights, dictionary, history, parameters in attrs."""
         self._check_fitted()
-        data = {var: (dims, getattr(self, attr), {"long_name": text, "units": "1"})
-                for attr, (var, dims, text) in WEIGHTS.items()}
-        data["threshold"][2]["units"] = "units of codes"
-        data["dictionary"] = (("atom", "feature"), self.dictionary_,
-                              {"long_name": "dictionary D, one atom per row",
-                               "units": "units of X"})
-        ds = xr.Dataset(data)
-        if self.history_ is not None:
-            history = self.history_.copy()
-            history.attrs = {}
-            ds = ds.merge(history)
         params = self.get_params()
         params["dtype"] = check_dtype(params["dtype"]).name
         params["n_layers"] = self.n_layers_  # the depth of the weights
-        ds.attrs = clean_attrs({"kind": LISTA_KIND, **{f"param_{k}": v for k, v in params.items()},
-                                **({} if self.history_ is None else
-                                   {f"history_{k}": v for k, v in self.history_.attrs.items()})})
-        return ds
+        params["parametrization"] = self.parametrization_
+        return network_dataset(self, params)
 
     @classmethod
     def from_dataset(cls, ds: xr.Dataset) -> LISTA:
-        """The network saved by :meth:`to_dataset`."""
-        if not isinstance(ds, xr.Dataset) or ds.attrs.get("kind") != LISTA_KIND:
-            got = ds.attrs.get("kind") if isinstance(ds, xr.Dataset) else type(ds).__name__
-            raise ValueError(f"ds is not a saved LISTA: attrs['kind'] is {got!r}, "
-                             f"not {LISTA_KIND!r}")
-        params = {k: ds.attrs[f"param_{k}"] for k in PARAMS}
-        params["progress"] = bool(params["progress"])
+        """The network saved by :meth:`to_dataset` (files saved before ``objective`` and
+        ``parametrization`` existed load as ``"supervised"`` and ``"full"``)."""
+        params, weights, D, history = read_network(ds, PARAMS)
         net = cls(**params)
-        weights = [ds[var].transpose(*dims).values for var, dims, _ in WEIGHTS.values()]
-        net._set_weights(*weights, ds["dictionary"].transpose("atom", "feature").values)
-        net.history_ = None
-        if "step" in ds.dims:
-            net.history_ = ds[[v for v in ds.data_vars if ds[v].dims == ("step",)]]
-            net.history_.attrs = {k[len("history_"):]: v for k, v in ds.attrs.items()
-                                  if k.startswith("history_")}
+        net._set_weights(weights, D, float(params["lam"]))
+        net.history_ = history
         return net
 
     def save(self, path):
@@ -356,15 +438,3 @@ class LISTA:
 
         return cls.from_dataset(load_dataset(path))
 
-
-def _history_dataset(rows, attrs) -> xr.Dataset:
-    step = np.array([r["step"] for r in rows])
-    ds = xr.Dataset({"train_loss": ("step", np.array([r["train_loss"] for r in rows]), {
-        "long_name": "training loss 0.5 mean ||z - z*||^2 (minibatches since the last row)",
-        "units": "(units of codes)^2"})}, coords={"step": step})
-    if "validation_loss" in rows[0]:
-        ds["validation_loss"] = ("step", np.array([r["validation_loss"] for r in rows]), {
-            "long_name": "held-out loss 0.5 mean ||z - z*||^2", "units": "(units of codes)^2"})
-    ds["step"].attrs.update(long_name="Adam steps made", units="1")
-    ds.attrs.update(clean_attrs(attrs))
-    return ds

@@ -1,0 +1,114 @@
+"""LISTA as xarray: the training history and the saved network.
+
+A saved :class:`~v1model.amortized.LISTA` is one Dataset: the weights of its
+parametrisation (:data:`WEIGHTS`), the dictionary, the history over ``step``
+and the constructor's parameters in ``attrs["param_*"]``. Files written before
+a parameter existed load with the value they were trained with
+(:data:`PARAM_DEFAULTS`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from ..io import clean_attrs
+from ..validation import check_choice
+
+__all__ = ["LISTA_KIND", "WEIGHTS", "PARAM_DEFAULTS", "LOSSES", "history_dataset",
+           "network_dataset", "read_network"]
+
+#: attrs["kind"] of a saved LISTA
+LISTA_KIND = "v1model.amortized.LISTA"
+#: per parametrisation, the trained weights: name in the training loop -> (attribute,
+#: saved variable, dims, long name, units)
+WEIGHTS = {
+    "full": {
+        "W_e": ("encoder_weight_", "encoder_weight", ("atom", "feature"), "W_e: B = X W_e^T",
+                "1"),
+        "S": ("lateral_weight_", "lateral_weight", ("atom", "atom_in"), "S: C = B + Z S^T",
+              "1"),
+        "theta": ("threshold_", "threshold", ("atom",),
+                  "soft threshold theta, shared by the layers", "units of codes"),
+    },
+    "step": {
+        "step": ("step_size_", "step_size", ("layer",),
+                 "alpha_t: C_t = Z_{t-1} - alpha_t (Z_{t-1} D - X) D^T, threshold alpha_t lam",
+                 "1 / (units of D)^2"),
+    },
+}
+#: the values of parameters that files saved before they existed were trained with
+PARAM_DEFAULTS = {"objective": "supervised", "parametrization": "full"}
+#: the training loss and its units, per objective
+LOSSES = {"supervised": ("0.5 * mean over samples of ||z - z*||^2", "(units of codes)^2"),
+          "lasso": ("mean over samples of 0.5 ||x - z D||^2 + lam ||z||_1", "(units of X)^2")}
+
+
+def history_dataset(rows, attrs) -> xr.Dataset:
+    """:attr:`LISTA.history_` from the recorded rows (dicts with ``step``,
+    ``train_loss`` and optionally ``validation_loss``, ``validation_code_error``)
+    and the run's ``attrs`` (with ``loss`` and ``loss_units``)."""
+    loss, units = attrs["loss"], attrs["loss_units"]
+    code_error, code_units = LOSSES["supervised"]
+    step = np.array([r["step"] for r in rows])
+    ds = xr.Dataset({"train_loss": ("step", np.array([r["train_loss"] for r in rows]), {
+        "long_name": f"training loss {loss} (minibatches since the last row)",
+        "units": units})}, coords={"step": step})
+    if "validation_loss" in rows[0]:
+        ds["validation_loss"] = ("step", np.array([r["validation_loss"] for r in rows]), {
+            "long_name": f"held-out loss {loss}", "units": units})
+    if "validation_code_error" in rows[0]:
+        ds["validation_code_error"] = (
+            "step", np.array([r["validation_code_error"] for r in rows]),
+            {"long_name": f"held-out error to target_val, {code_error}", "units": code_units})
+    ds["step"].attrs.update(long_name="Adam steps made", units="1")
+    ds.attrs.update(clean_attrs(attrs))
+    return ds
+
+
+def network_dataset(net, params) -> xr.Dataset:
+    """The fitted ``net`` as a Dataset; ``params`` are its constructor parameters
+    as they are to be saved."""
+    data = {var: (dims, getattr(net, attr), {"long_name": text, "units": units})
+            for attr, var, dims, text, units in WEIGHTS[net.parametrization_].values()}
+    data["dictionary"] = (("atom", "feature"), net.dictionary_,
+                          {"long_name": "dictionary D, one atom per row", "units": "units of X"})
+    ds = xr.Dataset(data)
+    history = net.history_
+    if history is not None:
+        bare = history.copy()
+        bare.attrs = {}
+        ds = ds.merge(bare)
+    ds.attrs = clean_attrs({"kind": LISTA_KIND, **{f"param_{k}": v for k, v in params.items()},
+                            **({} if history is None else
+                               {f"history_{k}": v for k, v in history.attrs.items()})})
+    return ds
+
+
+def read_network(ds, names):
+    """What :func:`network_dataset` saved: ``(params, weights, D, history)`` with
+    the parameters ``names`` (:data:`PARAM_DEFAULTS` for those an older file
+    lacks), the weights by their training-loop names, the dictionary and the
+    history (None when none was saved).
+
+    Raises
+    ------
+    ValueError
+        When ``ds`` is not a saved LISTA.
+    """
+    if not isinstance(ds, xr.Dataset) or ds.attrs.get("kind") != LISTA_KIND:
+        got = ds.attrs.get("kind") if isinstance(ds, xr.Dataset) else type(ds).__name__
+        raise ValueError(f"ds is not a saved LISTA: attrs['kind'] is {got!r}, "
+                         f"not {LISTA_KIND!r}")
+    params = {k: ds.attrs.get(f"param_{k}", PARAM_DEFAULTS.get(k)) for k in names}
+    params["progress"] = bool(params["progress"])
+    kind = check_choice(params["parametrization"], "the saved parametrization", tuple(WEIGHTS))
+    weights = {name: ds[var].transpose(*dims).values
+               for name, (_, var, dims, _, _) in WEIGHTS[kind].items()}
+    D = ds["dictionary"].transpose("atom", "feature").values
+    history = None
+    if "step" in ds.dims:
+        history = ds[[v for v in ds.data_vars if ds[v].dims == ("step",)]]
+        history.attrs = {k[len("history_"):]: v for k, v in ds.attrs.items()
+                         if k.startswith("history_")}
+    return params, weights, D, history
