@@ -9,6 +9,14 @@ and against FISTA run with the package's default stopping rule. The
 references run in the same process on the same data; the float32 matmul
 ``X W_e^T`` (LISTA's first layer alone) is timed as the floor.
 
+A second table compares the LASSO objective ``0.5 ||x - z D||^2 + lam ||z||_1``
+(mean per held-out patch, minus that of z*) at equal depth T: ISTA, FISTA,
+LISTA trained on z* (Gregor & LeCun), LISTA trained on the objective itself
+(``objective="lasso"``, no z* needed; Sprechmann et al. 2015) and Step-LISTA
+(``parametrization="step"``, one learned ISTA step per layer; Ablin et al.
+2019), with the iterations ISTA and FISTA need to match Step-LISTA and its
+learned steps in units of 1/L.
+
     python benchmarks/bench_lista.py             # 10,000 8x8 patches, 128 atoms
     python benchmarks/bench_lista.py --quick     # 2,000 patches, fewer training steps
     python benchmarks/bench_lista.py --patch 16 --atoms 512 --lam 0.25   # bench_lasso's problem
@@ -38,6 +46,8 @@ def main(argv=None):
     parser.add_argument("--atoms", type=int, default=128)
     parser.add_argument("--lam", type=float, default=0.3)
     parser.add_argument("--depths", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--objective-depths", type=int, nargs="+", default=[1, 2, 3, 5, 10],
+                        help="depths of the LASSO-objective table")
     parser.add_argument("--steps", type=int, default=None, help="Adam steps per network")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
@@ -76,10 +86,12 @@ def main(argv=None):
     print("|---|---|---|---|")
     print(f"| matmul X W_e^T (float32, the floor) | - | {t_mm:.4f} | - |")
     print(f"| FISTA, default stopping rule (tol 1e-4) | {e_def:.4f} | {t_def:.3f} | - |")
+    supervised = {}
     for T in args.depths:
         t0 = time.perf_counter()
         net = LISTA(T, lam, n_steps=steps).fit(X_train, D, seed=0, target=z_train)
         t_fit = time.perf_counter() - t0
+        supervised[T] = net
         t_net, Z = best_time(lambda: net.encode(X), args.repeats)
         e_net = net.loss(X, z_star)
         print(f"| LISTA, {T} layer(s) ({steps} Adam steps: {t_fit:.1f} s once) | {e_net:.4f} "
@@ -97,8 +109,54 @@ def main(argv=None):
             print(f"| {solver.upper()}, {iters} iterations | {e_it:.4f} | {t_it:.4f} | "
                   f"{t_it / t_net:.1f}x |")
     print()
+    objective_table(X, X_train, D, lam, z_star, z_train, curve, supervised,
+                    args.objective_depths, steps)
+    print()
     print(machine_line())
     return 0
+
+
+def objective_table(X, X_train, D, lam, z_star, z_train, curve, supervised, depths, steps):
+    """The LASSO objective at equal depth (gap to z*'s), and Step-LISTA's learned steps."""
+    from v1model.amortized import LISTA
+
+    gap_curve = curve["objective"] - curve["optimal_objective"]
+    L = np.linalg.eigvalsh(D.astype(np.float64) @ D.T.astype(np.float64))[-1] * 1.0001
+    L_S = [np.linalg.eigvalsh(D[z != 0].astype(np.float64) @ D[z != 0].T)[-1]
+           for z in z_star if np.any(z)]
+    q = np.percentile(L / np.array(L_S), [25, 50, 75])
+    print(f"LASSO objective minus z*'s (mean per patch; z*: "
+          f"{float(curve['optimal_objective']):.4f}); in brackets the ratio to ISTA's; "
+          f"{steps} Adam steps per network; L / L_S over z*'s supports: median {q[1]:.2f} "
+          f"(quartiles {q[0]:.2f}-{q[2]:.2f})")
+    print()
+    print("| T | ISTA | FISTA | LISTA, z* loss | LISTA, objective loss | Step-LISTA, objective "
+          "loss | ISTA / FISTA iterations to match Step-LISTA | Step-LISTA's steps x L |")
+    print("|---|---|---|---|---|---|---|---|")
+    for T in depths:
+        nets, times = {}, {}
+        if T not in supervised:
+            supervised[T] = LISTA(T, lam, n_steps=steps).fit(X_train, D, seed=0, target=z_train)
+        nets["sup"] = supervised[T]
+        for name, kind in (("full", "full"), ("step", "step")):
+            t0 = time.perf_counter()
+            nets[name] = LISTA(T, lam, parametrization=kind, objective="lasso",
+                               n_steps=steps).fit(X_train, D, seed=0)
+            times[name] = time.perf_counter() - t0
+        optimum = float(curve["optimal_objective"])
+        gaps = {name: net.lasso_objective(X) - optimum for name, net in nets.items()}
+        ista = float(gap_curve.sel(solver="ista", iteration=T))
+        fista = float(gap_curve.sel(solver="fista", iteration=T))
+        match = []
+        for solver in ("ista", "fista"):
+            reached = np.flatnonzero(gap_curve.sel(solver=solver).values <= gaps["step"])
+            match.append(str(int(curve["iteration"][reached[0]])) if reached.size
+                         else f"> {curve.sizes['iteration']}")
+        cells = [f"{g:.4f} ({g / ista:.2f})" for g in (fista, gaps["sup"], gaps["full"])]
+        learned = " ".join(f"{a:.2f}" for a in nets["step"].step_size_ * L)
+        print(f"| {T} | {ista:.4f} | {' | '.join(cells)} | {gaps['step']:.4f} "
+              f"({gaps['step'] / ista:.2f}; trained in {times['step']:.1f} s) | "
+              f"{' / '.join(match)} | {learned} |")
 
 
 if __name__ == "__main__":
