@@ -3,6 +3,8 @@ coefficient histograms."""
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
 from ._mpl import pyplot
@@ -79,7 +81,8 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
         ax.set_xlabel(x.name)
         units = history[name].attrs.get("units")
         ax.set_ylabel(name.replace("_", " ") + (f" ({units})" if units not in (None, "1") else ""))
-        ax.set_title(history[name].attrs.get("long_name", name), fontsize=9)
+        # a long long_name wraps to the panel's width instead of running over its neighbours
+        ax.set_title(textwrap.fill(history[name].attrs.get("long_name", name), 48), fontsize=9)
     fig.tight_layout()
     return fig
 
