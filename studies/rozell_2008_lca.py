@@ -270,15 +270,15 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     # the two thresholds minimise different energies (L1 and L0 costs): one panel each
     fig, axes = plt.subplots(1, 4, figsize=(17, 3.6))
     styles = {"soft": ("-", "C0"), "hard": ("--", "C1")}
-    costs = {"soft": "0.5||x - D^T a||^2 + lam ||a||_1",
-             "hard": "0.5||x - D^T a||^2 + lam^2/2 ||a||_0"}
+    costs = {"soft": r"$\frac{1}{2}\|x - D^\top a\|^2 + \lambda\|a\|_1$",
+             "hard": r"$\frac{1}{2}\|x - D^\top a\|^2 + \frac{\lambda^2}{2}\|a\|_0$"}
     for ax, thr in zip(axes[:2], ("soft", "hard")):
         style, color = styles[thr]
         energy = ds["lca_objective"].sel(threshold=thr)
         ax.plot(t_ms, energy, style, color=color, label=f"LCA {thr}")
         ax.set(xlabel="time (ms)", ylabel="energy per patch",
                title=f"{thr} threshold: {costs[thr]}")
-        ax.title.set_fontsize(8)
+        ax.title.set_fontsize(9)
         ax.set_ylim(0, float(energy.isel(time=slice(1, None)).max()) * 1.05)
     axes[0].axhline(float(ds["fista_objective"]), color="k", lw=0.8,
                     label="LASSO optimum (FISTA)")
@@ -286,10 +286,12 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         axes[2].plot(t_ms, ds["lca_n_active"].sel(threshold=thr), style, color=color,
                      label=f"LCA {thr}")
     axes[2].set(xlabel="time (ms)", ylabel="active units per patch", title="activity")
+    axes[2].title.set_fontsize(9)
     gap = np.maximum(ds["lca_relative_gap"].values, 1e-12)
     axes[3].semilogy(t_ms[1:], gap[1:])
     axes[3].set(xlabel="time (ms)", ylabel="(E - E*) / E*",
-                title=f"soft LCA to the LASSO optimum (tau = {tau_ms:g} ms)")
+                title=f"soft LCA to the LASSO optimum (τ = {tau_ms:g} ms)")
+    axes[3].title.set_fontsize(9)
     for ax in axes[:3]:
         ax.legend(frameon=False)
     fig.tight_layout()
