@@ -174,9 +174,13 @@ def run(
     ds["n_patches_by_size"] = ("support_size", np.array(
         [(pooled_size == r).sum() for r in r_used]), {
         "units": "1", "long_name": "patch codes with this support size, over all lambda"})
-    ds["active_count"] = (("lam", "sample"), np.array(counts), {"units": "1"})
-    ds["lifetime_sparseness"] = (("lam", "atom"), np.array(life), {"units": "1"})
-    ds["dictionary"] = (("atom", "y", "x"), atoms, {"units": "1"})
+    ds["active_count"] = (("lam", "sample"), np.array(counts), {
+        "units": "1", "long_name": "active units in each patch's code"})
+    ds["lifetime_sparseness"] = (("lam", "atom"), np.array(life), {
+        "units": "1", "long_name": "Vinje-Gallant lifetime sparseness of each unit "
+                                   "(NaN: a unit silent on every patch)"})
+    ds["dictionary"] = (("atom", "y", "x"), atoms, {
+        "units": "1", "long_name": "dictionary atoms (unit norm)"})
     b = babel(D)
     ds = ds.assign_coords(r=b["r"])
     ds["babel"] = b["babel"]
@@ -218,8 +222,10 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         axes[0].hist(c, bins=np.arange(c.max() + 2) - 0.5, histtype="step", color=f"C{k}",
                      label=f"λ={lam[i]:.3g} ({ds['code_class'].values[i]})")
         v = ds["lifetime_sparseness"].values[i]
+        silent = int(np.count_nonzero(~np.isfinite(v)))  # undefined: say how many are left out
         axes[1].hist(v[np.isfinite(v)], bins=life_bins, histtype="step",
-                     color=f"C{k}", label=f"λ={lam[i]:.3g}")
+                     color=f"C{k}", label=f"λ={lam[i]:.3g}" + (
+                         f" ({silent} silent units left out)" if silent else ""))
     axes[0].set_xlabel("active units per patch")
     axes[0].set_ylabel("patches")
     axes[0].legend(fontsize=7)

@@ -325,6 +325,12 @@ def plot_babel_curves(*babels, labels=None, coactive=None, ax=None, title=None):
     ax.axhline(1.0, color="0.6", ls=":", lw=0.8)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    # plain numbers (0.6, 2, 10), not 6 x 10^-1, on the short log axes;
+    ticker = plt.matplotlib.ticker
+    for axis in (ax.xaxis, ax.yaxis):  # labels at 1-2-5, none on the minor ticks
+        axis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+        axis.set_minor_formatter(ticker.NullFormatter())
     ax.set_xlabel("subset size r")
     ax.set_ylabel("μ₁(r)")
     ax.legend(fontsize=7)
@@ -427,7 +433,7 @@ def plot_sparseness_tradeoff(lam, activity_ratio, reconstruction_error, classes=
     ax1.legend(fontsize=7, loc="lower left")
     ax2.semilogx(lam, reconstruction_error, "o-", color="C3")
     ax2.set_xlabel("λ")
-    ax2.set_ylabel("relative reconstruction error ‖x - Dᵀa‖² / ‖x‖²")
+    ax2.set_ylabel("relative error ‖x - Dᵀa‖² / ‖x‖²")
     for ax in (ax1, ax2):
         if classes is not None:
             shades = {"local": "C2", "sparse": "C0", "dense": "C3"}
