@@ -238,6 +238,9 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         ax.set_xlabel("training step (count)")
         ax.set_ylabel(label)
         ax.set_title(title, fontsize=8)
+        if var != "history_fvu":  # counts from 0: a TopK code's constant k is not noise
+            ax.set_ylim(0, max(1.0, float(np.nanmax(ds[var].values))) * 1.1)
+            ax.yaxis.get_major_locator().set_params(integer=True)
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_fits.png"))
     return paths
