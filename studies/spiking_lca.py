@@ -165,9 +165,12 @@ def run(
             "correlation": ("encoder", corr, {"long_name": "Pearson r with LASSO", "units": "1"}),
             "relative_error": ("encoder", rel,
                                {"long_name": "|code - LASSO| / |LASSO|", "units": "1"}),
-            "spike_time": ("spike", spk["spike_time"].values[keep], {"units": "s"}),
-            "spike_sample": ("spike", spk["spike_sample"].values[keep], {"units": "1"}),
-            "spike_atom": ("spike", spk["spike_atom"].values[keep], {"units": "1"}),
+            "spike_time": ("spike", spk["spike_time"].values[keep], {
+                "units": "s", "long_name": "spike time from the patch's onset"}),
+            "spike_sample": ("spike", spk["spike_sample"].values[keep], {
+                "units": "1", "long_name": "patch the spike belongs to (index along sample)"}),
+            "spike_atom": ("spike", spk["spike_atom"].values[keep], {
+                "units": "1", "long_name": "unit that spiked (index along atom)"}),
             "dictionary": (("atom", "y", "x"), D.reshape(n_atoms, patch_size, patch_size),
                            {"long_name": "dictionary (unit-norm atoms)", "units": "1"}),
         },
