@@ -367,7 +367,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
 
     n_cols = 8 if n > 32 else 4
     n_rows = int(np.ceil(n / n_cols))
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.6 * n_cols, 0.75 * n_rows + 0.8),
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.6 * n_cols, 0.9 * n_rows + 0.8),
                              sharex=True, squeeze=False)
     for i, ax in enumerate(axes.flat):
         if i >= n:
@@ -375,8 +375,8 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
             continue
         ax.plot(t_ms, K[i], lw=0.7, color="C3" if ds["localized"].values[i] else "C0")
         ax.set_yticks([])
-        ax.text(0.98, 0.95, f"{fc[i]:.0f} Hz", transform=ax.transAxes, ha="right", va="top",
-                fontsize=5)
+        # above the trace, not over it
+        ax.set_title(f"{fc[i]:.0f} Hz", fontsize=6, pad=1)
         for side in ("top", "right", "left"):
             ax.spines[side].set_visible(False)
     for ax in axes[-1]:
@@ -389,8 +389,10 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     fig, ax = plt.subplots(figsize=(5, 4))
     spec = ds["spectrum"].values
     f_khz = ds["frequency"].values / 1e3
-    ax.imshow(np.clip(spec, -40, 0), aspect="auto", origin="lower", cmap="magma",
-              extent=(f_khz[0], f_khz[-1], -0.5, n - 0.5), interpolation="nearest")
+    im = ax.imshow(np.clip(spec, -40, 0), aspect="auto", origin="lower", cmap="magma",
+                   extent=(f_khz[0], f_khz[-1], -0.5, n - 0.5), interpolation="nearest",
+                   vmin=-40, vmax=0)
+    fig.colorbar(im, ax=ax, label="amplitude (dB re each kernel's peak)")
     ax.set_xlabel("frequency (kHz)")
     ax.set_ylabel("kernel (sorted by peak frequency)")
     ax.set_title("amplitude spectra (dB re peak, clipped at -40)", fontsize=9)
@@ -426,7 +428,9 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     ax.set_xlabel("centre (peak) frequency (Hz)")
     ax.set_ylabel("-10 dB bandwidth (Hz)")
     ax.set_title("bandwidth vs centre frequency", fontsize=9)
-    ax.legend(fontsize=6, loc="lower right")
+    # under the axes: inside, the box hid the ERB line and kernels at low bandwidth
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
+              frameon=False)
     ax = axes[1]
     ax.semilogx(fc[fc > 0], ds["duration_ratio"].values[fc > 0] *
                 ds.attrs["segment_length"] / ds.attrs["sample_rate"] / np.sqrt(12) * 1e3,
@@ -438,7 +442,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     ax.set_ylabel("envelope RMS duration (ms)")
     ax.set_title(f"{100 * ds.attrs['fraction_localized']:.0f}% localized, "
                  f"{100 * ds.attrs['fraction_bandpass']:.0f}% band-pass", fontsize=9)
-    ax.legend(fontsize=6)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_bandwidth.png"))
     return paths
