@@ -175,7 +175,9 @@ def plot_nx_ny(*fits, labels=None, min_r2: float = 0.8, ax=None, title=None):
     ax.set_aspect("equal")
     ax.set_xlabel("nx = σx · f  (across the bars)")
     ax.set_ylabel("ny = σy · f  (along the bars)")
-    ax.legend(fontsize=7, loc="upper right")
+    # under the axes: one line per set is wider than the plane, and inside it the box
+    # covered the top of the data and the y tick labels
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), frameon=False)
     ax.set_title(title or f"Ringach's nx-ny plane (fits with R² ≥ {min_r2:g})", fontsize=9)
     return fig
 
@@ -244,6 +246,7 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
     ax1.set_ylabel("response / peak")
     ax1.set_title("orientation tuning", fontsize=9)
     ax2.set_xlabel("spatial frequency (cycles/pixel)")
+    ax2.set_ylabel("response / peak")
     ax2.set_title("spatial-frequency tuning", fontsize=9)
     # plain numbers (0.2, not 2 x 10^-1) on the short log axis
     ticker = plt.matplotlib.ticker
