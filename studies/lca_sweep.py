@@ -296,6 +296,7 @@ def plot_sweep(ds: xr.Dataset, outdir) -> list[Path]:
                 ax.annotate(f"{lam:.3g}", (x, y), textcoords="offset points", xytext=(4, 3),
                             fontsize=7, color="0.35")
     _log_axis(ax.xaxis)
+    ax.margins(x=0.1)  # room for the lambda labels right of the densest points
     ax.set_xlabel("activity ratio (fraction of units active per patch)")
     ax.set_ylabel("held-out energy not reconstructed\n(sum |x - D'a|^2 / sum |x|^2)")
     ax.set_title("sparseness vs fidelity (labels: lambda)")
