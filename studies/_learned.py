@@ -3,6 +3,7 @@ learned with the ``olshausen-field-1996`` study."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -84,7 +85,12 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
 
 
 def a144_path(reference=None):
-    """Path of Olshausen's sparsenet basis A144.mat, or None when absent/disabled."""
+    """Path of Olshausen's sparsenet basis A144.mat, or None when absent/disabled.
+
+    ``reference`` None looks beside the project (``../shared/data/olshausen``
+    of the checkout, then of the working directory) and warns when neither
+    holds the file; ``"none"`` leaves the basis out; a path must exist.
+    """
     if reference is not None:
         if str(reference).lower() in ("", "none", "false"):
             return None
@@ -94,10 +100,18 @@ def a144_path(reference=None):
         return path
     # a source checkout keeps the reference data beside the project; an
     # installed package looks beside the working directory's project instead
-    for root in (SHARED_DATA, Path.cwd() / ".." / "shared" / "data"):
-        path = root / "olshausen" / "A144.mat"
+    candidates = [root / "olshausen" / "A144.mat"
+                  for root in (SHARED_DATA, Path.cwd() / ".." / "shared" / "data")]
+    for path in candidates:
         if path.exists():
             return path
+    # the figure would lose the A144 comparison without a word otherwise
+    warnings.warn(
+        "reference: no A144.mat (Olshausen's sparsenet basis) found at "
+        + " or ".join(repr(str(p.resolve())) for p in candidates)
+        + "; the results compare the learned atoms only. Pass -p reference=PATH "
+        "(reference=PATH in Python) to add the sparsenet basis, or reference=none "
+        "to leave it out without this warning", UserWarning, stacklevel=3)
     return None
 
 

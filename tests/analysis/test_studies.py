@@ -160,3 +160,26 @@ def test_every_study_refuses_a_quick_that_is_not_a_bool():
     for name, module in list_studies().items():
         with pytest.raises(TypeError, match="quick must be a bool, got 'no'"):
             module.run(quick="no")
+
+
+def test_ringach_says_when_it_finds_no_a144(tmp_path, monkeypatch):
+    """Without A144.mat beside the project the sparsenet comparison is left out
+    with a warning naming the places looked at (it used to vanish silently);
+    reference='none' leaves it out quietly and a given path must exist."""
+    import warnings
+
+    import studies._learned as learned
+
+    monkeypatch.setattr(learned, "SHARED_DATA", tmp_path / "nowhere")
+    monkeypatch.chdir(tmp_path)
+    with pytest.warns(UserWarning, match=r"no A144\.mat .*nowhere.*reference=PATH"):
+        assert learned.a144_path(None) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert learned.a144_path("none") is None
+    with pytest.raises(FileNotFoundError, match="reference: no such file"):
+        learned.a144_path(tmp_path / "A144.mat")
+    found = tmp_path / "nowhere" / "olshausen" / "A144.mat"
+    found.parent.mkdir(parents=True)
+    found.write_bytes(b"")
+    assert learned.a144_path(None) == found
