@@ -18,6 +18,22 @@ Geometry shared by every function here and by :mod:`v1model.analysis`:
 A grating is ``mean + contrast * cos(2 pi f x' + phase)`` with
 ``x' = (x - x0) cos(theta) - (y - y0) sin(theta)``.
 
+Apertures (:func:`aperture`, :func:`disc_grating`, :func:`annulus_grating`,
+and :func:`plaid` with a ``diameter``) are circles around ``center``, which
+is also where the grating's phase is measured: the size-tuning convention
+of V1 physiology, a grating patch centred on the receptive field. Outside
+the aperture a pixel equals ``mean``. A hard edge (``edge=0``) keeps the
+pixels whose centre lies strictly inside the circle (``r < diameter / 2``;
+an annulus keeps ``inner_diameter / 2 <= r < diameter / 2``), so a disc and
+the annulus around it tile the larger disc exactly. A smooth edge
+(``edge > 0``, in pixels) is a raised-cosine ramp centred on the nominal
+radius: the window is 1 up to ``r = R - edge / 2``, 0.5 at ``r = R`` and 0
+from ``r = R + edge / 2``; a disc narrower than the edge (``diameter <
+edge``) ramps over its own diameter instead (1 at the centre, 0 at
+``r = diameter``), so the window grows continuously from an empty disc.
+An annulus is the difference of its two discs' windows, so it complements
+the inner disc with either edge.
+
 Every generator returns images with the pixel axes last, ``(..., height,
 width)``; flatten them with ``stim.reshape(n, -1)`` to feed an encoder that
 takes ``X`` of shape (n_samples, n_features).
@@ -47,6 +63,10 @@ __all__ = [
     "grating_set",
     "drifting_grating",
     "gabor_patch",
+    "aperture",
+    "disc_grating",
+    "annulus_grating",
+    "plaid",
     "white_noise",
     "sparse_noise",
 ]
@@ -382,6 +402,250 @@ def gabor_patch(
     yp = -u * s + v * c
     env = np.exp(-0.5 * (xp / p["sigma_x"]) ** 2 - 0.5 * (yp / p["sigma_y"]) ** 2)
     return p["offset"] + p["amplitude"] * env * np.cos(2 * np.pi * p["frequency"] * xp + p["phase"])
+
+
+def _check_diameters(values, name):
+    d = check_array(values, name, ndim=None)
+    if np.any(d < 0):
+        among = "" if d.size == 1 else f" among {d.size} values"
+        raise ValueError(f"{name} must be >= 0 pixels, got {float(d[d < 0].flat[0])!r}{among}")
+    return d
+
+
+def _window(r, diameter, edge):
+    """Disc window at distances ``r`` for (broadcast) ``diameter``; see the module docstring."""
+    radius = 0.5 * diameter
+    if edge == 0:
+        return (r < radius).astype(np.float64)
+    width = np.minimum(edge, diameter)  # a disc narrower than the edge ramps over itself
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.clip((radius + 0.5 * width - r) / width, 0.0, 1.0)
+    s = np.where(width > 0, s, 0.0)  # diameter 0: empty
+    return np.sin(0.5 * np.pi * s) ** 2
+
+
+def aperture(shape, diameter, inner_diameter=0.0, center=None, edge: float = 0.0):
+    """Window of a circular disc (or annulus): 1 inside, 0 outside.
+
+    Parameters
+    ----------
+    shape : int or (height, width)
+        Image size in pixels.
+    diameter : float or array_like
+        Outer diameter in pixels, >= 0 (0 gives an empty window; a diameter
+        beyond the patch's diagonal covers the whole patch).
+    inner_diameter : float or array_like, default 0.0
+        Inner diameter of an annulus in pixels, ``0 <= inner_diameter <=
+        diameter`` (0: a disc).
+    center : (x0, y0), optional
+        Centre of the circle in pixels; default the middle of the patch.
+    edge : float, default 0.0
+        Width of the raised-cosine edge in pixels, >= 0 (0: hard edge); see
+        the module docstring for both conventions.
+
+    Returns
+    -------
+    ndarray, shape broadcast(diameter, inner_diameter) + (height, width)
+        Values in [0, 1], float64.
+
+    Raises
+    ------
+    ValueError
+        For a negative or non-finite diameter or edge, an
+        ``inner_diameter`` above ``diameter``, or as in :func:`grating`.
+
+    Examples
+    --------
+    >>> w = aperture(5, diameter=3.0)
+    >>> w.astype(int).tolist()[2], int(w.sum())
+    ([0, 1, 1, 1, 0], 9)
+    """
+    u, v = patch_coordinates(shape, center)
+    d = _check_diameters(diameter, "diameter")
+    inner = _check_diameters(inner_diameter, "inner_diameter")
+    edge = check_nonnegative(edge, "edge")
+    p, _ = _broadcast_params(diameter=d, inner_diameter=inner)
+    if np.any(p["inner_diameter"] > p["diameter"]):
+        bad = np.argmax((p["inner_diameter"] > p["diameter"]).ravel())
+        raise ValueError(
+            f"inner_diameter must not exceed diameter, got inner_diameter="
+            f"{float(p['inner_diameter'].ravel()[bad])!r} > diameter="
+            f"{float(p['diameter'].ravel()[bad])!r}"
+        )
+    r = np.hypot(u, v)
+    window = _window(r, p["diameter"], edge)
+    if np.any(p["inner_diameter"] > 0):
+        window = window - _window(r, p["inner_diameter"], edge)
+    return np.clip(window, 0.0, 1.0)
+
+
+def disc_grating(shape, orientation, frequency, diameter, phase=0.0, contrast=1.0, mean=0.0,
+                 center=None, edge: float = 0.0):
+    """A grating seen through a circular aperture centred on ``center``.
+
+    ``mean + window * contrast * cos(2 pi f x' + phase)`` with the window of
+    :func:`aperture`: pixels outside the disc equal ``mean``, pixels inside
+    (farther than ``edge / 2`` from the rim) equal the full
+    :func:`grating` with the same parameters and centre.
+
+    Parameters
+    ----------
+    shape : int or (height, width)
+        Image size in pixels.
+    orientation, frequency, phase, contrast : float or array_like
+        As in :func:`grating`; the phase is measured at ``center``.
+    diameter : float or array_like
+        Disc diameter in pixels, >= 0.
+    mean : float, default 0.0
+        Background level, inside and outside the disc.
+    center : (x0, y0), optional
+        Centre of the disc and phase reference, in pixels; default the
+        middle of the patch.
+    edge : float, default 0.0
+        Raised-cosine edge width in pixels (0: hard edge).
+
+    Returns
+    -------
+    ndarray, shape broadcast(orientation, frequency, phase, contrast, diameter) + (height, width)
+        float64.
+
+    Raises
+    ------
+    ValueError
+        As in :func:`grating` and :func:`aperture`, or for parameters that
+        do not broadcast together.
+    """
+    return _windowed(shape, orientation, frequency, phase, contrast, mean, center,
+                     diameter=diameter, inner_diameter=0.0, edge=edge)
+
+
+def annulus_grating(shape, orientation, frequency, inner_diameter, outer_diameter, phase=0.0,
+                    contrast=1.0, mean=0.0, center=None, edge: float = 0.0):
+    """A grating seen through an annulus (a ring) centred on ``center``.
+
+    ``mean + window * contrast * cos(...)`` with the annulus window of
+    :func:`aperture`; ``disc_grating(d_in) + annulus_grating(d_in, d_out)
+    - mean`` equals ``disc_grating(d_out)`` (same edge) pixel for pixel.
+
+    Parameters
+    ----------
+    shape : int or (height, width)
+        Image size in pixels.
+    orientation, frequency, phase, contrast : float or array_like
+        As in :func:`grating`; the phase is measured at ``center``.
+    inner_diameter, outer_diameter : float or array_like
+        Diameters of the ring in pixels, ``0 <= inner_diameter <=
+        outer_diameter``.
+    mean : float, default 0.0
+        Background level.
+    center : (x0, y0), optional
+        Centre of the ring and phase reference, in pixels.
+    edge : float, default 0.0
+        Raised-cosine edge width in pixels (0: hard edges).
+
+    Returns
+    -------
+    ndarray, shape broadcast(parameters) + (height, width)
+        float64.
+
+    Raises
+    ------
+    ValueError
+        As in :func:`disc_grating`; ``inner_diameter > outer_diameter``.
+    """
+    d_out = _check_diameters(outer_diameter, "outer_diameter")
+    return _windowed(shape, orientation, frequency, phase, contrast, mean, center,
+                     diameter=d_out, inner_diameter=inner_diameter, edge=edge,
+                     outer_name="outer_diameter")
+
+
+def _windowed(shape, orientation, frequency, phase, contrast, mean, center, *, diameter,
+              inner_diameter, edge, outer_name="diameter"):
+    check_shape(shape)
+    check_frequency(frequency, "frequency")
+    d = _check_diameters(diameter, outer_name)
+    inner = _check_diameters(inner_diameter, "inner_diameter")
+    mean = float(check_array(mean, "mean", ndim=0))
+    p, _ = _broadcast_params(orientation=orientation, frequency=frequency, phase=phase,
+                             contrast=contrast, diameter=d, inner_diameter=inner)
+    if np.any(p["inner_diameter"] > p["diameter"]):
+        raise ValueError(f"inner_diameter must not exceed {outer_name}, got inner_diameter="
+                         f"{describe(inner_diameter)} and {outer_name}={describe(diameter)}")
+    carrier = grating(shape, p["orientation"][..., 0, 0], p["frequency"][..., 0, 0],
+                      p["phase"][..., 0, 0], p["contrast"][..., 0, 0], center=center)
+    window = aperture(shape, p["diameter"][..., 0, 0], p["inner_diameter"][..., 0, 0],
+                      center=center, edge=edge)
+    return mean + window * carrier
+
+
+def plaid(shape, orientation, frequency, mask_orientation, mask_frequency=None, phase=0.0,
+          mask_phase=0.0, contrast=1.0, mask_contrast=1.0, mean=0.0, center=None,
+          diameter=None, edge: float = 0.0):
+    """A plaid: the sum of a test grating and a mask grating, each with its own parameters.
+
+    ``mean + window * (contrast cos(2 pi f x'_test + phase)
+    + mask_contrast cos(2 pi f_mask x'_mask + mask_phase))``, both phases
+    measured at ``center``; the window is 1 everywhere (full field) unless
+    a ``diameter`` puts both gratings in the same disc (:func:`aperture`).
+    The protocol of cross-orientation suppression: an optimal test grating
+    with a mask at the orthogonal orientation (``mask_orientation =
+    orientation + pi / 2``) of growing ``mask_contrast``.
+
+    Parameters
+    ----------
+    shape : int or (height, width)
+        Image size in pixels.
+    orientation, frequency, phase, contrast : float or array_like
+        The test grating, as in :func:`grating`.
+    mask_orientation : float or array_like
+        Orientation of the mask in radians.
+    mask_frequency : float or array_like, optional
+        Mask frequency in cycles/pixel, in [0, 0.5]; default ``frequency``.
+    mask_phase, mask_contrast : float or array_like
+        The mask's phase at ``center`` (radians) and amplitude (>= 0 is
+        the usual choice; 0 gives the test grating alone).
+    mean : float, default 0.0
+        Background level.
+    center : (x0, y0), optional
+        Phase reference (and centre of the disc), in pixels.
+    diameter : float or array_like, optional
+        Diameter in pixels of a common circular aperture; default none.
+    edge : float, default 0.0
+        Raised-cosine edge width of the aperture in pixels.
+
+    Returns
+    -------
+    ndarray, shape broadcast(all parameters) + (height, width)
+        float64.
+
+    Raises
+    ------
+    ValueError
+        As in :func:`grating` for either grating (the message names
+        ``mask_frequency`` for the mask's), as in :func:`aperture`, or for
+        parameters that do not broadcast together.
+    """
+    check_frequency(frequency, "frequency")
+    mask_frequency = frequency if mask_frequency is None else mask_frequency
+    check_frequency(mask_frequency, "mask_frequency")
+    p, _ = _broadcast_params(orientation=orientation, frequency=frequency, phase=phase,
+                             contrast=contrast, mask_orientation=mask_orientation,
+                             mask_frequency=mask_frequency, mask_phase=mask_phase,
+                             mask_contrast=mask_contrast)
+    q = {k: v[..., 0, 0] for k, v in p.items()}
+    total = (grating(shape, q["orientation"], q["frequency"], q["phase"], q["contrast"],
+                     center=center)
+             + grating(shape, q["mask_orientation"], q["mask_frequency"], q["mask_phase"],
+                       q["mask_contrast"], center=center))
+    mean = float(check_array(mean, "mean", ndim=0))
+    if diameter is None:
+        return mean + total
+    window = aperture(shape, diameter, center=center, edge=edge)
+    try:
+        return mean + window * total
+    except ValueError as exc:
+        raise ValueError(f"diameter (shape {np.shape(diameter)}) does not broadcast with the "
+                         f"gratings' parameters (shape {total.shape[:-2]})") from exc
 
 
 def white_noise(n: int, shape, contrast: float = 1.0, distribution: str = "gaussian", seed=None):

@@ -151,3 +151,107 @@ def test_sparse_noise_reaches_every_pixel_with_both_signs():
     assert np.all((S != 0).sum(axis=(1, 2)) == 1)
     assert np.all((S > 0).any(axis=0)) and np.all((S < 0).any(axis=0))
     np.testing.assert_array_equal(np.unique(S), [-0.5, 0.0, 0.5])
+
+
+# --- apertures and plaids -----------------------------------------------------------------
+
+from stimuli import annulus_grating, aperture, disc_grating, plaid  # noqa: E402
+
+
+def _radius(shape, center):
+    h, w = shape
+    y, x = np.mgrid[0:h, 0:w]
+    return np.hypot(x - center[0], y - center[1])
+
+
+@pytest.mark.parametrize("center", [None, (3.0, 7.5), (10.2, 1.0)])
+def test_hard_disc_is_the_grating_inside_and_the_mean_outside(center):
+    shape, d, mean = (12, 14), 7.0, 0.3
+    g = disc_grating(shape, 0.7, 0.2, d, phase=0.4, contrast=0.8, mean=mean, center=center)
+    full = grating(shape, 0.7, 0.2, 0.4, 0.8, mean=mean, center=center)
+    c = ((shape[1] - 1) / 2, (shape[0] - 1) / 2) if center is None else center
+    inside = _radius(shape, c) < d / 2
+    assert 0 < inside.sum() < inside.size
+    np.testing.assert_array_equal(g[inside], full[inside])
+    np.testing.assert_array_equal(g[~inside], mean)
+
+
+def test_smooth_disc_ramps_over_the_edge_around_the_nominal_radius():
+    d, e = 8.0, 3.0
+    win = aperture(21, d, edge=e)
+    r = _radius((21, 21), (10.0, 10.0))
+    np.testing.assert_array_equal(win[r <= d / 2 - e / 2], 1.0)
+    np.testing.assert_array_equal(win[r >= d / 2 + e / 2], 0.0)
+    ramp = (r > d / 2 - e / 2) & (r < d / 2 + e / 2)
+    s = (d / 2 + e / 2 - r[ramp]) / e  # raised cosine: 0.5 at the nominal radius
+    np.testing.assert_allclose(win[ramp], np.sin(np.pi * s / 2) ** 2, atol=1e-12)
+    # a grating seen through it: the grating where the window is 1, the mean where it is 0
+    g = disc_grating(21, 1.1, 0.15, d, contrast=2.0, mean=-0.5, edge=e)
+    full = grating(21, 1.1, 0.15, contrast=2.0, mean=-0.5)
+    np.testing.assert_allclose(g[win == 1], full[win == 1], atol=1e-12)
+    np.testing.assert_allclose(g[win == 0], -0.5, atol=1e-12)
+    np.testing.assert_allclose(g, -0.5 + win * (full + 0.5), atol=1e-12)
+
+
+def test_smooth_window_grows_continuously_from_an_empty_disc():
+    sums = aperture(15, np.linspace(0.0, 12.0, 49), edge=4.0).sum(axis=(1, 2))
+    assert sums[0] == 0.0
+    assert np.all(np.diff(sums) >= 0)
+    assert np.abs(np.diff(sums)).max() < 10.0  # no jump at diameter = edge
+
+
+@pytest.mark.parametrize("edge", [0.0, 2.5])
+def test_annulus_complements_the_disc(edge):
+    kw = dict(phase=0.3, contrast=0.7, mean=0.1, center=(5.5, 6.0), edge=edge)
+    inner = disc_grating(13, 0.4, 0.22, 4.0, **kw)
+    ring = annulus_grating(13, 0.4, 0.22, 4.0, 9.0, **kw)
+    outer = disc_grating(13, 0.4, 0.22, 9.0, **kw)
+    np.testing.assert_allclose(inner + ring - 0.1, outer, atol=1e-12)
+    # the ring's window is 1 - the inner disc's inside the outer disc
+    w_ring = aperture(13, 9.0, inner_diameter=4.0, center=(5.5, 6.0), edge=edge)
+    np.testing.assert_allclose(w_ring, aperture(13, 9.0, center=(5.5, 6.0), edge=edge)
+                               - aperture(13, 4.0, center=(5.5, 6.0), edge=edge), atol=1e-12)
+    assert w_ring.min() >= 0 and w_ring.max() <= 1
+
+
+def test_large_disc_is_the_full_grating_and_broadcasts():
+    g = disc_grating(10, [0.0, 1.0], 0.1, [[3.0], [30.0]], phase=0.2)
+    assert g.shape == (2, 2, 10, 10)
+    np.testing.assert_allclose(g[1], grating(10, [0.0, 1.0], 0.1, 0.2), atol=1e-12)
+    assert aperture(10, 0.0).sum() == 0
+
+
+def test_plaid_is_the_sum_of_its_gratings():
+    test = grating(11, 0.3, 0.2, 0.5, 0.6, center=(4.0, 6.0))
+    mask = grating(11, 0.3 + np.pi / 2, 0.25, 1.2, 0.9, center=(4.0, 6.0))
+    p = plaid(11, 0.3, 0.2, 0.3 + np.pi / 2, 0.25, phase=0.5, mask_phase=1.2, contrast=0.6,
+              mask_contrast=0.9, mean=0.2, center=(4.0, 6.0))
+    np.testing.assert_allclose(p, 0.2 + test + mask, atol=1e-12)
+    # without a mask it is the test grating; in a disc both share the window
+    np.testing.assert_allclose(plaid(11, 0.3, 0.2, 1.0, mask_contrast=0.0),
+                               grating(11, 0.3, 0.2), atol=1e-12)
+    win = aperture(11, 6.0, center=(4.0, 6.0))
+    inside = plaid(11, 0.3, 0.2, 0.3 + np.pi / 2, 0.25, phase=0.5, mask_phase=1.2,
+                   contrast=0.6, mask_contrast=0.9, center=(4.0, 6.0), diameter=6.0)
+    np.testing.assert_allclose(inside, win * (test + mask), atol=1e-12)
+    # parameters broadcast: 3 mask contrasts x 2 test phases
+    many = plaid(11, 0.3, 0.2, 1.9, phase=[0.0, 1.0], mask_contrast=[[0.0], [0.5], [1.0]])
+    assert many.shape == (3, 2, 11, 11)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: aperture(8, -1.0), r"diameter must be >= 0 pixels, got -1\.0"),
+    (lambda: aperture(8, 3.0, inner_diameter=4.0), r"inner_diameter must not exceed diameter"),
+    (lambda: aperture(8, 3.0, edge=-0.5), r"edge must be a non-negative finite number"),
+    (lambda: aperture(8, np.nan), r"diameter contains 1 non-finite"),
+    (lambda: aperture(8, 3.0, center=(1.0,)), r"center must be \(x0, y0\)"),
+    (lambda: disc_grating(8, 0.0, 0.7, 3.0), r"frequency must be in \[0, 0\.5\]"),
+    (lambda: annulus_grating(8, 0.0, 0.2, 5.0, 3.0), r"inner_diameter must not exceed "
+                                                     r"outer_diameter"),
+    (lambda: annulus_grating(8, 0.0, 0.2, 1.0, -3.0), r"outer_diameter must be >= 0"),
+    (lambda: plaid(8, 0.0, 0.2, 1.0, mask_frequency=0.9), r"mask_frequency must be in"),
+    (lambda: plaid(8, [0.0, 1.0], 0.2, [1.0, 2.0, 3.0]), r"do not broadcast"),
+])
+def test_aperture_arguments_are_checked(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
