@@ -1,0 +1,237 @@
+"""Size tuning, surround suppression and cross-orientation suppression against
+analytic expectations: linear units sum their input (no suppression), a
+hand-built subtractive surround gives the SI computed by hand, and a linear
+unit ignores an orthogonal mask."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from stimuli import aperture, gabor_patch
+from v1model.analysis import (cross_orientation_suppression, fit_gabor, size_tuning,
+                              surround_suppression)
+
+SHAPE = 24
+# two Gabor atoms off the patch centre, at different orientations and frequencies
+PARAMS = [dict(orientation=0.5, frequency=0.16, phase=0.7, sigma_x=2.0, sigma_y=2.6,
+               center=(9.0, 12.5)),
+          dict(orientation=2.0, frequency=0.21, phase=-1.0, sigma_x=1.8, sigma_y=2.4,
+               center=(14.5, 10.0))]
+
+
+@pytest.fixture(scope="module")
+def gabor_atoms():
+    D = np.stack([gabor_patch(SHAPE, **p).ravel() for p in PARAMS])
+    return D / np.linalg.norm(D, axis=1, keepdims=True)
+
+
+def _probe(D):
+    o = [p["orientation"] for p in PARAMS]
+    f = [p["frequency"] for p in PARAMS]
+    centers = [p["center"] for p in PARAMS]
+    return o, f, centers
+
+
+def test_linear_gabor_unit_sums_until_the_disc_covers_its_envelope(gabor_atoms):
+    """Rectified linear units (codes = max(X D^T, 0)): the response to a disc at the
+    atom's own orientation, frequency and centre is |<atom, carrier>| summed over the
+    disc, which grows until the disc covers the envelope (3 s.d.) and then stays:
+    SI < 0.01 (the carrier's second harmonic makes the sum ripple by < 1%), the peak
+    within 1% of the full-field response."""
+    D = gabor_atoms
+    o, f, centers = _probe(D)
+    ds = size_tuning(lambda X: np.maximum(X @ D.T, 0.0), SHAPE, o, f, centers=centers,
+                     diameters=40, contrasts=[0.2, 1.0], phases=16)
+    assert ds.response.dims == ("atom", "contrast", "diameter")
+    assert ds.response.attrs["units"] == "1" and ds.diameter.attrs["units"] == "pixel"
+    assert ds.full_field.values.all()
+    s = surround_suppression(ds)
+    assert np.all(s.suppression_index.values < 0.01)
+    d = ds.diameter.values
+    for k, p in enumerate(PARAMS):
+        r = ds.response.values[k, 1]
+        covers = d >= 2 * 3 * max(p["sigma_x"], p["sigma_y"])
+        # non-decreasing, up to 1% of the peak, until the envelope is covered
+        assert np.all(np.diff(r[~covers]) >= -0.01 * r.max())
+        assert r[covers].min() >= 0.99 * r.max()
+        # linear in contrast: the same curve scaled by 5, so the same preferred diameter
+        np.testing.assert_allclose(ds.response.values[k, 1], 5 * ds.response.values[k, 0],
+                                   rtol=1e-9)
+    np.testing.assert_allclose(s.preferred_diameter_ratio.values, 1.0)
+
+
+def test_full_field_response_is_the_atoms_grating_projection(gabor_atoms):
+    """The largest disc is the full grating: max over phases of <atom, grating> is
+    the amplitude |sum atom * exp(i k.x)| times the contrast (16 phases: within
+    1 - cos(pi / 16) = 2%)."""
+    D = gabor_atoms
+    o, f, centers = _probe(D)
+    ds = size_tuning(lambda X: X @ D.T, SHAPE, o, f, centers=centers, diameters=[100.0],
+                     contrasts=[0.5], phases=16)
+    y, x = np.mgrid[0:SHAPE, 0:SHAPE]
+    for k in range(2):
+        u, v = x - centers[k][0], -(y - centers[k][1])
+        xp = u * np.cos(o[k]) + v * np.sin(o[k])
+        amp = 0.5 * abs((D[k].reshape(SHAPE, SHAPE) * np.exp(2j * np.pi * f[k] * xp)).sum())
+        r = ds.response.values[k, 0, 0]
+        assert amp * np.cos(np.pi / 16) - 1e-9 <= r <= amp + 1e-9
+
+
+def test_hand_built_subtractive_surround_gives_the_hand_computed_si():
+    """Two units whose output is (centre drive - w * surround drive), rectified:
+    the centre drive is the stimulus summed over a disc of diameter 6, the surround
+    drive over the annulus 6-14. For a uniform 'grating' of contrast c (frequency
+    ~0, phase 0) the response to a disc of diameter d is c (N_c(d) - w N_s(d)),
+    with N the pixel counts, so the peak is at d = 6 and SI = w N_s / N_c."""
+    shape, center = 21, (10.0, 10.0)
+    centre_w = aperture(shape, 6.0, center=center).ravel()
+    surround_w = aperture(shape, 14.0, inner_diameter=6.0, center=center).ravel()
+    weights = np.array([0.1, 0.05])
+    W = centre_w[None, :] - weights[:, None] * surround_w[None, :]
+
+    def encoder(X):
+        return np.maximum(X @ W.T, 0.0)
+
+    diameters = np.arange(1.0, 31.0)
+    ds = size_tuning(encoder, shape, [0.0, 0.0], [1e-6, 1e-6], centers=[center, center],
+                     diameters=diameters, contrasts=[0.5, 1.0], phases=[0.0])
+    s = surround_suppression(ds)
+    n_c, n_s = centre_w.sum(), surround_w.sum()
+    expected = weights * n_s / n_c
+    np.testing.assert_allclose(s.suppression_index.values, np.repeat(expected[:, None], 2, 1),
+                               rtol=1e-6)
+    # hard edges keep r < d / 2: d = 6 is the first disc holding the whole centre
+    assert np.all(s.preferred_diameter.values == 6.0)
+    np.testing.assert_allclose(s.peak_response.values[:, 1], n_c, rtol=1e-6)
+    np.testing.assert_allclose(s.largest_response.values[:, 1], n_c - weights * n_s, rtol=1e-6)
+
+
+def test_surround_suppression_summary_on_given_curves():
+    curves = np.array([[[1.0, 4.0, 3.0, 2.0], [2.0, 3.0, 4.0, 4.0]],
+                       [[0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]]])
+    ds = xr.Dataset({"response": (("atom", "contrast", "diameter"), curves)},
+                    coords={"atom": [3, 7], "contrast": [0.1, 0.8],
+                            "diameter": [2.0, 4.0, 6.0, 8.0]})
+    s = surround_suppression(ds)
+    np.testing.assert_allclose(s.suppression_index.values[0], [0.5, 0.0])
+    np.testing.assert_allclose(s.preferred_diameter.values[0], [4.0, 6.0])
+    assert np.isnan(s.suppression_index.values[1, 0]) and np.isnan(s.preferred_diameter[1, 0])
+    assert s.preferred_diameter.values[1, 1] == 2.0  # a flat curve peaks at its first point
+    np.testing.assert_allclose(s.preferred_diameter_ratio.values[0], 6.0 / 4.0)
+    # a summation field at 75% of the peak: the first diameter reaching 3 (of 4)
+    s75 = surround_suppression(ds, peak_fraction=0.75)
+    np.testing.assert_allclose(s75.preferred_diameter.values[0], [4.0, 4.0])
+    assert s.atom.values.tolist() == [3, 7]
+
+
+def test_linear_unit_ignores_an_orthogonal_mask(gabor_atoms):
+    """Rectified linear units: the mask adds B cos(mask phase - beta) to the drive,
+    which averages to 0 over the 4 mask phases while the drive stays positive, so
+    the response to test + mask equals the test alone (to rounding). The mask
+    alone barely drives a Gabor unit: < 2% of the test's response."""
+    D = gabor_atoms
+    o, f, centers = _probe(D)
+    ds = cross_orientation_suppression(lambda X: np.maximum(X @ D.T, 0.0), SHAPE, o, f,
+                                       centers=centers, test_contrast=0.5,
+                                       mask_contrasts=[0.25, 0.5, 1.0])
+    assert ds.response.dims == ("atom", "mask_contrast")
+    assert ds.mask_contrast.values.tolist() == [0.0, 0.25, 0.5, 1.0]
+    np.testing.assert_allclose(ds.relative_response.values, 1.0, atol=1e-9)
+    np.testing.assert_allclose(ds.suppression_index.values, 0.0, atol=1e-9)
+    assert ds.mask_response.values.max() < 0.02 * ds.response.values[:, 0].min()
+    np.testing.assert_allclose(ds.mask_orientation.values, np.array(o) + np.pi / 2)
+
+
+def test_divisive_mask_gives_the_hand_computed_suppression(gabor_atoms):
+    """A unit divided by the energy of an orthogonal 'mask channel' (a normalisation
+    model): r = test drive / (1 + k * mask energy). Its suppression index at mask
+    contrast m is 1 - 1 / (1 + k (m A_m)^2) averaged over the mask phases, with A_m
+    the orthogonal channel's quadrature amplitude."""
+    D = gabor_atoms[:1]
+    p = PARAMS[0]
+    even = gabor_patch(SHAPE, p["orientation"] + np.pi / 2, p["frequency"], 0.0,
+                       p["sigma_x"], p["sigma_y"], center=p["center"]).ravel()
+    odd = gabor_patch(SHAPE, p["orientation"] + np.pi / 2, p["frequency"], np.pi / 2,
+                      p["sigma_x"], p["sigma_y"], center=p["center"]).ravel()
+    k = 4.0
+
+    def encoder(X):
+        energy = (X @ even) ** 2 + (X @ odd) ** 2
+        return np.maximum(X @ D.T, 0.0) / (1.0 + k * energy[:, None])
+
+    ds = cross_orientation_suppression(encoder, SHAPE, p["orientation"], p["frequency"],
+                                       centers=p["center"], test_contrast=0.5,
+                                       mask_contrasts=[1.0], phases=32)
+    # quadrature energy of the mask channel to its own grating: phase-independent
+    y, x = np.mgrid[0:SHAPE, 0:SHAPE]
+    u, v = x - p["center"][0], -(y - p["center"][1])
+    th = p["orientation"] + np.pi / 2
+    carrier = np.exp(2j * np.pi * p["frequency"] * (u * np.cos(th) + v * np.sin(th))).ravel()
+    a_m = abs(even @ carrier)  # = |odd @ carrier| for a quadrature pair, to < 1%
+    # the test grating drives the mask channel too, a little: compare with tolerance
+    expected = 1.0 - 1.0 / (1.0 + k * a_m**2)
+    assert ds.suppression_index.values[0] == pytest.approx(expected, rel=0.05)
+
+
+def test_probes_from_a_gabor_fit_centre_the_discs(gabor_atoms):
+    fit = fit_gabor(gabor_atoms, (SHAPE, SHAPE))
+    centers = np.stack([fit.x0.values, fit.y0.values], 1)
+    np.testing.assert_allclose(centers, [p["center"] for p in PARAMS], atol=1e-3)
+    ds = size_tuning(lambda X: X @ gabor_atoms.T, SHAPE, fit.orientation.values,
+                     fit.frequency.values, centers=centers, diameters=4, contrasts=[1.0])
+    np.testing.assert_allclose(ds.center_x.values, centers[:, 0])
+    # default grid: the largest disc covers the patch from both centres
+    assert ds.full_field.values.all()
+    assert ds.diameter.values[-1] == pytest.approx(
+        2 * np.hypot(14.5, 23 - 10.0) + 1, rel=1e-12)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(diameters=[0.0, 3.0]), r"diameters must be > 0 pixels, got min 0\.0"),
+    (dict(contrasts=[-0.1]), r"contrasts must be > 0, got min -0\.1"),
+    (dict(centers=[[1.0, 2.0, 3.0]]), r"centers must be \(x0, y0\)"),
+    (dict(units=[0, -1]), r"units must be a 1-D array of non-negative integer"),
+    (dict(units=[0, 5]), r"units index 5 but the encoder has 2 units"),
+    (dict(rectify="half"), r"rectify must be one of"),
+    (dict(edge=-1.0), r"edge must be a non-negative finite number"),
+    (dict(frequency=0.7), r"frequency must be in \(0, 0\.5\]"),
+    (dict(orientation=[0.1, 0.2, 0.3]), r"one value \(one \(x0, y0\)\) per selected unit"),
+])
+def test_size_tuning_arguments_are_checked(gabor_atoms, kwargs, match):
+    D = gabor_atoms
+    args = dict(orientation=[0.5, 2.0], frequency=[0.16, 0.21], diameters=[4.0, 8.0])
+    args.update(kwargs)
+    o, f = args.pop("orientation"), args.pop("frequency")
+    with pytest.raises(ValueError, match=match):
+        size_tuning(lambda X: X @ D.T, SHAPE, o, f, **args)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(test_contrast=0.0), r"test_contrast must be a positive finite number"),
+    (dict(mask_contrasts=[-1.0]), r"mask_contrasts must be >= 0"),
+    (dict(diameter=[3.0, 4.0, 5.0]), r"diameter must be one value or one per selected unit"),
+    (dict(diameter=-2.0), r"diameter must be > 0 pixels"),
+    (dict(mask_phases=0), r"mask_phases must be >= 1"),
+])
+def test_cross_orientation_arguments_are_checked(gabor_atoms, kwargs, match):
+    D = gabor_atoms
+    with pytest.raises(ValueError, match=match):
+        cross_orientation_suppression(lambda X: X @ D.T, SHAPE, [0.5, 2.0], [0.16, 0.21],
+                                      **kwargs)
+
+
+def test_surround_suppression_input_is_checked():
+    with pytest.raises(TypeError, match="tuning must be the Dataset returned by size_tuning"):
+        surround_suppression(np.zeros((2, 2, 2)))
+    bad = xr.Dataset({"response": (("atom", "diameter"), np.ones((2, 3)))})
+    with pytest.raises(ValueError, match="must have the dimensions"):
+        surround_suppression(bad)
+    neg = xr.Dataset({"response": (("atom", "contrast", "diameter"), -np.ones((1, 1, 2)))},
+                     coords={"diameter": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="must be non-negative"):
+        surround_suppression(neg)
+    ok = neg.assign(response=-neg.response)
+    with pytest.raises(ValueError, match=r"peak_fraction must be in \[0, 1\]|peak_fraction"):
+        surround_suppression(ok, peak_fraction=1.5)
+    with pytest.raises(ValueError, match=r"peak_fraction must be in \(0, 1\]"):
+        surround_suppression(ok, peak_fraction=0.0)

@@ -1,0 +1,545 @@
+"""Nonclassical receptive-field protocols: size tuning, surround suppression,
+cross-orientation suppression.
+
+Every unit is probed with its own stimulus: a grating at the unit's preferred
+orientation and spatial frequency (e.g. ``peak_orientation`` and
+``preferred_frequency`` of :func:`v1model.analysis.tuning_curves`), phase
+referenced to the centre of its receptive field (e.g. ``x0``, ``y0`` of
+:func:`v1model.analysis.fit_gabor` fitted to its atom or mapped RF), which
+is also the centre of the aperture. Stimuli come from
+:mod:`stimuli.gratings` (:func:`~stimuli.gratings.disc_grating`,
+:func:`~stimuli.gratings.plaid`), with its geometry (orientation = direction
+of the wave vector in radians, frequency in cycles/pixel, diameters in
+pixels).
+
+Phase: the response to a grating is the maximum over ``phases`` static
+gratings evenly spaced over [0, 2 pi) of the rectified response — the
+simple-cell convention of :func:`v1model.analysis.tuning_curves` and
+:func:`v1model.analysis.contrast_response`, i.e. the peak response to a
+drifting grating sampled at that many frames (not its F1). In a plaid the
+mask's phase is a nuisance: the response is the maximum over the test
+grating's phases, averaged over ``mask_phases`` evenly spaced mask phases.
+For a linear unit that average removes the mask exactly (the mask adds
+``B cos(mask_phase - beta)`` to the drive, whose mean over two or more
+evenly spaced phases is 0) as long as the rectified response stays above
+zero, so any change is due to the network.
+
+Summaries follow the physiology literature: the preferred diameter (the
+diameter of the peak response, Sceniak et al. 1999's "summation field"
+measured on the grid) and the suppression index
+``SI = (R_peak - R_largest) / R_peak`` with ``R_largest`` the response to the
+largest grating (full field; Cavanaugh, Bair & Movshon 2002; DeAngelis,
+Freeman & Ohzawa 1994 use the same ratio); the cross-orientation
+suppression index ``1 - R(test + mask) / R(test)`` at the largest mask
+contrast.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from ..validation import (check_array, check_bool, check_choice, check_int, check_nonnegative,
+                          check_positive, check_probability, describe)
+from ._common import check_encoder, image_shape
+from .tuning import RECTIFY, _encode_batches, _grid_or_count, _rectify
+
+__all__ = ["size_tuning", "surround_suppression", "cross_orientation_suppression"]
+
+
+def _unit_parameters(orientation, frequency, centers, units, shape):
+    """Per-unit orientation, frequency and centre, broadcast to the selected units."""
+    from stimuli.gratings import check_frequency
+
+    h, w = shape
+    o = np.atleast_1d(check_array(orientation, "orientation", ndim=(0, 1)))
+    f = np.atleast_1d(check_frequency(check_array(frequency, "frequency", ndim=(0, 1)),
+                                      "frequency", positive=True))
+    if centers is None:
+        c = np.array([[(w - 1) / 2.0, (h - 1) / 2.0]])
+    else:
+        c = check_array(centers, "centers", ndim=(1, 2))
+        if c.shape[-1] != 2:
+            raise ValueError(f"centers must be (x0, y0) or one (x0, y0) per unit, shape "
+                             f"(n_units, 2), got shape {c.shape}")
+        c = np.atleast_2d(c)
+    n_sel = max(len(o), len(f), len(c))
+    if units is None:
+        units = np.arange(n_sel)
+    else:
+        raw = np.atleast_1d(np.asarray(units))
+        if (raw.ndim != 1 or raw.size == 0 or not np.issubdtype(raw.dtype, np.integer)
+                or np.any(raw < 0)):
+            raise ValueError(f"units must be a 1-D array of non-negative integer indices, got "
+                             f"{describe(units)}")
+        units = raw.astype(int)
+    try:
+        o, f = (np.broadcast_to(a, units.shape) for a in (o, f))
+        c = np.broadcast_to(c, (len(units), 2))
+    except ValueError as exc:
+        raise ValueError(
+            f"orientation ({o.shape}), frequency ({f.shape}) and centers ({c.shape}) must "
+            f"give one value (one (x0, y0)) per selected unit ({len(units)}) or one for all"
+        ) from exc
+    return o, f, c, units
+
+
+def _own_responses(R, units, n_per_unit):
+    """Each selected unit's own column: R (n_sel * n_per_unit, n_all) -> (n_sel, n_per_unit)."""
+    if units.max() >= R.shape[1]:
+        raise ValueError(f"units index {int(units.max())} but the encoder has {R.shape[1]} "
+                         "units")
+    R = R.reshape(len(units), n_per_unit, R.shape[1])
+    return R[np.arange(len(units)), :, units]
+
+
+def _full_field_diameter(centers, shape, edge):
+    """A diameter whose disc covers every pixel of the patch from each centre: twice the
+    farthest pixel's distance, plus a pixel (hard edges keep ``r < diameter / 2``
+    only) and the edge."""
+    h, w = shape
+    xs = np.array([0.0, w - 1.0])
+    ys = np.array([0.0, h - 1.0])
+    dx = np.abs(xs[None, :] - centers[:, :1]).max(axis=1)
+    dy = np.abs(ys[None, :] - centers[:, 1:]).max(axis=1)
+    return 2.0 * np.hypot(dx, dy) + 1.0 + edge
+
+
+def size_tuning(
+    encoder,
+    shape,
+    orientation,
+    frequency,
+    *,
+    centers=None,
+    diameters=16,
+    contrasts=(0.1, 1.0),
+    phases=8,
+    units=None,
+    edge: float = 0.0,
+    rectify: str = "positive",
+    batch_size: int = 4096,
+    progress: bool = False,
+) -> xr.Dataset:
+    """Area-summation (size-tuning) curves: response to a grating disc against its diameter.
+
+    Unit ``units[k]`` is shown disc gratings at ``orientation[k]``,
+    ``frequency[k]``, centred on ``centers[k]`` (also the phase reference),
+    of every diameter, contrast and phase; its response is the maximum over
+    phases of its rectified output (see the module docstring).
+
+    Parameters
+    ----------
+    encoder : callable
+        ``encoder(X) -> R``, ``X`` (n, height * width), ``R`` (n, n_units).
+    shape : int or (height, width)
+        Patch size in pixels.
+    orientation, frequency : float or array_like, shape (n_selected,)
+        Each selected unit's grating (radians; cycles/pixel in (0, 0.5]).
+    centers : array_like, shape (2,) or (n_selected, 2), optional
+        Receptive-field centres ``(x0, y0)`` in pixels (column, row); default
+        the middle of the patch.
+    diameters : int or array_like, default 16
+        Disc diameters in pixels (> 0). An int n gives n values evenly spaced
+        from ``dmax / n`` to ``dmax``, where ``dmax`` covers every pixel
+        of the patch from every selected centre (twice the farthest pixel's
+        distance, plus one pixel and ``edge``): the largest disc is then a
+        full-field grating for every unit.
+    contrasts : array_like, default (0.1, 1.0)
+        Grating amplitudes (> 0) in the units of the encoder's input.
+    phases : int or array_like, default 8
+        Radians; an int n gives n values evenly spaced over [0, 2 pi).
+    units : array_like of int, optional
+        The encoder's units to measure, one per grating; default
+        ``0 ... n_selected - 1``.
+    edge : float, default 0.0
+        Raised-cosine edge of the discs in pixels (0: hard edge; see
+        :func:`stimuli.gratings.aperture`).
+    rectify : {"positive", "abs", "none"}, default "positive"
+        How signed responses become rates.
+    batch_size : int, default 4096
+        Stimuli per encoder call.
+    progress : bool, default False
+        Show a progress bar over batches.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``response`` (atom, contrast, diameter), the rectified response
+        (max over phase); ``full_field`` (atom, bool): whether the largest
+        disc covers the whole patch for that unit (only then is the largest
+        response a full-field one); ``grating_orientation`` (rad),
+        ``grating_frequency`` (cycles/pixel), ``center_x``, ``center_y``
+        (pixel) over ``atom``. Coordinates ``atom`` (the units),
+        ``contrast`` (1), ``diameter`` (pixel). Summarise it with
+        :func:`surround_suppression`.
+
+    Raises
+    ------
+    TypeError
+        When ``encoder`` is not callable or returns a non-numeric array.
+    ValueError
+        For non-positive diameters or contrasts, frequencies outside
+        (0, 0.5], ``centers`` that are not (x0, y0) pairs, per-unit arrays
+        that do not match ``units``, ``units`` beyond the encoder's, or an
+        invalid option.
+
+    Examples
+    --------
+    A linear unit whose atom is a Gabor sums its input: its size-tuning
+    curve rises until the disc covers the envelope and stays there.
+
+    >>> import numpy as np
+    >>> from stimuli import gabor_patch
+    >>> atom = gabor_patch(16, 0.4, 0.15, 0.0, 2.0, 2.5).reshape(1, -1)
+    >>> linear = lambda X: X @ (atom / np.linalg.norm(atom)).T
+    >>> ds = size_tuning(linear, 16, 0.4, 0.15, diameters=[2.0, 6.0, 12.0, 24.0],
+    ...                  contrasts=[1.0])
+    >>> bool(np.all(np.diff(ds.response.values[0, 0]) >= 0))
+    True
+    """
+    from stimuli.gratings import disc_grating
+
+    check_encoder(encoder)
+    h, w = image_shape(shape)
+    o, f, c, units = _unit_parameters(orientation, frequency, centers, units, (h, w))
+    edge = check_nonnegative(edge, "edge")
+    if isinstance(diameters, (int, np.integer)) and not isinstance(diameters, bool):
+        n = check_int(diameters, "diameters", minimum=1)
+        dmax = float(_full_field_diameter(c, (h, w), edge).max())
+        d = dmax * np.arange(1, n + 1) / n
+    else:
+        d = check_array(diameters, "diameters", ndim=1)
+        if np.any(d <= 0):
+            raise ValueError(f"diameters must be > 0 pixels, got min {float(d.min())!r}")
+    con = check_array(contrasts, "contrasts", ndim=(0, 1)).reshape(-1)
+    if np.any(con <= 0):
+        raise ValueError(f"contrasts must be > 0, got min {float(con.min())!r}")
+    ph = _grid_or_count(phases, "phases", (0.0, 2 * np.pi))
+    rectify = check_choice(rectify, "rectify", RECTIFY)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    progress = check_bool(progress, "progress")
+
+    per_unit = len(con) * len(d) * len(ph)
+    stim = np.empty((len(units), len(con), len(d), len(ph), h, w))
+    for k in range(len(units)):
+        stim[k] = disc_grating((h, w), o[k], f[k], d[None, :, None], ph[None, None, :],
+                               con[:, None, None], center=c[k], edge=edge)
+    R = _encode_batches(encoder, stim.reshape(-1, h * w), batch_size, progress, "size tuning")
+    own = _own_responses(R, units, per_unit).reshape(len(units), len(con), len(d), len(ph))
+    resp = _rectify(own, rectify).max(axis=-1)
+    full = d.max() >= _full_field_diameter(c, (h, w), edge)
+    ds = xr.Dataset(
+        {
+            "response": (("atom", "contrast", "diameter"), resp,
+                         {"units": "1", "long_name": "response to a grating disc (max over "
+                          "phase)"}),
+            "full_field": ("atom", full, {"units": "1", "long_name":
+                           "the largest disc covers the whole patch"}),
+            "grating_orientation": ("atom", o.astype(float), {"units": "rad"}),
+            "grating_frequency": ("atom", f.astype(float), {"units": "cycles/pixel"}),
+            "center_x": ("atom", c[:, 0].astype(float), {"units": "pixel",
+                         "long_name": "disc centre, column"}),
+            "center_y": ("atom", c[:, 1].astype(float), {"units": "pixel",
+                         "long_name": "disc centre, row (0 at the top)"}),
+        },
+        coords={"atom": units,
+                "contrast": ("contrast", con, {"units": "1"}),
+                "diameter": ("diameter", d, {"units": "pixel"})},
+    )
+    ds.attrs.update(analysis="size tuning", rectify=rectify, n_phases=len(ph), edge=edge,
+                    height=h, width=w)
+    return ds
+
+
+def surround_suppression(tuning: xr.Dataset, *, peak_fraction: float = 1.0) -> xr.Dataset:
+    """Preferred diameter and suppression index of size-tuning curves.
+
+    For each unit and contrast: ``peak_response`` (the largest response over
+    diameters), ``preferred_diameter`` (the smallest diameter whose response
+    reaches ``peak_fraction`` of the peak; with the default 1 the diameter of
+    the peak, the first one on a plateau), ``largest_response`` (the response
+    at the largest diameter) and the suppression index
+
+        SI = (peak_response - largest_response) / peak_response,
+
+    0 for a curve that never falls (a linear unit that sums its input), 1
+    when the largest grating silences the unit (Cavanaugh, Bair & Movshon
+    2002; Sceniak et al. 1999 report the same ratio from fitted curves).
+    Units that never respond get NaN.
+
+    Parameters
+    ----------
+    tuning : xarray.Dataset
+        Output of :func:`size_tuning`: a finite, non-negative ``response``
+        over (atom, contrast, diameter) with a ``diameter`` coordinate.
+    peak_fraction : float, default 1.0
+        In (0, 1]: fraction of the peak that defines the preferred diameter
+        (e.g. 0.95 for a summation field that ignores the last few percent
+        of a slowly saturating curve).
+
+    Returns
+    -------
+    xarray.Dataset
+        Over (atom, contrast): ``preferred_diameter`` (pixel),
+        ``peak_response``, ``largest_response`` (1), ``suppression_index``
+        (1); over ``atom``: ``preferred_diameter_ratio``, the preferred
+        diameter at the highest contrast over that at the lowest (NaN with
+        a single contrast or a silent unit). Attrs: ``peak_fraction``.
+
+    Raises
+    ------
+    TypeError
+        When ``tuning`` is not a Dataset with a ``response`` variable.
+    ValueError
+        For a ``response`` without the dims (atom, contrast, diameter) or
+        the ``diameter`` coordinate, negative or non-finite responses, or a
+        ``peak_fraction`` outside (0, 1].
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> curve = xr.Dataset({"response": (("atom", "contrast", "diameter"),
+    ...                                  [[[1.0, 4.0, 3.0, 3.0]]])},
+    ...                    coords={"diameter": [2.0, 4.0, 6.0, 8.0]})
+    >>> s = surround_suppression(curve)
+    >>> float(s.preferred_diameter[0, 0]), float(s.suppression_index[0, 0])
+    (4.0, 0.25)
+    """
+    if not isinstance(tuning, xr.Dataset) or "response" not in tuning:
+        raise TypeError(f"tuning must be the Dataset returned by size_tuning (with a "
+                        f"'response' variable), got {describe(tuning)}")
+    dims = ("atom", "contrast", "diameter")
+    got = tuple(tuning["response"].dims)
+    if sorted(got) != sorted(dims):
+        raise ValueError(f"tuning['response'] must have the dimensions {dims} of size_tuning's "
+                         f"output, got {got}")
+    if "diameter" not in tuning.coords:
+        raise ValueError("tuning lacks the 'diameter' coordinate (pixels) of size_tuning's "
+                         "output")
+    R = check_array(tuning["response"].transpose(*dims).values, "tuning['response']", ndim=3)
+    if R.min() < 0:
+        raise ValueError(f"tuning['response'] must be non-negative (rectified responses), got "
+                         f"a minimum of {R.min():.6g}")
+    d = check_array(tuning["diameter"].values, "tuning['diameter']", ndim=1)
+    peak_fraction = check_probability(peak_fraction, "peak_fraction", open_interval=False)
+    if peak_fraction == 0:
+        raise ValueError("peak_fraction must be in (0, 1], got 0")
+    order = np.argsort(d, kind="stable")
+    d, R = d[order], R[..., order]
+    peak = R.max(axis=-1)
+    alive = peak > 0
+    reached = R >= peak_fraction * peak[..., None]
+    first = np.argmax(reached, axis=-1)
+    pref = np.where(alive, d[first], np.nan)
+    largest = R[..., -1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        si = np.where(alive, (peak - largest) / np.where(alive, peak, 1.0), np.nan)
+    ds = xr.Dataset(coords={k: tuning[k] for k in ("atom", "contrast") if k in tuning.coords})
+    ds["preferred_diameter"] = (("atom", "contrast"), pref, {"units": "pixel", "long_name":
+                                "diameter of the peak response" if peak_fraction == 1 else
+                                f"smallest diameter reaching {peak_fraction:g} of the peak"})
+    ds["peak_response"] = (("atom", "contrast"), np.where(alive, peak, np.nan),
+                           {"units": "1", "long_name": "largest response over diameters"})
+    ds["largest_response"] = (("atom", "contrast"), np.where(alive, largest, np.nan),
+                              {"units": "1", "long_name": "response to the largest disc"})
+    ds["suppression_index"] = (("atom", "contrast"), si, {"units": "1", "long_name":
+                               "(R_peak - R_largest) / R_peak"})
+    ratio = np.full(R.shape[0], np.nan)
+    if R.shape[1] > 1:
+        con = (tuning["contrast"].values if "contrast" in tuning.coords
+               else np.arange(R.shape[1]))
+        lo, hi = int(np.argmin(con)), int(np.argmax(con))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = pref[:, hi] / pref[:, lo]
+    ds["preferred_diameter_ratio"] = ("atom", ratio, {"units": "1", "long_name":
+                                      "preferred diameter at the highest contrast / at the "
+                                      "lowest"})
+    ds.attrs.update(analysis="surround suppression", peak_fraction=peak_fraction)
+    return ds
+
+
+def cross_orientation_suppression(
+    encoder,
+    shape,
+    orientation,
+    frequency,
+    *,
+    centers=None,
+    test_contrast: float = 0.5,
+    mask_contrasts=(0.0, 0.125, 0.25, 0.5, 1.0),
+    mask_offset: float = np.pi / 2,
+    diameter=None,
+    phases=8,
+    mask_phases=4,
+    units=None,
+    edge: float = 0.0,
+    rectify: str = "positive",
+    batch_size: int = 4096,
+    progress: bool = False,
+) -> xr.Dataset:
+    """Response to an optimal grating against the contrast of a superimposed mask grating.
+
+    Unit ``units[k]`` is shown plaids (:func:`stimuli.gratings.plaid`): its
+    test grating (``orientation[k]``, ``frequency[k]``, amplitude
+    ``test_contrast``, phase referenced at ``centers[k]``) plus a mask of
+    the same frequency at ``orientation[k] + mask_offset`` (orthogonal by
+    default) of every amplitude in ``mask_contrasts``. The response is the
+    maximum over the test's ``phases`` of the rectified output, averaged
+    over ``mask_phases`` evenly spaced mask phases (module docstring: the
+    average cancels the mask exactly for a linear unit). Both gratings fill
+    the patch, or the disc of ``diameter`` around each centre.
+
+    Parameters
+    ----------
+    encoder : callable
+        ``encoder(X) -> R``, ``X`` (n, height * width), ``R`` (n, n_units).
+    shape : int or (height, width)
+        Patch size in pixels.
+    orientation, frequency : float or array_like, shape (n_selected,)
+        Each selected unit's test grating (radians; cycles/pixel in
+        (0, 0.5]).
+    centers : array_like, shape (2,) or (n_selected, 2), optional
+        ``(x0, y0)`` of each unit's receptive field in pixels; default the
+        middle of the patch.
+    test_contrast : float, default 0.5
+        Amplitude of the test grating (> 0), in the units of the encoder's
+        input.
+    mask_contrasts : array_like, default (0, 0.125, 0.25, 0.5, 1)
+        Amplitudes of the mask (>= 0); 0 is always measured too (the test
+        alone), as the reference of the suppression index.
+    mask_offset : float, default pi / 2
+        Mask orientation minus test orientation, radians.
+    diameter : float or array_like, shape (n_selected,), optional
+        Diameter (pixels, > 0) of a disc around each centre holding both
+        gratings; default full field.
+    phases : int or array_like, default 8
+        Test phases (radians; an int n: n evenly spaced over [0, 2 pi)).
+    mask_phases : int, default 4
+        Number of mask phases, evenly spaced over [0, 2 pi) (>= 2 to cancel
+        a linear unit's mask drive; 1 keeps mask phase 0).
+    units : array_like of int, optional
+        The encoder's units to measure; default ``0 ... n_selected - 1``.
+    edge : float, default 0.0
+        Raised-cosine edge of the disc in pixels.
+    rectify : {"positive", "abs", "none"}, default "positive"
+        How signed responses become rates.
+    batch_size : int, default 4096
+        Stimuli per encoder call.
+    progress : bool, default False
+        Show a progress bar over batches.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``response`` (atom, mask_contrast) to test + mask;
+        ``mask_response`` (atom, mask_contrast) to the mask alone (max over
+        mask phases): how much the mask drives the unit by itself;
+        ``relative_response`` = response / response to the test alone;
+        ``suppression_index`` (atom) = 1 - relative response at the largest
+        mask contrast (> 0: suppression, < 0: facilitation; NaN if the test
+        alone gives no response); ``grating_orientation``,
+        ``mask_orientation`` (rad), ``grating_frequency`` (cycles/pixel),
+        ``center_x``, ``center_y`` (pixel). Attrs: ``test_contrast``,
+        ``mask_offset``, ``n_phases``, ``n_mask_phases``.
+
+    Raises
+    ------
+    TypeError
+        When ``encoder`` is not callable or returns a non-numeric array.
+    ValueError
+        For a non-positive ``test_contrast`` or ``diameter``, negative mask
+        contrasts, or as in :func:`size_tuning`.
+
+    Examples
+    --------
+    A linear unit ignores an orthogonal mask that leaves its drive positive:
+
+    >>> import numpy as np
+    >>> from stimuli import gabor_patch
+    >>> atom = gabor_patch(16, 0.4, 0.15, 0.0, 2.5, 2.5).reshape(1, -1)
+    >>> linear = lambda X: X @ (atom / np.linalg.norm(atom)).T
+    >>> ds = cross_orientation_suppression(linear, 16, 0.4, 0.15, test_contrast=0.5)
+    >>> abs(float(ds.suppression_index[0])) < 1e-6
+    True
+    """
+    from stimuli.gratings import plaid
+
+    check_encoder(encoder)
+    h, w = image_shape(shape)
+    o, f, c, units = _unit_parameters(orientation, frequency, centers, units, (h, w))
+    test_contrast = check_positive(test_contrast, "test_contrast")
+    mc = check_array(mask_contrasts, "mask_contrasts", ndim=(0, 1)).reshape(-1)
+    if np.any(mc < 0):
+        raise ValueError(f"mask_contrasts must be >= 0, got min {float(mc.min())!r}")
+    mc = np.unique(np.concatenate([[0.0], mc]))
+    offset = float(check_array(mask_offset, "mask_offset", ndim=0))
+    if diameter is None:
+        dia = np.full(len(units), np.nan)
+    else:
+        dia = check_array(diameter, "diameter", ndim=(0, 1))
+        if np.any(dia <= 0):
+            raise ValueError(f"diameter must be > 0 pixels, got min {float(dia.min())!r}")
+        try:
+            dia = np.broadcast_to(dia, units.shape).astype(float)
+        except ValueError as exc:
+            raise ValueError(f"diameter must be one value or one per selected unit "
+                             f"({len(units)}), got shape {dia.shape}") from exc
+    ph = _grid_or_count(phases, "phases", (0.0, 2 * np.pi))
+    n_mp = check_int(mask_phases, "mask_phases", minimum=1)
+    mph = np.linspace(0.0, 2 * np.pi, n_mp, endpoint=False)
+    edge = check_nonnegative(edge, "edge")
+    rectify = check_choice(rectify, "rectify", RECTIFY)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    progress = check_bool(progress, "progress")
+
+    # per unit: plaids (mask contrast, mask phase, test phase), then the mask alone
+    n_plaid = len(mc) * n_mp * len(ph)
+    per_unit = n_plaid + len(mc) * n_mp
+    stim = np.empty((len(units), per_unit, h, w))
+    for k in range(len(units)):
+        d_k = None if np.isnan(dia[k]) else dia[k]
+        both = plaid((h, w), o[k], f[k], o[k] + offset, phase=ph[None, None, :],
+                     mask_phase=mph[None, :, None], contrast=test_contrast,
+                     mask_contrast=mc[:, None, None], center=c[k], diameter=d_k, edge=edge)
+        alone = plaid((h, w), o[k], f[k], o[k] + offset, phase=0.0, mask_phase=mph[None, :],
+                      contrast=0.0, mask_contrast=mc[:, None], center=c[k], diameter=d_k,
+                      edge=edge)
+        stim[k, :n_plaid] = both.reshape(n_plaid, h, w)
+        stim[k, n_plaid:] = alone.reshape(-1, h, w)
+    R = _encode_batches(encoder, stim.reshape(-1, h * w), batch_size, progress,
+                        "cross-orientation")
+    own = _rectify(_own_responses(R, units, per_unit), rectify)
+    resp = own[:, :n_plaid].reshape(len(units), len(mc), n_mp, len(ph)).max(-1).mean(-1)
+    mask_alone = own[:, n_plaid:].reshape(len(units), len(mc), n_mp).max(-1)
+    ref = resp[:, 0]  # mask contrast 0: the test alone
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.where(ref[:, None] > 0, resp / np.where(ref > 0, ref, 1.0)[:, None], np.nan)
+    ds = xr.Dataset(
+        {
+            "response": (("atom", "mask_contrast"), resp,
+                         {"units": "1", "long_name": "response to test + mask (max over test "
+                          "phase, mean over mask phase)"}),
+            "mask_response": (("atom", "mask_contrast"), mask_alone,
+                              {"units": "1", "long_name": "response to the mask alone (max "
+                               "over mask phase)"}),
+            "relative_response": (("atom", "mask_contrast"), rel,
+                                  {"units": "1", "long_name": "response / response to the test "
+                                   "alone"}),
+            "suppression_index": ("atom", 1.0 - rel[:, -1],
+                                  {"units": "1", "long_name": "1 - R(test + largest mask) / "
+                                   "R(test)"}),
+            "grating_orientation": ("atom", o.astype(float), {"units": "rad"}),
+            "mask_orientation": ("atom", (o + offset).astype(float), {"units": "rad"}),
+            "grating_frequency": ("atom", f.astype(float), {"units": "cycles/pixel"}),
+            "center_x": ("atom", c[:, 0].astype(float), {"units": "pixel"}),
+            "center_y": ("atom", c[:, 1].astype(float), {"units": "pixel"}),
+            "diameter": ("atom", dia, {"units": "pixel", "long_name":
+                         "aperture diameter (NaN: full field)"}),
+        },
+        coords={"atom": units, "mask_contrast": ("mask_contrast", mc, {"units": "1"})},
+    )
+    ds.attrs.update(analysis="cross-orientation suppression", test_contrast=test_contrast,
+                    mask_offset=offset, n_phases=len(ph), n_mask_phases=n_mp, edge=edge,
+                    rectify=rectify, height=h, width=w)
+    return ds
