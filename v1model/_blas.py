@@ -1,13 +1,17 @@
 """One BLAS thread around loops of small matrix products.
 
-Gradient training of the sparse autoencoders and of LISTA is thousands of
-steps, each a few products of a minibatch with the weights. When those
+Gradient training of the sparse autoencoders and of LISTA, and dictionary
+learning on minibatches, are thousands of steps, each a few products of a
+minibatch with the weights or the dictionary. When those
 products are small, OpenBLAS's threads bring little on an idle machine and
 collapse as soon as another process wants a core (``benchmarks/bench_sae.py``
 on 2 cores, TopK SAEs of 0.03-0.13 GFLOP per step: one thread ran at
 0.80-1.09x the speed of two on an idle box, 2.4-3.1x beside one other busy
 process and 5-10x under a load of 6). Above 0.4 GFLOP per step BLAS keeps
 its threads (idle: one thread 0.61-0.77x; beside a busy process 1.0-2.5x).
+Minibatch dictionary learning (``benchmarks/bench_learning_threads.py``)
+behaves the same way: its inference iterations are products of 100 samples
+with a dictionary of a few hundred atoms.
 """
 
 from __future__ import annotations
@@ -27,3 +31,10 @@ def blas_threads_for_step(flops_per_step: float):
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1, user_api="blas")
+
+
+def coding_iteration_flops(n_samples: int, n_atoms: int, n_features: int) -> float:
+    """Floating-point operations of one iteration of a sparse-coding solver on
+    ``n_samples`` samples: the product with the dictionary (``X D^T``, or the
+    residual's) and with the Gram matrix (``A D D^T``)."""
+    return 2.0 * n_samples * n_atoms * (n_features + n_atoms)

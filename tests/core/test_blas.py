@@ -44,3 +44,44 @@ def test_sae_and_lista_training_run_inside_the_limit(monkeypatch):
     LISTA(2, 0.5, n_steps=2, batch_size=100).fit(X, D, seed=0)
     assert seen[0] == 12 * 256 * 128 * 64 < SMALL_STEP_FLOPS
     assert seen[1] == 6 * 100 * 128 * (64 + 128) < SMALL_STEP_FLOPS
+
+
+def test_minibatch_dictionary_learning_runs_on_one_blas_thread(monkeypatch):
+    """The Olshausen-Field rule, the batch learners (MOD, K-SVD) and online
+    learning (function and estimator partial_fit) code their minibatches
+    inside the limit, asked with one inference iteration's work
+    2 n m (p + m); a full batch of 10,000 samples keeps BLAS's threads."""
+    import v1model.learning._loop as loop_module
+    import v1model.learning.estimator as estimator_module
+    import v1model.learning.olshausen_field as of_module
+    import v1model.learning.online as online_module
+    from v1model._blas import coding_iteration_flops
+    from v1model.learning import (SparseDictionaryLearner, learn_dictionary, learn_mod,
+                                  learn_online)
+
+    seen, threads = [], []
+
+    def record(flops):
+        seen.append(flops)
+        return blas_threads_for_step(flops)
+
+    for module in (loop_module, estimator_module, of_module, online_module):
+        monkeypatch.setattr(module, "blas_threads_for_step", record)
+    real_step = online_module.OnlineState.step
+
+    def step(self, X):  # the threads BLAS has while a minibatch is coded
+        threads.append(max(_blas_threads()))
+        return real_step(self, X)
+
+    monkeypatch.setattr(online_module.OnlineState, "step", step)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((500, 36))
+    learn_dictionary(X, 48, lam=0.1, n_updates=2, batch_size=100, seed=0, progress=False)
+    learn_mod(X, 48, lam=0.1, n_updates=1, batch_size=50, seed=0, progress=False)
+    learn_online(X, 48, lam=0.1, n_updates=2, batch_size=64, seed=0, progress=False)
+    SparseDictionaryLearner(48, lam=0.1, batch_size=32, seed=0).partial_fit(X[:100])
+    assert seen == [coding_iteration_flops(100, 48, 36), coding_iteration_flops(50, 48, 36),
+                    coding_iteration_flops(64, 48, 36), coding_iteration_flops(32, 48, 36)]
+    assert seen[0] == 2 * 100 * 48 * (36 + 48) < SMALL_STEP_FLOPS
+    assert threads and all(n == 1 for n in threads)
+    assert coding_iteration_flops(10_000, 512, 256) > SMALL_STEP_FLOPS

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 
+from .._blas import blas_threads_for_step, coding_iteration_flops
 from ..io import seed_attr
 from ..validation import as_generator, check_bool, check_int
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary, normalize_rows, reseed
@@ -42,19 +43,22 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
     history = History(n_updates)
     batches = Minibatches(n, batch_size, True, rng) if batch_size is not None else None
     bar = tqdm(range(n_updates), desc=name, disable=not progress, leave=False)
-    for _ in bar:
-        start = time.perf_counter()
-        batch = X if batches is None else X[batches.next()]
-        A = coder.encode(batch, D, rng)
-        stats = batch_statistics(batch, D, A, coder)
-        D_old = D
-        D, A = step(batch, A, D)
-        D = normalize_rows(D, D_old)
-        dead = usage.to_reseed(A, D)
-        reseed(D, dead, batch, A, rng)
-        usage.reset(dead)
-        history.record(stats, len(dead), time.perf_counter() - start)
-        bar.set_postfix(obj=f"{stats['objective']:.4g}", reseeded=len(dead), refresh=False)
+    # small batches: BLAS threads only contend (v1model._blas)
+    flops = coding_iteration_flops(n if batch_size is None else min(batch_size, n), n_atoms, p)
+    with blas_threads_for_step(flops):
+        for _ in bar:
+            start = time.perf_counter()
+            batch = X if batches is None else X[batches.next()]
+            A = coder.encode(batch, D, rng)
+            stats = batch_statistics(batch, D, A, coder)
+            D_old = D
+            D, A = step(batch, A, D)
+            D = normalize_rows(D, D_old)
+            dead = usage.to_reseed(A, D)
+            reseed(D, dead, batch, A, rng)
+            usage.reset(dead)
+            history.record(stats, len(dead), time.perf_counter() - start)
+            bar.set_postfix(obj=f"{stats['objective']:.4g}", reseeded=len(dead), refresh=False)
     attrs = dict(
         learner=name, n_atoms=n_atoms, n_features=p, n_training_samples=n, n_updates=n_updates,
         batch_size=batch_size if batch_size is not None else n,

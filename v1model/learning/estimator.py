@@ -27,7 +27,9 @@ from ._frames import (check_feature_names, check_output, feature_names, requeste
                       wrap_output)
 from .ksvd import learn_ksvd
 from .mod import learn_mod
-from .online import OnlineState, check_online_params, online_attrs, run_epochs
+from .._blas import blas_threads_for_step
+from .online import (OnlineState, check_online_params, minibatch_flops, online_attrs,
+                     run_epochs)
 
 __all__ = ["SparseDictionaryLearner", "NotFittedError", "ALGORITHMS"]
 
@@ -331,8 +333,9 @@ class SparseDictionaryLearner:
             state.usage.patience, state.usage.duplicate_tol = (
                 v["reseed_patience"], v["duplicate_tol"])
             self._describe_settings(state, v, X.shape[1])
-        for start in range(0, X.shape[0], v["batch_size"]):
-            state.step(X[start : start + v["batch_size"]])
+        with blas_threads_for_step(minibatch_flops(state, min(v["batch_size"], X.shape[0]))):
+            for start in range(0, X.shape[0], v["batch_size"]):
+                state.step(X[start : start + v["batch_size"]])
         self._set_fitted(state.D, state.n_updates, X.shape[1], None, names)
         return self
 

@@ -35,6 +35,7 @@ import xarray as xr
 from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 
+from .._blas import blas_threads_for_step, coding_iteration_flops
 from ..validation import (
     as_generator,
     check_bool,
@@ -362,62 +363,65 @@ def learn_dictionary(
 
     bar = tqdm(range(n_updates), desc=f"learning ({prior})", disable=not progress, leave=False,
                mininterval=1.0)
-    for t in bar:
-        rate = lr * decay**t
-        batch = X[rng.integers(0, n, batch_size)]
-        if prior == "l1":
-            A = encode(batch, D, lam)
-            if t == 0 and not A.any():
-                _check_some_code_nonzero(X, D, lam, threshold == "nonneg")
-        else:
-            with threadpool_limits(limits=1, user_api="blas"):  # see _cauchy_map
-                A = _cauchy_map(batch, D, lam, sigma, None, 1e-5, 200, "L-BFGS-B")
-        R = batch - A @ D
-        dD = rate * (A.T @ R) / batch_size
-        D_new = D + dD
-        if prior == "l1":
-            D_new /= np.maximum(np.linalg.norm(D_new, axis=1, keepdims=True), 1e-12)
-        else:
-            code_var = keep * code_var + (1 - keep) * np.mean(A * A, axis=0)
-            with np.errstate(over="ignore", under="ignore"):  # checked right below
-                gain = gain * (code_var / var_goal) ** gain_rate
-            # atoms longer than gain_limit overflow the products D D^T of the next inference
-            if not (np.all(gain > 0) and np.all(gain < gain_limit)):
-                raise FloatingPointError(
-                    f"learning diverged at update {t}: the gain adaptation overflowed (atom "
-                    f"lengths from {gain.min():.3g} to {gain.max():.3g}, coefficient variance / "
-                    f"var_goal from {np.min(code_var / var_goal):.3g} to "
-                    f"{np.max(code_var / var_goal):.3g}); lower gain_rate={gain_rate!r}")
-            D_new *= (gain / np.maximum(np.linalg.norm(D_new, axis=1), 1e-12))[:, None]
-        if not np.all(np.isfinite(D_new)) or not np.all(np.linalg.norm(D_new, axis=1) > 0):
-            hint = f"lower lr={lr}"
-            if prior == "cauchy":  # the atom lengths come from the gain adaptation
-                hint = (f"atom lengths from the gain adaptation range from {gain.min():.3g} to "
-                        f"{gain.max():.3g}; lower gain_rate={gain_rate!r} or lr={lr}")
-            raise FloatingPointError(
-                f"learning diverged at update {t}: the dictionary step overflowed "
-                f"(learning rate {rate:.3g}); {hint}"
-            )
-        change = float(np.linalg.norm(D_new - D) / np.linalg.norm(D))
-        D = D_new
-        if t % record_every == 0 or t == n_updates - 1:
-            # R was computed with the dictionary the codes were inferred with
-            r2 = np.einsum("ij,ij->i", R, R)
-            if l0_penalty:
-                penalty = 0.5 * lam**2 * np.count_nonzero(A, axis=1)
-            elif prior == "l1":
-                penalty = lam * np.abs(A).sum(axis=1)
+    # minibatch inference is small products, where BLAS threads only contend
+    # (v1model._blas; benchmarks/bench_learning_threads.py)
+    with blas_threads_for_step(coding_iteration_flops(batch_size, n_atoms, p)):
+        for t in bar:
+            rate = lr * decay**t
+            batch = X[rng.integers(0, n, batch_size)]
+            if prior == "l1":
+                A = encode(batch, D, lam)
+                if t == 0 and not A.any():
+                    _check_some_code_nonzero(X, D, lam, threshold == "nonneg")
             else:
-                penalty = lam * np.log1p((A / sigma) ** 2).sum(axis=1)
-            energy = 0.5 * r2 + penalty
-            active = np.count_nonzero(A) / A.size if prior == "l1" else np.mean(np.abs(A) > sigma)
-            rel = r2 / np.maximum(np.einsum("ij,ij->i", batch, batch), 1e-12)
-            records.append((t, energy.mean(), rel.mean(), np.abs(A).mean(), active, rate, change))
-            if not np.isfinite(energy.mean()):
+                with threadpool_limits(limits=1, user_api="blas"):  # see _cauchy_map
+                    A = _cauchy_map(batch, D, lam, sigma, None, 1e-5, 200, "L-BFGS-B")
+            R = batch - A @ D
+            dD = rate * (A.T @ R) / batch_size
+            D_new = D + dD
+            if prior == "l1":
+                D_new /= np.maximum(np.linalg.norm(D_new, axis=1, keepdims=True), 1e-12)
+            else:
+                code_var = keep * code_var + (1 - keep) * np.mean(A * A, axis=0)
+                with np.errstate(over="ignore", under="ignore"):  # checked right below
+                    gain = gain * (code_var / var_goal) ** gain_rate
+                # atoms longer than gain_limit overflow the products D D^T of the next inference
+                if not (np.all(gain > 0) and np.all(gain < gain_limit)):
+                    raise FloatingPointError(
+                        f"learning diverged at update {t}: the gain adaptation overflowed (atom "
+                        f"lengths from {gain.min():.3g} to {gain.max():.3g}, coefficient variance / "
+                        f"var_goal from {np.min(code_var / var_goal):.3g} to "
+                        f"{np.max(code_var / var_goal):.3g}); lower gain_rate={gain_rate!r}")
+                D_new *= (gain / np.maximum(np.linalg.norm(D_new, axis=1), 1e-12))[:, None]
+            if not np.all(np.isfinite(D_new)) or not np.all(np.linalg.norm(D_new, axis=1) > 0):
+                hint = f"lower lr={lr}"
+                if prior == "cauchy":  # the atom lengths come from the gain adaptation
+                    hint = (f"atom lengths from the gain adaptation range from {gain.min():.3g} to "
+                            f"{gain.max():.3g}; lower gain_rate={gain_rate!r} or lr={lr}")
                 raise FloatingPointError(
-                    f"learning diverged at update {t} (objective {energy.mean()}); lower lr={lr}"
+                    f"learning diverged at update {t}: the dictionary step overflowed "
+                    f"(learning rate {rate:.3g}); {hint}"
                 )
-            bar.set_postfix(err=f"{rel.mean():.3f}", active=f"{active:.3f}", refresh=False)
+            change = float(np.linalg.norm(D_new - D) / np.linalg.norm(D))
+            D = D_new
+            if t % record_every == 0 or t == n_updates - 1:
+                # R was computed with the dictionary the codes were inferred with
+                r2 = np.einsum("ij,ij->i", R, R)
+                if l0_penalty:
+                    penalty = 0.5 * lam**2 * np.count_nonzero(A, axis=1)
+                elif prior == "l1":
+                    penalty = lam * np.abs(A).sum(axis=1)
+                else:
+                    penalty = lam * np.log1p((A / sigma) ** 2).sum(axis=1)
+                energy = 0.5 * r2 + penalty
+                active = np.count_nonzero(A) / A.size if prior == "l1" else np.mean(np.abs(A) > sigma)
+                rel = r2 / np.maximum(np.einsum("ij,ij->i", batch, batch), 1e-12)
+                records.append((t, energy.mean(), rel.mean(), np.abs(A).mean(), active, rate, change))
+                if not np.isfinite(energy.mean()):
+                    raise FloatingPointError(
+                        f"learning diverged at update {t} (objective {energy.mean()}); lower lr={lr}"
+                    )
+                bar.set_postfix(err=f"{rel.mean():.3f}", active=f"{active:.3f}", refresh=False)
     return D, _history(records, dict(
         n_atoms=n_atoms, n_features=p, lam=lam, prior=prior, sigma=sigma, threshold=threshold,
         tau=tau, n_updates=n_updates, batch_size=batch_size, lr=lr, lr_final=lr_final,

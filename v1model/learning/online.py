@@ -32,6 +32,7 @@ import time
 
 import numpy as np
 
+from .._blas import blas_threads_for_step, coding_iteration_flops
 from ..validation import (as_generator, check_array, check_bool, check_int, check_nonnegative,
                           check_shape, describe)
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary, reseed
@@ -238,9 +239,16 @@ def run_epochs(state, X, n_updates, batch_size, shuffle, rng, progress):
 
     batches = Minibatches(X.shape[0], batch_size, shuffle, rng)
     bar = tqdm(range(n_updates), desc="online", disable=not progress, leave=False)
-    for _ in bar:
-        state.step(X[batches.next()])
-        bar.set_postfix(obj=f"{state.history.last('objective'):.4g}", refresh=False)
+    with blas_threads_for_step(minibatch_flops(state, min(batch_size, X.shape[0]))):
+        for _ in bar:
+            state.step(X[batches.next()])
+            bar.set_postfix(obj=f"{state.history.last('objective'):.4g}", refresh=False)
+
+
+def minibatch_flops(state, batch_size) -> float:
+    """Work of one inference iteration on a minibatch of ``batch_size``: below
+    :data:`v1model._blas.SMALL_STEP_FLOPS` the steps run on one BLAS thread."""
+    return coding_iteration_flops(batch_size, *state.D.shape)
 
 
 def online_attrs(state, n_atoms, n_features, batch_size, init, reseed_patience, duplicate_tol,
