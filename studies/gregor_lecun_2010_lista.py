@@ -112,6 +112,7 @@ def run(
     from stimuli import sample_patches
     from studies._defaults import quick_default
     from v1model.amortized import lista_error_by_depth, solver_error_by_iteration
+    from v1model.amortized.compare import check_depths
     from v1model.learning.olshausen_field import learn_dictionary
     from v1model.validation import as_generator, check_bool, check_int, check_positive
 
@@ -122,8 +123,7 @@ def run(
     n_updates = check_int(quick_default(n_updates, quick, 300, 2000), "n_updates", minimum=1)
     n_train = check_int(quick_default(n_train, quick, 5000, 20000), "n_train", minimum=1)
     n_test = check_int(quick_default(n_test, quick, 500, 2000), "n_test", minimum=1)
-    depths = [check_int(t, "depths", minimum=1)
-              for t in np.atleast_1d(quick_default(depths, quick, (1, 2, 3), (1, 2, 3, 5, 7)))]
+    depths = check_depths(quick_default(depths, quick, (1, 2, 3), (1, 2, 3, 5, 7)))
     n_steps = check_int(quick_default(n_steps, quick, 1000, 5000), "n_steps", minimum=1)
     learning_rate = check_positive(learning_rate, "learning_rate")
     batch_size = check_int(batch_size, "batch_size", minimum=1)

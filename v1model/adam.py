@@ -28,6 +28,13 @@ class Adam:
         Decay rates of the first and second moments.
     eps : float
         Added to the root of the second moment.
+
+    Raises
+    ------
+    FloatingPointError
+        From :meth:`step`, when a squared gradient overflows its dtype (the
+        second moment would become infinite and the parameter stop moving);
+        the refused step leaves the parameters and moments as they were.
     """
 
     def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
@@ -38,6 +45,16 @@ class Adam:
 
     def step(self, params, grads):
         """Update every array of ``params`` in place from ``grads`` (same keys)."""
+        squares = {}
+        for name in params:  # all checked before any update: a refused step changes nothing
+            g = grads[name]
+            with np.errstate(over="raise"):  # an infinite v would freeze p without a sign
+                try:
+                    squares[name] = g * g
+                except FloatingPointError:
+                    raise FloatingPointError(
+                        f"Adam: the squared gradient of {name!r} overflows {g.dtype} "
+                        f"(gradient entries up to {float(np.max(np.abs(g))):.3g})") from None
         self.t += 1
         c1 = 1.0 - self.beta1 ** self.t
         c2 = 1.0 - self.beta2 ** self.t
@@ -47,6 +64,6 @@ class Adam:
             m *= self.beta1
             m += (1.0 - self.beta1) * g
             v *= self.beta2
-            v += (1.0 - self.beta2) * (g * g)
+            v += (1.0 - self.beta2) * squares[name]
             step = (self.lr / c1) * m / (np.sqrt(v / c2) + self.eps)
             p -= step.astype(p.dtype, copy=False)

@@ -103,7 +103,9 @@ def check_array(
     if np.iscomplexobj(value):  # casting would drop the imaginary part with only a warning
         raise TypeError(f"{name} must be real, got complex values ({describe(value)})")
     try:
-        arr = np.array(value, dtype=dtype, copy=True) if copy else np.asarray(value, dtype=dtype)
+        with np.errstate(over="ignore"):  # values beyond dtype's range: reported below
+            arr = (np.array(value, dtype=dtype, copy=True) if copy
+                   else np.asarray(value, dtype=dtype))
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be a numeric array, got {describe(value)}") from exc
     if ndim is not None:
@@ -116,9 +118,27 @@ def check_array(
     if not allow_empty and arr.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     if finite and arr.size and not np.all(np.isfinite(arr)):
-        n_bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        n_bad = _count_non_finite(value, arr, name)
         raise ValueError(f"{name} contains {n_bad} non-finite value(s) (NaN or inf)")
     return arr
+
+
+def _count_non_finite(value, arr, name) -> int:
+    """The non-finite values of the input ``value`` (not those of ``arr`` that the cast
+    to a narrower dtype made infinite); where the input is all finite, a ValueError
+    that says its values exceed the dtype's range."""
+    wide = arr
+    if arr.dtype != np.float64:
+        try:
+            wide = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            wide = arr
+        if wide is not arr and np.all(np.isfinite(wide)):
+            raise ValueError(
+                f"{name} has values up to {float(np.max(np.abs(wide))):.3g}, beyond the range "
+                f"of {arr.dtype} (largest {float(np.finfo(arr.dtype).max):.3g}); rescale "
+                f"{name} or use float64")
+    return int(np.size(wide) - np.count_nonzero(np.isfinite(wide)))
 
 
 def check_dictionary(D, name: str = "D", dtype=np.float64, normalized: bool = False) -> np.ndarray:

@@ -456,3 +456,101 @@ def test_targets_and_objectives_that_do_not_go_together(small_problem):
     with pytest.raises(ValueError, match="needs target"):
         supervised.loss(X)
     assert supervised.loss(X, target) == supervised.code_error(X, target)
+
+
+# ------------------------------------------------------------------ scale and range
+def test_a_step_larger_than_the_thresholds_is_refused(small_problem):
+    # Adam moves theta by up to learning_rate per step: with X and lam scaled by 1e-5 the
+    # default step (1e-3) is ~1000x the thresholds lam / L and training zeroed every code
+    X, D, lam = small_problem
+    theta = lam / (np.linalg.eigvalsh(D @ D.T)[-1] * 1.0001)  # lam / L, by numpy
+    with pytest.raises(ValueError, match=rf"learning_rate=0.001 exceeds the initial thresholds "
+                                         rf"lam / L = {theta * 1e-5:.3g} .*rescale X and lam"):
+        LISTA(2, lam * 1e-5, n_steps=5).fit(X * 1e-5, D, seed=0)
+    with pytest.raises(ValueError, match=rf"learning_rate=10.0 exceeds .* {theta:.3g}"):
+        LISTA(2, lam, n_steps=5, learning_rate=10.0).fit(X, D, seed=0)
+    # Step-LISTA: the steps start at 1 / L, which atoms of norm 30 make ~1e-4
+    step = 1 / (np.linalg.eigvalsh(900 * D @ D.T)[-1] * 1.0001)
+    with pytest.raises(ValueError, match=rf"exceeds the initial steps 1 / L = {step:.3g} .*"
+                                         r"rescale D"):
+        LISTA(2, lam, parametrization="step", n_steps=5).fit(X, 30 * D, seed=0)
+    # a step below the thresholds trains on the same small data
+    s = 1e-5
+    target = optimal_codes(X * s, D, lam * s)
+    net = LISTA(2, lam * s, n_steps=200, batch_size=10, learning_rate=1e-3 * s,
+                dtype="float64").fit(X * s, D, seed=0, target=target)
+    untrained = LISTA(2, lam * s, dtype="float64").initialize(D).loss(X * s, target)
+    assert net.loss(X * s, target) < 0.9 * untrained
+
+
+def test_squared_gradients_beyond_float32_stop_training(small_problem):
+    # X and lam of 1e15 pass the float32 range check of X D^T (1e16), but the squared
+    # gradient of W_e (~1e60) does not: Adam's second moment was inf and W_e froze
+    X, D, lam = small_problem
+    with pytest.raises(FloatingPointError, match=r"LISTA training stopped at step 0: Adam: the "
+                                                 r"squared gradient of 'W_e' overflows float32"
+                                                 r".*rescale X and lam together"):
+        LISTA(2, lam * 1e15, n_steps=5, batch_size=10).fit(X * 1e15, D, seed=0)
+    net = LISTA(2, lam * 1e15, n_steps=5, batch_size=10, dtype="float64").fit(X * 1e15, D,
+                                                                              seed=0)
+    assert np.all(np.isfinite(net.encode(X * 1e15)))
+
+
+def test_initialize_refuses_atoms_beyond_the_dtype(small_problem):
+    # fit refused them already; initialize gave infinite thresholds (lam / L with L ~ 1e-60)
+    X, D, lam = small_problem
+    with pytest.raises(ValueError, match=r"D: atom \d+ has a squared norm of ~1e-60, too small "
+                                         r"for float32"):
+        LISTA(2, lam).initialize(D * 1e-30)
+    net = LISTA(2, lam * 1e-30, dtype="float64").initialize(D * 1e-30)
+    assert np.all(np.isfinite(net.threshold_)) and np.all(np.isfinite(net.encode(X)))
+
+
+def test_encode_refuses_codes_that_overflow(small_problem):
+    X, D, lam = small_problem
+    net = LISTA(3, lam).initialize(D)
+    with pytest.raises(ValueError, match=r"X has values up to [\d.]+e\+300, beyond the range of "
+                                         r"float32"):
+        net.encode(X * 1e300)
+    # W_e = D / L is ~1000 D for atoms of norm 1e-3: X of 1e37 (finite in float32) -> inf
+    small_atoms = LISTA(3, lam * 1e-3).initialize(D * 1e-3)
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(
+            ValueError, match=r"X: the codes overflow float32 .*; rescale X and lam together"):
+        small_atoms.encode(np.full((2, 8), 1e37))
+
+
+def test_optimal_codes_and_comparisons_check_their_settings(small_problem):
+    X, D, lam = small_problem
+    # an int dtype truncated the codes, float16 was returned as it was
+    for dtype in (int, "float16"):
+        with pytest.raises(ValueError, match="dtype must be float32 or float64"):
+            optimal_codes(X, D, lam, dtype=dtype)
+    with pytest.raises(ValueError, match=r"depths must hold at least one depth, got \(\)"):
+        lista_error_by_depth(X[:30], X[30:], D, lam, depths=(), n_steps=3)
+    with pytest.raises(ValueError, match=r"depths must not repeat a depth .* got \[2, 2\]"):
+        lista_error_by_depth(X[:30], X[30:], D, lam, depths=(2, 2), n_steps=3)
+    with pytest.raises(ValueError, match="target_tol must be a positive finite number, got 0"):
+        lista_error_by_depth(X[:30], X[30:], D, lam, target_tol=0, n_steps=3)
+    # validated even where a given target makes it unused
+    with pytest.raises(ValueError, match="target_tol must be a positive finite number, got -5"):
+        solver_error_by_iteration(X, D, lam, 2, target=np.zeros((40, 12)), target_tol=-5)
+
+
+def test_from_dataset_refuses_incomplete_or_damaged_networks(small_problem):
+    X, D, lam = small_problem
+    ds = LISTA(2, lam, n_steps=5, batch_size=10).fit(X, D, seed=0).to_dataset()
+    with pytest.raises(ValueError, match=r"ds lacks lateral_weight: not a complete saved LISTA"):
+        LISTA.from_dataset(ds.drop_vars("lateral_weight"))
+    no_lam = ds.copy()
+    no_lam.attrs = {k: v for k, v in ds.attrs.items() if k != "param_lam"}
+    with pytest.raises(ValueError, match=r"ds lacks attrs\['param_lam'\]"):
+        LISTA.from_dataset(no_lam)
+    bad = ds.copy()
+    bad["threshold"] = bad["threshold"] * np.nan  # gave NaN codes
+    with pytest.raises(ValueError, match=r"ds\['threshold'\] contains 12 non-finite"):
+        LISTA.from_dataset(bad)
+    with pytest.raises(ValueError, match=r"ds\['lateral_weight'\] must have shape \(12, 12\), "
+                                         r"got \(12, 3\)"):
+        LISTA.from_dataset(ds.isel(atom_in=slice(0, 3)))
+    with pytest.raises(ValueError, match="n_layers must be >= 1, got 0"):  # encoded 1 layer
+        LISTA.from_dataset(ds.assign_attrs(param_n_layers=0))

@@ -2,6 +2,7 @@
 against Adam's analytic first step and on quadratics."""
 
 import numpy as np
+import pytest
 
 from v1model.adam import Adam
 
@@ -38,3 +39,18 @@ def test_float32_parameters_stay_float32():
     Adam(p, lr=0.1).step(p, {"w": np.ones(4, dtype=np.float32)})
     assert p["w"].dtype == np.float32
     np.testing.assert_allclose(p["w"], 0.9, rtol=1e-6)
+
+
+def test_a_squared_gradient_beyond_the_dtype_stops_with_its_name():
+    # g^2 = 1e40 overflows float32: the second moment would be inf and the step 0 for
+    # ever (the parameter silently frozen), so the step refuses it
+    p = {"w": np.ones(3, dtype=np.float32), "b": np.zeros(2, dtype=np.float32)}
+    opt = Adam(p, lr=0.1)
+    with pytest.raises(FloatingPointError, match=r"squared gradient of 'w' overflows float32 "
+                                                 r"\(gradient entries up to 1e\+20\)"):
+        opt.step(p, {"w": np.array([1.0, -1e20, 0.0], dtype=np.float32),
+                     "b": np.zeros(2, dtype=np.float32)})
+    # the same gradient in float64 is a normal first step: lr * sign(g)
+    p64 = {"w": np.ones(3)}
+    Adam(p64, lr=0.1).step(p64, {"w": np.array([1.0, -1e20, 0.0])})
+    np.testing.assert_allclose(p64["w"], [0.9, 1.1, 1.0], rtol=0, atol=1e-7)

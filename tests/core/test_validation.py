@@ -37,3 +37,13 @@ def test_dictionary_checks_hold_at_any_scale(rng):
     tiny[2] = 0.0
     with pytest.raises(ValueError, match="1 atom\\(s\\) \\(rows\\) with zero norm, e.g. row 2"):
         check_dictionary(tiny)
+
+
+def test_finite_values_beyond_float32_are_named_as_such():
+    # 1e300 is finite: the cast to float32 overflows, which is not a NaN in the input
+    with pytest.raises(ValueError, match=r"X has values up to 1e\+300, beyond the range of "
+                                         r"float32 \(largest 3.4e\+38\); rescale X"):
+        check_array(np.array([1.0, -1e300]), "X", dtype=np.float32)
+    with pytest.raises(ValueError, match=r"X contains 1 non-finite value\(s\)"):
+        check_array(np.array([1e300, np.nan]), "X", dtype=np.float32)
+    np.testing.assert_array_equal(check_array([1e38], "X", dtype=np.float32), [np.float32(1e38)])

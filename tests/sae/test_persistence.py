@@ -56,3 +56,39 @@ def test_numpy_scalar_settings_survive_the_round_trip(planted, tmp_path):
     assert loaded.lam == pytest.approx(0.25) and loaded.n_latents == 40
     assert loaded.dtype == "float64" and loaded.seed == 2
     np.testing.assert_array_equal(loaded.encode(planted[0][:50]), sae.encode(planted[0][:50]))
+
+
+def test_from_dataset_refuses_incomplete_or_damaged_models(planted):
+    sae = SparseAutoencoder(20, "batchtopk", k=3, n_steps=5, batch_size=100, seed=0,
+                            progress=False).fit(planted[0][:300])
+    ds = sae.to_dataset()
+
+    def damaged(**attrs):
+        out = ds.copy()
+        out.attrs = {**ds.attrs, **attrs}
+        return out
+
+    with pytest.raises(ValueError, match=r"ds lacks encoder: not a complete saved "
+                                         r"SparseAutoencoder \(batchtopk\)"):
+        SparseAutoencoder.from_dataset(ds.drop_vars("encoder"))
+    with pytest.raises(ValueError, match=r"ds lacks mse"):
+        SparseAutoencoder.from_dataset(ds.drop_vars("mse"))
+    with pytest.raises(ValueError, match=r"\['estimator_params'\] .* missing or unreadable"):
+        SparseAutoencoder.from_dataset(damaged(estimator_params="{not json"))
+    # NaN weights and a NaN threshold gave NaN or all-zero codes without a word
+    bad = ds.copy()
+    bad["encoder"] = bad["encoder"] * np.nan
+    with pytest.raises(ValueError, match=r"ds\['encoder'\] contains 1280 non-finite"):
+        SparseAutoencoder.from_dataset(bad)
+    with pytest.raises(ValueError, match=r"batchtopk_threshold'\] must be a positive number "
+                                         r"for a batchtopk model, got nan"):
+        SparseAutoencoder.from_dataset(damaged(batchtopk_threshold=np.nan))
+    with pytest.raises(ValueError, match=r"ds\['decoder'\] has 2 latents but the saved "
+                                         r"parameters say n_latents=20"):
+        SparseAutoencoder.from_dataset(ds.isel(latent=slice(0, 2)))
+    # the training state that partial_fit continues from
+    with pytest.raises(ValueError, match=r"ds lacks adam_v_b_dec"):
+        SparseAutoencoder.from_dataset(ds.drop_vars("adam_v_b_dec"))
+    with pytest.raises(ValueError, match=r"\['rng_state'\] or \['adam_step'\] of the saved "
+                                         r"training state is missing or unreadable"):
+        SparseAutoencoder.from_dataset(damaged(rng_state="{not json"))

@@ -79,9 +79,20 @@ def test_wrong_shapes_after_fit():
 
 
 def test_divergence_is_reported():
-    with np.errstate(all="ignore"), pytest.raises(FloatingPointError,
-                                                  match="training diverged at step"):
-        _fit(X * 1e3, activation="relu", lam=0.1, lr=1e30, dtype="float32")
+    # fit refuses an lr this large (below); the loop's own guard, on the same setting
+    from v1model.sae.objective import Objective
+    from v1model.sae.training import TrainingState, initial_parameters, train
+
+    rng = np.random.default_rng(0)
+    Xf = (X * 1e3).astype(np.float32)
+    params = initial_parameters(Xf, 16, "relu", 1e-3, rng, np.float32)
+    batches = (Xf[i * 50:(i + 1) * 50] for i in range(5))
+    with np.errstate(all="ignore"), pytest.raises(
+            FloatingPointError, match=r"training diverged at step 1: loss nan; lower lr "
+                                      r"\(now 1e\+30\)"):
+        list(train(params, batches, Objective("relu", lam=0.1), TrainingState(params, rng),
+                   lrs=np.full(5, 1e30), k_aux=4, aux_coef=0.0, dead_after=1000,
+                   threshold_rate=0.01))
 
 
 def test_values_are_checked_in_blocks_without_a_copy():
@@ -105,3 +116,61 @@ def test_values_are_checked_in_blocks_without_a_copy():
         check_training_rows(big)
     # integers keep their dtype (each minibatch is converted when it is read)
     assert check_training_rows(np.arange(6).reshape(3, 2)).dtype.kind == "i"
+
+
+@pytest.mark.parametrize("activation, settings", [("topk", dict(k=2)), ("mp", dict(k=2)),
+                                                  ("relu", dict(lam=1e-4))])
+def test_a_step_larger_than_the_spread_of_X_is_refused(activation, settings):
+    # Adam moves b_enc and b_dec by up to lr per step: with data 1e-4 the default lr of
+    # 1e-3 left the FVU at ~1 (nothing learned) and MP's at 1.4e7, without a word
+    spread = np.sqrt(np.var(X * 1e-4, axis=0).mean())  # the RMS of X - mean(X), by numpy
+    with pytest.raises(ValueError, match=rf"lr=0.001 exceeds the spread of X \(root mean "
+                                         rf"square of X - mean\(X\): {spread:.3g}\).*rescale X"):
+        _fit(X * 1e-4, activation=activation, lr=1e-3, **settings)
+    # at lr below the spread the same data train (and a rescaled copy gives the same FVU)
+    small = _fit(X * 1e-4, activation=activation, lr=5e-5, **settings)
+    assert np.all(np.isfinite(small.history_["fvu"].values))
+    with pytest.raises(ValueError, match="every sample is the same"):
+        _fit(np.ones((300, 8)) * 3.0, activation=activation, **settings)
+
+
+def test_partial_fit_checks_the_first_chunk_and_refuses_steps_cleanly():
+    # the first chunk sets the scale as fit's X does (a one-sample chunk has no spread)
+    with pytest.raises(ValueError, match=r"lr=0.001 exceeds the spread of X"):
+        SparseAutoencoder(16, k=2, batch_size=50, progress=False).partial_fit(X * 1e-5)
+    one = SparseAutoencoder(16, k=2, batch_size=50, progress=False).partial_fit(X[:1], seed=0)
+    assert one.partial_fit(X).history_.sizes["step"] == 7
+    # a chunk whose squared gradients overflow is refused before any update: the model
+    # and its Adam state stay as they were and continue on the next chunk
+    sae = SparseAutoencoder(16, k=2, batch_size=50, progress=False).partial_fit(X, seed=0)
+    before = {name: p.copy() for name, p in sae._params.items()}
+    with pytest.raises(FloatingPointError, match=r"training stopped at step 6: Adam: the "
+                                                 r"squared gradient .*; lower lr \(now 0.001\) "
+                                                 r"or rescale X"):
+        sae.partial_fit(X * 1e12)
+    assert sae._state.n_steps == 6 and sae.history_.sizes["step"] == 6
+    for name, p in sae._params.items():
+        np.testing.assert_array_equal(p, before[name], err_msg=name)
+    assert sae.partial_fit(X).history_.sizes["step"] == 12
+
+
+def test_squared_gradients_beyond_float32_stop_training():
+    # X of 1e12 passes the float32 range check of its squared norms (8e24), but the
+    # decoder's gradient (~X^2) squared does not: Adam's second moment overflowed and
+    # every step was 0 (the decoder frozen at its random start, silently)
+    with pytest.raises(FloatingPointError, match=r"training stopped at step 0: Adam: the "
+                                                 r"squared gradient of '\w+' overflows float32"
+                                                 r".*; rescale X.* or use dtype='float64'"):
+        _fit(X * 1e12, dtype="float32")
+    sae = _fit(X * 1e12, dtype="float64")  # the same data in float64 train
+    assert np.all(np.isfinite(sae.components_))
+
+
+def test_encode_and_decode_refuse_what_overflows_the_dtype():
+    sae = _fit(activation="relu", lam=0.1, k=None)
+    with pytest.raises(ValueError, match=r"X has values up to [\d.]+e\+300, beyond the range "
+                                         r"of float32"):
+        sae.encode(X[:3] * 1e300)
+    with pytest.raises(ValueError, match=r"Z: the reconstructions overflow float32"):
+        with np.errstate(over="ignore"):
+            sae.decode(np.full((2, 16), 1e38))

@@ -68,3 +68,9 @@ def test_bad_parameters():
         study.run(quick=True, lam=0)
     with pytest.raises(TypeError, match="quick must be a bool"):
         study.run(quick="yes")
+    # an empty list failed in max() ('max() arg is an empty sequence'); a repeated depth
+    # ran and gave a result with a repeated n_iter coordinate
+    with pytest.raises(ValueError, match=r"depths must hold at least one depth, got \[\]"):
+        study.run(quick=True, depths=[])
+    with pytest.raises(ValueError, match=r"depths must not repeat a depth .* got \[1, 1\]"):
+        study.run(quick=True, depths=[1, 1])

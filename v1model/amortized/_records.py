@@ -94,15 +94,23 @@ def read_network(ds, names):
     Raises
     ------
     ValueError
-        When ``ds`` is not a saved LISTA.
+        When ``ds`` is not a saved LISTA or lacks a parameter or an array.
     """
     if not isinstance(ds, xr.Dataset) or ds.attrs.get("kind") != LISTA_KIND:
         got = ds.attrs.get("kind") if isinstance(ds, xr.Dataset) else type(ds).__name__
         raise ValueError(f"ds is not a saved LISTA: attrs['kind'] is {got!r}, "
                          f"not {LISTA_KIND!r}")
+    missing = [f"attrs['param_{k}']" for k in names
+               if f"param_{k}" not in ds.attrs and k not in PARAM_DEFAULTS]
+    if missing:
+        raise ValueError(f"ds lacks {', '.join(missing)}: not a complete saved LISTA")
     params = {k: ds.attrs.get(f"param_{k}", PARAM_DEFAULTS.get(k)) for k in names}
     params["progress"] = bool(params["progress"])
     kind = check_choice(params["parametrization"], "the saved parametrization", tuple(WEIGHTS))
+    missing = [var for _, var, *_ in WEIGHTS[kind].values() if var not in ds]
+    missing += [] if "dictionary" in ds else ["dictionary"]
+    if missing:
+        raise ValueError(f"ds lacks {', '.join(missing)}: not a complete saved LISTA")
     weights = {name: ds[var].transpose(*dims).values
                for name, (_, var, dims, _, _) in WEIGHTS[kind].items()}
     D = ds["dictionary"].transpose("atom", "feature").values

@@ -14,7 +14,7 @@ from ..validation import (as_generator, check_array, check_choice, check_int, ch
 from ._unrolled import code_loss, lasso_loss
 from .lista import LISTA, OBJECTIVES, PARAMETRIZATIONS, optimal_codes
 
-__all__ = ["lista_error_by_depth", "solver_error_by_iteration", "SOLVERS"]
+__all__ = ["lista_error_by_depth", "solver_error_by_iteration", "check_depths", "SOLVERS"]
 
 #: the solvers compared, in the order of the ``solver`` coordinate
 SOLVERS = ("ista", "fista", "lista")
@@ -52,7 +52,7 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
     lam : float
         L1 penalty, > 0 (units of ``X``).
     depths : sequence of int, default (1, 2, 3)
-        Iterations / layers, each >= 1.
+        Iterations / layers, each >= 1, at least one, none repeated.
     seed : int, Generator or None, default 0
         Seed of LISTA's minibatch order (one generator for all depths).
     target_tol : float, default 1e-8
@@ -73,7 +73,8 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
         (units of X)^2; the settings in attrs.
     """
     lam = check_positive(lam, "lam")
-    depths = [check_int(t, "depths", minimum=1) for t in np.atleast_1d(depths)]
+    depths = check_depths(depths)
+    target_tol = check_positive(target_tol, "target_tol")
     supervised = check_choice(lista_params.get("objective", "supervised"), "objective",
                               OBJECTIVES) == "supervised"
     check_choice(lista_params.get("parametrization", "full"), "parametrization",
@@ -111,6 +112,17 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
                     n_features=D.shape[1],
                     **{f"lista_{k}": v for k, v in lista_params.items()})
     return ds
+
+
+def check_depths(depths, name="depths") -> list[int]:
+    """Depths (iterations / layers) as a non-empty list of distinct ints >= 1."""
+    values = [check_int(t, name, minimum=1) for t in np.atleast_1d(depths)]
+    if not values:
+        raise ValueError(f"{name} must hold at least one depth, got {depths!r}")
+    if len(set(values)) != len(values):
+        raise ValueError(f"{name} must not repeat a depth (each is one coordinate of the "
+                         f"result), got {values}")
+    return values
 
 
 def solver_error_by_iteration(X, D, lam, n_iter, *, target=None, target_tol=1e-8,
@@ -151,9 +163,10 @@ def solver_error_by_iteration(X, D, lam, n_iter, *, target=None, target_tol=1e-8
     """
     lam = check_positive(lam, "lam")
     n_iter = check_int(n_iter, "n_iter", minimum=1)
+    target_tol = check_positive(target_tol, "target_tol")
     X, D, _, dt = validate_problem(X, D, lam, dtype)
     if target is None:
-        target = optimal_codes(X, D, lam, check_positive(target_tol, "target_tol"), np.float64)
+        target = optimal_codes(X, D, lam, target_tol, np.float64)
     target = check_shape(check_array(target, "target", ndim=2), "target",
                          (X.shape[0], D.shape[0]))
     G, B, L = D @ D.T, X @ D.T, spectral_norm_gram(D)

@@ -19,7 +19,7 @@ import time
 import numpy as np
 import xarray as xr
 
-from ..inference._common import validate_problem
+from ..inference._common import check_products_in_range, validate_problem
 from ..inference.encode import encode
 from ..io import seed_attr
 from ..learning._data import Minibatches
@@ -50,10 +50,39 @@ def optimal_codes(X, D, lam, tol=1e-8, dtype=np.float64):
 
     Minimises ``0.5 ||x - z D||^2 + lam ||z||_1`` per sample with
     :func:`v1model.inference.encode` (``method="fista"``, float64, up to
-    100000 iterations) and returns the codes in ``dtype``.
+    100000 iterations) and returns the codes in ``dtype`` (float32 or
+    float64).
     """
+    dtype = check_dtype(dtype)  # an int dtype would truncate the codes
     return encode(X, D, "fista", lam=lam, tol=tol, dtype=np.float64,
                   max_iter=100000).astype(dtype, copy=False)
+
+
+def _check_step_against_weights(learning_rate, weights):
+    """Refuse an Adam step that is not small against the initial thresholds
+    ``lam / L`` (``"full"``) or steps ``1 / L`` (``"step"``).
+
+    Adam moves every weight by up to ``learning_rate`` per step, so that a
+    larger step can flip a threshold's or a step's sign at once. Measured on
+    whitened patches (held-out loss after 300 Adam steps, relative to the
+    untrained network): ``"full"``, supervised, 0.62 at ``learning_rate =
+    0.84 lam / L``, 1.00 at 2.5 and 1.49 at 25 times it; ``"step"``, LASSO
+    objective, 0.93-0.94 up to ``2.5 / L``, 1.35 at ``5 / L`` and 3.1 at
+    ``11 / L`` (a negative step). The thresholds carry the units of the codes
+    (those of ``X``), so small data make the same step large; the steps
+    ``1 / L`` those of ``1 / D^2``.
+    """
+    name, text = (("theta", "thresholds lam / L") if "theta" in weights
+                  else ("step", "steps 1 / L"))
+    initial = float(np.min(weights[name]))
+    if learning_rate > initial:
+        advice = ("rescale X and lam together (the codes scale with them)" if name == "theta"
+                  else "rescale D")
+        raise ValueError(
+            f"learning_rate={learning_rate!r} exceeds the initial {text} = {initial:.3g} "
+            "(L = lambda_max(D D^T)): Adam moves every weight by up to learning_rate per "
+            f"step, and steps that large wipe them out; {advice} or lower learning_rate "
+            f"below {initial:.3g}")
 
 
 class LISTA:
@@ -98,7 +127,9 @@ class LISTA:
         Samples per minibatch (all of them when there are fewer).
     learning_rate : float, default 1e-3
         Adam's step size (units of the weights; for ``"step"``, of ``alpha_t``,
-        which starts at ``1 / L``).
+        which starts at ``1 / L``). At most the initial thresholds ``lam / L``
+        (``"full"``; they carry the units of the codes) or steps ``1 / L``
+        (``"step"``): ``fit`` refuses a larger step, which would wipe them out.
     target_tol : float, default 1e-8
         FISTA's relative tolerance for the target codes (:func:`optimal_codes`).
     record_every : int, default 20
@@ -213,7 +244,10 @@ class LISTA:
         :func:`v1model.inference.ista` (``step="constant"``) from zero codes.
         """
         dtype = self._validated()
-        D = np.ascontiguousarray(check_dictionary(D, "D"), dtype=dtype)
+        D = check_dictionary(D, "D")
+        # as fit: atoms whose D D^T over- or underflows the dtype give infinite thresholds
+        check_products_in_range(np.zeros((0, D.shape[1])), D, dtype)
+        D = np.ascontiguousarray(D, dtype=dtype)
         lam = float(self.lam)
         self._set_weights(self._layers(D, lam).initial(dtype), D, lam)
         self.history_ = None
@@ -244,14 +278,20 @@ class LISTA:
         ------
         ValueError
             For invalid parameters, non-finite or mismatched ``X``/``D``/
-            targets, ``target_val`` without ``X_val`` or ``target`` with
-            ``objective="lasso"``.
+            targets, ``target_val`` without ``X_val``, ``target`` with
+            ``objective="lasso"``, or a ``learning_rate`` above the initial
+            thresholds (``"full"``) or steps (``"step"``).
+        FloatingPointError
+            When training diverges or its squared gradients overflow the dtype.
         """
         from tqdm.auto import tqdm
 
         dtype = self._validated()
         rng = as_generator(seed)
         X, D, lam, _ = validate_problem(X, D, self.lam, dtype)
+        layers = self._layers(D, lam)
+        weights = layers.initial(dtype)  # Adam updates them in place
+        _check_step_against_weights(float(self.learning_rate), weights)
         supervised = self.objective == "supervised"
         if not supervised and target is not None:
             raise ValueError("target was given with objective='lasso', which trains on X alone; "
@@ -265,8 +305,6 @@ class LISTA:
             check_same_features(X_val, D, "X_val", "D")
             if supervised or target_val is not None:
                 target_val = self._targets(X_val, D, target_val, "target_val", dtype)
-        layers = self._layers(D, lam)
-        weights = layers.initial(dtype)  # Adam updates them in place
         n_steps, every = int(self.n_steps), int(self.record_every)
         adam = Adam(weights, lr=float(self.learning_rate))
         batches = Minibatches(X.shape[0], int(self.batch_size), True, rng)
@@ -291,7 +329,15 @@ class LISTA:
                 if step == 0:
                     rows.append(self._record(0, since, layers, weights, D, lam, X_val,
                                              target_val))
-                adam.step(weights, layers.gradients(Xb, weights, cache, grad_Z))
+                try:
+                    adam.step(weights, layers.gradients(Xb, weights, cache, grad_Z))
+                except FloatingPointError as exc:  # gradients beyond the dtype's range
+                    raise FloatingPointError(
+                        f"LISTA training stopped at step {step}: {exc}; "
+                        + (f"lower learning_rate (now {self.learning_rate!r}) or " if step
+                           else "")  # at step 0: the data alone
+                        + "rescale X and lam together (the codes scale with them)"
+                        + (" or use dtype='float64'" if dtype == np.float32 else "")) from exc
                 if (step + 1) % every == 0 or step + 1 == n_steps:
                     rows.append(self._record(step + 1, since, layers, weights, D, lam, X_val,
                                              target_val))
@@ -372,9 +418,15 @@ class LISTA:
                              f"this LISTA was fitted with {self.n_features_in_}; expected X "
                              f"of shape (n_samples, {self.n_features_in_})")
         if self.parametrization_ == "step":
-            return slista_forward(X, D, D @ D.T, self.step_size_, self.threshold_)
-        return lista_forward(X, self.encoder_weight_, self.lateral_weight_, self.threshold_,
-                             self.n_layers_)
+            Z = slista_forward(X, D, D @ D.T, self.step_size_, self.threshold_)
+        else:
+            Z = lista_forward(X, self.encoder_weight_, self.lateral_weight_, self.threshold_,
+                              self.n_layers_)
+        if not np.all(np.isfinite(Z)):
+            raise ValueError(f"X: the codes overflow {Z.dtype} (values of X up to near its "
+                             "largest number); rescale X and lam together"
+                             + (" or use dtype='float64'" if Z.dtype == np.float32 else ""))
+        return Z
 
     def code_error(self, X, target):
         """``0.5 * mean_i ||z_i - z*_i||^2``: the codes' error to ``target`` (the
@@ -421,6 +473,14 @@ class LISTA:
         ``parametrization`` existed load as ``"supervised"`` and ``"full"``)."""
         params, weights, D, history = read_network(ds, PARAMS)
         net = cls(**params)
+        dtype = net._validated()  # e.g. n_layers=0 encoded one layer
+        D = check_array(D, "ds['dictionary']", ndim=2, dtype=dtype)
+        k, p = D.shape
+        shapes = {"W_e": (k, p), "S": (k, k), "theta": (k,), "step": (int(net.n_layers),)}
+        for name, (_, var, *_) in WEIGHTS[params["parametrization"]].items():
+            # NaN weights gave NaN codes; a wrong shape failed inside a product
+            weights[name] = check_shape(check_array(weights[name], f"ds[{var!r}]", dtype=dtype),
+                                        f"ds[{var!r}]", shapes[name])
         net._set_weights(weights, D, float(params["lam"]))
         net.history_ = history
         return net

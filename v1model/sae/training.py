@@ -205,7 +205,14 @@ def train_step(params, batch, objective, state, *, lr, k_aux, aux_coef, threshol
     remove_parallel_gradient(grads["decoder"], params["decoder"])
     previous = params["decoder"].copy()
     state.adam.lr = lr
-    state.adam.step(params, grads)
+    try:
+        state.adam.step(params, grads)
+    except FloatingPointError as exc:  # gradients beyond the dtype's range
+        raise FloatingPointError(
+            f"training stopped at step {state.n_steps}: {exc}; "
+            + (f"lower lr (now {lr}) or " if state.n_steps else "")  # at step 0: X alone
+            + "rescale X, e.g. X / X.std()"
+            + (" or use dtype='float64'" if batch.dtype == np.float32 else "")) from exc
     project_rows(params["decoder"], previous)
     state.tracker.update(cache["z"])
     smallest = cache["smallest"]
