@@ -152,7 +152,8 @@ def run(
     batch_size : int
         Segments per update.
     min_centre_frequency : float
-        Hz; a kernel peaking below it does not count as band-pass.
+        Hz, below the Nyquist frequency; a kernel peaking below it does not
+        count as band-pass.
     localization_threshold : float
         In (0, 1]; see the module's notes.
     progress : bool
@@ -221,10 +222,13 @@ def run(
         raise ValueError("localization_threshold must be in (0, 1], got 0")
     progress = check_bool(progress, "progress")
     rng = as_generator(seed)
+    if sample_rate is not None or synthetic:  # the rate is known before reading any file
+        _check_below_nyquist(min_centre_frequency, 8000.0 if sample_rate is None else sample_rate)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     X, rate, source, n_files = _segments(folder, pattern, sample_rate, segment_length,
                                          n_segments, min_rms, rng)
+    _check_below_nyquist(min_centre_frequency, rate)
     from v1model.analysis import auditory_tuning, bandwidth_fit, erb_bandwidth
     from v1model.learning import learn_online
 
@@ -307,6 +311,14 @@ def run(
         receptive_field_analysis="v1model.analysis.auditory_tuning, bandwidth_fit",
     )
     return ds
+
+
+def _check_below_nyquist(min_centre_frequency, rate):
+    """No kernel can peak at or above Nyquist: such a floor would leave the fit empty."""
+    if min_centre_frequency >= rate / 2:
+        raise ValueError(f"min_centre_frequency={min_centre_frequency!r} Hz is at or above the "
+                         f"Nyquist frequency of the segments ({rate / 2:g} Hz): no kernel could "
+                         "count as band-pass or enter the fit")
 
 
 def _gammatone_reference(tuning, used, rate, taps, min_frequency, flat, threshold):

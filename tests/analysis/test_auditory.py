@@ -166,3 +166,40 @@ def test_a_delay_moves_the_envelope_and_nothing_else(shift):
         assert float(b[var]) == pytest.approx(float(a[var]), rel=1e-6), var
     assert float(b.envelope_centre - a.envelope_centre) == pytest.approx(shift / 8000.0,
                                                                          abs=1e-9)
+
+
+@pytest.mark.parametrize("rate", [1e-300, 1e300])
+def test_every_measure_scales_with_the_sample_rate(rate):
+    # frequencies scale with the rate and times with its inverse, exactly; squares of
+    # frequencies in Hz (the centroid's moments) overflowed to inf/NaN at 1e300 Hz
+    K = np.stack([_gabor(0.002, 1000.0), _gabor(0.001, 2500.0)])
+    a, b = auditory_tuning(K, 8000.0), auditory_tuning(K, rate)
+    ratio = rate / 8000.0
+    for var in ("peak_frequency", "centroid_frequency", "rms_bandwidth", "bandwidth_3db",
+                "bandwidth_10db", "low_10db", "high_3db"):
+        np.testing.assert_allclose(b[var].values, a[var].values * ratio, rtol=1e-9, err_msg=var)
+    for var in ("envelope_centre", "envelope_duration"):
+        np.testing.assert_allclose(b[var].values, a[var].values / ratio, rtol=1e-9, err_msg=var)
+    np.testing.assert_allclose(b.q10.values, a.q10.values, rtol=1e-9)
+    assert b.attrs["kernel_duration"] == pytest.approx(256 / rate, rel=1e-12)
+
+
+def test_bandwidth_fit_checks_its_options():
+    tuning = auditory_tuning(np.stack([_gabor(0.002, f) for f in (500.0, 1000.0, 2000.0)]),
+                             8000.0)
+    for bad, error in (("100", TypeError), (True, TypeError), (np.array([1.0, 2.0]), TypeError),
+                       (np.nan, ValueError), (-1.0, ValueError)):
+        with pytest.raises(error, match="min_frequency must be a"):
+            bandwidth_fit(tuning, min_frequency=bad)
+    # the flags the exclusion reads are part of the contract (a KeyError before)
+    with pytest.raises(ValueError, match="tuning must be the Dataset returned by "
+                                         "auditory_tuning .*'highpass_3db'"):
+        bandwidth_fit(tuning.drop_vars("highpass_3db"), bandwidth="bandwidth_3db")
+    fit = bandwidth_fit(tuning.drop_vars("highpass_3db"), bandwidth="bandwidth_3db",
+                        exclude_edges=False)
+    assert int(fit.n_kernels) == 3
+
+
+def test_erb_bandwidth_near_the_largest_float():
+    # 4.37 * f overflowed for f > 4e307 Hz although the ERB itself is finite
+    assert float(erb_bandwidth(1e308)) == pytest.approx(24.7 * 4.37e305, rel=1e-12)

@@ -201,6 +201,10 @@ def test_missing_audio_is_reported_by_name(tmp_path, capsys):
         study.run(quick=True, audio_dir="synthetic", localization_threshold=2)
     with pytest.raises(ValueError, match="segment_length must be >= 8, got 4"):
         study.run(quick=True, audio_dir="synthetic", segment_length=4)
+    # a floor at or above Nyquist ran to the end with no kernel in the fit (slope NaN)
+    with pytest.raises(ValueError, match=r"min_centre_frequency=4000.0 Hz is at or above the "
+                                         r"Nyquist frequency of the segments \(4000 Hz\)"):
+        study.run(quick=True, audio_dir="synthetic", min_centre_frequency=4000.0)
     # the command line says what to give, and leaves no output folder behind
     out = tmp_path / "out"
     assert main(["study", "run", NAME, "--quick", "--out", str(out)]) == 2

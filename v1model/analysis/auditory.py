@@ -41,7 +41,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..validation import check_array, check_bool, check_choice, check_int, check_positive
+from ..validation import (check_array, check_bool, check_choice, check_int, check_nonnegative,
+                          check_positive)
 
 __all__ = ["auditory_tuning", "bandwidth_fit", "erb_bandwidth", "BANDWIDTH_LEVELS_DB"]
 
@@ -57,7 +58,7 @@ def erb_bandwidth(frequency):
     f = check_array(frequency, "frequency", ndim=None)
     if np.any(f < 0):
         raise ValueError(f"frequency must be >= 0 Hz, got a minimum of {float(f.min())!r}")
-    return 24.7 * (4.37 * f / 1000.0 + 1.0)
+    return 24.7 * (f * (4.37 / 1000.0) + 1.0)  # f * 4.37 would overflow near the float maximum
 
 
 def auditory_tuning(kernels, sample_rate: float, n_fft: int | None = None) -> xr.Dataset:
@@ -126,13 +127,17 @@ def auditory_tuning(kernels, sample_rate: float, n_fft: int | None = None) -> xr
     K = K / np.abs(K).max(axis=1, keepdims=True)
 
     amp = np.abs(np.fft.rfft(K, n=n_fft, axis=1))
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
-    df = freqs[1]
+    # moments in cycles per sample and samples, scaled to Hz and s at the end: the
+    # squares of frequencies (or times) in Hz overflow for extreme sample rates
+    cycles = np.fft.rfftfreq(n_fft)
+    freqs = cycles * sample_rate
+    df = sample_rate / n_fft
     power = amp**2
     total = power.sum(axis=1)
-    centroid = (power * freqs).sum(axis=1) / total
-    rms_bw = np.sqrt(np.maximum((power * (freqs - centroid[:, None]) ** 2).sum(axis=1) / total,
-                                0.0))
+    centroid = (power * cycles).sum(axis=1) / total
+    rms_bw = np.sqrt(np.maximum((power * (cycles - centroid[:, None]) ** 2).sum(axis=1) / total,
+                                0.0)) * sample_rate
+    centroid = centroid * sample_rate
     floor = amp.max(axis=1, keepdims=True) * 1e-15  # exact zeros (e.g. at DC) -> -300 dB
     db = 20.0 * np.log10(np.maximum(amp, floor))
     ipk = db.argmax(axis=1)
@@ -160,10 +165,12 @@ def auditory_tuning(kernels, sample_rate: float, n_fft: int | None = None) -> xr
 
     # temporal envelope: analytic signal of the zero-padded kernel, kept on its own taps
     env2 = np.abs(hilbert(K, N=n_fft, axis=1)[:, :taps]) ** 2
-    t = np.arange(taps) / sample_rate
+    t = np.arange(taps)  # samples
     e_tot = env2.sum(axis=1)
     t_mean = (env2 * t).sum(axis=1) / e_tot
-    t_rms = np.sqrt(np.maximum((env2 * (t - t_mean[:, None]) ** 2).sum(axis=1) / e_tot, 0.0))
+    t_rms = np.sqrt(np.maximum((env2 * (t - t_mean[:, None]) ** 2).sum(axis=1) / e_tot,
+                               0.0)) / sample_rate
+    t_mean = t_mean / sample_rate
 
     ds = xr.Dataset(coords={"kernel": np.arange(n), "frequency": ("frequency", freqs,
                                                                   {"units": "Hz"})})
@@ -274,21 +281,21 @@ def bandwidth_fit(tuning: xr.Dataset, bandwidth: str = "bandwidth_10db",
                              ("bandwidth_10db", "bandwidth_3db", "rms_bandwidth"))
     centre = check_choice(centre, "centre", ("peak_frequency", "centroid_frequency"))
     exclude_edges = check_bool(exclude_edges, "exclude_edges")
-    if not isinstance(tuning, xr.Dataset) or not {bandwidth, centre, "lowpass_10db"} <= set(
+    level = "10db" if bandwidth == "bandwidth_10db" else "3db"
+    flags = {f"lowpass_{level}", f"highpass_{level}"} if exclude_edges else set()
+    if not isinstance(tuning, xr.Dataset) or not {bandwidth, centre} | flags <= set(
             tuning.data_vars):
         raise ValueError("tuning must be the Dataset returned by auditory_tuning (with "
-                         f"{bandwidth!r} and {centre!r}), got "
-                         f"{type(tuning).__name__}")
+                         f"{', '.join(repr(v) for v in sorted({bandwidth, centre} | flags))}), "
+                         f"got {type(tuning).__name__}")
+    if min_frequency is not None:
+        min_frequency = check_nonnegative(min_frequency, "min_frequency")
     fc = tuning[centre].values
     bw = tuning[bandwidth].values
     used = np.isfinite(fc) & np.isfinite(bw) & (fc > 0) & (bw > 0)
     if exclude_edges:
-        level = "10db" if bandwidth == "bandwidth_10db" else "3db"
         used &= ~tuning[f"lowpass_{level}"].values & ~tuning[f"highpass_{level}"].values
     if min_frequency is not None:
-        if not (np.isfinite(min_frequency) and min_frequency >= 0):
-            raise ValueError(f"min_frequency must be a non-negative number of Hz, got "
-                             f"{min_frequency!r}")
         used &= fc >= min_frequency
     x, y = np.log10(fc[used]), np.log10(bw[used])
     if used.sum() >= 3 and np.ptp(x) > 0:
