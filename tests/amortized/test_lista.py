@@ -554,3 +554,61 @@ def test_from_dataset_refuses_incomplete_or_damaged_networks(small_problem):
         LISTA.from_dataset(ds.isel(atom_in=slice(0, 3)))
     with pytest.raises(ValueError, match="n_layers must be >= 1, got 0"):  # encoded 1 layer
         LISTA.from_dataset(ds.assign_attrs(param_n_layers=0))
+
+
+# ------------------------------------------------------------- mutation-audit references
+def test_optimal_codes_are_scikit_learns_lasso(small_problem):
+    # 0.5 ||x - z D||^2 + lam ||z||_1 is scikit-learn's Lasso on the design D^T with
+    # alpha = lam / n_features (its data term is divided by n_features)
+    from sklearn.linear_model import Lasso
+
+    X, D, lam = small_problem
+    Z = optimal_codes(X, D, lam)
+    lasso = Lasso(alpha=lam / D.shape[1], fit_intercept=False, tol=1e-14, max_iter=100000)
+    reference = np.array([lasso.fit(D.T, x).coef_ for x in X])
+    assert np.count_nonzero(reference) > 40  # not all zero
+    # FISTA to its relative tolerance 1e-8: measured 3e-7 from scikit-learn's codes
+    np.testing.assert_allclose(Z, reference, rtol=0, atol=1e-6)
+
+
+def test_history_rows_average_the_losses_since_the_previous_row(small_problem, monkeypatch):
+    import v1model.amortized.lista as lista_module
+
+    X, D, lam = small_problem
+    losses = []
+    original = lista_module.code_loss
+
+    def recording(Z, target):
+        out = original(Z, target)
+        if Z.shape[0] == 10:  # the training minibatches (X_val is not given)
+            losses.append(out[0])
+        return out
+
+    monkeypatch.setattr(lista_module, "code_loss", recording)
+    net = LISTA(2, lam, n_steps=9, batch_size=10, record_every=4).fit(X, D, seed=0)
+    h = net.history_
+    assert list(h["step"].values) == [0, 4, 8, 9]
+    # row 0 holds the first loss; row 4 the losses of steps 1-3 (after row 0), and so on
+    expected = [losses[0], np.mean(losses[1:4]), np.mean(losses[4:8]), losses[8]]
+    np.testing.assert_allclose(h["train_loss"].values, expected, rtol=1e-12)
+
+
+def test_lista_error_by_depth_by_hand(small_problem):
+    # each row of the Dataset is what the pieces give on their own: ISTA/FISTA iterations
+    # on X_test (solver_error_by_iteration), a LISTA trained on X_train with the same
+    # seed and measured on X_test, and 0.5 mean ||z*||^2 for the zero code
+    X, D, lam = small_problem
+    X_train, X_test = X[:30], X[30:]
+    ds = lista_error_by_depth(X_train, X_test, D, lam, depths=[2], seed=3, n_steps=20,
+                              batch_size=10)
+    target = optimal_codes(X_test, D, lam)
+    net = LISTA(2, lam, n_steps=20, batch_size=10).fit(X_train, D, seed=3)
+    lista = float(ds["prediction_error"].sel(solver="lista", n_iter=2))
+    assert lista == pytest.approx(net.loss(X_test, target), rel=1e-5)
+    curves = solver_error_by_iteration(X_test, D, lam, 2, target=target)
+    for solver in ("ista", "fista"):  # the study's target is rounded to float32 first
+        assert float(ds["prediction_error"].sel(solver=solver, n_iter=2)) == pytest.approx(
+            float(curves["prediction_error"].sel(solver=solver, iteration=2)), rel=1e-6)
+    zero = 0.5 * np.mean(np.sum(target ** 2, axis=1))
+    assert float(ds["zero_code_error"]) == pytest.approx(zero, rel=1e-6)
+    assert float(curves["zero_code_error"]) == pytest.approx(zero, rel=1e-6)

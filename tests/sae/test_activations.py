@@ -113,3 +113,34 @@ def test_mp_encoder_equals_matching_pursuit(planted):
     naive = np.array([_naive_nonnegative_mp(x - b, D, 5) for x in X])
     np.testing.assert_allclose(Z, naive, rtol=0, atol=1e-6)
     assert np.count_nonzero(Z, axis=1).max() <= 5
+
+
+def test_batchtopk_inference_is_the_threshold_rule(batchtopk_model):
+    # at inference a sample keeps exactly its pre-activations above the learned threshold
+    # (Bussmann et al. 2024), not its own top k: recomputed here from the attributes
+    sae, X = batchtopk_model
+    X32 = X[:500].astype(np.float32)
+    pre = (X32 - sae.decoder_bias_) @ sae.encoder_.T + sae.encoder_bias_
+    Z = sae.encode(X32)
+    np.testing.assert_array_equal(Z != 0, pre > sae.threshold_)
+    np.testing.assert_allclose(Z[Z != 0], pre[Z != 0], rtol=1e-6)
+    counts = np.count_nonzero(Z, axis=1)
+    assert counts.min() < 3 < counts.max()  # measured 1 to 5 around k = 3
+
+
+def test_mp_encoder_stops_where_no_atom_correlates_positively():
+    # non-negative MP: a sample whose correlations with every atom are <= 0 gets no atom
+    # (v1model.inference.matching_pursuit, positive=True); a sample with one positive
+    # correlation takes that atom once, then stops at the residual orthogonal to it
+    from v1model.sae.pursuit import pursuit_forward
+
+    D = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.6, 0.8]])
+    R = np.array([[-1.0, -2.0, -0.5],    # every correlation negative
+                  [3.0, -1.0, -1.0]])   # only atom 0 positive
+    Z, residual, (selected, coefficients, _) = pursuit_forward(R, D, 3)
+    np.testing.assert_array_equal(Z, [[0.0, 0.0, 0.0], [3.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(residual, [[-1.0, -2.0, -0.5], [0.0, -1.0, -1.0]])
+    np.testing.assert_array_equal(selected, [[-1, -1, -1], [0, -1, -1]])
+    reference = matching_pursuit(R, D, n_nonzero=3, max_iter=3, positive=True,
+                                 dtype=np.float64)
+    np.testing.assert_array_equal(Z, reference)

@@ -155,3 +155,34 @@ def test_parallel_component_removed_from_decoder_gradient():
     removed = g - tangent
     cross = removed[:, :, None] * D[:, None, :] - removed[:, None, :] * D[:, :, None]
     np.testing.assert_allclose(cross, 0, atol=1e-14)
+
+
+def test_auxk_loss_value_by_hand():
+    # the k_aux largest positive pre-activations among the dead latents reconstruct the
+    # residual; written out sample by sample
+    rng = np.random.default_rng(6)
+    pre = rng.standard_normal((N, M))
+    D = rng.standard_normal((M, F))
+    residual = rng.standard_normal((N, F))
+    dead = np.zeros(M, bool)
+    dead[[0, 2, 3, 7, 9]] = True
+    for k_aux in (1, 2, 3, 5, 8):
+        expected = 0.0
+        for i in range(N):
+            cols = np.flatnonzero(dead)
+            best = cols[np.argsort(pre[i, cols])[::-1][:k_aux]]
+            best = best[pre[i, best] > 0]
+            err = residual[i] - pre[i, best] @ D[best]
+            expected += err @ err / N
+        loss, _, _ = auxk_loss(pre, D, residual, dead, k_aux)
+        assert loss == pytest.approx(expected, rel=1e-12), k_aux
+
+
+def test_jumprelu_l0_term_is_lam_times_the_mean_count():
+    params, X = _params("jumprelu")
+    loss, _, cache = loss_and_gradients(params, X, Objective("jumprelu", lam=0.3,
+                                                             bandwidth=0.05))
+    count = np.count_nonzero(cache["pre"] > np.exp(params["log_theta"]))
+    assert 0 < count < N * M
+    assert cache["sparsity"] == pytest.approx(0.3 * count / N, rel=1e-12)
+    assert loss == pytest.approx(cache["mse"] + cache["sparsity"], rel=1e-12)

@@ -2,6 +2,7 @@
 after every step, AuxK, determinism (Adam itself: tests/core/test_adam.py)."""
 
 import numpy as np
+import pytest
 
 from v1model.sae import SparseAutoencoder
 from v1model.sae.training import _Tracker
@@ -91,3 +92,120 @@ def test_history_units_and_attrs(planted):
     assert np.all(h["loss"].values >= h["mse"].values)
     assert float(h["fvu"][-5:].mean()) < float(h["fvu"][:5].mean())
     assert repr(sae) == "SparseAutoencoder(40, 'relu', lam=0.1)"
+
+
+def test_auxk_runs_for_both_topk_activations_and_its_coefficient_weighs_it(planted):
+    X = planted[0][:1000]
+    # dead_after=100 samples (one batch): most of 200 latents are dead from step 1 on
+    settings = dict(n_steps=8, batch_size=100, dead_after=100, seed=0, progress=False)
+    for activation in ("topk", "batchtopk"):
+        sae = SparseAutoencoder(200, activation, k=3, aux_coef=1 / 32, **settings).fit(X)
+        h = sae.history_
+        assert float(h["aux_loss"][1:].min()) > 0, activation
+        # the recorded loss is the reconstruction term plus aux_coef times AuxK
+        np.testing.assert_allclose(h["loss"], h["mse"] + h["aux_loss"] / 32, rtol=1e-12)
+    for activation, extra in (("relu", dict(lam=0.1)), ("mp", dict(k=3))):
+        sae = SparseAutoencoder(200, activation, **extra, **settings).fit(X)
+        assert float(sae.history_["aux_loss"].max()) == 0, activation
+    # a vanishing coefficient is no AuxK at all: the dead latents' decoder rows get only
+    # aux_coef times the AuxK gradient (Adam's eps then swamps it); at 1/32 they move
+    fits = {coef: SparseAutoencoder(200, "topk", k=3, aux_coef=coef, **settings).fit(X)
+            for coef in (0.0, 1e-12, 1 / 32)}
+    np.testing.assert_allclose(fits[1e-12].components_, fits[0.0].components_, atol=1e-5)
+    assert np.abs(fits[1 / 32].components_ - fits[0.0].components_).max() > 1e-3
+
+
+def test_one_training_step_by_hand():
+    # the documented start (Gao et al. 2024: Gaussian unit-norm decoder rows, encoder
+    # tied to them, b_enc = 0, b_dec = mean of X) and one step on the whole data:
+    # TopK forward, the gradient written out here, its component along each decoder
+    # row removed, Adam's first step (lr * g / (|g| + eps): m_hat = g, v_hat = g^2),
+    # decoder rows back to unit norm; the history's first row is taken before the step
+    n, p, m, k, lr = 60, 6, 10, 2, 1e-2
+    X = np.random.default_rng(1).standard_normal((n, p)) + 0.3
+    rng = np.random.default_rng(7)
+    D = rng.standard_normal((m, p))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    W, b_enc, b_dec = D.copy(), np.zeros(m), X.mean(axis=0)
+
+    pre = (X - b_dec) @ W.T + b_enc
+    kth = np.sort(pre, axis=1)[:, -k][:, None]
+    mask = (pre >= kth) & (pre > 0)
+    z = np.where(mask, pre, 0.0)
+    residual = X - z @ D - b_dec
+    g_out = -2.0 / n * residual
+    dpre = np.where(mask, g_out @ D.T, 0.0)
+    grads = {"decoder": z.T @ g_out, "encoder": dpre.T @ (X - b_dec),
+             "b_enc": dpre.sum(axis=0), "b_dec": g_out.sum(axis=0) - dpre.sum(axis=0) @ W}
+    g = grads["decoder"]
+    grads["decoder"] = g - np.sum(g * D, axis=1, keepdims=True) * D
+
+    def adam_first_step(value, grad):
+        return value - lr * grad / (np.abs(grad) + 1e-8)
+
+    D1 = adam_first_step(D, grads["decoder"])
+    D1 /= np.linalg.norm(D1, axis=1, keepdims=True)
+    sae = SparseAutoencoder(m, "topk", k=k, n_steps=1, batch_size=n, lr=lr, dtype="float64",
+                            aux_coef=0.0, seed=7, progress=False).fit(X)
+    np.testing.assert_allclose(sae.components_, D1, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(sae.encoder_, adam_first_step(W, grads["encoder"]), atol=1e-12)
+    np.testing.assert_allclose(sae.encoder_bias_, adam_first_step(b_enc, grads["b_enc"]),
+                               atol=1e-12)
+    np.testing.assert_allclose(sae.decoder_bias_, adam_first_step(b_dec, grads["b_dec"]),
+                               atol=1e-12)
+    h = sae.history_.isel(step=0)
+    mse = np.sum(residual ** 2) / n
+    assert float(h["mse"]) == pytest.approx(mse, rel=1e-12)
+    assert float(h["loss"]) == pytest.approx(mse, rel=1e-12)
+    assert float(h["fvu"]) == pytest.approx(np.sum(residual ** 2) / np.sum((X - b_dec) ** 2),
+                                            rel=1e-12)
+    assert float(h["l0"]) == pytest.approx(np.count_nonzero(z) / n, rel=1e-12)
+
+
+def test_batchtopk_threshold_is_the_running_average_of_the_smallest_kept(planted, monkeypatch):
+    # t_0 = s_0 and t_i = (1 - rate) t_(i-1) + rate s_i, with s_i the smallest activation
+    # kept in batch i: recomputed here from the s_i the loss function reports
+    import v1model.sae.training as training
+
+    smallest = []
+    original = training.loss_and_gradients
+
+    def recording(params, X, objective):
+        out = original(params, X, objective)
+        smallest.append(out[2]["smallest"])
+        return out
+
+    monkeypatch.setattr(training, "loss_and_gradients", recording)
+    rate = 0.2
+    sae = SparseAutoencoder(40, "batchtopk", k=3, n_steps=12, batch_size=100,
+                            threshold_rate=rate, seed=0, progress=False).fit(planted[0][:600])
+    expected = [smallest[0]]
+    for s in smallest[1:]:
+        expected.append((1 - rate) * expected[-1] + rate * s)
+    assert len(set(smallest)) > 5  # the batches differ
+    np.testing.assert_allclose(sae.history_["threshold"].values, expected, rtol=1e-12)
+    assert sae.threshold_ == pytest.approx(expected[-1], rel=1e-12)
+
+
+def test_minibatches_are_a_fresh_permutation_every_epoch(planted, monkeypatch):
+    # each epoch visits disjoint batches of a new random order (Minibatches, shuffle)
+    import v1model.sae.training as training
+
+    X = planted[0][:300]
+    seen = []
+    original = training.loss_and_gradients
+
+    def recording(params, batch, objective):
+        seen.append(batch.copy())
+        return original(params, batch, objective)
+
+    monkeypatch.setattr(training, "loss_and_gradients", recording)
+    SparseAutoencoder(20, "topk", k=2, n_steps=6, batch_size=100, seed=0,
+                      progress=False).fit(X)
+    rows = {row.tobytes(): i for i, row in enumerate(X.astype(np.float32))}
+    order = np.array([[rows[r.tobytes()] for r in batch] for batch in seen])  # (6, 100)
+    epochs = order.reshape(2, 300)
+    for epoch in epochs:
+        np.testing.assert_array_equal(np.sort(epoch), np.arange(300))
+    assert not np.array_equal(epochs[0], np.arange(300))
+    assert not np.array_equal(epochs[0], epochs[1])

@@ -174,3 +174,27 @@ def test_encode_and_decode_refuse_what_overflows_the_dtype():
     with pytest.raises(ValueError, match=r"Z: the reconstructions overflow float32"):
         with np.errstate(over="ignore"):
             sae.decode(np.full((2, 16), 1e38))
+
+
+def test_default_k_aux_and_k_equal_to_n_latents(planted):
+    X = planted[0][:300]  # 64 features
+    # k_aux defaults to n_features / 2 (Gao et al. 2024)
+    sae = SparseAutoencoder(16, "topk", k=16, n_steps=2, batch_size=100, seed=0,
+                            progress=False).fit(X)
+    assert sae.history_.attrs["k_aux"] == 32
+    # k = n_latents is allowed: TopK keeps every positive pre-activation (a ReLU)
+    pre = (X.astype(np.float32) - sae.decoder_bias_) @ sae.encoder_.T + sae.encoder_bias_
+    np.testing.assert_allclose(sae.encode(X), np.maximum(pre, 0), rtol=1e-6, atol=1e-6)
+
+
+def test_exactly_batch_size_samples_and_decode_by_hand():
+    # fit needs at least batch_size samples: exactly that many is enough
+    sae = _fit(X[:50], batch_size=50)
+    # decode is Z D + b_dec; reconstruct is decode(encode(X))
+    Z = np.random.default_rng(5).uniform(0, 2, (4, 16)).astype(np.float32)
+    D, b = sae.components_, sae.decoder_bias_
+    assert np.abs(b).max() > 0.05  # the bias is not negligible
+    np.testing.assert_allclose(sae.decode(Z), Z @ D + b, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(sae.decode(np.zeros(16)), b[None], rtol=0, atol=0)
+    np.testing.assert_allclose(sae.reconstruct(X[:5]), sae.encode(X[:5]) @ D + b, rtol=1e-6,
+                               atol=1e-6)
