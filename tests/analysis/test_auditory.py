@@ -203,3 +203,131 @@ def test_bandwidth_fit_checks_its_options():
 def test_erb_bandwidth_near_the_largest_float():
     # 4.37 * f overflowed for f > 4e307 Hz although the ERB itself is finite
     assert float(erb_bandwidth(1e308)) == pytest.approx(24.7 * 4.37e305, rel=1e-12)
+
+
+def test_exact_spectral_zeros_sit_at_the_documented_floor():
+    # k = [1, 0, -1, 0]: |K(f)| = 2 |sin(2 pi f / fs)|, exact zeros at 0 Hz and Nyquist,
+    # peak 2 at fs / 4; a zero is shown 300 dB below the peak (floor 1e-15 of the peak)
+    r = auditory_tuning(np.array([1.0, 0.0, -1.0, 0.0]), 6000.0, n_fft=4096)
+    assert float(r.peak_frequency[0]) == pytest.approx(1500.0, rel=1e-6)
+    assert float(r.spectrum[0, 0]) == pytest.approx(-300.0, abs=0.01)
+    assert float(r.spectrum[0, -1]) == pytest.approx(-300.0, abs=0.01)
+    # elsewhere the dB values are the analytic ones
+    f = r.frequency.values[1:200]
+    expected = 20 * np.log10(np.abs(np.sin(2 * np.pi * f / 6000.0)))
+    np.testing.assert_allclose(r.spectrum.values[0, 1:200], expected, atol=1e-6)
+
+
+def test_band_edges_are_the_documented_linear_interpolation_in_db():
+    # k = [1, 0, -1, 0] on a coarse grid (n_fft = 16: 375 Hz bins at 6 kHz): |K| =
+    # 2 |sin(2 pi f / fs)| peaks exactly on bin 4 (1500 Hz); each edge is where the
+    # straight line between the dB values of the two bins around the crossing meets the
+    # level, computed here from the analytic bin values
+    fs, n_fft = 6000.0, 16
+    r = auditory_tuning(np.array([1.0, 0.0, -1.0, 0.0]), fs, n_fft=n_fft)
+    df = fs / n_fft
+    rel = 20 * np.log10(np.maximum(np.abs(np.sin(2 * np.pi * np.arange(9) * df / fs)), 1e-15))
+    for level in (3, 10):
+        inside = np.flatnonzero(rel >= -level)
+        j_lo, j_hi = inside.min() - 1, inside.max()  # below / last above the level
+        lo = (j_lo + (-level - rel[j_lo]) / (rel[j_lo + 1] - rel[j_lo])) * df
+        hi = (j_hi + (rel[j_hi] + level) / (rel[j_hi] - rel[j_hi + 1])) * df
+        assert float(r[f"low_{level}db"][0]) == pytest.approx(lo, rel=1e-9)
+        assert float(r[f"high_{level}db"][0]) == pytest.approx(hi, rel=1e-9)
+        assert float(r[f"bandwidth_{level}db"][0]) == pytest.approx(hi - lo, rel=1e-9)
+    # a kernel peaking at Nyquist: the band is cut there (at Nyquist, not a bin beyond)
+    r = auditory_tuning(np.array([1.0, -1.0, 0.0, 0.0]), fs, n_fft=n_fft)
+    assert bool(r.highpass_3db[0]) and float(r.high_3db[0]) == fs / 2
+    assert float(r.peak_frequency[0]) == fs / 2
+
+
+def test_off_bin_peak_is_refined_exactly_for_a_gaussian_spectrum():
+    # a Gabor's spectrum around f is a Gaussian: its dB values are a parabola, so the
+    # parabola through the three bins around the peak finds f and the peak level
+    # exactly; the bin itself lies c (delta f)^2 dB below, c = 20 log10(e) 2 pi^2 s^2
+    fs, s, f = 8000.0, 0.004, 1000.7  # 1000.7 Hz is 512.36 bins of 1.953 Hz
+    r = auditory_tuning(_gabor(s, f, n=512), fs, n_fft=4096)
+    assert float(r.peak_frequency[0]) == pytest.approx(f, rel=1e-6)
+    df = fs / 4096
+    nearest = round(f / df) * df
+    c = 20 * np.log10(np.e) * 2 * np.pi**2 * s**2
+    assert float(r.spectrum.max()) == pytest.approx(-c * (nearest - f) ** 2, rel=1e-3)
+
+
+def test_a_peak_on_the_first_bin_is_refined_too():
+    # the vertex of the parabola through the dB values of bins 0, 1, 2 (written out)
+    fs, n_fft = 8000.0, 64
+    n = np.arange(n_fft)
+    kernel = np.sin(2 * np.pi * 1.3 * n / n_fft) * np.sin(np.pi * n / n_fft)
+    r = auditory_tuning(kernel, fs, n_fft=n_fft)
+    db = 20 * np.log10(np.abs(np.fft.rfft(kernel, n_fft)))
+    assert int(np.argmax(db)) == 1
+    a, b, c = db[0:3]
+    vertex = 1 + 0.5 * (a - c) / (a - 2 * b + c)
+    assert float(r.peak_frequency[0]) == pytest.approx(vertex * fs / n_fft, rel=1e-9)
+    assert abs(vertex - 1) > 0.1
+
+
+def test_envelope_of_an_impulse_is_the_discrete_hilbert_kernel():
+    # the analytic signal of a unit impulse at n0 (zero padded: not periodic) is
+    # delta + i h with h(m) = 2 / (pi m) at odd offsets m, 0 at even ones: its squared
+    # envelope weighs time as 1 at m = 0 and 4 / (pi m)^2 at odd m within the taps.
+    # Two impulses at different places: each is measured about its own centre
+    taps, fs = 64, 1000.0
+    K = np.zeros((2, taps))
+    K[0, 32] = K[1, 20] = 1.0
+    r = auditory_tuning(K, fs)
+    for row, n0 in enumerate((32, 20)):
+        m = np.arange(taps) - n0
+        weight = np.where(m == 0, 1.0, np.where(m % 2 == 1, 4 / (np.pi * np.maximum(
+            np.abs(m), 1)) ** 2, 0.0))
+        centre = np.sum(weight * np.arange(taps)) / weight.sum()
+        duration = np.sqrt(np.sum(weight * (np.arange(taps) - centre) ** 2) / weight.sum())
+        # the padded FFT's period (4096) bends h by (pi m / 4096)^2 / 3 < 2e-4
+        assert float(r.envelope_centre[row]) == pytest.approx(centre / fs, rel=1e-3)
+        assert float(r.envelope_duration[row]) == pytest.approx(duration / fs, rel=1e-3)
+
+
+def test_kernels_of_very_different_scales_in_one_call():
+    # each kernel is scaled by its own largest sample: 1e-200 and 1e200 side by side
+    g = _gabor(0.002, 1000.0)
+    both = auditory_tuning(np.stack([g * 1e-200, g * 1e200]), 8000.0)
+    alone = auditory_tuning(g, 8000.0)
+    for var in ("peak_frequency", "bandwidth_3db", "bandwidth_10db", "envelope_duration"):
+        np.testing.assert_allclose(both[var].values, alone[var].values[0], rtol=1e-12)
+
+
+def test_bandwidth_fit_selection():
+    fs = 8000.0
+    centres = (600.0, 1000.0, 1500.0, 2200.0)
+    gabors = [_gabor(0.0015, f, n=512) for f in centres]
+    # a kernel whose -10 dB band reaches 0 Hz but whose -3 dB band does not
+    wide = _gabor(0.00025, 1000.0, n=512)
+    # a kernel whose band reaches Nyquist
+    top = _gabor(0.001, 3950.0, n=512)
+    tuning = auditory_tuning(np.stack(gabors + [wide, top]), fs)
+    assert bool(tuning.lowpass_10db[4]) and not bool(tuning.lowpass_3db[4])
+    assert bool(tuning.highpass_3db[5]) and not bool(tuning.lowpass_3db[5])
+    fit10 = bandwidth_fit(tuning, "bandwidth_10db")
+    fit3 = bandwidth_fit(tuning, "bandwidth_3db")
+    assert fit10.used.values.tolist() == [True] * 4 + [False, False]
+    assert fit3.used.values.tolist() == [True] * 5 + [False]
+    # min_frequency includes a kernel centred exactly on it
+    at = float(tuning.peak_frequency[1])
+    chosen = bandwidth_fit(tuning, "bandwidth_3db", min_frequency=at).used.values
+    fc = tuning.peak_frequency.values
+    assert chosen.tolist() == (fit3.used.values & (fc >= at)).tolist()
+    assert chosen[1] and not chosen[0]
+    # the fitted line is scipy's least squares on the logs of the kernels used
+    from scipy.stats import linregress
+
+    used = fit3.used.values
+    ref = linregress(np.log10(tuning.peak_frequency.values[used]),
+                     np.log10(tuning.bandwidth_3db.values[used]))
+    assert float(fit3.slope) == pytest.approx(ref.slope, rel=1e-12)
+    assert float(fit3.intercept) == pytest.approx(ref.intercept, rel=1e-12)
+    # two usable kernels are not a fit (NaN), three are
+    two = bandwidth_fit(tuning.isel(kernel=[0, 1, 5]), "bandwidth_3db")
+    assert int(two.n_kernels) == 2 and np.isnan(float(two.slope))
+    three = bandwidth_fit(tuning.isel(kernel=[0, 1, 2]), "bandwidth_3db")
+    assert int(three.n_kernels) == 3 and np.isfinite(float(three.slope))

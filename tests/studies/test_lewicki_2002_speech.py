@@ -209,3 +209,33 @@ def test_missing_audio_is_reported_by_name(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["study", "run", NAME, "--quick", "--out", str(out)]) == 2
     assert "audio_dir" in capsys.readouterr().err and not out.exists()
+
+
+def test_derived_variables_recomputed_from_the_dataset(fsdd_run):
+    # each summary variable, recomputed from the tuning the Dataset holds
+    ds = fsdd_run
+    K = ds["kernels"].values
+    rows = np.arange(len(K))
+    assert np.all(K[rows, np.abs(K).argmax(axis=1)] > 0)  # largest excursion positive
+    rate, taps = ds.attrs["sample_rate"], ds.attrs["segment_length"]
+    flat = taps / rate / np.sqrt(12)  # RMS duration of a flat envelope over the segment
+    np.testing.assert_allclose(ds["duration_ratio"], ds["envelope_duration"] / flat,
+                               rtol=1e-12)
+    np.testing.assert_array_equal(ds["localized"],
+                                  ds["duration_ratio"] < ds.attrs["localization_threshold"])
+    fc = ds["peak_frequency"].values
+    np.testing.assert_array_equal(ds["bandpass"], ~ds["lowpass_3db"].values & (
+        fc >= ds.attrs["min_centre_frequency"]))
+    assert ds.attrs["fraction_bandpass"] == pytest.approx(ds["bandpass"].values.mean())
+    used = ds["fit_used"].values
+    erb = 24.7 * (4.37 * fc[used] / 1000 + 1)
+    slope = np.polyfit(np.log10(fc[used]), np.log10(erb), 1)[0]
+    assert float(ds["erb_slope"]) == pytest.approx(slope, rel=1e-9)
+    # the gammatone reference: SciPy's FIR gammatone at a fitted kernel's centre, cut to
+    # the segment's taps, its -10 dB bandwidth read like the kernels'
+    from v1model.analysis import auditory_tuning
+
+    i = int(np.flatnonzero(used)[len(np.flatnonzero(used)) // 2])
+    cut = gammatone(float(fc[i]), "fir", numtaps=taps, fs=rate)[0]
+    expected = float(auditory_tuning(cut, rate)["bandwidth_10db"][0])
+    assert float(ds["gammatone_bandwidth_10db"][i]) == pytest.approx(expected, rel=1e-9)

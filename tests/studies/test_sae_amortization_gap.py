@@ -99,3 +99,14 @@ def test_bad_parameters():
         study.run(quick=True, min_ratio=0.01, progress=False)
     with pytest.raises(ValueError, match="max_ratio"):
         study.run(quick=True, max_ratio=1.5, progress=False)
+
+
+def test_fvu_is_relative_to_the_variance_about_the_mean():
+    from studies.sae_amortization_gap import _fvu
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((200, 5)) + 10.0  # a large mean: variance, not power
+    assert _fvu(X, X) == 0.0
+    assert _fvu(X, np.broadcast_to(X.mean(axis=0), X.shape)) == pytest.approx(1.0, rel=1e-12)
+    half = X.mean(axis=0) + 0.5 * (X - X.mean(axis=0))  # explains 3/4 of the variance
+    assert _fvu(X, half) == pytest.approx(0.25, rel=1e-12)

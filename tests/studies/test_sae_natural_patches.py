@@ -22,6 +22,10 @@ def test_decoder_atoms_are_gabor_like(quick_run):
     assert ds.attrs["median_r2"] > ds.attrs["control_median_r2"] + 0.3
     r2 = ds["gabor_r2"].values
     assert ds.attrs["fraction_gabor"] == pytest.approx(np.mean(r2[np.isfinite(r2)] >= 0.8))
+    # over the latents that held-out patches use (usage > 0; all 128 in this run)
+    live = ds["usage"].values > 0
+    assert ds.attrs["n_live"] == live.sum()
+    assert ds.attrs["median_r2_live"] == pytest.approx(np.nanmedian(r2[live]), rel=1e-12)
     # localized: envelopes smaller than the patch
     assert np.nanmedian(ds["gabor_sigma_x"].values) < 0.4 * ds.sizes["x"]
 
