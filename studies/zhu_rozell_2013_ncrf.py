@@ -69,6 +69,15 @@ facilitates about as many, so the population shows no net suppression
 indices of 0.045 and 0.013 (seeds 0, 1) — too few units to call it an
 effect.
 
+A 2x overcomplete dictionary strengthens both effects (16x16, 512 atoms:
+``v1model study run olshausen-field-1996 -p n_atoms=512``, 8.7 min on a
+loaded 2-core box, then this study with ``-p dictionary=`` its ``.nc``,
+2 min; λ = 0.15, 163 units): median SI 0.140 (66% of units above 0.1)
+against 0.004 for the control; preferred diameter smaller at high
+contrast for 52%, not larger for 66% (median ratio 0.93); median
+cross-orientation index 0.028, 27% of units above 0.05 (control: 0) —
+a weak net suppression where the complete dictionary had none.
+
 Quick vs full
 -------------
 Quick: the shared quick dictionary (8x8 patches, 64 atoms, 1,000 updates,
