@@ -466,14 +466,15 @@ def test_a_step_larger_than_the_thresholds_is_refused(small_problem):
     theta = lam / (np.linalg.eigvalsh(D @ D.T)[-1] * 1.0001)  # lam / L, by numpy
     with pytest.raises(ValueError, match=rf"learning_rate=0.001 exceeds the initial thresholds "
                                          rf"lam / L = {theta * 1e-5:.3g} .*rescale X and lam"):
-        LISTA(2, lam * 1e-5, n_steps=5).fit(X * 1e-5, D, seed=0)
+        LISTA(2, lam * 1e-5, n_steps=5, learning_rate=1e-3).fit(X * 1e-5, D, seed=0)
     with pytest.raises(ValueError, match=rf"learning_rate=10.0 exceeds .* {theta:.3g}"):
         LISTA(2, lam, n_steps=5, learning_rate=10.0).fit(X, D, seed=0)
     # Step-LISTA: the steps start at 1 / L, which atoms of norm 30 make ~1e-4
     step = 1 / (np.linalg.eigvalsh(900 * D @ D.T)[-1] * 1.0001)
     with pytest.raises(ValueError, match=rf"exceeds the initial steps 1 / L = {step:.3g} .*"
                                          r"rescale D"):
-        LISTA(2, lam, parametrization="step", n_steps=5).fit(X, 30 * D, seed=0)
+        LISTA(2, lam, parametrization="step", n_steps=5, learning_rate=1e-3).fit(X, 30 * D,
+                                                                                  seed=0)
     # a step below the thresholds trains on the same small data
     s = 1e-5
     target = optimal_codes(X * s, D, lam * s)
@@ -612,3 +613,26 @@ def test_lista_error_by_depth_by_hand(small_problem):
     zero = 0.5 * np.mean(np.sum(target ** 2, axis=1))
     assert float(ds["zero_code_error"]) == pytest.approx(zero, rel=1e-6)
     assert float(curves["zero_code_error"]) == pytest.approx(zero, rel=1e-6)
+
+
+def test_the_auto_learning_rate_stays_below_the_thresholds(small_problem):
+    """learning_rate='auto' (the default) is 1e-3 where that is below the
+    initial thresholds / steps, half of them where it is not: the small data
+    that an explicit 1e-3 is refused on train with the default."""
+    X, D, lam = small_problem
+    L = np.linalg.eigvalsh(D @ D.T)[-1] * 1.0001  # the package's L (a 1e-4 margin)
+    s = 1e-5
+    target = optimal_codes(X * s, D, lam * s)
+    net = LISTA(2, lam * s, n_steps=200, batch_size=10, dtype="float64").fit(X * s, D, seed=0,
+                                                                             target=target)
+    assert net.history_.attrs["learning_rate"] == pytest.approx(0.5 * lam * s / L, rel=1e-6)
+    untrained = LISTA(2, lam * s, dtype="float64").initialize(D).loss(X * s, target)
+    assert net.loss(X * s, target) < 0.9 * untrained
+    # where 1e-3 is far below the thresholds, auto is 1e-3 (results as before)
+    assert LISTA(2, lam, n_steps=2).fit(X, D, seed=0).history_.attrs["learning_rate"] == 1e-3
+    steps = LISTA(2, lam, parametrization="step", objective="lasso", n_steps=2)
+    assert steps.fit(X, 30 * D, seed=0).history_.attrs["learning_rate"] == pytest.approx(
+        0.5 / (900 * L), rel=1e-6)
+    with pytest.raises(ValueError, match="learning_rate must be a positive float or 'auto', "
+                                         "got 'fast'"):
+        LISTA(2, lam, learning_rate="fast").fit(X, D, seed=0)

@@ -58,6 +58,21 @@ def optimal_codes(X, D, lam, tol=1e-8, dtype=np.float64):
                   max_iter=100000).astype(dtype, copy=False)
 
 
+#: the "auto" learning rate: this, or AUTO_FRACTION of the initial thresholds / steps
+AUTO_LEARNING_RATE = 1e-3
+AUTO_FRACTION = 0.5
+
+
+def _learning_rate(learning_rate, weights) -> float:
+    """Adam's step: a given one checked against the initial weights, or the
+    ``"auto"`` one (1e-3, or half the initial thresholds / steps if smaller)."""
+    if isinstance(learning_rate, str):  # "auto", checked by _validated
+        name = "theta" if "theta" in weights else "step"
+        return min(AUTO_LEARNING_RATE, AUTO_FRACTION * float(np.min(weights[name])))
+    _check_step_against_weights(float(learning_rate), weights)
+    return float(learning_rate)
+
+
 def _check_step_against_weights(learning_rate, weights):
     """Refuse an Adam step that is not small against the initial thresholds
     ``lam / L`` (``"full"``) or steps ``1 / L`` (``"step"``).
@@ -125,11 +140,14 @@ class LISTA:
         Adam steps (minibatches) made by :meth:`fit`.
     batch_size : int, default 100
         Samples per minibatch (all of them when there are fewer).
-    learning_rate : float, default 1e-3
+    learning_rate : float or "auto", default "auto"
         Adam's step size (units of the weights; for ``"step"``, of ``alpha_t``,
         which starts at ``1 / L``). At most the initial thresholds ``lam / L``
         (``"full"``; they carry the units of the codes) or steps ``1 / L``
         (``"step"``): ``fit`` refuses a larger step, which would wipe them out.
+        ``"auto"``: 1e-3, or half of that bound when it is smaller (a small
+        ``lam`` or a strongly overcomplete ``D``); the value used is
+        ``history_.attrs["learning_rate"]``.
     target_tol : float, default 1e-8
         FISTA's relative tolerance for the target codes (:func:`optimal_codes`).
     record_every : int, default 20
@@ -197,7 +215,7 @@ class LISTA:
     """
 
     def __init__(self, n_layers=3, lam=0.1, *, parametrization="full", objective="supervised",
-                 n_steps=2000, batch_size=100, learning_rate=1e-3, target_tol=1e-8,
+                 n_steps=2000, batch_size=100, learning_rate="auto", target_tol=1e-8,
                  record_every=20, dtype="float32", progress=False):
         self.n_layers = n_layers
         self.lam = lam
@@ -228,7 +246,12 @@ class LISTA:
         check_choice(self.objective, "objective", OBJECTIVES)
         check_int(self.n_steps, "n_steps", minimum=1)
         check_int(self.batch_size, "batch_size", minimum=1)
-        check_positive(self.learning_rate, "learning_rate")
+        if isinstance(self.learning_rate, str):
+            if self.learning_rate != "auto":
+                raise ValueError(f"learning_rate must be a positive float or 'auto', got "
+                                 f"{self.learning_rate!r}")
+        else:
+            check_positive(self.learning_rate, "learning_rate")
         check_positive(self.target_tol, "target_tol")
         check_int(self.record_every, "record_every", minimum=1)
         check_bool(self.progress, "progress")
@@ -291,7 +314,7 @@ class LISTA:
         X, D, lam, _ = validate_problem(X, D, self.lam, dtype)
         layers = self._layers(D, lam)
         weights = layers.initial(dtype)  # Adam updates them in place
-        _check_step_against_weights(float(self.learning_rate), weights)
+        learning_rate = _learning_rate(self.learning_rate, weights)
         supervised = self.objective == "supervised"
         if not supervised and target is not None:
             raise ValueError("target was given with objective='lasso', which trains on X alone; "
@@ -306,7 +329,7 @@ class LISTA:
             if supervised or target_val is not None:
                 target_val = self._targets(X_val, D, target_val, "target_val", dtype)
         n_steps, every = int(self.n_steps), int(self.record_every)
-        adam = Adam(weights, lr=float(self.learning_rate))
+        adam = Adam(weights, lr=learning_rate)
         batches = Minibatches(X.shape[0], int(self.batch_size), True, rng)
         rows, since = [], []
         start = time.perf_counter()
@@ -324,7 +347,7 @@ class LISTA:
                 if not np.isfinite(loss):
                     raise FloatingPointError(
                         f"LISTA training diverged at step {step}: loss {loss}; lower "
-                        f"learning_rate (now {self.learning_rate!r})")
+                        f"learning_rate (now {learning_rate!r})")
                 since.append(loss)
                 if step == 0:
                     rows.append(self._record(0, since, layers, weights, D, lam, X_val,
@@ -334,7 +357,7 @@ class LISTA:
                 except FloatingPointError as exc:  # gradients beyond the dtype's range
                     raise FloatingPointError(
                         f"LISTA training stopped at step {step}: {exc}; "
-                        + (f"lower learning_rate (now {self.learning_rate!r}) or " if step
+                        + (f"lower learning_rate (now {learning_rate!r}) or " if step
                            else "")  # at step 0: the data alone
                         + "rescale X and lam together (the codes scale with them)"
                         + (" or use dtype='float64'" if dtype == np.float32 else "")) from exc
@@ -345,7 +368,7 @@ class LISTA:
         attrs = dict(model="LISTA", n_layers=int(self.n_layers), lam=lam,
                      parametrization=self.parametrization, objective=self.objective,
                      n_steps=n_steps, batch_size=int(batches.batch_size),
-                     learning_rate=float(self.learning_rate), dtype=dtype.name,
+                     learning_rate=learning_rate, dtype=dtype.name,
                      n_training_samples=X.shape[0], n_atoms=D.shape[0], n_features=D.shape[1],
                      seed=seed_attr(seed), wall_time=time.perf_counter() - start,
                      loss=loss_text, loss_units=loss_units)
