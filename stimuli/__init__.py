@@ -5,10 +5,11 @@ Images are ``(n_images, height, width)`` float arrays; patches are
 """
 
 from .images import load_images, sample_patches, whiten
-from .gratings import (annulus_grating, aperture, disc_grating, drifting_grating, gabor_patch,
-                       grating, grating_set, plaid, sparse_noise, white_noise)
+from .gratings import (annulus_grating, aperture, bar_aperture, bar_grating, disc_grating,
+                       drifting_grating, gabor_patch, grating, grating_set, plaid, sparse_noise, white_noise)
 from .synthetic import dead_leaves, pink_noise
 
 __all__ = ["load_images", "whiten", "sample_patches", "pink_noise", "dead_leaves"]
 __all__ += ["grating", "grating_set", "drifting_grating", "gabor_patch", "white_noise",
-            "sparse_noise", "aperture", "disc_grating", "annulus_grating", "plaid"]
+            "sparse_noise", "aperture", "disc_grating", "annulus_grating", "plaid",
+            "bar_aperture", "bar_grating"]

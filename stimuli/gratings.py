@@ -32,7 +32,10 @@ from ``r = R + edge / 2``; a disc narrower than the edge (``diameter <
 edge``) ramps over its own diameter instead (1 at the centre, 0 at
 ``r = diameter``), so the window grows continuously from an empty disc.
 An annulus is the difference of its two discs' windows, so it complements
-the inner disc with either edge.
+the inner disc with either edge. :func:`bar_aperture` and
+:func:`bar_grating` use a rectangle instead, ``length`` along the bars and
+``width`` across them, centred on ``center`` (hard edges only, the same
+strict-inside rule).
 
 Every generator returns images with the pixel axes last, ``(..., height,
 width)``; flatten them with ``stim.reshape(n, -1)`` to feed an encoder that
@@ -67,6 +70,8 @@ __all__ = [
     "disc_grating",
     "annulus_grating",
     "plaid",
+    "bar_aperture",
+    "bar_grating",
     "white_noise",
     "sparse_noise",
 ]
@@ -557,6 +562,118 @@ def annulus_grating(shape, orientation, frequency, inner_diameter, outer_diamete
     return _windowed(shape, orientation, frequency, phase, contrast, mean, center,
                      diameter=d_out, inner_diameter=inner_diameter, edge=edge,
                      outer_name="outer_diameter")
+
+
+def bar_aperture(shape, orientation, length, width, center=None):
+    """Window of a rectangle aligned with a grating's bars: 1 inside, 0 outside.
+
+    The rectangle is centred on ``center``; ``length`` runs along the bars
+    of a grating of the same ``orientation`` (perpendicular to its wave
+    vector) and ``width`` across them (along the wave vector). Hard edges,
+    as a hard disc: a pixel is inside when its centre lies strictly inside
+    the rectangle, ``|y'| < length / 2`` and ``|x'| < width / 2``, with
+    ``x' = u cos(theta) + v sin(theta)`` (across the bars, as in
+    :func:`grating`) and ``y' = -u sin(theta) + v cos(theta)`` (along them).
+
+    Parameters
+    ----------
+    shape : int or (height, width)
+        Image size in pixels.
+    orientation : float or array_like
+        Direction of the grating's wave vector in radians (module docstring):
+        0 gives a vertical rectangle (vertical bars), pi/2 a horizontal one.
+    length : float or array_like
+        Extent along the bars in pixels, >= 0 (0: an empty window).
+    width : float or array_like
+        Extent across the bars in pixels, >= 0.
+    center : (x0, y0), optional
+        Centre of the rectangle in pixels; default the middle of the patch.
+
+    Returns
+    -------
+    ndarray, shape broadcast(orientation, length, width) + (height, width)
+        Values 0 or 1, float64.
+
+    Raises
+    ------
+    ValueError
+        For a negative or non-finite ``length`` or ``width``, or as in
+        :func:`grating`.
+
+    Examples
+    --------
+    >>> w = bar_aperture(5, orientation=0.0, length=3.0, width=1.5)
+    >>> w.astype(int).tolist()[0], w.astype(int).tolist()[2], int(w.sum())
+    ([0, 0, 0, 0, 0], [0, 0, 1, 0, 0], 3)
+    """
+    u, v = patch_coordinates(shape, center)
+    length = _check_diameters(length, "length")
+    width = _check_diameters(width, "width")
+    p, _ = _broadcast_params(orientation=orientation, length=length, width=width)
+    c, s = np.cos(p["orientation"]), np.sin(p["orientation"])
+    across = u * c + v * s
+    along = -u * s + v * c
+    inside = (np.abs(along) < 0.5 * p["length"]) & (np.abs(across) < 0.5 * p["width"])
+    return inside.astype(np.float64)
+
+
+def bar_grating(shape, orientation, frequency, length, width, phase=0.0, contrast=1.0, mean=0.0,
+                center=None):
+    """A grating seen through a rectangle of ``length`` along its bars and ``width`` across.
+
+    ``mean + window * contrast * cos(2 pi f x' + phase)`` with the window of
+    :func:`bar_aperture` (hard edges): pixels outside the rectangle equal
+    ``mean``, pixels inside equal the full :func:`grating` with the same
+    parameters and centre. With ``width`` about one period (``1 /
+    frequency``) it is an optimal bar of growing ``length``, the stimulus of
+    length tuning and end-stopping (Hubel & Wiesel 1965; DeAngelis, Freeman &
+    Ohzawa 1994).
+
+    Parameters
+    ----------
+    shape : int or (height, width)
+        Image size in pixels.
+    orientation, frequency, phase, contrast : float or array_like
+        As in :func:`grating`; the phase is measured at ``center``.
+    length : float or array_like
+        Extent along the bars in pixels, >= 0.
+    width : float or array_like
+        Extent across the bars in pixels, >= 0.
+    mean : float, default 0.0
+        Background level, inside and outside the rectangle.
+    center : (x0, y0), optional
+        Centre of the rectangle and phase reference, in pixels; default the
+        middle of the patch.
+
+    Returns
+    -------
+    ndarray, shape broadcast(orientation, frequency, phase, contrast, length, width) + (height, width)
+        float64.
+
+    Raises
+    ------
+    ValueError
+        As in :func:`grating` and :func:`bar_aperture`, or for parameters
+        that do not broadcast together.
+
+    Examples
+    --------
+    >>> g = bar_grating(9, orientation=0.0, frequency=0.125, length=3.0, width=4.0)
+    >>> g[4].round(3).tolist(), int((g != 0).sum())
+    ([0.0, 0.0, 0.0, 0.707, 1.0, 0.707, 0.0, 0.0, 0.0], 9)
+    """
+    check_shape(shape)
+    check_frequency(frequency, "frequency")
+    length = _check_diameters(length, "length")
+    width = _check_diameters(width, "width")
+    mean = float(check_array(mean, "mean", ndim=0))
+    p, _ = _broadcast_params(orientation=orientation, frequency=frequency, phase=phase,
+                             contrast=contrast, length=length, width=width)
+    carrier = grating(shape, p["orientation"][..., 0, 0], p["frequency"][..., 0, 0],
+                      p["phase"][..., 0, 0], p["contrast"][..., 0, 0], center=center)
+    window = bar_aperture(shape, p["orientation"][..., 0, 0], p["length"][..., 0, 0],
+                          p["width"][..., 0, 0], center=center)
+    return mean + window * carrier
 
 
 def _windowed(shape, orientation, frequency, phase, contrast, mean, center, *, diameter,

@@ -45,6 +45,12 @@ Protocol
    cross-orientation suppression (:func:`v1model.analysis.cross_orientation_suppression`:
    full-field plaids, an orthogonal mask of growing contrast on a test
    grating of ``test_contrast``; mask phase averaged out).
+6. End-stopping at the highest contrast (:func:`v1model.analysis.length_tuning`):
+   bars of the unit's grating (:func:`stimuli.gratings.bar_grating`, hard
+   edges), one period (``1 / frequency``) wide across the bars, of
+   ``n_lengths`` lengths up to a bar crossing the patch, summarised by the
+   preferred length and ESI = (R_peak - R_longest) / R_peak
+   (:func:`v1model.analysis.end_stopping`).
 
 What could not be checked
 -------------------------
@@ -52,8 +58,7 @@ The paper's text was not readable from here (only its abstract), so its
 dictionary size, λ, contrasts and population numbers (fraction of
 suppressed units, SI distribution) are not quoted or compared; ``si_threshold``
 = 0.1 is a common cut-off for "suppressed" in the physiology literature,
-not necessarily the paper's. End-stopping (bars of growing length) is not
-measured.
+not necessarily the paper's (it is also the cut-off for "end-stopped").
 
 What the runs show (skimage images)
 -----------------------------------
@@ -68,6 +73,14 @@ facilitates about as many, so the population shows no net suppression
 (the linear control: 0 to rounding). Quick runs (9-10 units) give median
 indices of 0.045 and 0.013 (seeds 0, 1) — too few units to call it an
 effect.
+
+End-stopping is weak. Full run, seed 0 (bars one period wide, amplitude
+1.0): median ESI 0.033 for LCA, 17% of units above 0.1 (the most
+end-stopped 0.31), against 0 for the linear control (none above 0.1, at
+most 0.017: a linear unit sums along its bars). On the quick 8x8 patches
+the longest bar reaches only a few pixels past an atom's envelope and no
+unit is end-stopped: median ESI 0 for both models on seeds 0 and 1 (the
+most end-stopped LCA unit 0.053 / 0.060, the control's 0.007 / 0.009).
 
 A 2x overcomplete dictionary strengthens both effects (16x16, 512 atoms:
 ``v1model study run olshausen-field-1996 -p n_atoms=512``, 8.7 min on a
@@ -121,6 +134,7 @@ def run(
     lam: float | None = None,
     contrasts=(0.1, 1.0),
     n_diameters: int | None = None,
+    n_lengths: int | None = None,
     test_contrast: float = 0.5,
     mask_contrasts=(0.125, 0.25, 0.5, 1.0),
     n_orientations: int = 16,
@@ -156,6 +170,9 @@ def run(
     n_diameters : int, optional
         Diameters evenly spaced up to a full-field grating (24 quick, 32
         full).
+    n_lengths : int, optional
+        Bar lengths of the length-tuning curves, evenly spaced up to a bar
+        crossing the patch (24 quick, 32 full).
     test_contrast : float, default 0.5
         Amplitude of the test grating of the cross-orientation protocol.
     mask_contrasts : sequence of float, default (0.125, 0.25, 0.5, 1.0)
@@ -168,7 +185,8 @@ def run(
         Smallest distance (pixels) from a unit's Gabor centre to the
         outermost pixel centres of the patch.
     si_threshold : float, default 0.1
-        A unit counts as surround-suppressed when SI > ``si_threshold``.
+        A unit counts as surround-suppressed when SI > ``si_threshold``, as
+        end-stopped when ESI > ``si_threshold``.
     progress : bool
 
     Returns
@@ -180,14 +198,18 @@ def run(
         unit, contrast), ``diameter_ratio`` (model, unit: preferred diameter
         at the highest / the lowest contrast), ``xos_response`` and
         ``xos_relative`` (model, unit, mask_contrast), ``xos_index`` (model,
-        unit: 1 - R(test + largest mask) / R(test)), the units' gratings and
-        centres; ``dictionary`` (atom, y, x). Summaries in attrs, per model
+        unit: 1 - R(test + largest mask) / R(test)), ``length_response``
+        (model, unit, length) at the highest contrast, ``preferred_length``
+        and ``end_stopping_index`` (model, unit: ESI = (R_peak -
+        R_longest) / R_peak), ``bar_width`` (model, unit), the units'
+        gratings and centres; ``dictionary`` (atom, y, x). Summaries in attrs, per model
         ``m``: ``median_si_m`` and ``fraction_suppressed_m`` (SI >
         ``si_threshold``) at the highest contrast, ``median_si_low_m`` at
         the lowest, ``median_diameter_ratio_m``,
         ``fraction_diameter_smaller_m`` (ratio < 1) and
         ``fraction_diameter_not_larger_m`` (ratio <= 1),
-        ``median_xos_m``; ``n_units``; every parameter.
+        ``median_xos_m``, ``median_esi_m`` and ``fraction_end_stopped_m``
+        (ESI > ``si_threshold``); ``n_units``; every parameter.
     """
     from studies._defaults import quick_default
     from studies._learned import check_dictionary_source, learned_dictionary
@@ -204,6 +226,7 @@ def run(
     if len(con) < 2:
         raise ValueError(f"contrasts needs at least two values (low and high), got {contrasts!r}")
     n_diameters = check_int(quick_default(n_diameters, quick, 24, 32), "n_diameters", minimum=2)
+    n_lengths = check_int(quick_default(n_lengths, quick, 24, 32), "n_lengths", minimum=2)
     test_contrast = check_positive(test_contrast, "test_contrast")
     masks = check_array(mask_contrasts, "mask_contrasts", ndim=1)
     if np.any(masks < 0):
@@ -218,9 +241,9 @@ def run(
     check_dictionary_source(dictionary, n_updates)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
-    from v1model.analysis import (cross_orientation_suppression, fit_gabor, grating_responses,
-                                  reliable_gabor_fits, size_tuning, surround_suppression,
-                                  tuning_curves)
+    from v1model.analysis import (cross_orientation_suppression, end_stopping, fit_gabor,
+                                  grating_responses, length_tuning, reliable_gabor_fits,
+                                  size_tuning, surround_suppression, tuning_curves)
     from v1model.inference import lca
 
     atoms, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
@@ -255,7 +278,7 @@ def run(
                          f"with lam={lam:g}; raise the lowest contrast")
     centers = np.stack([x0[units], y0[units]], axis=1)
 
-    size, summary, xos = {}, {}, {}
+    size, summary, xos, length, ends = {}, {}, {}, {}, {}
     for name, encoder in encoders.items():
         o, f = (p[units] for p in preferences[name])
         size[name] = size_tuning(encoder, (h, w), o, f, centers=centers, units=units,
@@ -265,6 +288,11 @@ def run(
         xos[name] = cross_orientation_suppression(
             encoder, (h, w), o, f, centers=centers, units=units, test_contrast=test_contrast,
             mask_contrasts=masks, phases=n_phases, mask_phases=n_mask_phases, progress=progress)
+        # end-stopping: bars one period wide (length_tuning's default) at the high contrast
+        length[name] = length_tuning(encoder, (h, w), o, f, centers=centers, units=units,
+                                     lengths=n_lengths, contrasts=con[-1:], phases=n_phases,
+                                     progress=progress)
+        ends[name] = end_stopping(length[name])
 
     def stack(parts, var):
         return np.stack([parts[m][var].values for m in MODELS])
@@ -276,6 +304,8 @@ def run(
         "atom_index": ("unit", units, {"units": "1", "long_name": "atom of the probed unit"}),
         "contrast": ("contrast", con, {"units": "1", "long_name": "grating amplitude"}),
         "diameter": ("diameter", diam, {"units": "pixel"}),
+        "length": ("length", length["lca"]["length"].values, {"units": "pixel",
+                   "long_name": "bar length (along the bars)"}),
         "mask_contrast": ("mask_contrast", xos["lca"]["mask_contrast"].values,
                           {"units": "1", "long_name": "mask amplitude"}),
         "atom": np.arange(n_atoms), "y": np.arange(h), "x": np.arange(w),
@@ -302,6 +332,20 @@ def run(
                             {"units": "1", "long_name": "response to the mask alone"})
     ds["xos_index"] = (("model", "unit"), stack(xos, "suppression_index"),
                        {"units": "1", "long_name": "1 - R(test + largest mask) / R(test)"})
+    ds["length_response"] = (("model", "unit", "length"),
+                             stack(length, "response")[:, :, 0],
+                             {"units": "1", "long_name": f"response to a grating bar of "
+                              f"amplitude {con[-1]:g}, one period wide (rectified, max over "
+                              f"phase)"})
+    ds["preferred_length"] = (("model", "unit"), stack(ends, "preferred_length")[:, :, 0],
+                              {"units": "pixel", "long_name": "bar length of the peak "
+                               "response"})
+    ds["end_stopping_index"] = (("model", "unit"), stack(ends, "end_stopping_index")[:, :, 0],
+                                {"units": "1", "long_name": "ESI = (R_peak - R_longest) / "
+                                 "R_peak"})
+    ds["bar_width"] = (("model", "unit"), stack(length, "bar_width"),
+                       {"units": "pixel", "long_name": "bar width: one period of the "
+                        "preferred grating"})
     ds["grating_orientation"] = (("model", "unit"), stack(size, "grating_orientation"),
                                  {"units": "rad", "long_name": "preferred orientation"})
     ds["grating_frequency"] = (("model", "unit"), stack(size, "grating_frequency"),
@@ -317,7 +361,7 @@ def run(
 
     attrs = dict(study=NAME, reference=REFERENCE, quick=int(quick), seed=seed, source=source,
                  images=str(images), lam=lam, contrasts=con.tolist(),
-                 n_diameters=n_diameters, test_contrast=test_contrast,
+                 n_diameters=n_diameters, n_lengths=n_lengths, test_contrast=test_contrast,
                  mask_contrasts=masks.tolist(), n_orientations=n_orientations,
                  n_frequencies=n_frequencies, n_phases=n_phases, n_mask_phases=n_mask_phases,
                  margin=margin, si_threshold=si_threshold, threshold="soft, rectified",
@@ -328,6 +372,7 @@ def run(
         si = ds["suppression_index"].sel(model=m).values
         ratio = ds["diameter_ratio"].sel(model=m).values
         xi = ds["xos_index"].sel(model=m).values
+        esi = ds["end_stopping_index"].sel(model=m).values
         attrs.update({
             f"median_si_{m}": float(np.nanmedian(si[:, -1])),
             f"median_si_low_{m}": float(np.nanmedian(si[:, 0])),
@@ -337,6 +382,8 @@ def run(
             f"fraction_diameter_not_larger_{m}": float(np.mean(ratio <= 1)),
             f"median_xos_{m}": float(np.nanmedian(xi)),
             f"fraction_xos_{m}": float(np.mean(xi > si_threshold)),
+            f"median_esi_{m}": float(np.nanmedian(esi)),
+            f"fraction_end_stopped_{m}": float(np.mean(esi > si_threshold)),
         })
     ds.attrs.update(attrs)
     return ds
@@ -349,7 +396,8 @@ def _example_units(ds, n=4):
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """Example size-tuning curves, SI histograms, preferred diameters, cross-orientation."""
+    """Example size-tuning curves, SI histograms, preferred diameters, cross-orientation,
+    length-tuning curves and ESI histograms."""
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot
 
@@ -443,4 +491,36 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     ax.legend(fontsize=8)
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_cross_orientation.png"))
+
+    # 5. end-stopping: length tuning of the most end-stopped LCA units, ESI histograms
+    if "end_stopping_index" in ds:
+        esi_lca = np.nan_to_num(ds["end_stopping_index"].sel(model="lca").values, nan=-1.0)
+        examples = np.argsort(-esi_lca, kind="stable")[: min(3, ds.sizes["unit"])]
+        L = ds["length"].values
+        fig, axes = plt.subplots(1, len(examples) + 1, figsize=(3.2 * (len(examples) + 1), 3.6),
+                                 squeeze=False)
+        axes = axes[0]
+        for ax, u in zip(axes, examples):
+            for i, m in enumerate(MODELS):
+                r = ds["length_response"].sel(model=m).values[u]
+                peak = r.max() if r.max() > 0 else 1.0
+                esi = ds["end_stopping_index"].sel(model=m).values[u]
+                ax.plot(L, r / peak, "-", color=f"C{i}", label=f"{m}: ESI {esi:.2f}")
+            ax.set(title=f"atom {int(ds['atom_index'].values[u])}", xlabel="bar length (pixels)",
+                   ylim=(0, 1.08))
+            ax.legend(fontsize=7, loc="lower right")
+        axes[0].set_ylabel("response / peak")
+        ax = axes[-1]
+        for i, m in enumerate(MODELS):
+            esi = ds["end_stopping_index"].sel(model=m).values
+            esi = esi[np.isfinite(esi)]
+            ax.hist(np.clip(esi, 0, 1), bins=bins, alpha=0.6, color=f"C{i}",
+                    label=f"{m}: median {a.get(f'median_esi_{m}', np.nan):.2f}, "
+                          f"{a.get(f'fraction_end_stopped_{m}', np.nan):.0%} > {thr:g}")
+        ax.axvline(thr, color="0.3", ls="--", lw=0.8)
+        ax.set(xlabel="end-stopping index (R_peak - R_longest) / R_peak", ylabel="units")
+        ax.legend(fontsize=7)
+        fig.suptitle(f"End-stopping: bars one period wide, amplitude {con[hi]:g}", fontsize=10)
+        fig.tight_layout()
+        paths.append(save_figure(fig, outdir / f"{NAME}_end_stopping.png"))
     return paths

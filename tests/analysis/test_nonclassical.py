@@ -235,3 +235,121 @@ def test_surround_suppression_input_is_checked():
         surround_suppression(ok, peak_fraction=1.5)
     with pytest.raises(ValueError, match=r"peak_fraction must be in \(0, 1\]"):
         surround_suppression(ok, peak_fraction=0.0)
+
+
+# --- length tuning and end-stopping -------------------------------------------------------
+
+from stimuli import bar_aperture  # noqa: E402
+from v1model.analysis import end_stopping, length_tuning  # noqa: E402
+
+
+def test_linear_gabor_unit_is_not_end_stopped(gabor_atoms):
+    """Rectified linear Gabor units: a bar one period wide at the atom's orientation,
+    frequency and centre drives it by the atom summed over the bar; along the bars the
+    envelope is a positive Gaussian, so the response grows until the bar covers it and
+    stays: ESI < 0.01, the peak within 1% of the longest bar's response."""
+    D = gabor_atoms
+    o, f, centers = _probe(D)
+    ds = length_tuning(lambda X: np.maximum(X @ D.T, 0.0), SHAPE, o, f, centers=centers,
+                       lengths=40, contrasts=[0.2, 1.0], phases=16)
+    assert ds.response.dims == ("atom", "contrast", "length")
+    assert ds.response.attrs["units"] == "1" and ds.length.attrs["units"] == "pixel"
+    np.testing.assert_allclose(ds.bar_width.values, 1.0 / np.array(f))
+    assert ds.bar_width.attrs["units"] == "pixel"
+    # the longest bar crosses the patch from both centres
+    assert ds.length.values[-1] == pytest.approx(2 * np.hypot(14.5, 23 - 10.0) + 1, rel=1e-12)
+    s = end_stopping(ds)
+    assert s.end_stopping_index.dims == ("atom", "contrast")
+    assert s.end_stopping_index.attrs["units"] == "1"
+    assert s.preferred_length.attrs["units"] == "pixel"
+    assert np.all(s.end_stopping_index.values < 0.01)
+    np.testing.assert_allclose(ds.response.values[:, 1], 5 * ds.response.values[:, 0],
+                               rtol=1e-9)
+    np.testing.assert_allclose(s.preferred_length_ratio.values, 1.0)
+    # the bar's length runs along the atom's bars: a bar turned by 90 degrees (same
+    # width and centre) drives the unit far less than the optimal bar once both are long
+    turned = length_tuning(lambda X: np.maximum(X @ D.T, 0.0), SHAPE, np.array(o) + np.pi / 2,
+                           f, centers=centers, lengths=[40.0], width=1.0 / np.array(f),
+                           contrasts=[1.0], phases=16)
+    assert np.all(turned.response.values[:, 0, 0] < 0.5 * ds.response.values[:, 1, -1])
+
+
+@pytest.mark.parametrize("orientation", [0.0, 0.6, 2.2])
+def test_hand_built_end_zones_give_the_hand_computed_esi(orientation):
+    """Two units whose output is (centre drive - w * end-zone drive), rectified: the
+    centre drive is the stimulus summed over a bar of length 6 and width 3, the end
+    zones the two stretches of the same bar from length 6 to 14. For a uniform
+    'grating' (frequency ~0, phase 0) of contrast c in a bar of width 3 and length L
+    the response is c (N_c(L) - w N_e(L)) with N the pixel counts: the peak is at the
+    first bar holding the centre and ESI = w N_e / N_c."""
+    shape, center, width = 21, (10.0, 10.0), 3.0
+    centre_w = bar_aperture(shape, orientation, 6.0, width, center).ravel()
+    ends_w = bar_aperture(shape, orientation, 14.0, width, center).ravel() - centre_w
+    weights = np.array([0.1, 0.05])
+    W = centre_w[None, :] - weights[:, None] * ends_w[None, :]
+
+    def encoder(X):
+        return np.maximum(X @ W.T, 0.0)
+
+    lengths = np.arange(1.0, 31.0)
+    ds = length_tuning(encoder, shape, [orientation] * 2, [1e-6, 1e-6],
+                       centers=[center, center], lengths=lengths, width=width,
+                       contrasts=[0.5, 1.0], phases=[0.0])
+    s = end_stopping(ds)
+    n_c, n_e = centre_w.sum(), ends_w.sum()
+    assert n_c > 0 and n_e > 0
+    expected = weights * n_e / n_c
+    np.testing.assert_allclose(s.end_stopping_index.values,
+                               np.repeat(expected[:, None], 2, 1), rtol=1e-6)
+    # the peak: the shortest bar holding the whole centre (L = 5 or 6 on the pixel grid)
+    holds = [np.all(bar_aperture(shape, orientation, L, width, center).ravel() >= centre_w)
+             for L in lengths]
+    assert np.all(s.preferred_length.values == lengths[np.argmax(holds)])
+    assert lengths[np.argmax(holds)] in (5.0, 6.0)
+    np.testing.assert_allclose(s.peak_response.values[:, 1], n_c, rtol=1e-6)
+    np.testing.assert_allclose(s.longest_response.values[:, 1], n_c - weights * n_e,
+                               rtol=1e-6)
+
+
+def test_end_stopping_summary_on_given_curves_matches_surround_suppression():
+    curves = np.array([[[1.0, 4.0, 3.0, 2.0], [2.0, 3.0, 4.0, 4.0]],
+                       [[0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]]])
+    coords = {"atom": [3, 7], "contrast": [0.1, 0.8]}
+    lt = xr.Dataset({"response": (("atom", "contrast", "length"), curves)},
+                    coords={**coords, "length": [2.0, 4.0, 6.0, 8.0]})
+    st = xr.Dataset({"response": (("atom", "contrast", "diameter"), curves)},
+                    coords={**coords, "diameter": [2.0, 4.0, 6.0, 8.0]})
+    e, s = end_stopping(lt), surround_suppression(st)
+    np.testing.assert_array_equal(e.end_stopping_index.values, s.suppression_index.values)
+    np.testing.assert_array_equal(e.preferred_length.values, s.preferred_diameter.values)
+    np.testing.assert_array_equal(e.preferred_length_ratio.values,
+                                  s.preferred_diameter_ratio.values)
+    np.testing.assert_allclose(e.end_stopping_index.values[0], [0.5, 0.0])
+    assert e.atom.values.tolist() == [3, 7]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(lengths=[0.0, 3.0]), r"lengths must be > 0 pixels, got min 0\.0"),
+    (dict(width=0.0), r"width must be > 0 pixels, got min 0\.0"),
+    (dict(width=[1.0, 2.0, 3.0]), r"width must be one value or one per selected unit"),
+    (dict(contrasts=[-0.1]), r"contrasts must be > 0, got min -0\.1"),
+    (dict(units=[0, 5]), r"units index 5 but the encoder has 2 units"),
+    (dict(rectify="half"), r"rectify must be one of"),
+    (dict(frequency=0.7), r"frequency must be in \(0, 0\.5\]"),
+])
+def test_length_tuning_arguments_are_checked(gabor_atoms, kwargs, match):
+    D = gabor_atoms
+    args = dict(orientation=[0.5, 2.0], frequency=[0.16, 0.21], lengths=[4.0, 8.0])
+    args.update(kwargs)
+    o, f = args.pop("orientation"), args.pop("frequency")
+    with pytest.raises(ValueError, match=match):
+        length_tuning(lambda X: X @ D.T, SHAPE, o, f, **args)
+
+
+def test_end_stopping_input_is_checked():
+    with pytest.raises(TypeError, match="tuning must be the Dataset returned by length_tuning"):
+        end_stopping(np.zeros((2, 2, 2)))
+    size = xr.Dataset({"response": (("atom", "contrast", "diameter"), np.ones((1, 1, 2)))},
+                      coords={"diameter": [1.0, 2.0]})
+    with pytest.raises(ValueError, match=r"dimensions \('atom', 'contrast', 'length'\)"):
+        end_stopping(size)

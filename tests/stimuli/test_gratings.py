@@ -255,3 +255,68 @@ def test_plaid_is_the_sum_of_its_gratings():
 def test_aperture_arguments_are_checked(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# --- bars (length tuning) -------------------------------------------------------------------
+
+from stimuli import bar_aperture, bar_grating  # noqa: E402
+
+
+@pytest.mark.parametrize("orientation, center", [(0.0, None), (0.6, (4.0, 7.5)),
+                                                 (2.3, (9.2, 5.0)), (np.pi / 2, (6.0, 6.0))])
+def test_bar_grating_is_the_grating_inside_the_rectangle_and_the_mean_outside(orientation,
+                                                                               center):
+    """Inside = the full grating with the same centre (same phase reference), outside =
+    the mean; the rectangle's long side runs along the grating's bars: along them the
+    grating is constant, across them x' = u cos + v sin (y up, as in grating)."""
+    shape, length, width, mean = (13, 15), 7.0, 3.5, 0.2
+    g = bar_grating(shape, orientation, 0.2, length, width, phase=0.4, contrast=0.8, mean=mean,
+                    center=center)
+    full = grating(shape, orientation, 0.2, phase=0.4, contrast=0.8, mean=mean, center=center)
+    h, w = shape
+    x0, y0 = ((w - 1) / 2, (h - 1) / 2) if center is None else center
+    y, x = np.mgrid[0:h, 0:w]
+    u, v = x - x0, -(y - y0)
+    across = u * np.cos(orientation) + v * np.sin(orientation)
+    along = -u * np.sin(orientation) + v * np.cos(orientation)
+    inside = (np.abs(along) < length / 2) & (np.abs(across) < width / 2)
+    assert 10 < inside.sum() < inside.size
+    np.testing.assert_allclose(g[inside], full[inside], atol=1e-12)
+    np.testing.assert_array_equal(g[~inside], mean)
+    # the grating is constant along its bars: the rectangle's long axis is iso-phase
+    np.testing.assert_allclose(full - mean, 0.8 * np.cos(2 * np.pi * 0.2 * across + 0.4),
+                               atol=1e-12)
+    np.testing.assert_array_equal(bar_aperture(shape, orientation, length, width, center),
+                                  inside.astype(float))
+
+
+def test_bar_orientation_zero_is_a_vertical_rectangle_and_pi_over_two_horizontal():
+    vertical = bar_aperture(9, 0.0, length=5.0, width=1.0)  # column 4, rows 2..6
+    expected = np.zeros((9, 9))
+    expected[2:7, 4] = 1.0
+    np.testing.assert_array_equal(vertical, expected)
+    np.testing.assert_array_equal(bar_aperture(9, np.pi / 2, length=5.0, width=1.0),
+                                  expected.T)
+    # strictly inside: a length of exactly 2 k + 1 keeps 2 k + 1 pixels, 2 k keeps 2 k - 1
+    assert bar_aperture(9, 0.0, 4.0, 1.0).sum() == 3.0
+    assert bar_aperture(9, 0.0, 0.0, 1.0).sum() == 0.0
+
+
+def test_bar_grating_broadcasts_and_a_long_wide_bar_is_the_full_grating():
+    g = bar_grating(10, [0.0, 1.0], 0.1, [[3.0], [40.0]], 40.0, phase=0.2)
+    assert g.shape == (2, 2, 10, 10)
+    np.testing.assert_allclose(g[1], grating(10, [0.0, 1.0], 0.1, phase=0.2), atol=1e-12)
+    assert np.all((g[0] != 0).sum(axis=(-2, -1)) < 100)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: bar_aperture(8, 0.0, -1.0, 2.0), r"length must be >= 0 pixels, got -1\.0"),
+    (lambda: bar_aperture(8, 0.0, 3.0, -2.0), r"width must be >= 0 pixels, got -2\.0"),
+    (lambda: bar_grating(8, 0.0, 0.2, np.inf, 2.0), r"length contains 1 non-finite"),
+    (lambda: bar_grating(8, 0.0, 0.7, 3.0, 2.0), r"frequency must be in \[0, 0\.5\]"),
+    (lambda: bar_grating(8, 0.0, 0.2, [1.0, 2.0], [1.0, 2.0, 3.0]), r"do not broadcast"),
+    (lambda: bar_grating(8, 0.0, 0.2, 3.0, 2.0, center=(1.0,)), r"center must be \(x0, y0\)"),
+])
+def test_bar_arguments_are_checked(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -3,7 +3,8 @@
 - :mod:`.gabor`: Gabor fits of atoms and receptive fields (Ringach's nx, ny);
 - :mod:`.mapping`: receptive fields of any encoder by reverse correlation;
 - :mod:`.tuning`: grating protocols, tuning curves, contrast response;
-- :mod:`.nonclassical`: size tuning, surround and cross-orientation suppression;
+- :mod:`.nonclassical`: size tuning, surround and cross-orientation suppression,
+  length tuning and end-stopping;
 - :mod:`.sparseness`: activity ratios, local/sparse/dense, sparseness indices;
 - :mod:`.coherence`: mutual coherence and the Babel function;
 - :mod:`.auditory`: frequency tuning and temporal envelope of time-domain (audio) kernels.
@@ -13,7 +14,8 @@ from .auditory import BANDWIDTH_LEVELS_DB, auditory_tuning, bandwidth_fit, erb_b
 from .coherence import babel, coactive_babel, mutual_coherence
 from .gabor import GABOR_LIKE_R2, GABOR_PARAMS, fit_gabor, gabor_model, reliable_gabor_fits
 from .mapping import cosine_similarity, map_receptive_fields
-from .nonclassical import cross_orientation_suppression, size_tuning, surround_suppression
+from .nonclassical import (cross_orientation_suppression, end_stopping, length_tuning,
+                           size_tuning, surround_suppression)
 from .sparseness import (
     activity_ratio,
     code_class,
@@ -42,6 +44,7 @@ __all__ = [
     "grating_responses", "tuning_curves", "drifting_grating_responses", "contrast_response",
     "circular_variance", "naka_rushton",
     "size_tuning", "surround_suppression", "cross_orientation_suppression",
+    "length_tuning", "end_stopping",
     "activity_ratio", "mean_active_count", "code_class", "treves_rolls", "vinje_gallant",
     "lifetime_sparseness", "population_sparseness", "hoyer_sparseness", "kurtosis",
     "dead_units", "sparseness",

@@ -1,5 +1,5 @@
 """Nonclassical receptive-field protocols: size tuning, surround suppression,
-cross-orientation suppression.
+cross-orientation suppression, length tuning and end-stopping.
 
 Every unit is probed with its own stimulus: a grating at the unit's preferred
 orientation and spatial frequency (e.g. ``peak_orientation`` and
@@ -31,7 +31,11 @@ measured on the grid) and the suppression index
 largest grating (full field; Cavanaugh, Bair & Movshon 2002; DeAngelis,
 Freeman & Ohzawa 1994 use the same ratio); the cross-orientation
 suppression index ``1 - R(test + mask) / R(test)`` at the largest mask
-contrast.
+contrast; for length tuning (bars of growing length,
+:func:`~stimuli.gratings.bar_grating`) the preferred length and the
+end-stopping index ``ESI = (R_peak - R_longest) / R_peak`` (DeAngelis,
+Freeman & Ohzawa 1994; Bolz & Gilbert 1986), the same ratio along the
+bars.
 """
 
 from __future__ import annotations
@@ -44,7 +48,8 @@ from ..validation import (check_array, check_bool, check_choice, check_int, chec
 from ._common import check_encoder, image_shape
 from .tuning import RECTIFY, _encode_batches, _grid_or_count, _rectify
 
-__all__ = ["size_tuning", "surround_suppression", "cross_orientation_suppression"]
+__all__ = ["size_tuning", "surround_suppression", "cross_orientation_suppression",
+           "length_tuning", "end_stopping"]
 
 
 def _unit_parameters(orientation, frequency, centers, units, shape):
@@ -252,6 +257,50 @@ def size_tuning(
     return ds
 
 
+def _curve_summary(tuning, dim, source, peak_fraction):
+    """Peak, preferred ``dim``, response at the largest ``dim`` and suppression index of
+    the (atom, contrast, ``dim``) curves of ``tuning`` (the output of ``source``); NaN
+    for units that never respond. Also the preferred value at the highest contrast over
+    that at the lowest (NaN with one contrast)."""
+    if not isinstance(tuning, xr.Dataset) or "response" not in tuning:
+        raise TypeError(f"tuning must be the Dataset returned by {source} (with a "
+                        f"'response' variable), got {describe(tuning)}")
+    dims = ("atom", "contrast", dim)
+    got = tuple(tuning["response"].dims)
+    if sorted(got) != sorted(dims):
+        raise ValueError(f"tuning['response'] must have the dimensions {dims} of {source}'s "
+                         f"output, got {got}")
+    if dim not in tuning.coords:
+        raise ValueError(f"tuning lacks the '{dim}' coordinate (pixels) of {source}'s "
+                         "output")
+    R = check_array(tuning["response"].transpose(*dims).values, "tuning['response']", ndim=3)
+    if R.min() < 0:
+        raise ValueError(f"tuning['response'] must be non-negative (rectified responses), got "
+                         f"a minimum of {R.min():.6g}")
+    d = check_array(tuning[dim].values, f"tuning['{dim}']", ndim=1)
+    peak_fraction = check_probability(peak_fraction, "peak_fraction", open_interval=False)
+    if peak_fraction == 0:
+        raise ValueError("peak_fraction must be in (0, 1], got 0")
+    order = np.argsort(d, kind="stable")
+    d, R = d[order], R[..., order]
+    peak = R.max(axis=-1)
+    alive = peak > 0
+    reached = R >= peak_fraction * peak[..., None]
+    first = np.argmax(reached, axis=-1)
+    pref = np.where(alive, d[first], np.nan)
+    largest = R[..., -1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        si = np.where(alive, (peak - largest) / np.where(alive, peak, 1.0), np.nan)
+    ratio = np.full(R.shape[0], np.nan)
+    if R.shape[1] > 1:
+        con = (tuning["contrast"].values if "contrast" in tuning.coords
+               else np.arange(R.shape[1]))
+        lo, hi = int(np.argmin(con)), int(np.argmax(con))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = pref[:, hi] / pref[:, lo]
+    return (pref, np.where(alive, peak, np.nan), np.where(alive, largest, np.nan), si, ratio)
+
+
 def surround_suppression(tuning: xr.Dataset, *, peak_fraction: float = 1.0) -> xr.Dataset:
     """Preferred diameter and suppression index of size-tuning curves.
 
@@ -306,52 +355,18 @@ def surround_suppression(tuning: xr.Dataset, *, peak_fraction: float = 1.0) -> x
     >>> float(s.preferred_diameter[0, 0]), float(s.suppression_index[0, 0])
     (4.0, 0.25)
     """
-    if not isinstance(tuning, xr.Dataset) or "response" not in tuning:
-        raise TypeError(f"tuning must be the Dataset returned by size_tuning (with a "
-                        f"'response' variable), got {describe(tuning)}")
-    dims = ("atom", "contrast", "diameter")
-    got = tuple(tuning["response"].dims)
-    if sorted(got) != sorted(dims):
-        raise ValueError(f"tuning['response'] must have the dimensions {dims} of size_tuning's "
-                         f"output, got {got}")
-    if "diameter" not in tuning.coords:
-        raise ValueError("tuning lacks the 'diameter' coordinate (pixels) of size_tuning's "
-                         "output")
-    R = check_array(tuning["response"].transpose(*dims).values, "tuning['response']", ndim=3)
-    if R.min() < 0:
-        raise ValueError(f"tuning['response'] must be non-negative (rectified responses), got "
-                         f"a minimum of {R.min():.6g}")
-    d = check_array(tuning["diameter"].values, "tuning['diameter']", ndim=1)
-    peak_fraction = check_probability(peak_fraction, "peak_fraction", open_interval=False)
-    if peak_fraction == 0:
-        raise ValueError("peak_fraction must be in (0, 1], got 0")
-    order = np.argsort(d, kind="stable")
-    d, R = d[order], R[..., order]
-    peak = R.max(axis=-1)
-    alive = peak > 0
-    reached = R >= peak_fraction * peak[..., None]
-    first = np.argmax(reached, axis=-1)
-    pref = np.where(alive, d[first], np.nan)
-    largest = R[..., -1]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        si = np.where(alive, (peak - largest) / np.where(alive, peak, 1.0), np.nan)
+    pref, peak, largest, si, ratio = _curve_summary(tuning, "diameter", "size_tuning",
+                                                    peak_fraction)
     ds = xr.Dataset(coords={k: tuning[k] for k in ("atom", "contrast") if k in tuning.coords})
     ds["preferred_diameter"] = (("atom", "contrast"), pref, {"units": "pixel", "long_name":
                                 "diameter of the peak response" if peak_fraction == 1 else
                                 f"smallest diameter reaching {peak_fraction:g} of the peak"})
-    ds["peak_response"] = (("atom", "contrast"), np.where(alive, peak, np.nan),
+    ds["peak_response"] = (("atom", "contrast"), peak,
                            {"units": "1", "long_name": "largest response over diameters"})
-    ds["largest_response"] = (("atom", "contrast"), np.where(alive, largest, np.nan),
+    ds["largest_response"] = (("atom", "contrast"), largest,
                               {"units": "1", "long_name": "response to the largest disc"})
     ds["suppression_index"] = (("atom", "contrast"), si, {"units": "1", "long_name":
                                "(R_peak - R_largest) / R_peak"})
-    ratio = np.full(R.shape[0], np.nan)
-    if R.shape[1] > 1:
-        con = (tuning["contrast"].values if "contrast" in tuning.coords
-               else np.arange(R.shape[1]))
-        lo, hi = int(np.argmin(con)), int(np.argmax(con))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = pref[:, hi] / pref[:, lo]
     ds["preferred_diameter_ratio"] = ("atom", ratio, {"units": "1", "long_name":
                                       "preferred diameter at the highest contrast / at the "
                                       "lowest"})
@@ -542,4 +557,228 @@ def cross_orientation_suppression(
     ds.attrs.update(analysis="cross-orientation suppression", test_contrast=test_contrast,
                     mask_offset=offset, n_phases=len(ph), n_mask_phases=n_mp, edge=edge,
                     rectify=rectify, height=h, width=w)
+    return ds
+
+
+def length_tuning(
+    encoder,
+    shape,
+    orientation,
+    frequency,
+    *,
+    centers=None,
+    lengths=16,
+    width=None,
+    contrasts=(0.1, 1.0),
+    phases=8,
+    units=None,
+    rectify: str = "positive",
+    batch_size: int = 4096,
+    progress: bool = False,
+) -> xr.Dataset:
+    """Length-tuning curves: response to an optimal bar against its length.
+
+    Unit ``units[k]`` is shown bar gratings (:func:`stimuli.gratings.bar_grating`,
+    hard edges) at ``orientation[k]``, ``frequency[k]``, centred on
+    ``centers[k]`` (also the phase reference), ``width[k]`` pixels across
+    the bars and of every length (along the bars), contrast and phase; its
+    response is the maximum over phases of its rectified output (module
+    docstring), as in :func:`size_tuning`.
+
+    The width defaults to one period of the unit's grating, ``1 /
+    frequency[k]``: the bar then covers the central subregion of a Gabor
+    receptive field and half of each flank (a Gabor's envelope s.d. across
+    the bars is typically 0.3 - 0.5 periods, Ringach 2002), so that growing
+    the bar probes the field along its bars only.
+
+    Parameters
+    ----------
+    encoder : callable
+        ``encoder(X) -> R``, ``X`` (n, height * width), ``R`` (n, n_units).
+    shape : int or (height, width)
+        Patch size in pixels.
+    orientation, frequency : float or array_like, shape (n_selected,)
+        Each selected unit's grating (radians; cycles/pixel in (0, 0.5]).
+    centers : array_like, shape (2,) or (n_selected, 2), optional
+        Receptive-field centres ``(x0, y0)`` in pixels; default the middle
+        of the patch.
+    lengths : int or array_like, default 16
+        Bar lengths in pixels (> 0). An int n gives n values evenly spaced
+        from ``lmax / n`` to ``lmax``, ``lmax`` twice the farthest pixel's
+        distance from every selected centre plus one pixel: the longest bar
+        then crosses the whole patch for every unit.
+    width : float or array_like, shape (n_selected,), optional
+        Bar width across the bars in pixels (> 0); default one period,
+        ``1 / frequency``, per unit.
+    contrasts : array_like, default (0.1, 1.0)
+        Grating amplitudes (> 0) in the units of the encoder's input.
+    phases : int or array_like, default 8
+        Radians; an int n gives n values evenly spaced over [0, 2 pi).
+    units : array_like of int, optional
+        The encoder's units to measure; default ``0 ... n_selected - 1``.
+    rectify : {"positive", "abs", "none"}, default "positive"
+        How signed responses become rates.
+    batch_size : int, default 4096
+        Stimuli per encoder call.
+    progress : bool, default False
+        Show a progress bar over batches.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``response`` (atom, contrast, length), the rectified response (max
+        over phase); ``bar_width`` (pixel), ``grating_orientation`` (rad),
+        ``grating_frequency`` (cycles/pixel), ``center_x``, ``center_y``
+        (pixel) over ``atom``. Coordinates ``atom``, ``contrast`` (1),
+        ``length`` (pixel). Summarise it with :func:`end_stopping`.
+
+    Raises
+    ------
+    TypeError
+        When ``encoder`` is not callable or returns a non-numeric array.
+    ValueError
+        For non-positive lengths, widths or contrasts, a ``width`` that is
+        neither one value nor one per unit, or as in :func:`size_tuning`.
+
+    Examples
+    --------
+    A linear Gabor unit sums its input along the bars: no end-stopping.
+
+    >>> import numpy as np
+    >>> from stimuli import gabor_patch
+    >>> atom = gabor_patch(16, 0.4, 0.15, 0.0, 2.0, 2.5).reshape(1, -1)
+    >>> linear = lambda X: np.maximum(X @ (atom / np.linalg.norm(atom)).T, 0)
+    >>> ds = length_tuning(linear, 16, 0.4, 0.15, lengths=12, contrasts=[1.0])
+    >>> float(end_stopping(ds).end_stopping_index[0, 0]) < 0.01
+    True
+    """
+    from stimuli.gratings import bar_grating
+
+    check_encoder(encoder)
+    h, w = image_shape(shape)
+    o, f, c, units = _unit_parameters(orientation, frequency, centers, units, (h, w))
+    if isinstance(lengths, (int, np.integer)) and not isinstance(lengths, bool):
+        n = check_int(lengths, "lengths", minimum=1)
+        lmax = float(_full_field_diameter(c, (h, w), 0.0).max())
+        lengths_ = lmax * np.arange(1, n + 1) / n
+    else:
+        lengths_ = check_array(lengths, "lengths", ndim=1)
+        if np.any(lengths_ <= 0):
+            raise ValueError(f"lengths must be > 0 pixels, got min {float(lengths_.min())!r}")
+    if width is None:
+        bw = 1.0 / f.astype(float)
+    else:
+        bw = check_array(width, "width", ndim=(0, 1))
+        if np.any(bw <= 0):
+            raise ValueError(f"width must be > 0 pixels, got min {float(bw.min())!r}")
+        try:
+            bw = np.broadcast_to(bw, units.shape).astype(float)
+        except ValueError as exc:
+            raise ValueError(f"width must be one value or one per selected unit "
+                             f"({len(units)}), got shape {bw.shape}") from exc
+    con = check_array(contrasts, "contrasts", ndim=(0, 1)).reshape(-1)
+    if np.any(con <= 0):
+        raise ValueError(f"contrasts must be > 0, got min {float(con.min())!r}")
+    ph = _grid_or_count(phases, "phases", (0.0, 2 * np.pi))
+    rectify = check_choice(rectify, "rectify", RECTIFY)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    progress = check_bool(progress, "progress")
+
+    per_unit = len(con) * len(lengths_) * len(ph)
+    stim = np.empty((len(units), len(con), len(lengths_), len(ph), h, w))
+    for k in range(len(units)):
+        stim[k] = bar_grating((h, w), o[k], f[k], lengths_[None, :, None], bw[k],
+                              ph[None, None, :], con[:, None, None], center=c[k])
+    R = _encode_batches(encoder, stim.reshape(-1, h * w), batch_size, progress,
+                        "length tuning")
+    own = _own_responses(R, units, per_unit).reshape(len(units), len(con), len(lengths_),
+                                                     len(ph))
+    resp = _rectify(own, rectify).max(axis=-1)
+    ds = xr.Dataset(
+        {
+            "response": (("atom", "contrast", "length"), resp,
+                         {"units": "1", "long_name": "response to a grating bar (max over "
+                          "phase)"}),
+            "bar_width": ("atom", bw, {"units": "pixel", "long_name":
+                          "bar extent across the bars"}),
+            "grating_orientation": ("atom", o.astype(float), {"units": "rad"}),
+            "grating_frequency": ("atom", f.astype(float), {"units": "cycles/pixel"}),
+            "center_x": ("atom", c[:, 0].astype(float), {"units": "pixel",
+                         "long_name": "bar centre, column"}),
+            "center_y": ("atom", c[:, 1].astype(float), {"units": "pixel",
+                         "long_name": "bar centre, row (0 at the top)"}),
+        },
+        coords={"atom": units,
+                "contrast": ("contrast", con, {"units": "1"}),
+                "length": ("length", lengths_, {"units": "pixel"})},
+    )
+    ds.attrs.update(analysis="length tuning", rectify=rectify, n_phases=len(ph),
+                    bar_width_rule="one period (1 / frequency)" if width is None else "given",
+                    height=h, width=w)
+    return ds
+
+
+def end_stopping(tuning: xr.Dataset, *, peak_fraction: float = 1.0) -> xr.Dataset:
+    """Preferred length and end-stopping index of length-tuning curves.
+
+    The summary of :func:`surround_suppression` along ``length``: for each
+    unit and contrast ``peak_response``, ``preferred_length`` (the smallest
+    length reaching ``peak_fraction`` of the peak), ``longest_response``
+    and the end-stopping index
+
+        ESI = (peak_response - longest_response) / peak_response,
+
+    0 for a unit that sums along its bars, 1 when the longest bar silences
+    it (DeAngelis, Freeman & Ohzawa 1994). Units that never respond get NaN.
+
+    Parameters
+    ----------
+    tuning : xarray.Dataset
+        Output of :func:`length_tuning`: a finite, non-negative
+        ``response`` over (atom, contrast, length) with a ``length``
+        coordinate.
+    peak_fraction : float, default 1.0
+        In (0, 1], as in :func:`surround_suppression`.
+
+    Returns
+    -------
+    xarray.Dataset
+        Over (atom, contrast): ``preferred_length`` (pixel),
+        ``peak_response``, ``longest_response``, ``end_stopping_index``
+        (1); over ``atom``: ``preferred_length_ratio`` (highest over lowest
+        contrast). Attrs: ``peak_fraction``.
+
+    Raises
+    ------
+    TypeError
+        When ``tuning`` is not a Dataset with a ``response`` variable.
+    ValueError
+        As in :func:`surround_suppression`, for the ``length`` dimension.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> curve = xr.Dataset({"response": (("atom", "contrast", "length"),
+    ...                                  [[[1.0, 4.0, 3.0, 1.0]]])},
+    ...                    coords={"length": [2.0, 4.0, 6.0, 8.0]})
+    >>> s = end_stopping(curve)
+    >>> float(s.preferred_length[0, 0]), float(s.end_stopping_index[0, 0])
+    (4.0, 0.75)
+    """
+    pref, peak, largest, esi, ratio = _curve_summary(tuning, "length", "length_tuning",
+                                                     peak_fraction)
+    ds = xr.Dataset(coords={k: tuning[k] for k in ("atom", "contrast") if k in tuning.coords})
+    ds["preferred_length"] = (("atom", "contrast"), pref, {"units": "pixel", "long_name":
+                              "length of the peak response" if peak_fraction == 1 else
+                              f"smallest length reaching {peak_fraction:g} of the peak"})
+    ds["peak_response"] = (("atom", "contrast"), peak,
+                           {"units": "1", "long_name": "largest response over lengths"})
+    ds["longest_response"] = (("atom", "contrast"), largest,
+                              {"units": "1", "long_name": "response to the longest bar"})
+    ds["end_stopping_index"] = (("atom", "contrast"), esi, {"units": "1", "long_name":
+                                "ESI = (R_peak - R_longest) / R_peak"})
+    ds["preferred_length_ratio"] = ("atom", ratio, {"units": "1", "long_name":
+                                    "preferred length at the highest contrast / at the "
+                                    "lowest"})
+    ds.attrs.update(analysis="end-stopping", peak_fraction=float(peak_fraction))
     return ds
