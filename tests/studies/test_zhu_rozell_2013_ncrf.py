@@ -68,7 +68,8 @@ def test_length_tuning_of_both_models_and_no_end_stopping_on_quick_patches(resul
     for LCA and for the control (seeds 0 and 1), so LCA's median cannot be asserted to
     exceed the control's. What holds: the control sums along its bars (ESI < 0.02,
     0.009 at most), LCA's ESI is never below the control's by more than rounding on
-    average, and at most a few LCA units are end-stopped by a few percent."""
+    average. (The full run, 98 units on 16x16 patches: LCA median 0.033, 17% of units
+above 0.1, the control 0.)"""
     _, ds = result
     a = ds.attrs
     esi = ds["end_stopping_index"]
@@ -81,7 +82,6 @@ def test_length_tuning_of_both_models_and_no_end_stopping_on_quick_patches(resul
     assert a["median_esi_linear"] < 0.01 and a["fraction_end_stopped_linear"] == 0.0
     assert a["median_esi_lca"] >= a["median_esi_linear"]  # 0 and 0 on both seeds
     assert np.nanmean(lca) >= np.nanmean(linear)  # 0.007 vs 0.001; 0.014 vs 0.001
-    assert a["median_esi_lca"] < 0.05  # no end-stopping on the quick patches (0 measured)
 
 
 def test_dataset_units_and_figures(result, tmp_path):
