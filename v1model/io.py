@@ -71,17 +71,20 @@ def atomic_path(path, suffix: str | None = None):
         raise
 
 
-def _remove_tree(path: Path, tries: int = 20) -> None:
+def _remove_tree(path: Path, timeout: float = 10.0, settle: float = 0.25) -> None:
     """Remove a folder that writer threads may still be adding to: zarr's chunk
     writes that were in flight when another one failed can land after a first
-    rmtree (a temporary store was left behind about once in 14 failed writes)."""
+    rmtree, re-creating the folder (a temporary store was left behind about once
+    in 14 failed writes, and, on a loaded machine, after a second later). The
+    folder must stay gone for ``settle`` seconds; up to ``timeout`` seconds."""
     import time
 
-    for _ in range(tries):
+    deadline = time.monotonic() + timeout
+    while True:
         shutil.rmtree(path, ignore_errors=True)
-        if not path.exists():
+        time.sleep(settle)  # writes still in flight land now, or never
+        if not path.exists() or time.monotonic() > deadline:
             return
-        time.sleep(0.05)
 
 
 def _fsync(path: Path) -> None:
