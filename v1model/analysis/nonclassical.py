@@ -110,6 +110,79 @@ def _full_field_diameter(centers, shape, edge):
     return 2.0 * np.hypot(dx, dy) + 1.0 + edge
 
 
+def _extents(values, name, centers, shape, edge):
+    """Diameters or lengths in pixels: a given 1-D array (> 0), or ``n`` values
+    evenly spaced up to the extent that covers the whole patch for every unit."""
+    if isinstance(values, (int, np.integer)) and not isinstance(values, bool):
+        n = check_int(values, name, minimum=1)
+        largest = float(_full_field_diameter(centers, shape, edge).max())
+        return largest * np.arange(1, n + 1) / n
+    values = check_array(values, name, ndim=1)
+    if np.any(values <= 0):
+        raise ValueError(f"{name} must be > 0 pixels, got min {float(values.min())!r}")
+    return values
+
+
+def _probe_options(contrasts, phases, rectify, batch_size, progress):
+    """The options :func:`size_tuning` and :func:`length_tuning` share, validated."""
+    con = check_array(contrasts, "contrasts", ndim=(0, 1)).reshape(-1)
+    if np.any(con <= 0):
+        raise ValueError(f"contrasts must be > 0, got min {float(con.min())!r}")
+    return (con, _grid_or_count(phases, "phases", (0.0, 2 * np.pi)),
+            check_choice(rectify, "rectify", RECTIFY),
+            check_int(batch_size, "batch_size", minimum=1), check_bool(progress, "progress"))
+
+
+def _probe(encoder, draw, units, con, extents, ph, shape, rectify, batch_size, progress, desc):
+    """Each unit's own rectified response, max over phase, shape (unit, contrast,
+    extent), to the stimuli ``draw(k, extent, phase, contrast)`` of unit ``k``
+    (broadcast over extent x phase x contrast)."""
+    h, w = shape
+    stim = np.empty((len(units), len(con), len(extents), len(ph), h, w))
+    for k in range(len(units)):
+        stim[k] = draw(k, extents[None, :, None], ph[None, None, :], con[:, None, None])
+    R = _encode_batches(encoder, stim.reshape(-1, h * w), batch_size, progress, desc)
+    own = _own_responses(R, units, len(con) * len(extents) * len(ph))
+    return _rectify(own.reshape(stim.shape[:4]), rectify).max(axis=-1)
+
+
+def _tuning_dataset(resp, dim, extents, con, units, o, f, c, aperture, long_name):
+    """The Dataset of a size or length tuning: ``response`` over (atom, contrast,
+    ``dim``) and each unit's grating and aperture centre."""
+    return xr.Dataset(
+        {
+            "response": (("atom", "contrast", dim), resp, {"units": "1", "long_name": long_name}),
+            "grating_orientation": ("atom", o.astype(float), {"units": "rad"}),
+            "grating_frequency": ("atom", f.astype(float), {"units": "cycles/pixel"}),
+            "center_x": ("atom", c[:, 0].astype(float), {"units": "pixel",
+                         "long_name": f"{aperture} centre, column"}),
+            "center_y": ("atom", c[:, 1].astype(float), {"units": "pixel",
+                         "long_name": f"{aperture} centre, row (0 at the top)"}),
+        },
+        coords={"atom": units,
+                "contrast": ("contrast", con, {"units": "1"}),
+                dim: (dim, extents, {"units": "pixel"})},
+    )
+
+
+def _summary_dataset(tuning, dim, source, peak_fraction, largest, index):
+    """The Dataset of :func:`surround_suppression` or :func:`end_stopping`:
+    ``largest`` and ``index`` are (variable name, long name) of the response at
+    the largest ``dim`` and of the index."""
+    pref, peak, at_largest, values, ratio = _curve_summary(tuning, dim, source, peak_fraction)
+    ds = xr.Dataset(coords={k: tuning[k] for k in ("atom", "contrast") if k in tuning.coords})
+    ds[f"preferred_{dim}"] = (("atom", "contrast"), pref, {"units": "pixel", "long_name":
+                              f"{dim} of the peak response" if peak_fraction == 1 else
+                              f"smallest {dim} reaching {peak_fraction:g} of the peak"})
+    ds["peak_response"] = (("atom", "contrast"), peak,
+                           {"units": "1", "long_name": f"largest response over {dim}s"})
+    ds[largest[0]] = (("atom", "contrast"), at_largest, {"units": "1", "long_name": largest[1]})
+    ds[index[0]] = (("atom", "contrast"), values, {"units": "1", "long_name": index[1]})
+    ds[f"preferred_{dim}_ratio"] = ("atom", ratio, {"units": "1", "long_name":
+                                    f"preferred {dim} at the highest contrast / at the lowest"})
+    return ds
+
+
 def size_tuning(
     encoder,
     shape,
@@ -209,49 +282,19 @@ def size_tuning(
     h, w = image_shape(shape)
     o, f, c, units = _unit_parameters(orientation, frequency, centers, units, (h, w))
     edge = check_nonnegative(edge, "edge")
-    if isinstance(diameters, (int, np.integer)) and not isinstance(diameters, bool):
-        n = check_int(diameters, "diameters", minimum=1)
-        dmax = float(_full_field_diameter(c, (h, w), edge).max())
-        d = dmax * np.arange(1, n + 1) / n
-    else:
-        d = check_array(diameters, "diameters", ndim=1)
-        if np.any(d <= 0):
-            raise ValueError(f"diameters must be > 0 pixels, got min {float(d.min())!r}")
-    con = check_array(contrasts, "contrasts", ndim=(0, 1)).reshape(-1)
-    if np.any(con <= 0):
-        raise ValueError(f"contrasts must be > 0, got min {float(con.min())!r}")
-    ph = _grid_or_count(phases, "phases", (0.0, 2 * np.pi))
-    rectify = check_choice(rectify, "rectify", RECTIFY)
-    batch_size = check_int(batch_size, "batch_size", minimum=1)
-    progress = check_bool(progress, "progress")
+    d = _extents(diameters, "diameters", c, (h, w), edge)
+    con, ph, rectify, batch_size, progress = _probe_options(contrasts, phases, rectify,
+                                                            batch_size, progress)
 
-    per_unit = len(con) * len(d) * len(ph)
-    stim = np.empty((len(units), len(con), len(d), len(ph), h, w))
-    for k in range(len(units)):
-        stim[k] = disc_grating((h, w), o[k], f[k], d[None, :, None], ph[None, None, :],
-                               con[:, None, None], center=c[k], edge=edge)
-    R = _encode_batches(encoder, stim.reshape(-1, h * w), batch_size, progress, "size tuning")
-    own = _own_responses(R, units, per_unit).reshape(len(units), len(con), len(d), len(ph))
-    resp = _rectify(own, rectify).max(axis=-1)
-    full = d.max() >= _full_field_diameter(c, (h, w), edge)
-    ds = xr.Dataset(
-        {
-            "response": (("atom", "contrast", "diameter"), resp,
-                         {"units": "1", "long_name": "response to a grating disc (max over "
-                          "phase)"}),
-            "full_field": ("atom", full, {"units": "1", "long_name":
-                           "the largest disc covers the whole patch"}),
-            "grating_orientation": ("atom", o.astype(float), {"units": "rad"}),
-            "grating_frequency": ("atom", f.astype(float), {"units": "cycles/pixel"}),
-            "center_x": ("atom", c[:, 0].astype(float), {"units": "pixel",
-                         "long_name": "disc centre, column"}),
-            "center_y": ("atom", c[:, 1].astype(float), {"units": "pixel",
-                         "long_name": "disc centre, row (0 at the top)"}),
-        },
-        coords={"atom": units,
-                "contrast": ("contrast", con, {"units": "1"}),
-                "diameter": ("diameter", d, {"units": "pixel"})},
-    )
+    def draw(k, extent, phase, contrast):
+        return disc_grating((h, w), o[k], f[k], extent, phase, contrast, center=c[k], edge=edge)
+
+    resp = _probe(encoder, draw, units, con, d, ph, (h, w), rectify, batch_size, progress,
+                  "size tuning")
+    ds = _tuning_dataset(resp, "diameter", d, con, units, o, f, c, "disc",
+                         "response to a grating disc (max over phase)")
+    ds["full_field"] = ("atom", d.max() >= _full_field_diameter(c, (h, w), edge), {
+        "units": "1", "long_name": "the largest disc covers the whole patch"})
     ds.attrs.update(analysis="size tuning", rectify=rectify, n_phases=len(ph), edge=edge,
                     height=h, width=w)
     return ds
@@ -355,21 +398,9 @@ def surround_suppression(tuning: xr.Dataset, *, peak_fraction: float = 1.0) -> x
     >>> float(s.preferred_diameter[0, 0]), float(s.suppression_index[0, 0])
     (4.0, 0.25)
     """
-    pref, peak, largest, si, ratio = _curve_summary(tuning, "diameter", "size_tuning",
-                                                    peak_fraction)
-    ds = xr.Dataset(coords={k: tuning[k] for k in ("atom", "contrast") if k in tuning.coords})
-    ds["preferred_diameter"] = (("atom", "contrast"), pref, {"units": "pixel", "long_name":
-                                "diameter of the peak response" if peak_fraction == 1 else
-                                f"smallest diameter reaching {peak_fraction:g} of the peak"})
-    ds["peak_response"] = (("atom", "contrast"), peak,
-                           {"units": "1", "long_name": "largest response over diameters"})
-    ds["largest_response"] = (("atom", "contrast"), largest,
-                              {"units": "1", "long_name": "response to the largest disc"})
-    ds["suppression_index"] = (("atom", "contrast"), si, {"units": "1", "long_name":
-                               "(R_peak - R_largest) / R_peak"})
-    ds["preferred_diameter_ratio"] = ("atom", ratio, {"units": "1", "long_name":
-                                      "preferred diameter at the highest contrast / at the "
-                                      "lowest"})
+    ds = _summary_dataset(tuning, "diameter", "size_tuning", peak_fraction,
+                          ("largest_response", "response to the largest disc"),
+                          ("suppression_index", "(R_peak - R_largest) / R_peak"))
     ds.attrs.update(analysis="surround suppression", peak_fraction=peak_fraction)
     return ds
 
@@ -657,14 +688,7 @@ def length_tuning(
     check_encoder(encoder)
     h, w = image_shape(shape)
     o, f, c, units = _unit_parameters(orientation, frequency, centers, units, (h, w))
-    if isinstance(lengths, (int, np.integer)) and not isinstance(lengths, bool):
-        n = check_int(lengths, "lengths", minimum=1)
-        lmax = float(_full_field_diameter(c, (h, w), 0.0).max())
-        lengths_ = lmax * np.arange(1, n + 1) / n
-    else:
-        lengths_ = check_array(lengths, "lengths", ndim=1)
-        if np.any(lengths_ <= 0):
-            raise ValueError(f"lengths must be > 0 pixels, got min {float(lengths_.min())!r}")
+    lengths_ = _extents(lengths, "lengths", c, (h, w), 0.0)
     if width is None:
         bw = 1.0 / f.astype(float)
     else:
@@ -676,42 +700,17 @@ def length_tuning(
         except ValueError as exc:
             raise ValueError(f"width must be one value or one per selected unit "
                              f"({len(units)}), got shape {bw.shape}") from exc
-    con = check_array(contrasts, "contrasts", ndim=(0, 1)).reshape(-1)
-    if np.any(con <= 0):
-        raise ValueError(f"contrasts must be > 0, got min {float(con.min())!r}")
-    ph = _grid_or_count(phases, "phases", (0.0, 2 * np.pi))
-    rectify = check_choice(rectify, "rectify", RECTIFY)
-    batch_size = check_int(batch_size, "batch_size", minimum=1)
-    progress = check_bool(progress, "progress")
+    con, ph, rectify, batch_size, progress = _probe_options(contrasts, phases, rectify,
+                                                            batch_size, progress)
 
-    per_unit = len(con) * len(lengths_) * len(ph)
-    stim = np.empty((len(units), len(con), len(lengths_), len(ph), h, w))
-    for k in range(len(units)):
-        stim[k] = bar_grating((h, w), o[k], f[k], lengths_[None, :, None], bw[k],
-                              ph[None, None, :], con[:, None, None], center=c[k])
-    R = _encode_batches(encoder, stim.reshape(-1, h * w), batch_size, progress,
-                        "length tuning")
-    own = _own_responses(R, units, per_unit).reshape(len(units), len(con), len(lengths_),
-                                                     len(ph))
-    resp = _rectify(own, rectify).max(axis=-1)
-    ds = xr.Dataset(
-        {
-            "response": (("atom", "contrast", "length"), resp,
-                         {"units": "1", "long_name": "response to a grating bar (max over "
-                          "phase)"}),
-            "bar_width": ("atom", bw, {"units": "pixel", "long_name":
-                          "bar extent across the bars"}),
-            "grating_orientation": ("atom", o.astype(float), {"units": "rad"}),
-            "grating_frequency": ("atom", f.astype(float), {"units": "cycles/pixel"}),
-            "center_x": ("atom", c[:, 0].astype(float), {"units": "pixel",
-                         "long_name": "bar centre, column"}),
-            "center_y": ("atom", c[:, 1].astype(float), {"units": "pixel",
-                         "long_name": "bar centre, row (0 at the top)"}),
-        },
-        coords={"atom": units,
-                "contrast": ("contrast", con, {"units": "1"}),
-                "length": ("length", lengths_, {"units": "pixel"})},
-    )
+    def draw(k, extent, phase, contrast):
+        return bar_grating((h, w), o[k], f[k], extent, bw[k], phase, contrast, center=c[k])
+
+    resp = _probe(encoder, draw, units, con, lengths_, ph, (h, w), rectify, batch_size,
+                  progress, "length tuning")
+    ds = _tuning_dataset(resp, "length", lengths_, con, units, o, f, c, "bar",
+                         "response to a grating bar (max over phase)")
+    ds["bar_width"] = ("atom", bw, {"units": "pixel", "long_name": "bar extent across the bars"})
     ds.attrs.update(analysis="length tuning", rectify=rectify, n_phases=len(ph),
                     bar_width_rule="one period (1 / frequency)" if width is None else "given",
                     height=h, width=w)
@@ -765,20 +764,8 @@ def end_stopping(tuning: xr.Dataset, *, peak_fraction: float = 1.0) -> xr.Datase
     >>> float(s.preferred_length[0, 0]), float(s.end_stopping_index[0, 0])
     (4.0, 0.75)
     """
-    pref, peak, largest, esi, ratio = _curve_summary(tuning, "length", "length_tuning",
-                                                     peak_fraction)
-    ds = xr.Dataset(coords={k: tuning[k] for k in ("atom", "contrast") if k in tuning.coords})
-    ds["preferred_length"] = (("atom", "contrast"), pref, {"units": "pixel", "long_name":
-                              "length of the peak response" if peak_fraction == 1 else
-                              f"smallest length reaching {peak_fraction:g} of the peak"})
-    ds["peak_response"] = (("atom", "contrast"), peak,
-                           {"units": "1", "long_name": "largest response over lengths"})
-    ds["longest_response"] = (("atom", "contrast"), largest,
-                              {"units": "1", "long_name": "response to the longest bar"})
-    ds["end_stopping_index"] = (("atom", "contrast"), esi, {"units": "1", "long_name":
-                                "ESI = (R_peak - R_longest) / R_peak"})
-    ds["preferred_length_ratio"] = ("atom", ratio, {"units": "1", "long_name":
-                                    "preferred length at the highest contrast / at the "
-                                    "lowest"})
+    ds = _summary_dataset(tuning, "length", "length_tuning", peak_fraction,
+                          ("longest_response", "response to the longest bar"),
+                          ("end_stopping_index", "ESI = (R_peak - R_longest) / R_peak"))
     ds.attrs.update(analysis="end-stopping", peak_fraction=float(peak_fraction))
     return ds
