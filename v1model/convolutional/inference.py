@@ -1,0 +1,341 @@
+"""Convolutional sparse codes of whole signals: the LCA, ISTA and FISTA.
+
+Per signal, the codes minimise
+
+    E(a) = 0.5 * ||x - Φ a||^2 + lam * ||a||_1
+
+where Φ places every kernel at every position (:mod:`.operator`). Both
+solvers use the residual form, which never builds the lateral-inhibition
+kernels: the LCA's ``τ du/dt = Φᵀ(x - Φ T(u)) + T(u) - u`` is the dense
+``b - u - (ΦᵀΦ - I) T(u)`` (Rozell et al. 2008, eq. 3.4), and each ISTA step
+is ``a <- T(a + Φᵀ(x - Φ a) / L)``. One step costs one synthesis and one
+analysis. Signals are solved in blocks, and a signal stops on its own when it
+meets the tolerance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..inference._common import (THRESHOLDS, ConvergenceWarning, apply_threshold,
+                                  history_dataset, warn_not_converged)
+from ..validation import check_bool, check_choice, check_int, check_nonnegative, check_positive
+from .operator import ConvolutionalDictionary
+
+__all__ = ["encode", "reconstruct", "objective", "METHODS", "ConvergenceWarning"]
+
+#: the solvers :func:`encode` runs
+METHODS = ("lca", "fista", "ista")
+#: code entries per block of signals (bounds the work arrays, ~32 MB each in float32)
+_BLOCK_ELEMENTS = 8 * 2**20
+
+
+def encode(X, kernels, lam, *, method: str = "lca", stride=1, boundary: str = "full",
+           threshold: str = "soft", tau: float = 0.01, dt: float | None = None,
+           n_steps: int | None = None, tol: float | None = None, max_iter: int = 5000,
+           codes0=None, dtype=np.float32, return_history: bool = False,
+           progress: bool = False):
+    """Convolutional sparse codes of ``X`` by the LCA or (F)ISTA.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, *signal_shape) or signal_shape
+        Whole signals: images (n_images, height, width) or sounds
+        (n_sounds, n_times), e.g. whitened.
+    kernels : array_like, shape (n_kernels, *kernel_shape) or ConvolutionalDictionary
+        The kernels (one per row, normally unit norm), or a
+        :class:`ConvolutionalDictionary` (then ``stride``, ``boundary`` and
+        ``dtype`` are its own, and its ``signal_shape`` must be ``X``'s).
+    lam : float
+        L1 penalty, >= 0, in units of ``X`` (the LCA's threshold).
+    method : {"lca", "fista", "ista"}, default "lca"
+        The LCA ODE by Euler steps, or ISTA with (FISTA) or without momentum.
+    stride : int or tuple of int, default 1
+        Distance between kernel copies, in samples.
+    boundary : {"full", "valid", "circular"}, default "full"
+        Where the copies sit (:mod:`v1model.convolutional.operator`).
+    threshold : {"soft", "hard", "nonneg"}, default "soft"
+        LCA: soft (LASSO), hard (approximate L0) or rectified soft (the
+        non-negative LASSO). (F)ISTA: "soft" or "nonneg".
+    tau : float, default 0.01
+        LCA membrane time constant, in seconds (10 ms).
+    dt : float, optional
+        LCA Euler step in seconds; must stay below the stability limit
+        ``2 tau / L`` with ``L = ||Φ||²`` (:meth:`ConvolutionalDictionary.lipschitz`).
+        Default ``tau / L``.
+    n_steps : int, optional
+        Run exactly this many steps (no tolerance stop), like lca-pytorch's
+        ``lca_iters``.
+    tol : float, optional
+        Stop a signal when its largest change over one step is at most
+        ``tol`` times its largest drive ``max|Φᵀx|`` (LCA: of ``τ du/dt``;
+        (F)ISTA: of the codes, times ``L``). Default 1e-3 for the LCA and
+        1e-4 for (F)ISTA; ``tests/convolutional`` measures the objective
+        gaps they leave against scikit-learn's Lasso.
+    max_iter : int, default 5000
+        Step limit when stopping by tolerance (a ConvergenceWarning names
+        the signals that did not meet it).
+    codes0 : array_like, shape (n_samples, n_kernels, *code_shape), optional
+        Starting codes (LCA: starting membrane state ``u``).
+    dtype : {float32, float64}, default float32
+        Working precision.
+    return_history : bool, default False
+        Also return the objective, data term, penalty (summed over signals)
+        and the mean active count per signal, per step, as an
+        ``xarray.Dataset`` over ``iteration`` (costs a synthesis per step).
+    progress : bool, default False
+        A progress bar over blocks of signals.
+
+    Returns
+    -------
+    codes : ndarray, shape (n_samples, n_kernels, *code_shape)
+        One coefficient map per kernel and signal.
+    history : xarray.Dataset, optional
+        With ``return_history`` (one block of signals only: pass fewer signals).
+
+    References
+    ----------
+    Rozell, C. J., Johnson, D. H., Baraniuk, R. G. & Olshausen, B. A. (2008).
+    Sparse coding via thresholding and local competition in neural circuits.
+    Neural Computation 20, 2526-2563.
+    Schultz, P. F., Paiton, D. M., Lu, W. & Kenyon, G. T. (2014). Replicating
+    kernels with a short stride allows sparse reconstructions with fewer
+    independent kernels. arXiv:1406.4205.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from v1model.convolutional import encode
+    >>> rng = np.random.default_rng(0)
+    >>> kernels = rng.standard_normal((4, 5, 5))
+    >>> kernels /= np.linalg.norm(kernels.reshape(4, -1), axis=1)[:, None, None]
+    >>> codes = encode(rng.standard_normal((2, 16, 16)), kernels, 0.5, stride=2)
+    >>> codes.shape
+    (2, 4, 10, 10)
+    """
+    method = check_choice(method, "method", METHODS)
+    phi = as_dictionary(kernels, X, stride, boundary, dtype)
+    X = phi.check_signals(X, "X")
+    lam = check_nonnegative(lam, "lam")
+    threshold = check_choice(threshold, "threshold", THRESHOLDS)
+    if method != "lca" and threshold == "hard":
+        raise ValueError(f"threshold='hard' is an LCA nonlinearity; method={method!r} "
+                         "takes 'soft' or 'nonneg'")
+    tau = check_positive(tau, "tau")
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    if n_steps is not None:
+        n_steps = check_int(n_steps, "n_steps", minimum=1)
+    if tol is None:
+        tol = 1e-3 if method == "lca" else 1e-4
+    tol = check_positive(tol, "tol")
+    check_bool(return_history, "return_history")
+    check_bool(progress, "progress")
+    L = phi.lipschitz()
+    if method == "lca":
+        limit = 2 * tau / L
+        dt = tau / L if dt is None else check_positive(dt, "dt")
+        if dt >= limit:
+            raise ValueError(f"dt={dt!r} s makes the Euler loop unstable: dt must stay below "
+                             f"2 tau / ||Φ||² = {limit:.3g} s for these kernels")
+        step = dt / tau
+    else:
+        if dt is not None:
+            raise ValueError(f"dt={dt!r} is the LCA's Euler step; method={method!r} takes "
+                             "the step 1/||Φ||² itself")
+        step = 1.0 / L
+    n = X.shape[0]
+    shape = (n, phi.n_kernels) + phi.code_shape
+    if codes0 is not None:
+        from ..validation import check_array, check_shape
+
+        codes0 = check_shape(check_array(codes0, "codes0", ndim=len(shape), dtype=phi.dtype),
+                             "codes0", shape)
+        codes0 = np.moveaxis(codes0, 1, -1)
+    per_signal = phi.n_coefficients
+    block = max(1, _BLOCK_ELEMENTS // per_signal)
+    if return_history and n > block:
+        raise ValueError(f"return_history records one block of signals; X has {n} signals "
+                         f"of {per_signal} coefficients each, more than {block}: pass fewer")
+    from tqdm.auto import tqdm
+
+    out = np.empty((n,) + phi.code_shape + (phi.n_kernels,), phi.dtype)
+    records = [] if return_history else None
+    starts = range(0, n, block)
+    stalled = 0
+    for start in tqdm(starts, desc=f"convolutional {method}", leave=False,
+                      disable=not progress or len(starts) < 2):
+        rows = slice(start, start + block)
+        init = None if codes0 is None else codes0[rows]
+        solve = _lca if method == "lca" else _ista
+        out[rows], left = solve(phi, X[rows], lam, threshold, step, n_steps, tol, max_iter,
+                                init, records, accelerated=method == "fista")
+        stalled += left
+    if stalled:
+        warn_not_converged(f"convolutional {method}", max_iter, stalled, n)
+    codes = np.moveaxis(out, -1, 1)
+    if not return_history:
+        return codes
+    params = dict(model=f"convolutional {method}", lam=lam, stride=list(phi.stride),
+                  boundary=phi.boundary, threshold=threshold, lipschitz=L, step=step)
+    if method == "lca":
+        params.update(tau=tau, dt=dt)
+    hist = history_dataset(records, f"convolutional {method}", **params)
+    if method == "lca":
+        hist = hist.assign_coords(time=("iteration", dt * np.arange(1, len(records) + 1),
+                                        {"units": "s"}))
+    return codes, hist
+
+
+def reconstruct(codes, kernels, signal_shape, *, stride=1, boundary: str = "full",
+                dtype=np.float32) -> np.ndarray:
+    """Signals ``Φ a`` made by convolutional codes.
+
+    Parameters
+    ----------
+    codes : array_like, shape (n_samples, n_kernels, *code_shape)
+    kernels : array_like, shape (n_kernels, *kernel_shape)
+    signal_shape : tuple of int
+        Shape of one signal (the code shape alone does not fix it when
+        ``stride > 1``).
+    stride, boundary, dtype
+        As in :func:`encode`.
+
+    Returns
+    -------
+    ndarray, shape (n_samples, *signal_shape)
+    """
+    phi = ConvolutionalDictionary(kernels, signal_shape, stride=stride, boundary=boundary,
+                                  dtype=dtype)
+    return phi.synthesize(codes)
+
+
+def objective(X, codes, kernels, lam, *, stride=1, boundary: str = "full") -> np.ndarray:
+    """Per-signal LASSO objective ``0.5 ||x - Φ a||^2 + lam ||a||_1``, in float64.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, *signal_shape)
+    codes : array_like, shape (n_samples, n_kernels, *code_shape)
+    kernels : array_like, shape (n_kernels, *kernel_shape)
+    lam : float
+    stride, boundary
+        As in :func:`encode`.
+
+    Returns
+    -------
+    ndarray, shape (n_samples,)
+    """
+    X = np.asarray(X)
+    phi = ConvolutionalDictionary(kernels, X.shape[1:], stride=stride, boundary=boundary,
+                                  dtype=np.float64)
+    X = phi.check_signals(X, "X")
+    lam = check_nonnegative(lam, "lam")
+    R = X - phi.synthesize(codes)
+    codes = np.asarray(codes, dtype=np.float64)
+    return (0.5 * (R.reshape(len(R), -1) ** 2).sum(axis=1)
+            + lam * np.abs(codes.reshape(len(codes), -1)).sum(axis=1))
+
+
+def as_dictionary(kernels, X, stride, boundary, dtype) -> ConvolutionalDictionary:
+    """``kernels`` as a :class:`ConvolutionalDictionary` for signals like ``X``."""
+    if isinstance(kernels, ConvolutionalDictionary):
+        return kernels
+    k = np.asarray(kernels) if not hasattr(kernels, "ndim") else kernels
+    X_shape = np.shape(X)
+    d = max(1, getattr(k, "ndim", 2) - 1)
+    if len(X_shape) < d:
+        raise ValueError(f"X must have shape (n_samples, *signal_shape) with {d} signal "
+                         f"axes for kernels of shape {np.shape(k)}, got {X_shape}")
+    return ConvolutionalDictionary(kernels, X_shape[-d:], stride=stride, boundary=boundary,
+                                   dtype=dtype)
+
+
+def _record(phi, X, A, lam, threshold, records):
+    """Append this step's objective terms (float64) to ``records``."""
+    if records is None:
+        return
+    R = X.astype(np.float64) - phi.synthesize_last(A).astype(np.float64)
+    data = 0.5 * float(np.vdot(R, R))
+    pen = (0.5 * lam**2 * float(np.count_nonzero(A)) if threshold == "hard"
+           else lam * float(np.abs(A, dtype=np.float64).sum()))
+    records.append({"objective": data + pen, "data_term": data, "penalty": pen,
+                    "n_active": float(np.count_nonzero(A)) / max(len(A), 1)})
+
+
+def _per_signal_max(Z):
+    return np.abs(Z).reshape(len(Z), -1).max(axis=1)
+
+
+def _lca(phi, X, lam, threshold, eta, n_steps, tol, max_iter, u0, records, accelerated):
+    """Euler steps of the LCA on one block; channels-last codes and the count of
+    signals left unconverged."""
+    U = np.zeros((len(X),) + phi.code_shape + (phi.n_kernels,), phi.dtype) if u0 is None \
+        else np.array(u0, dtype=phi.dtype)
+    scale = _per_signal_max(phi.analyze_last(X)) * tol
+    done = np.empty_like(U)
+    live = np.arange(len(X))
+    eta = phi.dtype.type(eta)
+    for _ in range(n_steps or max_iter):
+        A = apply_threshold(U, lam, threshold)
+        du = phi.analyze_last(X - phi.synthesize_last(A))
+        du += A
+        du -= U
+        U += eta * du
+        if records is not None:
+            _record(phi, X, apply_threshold(U, lam, threshold), lam, threshold, records)
+        if n_steps is None:
+            stop = _per_signal_max(du) <= scale
+            if stop.any():
+                done[live[stop]] = U[stop]
+                keep = ~stop
+                live, U, X, scale = live[keep], U[keep], X[keep], scale[keep]
+                if not len(live):
+                    break
+    done[live] = U
+    return apply_threshold(done, lam, threshold), (0 if n_steps else len(live))
+
+
+def _ista(phi, X, lam, threshold, step, n_steps, tol, max_iter, z0, records, accelerated):
+    """(F)ISTA steps with adaptive restart (O'Donoghue & Candès 2015) on one
+    block; channels-last codes and the count of signals left unconverged."""
+    n = len(X)
+    Z = np.zeros((n,) + phi.code_shape + (phi.n_kernels,), phi.dtype) if z0 is None \
+        else np.array(z0, dtype=phi.dtype)
+    Y = Z.copy()
+    t = np.ones(n)
+    # the tolerance on the codes, times L, is one on the gradient step: as the LCA's
+    scale = _per_signal_max(phi.analyze_last(X)) * tol * step
+    kind = "nonneg" if threshold == "nonneg" else "soft"
+    thresh = lam * step
+    step = phi.dtype.type(step)
+    done = np.empty_like(Z)
+    live = np.arange(n)
+    expand = (slice(None),) + (None,) * (Z.ndim - 1)
+    for _ in range(n_steps or max_iter):
+        G = phi.analyze_last(X - phi.synthesize_last(Y))
+        G *= step
+        G += Y
+        Z_new = apply_threshold(G, thresh, kind, out=G)
+        move = Z_new - Z
+        if accelerated:
+            restart = ((Y - Z_new) * move).reshape(len(move), -1).sum(axis=1) > 0
+            t[restart] = 1.0
+            t_new = 0.5 * (1 + np.sqrt(1 + 4 * t * t))
+            Y = Z_new + ((t - 1) / t_new)[expand].astype(phi.dtype) * move
+            t = t_new
+        else:
+            Y = Z_new
+        Z = Z_new
+        if records is not None:
+            _record(phi, X, Z, lam, threshold, records)
+        if n_steps is None:
+            stop = _per_signal_max(move) <= scale
+            if stop.any():
+                done[live[stop]] = Z[stop]
+                keep = ~stop
+                live, Z, Y, X, t, scale = (live[keep], Z[keep], Y[keep], X[keep], t[keep],
+                                           scale[keep])
+                if not len(live):
+                    break
+    done[live] = Z
+    return done, (0 if n_steps else len(live))

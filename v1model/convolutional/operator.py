@@ -1,0 +1,351 @@
+"""The convolutional dictionary: a few kernels, replicated at every position.
+
+A convolutional sparse code has one coefficient map per kernel; the signal is
+the sum of each map's coefficients times its kernel placed at their positions
+(the transposed convolution of deconvolutional networks, Zeiler et al. 2010;
+the "replicated kernels" of Schultz et al. 2014). With ``stride`` s, kernel
+copies sit every s samples. This module holds that linear map Φ (codes to
+signal) and its adjoint Φᵀ (signal to feed-forward drive), nothing else.
+
+Both are matrix products on gathered windows (``im2col``): the adjoint
+multiplies every window of the signal by the kernels, the synthesis
+multiplies the codes by the kernels and adds the resulting windows back by
+overlap-add. Measured on 16 crops of 64x64 with 64 kernels of 12x12 (2-core
+box), this is 1.6x faster than FFTs at stride 1 and 7-17x at stride 2-4, where
+FFTs cannot skip the positions between kernel copies.
+
+Where the kernel copies sit (``boundary``), per spatial axis of N samples,
+kernel size k and stride s:
+
+- ``"full"``: every position whose kernel overlaps the signal at all,
+  ``-(k-1), -(k-1)+s, ... <= N-1``; every sample is covered by the same
+  number of copies, so the borders are coded like the centre.
+- ``"valid"``: kernels entirely inside the signal, ``0, s, ... <= N-k``
+  (samples past the last copy are not coded when ``(N-k) % s != 0``).
+- ``"circular"``: positions ``0, s, ..., N-s``, kernels wrap around the
+  edges (N must be a multiple of s).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from ..validation import check_array, check_choice, check_dtype, check_int, describe
+
+__all__ = ["ConvolutionalDictionary", "BOUNDARIES"]
+
+#: where kernel copies sit along each axis (module docstring)
+BOUNDARIES = ("full", "valid", "circular")
+#: gathered windows per block of samples in the adjoint (bounds its extra memory, ~64 MB
+#: in float32)
+_WINDOW_ELEMENTS = 16 * 2**20
+
+
+class ConvolutionalDictionary:
+    """Kernels replicated along 1 to 3 spatial axes, as a linear map.
+
+    Parameters
+    ----------
+    kernels : array_like, shape (n_kernels, *kernel_shape)
+        One kernel per row; ``kernel_shape`` has 1 (sound), 2 (images) or 3
+        axes. Not renormalised: a scaled kernel is a different, valid model.
+    signal_shape : tuple of int
+        Shape of one signal, ``(n_times,)`` or ``(height, width)``, with as
+        many axes as the kernels.
+    stride : int or tuple of int, default 1
+        Distance between neighbouring kernel copies, in samples, per axis; at
+        most the kernel size (a larger stride leaves samples no kernel
+        reaches).
+    boundary : {"full", "valid", "circular"}, default "full"
+        Where the copies sit (module docstring).
+    dtype : {float32, float64}, default float32
+        Precision of the products.
+
+    Attributes
+    ----------
+    code_shape : tuple of int
+        Positions per axis of one coefficient map; codes have shape
+        ``(n_samples, n_kernels, *code_shape)``.
+    n_coefficients : int
+        ``n_kernels * prod(code_shape)``, the number of atoms of the
+        equivalent dense dictionary (:meth:`as_matrix`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from v1model.convolutional import ConvolutionalDictionary
+    >>> phi = ConvolutionalDictionary(np.ones((2, 3)) / np.sqrt(3), (8,), stride=1)
+    >>> phi.code_shape
+    (10,)
+    >>> phi.synthesize(np.zeros((1, 2, 10))).shape
+    (1, 8)
+    """
+
+    def __init__(self, kernels, signal_shape, *, stride=1, boundary: str = "full",
+                 dtype=np.float32):
+        dtype = check_dtype(dtype)
+        kernels = check_array(kernels, "kernels", ndim=(2, 3, 4), dtype=np.float64)
+        d = kernels.ndim - 1
+        signal_shape = _check_axes(signal_shape, "signal_shape", d, minimum=1)
+        stride = _check_axes(stride, "stride", d, minimum=1)
+        boundary = check_choice(boundary, "boundary", BOUNDARIES)
+        k_shape = kernels.shape[1:]
+        norms = np.sqrt((kernels.reshape(len(kernels), -1) ** 2).sum(axis=1))
+        if not np.all(norms > 0):
+            raise ValueError(f"kernels: kernel {int(np.argmin(norms))} is all zeros")
+        for axis, (n, k, s) in enumerate(zip(signal_shape, k_shape, stride)):
+            if s > k:
+                raise ValueError(
+                    f"stride={stride} exceeds the kernel size {k_shape} along axis {axis}: "
+                    f"samples between kernel copies would never be coded")
+            if boundary != "full" and k > n:
+                raise ValueError(
+                    f"kernels of shape {k_shape} do not fit in signal_shape={signal_shape} "
+                    f"with boundary={boundary!r}; use boundary='full' or smaller kernels")
+            if boundary == "circular" and n % s:
+                raise ValueError(
+                    f"boundary='circular' needs signal_shape={signal_shape} divisible by "
+                    f"stride={stride} (axis {axis})")
+        self.kernels = kernels.astype(dtype)
+        self.signal_shape = signal_shape
+        self.stride = stride
+        self.boundary = boundary
+        self.dtype = dtype
+        self.kernel_shape = k_shape
+        self.n_kernels = kernels.shape[0]
+        self.ndim = d
+        geometry = [_axis_geometry(n, k, s, boundary)
+                    for n, k, s in zip(signal_shape, k_shape, stride)]
+        self.code_shape = tuple(g[0] for g in geometry)
+        self._offsets = tuple(g[1] for g in geometry)  # first copy's position
+        self._canvas = tuple(g[2] for g in geometry)  # samples the copies span
+        self.n_coefficients = self.n_kernels * int(np.prod(self.code_shape))
+        # kernels zero-padded to whole blocks of the stride, for the overlap-add
+        self._blocks = tuple(-(-k // s) for k, s in zip(k_shape, stride))
+        padded = np.zeros((self.n_kernels,) + tuple(b * s for b, s in
+                                                    zip(self._blocks, stride)), dtype)
+        padded[(slice(None),) + tuple(slice(0, k) for k in k_shape)] = self.kernels
+        self._flat = np.ascontiguousarray(self.kernels.reshape(self.n_kernels, -1))
+        self._flat_padded = np.ascontiguousarray(padded.reshape(self.n_kernels, -1))
+
+    def __repr__(self) -> str:
+        return (f"ConvolutionalDictionary({self.n_kernels} kernels of {self.kernel_shape}, "
+                f"signal_shape={self.signal_shape}, stride={self.stride}, "
+                f"boundary={self.boundary!r}, dtype={self.dtype.name})")
+
+    # -- public maps: codes are (n_samples, n_kernels, *code_shape) --------------------
+
+    def synthesize(self, codes) -> np.ndarray:
+        """Signals ``Φ a`` made by the codes.
+
+        Parameters
+        ----------
+        codes : array_like, shape (n_samples, n_kernels, *code_shape)
+
+        Returns
+        -------
+        ndarray, shape (n_samples, *signal_shape)
+        """
+        codes = check_array(codes, "codes", ndim=self.ndim + 2, dtype=self.dtype)
+        want = (self.n_kernels,) + self.code_shape
+        if codes.shape[1:] != want:
+            raise ValueError(f"codes must have shape (n_samples, {', '.join(map(str, want))}) "
+                             f"for {self!r}, got {codes.shape}")
+        return self.synthesize_last(np.moveaxis(codes, 1, -1))
+
+    def analyze(self, X) -> np.ndarray:
+        """Feed-forward drive ``Φᵀ x``: each kernel's inner product with the
+        signal at every position.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, *signal_shape)
+
+        Returns
+        -------
+        ndarray, shape (n_samples, n_kernels, *code_shape)
+        """
+        X = self.check_signals(X, "X")
+        return np.moveaxis(self.analyze_last(X), -1, 1)
+
+    def check_signals(self, X, name: str = "X") -> np.ndarray:
+        """``X`` as a finite ``(n_samples, *signal_shape)`` array of ``dtype``
+        (one signal of ``signal_shape`` becomes a batch of one)."""
+        X = check_array(X, name, ndim=(self.ndim, self.ndim + 1), dtype=self.dtype)
+        if X.ndim == self.ndim:
+            X = X[None]
+        if X.shape[1:] != self.signal_shape:
+            raise ValueError(f"{name} must have shape (n_samples, "
+                             f"{', '.join(map(str, self.signal_shape))}) for {self!r}, "
+                             f"got {X.shape}")
+        return X
+
+    def as_matrix(self) -> np.ndarray:
+        """The equivalent dense dictionary, one row per coefficient.
+
+        Row ``i`` is kernel ``i // prod(code_shape)`` placed at position
+        ``i % prod(code_shape)`` (C order), flattened over the signal; its
+        norm is below the kernel's where ``"full"`` copies stick out of the
+        signal. For tests and small problems: it has ``n_coefficients x
+        prod(signal_shape)`` entries.
+
+        Returns
+        -------
+        ndarray, shape (n_coefficients, prod(signal_shape)), float64
+        """
+        size = self.n_coefficients * int(np.prod(self.signal_shape))
+        if size > 50_000_000:
+            raise ValueError(f"the dense matrix of {self!r} would have {size:,} entries; "
+                             "as_matrix is meant for small problems")
+        eye = np.eye(self.n_coefficients, dtype=self.dtype)
+        eye = eye.reshape((self.n_coefficients, self.n_kernels) + self.code_shape)
+        rows = self.synthesize_last(np.moveaxis(eye, 1, -1))
+        return rows.reshape(self.n_coefficients, -1).astype(np.float64)
+
+    def lipschitz(self) -> float:
+        """An upper bound on ``||Φ||²``, the largest eigenvalue of ``ΦᵀΦ``.
+
+        Tight: the stride's polyphase components turn Φ into a convolution
+        from ``n_kernels`` maps to ``prod(stride)`` phases, whose squared norm
+        is at most the largest ``σ²`` of its transfer matrix over a DFT grid
+        on which that convolution does not wrap (exact for ``"circular"``).
+        It is the step ``1/L`` of ISTA and the stability limit of the LCA.
+        """
+        blocks, stride = self._blocks, self.stride
+        d = self.ndim
+        if self.boundary == "circular":
+            grid = tuple(n // s for n, s in zip(self.signal_shape, stride))
+        else:
+            grid = tuple(m + b - 1 for m, b in zip(self.code_shape, blocks))
+        # (K, b0, s0, b1, s1, ...) -> (K, s0, s1, ..., b0, b1, ...): phases, then blocks
+        k = self._flat_padded.astype(np.float64).reshape(
+            (self.n_kernels,) + tuple(x for b, s in zip(blocks, stride) for x in (b, s)))
+        order = (0,) + tuple(2 + 2 * i for i in range(d)) + tuple(1 + 2 * i for i in range(d))
+        k = k.transpose(order)
+        if any(b > g for b, g in zip(blocks, grid)):  # tiny circular signals: fold the blocks
+            k = _fold(k, blocks, grid)
+        H = np.fft.fftn(k, s=grid, axes=tuple(range(1 + d, 1 + 2 * d)))
+        H = H.reshape(self.n_kernels, int(np.prod(stride)), -1)  # (K, phases, frequencies)
+        H = np.moveaxis(H, -1, 0)
+        small = (H @ H.conj().transpose(0, 2, 1) if H.shape[1] <= H.shape[2]
+                 else H.conj().transpose(0, 2, 1) @ H)
+        return float(np.linalg.eigvalsh(small)[:, -1].max())
+
+    # -- channels-last kernels for the solvers: codes are (n, *code_shape, n_kernels) ------
+
+    def analyze_last(self, X: np.ndarray) -> np.ndarray:
+        """``Φᵀ x`` for ``X`` of shape (n, *signal_shape) in ``dtype`` (trusted);
+        returns (n, *code_shape, n_kernels)."""
+        n = X.shape[0]
+        out = np.empty((n,) + self.code_shape + (self.n_kernels,), self.dtype)
+        per_sample = int(np.prod(self.code_shape)) * self._flat.shape[1]
+        block = max(1, _WINDOW_ELEMENTS // max(per_sample, 1))
+        d = self.ndim
+        axes = tuple(range(1, d + 1))
+        take = (slice(None),) + tuple(slice(None, None, s) for s in self.stride)
+        for start in range(0, n, block):
+            canvas = self._canvas_of(X[start:start + block])
+            windows = np.lib.stride_tricks.sliding_window_view(
+                canvas, self.kernel_shape, axis=axes)[take]
+            windows = windows[(slice(None),) + tuple(slice(0, m) for m in self.code_shape)]
+            flat = np.ascontiguousarray(windows).reshape(-1, self._flat.shape[1])
+            out[start:start + block] = (flat @ self._flat.T).reshape(
+                (-1,) + self.code_shape + (self.n_kernels,))
+        return out
+
+    def synthesize_last(self, A: np.ndarray) -> np.ndarray:
+        """``Φ a`` for channels-last codes (n, *code_shape, n_kernels) in
+        ``dtype`` (trusted); returns (n, *signal_shape)."""
+        n, d = A.shape[0], self.ndim
+        blocks, stride, M = self._blocks, self.stride, self.code_shape
+        P = A.reshape(-1, self.n_kernels) @ self._flat_padded
+        # (n, m0, m1, b0, s0, b1, s1) -> (n, b0, b1, m0, s0, m1, s1): block shifts first
+        P = P.reshape((n,) + M + tuple(x for b, s in zip(blocks, stride) for x in (b, s)))
+        order = ((0,) + tuple(1 + d + 2 * i for i in range(d))
+                 + tuple(x for i in range(d) for x in (1 + i, 2 + d + 2 * i)))
+        P = P.transpose(order)
+        # the canvas in blocks of the stride: (n, M0 + b0 - 1, s0, M1 + b1 - 1, s1)
+        canvas = np.zeros((n,) + tuple(x for m, b, s in zip(M, blocks, stride)
+                                       for x in (m + b - 1, s)), self.dtype)
+        for shift in itertools.product(*(range(b) for b in blocks)):
+            where = (slice(None),) + tuple(x for j, m in zip(shift, M)
+                                           for x in (slice(j, j + m), slice(None)))
+            canvas[where] += P[(slice(None),) + shift]
+        canvas = canvas.reshape((n,) + tuple((m + b - 1) * s
+                                             for m, b, s in zip(M, blocks, stride)))
+        return self._signal_of(canvas)
+
+    # -- the canvas: the samples the kernel copies span, first copy at index 0 ---------
+
+    def _canvas_of(self, X: np.ndarray) -> np.ndarray:
+        """The signals on the canvas: zero- (or wrap-) padded, or cropped."""
+        if self.boundary == "circular":
+            pad = [(0, 0)] + [(0, c - n) for c, n in zip(self._canvas, self.signal_shape)]
+            return np.pad(X, pad, mode="wrap")
+        if self.boundary == "full":
+            pad = [(0, 0)] + [(-o, c + o - n) for o, c, n in
+                              zip(self._offsets, self._canvas, self.signal_shape)]
+            return np.pad(X, pad)
+        return X[(slice(None),) + tuple(slice(0, c) for c in self._canvas)]
+
+    def _signal_of(self, canvas: np.ndarray) -> np.ndarray:
+        """The signals a canvas of overlap-added copies makes (adjoint of _canvas_of)."""
+        d = self.ndim
+        if self.boundary == "circular":
+            for axis, n in enumerate(self.signal_shape, start=1):
+                extra = canvas.shape[axis] - n
+                if extra > 0:  # copies past the end wrap onto the start
+                    head = canvas.take(range(n), axis=axis)
+                    tail = canvas.take(range(n, n + extra), axis=axis)
+                    head[(slice(None),) * axis + (slice(0, extra),)] += tail
+                    canvas = head
+            return np.ascontiguousarray(canvas[(slice(None),) + tuple(
+                slice(0, n) for n in self.signal_shape)])
+        if self.boundary == "full":
+            crop = tuple(slice(-o, -o + n) for o, n in zip(self._offsets, self.signal_shape))
+            return np.ascontiguousarray(canvas[(slice(None),) + crop])
+        out = np.zeros((canvas.shape[0],) + self.signal_shape, self.dtype)
+        cover = tuple(slice(0, min(c, n)) for c, n in zip(canvas.shape[1:1 + d],
+                                                          self.signal_shape))
+        out[(slice(None),) + cover] = canvas[(slice(None),) + cover]
+        return out
+
+
+def _axis_geometry(n: int, k: int, s: int, boundary: str):
+    """Code positions, first copy's offset and samples spanned along one axis."""
+    if boundary == "full":
+        m = (n + k - 2) // s + 1
+        return m, -(k - 1), (m - 1) * s + k
+    if boundary == "valid":
+        m = (n - k) // s + 1
+        return m, 0, (m - 1) * s + k
+    m = n // s
+    return m, 0, (m - 1) * s + k
+
+
+def _fold(k, blocks, grid):
+    """Sum block shifts congruent modulo ``grid`` (a circular grid smaller than
+    the kernel in blocks)."""
+    d = len(blocks)
+    out = np.zeros(k.shape[:1 + d] + tuple(grid), k.dtype)
+    for shift in itertools.product(*(range(b) for b in blocks)):
+        dest = tuple(j % g for j, g in zip(shift, grid))
+        out[(slice(None),) * (1 + d) + dest] += k[(slice(None),) * (1 + d) + shift]
+    return out
+
+
+def _check_axes(value, name: str, d: int, minimum: int) -> tuple[int, ...]:
+    """An int or a sequence of ``d`` ints, each >= ``minimum``, as a tuple."""
+    if np.ndim(value) == 0:
+        return (check_int(value, name, minimum=minimum),) * d
+    try:
+        items = tuple(value)
+    except TypeError as exc:
+        raise TypeError(f"{name} must be an int or a tuple of {d} ints, "
+                        f"got {describe(value)}") from exc
+    if len(items) != d:
+        raise ValueError(f"{name} must have {d} entries (one per spatial axis of the "
+                         f"kernels), got {value!r}")
+    return tuple(check_int(v, name, minimum=minimum) for v in items)
