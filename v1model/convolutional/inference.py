@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._blas import blas_threads_for_step
 from ..inference._common import (THRESHOLDS, ConvergenceWarning, apply_threshold,
                                   history_dataset, warn_not_converged)
 from ..validation import check_bool, check_choice, check_int, check_nonnegative, check_positive
@@ -156,20 +157,15 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=1, boundary: str = "f
     if return_history and n > block:
         raise ValueError(f"return_history records one block of signals; X has {n} signals "
                          f"of {per_signal} coefficients each, more than {block}: pass fewer")
-    from tqdm.auto import tqdm
-
     out = np.empty((n,) + phi.code_shape + (phi.n_kernels,), phi.dtype)
     records = [] if return_history else None
-    starts = range(0, n, block)
-    stalled = 0
-    for start in tqdm(starts, desc=f"convolutional {method}", leave=False,
-                      disable=not progress or len(starts) < 2):
-        rows = slice(start, start + block)
-        init = None if codes0 is None else codes0[rows]
-        solve = _lca if method == "lca" else _ista
-        out[rows], left = solve(phi, X[rows], lam, threshold, step, n_steps, tol, max_iter,
-                                init, records, accelerated=method == "fista")
-        stalled += left
+    # one step: a synthesis and an analysis, each a product of every window with the
+    # kernels; small steps run on one BLAS thread (threaded BLAS collapses on them as
+    # soon as another process wants a core, v1model._blas)
+    flops = 4.0 * min(n, block) * phi.n_coefficients * int(np.prod(phi.kernel_shape))
+    with blas_threads_for_step(flops):
+        stalled = _solve_blocks(phi, X, lam, threshold, step, n_steps, tol, max_iter, codes0,
+                                records, method, block, progress, out)
     if stalled:
         warn_not_converged(f"convolutional {method}", max_iter, stalled, n)
     codes = np.moveaxis(out, -1, 1)
@@ -184,6 +180,25 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=1, boundary: str = "f
         hist = hist.assign_coords(time=("iteration", dt * np.arange(1, len(records) + 1),
                                         {"units": "s"}))
     return codes, hist
+
+
+def _solve_blocks(phi, X, lam, threshold, step, n_steps, tol, max_iter, codes0, records,
+                  method, block, progress, out) -> int:
+    """Solve ``X`` block by block into ``out`` (channels last); the number of
+    signals left unconverged."""
+    from tqdm.auto import tqdm
+
+    starts = range(0, len(X), block)
+    stalled = 0
+    solve = _lca if method == "lca" else _ista
+    for start in tqdm(starts, desc=f"convolutional {method}", leave=False,
+                      disable=not progress or len(starts) < 2):
+        rows = slice(start, start + block)
+        init = None if codes0 is None else codes0[rows]
+        out[rows], left = solve(phi, X[rows], lam, threshold, step, n_steps, tol, max_iter,
+                                init, records, accelerated=method == "fista")
+        stalled += left
+    return stalled
 
 
 def reconstruct(codes, kernels, signal_shape, *, stride=1, boundary: str = "full",
