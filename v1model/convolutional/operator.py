@@ -129,6 +129,12 @@ class ConvolutionalDictionary:
         padded[(slice(None),) + tuple(slice(0, k) for k in k_shape)] = self.kernels
         self._flat = np.ascontiguousarray(self.kernels.reshape(self.n_kernels, -1))
         self._flat_padded = np.ascontiguousarray(padded.reshape(self.n_kernels, -1))
+        # the same entries ordered (b0, b1, s0, s1): block shifts of the stride, then phases
+        split = padded.reshape((self.n_kernels,) + tuple(
+            x for b, s in zip(self._blocks, stride) for x in (b, s)))
+        self._flat_blocked = np.ascontiguousarray(split.transpose(
+            (0,) + tuple(1 + 2 * i for i in range(d)) + tuple(2 + 2 * i for i in range(d))
+        ).reshape(self.n_kernels, -1))
 
     def __repr__(self) -> str:
         return (f"ConvolutionalDictionary({self.n_kernels} kernels of {self.kernel_shape}, "
@@ -260,19 +266,19 @@ class ConvolutionalDictionary:
         ``dtype`` (trusted); returns (n, *signal_shape)."""
         n, d = A.shape[0], self.ndim
         blocks, stride, M = self._blocks, self.stride, self.code_shape
-        P = A.reshape(-1, self.n_kernels) @ self._flat_padded
-        # (n, m0, m1, b0, s0, b1, s1) -> (n, b0, b1, m0, s0, m1, s1): block shifts first
-        P = P.reshape((n,) + M + tuple(x for b, s in zip(blocks, stride) for x in (b, s)))
-        order = ((0,) + tuple(1 + d + 2 * i for i in range(d))
-                 + tuple(x for i in range(d) for x in (1 + i, 2 + d + 2 * i)))
-        P = P.transpose(order)
-        # the canvas in blocks of the stride: (n, M0 + b0 - 1, s0, M1 + b1 - 1, s1)
-        canvas = np.zeros((n,) + tuple(x for m, b, s in zip(M, blocks, stride)
-                                       for x in (m + b - 1, s)), self.dtype)
-        for shift in itertools.product(*(range(b) for b in blocks)):
-            where = (slice(None),) + tuple(x for j, m in zip(shift, M)
-                                           for x in (slice(j, j + m), slice(None)))
-            canvas[where] += P[(slice(None),) + shift]
+        # one product gives every window, its entries ordered (block shift, phase): then
+        # each block shift's windows are one contiguous (n, *M, phases) slab to add
+        P = A.reshape(-1, self.n_kernels) @ self._flat_blocked
+        n_shifts, n_phases = int(np.prod(blocks)), int(np.prod(stride))
+        P = np.ascontiguousarray(P.reshape(-1, n_shifts, n_phases).transpose(1, 0, 2))
+        canvas = np.zeros((n,) + tuple(m + b - 1 for m, b in zip(M, blocks)) + (n_phases,),
+                          self.dtype)
+        for i, shift in enumerate(itertools.product(*(range(b) for b in blocks))):
+            where = (slice(None),) + tuple(slice(j, j + m) for j, m in zip(shift, M))
+            canvas[where] += P[i].reshape((n,) + M + (n_phases,))
+        # (n, J0, J1, s0, s1) -> (n, J0, s0, J1, s1): blocks of the stride back in place
+        canvas = canvas.reshape(canvas.shape[:-1] + stride).transpose(
+            (0,) + tuple(x for i in range(d) for x in (1 + i, 1 + d + i)))
         canvas = canvas.reshape((n,) + tuple((m + b - 1) * s
                                              for m, b, s in zip(M, blocks, stride)))
         return self._signal_of(canvas)
