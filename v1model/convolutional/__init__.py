@@ -6,10 +6,13 @@ whole image or sound, coded by the LCA or FISTA and learned from data.
 - :func:`encode`: the codes of whole signals by the LCA, ISTA or FISTA;
   :func:`reconstruct` and :func:`objective` the signals and the LASSO
   objective they give.
+- :func:`learn_kernels`: kernels learned from random crops of images or
+  sounds, as an ``xarray.Dataset`` with the learning history.
 """
 
 from .inference import METHODS, encode, objective, reconstruct
+from .learning import kernel_dims, learn_kernels
 from .operator import BOUNDARIES, ConvolutionalDictionary
 
-__all__ = ["BOUNDARIES", "METHODS", "ConvolutionalDictionary", "encode", "objective",
-           "reconstruct"]
+__all__ = ["BOUNDARIES", "METHODS", "ConvolutionalDictionary", "encode", "kernel_dims",
+           "learn_kernels", "objective", "reconstruct"]

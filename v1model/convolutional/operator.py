@@ -248,18 +248,34 @@ class ConvolutionalDictionary:
         out = np.empty((n,) + self.code_shape + (self.n_kernels,), self.dtype)
         per_sample = int(np.prod(self.code_shape)) * self._flat.shape[1]
         block = max(1, _WINDOW_ELEMENTS // max(per_sample, 1))
-        d = self.ndim
-        axes = tuple(range(1, d + 1))
-        take = (slice(None),) + tuple(slice(None, None, s) for s in self.stride)
         for start in range(0, n, block):
-            canvas = self._canvas_of(X[start:start + block])
-            windows = np.lib.stride_tricks.sliding_window_view(
-                canvas, self.kernel_shape, axis=axes)[take]
-            windows = windows[(slice(None),) + tuple(slice(0, m) for m in self.code_shape)]
-            flat = np.ascontiguousarray(windows).reshape(-1, self._flat.shape[1])
+            flat = self._windows(X[start:start + block])
             out[start:start + block] = (flat @ self._flat.T).reshape(
                 (-1,) + self.code_shape + (self.n_kernels,))
         return out
+
+    def _windows(self, X: np.ndarray) -> np.ndarray:
+        """The signal windows every kernel copy sits on, (n * prod(code_shape),
+        prod(kernel_shape)), positions in C order."""
+        axes = tuple(range(1, self.ndim + 1))
+        take = (slice(None),) + tuple(slice(None, None, s) for s in self.stride)
+        windows = np.lib.stride_tricks.sliding_window_view(
+            self._canvas_of(X), self.kernel_shape, axis=axes)[take]
+        windows = windows[(slice(None),) + tuple(slice(0, m) for m in self.code_shape)]
+        return np.ascontiguousarray(windows).reshape(-1, self._flat.shape[1])
+
+    def kernel_gradient_last(self, R: np.ndarray, A: np.ndarray) -> np.ndarray:
+        """``-∂/∂kernels`` of ``0.5 ||x - Φ a||²`` at residuals ``R`` (n,
+        *signal_shape) and channels-last codes ``A`` (n, *code_shape,
+        n_kernels), summed over signals (trusted inputs): each kernel's codes
+        times the residual windows they sit on. Shape (n_kernels, *kernel_shape)."""
+        grad = np.zeros((self.n_kernels, self._flat.shape[1]), np.float64)
+        per_sample = int(np.prod(self.code_shape)) * self._flat.shape[1]
+        block = max(1, _WINDOW_ELEMENTS // max(per_sample, 1))
+        for start in range(0, len(R), block):
+            flat = self._windows(R[start:start + block])
+            grad += A[start:start + block].reshape(-1, self.n_kernels).T @ flat
+        return grad.reshape((self.n_kernels,) + self.kernel_shape)
 
     def synthesize_last(self, A: np.ndarray) -> np.ndarray:
         """``Φ a`` for channels-last codes (n, *code_shape, n_kernels) in

@@ -1,0 +1,299 @@
+"""Learning convolutional kernels from whole images or sounds.
+
+Each update codes a minibatch of random crops with :func:`.encode` and moves
+every kernel along the gradient of the reconstruction error, preconditioned by
+how much that kernel was used:
+
+    d_k <- d_k + eta * sum_p a_k[p] r[p] / sum_p a_k[p]^2,   then ||d_k|| = 1
+
+(``r[p]`` is the residual window under copy ``p``). With ``eta = 1`` and copies
+that do not overlap, this is the exact least-squares step of block coordinate
+descent (Mairal et al. 2009, eq. 11) for one kernel; overlapping copies make
+the true curvature larger, hence the default ``eta = 0.5``. The step needs no
+tuning to the scale of the data, unlike the plain gradient step of
+lca-pytorch's ``eta``. Kernels no code used for ``reseed_patience`` updates
+are re-seeded from the worst-reconstructed windows.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+import xarray as xr
+
+from .._blas import blas_threads_for_step
+from ..inference._common import ConvergenceWarning
+from ..io import seed_attr
+from ..validation import (as_generator, check_array, check_bool, check_dtype, check_int,
+                          check_nonnegative, check_positive, describe)
+from .inference import METHODS, _solve_blocks
+from .operator import BOUNDARIES, ConvolutionalDictionary, _check_axes
+
+__all__ = ["learn_kernels", "kernel_dims"]
+
+#: the variables of the learning history, with their long names
+_HISTORY = {
+    "objective": "mean 0.5 ||x - Φa||² + lam ||a||_1 per crop",
+    "reconstruction_error": "||x - Φa||² / ||x||² over the minibatch",
+    "fraction_active": "fraction of non-zero coefficients",
+    "kernel_change": "largest change of a unit-norm kernel, ||Δd_k||",
+    "n_reseeded": "kernels re-seeded at this update",
+    "n_unconverged": "crops whose codes stopped at max_iter",
+}
+
+
+def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float = 0.1,
+                  n_updates: int = 500, batch_size: int = 8, crop_size=None,
+                  learning_rate: float = 0.5, method: str = "fista", max_iter: int = 200,
+                  tol: float = 1e-3, boundary: str = "full", init=None,
+                  reseed_patience: int | None = 20, seed=None, dtype=np.float32,
+                  progress: bool = True) -> xr.Dataset:
+    """Learn ``n_kernels`` convolutional kernels from random crops.
+
+    Parameters
+    ----------
+    images : array_like, shape (n_images, height, width) or (n_sounds, n_times)
+        Training signals (whitened, for natural images), in the units ``lam``
+        refers to. Their last ``len(kernel_size)`` axes are spatial (or time).
+    n_kernels : int
+        Number of kernels K.
+    kernel_size : int or tuple of int
+        Kernel shape; an int gives a square kernel on 2-D signals (a length on
+        1-D ones, decided by ``images.ndim``).
+    stride : int or tuple of int, default 1
+        Distance between kernel copies, samples; at most ``kernel_size``.
+        ``stride == kernel_size`` tiles the crops into patches (patch-based
+        sparse coding).
+    lam : float, default 0.1
+        L1 penalty of the codes, >= 0, in units of ``images``.
+    n_updates : int, default 500
+        Number of kernel updates (minibatches).
+    batch_size : int, default 8
+        Crops per minibatch.
+    crop_size : int or tuple of int, optional
+        Shape of the random crops; default 4 kernel sizes per axis (at most
+        the signal). Larger crops hold more copies per update and cost
+        proportionally more.
+    learning_rate : float, default 0.5
+        ``eta`` of the preconditioned step (module docstring), in (0, 2).
+    method : {"fista", "lca", "ista"}, default "fista"
+        Inference per minibatch (:func:`v1model.convolutional.encode`).
+    max_iter : int, default 200
+        Solver steps per minibatch at most; crops that stop there are counted
+        in ``n_unconverged`` (their codes are still a descent direction).
+    tol : float, default 1e-3
+        The solver's tolerance (:func:`~v1model.convolutional.encode`).
+    boundary : {"full", "valid", "circular"}, default "full"
+        Where the copies sit in each crop.
+    init : array_like, shape (n_kernels, *kernel_size), optional
+        Starting kernels (normalised here); default Gaussian noise.
+    reseed_patience : int or None, default 20
+        Re-seed a kernel that no code used for this many updates in a row;
+        None never re-seeds.
+    seed : int, Generator or None
+        Crops, initial and re-seeded kernels.
+    dtype : {float32, float64}, default float32
+        Working precision.
+    progress : bool, default True
+        A progress bar over updates.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``kernels`` (kernel, ky, kx) for images or (kernel, lag) for sounds,
+        unit norm; over ``update``: ``objective``, ``reconstruction_error``,
+        ``fraction_active``, ``kernel_change``, ``n_reseeded``,
+        ``n_unconverged`` and ``elapsed`` (s); every parameter in ``attrs``.
+
+    References
+    ----------
+    Schultz, P. F., Paiton, D. M., Lu, W. & Kenyon, G. T. (2014). Replicating
+    kernels with a short stride allows sparse reconstructions with fewer
+    independent kernels. arXiv:1406.4205.
+    Mairal, J., Bach, F., Ponce, J. & Sapiro, G. (2009). Online dictionary
+    learning for sparse coding. ICML.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from v1model.convolutional import learn_kernels
+    >>> images = np.random.default_rng(0).standard_normal((2, 32, 32))
+    >>> ds = learn_kernels(images, 4, 5, stride=2, lam=0.5, n_updates=3, seed=0,
+    ...                    progress=False)
+    >>> ds["kernels"].shape
+    (4, 5, 5)
+    """
+    dtype = check_dtype(dtype)
+    n_kernels = check_int(n_kernels, "n_kernels", minimum=1)
+    images = check_array(images, "images", ndim=(2, 3, 4), dtype=np.float64)
+    if np.ndim(kernel_size) == 0:
+        d = images.ndim - 1
+        kernel_size = (check_int(kernel_size, "kernel_size", minimum=1),) * d
+    else:
+        kernel_size = tuple(kernel_size)
+        d = len(kernel_size)
+        if images.ndim != d + 1:
+            raise ValueError(f"images must have shape (n_signals, *signal_shape) with "
+                             f"{d} signal axes for kernel_size={kernel_size}, got "
+                             f"{images.shape}")
+    kernel_size = _check_axes(kernel_size, "kernel_size", d, minimum=1)
+    signal_shape = images.shape[1:]
+    if crop_size is None:
+        crop_size = tuple(min(4 * k, n) for k, n in zip(kernel_size, signal_shape))
+    crop_size = _check_axes(crop_size, "crop_size", d, minimum=1)
+    for c, n in zip(crop_size, signal_shape):
+        if c > n:
+            raise ValueError(f"crop_size={crop_size} is larger than the signals "
+                             f"{signal_shape}")
+    if not np.any(images):
+        raise ValueError("images: every value is zero; there is nothing to learn from")
+    lam = check_nonnegative(lam, "lam")
+    n_updates = check_int(n_updates, "n_updates", minimum=1)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    learning_rate = check_positive(learning_rate, "learning_rate")
+    if learning_rate >= 2:
+        raise ValueError(f"learning_rate={learning_rate!r} overshoots the least-squares "
+                         "step of each kernel (1) by 2x or more; use a value in (0, 2)")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    tol = check_positive(tol, "tol")
+    if boundary not in BOUNDARIES:
+        raise ValueError(f"boundary must be one of {BOUNDARIES}, got {boundary!r}")
+    if reseed_patience is not None:
+        reseed_patience = check_int(reseed_patience, "reseed_patience", minimum=1)
+    check_bool(progress, "progress")
+    rng = as_generator(seed)
+    if init is None:
+        kernels = rng.standard_normal((n_kernels,) + kernel_size)
+    else:
+        kernels = check_array(init, "init", ndim=d + 1, dtype=np.float64, copy=True)
+        if kernels.shape != (n_kernels,) + kernel_size:
+            raise ValueError(f"init must have shape {(n_kernels,) + kernel_size}, got "
+                             f"{kernels.shape}")
+    kernels = _unit_norm(kernels, "init")
+    # the operator checks stride and boundary against the crops once, here
+    phi = ConvolutionalDictionary(kernels, crop_size, stride=stride, boundary=boundary,
+                                  dtype=dtype)
+    stride = phi.stride
+    params = dict(n_kernels=n_kernels, kernel_size=list(kernel_size), stride=list(stride),
+                  lam=lam, n_updates=n_updates, batch_size=batch_size,
+                  crop_size=list(crop_size), learning_rate=learning_rate, method=method,
+                  max_iter=max_iter, tol=tol, boundary=boundary,
+                  reseed_patience=-1 if reseed_patience is None else reseed_patience,
+                  seed=seed_attr(seed), dtype=dtype.name, n_images=len(images),
+                  signal_shape=list(signal_shape))
+    history = {key: np.zeros(n_updates) for key in _HISTORY}
+    elapsed = np.zeros(n_updates)
+    unused = np.zeros(n_kernels, dtype=np.int64)
+    flops = 4.0 * batch_size * phi.n_coefficients * int(np.prod(kernel_size))
+    from tqdm.auto import tqdm
+
+    start = time.perf_counter()
+    with blas_threads_for_step(flops):
+        for update in tqdm(range(n_updates), desc="convolutional kernels",
+                           disable=not progress, leave=False):
+            X = _random_crops(images, crop_size, batch_size, rng).astype(dtype)
+            phi = ConvolutionalDictionary(kernels, crop_size, stride=stride,
+                                          boundary=boundary, dtype=dtype)
+            A = np.empty((batch_size,) + phi.code_shape + (n_kernels,), dtype)
+            step = 1.0 / phi.lipschitz()  # ISTA's 1/L, and the LCA's dt/tau = 1/L
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                stalled = _solve_blocks(phi, X, lam, "soft", step, None, tol, max_iter, None,
+                                        None, method, batch_size, False, A)
+            R = X - phi.synthesize_last(A)
+            grad = phi.kernel_gradient_last(R, A)
+            usage = (A.astype(np.float64) ** 2).reshape(-1, n_kernels).sum(axis=0)
+            used = usage > 0
+            new = kernels.copy()
+            new[used] += learning_rate * grad[used] / usage[used].reshape(
+                (-1,) + (1,) * d)
+            new = _unit_norm(new, None, previous=kernels)
+            unused[used] = 0
+            unused[~used] += 1
+            n_reseeded = 0
+            if reseed_patience is not None and (unused >= reseed_patience).any():
+                dead = np.flatnonzero(unused >= reseed_patience)
+                new[dead] = _worst_windows(phi, R, len(dead), rng)
+                unused[dead] = 0
+                n_reseeded = len(dead)
+            change = np.sqrt(((new - kernels) ** 2).reshape(n_kernels, -1).sum(axis=1))
+            kernels = new
+            energy = float((X.astype(np.float64) ** 2).sum())
+            err = float((R.astype(np.float64) ** 2).sum())
+            l1 = float(np.abs(A, dtype=np.float64).sum())
+            history["objective"][update] = (0.5 * err + lam * l1) / batch_size
+            history["reconstruction_error"][update] = err / energy if energy > 0 else 0.0
+            history["fraction_active"][update] = np.count_nonzero(A) / A.size
+            history["kernel_change"][update] = float(change.max())
+            history["n_reseeded"][update] = n_reseeded
+            history["n_unconverged"][update] = stalled
+            elapsed[update] = time.perf_counter() - start
+    return _kernels_dataset(kernels, history, elapsed, params)
+
+
+def kernel_dims(d: int) -> tuple[str, ...]:
+    """Names of a kernel's axes: ("lag",) for sounds, ("ky", "kx") for images,
+    ("kz", "ky", "kx") for volumes."""
+    return {1: ("lag",), 2: ("ky", "kx"), 3: ("kz", "ky", "kx")}[d]
+
+
+def _kernels_dataset(kernels, history, elapsed, params) -> xr.Dataset:
+    d = kernels.ndim - 1
+    dims = ("kernel",) + kernel_dims(d)
+    ds = xr.Dataset(
+        {"kernels": (dims, kernels, {"long_name": "unit-norm convolution kernels",
+                                     "units": "1"})},
+        coords={"kernel": np.arange(len(kernels)), "update": np.arange(len(elapsed))},
+    )
+    for key, long_name in _HISTORY.items():
+        values = history[key]
+        if key in ("n_reseeded", "n_unconverged"):
+            values = values.astype(np.int64)
+        ds[key] = ("update", values, {"long_name": long_name, "units": "1"})
+    ds["elapsed"] = ("update", elapsed, {"long_name": "time since the first update",
+                                         "units": "s"})
+    ds.attrs.update(model="convolutional sparse coding", **params)
+    return ds
+
+
+def _random_crops(images, crop_size, n, rng) -> np.ndarray:
+    """``n`` crops of ``crop_size`` at uniformly random images and places."""
+    which = rng.integers(len(images), size=n)
+    corners = [rng.integers(s - c + 1, size=n) for s, c in zip(images.shape[1:], crop_size)]
+    out = np.empty((n,) + tuple(crop_size), images.dtype)
+    for i in range(n):
+        where = tuple(slice(c[i], c[i] + size) for c, size in zip(corners, crop_size))
+        out[i] = images[(which[i],) + where]
+    return out
+
+
+def _unit_norm(kernels, name, previous=None) -> np.ndarray:
+    """Kernels scaled to unit norm; a kernel of zero norm is refused (``name``)
+    or keeps its ``previous`` value."""
+    flat = kernels.reshape(len(kernels), -1)
+    norms = np.sqrt((flat**2).sum(axis=1))
+    zero = norms <= 1e-12 * max(float(norms.max()), 1e-300)
+    if zero.any():
+        if previous is None:
+            raise ValueError(f"{name}: kernel {int(np.flatnonzero(zero)[0])} is all zeros "
+                             f"({describe(kernels)})")
+        flat[zero] = previous.reshape(len(previous), -1)[zero]
+        norms[zero] = 1.0
+    return (flat / norms[:, None]).reshape(kernels.shape)
+
+
+def _worst_windows(phi, R, count, rng) -> np.ndarray:
+    """``count`` unit-norm residual windows of the largest energy (noise where the
+    residual is zero)."""
+    windows = phi._windows(R).astype(np.float64)
+    energy = (windows**2).sum(axis=1)
+    order = np.argsort(energy)[::-1][:count]
+    new = windows[order]
+    flat_zero = (new**2).sum(axis=1) <= 0
+    new[flat_zero] = rng.standard_normal((int(flat_zero.sum()), new.shape[1]))
+    new /= np.sqrt((new**2).sum(axis=1))[:, None]
+    return new.reshape((count,) + phi.kernel_shape)
