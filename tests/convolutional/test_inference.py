@@ -1,0 +1,191 @@
+"""encode (LCA, FISTA, ISTA) against scikit-learn's Lasso on the explicit matrix,
+the LCA fixed point, the history, warm starts, and a real-image problem against
+the dense FISTA."""
+
+import numpy as np
+import pytest
+
+from v1model.convolutional import ConvolutionalDictionary, encode, objective, reconstruct
+
+from .conftest import dense_objective, unit_kernels
+
+# (n_kernels, *kernel_shape), signal_shape, stride, boundary: 1-D and 2-D, every boundary
+PROBLEMS = {
+    "1d-full-s2": ((4, 7), (40,), 2, "full"),
+    "2d-full-s1": ((3, 4, 4), (12, 12), 1, "full"),
+    "2d-valid-s23": ((6, 4, 6), (18, 16), (2, 3), "valid"),
+    "2d-circular-s2": ((6, 5, 5), (16, 16), 2, "circular"),
+}
+
+
+def make_problem(name, n_signals=3, seed=0):
+    """Unit-norm Gaussian kernels, Gaussian signals and lam = 0.3 max|Φᵀx| (sparse codes
+    with tens of active coefficients)."""
+    kshape, signal_shape, stride, boundary = PROBLEMS[name]
+    rng = np.random.default_rng(seed)
+    kernels = unit_kernels(rng, kshape)
+    phi = ConvolutionalDictionary(kernels, signal_shape, stride=stride, boundary=boundary,
+                                  dtype=np.float64)
+    X = rng.standard_normal((n_signals,) + signal_shape)
+    lam = 0.3 * float(np.abs(phi.analyze(X)).max())
+    return phi, X, lam
+
+
+def run(phi, X, lam, **kwargs):
+    return encode(X, phi.kernels, lam, stride=phi.stride, boundary=phi.boundary, **kwargs)
+
+
+# measured gaps at the default tolerances, float64 (float32 within 1%): LCA 2.3e-6, 5.0e-6,
+# 4.3e-7, 1.2e-6 (soft) and at most 1.1e-6 (nonneg); FISTA below 1e-8; ISTA below 3.5e-8
+GAP_BOUND = {"lca": 5e-5, "fista": 1e-6, "ista": 1e-6}
+
+
+@pytest.mark.parametrize("method", ["lca", "fista", "ista"])
+@pytest.mark.parametrize("name", list(PROBLEMS))
+def test_encode_reaches_sklearn_lasso(name, method, lasso_codes, objective_gap):
+    phi, X, lam = make_problem(name)
+    M = phi.as_matrix()
+    ref = lasso_codes(M, X, lam)
+    codes = {}
+    for dtype in (np.float64, np.float32):
+        A = run(phi, X, lam, method=method, dtype=dtype)
+        assert A.shape == (3, phi.n_kernels) + phi.code_shape and A.dtype == dtype
+        gap = objective_gap(M, X, A, ref, lam)
+        assert -1e-9 <= gap <= GAP_BOUND[method], (dtype, gap)
+        codes[dtype] = A
+    # float32 and float64 find the same codes (to the tolerance's precision)
+    scale = np.abs(codes[np.float64]).max()
+    np.testing.assert_allclose(codes[np.float32], codes[np.float64], rtol=0,
+                               atol=2e-3 * scale)
+
+
+@pytest.mark.parametrize("method", ["lca", "fista", "ista"])
+@pytest.mark.parametrize("name", ["1d-full-s2", "2d-circular-s2"])
+def test_nonneg_matches_positive_lasso(name, method, lasso_codes, objective_gap):
+    phi, X, lam = make_problem(name, seed=1)
+    M = phi.as_matrix()
+    ref = lasso_codes(M, X, lam, positive=True)
+    A = run(phi, X, lam, method=method, threshold="nonneg", dtype=np.float64)
+    assert A.min() >= 0
+    assert -1e-9 <= objective_gap(M, X, A, ref, lam) <= GAP_BOUND[method]
+    # the unconstrained optimum is lower: the constraint is active
+    free = lasso_codes(M, X, lam)
+    assert dense_objective(M, X, free, lam) < dense_objective(M, X, ref, lam)
+
+
+def test_lca_tight_tolerance_reaches_lasso_codes(lasso_codes):
+    """Codes, not just objectives: with a tight tolerance the LCA's fixed point is the
+    LASSO solution (unique here: fewer active atoms than samples, generic kernels)."""
+    phi, X, lam = make_problem("1d-full-s2")
+    ref = lasso_codes(phi.as_matrix(), X, lam).reshape((3, phi.n_kernels) + phi.code_shape)
+    A = run(phi, X, lam, method="lca", tol=1e-8, max_iter=50000, dtype=np.float64)
+    np.testing.assert_allclose(A, ref, rtol=0, atol=1e-6 * np.abs(ref).max())
+
+
+def test_hard_threshold_reaches_an_lca_fixed_point():
+    """At a fixed point of τ du/dt = Φᵀ(x - Φa) + a - u with a = T_hard(u): active
+    coefficients have zero residual correlation (a = u, |u| > lam) and inactive
+    ones |u| <= lam."""
+    phi, X, lam = make_problem("2d-valid-s23")
+    A = run(phi, X, lam, method="lca", threshold="hard", tol=1e-9, max_iter=100000,
+            dtype=np.float64)
+    U = phi.analyze(X - phi.synthesize(A)) + A  # the state that makes these codes
+    active = A != 0
+    assert active.sum() >= 10
+    np.testing.assert_allclose(U[active], A[active], rtol=0, atol=1e-7 * lam)
+    assert np.abs(U[active]).min() > lam
+    assert np.abs(U[~active]).max() <= lam * (1 + 1e-7)
+    # the hard code's support differs from the soft one's: not the LASSO by accident
+    soft = run(phi, X, lam, method="lca", tol=1e-9, max_iter=100000, dtype=np.float64)
+    assert not np.allclose(A, soft, atol=1e-3 * lam)
+
+
+@pytest.mark.parametrize("method", ["lca", "fista", "ista"])
+def test_n_steps_runs_exactly_that_many_steps(method):
+    phi, X, lam = make_problem("2d-circular-s2")
+    for n_steps in (1, 7):
+        A, hist = run(phi, X, lam, method=method, n_steps=n_steps, return_history=True,
+                      dtype=np.float64)
+        assert hist.sizes["iteration"] == n_steps
+    # far below convergence, yet no warning: n_steps is not a tolerance stop
+    first = hist.objective.values[0]
+    assert hist.objective.values[-1] < first
+    if method == "lca":
+        np.testing.assert_allclose(hist.time.values, hist.attrs["dt"] * np.arange(1, 8),
+                                   rtol=1e-12)
+
+
+def test_objective_matches_explicit_matrix():
+    phi, X, lam = make_problem("2d-valid-s23")
+    A = np.random.default_rng(5).standard_normal((3, phi.n_kernels) + phi.code_shape)
+    got = objective(X, A, phi.kernels, lam, stride=phi.stride, boundary=phi.boundary)
+    M = phi.as_matrix()
+    want = [dense_objective(M, X[i:i + 1], A[i:i + 1], lam) for i in range(3)]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    R = reconstruct(A, phi.kernels, (18, 16), stride=phi.stride, boundary="valid",
+                    dtype=np.float64)
+    np.testing.assert_allclose(R.reshape(3, -1), A.reshape(3, -1) @ M, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["fista", "ista", "lca"])
+def test_warm_start_at_the_solution_stops_at_once(method):
+    """codes0 at the solution (LCA: the membrane state u = Φᵀ(x - Φa) + a that makes
+    it) meets the tolerance in 1-2 steps, and stays there."""
+    phi, X, lam = make_problem("2d-full-s1")
+    A = run(phi, X, lam, method=method, tol=1e-8, max_iter=50000, dtype=np.float64)
+    start = A if method != "lca" else phi.analyze(X - phi.synthesize(A)) + A
+    A2, hist = run(phi, X, lam, method=method, codes0=start, return_history=True,
+                   dtype=np.float64)
+    assert hist.sizes["iteration"] <= 2
+    np.testing.assert_allclose(A2, A, rtol=0, atol=1e-6 * np.abs(A).max())
+    cold = run(phi, X, lam, method=method, return_history=True, dtype=np.float64)[1]
+    assert cold.sizes["iteration"] > 10
+
+
+def test_dictionary_object_and_single_signal():
+    """A ConvolutionalDictionary in place of kernels gives the same codes; one signal
+    of signal_shape is a batch of one."""
+    phi, X, lam = make_problem("1d-full-s2")
+    A = run(phi, X, lam, method="fista", dtype=np.float64)
+    np.testing.assert_array_equal(encode(X, phi, lam, method="fista"), A)
+    np.testing.assert_array_equal(run(phi, X[1], lam, method="fista", dtype=np.float64),
+                                  A[1:2])
+
+
+def test_zero_signal_and_large_lam_give_zero_codes():
+    phi, X, lam = make_problem("2d-full-s1")
+    for method in ("lca", "fista", "ista"):
+        assert not run(phi, np.zeros_like(X), lam, method=method).any()
+        big = float(np.abs(phi.analyze(X)).max()) * 1.001
+        assert not run(phi, X, big, method=method).any()
+
+
+# -- real data: Olshausen's whitened images, Gabor kernels ----------------------------
+
+def test_fista_on_whitened_images_matches_dense_fista(shared_data):
+    """16 Gabor kernels (4 orientations x 2 frequencies x 2 phases, 6x6, unit norm),
+    stride 1 'full', on 12x12 crops of Olshausen's pre-whitened images: the same LASSO
+    as the dense FISTA on as_matrix() (4624 atoms of 144 pixels)."""
+    from stimuli import gabor_patch
+    from v1model.inference import fista
+
+    folder = shared_data("olshausen", "images")
+    images = [np.fromfile(folder / f"image{i}", dtype=">f4").reshape(512, 512)
+              for i in range(3)]
+    rng = np.random.default_rng(0)
+    crops = np.stack([images[i % 3][r:r + 12, c:c + 12] for i, (r, c) in
+                      enumerate(rng.integers(20, 480, size=(4, 2)))]).astype(np.float64)
+    theta, freq, phase = np.meshgrid(np.arange(4) * np.pi / 4, [0.15, 0.25],
+                                     [0, np.pi / 2], indexing="ij")
+    kernels = gabor_patch(6, theta.ravel(), freq.ravel(), phase.ravel(), sigma_x=1.5,
+                          sigma_y=1.5)
+    kernels = kernels / np.linalg.norm(kernels.reshape(16, -1), axis=1)[:, None, None]
+    phi = ConvolutionalDictionary(kernels, (12, 12), dtype=np.float64)
+    lam = 0.2 * float(np.abs(phi.analyze(crops)).max())
+    M = phi.as_matrix()
+    A = encode(crops, kernels, lam, method="fista")  # float32 default, default tol
+    ref = fista(crops.reshape(4, -1), M, lam, dtype=np.float64)  # its default tol
+    f_ref = dense_objective(M, crops, ref, lam)
+    gap = (dense_objective(M, crops, A, lam) - f_ref) / f_ref
+    assert abs(gap) <= 1e-4, gap
+    assert np.count_nonzero(A) >= 20  # a sparse but non-trivial code

@@ -1,0 +1,110 @@
+"""Bad input to ConvolutionalDictionary, encode, objective and reconstruct: each
+raises, and the message names the argument."""
+
+import numpy as np
+import pytest
+
+from v1model.convolutional import ConvolutionalDictionary, encode, objective, reconstruct
+
+from .conftest import unit_kernels
+
+KERNELS = unit_kernels(np.random.default_rng(0), (4, 5, 5))
+X = np.random.default_rng(1).standard_normal((2, 16, 16))
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: ConvolutionalDictionary(KERNELS, (16,)), ValueError,
+     r"signal_shape must have 2 entries"),
+    (lambda: ConvolutionalDictionary(KERNELS, (16, 16), stride=(1, 2, 3)), ValueError,
+     r"stride must have 2 entries"),
+    (lambda: ConvolutionalDictionary(KERNELS, (16, 16), stride=0), ValueError,
+     r"stride must be >= 1"),
+    (lambda: ConvolutionalDictionary(KERNELS, (16, 16), stride=(2, 6)), ValueError,
+     r"stride=\(2, 6\) exceeds the kernel size \(5, 5\) along axis 1"),
+    (lambda: ConvolutionalDictionary(KERNELS, (15, 16), stride=2, boundary="circular"),
+     ValueError, r"boundary='circular' needs signal_shape=\(15, 16\) divisible by stride"),
+    (lambda: ConvolutionalDictionary(KERNELS, (4, 16), boundary="valid"), ValueError,
+     r"kernels of shape \(5, 5\) do not fit in signal_shape=\(4, 16\)"),
+    (lambda: ConvolutionalDictionary(np.concatenate([KERNELS, np.zeros((1, 5, 5))]), (9, 9)),
+     ValueError, r"kernels: kernel 4 is all zeros"),
+    (lambda: ConvolutionalDictionary(np.ones(5), (16,)), ValueError, r"kernels must have"),
+    (lambda: ConvolutionalDictionary(np.ones((1, 2, 2, 2, 2)), (4, 4, 4, 4)), ValueError,
+     r"kernels must have"),
+    (lambda: ConvolutionalDictionary(KERNELS, (16, 16), boundary="same"), ValueError,
+     r"boundary must be one of"),
+    (lambda: ConvolutionalDictionary(KERNELS, (16, 16), dtype=np.int32), ValueError,
+     r"dtype must be float32 or float64"),
+    (lambda: ConvolutionalDictionary(KERNELS, (16, 16)).analyze(np.zeros((2, 16, 15))),
+     ValueError, r"X must have shape \(n_samples, 16, 16\)"),
+    (lambda: ConvolutionalDictionary(KERNELS, (16, 16)).synthesize(np.zeros((2, 3, 20, 20))),
+     ValueError, r"codes must have shape \(n_samples, 4, 20, 20\)"),
+    (lambda: reconstruct(np.zeros((2, 4, 19, 19)), KERNELS, (16, 16)), ValueError,
+     r"codes must have shape"),
+    (lambda: objective(X, np.zeros((2, 4, 19, 19)), KERNELS, 0.1), ValueError,
+     r"codes must have shape"),
+])
+def test_operator_rejects(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def _nan_X():
+    bad = X.copy()
+    bad[0, 3, 3] = np.nan
+    return bad
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(X=_nan_X()), ValueError, r"X contains 1 non-finite value"),
+    (dict(kernels=np.where(KERNELS > 0.3, np.inf, KERNELS)), ValueError,
+     r"kernels contains \d+ non-finite"),
+    (dict(X=np.zeros(16)), ValueError, r"X must have shape \(n_samples, \*signal_shape\) "
+     r"with 2 signal axes"),
+    (dict(X=np.zeros((2, 2, 16, 16))), ValueError, r"X must have 2 or 3 dimension"),
+    (dict(X=np.zeros((0, 16, 16))), ValueError, r"X must not be empty"),
+    (dict(method="omp"), ValueError, r"method must be one of 'lca', 'fista', 'ista'"),
+    (dict(boundary="same"), ValueError, r"boundary must be one of"),
+    (dict(method="fista", threshold="hard"), ValueError,
+     r"threshold='hard' is an LCA nonlinearity; method='fista'"),
+    (dict(method="ista", threshold="hard"), ValueError, r"threshold='hard'"),
+    (dict(threshold="relu"), ValueError, r"threshold must be one of"),
+    (dict(dt=1.0), ValueError, r"dt=1.0 s makes the Euler loop unstable"),
+    (dict(method="fista", dt=1e-4), ValueError, r"dt=0.0001 is the LCA's Euler step"),
+    (dict(lam=-0.1), ValueError, r"lam must be a non-negative"),
+    (dict(lam=np.nan), ValueError, r"lam must be a non-negative"),
+    (dict(tau=0.0), ValueError, r"tau must be a positive"),
+    (dict(n_steps=0), ValueError, r"n_steps must be >= 1"),
+    (dict(max_iter=0), ValueError, r"max_iter must be >= 1"),
+    (dict(tol=0.0), ValueError, r"tol must be a positive"),
+    (dict(codes0=np.zeros((2, 4, 19, 19))), ValueError,
+     r"codes0 must have shape \(2, 4, 20, 20\)"),
+    (dict(codes0=np.full((2, 4, 20, 20), np.nan)), ValueError, r"codes0 contains"),
+    (dict(stride=6), ValueError, r"stride=\(6, 6\) exceeds the kernel size"),
+    (dict(boundary="circular", stride=3), ValueError, r"boundary='circular' needs"),
+    (dict(return_history="yes"), TypeError, r"return_history must be a bool"),
+    (dict(kernels=ConvolutionalDictionary(KERNELS, (16, 17))), ValueError,
+     r"X must have shape \(n_samples, 16, 17\)"),
+])
+def test_encode_rejects(kwargs, error, match):
+    args = dict(X=X, kernels=KERNELS, lam=0.1)
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        encode(args.pop("X"), args.pop("kernels"), args.pop("lam"), **args)
+
+
+def test_dt_limit_is_two_tau_over_lipschitz():
+    """Just below 2 tau / L runs; at the limit it is refused."""
+    phi = ConvolutionalDictionary(KERNELS, (16, 16))  # encode's float32 default
+    limit = 2 * 0.01 / phi.lipschitz()
+    encode(X, KERNELS, 0.5, dt=0.99 * limit, n_steps=3)
+    with pytest.raises(ValueError, match=r"dt=.* must stay below 2 tau / \|\|Φ\|\|²"):
+        encode(X, KERNELS, 0.5, dt=limit)
+
+
+def test_return_history_with_too_many_signals():
+    """More signals than one block (8 Mi coefficients): refused before solving."""
+    kernels = np.ones((2, 3, 3)) / 3
+    # 2 kernels x 2050² positions = 8.4 M coefficients per signal: blocks of one signal
+    with pytest.raises(ValueError, match=r"return_history records one block of signals; "
+                                         r"X has 2 signals"):
+        encode(np.zeros((2, 2048, 2048), np.float32), kernels, 0.1, return_history=True)
