@@ -115,6 +115,34 @@ def test_n_steps_runs_exactly_that_many_steps(method):
                                    rtol=1e-12)
 
 
+@pytest.mark.parametrize("method", ["lca", "fista", "ista"])
+def test_history_matches_objective(method):
+    """The recorded objective of the last step is objective() of the codes returned,
+    summed over the signals; ISTA's decreases monotonically."""
+    phi, X, lam = make_problem("2d-circular-s2")
+    A, hist = run(phi, X, lam, method=method, return_history=True, dtype=np.float64)
+    want = objective(X, A, phi.kernels, lam, stride=phi.stride, boundary=phi.boundary)
+    assert float(hist.objective[-1]) == pytest.approx(want.sum(), rel=1e-12)
+    np.testing.assert_allclose(hist.objective, hist.data_term + hist.penalty, rtol=1e-12)
+    assert float(hist.n_active[-1]) == pytest.approx(np.count_nonzero(A) / len(A))
+    if method == "ista":
+        o = hist.objective.values
+        assert np.all(np.diff(o) <= 1e-12 * o[0])
+
+
+@pytest.mark.parametrize("method", ["lca", "fista", "ista"])
+def test_history_counts_signals_that_stopped_early(method):
+    """Signals that meet the tolerance early still count in the summed history:
+    one signal is 10x smaller than the other and stops many steps before it."""
+    phi, X, lam = make_problem("2d-circular-s2", n_signals=2)
+    X[1] *= 0.1
+    A, hist = run(phi, X, lam, method=method, return_history=True, dtype=np.float64)
+    per_signal = objective(X, A, phi.kernels, lam, stride=phi.stride, boundary=phi.boundary)
+    assert per_signal[1] > 1e-3 * per_signal[0]  # the small signal's term is visible
+    assert float(hist.objective[-1]) == pytest.approx(per_signal.sum(), rel=1e-12)
+    assert float(hist.n_active[-1]) == pytest.approx(np.count_nonzero(A) / 2)
+
+
 def test_objective_matches_explicit_matrix():
     phi, X, lam = make_problem("2d-valid-s23")
     A = np.random.default_rng(5).standard_normal((3, phi.n_kernels) + phi.code_shape)

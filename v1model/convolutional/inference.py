@@ -289,6 +289,7 @@ def _lca(phi, X, lam, threshold, eta, n_steps, tol, max_iter, u0, records, accel
     scale = _per_signal_max(phi.analyze_last(X)) * tol
     done = np.empty_like(U)
     live = np.arange(len(X))
+    X_all = X
     eta = phi.dtype.type(eta)
     for _ in range(n_steps or max_iter):
         A = apply_threshold(U, lam, threshold)
@@ -296,8 +297,10 @@ def _lca(phi, X, lam, threshold, eta, n_steps, tol, max_iter, u0, records, accel
         du += A
         du -= U
         U += eta * du
-        if records is not None:
-            _record(phi, X, apply_threshold(U, lam, threshold), lam, threshold, records)
+        if records is not None:  # over the whole block: stopped signals keep their codes
+            done[live] = U
+            _record(phi, X_all, apply_threshold(done, lam, threshold), lam, threshold,
+                    records)
         if n_steps is None:
             stop = _per_signal_max(du) <= scale
             if stop.any():
@@ -325,6 +328,7 @@ def _ista(phi, X, lam, threshold, step, n_steps, tol, max_iter, z0, records, acc
     step = phi.dtype.type(step)
     done = np.empty_like(Z)
     live = np.arange(n)
+    X_all = X
     expand = (slice(None),) + (None,) * (Z.ndim - 1)
     for _ in range(n_steps or max_iter):
         G = phi.analyze_last(X - phi.synthesize_last(Y))
@@ -341,8 +345,9 @@ def _ista(phi, X, lam, threshold, step, n_steps, tol, max_iter, z0, records, acc
         else:
             Y = Z_new
         Z = Z_new
-        if records is not None:
-            _record(phi, X, Z, lam, threshold, records)
+        if records is not None:  # over the whole block: stopped signals keep their codes
+            done[live] = Z
+            _record(phi, X_all, done, lam, threshold, records)
         if n_steps is None:
             stop = _per_signal_max(move) <= scale
             if stop.any():
