@@ -205,6 +205,14 @@ class ConvolutionalDictionary:
         if size > 50_000_000:
             raise ValueError(f"the dense matrix of {self!r} would have {size:,} entries; "
                              "as_matrix is meant for small problems")
+        n_features = int(np.prod(self.signal_shape))
+        if self.n_coefficients >= n_features:
+            # the adjoint of unit signals: synthesizing unit codes instead costs
+            # n_coefficients² x kernel size (seconds and ~0.4 GB for 4624 x 144)
+            eye = np.eye(n_features, dtype=self.dtype).reshape((n_features,)
+                                                               + self.signal_shape)
+            cols = np.moveaxis(self.analyze_last(eye), -1, 1)
+            return np.ascontiguousarray(cols.reshape(n_features, -1).T, dtype=np.float64)
         eye = np.eye(self.n_coefficients, dtype=self.dtype)
         eye = eye.reshape((self.n_coefficients, self.n_kernels) + self.code_shape)
         rows = self.synthesize_last(np.moveaxis(eye, 1, -1))
