@@ -407,13 +407,32 @@ class SparseAutoencoder:
             self._train(self._params, self._state, v, batches, n_steps, rows)
         finally:  # also after a divergence: the history of the steps that were taken
             self._threshold = self._state.threshold
-            attrs = dict(self._history.attrs, n_training_samples=(
-                int(self._history.attrs["n_training_samples"]) + X.shape[0]))
-            new = history_dataset(np.array(rows).reshape(-1, len(HISTORY_FIELDS)), attrs,
+            self._append_history(np.array(rows).reshape(-1, len(HISTORY_FIELDS)), X.shape[0])
+        return self
+
+    def _append_history(self, rows, n_samples):
+        """Add one call's history ``rows`` (n_steps, len(HISTORY_FIELDS)) and its
+        ``n_samples`` to the history, in time proportional to the call: the rows
+        wait in a list until ``history_`` is read (:meth:`_materialised_history`).
+
+        Concatenating the Dataset on every call cost ~2.2 ms of xarray overhead
+        plus ~0.06 us per step already taken (a stream of many small chunks:
+        quadratic in its length).
+        """
+        self._pending_rows.append(rows)
+        self._history_attrs["n_training_samples"] = (
+            int(self._history_attrs["n_training_samples"]) + n_samples)
+
+    def _materialised_history(self):
+        """The history Dataset with the pending rows of :meth:`partial_fit` appended
+        (one concatenation for all of them; cached until the next call)."""
+        if self._pending_rows:
+            new = history_dataset(np.concatenate(self._pending_rows), self._history_attrs,
                                   first_step=self._history.sizes["step"])
             self._history = xr.concat([self._history, new], "step")
             self._history.attrs = new.attrs
-        return self
+            self._pending_rows = []
+        return self._history
 
     def _check_continuable(self, X, dtype):
         """``partial_fit`` can continue this model on ``X``."""
@@ -474,6 +493,8 @@ class SparseAutoencoder:
         self._fitted_objective = objective
         self._threshold = float(state.threshold if threshold is None else threshold)
         self._history = history
+        self._history_attrs = dict(history.attrs)  # attrs including the pending rows' calls
+        self._pending_rows = []  # partial_fit's rows (one array per call) not in _history yet
         self.n_features_in_ = int(params["decoder"].shape[1])
 
     # ----------------------------------------------------------- attributes
@@ -515,7 +536,7 @@ class SparseAutoencoder:
     def history_(self):
         """Training history (xarray Dataset over ``step``)."""
         self._check_fitted()
-        return self._history
+        return self._materialised_history()
 
     # ------------------------------------------------------- encode / decode
     def encode(self, X):
@@ -583,11 +604,12 @@ class SparseAutoencoder:
             data["samples_since_fired"] = ("latent", state.tracker.since, {
                 "long_name": "training samples since the latent last fired", "units": "1"})
             attrs.update(adam_step=state.adam.t, rng_state=generator_to_json(state.rng))
-        history = self._history.copy()
+        full = self._materialised_history()
+        history = full.copy()
         history.attrs = {}
         ds = xr.Dataset(data, coords={"latent": np.arange(m), "feature": np.arange(p)})
         ds = ds.merge(history)
-        attrs.update({HISTORY_PREFIX + key: value for key, value in self._history.attrs.items()})
+        attrs.update({HISTORY_PREFIX + key: value for key, value in full.attrs.items()})
         ds.attrs = attrs
         return ds
 
