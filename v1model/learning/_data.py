@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..validation import check_array, describe
@@ -29,17 +31,20 @@ def check_training_data(X, name: str = "X", allow_zero: bool = False,
 
 
 def check_training_rows(X, name: str = "X", allow_zero: bool = False,
-                        dtype=np.float32) -> np.ndarray:
+                        dtype=np.float32, moments: bool = False):
     """:func:`check_training_data` without the copy: ``X`` as a 2-D array of
     its own real dtype (an ``np.memmap`` stays one), its values checked in
     blocks of rows.
 
     For learners that convert each minibatch to ``dtype`` themselves: the
     extra memory is one block (about 1 MB), not a float64 copy of ``X``.
+    With ``moments``, returns ``(X, stats)``, the :class:`DataStatistics`
+    (largest ``|x|``, mean of each feature, spread) measured in the same
+    single pass over ``X`` as the check.
     """
     X = _real_2d(X, name)
-    _check_values(X, name, allow_zero, dtype)
-    return X
+    stats = _check_values(X, name, allow_zero, dtype, moments)
+    return (X, stats) if moments else X
 
 
 def _real_2d(X, name) -> np.ndarray:
@@ -72,19 +77,50 @@ def _real_2d(X, name) -> np.ndarray:
     return raw
 
 
-def _check_values(X, name, allow_zero, dtype) -> None:
+class DataStatistics(NamedTuple):
+    """What one blockwise pass over the training data measured (float64).
+
+    ``max_abs``: largest ``|x|``; with ``moments``, ``mean``: the mean over
+    samples of each feature, shape (n_features,), and ``spread``: the root
+    mean square of ``X - mean`` over samples and features (0 for one
+    sample); None without.
+    """
+
+    max_abs: float
+    mean: np.ndarray | None = None
+    spread: float | None = None
+
+
+def _check_values(X, name, allow_zero, dtype, moments=False) -> DataStatistics:
     """Finite values, some non-zero (unless ``allow_zero``), within ``dtype``'s range;
-    read in blocks of rows as float64."""
+    read once, in blocks of rows converted to float64 in a buffer reused from
+    block to block.
+
+    With ``moments``, the same pass also gives the mean of each feature and
+    the spread: each block's mean and sum of squared deviations from it
+    (``M2``) are merged into the running ones as in Chan, Golub & LeVeque
+    (1979), which is free of the cancellation of ``sum(x^2) - n mean^2``
+    for data far from zero.
+    """
     n_bad = 0
     x_max = 0.0
-    rows = max(1, _BLOCK_ELEMENTS // X.shape[1])
-    for start in range(0, X.shape[0], rows):
-        block = np.asarray(X[start:start + rows], dtype=np.float64)
-        finite = np.isfinite(block)
-        if finite.all():
-            x_max = max(x_max, float(np.abs(block).max()))
+    n_samples, n_features = X.shape
+    rows = min(n_samples, max(1, _BLOCK_ELEMENTS // n_features))
+    # fresh 512 kB temporaries per block were each a new mmap of the allocator, their
+    # page faults most of the pass's time: buffers reused for every block
+    buffer = np.empty((rows, n_features))
+    running = _Moments(n_features)
+    for start in range(0, n_samples, rows):
+        block = buffer[:min(rows, n_samples - start)]
+        np.copyto(block, X[start:start + rows])
+        high, low = float(block.max()), float(block.min())  # NaN or inf if any is
+        if np.isfinite(high) and np.isfinite(low):
+            x_max = max(x_max, high, -low)
+            if moments and not n_bad:
+                with np.errstate(over="ignore", invalid="ignore"):  # huge X: refused below
+                    running.merge(block)
         else:
-            n_bad += block.size - int(np.count_nonzero(finite))
+            n_bad += block.size - int(np.count_nonzero(np.isfinite(block)))
     if n_bad:
         raise ValueError(f"{name} contains {n_bad} non-finite value(s) (NaN or inf)")
     if not allow_zero and x_max == 0:
@@ -110,6 +146,36 @@ def _check_values(X, name, allow_zero, dtype) -> None:
             f"rescale {name}, e.g. {name} / {name}.std()"
             + (" or use dtype=float64" if dtype == np.float32 else "")
         )
+    if not moments:
+        return DataStatistics(x_max)
+    return DataStatistics(x_max, running.mean, running.spread())
+
+
+class _Moments:
+    """Running count, mean of each feature and total ``M2`` (sum over samples
+    and features of the squared deviations from the feature means), merged
+    block by block (Chan, Golub & LeVeque 1979)."""
+
+    def __init__(self, n_features):
+        self.count, self.mean, self.m2 = 0, np.zeros(n_features), 0.0
+
+    def merge(self, block):
+        """Merge the float64 ``block`` (n, n_features), a C-contiguous scratch copy
+        (centred in place)."""
+        n = block.shape[0]
+        block_mean = block.sum(axis=0) / n
+        centred = np.subtract(block, block_mean, out=block).ravel()
+        delta = block_mean - self.mean
+        total = self.count + n
+        self.mean += delta * (n / total)
+        # einsum, not the BLAS dot: no BLAS threads (they stall under load) for this
+        self.m2 += float(np.einsum("i,i->", centred, centred)) + float(
+            np.einsum("i,i->", delta, delta)) * (self.count * n / total)
+        self.count = total
+
+    def spread(self):
+        """Root mean square of ``X - mean`` over samples and features."""
+        return float(np.sqrt(self.m2 / (self.count * self.mean.size)))
 
 
 class Minibatches:

@@ -10,7 +10,7 @@ import xarray as xr
 
 from .._blas import blas_threads_for_step
 from ..io import seed_attr
-from ..learning._data import _BLOCK_ELEMENTS, Minibatches, check_training_rows
+from ..learning._data import Minibatches, check_training_rows
 from ..learning._persist import _jsonable, generator_from_json, generator_to_json
 from ..learning.estimator import NotFittedError
 from ..validation import (as_generator, check_array, check_bool, check_choice, check_dtype,
@@ -156,7 +156,9 @@ class SparseAutoencoder:
 
     Data larger than memory: ``fit`` and :meth:`partial_fit` read ``X``
     (any array, e.g. an ``np.memmap``) one minibatch at a time and check its
-    values in blocks of rows, so that the memory they add is that of a
+    values in blocks of rows, in one pass that also measures the mean
+    (the initial ``b_dec``) and the spread (the bound on ``lr``), so that the
+    memory they add is that of a
     minibatch, the model and the order of the rows (8 bytes per sample),
     not a copy of ``X``. A stream of chunks (activations of a language
     model, say) is trained with one :meth:`partial_fit` per chunk.
@@ -297,16 +299,17 @@ class SparseAutoencoder:
             When training diverges or its squared gradients overflow the dtype.
         """
         dtype = check_dtype(self.dtype)
-        X = check_training_rows(X, dtype=dtype)
+        # one pass over X: the value check, the mean (b_dec) and the spread (the lr bound)
+        X, stats = check_training_rows(X, dtype=dtype, moments=True)
         v = self._validated(X.shape[1])
         if X.shape[0] < v["batch_size"]:
             raise ValueError(f"X has {X.shape[0]} samples, fewer than batch_size="
                              f"{v['batch_size']}; give more samples or a smaller batch_size")
-        _check_step_against_spread(v["lr"], X)
+        _check_step_against_spread(v["lr"], stats.spread)
         seed = self.seed if seed is None else seed
         rng = as_generator(seed)
         params = initial_parameters(X, v["n_latents"], v["activation"], v["theta_init"], rng,
-                                    dtype)
+                                    dtype, mean=stats.mean)
         state = TrainingState(params, rng)
         order = Minibatches(X.shape[0], v["batch_size"], True, rng)
         rows = []
@@ -372,10 +375,12 @@ class SparseAutoencoder:
         (25, 24)
         """
         dtype = check_dtype(self.dtype)
-        X = check_training_rows(X, dtype=dtype)
         fitted = hasattr(self, "_params")
         if fitted:
+            X = check_training_rows(X, dtype=dtype)
             self._check_continuable(X, dtype)
+        else:  # one pass over the first chunk: the value check, its mean and its spread
+            X, stats = check_training_rows(X, dtype=dtype, moments=True)
         v = self._validated(X.shape[1])
         n_steps = -(-X.shape[0] // v["batch_size"])
         done = self._state.n_steps if fitted else 0
@@ -387,11 +392,11 @@ class SparseAutoencoder:
                              "lr_decay=0")
         if not fitted:
             if X.shape[0] > 1:  # the first chunk sets the scale (one sample has no spread)
-                _check_step_against_spread(v["lr"], X)
+                _check_step_against_spread(v["lr"], stats.spread)
             seed = self.seed if seed is None else seed
             rng = as_generator(seed)
             params = initial_parameters(X, v["n_latents"], v["activation"], v["theta_init"],
-                                        rng, dtype)
+                                        rng, dtype, mean=stats.mean)
             attrs = self._attrs(v, X, seed)
             attrs["n_training_samples"] = 0
             self._set_fitted(params, TrainingState(params, rng), history_dataset(
@@ -713,20 +718,10 @@ def _finite(out, name, what):
     return out
 
 
-def _spread(X) -> float:
-    """Root mean square of ``X - mean(X)`` over samples and features (float64,
-    in blocks of rows: no float64 copy of a large X, a memmap read block by block)."""
-    mean = X.mean(axis=0, dtype=np.float64)
-    rows = max(1, _BLOCK_ELEMENTS // X.shape[1])  # float64 blocks of 512 kB
-    total = 0.0
-    for start in range(0, X.shape[0], rows):
-        block = X[start:start + rows] - mean
-        total += float(np.einsum("ij,ij->", block, block))
-    return float(np.sqrt(total / X.size))
-
-
-def _check_step_against_spread(lr, X) -> None:
-    """Refuse an Adam step that is not small against the spread of ``X``.
+def _check_step_against_spread(lr, spread) -> None:
+    """Refuse an Adam step that is not small against the ``spread`` of ``X``
+    (root mean square of ``X - mean(X)``, :func:`check_training_rows` with
+    ``moments``).
 
     Adam moves every parameter by up to ``lr`` per step, the biases ``b_enc``
     and ``b_dec`` (units of X) included. Measured on planted data (TopK,
@@ -734,7 +729,6 @@ def _check_step_against_spread(lr, X) -> None:
     final FVU was within 0.02 of that at 100 times the spread; at three times
     it, 0.25-0.83 (FVU about 1 at a hundredth: nothing learned).
     """
-    spread = _spread(X)
     if spread == 0:
         raise ValueError("X: every sample is the same (no spread around the mean); there is "
                          "nothing to learn")

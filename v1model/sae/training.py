@@ -42,17 +42,23 @@ HISTORY_FIELDS = {
 }
 
 
-def initial_parameters(X, n_latents, activation, theta_init, rng, dtype):
+def initial_parameters(X, n_latents, activation, theta_init, rng, dtype, mean=None):
     """Starting point of training (as in Gao et al. 2024).
 
     Decoder: Gaussian rows, unit norm; encoder: the decoder itself (tied at
     initialisation); ``b_enc = 0``; ``b_dec`` = mean of ``X``; JumpReLU
     thresholds ``theta_init``.
+
+    ``mean`` (n_features,), when given, is the mean of ``X`` over samples
+    already measured (the estimator's single pass over the data); ``X`` is
+    then not read.
     """
     n_features = X.shape[1]
     D = rng.standard_normal((n_latents, n_features))
     D /= np.linalg.norm(D, axis=1, keepdims=True)
-    params = {"decoder": D, "b_dec": X.mean(axis=0, dtype=np.float64)}
+    if mean is None:
+        mean = X.mean(axis=0, dtype=np.float64)
+    params = {"decoder": D, "b_dec": np.asarray(mean, dtype=np.float64)}
     if activation != "mp":
         params["encoder"] = D.copy()
         params["b_enc"] = np.zeros(n_latents)

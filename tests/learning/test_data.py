@@ -1,0 +1,40 @@
+"""The training-data check's single pass: its mean and spread against numpy's."""
+
+import numpy as np
+import pytest
+
+from v1model.learning._data import _BLOCK_ELEMENTS, check_training_rows
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e4])
+@pytest.mark.parametrize("n_features, dtype", [(7, np.float64), (256, np.float32),
+                                               (1, np.float64)])
+def test_one_pass_mean_and_spread_match_numpy(offset, n_features, dtype):
+    # several blocks of rows and a partial last one; features of different scales and
+    # means, far from zero with the offset (where sum(x^2) - n mean^2 would cancel)
+    rows = _BLOCK_ELEMENTS // n_features
+    rng = np.random.default_rng(n_features)
+    X = (rng.standard_normal((3 * rows + 17, n_features)) * rng.uniform(0.1, 3, n_features)
+         + rng.uniform(-2, 2, n_features) + offset).astype(dtype)
+    before = X.copy()
+    same, stats = check_training_rows(X, moments=True)
+    assert same is X
+    np.testing.assert_array_equal(X, before)  # a float64 X's blocks are views: untouched
+    X64 = X.astype(np.float64)
+    mean = X64.mean(axis=0)
+    spread = np.sqrt(np.mean((X64 - mean) ** 2))  # numpy's two passes
+    np.testing.assert_allclose(stats.mean, mean, rtol=1e-10, atol=0)
+    assert stats.spread == pytest.approx(spread, rel=1e-10)
+    assert stats.max_abs == np.abs(X64).max()
+
+
+def test_moments_of_small_and_integer_data():
+    X = np.arange(12).reshape(4, 3)  # integers: read as float64, dtype kept
+    same, stats = check_training_rows(X, moments=True)
+    assert same.dtype.kind == "i"
+    np.testing.assert_allclose(stats.mean, [4.5, 5.5, 6.5], rtol=1e-15)
+    # every feature: 0, 3, 6, 9 around its mean, variance 11.25
+    assert stats.spread == pytest.approx(np.sqrt(11.25), rel=1e-15)
+    one = check_training_rows(np.ones((1, 3)) * 2.0, moments=True)[1]
+    assert one.spread == 0 and list(one.mean) == [2.0, 2.0, 2.0]
+    assert check_training_rows(X).shape == (4, 3)  # without moments: X alone
