@@ -19,6 +19,7 @@ import numpy as np
 
 from .._blas import blas_threads_for_step
 from ..inference._common import (THRESHOLDS, ConvergenceWarning, apply_threshold,
+                                  check_products_in_range,
                                   history_dataset, warn_not_converged)
 from ..validation import check_bool, check_choice, check_int, check_nonnegative, check_positive
 from .operator import ConvolutionalDictionary
@@ -117,6 +118,10 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=1, boundary: str = "f
     method = check_choice(method, "method", METHODS)
     phi = as_dictionary(kernels, X, stride, boundary, dtype)
     X = phi.check_signals(X, "X")
+    # kernels ~1e-25 or signals ~1e25 would give inf / NaN codes in float32: refused
+    # as the dense solvers refuse them (||x||^2 bounds every product over the signal)
+    check_products_in_range(X.reshape(len(X), -1), phi.kernels.reshape(phi.n_kernels, -1),
+                            phi.dtype, d_name="kernels", atom="kernel")
     lam = check_nonnegative(lam, "lam")
     threshold = check_choice(threshold, "threshold", THRESHOLDS)
     if method != "lca" and threshold == "hard":
@@ -245,7 +250,11 @@ def objective(X, codes, kernels, lam, *, stride=1, boundary: str = "full") -> np
                                   dtype=np.float64)
     X = phi.check_signals(X, "X")
     lam = check_nonnegative(lam, "lam")
-    R = X - phi.synthesize(codes)
+    made = phi.synthesize(codes)
+    if len(made) != len(X):
+        raise ValueError(f"codes hold {len(made)} signals but X holds {len(X)}: pass the "
+                         "codes encode returned for X")
+    R = X - made
     codes = np.asarray(codes, dtype=np.float64)
     return (0.5 * (R.reshape(len(R), -1) ** 2).sum(axis=1)
             + lam * np.abs(codes.reshape(len(codes), -1)).sum(axis=1))
@@ -321,8 +330,6 @@ def _ista(phi, X, lam, threshold, step, n_steps, tol, max_iter, z0, records, acc
         else np.array(z0, dtype=phi.dtype)
     Y = Z.copy()
     t = np.ones(n)
-    # the tolerance on the codes, times L, is one on the gradient step: as the LCA's
-    scale = _per_signal_max(phi.analyze_last(X)) * tol * step
     kind = "nonneg" if threshold == "nonneg" else "soft"
     thresh = lam * step
     step = phi.dtype.type(step)
@@ -349,12 +356,12 @@ def _ista(phi, X, lam, threshold, step, n_steps, tol, max_iter, z0, records, acc
             done[live] = Z
             _record(phi, X_all, done, lam, threshold, records)
         if n_steps is None:
-            stop = _per_signal_max(move) <= scale
+            # as the dense FISTA: the largest change relative to the largest code
+            stop = _per_signal_max(move) <= tol * _per_signal_max(Z)
             if stop.any():
                 done[live[stop]] = Z[stop]
                 keep = ~stop
-                live, Z, Y, X, t, scale = (live[keep], Z[keep], Y[keep], X[keep], t[keep],
-                                           scale[keep])
+                live, Z, Y, X, t = live[keep], Z[keep], Y[keep], X[keep], t[keep]
                 if not len(live):
                     break
     done[live] = Z

@@ -48,7 +48,8 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
                   n_updates: int = 500, batch_size: int = 8, crop_size=None,
                   learning_rate: float = 0.5, method: str = "fista", max_iter: int = 200,
                   tol: float = 1e-3, boundary: str = "full", init=None,
-                  reseed_patience: int | None = 20, seed=None, dtype=np.float32,
+                  reseed_patience: int | None = 20, duplicate_tol: float | None = 0.95,
+                  seed=None, dtype=np.float32,
                   progress: bool = True) -> xr.Dataset:
     """Learn ``n_kernels`` convolutional kernels from random crops.
 
@@ -92,6 +93,13 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
     reseed_patience : int or None, default 20
         Re-seed a kernel that no code used for this many updates in a row;
         None never re-seeds.
+    duplicate_tol : float or None, default 0.95
+        Every ``reseed_patience`` updates, re-seed the later kernel of each pair
+        whose normalised cross-correlation exceeds this at a shift that is a
+        multiple of the stride (the other kernel one copy over makes the same
+        signals, so the pair codes one feature twice); None keeps duplicates.
+        Shifts between copies (stride > 1) are not duplicates: the shifted
+        kernel reaches positions the other cannot.
     seed : int, Generator or None
         Crops, initial and re-seeded kernels.
     dtype : {float32, float64}, default float32
@@ -164,6 +172,11 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
         raise ValueError(f"boundary must be one of {BOUNDARIES}, got {boundary!r}")
     if reseed_patience is not None:
         reseed_patience = check_int(reseed_patience, "reseed_patience", minimum=1)
+    if duplicate_tol is not None:
+        duplicate_tol = check_positive(duplicate_tol, "duplicate_tol")
+        if duplicate_tol >= 1:
+            raise ValueError(f"duplicate_tol={duplicate_tol!r} is a correlation; use a value "
+                             "in (0, 1), or None to keep duplicates")
     check_bool(progress, "progress")
     rng = as_generator(seed)
     if init is None:
@@ -183,6 +196,7 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
                   crop_size=list(crop_size), learning_rate=learning_rate, method=method,
                   max_iter=max_iter, tol=tol, boundary=boundary,
                   reseed_patience=-1 if reseed_patience is None else reseed_patience,
+                  duplicate_tol=-1.0 if duplicate_tol is None else duplicate_tol,
                   seed=seed_attr(seed), dtype=dtype.name, n_images=len(images),
                   signal_shape=list(signal_shape))
     history = {key: np.zeros(n_updates) for key in _HISTORY}
@@ -215,8 +229,12 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
             unused[used] = 0
             unused[~used] += 1
             n_reseeded = 0
-            if reseed_patience is not None and (unused >= reseed_patience).any():
-                dead = np.flatnonzero(unused >= reseed_patience)
+            dead = (np.flatnonzero(unused >= reseed_patience) if reseed_patience is not None
+                    else np.empty(0, dtype=np.int64))
+            check = reseed_patience if reseed_patience is not None else 20
+            if duplicate_tol is not None and (update + 1) % check == 0:
+                dead = np.union1d(dead, shifted_duplicates(new, stride, duplicate_tol))
+            if len(dead):
                 new[dead] = _worst_windows(phi, R, len(dead), rng)
                 unused[dead] = 0
                 n_reseeded = len(dead)
@@ -233,6 +251,42 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
             history["n_unconverged"][update] = stalled
             elapsed[update] = time.perf_counter() - start
     return _kernels_dataset(kernels, history, elapsed, params)
+
+
+def shifted_duplicates(kernels, stride, tol: float) -> np.ndarray:
+    """Kernels that repeat an earlier one, shifted by a multiple of ``stride``.
+
+    Parameters
+    ----------
+    kernels : ndarray, shape (n_kernels, *kernel_shape)
+        Unit-norm kernels.
+    stride : tuple of int
+        Distance between copies per axis.
+    tol : float
+        Largest allowed ``|<d_i, shift(d_j)>|`` over shifts that are
+        multiples of the stride (within the kernel).
+
+    Returns
+    -------
+    ndarray of int
+        The later kernel ``j`` of every pair ``i < j`` above ``tol``.
+    """
+    K = len(kernels)
+    k_shape = kernels.shape[1:]
+    d = len(k_shape)
+    size = tuple(2 * k - 1 for k in k_shape)
+    F = np.fft.rfftn(kernels, s=size, axes=tuple(range(1, d + 1)))
+    # shifts -(k-1) .. k-1 that are multiples of the stride, at their circular indices
+    keep = np.ix_(*[np.array([x % n for x in range(-(k - 1), k) if x % s == 0])
+                    for k, n, s in zip(k_shape, size, stride)])
+    dup = np.zeros(K, dtype=bool)
+    for i in range(K - 1):
+        if dup[i]:
+            continue
+        corr = np.fft.irfftn(F[i + 1:] * F[i].conj(), s=size, axes=tuple(range(1, d + 1)))
+        best = np.abs(corr[(slice(None),) + keep]).reshape(K - i - 1, -1).max(axis=1)
+        dup[i + 1:] |= best > tol
+    return np.flatnonzero(dup)
 
 
 def kernel_dims(d: int) -> tuple[str, ...]:

@@ -66,7 +66,7 @@ def _exact_check_dtype(X, dtype):
 RANGE_HEADROOM = 1e-6
 
 
-def check_products_in_range(X, D, dtype) -> None:
+def check_products_in_range(X, D, dtype, d_name: str = "D", atom: str = "atom") -> None:
     """Refuse data whose products ``D D^T``, ``D x`` or ``||x||^2`` leave ``dtype``'s range.
 
     The check is done in logarithms, so that it does not overflow itself. A
@@ -89,10 +89,11 @@ def check_products_in_range(X, D, dtype) -> None:
     worst = max(log_dd, log_dx, log_xx)
     if worst > log_max:
         raise ValueError(
-            f"X and D: values up to |X| = {x_max:.3g} and |D| = {d_max:.3g} make products "
-            f"up to ~1e{worst:.0f}, beyond what {np.dtype(dtype).name} holds safely "
-            f"(~{float(info.max) * RANGE_HEADROOM:.1e}); rescale X and D (codes scale with "
-            "|X| / |D|)" + ("" if np.dtype(dtype) == np.float64 else " or use dtype=float64")
+            f"X and {d_name}: values up to |X| = {x_max:.3g} and |{d_name}| = {d_max:.3g} make "
+            f"products up to ~1e{worst:.0f}, beyond what {np.dtype(dtype).name} holds safely "
+            f"(~{float(info.max) * RANGE_HEADROOM:.1e}); rescale X and {d_name} (codes scale with "
+            f"|X| / |{d_name}|)" + ("" if np.dtype(dtype) == np.float64
+                                    else " or use dtype=float64")
         )
     if 2 * np.log10(row_max.min()) >= log_min:
         return  # ||row||^2 >= (row max)^2: no atom can underflow
@@ -102,8 +103,8 @@ def check_products_in_range(X, D, dtype) -> None:
     k = int(np.argmin(log_norm2))
     if log_norm2[k] < log_min:
         raise ValueError(
-            f"D: atom {k} has a squared norm of ~1e{log_norm2[k]:.0f}, too small for "
-            f"{np.dtype(dtype).name} (its diagonal of D D^T would underflow); rescale D"
+            f"{d_name}: {atom} {k} has a squared norm of ~1e{log_norm2[k]:.0f}, too small for "
+            f"{np.dtype(dtype).name} (its products would underflow); rescale {d_name}"
         )
 
 
