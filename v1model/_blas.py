@@ -28,9 +28,26 @@ def blas_threads_for_step(flops_per_step: float):
     floating-point operations is small, else a context that changes nothing."""
     if flops_per_step >= SMALL_STEP_FLOPS:
         return nullcontext()
-    from threadpoolctl import threadpool_limits
+    return _controller().limit(limits=1, user_api="blas")
 
-    return threadpool_limits(limits=1, user_api="blas")
+
+_CACHE: dict = {}
+
+
+def _controller():
+    """A ``threadpoolctl.ThreadpoolController``, found again only when modules
+    were imported since (a new one may have loaded another BLAS): finding the
+    libraries took 0.2-3 ms per call, which a stream of small ``partial_fit``
+    calls paid every time; limiting through the kept one takes 4 µs."""
+    import sys
+
+    n_modules = len(sys.modules)
+    if _CACHE.get("n_modules") != n_modules:
+        from threadpoolctl import ThreadpoolController
+
+        _CACHE["controller"] = ThreadpoolController()
+        _CACHE["n_modules"] = len(sys.modules)
+    return _CACHE["controller"]
 
 
 def coding_iteration_flops(n_samples: int, n_atoms: int, n_features: int) -> float:
