@@ -56,6 +56,9 @@ OPERATOR_CASES = [
     ((4, 6), (13, 18), (3, 2)),  # non-square kernel, stride tuple, odd height
     ((7, 5), (21, 20), (2, 5)),
     ((2, 8), (10, 24), (1, 4)),
+    # stride 1 with big kernels: the FFT paths (from 144 entries)
+    ((150,), (300,), (1,)),
+    ((12, 13), (30, 28), (1, 1)),
 ]
 
 
@@ -244,3 +247,38 @@ def test_lipschitz_of_orthonormal_tiling_is_one():
     phi = ConvolutionalDictionary(unit_kernels(rng, (1, 4, 3)), (16, 12), stride=(4, 3),
                                   boundary="valid", dtype=np.float64)
     assert phi.lipschitz() == pytest.approx(1.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("boundary", ["full", "valid", "circular"])
+@pytest.mark.parametrize("kernel_shape, signal_shape", [((170,), (360,)), ((12, 12), (30, 29)),
+                                                        ((12, 13), (30, 28))])
+def test_fft_paths_match_the_window_products(kernel_shape, signal_shape, boundary,
+                                             monkeypatch):
+    """Stride 1 with big kernels runs on FFTs; the window products of smaller kernels
+    must give the same maps (to float32 rounding), and the synthesis must be
+    scipy.signal.convolve's sum over kernels where the copies cover the signal."""
+    from scipy.signal import convolve
+
+    from v1model.convolutional import operator
+
+    rng = np.random.default_rng(11)
+    kernels = rng.standard_normal((4,) + kernel_shape)
+    X = rng.standard_normal((3,) + signal_shape)
+    fft = ConvolutionalDictionary(kernels, signal_shape, boundary=boundary)
+    assert fft._uses_fft(operator._FFT_SYNTHESIS_MIN)
+    codes = rng.standard_normal((3, 4) + fft.code_shape)
+    got = fft.analyze(X), fft.synthesize(codes)
+    monkeypatch.setattr(operator, "_FFT_ANALYSIS_MIN", 10**9)
+    monkeypatch.setattr(operator, "_FFT_SYNTHESIS_MIN", 10**9)
+    windows = ConvolutionalDictionary(kernels, signal_shape, boundary=boundary)
+    assert not windows._uses_fft(operator._FFT_SYNTHESIS_MIN)
+    scale = np.sqrt(kernels[0].size)
+    np.testing.assert_allclose(got[0], windows.analyze(X), atol=2e-5 * scale)
+    np.testing.assert_allclose(got[1], windows.synthesize(codes), atol=2e-5 * scale * 2)
+    if boundary == "full":
+        k = np.array(kernel_shape)
+        crop = tuple(slice(kk - 1, kk - 1 + n) for kk, n in zip(k, signal_shape))
+        want = np.stack([sum(convolve(c[j], kernels[j], mode="full") for j in range(4))
+                         for c in codes])
+        want = want[(slice(None),) + crop]
+        np.testing.assert_allclose(got[1], want, atol=2e-5 * scale * 2)

@@ -10,10 +10,11 @@ signal) and its adjoint Φᵀ (signal to feed-forward drive), nothing else.
 Both are matrix products on gathered windows (``im2col``): the adjoint
 multiplies every window of the signal by the kernels, the synthesis
 multiplies the codes by the kernels and adds the resulting windows back by
-overlap-add. Against batched FFTs (``benchmarks/bench_convolutional.py``, 8
-crops of 64x64, 48 kernels of 10x10) this is on a par at stride 1 (0.78x for
-the analysis, 1.32x for the synthesis) and 1.0-60x faster at strides 2 and 4,
-where FFTs cannot skip the positions between kernel copies.
+overlap-add. Against batched FFTs (``benchmarks/bench_convolutional.py``, 16
+crops of 64x64, 48 kernels of 10x10) this is 1.6-6.5x faster at strides 2 and
+4, where FFTs cannot skip the positions between kernel copies, and 2x slower
+at stride 1; at stride 1, kernels of 12x12 and more (144 entries) are applied
+by FFTs instead (``_FFT_ANALYSIS_MIN``).
 
 Where the kernel copies sit (``boundary``), per spatial axis of N samples,
 kernel size k and stride s:
@@ -42,6 +43,15 @@ BOUNDARIES = ("full", "valid", "circular")
 #: gathered windows per block of samples in the adjoint (bounds its extra memory, ~64 MB
 #: in float32)
 _WINDOW_ELEMENTS = 16 * 2**20
+#: at stride 1, kernels of at least this many entries are applied by FFTs: the window
+#: products grow with the kernel size, FFTs do not. Measured on 64x64 crops (one
+#: thread): the window products won the analysis up to 10x10 kernels (2.2x at 6x6);
+#: FFTs won from 12x12 (up to 8x at 16x16). For the synthesis FFTs won from 8x8 in
+#: isolation, but FISTA on 4 crops ran as fast or faster with the window products
+#: up to 10x10; with FFTs from 12x12 it ran 1.4x (32 kernels of 12x12) and 3.6x
+#: (16 of 16x16) faster.
+_FFT_ANALYSIS_MIN = 144
+_FFT_SYNTHESIS_MIN = 144
 
 
 class ConvolutionalDictionary:
@@ -255,6 +265,8 @@ class ConvolutionalDictionary:
         returns (n, *code_shape, n_kernels)."""
         n = X.shape[0]
         out = np.empty((n,) + self.code_shape + (self.n_kernels,), self.dtype)
+        if self._uses_fft(_FFT_ANALYSIS_MIN):
+            return self._fft_blocks(X, out, self._fft_analyze)
         per_sample = int(np.prod(self.code_shape)) * self._flat.shape[1]
         block = max(1, _WINDOW_ELEMENTS // max(per_sample, 1))
         for start in range(0, n, block):
@@ -289,6 +301,9 @@ class ConvolutionalDictionary:
     def synthesize_last(self, A: np.ndarray) -> np.ndarray:
         """``Φ a`` for channels-last codes (n, *code_shape, n_kernels) in
         ``dtype`` (trusted); returns (n, *signal_shape)."""
+        if self._uses_fft(_FFT_SYNTHESIS_MIN):
+            out = np.empty((A.shape[0],) + self.signal_shape, self.dtype)
+            return self._fft_blocks(A, out, self._fft_synthesize)
         n, d = A.shape[0], self.ndim
         blocks, stride, M = self._blocks, self.stride, self.code_shape
         # one product gives every window, its entries ordered (block shift, phase): then
@@ -307,6 +322,52 @@ class ConvolutionalDictionary:
         canvas = canvas.reshape((n,) + tuple((m + b - 1) * s
                                              for m, b, s in zip(M, blocks, stride)))
         return self._signal_of(canvas)
+
+    # -- stride 1 with big kernels: products in the frequency domain -------------------
+
+    def _uses_fft(self, min_entries: int) -> bool:
+        return (all(s == 1 for s in self.stride)
+                and int(np.prod(self.kernel_shape)) >= min_entries)
+
+    def _fft_setup(self):
+        """FFT sizes on which the canvas does not wrap, and the kernels' spectra
+        (*frequencies, n_kernels), computed once."""
+        if not hasattr(self, "_spectra"):
+            from scipy import fft
+
+            self._fft_shape = tuple(fft.next_fast_len(c, real=True) for c in self._canvas)
+            spectra = fft.rfftn(self.kernels, s=self._fft_shape,
+                                axes=tuple(range(1, self.ndim + 1)))
+            self._spectra = np.ascontiguousarray(np.moveaxis(spectra, 0, -1))
+        return self._fft_shape, self._spectra
+
+    def _fft_blocks(self, inputs, out, apply):
+        """``apply`` over blocks of samples whose spectra stay near 128 MB."""
+        shape, spectra = self._fft_setup()
+        block = max(1, _WINDOW_ELEMENTS // max(spectra.size, 1))
+        for start in range(0, len(inputs), block):
+            out[start:start + block] = apply(inputs[start:start + block], shape, spectra)
+        return out
+
+    def _fft_analyze(self, X, shape, spectra):
+        from scipy import fft
+
+        axes = tuple(range(1, self.ndim + 1))
+        # correlation: the canvas spectrum times the kernels' conjugate spectra; positions
+        # 0..M-1 read canvas samples < M + k - 1 <= the FFT size, so nothing wraps
+        spectrum = fft.rfftn(self._canvas_of(X), s=shape, axes=axes)
+        drive = fft.irfftn(spectrum[..., None] * spectra.conj(), s=shape, axes=axes)
+        return drive[(slice(None),) + tuple(slice(0, m) for m in self.code_shape)]
+
+    def _fft_synthesize(self, A, shape, spectra):
+        from scipy import fft
+
+        axes = tuple(range(1, self.ndim + 1))
+        # sum over kernels in the frequency domain: one inverse FFT per signal
+        spectrum = np.einsum("n...k,...k->n...", fft.rfftn(A, s=shape, axes=axes), spectra)
+        canvas = fft.irfftn(spectrum, s=shape, axes=axes)
+        canvas = canvas[(slice(None),) + tuple(slice(0, c) for c in self._canvas)]
+        return self._signal_of(np.ascontiguousarray(canvas, dtype=self.dtype))
 
     # -- the canvas: the samples the kernel copies span, first copy at index 0 ---------
 
