@@ -282,3 +282,28 @@ def test_fft_paths_match_the_window_products(kernel_shape, signal_shape, boundar
                          for c in codes])
         want = want[(slice(None),) + crop]
         np.testing.assert_allclose(got[1], want, atol=2e-5 * scale * 2)
+
+
+def test_codes_dataset_round_trips_and_places_each_copy(tmp_path):
+    from v1model.io import load_dataset, save_dataset
+
+    rng = np.random.default_rng(5)
+    kernels = rng.standard_normal((2, 4, 3))
+    phi = ConvolutionalDictionary(kernels, (10, 9), stride=2, dtype=np.float64)
+    codes = rng.standard_normal((3, 2) + phi.code_shape)
+    ds = phi.codes_dataset(codes, lam=0.1)
+    assert ds["codes"].dims == ("sample", "kernel", "y", "x")
+    # "full" copies start k - 1 samples before the signal, every stride samples
+    assert ds["y"].values.tolist() == list(range(-3, 10, 2))
+    assert ds["x"].values.tolist() == list(range(-2, 9, 2))
+    back = load_dataset(save_dataset(ds, tmp_path / "codes.nc"))
+    np.testing.assert_array_equal(back["codes"].values, codes)
+    assert back.attrs["boundary"] == "full" and back.attrs["lam"] == 0.1
+    # a unit code at (y, x) = position p puts the kernel's first sample at p
+    unit = np.zeros((1, 2) + phi.code_shape)
+    unit[0, 1, 2, 3] = 1.0
+    made = phi.synthesize(unit)[0]
+    y0, x0 = int(ds["y"][2]), int(ds["x"][3])
+    np.testing.assert_array_equal(made[y0:y0 + 4, x0:x0 + 3], kernels[1])
+    with pytest.raises(ValueError, match="codes must have shape"):
+        phi.codes_dataset(codes[:, :1])

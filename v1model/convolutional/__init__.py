@@ -11,8 +11,8 @@ whole image or sound, coded by the LCA or FISTA and learned from data.
 """
 
 from .inference import METHODS, encode, objective, reconstruct
-from .learning import kernel_dims, learn_kernels
-from .operator import BOUNDARIES, ConvolutionalDictionary
+from .learning import learn_kernels
+from .operator import BOUNDARIES, ConvolutionalDictionary, kernel_dims
 
 __all__ = ["BOUNDARIES", "METHODS", "ConvolutionalDictionary", "encode", "kernel_dims",
            "learn_kernels", "objective", "reconstruct"]

@@ -29,9 +29,9 @@ from ..io import seed_attr
 from ..validation import (as_generator, check_array, check_bool, check_dtype, check_int,
                           check_nonnegative, check_positive, describe)
 from .inference import METHODS, _solve_blocks
-from .operator import BOUNDARIES, ConvolutionalDictionary, _check_axes
+from .operator import BOUNDARIES, ConvolutionalDictionary, _check_axes, kernel_dims
 
-__all__ = ["learn_kernels", "kernel_dims"]
+__all__ = ["learn_kernels"]
 
 #: the variables of the learning history, with their long names
 _HISTORY = {
@@ -287,12 +287,6 @@ def shifted_duplicates(kernels, stride, tol: float) -> np.ndarray:
         best = np.abs(corr[(slice(None),) + keep]).reshape(K - i - 1, -1).max(axis=1)
         dup[i + 1:] |= best > tol
     return np.flatnonzero(dup)
-
-
-def kernel_dims(d: int) -> tuple[str, ...]:
-    """Names of a kernel's axes: ("lag",) for sounds, ("ky", "kx") for images,
-    ("kz", "ky", "kx") for volumes."""
-    return {1: ("lag",), 2: ("ky", "kx"), 3: ("kz", "ky", "kx")}[d]
 
 
 def _kernels_dataset(kernels, history, elapsed, params) -> xr.Dataset:

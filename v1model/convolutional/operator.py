@@ -199,6 +199,52 @@ class ConvolutionalDictionary:
                              f"got {X.shape}")
         return X
 
+    def positions(self) -> tuple[np.ndarray, ...]:
+        """Per axis, the signal index of each kernel copy's first sample (negative
+        where a ``"full"`` copy starts before the signal), in samples."""
+        return tuple(o + s * np.arange(m) for o, s, m in
+                     zip(self._offsets, self.stride, self.code_shape))
+
+    def codes_dataset(self, codes, **attrs):
+        """Codes as a labelled ``xarray.Dataset`` to keep (e.g. as netCDF).
+
+        Parameters
+        ----------
+        codes : array_like, shape (n_samples, n_kernels, *code_shape)
+        **attrs
+            Recorded in ``attrs`` beside the geometry (e.g. ``lam=0.1``).
+
+        Returns
+        -------
+        xarray.Dataset
+            ``codes`` over (sample, kernel, y, x) for images or (sample,
+            kernel, time) for sounds; the position coordinates are
+            :meth:`positions` (samples); ``kernels`` over (kernel, ky, kx) or
+            (kernel, lag); stride, boundary and signal shape in ``attrs``.
+        """
+        import xarray as xr
+
+        codes = check_array(codes, "codes", ndim=self.ndim + 2, dtype=np.float64)
+        want = (self.n_kernels,) + self.code_shape
+        if codes.shape[1:] != want:
+            raise ValueError(f"codes must have shape (n_samples, {', '.join(map(str, want))}) "
+                             f"for {self!r}, got {codes.shape}")
+        dims = {1: ("time",), 2: ("y", "x"), 3: ("z", "y", "x")}[self.ndim]
+        kdims = kernel_dims(self.ndim)
+        coords = {dim: (dim, pos, {"units": "samples",
+                                   "long_name": "first sample of the kernel copy"})
+                  for dim, pos in zip(dims, self.positions())}
+        coords.update(sample=np.arange(len(codes)), kernel=np.arange(self.n_kernels))
+        ds = xr.Dataset(
+            {"codes": (("sample", "kernel") + dims, codes.astype(self.dtype),
+                       {"long_name": "convolutional sparse codes", "units": "1"}),
+             "kernels": (("kernel",) + kdims, self.kernels.astype(np.float64),
+                         {"long_name": "convolution kernels", "units": "1"})},
+            coords=coords)
+        ds.attrs.update(stride=list(self.stride), boundary=self.boundary,
+                        signal_shape=list(self.signal_shape), **attrs)
+        return ds
+
     def as_matrix(self) -> np.ndarray:
         """The equivalent dense dictionary, one row per coefficient.
 
@@ -403,6 +449,12 @@ class ConvolutionalDictionary:
                                                           self.signal_shape))
         out[(slice(None),) + cover] = canvas[(slice(None),) + cover]
         return out
+
+
+def kernel_dims(d: int) -> tuple[str, ...]:
+    """Names of a kernel's axes: ("lag",) for sounds, ("ky", "kx") for images,
+    ("kz", "ky", "kx") for volumes."""
+    return {1: ("lag",), 2: ("ky", "kx"), 3: ("kz", "ky", "kx")}[d]
 
 
 def _axis_geometry(n: int, k: int, s: int, boundary: str):
