@@ -13,8 +13,9 @@ multiplies the codes by the kernels and adds the resulting windows back by
 overlap-add. Against batched FFTs (``benchmarks/bench_convolutional.py``, 16
 crops of 64x64, 48 kernels of 10x10) this is 1.6-6.5x faster at strides 2 and
 4, where FFTs cannot skip the positions between kernel copies, and 2x slower
-at stride 1; at stride 1, kernels of 12x12 and more (144 entries) are applied
-by FFTs instead (``_FFT_ANALYSIS_MIN``).
+at stride 1: kernels with many entries per copy position (12x12 at stride 1,
+and for the synthesis 8x8 at stride 1 or 16x16 at stride 2) are applied by
+FFTs instead, on the smallest grid that does not wrap (``_FFT_ANALYSIS_MIN``).
 
 Where the kernel copies sit (``boundary``), per spatial axis of N samples,
 kernel size k and stride s:
@@ -43,15 +44,16 @@ BOUNDARIES = ("full", "valid", "circular")
 #: gathered windows per block of samples in the adjoint (bounds its extra memory, ~64 MB
 #: in float32)
 _WINDOW_ELEMENTS = 16 * 2**20
-#: at stride 1, kernels of at least this many entries are applied by FFTs: the window
-#: products grow with the kernel size, FFTs do not. Measured on 64x64 crops (one
-#: thread): the window products won the analysis up to 10x10 kernels (2.2x at 6x6);
-#: FFTs won from 12x12 (up to 8x at 16x16). For the synthesis FFTs won from 8x8 in
-#: isolation, but FISTA on 4 crops ran as fast or faster with the window products
-#: up to 10x10; with FFTs from 12x12 it ran 1.4x (32 kernels of 12x12) and 3.6x
-#: (16 of 16x16) faster.
+#: kernels with at least this many entries per copy position (kernel entries / prod(stride))
+#: are applied by FFTs: the window products cost in proportion to that ratio, FFTs do
+#: not (their cost does not depend on the stride or the kernel size). Measured on 64x64
+#: crops: the window products won the analysis up to 100 entries per position (10x10
+#: kernels at stride 1; 2.2x at 6x6), tied at 64 (16x16 at stride 2) and lost from 144
+#: (up to 8x at 16x16, stride 1). FFTs won the synthesis from 64 (2x for 16x16 at
+#: stride 2 in benchmarks/bench_convolutional.py; 8x8 at stride 1: 2.5x alone, on a
+#: par inside FISTA) and lost it at 25 (10x10 at stride 2, 1.6x).
 _FFT_ANALYSIS_MIN = 144
-_FFT_SYNTHESIS_MIN = 144
+_FFT_SYNTHESIS_MIN = 64
 
 
 class ConvolutionalDictionary:
@@ -369,11 +371,10 @@ class ConvolutionalDictionary:
                                              for m, b, s in zip(M, blocks, stride)))
         return self._signal_of(canvas)
 
-    # -- stride 1 with big kernels: products in the frequency domain -------------------
+    # -- big kernels, small strides: products in the frequency domain -----------------
 
     def _uses_fft(self, min_entries: int) -> bool:
-        return (all(s == 1 for s in self.stride)
-                and int(np.prod(self.kernel_shape)) >= min_entries)
+        return int(np.prod(self.kernel_shape)) >= min_entries * int(np.prod(self.stride))
 
     def _fft_setup(self):
         """The FFT grid, the copies' positions on it and the kernels' spectra
