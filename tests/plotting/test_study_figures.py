@@ -218,3 +218,50 @@ def test_lewicki_spectra_have_a_db_colour_bar_and_legends_stay_off_the_data(monk
     kernels = figures["lewicki-2002-speech_kernels.png"]
     titles = [ax.get_title() for ax in kernels.axes if ax.lines]
     assert titles == [f"{f:.0f} Hz" for f in _lewicki_dataset()["peak_frequency"].values]
+
+
+# --- schultz-2014-replicating-kernels: kernels in grey, log-log curves, labelled bars -------
+
+def _schultz_dataset():
+    rng = np.random.default_rng(5)
+    roles = ["equal", "equal", "control", "random", "larger"]
+    sizes, counts, strides = [8, 8, 8, 8, 12], [128, 8, 8, 8, 8], [8, 2, 8, 2, 2]
+    labels = [f"{n} @ s={s}" for n, s in zip(counts, strides)]
+    kernels = np.full((5, 128, 12, 12), np.nan)
+    for i, (k, n) in enumerate(zip(sizes, counts)):
+        kernels[i, :n, :k, :k] = rng.standard_normal((n, k, k)) + 0.3
+    lam = np.array([0.5, 1.0, 2.0, 4.0])
+    rate = 0.2 / lam[None, :] * rng.uniform(0.8, 1.2, (5, 1))
+    error = 0.05 * lam[None, :] * rng.uniform(0.8, 3, (5, 1))
+    return xr.Dataset(
+        {"kernels": (("config", "kernel", "ky", "kx"), kernels),
+         "rate": (("config", "eval_lam"), rate), "error": (("config", "eval_lam"), error),
+         "error_at_matched_rate": ("config", error[:, 1])},
+        coords={"config": np.arange(5), "eval_lam": lam, "label": ("config", labels),
+                "kernel_size": ("config", sizes), "n_kernels": ("config", counts),
+                "stride": ("config", strides), "role": ("config", roles)},
+        attrs={"matched_rate": 0.1})
+
+
+def test_schultz_figures_grey_kernels_log_curves_and_labelled_bars(monkeypatch, tmp_path):
+    name = "schultz-2014-replicating-kernels"
+    figures = _study_figures(monkeypatch, tmp_path, name, _schultz_dataset())
+    kernels = figures[f"{name}_kernels.png"]
+    assert len(kernels.axes) == 5  # a panel per configuration
+    for ax in kernels.axes:
+        im = ax.get_images()[0]
+        vmin, vmax = im.get_clim()
+        assert vmin == -vmax and im.get_cmap().name.startswith("gray")
+        assert ax.get_title()
+    assert "64 of 128 shown" in kernels.axes[0].get_title()
+    curves = figures[f"{name}_rate_distortion.png"]
+    curves.canvas.draw()
+    ax = curves.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert ax.get_xlabel() and ax.get_ylabel()
+    assert len(ax.get_legend().get_texts()) == 5
+    assert not _overlap(ax.get_legend().get_window_extent(), ax.get_window_extent())
+    bars = figures[f"{name}_summary.png"].axes[0]
+    assert len(bars.patches) == 5 and bars.get_ylim()[0] == 0
+    assert [t.get_text().split("\n")[0] for t in bars.get_xticklabels()] == list(
+        _schultz_dataset().label.values)
