@@ -251,7 +251,7 @@ def test_lipschitz_of_orthonormal_tiling_is_one():
 
 @pytest.mark.parametrize("boundary", ["full", "valid", "circular"])
 @pytest.mark.parametrize("kernel_shape, signal_shape, stride", [
-    ((170,), (360,), 1), ((12, 12), (30, 29), 1), ((12, 13), (30, 28), 1),
+    ((170,), (360,), 1), ((64,), (200,), 1), ((12, 12), (30, 29), 1), ((12, 13), (30, 28), 1),
     ((16, 16), (36, 34), 2), ((300,), (600,), 3)])
 def test_fft_paths_match_the_window_products(kernel_shape, signal_shape, stride, boundary,
                                              monkeypatch):
@@ -274,6 +274,7 @@ def test_fft_paths_match_the_window_products(kernel_shape, signal_shape, stride,
     got = fft.analyze(X), fft.synthesize(codes)
     monkeypatch.setattr(operator, "_FFT_ANALYSIS_MIN", 10**9)
     monkeypatch.setattr(operator, "_FFT_SYNTHESIS_MIN", 10**9)
+    monkeypatch.setattr(operator, "_FFT_MIN_1D", 10**9)
     windows = ConvolutionalDictionary(kernels, signal_shape, stride=stride, boundary=boundary)
     assert not windows._uses_fft(operator._FFT_SYNTHESIS_MIN)
     scale = np.sqrt(kernels[0].size)
