@@ -1,0 +1,136 @@
+"""Study smith-lewicki-2006-convolutional: convolutional (stride-1, FISTA) kernels
+learned from spoken digits (FSDD), analysed as auditory filters, against kernels
+learned from white noise and random kernels.
+
+Ranges measured on the quick run, seeds 0 and 1 (300 FSDD recordings), then widened
+by a margin: learned kernels hold a median 0.59 / 0.60 of their power inside their
+own -10 dB band (white-noise kernels 0.18 / 0.16, random 0.14 / 0.15), centred at a
+median 585 / 342 Hz (controls 2.0-2.5 kHz); slope of log bandwidth vs log centre
+frequency 0.09 / -0.00 (+- 0.15 / 0.12 s.e.), against the ERB scale's 0.71-0.72 at the
+same centres and 0.15 / 0.17 for gammatones cut to 64 taps; 6% / 3% localized;
+held-out relative error 21% / 25% with 0.36% / 0.40% of coefficients active. The
+published slope (Smith & Lewicki 2006) is not in the repository and is not asserted:
+the bandwidth-frequency relation of the paper is *not* reproduced here (flat slope).
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from studies import get_study, study_parameters
+from v1model.cli import main
+
+NAME = "smith-lewicki-2006-convolutional"
+FSDD = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "fsdd"
+
+
+@pytest.fixture(scope="module")
+def fsdd_run():
+    if not FSDD.is_dir():  # per module: the shared_data fixture is per test
+        pytest.skip(f"reference data not present: {FSDD}")
+    return get_study(NAME).run(quick=True, seed=0, audio_dir=str(FSDD), progress=False)
+
+
+def test_learned_kernels_are_tuned_and_the_controls_are_not(fsdd_run):
+    ds = fsdd_run
+    assert ds.sizes["kernel"] == 32 and ds.sizes["time"] == 64
+    fc = ds["peak_frequency"].values
+    assert np.all(np.diff(fc) >= 0)  # sorted by centre frequency
+    conc = ds["control_median_concentration"]
+    # a learned kernel is a band-pass filter: most of its power inside its -10 dB band
+    assert float(conc.sel(control="learned")) > 0.45
+    assert ds.attrs["median_concentration"] == float(conc.sel(control="learned"))
+    assert ds.attrs["fraction_bandpass"] >= 0.8
+    # kernels learned from white noise, and random kernels, are not (0.14-0.18)
+    for control in ("white_noise", "random"):
+        assert float(conc.sel(control=control)) < 0.3
+        assert float(conc.sel(control="learned")) > float(conc.sel(control=control)) + 0.25
+    # speech kernels sit where spoken digits carry their power; the controls spread
+    # over the whole band up to 4 kHz
+    centre = ds["control_median_centre"]
+    assert float(centre.sel(control="learned")) < 1000
+    assert float(centre.sel(control="white_noise")) > 1500
+    assert float(centre.sel(control="random")) > 1500
+    assert np.percentile(fc, 90) > 1000 and fc.max() < ds.attrs["sample_rate"] / 2
+
+
+def test_the_code_is_sparse(fsdd_run):
+    # held-out excerpts at the learning lam: a spikegram with a few coefficients per
+    # sample, most of the energy explained
+    a = fsdd_run.attrs
+    assert a["eval_fraction_active"] < 0.01
+    assert a["eval_nonzero_per_sample"] < 0.3
+    assert 0.1 < a["eval_relative_error"] < 0.35
+    h = fsdd_run["history_objective"].values
+    assert h[-10:].mean() < h[:10].mean()  # learning lowered the energy
+
+
+def test_bandwidth_does_not_follow_the_cochlear_power_law(fsdd_run):
+    # the paper's claim, as measured here: NOT reproduced. Bandwidth is about flat in
+    # centre frequency (slope 0.09 / -0.00, seeds 0 / 1), far below the ERB scale's
+    # slope at the same centres (0.71-0.72) and near gammatones cut to 64 taps (0.15 /
+    # 0.17); few kernels are localized (6% / 3%) and duration does not fall with
+    # centre frequency
+    ds = fsdd_run
+    slope = ds.attrs["slope_10db"]
+    assert -0.35 < slope < 0.4
+    assert 0.6 < float(ds["erb_slope"]) < 0.8
+    assert slope < float(ds["erb_slope"]) - 0.3
+    assert abs(slope - ds.attrs["gammatone_slope"]) < 0.4
+    assert int(ds["fit_n_kernels"]) >= 20
+    assert ds.attrs["fraction_localized"] <= 0.3
+    assert float(ds["control_slope"].sel(control="learned")) == slope
+
+
+def test_dataset_units_parameters_and_figures(fsdd_run, tmp_path):
+    ds = fsdd_run
+    np.testing.assert_allclose(np.linalg.norm(ds["kernels"].values, axis=1), 1.0, rtol=1e-5)
+    K = ds["kernels"].values
+    assert np.all(K[np.arange(len(K)), np.abs(K).argmax(axis=1)] > 0)
+    assert sorted(ds["atom"].values.tolist()) == list(range(32))
+    np.testing.assert_allclose(ds["control_kernels"].sel(control="learned").values, K)
+    assert ds["peak_frequency"].attrs["units"] == "Hz" and ds["time"].attrs["units"] == "s"
+    assert ds["control_median_centre"].attrs["units"] == "Hz"
+    assert ds.attrs["sample_rate"] == 8000.0 and ds.attrs["n_files"] == 300
+    assert "FISTA" in ds.attrs["learner"] and "matching pursuit" in ds.attrs["learner"]
+    missing = set(study_parameters(NAME)) - set(ds.attrs) - {"progress"}
+    assert not missing, sorted(missing)
+    # the concentration, recomputed from the spectrum the Dataset holds
+    power = 10 ** (ds["spectrum"].values / 10)
+    f = ds["frequency"].values
+    i = 5
+    inside = (f >= float(ds["low_10db"][i])) & (f <= float(ds["high_10db"][i]))
+    assert float(ds["concentration"][i]) == pytest.approx(power[i, inside].sum()
+                                                          / power[i].sum(), rel=1e-9)
+    from v1model.io import load_dataset, save_dataset
+
+    back = load_dataset(save_dataset(ds, tmp_path / "r.nc"))
+    np.testing.assert_array_equal(back["kernels"].values, ds["kernels"].values)
+    paths = get_study(NAME).plot(back, tmp_path)
+    assert len(paths) == 3
+    for p in paths:
+        assert p.exists() and p.read_bytes()[:4] == b"\x89PNG", p
+
+
+def test_synthetic_stand_in_runs_without_recordings():
+    ds = get_study(NAME).run(quick=True, seed=0, audio_dir="synthetic", n_excerpts=64,
+                             n_updates=5, control_updates=2, n_eval=4, progress=False)
+    assert "not speech" in ds.attrs["source"] and ds.attrs["n_files"] == 0
+    assert ds.sizes["kernel"] == 32 and list(ds["control"].values) == [
+        "learned", "white_noise", "random"]
+
+
+def test_missing_audio_is_reported_by_name(tmp_path, capsys):
+    study = get_study(NAME)
+    with pytest.raises(ValueError, match="audio_dir: this study learns from recorded speech"):
+        study.run(quick=True)
+    with pytest.raises(FileNotFoundError, match="audio_dir: no such folder"):
+        study.run(quick=True, audio_dir=str(tmp_path / "nowhere"))
+    with pytest.raises(ValueError, match="audio_dir: no files matching pattern"):
+        study.run(quick=True, audio_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="kernel_size must be >= 8"):
+        study.run(quick=True, audio_dir="synthetic", kernel_size=4)
+    out = tmp_path / "out"
+    assert main(["study", "run", NAME, "--quick", "--out", str(out)]) == 2
+    assert "audio_dir" in capsys.readouterr().err and not out.exists()
