@@ -78,6 +78,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from studies._auditory import (add_fit_variables, analyse_kernels, audio_folder,
+                               check_analysis_parameters, check_below_nyquist, erb_slope,
+                               gammatone_reference, load_audio, median_q10, signed,
+                               window_bandwidth_10db)
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "lewicki-2002-speech"
@@ -89,16 +93,6 @@ REFERENCE = (
 )
 PARAMETER_UNITS = {"lam": "1", "segment_length": "sample", "n_atoms": "1",
                    "sample_rate": "Hz", "min_rms": "1", "min_centre_frequency": "Hz"}
-#: ``audio_dir`` value that selects the synthetic stand-in
-SYNTHETIC = "synthetic"
-
-
-def _source_error() -> ValueError:
-    return ValueError(
-        "audio_dir: this study learns from recorded speech and none is bundled; give a folder "
-        "of WAV files, e.g. -p audio_dir=PATH/free-spoken-digit-dataset/recordings "
-        "(run(audio_dir=...) from Python), or audio_dir='synthetic' for synthetic harmonic "
-        "sounds (stimuli.audio.harmonic_ensemble: not speech)")
 
 
 @checks_parameters
@@ -188,21 +182,10 @@ def run(
     """
     from studies._defaults import quick_default
     from v1model.validation import (as_generator, check_bool, check_int, check_nonnegative,
-                                    check_positive, check_probability)
+                                    check_positive)
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
-    if audio_dir is None or str(audio_dir).strip() in ("", "None", "none"):
-        raise _source_error()
-    synthetic = str(audio_dir) == SYNTHETIC
-    folder = None
-    if not synthetic:
-        folder = Path(str(audio_dir)).expanduser()
-        if not folder.is_dir():
-            raise FileNotFoundError(f"audio_dir: no such folder: {str(folder)!r} (a folder of "
-                                    "WAV files, or 'synthetic')")
-        if not any(folder.glob(str(pattern))):
-            raise ValueError(f"audio_dir: no files matching pattern={pattern!r} in "
-                             f"{str(folder)!r}")
+    synthetic, folder = audio_folder(audio_dir, pattern)
     if sample_rate is not None:
         sample_rate = check_positive(sample_rate, "sample_rate")
     segment_length = check_int(quick_default(segment_length, quick, 64, 64), "segment_length",
@@ -215,52 +198,33 @@ def run(
     min_rms = check_nonnegative(min_rms, "min_rms")
     n_updates = check_int(quick_default(n_updates, quick, 300, 2000), "n_updates", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    min_centre_frequency = check_nonnegative(min_centre_frequency, "min_centre_frequency")
-    localization_threshold = check_probability(localization_threshold,
-                                               "localization_threshold", open_interval=False)
-    if localization_threshold == 0:
-        raise ValueError("localization_threshold must be in (0, 1], got 0")
+    min_centre_frequency, localization_threshold = check_analysis_parameters(
+        min_centre_frequency, localization_threshold)
     progress = check_bool(progress, "progress")
     rng = as_generator(seed)
     if sample_rate is not None or synthetic:  # the rate is known before reading any file
-        _check_below_nyquist(min_centre_frequency, 8000.0 if sample_rate is None else sample_rate)
+        check_below_nyquist(min_centre_frequency, 8000.0 if sample_rate is None else sample_rate)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
-    X, rate, source, n_files = _segments(folder, pattern, sample_rate, segment_length,
-                                         n_segments, min_rms, rng)
-    _check_below_nyquist(min_centre_frequency, rate)
-    from v1model.analysis import auditory_tuning, bandwidth_fit, erb_bandwidth
+    X, rate, source, n_files = load_audio(folder, pattern, sample_rate, segment_length,
+                                          n_segments, min_rms, rng)
+    check_below_nyquist(min_centre_frequency, rate)
     from v1model.learning import learn_online
 
     D, history = learn_online(X, n_atoms, lam=lam, n_updates=n_updates, batch_size=batch_size,
                               seed=rng, progress=progress)
     D = D.astype(np.float64)
-    tuning = auditory_tuning(D, rate)
-    order = np.argsort(tuning["peak_frequency"].values, kind="stable")
-    tuning = tuning.isel(kernel=order).assign_coords(kernel=np.arange(n_atoms))
-    kernels = D[order]
+    a = analyse_kernels(D, rate, min_centre_frequency, localization_threshold)
+    tuning, order, flat = a["tuning"], a["order"], a["flat"]
+    ratio, bandpass, localized = a["ratio"], a["bandpass"], a["localized"]
+    fit10, fit3 = a["fit10"], a["fit3"]
     # a learned atom's sign is arbitrary: show each with its largest excursion positive
-    kernels *= np.where(kernels[np.arange(n_atoms), np.abs(kernels).argmax(axis=1)] < 0,
-                        -1.0, 1.0)[:, None]
-
-    flat = (segment_length / rate) / np.sqrt(12.0)
-    ratio = tuning["envelope_duration"].values / flat
-    bandpass = (~tuning["lowpass_3db"].values) & (
-        tuning["peak_frequency"].values >= min_centre_frequency)
-    localized = ratio < localization_threshold
-    fit10 = bandwidth_fit(tuning, "bandwidth_10db", min_frequency=min_centre_frequency)
-    fit3 = bandwidth_fit(tuning, "bandwidth_3db", min_frequency=min_centre_frequency)
-    fc_used = tuning["peak_frequency"].values[fit10["used"].values]
-    erb_slope = (float(np.polyfit(np.log10(fc_used), np.log10(erb_bandwidth(fc_used)), 1)[0])
-                 if len(fc_used) >= 3 and np.ptp(fc_used) > 0 else np.nan)
+    kernels = signed(D[order])
     # cochlear filters as this window sees them: gammatones cut to the segment, analysed alike
-    gt = _gammatone_reference(tuning, fit10["used"].values, rate, segment_length,
-                              min_centre_frequency, flat, localization_threshold)
-
-    # the scale of bandwidths the segment length allows (uncertainty principle): the
-    # -10 dB bandwidth of a tone lasting the whole segment (flat envelope), at fs / 4
-    tone = np.cos(2 * np.pi * 0.25 * np.arange(segment_length))
-    window_bw10 = float(auditory_tuning(tone, rate)["bandwidth_10db"][0])
+    gt = gammatone_reference(tuning, fit10["used"].values, rate, segment_length,
+                             min_centre_frequency, flat, localization_threshold)
+    # the scale of bandwidths the segment length allows (uncertainty principle)
+    window_bw10 = window_bandwidth_10db(segment_length, rate)
 
     ds = tuning.copy()
     ds = ds.assign_coords(time=("time", np.arange(segment_length) / rate, {"units": "s"}))
@@ -275,17 +239,9 @@ def run(
                                            "0 Hz and peak >= min_centre_frequency"})
     ds["localized"] = ("kernel", localized, {"units": "1", "long_name": "duration_ratio < "
                                              "localization_threshold"})
-    for var in ("slope", "intercept", "r", "slope_stderr", "n_kernels"):
-        ds[f"fit_{var}"] = fit10[var]
-    ds["fit_used"] = fit10["used"]
-    ds["erb_slope"] = ((), erb_slope, {"units": "1", "long_name": "log-log slope of the ERB "
-                                       "scale fitted at the same centre frequencies"})
-    ds["gammatone_bandwidth_10db"] = ("kernel", gt["bandwidth"], {
-        "units": "Hz", "long_name": "-10 dB bandwidth of a gammatone filter (ERB scale) at the "
-        "kernel's centre frequency, cut to the segment length (NaN: kernel not in the fit)"})
-    ds["gammatone_slope"] = ((), gt["slope"], {
-        "units": "1", "long_name": "log-log slope of bandwidth vs centre frequency of "
-        "gammatone filters cut to the segment, at the fitted kernels' centre frequencies"})
+    add_fit_variables(ds, fit10, erb_slope(tuning, fit10), gt, "segment length",
+                      "log-log slope of bandwidth vs centre frequency of gammatone filters "
+                      "cut to the segment, at the fitted kernels' centre frequencies")
     n_hist = history.sizes["update"]
     ds = ds.assign_coords(update=np.arange(n_hist))
     ds["history_objective"] = ("update", history["objective"].values,
@@ -303,8 +259,7 @@ def run(
         learner="online (Mairal et al. 2009), fista codes",
         fraction_bandpass=float(bandpass.mean()), fraction_localized=float(localized.mean()),
         slope_10db=float(fit10["slope"]), slope_3db=float(fit3["slope"]),
-        median_q10=float(np.nanmedian(tuning["q10"].values[bandpass])) if bandpass.any()
-        else np.nan,
+        median_q10=median_q10(tuning, bandpass),
         window_bandwidth_10db=window_bw10,
         gammatone_slope=gt["slope"], gammatone_fraction_localized=gt["fraction_localized"],
         final_reconstruction_error=float(history["reconstruction_error"].values[-1]),
@@ -313,97 +268,26 @@ def run(
     return ds
 
 
-def _check_below_nyquist(min_centre_frequency, rate):
-    """No kernel can peak at or above Nyquist: such a floor would leave the fit empty."""
-    if min_centre_frequency >= rate / 2:
-        raise ValueError(f"min_centre_frequency={min_centre_frequency!r} Hz is at or above the "
-                         f"Nyquist frequency of the segments ({rate / 2:g} Hz): no kernel could "
-                         "count as band-pass or enter the fit")
-
-
-def _gammatone_reference(tuning, used, rate, taps, min_frequency, flat, threshold):
-    """Gammatone filters (SciPy's FIR, ERB bandwidths) at the centre frequencies of the
-    fitted kernels, cut to ``taps`` samples (the kernels' length) and analysed like them:
-    per-kernel -10 dB bandwidth (NaN where not fitted), the log-log slope and the fraction
-    localized. Below ~700 Hz at 8 ms the cut, not the ERB, sets their bandwidth."""
-    from scipy.signal import gammatone
-
-    from v1model.analysis import auditory_tuning, bandwidth_fit
-
-    fc = tuning["peak_frequency"].values
-    bandwidth = np.full(fc.shape, np.nan)
-    idx = np.flatnonzero(used & (fc > 0) & (fc < rate / 2))
-    if idx.size == 0:
-        return dict(bandwidth=bandwidth, slope=np.nan, fraction_localized=np.nan)
-    bank = np.stack([gammatone(float(f), "fir", numtaps=taps, fs=rate)[0] for f in fc[idx]])
-    gt = auditory_tuning(bank, rate)
-    bandwidth[idx] = gt["bandwidth_10db"].values
-    fit = bandwidth_fit(gt, "bandwidth_10db", min_frequency=min_frequency)
-    localized = gt["envelope_duration"].values / flat < threshold
-    return dict(bandwidth=bandwidth, slope=float(fit["slope"]),
-                fraction_localized=float(localized.mean()))
-
-
-def _segments(folder, pattern, sample_rate, length, n, min_rms, rng):
-    """Unit-RMS training segments, the rate, a description of the source, files read."""
-    from stimuli.audio import harmonic_ensemble, load_wav_folder, sample_segments
-
-    if folder is None:
-        rate = 8000.0 if sample_rate is None else sample_rate
-        X = harmonic_ensemble(n, length, sample_rate=rate, seed=rng)
-        return X, rate, ("synthetic: stimuli.audio.harmonic_ensemble (harmonic stacks with "
-                         "decaying envelopes; not speech)"), 0
-    waves, rate, names = load_wav_folder(folder, pattern, sample_rate=sample_rate)
-    try:
-        X = sample_segments(waves, length, n, seed=rng, min_rms=min_rms, normalize=True)
-    except ValueError as exc:
-        raise ValueError(f"audio_dir {str(folder)!r}: {exc}") from exc
-    return X, rate, f"WAV files {pattern!r} in {str(folder)}", len(names)
-
-
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
     """Kernels sorted by centre frequency, their spectra, and bandwidth against
     centre frequency on log-log axes with the fitted line and the ERB scale."""
-    from v1model.analysis import erb_bandwidth
+    from studies._auditory import plot_bandwidth, plot_kernel_grid, spectrum_image
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot
 
     plt = pyplot()
     outdir = Path(outdir)
     paths = []
-    K = ds["kernels"].values
-    n, taps = K.shape
-    t_ms = ds["time"].values * 1e3
-    fc = ds["peak_frequency"].values
+    n = ds.sizes["kernel"]
     source = ds.attrs.get("source", "")
 
-    n_cols = 8 if n > 32 else 4
-    n_rows = int(np.ceil(n / n_cols))
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.6 * n_cols, 0.9 * n_rows + 0.8),
-                             sharex=True, squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        if i >= n:
-            ax.axis("off")
-            continue
-        ax.plot(t_ms, K[i], lw=0.7, color="C3" if ds["localized"].values[i] else "C0")
-        ax.set_yticks([])
-        # above the trace, not over it
-        ax.set_title(f"{fc[i]:.0f} Hz", fontsize=6, pad=1)
-        for side in ("top", "right", "left"):
-            ax.spines[side].set_visible(False)
-    for ax in axes[-1]:
-        ax.set_xlabel("time (ms)", fontsize=7)
-    fig.suptitle(f"{n} kernels sorted by peak frequency (red: localized, envelope RMS duration "
-                 f"< {ds.attrs['localization_threshold']:g} x flat)\n{source}", fontsize=8)
-    fig.tight_layout()
+    fig = plot_kernel_grid(
+        plt, ds, f"{n} kernels sorted by peak frequency (red: localized, envelope RMS duration "
+        f"< {ds.attrs['localization_threshold']:g} x flat)\n{source}", height_pad=0.8)
     paths.append(save_figure(fig, outdir / f"{NAME}_kernels.png"))
 
     fig, ax = plt.subplots(figsize=(5, 4))
-    spec = ds["spectrum"].values
-    f_khz = ds["frequency"].values / 1e3
-    im = ax.imshow(np.clip(spec, -40, 0), aspect="auto", origin="lower", cmap="magma",
-                   extent=(f_khz[0], f_khz[-1], -0.5, n - 0.5), interpolation="nearest",
-                   vmin=-40, vmax=0)
+    im = spectrum_image(ax, ds["spectrum"].values, ds["frequency"].values / 1e3, n)
     fig.colorbar(im, ax=ax, label="amplitude (dB re each kernel's peak)")
     ax.set_xlabel("frequency (kHz)")
     ax.set_ylabel("kernel (sorted by peak frequency)")
@@ -411,60 +295,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_spectra.png"))
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
-    used = ds["fit_used"].values
-    bw = ds["bandwidth_10db"].values
-    ax = axes[0]
-    ax.loglog(fc[used], bw[used], "o", ms=3.5, color="C0", label="kernels (in the fit)")
-    if (~used).any():
-        ax.loglog(fc[~used & (fc > 0)], bw[~used & (fc > 0)], "x", ms=3.5, color="0.6",
-                  label="left out (band reaches 0 Hz / Nyquist, or below the floor)")
-    slope, intercept = float(ds["fit_slope"]), float(ds["fit_intercept"])
-    if np.isfinite(slope) and used.any():
-        grid = np.geomspace(fc[used].min(), fc[used].max(), 50)
-        ax.loglog(grid, 10 ** intercept * grid**slope, "-", color="C1",
-                  label=f"fit: slope {slope:.2f} (r = {float(ds['fit_r']):.2f})")
-    pos = fc[fc > 0]
-    if pos.size:
-        grid = np.geomspace(max(pos.min(), 50.0), ds.attrs["sample_rate"] / 2, 50)
-        ax.loglog(grid, erb_bandwidth(grid), "--", color="k", lw=1,
-                  label="ERB (Glasberg & Moore 1990)")
-    if "gammatone_bandwidth_10db" in ds and used.any():
-        gt_bw = ds["gammatone_bandwidth_10db"].values
-        ax.loglog(fc[used], gt_bw[used], "+", ms=4, color="k",
-                  label=f"gammatone cut to the segment (slope "
-                        f"{float(ds['gammatone_slope']):.2f})")
-    ax.axhline(ds.attrs["window_bandwidth_10db"], color="0.5", ls=":", lw=1,
-               label="a tone as long as the segment")
-    _hz_ticks(ax, ds.attrs["sample_rate"])
-    ax.set_xlabel("centre (peak) frequency (Hz)")
-    ax.set_ylabel("-10 dB bandwidth (Hz)")
-    ax.set_title("bandwidth vs centre frequency", fontsize=9)
-    # under the axes: inside, the box hid the ERB line and kernels at low bandwidth
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
-              frameon=False)
-    ax = axes[1]
-    ax.semilogx(fc[fc > 0], ds["duration_ratio"].values[fc > 0] *
-                ds.attrs["segment_length"] / ds.attrs["sample_rate"] / np.sqrt(12) * 1e3,
-                "o", ms=3.5, color="C2")
-    ax.axhline(ds.attrs["segment_length"] / ds.attrs["sample_rate"] / np.sqrt(12) * 1e3,
-               color="0.5", ls=":", label="flat envelope over the segment")
-    _hz_ticks(ax, ds.attrs["sample_rate"])
-    ax.set_xlabel("centre (peak) frequency (Hz)")
-    ax.set_ylabel("envelope RMS duration (ms)")
-    ax.set_title(f"{100 * ds.attrs['fraction_localized']:.0f}% localized, "
-                 f"{100 * ds.attrs['fraction_bandpass']:.0f}% band-pass", fontsize=9)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
-    fig.tight_layout()
+    fig = plot_bandwidth(plt, ds, length=ds.attrs["segment_length"], span="segment",
+                         title="bandwidth vs centre frequency", title_fontsize=9, height=4.2)
     paths.append(save_figure(fig, outdir / f"{NAME}_bandwidth.png"))
     return paths
-
-
-def _hz_ticks(ax, sample_rate):
-    """Plain frequency labels on a log axis (matplotlib's minor labels overlap)."""
-    from matplotlib.ticker import NullFormatter
-
-    ticks = [t for t in (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
-             if t <= sample_rate / 2]
-    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-    ax.xaxis.set_minor_formatter(NullFormatter())

@@ -68,6 +68,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from studies._auditory import (add_fit_variables, analyse_kernels, audio_folder,
+                               check_analysis_parameters, check_below_nyquist, erb_slope,
+                               gammatone_reference, load_audio, median_q10, signed,
+                               window_bandwidth_10db)
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "smith-lewicki-2006-convolutional"
@@ -77,17 +81,8 @@ REFERENCE = ("Smith, E. C. & Lewicki, M. S. (2006). Efficient auditory coding. N
 PARAMETER_UNITS = {"lam": "1", "kernel_size": "sample", "n_kernels": "1",
                    "excerpt_length": "sample", "sample_rate": "Hz", "min_rms": "1",
                    "min_centre_frequency": "Hz"}
-SYNTHETIC = "synthetic"
 #: the kernel sets analysed, in the order of the ``control`` coordinate
 CONTROLS = ("learned", "white_noise", "random")
-
-
-def _source_error() -> ValueError:
-    return ValueError(
-        "audio_dir: this study learns from recorded speech and none is bundled; give a folder "
-        "of WAV files, e.g. -p audio_dir=PATH/free-spoken-digit-dataset/recordings "
-        "(run(audio_dir=...) from Python), or audio_dir='synthetic' for synthetic harmonic "
-        "sounds (stimuli.audio.harmonic_ensemble: not speech)")
 
 
 @checks_parameters
@@ -183,21 +178,10 @@ def run(
     """
     from studies._defaults import quick_default
     from v1model.validation import (as_generator, check_bool, check_int, check_nonnegative,
-                                    check_positive, check_probability)
+                                    check_positive)
 
     quick = check_bool(quick, "quick")
-    if audio_dir is None or str(audio_dir).strip() in ("", "None", "none"):
-        raise _source_error()
-    synthetic = str(audio_dir) == SYNTHETIC
-    folder = None
-    if not synthetic:
-        folder = Path(str(audio_dir)).expanduser()
-        if not folder.is_dir():
-            raise FileNotFoundError(f"audio_dir: no such folder: {str(folder)!r} (a folder of "
-                                    "WAV files, or 'synthetic')")
-        if not any(folder.glob(str(pattern))):
-            raise ValueError(f"audio_dir: no files matching pattern={pattern!r} in "
-                             f"{str(folder)!r}")
+    synthetic, folder = audio_folder(audio_dir, pattern)
     if sample_rate is not None:
         sample_rate = check_positive(sample_rate, "sample_rate")
     kernel_size = check_int(kernel_size, "kernel_size", minimum=8)
@@ -215,23 +199,19 @@ def run(
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     n_eval = check_int(n_eval, "n_eval", minimum=1)
-    min_centre_frequency = check_nonnegative(min_centre_frequency, "min_centre_frequency")
-    localization_threshold = check_probability(localization_threshold,
-                                               "localization_threshold", open_interval=False)
-    if localization_threshold == 0:
-        raise ValueError("localization_threshold must be in (0, 1], got 0")
+    min_centre_frequency, localization_threshold = check_analysis_parameters(
+        min_centre_frequency, localization_threshold)
     progress = check_bool(progress, "progress")
     rng = as_generator(seed)
-    from studies.lewicki_2002_speech import _check_below_nyquist
-
     if sample_rate is not None or synthetic:
-        _check_below_nyquist(min_centre_frequency, 8000.0 if sample_rate is None else sample_rate)
+        check_below_nyquist(min_centre_frequency, 8000.0 if sample_rate is None else sample_rate)
     parameters_checked()
 
     start = time.perf_counter()
-    X, rate, source, n_files = _excerpts(folder, pattern, sample_rate, excerpt_length,
-                                         n_excerpts + n_eval, min_rms, rng)
-    _check_below_nyquist(min_centre_frequency, rate)
+    X, rate, source, n_files = load_audio(folder, pattern, sample_rate, excerpt_length,
+                                          n_excerpts + n_eval, min_rms, rng,
+                                          unit_rms_synthetic=True)
+    check_below_nyquist(min_centre_frequency, rate)
     X, X_eval = X[:n_excerpts], X[n_excerpts:]
     from v1model.convolutional import encode, learn_kernels
 
@@ -260,18 +240,10 @@ def run(
     order = main["order"]
     tuning = main["tuning"]
     fit10, fit3 = main["fit10"], main["fit3"]
-    kernels = _signed(K[order])
-    from studies.lewicki_2002_speech import _gammatone_reference
-    from v1model.analysis import auditory_tuning, erb_bandwidth
-
-    fc_used = tuning["peak_frequency"].values[fit10["used"].values]
-    erb_slope = (float(np.polyfit(np.log10(fc_used), np.log10(erb_bandwidth(fc_used)), 1)[0])
-                 if len(fc_used) >= 3 and np.ptp(fc_used) > 0 else np.nan)
-    flat = (kernel_size / rate) / np.sqrt(12.0)
-    gt = _gammatone_reference(tuning, fit10["used"].values, rate, kernel_size,
-                              min_centre_frequency, flat, localization_threshold)
-    tone = np.cos(2 * np.pi * 0.25 * np.arange(kernel_size))
-    window_bw10 = float(auditory_tuning(tone, rate)["bandwidth_10db"][0])
+    kernels = signed(K[order])
+    gt = gammatone_reference(tuning, fit10["used"].values, rate, kernel_size,
+                             min_centre_frequency, main["flat"], localization_threshold)
+    window_bw10 = window_bandwidth_10db(kernel_size, rate)
 
     ds = tuning.copy()
     ds = ds.assign_coords(time=("time", np.arange(kernel_size) / rate, {"units": "s"}))
@@ -287,21 +259,13 @@ def run(
         "units": "1", "long_name": "-3 dB band clear of 0 Hz and peak >= min_centre_frequency"})
     ds["localized"] = ("kernel", main["localized"], {
         "units": "1", "long_name": "duration_ratio < localization_threshold"})
-    for var in ("slope", "intercept", "r", "slope_stderr", "n_kernels"):
-        ds[f"fit_{var}"] = fit10[var]
-    ds["fit_used"] = fit10["used"]
-    ds["erb_slope"] = ((), erb_slope, {"units": "1", "long_name": "log-log slope of the ERB "
-                                       "scale fitted at the same centre frequencies"})
-    ds["gammatone_bandwidth_10db"] = ("kernel", gt["bandwidth"], {
-        "units": "Hz", "long_name": "-10 dB bandwidth of a gammatone filter (ERB scale) at the "
-        "kernel's centre frequency, cut to the kernel length (NaN: kernel not in the fit)"})
-    ds["gammatone_slope"] = ((), gt["slope"], {
-        "units": "1", "long_name": "log-log slope of gammatone filters cut to the kernel "
-        "length, at the fitted kernels' centre frequencies"})
+    add_fit_variables(ds, fit10, erb_slope(tuning, fit10), gt, "kernel length",
+                      "log-log slope of gammatone filters cut to the kernel length, at the "
+                      "fitted kernels' centre frequencies")
 
     ds = ds.assign_coords(control=("control", list(CONTROLS)))
     ds["control_kernels"] = (("control", "kernel", "time"), np.stack(
-        [_signed(np.asarray(k)[analysis[c]["order"]]) for c, k in zip(
+        [signed(np.asarray(k)[analysis[c]["order"]]) for c, k in zip(
             CONTROLS, (K, noise_run["kernels"].values, random_kernels))]), {
         "units": "1", "long_name": "kernels of each set, sorted by peak frequency"})
     summaries = {
@@ -339,8 +303,7 @@ def run(
         slope_10db=float(fit10["slope"]), slope_3db=float(fit3["slope"]),
         median_concentration=main["median_concentration"],
         duration_rho=main["duration_rho"],
-        median_q10=float(np.nanmedian(tuning["q10"].values[main["bandpass"]]))
-        if main["bandpass"].any() else np.nan,
+        median_q10=median_q10(tuning, main["bandpass"]),
         window_bandwidth_10db=window_bw10,
         gammatone_slope=gt["slope"], gammatone_fraction_localized=gt["fraction_localized"],
         eval_relative_error=eval_error, eval_fraction_active=eval_active,
@@ -352,102 +315,46 @@ def run(
     return ds
 
 
-def _signed(kernels):
-    """Each kernel with its largest excursion positive (a learned sign is arbitrary)."""
-    kernels = np.array(kernels, dtype=np.float64)
-    rows = np.arange(len(kernels))
-    return kernels * np.where(kernels[rows, np.abs(kernels).argmax(axis=1)] < 0,
-                              -1.0, 1.0)[:, None]
-
-
 def _analyse(kernels, rate, min_frequency, threshold):
     """Tuning (sorted by peak frequency), fits and summaries of one set of kernels."""
-    from v1model.analysis import auditory_tuning, bandwidth_fit
-
-    n, taps = kernels.shape
-    tuning = auditory_tuning(kernels, rate)
-    order = np.argsort(tuning["peak_frequency"].values, kind="stable")
-    tuning = tuning.isel(kernel=order).assign_coords(kernel=np.arange(n))
-    flat = (taps / rate) / np.sqrt(12.0)
-    ratio = tuning["envelope_duration"].values / flat
-    bandpass = (~tuning["lowpass_3db"].values) & (
-        tuning["peak_frequency"].values >= min_frequency)
-    localized = ratio < threshold
+    a = analyse_kernels(kernels, rate, min_frequency, threshold)
+    tuning, localized = a["tuning"], a["localized"]
     # power inside each kernel's own -10 dB band (dB spectrum re the peak -> power)
     power = 10.0 ** (tuning["spectrum"].values / 10.0)
     f = tuning["frequency"].values
     inside = ((f[None] >= tuning["low_10db"].values[:, None])
               & (f[None] <= tuning["high_10db"].values[:, None]))
     concentration = (power * inside).sum(axis=1) / power.sum(axis=1)
-    fit10 = bandwidth_fit(tuning, "bandwidth_10db", min_frequency=min_frequency)
-    fit3 = bandwidth_fit(tuning, "bandwidth_3db", min_frequency=min_frequency)
     # "longer at low centre frequencies": rank correlation of duration with frequency
     from scipy.stats import spearmanr
 
     fc = tuning["peak_frequency"].values
     rho = (float(spearmanr(fc, tuning["envelope_duration"].values)[0]) if np.ptp(fc) > 0
            else np.nan)
-    return dict(tuning=tuning, order=order, ratio=ratio, bandpass=bandpass, duration_rho=rho,
-                localized=localized, concentration=concentration, fit10=fit10, fit3=fit3,
+    fit10 = a["fit10"]
+    return dict(a, duration_rho=rho, concentration=concentration,
                 slope=float(fit10["slope"]), slope_stderr=float(fit10["slope_stderr"]),
                 fraction_localized=float(localized.mean()),
                 median_concentration=float(np.median(concentration)),
                 median_centre=float(np.median(tuning["peak_frequency"].values)))
 
 
-def _excerpts(folder, pattern, sample_rate, length, n, min_rms, rng):
-    """Unit-RMS excerpts, the rate, a description of the source, files read."""
-    from stimuli.audio import harmonic_ensemble, load_wav_folder, sample_segments
-
-    if folder is None:
-        rate = 8000.0 if sample_rate is None else sample_rate
-        X = harmonic_ensemble(n, length, sample_rate=rate, seed=rng)
-        X = X / np.sqrt((X**2).mean(axis=1, keepdims=True))
-        return X, rate, ("synthetic: stimuli.audio.harmonic_ensemble (harmonic stacks with "
-                         "decaying envelopes; not speech)"), 0
-    waves, rate, names = load_wav_folder(folder, pattern, sample_rate=sample_rate)
-    try:
-        X = sample_segments(waves, length, n, seed=rng, min_rms=min_rms, normalize=True)
-    except ValueError as exc:
-        raise ValueError(f"audio_dir {str(folder)!r}: {exc}") from exc
-    return X, rate, f"WAV files {pattern!r} in {str(folder)}", len(names)
-
-
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
     """Kernel waveforms sorted by centre frequency, their spectra, and bandwidth and
     envelope duration against centre frequency (log-log fit, ERB, controls)."""
-    from studies.lewicki_2002_speech import _hz_ticks
-    from v1model.analysis import erb_bandwidth
+    from studies._auditory import plot_bandwidth, plot_kernel_grid, spectrum_image
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot
 
     plt = pyplot()
     outdir = Path(outdir)
     paths = []
-    K = ds["kernels"].values
-    n = len(K)
-    t_ms = ds["time"].values * 1e3
-    fc = ds["peak_frequency"].values
+    n = ds.sizes["kernel"]
     source = ds.attrs.get("source", "")
 
-    n_cols = 8 if n > 32 else 4
-    n_rows = int(np.ceil(n / n_cols))
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.6 * n_cols, 0.9 * n_rows + 0.9),
-                             sharex=True, squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        if i >= n:
-            ax.axis("off")
-            continue
-        ax.plot(t_ms, K[i], lw=0.7, color="C3" if ds["localized"].values[i] else "C0")
-        ax.set_yticks([])
-        ax.set_title(f"{fc[i]:.0f} Hz", fontsize=6, pad=1)
-        for side in ("top", "right", "left"):
-            ax.spines[side].set_visible(False)
-    for ax in axes[-1]:
-        ax.set_xlabel("time (ms)", fontsize=7)
-    fig.suptitle(f"{n} convolutional kernels (stride 1, FISTA, lam {ds.attrs['lam']:g}) sorted "
-                 f"by peak frequency (red: localized)\n{source}", fontsize=8)
-    fig.tight_layout()
+    fig = plot_kernel_grid(
+        plt, ds, f"{n} convolutional kernels (stride 1, FISTA, lam {ds.attrs['lam']:g}) sorted "
+        f"by peak frequency (red: localized)\n{source}", height_pad=0.9)
     paths.append(save_figure(fig, outdir / f"{NAME}_kernels.png"))
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 4), sharey=True)
@@ -460,9 +367,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
 
             spec = auditory_tuning(ds["control_kernels"].sel(control=control).values,
                                    ds.attrs["sample_rate"])["spectrum"].values
-        im = ax.imshow(np.clip(spec, -40, 0), aspect="auto", origin="lower", cmap="magma",
-                       extent=(f_khz[0], f_khz[-1], -0.5, n - 0.5), interpolation="nearest",
-                       vmin=-40, vmax=0)
+        im = spectrum_image(ax, spec, f_khz, n)
         ax.set_xlabel("frequency (kHz)")
         ax.set_title(f"{control}: median power in band "
                      f"{float(ds['control_median_concentration'].sel(control=control)):.2f}",
@@ -471,49 +376,10 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     fig.colorbar(im, ax=axes, label="amplitude (dB re each kernel's peak)")
     paths.append(save_figure(fig, outdir / f"{NAME}_spectra.png"))
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
-    used = ds["fit_used"].values
-    bw = ds["bandwidth_10db"].values
-    ax = axes[0]
-    ax.loglog(fc[used], bw[used], "o", ms=3.5, color="C0", label="kernels (in the fit)")
-    if (~used).any():
-        ax.loglog(fc[~used & (fc > 0)], bw[~used & (fc > 0)], "x", ms=3.5, color="0.6",
-                  label="left out (band reaches 0 Hz / Nyquist, or below the floor)")
-    slope, intercept = float(ds["fit_slope"]), float(ds["fit_intercept"])
-    if np.isfinite(slope) and used.any():
-        grid = np.geomspace(fc[used].min(), fc[used].max(), 50)
-        ax.loglog(grid, 10 ** intercept * grid**slope, "-", color="C1",
-                  label=f"fit: slope {slope:.2f} (r = {float(ds['fit_r']):.2f})")
-    pos = fc[fc > 0]
-    if pos.size:
-        grid = np.geomspace(max(pos.min(), 50.0), ds.attrs["sample_rate"] / 2, 50)
-        ax.loglog(grid, erb_bandwidth(grid), "--", color="k", lw=1,
-                  label="ERB (Glasberg & Moore 1990)")
-    if used.any():
-        ax.loglog(fc[used], ds["gammatone_bandwidth_10db"].values[used], "+", ms=4, color="k",
-                  label=f"gammatone cut to the kernel (slope "
-                        f"{float(ds['gammatone_slope']):.2f})")
-    ax.axhline(ds.attrs["window_bandwidth_10db"], color="0.5", ls=":", lw=1,
-               label="a tone as long as the kernel")
-    _hz_ticks(ax, ds.attrs["sample_rate"])
-    ax.set_xlabel("centre (peak) frequency (Hz)")
-    ax.set_ylabel("-10 dB bandwidth (Hz)")
     slopes = ", ".join(f"{c} {float(s):.2f}" for c, s in zip(ds["control"].values,
                                                             ds["control_slope"].values))
-    ax.set_title(f"bandwidth vs centre frequency (slopes: {slopes})", fontsize=8)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
-              frameon=False)
-    ax = axes[1]
-    flat_ms = ds.attrs["kernel_size"] / ds.attrs["sample_rate"] / np.sqrt(12) * 1e3
-    ax.semilogx(fc[fc > 0], ds["duration_ratio"].values[fc > 0] * flat_ms, "o", ms=3.5,
-                color="C2")
-    ax.axhline(flat_ms, color="0.5", ls=":", label="flat envelope over the kernel")
-    _hz_ticks(ax, ds.attrs["sample_rate"])
-    ax.set_xlabel("centre (peak) frequency (Hz)")
-    ax.set_ylabel("envelope RMS duration (ms)")
-    ax.set_title(f"{100 * ds.attrs['fraction_localized']:.0f}% localized, "
-                 f"{100 * ds.attrs['fraction_bandpass']:.0f}% band-pass", fontsize=9)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
-    fig.tight_layout()
+    fig = plot_bandwidth(plt, ds, length=ds.attrs["kernel_size"], span="kernel",
+                         title=f"bandwidth vs centre frequency (slopes: {slopes})",
+                         title_fontsize=8, height=4.4)
     paths.append(save_figure(fig, outdir / f"{NAME}_bandwidth.png"))
     return paths

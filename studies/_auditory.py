@@ -1,0 +1,270 @@
+"""Shared pieces of the auditory studies (``lewicki-2002-speech`` and
+``smith-lewicki-2006-convolutional``): the speech source, the analysis of
+kernels as auditory filters, and the figures of kernels and bandwidths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+#: ``audio_dir`` value that selects the synthetic stand-in
+SYNTHETIC = "synthetic"
+
+
+def source_error() -> ValueError:
+    return ValueError(
+        "audio_dir: this study learns from recorded speech and none is bundled; give a folder "
+        "of WAV files, e.g. -p audio_dir=PATH/free-spoken-digit-dataset/recordings "
+        "(run(audio_dir=...) from Python), or audio_dir='synthetic' for synthetic harmonic "
+        "sounds (stimuli.audio.harmonic_ensemble: not speech)")
+
+
+def audio_folder(audio_dir, pattern):
+    """``(synthetic, folder)`` for ``audio_dir`` (folder None for the synthetic stand-in);
+    raises for a missing ``audio_dir``, a missing folder or one without matching files."""
+    if audio_dir is None or str(audio_dir).strip() in ("", "None", "none"):
+        raise source_error()
+    synthetic = str(audio_dir) == SYNTHETIC
+    folder = None
+    if not synthetic:
+        folder = Path(str(audio_dir)).expanduser()
+        if not folder.is_dir():
+            raise FileNotFoundError(f"audio_dir: no such folder: {str(folder)!r} (a folder of "
+                                    "WAV files, or 'synthetic')")
+        if not any(folder.glob(str(pattern))):
+            raise ValueError(f"audio_dir: no files matching pattern={pattern!r} in "
+                             f"{str(folder)!r}")
+    return synthetic, folder
+
+
+def check_analysis_parameters(min_centre_frequency, localization_threshold):
+    """The checked ``min_centre_frequency`` (>= 0) and ``localization_threshold`` (in (0, 1])."""
+    from v1model.validation import check_nonnegative, check_probability
+
+    min_centre_frequency = check_nonnegative(min_centre_frequency, "min_centre_frequency")
+    localization_threshold = check_probability(localization_threshold,
+                                               "localization_threshold", open_interval=False)
+    if localization_threshold == 0:
+        raise ValueError("localization_threshold must be in (0, 1], got 0")
+    return min_centre_frequency, localization_threshold
+
+
+def check_below_nyquist(min_centre_frequency, rate):
+    """No kernel can peak at or above Nyquist: such a floor would leave the fit empty."""
+    if min_centre_frequency >= rate / 2:
+        raise ValueError(f"min_centre_frequency={min_centre_frequency!r} Hz is at or above the "
+                         f"Nyquist frequency of the segments ({rate / 2:g} Hz): no kernel could "
+                         "count as band-pass or enter the fit")
+
+
+def load_audio(folder, pattern, sample_rate, length, n, min_rms, rng, *,
+               unit_rms_synthetic=False):
+    """Unit-RMS pieces of ``length`` samples, the rate, a description of the source, files
+    read. ``folder`` None: the synthetic stand-in (scaled to unit RMS only with
+    ``unit_rms_synthetic``)."""
+    from stimuli.audio import harmonic_ensemble, load_wav_folder, sample_segments
+
+    if folder is None:
+        rate = 8000.0 if sample_rate is None else sample_rate
+        X = harmonic_ensemble(n, length, sample_rate=rate, seed=rng)
+        if unit_rms_synthetic:
+            X = X / np.sqrt((X**2).mean(axis=1, keepdims=True))
+        return X, rate, ("synthetic: stimuli.audio.harmonic_ensemble (harmonic stacks with "
+                         "decaying envelopes; not speech)"), 0
+    waves, rate, names = load_wav_folder(folder, pattern, sample_rate=sample_rate)
+    try:
+        X = sample_segments(waves, length, n, seed=rng, min_rms=min_rms, normalize=True)
+    except ValueError as exc:
+        raise ValueError(f"audio_dir {str(folder)!r}: {exc}") from exc
+    return X, rate, f"WAV files {pattern!r} in {str(folder)}", len(names)
+
+
+def signed(kernels):
+    """Each kernel with its largest excursion positive (a learned sign is arbitrary)."""
+    kernels = np.array(kernels, dtype=np.float64)
+    rows = np.arange(len(kernels))
+    return kernels * np.where(kernels[rows, np.abs(kernels).argmax(axis=1)] < 0,
+                              -1.0, 1.0)[:, None]
+
+
+def analyse_kernels(kernels, rate, min_frequency, threshold):
+    """Kernels (kernel, tap) as auditory filters: ``tuning`` sorted by peak frequency,
+    ``order``, ``flat`` (RMS duration of a flat envelope over the kernel, s), ``ratio``,
+    ``bandpass``, ``localized`` and the -10 / -3 dB fits ``fit10``, ``fit3``."""
+    from v1model.analysis import auditory_tuning, bandwidth_fit
+
+    n, taps = kernels.shape
+    tuning = auditory_tuning(kernels, rate)
+    order = np.argsort(tuning["peak_frequency"].values, kind="stable")
+    tuning = tuning.isel(kernel=order).assign_coords(kernel=np.arange(n))
+    flat = (taps / rate) / np.sqrt(12.0)
+    ratio = tuning["envelope_duration"].values / flat
+    bandpass = (~tuning["lowpass_3db"].values) & (
+        tuning["peak_frequency"].values >= min_frequency)
+    localized = ratio < threshold
+    fit10 = bandwidth_fit(tuning, "bandwidth_10db", min_frequency=min_frequency)
+    fit3 = bandwidth_fit(tuning, "bandwidth_3db", min_frequency=min_frequency)
+    return dict(tuning=tuning, order=order, flat=flat, ratio=ratio, bandpass=bandpass,
+                localized=localized, fit10=fit10, fit3=fit3)
+
+
+def erb_slope(tuning, fit10):
+    """Log-log slope of the ERB scale at the centre frequencies of the fitted kernels."""
+    from v1model.analysis import erb_bandwidth
+
+    fc_used = tuning["peak_frequency"].values[fit10["used"].values]
+    return (float(np.polyfit(np.log10(fc_used), np.log10(erb_bandwidth(fc_used)), 1)[0])
+            if len(fc_used) >= 3 and np.ptp(fc_used) > 0 else np.nan)
+
+
+def window_bandwidth_10db(taps, rate):
+    """The -10 dB bandwidth of a tone lasting ``taps`` samples (flat envelope), at fs / 4:
+    the scale of bandwidths that length allows (uncertainty principle)."""
+    from v1model.analysis import auditory_tuning
+
+    tone = np.cos(2 * np.pi * 0.25 * np.arange(taps))
+    return float(auditory_tuning(tone, rate)["bandwidth_10db"][0])
+
+
+def median_q10(tuning, bandpass):
+    """Median Q10 of the band-pass kernels (NaN without any)."""
+    return (float(np.nanmedian(tuning["q10"].values[bandpass])) if bandpass.any()
+            else np.nan)
+
+
+def gammatone_reference(tuning, used, rate, taps, min_frequency, flat, threshold):
+    """Gammatone filters (SciPy's FIR, ERB bandwidths) at the centre frequencies of the
+    fitted kernels, cut to ``taps`` samples (the kernels' length) and analysed like them:
+    per-kernel -10 dB bandwidth (NaN where not fitted), the log-log slope and the fraction
+    localized. Below ~700 Hz at 8 ms the cut, not the ERB, sets their bandwidth."""
+    from scipy.signal import gammatone
+
+    from v1model.analysis import auditory_tuning, bandwidth_fit
+
+    fc = tuning["peak_frequency"].values
+    bandwidth = np.full(fc.shape, np.nan)
+    idx = np.flatnonzero(used & (fc > 0) & (fc < rate / 2))
+    if idx.size == 0:
+        return dict(bandwidth=bandwidth, slope=np.nan, fraction_localized=np.nan)
+    bank = np.stack([gammatone(float(f), "fir", numtaps=taps, fs=rate)[0] for f in fc[idx]])
+    gt = auditory_tuning(bank, rate)
+    bandwidth[idx] = gt["bandwidth_10db"].values
+    fit = bandwidth_fit(gt, "bandwidth_10db", min_frequency=min_frequency)
+    localized = gt["envelope_duration"].values / flat < threshold
+    return dict(bandwidth=bandwidth, slope=float(fit["slope"]),
+                fraction_localized=float(localized.mean()))
+
+
+def add_fit_variables(ds, fit10, erb, gt, span, gammatone_slope_name):
+    """The fit (``fit_*``), ``erb_slope`` and the cut gammatones' ``gammatone_bandwidth_10db``
+    and ``gammatone_slope`` into ``ds``; ``span`` names what the gammatones are cut to."""
+    for var in ("slope", "intercept", "r", "slope_stderr", "n_kernels"):
+        ds[f"fit_{var}"] = fit10[var]
+    ds["fit_used"] = fit10["used"]
+    ds["erb_slope"] = ((), erb, {"units": "1", "long_name": "log-log slope of the ERB "
+                                 "scale fitted at the same centre frequencies"})
+    ds["gammatone_bandwidth_10db"] = ("kernel", gt["bandwidth"], {
+        "units": "Hz", "long_name": "-10 dB bandwidth of a gammatone filter (ERB scale) at the "
+        f"kernel's centre frequency, cut to the {span} (NaN: kernel not in the fit)"})
+    ds["gammatone_slope"] = ((), gt["slope"], {"units": "1", "long_name": gammatone_slope_name})
+    return ds
+
+
+def plot_kernel_grid(plt, ds, suptitle, height_pad):
+    """The kernels' waveforms, one small axis each (red: localized), labelled with their
+    peak frequency; ``height_pad`` inches added to the figure for the suptitle."""
+    K = ds["kernels"].values
+    n = len(K)
+    t_ms = ds["time"].values * 1e3
+    fc = ds["peak_frequency"].values
+    n_cols = 8 if n > 32 else 4
+    n_rows = int(np.ceil(n / n_cols))
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.6 * n_cols, 0.9 * n_rows + height_pad),
+                             sharex=True, squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i >= n:
+            ax.axis("off")
+            continue
+        ax.plot(t_ms, K[i], lw=0.7, color="C3" if ds["localized"].values[i] else "C0")
+        ax.set_yticks([])
+        # above the trace, not over it
+        ax.set_title(f"{fc[i]:.0f} Hz", fontsize=6, pad=1)
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("time (ms)", fontsize=7)
+    fig.suptitle(suptitle, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def spectrum_image(ax, spec, f_khz, n):
+    """Kernels' amplitude spectra (dB re peak) as an image, clipped at -40 dB."""
+    return ax.imshow(np.clip(spec, -40, 0), aspect="auto", origin="lower", cmap="magma",
+                     extent=(f_khz[0], f_khz[-1], -0.5, n - 0.5), interpolation="nearest",
+                     vmin=-40, vmax=0)
+
+
+def plot_bandwidth(plt, ds, *, length, span, title, title_fontsize, height):
+    """Bandwidth against centre frequency (log-log: kernels, fit, ERB, cut gammatones, a
+    tone as long as the kernel) and envelope duration against centre frequency.
+    ``length`` is the kernels' length in samples, ``span`` what it is called."""
+    from v1model.analysis import erb_bandwidth
+
+    fc = ds["peak_frequency"].values
+    rate = ds.attrs["sample_rate"]
+    fig, axes = plt.subplots(1, 2, figsize=(10, height))
+    used = ds["fit_used"].values
+    bw = ds["bandwidth_10db"].values
+    ax = axes[0]
+    ax.loglog(fc[used], bw[used], "o", ms=3.5, color="C0", label="kernels (in the fit)")
+    if (~used).any():
+        ax.loglog(fc[~used & (fc > 0)], bw[~used & (fc > 0)], "x", ms=3.5, color="0.6",
+                  label="left out (band reaches 0 Hz / Nyquist, or below the floor)")
+    slope, intercept = float(ds["fit_slope"]), float(ds["fit_intercept"])
+    if np.isfinite(slope) and used.any():
+        grid = np.geomspace(fc[used].min(), fc[used].max(), 50)
+        ax.loglog(grid, 10 ** intercept * grid**slope, "-", color="C1",
+                  label=f"fit: slope {slope:.2f} (r = {float(ds['fit_r']):.2f})")
+    pos = fc[fc > 0]
+    if pos.size:
+        grid = np.geomspace(max(pos.min(), 50.0), rate / 2, 50)
+        ax.loglog(grid, erb_bandwidth(grid), "--", color="k", lw=1,
+                  label="ERB (Glasberg & Moore 1990)")
+    if "gammatone_bandwidth_10db" in ds and used.any():
+        ax.loglog(fc[used], ds["gammatone_bandwidth_10db"].values[used], "+", ms=4, color="k",
+                  label=f"gammatone cut to the {span} (slope "
+                        f"{float(ds['gammatone_slope']):.2f})")
+    ax.axhline(ds.attrs["window_bandwidth_10db"], color="0.5", ls=":", lw=1,
+               label=f"a tone as long as the {span}")
+    hz_ticks(ax, rate)
+    ax.set_xlabel("centre (peak) frequency (Hz)")
+    ax.set_ylabel("-10 dB bandwidth (Hz)")
+    ax.set_title(title, fontsize=title_fontsize)
+    # under the axes: inside, the box hid the ERB line and kernels at low bandwidth
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
+              frameon=False)
+    ax = axes[1]
+    flat_ms = length / rate / np.sqrt(12) * 1e3
+    ax.semilogx(fc[fc > 0], ds["duration_ratio"].values[fc > 0] * flat_ms, "o", ms=3.5,
+                color="C2")
+    ax.axhline(flat_ms, color="0.5", ls=":", label=f"flat envelope over the {span}")
+    hz_ticks(ax, rate)
+    ax.set_xlabel("centre (peak) frequency (Hz)")
+    ax.set_ylabel("envelope RMS duration (ms)")
+    ax.set_title(f"{100 * ds.attrs['fraction_localized']:.0f}% localized, "
+                 f"{100 * ds.attrs['fraction_bandpass']:.0f}% band-pass", fontsize=9)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def hz_ticks(ax, sample_rate):
+    """Plain frequency labels on a log axis (matplotlib's minor labels overlap)."""
+    from matplotlib.ticker import NullFormatter
+
+    ticks = [t for t in (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
+             if t <= sample_rate / 2]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
