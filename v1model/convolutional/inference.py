@@ -21,7 +21,8 @@ from .._blas import blas_threads_for_step
 from ..inference._common import (THRESHOLDS, ConvergenceWarning, apply_threshold,
                                   check_products_in_range,
                                   history_dataset, warn_not_converged)
-from ..validation import check_bool, check_choice, check_int, check_nonnegative, check_positive
+from ..validation import (check_array, check_bool, check_choice, check_int, check_nonnegative,
+                          check_positive, check_shape)
 from .operator import ConvolutionalDictionary
 
 __all__ = ["encode", "reconstruct", "objective", "METHODS", "ConvergenceWarning"]
@@ -153,8 +154,6 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=1, boundary: str = "f
     n = X.shape[0]
     shape = (n, phi.n_kernels) + phi.code_shape
     if codes0 is not None:
-        from ..validation import check_array, check_shape
-
         codes0 = check_shape(check_array(codes0, "codes0", ndim=len(shape), dtype=phi.dtype),
                              "codes0", shape)
         codes0 = np.moveaxis(codes0, 1, -1)

@@ -26,6 +26,7 @@ import xarray as xr
 from .._blas import blas_threads_for_step
 from ..inference._common import ConvergenceWarning
 from ..io import seed_attr
+from ..learning._atoms import normalize_rows
 from ..validation import (as_generator, check_array, check_bool, check_dtype, check_int,
                           check_nonnegative, check_positive, describe)
 from .inference import METHODS, _solve_blocks
@@ -225,7 +226,9 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
             new = kernels.copy()
             new[used] += learning_rate * grad[used] / usage[used].reshape(
                 (-1,) + (1,) * d)
-            new = _unit_norm(new, None, previous=kernels)
+            # unit norm; a kernel the step zeroed keeps its previous value
+            new = normalize_rows(new.reshape(n_kernels, -1),
+                                 kernels.reshape(n_kernels, -1)).reshape(kernels.shape)
             unused[used] = 0
             unused[~used] += 1
             n_reseeded = 0
@@ -319,18 +322,14 @@ def _random_crops(images, crop_size, n, rng) -> np.ndarray:
     return out
 
 
-def _unit_norm(kernels, name, previous=None) -> np.ndarray:
-    """Kernels scaled to unit norm; a kernel of zero norm is refused (``name``)
-    or keeps its ``previous`` value."""
+def _unit_norm(kernels, name) -> np.ndarray:
+    """Kernels scaled to unit norm; a kernel of zero norm is refused (``name``)."""
     flat = kernels.reshape(len(kernels), -1)
     norms = np.sqrt((flat**2).sum(axis=1))
     zero = norms <= 1e-12 * max(float(norms.max()), 1e-300)
     if zero.any():
-        if previous is None:
-            raise ValueError(f"{name}: kernel {int(np.flatnonzero(zero)[0])} is all zeros "
-                             f"({describe(kernels)})")
-        flat[zero] = previous.reshape(len(previous), -1)[zero]
-        norms[zero] = 1.0
+        raise ValueError(f"{name}: kernel {int(np.flatnonzero(zero)[0])} is all zeros "
+                         f"({describe(kernels)})")
     return (flat / norms[:, None]).reshape(kernels.shape)
 
 

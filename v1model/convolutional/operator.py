@@ -479,7 +479,10 @@ class ConvolutionalDictionary:
 def kernel_dims(d: int) -> tuple[str, ...]:
     """Names of a kernel's axes: ("lag",) for sounds, ("ky", "kx") for images,
     ("kz", "ky", "kx") for volumes."""
-    return {1: ("lag",), 2: ("ky", "kx"), 3: ("kz", "ky", "kx")}[d]
+    names = {1: ("lag",), 2: ("ky", "kx"), 3: ("kz", "ky", "kx")}
+    if d not in names:
+        raise ValueError(f"d must be 1, 2 or 3 (spatial axes of a kernel), got {d!r}")
+    return names[d]
 
 
 def _axis_geometry(n: int, k: int, s: int, boundary: str):
