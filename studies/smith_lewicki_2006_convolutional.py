@@ -10,11 +10,14 @@ with centre frequency as auditory-nerve filters' do (a power law, speech
 kernels closest to the physiological one). This study learns such a code
 with the package's convolutional sparse coding
 (:func:`v1model.convolutional.learn_kernels`): every kernel replicated at
-every sample (stride 1), codes by **FISTA on the L1 (LASSO) energy**, not
-matching pursuit — a documented variant: the code is sparse by an L1 penalty
-rather than by a spike budget, and the kernel length is fixed rather than
-grown. The kernels are then analysed exactly as the patch-based
-``lewicki-2002-speech`` study analyses its atoms
+every sample (stride 1), spikes chosen by **matching pursuit**
+(:func:`v1model.convolutional.matching_pursuit`) until each excerpt is coded
+to ``snr_db``, the kernels moved along the gradient of the residual under
+their spikes (the paper's rule, preconditioned per kernel by its spikes'
+energy). Kernels have a fixed length (the paper grew them). With
+``method="fista"`` the codes are instead the L1 (LASSO) codes of FISTA at
+``lam``, a variant measured in the README. The kernels are then analysed
+exactly as the patch-based ``lewicki-2002-speech`` study analyses its atoms
 (:func:`v1model.analysis.auditory_tuning`, :func:`~v1model.analysis.bandwidth_fit`,
 the ERB scale and gammatone filters cut to the kernel length at the same
 centre frequencies).
@@ -39,19 +42,21 @@ convolutional learner codes each whole excerpt (boundary "full").
 Defaults and their sources
 --------------------------
 - 8 kHz, 32 kernels of 64 taps (8 ms), as the patch-based study's 8 ms
-  segments (the brief's 64-128 samples; 128 taps gave tonal kernels in both
-  codes, see README), on excerpts of 256 samples (32 ms, 4 kernel lengths,
-  learn_kernels' default crop).
-- ``lam = 2`` (units of the unit-RMS excerpts): the codes leave ~20% of the
-  energy unexplained with ~0.4% of the coefficients active, 0.14-0.16 non-zero
-  coefficients per sample — a sparse spikegram; ``lam = 0.5`` (3% error,
-  1.3% active) gave tonal, non-localized kernels.
-- Quick: 100 updates of 8 excerpts; full: 1,500 updates. The white-noise
-  control learns for ``control_updates`` (default a third as many updates):
-  noise has nothing to converge to, its kernels only have to leave the
-  random start.
-- Held-out codes: ``n_eval`` fresh excerpts coded with :func:`encode` at the
-  same ``lam`` give the reported active fraction and relative error.
+  segments (the brief's 64-128 samples; 128 taps gave tonal kernels with
+  FISTA codes, see README).
+- Matching pursuit to ``snr_db = 15`` (3% of the energy left, ~0.08 spikes
+  per sample) on excerpts of 1,024 samples (128 ms, 16 kernel lengths), 16
+  per update: at 7 dB (19% left, 0.02 spikes per sample) a few low-frequency
+  kernels learned and most stayed noise-like (median power in band 0.44),
+  and 8 excerpts of 1,024 per update gave 0.35-0.39 where 16 gave 0.50-0.61
+  (quick runs). FISTA: ``lam = 2`` (units of the unit-RMS excerpts; ~20% of
+  the energy left, 0.14-0.16 non-zero coefficients per sample; ``lam = 0.5``
+  gave tonal, non-localized kernels) on 8 excerpts of 256 samples per update.
+- Quick: 100 updates; full: 1,500 updates. The white-noise control learns
+  for ``control_updates`` (default a third as many updates): noise has
+  nothing to converge to, its kernels only have to leave the random start.
+- Held-out codes: ``n_eval`` fresh excerpts coded alike (the same SNR, or
+  ``lam``) give the reported active fraction and relative error.
 - ``min_centre_frequency``, ``localization_threshold`` and the band-pass /
   localized definitions are those of ``lewicki-2002-speech``.
 
@@ -80,7 +85,7 @@ REFERENCE = ("Smith, E. C. & Lewicki, M. S. (2006). Efficient auditory coding. N
              "978-982.")
 PARAMETER_UNITS = {"lam": "1", "kernel_size": "sample", "n_kernels": "1",
                    "excerpt_length": "sample", "sample_rate": "Hz", "min_rms": "1",
-                   "min_centre_frequency": "Hz"}
+                   "min_centre_frequency": "Hz", "snr_db": "dB"}
 #: the kernel sets analysed, in the order of the ``control`` coordinate
 CONTROLS = ("learned", "white_noise", "random")
 
@@ -95,13 +100,15 @@ def run(
     sample_rate: float | None = None,
     kernel_size: int = 64,
     n_kernels: int = 32,
+    method: str = "mp",
+    snr_db: float = 15.0,
     lam: float = 2.0,
     excerpt_length: int | None = None,
     n_excerpts: int = 2000,
     min_rms: float = 0.02,
     n_updates: int | None = None,
     control_updates: int | None = None,
-    batch_size: int = 8,
+    batch_size: int | None = None,
     max_iter: int = 200,
     n_eval: int = 32,
     min_centre_frequency: float = 100.0,
@@ -126,10 +133,18 @@ def run(
         Taps per kernel, >= 8.
     n_kernels : int
         Number of kernels, >= 3.
+    method : {"mp", "fista"}
+        Smith & Lewicki's spikes by matching pursuit
+        (:func:`v1model.convolutional.matching_pursuit`), or the L1 codes of
+        FISTA.
+    snr_db : float
+        ``method="mp"``: each excerpt is coded until its signal-to-residual
+        ratio reaches this (dB).
     lam : float
-        L1 weight, in units of the unit-RMS excerpts.
+        ``method="fista"``: L1 weight, in units of the unit-RMS excerpts.
     excerpt_length : int, optional
-        Samples per training excerpt; default 4 x ``kernel_size``.
+        Samples per training excerpt; default 16 x ``kernel_size`` (MP) or
+        4 x ``kernel_size`` (FISTA).
     n_excerpts : int
         Training excerpts (minibatches draw from them).
     min_rms : float
@@ -138,10 +153,10 @@ def run(
         Kernel updates on speech.
     control_updates : int, optional
         Kernel updates on white noise; default ``n_updates // 3``.
-    batch_size : int
-        Excerpts per update.
+    batch_size : int, optional
+        Excerpts per update; default 16 (MP) or 8 (FISTA).
     max_iter : int
-        FISTA steps per minibatch at most.
+        FISTA steps per minibatch (MP: spikes per excerpt) at most.
     n_eval : int
         Held-out excerpts coded with the learned kernels.
     min_centre_frequency : float
@@ -177,8 +192,8 @@ def run(
         For an ``audio_dir`` that is not a folder.
     """
     from studies._defaults import quick_default
-    from v1model.validation import (as_generator, check_bool, check_int, check_nonnegative,
-                                    check_positive)
+    from v1model.validation import (as_generator, check_bool, check_choice, check_int,
+                                    check_nonnegative, check_positive)
 
     quick = check_bool(quick, "quick")
     synthetic, folder = audio_folder(audio_dir, pattern)
@@ -187,8 +202,11 @@ def run(
     kernel_size = check_int(kernel_size, "kernel_size", minimum=8)
     n_kernels = check_int(n_kernels, "n_kernels", minimum=3)
     lam = check_positive(lam, "lam")
-    excerpt_length = check_int(quick_default(excerpt_length, quick, 4 * kernel_size,
-                                             4 * kernel_size), "excerpt_length",
+    method = check_choice(method, "method", ("fista", "mp"))
+    snr_db = check_positive(snr_db, "snr_db")
+    per_kernel = 16 if method == "mp" else 4
+    excerpt_length = check_int(quick_default(excerpt_length, quick, per_kernel * kernel_size,
+                                             per_kernel * kernel_size), "excerpt_length",
                                minimum=kernel_size)
     n_excerpts = check_int(n_excerpts, "n_excerpts", minimum=1)
     min_rms = check_nonnegative(min_rms, "min_rms")
@@ -196,7 +214,8 @@ def run(
     control_updates = check_int(quick_default(control_updates, quick, max(1, n_updates // 3),
                                               max(1, n_updates // 3)),
                                 "control_updates", minimum=1)
-    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    batch_size = check_int(16 if batch_size is None and method == "mp" else
+                           8 if batch_size is None else batch_size, "batch_size", minimum=1)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     n_eval = check_int(n_eval, "n_eval", minimum=1)
     min_centre_frequency, localization_threshold = check_analysis_parameters(
@@ -215,8 +234,8 @@ def run(
     X, X_eval = X[:n_excerpts], X[n_excerpts:]
     from v1model.convolutional import encode, learn_kernels
 
-    learn = dict(stride=1, lam=lam, batch_size=batch_size, method="fista", max_iter=max_iter,
-                 progress=progress)
+    learn = dict(stride=1, lam=lam, batch_size=batch_size, method=method, max_iter=max_iter,
+                 progress=progress, **({"snr_db": snr_db} if method == "mp" else {}))
     learned = learn_kernels(X, n_kernels, kernel_size, n_updates=n_updates, seed=rng, **learn)
     noise = rng.standard_normal(X.shape)
     noise_run = learn_kernels(noise, n_kernels, kernel_size, n_updates=control_updates,
@@ -225,8 +244,10 @@ def run(
     random_kernels /= np.linalg.norm(random_kernels, axis=1, keepdims=True)
     K = learned["kernels"].values.astype(np.float64)
 
-    codes = encode(X_eval, K, lam, method="fista", stride=1)
-    from v1model.convolutional import reconstruct
+    from v1model.convolutional import matching_pursuit, reconstruct
+
+    codes = (encode(X_eval, K, lam, method="fista", stride=1) if method == "fista"
+             else matching_pursuit(X_eval, K, snr_db=snr_db, max_iter=max_iter))
 
     made = reconstruct(codes, K, X_eval.shape[1:], stride=1)
     eval_error = float(((X_eval - made) ** 2).sum() / (X_eval**2).sum())
@@ -292,12 +313,15 @@ def run(
         study=NAME, title=TITLE, reference=REFERENCE, quick=int(quick), seed=seed,
         audio_dir=str(audio_dir), source=source, n_files=n_files, pattern=str(pattern),
         sample_rate=float(rate), kernel_size=kernel_size, n_kernels=n_kernels, lam=lam,
+        method=method, snr_db=snr_db,
         excerpt_length=excerpt_length, n_excerpts=n_excerpts, min_rms=min_rms,
         n_updates=n_updates, control_updates=control_updates, batch_size=batch_size,
         max_iter=max_iter, n_eval=n_eval, min_centre_frequency=min_centre_frequency,
         localization_threshold=localization_threshold,
-        learner=("v1model.convolutional.learn_kernels, stride 1, FISTA codes of the L1 energy "
-                 "(Smith & Lewicki 2006 used matching pursuit)"),
+        learner=("v1model.convolutional.learn_kernels, stride 1, "
+                 + ("FISTA codes of the L1 energy (Smith & Lewicki 2006 used matching pursuit)"
+                    if method == "fista" else
+                    f"matching-pursuit spikes to {snr_db:g} dB SNR (as Smith & Lewicki 2006)")),
         fraction_bandpass=float(main["bandpass"].mean()),
         fraction_localized=float(main["localized"].mean()),
         slope_10db=float(fit10["slope"]), slope_3db=float(fit3["slope"]),
@@ -313,6 +337,14 @@ def run(
         receptive_field_analysis="v1model.analysis.auditory_tuning, bandwidth_fit",
     )
     return ds
+
+
+def _coder(attrs) -> str:
+    """How the kernels' codes were made, for figure titles (files of before the
+    ``method`` parameter are FISTA)."""
+    if attrs.get("method", "fista") == "mp":
+        return f"matching pursuit to {attrs['snr_db']:g} dB"
+    return f"FISTA, lam {attrs['lam']:g}"
 
 
 def _analyse(kernels, rate, min_frequency, threshold):
@@ -353,7 +385,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     source = ds.attrs.get("source", "")
 
     fig = plot_kernel_grid(
-        plt, ds, f"{n} convolutional kernels (stride 1, FISTA, lam {ds.attrs['lam']:g}) sorted "
+        plt, ds, f"{n} convolutional kernels (stride 1, {_coder(ds.attrs)}) sorted "
         f"by peak frequency (red: localized)\n{source}", height_pad=0.9)
     paths.append(save_figure(fig, outdir / f"{NAME}_kernels.png"))
 

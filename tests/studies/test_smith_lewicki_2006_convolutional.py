@@ -1,16 +1,20 @@
-"""Study smith-lewicki-2006-convolutional: convolutional (stride-1, FISTA) kernels
-learned from spoken digits (FSDD), analysed as auditory filters, against kernels
-learned from white noise and random kernels.
+"""Study smith-lewicki-2006-convolutional: convolutional (stride-1) kernels learned
+from spoken digits (FSDD) with matching-pursuit spikes (the default, as the paper)
+or FISTA's L1 codes, analysed as auditory filters, against kernels learned from
+white noise and random kernels.
 
-Ranges measured on the quick run, seeds 0 and 1 (300 FSDD recordings), then widened
-by a margin: learned kernels hold a median 0.59 / 0.60 of their power inside their
-own -10 dB band (white-noise kernels 0.18 / 0.16, random 0.14 / 0.15), centred at a
-median 585 / 342 Hz (controls 2.0-2.5 kHz); slope of log bandwidth vs log centre
-frequency 0.09 / -0.00 (+- 0.15 / 0.12 s.e.), against the ERB scale's 0.71-0.72 at the
-same centres and 0.15 / 0.17 for gammatones cut to 64 taps; 6% / 3% localized;
-held-out relative error 21% / 25% with 0.36% / 0.40% of coefficients active. The
-published slope (Smith & Lewicki 2006) is not in the repository and is not asserted:
-the bandwidth-frequency relation of the paper is *not* reproduced here (flat slope).
+Ranges measured on the quick runs, seeds 0 and 1 (300 FSDD recordings), then
+widened by a margin. Matching pursuit to 15 dB: learned kernels hold a median 0.50 /
+0.61 of their power inside their own -10 dB band (white-noise kernels 0.15 / 0.15,
+random 0.16 / 0.15), centred at a median 1047 / 794 Hz (controls 1.5-2.0 kHz);
+slope of log bandwidth vs log centre frequency 0.12 / 0.16 (+- 0.11 s.e.), against
+the ERB scale's 0.74-0.76 at the same centres and 0.29 for gammatones cut to 64
+taps; 6% / 3% localized; held-out relative error 3.1% (the 15 dB target) with 0.08
+spikes per sample. FISTA (lam 2): 0.59 / 0.60 in band (controls 0.14-0.18), median
+centre 585 / 342 Hz, slope 0.09 / -0.00, 6% / 3% localized, held-out error 21% /
+25% with 0.36% / 0.40% of coefficients active. The published slope (Smith &
+Lewicki 2006) is not in the repository and is not asserted: the bandwidth-frequency
+relation of the paper is *not* reproduced here (flat slope).
 """
 
 from pathlib import Path
@@ -25,11 +29,12 @@ NAME = "smith-lewicki-2006-convolutional"
 FSDD = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "fsdd"
 
 
-@pytest.fixture(scope="module")
-def fsdd_run():
+@pytest.fixture(scope="module", params=["mp", "fista"])
+def fsdd_run(request):
     if not FSDD.is_dir():  # per module: the shared_data fixture is per test
         pytest.skip(f"reference data not present: {FSDD}")
-    return get_study(NAME).run(quick=True, seed=0, audio_dir=str(FSDD), progress=False)
+    return get_study(NAME).run(quick=True, seed=0, audio_dir=str(FSDD), progress=False,
+                               method=request.param)
 
 
 def test_learned_kernels_are_tuned_and_the_controls_are_not(fsdd_run):
@@ -49,29 +54,35 @@ def test_learned_kernels_are_tuned_and_the_controls_are_not(fsdd_run):
     # speech kernels sit where spoken digits carry their power; the controls spread
     # over the whole band up to 4 kHz
     centre = ds["control_median_centre"]
-    assert float(centre.sel(control="learned")) < 1000
-    assert float(centre.sel(control="white_noise")) > 1500
-    assert float(centre.sel(control="random")) > 1500
+    assert float(centre.sel(control="learned")) < 1300
+    assert float(centre.sel(control="white_noise")) > 1300
+    assert float(centre.sel(control="random")) > 1300
     assert np.percentile(fc, 90) > 1000 and fc.max() < ds.attrs["sample_rate"] / 2
 
 
 def test_the_code_is_sparse(fsdd_run):
-    # held-out excerpts at the learning lam: a spikegram with a few coefficients per
-    # sample, most of the energy explained
+    # held-out excerpts coded alike: a spikegram with a few coefficients per sample,
+    # most of the energy explained (MP: exactly to the 15 dB target)
     a = fsdd_run.attrs
     assert a["eval_fraction_active"] < 0.01
     assert a["eval_nonzero_per_sample"] < 0.3
-    assert 0.1 < a["eval_relative_error"] < 0.35
-    h = fsdd_run["history_objective"].values
-    assert h[-10:].mean() < h[:10].mean()  # learning lowered the energy
+    if a["method"] == "mp":
+        assert 0.02 < a["eval_relative_error"] <= 10 ** -1.5 * 1.05
+        assert a["eval_nonzero_per_sample"] < 0.15
+    else:
+        assert 0.1 < a["eval_relative_error"] < 0.35
+    # learning lowered the energy (FISTA) or the spikes needed for the same SNR (MP)
+    h = fsdd_run["history_fraction_active" if a["method"] == "mp"
+                 else "history_objective"].values
+    assert h[-10:].mean() < h[:10].mean()
 
 
 def test_bandwidth_does_not_follow_the_cochlear_power_law(fsdd_run):
     # the paper's claim, as measured here: NOT reproduced. Bandwidth is about flat in
-    # centre frequency (slope 0.09 / -0.00, seeds 0 / 1), far below the ERB scale's
-    # slope at the same centres (0.71-0.72) and near gammatones cut to 64 taps (0.15 /
-    # 0.17); few kernels are localized (6% / 3%) and duration does not fall with
-    # centre frequency
+    # centre frequency (slope, seeds 0 / 1: MP 0.12 / 0.16, FISTA 0.09 / -0.00), far
+    # below the ERB scale's slope at the same centres (0.71-0.76) and near gammatones
+    # cut to 64 taps (0.15-0.29); few kernels are localized (3-6%) and duration does
+    # not fall with centre frequency
     ds = fsdd_run
     slope = ds.attrs["slope_10db"]
     assert -0.35 < slope < 0.4
@@ -93,7 +104,8 @@ def test_dataset_units_parameters_and_figures(fsdd_run, tmp_path):
     assert ds["peak_frequency"].attrs["units"] == "Hz" and ds["time"].attrs["units"] == "s"
     assert ds["control_median_centre"].attrs["units"] == "Hz"
     assert ds.attrs["sample_rate"] == 8000.0 and ds.attrs["n_files"] == 300
-    assert "FISTA" in ds.attrs["learner"] and "matching pursuit" in ds.attrs["learner"]
+    assert ("matching-pursuit spikes" if ds.attrs["method"] == "mp" else "FISTA") in \
+        ds.attrs["learner"]
     missing = set(study_parameters(NAME)) - set(ds.attrs) - {"progress"}
     assert not missing, sorted(missing)
     # the concentration, recomputed from the spectrum the Dataset holds

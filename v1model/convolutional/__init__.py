@@ -6,6 +6,8 @@ whole image or sound, coded by the LCA or FISTA and learned from data.
 - :func:`encode`: the codes of whole signals by the LCA, ISTA or FISTA;
   :func:`reconstruct` and :func:`objective` the signals and the LASSO
   objective they give.
+- :func:`matching_pursuit`: the greedy spike code of whole signals
+  (Smith & Lewicki 2006), stopped at a spike count or a fidelity.
 - :func:`learn_kernels`: kernels learned from random crops of images or
   sounds, as an ``xarray.Dataset`` with the learning history.
 """
@@ -13,6 +15,7 @@ whole image or sound, coded by the LCA or FISTA and learned from data.
 from .inference import METHODS, encode, objective, reconstruct
 from .learning import learn_kernels
 from .operator import BOUNDARIES, ConvolutionalDictionary, kernel_dims
+from .pursuit import matching_pursuit
 
 __all__ = ["BOUNDARIES", "METHODS", "ConvolutionalDictionary", "encode", "kernel_dims",
-           "learn_kernels", "objective", "reconstruct"]
+           "learn_kernels", "matching_pursuit", "objective", "reconstruct"]

@@ -1,8 +1,8 @@
 """Learning convolutional kernels from whole images or sounds.
 
-Each update codes a minibatch of random crops with :func:`.encode` and moves
-every kernel along the gradient of the reconstruction error, preconditioned by
-how much that kernel was used:
+Each update codes a minibatch of random crops with :func:`.encode` (or the
+spikes of :func:`.matching_pursuit`) and moves every kernel along the gradient
+of the reconstruction error, preconditioned by how much that kernel was used:
 
     d_k <- d_k + eta * sum_p a_k[p] r[p] / sum_p a_k[p]^2,   then ||d_k|| = 1
 
@@ -31,12 +31,13 @@ from ..validation import (as_generator, check_array, check_bool, check_dtype, ch
                           check_nonnegative, check_positive, describe)
 from .inference import METHODS, _solve_blocks
 from .operator import BOUNDARIES, ConvolutionalDictionary, _check_axes, kernel_dims
+from .pursuit import matching_pursuit
 
 __all__ = ["learn_kernels"]
 
 #: the variables of the learning history, with their long names
 _HISTORY = {
-    "objective": "mean 0.5 ||x - Φa||² + lam ||a||_1 per crop",
+    "objective": "mean 0.5 ||x - Φa||² + lam ||a||_1 per crop (no penalty for mp)",
     "reconstruction_error": "||x - Φa||² / ||x||² over the minibatch",
     "fraction_active": "fraction of non-zero coefficients",
     "kernel_change": "largest change of a unit-norm kernel, ||Δd_k||",
@@ -48,7 +49,8 @@ _HISTORY = {
 def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float = 0.1,
                   n_updates: int = 500, batch_size: int = 8, crop_size=None,
                   learning_rate: float = 0.5, method: str = "fista", max_iter: int = 200,
-                  tol: float = 1e-3, boundary: str = "full", init=None,
+                  tol: float = 1e-3, n_nonzero: int | None = None,
+                  snr_db: float | None = None, boundary: str = "full", init=None,
                   reseed_patience: int | None = 20, duplicate_tol: float | None = 0.95,
                   seed=None, dtype=np.float32,
                   progress: bool = True) -> xr.Dataset:
@@ -69,7 +71,9 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
         ``stride == kernel_size`` tiles the crops into patches (patch-based
         sparse coding).
     lam : float, default 0.1
-        L1 penalty of the codes, >= 0, in units of ``images``.
+        L1 penalty of the codes, >= 0, in units of ``images`` (the L1
+        methods; matching pursuit has none, its history's objective is the
+        data term alone).
     n_updates : int, default 500
         Number of kernel updates (minibatches).
     batch_size : int, default 8
@@ -80,13 +84,20 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
         proportionally more.
     learning_rate : float, default 0.5
         ``eta`` of the preconditioned step (module docstring), in (0, 2).
-    method : {"fista", "lca", "ista"}, default "fista"
-        Inference per minibatch (:func:`v1model.convolutional.encode`).
+    method : {"fista", "lca", "ista", "mp"}, default "fista"
+        Inference per minibatch: the L1 solvers of
+        :func:`v1model.convolutional.encode`, or the spikes of
+        :func:`~v1model.convolutional.matching_pursuit` (Smith & Lewicki
+        2006: the gradient step above is theirs, on the MP residual).
     max_iter : int, default 200
-        Solver steps per minibatch at most; crops that stop there are counted
-        in ``n_unconverged`` (their codes are still a descent direction).
+        Solver steps per minibatch at most (MP: spikes picked per crop);
+        crops that stop there are counted in ``n_unconverged`` (their codes
+        are still a descent direction).
     tol : float, default 1e-3
-        The solver's tolerance (:func:`~v1model.convolutional.encode`).
+        The L1 solver's tolerance (:func:`~v1model.convolutional.encode`).
+    n_nonzero, snr_db : optional
+        ``method="mp"`` only, at least one: spikes per crop, and the crop's
+        signal-to-residual ratio (dB) at which it stops.
     boundary : {"full", "valid", "circular"}, default "full"
         Where the copies sit in each crop.
     init : array_like, shape (n_kernels, *kernel_size), optional
@@ -165,10 +176,21 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
     if learning_rate >= 2:
         raise ValueError(f"learning_rate={learning_rate!r} overshoots the least-squares "
                          "step of each kernel (1) by 2x or more; use a value in (0, 2)")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method not in METHODS + ("mp",):
+        raise ValueError(f"method must be one of {METHODS + ('mp',)}, got {method!r}")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     tol = check_positive(tol, "tol")
+    if method == "mp":
+        if n_nonzero is None and snr_db is None:
+            raise ValueError("method='mp' stops each crop's pursuit at n_nonzero spikes or "
+                             "at snr_db; pass at least one")
+        if n_nonzero is not None:
+            n_nonzero = check_int(n_nonzero, "n_nonzero", minimum=1)
+        if snr_db is not None:
+            snr_db = check_positive(snr_db, "snr_db")
+    elif n_nonzero is not None or snr_db is not None:
+        raise ValueError(f"n_nonzero={n_nonzero!r} and snr_db={snr_db!r} stop matching "
+                         f"pursuit; method={method!r} is stopped by lam and tol")
     if boundary not in BOUNDARIES:
         raise ValueError(f"boundary must be one of {BOUNDARIES}, got {boundary!r}")
     if reseed_patience is not None:
@@ -196,6 +218,8 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
                   lam=lam, n_updates=n_updates, batch_size=batch_size,
                   crop_size=list(crop_size), learning_rate=learning_rate, method=method,
                   max_iter=max_iter, tol=tol, boundary=boundary,
+                  n_nonzero="None" if n_nonzero is None else n_nonzero,
+                  snr_db="None" if snr_db is None else snr_db,
                   reseed_patience=-1 if reseed_patience is None else reseed_patience,
                   duplicate_tol=-1.0 if duplicate_tol is None else duplicate_tol,
                   seed=seed_attr(seed), dtype=dtype.name, n_images=len(images),
@@ -213,12 +237,15 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
             X = _random_crops(images, crop_size, batch_size, rng).astype(dtype)
             phi = ConvolutionalDictionary(kernels, crop_size, stride=stride,
                                           boundary=boundary, dtype=dtype)
-            A = np.empty((batch_size,) + phi.code_shape + (n_kernels,), dtype)
-            step = 1.0 / phi.lipschitz()  # ISTA's 1/L, and the LCA's dt/tau = 1/L
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                stalled = _solve_blocks(phi, X, lam, "soft", step, None, tol, max_iter, None,
-                                        None, method, batch_size, False, A)
+            if method == "mp":
+                A, stalled = _spikes(phi, X, n_nonzero, snr_db, max_iter)
+            else:
+                A = np.empty((batch_size,) + phi.code_shape + (n_kernels,), dtype)
+                step = 1.0 / phi.lipschitz()  # ISTA's 1/L, and the LCA's dt/tau = 1/L
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    stalled = _solve_blocks(phi, X, lam, "soft", step, None, tol, max_iter,
+                                            None, None, method, batch_size, False, A)
             R = X - phi.synthesize_last(A)
             grad = phi.kernel_gradient_last(R, A)
             usage = (A.astype(np.float64) ** 2).reshape(-1, n_kernels).sum(axis=0)
@@ -246,7 +273,8 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
             energy = float((X.astype(np.float64) ** 2).sum())
             err = float((R.astype(np.float64) ** 2).sum())
             l1 = float(np.abs(A, dtype=np.float64).sum())
-            history["objective"][update] = (0.5 * err + lam * l1) / batch_size
+            penalty = 0.0 if method == "mp" else lam * l1
+            history["objective"][update] = (0.5 * err + penalty) / batch_size
             history["reconstruction_error"][update] = err / energy if energy > 0 else 0.0
             history["fraction_active"][update] = np.count_nonzero(A) / A.size
             history["kernel_change"][update] = float(change.max())
@@ -254,6 +282,26 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
             history["n_unconverged"][update] = stalled
             elapsed[update] = time.perf_counter() - start
     return _kernels_dataset(kernels, history, elapsed, params)
+
+
+def _spikes(phi, X, n_nonzero, snr_db, max_iter):
+    """Matching-pursuit codes of the crops, channels last, and the number of crops
+    that ended short of their target (``max_iter`` spikes picked first)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # counted below instead
+        codes = matching_pursuit(X, phi, n_nonzero=n_nonzero, snr_db=snr_db,
+                                 max_iter=max_iter)
+    A = np.ascontiguousarray(np.moveaxis(codes, 1, -1))
+    flat = A.reshape(len(A), -1)
+    if snr_db is not None:
+        R = (X - phi.synthesize_last(A)).astype(np.float64).reshape(len(X), -1)
+        energy = (X.astype(np.float64).reshape(len(X), -1) ** 2).sum(axis=1)
+        short = (R**2).sum(axis=1) > energy * 10.0 ** (-snr_db / 10) * (1 + 1e-6)
+        if n_nonzero is not None:
+            short &= np.count_nonzero(flat, axis=1) < n_nonzero
+    else:
+        short = np.count_nonzero(flat, axis=1) < n_nonzero
+    return A, int(np.count_nonzero(short))
 
 
 def shifted_duplicates(kernels, stride, tol: float) -> np.ndarray:

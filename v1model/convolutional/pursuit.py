@@ -1,0 +1,413 @@
+"""Convolutional Matching Pursuit: the spike code of Smith & Lewicki (2006).
+
+Each step picks, per signal, the kernel copy (kernel and position) most
+correlated with the residual, normalised by the copy's norm, and subtracts the
+projection on it: one "spike" of that kernel at that time (or place). The
+residual norm never increases (Mallat & Zhang 1993).
+
+Nothing is recomputed over the whole signal after the first analysis. A spike
+changes the residual under one copy only, so the correlations change only at
+positions within one kernel of it, by the kernels' cross-correlation at the
+lags that are multiples of the stride, ``G[k*, Δ, k] = <d_k(· - Δs), d_k*>``
+(the Gram matrix of the copies, which depends only on the lag; computed once,
+as in MPTK, Krstulović & Gribonval 2006). A ``"full"`` copy that sticks out
+of the signal is truncated; its update uses the truncated kernel instead. One
+step, batched over signals, costs an argmax over every coefficient and an
+update of ``(2 ceil(k/s) - 1)^d x n_kernels`` of them.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..inference._common import check_products_in_range, history_dataset
+from ..validation import check_bool, check_int, check_nonnegative, check_positive
+from .operator import ConvolutionalDictionary
+
+__all__ = ["matching_pursuit"]
+
+#: coefficients (correlations) per block of signals (bounds the work arrays, ~32 MB)
+_BLOCK_ELEMENTS = 8 * 2**20
+
+
+def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, stride=1,
+                     boundary: str = "full", min_coverage: float = 0.25,
+                     positive: bool = False, max_iter=None,
+                     dtype=np.float32, return_history: bool = False,
+                     progress: bool = False):
+    """Convolutional Matching Pursuit codes ("spikes") of whole signals.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, *signal_shape) or signal_shape
+        Whole signals: sounds (n_sounds, n_times) or images (n_images,
+        height, width).
+    kernels : array_like, shape (n_kernels, *kernel_shape) or ConvolutionalDictionary
+        The kernels (any non-zero norms), or a :class:`ConvolutionalDictionary`
+        (then ``stride``, ``boundary`` and ``dtype`` are its own).
+    n_nonzero : int, optional
+        Stop a signal when its code has this many non-zero coefficients
+        (spikes; a copy picked again does not count twice).
+    tol : float, optional
+        Stop a signal when its squared residual norm ``||x - Φa||²`` is at
+        most ``tol`` (the convention of :func:`v1model.inference.matching_pursuit`).
+    snr_db : float, optional
+        Stop a signal when its signal-to-residual ratio ``10 log10(||x||² /
+        ||x - Φa||²)`` reaches this, in dB (Smith & Lewicki coded sounds to a
+        fixed fidelity); the per-signal form of ``tol``.
+    stride : int or tuple of int, default 1
+        Distance between kernel copies, in samples.
+    boundary : {"full", "valid", "circular"}, default "full"
+        Where the copies sit (:mod:`v1model.convolutional.operator`).
+    min_coverage : float, default 0.25
+        ``"full"`` copies with less than this fraction of their kernel's
+        energy inside the signal are never picked. A copy that reaches one
+        edge sample is a scaled unit vector: MP would use it as a spike of
+        huge amplitude there, and float32 errors in its correlation grow as
+        ``1/sqrt(fraction)``. 0 keeps every copy (MP on :meth:`as_matrix`).
+    positive : bool, default False
+        Non-negative MP: pick the largest positive correlation; stop when none
+        is positive.
+    max_iter : int, optional
+        Steps (spikes picked, repeats included) per signal at most; default
+        ``10 * n_nonzero``, or the number of coefficients per signal without
+        ``n_nonzero``.
+    dtype : {float32, float64}, default float32
+        Working precision.
+    return_history : bool, default False
+        Also return a Dataset over ``iteration`` (step) with objective = data
+        term ``0.5 ||x - Φa||²`` summed over signals, zero penalty and the
+        mean spike count per signal.
+    progress : bool, default False
+        A progress bar over steps.
+
+    Returns
+    -------
+    codes : ndarray, shape (n_samples, n_kernels, *code_shape)
+        The spike amplitudes, one map per kernel (as :func:`~v1model.convolutional.encode`).
+    history : xarray.Dataset, optional
+        With ``return_history`` (one block of signals only: pass fewer signals).
+
+    Raises
+    ------
+    ValueError
+        With none of ``n_nonzero``, ``tol`` and ``snr_db``, with both ``tol``
+        and ``snr_db``, or for invalid ``X``/``kernels``.
+
+    Warns
+    -----
+    UserWarning
+        When signals end above ``tol`` / below ``snr_db`` (``max_iter`` or
+        ``n_nonzero`` reached, or no copy lowers the residual any more).
+
+    References
+    ----------
+    Mallat, S. G. & Zhang, Z. (1993). Matching pursuits with time-frequency
+    dictionaries. IEEE Trans. Signal Process. 41, 3397-3415.
+    Smith, E. C. & Lewicki, M. S. (2006). Efficient auditory coding. Nature
+    439, 978-982.
+    Krstulović, S. & Gribonval, R. (2006). MPTK: Matching Pursuit made
+    tractable. ICASSP.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from v1model.convolutional import matching_pursuit
+    >>> t = np.arange(32)
+    >>> kernel = np.hanning(8) * np.cos(t[:8])
+    >>> x = np.zeros(64); x[10:18] += 2 * kernel; x[40:48] -= kernel
+    >>> codes = matching_pursuit(x, kernel[None], n_nonzero=2, boundary="valid")
+    >>> np.flatnonzero(codes[0, 0]).tolist()
+    [10, 40]
+    """
+    from .inference import as_dictionary
+
+    phi = as_dictionary(kernels, X, stride, boundary, dtype)
+    X = phi.check_signals(X, "X")
+    check_products_in_range(X.reshape(len(X), -1), phi.kernels.reshape(phi.n_kernels, -1),
+                            phi.dtype, d_name="kernels", atom="kernel")
+    if n_nonzero is None and tol is None and snr_db is None:
+        raise ValueError("matching_pursuit needs n_nonzero (spikes per signal), tol (squared "
+                         "residual norm to reach) or snr_db (fidelity to reach), got none")
+    if tol is not None and snr_db is not None:
+        raise ValueError(f"pass tol={tol!r} or snr_db={snr_db!r}, not both: each sets "
+                         "the residual to reach")
+    n_coef = phi.n_coefficients
+    if n_nonzero is not None:
+        n_nonzero = check_int(n_nonzero, "n_nonzero", minimum=1)
+        if n_nonzero > n_coef:
+            raise ValueError(f"n_nonzero={n_nonzero} exceeds the {n_coef} coefficients "
+                             f"per signal of {phi!r}")
+    if tol is not None:
+        tol = check_nonnegative(tol, "tol")
+    if snr_db is not None:
+        snr_db = check_positive(snr_db, "snr_db")
+    if max_iter is None:
+        max_iter = 10 * n_nonzero if n_nonzero is not None else n_coef
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    for name, flag in (("positive", positive), ("return_history", return_history),
+                       ("progress", progress)):
+        check_bool(flag, name)
+    energy = (X.reshape(len(X), -1).astype(np.float64) ** 2).sum(axis=1)
+    target = (np.full(len(X), tol) if tol is not None
+              else energy * 10.0 ** (-snr_db / 10) if snr_db is not None
+              else np.full(len(X), -1.0))
+    min_coverage = check_nonnegative(min_coverage, "min_coverage")
+    if min_coverage > 1:
+        raise ValueError(f"min_coverage={min_coverage!r} is a fraction of a kernel's energy; "
+                         "use a value in [0, 1]")
+    pursuit = _Pursuit(phi, positive, min_coverage)
+    block = max(1, _BLOCK_ELEMENTS // n_coef)
+    if return_history and len(X) > block:
+        raise ValueError(f"return_history records one block of signals; X has {len(X)} "
+                         f"signals of {n_coef} coefficients each, more than {block}: "
+                         "pass fewer")
+    codes = np.zeros((len(X),) + phi.code_shape + (phi.n_kernels,), phi.dtype)
+    res2 = energy.copy()
+    records = [] if return_history else None
+    for start in range(0, len(X), block):
+        rows = slice(start, start + block)
+        pursuit.run(X[rows], codes[rows], res2[rows], target[rows], n_nonzero, max_iter,
+                    records, progress)
+    if tol is not None or snr_db is not None:
+        _warn_not_met(res2, target, energy, tol, snr_db, max_iter, n_nonzero, positive)
+    codes = np.moveaxis(codes, -1, 1)
+    if not return_history:
+        return codes
+    return codes, history_dataset(
+        records, "convolutional mp", n_nonzero="None" if n_nonzero is None else n_nonzero,
+        tol="None" if tol is None else tol, snr_db="None" if snr_db is None else snr_db,
+        stride=list(phi.stride), boundary=phi.boundary, positive=int(positive))
+
+
+class _Pursuit:
+    """The precomputed pieces of MP with one :class:`ConvolutionalDictionary`:
+    copy norms, the Gram tensor of the copies and the update geometry."""
+
+    def __init__(self, phi: ConvolutionalDictionary, positive: bool, min_coverage: float):
+        self.phi = phi
+        self.positive = positive
+        d, K = phi.ndim, phi.n_kernels
+        k_shape, stride, M = phi.kernel_shape, phi.stride, phi.code_shape
+        b = tuple(-(-k // s) for k, s in zip(k_shape, stride))
+        # squared norm of every copy: a "full" copy outside the signal is truncated
+        # (sums of squares, no cancellation: a copy that covers one small sample keeps
+        # its exact norm); copies below min_coverage are never picked
+        sq = phi.kernels.astype(np.float64) ** 2
+        if phi.boundary == "full":
+            inside = np.ones(M, bool)
+            masks = []
+            for axis, (p, k, n) in enumerate(zip(phi.positions(), k_shape, phi.signal_shape)):
+                t = p[:, None] + np.arange(k)[None, :]
+                masks.append(((t >= 0) & (t < n)).astype(np.float64))  # (M_axis, k_axis)
+                shape = [1] * d
+                shape[axis] = len(p)
+                inside &= ((p >= 0) & (p + k <= n)).reshape(shape)
+            letters = "abc"[:d]
+            spec = (f"z{letters},"
+                    + ",".join(f"{m}{a}" for m, a in zip("ijl"[:d], letters))
+                    + f"->{'ijl'[:d]}z")
+            norm2 = np.einsum(spec, sq, *masks, optimize=True)
+            self.inside = inside
+            # the adjoint over one update window, for the truncated copies
+            self.window_phi = ConvolutionalDictionary(
+                phi.kernels, tuple(k + 2 * (bi - 1) * s for k, bi, s in zip(k_shape, b, stride)),
+                stride=stride, boundary="valid", dtype=phi.dtype)
+        else:
+            norm2 = np.broadcast_to(sq.reshape(K, -1).sum(axis=1), M + (K,))
+            self.inside = None
+        # (and no copy whose norm would be subnormal in dtype)
+        full = sq.reshape(K, -1).sum(axis=1)
+        info = np.finfo(phi.dtype)
+        usable = ((norm2 >= min_coverage * full * (1 - 1e-12))
+                  & (norm2 > float(info.tiny / info.eps)))
+        self.norm2 = np.where(usable, norm2, np.inf).astype(phi.dtype)
+        self.inv_norm = np.where(usable, 1.0 / np.sqrt(np.where(usable, norm2, 1.0)),
+                                 0.0).astype(phi.dtype)
+        # lags (in copies) whose correlations one spike changes, per axis; circular axes
+        # shorter than the window fold the lags onto the grid (a copy meets another twice)
+        self.circular = phi.boundary == "circular"
+        G = _copy_gram(phi.kernels.astype(np.float64), stride, b)  # (K*, W..., K)
+        lags = []
+        for axis in range(d):
+            W = 2 * b[axis] - 1
+            if self.circular and W > M[axis]:
+                G = _fold_axis(G, 1 + axis, M[axis], b[axis] - 1)
+                lags.append(np.arange(M[axis]))
+            else:
+                lags.append(np.arange(-(b[axis] - 1), b[axis]))
+        self.G = G.astype(phi.dtype)
+        self.lags = lags
+        # non-circular correlations live in an array padded by b - 1 copies per side,
+        # so that every update window fits; the padding scores zero
+        self.pad = tuple(0 if self.circular else bi - 1 for bi in b)
+        self.b = b
+        self.inner = tuple(slice(p, p + m) for p, m in zip(self.pad, M))
+        self.inv_norm_padded = np.zeros(tuple(m + 2 * p for m, p in zip(M, self.pad)) + (K,),
+                                        phi.dtype)
+        self.inv_norm_padded[self.inner] = self.inv_norm
+
+    def run(self, X, codes, res2, target, n_nonzero, max_iter, records, progress):
+        """MP on one block: fills ``codes`` (channels last) and ``res2`` in place.
+
+        ``C`` holds the correlations of the residual with every copy, ``best``
+        the largest normalised one at each position (over the kernels), so that
+        a step scans ``n_kernels`` times fewer numbers; both change only in the
+        window of the picked copy.
+        """
+        from tqdm.auto import tqdm
+
+        phi = self.phi
+        n, M = len(X), phi.code_shape
+        inner = (slice(None),) + self.inner
+        C = np.zeros((n,) + self.inv_norm_padded.shape, phi.dtype)
+        C[inner] = phi.analyze_last(X)
+        best = self._score(C, self.inv_norm_padded).max(axis=-1)
+        count = np.zeros(n, np.intp)
+        live = np.flatnonzero(res2 > target)
+        if records is not None:
+            records.append(_record(res2, count))
+        tiny = np.finfo(np.float64).tiny
+        cap = n_nonzero if n_nonzero is not None else np.iinfo(np.intp).max
+        for _ in tqdm(range(max_iter), desc="convolutional mp", leave=False,
+                      disable=not progress):
+            if live.size == 0:
+                break
+            j = np.argmax(best[(live,) + self.inner].reshape(live.size, -1), axis=1)
+            pos = np.unravel_index(j, M)
+            padded = tuple(p + o for p, o in zip(pos, self.pad))
+            at = C[(live,) + padded]  # (n_live, K): every kernel at the picked position
+            scores = self._score(at, self.inv_norm_padded[padded])
+            kern = np.argmax(scores, axis=1)
+            top = scores[np.arange(live.size), kern]
+            z = at[np.arange(live.size), kern] / self.norm2[pos + (kern,)]
+            stalled = top <= 1e-12 * np.maximum(np.sqrt(res2[live]), tiny)
+            z[stalled] = 0
+            site = (live,) + pos + (kern,)
+            count[live] += (codes[site] == 0) & ~stalled
+            codes[site] += z
+            res2[live] = np.maximum(res2[live] - z.astype(np.float64) ** 2
+                                    * self.norm2[pos + (kern,)], 0.0)
+            window = self._window(live, pos)
+            self._update(C, window, pos, kern, z)
+            best[window] = self._score(C[window], self.inv_norm_padded[window[1:]]).max(axis=-1)
+            done = stalled | (count[live] >= cap) | (res2[live] <= target[live])
+            live = live[~done]
+            if records is not None:
+                records.append(_record(res2, count))
+
+    def _score(self, C, inv_norm):
+        """Normalised correlations: signed for non-negative MP, else absolute."""
+        score = C * inv_norm
+        return score if self.positive else np.abs(score, out=score)
+
+    def _window(self, rows, pos):
+        """Index arrays of the padded positions whose copies overlap each picked
+        one, broadcasting to (n_picked, W_0, ..., W_{d-1})."""
+        d = self.phi.ndim
+        idx = [rows.reshape((-1,) + (1,) * d)]
+        for axis in range(d):
+            target = pos[axis][:, None] + self.lags[axis][None, :] + self.pad[axis]
+            if self.circular:
+                target %= self.phi.code_shape[axis]
+            shape = [len(rows)] + [1] * d
+            shape[axis + 1] = target.shape[1]
+            idx.append(target.reshape(shape))
+        return tuple(idx)
+
+    def _update(self, C, window, pos, kern, z):
+        """Subtract ``z`` times each picked copy's correlations with the copies
+        in its window (one picked copy per signal: no index repeats)."""
+        d = self.phi.ndim
+        scale = z.reshape((-1,) + (1,) * (d + 1))
+        if self.inside is None:
+            C[window] -= scale * self.G[kern]
+            return
+        border = ~self.inside[pos]
+        delta = self.G[kern]
+        if border.any():
+            delta[border] = self._border_gram(tuple(p[border] for p in pos), kern[border])
+        C[window] -= scale * delta
+
+    def _border_gram(self, pos, kern):
+        """The Gram rows of ``"full"`` copies that stick out of the signal: every
+        kernel correlated with the truncated picked one (the residual changes
+        only inside the signal); shape (n_picked, W_0, ..., K)."""
+        phi, d = self.phi, self.phi.ndim
+        k_shape, stride, b = phi.kernel_shape, phi.stride, self.b
+        n = len(kern)
+        start = tuple(phi.positions()[axis][pos[axis]] for axis in range(d))
+        mask = np.ones((n,) + k_shape, bool)
+        for axis in range(d):
+            t = start[axis][:, None] + np.arange(k_shape[axis])[None, :]
+            ok = (t >= 0) & (t < phi.signal_shape[axis])
+            shape = [n] + [1] * d
+            shape[axis + 1] = k_shape[axis]
+            mask &= ok.reshape(shape)
+        cut = np.where(mask, phi.kernels[kern], 0).astype(phi.dtype)
+        # <d_k(· - Δs), cut>: the adjoint of the cut kernel padded by (b-1)s per side
+        widths = [(0, 0)] + [((bi - 1) * s, (bi - 1) * s) for bi, s in zip(b, stride)]
+        return self.window_phi.analyze_last(np.pad(cut, widths))
+
+
+def _copy_gram(kernels, stride, b):
+    """``G[k*, Δ, k] = sum_u d_k[u] d_k*[u + Δ s]`` for lags ``|Δ| < b`` per axis.
+
+    Parameters
+    ----------
+    kernels : ndarray, shape (K, *kernel_shape), float64
+    stride, b : tuple of int
+        Stride and ``ceil(kernel / stride)`` per axis.
+
+    Returns
+    -------
+    ndarray, shape (K, 2 b_0 - 1, ..., K)
+    """
+    from scipy.signal import fftconvolve
+
+    d = kernels.ndim - 1
+    axes = tuple(range(2, 2 + d))
+    flipped = kernels[(slice(None),) + (slice(None, None, -1),) * d]
+    # convolving d_k* with the flipped d_k correlates them: index i is the lag i - (k-1)
+    full = fftconvolve(kernels[:, None], flipped[None, :], axes=axes)  # (K*, K, 2k-1...)
+    pick = (slice(None), slice(None)) + tuple(
+        k - 1 + s * np.arange(-(bi - 1), bi) for k, s, bi in zip(kernels.shape[1:], stride, b))
+    G = full[np.ix_(*[np.arange(n) if isinstance(p, slice) else p
+                      for n, p in zip(full.shape, pick)])]
+    return np.moveaxis(G, 1, -1)
+
+
+def _fold_axis(G, axis, m, first):
+    """Sum lags congruent modulo ``m`` along ``axis`` (lags ``-first ...``), onto
+    lags ``0 .. m-1``: a circular grid of ``m`` copies shorter than the window."""
+    out = np.zeros(G.shape[:axis] + (m,) + G.shape[axis + 1:], G.dtype)
+    for i in range(G.shape[axis]):
+        lag = (i - first) % m
+        src = [slice(None)] * G.ndim
+        dst = [slice(None)] * G.ndim
+        src[axis], dst[axis] = i, lag
+        out[tuple(dst)] += G[tuple(src)]
+    return out
+
+
+def _record(res2, count):
+    data = 0.5 * float(np.sum(res2))
+    return {"objective": data, "data_term": data, "penalty": 0.0,
+            "n_active": float(np.mean(count)) if count.size else 0.0}
+
+
+def _warn_not_met(res2, target, energy, tol, snr_db, max_iter, n_nonzero, positive):
+    n_left = int(np.count_nonzero(res2 > target))
+    if not n_left:
+        return
+    goal = f"tol={tol}" if tol is not None else f"snr_db={snr_db}"
+    limit = f"max_iter={max_iter} steps" + ("" if n_nonzero is None else
+                                           f" or n_nonzero={n_nonzero} spikes")
+    why = f"{limit} used, or no kernel copy left that lowers the residual"
+    if positive:
+        why += " with a positive coefficient"
+    warnings.warn(f"convolutional matching_pursuit: {n_left} of {res2.size} signals end short "
+                  f"of {goal} ({why}); raise the limit or loosen {goal.split('=')[0]}",
+                  UserWarning, stacklevel=3)
