@@ -24,6 +24,7 @@ import numpy as np
 
 from ..inference._common import check_products_in_range, history_dataset
 from ..validation import check_bool, check_int, check_nonnegative, check_positive
+from .gram import CopyGram
 from .operator import ConvolutionalDictionary
 
 __all__ = ["matching_pursuit"]
@@ -183,71 +184,29 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
 
 
 class _Pursuit:
-    """The precomputed pieces of MP with one :class:`ConvolutionalDictionary`:
-    copy norms, the Gram tensor of the copies and the update geometry."""
+    """MP with one :class:`ConvolutionalDictionary`: the copies' norms and Gram
+    columns (:class:`.gram.CopyGram`) and the padded correlation layout."""
 
     def __init__(self, phi: ConvolutionalDictionary, positive: bool, min_coverage: float):
         self.phi = phi
         self.positive = positive
-        d, K = phi.ndim, phi.n_kernels
-        k_shape, stride, M = phi.kernel_shape, phi.stride, phi.code_shape
-        b = tuple(-(-k // s) for k, s in zip(k_shape, stride))
-        # squared norm of every copy: a "full" copy outside the signal is truncated
-        # (sums of squares, no cancellation: a copy that covers one small sample keeps
-        # its exact norm); copies below min_coverage are never picked
-        sq = phi.kernels.astype(np.float64) ** 2
-        if phi.boundary == "full":
-            inside = np.ones(M, bool)
-            masks = []
-            for axis, (p, k, n) in enumerate(zip(phi.positions(), k_shape, phi.signal_shape)):
-                t = p[:, None] + np.arange(k)[None, :]
-                masks.append(((t >= 0) & (t < n)).astype(np.float64))  # (M_axis, k_axis)
-                shape = [1] * d
-                shape[axis] = len(p)
-                inside &= ((p >= 0) & (p + k <= n)).reshape(shape)
-            letters = "abc"[:d]
-            spec = (f"z{letters},"
-                    + ",".join(f"{m}{a}" for m, a in zip("ijl"[:d], letters))
-                    + f"->{'ijl'[:d]}z")
-            norm2 = np.einsum(spec, sq, *masks, optimize=True)
-            self.inside = inside
-            # the adjoint over one update window, for the truncated copies
-            self.window_phi = ConvolutionalDictionary(
-                phi.kernels, tuple(k + 2 * (bi - 1) * s for k, bi, s in zip(k_shape, b, stride)),
-                stride=stride, boundary="valid", dtype=phi.dtype)
-        else:
-            norm2 = np.broadcast_to(sq.reshape(K, -1).sum(axis=1), M + (K,))
-            self.inside = None
-        # (and no copy whose norm would be subnormal in dtype)
-        full = sq.reshape(K, -1).sum(axis=1)
+        self.gram = gram = CopyGram(phi)
+        K, M = phi.n_kernels, phi.code_shape
+        # copies below min_coverage are never picked (nor any whose norm would be
+        # subnormal in dtype)
         info = np.finfo(phi.dtype)
-        usable = ((norm2 >= min_coverage * full * (1 - 1e-12))
+        norm2 = gram.norm2
+        usable = ((norm2 >= min_coverage * gram.full_norm2 * (1 - 1e-12))
                   & (norm2 > float(info.tiny / info.eps)))
         self.norm2 = np.where(usable, norm2, np.inf).astype(phi.dtype)
-        self.inv_norm = np.where(usable, 1.0 / np.sqrt(np.where(usable, norm2, 1.0)),
-                                 0.0).astype(phi.dtype)
-        # lags (in copies) whose correlations one spike changes, per axis; circular axes
-        # shorter than the window fold the lags onto the grid (a copy meets another twice)
-        self.circular = phi.boundary == "circular"
-        G = _copy_gram(phi.kernels.astype(np.float64), stride, b)  # (K*, W..., K)
-        lags = []
-        for axis in range(d):
-            W = 2 * b[axis] - 1
-            if self.circular and W > M[axis]:
-                G = _fold_axis(G, 1 + axis, M[axis], b[axis] - 1)
-                lags.append(np.arange(M[axis]))
-            else:
-                lags.append(np.arange(-(b[axis] - 1), b[axis]))
-        self.G = G.astype(phi.dtype)
-        self.lags = lags
+        inv_norm = np.where(usable, 1.0 / np.sqrt(np.where(usable, norm2, 1.0)), 0.0)
         # non-circular correlations live in an array padded by b - 1 copies per side,
         # so that every update window fits; the padding scores zero
-        self.pad = tuple(0 if self.circular else bi - 1 for bi in b)
-        self.b = b
+        self.pad = tuple(0 if gram.circular else bi - 1 for bi in gram.b)
         self.inner = tuple(slice(p, p + m) for p, m in zip(self.pad, M))
         self.inv_norm_padded = np.zeros(tuple(m + 2 * p for m, p in zip(M, self.pad)) + (K,),
                                         phi.dtype)
-        self.inv_norm_padded[self.inner] = self.inv_norm
+        self.inv_norm_padded[self.inner] = inv_norm
 
     def run(self, X, codes, res2, target, n_nonzero, max_iter, records, progress):
         """MP on one block: fills ``codes`` (channels last) and ``res2`` in place.
@@ -308,88 +267,17 @@ class _Pursuit:
         one, broadcasting to (n_picked, W_0, ..., W_{d-1})."""
         d = self.phi.ndim
         idx = [rows.reshape((-1,) + (1,) * d)]
-        for axis in range(d):
-            target = pos[axis][:, None] + self.lags[axis][None, :] + self.pad[axis]
-            if self.circular:
-                target %= self.phi.code_shape[axis]
+        for axis, target in enumerate(self.gram.window_positions(pos)):
             shape = [len(rows)] + [1] * d
             shape[axis + 1] = target.shape[1]
-            idx.append(target.reshape(shape))
+            idx.append((target + self.pad[axis]).reshape(shape))
         return tuple(idx)
 
     def _update(self, C, window, pos, kern, z):
         """Subtract ``z`` times each picked copy's correlations with the copies
         in its window (one picked copy per signal: no index repeats)."""
         d = self.phi.ndim
-        scale = z.reshape((-1,) + (1,) * (d + 1))
-        if self.inside is None:
-            C[window] -= scale * self.G[kern]
-            return
-        border = ~self.inside[pos]
-        delta = self.G[kern]
-        if border.any():
-            delta[border] = self._border_gram(tuple(p[border] for p in pos), kern[border])
-        C[window] -= scale * delta
-
-    def _border_gram(self, pos, kern):
-        """The Gram rows of ``"full"`` copies that stick out of the signal: every
-        kernel correlated with the truncated picked one (the residual changes
-        only inside the signal); shape (n_picked, W_0, ..., K)."""
-        phi, d = self.phi, self.phi.ndim
-        k_shape, stride, b = phi.kernel_shape, phi.stride, self.b
-        n = len(kern)
-        start = tuple(phi.positions()[axis][pos[axis]] for axis in range(d))
-        mask = np.ones((n,) + k_shape, bool)
-        for axis in range(d):
-            t = start[axis][:, None] + np.arange(k_shape[axis])[None, :]
-            ok = (t >= 0) & (t < phi.signal_shape[axis])
-            shape = [n] + [1] * d
-            shape[axis + 1] = k_shape[axis]
-            mask &= ok.reshape(shape)
-        cut = np.where(mask, phi.kernels[kern], 0).astype(phi.dtype)
-        # <d_k(· - Δs), cut>: the adjoint of the cut kernel padded by (b-1)s per side
-        widths = [(0, 0)] + [((bi - 1) * s, (bi - 1) * s) for bi, s in zip(b, stride)]
-        return self.window_phi.analyze_last(np.pad(cut, widths))
-
-
-def _copy_gram(kernels, stride, b):
-    """``G[k*, Δ, k] = sum_u d_k[u] d_k*[u + Δ s]`` for lags ``|Δ| < b`` per axis.
-
-    Parameters
-    ----------
-    kernels : ndarray, shape (K, *kernel_shape), float64
-    stride, b : tuple of int
-        Stride and ``ceil(kernel / stride)`` per axis.
-
-    Returns
-    -------
-    ndarray, shape (K, 2 b_0 - 1, ..., K)
-    """
-    from scipy.signal import fftconvolve
-
-    d = kernels.ndim - 1
-    axes = tuple(range(2, 2 + d))
-    flipped = kernels[(slice(None),) + (slice(None, None, -1),) * d]
-    # convolving d_k* with the flipped d_k correlates them: index i is the lag i - (k-1)
-    full = fftconvolve(kernels[:, None], flipped[None, :], axes=axes)  # (K*, K, 2k-1...)
-    pick = (slice(None), slice(None)) + tuple(
-        k - 1 + s * np.arange(-(bi - 1), bi) for k, s, bi in zip(kernels.shape[1:], stride, b))
-    G = full[np.ix_(*[np.arange(n) if isinstance(p, slice) else p
-                      for n, p in zip(full.shape, pick)])]
-    return np.moveaxis(G, 1, -1)
-
-
-def _fold_axis(G, axis, m, first):
-    """Sum lags congruent modulo ``m`` along ``axis`` (lags ``-first ...``), onto
-    lags ``0 .. m-1``: a circular grid of ``m`` copies shorter than the window."""
-    out = np.zeros(G.shape[:axis] + (m,) + G.shape[axis + 1:], G.dtype)
-    for i in range(G.shape[axis]):
-        lag = (i - first) % m
-        src = [slice(None)] * G.ndim
-        dst = [slice(None)] * G.ndim
-        src[axis], dst[axis] = i, lag
-        out[tuple(dst)] += G[tuple(src)]
-    return out
+        C[window] -= z.reshape((-1,) + (1,) * (d + 1)) * self.gram.columns(pos, kern)
 
 
 def _record(res2, count):

@@ -116,8 +116,9 @@ def block_diagonal_pairs(weights, n_blocks):
 
     Parameters
     ----------
-    weights : ndarray, shape (k, k)
-        ``weights[post, pre]``: effect of a spike of ``pre`` on ``post``.
+    weights : ndarray or scipy.sparse matrix, shape (k, k)
+        ``weights[post, pre]``: effect of a spike of ``pre`` on ``post``
+        (sparse: only the stored non-zero entries are connected).
     n_blocks : int
 
     Returns
@@ -130,8 +131,16 @@ def block_diagonal_pairs(weights, n_blocks):
     w : ndarray of float64, shape (n_synapses,)
     """
     k = weights.shape[0]
-    pre, post = np.nonzero(weights.T)  # by presynaptic neuron: see Returns
-    w_block = weights[post, pre].astype(np.float64)
+    if hasattr(weights, "tocsr"):  # scipy.sparse: rows of the transpose are presynaptic
+        by_pre = weights.T.tocsr()
+        by_pre.eliminate_zeros()
+        by_pre.sort_indices()
+        pre = np.repeat(np.arange(k), np.diff(by_pre.indptr))
+        post = by_pre.indices
+        w_block = by_pre.data.astype(np.float64)
+    else:
+        pre, post = np.nonzero(weights.T)  # by presynaptic neuron: see Returns
+        w_block = weights[post, pre].astype(np.float64)
     offsets = (np.arange(n_blocks, dtype=np.int64) * k)[:, None]
     i = (offsets + pre[None, :]).ravel().astype(np.int32)
     j = (offsets + post[None, :]).ravel().astype(np.int32)

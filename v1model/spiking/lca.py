@@ -184,6 +184,32 @@ def spiking_lca(
     (n_samples, n_atoms)
     """
     X, D = check_data_and_dictionary(X, D)
+    params = simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory,
+                                   transient_fraction, inhibition, v_init, noise, target, seed)
+    if record_dt is not None:
+        record_dt = check_positive(record_dt, "record_dt")
+        if record_dt < dt:
+            raise ValueError(f"record_dt ({record_dt!r} s) must be >= dt ({dt!r} s)")
+    n, k = X.shape[0], D.shape[0]
+    units = _check_record_v(record_v, n, k)
+    rng = as_generator(seed)
+
+    drive = X @ D.T
+    weights = D @ D.T
+    weights[np.diag_indices(k)] -= 1.0  # the self-term of unit-norm atoms vanishes
+    weights[np.abs(weights) < 1e-12] = 0.0
+    v0 = rng.random(n * k) if params["v_init"] == "uniform" else np.zeros(n * k)
+    with _brian.simulation_device(params["target"]):
+        out = _simulate(drive, weights if params["inhibition"] else None, v0, units, rng,
+                        params, record_spikes, record_dt or params["dt"], progress)
+    _warn_saturated(out["counts"], drive, params)
+    return _to_dataset(out, drive, units, params, n, k)
+
+
+def simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory, transient_fraction,
+                          inhibition, v_init, noise, target, seed) -> dict:
+    """Validate the parameters every spiking LCA run shares; the ``params`` dict of
+    :func:`spiking_lca` (recorded in the Dataset's attrs)."""
     lam = check_nonnegative(lam, "lam")
     duration = check_positive(duration, "duration")
     dt = check_positive(dt, "dt")
@@ -209,36 +235,17 @@ def spiking_lca(
     noise = check_nonnegative(noise, "noise")
     v_init = check_choice(v_init, "v_init", V_INIT)
     target = check_choice(target, "target", _brian.TARGETS)
-    if record_dt is not None:
-        record_dt = check_positive(record_dt, "record_dt")
-        if record_dt < dt:
-            raise ValueError(f"record_dt ({record_dt!r} s) must be >= dt ({dt!r} s)")
-    n, k = X.shape[0], D.shape[0]
-    units = _check_record_v(record_v, n, k)
-    rng = as_generator(seed)
     t_count = transient_fraction * duration
     if _count_step(duration, dt) - _count_step(t_count, dt) < 1:
         raise ValueError(
             f"the counting window (duration * (1 - transient_fraction) = "
             f"{duration - t_count!r} s) is shorter than dt ({dt!r} s)"
         )
-
-    drive = X @ D.T
-    weights = D @ D.T
-    weights[np.diag_indices(k)] -= 1.0  # the self-term of unit-norm atoms vanishes
-    weights[np.abs(weights) < 1e-12] = 0.0
-    v0 = rng.random(n * k) if v_init == "uniform" else np.zeros(n * k)
-
-    params = dict(
+    return dict(
         lam=lam, duration=duration, dt=dt, tau_m=tau_m, tau_syn=tau_syn, refractory=refractory,
         transient_fraction=transient_fraction, inhibition=int(bool(inhibition)), v_init=v_init,
         noise=noise, target=target, seed=seed_attr(seed),
     )
-    with _brian.simulation_device(target):
-        out = _simulate(drive, weights if inhibition else None, v0, units, rng, params,
-                        record_spikes, record_dt or dt, progress)
-    _warn_saturated(out["counts"], drive, params)
-    return _to_dataset(out, drive, units, params, n, k)
 
 
 def _warn_saturated(counts, drive, p):
@@ -328,7 +335,7 @@ def _simulate(drive, weights, v0, units, rng, p, record_spikes, record_dt, progr
     neurons.v = v0
     objects = [neurons]
     n_synapses = 0
-    if weights is not None and np.any(weights):
+    if weights is not None and (weights.nnz if hasattr(weights, "nnz") else np.any(weights)):
         pre, post, w = _brian.block_diagonal_pairs(weights, n)
         synapses = b2.Synapses(neurons, neurons, "w : 1 (constant)", on_pre=ON_PRE,
                                namespace=namespace, clock=clock, codeobj_class=cls,

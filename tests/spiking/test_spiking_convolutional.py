@@ -1,0 +1,129 @@
+"""Spiking convolutional LCA on Brian2 (numpy target) against the non-negative
+LASSO of the explicit matrix (scikit-learn), the dense spiking LCA on that
+matrix, and analytic integrate-and-fire rates."""
+
+import numpy as np
+import pytest
+
+from v1model.convolutional import ConvolutionalDictionary, encode
+from v1model.spiking import spiking_convolutional_lca, spiking_lca
+
+pytestmark = [pytest.mark.brian2,
+              pytest.mark.filterwarnings("ignore::DeprecationWarning:pyparsing")]
+
+TAU_M = 0.01
+
+
+def _problem(seed=0, signal_shape=(48,), kernel_shape=(8,), n_kernels=3, stride=2,
+             boundary="full", n_signals=4):
+    """Unit-norm Gaussian kernels, Gaussian signals, lam = 0.3 max Φᵀx."""
+    rng = np.random.default_rng(seed)
+    K = rng.standard_normal((n_kernels,) + kernel_shape)
+    K /= np.linalg.norm(K.reshape(n_kernels, -1), axis=1).reshape((-1,) + (1,) * len(
+        kernel_shape))
+    phi = ConvolutionalDictionary(K, signal_shape, stride=stride, boundary=boundary,
+                                  dtype=np.float64)
+    X = rng.standard_normal((n_signals,) + signal_shape)
+    lam = 0.3 * float(np.abs(phi.analyze(X)).max())
+    return phi, X, lam
+
+
+def _sklearn_nonneg_lasso(M, X, lam):
+    from sklearn.linear_model import Lasso
+
+    X = X.reshape(len(X), -1)
+    model = Lasso(alpha=lam / X.shape[1], fit_intercept=False, positive=True, tol=1e-12,
+                  max_iter=100000)
+    return np.stack([model.fit(M.T, x).coef_.copy() for x in X])
+
+
+@pytest.fixture(scope="module")
+def run_1d():
+    phi, X, lam = _problem()
+    ds = spiking_convolutional_lca(X, phi.kernels, lam, stride=2, duration=1.0,
+                                   target="numpy", seed=0, record_spikes=True)
+    return phi, X, lam, ds
+
+
+def test_rates_converge_to_the_nonnegative_convolutional_lasso(run_1d):
+    phi, X, lam, ds = run_1d
+    ref = _sklearn_nonneg_lasso(phi.as_matrix(), X, lam).reshape(ds["code"].shape)
+    err = np.linalg.norm(ds["code"].values - ref) / np.linalg.norm(ref)
+    assert err < 0.03, err  # measured 0.009 after 1 s
+    # the same optimum as the ODE-free solver of the package
+    fista = encode(X, phi.kernels, lam, method="fista", threshold="nonneg", stride=2,
+                   dtype=np.float64, tol=1e-10, max_iter=100000)
+    np.testing.assert_allclose(fista, ref, atol=1e-6)
+    # a code is sparse: units whose LASSO code is zero hardly fire
+    assert ds["code"].values[ref == 0].max() < 0.05 * ref.max()
+
+
+def test_same_spikes_as_the_dense_spiking_lca_on_the_explicit_matrix(run_1d):
+    """Units in as_matrix order, the same seed: the local network is the dense one
+    with the zero synapses left out."""
+    phi, X, lam, ds = run_1d
+    dense = spiking_lca(X.reshape(len(X), -1), phi.as_matrix(), lam, duration=1.0,
+                        target="numpy", seed=0)
+    np.testing.assert_array_equal(ds["spike_count"].values.reshape(len(X), -1),
+                                  dense["spike_count"].values)
+    np.testing.assert_allclose(ds["drive"].values.reshape(len(X), -1),
+                               dense["drive"].values, atol=1e-12)
+    # the same synapses (the dense network drops the zero weights between copies
+    # that do not overlap): (2 * 4 - 1) lags x 3 kernels per unit at most
+    assert ds.attrs["n_synapses"] == dense.attrs["n_synapses"]
+    assert ds.attrs["n_synapses"] <= len(X) * phi.n_coefficients * 7 * 3
+
+
+@pytest.mark.parametrize("boundary, stride", [("valid", (1, 2)), ("circular", 2)])
+def test_images_every_boundary_without_inhibition_fire_at_the_thresholded_drive(
+        boundary, stride):
+    phi, X, lam = _problem(1, signal_shape=(10, 12), kernel_shape=(4, 4), n_kernels=2,
+                           stride=stride, boundary=boundary, n_signals=2)
+    ds = spiking_convolutional_lca(X, phi.kernels, lam, stride=stride, boundary=boundary,
+                                   duration=0.5, target="numpy", seed=0, inhibition=False)
+    # a non-leaky integrate-and-fire unit: rate = max(b - lam, 0) / tau_m, up to one
+    # spike over the 0.35 s counting window
+    expected = np.maximum(phi.analyze(X) - lam, 0) / TAU_M
+    assert ds["rate"].dims == ("sample", "kernel", "y", "x")
+    np.testing.assert_allclose(ds["rate"].values, expected, atol=1 / 0.35 + 1e-9)
+    assert ds.attrs["n_synapses"] == 0 and ds.attrs["boundary"] == boundary
+
+
+def test_dataset_labels_units_and_round_trip(run_1d, tmp_path):
+    phi, X, lam, ds = run_1d
+    assert ds["code"].dims == ("sample", "kernel", "time")
+    np.testing.assert_array_equal(ds["time"].values, phi.positions()[0])
+    np.testing.assert_allclose(ds["code"].values, ds["rate"].values * TAU_M)
+    assert ds["rate"].attrs["units"] == "Hz" and ds["spike_time"].attrs["units"] == "s"
+    assert ds.attrs["lam"] == lam and ds.attrs["stride"] == [2]
+    assert ds.attrs["n_neurons"] == len(X) * phi.n_coefficients
+    # every recorded spike in the counting window is counted once, at its unit
+    t = ds["spike_time"].values
+    late = t >= 0.3 - 1e-9
+    counts = np.zeros(ds["spike_count"].shape, int)
+    np.add.at(counts, (ds["spike_sample"].values[late], ds["spike_kernel"].values[late],
+                       ds["spike_position"].values[late]), 1)
+    np.testing.assert_array_equal(counts, ds["spike_count"].values)
+    from v1model.io import load_dataset, save_dataset
+
+    back = load_dataset(save_dataset(ds, tmp_path / "s.nc"))
+    np.testing.assert_array_equal(back["spike_count"].values, ds["spike_count"].values)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(lam=-1.0), "lam"),
+    (dict(dt=0.01), "dt=0.01 s must be shorter than tau_syn"),
+    (dict(transient_fraction=1.0), "transient_fraction"),
+    (dict(boundary="same"), "boundary"),
+    (dict(stride=9), "stride"),
+    (dict(record_spikes="yes"), "record_spikes"),
+])
+def test_bad_arguments_are_named(kwargs, match):
+    phi, X, lam = _problem()
+    args = dict(lam=lam, target="numpy", duration=0.01)
+    args.update(kwargs)
+    with pytest.raises((ValueError, TypeError), match=match):
+        spiking_convolutional_lca(X, phi.kernels, **args)
+    X[0, 0] = np.nan
+    with pytest.raises(ValueError, match="X"):
+        spiking_convolutional_lca(X, phi.kernels, lam, target="numpy", duration=0.01)

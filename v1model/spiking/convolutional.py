@@ -1,0 +1,169 @@
+"""Spiking convolutional LCA: one integrate-and-fire unit per kernel copy (Brian2).
+
+The spiking LCA of :mod:`v1model.spiking.lca` on a convolutional dictionary
+(:mod:`v1model.convolutional`): unit ``(k, p)`` is kernel ``k`` at code
+position ``p`` of one whole image or sound. Its drive is the feed-forward
+projection ``(Φᵀx)_{k,p}``; it inhibits only the units whose copies overlap
+its own, with the weights of the copies' Gram matrix
+(:func:`v1model.convolutional.gram.gram_matrix`, ``ΦᵀΦ - I``), so the
+synapses per unit are ``(2 ceil(k/s) - 1)^d x n_kernels`` whatever the signal
+size — the local lateral inhibition of a retinotopic layer. The equations are
+those of :data:`v1model.spiking.lca.EQUATIONS`, and the time-averaged rates
+converge to the non-negative convolutional LASSO (Tang, Lin & Davies 2017)::
+
+    min_a 0.5 ||x - Φ a||^2 + lam ||a||_1   subject to a >= 0
+
+with ``code = rate * tau_m``, the codes of
+``v1model.convolutional.encode(..., threshold="nonneg")``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from ..convolutional.gram import gram_matrix
+from ..convolutional.inference import as_dictionary
+from ..validation import as_generator, check_bool
+from . import _brian
+from .lca import _count_step, _simulate, _warn_saturated, simulation_parameters
+
+__all__ = ["spiking_convolutional_lca"]
+
+
+def spiking_convolutional_lca(
+    X,
+    kernels,
+    lam,
+    *,
+    stride=1,
+    boundary: str = "full",
+    duration: float = 1.0,
+    dt: float = 1e-4,
+    tau_m: float = 0.01,
+    tau_syn: float = 0.0025,
+    refractory: float = 0.0,
+    transient_fraction: float = 0.3,
+    inhibition: bool = True,
+    v_init: str = "uniform",
+    noise: float = 0.0,
+    target: str = "cython",
+    seed=None,
+    record_spikes: bool = False,
+    progress: bool = False,
+) -> xr.Dataset:
+    """Simulate the spiking convolutional LCA on whole signals.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, *signal_shape) or signal_shape
+        Whole signals: images (n_images, height, width) or sounds
+        (n_sounds, n_times).
+    kernels : array_like, shape (n_kernels, *kernel_shape) or ConvolutionalDictionary
+        The kernels (normally unit norm; other norms become autapses), or a
+        :class:`~v1model.convolutional.ConvolutionalDictionary` (then
+        ``stride`` and ``boundary`` are its own).
+    lam : float
+        Threshold (units of ``X``) subtracted from every unit's drive.
+    stride : int or tuple of int, default 1
+        Distance between kernel copies, in samples.
+    boundary : {"full", "valid", "circular"}, default "full"
+        Where the copies sit (:mod:`v1model.convolutional.operator`).
+    duration, dt, tau_m, tau_syn, refractory, transient_fraction, inhibition,
+    v_init, noise, target, seed, record_spikes, progress
+        As in :func:`v1model.spiking.spiking_lca` (``target="numpy"`` needs no
+        compiler; ``"cython"`` compiles once, then is faster).
+
+    Returns
+    -------
+    xarray.Dataset
+        Over (sample, kernel, time) for sounds or (sample, kernel, y, x) for
+        images (position coordinates: the first sample of each copy, as
+        :meth:`ConvolutionalDictionary.codes_dataset`): ``rate`` (Hz),
+        ``code`` = rate * tau_m, ``spike_count`` in the counting window,
+        ``drive`` = Φᵀx; ``kernels``; with ``record_spikes``: ``spike_time``
+        (s), ``spike_sample``, ``spike_kernel`` and ``spike_position`` (flat
+        index into the code grid, C order) over ``spike``. Parameters,
+        stride, boundary, network size and wall times in ``attrs``.
+
+    Raises
+    ------
+    ValueError
+        For invalid signals, kernels or simulation parameters (each named).
+
+    Examples
+    --------
+    >>> ds = spiking_convolutional_lca(sounds, kernels, 0.5, seed=0)  # doctest: +SKIP
+    >>> ds["code"].dims  # doctest: +SKIP
+    ('sample', 'kernel', 'time')
+    """
+    phi = as_dictionary(kernels, X, stride, boundary, np.float64)
+    if phi.dtype != np.float64:  # a float32 dictionary object: the network is float64
+        from ..convolutional import ConvolutionalDictionary
+
+        phi = ConvolutionalDictionary(phi.kernels, phi.signal_shape, stride=phi.stride,
+                                      boundary=phi.boundary, dtype=np.float64)
+    X = phi.check_signals(X, "X")
+    params = simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory,
+                                   transient_fraction, inhibition, v_init, noise, target, seed)
+    check_bool(record_spikes, "record_spikes")
+    check_bool(progress, "progress")
+    rng = as_generator(seed)
+    n, m = len(X), phi.n_coefficients
+    # units in the order of as_matrix (kernel, then position): the dense spiking LCA on
+    # the explicit matrix numbers them alike
+    drive = np.moveaxis(phi.analyze_last(X), -1, 1).reshape(n, m)
+    weights = None
+    if params["inhibition"]:
+        weights = gram_matrix(phi).tolil()
+        weights.setdiag(weights.diagonal() - 1.0)  # the self-term of unit-norm kernels
+        weights = weights.tocsr()
+        weights.data[np.abs(weights.data) < 1e-12] = 0.0
+        weights.eliminate_zeros()
+    v0 = rng.random(n * m) if params["v_init"] == "uniform" else np.zeros(n * m)
+    with _brian.simulation_device(params["target"]):
+        out = _simulate(drive, weights, v0, None, rng, params, record_spikes, params["dt"],
+                        progress)
+    _warn_saturated(out["counts"], drive, params)
+    return _to_dataset(phi, out, drive, params)
+
+
+def _to_dataset(phi, out, drive, p) -> xr.Dataset:
+    n = len(drive)
+    shape = (n, phi.n_kernels) + phi.code_shape
+    window = (_count_step(p["duration"], p["dt"])
+              - _count_step(p["transient_fraction"] * p["duration"], p["dt"])) * p["dt"]
+    counts = out["counts"].reshape(shape)
+    rate = counts / window
+    ds = phi.codes_dataset(rate * p["tau_m"])
+    ds = ds.rename({"codes": "code"})
+    dims = ds["code"].dims
+    ds["code"].attrs.update(long_name="code = rate * tau_m (LASSO units)", units="1")
+    ds["rate"] = (dims, rate, {"long_name": "firing rate in the counting window",
+                               "units": "Hz"})
+    ds["spike_count"] = (dims, counts, {"long_name": "spikes in the counting window",
+                                        "units": "1"})
+    ds["drive"] = (dims, drive.reshape(shape), {"long_name": "feed-forward drive Φᵀx",
+                                                "units": "1"})
+    if "spike_time" in out:
+        kernel, position = np.divmod(out["spike_atom"], int(np.prod(phi.code_shape)))
+        ds["spike_time"] = ("spike", out["spike_time"], {"long_name": "spike time",
+                                                         "units": "s"})
+        ds["spike_sample"] = ("spike", out["spike_sample"], {"units": "1"})
+        ds["spike_kernel"] = ("spike", kernel, {"units": "1"})
+        ds["spike_position"] = ("spike", position, {
+            "units": "1", "long_name": "flat index into the code grid (C order)"})
+    ds.attrs.update(p)
+    ds.attrs.update(
+        model="spiking convolutional LCA (Tang, Lin & Davies 2017 on a convolutional "
+              "dictionary)",
+        code_units="code = rate [Hz] * tau_m [s]",
+        counting_window=[p["transient_fraction"] * p["duration"], p["duration"]],
+        n_neurons=int(drive.size),
+        n_synapses=int(out["n_synapses"]),
+        build_time=out["build_time"],
+        run_time=out["run_time"],
+        brian2_seed=int(out["brian2_seed"]),
+        brian2_version=_brian.import_brian2().__version__,
+    )
+    return ds
