@@ -181,7 +181,10 @@ def run(
         ``control_fraction_localized``, ``control_median_concentration``,
         ``control_median_centre``, ``control_duration_rho``; learning ``history_objective``,
         ``history_reconstruction_error``, ``history_fraction_active``
-        (update). Parameters and the summary in attrs.
+        (update); the spikegram of held-out excerpt 0: ``excerpt`` and
+        ``excerpt_reconstruction`` (excerpt_time) and ``spike_kernel``,
+        ``spike_onset`` (s), ``spike_amplitude`` (spike). Parameters and the
+        summary in attrs.
 
     Raises
     ------
@@ -289,6 +292,7 @@ def run(
         [signed(np.asarray(k)[analysis[c]["order"]]) for c, k in zip(
             CONTROLS, (K, noise_run["kernels"].values, random_kernels))]), {
         "units": "1", "long_name": "kernels of each set, sorted by peak frequency"})
+    ds = _add_spikegram(ds, X_eval[0], codes[0], made[0], K, order, rate)
     summaries = {
         "slope": ("1", "log-log slope of -10 dB bandwidth vs centre frequency"),
         "slope_stderr": ("1", "standard error of the slope"),
@@ -339,6 +343,32 @@ def run(
     return ds
 
 
+def _add_spikegram(ds, x, code, made, K, order, rate):
+    """The code of one held-out excerpt as spikes (Smith & Lewicki's spikegram):
+    each non-zero coefficient's kernel (index in the sorted set), onset (the
+    copy's first sample, s; negative where a "full" copy starts before the
+    excerpt) and amplitude (for the sign-normalised kernel), beside the excerpt
+    and its reconstruction."""
+    taps = K.shape[1]
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    sorted_k = K[order]
+    sign = np.where(sorted_k[np.arange(len(K)), np.abs(sorted_k).argmax(axis=1)] < 0, -1.0, 1.0)
+    kern, pos = np.nonzero(code)
+    j = rank[kern]
+    ds = ds.assign_coords(excerpt_time=("excerpt_time", np.arange(len(x)) / rate,
+                                        {"units": "s"}))
+    ds["excerpt"] = ("excerpt_time", x, {"units": "1", "long_name": "held-out excerpt 0"})
+    ds["excerpt_reconstruction"] = ("excerpt_time", made, {
+        "units": "1", "long_name": "its reconstruction from the spikes"})
+    ds["spike_kernel"] = ("spike", j, {"units": "1", "long_name": "kernel (sorted index)"})
+    ds["spike_onset"] = ("spike", (pos - (taps - 1)) / rate, {
+        "units": "s", "long_name": "first sample of the kernel copy"})
+    ds["spike_amplitude"] = ("spike", code[kern, pos] * sign[j], {
+        "units": "1", "long_name": "coefficient of the sign-normalised kernel"})
+    return ds
+
+
 def _coder(attrs) -> str:
     """How the kernels' codes were made, for figure titles (files of before the
     ``method`` parameter are FISTA)."""
@@ -372,8 +402,9 @@ def _analyse(kernels, rate, min_frequency, threshold):
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """Kernel waveforms sorted by centre frequency, their spectra, and bandwidth and
-    envelope duration against centre frequency (log-log fit, ERB, controls)."""
+    """Kernel waveforms sorted by centre frequency, their spectra, bandwidth and
+    envelope duration against centre frequency (log-log fit, ERB, controls), and
+    the spikegram of a held-out excerpt."""
     from studies._auditory import plot_bandwidth, plot_kernel_grid, spectrum_image
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot
@@ -414,4 +445,31 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
                          title=f"bandwidth vs centre frequency (slopes: {slopes})",
                          title_fontsize=8, height=4.4)
     paths.append(save_figure(fig, outdir / f"{NAME}_bandwidth.png"))
+    if "spike_onset" in ds:  # files written before the spikegram have none
+        paths.append(save_figure(_spikegram_figure(plt, ds), outdir / f"{NAME}_spikegram.png"))
     return paths
+
+
+def _spikegram_figure(plt, ds):
+    """The held-out excerpt, its reconstruction and its spikes: onset against the
+    kernel's peak frequency, dot area proportional to |amplitude|."""
+    t_ms = ds["excerpt_time"].values * 1e3
+    x, made = ds["excerpt"].values, ds["excerpt_reconstruction"].values
+    snr = 10 * np.log10(np.sum(x**2) / max(np.sum((x - made) ** 2), 1e-300))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True,
+                                      gridspec_kw={"height_ratios": [1, 2]})
+    top.plot(t_ms, x, color="0.6", lw=0.8, label="excerpt")
+    top.plot(t_ms, made, color="C0", lw=0.8, label=f"reconstruction ({snr:.1f} dB)")
+    top.legend(fontsize=8, loc="upper right")
+    top.set_ylabel("amplitude (unit RMS)")
+    amp = ds["spike_amplitude"].values
+    fc = ds["peak_frequency"].values[ds["spike_kernel"].values]
+    size = 40 * np.abs(amp) / max(float(np.abs(amp).max()), 1e-300) if amp.size else amp
+    bottom.scatter(ds["spike_onset"].values * 1e3, np.maximum(fc, 50), s=size,
+                   c=np.where(amp > 0, "C3", "C0"), alpha=0.7, linewidths=0)
+    bottom.set_yscale("log")
+    bottom.set_xlabel("kernel onset (ms)")
+    bottom.set_ylabel("kernel peak frequency (Hz)")
+    bottom.set_title(f"spikegram: {amp.size} spikes ({_coder(ds.attrs)}; red positive, blue "
+                     "negative, area ~ |amplitude|)", fontsize=9)
+    return fig

@@ -1,5 +1,6 @@
 """Convolutional sparse coding: kernels replicated at every position of a
-whole image or sound, coded by the LCA or FISTA and learned from data.
+whole image or sound, coded by the LCA, FISTA or matching pursuit and learned
+from data.
 
 - :class:`ConvolutionalDictionary`: the linear map from coefficient maps to
   signals (and its adjoint), for 1-D, 2-D and 3-D signals, any stride.
@@ -10,12 +11,15 @@ whole image or sound, coded by the LCA or FISTA and learned from data.
   (Smith & Lewicki 2006), stopped at a spike count or a fidelity.
 - :func:`learn_kernels`: kernels learned from random crops of images or
   sounds, as an ``xarray.Dataset`` with the learning history.
+- :func:`gram_matrix`: ``ΦᵀΦ`` as a sparse matrix, one window per copy (the
+  lateral inhibition of :func:`v1model.spiking.spiking_convolutional_lca`).
 """
 
+from .gram import gram_matrix
 from .inference import METHODS, encode, objective, reconstruct
 from .learning import learn_kernels
 from .operator import BOUNDARIES, ConvolutionalDictionary, kernel_dims
 from .pursuit import matching_pursuit
 
-__all__ = ["BOUNDARIES", "METHODS", "ConvolutionalDictionary", "encode", "kernel_dims",
-           "learn_kernels", "matching_pursuit", "objective", "reconstruct"]
+__all__ = ["BOUNDARIES", "METHODS", "ConvolutionalDictionary", "encode", "gram_matrix",
+           "kernel_dims", "learn_kernels", "matching_pursuit", "objective", "reconstruct"]
