@@ -88,6 +88,12 @@ PARAMETER_UNITS = {"lam": "1", "kernel_size": "sample", "n_kernels": "1",
                    "min_centre_frequency": "Hz", "snr_db": "dB"}
 #: the kernel sets analysed, in the order of the ``control`` coordinate
 CONTROLS = ("learned", "white_noise", "random")
+#: the codes compared by coefficients per second at equal fidelity (Smith & Lewicki's
+#: Fig. 3 compares bits per second of spike codes and block-based codes)
+CODERS = ("learned_spikes", "gammatone_spikes", "random_spikes", "block_dct",
+          "block_dct_4x")
+#: fidelities of the comparison, dB of signal-to-residual ratio
+TARGET_SNR_DB = (5.0, 10.0, 15.0, 20.0)
 
 
 @checks_parameters
@@ -183,8 +189,11 @@ def run(
         ``history_reconstruction_error``, ``history_fraction_active``
         (update); the spikegram of held-out excerpt 0: ``excerpt`` and
         ``excerpt_reconstruction`` (excerpt_time) and ``spike_kernel``,
-        ``spike_onset`` (s), ``spike_amplitude`` (spike). Parameters and the
-        summary in attrs.
+        ``spike_onset`` (s), ``spike_amplitude`` (spike);
+        ``coefficients_per_second`` (coder, target_snr): the non-zero
+        coefficients each code needs per second of held-out sound at each
+        fidelity (matching-pursuit spikes of the learned, gammatone and random
+        kernels; block DCTs). Parameters and the summary in attrs.
 
     Raises
     ------
@@ -293,6 +302,7 @@ def run(
             CONTROLS, (K, noise_run["kernels"].values, random_kernels))]), {
         "units": "1", "long_name": "kernels of each set, sorted by peak frequency"})
     ds = _add_spikegram(ds, X_eval[0], codes[0], made[0], K, order, rate)
+    ds = _add_rate_distortion(ds, X_eval, K, random_kernels, rate, min_centre_frequency)
     summaries = {
         "slope": ("1", "log-log slope of -10 dB bandwidth vs centre frequency"),
         "slope_stderr": ("1", "standard error of the slope"),
@@ -337,6 +347,9 @@ def run(
         eval_relative_error=eval_error, eval_fraction_active=eval_active,
         eval_nonzero_per_sample=nonzero_per_sample,
         final_reconstruction_error=float(learned["reconstruction_error"].values[-20:].mean()),
+        block_dct_per_learned_spike_15db=float(
+            ds["coefficients_per_second"].sel(coder="block_dct", target_snr=15.0)
+            / ds["coefficients_per_second"].sel(coder="learned_spikes", target_snr=15.0)),
         wall_time=wall,
         receptive_field_analysis="v1model.analysis.auditory_tuning, bandwidth_fit",
     )
@@ -366,6 +379,52 @@ def _add_spikegram(ds, x, code, made, K, order, rate):
         "units": "s", "long_name": "first sample of the kernel copy"})
     ds["spike_amplitude"] = ("spike", code[kern, pos] * sign[j], {
         "units": "1", "long_name": "coefficient of the sign-normalised kernel"})
+    return ds
+
+
+def _add_rate_distortion(ds, X, K, random_kernels, rate, min_frequency):
+    """Coefficients per second each code needs to reach each fidelity on the held-out
+    excerpts: matching-pursuit spikes of the learned kernels, of a gammatone bank
+    (ERB bandwidths, ``n_kernels`` centres log-spaced from ``min_frequency`` to 0.45
+    of the rate, cut to the kernel length) and of the random kernels, against
+    orthonormal block DCTs (blocks of one and four kernel lengths) keeping their
+    largest coefficients. Counts, not bits: spike times and amplitudes would cost
+    more bits each than a block coefficient's amplitude."""
+    import warnings
+
+    from scipy.fft import dct
+    from scipy.signal import gammatone
+
+    from v1model.convolutional import matching_pursuit
+
+    n_kernels, taps = K.shape
+    centres = np.geomspace(min_frequency, 0.45 * rate, n_kernels)
+    bank = np.stack([gammatone(float(f), "fir", numtaps=taps, fs=rate)[0] for f in centres])
+    bank /= np.linalg.norm(bank, axis=1, keepdims=True)
+    seconds = X.size / rate
+    energy = (X**2).sum(axis=1)
+    out = np.zeros((len(CODERS), len(TARGET_SNR_DB)))
+    for j, snr in enumerate(TARGET_SNR_DB):
+        for i, kernels in enumerate((K, bank, random_kernels)):
+            with warnings.catch_warnings():  # a random set may not reach 20 dB: counted
+                warnings.simplefilter("ignore", UserWarning)
+                spikes = matching_pursuit(X, kernels, snr_db=snr)
+            out[i, j] = np.count_nonzero(spikes) / seconds
+        for i, block in ((3, taps), (4, 4 * taps)):
+            usable = X.shape[1] - X.shape[1] % block
+            c = dct(X[:, :usable].reshape(len(X), -1, block), norm="ortho", axis=2)
+            power = np.sort((c**2).reshape(len(X), -1), axis=1)[:, ::-1]
+            # the tail past the last whole block stays uncoded: it counts as residual
+            left = energy[:, None] - np.cumsum(power, axis=1)
+            reached = left <= energy[:, None] * 10 ** (-snr / 10)
+            needed = np.where(reached.any(axis=1), np.argmax(reached, axis=1) + 1,
+                              power.shape[1])
+            out[i, j] = needed.sum() / seconds
+    ds = ds.assign_coords(coder=("coder", list(CODERS)),
+                          target_snr=("target_snr", list(TARGET_SNR_DB), {"units": "dB"}))
+    ds["coefficients_per_second"] = (("coder", "target_snr"), out, {
+        "units": "1/s", "long_name": "non-zero coefficients per second of held-out sound at "
+        "the target signal-to-residual ratio"})
     return ds
 
 
@@ -404,7 +463,8 @@ def _analyse(kernels, rate, min_frequency, threshold):
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
     """Kernel waveforms sorted by centre frequency, their spectra, bandwidth and
     envelope duration against centre frequency (log-log fit, ERB, controls), and
-    the spikegram of a held-out excerpt."""
+    the spikegram of a held-out excerpt and the coefficients each code needs per
+    fidelity."""
     from studies._auditory import plot_bandwidth, plot_kernel_grid, spectrum_image
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot
@@ -447,7 +507,34 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     paths.append(save_figure(fig, outdir / f"{NAME}_bandwidth.png"))
     if "spike_onset" in ds:  # files written before the spikegram have none
         paths.append(save_figure(_spikegram_figure(plt, ds), outdir / f"{NAME}_spikegram.png"))
+    if "coefficients_per_second" in ds:
+        paths.append(save_figure(_rate_distortion_figure(plt, ds),
+                                 outdir / f"{NAME}_rate_distortion.png"))
     return paths
+
+
+def _rate_distortion_figure(plt, ds):
+    """Coefficients per second against fidelity, per code."""
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    taps = ds.attrs["kernel_size"]
+    labels = {"learned_spikes": "spikes, learned kernels",
+              "gammatone_spikes": "spikes, gammatone kernels",
+              "random_spikes": "spikes, random kernels",
+              "block_dct": f"block DCT, {taps} samples",
+              "block_dct_4x": f"block DCT, {4 * taps} samples"}
+    styles = {"learned_spikes": "C3o-", "gammatone_spikes": "C1s-", "random_spikes": "C7^-",
+              "block_dct": "C0v--", "block_dct_4x": "C2D--"}
+    snr = ds["target_snr"].values
+    for coder in ds["coder"].values:
+        ax.plot(snr, ds["coefficients_per_second"].sel(coder=coder).values,
+                styles.get(str(coder), "k.-"), label=labels.get(str(coder), str(coder)))
+    ax.set_yscale("log")
+    ax.set_xlabel("signal-to-residual ratio (dB)")
+    ax.set_ylabel("non-zero coefficients per second")
+    ax.set_title("held-out speech: coefficients needed per fidelity (counts, not bits)",
+                 fontsize=9)
+    ax.legend(fontsize=8)
+    return fig
 
 
 def _spikegram_figure(plt, ds):

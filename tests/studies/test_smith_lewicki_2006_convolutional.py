@@ -120,7 +120,8 @@ def test_dataset_units_parameters_and_figures(fsdd_run, tmp_path):
     back = load_dataset(save_dataset(ds, tmp_path / "r.nc"))
     np.testing.assert_array_equal(back["kernels"].values, ds["kernels"].values)
     paths = get_study(NAME).plot(back, tmp_path)
-    assert len(paths) == 4 and paths[-1].name.endswith("_spikegram.png")
+    assert [p.name.split("convolutional_")[1] for p in paths] == [
+        "kernels.png", "spectra.png", "bandwidth.png", "spikegram.png", "rate_distortion.png"]
     for p in paths:
         assert p.exists() and p.read_bytes()[:4] == b"\x89PNG", p
 
@@ -146,6 +147,32 @@ def test_spikegram_rebuilds_its_excerpt(fsdd_run):
     assert err < 0.4 and ds.sizes["spike"] < 0.3 * n
     if ds.attrs["method"] == "mp":  # every excerpt is coded to the SNR target
         assert err <= 10 ** (-ds.attrs["snr_db"] / 10) * 1.01
+
+
+def test_spike_code_needs_fewer_coefficients_than_block_codes(fsdd_run):
+    """Smith & Lewicki's efficiency claim, in coefficients (not bits): at equal
+    fidelity the learned kernels' spikes need fewer coefficients per second than
+    orthonormal block DCTs and than random kernels' spikes, and no more than a
+    gammatone bank's. Measured (MP, quick, seeds 0 / 1): 313 / 339 spikes per
+    second at 10 dB, against 633 / 754 (DCT, 8 ms blocks), 448 / 504 (32 ms),
+    1110 / 1202 (random) and 316 / 365 (gammatones). Kernels learned with FISTA's
+    codes (which leave a fifth of the energy, the quiet high frequencies, uncoded)
+    keep the lead only up to 10 dB (517 against 928, 734, 1417, 481 at 10 dB;
+    at 20 dB 2616 against a DCT's 2429), so only that range is asserted for them."""
+    ds = fsdd_run
+    rate = ds["coefficients_per_second"]
+    if ds.attrs["method"] == "fista":
+        rate = rate.sel(target_snr=[5.0, 10.0])
+    learned = rate.sel(coder="learned_spikes")
+    assert np.all(learned < 0.8 * rate.sel(coder="block_dct"))
+    assert np.all(learned < 0.6 * rate.sel(coder="random_spikes"))
+    if ds.attrs["method"] == "mp":
+        assert np.all(learned < 1.1 * rate.sel(coder="gammatone_spikes"))
+        assert np.all(learned.sel(target_snr=[10.0, 15.0, 20.0])
+                      < rate.sel(coder="block_dct_4x", target_snr=[10.0, 15.0, 20.0]))
+    # more fidelity costs more coefficients, for every code
+    assert np.all(np.diff(rate.values, axis=1) > 0)
+    assert rate.attrs["units"] == "1/s" and ds["target_snr"].attrs["units"] == "dB"
 
 
 def test_synthetic_stand_in_runs_without_recordings():
