@@ -63,6 +63,7 @@ def _nan_X():
     (dict(X=np.zeros((2, 2, 16, 16))), ValueError, r"X must have 2 or 3 dimension"),
     (dict(X=np.zeros((0, 16, 16))), ValueError, r"X must not be empty"),
     (dict(method="omp"), ValueError, r"method must be one of 'lca', 'fista', 'ista'"),
+    (dict(method="mp"), ValueError, r"method=.mp.: matching pursuit has no lam; call v1model"),
     (dict(boundary="same"), ValueError, r"boundary must be one of"),
     (dict(method="fista", threshold="hard"), ValueError,
      r"threshold='hard' is an LCA nonlinearity; method='fista'"),

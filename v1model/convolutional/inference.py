@@ -117,6 +117,10 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=1, boundary: str = "f
     >>> codes.shape
     (2, 4, 10, 10)
     """
+    if method == "mp":  # greedy: no lam, its own stopping rules
+        raise ValueError("method='mp': matching pursuit has no lam; call "
+                         "v1model.convolutional.matching_pursuit(X, kernels, n_nonzero=... "
+                         "or snr_db=...)")
     method = check_choice(method, "method", METHODS)
     phi = as_dictionary(kernels, X, stride, boundary, dtype)
     X = phi.check_signals(X, "X")
