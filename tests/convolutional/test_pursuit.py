@@ -27,6 +27,8 @@ PROBLEMS = {
     "2d-circular-s2": ((3, 5, 5), (12, 12), 2, "circular"),
     "2d-circular-folded": ((3, 5, 5), (6, 6), 1, "circular"),
     "2d-full-s12": ((3, 4, 3), (12, 13), (1, 2), "full"),
+    "3d-full-s1": ((2, 3, 3, 2), (6, 5, 4), 1, "full"),
+    "3d-circular-s2": ((2, 3, 2, 2), (6, 4, 4), 2, "circular"),
 }
 
 
