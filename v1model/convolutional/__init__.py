@@ -11,6 +11,9 @@ from data.
   (Smith & Lewicki 2006), stopped at a spike count or a fidelity.
 - :func:`learn_kernels`: kernels learned from random crops of images or
   sounds, as an ``xarray.Dataset`` with the learning history.
+- :class:`ConvolutionalNetwork`: the layer's spec (kernels, stride, boundary,
+  lambda, threshold, tau) with ``encode`` on the ODE or the spiking backend,
+  ``learn`` and ``save``/``load``.
 - :func:`gram_matrix`: ``ΦᵀΦ`` as a sparse matrix, one window per copy (the
   lateral inhibition of :func:`v1model.spiking.spiking_convolutional_lca`).
 """
@@ -18,8 +21,10 @@ from data.
 from .gram import gram_matrix
 from .inference import METHODS, encode, objective, reconstruct
 from .learning import learn_kernels
+from .network import ConvolutionalNetwork
 from .operator import BOUNDARIES, ConvolutionalDictionary, kernel_dims
 from .pursuit import matching_pursuit
 
-__all__ = ["BOUNDARIES", "METHODS", "ConvolutionalDictionary", "encode", "gram_matrix",
-           "kernel_dims", "learn_kernels", "matching_pursuit", "objective", "reconstruct"]
+__all__ = ["BOUNDARIES", "METHODS", "ConvolutionalDictionary", "ConvolutionalNetwork", "encode",
+           "gram_matrix", "kernel_dims", "learn_kernels", "matching_pursuit", "objective",
+           "reconstruct"]

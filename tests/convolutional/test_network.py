@@ -1,0 +1,114 @@
+"""ConvolutionalNetwork: the spec handed to each simulator gives that simulator's
+codes, learning keeps the spec, and a saved network comes back whole."""
+
+import numpy as np
+import pytest
+
+from v1model.convolutional import (ConvolutionalNetwork, encode, learn_kernels,
+                                   matching_pursuit)
+
+from .conftest import unit_kernels
+
+#: the spiking backend (Brian2's numpy target; its parser warns about pyparsing)
+SPIKING = pytest.mark.filterwarnings("ignore::DeprecationWarning:pyparsing")
+
+
+@pytest.fixture()
+def net_and_signals():
+    rng = np.random.default_rng(0)
+    kernels = unit_kernels(rng, (3, 7))
+    X = rng.standard_normal((3, 40))
+    return ConvolutionalNetwork(kernels, stride=2, lam=0.8, tau=0.02), X
+
+
+def test_ode_backend_is_the_convolutional_solvers(net_and_signals):
+    net, X = net_and_signals
+    geometry = dict(stride=2, boundary="full")
+    np.testing.assert_array_equal(
+        net.encode(X), encode(X, net.kernels, 0.8, method="lca", tau=0.02, **geometry))
+    np.testing.assert_array_equal(
+        net.encode(X, method="fista", lam=0.5),
+        encode(X, net.kernels, 0.5, method="fista", **geometry))
+    np.testing.assert_array_equal(
+        net.encode(X, method="mp", n_nonzero=4),
+        matching_pursuit(X, net.kernels, n_nonzero=4, **geometry))
+
+
+@pytest.mark.brian2
+@SPIKING
+def test_nonneg_network_gives_nonnegative_codes_on_both_backends(net_and_signals):
+    net, X = net_and_signals
+    nonneg = ConvolutionalNetwork(net.kernels, stride=2, lam=0.8, threshold="nonneg")
+    ode = nonneg.encode(X, method="fista", dtype=np.float64, tol=1e-10, max_iter=100000)
+    spk, ds = nonneg.encode(X, backend="spiking", duration=1.0, target="numpy", seed=0,
+                            return_dataset=True)
+    assert ode.min() >= 0 and spk.min() >= 0
+    assert np.linalg.norm(spk - ode) / np.linalg.norm(ode) < 0.05  # measured 0.007
+    assert ds.attrs["tau_m"] == 0.01 and ds.attrs["lam"] == 0.8
+
+
+@pytest.mark.brian2
+@SPIKING
+def test_soft_threshold_spikes_with_on_off_units(net_and_signals):
+    """Signed LASSO codes from two non-negative units per copy (kernels d and -d)."""
+    net, X = net_and_signals
+    ref = net.encode(X, method="fista", dtype=np.float64, tol=1e-10, max_iter=100000)
+    spk, ds = net.encode(X, backend="spiking", duration=1.0, target="numpy", seed=0,
+                         return_dataset=True)
+    assert ref.min() < 0 < ref.max()
+    assert np.linalg.norm(spk - ref) / np.linalg.norm(ref) < 0.05  # measured 0.015
+    assert ds.sizes["kernel"] == 2 * net.n_kernels and ds.attrs["tau_m"] == 0.02
+
+
+def test_learn_keeps_the_spec_and_round_trips(tmp_path):
+    rng = np.random.default_rng(1)
+    images = rng.standard_normal((3, 32, 32))
+    net = ConvolutionalNetwork(n_kernels=4, kernel_shape=(5, 5), stride=2, lam=0.5)
+    history = net.fit(images, n_updates=5, seed=0, progress=False).history_
+    ref = learn_kernels(images, 4, 5, stride=2, lam=0.5, n_updates=5, seed=0, progress=False)
+    np.testing.assert_allclose(net.kernels, ref["kernels"].values)
+    assert history.sizes["update"] == 5 and "kernels" not in history
+    back = ConvolutionalNetwork.load(net.save(tmp_path / "net.nc"))
+    np.testing.assert_array_equal(back.kernels, net.kernels)
+    assert back.params() == net.params()
+    np.testing.assert_array_equal(back.history_["objective"].values,
+                                  history["objective"].values)
+    assert back.history_.attrs["n_updates"] == 5
+    np.testing.assert_array_equal(back.encode(images[:1], method="fista"),
+                                  net.encode(images[:1], method="fista"))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(), "give either kernels or n_kernels and kernel_shape"),
+    (dict(n_kernels=2, kernel_shape=(3, 3), stride=4), r"stride=\(4, 4\) exceeds"),
+    (dict(kernels=np.zeros((2, 3))), "kernel 0 is all zeros"),
+    (dict(n_kernels=2, kernel_shape=3, threshold="relu"), "threshold"),
+    (dict(n_kernels=2, kernel_shape=3, lam=-1.0), "lam"),
+    (dict(n_kernels=2, kernel_shape=3, boundary="same"), "boundary"),
+])
+def test_bad_specs_are_named(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        ConvolutionalNetwork(**kwargs)
+
+
+def test_bad_calls_are_named(net_and_signals, tmp_path):
+    net, X = net_and_signals
+    with pytest.raises(RuntimeError, match="no kernels yet"):
+        ConvolutionalNetwork(n_kernels=2, kernel_shape=3).encode(X)
+    with pytest.raises(ValueError, match="backend"):
+        net.encode(X, backend="gpu")
+    with pytest.raises(ValueError, match="lam=0.1 does not apply to method='mp'"):
+        net.encode(X, method="mp", lam=0.1, n_nonzero=2)
+    with pytest.raises(ValueError, match="tau=0.1 applies to method='lca' only"):
+        net.encode(X, method="fista", tau=0.1)
+    hard = ConvolutionalNetwork(net.kernels, threshold="hard")
+    with pytest.raises(ValueError, match="threshold='hard' needs method='lca'"):
+        hard.encode(X, method="fista")
+    with pytest.raises(ValueError, match="backend='spiking' supports"):
+        hard.encode(X, backend="spiking", target="numpy")
+    with pytest.raises(ValueError, match="stride is not a learn"):
+        net.learn(X, stride=1)
+    import xarray as xr
+
+    with pytest.raises(ValueError, match="not a saved convolutional network"):
+        ConvolutionalNetwork.from_dataset(xr.Dataset())

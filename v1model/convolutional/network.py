@@ -1,0 +1,311 @@
+"""The convolutional sparse-coding network: one spec, several simulators.
+
+:class:`ConvolutionalNetwork` is the retinotopic (or tonotopic) counterpart of
+:class:`v1model.SparseCodingNetwork`: a layer of units, one per kernel and
+position, whose receptive fields are a few kernels replicated every
+``stride`` samples. It holds the spec — kernels, stride, boundary, lambda,
+threshold, time constant — and hands it to a simulator: the LCA ODE, (F)ISTA
+or matching pursuit (:mod:`v1model.convolutional`), or the Brian2 spiking LCA
+with local lateral inhibition (:func:`v1model.spiking.spiking_convolutional_lca`).
+It integrates nothing itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from ..validation import check_array, check_choice, check_int, check_nonnegative, check_positive
+from .operator import BOUNDARIES, _check_axes, kernel_dims
+
+__all__ = ["ConvolutionalNetwork"]
+
+#: attrs["kind"] of a saved network (checked by from_dataset)
+NETWORK_KIND = "v1model.ConvolutionalNetwork"
+THRESHOLDS = ("soft", "hard", "nonneg")
+BACKENDS = ("ode", "spiking")
+#: encode(method=...) on the ODE backend
+ODE_METHODS = ("lca", "fista", "ista", "mp")
+#: prefix of the learning history's attrs in a saved network's attrs
+HISTORY_PREFIX = "learning_"
+
+
+class ConvolutionalNetwork:
+    """A convolutional sparse-coding layer of V1 simple cells (or auditory units).
+
+    Parameters
+    ----------
+    kernels : array_like, shape (n_kernels, *kernel_shape), optional
+        The receptive fields that every position shares (normally unit norm).
+        If omitted, give ``n_kernels`` and ``kernel_shape`` and call
+        :meth:`learn`.
+    n_kernels : int, optional
+        Number of kernels when none are given.
+    kernel_shape : int or tuple of int, optional
+        Kernel shape when none are given: (height, width) for images, (taps,)
+        for sounds.
+    stride : int or tuple of int, default 1
+        Distance between kernel copies, in samples.
+    boundary : {"full", "valid", "circular"}, default "full"
+        Where the copies sit (:mod:`v1model.convolutional.operator`).
+    lam : float, default 0.1
+        Threshold / sparseness weight (units of the input), >= 0.
+    threshold : {"soft", "hard", "nonneg"}, default "soft"
+        LCA nonlinearity.
+    tau : float, default 0.01
+        Membrane time constant in seconds (10 ms); the spiking backend's
+        ``tau_m``.
+
+    Raises
+    ------
+    ValueError
+        Without ``kernels`` and ``n_kernels``, for invalid kernels or a
+        parameter out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from v1model.convolutional import ConvolutionalNetwork
+    >>> rng = np.random.default_rng(0)
+    >>> net = ConvolutionalNetwork(rng.standard_normal((4, 5, 5)), stride=2, lam=0.5)
+    >>> net.encode(rng.standard_normal((2, 16, 16)), method="fista").shape
+    (2, 4, 10, 10)
+    """
+
+    def __init__(self, kernels=None, *, n_kernels: int | None = None, kernel_shape=None,
+                 stride=1, boundary: str = "full", lam: float = 0.1,
+                 threshold: str = "soft", tau: float = 0.01):
+        self.lam = check_nonnegative(lam, "lam")
+        self.threshold = check_choice(threshold, "threshold", THRESHOLDS)
+        self.tau = check_positive(tau, "tau")
+        self.boundary = check_choice(boundary, "boundary", BOUNDARIES)
+        if kernels is not None:
+            kernels = check_array(kernels, "kernels", ndim=(2, 3, 4), dtype=np.float64)
+            norms = np.sqrt((kernels.reshape(len(kernels), -1) ** 2).sum(axis=1))
+            if not np.all(norms > 0):
+                raise ValueError(f"kernels: kernel {int(np.argmin(norms))} is all zeros")
+            self.kernels = kernels
+            self.n_kernels = len(kernels)
+            self.kernel_shape = kernels.shape[1:]
+        else:
+            if n_kernels is None or kernel_shape is None:
+                raise ValueError("give either kernels or n_kernels and kernel_shape")
+            self.kernels = None
+            self.n_kernels = check_int(n_kernels, "n_kernels", minimum=1)
+            shape = (kernel_shape,) if np.ndim(kernel_shape) == 0 else tuple(kernel_shape)
+            if not 1 <= len(shape) <= 3:
+                raise ValueError(f"kernel_shape must have 1 to 3 axes, got {kernel_shape!r}")
+            self.kernel_shape = _check_axes(shape, "kernel_shape", len(shape), minimum=1)
+        self.stride = _check_axes(stride, "stride", len(self.kernel_shape), minimum=1)
+        for s, k in zip(self.stride, self.kernel_shape):
+            if s > k:
+                raise ValueError(f"stride={self.stride} exceeds the kernel shape "
+                                 f"{self.kernel_shape}: samples between copies would never "
+                                 "be coded")
+        self.history_ = None
+
+    def params(self) -> dict:
+        """The spec as a flat dict (recorded in every output's attrs)."""
+        return {"n_kernels": self.n_kernels, "kernel_shape": list(self.kernel_shape),
+                "stride": list(self.stride), "boundary": self.boundary, "lam": self.lam,
+                "threshold": self.threshold, "tau": self.tau}
+
+    def __repr__(self) -> str:
+        return (f"ConvolutionalNetwork({self.n_kernels} kernels of {self.kernel_shape}, "
+                f"stride={self.stride}, boundary={self.boundary!r}, lam={self.lam}, "
+                f"threshold={self.threshold!r})")
+
+    def _require_kernels(self):
+        if self.kernels is None:
+            raise RuntimeError("the network has no kernels yet: call learn() first or pass "
+                               "them")
+
+    # --------------------------------------------------------------- encode
+    def encode(self, X, backend: str = "ode", method: str = "lca", **kwargs):
+        """Codes of whole signals ``X`` -> (n_samples, n_kernels, *code_shape).
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, *signal_shape)
+            Images (n, height, width) or sounds (n, n_times).
+        backend : {"ode", "spiking"}, default "ode"
+            ``"ode"``: :func:`~v1model.convolutional.encode` (``method="lca"``,
+            the network's dynamics, or ``"fista"``, ``"ista"``) or
+            :func:`~v1model.convolutional.matching_pursuit` (``"mp"``; needs
+            ``n_nonzero``, ``tol`` or ``snr_db``). ``"spiking"``:
+            :func:`v1model.spiking.spiking_convolutional_lca` with ``tau_m =
+            tau``; ``threshold="soft"`` runs an ON and an OFF unit per copy
+            (kernels ``[K; -K]``), ``"hard"`` has no spiking version.
+        method : str, default "lca"
+            The ODE backend's solver (ignored by the spiking backend).
+        **kwargs
+            Passed to the solver (``n_steps``, ``tol``, ``dtype``,
+            ``duration``, ``seed``, ...); ``lam`` overrides the network's for
+            this call. The spiking backend takes ``return_dataset=True`` to
+            also return its Dataset.
+
+        Returns
+        -------
+        codes : ndarray, shape (n_samples, n_kernels, *code_shape)
+            (spiking: ``rate * tau_m``, float64), followed by the Dataset
+            when asked for.
+
+        Raises
+        ------
+        RuntimeError
+            When the network has no kernels yet.
+        ValueError
+            For an unknown backend or method, or a threshold the method
+            cannot use.
+        """
+        self._require_kernels()
+        backend = check_choice(backend, "backend", BACKENDS)
+        geometry = dict(stride=self.stride, boundary=self.boundary)
+        if backend == "spiking":
+            return self._encode_spiking(X, kwargs.pop("lam", self.lam), geometry, **kwargs)
+        method = check_choice(method, "method", ODE_METHODS)
+        if method == "mp":
+            from .pursuit import matching_pursuit
+
+            if "lam" in kwargs:
+                raise ValueError(f"lam={kwargs['lam']!r} does not apply to method='mp' "
+                                 "(matching pursuit stops at n_nonzero, tol or snr_db)")
+            return matching_pursuit(X, self.kernels, **geometry, **kwargs)
+        from .inference import encode
+
+        lam = kwargs.pop("lam", self.lam)
+        threshold = self.threshold
+        if method != "lca":
+            if threshold == "hard":
+                raise ValueError(f"method={method!r} solves the L1 problem; the network's "
+                                 "threshold='hard' needs method='lca'")
+            if "tau" in kwargs:
+                raise ValueError(f"tau={kwargs['tau']!r} applies to method='lca' only (the "
+                                 f"network dynamics), not to method={method!r}")
+        else:
+            kwargs.setdefault("tau", self.tau)
+        return encode(X, self.kernels, lam, method=method, threshold=threshold, **geometry,
+                      **kwargs)
+
+    def _encode_spiking(self, X, lam, geometry, return_dataset=False, **kwargs):
+        from ..spiking import spiking_convolutional_lca
+
+        if self.threshold == "hard":
+            raise ValueError("backend='spiking' supports threshold='nonneg' (rates converge to "
+                             "the non-negative LASSO) and 'soft' (ON/OFF unit pairs); got "
+                             "threshold='hard'")
+        if "tau" in kwargs:  # the ODE backend's name of the membrane time constant
+            kwargs["tau_m"] = kwargs.pop("tau")
+        kwargs.setdefault("tau_m", self.tau)
+        if self.threshold == "nonneg":
+            ds = spiking_convolutional_lca(X, self.kernels, lam, **geometry, **kwargs)
+            codes = ds["code"].values
+        else:
+            ds = spiking_convolutional_lca(X, np.concatenate([self.kernels, -self.kernels]),
+                                           lam, **geometry, **kwargs)
+            code = ds["code"].values
+            codes = code[:, :self.n_kernels] - code[:, self.n_kernels:]
+        return (codes, ds) if return_dataset else codes
+
+    # ---------------------------------------------------------------- learn
+    def learn(self, images, **kwargs) -> xr.Dataset:
+        """Learn the kernels from whole images or sounds (random crops).
+
+        Starts from the current kernels, if any, with the network's stride,
+        boundary and ``lam``.
+
+        Parameters
+        ----------
+        images : array_like, shape (n_signals, *signal_shape)
+        **kwargs
+            Passed to :func:`~v1model.convolutional.learn_kernels`
+            (``n_updates``, ``batch_size``, ``crop_size``, ``method``,
+            ``seed``, ...).
+
+        Returns
+        -------
+        xarray.Dataset
+            The learning history (and kernels), also kept in ``history_``.
+
+        Raises
+        ------
+        ValueError
+            For a spec argument (``lam``, ``stride``, ``boundary``, ``init``,
+            ``kernel_size``, ``n_kernels``) in ``kwargs``.
+        """
+        from .learning import learn_kernels
+
+        for name in ("lam", "stride", "boundary", "init", "kernel_size", "n_kernels"):
+            if name in kwargs:
+                raise ValueError(f"{name} is not a learn() argument: learning uses the "
+                                 "network's own")
+        ds = learn_kernels(images, self.n_kernels, self.kernel_shape, stride=self.stride,
+                           lam=self.lam, boundary=self.boundary, init=self.kernels, **kwargs)
+        self.kernels = ds["kernels"].values.astype(np.float64)
+        self.history_ = ds.drop_vars("kernels")
+        return ds
+
+    def fit(self, images, **kwargs) -> "ConvolutionalNetwork":
+        """Same as :meth:`learn`, but returns ``self``."""
+        self.learn(images, **kwargs)
+        return self
+
+    # ------------------------------------------------------------------- io
+    def to_dataset(self) -> xr.Dataset:
+        """The network as a Dataset: ``kernels`` (kernel, ky, kx) or (kernel, lag),
+        the spec in attrs, and the learning history (over ``update``) if any."""
+        self._require_kernels()
+        dims = ("kernel",) + kernel_dims(len(self.kernel_shape))
+        ds = xr.Dataset({"kernels": (dims, self.kernels, {
+            "long_name": "receptive fields shared by every position", "units": "1"})},
+            coords={"kernel": np.arange(self.n_kernels)})
+        ds.attrs.update(self.params())
+        ds.attrs["kind"] = NETWORK_KIND
+        if self.history_ is not None:
+            ds = ds.merge(self.history_, combine_attrs="override")
+            # the learning parameters, kept apart from the spec whose names they share
+            ds.attrs.update({HISTORY_PREFIX + k: v for k, v in self.history_.attrs.items()})
+        return ds
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> "ConvolutionalNetwork":
+        """The network saved by :meth:`to_dataset` / :meth:`save`.
+
+        Raises
+        ------
+        TypeError
+            When ``ds`` is not a Dataset.
+        ValueError
+            When ``ds`` is not a saved convolutional network.
+        """
+        if not isinstance(ds, xr.Dataset):
+            raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
+        if ds.attrs.get("kind") != NETWORK_KIND or "kernels" not in ds:
+            raise ValueError(f"ds is not a saved convolutional network: attrs['kind'] is "
+                             f"{ds.attrs.get('kind')!r}, not {NETWORK_KIND!r}, or it has no "
+                             "'kernels'")
+        a = ds.attrs
+        net = cls(ds["kernels"].values, stride=[int(s) for s in np.atleast_1d(a["stride"])],
+                  boundary=str(a["boundary"]), lam=float(a["lam"]),
+                  threshold=str(a["threshold"]), tau=float(a["tau"]))
+        hist_vars = [v for v in ds.data_vars if "update" in ds[v].dims]
+        if hist_vars:
+            net.history_ = ds[hist_vars]
+            net.history_.attrs = {k[len(HISTORY_PREFIX):]: v for k, v in a.items()
+                                  if k.startswith(HISTORY_PREFIX)}
+        return net
+
+    def save(self, path) -> Path:
+        """Save atomically as netCDF (``.nc``) or zarr (``.zarr``); the final path."""
+        from ..io import save_dataset
+
+        return save_dataset(self.to_dataset(), path)
+
+    @classmethod
+    def load(cls, path) -> "ConvolutionalNetwork":
+        """Load a network written by :meth:`save`."""
+        from ..io import load_dataset
+
+        return cls.from_dataset(load_dataset(path))
