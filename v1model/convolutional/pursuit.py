@@ -173,14 +173,15 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
         pursuit.run(X[rows], codes[rows], res2[rows], target[rows], n_nonzero, max_iter,
                     records, progress)
     if tol is not None or snr_db is not None:
-        _warn_not_met(res2, target, energy, tol, snr_db, max_iter, n_nonzero, positive)
+        _warn_not_met(res2, target, tol, snr_db, max_iter, n_nonzero, positive)
     codes = np.moveaxis(codes, -1, 1)
     if not return_history:
         return codes
     return codes, history_dataset(
         records, "convolutional mp", n_nonzero="None" if n_nonzero is None else n_nonzero,
         tol="None" if tol is None else tol, snr_db="None" if snr_db is None else snr_db,
-        stride=list(phi.stride), boundary=phi.boundary, positive=int(positive))
+        stride=list(phi.stride), boundary=phi.boundary, min_coverage=min_coverage,
+        positive=int(positive))
 
 
 class _Pursuit:
@@ -286,7 +287,7 @@ def _record(res2, count):
             "n_active": float(np.mean(count)) if count.size else 0.0}
 
 
-def _warn_not_met(res2, target, energy, tol, snr_db, max_iter, n_nonzero, positive):
+def _warn_not_met(res2, target, tol, snr_db, max_iter, n_nonzero, positive):
     n_left = int(np.count_nonzero(res2 > target))
     if not n_left:
         return
