@@ -312,3 +312,31 @@ def test_codes_dataset_round_trips_and_places_each_copy(tmp_path):
     np.testing.assert_array_equal(made[y0:y0 + 4, x0:x0 + 3], kernels[1])
     with pytest.raises(ValueError, match="codes must have shape"):
         phi.codes_dataset(codes[:, :1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_as_matrix_is_exact_where_the_maps_use_ffts(dtype):
+    """Kernels long enough for the FFT path (64 taps, 1-D; 12x12 at stride 1): every
+    row of as_matrix is its kernel, exactly, at the copy's place (truncated at the
+    borders), and exact zeros elsewhere — float32 FFTs would leave ~6e-8 there."""
+    rng = np.random.default_rng(0)
+    for kshape, signal_shape in (((3, 64), (100,)), ((2, 12, 12), (20, 18))):
+        kernels = rng.standard_normal(kshape).astype(dtype)
+        phi = ConvolutionalDictionary(kernels, signal_shape, dtype=dtype)
+        M = phi.as_matrix()
+        expected = np.zeros_like(M)
+        d = len(signal_shape)
+        # placed by hand: kernel k at each start position, cut to the signal
+        starts = phi.positions()
+        for i in range(phi.n_coefficients):
+            k, pos = np.divmod(i, int(np.prod(phi.code_shape)))
+            where = np.unravel_index(pos, phi.code_shape)
+            canvas = np.zeros(tuple(n + 2 * (s - 1) for n, s in zip(signal_shape,
+                                                                   kshape[1:])))
+            at = tuple(slice(starts[a][where[a]] + kshape[1 + a] - 1,
+                             starts[a][where[a]] + kshape[1 + a] - 1 + kshape[1 + a])
+                       for a in range(d))
+            canvas[at] = kernels[k].astype(np.float64)
+            inner = tuple(slice(s - 1, s - 1 + n) for n, s in zip(signal_shape, kshape[1:]))
+            expected[i] = canvas[inner].ravel()
+        np.testing.assert_array_equal(M, expected)

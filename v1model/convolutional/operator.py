@@ -270,17 +270,24 @@ class ConvolutionalDictionary:
             raise ValueError(f"the dense matrix of {self!r} would have {size:,} entries; "
                              "as_matrix is meant for small problems")
         n_features = int(np.prod(self.signal_shape))
-        if self.n_coefficients >= n_features:
-            # the adjoint of unit signals: synthesizing unit codes instead costs
-            # n_coefficients² x kernel size (seconds and ~0.4 GB for 4624 x 144)
-            eye = np.eye(n_features, dtype=self.dtype).reshape((n_features,)
-                                                               + self.signal_shape)
-            cols = np.moveaxis(self.analyze_last(eye), -1, 1)
-            return np.ascontiguousarray(cols.reshape(n_features, -1).T, dtype=np.float64)
-        eye = np.eye(self.n_coefficients, dtype=self.dtype)
-        eye = eye.reshape((self.n_coefficients, self.n_kernels) + self.code_shape)
-        rows = self.synthesize_last(np.moveaxis(eye, 1, -1))
-        return rows.reshape(self.n_coefficients, -1).astype(np.float64)
+        # the adjoint of unit signals by window products in float64, never by FFTs: a
+        # unit signal's windows hold a single 1, so every entry is a kernel value or an
+        # exact zero (float32 FFTs left ~6e-8 where a "full" copy has one tiny sample)
+        twin = self if self.dtype == np.float64 else ConvolutionalDictionary(
+            self.kernels, self.signal_shape, stride=self.stride, boundary=self.boundary,
+            dtype=np.float64)
+        out = np.empty((self.n_kernels,) + self.code_shape + (n_features,))
+        per_signal = int(np.prod(self.code_shape)) * twin._flat.shape[1]
+        block = max(1, _WINDOW_ELEMENTS // max(per_signal, 1))
+        for start in range(0, n_features, block):
+            stop = min(start + block, n_features)
+            eye = np.zeros((stop - start, n_features))
+            eye[np.arange(stop - start), np.arange(start, stop)] = 1.0
+            cols = twin._windows(eye.reshape((-1,) + self.signal_shape)) @ twin._flat.T
+            out[..., start:stop] = np.moveaxis(
+                cols.reshape((stop - start,) + self.code_shape + (self.n_kernels,)), (0, -1),
+                (-1, 0))
+        return out.reshape(self.n_coefficients, n_features)
 
     def lipschitz(self) -> float:
         """An upper bound on ``||Φ||²``, the largest eigenvalue of ``ΦᵀΦ``.
