@@ -80,12 +80,25 @@ def load_audio(folder, pattern, sample_rate, length, n, min_rms, rng, *,
     return X, rate, f"WAV files {pattern!r} in {str(folder)}", len(names)
 
 
+def signs(kernels):
+    """+1 or -1 per kernel: the sign that makes its largest excursion positive."""
+    kernels = np.asarray(kernels)
+    rows = np.arange(len(kernels))
+    return np.where(kernels[rows, np.abs(kernels).argmax(axis=1)] < 0, -1.0, 1.0)
+
+
 def signed(kernels):
     """Each kernel with its largest excursion positive (a learned sign is arbitrary)."""
     kernels = np.array(kernels, dtype=np.float64)
-    rows = np.arange(len(kernels))
-    return kernels * np.where(kernels[rows, np.abs(kernels).argmax(axis=1)] < 0,
-                              -1.0, 1.0)[:, None]
+    return kernels * signs(kernels)[:, None]
+
+
+def gammatone_bank(centres, taps, rate):
+    """SciPy's FIR gammatone filters (ERB bandwidths) at ``centres`` (Hz), cut to
+    ``taps`` samples; shape (len(centres), taps)."""
+    from scipy.signal import gammatone
+
+    return np.stack([gammatone(float(f), "fir", numtaps=taps, fs=rate)[0] for f in centres])
 
 
 def analyse_kernels(kernels, rate, min_frequency, threshold):
@@ -138,8 +151,6 @@ def gammatone_reference(tuning, used, rate, taps, min_frequency, flat, threshold
     fitted kernels, cut to ``taps`` samples (the kernels' length) and analysed like them:
     per-kernel -10 dB bandwidth (NaN where not fitted), the log-log slope and the fraction
     localized. Below ~700 Hz at 8 ms the cut, not the ERB, sets their bandwidth."""
-    from scipy.signal import gammatone
-
     from v1model.analysis import auditory_tuning, bandwidth_fit
 
     fc = tuning["peak_frequency"].values
@@ -147,7 +158,7 @@ def gammatone_reference(tuning, used, rate, taps, min_frequency, flat, threshold
     idx = np.flatnonzero(used & (fc > 0) & (fc < rate / 2))
     if idx.size == 0:
         return dict(bandwidth=bandwidth, slope=np.nan, fraction_localized=np.nan)
-    bank = np.stack([gammatone(float(f), "fir", numtaps=taps, fs=rate)[0] for f in fc[idx]])
+    bank = gammatone_bank(fc[idx], taps, rate)
     gt = auditory_tuning(bank, rate)
     bandwidth[idx] = gt["bandwidth_10db"].values
     fit = bandwidth_fit(gt, "bandwidth_10db", min_frequency=min_frequency)

@@ -75,8 +75,8 @@ import xarray as xr
 
 from studies._auditory import (add_fit_variables, analyse_kernels, audio_folder,
                                check_analysis_parameters, check_below_nyquist, erb_slope,
-                               gammatone_reference, load_audio, median_q10, signed,
-                               window_bandwidth_10db)
+                               gammatone_bank, gammatone_reference, load_audio, median_q10,
+                               signed, signs, window_bandwidth_10db)
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "smith-lewicki-2006-convolutional"
@@ -365,8 +365,7 @@ def _add_spikegram(ds, x, code, made, K, order, rate):
     taps = K.shape[1]
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
-    sorted_k = K[order]
-    sign = np.where(sorted_k[np.arange(len(K)), np.abs(sorted_k).argmax(axis=1)] < 0, -1.0, 1.0)
+    sign = signs(K[order])
     kern, pos = np.nonzero(code)
     j = rank[kern]
     ds = ds.assign_coords(excerpt_time=("excerpt_time", np.arange(len(x)) / rate,
@@ -393,13 +392,12 @@ def _add_rate_distortion(ds, X, K, random_kernels, rate, min_frequency):
     import warnings
 
     from scipy.fft import dct
-    from scipy.signal import gammatone
 
     from v1model.convolutional import matching_pursuit
 
     n_kernels, taps = K.shape
     centres = np.geomspace(min_frequency, 0.45 * rate, n_kernels)
-    bank = np.stack([gammatone(float(f), "fir", numtaps=taps, fs=rate)[0] for f in centres])
+    bank = gammatone_bank(centres, taps, rate)
     bank /= np.linalg.norm(bank, axis=1, keepdims=True)
     seconds = X.size / rate
     energy = (X**2).sum(axis=1)

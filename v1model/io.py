@@ -310,3 +310,31 @@ def save_figure(fig, path, dpi: int = 120) -> Path:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=fmt)
     plt.close(fig)
     return path
+
+
+#: prefix of a learning history's attrs inside a saved network's attrs
+HISTORY_PREFIX = "learning_"
+
+
+def attach_history(ds: xr.Dataset, history: xr.Dataset | None) -> xr.Dataset:
+    """``ds`` (a saved network) with the learning history's variables (over
+    ``update``) merged in and its attrs kept apart under ``learning_`` (they
+    share names with the network's spec: lam, tau, ...); ``ds`` itself without one."""
+    if history is None:
+        return ds
+    out = ds.merge(history, combine_attrs="override")
+    out.attrs.update({HISTORY_PREFIX + k: v for k, v in history.attrs.items()})
+    return out
+
+
+def detach_history(ds: xr.Dataset) -> xr.Dataset | None:
+    """The learning history :func:`attach_history` put into ``ds`` (its variables over
+    ``update``, its attrs without the prefix), or None."""
+    names = [v for v in ds.data_vars if "update" in ds[v].dims]
+    if not names:
+        return None
+    history = ds[names]
+    history.attrs = {k[len(HISTORY_PREFIX):]: v for k, v in ds.attrs.items()
+                     if k.startswith(HISTORY_PREFIX)}
+    return history
+

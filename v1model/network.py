@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from .io import attach_history, detach_history
 from .validation import (
     check_array,
     check_bool,
@@ -38,8 +39,6 @@ BACKENDS = {
     "spiking": "v1model.spiking.backend:encode",
 }
 PRIORS = ("l1", "cauchy")
-#: prefix of the learning history's attrs in a saved network's attrs
-HISTORY_PREFIX = "learning_"
 #: attrs["kind"] of a saved network (checked by from_dataset)
 NETWORK_KIND = "v1model.SparseCodingNetwork"
 #: encode(method=...) names for the Cauchy prior's MAP inference -> scipy's method
@@ -302,12 +301,9 @@ class SparseCodingNetwork:
         ds["dictionary"].attrs.update(long_name=f"receptive fields ({norms})", units="1")
         ds.attrs.update({k: v for k, v in self.params().items() if v is not None})
         ds.attrs["kind"] = NETWORK_KIND
-        if self.history_ is not None:
-            ds = ds.merge(self.history_, combine_attrs="override")
-            # the learning parameters (n_updates, lr, inference, seed, ...), kept
-            # apart from the spec, whose names they share (lam, tau, ...)
-            ds.attrs.update({HISTORY_PREFIX + k: v for k, v in self.history_.attrs.items()})
-        return ds
+        # the learning parameters (n_updates, lr, inference, seed, ...) go under
+        # learning_, apart from the spec whose names they share (lam, tau, ...)
+        return attach_history(ds, self.history_)
 
     @classmethod
     def from_dataset(cls, ds: xr.Dataset) -> "SparseCodingNetwork":
@@ -362,14 +358,7 @@ class SparseCodingNetwork:
             prior=str(a.get("prior", "l1")),
             sigma=number("sigma", 0.316),
         )
-        hist_vars = [v for v in ds.data_vars if "update" in ds[v].dims]
-        if hist_vars:
-            history = ds[hist_vars]
-            history.attrs = {k[len(HISTORY_PREFIX):]: v for k, v in a.items()
-                             if k.startswith(HISTORY_PREFIX)}
-            net.history_ = history
-        else:
-            net.history_ = None
+        net.history_ = detach_history(ds)
         return net
 
     def save(self, path) -> Path:

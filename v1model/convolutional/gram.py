@@ -38,10 +38,7 @@ def gram_matrix(phi: ConvolutionalDictionary):
 
     if not isinstance(phi, ConvolutionalDictionary):
         raise TypeError(f"phi must be a ConvolutionalDictionary, got {type(phi).__name__}")
-    phi64 = phi if phi.dtype == np.float64 else ConvolutionalDictionary(
-        phi.kernels, phi.signal_shape, stride=phi.stride, boundary=phi.boundary,
-        dtype=np.float64)
-    gram = CopyGram(phi64)
+    gram = CopyGram(phi.astype(np.float64))
     M, K, d = phi.code_shape, phi.n_kernels, phi.ndim
     rows, cols, vals = [], [], []
     index = np.int32 if phi.n_coefficients < 2**31 else np.int64

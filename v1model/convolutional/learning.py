@@ -238,7 +238,7 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
             phi = ConvolutionalDictionary(kernels, crop_size, stride=stride,
                                           boundary=boundary, dtype=dtype)
             if method == "mp":
-                A, stalled = _spikes(phi, X, n_nonzero, snr_db, max_iter)
+                A = _spikes(phi, X, n_nonzero, snr_db, max_iter)
             else:
                 A = np.empty((batch_size,) + phi.code_shape + (n_kernels,), dtype)
                 step = 1.0 / phi.lipschitz()  # ISTA's 1/L, and the LCA's dt/tau = 1/L
@@ -247,6 +247,8 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
                     stalled = _solve_blocks(phi, X, lam, "soft", step, None, tol, max_iter,
                                             None, None, method, batch_size, False, A)
             R = X - phi.synthesize_last(A)
+            if method == "mp":
+                stalled = _short_of_target(X, R, A, n_nonzero, snr_db)
             grad = phi.kernel_gradient_last(R, A)
             usage = (A.astype(np.float64) ** 2).reshape(-1, n_kernels).sum(axis=0)
             used = usage > 0
@@ -285,23 +287,29 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
 
 
 def _spikes(phi, X, n_nonzero, snr_db, max_iter):
-    """Matching-pursuit codes of the crops, channels last, and the number of crops
-    that ended short of their target (``max_iter`` spikes picked first)."""
+    """Matching-pursuit codes of the crops, channels last (crops that end short of
+    their target are counted by :func:`_short_of_target`, not warned about)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # counted below instead
+        warnings.simplefilter("ignore", UserWarning)
         codes = matching_pursuit(X, phi, n_nonzero=n_nonzero, snr_db=snr_db,
                                  max_iter=max_iter)
-    A = np.ascontiguousarray(np.moveaxis(codes, 1, -1))
-    flat = A.reshape(len(A), -1)
-    if snr_db is not None:
-        R = (X - phi.synthesize_last(A)).astype(np.float64).reshape(len(X), -1)
-        energy = (X.astype(np.float64).reshape(len(X), -1) ** 2).sum(axis=1)
-        short = (R**2).sum(axis=1) > energy * 10.0 ** (-snr_db / 10) * (1 + 1e-6)
-        if n_nonzero is not None:
-            short &= np.count_nonzero(flat, axis=1) < n_nonzero
-    else:
-        short = np.count_nonzero(flat, axis=1) < n_nonzero
-    return A, int(np.count_nonzero(short))
+    return np.ascontiguousarray(np.moveaxis(codes, 1, -1))
+
+
+def _short_of_target(X, R, A, n_nonzero, snr_db) -> int:
+    """Crops whose pursuit stopped at ``max_iter`` before its target: the SNR not
+    reached (and, with both rules, fewer than ``n_nonzero`` spikes), or fewer than
+    ``n_nonzero`` spikes with that rule alone. ``R`` is the residual the update uses."""
+    n = len(X)
+    count = np.count_nonzero(A.reshape(n, -1), axis=1)
+    if snr_db is None:
+        return int(np.count_nonzero(count < n_nonzero))
+    res2 = (R.astype(np.float64).reshape(n, -1) ** 2).sum(axis=1)
+    energy = (X.astype(np.float64).reshape(n, -1) ** 2).sum(axis=1)
+    short = res2 > energy * 10.0 ** (-snr_db / 10) * (1 + 1e-6)
+    if n_nonzero is not None:
+        short &= count < n_nonzero
+    return int(np.count_nonzero(short))
 
 
 def shifted_duplicates(kernels, stride, tol: float) -> np.ndarray:

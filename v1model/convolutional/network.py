@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from ..io import attach_history, detach_history
 from ..validation import check_array, check_choice, check_int, check_nonnegative, check_positive
 from .operator import BOUNDARIES, _check_axes, kernel_dims
 
@@ -28,8 +29,6 @@ THRESHOLDS = ("soft", "hard", "nonneg")
 BACKENDS = ("ode", "spiking")
 #: encode(method=...) on the ODE backend
 ODE_METHODS = ("lca", "fista", "ista", "mp")
-#: prefix of the learning history's attrs in a saved network's attrs
-HISTORY_PREFIX = "learning_"
 
 
 class ConvolutionalNetwork:
@@ -263,11 +262,7 @@ class ConvolutionalNetwork:
             coords={"kernel": np.arange(self.n_kernels)})
         ds.attrs.update(self.params())
         ds.attrs["kind"] = NETWORK_KIND
-        if self.history_ is not None:
-            ds = ds.merge(self.history_, combine_attrs="override")
-            # the learning parameters, kept apart from the spec whose names they share
-            ds.attrs.update({HISTORY_PREFIX + k: v for k, v in self.history_.attrs.items()})
-        return ds
+        return attach_history(ds, self.history_)
 
     @classmethod
     def from_dataset(cls, ds: xr.Dataset) -> "ConvolutionalNetwork":
@@ -290,11 +285,7 @@ class ConvolutionalNetwork:
         net = cls(ds["kernels"].values, stride=[int(s) for s in np.atleast_1d(a["stride"])],
                   boundary=str(a["boundary"]), lam=float(a["lam"]),
                   threshold=str(a["threshold"]), tau=float(a["tau"]))
-        hist_vars = [v for v in ds.data_vars if "update" in ds[v].dims]
-        if hist_vars:
-            net.history_ = ds[hist_vars]
-            net.history_.attrs = {k[len(HISTORY_PREFIX):]: v for k, v in a.items()
-                                  if k.startswith(HISTORY_PREFIX)}
+        net.history_ = detach_history(ds)
         return net
 
     def save(self, path) -> Path:

@@ -154,6 +154,14 @@ class ConvolutionalDictionary:
             (0,) + tuple(1 + 2 * i for i in range(d)) + tuple(2 + 2 * i for i in range(d))
         ).reshape(self.n_kernels, -1))
 
+    def astype(self, dtype) -> "ConvolutionalDictionary":
+        """The same dictionary working in ``dtype`` (``self`` when it already does)."""
+        dtype = check_dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        return ConvolutionalDictionary(self.kernels, self.signal_shape, stride=self.stride,
+                                       boundary=self.boundary, dtype=dtype)
+
     def __repr__(self) -> str:
         return (f"ConvolutionalDictionary({self.n_kernels} kernels of {self.kernel_shape}, "
                 f"signal_shape={self.signal_shape}, stride={self.stride}, "
@@ -273,9 +281,7 @@ class ConvolutionalDictionary:
         # the adjoint of unit signals by window products in float64, never by FFTs: a
         # unit signal's windows hold a single 1, so every entry is a kernel value or an
         # exact zero (float32 FFTs left ~6e-8 where a "full" copy has one tiny sample)
-        twin = self if self.dtype == np.float64 else ConvolutionalDictionary(
-            self.kernels, self.signal_shape, stride=self.stride, boundary=self.boundary,
-            dtype=np.float64)
+        twin = self.astype(np.float64)
         out = np.empty((self.n_kernels,) + self.code_shape + (n_features,))
         per_signal = int(np.prod(self.code_shape)) * twin._flat.shape[1]
         block = max(1, _WINDOW_ELEMENTS // max(per_signal, 1))

@@ -23,8 +23,10 @@ import warnings
 import numpy as np
 
 from ..inference._common import check_products_in_range, history_dataset
+from ..inference.pursuit import _pursuit_record as _record
 from ..validation import check_bool, check_int, check_nonnegative, check_positive
 from .gram import CopyGram
+from .inference import as_dictionary
 from .operator import ConvolutionalDictionary
 
 __all__ = ["matching_pursuit"]
@@ -123,8 +125,6 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
     >>> np.flatnonzero(codes[0, 0]).tolist()
     [10, 40]
     """
-    from .inference import as_dictionary
-
     phi = as_dictionary(kernels, X, stride, boundary, dtype)
     X = phi.check_signals(X, "X")
     check_products_in_range(X.reshape(len(X), -1), phi.kernels.reshape(phi.n_kernels, -1),
@@ -279,12 +279,6 @@ class _Pursuit:
         in its window (one picked copy per signal: no index repeats)."""
         d = self.phi.ndim
         C[window] -= z.reshape((-1,) + (1,) * (d + 1)) * self.gram.columns(pos, kern)
-
-
-def _record(res2, count):
-    data = 0.5 * float(np.sum(res2))
-    return {"objective": data, "data_term": data, "penalty": 0.0,
-            "n_active": float(np.mean(count)) if count.size else 0.0}
 
 
 def _warn_not_met(res2, target, tol, snr_db, max_iter, n_nonzero, positive):
