@@ -1,6 +1,8 @@
 """LISTA trained on natural patches: Gregor & LeCun's (2010) claim, measured,
 and the estimator's contract (precision, persistence, bad input)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -241,8 +243,6 @@ def test_lista_error_by_depth_dataset(small_problem):
 
 def test_solver_error_by_iteration_matches_separate_runs(small_problem):
     # the curve recorded after every iteration is the error of a run stopped there
-    import warnings
-
     from v1model.inference import ConvergenceWarning, fista
     from v1model.inference._common import objective
 
@@ -589,9 +589,37 @@ def test_history_rows_average_the_losses_since_the_previous_row(small_problem, m
     net = LISTA(2, lam, n_steps=9, batch_size=10, record_every=4).fit(X, D, seed=0)
     h = net.history_
     assert list(h["step"].values) == [0, 4, 8, 9]
-    # row 0 holds the first loss; row 4 the losses of steps 1-3 (after row 0), and so on
-    expected = [losses[0], np.mean(losses[1:4]), np.mean(losses[4:8]), losses[8]]
+    # row 0 holds the first loss; row 4 the losses of steps 0-3 (the minibatches before
+    # its 4 updates), and so on
+    expected = [losses[0], np.mean(losses[0:4]), np.mean(losses[4:8]), losses[8]]
     np.testing.assert_allclose(h["train_loss"].values, expected, rtol=1e-12)
+    # every row finite when each step is recorded (row 1 was the mean of no loss: NaN)
+    losses.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Mean of empty slice"
+        h = LISTA(2, lam, n_steps=3, batch_size=10, record_every=1).fit(X, D, seed=0).history_
+    np.testing.assert_allclose(h["train_loss"].values, [losses[0]] + losses[:3], rtol=1e-12)
+    losses.clear()
+    h = LISTA(2, lam, n_steps=1, batch_size=10).fit(X, D, seed=0).history_
+    np.testing.assert_allclose(h["train_loss"].values, [losses[0], losses[0]], rtol=1e-12)
+
+
+@pytest.mark.parametrize("parametrization", ["full", "step"])
+def test_a_file_encodes_as_the_fitted_network_after_settings_change(small_problem, tmp_path,
+                                                                    parametrization):
+    # lam and dtype changed after fit act at the next fit: the network and its file
+    # still encode (and score) as trained
+    X, D, lam = small_problem
+    net = LISTA(3, lam, parametrization=parametrization, objective="lasso", n_steps=20,
+                batch_size=10).fit(X, D, seed=0)
+    Z, objective = net.encode(X), net.lasso_objective(X)
+    net.lam, net.dtype = 2 * lam, "float64"
+    np.testing.assert_array_equal(net.encode(X), Z)
+    assert net.lasso_objective(X) == objective
+    back = LISTA.load(net.save(tmp_path / "net.nc"))
+    np.testing.assert_array_equal(back.encode(X), Z)
+    assert back.encode(X).dtype == np.float32 and back.lam == back.lam_ == lam
+    assert back.lasso_objective(X) == objective
 
 
 def test_lista_error_by_depth_by_hand(small_problem):

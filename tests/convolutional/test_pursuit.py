@@ -63,8 +63,15 @@ def run(phi, X, **kwargs):
                             dtype=phi.dtype, **kwargs)
 
 
+@pytest.mark.parametrize("segment", [None, 3])
 @pytest.mark.parametrize("name", list(PROBLEMS))
-def test_matches_textbook_mp_on_the_explicit_matrix(name):
+def test_matches_textbook_mp_on_the_explicit_matrix(name, segment, monkeypatch):
+    import v1model.convolutional.pursuit as pursuit
+
+    if segment is not None:
+        # short segments of the running maximum: windows that straddle (and, on
+        # circular grids, wrap across) segment boundaries
+        monkeypatch.setattr(pursuit, "_segment_length", lambda shape: min(shape[-1], segment))
     phi, X = make_problem(name)
     M = phi.as_matrix()
     n_steps = 8

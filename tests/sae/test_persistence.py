@@ -81,8 +81,17 @@ def test_from_dataset_refuses_incomplete_or_damaged_models(planted):
     with pytest.raises(ValueError, match=r"ds\['encoder'\] contains 1280 non-finite"):
         SparseAutoencoder.from_dataset(bad)
     with pytest.raises(ValueError, match=r"batchtopk_threshold'\] must be a positive number "
-                                         r"for a batchtopk model, got nan"):
-        SparseAutoencoder.from_dataset(damaged(batchtopk_threshold=np.nan))
+                                         r"for a batchtopk model, got -1.0"):
+        SparseAutoencoder.from_dataset(damaged(batchtopk_threshold=-1.0))
+    # a NaN threshold (a stream that has not set it yet) loads only to continue training
+    without_state = sae.to_dataset(training_state=False)
+    without_state.attrs["batchtopk_threshold"] = np.nan
+    with pytest.raises(ValueError, match=r"got nan \(a NaN threshold loads only with the "
+                                         r"training state"):
+        SparseAutoencoder.from_dataset(without_state)
+    unset = SparseAutoencoder.from_dataset(damaged(batchtopk_threshold=np.nan))
+    with pytest.raises(ValueError, match="no inference threshold yet"):
+        unset.encode(planted[0][:5])
     with pytest.raises(ValueError, match=r"ds\['decoder'\] has 2 latents but the saved "
                                          r"parameters say n_latents=20"):
         SparseAutoencoder.from_dataset(ds.isel(latent=slice(0, 2)))
@@ -92,3 +101,38 @@ def test_from_dataset_refuses_incomplete_or_damaged_models(planted):
     with pytest.raises(ValueError, match=r"\['rng_state'\] or \['adam_step'\] of the saved "
                                          r"training state is missing or unreadable"):
         SparseAutoencoder.from_dataset(damaged(rng_state="{not json"))
+
+
+@pytest.mark.parametrize("change", [dict(k=6), dict(activation="relu", lam=0.1),
+                                    dict(dtype="float64")])
+def test_a_file_encodes_as_the_fitted_model_after_settings_change(planted, tmp_path, change):
+    # settings changed after training take effect at the next partial_fit; until then the
+    # model (and so its file) encodes with those it was trained with
+    X = planted[0][:400]
+    sae = SparseAutoencoder(40, "topk", k=3, n_steps=10, batch_size=100, seed=0,
+                            progress=False).partial_fit(X)
+    before = sae.encode(X)
+    for name, value in change.items():
+        setattr(sae, name, value)
+    np.testing.assert_array_equal(sae.encode(X), before)
+    loaded = SparseAutoencoder.load(sae.save(tmp_path / "sae.nc"))
+    np.testing.assert_array_equal(loaded.encode(X), before)
+    assert loaded.components_.dtype == np.float32
+    assert np.count_nonzero(loaded.encode(X), axis=1).max() == 3
+    assert loaded.get_params() == sae.get_params()  # the changed settings, for what follows
+
+
+def test_a_stream_that_starts_with_one_sample_gets_its_threshold_later(planted, tmp_path):
+    # one sample sets the decoder bias to itself: nothing is active, no threshold yet
+    X = planted[0][:401]
+    sae = SparseAutoencoder(40, "batchtopk", k=3, batch_size=100, seed=0, progress=False)
+    with pytest.warns(UserWarning, match="no inference threshold yet"):
+        sae.partial_fit(X[:1])
+    with pytest.raises(ValueError, match="no inference threshold yet"):
+        sae.encode(X)
+    loaded = SparseAutoencoder.load(sae.save(tmp_path / "sae.nc"))
+    for model in (sae, loaded):
+        model.partial_fit(X[1:])
+        assert 0 < model.threshold_ < np.inf
+    np.testing.assert_array_equal(loaded.encode(X), sae.encode(X))
+    assert 2 <= np.count_nonzero(sae.encode(X), axis=1).mean() <= 4

@@ -173,12 +173,17 @@ class LISTA:
         The parametrisation of the weights (used by :meth:`encode`).
     n_layers_ : int
         The depth the weights were trained for (used by :meth:`encode`).
+    lam_ : float
+        The ``lam`` the weights were made for (the step thresholds,
+        :meth:`lasso_objective`, :meth:`save`), even if ``lam`` changes later.
     n_features_in_ : int
     history_ : xarray.Dataset or None
-        Over ``step`` (Adam steps made before the row): ``train_loss`` (mean
-        minibatch loss since the previous row; at step 0 the loss of the
-        first minibatch), with held-out data ``validation_loss`` and, for
-        ``objective="lasso"`` with ``target_val``, ``validation_code_error``
+        Over ``step`` (Adam steps made before the row): ``train_loss`` (at
+        step 0 the loss of the first minibatch; at step ``s`` the mean loss of
+        the minibatches of steps ``s_prev`` to ``s - 1``, before their
+        updates, ``s_prev`` the previous row's step), with held-out data
+        ``validation_loss`` and, for ``objective="lasso"`` with ``target_val``,
+        ``validation_code_error``
         (``0.5 mean ||z - z*||^2``); the parameters and the loss's formula
         in attrs. None after :meth:`initialize` alone.
 
@@ -349,9 +354,9 @@ class LISTA:
                         f"LISTA training diverged at step {step}: loss {loss}; lower "
                         f"learning_rate (now {learning_rate!r})")
                 since.append(loss)
-                if step == 0:
+                if step == 0:  # the start; its loss also opens the first interval
                     rows.append(self._record(0, since, layers, weights, D, lam, X_val,
-                                             target_val))
+                                             target_val, clear=False))
                 try:
                     adam.step(weights, layers.gradients(Xb, weights, cache, grad_Z))
                 except FloatingPointError as exc:  # gradients beyond the dtype's range
@@ -384,9 +389,10 @@ class LISTA:
         target = check_array(target, name, ndim=2, dtype=dtype)
         return check_shape(target, name, (X.shape[0], D.shape[0]))
 
-    def _record(self, step, since, layers, weights, D, lam, X_val, target_val):
+    def _record(self, step, since, layers, weights, D, lam, X_val, target_val, clear=True):
         row = {"step": step, "train_loss": float(np.mean(since))}
-        since.clear()
+        if clear:
+            since.clear()
         if X_val is not None:
             Z = layers.forward(X_val, weights)
             if self.objective == "supervised":
@@ -411,6 +417,7 @@ class LISTA:
             self.threshold_ = weights["step"] * D.dtype.type(lam)  # as in StepLayers.forward
         self.parametrization_ = kind
         self.n_layers_ = int(self.n_layers)  # encode's depth, even if n_layers changes later
+        self.lam_ = float(lam)  # the objective trained for (the step thresholds' lam)
         self.dictionary_ = D
         self.n_features_in_ = D.shape[1]
 
@@ -460,11 +467,11 @@ class LISTA:
 
     def lasso_objective(self, X):
         """``mean_i 0.5 ||x_i - z_i D||^2 + lam ||z_i||_1`` of the codes (the
-        ``"lasso"`` loss) in the network's dictionary."""
+        ``"lasso"`` loss) in the network's dictionary, at the ``lam`` it was
+        made for (:attr:`lam_`)."""
         Z = self.encode(X)
         X = check_array(X, "X", ndim=(1, 2), dtype=Z.dtype).reshape(Z.shape[0], -1)
-        lam = float(check_positive(self.lam, "lam"))
-        return lasso_loss(Z, X, self.dictionary_, lam, grad=False)[0]
+        return lasso_loss(Z, X, self.dictionary_, self.lam_, grad=False)[0]
 
     def loss(self, X, target=None):
         """The training loss on ``X``: :meth:`code_error` to ``target``
@@ -485,9 +492,11 @@ class LISTA:
         """The network as a Dataset: weights, dictionary, history, parameters in attrs."""
         self._check_fitted()
         params = self.get_params()
-        params["dtype"] = check_dtype(params["dtype"]).name
+        # what the weights were made with, even if the settings changed since
+        params["dtype"] = self.dictionary_.dtype.name
         params["n_layers"] = self.n_layers_  # the depth of the weights
         params["parametrization"] = self.parametrization_
+        params["lam"] = self.lam_
         return network_dataset(self, params)
 
     @classmethod

@@ -97,10 +97,17 @@ class CopyGram:
         self.full_norm2 = sq.reshape(K, -1).sum(axis=1)
         if phi.boundary == "full":
             inside = np.ones(M, bool)
-            masks = []
+            masks, which = [], []
             for axis, (p, k, n) in enumerate(zip(phi.positions(), k_shape, phi.signal_shape)):
-                t = p[:, None] + np.arange(k)[None, :]
-                masks.append(((t >= 0) & (t < n)).astype(np.float64))  # (M_axis, k_axis)
+                # the distinct overlaps [lo, hi) of a copy with the signal along this axis
+                # (every interior copy shares one), so that the sums below cost the
+                # border, not the signal
+                lo, hi = np.clip(-p, 0, k), np.clip(n - p, 0, k)
+                key, inverse = np.unique(lo * (k + 1) + hi, return_inverse=True)
+                taps = np.arange(k)
+                masks.append(((taps >= (key // (k + 1))[:, None])
+                              & (taps < (key % (k + 1))[:, None])).astype(np.float64))
+                which.append(inverse.reshape(-1))
                 shape = [1] * d
                 shape[axis] = len(p)
                 inside &= ((p >= 0) & (p + k <= n)).reshape(shape)
@@ -108,7 +115,7 @@ class CopyGram:
             spec = (f"z{letters},"
                     + ",".join(f"{m}{a}" for m, a in zip("ijl"[:d], letters))
                     + f"->{'ijl'[:d]}z")
-            self.norm2 = np.einsum(spec, sq, *masks, optimize=True)
+            self.norm2 = np.einsum(spec, sq, *masks, optimize=True)[np.ix_(*which)]
             self.inside = inside
             # the adjoint over one window, for the truncated copies
             self.window_phi = ConvolutionalDictionary(

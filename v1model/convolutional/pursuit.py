@@ -186,7 +186,15 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
 
 class _Pursuit:
     """MP with one :class:`ConvolutionalDictionary`: the copies' norms and Gram
-    columns (:class:`.gram.CopyGram`) and the padded correlation layout."""
+    columns (:class:`.gram.CopyGram`) and the padded correlation layout.
+
+    The best normalised correlation at each position is kept in segments of
+    ``segment`` positions along the last axis, with each segment's maximum
+    beside it: a step scans the segment maxima and one segment (about
+    ``2 sqrt(n_positions)`` numbers, not ``n_positions``) and re-takes the
+    maxima of the few segments its window touches. The pick is the one a
+    plain argmax over every position would make (the first maximum in C order).
+    """
 
     def __init__(self, phi: ConvolutionalDictionary, positive: bool, min_coverage: float):
         self.phi = phi
@@ -202,48 +210,65 @@ class _Pursuit:
         self.norm2 = np.where(usable, norm2, np.inf).astype(phi.dtype)
         inv_norm = np.where(usable, 1.0 / np.sqrt(np.where(usable, norm2, 1.0)), 0.0)
         # non-circular correlations live in an array padded by b - 1 copies per side,
-        # so that every update window fits; the padding scores zero
+        # so that every update window fits; the padding is never picked (-inf)
         self.pad = tuple(0 if gram.circular else bi - 1 for bi in gram.b)
         self.inner = tuple(slice(p, p + m) for p, m in zip(self.pad, M))
-        self.inv_norm_padded = np.zeros(tuple(m + 2 * p for m, p in zip(M, self.pad)) + (K,),
-                                        phi.dtype)
+        self.padded_shape = padded = tuple(m + 2 * p for m, p in zip(M, self.pad))
+        self.inv_norm_padded = np.zeros(padded + (K,), phi.dtype)
         self.inv_norm_padded[self.inner] = inv_norm
+        self.floor = np.full(padded, -np.inf, phi.dtype)
+        self.floor[self.inner] = 0
+        length = padded[-1]
+        self.segment = seg = _segment_length(padded)
+        self.n_segments = -(-length // seg)
+        # segments an update window can touch along the last axis (one more if it wraps)
+        window = len(gram.lags[-1])
+        self.touched = min(self.n_segments, -(-window // seg) + 2)
 
     def run(self, X, codes, res2, target, n_nonzero, max_iter, records, progress):
         """MP on one block: fills ``codes`` (channels last) and ``res2`` in place.
 
         ``C`` holds the correlations of the residual with every copy, ``best``
-        the largest normalised one at each position (over the kernels), so that
-        a step scans ``n_kernels`` times fewer numbers; both change only in the
-        window of the picked copy.
+        the largest normalised one at each position (over the kernels) and
+        ``top`` the maximum of each segment of ``best``; all three change only
+        in the window of the picked copy.
         """
         from tqdm.auto import tqdm
 
         phi = self.phi
-        n, M = len(X), phi.code_shape
+        n, lead = len(X), self.padded_shape[:-1]
+        nseg, seg = self.n_segments, self.segment
         inner = (slice(None),) + self.inner
         C = np.zeros((n,) + self.inv_norm_padded.shape, phi.dtype)
         C[inner] = phi.analyze_last(X)
-        best = self._score(C, self.inv_norm_padded).max(axis=-1)
+        best = np.full((n,) + lead + (nseg * seg,), -np.inf, phi.dtype)
+        best[..., :self.padded_shape[-1]] = (self._score(C, self.inv_norm_padded).max(axis=-1)
+                                             + self.floor)
+        segments = best.reshape((n,) + lead + (nseg, seg))  # a view: updates show through
+        top = segments.max(axis=-1)
         count = np.zeros(n, np.intp)
         live = np.flatnonzero(res2 > target)
         if records is not None:
             records.append(_record(res2, count))
         tiny = np.finfo(np.float64).tiny
         cap = n_nonzero if n_nonzero is not None else np.iinfo(np.intp).max
+        lanes = np.arange(n)
         for _ in tqdm(range(max_iter), desc="convolutional mp", leave=False,
                       disable=not progress):
             if live.size == 0:
                 break
-            j = np.argmax(best[(live,) + self.inner].reshape(live.size, -1), axis=1)
-            pos = np.unravel_index(j, M)
-            padded = tuple(p + o for p, o in zip(pos, self.pad))
+            where = np.unravel_index(np.argmax(top[live].reshape(live.size, -1), axis=1),
+                                     lead + (nseg,))
+            within = np.argmax(segments[(live,) + where], axis=1)
+            padded = where[:-1] + (where[-1] * seg + within,)
+            pos = tuple(p - o for p, o in zip(padded, self.pad))
             at = C[(live,) + padded]  # (n_live, K): every kernel at the picked position
             scores = self._score(at, self.inv_norm_padded[padded])
             kern = np.argmax(scores, axis=1)
-            top = scores[np.arange(live.size), kern]
-            z = at[np.arange(live.size), kern] / self.norm2[pos + (kern,)]
-            stalled = top <= 1e-12 * np.maximum(np.sqrt(res2[live]), tiny)
+            rows = lanes[:live.size]
+            best_score = scores[rows, kern]
+            z = at[rows, kern] / self.norm2[pos + (kern,)]
+            stalled = best_score <= 1e-12 * np.maximum(np.sqrt(res2[live]), tiny)
             z[stalled] = 0
             site = (live,) + pos + (kern,)
             count[live] += (codes[site] == 0) & ~stalled
@@ -252,11 +277,25 @@ class _Pursuit:
                                     * self.norm2[pos + (kern,)], 0.0)
             window = self._window(live, pos)
             self._update(C, window, pos, kern, z)
-            best[window] = self._score(C[window], self.inv_norm_padded[window[1:]]).max(axis=-1)
+            best[window] = (self._score(C[window], self.inv_norm_padded[window[1:]]).max(axis=-1)
+                            + self.floor[window[1:]])
+            touched = self._touched_segments(window)
+            top[touched] = segments[touched].max(axis=-1)
             done = stalled | (count[live] >= cap) | (res2[live] <= target[live])
             live = live[~done]
             if records is not None:
                 records.append(_record(res2, count))
+
+    def _touched_segments(self, window):
+        """Index arrays of the segments (of ``top``) that hold the positions of
+        ``window``: its rows along the leading axes times ``touched`` segments
+        from the first one along the last axis (wrapping: circular windows)."""
+        d = self.phi.ndim
+        rows = window[0]
+        first = window[-1].reshape(len(rows), -1)[:, 0] // self.segment
+        span = (first[:, None] + np.arange(self.touched)) % self.n_segments
+        shape = [len(rows)] + [1] * (d - 1) + [self.touched]
+        return window[:-1] + (span.reshape(shape),)
 
     def _score(self, C, inv_norm):
         """Normalised correlations: signed for non-negative MP, else absolute."""
@@ -279,6 +318,14 @@ class _Pursuit:
         in its window (one picked copy per signal: no index repeats)."""
         d = self.phi.ndim
         C[window] -= z.reshape((-1,) + (1,) * (d + 1)) * self.gram.columns(pos, kern)
+
+
+def _segment_length(padded_shape) -> int:
+    """Positions per segment of the last axis: about the square root of the
+    number of positions (a step scans ``n / segment + segment`` numbers), at
+    least 16, at most the axis."""
+    n = int(np.prod(padded_shape))
+    return int(min(padded_shape[-1], max(16, round(np.sqrt(n)))))
 
 
 def _warn_not_met(res2, target, tol, snr_db, max_iter, n_nonzero, positive):

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import warnings
 
 import numpy as np
 import xarray as xr
@@ -376,6 +378,9 @@ class SparseAutoencoder:
         X : array_like, shape (n_samples, n_features)
             At least one sample, finite; ``n_features`` as in the first call.
             Read one minibatch at a time (an ``np.memmap`` is not loaded).
+            A BatchTopK stream whose batches kept no positive activation yet
+            (a first chunk of one sample: the decoder bias starts at it) warns,
+            and :meth:`encode` refuses until a later chunk sets the threshold.
         y : ignored
         seed : int, SeedSequence, Generator or None
             First call: seeds the initial parameters and the minibatch order
@@ -432,7 +437,7 @@ class SparseAutoencoder:
                    for start in range(0, X.shape[0], v["batch_size"]))
         rows = []
         try:
-            self._train(self._params, self._state, v, batches, n_steps, rows)
+            self._train(self._params, self._state, v, batches, n_steps, rows, streaming=True)
         finally:  # also after a divergence: the history of the steps that were taken
             self._threshold = self._state.threshold
             self._append_history(np.array(rows).reshape(-1, len(HISTORY_FIELDS)), X.shape[0])
@@ -483,9 +488,12 @@ class SparseAutoencoder:
                                  f"{name} {value}; partial_fit continues the fitted model: call "
                                  "fit to start afresh")
 
-    def _train(self, params, state, v, batches, n_steps, rows):
+    def _train(self, params, state, v, batches, n_steps, rows, streaming=False):
         """Train ``params`` and ``state`` on ``n_steps`` minibatches of ``batches``
-        (rows of X, any dtype), appending one history row per step to ``rows``."""
+        (rows of X, any dtype), appending one history row per step to ``rows``.
+        ``streaming`` (:meth:`partial_fit`): a BatchTopK model whose batches kept
+        no positive activation yet warns instead of raising (a later chunk can
+        set its threshold; :meth:`encode` refuses until then)."""
         dtype = params["decoder"].dtype
         lrs = lr_schedule(v["lr"], state.n_steps + np.arange(n_steps), v["n_steps"],
                           v["lr_warmup"], v["lr_decay"])
@@ -498,8 +506,16 @@ class SparseAutoencoder:
                              threshold_rate=v["threshold_rate"], progress=v["progress"]):
                 rows.append(row)
         if v["activation"] == "batchtopk" and not np.isfinite(state.threshold):
+            if streaming:
+                warnings.warn(f"batchtopk: no training batch so far kept a positive activation "
+                              f"(after {state.n_steps} steps), so there is no inference threshold "
+                              "yet; continue partial_fit on more samples (a first chunk of one "
+                              "sample cannot set it: the decoder bias starts at that sample)",
+                              UserWarning, stacklevel=4)
+                return
             raise FloatingPointError("batchtopk: no training batch kept a positive activation, "
-                                     "so there is no inference threshold; check X")
+                                     "so there is no inference threshold; X may have too little "
+                                     "spread between samples")
 
     def _attrs(self, v, X, seed, spread):
         attrs = {key: value for key, value in v.items() if key != "dtype"}
@@ -585,6 +601,10 @@ class SparseAutoencoder:
             raise ValueError(f"X has {X.shape[1]} features per sample (shape {X.shape}) but "
                              f"the autoencoder was fitted on {self.n_features_in_}; expected "
                              f"shape (n_samples, {self.n_features_in_})")
+        if self._fitted_objective.activation == "batchtopk" and not np.isfinite(self._threshold):
+            raise ValueError("this batchtopk autoencoder has no inference threshold yet: no "
+                             "training batch so far kept a positive activation; continue "
+                             "partial_fit on more samples before encoding")
         return _finite(encode(self._params, X, self._fitted_objective, self._threshold), "X",
                        "the latents")
 
@@ -625,7 +645,12 @@ class SparseAutoencoder:
         for name, array in self._params.items():
             dims, long_name, units = _VARIABLES[name]
             data[name] = (dims, array, {"long_name": long_name, "units": units})
+        # the settings encode uses (those of the last training step), which may differ
+        # from the constructor's parameters changed since: the file encodes as the model
+        fitted = dataclasses.asdict(self._fitted_objective)
+        fitted["dtype"] = self._params["decoder"].dtype.name
         attrs = {"kind": SAE_KIND, "estimator_params": json.dumps(params, default=_jsonable),
+                 "fitted_objective": json.dumps(fitted, default=_jsonable),
                  "batchtopk_threshold": self._threshold}
         state = self._state if training_state else None
         if state is not None:
@@ -661,8 +686,9 @@ class SparseAutoencoder:
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError("ds.attrs['estimator_params'] or ['batchtopk_threshold'] is "
                              f"missing or unreadable ({exc}); not a saved {cls.__name__}") from exc
-        dtype = check_dtype(model.dtype)
-        act = check_choice(model.activation, "activation", ACTIVATIONS)
+        fitted = _saved_objective(ds, model)
+        dtype = check_dtype(fitted.pop("dtype"))
+        act = check_choice(fitted["activation"], "the saved activation", ACTIVATIONS)
         names = parameter_names(act)
         required = list(names) + [name for name in HISTORY_FIELDS if name != "lr"]
         if "samples_since_fired" in ds:  # saved with the training state
@@ -683,9 +709,14 @@ class SparseAutoencoder:
         if params["decoder"].shape[0] != check_int(model.n_latents, "n_latents", minimum=1):
             raise ValueError(f"ds['decoder'] has {params['decoder'].shape[0]} latents but the "
                              f"saved parameters say n_latents={model.n_latents}")
-        if act == "batchtopk" and not (np.isfinite(threshold) and threshold > 0):
+        # NaN: a stream whose batches have not set it yet; it can only be set (and encode
+        # refuses until it is) by continuing, which needs the training state
+        unset = np.isnan(threshold) and "samples_since_fired" in ds
+        if act == "batchtopk" and not (unset or 0 < threshold < np.inf):
             raise ValueError(f"ds.attrs['batchtopk_threshold'] must be a positive number for a "
-                             f"batchtopk model, got {threshold!r}")
+                             f"batchtopk model, got {threshold!r}"
+                             + (" (a NaN threshold loads only with the training state, to "
+                                "continue partial_fit)" if np.isnan(threshold) else ""))
         history = ds[[name for name in HISTORY_FIELDS if name in ds]].drop_vars(
             ["latent", "feature"], errors="ignore")
         if "lr" not in history:  # saved before the schedule existed: a constant rate
@@ -711,8 +742,7 @@ class SparseAutoencoder:
             state.tracker.since = ds["samples_since_fired"].values.astype(np.int64)
             state.threshold = threshold
             state.elapsed = float(history["wall_time"][-1]) if history.sizes["step"] else 0.0
-        v = model._validated(params["decoder"].shape[1])
-        model._set_fitted(params, state, history, model._objective(v), threshold)
+        model._set_fitted(params, state, history, Objective(**fitted), threshold)
         return model
 
     def save(self, path, *, training_state=True):
@@ -735,6 +765,26 @@ class SparseAutoencoder:
         from ..io import load_dataset
 
         return cls.from_dataset(load_dataset(path))
+
+
+def _saved_objective(ds, model) -> dict:
+    """The settings a saved model encodes with (``Objective``'s fields and the
+    dtype), from ``ds.attrs["fitted_objective"]``; files saved before it was
+    recorded: the saved constructor parameters of ``model``, validated."""
+    raw = ds.attrs.get("fitted_objective")
+    if raw is None:
+        n_features = ds.sizes.get("feature", 1)
+        v = model._validated(n_features)
+        return {**dataclasses.asdict(model._objective(v)), "dtype": v["dtype"].name}
+    try:
+        saved = json.loads(raw)
+        return {"activation": str(saved["activation"]),
+                "k": None if saved["k"] is None else int(saved["k"]),
+                "lam": float(saved["lam"]), "bandwidth": float(saved["bandwidth"]),
+                "dtype": str(saved["dtype"])}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"ds.attrs['fitted_objective'] is unreadable ({exc!r}): not a "
+                         "complete saved SparseAutoencoder") from exc
 
 
 def _finite(out, name, what):
