@@ -217,3 +217,23 @@ def test_fista_on_whitened_images_matches_dense_fista(shared_data):
     gap = (dense_objective(M, crops, A, lam) - f_ref) / f_ref
     assert abs(gap) <= 1e-4, gap
     assert np.count_nonzero(A) >= 20  # a sparse but non-trivial code
+
+
+@pytest.mark.parametrize("scale", [0.2, 1e-6])
+def test_lca_with_kernels_of_small_norm(scale, lasso_codes, objective_gap):
+    """Kernels of norm below 1 (||Φ||² < 1): the default step must respect the inactive
+    units' leak (rate 1), not only ||Φ||²; before, dt = tau / ||Φ||² > 2 tau made the
+    silent units oscillate and grow (1e-6: codes of 1e21 without a warning)."""
+    phi, X, _ = make_problem("2d-valid-s23")
+    phi = ConvolutionalDictionary(scale * phi.kernels, phi.signal_shape, stride=phi.stride,
+                                  boundary=phi.boundary, dtype=np.float64)
+    assert phi.lipschitz() < 0.5
+    drive = float(np.abs(phi.analyze(X)).max())
+    # every unit below threshold: the LASSO codes are exactly zero
+    assert not np.any(run(phi, X, 1.5 * drive, method="lca", dtype=np.float64))
+    if scale < 0.1:
+        return  # the ODE itself relaxes at the rates of ΦᵀΦ: ~1e12 tau at this scale
+    lam = 0.3 * drive
+    M = phi.as_matrix()
+    A = run(phi, X, lam, method="lca", dtype=np.float64)
+    assert -1e-9 <= objective_gap(M, X, A, lasso_codes(M, X, lam), lam) <= GAP_BOUND["lca"]

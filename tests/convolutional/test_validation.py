@@ -93,13 +93,17 @@ def test_encode_rejects(kwargs, error, match):
         encode(args.pop("X"), args.pop("kernels"), args.pop("lam"), **args)
 
 
-def test_dt_limit_is_two_tau_over_lipschitz():
-    """Just below 2 tau / L runs; at the limit it is refused."""
-    phi = ConvolutionalDictionary(KERNELS, (16, 16))  # encode's float32 default
-    limit = 2 * 0.01 / phi.lipschitz()
-    encode(X, KERNELS, 0.5, dt=0.99 * limit, n_steps=3)
-    with pytest.raises(ValueError, match=r"dt=.* must stay below 2 tau / \|\|Φ\|\|²"):
-        encode(X, KERNELS, 0.5, dt=limit)
+@pytest.mark.parametrize("scale", [1.0, 0.1])
+def test_dt_limit_is_two_tau_over_lipschitz(scale):
+    """Just below 2 tau / max(L, 1) runs; at the limit it is refused (kernels of small
+    norm: the leak of the inactive units, rate 1, sets it)."""
+    kernels = scale * KERNELS
+    phi = ConvolutionalDictionary(kernels, (16, 16))  # encode's float32 default
+    limit = 2 * 0.01 / max(phi.lipschitz(), 1.0)
+    assert (limit < 2 * 0.01) == (scale == 1.0)
+    encode(X, kernels, 0.5 * scale, dt=0.99 * limit, n_steps=3)
+    with pytest.raises(ValueError, match=r"dt=.* must stay below 2 tau / max\(\|\|Φ\|\|², 1\)"):
+        encode(X, kernels, 0.5 * scale, dt=limit)
 
 
 def test_return_history_with_too_many_signals():

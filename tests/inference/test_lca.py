@@ -100,6 +100,9 @@ def test_max_stable_dt_analytic():
     # orthonormal atoms: lambda_max(D D^T) = 1, so dt < 2 tau; two equal atoms: lambda_max = 2
     assert max_stable_dt(np.eye(4), 0.01) == pytest.approx(0.02, rel=1e-12)
     assert max_stable_dt(np.array([[1.0, 0.0], [1.0, 0.0]]), 0.01) == pytest.approx(0.01)
+    # atoms of norm 0.1: lambda_max = 0.01, but the silent units' leak (rate 1) still
+    # needs dt < 2 tau
+    assert max_stable_dt(0.1 * np.eye(4), 0.01) == pytest.approx(0.02, rel=1e-12)
     with pytest.raises(ValueError, match="tau must be a positive"):
         max_stable_dt(np.eye(4), 0.0)
     with pytest.raises(ValueError, match="D has 1 atom"):
@@ -241,3 +244,14 @@ def test_adaptive_lca_converges_without_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         lca(X, D, 0.2, tol=1e-7, dtype=np.float64)
+
+
+@pytest.mark.parametrize("kwargs", [dict(n_steps=300), {}])
+def test_atoms_of_small_norm_leave_silent_units_silent(patch_dictionary, kwargs):
+    """lam above every drive: the LASSO codes are zero. Atoms of norm 0.01 have
+    lambda_max(D D^T) ~ 1e-3; a step of tau / lambda_max made every unit oscillate and
+    grow (300 fixed steps: all 128 x 5 coefficients non-zero, no warning)."""
+    D = 0.01 * patch_dictionary
+    X = np.random.default_rng(0).standard_normal((5, 64))
+    lam = 1.5 * float(np.abs(X @ D.T).max())
+    assert not np.any(lca(X, D, lam, **kwargs))

@@ -64,8 +64,10 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=1, boundary: str = "f
         LCA membrane time constant, in seconds (10 ms).
     dt : float, optional
         LCA Euler step in seconds; must stay below the stability limit
-        ``2 tau / L`` with ``L = ||Φ||²`` (:meth:`ConvolutionalDictionary.lipschitz`).
-        Default ``tau / L``.
+        ``2 tau / max(L, 1)`` with ``L = ||Φ||²``
+        (:meth:`ConvolutionalDictionary.lipschitz`; the 1 is the leak of the
+        inactive units, which matters for kernels of norm below 1).
+        Default ``tau / max(L, 1)``.
     n_steps : int, optional
         Run exactly this many steps (no tolerance stop), like lca-pytorch's
         ``lca_iters``.
@@ -144,11 +146,13 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=1, boundary: str = "f
     check_bool(progress, "progress")
     L = phi.lipschitz()
     if method == "lca":
-        limit = 2 * tau / L
-        dt = tau / L if dt is None else check_positive(dt, "dt")
+        # active units move with the eigenvalues of ΦᵀΦ (at most L), inactive ones
+        # relax through the leak -u at rate 1
+        limit = 2 * tau / max(L, 1.0)
+        dt = 0.5 * limit if dt is None else check_positive(dt, "dt")
         if dt >= limit:
             raise ValueError(f"dt={dt!r} s makes the Euler loop unstable: dt must stay below "
-                             f"2 tau / ||Φ||² = {limit:.3g} s for these kernels")
+                             f"2 tau / max(||Φ||², 1) = {limit:.3g} s for these kernels")
         step = dt / tau
     else:
         if dt is not None:

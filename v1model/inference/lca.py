@@ -40,9 +40,11 @@ def max_stable_dt(D, tau):
     """Largest Euler step (s) for which the linearised LCA loop is stable.
 
     On any active set S the Euler map is stable iff
-    ``dt/tau * lambda_max(G_SS) < 2``; ``lambda_max(G)`` bounds every
-    ``lambda_max(G_SS)``, so ``dt < 2 tau / lambda_max(G)`` is safe whatever
-    the active set.
+    ``dt/tau * lambda_max(G_SS) < 2``, and the inactive units relax through
+    the leak ``-u`` at rate 1, which needs ``dt/tau < 2``; ``lambda_max(G)``
+    bounds every ``lambda_max(G_SS)``, so ``dt < 2 tau / max(lambda_max(G), 1)``
+    is safe whatever the active set (the 1 matters only for atoms of norm
+    below 1).
 
     Parameters
     ----------
@@ -54,7 +56,7 @@ def max_stable_dt(D, tau):
     Returns
     -------
     float
-        ``2 tau / lambda_max(D D^T)`` in seconds.
+        ``2 tau / max(lambda_max(D D^T), 1)`` in seconds.
 
     Raises
     ------
@@ -65,7 +67,7 @@ def max_stable_dt(D, tau):
 
 
 def _max_stable_dt(D, tau):
-    return 2.0 * tau / spectral_norm_gram(D)
+    return 2.0 * tau / max(spectral_norm_gram(D), 1.0)
 
 
 def lca(
@@ -107,8 +109,8 @@ def lca(
         Membrane time constant in seconds (10 ms).
     dt : float, optional
         Euler step in seconds. A step at or beyond the stability limit
-        ``2 tau / lambda_max(D D^T)`` raises. Default: ``tau / lambda_max(D D^T)``
-        (half that limit) when a time course is asked for (``n_steps``,
+        ``2 tau / max(lambda_max(D D^T), 1)`` (:func:`max_stable_dt`) raises.
+        Default: half that limit when a time course is asked for (``n_steps``,
         ``return_trajectory``, ``return_history``) or the threshold is hard;
         otherwise, when only the final codes are wanted from a soft or
         non-negative threshold, each sample gets its own step, which starts
@@ -204,7 +206,7 @@ def lca(
     if integrator == "euler" and dt >= limit:
         raise ValueError(
             f"dt={dt!r} s makes the Euler loop unstable: dt/tau={dt / tau:.3g} but "
-            f"dt/tau must stay below 2/lambda_max(D D^T)={limit / tau:.3g} "
+            f"dt/tau must stay below 2/max(lambda_max(D D^T), 1)={limit / tau:.3g} "
             f"(dt < {limit:.3g} s); pass a smaller dt or use integrator='ivp'"
         )
     if n_steps is not None:
