@@ -153,6 +153,11 @@ def test_objective_matches_explicit_matrix():
     R = reconstruct(A, phi.kernels, (18, 16), stride=phi.stride, boundary="valid",
                     dtype=np.float64)
     np.testing.assert_allclose(R.reshape(3, -1), A.reshape(3, -1) @ M, rtol=0, atol=1e-12)
+    # one signal, as encode takes it (was: an error about signal_shape), and a float32
+    # dictionary object (the objective stays float64)
+    one = objective(X[1], A[1:2], phi.kernels, lam, stride=phi.stride, boundary=phi.boundary)
+    np.testing.assert_allclose(one, want[1:2], rtol=1e-12)
+    np.testing.assert_allclose(objective(X, A, phi.astype(np.float32), lam), want, rtol=1e-6)
 
 
 @pytest.mark.parametrize("method", ["fista", "ista", "lca"])

@@ -130,6 +130,18 @@ def test_unused_kernels_are_reseeded():
     assert ds["n_reseeded"].values.tolist() == [0, 3, 0, 3]
 
 
+def test_more_kernels_reseeded_than_the_batch_has_windows():
+    # patch-based learning (stride = kernel = crop: one window per crop), one crop per
+    # update: three unused kernels, one window to reseed them from (was a reshape error)
+    X = np.random.default_rng(0).standard_normal((4, 16, 16))
+    ds = learn_kernels(X, 3, 4, stride=4, crop_size=4, boundary="valid", batch_size=1,
+                       lam=100.0, n_updates=2, reseed_patience=1, duplicate_tol=None, seed=0,
+                       progress=False)
+    assert ds["n_reseeded"].values.tolist() == [3, 3]
+    norms = np.sqrt((ds["kernels"].values ** 2).sum(axis=(1, 2)))
+    np.testing.assert_allclose(norms, 1.0, rtol=1e-5)
+
+
 @pytest.mark.parametrize("stride", [(1, 1), (2, 2), (3, 1)])
 def test_shifted_duplicates_against_scipy_correlate(stride):
     rng = np.random.default_rng(4)

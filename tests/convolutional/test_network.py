@@ -85,6 +85,11 @@ def test_learn_keeps_the_spec_and_round_trips(tmp_path):
     (dict(n_kernels=2, kernel_shape=3, threshold="relu"), "threshold"),
     (dict(n_kernels=2, kernel_shape=3, lam=-1.0), "lam"),
     (dict(n_kernels=2, kernel_shape=3, boundary="same"), "boundary"),
+    # kernels beside a spec that contradicts them (was: the spec silently ignored)
+    (dict(kernels=np.ones((2, 3, 3)), n_kernels=5), r"n_kernels=5 contradicts the kernels "
+                                                     r"given \(shape \(2, 3, 3\)\)"),
+    (dict(kernels=np.ones((2, 3, 3)), kernel_shape=(7, 7)), r"kernel_shape=\(7, 7\) "
+                                                             r"contradicts"),
 ])
 def test_bad_specs_are_named(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
@@ -108,6 +113,14 @@ def test_bad_calls_are_named(net_and_signals, tmp_path):
         hard.encode(X, backend="spiking", target="numpy")
     with pytest.raises(ValueError, match="stride is not a learn"):
         net.learn(X, stride=1)
+    # an int kernel_shape is one axis (sounds): images are refused naming it
+    with pytest.raises(ValueError, match=r"kernel_shape=\(3,\), got shape \(2, 16, 16\); "
+                                         r"for images give kernel_shape=\(height, width\)"):
+        ConvolutionalNetwork(n_kernels=2, kernel_shape=3).learn(np.ones((2, 16, 16)))
+    # agreeing spec beside the kernels is fine
+    assert ConvolutionalNetwork(net.kernels, n_kernels=len(net.kernels),
+                                kernel_shape=net.kernel_shape).params() == \
+        ConvolutionalNetwork(net.kernels).params()
     import xarray as xr
 
     with pytest.raises(ValueError, match="not a saved convolutional network"):

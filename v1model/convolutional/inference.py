@@ -242,8 +242,9 @@ def objective(X, codes, kernels, lam, *, stride=1, boundary: str = "full") -> np
 
     Parameters
     ----------
-    X : array_like, shape (n_samples, *signal_shape)
+    X : array_like, shape (n_samples, *signal_shape) or signal_shape
     codes : array_like, shape (n_samples, n_kernels, *code_shape)
+        As :func:`encode` returns them (one signal: ``n_samples = 1``).
     kernels : array_like, shape (n_kernels, *kernel_shape)
     lam : float
     stride, boundary
@@ -253,9 +254,9 @@ def objective(X, codes, kernels, lam, *, stride=1, boundary: str = "full") -> np
     -------
     ndarray, shape (n_samples,)
     """
-    X = np.asarray(X)
-    phi = ConvolutionalDictionary(kernels, X.shape[1:], stride=stride, boundary=boundary,
-                                  dtype=np.float64)
+    if isinstance(kernels, ConvolutionalDictionary):
+        kernels = kernels.astype(np.float64)
+    phi = as_dictionary(kernels, X, stride, boundary, np.float64)
     X = phi.check_signals(X, "X")
     lam = check_nonnegative(lam, "lam")
     made = phi.synthesize(codes)

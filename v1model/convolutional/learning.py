@@ -391,11 +391,13 @@ def _unit_norm(kernels, name) -> np.ndarray:
 
 def _worst_windows(phi, R, count, rng) -> np.ndarray:
     """``count`` unit-norm residual windows of the largest energy (noise where the
-    residual is zero)."""
+    residual is zero, or where the batch has fewer windows than ``count``: one
+    window per crop when the stride is the crop)."""
     windows = phi._windows(R).astype(np.float64)
     energy = (windows**2).sum(axis=1)
     order = np.argsort(energy)[::-1][:count]
-    new = windows[order]
+    new = np.zeros((count, windows.shape[1]))
+    new[:len(order)] = windows[order]
     flat_zero = (new**2).sum(axis=1) <= 0
     new[flat_zero] = rng.standard_normal((int(flat_zero.sum()), new.shape[1]))
     new /= np.sqrt((new**2).sum(axis=1))[:, None]

@@ -44,7 +44,7 @@ class ConvolutionalNetwork:
         Number of kernels when none are given.
     kernel_shape : int or tuple of int, optional
         Kernel shape when none are given: (height, width) for images, (taps,)
-        for sounds.
+        or an int for sounds (an int is one axis: images need both).
     stride : int or tuple of int, default 1
         Distance between kernel copies, in samples.
     boundary : {"full", "valid", "circular"}, default "full"
@@ -88,6 +88,16 @@ class ConvolutionalNetwork:
             self.kernels = kernels
             self.n_kernels = len(kernels)
             self.kernel_shape = kernels.shape[1:]
+            # n_kernels / kernel_shape beside kernels: allowed when they agree
+            given = {"n_kernels": (n_kernels, self.n_kernels),
+                     "kernel_shape": (None if kernel_shape is None else
+                                      tuple(np.atleast_1d(kernel_shape).tolist()),
+                                      self.kernel_shape)}
+            for name, (value, actual) in given.items():
+                if value is not None and value != actual:
+                    raise ValueError(f"{name}={value!r} contradicts the kernels given "
+                                     f"(shape {kernels.shape}); give either kernels or "
+                                     "n_kernels and kernel_shape")
         else:
             if n_kernels is None or kernel_shape is None:
                 raise ValueError("give either kernels or n_kernels and kernel_shape")
@@ -240,6 +250,13 @@ class ConvolutionalNetwork:
             if name in kwargs:
                 raise ValueError(f"{name} is not a learn() argument: learning uses the "
                                  "network's own")
+        d = len(self.kernel_shape)
+        if np.ndim(images) != d + 1:
+            raise ValueError(
+                f"images must have shape (n_signals, *signal_shape) with {d} signal "
+                f"axes for the network's kernel_shape={self.kernel_shape}, got shape "
+                f"{np.shape(images)}"
+                + ("; for images give kernel_shape=(height, width)" if d == 1 else ""))
         ds = learn_kernels(images, self.n_kernels, self.kernel_shape, stride=self.stride,
                            lam=self.lam, boundary=self.boundary, init=self.kernels, **kwargs)
         self.kernels = ds["kernels"].values.astype(np.float64)
