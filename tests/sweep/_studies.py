@@ -58,6 +58,18 @@ def unindexed(quick=False, seed=0, n=2):
     return xr.Dataset({"w": (("atom",), np.arange(n, dtype=np.int64) + 1)})
 
 
+def labelled(quick=False, seed=0, n=2):
+    """Text outputs whose length depends on the parameter (one with a coordinate,
+    one without), and an indexed output that only n > 1 gives."""
+    ds = xr.Dataset({"tag": (("atom",), [f"L{i}" for i in range(n)]),
+                     "name": (("k",), [f"k{i}" for i in range(n)])},
+                    coords={"k": np.arange(n) * 10})
+    if n > 1:
+        ds["extra"] = (("j",), np.arange(3.0) * n)
+        ds = ds.assign_coords(j=[5, 6, 7])
+    return ds
+
+
 def not_a_dataset(quick=False, seed=0, x=0):
     return {"y": x}
 

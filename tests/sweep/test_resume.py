@@ -241,12 +241,34 @@ def test_outputs_with_varying_dims_are_padded(study):
     np.testing.assert_array_equal(ds["w"].values, [[1, np.nan, np.nan], [1, 2, 3]])
 
 
+@pytest.mark.parametrize("order", [[1, 2], [2, 1]])
+def test_padded_text_and_late_indexes_match_the_file(study, tmp_path, order):
+    # padded text is "" in the returned Dataset as in the file (was NaN in memory), and an
+    # output's index is kept when the first point lacks that output (was dropped)
+    ds = run(study("labelled"), {"n": order}, output=tmp_path / "s", executor="serial",
+             progress=False)
+    assert ds["tag"].sel(n=1).values.tolist() == ["L0", ""]
+    assert ds["name"].sel(n=1).values.tolist() == ["k0", ""]
+    assert ds["j"].values.tolist() == [5, 6, 7]
+    np.testing.assert_array_equal(ds["extra"].sel(n=2).values, [0.0, 2.0, 4.0])
+    saved = xr.load_dataset(tmp_path / "s" / "sweep.nc")
+    xr.testing.assert_identical(comparable(saved), comparable(ds))
+
+
 def test_bad_outputs_fail_their_point_with_a_clear_error(study):
     ds = run(study("not_a_dataset"), {"x": [1, 2]}, executor="serial", progress=False)
     assert (ds["status"] == "failed").all()
     assert ds["error"].values[0] == "TypeError: study returned dict, expected an xarray.Dataset"
     ds = run(study("clashing"), {"x": [1]}, executor="serial", progress=False)
     assert "uses the name(s) ['status']" in ds["error"].values[0]
+
+
+@pytest.mark.parametrize("call", [lambda: run("lca-sweep", {"lam": [0.1]}, output=3),
+                                  lambda: status(3), lambda: resume(None), lambda: load(3.5),
+                                  lambda: retry_failed(["a"])])
+def test_a_folder_that_is_not_a_path_is_named(call):
+    with pytest.raises(TypeError, match=r"output must be a file name \(str or os.PathLike\)"):
+        call()
 
 
 def test_outputs_named_like_a_swept_parameter_are_renamed(study):

@@ -120,7 +120,9 @@ def test_output_expands_the_environment_and_refuses_unset_variables(study, tmp_p
 
 def test_dumps_toml_is_read_back_exactly():
     data = {"a": 1, "b": 0.1 + 0.2, "c": "q\"uo\\te é", "d": [1e-300, -2.5, math.inf],
-            "t": {"x": True, "y": [1, 2], "inner": {"k": "v"}}}
+            "t": {"x": True, "y": [1, 2], "inner": {"k": "v"}},
+            # beyond U+FFFF (JSON's surrogate escapes are not TOML), control characters, DEL
+            "emoji 🚀": "quick test 🚀 \t\n\x01\x7f", "u": ["café 😀"]}
     assert loads_toml(dumps_toml(data)) == data
 
 
@@ -152,7 +154,8 @@ def test_dumps_toml_is_read_back_exactly():
     ({"zip": {"p": {"x": [1, 2], "label": ["a"]}}, "sweep": {"n": [1]}}, "zip.p",
      "same number of values"),
     ({"n_seeds": 0}, "n_seeds", "positive integer"),
-    ({"seed": -1}, "seed", "non-negative"),
+    ({"seed": -1}, "seed", r"integer in \[0, 2\*\*63\), got -1"),
+    ({"seed": 2**64}, "seed", r"integer in \[0, 2\*\*63\), got 18446744073709551616"),
     ({"format": "csv"}, "format", "'netcdf', 'zarr'"),
     ({"colour": "red"}, "colour", "unknown key"),
     ({"executor": {"kind": "cloud"}}, "executor.kind", "must be one of"),

@@ -61,9 +61,11 @@ def assemble(spec, points: dict, failures: dict, executor_info: dict | None = No
 
     data_vars, coords = {}, dict(grid.coords())
     if datasets:
-        first = datasets[0]
-        for dim in first.indexes:
-            coords[dim] = (dim, first[dim].values, dict(first[dim].attrs))
+        # every output's index, whichever points give it (after _align they agree)
+        for ds in datasets:
+            for dim in ds.indexes:
+                if dim not in coords:
+                    coords[dim] = (dim, ds[dim].values, dict(ds[dim].attrs))
         for name in _names(datasets, data=True):
             data_vars[name] = _stack(name, datasets, positions, shape, dims, complete)
         for name in _names(datasets, data=False):
@@ -182,7 +184,26 @@ def _align(datasets):
     if differ:
         padded |= differ
         datasets = list(xr.align(*datasets, join="outer"))
+    if padded:  # pad and align fill text with NaN; the result (and the file) holds ""
+        datasets = [_text_fill(ds) for ds in datasets]
     return datasets, padded
+
+
+def _text_fill(ds):
+    """``ds`` with the NaN that padding put into text variables replaced by ""."""
+    for name, var in ds.variables.items():
+        if var.dtype != object or name in ds.indexes:
+            continue
+        values = var.values
+        gap = np.array([isinstance(v, float) and v != v for v in values.flat],
+                       dtype=bool).reshape(values.shape)
+        if gap.any() and all(isinstance(v, str) for v in values[~gap].flat):
+            values = values.copy()
+            values[gap] = ""
+            filled = var.copy(data=values.astype(str))
+            ds = (ds.assign_coords({name: filled}) if name in ds.coords
+                  else ds.assign({name: filled}))
+    return ds
 
 
 def _fill_dtype(dtype):

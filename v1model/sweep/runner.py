@@ -19,7 +19,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from ..io import load_dataset
+from ..io import _as_path, load_dataset
 from ..validation import check_bool
 from .assemble import assemble
 from .errors import OutputWriteError, SpecError
@@ -137,7 +137,7 @@ def run(
         "executor": {"kind": instance.kind} if instance is not None else executor,
     }
     if output is not None:
-        data["output"] = str(Path(output).expanduser().resolve())
+        data["output"] = str(_as_path(output, "output").resolve())
     spec = parse_spec(data)
     return run_spec(spec, executor=instance, progress=progress)
 
@@ -317,7 +317,7 @@ def _read_points(store, done, progress: bool) -> dict:
 
 
 def _open_folder(output) -> tuple[Path, SweepSpec]:
-    output = Path(output).expanduser()
+    output = _as_path(output, "output")
     if not is_sweep_folder(output):
         raise SpecError("output", f"{str(output)!r} is not a sweep folder (no sweep.json)")
     spec = load_spec(output / SPEC, output=output)
@@ -387,7 +387,7 @@ class SweepStatus:
 
 def status(output) -> SweepStatus:
     """What is done, failed and pending in sweep folder ``output`` (reads only)."""
-    output = Path(output).expanduser()
+    output = _as_path(output, "output")
     if not is_sweep_folder(output):
         raise SpecError("output", f"{str(output)!r} is not a sweep folder (no sweep.json)")
     info = read_manifest(output)

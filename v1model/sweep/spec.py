@@ -193,8 +193,10 @@ def parse_spec(data: dict, source=None) -> SweepSpec:
     quick = _bool(data.get("quick", False), "quick")
     common = _bool(data.get("common_seeds", False), "common_seeds")
     root_seed = data.get("seed", 0)
-    if isinstance(root_seed, bool) or not isinstance(root_seed, numbers.Integral) or root_seed < 0:
-        raise SpecError("seed", f"the root seed must be a non-negative integer, got "
+    # below 2**63: the result records it as an int64 netCDF attribute
+    if (isinstance(root_seed, bool) or not isinstance(root_seed, numbers.Integral)
+            or not 0 <= root_seed < 2**63):
+        raise SpecError("seed", f"the root seed must be an integer in [0, 2**63), got "
                                 f"{describe(root_seed)}")
     n_seeds = data.get("n_seeds", 1)
     if isinstance(n_seeds, bool) or not isinstance(n_seeds, numbers.Integral) or n_seeds < 1:

@@ -47,8 +47,16 @@ def read_toml(path) -> dict:
     return loads_toml(text, str(path))
 
 
+def _string(text: str) -> str:
+    """A TOML basic string. JSON's escapes are TOML's, but its ``\\uXXXX`` surrogate
+    pairs for characters beyond U+FFFF are not (TOML wants scalar values): those
+    are written as themselves (the file is UTF-8), and DEL, which JSON leaves raw
+    and TOML refuses, escaped."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
 def _key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else json.dumps(key)
+    return key if _BARE_KEY.match(key) else _string(key)
 
 
 def _value(value) -> str:
@@ -64,9 +72,9 @@ def _value(value) -> str:
             return "inf" if v > 0 else "-inf"
         return repr(v)
     if isinstance(value, str):
-        return json.dumps(value)  # JSON escapes are valid in TOML basic strings
+        return _string(value)
     if isinstance(value, Path):
-        return json.dumps(str(value))
+        return _string(str(value))
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_value(v) for v in value) + "]"
     if isinstance(value, dict):
