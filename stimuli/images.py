@@ -91,7 +91,8 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         Side of the square every image is centre-cropped and resized to, in
         pixels (at least 8).
         Default: 256 for ``"skimage"`` and for folders of images of unequal
-        sizes; otherwise images are kept as they are.
+        sizes; otherwise images are kept as they are (sparsenet raw files of
+        unequal sizes need ``size``).
     max_images : int, optional
         Keep only the first ``max_images`` images.
     name : str, default "source"
@@ -114,7 +115,8 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         For a ``.mat`` file without an ``IMAGES``/``IMAGESr``/``IMAGES_RAW`` key.
     ValueError
         For an unreadable file or folder, an array that is not 2-D or 3-D,
-        ``size < 8``, ``max_images < 1``, or images with NaN or inf.
+        ``size < 8``, ``max_images < 1``, images with NaN or inf, or sparsenet
+        raw files of unequal sizes without ``size``.
     """
     if size is not None:
         size = check_int(size, "size", minimum=8)
@@ -197,6 +199,10 @@ def _to_gray(image):
     image = np.asarray(image)
     if image.dtype == bool:
         image = image.astype(float)
+    if image.ndim == 3 and image.shape[2] == 2:
+        # grayscale + alpha (PIL mode "LA"): as RGBA, so that alpha is composited
+        # onto the same white background
+        image = np.concatenate([np.repeat(image[:, :, :1], 3, axis=2), image[:, :, 1:]], axis=2)
     if image.ndim == 3 and image.shape[2] == 4:
         image = rgba2rgb(image)
     if image.ndim == 3:
@@ -272,7 +278,15 @@ def _load_folder(path, size, name="source", progress=None):
         with _progress_bar(progress, len(raw) >= _BAR_FILES, total=len(raw),
                            desc="images", unit="file") as bar:
             images = _read_all(raw, lambda p: _read_raw(p, name), bar)
-        return np.stack(images) if isinstance(images, list) else images  # stack: shape error
+        if isinstance(images, list):  # sizes differ
+            if size is None:
+                raise ValueError(
+                    f"{name}: the sparsenet raw files in {str(path)!r} differ in size ("
+                    f"{_describe_sizes(raw, images)}); pass size=N to resize them all to "
+                    "N x N pixels"
+                )
+            images = np.stack([_square(im, size) for im in images])
+        return images
     mats = [p for p in files if p.suffix.lower() == ".mat"]
     if len(mats) == 1:
         return _load_mat(mats[0], name)
@@ -280,6 +294,19 @@ def _load_folder(path, size, name="source", progress=None):
         f"{name}: folder {str(path)!r} holds no PNG/JPEG/TIFF images, no sparsenet raw files "
         "(image0, image1, ...) and no single .mat file"
     )
+
+
+def _describe_sizes(files, images, max_names: int = 3) -> str:
+    """``"512 x 512: image0, image1 (2 files); 256 x 256: image2"`` for a message."""
+    groups = {}
+    for f, im in zip(files, images):
+        groups.setdefault(im.shape, []).append(Path(f).name)
+    parts = []
+    for (h, w), names in groups.items():
+        listed = ", ".join(names[:max_names]) + (", ..." if len(names) > max_names else "")
+        count = f" ({len(names)} files)" if len(names) > 1 else ""
+        parts.append(f"{h} x {w}: {listed}{count}")
+    return "; ".join(parts)
 
 
 def _natural_key(p):

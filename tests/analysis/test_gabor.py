@@ -164,6 +164,18 @@ def test_flat_non_square_atoms_need_a_shape():
     assert fit.attrs["height"] == 6 and fit.attrs["width"] == 10
 
 
+def test_int_shape_is_accepted_for_image_atoms():
+    """``shape : int or (height, width)``; an int must also work for 3-D atoms
+    (it was passed to tuple() before being normalised)."""
+    atoms = gabor_patch(SIZE, 0.6, 0.15, 0.3, 2.5, 3.5)[None]
+    fit = fit_gabor(atoms, shape=SIZE)
+    ref = fit_gabor(atoms, shape=(SIZE, SIZE))
+    for p in GABOR_PARAMS:
+        np.testing.assert_allclose(fit[p], ref[p])
+    with pytest.raises(ValueError, match=r"shape=\(8, 8\) does not match atoms"):
+        fit_gabor(atoms, shape=8)
+
+
 def test_constant_atom_gives_nan_and_a_warning():
     atoms = np.stack([gabor_patch(8, 0.3, 0.2, sigma_x=1.5, sigma_y=2.0), np.full((8, 8), 2.0)])
     with pytest.warns(RuntimeWarning, match="1 constant atom"):

@@ -191,6 +191,7 @@ def test_probes_from_a_gabor_fit_centre_the_discs(gabor_atoms):
     (dict(contrasts=[-0.1]), r"contrasts must be > 0, got min -0\.1"),
     (dict(centers=[[1.0, 2.0, 3.0]]), r"centers must be \(x0, y0\)"),
     (dict(units=[0, -1]), r"units must be a 1-D array of non-negative integer"),
+    (dict(units=[]), r"units is empty .*; select at least one unit"),
     (dict(units=[0, 5]), r"units index 5 but the encoder has 2 units"),
     (dict(rectify="half"), r"rectify must be one of"),
     (dict(edge=-1.0), r"edge must be a non-negative finite number"),

@@ -98,6 +98,22 @@ def test_orientation_bandwidth_and_preference_of_a_von_mises_curve():
     assert float(tc.circular_variance[0]) == pytest.approx(1 - i1(kappa) / i0(kappa), abs=1e-9)
 
 
+def test_orientation_bandwidth_does_not_depend_on_the_order_of_the_grid():
+    """An even grid in descending order is still an even grid (it gave NaN)."""
+    kappa, theta0 = 3.0, 1.0
+    o = np.linspace(0, np.pi, 36, endpoint=False)
+    curve = np.exp(kappa * (np.cos(2 * (o - theta0)) - 1))
+    up = tuning_curves(_responses_from_curve(curve, o))
+    down = tuning_curves(_responses_from_curve(curve[::-1], o[::-1]))
+    assert np.isfinite(float(up.orientation_bandwidth[0]))
+    for name in ("orientation_bandwidth", "preferred_orientation", "circular_variance"):
+        assert float(down[name][0]) == pytest.approx(float(up[name][0]), abs=1e-12)
+    # alternating steps of +-pi/n are not an even grid
+    zigzag = np.array([0.0, np.pi / 4, 0.0, np.pi / 4])
+    tc = tuning_curves(_responses_from_curve([1.0, 0.2, 0.5, 0.1], zigzag))
+    assert np.isnan(tc.orientation_bandwidth[0])
+
+
 def test_silent_unit_gets_nan_preferences():
     o = np.linspace(0, np.pi, 8, endpoint=False)
     tc = tuning_curves(_responses_from_curve(np.zeros(8), o))
@@ -227,6 +243,9 @@ def test_contrast_response_silent_unit_and_unsorted_contrasts():
          ValueError, "one value per selected unit"),
         (lambda: contrast_response(lambda X: X[:, :2], 4, 0.1, 0.2, units=[5]), ValueError,
          "the encoder has 2 units"),
+        # an empty list is float64: it was reported as "not integer indices"
+        (lambda: contrast_response(lambda X: X, 4, 0.1, 0.2, units=[]), ValueError,
+         r"units is empty \(array\(\[\], dtype=float64\)\); select at least one unit"),
         (lambda: drifting_grating_responses(lambda X: X, 4, frames_per_cycle=2), ValueError,
          "frames_per_cycle must be >= 3"),
     ],

@@ -45,6 +45,37 @@ def test_load_sparsenet_raw_folder(tmp_path, rng):
     assert is_prewhitened(tmp_path)
 
 
+def test_raw_files_of_different_sizes_are_named(tmp_path, rng):
+    """Unequal raw files are an error naming the files and sizes (numpy's bare
+    stacking error before), unless ``size`` squares them all."""
+    sides = (16, 16, 12)
+    imgs = [rng.standard_normal((s, s)).astype(">f4") for s in sides]
+    for i, im in enumerate(imgs):
+        im.tofile(tmp_path / f"image{i}")
+    with pytest.raises(ValueError, match=r"images: .*differ in size \(16 x 16: image0, image1 "
+                                         r"\(2 files\); 12 x 12: image2\); pass size="):
+        load_images(tmp_path, name="images")
+    out = load_images(tmp_path, size=8)
+    assert out.shape == (3, 8, 8) and np.all(np.isfinite(out))
+
+
+def test_png_with_alpha_is_read_as_grayscale(tmp_path, rng):
+    """Grayscale + alpha (PIL mode "LA") is composited onto white like RGBA."""
+    from PIL import Image
+
+    gray = (rng.random((10, 12)) * 255).astype(np.uint8)
+    alpha = np.full((10, 12), 255, np.uint8)
+    alpha[:5] = 0  # top half transparent: white
+    Image.fromarray(np.stack([gray, alpha], axis=2), "LA").save(tmp_path / "la.png")
+    Image.fromarray(np.stack([gray, gray, gray, alpha], axis=2), "RGBA").save(
+        tmp_path / "rgba.png")
+    la = load_images(tmp_path / "la.png")
+    assert la.shape == (1, 10, 12)
+    np.testing.assert_allclose(la[0, 5:], gray[5:] / 255, atol=1e-12)
+    np.testing.assert_allclose(la[0, :5], 1.0)
+    np.testing.assert_allclose(la, load_images(tmp_path / "rgba.png"), atol=1e-12)
+
+
 def test_load_png_folder(tmp_path, rng):
     from skimage.io import imsave
     from skimage.transform import resize

@@ -16,11 +16,14 @@ def atoms_as_images(atoms, shape=None, name: str = "atoms", dtype=np.float64):
     """
     arr = check_array(atoms, name, ndim=(2, 3), dtype=dtype)
     if arr.ndim == 3:
-        if shape is not None and tuple(shape) != arr.shape[1:]:
-            raise ValueError(
-                f"shape={tuple(shape)} does not match {name} of shape {arr.shape} "
-                "(already images)"
-            )
+        if shape is not None:
+            # Normalise first: ``shape`` may be an int (square side) as documented.
+            shape = image_shape(shape)
+            if shape != arr.shape[1:]:
+                raise ValueError(
+                    f"shape={shape} does not match {name} of shape {arr.shape} "
+                    "(already images)"
+                )
         return arr
     n, p = arr.shape
     if shape is None:

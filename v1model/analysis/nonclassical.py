@@ -73,7 +73,10 @@ def _unit_parameters(orientation, frequency, centers, units, shape):
         units = np.arange(n_sel)
     else:
         raw = np.atleast_1d(np.asarray(units))
-        if (raw.ndim != 1 or raw.size == 0 or not np.issubdtype(raw.dtype, np.integer)
+        if raw.size == 0:  # checked first: np.asarray([]) is float, not "not integer"
+            raise ValueError(f"units is empty ({describe(units)}); select at least one unit, "
+                             "or leave units=None for units 0 ... n_selected - 1")
+        if (raw.ndim != 1 or not np.issubdtype(raw.dtype, np.integer)
                 or np.any(raw < 0)):
             raise ValueError(f"units must be a 1-D array of non-negative integer indices, got "
                              f"{describe(units)}")

@@ -281,10 +281,10 @@ def tuning_curves(
         orientation curve: angle(sum r e^{2i theta}) / 2), ``peak_orientation``
         (rad, grid argmax), ``circular_variance``, ``orientation_bandwidth``
         (rad, half-width at ``bandwidth_level``; needs evenly spaced
-        orientations over [0, pi)), ``preferred_frequency`` (cycles/pixel,
-        grid argmax), ``frequency_bandwidth`` (octaves, full width at
-        ``bandwidth_level``), ``max_response``. Units that never respond get
-        NaN.
+        orientations over [0, pi), ascending or descending),
+        ``preferred_frequency`` (cycles/pixel, grid argmax),
+        ``frequency_bandwidth`` (octaves, full width at ``bandwidth_level``),
+        ``max_response``. Units that never respond get NaN.
 
     Raises
     ------
@@ -333,9 +333,10 @@ def tuning_curves(
     pref_o = np.mod(np.angle(z) / 2.0, np.pi)
     pref_o = np.where(alive, np.where(pref_o >= np.pi - 1e-12, 0.0, pref_o), np.nan)
     cv = np.where(alive, _circular_variance(np.clip(ori_curve, 0, None), o), np.nan)
-    # the bandwidth walks the curve periodically: it needs an even grid over [0, pi)
+    # the bandwidth walks the curve periodically: it needs an even grid over [0, pi),
+    # ascending or descending (the walk averages both sides, so direction does not matter)
     step = np.pi / n_o
-    evenly = n_o > 2 and np.allclose(np.diff(o), step)
+    evenly = n_o > 2 and (np.allclose(np.diff(o), step) or np.allclose(np.diff(o), -step))
     bw_o = (_half_width(ori_curve, o, bandwidth_level, periodic=True) if evenly
             else np.full(n_units, np.nan))
     logf = np.log2(f)
@@ -628,6 +629,9 @@ def contrast_response(
         units = np.arange(n_sel)
     else:
         units = np.atleast_1d(np.asarray(units))
+        if units.size == 0:  # checked first: np.asarray([]) is float, not "not integer"
+            raise ValueError(f"units is empty ({units!r}); select at least one unit, or "
+                             "leave units=None for units 0 ... n_selected - 1")
         if units.ndim != 1 or not np.issubdtype(units.dtype, np.integer) or np.any(units < 0):
             raise ValueError(f"units must be non-negative integer indices, got {units!r}")
     try:
