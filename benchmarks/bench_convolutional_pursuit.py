@@ -17,6 +17,11 @@ the reconstructions printed). All three use every kernel copy
     gammatone kernels of 64 taps (8 ms at 8 kHz), stride 1, boundary "full".
 (b) Images: whitened crops of 64x64 (24x24 for the dense reference), 32 Gabor
     kernels of 10x10, strides 1 and 2, 100 spikes per crop.
+(c) Long sounds, one at a time (2 s to 2 min at 8 kHz: pieces of spoken digits
+    end to end), the kernels of (a) to 10 dB: ours against the same MP with one
+    segment, i.e. an argmax over every position at each step (the code before
+    the running maximum was kept in segments). Same picks: the codes must be
+    identical.
 
 Times are the best of ``--repeats`` calls.
 
@@ -171,13 +176,45 @@ def part_b(args):
     print(f"data: {source}")
 
 
+def part_c(args):
+    import v1model.convolutional.pursuit as pursuit
+    from v1model.convolutional import ConvolutionalDictionary, matching_pursuit
+
+    K = gammatone_kernels(32, 64)
+    print("\n(c) one long sound to 10 dB SNR, kernels of (a): segments vs one segment")
+    print("| samples | ours (s) | one segment (s) | speed-up | codes identical | spikes | "
+          "us per spike (ours / one segment) |")
+    print("|---|---|---|---|---|---|---|")
+    segment_length = pursuit._segment_length
+    try:
+        for length in args.long:
+            pieces, source = load_sounds(max(1, length // 4000), 4000, seed=0)
+            X = pieces.reshape(1, -1)[:, :length]
+            phi = ConvolutionalDictionary(K, X.shape[1:], dtype=np.float32)
+            repeats = args.repeats if length <= 64_000 else 1
+            pursuit._segment_length = segment_length
+            t_ours, ours = best_time(lambda: matching_pursuit(X, phi, snr_db=10.0), repeats)
+            pursuit._segment_length = lambda shape: shape[-1]
+            t_ref, ref = best_time(lambda: matching_pursuit(X, phi, snr_db=10.0), repeats)
+            spikes = np.count_nonzero(ours)
+            print(f"| {X.shape[1]:,} | {t_ours:.2f} | {t_ref:.2f} | {t_ref / t_ours:.1f}x | "
+                  f"{np.array_equal(ours, ref)} | {spikes:,} | {1e6 * t_ours / spikes:.0f} / "
+                  f"{1e6 * t_ref / spikes:.0f} |", flush=True)
+    finally:
+        pursuit._segment_length = segment_length
+    print(f"data: {source}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sounds", type=lambda s: tuple(map(int, s.split("x"))), nargs="+",
                         default=[(8, 256), (8, 1024), (8, 4000), (32, 4000)],
                         help="signals x samples, e.g. 8x1024")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["a", "b"])
+    parser.add_argument("--long", type=int, nargs="+",
+                        default=[16_000, 64_000, 256_000, 1_024_000],
+                        help="samples of the long sounds of (c)")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["a", "b", "c"])
     args = parser.parse_args(argv)
     import scipy
 
@@ -187,6 +224,8 @@ def main(argv=None):
         part_a(args)
     if "b" not in args.skip:
         part_b(args)
+    if "c" not in args.skip:
+        part_c(args)
     print("\n" + machine_line())
 
 
