@@ -298,11 +298,14 @@ class ConvolutionalDictionary:
     def lipschitz(self) -> float:
         """An upper bound on ``||Φ||²``, the largest eigenvalue of ``ΦᵀΦ``.
 
-        Tight: the stride's polyphase components turn Φ into a convolution
-        from ``n_kernels`` maps to ``prod(stride)`` phases, whose squared norm
-        is at most the largest ``σ²`` of its transfer matrix over a DFT grid
-        on which that convolution does not wrap (exact for ``"circular"``).
-        It is the step ``1/L`` of ISTA and the stability limit of the LCA.
+        The stride's polyphase components turn Φ into a convolution from
+        ``n_kernels`` maps to ``prod(stride)`` phases, whose squared norm is at
+        most the largest ``σ²`` of its transfer matrix over a DFT grid on which
+        that convolution does not wrap: exact for ``"circular"``, close when
+        the signal is many kernels long, loose when only a few copies fit (a
+        12x12 kernel on a 20x20 signal: about 2x for ``"valid"``). It sets the
+        step ``1/L`` of ISTA and the LCA's stability limit (a loose bound only
+        shortens them).
         """
         blocks, stride = self._blocks, self.stride
         d = self.ndim
