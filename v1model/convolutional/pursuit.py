@@ -12,8 +12,10 @@ lags that are multiples of the stride, ``G[k*, Δ, k] = <d_k(· - Δs), d_k*>``
 (the Gram matrix of the copies, which depends only on the lag; computed once,
 as in MPTK, Krstulović & Gribonval 2006). A ``"full"`` copy that sticks out
 of the signal is truncated; its update uses the truncated kernel instead. One
-step, batched over signals, costs an argmax over every coefficient and an
-update of ``(2 ceil(k/s) - 1)^d x n_kernels`` of them.
+step, batched over signals, costs an argmax over about ``2 sqrt(n_positions)``
+running maxima (per segment of positions, then within one segment) and an
+update of ``(2 ceil(k/s) - 1)^d x n_kernels`` coefficients, so that its cost
+hardly grows with the signal's length.
 """
 
 from __future__ import annotations
