@@ -16,17 +16,22 @@ def _given(dictionary) -> bool:
     return dictionary is not None and str(dictionary) not in ("", "None", "none")
 
 
-def check_dictionary_source(dictionary=None, n_updates=None) -> None:
+def check_dictionary_source(dictionary=None, n_updates=None, images="skimage") -> None:
     """The cheap checks of :func:`learned_dictionary`'s arguments (no loading,
-    no learning): a given file exists; ``n_updates`` is a positive int."""
+    no learning): a given file exists; otherwise ``n_updates`` is a positive
+    int and ``images`` a source the learning can load
+    (:func:`studies._checks.check_images`)."""
+    from studies._checks import check_images
     from v1model.validation import check_int
 
     if _given(dictionary):
         path = Path(str(dictionary)).expanduser()
         if not path.exists():
             raise FileNotFoundError(f"dictionary: no such file: {str(path)!r}")
-    elif n_updates is not None:
+        return
+    if n_updates is not None:
         check_int(n_updates, "n_updates", minimum=1)
+    check_images(images, name="images")
 
 
 def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str = "skimage",

@@ -87,12 +87,14 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import load_whitened
+    from studies._checks import check_images
     from studies._learned import check_dictionary_source, learned_dictionary
     from studies._defaults import quick_default
     from tqdm.auto import tqdm
     from v1model.analysis import babel, coactive_babel, sparseness
     from v1model.inference import lca
-    from v1model.validation import check_bool, check_int, check_positive
+    from v1model.validation import (check_bool, check_int, check_nonnegative, check_positive,
+                                    check_probability)
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
     lam_min = check_positive(lam_min, "lam_min")
@@ -104,7 +106,13 @@ def run(
     # 13 levels (a factor 1.47 apart) put one near a mean of one active unit, the local code
     n_lams = check_int(13 if n_lams is None else n_lams, "n_lams", minimum=2)
     n_patches = check_int(quick_default(n_patches, quick, 1000, 5000), "n_patches", minimum=1)
+    # the checks of v1model.analysis.sparseness, made before the dictionary is learned
+    check_nonnegative(tol, "tol")
+    check_positive(local_max_count, "local_max_count")
+    check_probability(dense_min_ratio, "dense_min_ratio")
+    check_bool(progress, "progress")  # "abc" would be truthy
     check_dictionary_source(dictionary, n_updates)
+    check_images(images)  # the encoded patches come from images, with a dictionary file too
     parameters_checked()  # a sweep's pre-flight stops here, before any work
     atoms, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
                                              n_updates=n_updates, progress=progress)

@@ -110,6 +110,7 @@ def run(
         ``learning_objective`` (update). Errors are ``0.5 mean ||z - z*||^2``.
     """
     from stimuli import sample_patches
+    from studies._checks import check_images
     from studies._defaults import quick_default
     from v1model.amortized import lista_error_by_depth, solver_error_by_iteration
     from v1model.amortized.compare import check_depths
@@ -130,6 +131,7 @@ def run(
     n_iter_max = check_int(quick_default(n_iter_max, quick, 100, 300), "n_iter_max",
                            minimum=max(depths))
     check_bool(progress, "progress")
+    check_images(images)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     from stimuli.images import check_patch_size, load_whitened

@@ -124,6 +124,7 @@ def run(
         (atom); ``learning_error`` (update); parameters in ``attrs``.
     """
     from stimuli import sample_patches
+    from studies._checks import check_images
     from studies._defaults import quick_default
     from v1model.inference import ConvergenceWarning, lca
     from v1model.learning.olshausen_field import init_dictionary, learn_dictionary
@@ -149,6 +150,8 @@ def run(
     lca_tol = check_positive(quick_default(lca_tol, quick, 1e-3, 1e-5), "lca_tol")
     gabor_r2 = check_probability(gabor_r2, "gabor_r2")
     gabor = check_bool(gabor, "gabor")  # "-p gabor=no" would be truthy
+    check_bool(progress, "progress")  # learn_dictionary's check
+    check_images(images)
     rng = as_generator(seed)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 

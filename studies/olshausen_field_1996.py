@@ -102,12 +102,14 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
+    from studies._checks import check_images
     from studies._defaults import quick_default
     from v1model import SparseCodingNetwork
     from v1model.learning.olshausen_field import SPARSENET_CAUCHY_LAM
     from v1model.validation import as_generator, check_bool, check_int, check_positive
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
+    check_images(images, prewhitened)
     patch_size = check_int(quick_default(patch_size, quick, 8, 16), "patch_size", minimum=2)
     n_atoms = check_int(quick_default(n_atoms, quick, 64, 256), "n_atoms", minimum=1)
     n_updates = check_int(quick_default(n_updates, quick, 1500, 3000), "n_updates", minimum=1)
@@ -117,6 +119,7 @@ def run(
     lr = check_positive((3.0 if prior == "l1" else 1.0) if lr is None else lr, "lr")
     n_patches = check_int(quick_default(n_patches, quick, 30000, 100000), "n_patches", minimum=1)
     n_eval = check_int(n_eval, "n_eval", minimum=1)
+    check_bool(progress, "progress")  # the learning's check, before the images are loaded
     rng = as_generator(seed)
     # checks lam and prior (the patch size against the images comes below)
     net = SparseCodingNetwork(n_atoms=n_atoms, patch_shape=(patch_size, patch_size), lam=lam,

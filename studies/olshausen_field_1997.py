@@ -116,6 +116,7 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
+    from studies._checks import check_images
     from studies._defaults import quick_default
     from v1model.analysis import fit_gabor
     from v1model.inference import fista
@@ -123,6 +124,7 @@ def run(
                                     check_positive)
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
+    check_images(images, prewhitened)
     patch_size = check_int(quick_default(patch_size, quick, 8, 12), "patch_size", minimum=4)
     levels = [check_int(m, "overcompleteness", minimum=1) for m in overcompleteness]
     if not levels or sorted(set(levels)) != levels:
@@ -131,8 +133,10 @@ def run(
     lam = check_positive(lam, "lam")
     learner = check_choice(learner, "learner", LEARNERS)
     n_updates = check_int(quick_default(n_updates, quick, 200, 600), "n_updates", minimum=1)
+    check_int(batch_size, "batch_size", minimum=1)  # the learners' check
     n_patches = check_int(quick_default(n_patches, quick, 30000, 100000), "n_patches", minimum=1)
     n_eval = check_int(quick_default(n_eval, quick, 1000, 2000), "n_eval", minimum=1)
+    check_bool(progress, "progress")  # the learners' and fit_gabor's check
     rng = as_generator(seed)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 

@@ -182,7 +182,8 @@ def run(
                          f"min_contrast={min_contrast!r}")
     # the probes' own stream: the dictionary's training patches are drawn from `seed` itself
     rng = as_generator(np.random.SeedSequence(seed).spawn(1)[0])
-    check_dictionary_source(dictionary, n_updates)
+    check_bool(progress, "progress")  # "abc" would be truthy
+    check_dictionary_source(dictionary, n_updates, images)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
     atoms, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
                                              n_updates=n_updates, progress=progress)

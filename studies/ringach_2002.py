@@ -119,7 +119,8 @@ def run(
     path = a144_path(reference)  # fail before learning if a given path is wrong
     if n_updates is None and quick and dictionary is None:
         n_updates = 1000
-    check_dictionary_source(dictionary, n_updates)
+    check_bool(progress, "progress")  # fit_gabor's check, before the dictionary is learned
+    check_dictionary_source(dictionary, n_updates, images)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
     D, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
                                          n_updates=n_updates, progress=progress)

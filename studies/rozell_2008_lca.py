@@ -110,6 +110,7 @@ def run(
         ``rd_n_active``, ``rd_mse``, ``rd_parameter``.
     """
     from stimuli import sample_patches
+    from studies._checks import check_images
     from v1model.inference import ConvergenceWarning, encode, fista, lca, max_stable_dt
     from v1model.learning.olshausen_field import learn_dictionary
     from v1model.validation import as_generator, check_bool, check_int, check_positive
@@ -130,6 +131,8 @@ def run(
     t_max = check_positive(t_max if t_max is not None else (30 if quick else 40) * tau, "t_max")
     n_levels = check_int(n_levels if n_levels is not None else (5 if quick else 8), "n_levels",
                          minimum=2)
+    check_bool(progress, "progress")  # learn_dictionary's check
+    check_images(images)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     from stimuli.images import check_patch_size, load_whitened

@@ -120,6 +120,7 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
+    from studies._checks import check_images
     from studies._defaults import quick_default
     from v1model.analysis import GABOR_LIKE_R2, fit_gabor
     from v1model.sae import SparseAutoencoder
@@ -137,6 +138,7 @@ def run(
                           minimum=batch_size)
     n_eval = check_int(n_eval, "n_eval", minimum=1)
     progress = check_bool(progress, "progress")
+    check_images(images, prewhitened)
     rng = as_generator(seed)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 

@@ -278,6 +278,7 @@ def run(
         summary numbers and every parameter in attrs.
     """
     from stimuli.images import load_whitened
+    from studies._checks import check_images
     from studies._defaults import quick_default
     from v1model.convolutional import encode, learn_kernels
     from v1model.validation import check_bool, check_int, check_positive
@@ -323,6 +324,7 @@ def run(
     if support_fraction >= 1:
         raise ValueError(f"support_fraction must be in (0, 1), got {support_fraction!r}")
     n_heldout = check_int(n_heldout, "n_heldout", minimum=1)
+    check_images(images, prewhitened)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")

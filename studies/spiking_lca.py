@@ -95,14 +95,18 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
+    from studies._checks import check_images
     from studies._defaults import quick_default
     from v1model import SparseCodingNetwork
     from v1model.inference import fista, lca
     from v1model.spiking import spiking_lca, windowed_rates
+    from v1model.spiking.lca import simulation_parameters
     from v1model.validation import as_generator, check_bool, check_int, check_positive
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
-    patch_size = quick_default(patch_size, quick, 8, 16)
+    check_images(images, prewhitened)
+    # check_patch_size's own check; the size against the images' comes once they are loaded
+    patch_size = check_int(quick_default(patch_size, quick, 8, 16), "patch_size", minimum=1)
     n_atoms = check_int(quick_default(n_atoms, quick, 64, 256), "n_atoms", minimum=1)
     n_patches = check_int(quick_default(n_patches, quick, 20, 100), "n_patches", minimum=1)
     if dictionary_updates is None:
@@ -111,6 +115,15 @@ def run(
     duration = check_positive(quick_default(duration, quick, 0.5, 2.0), "duration")
     target = quick_default(target, quick, "numpy", "cython")
     rng = as_generator(seed)
+    # spiking_lca's checks of lam, duration, dt, tau_m, tau_syn and target (the other
+    # arguments at spiking_lca's defaults, as below), before the dictionary is learned
+    simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory=0.0,
+                          transient_fraction=0.3, inhibition=True, v_init="uniform", noise=0.0,
+                          target=target, seed=seed)
+    check_int(n_raster, "n_raster", minimum=0)  # "abc" would fail once everything has run
+    check_bool(progress, "progress")  # "abc" would be truthy
+    net = SparseCodingNetwork(n_atoms=n_atoms, patch_shape=(patch_size, patch_size), lam=lam,
+                              threshold="nonneg", tau=tau_m)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")
@@ -118,8 +131,6 @@ def run(
     pool = sample_patches(imgs, patch_size, 20000, seed=rng)
     X = sample_patches(imgs, patch_size, n_patches, seed=rng)
 
-    net = SparseCodingNetwork(n_atoms=n_atoms, patch_shape=(patch_size, patch_size), lam=lam,
-                              threshold="nonneg", tau=tau_m)
     net.learn(pool, n_updates=dictionary_updates, seed=rng, progress=progress)
     D = net.dictionary
 

@@ -238,7 +238,7 @@ def run(
     margin = check_nonnegative(margin, "margin")
     si_threshold = check_probability(si_threshold, "si_threshold")
     progress = check_bool(progress, "progress")
-    check_dictionary_source(dictionary, n_updates)
+    check_dictionary_source(dictionary, n_updates, images)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     from v1model.analysis import (cross_orientation_suppression, end_stopping, fit_gabor,

@@ -111,15 +111,22 @@ def run(
         sailnet_inference,
     )
     from stimuli.images import check_patch_size
-    from v1model.validation import as_generator, check_bool, check_int
+    from studies._checks import check_images
+    from v1model.spiking._brian import TARGETS
+    from v1model.validation import as_generator, check_bool, check_choice, check_int
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
+    check_images(images, prewhitened)
     patch_size = quick_default(patch_size, quick, 8, 16)
     n_neurons = check_int(quick_default(n_neurons, quick, 64, 256), "n_neurons", minimum=1)
     n_updates = check_int(quick_default(n_updates, quick, 3000, 10000), "n_updates", minimum=1)
     n_brian2 = check_int(n_brian2 if n_brian2 is not None else (20 if quick else 100),
                          "n_brian2", minimum=0)
     n_eval = check_int(n_eval, "n_eval", minimum=1)
+    _check_learning_parameters(patch_size, n_neurons, p, alpha, beta, gamma, theta0, batch_size)
+    if n_brian2 > 0:  # sailnet_inference's check, under this study's name
+        check_choice(brian2_target, "brian2_target", TARGETS)
+    check_bool(progress, "progress")  # "abc" would be truthy
     rng = as_generator(seed)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
@@ -163,6 +170,32 @@ def run(
         n_brian2=n_brian2, brian2_target=brian2_target,
     )
     return ds
+
+
+def _check_learning_parameters(patch_size, n_neurons, p, alpha, beta, gamma, theta0,
+                               batch_size) -> None:
+    """The checks :func:`v1model.spiking.learn_sailnet` makes of the parameters
+    the study passes on (with its messages), made before the images are loaded;
+    the patch size against the images' comes once they are."""
+    import inspect
+
+    from v1model.spiking import learn_sailnet
+    from v1model.validation import check_array, check_int, check_nonnegative, check_positive
+
+    p = check_positive(p, "p")
+    check_nonnegative(alpha, "alpha")
+    check_nonnegative(beta, "beta")
+    check_nonnegative(gamma, "gamma")
+    theta0 = check_array(theta0, "theta0", ndim=(0, 1))
+    check_int(batch_size, "batch_size", minimum=1)
+    n_steps = inspect.signature(learn_sailnet).parameters["n_steps"].default  # not passed on
+    if p > n_steps:
+        raise ValueError(f"p={p!r} spikes per image is more than a unit can fire in "
+                         f"n_steps={n_steps} steps (one spike per step at most); lower p")
+    if theta0.ndim == 1 and theta0.shape != (n_neurons,):
+        raise ValueError(f"theta0 must be a number or have shape ({n_neurons},) (one threshold "
+                         f"per neuron), got shape {theta0.shape}")
+    check_int(patch_size, "patch_size", minimum=2)
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:

@@ -1,0 +1,66 @@
+"""Cheap checks of the parameters several studies share, made before a sweep's
+pre-flight stops (:func:`v1model.sweep.parameters_checked`): a value the study
+would refuse after loading images or learning is refused at once, with the
+message the later check gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["check_images"]
+
+
+def check_images(images, prewhitened=None, name: str = "images") -> None:
+    """What :func:`stimuli.images.load_whitened` checks of ``images`` and
+    ``prewhitened`` without loading anything.
+
+    ``prewhitened`` is None or a bool; ``images`` is ``"skimage"``, an existing
+    path (a folder, a ``.mat`` file or an image file) or an array of 2 or 3
+    dimensions. Unreadable files, folders without images and NaN pixels are
+    found when the images are loaded.
+
+    Raises
+    ------
+    TypeError
+        For a ``prewhitened`` that is not a bool or None, or an ``images`` that
+        is neither a path nor an array (a number, None).
+    FileNotFoundError
+        For a path that does not exist.
+    ValueError
+        For a file that is neither a ``.mat`` nor an image file, or an array
+        that is not 2-D or 3-D.
+    """
+    from stimuli.images import IMAGE_SUFFIXES
+    from v1model.validation import check_bool, describe
+
+    if prewhitened is not None:
+        check_bool(prewhitened, "prewhitened")
+    if isinstance(images, str) and images == "skimage":
+        return
+    if isinstance(images, (str, Path)):
+        # the messages of stimuli.load_images
+        path = Path(images).expanduser()
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{name}: no such file or folder: {str(path)!r} (expected 'skimage', a .mat "
+                "file, a folder of sparsenet raw files or a folder of PNG/JPEG/TIFF images)"
+            )
+        if not path.is_dir() and path.suffix.lower() not in (".mat", *IMAGE_SUFFIXES):
+            raise ValueError(
+                f"{name}: cannot read {str(path)!r}: expected a .mat file, an image file or a "
+                "folder"
+            )
+        return
+    try:
+        ndim = np.ndim(images)
+    except ValueError as exc:  # a ragged list; the message of v1model.validation.check_array
+        raise TypeError(f"{name} must be a numeric array, got {describe(images)}") from exc
+    if ndim == 0:  # a number or None: no path and no array of pictures
+        raise TypeError(f"{name} must be 'skimage', a path (a .mat file, an image file or a "
+                        f"folder) or an array of images, got {describe(images)}")
+    if ndim not in (2, 3):  # the message of v1model.validation.check_array
+        raise ValueError(f"{name} must have 2 or 3 dimension(s), got {ndim} "
+                         f"(shape {np.shape(images)})")
+

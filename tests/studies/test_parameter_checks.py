@@ -1,0 +1,176 @@
+"""A sweep's pre-flight (the studies' check-only mode) refuses every value the
+study would refuse later, after loading images or learning, with the same
+message: nothing here loads an image or learns anything."""
+
+import re
+
+import numpy as np
+import pytest
+
+from studies import get_study, list_studies, study_parameters
+from v1model.sweep import SpecError, check_points, parse_spec
+
+#: Base parameters of studies that refuse everything without them.
+BASE = {"lewicki-2002-speech": {"audio_dir": "synthetic"},
+        "smith-lewicki-2006-convolutional": {"audio_dir": "synthetic"}}
+
+
+def _check_only(name, **params):
+    """The study's error in a sweep's pre-flight (None when it accepts ``params``)."""
+    params = {**BASE.get(name, {}), **params}
+    swept = {key: [value] for key, value in params.items()}
+    try:
+        check_points(parse_spec({"study": name, "sweep": swept, "quick": True,
+                                 "executor": {"kind": "serial"}}))
+    except SpecError as exc:
+        if "is refused by the study: " not in str(exc):
+            raise  # the spec itself is wrong
+        return str(exc).split("is refused by the study: ", 1)[1]
+    return None
+
+
+# values that got past the pre-flight and were refused only once the images were
+# loaded or the dictionary learned (or, for progress and n_raster, not at all)
+REFUSED_LATE = [
+    ("spiking-lca", "lam", -7.5, "ValueError: lam must be a non-negative finite number"),
+    ("spiking-lca", "lam", "abc", "TypeError: lam must be a real number"),
+    ("spiking-lca", "patch_size", -7.5, "TypeError: patch_size must be an integer"),
+    ("spiking-lca", "patch_size", 0, "ValueError: patch_size must be >= 1"),
+    ("spiking-lca", "dt", -7.5, "ValueError: dt must be a positive finite number"),
+    ("spiking-lca", "dt", 0.02, "ValueError: dt=0.02 s must be shorter than tau_syn"),
+    ("spiking-lca", "tau_m", -7.5, "ValueError: tau_m must be a positive finite number"),
+    ("spiking-lca", "tau_syn", "abc", "TypeError: tau_syn must be a real number"),
+    ("spiking-lca", "target", "abc", "ValueError: target must be one of"),
+    ("spiking-lca", "n_raster", "abc", "TypeError: n_raster must be an integer"),
+    ("spiking-lca", "progress", "abc", "TypeError: progress must be a bool"),
+    ("zylberberg-2011-sailnet", "alpha", -7.5,
+     "ValueError: alpha must be a non-negative finite number"),
+    ("zylberberg-2011-sailnet", "beta", "abc", "TypeError: beta must be a real number"),
+    ("zylberberg-2011-sailnet", "gamma", -7.5,
+     "ValueError: gamma must be a non-negative finite number"),
+    ("zylberberg-2011-sailnet", "p", -7.5, "ValueError: p must be a positive finite number"),
+    ("zylberberg-2011-sailnet", "p", 60, "ValueError: p=60.0 spikes per image is more than"),
+    ("zylberberg-2011-sailnet", "theta0", "abc", "TypeError: theta0 must be a numeric array"),
+    ("zylberberg-2011-sailnet", "batch_size", -7.5, "TypeError: batch_size must be an integer"),
+    ("zylberberg-2011-sailnet", "patch_size", 1, "ValueError: patch_size must be >= 2"),
+    ("zylberberg-2011-sailnet", "patch_size", "abc", "TypeError: patch_size must be an integer"),
+    ("zylberberg-2011-sailnet", "brian2_target", "abc", "ValueError: brian2_target must be one of"),
+    ("zylberberg-2011-sailnet", "progress", "abc", "TypeError: progress must be a bool"),
+    ("activity-ratio", "tol", "abc", "TypeError: tol must be a real number"),
+    ("activity-ratio", "tol", -7.5, "ValueError: tol must be a non-negative finite number"),
+    ("activity-ratio", "dense_min_ratio", -7.5, r"ValueError: dense_min_ratio must be in \(0, 1\)"),
+    ("activity-ratio", "local_max_count", "abc",
+     "TypeError: local_max_count must be a real number"),
+    ("activity-ratio", "progress", "abc", "TypeError: progress must be a bool"),
+    ("olshausen-field-1997", "batch_size", -7.5, "TypeError: batch_size must be an integer"),
+    ("olshausen-field-1997", "batch_size", 0, "ValueError: batch_size must be >= 1"),
+    ("olshausen-field-1997", "progress", "abc", "TypeError: progress must be a bool"),
+    ("olshausen-field-1996", "progress", "abc", "TypeError: progress must be a bool"),
+    ("lca-sweep", "progress", "abc", "TypeError: progress must be a bool"),
+    ("rozell-2008-lca", "progress", "abc", "TypeError: progress must be a bool"),
+    ("ringach-2002", "progress", "abc", "TypeError: progress must be a bool"),
+    ("receptive-field-mapping", "progress", -7.5, "TypeError: progress must be a bool"),
+] + [
+    (name, "prewhitened", value, "TypeError: prewhitened must be a bool")
+    for name in ("olshausen-field-1996", "olshausen-field-1997", "sae-natural-patches",
+                 "schultz-2014-replicating-kernels", "spiking-lca", "zylberberg-2011-sailnet")
+    for value in ("abc", -7.5)
+]
+
+IMAGE_STUDIES = ["activity-ratio", "gregor-lecun-2010-lista", "lca-sweep", "olshausen-field-1996",
+                 "olshausen-field-1997", "receptive-field-mapping", "ringach-2002",
+                 "rozell-2008-lca", "sae-natural-patches", "schultz-2014-replicating-kernels",
+                 "spiking-lca", "zhu-rozell-2013-ncrf", "zylberberg-2011-sailnet"]
+
+
+@pytest.mark.parametrize("name, param, value, message", REFUSED_LATE)
+def test_check_only_refuses_what_the_run_refuses(name, param, value, message):
+    error = _check_only(name, **{param: value})
+    assert error is not None, f"{name} accepts {param}={value!r} in its check-only mode"
+    assert re.match(message, error), error
+    assert param in error and (repr(value) in error or repr(float(value)) in error)
+    # a direct call stops at the same check, with the same message, before any work
+    with pytest.raises((TypeError, ValueError)) as caught:
+        get_study(name).run(quick=True, **{param: value})
+    assert f"{type(caught.value).__name__}: {caught.value}" == error
+
+
+@pytest.mark.parametrize("name", IMAGE_STUDIES)
+@pytest.mark.parametrize("value, message", [
+    ("abc", r"FileNotFoundError: images: no such file or folder: 'abc'"),
+    (-7.5, r"TypeError: images must be 'skimage', a path .* got -7.5"),
+])
+def test_images_are_checked_without_loading(name, value, message):
+    error = _check_only(name, images=value)
+    assert error is not None and re.match(message, error), error
+
+
+def test_images_checks(tmp_path):
+    from studies._checks import check_images
+
+    (tmp_path / "a.png").write_bytes(b"")  # not read: only its name and existence count
+    (tmp_path / "notes.txt").write_text("")
+    for ok in ("skimage", tmp_path, str(tmp_path / "a.png"), np.zeros((2, 16, 16)),
+               np.zeros((16, 16))):
+        check_images(ok)
+    check_images("skimage", prewhitened=True)
+    with pytest.raises(TypeError, match="images must be 'skimage', a path .* got None"):
+        check_images(None)
+    with pytest.raises(ValueError, match="images: cannot read .*notes.txt.*: expected a .mat"):
+        check_images(tmp_path / "notes.txt")
+    with pytest.raises(ValueError, match=r"images must have 2 or 3 dimension\(s\), got 1"):
+        check_images([1.0, 2.0])
+    with pytest.raises(TypeError, match="images must be a numeric array"):
+        check_images([[1.0, 2.0], [3.0]])
+    with pytest.raises(TypeError, match="prewhitened must be a bool, got 'yes'"):
+        check_images("skimage", prewhitened="yes")
+    # the message of stimuli.load_images for a missing path
+    from stimuli import load_images
+
+    with pytest.raises(FileNotFoundError) as late:
+        load_images(str(tmp_path / "none"), name="images")
+    with pytest.raises(FileNotFoundError) as early:
+        check_images(str(tmp_path / "none"))
+    assert str(early.value) == str(late.value)
+
+
+@pytest.mark.parametrize("name", ["activity-ratio", "receptive-field-mapping", "ringach-2002",
+                                  "zhu-rozell-2013-ncrf"])
+def test_images_of_a_dictionary_study(name, tmp_path):
+    # images are refused when the dictionary is to be learned from them ...
+    assert "images: no such file" in _check_only(name, images=str(tmp_path / "none"))
+    # ... and, as before, ignored when a dictionary file is given (but by activity-ratio,
+    # whose encoded patches come from images either way)
+    given = tmp_path / "d.nc"
+    given.write_bytes(b"")  # only its existence is checked up front
+    error = _check_only(name, dictionary=str(given), images=str(tmp_path / "none"))
+    if name == "activity-ratio":
+        assert "images: no such file" in error
+    else:
+        assert error is None
+
+
+@pytest.mark.parametrize("name", list(list_studies()))
+def test_every_parameter_refuses_a_bad_value_up_front(name):
+    """Every parameter of every study refuses "abc" and -7.5 in check-only mode,
+    naming itself (but for the few listed, which take them or are refused
+    under another name)."""
+    accepted = {("zylberberg-2011-sailnet", "theta0", -7.5),  # any initial threshold
+                # audio_dir="synthetic" reads no files
+                ("lewicki-2002-speech", "pattern", "abc"),
+                ("lewicki-2002-speech", "pattern", -7.5),
+                ("smith-lewicki-2006-convolutional", "pattern", "abc"),
+                ("smith-lewicki-2006-convolutional", "pattern", -7.5)}
+    unnamed = {("olshausen-field-1997", "overcompleteness", -7.5),  # not a list
+               ("ringach-2002", "reference", -7.5)}  # not a path
+    for param in study_parameters(name):
+        # set by the sweep; spiking-lca's duration is a per-point variable of the sweep's
+        if param in ("quick", "seed", "duration"):
+            continue
+        for value in ("abc", -7.5):
+            error = _check_only(name, **{param: value})
+            if (name, param, value) in accepted:
+                continue
+            assert error is not None, f"{name} accepts {param}={value!r} in its check-only mode"
+            if (name, param, value) not in unnamed:
+                assert param in error, error
