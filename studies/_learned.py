@@ -97,6 +97,9 @@ def a144_path(reference=None):
     holds the file; ``"none"`` leaves the basis out; a path must exist.
     """
     if reference is not None:
+        if not isinstance(reference, (str, Path)):
+            raise TypeError(f"reference must be a path to A144.mat or 'none', got "
+                            f"{reference!r}")
         if str(reference).lower() in ("", "none", "false"):
             return None
         path = Path(reference).expanduser()

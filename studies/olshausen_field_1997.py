@@ -88,8 +88,9 @@ def run(
         ``images`` as in :func:`stimuli.images.is_prewhitened`).
     patch_size : int, optional
         Patch side in pixels.
-    overcompleteness : sequence of int
-        Number of atoms per pixel of the patch (1 = complete).
+    overcompleteness : int or sequence of int
+        Number of atoms per pixel of the patch (1 = complete); one number (a
+        sweep over it) learns that dictionary alone.
     lam : float
         Sparseness weight of the L1 energy (units of the whitened pixels,
         variance 0.1), the same for every dictionary.
@@ -126,7 +127,8 @@ def run(
     quick = check_bool(quick, "quick")  # "no" would be truthy
     check_images(images, prewhitened)
     patch_size = check_int(quick_default(patch_size, quick, 8, 12), "patch_size", minimum=4)
-    levels = [check_int(m, "overcompleteness", minimum=1) for m in overcompleteness]
+    levels = [check_int(m, "overcompleteness", minimum=1)
+              for m in np.atleast_1d(np.asarray(overcompleteness, dtype=object))]
     if not levels or sorted(set(levels)) != levels:
         raise ValueError(f"overcompleteness must be increasing distinct integers, got "
                          f"{overcompleteness!r}")

@@ -153,16 +153,13 @@ def test_images_of_a_dictionary_study(name, tmp_path):
 @pytest.mark.parametrize("name", list(list_studies()))
 def test_every_parameter_refuses_a_bad_value_up_front(name):
     """Every parameter of every study refuses "abc" and -7.5 in check-only mode,
-    naming itself (but for the few listed, which take them or are refused
-    under another name)."""
+    naming itself (but for the few listed, which take them)."""
     accepted = {("zylberberg-2011-sailnet", "theta0", -7.5),  # any initial threshold
                 # audio_dir="synthetic" reads no files
                 ("lewicki-2002-speech", "pattern", "abc"),
                 ("lewicki-2002-speech", "pattern", -7.5),
                 ("smith-lewicki-2006-convolutional", "pattern", "abc"),
                 ("smith-lewicki-2006-convolutional", "pattern", -7.5)}
-    unnamed = {("olshausen-field-1997", "overcompleteness", -7.5),  # not a list
-               ("ringach-2002", "reference", -7.5)}  # not a path
     for param in study_parameters(name):
         # set by the sweep; spiking-lca's duration is a per-point variable of the sweep's
         if param in ("quick", "seed", "duration"):
@@ -172,5 +169,12 @@ def test_every_parameter_refuses_a_bad_value_up_front(name):
             if (name, param, value) in accepted:
                 continue
             assert error is not None, f"{name} accepts {param}={value!r} in its check-only mode"
-            if (name, param, value) not in unnamed:
-                assert param in error, error
+            assert param in error, error
+
+
+def test_one_overcompleteness_is_a_level_of_its_own():
+    # a sweep over overcompleteness passes one number per point (was: "'float' object
+    # is not iterable")
+    assert _check_only("olshausen-field-1997", overcompleteness=2) is None
+    assert "overcompleteness must be an integer" in _check_only("olshausen-field-1997",
+                                                               overcompleteness=2.5)
