@@ -136,3 +136,18 @@ def test_a_stream_that_starts_with_one_sample_gets_its_threshold_later(planted, 
         assert 0 < model.threshold_ < np.inf
     np.testing.assert_array_equal(loaded.encode(X), sae.encode(X))
     assert 2 <= np.count_nonzero(sae.encode(X), axis=1).mean() <= 4
+
+
+def test_files_without_the_fitted_objective_load_from_the_parameters(planted):
+    # files written before the fitted objective was recorded: the saved constructor
+    # parameters (validated) rebuild it, as they did
+    X = planted[0][:300]
+    sae = SparseAutoencoder(40, "jumprelu", lam=0.05, n_steps=5, batch_size=100, seed=0,
+                            progress=False).fit(X)
+    ds = sae.to_dataset()
+    del ds.attrs["fitted_objective"]
+    np.testing.assert_array_equal(SparseAutoencoder.from_dataset(ds).encode(X), sae.encode(X))
+    ds.attrs["estimator_params"] = ds.attrs["estimator_params"].replace('"lam": 0.05',
+                                                                        '"lam": -1.0')
+    with pytest.raises(ValueError, match="lam must be a non-negative"):
+        SparseAutoencoder.from_dataset(ds)
