@@ -550,8 +550,20 @@ def _spikegram_figure(plt, ds):
     amp = ds["spike_amplitude"].values
     fc = ds["peak_frequency"].values[ds["spike_kernel"].values]
     size = 40 * np.abs(amp) / max(float(np.abs(amp).max()), 1e-300) if amp.size else amp
-    bottom.scatter(ds["spike_onset"].values * 1e3, np.maximum(fc, 50), s=size,
-                   c=np.where(amp > 0, "C3", "C0"), alpha=0.7, linewidths=0)
+    onset, colour = ds["spike_onset"].values * 1e3, np.where(amp > 0, "C3", "C0")
+    # low-pass kernels (peak at 0 Hz) have no place on a log axis: a row of their own
+    floor = 50.0
+    low = fc < floor
+    bottom.scatter(onset[~low], fc[~low], s=size[~low], c=colour[~low], alpha=0.7,
+                   linewidths=0)
+    if low.any():
+        bottom.scatter(onset[low], np.full(low.sum(), floor), s=size[low], c=colour[low],
+                       alpha=0.7, marker="v", linewidths=0,
+                       label=f"{int(np.unique(ds['spike_kernel'].values[low]).size)} low-pass "
+                             f"kernel(s), peak below {floor:g} Hz: drawn at {floor:g} Hz")
+        legend = bottom.legend(fontsize=8, loc="upper right")
+        for handle in getattr(legend, "legend_handles", []):
+            handle.set_sizes([25])  # the first spike's size otherwise, often a dot
     bottom.set_yscale("log")
     bottom.set_xlabel("kernel onset (ms)")
     bottom.set_ylabel("kernel peak frequency (Hz)")

@@ -236,7 +236,8 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     k = ds.sizes["atom"]
     first = ds["spike_sample"].values == 0
     order = np.argsort(-ds["rate"].isel(sample=0).values, kind="stable")
-    n_show = int(min(k, max(10, np.count_nonzero(ds["rate"].isel(sample=0).values) + 5)))
+    n_active = int(np.count_nonzero(ds["rate"].isel(sample=0).values))
+    n_show = int(min(k, max(10, n_active + 5)))  # a few silent rows below the active ones
     t = ds["spike_time"].values[first]
     a = ds["spike_atom"].values[first]
     shown = np.isin(a, order[:n_show])
@@ -244,7 +245,8 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     remap[order[:n_show]] = np.arange(n_show)
     fig = plot_raster(t[shown], remap[a[shown]], n_units=n_show,
                       order=np.arange(n_show), t_max=ds.attrs["duration"],
-                      title=f"patch 0: the {n_show} most active of {k} units (by rate)",
-                      ylabel="unit (sorted by rate)")
+                      title=f"patch 0: the {n_active} active units of {k} by rate, "
+                            f"then {n_show - n_active} silent ones",
+                      ylabel="rank of the unit's rate (0: highest)")
     paths.append(save_figure(fig, outdir / f"{NAME}_raster.png"))
     return paths

@@ -395,6 +395,16 @@ def _example_units(ds, n=4):
     return np.argsort(-si, kind="stable")[: min(n, ds.sizes["unit"])]
 
 
+def _index_bins(values, threshold, n_bins: int = 20) -> np.ndarray:
+    """Histogram bins over [0, a little past the largest index or twice the
+    threshold], at most [0, 1]: indices of a few hundredths on [0, 1] fall in
+    one bar."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    top = max(2.0 * threshold, 1.1 * float(finite.max())) if finite.size else 1.0
+    return np.linspace(0.0, min(1.0, top), n_bins + 1)
+
+
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
     """Example size-tuning curves, SI histograms, preferred diameters, cross-orientation,
     length-tuning curves and ESI histograms."""
@@ -438,8 +448,8 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
 
     # 2. SI histogram, LCA vs linear, at both contrasts
     fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6), sharey=True)
-    bins = np.linspace(0, 1, 21)
     thr = a.get("si_threshold", 0.1)
+    bins = _index_bins(ds["suppression_index"].values, thr)
     for ax, k in zip(axes, (lo, hi)):
         for i, m in enumerate(MODELS):
             si = ds["suppression_index"].sel(model=m).values[:, k]
@@ -511,6 +521,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
             ax.legend(fontsize=7, loc="lower right")
         axes[0].set_ylabel("response / peak")
         ax = axes[-1]
+        bins = _index_bins(ds["end_stopping_index"].values, thr)
         for i, m in enumerate(MODELS):
             esi = ds["end_stopping_index"].sel(model=m).values
             esi = esi[np.isfinite(esi)]

@@ -265,3 +265,22 @@ def test_of97_coding_panels_have_y_labels(of97_figures):
     fig = of97_figures["olshausen-field-1997_coding.png"]
     assert len(fig.axes) == 3
     assert all(ax.get_ylabel() for ax in fig.axes), [ax.get_ylabel() for ax in fig.axes]
+
+
+# --- spike raster ----------------------------------------------------------------------
+
+def test_raster_in_rate_order_puts_rank_zero_at_the_top():
+    from v1model.plotting.spiking import plot_raster
+
+    # unit 2 fires most, then unit 0, then unit 1 (silent)
+    times = np.array([0.1, 0.2, 0.3, 0.15])
+    units = np.array([2, 2, 2, 0])
+    fig = plot_raster(times, units, n_units=3, order=[2, 0, 1])
+    ax = fig.axes[0]
+    rows = ax.collections[0].get_offsets()[:, 1]
+    np.testing.assert_array_equal(rows, [0, 0, 0, 1])  # row = rank
+    bottom, top = ax.get_ylim()
+    assert top < bottom  # rank 0 drawn at the top, the axis counting down the page
+    # without an order, unit 0 at the bottom as usual
+    ax = plot_raster(times, units, n_units=3).axes[0]
+    assert ax.get_ylim()[0] < ax.get_ylim()[1]

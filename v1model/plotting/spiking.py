@@ -37,7 +37,8 @@ def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax
     n_units : int, optional
         Number of rows (default: largest unit + 1).
     order : array_like of int, optional
-        Row order, e.g. units sorted by rate (``order[0]`` is drawn at the top).
+        Row order, e.g. units sorted by rate: ``order[0]`` is drawn at the top,
+        and the unit axis counts ranks from the top (0, 1, ...).
     t_max : float, optional
         Right edge of the time axis.
     ax : matplotlib.axes.Axes, optional
@@ -52,13 +53,13 @@ def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax
     u = np.asarray(spike_unit, dtype=int)
     n_units = int(n_units if n_units is not None else (u.max() + 1 if u.size else 1))
     row = np.arange(n_units)
-    if order is not None:
+    if order is not None:  # rank r on row r, counted from the top
         row = np.empty(n_units, dtype=int)
-        row[np.asarray(order, dtype=int)] = np.arange(n_units)[::-1]
+        row[np.asarray(order, dtype=int)] = np.arange(n_units)
     ax.scatter(t, row[u], s=max(4.0, 400.0 / n_units), marker="|", color="k", linewidths=0.8)
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_xlim(0, t_max if t_max is not None else (t.max() if t.size else 1))
-    ax.set_ylim(-0.5, n_units - 0.5)
+    ax.set_ylim((n_units - 0.5, -0.5) if order is not None else (-0.5, n_units - 0.5))
     ax.set_xlabel("time (s)")
     ax.set_ylabel(ylabel)
     if title:
