@@ -25,7 +25,7 @@ from v1model.validation import (
 )
 
 __all__ = ["SKIMAGE_SCENES", "load_images", "whiten", "sample_patches", "check_patch_size",
-           "whitening_filter", "is_prewhitened", "load_whitened"]
+           "whitening_filter", "is_prewhitened", "load_whitened", "image_source_path"]
 
 #: Natural scenes among the photographs bundled with scikit-image (file names
 #: inside ``skimage/data``). Objects, animals, people, textures and outdoor
@@ -126,23 +126,13 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
     if isinstance(source, str) and source == "skimage":
         images = _load_skimage(size or 256)
     elif isinstance(source, (str, Path)):
-        path = Path(source).expanduser()
-        if not path.exists():
-            raise FileNotFoundError(
-                f"{name}: no such file or folder: {str(path)!r} (expected 'skimage', a .mat "
-                "file, a folder of sparsenet raw files or a folder of PNG/JPEG/TIFF images)"
-            )
+        path = image_source_path(source, name)
         if path.is_dir():
             images = _load_folder(path, size, name, progress)
         elif path.suffix.lower() == ".mat":
             images = _load_mat(path, name)
-        elif path.suffix.lower() in IMAGE_SUFFIXES:
-            images = _read_image_files([path], size, name, progress)
         else:
-            raise ValueError(
-                f"{name}: cannot read {str(path)!r}: expected a .mat file, an image file or a "
-                "folder"
-            )
+            images = _read_image_files([path], size, name, progress)
     else:
         images = _image_stack(source, name)
     if size is not None and images.shape[1:] != (size, size):
@@ -191,6 +181,31 @@ def _square(image, size):
     if s == size:
         return crop
     return resize(crop, (size, size), anti_aliasing=s > size, preserve_range=True)
+
+
+def image_source_path(source, name: str = "source") -> Path:
+    """The path ``source`` names, checked without reading it: it exists and is a
+    folder, a ``.mat`` file or an image file (what :func:`load_images` reads).
+
+    Raises
+    ------
+    FileNotFoundError
+        For a path that does not exist.
+    ValueError
+        For a file that is neither a ``.mat`` nor an image file.
+    """
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{name}: no such file or folder: {str(path)!r} (expected 'skimage', a .mat "
+            "file, a folder of sparsenet raw files or a folder of PNG/JPEG/TIFF images)"
+        )
+    if not path.is_dir() and path.suffix.lower() not in (".mat", *IMAGE_SUFFIXES):
+        raise ValueError(
+            f"{name}: cannot read {str(path)!r}: expected a .mat file, an image file or a "
+            "folder"
+        )
+    return path
 
 
 def _to_gray(image):

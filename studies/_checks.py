@@ -32,7 +32,7 @@ def check_images(images, prewhitened=None, name: str = "images") -> None:
         For a file that is neither a ``.mat`` nor an image file, or an array
         that is not 2-D or 3-D.
     """
-    from stimuli.images import IMAGE_SUFFIXES
+    from stimuli.images import image_source_path
     from v1model.validation import check_bool, describe
 
     if prewhitened is not None:
@@ -40,18 +40,7 @@ def check_images(images, prewhitened=None, name: str = "images") -> None:
     if isinstance(images, str) and images == "skimage":
         return
     if isinstance(images, (str, Path)):
-        # the messages of stimuli.load_images
-        path = Path(images).expanduser()
-        if not path.exists():
-            raise FileNotFoundError(
-                f"{name}: no such file or folder: {str(path)!r} (expected 'skimage', a .mat "
-                "file, a folder of sparsenet raw files or a folder of PNG/JPEG/TIFF images)"
-            )
-        if not path.is_dir() and path.suffix.lower() not in (".mat", *IMAGE_SUFFIXES):
-            raise ValueError(
-                f"{name}: cannot read {str(path)!r}: expected a .mat file, an image file or a "
-                "folder"
-            )
+        image_source_path(images, name)  # load_images' own check
         return
     try:
         ndim = np.ndim(images)
