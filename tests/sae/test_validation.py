@@ -1,5 +1,7 @@
 """Bad input fails at once, with a message that names the argument and the value."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -218,7 +220,10 @@ def test_auto_lr_trains_data_of_small_spread(planted, activation, settings, fact
     with pytest.raises(ValueError, match=rf"lr=0.001 exceeds the spread of X \(root mean "
                                          rf"square of X - mean\(X\): {spread:.3g}\)"):
         SparseAutoencoder(96, activation, n_steps=200, lr=1e-3, **common).fit(X)
-    sae = SparseAutoencoder(96, activation, n_steps=200, **common).fit(X)  # lr="auto"
+    # lr="auto" trains it, and says the weights move slowly at that rate
+    with pytest.warns(UserWarning, match=rf"X has a spread of {spread:.3g} .* lr='auto' is "
+                                         rf"{0.1 * spread:.3g}.* rescale X to unit spread"):
+        sae = SparseAutoencoder(96, activation, n_steps=200, **common).fit(X)
     h = sae.history_
     assert h.attrs["lr"] == pytest.approx(0.1 * spread, rel=1e-10)
     assert h.attrs["x_spread"] == pytest.approx(spread, rel=1e-10)
@@ -244,10 +249,13 @@ def test_auto_lr_is_the_former_default_on_unit_scale_data(planted, tmp_path):
     small = X * 1e-4
     first = np.sqrt(np.var(small[:300], axis=0).mean())
     stream = SparseAutoencoder(40, k=3, batch_size=100, seed=0, progress=False)
-    stream.partial_fit(small[:300])
+    with pytest.warns(UserWarning, match="rescale X to unit spread"):
+        stream.partial_fit(small[:300])
     stream = SparseAutoencoder.load(stream.save(tmp_path / "auto.nc"))
     assert stream.lr == "auto"
-    stream.partial_fit(small[300:] * 10)  # a later chunk's spread does not change it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once, by the first chunk
+        stream.partial_fit(small[300:] * 10)  # a later chunk's spread does not change it
     np.testing.assert_allclose(stream.history_.lr, 0.1 * first, rtol=1e-10)
     assert stream.history_.sizes["step"] == 3 + 7
     # a first chunk of one sample has no spread: 1e-3
