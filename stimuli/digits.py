@@ -78,12 +78,13 @@ def read_idx(path):
         raise ValueError(f"path: {str(path)!r} has unknown IDX data type 0x{raw[2]:02x}")
     ndim = raw[3]
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    data = np.frombuffer(raw, dtype=dtypes[raw[2]], offset=4 + 4 * ndim)
-    if data.size != int(np.prod(shape)):
-        raise ValueError(
-            f"path: {str(path)!r} is truncated: header says {shape}, found {data.size} values"
-        )
-    return data.reshape(shape)
+    dtype = np.dtype(dtypes[raw[2]])
+    body, expected = len(raw) - (4 + 4 * ndim), int(np.prod(shape)) * dtype.itemsize
+    if body != expected:  # checked on bytes: frombuffer refuses a partial last value
+        what = "is truncated" if body < expected else "has bytes past its data"
+        raise ValueError(f"path: {str(path)!r} {what}: header says {shape} of {dtype.itemsize} "
+                         f"bytes each ({expected} bytes), found {max(body, 0)}")
+    return np.frombuffer(raw, dtype=dtype, offset=4 + 4 * ndim).reshape(shape)
 
 
 def load_mnist(folder, split: str = "train"):

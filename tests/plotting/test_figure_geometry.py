@@ -284,3 +284,43 @@ def test_raster_in_rate_order_puts_rank_zero_at_the_top():
     # without an order, unit 0 at the bottom as usual
     ax = plot_raster(times, units, n_units=3).axes[0]
     assert ax.get_ylim()[0] < ax.get_ylim()[1]
+
+
+def test_raster_takes_its_rows_from_the_order():
+    from v1model.plotting.spiking import plot_raster
+
+    # unit 3 never fires: order lists it (was a broadcast error without n_units)
+    ax = plot_raster([0.1, 0.2, 0.3], [0, 2, 1], order=[0, 1, 2, 3]).axes[0]
+    assert ax.get_ylim() == (3.5, -0.5)
+    with pytest.raises(ValueError, match="order lists 4 units but n_units=3"):
+        plot_raster([0.1], [0], n_units=3, order=[0, 1, 2, 3])
+
+
+def test_tuning_curves_with_a_gap_keep_their_unit():
+    from v1model.analysis import grating_responses, tuning_curves
+    from stimuli import gabor_patch
+
+    atoms = np.stack([gabor_patch((8, 8), o, 0.2, 0.0, 2.0, 2.0).ravel()
+                      for o in (0.0, 0.8, 1.6, 2.4)])
+    tun = tuning_curves(grating_responses(lambda X: X @ atoms.T, (8, 8), orientations=8,
+                                          frequencies=4, phases=4))
+    tun["orientation_tuning"].values[0, 2] = np.nan
+    tun["frequency_tuning"].values[1, 0] = np.nan
+    fig = plot_tuning_curves(tun)
+    orientation, frequency = fig.axes[0], fig.axes[1]
+    assert len(orientation.lines) - 1 == 4  # four curves and the bandwidth level
+    assert [np.isfinite(line.get_ydata()).sum() for line in frequency.lines] == [4, 3, 4, 4]
+    assert fig._suptitle.get_text().startswith("4 units")
+
+
+def test_plot_arguments_that_cannot_work_are_named():
+    from v1model.plotting import plot_atoms, plot_learning_curve
+    from v1model.plotting.spiking import plot_inhibition_vs_overlap
+
+    with pytest.raises(ValueError, match="normalize must be one of"):
+        plot_atoms(np.ones((3, 16)), normalize="bogus")
+    history = xr.Dataset({"mean_W": ("update", np.arange(3.0))})
+    with pytest.raises(ValueError, match=r"none is in the history, which has \['mean_W'\]"):
+        plot_learning_curve(history)
+    with pytest.raises(ValueError, match="at least 2 units"):
+        plot_inhibition_vs_overlap(np.zeros((1, 1)), np.ones((1, 1)))

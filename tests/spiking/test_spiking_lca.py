@@ -8,6 +8,7 @@ standalone comparisons compile for tens of seconds and are marked slow.
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from v1model import SparseCodingNetwork
 from v1model.inference import fista
@@ -251,12 +252,14 @@ def test_hard_threshold_is_refused(problem):
         # Euler steps longer than a time constant overshoot; the codes were silently wrong
         (dict(dt=6e-3), r"dt=0.006 s must be shorter than tau_syn=0.0025 s"),
         (dict(dt=0.012, tau_syn=0.05), r"tau_syn=0.05 s and tau_m=0.01 s"),
+        # a string from a CLI or sweep file: "False" switched inhibition on
+        (dict(inhibition="False"), "inhibition must be a bool"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(problem, kwargs, match):
     X, D = problem
     lam = kwargs.pop("lam", LAM)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises((ValueError, TypeError), match=match):
         spiking_lca(X, D, lam, target=kwargs.pop("target", "numpy"), **kwargs)
 
 
@@ -368,3 +371,12 @@ def test_windowed_rates_count_spikes_by_hand():
                 want[i, j] += 1
         want *= tau_m / ((last - first) * dt)
         np.testing.assert_allclose(got.values[m], want, rtol=1e-12)
+
+
+def test_windowed_rates_names_a_dataset_it_cannot_count():
+    # spiking_convolutional_lca's spikes (spike_kernel, spike_position): was a KeyError
+    ds = xr.Dataset({"spike_time": ("spike", [0.01]), "spike_kernel": ("spike", [0]),
+                     "spike_sample": ("spike", [0])}, attrs={"duration": 0.02, "dt": 1e-4,
+                                                              "transient_fraction": 0.3})
+    with pytest.raises(ValueError, match="ds is not the output of spiking_lca"):
+        windowed_rates(ds, [0.02])

@@ -45,6 +45,17 @@ def test_idx_errors(tmp_path):
     (tmp_path / "trunc").write_bytes((tmp_path / "trunc").read_bytes()[:-3])
     with pytest.raises(ValueError, match="truncated"):
         read_idx(tmp_path / "trunc")
+    # multi-byte values cut mid-value (was numpy's "buffer size must be a multiple of
+    # element size"), and bytes past the data
+    _write_idx(tmp_path / "f4", np.arange(3, dtype=np.float32), 0x0D)
+    (tmp_path / "f4").write_bytes((tmp_path / "f4").read_bytes()[:-1])
+    with pytest.raises(ValueError, match=r"is truncated: header says \(3,\) of 4 bytes each "
+                                         r"\(12 bytes\), found 11"):
+        read_idx(tmp_path / "f4")
+    _write_idx(tmp_path / "long", np.arange(3, dtype=np.uint8), 0x08)
+    (tmp_path / "long").write_bytes((tmp_path / "long").read_bytes() + b"\x00")
+    with pytest.raises(ValueError, match="has bytes past its data"):
+        read_idx(tmp_path / "long")
     with pytest.raises(FileNotFoundError, match="no train-images"):
         load_mnist(tmp_path)
     with pytest.raises(ValueError, match="split must be"):

@@ -229,16 +229,20 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6))
     o = tuning["orientation"].values
     f = tuning["frequency"].values
+    drawn = []
     for k, u in enumerate(units):
         oc = tuning["orientation_tuning"].values[u]
         fc = tuning["frequency_tuning"].values[u]
-        if not np.max(oc) > 0:
+        # NaN points (a curve assembled by hand) are gaps, not a reason to drop the unit
+        if not np.nanmax(oc, initial=0.0) > 0:
             continue
+        drawn.append(u)
         pref = tuning["peak_orientation"].values[u]
-        x, y = _closed_orientation_curve(np.degrees(o - pref), oc / oc.max())
+        x, y = _closed_orientation_curve(np.degrees(o - pref), oc / np.nanmax(oc))
         ax1.plot(x, y, "-", lw=1, color=f"C{k % 10}", alpha=0.8)
-        ax2.semilogx(f, fc / max(fc.max(), 1e-300), "o-", ms=3, lw=1, color=f"C{k % 10}",
-                     alpha=0.8)
+        ax2.semilogx(f, fc / max(np.nanmax(fc, initial=0.0), 1e-300), "o-", ms=3, lw=1,
+                     color=f"C{k % 10}", alpha=0.8)
+    units = np.asarray(drawn, dtype=int)  # the summary counts what is drawn
     ax1.axhline(tuning.attrs.get("bandwidth_level", 0.5), color="0.6", ls=":", lw=0.8)
     ax1.set_xlim(-90, 90)
     ax1.set_xticks([-90, -45, 0, 45, 90])

@@ -32,6 +32,9 @@ def tile_atoms(D, patch_shape=None, n_cols=None, pad=1, normalize="each"):
     Each atom is scaled so that its largest absolute value maps to +-1
     (``normalize="each"``) or all share one scale (``"all"``).
     """
+    from ..validation import check_choice
+
+    normalize = check_choice(normalize, "normalize", ("each", "all"))
     atoms = atom_images(D, patch_shape).astype(float)
     n, h, w = atoms.shape
     n_cols = n_cols or int(np.ceil(np.sqrt(n)))
@@ -69,7 +72,11 @@ def plot_atoms(D, patch_shape=None, n_cols=None, title=None, ax=None, normalize=
 def plot_learning_curve(history, variables=("objective", "reconstruction_error", "fraction_active")):
     """Learning history (Dataset over ``update``): one panel per variable."""
     plt = pyplot()
-    variables = [v for v in variables if v in history]
+    present = [v for v in variables if v in history]
+    if not present:
+        raise ValueError(f"variables={tuple(variables)!r}: none is in the history, which has "
+                         f"{sorted(history.data_vars)}")
+    variables = present
     fig, axes = plt.subplots(1, len(variables), figsize=(4 * len(variables), 3.2), squeeze=False)
     x = history[history[variables[0]].dims[0]]
     for ax, name in zip(axes[0], variables):

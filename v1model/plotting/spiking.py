@@ -35,7 +35,7 @@ def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax
         Spike times in seconds.
     spike_unit : array_like of int, shape (n_spikes,)
     n_units : int, optional
-        Number of rows (default: largest unit + 1).
+        Number of rows (default: ``len(order)``, else the largest unit + 1).
     order : array_like of int, optional
         Row order, e.g. units sorted by rate: ``order[0]`` is drawn at the top,
         and the unit axis counts ranks from the top (0, 1, ...).
@@ -51,7 +51,12 @@ def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax
     fig, ax = _axes(ax, (6, 3.5))
     t = np.asarray(spike_time, dtype=float)
     u = np.asarray(spike_unit, dtype=int)
-    n_units = int(n_units if n_units is not None else (u.max() + 1 if u.size else 1))
+    if n_units is None:  # every unit the order lists, silent ones included
+        n_units = len(order) if order is not None else (u.max() + 1 if u.size else 1)
+    n_units = int(n_units)
+    if order is not None and len(order) != n_units:
+        raise ValueError(f"order lists {len(order)} units but n_units={n_units}: give one "
+                         "row per unit")
     row = np.arange(n_units)
     if order is not None:  # rank r on row r, counted from the top
         row = np.empty(n_units, dtype=int)
@@ -151,9 +156,12 @@ def plot_rate_distribution(unit_rates, counts=None, target=None, unit="spikes/im
 def plot_inhibition_vs_overlap(W, overlap, ax=None, n_bins=20, title=None):
     """Learned lateral weight ``W[i, j]`` against the overlap of the two
     units' receptive fields (off-diagonal pairs), with binned means."""
-    fig, ax = _axes(ax, (4.5, 3.6))
     W = np.asarray(W, dtype=float)
     overlap = np.asarray(overlap, dtype=float)
+    if W.ndim != 2 or W.shape[0] < 2 or W.shape != overlap.shape:
+        raise ValueError(f"W and overlap must be square matrices of one shape over at least 2 "
+                         f"units (pairs to plot), got shapes {W.shape} and {overlap.shape}")
+    fig, ax = _axes(ax, (4.5, 3.6))
     off = ~np.eye(W.shape[0], dtype=bool)
     x, y = overlap[off], W[off]
     ax.scatter(x, y, s=1, alpha=0.15, color="0.3", linewidths=0, rasterized=True)

@@ -59,6 +59,7 @@ from ..io import seed_attr
 from ..validation import (
     as_generator,
     check_array,
+    check_bool,
     check_choice,
     check_data_and_dictionary,
     check_nonnegative,
@@ -233,6 +234,7 @@ def simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory, transie
     if transient_fraction == 1:
         raise ValueError("transient_fraction must be < 1 (nothing would be counted), got 1")
     noise = check_nonnegative(noise, "noise")
+    inhibition = check_bool(inhibition, "inhibition")  # "False" would be truthy
     v_init = check_choice(v_init, "v_init", V_INIT)
     target = check_choice(target, "target", _brian.TARGETS)
     t_count = transient_fraction * duration
@@ -474,6 +476,10 @@ def windowed_rates(ds: xr.Dataset, t_stop, transient_fraction: float | None = No
     """
     if "spike_time" not in ds:
         raise ValueError("ds has no spikes: run spiking_lca(..., record_spikes=True)")
+    if "spike_atom" not in ds or "atom" not in ds.sizes:
+        raise ValueError("ds is not the output of spiking_lca (no spike_atom / atom): "
+                         "windowed_rates counts the spikes of a dense spiking LCA; for "
+                         "spiking_convolutional_lca, run it once per duration")
     t_stop = check_array(t_stop, "t_stop", ndim=1)
     duration = float(ds.attrs["duration"])
     if np.any(t_stop <= 0) or np.any(t_stop > duration * (1 + 1e-9)):
