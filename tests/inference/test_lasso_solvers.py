@@ -313,3 +313,21 @@ def test_momentum_and_restart_each_cut_the_iterations(natural_patches, patch_dic
     assert 2 * n["fista"] < n["no restart"] and 2 * n["fista"] < n["ista"], n
     f = {name: lasso_objective(X, D, A, 0.1) for name, (A, _) in runs.items()}
     assert max(f.values()) <= min(f.values()) * (1 + 1e-5), f
+
+
+@pytest.mark.parametrize("n_atoms", [5, 12])
+def test_active_set_at_lam_zero_is_least_squares(n_atoms):
+    # lam = 0: the KKT test was "violation > 0", never passed: every call ran max_rounds,
+    # warned, and (overcomplete) multiplied inf by 0 in the null-space steps
+    import warnings
+
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((n_atoms, 8))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((4, 8))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        A, rounds = lasso_active_set(X, D, 0.0, tol=1e-6, dtype=np.float64, return_n_iter=True)
+    assert rounds <= 5
+    least_squares = np.linalg.lstsq(D.T, X.T, rcond=None)[0].T
+    np.testing.assert_allclose(A @ D, least_squares @ D, atol=1e-5)

@@ -255,3 +255,15 @@ def test_atoms_of_small_norm_leave_silent_units_silent(patch_dictionary, kwargs)
     X = np.random.default_rng(0).standard_normal((5, 64))
     lam = 1.5 * float(np.abs(X @ D.T).max())
     assert not np.any(lca(X, D, lam, **kwargs))
+
+
+@pytest.mark.parametrize("n_steps", [50, None])
+def test_records_end_with_the_state_returned(patch_dictionary, n_steps):
+    # record_every=7 and 50 steps (or a tolerance stop): the last record was step 49
+    X = np.random.default_rng(0).standard_normal((3, 64))
+    A, traj, hist = lca(X, patch_dictionary, LAM, n_steps=n_steps, record_every=7,
+                        return_trajectory=True, return_history=True, dtype=np.float64)
+    np.testing.assert_allclose(traj["a"].values[-1], A, rtol=0, atol=1e-12)
+    assert float(traj["time"][-1]) == pytest.approx(float(hist["time"][-1]))
+    if n_steps is not None:
+        assert float(traj["time"][-1]) == pytest.approx(n_steps * hist.attrs["dt"])

@@ -38,3 +38,14 @@ def test_moments_of_small_and_integer_data():
     one = check_training_rows(np.ones((1, 3)) * 2.0, moments=True)[1]
     assert one.spread == 0 and list(one.mean) == [2.0, 2.0, 2.0]
     assert check_training_rows(X).shape == (4, 3)  # without moments: X alone
+
+
+def test_minibatches_in_order_use_every_sample():
+    # shuffle=False: a batch running past the end continues from the start (the last
+    # n % batch_size samples were skipped in every epoch)
+    from v1model.learning._data import Minibatches
+
+    batches = Minibatches(120, 50, False, np.random.default_rng(0))
+    drawn = [batches.next() for _ in range(12)]
+    np.testing.assert_array_equal(drawn[2], np.r_[100:120, 0:30])
+    np.testing.assert_array_equal(np.bincount(np.concatenate(drawn)), np.full(120, 5))

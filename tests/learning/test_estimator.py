@@ -393,3 +393,20 @@ def test_saved_batch_learner_transforms_the_same(planted, algorithm, tmp_path):
     assert back.history_.sizes["update"] == 2 and back.history_.attrs["learner"] == algorithm
     with pytest.raises(ValueError, match="not a saved SparseDictionaryLearner"):
         SparseDictionaryLearner.from_dataset(back.history_)
+
+
+def test_dtype_given_as_a_numpy_type_survives_save_and_load(planted, tmp_path):
+    # dtype=np.float64 (the type) was saved as "<class 'numpy.float64'>", which load refused
+    X = planted[0][:200]
+    learner = SparseDictionaryLearner(8, lam=0.3, n_updates=3, batch_size=50, seed=0,
+                                      dtype=np.float64).fit(X)
+    back = SparseDictionaryLearner.load(learner.save(tmp_path / "f64.nc"))
+    assert back.get_params()["dtype"] == "float64"
+    np.testing.assert_array_equal(back.transform(X), learner.transform(X))
+
+
+def test_partial_fit_refuses_a_lam_that_zeroes_the_first_chunk(planted):
+    # as fit does: every code zero, nothing learned, and (before) no error
+    X = planted[0][:200]
+    with pytest.raises(ValueError, match=r"lam=100.0 is at least the largest sample norm"):
+        SparseDictionaryLearner(8, lam=100.0, batch_size=50, seed=0).partial_fit(X)

@@ -309,3 +309,19 @@ def test_cauchy_gain_update_follows_sparsenet():
     var = keep * var_goal + (1 - keep) * np.mean(A * A, axis=0)
     np.testing.assert_allclose(np.linalg.norm(D, axis=1), (var / var_goal) ** gain_rate,
                                rtol=0.05)
+
+
+def test_data_initialisation_of_all_zero_samples_gives_unit_atoms():
+    # the documented 1% noise was scaled by X.std() = 0: all-zero atoms
+    D = init_dictionary(np.zeros((5, 4)), 3, "data", seed=0)
+    np.testing.assert_allclose(np.linalg.norm(D, axis=1), 1.0)
+
+
+@pytest.mark.parametrize("inference", ["cd", "active_set", "ista"])
+def test_every_l1_inference_runs_in_float64_as_fista(inference):
+    # data near float32's limits: fista learned from it, cd / active_set / ista refused it
+    # (their codes were float32) with advice (dtype=float64) that could not be given
+    X = np.random.default_rng(0).standard_normal((100, 8)) * 1e17
+    D, history = learn_dictionary(X, 10, lam=1e16, inference=inference, n_updates=2,
+                                  batch_size=10, seed=0, progress=False)
+    assert np.all(np.isfinite(D)) and np.all(np.isfinite(history["objective"].values))

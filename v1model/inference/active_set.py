@@ -90,7 +90,8 @@ def lasso_active_set(
         L1 penalty, >= 0.
     tol : float, default 1e-3
         A sample is done when every KKT condition holds within ``tol * lam``
-        (in the units of the correlations ``D x``).
+        (in the units of the correlations ``D x``); at ``lam = 0`` (least
+        squares) within ``tol * max|D x|``.
     max_rounds : int, default 100
         Limit on gradient + solve rounds after the warm start.
     n_warm : int, default 50
@@ -231,11 +232,14 @@ def _solve_block(A, B, G, L, lam, rows, tol, max_rounds, n_warm, max_inner, posi
     live = rows
     thr = dtype.type(lam / L)
     inv_L = dtype.type(1.0 / L)
+    # KKT violations are measured against lam; at lam = 0 (least squares) against the
+    # drive max|Φᵀx|, else the test "> 0" would never pass
+    limit = np.full(len(A), tol * lam) if lam > 0 else tol * np.abs(B).max(axis=1)
     for rnd in range(max_rounds + 1):
         Al = A[live]
         C = B[live] - Al @ G
         stats["flops"] += 2.0 * len(live) * k * k
-        bad = _kkt_violation(Al, C, lam, positive) > tol * lam
+        bad = _kkt_violation(Al, C, lam, positive) > limit[live]
         if not bad.any() or rnd == max_rounds:
             return rnd, int(bad.sum())
         live, Al, C = live[bad], Al[bad], C[bad]
@@ -529,9 +533,10 @@ def _null_space_steps(M, rhs, delta, x, S):
     with np.errstate(divide="ignore", invalid="ignore"):
         t_j = np.where(shrinking, -xr / r, np.inf)
     t = t_j.min(axis=1)
-    # no shrinking coefficient cannot happen at a bounded objective; keep least squares then
+    # no shrinking coefficient cannot happen at a bounded objective with lam > 0; keep least
+    # squares then (lam = 0: any least-squares point is a minimiser)
     finite = np.isfinite(t)
-    step = t[:, None] * r
+    step = np.where(finite, t, 0)[:, None] * r
     first = t_j.argmin(axis=1)
     step[np.arange(len(r)), first] = -xr[np.arange(len(r)), first]  # exactly to zero
     out = delta.copy()

@@ -150,7 +150,8 @@ def lca(
         the simulated ``time`` (s). Costs one objective evaluation per
         recorded step.
     record_every : int, default 1
-        Euler path: keep one step in this many in the trajectory and history.
+        Euler path: keep one step in this many in the trajectory and history,
+        and the last step (the state returned).
     t_eval : array_like, optional
         On the ivp path, times (s) at which to report the trajectory; default
         ``n_steps * dt`` or ``50 * tau``, sampled at 201 points (200
@@ -320,8 +321,8 @@ def _euler(X, D, lam, threshold, tau, dt, n_steps, tol, max_steps, u0, return_tr
 def _euler_block(X, D, W, eta, U, lam, threshold, n_steps, tol, limit, record_every, on_step):
     """Fixed-step Euler on one block of rows: ``U`` (the block's rows of the states,
     holding their start) is updated in place; ``on_step(step)`` is called every
-    ``record_every`` steps. Returns the products, the steps and the number of rows
-    left above ``tol``."""
+    ``record_every`` steps and after the last one. Returns the products, the steps
+    and the number of rows left above ``tol``."""
     dtype = X.dtype
     Bs = (X @ D.T) * eta
     # a sample stops when its largest change per step is this small
@@ -350,6 +351,8 @@ def _euler_block(X, D, W, eta, U, lam, threshold, n_steps, tol, limit, record_ev
                 if live.size == 0:
                     break
     U[live] = Uw
+    if on_step is not None and step % record_every:
+        on_step(step)  # the state returned, whatever the recording period
     return products, step, (live.size if n_steps is None else 0)
 
 

@@ -180,7 +180,10 @@ class _Moments:
 
 class Minibatches:
     """Endless minibatch indices over ``n`` samples: consecutive slices of a
-    fresh permutation each epoch (``shuffle``) or of ``0..n-1`` in order."""
+    fresh permutation each epoch (``shuffle``; the ``n % batch_size`` left at
+    the end of one sit that epoch out), or of ``0..n-1`` in order, wrapping
+    around (a batch that runs past the end continues from the start, so that
+    every sample is used)."""
 
     def __init__(self, n, batch_size, shuffle, rng):
         self.n, self.batch_size, self.shuffle, self.rng = n, min(batch_size, n), shuffle, rng
@@ -191,6 +194,10 @@ class Minibatches:
         return self.rng.permutation(self.n) if self.shuffle else np.arange(self.n)
 
     def next(self) -> np.ndarray:
+        if not self.shuffle:  # in order: the same tail would be skipped every epoch
+            idx = (self._pos + np.arange(self.batch_size)) % self.n
+            self._pos = (self._pos + self.batch_size) % self.n
+            return idx
         if self._pos + self.batch_size > self.n:
             self._order = self._new_order()
             self._pos = 0

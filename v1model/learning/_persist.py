@@ -185,4 +185,7 @@ def _jsonable(value):
         return float(value)
     if isinstance(value, np.ndarray):
         return value.tolist()
+    if isinstance(value, np.dtype) or (isinstance(value, type)
+                                       and issubclass(value, np.generic)):
+        return np.dtype(value).name  # "float64", not "<class 'numpy.float64'>"
     return str(value)

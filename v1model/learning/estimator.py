@@ -322,6 +322,9 @@ class SparseDictionaryLearner:
                              f"expecting {state.D.shape[1]} features as input")
         v = self._validated(X.shape[1] if state is None else state.D.shape[1])
         if state is None:
+            # as fit: a lam that zeroes every code of the first chunk learns nothing (later
+            # chunks are not checked: a quiet stretch of a stream is not an error)
+            check_lam_below_data(X, v["coder"])
             state = self._new_state(X, v, as_generator(self.seed))
             self._state = state
         elif v["n_atoms"] != state.D.shape[0]:

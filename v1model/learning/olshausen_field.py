@@ -197,7 +197,9 @@ def _init_dictionary(X, n_atoms, init, rng):
     if init == "random":
         D = rng.standard_normal((n_atoms, p))
     else:
-        D = X[rng.integers(0, n, n_atoms)] + 0.01 * X.std() * rng.standard_normal((n_atoms, p))
+        spread = float(X.std())  # all-zero X: noise alone (unit scale) makes the atoms
+        D = (X[rng.integers(0, n, n_atoms)]
+             + 0.01 * (spread if spread > 0 else 1.0) * rng.standard_normal((n_atoms, p)))
     # a relative floor: data of any scale gives unit atoms
     return D / np.maximum(np.linalg.norm(D, axis=1, keepdims=True), np.finfo(D.dtype).tiny)
 
@@ -471,10 +473,11 @@ def _l1_encoder(inference, threshold, tau, params):
         def encode(batch, D, lam):
             return inf.fista(batch, D, lam, positive=threshold == "nonneg", dtype=np.float64,
                              **params).astype(np.float64)
-    else:
+    else:  # float64 as lca and fista (float32 refused data that those learn from)
         def encode(batch, D, lam):
             return np.asarray(inf.encode(batch, D, method=inference, lam=lam,
-                                         positive=threshold == "nonneg", **params),
+                                         positive=threshold == "nonneg", dtype=np.float64,
+                                         **params),
                               dtype=np.float64)
     return encode
 

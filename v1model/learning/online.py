@@ -188,8 +188,9 @@ def learn_online(
         Block-coordinate-descent passes over the atoms per update.
     shuffle : bool
         Draw minibatches from a fresh permutation every epoch; False takes
-        consecutive slices of ``X`` in order (then a stream cut into the same
-        slices gives the same dictionary).
+        consecutive slices of ``X`` in order, wrapping around at its end so
+        that every sample is used (then a stream cut into the same slices
+        gives the same dictionary).
     init : {"data", "random"} or array_like, shape (n_atoms, n_features)
     reseed_patience : int or None
         Re-seed an atom that no code used in this many consecutive
