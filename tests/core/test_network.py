@@ -187,6 +187,11 @@ def test_spiking_backend_takes_the_ode_name_of_tau(dictionary, rng):
     net = SparseCodingNetwork(dictionary, lam=0.3, threshold="nonneg")
     with pytest.raises(ValueError, match="give tau or tau_m"):
         net.encode(rng.standard_normal((2, 16)), backend="spiking", tau=0.02, tau_m=0.02)
+    # the ODE backend's arguments are named (was Python's "unexpected keyword argument")
+    for name, value in (("positive", True), ("method", "fista"), ("threshold", "soft")):
+        with pytest.raises(ValueError, match=f"{name} is not for backend='spiking' "
+                                             r"\(spiking_lca takes dt, duration"):
+            net.encode(rng.standard_normal((2, 16)), backend="spiking", **{name: value})
 
 
 def test_load_refuses_files_that_are_not_networks(tmp_path, dictionary):

@@ -16,6 +16,8 @@ returned are the firing rates scaled to code units, ``code = rate * tau_m``
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from ..validation import check_data_and_dictionary
@@ -55,6 +57,12 @@ def encode(network, X, return_dataset: bool = False, **kwargs):
         raise ValueError(f"backend='spiking' needs prior='l1', got prior={network.prior!r}")
     D = network.dictionary
     X, _ = check_data_and_dictionary(X, D)
+    allowed = set(inspect.signature(spiking_lca).parameters) - {"X", "D", "lam"}
+    unknown = sorted(set(kwargs) - allowed - {"lam", "tau"})
+    if unknown:  # e.g. the ODE backend's method / positive / threshold
+        raise ValueError(f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not "
+                         f"for backend='spiking' (spiking_lca takes {', '.join(sorted(allowed))}"
+                         "; the threshold is the network's)")
     if "tau" in kwargs:  # the ODE backend's name of the membrane time constant
         if "tau_m" in kwargs:
             raise ValueError("give tau or tau_m (the same membrane time constant), not both")
