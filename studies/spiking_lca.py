@@ -93,6 +93,8 @@ def run(
         ``ode_time``; ``correlation`` and ``relative_error`` over ``encoder``;
         spikes of the first ``n_raster`` samples; ``dictionary`` (atom, y, x).
     """
+    import inspect
+
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
     from studies._checks import check_images
@@ -117,9 +119,10 @@ def run(
     rng = as_generator(seed)
     # spiking_lca's checks of lam, duration, dt, tau_m, tau_syn and target (the other
     # arguments at spiking_lca's defaults, as below), before the dictionary is learned
-    simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory=0.0,
-                          transient_fraction=0.3, inhibition=True, v_init="uniform", noise=0.0,
-                          target=target, seed=seed)
+    defaults = {name: q.default for name, q in inspect.signature(spiking_lca).parameters.items()
+                if name in ("refractory", "transient_fraction", "inhibition", "v_init", "noise")}
+    simulation_parameters(lam, duration, dt, tau_m, tau_syn, target=target, seed=seed,
+                          **defaults)
     check_int(n_raster, "n_raster", minimum=0)  # "abc" would fail once everything has run
     check_bool(progress, "progress")  # "abc" would be truthy
     net = SparseCodingNetwork(n_atoms=n_atoms, patch_shape=(patch_size, patch_size), lam=lam,

@@ -174,27 +174,18 @@ def run(
 
 def _check_learning_parameters(patch_size, n_neurons, p, alpha, beta, gamma, theta0,
                                batch_size) -> None:
-    """The checks :func:`v1model.spiking.learn_sailnet` makes of the parameters
-    the study passes on (with its messages), made before the images are loaded;
-    the patch size against the images' comes once they are."""
+    """:func:`v1model.spiking.learn_sailnet`'s checks of the parameters the study
+    passes on (its own function and messages, at its default ``n_steps``), made
+    before the images are loaded; the patch size against the images' comes once
+    they are."""
     import inspect
 
     from v1model.spiking import learn_sailnet
-    from v1model.validation import check_array, check_int, check_nonnegative, check_positive
+    from v1model.spiking.sailnet import learning_parameters
+    from v1model.validation import check_int
 
-    p = check_positive(p, "p")
-    check_nonnegative(alpha, "alpha")
-    check_nonnegative(beta, "beta")
-    check_nonnegative(gamma, "gamma")
-    theta0 = check_array(theta0, "theta0", ndim=(0, 1))
-    check_int(batch_size, "batch_size", minimum=1)
     n_steps = inspect.signature(learn_sailnet).parameters["n_steps"].default  # not passed on
-    if p > n_steps:
-        raise ValueError(f"p={p!r} spikes per image is more than a unit can fire in "
-                         f"n_steps={n_steps} steps (one spike per step at most); lower p")
-    if theta0.ndim == 1 and theta0.shape != (n_neurons,):
-        raise ValueError(f"theta0 must be a number or have shape ({n_neurons},) (one threshold "
-                         f"per neuron), got shape {theta0.shape}")
+    learning_parameters(n_neurons, p, alpha, beta, gamma, theta0, batch_size, n_steps)
     check_int(patch_size, "patch_size", minimum=2)
 
 

@@ -217,6 +217,28 @@ def _brian2_counts(B, W, theta, n_steps, eta, tau, target):
 
 
 # ------------------------------------------------------------------- learning
+def learning_parameters(n_neurons, p, alpha, beta, gamma, theta0, batch_size, n_steps):
+    """Validate the network and learning-rule parameters of :func:`learn_sailnet`
+    (also checked by studies before any work); returns them in that order,
+    ``theta0`` as an array."""
+    n_neurons = check_int(n_neurons, "n_neurons", minimum=1)
+    p = check_positive(p, "p")
+    alpha = check_nonnegative(alpha, "alpha")
+    beta = check_nonnegative(beta, "beta")
+    gamma = check_nonnegative(gamma, "gamma")
+    theta0 = check_array(theta0, "theta0", ndim=(0, 1))
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    n_steps = check_int(n_steps, "n_steps", minimum=1)
+    if p > n_steps:
+        # homeostasis would lower the thresholds without end and Oja's rule overflow
+        raise ValueError(f"p={p!r} spikes per image is more than a unit can fire in "
+                         f"n_steps={n_steps} steps (one spike per step at most); lower p")
+    if theta0.ndim == 1 and theta0.shape != (n_neurons,):
+        raise ValueError(f"theta0 must be a number or have shape ({n_neurons},) (one threshold "
+                         f"per neuron), got shape {theta0.shape}")
+    return n_neurons, p, alpha, beta, gamma, theta0, batch_size, n_steps
+
+
 def learn_sailnet(
     data,
     n_neurons: int = 256,
@@ -293,19 +315,9 @@ def learn_sailnet(
         <n_i n_j>), ``q_change`` (relative change of Q). Parameters in attrs.
     """
     dtype = check_dtype(dtype)
-    n_neurons = check_int(n_neurons, "n_neurons", minimum=1)
-    p = check_positive(p, "p")
-    alpha = check_nonnegative(alpha, "alpha")
-    beta = check_nonnegative(beta, "beta")
-    gamma = check_nonnegative(gamma, "gamma")
-    theta0 = check_array(theta0, "theta0", ndim=(0, 1))
-    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    n_neurons, p, alpha, beta, gamma, theta0, batch_size, n_steps = learning_parameters(
+        n_neurons, p, alpha, beta, gamma, theta0, batch_size, n_steps)
     n_updates = check_int(n_updates, "n_updates", minimum=1)
-    n_steps = check_int(n_steps, "n_steps", minimum=1)
-    if p > n_steps:
-        # homeostasis would lower the thresholds without end and Oja's rule overflow
-        raise ValueError(f"p={p!r} spikes per image is more than a unit can fire in "
-                         f"n_steps={n_steps} steps (one spike per step at most); lower p")
     eta = _check_eta(eta)
     eta_average = check_positive(eta_average, "eta_average")
     if eta_average > 1:
@@ -326,10 +338,6 @@ def learn_sailnet(
                 f"got {Q.shape}"
             )
     W = np.zeros((n_neurons, n_neurons))
-    theta0 = check_array(theta0, "theta0", ndim=(0, 1))
-    if theta0.ndim == 1 and theta0.shape != (n_neurons,):
-        raise ValueError(f"theta0 must be a number or have shape ({n_neurons},) (one threshold "
-                         f"per neuron), got shape {theta0.shape}")
     theta = np.broadcast_to(theta0, (n_neurons,)).astype(np.float64).copy()
     rate_avg = np.full(n_neurons, p)
 
