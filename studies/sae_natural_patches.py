@@ -19,12 +19,12 @@ Defaults and their sources
   Olshausen & Field, through ``stimuli.images.load_whitened``.
 - 12x12 patches and 288 latents (2x overcomplete), k = 10, 6,000 steps
   (quick: 8x8, 128 latents, k = 6, 2,000 steps): sizes chosen so that the
-  full run takes under a minute (measured 41 s; quick 7-10 s); on the quick
+  full run takes under a minute (measured 31-41 s; quick 7-10 s); on the quick
   variant k from 4 to 8 all give Gabor-like atoms.
 
-Measured (seed 0): quick, median R² 0.85 and 59% of the atoms Gabor-like
-(white noise: 0.28); full, median R² 0.79 over all 288 atoms and 0.88 over
-the 217 latents used by held-out patches, 49% Gabor-like (white noise:
+Measured (seed 0): quick, median R² 0.86 and 61% of the atoms Gabor-like
+(white noise: 0.28); full, median R² 0.79 over all 288 atoms and 0.86 over
+the 231 latents used by held-out patches, 47% Gabor-like (white noise:
 0.12). The unused latents keep near-random atoms (the low mode of the R²
 histogram).
 - Adam, lr = 3e-3, batches of 256, AuxK with k_aux = n_features / 2 and

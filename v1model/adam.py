@@ -16,7 +16,9 @@ class Adam:
 
         m = beta1 m + (1 - beta1) g
         v = beta2 v + (1 - beta2) g^2
-        p -= lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+        p -= lr * rate_p * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+
+    with ``rate_p`` the factor ``rates`` gives ``p`` (1 by default).
 
     Parameters
     ----------
@@ -28,17 +30,23 @@ class Adam:
         Decay rates of the first and second moments.
     eps : float
         Added to the root of the second moment.
+    rates : dict of float, optional
+        Factor of ``lr`` for some of the arrays (by name; 1 for the others),
+        for parameters of different units (the biases of an autoencoder move
+        in units of the data, its weights have none).
 
     Raises
     ------
     FloatingPointError
-        From :meth:`step`, when a squared gradient overflows its dtype (the
-        second moment would become infinite and the parameter stop moving);
+        From :meth:`step`, when a gradient is not finite or its square
+        overflows its dtype (the second moment would become infinite and the
+        parameter stop moving);
         the refused step leaves the parameters and moments as they were.
     """
 
-    def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, rates=None):
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        self.rates = dict(rates or {})
         self.m = {name: np.zeros_like(p) for name, p in params.items()}
         self.v = {name: np.zeros_like(p) for name, p in params.items()}
         self.t = 0
@@ -48,6 +56,9 @@ class Adam:
         squares = {}
         for name in params:  # all checked before any update: a refused step changes nothing
             g = grads[name]
+            if not np.all(np.isfinite(g)):  # computing it overflowed: inf * inf raises nothing
+                raise FloatingPointError(f"Adam: the gradient of {name!r} is not finite (it "
+                                         f"overflowed {g.dtype} where it was computed)")
             with np.errstate(over="raise"):  # an infinite v would freeze p without a sign
                 try:
                     squares[name] = g * g
@@ -65,5 +76,5 @@ class Adam:
             m += (1.0 - self.beta1) * g
             v *= self.beta2
             v += (1.0 - self.beta2) * squares[name]
-            step = (self.lr / c1) * m / (np.sqrt(v / c2) + self.eps)
+            step = (self.lr * self.rates.get(name, 1.0) / c1) * m / (np.sqrt(v / c2) + self.eps)
             p -= step.astype(p.dtype, copy=False)

@@ -54,3 +54,24 @@ def test_a_squared_gradient_beyond_the_dtype_stops_with_its_name():
     p64 = {"w": np.ones(3)}
     Adam(p64, lr=0.1).step(p64, {"w": np.array([1.0, -1e20, 0.0])})
     np.testing.assert_allclose(p64["w"], [0.9, 1.1, 1.0], rtol=0, atol=1e-7)
+
+
+def test_a_non_finite_gradient_stops_before_any_update():
+    # inf * inf raises no overflow: an infinite gradient (its computation overflowed) would
+    # give a NaN step, so it is refused by name and nothing moves
+    p = {"w": np.ones(3, dtype=np.float32), "b": np.zeros(2, dtype=np.float32)}
+    opt = Adam(p, lr=0.1)
+    with pytest.raises(FloatingPointError, match=r"the gradient of 'b' is not finite"):
+        opt.step(p, {"w": np.ones(3, dtype=np.float32),
+                     "b": np.array([np.inf, 0.0], dtype=np.float32)})
+    np.testing.assert_array_equal(p["w"], 1.0)
+    assert opt.t == 0 and not opt.m["w"].any()
+
+
+def test_rates_scale_the_step_of_the_named_arrays():
+    # first step: lr * rate * sign(g); arrays without a rate take lr
+    p = {"w": np.zeros(2), "b": np.zeros(2)}
+    Adam(p, lr=0.1, rates={"b": 0.01}).step(p, {"w": np.array([1.0, -2.0]),
+                                                "b": np.array([3.0, -4.0])})
+    np.testing.assert_allclose(p["w"], [-0.1, 0.1], rtol=1e-6)
+    np.testing.assert_allclose(p["b"], [-1e-3, 1e-3], rtol=1e-6)

@@ -151,3 +151,23 @@ def test_files_without_the_fitted_objective_load_from_the_parameters(planted):
                                                                         '"lam": -1.0')
     with pytest.raises(ValueError, match="lam must be a non-negative"):
         SparseAutoencoder.from_dataset(ds)
+
+
+def test_a_saved_dataset_does_not_change_when_training_continues(planted):
+    # to_dataset handed out the live parameters and Adam moments, and from_dataset kept
+    # the Dataset's arrays: partial_fit after either rewrote the "saved" Dataset in memory
+    # (two models loaded from one Dataset even trained the same arrays)
+    X = planted[0][:600]
+    sae = SparseAutoencoder(32, "topk", k=3, batch_size=100, seed=0,
+                            progress=False).partial_fit(X[:300])
+    ds = sae.to_dataset()
+    kept = {name: ds[name].values.copy() for name in ds.data_vars}
+    sae.partial_fit(X[300:])
+    first, second = SparseAutoencoder.from_dataset(ds), SparseAutoencoder.from_dataset(ds)
+    first.partial_fit(X[300:])
+    for name, values in kept.items():
+        np.testing.assert_array_equal(ds[name].values, values, err_msg=name)
+    # the second model starts where the file does, not where the first one got to
+    np.testing.assert_array_equal(second.components_, kept["decoder"])
+    second.partial_fit(X[300:])
+    np.testing.assert_array_equal(second.components_, first.components_)

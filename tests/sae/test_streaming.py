@@ -149,14 +149,15 @@ def test_fit_records_and_applies_the_schedule(planted):
                             progress=False).fit(X)
     h = sae.history_
     np.testing.assert_allclose(h.lr, _piecewise(1e-3, 20, 4, 0.2), rtol=1e-12)
-    assert h.lr.attrs["units"] == "units of the parameters per step"
+    assert h.lr.attrs["units"] == "1 per step"
     assert h.attrs["lr_warmup"] == 4 and h.attrs["lr_decay"] == 0.2
-    # Adam's first step moves each coordinate by lr_0 * g / (|g| + eps) ~ lr / 4: the
-    # warm-up rate is the one applied, not only the one recorded
+    # Adam's first step moves each bias coordinate by lr_0 * spread * g / (|g| + eps) ~
+    # spread * lr / 4: the warm-up rate is the one applied, not only the one recorded
     first = SparseAutoencoder(40, "relu", lam=0.1, batch_size=100, lr=1e-3, lr_warmup=4,
                               dtype="float64", seed=0, progress=False).partial_fit(X[:100])
-    np.testing.assert_allclose(np.abs(first.decoder_bias_ - X[:100].mean(axis=0)), 1e-3 / 4,
-                               rtol=1e-3)
+    spread = np.sqrt(np.var(X[:100], axis=0).mean())  # RMS of X - mean(X)
+    np.testing.assert_allclose(np.abs(first.decoder_bias_ - X[:100].mean(axis=0)),
+                               spread * 1e-3 / 4, rtol=1e-3)
     assert first.history_.lr.item() == pytest.approx(1e-3 / 4)
 
 

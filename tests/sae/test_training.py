@@ -119,10 +119,13 @@ def test_one_training_step_by_hand():
     # the documented start (Gao et al. 2024: Gaussian unit-norm decoder rows, encoder
     # tied to them, b_enc = 0, b_dec = mean of X) and one step on the whole data:
     # TopK forward, the gradient written out here, its component along each decoder
-    # row removed, Adam's first step (lr * g / (|g| + eps): m_hat = g, v_hat = g^2),
-    # decoder rows back to unit norm; the history's first row is taken before the step
+    # row removed, Adam's first step (lr * g / (|g| + eps): m_hat = g, v_hat = g^2) on the
+    # gradients made scale-free (divided by the spread s of X, the RMS of X - mean(X), for
+    # the biases and by s^2 for the weights) with the biases' rate lr * s, decoder rows
+    # back to unit norm; the history's first row is taken before the step
     n, p, m, k, lr = 60, 6, 10, 2, 1e-2
-    X = np.random.default_rng(1).standard_normal((n, p)) + 0.3
+    X = 0.2 * np.random.default_rng(1).standard_normal((n, p)) + 0.3
+    s = np.sqrt(np.mean((X - X.mean(axis=0)) ** 2))  # ~0.2: the bias rule matters
     rng = np.random.default_rng(7)
     D = rng.standard_normal((m, p))
     D /= np.linalg.norm(D, axis=1, keepdims=True)
@@ -140,8 +143,9 @@ def test_one_training_step_by_hand():
     g = grads["decoder"]
     grads["decoder"] = g - np.sum(g * D, axis=1, keepdims=True) * D
 
-    def adam_first_step(value, grad):
-        return value - lr * grad / (np.abs(grad) + 1e-8)
+    def adam_first_step(value, grad, bias=False):
+        grad = grad / (s if bias else s * s)
+        return value - lr * (s if bias else 1.0) * grad / (np.abs(grad) + 1e-8)
 
     D1 = adam_first_step(D, grads["decoder"])
     D1 /= np.linalg.norm(D1, axis=1, keepdims=True)
@@ -149,10 +153,11 @@ def test_one_training_step_by_hand():
                             aux_coef=0.0, seed=7, progress=False).fit(X)
     np.testing.assert_allclose(sae.components_, D1, rtol=0, atol=1e-12)
     np.testing.assert_allclose(sae.encoder_, adam_first_step(W, grads["encoder"]), atol=1e-12)
-    np.testing.assert_allclose(sae.encoder_bias_, adam_first_step(b_enc, grads["b_enc"]),
-                               atol=1e-12)
-    np.testing.assert_allclose(sae.decoder_bias_, adam_first_step(b_dec, grads["b_dec"]),
-                               atol=1e-12)
+    np.testing.assert_allclose(sae.encoder_bias_,
+                               adam_first_step(b_enc, grads["b_enc"], bias=True), atol=1e-12)
+    np.testing.assert_allclose(sae.decoder_bias_,
+                               adam_first_step(b_dec, grads["b_dec"], bias=True), atol=1e-12)
+    assert sae.history_.attrs["x_spread"] == pytest.approx(s, rel=1e-12)
     h = sae.history_.isel(step=0)
     mse = np.sum(residual ** 2) / n
     assert float(h["mse"]) == pytest.approx(mse, rel=1e-12)

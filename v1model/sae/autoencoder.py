@@ -40,10 +40,11 @@ _VARIABLES = {
 }
 #: variable -> (long_name, units) of the saved training state (``{}``: a parameter's name)
 _STATE_VARIABLES = {
-    "adam_m_{}": ("Adam first moment (running mean of the gradient) of {}",
-                  "units of {}'s gradient"),
-    "adam_v_{}": ("Adam second moment (running mean of the squared gradient) of {}",
-                  "(units of {}'s gradient)^2"),
+    "adam_m_{}": ("Adam first moment (running mean of the scale-free gradient: divided by "
+                  "adam_gradient_scale for b_enc, b_dec, by its square otherwise) of {}",
+                  "1"),
+    "adam_v_{}": ("Adam second moment (running mean of the squared scale-free gradient) of {}",
+                  "1"),
 }
 _NEEDS_K = ("topk", "batchtopk", "mp")
 _NEEDS_LAM = ("relu", "jumprelu")
@@ -107,21 +108,20 @@ class SparseAutoencoder:
     batch_size : int
         Samples per minibatch; ``fit`` needs at least this many samples.
     lr : float or "auto", default "auto"
-        Peak Adam learning rate (units of the parameters per step); 3e-3
-        trains every activation well on the planted problem of tests/sae. At
-        most the spread of ``X`` (root mean square of ``X - mean(X)``): ``fit``
-        refuses a larger step, which moves the biases more than the data vary.
-        ``"auto"``: ``min(1e-3, 0.1 * spread)``, i.e. 1e-3 on data of spread
-        0.01 or more (the former default, the same results) and a tenth of
-        the spread on smaller data, which an explicit 1e-3 is refused on (on
-        the planted TopK problem scaled by 1e-4, the FVU of the first steps
-        stayed at 0.07-0.08 at a tenth; at half it jumped to 0.24, at the
-        spread to 1.05). The spread is that of ``fit``'s ``X`` or of the
-        first :meth:`partial_fit` chunk (none for a chunk of one sample:
-        1e-3), recorded in ``history_.attrs["x_spread"]``; the rate used is
-        ``history_.attrs["lr"]`` (and per step ``history_["lr"]``). On
-        small data the unit-norm decoder then moves slowly: rescaling ``X``
-        to unit spread trains faster.
+        Peak Adam learning rate of the weights, which have no units (the
+        unit-norm decoder rows, the encoder, the JumpReLU log-thresholds), in
+        (0, 1]; the biases ``b_enc`` and ``b_dec`` (units of X) move at
+        ``lr`` times the spread of ``X`` (root mean square of
+        ``X - mean(X)``), and their gradients are divided by the spread (the
+        others' by its square) before Adam, as if it trained on ``X`` divided
+        by the spread, so that training is the same at any scale of the data:
+        ``c * X`` (with ``lam``, ``bandwidth`` and ``theta_init`` scaled
+        alike) gives the same decoder and ``c`` times the biases and codes.
+        ``"auto"``: 1e-3; 3e-3 trains every activation well on the planted
+        problem of tests/sae. The spread is that of ``fit``'s ``X`` or of the
+        first :meth:`partial_fit` chunk (a chunk of one sample has none: 1),
+        recorded in ``history_.attrs["x_spread"]``; the rate used is
+        ``history_.attrs["lr"]`` (and per step ``history_["lr"]``).
     lr_warmup : int
         Steps of linear warm-up: step ``s`` (from 0) takes
         ``lr * (s + 1) / lr_warmup`` until the rate reaches ``lr``; 0: none.
@@ -170,7 +170,7 @@ class SparseAutoencoder:
     Data larger than memory: ``fit`` and :meth:`partial_fit` read ``X``
     (any array, e.g. an ``np.memmap``) one minibatch at a time and check its
     values in blocks of rows, in one pass that also measures the mean
-    (the initial ``b_dec``) and the spread (the bound on ``lr``), so that the
+    (the initial ``b_dec``) and the spread (the scale of training), so that the
     memory they add is that of a
     minibatch, the model and the order of the rows (8 bytes per sample),
     not a copy of ``X``. A stream of chunks (activations of a language
@@ -264,9 +264,14 @@ class SparseAutoencoder:
         if isinstance(self.lr, str):
             if self.lr != "auto":
                 raise ValueError(f"lr must be a positive float or 'auto', got {self.lr!r}")
-            lr = "auto"  # resolved against the spread of X (_learning_rate)
+            lr = "auto"  # AUTO_LR (_learning_rate)
         else:
             lr = check_positive(self.lr, "lr")
+            if lr > 1:
+                raise ValueError(f"lr={self.lr!r} is above 1: Adam would move the unit-norm "
+                                 "decoder rows by more than their norm per step (and the "
+                                 "biases by more than the spread of X); use lr <= 1 (1e-3 to "
+                                 "3e-3 is usual)")
         if lr_warmup + lr_decay * n_steps > n_steps:
             raise ValueError(f"lr_warmup={lr_warmup} steps and lr_decay={self.lr_decay!r} (the "
                              f"last {lr_decay * n_steps:g} steps) do not fit in n_steps="
@@ -312,24 +317,25 @@ class SparseAutoencoder:
         Raises
         ------
         ValueError
-            For invalid settings or data: fewer samples than ``batch_size``,
-            samples all alike, or an ``lr`` above the spread of ``X``.
+            For invalid settings or data: fewer samples than ``batch_size``
+            or samples all alike.
         FloatingPointError
             When training diverges or its squared gradients overflow the dtype.
         """
         dtype = check_dtype(self.dtype)
-        # one pass over X: the value check, the mean (b_dec) and the spread (the lr bound)
+        # one pass over X: the value check, the mean (b_dec) and the spread (the scale)
         X, stats = check_training_rows(X, dtype=dtype, moments=True)
         v = self._validated(X.shape[1])
         if X.shape[0] < v["batch_size"]:
             raise ValueError(f"X has {X.shape[0]} samples, fewer than batch_size="
                              f"{v['batch_size']}; give more samples or a smaller batch_size")
-        v["lr"] = _learning_rate(v["lr"], stats.spread)
+        v["lr"] = _learning_rate(v["lr"])
+        scale = _data_scale(stats.spread)
         seed = self.seed if seed is None else seed
         rng = as_generator(seed)
         params = initial_parameters(X, v["n_latents"], v["activation"], v["theta_init"], rng,
                                     dtype, mean=stats.mean)
-        state = TrainingState(params, rng)
+        state = TrainingState(params, rng, scale)
         order = Minibatches(X.shape[0], v["batch_size"], True, rng)
         rows = []
         self._train(params, state, v, (X[order.next()] for _ in range(v["n_steps"])),
@@ -357,9 +363,9 @@ class SparseAutoencoder:
         ``n_training_samples`` counting the samples of all calls. The first
         call (on a model that was never fitted) initialises the parameters
         as :meth:`fit` does, the decoder bias from the mean of this chunk,
-        and refuses an ``lr`` above the chunk's spread as :meth:`fit` does;
-        ``lr="auto"`` is resolved against that spread, in this call and the
-        later ones (``history_.attrs["x_spread"]``, kept by :meth:`save`). A
+        and the scale of training (the biases' rate, ``lr``) from its spread,
+        in this call and the later ones (``history_.attrs["x_spread"]``, kept
+        by :meth:`save`). A
         model read by :meth:`load` continues as the saved one would have,
         unless it was saved with ``training_state=False`` (or by a v1model
         without ``partial_fit``): then this raises ValueError.
@@ -417,18 +423,18 @@ class SparseAutoencoder:
         if not fitted:
             # the first chunk sets the scale (one sample has no spread)
             spread = stats.spread if X.shape[0] > 1 else float("nan")
-            v["lr"] = _learning_rate(v["lr"], spread)
+            v["lr"] = _learning_rate(v["lr"])
             seed = self.seed if seed is None else seed
             rng = as_generator(seed)
             params = initial_parameters(X, v["n_latents"], v["activation"], v["theta_init"],
                                         rng, dtype, mean=stats.mean)
             attrs = self._attrs(v, X, seed, spread)
             attrs["n_training_samples"] = 0
-            self._set_fitted(params, TrainingState(params, rng), history_dataset(
-                np.empty((0, len(HISTORY_FIELDS))), attrs), self._objective(v))
+            history = history_dataset(np.empty((0, len(HISTORY_FIELDS))), attrs)
+            self._set_fitted(params, TrainingState(params, rng, _data_scale(spread)), history,
+                             self._objective(v))
         else:
-            if v["lr"] == "auto":  # against the spread of the first chunk, as then
-                v["lr"] = _learning_rate("auto", self._x_spread, warn=False)  # said once
+            v["lr"] = _learning_rate(v["lr"])
             if seed is not None:
                 self._state.rng = as_generator(seed)
         self._fitted_objective = self._objective(v)
@@ -520,9 +526,11 @@ class SparseAutoencoder:
     def _attrs(self, v, X, seed, spread):
         attrs = {key: value for key, value in v.items() if key != "dtype"}
         attrs.update(model="sparse autoencoder", dtype=v["dtype"].name, lam=v["lam"] or 0.0,
-                     x_spread=spread, lr_auto=(
-                         f"lr='auto': min({AUTO_LR:g}, {AUTO_LR_FRACTION:g} * x_spread), "
-                         f"{AUTO_LR:g} when x_spread is NaN; lr is the rate used"),
+                     x_spread=spread, lr_auto=f"lr='auto': {AUTO_LR:g}; lr is the rate used",
+                     lr_units=("lr: Adam step of the weights (no units); the biases b_enc and "
+                               "b_dec move at lr * x_spread (x_spread NaN: lr), their gradients "
+                               "are divided by x_spread and the others' by x_spread**2: "
+                               "training is the same at any scale of X"),
                      k=v["k"] if v["k"] is not None else "None",
                      n_features=X.shape[1], n_training_samples=X.shape[0],
                      seed=seed_attr(seed), lr_schedule=(
@@ -540,8 +548,6 @@ class SparseAutoencoder:
         self._fitted_objective = objective
         self._threshold = float(state.threshold if threshold is None else threshold)
         self._history = history
-        # the spread of the first data, which lr="auto" is resolved against (NaN: unknown)
-        self._x_spread = float(history.attrs.get("x_spread", float("nan")))
         self._history_attrs = dict(history.attrs)  # attrs including the pending rows' calls
         self._pending_rows = []  # partial_fit's rows (one array per call) not in _history yet
         self.n_features_in_ = int(params["decoder"].shape[1])
@@ -642,9 +648,11 @@ class SparseAutoencoder:
         params["dtype"] = check_dtype(params["dtype"]).name
         m, p = self._params["decoder"].shape
         data = {}
+        # copies, here and below: training continues in place, and a Dataset that
+        # partial_fit changes after the fact is no record (nor is a model loaded from it)
         for name, array in self._params.items():
             dims, long_name, units = _VARIABLES[name]
-            data[name] = (dims, array, {"long_name": long_name, "units": units})
+            data[name] = (dims, array.copy(), {"long_name": long_name, "units": units})
         # the settings encode uses (those of the last training step), which may differ
         # from the constructor's parameters changed since: the file encodes as the model
         fitted = dataclasses.asdict(self._fitted_objective)
@@ -657,11 +665,12 @@ class SparseAutoencoder:
             for name, array in self._params.items():
                 for template, moments in zip(_STATE_VARIABLES, (state.adam.m, state.adam.v)):
                     long_name, units = _STATE_VARIABLES[template]
-                    data[template.format(name)] = (_VARIABLES[name][0], moments[name], {
+                    data[template.format(name)] = (_VARIABLES[name][0], moments[name].copy(), {
                         "long_name": long_name.format(name), "units": units.format(name)})
-            data["samples_since_fired"] = ("latent", state.tracker.since, {
+            data["samples_since_fired"] = ("latent", state.tracker.since.copy(), {
                 "long_name": "training samples since the latent last fired", "units": "1"})
-            attrs.update(adam_step=state.adam.t, rng_state=generator_to_json(state.rng))
+            attrs.update(adam_step=state.adam.t, rng_state=generator_to_json(state.rng),
+                         adam_gradient_scale=state.scale)
         full = self._materialised_history()
         history = full.copy()
         history.attrs = {}
@@ -702,8 +711,9 @@ class SparseAutoencoder:
             if set(ds[name].dims) != set(dims):
                 raise ValueError(f"ds[{name!r}] has dims {ds[name].dims}, expected {dims}")
             # a saved model holds finite arrays: NaN weights would give NaN or zero codes
-            return np.ascontiguousarray(
-                check_array(ds[name].transpose(*dims).values, f"ds[{name!r}]", dtype=dtype))
+            return np.array(  # a copy: training continues in place
+                check_array(ds[name].transpose(*dims).values, f"ds[{name!r}]", dtype=dtype),
+                order="C")
 
         params = {name: array(name, _VARIABLES[name][0]) for name in names}
         if params["decoder"].shape[0] != check_int(model.n_latents, "n_latents", minimum=1):
@@ -733,11 +743,15 @@ class SparseAutoencoder:
             except (KeyError, TypeError, ValueError) as exc:
                 raise ValueError("ds.attrs['rng_state'] or ['adam_step'] of the saved training "
                                  f"state is missing or unreadable ({exc})") from exc
-            state = TrainingState(params, rng)
+            spread = float(history.attrs.get("x_spread", np.nan))
+            state = TrainingState(params, rng, 1.0 if not spread > 0 else spread)
+            # files of v1model before 2026-12-05 hold the moments of the unscaled gradients
+            legacy = "adam_gradient_scale" not in ds.attrs
             for name in params:
                 dims = _VARIABLES[name][0]
-                state.adam.m[name] = array("adam_m_" + name, dims)
-                state.adam.v[name] = array("adam_v_" + name, dims)
+                factor = state.gradient_factors[name] if legacy else 1.0
+                state.adam.m[name] = array("adam_m_" + name, dims) * factor
+                state.adam.v[name] = array("adam_v_" + name, dims) * factor ** 2
             state.adam.t = adam_step
             state.tracker.since = ds["samples_since_fired"].values.astype(np.int64)
             state.threshold = threshold
@@ -796,53 +810,24 @@ def _finite(out, name, what):
     return out
 
 
-#: lr="auto": AUTO_LR, or AUTO_LR_FRACTION of the spread of X when that is smaller
+#: lr="auto": the Adam step of the weights (Gao et al. 2024 use lr of this order)
 AUTO_LR = 1e-3
-AUTO_LR_FRACTION = 0.1
 
 
-def _learning_rate(lr, spread, warn: bool = True) -> float:
-    """The peak Adam step: a given ``lr`` checked against the ``spread`` of X, or
-    the ``"auto"`` one, ``min(AUTO_LR, AUTO_LR_FRACTION * spread)`` (``AUTO_LR``
-    when the spread is unknown, NaN: a first chunk of one sample). ``warn``: say
-    when ``"auto"`` had to go below ``AUTO_LR``."""
-    if np.isnan(spread):
-        return AUTO_LR if lr == "auto" else lr
-    if lr == "auto":
-        lr = min(AUTO_LR, AUTO_LR_FRACTION * spread)
-        _check_step_against_spread(lr, spread)  # refuses data without spread
-        if warn and lr < AUTO_LR:
-            # the biases need the small step; the weights (no units) only get slower:
-            # FVU 0.16 instead of 0.08 after 400 steps on a planted problem scaled by 1e-4
-            warnings.warn(f"X has a spread of {spread:.3g} (root mean square of X - mean(X)): "
-                          f"lr='auto' is {lr:.3g}, a tenth of it, and the weights move that "
-                          "slowly too; rescale X to unit spread for the usual training speed",
-                          UserWarning, stacklevel=4)
-        return lr
-    _check_step_against_spread(lr, spread)
-    return lr
+def _learning_rate(lr) -> float:
+    """The peak Adam step of the weights (no units): a given ``lr`` (validated
+    by :meth:`SparseAutoencoder._validated`) or ``AUTO_LR`` for ``"auto"``."""
+    return AUTO_LR if lr == "auto" else lr
 
 
-def _check_step_against_spread(lr, spread) -> None:
-    """Refuse an Adam step that is not small against the ``spread`` of ``X``
-    (root mean square of ``X - mean(X)``, :func:`check_training_rows` with
-    ``moments``).
-
-    Adam moves every parameter by up to ``lr`` per step, the biases ``b_enc``
-    and ``b_dec`` (units of X) included. Measured on planted data (TopK,
-    ReLU + L1, MP; lr 1e-3 and 3e-3): with ``lr`` equal to the spread the
-    final FVU was within 0.02 of that at 100 times the spread; at three times
-    it, 0.25-0.83 (FVU about 1 at a hundredth: nothing learned).
-    """
+def _data_scale(spread) -> float:
+    """The scale training runs at (:class:`~v1model.sae.training.TrainingState`):
+    the ``spread`` of X (root mean square of ``X - mean(X)``), 1 when unknown
+    (NaN: a first chunk of one sample); refuses data without spread."""
     if spread == 0:
         raise ValueError("X: every sample is the same (no spread around the mean); there is "
                          "nothing to learn")
-    if lr > spread:
-        raise ValueError(
-            f"lr={lr!r} exceeds the spread of X (root mean square of X - mean(X): "
-            f"{spread:.3g}): Adam moves the biases b_enc and b_dec by up to lr per step, more "
-            f"than the data vary, and training fails; rescale X (e.g. X / X.std()) or lower "
-            f"lr below {spread:.3g}")
+    return 1.0 if np.isnan(spread) else float(spread)
 
 
 _PARAM_NAMES = ("n_latents", "activation", "k", "lam", "k_aux", "aux_coef", "dead_after",

@@ -19,7 +19,7 @@ from ..adam import Adam
 from .decoder import project_rows, remove_parallel_gradient
 from .objective import auxk_loss, encoder_gradients, loss_and_gradients
 
-__all__ = ["initial_parameters", "TrainingState", "lr_schedule", "train", "train_step",
+__all__ = ["initial_parameters", "BIASES", "TrainingState", "lr_schedule", "train", "train_step",
            "HISTORY_FIELDS"]
 
 #: history variable -> (long_name, units); one value per training step
@@ -36,8 +36,8 @@ HISTORY_FIELDS = {
                  "(units of X)^2"),
     "threshold": ("BatchTopK inference threshold, running average of the smallest kept "
                   "activation (NaN for other activations)", "units of pre-activations"),
-    "lr": ("learning rate of the step's Adam update (after warm-up and decay)",
-           "units of the parameters per step"),
+    "lr": ("learning rate of the step's Adam update of the weights (after warm-up and "
+           "decay); the biases b_enc and b_dec move at lr * x_spread", "1 per step"),
     "wall_time": ("cumulative training time", "s"),
 }
 
@@ -83,11 +83,26 @@ class _Tracker:
         self.since[~fired] += z.shape[0]
 
 
+#: the parameters in units of X (the others, weights and log-thresholds, have none)
+BIASES = ("b_enc", "b_dec")
+
+
 class TrainingState:
     """What training carries from one step to the next, and from one call of
     ``partial_fit`` to the next: the Adam moments and step count, the
     dead-latent tracker, the BatchTopK threshold, the minibatch order's
-    generator and the training time so far.
+    generator, the scale of the data and the training time so far.
+
+    Training is the same at every scale of the data, as if it ran on
+    ``X / scale``: the biases (:data:`BIASES`, in units of X) move at
+    ``lr * scale`` per step while the weights (no units: the decoder rows
+    have unit norm, the encoder starts as the decoder, the JumpReLU
+    log-thresholds) move at ``lr``, and before Adam sees the gradients (of a
+    loss in units of X squared) they are divided by ``scale`` (biases) or
+    ``scale**2`` (weights), so that its ``eps`` acts alike at every scale.
+    Fitting ``c * X`` (with ``lam``, ``bandwidth`` and ``theta_init`` scaled
+    alike) then gives the model of ``X`` with its biases and codes times
+    ``c``.
 
     Parameters
     ----------
@@ -95,10 +110,17 @@ class TrainingState:
         The trained arrays (the Adam moments take their shapes and dtypes).
     rng : numpy.random.Generator
         Draws the order of the minibatches.
+    scale : float
+        Spread of the data (units of X): root mean square of ``X - mean(X)``
+        of the first data trained on; positive.
     """
 
-    def __init__(self, params, rng):
-        self.adam = Adam(params)
+    def __init__(self, params, rng, scale=1.0):
+        self.scale = float(scale)
+        #: what each gradient is multiplied by before the Adam step
+        self.gradient_factors = {name: 1.0 / self.scale if name in BIASES
+                                 else 1.0 / (self.scale * self.scale) for name in params}
+        self.adam = Adam(params, rates={name: self.scale for name in BIASES})
         self.tracker = _Tracker(params["decoder"].shape[0], 1)  # dead_after: set by train
         self.rng = rng
         self.threshold = float("nan")
@@ -209,6 +231,8 @@ def train_step(params, batch, objective, state, *, lr, k_aux, aux_coef, threshol
         raise FloatingPointError(f"training diverged at step {state.n_steps}: loss {loss}; "
                                  f"lower lr (now {lr}) or rescale X")
     remove_parallel_gradient(grads["decoder"], params["decoder"])
+    for name, g in grads.items():  # scale-free gradients (TrainingState)
+        g *= state.gradient_factors[name]
     previous = params["decoder"].copy()
     state.adam.lr = lr
     try:
