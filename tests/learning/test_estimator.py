@@ -410,3 +410,17 @@ def test_partial_fit_refuses_a_lam_that_zeroes_the_first_chunk(planted):
     X = planted[0][:200]
     with pytest.raises(ValueError, match=r"lam=100.0 is at least the largest sample norm"):
         SparseDictionaryLearner(8, lam=100.0, batch_size=50, seed=0).partial_fit(X)
+
+
+def test_a_saved_dataset_does_not_change_when_the_stream_continues(planted):
+    # to_dataset handed out the stream's own arrays (dictionary, A, B): partial_fit after
+    # it rewrote the "saved" Dataset in memory (and any learner loaded from it)
+    X, _, _ = planted
+    learner = SparseDictionaryLearner(24, lam=0.2, batch_size=100, seed=0).partial_fit(X[:400])
+    ds = learner.to_dataset()
+    kept = {name: ds[name].values.copy() for name in ds.data_vars}
+    learner.partial_fit(X[400:700])
+    SparseDictionaryLearner.from_dataset(ds).partial_fit(X[400:700])
+    for name, values in kept.items():
+        np.testing.assert_array_equal(ds[name].values, values, err_msg=name)
+    assert not np.array_equal(learner.components_, kept["components"])  # it did learn

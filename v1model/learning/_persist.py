@@ -35,7 +35,8 @@ def learner_to_dataset(learner) -> xr.Dataset:
     D = learner.components_
     k, p = D.shape
     params = learner.get_params()
-    data = {"components": (("atom", "feature"), D, {
+    # copies: a Dataset that partial_fit would change after the fact is no record
+    data = {"components": (("atom", "feature"), D.copy(), {
         "long_name": "dictionary: one unit-norm atom per row", "units": "units of X"})}
     init = params["init"]
     if not isinstance(init, str):  # the initial dictionary given as an array
@@ -64,13 +65,13 @@ def learner_to_dataset(learner) -> xr.Dataset:
     history = learner.history_
     if state is not None:
         data.update(
-            stream_dictionary=(("atom", "feature"), state.D, {
+            stream_dictionary=(("atom", "feature"), state.D.copy(), {
                 "long_name": "the stream's dictionary (float64; components is its copy in "
                              "the learner's dtype)", "units": "units of X"}),
-            stream_A=(("atom", "atom_other"), state.A, {
+            stream_A=(("atom", "atom_other"), state.A.copy(), {
                 "long_name": "sufficient statistic A = weighted mean of a a^T",
                 "units": "1"}),
-            stream_B=(("atom", "feature"), state.B, {
+            stream_B=(("atom", "feature"), state.B.copy(), {
                 "long_name": "sufficient statistic B = weighted mean of a x^T",
                 "units": "units of X"}),
             stream_unused=(("atom",), state.usage.unused.copy(), {
