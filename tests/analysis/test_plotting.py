@@ -45,3 +45,19 @@ def test_nx_ny_counts_the_points_beyond_its_axes():
     text = fig.axes[0].get_legend().get_texts()[0].get_text()
     assert "n=61" in text and "1 off the axes" in text
     plt.close(fig)
+
+
+def test_complex_values_and_fractional_unit_indices_are_refused():
+    # numpy's float conversion dropped the imaginary part with only a ComplexWarning, and
+    # int() drew spike_unit 1.7 in row 1
+    from v1model.plotting import plot_atoms, plot_code_scatter, plot_raster
+
+    with pytest.raises(TypeError, match=r"D must be real, got a complex array of shape \(2, 16\)"):
+        plot_atoms(np.ones((2, 16)) + 1j)
+    with pytest.raises(TypeError, match=r"code must be real"):
+        plot_code_scatter(np.ones(4) + 1j, np.ones(4))
+    with pytest.raises(TypeError, match=r"spike_unit must hold whole numbers \(unit indices\), "
+                                        r"got values such as np.float64\(1.7\)"):
+        plot_raster([0.1, 0.2], [0, 1.7])
+    fig = plot_raster([0.1, 0.2], [0.0, 1.0])  # whole numbers as floats are indices
+    assert fig is not None

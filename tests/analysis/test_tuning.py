@@ -354,3 +354,15 @@ def test_responses_saved_with_the_old_unit_dimension_still_read():
     new = _responses_from_curve(np.exp(np.cos(2 * (o - 1.0))), o)
     old = tuning_curves(new.rename(atom="unit"))
     xr.testing.assert_identical(old, tuning_curves(new))
+
+
+def test_complex_contrasts_and_complex_encoder_output_are_refused():
+    # numpy's float conversion dropped the imaginary part with only a ComplexWarning:
+    # naka_rushton(0.5 + 2j) was naka_rushton(0.5), a complex encoder measured its real part
+    from v1model.analysis import grating_responses, naka_rushton
+
+    with pytest.raises(TypeError, match=r"c must be real contrasts, got a complex array"):
+        naka_rushton(np.array([0.5 + 2j]), 1.0, 0.3, 2.0)
+    with pytest.raises(TypeError, match=r"encoder returned complex codes .*; expected real"):
+        grating_responses(lambda X: X[:, :3] + 1j, (4, 4), orientations=2, frequencies=1,
+                          phases=1)

@@ -159,6 +159,10 @@ def test_online_with_lca_codes(planted):
         ({"B": np.ones((4, 6))}, ValueError, r"B must have shape \(4, 5\), got \(4, 6\)"),
         ({"B": np.full((4, 5), np.nan)}, ValueError, "B contains 20 non-finite"),
         ({"n_passes": 0}, ValueError, "n_passes must be >= 1"),
+        # updated in place: a read-only D failed at the first write, not naming D
+        ({"D": np.broadcast_to(np.eye(1, 5), (4, 5))}, ValueError,
+         r"D must be writable \(it is updated in place\), got a read-only array of shape "
+         r"\(4, 5\)"),
     ],
 )
 def test_block_coordinate_update_bad_input(change, error, match):

@@ -62,6 +62,9 @@ def check_encoder(encoder, name: str = "encoder"):
 def call_encoder(encoder, X, n_units=None, name: str = "encoder"):
     """Call ``encoder(X)`` and check that it returned finite (n_samples, n_units) codes."""
     out = encoder(X)
+    if np.iscomplexobj(out):  # numpy would drop the imaginary part with only a warning
+        raise TypeError(f"{name} returned complex codes ({describe(out)}); expected real "
+                        "(n_samples, n_units) codes")
     try:
         R = np.asarray(out, dtype=np.float64)
     except (TypeError, ValueError) as exc:

@@ -728,7 +728,10 @@ def naka_rushton(c, rmax, c50, n, baseline=0.0):
     ndarray
         Responses, the shape of ``c``.
     """
-    c = np.asarray(c, dtype=np.float64)
+    c = np.asarray(c)
+    if np.iscomplexobj(c):  # numpy would drop the imaginary part with only a warning
+        raise TypeError(f"c must be real contrasts, got a complex array of shape {c.shape}")
+    c = c.astype(np.float64)
     cn = c**n
     return baseline + rmax * cn / (cn + c50**n)
 

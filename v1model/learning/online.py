@@ -67,6 +67,9 @@ def block_coordinate_update(D, A, B, n_passes=1) -> np.ndarray:
     if not (isinstance(D, np.ndarray) and D.dtype == np.float64):
         raise TypeError(f"D must be a float64 numpy array (it is updated in place), got "
                         f"{describe(D)}")
+    if not D.flags.writeable:  # read-only, a memmap opened with mode 'r', a broadcast
+        raise ValueError(f"D must be writable (it is updated in place), got a read-only "
+                         f"array of shape {D.shape}; pass a copy, e.g. D.copy()")
     check_array(D, "D", ndim=2)
     A = check_shape(check_array(A, "A", ndim=2), "A", (D.shape[0], D.shape[0]))
     B = check_shape(check_array(B, "B", ndim=2), "B", D.shape)

@@ -12,3 +12,22 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def as_real(values, name, dtype=float):
+    """``values`` as a real array of ``dtype``; a TypeError naming ``name`` for
+    complex values (numpy would drop the imaginary part with only a warning) and,
+    for an integer ``dtype``, for values that are not whole numbers."""
+    import numpy as np
+
+    arr = np.asarray(values)
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must be real, got a complex array of shape {arr.shape}")
+    try:
+        out = arr.astype(dtype)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be numeric, got an array of {arr.dtype}") from exc
+    if np.dtype(dtype).kind in "iu" and arr.dtype.kind == "f" and np.any(out != arr):
+        raise TypeError(f"{name} must hold whole numbers (unit indices), got values such as "
+                        f"{arr[out != arr].flat[0]!r}")
+    return out

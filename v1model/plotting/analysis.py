@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._mpl import pyplot
+from ._mpl import as_real, pyplot
 from .atoms import tile_atoms
 
 __all__ = [
@@ -67,8 +67,8 @@ def plot_orientation_frequency(orientation, frequency, ax=None, color="C1", s=8,
         ax = fig.add_subplot(projection="polar")
     else:
         fig = ax.figure
-    theta = np.mod(np.asarray(orientation, dtype=float), np.pi)
-    ax.scatter(theta, np.asarray(frequency, dtype=float), c=color, s=s, **scatter_kw)
+    theta = np.mod(as_real(orientation, "orientation"), np.pi)
+    ax.scatter(theta, as_real(frequency, "frequency"), c=color, s=s, **scatter_kw)
     ax.set_thetamin(0)
     ax.set_thetamax(180)
     ax.set_ylim(0, max_frequency)
@@ -376,8 +376,8 @@ def plot_rf_comparison(atoms, rfs, similarity=None, n_cols=None, title=None):
         Figure title (default: none).
     """
     plt = pyplot()
-    atoms = np.asarray(atoms, dtype=float)
-    rfs = np.asarray(rfs, dtype=float)
+    atoms = as_real(atoms, "atoms")
+    rfs = as_real(rfs, "rfs")
     if atoms.ndim == 2 and rfs.ndim == 3 and atoms.size == rfs.size:
         atoms = atoms.reshape(rfs.shape)
     n_panels = 3 if similarity is not None else 2
@@ -391,7 +391,7 @@ def plot_rf_comparison(atoms, rfs, similarity=None, n_cols=None, title=None):
         ax.set_axis_off()
         ax.set_title(name, fontsize=9)
     if similarity is not None:
-        s = np.asarray(similarity, dtype=float)
+        s = as_real(similarity, "similarity")
         finite = s[np.isfinite(s)]
         edges = _similarity_bins(finite)
         axes[2].hist(finite, bins=edges, color="C0")
@@ -422,7 +422,7 @@ def plot_sparseness_tradeoff(lam, activity_ratio, reconstruction_error, classes=
         Figure title.
     """
     plt = pyplot()
-    lam = np.asarray(lam, dtype=float)
+    lam = as_real(lam, "lam")
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
     ax1.loglog(lam, activity_ratio, "o-", color="C0", label="activity ratio")
     if n_units:

@@ -7,12 +7,12 @@ import textwrap
 
 import numpy as np
 
-from ._mpl import pyplot
+from ._mpl import as_real, pyplot
 
 
 def atom_images(D, patch_shape=None):
     """Reshape a dictionary (n_atoms, n_features) or (n_atoms, h, w) to images."""
-    D = np.asarray(D)
+    D = as_real(D, "D")
     if D.ndim == 3:
         return D
     n, p = D.shape
@@ -131,7 +131,7 @@ def plot_coefficient_histogram(codes, bins=101, ax=None, title=None, exclude_zer
     sits right of the axes, where it cannot cover the data.
     """
     plt = pyplot()
-    a = np.asarray(codes, dtype=float).ravel()
+    a = as_real(codes, "codes").ravel()
     a = a[np.isfinite(a)]
     p_zero = float(np.mean(a == 0)) if a.size else np.nan
     shown = a[a != 0] if exclude_zeros else a

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._mpl import pyplot
+from ._mpl import as_real, pyplot
 
 __all__ = [
     "plot_raster",
@@ -49,8 +49,8 @@ def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax
         Label of the unit axis (default "unit").
     """
     fig, ax = _axes(ax, (6, 3.5))
-    t = np.asarray(spike_time, dtype=float)
-    u = np.asarray(spike_unit, dtype=int)
+    t = as_real(spike_time, "spike_time")
+    u = as_real(spike_unit, "spike_unit", dtype=int)
     if n_units is None:  # every unit the order lists, silent ones included
         n_units = len(order) if order is not None else (u.max() + 1 if u.size else 1)
     n_units = int(n_units)
@@ -77,8 +77,8 @@ def plot_code_scatter(code, reference, ax=None, xlabel="reference code", ylabel=
     """Scatter of codes against a reference with the identity line; correlation
     and relative error ``|code - ref| / |ref|`` in the title."""
     fig, ax = _axes(ax, (3.8, 3.6))
-    a = np.asarray(code, dtype=float).ravel()
-    r = np.asarray(reference, dtype=float).ravel()
+    a = as_real(code, "code").ravel()
+    r = as_real(reference, "reference").ravel()
     ax.scatter(r, a, s=3, alpha=0.4, color="C0", linewidths=0)
     hi = max(a.max(), r.max(), 1e-12)
     lo = min(a.min(), r.min(), 0.0)
@@ -109,11 +109,12 @@ def plot_error_vs_time(curves, ax=None, target=None, title=None):
     """
     fig, ax = _axes(ax, (4.8, 3.6))
     for i, (label, (t, err)) in enumerate(curves.items()):
-        err = np.asarray(err, dtype=float)
+        err = as_real(err, f"curves[{label!r}] error")
         if err.ndim == 0:
             ax.axhline(float(err), color=f"C{i}", ls="--", lw=1, label=label)
         else:
-            ax.loglog(np.asarray(t, dtype=float), err, "-", color=f"C{i}", lw=1.4, label=label)
+            ax.loglog(as_real(t, f"curves[{label!r}] time"), err, "-", color=f"C{i}", lw=1.4,
+                      label=label)
     if target is not None:
         ax.axhline(target, color="0.5", ls=":", lw=1, label=f"{target:.0%}")
     ax.set_xscale("log")
@@ -134,7 +135,7 @@ def plot_rate_distribution(unit_rates, counts=None, target=None, unit="spikes/im
     n_panels = 2 if counts is not None else 1
     fig, axes = plt.subplots(1, n_panels, figsize=(4.2 * n_panels, 3.4), squeeze=False)
     ax = axes[0, 0]
-    rates = np.asarray(unit_rates, dtype=float).ravel()
+    rates = as_real(unit_rates, "unit_rates").ravel()
     ax.hist(rates, bins=30, color="C0", alpha=0.8)
     if target is not None:
         ax.axvline(target, color="C3", ls="--", lw=1, label=f"target p = {target:g}")
@@ -156,8 +157,8 @@ def plot_rate_distribution(unit_rates, counts=None, target=None, unit="spikes/im
 def plot_inhibition_vs_overlap(W, overlap, ax=None, n_bins=20, title=None):
     """Learned lateral weight ``W[i, j]`` against the overlap of the two
     units' receptive fields (off-diagonal pairs), with binned means."""
-    W = np.asarray(W, dtype=float)
-    overlap = np.asarray(overlap, dtype=float)
+    W = as_real(W, "W")
+    overlap = as_real(overlap, "overlap")
     if W.ndim != 2 or W.shape[0] < 2 or W.shape != overlap.shape:
         raise ValueError(f"W and overlap must be square matrices of one shape over at least 2 "
                          f"units (pairs to plot), got shapes {W.shape} and {overlap.shape}")
