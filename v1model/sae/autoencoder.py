@@ -745,7 +745,7 @@ class SparseAutoencoder:
                                  f"state is missing or unreadable ({exc})") from exc
             spread = float(history.attrs.get("x_spread", np.nan))
             state = TrainingState(params, rng, 1.0 if not spread > 0 else spread)
-            # files of v1model before 2026-12-05 hold the moments of the unscaled gradients
+            # files saved without adam_gradient_scale hold the moments of the raw gradients
             legacy = "adam_gradient_scale" not in ds.attrs
             for name in params:
                 dims = _VARIABLES[name][0]
