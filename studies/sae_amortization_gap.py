@@ -29,10 +29,10 @@ Defaults and their sources
 - TopK SAE as in :mod:`v1model.sae` (Adam, lr 3e-3, batches of 256, AuxK),
   3,000 steps on 10,000 samples (quick: 2,000 on 8,000).
 
-Measured (quick, seeds 0-3): OMP with the SAE's decoder leaves 0.57-0.60,
-0.32-0.46 and 0.07-0.67 of the SAE encoder's unexplained variance at 16, 32
+Measured (quick, seeds 0-3): OMP with the SAE's decoder leaves 0.58-0.61,
+0.24-0.48 and 0.36-0.70 of the SAE encoder's unexplained variance at 16, 32
 and 48 features, with the same number of active latents; the full run's
-table is in the README (0.17-0.69 from 8 to 64 features, seed 0; 0.17-0.83,
+table is in the README (0.05-0.80 from 8 to 64 features, seed 0; 0.18-0.86,
 seed 1).
 """
 
