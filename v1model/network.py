@@ -104,7 +104,8 @@ class SparseCodingNetwork:
                             f"number {dictionary!r}; for a network to learn, pass "
                             f"n_atoms={dictionary!r} and patch_shape")
         if dictionary is not None:
-            self.dictionary = check_dictionary(dictionary, "dictionary")
+            # a copy: the caller's array, changed later, would change the network unchecked
+            self.dictionary = check_dictionary(dictionary, "dictionary").copy()
             n_features = self.dictionary.shape[1]
         else:
             if n_atoms is None:

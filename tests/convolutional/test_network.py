@@ -129,3 +129,14 @@ def test_bad_calls_are_named(net_and_signals, tmp_path):
 
     with pytest.raises(ValueError, match="not a saved convolutional network"):
         ConvolutionalNetwork.from_dataset(xr.Dataset())
+
+
+def test_the_network_keeps_its_own_copy_of_the_kernels():
+    # the caller's array was the network's: changing it afterwards bypassed validation
+    kernels = np.random.default_rng(0).standard_normal((3, 4, 4))
+    net = ConvolutionalNetwork(kernels.copy(), lam=0.1)
+    given = kernels.copy()
+    net2 = ConvolutionalNetwork(given, lam=0.1)
+    given[:] = 0.0
+    np.testing.assert_array_equal(net2.kernels, net.kernels)
+    assert np.all(np.isfinite(net2.kernels)) and np.abs(net2.kernels).max() > 0

@@ -218,3 +218,16 @@ def test_cauchy_network_does_not_claim_unit_norm_atoms(dictionary):
     assert "unit-norm" not in ds["dictionary"].attrs["long_name"]
     assert "unit-norm" in SparseCodingNetwork(dictionary).to_dataset()["dictionary"].attrs[
         "long_name"]
+
+
+def test_the_network_keeps_its_own_copy_of_the_dictionary():
+    # the caller's array was the network's: changing it afterwards (here to NaN) changed
+    # the network past its validation, and encode returned NaN codes
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((8, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((5, 16))
+    net = SparseCodingNetwork(D, lam=0.1)
+    before = net.encode(X)
+    D[:] = np.nan
+    np.testing.assert_array_equal(net.encode(X), before)

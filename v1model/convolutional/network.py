@@ -85,7 +85,7 @@ class ConvolutionalNetwork:
             norms = np.sqrt((kernels.reshape(len(kernels), -1) ** 2).sum(axis=1))
             if not np.all(norms > 0):
                 raise ValueError(f"kernels: kernel {int(np.argmin(norms))} is all zeros")
-            self.kernels = kernels
+            self.kernels = kernels.copy()  # the caller's array may change later, unchecked
             self.n_kernels = len(kernels)
             self.kernel_shape = kernels.shape[1:]
             # n_kernels / kernel_shape beside kernels: allowed when they agree
