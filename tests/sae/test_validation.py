@@ -294,3 +294,24 @@ def test_a_file_with_the_moments_of_unscaled_gradients_continues_alike(planted):
     wrong.attrs["adam_gradient_scale"] = s
     off = SparseAutoencoder.from_dataset(wrong).partial_fit(X[300:])
     assert np.abs(off.components_ - today.components_).max() > 1e-4
+
+
+def test_jumprelu_defaults_follow_the_scale_of_the_data(planted):
+    # bandwidth and theta_init "auto" are 1e-3 of the spread: with them, c X trains as X
+    # with only lam (units of X^2) scaled. A fixed 1e-3 silenced every latent of data of
+    # spread ~3e-5 (the thresholds 30 times the data)
+    X = planted[0][:1000]
+    common = dict(n_steps=40, batch_size=100, lr=3e-3, dtype="float64", seed=0,
+                  progress=False)
+    unit = SparseAutoencoder(48, "jumprelu", lam=0.05, **common).fit(X)
+    small = SparseAutoencoder(48, "jumprelu", lam=0.05 * 1e-8, **common).fit(X * 1e-4)
+    spread = np.sqrt(np.var(X, axis=0).mean())
+    np.testing.assert_allclose(unit.history_.attrs["theta_init"], 1e-3 * spread, rtol=1e-6)
+    np.testing.assert_allclose(small.history_.attrs["bandwidth"], 1e-7 * spread, rtol=1e-6)
+    np.testing.assert_allclose(small.components_, unit.components_, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(small.threshold_ / 1e-4, unit.threshold_, rtol=1e-6)
+    assert float(small.history_.l0[-1]) > 0
+    assert unit.get_params()["theta_init"] == "auto"
+    with pytest.raises(ValueError, match=r"bandwidth must be a positive float or 'auto', "
+                                         r"got 'wide'"):
+        SparseAutoencoder(48, "jumprelu", lam=0.05, bandwidth="wide", **common).fit(X)

@@ -88,16 +88,17 @@ class SparseAutoencoder:
     dead_after : int
         A latent that fired on none of the last ``dead_after`` training
         samples is dead (counted in ``history_.n_dead``; revived by AuxK).
-    bandwidth : float
+    bandwidth : float or "auto", default "auto"
         JumpReLU: width ``epsilon`` of the rectangle kernel of the
-        pseudo-derivatives (units of the pre-activations). The defaults of
-        ``bandwidth`` and ``theta_init`` (1e-3) are those of Rajamanoharan
-        et al. (2024) for data scaled to a mean squared norm of
-        ``n_features``; scale them with the data (the planted test uses
-        0.05 and 0.1 for coefficients of 1 to 2).
-    theta_init : float
+        pseudo-derivatives (units of the pre-activations). ``"auto"``, for
+        ``bandwidth`` and ``theta_init``: 1e-3 times the spread of ``X``
+        (see ``lr``), i.e. the 1e-3 of Rajamanoharan et al. (2024) for data
+        scaled to a mean squared norm of ``n_features``, at any scale of the
+        data (a fixed 1e-3 silenced every latent of data of spread 1e-4);
+        the planted test uses 0.05 and 0.1 for coefficients of 1 to 2.
+    theta_init : float or "auto", default "auto"
         JumpReLU: initial threshold of every latent (units of the
-        pre-activations).
+        pre-activations); ``"auto"``: see ``bandwidth``.
     threshold_rate : float
         BatchTopK: the inference threshold is the running average
         ``t <- (1 - rate) t + rate * s`` of the smallest kept activation
@@ -202,7 +203,7 @@ class SparseAutoencoder:
     """
 
     def __init__(self, n_latents, activation="topk", *, k=None, lam=None, k_aux=None,
-                 aux_coef=1 / 32, dead_after=10_000, bandwidth=1e-3, theta_init=1e-3,
+                 aux_coef=1 / 32, dead_after=10_000, bandwidth="auto", theta_init="auto",
                  threshold_rate=0.01, n_steps=1000, batch_size=256, lr="auto", lr_warmup=0,
                  lr_decay=0.0, dtype="float32", seed=None, progress=True):
         self.n_latents = n_latents
@@ -280,8 +281,8 @@ class SparseAutoencoder:
             n_latents=n_latents, activation=act, k=k, lam=lam, k_aux=k_aux,
             aux_coef=check_nonnegative(self.aux_coef, "aux_coef"),
             dead_after=check_int(self.dead_after, "dead_after", minimum=1),
-            bandwidth=check_positive(self.bandwidth, "bandwidth"),
-            theta_init=check_positive(self.theta_init, "theta_init"),
+            bandwidth=_positive_or_auto(self.bandwidth, "bandwidth"),
+            theta_init=_positive_or_auto(self.theta_init, "theta_init"),
             threshold_rate=check_probability(self.threshold_rate, "threshold_rate"),
             n_steps=n_steps,
             batch_size=check_int(self.batch_size, "batch_size", minimum=1),
@@ -331,6 +332,7 @@ class SparseAutoencoder:
                              f"{v['batch_size']}; give more samples or a smaller batch_size")
         v["lr"] = _learning_rate(v["lr"])
         scale = _data_scale(stats.spread)
+        _resolve_scaled(v, scale)
         seed = self.seed if seed is None else seed
         rng = as_generator(seed)
         params = initial_parameters(X, v["n_latents"], v["activation"], v["theta_init"], rng,
@@ -424,6 +426,8 @@ class SparseAutoencoder:
             # the first chunk sets the scale (one sample has no spread)
             spread = stats.spread if X.shape[0] > 1 else float("nan")
             v["lr"] = _learning_rate(v["lr"])
+            scale = _data_scale(spread)
+            _resolve_scaled(v, scale)
             seed = self.seed if seed is None else seed
             rng = as_generator(seed)
             params = initial_parameters(X, v["n_latents"], v["activation"], v["theta_init"],
@@ -431,10 +435,11 @@ class SparseAutoencoder:
             attrs = self._attrs(v, X, seed, spread)
             attrs["n_training_samples"] = 0
             history = history_dataset(np.empty((0, len(HISTORY_FIELDS))), attrs)
-            self._set_fitted(params, TrainingState(params, rng, _data_scale(spread)), history,
+            self._set_fitted(params, TrainingState(params, rng, scale), history,
                              self._objective(v))
         else:
             v["lr"] = _learning_rate(v["lr"])
+            _resolve_scaled(v, self._state.scale)
             if seed is not None:
                 self._state.rng = as_generator(seed)
         self._fitted_objective = self._objective(v)
@@ -789,6 +794,8 @@ def _saved_objective(ds, model) -> dict:
     if raw is None:
         n_features = ds.sizes.get("feature", 1)
         v = model._validated(n_features)
+        spread = float(ds.attrs.get(HISTORY_PREFIX + "x_spread", np.nan))
+        _resolve_scaled(v, spread if spread > 0 else 1.0)
         return {**dataclasses.asdict(model._objective(v)), "dtype": v["dtype"].name}
     try:
         saved = json.loads(raw)
@@ -818,6 +825,27 @@ def _learning_rate(lr) -> float:
     """The peak Adam step of the weights (no units): a given ``lr`` (validated
     by :meth:`SparseAutoencoder._validated`) or ``AUTO_LR`` for ``"auto"``."""
     return AUTO_LR if lr == "auto" else lr
+
+
+#: bandwidth and theta_init "auto": this fraction of the spread of X
+AUTO_JUMP_FRACTION = 1e-3
+
+
+def _positive_or_auto(value, name):
+    """``"auto"`` or a positive finite number, validated."""
+    if isinstance(value, str):
+        if value != "auto":
+            raise ValueError(f"{name} must be a positive float or 'auto', got {value!r}")
+        return value
+    return check_positive(value, name)
+
+
+def _resolve_scaled(v, scale) -> None:
+    """Settle the JumpReLU settings given as ``"auto"`` in the validated settings
+    ``v`` (in place): ``AUTO_JUMP_FRACTION`` times the ``scale`` of X."""
+    for name in ("bandwidth", "theta_init"):
+        if v[name] == "auto":
+            v[name] = AUTO_JUMP_FRACTION * scale
 
 
 def _data_scale(spread) -> float:
