@@ -147,7 +147,11 @@ class LISTA:
         (``"step"``): ``fit`` refuses a larger step, which would wipe them out.
         ``"auto"``: 1e-3, or half of that bound when it is smaller (a small
         ``lam`` or a strongly overcomplete ``D``); the value used is
-        ``history_.attrs["learning_rate"]``.
+        ``history_.attrs["learning_rate"]``. The same step moves the
+        thresholds (units of X) and the dimensionless weights, so training is
+        not scale-free: X and ``lam`` scaled together by 1e-3 or 1e3 ended
+        1.9x and 1.6x worse relative to their scale (README); keep X near
+        unit spread.
     target_tol : float, default 1e-8
         FISTA's relative tolerance for the target codes (:func:`optimal_codes`).
     record_every : int, default 20
