@@ -1,4 +1,6 @@
-"""Lazy, headless matplotlib."""
+"""Lazy, headless matplotlib, and the real-valued arrays the plots take."""
+
+import numpy as np
 
 
 def pyplot():
@@ -18,8 +20,6 @@ def as_real(values, name, dtype=float):
     """``values`` as a real array of ``dtype``; a TypeError naming ``name`` for
     complex values (numpy would drop the imaginary part with only a warning) and,
     for an integer ``dtype``, for values that are not whole numbers."""
-    import numpy as np
-
     arr = np.asarray(values)
     if np.iscomplexobj(arr):
         raise TypeError(f"{name} must be real, got a complex array of shape {arr.shape}")
