@@ -134,7 +134,8 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         else:
             images = _read_image_files([path], size, name, progress)
     else:
-        images = _image_stack(source, name)
+        # a copy: the stack is the caller's to keep (and may be read-only or a memmap)
+        images = np.array(_image_stack(source, name), dtype=np.float64)
     if size is not None and images.shape[1:] != (size, size):
         squares = np.empty((len(images), size, size))
         for i, im in enumerate(images):

@@ -13,6 +13,11 @@ SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
 
 def _given(dictionary) -> bool:
+    if not (dictionary is None or isinstance(dictionary, (str, Path))):
+        # str() of an array made a 'file name' (OSError: File name too long)
+        raise TypeError(f"dictionary must be the path of a saved dictionary (.nc), got "
+                        f"{type(dictionary).__name__}; save the atoms first, e.g. "
+                        "SparseCodingNetwork(D).save(path)")
     return dictionary is not None and str(dictionary) not in ("", "None", "none")
 
 

@@ -371,6 +371,9 @@ def test_windowed_rates_count_spikes_by_hand():
                 want[i, j] += 1
         want *= tau_m / ((last - first) * dt)
         np.testing.assert_allclose(got.values[m], want, rtol=1e-12)
+    # stopping times given in float32 (duration rounds up by ~3e-8 of itself) were refused
+    got32 = windowed_rates(ds, t_stop.astype(np.float32))
+    np.testing.assert_allclose(got32.values, got.values, rtol=1e-12)
 
 
 def test_windowed_rates_names_a_dataset_it_cannot_count():

@@ -353,3 +353,20 @@ def test_ordinary_stacks_are_not_warned_about(rng):
     whiten(rng.standard_normal((64, 64)))
     whiten(rng.standard_normal((100, 16, 16)))  # a stack of patches
     sample_patches(rng.standard_normal((2, 64, 64)), 8, 10, seed=0)
+
+
+def test_an_array_source_comes_back_as_a_copy(rng):
+    # load_images(A) returned A itself: editing the stack edited the caller's array, and
+    # a read-only (or memmapped) A came back read-only
+    A = rng.random((2, 16, 16))
+    images = load_images(A)
+    assert not np.shares_memory(images, A)
+    images -= images.mean()
+    assert A.min() >= 0
+    ro = A.copy()
+    ro.setflags(write=False)
+    out = load_images(ro)
+    out -= 1.0  # writable
+    np.testing.assert_array_equal(ro, A)
+    same = load_whitened(A, prewhitened=True)[0]
+    assert not np.shares_memory(same, A)

@@ -178,3 +178,15 @@ def test_one_overcompleteness_is_a_level_of_its_own():
     assert _check_only("olshausen-field-1997", overcompleteness=2) is None
     assert "overcompleteness must be an integer" in _check_only("olshausen-field-1997",
                                                                overcompleteness=2.5)
+
+
+@pytest.mark.parametrize("name", ["activity-ratio", "receptive-field-mapping", "ringach-2002",
+                                  "zhu-rozell-2013-ncrf"])
+def test_a_dictionary_array_is_named_not_taken_for_a_file_name(name):
+    # str() of the array became a 'path': OSError File name too long, or for a small array
+    # FileNotFoundError "no such file: '[1. 1. 1.]'"
+    from studies import get_study
+
+    with pytest.raises(TypeError, match=r"dictionary must be the path of a saved dictionary "
+                                        r"\(\.nc\), got ndarray"):
+        get_study(name).run(quick=True, dictionary=np.zeros((64, 8, 8)), progress=False)

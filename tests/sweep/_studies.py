@@ -125,3 +125,12 @@ def checked(quick=False, seed=0, x=1.0, log_dir=None):
 def forgets_checkpoint(quick=False, seed=0, x=1.0):
     """Marked, but never calls parameters_checked (a study bug)."""
     return xr.Dataset({"y": ((), x)})
+
+
+def appends(quick=False, seed=0, x=1.0, sizes=(0,)):
+    """A careless study that appends to the list it is given: the sweep must give
+    every point its own copy (records what it saw)."""
+    seen = len(sizes)
+    if isinstance(sizes, list):
+        sizes.append(x)
+    return xr.Dataset({"n_sizes": ((), seen, {"units": "1"})})

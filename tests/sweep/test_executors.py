@@ -753,3 +753,13 @@ def test_pbs_jobs_that_end_at_their_lifetime_are_replaced(fake_pbs, study, tmp_p
     # the ended job is seen either while PBS finishes it (E, or C on Torque) or once gone
     assert re.search(r"all 1 worker job\(s\) ended \(1 (GONE|E|C)\) after \d+ point\(s\) "
                      r"finished; submitting new job\(s\)", said), said
+
+
+def test_every_point_gets_its_own_copy_of_the_fixed_parameters():
+    # the serial executor ran every point on one shared list: a study that appended to
+    # it saw 1, 2, 3 entries at the three points (a local pool: 1, 1, 1)
+    study = f"{Path(__file__).with_name('_studies.py')}:appends"
+    given = {"sizes": [0]}
+    ds = run(study, {"x": [1.0, 2.0, 3.0]}, params=given, executor="serial", progress=False)
+    np.testing.assert_array_equal(ds["n_sizes"].values.ravel(), [1, 1, 1])
+    assert given == {"sizes": [0]}

@@ -482,7 +482,8 @@ def windowed_rates(ds: xr.Dataset, t_stop, transient_fraction: float | None = No
                          "spiking_convolutional_lca, run it once per duration")
     t_stop = check_array(t_stop, "t_stop", ndim=1)
     duration = float(ds.attrs["duration"])
-    if np.any(t_stop <= 0) or np.any(t_stop > duration * (1 + 1e-9)):
+    # float32 times round by ~6e-8 of themselves: t_stop = duration given in float32
+    if np.any(t_stop <= 0) or np.any(t_stop > duration * (1 + 1e-6)):
         raise ValueError(f"t_stop must be in (0, {duration}] s, got {t_stop.tolist()}")
     frac = float(ds.attrs["transient_fraction"]) if transient_fraction is None else \
         check_probability(transient_fraction, "transient_fraction", open_interval=False)

@@ -38,6 +38,7 @@ TOML layout (every key but ``study`` and a sweep is optional)::
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import numbers
@@ -88,7 +89,9 @@ class SweepSpec:
         return PointTask(
             index=index,
             study=self._worker_ref,
-            params={**self.params, **self.grid.parameters(index)},
+            # each point its own copy: a study that changed a list it was given would
+            # change the next point's (the serial executor runs in this process)
+            params=copy.deepcopy({**self.params, **self.grid.parameters(index)}),
             seed=self.grid.seed(index),
             quick=self.quick,
             swept=self.grid.swept_parameters,
