@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["check_images"]
+__all__ = ["check_images", "image_source_attr"]
 
 
 def check_images(images, prewhitened=None, name: str = "images") -> None:
@@ -52,4 +52,15 @@ def check_images(images, prewhitened=None, name: str = "images") -> None:
     if ndim not in (2, 3):  # the message of v1model.validation.check_array
         raise ValueError(f"{name} must have 2 or 3 dimension(s), got {ndim} "
                          f"(shape {np.shape(images)})")
+
+
+def image_source_attr(images) -> str:
+    """How a result's attrs name its image source: the source as given for
+    ``"skimage"`` and paths; for an array, its shape and dtype (``str()`` of an
+    array is a truncated printout of its values)."""
+    if isinstance(images, (str, Path)):
+        return str(images)
+    shape = np.shape(images)
+    dtype = getattr(images, "dtype", None)
+    return f"array of shape {shape}" + (f" ({dtype})" if dtype is not None else "")
 

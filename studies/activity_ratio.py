@@ -87,7 +87,7 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import load_whitened
-    from studies._checks import check_images
+    from studies._checks import check_images, image_source_attr
     from studies._learned import check_dictionary_source, learned_dictionary
     from studies._defaults import quick_default
     from tqdm.auto import tqdm
@@ -194,7 +194,7 @@ def run(
     ds["babel"] = b["babel"]
     ds.attrs.update(
         study=NAME, reference=REFERENCE, quick=int(quick), seed=seed, source=source,
-        images=str(images), lam_min=lam_min, lam_max=lam_max, n_lams=n_lams,
+        images=image_source_attr(images), lam_min=lam_min, lam_max=lam_max, n_lams=n_lams,
         n_patches=n_patches, tol=tol, local_max_count=local_max_count,
         dense_min_ratio=dense_min_ratio, mutual_coherence=b.attrs["mutual_coherence"],
         classes=",".join(classes), **meta,

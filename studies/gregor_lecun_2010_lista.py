@@ -110,7 +110,7 @@ def run(
         ``learning_objective`` (update). Errors are ``0.5 mean ||z - z*||^2``.
     """
     from stimuli import sample_patches
-    from studies._checks import check_images
+    from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
     from v1model.amortized import lista_error_by_depth, solver_error_by_iteration
     from v1model.amortized.compare import check_depths
@@ -176,7 +176,8 @@ def run(
     )
     ista = by_depth["prediction_error"].sel(solver="ista").values
     ds.attrs.update(
-        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed, images=str(images),
+        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed,
+        images=image_source_attr(images),
         patch_size=p, n_atoms=k, lam=lam, n_updates=n_updates, n_train=n_train, n_test=n_test,
         depths=np.asarray(depths), n_steps=n_steps, learning_rate=learning_rate,
         batch_size=batch_size, n_iter_max=n_iter_max,

@@ -124,7 +124,7 @@ def run(
         (atom); ``learning_error`` (update); parameters in ``attrs``.
     """
     from stimuli import sample_patches
-    from studies._checks import check_images
+    from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
     from v1model.inference import ConvergenceWarning, lca
     from v1model.learning.olshausen_field import init_dictionary, learn_dictionary
@@ -228,7 +228,8 @@ def run(
             "patch_size": patch_size, "n_updates": n_updates, "n_train": n_train,
             "n_test": n_test, "batch_size": batch_size, "tau": tau, "lca_tol": lca_tol,
             "gabor": int(bool(gabor)), "gabor_r2": gabor_r2,
-            "images": str(images), "dictionary_init": "learned" if n_updates else "data",
+            "images": image_source_attr(images),
+            "dictionary_init": "learned" if n_updates else "data",
         },
     )
     return ds

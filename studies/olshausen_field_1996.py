@@ -102,7 +102,7 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
-    from studies._checks import check_images
+    from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
     from v1model import SparseCodingNetwork
     from v1model.learning.olshausen_field import SPARSENET_CAUCHY_LAM
@@ -143,7 +143,8 @@ def run(
     ds["heldout_error"].attrs.update(
         long_name="||x - D^T a||^2 / ||x||^2 of each held-out patch", units="1")
     ds.attrs.update(
-        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed, images=str(images),
+        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed,
+        images=image_source_attr(images),
         prewhitened=int(bool(prewhitened)), patch_size=patch_size, n_updates=n_updates,
         batch_size=batch_size, lr=lr, n_patches=n_patches, n_eval=n_eval,
     )

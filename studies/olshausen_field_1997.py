@@ -117,7 +117,7 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
-    from studies._checks import check_images
+    from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
     from v1model.analysis import fit_gabor
     from v1model.inference import fista
@@ -200,7 +200,7 @@ def run(
                                            "units": "1"})
     ds.attrs.update(
         study=NAME, title=TITLE, reference=REFERENCE, quick=int(quick), seed=seed,
-        images=str(images), prewhitened=int(bool(prewhitened)), patch_size=patch_size,
+        images=image_source_attr(images), prewhitened=int(bool(prewhitened)), patch_size=patch_size,
         overcompleteness=np.asarray(levels), lam=lam, learner=learner, n_updates=n_updates,
         batch_size=batch_size, n_patches=n_patches, n_eval=n_eval,
         coding=f"held-out: fista, tol {HELDOUT_TOL:g}, float64; learning: {learning_coder}",

@@ -146,6 +146,7 @@ def run(
         fits, ``fraction_simple`` (F1/F0 > 1; 1 by construction, see the
         module docstring), and the rest.
     """
+    from studies._checks import image_source_attr
     from studies._learned import check_dictionary_source, learned_dictionary
     from studies._defaults import quick_default
     from v1model.analysis import (
@@ -263,7 +264,7 @@ def run(
         n_white=n_white, n_sparse=n_sparse, white_contrast=white_contrast,
         sparse_contrast=sparse_contrast, sparse_pixels=sparse_pixels,
         grating_contrast=grating_contrast, n_orientations=n_orientations,
-        n_frequencies=n_frequencies, n_phases=n_phases, images=str(images),
+        n_frequencies=n_frequencies, n_phases=n_phases, images=image_source_attr(images),
         n_sample_units=n_sample_units, min_contrast=min_contrast, max_contrast=max_contrast,
         n_contrasts=n_contrasts, **meta,
         median_similarity_white=float(np.nanmedian(white["similarity"].values)),

@@ -108,6 +108,7 @@ def run(
           only (before this criterion they were over all fits with R^2 >=
           ``min_r2``).
     """
+    from studies._checks import image_source_attr
     from studies._learned import (a144_path, check_dictionary_source, learned_dictionary,
                                   load_a144)
     from v1model.analysis import fit_gabor
@@ -146,7 +147,7 @@ def run(
     ds.attrs.update(
         study=NAME, reference_paper=REFERENCE, quick=int(quick), seed=seed, source=source,
         a144=str(path) if path is not None else "absent", min_r2=min_r2, n_starts=n_starts,
-        images=str(images), **meta,
+        images=image_source_attr(images), **meta,
     )
     return ds
 

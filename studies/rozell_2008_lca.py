@@ -110,7 +110,7 @@ def run(
         ``rd_n_active``, ``rd_mse``, ``rd_parameter``.
     """
     from stimuli import sample_patches
-    from studies._checks import check_images
+    from studies._checks import check_images, image_source_attr
     from v1model.inference import ConvergenceWarning, encode, fista, lca, max_stable_dt
     from v1model.learning.olshausen_field import learn_dictionary
     from v1model.validation import as_generator, check_bool, check_int, check_positive
@@ -243,7 +243,8 @@ def run(
     ds["rd_parameter"].attrs["long_name"] = (
         "lam (lca, fista), n_nonzero (omp, mp) or squared residual tol (omp_tol)")
     ds.attrs.update(
-        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed, images=str(images),
+        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed,
+        images=image_source_attr(images),
         patch_size=p, n_atoms=k, lam=lam, n_updates=n_updates, n_train=n_train, n_eval=n_eval,
         tau=tau, dt=dt, t_max=t_max, n_levels=n_levels,
         final_relative_gap_soft=float(ds["lca_relative_gap"].values[-1]),

@@ -120,7 +120,7 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
-    from studies._checks import check_images
+    from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
     from v1model.analysis import GABOR_LIKE_R2, fit_gabor
     from v1model.sae import SparseAutoencoder
@@ -179,7 +179,7 @@ def run(
         ds[f"history_{v}"] = history[v]
     ds.attrs.update(
         study=NAME, title=TITLE, reference=REFERENCE, quick=int(quick), seed=seed,
-        images=str(images), prewhitened=int(bool(prewhitened)), patch_size=patch_size,
+        images=image_source_attr(images), prewhitened=int(bool(prewhitened)), patch_size=patch_size,
         overcompleteness=overcompleteness, n_latents=n_latents, k=k, n_steps=n_steps,
         batch_size=batch_size, lr=lr, n_patches=n_patches, n_eval=n_eval,
         activation="topk", k_aux=int(sae.history_.attrs["k_aux"]),

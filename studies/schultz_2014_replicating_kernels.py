@@ -278,7 +278,7 @@ def run(
         summary numbers and every parameter in attrs.
     """
     from stimuli.images import load_whitened
-    from studies._checks import check_images
+    from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
     from v1model.convolutional import encode, learn_kernels
     from v1model.validation import check_bool, check_int, check_positive
@@ -510,7 +510,8 @@ def run(
             error_ratio_larger=float(at_matched[i_big] / at_matched[i_short]),
         )
     ds.attrs.update(
-        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed, images=str(images),
+        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed,
+        images=image_source_attr(images),
         prewhitened=int(bool(prewhitened)), n_heldout=n_heldout, image_scale=scale,
         kernel_size_base=kernel_size, strides=list(strides), overcompleteness=overcompleteness,
         control_kernels=control_kernels, extra_kernel_size=extra_kernel_size, lam=lam,

@@ -97,7 +97,7 @@ def run(
 
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
-    from studies._checks import check_images
+    from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
     from v1model import SparseCodingNetwork
     from v1model.inference import fista, lca
@@ -196,7 +196,8 @@ def run(
         },
     )
     ds.attrs.update(
-        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed, images=str(images),
+        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed,
+        images=image_source_attr(images),
         prewhitened=int(bool(prewhitened)), patch_size=patch_size, n_atoms=n_atoms,
         n_patches=n_patches, lam=lam, dictionary_updates=dictionary_updates, duration=duration,
         dt=dt, tau_m=tau_m, tau_syn=tau_syn, target=target, n_raster=n_raster,

@@ -212,6 +212,7 @@ def run(
         (ESI > ``si_threshold``); ``n_units``; every parameter.
     """
     from studies._defaults import quick_default
+    from studies._checks import image_source_attr
     from studies._learned import check_dictionary_source, learned_dictionary
     from v1model.validation import (check_array, check_bool, check_int, check_nonnegative,
                                     check_positive, check_probability)
@@ -360,7 +361,7 @@ def run(
                                "long_name": f"Gabor fit of the atom: {name}"})
 
     attrs = dict(study=NAME, reference=REFERENCE, quick=int(quick), seed=seed, source=source,
-                 images=str(images), lam=lam, contrasts=con.tolist(),
+                 images=image_source_attr(images), lam=lam, contrasts=con.tolist(),
                  n_diameters=n_diameters, n_lengths=n_lengths, test_contrast=test_contrast,
                  mask_contrasts=masks.tolist(), n_orientations=n_orientations,
                  n_frequencies=n_frequencies, n_phases=n_phases, n_mask_phases=n_mask_phases,

@@ -111,7 +111,7 @@ def run(
         sailnet_inference,
     )
     from stimuli.images import check_patch_size
-    from studies._checks import check_images
+    from studies._checks import check_images, image_source_attr
     from v1model.spiking._brian import TARGETS
     from v1model.validation import as_generator, check_bool, check_choice, check_int
 
@@ -165,7 +165,8 @@ def run(
                                "units": "1"})
     ds = ds.assign_coords(sample=np.arange(n_eval))
     ds.attrs.update(
-        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed, images=str(images),
+        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed,
+        images=image_source_attr(images),
         prewhitened=int(bool(prewhitened)), patch_size=patch_size, n_eval=n_eval,
         n_brian2=n_brian2, brian2_target=brian2_target,
     )

@@ -3,6 +3,7 @@ study would refuse later, after loading images or learning, with the same
 message: nothing here loads an image or learns anything."""
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -190,3 +191,12 @@ def test_a_dictionary_array_is_named_not_taken_for_a_file_name(name):
     with pytest.raises(TypeError, match=r"dictionary must be the path of a saved dictionary "
                                         r"\(\.nc\), got ndarray"):
         get_study(name).run(quick=True, dictionary=np.zeros((64, 8, 8)), progress=False)
+
+
+def test_results_name_an_array_image_source_by_shape():
+    # the attrs held str(images): for an array, a truncated printout of its pixels
+    from studies._checks import image_source_attr
+
+    assert image_source_attr(np.zeros((3, 64, 64))) == "array of shape (3, 64, 64) (float64)"
+    assert image_source_attr("skimage") == "skimage"
+    assert image_source_attr(Path("/data/IMAGES.mat")) == "/data/IMAGES.mat"
