@@ -41,6 +41,8 @@ BACKENDS = {
 PRIORS = ("l1", "cauchy")
 #: attrs["kind"] of a saved network (checked by from_dataset)
 NETWORK_KIND = "v1model.SparseCodingNetwork"
+#: the spec attrs every saved network holds (written by every version)
+_SPEC_ATTRS = ("lam", "threshold", "tau", "prior", "sigma")
 #: encode(method=...) names for the Cauchy prior's MAP inference -> scipy's method
 CAUCHY_METHODS = {"lbfgs": "L-BFGS-B", "L-BFGS-B": "L-BFGS-B", "cg": "CG", "CG": "CG"}
 THRESHOLDS = ("soft", "hard", "nonneg")
@@ -342,10 +344,16 @@ class SparseCodingNetwork:
                              f"{ds['dictionary'].dims}")
         D = ds["dictionary"].transpose("atom", "y", "x").values  # by name, not by position
         a = ds.attrs
+        # every saved network holds its spec: defaults in place of a lost one would encode
+        # differently without a word
+        missing = [key for key in _SPEC_ATTRS if key not in a]
+        if missing:
+            raise ValueError(f"ds lacks the network's {', '.join(map(repr, missing))} in its "
+                             "attrs; the file is damaged or not a saved network")
 
-        def number(key, default):
+        def number(key):
             try:
-                return float(a.get(key, default))
+                return float(a[key])
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"ds.attrs[{key!r}] must be a number, got "
                                  f"{describe(a[key])}; not a saved network?") from exc
@@ -353,11 +361,11 @@ class SparseCodingNetwork:
         net = cls(
             D.reshape(D.shape[0], -1),
             patch_shape=D.shape[1:],
-            lam=number("lam", 0.1),
-            threshold=str(a.get("threshold", "soft")),
-            tau=number("tau", 0.01),
-            prior=str(a.get("prior", "l1")),
-            sigma=number("sigma", 0.316),
+            lam=number("lam"),
+            threshold=str(a["threshold"]),
+            tau=number("tau"),
+            prior=str(a["prior"]),
+            sigma=number("sigma"),
         )
         net.history_ = detach_history(ds)
         return net

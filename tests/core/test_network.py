@@ -231,3 +231,15 @@ def test_the_network_keeps_its_own_copy_of_the_dictionary():
     before = net.encode(X)
     D[:] = np.nan
     np.testing.assert_array_equal(net.encode(X), before)
+
+
+@pytest.mark.parametrize("key", ["lam", "threshold", "tau", "prior", "sigma"])
+def test_a_saved_network_without_its_spec_is_refused(key):
+    # a lost attr was replaced by its default: a file of lam=0.3, threshold="hard",
+    # tau=0.05 without them encoded as lam=0.1, soft, tau=0.01, without a word
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((8, 16))
+    ds = SparseCodingNetwork(D, lam=0.3, threshold="hard", tau=0.05).to_dataset()
+    del ds.attrs[key]
+    with pytest.raises(ValueError, match=rf"ds lacks the network's '{key}' in its attrs"):
+        SparseCodingNetwork.from_dataset(ds)
