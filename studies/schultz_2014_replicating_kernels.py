@@ -438,13 +438,20 @@ def run(
 
     config = np.arange(n_cfg)
     ds = xr.Dataset(coords={
-        "config": config, "eval_lam": ("eval_lam", np.array(eval_lams), {"units": "1"}),
-        "label": ("config", [c[0] for c in configs]),
-        "kernel_size": ("config", [c[1] for c in configs], {"units": "pixel"}),
-        "n_kernels": ("config", [c[2] for c in configs]),
-        "stride": ("config", [c[3] for c in configs], {"units": "pixel"}),
-        "learned": ("config", [int(c[4]) for c in configs]),
-        "role": ("config", [c[5] for c in configs]),
+        "config": config, "eval_lam": ("eval_lam", np.array(eval_lams), {
+            "long_name": "lam of the held-out codes (FISTA)", "units": "1"}),
+        "label": ("config", [c[0] for c in configs], {
+            "long_name": "configuration", "units": "1"}),
+        "kernel_size": ("config", [c[1] for c in configs], {
+            "long_name": "kernel side", "units": "pixel"}),
+        "n_kernels": ("config", [c[2] for c in configs], {
+            "long_name": "number of kernels", "units": "1"}),
+        "stride": ("config", [c[3] for c in configs], {
+            "long_name": "spacing of kernel copies", "units": "pixel"}),
+        "learned": ("config", [int(c[4]) for c in configs], {
+            "long_name": "1: learned kernels; 0: random (a control)", "units": "1"}),
+        "role": ("config", [c[5] for c in configs], {
+            "long_name": "what the configuration is compared for", "units": "1"}),
         "kernel": np.arange(n_max), "ky": np.arange(k_max), "kx": np.arange(k_max),
     })
     ds["coefficients_per_pixel"] = ("config", [c[2] / c[3] ** 2 for c in configs],

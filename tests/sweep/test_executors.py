@@ -763,3 +763,12 @@ def test_every_point_gets_its_own_copy_of_the_fixed_parameters():
     ds = run(study, {"x": [1.0, 2.0, 3.0]}, params=given, executor="serial", progress=False)
     np.testing.assert_array_equal(ds["n_sizes"].values.ravel(), [1, 1, 1])
     assert given == {"sizes": [0]}
+
+
+def test_the_per_point_variables_and_the_replicate_have_units():
+    # status, error, point_seed and the replicate coordinate had a long_name but no units
+    ds = run(f"{Path(__file__).with_name('_studies.py')}:tiny", {"x": [1.0, 2.0]}, n_seeds=2,
+             executor="serial", progress=False)
+    for name in ("status", "error", "point_seed", "duration", "cpu_time", "replicate"):
+        assert "units" in ds[name].attrs and "long_name" in ds[name].attrs, name
+    assert ds["point_seed"].attrs["units"] == "1" and ds["duration"].attrs["units"] == "s"

@@ -95,9 +95,12 @@ def assemble(spec, points: dict, failures: dict, executor_info: dict | None = No
         duration[pos] = float(record.get("duration", np.nan))
         cpu_time[pos] = float(record.get("cpu_time", np.nan))
     status, error = _as_text(status), _as_text(error)
-    data_vars["status"] = (dims, status, {"long_name": "point status: ok, failed or pending"})
-    data_vars["error"] = (dims, error, {"long_name": "exception of a failed point"})
-    data_vars["point_seed"] = (dims, seeds, {"long_name": "seed passed to the study"})
+    data_vars["status"] = (dims, status, {"long_name": "point status: ok, failed or pending",
+                                          "units": "1"})
+    data_vars["error"] = (dims, error, {"long_name": "exception of a failed point",
+                                        "units": "1"})
+    data_vars["point_seed"] = (dims, seeds, {"long_name": "seed passed to the study",
+                                             "units": "1"})
     data_vars["duration"] = (dims, duration, {"long_name": "wall-clock time of the point",
                                               "units": "s"})
     data_vars["cpu_time"] = (dims, cpu_time, {

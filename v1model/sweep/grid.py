@@ -381,6 +381,7 @@ class Grid:
             coords[REPLICATE_DIM] = (
                 REPLICATE_DIM,
                 np.arange(self.n_seeds),
-                {"long_name": "replicate (its seed is point_seed, derived from the root seed)"},
+                {"long_name": "replicate (its seed is point_seed, derived from the root seed)",
+                 "units": "1"},
             )
         return coords
