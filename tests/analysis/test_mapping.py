@@ -169,3 +169,12 @@ def test_mapping_response_statistics_of_a_linear_unit():
     # Gaussian white noise of s.d. c: responses have mean 2 and s.d. c ||w||
     np.testing.assert_allclose(ds.mean_response, 2.0, atol=0.05 * np.linalg.norm(W, axis=1).max())
     np.testing.assert_allclose(ds.response_sd, 0.7 * np.linalg.norm(W, axis=1), rtol=0.02)
+
+
+def test_the_map_records_its_seed():
+    # the seed was not in attrs: a map could not be reproduced from its file
+    W = np.random.default_rng(0).standard_normal((2, 36))
+    ds = map_receptive_fields(_linear(W), 6, n_stimuli=200, seed=7)
+    assert ds.attrs["seed"] == 7
+    again = map_receptive_fields(_linear(W), 6, n_stimuli=200, seed=ds.attrs["seed"])
+    np.testing.assert_array_equal(again["rf"].values, ds["rf"].values)

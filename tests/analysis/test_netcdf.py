@@ -41,6 +41,10 @@ def outputs():
         "sparseness": analysis.sparseness(codes),
         "babel": analysis.babel(D),
         "coactive_babel": analysis.coactive_babel(codes, D),
+        "size_tuning": analysis.size_tuning(encoder, SIZE, [0.0, 0.8], 0.25, diameters=3,
+                                            contrasts=[1.0]),
+        "cross_orientation_suppression": analysis.cross_orientation_suppression(
+            encoder, SIZE, [0.0, 0.8], 0.25, mask_contrasts=[0.5, 1.0], phases=4),
     }
 
 
@@ -58,3 +62,13 @@ def test_every_analysis_data_variable_has_units(outputs):
     for name, ds in outputs.items():
         missing = [v for v in ds.data_vars if "units" not in ds[v].attrs]
         assert not missing, f"{name}: data variables without units {missing}"
+
+
+def test_every_analysis_variable_has_a_long_name(outputs):
+    # units alone left the scalar summaries (mean_active_count, ...) and the stimulus
+    # coordinates (grating_orientation, center_x, ...) unexplained in the file
+    for name, ds in outputs.items():
+        variables = list(ds.data_vars) + [c for c in ds.coords if c not in ds.dims]
+        missing = [v for v in variables
+                   if not {"long_name", "description"} & set(ds[v].attrs)]
+        assert not missing, f"{name}: variables without a long_name {missing}"

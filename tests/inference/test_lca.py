@@ -273,3 +273,18 @@ def test_records_end_with_the_state_returned(patch_dictionary, n_steps):
     assert float(traj["time"][-1]) == pytest.approx(float(hist["time"][-1]))
     if n_steps is not None:
         assert float(traj["time"][-1]) == pytest.approx(n_steps * hist.attrs["dt"])
+
+
+def test_trajectory_and_history_record_what_made_the_run():
+    # they held lam, tau, dt, threshold and integrator, not the stopping settings
+    from v1model.inference import fista, lca
+    X, D = _nat(5)
+    _, traj, hist = lca(X, D, 0.2, n_steps=30, tol=1e-4, record_every=3, dtype=np.float64,
+                        return_trajectory=True, return_history=True)
+    for ds in (traj, hist):
+        assert ds.attrs["n_steps"] == 30 and ds.attrs["tol"] == 1e-4
+        assert ds.attrs["max_steps"] == 20000 and ds.attrs["record_every"] == 3
+    _, ivp = lca(X, D, 0.2, integrator="ivp", rtol=1e-6, return_trajectory=True)
+    assert ivp.attrs["rtol"] == 1e-6 and ivp.attrs["ivp_method"] == "RK45"
+    _, fh = fista(X, D, 0.2, max_iter=77, return_history=True)
+    assert fh.attrs["max_iter"] == 77 and fh.attrs["restart"] == 1

@@ -181,11 +181,13 @@ def coactive_babel(codes, D, tol: float = 0.0) -> xr.Dataset:
     ds["coactive_coherence"] = ("sample", inside, {"units": "1", "long_name":
                                 "max_{i != j in S} |<d_i, d_j>|"})
     sizes = np.unique(size)
-    ds = ds.assign_coords(support_size_bin=("support_size_bin", sizes))
+    ds = ds.assign_coords(support_size_bin=("support_size_bin", sizes, {
+        "units": "1", "long_name": "support size |S| (the sizes that occur)"}))
     for name in ("coactive_babel", "worst_case"):
         means = [np.nanmean(ds[name].values[size == s]) if np.isfinite(
             ds[name].values[size == s]).any() else np.nan for s in sizes]
-        ds[f"mean_{name}"] = ("support_size_bin", np.array(means), {"units": "1"})
+        ds[f"mean_{name}"] = ("support_size_bin", np.array(means), {
+            "units": "1", "long_name": f"mean {name} of the samples with that support size"})
     ds.attrs.update(analysis="coactive babel", tol=tol, n_atoms=k)
     return ds
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from ..io import seed_attr
 from ..validation import (
     as_generator,
     check_array,
@@ -284,7 +285,8 @@ def map_receptive_fields(
         ds["similarity_trace"] = (("n_stimuli_used", "atom"), np.array(trace),
                                   {"units": "1", "long_name": "cosine(mapped RF, atom)"})
     ds.attrs.update(analysis="reverse correlation", noise=noise, method=method,
-                    n_stimuli=n_done, contrast=contrast, ridge=ridge, batch_size=batch_size)
+                    n_stimuli=n_done, contrast=contrast, ridge=ridge, batch_size=batch_size,
+                    seed=seed_attr(seed))  # an int seed reproduces the map
     if noise == "white":
         ds.attrs["distribution"] = distribution
     else:

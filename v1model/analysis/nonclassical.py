@@ -155,8 +155,10 @@ def _tuning_dataset(resp, dim, extents, con, units, o, f, c, aperture, long_name
     return xr.Dataset(
         {
             "response": (("atom", "contrast", dim), resp, {"units": "1", "long_name": long_name}),
-            "grating_orientation": ("atom", o.astype(float), {"units": "rad"}),
-            "grating_frequency": ("atom", f.astype(float), {"units": "cycles/pixel"}),
+            "grating_orientation": ("atom", o.astype(float), {
+                "units": "rad", "long_name": "orientation of the test grating"}),
+            "grating_frequency": ("atom", f.astype(float), {
+                "units": "cycles/pixel", "long_name": "spatial frequency of the gratings"}),
             "center_x": ("atom", c[:, 0].astype(float), {"units": "pixel",
                          "long_name": f"{aperture} centre, column"}),
             "center_y": ("atom", c[:, 1].astype(float), {"units": "pixel",
@@ -578,11 +580,16 @@ def cross_orientation_suppression(
             "suppression_index": ("atom", 1.0 - rel[:, -1],
                                   {"units": "1", "long_name": "1 - R(test + largest mask) / "
                                    "R(test)"}),
-            "grating_orientation": ("atom", o.astype(float), {"units": "rad"}),
-            "mask_orientation": ("atom", (o + offset).astype(float), {"units": "rad"}),
-            "grating_frequency": ("atom", f.astype(float), {"units": "cycles/pixel"}),
-            "center_x": ("atom", c[:, 0].astype(float), {"units": "pixel"}),
-            "center_y": ("atom", c[:, 1].astype(float), {"units": "pixel"}),
+            "grating_orientation": ("atom", o.astype(float), {
+                "units": "rad", "long_name": "orientation of the test grating"}),
+            "mask_orientation": ("atom", (o + offset).astype(float), {
+                "units": "rad", "long_name": "orientation of the mask grating"}),
+            "grating_frequency": ("atom", f.astype(float), {
+                "units": "cycles/pixel", "long_name": "spatial frequency of the gratings"}),
+            "center_x": ("atom", c[:, 0].astype(float), {
+                "units": "pixel", "long_name": "stimulus centre, column"}),
+            "center_y": ("atom", c[:, 1].astype(float), {
+                "units": "pixel", "long_name": "stimulus centre, row (0 at the top)"}),
             "diameter": ("atom", dia, {"units": "pixel", "long_name":
                          "aperture diameter (NaN: full field)"}),
         },

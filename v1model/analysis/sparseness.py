@@ -445,12 +445,16 @@ def sparseness(
                            "fraction of stimuli the unit answers"})
     ds["dead"] = ("atom", dead, {"units": "1", "long_name": "never active"})
     ds["activity_ratio"] = ((), ratio, {"units": "1", "long_name": "mean fraction active"})
-    ds["mean_active_count"] = ((), float(count.mean()), {"units": "1"})
+    ds["mean_active_count"] = ((), float(count.mean()), {
+        "units": "1", "long_name": "mean number of active units per stimulus"})
     ds["n_dead"] = ((), int(dead.sum()), {"units": "1", "long_name": "dead units"})
     ds["mean_lifetime_sparseness"] = ((), float(np.nanmean(life)) if np.isfinite(life).any()
-                                      else np.nan, {"units": "1"})
+                                      else np.nan, {"units": "1", "long_name":
+                                                    "mean lifetime sparseness over units"})
     ds["mean_population_sparseness"] = ((), float(np.nanmean(pop)) if np.isfinite(pop).any()
-                                        else np.nan, {"units": "1"})
+                                        else np.nan, {"units": "1", "long_name":
+                                                      "mean population sparseness over "
+                                                      "stimuli"})
     ds.attrs.update(
         analysis="sparseness", tol=tol, local_max_count=local_max_count,
         dense_min_ratio=dense_min_ratio, rectify=rectify,

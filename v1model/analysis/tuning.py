@@ -696,8 +696,10 @@ def contrast_response(
                          "saturating, not saturating, poor fit or no response"}),
             "threshold": ("atom", threshold, {"units": "1", "long_name":
                           "contrast threshold: lowest contrast with a response (interpolated)"}),
-            "grating_orientation": ("atom", o.astype(float), {"units": "rad"}),
-            "grating_frequency": ("atom", f.astype(float), {"units": "cycles/pixel"}),
+            "grating_orientation": ("atom", o.astype(float), {
+                "units": "rad", "long_name": "orientation of the gratings"}),
+            "grating_frequency": ("atom", f.astype(float), {
+                "units": "cycles/pixel", "long_name": "spatial frequency of the gratings"}),
         },
         coords={"atom": units, "contrast": ("contrast", c, {"units": "1"})},
     )

@@ -171,7 +171,7 @@ def fista(
     out = [A]
     if return_history:
         out.append(history_dataset(records, name, lam=lam, tol=tol, positive=int(positive),
-                                   step=step))
+                                   step=step, max_iter=max_iter, restart=int(restart)))
     if return_n_iter:
         out.append(n_iter)
     return out[0] if len(out) == 1 else tuple(out)

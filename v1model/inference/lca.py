@@ -239,7 +239,14 @@ def lca(
                        ivp_method, return_trajectory, hook)
         A = apply_threshold(U, lam, threshold)
     params = dict(model="LCA", threshold=threshold, lam=lam, tau=tau, dt=dt,
-                  integrator=integrator)
+                  integrator=integrator, tol=tol, max_steps=max_steps)
+    # what else made the run (plain values: a Dataset saved with to_netcdf takes no None)
+    if n_steps is not None:
+        params["n_steps"] = n_steps
+    if integrator == "euler":
+        params["record_every"] = record_every
+    else:
+        params.update(rtol=rtol, atol=atol, ivp_method=ivp_method)
     out = [A]
     if return_trajectory:
         traj.attrs.update(params)
