@@ -22,7 +22,7 @@ import xarray as xr
 from .validation import check_positive
 
 __all__ = ["atomic_path", "save_dataset", "load_dataset", "save_figure", "clean_attrs",
-           "seed_attr"]
+           "seed_attr", "values_by_dims"]
 
 NETCDF_ENGINE = "h5netcdf"
 
@@ -165,6 +165,15 @@ def _cleaned(ds: xr.Dataset) -> xr.Dataset:
     for name in list(ds.variables):
         ds[name].attrs = clean_attrs(ds[name].attrs)
     return ds
+
+
+def values_by_dims(ds: xr.Dataset, name: str, dims: tuple) -> np.ndarray:
+    """The values of ``ds[name]`` in the order ``dims``, read by dim name: a saved
+    model's arrays, which a file transposed or renamed by hand would otherwise
+    load scrambled. A ValueError names the variable and the dims it should have."""
+    if set(ds[name].dims) != set(dims):
+        raise ValueError(f"ds[{name!r}] has dims {ds[name].dims}, expected {tuple(dims)}")
+    return ds[name].transpose(*dims).values
 
 
 def save_dataset(ds: xr.Dataset, path) -> Path:

@@ -664,3 +664,26 @@ def test_the_auto_learning_rate_stays_below_the_thresholds(small_problem):
     with pytest.raises(ValueError, match="learning_rate must be a positive float or 'auto', "
                                          "got 'fast'"):
         LISTA(2, lam, learning_rate="fast").fit(X, D, seed=0)
+
+
+def test_from_dataset_names_a_renamed_dim(small_problem):
+    # a renamed dim gave xarray's "Dimensions {'atom'} do not exist", and a renamed step
+    # loaded the network without its history
+    X, D, lam = small_problem
+    ds = LISTA(2, lam, n_steps=5, batch_size=10).fit(X, D, seed=0).to_dataset()
+    with pytest.raises(ValueError, match=r"ds\['encoder_weight'\] has dims \('unit', "
+                                         r"'feature'\), expected \('atom', 'feature'\)"):
+        LISTA.from_dataset(ds.rename({"atom": "unit"}))
+    with pytest.raises(ValueError, match=r"ds\['lateral_weight'\] has dims \('atom', "
+                                         r"'atom_other'\), expected \('atom', 'atom_in'\)"):
+        LISTA.from_dataset(ds.rename({"atom_in": "atom_other"}))
+    with pytest.raises(ValueError, match=r"ds\['train_loss'\] has dims \('iteration',\), "
+                                         r"expected \('step',\)"):
+        LISTA.from_dataset(ds.rename({"step": "iteration"}))
+    step = LISTA(2, lam, parametrization="step", n_steps=5, batch_size=10).fit(X, D, seed=0)
+    with pytest.raises(ValueError, match=r"ds\['step_size'\] has dims \('depth',\), "
+                                         r"expected \('layer',\)"):
+        LISTA.from_dataset(step.to_dataset().rename({"layer": "depth"}))
+    # read by name: a transposed file is the same network
+    back = LISTA.from_dataset(ds.transpose("feature", "atom_in", "atom", "step"))
+    np.testing.assert_array_equal(back.encode(X), LISTA.from_dataset(ds).encode(X))

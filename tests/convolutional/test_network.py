@@ -140,3 +140,32 @@ def test_the_network_keeps_its_own_copy_of_the_kernels():
     given[:] = 0.0
     np.testing.assert_array_equal(net2.kernels, net.kernels)
     assert np.all(np.isfinite(net2.kernels)) and np.abs(net2.kernels).max() > 0
+
+
+def test_from_dataset_reads_kernels_by_name_and_names_what_is_missing():
+    # a hand-edited file raised a bare KeyError for a lost attr, loaded kernels transposed
+    # to (kernel, kx, ky) with kernel_shape swapped, and took any dim name
+    net = ConvolutionalNetwork(unit_kernels(np.random.default_rng(0), (3, 4, 5)), stride=2,
+                               lam=0.3, threshold="hard", tau=0.02)
+    ds = net.to_dataset()
+    back = ConvolutionalNetwork.from_dataset(ds.transpose("kernel", "kx", "ky"))
+    np.testing.assert_array_equal(back.kernels, net.kernels)
+    assert back.params() == net.params()
+    no_spec = ds.copy()
+    no_spec.attrs = {k: v for k, v in ds.attrs.items() if k not in ("stride", "tau")}
+    with pytest.raises(ValueError, match=r"ds lacks the attr\(s\) 'stride', 'tau' of the "
+                                         r"network's spec"):
+        ConvolutionalNetwork.from_dataset(no_spec)
+    with pytest.raises(ValueError, match=r"ds\['kernels'\] has dims \('kernel', 'foo', 'kx'\), "
+                                         r"expected \('kernel', 'ky', 'kx'\) \(in any order\): "
+                                         r"unknown \['foo'\], missing \['ky'\]"):
+        ConvolutionalNetwork.from_dataset(ds.rename({"ky": "foo"}))
+    with pytest.raises(ValueError, match=r"ds\['kernels'\] has dims \('kernel', 'time'\), "
+                                         r"expected \('kernel', 'lag'\)"):
+        sound = ConvolutionalNetwork(unit_kernels(np.random.default_rng(1), (2, 6)))
+        ConvolutionalNetwork.from_dataset(sound.to_dataset().rename({"lag": "time"}))
+    with pytest.raises(ValueError, match=r"ds has no 'kernels' variable"):
+        ConvolutionalNetwork.from_dataset(ds.drop_vars("kernels"))
+    with pytest.raises(ValueError, match=r"attrs\['kind'\] is 'v1model.SparseCodingNetwork', "
+                                         r"not 'v1model.ConvolutionalNetwork'$"):
+        ConvolutionalNetwork.from_dataset(ds.assign_attrs(kind="v1model.SparseCodingNetwork"))

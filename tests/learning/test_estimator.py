@@ -424,3 +424,41 @@ def test_a_saved_dataset_does_not_change_when_the_stream_continues(planted):
     for name, values in kept.items():
         np.testing.assert_array_equal(ds[name].values, values, err_msg=name)
     assert not np.array_equal(learner.components_, kept["components"])  # it did learn
+
+
+def test_from_dataset_names_what_a_damaged_file_lacks(planted):
+    # a lost variable or attr raised a raw KeyError, a renamed dim xarray's own message, and a
+    # lost stream_A dropped the rest of the stream state without a word
+    X, D_true, _ = planted
+    learner = SparseDictionaryLearner(24, lam=0.2, batch_size=100, seed=0).partial_fit(X[:300])
+    ds = learner.to_dataset()
+
+    def without_attr(key):
+        out = ds.copy()
+        out.attrs = {k: v for k, v in ds.attrs.items() if k != key}
+        return out
+
+    cases = [
+        (ds.drop_vars("components"), r"ds lacks components: not a complete saved "
+                                     r"SparseDictionaryLearner"),
+        (without_attr("n_features_in"), r"ds lacks attrs\['n_features_in'\]: not a complete"),
+        (ds.drop_vars("stream_B"), r"ds holds part of an online stream state but lacks "
+                                   r"stream_B: the file is damaged"),
+        (ds.drop_vars("stream_A"), r"but lacks stream_A: the file is damaged"),
+        (ds.drop_vars("objective"), r"but lacks objective: the file is damaged"),
+        (without_attr("stream_weight"), r"but lacks attrs\['stream_weight'\]: the file"),
+        (ds.rename({"atom": "dict_atom"}),
+         r"ds\['components'\] has dims \('dict_atom', 'feature'\), expected \('atom', "
+         r"'feature'\)"),
+        (ds.rename({"update": "step"}),
+         r"ds\['objective'\] has dims \('step',\), expected \('update',\)"),
+    ]
+    for damaged, match in cases:
+        with pytest.raises(ValueError, match=match):
+            SparseDictionaryLearner.from_dataset(damaged)
+    # a batch learner's history is only a record: it loads without a lost variable
+    batch = SparseDictionaryLearner(24, algorithm="mod", lam=0.2, n_updates=2, init=D_true,
+                                    seed=1).fit(X)
+    back = SparseDictionaryLearner.from_dataset(batch.to_dataset().drop_vars("objective"))
+    np.testing.assert_array_equal(back.transform(X[:50]), batch.transform(X[:50]))
+    assert "objective" not in back.history_ and "wall_time" in back.history_

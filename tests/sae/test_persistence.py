@@ -171,3 +171,31 @@ def test_a_saved_dataset_does_not_change_when_training_continues(planted):
     np.testing.assert_array_equal(second.components_, kept["decoder"])
     second.partial_fit(X[300:])
     np.testing.assert_array_equal(second.components_, first.components_)
+
+
+def test_from_dataset_names_a_renamed_history_dim_and_finds_the_auto_rate(planted):
+    # a renamed step dim raised KeyError: 'step'; a model trained with lr="auto" and saved
+    # without the lr history (as files were before the schedule) failed to convert 'auto'
+    X = planted[0][:300]
+    sae = SparseAutoencoder(20, "topk", k=3, n_steps=5, batch_size=100, seed=0,
+                            progress=False).fit(X)
+    ds = sae.to_dataset()
+    with pytest.raises(ValueError, match=r"ds\['loss'\] has dims \('stp',\), expected "
+                                         r"\('step',\)"):
+        SparseAutoencoder.from_dataset(ds.rename({"step": "stp"}))
+    loaded = SparseAutoencoder.from_dataset(ds.drop_vars("lr"))
+    assert loaded.lr == "auto"
+    np.testing.assert_array_equal(loaded.history_["lr"], sae.history_["lr"])  # the rate used
+    np.testing.assert_array_equal(loaded.encode(X), sae.encode(X))
+    no_rate = ds.drop_vars("lr")
+    no_rate.attrs = {k: v for k, v in ds.attrs.items() if k != "training_lr"}
+    with pytest.raises(ValueError, match=r"ds lacks the history variable lr, and its "
+                                         r"lr='auto' has no rate recorded in "
+                                         r"attrs\['training_lr'\] \(got None\)"):
+        SparseAutoencoder.from_dataset(no_rate)
+    # a schedule varied the rate: one number in its place would be a false record
+    scheduled = SparseAutoencoder(20, "topk", k=3, n_steps=5, batch_size=100, lr_warmup=2,
+                                  seed=0, progress=False).fit(X).to_dataset()
+    with pytest.raises(ValueError, match=r"ds lacks the history variable lr, which its "
+                                         r"schedule \(lr_warmup=2, lr_decay=0.0\) varied"):
+        SparseAutoencoder.from_dataset(scheduled.drop_vars("lr"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..io import clean_attrs
+from ..io import clean_attrs, values_by_dims
 from ..validation import check_choice
 
 __all__ = ["LISTA_KIND", "WEIGHTS", "PARAM_DEFAULTS", "LOSSES", "history_dataset",
@@ -94,7 +94,8 @@ def read_network(ds, names):
     Raises
     ------
     ValueError
-        When ``ds`` is not a saved LISTA or lacks a parameter or an array.
+        When ``ds`` is not a saved LISTA, lacks a parameter or an array, or an
+        array's dims are not those saved.
     """
     if not isinstance(ds, xr.Dataset) or ds.attrs.get("kind") != LISTA_KIND:
         got = ds.attrs.get("kind") if isinstance(ds, xr.Dataset) else type(ds).__name__
@@ -111,12 +112,17 @@ def read_network(ds, names):
     missing += [] if "dictionary" in ds else ["dictionary"]
     if missing:
         raise ValueError(f"ds lacks {', '.join(missing)}: not a complete saved LISTA")
-    weights = {name: ds[var].transpose(*dims).values
+    weights = {name: values_by_dims(ds, var, dims)
                for name, (_, var, dims, _, _) in WEIGHTS[kind].items()}
-    D = ds["dictionary"].transpose("atom", "feature").values
+    D = values_by_dims(ds, "dictionary", ("atom", "feature"))
+    # the history's variables, found by their dim: a renamed one would drop it unsaid
+    for var in ("train_loss", "validation_loss", "validation_code_error"):
+        if var in ds and ds[var].dims != ("step",):
+            raise ValueError(f"ds[{var!r}] has dims {ds[var].dims}, expected ('step',)")
     history = None
     if "step" in ds.dims:
         history = ds[[v for v in ds.data_vars if ds[v].dims == ("step",)]]
         history.attrs = {k[len("history_"):]: v for k, v in ds.attrs.items()
                          if k.startswith("history_")}
     return params, weights, D, history
+

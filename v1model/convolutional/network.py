@@ -25,6 +25,8 @@ __all__ = ["ConvolutionalNetwork"]
 
 #: attrs["kind"] of a saved network (checked by from_dataset)
 NETWORK_KIND = "v1model.ConvolutionalNetwork"
+#: the spec's attrs that from_dataset needs (n_kernels and kernel_shape come from the kernels)
+SPEC_ATTRS = ("stride", "boundary", "lam", "threshold", "tau")
 THRESHOLDS = ("soft", "hard", "nonneg")
 BACKENDS = ("ode", "spiking")
 #: encode(method=...) on the ODE backend
@@ -290,16 +292,25 @@ class ConvolutionalNetwork:
         TypeError
             When ``ds`` is not a Dataset.
         ValueError
-            When ``ds`` is not a saved convolutional network.
+            When ``ds`` is not a saved convolutional network, or lacks its
+            kernels or a spec attr, or the kernels' dims are not those saved.
         """
         if not isinstance(ds, xr.Dataset):
             raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
-        if ds.attrs.get("kind") != NETWORK_KIND or "kernels" not in ds:
+        if ds.attrs.get("kind") != NETWORK_KIND:
             raise ValueError(f"ds is not a saved convolutional network: attrs['kind'] is "
-                             f"{ds.attrs.get('kind')!r}, not {NETWORK_KIND!r}, or it has no "
-                             "'kernels'")
+                             f"{ds.attrs.get('kind')!r}, not {NETWORK_KIND!r}")
+        if "kernels" not in ds:
+            raise ValueError("ds has no 'kernels' variable; the file is damaged or not a "
+                             "saved convolutional network")
         a = ds.attrs
-        net = cls(ds["kernels"].values, stride=[int(s) for s in np.atleast_1d(a["stride"])],
+        # every saved network holds its spec: a lost one is named, not a bare KeyError
+        missing = [key for key in SPEC_ATTRS if key not in a]
+        if missing:
+            raise ValueError(f"ds lacks the attr(s) {', '.join(map(repr, missing))} of the "
+                             "network's spec; the file is damaged or not a saved network")
+        net = cls(_saved_kernels(ds["kernels"]),
+                  stride=[int(s) for s in np.atleast_1d(a["stride"])],
                   boundary=str(a["boundary"]), lam=float(a["lam"]),
                   threshold=str(a["threshold"]), tau=float(a["tau"]))
         net.history_ = detach_history(ds)
@@ -317,3 +328,20 @@ class ConvolutionalNetwork:
         from ..io import load_dataset
 
         return cls.from_dataset(load_dataset(path))
+
+
+def _saved_kernels(kernels: xr.DataArray) -> np.ndarray:
+    """The values of a saved ``kernels`` variable in the order to_dataset writes
+    ("kernel", then ky, kx or lag), read by dim name: a file transposed by hand
+    would otherwise load with its kernel_shape swapped."""
+    dims = kernels.dims
+    if not 2 <= len(dims) <= 4:
+        options = [("kernel",) + kernel_dims(d) for d in (1, 2, 3)]
+        raise ValueError(f"ds['kernels'] has dims {dims}, expected one of {options}")
+    expected = ("kernel",) + kernel_dims(len(dims) - 1)
+    unknown = [d for d in dims if d not in expected]
+    if unknown:
+        lost = [d for d in expected if d not in dims]
+        raise ValueError(f"ds['kernels'] has dims {dims}, expected {expected} (in any "
+                         f"order): unknown {unknown}, missing {lost}")
+    return kernels.transpose(*expected).values

@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 import xarray as xr
 
-from ..io import clean_attrs
+from ..io import clean_attrs, values_by_dims
 from ._atoms import AtomUsage
 from ._history import FIELDS, History
 
@@ -27,6 +27,11 @@ LEARNER_KIND = "v1model.SparseDictionaryLearner"
 HISTORY_PREFIX = "learning_"
 #: how a SeedSequence seed is written into the saved parameters
 SEED_SEQUENCE = "numpy.random.SeedSequence"
+#: the online stream state: variable -> dims, and attrs (a file holds all of them or none)
+STREAM_VARIABLES = {"stream_dictionary": ("atom", "feature"), "stream_A": ("atom", "atom_other"),
+                    "stream_B": ("atom", "feature"), "stream_unused": ("atom",)}
+STREAM_ATTRS = ("stream_weight", "stream_n_updates", "stream_n_samples_seen",
+                "stream_wall_time", "stream_rng_state", "stream_attrs")
 
 
 def learner_to_dataset(learner) -> xr.Dataset:
@@ -104,21 +109,27 @@ def learner_from_dataset(cls, ds: xr.Dataset):
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError("ds.attrs['estimator_params'] is missing or not JSON; "
                          "not a saved learner") from exc
+    _check_complete(cls, ds, params)
     if params.get("init") == "array":
-        params["init"] = ds["init_dictionary"].values
+        params["init"] = values_by_dims(ds, "init_dictionary", ("atom", "feature"))
     if isinstance(params.get("seed"), dict) and SEED_SEQUENCE in params["seed"]:
         saved = params["seed"][SEED_SEQUENCE]
         params["seed"] = np.random.SeedSequence(saved["entropy"],
                                                 spawn_key=tuple(saved["spawn_key"]))
     learner = cls(**params)
-    D = ds["components"].transpose("atom", "feature").values
+    D = values_by_dims(ds, "components", ("atom", "feature"))
     names = ds["feature_name"].values.astype(object) if "feature_name" in ds.coords else None
-    hist_vars = [name for name in FIELDS if name in ds and "update" in ds[name].dims]
+    # a batch learner's history is a record: it loads without a lost variable (a stream
+    # continues every column, and _check_complete required them all)
+    hist_vars = [name for name in FIELDS if name in ds]
+    for name in hist_vars:
+        if ds[name].dims != ("update",):
+            raise ValueError(f"ds[{name!r}] has dims {ds[name].dims}, expected ('update',)")
     history = ds[hist_vars].drop_vars([c for c in ds[hist_vars].coords if c != "update"])
     history.attrs = {key[len(HISTORY_PREFIX):]: value for key, value in ds.attrs.items()
                      if key.startswith(HISTORY_PREFIX)}
     n_features = int(ds.attrs["n_features_in"])
-    if "stream_A" in ds:
+    if "stream_A" in ds:  # and the rest of the stream state (_check_complete)
         learner._state = _stream_state(learner, ds, history, n_features)
         learner._set_fitted(D, int(ds.attrs["n_iter"]), n_features, None, names)
     else:
@@ -127,17 +138,37 @@ def learner_from_dataset(cls, ds: xr.Dataset):
     return learner
 
 
+def _check_complete(cls, ds, params):
+    """A ValueError naming what a saved learner ``ds`` lacks: the dictionary, the
+    attrs every learner has, and, if it holds any of the stream state, the rest
+    of it (part of one is a damaged file, not a learner saved without it)."""
+    missing = [] if "components" in ds else ["components"]
+    if params.get("init") == "array" and "init_dictionary" not in ds:
+        missing.append("init_dictionary")
+    missing += [f"attrs[{key!r}]" for key in ("n_features_in", "n_iter") if key not in ds.attrs]
+    if missing:
+        raise ValueError(f"ds lacks {', '.join(missing)}: not a complete saved {cls.__name__}")
+    if any(name in ds for name in STREAM_VARIABLES) or any(k in ds.attrs for k in STREAM_ATTRS):
+        missing = [name for name in (*STREAM_VARIABLES, *FIELDS) if name not in ds]
+        missing += [f"attrs[{key!r}]" for key in STREAM_ATTRS if key not in ds.attrs]
+        if missing:
+            raise ValueError(f"ds holds part of an online stream state but lacks "
+                             f"{', '.join(missing)}: the file is damaged (partial_fit "
+                             "continues the stream, and its history, from all of them)")
+
+
 def _stream_state(learner, ds, history, n_features):
     from .online import OnlineState
 
     v = learner._validated(n_features)
     rng = generator_from_json(ds.attrs["stream_rng_state"], "ds.attrs['stream_rng_state']")
     usage = AtomUsage(v["n_atoms"], v["reseed_patience"], v["duplicate_tol"])
-    usage.unused[:] = ds["stream_unused"].values
-    D = np.array(ds["stream_dictionary"].transpose("atom", "feature").values, dtype=np.float64)
+    stream = {name: values_by_dims(ds, name, dims) for name, dims in STREAM_VARIABLES.items()}
+    usage.unused[:] = stream["stream_unused"]
+    D = np.array(stream["stream_dictionary"], dtype=np.float64)
     state = OnlineState(D, v["coder"], v["forget_factor"], v["n_passes"], usage, rng)
-    state.A[:] = ds["stream_A"].values
-    state.B[:] = ds["stream_B"].transpose("atom", "feature").values
+    state.A[:] = stream["stream_A"]
+    state.B[:] = stream["stream_B"]
     state.weight = float(ds.attrs["stream_weight"])
     state.n_updates = int(ds.attrs["stream_n_updates"])
     state.n_samples_seen = int(ds.attrs["stream_n_samples_seen"])

@@ -734,8 +734,12 @@ class SparseAutoencoder:
                                 "continue partial_fit)" if np.isnan(threshold) else ""))
         history = ds[[name for name in HISTORY_FIELDS if name in ds]].drop_vars(
             ["latent", "feature"], errors="ignore")
+        for name in history.data_vars:  # a renamed dim failed later as KeyError: 'step'
+            if history[name].dims != ("step",):
+                raise ValueError(f"ds[{name!r}] has dims {history[name].dims}, expected "
+                                 "('step',)")
         if "lr" not in history:  # saved before the schedule existed: a constant rate
-            history["lr"] = ("step", np.full(history.sizes["step"], float(model.lr)),
+            history["lr"] = ("step", np.full(history.sizes["step"], _saved_lr(ds, model)),
                              {"long_name": HISTORY_FIELDS["lr"][0],
                               "units": HISTORY_FIELDS["lr"][1]})
         history.attrs = {key[len(HISTORY_PREFIX):]: value for key, value in ds.attrs.items()
@@ -758,6 +762,9 @@ class SparseAutoencoder:
                 state.adam.m[name] = array("adam_m_" + name, dims) * factor
                 state.adam.v[name] = array("adam_v_" + name, dims) * factor ** 2
             state.adam.t = adam_step
+            if ds["samples_since_fired"].dims != ("latent",):
+                raise ValueError(f"ds['samples_since_fired'] has dims "
+                                 f"{ds['samples_since_fired'].dims}, expected ('latent',)")
             state.tracker.since = ds["samples_since_fired"].values.astype(np.int64)
             state.threshold = threshold
             state.elapsed = float(history["wall_time"][-1]) if history.sizes["step"] else 0.0
@@ -805,6 +812,26 @@ def _saved_objective(ds, model) -> dict:
                 "dtype": str(saved["dtype"])}
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"ds.attrs['fitted_objective'] is unreadable ({exc!r}): not a "
+                         "complete saved SparseAutoencoder") from exc
+
+
+def _saved_lr(ds, model) -> float:
+    """The constant rate of a file saved without the history's ``lr`` (written
+    before the schedule existed): the saved ``lr``, or for ``"auto"`` the rate
+    recorded in ``attrs["training_lr"]``."""
+    a = ds.attrs
+    warmup, decay = a.get(HISTORY_PREFIX + "lr_warmup", 0), a.get(HISTORY_PREFIX + "lr_decay", 0)
+    # a schedule varied the rate: one number would be a false record of it
+    if warmup or decay:
+        raise ValueError(f"ds lacks the history variable lr, which its schedule (lr_warmup="
+                         f"{warmup}, lr_decay={decay}) varied: not a complete saved "
+                         "SparseAutoencoder")
+    rate = a.get(HISTORY_PREFIX + "lr") if model.lr == "auto" else model.lr
+    try:
+        return float(rate)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"ds lacks the history variable lr, and its lr={model.lr!r} has no "
+                         f"rate recorded in attrs['{HISTORY_PREFIX}lr'] (got {rate!r}): not a "
                          "complete saved SparseAutoencoder") from exc
 
 
