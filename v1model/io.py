@@ -341,6 +341,11 @@ def detach_history(ds: xr.Dataset) -> xr.Dataset | None:
     ``update``, its attrs without the prefix), or None."""
     names = [v for v in ds.data_vars if "update" in ds[v].dims]
     if not names:
+        if any(k.startswith(HISTORY_PREFIX) for k in ds.attrs):
+            # its attrs are there, its variables are not: a renamed dim or a damaged file
+            raise ValueError("ds holds a learning history's attrs (learning_*) but no variable "
+                             f"over 'update' (variables: {list(ds.data_vars)}); the file is "
+                             "damaged or its 'update' dim was renamed")
         return None
     history = ds[names]
     history.attrs = {k[len(HISTORY_PREFIX):]: v for k, v in ds.attrs.items()

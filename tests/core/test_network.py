@@ -243,3 +243,16 @@ def test_a_saved_network_without_its_spec_is_refused(key):
     del ds.attrs[key]
     with pytest.raises(ValueError, match=rf"ds lacks the network's '{key}' in its attrs"):
         SparseCodingNetwork.from_dataset(ds)
+
+
+def test_a_history_whose_update_dim_was_renamed_is_named():
+    # its variables were not found and the network loaded without its history, unsaid
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 16))
+    net = SparseCodingNetwork(n_atoms=8, patch_shape=(4, 4), lam=0.1)
+    net.learn(X, n_updates=3, batch_size=50, seed=0, progress=False)
+    ds = net.to_dataset()
+    assert SparseCodingNetwork.from_dataset(ds).history_.sizes["update"] == 3
+    with pytest.raises(ValueError, match=r"ds holds a learning history's attrs \(learning_\*\) "
+                                         r"but no variable over 'update'"):
+        SparseCodingNetwork.from_dataset(ds.rename({"update": "step"}))
