@@ -197,7 +197,8 @@ def run(
     recovered, train_fvu = np.full(len(counts), np.nan), np.full(len(counts), np.nan)
     # small matrices: BLAS threads only contend (see the SAE study)
     with threadpool_limits(limits=1, user_api="blas"):
-        for i, m in enumerate(tqdm(counts, desc="compressions", disable=not progress)):
+        bar = tqdm(counts, desc="compressions", disable=not progress, leave=False)
+        for i, m in enumerate(bar):
             X, D_true, Z_true = planted_sources(n_train + n_test, int(m), n_sources, k, noise,
                                                 rng)
             X_train, X_test, Z_test = X[:n_train], X[n_train:], Z_true[n_train:]

@@ -382,7 +382,7 @@ def run(
 
     learned, histories = [], []
     for label, k, n_k, s, is_learned, role, updates in tqdm(configs, desc=NAME,
-                                                            disable=not progress):
+                                                            disable=not progress, leave=False):
         init = init_rng.standard_normal((n_k, k, k))
         if role == "patches":
             from stimuli.images import sample_patches

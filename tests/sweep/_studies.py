@@ -134,3 +134,8 @@ def appends(quick=False, seed=0, x=1.0, sizes=(0,)):
     if isinstance(sizes, list):
         sizes.append(x)
     return xr.Dataset({"n_sizes": ((), seen, {"units": "1"})})
+
+
+def records_progress(quick=False, seed=0, x=1.0, progress=True):
+    """Records the ``progress`` it was called with (a sweep turns study bars off)."""
+    return xr.Dataset({"progress_on": ((), int(bool(progress)), {"units": "1"})})

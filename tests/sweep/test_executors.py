@@ -772,3 +772,13 @@ def test_the_per_point_variables_and_the_replicate_have_units():
     for name in ("status", "error", "point_seed", "duration", "cpu_time", "replicate"):
         assert "units" in ds[name].attrs and "long_name" in ds[name].attrs, name
     assert ds["point_seed"].attrs["units"] == "1" and ds["duration"].attrs["units"] == "s"
+
+
+def test_studies_run_without_their_own_progress_bars_unless_asked():
+    # every worker drew its study's bars on the sweep's terminal (or cluster job log)
+    study = f"{Path(__file__).with_name('_studies.py')}:records_progress"
+    quiet = run(study, {"x": [1.0, 2.0]}, executor="serial", progress=False)
+    np.testing.assert_array_equal(quiet["progress_on"].values, [0, 0])
+    asked = run(study, {"x": [1.0, 2.0]}, params={"progress": True}, executor="serial",
+                progress=False)
+    np.testing.assert_array_equal(asked["progress_on"].values, [1, 1])

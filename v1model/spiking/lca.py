@@ -395,7 +395,7 @@ def _progress(show, duration):
         return None, None
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=duration, unit="s sim", desc="spiking LCA",
+    bar = tqdm(total=duration, unit="s sim", desc="spiking LCA", leave=False,
                bar_format="{l_bar}{bar}| {n:.3g}/{total:.3g} s simulated [{elapsed}<{remaining}]")
 
     def report(elapsed, completed, start, total):

@@ -496,7 +496,7 @@ def _tqdm(total, show):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="SAILnet", unit="batch")
+    return tqdm(total=total, desc="SAILnet", unit="batch", leave=False)
 
 
 def rf_overlap(Q) -> np.ndarray:

@@ -8,6 +8,7 @@ stop the others.
 
 from __future__ import annotations
 
+import inspect
 import os
 import socket
 import time
@@ -68,7 +69,12 @@ def run_point(task: PointTask) -> PointOutcome:
     t0, c0 = time.perf_counter(), time.process_time()
     try:
         func = StudyRef(task.study).function()
-        ds = func(quick=task.quick, seed=task.seed, **task.params)
+        params = dict(task.params)
+        if "progress" not in params and _takes_progress(func):
+            # the sweep's bar counts the points; the studies' own bars, from every worker,
+            # interleaved on one terminal (or filled a cluster job's log)
+            params["progress"] = False
+        ds = func(quick=task.quick, seed=task.seed, **params)
         ds = check_output(ds, task)
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - every failure is recorded
         tb = "".join(traceback.format_exception(exc, limit=-TRACEBACK_FRAMES))
@@ -77,6 +83,16 @@ def run_point(task: PointTask) -> PointOutcome:
                                     time.process_time() - c0)
     return PointOutcome(task.index, True, ds, duration=time.perf_counter() - t0,
                         cpu_time=time.process_time() - c0)
+
+
+def _takes_progress(func) -> bool:
+    """Whether the study ``func`` has a ``progress`` keyword parameter."""
+    try:
+        param = inspect.signature(func).parameters.get("progress")
+    except (TypeError, ValueError):  # no signature to read
+        return False
+    return param is not None and param.kind in (param.POSITIONAL_OR_KEYWORD,
+                                                param.KEYWORD_ONLY)
 
 
 def check_output(ds, task: PointTask) -> xr.Dataset:
