@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 from .._blas import blas_threads_for_step
-from ..io import seed_attr
+from ..io import seed_attr, values_by_dims
 from ..learning._data import Minibatches, check_training_rows
 from ..learning._persist import _jsonable, generator_from_json, generator_to_json
 from ..learning.estimator import NotFittedError
@@ -713,11 +713,9 @@ class SparseAutoencoder:
                              f"{cls.__name__} ({act})")
 
         def array(name, dims):
-            if set(ds[name].dims) != set(dims):
-                raise ValueError(f"ds[{name!r}] has dims {ds[name].dims}, expected {dims}")
             # a saved model holds finite arrays: NaN weights would give NaN or zero codes
             return np.array(  # a copy: training continues in place
-                check_array(ds[name].transpose(*dims).values, f"ds[{name!r}]", dtype=dtype),
+                check_array(values_by_dims(ds, name, dims), f"ds[{name!r}]", dtype=dtype),
                 order="C")
 
         params = {name: array(name, _VARIABLES[name][0]) for name in names}
@@ -752,8 +750,7 @@ class SparseAutoencoder:
             except (KeyError, TypeError, ValueError) as exc:
                 raise ValueError("ds.attrs['rng_state'] or ['adam_step'] of the saved training "
                                  f"state is missing or unreadable ({exc})") from exc
-            spread = float(history.attrs.get("x_spread", np.nan))
-            state = TrainingState(params, rng, 1.0 if not spread > 0 else spread)
+            state = TrainingState(params, rng, _saved_scale(ds))
             # files saved without adam_gradient_scale hold the moments of the raw gradients
             legacy = "adam_gradient_scale" not in ds.attrs
             for name in params:
@@ -801,8 +798,7 @@ def _saved_objective(ds, model) -> dict:
     if raw is None:
         n_features = ds.sizes.get("feature", 1)
         v = model._validated(n_features)
-        spread = float(ds.attrs.get(HISTORY_PREFIX + "x_spread", np.nan))
-        _resolve_scaled(v, spread if spread > 0 else 1.0)
+        _resolve_scaled(v, _saved_scale(ds))
         return {**dataclasses.asdict(model._objective(v)), "dtype": v["dtype"].name}
     try:
         saved = json.loads(raw)
@@ -813,6 +809,13 @@ def _saved_objective(ds, model) -> dict:
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"ds.attrs['fitted_objective'] is unreadable ({exc!r}): not a "
                          "complete saved SparseAutoencoder") from exc
+
+
+def _saved_scale(ds) -> float:
+    """The scale a saved model trained at: its recorded spread of X, 1 when
+    there is none (a first chunk of one sample, or a file from before)."""
+    spread = float(ds.attrs.get(HISTORY_PREFIX + "x_spread", np.nan))
+    return spread if spread > 0 else 1.0
 
 
 def _saved_lr(ds, model) -> float:

@@ -8,7 +8,6 @@ stop the others.
 
 from __future__ import annotations
 
-import inspect
 import os
 import socket
 import time
@@ -68,9 +67,10 @@ def run_point(task: PointTask) -> PointOutcome:
     (except KeyboardInterrupt)."""
     t0, c0 = time.perf_counter(), time.process_time()
     try:
-        func = StudyRef(task.study).function()
+        study = StudyRef(task.study)
+        func = study.function()
         params = dict(task.params)
-        if "progress" not in params and _takes_progress(func):
+        if "progress" not in params and "progress" in study.parameters()[0]:
             # the sweep's bar counts the points; the studies' own bars, from every worker,
             # interleaved on one terminal (or filled a cluster job's log)
             params["progress"] = False
@@ -83,16 +83,6 @@ def run_point(task: PointTask) -> PointOutcome:
                                     time.process_time() - c0)
     return PointOutcome(task.index, True, ds, duration=time.perf_counter() - t0,
                         cpu_time=time.process_time() - c0)
-
-
-def _takes_progress(func) -> bool:
-    """Whether the study ``func`` has a ``progress`` keyword parameter."""
-    try:
-        param = inspect.signature(func).parameters.get("progress")
-    except (TypeError, ValueError):  # no signature to read
-        return False
-    return param is not None and param.kind in (param.POSITIONAL_OR_KEYWORD,
-                                                param.KEYWORD_ONLY)
 
 
 def check_output(ds, task: PointTask) -> xr.Dataset:
