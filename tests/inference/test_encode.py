@@ -184,3 +184,21 @@ def test_codes_are_equivariant_at_any_scale_in_float64(method, scale):
     got = encode(scale * X, D, method, dtype=np.float64, **big) / scale
     # cd's visiting order depends on rounding of the scaled correlations: same optimum to tol
     np.testing.assert_allclose(got, ref, atol=1e-5 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("dtype, scale", [(np.float32, 1e-25), (np.float64, 1e-170)])
+def test_data_too_small_for_the_dtype_is_refused(method, dtype, scale):
+    # products of such values underflow: fista in float32 at 1e-25 gave codes 20x off
+    # with 126 of 128 atoms active, omp in float64 at 1e-170 all-zero codes, silently
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((32, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((10, 16))
+    kw = {"lam": 0.1 * scale} if method in L1_METHODS else {"n_nonzero": 4}
+    name = np.dtype(dtype).name
+    with pytest.raises(ValueError, match=rf"X and D: values of at most \|X\| = .* are too small "
+                                         rf"for {name} .*rescale X, e\.g\. X / X\.std\(\), or D"):
+        encode(scale * X, D, method, dtype=dtype, **kw)
+    # zeros are not small data: they code to zeros
+    assert not encode(np.zeros_like(X), D, method, dtype=dtype, **kw).any()

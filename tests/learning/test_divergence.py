@@ -2,6 +2,8 @@
 useless or blow up partway: they fail early with a message naming the
 argument to change."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from v1model.learning import (SparseDictionaryLearner, learn_dictionary, learn_k
                               learn_online)
 
 
+@pytest.mark.filterwarnings("ignore:X has a mean square")  # scale 1e-8 is also warned of
 @pytest.mark.parametrize("scale, lam", [(1.0, 1e3), (1e-8, 0.1)])
 def test_of_learning_refuses_a_lam_that_zeroes_every_code(planted, scale, lam):
     # every code of the first batch is zero and no sample of X can ever give a
@@ -98,3 +101,39 @@ def test_mod_is_scale_equivariant_and_refuses_data_below_float32():
     D, _ = learn_mod(X * 1e-25, 8, lam=0.3e-25, n_updates=5, seed=1, progress=False,
                      dtype=np.float64)
     np.testing.assert_allclose(D, D1, atol=1e-3)
+
+
+@pytest.mark.filterwarnings("ignore:X has a mean square")
+@pytest.mark.parametrize("learner", [
+    lambda X, c: learn_mod(X, 24, lam=0.3 * c, n_updates=3, progress=False, seed=0),
+    lambda X, c: learn_online(X, 24, lam=0.3 * c, n_updates=3, progress=False, seed=0,
+                              dtype=np.float64),
+    lambda X, c: learn_dictionary(X, 24, lam=0.3 * c, lr=1 / c**2, n_updates=3,
+                                  progress=False, seed=0),
+], ids=["mod", "online", "olshausen-field"])
+def test_recorded_relative_error_does_not_depend_on_the_scale(planted, learner):
+    # ||x - D^T a||^2 / ||x||^2 had a floor of 1e-12 on ||x||^2: at scale 1e-8 the
+    # history read 0.0000 for every learner while the dictionary learned the same
+    X = planted[0]
+    _, ref = learner(X, 1.0)
+    _, small = learner(X * 1e-8, 1e-8)
+    np.testing.assert_allclose(small["reconstruction_error"], ref["reconstruction_error"],
+                               rtol=1e-3)
+    assert ref["reconstruction_error"].min() > 0.01
+
+
+@pytest.mark.parametrize("scale, effect", [(1e-2, "barely move"), (1e2, "throw")])
+def test_of_learning_warns_when_the_data_is_off_the_scale_of_its_step(planted, scale, effect):
+    # the step lr <a r^T> grows with X squared: with lam scaled and lr = 1 the planted
+    # dictionary stayed frozen at 1e-2 and was wrecked at 1e2, without an error
+    X = planted[0] * scale
+    ratio = float(np.mean(X * X)) / 0.1
+    with pytest.warns(UserWarning, match=rf"X has a mean square of .* {re.escape(f'{ratio:.3g}')} "
+                                         rf"times .*lr=1 will {effect}.*lr ~ "
+                                         rf"{re.escape(f'{1 / ratio:.3g}')}\)"):
+        learn_dictionary(X, 24, lam=0.1 * scale, n_updates=2, progress=False, seed=0)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        learn_dictionary(planted[0], 24, lam=0.1, n_updates=2, progress=False, seed=0)

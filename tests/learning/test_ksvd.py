@@ -143,3 +143,24 @@ def test_ksvd_hard_code_update_is_the_l0_block_minimiser():
     p = X @ D2[0]
     assert np.any((np.abs(p) > 0.3) & (np.abs(p) <= 0.6))
     np.testing.assert_allclose(A2[:, 0], np.where(np.abs(p) > 0.6, p, 0), atol=1e-12)
+
+
+def test_approximate_sweep_updates_atoms_at_any_scale():
+    """The sweep on (c X, c A) gives the atoms of (X, A): an absolute 1e-12 on ||E^T g||
+    (which scales as c^2) left all 16 atoms unchanged at c = 1e-8, without a word."""
+    from v1model.inference import encode
+
+    rng = np.random.default_rng(1)
+    D_true = rng.standard_normal((16, 16))
+    D_true /= np.linalg.norm(D_true, axis=1, keepdims=True)
+    X = (rng.laplace(size=(1000, 16)) * (rng.random((1000, 16)) < 0.2)) @ D_true \
+        + 0.01 * rng.standard_normal((1000, 16))
+    D0 = D_true + 0.3 * rng.standard_normal((16, 16))
+    D0 /= np.linalg.norm(D0, axis=1, keepdims=True)
+    A0 = encode(X, D0, "omp", n_nonzero=4, dtype=np.float64)
+    D1, A1 = ksvd_sweep(X, A0, D0, approximate=True)
+    assert not np.any(np.all(D1 == D0, axis=1))  # every atom moved
+    for c in (1e-8, 1e-100):
+        Dc, Ac = ksvd_sweep(c * X, c * A0, D0, approximate=True)
+        np.testing.assert_allclose(Dc, D1, atol=1e-10)
+        np.testing.assert_allclose(Ac / c, A1, rtol=1e-9, atol=1e-12)

@@ -317,6 +317,7 @@ def test_data_initialisation_of_all_zero_samples_gives_unit_atoms():
     np.testing.assert_allclose(np.linalg.norm(D, axis=1), 1.0)
 
 
+@pytest.mark.filterwarnings("ignore:X has a mean square")  # X of 1e17 on purpose
 @pytest.mark.parametrize("inference", ["cd", "active_set", "ista"])
 def test_every_l1_inference_runs_in_float64_as_fista(inference):
     # data near float32's limits: fista learned from it, cd / active_set / ista refused it

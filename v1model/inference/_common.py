@@ -64,10 +64,14 @@ def _exact_check_dtype(X, dtype):
 #: ``D x``, or a squared norm) and the largest number of the working dtype: sums over
 #: samples and iterations, steps of 1 / lambda_max and objectives grow from there.
 RANGE_HEADROOM = 1e-6
+#: the smallest max|X| max|D| accepted, as a multiple of sqrt(smallest normal number):
+#: ~1e-21 in float32, ~1e-156 in float64
+SMALL_MARGIN = 1e-2
 
 
 def check_products_in_range(X, D, dtype, d_name: str = "D", atom: str = "atom") -> None:
-    """Refuse data whose products ``D D^T``, ``D x`` or ``||x||^2`` leave ``dtype``'s range.
+    """Refuse data whose products ``D D^T``, ``D x`` or ``||x||^2`` leave ``dtype``'s range
+    (too large, or a non-zero ``X`` so small that they underflow).
 
     The check is done in logarithms, so that it does not overflow itself. A
     dictionary whose smallest atom has a squared norm near the dtype's
@@ -95,16 +99,28 @@ def check_products_in_range(X, D, dtype, d_name: str = "D", atom: str = "atom") 
             f"|X| / |{d_name}|)" + ("" if np.dtype(dtype) == np.float64
                                     else " or use dtype=float64")
         )
-    if 2 * np.log10(row_max.min()) >= log_min:
-        return  # ||row||^2 >= (row max)^2: no atom can underflow
-    # squared norm of the smallest atom, in logs: (row max)^2 * ||row / row max||^2
-    scaled = D / row_max[:, None]
-    log_norm2 = 2 * np.log10(row_max) + np.log10(np.einsum("ij,ij->i", scaled, scaled))
-    k = int(np.argmin(log_norm2))
-    if log_norm2[k] < log_min:
+    # ||row||^2 >= (row max)^2: unless that is small, no atom can underflow
+    if 2 * np.log10(row_max.min()) < log_min:
+        # squared norm of the smallest atom, in logs: (row max)^2 * ||row / row max||^2
+        scaled = D / row_max[:, None]
+        log_norm2 = 2 * np.log10(row_max) + np.log10(np.einsum("ij,ij->i", scaled, scaled))
+        k = int(np.argmin(log_norm2))
+        if log_norm2[k] < log_min:
+            raise ValueError(
+                f"{d_name}: {atom} {k} has a squared norm of ~1e{log_norm2[k]:.0f}, too small "
+                f"for {np.dtype(dtype).name} (its products would underflow); rescale {d_name}"
+            )
+    # and the other end: drives D x and squared residuals of values this small underflow
+    # (measured with fista in float32: codes off by 4e-4 at |X| = 1e-20, by 20x at 1e-25,
+    # with most atoms active; omp in float64 at 1e-170 returned zeros without a word)
+    log_small = np.log10(np.sqrt(float(info.tiny)) * SMALL_MARGIN)
+    if x_max > 0 and np.log10(x_max) + np.log10(d_max) < log_small:
         raise ValueError(
-            f"{d_name}: {atom} {k} has a squared norm of ~1e{log_norm2[k]:.0f}, too small for "
-            f"{np.dtype(dtype).name} (its products would underflow); rescale {d_name}"
+            f"X and {d_name}: values of at most |X| = {x_max:.3g} and |{d_name}| = {d_max:.3g} "
+            f"are too small for {np.dtype(dtype).name} (their products and squared residuals "
+            f"underflow its smallest normal number {float(info.tiny):.1e}); rescale X, e.g. "
+            f"X / X.std(), or {d_name} (codes scale with |X| / |{d_name}|)"
+            + ("" if np.dtype(dtype) == np.float64 else " or use dtype=float64")
         )
 
 

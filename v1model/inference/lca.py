@@ -89,7 +89,7 @@ def lca(
     record_every: int = 1,
     t_eval=None,
     rtol: float = 1e-8,
-    atol: float = 1e-10,
+    atol: float | None = None,
     ivp_method: str = "RK45",
     _stats: dict | None = None,
 ):
@@ -156,8 +156,11 @@ def lca(
         On the ivp path, times (s) at which to report the trajectory; default
         ``n_steps * dt`` or ``50 * tau``, sampled at 201 points (200
         intervals).
-    rtol, atol : float, default 1e-8, 1e-10
-        Relative and absolute tolerances of ``solve_ivp`` (ivp path).
+    rtol, atol : float, default 1e-8 and ``1e-10 * max|X D^T|``
+        Relative and absolute tolerances of ``solve_ivp`` (ivp path);
+        ``atol`` is in units of ``u``, which scale with ``X``: the default
+        follows the largest drive, so that data of any scale is integrated
+        alike (a fixed 1e-10 lost the support for ``|X|`` ~ 1e-8).
     ivp_method : {"RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA"}, default "RK45"
         ``solve_ivp``'s method (ivp path).
     _stats : dict, optional
@@ -214,6 +217,8 @@ def lca(
         n_steps = check_int(n_steps, "n_steps", minimum=1)
     if integrator == "ivp":
         t_eval, rtol, atol = _check_ivp(t_eval, n_steps, dt, tau, rtol, atol, ivp_method)
+        if atol is None:
+            atol = IVP_ATOL_RELATIVE * max(_largest_drive(X, D), np.finfo(np.float64).tiny)
     tol = check_positive(tol, "tol")
     max_steps = check_int(max_steps, "max_steps", minimum=1)
     record_every = check_int(record_every, "record_every", minimum=1)
@@ -374,14 +379,23 @@ def _threshold_in_place(U, lam, threshold):
 
 #: solve_ivp's methods
 IVP_METHODS = ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")
+#: the ivp path's default atol, relative to the largest drive max|X D^T| (units of u)
+IVP_ATOL_RELATIVE = 1e-10
 #: longest span the ivp path integrates, in units of tau: LCA settles within ~100 tau
 MAX_IVP_SPAN = 1e4
+
+
+def _largest_drive(X, D) -> float:
+    """max |X D^T|, block by block (no (n_samples, n_atoms) array at once)."""
+    D64 = D.astype(np.float64)
+    return max((float(np.abs(X[i:i + 4096].astype(np.float64) @ D64.T).max())
+                for i in range(0, X.shape[0], 4096)), default=0.0)
 
 
 def _check_ivp(t_eval, n_steps, dt, tau, rtol, atol, method):
     """Validate the ivp path's settings; return the output times (s), rtol and atol."""
     rtol = check_positive(rtol, "rtol")
-    atol = check_positive(atol, "atol")
+    atol = None if atol is None else check_positive(atol, "atol")
     check_choice(method, "ivp_method", IVP_METHODS)
     if t_eval is None:
         t_end = (n_steps * dt) if n_steps is not None else 50.0 * tau

@@ -24,6 +24,14 @@ FIELDS = {
 }
 
 
+def relative_error(rr, xx):
+    """``rr / xx`` per sample (squared residual over squared norm); an all-zero
+    sample (``xx = 0``) gives its ``rr`` over the smallest normal number, not a
+    floor in units of the data (a floor of 1e-12 read data scaled by 1e-8 as
+    reconstructed perfectly)."""
+    return rr / np.maximum(xx, np.finfo(np.result_type(xx, np.float32)).tiny)
+
+
 def batch_statistics(X, D, A, coder) -> dict:
     """Objective, relative error, mean |a| and fraction active of one batch."""
     R = X - A @ D
@@ -31,7 +39,7 @@ def batch_statistics(X, D, A, coder) -> dict:
     xx = np.einsum("ij,ij->i", X, X)
     return {
         "objective": float(coder.objective(X, D, A, R).mean()),
-        "reconstruction_error": float(np.mean(rr / np.maximum(xx, 1e-12))),
+        "reconstruction_error": float(np.mean(relative_error(rr, xx))),
         "mean_abs_code": float(np.abs(A).mean()),
         "fraction_active": float(np.count_nonzero(A) / A.size),
         "n_samples": float(X.shape[0]),

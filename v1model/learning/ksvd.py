@@ -87,11 +87,15 @@ def _ksvd_sweep(X, A, D, approximate, penalty, lam, positive):
         g = A[w, j]
         E = R[w] + np.outer(g, D[j])
         if approximate:
-            d = E.T @ g
-            norm = np.linalg.norm(d)
-            if norm < 1e-12:
+            # E^T g scales with the data squared: an absolute floor of 1e-12 on its
+            # norm skipped every atom of data scaled by 1e-8, and its square underflows
+            # at 1e-100; with g and d scaled by their largest entries neither happens
+            d = E.T @ (g / np.abs(g).max())
+            size = np.abs(d).max()
+            if not size > 1e-12 * np.abs(E).max():  # E orthogonal to g: keep the atom
                 continue
-            d /= norm
+            d /= size
+            d /= np.linalg.norm(d)
             g_new = E @ d
         else:
             U, s, Vt = np.linalg.svd(E, full_matrices=False)
