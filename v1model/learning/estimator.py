@@ -34,9 +34,9 @@ from .online import (OnlineState, check_online_params, minibatch_flops, online_a
 __all__ = ["SparseDictionaryLearner", "NotFittedError", "ALGORITHMS"]
 
 ALGORITHMS = ("online", "mod", "ksvd", "ksvd-approx")
-#: default number of updates: minibatches (online) or full passes (MOD, K-SVD)
 #: L1 penalty when ``lam`` is not given and the method is an L1 method
 DEFAULT_LAM = 0.1
+#: default number of updates: minibatches (online) or full passes (MOD, K-SVD)
 DEFAULT_UPDATES = {"online": 1000, "mod": 30, "ksvd": 30, "ksvd-approx": 30}
 #: default re-seeding patience (updates without use)
 DEFAULT_PATIENCE = {"online": 10, "mod": 1, "ksvd": 1, "ksvd-approx": 1}

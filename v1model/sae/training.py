@@ -177,6 +177,15 @@ def train(params, batches, objective, state, *, lrs, k_aux, aux_coef, dead_after
     state : TrainingState
     lrs : ndarray
         Learning rate of each step (units of the parameters per step).
+    k_aux, aux_coef : int, float
+        AuxK latents and the weight of their loss (``topk``/``batchtopk``; see
+        :class:`~v1model.sae.SparseAutoencoder`).
+    dead_after : int
+        Training samples without firing after which a latent counts as dead.
+    threshold_rate : float
+        BatchTopK: rate of the running average of the inference threshold.
+    progress : bool, default False
+        Show a tqdm bar over the steps.
 
     Yields
     ------
@@ -209,6 +218,19 @@ def train_step(params, batch, objective, state, *, lr, k_aux, aux_coef, threshol
     ``aux_coef > 0``, removal of the decoder gradient's component parallel to
     each row, an Adam step at rate ``lr``, and projection of the decoder rows
     back to unit norm.
+
+    Parameters
+    ----------
+    params : dict of ndarray
+        Updated in place.
+    batch : ndarray, shape (n, n_features), of the params' dtype
+    objective : Objective
+    state : TrainingState
+        Adam's moments, the dead-latent tracker and the step count; updated.
+    lr : float
+        Learning rate of this step (units of the parameters per step).
+    k_aux, aux_coef, threshold_rate : int, float, float
+        As for :func:`train`.
 
     Returns
     -------
