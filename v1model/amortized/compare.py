@@ -9,6 +9,7 @@ import xarray as xr
 from ..inference._common import spectral_norm_gram, validate_problem
 from ..inference.fista import fista_iterate
 from ..io import seed_attr
+from ..progress import check_progress, progress_bar
 from ..validation import (as_generator, check_array, check_choice, check_int, check_positive,
                           check_same_features, check_shape)
 from ._unrolled import code_loss, lasso_loss
@@ -126,7 +127,7 @@ def check_depths(depths, name="depths") -> list[int]:
 
 
 def solver_error_by_iteration(X, D, lam, n_iter, *, target=None, target_tol=1e-8,
-                              dtype="float32") -> xr.Dataset:
+                              dtype="float32", progress=None) -> xr.Dataset:
     """Error to the optimal LASSO codes after each of ``n_iter`` ISTA and FISTA iterations.
 
     Both run from zero codes with the constant step ``1 / lambda_max(D D^T)``
@@ -150,6 +151,10 @@ def solver_error_by_iteration(X, D, lam, n_iter, *, target=None, target_tol=1e-8
     target_tol : float, default 1e-8
     dtype : {"float32", "float64"}, default "float32"
         Precision of the iterations.
+    progress : bool or None, default None
+        tqdm bars over the samples (computing ``z*``) and the iterations:
+        None shows them once a stage has run 2 s (:mod:`v1model.progress`),
+        True at once, False never.
 
     Returns
     -------
@@ -165,13 +170,15 @@ def solver_error_by_iteration(X, D, lam, n_iter, *, target=None, target_tol=1e-8
     n_iter = check_int(n_iter, "n_iter", minimum=1)
     target_tol = check_positive(target_tol, "target_tol")
     X, D, _, dt = validate_problem(X, D, lam, dtype)
+    check_progress(progress)
     if target is None:
-        target = optimal_codes(X, D, lam, target_tol, np.float64)
+        target = optimal_codes(X, D, lam, target_tol, np.float64, progress=progress)
     target = check_shape(check_array(target, "target", ndim=2), "target",
                          (X.shape[0], D.shape[0]))
     G, B, L = D @ D.T, X @ D.T, spectral_norm_gram(D)
     error, objective = np.empty((2, n_iter)), np.empty((2, n_iter))
     X64, D64 = X.astype(np.float64), D.astype(np.float64)
+    bar = progress_bar(progress, total=2 * n_iter, desc="ista, fista", unit="iteration")
     for i, accelerated in enumerate((False, True)):
         Z = np.zeros(target.shape, dt)
         it = iter(range(n_iter))
@@ -181,9 +188,11 @@ def solver_error_by_iteration(X, D, lam, n_iter, *, target=None, target_tol=1e-8
             A64 = A.astype(np.float64)
             error[i, j] = code_loss(A64, target)[0]
             objective[i, j] = lasso_loss(A64, X64, D64, lam, grad=False)[0]
+            bar.update()
 
         fista_iterate(Z, B, G, lam, max_iter=n_iter, tol=0, accelerated=accelerated,
                       restart=False, L=L, on_iter=record, block_size=max(X.shape[0], 1))
+    bar.close()
     units = "(units of codes)^2"
     ds = xr.Dataset(
         {"prediction_error": (("solver", "iteration"), error, {

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..progress import check_progress, progress_bar
 from ..validation import (check_array, check_bool, check_int, check_nonnegative, check_positive,
                           check_shape)
 from ._common import (
@@ -72,6 +73,7 @@ def lasso_active_set(
     dtype=np.float32,
     return_history: bool = False,
     return_n_iter: bool = False,
+    progress: bool | None = None,
     _stats: dict | None = None,
 ):
     """Exact LASSO codes: FISTA warm start, then batched support solves checked by KKT.
@@ -113,6 +115,9 @@ def lasso_active_set(
         rounds) with objective, data term, penalty and mean active count.
     return_n_iter : bool, default False
         Also return the number of rounds run (largest over blocks).
+    progress : bool or None, default None
+        Show a tqdm bar over the samples: None once the call has run 2 s
+        (:mod:`v1model.progress`), True at once, False never.
     _stats : dict, optional
         Private (benchmarks): receives the floating-point operation count
         ``flops`` (matrix products, padded solves) and the number of solves.
@@ -151,6 +156,7 @@ def lasso_active_set(
     max_rounds = check_int(max_rounds, "max_rounds", minimum=1)
     n_warm = check_int(n_warm, "n_warm", minimum=0)
     max_inner = check_int(max_inner, "max_inner", minimum=1)
+    check_progress(progress)
     n, k = X.shape[0], D.shape[0]
     A0 = check_warm_start(A0, (n, k), dtype)
     A = np.zeros((n, k), dtype) if A0 is None else np.array(A0, dtype=dtype)
@@ -166,12 +172,14 @@ def lasso_active_set(
 
     block = n if return_history else BLOCK_SIZE
     n_rounds, n_left = 0, 0
-    for start in range(0, n, block):
-        rows = np.arange(start, min(start + block, n))
-        r, left = _solve_block(A, B, G, L, lam, rows, tol, max_rounds, n_warm, max_inner,
-                               positive, record if return_history else None, stats,
-                               rank=D.shape[1])
-        n_rounds, n_left = max(n_rounds, r), n_left + left
+    with progress_bar(progress, total=n, desc="lasso_active_set") as bar:
+        for start in range(0, n, block):
+            rows = np.arange(start, min(start + block, n))
+            r, left = _solve_block(A, B, G, L, lam, rows, tol, max_rounds, n_warm, max_inner,
+                                   positive, record if return_history else None, stats,
+                                   rank=D.shape[1])
+            n_rounds, n_left = max(n_rounds, r), n_left + left
+            bar.update(rows.size)
     if n_left:
         warn_not_converged("lasso_active_set", max_rounds, n_left, n, "max_rounds")
     out = [A]

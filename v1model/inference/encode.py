@@ -11,6 +11,7 @@ import inspect
 
 import numpy as np
 
+from ..progress import check_progress
 from ..validation import as_generator, check_bool, check_choice, check_dtype
 from .active_set import lasso_active_set
 from .coordinate_descent import lasso_cd
@@ -35,7 +36,9 @@ SOLVERS = {"lca": lca, "fista": fista, "ista": fista, "active_set": lasso_active
            "cd": lasso_cd, "mp": matching_pursuit, "omp": orthogonal_mp, "iht": iht}
 #: arguments every method gets from encode itself (or that select the method)
 _SET_BY_ENCODE = {"X", "D", "lam", "n_nonzero", "positive", "dtype", "return_history",
-                  "accelerated"}
+                  "accelerated", "progress"}
+#: the methods that draw a progress bar (the others take about a second for 10,000 patches)
+_WITH_PROGRESS = ("lca", "fista", "ista", "active_set", "iht")
 #: the names of an iteration limit, which differ with what a solver iterates
 _ITERATION_LIMITS = ("max_iter", "max_steps", "max_sweeps", "max_rounds", "n_iter")
 
@@ -65,7 +68,7 @@ def check_method_params(method: str, params, name: str = "method_params") -> Non
 
 def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
            positive: bool = False, dtype=np.float32, return_history: bool = False, seed=None,
-           **method_params):
+           progress: bool | None = None, **method_params):
     """Sparse codes of ``X`` in the dictionary ``D`` by any method.
 
     Parameters
@@ -113,6 +116,11 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
         ``n_active`` (mean non-zeros per sample).
     seed : int, Generator or None, optional
         Accepted for a uniform interface; every method here is deterministic.
+    progress : bool or None, default None
+        A tqdm bar over the samples for the iterative methods (lca, fista,
+        ista, active_set, iht): None shows it once the call has run 2 s
+        (:mod:`v1model.progress`), True at once, False never. cd, mp and omp
+        draw none (about a second for 10,000 patches and 512 atoms).
     **method_params
         Passed to the solver (e.g. ``n_warm`` for active_set, ``tau``,
         ``threshold`` or ``n_steps`` for lca). The iteration limit is
@@ -167,6 +175,9 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
     params = dict(method_params)
     if tol is not None:
         params["tol"] = tol
+    check_progress(progress)
+    if method in _WITH_PROGRESS:
+        params["progress"] = progress
     common = dict(dtype=dtype, return_history=return_history)
 
     if method == "lca":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..progress import check_progress, progress_bar
 from ..validation import check_choice, check_int, check_positive
 from ._common import (
     STEP_MARGIN,
@@ -51,6 +52,7 @@ def fista(
     dtype=np.float32,
     return_history: bool = False,
     return_n_iter: bool = False,
+    progress: bool | None = None,
     _stats: dict | None = None,
 ):
     """Solve the LASSO for every sample with (F)ISTA.
@@ -94,6 +96,9 @@ def fista(
         iteration and runs all samples as one block).
     return_n_iter : bool, default False
         Also return the number of iterations run (the largest over blocks).
+    progress : bool or None, default None
+        Show a tqdm bar over the samples: None once the call has run 2 s
+        (:mod:`v1model.progress`), True at once, False never.
     _stats : dict, optional
         Private (benchmarks, tests): receives work counters.
 
@@ -138,6 +143,7 @@ def fista(
     n, k = X.shape[0], D.shape[0]
     A0 = check_warm_start(A0, (n, k), dtype)
     check_choice(step, "step", STEPS)
+    check_progress(progress)
     name = "fista" if accelerated else "ista"
     G = D @ D.T
     A = np.zeros((n, k), dtype) if A0 is None else np.array(A0, dtype=dtype)
@@ -155,14 +161,16 @@ def fista(
     L = spectral_norm_gram(D)
     n_iter, n_left = 0, 0
     # B = X D^T one block at a time (samples are independent): not an (n, n_atoms) array
-    for start in range(0, n, block):
-        rows = slice(start, min(start + block, n))
-        it, left = fista_iterate(
-            A[rows], X[rows] @ D.T, G, lam, max_iter=max_iter, tol=tol, positive=positive,
-            restart=restart, accelerated=accelerated, block_size=block, L=L, on_iter=on_iter,
-            step=step, stats=_stats,
-        )
-        n_iter, n_left = max(n_iter, it), n_left + left
+    with progress_bar(progress, total=n, desc=name) as bar:
+        for start in range(0, n, block):
+            rows = slice(start, min(start + block, n))
+            it, left = fista_iterate(
+                A[rows], X[rows] @ D.T, G, lam, max_iter=max_iter, tol=tol, positive=positive,
+                restart=restart, accelerated=accelerated, block_size=block, L=L,
+                on_iter=on_iter, step=step, stats=_stats,
+            )
+            n_iter, n_left = max(n_iter, it), n_left + left
+            bar.update(rows.stop - rows.start)
     if _stats is not None:  # the products B = X D^T and G = D D^T
         _stats["flops"] = (2.0 * _stats.get("matmul_rows", 0) * k * k
                            + 2.0 * (n + k) * k * D.shape[1])

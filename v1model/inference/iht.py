@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..progress import check_progress, progress_bar
 from ..validation import check_int, check_positive
 from ._common import (
     STEP_MARGIN,
@@ -27,7 +28,7 @@ __all__ = ["iht"]
 
 
 def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=1000, A0=None,
-        dtype=np.float32, return_history=False, return_n_iter=False):
+        dtype=np.float32, return_history=False, return_n_iter=False, progress=None):
     """Iterative hard thresholding codes.
 
     Parameters
@@ -56,6 +57,9 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
         when ``lam`` is given, data term only otherwise).
     return_n_iter : bool, default False
         Also return the number of iterations run.
+    progress : bool or None, default None
+        Show a tqdm bar over the samples as they stop: None once the call
+        has run 2 s (:mod:`v1model.progress`), True at once, False never.
 
     Returns
     -------
@@ -93,6 +97,7 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
             raise ValueError(f"n_nonzero={n_nonzero} exceeds the number of atoms n_atoms={k}")
     tol = check_positive(tol, "tol")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
+    check_progress(progress)
     A0 = check_warm_start(A0, (n, k), dtype)
     G = D @ D.T
     mu = 1.0 / (spectral_norm_gram(D) * STEP_MARGIN)
@@ -104,27 +109,29 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
     live = np.arange(n)
     records = [_record(X, D, A, lam_checked, kind)] if return_history else None
     it = 0
-    for it in range(1, max_iter + 1):
-        Al = A[live]
-        Z = Al @ M
-        Z += Bs[live]
-        if positive:
-            np.maximum(Z, 0, out=Z)
-        if thr is not None:
-            Z[np.abs(Z) <= thr] = 0
+    with progress_bar(progress, total=n, desc="iht") as bar:
+        for it in range(1, max_iter + 1):
+            Al = A[live]
+            Z = Al @ M
+            Z += Bs[live]
+            if positive:
+                np.maximum(Z, 0, out=Z)
+            if thr is not None:
+                Z[np.abs(Z) <= thr] = 0
+            else:
+                _keep_largest(Z, n_nonzero)
+            change = np.abs(Z - Al).max(axis=1)
+            A[live] = Z
+            if return_history:
+                records.append(_record(X, D, A, lam_checked, kind))
+            done = change <= tol * np.maximum(np.abs(Z).max(axis=1), np.finfo(Z.dtype).tiny)
+            live = live[~done]
+            bar.update(int(done.sum()))
+            if live.size == 0:
+                break
         else:
-            _keep_largest(Z, n_nonzero)
-        change = np.abs(Z - Al).max(axis=1)
-        A[live] = Z
-        if return_history:
-            records.append(_record(X, D, A, lam_checked, kind))
-        done = change <= tol * np.maximum(np.abs(Z).max(axis=1), np.finfo(Z.dtype).tiny)
-        live = live[~done]
-        if live.size == 0:
-            break
-    else:
-        if live.size:
-            warn_not_converged("iht", max_iter, live.size, n)
+            if live.size:
+                warn_not_converged("iht", max_iter, live.size, n)
     out = [A]
     if return_history:
         out.append(history_dataset(records, "iht", n_nonzero="None" if n_nonzero is None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from ..progress import check_progress, progress_bar
 from ..validation import (check_array, check_choice, check_dictionary, check_int, check_positive,
                           describe)
 from .lca_adaptive import BLOCK_SIZE, euler_adaptive
@@ -91,6 +92,7 @@ def lca(
     rtol: float = 1e-8,
     atol: float | None = None,
     ivp_method: str = "RK45",
+    progress: bool | None = None,
     _stats: dict | None = None,
 ):
     """Sparse codes of ``X`` in dictionary ``D`` by simulating the LCA ODE.
@@ -163,6 +165,10 @@ def lca(
         alike (a fixed 1e-10 lost the support for ``|X|`` ~ 1e-8).
     ivp_method : {"RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA"}, default "RK45"
         ``solve_ivp``'s method (ivp path).
+    progress : bool or None, default None
+        Show a tqdm bar, over the samples (Euler) or the simulated time
+        (ivp): None once the call has run 2 s (:mod:`v1model.progress`),
+        True at once, False never.
     _stats : dict, optional
         Private (benchmarks, tests): receives ``products`` (rows multiplied
         by the Gram matrix, summed over steps) and ``steps`` (Euler path).
@@ -222,6 +228,7 @@ def lca(
     tol = check_positive(tol, "tol")
     max_steps = check_int(max_steps, "max_steps", minimum=1)
     record_every = check_int(record_every, "record_every", minimum=1)
+    check_progress(progress)
     n, k = X.shape[0], D.shape[0]
     u0 = check_warm_start(u0, (n, k), dtype, "u0")
     kind = "hard" if threshold == "hard" else "soft"
@@ -233,15 +240,22 @@ def lca(
 
     hook = on_record if return_history else None
     if adaptive:
-        U = euler_adaptive(X, D, lam, threshold, dt / tau, tol, max_steps, u0, _stats)
+        with progress_bar(progress, total=n, desc="lca") as bar:
+            U = euler_adaptive(X, D, lam, threshold, dt / tau, tol, max_steps, u0, _stats,
+                               on_block=bar.update)
         return _threshold_in_place(U, lam, threshold)
     if integrator == "euler":
-        U, traj = _euler(X, D, lam, threshold, tau, dt, n_steps, tol, max_steps, u0,
-                         return_trajectory, record_every, hook, _stats)
+        with progress_bar(progress, total=n, desc="lca") as bar:
+            U, traj = _euler(X, D, lam, threshold, tau, dt, n_steps, tol, max_steps, u0,
+                             return_trajectory, record_every, hook, _stats, bar.update)
         A = _threshold_in_place(U, lam, threshold)  # the trajectory holds copies
     else:
-        U, traj = _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol, atol,
-                       ivp_method, return_trajectory, hook)
+        t_end = float(t_eval[-1])
+        with progress_bar(progress, total=t_end / tau, desc="lca (solve_ivp)",
+                          bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} tau "
+                                     "[{elapsed}<{remaining}]") as bar:
+            U, traj = _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol, atol,
+                           ivp_method, return_trajectory, hook, bar)
         A = apply_threshold(U, lam, threshold)
     params = dict(model="LCA", threshold=threshold, lam=lam, tau=tau, dt=dt,
                   integrator=integrator, tol=tol, max_steps=max_steps)
@@ -292,7 +306,7 @@ def lca_rhs(U, B, G_off, lam, threshold, tau):
 
 
 def _euler(X, D, lam, threshold, tau, dt, n_steps, tol, max_steps, u0, return_traj,
-           record_every, on_record=None, stats=None):
+           record_every, on_record=None, stats=None, on_block=None):
     dtype = X.dtype
     n, k = X.shape[0], D.shape[0]
     eta = dtype.type(dt / tau)
@@ -322,6 +336,8 @@ def _euler(X, D, lam, threshold, tau, dt, n_steps, tol, max_steps, u0, return_tr
         p, s, left = _euler_block(X[rows], D, W, eta, U[rows], lam, threshold, n_steps, tol,
                                   limit, record_every, on_step if record else None)
         products, steps, n_left = products + p, max(steps, s), n_left + left
+        if on_block is not None:  # a progress bar's update(samples done)
+            on_block(rows.stop - rows.start)
     if n_left:
         warn_not_converged("lca", max_steps, n_left, n, "max_steps")
     if stats is not None:
@@ -416,7 +432,7 @@ def _check_ivp(t_eval, n_steps, dt, tau, rtol, atol, method):
 
 
 def _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol, atol, method, return_traj,
-         on_record=None):
+         on_record=None, bar=None):
     from scipy.integrate import solve_ivp
 
     X = X.astype(np.float64)
@@ -428,7 +444,12 @@ def _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol, atol, method,
     t_end = float(t_eval[-1])
     U0 = np.zeros(n * k) if u0 is None else np.asarray(u0, dtype=np.float64).ravel()
 
-    def rhs(_t, u):
+    reached = [0.0]  # simulated time shown by the bar, in units of tau
+
+    def rhs(t, u):
+        if bar is not None and t / tau > reached[0]:  # the stages of a step go back and forth
+            bar.update(t / tau - reached[0])
+            reached[0] = t / tau
         return lca_rhs(u.reshape(n, k), B, G_off, lam, threshold, tau).ravel()
 
     sol = solve_ivp(rhs, (0.0, t_end), U0, method=method, t_eval=t_eval, rtol=rtol, atol=atol)

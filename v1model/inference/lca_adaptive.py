@@ -33,13 +33,14 @@ BLOCK_SIZE = 2048
 
 
 def euler_adaptive(X, D, lam, threshold, eta0, tol, max_steps, u0, stats=None,
-                   block_size=BLOCK_SIZE):
+                   block_size=BLOCK_SIZE, on_block=None):
     """Final LCA states ``U`` (n, k) for ``threshold`` in {"soft", "nonneg"}.
 
     ``X`` (n, m) and ``D`` (k, m) share the working dtype; a sample stops
     when ``max|R| <= tol max|b|`` (the fixed path's rule). ``stats``
     receives ``products`` (rows multiplied by the Gram matrix, rejected
-    trials and riding converged rows included) and ``steps``.
+    trials and riding converged rows included) and ``steps``; ``on_block(n)``
+    (a progress bar's update) is called with the rows of each finished block.
     """
     dtype = X.dtype
     n, k = X.shape[0], D.shape[0]
@@ -54,6 +55,8 @@ def euler_adaptive(X, D, lam, threshold, eta0, tol, max_steps, u0, stats=None,
         p, s, left = _euler_adaptive_block(X[rows], D, W, U[rows], lam, threshold, eta0, tol,
                                            max_steps)
         products, steps, n_left = products + p, max(steps, s), n_left + left
+        if on_block is not None:
+            on_block(rows.stop - rows.start)
     if n_left:
         warn_not_converged("lca", max_steps, n_left, n, "max_steps")
     if stats is not None:

@@ -12,10 +12,12 @@ import os
 import socket
 import time
 import traceback
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import xarray as xr
 
+from ..progress import quiet_auto_bars
 from .studyref import StudyRef
 
 __all__ = ["PointTask", "PointOutcome", "run_point", "PER_POINT_VARIABLES"]
@@ -74,7 +76,10 @@ def run_point(task: PointTask) -> PointOutcome:
             # the sweep's bar counts the points; the studies' own bars, from every worker,
             # interleaved on one terminal (or filled a cluster job's log)
             params["progress"] = False
-        ds = func(quick=task.quick, seed=task.seed, **params)
+        # and the solvers' bars that show when a call runs long (progress=None)
+        quiet = quiet_auto_bars() if params.get("progress") is not True else nullcontext()
+        with quiet:
+            ds = func(quick=task.quick, seed=task.seed, **params)
         ds = check_output(ds, task)
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - every failure is recorded
         tb = "".join(traceback.format_exception(exc, limit=-TRACEBACK_FRAMES))

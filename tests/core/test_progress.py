@@ -1,0 +1,138 @@
+"""v1model.progress: the solvers' bars show when asked, or once a call runs long,
+never inside a sweep's points unless asked, and refuse anything but True/False/None."""
+
+import numpy as np
+import pytest
+
+from v1model.inference import encode
+from v1model.learning.olshausen_field import cauchy_inference
+from v1model.progress import PROGRESS_DELAY, progress_bar, quiet_auto_bars
+
+
+@pytest.fixture(scope="module")
+def problem():
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((24, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    return rng.standard_normal((30, 16)), D
+
+
+@pytest.fixture
+def bars(monkeypatch):
+    """The tqdm bars made during the test, as [desc, total, units counted, disabled]."""
+    import tqdm.auto
+
+    made = []
+
+    class Recording(tqdm.auto.tqdm):
+        def __init__(self, *args, **kwargs):
+            self._record = [kwargs["desc"], kwargs["total"], 0, kwargs["disable"]]
+            made.append(self._record)
+            super().__init__(*args, **kwargs)
+
+        def update(self, n=1):  # a disabled tqdm does not count
+            self._record[2] += n
+            return super().update(n)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
+    return made
+
+
+@pytest.mark.parametrize("progress, disabled, delay", [
+    (True, False, 0.0), (False, True, 0.0), (None, False, PROGRESS_DELAY)])
+def test_bar_settings(progress, disabled, delay):
+    with progress_bar(progress, total=3, desc="x") as bar:
+        assert bar.disable is disabled
+        if not disabled:
+            assert bar.delay == delay and bar.leave is False
+    with quiet_auto_bars():
+        assert progress_bar(None, total=3, desc="x").disable is True
+        assert progress_bar(True, total=3, desc="x").disable is False
+    assert progress_bar(None, total=3, desc="x").disable is False  # the block is left
+
+
+@pytest.mark.parametrize("method, kw, desc", [
+    ("fista", {"lam": 0.5}, "fista"), ("ista", {"lam": 0.5}, "ista"),
+    ("lca", {"lam": 0.5}, "lca"), ("lca", {"lam": 0.5, "n_steps": 20}, "lca"),
+    ("active_set", {"lam": 0.5}, "lasso_active_set"), ("iht", {"n_nonzero": 3}, "iht")])
+def test_solvers_draw_a_bar_over_every_sample_when_asked(problem, bars, method, kw, desc):
+    X, D = problem
+    ref = encode(X, D, method, **kw, progress=False)
+    codes = encode(X, D, method, **kw, progress=True)
+    encode(X, D, method, **kw)  # None: shown only if the call runs 2 s
+    assert bars == [[desc, 30, 30, True], [desc, 30, 30, False], [desc, 30, 30, False]]
+    np.testing.assert_array_equal(codes, ref)  # the bar changes nothing
+
+
+def test_short_calls_draw_nothing_by_default(problem, capsys):
+    X, D = problem
+    encode(X, D, "fista", lam=0.5)
+    encode(X, D, "fista", lam=0.5, progress=True)
+    assert "fista" in capsys.readouterr().err  # stderr is captured: only the second drew
+    encode(X, D, "fista", lam=0.5)
+    assert capsys.readouterr().err == ""
+
+
+def test_ivp_bar_counts_simulated_time(problem, bars):
+    from v1model.inference import lca
+
+    X, D = problem
+    lca(X[:3], D, 0.5, integrator="ivp", tau=0.01, n_steps=100, dt=0.001, progress=True)
+    (desc, total, n, disabled), = bars
+    assert desc == "lca (solve_ivp)" and total == pytest.approx(10.0)  # 100 steps of 0.1 tau
+    assert n == pytest.approx(10.0) and not disabled
+
+
+def test_cauchy_inference_bar(problem, bars):
+    X, D = problem
+    cauchy_inference(X, D, 0.1, progress=True)
+    assert bars == [["cauchy MAP (L-BFGS-B)", 30, 30, False]]
+
+
+def test_solver_error_by_iteration_bars(problem, bars):
+    from v1model.amortized.compare import solver_error_by_iteration
+
+    X, D = problem
+    solver_error_by_iteration(X, D, 0.5, 7, progress=True)
+    assert bars == [["fista", 30, 30, False], ["ista, fista", 14, 14, False]]
+
+
+@pytest.mark.parametrize("call", [
+    lambda X, D: encode(X, D, "fista", lam=0.5, progress="yes"),
+    lambda X, D: encode(X, D, "omp", n_nonzero=2, progress=1),
+    lambda X, D: cauchy_inference(X, D, 0.1, progress="yes"),
+])
+def test_progress_must_be_true_false_or_none(problem, call):
+    with pytest.raises(TypeError, match=r"progress must be True, False or None \(a bar once "
+                                        r"the call runs 2 s\), got"):
+        call(*problem)
+
+
+def test_sweep_points_run_without_automatic_bars(monkeypatch):
+    """A point runs its study inside quiet_auto_bars unless the spec asks for bars."""
+    from v1model.progress import _QUIET
+    from v1model.sweep import point
+
+    seen = []
+
+    def fake_study(quick, seed, progress=True):
+        seen.append((progress, _QUIET.get()))
+        import xarray as xr
+        return xr.Dataset({"x": ((), 1.0)})
+
+    class Ref:
+        def __init__(self, name):
+            pass
+
+        def function(self):
+            return fake_study
+
+        def parameters(self):
+            return {"progress": None}, None
+
+    monkeypatch.setattr(point, "StudyRef", Ref)
+    for params in ({}, {"progress": True}):
+        task = point.PointTask(index=0, study="fake", params=params, seed=0, quick=True,
+                               swept=(), dims=())
+        assert point.run_point(task).ok
+    assert seen == [(False, True), (True, False)]

@@ -1,0 +1,64 @@
+"""Progress bars for calls whose length depends on the data.
+
+The solvers (``encode`` and the functions behind it, the Cauchy MAP codes)
+take ``progress``: ``True`` shows a bar at once, ``False`` never, and the
+default ``None`` shows one only once the call has run for
+:data:`PROGRESS_DELAY` seconds, so that the many short calls of a learning
+loop never draw one and a long call (10,000 patches coded to a tight
+tolerance) is not silent. Inside :func:`quiet_auto_bars` (a sweep's points,
+whose workers share one terminal or a cluster job's log) ``None`` shows
+none.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+
+__all__ = ["PROGRESS_DELAY", "check_progress", "progress_bar", "quiet_auto_bars"]
+
+#: seconds a call with ``progress=None`` runs before its bar appears
+PROGRESS_DELAY = 2.0
+
+_QUIET = contextvars.ContextVar("v1model_quiet_auto_bars", default=False)
+
+
+def check_progress(progress, name: str = "progress"):
+    """``progress`` if it is True, False or None, else a TypeError naming it."""
+    if progress is None or isinstance(progress, bool):
+        return progress
+    raise TypeError(f"{name} must be True, False or None (a bar once the call runs "
+                    f"{PROGRESS_DELAY:g} s), got {progress!r}")
+
+
+def progress_bar(progress, *, total, desc: str, unit: str = "sample", **kwargs):
+    """A tqdm bar over ``total`` ``unit``\\s that leaves the screen when done.
+
+    Parameters
+    ----------
+    progress : bool or None
+        True: shown at once; False: never; None: shown once the call has run
+        :data:`PROGRESS_DELAY` s, unless inside :func:`quiet_auto_bars`.
+    total : int or float
+        Units of work, advanced by the caller's ``bar.update(n)``.
+    desc : str
+        Label in front of the bar.
+    unit : str, default "sample"
+    **kwargs
+        Other arguments of ``tqdm`` (e.g. ``bar_format``).
+    """
+    from tqdm.auto import tqdm
+
+    disable = progress is False or (progress is None and _QUIET.get())
+    return tqdm(total=total, desc=desc, unit=unit, leave=False, disable=disable,
+                delay=PROGRESS_DELAY if progress is None else 0.0, mininterval=0.5, **kwargs)
+
+
+@contextlib.contextmanager
+def quiet_auto_bars():
+    """Within this block, ``progress=None`` shows no bar (explicit True still does)."""
+    token = _QUIET.set(True)
+    try:
+        yield
+    finally:
+        _QUIET.reset(token)
