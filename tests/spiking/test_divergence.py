@@ -83,3 +83,23 @@ def test_spiking_lca_warns_when_units_fire_every_step():
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         spiking_lca(X, D, 0.1, duration=0.05, target="numpy", seed=0)
+
+
+@pytest.mark.brian2
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:pyparsing")
+def test_spiking_lca_warns_when_the_codes_are_a_few_spikes():
+    # the threshold is 1 in units of X: with X and lam scaled by 1e-2 the whole batch
+    # fired 9 spikes (815 at scale 1) and its codes were 1.8x their size off, silently
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((8, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((3, 16))
+    pytest.importorskip("brian2")
+    top = float((X @ D.T).max()) * 1e-2 - 1e-3
+    with pytest.warns(RuntimeWarning, match=rf"largest drive D x - lam is {top:.3g}, .* spikes "
+                                            r"in the 0.035 s counting window .* cannot resolve"):
+        spiking_lca(X * 1e-2, D, 0.1 * 1e-2, duration=0.05, target="numpy", seed=0)
+    with pytest.warns(RuntimeWarning, match=r"lam=100.0 is at least every drive .*no unit can "
+                                            r"fire"):
+        ds = spiking_lca(X, D, 100.0, duration=0.05, target="numpy", seed=0)
+    assert not ds["spike_count"].values.any()

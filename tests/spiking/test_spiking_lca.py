@@ -193,6 +193,7 @@ def test_membrane_trace_integrates_drive(problem):
         assert np.all(ds["v"].values[:, u] <= 1 + 1e-12) or slope > 1
 
 
+@pytest.mark.filterwarnings("ignore:the largest drive")  # a 2 ms run on purpose
 def test_record_v_atoms_are_recorded_in_every_sample(problem):
     X, D = problem
     ds = spiking_lca(X, D, LAM, duration=0.002, target="numpy", seed=0, record_v=[2, 5],
@@ -271,6 +272,7 @@ def test_dictionary_that_does_not_fit_the_data(problem):
         spiking_lca(X, np.zeros_like(D), LAM, target="numpy")
 
 
+@pytest.mark.filterwarnings("ignore:the largest drive")  # a 10 ms run on purpose
 def test_windowed_rates_needs_spikes(problem):
     X, D = problem
     ds = spiking_lca(X, D, LAM, duration=0.01, target="numpy", seed=0)

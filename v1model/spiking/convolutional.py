@@ -26,7 +26,7 @@ from ..convolutional.gram import gram_matrix
 from ..convolutional.inference import as_dictionary
 from ..validation import as_generator, check_bool
 from . import _brian
-from .lca import _count_step, _simulate, _warn_saturated, simulation_parameters
+from .lca import _count_step, _simulate, _warn_coarse, _warn_saturated, simulation_parameters
 
 __all__ = ["spiking_convolutional_lca"]
 
@@ -117,6 +117,7 @@ def spiking_convolutional_lca(
         weights.data[np.abs(weights.data) < 1e-12] = 0.0
         weights.eliminate_zeros()
     v0 = rng.random(n * m) if params["v_init"] == "uniform" else np.zeros(n * m)
+    _warn_coarse(drive, params)
     with _brian.simulation_device(params["target"]):
         out = _simulate(drive, weights, v0, None, rng, params, record_spikes, params["dt"],
                         progress)

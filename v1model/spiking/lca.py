@@ -200,6 +200,7 @@ def spiking_lca(
     weights[np.diag_indices(k)] -= 1.0  # the self-term of unit-norm atoms vanishes
     weights[np.abs(weights) < 1e-12] = 0.0
     v0 = rng.random(n * k) if params["v_init"] == "uniform" else np.zeros(n * k)
+    _warn_coarse(drive, params)
     with _brian.simulation_device(params["target"]):
         out = _simulate(drive, weights if params["inhibition"] else None, v0, units, rng,
                         params, record_spikes, record_dt or params["dt"], progress)
@@ -248,6 +249,33 @@ def simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory, transie
         transient_fraction=transient_fraction, inhibition=int(bool(inhibition)), v_init=v_init,
         noise=noise, target=target, seed=seed_attr(seed),
     )
+
+
+#: fewest spikes in the counting window that the largest code should be worth
+MIN_SPIKES = 3
+
+
+def _warn_coarse(drive, p):
+    """Warn, before simulating, when even the largest code is a handful of spikes.
+
+    The threshold (1) and the initial potentials are in units of ``X``, so one
+    spike in the counting window is worth ``tau_m / window`` of code whatever
+    the scale of ``X``: measured with lam scaled alike, X scaled by 1e-2 gave 9
+    spikes in all (815 at scale 1) and codes 1.8x their size off the LASSO's.
+    """
+    window = (1.0 - p["transient_fraction"]) * p["duration"]
+    per_spike = p["tau_m"] / window
+    top = float(drive.max()) - p["lam"]  # the largest code, without inhibition
+    if top >= MIN_SPIKES * per_spike:
+        return
+    what = (f"the largest drive D x - lam is {top:.3g}, {max(top, 0) / per_spike:.3g} spikes"
+            if top > 0 else f"lam={p['lam']!r} is at least every drive D x (largest "
+            f"{float(drive.max()):.3g}): no unit can fire")
+    warnings.warn(
+        f"{what} in the {window:.3g} s counting window (one spike is worth tau_m / window = "
+        f"{per_spike:.3g} of code, in units of X): the rates cannot resolve the codes; scale X "
+        f"(and lam) up so the largest code is worth at least {MIN_SPIKES} spikes, or lengthen "
+        f"duration={p['duration']!r}", RuntimeWarning, stacklevel=3)
 
 
 def _warn_saturated(counts, drive, p):
