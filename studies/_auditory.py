@@ -250,6 +250,7 @@ def plot_bandwidth(plt, ds, *, length, span, title, title_fontsize, height):
     ax.axhline(ds.attrs["window_bandwidth_10db"], color="0.5", ls=":", lw=1,
                label=f"a tone as long as the {span}")
     hz_ticks(ax, rate)
+    hz_ticks(ax, rate, axis="y")  # 10^2 and 10^3 alone did not say 300 or 2000 Hz
     ax.set_xlabel("centre (peak) frequency (Hz)")
     ax.set_ylabel("-10 dB bandwidth (Hz)")
     ax.set_title(title, fontsize=title_fontsize)
@@ -271,11 +272,27 @@ def plot_bandwidth(plt, ds, *, length, span, title, title_fontsize, height):
     return fig
 
 
-def hz_ticks(ax, sample_rate):
-    """Plain frequency labels on a log axis (matplotlib's minor labels overlap)."""
+def hz_ticks(ax, sample_rate, axis="x"):
+    """Plain frequency labels on a log axis (matplotlib's minor labels overlap).
+
+    ``axis="x"`` labels the frequencies 50 Hz to Nyquist; ``axis="y"`` (a
+    bandwidth, whose range is the data's) labels the round values within the
+    axis's current limits, which it keeps.
+    """
     from matplotlib.ticker import NullFormatter
 
-    ticks = [t for t in (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
-             if t <= sample_rate / 2]
-    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-    ax.xaxis.set_minor_formatter(NullFormatter())
+    if axis == "x":
+        ticks = [t for t in (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
+                 if t <= sample_rate / 2]
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        return
+    lo, hi = ax.get_ylim()
+    decades = 10.0 ** np.arange(np.floor(np.log10(lo)), np.ceil(np.log10(hi)) + 1)
+    for subs in ((1, 2, 5), (1, 1.5, 2, 3, 4, 5, 6, 7, 8)):  # finer when the range is narrow
+        ticks = [t for t in (d * m for d in decades for m in subs) if lo <= t <= hi]
+        if len(ticks) >= 3:
+            break
+    ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_ylim(lo, hi)

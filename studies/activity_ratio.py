@@ -227,15 +227,18 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for k, i in enumerate(picks):
         c = ds["active_count"].values[i]
+        # log counts: a near-silent code's spike at 0 (most patches) flattens the others
         axes[0].hist(c, bins=np.arange(c.max() + 2) - 0.5, histtype="step", color=f"C{k}",
-                     label=f"λ={lam[i]:.3g} ({ds['code_class'].values[i]})")
+                     log=True, label=f"λ={lam[i]:.3g} ({ds['code_class'].values[i]})")
         v = ds["lifetime_sparseness"].values[i]
         silent = int(np.count_nonzero(~np.isfinite(v)))  # undefined: say how many are left out
         axes[1].hist(v[np.isfinite(v)], bins=life_bins, histtype="step",
                      color=f"C{k}", label=f"λ={lam[i]:.3g}" + (
                          f" ({silent} silent units left out)" if silent else ""))
     axes[0].set_xlabel("active units per patch")
-    axes[0].set_ylabel("patches")
+    axes[0].set_ylabel("patches (log scale)")
+    # plain counts (1, 10, 100), not 10^x
+    axes[0].yaxis.set_major_formatter(plt.matplotlib.ticker.FormatStrFormatter("%g"))
     axes[0].legend(fontsize=7)
     axes[1].set_xlabel("lifetime sparseness (Vinje-Gallant)")
     axes[1].set_ylabel("units")

@@ -56,6 +56,10 @@ REFERENCE = (
 )
 #: Units of the parameters (read by v1model.sweep for the coordinates).
 PARAMETER_UNITS = {"lam": "1", "overcompleteness": "1", "patch_size": "pixel", "tau": "s"}
+#: Minibatch updates of a full (not quick) point.
+FULL_UPDATES = 400
+#: The sweep whose assembled result :func:`plot_sweep` draws.
+SWEEP_SPEC = "examples/sweeps/lca_sweep.toml"
 
 
 @checks_parameters
@@ -140,7 +144,7 @@ def run(
     lam = check_positive(lam, "lam")
     overcompleteness = check_int(overcompleteness, "overcompleteness", minimum=1)
     patch_size = check_int(patch_size, "patch_size", minimum=2)
-    n_updates = check_int(quick_default(n_updates, quick, 40, 400), "n_updates", minimum=0)
+    n_updates = check_int(quick_default(n_updates, quick, 40, FULL_UPDATES), "n_updates", minimum=0)
     n_train = check_int(n_train if n_train is not None else 2000 if quick else 20000,
                         "n_train", minimum=1)
     n_test = check_int(n_test if n_test is not None else 200 if quick else 1000, "n_test",
@@ -236,16 +240,39 @@ def run(
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """The point's dictionary as an atom grid (one PNG in ``outdir``)."""
+    """The point's dictionary as an atom grid (one PNG in ``outdir``).
+
+    One point of the sweep has no trade-off to draw: the figure says which
+    point it is, how far its dictionary was learned, and where the trade-off
+    figure comes from (``v1model sweep run``, then :func:`plot_sweep`).
+    """
     from v1model.io import save_figure
     from v1model.plotting import plot_atoms
+    from v1model.plotting._mpl import pyplot
 
+    plt = pyplot()
     outdir = Path(outdir)
-    title = (f"lam={ds.attrs.get('lam')}, {int(ds.attrs.get('n_atoms', 0))} atoms: error "
-             f"{float(ds['reconstruction_error']):.3f}, activity ratio "
+    n_atoms = int(ds.attrs.get("n_atoms", ds.sizes.get("atom", 0)))
+    n_updates = int(ds.attrs.get("n_updates", ds.sizes.get("update", 0)))
+    if n_updates == 0:
+        learned = "data-initialised atoms (random patches, no learning)"
+    elif n_updates < FULL_UPDATES or int(ds.attrs.get("overcompleteness", 1)) >= 4:
+        # few updates (e.g. --quick) leave noise-like atoms: say so, not a failure
+        learned = f"atoms after {n_updates} updates: not converged"
+    else:
+        learned = f"atoms after {n_updates} updates"
+    title = (f"one point of the lca-sweep: lam = {ds.attrs.get('lam')}, {n_atoms} atoms "
+             f"({ds.attrs.get('overcompleteness', '?')}x overcomplete)\n{learned}\n"
+             f"held-out error {float(ds['reconstruction_error']):.3f}, activity ratio "
              f"{float(ds['activity_ratio']):.3f}")
-    return [save_figure(plot_atoms(ds["dictionary"].values, title=title),
-                        outdir / f"{NAME}_atoms.png")]
+    fig, ax = plt.subplots(figsize=(6.4, 7.0))
+    plot_atoms(ds["dictionary"].values, ax=ax)
+    ax.set_title(title, fontsize=9)
+    fig.text(0.5, 0.015, "the sparseness-fidelity trade-off figure comes from the sweep:\n"
+             f"v1model sweep run {SWEEP_SPEC}", ha="center", va="bottom", fontsize=8,
+             color="0.3")
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return [save_figure(fig, outdir / f"{NAME}_atoms.png")]
 
 
 def plot_sweep(ds: xr.Dataset, outdir) -> list[Path]:
@@ -253,7 +280,8 @@ def plot_sweep(ds: xr.Dataset, outdir) -> list[Path]:
 
     Left: reconstruction error against activity ratio, one line per
     overcompleteness, one marker per lambda (mean and s.d. over replicates).
-    Right: fraction of Gabor-like atoms against lambda (when fitted).
+    Right: fraction of Gabor-like atoms against lambda (when fitted). The title
+    says what the error bars are (±1 s.d. over the seeds that ran).
     """
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot
@@ -316,8 +344,14 @@ def plot_sweep(ds: xr.Dataset, outdir) -> list[Path]:
         ax.set_ylabel("fraction of Gabor-like atoms")
         ax.set_ylim(0, 1)
         ax.legend(frameon=False)
-    n_rep = ds.sizes.get("replicate", 1)
-    fig.suptitle(f"LCA on whitened natural patches ({n_rep} seed(s) per point; "
+    if reps:  # the error bars' spread, over the seeds that ran at each point
+        n_ok = ok.sum(reps).values
+        seeds = (f"{int(n_ok.max())}" if n_ok.min() == n_ok.max()
+                 else f"{int(n_ok.min())}-{int(n_ok.max())}")
+        spread = f"mean ±1 s.d. over {seeds} seeds"
+    else:
+        spread = "one seed per point, no error bars"
+    fig.suptitle(f"LCA on whitened natural patches ({spread}; "
                  f"{int(ok.sum())} of {ok.size} points ok)", fontsize=10)
     fig.tight_layout()
     return [save_figure(fig, Path(outdir) / f"{NAME}_tradeoff.png")]

@@ -238,7 +238,6 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     in [0°, 180°) on a half-disc, one point per atom, radius = spatial
     frequency. The paper draws the full disc, each atom at theta and theta + 180°.
     """
-    from v1model.analysis import GABOR_LIKE_R2
     from v1model.io import save_figure
     from v1model.plotting import plot_atoms, plot_orientation_frequency
     from v1model.plotting._mpl import pyplot
@@ -257,21 +256,23 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     fig.suptitle(f"Atoms learned at lam={ds.attrs.get('lam')}")
     paths.append(save_figure(fig, outdir / f"{NAME}_atoms.png"))
 
-    fig, axes = plt.subplots(3, n, figsize=(3.6 * n, 10), squeeze=False)
+    # rows sized to their content: the half-disc is twice as wide as high, and a square
+    # box left bands of white around it (and its title far above it)
+    fig = plt.figure(figsize=(3.6 * n, 9.4))
+    grid = fig.add_gridspec(3, n, height_ratios=(1.0, 0.7, 0.7))
     size = ds.sizes["x"]
+    criterion = None
     for col, m in enumerate(levels):
         sel = ds.sel(overcompleteness=m)
-        r2, f = sel["gabor_r2"].values, sel["gabor_frequency"].values
-        gabor_like = np.isfinite(r2) & (r2 >= GABOR_LIKE_R2)
-        # a fit with less than one cycle across the patch is a blob or an edge: it has
-        # no orientation or frequency band to tile
-        good = gabor_like & (f >= 1.0 / size)
-        x0, y0 = sel["gabor_x0"].values[good], sel["gabor_y0"].values[good]
-        theta, freq = sel["gabor_orientation"].values[good], sel["gabor_frequency"].values[good]
+        k = int(sel["n_atoms"])  # levels share the padded atom dim
+        good, left_out, criterion = _shown_fits(sel, k, size)
+        x0, y0 = sel["gabor_x0"].values[:k][good], sel["gabor_y0"].values[:k][good]
+        theta = sel["gabor_orientation"].values[:k][good]
+        freq = sel["gabor_frequency"].values[:k][good]
         length = 0.06 * size  # half-length of the bar marks, in pixels
         # bars run perpendicular to the wave vector; y grows downwards as displayed
         bx, by = -np.sin(theta), -np.cos(theta)
-        ax = axes[0, col]
+        ax = fig.add_subplot(grid[0, col])
         ax.plot(np.stack([x0 - length * bx, x0 + length * bx]),
                 np.stack([y0 - length * by, y0 + length * by]), color="C0", lw=1)
         ax.set_xlim(-0.5, size - 0.5)
@@ -279,20 +280,23 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         ax.set_aspect("equal")
         ax.set_xlabel("x (pixel)")
         ax.set_ylabel("y (pixel)")
-        n_fitted = int(np.isfinite(r2).sum())  # levels share the padded atom dim
-        ax.set_title(f"{m}x: centres and bar orientation\n{good.sum()} of {n_fitted} atoms "
-                     f"with R² ≥ {GABOR_LIKE_R2:g} and ≥ 1 cycle\n"
-                     f"({(gabor_like & ~good).sum()} lower-frequency fits left out)", fontsize=8)
-        axes[1, col].remove()
-        pax = fig.add_subplot(3, n, n + col + 1, projection="polar")
+        ax.set_title(f"{m}x: centres and bar orientation\n{good.sum()} of {k} atoms "
+                     f"shown\n({left_out})", fontsize=8)
+        pax = fig.add_subplot(grid[1, col], projection="polar")
         # the package's convention: angle = orientation in [0, 180) on a half-disc,
         # each atom once (the paper mirrors every point to theta + 180 as well)
-        plot_orientation_frequency(theta, freq, ax=pax, color="C1", s=6)
-        ax = axes[2, col]
+        plot_orientation_frequency(theta, freq, ax=pax, color="C1", s=6,
+                                   title=f"{m}x: orientation (deg) x spatial frequency")
+        pax.set_title(pax.get_title(), fontsize=8, y=0.88)  # down onto the half-disc's top
+        ax = fig.add_subplot(grid[2, col])
         ax.hist(freq, bins=np.linspace(0, 0.5, 21), color="C2")
+        ax.set_xlim(0, 0.5)  # 0.5: the Nyquist frequency
         ax.set_xlabel("spatial frequency (cycles/pixel)")
         ax.set_ylabel("atoms")
-    fig.suptitle("Tiling of position, orientation and spatial frequency (Gabor fits)")
+        ax.yaxis.get_major_locator().set_params(integer=True)  # counts: no 2.5 atoms
+        ax.set_title(f"{m}x: spatial frequency of the {good.sum()} fits shown", fontsize=8)
+    fig.suptitle(f"Tiling of position, orientation and spatial frequency\n"
+                 f"Gabor fits shown: {criterion}", fontsize=10)
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_tiling.png"))
 
@@ -311,6 +315,46 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_coding.png"))
     return paths
+
+
+def _shown_fits(sel, k, size):
+    """Which of the first ``k`` Gabor fits of one level the tiling shows.
+
+    The reliable fits (:func:`v1model.analysis.reliable_gabor_fits`, the
+    criteria of ``ringach-2002``): a fit with R^2 >= 0.8 may still have less
+    than one cycle across the patch (a blob or an edge, no band to tile), a
+    centre off the patch or an envelope stuck at a bound of the fit (a quick
+    run's 4x fits near the Nyquist frequency included such fits). Results
+    saved without the envelope widths fall back to R^2 and cycles alone.
+
+    Returns
+    -------
+    good : numpy.ndarray of bool, shape (k,)
+    left_out : str
+        How many R^2 >= 0.8 fits are left out, and why.
+    criterion : str
+        The criteria of ``good``, for the figure.
+    """
+    from v1model.analysis import GABOR_LIKE_R2, reliable_gabor_fits
+
+    r2 = sel["gabor_r2"].values[:k]
+    gabor_like = np.isfinite(r2) & (r2 >= GABOR_LIKE_R2)
+    names = ("r2", "frequency", "x0", "y0", "sigma_x", "sigma_y")
+    if all(f"gabor_{v}" in sel for v in names):
+        # fit_gabor's default sigma bounds, which run() uses
+        fit = xr.Dataset({v: ("atom", sel[f"gabor_{v}"].values[:k]) for v in names},
+                         attrs={"height": size, "width": size})
+        good = reliable_gabor_fits(fit).values
+        left_out = (f"{(gabor_like & ~good).sum()} fits with R² ≥ {GABOR_LIKE_R2:g} left "
+                    f"out:\n< 1 cycle, centre off the patch or σ at a bound")
+        criterion = (f"reliable ones (R² ≥ {GABOR_LIKE_R2:g}, ≥ 1 cycle, centre on the patch, "
+                     f"σ inside the fit bounds)")
+        return good, left_out, criterion
+    # a fit with less than one cycle across the patch is a blob or an edge: it has no
+    # orientation or frequency band to tile
+    good = gabor_like & (sel["gabor_frequency"].values[:k] >= 1.0 / size)
+    return (good, f"{(gabor_like & ~good).sum()} lower-frequency fits left out",
+            f"R² ≥ {GABOR_LIKE_R2:g} and ≥ 1 cycle (no envelope widths saved)")
 
 
 def _atoms(ds, m):

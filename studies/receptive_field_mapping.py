@@ -311,14 +311,18 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     (ax1, ax2, ax4), (ax3, ax5, spare) = grid
     spare.axis("off")
     a = ds.attrs
+    # the tuning medians are over every unit with a defined value; _tuning.png gives
+    # the medians of the units it draws, which differ: say which units each is over
+    n_tuned = int(np.isfinite(ds["circular_variance"].values).sum())
     summary = [
         f"{ds.sizes['atom']} LCA units, lambda = {a.get('lam', np.nan):g}",
         f"median cosine(RF, atom): white {a.get('median_similarity_white', np.nan):.2f}, "
         f"sparse {a.get('median_similarity_sparse', np.nan):.2f}",
         f"Gabor-like atoms (R² ≥ {GABOR_LIKE_R2:g}): {a.get('n_gabor_like', 0)}",
-        f"median circular variance: {a.get('median_circular_variance', np.nan):.2f}"
+        f"over all {n_tuned} tuned units:",
+        f"  median circular variance {a.get('median_circular_variance', np.nan):.2f}"
         " (macaque V1 ~0.4-0.5)",
-        f"median orientation half-width: "
+        f"  median orientation half-width "
         f"{a.get('median_orientation_bandwidth_deg', np.nan):.0f}° (macaque ≥ 20°)",
         f"  narrow: gratings of contrast {a.get('grating_contrast', np.nan):g} drive",
         f"  units just above threshold λ = {a.get('lam', np.nan):g} (iceberg effect)",
@@ -406,6 +410,17 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     tuning = ds[["orientation_tuning", "frequency_tuning", "peak_orientation",
                  "circular_variance", "orientation_bandwidth", "max_response"]]
     sample = ds["sample_atom"].values
-    paths.append(save_figure(plot_tuning_curves(tuning, units=sample),
+    # the units plot_tuning_curves draws: those with a positive orientation curve
+    oc = ds["orientation_tuning"].values[sample]
+    drawn = sample[np.nanmax(np.where(np.isnan(oc), -np.inf, oc), axis=1) > 0]
+    cv = np.nanmedian(ds["circular_variance"].values[drawn]) if drawn.size else np.nan
+    bw = (np.degrees(np.nanmedian(ds["orientation_bandwidth"].values[drawn]))
+          if drawn.size else np.nan)
+    title = (f"{drawn.size} sampled units (of {ds.sizes['atom']}); medians over these "
+             f"{drawn.size}: circular variance {cv:.2f}, half-width {bw:.1f}°\n"
+             f"(over all {n_tuned} tuned units: "
+             f"{a.get('median_circular_variance', np.nan):.2f}, "
+             f"{a.get('median_orientation_bandwidth_deg', np.nan):.1f}°, as in the summary)")
+    paths.append(save_figure(plot_tuning_curves(tuning, units=sample, title=title),
                              outdir / f"{NAME}_tuning.png"))
     return paths

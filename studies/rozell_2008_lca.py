@@ -262,8 +262,16 @@ def _first_time_below(gap, time, level):
     return float(time[above[-1] + 1]) if above[-1] + 1 < len(time) else float("nan")
 
 
+#: Rate-distortion curves whose points are labelled with their lam, and where the
+#: labels go, in points (soft LCA and FISTA share lam and nearly every point; the
+#: hard threshold's curve is the leftmost, with room on its left).
+LAM_LABELLED = {"lca_soft": ((4, 3), "left", "center"),
+                "lca_hard": ((-3, -3), "right", "top")}
+
+
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """Dynamics (energy, active units, gap vs time) and rate-distortion PNGs."""
+    """Dynamics (energy, active units, gap vs time; 2x2 panels) and rate-distortion
+    PNGs; the rate-distortion points of the thresholds are labelled with their λ."""
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot
 
@@ -272,7 +280,9 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     t_ms = ds["time"].values * 1e3
     tau_ms = float(ds.attrs["tau"]) * 1e3
     # the two thresholds minimise different energies (L1 and L0 costs): one panel each
-    fig, axes = plt.subplots(1, 4, figsize=(17, 3.6))
+    # 2x2: in one row of four the panels were narrow and their titles small
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.6))
+    axes = axes.ravel()
     styles = {"soft": ("-", "C0"), "hard": ("--", "C1")}
     costs = {"soft": r"$\frac{1}{2}\|x - D^\top a\|^2 + \lambda\|a\|_1$",
              "hard": r"$\frac{1}{2}\|x - D^\top a\|^2 + \frac{\lambda^2}{2}\|a\|_0$"}
@@ -282,7 +292,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         ax.plot(t_ms, energy, style, color=color, label=f"LCA {thr}")
         ax.set(xlabel="time (ms)", ylabel="energy per patch",
                title=f"{thr} threshold: {costs[thr]}")
-        ax.title.set_fontsize(9)
+        ax.title.set_fontsize(11)
         ax.set_ylim(0, float(energy.isel(time=slice(1, None)).max()) * 1.05)
     axes[0].axhline(float(ds["fista_objective"]), color="k", lw=0.8,
                     label="LASSO optimum (FISTA)")
@@ -290,29 +300,46 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         axes[2].plot(t_ms, ds["lca_n_active"].sel(threshold=thr), style, color=color,
                      label=f"LCA {thr}")
     axes[2].set(xlabel="time (ms)", ylabel="active units per patch", title="activity")
-    axes[2].title.set_fontsize(9)
+    axes[2].title.set_fontsize(11)
     gap = np.maximum(ds["lca_relative_gap"].values, 1e-12)
     axes[3].semilogy(t_ms[1:], gap[1:])
     axes[3].set(xlabel="time (ms)", ylabel="(E - E*) / E*",
                 title=f"soft LCA to the LASSO optimum (τ = {tau_ms:g} ms)")
-    axes[3].title.set_fontsize(9)
+    axes[3].title.set_fontsize(11)
     for ax in axes[:3]:
         ax.legend(frameon=False)
     fig.tight_layout()
     paths = [save_figure(fig, outdir / f"{NAME}_dynamics.png")]
 
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = plt.subplots(figsize=(7, 5))
     labels = {"lca_soft": "LCA soft", "lca_hard": "LCA hard", "fista": "FISTA (LASSO)",
               "omp": "OMP, k atoms per patch", "mp": "MP, k atoms per patch",
               "omp_tol": "OMP to a residual (k per patch varies)"}
     for method in ds["solver"].values:
         n_active = ds["rd_n_active"].sel(solver=method).values
         order = np.argsort(n_active)
-        ax.plot(n_active[order], ds["rd_mse"].sel(solver=method).values[order], "o-",
-                label=labels.get(str(method), str(method)), ms=3)
-    ax.set(xlabel="active coefficients per patch", ylabel="MSE per pixel", yscale="log",
+        mse = ds["rd_mse"].sel(solver=method).values
+        line, = ax.plot(n_active[order], mse[order], "o-",
+                        label=labels.get(str(method), str(method)), ms=3)
+        if str(method) in LAM_LABELLED:  # the threshold that gave each point
+            offset, ha, va = LAM_LABELLED[str(method)]
+            for n, e, lam_i in zip(n_active, mse, ds["rd_parameter"].sel(solver=method).values):
+                last = n == n_active.max()  # nothing right of a curve's densest point
+                ax.annotate(f"λ={lam_i:.2g}", (n, e), textcoords="offset points",
+                            xytext=(4, 0) if last else offset, fontsize=7,
+                            color=line.get_color(), ha="left" if last else ha,
+                            va="center" if last else va)
+    ax.set(xlabel="active coefficients per patch",
+           ylabel="absolute MSE per pixel: mean (x − Dᵀa)²\n(whitened pixels, variance 0.1)",
+           yscale="log",
            title=f"rate-distortion, {ds.attrs['patch_size']}x{ds.attrs['patch_size']} patches, "
                  f"{ds.attrs['n_atoms']} atoms")
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 0.002, not 2×10⁻³
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlim(left=min(0.0, ax.get_xlim()[0]) - 2)  # room for the labels left of the curve
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_rate_distortion.png"))

@@ -204,8 +204,9 @@ def _one_blas_thread():
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """Decoder atoms, Gabor-fit R² against the white-noise control, and the
-    training curves, as PNGs in ``outdir``."""
+    """Decoder atoms, Gabor-fit R² against the white-noise control, the
+    fraction of variance unexplained (training and held-out) and the usage of
+    the latents, as PNGs in ``outdir``."""
     from v1model.io import save_figure
     from v1model.plotting import plot_atoms
     from v1model.plotting._mpl import pyplot
@@ -219,30 +220,53 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
                      title=f"TopK SAE decoder atoms (k={ds.attrs['k']}), most used first")
     paths.append(save_figure(fig, outdir / f"{NAME}_atoms.png"))
 
-    fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     bins = np.linspace(0, 1, 21)
     ax = axes[0]
-    ax.hist(ds["gabor_r2"].values, bins=bins, alpha=0.7, density=True, label="decoder atoms")
-    ax.hist(ds["control_r2"].values, bins=bins, alpha=0.7, density=True,
-            label="white-noise atoms")
+    # each bar a fraction of its own set: 128 decoder atoms against 32 control atoms
+    for values, label in ((ds["gabor_r2"].values, "decoder atoms"),
+                          (ds["control_r2"].values, "white-noise atoms")):
+        values = values[np.isfinite(values)]
+        ax.hist(values, bins=bins, alpha=0.7, weights=np.full(values.size, 1 / values.size),
+                label=f"{label} ({values.size})")
     ax.axvline(ds.attrs["min_r2"], color="k", lw=0.8, ls="--")
     ax.set_xlabel("Gabor fit R² (fraction)")
-    ax.set_ylabel("atoms (probability density)")
+    ax.set_ylabel(f"fraction of the atoms per {bins[1] - bins[0]:g}-wide bin")
     ax.legend(fontsize=7)
     ax.set_title(f"{ds.attrs['fraction_gabor']:.0%} of atoms with R² ≥ {ds.attrs['min_r2']:g}",
-                 fontsize=8)
-    step = ds["step"].values
-    panels = (("history_fvu", "variance unexplained (fraction)", "training batches: FVU"),
-              ("history_l0", "active latents (count)", "active latents per patch"),
-              ("history_n_dead", "dead latents (count)", "latents silent for dead_after patches"))
-    for ax, (var, label, title) in zip(axes[1:], panels):
-        ax.plot(step, ds[var].values, lw=0.8)
-        ax.set_xlabel("training step (count)")
-        ax.set_ylabel(label)
-        ax.set_title(title, fontsize=8)
-        if var != "history_fvu":  # counts from 0: a TopK code's constant k is not noise
-            ax.set_ylim(0, max(1.0, float(np.nanmax(ds[var].values))) * 1.1)
-            ax.yaxis.get_major_locator().set_params(integer=True)
+                 fontsize=9)
+
+    ax = axes[1]
+    ax.plot(ds["step"].values, ds["history_fvu"].values, lw=0.6, color="C0", alpha=0.6,
+            label="training minibatches")
+    heldout = ds.attrs.get("heldout_fvu")
+    if heldout is not None and np.isfinite(heldout):  # the number the README quotes
+        ax.axhline(heldout, color="C3", ls="--", lw=1.4, zorder=3,
+                   label=f"held-out patches: {float(heldout):.3f}")
+    ax.set_xlabel("training step (count)")
+    ax.set_ylabel("variance unexplained (fraction)")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=7)
+    ax.set_title("fraction of variance unexplained (FVU)", fontsize=9)
+
+    ax = axes[2]
+    # a TopK code's active count is k by construction: how the k slots are shared out
+    # among the latents is what varies (a few hogs, or dead latents, or even use)
+    usage = ds["usage"].values
+    used = usage[usage > 0]
+    n, k = usage.size, int(ds.attrs["k"])
+    if used.size:
+        lo = min(float(used.min()), k / n) / 1.5
+        ax.hist(used, bins=np.geomspace(lo, max(float(used.max()), k / n) * 1.5, 25),
+                color="C2", alpha=0.8)
+    ax.axvline(k / n, color="k", lw=0.8, ls="--", label=f"even use: k / latents = {k}/{n}")
+    ax.set_xscale("log")
+    ax.set_xlabel("fraction of held-out patches the latent is active on")
+    ax.set_ylabel("latents (count)")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.legend(fontsize=7, loc="upper left")
+    ax.set_title(f"latent usage: {used.size} of {n} latents used"
+                 + (f" ({n - used.size} never, not shown)" if used.size < n else ""), fontsize=9)
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_fits.png"))
     return paths

@@ -530,8 +530,29 @@ def run(
     return ds
 
 
+#: What each configuration's role is, for the summary's legend.
+ROLE_NAMES = {"equal": "learned, equal overcompleteness",
+              "long": "non-overlapping, learned longer",
+              "patches": "non-overlapping, learned on patches",
+              "control": "under-complete control (learned)",
+              "random": "random kernels (not learned)",
+              "larger": "larger kernels (second claim)"}
+#: The summary bars' colour of each role.
+ROLE_COLORS = {"equal": "C0", "long": "C9", "patches": "C5", "control": "C3", "random": "C7",
+               "larger": "C2"}
+
+
+def _coefficients_per_pixel(ds):
+    """The equal-overcompleteness configurations' K / s² (None if they differ)."""
+    equal = ds.role.values == "equal"
+    values = np.unique(ds.n_kernels.values[equal] / ds.stride.values[equal] ** 2.0)
+    return float(values[0]) if values.size == 1 else None
+
+
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
     """Kernels of every configuration, rate-distortion curves and the summary bars."""
+    from matplotlib.patches import Patch
+
     from v1model.io import save_figure
     from v1model.plotting import plot_atoms
     from v1model.plotting._mpl import pyplot
@@ -539,19 +560,25 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     plt = pyplot()
     outdir = Path(outdir)
     n_cfg = ds.sizes["config"]
-    fig, axes = plt.subplots(1, n_cfg, figsize=(3.2 * n_cfg, 3.6), squeeze=False)
-    for ax, i in zip(axes[0], range(n_cfg)):
+    # two rows: in one strip of 7 panels a 64-kernel grid is too small to read
+    n_rows = 1 if n_cfg <= 3 else 2
+    n_cols = int(np.ceil(n_cfg / n_rows))
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.4 * n_cols, 3.9 * n_rows),
+                             squeeze=False)
+    for ax in axes.flat[n_cfg:]:
+        fig.delaxes(ax)
+    for ax, i in zip(axes.flat, range(n_cfg)):
         c = ds.isel(config=i)
         k, n_k = int(c.kernel_size), int(c.n_kernels)
         shown = min(n_k, 64)
         plot_atoms(c["kernels"].values[:shown, :k, :k], ax=ax,
                    title=f"{c.label.item()}\n{k}x{k}"
                          + (f" ({shown} of {n_k} shown)" if shown < n_k else ""))
-        ax.title.set_fontsize(8)
+        ax.title.set_fontsize(10)
     fig.tight_layout()
     paths = [save_figure(fig, outdir / f"{NAME}_kernels.png")]
 
-    fig, ax = plt.subplots(figsize=(6.2, 4.2))
+    fig, ax = plt.subplots(figsize=(7.4, 4.4))
     styles = {"equal": "-", "long": "-", "patches": "-", "control": ":", "random": "--",
               "larger": "-."}
     for i in range(n_cfg):
@@ -562,30 +589,44 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     m = ds.attrs.get("matched_rate")
     if m is not None and np.isfinite(m):
         ax.axvline(m, color="0.6", lw=0.8, zorder=0)
+        # left of the line: the legend sits right of the axes
+        ax.text(m, 0.02, f"summary's rate:\n{m:.3g} per pixel ", color="0.4", fontsize=7,
+                ha="right", va="bottom", transform=ax.get_xaxis_transform())
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("active coefficients per pixel (held-out interior)")
     ax.set_ylabel("||x − Φa||² / ||x||²")
-    ax.set_title("rate–distortion at equal overcompleteness", fontsize=10)
+    cpp = _coefficients_per_pixel(ds)
+    ax.set_title("rate–distortion at equal overcompleteness"
+                 + (f"\n({cpp:g} coefficients per pixel: K kernels / stride²)" if cpp else ""),
+                 fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_rate_distortion.png"))
 
-    fig, ax = plt.subplots(figsize=(6.2, 3.6))
+    # horizontal bars: the long configuration names read along the axis, not rotated
+    fig, ax = plt.subplots(figsize=(7.4, 0.45 * n_cfg + 2.2))
     values = ds["error_at_matched_rate"].values
-    colors = {"equal": "C0", "long": "C9", "patches": "C5", "control": "C3", "random": "C7",
-              "larger": "C2"}
-    ax.bar(np.arange(n_cfg), values, color=[colors[r] for r in ds.role.values])
+    roles = [str(r) for r in ds.role.values]
+    rows = np.arange(n_cfg)
+    ax.barh(rows, values, color=[ROLE_COLORS[r] for r in roles], height=0.7)
     for i in np.flatnonzero(~np.isfinite(values)):  # a curve that does not reach the rate
-        ax.text(i, 0.01, "does not reach\nthis rate", ha="center", va="bottom", fontsize=7,
-                rotation=90, transform=ax.get_xaxis_transform())
-    ax.set_xticks(np.arange(n_cfg))
-    ax.set_xticklabels([lab if role == "larger" else f"{lab}\n{k}x{k}" for lab, k, role in
-                        zip(ds.label.values, ds.kernel_size.values, ds.role.values)],
-                       rotation=30, ha="right", fontsize=7)
-    ax.set_ylabel("error at matched rate")
-    ax.set_ylim(bottom=0)
+        ax.text(0.01, i, "does not reach this rate", ha="left", va="center", fontsize=7,
+                transform=ax.get_yaxis_transform())
+    ax.set_yticks(rows)
+    ax.set_yticklabels([lab if role == "larger" else f"{lab}, {k}x{k}" for lab, k, role in
+                        zip(ds.label.values, ds.kernel_size.values, roles)], fontsize=8)
+    ax.invert_yaxis()  # the first configuration on top, as in the legend of the curves
+    ax.set_xlim(left=0)
+    ax.set_xlabel(f"held-out error Σ||x − Φa||² / Σ||x||² over the crop interiors,\n"
+                  f"interpolated at {m:.3g} active coefficients per pixel", fontsize=9)
     ax.set_title(f"held-out error at {m:.3g} active coefficients per pixel", fontsize=10)
+    present = list(dict.fromkeys(roles))
+    ax.legend(handles=[Patch(color=ROLE_COLORS[r], label=ROLE_NAMES[r]
+                             + (f" ({cpp:g} per pixel)" if r == "equal" and cpp else ""))
+                       for r in present],
+              fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2,
+              frameon=False)
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_summary.png"))
     return paths

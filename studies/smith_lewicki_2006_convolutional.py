@@ -88,6 +88,9 @@ PARAMETER_UNITS = {"lam": "1", "kernel_size": "sample", "n_kernels": "1",
                    "min_centre_frequency": "Hz", "snr_db": "dB"}
 #: the kernel sets analysed, in the order of the ``control`` coordinate
 CONTROLS = ("learned", "white_noise", "random")
+#: the kernel sets in words, for figure titles
+CONTROL_NAMES = {"learned": "learned on speech", "white_noise": "learned on white noise",
+                 "random": "random (not learned)"}
 #: the codes compared by coefficients per second at equal fidelity (Smith & Lewicki's
 #: Fig. 3 compares bits per second of spike codes and block-based codes)
 CODERS = ("learned_spikes", "gammatone_spikes", "random_spikes", "block_dct",
@@ -490,17 +493,17 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
                                    ds.attrs["sample_rate"])["spectrum"].values
         im = spectrum_image(ax, spec, f_khz, n)
         ax.set_xlabel("frequency (kHz)")
-        ax.set_title(f"{control}: median power in band "
+        ax.set_title(f"{CONTROL_NAMES.get(str(control), str(control))}\nmedian power in band "
                      f"{float(ds['control_median_concentration'].sel(control=control)):.2f}",
                      fontsize=9)
     axes[0].set_ylabel("kernel (sorted by peak frequency)")
     fig.colorbar(im, ax=axes, label="amplitude (dB re each kernel's peak)")
     paths.append(save_figure(fig, outdir / f"{NAME}_spectra.png"))
 
-    slopes = ", ".join(f"{c} {float(s):.2f}" for c, s in zip(ds["control"].values,
-                                                            ds["control_slope"].values))
+    slopes = ", ".join(f"{CONTROL_NAMES.get(str(c), str(c))} {float(s):.2f}"
+                       for c, s in zip(ds["control"].values, ds["control_slope"].values))
     fig = plot_bandwidth(plt, ds, length=ds.attrs["kernel_size"], span="kernel",
-                         title=f"bandwidth vs centre frequency (slopes: {slopes})",
+                         title=f"bandwidth vs centre frequency\nslopes: {slopes}",
                          title_fontsize=8, height=4.4)
     paths.append(save_figure(fig, outdir / f"{NAME}_bandwidth.png"))
     if "spike_onset" in ds:  # files written before the spikegram have none
@@ -527,6 +530,7 @@ def _rate_distortion_figure(plt, ds):
         ax.plot(snr, ds["coefficients_per_second"].sel(coder=coder).values,
                 styles.get(str(coder), "k.-"), label=labels.get(str(coder), str(coder)))
     ax.set_yscale("log")
+    _plain_log_ticks(ax.yaxis)
     ax.set_xlabel("signal-to-residual ratio (dB)")
     ax.set_ylabel("non-zero coefficients per second")
     ax.set_title("held-out speech: coefficients needed per fidelity (counts, not bits)",
@@ -535,9 +539,19 @@ def _rate_distortion_figure(plt, ds):
     return fig
 
 
+def _plain_log_ticks(axis):
+    """1-2-5 ticks with plain labels (200, 500, 1000) on a log axis, no 2×10² mathtext."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def _spikegram_figure(plt, ds):
-    """The held-out excerpt, its reconstruction and its spikes: onset against the
-    kernel's peak frequency, dot area proportional to |amplitude|."""
+    """The held-out excerpt, its reconstruction and its spikes: the kernel's centre
+    (onset + half its length, where Smith & Lewicki place a spike) against its peak
+    frequency, dot area proportional to |amplitude|."""
     t_ms = ds["excerpt_time"].values * 1e3
     x, made = ds["excerpt"].values, ds["excerpt_reconstruction"].values
     snr = 10 * np.log10(np.sum(x**2) / max(np.sum((x - made) ** 2), 1e-300))
@@ -550,14 +564,18 @@ def _spikegram_figure(plt, ds):
     amp = ds["spike_amplitude"].values
     fc = ds["peak_frequency"].values[ds["spike_kernel"].values]
     size = 40 * np.abs(amp) / max(float(np.abs(amp).max()), 1e-300) if amp.size else amp
-    onset, colour = ds["spike_onset"].values * 1e3, np.where(amp > 0, "C3", "C0")
+    # a spike at the middle of its kernel, as in Smith & Lewicki's spikegrams: at the
+    # onset they would run half a kernel ahead of the sound they code
+    half_ms = (int(ds.attrs["kernel_size"]) - 1) / 2 / ds.attrs["sample_rate"] * 1e3
+    centre = ds["spike_onset"].values * 1e3 + half_ms
+    colour = np.where(amp > 0, "C3", "C0")
     # low-pass kernels (peak at 0 Hz) have no place on a log axis: a row of their own
     floor = 50.0
     low = fc < floor
-    bottom.scatter(onset[~low], fc[~low], s=size[~low], c=colour[~low], alpha=0.7,
+    bottom.scatter(centre[~low], fc[~low], s=size[~low], c=colour[~low], alpha=0.7,
                    linewidths=0)
     if low.any():
-        bottom.scatter(onset[low], np.full(low.sum(), floor), s=size[low], c=colour[low],
+        bottom.scatter(centre[low], np.full(low.sum(), floor), s=size[low], c=colour[low],
                        alpha=0.7, marker="v", linewidths=0,
                        label=f"{int(np.unique(ds['spike_kernel'].values[low]).size)} low-pass "
                              f"kernel(s), peak below {floor:g} Hz: drawn at {floor:g} Hz")
@@ -565,7 +583,8 @@ def _spikegram_figure(plt, ds):
         for handle in getattr(legend, "legend_handles", []):
             handle.set_sizes([25])  # the first spike's size otherwise, often a dot
     bottom.set_yscale("log")
-    bottom.set_xlabel("kernel onset (ms)")
+    _plain_log_ticks(bottom.yaxis)  # Hz in plain numbers, not 10^2 and 10^3 alone
+    bottom.set_xlabel("time of the kernel's centre (onset + half its length) (ms)")
     bottom.set_ylabel("kernel peak frequency (Hz)")
     bottom.set_title(f"spikegram: {amp.size} spikes ({_coder(ds.attrs)}; red positive, blue "
                      "negative, area ~ |amplitude|)", fontsize=9)

@@ -218,18 +218,25 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     paths = []
 
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.8))
-    for ax, (name, label) in zip(axes, [("spiking", "spiking LCA (rate * tau_m)"),
-                                        ("ode", "ODE LCA"),
-                                        ("no_inhibition", "spiking, no inhibition")]):
+    codes = [("spiking", "spiking LCA (rate * tau_m)"), ("ode", "ODE LCA"),
+             ("no_inhibition", "spiking, no inhibition")]
+    # one range for the three panels: the no-inhibition code's excess shows as such
+    values = [ds[v].values for v in ("lasso", *(name for name, _ in codes))]
+    lims = (min(0.0, *(float(np.nanmin(v)) for v in values)),
+            max(float(np.nanmax(v)) for v in values))
+    for ax, (name, label) in zip(axes, codes):
         plot_code_scatter(ds[name].values, ds["lasso"].values, ax=ax,
-                          xlabel="non-negative LASSO code", ylabel=label, title=label)
+                          xlabel="non-negative LASSO code", ylabel=label, title=label,
+                          lims=lims)
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_scatter.png"))
 
     curves = {
         "spiking LCA": (ds["t_stop"].values, ds["spiking_error"].values),
         "ODE LCA": (ds["ode_time"].values, ds["ode_error"].values),
-        "spiking, no inhibition":
+        # one number (its error at the end of the run), not a curve: the label says so
+        "spiking, no inhibition: final error only"
+        + (f" (t = {ds.attrs['duration']:g} s)" if "duration" in ds.attrs else ""):
             (None, ds["relative_error"].sel(encoder="no_inhibition").values),
     }
     fig = plot_error_vs_time(curves, target=0.05,

@@ -192,7 +192,7 @@ def run(
     Returns
     -------
     xarray.Dataset
-        Over ``unit`` (the probed atoms; coordinate ``atom``) and ``model``
+        Over ``unit`` (the probed atoms; coordinate ``atom_index``) and ``model``
         ("lca", "linear"): ``size_response`` (model, unit, contrast,
         diameter), ``preferred_diameter`` and ``suppression_index`` (model,
         unit, contrast), ``diameter_ratio`` (model, unit: preferred diameter
@@ -396,6 +396,16 @@ def _example_units(ds, n=4):
     return np.argsort(-si, kind="stable")[: min(n, ds.sizes["unit"])]
 
 
+def _fraction_not_larger(ds, m) -> float:
+    """Fraction of units whose preferred diameter at the highest amplitude is <= that at
+    the lowest (the saved summary, or from ``diameter_ratio`` for results saved before
+    it existed)."""
+    key = f"fraction_diameter_not_larger_{m}"
+    if key in ds.attrs:
+        return float(ds.attrs[key])
+    return float(np.mean(ds["diameter_ratio"].sel(model=m).values <= 1))
+
+
 def _index_bins(values, threshold, n_bins: int = 20) -> np.ndarray:
     """Histogram bins over [0, a little past the largest index or twice the
     threshold], at most [0, 1]: indices of a few hundredths on [0, 1] fall in
@@ -421,8 +431,10 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     lo, hi = 0, len(con) - 1
 
     # 1. size-tuning curves of example units, LCA above linear
+    from matplotlib.lines import Line2D
+
     examples = _example_units(ds)
-    fig, axes = plt.subplots(2, max(len(examples), 1), figsize=(3.2 * max(len(examples), 1), 5.6),
+    fig, axes = plt.subplots(2, max(len(examples), 1), figsize=(3.2 * max(len(examples), 1), 6.0),
                              squeeze=False)
     for col, u in enumerate(examples):
         for row, m in enumerate(MODELS):
@@ -430,7 +442,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
             for k, style in ((lo, "--"), (hi, "-")):
                 r = ds["size_response"].sel(model=m).values[u, k]
                 peak = r.max() if r.max() > 0 else 1.0
-                ax.plot(d, r / peak, style, color=f"C{row}", label=f"contrast {con[k]:g}")
+                ax.plot(d, r / peak, style, color=f"C{row}")
                 pd = ds["preferred_diameter"].sel(model=m).values[u, k]
                 ax.axvline(pd, color=f"C{row}", ls=style, lw=0.6, alpha=0.6)
             si = ds["suppression_index"].sel(model=m).values[u, hi]
@@ -441,10 +453,16 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
                 ax.set_xlabel("disc diameter (pixels)")
             if col == 0:
                 ax.set_ylabel("response / peak")
-                ax.legend(fontsize=7, loc="lower right")
+    # one key for every panel, under them (the colour is the model, as titled); the
+    # values are grating amplitudes (whitened input units), not Michelson contrasts
+    key = [Line2D([], [], color="0.3", ls=style, label=f"grating amplitude {con[k]:g}")
+           for k, style in ((lo, "--"), (hi, "-"))]
+    key.append(Line2D([], [], color="0.3", lw=0.6, label="thin vertical lines: preferred "
+                      "diameter at each amplitude (same dashes)"))
+    fig.legend(handles=key, loc="lower center", ncol=len(key), fontsize=8, frameon=False)
     fig.suptitle(f"Size tuning of the {len(examples)} most suppressed LCA units "
                  f"(λ = {a.get('lam', np.nan):g}) and the linear control", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     paths.append(save_figure(fig, outdir / f"{NAME}_size_tuning.png"))
 
     # 2. SI histogram, LCA vs linear, at both contrasts
@@ -460,7 +478,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
                           f"{np.mean(si > thr) if si.size else np.nan:.0%} > {thr:g}")
         ax.axvline(thr, color="0.3", ls="--", lw=0.8)
         ax.set(xlabel="suppression index (R_peak - R_full) / R_peak",
-               title=f"contrast {con[k]:g}")
+               title=f"grating amplitude {con[k]:g}")
         ax.legend(fontsize=8)
     axes[0].set_ylabel("units")
     fig.suptitle(f"Surround suppression of {ds.sizes['unit']} units", fontsize=10)
@@ -476,30 +494,41 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         jitter = rng.uniform(-0.15, 0.15, p.shape) * step
         ax.scatter(p[:, lo] + jitter[:, lo], p[:, hi] + jitter[:, hi], s=12, alpha=0.7,
                    color=f"C{i}", label=f"{m}: median ratio "
-                   f"{a.get(f'median_diameter_ratio_{m}', np.nan):.2f}, smaller in "
-                   f"{a.get(f'fraction_diameter_smaller_{m}', np.nan):.0%}")
+                   f"{a.get(f'median_diameter_ratio_{m}', np.nan):.2f}; "
+                   f"≤ for {_fraction_not_larger(ds, m):.0%}, "
+                   f"< for {a.get(f'fraction_diameter_smaller_{m}', np.nan):.0%}")
     ax.plot([0, d.max()], [0, d.max()], color="0.6", ls="--", lw=0.8)
-    ax.set(xlabel=f"preferred diameter at contrast {con[lo]:g} (pixels)",
-           ylabel=f"preferred diameter at contrast {con[hi]:g} (pixels)",
+    ax.set(xlabel=f"preferred diameter at amplitude {con[lo]:g} (pixels)",
+           ylabel=f"preferred diameter at amplitude {con[hi]:g} (pixels)",
            xlim=(0, d.max() * 1.02), ylim=(0, d.max() * 1.02))
+    # ≤ (on or under the diagonal) is the README's criterion; < counts ties as not smaller
+    ax.set_title(f"preferred diameter at amplitude {con[hi]:g} ≤ / < at {con[lo]:g}\n"
+                 f"(jittered by < 0.15 of a diameter step)", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_preferred_diameter.png"))
 
     # 4. cross-orientation suppression
-    fig, ax = plt.subplots(figsize=(5.2, 4.0))
+    fig, ax = plt.subplots(figsize=(5.6, 4.6))
     mc = ds["mask_contrast"].values
+    key = []
     for i, m in enumerate(MODELS):
         rel = ds["xos_relative"].sel(model=m).values
         for row in rel:
             ax.plot(mc, row, color=f"C{i}", lw=0.5, alpha=0.25)
-        ax.plot(mc, np.nanmedian(rel, axis=0), "o-", color=f"C{i}", lw=2,
-                label=f"{m} (median): index {a.get(f'median_xos_{m}', np.nan):.2f}")
+        key.append(ax.plot(mc, np.nanmedian(rel, axis=0), "o-", color=f"C{i}", lw=2,
+                           label=f"{m} (median): index "
+                                 f"{a.get(f'median_xos_{m}', np.nan):.2f}")[0])
+        # the thin lines' key, drawn less faint than they are to be seen in the legend
+        key.append(Line2D([], [], color=f"C{i}", lw=0.8, alpha=0.6,
+                          label=f"{m}: thin lines, each of the {len(rel)} units"))
     ax.axhline(1.0, color="0.6", ls="--", lw=0.8)
     ax.set(xlabel="orthogonal mask amplitude",
            ylabel="response / response to the test alone",
            title=f"test grating amplitude {a.get('test_contrast', np.nan):g}")
-    ax.legend(fontsize=8)
+    # under the axes: inside, the box covered some units' lines
+    ax.legend(handles=key, fontsize=7, ncol=2, loc="upper center",
+              bbox_to_anchor=(0.5, -0.15), frameon=False)
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_cross_orientation.png"))
 

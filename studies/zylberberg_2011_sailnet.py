@@ -193,7 +193,7 @@ def _check_learning_parameters(patch_size, n_neurons, p, alpha, beta, gamma, the
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
     """RF grid, firing-rate distribution, inhibition vs overlap and learning history."""
     from v1model.io import save_figure
-    from v1model.plotting import plot_atoms, plot_learning_curve
+    from v1model.plotting import plot_atoms
     from v1model.plotting.spiking import plot_inhibition_vs_overlap, plot_rate_distribution
 
     outdir = Path(outdir)
@@ -211,6 +211,31 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         save_figure(plot_inhibition_vs_overlap(ds["W"].values, ds["rf_overlap"].values,
                                                title="learned inhibition"),
                     outdir / f"{NAME}_inhibition_vs_overlap.png"),
-        save_figure(plot_learning_curve(ds, variables=("mean_rate", "mean_theta", "mean_W")),
-                    outdir / f"{NAME}_learning.png"),
+        save_figure(_learning_figure(ds), outdir / f"{NAME}_learning.png"),
     ]
+
+
+def _learning_figure(ds):
+    """The learning history, titled with its length and, while the mean lateral
+    weight still rises over the last tenth of the updates, "not converged"."""
+    from v1model.plotting import plot_learning_curve
+
+    fig = plot_learning_curve(ds, variables=("mean_rate", "mean_theta", "mean_W"))
+    head = "quick run, " if ds.attrs.get("quick") else ""
+    title = f"{head}{int(ds.attrs.get('n_updates', ds.sizes['update']))} updates"
+    rise = _late_rise(ds["mean_W"].values) if "mean_W" in ds else np.nan
+    if rise > 0.01:  # a quick run stops while Földiák's rule is still building W
+        title += (f": not converged (mean W rose {rise:.0%} over the last tenth of the "
+                  "updates)")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _late_rise(y):
+    """Relative change of ``y`` between the last two tenths of its length."""
+    n = len(y) // 10
+    if n < 1:
+        return np.nan
+    before, last = np.mean(y[-2 * n:-n]), np.mean(y[-n:])
+    return float((last - before) / abs(before)) if before else np.nan

@@ -4,10 +4,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import re  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import xarray as xr  # noqa: E402
 
-from v1model.plotting import plot_nx_ny, plot_rf_comparison, plot_sparseness_tradeoff  # noqa: E402,E501
+from v1model.plotting import (plot_gabor_tiling, plot_nx_ny, plot_rf_comparison,  # noqa: E402
+                              plot_sparseness_tradeoff, plot_tuning_curves)
 
 
 def test_rf_comparison_takes_a_flat_dictionary_of_non_square_atoms():
@@ -25,14 +29,306 @@ def test_rf_comparison_takes_a_flat_dictionary_of_non_square_atoms():
         plot_rf_comparison(flat[:, :90], rfs)  # sizes that do not match stay an error
 
 
-def test_sparseness_tradeoff_shades_a_silent_code():
+def _figure_texts(fig):
+    """Every text of a figure: titles, labels, legends (figure's and axes')."""
+    return [t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
+
+
+def _study_figures(monkeypatch, tmp_path, name, ds):
+    """The figures a study's plot() draws, by file name, kept open."""
+    import v1model.io
+    from studies import get_study
+
+    figures = {}
+
+    def keep(fig, path, dpi=120):
+        figures[path.name] = fig
+        return path
+
+    monkeypatch.setattr(v1model.io, "save_figure", keep)
+    get_study(name).plot(ds, tmp_path)
+    return figures
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
     import matplotlib.pyplot as plt
 
-    lam = np.array([0.1, 1.0, 10.0])
-    fig = plot_sparseness_tradeoff(lam, [0.3, 0.05, 0.0], [0.1, 0.4, 1.0],
-                                   classes=["dense", "local", "silent"])
-    assert "silent λ∈[10, 10]" in fig._suptitle.get_text()
-    plt.close(fig)
+    plt.close("all")
+
+
+def test_sparseness_tradeoff_names_each_shaded_class_in_a_legend():
+    lam = np.array([0.1, 0.3, 1.0, 10.0])
+    fig = plot_sparseness_tradeoff(lam, [0.3, 0.2, 0.05, 0.0], [0.1, 0.2, 0.4, 1.0],
+                                   classes=["dense", "dense", "local", "silent"],
+                                   active_count=[19.2, 12.8, 3.2, 0.0], n_units=64)
+    # the shading was explained only in the title: now a legend names every class
+    (legend,) = fig.legends
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert texts == ["dense: λ ∈ [0.1, 0.3]", "local: λ = 1", "silent: λ = 10"], texts
+    # a one-point interval reads as a typo: "[10, 10]" nowhere in the figure
+    assert not any(re.search(r"\[([\d.]+), \1\]", t) for t in _figure_texts(fig))
+    # the silent band shows: its darkening of the white axes, alpha x (1 - grey), was
+    # 0.08 x 0.2 (light grey at the coloured bands' alpha)
+    silent = fig.axes[0].patches[-1]  # one band per lambda, in order
+    r, g, b, alpha = silent.get_facecolor()
+    assert alpha * (1 - (r + g + b) / 3) > 0.1
+
+
+def test_sparseness_tradeoff_active_counts_are_not_hidden_under_the_ratio():
+    lam = np.array([0.1, 1.0])
+    fig = plot_sparseness_tradeoff(lam, [0.3, 0.05], [0.1, 0.4], active_count=[19.2, 3.2],
+                                   n_units=64)
+    circles = fig.axes[0].lines[0]
+    squares = next(line for line in fig.axes[2].lines if line.get_marker() == "s")
+    # same positions on the shared scale: hollow and larger, the circles show through
+    assert squares.get_markerfacecolor() == "none"
+    assert squares.get_markersize() > circles.get_markersize()
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any("right axis" in t for t in labels), labels
+
+
+def _activity_ratio_dataset(n_lam=3, n_atom=16, n_sample=400):
+    rng = np.random.default_rng(2)
+    lam = np.geomspace(0.02, 2, n_lam)
+    counts = rng.integers(0, n_atom, (n_lam, n_sample))
+    counts[-1] = np.where(rng.random(n_sample) < 0.8, 0, 1)  # a near-silent code
+    r = np.arange(1, n_atom)
+    return xr.Dataset(
+        {"activity_ratio": ("lam", np.geomspace(0.5, 0.01, n_lam)),
+         "reconstruction_error": ("lam", np.linspace(0.1, 0.9, n_lam)),
+         "mean_active_count": ("lam", counts.mean(1)),
+         "code_class": ("lam", ["dense", "sparse", "silent"][:n_lam]),
+         "active_count": (("lam", "sample"), counts),
+         "lifetime_sparseness": (("lam", "atom"), rng.uniform(0.8, 0.99, (n_lam, n_atom))),
+         "babel": ("r", 0.7 * r ** 0.6)},
+        coords={"lam": lam, "r": r}, attrs={"mutual_coherence": 0.7})
+
+
+def test_activity_ratio_count_histogram_is_not_flattened_by_a_silent_code(monkeypatch,
+                                                                          tmp_path):
+    figures = _study_figures(monkeypatch, tmp_path, "activity-ratio", _activity_ratio_dataset())
+    ax = figures["activity-ratio_histograms.png"].axes[0]
+    # the near-silent code's ~320 patches at 0 beside ~25 per bin: counts on a log axis
+    assert ax.get_yscale() == "log"
+    assert "log" in ax.get_ylabel()
+    tradeoff = figures["activity-ratio_tradeoff.png"]
+    assert "shading" not in tradeoff._suptitle.get_text()  # the legend says it
+    assert [t.get_text().split(":")[0] for t in tradeoff.legends[0].get_texts()] == [
+        "dense", "sparse", "silent"]
+
+
+# --- Gabor tiling ---------------------------------------------------------------------------
+
+def _tiling_fit(sigma_y=4.0):
+    theta = np.radians([0.0, 45.0, 90.0, 135.0])
+    n = theta.size
+    return xr.Dataset(
+        {"orientation": ("atom", theta), "frequency": ("atom", np.full(n, 0.25)),
+         "x0": ("atom", np.full(n, 3.5)), "y0": ("atom", np.full(n, 3.5)),
+         "sigma_x": ("atom", np.full(n, 1.5)), "sigma_y": ("atom", np.full(n, sigma_y)),
+         "r2": ("atom", np.ones(n))},
+        attrs={"height": 8, "width": 8})
+
+
+def test_gabor_tiling_ellipses_fit_inside_the_patch_and_say_their_size():
+    from matplotlib.patches import Ellipse
+
+    fig = plot_gabor_tiling(_tiling_fit(sigma_y=4.0))  # an envelope as long as the patch
+    ax = fig.axes[1]
+    ellipses = [p for p in ax.patches if isinstance(p, Ellipse)]
+    assert len(ellipses) == 4
+    for e in ellipses:
+        assert (e.width, e.height) == pytest.approx((1.5, 4.0))  # ±0.5 sigma
+        corners = e.get_patch_transform().transform(e.get_path().vertices)
+        # ±1 sigma reached 3.5 ± 4, past the patch's edges at -0.5 and 7.5
+        assert corners.min() >= -0.5 and corners.max() <= 7.5
+    assert "±0.5 σ" in ax.get_title()
+    # the hsv orientation code has a key
+    bars = [a for a in fig.axes if a.get_ylabel().startswith("orientation (deg)")]
+    assert len(bars) == 1
+    assert [t.get_text() for t in bars[0].get_yticklabels()] == ["0", "45", "90", "135", "180"]
+    fig = plot_gabor_tiling(_tiling_fit(), n_sigma=1)
+    assert [p.height for p in fig.axes[1].patches if isinstance(p, Ellipse)] == [8.0] * 4
+
+
+# --- olshausen-field-1997 tiling --------------------------------------------------------------
+
+def _of97_dataset(size=8, levels=(1, 4)):
+    """Reliable fits at 0.15-0.35 cycles/pixel, and at 4x three near-Nyquist fits with
+    an envelope stuck at fit_gabor's lower sigma bound (0.5 pixel)."""
+    rng = np.random.default_rng(3)
+    n_max = size * size * max(levels)
+    k = [size * size * m for m in levels]
+    ds = xr.Dataset(coords={"overcompleteness": list(levels)})
+    values = {name: np.full((len(levels), n_max), np.nan) for name in (
+        "r2", "frequency", "orientation", "x0", "y0", "sigma_x", "sigma_y")}
+    for i, n in enumerate(k):
+        values["r2"][i, :n] = 0.95
+        values["frequency"][i, :n] = rng.uniform(0.15, 0.35, n)
+        values["orientation"][i, :n] = rng.uniform(0, np.pi, n)
+        values["x0"][i, :n] = rng.uniform(1, size - 2, n)
+        values["y0"][i, :n] = rng.uniform(1, size - 2, n)
+        values["sigma_x"][i, :n] = 1.5
+        values["sigma_y"][i, :n] = 2.5
+    values["frequency"][-1, :3] = [0.42, 0.46, 0.49]
+    values["sigma_x"][-1, :3] = 0.5  # at the bound: not reliable
+    for name, v in values.items():
+        ds[f"gabor_{name}"] = (("overcompleteness", "atom"), v)
+    ds["dictionary"] = (("overcompleteness", "atom", "y", "x"),
+                        rng.standard_normal((len(levels), n_max, size, size)))
+    ds["n_atoms"] = ("overcompleteness", k)
+    for name in ("objective", "reconstruction_error", "mean_active"):
+        ds[name] = ("overcompleteness", [0.5, 0.4], {"long_name": name, "units": "1"})
+    ds.attrs["lam"] = 0.1
+    return ds
+
+
+def test_of97_tiling_shows_reliable_fits_and_titles_every_panel(monkeypatch, tmp_path):
+    fig = _study_figures(monkeypatch, tmp_path, "olshausen-field-1997",
+                         _of97_dataset())["olshausen-field-1997_tiling.png"]
+    hists = [ax for ax in fig.axes if ax.name != "polar" and not ax.lines]
+    polar = [ax for ax in fig.axes if ax.name == "polar"]
+    assert len(hists) == 2 and len(polar) == 2
+    # the near-Nyquist fits stuck at a sigma bound are not counted
+    assert sum(b.get_height() for b in hists[1].patches) == 256 - 3
+    assert sum(b.get_height() for b in hists[1].patches if b.get_x() >= 0.4) == 0
+    assert len(polar[1].collections[0].get_offsets()) == 256 - 3
+    # the figure says which fits are shown; every panel has a title
+    assert "reliable" in fig._suptitle.get_text()
+    assert all(ax.get_title() for ax in fig.axes), [ax.get_title() for ax in fig.axes]
+    fig.canvas.draw()
+    for pax in polar:  # the title sits on the half-disc, not a band of white above it
+        top = pax.transData.transform([(np.pi / 2, pax.get_rmax())])[0, 1]
+        assert pax.title.get_window_extent().y0 - top < 40
+
+
+# --- receptive-field mapping ----------------------------------------------------------------
+
+def _tuning_dataset(n=8, n_freq=6):
+    o = np.linspace(0, np.pi, 12, endpoint=False)
+    f = np.geomspace(0.125, 0.45, n_freq)  # less than a decade: one or two decade labels
+    width = np.linspace(0.2, 0.6, n)
+    ot = np.exp(-((o[None] - np.pi / 2) ** 2) / width[:, None] ** 2)
+    return xr.Dataset(
+        {"orientation_tuning": (("atom", "orientation"), ot),
+         "frequency_tuning": (("atom", "frequency"), np.exp(-np.log(f / 0.25)[None] ** 2
+                                                            + 0 * width[:, None])),
+         "peak_orientation": ("atom", np.full(n, np.pi / 2)),
+         "max_response": ("atom", np.ones(n)),
+         "circular_variance": ("atom", np.linspace(0.02, 0.3, n)),
+         "orientation_bandwidth": ("atom", width)},
+        coords={"orientation": o, "frequency": f})
+
+
+def test_tuning_frequency_axis_has_readable_tick_labels():
+    tuning = _tuning_dataset()
+    fig = plot_tuning_curves(tuning, units=[0, 1, 2])
+    ax = fig.axes[1]
+    assert ax.get_xscale() == "log"
+    fig.canvas.draw()
+    texts = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert len(texts) >= 3, texts  # was "0.2", "0.4" only
+    values = [float(t) for t in texts]  # plain numbers in cycles/pixel
+    assert min(values) >= 0.1 and max(values) <= 0.5
+    # the medians are over the units drawn, and the title says so
+    assert "medians over these 3" in fig._suptitle.get_text()
+
+
+def _rfm_dataset(n_atom=16, size=4):
+    rng = np.random.default_rng(4)
+    tuning = _tuning_dataset(n=n_atom)
+    atoms = rng.standard_normal((n_atom, size, size))
+    n_used = np.array([100, 200, 400])
+    contrast = np.geomspace(0.01, 1.0, 6)
+    sample = np.arange(0, n_atom, 4)
+    ds = tuning.assign(
+        dictionary=(("atom", "y", "x"), atoms),
+        rf_white=(("atom", "y", "x"), atoms), rf_sparse=(("atom", "y", "x"), atoms),
+        similarity_white=("atom", np.full(n_atom, 0.9)),
+        similarity_sparse=("atom", np.full(n_atom, 0.9)),
+        similarity_trace_white=(("n_white_used", "atom"), np.full((3, n_atom), 0.9)),
+        similarity_trace_sparse=(("n_sparse_used", "atom"), np.full((3, n_atom), 0.9)),
+        atom_r2=("atom", np.full(n_atom, 0.9)),
+        atom_orientation=("atom", rng.uniform(0, np.pi, n_atom)),
+        preferred_orientation=("atom", rng.uniform(0, np.pi, n_atom)),
+        atom_frequency=("atom", np.full(n_atom, 0.25)),
+        preferred_frequency=("atom", np.full(n_atom, 0.25)),
+        modulation_ratio=("atom", np.full(n_atom, 1.8)),
+        contrast_response=(("sample_atom", "contrast"), np.tile(contrast, (sample.size, 1))))
+    ds = ds.assign_coords(n_white_used=n_used, n_sparse_used=n_used, contrast=contrast,
+                          sample_atom=sample)
+    ds.attrs.update(lam=0.15, median_circular_variance=float(np.median(
+        ds["circular_variance"].values)), median_orientation_bandwidth_deg=10.0,
+        grating_contrast=0.1)
+    return ds
+
+
+def test_rf_mapping_says_which_units_each_circular_variance_is_over(monkeypatch, tmp_path):
+    ds = _rfm_dataset()
+    figures = _study_figures(monkeypatch, tmp_path, "receptive-field-mapping", ds)
+    summary = "\n".join(_figure_texts(figures["receptive-field-mapping_summary.png"]))
+    assert "all 16 tuned units" in summary
+    title = figures["receptive-field-mapping_tuning.png"]._suptitle.get_text()
+    sample = np.nanmedian(ds["circular_variance"].values[ds["sample_atom"].values])
+    assert f"medians over these 4: circular variance {sample:.2f}" in title, title
+    assert (f"over all 16 tuned units: {ds.attrs['median_circular_variance']:.2f}"
+            in title), title
+
+
+# --- zhu-rozell-2013-ncrf ---------------------------------------------------------------------
+
+def _ncrf_dataset(n_unit=5):
+    rng = np.random.default_rng(5)
+    d = np.linspace(1.0, 16.0, 12)
+    con = np.array([0.1, 1.0])
+    mc = np.array([0.0, 0.25, 1.0])
+    size = np.clip(d / 10, 0, 1)[None, None, None] * np.ones((2, n_unit, 2, 1))
+    pref = np.stack([np.tile([10.0, 10.0], (n_unit, 1)),
+                     np.tile([10.0, 10.0], (n_unit, 1))])
+    pref[0, :3, 1] = 8.0  # LCA: smaller at high amplitude for 3 units, equal for 2
+    ds = xr.Dataset(
+        {"size_response": (("model", "unit", "contrast", "diameter"), size),
+         "preferred_diameter": (("model", "unit", "contrast"), pref),
+         "suppression_index": (("model", "unit", "contrast"), rng.uniform(0, 0.2,
+                                                                          (2, n_unit, 2))),
+         "diameter_ratio": (("model", "unit"), pref[..., 1] / pref[..., 0]),
+         "xos_relative": (("model", "unit", "mask_contrast"),
+                          1 - rng.uniform(0, 0.1, (2, n_unit, 3)) * mc)},
+        coords={"model": ["lca", "linear"], "unit": np.arange(n_unit),
+                "atom_index": ("unit", np.arange(n_unit) * 3), "contrast": con,
+                "diameter": d, "mask_contrast": mc})
+    ds.attrs.update(lam=0.1, si_threshold=0.1, test_contrast=0.5,
+                    median_diameter_ratio_lca=0.8, median_diameter_ratio_linear=1.0,
+                    fraction_diameter_smaller_lca=0.6, fraction_diameter_smaller_linear=0.0,
+                    fraction_diameter_not_larger_lca=1.0,
+                    fraction_diameter_not_larger_linear=1.0)
+    return ds
+
+
+def test_ncrf_figures_say_amplitude_and_key_every_line(monkeypatch, tmp_path):
+    figures = _study_figures(monkeypatch, tmp_path, "zhu-rozell-2013-ncrf", _ncrf_dataset())
+    for name, fig in figures.items():  # grating amplitudes, not contrasts
+        assert not any("contrast" in t for t in _figure_texts(fig)), name
+    size = figures["zhu-rozell-2013-ncrf_size_tuning.png"]
+    texts = [t.get_text() for t in size.legends[0].get_texts()]
+    assert texts[:2] == ["grating amplitude 0.1", "grating amplitude 1"]
+    assert any("vertical lines: preferred diameter" in t for t in texts), texts
+    ax = figures["zhu-rozell-2013-ncrf_cross_orientation.png"].axes[0]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert sum("each of the 5 units" in t for t in texts) == 2, texts
+    # the README's criterion (at most the low-amplitude diameter), next to "smaller"
+    ax = figures["zhu-rozell-2013-ncrf_preferred_diameter.png"].axes[0]
+    lca = ax.get_legend().get_texts()[0].get_text()
+    assert "≤ for 100%" in lca and "< for 60%" in lca, lca
+
+
+def test_ncrf_run_docstring_names_the_atom_coordinate():
+    from studies import get_study
+
+    doc = get_study("zhu-rozell-2013-ncrf").run.__doc__
+    assert "coordinate ``atom_index``" in doc and "coordinate ``atom``)" not in doc
 
 
 def test_nx_ny_counts_the_points_beyond_its_axes():

@@ -2,6 +2,8 @@
 Datasets: symmetric grey scales for atoms, log axes, labels, legends off the data,
 colour bars, and values left out of a histogram said so."""
 
+import itertools
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -158,24 +160,40 @@ def test_activity_ratio_lifetime_histogram_counts_the_silent_units(monkeypatch, 
     assert tradeoff.get_xscale() == "log" and tradeoff.get_yscale() == "log"
 
 
-# --- sae-natural-patches: count panels from zero -----------------------------------------
+# --- sae-natural-patches: latent usage and held-out FVU instead of flat panels ----------
 
-def test_sae_count_panels_start_at_zero(monkeypatch, tmp_path):
+def _sae_dataset(n=16, n_unused=2):
     rng = np.random.default_rng(3)
-    steps = np.arange(100)
-    ds = xr.Dataset(
-        {"dictionary": (("atom", "y", "x"), rng.standard_normal((16, 4, 4))),
-         "usage": ("atom", rng.random(16)),
-         "gabor_r2": ("atom", rng.random(16)), "control_r2": ("control_atom", rng.random(4)),
+    usage = rng.uniform(0.01, 0.8, n)
+    usage[:n_unused] = 0  # latents no held-out patch uses: no place on a log axis
+    return xr.Dataset(
+        {"dictionary": (("atom", "y", "x"), rng.standard_normal((n, 4, 4))),
+         "usage": ("atom", usage),
+         "gabor_r2": ("atom", rng.random(n)), "control_r2": ("control_atom", rng.random(4)),
          "history_fvu": ("step", np.linspace(0.7, 0.2, 100)),
          "history_l0": ("step", np.full(100, 6.0)),
          "history_n_dead": ("step", np.zeros(100, dtype=int))},
-        coords={"step": steps}, attrs={"k": 6, "min_r2": 0.8, "fraction_gabor": 0.5})
-    fig = _study_figures(monkeypatch, tmp_path, "sae-natural-patches", ds)[
+        coords={"step": np.arange(100)},
+        attrs={"k": 6, "min_r2": 0.8, "fraction_gabor": 0.5, "heldout_fvu": 0.234})
+
+
+def test_sae_fits_show_latent_usage_and_the_held_out_fvu(monkeypatch, tmp_path):
+    fig = _study_figures(monkeypatch, tmp_path, "sae-natural-patches", _sae_dataset())[
         "sae-natural-patches_fits.png"]
-    l0, dead = fig.axes[2], fig.axes[3]
-    assert l0.get_ylim()[0] == 0 and l0.get_ylim()[1] > 6  # the constant k, drawn from 0
-    assert dead.get_ylim()[0] == 0 and dead.get_ylim()[1] >= 1
+    titles = [ax.get_title() for ax in fig.axes]
+    assert not any("dead_after" in t for t in titles), titles  # a code name, not its value
+    # no panel flat by construction: the active count is k, dead latents are 0
+    assert not any("active latents" in ax.get_ylabel() or "dead" in ax.get_ylabel()
+                   for ax in fig.axes)
+    r2 = fig.axes[0]
+    assert "density" not in r2.get_ylabel() and "fraction of the atoms" in r2.get_ylabel()
+    fvu = next(ax for ax in fig.axes if "unexplained" in ax.get_ylabel())
+    legend = [t.get_text() for t in fvu.get_legend().get_texts()]
+    assert any("held-out" in t and "0.234" in t for t in legend), legend
+    usage = next(ax for ax in fig.axes if "active on" in ax.get_xlabel())
+    assert usage.get_xscale() == "log"
+    assert sum(p.get_height() for p in usage.patches) == 14  # the used latents
+    assert "14 of 16" in usage.get_title() and "2 never" in usage.get_title()
 
 
 # --- lewicki-2002-speech: the spectra's colour bar, legends off the data ----------------
@@ -213,6 +231,11 @@ def test_lewicki_spectra_have_a_db_colour_bar_and_legends_stay_off_the_data(monk
     bandwidth.canvas.draw()
     ax = bandwidth.axes[0]
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"  # Lewicki's Fig. 7
+    ticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert len(ticks) >= 3, ticks  # not 10^2 and 10^3 alone
+    for t in ticks:  # plain Hz, as on the x axis
+        float(t)
+    assert ax.get_ylim()[0] <= float(ticks[0]) and float(ticks[-1]) <= ax.get_ylim()[1]
     for ax in bandwidth.axes:
         assert not _overlap(ax.get_legend().get_window_extent(), ax.get_window_extent())
     kernels = figures["lewicki-2002-speech_kernels.png"]
@@ -248,11 +271,13 @@ def test_schultz_figures_grey_kernels_log_curves_and_labelled_bars(monkeypatch, 
     figures = _study_figures(monkeypatch, tmp_path, name, _schultz_dataset())
     kernels = figures[f"{name}_kernels.png"]
     assert len(kernels.axes) == 5  # a panel per configuration
+    rows = {round(ax.get_position().y0, 3) for ax in kernels.axes}
+    assert len(rows) >= 2  # not one strip of tiny panels
     for ax in kernels.axes:
         im = ax.get_images()[0]
         vmin, vmax = im.get_clim()
         assert vmin == -vmax and im.get_cmap().name.startswith("gray")
-        assert ax.get_title()
+        assert ax.get_title() and ax.title.get_fontsize() >= 9
     assert "64 of 128 shown" in kernels.axes[0].get_title()
     curves = figures[f"{name}_rate_distortion.png"]
     curves.canvas.draw()
@@ -261,7 +286,211 @@ def test_schultz_figures_grey_kernels_log_curves_and_labelled_bars(monkeypatch, 
     assert ax.get_xlabel() and ax.get_ylabel()
     assert len(ax.get_legend().get_texts()) == 5
     assert not _overlap(ax.get_legend().get_window_extent(), ax.get_window_extent())
+    assert "(2 coefficients per pixel" in ax.get_title()  # 128 / 8² = 8 / 2² = 2
+    assert any("0.1 per pixel" in t.get_text() for t in ax.texts)  # the grey line named
     bars = figures[f"{name}_summary.png"].axes[0]
-    assert len(bars.patches) == 5 and bars.get_ylim()[0] == 0
-    assert [t.get_text().split("\n")[0] for t in bars.get_xticklabels()] == list(
-        _schultz_dataset().label.values)
+    assert len(bars.patches) == 5 and bars.get_xlim()[0] == 0
+    assert [t.get_text().split(",")[0] for t in bars.get_yticklabels()] == [
+        t.split(",")[0] for t in _schultz_dataset().label.values]
+    for t in bars.get_yticklabels():
+        assert t.get_rotation() == 0
+    assert "||x − Φa||²" in bars.get_xlabel() and "0.1 active coefficients" in bars.get_xlabel()
+    legend = [t.get_text() for t in bars.get_legend().get_texts()]
+    assert len(legend) == 4 and any("random" in t for t in legend), legend  # a colour a role
+
+
+# --- lca-sweep: one point says what it is; the sweep's error bars say what they are -----
+
+def _lca_point(n_updates=40, n_atoms=16):
+    rng = np.random.default_rng(6)
+    return xr.Dataset(
+        {"dictionary": (("atom", "y", "x"), rng.standard_normal((n_atoms, 4, 4))),
+         "reconstruction_error": ((), 0.13), "activity_ratio": ((), 0.2)},
+        attrs={"lam": 0.2, "n_atoms": n_atoms, "overcompleteness": 1, "n_updates": n_updates,
+               "quick": 1})
+
+
+def test_lca_sweep_point_says_it_is_one_unconverged_point(monkeypatch, tmp_path):
+    fig = _study_figures(monkeypatch, tmp_path, "lca-sweep", _lca_point())[
+        "lca-sweep_atoms.png"]
+    texts = "\n".join(t.get_text() for t in fig.findobj(matplotlib.text.Text))
+    assert "one point" in texts and "40 updates" in texts and "not converged" in texts
+    assert "v1model sweep run examples/sweeps/lca_sweep.toml" in texts
+    fig = _study_figures(monkeypatch, tmp_path, "lca-sweep", _lca_point(n_updates=400))[
+        "lca-sweep_atoms.png"]
+    assert "not converged" not in fig.axes[0].get_title()
+
+
+def _lca_sweep(n_rep=3):
+    rng = np.random.default_rng(7)
+    lam, oc = np.array([0.05, 0.2, 0.8]), np.array([1, 2])
+    shape = (3, 2, n_rep)
+    dims = ("lam", "overcompleteness", "replicate")
+    return xr.Dataset(
+        {"status": (dims, np.full(shape, "ok")),
+         "reconstruction_error": (dims, lam[:, None, None] / 2 + 0.01 * rng.random(shape)),
+         "activity_ratio": (dims, 0.1 / lam[:, None, None] / oc[None, :, None] / 10
+                            * (1 + 0.05 * rng.random(shape))),
+         "gabor_fraction": (dims, rng.random(shape))},
+        coords={"lam": lam, "overcompleteness": oc, "replicate": np.arange(n_rep)})
+
+
+def test_lca_sweep_tradeoff_says_the_error_bars_are_one_sd_over_the_seeds(monkeypatch,
+                                                                          tmp_path):
+    import studies.lca_sweep as study
+
+    figures = {}
+    monkeypatch.setattr("v1model.io.save_figure",
+                        lambda fig, path, dpi=120: figures.setdefault(path.name, fig))
+    study.plot_sweep(_lca_sweep(n_rep=3), tmp_path)
+    title = figures["lca-sweep_tradeoff.png"]._suptitle.get_text()
+    assert "±1 s.d. over 3 seeds" in title, title
+
+
+# --- smith-lewicki-2006-convolutional: words in titles, plain ticks, spikes at the centre --
+
+def _smith_lewicki_dataset(taps=32, sample_rate=8000.0):
+    ds = _lewicki_dataset(taps=taps, sample_rate=sample_rate)
+    rng = np.random.default_rng(8)
+    n = ds.sizes["kernel"]
+    controls = ["learned", "white_noise", "random"]
+    coders = ["learned_spikes", "gammatone_spikes", "random_spikes", "block_dct",
+              "block_dct_4x"]
+    snr = np.array([5.0, 10.0, 15.0, 20.0])
+    onset = np.array([-(taps - 1), 0, 40, 100]) / sample_rate  # the first starts before 0
+    excerpt_time = np.arange(256) / sample_rate
+    return ds.assign(
+        control_kernels=(("control", "kernel", "time"), rng.standard_normal((3, n, taps))),
+        control_median_concentration=("control", [0.5, 0.4, 0.3]),
+        control_slope=("control", [0.8, 0.1, 0.0]),
+        spike_onset=("spike", onset), spike_kernel=("spike", [0, 1, 2, 3]),
+        spike_amplitude=("spike", [1.0, -0.5, 0.3, 2.0]),
+        excerpt=("excerpt_time", np.sin(np.arange(256) / 5.0)),
+        excerpt_reconstruction=("excerpt_time", 0.9 * np.sin(np.arange(256) / 5.0)),
+        coefficients_per_second=(("coder", "target_snr"),
+                                 np.geomspace(120, 2500, 20).reshape(5, 4)),
+    ).assign_coords(control=controls, coder=coders, target_snr=snr,
+                    excerpt_time=excerpt_time).assign_attrs(
+        kernel_size=taps, method="mp", snr_db=15.0, lam=2.0)
+
+
+def test_smith_lewicki_titles_in_words_plain_ticks_and_centred_spikes(monkeypatch, tmp_path):
+    name = "smith-lewicki-2006-convolutional"
+    figures = _study_figures(monkeypatch, tmp_path, name, _smith_lewicki_dataset())
+    for fig in figures.values():
+        for t in fig.findobj(matplotlib.text.Text):
+            assert "white_noise" not in t.get_text(), t.get_text()  # a code name
+    fig = figures[f"{name}_spectra.png"]
+    spectra = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert any("white noise" in t for t in spectra), spectra
+    fig.canvas.draw()
+    boxes = [ax.title.get_window_extent() for ax in fig.axes if ax.get_title()]
+    assert not any(_overlap(a, b) for a, b in itertools.pairwise(boxes))  # longer words
+    rd = figures[f"{name}_rate_distortion.png"]
+    rd.canvas.draw()
+    ticks = [t.get_text() for t in rd.axes[0].get_yticklabels() if t.get_text()]
+    assert len(ticks) >= 3 and all("$" not in t and "×" not in t for t in ticks), ticks
+    for t in ticks:
+        float(t)
+    spikegram = figures[f"{name}_spikegram.png"].axes[1]
+    assert "centre" in spikegram.get_xlabel()
+    x = spikegram.collections[0].get_offsets()[:, 0]
+    half = (32 - 1) / 2 / 8000.0 * 1e3
+    onset_ms = _smith_lewicki_dataset()["spike_onset"].values * 1e3
+    assert np.allclose(np.sort(x), np.sort(onset_ms) + half)  # not at the onset (Smith &
+    # Lewicki's spikegrams: a spike where its kernel is centred)
+
+
+# --- zylberberg-2011-sailnet: what the fraction and W are; an unconverged quick run ------
+
+def _sailnet_dataset(rising=True, n=6, n_updates=100):
+    rng = np.random.default_rng(9)
+    W = rng.uniform(0, 3, (n, n))
+    np.fill_diagonal(W, 0)
+    overlap = rng.uniform(-1, 1, (n, n))
+    t = np.arange(n_updates)
+    mean_w = 6 * (1 - np.exp(-t / (200 if rising else 10)))
+    return xr.Dataset(
+        {"Q": (("neuron", "y", "x"), rng.standard_normal((n, 4, 4))),
+         "W": (("neuron", "neuron_pre"), W), "rf_overlap": (("neuron", "neuron_pre"), overlap),
+         "eval_counts": (("sample", "neuron"), rng.poisson(0.05, (200, n))),
+         "mean_rate": ("update", np.full(n_updates, 0.05)),
+         "mean_theta": ("update", np.linspace(2, 5, n_updates)),
+         "mean_W": ("update", mean_w)},
+        coords={"update": t}, attrs={"p": 0.05, "n_updates": n_updates, "quick": 1})
+
+
+def test_sailnet_figures_name_the_fraction_the_weight_units_and_a_quick_run(monkeypatch,
+                                                                            tmp_path):
+    name = "zylberberg-2011-sailnet"
+    figures = _study_figures(monkeypatch, tmp_path, name, _sailnet_dataset())
+    counts = figures[f"{name}_rates.png"].axes[1]
+    assert "unit–stimulus pairs" in counts.get_ylabel()
+    w = figures[f"{name}_inhibition_vs_overlap.png"].axes[0].get_ylabel()
+    assert "W_ij" in w and "per spike" in w and "θ" in w
+    title = figures[f"{name}_learning.png"]._suptitle.get_text()
+    assert "quick run" in title and "not converged" in title
+    figures = _study_figures(monkeypatch, tmp_path, name, _sailnet_dataset(rising=False))
+    assert "not converged" not in figures[f"{name}_learning.png"]._suptitle.get_text()
+
+
+# --- spiking-lca: the no-inhibition line is one number; the scatters share a range -------
+
+def _spiking_lca_dataset(n_sample=5, n_atom=8):
+    rng = np.random.default_rng(10)
+    lasso = np.maximum(rng.standard_normal((n_sample, n_atom)), 0)
+    dims = ("sample", "atom")
+    return xr.Dataset(
+        {"lasso": (dims, lasso), "spiking": (dims, lasso * 1.01), "ode": (dims, lasso),
+         "no_inhibition": (dims, lasso * 2 + 0.5),  # a larger range than the others
+         "rate": (dims, lasso * 100),
+         "spiking_error": ("t_stop", np.geomspace(1, 0.04, 6)),
+         "ode_error": ("ode_time", np.geomspace(1, 0.01, 8)),
+         "relative_error": ("encoder", [0.04, 0.01, 0.7]),
+         "spike_time": ("spike", [0.01, 0.02]), "spike_sample": ("spike", [0, 0]),
+         "spike_atom": ("spike", [0, 1])},
+        coords={"t_stop": np.geomspace(0.01, 0.5, 6), "ode_time": np.geomspace(0.002, 0.5, 8),
+                "encoder": ["spiking", "ode", "no_inhibition"]},
+        attrs={"tau_m": 0.01, "duration": 0.5})
+
+
+def test_spiking_lca_names_the_final_error_line_and_shares_the_scatter_range(monkeypatch,
+                                                                             tmp_path):
+    figures = _study_figures(monkeypatch, tmp_path, "spiking-lca", _spiking_lca_dataset())
+    legend = [t.get_text() for t in
+              figures["spiking-lca_error_vs_time.png"].axes[0].get_legend().get_texts()]
+    assert any("no inhibition" in t and "final error" in t for t in legend), legend
+    axes = figures["spiking-lca_scatter.png"].axes
+    assert len({ax.get_xlim() for ax in axes}) == 1 and len({ax.get_ylim() for ax in axes}) == 1
+    assert axes[0].get_xlim() == axes[0].get_ylim()
+
+
+# --- rozell-2008-lca: an MSE with units, lambda at the points, 2x2 dynamics --------------
+
+def _rozell_dataset(n_levels=4):
+    solvers = ["lca_soft", "lca_hard", "fista", "omp", "mp", "omp_tol"]
+    t = np.linspace(0, 0.3, 50)
+    lams = np.geomspace(0.05, 1.0, n_levels)
+    n_active = np.outer(np.linspace(1, 1.2, 6), 2 / lams)
+    return xr.Dataset(
+        {"lca_objective": (("threshold", "time"), np.vstack([2 - t, 1 - t])),
+         "lca_n_active": (("threshold", "time"), np.vstack([10 + t, 8 + t])),
+         "lca_relative_gap": ("time", np.geomspace(1, 1e-3, 50)),
+         "fista_objective": ((), 1.6),
+         "rd_n_active": (("solver", "level"), n_active),
+         "rd_mse": (("solver", "level"), 0.002 / n_active * 10),
+         "rd_parameter": (("solver", "level"), np.tile(lams, (6, 1)))},
+        coords={"threshold": ["soft", "hard"], "time": t, "solver": solvers,
+                "level": np.arange(n_levels)},
+        attrs={"tau": 0.01, "patch_size": 8, "n_atoms": 128})
+
+
+def test_rozell_mse_has_units_lambda_labels_and_dynamics_in_2x2(monkeypatch, tmp_path):
+    figures = _study_figures(monkeypatch, tmp_path, "rozell-2008-lca", _rozell_dataset())
+    ax = figures["rozell-2008-lca_rate_distortion.png"].axes[0]
+    assert "absolute" in ax.get_ylabel() and "per pixel" in ax.get_ylabel()
+    labels = [t.get_text() for t in ax.texts if t.get_text().startswith("λ=")]
+    assert len(labels) >= 4 and "λ=0.05" in labels, labels  # every soft-LCA point
+    dynamics = figures["rozell-2008-lca_dynamics.png"]
+    assert len({round(a.get_position().y0, 3) for a in dynamics.axes}) == 2  # two rows
+    assert all(a.title.get_fontsize() >= 10 for a in dynamics.axes)

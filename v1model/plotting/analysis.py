@@ -85,14 +85,17 @@ def plot_orientation_frequency(orientation, frequency, ax=None, color="C1", s=8,
     return fig
 
 
-def plot_gabor_tiling(fit, min_r2: float = 0.8, title=None):
+def plot_gabor_tiling(fit, min_r2: float = 0.8, title=None, n_sigma: float = 0.5):
     """How the fitted Gabors tile orientation x frequency and position x size.
 
     Left: each atom as a point at (orientation, spatial frequency) in polar
     coordinates, by :func:`plot_orientation_frequency` (angle = orientation
-    in [0°, 180°) on a half-disc, radius = frequency). Right: each atom as an
-    ellipse at its centre, axes 2 sigma across and along the bars, coloured
-    by orientation, over the patch. Atoms with R^2 < ``min_r2`` are left out.
+    in [0°, 180°) on a half-disc, radius = frequency). Right: each atom as a
+    dot at its centre and an ellipse of ``n_sigma`` envelope s.d. across and
+    along the bars (±0.5 σ by default: at ±1 σ the ellipses of 8x8 atoms are
+    larger than the patch and tangle), over the patch, whose edge is drawn.
+    Both panels colour the atoms by orientation, keyed by a colour bar. Atoms
+    with R^2 < ``min_r2`` are left out.
 
     Parameters
     ----------
@@ -102,14 +105,22 @@ def plot_gabor_tiling(fit, min_r2: float = 0.8, title=None):
         Atoms whose fit has a lower R² are left out (default 0.8).
     title : str, optional
         Figure title (default: a summary of what is drawn).
+    n_sigma : float
+        Half-axes of the ellipses in envelope s.d. (default 0.5); said in the
+        panel's title.
     """
     plt = pyplot()
-    from matplotlib.patches import Ellipse
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+    from matplotlib.patches import Ellipse, Rectangle
 
+    from ..validation import check_positive
+
+    n_sigma = check_positive(n_sigma, "n_sigma")
     good = _good(fit, min_r2)
-    th = fit["orientation"].values[good]
+    th = np.mod(fit["orientation"].values[good], np.pi)
     f = fit["frequency"].values[good]
-    fig = plt.figure(figsize=(9.5, 4.3))
+    fig = plt.figure(figsize=(10, 4.3))
     ax1 = fig.add_subplot(1, 2, 1, projection="polar")
     cmap = plt.get_cmap("hsv")
     top = max(0.5, float(np.max(f, initial=0)) * 1.05)  # 0.5: Nyquist, unless fits go beyond
@@ -117,22 +128,32 @@ def plot_gabor_tiling(fit, min_r2: float = 0.8, title=None):
                                s=14, max_frequency=top)
     ax2 = fig.add_subplot(1, 2, 2)
     h, w = int(fit.attrs.get("height", 0)), int(fit.attrs.get("width", 0))
-    for x0, y0, t, sx, sy in zip(fit["x0"].values[good], fit["y0"].values[good], th,
-                                 fit["sigma_x"].values[good], fit["sigma_y"].values[good]):
+    x0s, y0s = fit["x0"].values[good], fit["y0"].values[good]
+    for x0, y0, t, sx, sy in zip(x0s, y0s, th, fit["sigma_x"].values[good],
+                                 fit["sigma_y"].values[good]):
         # the ellipse's "width" axis is across the bars (the wave vector); angles
         # are counter-clockwise as displayed, and the y axis is inverted below
-        ax2.add_patch(Ellipse((x0, y0), 2 * sx, 2 * sy, angle=-np.degrees(t), fill=False,
-                              color=cmap(t / np.pi), lw=0.8, alpha=0.8))
+        ax2.add_patch(Ellipse((x0, y0), 2 * n_sigma * sx, 2 * n_sigma * sy,
+                              angle=-np.degrees(t), fill=False, color=cmap(t / np.pi), lw=1.0,
+                              alpha=0.9))
+    ax2.scatter(x0s, y0s, c=th / np.pi, cmap=cmap, vmin=0, vmax=1, s=10, zorder=3)
     if h and w:
-        ax2.set_xlim(-0.5, w - 0.5)
-        ax2.set_ylim(h - 0.5, -0.5)
+        ax2.add_patch(Rectangle((-0.5, -0.5), w, h, fill=False, ec="0.5", ls="--", lw=0.8))
+        # a pixel of margin: ellipses of atoms at the edge show their shape
+        ax2.set_xlim(-1.5, w + 0.5)
+        ax2.set_ylim(h + 0.5, -1.5)
     else:
         ax2.autoscale()
         ax2.invert_yaxis()
     ax2.set_aspect("equal")
     ax2.set_xlabel("x (pixel)")
     ax2.set_ylabel("y (pixel)")
-    ax2.set_title("position x size (ellipses: ±1 σ)", fontsize=9)
+    ax2.set_title(f"position x size: centres and envelopes\n(ellipses: ±{n_sigma:g} σ; "
+                  f"dashed: the patch's edge)", fontsize=9)
+    # the key to the hsv colour code of both panels
+    bar = fig.colorbar(ScalarMappable(Normalize(0, 180), cmap), ax=ax2, shrink=0.9,
+                       ticks=[0, 45, 90, 135, 180])
+    bar.set_label("orientation (deg), both panels")
     fig.suptitle(title or f"Gabor tiling of {int(good.sum())} atoms with R² ≥ {min_r2:g}",
                  fontsize=10)
     fig.tight_layout()
@@ -207,7 +228,7 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
 
     Left: orientation curves, each normalised to its peak, against orientation
     relative to the unit's preferred orientation. Right: frequency curves
-    (normalised) on a log axis.
+    (normalised) on a log axis, ticked at the tested frequencies (at most 8 labels).
 
     Parameters
     ----------
@@ -219,7 +240,8 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
     max_units : int
         How many units to show when ``units`` is not given (default 12).
     title : str, optional
-        Figure title (default: a summary of what is drawn).
+        Figure title (default: how many units are drawn, and the medians of their
+        circular variance and orientation half-width, said to be over these units).
     """
     plt = pyplot()
     peak = tuning["max_response"].values
@@ -252,14 +274,21 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
     ax2.set_xlabel("spatial frequency (cycles/pixel)")
     ax2.set_ylabel("response / peak")
     ax2.set_title("spatial-frequency tuning", fontsize=9)
-    # plain numbers (0.2, not 2 x 10^-1) on the short log axis
+    # the short log axis (often less than a decade) had one or two decade labels: label
+    # the tested frequencies themselves, at most 8 of them, as plain numbers
     ticker = plt.matplotlib.ticker
-    ax2.xaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
-    ax2.xaxis.set_minor_formatter(ticker.FormatStrFormatter("%g"))
+    finite = np.unique(f[np.isfinite(f) & (f > 0)])
+    ticks = finite[::int(np.ceil(finite.size / 8))] if finite.size else finite
+    if ticks.size:
+        ax2.xaxis.set_major_locator(ticker.FixedLocator(ticks))
+        ax2.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:.2g}"))
+        ax2.xaxis.set_minor_locator(ticker.NullLocator())
     cv = tuning["circular_variance"].values[units]
     bw = np.degrees(tuning["orientation_bandwidth"].values[units])
-    fig.suptitle(title or f"{len(units)} units: median circular variance {np.nanmedian(cv):.2f}, "
-                          f"median half-width {np.nanmedian(bw):.1f}°", fontsize=10)
+    # say which units the medians are over: a study's summary may give them over all units
+    fig.suptitle(title or f"{len(units)} units shown; medians over these {len(units)}: "
+                          f"circular variance {np.nanmedian(cv):.2f}, "
+                          f"half-width {np.nanmedian(bw):.1f}°", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -405,6 +434,19 @@ def plot_rf_comparison(atoms, rfs, similarity=None, n_cols=None, title=None):
     return fig
 
 
+# shading of each code class in plot_sparseness_tradeoff: (colour, alpha); silent a
+# darker grey, more opaque, so that its band shows against the white axes
+_CLASS_SHADES = {"dense": ("C3", 0.12), "sparse": ("C0", 0.12), "local": ("C2", 0.15),
+                "silent": ("0.35", 0.25)}
+
+
+def _lam_range(values) -> str:
+    """"λ = a" for one value, "λ ∈ [a, b]" for several (a one-point interval reads as a
+    typo)."""
+    lo, hi = float(np.min(values)), float(np.max(values))
+    return f"λ = {lo:.3g}" if f"{lo:.3g}" == f"{hi:.3g}" else f"λ ∈ [{lo:.3g}, {hi:.3g}]"
+
+
 def plot_sparseness_tradeoff(lam, activity_ratio, reconstruction_error, classes=None,
                              active_count=None, n_units=None, title=None):
     """Activity ratio and reconstruction error against lambda (log axes).
@@ -413,48 +455,65 @@ def plot_sparseness_tradeoff(lam, activity_ratio, reconstruction_error, classes=
     ----------
     lam, activity_ratio, reconstruction_error : array_like, shape (n,)
     classes : sequence of str, optional
-        "local" / "sparse" / "dense" / "silent" per lambda, shown as shaded bands.
+        "local" / "sparse" / "dense" / "silent" per lambda, shown as shaded bands,
+        named with their range of lambda in a legend under the axes.
     active_count : array_like, optional
-        Mean active units per stimulus (right axis of the first panel).
+        Mean active units per stimulus (right axis of the first panel), as hollow
+        squares around the activity-ratio points (with ``n_units`` the two axes
+        share a scale, so the points coincide).
     n_units : int, optional
         Draws the "one unit" (local) level 1 / n_units.
     title : str, optional
         Figure title.
     """
     plt = pyplot()
+    from matplotlib.patches import Patch
+
     lam = as_real(lam, "lam")
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
-    ax1.loglog(lam, activity_ratio, "o-", color="C0", label="activity ratio")
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.3))
+    ax1.loglog(lam, activity_ratio, "o-", color="C0", ms=5, label="activity ratio (left axis)")
     if n_units:
         ax1.axhline(1.0 / n_units, color="0.5", ls=":", lw=0.8, label="one unit per stimulus")
     ax1.axhline(0.5, color="0.5", ls="--", lw=0.8, label="half the units")
     ax1.set_xlabel("λ")
     ax1.set_ylabel("fraction of units active per stimulus")
+    handles, labels = ax1.get_legend_handles_labels()
     if active_count is not None:
         twin = ax1.twinx()
-        twin.loglog(lam, active_count, "s", ms=3, color="C1", alpha=0.6)
+        # hollow and larger: on the shared scale the squares sit on the circles
+        line, = twin.loglog(lam, active_count, "s", ms=9, mfc="none", mec="C1", mew=1.2,
+                            zorder=3, label="active units per stimulus (right axis)")
         if n_units:
             # the same scale as the left axis, in units instead of fractions
             twin.set_ylim(np.array(ax1.get_ylim()) * n_units)
         twin.set_ylabel("active units per stimulus", color="C1")
-    ax1.legend(fontsize=7, loc="lower left")
+        handles.insert(1, line)
+        labels.insert(1, line.get_label())
+    ax1.legend(handles, labels, fontsize=7, loc="lower left")
     ax2.semilogx(lam, reconstruction_error, "o-", color="C3")
     ax2.set_xlabel("λ")
     ax2.set_ylabel("relative error ‖x - Dᵀa‖² / ‖x‖²")
-    for ax in (ax1, ax2):
-        if classes is not None:
-            shades = {"local": "C2", "sparse": "C0", "dense": "C3"}
-            edges = np.sqrt(lam[1:] * lam[:-1]) if len(lam) > 1 else lam
-            lo = np.concatenate([[lam[0] / 1.2], edges])
-            hi = np.concatenate([edges, [lam[-1] * 1.2]])
+    if classes is not None:
+        classes = np.asarray(classes, dtype=str)
+        edges = np.sqrt(lam[1:] * lam[:-1]) if len(lam) > 1 else lam
+        lo = np.concatenate([[lam[0] / 1.2], edges])
+        hi = np.concatenate([edges, [lam[-1] * 1.2]])
+        for ax in (ax1, ax2):
             for a, b, c in zip(lo, hi, classes):
-                ax.axvspan(a, b, color=shades.get(str(c), "0.8"), alpha=0.08, lw=0)
-    heading = title or "sparseness against reconstruction"
-    if classes is not None:  # under the title, clear of the axes' labels
-        heading += "\nshading: " + ", ".join(
-            f"{c} λ∈[{lam[np.array(classes) == c].min():.3g}, "
-            f"{lam[np.array(classes) == c].max():.3g}]"
-            for c in ("dense", "sparse", "local", "silent") if c in list(classes))
-    fig.suptitle(heading, fontsize=9)
-    fig.tight_layout()
+                color, alpha = _CLASS_SHADES.get(c, ("0.8", 0.12))
+                ax.axvspan(a, b, color=color, alpha=alpha, lw=0)
+        # the key to the shading, under both panels (inside, it would cover data)
+        order = [c for c in _CLASS_SHADES if c in classes]
+        order += [c for c in dict.fromkeys(classes) if c not in _CLASS_SHADES]
+        to_rgba = plt.matplotlib.colors.to_rgba
+        key = []
+        for c in order:
+            color, alpha = _CLASS_SHADES.get(c, ("0.8", 0.12))
+            # the band's own fill, outlined: a faint swatch alone is hard to see
+            key.append(Patch(facecolor=to_rgba(color, alpha), edgecolor=color, lw=0.8,
+                             label=f"{c}: {_lam_range(lam[classes == c])}"))
+        fig.legend(handles=key, loc="lower center", ncol=len(key), fontsize=8,
+                   title="shading: code class", title_fontsize=8, frameon=False)
+    fig.suptitle(title or "sparseness against reconstruction", fontsize=10)
+    fig.tight_layout(rect=(0, 0.1 if classes is not None else 0, 1, 1))
     return fig

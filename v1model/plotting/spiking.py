@@ -73,15 +73,24 @@ def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax
 
 
 def plot_code_scatter(code, reference, ax=None, xlabel="reference code", ylabel="code",
-                      title=None):
+                      title=None, lims=None):
     """Scatter of codes against a reference with the identity line; correlation
-    and relative error ``|code - ref| / |ref|`` in the title."""
+    and relative error ``|code - ref| / |ref|`` in the title.
+
+    ``lims`` = (lo, hi), when given, is the range of both axes (so that panels
+    side by side compare at a glance); by default the data's range, from 0.
+    """
     fig, ax = _axes(ax, (3.8, 3.6))
     a = as_real(code, "code").ravel()
     r = as_real(reference, "reference").ravel()
     ax.scatter(r, a, s=3, alpha=0.4, color="C0", linewidths=0)
-    hi = max(a.max(), r.max(), 1e-12)
-    lo = min(a.min(), r.min(), 0.0)
+    if lims is None:
+        lo, hi = min(a.min(), r.min(), 0.0), max(a.max(), r.max(), 1e-12)
+    else:
+        lo, hi = (float(v) for v in lims)
+        pad = 0.04 * (hi - lo)
+        ax.set_xlim(lo - pad, hi + pad)
+        ax.set_ylim(lo - pad, hi + pad)
     ax.plot([lo, hi], [lo, hi], "--", color="0.4", lw=0.8)
     corr = np.corrcoef(a, r)[0, 1] if a.std() > 0 and r.std() > 0 else np.nan
     err = np.linalg.norm(a - r) / max(np.linalg.norm(r), 1e-12)
@@ -130,7 +139,8 @@ def plot_error_vs_time(curves, ax=None, target=None, title=None):
 def plot_rate_distribution(unit_rates, counts=None, target=None, unit="spikes/image",
                            title=None):
     """Firing-rate distribution: mean rate of each unit (left) and, if given,
-    the distribution of spike counts per unit and stimulus (right, log scale)."""
+    the distribution of spike counts per unit and stimulus (right, log scale:
+    the fraction of all (unit, stimulus) pairs with each count)."""
     plt = pyplot()
     n_panels = 2 if counts is not None else 1
     fig, axes = plt.subplots(1, n_panels, figsize=(4.2 * n_panels, 3.4), squeeze=False)
@@ -147,16 +157,27 @@ def plot_rate_distribution(unit_rates, counts=None, target=None, unit="spikes/im
         values, freq = np.unique(c, return_counts=True)
         axes[0, 1].semilogy(values, freq / c.size, "o-", ms=3)
         axes[0, 1].set_xlabel("spikes per unit per stimulus")
-        axes[0, 1].set_ylabel("fraction")
+        # counts is (stimulus, unit): each point is a share of all unit-stimulus pairs
+        axes[0, 1].set_ylabel("fraction of unit–stimulus pairs")
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def plot_inhibition_vs_overlap(W, overlap, ax=None, n_bins=20, title=None):
+#: What SAILnet's W_ij is: subtracted from unit i's input drive Q x per spike of unit j,
+#: so it is in the units of that drive and of the threshold theta.
+INHIBITION_LABEL = ("inhibitory weight W_ij\n(drive removed from i per spike of j,\n"
+                    "units of Q·x and θ)")
+
+
+def plot_inhibition_vs_overlap(W, overlap, ax=None, n_bins=20, title=None, ylabel=None):
     """Learned lateral weight ``W[i, j]`` against the overlap of the two
-    units' receptive fields (off-diagonal pairs), with binned means."""
+    units' receptive fields (off-diagonal pairs), with binned means.
+
+    ``ylabel`` (default :data:`INHIBITION_LABEL`, SAILnet's units) names the
+    weight axis.
+    """
     W = as_real(W, "W")
     overlap = as_real(overlap, "overlap")
     if W.ndim != 2 or W.shape[0] < 2 or W.shape != overlap.shape:
@@ -174,6 +195,6 @@ def plot_inhibition_vs_overlap(W, overlap, ax=None, n_bins=20, title=None):
     head = f"{title}\n" if title else ""
     ax.set_title(f"{head}Pearson r = {corr:.2f}", fontsize=9)
     ax.set_xlabel("receptive-field overlap (cosine)")
-    ax.set_ylabel("inhibitory weight W_ij")
+    ax.set_ylabel(INHIBITION_LABEL if ylabel is None else ylabel)
     ax.legend(fontsize=8)
     return fig
