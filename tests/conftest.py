@@ -83,3 +83,24 @@ def central_differences():
     """``central_differences(f, params, step, skip=())``: the numerical gradient
     (dict of arrays) that analytic gradients are checked against."""
     return _central_differences
+
+
+@pytest.fixture()
+def study_figures(monkeypatch, tmp_path):
+    """Function ``study_figures(name, ds) -> {file name: Figure}``: the figures a
+    study's ``plot()`` draws from ``ds``, kept open and not written."""
+    import v1model.io
+    from studies import get_study
+
+    def draw(name, ds):
+        figures = {}
+
+        def keep(fig, path, dpi=120):
+            figures[path.name] = fig
+            return path
+
+        monkeypatch.setattr(v1model.io, "save_figure", keep)
+        get_study(name).plot(ds, tmp_path)
+        return figures
+
+    return draw

@@ -34,22 +34,6 @@ def _figure_texts(fig):
     return [t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
 
 
-def _study_figures(monkeypatch, tmp_path, name, ds):
-    """The figures a study's plot() draws, by file name, kept open."""
-    import v1model.io
-    from studies import get_study
-
-    figures = {}
-
-    def keep(fig, path, dpi=120):
-        figures[path.name] = fig
-        return path
-
-    monkeypatch.setattr(v1model.io, "save_figure", keep)
-    get_study(name).plot(ds, tmp_path)
-    return figures
-
-
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield
@@ -106,9 +90,8 @@ def _activity_ratio_dataset(n_lam=3, n_atom=16, n_sample=400):
         coords={"lam": lam, "r": r}, attrs={"mutual_coherence": 0.7})
 
 
-def test_activity_ratio_count_histogram_is_not_flattened_by_a_silent_code(monkeypatch,
-                                                                          tmp_path):
-    figures = _study_figures(monkeypatch, tmp_path, "activity-ratio", _activity_ratio_dataset())
+def test_activity_ratio_count_histogram_is_not_flattened_by_a_silent_code(study_figures):
+    figures = study_figures("activity-ratio", _activity_ratio_dataset())
     ax = figures["activity-ratio_histograms.png"].axes[0]
     # the near-silent code's ~320 patches at 0 beside ~25 per bin: counts on a log axis
     assert ax.get_yscale() == "log"
@@ -185,8 +168,8 @@ def _of97_dataset(size=8, levels=(1, 4)):
     return ds
 
 
-def test_of97_tiling_shows_reliable_fits_and_titles_every_panel(monkeypatch, tmp_path):
-    fig = _study_figures(monkeypatch, tmp_path, "olshausen-field-1997",
+def test_of97_tiling_shows_reliable_fits_and_titles_every_panel(study_figures):
+    fig = study_figures("olshausen-field-1997",
                          _of97_dataset())["olshausen-field-1997_tiling.png"]
     hists = [ax for ax in fig.axes if ax.name != "polar" and not ax.lines]
     polar = [ax for ax in fig.axes if ax.name == "polar"]
@@ -265,9 +248,9 @@ def _rfm_dataset(n_atom=16, size=4):
     return ds
 
 
-def test_rf_mapping_says_which_units_each_circular_variance_is_over(monkeypatch, tmp_path):
+def test_rf_mapping_says_which_units_each_circular_variance_is_over(study_figures):
     ds = _rfm_dataset()
-    figures = _study_figures(monkeypatch, tmp_path, "receptive-field-mapping", ds)
+    figures = study_figures("receptive-field-mapping", ds)
     summary = "\n".join(_figure_texts(figures["receptive-field-mapping_summary.png"]))
     assert "all 16 tuned units" in summary
     title = figures["receptive-field-mapping_tuning.png"]._suptitle.get_text()
@@ -307,8 +290,8 @@ def _ncrf_dataset(n_unit=5):
     return ds
 
 
-def test_ncrf_figures_say_amplitude_and_key_every_line(monkeypatch, tmp_path):
-    figures = _study_figures(monkeypatch, tmp_path, "zhu-rozell-2013-ncrf", _ncrf_dataset())
+def test_ncrf_figures_say_amplitude_and_key_every_line(study_figures):
+    figures = study_figures("zhu-rozell-2013-ncrf", _ncrf_dataset())
     for name, fig in figures.items():  # grating amplitudes, not contrasts
         assert not any("contrast" in t for t in _figure_texts(fig)), name
     size = figures["zhu-rozell-2013-ncrf_size_tuning.png"]

@@ -27,22 +27,6 @@ def _overlap(a, b):
     return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
 
 
-def _study_figures(monkeypatch, tmp_path, name, ds):
-    """The figures a study's plot() draws, by file name, kept open."""
-    import v1model.io
-    from studies import get_study
-
-    figures = {}
-
-    def keep(fig, path, dpi=120):
-        figures[path.name] = fig
-        return path
-
-    monkeypatch.setattr(v1model.io, "save_figure", keep)
-    get_study(name).plot(ds, tmp_path)
-    return figures
-
-
 # --- atoms: grey, 0 at mid-grey, symmetric scale (Olshausen & Field 1996, Fig. 4) -------
 
 def test_atom_grids_use_a_symmetric_grey_scale():
@@ -150,8 +134,8 @@ def _activity_ratio_dataset(n_lam=5, n_atom=16, n_sample=40, n_silent=3):
         coords={"lam": lam, "r": r}, attrs={"mutual_coherence": 0.7})
 
 
-def test_activity_ratio_lifetime_histogram_counts_the_silent_units(monkeypatch, tmp_path):
-    figures = _study_figures(monkeypatch, tmp_path, "activity-ratio", _activity_ratio_dataset())
+def test_activity_ratio_lifetime_histogram_counts_the_silent_units(study_figures):
+    figures = study_figures("activity-ratio", _activity_ratio_dataset())
     ax = figures["activity-ratio_histograms.png"].axes[1]
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "3 silent units left out" in texts[-1], texts
@@ -177,8 +161,8 @@ def _sae_dataset(n=16, n_unused=2):
         attrs={"k": 6, "min_r2": 0.8, "fraction_gabor": 0.5, "heldout_fvu": 0.234})
 
 
-def test_sae_fits_show_latent_usage_and_the_held_out_fvu(monkeypatch, tmp_path):
-    fig = _study_figures(monkeypatch, tmp_path, "sae-natural-patches", _sae_dataset())[
+def test_sae_fits_show_latent_usage_and_the_held_out_fvu(study_figures):
+    fig = study_figures("sae-natural-patches", _sae_dataset())[
         "sae-natural-patches_fits.png"]
     titles = [ax.get_title() for ax in fig.axes]
     assert not any("dead_after" in t for t in titles), titles  # a code name, not its value
@@ -219,9 +203,8 @@ def _lewicki_dataset(n=8, taps=32, sample_rate=8000.0):
                "segment_length": taps, "fraction_localized": 0.5, "fraction_bandpass": 1.0})
 
 
-def test_lewicki_spectra_have_a_db_colour_bar_and_legends_stay_off_the_data(monkeypatch,
-                                                                            tmp_path):
-    figures = _study_figures(monkeypatch, tmp_path, "lewicki-2002-speech", _lewicki_dataset())
+def test_lewicki_spectra_have_a_db_colour_bar_and_legends_stay_off_the_data(study_figures):
+    figures = study_figures("lewicki-2002-speech", _lewicki_dataset())
     spectra = figures["lewicki-2002-speech_spectra.png"]
     assert len(spectra.axes) == 2  # the image and its colour bar
     image = spectra.axes[0].get_images()[0]
@@ -266,9 +249,9 @@ def _schultz_dataset():
         attrs={"matched_rate": 0.1})
 
 
-def test_schultz_figures_grey_kernels_log_curves_and_labelled_bars(monkeypatch, tmp_path):
+def test_schultz_figures_grey_kernels_log_curves_and_labelled_bars(study_figures):
     name = "schultz-2014-replicating-kernels"
-    figures = _study_figures(monkeypatch, tmp_path, name, _schultz_dataset())
+    figures = study_figures(name, _schultz_dataset())
     kernels = figures[f"{name}_kernels.png"]
     assert len(kernels.axes) == 5  # a panel per configuration
     rows = {round(ax.get_position().y0, 3) for ax in kernels.axes}
@@ -310,13 +293,13 @@ def _lca_point(n_updates=40, n_atoms=16):
                "quick": 1})
 
 
-def test_lca_sweep_point_says_it_is_one_unconverged_point(monkeypatch, tmp_path):
-    fig = _study_figures(monkeypatch, tmp_path, "lca-sweep", _lca_point())[
+def test_lca_sweep_point_says_it_is_one_unconverged_point(study_figures):
+    fig = study_figures("lca-sweep", _lca_point())[
         "lca-sweep_atoms.png"]
     texts = "\n".join(t.get_text() for t in fig.findobj(matplotlib.text.Text))
     assert "one point" in texts and "40 updates" in texts and "not converged" in texts
     assert "v1model sweep run examples/sweeps/lca_sweep.toml" in texts
-    fig = _study_figures(monkeypatch, tmp_path, "lca-sweep", _lca_point(n_updates=400))[
+    fig = study_figures("lca-sweep", _lca_point(n_updates=400))[
         "lca-sweep_atoms.png"]
     assert "not converged" not in fig.axes[0].get_title()
 
@@ -374,9 +357,9 @@ def _smith_lewicki_dataset(taps=32, sample_rate=8000.0):
         kernel_size=taps, method="mp", snr_db=15.0, lam=2.0)
 
 
-def test_smith_lewicki_titles_in_words_plain_ticks_and_centred_spikes(monkeypatch, tmp_path):
+def test_smith_lewicki_titles_in_words_plain_ticks_and_centred_spikes(study_figures):
     name = "smith-lewicki-2006-convolutional"
-    figures = _study_figures(monkeypatch, tmp_path, name, _smith_lewicki_dataset())
+    figures = study_figures(name, _smith_lewicki_dataset())
     for fig in figures.values():
         for t in fig.findobj(matplotlib.text.Text):
             assert "white_noise" not in t.get_text(), t.get_text()  # a code name
@@ -420,17 +403,16 @@ def _sailnet_dataset(rising=True, n=6, n_updates=100):
         coords={"update": t}, attrs={"p": 0.05, "n_updates": n_updates, "quick": 1})
 
 
-def test_sailnet_figures_name_the_fraction_the_weight_units_and_a_quick_run(monkeypatch,
-                                                                            tmp_path):
+def test_sailnet_figures_name_the_fraction_the_weight_units_and_a_quick_run(study_figures):
     name = "zylberberg-2011-sailnet"
-    figures = _study_figures(monkeypatch, tmp_path, name, _sailnet_dataset())
+    figures = study_figures(name, _sailnet_dataset())
     counts = figures[f"{name}_rates.png"].axes[1]
     assert "unit–stimulus pairs" in counts.get_ylabel()
     w = figures[f"{name}_inhibition_vs_overlap.png"].axes[0].get_ylabel()
     assert "W_ij" in w and "per spike" in w and "θ" in w
     title = figures[f"{name}_learning.png"]._suptitle.get_text()
     assert "quick run" in title and "not converged" in title
-    figures = _study_figures(monkeypatch, tmp_path, name, _sailnet_dataset(rising=False))
+    figures = study_figures(name, _sailnet_dataset(rising=False))
     assert "not converged" not in figures[f"{name}_learning.png"]._suptitle.get_text()
 
 
@@ -454,9 +436,8 @@ def _spiking_lca_dataset(n_sample=5, n_atom=8):
         attrs={"tau_m": 0.01, "duration": 0.5})
 
 
-def test_spiking_lca_names_the_final_error_line_and_shares_the_scatter_range(monkeypatch,
-                                                                             tmp_path):
-    figures = _study_figures(monkeypatch, tmp_path, "spiking-lca", _spiking_lca_dataset())
+def test_spiking_lca_names_the_final_error_line_and_shares_the_scatter_range(study_figures):
+    figures = study_figures("spiking-lca", _spiking_lca_dataset())
     legend = [t.get_text() for t in
               figures["spiking-lca_error_vs_time.png"].axes[0].get_legend().get_texts()]
     assert any("no inhibition" in t and "final error" in t for t in legend), legend
@@ -485,8 +466,8 @@ def _rozell_dataset(n_levels=4):
         attrs={"tau": 0.01, "patch_size": 8, "n_atoms": 128})
 
 
-def test_rozell_mse_has_units_lambda_labels_and_dynamics_in_2x2(monkeypatch, tmp_path):
-    figures = _study_figures(monkeypatch, tmp_path, "rozell-2008-lca", _rozell_dataset())
+def test_rozell_mse_has_units_lambda_labels_and_dynamics_in_2x2(study_figures):
+    figures = study_figures("rozell-2008-lca", _rozell_dataset())
     ax = figures["rozell-2008-lca_rate_distortion.png"].axes[0]
     assert "absolute" in ax.get_ylabel() and "per pixel" in ax.get_ylabel()
     labels = [t.get_text() for t in ax.texts if t.get_text().startswith("λ=")]

@@ -67,13 +67,18 @@ def test_sailnet_refuses_an_unreachable_rate(pool):
         learn_sailnet(pool, 16, p=60.0, n_updates=5, progress=False, seed=0)
 
 
-@pytest.mark.brian2
-@pytest.mark.filterwarnings("ignore::DeprecationWarning:pyparsing")
-def test_spiking_lca_warns_when_units_fire_every_step():
+def _small_problem():
+    """3 Gaussian stimuli of 16 features, 8 unit-norm atoms."""
     rng = np.random.default_rng(0)
     D = rng.standard_normal((8, 16))
     D /= np.linalg.norm(D, axis=1, keepdims=True)
-    X = rng.standard_normal((3, 16))
+    return rng.standard_normal((3, 16)), D
+
+
+@pytest.mark.brian2
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:pyparsing")
+def test_spiking_lca_warns_when_units_fire_every_step():
+    X, D = _small_problem()
     # Brian2 routes warnings to its logger from its import on: import it before pytest.warns
     pytest.importorskip("brian2")
     # codes up to ~200 but a rate of 1/dt caps them at tau_m / dt = 100
@@ -90,10 +95,7 @@ def test_spiking_lca_warns_when_units_fire_every_step():
 def test_spiking_lca_warns_when_the_codes_are_a_few_spikes():
     # the threshold is 1 in units of X: with X and lam scaled by 1e-2 the whole batch
     # fired 9 spikes (815 at scale 1) and its codes were 1.8x their size off, silently
-    rng = np.random.default_rng(0)
-    D = rng.standard_normal((8, 16))
-    D /= np.linalg.norm(D, axis=1, keepdims=True)
-    X = rng.standard_normal((3, 16))
+    X, D = _small_problem()
     pytest.importorskip("brian2")
     top = float((X @ D.T).max()) * 1e-2 - 1e-3
     with pytest.warns(RuntimeWarning, match=rf"largest drive D x - lam is {top:.3g}, .* spikes "
