@@ -229,20 +229,9 @@ def _of97_dataset(size=8, levels=(1, 2)):
 
 
 @pytest.fixture
-def of97_figures(monkeypatch, tmp_path):
+def of97_figures(study_figures):
     """The figures of the olshausen-field-1997 study's plot, kept open."""
-    import v1model.io
-    from studies import get_study
-
-    figures = {}
-
-    def keep(fig, path, dpi=120):
-        figures[path.name] = fig
-        return path
-
-    monkeypatch.setattr(v1model.io, "save_figure", keep)
-    get_study("olshausen-field-1997").plot(_of97_dataset(), tmp_path)
-    return figures
+    return study_figures("olshausen-field-1997", _of97_dataset())
 
 
 def test_of97_tiling_axes_are_labelled_and_polar_follows_the_convention(of97_figures):
