@@ -266,9 +266,10 @@ def test_fit_holds_at_any_scale(factor):
     assert fit.r2.min() > 0.9
 
 
-@pytest.mark.parametrize("flag", ["polish", "return_model", "progress"])
-def test_flags_must_be_bools(flag):
-    with pytest.raises(TypeError, match=f"{flag} must be a bool, got 'no'"):
+@pytest.mark.parametrize("flag, allowed", [("polish", "a bool"), ("return_model", "a bool"),
+                                           ("progress", r"True, False or None \(.*\)")])
+def test_flags_must_be_bools(flag, allowed):
+    with pytest.raises(TypeError, match=f"{flag} must be {allowed}, got 'no'"):
         fit_gabor(np.ones((1, 4, 4)), **{flag: "no"})
 
 

@@ -108,7 +108,8 @@ def test_cosine_similarity_bad_input(a, b, match):
         # an all-zero atom has no direction: its similarity was NaN without a word
         (lambda X: X[:, :3], {"dictionary": np.vstack([np.ones(16), np.zeros(16), np.ones(16)])},
          ValueError, r"dictionary has 1 atom\(s\) \(rows\) with zero norm, e.g. row 1"),
-        (lambda X: X[:, :3], {"progress": "no"}, TypeError, "progress must be a bool, got 'no'"),
+        (lambda X: X[:, :3], {"progress": "no"}, TypeError,
+         r"progress must be True, False or None \(.*\), got 'no'"),
         # responses of 1e300 to stimuli of 1e-10: an RF of ~1e310 per unit of stimulus
         (lambda X: 1e300 * np.sign(X[:, :3]), {"contrast": 1e-10}, ValueError,
          "the mapped receptive fields overflow float64"),

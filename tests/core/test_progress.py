@@ -34,6 +34,10 @@ def bars(monkeypatch):
             self._record[2] += n
             return super().update(n)
 
+        def close(self):  # a bar over an iterable counts without update()
+            self._record[2] = max(self._record[2], getattr(self, "n", 0))
+            return super().close()
+
     monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
     return made
 
@@ -136,3 +140,39 @@ def test_sweep_points_run_without_automatic_bars(monkeypatch):
                                swept=(), dims=())
         assert point.run_point(task).ok
     assert seen == [(False, True), (True, False)]
+
+
+def _long_calls():
+    import v1model.convolutional as conv
+    from stimuli import dead_leaves
+    from v1model.amortized.compare import solver_error_by_iteration
+    from v1model.amortized.lista import optimal_codes
+    from v1model.analysis import (contrast_response, cross_orientation_suppression,
+                                  drifting_grating_responses, fit_gabor, grating_responses,
+                                  length_tuning, map_receptive_fields, size_tuning)
+    from v1model.inference import fista, iht, lasso_active_set, lca
+    from v1model.spiking import spiking_convolutional_lca, spiking_lca
+
+    return [encode, lca, fista, lasso_active_set, iht,
+            cauchy_inference, optimal_codes, solver_error_by_iteration, dead_leaves,
+            conv.encode, conv.matching_pursuit, spiking_lca, spiking_convolutional_lca,
+            fit_gabor, map_receptive_fields, grating_responses, drifting_grating_responses,
+            contrast_response, size_tuning, cross_orientation_suppression, length_tuning]
+
+
+@pytest.mark.parametrize("func", _long_calls(), ids=lambda f: f.__name__)
+def test_calls_that_can_run_long_draw_a_bar_once_they_do(func):
+    """Every call that takes seconds to minutes on realistic data defaults to the
+    delayed bar (analysis, convolutional and spiking ones used to default to none)."""
+    import inspect
+
+    assert inspect.signature(func).parameters["progress"].default is None
+
+
+def test_analysis_bar_counts_batches(bars):
+    from v1model.analysis import map_receptive_fields
+
+    D = np.eye(16)
+    map_receptive_fields(lambda S: S @ D.T, (4, 4), n_stimuli=300, batch_size=100, seed=0,
+                         progress=True)
+    assert bars == [["reverse correlation", 3, 3, False]]

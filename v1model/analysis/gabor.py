@@ -37,6 +37,7 @@ import warnings
 import numpy as np
 import xarray as xr
 
+from ..progress import check_progress, progress_bar
 from ..validation import check_array, check_bool, check_int, check_positive, describe
 from ..scaling import pow2_scale
 from ._common import atoms_as_images
@@ -410,7 +411,7 @@ def fit_gabor(
     max_sigma: float | None = None,
     max_frequency: float = 0.5,
     return_model: bool = False,
-    progress: bool = False,
+    progress: bool | None = None,
     n_jobs: int = 1,
 ) -> xr.Dataset:
     """Fit a 2-D Gabor function to every atom (or receptive field).
@@ -443,8 +444,10 @@ def fit_gabor(
         Upper bound of the carrier frequency in cycles/pixel (0.5: Nyquist).
     return_model : bool, default False
         Also return the fitted images as ``model`` (atom, y, x).
-    progress : bool, default False
-        Show a progress bar over both stages (batched fits, then the polish).
+    progress : bool or None, default None
+        A progress bar over both stages (batched fits, then the polish):
+        None once the call has run 2 s
+        (:mod:`v1model.progress`), True at once, False never.
     n_jobs : int, default 1
         Processes that share the atoms (``-1``: every available core). The
         fits are the same whatever ``n_jobs``. The workers (joblib's loky
@@ -503,7 +506,7 @@ def fit_gabor(
     max_frequency = check_positive(max_frequency, "max_frequency")
     polish = check_bool(polish, "polish")
     return_model = check_bool(return_model, "return_model")
-    progress = check_bool(progress, "progress")
+    progress = check_progress(progress)
     n_jobs = _check_n_jobs(n_jobs)
     lo, hi = _bounds(h, w, min_sigma, max_sigma, max_frequency)
     X, Y = _grid(h, w)
@@ -527,11 +530,8 @@ def fit_gabor(
     P_best = np.full((m, 9), np.nan)
     start = np.zeros(m, int)
     if m:
-        from tqdm.auto import tqdm
-
         # one bar over both stages: the batched fits (by chunk), then the polish (by atom)
-        bar = tqdm(total=m, desc="Gabor fits (batched)", unit="atom", disable=not progress,
-                   leave=False)
+        bar = progress_bar(progress, total=m, desc="Gabor fits (batched)", unit="atom")
         starts = _initial_guesses(Zs, X, Y, n_starts, lo, hi)
         Zf = Zs.reshape(m, -1)
         jobs = min(n_jobs, max(1, m // _ATOMS_PER_JOB))

@@ -23,10 +23,10 @@ import numpy as np
 import xarray as xr
 
 from ..io import seed_attr
+from ..progress import check_progress, progress_bar
 from ..validation import (
     as_generator,
     check_array,
-    check_bool,
     check_choice,
     check_dictionary,
     check_int,
@@ -101,7 +101,7 @@ def map_receptive_fields(
     dictionary=None,
     batch_size: int = 1000,
     seed=None,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> xr.Dataset:
     """Receptive fields of every unit of ``encoder`` by reverse correlation.
 
@@ -142,8 +142,9 @@ def map_receptive_fields(
         Stimuli per encoder call.
     seed : int, Generator or None, optional
         Seed of the noise.
-    progress : bool, default False
-        Show a progress bar over batches.
+    progress : bool or None, default None
+        A progress bar over batches: None once the call has run 2 s
+        (:mod:`v1model.progress`), True at once, False never.
 
     Returns
     -------
@@ -176,7 +177,6 @@ def map_receptive_fields(
     """
     from stimuli.gratings import NOISE_DISTRIBUTIONS, sparse_noise, white_noise
 
-    from tqdm.auto import tqdm
 
     check_encoder(encoder)
     h, w = image_shape(shape)
@@ -198,7 +198,7 @@ def map_receptive_fields(
                              maximum=h * w)
     ridge = check_nonnegative(ridge, "ridge")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    progress = check_bool(progress, "progress")
+    progress = check_progress(progress)
     atoms = None
     if dictionary is not None:
         atoms = atoms_as_images(dictionary, (h, w), name="dictionary")
@@ -218,8 +218,8 @@ def map_receptive_fields(
     used, trace = [], []
     n_done = 0
     n_batches = -(-n_stimuli // batch_size)
-    for _ in tqdm(range(n_batches), desc="reverse correlation", disable=not progress,
-                  leave=False):
+    for _ in progress_bar(progress, total=n_batches, desc="reverse correlation", unit="batch",
+                          iterable=range(n_batches)):
         m = min(batch_size, n_stimuli - n_done)
         if noise == "white":
             S = white_noise(m, (h, w), 1.0, distribution, seed=rng)

@@ -43,7 +43,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..validation import (check_array, check_bool, check_choice, check_int, check_nonnegative,
+from ..progress import check_progress
+from ..validation import (check_array, check_choice, check_int, check_nonnegative,
                           check_positive, check_probability, describe)
 from ._common import check_encoder, image_shape
 from .tuning import RECTIFY, _encode_batches, _grid_or_count, _rectify
@@ -133,7 +134,7 @@ def _probe_options(contrasts, phases, rectify, batch_size, progress):
         raise ValueError(f"contrasts must be > 0, got min {float(con.min())!r}")
     return (con, _grid_or_count(phases, "phases", (0.0, 2 * np.pi)),
             check_choice(rectify, "rectify", RECTIFY),
-            check_int(batch_size, "batch_size", minimum=1), check_bool(progress, "progress"))
+            check_int(batch_size, "batch_size", minimum=1), check_progress(progress))
 
 
 def _probe(encoder, draw, units, con, extents, ph, shape, rectify, batch_size, progress, desc):
@@ -202,7 +203,7 @@ def size_tuning(
     edge: float = 0.0,
     rectify: str = "positive",
     batch_size: int = 4096,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> xr.Dataset:
     """Area-summation (size-tuning) curves: response to a grating disc against its diameter.
 
@@ -242,8 +243,9 @@ def size_tuning(
         How signed responses become rates.
     batch_size : int, default 4096
         Stimuli per encoder call.
-    progress : bool, default False
-        Show a progress bar over batches.
+    progress : bool or None, default None
+        A progress bar over batches: None once the call has run 2 s
+        (:mod:`v1model.progress`), True at once, False never.
 
     Returns
     -------
@@ -427,7 +429,7 @@ def cross_orientation_suppression(
     edge: float = 0.0,
     rectify: str = "positive",
     batch_size: int = 4096,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> xr.Dataset:
     """Response to an optimal grating against the contrast of a superimposed mask grating.
 
@@ -477,8 +479,9 @@ def cross_orientation_suppression(
         How signed responses become rates.
     batch_size : int, default 4096
         Stimuli per encoder call.
-    progress : bool, default False
-        Show a progress bar over batches.
+    progress : bool or None, default None
+        A progress bar over batches: None once the call has run 2 s
+        (:mod:`v1model.progress`), True at once, False never.
 
     Returns
     -------
@@ -542,7 +545,7 @@ def cross_orientation_suppression(
     edge = check_nonnegative(edge, "edge")
     rectify = check_choice(rectify, "rectify", RECTIFY)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    progress = check_bool(progress, "progress")
+    progress = check_progress(progress)
 
     # per unit: plaids (mask contrast, mask phase, test phase), then the mask alone
     n_plaid = len(mc) * n_mp * len(ph)
@@ -615,7 +618,7 @@ def length_tuning(
     units=None,
     rectify: str = "positive",
     batch_size: int = 4096,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> xr.Dataset:
     """Length-tuning curves: response to an optimal bar against its length.
 
@@ -661,8 +664,9 @@ def length_tuning(
         How signed responses become rates.
     batch_size : int, default 4096
         Stimuli per encoder call.
-    progress : bool, default False
-        Show a progress bar over batches.
+    progress : bool or None, default None
+        A progress bar over batches: None once the call has run 2 s
+        (:mod:`v1model.progress`), True at once, False never.
 
     Returns
     -------

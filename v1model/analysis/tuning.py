@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from ..progress import check_progress, progress_bar
 from ..validation import (check_array, check_axis, check_bool, check_choice, check_int,
                           check_nonnegative, check_positive, check_probability)
 from ._common import call_encoder, check_encoder, image_shape
@@ -66,11 +67,10 @@ def _grid_or_count(value, name, default_range, log=False, endpoint=False):
 
 
 def _encode_batches(encoder, X, batch_size, progress, desc):
-    from tqdm.auto import tqdm
-
     out, n_units = [], None
     starts = range(0, len(X), batch_size)
-    for s in tqdm(starts, desc=desc, disable=not progress, leave=False):
+    for s in progress_bar(progress, total=len(starts), desc=desc, unit="batch",
+                          iterable=starts):
         R = call_encoder(encoder, X[s : s + batch_size], n_units)
         n_units = R.shape[1]
         out.append(R)
@@ -86,7 +86,7 @@ def grating_responses(
     phases=8,
     contrast: float = 1.0,
     batch_size: int = 4096,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> xr.Dataset:
     """Responses of every unit to static gratings over orientation x frequency x phase.
 
@@ -110,8 +110,9 @@ def grating_responses(
         Grating amplitude (> 0) in the units of the encoder's input.
     batch_size : int, default 4096
         Stimuli per encoder call.
-    progress : bool, default False
-        Show a progress bar over batches.
+    progress : bool or None, default None
+        A progress bar over batches: None once the call has run 2 s
+        (:mod:`v1model.progress`), True at once, False never.
 
     Returns
     -------
@@ -139,7 +140,7 @@ def grating_responses(
     check_frequency(f, "frequencies", positive=True)
     contrast = check_positive(contrast, "contrast")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    progress = check_bool(progress, "progress")
+    progress = check_progress(progress)
 
     stim = grating_set((h, w), o, f, ph, contrast).reshape(-1, h * w)
     R = _encode_batches(encoder, stim, batch_size, progress, "gratings")
@@ -381,7 +382,7 @@ def drifting_grating_responses(
     contrast: float = 1.0,
     rectify: str = "positive",
     batch_size: int = 4096,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> xr.Dataset:
     """Mean (F0) and first-harmonic (F1) responses to drifting gratings.
 
@@ -414,8 +415,9 @@ def drifting_grating_responses(
         modulation frequency and hides F1).
     batch_size : int, default 4096
         Frames per encoder call.
-    progress : bool, default False
-        Show a progress bar over batches.
+    progress : bool or None, default None
+        A progress bar over batches: None once the call has run 2 s
+        (:mod:`v1model.progress`), True at once, False never.
 
     Returns
     -------
@@ -444,7 +446,7 @@ def drifting_grating_responses(
     contrast = check_positive(contrast, "contrast")
     rectify = check_choice(rectify, "rectify", RECTIFY)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    progress = check_bool(progress, "progress")
+    progress = check_progress(progress)
     from stimuli.gratings import check_frequency, drifting_grating
 
     check_frequency(f, "frequencies")
@@ -505,7 +507,7 @@ def contrast_response(
     min_fit_r2: float = MIN_FIT_R2,
     zero_tol: float = ZERO_TOL,
     batch_size: int = 4096,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> xr.Dataset:
     """Contrast-response curves, each unit at its own grating, with c50 and threshold.
 
@@ -565,8 +567,9 @@ def contrast_response(
         zeros).
     batch_size : int, default 4096
         Stimuli per encoder call.
-    progress : bool, default False
-        Show a progress bar over batches.
+    progress : bool or None, default None
+        A progress bar over batches: None once the call has run 2 s
+        (:mod:`v1model.progress`), True at once, False never.
 
     Returns
     -------
@@ -619,7 +622,7 @@ def contrast_response(
     min_fit_r2 = check_probability(min_fit_r2, "min_fit_r2", open_interval=False)
     zero_tol = check_nonnegative(zero_tol, "zero_tol")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    progress = check_bool(progress, "progress")
+    progress = check_progress(progress)
     from stimuli.gratings import check_frequency, grating
 
     o = np.atleast_1d(check_array(orientation, "orientation", ndim=(0, 1)))

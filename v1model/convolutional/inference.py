@@ -21,6 +21,7 @@ from .._blas import blas_threads_for_step
 from ..inference._common import (THRESHOLDS, ConvergenceWarning, apply_threshold,
                                   check_products_in_range,
                                   history_dataset, warn_not_converged)
+from ..progress import check_progress, progress_bar
 from ..validation import (check_array, check_bool, check_choice, check_int, check_nonnegative,
                           check_positive, check_shape)
 from .operator import ConvolutionalDictionary
@@ -37,7 +38,7 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=1, boundary: str = "f
            threshold: str = "soft", tau: float = 0.01, dt: float | None = None,
            n_steps: int | None = None, tol: float | None = None, max_iter: int = 5000,
            codes0=None, dtype=np.float32, return_history: bool = False,
-           progress: bool = False):
+           progress: bool | None = None):
     """Convolutional sparse codes of ``X`` by the LCA or (F)ISTA.
 
     Parameters
@@ -89,8 +90,9 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=1, boundary: str = "f
         Also return the objective, data term, penalty (summed over signals)
         and the mean active count per signal, per step, as an
         ``xarray.Dataset`` over ``iteration`` (costs a synthesis per step).
-    progress : bool, default False
-        A progress bar over blocks of signals.
+    progress : bool or None, default None
+        A progress bar over blocks of signals: None once the call has run 2 s
+        (:mod:`v1model.progress`), True at once, False never.
 
     Returns
     -------
@@ -143,7 +145,7 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=1, boundary: str = "f
         tol = 1e-3 if method == "lca" else 1e-4
     tol = check_positive(tol, "tol")
     check_bool(return_history, "return_history")
-    check_bool(progress, "progress")
+    check_progress(progress)
     L = phi.lipschitz()
     if method == "lca":
         # active units move with the eigenvalues of ΦᵀΦ (at most L), inactive ones
@@ -199,13 +201,11 @@ def _solve_blocks(phi, X, lam, threshold, step, n_steps, tol, max_iter, codes0, 
                   method, block, progress, out) -> int:
     """Solve ``X`` block by block into ``out`` (channels last); the number of
     signals left unconverged."""
-    from tqdm.auto import tqdm
-
     starts = range(0, len(X), block)
     stalled = 0
     solve = _lca if method == "lca" else _ista
-    for start in tqdm(starts, desc=f"convolutional {method}", leave=False,
-                      disable=not progress or len(starts) < 2):
+    for start in progress_bar(False if len(starts) < 2 else progress, total=len(starts),
+                              desc=f"convolutional {method}", unit="block", iterable=starts):
         rows = slice(start, start + block)
         init = None if codes0 is None else codes0[rows]
         out[rows], left = solve(phi, X[rows], lam, threshold, step, n_steps, tol, max_iter,

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..inference._common import check_products_in_range, history_dataset
 from ..inference.pursuit import _pursuit_record as _record
+from ..progress import check_progress, progress_bar
 from ..validation import check_bool, check_int, check_nonnegative, check_positive
 from .gram import CopyGram
 from .inference import as_dictionary
@@ -41,7 +42,7 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
                      boundary: str = "full", min_coverage: float = 0.25,
                      positive: bool = False, max_iter=None,
                      dtype=np.float32, return_history: bool = False,
-                     progress: bool = False):
+                     progress: bool | None = None):
     """Convolutional Matching Pursuit codes ("spikes") of whole signals.
 
     Parameters
@@ -85,8 +86,9 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
         Also return a Dataset over ``iteration`` (step) with objective = data
         term ``0.5 ||x - Φa||²`` summed over signals, zero penalty and the
         mean spike count per signal.
-    progress : bool, default False
-        A progress bar over steps.
+    progress : bool or None, default None
+        A progress bar over steps: None once the call has run 2 s
+        (:mod:`v1model.progress`), True at once, False never.
 
     Returns
     -------
@@ -150,9 +152,9 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
     if max_iter is None:
         max_iter = 10 * n_nonzero if n_nonzero is not None else n_coef
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    for name, flag in (("positive", positive), ("return_history", return_history),
-                       ("progress", progress)):
+    for name, flag in (("positive", positive), ("return_history", return_history)):
         check_bool(flag, name)
+    check_progress(progress)
     energy = (X.reshape(len(X), -1).astype(np.float64) ** 2).sum(axis=1)
     target = (np.full(len(X), tol) if tol is not None
               else energy * 10.0 ** (-snr_db / 10) if snr_db is not None
@@ -235,7 +237,6 @@ class _Pursuit:
         ``top`` the maximum of each segment of ``best``; all three change only
         in the window of the picked copy.
         """
-        from tqdm.auto import tqdm
 
         phi = self.phi
         n, lead = len(X), self.padded_shape[:-1]
@@ -255,8 +256,8 @@ class _Pursuit:
         tiny = np.finfo(np.float64).tiny
         cap = n_nonzero if n_nonzero is not None else np.iinfo(np.intp).max
         lanes = np.arange(n)
-        for _ in tqdm(range(max_iter), desc="convolutional mp", leave=False,
-                      disable=not progress):
+        for _ in progress_bar(progress, total=max_iter, desc="convolutional mp", unit="step",
+                              iterable=range(max_iter)):
             if live.size == 0:
                 break
             where = np.unravel_index(np.argmax(top[live].reshape(live.size, -1), axis=1),

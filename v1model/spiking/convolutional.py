@@ -24,6 +24,7 @@ import xarray as xr
 
 from ..convolutional.gram import gram_matrix
 from ..convolutional.inference import as_dictionary
+from ..progress import check_progress
 from ..validation import as_generator, check_bool
 from . import _brian
 from .lca import _count_step, _simulate, _warn_coarse, _warn_saturated, simulation_parameters
@@ -50,7 +51,7 @@ def spiking_convolutional_lca(
     target: str = "cython",
     seed=None,
     record_spikes: bool = False,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> xr.Dataset:
     """Simulate the spiking convolutional LCA on whole signals.
 
@@ -103,7 +104,7 @@ def spiking_convolutional_lca(
     params = simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory,
                                    transient_fraction, inhibition, v_init, noise, target, seed)
     check_bool(record_spikes, "record_spikes")
-    check_bool(progress, "progress")
+    check_progress(progress)
     rng = as_generator(seed)
     n, m = len(X), phi.n_coefficients
     # units in the order of as_matrix (kernel, then position): the dense spiking LCA on

@@ -56,6 +56,7 @@ import numpy as np
 import xarray as xr
 
 from ..io import seed_attr
+from ..progress import check_progress, progress_bar
 from ..validation import (
     as_generator,
     check_array,
@@ -106,7 +107,7 @@ def spiking_lca(
     record_spikes: bool = False,
     record_v=None,
     record_dt: float | None = None,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> xr.Dataset:
     """Simulate the spiking LCA on a batch; firing rates approach the nonneg LASSO codes.
 
@@ -164,8 +165,10 @@ def spiking_lca(
         atom indices (recorded in every sample) or explicit pairs.
     record_dt : float, optional
         Sampling interval of ``record_v`` in seconds (default ``dt``).
-    progress : bool
-        Show a tqdm bar while Brian2 runs (not for ``cpp_standalone``).
+    progress : bool or None, default None
+        A tqdm bar over the simulated time while Brian2 runs (not for
+        ``cpp_standalone``): None once the call has run 2 s
+        (:mod:`v1model.progress`), True at once, False never.
 
     Returns
     -------
@@ -185,6 +188,7 @@ def spiking_lca(
     (n_samples, n_atoms)
     """
     X, D = check_data_and_dictionary(X, D)
+    check_progress(progress)
     params = simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory,
                                    transient_fraction, inhibition, v_init, noise, target, seed)
     if record_dt is not None:
@@ -386,7 +390,8 @@ def _simulate(drive, weights, v0, units, rng, p, record_spikes, record_dt, progr
     net = b2.Network(*objects)
     build_time = time.perf_counter() - t0
 
-    report, bar = _progress(progress and p["target"] != "cpp_standalone", p["duration"])
+    report, bar = _progress(False if p["target"] == "cpp_standalone" else progress,
+                            p["duration"])
     t0 = time.perf_counter()
     with _brian.brian2_seed(rng, needed=p["noise"] > 0) as seed_value:
         net.run(p["duration"] * second, namespace={}, report=report,
@@ -418,17 +423,16 @@ def _count_step(t, dt):
     return int(np.ceil(t / dt - 1e-9))
 
 
-def _progress(show, duration):
-    if not show:
+def _progress(progress, duration):
+    """Brian2's ``report`` callback and the bar it advances (None, None: no bar)."""
+    if progress is False:
         return None, None
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=duration, unit="s sim", desc="spiking LCA", leave=False,
-               bar_format="{l_bar}{bar}| {n:.3g}/{total:.3g} s simulated [{elapsed}<{remaining}]")
+    bar = progress_bar(progress, total=duration, desc="spiking LCA",
+                       bar_format="{l_bar}{bar}| {n:.3g}/{total:.3g} s simulated "
+                                  "[{elapsed}<{remaining}]")
 
     def report(elapsed, completed, start, total):
-        bar.n = float(completed) * duration
-        bar.refresh()
+        bar.update(float(completed) * duration - bar.n)  # update() honours the bar's delay
 
     return report, bar
 
