@@ -42,7 +42,23 @@ def list_studies() -> dict[str, ModuleType]:
 
 
 def get_study(name: str) -> ModuleType:
-    """The study module called ``name`` (hyphens or underscores both accepted)."""
+    """The study module called ``name`` (hyphens or underscores both accepted).
+
+    Parameters
+    ----------
+    name : str
+        The study's ``NAME`` (e.g. ``"olshausen-field-1996"``).
+
+    Returns
+    -------
+    module
+        With ``NAME``, ``run`` and ``plot``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the valid ones).
+    """
     studies = _modules()
     key = str(name).replace("_", "-")
     if key not in studies:
@@ -52,7 +68,19 @@ def get_study(name: str) -> ModuleType:
 
 
 def study_parameters(name: str) -> dict:
-    """The keyword parameters of a study's ``run`` with their defaults."""
+    """The keyword parameters of a study's ``run`` with their defaults.
+
+    Parameters
+    ----------
+    name : str
+        A study name, as for :func:`get_study`.
+
+    Returns
+    -------
+    dict
+        Parameter name -> default, in signature order (including ``quick``
+        and ``seed``); ``inspect.Parameter.empty`` for one without a default.
+    """
     sig = inspect.signature(get_study(name).run)
     return {
         p.name: p.default

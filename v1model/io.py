@@ -34,6 +34,18 @@ def atomic_path(path, suffix: str | None = None):
     On an exception the temporary file (or folder) is removed and ``path`` is
     left untouched. An existing folder at ``path`` is replaced only if it is a
     zarr store; any other folder is refused before anything is written.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Final destination (``~`` is expanded); its parent folders are created.
+    suffix : str, optional
+        Suffix of the temporary name, after ``.tmp``; default that of ``path``.
+
+    Yields
+    ------
+    tmp : pathlib.Path
+        A path in the same folder that does not exist yet; write to it.
     """
     path = _as_path(path)
     replace_store = path.is_dir() and not path.is_symlink()
@@ -122,7 +134,18 @@ def _is_zarr_path(path: Path) -> bool:
 def clean_attrs(attrs: dict) -> dict:
     """Make attrs serialisable by netCDF: None -> "None", bools -> int,
     dicts, lists of mixed types and arrays of more than one dimension -> JSON
-    strings."""
+    strings.
+
+    Parameters
+    ----------
+    attrs : dict
+        Attributes of a Dataset or variable.
+
+    Returns
+    -------
+    dict
+        A new dict with the same keys and netCDF-safe values.
+    """
     if not isinstance(attrs, dict):
         raise TypeError(f"attrs must be a dict, got {type(attrs).__name__}")
     out = {}
@@ -153,7 +176,17 @@ def clean_attrs(attrs: dict) -> dict:
 
 def seed_attr(seed):
     """How a seed is recorded in attrs: the int itself, else ``"None"`` or the type
-    name (``"Generator"``, ``"SeedSequence"``): netCDF attrs cannot hold None."""
+    name (``"Generator"``, ``"SeedSequence"``): netCDF attrs cannot hold None.
+
+    Parameters
+    ----------
+    seed : int, Generator, SeedSequence or None
+        A seed as given to a function of the package.
+
+    Returns
+    -------
+    int or str
+    """
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
         return int(seed)
     return "None" if seed is None else type(seed).__name__
@@ -170,7 +203,21 @@ def _cleaned(ds: xr.Dataset) -> xr.Dataset:
 def values_by_dims(ds: xr.Dataset, name: str, dims: tuple) -> np.ndarray:
     """The values of ``ds[name]`` in the order ``dims``, read by dim name: a saved
     model's arrays, which a file transposed or renamed by hand would otherwise
-    load scrambled. A ValueError names the variable and the dims it should have."""
+    load scrambled. A ValueError names the variable and the dims it should have.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+    name : str
+        Variable of ``ds``.
+    dims : tuple of str
+        Its expected dims, in the order wanted.
+
+    Returns
+    -------
+    ndarray
+        The values, with the axes in the order of ``dims``.
+    """
     if set(ds[name].dims) != set(dims):
         raise ValueError(f"ds[{name!r}] has dims {ds[name].dims}, expected {tuple(dims)}")
     return ds[name].transpose(*dims).values
@@ -182,6 +229,18 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
     A DataArray is saved as a Dataset of its one variable. The attrs are made
     netCDF-safe (:func:`clean_attrs`) and record ``v1model_version`` unless
     they already do. Returns the final path.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset or xarray.DataArray
+        What to save (not modified).
+    path : str or path-like
+        Destination: a ``.zarr`` suffix writes a zarr store, anything else netCDF.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The path written (``~`` expanded).
     """
     if isinstance(ds, xr.DataArray):
         ds = ds.to_dataset(name=ds.name if ds.name is not None else "data")
@@ -267,6 +326,18 @@ def load_dataset(path, name: str = "path") -> xr.Dataset:
     """Load a Dataset saved by :func:`save_dataset` fully into memory.
 
     ``name`` is the caller's name of ``path`` (e.g. ``"dictionary"``), used in messages.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A netCDF file, or a zarr store (``.zarr``).
+    name : str, default "path"
+        Name of ``path`` in error messages.
+
+    Returns
+    -------
+    xarray.Dataset
+        Loaded into memory (the file is closed).
     """
     path = _as_path(path, name)
     if not path.exists():
@@ -302,6 +373,19 @@ def save_figure(fig, path, dpi: int = 120) -> Path:
 
     The format follows the suffix of ``path`` (``.png``, ``.pdf``, ``.svg``, ...);
     PNG when there is none.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    path : str or path-like
+        Destination file.
+    dpi : float, default 120
+        Resolution of raster formats, in dots per inch.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The path written (``~`` expanded).
     """
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure

@@ -291,6 +291,16 @@ class LISTA:
 
         Then :meth:`encode` gives exactly ``n_layers`` iterations of
         :func:`v1model.inference.ista` (``step="constant"``) from zero codes.
+
+        Parameters
+        ----------
+        D : array_like, shape (n_atoms, n_features)
+            Dictionary, one (normally unit-norm) atom per row.
+
+        Returns
+        -------
+        self : LISTA
+            With its weights set and ``history_`` None.
         """
         dtype = self._validated()
         D = check_dictionary(D, "D")
@@ -322,6 +332,11 @@ class LISTA:
             Their codes. ``"supervised"``: default :func:`optimal_codes` of
             ``X_val``; ``"lasso"``: when given, the error of the codes to
             them is recorded too (``validation_code_error``).
+
+        Returns
+        -------
+        self : LISTA
+            The trained network (weights, ``dictionary_``, ``history_`` set).
 
         Raises
         ------
@@ -481,7 +496,20 @@ class LISTA:
 
     def code_error(self, X, target):
         """``0.5 * mean_i ||z_i - z*_i||^2``: the codes' error to ``target`` (the
-        supervised loss)."""
+        supervised loss).
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, n_features) or (n_features,)
+            Signals to encode.
+        target : array_like, shape (n_samples, n_atoms)
+            Reference codes ``z*`` (e.g. :func:`optimal_codes` of ``X``).
+
+        Returns
+        -------
+        error : float
+            In squared units of the codes.
+        """
         Z = self.encode(X)
         target = check_array(target, "target", ndim=2, dtype=Z.dtype)
         return code_loss(Z, check_shape(target, "target", Z.shape))[0]
@@ -489,7 +517,19 @@ class LISTA:
     def lasso_objective(self, X):
         """``mean_i 0.5 ||x_i - z_i D||^2 + lam ||z_i||_1`` of the codes (the
         ``"lasso"`` loss) in the network's dictionary, at the ``lam`` it was
-        made for (:attr:`lam_`)."""
+        made for (:attr:`lam_`).
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, n_features) or (n_features,)
+            Signals to encode.
+
+        Returns
+        -------
+        objective : float
+            Mean LASSO objective per sample (squared units of ``X`` for a
+            unit-norm dictionary).
+        """
         Z = self.encode(X)
         X = check_array(X, "X", ndim=(1, 2), dtype=Z.dtype).reshape(Z.shape[0], -1)
         return lasso_loss(Z, X, self.dictionary_, self.lam_, grad=False)[0]
@@ -497,7 +537,19 @@ class LISTA:
     def loss(self, X, target=None):
         """The training loss on ``X``: :meth:`code_error` to ``target``
         (``objective="supervised"``, target required) or :meth:`lasso_objective`
-        (``"lasso"``, no target)."""
+        (``"lasso"``, no target).
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, n_features) or (n_features,)
+            Signals to encode.
+        target : array_like, shape (n_samples, n_atoms), optional
+            Reference codes; required for ``"supervised"``, refused for ``"lasso"``.
+
+        Returns
+        -------
+        loss : float
+        """
         if self.objective == "lasso":
             if target is not None:
                 raise ValueError("target was given to the loss of objective='lasso' (the LASSO "
@@ -510,7 +562,14 @@ class LISTA:
 
     # ------------------------------------------------------------ persistence
     def to_dataset(self) -> xr.Dataset:
-        """The network as a Dataset: weights, dictionary, history, parameters in attrs."""
+        """The network as a Dataset: weights, dictionary, history, parameters in attrs.
+
+        Returns
+        -------
+        ds : xarray.Dataset
+            ``dictionary`` (atom, feature), the weights of the parametrisation,
+            the history over ``step`` when there is one, parameters in attrs.
+        """
         self._check_fitted()
         params = self.get_params()
         # what the weights were made with, even if the settings changed since
@@ -523,7 +582,18 @@ class LISTA:
     @classmethod
     def from_dataset(cls, ds: xr.Dataset) -> LISTA:
         """The network saved by :meth:`to_dataset` (files saved before ``objective`` and
-        ``parametrization`` existed load as ``"supervised"`` and ``"full"``)."""
+        ``parametrization`` existed load as ``"supervised"`` and ``"full"``).
+
+        Parameters
+        ----------
+        ds : xarray.Dataset
+            A Dataset written by :meth:`to_dataset`.
+
+        Returns
+        -------
+        net : LISTA
+            The fitted network, ready to encode.
+        """
         params, weights, D, history = read_network(ds, PARAMS)
         net = cls(**params)
         dtype = net._validated()  # e.g. n_layers=0 encoded one layer
@@ -539,14 +609,35 @@ class LISTA:
         return net
 
     def save(self, path):
-        """Save the network as netCDF (atomically); returns the path."""
+        """Save the network as netCDF (atomically); returns the path.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file (``.nc``; a ``.zarr`` path writes a zarr store).
+
+        Returns
+        -------
+        path : pathlib.Path
+            The path written.
+        """
         from ..io import save_dataset
 
         return save_dataset(self.to_dataset(), path)
 
     @classmethod
     def load(cls, path) -> LISTA:
-        """A network saved by :meth:`save`."""
+        """A network saved by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            File written by :meth:`save`.
+
+        Returns
+        -------
+        net : LISTA
+        """
         from ..io import load_dataset
 
         return cls.from_dataset(load_dataset(path))

@@ -54,7 +54,18 @@ MIN_FFT = 4096
 
 def erb_bandwidth(frequency):
     """Equivalent rectangular bandwidth of human auditory filters (Hz),
-    ``24.7 (4.37 f / 1000 + 1)`` (Glasberg & Moore 1990), at ``frequency`` in Hz."""
+    ``24.7 (4.37 f / 1000 + 1)`` (Glasberg & Moore 1990), at ``frequency`` in Hz.
+
+    Parameters
+    ----------
+    frequency : float or array_like
+        Frequencies in Hz, >= 0, any shape.
+
+    Returns
+    -------
+    ndarray
+        Bandwidths in Hz, of the shape of ``frequency`` (0-d for a scalar).
+    """
     f = check_array(frequency, "frequency", ndim=None)
     if np.any(f < 0):
         raise ValueError(f"frequency must be >= 0 Hz, got a minimum of {float(f.min())!r}")

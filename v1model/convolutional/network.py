@@ -118,7 +118,15 @@ class ConvolutionalNetwork:
         self.history_ = None
 
     def params(self) -> dict:
-        """The spec as a flat dict (recorded in every output's attrs)."""
+        """The spec as a flat dict (recorded in every output's attrs).
+
+        Returns
+        -------
+        dict
+            ``n_kernels``, ``kernel_shape`` and ``stride`` (lists of int, in
+            samples), ``boundary``, ``lam`` (units of the input),
+            ``threshold`` and ``tau`` (seconds).
+        """
         return {"n_kernels": self.n_kernels, "kernel_shape": list(self.kernel_shape),
                 "stride": list(self.stride), "boundary": self.boundary, "lam": self.lam,
                 "threshold": self.threshold, "tau": self.tau}
@@ -266,14 +274,39 @@ class ConvolutionalNetwork:
         return ds
 
     def fit(self, images, **kwargs) -> "ConvolutionalNetwork":
-        """Same as :meth:`learn`, but returns ``self``."""
+        """Same as :meth:`learn`, but returns ``self``.
+
+        Parameters
+        ----------
+        images : array_like, shape (n_signals, *signal_shape)
+            Whole images or sounds to learn from (random crops).
+        **kwargs
+            Passed to :func:`~v1model.convolutional.learn_kernels`, as for
+            :meth:`learn`.
+
+        Returns
+        -------
+        self : ConvolutionalNetwork
+            With the learned ``kernels`` and ``history_``.
+        """
         self.learn(images, **kwargs)
         return self
 
     # ------------------------------------------------------------------- io
     def to_dataset(self) -> xr.Dataset:
         """The network as a Dataset: ``kernels`` (kernel, ky, kx) or (kernel, lag),
-        the spec in attrs, and the learning history (over ``update``) if any."""
+        the spec in attrs, and the learning history (over ``update``) if any.
+
+        Returns
+        -------
+        ds : xarray.Dataset
+            ``kernels`` of shape (n_kernels, *kernel_shape), the spec in attrs.
+
+        Raises
+        ------
+        RuntimeError
+            When the network has no kernels yet.
+        """
         self._require_kernels()
         dims = ("kernel",) + kernel_dims(len(self.kernel_shape))
         ds = xr.Dataset({"kernels": (dims, self.kernels, {
@@ -286,6 +319,16 @@ class ConvolutionalNetwork:
     @classmethod
     def from_dataset(cls, ds: xr.Dataset) -> "ConvolutionalNetwork":
         """The network saved by :meth:`to_dataset` / :meth:`save`.
+
+        Parameters
+        ----------
+        ds : xarray.Dataset
+            A Dataset written by :meth:`to_dataset`.
+
+        Returns
+        -------
+        net : ConvolutionalNetwork
+            With the saved kernels, spec and learning history (None if none).
 
         Raises
         ------
@@ -317,14 +360,35 @@ class ConvolutionalNetwork:
         return net
 
     def save(self, path) -> Path:
-        """Save atomically as netCDF (``.nc``) or zarr (``.zarr``); the final path."""
+        """Save atomically as netCDF (``.nc``) or zarr (``.zarr``); the final path.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file or store.
+
+        Returns
+        -------
+        path : pathlib.Path
+            The path written.
+        """
         from ..io import save_dataset
 
         return save_dataset(self.to_dataset(), path)
 
     @classmethod
     def load(cls, path) -> "ConvolutionalNetwork":
-        """Load a network written by :meth:`save`."""
+        """Load a network written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            File or zarr store written by :meth:`save`.
+
+        Returns
+        -------
+        net : ConvolutionalNetwork
+        """
         from ..io import load_dataset
 
         return cls.from_dataset(load_dataset(path))

@@ -155,7 +155,18 @@ class ConvolutionalDictionary:
         ).reshape(self.n_kernels, -1))
 
     def astype(self, dtype) -> "ConvolutionalDictionary":
-        """The same dictionary working in ``dtype`` (``self`` when it already does)."""
+        """The same dictionary working in ``dtype`` (``self`` when it already does).
+
+        Parameters
+        ----------
+        dtype : {float32, float64}
+            Precision of the products.
+
+        Returns
+        -------
+        ConvolutionalDictionary
+            ``self`` or a new dictionary with the same kernels and geometry.
+        """
         dtype = check_dtype(dtype)
         if dtype == self.dtype:
             return self
@@ -204,7 +215,20 @@ class ConvolutionalDictionary:
 
     def check_signals(self, X, name: str = "X") -> np.ndarray:
         """``X`` as a finite ``(n_samples, *signal_shape)`` array of ``dtype``
-        (one signal of ``signal_shape`` becomes a batch of one)."""
+        (one signal of ``signal_shape`` becomes a batch of one).
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, *signal_shape) or signal_shape
+            Signals.
+        name : str, default "X"
+            Name of ``X`` in error messages.
+
+        Returns
+        -------
+        ndarray, shape (n_samples, *signal_shape)
+            In the dictionary's ``dtype``.
+        """
         X = check_array(X, name, ndim=(self.ndim, self.ndim + 1), dtype=self.dtype)
         if X.ndim == self.ndim:
             X = X[None]
@@ -331,7 +355,19 @@ class ConvolutionalDictionary:
 
     def analyze_last(self, X: np.ndarray) -> np.ndarray:
         """``Φᵀ x`` for ``X`` of shape (n, *signal_shape) in ``dtype`` (trusted);
-        returns (n, *code_shape, n_kernels)."""
+        returns (n, *code_shape, n_kernels).
+
+        Parameters
+        ----------
+        X : ndarray, shape (n, *signal_shape)
+            Signals in ``dtype``, not checked.
+
+        Returns
+        -------
+        ndarray, shape (n, *code_shape, n_kernels)
+            Each kernel's inner product with the signal at every position, in
+            ``dtype``.
+        """
         n = X.shape[0]
         out = np.empty((n,) + self.code_shape + (self.n_kernels,), self.dtype)
         if self._uses_fft(_FFT_ANALYSIS_MIN):
@@ -358,7 +394,19 @@ class ConvolutionalDictionary:
         """``-∂/∂kernels`` of ``0.5 ||x - Φ a||²`` at residuals ``R`` (n,
         *signal_shape) and channels-last codes ``A`` (n, *code_shape,
         n_kernels), summed over signals (trusted inputs): each kernel's codes
-        times the residual windows they sit on. Shape (n_kernels, *kernel_shape)."""
+        times the residual windows they sit on. Shape (n_kernels, *kernel_shape).
+
+        Parameters
+        ----------
+        R : ndarray, shape (n, *signal_shape)
+            Residuals ``x - Φ a``, not checked.
+        A : ndarray, shape (n, *code_shape, n_kernels)
+            Channels-last codes, not checked.
+
+        Returns
+        -------
+        ndarray, shape (n_kernels, *kernel_shape), float64
+        """
         grad = np.zeros((self.n_kernels, self._flat.shape[1]), np.float64)
         per_sample = int(np.prod(self.code_shape)) * self._flat.shape[1]
         block = max(1, _WINDOW_ELEMENTS // max(per_sample, 1))
@@ -369,7 +417,18 @@ class ConvolutionalDictionary:
 
     def synthesize_last(self, A: np.ndarray) -> np.ndarray:
         """``Φ a`` for channels-last codes (n, *code_shape, n_kernels) in
-        ``dtype`` (trusted); returns (n, *signal_shape)."""
+        ``dtype`` (trusted); returns (n, *signal_shape).
+
+        Parameters
+        ----------
+        A : ndarray, shape (n, *code_shape, n_kernels)
+            Channels-last codes in ``dtype``, not checked.
+
+        Returns
+        -------
+        ndarray, shape (n, *signal_shape)
+            The signals in ``dtype``.
+        """
         if self._uses_fft(_FFT_SYNTHESIS_MIN):
             out = np.empty((A.shape[0],) + self.signal_shape, self.dtype)
             return self._fft_blocks(A, out, self._fft_synthesize)

@@ -48,6 +48,24 @@ def check_method_params(method: str, params, name: str = "method_params") -> Non
 
     The message lists the solver's own parameters and, for an iteration limit
     under another solver's name (``max_iter`` for ``"lca"``), the right one.
+
+    Parameters
+    ----------
+    method : str
+        A method name of :func:`encode` (a key of ``SOLVERS``).
+    params : dict or iterable of str
+        Extra solver parameters, by name (only the names are checked).
+    name : str, default "method_params"
+        Name of ``params`` in the message.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError
+        For the first name the solver does not take.
     """
     solver = inspect.signature(SOLVERS[method]).parameters
     own = sorted(p for p in solver if p not in _SET_BY_ENCODE and not p.startswith("_"))

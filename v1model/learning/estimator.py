@@ -197,11 +197,34 @@ class SparseDictionaryLearner:
         return [p.name for p in sig.parameters.values() if p.name != "self"]
 
     def get_params(self, deep=True):
-        """Parameters of the estimator, as passed to ``__init__``."""
+        """Parameters of the estimator, as passed to ``__init__``.
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Ignored (the learner holds no sub-estimators); kept for the
+            scikit-learn protocol.
+
+        Returns
+        -------
+        params : dict
+            Parameter name -> current value, for every argument of ``__init__``.
+        """
         return {name: getattr(self, name) for name in self._param_names()}
 
     def set_params(self, **params):
-        """Set parameters (no validation until ``fit``); returns ``self``."""
+        """Set parameters (no validation until ``fit``); returns ``self``.
+
+        Parameters
+        ----------
+        **params
+            New values of arguments of ``__init__``, by name; an unknown name
+            raises ValueError.
+
+        Returns
+        -------
+        self : SparseDictionaryLearner
+        """
         valid = self._param_names()
         for key, value in params.items():
             if key not in valid:
@@ -263,6 +286,17 @@ class SparseDictionaryLearner:
         """Learn the dictionary from ``X`` (n_samples, n_features); returns ``self``.
 
         Starts afresh (``partial_fit`` continues from the current state).
+
+        Parameters
+        ----------
+        X : array_like or DataFrame, shape (n_samples, n_features)
+            Training samples, one per row.
+        y : ignored
+
+        Returns
+        -------
+        self : SparseDictionaryLearner
+            The fitted learner (``components_``, ``n_iter_``, ``history_`` set).
         """
         names = feature_names(X)
         X = check_training_data(X, dtype=check_dtype(self.dtype))
@@ -429,7 +463,20 @@ class SparseDictionaryLearner:
 
     def transform(self, X):
         """Sparse codes (n_samples, n_atoms) of ``X`` in the learned dictionary
-        (a DataFrame after ``set_output(transform="pandas")``)."""
+        (a DataFrame after ``set_output(transform="pandas")``).
+
+        Parameters
+        ----------
+        X : array_like or DataFrame, shape (n_samples, n_features)
+            Samples to encode, with the ``n_features_in_`` features seen in ``fit``.
+
+        Returns
+        -------
+        codes : ndarray or DataFrame, shape (n_samples, n_atoms)
+            Codes in units of ``X`` (the atoms have unit norm), of dtype
+            ``dtype``; a pandas or polars DataFrame with the columns of
+            ``get_feature_names_out()`` when ``set_output`` asks for one.
+        """
         output = requested_output(getattr(self, "_sklearn_output_config", {}).get("transform"))
         frame = X
         X = self._check_input(X)
@@ -445,18 +492,52 @@ class SparseDictionaryLearner:
         ``"pandas"`` or ``"polars"`` (a DataFrame with the columns of
         ``get_feature_names_out()``); None keeps the current setting. Returns
         ``self``. Without a setting, scikit-learn's global
-        ``transform_output`` applies."""
+        ``transform_output`` applies.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default None
+            Output container of ``transform`` and ``fit_transform``.
+
+        Returns
+        -------
+        self : SparseDictionaryLearner
+        """
         transform = check_output(transform)
         if transform is not None:
             self._sklearn_output_config = {"transform": transform}
         return self
 
     def fit_transform(self, X, y=None):
-        """``fit(X)`` then ``transform(X)``."""
+        """``fit(X)`` then ``transform(X)``.
+
+        Parameters
+        ----------
+        X : array_like or DataFrame, shape (n_samples, n_features)
+            Training samples, one per row.
+        y : ignored
+
+        Returns
+        -------
+        codes : ndarray or DataFrame, shape (n_samples, n_atoms)
+            Codes of ``X`` in the learned dictionary, as :meth:`transform`.
+        """
         return self.fit(X, y).transform(X)
 
     def inverse_transform(self, codes):
-        """Reconstructions ``codes @ components_`` (n_samples, n_features)."""
+        """Reconstructions ``codes @ components_`` (n_samples, n_features).
+
+        Parameters
+        ----------
+        codes : array_like, shape (n_samples, n_atoms)
+            Sparse codes, e.g. from :meth:`transform`.
+
+        Returns
+        -------
+        X_hat : ndarray, shape (n_samples, n_features)
+            Reconstructed samples (units of the training data), of the dtype
+            of ``components_``.
+        """
         self._check_fitted()
         from ..validation import check_array
 
@@ -467,7 +548,19 @@ class SparseDictionaryLearner:
         return (codes @ self.components_.astype(np.float64)).astype(self.components_.dtype)
 
     def score(self, X, y=None):
-        """Minus the mean objective per sample of ``transform(X)`` (higher is better)."""
+        """Minus the mean objective per sample of ``transform(X)`` (higher is better).
+
+        Parameters
+        ----------
+        X : array_like or DataFrame, shape (n_samples, n_features)
+            Samples to encode and score.
+        y : ignored
+
+        Returns
+        -------
+        score : float
+            ``-mean_i(0.5 ||x_i - a_i D||^2 + penalty(a_i))``, computed in float64.
+        """
         X = self._check_input(X)
         coder = self._transform_coder()
         D = self.components_.astype(np.float64)
@@ -486,20 +579,52 @@ class SparseDictionaryLearner:
 
     @classmethod
     def from_dataset(cls, ds):
-        """The learner saved by :meth:`to_dataset` (fitted, ready to transform)."""
+        """The learner saved by :meth:`to_dataset` (fitted, ready to transform).
+
+        Parameters
+        ----------
+        ds : xarray.Dataset
+            A Dataset written by :meth:`to_dataset`.
+
+        Returns
+        -------
+        learner : SparseDictionaryLearner
+        """
         from ._persist import learner_from_dataset
 
         return learner_from_dataset(cls, ds)
 
     def save(self, path):
-        """Save the fitted learner as netCDF (atomically); returns the path."""
+        """Save the fitted learner as netCDF (atomically); returns the path.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file (``.nc``; a ``.zarr`` path writes a zarr store).
+
+        Returns
+        -------
+        path : pathlib.Path
+            The path written.
+        """
         from ..io import save_dataset
 
         return save_dataset(self.to_dataset(), path)
 
     @classmethod
     def load(cls, path):
-        """A learner saved by :meth:`save`."""
+        """A learner saved by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            File written by :meth:`save`.
+
+        Returns
+        -------
+        learner : SparseDictionaryLearner
+            The fitted learner, ready to transform.
+        """
         from ..io import load_dataset
 
         return cls.from_dataset(load_dataset(path))
@@ -509,6 +634,16 @@ class SparseDictionaryLearner:
 
         ``input_features`` (optional) is only checked against the input
         columns: the codes' columns are atoms, not input features.
+
+        Parameters
+        ----------
+        input_features : array_like of str, shape (n_features_in_,), optional
+            Input column names; must equal ``feature_names_in_`` when that is set.
+
+        Returns
+        -------
+        names : ndarray of str (object dtype), shape (n_atoms,)
+            One name per code column.
         """
         self._check_fitted()
         if input_features is not None:

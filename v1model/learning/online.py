@@ -113,7 +113,18 @@ class OnlineState:
 
     def step(self, X) -> None:
         """Code ``X`` (n_batch, n_features), fold it into the statistics,
-        update the dictionary and re-seed unused atoms."""
+        update the dictionary and re-seed unused atoms.
+
+        Parameters
+        ----------
+        X : ndarray, shape (n_batch, n_features)
+            One minibatch, in the dtype of ``D`` (not checked).
+
+        Returns
+        -------
+        None
+            ``D``, the statistics, ``usage`` and ``history`` are updated in place.
+        """
         start = time.perf_counter()
         codes = self.coder.encode(X, self.D, self.rng)
         stats = batch_statistics(X, self.D, codes, self.coder)
@@ -238,7 +249,29 @@ def learn_online(
 
 
 def run_epochs(state, X, n_updates, batch_size, shuffle, rng, progress):
-    """``n_updates`` steps of ``state`` on minibatches of ``X`` (trusted inputs)."""
+    """``n_updates`` steps of ``state`` on minibatches of ``X`` (trusted inputs).
+
+    Parameters
+    ----------
+    state : OnlineState
+        Updated in place.
+    X : ndarray, shape (n_samples, n_features)
+        Training samples (not checked).
+    n_updates : int
+        Minibatch updates to make.
+    batch_size : int
+        Samples per minibatch (at most ``n_samples``).
+    shuffle : bool
+        Take the minibatches from a fresh permutation every epoch, else in order.
+    rng : numpy.random.Generator
+        Source of the minibatch permutations (``state`` has its own for re-seeding).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    None
+    """
     from tqdm.auto import tqdm
 
     batches = Minibatches(X.shape[0], batch_size, shuffle, rng)

@@ -23,7 +23,19 @@ __all__ = ["relu", "topk", "batch_topk", "jumprelu", "rectangle"]
 
 
 def relu(pre):
-    """``max(pre, 0)`` and the mask where it passes gradient (``pre > 0``)."""
+    """``max(pre, 0)`` and the mask where it passes gradient (``pre > 0``).
+
+    Parameters
+    ----------
+    pre : ndarray, shape (n_samples, n_latents)
+        Pre-activations.
+
+    Returns
+    -------
+    z : ndarray, shape (n_samples, n_latents)
+        Latents, in the dtype of ``pre``.
+    mask : ndarray of bool, shape (n_samples, n_latents)
+    """
     mask = pre > 0
     return np.where(mask, pre, 0).astype(pre.dtype, copy=False), mask
 
@@ -35,6 +47,19 @@ def topk(pre, k):
     only where fewer than ``k`` pre-activations are positive); ``mask`` marks
     the entries that pass gradient (kept and positive). Ties at the k-th
     value are broken by ``np.argpartition``'s order.
+
+    Parameters
+    ----------
+    pre : ndarray, shape (n_samples, n_latents)
+        Pre-activations.
+    k : int
+        Latents kept per sample, >= 1 (all of them when ``k >= n_latents``).
+
+    Returns
+    -------
+    z : ndarray, shape (n_samples, n_latents)
+        Latents, in the dtype of ``pre``.
+    mask : ndarray of bool, shape (n_samples, n_latents)
     """
     n, m = pre.shape
     mask = np.zeros(pre.shape, dtype=bool)
@@ -53,6 +78,21 @@ def batch_topk(pre, k):
     Returns ``(z, mask, smallest)``: ``smallest`` is the smallest kept
     positive activation (NaN if none is positive), the statistic whose
     running average becomes the inference threshold.
+
+    Parameters
+    ----------
+    pre : ndarray, shape (n_samples, n_latents)
+        Pre-activations.
+    k : int
+        Latents kept per sample on average, >= 1.
+
+    Returns
+    -------
+    z : ndarray, shape (n_samples, n_latents)
+        Latents, in the dtype of ``pre``.
+    mask : ndarray of bool, shape (n_samples, n_latents)
+    smallest : float
+        In units of ``pre``.
     """
     n, m = pre.shape
     keep = min(k * n, n * m)
@@ -71,6 +111,19 @@ def jumprelu(pre, theta):
 
     ``theta`` is a scalar or one threshold per latent (n_latents,), > 0.
     Returns ``(z, mask)`` with ``mask = pre > theta``.
+
+    Parameters
+    ----------
+    pre : ndarray, shape (n_samples, n_latents)
+        Pre-activations.
+    theta : float or ndarray, shape (n_latents,)
+        Thresholds, in units of ``pre``.
+
+    Returns
+    -------
+    z : ndarray, shape (n_samples, n_latents)
+        Latents, in the dtype of ``pre``.
+    mask : ndarray of bool, shape (n_samples, n_latents)
     """
     mask = pre > theta
     return np.where(mask, pre, 0).astype(pre.dtype, copy=False), mask

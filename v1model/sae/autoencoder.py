@@ -315,6 +315,11 @@ class SparseAutoencoder:
         seed : int, SeedSequence, Generator or None
             Overrides the constructor's ``seed`` when given.
 
+        Returns
+        -------
+        self : SparseAutoencoder
+            The fitted model (``components_``, ``history_``, ... set).
+
         Raises
         ------
         ValueError
@@ -395,6 +400,10 @@ class SparseAutoencoder:
             (overrides the constructor's ``seed``). Later calls: replaces the
             generator of the minibatch order when given (None: continue the
             current one).
+
+        Returns
+        -------
+        self : SparseAutoencoder
 
         Examples
         --------
@@ -603,6 +612,17 @@ class SparseAutoencoder:
         """Latents (n_samples, n_latents) of ``X``; each sample on its own.
 
         ``X`` is (n_samples, n_features) or one sample (n_features,).
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, n_features) or (n_features,)
+            Samples, finite, with the ``n_features_in_`` features of training.
+
+        Returns
+        -------
+        Z : ndarray, shape (n_samples, n_latents)
+            Latents in units of ``X`` (the decoder rows have unit norm), in the
+            model's dtype; a single sample gives ``n_samples = 1``.
         """
         self._check_fitted()
         X = check_array(X, "X", ndim=(1, 2), dtype=self._params["decoder"].dtype)
@@ -620,7 +640,19 @@ class SparseAutoencoder:
                        "the latents")
 
     def decode(self, Z):
-        """Reconstructions ``Z D + b_dec`` (n_samples, n_features) of latents ``Z``."""
+        """Reconstructions ``Z D + b_dec`` (n_samples, n_features) of latents ``Z``.
+
+        Parameters
+        ----------
+        Z : array_like, shape (n_samples, n_latents) or (n_latents,)
+            Latents, e.g. from :meth:`encode`.
+
+        Returns
+        -------
+        X_hat : ndarray, shape (n_samples, n_features)
+            Reconstructions in units of ``X``, in the model's dtype; a single
+            latent vector gives ``n_samples = 1``.
+        """
         self._check_fitted()
         D = self._params["decoder"]
         Z = check_array(Z, "Z", ndim=(1, 2), dtype=D.dtype)
@@ -633,7 +665,18 @@ class SparseAutoencoder:
         return _finite(Z @ D + self._params["b_dec"], "Z", "the reconstructions")
 
     def reconstruct(self, X):
-        """``decode(encode(X))``."""
+        """``decode(encode(X))``.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, n_features) or (n_features,)
+            Samples to reconstruct.
+
+        Returns
+        -------
+        X_hat : ndarray, shape (n_samples, n_features)
+            Reconstructions in units of ``X``, in the model's dtype.
+        """
         return self.decode(self.encode(X))
 
     # ------------------------------------------------------------------- io
@@ -644,7 +687,19 @@ class SparseAutoencoder:
         needs to continue: the Adam moments ``adam_m_*`` and ``adam_v_*`` of
         each array (twice the parameters' size), ``samples_since_fired``
         (latent) and, in attrs, the Adam step count and the state of the
-        minibatch order's generator."""
+        minibatch order's generator.
+
+        Parameters
+        ----------
+        training_state : bool, default True
+            Include the training state (ignored when the model has none).
+
+        Returns
+        -------
+        ds : xarray.Dataset
+            Dims ``latent`` (n_latents), ``feature`` (n_features) and
+            ``step`` (steps taken); copies of the model's arrays.
+        """
         self._check_fitted()
         training_state = check_bool(training_state, "training_state")
         params = self.get_params()
@@ -688,7 +743,18 @@ class SparseAutoencoder:
     @classmethod
     def from_dataset(cls, ds):
         """The model saved by :meth:`to_dataset` (fitted, ready to encode, and
-        to continue with :meth:`partial_fit` if saved with its training state)."""
+        to continue with :meth:`partial_fit` if saved with its training state).
+
+        Parameters
+        ----------
+        ds : xarray.Dataset
+            A Dataset written by :meth:`to_dataset` (``attrs["kind"]`` is
+            ``"v1model.SparseAutoencoder"``).
+
+        Returns
+        -------
+        model : SparseAutoencoder
+        """
         if not isinstance(ds, xr.Dataset):
             raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
         if ds.attrs.get("kind") != SAE_KIND:
@@ -777,6 +843,18 @@ class SparseAutoencoder:
         (the Adam moments, twice the size of the parameters); without it,
         the file is about a third of the size and the loaded model encodes but
         cannot continue training.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file (``.nc``; a ``.zarr`` path writes a zarr store).
+        training_state : bool, default True
+            Also save the state :meth:`partial_fit` needs to continue.
+
+        Returns
+        -------
+        path : pathlib.Path
+            The path written.
         """
         from ..io import save_dataset
 
@@ -784,7 +862,18 @@ class SparseAutoencoder:
 
     @classmethod
     def load(cls, path):
-        """A model saved by :meth:`save`."""
+        """A model saved by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            File written by :meth:`save`.
+
+        Returns
+        -------
+        model : SparseAutoencoder
+            The fitted model, ready to encode.
+        """
         from ..io import load_dataset
 
         return cls.from_dataset(load_dataset(path))

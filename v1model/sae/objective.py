@@ -76,7 +76,19 @@ def parameter_names(activation) -> tuple[str, ...]:
 
 
 def pre_activations(params, X):
-    """``(X - b_dec) W_enc^T + b_enc`` (n_samples, n_latents)."""
+    """``(X - b_dec) W_enc^T + b_enc`` (n_samples, n_latents).
+
+    Parameters
+    ----------
+    params : dict of ndarray
+        With ``encoder`` (n_latents, n_features), ``b_enc`` (n_latents,) and
+        ``b_dec`` (n_features,).
+    X : ndarray, shape (n_samples, n_features)
+
+    Returns
+    -------
+    pre : ndarray, shape (n_samples, n_latents)
+    """
     return (X - params["b_dec"]) @ params["encoder"].T + params["b_enc"]
 
 
@@ -91,6 +103,21 @@ def encode(params, X, objective, threshold=None):
     BatchTopK is the only activation that differs from training: each sample
     keeps the pre-activations above the single ``threshold`` learned during
     training (Bussmann et al. 2024).
+
+    Parameters
+    ----------
+    params : dict of ndarray
+        The model's arrays, as in :func:`loss_and_gradients`.
+    X : ndarray, shape (n_samples, n_features)
+    objective : Objective
+    threshold : float, optional
+        BatchTopK's inference threshold (units of the pre-activations);
+        unused by the other activations.
+
+    Returns
+    -------
+    z : ndarray, shape (n_samples, n_latents)
+        Non-negative latents.
     """
     act = objective.activation
     if act == "mp":

@@ -78,7 +78,24 @@ def pursuit_forward(R, D, k):
 
 def pursuit_backward(G, D, trace):
     """Gradients through the pursuit: from ``G = dL/dresidual`` (n, n_features)
-    to ``(dL/dD, dL/dR)`` with the selections of ``trace`` held fixed."""
+    to ``(dL/dD, dL/dR)`` with the selections of ``trace`` held fixed.
+
+    Parameters
+    ----------
+    G : ndarray, shape (n_samples, n_features)
+        Gradient of the loss with respect to the final residual.
+    D : ndarray, shape (n_atoms, n_features)
+        The dictionary of the forward pass.
+    trace : tuple
+        The ``trace`` returned by :func:`pursuit_forward`.
+
+    Returns
+    -------
+    dD : ndarray, shape (n_atoms, n_features)
+        Gradient with respect to ``D``.
+    dR : ndarray, shape (n_samples, n_features)
+        Gradient with respect to the signals ``R`` of the forward pass.
+    """
     selected, coefficients, before = trace
     n, k = selected.shape
     sq = np.einsum("ij,ij->i", D, D)

@@ -52,6 +52,31 @@ def initial_parameters(X, n_latents, activation, theta_init, rng, dtype, mean=No
     ``mean`` (n_features,), when given, is the mean of ``X`` over samples
     already measured (the estimator's single pass over the data); ``X`` is
     then not read.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Training data (only its shape is used when ``mean`` is given).
+    n_latents : int
+        Number of latents.
+    activation : str
+        One of :data:`v1model.sae.objective.ACTIVATIONS`.
+    theta_init : float
+        JumpReLU initial threshold (units of the pre-activations), > 0;
+        ignored by the other activations.
+    rng : numpy.random.Generator
+        Source of the decoder's Gaussian rows.
+    dtype : numpy dtype
+        Precision of the returned arrays.
+    mean : array_like, shape (n_features,), optional
+        Mean of ``X`` over samples.
+
+    Returns
+    -------
+    params : dict of ndarray
+        ``decoder`` (n_latents, n_features) and ``b_dec`` (n_features,);
+        except for ``mp``, ``encoder`` (n_latents, n_features) and ``b_enc``
+        (n_latents,); for ``jumprelu``, ``log_theta`` (n_latents,).
     """
     n_features = X.shape[1]
     D = rng.standard_normal((n_latents, n_features))

@@ -52,7 +52,20 @@ __all__ = [
 
 
 def make_executor(config) -> "Executor":
-    """An executor from a checked config dict (or a kind name, or an Executor)."""
+    """An executor from a checked config dict (or a kind name, or an Executor).
+
+    Parameters
+    ----------
+    config : dict, str, Executor or None
+        An ``[executor]`` table (with ``kind``), a kind name (``"local"``,
+        ``"serial"``, ``"dask"``, ``"slurm"``, ``"pbs"``), None for ``"local"``,
+        or an Executor, returned as is.
+
+    Returns
+    -------
+    Executor
+        Not started yet (use it as a context manager, or call ``start``).
+    """
     if isinstance(config, Executor):
         return config
     config = check_executor_config(config)
@@ -84,10 +97,27 @@ class Executor:
         """Acquire resources (pools, clusters)."""
 
     def close(self, interrupted: bool = False) -> None:
-        """Release them; ``interrupted`` asks to stop running points at once."""
+        """Release them; ``interrupted`` asks to stop running points at once.
+
+        Parameters
+        ----------
+        interrupted : bool, default False
+            Stop the points still running instead of waiting for them.
+        """
 
     def map(self, tasks):
-        """Yield a :class:`PointOutcome` per task, in completion order."""
+        """Yield a :class:`PointOutcome` per task, in completion order.
+
+        Parameters
+        ----------
+        tasks : iterable of PointTask
+            The points to run.
+
+        Yields
+        ------
+        PointOutcome
+            One per task, as each finishes (in any order).
+        """
         raise NotImplementedError
 
     def describe(self) -> dict:

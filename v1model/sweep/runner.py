@@ -329,13 +329,42 @@ def resume(output, *, executor=None, progress: bool = True) -> xr.Dataset:
 
     ``executor`` (a kind name, dict or Executor) overrides the one in the
     folder's spec, e.g. to finish on a cluster a sweep started locally.
+
+    Parameters
+    ----------
+    output : str or path-like
+        A sweep folder (holding ``sweep.json``).
+    executor : str, dict or Executor, optional
+        Overrides the folder's executor.
+    progress : bool, default True
+        Show progress bars.
+
+    Returns
+    -------
+    xarray.Dataset
+        The assembled result of the sweep.
     """
     _, spec = _open_folder(output)
     return run_spec(spec, executor=executor, only="pending", progress=progress)
 
 
 def retry_failed(output, *, executor=None, progress: bool = True) -> xr.Dataset:
-    """Run again only the failed points of the sweep in folder ``output``."""
+    """Run again only the failed points of the sweep in folder ``output``.
+
+    Parameters
+    ----------
+    output : str or path-like
+        A sweep folder (holding ``sweep.json``).
+    executor : str, dict or Executor, optional
+        Overrides the folder's executor.
+    progress : bool, default True
+        Show progress bars.
+
+    Returns
+    -------
+    xarray.Dataset
+        The assembled result of the sweep.
+    """
     _, spec = _open_folder(output)
     return run_spec(spec, executor=executor, only="failed", progress=progress)
 
@@ -386,7 +415,19 @@ class SweepStatus:
 
 
 def status(output) -> SweepStatus:
-    """What is done, failed and pending in sweep folder ``output`` (reads only)."""
+    """What is done, failed and pending in sweep folder ``output`` (reads only).
+
+    Parameters
+    ----------
+    output : str or path-like
+        A sweep folder (holding ``sweep.json``).
+
+    Returns
+    -------
+    SweepStatus
+        Point indices done, failed (with their records) and pending, and the
+        path of the assembled result once nothing is pending.
+    """
     output = _as_path(output, "output")
     if not is_sweep_folder(output):
         raise SpecError("output", f"{str(output)!r} is not a sweep folder (no sweep.json)")
@@ -402,7 +443,18 @@ def status(output) -> SweepStatus:
 
 def load(output) -> xr.Dataset:
     """The result of the sweep in folder ``output``: the assembled file when the
-    sweep is finished, else the points so far (unfinished ones ``pending``)."""
+    sweep is finished, else the points so far (unfinished ones ``pending``).
+
+    Parameters
+    ----------
+    output : str or path-like
+        A sweep folder (holding ``sweep.json``).
+
+    Returns
+    -------
+    xarray.Dataset
+        Loaded into memory.
+    """
     output, spec = _open_folder(output)
     store = DirectoryStore(output, spec.fingerprint(), spec.grid.n_points)
     path = store.result_path(spec.format)

@@ -176,6 +176,18 @@ def parse_spec(data: dict, source=None) -> SweepSpec:
     Relative paths (``output``, ``file.py:function`` studies) are relative to
     the folder of ``source`` (the TOML file), else to the current directory.
 
+    Parameters
+    ----------
+    data : dict
+        The spec: ``study``, ``sweep``, ``params``, ``seed``, ``executor``, ...
+    source : str or path-like, optional
+        The TOML file ``data`` was read from.
+
+    Returns
+    -------
+    SweepSpec
+        The checked spec.
+
     Raises
     ------
     SpecError
