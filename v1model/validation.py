@@ -33,7 +33,21 @@ __all__ = [
 
 
 def describe(value, limit: int = 60) -> str:
-    """Short human-readable description of ``value`` for error messages."""
+    """Short human-readable description of ``value`` for error messages.
+
+    Parameters
+    ----------
+    value : object
+        Anything; an ndarray is described by its shape and dtype, anything
+        else by its ``repr``.
+    limit : int
+        Longest ``repr`` kept whole, in characters (default 60); a longer one
+        is cut to ``limit`` characters ending in "...".
+
+    Returns
+    -------
+    str
+    """
     if isinstance(value, np.ndarray):
         return f"array of shape {value.shape} and dtype {value.dtype}"
     text = repr(value)
@@ -44,6 +58,23 @@ def as_generator(seed) -> np.random.Generator:
     """Turn ``seed`` (None, int, SeedSequence or Generator) into a Generator.
 
     Never touches NumPy's global random state.
+
+    Parameters
+    ----------
+    seed : None, int, numpy.random.SeedSequence or numpy.random.Generator
+        A Generator is returned as it is; None gives fresh OS entropy; an int
+        must be non-negative (bools are rejected).
+
+    Returns
+    -------
+    numpy.random.Generator
+
+    Raises
+    ------
+    TypeError
+        For a bool or any other type.
+    ValueError
+        For a negative int.
     """
     if isinstance(seed, np.random.Generator):
         return seed
@@ -61,7 +92,27 @@ def as_generator(seed) -> np.random.Generator:
 
 
 def check_dtype(dtype, name: str = "dtype") -> np.dtype:
-    """Accept float32 or float64 (the two precisions the kernels support)."""
+    """Accept float32 or float64 (the two precisions the kernels support).
+
+    Parameters
+    ----------
+    dtype : dtype_like
+        Anything :class:`numpy.dtype` accepts (e.g. ``np.float32``, "float64").
+    name : str
+        Argument name used in error messages (default "dtype").
+
+    Returns
+    -------
+    numpy.dtype
+        ``float32`` or ``float64``.
+
+    Raises
+    ------
+    TypeError
+        When ``dtype`` is not a dtype.
+    ValueError
+        For a dtype other than float32 and float64.
+    """
     try:
         dt = np.dtype(dtype)
     except TypeError as exc:
@@ -85,18 +136,34 @@ def check_array(
     Parameters
     ----------
     value : array_like
+        Real numeric values, any shape (complex values are rejected).
     name : str
         Argument name used in error messages.
     ndim : int or tuple of int, optional
-        Accepted numbers of dimensions.
+        Accepted numbers of dimensions (default: any).
     dtype : dtype
-        Target floating dtype.
+        Target floating dtype (default float64).
     allow_empty : bool
-        Whether an array with a zero-length axis is accepted.
+        Whether an array with a zero-length axis is accepted (default False).
     finite : bool
-        Reject NaN and infinity.
+        Reject NaN and infinity (default True).
     copy : bool
-        Always return a copy.
+        Always return a copy (default False: the result is ``value`` itself
+        when that is already an ndarray of ``dtype``).
+
+    Returns
+    -------
+    ndarray
+        ``value`` as an array of ``dtype``, of the shape of ``value``.
+
+    Raises
+    ------
+    TypeError
+        For None, complex values or values that are not numeric.
+    ValueError
+        For a wrong number of dimensions, an empty array (unless
+        ``allow_empty``), or, with ``finite``, NaN or infinite values,
+        including values beyond the range of ``dtype``.
     """
     if value is None:
         raise TypeError(f"{name} must be an array, got None")
@@ -146,6 +213,31 @@ def check_dictionary(D, name: str = "D", dtype=np.float64, normalized: bool = Fa
 
     Rejects all-zero atoms (they have no direction). With ``normalized=True``
     the atoms are rescaled to unit norm in a copy.
+
+    Parameters
+    ----------
+    D : array_like, shape (n_atoms, n_features)
+        Dictionary, one atom per row; finite, not empty.
+    name : str
+        Argument name used in error messages (default "D").
+    dtype : dtype
+        Target floating dtype (default float64).
+    normalized : bool
+        Rescale every atom to unit Euclidean norm (default False).
+
+    Returns
+    -------
+    ndarray, shape (n_atoms, n_features)
+        The dictionary as an array of ``dtype``; with ``normalized``, a copy
+        whose rows have unit norm.
+
+    Raises
+    ------
+    TypeError
+        For values that are not a real numeric array.
+    ValueError
+        For an array that is not 2-D, is empty, holds NaN or infinite values,
+        or has an atom of zero norm.
     """
     D = check_array(D, name, ndim=2, dtype=dtype)
     # norms taken as (row max) * ||row / row max||: no overflow for huge entries; an
@@ -168,6 +260,34 @@ def check_data_and_dictionary(X, D, dtype=np.float64, x_name="X", d_name="D"):
     """Validate data ``X`` (n_samples, n_features) against ``D`` (n_atoms, n_features).
 
     A single sample of shape ``(n_features,)`` is accepted and promoted to 2-D.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features) or (n_features,)
+        Data, one sample per row; finite, not empty.
+    D : array_like, shape (n_atoms, n_features)
+        Dictionary, one atom per row (checked by :func:`check_dictionary`,
+        not normalised).
+    dtype : dtype
+        Target floating dtype of both (default float64).
+    x_name, d_name : str
+        Argument names used in error messages (default "X" and "D").
+
+    Returns
+    -------
+    X : ndarray, shape (n_samples, n_features)
+        The data as an array of ``dtype`` (``n_samples = 1`` for a single
+        sample).
+    D : ndarray, shape (n_atoms, n_features)
+        The dictionary as an array of ``dtype``.
+
+    Raises
+    ------
+    TypeError
+        For values that are not real numeric arrays.
+    ValueError
+        For arrays of the wrong dimensions, empty or non-finite ones, an atom
+        of zero norm, or different numbers of features.
     """
     D = check_dictionary(D, d_name, dtype=dtype)
     X = check_array(X, x_name, ndim=(1, 2), dtype=dtype)
@@ -178,7 +298,26 @@ def check_data_and_dictionary(X, D, dtype=np.float64, x_name="X", d_name="D"):
 
 
 def check_same_features(X, D, x_name: str = "X", d_name: str = "D") -> None:
-    """Data (n_samples, n_features) and a dictionary (n_atoms, n_features) agree."""
+    """Data (n_samples, n_features) and a dictionary (n_atoms, n_features) agree.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_samples, n_features)
+        Data, one sample per row (already 2-D).
+    D : ndarray, shape (n_atoms, n_features)
+        Dictionary, one atom per row (already 2-D).
+    x_name, d_name : str
+        Argument names used in error messages (default "X" and "D").
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    ValueError
+        When ``X`` and ``D`` have different numbers of features (columns).
+    """
     if X.shape[1] != D.shape[1]:
         raise ValueError(
             f"{x_name} has {X.shape[1]} features per sample (shape {X.shape}) but "
@@ -188,14 +327,53 @@ def check_same_features(X, D, x_name: str = "X", d_name: str = "D") -> None:
 
 
 def check_bool(value, name: str) -> bool:
-    """A Python or NumPy bool (not 0/1 or a string: ``positive="no"`` is truthy)."""
+    """A Python or NumPy bool (not 0/1 or a string: ``positive="no"`` is truthy).
+
+    Parameters
+    ----------
+    value : bool or numpy.bool_
+    name : str
+        Argument name used in error messages.
+
+    Returns
+    -------
+    bool
+        ``value`` as a Python bool.
+
+    Raises
+    ------
+    TypeError
+        For anything that is not a bool.
+    """
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a bool, got {value!r}")
     return bool(value)
 
 
 def check_positive(value, name: str, allow_inf: bool = False) -> float:
-    """A real number > 0."""
+    """A real number > 0.
+
+    Parameters
+    ----------
+    value : int or float
+        A real number (Python or NumPy; bools are rejected).
+    name : str
+        Argument name used in error messages.
+    allow_inf : bool
+        Accept ``+inf`` (default False: finite only).
+
+    Returns
+    -------
+    float
+        ``value`` as a Python float.
+
+    Raises
+    ------
+    TypeError
+        For a bool or a value that is not a real number.
+    ValueError
+        For a value that is not > 0, NaN, or infinity without ``allow_inf``.
+    """
     v = _as_real(value, name)
     if not (v > 0) or (not allow_inf and not np.isfinite(v)):
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
@@ -203,7 +381,27 @@ def check_positive(value, name: str, allow_inf: bool = False) -> float:
 
 
 def check_nonnegative(value, name: str) -> float:
-    """A real number >= 0."""
+    """A real number >= 0.
+
+    Parameters
+    ----------
+    value : int or float
+        A finite real number (Python or NumPy; bools are rejected).
+    name : str
+        Argument name used in error messages.
+
+    Returns
+    -------
+    float
+        ``value`` as a Python float.
+
+    Raises
+    ------
+    TypeError
+        For a bool or a value that is not a real number.
+    ValueError
+        For a negative, NaN or infinite value.
+    """
     v = _as_real(value, name)
     if not (v >= 0) or not np.isfinite(v):
         raise ValueError(f"{name} must be a non-negative finite number, got {value!r}")
@@ -211,7 +409,29 @@ def check_nonnegative(value, name: str) -> float:
 
 
 def check_probability(value, name: str, open_interval: bool = True) -> float:
-    """A real number in (0, 1) (or [0, 1] with ``open_interval=False``)."""
+    """A real number in (0, 1) (or [0, 1] with ``open_interval=False``).
+
+    Parameters
+    ----------
+    value : int or float
+        A real number (Python or NumPy; bools are rejected).
+    name : str
+        Argument name used in error messages.
+    open_interval : bool
+        Exclude 0 and 1 (default True).
+
+    Returns
+    -------
+    float
+        ``value`` as a Python float.
+
+    Raises
+    ------
+    TypeError
+        For a bool or a value that is not a real number.
+    ValueError
+        For a value outside the interval (NaN included).
+    """
     v = _as_real(value, name)
     ok = (0 < v < 1) if open_interval else (0 <= v <= 1)
     if not ok:
@@ -221,7 +441,30 @@ def check_probability(value, name: str, open_interval: bool = True) -> float:
 
 
 def check_int(value, name: str, minimum: int | None = None, maximum: int | None = None) -> int:
-    """An integer within ``[minimum, maximum]``."""
+    """An integer within ``[minimum, maximum]``.
+
+    Parameters
+    ----------
+    value : int
+        An integer (Python or NumPy), or a real number with an integer value
+        such as ``3.0``; bools are rejected.
+    name : str
+        Argument name used in error messages.
+    minimum, maximum : int, optional
+        Inclusive bounds (default: none).
+
+    Returns
+    -------
+    int
+        ``value`` as a Python int.
+
+    Raises
+    ------
+    TypeError
+        For a bool, a non-integral number or a value that is not a number.
+    ValueError
+        For a value below ``minimum`` or above ``maximum``.
+    """
     if isinstance(value, (bool, np.bool_)):  # True is an Integral, but never a count
         raise TypeError(f"{name} must be an integer, got {value!r}")
     if not isinstance(value, numbers.Integral):
@@ -238,7 +481,30 @@ def check_int(value, name: str, minimum: int | None = None, maximum: int | None 
 
 
 def check_axis(axis, ndim: int, name: str = "axis") -> int:
-    """An axis of an array with ``ndim`` dimensions (negative counts from the end)."""
+    """An axis of an array with ``ndim`` dimensions (negative counts from the end).
+
+    Parameters
+    ----------
+    axis : int
+        Axis index, in ``[-ndim, ndim - 1]``.
+    ndim : int
+        Number of dimensions of the array.
+    name : str
+        Argument name used in error messages (default "axis").
+
+    Returns
+    -------
+    int
+        ``axis`` as a Python int, not wrapped (a negative axis stays
+        negative).
+
+    Raises
+    ------
+    TypeError
+        For an axis that is not an integer.
+    ValueError
+        For an axis outside ``[-ndim, ndim - 1]``.
+    """
     axis = check_int(axis, name)
     if not -ndim <= axis < ndim:
         raise ValueError(f"{name} must be in [{-ndim}, {ndim - 1}] for an array of {ndim} "
@@ -247,14 +513,54 @@ def check_axis(axis, ndim: int, name: str = "axis") -> int:
 
 
 def check_shape(arr, name: str, shape) -> np.ndarray:
-    """``arr`` with exactly ``shape``; the error names ``name`` and both shapes."""
+    """``arr`` with exactly ``shape``; the error names ``name`` and both shapes.
+
+    Parameters
+    ----------
+    arr : ndarray
+        Array whose shape is checked.
+    name : str
+        Argument name used in error messages.
+    shape : tuple of int
+        The required shape.
+
+    Returns
+    -------
+    ndarray
+        ``arr`` itself, unchanged.
+
+    Raises
+    ------
+    ValueError
+        When ``arr.shape`` differs from ``shape``.
+    """
     if arr.shape != tuple(shape):
         raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
     return arr
 
 
 def check_choice(value, name: str, choices) -> str:
-    """One of a fixed set of names; the error lists the valid ones."""
+    """One of a fixed set of names; the error lists the valid ones.
+
+    Parameters
+    ----------
+    value : str
+        The name given.
+    name : str
+        Argument name used in error messages.
+    choices : sequence of str
+        The valid names.
+
+    Returns
+    -------
+    str
+        ``value`` itself, unchanged.
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is not in ``choices``.
+    """
     if value not in choices:
         valid = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {valid}; got {value!r}")
@@ -262,7 +568,25 @@ def check_choice(value, name: str, choices) -> str:
 
 
 def check_path_exists(path, name: str = "path") -> Path:
-    """A path that exists on disk."""
+    """A path that exists on disk.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        File or directory; a leading ``~`` is expanded.
+    name : str
+        Argument name used in error messages (default "path").
+
+    Returns
+    -------
+    pathlib.Path
+        The path, with ``~`` expanded.
+
+    Raises
+    ------
+    FileNotFoundError
+        When nothing exists at the path.
+    """
     p = Path(path).expanduser()
     if not p.exists():
         raise FileNotFoundError(f"{name}: no such file or directory: {str(p)!r}")

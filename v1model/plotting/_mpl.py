@@ -4,6 +4,16 @@ import numpy as np
 
 
 def pyplot():
+    """``matplotlib.pyplot``, imported on first use with the headless Agg backend.
+
+    The backend is switched to Agg unless it is Agg or the inline backend
+    already; an interactive backend that is running is left as it is.
+
+    Returns
+    -------
+    module
+        The ``matplotlib.pyplot`` module.
+    """
     import matplotlib
 
     if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
@@ -19,7 +29,28 @@ def pyplot():
 def as_real(values, name, dtype=float):
     """``values`` as a real array of ``dtype``; a TypeError naming ``name`` for
     complex values (numpy would drop the imaginary part with only a warning) and,
-    for an integer ``dtype``, for values that are not whole numbers."""
+    for an integer ``dtype``, for values that are not whole numbers.
+
+    Parameters
+    ----------
+    values : array_like
+        Real numeric values, any shape.
+    name : str
+        Argument name used in error messages.
+    dtype : dtype
+        Target dtype (default float, i.e. float64).
+
+    Returns
+    -------
+    ndarray
+        A new array of ``dtype``, of the shape of ``values``.
+
+    Raises
+    ------
+    TypeError
+        For complex or non-numeric values, or, for an integer ``dtype``, float
+        values that are not whole numbers.
+    """
     arr = np.asarray(values)
     if np.iscomplexobj(arr):
         raise TypeError(f"{name} must be real, got a complex array of shape {arr.shape}")

@@ -60,6 +60,7 @@ def plot_orientation_frequency(orientation, frequency, ax=None, color="C1", s=8,
     Returns
     -------
     matplotlib.figure.Figure
+        The figure drawn into (``ax.figure`` when ``ax`` is given).
     """
     plt = pyplot()
     if ax is None:
@@ -108,6 +109,17 @@ def plot_gabor_tiling(fit, min_r2: float = 0.8, title=None, n_sigma: float = 0.5
     n_sigma : float
         Half-axes of the ellipses in envelope s.d. (default 0.5); said in the
         panel's title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A new figure: the polar orientation-frequency panel and the
+        position-size panel (x, y in pixels) with its colour bar.
+
+    Raises
+    ------
+    ValueError
+        For ``n_sigma`` that is not a positive finite number.
     """
     plt = pyplot()
     from matplotlib.cm import ScalarMappable
@@ -167,6 +179,31 @@ def plot_nx_ny(*fits, labels=None, min_r2: float = 0.8, ax=None, title=None):
     ny = sigma_y * f (along the bars). Ringach (2002) found macaque simple
     cells spread along a curve from blobs (nx, ny ~ 0.2) to elongated
     multi-lobed fields; sparse-coding atoms lie further from the origin.
+
+    Parameters
+    ----------
+    *fits : xarray.Dataset
+        Outputs of :func:`v1model.analysis.fit_gabor` (with ``nx``, ``ny``
+        and ``r2`` over ``atom``), one colour each.
+    labels : list of str, optional
+        Legend label of each Dataset (default "set 0", "set 1", ...); the
+        count and the medians of nx and ny are appended.
+    min_r2 : float
+        Atoms whose fit has a lower R² are left out (default 0.8).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into (default: a new figure).
+    title : str, optional
+        Axes title (default: the plane's name and ``min_r2``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn into (``ax.figure`` when ``ax`` is given).
+
+    Raises
+    ------
+    ValueError
+        When no Dataset is given.
     """
     plt = pyplot()
     if not fits:
@@ -242,6 +279,13 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
     title : str, optional
         Figure title (default: how many units are drawn, and the medians of their
         circular variance and orientation half-width, said to be over these units).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A new figure of two panels: orientation (deg) and spatial frequency
+        (cycles/pixel). Units whose orientation curve has no positive value
+        are not drawn.
     """
     plt = pyplot()
     peak = tuning["max_response"].values
@@ -301,7 +345,14 @@ def plot_sparseness_histograms(sparse, title=None):
     sparse : xarray.Dataset
         Output of :func:`v1model.analysis.sparseness`.
     title : str, optional
-        Figure title.
+        Figure title (default: the activity ratio, the mean active count, the
+        number of dead units and the code class).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A new figure of four panels (non-finite values left out of the last
+        three).
     """
     plt = pyplot()
     fig, axes = plt.subplots(1, 4, figsize=(13, 3))
@@ -335,13 +386,20 @@ def plot_babel_curves(*babels, labels=None, coactive=None, ax=None, title=None):
     *babels : xarray.Dataset
         Outputs of :func:`v1model.analysis.babel`.
     labels : list of str, optional
+        Legend label of each dictionary (default "dictionary 0", ...); the
+        mutual coherence is appended.
     coactive : xarray.Dataset, optional
         Output of :func:`v1model.analysis.coactive_babel`; its mean over
         inputs of each support size is drawn as points.
     ax : matplotlib.axes.Axes, optional
         Axes to draw into (default: a new figure).
     title : str, optional
-        Axes title.
+        Axes title (default "Babel function").
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn into (``ax.figure`` when ``ax`` is given).
     """
     plt = pyplot()
     if ax is None:
@@ -393,7 +451,9 @@ def plot_rf_comparison(atoms, rfs, similarity=None, n_cols=None, title=None):
     Parameters
     ----------
     atoms, rfs : array_like, shape (n_units, h, w)
-        ``atoms`` may also be flat, ``(n_units, h * w)`` (the dictionary given to
+        Feed-forward weights and mapped receptive fields; in the grids every
+        field is scaled to its own largest absolute value. ``atoms`` may also
+        be flat, ``(n_units, h * w)`` (the dictionary given to
         :func:`~v1model.analysis.map_receptive_fields`): it takes the shape of ``rfs``.
     similarity : array_like, shape (n_units,), optional
         Cosine similarities, summarised in the title and histogram. The
@@ -403,6 +463,12 @@ def plot_rf_comparison(atoms, rfs, similarity=None, n_cols=None, title=None):
         Columns of each grid of fields (default: ceil(sqrt(n_units))).
     title : str, optional
         Figure title (default: none).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A new figure of two panels (the grids of atoms and of mapped fields),
+        or three with ``similarity``.
     """
     plt = pyplot()
     atoms = as_real(atoms, "atoms")
@@ -454,6 +520,10 @@ def plot_sparseness_tradeoff(lam, activity_ratio, reconstruction_error, classes=
     Parameters
     ----------
     lam, activity_ratio, reconstruction_error : array_like, shape (n,)
+        Sparsity penalties lambda (positive, ascending: the shaded bands are
+        cut at the geometric means of neighbours), the fraction of units
+        active per stimulus and the relative squared reconstruction error
+        ``||x - D^T a||^2 / ||x||^2`` at each lambda.
     classes : sequence of str, optional
         "local" / "sparse" / "dense" / "silent" per lambda, shown as shaded bands,
         named with their range of lambda in a legend under the axes.
@@ -464,7 +534,13 @@ def plot_sparseness_tradeoff(lam, activity_ratio, reconstruction_error, classes=
     n_units : int, optional
         Draws the "one unit" (local) level 1 / n_units.
     title : str, optional
-        Figure title.
+        Figure title (default "sparseness against reconstruction").
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A new figure of two panels: activity ratio (and active count) and
+        reconstruction error against lambda.
     """
     plt = pyplot()
     from matplotlib.patches import Patch

@@ -11,7 +11,30 @@ from ._mpl import as_real, pyplot
 
 
 def atom_images(D, patch_shape=None):
-    """Reshape a dictionary (n_atoms, n_features) or (n_atoms, h, w) to images."""
+    """Reshape a dictionary (n_atoms, n_features) or (n_atoms, h, w) to images.
+
+    Parameters
+    ----------
+    D : array_like, shape (n_atoms, n_features) or (n_atoms, h, w)
+        Dictionary, one atom per row; a 3-D array is already images and is
+        returned as it is (as a float array).
+    patch_shape : tuple of int, optional
+        ``(h, w)`` in pixels, with ``h * w == n_features`` (default: a square
+        patch of side ``sqrt(n_features)``).
+
+    Returns
+    -------
+    ndarray of float, shape (n_atoms, h, w)
+        The atoms as images.
+
+    Raises
+    ------
+    TypeError
+        For complex or non-numeric ``D``.
+    ValueError
+        When ``patch_shape`` is not given and ``n_features`` is not a perfect
+        square.
+    """
     D = as_real(D, "D")
     if D.ndim == 3:
         return D
@@ -31,6 +54,34 @@ def tile_atoms(D, patch_shape=None, n_cols=None, pad=1, normalize="each"):
 
     Each atom is scaled so that its largest absolute value maps to +-1
     (``normalize="each"``) or all share one scale (``"all"``).
+
+    Parameters
+    ----------
+    D : array_like, shape (n_atoms, n_features) or (n_atoms, h, w)
+        Dictionary, one atom per row (see :func:`atom_images`).
+    patch_shape : tuple of int, optional
+        ``(h, w)`` of an atom in pixels (default: square, for a 2-D ``D``).
+    n_cols : int, optional
+        Atoms per row of the grid (default: ``ceil(sqrt(n_atoms))``).
+    pad : int
+        Width of the border between and around the atoms, in pixels
+        (default 1).
+    normalize : {"each", "all"}
+        Scale each atom by its own largest absolute value, or all atoms by
+        the largest absolute value of the dictionary (default "each").
+
+    Returns
+    -------
+    ndarray of float, shape (n_rows * (h + pad) + pad, n_cols * (w + pad) + pad)
+        The tiled image, with ``n_rows = ceil(n_atoms / n_cols)``; the atoms
+        scaled into [-1, 1], the border and empty cells NaN (drawn grey by
+        :func:`plot_atoms`).
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``normalize`` or atoms that cannot be reshaped to
+        images (see :func:`atom_images`).
     """
     from ..validation import check_choice
 
@@ -53,7 +104,29 @@ def tile_atoms(D, patch_shape=None, n_cols=None, pad=1, normalize="each"):
 
 
 def plot_atoms(D, patch_shape=None, n_cols=None, title=None, ax=None, normalize="each"):
-    """Grid of atoms (receptive fields), grey = 0, white positive, black negative."""
+    """Grid of atoms (receptive fields), grey = 0, white positive, black negative.
+
+    Parameters
+    ----------
+    D : array_like, shape (n_atoms, n_features) or (n_atoms, h, w)
+        Dictionary, one atom per row.
+    patch_shape : tuple of int, optional
+        ``(h, w)`` of an atom in pixels (default: square, for a 2-D ``D``).
+    n_cols : int, optional
+        Atoms per row of the grid (default: ``ceil(sqrt(n_atoms))``).
+    title : str, optional
+        Axes title (default: none).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into (default: a new figure).
+    normalize : {"each", "all"}
+        One scale per atom or one for the whole dictionary (default "each");
+        see :func:`tile_atoms`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn into (``ax.figure`` when ``ax`` is given).
+    """
     plt = pyplot()
     canvas = tile_atoms(D, patch_shape, n_cols, normalize=normalize)
     if ax is None:
@@ -70,7 +143,30 @@ def plot_atoms(D, patch_shape=None, n_cols=None, title=None, ax=None, normalize=
 
 
 def plot_learning_curve(history, variables=("objective", "reconstruction_error", "fraction_active")):
-    """Learning history (Dataset over ``update``): one panel per variable."""
+    """Learning history (Dataset over ``update``): one panel per variable.
+
+    Parameters
+    ----------
+    history : xarray.Dataset
+        Learning history with 1-D variables over one dimension (e.g.
+        ``update``), which is the x axis. A variable's ``units`` attr (unless
+        "1") is added to its y label and its ``long_name`` is the panel title.
+    variables : sequence of str
+        Variables to plot, one panel each, in this order (default
+        ``("objective", "reconstruction_error", "fraction_active")``); those
+        not in ``history`` are skipped. With 20 points or more a running mean
+        (window ``max(n_points // 50, 2)``) is drawn over the raw curve.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One row of panels, one per variable found in ``history``.
+
+    Raises
+    ------
+    ValueError
+        When none of ``variables`` is in ``history``.
+    """
     plt = pyplot()
     present = [v for v in variables if v in history]
     if not present:
@@ -122,6 +218,7 @@ def plot_coefficient_histogram(codes, bins=101, ax=None, title=None, exclude_zer
     Returns
     -------
     matplotlib.figure.Figure
+        The figure drawn into (``ax.figure`` when ``ax`` is given).
 
     Notes
     -----

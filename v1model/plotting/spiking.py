@@ -34,19 +34,33 @@ def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax
     spike_time : array_like, shape (n_spikes,)
         Spike times in seconds.
     spike_unit : array_like of int, shape (n_spikes,)
+        Index of the unit that fired each spike, in ``[0, n_units)``.
     n_units : int, optional
         Number of rows (default: ``len(order)``, else the largest unit + 1).
     order : array_like of int, optional
         Row order, e.g. units sorted by rate: ``order[0]`` is drawn at the top,
         and the unit axis counts ranks from the top (0, 1, ...).
     t_max : float, optional
-        Right edge of the time axis.
+        Right edge of the time axis, in seconds (default: the last spike, or
+        1 s when there is none).
     ax : matplotlib.axes.Axes, optional
         Axes to draw into (default: a new figure).
     title : str, optional
         Axes title.
     ylabel : str
         Label of the unit axis (default "unit").
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn into (``ax.figure`` when ``ax`` is given).
+
+    Raises
+    ------
+    TypeError
+        For complex or non-numeric spike arrays, or non-integer unit indices.
+    ValueError
+        When ``order`` does not list ``n_units`` units.
     """
     fig, ax = _axes(ax, (6, 3.5))
     t = as_real(spike_time, "spike_time")
@@ -79,6 +93,30 @@ def plot_code_scatter(code, reference, ax=None, xlabel="reference code", ylabel=
 
     ``lims`` = (lo, hi), when given, is the range of both axes (so that panels
     side by side compare at a glance); by default the data's range, from 0.
+
+    Parameters
+    ----------
+    code : array_like
+        Codes, any shape (flattened), e.g. ``(n_samples, n_units)``; the y axis.
+    reference : array_like
+        Reference codes (e.g. LASSO), as many values as ``code`` and in the
+        same units and order (flattened); the x axis.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into (default: a new figure).
+    xlabel : str
+        Label of the x axis (default "reference code").
+    ylabel : str
+        Label of the y axis (default "code").
+    title : str, optional
+        First line of the axes title, above the correlation and relative error.
+    lims : tuple of float, optional
+        ``(lo, hi)``, the range of both axes, in the codes' units (padded by
+        4% of ``hi - lo`` on each side).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn into (``ax.figure`` when ``ax`` is given).
     """
     fig, ax = _axes(ax, (3.8, 3.6))
     a = as_real(code, "code").ravel()
@@ -108,13 +146,20 @@ def plot_error_vs_time(curves, ax=None, target=None, title=None):
     ----------
     curves : dict
         label -> (time in s, relative error); a scalar error draws a
-        horizontal line.
+        horizontal line. Time and error are arrays of one shape, e.g.
+        ``(n_times,)``; the error is a fraction (0.05 = 5%).
     target : float, optional
-        Draw a dotted horizontal line at this error (e.g. 0.05).
+        Draw a dotted horizontal line at this error (e.g. 0.05), labelled as
+        a percentage.
     ax : matplotlib.axes.Axes, optional
         Axes to draw into (default: a new figure).
     title : str, optional
         Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn into (``ax.figure`` when ``ax`` is given).
     """
     fig, ax = _axes(ax, (4.8, 3.6))
     for i, (label, (t, err)) in enumerate(curves.items()):
@@ -140,7 +185,29 @@ def plot_rate_distribution(unit_rates, counts=None, target=None, unit="spikes/im
                            title=None):
     """Firing-rate distribution: mean rate of each unit (left) and, if given,
     the distribution of spike counts per unit and stimulus (right, log scale:
-    the fraction of all (unit, stimulus) pairs with each count)."""
+    the fraction of all (unit, stimulus) pairs with each count).
+
+    Parameters
+    ----------
+    unit_rates : array_like, shape (n_units,)
+        Mean rate of each unit, in ``unit`` (any shape is flattened);
+        histogrammed in 30 bins.
+    counts : array_like of int, shape (n_stimuli, n_units), optional
+        Spike counts per stimulus and unit (flattened; cast to int). Adds the
+        right-hand panel.
+    target : float, optional
+        Target rate, in ``unit``, drawn as a dashed vertical line (e.g.
+        SAILnet's target firing rate p).
+    unit : str
+        Unit of the rates, for the x label (default "spikes/image").
+    title : str, optional
+        Figure title (default: none).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A new figure of one panel, or two with ``counts``.
+    """
     plt = pyplot()
     n_panels = 2 if counts is not None else 1
     fig, axes = plt.subplots(1, n_panels, figsize=(4.2 * n_panels, 3.4), squeeze=False)
@@ -177,6 +244,36 @@ def plot_inhibition_vs_overlap(W, overlap, ax=None, n_bins=20, title=None, ylabe
 
     ``ylabel`` (default :data:`INHIBITION_LABEL`, SAILnet's units) names the
     weight axis.
+
+    Parameters
+    ----------
+    W : array_like, shape (n_units, n_units)
+        Lateral weights; ``W[i, j]`` is in the units of the input drive (see
+        :data:`INHIBITION_LABEL`). The diagonal is ignored.
+    overlap : array_like, shape (n_units, n_units)
+        Overlap of the receptive fields of units i and j, a cosine in [-1, 1]
+        (e.g. from :func:`v1model.spiking.sailnet.rf_overlap`).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into (default: a new figure).
+    n_bins : int
+        Number of equal-width overlap bins for the binned means (default 20).
+    title : str, optional
+        First line of the axes title, above the Pearson correlation.
+    ylabel : str, optional
+        Label of the weight axis (default :data:`INHIBITION_LABEL`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn into (``ax.figure`` when ``ax`` is given).
+
+    Raises
+    ------
+    TypeError
+        For complex or non-numeric ``W`` or ``overlap``.
+    ValueError
+        When ``W`` and ``overlap`` are not square matrices of one shape over
+        at least 2 units.
     """
     W = as_real(W, "W")
     overlap = as_real(overlap, "overlap")
