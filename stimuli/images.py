@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from v1model.scaling import pow2_scale
+from v1model.progress import check_progress, progress_bar
 from v1model.validation import (
     as_generator,
     check_array,
@@ -46,27 +47,10 @@ SKIMAGE_SCENES = (
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".pgm")
 MAT_KEYS = ("IMAGES", "IMAGESr", "IMAGES_RAW")
 
-# progress=None shows a bar only above these amounts of work (a few seconds on one core)
-_BAR_FILES = 100  # image files read by load_images
-_BAR_PIXELS = 2**25  # pixels whitened by whiten (~3 s)
-_BAR_VALUES = 2**26  # patch values drawn by sample_patches (~3 s)
 # temporaries are bounded by working in blocks: of at most this many bytes of float64
 # patches (and at most 2**16 patches) in sample_patches, of about this many pixels in whiten
 _PATCH_BLOCK_BYTES = 2**23
 _WHITEN_BLOCK_PIXELS = 2**14
-
-
-def _check_progress(progress):
-    """``progress`` as None (automatic) or a bool."""
-    return None if progress is None else check_bool(progress, "progress")
-
-
-def _progress_bar(progress, large: bool, **kwargs):
-    """A tqdm bar, shown if ``progress`` is True, or None and the work is ``large``
-    (a disabled tqdm costs ~25 us: nothing next to a batch of patches)."""
-    from tqdm.auto import tqdm
-
-    return tqdm(leave=False, disable=not (large if progress is None else progress), **kwargs)
 
 
 def load_images(source="skimage", size: int | None = None, max_images: int | None = None,
@@ -97,9 +81,9 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         Keep only the first ``max_images`` images.
     name : str, default "source"
         The caller's name of ``source`` (e.g. ``"images"``), used in messages.
-    progress : bool, optional
-        Show a tqdm bar while the files of a folder are read. Default: only
-        for folders of at least 100 files.
+    progress : bool or None, default None
+        A tqdm bar while the files of a folder are read: None once the call
+        has run 2 s (:mod:`v1model.progress`), True at once, False never.
 
     Returns
     -------
@@ -122,7 +106,7 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         size = check_int(size, "size", minimum=8)
     if max_images is not None:
         max_images = check_int(max_images, "max_images", minimum=1)
-    progress = _check_progress(progress)
+    progress = check_progress(progress)
     if isinstance(source, str) and source == "skimage":
         images = _load_skimage(size or 256)
     elif isinstance(source, (str, Path)):
@@ -275,8 +259,7 @@ def _read_image_files(files, size, name="source", progress=None):
             raise ValueError(f"{name}: cannot read image file {str(f)!r}: {exc}") from exc
         return image if size is None else _square(image, size)
 
-    with _progress_bar(progress, len(files) >= _BAR_FILES, total=len(files),
-                       desc="images", unit="file") as bar:
+    with progress_bar(progress, total=len(files), desc="images", unit="file") as bar:
         images = _read_all(files, read, bar)
     if isinstance(images, list):  # sizes differ: all squared to the default size
         images = np.stack([_square(im, 256) for im in images])
@@ -291,8 +274,7 @@ def _load_folder(path, size, name="source", progress=None):
     raw = [p for p in files if p.suffix == "" and p.name.startswith("image")]
     if raw:
         raw = sorted(raw, key=_natural_key)
-        with _progress_bar(progress, len(raw) >= _BAR_FILES, total=len(raw),
-                           desc="images", unit="file") as bar:
+        with progress_bar(progress, total=len(raw), desc="images", unit="file") as bar:
             images = _read_all(raw, lambda p: _read_raw(p, name), bar)
         if isinstance(images, list):  # sizes differ
             if size is None:
@@ -433,9 +415,9 @@ def whiten(images, f0: float | None = None, variance: float = 0.1, *,
         a smaller cut-off removes every frequency they hold.
     variance : float, default 0.1
         Target mean pixel variance after whitening.
-    progress : bool, optional
-        Show a tqdm bar over the images. Default: only for at least 2**25
-        pixels in all (e.g. 128 images of 512x512).
+    progress : bool or None, default None
+        A tqdm bar over the images (128 of 512x512 take ~3 s): None once the
+        call has run 2 s (:mod:`v1model.progress`), True at once, False never.
 
     Returns
     -------
@@ -467,7 +449,7 @@ def whiten(images, f0: float | None = None, variance: float = 0.1, *,
                 f"0.4 * {min(h, w)} = {0.4 * min(h, w):g})"
             )
     variance = check_positive(variance, "variance")
-    progress = _check_progress(progress)
+    progress = check_progress(progress)
     # an exact rescaling by a power of two: the FFT and the variances below neither
     # overflow (images * 1e200) nor underflow (images * 1e-300); the output is rescaled
     # to `variance` at the end anyway
@@ -479,8 +461,7 @@ def whiten(images, f0: float | None = None, variance: float = 0.1, *,
     out = np.empty(images.shape)
     variances = np.empty(len(images))
     block = max(1, _WHITEN_BLOCK_PIXELS // (h * w))
-    with _progress_bar(progress, images.size >= _BAR_PIXELS, total=len(images),
-                       desc="whitening", unit="image") as bar:
+    with progress_bar(progress, total=len(images), desc="whitening", unit="image") as bar:
         for start in range(0, len(images), block):
             part = out[start : start + block]
             np.divide(images[start : start + block], scale, out=part)
@@ -587,9 +568,10 @@ def sample_patches(
         patch's largest absolute value) cannot be scaled and are drawn again.
     dtype : {float64, float32}, default float64
         Precision of ``X`` (patches are computed in float64, then stored).
-    progress : bool, optional
-        Show a tqdm bar. Default: only for at least 2**26 values in all
-        (e.g. 262144 patches of 16x16).
+    progress : bool or None, default None
+        A tqdm bar over the patches (262,144 of 16x16 take ~3 s): None once
+        the call has run 2 s (:mod:`v1model.progress`), True at once, False
+        never.
 
     Returns
     -------
@@ -613,7 +595,7 @@ def sample_patches(
     remove_mean = check_bool(remove_mean, "remove_mean")
     normalize = check_bool(normalize, "normalize")
     dtype = check_dtype(dtype)
-    progress = _check_progress(progress)
+    progress = check_progress(progress)
     n_img, h, w = images.shape
     d = size * size
     rng = as_generator(seed)
@@ -624,8 +606,7 @@ def sample_patches(
     block = min(2**16, max(1, _PATCH_BLOCK_BYTES // (8 * d)))
     X = np.empty((n, d), dtype)
     n_found, tries = 0, 0
-    with _progress_bar(progress, n * d >= _BAR_VALUES, total=n, desc="patches",
-                       unit="patch") as bar:
+    with progress_bar(progress, total=n, desc="patches", unit="patch") as bar:
         while n_found < n:
             tries += 1
             if tries > 50:

@@ -144,7 +144,7 @@ def test_sweep_points_run_without_automatic_bars(monkeypatch):
 
 def _long_calls():
     import v1model.convolutional as conv
-    from stimuli import dead_leaves
+    from stimuli import dead_leaves, load_images, sample_patches, whiten
     from v1model.amortized.compare import solver_error_by_iteration
     from v1model.amortized.lista import optimal_codes
     from v1model.analysis import (contrast_response, cross_orientation_suppression,
@@ -155,6 +155,7 @@ def _long_calls():
 
     return [encode, lca, fista, lasso_active_set, iht,
             cauchy_inference, optimal_codes, solver_error_by_iteration, dead_leaves,
+            load_images, whiten, sample_patches,
             conv.encode, conv.matching_pursuit, spiking_lca, spiking_convolutional_lca,
             fit_gabor, map_receptive_fields, grating_responses, drifting_grating_responses,
             contrast_response, size_tuning, cross_orientation_suppression, length_tuning]
@@ -163,7 +164,8 @@ def _long_calls():
 @pytest.mark.parametrize("func", _long_calls(), ids=lambda f: f.__name__)
 def test_calls_that_can_run_long_draw_a_bar_once_they_do(func):
     """Every call that takes seconds to minutes on realistic data defaults to the
-    delayed bar (analysis, convolutional and spiking ones used to default to none)."""
+    delayed bar (analysis, convolutional and spiking ones used to default to none;
+    the image loaders to a bar chosen by the size of the work)."""
     import inspect
 
     assert inspect.signature(func).parameters["progress"].default is None

@@ -165,9 +165,9 @@ def test_progress_argument():
     np.testing.assert_array_equal(whiten(images, progress=True), quiet)
     np.testing.assert_array_equal(sample_patches(quiet, 8, 50, seed=0, progress=True),
                                   sample_patches(quiet, 8, 50, seed=0, progress=False))
-    with pytest.raises(TypeError, match="progress must be a bool"):
+    with pytest.raises(TypeError, match="progress must be True, False or None"):
         whiten(images, progress="yes")
-    with pytest.raises(TypeError, match="progress must be a bool"):
+    with pytest.raises(TypeError, match="progress must be True, False or None"):
         sample_patches(quiet, 8, 5, progress=1)
 
 
