@@ -46,13 +46,16 @@ def progress_bar(progress, *, total, desc: str, unit: str = "sample", **kwargs):
         Label in front of the bar.
     unit : str, default "sample"
     **kwargs
-        Other arguments of ``tqdm`` (e.g. ``bar_format``).
+        Other arguments of ``tqdm`` (e.g. ``bar_format``, ``iterable``,
+        ``mininterval``).
     """
     from tqdm.auto import tqdm
 
     disable = progress is False or (progress is None and _QUIET.get())
-    return tqdm(total=total, desc=desc, unit=unit, leave=False, disable=disable,
-                delay=PROGRESS_DELAY if progress is None else 0.0, mininterval=0.5, **kwargs)
+    options = dict(leave=False, disable=disable, mininterval=0.5,
+                   delay=PROGRESS_DELAY if progress is None else 0.0)
+    options.update(kwargs)
+    return tqdm(total=total, desc=desc, unit=unit, **options)
 
 
 @contextlib.contextmanager

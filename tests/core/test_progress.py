@@ -178,3 +178,17 @@ def test_analysis_bar_counts_batches(bars):
     map_receptive_fields(lambda S: S @ D.T, (4, 4), n_stimuli=300, batch_size=100, seed=0,
                          progress=True)
     assert bars == [["reverse correlation", 3, 3, False]]
+
+
+@pytest.mark.parametrize("learner, kw", [
+    ("learn_dictionary", {}), ("learn_online", {}), ("learn_mod", {}),
+    ("learn_ksvd", {"method": "fista"})])
+def test_learners_take_the_delayed_bar_too(problem, bars, learner, kw):
+    import v1model.learning as learning
+
+    X, _ = problem
+    getattr(learning, learner)(X, 8, lam=0.1, n_updates=2, seed=0, progress=None, **kw)
+    (desc, total, n, disabled), = [b for b in bars if b[1] == 2]
+    assert (total, n, disabled) == (2, 2, False)
+    with pytest.raises(TypeError, match="progress must be True, False or None"):
+        getattr(learning, learner)(X, 8, lam=0.1, n_updates=2, seed=0, progress="yes", **kw)

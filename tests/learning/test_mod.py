@@ -89,7 +89,7 @@ def test_mod_same_seed_same_result(planted):
         ({"method_params": {"lam": 1.0}}, ValueError, "method_params must not contain 'lam'"),
         ({"dtype": np.int32}, ValueError, "dtype must be float32 or float64"),
         ({"seed": -1}, ValueError, "seed must be a non-negative integer"),
-        ({"progress": "yes"}, TypeError, "progress must be a bool, got 'yes'"),
+        ({"progress": "yes"}, TypeError, r"progress must be True, False or None \(.*\), got 'yes'"),
     ],
 )
 def test_mod_bad_arguments(planted, kwargs, error, match):

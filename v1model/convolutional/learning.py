@@ -27,7 +27,8 @@ from .._blas import blas_threads_for_step
 from ..inference._common import ConvergenceWarning
 from ..io import seed_attr
 from ..learning._atoms import normalize_rows
-from ..validation import (as_generator, check_array, check_bool, check_dtype, check_int,
+from ..progress import check_progress, progress_bar
+from ..validation import (as_generator, check_array, check_dtype, check_int,
                           check_nonnegative, check_positive, describe)
 from .inference import METHODS, _solve_blocks
 from .operator import BOUNDARIES, ConvolutionalDictionary, _check_axes, kernel_dims
@@ -53,7 +54,7 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
                   snr_db: float | None = None, boundary: str = "full", init=None,
                   reseed_patience: int | None = 20, duplicate_tol: float | None = 0.95,
                   seed=None, dtype=np.float32,
-                  progress: bool = True) -> xr.Dataset:
+                  progress: bool | None = True) -> xr.Dataset:
     """Learn ``n_kernels`` convolutional kernels from random crops.
 
     Parameters
@@ -116,8 +117,9 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
         Crops, initial and re-seeded kernels.
     dtype : {float32, float64}, default float32
         Working precision.
-    progress : bool, default True
-        A progress bar over updates.
+    progress : bool or None, default True
+        A progress bar over updates (None: once the call has run 2 s,
+        :mod:`v1model.progress`).
 
     Returns
     -------
@@ -200,7 +202,7 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
         if duplicate_tol >= 1:
             raise ValueError(f"duplicate_tol={duplicate_tol!r} is a correlation; use a value "
                              "in (0, 1), or None to keep duplicates")
-    check_bool(progress, "progress")
+    check_progress(progress)
     rng = as_generator(seed)
     if init is None:
         kernels = rng.standard_normal((n_kernels,) + kernel_size)
@@ -228,12 +230,11 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
     elapsed = np.zeros(n_updates)
     unused = np.zeros(n_kernels, dtype=np.int64)
     flops = 4.0 * batch_size * phi.n_coefficients * int(np.prod(kernel_size))
-    from tqdm.auto import tqdm
 
     start = time.perf_counter()
     with blas_threads_for_step(flops):
-        for update in tqdm(range(n_updates), desc="convolutional kernels",
-                           disable=not progress, leave=False):
+        for update in progress_bar(progress, total=n_updates, desc="convolutional kernels",
+                                   unit="update", iterable=range(n_updates)):
             X = _random_crops(images, crop_size, batch_size, rng).astype(dtype)
             phi = ConvolutionalDictionary(kernels, crop_size, stride=stride,
                                           boundary=boundary, dtype=dtype)

@@ -9,7 +9,8 @@ import time
 
 from .._blas import blas_threads_for_step, coding_iteration_flops
 from ..io import seed_attr
-from ..validation import as_generator, check_bool, check_int
+from ..progress import check_progress, progress_bar
+from ..validation import as_generator, check_int
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary, normalize_rows, reseed
 from ._coding import check_lam_below_data
 from ._data import Minibatches, check_training_data
@@ -26,7 +27,6 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
 
     Returns ``(D, history)`` with ``D`` in ``coder.dtype``.
     """
-    from tqdm.auto import tqdm
 
     X = check_training_data(X, dtype=coder.dtype)
     check_lam_below_data(X, coder)
@@ -36,13 +36,14 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size", minimum=1)
     reseed_patience, duplicate_tol = check_reseeding(reseed_patience, duplicate_tol)
-    check_bool(progress, "progress")
+    check_progress(progress)
     rng = as_generator(seed)
     D = initial_dictionary(X, n_atoms, init, rng)
     usage = AtomUsage(n_atoms, reseed_patience, duplicate_tol)
     history = History(n_updates)
     batches = Minibatches(n, batch_size, True, rng) if batch_size is not None else None
-    bar = tqdm(range(n_updates), desc=name, disable=not progress, leave=False)
+    bar = progress_bar(progress, total=n_updates, desc=name, unit="update",
+                       iterable=range(n_updates))
     # small batches: BLAS threads only contend (v1model._blas)
     flops = coding_iteration_flops(n if batch_size is None else min(batch_size, n), n_atoms, p)
     with blas_threads_for_step(flops):

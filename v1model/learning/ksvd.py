@@ -134,7 +134,7 @@ def learn_ksvd(
     duplicate_tol: float | None = 0.99,
     dtype=np.float32,
     seed=None,
-    progress: bool = True,
+    progress: bool | None = True,
 ):
     """Learn a dictionary with K-SVD (exact or approximate).
 

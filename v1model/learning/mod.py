@@ -75,7 +75,7 @@ def learn_mod(
     duplicate_tol: float | None = 0.99,
     dtype=np.float32,
     seed=None,
-    progress: bool = True,
+    progress: bool | None = True,
 ):
     """Learn a dictionary with the Method of Optimal Directions.
 
@@ -121,8 +121,9 @@ def learn_mod(
         Precision of the sparse coding (dictionary algebra is float64); also
         the dtype of the returned dictionary.
     seed : int, Generator or None
-    progress : bool
-        Show a progress bar.
+    progress : bool or None, default True
+        Show a tqdm bar over the updates (None: once the call has run 2 s,
+        :mod:`v1model.progress`).
 
     Returns
     -------

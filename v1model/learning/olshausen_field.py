@@ -39,7 +39,6 @@ from .._blas import blas_threads_for_step, coding_iteration_flops
 from ..progress import check_progress, progress_bar
 from ..validation import (
     as_generator,
-    check_bool,
     check_choice,
     check_dictionary,
     check_int,
@@ -264,7 +263,7 @@ def learn_dictionary(
     gain_rate: float = 0.02,
     var_eta: float = 0.001,
     seed=None,
-    progress: bool = True,
+    progress: bool | None = True,
     record_every: int = 1,
 ):
     """Learn a dictionary with the Olshausen-Field rule.
@@ -321,8 +320,9 @@ def learn_dictionary(
     var_goal, gain_rate, var_eta : float
         Gain adaptation of the Cauchy model (sparsenet's VAR_GOAL, alpha, var_eta).
     seed : int, Generator or None
-    progress : bool
-        Show a progress bar.
+    progress : bool or None, default True
+        Show a tqdm bar over the updates (None: once the call has run 2 s,
+        :mod:`v1model.progress`).
     record_every : int
         Keep one history entry every this many updates.
 
@@ -371,7 +371,7 @@ def learn_dictionary(
         lr_final = lr / 10 if prior == "l1" else lr
     lr_final = check_positive(lr_final, "lr_final")
     record_every = check_int(record_every, "record_every", minimum=1)
-    check_bool(progress, "progress")
+    check_progress(progress)
     var_goal = check_positive(var_goal, "var_goal")
     gain_rate = check_nonnegative(gain_rate, "gain_rate")
     var_eta = check_positive(var_eta, "var_eta")
@@ -405,10 +405,8 @@ def learn_dictionary(
     keep = (1.0 - var_eta) ** batch_size  # sparsenet updates the variance once per sample
     gain_limit = np.sqrt(np.finfo(np.float64).max * 1e-6 / p)
     records = []
-    from tqdm.auto import tqdm
-
-    bar = tqdm(range(n_updates), desc=f"learning ({prior})", disable=not progress, leave=False,
-               mininterval=1.0)
+    bar = progress_bar(progress, total=n_updates, desc=f"learning ({prior})", unit="update",
+                       iterable=range(n_updates), mininterval=1.0)
     # minibatch inference is small products, where BLAS threads only contend
     # (v1model._blas; benchmarks/bench_learning_threads.py)
     with blas_threads_for_step(coding_iteration_flops(batch_size, n_atoms, p)):

@@ -33,7 +33,8 @@ import time
 import numpy as np
 
 from .._blas import blas_threads_for_step, coding_iteration_flops
-from ..validation import (as_generator, check_array, check_bool, check_int, check_nonnegative,
+from ..progress import check_progress, progress_bar
+from ..validation import (as_generator, check_array, check_int, check_nonnegative,
                           check_shape, describe)
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary, reseed
 from ._coding import check_lam_below_data, make_coder
@@ -175,7 +176,7 @@ def learn_online(
     duplicate_tol: float | None = 0.99,
     dtype=np.float32,
     seed=None,
-    progress: bool = True,
+    progress: bool | None = True,
 ):
     """Learn a dictionary online from minibatches of ``X`` (Mairal et al. 2009).
 
@@ -214,7 +215,9 @@ def learn_online(
     dtype : {float32, float64}
         Precision of the coding and of the returned dictionary.
     seed : int, Generator or None
-    progress : bool
+    progress : bool or None, default True
+        Show a tqdm bar over the updates (None: once the call has run 2 s,
+        :mod:`v1model.progress`).
 
     Returns
     -------
@@ -238,7 +241,7 @@ def learn_online(
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     forget_factor, n_passes = check_online_params(forget_factor, n_passes)
     reseed_patience, duplicate_tol = check_reseeding(reseed_patience, duplicate_tol)
-    check_bool(progress, "progress")
+    check_progress(progress)
     rng = as_generator(seed)
     state = OnlineState(initial_dictionary(X, n_atoms, init, rng), coder, forget_factor,
                         n_passes, AtomUsage(n_atoms, reseed_patience, duplicate_tol), rng)
@@ -265,17 +268,18 @@ def run_epochs(state, X, n_updates, batch_size, shuffle, rng, progress):
         Take the minibatches from a fresh permutation every epoch, else in order.
     rng : numpy.random.Generator
         Source of the minibatch permutations (``state`` has its own for re-seeding).
-    progress : bool
-        Show a progress bar.
+    progress : bool or None, default True
+        Show a tqdm bar over the updates (None: once the call has run 2 s,
+        :mod:`v1model.progress`).
 
     Returns
     -------
     None
     """
-    from tqdm.auto import tqdm
 
     batches = Minibatches(X.shape[0], batch_size, shuffle, rng)
-    bar = tqdm(range(n_updates), desc="online", disable=not progress, leave=False)
+    bar = progress_bar(progress, total=n_updates, desc="online", unit="update",
+                       iterable=range(n_updates))
     with blas_threads_for_step(minibatch_flops(state, min(batch_size, X.shape[0]))):
         for _ in bar:
             state.step(X[batches.next()])

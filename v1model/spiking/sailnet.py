@@ -40,6 +40,7 @@ import numpy as np
 import xarray as xr
 
 from ..io import seed_attr
+from ..progress import check_progress, progress_bar
 from ..validation import (
     as_generator,
     check_array,
@@ -258,7 +259,7 @@ def learn_sailnet(
     Q0=None,
     seed=None,
     record_every: int = 1,
-    progress: bool = True,
+    progress: bool | None = True,
     dtype=np.float32,
 ) -> xr.Dataset:
     """Learn SAILnet's feed-forward weights, lateral inhibition and thresholds.
@@ -300,8 +301,9 @@ def learn_sailnet(
     seed : None, int or numpy.random.Generator
     record_every : int
         Record the history every this many updates (default 1).
-    progress : bool
-        Show a tqdm progress bar.
+    progress : bool or None, default True
+        Show a tqdm bar over the updates (None: once the call has run 2 s,
+        :mod:`v1model.progress`).
     dtype : float32 or float64
         Precision of the inference kernel (learning state is float64).
 
@@ -323,6 +325,7 @@ def learn_sailnet(
     if eta_average > 1:
         raise ValueError(f"eta_average must be <= 1, got {eta_average!r}")
     record_every = check_int(record_every, "record_every", minimum=1)
+    check_progress(progress)
     rng = as_generator(seed)
     draw, patch_shape = _batch_source(data, patch_size, border, batch_size, rng)
     n_features = patch_shape[0] * patch_shape[1]
@@ -491,12 +494,9 @@ def _batch_source(data, patch_size, border, batch_size, rng):
     return draw, shape
 
 
-def _tqdm(total, show):
-    if not show:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="SAILnet", unit="batch", leave=False)
+def _tqdm(total, progress):
+    return None if progress is False else progress_bar(progress, total=total, desc="SAILnet",
+                                                       unit="batch")
 
 
 def rf_overlap(Q) -> np.ndarray:
