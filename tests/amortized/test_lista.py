@@ -504,7 +504,27 @@ def test_initialize_refuses_atoms_beyond_the_dtype(small_problem):
                                          r"for float32"):
         LISTA(2, lam).initialize(D * 1e-30)
     net = LISTA(2, lam * 1e-30, dtype="float64").initialize(D * 1e-30)
-    assert np.all(np.isfinite(net.threshold_)) and np.all(np.isfinite(net.encode(X)))
+    # initialize is documented as two ISTA steps from zero codes (step 1/L, L the top
+    # eigenvalue of D D^T): written out in NumPy on the tiny atoms. The threshold
+    # lam / L is 1e30 times that of the unit problem, and so are the codes
+    from v1model.inference._common import STEP_MARGIN
+
+    Ds = D * 1e-30
+    L = np.linalg.eigvalsh(Ds @ Ds.T)[-1] * STEP_MARGIN
+    np.testing.assert_allclose(net.threshold_, lam * 1e-30 / L, rtol=1e-10)
+    unit = LISTA(2, lam, dtype="float64").initialize(D)
+    np.testing.assert_allclose(net.threshold_, 1e30 * unit.threshold_, rtol=1e-10)
+
+    def soft(Z, t):
+        return np.sign(Z) * np.maximum(np.abs(Z) - t, 0)
+
+    Z = np.zeros((X.shape[0], D.shape[0]))
+    for _ in range(2):
+        Z = soft(Z + (X - Z @ Ds) @ Ds.T / L, lam * 1e-30 / L)
+    assert np.abs(Z).max() > 1e29  # codes of the unit problem (~1) times 1e30
+    np.testing.assert_allclose(net.encode(X), Z, rtol=1e-9, atol=1e-9 * np.abs(Z).max())
+    np.testing.assert_allclose(net.encode(X), 1e30 * unit.encode(X), rtol=1e-9,
+                               atol=1e-9 * np.abs(Z).max())
 
 
 def test_encode_refuses_codes_that_overflow(small_problem):

@@ -51,13 +51,21 @@ def test_backtracked_ista_is_monotone_and_converges(natural_patches, clustered_d
     assert relative_gap(X, D, A, lasso_reference(X, D, LAM), LAM) <= 1e-6
 
 
-def test_zero_signals_and_warm_start_at_optimum(natural_patches, patch_dictionary):
+def test_zero_signals_and_warm_start_at_optimum(natural_patches, patch_dictionary,
+                                                lasso_reference, relative_gap):
     D = patch_dictionary
     X = np.vstack([np.zeros((3, D.shape[1])), natural_patches[:20]])
     A, n_iter = fista(X, D, LAM, dtype=np.float64, tol=1e-8, return_n_iter=True)
     assert np.all(A[:3] == 0) and np.all(np.isfinite(A))
+    # the other rows are scikit-learn's LASSO optimum (zero rows leave them alone)
+    A_ref = lasso_reference(X[3:], D, LAM)
+    assert abs(relative_gap(X[3:], D, A[3:], A_ref, LAM)) <= 1e-6
     A2, n2 = fista(X, D, LAM, dtype=np.float64, tol=1e-8, A0=A, return_n_iter=True)
     assert n2 < n_iter / 4
+    # a warm start at the optimum stays there
+    assert np.all(A2[:3] == 0)
+    assert abs(relative_gap(X[3:], D, A2[3:], A_ref, LAM)) <= 1e-6
+    np.testing.assert_allclose(A2, A, atol=1e-4 * np.abs(A).max())
     f1, f2 = lasso_objective(X, D, A, LAM), lasso_objective(X, D, A2, LAM)
     assert f2 <= f1 * (1 + 1e-12)
 

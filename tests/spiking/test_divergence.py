@@ -59,7 +59,18 @@ def test_sailnet_healthy_run_does_not_warn(pool):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ds = learn_sailnet(pool, 16, batch_size=20, n_updates=150, progress=False, seed=0)
-    assert np.isfinite(ds["Q"].values).all()
+    # the homeostatic rule dtheta = gamma (<n> - p) (Zylberberg et al. 2011), summed:
+    # after t updates the mean threshold is theta0 + gamma sum_t (mean rate_t - p)
+    p, gamma, theta0 = ds.attrs["p"], ds.attrs["gamma"], ds.attrs["theta0"]
+    assert (p, gamma, theta0) == (0.05, 0.1, 2.0)  # the published defaults
+    integrated = theta0 + gamma * np.cumsum(ds["mean_rate"].values - p)
+    np.testing.assert_allclose(ds["mean_theta"].values, integrated, rtol=1e-12)
+    np.testing.assert_allclose(ds["theta"].values.mean(), integrated[-1], rtol=1e-12)
+    # Foldiak's inhibition: non-negative, no self-inhibition
+    W = ds["W"].values
+    assert np.all(np.diag(W) == 0) and W.min() >= 0 and W.max() > 0
+    # a healthy run fires at about the target rate p (measured 0.044 over the last 50)
+    assert ds["mean_rate"].values[-50:].mean() == pytest.approx(p, rel=0.3)
 
 
 def test_sailnet_refuses_an_unreachable_rate(pool):
