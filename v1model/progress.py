@@ -55,7 +55,35 @@ def progress_bar(progress, *, total, desc: str, unit: str = "sample", **kwargs):
     options = dict(leave=False, disable=disable, mininterval=0.5,
                    delay=PROGRESS_DELAY if progress is None else 0.0)
     options.update(kwargs)
-    return tqdm(total=total, desc=desc, unit=unit, **options)
+    return _delayed(tqdm)(total=total, desc=desc, unit=unit, **options)
+
+
+_DELAYED = {}
+
+
+def _delayed(base):
+    """``base`` (a tqdm class) whose explicit refreshes wait for ``delay`` too.
+
+    tqdm's ``delay`` holds back only the bar's own updates: ``reset``,
+    ``set_description`` and ``set_postfix`` draw it at once, so that a call of
+    milliseconds (e.g. a few Gabor fits, whose bar is reset between its two
+    stages) flashed its bar. Once shown, a bar refreshes as usual.
+    """
+    if base not in _DELAYED:
+        class DelayedBar(base):
+            _shown = False
+
+            def refresh(self, *args, **kwargs):
+                if not self.disable and not self._shown:
+                    start = getattr(self, "start_t", None)  # unset while tqdm starts
+                    if start is not None and self._time() - start < self.delay:
+                        return None
+                    self._shown = True
+                return super().refresh(*args, **kwargs)
+
+        DelayedBar.__name__ = DelayedBar.__qualname__ = f"Delayed{base.__name__}"
+        _DELAYED[base] = DelayedBar
+    return _DELAYED[base]
 
 
 @contextlib.contextmanager

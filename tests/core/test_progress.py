@@ -192,3 +192,26 @@ def test_learners_take_the_delayed_bar_too(problem, bars, learner, kw):
     assert (total, n, disabled) == (2, 2, False)
     with pytest.raises(TypeError, match="progress must be True, False or None"):
         getattr(learning, learner)(X, 8, lam=0.1, n_updates=2, seed=0, progress="yes", **kw)
+
+
+def test_explicit_refreshes_wait_for_the_delay_too(capsys, monkeypatch):
+    """reset / set_description / set_postfix drew a delayed bar at once: every
+    fit_gabor call (its bar is reset between two stages) flashed one."""
+    import v1model.progress as progress
+    from v1model.analysis import fit_gabor
+
+    atoms = np.random.default_rng(0).standard_normal((4, 8, 8))
+    fit_gabor(atoms)
+    assert capsys.readouterr().err == ""
+    bar = progress_bar(None, total=10, desc="x")
+    bar.set_description("y")
+    bar.set_postfix(a=1)
+    bar.reset(total=5)
+    assert capsys.readouterr().err == ""
+    # past the delay the bar draws itself as usual
+    monkeypatch.setattr(bar, "_time", lambda: bar.start_t + progress.PROGRESS_DELAY + 1)
+    bar.update(5)
+    bar.close()
+    assert "y: 100%" in capsys.readouterr().err
+    fit_gabor(atoms, progress=True)
+    assert "Gabor fits" in capsys.readouterr().err
