@@ -155,3 +155,14 @@ def test_of_learning_warns_when_the_data_is_off_the_scale_of_its_step(planted, s
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         learn_dictionary(planted[0], 24, lam=0.1, n_updates=2, progress=False, seed=0)
+
+
+@pytest.mark.parametrize("learner", [learn_mod, learn_online])
+def test_data_the_learners_accept_their_solvers_accept_too(learner):
+    # float32 data of ~8e-22 passed the learners' check (limit ~1e-23) and was then
+    # refused by their first inference call, whose limit was ~1e-21: one limit now
+    X = np.random.default_rng(0).standard_normal((300, 16)) * 2e-22
+    D, _ = learner(X, 8, lam=0.3 * 2e-22, n_updates=3, seed=1, progress=False)
+    assert np.isfinite(D).all() and np.abs(D).max() > 0
+    with pytest.raises(ValueError, match="too small for float32"):
+        learner(X * 1e-3, 8, lam=0.3 * 2e-25, n_updates=3, seed=1, progress=False)

@@ -18,7 +18,8 @@ import numpy as np
 import xarray as xr
 
 from ..validation import (check_array, check_bool, check_choice, check_dictionary, check_dtype,
-                          check_nonnegative, check_same_features, check_shape)
+                          check_nonnegative, check_same_features, check_shape,
+                          smallest_safe_value)
 
 THRESHOLDS = ("soft", "hard", "nonneg")
 
@@ -64,9 +65,6 @@ def _exact_check_dtype(X, dtype):
 #: ``D x``, or a squared norm) and the largest number of the working dtype: sums over
 #: samples and iterations, steps of 1 / lambda_max and objectives grow from there.
 RANGE_HEADROOM = 1e-6
-#: the smallest max|X| max|D| accepted, as a multiple of sqrt(smallest normal number):
-#: ~1e-21 in float32, ~1e-156 in float64
-SMALL_MARGIN = 1e-2
 
 
 def check_products_in_range(X, D, dtype, d_name: str = "D", atom: str = "atom") -> None:
@@ -110,11 +108,10 @@ def check_products_in_range(X, D, dtype, d_name: str = "D", atom: str = "atom") 
                 f"{d_name}: {atom} {k} has a squared norm of ~1e{log_norm2[k]:.0f}, too small "
                 f"for {np.dtype(dtype).name} (its products would underflow); rescale {d_name}"
             )
-    # and the other end: drives D x and squared residuals of values this small underflow
-    # (measured with fista in float32: codes off by 4e-4 at |X| = 1e-20, by 20x at 1e-25,
-    # with most atoms active; omp in float64 at 1e-170 returned zeros without a word)
-    log_small = np.log10(np.sqrt(float(info.tiny)) * SMALL_MARGIN)
-    if x_max > 0 and np.log10(x_max) + np.log10(d_max) < log_small:
+    # and the other end: squared residuals of values this small underflow (omp in
+    # float64 at 1e-170 returned zeros without a word); the learners' limit, so that a
+    # learner's data never passes its check and then fails in its solver
+    if 0 < x_max < smallest_safe_value(dtype):
         raise ValueError(
             f"X and {d_name}: values of at most |X| = {x_max:.3g} and |{d_name}| = {d_max:.3g} "
             f"are too small for {np.dtype(dtype).name} (their products and squared residuals "

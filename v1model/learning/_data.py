@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..validation import check_array, describe
+from ..validation import check_array, describe, smallest_safe_value
 
 
 #: elements per block of the blockwise value checks (float64 temporaries of 512 kB)
@@ -135,11 +135,8 @@ def _check_values(X, name, allow_zero, dtype, moments=False) -> DataStatistics:
             f"{X.shape[1]} features (~{limit:.1e} at most); rescale {name}, e.g. "
             f"{name} / {name}.std()" + (" or use dtype=float64" if dtype == np.float32 else "")
         )
-    # and the other end: products of such values (codes times lam, squared residuals)
-    # fall below the dtype's smallest normal number; measured in float32, learning is
-    # unchanged down to values ~4e-23 and degrades 5x at ~4e-24
-    smallest = float(np.sqrt(np.finfo(dtype).tiny)) * 1e-4
-    if 0 < x_max < smallest:
+    # and the other end: products of such values underflow (the solvers' limit too)
+    if 0 < x_max < smallest_safe_value(dtype):
         raise ValueError(
             f"{name}: values of at most {x_max:.3g} are too small for {dtype.name} (their "
             f"products underflow its smallest normal number {np.finfo(dtype).tiny:.1e}); "
