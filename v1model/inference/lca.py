@@ -223,8 +223,6 @@ def lca(
         n_steps = check_int(n_steps, "n_steps", minimum=1)
     if integrator == "ivp":
         t_eval, rtol, atol = _check_ivp(t_eval, n_steps, dt, tau, rtol, atol, ivp_method)
-        if atol is None:
-            atol = IVP_ATOL_RELATIVE * max(_largest_drive(X, D), np.finfo(np.float64).tiny)
     tol = check_positive(tol, "tol")
     max_steps = check_int(max_steps, "max_steps", minimum=1)
     record_every = check_int(record_every, "record_every", minimum=1)
@@ -254,8 +252,8 @@ def lca(
         with progress_bar(progress, total=t_end / tau, desc="lca (solve_ivp)",
                           bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} tau "
                                      "[{elapsed}<{remaining}]") as bar:
-            U, traj = _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol, atol,
-                           ivp_method, return_trajectory, hook, bar)
+            U, traj, atol = _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol,
+                                 atol, ivp_method, return_trajectory, hook, bar)
         A = apply_threshold(U, lam, threshold)
     params = dict(model="LCA", threshold=threshold, lam=lam, tau=tau, dt=dt,
                   integrator=integrator, tol=tol, max_steps=max_steps)
@@ -401,13 +399,6 @@ IVP_ATOL_RELATIVE = 1e-10
 MAX_IVP_SPAN = 1e4
 
 
-def _largest_drive(X, D) -> float:
-    """max |X D^T|, block by block (no (n_samples, n_atoms) array at once)."""
-    D64 = D.astype(np.float64)
-    return max((float(np.abs(X[i:i + 4096].astype(np.float64) @ D64.T).max())
-                for i in range(0, X.shape[0], 4096)), default=0.0)
-
-
 def _check_ivp(t_eval, n_steps, dt, tau, rtol, atol, method):
     """Validate the ivp path's settings; return the output times (s), rtol and atol."""
     rtol = check_positive(rtol, "rtol")
@@ -441,6 +432,9 @@ def _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol, atol, method,
     G_off = D @ D.T
     G_off[np.diag_indices(k)] -= 1
     B = X @ D.T
+    if atol is None:  # u scales with the drive
+        atol = IVP_ATOL_RELATIVE * max(float(np.abs(B).max(initial=0.0)),
+                                       np.finfo(np.float64).tiny)
     t_end = float(t_eval[-1])
     U0 = np.zeros(n * k) if u0 is None else np.asarray(u0, dtype=np.float64).ravel()
 
@@ -460,7 +454,7 @@ def _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol, atol, method,
         for t, U in zip(sol.t, U_t):
             on_record(float(t), U)
     traj = _trajectory(sol.t, U_t, lam, threshold) if return_traj else None
-    return U_t[-1], traj
+    return U_t[-1], traj, atol
 
 
 def _trajectory(t, U_t, lam, threshold):
