@@ -294,7 +294,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     from v1model.analysis import GABOR_LIKE_R2
     from v1model.io import save_figure
     from v1model.plotting import plot_rf_comparison, plot_tuning_curves
-    from v1model.plotting._mpl import pyplot
+    from v1model.plotting._mpl import plain_log_ticks, pyplot
 
     plt = pyplot()
     outdir = Path(outdir)
@@ -385,11 +385,8 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     ax4.plot(lims, lims, color="0.6", ls="--", lw=0.8)
     ax4.set(xlim=lims, ylim=lims, xlabel="atom's Gabor frequency (cycles/pixel)",
             ylabel="preferred grating frequency (cycles/pixel)")
-    ticker = plt.matplotlib.ticker
     for axis in (ax4.xaxis, ax4.yaxis):  # plain numbers at 1-2-5, no crowded minor labels
-        axis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-        axis.set_major_formatter(ticker.FormatStrFormatter("%g"))
-        axis.set_minor_formatter(plt.matplotlib.ticker.NullFormatter())
+        plain_log_ticks(axis)
     ax4.set_title(f"median preferred / atom frequency "
                   f"{ds.attrs.get('median_frequency_ratio', np.nan):.2f}\n"
                   f"({ds.attrs.get('n_frequency_ratio', banded.sum())} reliable Gabor fits, "

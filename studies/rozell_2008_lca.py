@@ -334,11 +334,9 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
            yscale="log",
            title=f"rate-distortion, {ds.attrs['patch_size']}x{ds.attrs['patch_size']} patches, "
                  f"{ds.attrs['n_atoms']} atoms")
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    from v1model.plotting._mpl import plain_log_ticks
 
-    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 0.002, not 2×10⁻³
-    ax.yaxis.set_minor_formatter(NullFormatter())
+    plain_log_ticks(ax.yaxis)  # 0.002, not 2×10⁻³
     ax.set_xlim(left=min(0.0, ax.get_xlim()[0]) - 2)  # room for the labels left of the curve
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()

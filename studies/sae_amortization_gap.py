@@ -161,10 +161,10 @@ def run(
     """
     from scipy.optimize import linear_sum_assignment
     from threadpoolctl import threadpool_limits
-    from tqdm.auto import tqdm
 
     from studies._defaults import quick_default
     from v1model.inference import encode
+    from v1model.progress import progress_bar
     from v1model.sae import SparseAutoencoder
     from v1model.validation import (as_generator, check_bool, check_int, check_nonnegative,
                                     check_probability)
@@ -197,8 +197,8 @@ def run(
     recovered, train_fvu = np.full(len(counts), np.nan), np.full(len(counts), np.nan)
     # small matrices: BLAS threads only contend (see the SAE study)
     with threadpool_limits(limits=1, user_api="blas"):
-        bar = tqdm(counts, desc="compressions", disable=not progress, leave=False)
-        for i, m in enumerate(bar):
+        for i, m in enumerate(progress_bar(progress, total=len(counts), desc="compressions",
+                                           unit="compression", iterable=counts)):
             X, D_true, Z_true = planted_sources(n_train + n_test, int(m), n_sources, k, noise,
                                                 rng)
             X_train, X_test, Z_test = X[:n_train], X[n_train:], Z_true[n_train:]

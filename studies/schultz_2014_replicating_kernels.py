@@ -376,13 +376,12 @@ def run(
     inner_energy = float((X_eval[inner] ** 2).sum())
     inner_pixels = n_eval * (crop - 2 * border) ** 2
 
-    from tqdm.auto import tqdm
-
     from v1model.convolutional import reconstruct
+    from v1model.progress import progress_bar
 
     learned, histories = [], []
-    for label, k, n_k, s, is_learned, role, updates in tqdm(configs, desc=NAME,
-                                                            disable=not progress, leave=False):
+    for label, k, n_k, s, is_learned, role, updates in progress_bar(
+            progress, total=len(configs), desc=NAME, unit="configuration", iterable=configs):
         init = init_rng.standard_normal((n_k, k, k))
         if role == "patches":
             from stimuli.images import sample_patches

@@ -516,6 +516,8 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
 
 def _rate_distortion_figure(plt, ds):
     """Coefficients per second against fidelity, per code."""
+    from v1model.plotting._mpl import plain_log_ticks
+
     fig, ax = plt.subplots(figsize=(6, 4.2))
     taps = ds.attrs["kernel_size"]
     labels = {"learned_spikes": "spikes, learned kernels",
@@ -530,7 +532,7 @@ def _rate_distortion_figure(plt, ds):
         ax.plot(snr, ds["coefficients_per_second"].sel(coder=coder).values,
                 styles.get(str(coder), "k.-"), label=labels.get(str(coder), str(coder)))
     ax.set_yscale("log")
-    _plain_log_ticks(ax.yaxis)
+    plain_log_ticks(ax.yaxis)
     ax.set_xlabel("signal-to-residual ratio (dB)")
     ax.set_ylabel("non-zero coefficients per second")
     ax.set_title("held-out speech: coefficients needed per fidelity (counts, not bits)",
@@ -539,19 +541,12 @@ def _rate_distortion_figure(plt, ds):
     return fig
 
 
-def _plain_log_ticks(axis):
-    """1-2-5 ticks with plain labels (200, 500, 1000) on a log axis, no 2×10² mathtext."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    axis.set_minor_formatter(NullFormatter())
-
-
 def _spikegram_figure(plt, ds):
     """The held-out excerpt, its reconstruction and its spikes: the kernel's centre
     (onset + half its length, where Smith & Lewicki place a spike) against its peak
     frequency, dot area proportional to |amplitude|."""
+    from v1model.plotting._mpl import plain_log_ticks
+
     t_ms = ds["excerpt_time"].values * 1e3
     x, made = ds["excerpt"].values, ds["excerpt_reconstruction"].values
     snr = 10 * np.log10(np.sum(x**2) / max(np.sum((x - made) ** 2), 1e-300))
@@ -583,7 +578,7 @@ def _spikegram_figure(plt, ds):
         for handle in getattr(legend, "legend_handles", []):
             handle.set_sizes([25])  # the first spike's size otherwise, often a dot
     bottom.set_yscale("log")
-    _plain_log_ticks(bottom.yaxis)  # Hz in plain numbers, not 10^2 and 10^3 alone
+    plain_log_ticks(bottom.yaxis)  # Hz in plain numbers, not 10^2 and 10^3 alone
     bottom.set_xlabel("time of the kernel's centre (onset + half its length) (ms)")
     bottom.set_ylabel("kernel peak frequency (Hz)")
     bottom.set_title(f"spikegram: {amp.size} spikes ({_coder(ds.attrs)}; red positive, blue "

@@ -200,6 +200,22 @@ def _cleaned(ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
+def check_dims(ds: xr.Dataset, name: str, dims: tuple) -> None:
+    """Raise a ValueError unless ``ds[name]`` has the dims ``dims`` (in any order),
+    naming the variable and the dims it should have: what a file edited or
+    renamed by hand would otherwise turn into a scrambled load or a KeyError.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+    name : str
+        Variable of ``ds``.
+    dims : tuple of str
+    """
+    if set(ds[name].dims) != set(dims):
+        raise ValueError(f"ds[{name!r}] has dims {ds[name].dims}, expected {tuple(dims)}")
+
+
 def values_by_dims(ds: xr.Dataset, name: str, dims: tuple) -> np.ndarray:
     """The values of ``ds[name]`` in the order ``dims``, read by dim name: a saved
     model's arrays, which a file transposed or renamed by hand would otherwise
@@ -218,8 +234,7 @@ def values_by_dims(ds: xr.Dataset, name: str, dims: tuple) -> np.ndarray:
     ndarray
         The values, with the axes in the order of ``dims``.
     """
-    if set(ds[name].dims) != set(dims):
-        raise ValueError(f"ds[{name!r}] has dims {ds[name].dims}, expected {tuple(dims)}")
+    check_dims(ds, name, dims)
     return ds[name].transpose(*dims).values
 
 

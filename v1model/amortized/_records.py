@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..io import clean_attrs, values_by_dims
+from ..io import check_dims, clean_attrs, values_by_dims
 from ..validation import check_choice
 
 __all__ = ["LISTA_KIND", "WEIGHTS", "PARAM_DEFAULTS", "LOSSES", "history_dataset",
@@ -117,8 +117,8 @@ def read_network(ds, names):
     D = values_by_dims(ds, "dictionary", ("atom", "feature"))
     # the history's variables, found by their dim: a renamed one would drop it unsaid
     for var in ("train_loss", "validation_loss", "validation_code_error"):
-        if var in ds and ds[var].dims != ("step",):
-            raise ValueError(f"ds[{var!r}] has dims {ds[var].dims}, expected ('step',)")
+        if var in ds:
+            check_dims(ds, var, ("step",))
     history = None
     if "step" in ds.dims:
         history = ds[[v for v in ds.data_vars if ds[v].dims == ("step",)]]

@@ -178,21 +178,20 @@ def solver_error_by_iteration(X, D, lam, n_iter, *, target=None, target_tol=1e-8
     G, B, L = D @ D.T, X @ D.T, spectral_norm_gram(D)
     error, objective = np.empty((2, n_iter)), np.empty((2, n_iter))
     X64, D64 = X.astype(np.float64), D.astype(np.float64)
-    bar = progress_bar(progress, total=2 * n_iter, desc="ista, fista", unit="iteration")
-    for i, accelerated in enumerate((False, True)):
-        Z = np.zeros(target.shape, dt)
-        it = iter(range(n_iter))
+    with progress_bar(progress, total=2 * n_iter, desc="ista, fista", unit="iteration") as bar:
+        for i, accelerated in enumerate((False, True)):
+            Z = np.zeros(target.shape, dt)
+            it = iter(range(n_iter))
 
-        def record(live, A, i=i, it=it):  # called after every iteration
-            j = next(it)
-            A64 = A.astype(np.float64)
-            error[i, j] = code_loss(A64, target)[0]
-            objective[i, j] = lasso_loss(A64, X64, D64, lam, grad=False)[0]
-            bar.update()
+            def record(live, A, i=i, it=it):  # called after every iteration
+                j = next(it)
+                A64 = A.astype(np.float64)
+                error[i, j] = code_loss(A64, target)[0]
+                objective[i, j] = lasso_loss(A64, X64, D64, lam, grad=False)[0]
+                bar.update()
 
-        fista_iterate(Z, B, G, lam, max_iter=n_iter, tol=0, accelerated=accelerated,
-                      restart=False, L=L, on_iter=record, block_size=max(X.shape[0], 1))
-    bar.close()
+            fista_iterate(Z, B, G, lam, max_iter=n_iter, tol=0, accelerated=accelerated,
+                          restart=False, L=L, on_iter=record, block_size=max(X.shape[0], 1))
     units = "(units of codes)^2"
     ds = xr.Dataset(
         {"prediction_error": (("solver", "iteration"), error, {

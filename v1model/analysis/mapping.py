@@ -177,7 +177,6 @@ def map_receptive_fields(
     """
     from stimuli.gratings import NOISE_DISTRIBUTIONS, sparse_noise, white_noise
 
-
     check_encoder(encoder)
     h, w = image_shape(shape)
     noise = check_choice(noise, "noise", NOISE_KINDS)

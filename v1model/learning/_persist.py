@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 import xarray as xr
 
-from ..io import clean_attrs, values_by_dims
+from ..io import check_dims, clean_attrs, values_by_dims
 from ._atoms import AtomUsage
 from ._history import FIELDS, History
 
@@ -123,8 +123,7 @@ def learner_from_dataset(cls, ds: xr.Dataset):
     # continues every column, and _check_complete required them all)
     hist_vars = [name for name in FIELDS if name in ds]
     for name in hist_vars:
-        if ds[name].dims != ("update",):
-            raise ValueError(f"ds[{name!r}] has dims {ds[name].dims}, expected ('update',)")
+        check_dims(ds, name, ("update",))
     history = ds[hist_vars].drop_vars([c for c in ds[hist_vars].coords if c != "update"])
     history.attrs = {key[len(HISTORY_PREFIX):]: value for key, value in ds.attrs.items()
                      if key.startswith(HISTORY_PREFIX)}

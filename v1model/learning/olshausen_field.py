@@ -228,7 +228,7 @@ def _warn_if_off_scale(X, lr, prior):
     1e-2 left it frozen (recovery 0.747 at start and end; 0.868 at scale 1), and
     X scaled by 1e2 wrecked it (0.552, relative error 0.50).
     """
-    mean_square = float(np.mean(X * X))
+    mean_square = float(np.einsum("ij,ij->", X, X)) / X.size  # no temporary the size of X
     ratio = mean_square / DESIGN_MEAN_SQUARE
     if 1 / SCALE_TOLERANCE <= ratio <= SCALE_TOLERANCE:
         return

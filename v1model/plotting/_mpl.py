@@ -62,3 +62,19 @@ def as_real(values, name, dtype=float):
         raise TypeError(f"{name} must hold whole numbers (unit indices), got values such as "
                         f"{arr[out != arr].flat[0]!r}")
     return out
+
+
+def plain_log_ticks(axis):
+    """Major ticks at 1-2-5 on a log ``axis`` with plain labels (0.002, 200, 1000),
+    not 2×10⁻³ mathtext, and no labels on the minor ticks.
+
+    Parameters
+    ----------
+    axis : matplotlib.axis.Axis
+        ``ax.xaxis`` or ``ax.yaxis`` of a log-scaled Axes; changed in place.
+    """
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FormatStrFormatter("%g"))
+    axis.set_minor_formatter(NullFormatter())

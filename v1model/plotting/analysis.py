@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._mpl import as_real, pyplot
+from ._mpl import as_real, plain_log_ticks, pyplot
 from .atoms import tile_atoms
 
 __all__ = [
@@ -420,11 +420,8 @@ def plot_babel_curves(*babels, labels=None, coactive=None, ax=None, title=None):
     ax.set_xscale("log")
     ax.set_yscale("log")
     # plain numbers (0.6, 2, 10), not 6 x 10^-1, on the short log axes;
-    ticker = plt.matplotlib.ticker
     for axis in (ax.xaxis, ax.yaxis):  # labels at 1-2-5, none on the minor ticks
-        axis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-        axis.set_major_formatter(ticker.FormatStrFormatter("%g"))
-        axis.set_minor_formatter(ticker.NullFormatter())
+        plain_log_ticks(axis)
     ax.set_xlabel("subset size r")
     ax.set_ylabel("μ₁(r)")
     ax.legend(fontsize=7)

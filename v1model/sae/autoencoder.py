@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 from .._blas import blas_threads_for_step
-from ..io import seed_attr, values_by_dims
+from ..io import check_dims, seed_attr, values_by_dims
 from ..learning._data import Minibatches, check_training_rows
 from ..learning._persist import _jsonable, generator_from_json, generator_to_json
 from ..learning.estimator import NotFittedError
@@ -262,12 +262,8 @@ class SparseAutoencoder:
         if lr_decay >= 1:
             raise ValueError(f"lr_decay must be in [0, 1) (a fraction of n_steps), "
                              f"got {self.lr_decay!r}")
-        if isinstance(self.lr, str):
-            if self.lr != "auto":
-                raise ValueError(f"lr must be a positive float or 'auto', got {self.lr!r}")
-            lr = "auto"  # AUTO_LR (_learning_rate)
-        else:
-            lr = check_positive(self.lr, "lr")
+        lr = _positive_or_auto(self.lr, "lr")  # "auto": AUTO_LR (_learning_rate)
+        if lr != "auto":
             if lr > 1:
                 raise ValueError(f"lr={self.lr!r} is above 1: Adam would move the unit-norm "
                                  "decoder rows by more than their norm per step (and the "
@@ -799,9 +795,7 @@ class SparseAutoencoder:
         history = ds[[name for name in HISTORY_FIELDS if name in ds]].drop_vars(
             ["latent", "feature"], errors="ignore")
         for name in history.data_vars:  # a renamed dim failed later as KeyError: 'step'
-            if history[name].dims != ("step",):
-                raise ValueError(f"ds[{name!r}] has dims {history[name].dims}, expected "
-                                 "('step',)")
+            check_dims(history, name, ("step",))
         if "lr" not in history:  # saved before the schedule existed: a constant rate
             history["lr"] = ("step", np.full(history.sizes["step"], _saved_lr(ds, model)),
                              {"long_name": HISTORY_FIELDS["lr"][0],
@@ -825,10 +819,8 @@ class SparseAutoencoder:
                 state.adam.m[name] = array("adam_m_" + name, dims) * factor
                 state.adam.v[name] = array("adam_v_" + name, dims) * factor ** 2
             state.adam.t = adam_step
-            if ds["samples_since_fired"].dims != ("latent",):
-                raise ValueError(f"ds['samples_since_fired'] has dims "
-                                 f"{ds['samples_since_fired'].dims}, expected ('latent',)")
-            state.tracker.since = ds["samples_since_fired"].values.astype(np.int64)
+            state.tracker.since = values_by_dims(ds, "samples_since_fired",
+                                                 ("latent",)).astype(np.int64)
             state.threshold = threshold
             state.elapsed = float(history["wall_time"][-1]) if history.sizes["step"] else 0.0
         model._set_fitted(params, state, history, Objective(**fitted), threshold)

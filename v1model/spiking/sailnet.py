@@ -348,7 +348,7 @@ def learn_sailnet(
     hist = {key: np.empty(n_rec) for key in
             ("mean_rate", "rate_spread", "mean_W", "mean_theta", "mean_correlation", "q_change")}
     off = ~np.eye(n_neurons, dtype=bool)
-    bar = _tqdm(n_updates, progress)
+    bar = progress_bar(progress, total=n_updates, desc="SAILnet", unit="batch")
     t0 = time.perf_counter()
     silent = 0  # consecutive updates in which no unit fired
     for step in range(n_updates):
@@ -383,12 +383,10 @@ def learn_sailnet(
                 hist["mean_theta"][r] = theta.mean()
                 hist["mean_correlation"][r] = corr[off].mean() if n_neurons > 1 else 0.0
                 hist["q_change"][r] = np.linalg.norm(dQ) / max(np.linalg.norm(Q), 1e-12)
-        if bar is not None:
-            bar.update(1)
-            if step % 50 == 0:
-                bar.set_postfix(rate=f"{mean_y.mean():.3f}", W=f"{W.mean():.3f}")
-    if bar is not None:
-        bar.close()
+        bar.update(1)
+        if step % 50 == 0 and not bar.disable:
+            bar.set_postfix(rate=f"{mean_y.mean():.3f}", W=f"{W.mean():.3f}")
+    bar.close()
     wall = time.perf_counter() - t0
 
     h, w = patch_shape
@@ -492,11 +490,6 @@ def _batch_source(data, patch_size, border, batch_size, rng):
         return data[rng.integers(0, n_patches, batch_size)]
 
     return draw, shape
-
-
-def _tqdm(total, progress):
-    return None if progress is False else progress_bar(progress, total=total, desc="SAILnet",
-                                                       unit="batch")
 
 
 def rf_overlap(Q) -> np.ndarray:
