@@ -119,7 +119,7 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
             images = _read_image_files([path], size, name, progress)
     else:
         # a copy: the stack is the caller's to keep (and may be read-only or a memmap)
-        images = np.array(_image_stack(source, name), dtype=np.float64)
+        images = _image_stack(source, name, copy=True)
     if size is not None and images.shape[1:] != (size, size):
         squares = np.empty((len(images), size, size))
         for i, im in enumerate(images):
@@ -133,15 +133,16 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
     return images
 
 
-def _image_stack(images, name="images"):
-    """``images`` as a float array ``(n_images, height, width)`` (one 2-D picture
-    becomes a stack of one), with a warning for the layouts it is often confused with.
+def _image_stack(images, name="images", copy=False):
+    """``images`` as a float64 array ``(n_images, height, width)`` (one 2-D picture
+    becomes a stack of one), with a warning for the layouts it is often confused with;
+    ``copy`` makes it the caller's own even when ``images`` is float64 already.
 
     ``scipy.io.loadmat`` gives Olshausen's ``IMAGES.mat`` as (512, 512, 10) and
     image readers give colour as (height, width, 3): taken as they are, these are
     512 pictures of 512 x 10 pixels, and nothing downstream would fail.
     """
-    images = check_array(images, name, ndim=(2, 3))
+    images = check_array(images, name, ndim=(2, 3), copy=copy)
     if images.ndim == 2:
         return images[None]
     n, h, w = images.shape

@@ -196,3 +196,16 @@ def test_load_images_folder_of_unequal_sizes(tmp_path):
     out = load_images(tmp_path, progress=True)
     # sizes differ: every picture is squared to the default 256 pixels, as before
     np.testing.assert_array_equal(out, np.stack([_square(im / 255, 256) for im in written]))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+def test_load_images_of_an_array_copies_it_once(dtype):
+    """load_images(array) returns its own float64 stack: one copy, not a float64
+    conversion and then a copy of that (2x the output at its peak)."""
+    from stimuli import load_images
+
+    stack = (np.random.default_rng(2).random((4, 128, 128)) * 255).astype(dtype)
+    images, peak = _peak_bytes(lambda: load_images(stack))
+    assert images.dtype == np.float64 and not np.shares_memory(images, stack)
+    np.testing.assert_array_equal(images, stack.astype(np.float64))
+    assert peak <= 1.2 * images.nbytes, f"peak {peak / images.nbytes:.2f}x the output"

@@ -83,11 +83,13 @@ class ConvolutionalNetwork:
         self.tau = check_positive(tau, "tau")
         self.boundary = check_choice(boundary, "boundary", BOUNDARIES)
         if kernels is not None:
-            kernels = check_array(kernels, "kernels", ndim=(2, 3, 4), dtype=np.float64)
+            # a copy: the caller's array may change later, unchecked
+            kernels = check_array(kernels, "kernels", ndim=(2, 3, 4), dtype=np.float64,
+                                  copy=True)
             norms = np.sqrt((kernels.reshape(len(kernels), -1) ** 2).sum(axis=1))
             if not np.all(norms > 0):
                 raise ValueError(f"kernels: kernel {int(np.argmin(norms))} is all zeros")
-            self.kernels = kernels.copy()  # the caller's array may change later, unchecked
+            self.kernels = kernels
             self.n_kernels = len(kernels)
             self.kernel_shape = kernels.shape[1:]
             # n_kernels / kernel_shape beside kernels: allowed when they agree
