@@ -110,7 +110,8 @@ def test_orientation_bandwidth_does_not_depend_on_the_order_of_the_grid():
         assert float(down[name][0]) == pytest.approx(float(up[name][0]), abs=1e-12)
     # alternating steps of +-pi/n are not an even grid
     zigzag = np.array([0.0, np.pi / 4, 0.0, np.pi / 4])
-    tc = tuning_curves(_responses_from_curve([1.0, 0.2, 0.5, 0.1], zigzag))
+    with pytest.warns(UserWarning, match=r"circular_variance and orientation_bandwidth are NaN"):
+        tc = tuning_curves(_responses_from_curve([1.0, 0.2, 0.5, 0.1], zigzag))
     assert np.isnan(tc.orientation_bandwidth[0])
 
 
@@ -361,8 +362,30 @@ def test_complex_contrasts_and_complex_encoder_output_are_refused():
     # naka_rushton(0.5 + 2j) was naka_rushton(0.5), a complex encoder measured its real part
     from v1model.analysis import grating_responses, naka_rushton
 
-    with pytest.raises(TypeError, match=r"c must be real contrasts, got a complex array"):
+    with pytest.raises(TypeError, match=r"c must be real contrasts, got complex values "
+                       r"\(array of shape \(1,\)"):
         naka_rushton(np.array([0.5 + 2j]), 1.0, 0.3, 2.0)
-    with pytest.raises(TypeError, match=r"encoder returned complex codes .*; expected real"):
+    with pytest.raises(TypeError, match=r"encoder\(X\) must be real \(n_samples, n_units\) codes, "
+                       r"got complex values \(array of shape \(2, 3\)"):
         grating_responses(lambda X: X[:, :3] + 1j, (4, 4), orientations=2, frequencies=1,
                           phases=1)
+
+
+def test_circular_variance_needs_orientations_that_sample_the_circle_evenly():
+    """np.linspace(0, pi, n) holds 0 and pi, one orientation counted twice: an untuned
+    unit got 1 - 1/n (0.889 for n = 9) instead of 1, silently."""
+    even = np.linspace(0, np.pi, 8, endpoint=False)
+    with pytest.raises(ValueError, match=r"orientations must sample \[0, pi\) evenly"):
+        circular_variance(np.ones(9), np.linspace(0, np.pi, 9))
+    # any order and offset of an even grid is fine: sum e^{2i theta} = 0
+    assert circular_variance(np.ones(8), np.roll(even, 3) + 0.2) == pytest.approx(1.0, abs=1e-12)
+    # tuning_curves gives NaN there, and says so once (a silent NaN read as "untuned")
+    with pytest.warns(UserWarning, match=r"responses\['orientation'\] \[0\.0, 0\.3927, .*"
+                      r"does not sample \[0, pi\) evenly .*circular_variance and "
+                      r"orientation_bandwidth are NaN for every unit"):
+        tc = tuning_curves(_responses_from_curve(np.ones(9), np.linspace(0, np.pi, 9)))
+    assert np.isnan(tc.circular_variance[0])
+    # rolled: circular variance is defined, the bandwidth's walk needs a monotone grid
+    with pytest.warns(UserWarning, match=r": orientation_bandwidth is NaN"):
+        rolled = tuning_curves(_responses_from_curve(np.ones(8), np.roll(even, 3)))
+    assert float(rolled.circular_variance[0]) == pytest.approx(1.0, abs=1e-12)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..validation import check_array, describe
 
-__all__ = ["atoms_as_images", "check_encoder", "call_encoder"]
+__all__ = ["atoms_as_images", "check_encoder", "call_encoder", "check_real"]
 
 
 def atoms_as_images(atoms, shape=None, name: str = "atoms", dtype=np.float64):
@@ -50,6 +50,35 @@ def image_shape(shape, name: str = "shape") -> tuple[int, int]:
     return check_shape(shape, name)
 
 
+def check_real(values, name: str, expected: str):
+    """Refuse complex ``values``: numpy's float conversion would drop the imaginary
+    part with only a ComplexWarning.
+
+    Parameters
+    ----------
+    values : object
+        Anything; only a complex array or scalar is refused.
+    name : str
+        What ``values`` is, for the message (an argument, or e.g. ``"encoder(X)"``).
+    expected : str
+        What real ``values`` should be, e.g. ``"contrasts"``.
+
+    Returns
+    -------
+    object
+        ``values`` unchanged.
+
+    Raises
+    ------
+    TypeError
+        For complex ``values``, naming ``name`` and describing ``values``.
+    """
+    if np.iscomplexobj(values):
+        raise TypeError(f"{name} must be real {expected}, got complex values "
+                        f"({describe(values)})")
+    return values
+
+
 def check_encoder(encoder, name: str = "encoder"):
     if not callable(encoder):
         raise TypeError(
@@ -61,10 +90,7 @@ def check_encoder(encoder, name: str = "encoder"):
 
 def call_encoder(encoder, X, n_units=None, name: str = "encoder"):
     """Call ``encoder(X)`` and check that it returned finite (n_samples, n_units) codes."""
-    out = encoder(X)
-    if np.iscomplexobj(out):  # numpy would drop the imaginary part with only a warning
-        raise TypeError(f"{name} returned complex codes ({describe(out)}); expected real "
-                        "(n_samples, n_units) codes")
+    out = check_real(encoder(X), f"{name}(X)", "(n_samples, n_units) codes")
     try:
         R = np.asarray(out, dtype=np.float64)
     except (TypeError, ValueError) as exc:

@@ -7,14 +7,23 @@ backend (spike counts), a sparse autoencoder. The encoder is probed with
 white or sparse noise as a physiologist would; nothing about its dictionary
 is used to compute the map.
 
-The spike-triggered average (STA) of unit ``k`` is the response-weighted mean
-stimulus, i.e. the stimulus-response cross-covariance ``C_xr``. Divided by the
-(per-pixel) stimulus variance it estimates the unit's linear filter: for a
-linear unit ``r = w . x`` with white stimuli, ``C_xr / sigma^2 -> w`` as the
-number of stimuli grows (error ~ 1/sqrt(n)). ``method="regression"`` instead
-solves ``(C_xx + ridge * sigma^2 I) rf = C_xr`` with the empirical stimulus
-covariance (the whitened STA; exact for a linear unit as soon as
-``n_stimuli > n_features`` and ``ridge = 0``).
+The map is built from the stimulus-response cross-covariance ``C_xr`` (the
+mean of ``(x - mean x) r``). The classic spike-triggered average (STA), the
+response-weighted mean stimulus ``sum_n r_n x_n / sum_n r_n`` (Chichilnisky
+2001), has the same shape: for zero-mean noise it is ``C_xr / mean(r)``.
+The map reported is neither scaled by the mean response nor in stimulus
+units: ``C_xr`` divided by the (per-pixel) stimulus variance, which estimates
+the unit's linear filter (response per unit of stimulus): for a linear unit
+``r = w . x`` with white stimuli, ``C_xr / sigma^2 -> w`` as the number of
+stimuli grows (error ~ 1/sqrt(n)), whatever the contrast. The classic STA is
+``rf * sigma^2 / mean_response``, with ``sigma^2`` the pixel variance of the
+noise: ``contrast^2`` for white noise, ``contrast^2 * n_pixels / (height *
+width)`` for sparse noise, whose pixels (one or a few lit at ``+-contrast``)
+are uncorrelated too, so the same estimate holds.
+
+``method="regression"`` instead solves ``(C_xx + ridge * sigma^2 I) rf = C_xr``
+with the empirical stimulus covariance (the whitened STA; exact for a linear
+unit as soon as ``n_stimuli > n_features`` and ``ridge = 0``).
 """
 
 from __future__ import annotations

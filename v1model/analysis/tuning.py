@@ -15,13 +15,15 @@ magnitude, ``"none"`` keeps signed values.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import xarray as xr
 
 from ..progress import check_progress, progress_bar
 from ..validation import (check_array, check_axis, check_bool, check_choice, check_int,
-                          check_nonnegative, check_positive, check_probability)
-from ._common import call_encoder, check_encoder, image_shape
+                          check_nonnegative, check_positive, check_probability, describe)
+from ._common import call_encoder, check_encoder, check_real, image_shape
 
 __all__ = [
     "grating_responses",
@@ -164,7 +166,12 @@ def circular_variance(curve, orientations, axis=-1):
 
     0 for a unit that answers a single orientation, 1 for an untuned unit
     (Ringach, Shapley & Hawken 2002). ``orientations`` (radians) must sample
-    [0, pi) evenly; ``curve`` must be non-negative. NaN where sum r = 0.
+    the orientation circle [0, pi) evenly, in any order (e.g.
+    ``np.linspace(0, np.pi, n, endpoint=False)``, or the same rolled or shifted):
+    only then is ``sum e^{2i theta} = 0``, so that an untuned unit gets 1. A
+    grid with both 0 and pi counts that orientation twice and is refused
+    (with ``np.linspace(0, np.pi, 9)`` an untuned unit would get 0.89).
+    ``curve`` must be non-negative. NaN where sum r = 0.
 
     Parameters
     ----------
@@ -183,8 +190,9 @@ def circular_variance(curve, orientations, axis=-1):
     Raises
     ------
     ValueError
-        For a scalar or negative ``curve``, an invalid ``axis``, or a number
-        of ``orientations`` other than ``curve``'s length along ``axis``.
+        For a scalar or negative ``curve``, an invalid ``axis``, a number
+        of ``orientations`` other than ``curve``'s length along ``axis``, or
+        ``orientations`` that do not sample [0, pi) evenly (modulo pi).
     """
     curve = check_array(curve, "curve", ndim=None)
     if curve.ndim == 0:
@@ -197,7 +205,23 @@ def circular_variance(curve, orientations, axis=-1):
     if curve.min() < 0:
         raise ValueError(f"curve must be non-negative (rectified responses), got a minimum of "
                          f"{curve.min():.6g}")
+    if not _samples_orientations_evenly(orientations):
+        raise ValueError(f"orientations must sample [0, pi) evenly (n values pi / n apart "
+                         f"modulo pi, e.g. np.linspace(0, np.pi, n, endpoint=False)), got "
+                         f"{describe(np.round(orientations, 4).tolist())}")
     return _circular_variance(curve, orientations, axis)
+
+
+def _samples_orientations_evenly(orientations):
+    """Whether ``orientations`` (radians), taken modulo pi and in any order, are n
+    points pi / n apart: the condition for ``sum e^{2i theta} = 0``, which makes the
+    circular variance of an untuned curve 1 and its vector sum unbiased."""
+    n = len(orientations)
+    if n < 2:
+        return False
+    o = np.sort(np.mod(orientations, np.pi))
+    gaps = np.diff(np.concatenate([o, o[:1] + np.pi]))
+    return bool(np.allclose(gaps, np.pi / n))
 
 
 def _circular_variance(curve, orientations, axis=-1):
@@ -272,20 +296,29 @@ def tuning_curves(
         Statistic over phases.
     bandwidth_level : float, default 0.5
         Level, as a fraction of the peak in (0, 1), at which bandwidths are
-        measured (0.5: half-width at half-height).
+        measured (0.5: half-height, the level of De Valois, Yund & Hepler
+        1982; Ringach, Shapley & Hawken 2002 measure the orientation
+        half-width at ``2**-0.5`` of the peak instead).
 
     Returns
     -------
     xarray.Dataset
         Over ``atom``: ``orientation_tuning`` (atom, orientation), ``frequency_tuning``
         (atom, frequency), ``preferred_orientation`` (rad, vector sum of the
-        orientation curve: angle(sum r e^{2i theta}) / 2), ``peak_orientation``
-        (rad, grid argmax), ``circular_variance``, ``orientation_bandwidth``
+        orientation curve: angle(sum r e^{2i theta}) / 2; biased towards
+        over-sampled orientations on an uneven grid), ``peak_orientation``
+        (rad, grid argmax), ``circular_variance`` (see
+        :func:`circular_variance`; NaN unless the orientations sample
+        [0, pi) evenly, in any order: ``np.linspace(0, np.pi, n)`` has both
+        0 and pi and does not), ``orientation_bandwidth``
         (rad, half-width at ``bandwidth_level``; needs evenly spaced
         orientations over [0, pi), ascending or descending),
         ``preferred_frequency`` (cycles/pixel, grid argmax),
         ``frequency_bandwidth`` (octaves, full width at ``bandwidth_level``),
-        ``max_response``. Units that never respond get NaN.
+        ``max_response``. Both bandwidths are NaN where the curve does not
+        fall below ``bandwidth_level`` on both sides of its peak within the
+        grid (crossings are interpolated linearly between samples, in log2
+        frequency for the frequency curve). Units that never respond get NaN.
 
     Raises
     ------
@@ -333,11 +366,22 @@ def tuning_curves(
     z = (np.clip(ori_curve, 0, None) * np.exp(2j * o)).sum(axis=1)
     pref_o = np.mod(np.angle(z) / 2.0, np.pi)
     pref_o = np.where(alive, np.where(pref_o >= np.pi - 1e-12, 0.0, pref_o), np.nan)
-    cv = np.where(alive, _circular_variance(np.clip(ori_curve, 0, None), o), np.nan)
+    # on an uneven grid (e.g. np.linspace(0, pi, n), which has both 0 and pi) the
+    # circular variance is biased (an untuned unit gets 1 - 1/n): NaN, as the bandwidth
+    even_circle = _samples_orientations_evenly(o)
+    cv = np.where(alive & even_circle,
+                  _circular_variance(np.clip(ori_curve, 0, None), o), np.nan)
     # the bandwidth walks the curve periodically: it needs an even grid over [0, pi),
     # ascending or descending (the walk averages both sides, so direction does not matter)
     step = np.pi / n_o
     evenly = n_o > 2 and (np.allclose(np.diff(o), step) or np.allclose(np.diff(o), -step))
+    if n_o > 2 and not (even_circle and evenly):  # (fewer: no tuning to measure)
+        lost = "circular_variance and orientation_bandwidth are" if not even_circle \
+            else "orientation_bandwidth is"
+        warnings.warn(f"responses['orientation'] {describe(np.round(o, 4).tolist())} does not "
+                      "sample [0, pi) evenly in ascending or descending order (e.g. "
+                      f"np.linspace(0, np.pi, n, endpoint=False)): {lost} NaN for every unit",
+                      UserWarning, stacklevel=2)
     bw_o = (_half_width(ori_curve, o, bandwidth_level, periodic=True) if evenly
             else np.full(n_units, np.nan))
     logf = np.log2(f)
@@ -732,11 +776,13 @@ def naka_rushton(c, rmax, c50, n, baseline=0.0):
     -------
     ndarray
         Responses, the shape of ``c``.
+
+    Raises
+    ------
+    TypeError
+        For complex ``c``.
     """
-    c = np.asarray(c)
-    if np.iscomplexobj(c):  # numpy would drop the imaginary part with only a warning
-        raise TypeError(f"c must be real contrasts, got a complex array of shape {c.shape}")
-    c = c.astype(np.float64)
+    c = np.asarray(check_real(c, "c", "contrasts"), dtype=np.float64)
     cn = c**n
     return baseline + rmax * cn / (cn + c50**n)
 
