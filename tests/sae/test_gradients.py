@@ -186,3 +186,49 @@ def test_jumprelu_l0_term_is_lam_times_the_mean_count():
     assert 0 < count < N * M
     assert cache["sparsity"] == pytest.approx(0.3 * count / N, rel=1e-12)
     assert loss == pytest.approx(cache["mse"] + cache["sparsity"], rel=1e-12)
+
+
+def test_relu_l1_is_the_decoder_norm_weighted_l1_at_unit_norm(central_differences):
+    # Anthropic's 2024 penalty lam * sum_j z_j ||d_j||, differentiated by finite
+    # differences in D at unit-norm rows: the same loss, and after removing each row's
+    # parallel component (what training steps along) the same decoder gradient
+    params, X = _params("relu")
+    lam = 0.3
+    objective = Objective("relu", lam=lam)
+    loss, grads, _ = loss_and_gradients(params, X, objective)
+
+    def weighted(p):
+        _, _, cache = loss_and_gradients(p, X, Objective("relu", lam=0.0))
+        norms = np.linalg.norm(p["decoder"], axis=1)
+        return cache["mse"] + lam * float(np.sum(cache["z"] * norms)) / N
+
+    assert weighted(params) == pytest.approx(loss, rel=1e-12)
+    # z does not depend on D (the encoder is untied), so the weighted loss is smooth in it
+    numeric = central_differences(lambda p: weighted({**params, **p}),
+                                  {"decoder": params["decoder"]}, STEP)["decoder"]
+    D = params["decoder"]
+    tangent = remove_parallel_gradient(grads["decoder"].copy(), D)
+    expected = remove_parallel_gradient(numeric, D)
+    assert np.linalg.norm(tangent - expected) <= TOL * np.linalg.norm(expected)
+
+
+def test_jumprelu_threshold_pseudo_gradient_is_the_papers_pseudo_code():
+    # Rajamanoharan et al. (2024), appendix pseudo-code written out element by element:
+    # jumprelu_bwd gives dL/dz * -(theta/eps) K((pre - theta)/eps), step_bwd gives
+    # lam/n * -(1/eps) K(...) for the mean L0; both summed over samples, then d/dlog_theta
+    params, X = _params("jumprelu")
+    lam, eps = 0.3, 0.4  # a bandwidth wide enough that many pre-activations fall in it
+    _, grads, cache = loss_and_gradients(params, X, Objective("jumprelu", lam=lam,
+                                                              bandwidth=eps))
+    theta = np.exp(params["log_theta"])
+    pre = (X - params["b_dec"]) @ params["encoder"].T + params["b_enc"]
+    x_hat = np.where(pre > theta, pre, 0.0) @ params["decoder"] + params["b_dec"]
+    expected = np.zeros(M)
+    for i in range(N):
+        dz = (-2.0 / N) * (X[i] - x_hat[i]) @ params["decoder"].T
+        for j in range(M):
+            kernel = 1.0 if abs((pre[i, j] - theta[j]) / eps) < 0.5 else 0.0
+            expected[j] += -(theta[j] / eps) * kernel * dz[j] - (1.0 / eps) * kernel * lam / N
+    expected *= theta
+    assert np.count_nonzero(np.abs(pre - theta) < eps / 2) >= 20  # the kernel is exercised
+    np.testing.assert_allclose(grads["log_theta"], expected, rtol=1e-10, atol=1e-14)

@@ -70,9 +70,11 @@ class SparseAutoencoder:
         ``lam * sum_j z_j`` (Bricken et al. 2023). ``"jumprelu"``:
         ``z = pre * H(pre - theta_j)`` with the L0 penalty
         ``lam * ||z||_0``, trained with straight-through pseudo-derivatives
-        (Rajamanoharan et al. 2024). ``"mp"``: ``k`` steps of non-negative
-        matching pursuit of ``x - b_dec`` in ``D`` (Costa et al. 2025),
-        differentiated through the pursuit steps; no encoder weights.
+        (Rajamanoharan et al. 2024, who encode ``x`` without the
+        pre-encoder bias: the same models, see :mod:`v1model.sae.objective`).
+        ``"mp"``: ``k`` steps of non-negative matching pursuit of
+        ``x - b_dec`` in ``D`` (Costa et al. 2025), differentiated through
+        the pursuit steps; no encoder weights.
     k : int, optional
         Active latents per sample (``topk``, ``mp``: at most ``k``) or per
         sample on average (``batchtopk``); needed by these three.
@@ -85,9 +87,18 @@ class SparseAutoencoder:
         (Gao et al. 2024), at least 1.
     aux_coef : float
         Weight of the AuxK loss; 1/32 as in Gao et al. (2024); 0 turns it off.
+        The AuxK loss is the paper's squared error, in units of X squared
+        like the main loss; their code normalises both by variances, which
+        weighs AuxK about 1 / FVU times more at the same coefficient
+        (:func:`v1model.sae.objective.auxk_loss`).
     dead_after : int
         A latent that fired on none of the last ``dead_after`` training
-        samples is dead (counted in ``history_.n_dead``; revived by AuxK).
+        samples is dead (counted in ``history_.n_dead``; revived by AuxK for
+        ``topk`` and ``batchtopk`` only: the neuron resampling of Bricken et
+        al. 2023 is not implemented, and dead ``relu``, ``jumprelu`` and
+        ``mp`` latents are only counted). Gao et al. (2024) use 10 million
+        tokens; the default 10,000 suits data sets of thousands to millions
+        of samples.
     bandwidth : float or "auto", default "auto"
         JumpReLU: width ``epsilon`` of the rectangle kernel of the
         pseudo-derivatives (units of the pre-activations). ``"auto"``, for
@@ -102,7 +113,9 @@ class SparseAutoencoder:
     threshold_rate : float
         BatchTopK: the inference threshold is the running average
         ``t <- (1 - rate) t + rate * s`` of the smallest kept activation
-        ``s`` of each training batch, in (0, 1).
+        ``s`` of each training batch, in (0, 1); 0.01 as in the code of
+        Bussmann et al. (2024), which starts ``t`` at 0 where this starts it
+        at the first batch's ``s`` (no early bias towards 0).
     n_steps : int
         Adam steps (minibatches) of ``fit``; for :meth:`partial_fit`, the
         planned total over all calls, used only by ``lr_decay``.

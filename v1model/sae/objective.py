@@ -7,12 +7,22 @@ The model, for a batch ``X`` (n_samples, n_features) and ``n_latents`` latents::
     X_hat = z D + b_dec                             (n_samples, n_features)
 
 with ``W_enc`` and the decoder ``D`` both of shape (n_latents, n_features).
+Every activation subtracts ``b_dec`` before encoding (the pre-encoder bias
+of Bricken et al. 2023 and Gao et al. 2024), JumpReLU included, although
+Rajamanoharan et al. (2024) encode ``x`` itself, ``pre = x W_enc^T +
+b_enc``: the two are the same family of models (``b_enc`` absorbs
+``-b_dec W_enc^T``), trained along different paths (here ``b_dec`` also
+gets a gradient through the encoder).
 The objective is the mean over samples of the squared reconstruction error
 plus the activation's sparsity term::
 
     L = (1/n) sum_i ||x_i - x_hat_i||^2 + (1/n) sum_i S(z_i)
 
 - ``relu``: ``S(z) = lam * sum_j |z_j|`` (Anthropic, Bricken et al. 2023);
+  with the decoder rows held at unit norm this is also the decoder-norm
+  weighted ``lam * sum_j |z_j| ||d_j||`` of Anthropic's 2024 update, whose
+  extra decoder gradient is parallel to each row and removed before the step
+  (the update trains that form with free row norms instead);
 - ``topk``, ``batchtopk``: ``S = 0``, sparsity by construction (Gao et al.
   2024; Bussmann et al. 2024), plus the optional AuxK term
   (:func:`auxk_loss`) added by the trainer;
@@ -244,6 +254,15 @@ def auxk_loss(pre, decoder, residual, dead, k_aux):
     fixed, as in the paper)::
 
         L_aux = (1/n) sum_i ||r_i - z_aux_i D_dead||^2
+
+    This is the paper's ``||e - e_hat||^2``, in the units of the main
+    squared error, so that ``aux_coef`` weighs the two alike. The reference
+    code of Gao et al. (openai/sparse_autoencoder) divides ``L_aux`` by the
+    residual's own variance, ``mean_i ||r_i - mean(r)||^2``, and the main
+    loss by that of ``X`` (saprmarks/dictionary_learning divides ``L_aux``
+    alike): the same ``aux_coef`` there weighs AuxK about ``1 / FVU`` times
+    more than here (10x at an FVU of 0.1). Multiply ``aux_coef`` by
+    ``1 / FVU`` to approach their weighting.
 
     Parameters
     ----------

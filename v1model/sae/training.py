@@ -43,11 +43,20 @@ HISTORY_FIELDS = {
 
 
 def initial_parameters(X, n_latents, activation, theta_init, rng, dtype, mean=None):
-    """Starting point of training (as in Gao et al. 2024).
+    """Starting point of training (after Gao et al. 2024).
 
     Decoder: Gaussian rows, unit norm; encoder: the decoder itself (tied at
     initialisation); ``b_enc = 0``; ``b_dec`` = mean of ``X``; JumpReLU
     thresholds ``theta_init``.
+
+    Two deliberate differences from the reference code of Gao et al.
+    (openai/sparse_autoencoder): ``b_dec`` starts at the mean, not the
+    geometric median of a sample of ``X`` (Bricken et al. 2023 and Gao et
+    al. 2024 use the median), because the mean comes from the one pass that
+    also checks ``X`` (a memmap or the first chunk of a stream is not read
+    again); and the encoder is not rescaled after tying (their code divides
+    it by the mean norm of the reconstructions of random unit vectors, which
+    they found of no clear benefit).
 
     ``mean`` (n_features,), when given, is the mean of ``X`` over samples
     already measured (the estimator's single pass over the data); ``X`` is
