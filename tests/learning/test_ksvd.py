@@ -47,6 +47,33 @@ def test_approximate_sweep_exact_on_rank_one_data(rng):
     np.testing.assert_allclose(A2 @ D2, X, atol=1e-12)
 
 
+def test_sweeps_follow_aharon_2006_and_rubinstein_2008(rng):
+    # the atom updates transcribed in the papers' column convention (signals and atoms
+    # as columns, Y = D Gamma), one atom after the other on the updated residual:
+    # K-SVD: E_k restricted to the samples using atom k, d_k = u_1, gamma_k = s_1 v_1;
+    # approximate K-SVD: d = E_k gamma_k / ||E_k gamma_k||, gamma_k = d^T E_k
+    Y = rng.standard_normal((10, 50))
+    D0 = rng.standard_normal((10, 14))
+    D0 /= np.linalg.norm(D0, axis=0)
+    G0 = rng.standard_normal((14, 50)) * (rng.random((14, 50)) < 0.25)
+    for approximate in (False, True):
+        D, G = D0.copy(), G0.copy()
+        for k in range(D.shape[1]):
+            w = np.flatnonzero(G[k])
+            E = (Y - D @ G + np.outer(D[:, k], G[k]))[:, w]
+            if approximate:
+                d = E @ G[k, w]
+                d /= np.linalg.norm(d)
+                D[:, k], G[k, w] = d, d @ E
+            else:
+                U, s, Vt = scipy.linalg.svd(E, full_matrices=False)
+                sign = 1.0 if U[:, 0] @ D[:, k] >= 0 else -1.0  # the SVD's sign is free
+                D[:, k], G[k, w] = sign * U[:, 0], sign * s[0] * Vt[0]
+        D2, A2 = ksvd_sweep(Y.T, G0.T, D0.T, approximate=approximate)
+        np.testing.assert_allclose(D2, D.T, atol=1e-10)
+        np.testing.assert_allclose(A2, G.T, atol=1e-10)
+
+
 def test_soft_code_update_is_the_l1_block_minimiser(rng):
     # for a unit atom d, argmin_g 0.5||E - g d^T||^2 + lam||g||_1 = soft(E d, lam)
     X = rng.standard_normal((30, 6))

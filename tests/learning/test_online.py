@@ -80,6 +80,35 @@ def test_forgetting_weights(rho, expected):
     assert state.n_samples_seen == 8 and state.n_updates == 2
 
 
+def test_steps_follow_mairal_2010_with_forgetting(planted):
+    # Mairal et al. (2010), Alg. 1 with the mini-batch extension (Sec. 3.4.3) and the
+    # scaling of the past (Sec. 3.4.2), transcribed with plain sums:
+    # A_t = beta_t A_{t-1} + sum a a^T, B_t = beta_t B_{t-1} + sum a x^T,
+    # beta_t = (1 - 1/t)^rho, then one Gauss-Seidel pass of
+    # u_j = d_j + (b_j - A_j D) / A_jj, d_j = u_j / ||u_j|| (the unit sphere, as documented).
+    # The learner keeps weighted averages instead of sums: the same dictionary.
+    X = planted[0][:300]
+    rho, n_atoms, batch = 3.0, 20, 30
+    coder = make_coder("fista", 0.1, dtype=np.float64, method_params={"tol": 1e-10})
+    D0 = X[:n_atoms] / np.linalg.norm(X[:n_atoms], axis=1, keepdims=True)
+    state = OnlineState(D0.copy(), coder, rho, 1, AtomUsage(n_atoms, None, None),
+                        np.random.default_rng(0))
+    D, A, B = D0.copy(), np.zeros((n_atoms, n_atoms)), np.zeros((n_atoms, X.shape[1]))
+    for t in range(1, 11):
+        xb = X[(t - 1) * batch : t * batch]
+        state.step(xb)
+        codes = coder.encode(xb, D)
+        beta = (1.0 - 1.0 / t) ** rho
+        A = beta * A + codes.T @ codes
+        B = beta * B + codes.T @ xb
+        for j in range(n_atoms):
+            if A[j, j] > 0:
+                u = D[j] + (B[j] - A[j] @ D) / A[j, j]
+                D[j] = u / np.linalg.norm(u)
+    np.testing.assert_allclose(state.D, D, atol=1e-9)
+    np.testing.assert_allclose(state.A * state.weight, A, rtol=1e-9, atol=1e-9)
+
+
 def test_partial_fit_on_chunks_equals_fit_without_shuffle(planted):
     # same initial dictionary (fit draws it from all of X, partial_fit from the first chunk)
     X, _, _ = planted

@@ -5,7 +5,12 @@ An atom that no sample uses gets no gradient (MOD, online) or no update
 (K-SVD) and stays dead forever; two identical atoms share their work and, with
 an L1 code, stay identical forever. Both waste a unit. They are replaced by the
 normalised residual of the worst-reconstructed samples, so that the new atom
-starts where the dictionary does worst (as in Aharon et al. 2006).
+starts where the dictionary does worst. Aharon et al. (2006) and Rubinstein's
+KSVD-Box (``cleardict``) replace an atom by the worst-represented *sample*
+itself, normalised; the residual used here is the part of that sample the
+other atoms miss. KSVD-Box also counts an atom as unused when fewer than 4
+samples use it and as a duplicate above |cosine| 0.99 (``duplicate_tol``'s
+default); here ``reseed_patience`` counts updates in which no sample used it.
 """
 
 from __future__ import annotations

@@ -106,7 +106,12 @@ def learn_mod(
         Number of code/dictionary alternations.
     batch_size : int, optional
         Code a random minibatch of this many samples per update (stochastic
-        MOD) instead of all of ``X``.
+        MOD) instead of all of ``X``. Each update is the least-squares
+        dictionary of that minibatch alone, with no memory of earlier ones
+        (:func:`v1model.learning.learn_online` averages over batches), so the
+        batch must be several times ``n_atoms``: on a planted problem with 24
+        atoms (16 features, 3 per sample, 60 updates) batches of 100 recovered
+        96-100% of the atoms over four seeds, batches of 50 from 50% to 100%.
     ridge : float
         Relative ridge added to ``A^T A`` (times its mean diagonal).
     init : {"data", "random"} or array_like, shape (n_atoms, n_features)

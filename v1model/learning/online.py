@@ -17,11 +17,15 @@ objective saturates anyway). Memory is O(n_atoms * (n_atoms + n_features)),
 whatever the number of samples streamed.
 
 Forgetting: before adding batch ``t`` the old statistics are weighted by
-``beta_t = (1 - 1/t) ** forget_factor``, so that the statistics average over
-roughly the last ``t / forget_factor`` updates. ``forget_factor = 0`` weights
-all batches equally (the plain running average); larger values forget the
-codes computed with early, poor dictionaries faster (the role of Mairal et
-al.'s 2010 scaling, Sec. 3.4). The default 10 gave a lower held-out
+``beta_t = (1 - 1/t) ** forget_factor``, so that batch ``s`` weighs
+``(s / t) ** forget_factor`` at update ``t`` and the statistics average over
+roughly the last ``t / (forget_factor + 1)`` updates. This is Mairal et al.'s
+(2010) scaling of the past data (Sec. 3.4.2, their ``rho``) with ``t`` counting
+minibatches (Sec. 3.4.3); the averages kept here are their sums divided by
+the discounted sample count, which leaves the dictionary update unchanged.
+``forget_factor = 0`` weights all batches equally (the plain running
+average, their Algorithm 1); larger values forget the codes computed with
+early, poor dictionaries faster. The default 10 gave a lower held-out
 objective after 110-160 updates on whitened 16x16 natural patches (256 atoms,
 batches of 256) than 1, 3, 30 or 100.
 """

@@ -161,7 +161,15 @@ def _check_weights(X, Q, W, theta):
 
 
 def _lif_counts(B, W, theta, n_steps, eta, dtype):
-    """The authors' discrete-time LIF, batched: spike counts (n_samples, n_neurons)."""
+    """The authors' discrete-time LIF, batched: spike counts (n_samples, n_neurons).
+
+    A unit spikes when ``u >= theta`` and every unit that spiked is reset to 0.
+    The authors' ``activities.m`` resets only units strictly above threshold
+    (``Ys > T``): a unit landing exactly on ``theta`` spikes there and keeps
+    its potential. That case has measure zero for real-valued drives; it is
+    left out so that the Brian2 network, which resets every unit that spikes,
+    agrees with this kernel spike for spike.
+    """
     B = B.astype(dtype, copy=False)
     WT = np.ascontiguousarray(W.T, dtype=dtype)
     theta = theta.astype(dtype, copy=False)
