@@ -548,7 +548,9 @@ def sample_patches(
     Parameters
     ----------
     images : array_like, shape (n_images, height, width) or (height, width)
-        Pictures to draw from (uniformly over images, then positions).
+        Pictures to draw from (uniformly over images, then positions): each
+        patch from its own image, as SAILnet does; sparsenet draws a whole
+        batch from one image.
     size : int
         Patch side in pixels.
     n : int
@@ -557,7 +559,10 @@ def sample_patches(
         Random seed or generator.
     border : int, default 4
         Pixels left out at every image edge (the whitening filter wraps
-        around at the edges; sparsenet uses 4).
+        around at the edges; sparsenet uses 4, SAILnet 20). Patches start
+        anywhere in ``[border, height - border - size]``; sparsenet's MATLAB
+        draw stops one pixel short of that (``border + 1`` pixels left out at
+        the bottom and right).
     remove_mean : bool, default False
         Subtract each patch's mean.
     min_variance : float, default 0.0
@@ -565,7 +570,10 @@ def sample_patches(
         saturated areas) and draw again.
     normalize : bool, default False
         Scale each patch to zero mean and unit variance (SAILnet's convention;
-        implies ``remove_mean``). Flat patches (s.d. at most 1e-12 times the
+        implies ``remove_mean``). The s.d. is the population one (its
+        variance divides by ``size**2``); SAILnet's MATLAB ``std`` by ``size**2 - 1``,
+        so its patches are smaller by ``sqrt(1 - 1 / size**2)`` (0.2% at
+        16x16). Flat patches (s.d. at most 1e-12 times the
         patch's largest absolute value) cannot be scaled and are drawn again.
     dtype : {float64, float32}, default float64
         Precision of ``X`` (patches are computed in float64, then stored).

@@ -76,12 +76,18 @@ def dead_leaves(
     """Dead-leaves images: occluding discs of random grey levels.
 
     Discs are dropped one after another, each hidden by the ones dropped
-    before it, until ``coverage`` of the pixels are covered. Radii follow a
-    power law p(r) ~ r^-exponent on [r_min, r_max] (exponent 3 gives
-    scale invariance, Lee, Mumford & Huang 2001). A disc of radius r covers
-    a given pixel with probability ``p = pi r^2 / (size + 2 r)^2``, so about
-    ``log(1 / (1 - coverage)) / mean(p)`` discs are needed per image; radii
-    so small that more than :data:`MAX_DISCS` would be needed are rejected.
+    before it, until ``coverage`` of the pixels are covered. The discs are
+    those of a Poisson process in the plane whose radii follow a power law
+    p(r) ~ r^-exponent on [r_min, r_max] (exponent 3 gives scale
+    invariance, Lee, Mumford & Huang 2001), restricted to the discs that
+    reach the image: a disc of radius r reaches it when its centre lies in
+    the image dilated by r, of area ``(size + 2 r)^2``, so among the discs
+    drawn the radii follow p(r) (size + 2 r)^2 (large discs are more often
+    in view), with the centre uniform on that dilated square. A disc of
+    radius r covers a given pixel with probability
+    ``p = pi r^2 / (size + 2 r)^2``, so about ``log(1 / (1 - coverage)) / mean(p)``
+    discs are needed per image (the mean over the radii drawn); radii so
+    small that more than :data:`MAX_DISCS` would be needed are rejected.
 
     Parameters
     ----------
@@ -141,6 +147,7 @@ def dead_leaves(
     max_discs = int(20 * expected) + 1000
     check_progress(progress)
     rng = as_generator(seed)
+    mixture = _radius_mixture(size, r_min, r_max, a)
     yy, xx = np.mgrid[0:size, 0:size]
     out = np.zeros((n_images, size, size))
     for i in progress_bar(progress, total=n_images, desc="dead leaves", unit="image",
@@ -152,8 +159,7 @@ def dead_leaves(
         for _ in range(max_discs):
             if n_left <= target:
                 break
-            # inverse-CDF draw from the truncated power law
-            r = _radius(rng.random(), r_min, r_max, a)
+            r = _draw_radius(rng, r_min, r_max, mixture)
             cy, cx = rng.uniform(-r, size + r, 2)
             y0, y1 = max(int(cy - r), 0), min(int(cy + r) + 2, size)
             x0, x1 = max(int(cx - r), 0), min(int(cx + r) + 2, size)
@@ -173,15 +179,68 @@ def dead_leaves(
     return out
 
 
+def _radius_mixture(size, r_min, r_max, a):
+    """The law of the radii of the discs that reach a ``size`` x ``size`` image.
+
+    In the plane the radii follow the truncated power law (density ~ r^(a - 1));
+    a disc reaches the image when its centre lies in the square of side
+    ``size + 2 r`` around it, so the discs drawn have density ~ r^(a - 1)
+    (size + 2 r)^2 = size^2 r^(a - 1) + 4 size r^a + 4 r^(a + 1): a mixture of
+    three truncated power laws, drawn exactly by :func:`_draw_radius` (a
+    rejection draw would stall for ``r_max`` far above ``size``). Drawing the
+    power law itself, with the centre uniform on that r-dependent square,
+    gives a plane process with density ~ r^(a - 1) / (size + 2 r)^2: too few
+    large discs, and statistics that depend on ``size`` instead of being
+    scale invariant.
+
+    Returns
+    -------
+    cumulative : ndarray, shape (3,)
+        Cumulative probabilities of the three components.
+    exponents : tuple of float
+        Their exponents ``b`` (density ~ r^(b - 1)): ``a``, ``a + 1``, ``a + 2``.
+    """
+    exponents = (a, a + 1.0, a + 2.0)
+    log_ratio = np.log(r_max / r_min)
+    # integrals of r^(b - 1) over [r_min, r_max] divided by the common factor r_min^a
+    coefficients = (float(size) ** 2, 4.0 * size * r_min, 4.0 * r_min**2)
+    weights = np.array([c * _power_integral(b, log_ratio) for c, b in zip(coefficients, exponents)])
+    if not weights.sum() > 0:  # r_min == r_max: one radius, whichever component
+        return np.ones(3), exponents
+    return np.cumsum(weights) / weights.sum(), exponents
+
+
+def _power_integral(b, log_ratio):
+    """``(R^b - 1) / b`` (``log R`` at ``b = 0``) with ``log_ratio = log R``."""
+    x = b * log_ratio
+    return log_ratio if abs(x) < 1e-12 else np.expm1(x) / b
+
+
+def _draw_radius(rng, r_min, r_max, mixture):
+    """One radius drawn from :func:`_radius_mixture`'s law (two uniform draws)."""
+    cumulative, exponents = mixture
+    b = exponents[min(int(np.searchsorted(cumulative, rng.random(), side="right")), 2)]
+    u = rng.random()
+    log_ratio = np.log(r_max / r_min)
+    x = b * log_ratio
+    if abs(x) < 1e-12:  # density ~ 1 / r: log-uniform
+        return r_min * np.exp(u * log_ratio)
+    # inverse CDF r_min (1 + u (R^b - 1))^(1/b), written to stay accurate near b = 0
+    return r_min * np.exp(np.log1p(u * np.expm1(x)) / b)
+
+
 def _expected_discs(size, r_min, r_max, a, coverage):
     """Expected number of discs until ``coverage`` of the pixels are covered.
 
     Each pixel stays uncovered after N discs with probability (1 - p)^N,
-    with p the mean over radii of pi r^2 / (size + 2 r)^2 (disc centres are
-    uniform on [-r, size + r]^2); with full coverage the last pixel counts.
+    with p the mean over the radii drawn of pi r^2 / (size + 2 r)^2 (disc
+    centres are uniform on [-r, size + r]^2, radii weighted by
+    (size + 2 r)^2 as in :func:`_radius_mixture`); with full coverage the last
+    pixel counts.
     """
     r = _radius((np.arange(1000) + 0.5) / 1000, r_min, r_max, a)  # midpoint rule
-    p = float(np.mean(np.pi * r**2 / (size + 2 * r) ** 2))
+    weight = (size + 2 * r) ** 2
+    p = float(np.sum(np.pi * r**2) / np.sum(weight))
     uncovered = max(1.0 - coverage, 1.0 / (size * size))
     return np.log(1.0 / uncovered) / p
 

@@ -21,16 +21,16 @@ Defaults and their sources
   (quick: 8x8, 128 latents, k = 6, 2,000 steps): sizes chosen so that the
   full run takes under a minute (measured 31-41 s; quick 7-10 s); on the quick
   variant k from 4 to 8 all give Gabor-like atoms.
+- Adam, lr = 3e-3, batches of 256, AuxK with k_aux = n_features / 2 and
+  coefficient 1/32 (Gao et al. 2024).
+- Gabor-like: R² >= ``v1model.analysis.GABOR_LIKE_R2`` (0.8), the package's
+  one threshold.
 
 Measured (seed 0): quick, median R² 0.86 and 61% of the atoms Gabor-like
 (white noise: 0.28); full, median R² 0.79 over all 288 atoms and 0.86 over
 the 231 latents used by held-out patches, 47% Gabor-like (white noise:
 0.12). The unused latents keep near-random atoms (the low mode of the R²
 histogram).
-- Adam, lr = 3e-3, batches of 256, AuxK with k_aux = n_features / 2 and
-  coefficient 1/32 (Gao et al. 2024).
-- Gabor-like: R² >= ``v1model.analysis.GABOR_LIKE_R2`` (0.8), the package's
-  one threshold.
 """
 
 from __future__ import annotations
