@@ -154,4 +154,28 @@ def test_quick_study_learns_sparse_localized_code():
     # sparse, heavy-tailed code: kurtosis far above a Gaussian's 3
     a = ds["codes"].values.ravel()
     assert np.mean(a**4) / np.mean(a**2) ** 2 > 6
+    # the paper's statistics, recorded from the same held-out codes
+    assert ds.attrs["heldout_kurtosis"] == pytest.approx(np.mean(a**4) / np.mean(a**2) ** 2,
+                                                         rel=1e-4)
+    assert 0 < ds.attrs["heldout_error_fraction"] < 0.2
+    assert 0 < ds.attrs["heldout_entropy_bits"] < 5
     assert ds["objective"].values[-200:].mean() < ds["objective"].values[:20].mean()
+
+
+def test_code_statistics_against_closed_forms():
+    """The paper's three statistics: a Gaussian's kurtosis is 3 and its histogram's
+    entropy in bins of w is h(N(0, s^2)) - log2 w bits; a Laplacian's kurtosis is 6;
+    the error fraction is the residual's mean square over the pixels' variance."""
+    from studies.olshausen_field_1996 import ENTROPY_BIN, code_statistics
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40000, 8)) * 0.5 + 3.0  # the mean is not part of the variance
+    gauss = code_statistics(rng.standard_normal((40000, 10)) * 0.3, X, 0.1 * (X - 3.0))
+    assert gauss["heldout_kurtosis"] == pytest.approx(3.0, abs=0.05)
+    h = 0.5 * np.log2(2 * np.pi * np.e * 0.3**2) - np.log2(ENTROPY_BIN)
+    assert gauss["heldout_entropy_bits"] == pytest.approx(h, abs=0.01)
+    assert gauss["heldout_error_fraction"] == pytest.approx(0.01, rel=0.01)
+    laplace = code_statistics(rng.laplace(size=(40000, 10)), X, X - 3.0)
+    assert laplace["heldout_kurtosis"] == pytest.approx(6.0, rel=0.05)
+    # exact zeros share the bin of the smallest codes: all-zero codes carry 0 bits
+    assert code_statistics(np.zeros((10, 3)), X[:10], X[:10])["heldout_entropy_bits"] == 0.0
