@@ -79,3 +79,30 @@ def test_iht_penalised_threshold_on_a_scaled_orthonormal_basis():
     beta = X @ Q.T
     A = iht(X, s * Q, lam=0.8, dtype=np.float64)
     np.testing.assert_allclose(A, np.where(np.abs(beta) > 0.8, beta / s, 0), atol=1e-8)
+
+
+def test_iht_lam_fixed_points_versus_the_hard_lca(natural_patches, patch_dictionary):
+    # the documented difference (iht Notes): both are fixed points of the L0 energy
+    # 0.5 ||x - D^T a||^2 + lam^2/2 ||a||_0, but IHT with step mu = 1/lambda_max keeps atoms
+    # out up to |c_j| <= lam / sqrt(mu), the hard-threshold LCA only up to |c_j| <= lam
+    from v1model.inference import lca, objective
+
+    X, D, lam = natural_patches[:40], patch_dictionary, 0.5
+    mu = 1.0 / (np.linalg.eigvalsh(D @ D.T)[-1] * 1.0001)
+    A = iht(X, D, lam=lam, dtype=np.float64, tol=1e-10, max_iter=5000)
+    C = (X - A @ D) @ D.T
+    on = A != 0
+    # fixed point of a <- H(a + mu c) at threshold lam sqrt(mu) (Blumensath & Davies 2008)
+    assert np.abs(C[on]).max() <= 1e-6
+    assert np.abs(A[on]).min() > lam * np.sqrt(mu)
+    assert np.abs(C[~on]).max() <= lam / np.sqrt(mu) * (1 + 1e-9)
+    # not coordinate-wise minimal: some left-out atoms would lower the energy on their own
+    # (adding atom j alone lowers it by (c_j^2 - lam^2) / 2 for unit atoms)
+    assert np.any(np.abs(C[~on]) > lam)
+    # the hard LCA's fixed point (an independent solver) lets none of them stay out
+    H = lca(X, D, lam, threshold="hard", dtype=np.float64, tol=1e-7, max_steps=50000)
+    C_h = (X - H @ D) @ D.T
+    assert np.abs(C_h[H == 0]).max() <= lam * (1 + 1e-4)
+    # hence sparser codes of higher energy at the same lam (measured: 1.4 vs 4.0 atoms)
+    assert np.count_nonzero(A) < 0.6 * np.count_nonzero(H)
+    assert objective(X, D, A, lam, "hard").sum() > objective(X, D, H, lam, "hard").sum()

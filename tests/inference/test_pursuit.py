@@ -196,3 +196,19 @@ def test_nn_omp_overcomplete_is_nnls_on_support():
         S = np.flatnonzero(a)
         coef, _ = nnls(D[S].T, x)
         np.testing.assert_allclose(a[S], coef, atol=1e-8)
+
+
+def test_omp_with_tol_and_n_nonzero_stops_at_whichever_comes_first():
+    # documented difference from scikit-learn, whose tol overrides n_nonzero_coefs
+    X, D = gaussian_problem(n_samples=10, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        # a tolerance no sample reaches in 3 atoms: n_nonzero stops every sample
+        A = orthogonal_mp(X, D, 3, tol=1e-3, dtype=np.float64)
+    np.testing.assert_allclose(A, sk_omp(D.T, X.T, n_nonzero_coefs=3).T, atol=1e-8)
+    assert np.all(np.count_nonzero(sk_omp(D.T, X.T, n_nonzero_coefs=3, tol=1e-3).T, axis=1) > 3)
+    # a tolerance every sample reaches before 30 atoms: tol stops every sample
+    A = orthogonal_mp(X, D, 30, tol=40.0, dtype=np.float64)
+    ref = sk_omp(D.T, X.T, tol=40.0).T
+    assert np.count_nonzero(ref, axis=1).max() < 30
+    np.testing.assert_allclose(A, ref, atol=1e-8)

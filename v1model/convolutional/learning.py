@@ -89,7 +89,9 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
         Inference per minibatch: the L1 solvers of
         :func:`v1model.convolutional.encode`, or the spikes of
         :func:`~v1model.convolutional.matching_pursuit` (Smith & Lewicki
-        2006: the gradient step above is theirs, on the MP residual).
+        2006: the gradient direction above, spike amplitudes times the MP
+        residual under them, is theirs; they step along it with a learning
+        rate, not scaled per kernel by its summed squared amplitudes).
     max_iter : int, default 200
         Solver steps per minibatch at most (MP: spikes picked per crop);
         crops that stop there are counted in ``n_unconverged`` (their codes

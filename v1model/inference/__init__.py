@@ -8,7 +8,7 @@ solvers are importable on their own:
 - :func:`lca`: the Locally Competitive Algorithm (neural dynamics),
 - :func:`fista`, :func:`ista`: proximal gradient for the LASSO,
 - :func:`lasso_cd`: compiled coordinate descent, the fastest LASSO solver here,
-- :func:`lasso_active_set`: exact LASSO (KKT-checked) with NumPy batching,
+- :func:`lasso_active_set`: LASSO by exact support solves, KKT-checked to ``tol * lam``,
 - :func:`matching_pursuit`, :func:`orthogonal_mp`: greedy pursuits,
 - :func:`iht`: iterative hard thresholding.
 """

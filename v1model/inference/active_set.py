@@ -28,8 +28,17 @@ to the final one, then repeats, for the samples whose KKT conditions fail,
 Every step decreases the objective (the solve minimises the objective over
 the orthant of ``p``, the prox step is a descent step, a candidate is kept
 only if it beats the feature-sign step), and a sample stops only when its KKT
-conditions hold to ``tol * lam``: the result is the LASSO optimum up to
-floating-point precision, not an approximation.
+conditions hold to ``tol * lam``. A sample whose last solve found the optimal
+support and signs ends at the LASSO optimum up to floating-point precision;
+but the test is a tolerance, and a sample may also pass it straight from the
+FISTA warm start, or on a support that is nearly degenerate: its objective is
+then above the optimum by at most about ``tol * lam * ||a - a*||_1``. At the
+default ``tol=1e-3`` on 1000 whitened 8x8 patches (128 data-initialised
+atoms) that is a relative gap, summed over samples, of 1e-8 and 5e-8 at
+``lam`` 0.1 and 0.3 (6e-11 at 1), and at most 1.4e-6 for one sample, in
+float64 as in float32; a random problem with 15 atoms in 3 dimensions kept
+FISTA's 4-atom point at a gap of 1.4e-4. ``tol=1e-5`` gives ~1e-12 (1.4e-10
+at worst for one sample), ``tol=1e-7`` in float64 the optimum to rounding.
 """
 
 from __future__ import annotations
@@ -93,7 +102,10 @@ def lasso_active_set(
     tol : float, default 1e-3
         A sample is done when every KKT condition holds within ``tol * lam``
         (in the units of the correlations ``D x``); at ``lam = 0`` (least
-        squares) within ``tol * max|D x|``.
+        squares) within ``tol * max|D x|``. The objective is then within about
+        ``tol * lam * ||a - a*||_1`` of the optimum, and usually at it
+        (module docstring: relative gaps near 1e-8 on natural patches at the
+        default, 1e-12 at 1e-5).
     max_rounds : int, default 100
         Limit on gradient + solve rounds after the warm start.
     n_warm : int, default 50

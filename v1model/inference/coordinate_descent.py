@@ -138,6 +138,11 @@ def lasso_cd(
     ----------
     Friedman, J., Hastie, T., Hoefling, H. & Tibshirani, R. (2007). Pathwise
     coordinate optimization. Ann. Appl. Stat. 1, 302-332.
+    Friedman, J., Hastie, T. & Tibshirani, R. (2010). Regularization paths for
+    generalized linear models via coordinate descent. J. Stat. Softw. 33(1)
+    (the "covariance updates" on the Gram matrix, section 2.2). Its objective
+    is ``1/(2 n) ||y - X b||^2 + alpha ||b||_1`` over ``n`` observations
+    (scikit-learn's ``Lasso``): here ``alpha = lam / n_features``.
 
     Examples
     --------

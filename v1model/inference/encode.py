@@ -100,7 +100,8 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
           integration), :func:`~v1model.inference.lca`;
         - ``"fista"`` / ``"ista"``: proximal gradient,
           :func:`~v1model.inference.fista`;
-        - ``"active_set"``: exact LASSO (KKT-checked) at about FISTA's speed,
+        - ``"active_set"``: LASSO by exact support solves, KKT-checked to
+          ``tol * lam``, at about FISTA's speed,
           :func:`~v1model.inference.lasso_active_set`;
         - ``"cd"``: coordinate descent compiled with numba, the fastest LASSO
           solver here, :func:`~v1model.inference.lasso_cd`;
@@ -111,7 +112,10 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
     lam : float, optional
         Sparseness penalty. Required by the L1 methods (LASSO weight; for
         ``lca`` with ``threshold="hard"`` the threshold); for ``"iht"`` the
-        hard threshold (alternative to ``n_nonzero``); not used by mp/omp.
+        weight of the same L0 energy (alternative to ``n_nonzero``; its codes
+        are much sparser than the hard LCA's at equal ``lam`` on overcomplete
+        dictionaries, :func:`~v1model.inference.iht` Notes); not used by
+        mp/omp.
     n_nonzero : int, optional
         Atoms per sample for mp/omp/iht (at most ``n_atoms``; for omp at most
         ``n_features``).

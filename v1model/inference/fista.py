@@ -198,7 +198,12 @@ def ista(X, D, lam, **kwargs):
         L1 penalty, >= 0.
     **kwargs
         Keyword arguments of :func:`fista`; ``max_iter`` defaults to 20000
-        here (ISTA converges more slowly).
+        here (ISTA converges more slowly). ``tol`` is FISTA's rule on the
+        change per iteration, and ISTA's shorter moves meet it further from
+        the optimum: relative gaps of 2e-5 (backtracking) and 1.7e-4
+        (``step="constant"``) at ``lam=0.1`` on whitened 8x8 patches with 128
+        data-initialised atoms, against FISTA's 6e-7 and 5e-6; lower ``tol``
+        for the same accuracy.
 
     Returns
     -------

@@ -14,7 +14,11 @@ and a sample whose step breaks the quadratic upper bound
 
 doubles ``L_i`` (never beyond the global ``L``, where the bound always holds)
 and redoes its step (Beck & Teboulle 2009, section 4; the trial decrease is
-that of Scheinberg, Goldfarb & Bai 2014). The check costs no extra matmul:
+that of Scheinberg, Goldfarb & Bai 2014). The momentum keeps Beck & Teboulle's
+``t_k`` sequence, not Scheinberg et al.'s, which adjusts it to the ratio of
+consecutive ``L_i`` to keep the O(1/k^2) bound when ``L_i`` falls: the adaptive restart
+(O'Donoghue & Candès 2015) guards convergence instead, and the stopping rule
+is :func:`v1model.inference.fista`'s. The check costs no extra matmul:
 with ``G = D D^T``, ``G a+`` is the iteration's one product, ``G y`` a linear
 combination of the last two, and the bound reads ``d.(G a+ - G y) <= L_i |d|^2``
 with ``d = a+ - y``. The element-wise passes are fused in compiled loops.

@@ -5,7 +5,10 @@
 with ``H`` keeping the ``n_nonzero`` largest coefficients of each sample
 (sparsity-constrained least squares), or zeroing those below ``lam *
 sqrt(mu)`` (the proximal step of the penalty ``lam^2 / 2 * ||a||_0``, the
-objective whose local minima the hard-threshold LCA also finds).
+objective whose local minima the hard-threshold LCA also finds). This is
+Blumensath & Davies' penalised iteration on the rescaled dictionary
+``sqrt(mu) D`` (their ``||Phi|| < 1`` with unit step): their ``lambda`` is
+``mu * lam^2`` here. Its fixed points are not the LCA's: see :func:`iht`, Notes.
 """
 
 from __future__ import annotations
@@ -40,8 +43,11 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
     n_nonzero : int, optional
         Keep this many coefficients per sample (at most ``n_atoms``).
     lam : float, optional
-        Instead of ``n_nonzero``: hard threshold for the penalised problem
-        ``0.5 ||x - D^T a||^2 + lam^2 / 2 * ||a||_0``. Exactly one of the two.
+        Instead of ``n_nonzero``: the weight of the penalised problem
+        ``0.5 ||x - D^T a||^2 + lam^2 / 2 * ||a||_0`` (the hard-threshold
+        LCA's energy at threshold ``lam``); each step zeroes coefficients at
+        or below ``lam * sqrt(mu)``. Exactly one of the two. The codes are
+        sparser than the hard-threshold LCA's at the same ``lam`` (Notes).
     positive : bool, default False
         Keep only positive coefficients.
     tol : float, default 1e-4
@@ -76,6 +82,23 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
         Unless exactly one of ``n_nonzero`` and ``lam`` is given; for
         ``n_nonzero > n_atoms``, invalid ``X``/``D``/``A0``, or a
         non-positive ``tol`` or ``max_iter``.
+
+    Notes
+    -----
+    With ``lam``, a fixed point keeps ``|a_j| > lam sqrt(mu)`` on its support,
+    where the residual is orthogonal to the atoms, and has ``|c_j| <= lam /
+    sqrt(mu)`` off it (``c = D (x - D^T a)``). Both are local minima of the
+    L0 energy, but for unit-norm atoms the hard-threshold LCA's fixed points
+    let no atom with ``|c_j| > lam`` stay out: an atom may enter IHT's code
+    only when its correlation passes ``lam sqrt(lambda_max(D D^T))``, and
+    IHT stops at minima that adding one atom would improve. The two agree
+    for an orthonormal dictionary; on overcomplete ones IHT at ``lam`` gives
+    far sparser codes of higher energy (300 whitened 8x8 patches, 128
+    data-initialised unit atoms, ``lambda_max = 12.5``: at ``lam = 0.5``,
+    1.4 active atoms per patch and mean energy 1.82 against the LCA's 4.0
+    and 1.02; at ``lam = 1``, 0.06 against 1.4). Match sparsity by
+    ``n_nonzero``, or use :func:`~v1model.inference.lca` with
+    ``threshold="hard"`` for the LCA's fixed points.
 
     References
     ----------

@@ -107,6 +107,12 @@ def lca(
         Threshold lambda >= 0 (units of ``X``).
     threshold : {"soft", "hard", "nonneg"}, default "soft"
         Soft (LASSO), hard (approximate L0) or rectified soft (non-negative LASSO).
+        The hard threshold is Rozell et al.'s ideal one, ``a = u`` where
+        ``|u| > lam`` and 0 elsewhere; its energy, which the history records,
+        is ``0.5 ||x - D^T a||^2 + lam^2 / 2 ||a||_0`` (their ``lam C(a)``
+        with ``C(a) = lam / 2`` for ``a != 0``), and with unit-norm atoms its
+        fixed points are the least-squares codes on their support that no
+        single atom, added or removed with the others kept, would improve.
     tau : float, default 0.01
         Membrane time constant in seconds (10 ms).
     dt : float, optional
@@ -133,9 +139,10 @@ def lca(
         The default 1e-3 lands within a relative LASSO objective gap of 1e-3
         of the optimum on whitened natural patches (measured: 4e-5 to 4e-4 on
         8x8 and 16x16 patches with 2x overcomplete dictionaries); use 1e-5
-        for a gap near 1e-8.
+        for a gap near 1e-8. Euler path only: the ivp path runs to the last
+        ``t_eval``.
     max_steps : int, default 20000
-        Step limit when stopping by tolerance.
+        Step limit when stopping by tolerance (Euler path).
     integrator : {"euler", "ivp"}, default "euler"
         Fixed-step batched Euler (fast) or ``scipy.integrate.solve_ivp`` (adaptive).
     u0 : array_like, shape (n_samples, n_atoms), optional

@@ -3,8 +3,8 @@
 ``R = b - u - T(u) (G - I)`` is ``tau du/dt``. Every sample keeps its own
 step ``eta_i = dt_i / tau``: a trial step ``u + eta_i R`` is accepted when it
 lowers ``||R||`` (a stable step of a linear system shrinks every mode), or
-unconditionally at ``eta_0 = 1 / lambda_max(D D^T)``, the fixed path's step,
-which is always stable. An accepted step lets ``eta_i`` grow by ``STEP_GROW``,
+unconditionally at ``eta_0 = 1 / max(lambda_max(D D^T), 1)``, the fixed
+path's step, which is always stable. An accepted step lets ``eta_i`` grow by ``STEP_GROW``,
 a rejected one cuts it by ``STEP_CUT``; it stays in ``[eta_0, 1]`` (beyond
 ``dt = tau`` the inactive units, whose linearised rate is ``-1/tau``, would
 start to overshoot). The fixed point is the LASSO solution, as for any

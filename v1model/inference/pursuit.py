@@ -70,11 +70,15 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
     D : array_like, shape (n_atoms, n_features)
         Dictionary, one atom per row (any non-zero norms).
     n_nonzero : int, optional
-        Stop a sample when its code has this many non-zero coefficients.
+        Stop a sample when its code has this many non-zero coefficients
+        (distinct atoms: an atom picked again does not count twice, so a
+        sample may take more steps than ``n_nonzero``; ``max_iter`` bounds
+        the steps, which are what Mallat & Zhang count).
     tol : float, optional
         Stop a sample when its squared residual norm ``||x - D^T a||^2`` is at
         most ``tol`` (scikit-learn's convention for ``orthogonal_mp``). With
-        ``tol`` alone, the number of atoms is not limited.
+        ``tol`` alone, the number of atoms is not limited; with
+        ``n_nonzero`` as well, a sample stops at whichever comes first.
     positive : bool, default False
         Non-negative MP: pick the largest positive correlation; stop when none
         is positive.
@@ -178,7 +182,9 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
         default ``min(n_atoms, n_features)`` when only ``tol`` is given.
     tol : float, optional
         Stop a sample once its squared residual norm is at most ``tol``
-        (as scikit-learn's ``orthogonal_mp``).
+        (as scikit-learn's ``orthogonal_mp``). With ``n_nonzero`` as well, a
+        sample stops at whichever comes first; scikit-learn instead ignores
+        ``n_nonzero_coefs`` when ``tol`` is given.
     positive : bool, default False
         Non-negative OMP: select only positive correlations and keep the
         coefficients non-negative (NNLS on the support after each step).
