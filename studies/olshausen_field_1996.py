@@ -57,7 +57,16 @@ with more than half their energy below 1.5 cycles per patch, 3 of them
 nearly flat (the paper's Fig. 4a has none); the others are localized and
 oriented (253 of 256 with a Gabor fit of R^2 >= 0.8). The 8x8 quick run has
 3-4 of 64. Olshausen's own whitened images (``--images
-PATH/IMAGES.mat``) are textures with little smooth area.
+PATH/IMAGES.mat`` or the sparsenet raw files) have little smooth area but
+more fine texture: with the defaults (seed 0, 104 s) 222 of 256 atoms fit a
+Gabor with R^2 >= 0.8, and about 15 of the others are high-frequency,
+texture-like patterns used as often as the rest (each on ~24% of the
+held-out patches); ``lam=0.3`` gives 246 of 256 and sparser codes (14% active),
+at twice the error (21% of the variance against 9%).
+
+Held-out statistics of the full run, seed 0 (the paper: kurtosis 20, 4.0
+bits, 10%): embedded photographs, kurtosis 61, 1.6 bits, error 5.6% of the
+variance; Olshausen's images, 37, 1.9 bits, 9.0%.
 """
 
 from __future__ import annotations
