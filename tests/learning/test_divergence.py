@@ -166,3 +166,24 @@ def test_data_the_learners_accept_their_solvers_accept_too(learner):
     assert np.isfinite(D).all() and np.abs(D).max() > 0
     with pytest.raises(ValueError, match="too small for float32"):
         learner(X * 1e-3, 8, lam=0.3 * 2e-25, n_updates=3, seed=1, progress=False)
+
+
+@pytest.mark.parametrize("prior, lam", [("l1", 0.1), ("cauchy", 0.022)])
+def test_of_learning_warns_when_its_steps_never_settle(planted, prior, lam):
+    """A huge lr replaces the dictionary every update and renormalisation keeps it
+    finite: the run ended at the random-atom error with no sign (lr = 1e6: error 0.62
+    against 0.24, exit 0). The change per update over the last quarter says so; a
+    working lr's change falls far below the limit and is not warned about."""
+    import warnings
+
+    X = planted[0]
+    kwargs = dict(lam=lam, prior=prior, n_updates=40, batch_size=50, progress=False, seed=0)
+    with pytest.warns(UserWarning, match=r"the dictionary changed by 1\.\d+ of its norm per "
+                                         r"update over the last 10 recorded updates .*"
+                                         r"lower lr=1e\+06"):
+        _, h = learn_dictionary(X, 24, lr=1e6, **kwargs)
+    assert h["dictionary_change"].values[-10:].mean() > 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, h = learn_dictionary(X, 24, lr=1.0, **kwargs)
+    assert h["dictionary_change"].values[-10:].mean() < 0.1
