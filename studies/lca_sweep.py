@@ -275,13 +275,32 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     return [save_figure(fig, outdir / f"{NAME}_atoms.png")]
 
 
+def _learning_note(ds: xr.Dataset) -> str:
+    """The Gabor panel's title: how far the sweep's dictionaries were learned
+    ("quick: 40 updates, not converged" for a quick sweep)."""
+    quick = bool(int(ds.attrs.get("quick", ds.attrs.get("sweep_quick", 0))))
+    n_updates = ds.attrs.get("n_updates")
+    if n_updates is None and "n_updates" in ds:  # swept, or varying between points
+        n_updates = np.nanmax(ds["n_updates"].values)
+    if n_updates is not None and int(n_updates) == 0:
+        return "Gabor-like atoms (data-initialised dictionaries, no learning)"
+    updates = f"{int(n_updates)} updates" if n_updates is not None else ""
+    if quick:
+        return f"Gabor-like atoms (quick: {updates + ', ' if updates else ''}not converged)"
+    if n_updates is not None and int(n_updates) < FULL_UPDATES:
+        return f"Gabor-like atoms ({updates}, not converged)"
+    return f"Gabor-like atoms ({updates})" if updates else "Gabor-like atoms"
+
+
 def plot_sweep(ds: xr.Dataset, outdir) -> list[Path]:
     """The trade-off of a sweep over ``lam`` x ``overcompleteness`` (x ``replicate``).
 
     Left: reconstruction error against activity ratio, one line per
     overcompleteness, one marker per lambda (mean and s.d. over replicates).
-    Right: fraction of Gabor-like atoms against lambda (when fitted). The title
-    says what the error bars are (±1 s.d. over the seeds that ran).
+    Right: fraction of Gabor-like atoms (fit R² ≥ ``gabor_r2``) against lambda
+    (when fitted), titled with how far the dictionaries were learned ("quick: 40
+    updates, not converged"). The title says what the error bars are (±1 s.d.
+    over the seeds that ran).
     """
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot
@@ -341,8 +360,10 @@ def plot_sweep(ds: xr.Dataset, outdir) -> list[Path]:
                         label=f"{oc}x")
         _log_axis(ax.xaxis, ticks=lams)
         ax.set_xlabel("lambda")
-        ax.set_ylabel("fraction of Gabor-like atoms")
+        ax.set_ylabel(f"fraction of Gabor-like atoms\n(Gabor fit R² ≥ "
+                      f"{float(ds.attrs.get('gabor_r2', GABOR_LIKE_R2)):g})")
         ax.set_ylim(0, 1)
+        ax.set_title(_learning_note(ds))
         ax.legend(frameon=False)
     if reps:  # the error bars' spread, over the seeds that ran at each point
         n_ok = ok.sum(reps).values

@@ -246,7 +246,9 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     ax.set_xlabel("training step (count)")
     ax.set_ylabel("variance unexplained (fraction)")
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize=7)
+    # the curve falls from the upper left: an explicit place, not a slow "best" search
+    # over every training step
+    ax.legend(fontsize=7, loc="upper right")
     ax.set_title("fraction of variance unexplained (FVU)", fontsize=9)
 
     ax = axes[2]

@@ -519,12 +519,17 @@ def _rate_distortion_figure(plt, ds):
     from v1model.plotting._mpl import plain_log_ticks
 
     fig, ax = plt.subplots(figsize=(6, 4.2))
-    taps = ds.attrs["kernel_size"]
+    taps = int(ds.attrs["kernel_size"])
+
+    def block(n):  # the README gives the blocks in ms: say both
+        ms = n / float(ds.attrs["sample_rate"]) * 1e3 if "sample_rate" in ds.attrs else None
+        return f"block DCT, {ms:g} ms ({n} samples)" if ms else f"block DCT, {n} samples"
+
     labels = {"learned_spikes": "spikes, learned kernels",
               "gammatone_spikes": "spikes, gammatone kernels",
               "random_spikes": "spikes, random kernels",
-              "block_dct": f"block DCT, {taps} samples",
-              "block_dct_4x": f"block DCT, {4 * taps} samples"}
+              "block_dct": block(taps),
+              "block_dct_4x": block(4 * taps)}
     styles = {"learned_spikes": "C3o-", "gammatone_spikes": "C1s-", "random_spikes": "C7^-",
               "block_dct": "C0v--", "block_dct_4x": "C2D--"}
     snr = ds["target_snr"].values

@@ -479,7 +479,8 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         ax.axvline(thr, color="0.3", ls="--", lw=0.8)
         ax.set(xlabel="suppression index (R_peak - R_full) / R_peak",
                title=f"grating amplitude {con[k]:g}")
-        ax.legend(fontsize=8)
+        # under the axes: off the bars, and no slow search for a "best" place
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     axes[0].set_ylabel("units")
     fig.suptitle(f"Surround suppression of {ds.sizes['unit']} units", fontsize=10)
     fig.tight_layout()
@@ -504,7 +505,8 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     # ≤ (on or under the diagonal) is the README's criterion; < counts ties as not smaller
     ax.set_title(f"preferred diameter at amplitude {con[hi]:g} ≤ / < at {con[lo]:g}\n"
                  f"(jittered by < 0.15 of a diameter step)", fontsize=9)
-    ax.legend(fontsize=7)
+    # under the axes: off the points, and no slow search for a "best" place
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), frameon=False)
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_preferred_diameter.png"))
 
@@ -560,7 +562,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
                           f"{a.get(f'fraction_end_stopped_{m}', np.nan):.0%} > {thr:g}")
         ax.axvline(thr, color="0.3", ls="--", lw=0.8)
         ax.set(xlabel="end-stopping index (R_peak - R_longest) / R_peak", ylabel="units")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
         fig.suptitle(f"End-stopping: bars one period wide, amplitude {con[hi]:g}", fontsize=10)
         fig.tight_layout()
         paths.append(save_figure(fig, outdir / f"{NAME}_end_stopping.png"))

@@ -220,16 +220,15 @@ def _learning_figure(ds):
     weight still rises over the last tenth of the updates, "not converged"."""
     from v1model.plotting import plot_learning_curve
 
-    fig = plot_learning_curve(ds, variables=("mean_rate", "mean_theta", "mean_W"))
-    head = "quick run, " if ds.attrs.get("quick") else ""
+    head = ("" if "quick" not in ds.attrs
+            else "quick run, " if int(ds.attrs["quick"]) else "full run, ")
     title = f"{head}{int(ds.attrs.get('n_updates', ds.sizes['update']))} updates"
     rise = _late_rise(ds["mean_W"].values) if "mean_W" in ds else np.nan
     if rise > 0.01:  # a quick run stops while Földiák's rule is still building W
         title += (f": not converged (mean W rose {rise:.0%} over the last tenth of the "
                   "updates)")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return plot_learning_curve(ds, variables=("mean_rate", "mean_theta", "mean_W"),
+                               title=title)
 
 
 def _late_rise(y):

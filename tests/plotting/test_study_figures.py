@@ -475,3 +475,92 @@ def test_rozell_mse_has_units_lambda_labels_and_dynamics_in_2x2(study_figures):
     dynamics = figures["rozell-2008-lca_dynamics.png"]
     assert len({round(a.get_position().y0, 3) for a in dynamics.axes}) == 2  # two rows
     assert all(a.title.get_fontsize() >= 10 for a in dynamics.axes)
+
+
+# --- learning curves: a key to the two lines, the run in the title, Cauchy's "active" ----
+
+def _history(n=60, **attrs):
+    rng = np.random.default_rng(11)
+    return xr.Dataset(
+        {name: ("update", rng.uniform(0.2, 0.4, n), {"long_name": ln, "units": "1"})
+         for name, ln in (("objective", "mean energy per patch"),
+                          ("reconstruction_error", "relative error"),
+                          ("fraction_active", "fraction of coefficients active"))},
+        coords={"update": np.arange(n)}, attrs=attrs)
+
+
+def test_learning_curve_says_which_line_is_the_running_mean_and_which_run_it_is():
+    fig = plot_learning_curve(_history(prior="l1", lam=0.1, quick=1, n_updates=60))
+    legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+    assert legend == ["per update", "running mean over 2 updates"], legend
+    title = fig._suptitle.get_text()
+    assert "L1 prior" in title and "λ = 0.1" in title and "quick run" in title, title
+    assert "fraction active" in fig.axes[2].get_ylabel()  # non-zero: the L1 meaning
+    fig.canvas.draw()  # the key under the panels, off their x labels
+    key = fig.legends[0].get_window_extent()
+    for ax in fig.axes:
+        assert not _overlap(key, ax.get_tightbbox())
+    # a saved network keeps the history's attrs as learning_*; a full run says so
+    fig = plot_learning_curve(_history(learning_prior="l1", learning_lam=0.15, quick=0))
+    assert "λ = 0.15" in fig._suptitle.get_text() and "full run" in fig._suptitle.get_text()
+
+
+def test_learning_curve_of_the_cauchy_prior_says_active_means_above_sigma():
+    fig = plot_learning_curve(_history(prior="cauchy", lam=0.14, sigma=0.316, quick=1))
+    assert "Cauchy prior" in fig._suptitle.get_text()
+    ax = fig.axes[2]
+    assert "|a| > σ" in ax.get_ylabel(), ax.get_ylabel()
+    assert "σ = 0.316" in ax.get_title() and "never exactly 0" in ax.get_title()
+
+
+def test_sailnet_learning_curves_have_a_key(study_figures):
+    fig = study_figures("zylberberg-2011-sailnet", _sailnet_dataset())[
+        "zylberberg-2011-sailnet_learning.png"]
+    legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+    assert legend == ["per update", "running mean over 2 updates"], legend
+
+
+# --- lca-sweep: the Gabor criterion and an unconverged quick sweep said -------------------
+
+def test_lca_sweep_gabor_panel_names_the_criterion_and_a_quick_run(monkeypatch, tmp_path):
+    import studies.lca_sweep as study
+    from v1model.analysis import GABOR_LIKE_R2
+
+    figures = {}
+    monkeypatch.setattr("v1model.io.save_figure",
+                        lambda fig, path, dpi=120: figures.setdefault(path.name, fig))
+    ds = _lca_sweep()
+    study.plot_sweep(ds.assign_attrs(quick=1, sweep_quick=1, n_updates=40), tmp_path)
+    ax = figures.pop("lca-sweep_tradeoff.png").axes[1]
+    assert f"(Gabor fit R² ≥ {GABOR_LIKE_R2:g})" in ax.get_ylabel(), ax.get_ylabel()
+    assert "quick: 40 updates, not converged" in ax.get_title(), ax.get_title()
+    study.plot_sweep(ds.assign_attrs(quick=0, sweep_quick=0, n_updates=400), tmp_path)
+    ax = figures.pop("lca-sweep_tradeoff.png").axes[1]
+    assert "not converged" not in ax.get_title() and "400 updates" in ax.get_title()
+
+
+# --- smith-lewicki: the DCT blocks in ms, as the README gives them -------------------------
+
+def test_smith_lewicki_dct_blocks_in_ms_and_samples(study_figures):
+    name = "smith-lewicki-2006-convolutional"
+    ax = study_figures(name, _smith_lewicki_dataset())[f"{name}_rate_distortion.png"].axes[0]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    # 32 and 128 samples at 8 kHz
+    assert "block DCT, 4 ms (32 samples)" in legend, legend
+    assert "block DCT, 16 ms (128 samples)" in legend, legend
+
+
+# --- legends over data that can be large have an explicit place ("best" is slow) --------
+
+def test_legends_over_many_points_have_an_explicit_place(study_figures):
+    from v1model.plotting import plot_inhibition_vs_overlap
+
+    rng = np.random.default_rng(12)
+    W, overlap = rng.uniform(0, 1, (20, 20)), rng.uniform(-1, 1, (20, 20))
+    legends = [plot_inhibition_vs_overlap(W, overlap).axes[0].get_legend()]
+    legends.append(study_figures("spiking-lca", _spiking_lca_dataset())[
+        "spiking-lca_error_vs_time.png"].axes[0].get_legend())
+    fits = study_figures("sae-natural-patches", _sae_dataset())["sae-natural-patches_fits.png"]
+    legends.append(next(ax for ax in fits.axes if "unexplained" in ax.get_ylabel()).get_legend())
+    for legend in legends:
+        assert legend._loc != 0, [t.get_text() for t in legend.get_texts()]  # 0: "best"

@@ -104,6 +104,22 @@ def test_dataset_units_and_figures(result, tmp_path):
     assert paths[-1].name == "zhu-rozell-2013-ncrf_end_stopping.png"
 
 
+def test_figure_legends_have_an_explicit_place(result, monkeypatch, tmp_path):
+    """loc="best" searched the histograms' and scatter's data for a place and warned
+    "Creating legend with loc="best" can be slow" on a loaded machine."""
+    import v1model.io
+
+    study, ds = result
+    figures = []
+    monkeypatch.setattr(v1model.io, "save_figure",
+                        lambda fig, path, dpi=120: figures.append(fig) or path)
+    study.plot(ds, tmp_path)
+    legends = [ax.get_legend() for fig in figures for ax in fig.axes if ax.get_legend()]
+    assert len(legends) >= 4
+    for legend in legends:
+        assert legend._loc != 0, [t.get_text() for t in legend.get_texts()]  # 0: "best"
+
+
 @pytest.mark.parametrize("params, error, match", [
     (dict(contrasts=(0.5,)), ValueError, r"contrasts needs at least two values"),
     (dict(contrasts=(0.0, 1.0)), ValueError, r"contrasts must be > 0"),

@@ -142,7 +142,65 @@ def plot_atoms(D, patch_shape=None, n_cols=None, title=None, ax=None, normalize=
     return fig
 
 
-def plot_learning_curve(history, variables=("objective", "reconstruction_error", "fraction_active")):
+#: how the learning histories' ``prior`` attr is said in a title
+PRIOR_NAMES = {"l1": "L1", "cauchy": "Cauchy"}
+
+
+def _attr(attrs, name):
+    """``attrs[name]``, or the learning history's ``learning_<name>`` that a saved
+    network carries (:func:`v1model.io.attach_history`); None when neither is there."""
+    for key in (name, "learning_" + name):
+        if attrs.get(key) is not None:
+            return attrs[key]
+    return None
+
+
+def learning_curve_title(attrs) -> str | None:
+    """The title of a learning history: prior, λ, quick or full run, updates.
+
+    Parameters
+    ----------
+    attrs : dict
+        The history's (or the saved network's) attrs: ``prior``, ``lam``,
+        ``quick`` and ``n_updates`` are used when present (each also as
+        ``learning_<name>``).
+
+    Returns
+    -------
+    str or None
+        E.g. "Cauchy prior, λ = 0.14, quick run (1500 updates)"; None when the
+        attrs hold none of these.
+    """
+    parts = []
+    prior = _attr(attrs, "prior")
+    if prior is not None:
+        parts.append(f"{PRIOR_NAMES.get(str(prior), str(prior))} prior")
+    lam = _attr(attrs, "lam")
+    if lam is not None:
+        parts.append(f"λ = {float(lam):.3g}")
+    n_updates = _attr(attrs, "n_updates")
+    updates = f" ({int(n_updates)} updates)" if n_updates is not None else ""
+    if "quick" in attrs:
+        parts.append(("quick run" if int(attrs["quick"]) else "full run") + updates)
+    elif updates:
+        parts.append(updates.strip(" ()"))
+    return ", ".join(parts) or None
+
+
+def _fraction_active_labels(attrs):
+    """(y label, panel title) of ``fraction_active``, which for the Cauchy prior
+    (codes never exactly zero) counts the coefficients with |a| > sigma; None for
+    the history's own long_name."""
+    if str(_attr(attrs, "prior")) != "cauchy":
+        return None
+    sigma = _attr(attrs, "sigma")
+    s = f"σ = {float(sigma):.3g}" if sigma is not None else "σ"
+    return ("fraction with |a| > σ",
+            f"fraction of coefficients with |a| > {s} (Cauchy codes are never exactly 0)")
+
+
+def plot_learning_curve(history, variables=("objective", "reconstruction_error", "fraction_active"),
+                        title=None):
     """Learning history (Dataset over ``update``): one panel per variable.
 
     Parameters
@@ -151,11 +209,18 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
         Learning history with 1-D variables over one dimension (e.g.
         ``update``), which is the x axis. A variable's ``units`` attr (unless
         "1") is added to its y label and its ``long_name`` is the panel title.
+        Under the Cauchy prior (``attrs["prior"]``), whose codes are never
+        exactly zero, ``fraction_active`` is labelled as what it counts: the
+        coefficients with |a| > ``attrs["sigma"]``.
     variables : sequence of str
         Variables to plot, one panel each, in this order (default
         ``("objective", "reconstruction_error", "fraction_active")``); those
         not in ``history`` are skipped. With 20 points or more a running mean
-        (window ``max(n_points // 50, 2)``) is drawn over the raw curve.
+        (window ``max(n_points // 50, 2)`` points) is drawn over the raw curve,
+        and a legend under the panels says which line is which.
+    title : str, optional
+        Figure title (default: :func:`learning_curve_title` of the attrs —
+        prior, λ, quick or full run — or none when they hold none of these).
 
     Returns
     -------
@@ -173,20 +238,39 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
         raise ValueError(f"variables={tuple(variables)!r}: none is in the history, which has "
                          f"{sorted(history.data_vars)}")
     variables = present
-    fig, axes = plt.subplots(1, len(variables), figsize=(4 * len(variables), 3.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(variables), figsize=(4 * len(variables), 3.6), squeeze=False)
     x = history[history[variables[0]].dims[0]]
+    xv = np.asarray(x.values)
+    # the window in x units: a history recorded every few updates spans more of them
+    step = float(np.median(np.diff(xv))) if xv.size > 1 and xv.dtype.kind in "iuf" else 1.0
+    handles = []
     for ax, name in zip(axes[0], variables):
         y = history[name].values
-        ax.plot(x, y, lw=0.8, color="0.6")
+        raw, = ax.plot(x, y, lw=0.8, color="0.6", label=f"per {x.name}")
         if y.size >= 20:
             k = max(y.size // 50, 2)
-            ax.plot(x[k - 1 :], np.convolve(y, np.ones(k) / k, mode="valid"), color="C0")
+            mean, = ax.plot(x[k - 1 :], np.convolve(y, np.ones(k) / k, mode="valid"), color="C0",
+                            label=f"running mean over {k * step:g} {x.name}s")
+            handles = handles or [raw, mean]
         ax.set_xlabel(x.name)
         units = history[name].attrs.get("units")
-        ax.set_ylabel(name.replace("_", " ") + (f" ({units})" if units not in (None, "1") else ""))
+        ylabel = name.replace("_", " ") + (f" ({units})" if units not in (None, "1") else "")
+        long_name = history[name].attrs.get("long_name", name)
+        if name == "fraction_active" and _fraction_active_labels(history.attrs):
+            ylabel, long_name = _fraction_active_labels(history.attrs)
+        ax.set_ylabel(ylabel)
         # a long long_name wraps to the panel's width instead of running over its neighbours
-        ax.set_title(textwrap.fill(history[name].attrs.get("long_name", name), 48), fontsize=9)
-    fig.tight_layout()
+        ax.set_title(textwrap.fill(long_name, 48), fontsize=9)
+    title = title if title is not None else learning_curve_title(history.attrs)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    bottom = 0.0
+    if handles:  # one key for every panel, under them, off the data
+        legend = fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8,
+                            frameon=False)
+        height = legend.get_window_extent(fig.canvas.get_renderer()).height
+        bottom = min(0.3, height / fig.bbox.height + 0.01)
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     return fig
 
 

@@ -175,7 +175,9 @@ def plot_error_vs_time(curves, ax=None, target=None, title=None):
     ax.set_yscale("log")
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("relative error vs LASSO")
-    ax.legend(fontsize=8)
+    # the errors fall from the upper left: an explicit place, not a "best" search over
+    # every time point of long curves
+    ax.legend(fontsize=8, loc="lower left")
     if title:
         ax.set_title(title, fontsize=9)
     return fig
@@ -293,5 +295,7 @@ def plot_inhibition_vs_overlap(W, overlap, ax=None, n_bins=20, title=None, ylabe
     ax.set_title(f"{head}Pearson r = {corr:.2f}", fontsize=9)
     ax.set_xlabel("receptive-field overlap (cosine)")
     ax.set_ylabel(INHIBITION_LABEL if ylabel is None else ylabel)
-    ax.legend(fontsize=8)
+    # an explicit place: "best" would search among all n² pairs (slow for hundreds of
+    # units); inhibition grows with overlap, so the upper left is the emptier corner
+    ax.legend(fontsize=8, loc="upper left")
     return fig
