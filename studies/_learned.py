@@ -8,8 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-#: Where the project's reference data sits in a development checkout.
-SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+#: The source checkout these studies sit in (the folder with pyproject.toml), or
+#: None for an installed package, whose folder (site-packages) holds no reference data.
+CHECKOUT = Path(__file__).resolve().parents[1]
+CHECKOUT = CHECKOUT if (CHECKOUT / "pyproject.toml").is_file() else None
+#: Where the project's reference data sits beside a development checkout (None: installed).
+SHARED_DATA = CHECKOUT / ".." / "shared" / "data" if CHECKOUT is not None else None
 
 
 def _given(dictionary) -> bool:
@@ -113,18 +117,25 @@ def a144_path(reference=None):
         return path
     # a source checkout keeps the reference data beside the project; an
     # installed package looks beside the working directory's project instead
-    candidates = [root / "olshausen" / "A144.mat"
-                  for root in (SHARED_DATA, Path.cwd() / ".." / "shared" / "data")]
-    for path in candidates:
+    relative = Path("..") / "shared" / "data" / "olshausen" / "A144.mat"
+    candidates = {}  # resolved path -> (the path, how to name it to the user)
+    if SHARED_DATA is not None:
+        path = Path(SHARED_DATA) / "olshausen" / "A144.mat"
+        candidates[path.resolve()] = (path, f"{str(path.resolve())!r} (beside the checkout)")
+    candidates.setdefault((Path.cwd() / relative).resolve(), (
+        Path.cwd() / relative,
+        f"{str(relative)!r} (from the current directory, {str(Path.cwd())!r})"))
+    for path, _ in candidates.values():
         if path.exists():
             return path
     # the figure would lose the A144 comparison without a word otherwise
     warnings.warn(
         "reference: no A144.mat (Olshausen's sparsenet basis) found at "
-        + " or ".join(repr(str(p.resolve())) for p in candidates)
+        + " or at ".join(named for _, named in candidates.values())
         + "; the results compare the learned atoms only. Pass -p reference=PATH "
-        "(reference=PATH in Python) to add the sparsenet basis, or reference=none "
-        "to leave it out without this warning", UserWarning, stacklevel=3)
+        "(reference=PATH in Python) with the path of A144.mat to add the sparsenet basis, "
+        "or -p reference=none to leave it out without this warning", UserWarning,
+        stacklevel=3)
     return None
 
 

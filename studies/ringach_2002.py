@@ -117,7 +117,7 @@ def run(
     quick = check_bool(quick, "quick")  # "no" would be truthy
     min_r2 = check_probability(min_r2, "min_r2", open_interval=False)
     n_starts = check_int(n_starts, "n_starts", minimum=1)
-    path = a144_path(reference)  # fail before learning if a given path is wrong
+    path = a144_path(reference)  # the sparsenet basis A144.mat, looked up before learning
     if n_updates is None and quick and dictionary is None:
         n_updates = 1000
     check_bool(progress, "progress")  # fit_gabor's check, before the dictionary is learned

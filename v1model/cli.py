@@ -8,6 +8,7 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 __all__ = ["main", "build_parser"]
@@ -165,17 +166,26 @@ def _save_result(ds, target: Path, name: str) -> Path:
                                  f"{str(fallback)!r} instead") from exc
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Print a warning as the command's own message: Python's default echoes the
+    line of source that raised it (``ds = module.run(...)``), which tells a user at
+    the command line nothing to act on."""
+    print(f"v1model: warning: {message} ({category.__name__})", file=file or sys.stderr)
+
+
 def main(argv=None) -> int:
     from .locking import OutputLockedError
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == "study":
-            if args.study_command == "list":
-                return _study_list()
-            return _study_run(args)
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            if args.command == "study":
+                if args.study_command == "list":
+                    return _study_list()
+                return _study_run(args)
+            return args.func(args)
     except (ValueError, TypeError, FileNotFoundError, KeyError, OutputLockedError) as exc:
         print(f"v1model: error: {exc}", file=sys.stderr)
         return 2
