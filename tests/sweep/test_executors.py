@@ -323,7 +323,8 @@ def test_slurm_refusal_is_an_error_before_any_job(fake_slurm, study, tmp_path):
             executor={**SLURM, "jobs": 1})
     calls = (fake_slurm / "calls").read_text().splitlines()
     assert len(calls) == 1 and calls[0].startswith("--test-only ")
-    assert not list((tmp_path / "out" / "points").glob("*.nc"))
+    # nothing ran: the new folder is gone, and the corrected spec can use it
+    assert not (tmp_path / "out").exists()
 
 
 def test_jobs_that_end_without_a_worker_stop_the_sweep(fake_slurm, study, tmp_path,
@@ -498,6 +499,36 @@ def test_batch_executor_without_its_submit_command(kind, command, study, tmp_pat
                                                   rf"`{command}`, which is not on PATH"):
         run(study(), {"x": [1.0]}, output=tmp_path / "out", progress=False,
             executor={"kind": kind, "cores": 1, "memory": "1GB", "jobs": 1})
+
+
+def test_a_sweep_without_sbatch_leaves_no_folder_to_refuse_the_corrected_spec(
+        study, tmp_path, monkeypatch, capsys):
+    """The executor's pre-flight runs before the sweep folder is made: a run
+    refused for want of `sbatch` leaves nothing behind, so the corrected spec
+    (here: another fixed parameter) is refused for the same reason, not as
+    "another sweep", and there is no sweep folder to report on."""
+    pytest.importorskip("dask_jobqueue")
+    from v1model.cli import main
+
+    out = tmp_path / "results" / "out"
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'study = "{study()}"\noutput = "{out}"\n[params]\nn = 3\n'
+                    '[sweep]\nx = [1.0, 2.0]\n[executor]\nkind = "slurm"\ncores = 1\n'
+                    'memory = "1GB"\njobs = 1\n')
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    from v1model.sweep.storage import DirectoryStore
+
+    def made(*args):  # the pre-flight comes first: not even made and then removed
+        raise AssertionError("the sweep folder was created")
+
+    monkeypatch.setattr(DirectoryStore, "create_or_open", made)
+    for n in (3, 4):
+        spec.write_text(spec.read_text().replace(f"n = {n - 1}", f"n = {n}"))
+        assert main(["sweep", "run", str(spec), "--no-progress"]) == 1
+        assert "`sbatch`, which is not on PATH" in capsys.readouterr().err
+        assert not (tmp_path / "results").exists()
+    assert main(["sweep", "status", str(out)]) == 2
+    assert f"output: {str(out)!r} does not exist" in capsys.readouterr().err
 
 
 # A fake PBS server on this machine, after PBS Pro (and Torque): qsub prints the job id

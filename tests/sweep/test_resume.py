@@ -15,7 +15,8 @@ import pytest
 import xarray as xr
 
 from v1model.cli import main
-from v1model.sweep import SweepWarning, load, resume, retry_failed, run, status
+from v1model.sweep import (ExecutorStartError, SerialExecutor, SpecError, SweepWarning,
+                           WorkersLostError, load, resume, retry_failed, run, status)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -504,3 +505,72 @@ def test_without_flock_a_lock_file_holds_the_folder(study, tmp_path, monkeypatch
     # the holder is gone: its lock file is stale and taken over
     assert (resume(out, executor="serial", progress=False)["status"] == "ok").all()
     assert not (out / ".lock.pid").exists()
+
+
+class _StartFails(SerialExecutor):
+    """Runs ``runs`` points (none by default), then fails like a refused job."""
+
+    def __init__(self, runs=0, error=ExecutorStartError):
+        self.runs, self.error = runs, error
+
+    def start(self):
+        if not self.runs:
+            raise self.error("the batch system refused the job")
+
+    def map(self, tasks):
+        for n, outcome in enumerate(super().map(tasks)):
+            if n == self.runs:
+                raise ExecutorStartError("the workers are gone")
+            yield outcome
+
+
+def _run(study, output, executor, x=(1.0, 2.0)):
+    return run(study(), {"x": list(x)}, output=output, executor=executor, progress=False)
+
+
+def test_a_sweep_that_fails_to_start_removes_only_what_it_created(study, tmp_path):
+    """A new sweep whose executor fails before any point leaves no sweep (it would
+    refuse the corrected spec); finished points, and folders the user made, stay."""
+    # a new folder (and the parents made for it) goes
+    with pytest.raises(ExecutorStartError, match="refused the job"):
+        _run(study, tmp_path / "a" / "b" / "out", _StartFails())
+    assert not (tmp_path / "a").exists()
+    # an empty folder of the user's stays, without the sweep's files
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(ExecutorStartError):
+        _run(study, tmp_path / "mine", _StartFails())
+    assert [p.name for p in (tmp_path / "mine").iterdir() if not p.name.startswith(".")] == []
+    _run(study, tmp_path / "mine", "serial", x=(5.0,))  # the corrected spec runs there
+    # a new sweep that saved a point before its executor failed keeps it
+    with pytest.raises(ExecutorStartError, match="workers are gone"):
+        _run(study, tmp_path / "one", _StartFails(runs=1))
+    assert status(tmp_path / "one").done == {0}
+    # lost workers are not a failed start: their message says to resume the sweep
+    with pytest.raises(WorkersLostError):
+        _run(study, tmp_path / "lost", _StartFails(error=WorkersLostError))
+    assert status(tmp_path / "lost").pending == [0, 1]
+    # an earlier sweep's folder is kept whole
+    _run(study, tmp_path / "old", "serial")
+    (tmp_path / "old" / "points" / "000001.nc").unlink()
+    with pytest.raises(ExecutorStartError):
+        _run(study, tmp_path / "old", _StartFails())
+    assert status(tmp_path / "old").done == {0}
+
+
+@pytest.mark.parametrize("call", [status, resume, retry_failed, load])
+def test_a_missing_sweep_folder_is_said_to_be_missing(call, tmp_path):
+    with pytest.raises(SpecError, match=rf"output: '{tmp_path}/nope' does not exist"):
+        call(tmp_path / "nope")
+    with pytest.raises(SpecError, match=r"is not a sweep folder \(no sweep.json\)"):
+        call(tmp_path)
+
+
+def test_dry_run_prints_units_but_not_dimensionless_ones(study, tmp_path, capsys):
+    # "label [1]" would read like an index
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'study = "{study()}"\noutput = "out"\n[sweep]\nx = [1.0, 2.0]\n'
+                    'label = ["a", "b"]\n[units]\nlabel = "1"\n')
+    assert main(["sweep", "run", str(spec), "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "  x [m]: [1.0, 2.0]" in lines  # the study's PARAMETER_UNITS
+    assert "  label: ['a', 'b']" in lines

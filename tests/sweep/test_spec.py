@@ -250,6 +250,30 @@ def test_output_holding_another_sweep_is_refused_before_work(study, tmp_path, ca
     assert sum(calls(log, "start").values()) == n_calls
 
 
+def test_another_sweep_in_the_folder_is_refused_naming_what_differs(study, tmp_path):
+    out = tmp_path / "out"
+    run(study(), {"x": [1.0, 2.0]}, params={"n": 3}, output=out, executor="serial",
+        progress=False)
+
+    def refusal(**changes):
+        args = {"grid": {"x": [1.0, 2.0]}, "params": {"n": 3}, **changes}
+        with pytest.raises(SpecError, match="holds another sweep") as info:
+            run(study(), output=out, executor="serial", progress=False, **args)
+        return str(info.value)
+
+    assert "differs from this one (quick: true here, false in the folder)." in refusal(
+        quick=True)
+    assert ("(params.label: \"b\" here, not set in the folder; sweep.x: [1.0, 3.0] here, "
+            "[1.0, 2.0] in the folder)") in refusal(grid={"x": [1.0, 3.0]},
+                                                 params={"n": 3, "label": "b"})
+    # many differences: the first few with their values, then the names of the rest
+    text = refusal(seed=1, n_seeds=2, common_seeds=True, quick=True,
+                   params={"n": 4, "label": "b"}, grid={"x": [2.0]})
+    assert "(quick: true here, false in the folder; seed: 1 here, 0 in the folder; " in text
+    assert text.count(" in the folder") == 3
+    assert "and 4 more: common_seeds, params.n, params.label, ...)" in text
+
+
 def test_a_sweep_figure_that_does_not_fit_the_grid_is_a_warning(tmp_path, capsys):
     # every point ran: the exit status says so even when the study's sweep figure
     # refuses the grid (it used to end the run with status 2, "bad spec")

@@ -12,6 +12,9 @@ import sys
 
 __all__ = ["add_sweep_parser"]
 
+#: units that mean "no unit": not printed with the parameter
+DIMENSIONLESS = ("", "1", "dimensionless")
+
 
 def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
     """Add ``sweep`` and its subcommands to the top-level ``v1model`` parser."""
@@ -149,7 +152,9 @@ def _describe_grid(spec) -> str:
              f"{g.n_points} points (root seed {g.root_seed})"]
     for axis in g.axes:
         for name, values in axis.params.items():
-            unit = f" [{axis.units[name]}]" if name in axis.units else ""
+            unit = axis.units.get(name, "")
+            # "1" (the study's mark for dimensionless) would read like an index
+            unit = "" if unit in DIMENSIONLESS else f" [{unit}]"
             lines.append(f"  {name}{unit}: {list(values)}")
     if spec.params:
         lines.append(f"fixed     {spec.params}")

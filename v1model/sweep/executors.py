@@ -93,6 +93,18 @@ class Executor:
         self.close(interrupted=exc_type is not None)
         return False
 
+    def check_can_start(self) -> None:
+        """Refuse now what would make :meth:`start` fail, using no resources.
+
+        Called before the sweep folder is created, so that a sweep that
+        cannot start leaves nothing behind.
+
+        Raises
+        ------
+        ExecutorStartError
+            The executor cannot start here.
+        """
+
     def start(self) -> None:
         """Acquire resources (pools, clusters)."""
 
@@ -713,15 +725,20 @@ class JobQueueExecutor(DaskExecutor):
                 f"(exit code {done.returncode}): {' '.join(said[-3:])}; "
                 "see the script with `v1model sweep jobscript SPEC`")
 
-    def start(self):
-        from distributed import Client
-
+    def check_can_start(self):
+        """Refuse a machine without the batch system's submit command."""
         command = self.submit_command()
         if shutil.which(command) is None:
             raise ExecutorStartError(
                 f"executor kind {self.kind!r} submits its workers with `{command}`, which is "
                 "not on PATH: start the sweep on the cluster's login node, or run it here "
                 "with executor kind 'local' (`--executor local`)")
+
+    def start(self):
+        from distributed import Client
+
+        self.check_can_start()  # start() may be called without the sweep's pre-flight
+        command = self.submit_command()
         self.cluster = self._make_cluster()
         try:
             self._check_submission(command)

@@ -22,7 +22,7 @@ import xarray as xr
 from ..io import _as_path, load_dataset
 from ..validation import check_bool
 from .assemble import assemble
-from .errors import OutputWriteError, SpecError
+from .errors import ExecutorStartError, OutputWriteError, SpecError
 from .executors import Executor, make_executor
 from .preflight import check_points
 from .spec import SweepSpec, load_spec, parse_spec
@@ -190,45 +190,73 @@ def run_spec(spec: SweepSpec, *, executor=None, only: str = "pending",
     if only not in ("pending", "failed", "all-unfinished"):
         raise ValueError(f"only must be 'pending', 'failed' or 'all-unfinished', got {only!r}")
     _refuse_in_reimported_main()
-    n = spec.grid.n_points
+    executor = make_executor(executor if executor is not None else spec.executor)
     if spec.output is None or not DirectoryStore.check_folder(spec.output, spec):
         check_points(spec)  # a new sweep: refuse values the study refuses, before any point
+        # and, before its folder exists, an executor that cannot start here (no `sbatch`):
+        # the folder left behind would refuse the corrected spec
+        executor.check_can_start()
+    created = _missing_folders(spec.output) if spec.output is not None else []
     # the folder is held before it is checked or created: two runs started together
     # cannot both write their spec into a new folder
     lock = folder_lock(spec.output) if spec.output is not None else nullcontext()
     with lock:
-        if spec.output is not None:
-            store = DirectoryStore.create_or_open(spec.output, spec)
-        else:
-            store = MemoryStore(spec.fingerprint(), n)
-        executor = make_executor(executor if executor is not None else spec.executor)
-        state = store.scan()
-        if state.corrupt:
-            warnings.warn(
-                f"{len(state.corrupt)} unreadable or incomplete file(s) in {store.path} were "
-                "moved to corrupt/; their points run again", SweepWarning, stacklevel=2,
-            )
-        todo = []
-        if only in ("pending", "all-unfinished"):
-            todo += state.pending
-        if only in ("failed", "all-unfinished"):
-            todo += sorted(state.failed)
-        todo.sort()
-        result_path = getattr(store, "result_path", lambda fmt: None)(spec.format)
-        if not todo and result_path is not None and result_path.exists():
-            with local_io():
-                return load_dataset(result_path)
-        if todo:
-            if result_path is not None and result_path.exists():
-                # about to change: never leave a stale result behind a crash
-                _remove(result_path)
-            with _catch_interrupts(stop_on_sigterm) as stop:
-                _execute(spec, store, executor, todo, state, progress, stop)
-        # the state follows from what this run wrote (_execute updates it): no second scan
-        points = _read_points(store, state.done, progress)
-        ds = assemble(spec, points, state.failed, executor.describe())
-        if not state.pending:
-            store.save_result(ds, spec.format)
+        if spec.output is None:
+            return _run_in_store(spec, MemoryStore(spec.fingerprint(), spec.grid.n_points),
+                                 executor, only, progress, stop_on_sigterm)
+        new = not is_sweep_folder(spec.output)
+        store = DirectoryStore.create_or_open(spec.output, spec)
+        try:
+            return _run_in_store(spec, store, executor, only, progress, stop_on_sigterm)
+        except ExecutorStartError:
+            # the workers never started (the batch system refused the job): leave no
+            # sweep behind to refuse the corrected spec; remove_if_unused keeps any point
+            # or failure record. Other errors (Ctrl-C, lost workers, a full disk) keep
+            # the folder: their messages point to `sweep resume`
+            if new:
+                store.remove_if_unused(created)
+            raise
+
+
+def _missing_folders(path) -> list:
+    """``path`` and its ancestors that do not exist yet, deepest first."""
+    out = []
+    path = Path(path).absolute()
+    while not path.exists() and path.parent != path:
+        out.append(path)
+        path = path.parent
+    return out
+
+
+def _run_in_store(spec, store, executor, only, progress, stop_on_sigterm) -> xr.Dataset:
+    """:func:`run_spec` once the store is open (and its folder held)."""
+    state = store.scan()
+    if state.corrupt:
+        warnings.warn(
+            f"{len(state.corrupt)} unreadable or incomplete file(s) in {store.path} were "
+            "moved to corrupt/; their points run again", SweepWarning, stacklevel=3,
+        )
+    todo = []
+    if only in ("pending", "all-unfinished"):
+        todo += state.pending
+    if only in ("failed", "all-unfinished"):
+        todo += sorted(state.failed)
+    todo.sort()
+    result_path = getattr(store, "result_path", lambda fmt: None)(spec.format)
+    if not todo and result_path is not None and result_path.exists():
+        with local_io():
+            return load_dataset(result_path)
+    if todo:
+        if result_path is not None and result_path.exists():
+            # about to change: never leave a stale result behind a crash
+            _remove(result_path)
+        with _catch_interrupts(stop_on_sigterm) as stop:
+            _execute(spec, store, executor, todo, state, progress, stop)
+    # the state follows from what this run wrote (_execute updates it): no second scan
+    points = _read_points(store, state.done, progress)
+    ds = assemble(spec, points, state.failed, executor.describe())
+    if not state.pending:
+        store.save_result(ds, spec.format)
     return ds
 
 
@@ -316,10 +344,19 @@ def _read_points(store, done, progress: bool) -> dict:
         disable=not progress or len(done) < 100, dynamic_ncols=True)}
 
 
-def _open_folder(output) -> tuple[Path, SweepSpec]:
+def _check_sweep_folder(output) -> Path:
+    """``output`` as a Path, refused unless it is a sweep folder."""
     output = _as_path(output, "output")
+    if not output.exists():
+        raise SpecError("output", f"{str(output)!r} does not exist (give the sweep's output "
+                                  "folder)")
     if not is_sweep_folder(output):
         raise SpecError("output", f"{str(output)!r} is not a sweep folder (no sweep.json)")
+    return output
+
+
+def _open_folder(output) -> tuple[Path, SweepSpec]:
+    output = _check_sweep_folder(output)
     spec = load_spec(output / SPEC, output=output)
     return output, spec
 
@@ -428,9 +465,7 @@ def status(output) -> SweepStatus:
         Point indices done, failed (with their records) and pending, and the
         path of the assembled result once nothing is pending.
     """
-    output = _as_path(output, "output")
-    if not is_sweep_folder(output):
-        raise SpecError("output", f"{str(output)!r} is not a sweep folder (no sweep.json)")
+    output = _check_sweep_folder(output)
     info = read_manifest(output)
     store = DirectoryStore(output, info["fingerprint"], int(info["n_points"]))
     state = store.scan(repair=False)

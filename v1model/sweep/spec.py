@@ -55,9 +55,9 @@ from .executor_config import check_executor_config
 from .grid import MAX_POINTS, REPLICATE_DIM, Grid, Zipped, make_axis
 from .point import PER_POINT_VARIABLES, PointTask
 from .studyref import RESERVED_PARAMETERS, StudyRef, resolve_study
-from .tomlio import dumps_toml, read_toml
+from .tomlio import dumps_toml, loads_toml, read_toml, toml_value
 
-__all__ = ["SweepSpec", "parse_spec", "load_spec", "FORMATS"]
+__all__ = ["SweepSpec", "parse_spec", "load_spec", "spec_differences", "FORMATS"]
 
 FORMATS = ("netcdf", "zarr")
 TOP_LEVEL = ("study", "output", "format", "quick", "seed", "n_seeds", "common_seeds", "params",
@@ -144,6 +144,62 @@ class SweepSpec:
         what.pop("units", None)
         text = json.dumps(what, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+#: the parts of :meth:`SweepSpec.what` that do not enter the fingerprint
+NOT_FINGERPRINTED = ("description", "units")
+#: longest value shown in a difference, in characters
+MAX_SHOWN = 40
+
+
+def spec_differences(spec: SweepSpec, stored: dict) -> dict:
+    """The fingerprinted fields in which ``spec`` differs from a stored spec.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+    stored : dict
+        A parsed ``spec.toml`` of a sweep folder.
+
+    Returns
+    -------
+    dict
+        Differing field -> (its value in ``spec``, its value in ``stored``),
+        both as TOML text (``"not set"`` where missing, long ones cut), with
+        dotted keys for tables (``params.n_updates``), in the order of
+        ``spec``'s fields.
+    """
+    # through TOML and back: the values compared are what the folder would hold
+    here = loads_toml(dumps_toml({k: v for k, v in spec.what().items()
+                                  if k not in NOT_FINGERPRINTED}))
+    there = {k: v for k, v in stored.items() if k in TOP_LEVEL and k not in NOT_FINGERPRINTED
+             and k not in ("output", "format", "executor")}
+    mine, theirs = _flatten(here), _flatten(there)
+    keys = list(mine) + [k for k in theirs if k not in mine]
+    return {key: (_shown(mine, key), _shown(theirs, key))
+            for key in keys if mine.get(key, _UNSET) != theirs.get(key, _UNSET)}
+
+
+_UNSET = object()
+
+
+def _flatten(table: dict, prefix: str = "") -> dict:
+    """Nested tables as one level of dotted keys (an empty table adds none: it
+    sets nothing)."""
+    out = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _shown(table: dict, key: str) -> str:
+    if key not in table:
+        return "not set"
+    text = toml_value(table[key])
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN - 3] + "..."
 
 
 def load_spec(path, output=None, executor=None, quick=None) -> SweepSpec:

@@ -42,6 +42,10 @@ __all__ = ["DirectoryStore", "MemoryStore", "StoreState", "POINT_ATTRS"]
 MANIFEST = "sweep.json"
 SPEC = "spec.toml"
 FORMATS = {"netcdf": "sweep.nc", "zarr": "sweep.zarr"}
+#: the lock files of :func:`v1model.locking.folder_lock`
+LOCK_FILES = (".lock", ".lock.pid")
+#: differing spec fields shown with their values in the "holds another sweep" error
+MAX_NAMED_DIFFERENCES = 3
 #: Attributes the store adds to every point file (stripped when assembling).
 POINT_ATTRS = ("sweep_point_index", "sweep_fingerprint", "sweep_point_seed", "sweep_duration",
                "sweep_cpu_time", "sweep_host", "sweep_complete")
@@ -177,8 +181,8 @@ class DirectoryStore:
                     "output",
                     f"{str(path)!r} holds another sweep (study {info.get('study')!r}, "
                     f"{info.get('n_points')} points, created {info.get('created')}); its spec "
-                    f"differs from this one. Choose a new output folder, or resume that sweep "
-                    f"with `v1model sweep resume {path}`",
+                    f"differs from this one{_differences(path, spec)}. Choose a new output "
+                    f"folder, or resume that sweep with `v1model sweep resume {path}`",
                 )
             return True
         if path.is_dir() and any(p for p in path.iterdir() if not p.name.startswith(".")):
@@ -217,6 +221,39 @@ class DirectoryStore:
         with atomic_path(manifest) as tmp:  # written last: its presence marks a sweep
             tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
         return cls(path, fingerprint, spec.grid.n_points)
+
+    def remove_if_unused(self, created=()) -> bool:
+        """Undo :meth:`create_or_open` of a new sweep whose start failed.
+
+        Removes ``spec.toml`` and ``sweep.json`` only while the folder holds
+        nothing else (no point, no failure record, no file of anyone else's),
+        so that a corrected spec can run there; finished work is never
+        removed. Call while holding :func:`folder_lock`.
+
+        Parameters
+        ----------
+        created : sequence of Path
+            The folders this run created, deepest first (``self.path``, then
+            its ancestors that were missing): removed when left empty.
+
+        Returns
+        -------
+        bool
+            Whether the sweep's files were removed.
+        """
+        if not {p.name for p in _listing(self.path)} <= {SPEC, MANIFEST, *LOCK_FILES}:
+            return False
+        _remove(self.path / MANIFEST)  # first: without it the folder is no sweep
+        _remove(self.path / SPEC)
+        if created and Path(created[0]) == self.path:
+            for name in LOCK_FILES:  # ours: the folder did not exist before this run
+                _remove(self.path / name)
+        for folder in created:
+            try:
+                Path(folder).rmdir()
+            except OSError:  # not empty (another run came in): keep it and its parents
+                break
+        return True
 
     # -- points ------------------------------------------------------------------------
     def point_path(self, index: int) -> Path:
@@ -333,6 +370,30 @@ def read_manifest(path) -> dict:
     except (OSError, ValueError) as exc:
         raise SpecError("output", f"{str(manifest)!r} is not a readable sweep manifest: "
                                   f"{exc}") from None
+
+
+def _differences(path: Path, spec) -> str:
+    """``" (KEY: A here, B in the folder; ...)"``: the fields of ``spec`` that
+    differ from the folder's ``spec.toml`` (empty when it cannot be read)."""
+    from .spec import spec_differences
+    from .tomlio import read_toml
+
+    try:
+        stored = read_toml(path / SPEC)
+    except (OSError, ValueError):  # a damaged spec.toml: the message goes without
+        return ""
+    found = spec_differences(spec, stored)
+    if not found:
+        return ""
+    keys = list(found)
+    shown = [f"{key}: {found[key][0]} here, {found[key][1]} in the folder"
+             for key in keys[:MAX_NAMED_DIFFERENCES]]
+    rest = keys[MAX_NAMED_DIFFERENCES:]
+    if rest:  # only their names: the message stays a few lines long
+        names = rest[:MAX_NAMED_DIFFERENCES] + (["..."] if len(rest) > MAX_NAMED_DIFFERENCES
+                                                else [])
+        shown.append(f"and {len(rest)} more: {', '.join(names)}")
+    return f" ({'; '.join(shown)})"
 
 
 def is_sweep_folder(path) -> bool:

@@ -19,7 +19,7 @@ except ImportError:  # pragma: no cover - Python 3.10
 
 from .errors import SpecError
 
-__all__ = ["read_toml", "loads_toml", "dumps_toml"]
+__all__ = ["read_toml", "loads_toml", "dumps_toml", "toml_value"]
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -80,6 +80,20 @@ def _value(value) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"cannot write {type(value).__name__} to TOML: {value!r}")
+
+
+def toml_value(value) -> str:
+    """One value as TOML writes it (``false``, ``"text"``, ``[1, 2]``).
+
+    Parameters
+    ----------
+    value : bool, number, str, Path, list, tuple or dict
+
+    Returns
+    -------
+    str
+    """
+    return _value(value)
 
 
 def dumps_toml(data: dict) -> str:
