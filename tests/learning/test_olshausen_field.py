@@ -302,7 +302,7 @@ def test_cauchy_gain_update_follows_sparsenet():
     var_goal, gain_rate, var_eta, B = 0.1, 0.5, 0.01, 100
     D, _ = learn_dictionary(X, 8, prior="cauchy", lam=0.02, sigma=0.3, n_updates=1, lr=1e-12,
                             D0=D0, batch_size=B, var_goal=var_goal, gain_rate=gain_rate,
-                            var_eta=var_eta, seed=0, progress=False)
+                            var_eta=var_eta, seed=0, progress=False, inference="map")
     batch = X[np.random.default_rng(0).integers(0, 400, B)]
     A = cauchy_inference(batch, D0, 0.02, 0.3, tol=1e-5)
     keep = (1 - var_eta) ** B
@@ -335,3 +335,40 @@ def test_every_l1_inference_runs_in_float64_as_fista(inference):
     _, h_unit = learn_dictionary(X, 10, lam=0.1, inference="fista", **kwargs)
     assert history["objective"].values[0] == pytest.approx(
         1e34 * h_unit["objective"].values[0], rel=1e-5)
+
+
+def test_cauchy_learning_codes_are_ten_cg_steps_as_sparsenet():
+    """sparsenet learns from codes stopped after 10 conjugate-gradient steps
+    (cgf.c's ITMAX), short of the MAP: the first update's codes are those of
+    scipy's CG, 10 iterations on the batch energy written out here, from
+    b / diag(G); inference="map" gives the converged codes, which differ."""
+    from scipy.optimize import minimize
+
+    from v1model.learning import learn_dictionary
+
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((50, 16)) * 0.3
+    D0 = rng.standard_normal((32, 16))  # overcomplete: ten steps stop short of the MAP
+    D0 /= np.linalg.norm(D0, axis=1, keepdims=True)
+    lam, sigma = 0.022, 0.316
+    kwargs = dict(prior="cauchy", lam=lam, sigma=sigma, n_updates=1, lr=1e-12, D0=D0,
+                  batch_size=50, gain_rate=0.0, seed=0, progress=False)
+    _, h = learn_dictionary(X, 32, **kwargs)
+    batch = X[np.random.default_rng(0).integers(0, 50, 50)]
+    G, B = D0 @ D0.T, batch @ D0.T
+
+    def energy(a):
+        A = a.reshape(B.shape)
+        f = 0.5 * np.sum(A * (A @ G)) - np.sum(A * B) + lam * np.log1p((A / sigma) ** 2).sum()
+        return f, (A @ G - B + 2 * lam * A / (sigma**2 + A * A)).ravel()
+
+    start = (B / np.diag(G)).ravel()
+    cg = minimize(energy, start, jac=True, method="CG", options={"maxiter": 10, "gtol": 0.0})
+    assert cg.nit == 10
+    assert float(h["mean_abs_code"][0]) == pytest.approx(np.abs(cg.x).mean(), rel=1e-6)
+    assert "10 iterations" in h.attrs["inference"]
+    _, h_map = learn_dictionary(X, 32, inference="map", **kwargs)
+    converged = minimize(energy, start, jac=True, method="L-BFGS-B",
+                         options={"maxiter": 5000, "gtol": 1e-10, "ftol": 0.0}).x
+    assert float(h_map["mean_abs_code"][0]) == pytest.approx(np.abs(converged).mean(), rel=1e-3)
+    assert np.linalg.norm(cg.x - converged) > 0.05 * np.linalg.norm(converged)
