@@ -325,7 +325,9 @@ def learn_dictionary(
         Learning rate at the last update; the rate decays geometrically from
         ``lr``. Default ``lr / 10`` for L1 and ``lr`` (constant, as sparsenet)
         for Cauchy.
-    inference : {"fista", "lca", "ista", "cd", "active_set", "iht"} or {"sparsenet", "map"}, optional
+    inference : str, optional
+        ``{"fista", "lca", "ista", "cd", "active_set", "iht"}`` (L1) or
+        ``{"sparsenet", "map"}`` (Cauchy).
         For ``prior="cauchy"``: ``"sparsenet"`` (default), codes by
         :data:`SPARSENET_CG_STEPS` conjugate-gradient iterations, as the
         sparsenet code learns; ``"map"``, the converged MAP codes (L-BFGS-B
