@@ -66,7 +66,13 @@ at twice the error (21% of the variance against 9%).
 
 Held-out statistics of the full run, seed 0 (the paper: kurtosis 20, 4.0
 bits, 10%): embedded photographs, kurtosis 61, 1.6 bits, error 5.6% of the
-variance; Olshausen's images, 37, 1.9 bits, 9.0%.
+variance; Olshausen's images, 37, 1.9 bits, 9.0%. The paper's own
+configuration, ``--images`` Olshausen's images ``-p prior=cauchy -p
+n_atoms=192`` (59 s): localized, oriented atoms (90% with more than half
+their energy in an 8x8 quarter of the patch), some of several cycles, on a
+faint noisy background that keeps Gabor fits low (45 of 192 at R^2 >= 0.8);
+kurtosis 43, 4.0 bits, error 5.8%. (With the converged MAP codes the
+learner used before 2026-12-04: 1053 s, 45% localized, mostly noise.)
 """
 
 from __future__ import annotations
