@@ -385,8 +385,8 @@ def learn_dictionary(
       fit of R^2 >= 0.8 with the default (6 s), 49 with a CG run of ten
       iterations per patch as in cgf.c (134 s; 51 after 2,000 updates), and
       the converged MAP codes 18 of 64 after 2,000 updates (27 after
-      10,000): atoms that the MAP codes of a noisy start use little keep
-      their noise.
+      10,000, from atoms drawn from the data as the study starts): atoms
+      that the MAP codes of a noisy start use little keep their noise.
       From sparsenet's own basis (``A144.mat``, 12x12) the MAP codes have
       about 1.5 times the variance of ten CG steps (0.16-0.20 against
       0.10-0.13), and 150 updates lengthened its atoms by a median factor
