@@ -22,7 +22,7 @@ import xarray as xr
 from .validation import check_positive
 
 __all__ = ["atomic_path", "save_dataset", "load_dataset", "save_figure", "clean_attrs",
-           "seed_attr", "values_by_dims"]
+           "seed_attr", "values_by_dims", "SavedAsDataset"]
 
 NETCDF_ENGINE = "h5netcdf"
 
@@ -451,3 +451,40 @@ def detach_history(ds: xr.Dataset) -> xr.Dataset | None:
                      if k.startswith(HISTORY_PREFIX)}
     return history
 
+
+class SavedAsDataset:
+    """``save`` and ``load`` for a class that converts itself to and from an
+    xarray Dataset (``to_dataset()`` and the classmethod ``from_dataset(ds)``):
+    one copy of the two methods the networks, LISTA, the dictionary learner
+    and the sparse autoencoder share."""
+
+    def save(self, path) -> Path:
+        """Save :meth:`to_dataset` atomically as netCDF (``.nc``) or zarr (``.zarr``).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file or store.
+
+        Returns
+        -------
+        path : pathlib.Path
+            The path written.
+        """
+        return save_dataset(self.to_dataset(), path)
+
+    @classmethod
+    def load(cls, path):
+        """The object written by :meth:`save`, through :meth:`from_dataset`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            File or zarr store written by :meth:`save`.
+
+        Returns
+        -------
+        object
+            An instance of this class, as :meth:`from_dataset` gives it.
+        """
+        return cls.from_dataset(load_dataset(path))

@@ -12,12 +12,11 @@ solvers in :mod:`v1model.inference`, the Brian2 spiking network in
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from .io import attach_history, detach_history
+from .io import SavedAsDataset, attach_history, detach_history
 from .validation import (
     check_array,
     check_bool,
@@ -48,7 +47,7 @@ CAUCHY_METHODS = {"lbfgs": "L-BFGS-B", "L-BFGS-B": "L-BFGS-B", "cg": "CG", "CG":
 THRESHOLDS = ("soft", "hard", "nonneg")
 
 
-class SparseCodingNetwork:
+class SparseCodingNetwork(SavedAsDataset):
     """A sparse-coding network of V1 simple cells.
 
     Parameters
@@ -370,40 +369,6 @@ class SparseCodingNetwork:
         net.history_ = detach_history(ds)
         return net
 
-    def save(self, path) -> Path:
-        """Save atomically as netCDF (``.nc``) or zarr (``.zarr``).
-
-        Parameters
-        ----------
-        path : str or Path
-            Output file.
-
-        Returns
-        -------
-        Path
-            The final path.
-        """
-        from .io import save_dataset
-
-        return save_dataset(self.to_dataset(), path)
-
-    @classmethod
-    def load(cls, path) -> "SparseCodingNetwork":
-        """Load a network written by :meth:`save`.
-
-        Parameters
-        ----------
-        path : str or Path
-            A netCDF or zarr file.
-
-        Returns
-        -------
-        SparseCodingNetwork
-            As :meth:`from_dataset`.
-        """
-        from .io import load_dataset
-
-        return cls.from_dataset(load_dataset(path))
 
 
 def _check_patch_shape(patch_shape, n_features):

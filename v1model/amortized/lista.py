@@ -21,7 +21,7 @@ import xarray as xr
 
 from ..inference._common import check_products_in_range, validate_problem
 from ..inference.encode import encode
-from ..io import seed_attr
+from ..io import SavedAsDataset, seed_attr
 from ..learning._data import Minibatches
 from ..learning.estimator import NotFittedError
 from ..validation import (as_generator, check_array, check_bool, check_choice, check_dictionary,
@@ -117,7 +117,7 @@ def _check_step_against_weights(learning_rate, weights):
             f"below {initial:.3g}")
 
 
-class LISTA:
+class LISTA(SavedAsDataset):
     """Learned ISTA (Gregor & LeCun 2010): ``n_layers`` trained shrinkage layers.
 
     With ``h`` the soft threshold, the codes are those of the last of
@@ -607,38 +607,3 @@ class LISTA:
         net._set_weights(weights, D, float(params["lam"]))
         net.history_ = history
         return net
-
-    def save(self, path):
-        """Save the network as netCDF (atomically); returns the path.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Destination file (``.nc``; a ``.zarr`` path writes a zarr store).
-
-        Returns
-        -------
-        path : pathlib.Path
-            The path written.
-        """
-        from ..io import save_dataset
-
-        return save_dataset(self.to_dataset(), path)
-
-    @classmethod
-    def load(cls, path) -> LISTA:
-        """A network saved by :meth:`save`.
-
-        Parameters
-        ----------
-        path : str or path-like
-            File written by :meth:`save`.
-
-        Returns
-        -------
-        net : LISTA
-        """
-        from ..io import load_dataset
-
-        return cls.from_dataset(load_dataset(path))
-

@@ -12,12 +12,11 @@ It integrates nothing itself.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from ..io import attach_history, detach_history
+from ..io import SavedAsDataset, attach_history, detach_history
 from ..validation import check_array, check_choice, check_int, check_nonnegative, check_positive
 from .operator import BOUNDARIES, _check_axes, kernel_dims
 
@@ -33,7 +32,7 @@ BACKENDS = ("ode", "spiking")
 ODE_METHODS = ("lca", "fista", "ista", "mp")
 
 
-class ConvolutionalNetwork:
+class ConvolutionalNetwork(SavedAsDataset):
     """A convolutional sparse-coding layer of V1 simple cells (or auditory units).
 
     Parameters
@@ -361,39 +360,6 @@ class ConvolutionalNetwork:
         net.history_ = detach_history(ds)
         return net
 
-    def save(self, path) -> Path:
-        """Save atomically as netCDF (``.nc``) or zarr (``.zarr``); the final path.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Destination file or store.
-
-        Returns
-        -------
-        path : pathlib.Path
-            The path written.
-        """
-        from ..io import save_dataset
-
-        return save_dataset(self.to_dataset(), path)
-
-    @classmethod
-    def load(cls, path) -> "ConvolutionalNetwork":
-        """Load a network written by :meth:`save`.
-
-        Parameters
-        ----------
-        path : str or path-like
-            File or zarr store written by :meth:`save`.
-
-        Returns
-        -------
-        net : ConvolutionalNetwork
-        """
-        from ..io import load_dataset
-
-        return cls.from_dataset(load_dataset(path))
 
 
 def _saved_kernels(kernels: xr.DataArray) -> np.ndarray:

@@ -17,6 +17,7 @@ import inspect
 
 import numpy as np
 
+from ..io import SavedAsDataset
 from ..validation import (as_generator, check_bool, check_choice, check_dtype, check_int,
                           check_positive)
 from ..inference.encode import GREEDY_METHODS, L1_METHODS
@@ -42,7 +43,7 @@ DEFAULT_UPDATES = {"online": 1000, "mod": 30, "ksvd": 30, "ksvd-approx": 30}
 DEFAULT_PATIENCE = {"online": 10, "mod": 1, "ksvd": 1, "ksvd-approx": 1}
 
 
-class SparseDictionaryLearner:
+class SparseDictionaryLearner(SavedAsDataset):
     """Learn a sparse-coding dictionary; transform data into sparse codes.
 
     Minimises ``sum_i 0.5 ||x_i - a_i D||^2 + penalty(a_i)`` over codes and
@@ -593,41 +594,6 @@ class SparseDictionaryLearner:
         from ._persist import learner_from_dataset
 
         return learner_from_dataset(cls, ds)
-
-    def save(self, path):
-        """Save the fitted learner as netCDF (atomically); returns the path.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Destination file (``.nc``; a ``.zarr`` path writes a zarr store).
-
-        Returns
-        -------
-        path : pathlib.Path
-            The path written.
-        """
-        from ..io import save_dataset
-
-        return save_dataset(self.to_dataset(), path)
-
-    @classmethod
-    def load(cls, path):
-        """A learner saved by :meth:`save`.
-
-        Parameters
-        ----------
-        path : str or path-like
-            File written by :meth:`save`.
-
-        Returns
-        -------
-        learner : SparseDictionaryLearner
-            The fitted learner, ready to transform.
-        """
-        from ..io import load_dataset
-
-        return cls.from_dataset(load_dataset(path))
 
     def get_feature_names_out(self, input_features=None):
         """Names of the code columns: ``sparsedictionarylearner0`` ... .

@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 from .._blas import blas_threads_for_step
-from ..io import check_dims, seed_attr, values_by_dims
+from ..io import SavedAsDataset, check_dims, seed_attr, values_by_dims
 from ..learning._data import Minibatches, check_training_rows
 from ..learning._persist import _jsonable, generator_from_json, generator_to_json
 from ..learning.estimator import NotFittedError
@@ -50,7 +50,7 @@ _NEEDS_K = ("topk", "batchtopk", "mp")
 _NEEDS_LAM = ("relu", "jumprelu")
 
 
-class SparseAutoencoder:
+class SparseAutoencoder(SavedAsDataset):
     r"""A sparse autoencoder trained by minibatch Adam.
 
     ``z = f(W_enc (x - b_dec) + b_enc)``, ``x_hat = z D + b_dec``, with the
@@ -865,23 +865,6 @@ class SparseAutoencoder:
 
         return save_dataset(self.to_dataset(training_state), path)
 
-    @classmethod
-    def load(cls, path):
-        """A model saved by :meth:`save`.
-
-        Parameters
-        ----------
-        path : str or path-like
-            File written by :meth:`save`.
-
-        Returns
-        -------
-        model : SparseAutoencoder
-            The fitted model, ready to encode.
-        """
-        from ..io import load_dataset
-
-        return cls.from_dataset(load_dataset(path))
 
 
 def _saved_objective(ds, model) -> dict:

@@ -59,7 +59,17 @@ def _key(key: str) -> str:
     return key if _BARE_KEY.match(key) else _string(key)
 
 
-def _value(value) -> str:
+def toml_value(value) -> str:
+    """One value as TOML writes it (``false``, ``"text"``, ``[1, 2]``).
+
+    Parameters
+    ----------
+    value : bool, number, str, Path, list, tuple or dict
+
+    Returns
+    -------
+    str
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, numbers.Integral):
@@ -76,24 +86,10 @@ def _value(value) -> str:
     if isinstance(value, Path):
         return _string(str(value))
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"cannot write {type(value).__name__} to TOML: {value!r}")
-
-
-def toml_value(value) -> str:
-    """One value as TOML writes it (``false``, ``"text"``, ``[1, 2]``).
-
-    Parameters
-    ----------
-    value : bool, number, str, Path, list, tuple or dict
-
-    Returns
-    -------
-    str
-    """
-    return _value(value)
 
 
 def dumps_toml(data: dict) -> str:
@@ -102,7 +98,7 @@ def dumps_toml(data: dict) -> str:
     lines = []
     for key, value in data.items():
         if not isinstance(value, dict):
-            lines.append(f"{_key(key)} = {_value(value)}")
+            lines.append(f"{_key(key)} = {toml_value(value)}")
     for key, value in data.items():
         if not isinstance(value, dict):
             continue
@@ -110,11 +106,11 @@ def dumps_toml(data: dict) -> str:
         lines.append(f"[{_key(key)}]")
         for k, v in value.items():
             if not isinstance(v, dict):
-                lines.append(f"{_key(k)} = {_value(v)}")
+                lines.append(f"{_key(k)} = {toml_value(v)}")
         for k, v in value.items():
             if isinstance(v, dict):
                 lines.append("")
                 lines.append(f"[{_key(key)}.{_key(k)}]")
                 for kk, vv in v.items():
-                    lines.append(f"{_key(kk)} = {_value(vv)}")
+                    lines.append(f"{_key(kk)} = {toml_value(vv)}")
     return "\n".join(lines) + "\n"
