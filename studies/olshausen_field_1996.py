@@ -219,8 +219,21 @@ def code_statistics(codes, X, residual) -> dict:
         histogram in bins of :data:`ENTROPY_BIN` (bits per coefficient);
         ``heldout_error_fraction``: mean squared residual over the variance
         of the patches' pixels.
+
+    Raises
+    ------
+    ValueError
+        For arrays that are not 2-D, hold NaN or inf, or whose rows or shapes
+        do not match.
     """
-    a = np.asarray(codes, dtype=np.float64).ravel()
+    from v1model.validation import check_array
+
+    a = check_array(codes, "codes", ndim=2).ravel()
+    X = check_array(X, "X", ndim=2)
+    residual = check_array(residual, "residual", ndim=2)
+    if residual.shape != X.shape or len(X) != len(codes):
+        raise ValueError(f"residual {residual.shape} must have the shape of X {X.shape}, and "
+                         f"codes {np.shape(codes)} one row per row of X")
     second = np.mean(a * a)
     kurt = float(np.mean(a**4) / second**2) if second > 0 else float("nan")
     # bins centred on multiples of the width: exact zeros share one with |a| < width / 2

@@ -179,3 +179,15 @@ def test_code_statistics_against_closed_forms():
     assert laplace["heldout_kurtosis"] == pytest.approx(6.0, rel=0.05)
     # exact zeros share the bin of the smallest codes: all-zero codes carry 0 bits
     assert code_statistics(np.zeros((10, 3)), X[:10], X[:10])["heldout_entropy_bits"] == 0.0
+
+
+def test_code_statistics_refuses_what_does_not_match():
+    from studies.olshausen_field_1996 import code_statistics
+
+    X = np.ones((4, 3))
+    with pytest.raises(ValueError, match=r"residual \(4, 2\) must have the shape of X \(4, 3\)"):
+        code_statistics(np.ones((4, 5)), X, np.ones((4, 2)))
+    with pytest.raises(ValueError, match=r"codes must .*2|codes .*dimension"):
+        code_statistics(np.ones(4), X, X)
+    with pytest.raises(ValueError, match=r"codes contain"):
+        code_statistics(np.full((4, 5), np.nan), X, X)
