@@ -29,6 +29,17 @@ Defaults and their sources
 - Learning rate 3 decaying to 0.3 over 3,000 updates (L1): chosen so that the
   full run finishes in under 10 minutes on 2 cores with converged atoms (the
   paper: a stable solution after ~4,000 updates, ~400,000 patches).
+- Cauchy: sparsenet's rate 1, held constant as ``sparsenet.m`` holds it, in
+  the quick run (8x8, 1,500 updates); the full run starts at 2 and decays to
+  0.2 over 10,000 updates, as sparsenet's README advises (start large, then
+  lower the rate "to come to a clean stable solution"). Measured with
+  ``learn_dictionary`` on 100,000 16x16 patches of Olshausen's images, 192
+  atoms, seed 0 (atoms with a Gabor fit of R^2 >= 0.8; one BLAS thread):
+  constant rate 1 for 3,000 updates 41 of 192 (49 s), for 10,000 updates 85
+  (144 s); 1 to 0.1 over 3,000 73; 2 to 0.2 over 3,000 104, 6,000 148, 10,000
+  169 (157 s). Seed 1, 6,000 updates: constant 64, annealed 135. The 8x8 quick
+  run does not need it (embedded photographs, 64 atoms; seeds 0 and 1: constant 55 and 54 of 64; 2 to 0.2, 43
+  and 53; 1 to 0.1, 33 for seed 1).
 
 Known differences from the paper
 --------------------------------
@@ -68,11 +79,13 @@ Held-out statistics of the full run, seed 0 (the paper: kurtosis 20, 4.0
 bits, 10%): embedded photographs, kurtosis 61, 1.6 bits, error 5.6% of the
 variance; Olshausen's images, 37, 1.9 bits, 9.0%. The paper's own
 configuration, ``--images`` Olshausen's images ``-p prior=cauchy -p
-n_atoms=192`` (59 s): localized, oriented atoms (90% with more than half
-their energy in an 8x8 quarter of the patch), some of several cycles, on a
-faint noisy background that keeps Gabor fits low (45 of 192 at R^2 >= 0.8);
-kurtosis 43, 4.0 bits, error 5.8%. (With the converged MAP codes the
-learner used before 2026-12-04: 1053 s, 45% localized, mostly noise.)
+n_atoms=192`` (168 s): localized, oriented atoms, 153 of 192 with a Gabor
+fit of R^2 >= 0.8 and 98% with more than half their energy in an 8x8
+window; a few low-frequency (local mean) atoms; kurtosis 39, 4.0 bits,
+error 4.8%. (The constant rate used before 2026-12-05, 3,000 updates: 59 s,
+atoms on a faint noisy background, 45 of 192 Gabor-like, 90% localized;
+the converged MAP codes of the learner before 2026-12-04: 1053 s, 45%
+localized, mostly noise.)
 """
 
 from __future__ import annotations
@@ -91,6 +104,13 @@ REFERENCE = (
     "properties by learning a sparse code for natural images. Nature 381, 607-609."
 )
 
+CAUCHY_FULL_UPDATES = 10000
+"""Updates of the full run with ``prior="cauchy"`` (module docstring: the
+16x16 Cauchy atoms need a longer, annealed run to lose their noise)."""
+CAUCHY_FULL_LR = 2.0
+"""Initial learning rate of that run, decaying to a tenth (sparsenet's README:
+start large, then lower the rate for a clean, stable solution)."""
+
 
 @checks_parameters
 def run(
@@ -106,6 +126,7 @@ def run(
     n_updates: int | None = None,
     batch_size: int = 100,
     lr: float | None = None,
+    lr_final: float | None = None,
     n_patches: int | None = None,
     n_eval: int = 2000,
     progress: bool = True,
@@ -117,7 +138,7 @@ def run(
     quick : bool
         8x8 patches, 64 atoms, 1,500 updates on 30,000 patches, lam = 0.1 for
         the L1 prior (under a minute) instead of 16x16, 256 atoms, 3,000
-        updates on 100,000 patches, lam = 0.15.
+        updates (10,000 for the Cauchy prior) on 100,000 patches, lam = 0.15.
     seed : int
         Root seed for patches, initial dictionary and minibatches.
     images : str
@@ -129,6 +150,9 @@ def run(
         False otherwise.
     patch_size, n_atoms, lam, n_updates, lr, n_patches : optional
         Override the defaults above.
+    lr_final : float, optional
+        Learning rate at the last update (geometric decay from ``lr``).
+        Default ``lr / 10``, or ``lr`` (constant) for the quick Cauchy run.
     prior : {"l1", "cauchy"}
     batch_size : int
     n_eval : int
@@ -155,11 +179,18 @@ def run(
     check_images(images, prewhitened)
     patch_size = check_int(quick_default(patch_size, quick, 8, 16), "patch_size", minimum=2)
     n_atoms = check_int(quick_default(n_atoms, quick, 64, 256), "n_atoms", minimum=1)
-    n_updates = check_int(quick_default(n_updates, quick, 1500, 3000), "n_updates", minimum=1)
+    cauchy_full = prior == "cauchy" and not quick  # sparsenet's cleaner, annealed schedule
+    n_updates = check_int(quick_default(n_updates, quick, 1500, CAUCHY_FULL_UPDATES
+                                        if cauchy_full else 3000), "n_updates", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     if lam is None:
         lam = SPARSENET_CAUCHY_LAM if prior == "cauchy" else (0.1 if quick else 0.15)
-    lr = check_positive((3.0 if prior == "l1" else 1.0) if lr is None else lr, "lr")
+    if lr is None:
+        lr = 3.0 if prior == "l1" else (CAUCHY_FULL_LR if cauchy_full else 1.0)
+    lr = check_positive(lr, "lr")
+    if lr_final is None:  # the L1 learner's own default, lr / 10
+        lr_final = lr if prior == "cauchy" and quick else lr / 10
+    lr_final = check_positive(lr_final, "lr_final")
     n_patches = check_int(quick_default(n_patches, quick, 30000, 100000), "n_patches", minimum=1)
     n_eval = check_int(n_eval, "n_eval", minimum=1)
     check_bool(progress, "progress")  # the learning's check, before the images are loaded
@@ -174,8 +205,10 @@ def run(
     X = sample_patches(imgs, patch_size, n_patches, seed=rng)
     X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng)
 
-    net.learn(X, n_updates=n_updates, batch_size=batch_size, lr=lr, seed=rng, progress=progress)
-    codes = net.encode(X_eval, **({"method": "fista", "dtype": np.float64} if prior == "l1" else {}))
+    net.learn(X, n_updates=n_updates, batch_size=batch_size, lr=lr, lr_final=lr_final,
+              seed=rng, progress=progress)
+    codes = net.encode(X_eval, progress=progress,
+                       **({"method": "fista", "dtype": np.float64} if prior == "l1" else {}))
     residual = X_eval - codes @ net.dictionary
     rel_err = (residual**2).sum(1) / (X_eval**2).sum(1)
 
@@ -190,7 +223,7 @@ def run(
         study=NAME, reference=REFERENCE, quick=int(quick), seed=seed,
         images=image_source_attr(images),
         prewhitened=int(bool(prewhitened)), patch_size=patch_size, n_updates=n_updates,
-        batch_size=batch_size, lr=lr, n_patches=n_patches, n_eval=n_eval,
+        batch_size=batch_size, lr=lr, lr_final=lr_final, n_patches=n_patches, n_eval=n_eval,
     )
     return ds
 
