@@ -141,13 +141,15 @@ def run(
     min_ratio, max_ratio : float, optional
         Smallest and largest compression ``n_features / n_sources``, in (0, 1].
     n_ratios : int, optional
-        Compressions between them (evenly spaced).
+        Compressions between them (evenly spaced; two that round to the same
+        feature count are run once, so ``n_features`` may be shorter).
     n_steps : int, optional
         Adam steps of each SAE.
     n_train : int, optional
         Training samples per compression.
     n_test : int
-        Held-out samples per compression.
+        Held-out samples per compression, at least 2 (the FVU is relative
+        to their variance about their mean).
     progress : bool
 
     Returns
@@ -155,8 +157,8 @@ def run(
     xarray.Dataset
         Over (``n_features``, ``coder``): ``fvu`` (fraction of variance
         unexplained), ``support_f1`` and ``l0`` (active latents per sample);
-        over ``n_features``: ``atoms_recovered`` (fraction of sources some
-        decoder atom matches with |cos| > 0.95), ``compression`` and the
+        over ``n_features``: ``atoms_recovered`` (fraction of sources matched
+        one to one by a decoder atom with |cos| > 0.95), ``compression`` and the
         SAE's final training ``sae_training_fvu``; parameters in attrs.
     """
     from scipy.optimize import linear_sum_assignment
@@ -183,7 +185,8 @@ def run(
     n_ratios = check_int(quick_default(n_ratios, quick, 3, 8), "n_ratios", minimum=1)
     n_steps = check_int(quick_default(n_steps, quick, 2000, 3000), "n_steps", minimum=1)
     n_train = check_int(quick_default(n_train, quick, 8000, 10000), "n_train", minimum=256)
-    n_test = check_int(n_test, "n_test", minimum=1)
+    # the FVU divides by the variance about the held-out mean: none with one sample
+    n_test = check_int(n_test, "n_test", minimum=2)
     progress = check_bool(progress, "progress")
     counts = _ratios(min_ratio, max_ratio, n_ratios, n_sources)
     if np.any(counts < k):
@@ -240,8 +243,8 @@ def run(
                      "to sources one to one)", "units": "1"})
     ds["l0"] = (dims, l0, {"long_name": "active latents per held-out sample", "units": "1"})
     ds["atoms_recovered"] = ("n_features", recovered, {
-        "long_name": f"fraction of sources matched by a decoder atom with |cos| > "
-                     f"{MATCH_COSINE}", "units": "1"})
+        "long_name": f"fraction of sources matched one to one by a decoder atom with "
+                     f"|cos| > {MATCH_COSINE}", "units": "1"})
     ds["sae_training_fvu"] = ("n_features", train_fvu, {
         "long_name": "SAE training FVU (mean of the last 100 minibatches)", "units": "1"})
     ds.attrs.update(

@@ -102,11 +102,12 @@ def run(
     batch_size : int
         Patches per step.
     lr : float
-        Adam learning rate.
+        Adam learning rate, in (0, 1].
     n_patches : int, optional
         Training patches.
     n_eval : int
-        Held-out patches for the code statistics.
+        Held-out patches for the code statistics, at least 2 (the held-out
+        FVU is relative to their variance about their mean).
     progress : bool
 
     Returns
@@ -134,9 +135,13 @@ def run(
     n_steps = check_int(quick_default(n_steps, quick, 2000, 6000), "n_steps", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     lr = check_positive(lr, "lr")
+    if lr > 1:  # the autoencoder's own limit, checked here before any work (pre-flight)
+        raise ValueError(f"lr must be <= 1 (the Adam step of the unit-norm decoder rows; "
+                         f"1e-3 to 3e-3 is usual), got {lr!r}")
     n_patches = check_int(quick_default(n_patches, quick, 20000, 100000), "n_patches",
                           minimum=batch_size)
-    n_eval = check_int(n_eval, "n_eval", minimum=1)
+    # the held-out FVU divides by the variance about the held-out mean: none with one patch
+    n_eval = check_int(n_eval, "n_eval", minimum=2)
     progress = check_bool(progress, "progress")
     check_images(images, prewhitened)
     rng = as_generator(seed)
@@ -163,8 +168,10 @@ def run(
     centred = X_eval - X_eval.mean(axis=0)
     fvu = float(np.sum((X_eval - X_hat) ** 2) / np.sum(centred ** 2))
 
-    ds = xr.Dataset(coords={"atom": np.arange(n_latents), "y": np.arange(patch_size),
-                            "x": np.arange(patch_size), "control_atom": np.arange(N_CONTROL)})
+    ds = xr.Dataset(coords={"atom": np.arange(n_latents),
+                            "y": ("y", np.arange(patch_size), {"units": "pixel"}),
+                            "x": ("x", np.arange(patch_size), {"units": "pixel"}),
+                            "control_atom": np.arange(N_CONTROL)})
     ds["dictionary"] = (("atom", "y", "x"), D, {
         "long_name": "decoder atoms (unit norm)", "units": "whitened pixel value per unit of z"})
     for v, units in GABOR_UNITS.items():
@@ -184,6 +191,8 @@ def run(
         batch_size=batch_size, lr=lr, n_patches=n_patches, n_eval=n_eval,
         activation="topk", k_aux=int(sae.history_.attrs["k_aux"]),
         aux_coef=float(sae.history_.attrs["aux_coef"]),
+        # history_n_dead counts the latents silent for this many training patches
+        dead_after=int(sae.history_.attrs["dead_after"]),
         min_r2=GABOR_LIKE_R2,
         median_r2=float(np.nanmedian(r2)),
         median_r2_live=float(np.nanmedian(r2[live])) if live.any() else float("nan"),

@@ -199,3 +199,62 @@ def test_from_dataset_names_a_renamed_history_dim_and_finds_the_auto_rate(plante
     with pytest.raises(ValueError, match=r"ds lacks the history variable lr, which its "
                                          r"schedule \(lr_warmup=2, lr_decay=0.0\) varied"):
         SparseAutoencoder.from_dataset(scheduled.drop_vars("lr"))
+
+
+def test_a_model_whose_n_latents_changed_after_fitting_saves_a_loadable_file(planted,
+                                                                              tmp_path):
+    # n_latents changed after training (a setting for the next fit) made the file
+    # unloadable: "ds['decoder'] has 40 latents but the saved parameters say n_latents=60"
+    X = planted[0][:400]
+    sae = SparseAutoencoder(40, "topk", k=3, n_steps=10, batch_size=100, seed=0,
+                            progress=False).fit(X)
+    before = sae.encode(X)
+    sae.n_latents = 60
+    loaded = SparseAutoencoder.load(sae.save(tmp_path / "sae.nc"))
+    assert loaded.n_latents == 60 and loaded.components_.shape == (40, X.shape[1])
+    np.testing.assert_array_equal(loaded.encode(X), before)
+    # the codes by hand from the loaded arrays: the 3 largest pre-activations, ReLU after
+    pre = ((X.astype(np.float32) - loaded.decoder_bias_) @ loaded.encoder_.T
+           + loaded.encoder_bias_)
+    kth = np.sort(pre, axis=1)[:, -3][:, None]
+    np.testing.assert_allclose(loaded.encode(X), np.where(pre >= kth, np.maximum(pre, 0), 0),
+                               rtol=1e-5, atol=1e-5)
+    # and, as the unsaved model, it cannot continue with the other count
+    for model in (sae, loaded):
+        with pytest.raises(ValueError, match=r"n_latents=60 but the fitted model has "
+                                             r"n_latents 40"):
+            model.partial_fit(X)
+    # a file whose latents were cut off is still refused
+    with pytest.raises(ValueError, match=r"ds\['decoder'\] has 2 latents but the saved "
+                                         r"parameters say n_latents=40"):
+        SparseAutoencoder.from_dataset(sae.to_dataset().isel(latent=slice(0, 2)))
+
+
+def test_a_batchtopk_model_without_threshold_is_not_saved_without_its_state(planted, tmp_path):
+    # save(training_state=False) wrote a file that load then refused (a NaN threshold
+    # loads only with the training state): the refusal now comes when saving
+    X = planted[0][:301]
+    sae = SparseAutoencoder(40, "batchtopk", k=3, batch_size=100, seed=0, progress=False)
+    with pytest.warns(UserWarning, match="no inference threshold yet"):
+        sae.partial_fit(X[:1])
+    with pytest.raises(ValueError, match=r"no inference threshold yet .* training_state="
+                                         r"False it could neither encode nor continue"):
+        sae.save(tmp_path / "sae.nc", training_state=False)
+    assert not (tmp_path / "sae.nc").exists()
+    loaded = SparseAutoencoder.load(sae.save(tmp_path / "sae.nc"))  # with the state: loads
+    for model in (sae, loaded):
+        model.partial_fit(X[1:])
+    assert 0 < loaded.threshold_ == sae.threshold_ < np.inf
+    # once set, the threshold is saved without the state as well
+    light = SparseAutoencoder.load(sae.save(tmp_path / "light.nc", training_state=False))
+    np.testing.assert_array_equal(light.encode(X), sae.encode(X))
+
+
+def test_history_step_coordinate_is_labelled(planted, tmp_path):
+    X = planted[0][:300]
+    sae = SparseAutoencoder(20, "relu", lam=0.1, batch_size=100, seed=0, progress=False)
+    sae.partial_fit(X).partial_fit(X[:150])  # 3 steps, then 2 (100 + 50)
+    for model in (sae, SparseAutoencoder.load(sae.save(tmp_path / "sae.nc"))):
+        step = model.history_["step"]
+        np.testing.assert_array_equal(step.values, np.arange(5))
+        assert step.attrs["units"] == "1" and "Adam steps" in step.attrs["long_name"]

@@ -267,3 +267,25 @@ def test_memmap_is_read_a_minibatch_at_a_time(tmp_path):
     # and the memmap trains as the same rows in memory would
     again = SparseAutoencoder(32, k=4, **settings).fit(X[:20_000], seed=0)
     np.testing.assert_array_equal(again.components_, reference.components_)
+
+
+def test_a_stream_without_decay_may_warm_up_past_n_steps(planted):
+    # "with lr_decay = 0, n_steps does not limit partial_fit" (and n_steps is "used only by
+    # lr_decay" there), yet a warm-up longer than n_steps was refused at the first chunk
+    X = planted[0][:300]
+    sae = SparseAutoencoder(40, "topk", k=3, n_steps=4, batch_size=100, lr=1e-3,
+                            lr_warmup=10, seed=0, progress=False)
+    for _ in range(4):
+        sae.partial_fit(X)  # 12 steps: beyond n_steps=4, still warming up
+    steps = np.arange(12)
+    np.testing.assert_allclose(sae.history_.lr, 1e-3 * np.minimum(1.0, (steps + 1) / 10),
+                               rtol=1e-12)
+    # fit runs n_steps: a warm-up that cannot end within them is still refused, as is a
+    # stream whose decay must end at n_steps
+    with pytest.raises(ValueError, match=r"lr_warmup=10 steps and lr_decay=0.0 \(the last 0 "
+                                         r"steps\) do not fit in n_steps=4"):
+        SparseAutoencoder(40, "topk", k=3, n_steps=4, batch_size=100, lr_warmup=10,
+                          progress=False).fit(X)
+    with pytest.raises(ValueError, match=r"lr_warmup=10 steps and lr_decay=0.5"):
+        SparseAutoencoder(40, "topk", k=3, n_steps=4, batch_size=100, lr_warmup=10,
+                          lr_decay=0.5, progress=False).partial_fit(X)

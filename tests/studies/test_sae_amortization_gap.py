@@ -110,3 +110,20 @@ def test_fvu_is_relative_to_the_variance_about_the_mean():
     assert _fvu(X, np.broadcast_to(X.mean(axis=0), X.shape)) == pytest.approx(1.0, rel=1e-12)
     half = X.mean(axis=0) + 0.5 * (X - X.mean(axis=0))  # explains 3/4 of the variance
     assert _fvu(X, half) == pytest.approx(0.25, rel=1e-12)
+
+
+def test_a_single_heldout_sample_is_refused_before_any_work():
+    # n_test = 1 ran every compression to an FVU of inf (the variance about the mean of
+    # one sample is 0) and a NaN max_fvu_ratio_omp_to_sae; now the pre-flight refuses it
+    from v1model.sweep import SpecError, check_points, parse_spec
+
+    spec = parse_spec({"study": "sae-amortization-gap", "quick": True,
+                       "executor": {"kind": "serial"}, "sweep": {"n_test": [2, 1]}})
+    with pytest.raises(SpecError, match=r"n_test=1.*ValueError: n_test must be >= 2, got 1"):
+        check_points(spec)
+    from studies.sae_amortization_gap import _fvu
+
+    # two samples: squared deviations from their mean 1 + 1 (first feature) and
+    # 2.25 + 2.25 (second), 6.5 in all; an error of 0.5 everywhere leaves 4 * 0.25
+    X = np.array([[1.0, 2.0], [3.0, 5.0]])
+    assert _fvu(X, X + 0.5) == pytest.approx(4 * 0.25 / 6.5, rel=1e-12)

@@ -58,3 +58,41 @@ def test_bad_parameters():
         study.run(quick=True, k=129, progress=False)
     with pytest.raises(ValueError, match="n_patches must be >= 256"):
         study.run(quick=True, n_patches=100, progress=False)
+
+
+def _refused_in_preflight(name, **params):
+    """The study's error in a sweep's pre-flight (None when the checks pass)."""
+    from v1model.sweep import SpecError, check_points, parse_spec
+
+    try:
+        check_points(parse_spec({"study": name, "quick": True, "executor": {"kind": "serial"},
+                                 "sweep": {key: [value] for key, value in params.items()}}))
+    except SpecError as exc:
+        return str(exc).split("is refused by the study: ", 1)[1]
+    return None
+
+
+def test_preflight_refuses_what_the_autoencoder_or_the_fvu_would_refuse_later():
+    # lr = 2 passed the pre-flight and failed in SparseAutoencoder.fit after the images
+    # were loaded; n_eval = 1 ran to a held-out FVU of inf (no variance about the mean)
+    assert _refused_in_preflight("sae-natural-patches", lr=2.0) == (
+        "ValueError: lr must be <= 1 (the Adam step of the unit-norm decoder rows; 1e-3 to "
+        "3e-3 is usual), got 2.0")
+    assert _refused_in_preflight("sae-natural-patches", n_eval=1) == (
+        "ValueError: n_eval must be >= 2, got 1")
+    assert _refused_in_preflight("sae-natural-patches", lr=1.0, n_eval=2) is None
+
+
+def test_dataset_records_dead_after_and_pixel_units(quick_run):
+    import inspect
+
+    from v1model.sae import SparseAutoencoder
+
+    _, ds = quick_run
+    # history_n_dead counts latents silent for dead_after patches: the SAE's default
+    default = inspect.signature(SparseAutoencoder).parameters["dead_after"].default
+    assert ds.attrs["dead_after"] == default == 10_000
+    assert "dead_after" in ds["history_n_dead"].attrs["long_name"]
+    assert ds["x"].attrs["units"] == ds["y"].attrs["units"] == "pixel"
+    assert ds["step"].attrs["units"] == "1"
+    np.testing.assert_array_equal(ds["step"].values, np.arange(ds.attrs["n_steps"]))

@@ -144,7 +144,9 @@ class SparseAutoencoder(SavedAsDataset):
         linearly to zero at the end of training: step ``s`` takes at most
         ``lr * (n_steps - s) / (lr_decay * n_steps)`` (0.2 in Anthropic's
         April 2024 update); 0: none. The warm-up and the decay must fit in
-        ``n_steps`` (:func:`v1model.sae.training.lr_schedule`).
+        ``n_steps`` (:func:`v1model.sae.training.lr_schedule`), except for a
+        :meth:`partial_fit` stream without decay, which ``n_steps`` does not
+        bound.
     dtype : {"float32", "float64"}
         Precision of the parameters, the training and the codes.
     seed : int, SeedSequence, Generator or None
@@ -248,8 +250,10 @@ class SparseAutoencoder(SavedAsDataset):
         return f"{type(self).__name__}({self.n_latents!r}, {self.activation!r}{given})"
 
     # ------------------------------------------------------------- fitting
-    def _validated(self, n_features):
-        """Validated settings (never stored on ``self``)."""
+    def _validated(self, n_features, streaming=False):
+        """Validated settings (never stored on ``self``); ``streaming``
+        (:meth:`partial_fit`): ``n_steps`` bounds the schedule only when it
+        decays (``lr_decay > 0``)."""
         n_latents = check_int(self.n_latents, "n_latents", minimum=1)
         act = check_choice(self.activation, "activation", ACTIVATIONS)
         k = lam = None
@@ -282,7 +286,8 @@ class SparseAutoencoder(SavedAsDataset):
                                  "decoder rows by more than their norm per step (and the "
                                  "biases by more than the spread of X); use lr <= 1 (1e-3 to "
                                  "3e-3 is usual)")
-        if lr_warmup + lr_decay * n_steps > n_steps:
+        # a stream without decay never ends: its warm-up may outlast n_steps
+        if (not streaming or lr_decay > 0) and lr_warmup + lr_decay * n_steps > n_steps:
             raise ValueError(f"lr_warmup={lr_warmup} steps and lr_decay={self.lr_decay!r} (the "
                              f"last {lr_decay * n_steps:g} steps) do not fit in n_steps="
                              f"{n_steps}; shorten them or raise n_steps")
@@ -431,7 +436,7 @@ class SparseAutoencoder(SavedAsDataset):
             self._check_continuable(X, dtype)
         else:  # one pass over the first chunk: the value check, its mean and its spread
             X, stats = check_training_rows(X, dtype=dtype, moments=True)
-        v = self._validated(X.shape[1])
+        v = self._validated(X.shape[1], streaming=True)
         n_steps = -(-X.shape[0] // v["batch_size"])
         done = self._state.n_steps if fitted else 0
         if v["lr_decay"] > 0 and done + n_steps > v["n_steps"]:
@@ -726,10 +731,20 @@ class SparseAutoencoder(SavedAsDataset):
         # from the constructor's parameters changed since: the file encodes as the model
         fitted = dataclasses.asdict(self._fitted_objective)
         fitted["dtype"] = self._params["decoder"].dtype.name
+        # the fitted count: n_latents changed since (refused by partial_fit) must not make
+        # the file unloadable, while a damaged file (latents cut off) is still refused
+        fitted["n_latents"] = m
         attrs = {"kind": SAE_KIND, "estimator_params": json.dumps(params, default=_jsonable),
                  "fitted_objective": json.dumps(fitted, default=_jsonable),
                  "batchtopk_threshold": self._threshold}
         state = self._state if training_state else None
+        if (state is None and self._fitted_objective.activation == "batchtopk"
+                and not np.isfinite(self._threshold)):
+            # from_dataset could not load it: no threshold to encode with, no state to set one
+            raise ValueError("this batchtopk autoencoder has no inference threshold yet (no "
+                             "training batch so far kept a positive activation); saved with "
+                             "training_state=False it could neither encode nor continue: save "
+                             "with training_state=True, or continue partial_fit first")
         if state is not None:
             for name, array in self._params.items():
                 for template, moments in zip(_STATE_VARIABLES, (state.adam.m, state.adam.v)):
@@ -777,6 +792,7 @@ class SparseAutoencoder(SavedAsDataset):
                              f"missing or unreadable ({exc}); not a saved {cls.__name__}") from exc
         fitted = _saved_objective(ds, model)
         dtype = check_dtype(fitted.pop("dtype"))
+        n_latents = fitted.pop("n_latents")
         act = check_choice(fitted["activation"], "the saved activation", ACTIVATIONS)
         names = parameter_names(act)
         required = list(names) + [name for name in HISTORY_FIELDS if name != "lr"]
@@ -794,9 +810,9 @@ class SparseAutoencoder(SavedAsDataset):
                 order="C")
 
         params = {name: array(name, _VARIABLES[name][0]) for name in names}
-        if params["decoder"].shape[0] != check_int(model.n_latents, "n_latents", minimum=1):
+        if params["decoder"].shape[0] != n_latents:
             raise ValueError(f"ds['decoder'] has {params['decoder'].shape[0]} latents but the "
-                             f"saved parameters say n_latents={model.n_latents}")
+                             f"saved parameters say n_latents={n_latents}")
         # NaN: a stream whose batches have not set it yet; it can only be set (and encode
         # refuses until it is) by continuing, which needs the training state
         unset = np.isnan(threshold) and "samples_since_fired" in ds
@@ -868,24 +884,30 @@ class SparseAutoencoder(SavedAsDataset):
 
 
 def _saved_objective(ds, model) -> dict:
-    """The settings a saved model encodes with (``Objective``'s fields and the
-    dtype), from ``ds.attrs["fitted_objective"]``; files saved before it was
-    recorded: the saved constructor parameters of ``model``, validated."""
+    """The settings a saved model encodes with (``Objective``'s fields, the
+    dtype and the number of latents), from ``ds.attrs["fitted_objective"]``;
+    files saved before it (or the number of latents) was recorded: the saved
+    constructor parameters of ``model``, validated."""
     raw = ds.attrs.get("fitted_objective")
     if raw is None:
         n_features = ds.sizes.get("feature", 1)
         v = model._validated(n_features)
         _resolve_scaled(v, _saved_scale(ds))
-        return {**dataclasses.asdict(model._objective(v)), "dtype": v["dtype"].name}
+        return {**dataclasses.asdict(model._objective(v)), "dtype": v["dtype"].name,
+                "n_latents": v["n_latents"]}
     try:
         saved = json.loads(raw)
-        return {"activation": str(saved["activation"]),
-                "k": None if saved["k"] is None else int(saved["k"]),
-                "lam": float(saved["lam"]), "bandwidth": float(saved["bandwidth"]),
-                "dtype": str(saved["dtype"])}
+        fitted = {"activation": str(saved["activation"]),
+                  "k": None if saved["k"] is None else int(saved["k"]),
+                  "lam": float(saved["lam"]), "bandwidth": float(saved["bandwidth"]),
+                  "dtype": str(saved["dtype"]),
+                  "n_latents": int(saved["n_latents"]) if "n_latents" in saved else None}
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"ds.attrs['fitted_objective'] is unreadable ({exc!r}): not a "
                          "complete saved SparseAutoencoder") from exc
+    if fitted["n_latents"] is None:  # saved before it was recorded: the saved parameter
+        fitted["n_latents"] = check_int(model.n_latents, "n_latents", minimum=1)
+    return fitted
 
 
 def _saved_scale(ds) -> float:

@@ -40,6 +40,8 @@ HISTORY_FIELDS = {
            "decay); the biases b_enc and b_dec move at lr * x_spread", "1 per step"),
     "wall_time": ("cumulative training time", "s"),
 }
+#: long_name of the history's ``step`` coordinate (units "1")
+STEP_LONG_NAME = "training step: Adam steps taken before this one"
 
 
 def initial_parameters(X, n_latents, activation, theta_init, rng, dtype, mean=None):
@@ -322,6 +324,7 @@ def history_dataset(rows, attrs, first_step=0) -> xr.Dataset:
     for j, (name, (long_name, units)) in enumerate(HISTORY_FIELDS.items()):
         col = rows[:, j].astype(np.int64) if name == "n_dead" else rows[:, j]
         data[name] = ("step", col, {"long_name": long_name, "units": units})
-    ds = xr.Dataset(data, coords={"step": first_step + np.arange(len(rows))})
+    ds = xr.Dataset(data, coords={"step": ("step", first_step + np.arange(len(rows)), {
+        "long_name": STEP_LONG_NAME, "units": "1"})})
     ds.attrs.update(clean_attrs(attrs))
     return ds
