@@ -166,8 +166,9 @@ def run(
     if n_updates is None and quick and dictionary is None:
         n_updates = 1000
     # checked before the dictionary is learned, under the names the user gave
-    n_white = check_int(quick_default(n_white, quick, 5000, 50000), "n_white", minimum=1)
-    n_sparse = check_int(quick_default(n_sparse, quick, 10000, 100000), "n_sparse", minimum=1)
+    # reverse correlation needs two stimuli at least (a covariance)
+    n_white = check_int(quick_default(n_white, quick, 5000, 50000), "n_white", minimum=2)
+    n_sparse = check_int(quick_default(n_sparse, quick, 10000, 100000), "n_sparse", minimum=2)
     for name, value in (("n_orientations", n_orientations), ("n_frequencies", n_frequencies),
                         ("n_phases", n_phases), ("n_sample_units", n_sample_units),
                         ("n_contrasts", n_contrasts),
@@ -190,6 +191,8 @@ def run(
                                              n_updates=n_updates, progress=progress)
     n_units, h, w = atoms.shape
     D = atoms.reshape(n_units, -1)
+    # the patch size is known from here: refused under the study's name, not as n_pixels
+    check_int(sparse_pixels, "sparse_pixels", minimum=1, maximum=h * w)
 
     def encoder(X):
         return lca(X, D, lam)

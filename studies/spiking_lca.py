@@ -138,15 +138,24 @@ def run(
     D = net.dictionary
 
     lasso = fista(X, D, lam, positive=True, dtype=np.float64, tol=1e-9, max_iter=100000)
+    # the ODE in steps of 0.1 tau_m over the same simulated time (one step of the whole
+    # duration when it is shorter than half a step: n_steps = 0 was refused)
+    ode_steps, ode_dt = int(round(duration / (0.1 * tau_m))), 0.1 * tau_m
+    if ode_steps < 1:
+        ode_steps, ode_dt = 1, duration
     ode_final, traj = lca(X, D, lam, threshold="nonneg", tau=tau_m, dtype=np.float64,
-                          n_steps=int(round(duration / (0.1 * tau_m))), dt=0.1 * tau_m,
-                          return_trajectory=True, record_every=2)
+                          n_steps=ode_steps, dt=ode_dt, return_trajectory=True,
+                          record_every=2)
     spk = spiking_lca(X, D, lam, duration=duration, dt=dt, tau_m=tau_m, tau_syn=tau_syn,
                       target=target, seed=rng, record_spikes=True, progress=progress)
     free = spiking_lca(X, D, lam, duration=duration, dt=dt, tau_m=tau_m, tau_syn=tau_syn,
                        target=target, seed=rng, inhibition=False)
 
-    t_stop = np.geomspace(max(10 * dt, 0.01), duration, 25)
+    # stopping times from 10 ms (or 10 steps) up to the duration; a run shorter than that
+    # gets its duration only (t_stop beyond the run was refused after the simulation)
+    t_first = max(10 * dt, 0.01)
+    t_stop = (np.geomspace(t_first, duration, 25) if t_first < duration
+              else np.array([duration]))
     windowed = windowed_rates(spk, t_stop).values
     ref_norm = np.linalg.norm(lasso)
     spiking_error = np.linalg.norm(windowed - lasso, axis=(1, 2)) / ref_norm
@@ -156,7 +165,7 @@ def run(
     codes = {"spiking": spk["code"].values, "ode": ode_final, "no_inhibition":
              free["code"].values}
     encoders = list(codes)
-    corr = [np.corrcoef(codes[m].ravel(), lasso.ravel())[0, 1] for m in encoders]
+    corr = [_pearson(codes[m], lasso) for m in encoders]
     rel = [np.linalg.norm(codes[m] - lasso) / ref_norm for m in encoders]
 
     keep = spk["spike_sample"].values < n_raster
@@ -176,7 +185,9 @@ def run(
                                "units": "1"}),
             "ode_error": ("ode_time", ode_error,
                           {"long_name": "relative error of ODE LCA vs LASSO", "units": "1"}),
-            "correlation": ("encoder", corr, {"long_name": "Pearson r with LASSO", "units": "1"}),
+            "correlation": ("encoder", corr, {
+                "long_name": "Pearson r with LASSO (NaN for codes without spread, e.g. no spike)",
+                "units": "1"}),
             "relative_error": ("encoder", rel,
                                {"long_name": "|code - LASSO| / |LASSO|", "units": "1"}),
             "spike_time": ("spike", spk["spike_time"].values[keep], {
@@ -205,6 +216,14 @@ def run(
         spiking_run_time=spk.attrs["run_time"], n_synapses=spk.attrs["n_synapses"],
     )
     return ds
+
+
+def _pearson(a, b) -> float:
+    """Pearson r of two arrays, NaN (without numpy's warning) when one is constant:
+    a run too short for any spike codes all zeros."""
+    a, b = np.ravel(a) - np.mean(a), np.ravel(b) - np.mean(b)
+    norm = np.linalg.norm(a) * np.linalg.norm(b)
+    return float(a @ b / norm) if norm > 0 else float("nan")
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:

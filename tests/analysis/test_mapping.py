@@ -179,3 +179,15 @@ def test_the_map_records_its_seed():
     assert ds.attrs["seed"] == 7
     again = map_receptive_fields(_linear(W), 6, n_stimuli=200, seed=ds.attrs["seed"])
     np.testing.assert_array_equal(again["rf"].values, ds["rf"].values)
+
+
+@pytest.mark.skipif(not hasattr(Exception, "add_note"), reason="exception notes: Python 3.11")
+def test_an_encoder_error_says_what_the_encoder_was_given():
+    """A stimulus shape that does not fit the encoder failed with the encoder's own
+    matmul error, naming neither the stimuli nor the shape; the error is kept, with a
+    note giving X's shape."""
+    W = np.random.default_rng(0).standard_normal((3, 64))  # an 8x8 encoder
+    with pytest.raises(ValueError, match="matmul") as info:
+        map_receptive_fields(lambda X: X @ W.T, 7, n_stimuli=10, batch_size=10, seed=0)
+    note = " ".join(getattr(info.value, "__notes__", []))
+    assert "X of shape (10, 49)" in note and "49 features per sample" in note

@@ -102,6 +102,15 @@ def test_activity_ratio_falls_and_error_rises_with_lambda(ringach, tmp_path):
     _pngs_ok(get_study("activity-ratio").plot(ds, tmp_path))
 
 
+def test_receptive_field_mapping_names_sparse_pixels_beyond_the_patch(ringach):
+    """More lit pixels than the 8x8 patch has failed as "n_pixels must be <= 64", an
+    argument of map_receptive_fields the study's user never gave."""
+    _, path = ringach
+    with pytest.raises(ValueError, match="sparse_pixels must be <= 64, got 65"):
+        get_study("receptive-field-mapping").run(quick=True, dictionary=str(path),
+                                                 sparse_pixels=65, progress=False)
+
+
 def test_cli_runs_a_study_from_a_saved_dictionary(ringach, tmp_path, capsys):
     _, path = ringach
     out = tmp_path / "ar"
@@ -126,10 +135,17 @@ def test_bad_parameters_are_reported(tmp_path):
     missing = str(tmp_path / "never-read.nc")
     with pytest.raises(ValueError, match="min_r2 must be in \\[0, 1\\], got 5"):
         get_study("ringach-2002").run(quick=True, dictionary=missing, min_r2=5)
-    for name in ("n_sample_units", "n_orientations", "n_white"):
+    for name in ("n_sample_units", "n_orientations"):
         with pytest.raises(ValueError, match=f"{name} must be >= 1, got 0"):
             get_study("receptive-field-mapping").run(quick=True, dictionary=missing,
                                                      **{name: 0})
+    # reverse correlation needs 2 stimuli: 1 passed the pre-flight, then failed once the
+    # dictionary was learned, as "n_stimuli must be >= 2"
+    for name in ("n_white", "n_sparse"):
+        for value in (0, 1):
+            with pytest.raises(ValueError, match=f"{name} must be >= 2, got {value}"):
+                get_study("receptive-field-mapping").run(quick=True, dictionary=missing,
+                                                         **{name: value})
     with pytest.raises(ValueError, match="n_patches must be >= 1, got 0"):
         get_study("activity-ratio").run(quick=True, dictionary=missing, n_patches=0)
     for name in ("n_updates", "n_atoms", "n_eval"):

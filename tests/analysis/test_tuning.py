@@ -311,6 +311,25 @@ def test_frequency_bandwidth_and_peak_orientation_of_a_synthetic_unit():
                                rtol=1e-12)
 
 
+def test_frequency_bandwidth_does_not_depend_on_the_order_of_the_frequencies():
+    """grating_responses takes frequencies in any order; the half-width walked the curve
+    in that order (a shuffled grid gave 1.1-1.5x the bandwidth): it walks them sorted."""
+    o = np.linspace(0, np.pi, 8, endpoint=False)
+    f = 2.0 ** np.linspace(-6, -1, 41)
+    sig = 0.5  # octaves: full width at half height 2 sqrt(2 ln 2) sig
+    exact = 2 * np.sqrt(2 * np.log(2)) * sig
+    curve_o = np.exp(3 * (np.cos(2 * (o - o[2])) - 1))
+    for perm in (np.arange(f.size), np.arange(f.size)[::-1],
+                 np.random.default_rng(1).permutation(f.size)):
+        curve_f = np.exp(-0.5 * ((np.log2(f[perm]) + 3.5) / sig) ** 2)
+        amp = (curve_o[:, None] * curve_f[None, :])[:, :, None, None]
+        tc = tuning_curves(_resp(amp, o, f[perm], [0.0]))
+        assert float(tc.frequency_bandwidth[0]) == pytest.approx(exact, rel=2e-3)
+        assert float(tc.preferred_frequency[0]) == pytest.approx(2.0 ** -3.5, rel=0.05)
+        # the returned curve keeps the grid's order
+        np.testing.assert_allclose(tc.frequency_tuning.values[0], curve_o[2] * curve_f)
+
+
 def test_phase_statistic_mean_of_a_rectified_cosine():
     from v1model.analysis import tuning_curves
     ph = np.linspace(0, 2 * np.pi, 64, endpoint=False)

@@ -255,6 +255,8 @@ def test_hard_threshold_is_refused(problem):
         (dict(dt=0.012, tau_syn=0.05), r"tau_syn=0.05 s and tau_m=0.01 s"),
         # a string from a CLI or sweep file: "False" switched inhibition on
         (dict(inhibition="False"), "inhibition must be a bool"),
+        # ... and "False" recorded every spike (refused before any simulation)
+        (dict(record_spikes="False"), "record_spikes must be a bool"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(problem, kwargs, match):

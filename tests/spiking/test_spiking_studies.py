@@ -30,6 +30,35 @@ def test_spiking_lca_study_rates_match_lasso_and_inhibition_matters(tmp_path):
         assert png.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_spiking_lca_study_runs_shorter_than_its_first_stopping_time():
+    """A run shorter than 10 ms (the first windowed stopping time) failed after the
+    simulation with "t_stop must be in (0, 0.005] s", a parameter the user never gave;
+    shorter than half an ODE step, the ODE refused n_steps = 0."""
+    from studies import get_study
+
+    study = get_study("spiking-lca")
+    for duration in (0.005, 0.0004):
+        # too short for the rates to resolve the codes, and the study says so
+        with pytest.warns(RuntimeWarning, match="the rates cannot resolve the codes"):
+            ds = study.run(quick=True, duration=duration, n_patches=3, dictionary_updates=5,
+                           progress=False)
+        np.testing.assert_allclose(ds["t_stop"].values, [duration])
+        # the ODE runs over the same simulated time
+        assert ds["ode_time"].values[-1] == pytest.approx(duration, rel=1e-12)
+        # the error at the one stopping time is that of the run's own codes
+        assert float(ds["spiking_error"][-1]) == pytest.approx(
+            float(ds["relative_error"].sel(encoder="spiking")), rel=1e-12)
+        # Pearson r against numpy's where the codes have a spread, NaN where they have none
+        for encoder in ("ode", "spiking"):
+            code = ds[encoder].values.ravel()
+            r = float(ds["correlation"].sel(encoder=encoder))
+            if np.ptp(code) > 0:
+                assert r == pytest.approx(np.corrcoef(code, ds["lasso"].values.ravel())[0, 1],
+                                          rel=1e-9)
+            else:
+                assert np.isnan(r)
+
+
 def test_sailnet_study_inhibition_tracks_overlap(tmp_path):
     from studies import get_study, study_parameters
     from v1model.spiking import rf_spread

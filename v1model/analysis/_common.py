@@ -89,8 +89,22 @@ def check_encoder(encoder, name: str = "encoder"):
 
 
 def call_encoder(encoder, X, n_units=None, name: str = "encoder"):
-    """Call ``encoder(X)`` and check that it returned finite (n_samples, n_units) codes."""
-    out = check_real(encoder(X), f"{name}(X)", "(n_samples, n_units) codes")
+    """Call ``encoder(X)`` and check that it returned finite (n_samples, n_units) codes.
+
+    An exception raised by the encoder itself is re-raised with a note giving the shape
+    of ``X``: most often the stimulus ``shape`` does not match the encoder's input (the
+    encoder's own message, e.g. a matmul mismatch, names neither).
+    """
+    try:
+        out = encoder(X)
+    except Exception as exc:
+        if not hasattr(exc, "add_note"):  # Python 3.10: the encoder's error as it is
+            raise
+        exc.add_note(f"(raised by {name}(X) with X of shape {X.shape}: {X.shape[0]} stimuli "
+                     f"of {X.shape[1]} pixels each, flattened row by row from the stimulus "
+                     f"shape given; does {name} take {X.shape[1]} features per sample?)")
+        raise
+    out = check_real(out, f"{name}(X)", "(n_samples, n_units) codes")
     try:
         R = np.asarray(out, dtype=np.float64)
     except (TypeError, ValueError) as exc:

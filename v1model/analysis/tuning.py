@@ -318,7 +318,8 @@ def tuning_curves(
         ``max_response``. Both bandwidths are NaN where the curve does not
         fall below ``bandwidth_level`` on both sides of its peak within the
         grid (crossings are interpolated linearly between samples, in log2
-        frequency for the frequency curve). Units that never respond get NaN.
+        frequency for the frequency curve, whose grid may come in any order).
+        Units that never respond get NaN.
 
     Raises
     ------
@@ -384,8 +385,10 @@ def tuning_curves(
                       UserWarning, stacklevel=2)
     bw_o = (_half_width(ori_curve, o, bandwidth_level, periodic=True) if evenly
             else np.full(n_units, np.nan))
-    logf = np.log2(f)
-    half = _half_width(freq_curve, logf, bandwidth_level, periodic=False)
+    # the half-width walks the curve sample by sample from its peak: in order of frequency
+    # (grating_responses takes the frequencies in any order; the curve keeps that order)
+    by_f = np.argsort(f, kind="stable")
+    half = _half_width(freq_curve[:, by_f], np.log2(f[by_f]), bandwidth_level, periodic=False)
     ds = xr.Dataset(coords={"atom": responses["atom"].values,
                             "orientation": responses["orientation"],
                             "frequency": responses["frequency"]})

@@ -191,6 +191,7 @@ def spiking_lca(
     check_progress(progress)
     params = simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory,
                                    transient_fraction, inhibition, v_init, noise, target, seed)
+    record_spikes = check_bool(record_spikes, "record_spikes")  # "False" would be truthy
     if record_dt is not None:
         record_dt = check_positive(record_dt, "record_dt")
         if record_dt < dt:
