@@ -1,5 +1,7 @@
 """The single entry point: same contract for every method."""
 
+import warnings
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -202,3 +204,43 @@ def test_data_too_small_for_the_dtype_is_refused(method, dtype, scale):
         encode(scale * X, D, method, dtype=dtype, **kw)
     # zeros are not small data: they code to zeros
     assert not encode(np.zeros_like(X), D, method, dtype=dtype, **kw).any()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_dictionary_given_transposed_is_named(method):
+    """A dictionary passed as scikit-learn's design matrix, one atom per column
+    (n_features, n_atoms), as orthogonal_mp and Lasso take it: the error said
+    "expected X of shape (n_samples, 12)", pointing at X; a square one passed
+    every check and gave other codes without a word. The right orientation
+    gives scikit-learn's codes."""
+    from sklearn.linear_model import orthogonal_mp
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((6, 8))
+    D = rng.standard_normal((12, 8))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    with pytest.raises(ValueError, match=r"D looks transposed.*pass D\.T, of shape \(12, 8\)"):
+        encode(X, D.T, method, **params(method))
+    square = rng.standard_normal((8, 8))
+    square /= np.linalg.norm(square, axis=1, keepdims=True)
+    kwargs = {"lam": 0.2} if method in L1_METHODS else {"n_nonzero": 3}
+    with pytest.warns(UserWarning, match=r"D \(shape \(8, 8\)\) has unit-norm columns.*"
+                                         r"looks transposed"):
+        encode(X, square.T, method, **kwargs)
+    # atoms as rows, or an orthonormal basis (unit rows and columns): no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        A = encode(X, square, method, dtype=np.float64, **kwargs)
+        encode(X, np.linalg.qr(square)[0], method, **kwargs)
+    if method == "omp":
+        ref = orthogonal_mp(square.T, X.T, n_nonzero_coefs=3).T
+        np.testing.assert_allclose(A, ref, atol=1e-10)
+
+
+def test_objective_names_a_transposed_dictionary():
+    from v1model.inference import objective
+
+    rng = np.random.default_rng(1)
+    X, D = rng.standard_normal((4, 8)), rng.standard_normal((12, 8))
+    with pytest.raises(ValueError, match=r"D looks transposed"):
+        objective(X, D.T, np.zeros((4, 12)), 0.1)

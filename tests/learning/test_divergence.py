@@ -187,3 +187,39 @@ def test_of_learning_warns_when_its_steps_never_settle(planted, prior, lam):
         warnings.simplefilter("error")
         _, h = learn_dictionary(X, 24, lr=1.0, **kwargs)
     assert h["dictionary_change"].values[-10:].mean() < 0.1
+
+
+@pytest.mark.parametrize("learner", [
+    lambda X, lam: learn_mod(X, 48, method="iht", lam=lam, n_updates=3, progress=False,
+                             seed=0),
+    lambda X, lam: learn_ksvd(X, 48, method="iht", lam=lam, n_updates=3, progress=False,
+                              seed=0),
+    lambda X, lam: learn_online(X, 48, method="iht", lam=lam, n_updates=3, batch_size=100,
+                                progress=False, seed=0),
+    lambda X, lam: SparseDictionaryLearner(48, method="iht", lam=lam, n_updates=3,
+                                           seed=0).fit(X),
+    lambda X, lam: SparseDictionaryLearner(48, method="iht", lam=lam,
+                                           batch_size=100, seed=0).partial_fit(X),
+], ids=["mod", "ksvd", "online", "estimator-fit", "estimator-partial_fit"])
+def test_iht_learners_refuse_a_lam_that_zeroes_every_code_of_an_overcomplete_dictionary(
+        planted, learner):
+    # IHT keeps an atom only past lam * sqrt(lambda_max(D D^T)), and 48 unit-norm atoms
+    # in 16 dimensions have lambda_max >= 3: at lam = 0.95 max||x|| (below the sample
+    # norms the L1 check looked at) every code was zero at every update, the atoms were
+    # all re-seeded again and again, and the run returned without a word
+    from v1model.inference import iht
+
+    X = planted[0]
+    top = float(np.linalg.norm(X, axis=1).max())
+    bound = top / np.sqrt(48 / 16)
+    lam = 0.95 * top
+    # the premise, on the data-initialised start and an orthogonal-as-can-be one
+    rng = np.random.default_rng(0)
+    for D in (X[rng.choice(len(X), 48, replace=False)], rng.standard_normal((48, 16))):
+        D = D / np.linalg.norm(D, axis=1, keepdims=True)
+        assert not iht(X, D, lam=lam, dtype=np.float64).any()
+    with pytest.raises(ValueError, match=rf"lam={lam!r} is at least max \|\|x\|\| / "
+                                         rf"sqrt\(n_atoms / n_features\) = .* = "
+                                         rf"{bound:.3g} .*every code is zero"):
+        learner(X, lam)
+    learner(X, 0.5 * bound)  # below it: runs

@@ -12,6 +12,8 @@ alpha=lam)`` and of ``Lasso(alpha=lam / n_features)``.
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -44,12 +46,70 @@ def validate_problem(X, D, lam, dtype, positive_lam_name="lam", flags=None):
     X = check_array(X, "X", ndim=(1, 2), dtype=_exact_check_dtype(X, dtype))
     if X.ndim == 1:
         X = X[None, :]
-    check_same_features(X, D, "X", "D")
+    check_dictionary_layout(X, D, "X", "D")
     lam = check_nonnegative(lam, positive_lam_name)
     for name, value in (flags or {}).items():  # positive="no" would be truthy
         check_bool(value, name)
     check_products_in_range(X, D, dtype)
     return np.ascontiguousarray(X, dtype=dtype), np.ascontiguousarray(D, dtype=dtype), lam, dtype
+
+
+#: a row or column counts as unit-norm when its squared norm is within this of 1 (float32
+#: dictionaries written to disk and read back keep ~1e-7)
+_UNIT_TOL = 1e-5
+
+
+def check_dictionary_layout(X, D, x_name: str = "X", d_name: str = "D") -> None:
+    """``X`` (n_samples, n_features) and ``D`` (n_atoms, n_features) agree, and ``D``
+    does not look transposed.
+
+    scikit-learn's ``orthogonal_mp`` and ``Lasso`` take the dictionary as a
+    design matrix, one atom per *column* (n_features, n_atoms). Given that
+    way, ``D`` either has the wrong number of columns, and the ValueError says
+    ``D`` looks transposed when its rows match the features of ``X`` (the
+    generic message asked to reshape ``X``), or, for a square dictionary,
+    passes every shape check and gives wrong codes; that case is warned of
+    when the columns of ``D`` have unit norm and its rows do not (atoms are
+    rows here, so unit-norm atoms given as columns).
+    """
+    n_features = X.shape[1]
+    if D.shape[1] != n_features and D.shape[0] == n_features:
+        raise ValueError(
+            f"{d_name} has shape {D.shape} but {x_name} has {n_features} features per sample "
+            f"(shape {X.shape}): {d_name} looks transposed. Dictionaries here are "
+            f"(n_atoms, n_features), one atom per row (scikit-learn's components_; "
+            f"orthogonal_mp and Lasso take the transpose, one atom per column): pass "
+            f"{d_name}.T, of shape {D.shape[::-1]}"
+        )
+    check_same_features(X, D, x_name, d_name)
+    if D.shape[0] == D.shape[1] and D.shape[0] > 1:
+        # norms as (max) * ||v / max||: no overflow for the huge entries the range check
+        # refuses later with its own message
+        scale = np.abs(D).max()
+        if not np.isfinite(scale) or scale == 0:
+            return
+        Ds = D / scale
+        rows = np.einsum("ij,ij->i", Ds, Ds) * scale**2
+        cols = np.einsum("ij,ij->j", Ds, Ds) * scale**2
+        if np.all(np.abs(cols - 1) <= _UNIT_TOL) and np.any(np.abs(rows - 1) > 1e-2):
+            warnings.warn(
+                f"{d_name} (shape {D.shape}) has unit-norm columns but its rows, the atoms, "
+                f"are not unit-norm (norms {np.sqrt(rows.min()):.3g} to "
+                f"{np.sqrt(rows.max()):.3g}): {d_name} looks transposed. Dictionaries here "
+                f"are (n_atoms, n_features), one atom per row (scikit-learn's components_; "
+                f"orthogonal_mp and Lasso take the transpose): pass {d_name}.T",
+                UserWarning, stacklevel=_caller_stacklevel())
+
+
+def _caller_stacklevel() -> int:
+    """``stacklevel`` of the first frame outside this package (the user's call, whether
+    through ``encode`` or a solver directly), counted from the caller of this function."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.dirname(
+            os.path.abspath(frame.f_code.co_filename)) == package:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _exact_check_dtype(X, dtype):
@@ -197,7 +257,7 @@ def objective(X, D, A, lam, kind="soft"):
     X = np.atleast_2d(check_array(X, "X", ndim=(1, 2)))
     D = check_array(D, "D", ndim=2)
     A = np.atleast_2d(check_array(A, "A", ndim=(1, 2)))
-    check_same_features(X, D)
+    check_dictionary_layout(X, D)
     check_shape(A, "A", (X.shape[0], D.shape[0]))
     lam = check_nonnegative(lam, "lam")
     kind = check_choice(kind, "kind", THRESHOLDS)

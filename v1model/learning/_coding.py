@@ -122,20 +122,36 @@ def make_coder(method, lam=None, n_nonzero=None, positive=False, dtype=np.float3
 
 
 
-def check_lam_below_data(X, coder) -> None:
+def check_lam_below_data(X, coder, n_atoms=None) -> None:
     """Refuse a threshold ``lam`` that zeroes every code of ``X`` in any dictionary.
 
     With unit-norm atoms a sample's largest drive ``|<d, x>|`` is at most
-    ``||x||``, and an L1 (soft), L0 (hard) or IHT code is all-zero when every
+    ``||x||``, and an L1 (soft) or L0 (hard) LCA code is all-zero when every
     drive is at most ``lam``. A ``lam`` at or above the largest sample norm
     therefore leaves every code zero whatever the dictionary, re-seeded atoms
     included: the run would end with nothing learned and no error.
+
+    IHT at ``lam`` (``n_nonzero`` not given) zeroes more: its first step from
+    zero keeps an atom only when its drive exceeds ``lam * sqrt(lambda_max(D
+    D^T))``, and ``lambda_max >= n_atoms / n_features`` for any ``n_atoms``
+    unit-norm atoms (the trace ``n_atoms`` spread over at most ``n_features``
+    eigenvalues), so with ``n_atoms`` given its bound is ``max ||x|| /
+    sqrt(max(1, n_atoms / n_features))``.
     """
     if coder.penalty_kind is None:  # greedy codes (n_nonzero) are never all zero
         return
     top = float(np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64).max()))
-    if coder.lam >= top:
+    bound, why = top, f"the largest sample norm max ||x|| = {top:.3g} of X"
+    if (coder.lam < top and coder.method == "iht" and n_atoms is not None
+            and n_atoms > X.shape[1]):
+        ratio = n_atoms / X.shape[1]
+        bound = top / np.sqrt(ratio)
+        why = (f"max ||x|| / sqrt(n_atoms / n_features) = {top:.3g} / sqrt({n_atoms} / "
+               f"{X.shape[1]}) = {bound:.3g} (IHT keeps an atom only past lam * "
+               f"sqrt(lambda_max(D D^T)), and lambda_max >= {ratio:.3g} for any "
+               f"{n_atoms} unit-norm atoms)")
+    if coder.lam >= bound:
         raise ValueError(
-            f"lam={coder.lam!r} is at least the largest sample norm max ||x|| = {top:.3g} of "
-            f"X: every code is zero whatever the unit-norm dictionary, so nothing can be "
-            f"learned; lower lam well below {top:.3g} or rescale X")
+            f"lam={coder.lam!r} is at least {why}: every code is zero whatever the "
+            f"unit-norm dictionary, so nothing can be learned; lower lam well below "
+            f"{bound:.3g} or rescale X")

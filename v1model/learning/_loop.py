@@ -29,9 +29,9 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
     """
 
     X = check_training_data(X, dtype=coder.dtype)
-    check_lam_below_data(X, coder)
     n, p = X.shape
     n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
+    check_lam_below_data(X, coder, n_atoms)
     n_updates = check_int(n_updates, "n_updates", minimum=1)
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size", minimum=1)

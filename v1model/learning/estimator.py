@@ -310,7 +310,8 @@ class SparseDictionaryLearner(SavedAsDataset):
                       reseed_patience=v["reseed_patience"], duplicate_tol=v["duplicate_tol"],
                       dtype=self.dtype, seed=self.seed, progress=self.progress)
         if v["algorithm"] == "online":
-            check_lam_below_data(X, coder)  # learn_mod and learn_ksvd check it themselves
+            # learn_mod and learn_ksvd check it themselves
+            check_lam_below_data(X, coder, v["n_atoms"])
             rng = as_generator(self.seed)
             state = self._new_state(X, v, rng)
             run_epochs(state, X, v["n_updates"], v["batch_size"], bool(self.shuffle), rng,
@@ -359,7 +360,7 @@ class SparseDictionaryLearner(SavedAsDataset):
         if state is None:
             # as fit: a lam that zeroes every code of the first chunk learns nothing (later
             # chunks are not checked: a quiet stretch of a stream is not an error)
-            check_lam_below_data(X, v["coder"])
+            check_lam_below_data(X, v["coder"], v["n_atoms"])
             state = self._new_state(X, v, as_generator(self.seed))
             self._state = state
         elif v["n_atoms"] != state.D.shape[0]:
@@ -561,6 +562,16 @@ class SparseDictionaryLearner(SavedAsDataset):
         -------
         score : float
             ``-mean_i(0.5 ||x_i - a_i D||^2 + penalty(a_i))``, computed in float64.
+
+        Notes
+        -----
+        The objective depends on ``lam`` (and on ``n_nonzero`` for the greedy
+        methods): a smaller ``lam`` always scores higher, so ``GridSearchCV``
+        over ``lam`` or ``n_nonzero`` with this default score picks the
+        smallest value, whatever the data. Compare those with a scorer of your
+        own (e.g. the accuracy of a classifier after the codes in a
+        ``Pipeline``); ``n_atoms``, ``algorithm`` or ``forget_factor`` at a fixed
+        ``lam`` are compared on the same objective.
         """
         X = self._check_input(X)
         coder = self._transform_coder()

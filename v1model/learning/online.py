@@ -238,9 +238,9 @@ def learn_online(
     """
     coder = make_coder(method, lam, n_nonzero, positive, dtype, method_params)
     X = check_training_data(X, dtype=coder.dtype)
-    check_lam_below_data(X, coder)
     n, p = X.shape
     n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
+    check_lam_below_data(X, coder, n_atoms)
     n_updates = check_int(n_updates, "n_updates", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     forget_factor, n_passes = check_online_params(forget_factor, n_passes)
