@@ -320,7 +320,12 @@ def learn_dictionary(
         step grows with ``X`` squared, and the defaults are set for whitened
         patches of mean square ~0.1 (sparsenet's): data more than 100 times
         off that (``DESIGN_MEAN_SQUARE``, ``SCALE_TOLERANCE``) is warned of,
-        with the ``lr`` that would give the same step.
+        with the ``lr`` that would give the same step. The default 1 is
+        sparsenet's eta and cautious for L1: on whitened 8x8 patches of the
+        embedded photographs (64 atoms, ``lam = 0.1``, 2,000 updates, seeds 0
+        and 1) ``lr=3`` (the ``olshausen-field-1996`` study's) gave 62 and 63
+        atoms with a Gabor fit of R^2 >= 0.8 and a lower final objective, the
+        default 47 and 51.
     lr_final : float, optional
         Learning rate at the last update; the rate decays geometrically from
         ``lr``. Default ``lr / 10`` for L1 and ``lr`` (constant, as
