@@ -330,6 +330,29 @@ def test_frequency_bandwidth_does_not_depend_on_the_order_of_the_frequencies():
         np.testing.assert_allclose(tc.frequency_tuning.values[0], curve_o[2] * curve_f)
 
 
+def test_orientation_bandwidth_does_not_depend_on_the_order_of_the_orientations():
+    """An even grid given shuffled was refused (NaN bandwidth and a warning): the
+    half-width walks the sorted grid, and matches the analytic half-width at half
+    height of exp(k (cos 2(theta - theta0) - 1)): arccos(1 - ln 2 / k) / 2."""
+    import warnings
+
+    o = np.linspace(0, np.pi, 90, endpoint=False)
+    f = np.array([0.1, 0.2, 0.3])
+    kappa = 4.0
+    exact = 0.5 * np.arccos(1 - np.log(2) / kappa)
+    for perm in (np.arange(o.size), np.arange(o.size)[::-1],
+                 np.random.default_rng(2).permutation(o.size)):
+        curve_o = np.exp(kappa * (np.cos(2 * (o[perm] - o[31])) - 1))
+        amp = (curve_o[:, None] * np.array([0.5, 1.0, 0.5])[None, :])[:, :, None, None]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            tc = tuning_curves(_resp(amp, o[perm], f, [0.0]))
+        assert float(tc.orientation_bandwidth[0]) == pytest.approx(exact, rel=2e-3)
+        assert float(tc.circular_variance[0]) == pytest.approx(
+            float(tuning_curves(_resp(amp[np.argsort(o[perm])], o, f, [0.0]))
+                  .circular_variance[0]), rel=1e-12)
+
+
 def test_phase_statistic_mean_of_a_rectified_cosine():
     from v1model.analysis import tuning_curves
     ph = np.linspace(0, 2 * np.pi, 64, endpoint=False)
@@ -404,7 +427,12 @@ def test_circular_variance_needs_orientations_that_sample_the_circle_evenly():
                       r"orientation_bandwidth are NaN for every unit"):
         tc = tuning_curves(_responses_from_curve(np.ones(9), np.linspace(0, np.pi, 9)))
     assert np.isnan(tc.circular_variance[0])
-    # rolled: circular variance is defined, the bandwidth's walk needs a monotone grid
-    with pytest.warns(UserWarning, match=r": orientation_bandwidth is NaN"):
+    # rolled: both are defined (the bandwidth walks the sorted grid); a flat curve never
+    # falls to half height, so its bandwidth is NaN without a warning
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         rolled = tuning_curves(_responses_from_curve(np.ones(8), np.roll(even, 3)))
     assert float(rolled.circular_variance[0]) == pytest.approx(1.0, abs=1e-12)
+    assert np.isnan(rolled.orientation_bandwidth[0])

@@ -312,7 +312,7 @@ def tuning_curves(
         [0, pi) evenly, in any order: ``np.linspace(0, np.pi, n)`` has both
         0 and pi and does not), ``orientation_bandwidth``
         (rad, half-width at ``bandwidth_level``; needs evenly spaced
-        orientations over [0, pi), ascending or descending),
+        orientations over [0, pi), in any order),
         ``preferred_frequency`` (cycles/pixel, grid argmax),
         ``frequency_bandwidth`` (octaves, full width at ``bandwidth_level``),
         ``max_response``. Both bandwidths are NaN where the curve does not
@@ -372,19 +372,19 @@ def tuning_curves(
     even_circle = _samples_orientations_evenly(o)
     cv = np.where(alive & even_circle,
                   _circular_variance(np.clip(ori_curve, 0, None), o), np.nan)
-    # the bandwidth walks the curve periodically: it needs an even grid over [0, pi),
-    # ascending or descending (the walk averages both sides, so direction does not matter)
+    # the bandwidth walks the curve periodically, sample by sample in order of orientation
+    # (grating_responses takes them in any order): it needs an even grid over [0, pi)
+    by_o = np.argsort(o, kind="stable")
     step = np.pi / n_o
-    evenly = n_o > 2 and (np.allclose(np.diff(o), step) or np.allclose(np.diff(o), -step))
+    evenly = n_o > 2 and np.allclose(np.diff(o[by_o]), step)
     if n_o > 2 and not (even_circle and evenly):  # (fewer: no tuning to measure)
         lost = "circular_variance and orientation_bandwidth are" if not even_circle \
             else "orientation_bandwidth is"
         warnings.warn(f"responses['orientation'] {describe(np.round(o, 4).tolist())} does not "
-                      "sample [0, pi) evenly in ascending or descending order (e.g. "
-                      f"np.linspace(0, np.pi, n, endpoint=False)): {lost} NaN for every unit",
-                      UserWarning, stacklevel=2)
-    bw_o = (_half_width(ori_curve, o, bandwidth_level, periodic=True) if evenly
-            else np.full(n_units, np.nan))
+                      "sample [0, pi) evenly (e.g. np.linspace(0, np.pi, n, endpoint=False), "
+                      f"in any order): {lost} NaN for every unit", UserWarning, stacklevel=2)
+    bw_o = (_half_width(ori_curve[:, by_o], o[by_o], bandwidth_level, periodic=True)
+            if evenly else np.full(n_units, np.nan))
     # the half-width walks the curve sample by sample from its peak: in order of frequency
     # (grating_responses takes the frequencies in any order; the curve keeps that order)
     by_f = np.argsort(f, kind="stable")
