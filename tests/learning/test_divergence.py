@@ -3,6 +3,7 @@ useless or blow up partway: they fail early with a message naming the
 argument to change."""
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -72,7 +73,10 @@ def test_learners_refuse_a_lam_above_every_sample_norm(planted, learner):
     with pytest.raises(ValueError, match=rf"lam={2 * top!r} is at least the largest sample "
                                          r"norm .*every code is zero"):
         learner(X, 2 * top)
-    learner(X, 0.5 * top)  # below it: runs
+    with warnings.catch_warnings():  # below it: runs (IHT's codes may still all be zero,
+        # warned of: test_learners_warn_when_every_code_stayed_zero)
+        warnings.filterwarnings("ignore", "every code", UserWarning)
+        learner(X, 0.5 * top)
 
 
 def test_learners_keep_greedy_codes_whatever_the_scale(planted):
@@ -150,7 +154,6 @@ def test_of_learning_warns_when_the_data_is_off_the_scale_of_its_step(planted, s
                                          rf"times .*lr=1 will {effect}.*lr ~ "
                                          rf"{re.escape(f'{1 / ratio:.3g}')}\)"):
         learn_dictionary(X, 24, lam=0.1 * scale, n_updates=2, progress=False, seed=0)
-    import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -174,7 +177,6 @@ def test_of_learning_warns_when_its_steps_never_settle(planted, prior, lam):
     finite: the run ended at the random-atom error with no sign (lr = 1e6: error 0.62
     against 0.24, exit 0). The change per update over the last quarter says so; a
     working lr's change falls far below the limit and is not warned about."""
-    import warnings
 
     X = planted[0]
     kwargs = dict(lam=lam, prior=prior, n_updates=40, batch_size=50, progress=False, seed=0)
@@ -222,4 +224,32 @@ def test_iht_learners_refuse_a_lam_that_zeroes_every_code_of_an_overcomplete_dic
                                          rf"sqrt\(n_atoms / n_features\) = .* = "
                                          rf"{bound:.3g} .*every code is zero"):
         learner(X, lam)
-    learner(X, 0.5 * bound)  # below it: runs
+    with warnings.catch_warnings():  # below it: runs (codes may still all be zero, warned
+        # of: test_learners_warn_when_every_code_stayed_zero)
+        warnings.filterwarnings("ignore", "every code", UserWarning)
+        learner(X, 0.5 * bound)
+
+
+@pytest.mark.parametrize("learner", [
+    lambda X, lam: learn_mod(X, 48, method="iht", lam=lam, n_updates=4, progress=False,
+                             seed=0),
+    lambda X, lam: learn_ksvd(X, 48, method="iht", lam=lam, n_updates=4, progress=False,
+                              seed=0),
+    lambda X, lam: learn_online(X, 48, method="iht", lam=lam, n_updates=4, batch_size=100,
+                                progress=False, seed=0),
+    lambda X, lam: SparseDictionaryLearner(48, method="iht", lam=lam, n_updates=4,
+                                           seed=0).fit(X),
+], ids=["mod", "ksvd", "online", "estimator-fit"])
+def test_learners_warn_when_every_code_stayed_zero(planted, learner):
+    # below the bound refused up front (max||x|| / sqrt(n_atoms / n_features)) IHT can
+    # still zero every code of the dictionary at hand: measured, 0.6 of the bound left
+    # fraction_active 0 at every update and the run ended without a word
+    X = planted[0]
+    bound = float(np.linalg.norm(X, axis=1).max()) / np.sqrt(48 / 16)
+    with pytest.warns(UserWarning, match=r"every code of the last 1 of 4 updates was zero "
+                                         r"\(method='iht', lam=.*nothing was learned"):
+        learner(X, 0.6 * bound)
+    with warnings.catch_warnings():  # a lam that codes: no such warning
+        warnings.simplefilter("ignore")  # (IHT's own convergence warnings at this lam)
+        warnings.filterwarnings("error", message="every code")
+        learner(X, 0.05 * bound)

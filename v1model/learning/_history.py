@@ -5,6 +5,8 @@ over the dim ``update``."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import xarray as xr
 
@@ -70,6 +72,23 @@ class History:
             raise FloatingPointError(
                 f"learning diverged at update {self._n - 1}: objective {values['objective']}"
             )
+
+    def warn_if_nothing_coded(self, coder, stacklevel: int = 3) -> None:
+        """Warn when every code of the last quarter of the updates (at least one) was
+        zero: a ``lam`` below the bound that :func:`check_lam_below_data` refuses up
+        front can still zero every code of the dictionary at hand (IHT's threshold
+        grows with the dictionary's coherence), and then only re-seeding moves the
+        atoms: the run ends with nothing learned and no error."""
+        if coder.penalty_kind is None or not self._n:  # greedy codes are never all zero
+            return
+        tail = self._rows[self._n - max(self._n // 4, 1):self._n, list(FIELDS).index(
+            "fraction_active")]
+        if np.all(tail == 0):
+            warnings.warn(
+                f"every code of the last {tail.size} of {self._n} updates was zero "
+                f"(method={coder.method!r}, lam={coder.lam!r}): the atoms moved only by "
+                "re-seeding and nothing was learned; lower lam (see the history's "
+                "fraction_active)", UserWarning, stacklevel=stacklevel)
 
     def last(self, name):
         return float(self._rows[self._n - 1, list(FIELDS).index(name)]) if self._n else np.nan

@@ -316,6 +316,7 @@ class SparseDictionaryLearner(SavedAsDataset):
             state = self._new_state(X, v, rng)
             run_epochs(state, X, v["n_updates"], v["batch_size"], bool(self.shuffle), rng,
                        self.progress)
+            state.history.warn_if_nothing_coded(coder)
             self._state = state
             self._set_fitted(state.D, state.n_updates, X.shape[1], None, names)
         else:

@@ -250,6 +250,7 @@ def learn_online(
     state = OnlineState(initial_dictionary(X, n_atoms, init, rng), coder, forget_factor,
                         n_passes, AtomUsage(n_atoms, reseed_patience, duplicate_tol), rng)
     run_epochs(state, X, n_updates, batch_size, bool(shuffle), rng, progress)
+    state.history.warn_if_nothing_coded(coder)
     attrs = online_attrs(state, n_atoms, p, batch_size, init, reseed_patience, duplicate_tol, seed)
     attrs.update(n_training_samples=n, shuffle=bool(shuffle))
     return state.D.astype(coder.dtype), state.history.to_dataset(attrs)
