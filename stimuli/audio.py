@@ -48,14 +48,17 @@ def load_wav(path, sample_rate: float | None = None):
     FileNotFoundError
         When ``path`` is not a file.
     ValueError
-        For a file that is not a WAV, holds no samples, or holds NaN or
-        infinite (float) samples.
+        For a file that is empty (0 bytes) or not a WAV, holds no samples, or
+        holds NaN or infinite (float) samples.
     """
     from scipy.io import wavfile
 
     path = Path(path).expanduser()
     if not path.is_file():
-        raise FileNotFoundError(f"path: no such WAV file: {str(path)!r}")
+        what = "a folder, not a WAV file" if path.is_dir() else "no such WAV file"
+        raise FileNotFoundError(f"path: {what}: {str(path)!r}")
+    if path.stat().st_size == 0:  # SciPy's error would be "File format b'' not understood"
+        raise ValueError(f"path: {str(path)!r} is an empty file (0 bytes), not a WAV")
     try:
         rate, data = wavfile.read(path)
     except ValueError as exc:
@@ -327,6 +330,7 @@ def harmonic_ensemble(n: int, length: int, sample_rate: float = 8000.0,
     partials[np.broadcast_to(f0 * k >= sample_rate / 2, partials.shape)] = 0
     x = partials.sum(axis=1)
     onset = rng.uniform(0, t[-1] / 2, (n, 1))
-    env = np.where(t[None] >= onset, np.exp(-(t[None] - onset) / rng.uniform(0.01, 0.05, (n, 1))), 0)
+    decay = rng.uniform(0.01, 0.05, (n, 1))  # s
+    env = np.where(t[None] >= onset, np.exp(-(t[None] - onset) / decay), 0)
     x = x * env + noise * rng.standard_normal((n, length))
     return x / np.sqrt((x**2).mean(axis=1, keepdims=True))

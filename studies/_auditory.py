@@ -10,6 +10,9 @@ import numpy as np
 
 #: ``audio_dir`` value that selects the synthetic stand-in
 SYNTHETIC = "synthetic"
+#: -10 dB bandwidth of a 4th-order gammatone of bandwidth b = 1.019 ERB, in ERBs:
+#: 2 b sqrt(10^(10/40) - 1) (SciPy's FIR gammatones: 1.7976-1.7979 at 0.3-2.5 kHz)
+GAMMATONE_10DB_PER_ERB = 2 * 1.019 * float(np.sqrt(10 ** (10 / 40) - 1))
 
 
 def source_error() -> ValueError:
@@ -72,7 +75,11 @@ def load_audio(folder, pattern, sample_rate, length, n, min_rms, rng, *,
             X = X / np.sqrt((X**2).mean(axis=1, keepdims=True))
         return X, rate, ("synthetic: stimuli.audio.harmonic_ensemble (harmonic stacks with "
                          "decaying envelopes; not speech)"), 0
-    waves, rate, names = load_wav_folder(folder, pattern, sample_rate=sample_rate)
+    try:
+        waves, rate, names = load_wav_folder(folder, pattern, sample_rate=sample_rate)
+    except ValueError as exc:  # a file that cannot be read: say which argument led to it
+        message = str(exc).removeprefix("path: ")  # load_wav's argument, not the study's
+        raise ValueError(f"audio_dir {str(folder)!r}: {message}") from exc
     try:
         X = sample_segments(waves, length, n, seed=rng, min_rms=min_rms, normalize=True)
     except ValueError as exc:
@@ -218,8 +225,9 @@ def spectrum_image(ax, spec, f_khz, n):
 
 
 def plot_bandwidth(plt, ds, *, length, span, title, title_fontsize, height):
-    """Bandwidth against centre frequency (log-log: kernels, fit, ERB, cut gammatones, a
-    tone as long as the kernel) and envelope duration against centre frequency.
+    """Bandwidth against centre frequency (log-log: kernels, fit, the -10 dB width of
+    uncut ERB-scale gammatones (1.80 ERB), cut gammatones, a tone as long as the kernel)
+    and envelope duration against centre frequency.
     ``length`` is the kernels' length in samples, ``span`` what it is called."""
     from v1model.analysis import erb_bandwidth
 
@@ -230,9 +238,13 @@ def plot_bandwidth(plt, ds, *, length, span, title, title_fontsize, height):
     bw = ds["bandwidth_10db"].values
     ax = axes[0]
     ax.loglog(fc[used], bw[used], "o", ms=3.5, color="C0", label="kernels (in the fit)")
-    if (~used).any():
-        ax.loglog(fc[~used & (fc > 0)], bw[~used & (fc > 0)], "x", ms=3.5, color="0.6",
+    left_out = ~used & (fc > 0)
+    if left_out.any():  # (a legend entry with no marker drawn said nothing)
+        ax.loglog(fc[left_out], bw[left_out], "x", ms=3.5, color="0.6",
                   label="left out (band reaches 0 Hz / Nyquist, or below the floor)")
+    n_dc = int(np.count_nonzero(fc <= 0))
+    if n_dc:  # no place on a log axis: said, not drawn
+        ax.plot([], [], " ", label=f"{n_dc} kernel(s) peaking at 0 Hz (low-pass): not drawn")
     slope, intercept = float(ds["fit_slope"]), float(ds["fit_intercept"])
     if np.isfinite(slope) and used.any():
         grid = np.geomspace(fc[used].min(), fc[used].max(), 50)
@@ -240,9 +252,12 @@ def plot_bandwidth(plt, ds, *, length, span, title, title_fontsize, height):
                   label=f"fit: slope {slope:.2f} (r = {float(ds['fit_r']):.2f})")
     pos = fc[fc > 0]
     if pos.size:
+        # the y axis is a -10 dB width: an ERB (equivalent rectangular width) drawn as is
+        # sat 1.8x below the cochlear filters it stands for
         grid = np.geomspace(max(pos.min(), 50.0), rate / 2, 50)
-        ax.loglog(grid, erb_bandwidth(grid), "--", color="k", lw=1,
-                  label="ERB (Glasberg & Moore 1990)")
+        ax.loglog(grid, GAMMATONE_10DB_PER_ERB * erb_bandwidth(grid), "--", color="k", lw=1,
+                  label=f"ERB-scale gammatone, uncut ({GAMMATONE_10DB_PER_ERB:.2f} ERB; "
+                        "Glasberg & Moore 1990)")
     if "gammatone_bandwidth_10db" in ds and used.any():
         ax.loglog(fc[used], ds["gammatone_bandwidth_10db"].values[used], "+", ms=4, color="k",
                   label=f"gammatone cut to the {span} (slope "

@@ -159,9 +159,10 @@ def run(
         (``atom``: the index in the learned dictionary); the tuning of
         :func:`v1model.analysis.auditory_tuning` (kernel) and ``spectrum``
         (kernel, frequency, dB); ``bandpass``, ``localized``,
-        ``duration_ratio`` (kernel); the log-log fit ``slope``,
-        ``intercept``, ``r``, ``used`` and ``erb_slope`` (the ERB scale's
-        slope fitted at the same centre frequencies); ``gammatone_slope`` and
+        ``duration_ratio`` (kernel); the log-log fit of the -10 dB bandwidth
+        ``fit_slope``, ``fit_intercept``, ``fit_r``, ``fit_slope_stderr``,
+        ``fit_n_kernels``, ``fit_used`` (kernel) and ``erb_slope`` (the ERB
+        scale's slope fitted at the same centre frequencies); ``gammatone_slope`` and
         ``gammatone_bandwidth_10db`` (kernel; NaN outside the fit): gammatone
         filters at the fitted kernels' centre frequencies cut to the segment
         length, analysed alike; learning

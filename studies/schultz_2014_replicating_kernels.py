@@ -60,39 +60,36 @@ What the runs show (skimage images)
 -----------------------------------
 Quick run (8x8 kernels; 40 updates of 8 crops of 32x32 for every
 configuration; 6 held-out crops of 72x72; 47-62 s on the 2-core box shared
-with other runs, 70 s with the patch-learned baseline), seeds 0 / 1: at 0.1
-active coefficients per pixel,
-8 kernels at stride 2 give a held-out error of 0.129 / 0.272 against 0.218 /
-0.353 for 128 kernels at stride 8 (ratio 0.59 / 0.77) and 0.118 / 0.249 for
+with other runs, 70 s with the patch-learned baseline), seeds 0 / 1
+(re-measured with this version, as in the README; the numbers recorded here
+before came from an earlier one): at 0.1 active coefficients per pixel,
+8 kernels at stride 2 give a held-out error of 0.129 / 0.272 against 0.208 /
+0.348 for 128 kernels at stride 8 (ratio 0.62 / 0.78) and 0.119 / 0.252 for
 32 at stride 4: comparable — in fact better — with 16x fewer kernels. Against
 the 128 tiled kernels learned patch-based (500 updates on 20,000 patches):
 0.144 / 0.261, ratio 0.90 / 1.04 — comparable, as the paper says. Along
-the curve the ratio goes from 0.47 / 0.41 (densest codes, ~0.2 per pixel) to
-1.00 / 1.07 at the sparsest (< 0.01 per pixel, errors near 1). Random
-kernels at stride 2: 0.528 / 0.657. The under-complete control (8 at stride
-8), at a rate it reaches: 0.714 / 0.729 against 0.589 / 0.624 — a small
-difference, because all codes are poor that sparse. Second claim: 12x12
-kernels (8 at stride 2) give 0.93x / 1.01x the 8x8 error; their median
-support radius is 3.3 / 3.8 px against 3.0 / 2.7 px for 8x8 kernels and
-~6.6 px for random 12x12 ones — localized, nearly but not exactly
-independent of the size.
+the curve the ratio goes from 0.46 / 0.40 (densest codes, ~0.2 per pixel) to
+1.00 / 1.05 at the sparsest (< 0.01 per pixel, errors near 1). Random
+kernels at stride 2: 0.49 / 0.72. The under-complete control (8 at stride
+8), at a rate it reaches, loses by 1.2x (seed 0: 0.709 against 0.595) — a
+small difference, because all codes are poor that sparse. Second claim:
+12x12 kernels (8 at stride 2) give 1.06x / 0.98x the 8x8 error; their median
+support radius is 3.8 / 3.6 px against 3.0 / 2.7 px for 8x8 kernels and
+~6.6 px for random 12x12 ones — localized, only roughly independent of the
+size.
 
 Full run, seed 0 (16x16 kernels; 100 updates of 4 crops of 64x64 for every
-configuration; 4 held-out crops of 144x144; 1274 s wall on the 2-core box,
-shared with other work for part of it; 24x24 learning alone 382 s): at 0.1
-active coefficients per pixel the error is 0.130 for 8 kernels at stride 2,
-0.134 for 32 at 4, 0.205 for 128 at 8 and 0.391 for 512 at 16 (ratio 0.33;
-0.21 at ~0.18 per pixel, 0.96 below 0.005). The 512 kernels learned 4x
-longer: 0.383 (ratio 0.34). The 512 kernels learned patch-based (3000
-updates on 100,000 patches; a rerun of the whole study with it took 1260 s,
-in which 8 @ 2 gave 0.125 and the shared-crop 512 @ 16 0.387): **0.141,
-ratio 0.89**, median support radius 4.5 px (Gabor-like, against 8.8 px for
-the shared-crop ones). Random kernels at stride 2: 0.557; the
-under-complete control (8 at stride 16, at most 1/32 per pixel) 0.905
-against 0.707 at 0.008 per pixel. Second claim: 24x24 kernels (8 at stride
-2) 1.04x the 16x16 error; median support radius 4.4 px against 3.6 px
-(random 16x16 kernels: 8.9 px): the larger kernels learn the same small,
-localized Gabor-like blobs inside a mostly empty square.
+configuration; 4 held-out crops of 144x144; re-measured 1026 s on the 2-core
+box beside the test suite): at 0.1 active coefficients per pixel the error
+is 0.125 for 8 kernels at stride 2, 0.137 for 32 at 4, 0.211 for 128 at 8
+and 0.387 for 512 at 16 (ratio 0.32). The 512 kernels learned 4x longer:
+0.388. The 512 kernels learned patch-based (3000 updates on 100,000
+patches): **0.141, ratio 0.89**, Gabor-like, against a support radius of
+8.8 px for the shared-crop ones. Random kernels at stride 2: 0.534. Second
+claim: 24x24 kernels (8 at stride 2) 1.07x the 16x16 error; median support
+radius 3.9 px against 3.7 px (random 16x16 kernels: 8.9 px): the larger
+kernels learn the same small, localized Gabor-like blobs inside a mostly
+empty square.
 
 So: 8 kernels at stride 2 reconstruct as well as 512 at stride 16 learned
 the patch-based way (ratio 0.89 full, 0.90 / 1.04 quick): **reproduced**.
@@ -108,7 +105,8 @@ Caveats
   updates). Learning them 4x longer (quick, 240 instead of 60 updates, seed
   0, measured during development) left the ratio 8@s=2 / 128@s=8 unchanged
   (0.51 vs 0.50 at ~0.1 per pixel), and 4x on the full run changed the
-  512 kernels' error from 0.391 to 0.383.
+  512 kernels' error from 0.387 to 0.388 (0.391 to 0.383 with an earlier
+  version).
 - Only 4-6 held-out crops from 2 images: the matched rate and the absolute
   errors move between seeds (the crops differ); the ratios move less.
 - The paper codes with a modified LCA; here FISTA solves the same LASSO

@@ -176,6 +176,11 @@ def test_shifted_duplicates_against_scipy_correlate(stride):
     (dict(method="fista", snr_db=10.0), ValueError,
      r"snr_db=10\.0 stop matching pursuit; method='fista'"),
     (dict(method="mp", n_nonzero=0), ValueError, r"n_nonzero must be >= 1, got 0"),
+    # the crops, not the 32x32 signals, must fit the geometry: the error names crop_size
+    (dict(stride=3, boundary="circular"), ValueError,
+     r"needs crop_size=\(16, 16\) divisible by stride=\(3, 3\).*crop_size is the default"),
+    (dict(kernel_size=8, crop_size=5, boundary="valid"), ValueError,
+     r"do not fit in crop_size=\(5, 5\) with boundary='valid'.*crop_size is the one given"),
 ])
 def test_bad_arguments_are_named(kwargs, error, match):
     X = np.random.default_rng(0).standard_normal((2, 32, 32))

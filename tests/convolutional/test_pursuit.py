@@ -226,6 +226,27 @@ def test_warns_when_the_target_is_not_met():
         run(phi, X, tol=1e-6, n_nonzero=2)
 
 
+
+def test_positive_mp_with_no_positive_correlation_keeps_its_residual():
+    """Non-negative MP on the negative of a kernel ("full" copies, some below
+    min_coverage): no spike, the residual stays the signal's energy (history and the
+    warning), with no NaN (the stalled pick of an edge copy gave 0 * inf)."""
+    kernel = np.array([[0.1, 0.2, 1.0, 0.2, 0.1]])
+    x = np.zeros((2, 20))
+    x[0, 5:10] = -kernel[0]
+    energy = 0.5 * float((x**2).sum())  # the zero signal (row 1) has none
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.warns(UserWarning, match=r"1 of 2 signals end short of snr_db=10"):
+            codes, hist = matching_pursuit(x, kernel, snr_db=10.0, positive=True,
+                                           return_history=True, dtype=np.float64)
+        assert np.count_nonzero(codes) == 0
+        np.testing.assert_allclose(hist["data_term"].values, energy, rtol=1e-12)
+        # n_nonzero on a zero signal: nothing to pick, nothing NaN
+        codes, hist = matching_pursuit(x[1:], kernel, n_nonzero=3, return_history=True)
+        assert np.count_nonzero(codes) == 0
+        np.testing.assert_array_equal(hist["data_term"].values, 0.0)
+
 @pytest.mark.parametrize("kwargs, error, match", [
     ({}, ValueError, r"needs n_nonzero .* tol .* or snr_db .* got none"),
     ({"tol": 1.0, "snr_db": 10.0}, ValueError, r"tol=1\.0 or snr_db=10\.0, not both"),

@@ -89,6 +89,15 @@ def test_bad_input(tmp_path):
         harmonic_ensemble(2, 100, f0_range=(300, 100))
 
 
+def test_empty_file_and_folder_are_named_as_such(tmp_path):
+    (tmp_path / "zero.wav").write_bytes(b"")  # SciPy: "File format b'' not understood"
+    with pytest.raises(ValueError, match=r"path: '.*zero\.wav' is an empty file \(0 bytes\)"):
+        load_wav(tmp_path / "zero.wav")
+    (tmp_path / "dir.wav").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"path: a folder, not a WAV file: '.*dir\.wav'"):
+        load_wav(tmp_path / "dir.wav")
+
+
 def test_uint8_wav_scaled_to_unit_range(tmp_path):
     # 8-bit WAV is unsigned, offset binary around 128: full scale is -1 .. 127/128
     data = np.array([128, 255, 0, 192], dtype=np.uint8)

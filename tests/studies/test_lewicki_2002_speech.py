@@ -118,6 +118,38 @@ def test_dataset_units_parameters_and_figures(fsdd_run, tmp_path):
         assert p.exists() and p.read_bytes()[:4] == b"\x89PNG", p
 
 
+def test_bandwidth_figure_draws_the_cochlear_reference_as_a_10db_width():
+    """The bandwidth axis is a -10 dB width: the ERB-scale reference line is that of
+    uncut gammatones (measured here on SciPy's FIR gammatones, 1.798 ERB), not the ERB
+    itself (1.8x too narrow), and no legend entry stands for markers not drawn."""
+    from studies._auditory import plot_bandwidth
+    from v1model.analysis import auditory_tuning, erb_bandwidth
+    from v1model.plotting._mpl import pyplot
+
+    rate = 16000.0
+    ratio = [float(auditory_tuning(gammatone(f, "fir", numtaps=4000, fs=rate)[0][None],
+                                   rate)["bandwidth_10db"][0]) / erb_bandwidth(f)
+             for f in (500.0, 2000.0)]
+    np.testing.assert_allclose(ratio, 1.798, rtol=1e-3)
+    ds = get_study(NAME).run(quick=True, seed=0, audio_dir="synthetic", n_segments=2000,
+                             n_updates=20, progress=False)
+    plt = pyplot()
+    fig = plot_bandwidth(plt, ds, length=64, span="segment", title="t", title_fontsize=9,
+                         height=4)
+    try:
+        ax = fig.axes[0]
+        line = [ln for ln in ax.get_lines() if "ERB" in ln.get_label()]
+        assert len(line) == 1, [ln.get_label() for ln in ax.get_lines()]
+        f, bw = line[0].get_data()
+        np.testing.assert_allclose(bw / erb_bandwidth(f), np.mean(ratio), rtol=1e-3)
+        labels = ax.get_legend_handles_labels()[1]
+        fc, used = ds["peak_frequency"].values, ds["fit_used"].values
+        assert any(lab.startswith("left out") for lab in labels) == bool(
+            (~used & (fc > 0)).any()), labels
+    finally:
+        plt.close(fig)
+
+
 def test_recovers_a_known_gammatone_bank(tmp_path):
     # positive control, independent of FSDD: sounds made of sparse events drawn from
     # SciPy's FIR gammatone filters at 12 centres (300-3000 Hz, 16 ms of taps) with
@@ -187,6 +219,16 @@ def test_a_folder_of_wav_files_at_another_rate(tmp_path):
     ds = get_study(NAME).run(quick=True, audio_dir=str(tmp_path), sample_rate=8000,
                              n_segments=1000, n_updates=20, progress=False)
     assert ds.attrs["sample_rate"] == 8000.0 and ds.attrs["n_files"] == 3
+
+
+def test_an_unreadable_file_is_reported_under_audio_dir(tmp_path):
+    """A 0-byte WAV among good ones: the study's error names audio_dir and the file
+    (it was SciPy's "File format b'' not understood" under load_wav's "path")."""
+    wavfile.write(tmp_path / "a.wav", 8000, np.zeros(800, np.int16))
+    (tmp_path / "b.wav").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"^audio_dir '.*': '.*b\.wav' is an empty file "
+                                         r"\(0 bytes\), not a WAV$"):
+        get_study(NAME).run(quick=True, audio_dir=str(tmp_path), progress=False)
 
 
 def test_missing_audio_is_reported_by_name(tmp_path, capsys):

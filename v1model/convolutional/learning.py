@@ -164,7 +164,8 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
                              f"{images.shape}")
     kernel_size = _check_axes(kernel_size, "kernel_size", d, minimum=1)
     signal_shape = images.shape[1:]
-    if crop_size is None:
+    default_crop = crop_size is None
+    if default_crop:
         crop_size = tuple(min(4 * k, n) for k, n in zip(kernel_size, signal_shape))
     crop_size = _check_axes(crop_size, "crop_size", d, minimum=1)
     for c, n in zip(crop_size, signal_shape):
@@ -214,9 +215,18 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
             raise ValueError(f"init must have shape {(n_kernels,) + kernel_size}, got "
                              f"{kernels.shape}")
     kernels = _unit_norm(kernels, "init")
-    # the operator checks stride and boundary against the crops once, here
-    phi = ConvolutionalDictionary(kernels, crop_size, stride=stride, boundary=boundary,
-                                  dtype=dtype)
+    # the operator checks stride and boundary against the crops once, here; its
+    # signal_shape is crop_size (given, or the default), which the error must name
+    try:
+        phi = ConvolutionalDictionary(kernels, crop_size, stride=stride, boundary=boundary,
+                                      dtype=dtype)
+    except ValueError as exc:
+        if "signal_shape" not in str(exc):
+            raise
+        how = (f"the default (4 kernel sizes per axis, at most the signals' {signal_shape})"
+               if default_crop else "the one given")
+        raise ValueError(f"{str(exc).replace('signal_shape', 'crop_size')}; crop_size is "
+                         f"{how}: pass one that fits") from exc
     stride = phi.stride
     params = dict(n_kernels=n_kernels, kernel_size=list(kernel_size), stride=list(stride),
                   lam=lam, n_updates=n_updates, batch_size=batch_size,

@@ -22,8 +22,11 @@ Where the kernel copies sit (``boundary``), per spatial axis of N samples,
 kernel size k and stride s:
 
 - ``"full"``: every position whose kernel overlaps the signal at all,
-  ``-(k-1), -(k-1)+s, ... <= N-1``; every sample is covered by the same
-  number of copies, so the borders are coded like the centre.
+  ``-(k-1), -(k-1)+s, ... <= N-1``; every sample is covered by as many
+  copies as in the middle of a longer signal (``k/s`` when the stride
+  divides the kernel size; otherwise a count that repeats with period s,
+  e.g. 3, 2, 3, 2, ... for k=5, s=2), so the borders are coded like the
+  centre.
 - ``"valid"``: kernels entirely inside the signal, ``0, s, ... <= N-k``
   (samples past the last copy are not coded when ``(N-k) % s != 0``).
 - ``"circular"``: positions ``0, s, ..., N-s``, kernels wrap around the

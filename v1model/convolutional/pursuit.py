@@ -276,8 +276,12 @@ class _Pursuit:
             site = (live,) + pos + (kern,)
             count[live] += (codes[site] == 0) & ~stalled
             codes[site] += z
-            res2[live] = np.maximum(res2[live] - z.astype(np.float64) ** 2
-                                    * self.norm2[pos + (kern,)], 0.0)
+            # a stalled pick may be a copy below min_coverage (norm2 inf, score 0: with
+            # positive=True when no correlation is positive, or a zero residual): it
+            # removes nothing, and 0 * inf would make the residual NaN
+            removed = np.where(stalled, 0.0, z.astype(np.float64) ** 2
+                               * np.where(stalled, 1.0, self.norm2[pos + (kern,)]))
+            res2[live] = np.maximum(res2[live] - removed, 0.0)
             window = self._window(live, pos)
             self._update(C, window, pos, kern, z)
             best[window] = (self._score(C[window], self.inv_norm_padded[window[1:]]).max(axis=-1)
