@@ -1,6 +1,6 @@
 """Sounds for sparse coding of audio (Lewicki 2002; Smith & Lewicki 2006).
 
-Waveforms are float arrays in [-1, 1] with a sample rate in Hz; segments
+Waveforms are float arrays (nominally in [-1, 1]) with a sample rate in Hz; segments
 are ``(n_segments, segment_length)``, the layout every solver takes. Nothing
 is downloaded: recordings are read from a path the user gives (for example
 the Free Spoken Digit Dataset), and synthetic ensembles are generated.
@@ -27,7 +27,7 @@ __all__ = ["load_wav", "load_wav_folder", "resample", "sample_segments", "harmon
 
 
 def load_wav(path, sample_rate: float | None = None):
-    """Read a WAV file as mono float64 in [-1, 1].
+    """Read a WAV file as mono float64 (integer formats scaled to [-1, 1]).
 
     Parameters
     ----------
@@ -39,7 +39,9 @@ def load_wav(path, sample_rate: float | None = None):
     Returns
     -------
     waveform : ndarray, shape (n_samples,), float64
-        Mono (channels averaged); integer formats scaled to [-1, 1].
+        Mono (channels averaged); integer formats scaled to [-1, 1], float
+        formats as stored (nominally in [-1, 1], not clipped: a float file may
+        hold larger values, and resampling may overshoot slightly).
     sample_rate : float
         In Hz.
 
