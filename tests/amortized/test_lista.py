@@ -707,3 +707,58 @@ def test_from_dataset_names_a_renamed_dim(small_problem):
     # read by name: a transposed file is the same network
     back = LISTA.from_dataset(ds.transpose("feature", "atom_in", "atom", "step"))
     np.testing.assert_array_equal(back.encode(X), LISTA.from_dataset(ds).encode(X))
+
+
+def test_a_loaded_network_has_python_parameters(tmp_path, small_problem):
+    # netCDF attrs came back as numpy scalars: repr showed n_layers=np.int64(3) and
+    # json.dumps(get_params()) failed on the reloaded network
+    import json
+
+    X, D, lam = small_problem
+    for kind in ("full", "step"):
+        net = LISTA(3, lam, parametrization=kind, n_steps=5, batch_size=8).fit(X, D, seed=0)
+        back = LISTA.load(net.save(tmp_path / f"{kind}.nc"))
+        assert repr(back) == repr(net)
+        params = back.get_params()
+        assert json.loads(json.dumps(params)) == params == net.get_params()
+        assert type(params["n_layers"]) is int and type(params["lam"]) is float
+
+
+def test_lista_error_by_depth_checks_lista_settings_before_computing_targets(small_problem,
+                                                                            monkeypatch):
+    # bad LISTA settings were found only by the first fit, after FISTA had computed z* of
+    # both sets (minutes on real data)
+    import v1model.amortized.compare as compare
+
+    def no_targets(*args, **kwargs):
+        raise AssertionError("z* computed before the LISTA settings were checked")
+
+    monkeypatch.setattr(compare, "optimal_codes", no_targets)
+    X, D, lam = small_problem
+    # lam / L with L = 1.0001 lambda_max(D D^T), computed here independently
+    bound = lam / (1.0001 * np.linalg.eigvalsh(D @ D.T)[-1])
+    cases = [
+        (dict(n_steps=0), ValueError, "n_steps must be >= 1, got 0"),
+        (dict(n_stepz=10), TypeError, "unexpected keyword argument 'n_stepz'"),
+        (dict(n_layers=4), TypeError, "n_layers=4 must not be given"),
+        (dict(learning_rate=1.01 * bound), ValueError,
+         f"exceeds the initial thresholds lam / L = {bound:.3g}"),
+        (dict(parametrization="step", objective="lasso", learning_rate=0.5), ValueError,
+         "exceeds the initial steps 1 / L"),
+    ]
+    for params, error, message in cases:
+        with pytest.raises(error, match=message):
+            lista_error_by_depth(X[:30], X[30:], D, lam, **params)
+
+
+def test_lista_error_by_depth_result_saves_with_xarray(small_problem, tmp_path):
+    # a bool LISTA parameter (progress=False) was kept as an attr netCDF cannot hold, so
+    # the Dataset's own to_netcdf failed
+    import xarray as xr
+
+    X, D, lam = small_problem
+    ds = lista_error_by_depth(X[:30], X[30:], D, lam, depths=(1,), n_steps=3, progress=False)
+    ds.to_netcdf(tmp_path / "by_depth.nc")
+    back = xr.load_dataset(tmp_path / "by_depth.nc")
+    assert back.attrs["lista_progress"] == 0 and back.attrs["lista_n_steps"] == 3
+    np.testing.assert_array_equal(back["prediction_error"].values, ds["prediction_error"].values)

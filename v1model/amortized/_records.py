@@ -106,6 +106,9 @@ def read_network(ds, names):
     if missing:
         raise ValueError(f"ds lacks {', '.join(missing)}: not a complete saved LISTA")
     params = {k: ds.attrs.get(f"param_{k}", PARAM_DEFAULTS.get(k)) for k in names}
+    # netCDF gives numpy scalars: as Python's, the loaded network's repr and get_params()
+    # are those of the saved one (not n_layers=np.int64(3)) and JSON-serialisable
+    params = {k: v.item() if isinstance(v, np.generic) else v for k, v in params.items()}
     params["progress"] = bool(params["progress"])
     kind = check_choice(params["parametrization"], "the saved parametrization", tuple(WEIGHTS))
     missing = [var for _, var, *_ in WEIGHTS[kind].values() if var not in ds]

@@ -8,12 +8,12 @@ import xarray as xr
 
 from ..inference._common import spectral_norm_gram, validate_problem
 from ..inference.fista import fista_iterate
-from ..io import seed_attr
+from ..io import clean_attrs, seed_attr
 from ..progress import check_progress, progress_bar
 from ..validation import (as_generator, check_array, check_choice, check_int, check_positive,
                           check_same_features, check_shape)
 from ._unrolled import code_loss, lasso_loss
-from .lista import LISTA, OBJECTIVES, PARAMETRIZATIONS, optimal_codes
+from .lista import LISTA, OBJECTIVES, PARAMETRIZATIONS, _learning_rate, optimal_codes
 
 __all__ = ["lista_error_by_depth", "solver_error_by_iteration", "check_depths", "SOLVERS"]
 
@@ -83,6 +83,7 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
     X_train, D, _, dt = validate_problem(X_train, D, lam, dtype)
     X_test = check_array(X_test, "X_test", ndim=2, dtype=dt)
     check_same_features(X_test, D, "X_test", "D")
+    _check_lista_params(lista_params, D, lam, target_tol, dt)
     rng = as_generator(seed)
     target_train = optimal_codes(X_train, D, lam, target_tol, dt) if supervised else None
     target_test = optimal_codes(X_test, D, lam, target_tol, dt)
@@ -111,8 +112,26 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
     ds.attrs.update(lam=lam, target_tol=float(target_tol), dtype=dt.name, seed=seed_attr(seed),
                     n_train=X_train.shape[0], n_test=X_test.shape[0], n_atoms=D.shape[0],
                     n_features=D.shape[1],
-                    **{f"lista_{k}": v for k, v in lista_params.items()})
+                    # cleaned: xarray's to_netcdf refused a bool (e.g. progress=False)
+                    **clean_attrs({f"lista_{k}": v for k, v in lista_params.items()}))
     return ds
+
+
+def _check_lista_params(lista_params, D, lam, target_tol, dtype):
+    """Refuse LISTA settings before the minutes of FISTA for ``z*``: names
+    LISTA lacks or that the comparison sets, invalid values, and a
+    ``learning_rate`` above the initial thresholds (``fit`` refused these only
+    after ``z*`` of both sets had been computed)."""
+    if "n_layers" in lista_params:
+        raise TypeError(f"lista_error_by_depth: n_layers={lista_params['n_layers']!r} must not "
+                        "be given: the networks' depths come from depths")
+    try:
+        net = LISTA(1, lam, target_tol=target_tol, dtype=dtype, **lista_params)
+    except TypeError as exc:  # an unknown name
+        raise TypeError(f"lista_error_by_depth: {exc} (**lista_params are LISTA's)") from None
+    net._validated()
+    # the bound (lam / L or 1 / L) does not depend on the depth
+    _learning_rate(net.learning_rate, net._layers(D, lam).initial(dtype))
 
 
 def check_depths(depths, name="depths") -> list[int]:

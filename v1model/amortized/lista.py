@@ -126,7 +126,9 @@ class LISTA(SavedAsDataset):
     - ``"full"`` (Gregor & LeCun): ``Z_1 = h(X W_e^T, theta)`` and
       ``Z_t = h(X W_e^T + Z_{t-1} S^T, theta)``, with one threshold per atom,
       the weights shared by the layers and started at ISTA's (``W_e = D / L``,
-      ``S = I - D D^T / L``, ``theta = lam / L``, ``L = lambda_max(D D^T)``);
+      ``S = I - D D^T / L``, ``theta = lam / L``, with ``L = 1.0001 lambda_max(D D^T)``,
+      the step of :func:`v1model.inference.ista`: a textbook ISTA with
+      ``L = lambda_max(D D^T)`` differs by ~1e-4 relative);
     - ``"step"`` (Step-LISTA, Ablin et al. 2019): ISTA with the true
       dictionary and a learned step per layer,
       ``Z_t = h(Z_{t-1} - alpha_t (Z_{t-1} D - X) D^T, alpha_t lam)`` from
