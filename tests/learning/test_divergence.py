@@ -191,18 +191,24 @@ def test_of_learning_warns_when_its_steps_never_settle(planted, prior, lam):
     assert h["dictionary_change"].values[-10:].mean() < 0.1
 
 
-@pytest.mark.parametrize("learner", [
-    lambda X, lam: learn_mod(X, 48, method="iht", lam=lam, n_updates=3, progress=False,
-                             seed=0),
-    lambda X, lam: learn_ksvd(X, 48, method="iht", lam=lam, n_updates=3, progress=False,
-                              seed=0),
-    lambda X, lam: learn_online(X, 48, method="iht", lam=lam, n_updates=3, batch_size=100,
-                                progress=False, seed=0),
-    lambda X, lam: SparseDictionaryLearner(48, method="iht", lam=lam, n_updates=3,
-                                           seed=0).fit(X),
-    lambda X, lam: SparseDictionaryLearner(48, method="iht", lam=lam,
-                                           batch_size=100, seed=0).partial_fit(X),
-], ids=["mod", "ksvd", "online", "estimator-fit", "estimator-partial_fit"])
+#: runs of several updates (the partial_fit stream is not warned of: one chunk)
+BATCH_RUNS = ["mod", "ksvd", "online", "estimator-fit"]
+#: the IHT learners with 48 atoms for 16 features, as learner(X, lam)
+IHT_LEARNERS = {
+    "mod": lambda X, lam: learn_mod(X, 48, method="iht", lam=lam, n_updates=4,
+                                    progress=False, seed=0),
+    "ksvd": lambda X, lam: learn_ksvd(X, 48, method="iht", lam=lam, n_updates=4,
+                                      progress=False, seed=0),
+    "online": lambda X, lam: learn_online(X, 48, method="iht", lam=lam, n_updates=4,
+                                          batch_size=100, progress=False, seed=0),
+    "estimator-fit": lambda X, lam: SparseDictionaryLearner(48, method="iht", lam=lam,
+                                                            n_updates=4, seed=0).fit(X),
+    "estimator-partial_fit": lambda X, lam: SparseDictionaryLearner(
+        48, method="iht", lam=lam, batch_size=100, seed=0).partial_fit(X),
+}
+
+
+@pytest.mark.parametrize("learner", IHT_LEARNERS.values(), ids=IHT_LEARNERS.keys())
 def test_iht_learners_refuse_a_lam_that_zeroes_every_code_of_an_overcomplete_dictionary(
         planted, learner):
     # IHT keeps an atom only past lam * sqrt(lambda_max(D D^T)), and 48 unit-norm atoms
@@ -230,16 +236,7 @@ def test_iht_learners_refuse_a_lam_that_zeroes_every_code_of_an_overcomplete_dic
         learner(X, 0.5 * bound)
 
 
-@pytest.mark.parametrize("learner", [
-    lambda X, lam: learn_mod(X, 48, method="iht", lam=lam, n_updates=4, progress=False,
-                             seed=0),
-    lambda X, lam: learn_ksvd(X, 48, method="iht", lam=lam, n_updates=4, progress=False,
-                              seed=0),
-    lambda X, lam: learn_online(X, 48, method="iht", lam=lam, n_updates=4, batch_size=100,
-                                progress=False, seed=0),
-    lambda X, lam: SparseDictionaryLearner(48, method="iht", lam=lam, n_updates=4,
-                                           seed=0).fit(X),
-], ids=["mod", "ksvd", "online", "estimator-fit"])
+@pytest.mark.parametrize("learner", [IHT_LEARNERS[k] for k in BATCH_RUNS], ids=BATCH_RUNS)
 def test_learners_warn_when_every_code_stayed_zero(planted, learner):
     # below the bound refused up front (max||x|| / sqrt(n_atoms / n_features)) IHT can
     # still zero every code of the dictionary at hand: measured, 0.6 of the bound left
