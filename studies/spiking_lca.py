@@ -100,6 +100,7 @@ def run(
     from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
     from v1model import SparseCodingNetwork
+    from v1model.analysis._common import pearson_r
     from v1model.inference import fista, lca
     from v1model.spiking import spiking_lca, windowed_rates
     from v1model.spiking.lca import simulation_parameters
@@ -165,7 +166,7 @@ def run(
     codes = {"spiking": spk["code"].values, "ode": ode_final, "no_inhibition":
              free["code"].values}
     encoders = list(codes)
-    corr = [_pearson(codes[m], lasso) for m in encoders]
+    corr = [pearson_r(codes[m], lasso) for m in encoders]
     rel = [np.linalg.norm(codes[m] - lasso) / ref_norm for m in encoders]
 
     keep = spk["spike_sample"].values < n_raster
@@ -217,13 +218,6 @@ def run(
     )
     return ds
 
-
-def _pearson(a, b) -> float:
-    """Pearson r of two arrays, NaN (without numpy's warning) when one is constant:
-    a run too short for any spike codes all zeros."""
-    a, b = np.ravel(a) - np.mean(a), np.ravel(b) - np.mean(b)
-    norm = np.linalg.norm(a) * np.linalg.norm(b)
-    return float(a @ b / norm) if norm > 0 else float("nan")
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:

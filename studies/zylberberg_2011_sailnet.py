@@ -113,6 +113,7 @@ def run(
     from stimuli.images import check_patch_size
     from studies._checks import check_images, image_source_attr
     from v1model.spiking._brian import TARGETS
+    from v1model.analysis._common import pearson_r
     from v1model.validation import as_generator, check_bool, check_choice, check_int
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
@@ -150,7 +151,7 @@ def run(
 
     overlap = rf_overlap(Q)
     off = ~np.eye(n_neurons, dtype=bool)
-    corr = float(np.corrcoef(W[off], overlap[off])[0, 1]) if W[off].std() > 0 else np.nan
+    corr = pearson_r(W[off], overlap[off])
 
     ds["eval_counts"] = (("sample", "neuron"), counts.astype(np.int32),
                          {"long_name": "spikes per held-out patch", "units": "spikes/image"})

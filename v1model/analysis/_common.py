@@ -121,3 +121,13 @@ def call_encoder(encoder, X, n_units=None, name: str = "encoder"):
     if not np.all(np.isfinite(R)):
         raise ValueError(f"{name} returned non-finite codes (NaN or inf)")
     return R
+
+
+def pearson_r(a, b) -> float:
+    """Pearson correlation of two arrays (flattened), NaN without numpy's
+    warning when either is constant (e.g. the codes of a run too short for a
+    spike): the one definition the studies and figures use."""
+    a = np.ravel(a) - np.mean(a)
+    b = np.ravel(b) - np.mean(b)
+    norm = np.linalg.norm(a) * np.linalg.norm(b)
+    return float(a @ b / norm) if norm > 0 else float("nan")

@@ -12,13 +12,12 @@ alpha=lam)`` and of ``Lasso(alpha=lam / n_features)``.
 
 from __future__ import annotations
 
-import os
-import sys
 import warnings
 
 import numpy as np
 import xarray as xr
 
+from .._frames import user_stacklevel
 from ..validation import (check_array, check_bool, check_choice, check_dictionary, check_dtype,
                           check_nonnegative, check_same_features, check_shape,
                           smallest_safe_value)
@@ -98,18 +97,8 @@ def check_dictionary_layout(X, D, x_name: str = "X", d_name: str = "D") -> None:
                 f"{np.sqrt(rows.max()):.3g}): {d_name} looks transposed. Dictionaries here "
                 f"are (n_atoms, n_features), one atom per row (scikit-learn's components_; "
                 f"orthogonal_mp and Lasso take the transpose): pass {d_name}.T",
-                UserWarning, stacklevel=_caller_stacklevel())
+                UserWarning, stacklevel=user_stacklevel())
 
-
-def _caller_stacklevel() -> int:
-    """``stacklevel`` of the first frame outside this package (the user's call, whether
-    through ``encode`` or a solver directly), counted from the caller of this function."""
-    package = os.path.dirname(os.path.abspath(__file__))
-    frame, level = sys._getframe(1), 1
-    while frame is not None and os.path.dirname(
-            os.path.abspath(frame.f_code.co_filename)) == package:
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def _exact_check_dtype(X, dtype):

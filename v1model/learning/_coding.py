@@ -122,7 +122,7 @@ def make_coder(method, lam=None, n_nonzero=None, positive=False, dtype=np.float3
 
 
 
-def check_lam_below_data(X, coder, n_atoms=None) -> None:
+def check_lam_below_data(X, coder, n_atoms) -> None:
     """Refuse a threshold ``lam`` that zeroes every code of ``X`` in any dictionary.
 
     With unit-norm atoms a sample's largest drive ``|<d, x>|`` is at most
@@ -135,15 +135,14 @@ def check_lam_below_data(X, coder, n_atoms=None) -> None:
     zero keeps an atom only when its drive exceeds ``lam * sqrt(lambda_max(D
     D^T))``, and ``lambda_max >= n_atoms / n_features`` for any ``n_atoms``
     unit-norm atoms (the trace ``n_atoms`` spread over at most ``n_features``
-    eigenvalues), so with ``n_atoms`` given its bound is ``max ||x|| /
-    sqrt(max(1, n_atoms / n_features))``.
+    eigenvalues), so its bound is ``max ||x|| / sqrt(max(1, n_atoms /
+    n_features))``.
     """
     if coder.penalty_kind is None:  # greedy codes (n_nonzero) are never all zero
         return
     top = float(np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64).max()))
     bound, why = top, f"the largest sample norm max ||x|| = {top:.3g} of X"
-    if (coder.lam < top and coder.method == "iht" and n_atoms is not None
-            and n_atoms > X.shape[1]):
+    if coder.lam < top and coder.method == "iht" and n_atoms > X.shape[1]:
         ratio = n_atoms / X.shape[1]
         bound = top / np.sqrt(ratio)
         why = (f"max ||x|| / sqrt(n_atoms / n_features) = {top:.3g} / sqrt({n_atoms} / "

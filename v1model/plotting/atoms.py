@@ -244,6 +244,7 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
     # the window in x units: a history recorded every few updates spans more of them
     step = float(np.median(np.diff(xv))) if xv.size > 1 and xv.dtype.kind in "iuf" else 1.0
     handles = []
+    cauchy_labels = _fraction_active_labels(history.attrs)  # (y label, title) or None
     for ax, name in zip(axes[0], variables):
         y = history[name].values
         raw, = ax.plot(x, y, lw=0.8, color="0.6", label=f"per {x.name}")
@@ -256,8 +257,8 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
         units = history[name].attrs.get("units")
         ylabel = name.replace("_", " ") + (f" ({units})" if units not in (None, "1") else "")
         long_name = history[name].attrs.get("long_name", name)
-        if name == "fraction_active" and _fraction_active_labels(history.attrs):
-            ylabel, long_name = _fraction_active_labels(history.attrs)
+        if name == "fraction_active" and cauchy_labels:
+            ylabel, long_name = cauchy_labels
         ax.set_ylabel(ylabel)
         # a long long_name wraps to the panel's width instead of running over its neighbours
         ax.set_title(textwrap.fill(long_name, 48), fontsize=9)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..analysis._common import pearson_r
 from ._mpl import as_real, pyplot
 
 __all__ = [
@@ -130,7 +131,7 @@ def plot_code_scatter(code, reference, ax=None, xlabel="reference code", ylabel=
         ax.set_xlim(lo - pad, hi + pad)
         ax.set_ylim(lo - pad, hi + pad)
     ax.plot([lo, hi], [lo, hi], "--", color="0.4", lw=0.8)
-    corr = np.corrcoef(a, r)[0, 1] if a.std() > 0 and r.std() > 0 else np.nan
+    corr = pearson_r(a, r)
     err = np.linalg.norm(a - r) / max(np.linalg.norm(r), 1e-12)
     head = f"{title}\n" if title else ""
     ax.set_title(f"{head}r = {corr:.3f}, rel. error = {err:.1%}", fontsize=9)
@@ -290,7 +291,7 @@ def plot_inhibition_vs_overlap(W, overlap, ax=None, n_bins=20, title=None, ylabe
     idx = np.clip(np.digitize(x, edges) - 1, 0, n_bins - 1)
     means = np.array([y[idx == b].mean() if np.any(idx == b) else np.nan for b in range(n_bins)])
     ax.plot(0.5 * (edges[1:] + edges[:-1]), means, "o-", color="C3", ms=3, label="binned mean")
-    corr = np.corrcoef(x, y)[0, 1] if y.std() > 0 else np.nan
+    corr = pearson_r(x, y)
     head = f"{title}\n" if title else ""
     ax.set_title(f"{head}Pearson r = {corr:.2f}", fontsize=9)
     ax.set_xlabel("receptive-field overlap (cosine)")

@@ -151,12 +151,9 @@ def _refuse_in_reimported_main():
     then start a sweep inside every import, and the points would die with no
     hint why.
     """
-    import sys
+    from .._frames import user_module_name
 
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__", "").startswith("v1model."):
-        frame = frame.f_back
-    caller = frame.f_globals.get("__name__", "") if frame is not None else ""
+    caller = user_module_name()
     if caller == "__mp_main__" or caller.startswith(STUDY_MODULE_PREFIX):
         raise RuntimeError(
             "v1model.sweep.run was called while your script was being imported (by a worker "

@@ -1,0 +1,36 @@
+"""Where the user's code is on the call stack: the first frame outside this package.
+
+Warnings raised deep inside a solver should point at the user's line, whether
+it called a solver directly, through ``encode`` or through a learner; and the
+sweep runner needs the module that called it to refuse a sweep started by the
+re-import of the user's script.
+"""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ["user_stacklevel", "user_module_name"]
+
+PACKAGE_PREFIX = "v1model."
+
+
+def _first_user_frame(frame):
+    """``(frame, level)``: the innermost frame at or above ``frame`` whose module is
+    not part of v1model, and how many frames up from ``frame`` it is (1: ``frame``)."""
+    level = 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(PACKAGE_PREFIX):
+        frame, level = frame.f_back, level + 1
+    return frame, level
+
+
+def user_stacklevel() -> int:
+    """``stacklevel`` for a ``warnings.warn`` in the calling function that names the
+    user's line (the first caller outside v1model)."""
+    return _first_user_frame(sys._getframe(1))[1]
+
+
+def user_module_name() -> str:
+    """``__name__`` of the module of the first caller outside v1model ("" if none)."""
+    frame = _first_user_frame(sys._getframe(1))[0]
+    return frame.f_globals.get("__name__", "") if frame is not None else ""
