@@ -305,3 +305,19 @@ def test_codes_a_spoken_digit_to_the_requested_fidelity():
     assert 10.0 <= snr < 10.5
     assert np.count_nonzero(codes) < 0.1 * x.size
     assert 0.5 * np.sum(R**2) == pytest.approx(float(hist["data_term"][-1]), rel=1e-8)
+
+
+@pytest.mark.parametrize("boundary", ["circular", "full"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exactly_coded_signal_gets_no_rounding_spikes(boundary, dtype):
+    """Three non-overlapping kernel copies are coded exactly by three spikes; a cap of
+    20 must not add spikes of ~1e-8 (float32) or ~1e-16 (float64) for the rounding."""
+    rng = np.random.default_rng(0)
+    kernels = rng.standard_normal((2, 9))
+    kernels /= np.linalg.norm(kernels, axis=1, keepdims=True)
+    phi = ConvolutionalDictionary(kernels, signal_shape=(128,), boundary=boundary, dtype=dtype)
+    planted = np.zeros((1, 2) + phi.code_shape)
+    planted[0, 0, 10], planted[0, 1, 60], planted[0, 0, 100] = 1.3, -0.7, 0.4
+    codes = matching_pursuit(phi.synthesize(planted), phi, n_nonzero=20, dtype=dtype)
+    np.testing.assert_array_equal(codes != 0, planted != 0)
+    np.testing.assert_allclose(codes, planted, atol=1e-6 if dtype == np.float32 else 1e-14)

@@ -212,3 +212,34 @@ def test_omp_with_tol_and_n_nonzero_stops_at_whichever_comes_first():
     ref = sk_omp(D.T, X.T, tol=40.0).T
     assert np.count_nonzero(ref, axis=1).max() < 30
     np.testing.assert_allclose(A, ref, atol=1e-8)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_features, n_atoms, orthonormal", [(16, 16, True), (256, 512, False)])
+def test_exactly_sparse_signals_keep_their_support(dtype, n_features, n_atoms, orthonormal):
+    """A signal made of s atoms is coded exactly by s atoms; a cap above s must not
+    add atoms for the rounding left in the residual (scikit-learn's orthogonal_mp
+    stops there too)."""
+    rng = np.random.default_rng(3)
+    if orthonormal:
+        D = np.linalg.qr(rng.standard_normal((n_features, n_features)))[0].T
+    else:
+        D = rng.standard_normal((n_atoms, n_features))
+        D /= np.linalg.norm(D, axis=1, keepdims=True)
+    s, cap = (3, 10) if orthonormal else (12, 36)
+    A0 = np.zeros((30, n_atoms))
+    for row in A0:
+        row[rng.choice(n_atoms, s, replace=False)] = rng.uniform(0.5, 2, s) * rng.choice([-1, 1], s)
+    X = A0 @ D
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "ended prematurely"
+        ref = sk_omp(D.T, X.T, n_nonzero_coefs=cap).T
+    np.testing.assert_array_equal(ref != 0, A0 != 0)
+    omp = orthogonal_mp(X, D, cap, dtype=dtype)
+    np.testing.assert_array_equal(omp != 0, A0 != 0)
+    np.testing.assert_allclose(omp, A0, atol=1e-5 if dtype == np.float32 else 1e-12)
+    nn = orthogonal_mp(np.abs(A0) @ D, D, cap, positive=True, dtype=dtype)
+    np.testing.assert_array_equal(nn != 0, A0 != 0)
+    if orthonormal:  # MP is exact after s steps only when the atoms are orthogonal
+        mp = matching_pursuit(X, D, cap, dtype=dtype)
+        np.testing.assert_array_equal(mp != 0, A0 != 0)

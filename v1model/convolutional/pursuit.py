@@ -26,6 +26,7 @@ import numpy as np
 
 from ..inference._common import check_products_in_range, history_dataset
 from ..inference.pursuit import _pursuit_record as _record
+from ..inference.pursuit import signal_floor
 from ..progress import check_progress, progress_bar
 from ..validation import check_bool, check_int, check_nonnegative, check_positive
 from .gram import CopyGram
@@ -55,7 +56,8 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
         (then ``stride``, ``boundary`` and ``dtype`` are its own).
     n_nonzero : int, optional
         Stop a signal when its code has this many non-zero coefficients
-        (spikes; a copy picked again does not count twice).
+        (spikes; a copy picked again does not count twice), or earlier when
+        it is coded exactly (no correlation above the rounding of ``||x||``).
     tol : float, optional
         Stop a signal when its squared residual norm ``||x - Φa||²`` is at
         most ``tol`` (the convention of :func:`v1model.inference.matching_pursuit`).
@@ -250,10 +252,10 @@ class _Pursuit:
         segments = best.reshape((n,) + lead + (nseg, seg))  # a view: updates show through
         top = segments.max(axis=-1)
         count = np.zeros(n, np.intp)
+        floor = signal_floor(np.sqrt(res2), phi.dtype)  # res2 holds ||x||^2 still
         live = np.flatnonzero(res2 > target)
         if records is not None:
             records.append(_record(res2, count))
-        tiny = np.finfo(np.float64).tiny
         cap = n_nonzero if n_nonzero is not None else np.iinfo(np.intp).max
         lanes = np.arange(n)
         for _ in progress_bar(progress, total=max_iter, desc="convolutional mp", unit="step",
@@ -271,7 +273,8 @@ class _Pursuit:
             rows = lanes[:live.size]
             best_score = scores[rows, kern]
             z = at[rows, kern] / self.norm2[pos + (kern,)]
-            stalled = best_score <= 1e-12 * np.maximum(np.sqrt(res2[live]), tiny)
+            stalled = best_score <= np.maximum(1e-12 * np.sqrt(res2[live]), floor[live])
+            stalled |= best_score <= 0
             z[stalled] = 0
             site = (live,) + pos + (kern,)
             count[live] += (codes[site] == 0) & ~stalled

@@ -73,7 +73,10 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
         Stop a sample when its code has this many non-zero coefficients
         (distinct atoms: an atom picked again does not count twice, so a
         sample may take more steps than ``n_nonzero``; ``max_iter`` bounds
-        the steps, which are what Mallat & Zhang count).
+        the steps, which are what Mallat & Zhang count). A sample also stops
+        once no correlation is above the rounding of its own norm
+        (``32 eps ||x||``): a signal already coded exactly gets no atoms of
+        ~1e-8 (float32) for the residual's rounding.
     tol : float, optional
         Stop a sample when its squared residual norm ``||x - D^T a||^2`` is at
         most ``tol`` (scikit-learn's convention for ``orthogonal_mp``). With
@@ -125,6 +128,7 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
     alpha = X @ D.T  # correlations of the residual with every atom
     A = np.zeros((n, k), dtype)
     res2 = _row_norms2(X)
+    floor = signal_floor(np.sqrt(res2), dtype)
     count = np.zeros(n, np.intp)
     live = np.arange(n)
     if tol is not None:
@@ -137,7 +141,8 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
         score = al / norms if positive else np.abs(al) / norms
         j = np.argmax(score, axis=1)
         best = score[np.arange(live.size), j]
-        stalled = best <= 1e-12 * np.maximum(np.sqrt(res2[live]), np.finfo(res2.dtype).tiny)
+        stalled = best <= np.maximum(1e-12 * np.sqrt(res2[live]), floor[live])
+        stalled |= best <= 0
         z = al[np.arange(live.size), j] * inv_sq[j]
         z[stalled] = 0
         rows = live
@@ -179,7 +184,9 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
         Dictionary, one atom per row.
     n_nonzero : int, optional
         Number of atoms per sample (at most ``min(n_atoms, n_features)``);
-        default ``min(n_atoms, n_features)`` when only ``tol`` is given.
+        default ``min(n_atoms, n_features)`` when only ``tol`` is given. Fewer
+        when the signal is coded exactly before (its residual's correlations
+        are at the rounding of ``||x||``), as scikit-learn's ``orthogonal_mp``.
     tol : float, optional
         Stop a sample once its squared residual norm is at most ``tol``
         (as scikit-learn's ``orthogonal_mp``). With ``n_nonzero`` as well, a
@@ -255,6 +262,18 @@ def _warn_tol_not_met(solver, res2, tol, limit, positive):
             f"{solver}: {n_left} of {res2.size} samples end with a squared residual above "
             f"tol={tol} ({why}); raise the limit or loosen tol",
             ConvergenceWarning, stacklevel=3)
+
+
+#: A correlation below this many units of roundoff of the signal's own norm is the
+#: rounding left of a signal already coded exactly, not a component: picking it would
+#: only add atoms of ~1e-8 (float32) or ~1e-16 (float64) to the code.
+ROUNDOFF_UNITS = 32
+
+
+def signal_floor(x_norm, dtype):
+    """Smallest correlation (per unit atom norm) that pursuit still takes for a sample
+    whose signal has norm ``x_norm`` (array), computed in ``dtype``."""
+    return ROUNDOFF_UNITS * float(np.finfo(dtype).eps) * x_norm
 
 
 def _attr(tol):
@@ -334,6 +353,7 @@ def _omp_block(X, D, G, g_diag, norms, unit, eps, K, tol, res2, n_sel, Rf, z, se
     summary of ``res2_all`` and ``n_sel_all`` after every step."""
     dtype = X.dtype
     k = D.shape[0]
+    floor = signal_floor(np.sqrt(res2), dtype)  # res2 holds ||x||^2 still
     live = np.arange(X.shape[0])
     if tol is not None:
         live = live[res2[live] > tol]
@@ -353,8 +373,8 @@ def _omp_block(X, D, G, g_diag, norms, unit, eps, K, tol, res2, n_sel, Rf, z, se
         coef = V[ar, :i, j]  # (live, i): v_m[j] = <q_m, d_j>
         nrm2 = g_diag[j] - np.einsum("ni,ni->n", coef, coef, dtype=np.float64)
         nrm = np.sqrt(np.maximum(nrm2, 0)).astype(dtype)
-        stalled = (nrm <= eps * norms[j]) | (
-            best <= 1e-12 * np.sqrt(np.maximum(res2[live], 1e-300)))
+        stalled = (nrm <= eps * norms[j]) | (best <= np.maximum(
+            1e-12 * np.sqrt(np.maximum(res2[live], 1e-300)), floor[live]))
         ok = ~stalled
         inv = np.where(ok, 1.0 / np.where(ok, nrm, 1), 0).astype(dtype)
         v = G[j]
@@ -403,6 +423,7 @@ def _nn_omp(X, D, K, tol, return_history):
     B = X @ D.T
     A = np.zeros((n, k), dtype)
     res2 = _row_norms2(X)
+    floor = signal_floor(np.sqrt(res2), dtype)
     live = np.arange(n)
     if tol is not None:
         live = live[res2 > tol]
@@ -418,7 +439,7 @@ def _nn_omp(X, D, K, tol, return_history):
         score[Al != 0] = -np.inf
         j = np.argmax(score, axis=1)
         best = score[np.arange(live.size), j]
-        ok = best > 1e-7 * np.sqrt(np.maximum(res2[live], 1e-300))
+        ok = best > np.maximum(1e-7 * np.sqrt(np.maximum(res2[live], 1e-300)), floor[live])
         rows = live[ok]
         if rows.size:
             support = A[rows] != 0
