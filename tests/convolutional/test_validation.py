@@ -4,7 +4,8 @@ raises, and the message names the argument."""
 import numpy as np
 import pytest
 
-from v1model.convolutional import ConvolutionalDictionary, encode, objective, reconstruct
+from v1model.convolutional import (ConvolutionalDictionary, encode, matching_pursuit, objective,
+                                   reconstruct)
 
 from .conftest import unit_kernels
 
@@ -113,3 +114,34 @@ def test_return_history_with_too_many_signals():
     with pytest.raises(ValueError, match=r"return_history records one block of signals; "
                                          r"X has 2 signals"):
         encode(np.zeros((2, 2048, 2048), np.float32), kernels, 0.1, return_history=True)
+
+
+@pytest.mark.parametrize("call", [
+    lambda phi, **kw: encode(X, phi, 0.5, **kw),
+    lambda phi, **kw: matching_pursuit(X, phi, n_nonzero=3, **kw),
+    lambda phi, **kw: objective(X, np.zeros((2, 4) + phi.code_shape), phi, 0.5, **kw),
+], ids=["encode", "matching_pursuit", "objective"])
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(stride=3), r"stride=3 disagrees with the ConvolutionalDictionary's own "
+                     r"stride=\(2, 2\)"),
+    (dict(stride=(2, 1)), r"stride=\(2, 1\) disagrees"),
+    (dict(boundary="circular"), r"boundary='circular' disagrees with the "
+                                r"ConvolutionalDictionary's own boundary='full'"),
+])
+def test_a_dictionary_refuses_a_contradicting_geometry(call, kwargs, match):
+    """A ConvolutionalDictionary carries its stride and boundary: a different one
+    passed beside it was silently ignored (codes of the wrong geometry)."""
+    phi = ConvolutionalDictionary(KERNELS, (16, 16), stride=2)
+    with pytest.raises(ValueError, match=match):
+        call(phi, **kwargs)
+
+
+def test_a_dictionary_accepts_its_own_geometry_and_a_dtype():
+    phi = ConvolutionalDictionary(KERNELS, (16, 16), stride=2, dtype=np.float64)
+    reference = encode(X, phi, 0.5, method="fista")
+    assert reference.dtype == np.float64  # its own precision when none is given
+    same = encode(X, phi, 0.5, method="fista", stride=(2, 2), boundary="full")
+    np.testing.assert_array_equal(same, reference)
+    single = encode(X, phi, 0.5, method="fista", dtype=np.float32)
+    assert single.dtype == np.float32
+    np.testing.assert_allclose(single, reference, atol=1e-4)

@@ -24,7 +24,7 @@ from ..inference._common import (THRESHOLDS, ConvergenceWarning, apply_threshold
 from ..progress import check_progress, progress_bar
 from ..validation import (check_array, check_bool, check_choice, check_int, check_nonnegative,
                           check_positive, check_shape)
-from .operator import ConvolutionalDictionary
+from .operator import BOUNDARIES, ConvolutionalDictionary, _check_axes
 
 __all__ = ["encode", "reconstruct", "objective", "METHODS", "ConvergenceWarning"]
 
@@ -34,10 +34,10 @@ METHODS = ("lca", "fista", "ista")
 _BLOCK_ELEMENTS = 8 * 2**20
 
 
-def encode(X, kernels, lam, *, method: str = "lca", stride=1, boundary: str = "full",
+def encode(X, kernels, lam, *, method: str = "lca", stride=None, boundary: str | None = None,
            threshold: str = "soft", tau: float = 0.01, dt: float | None = None,
            n_steps: int | None = None, tol: float | None = None, max_iter: int = 5000,
-           codes0=None, dtype=np.float32, return_history: bool = False,
+           codes0=None, dtype=None, return_history: bool = False,
            progress: bool | None = None):
     """Convolutional sparse codes of ``X`` by the LCA or (F)ISTA.
 
@@ -48,16 +48,19 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=1, boundary: str = "f
         (n_sounds, n_times), e.g. whitened.
     kernels : array_like, shape (n_kernels, *kernel_shape) or ConvolutionalDictionary
         The kernels (one per row, normally unit norm), or a
-        :class:`ConvolutionalDictionary` (then ``stride``, ``boundary`` and
-        ``dtype`` are its own, and its ``signal_shape`` must be ``X``'s).
+        :class:`ConvolutionalDictionary` (then ``stride`` and ``boundary`` are
+        its own: given, they must match it; its ``signal_shape`` must be
+        ``X``'s).
     lam : float
         L1 penalty, >= 0, in units of ``X`` (the LCA's threshold).
     method : {"lca", "fista", "ista"}, default "lca"
         The LCA ODE by Euler steps, or ISTA with (FISTA) or without momentum.
-    stride : int or tuple of int, default 1
-        Distance between kernel copies, in samples.
-    boundary : {"full", "valid", "circular"}, default "full"
-        Where the copies sit (:mod:`v1model.convolutional.operator`).
+    stride : int or tuple of int, optional
+        Distance between kernel copies, in samples; default 1 (a
+        dictionary's own).
+    boundary : {"full", "valid", "circular"}, optional
+        Where the copies sit (:mod:`v1model.convolutional.operator`); default
+        "full" (a dictionary's own).
     threshold : {"soft", "hard", "nonneg"}, default "soft"
         LCA: soft (LASSO), hard (approximate L0) or rectified soft (the
         non-negative LASSO). (F)ISTA: "soft" or "nonneg".
@@ -84,8 +87,9 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=1, boundary: str = "f
         the signals that did not meet it).
     codes0 : array_like, shape (n_samples, n_kernels, *code_shape), optional
         Starting codes (LCA: starting membrane state ``u``).
-    dtype : {float32, float64}, default float32
-        Working precision.
+    dtype : {float32, float64}, optional
+        Working precision; default float32 (a dictionary's own; given, it
+        converts the dictionary).
     return_history : bool, default False
         Also return the objective, data term, penalty (summed over signals)
         and the mean active count per signal, per step, as an
@@ -237,7 +241,8 @@ def reconstruct(codes, kernels, signal_shape, *, stride=1, boundary: str = "full
     return phi.synthesize(codes)
 
 
-def objective(X, codes, kernels, lam, *, stride=1, boundary: str = "full") -> np.ndarray:
+def objective(X, codes, kernels, lam, *, stride=None, boundary: str | None = None
+              ) -> np.ndarray:
     """Per-signal LASSO objective ``0.5 ||x - Φ a||^2 + lam ||a||_1``, in float64.
 
     Parameters
@@ -245,10 +250,10 @@ def objective(X, codes, kernels, lam, *, stride=1, boundary: str = "full") -> np
     X : array_like, shape (n_samples, *signal_shape) or signal_shape
     codes : array_like, shape (n_samples, n_kernels, *code_shape)
         As :func:`encode` returns them (one signal: ``n_samples = 1``).
-    kernels : array_like, shape (n_kernels, *kernel_shape)
+    kernels : array_like, shape (n_kernels, *kernel_shape) or ConvolutionalDictionary
     lam : float
     stride, boundary
-        As in :func:`encode`.
+        As in :func:`encode` (default 1 and "full", or a dictionary's own).
 
     Returns
     -------
@@ -270,9 +275,30 @@ def objective(X, codes, kernels, lam, *, stride=1, boundary: str = "full") -> np
 
 
 def as_dictionary(kernels, X, stride, boundary, dtype) -> ConvolutionalDictionary:
-    """``kernels`` as a :class:`ConvolutionalDictionary` for signals like ``X``."""
+    """``kernels`` as a :class:`ConvolutionalDictionary` for signals like ``X``.
+
+    ``stride``, ``boundary`` and ``dtype`` are None when the caller did not give
+    them: 1, "full" and float32 for kernels; a dictionary's own for a
+    :class:`ConvolutionalDictionary`, which an explicit stride or boundary must
+    match (it is not rebuilt behind the user's back) and an explicit dtype
+    converts.
+    """
     if isinstance(kernels, ConvolutionalDictionary):
-        return kernels
+        given = {"stride": stride, "boundary": boundary}
+        for name, value in given.items():
+            if value is None:
+                continue
+            own = getattr(kernels, name)
+            mine = (_check_axes(value, name, kernels.ndim, minimum=1) if name == "stride"
+                    else check_choice(value, name, BOUNDARIES))
+            if mine != own:
+                raise ValueError(
+                    f"{name}={value!r} disagrees with the ConvolutionalDictionary's own "
+                    f"{name}={own!r}: leave {name} out, or build the dictionary with it")
+        return kernels if dtype is None else kernels.astype(dtype)
+    stride = 1 if stride is None else stride
+    boundary = "full" if boundary is None else boundary
+    dtype = np.float32 if dtype is None else dtype
     k = np.asarray(kernels) if not hasattr(kernels, "ndim") else kernels
     X_shape = np.shape(X)
     d = max(1, getattr(k, "ndim", 2) - 1)

@@ -39,10 +39,10 @@ __all__ = ["matching_pursuit"]
 _BLOCK_ELEMENTS = 8 * 2**20
 
 
-def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, stride=1,
-                     boundary: str = "full", min_coverage: float = 0.25,
+def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, stride=None,
+                     boundary: str | None = None, min_coverage: float = 0.25,
                      positive: bool = False, max_iter=None,
-                     dtype=np.float32, return_history: bool = False,
+                     dtype=None, return_history: bool = False,
                      progress: bool | None = None):
     """Convolutional Matching Pursuit codes ("spikes") of whole signals.
 
@@ -53,7 +53,8 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
         height, width).
     kernels : array_like, shape (n_kernels, *kernel_shape) or ConvolutionalDictionary
         The kernels (any non-zero norms), or a :class:`ConvolutionalDictionary`
-        (then ``stride``, ``boundary`` and ``dtype`` are its own).
+        (then ``stride`` and ``boundary`` are its own: given, they must match
+        it).
     n_nonzero : int, optional
         Stop a signal when its code has this many non-zero coefficients
         (spikes; a copy picked again does not count twice), or earlier when
@@ -65,10 +66,12 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
         Stop a signal when its signal-to-residual ratio ``10 log10(||x||² /
         ||x - Φa||²)`` reaches this, in dB (Smith & Lewicki coded sounds to a
         fixed fidelity); the per-signal form of ``tol``.
-    stride : int or tuple of int, default 1
-        Distance between kernel copies, in samples.
-    boundary : {"full", "valid", "circular"}, default "full"
-        Where the copies sit (:mod:`v1model.convolutional.operator`).
+    stride : int or tuple of int, optional
+        Distance between kernel copies, in samples; default 1 (a
+        dictionary's own).
+    boundary : {"full", "valid", "circular"}, optional
+        Where the copies sit (:mod:`v1model.convolutional.operator`); default
+        "full" (a dictionary's own).
     min_coverage : float, default 0.25
         ``"full"`` copies with less than this fraction of their kernel's
         energy inside the signal are never picked. A copy that reaches one
@@ -82,8 +85,9 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
         Steps (spikes picked, repeats included) per signal at most; default
         ``10 * n_nonzero``, or the number of coefficients per signal without
         ``n_nonzero``.
-    dtype : {float32, float64}, default float32
-        Working precision.
+    dtype : {float32, float64}, optional
+        Working precision; default float32 (a dictionary's own; given, it
+        converts the dictionary).
     return_history : bool, default False
         Also return a Dataset over ``iteration`` (step) with objective = data
         term ``0.5 ||x - Φa||²`` summed over signals, zero penalty and the

@@ -37,8 +37,8 @@ def spiking_convolutional_lca(
     kernels,
     lam,
     *,
-    stride=1,
-    boundary: str = "full",
+    stride=None,
+    boundary: str | None = None,
     duration: float = 1.0,
     dt: float = 1e-4,
     tau_m: float = 0.01,
@@ -63,13 +63,15 @@ def spiking_convolutional_lca(
     kernels : array_like, shape (n_kernels, *kernel_shape) or ConvolutionalDictionary
         The kernels (normally unit norm; other norms become autapses), or a
         :class:`~v1model.convolutional.ConvolutionalDictionary` (then
-        ``stride`` and ``boundary`` are its own).
+        ``stride`` and ``boundary`` are its own: given, they must match it).
     lam : float
         Threshold (units of ``X``) subtracted from every unit's drive.
-    stride : int or tuple of int, default 1
-        Distance between kernel copies, in samples.
-    boundary : {"full", "valid", "circular"}, default "full"
-        Where the copies sit (:mod:`v1model.convolutional.operator`).
+    stride : int or tuple of int, optional
+        Distance between kernel copies, in samples; default 1 (a
+        dictionary's own).
+    boundary : {"full", "valid", "circular"}, optional
+        Where the copies sit (:mod:`v1model.convolutional.operator`); default
+        "full" (a dictionary's own).
     duration, dt, tau_m, tau_syn, refractory, transient_fraction, inhibition,
     v_init, noise, target, seed, record_spikes, progress
         As in :func:`v1model.spiking.spiking_lca` (``target="numpy"`` needs no
