@@ -1,6 +1,8 @@
 """learn_kernels: recovery of planted kernels, the Dataset it returns, re-seeding,
 shifted duplicates against SciPy's correlate, and bad input."""
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.signal import correlate
@@ -193,3 +195,25 @@ def test_bad_arguments_are_named(kwargs, error, match):
 def test_all_zero_images_are_refused():
     with pytest.raises(ValueError, match="images"):
         learn_kernels(np.zeros((2, 16, 16)), 2, 4, n_updates=1, progress=False)
+
+
+@pytest.mark.parametrize("shape, kernel_size, crop_size, match", [
+    ((32, 32), 8, 6, r"kernel_size=\(8, 8\) is larger than crop_size=\(6, 6\) \(the "
+                     r"crop_size given\)"),
+    ((10, 40), (12, 8), None, r"kernel_size=\(12, 8\) is larger than crop_size=\(10, 32\) "
+                              r"\(the default, capped by the signals' shape \(10, 40\)\)"),
+])
+def test_kernels_larger_than_the_crops_are_warned_of(shape, kernel_size, crop_size, match):
+    """No crop then holds a whole kernel: taps farther apart than the crop are never
+    fitted to the same stretch of signal (learning went on without a word)."""
+    X = np.random.default_rng(0).standard_normal((2,) + shape)
+    with pytest.warns(UserWarning, match=match):
+        learn_kernels(X, 2, kernel_size, crop_size=crop_size, n_updates=1, progress=False,
+                      seed=0)
+
+
+def test_kernels_that_fit_the_crops_are_not_warned_of():
+    X = np.random.default_rng(0).standard_normal((2, 32, 32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        learn_kernels(X, 2, 8, crop_size=8, n_updates=1, progress=False, seed=0)

@@ -123,6 +123,12 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
         A progress bar over updates (None: once the call has run 2 s,
         :mod:`v1model.progress`).
 
+    Warns
+    -----
+    UserWarning
+        When ``kernel_size`` exceeds ``crop_size`` (or the signals) along an
+        axis: no crop then holds a whole kernel.
+
     Returns
     -------
     xarray.Dataset
@@ -227,6 +233,15 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
                if default_crop else "the one given")
         raise ValueError(f"{str(exc).replace('signal_shape', 'crop_size')}; crop_size is "
                          f"{how}: pass one that fits") from exc
+    if any(k > c for k, c in zip(kernel_size, crop_size)):
+        # the "full" copies still reach every tap, but no crop holds a whole kernel: taps
+        # farther apart than the crop are never fitted to the same stretch of signal
+        where = (f"the default, capped by the signals' shape {signal_shape}" if default_crop
+                 else "the crop_size given")
+        warnings.warn(f"kernel_size={kernel_size} is larger than crop_size={crop_size} "
+                      f"({where}) along some axis: no crop holds a whole kernel, so "
+                      "taps farther apart than the crop are never learned together; "
+                      "use smaller kernels or larger crops", UserWarning, stacklevel=2)
     stride = phi.stride
     params = dict(n_kernels=n_kernels, kernel_size=list(kernel_size), stride=list(stride),
                   lam=lam, n_updates=n_updates, batch_size=batch_size,
