@@ -93,7 +93,10 @@ def load_mnist(folder, split: str = "train"):
     Parameters
     ----------
     folder : str or Path
-        Folder with the ``train-*`` and/or ``t10k-*`` images and labels files.
+        Folder with the ``train-*`` and/or ``t10k-*`` images and labels files
+        (``train-images-idx3-ubyte``, ``.gz`` or not, or Kaggle's
+        ``train-images.idx3-ubyte``; a file inside a folder of that name is
+        read when the folder holds no such file itself).
     split : {"train", "test"}, default "train"
         Training (60,000 digits) or test (10,000 digits) set.
 
@@ -120,7 +123,12 @@ def load_mnist(folder, split: str = "train"):
     prefix = "train" if split == "train" else "t10k"
     found = {}
     for kind, stem in (("images", f"{prefix}-images"), ("labels", f"{prefix}-labels")):
-        candidates = sorted(folder.glob(f"{stem}*idx*"))
+        # files only: Kaggle's MNIST unpacks each file a second time inside a folder of the
+        # same name (train-images-idx3-ubyte/train-images-idx3-ubyte), which sorts first
+        candidates = sorted(p for p in folder.glob(f"{stem}*idx*") if p.is_file())
+        if not candidates:
+            candidates = sorted(p for p in folder.glob(f"{stem}*idx*/{stem}*idx*")
+                                if p.is_file())
         if not candidates:
             raise FileNotFoundError(f"folder: no {stem}-idx file in {str(folder)!r}")
         found[kind] = read_idx(candidates[0])

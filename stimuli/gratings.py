@@ -330,9 +330,16 @@ def drifting_grating(
     ------
     ValueError
         For a negative ``temporal_frequency``, a non-positive ``duration``
-        or ``frame_rate``, ``duration * frame_rate < 1``, or as in
-        :func:`grating`.
+        or ``frame_rate``, ``duration * frame_rate < 1``, an
+        ``orientation``, ``frequency``, ``phase`` or ``contrast`` that is not
+        a single number (an array would pair its values with the frames),
+        or as in :func:`grating`.
     """
+    for key, value in (("orientation", orientation), ("frequency", frequency),
+                       ("phase", phase), ("contrast", contrast)):
+        if np.ndim(value) != 0:
+            raise ValueError(f"{key} must be a single number (one grating drifts; call "
+                             f"drifting_grating once per value), got {describe(value)}")
     tf = check_nonnegative(temporal_frequency, "temporal_frequency")
     duration = check_positive(duration, "duration")
     frame_rate = check_positive(frame_rate, "frame_rate")
@@ -400,8 +407,12 @@ def gabor_patch(
     check_frequency(frequency, "frequency")
     p, _ = _broadcast_params(orientation=orientation, frequency=frequency, phase=phase,
                              sigma_x=sigma_x, sigma_y=sigma_y, amplitude=amplitude, offset=offset)
-    if np.any(p["sigma_x"] <= 0) or np.any(p["sigma_y"] <= 0):
-        raise ValueError("sigma_x and sigma_y must be positive (pixels)")
+    for key, given in (("sigma_x", sigma_x), ("sigma_y", sigma_y)):
+        given = np.asarray(given, dtype=np.float64)  # finite: checked by _broadcast_params
+        if np.any(given <= 0):
+            among = "" if given.size == 1 else f" among {given.size} values"
+            raise ValueError(f"{key} must be > 0 pixels (the envelope's s.d.), got "
+                             f"{float(given[given <= 0].flat[0])!r}{among}")
     c, s = np.cos(p["orientation"]), np.sin(p["orientation"])
     xp = u * c + v * s
     yp = -u * s + v * c
@@ -647,8 +658,9 @@ def bar_grating(shape, orientation, frequency, length, width, phase=0.0, contras
 
     Returns
     -------
-    ndarray, shape broadcast(orientation, frequency, phase, contrast, length, width) + (height, width)
-        float64.
+    ndarray, shape broadcast(all parameters) + (height, width)
+        float64 (parameters: orientation, frequency, phase, contrast,
+        length, width).
 
     Raises
     ------

@@ -78,7 +78,9 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         sizes; otherwise images are kept as they are (sparsenet raw files of
         unequal sizes need ``size``).
     max_images : int, optional
-        Keep only the first ``max_images`` images.
+        Keep only the first ``max_images`` images (of a folder, only the
+        first ``max_images`` files, in name order, are read: whether their
+        sizes differ is judged among those).
     name : str, default "source"
         The caller's name of ``source`` (e.g. ``"images"``), used in messages.
     progress : bool or None, default None
@@ -112,7 +114,7 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
     elif isinstance(source, (str, Path)):
         path = image_source_path(source, name)
         if path.is_dir():
-            images = _load_folder(path, size, name, progress)
+            images = _load_folder(path, size, name, progress, max_images)
         elif path.suffix.lower() == ".mat":
             images = _load_mat(path, name)
         else:
@@ -120,13 +122,13 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
     else:
         # a copy: the stack is the caller's to keep (and may be read-only or a memmap)
         images = _image_stack(source, name, copy=True)
+    if max_images is not None:
+        images = images[:max_images]
     if size is not None and images.shape[1:] != (size, size):
         squares = np.empty((len(images), size, size))
         for i, im in enumerate(images):
             squares[i] = _square(im, size)
         images = squares
-    if max_images is not None:
-        images = images[:max_images]
     images = np.ascontiguousarray(images, dtype=np.float64)
     if not np.all(np.isfinite(images)):
         raise ValueError(f"{name} {describe(source)}: images contain NaN or inf")
@@ -213,9 +215,26 @@ def _to_gray(image):
     return image.astype(np.float64)
 
 
+def _imread(path):
+    """An image file as an array, CMYK files (print JPEGs and TIFFs) converted to RGB.
+
+    ``skimage.io.imread`` gives a CMYK file's four ink channels, which the RGBA path of
+    :func:`_to_gray` would take for colour and alpha (a CMYK JPEG came out all white).
+    """
+    from PIL import Image
+    from skimage.io import imread
+
+    try:
+        with Image.open(path) as image:
+            if image.mode == "CMYK":
+                return np.asarray(image.convert("RGB"))
+    except OSError:  # not a file Pillow reads (e.g. some TIFFs): imread decides
+        pass
+    return imread(path)
+
+
 def _load_skimage(size):
     import skimage.data
-    from skimage.io import imread
 
     folder = Path(skimage.data.__file__).parent
     files = [folder / name for name in SKIMAGE_SCENES if (folder / name).exists()]
@@ -224,7 +243,7 @@ def _load_skimage(size):
             f"no bundled photographs found in {folder}; reinstall scikit-image or pass "
             "source=PATH"
         )
-    return np.stack([_square(_to_gray(imread(f)), size) for f in files])
+    return np.stack([_square(_to_gray(_imread(f)), size) for f in files])
 
 
 def _read_all(files, read, bar):
@@ -251,11 +270,9 @@ def _read_all(files, read, bar):
 
 
 def _read_image_files(files, size, name="source", progress=None):
-    from skimage.io import imread
-
     def read(f):
         try:
-            image = _to_gray(imread(f))
+            image = _to_gray(_imread(f))
         except Exception as exc:  # noqa: BLE001 - report which file failed
             raise ValueError(f"{name}: cannot read image file {str(f)!r}: {exc}") from exc
         return image if size is None else _square(image, size)
@@ -267,14 +284,26 @@ def _read_image_files(files, size, name="source", progress=None):
     return images
 
 
-def _load_folder(path, size, name="source", progress=None):
+def _folder_contents(path):
+    """The picture files, sparsenet raw files and ``.mat`` files of a folder, in name order.
+
+    Hidden files (``.DS_Store``, macOS's ``._IMAGES.mat`` companions) are left out,
+    both when the folder is read and when :func:`is_prewhitened` judges it.
+    """
     files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
     pictures = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
-    if pictures:
-        return _read_image_files(pictures, size, name, progress)
     raw = [p for p in files if p.suffix == "" and p.name.startswith("image")]
+    mats = [p for p in files if p.suffix.lower() == ".mat"]
+    return pictures, raw, mats
+
+
+def _load_folder(path, size, name="source", progress=None, max_images=None):
+    """The images of a folder; only the first ``max_images`` files are read."""
+    pictures, raw, mats = _folder_contents(path)
+    if pictures:
+        return _read_image_files(pictures[:max_images], size, name, progress)
     if raw:
-        raw = sorted(raw, key=_natural_key)
+        raw = sorted(raw, key=_natural_key)[:max_images]
         with progress_bar(progress, total=len(raw), desc="images", unit="file") as bar:
             images = _read_all(raw, lambda p: _read_raw(p, name), bar)
         if isinstance(images, list):  # sizes differ
@@ -286,7 +315,6 @@ def _load_folder(path, size, name="source", progress=None):
                 )
             images = np.stack([_square(im, size) for im in images])
         return images
-    mats = [p for p in files if p.suffix.lower() == ".mat"]
     if len(mats) == 1:
         return _load_mat(mats[0], name)
     raise ValueError(
@@ -317,7 +345,7 @@ def _read_raw(path, name="source"):
     """One headerless big-endian float32 square image (sparsenet's raw format)."""
     n_values = path.stat().st_size // 4
     side = int(round(np.sqrt(n_values)))
-    if side * side != n_values or path.stat().st_size % 4:
+    if side * side != n_values or path.stat().st_size % 4 or n_values == 0:
         raise ValueError(
             f"{name}: raw file {str(path)!r} has {path.stat().st_size} bytes, which is not a "
             "square image of big-endian float32 values"
@@ -369,8 +397,8 @@ def whitening_filter(shape, f0: float | None = None):
 
     Parameters
     ----------
-    shape : (int, int)
-        ``(height, width)`` of the images, in pixels.
+    shape : int or (int, int)
+        ``(height, width)`` of the images, in pixels (an int for a square).
     f0 : float, optional
         Cut-off in cycles per picture; default ``0.4 * N``.
 
@@ -382,9 +410,12 @@ def whitening_filter(shape, f0: float | None = None):
     Raises
     ------
     ValueError
-        For a non-positive ``f0``.
+        For a ``shape`` that is not a positive int or pair of positive ints,
+        or a non-positive ``f0``.
     """
-    h, w = shape
+    from .gratings import check_shape
+
+    h, w = check_shape(shape)
     n = min(h, w)
     fy = np.fft.fftfreq(h)[:, None] * n
     fx = np.fft.fftfreq(w)[None, :] * n
@@ -697,13 +728,12 @@ def is_prewhitened(source) -> bool:
     if not isinstance(source, (str, Path)) or source == "skimage":
         return False
     path = Path(source).expanduser()
-    if path.is_dir():
-        names = [p for p in path.iterdir() if p.is_file()]
-        if any(p.suffix.lower() in IMAGE_SUFFIXES for p in names):
+    if path.is_dir():  # judged on the files load_images reads
+        pictures, raw, mats = _folder_contents(path)
+        if pictures:
             return False
-        if any(p.suffix == "" and p.name.startswith("image") for p in names):
+        if raw:
             return True
-        mats = [p for p in names if p.suffix.lower() == ".mat"]
         return len(mats) == 1 and is_prewhitened(mats[0])
     if path.suffix.lower() == ".mat":
         from scipy.io import whosmat

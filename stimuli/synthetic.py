@@ -125,9 +125,11 @@ def dead_leaves(
     n_images = check_int(n_images, "n_images", minimum=1)
     size = check_int(size, "size", minimum=2)
     r_min = check_positive(r_min, "r_min")
-    r_max = size / 4 if r_max is None else check_positive(r_max, "r_max")
+    default_r_max = r_max is None
+    r_max = size / 4 if default_r_max else check_positive(r_max, "r_max")
     if r_max < r_min:
-        raise ValueError(f"r_max={r_max} must be >= r_min={r_min}")
+        given = f" (the default, size / 4 for size={size})" if default_r_max else ""
+        raise ValueError(f"r_max={r_max}{given} must be >= r_min={r_min}")
     exponent = check_positive(exponent, "exponent")
     if exponent <= 1:
         raise ValueError(f"exponent must be > 1 for a normalisable radius law, got {exponent}")

@@ -60,3 +60,25 @@ def test_idx_errors(tmp_path):
         load_mnist(tmp_path)
     with pytest.raises(ValueError, match="split must be"):
         load_mnist(tmp_path, split="val")
+
+
+def test_mnist_in_kaggles_layout(tmp_path, rng):
+    """Kaggle's MNIST unpacks ``train-images.idx3-ubyte`` beside a folder
+    ``train-images-idx3-ubyte/`` holding the same file; the folder sorted first and
+    load_mnist failed with "no such IDX file" on it."""
+    images = rng.integers(0, 256, (4, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, 4, dtype=np.uint8)
+    for stem, array in (("train-images", images), ("train-labels", labels)):
+        ext = "idx3-ubyte" if stem.endswith("images") else "idx1-ubyte"
+        (tmp_path / f"{stem}-{ext}").mkdir()
+        _write_idx(tmp_path / f"{stem}-{ext}" / f"{stem}-{ext}", array, 0x08)
+        _write_idx(tmp_path / f"{stem}.{ext}", array, 0x08)
+    x, y = load_mnist(tmp_path)
+    np.testing.assert_allclose(x, images / 255.0)
+    np.testing.assert_array_equal(y, labels)
+    # only the nested copies: read from inside the folders
+    for stem in ("train-images.idx3-ubyte", "train-labels.idx1-ubyte"):
+        (tmp_path / stem).unlink()
+    x, y = load_mnist(tmp_path)
+    np.testing.assert_allclose(x, images / 255.0)
+    np.testing.assert_array_equal(y, labels)

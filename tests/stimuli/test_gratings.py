@@ -103,7 +103,9 @@ def test_sparse_noise_pixels_and_variance():
         (lambda: grating(8, np.nan, 0.1), "orientation contains 1 non-finite"),
         (lambda: grating(8, [0, 1], [0.1, 0.2, 0.3]), "do not broadcast"),
         (lambda: grating_set(8, [0.0], [-0.1], [0.0]), r"frequencies must be in \[0, 0.5\]"),
-        (lambda: gabor_patch(8, 0.0, 0.1, sigma_x=0.0), "sigma_x and sigma_y must be positive"),
+        (lambda: gabor_patch(8, 0.0, 0.1, sigma_x=0.0), r"sigma_x must be > 0 pixels .*got 0\.0$"),
+        (lambda: gabor_patch(8, [0.0, 1.0], 0.1, sigma_y=[2.0, -1.0]),
+         r"sigma_y must be > 0 pixels .*got -1\.0 among 2 values"),
         (lambda: white_noise(10, 4, contrast=-1.0), "contrast must be a positive"),
         (lambda: white_noise(10, 4, distribution="uniform"), "distribution must be one of"),
         (lambda: sparse_noise(10, 2, n_pixels=5), "n_pixels must be <= 4"),
@@ -320,3 +322,15 @@ def test_bar_grating_broadcasts_and_a_long_wide_bar_is_the_full_grating():
 def test_bar_arguments_are_checked(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("key", ["orientation", "frequency", "phase", "contrast"])
+def test_drifting_grating_takes_one_grating(key):
+    """An array of 4 orientations with 4 frames broadcast against the frames' phases:
+    frame k silently had orientation k (and any other length failed with a message
+    about a ``phase`` the caller never gave)."""
+    args = dict(shape=8, orientation=0.0, frequency=0.1, temporal_frequency=1.0,
+                duration=1.0, frame_rate=4.0)
+    args[key] = [0.1, 0.2, 0.3, 0.4]
+    with pytest.raises(ValueError, match=rf"^{key} must be a single number .*got \[0\.1, "):
+        drifting_grating(**args)

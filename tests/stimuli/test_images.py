@@ -383,3 +383,89 @@ def test_an_array_source_comes_back_as_a_copy(rng):
     np.testing.assert_array_equal(ro, A)
     same = load_whitened(A, prewhitened=True)[0]
     assert not np.shares_memory(same, A)
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".tif"])
+def test_cmyk_files_are_read_as_their_colours(tmp_path, suffix):
+    """A CMYK JPEG or TIFF (print photographs) is converted to RGB, then to grey.
+
+    imread gives the four ink channels, which were taken for RGB + alpha: the JPEG
+    (Adobe's inverted inks) came out all white, 1.0 at every pixel.
+    """
+    from PIL import Image
+    from skimage.color import rgb2gray
+
+    y, x = np.mgrid[0:32, 0:48]
+    g = (40 + 150 * (x / 47) + 30 * np.sin(y / 5)).astype(np.uint8)
+    rgb = np.stack([g, (g * 0.8).astype(np.uint8), (g * 0.5).astype(np.uint8)], axis=2)
+    Image.fromarray(rgb).convert("CMYK").save(tmp_path / f"cmyk{suffix}", quality=95)
+    out = load_images(tmp_path / f"cmyk{suffix}")
+    assert out.shape == (1, 32, 48)
+    # Pillow's CMYK round trip is exact; JPEG at quality 95 of this smooth picture is
+    # within 1/255 (measured 0.0039 max, 0.001 mean)
+    np.testing.assert_allclose(out[0], rgb2gray(rgb), atol=0.01)
+
+
+def test_empty_raw_file_is_refused(tmp_path):
+    """An empty sparsenet raw file (a failed copy) was read as a 0 x 0 picture."""
+    np.zeros((8, 8), ">f4").tofile(tmp_path / "image0")
+    (tmp_path / "image1").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"images: raw file .*image1' has 0 bytes"):
+        load_images(tmp_path, name="images")
+
+
+def test_hidden_files_do_not_change_how_a_folder_is_judged(tmp_path, rng):
+    """macOS's ``._IMAGES.mat`` companion (copies to FAT drives, zip archives) is
+    skipped by the reader; is_prewhitened counted it, saw two .mat files, said False,
+    and load_whitened whitened Olshausen's whitened images a second time."""
+    cube = rng.standard_normal((16, 16, 2))
+    savemat(tmp_path / "IMAGES.mat", {"IMAGES": cube})
+    (tmp_path / "._IMAGES.mat").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    assert is_prewhitened(tmp_path)
+    images, prewhitened = load_whitened(tmp_path)
+    assert prewhitened
+    np.testing.assert_array_equal(images, np.moveaxis(cube, 2, 0))
+    # a hidden picture does not turn a folder of raw files into a photograph folder
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    cube[:, :, 0].astype(">f4").tofile(raw / "image0")
+    (raw / ".thumbnail.png").write_bytes(b"")
+    assert is_prewhitened(raw)
+    np.testing.assert_array_equal(load_images(raw)[0], cube[:, :, 0].astype(">f4"))
+
+
+# imageio tries its legacy DICOM plugin on the broken file, which warns of its deprecation
+@pytest.mark.filterwarnings("ignore:The legacy `DICOM` plugin:DeprecationWarning")
+def test_max_images_reads_only_the_first_files(tmp_path, rng):
+    """max_images=2 of a folder read every file (all of a 10,000-photo folder to keep
+    two), so a broken third file failed the call."""
+    from skimage.io import imsave
+
+    written = (rng.random((3, 12, 12)) * 255).astype(np.uint8)
+    for i, im in enumerate(written[:2]):
+        imsave(tmp_path / f"p{i}.png", im)
+    (tmp_path / "p2.png").write_bytes(b"not a png")
+    out = load_images(tmp_path, max_images=2)
+    np.testing.assert_array_equal(out, written[:2] / 255)
+    with pytest.raises(ValueError, match="cannot read image file .*p2.png"):
+        load_images(tmp_path)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for i in range(2):
+        written[i].astype(">f4").tofile(raw / f"image{i}")
+    (raw / "image10").write_bytes(b"\x00" * 12)  # not a square: an error when read
+    np.testing.assert_array_equal(load_images(raw, max_images=2), written[:2])
+    with pytest.raises(ValueError, match="image10' has 12 bytes"):
+        load_images(raw)
+
+
+@pytest.mark.parametrize("shape", [(0, 5), (4.5, 4), (8,), "8x8"])
+def test_whitening_filter_checks_its_shape(shape):
+    """The filter's shape was not checked: (0, 5) raised ZeroDivisionError, (8,) an
+    unpacking error, neither naming the argument."""
+    with pytest.raises(ValueError, match="shape must be a positive int or"):
+        whitening_filter(shape)
+
+
+def test_whitening_filter_of_an_int_is_the_square_filter():
+    np.testing.assert_array_equal(whitening_filter(16), whitening_filter((16, 16)))

@@ -47,6 +47,16 @@ def test_dead_leaves_bad_exponent():
         dead_leaves(1, 16, exponent=0.5)
 
 
+def test_dead_leaves_names_the_default_r_max():
+    """Below size 4 the default r_max = size / 4 is under r_min = 1: the message said
+    "r_max=0.75 must be >= r_min=1.0" to a caller who never gave r_max."""
+    with pytest.raises(ValueError, match=r"r_max=0\.75 \(the default, size / 4 for size=3\) "
+                                         r"must be >= r_min=1\.0"):
+        dead_leaves(1, 3)
+    with pytest.raises(ValueError, match=r"r_max=0\.5 must be >= r_min=1\.0$"):
+        dead_leaves(1, 16, r_max=0.5)
+
+
 def test_steep_pink_noise_is_finite_and_holds_the_lowest_frequencies():
     """alpha = 400 used to overflow f^(-alpha/2) into NaN images. Analytically the
     power then sits at the lowest frequency, f = 1/size (the four bins next to DC):
