@@ -378,6 +378,10 @@ def test_windowed_rates_count_spikes_by_hand():
     # stopping times given in float32 (duration rounds up by ~3e-8 of itself) were refused
     got32 = windowed_rates(ds, t_stop.astype(np.float32))
     np.testing.assert_allclose(got32.values, got.values, rtol=1e-12)
+    # one stopping time as a number: (sample, atom), as the run of that duration reports
+    one = windowed_rates(ds, float(t_stop[1]))
+    assert one.dims == ("sample", "atom") and float(one["t_stop"]) == t_stop[1]
+    np.testing.assert_array_equal(one.values, got.values[1])
 
 
 def test_windowed_rates_names_a_dataset_it_cannot_count():

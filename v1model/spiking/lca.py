@@ -513,7 +513,8 @@ def windowed_rates(ds: xr.Dataset, t_stop, transient_fraction: float | None = No
         raise ValueError("ds is not the output of spiking_lca (no spike_atom / atom): "
                          "windowed_rates counts the spikes of a dense spiking LCA; for "
                          "spiking_convolutional_lca, run it once per duration")
-    t_stop = check_array(t_stop, "t_stop", ndim=1)
+    one = np.ndim(t_stop) == 0
+    t_stop = check_array(np.atleast_1d(t_stop) if one else t_stop, "t_stop", ndim=1)
     duration = float(ds.attrs["duration"])
     # float32 times round by ~6e-8 of themselves: t_stop = duration given in float32
     if np.any(t_stop <= 0) or np.any(t_stop > duration * (1 + 1e-6)):
@@ -540,7 +541,7 @@ def windowed_rates(ds: xr.Dataset, t_stop, transient_fraction: float | None = No
         window = (_count_step(t, dt) - _count_step(frac * t, dt)) * dt
         out[m] = np.bincount(flat[lo:hi], minlength=n * k).reshape(n, k) / window
     out *= float(ds.attrs["tau_m"])
-    return xr.DataArray(
+    rates = xr.DataArray(
         out,
         dims=("t_stop", "sample", "atom"),
         coords={"t_stop": ("t_stop", t_stop, {"units": "s"}), "sample": ds["sample"],
@@ -548,3 +549,4 @@ def windowed_rates(ds: xr.Dataset, t_stop, transient_fraction: float | None = No
         attrs={"long_name": "windowed rate * tau_m", "units": "1"},
         name="code",
     )
+    return rates.isel(t_stop=0) if one else rates
