@@ -271,6 +271,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
                       order=np.arange(n_show), t_max=ds.attrs["duration"],
                       title=f"patch 0: the {n_active} active units of {k} by rate, "
                             f"then {n_show - n_active} silent ones",
-                      ylabel="rank of the unit's rate (0: highest)")
+                      ylabel="rank of the unit's rate (0: highest)",
+                      transient=ds.attrs["transient_fraction"] * ds.attrs["duration"])
     paths.append(save_figure(fig, outdir / f"{NAME}_raster.png"))
     return paths

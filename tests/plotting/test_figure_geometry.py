@@ -285,6 +285,23 @@ def test_raster_takes_its_rows_from_the_order():
         plot_raster([0.1], [0], n_units=3, order=[0, 1, 2, 3])
 
 
+def test_raster_shades_the_transient_that_the_rates_do_not_count():
+    from matplotlib.patches import Polygon, Rectangle
+
+    from v1model.plotting.spiking import plot_raster
+
+    ax = plot_raster([0.1, 0.5, 0.9], [0, 1, 0], t_max=1.0, transient=0.3).axes[0]
+    spans = [p for p in ax.patches if isinstance(p, (Polygon, Rectangle))]
+    assert len(spans) == 1
+    x = spans[0].get_path().transformed(spans[0].get_patch_transform()).vertices[:, 0] \
+        if isinstance(spans[0], Rectangle) else spans[0].get_xy()[:, 0]
+    np.testing.assert_allclose([x.min(), x.max()], [0.0, 0.3], atol=1e-12)
+    assert "not counted" in ax.get_legend().get_texts()[0].get_text()
+    assert not plot_raster([0.1], [0], transient=0.0).axes[0].patches  # nothing to shade
+    with pytest.raises(ValueError, match=r"transient must be a time >= 0 in seconds, got -0.1"):
+        plot_raster([0.1], [0], transient=-0.1)
+
+
 def test_tuning_curves_with_a_gap_keep_their_unit():
     from v1model.analysis import grating_responses, tuning_curves
     from stimuli import gabor_patch

@@ -27,7 +27,7 @@ def _axes(ax, size=(4.5, 3.5)):
 
 
 def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax=None,
-                title=None, ylabel="unit"):
+                title=None, ylabel="unit", transient=None):
     """Spike raster: one dot per spike, time (s) against unit.
 
     Parameters
@@ -50,6 +50,10 @@ def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax
         Axes title.
     ylabel : str
         Label of the unit axis (default "unit").
+    transient : float, optional
+        End of the transient in seconds (``transient_fraction * duration`` of
+        a spiking run): ``[0, transient)`` is shaded and labelled as not
+        counted in the rates.
 
     Returns
     -------
@@ -61,7 +65,8 @@ def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax
     TypeError
         For complex or non-numeric spike arrays, or non-integer unit indices.
     ValueError
-        When ``order`` does not list ``n_units`` units.
+        When ``order`` does not list ``n_units`` units, or for a negative
+        ``transient``.
     """
     fig, ax = _axes(ax, (6, 3.5))
     t = as_real(spike_time, "spike_time")
@@ -76,6 +81,14 @@ def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax
     if order is not None:  # rank r on row r, counted from the top
         row = np.empty(n_units, dtype=int)
         row[np.asarray(order, dtype=int)] = np.arange(n_units)
+    if transient is not None:
+        transient = float(transient)
+        if not np.isfinite(transient) or transient < 0:
+            raise ValueError(f"transient must be a time >= 0 in seconds, got {transient!r}")
+        if transient > 0:
+            ax.axvspan(0, transient, color="0.88", zorder=0,
+                       label=f"transient, not counted (first {transient * 1e3:g} ms)")
+            ax.legend(loc="best", fontsize=7, framealpha=0.9)
     ax.scatter(t, row[u], s=max(4.0, 400.0 / n_units), marker="|", color="k", linewidths=0.8)
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_xlim(0, t_max if t_max is not None else (t.max() if t.size else 1))
