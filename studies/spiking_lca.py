@@ -272,6 +272,6 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
                       title=f"patch 0: the {n_active} active units of {k} by rate, "
                             f"then {n_show - n_active} silent ones",
                       ylabel="rank of the unit's rate (0: highest)",
-                      transient=ds.attrs["transient_fraction"] * ds.attrs["duration"])
+                      transient=ds.attrs.get("transient_fraction", 0) * ds.attrs["duration"])
     paths.append(save_figure(fig, outdir / f"{NAME}_raster.png"))
     return paths
