@@ -113,6 +113,8 @@ def test_dataset_holds_kernels_history_and_parameters(tmp_path):
     for name in ("objective", "reconstruction_error", "fraction_active", "kernel_change",
                  "n_reseeded", "n_unconverged", "elapsed"):
         assert ds[name].dims == ("update",) and ds[name].size == 4
+    assert ds["objective"].attrs["units"] == "(units of X)^2"
+    assert ds["reconstruction_error"].attrs["units"] == "1"
     assert ds.attrs["stride"] == [2] and ds.attrs["lam"] == 0.2 and ds.attrs["seed"] == 3
     again = learn_kernels(X, 3, 5, stride=2, lam=0.2, n_updates=4, crop_size=20, seed=3,
                           progress=False)

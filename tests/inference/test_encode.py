@@ -244,3 +244,17 @@ def test_objective_names_a_transposed_dictionary():
     X, D = rng.standard_normal((4, 8)), rng.standard_normal((12, 8))
     with pytest.raises(ValueError, match=r"D looks transposed"):
         objective(X, D.T, np.zeros((4, 12)), 0.1)
+
+
+def test_history_objective_is_in_squared_units_of_the_data():
+    """The objective's terms are sums of squared residuals and lam * |a| (lam and a in
+    units of X): labelled as such, as the SAE and LISTA histories are (they said "1")."""
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((12, 8))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((5, 8))
+    for method, params in (("fista", dict(lam=0.1)), ("omp", dict(n_nonzero=3))):
+        _, history = encode(X, D, method=method, return_history=True, **params)
+        for name in ("objective", "data_term", "penalty"):
+            assert history[name].attrs["units"] == "(units of X)^2", (method, name)
+        assert history["n_active"].attrs["units"] == "1"

@@ -169,3 +169,11 @@ def test_mod_in_float64_learns_at_any_scale(planted):
     D1, _ = learn_mod(X, 10, lam=0.3, **args)
     D2, _ = learn_mod(X * 1e20, 10, lam=0.3e20, **args)
     np.testing.assert_allclose(D2, D1, atol=1e-6)
+
+
+def test_history_labels_the_objective_and_codes_in_units_of_the_data():
+    X = np.random.default_rng(0).standard_normal((200, 8))
+    _, history = learn_mod(X, 10, lam=0.3, n_updates=2, seed=0, progress=False)
+    assert history["objective"].attrs["units"] == "(units of X)^2"
+    assert history["mean_abs_code"].attrs["units"] == "units of X"
+    assert history["fraction_active"].attrs["units"] == "1"

@@ -386,3 +386,12 @@ def test_cauchy_learning_codes_are_ten_cg_steps_as_sparsenet():
                          options={"maxiter": 5000, "gtol": 1e-10, "ftol": 0.0}).x
     assert float(h_map["mean_abs_code"][0]) == pytest.approx(np.abs(converged).mean(), rel=1e-3)
     assert np.linalg.norm(cg.x - converged) > 0.05 * np.linalg.norm(converged)
+
+
+@pytest.mark.parametrize("prior, code_units", [("l1", "units of X"), ("cauchy", "1")])
+def test_history_labels_the_energy_in_squared_units_of_the_data(prior, code_units):
+    X = np.random.default_rng(0).standard_normal((200, 16))
+    _, history = learn_dictionary(X, 8, prior=prior, lam=0.05, n_updates=2, batch_size=50,
+                                  seed=0, progress=False)
+    assert history["objective"].attrs["units"] == "(units of X)^2"
+    assert history["mean_abs_code"].attrs["units"] == code_units

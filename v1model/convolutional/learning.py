@@ -388,7 +388,8 @@ def _kernels_dataset(kernels, history, elapsed, params) -> xr.Dataset:
         values = history[key]
         if key in ("n_reseeded", "n_unconverged"):
             values = values.astype(np.int64)
-        ds[key] = ("update", values, {"long_name": long_name, "units": "1"})
+        ds[key] = ("update", values, {"long_name": long_name,
+                                      "units": "(units of X)^2" if key == "objective" else "1"})
     ds["elapsed"] = ("update", elapsed, {"long_name": "time since the first update",
                                          "units": "s"})
     ds.attrs.update(model="convolutional sparse coding", **params)

@@ -314,10 +314,13 @@ def history_dataset(records, solver, **attrs):
         for key in ("objective", "data_term", "penalty", "n_active")
     }
     ds = xr.Dataset(data, coords={"iteration": it})
-    ds["objective"].attrs.update(long_name="objective summed over samples", units="1")
-    ds["data_term"].attrs.update(long_name="0.5 ||x - D^T a||^2 summed over samples", units="1")
-    ds["penalty"].attrs.update(long_name="penalty summed over samples", units="1")
-    ds["n_active"].attrs.update(long_name="mean number of non-zero coefficients per sample", units="1")
+    ds["objective"].attrs.update(long_name="objective summed over samples",
+                                 units="(units of X)^2")
+    ds["data_term"].attrs.update(long_name="0.5 ||x - D^T a||^2 summed over samples",
+                                 units="(units of X)^2")
+    ds["penalty"].attrs.update(long_name="penalty summed over samples", units="(units of X)^2")
+    ds["n_active"].attrs.update(long_name="mean number of non-zero coefficients per sample",
+                                units="1")
     ds.attrs.update(solver=solver, **attrs)
     return ds
 

@@ -15,10 +15,10 @@ from ..io import clean_attrs
 #: variable -> (long_name, units); reconstruction_error follows
 #: v1model.learning.olshausen_field (mean of per-sample ratios)
 FIELDS = {
-    "objective": ("mean objective per sample, 0.5||x - aD||^2 + penalty(a)", "1"),
+    "objective": ("mean objective per sample, 0.5||x - aD||^2 + penalty(a)", "(units of X)^2"),
     "reconstruction_error": ("relative reconstruction error ||x - aD||^2 / ||x||^2, "
                              "mean over samples", "1"),
-    "mean_abs_code": ("mean |a|", "1"),
+    "mean_abs_code": ("mean |a| (unit-norm atoms)", "units of X"),
     "fraction_active": ("fraction of coefficients that are non-zero", "1"),
     "n_reseeded": ("atoms re-seeded at this update (dead or duplicate)", "1"),
     "n_samples": ("samples coded in this update", "1"),

@@ -648,7 +648,12 @@ def _history(records, attrs):
         {nm: ("update", np.asarray(c, dtype=float)) for nm, c in zip(names, cols[1:])},
         coords={"update": np.asarray(cols[0], dtype=int)},
     )
+    # the energy is in (units of X)^2 under either prior (lam = beta * noise variance for
+    # Cauchy); L1 codes of unit-norm atoms are in units of X, Cauchy codes are relative to
+    # basis functions whose gains carry the units
+    units = dict(objective="(units of X)^2",
+                 mean_abs_code="units of X" if attrs.get("prior") == "l1" else "1")
     for nm, ln in zip(names, long):
-        ds[nm].attrs.update(long_name=ln, units="1")
+        ds[nm].attrs.update(long_name=ln, units=units.get(nm, "1"))
     ds.attrs.update(clean_attrs(attrs))  # netCDF-safe: None, bools (plain to_netcdf works)
     return ds
