@@ -1,6 +1,8 @@
 """Reverse correlation: exact for linear encoders, convergent in the limit,
 faithful for LCA units with Gabor atoms; bad input."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -191,3 +193,23 @@ def test_an_encoder_error_says_what_the_encoder_was_given():
         map_receptive_fields(lambda X: X @ W.T, 7, n_stimuli=10, batch_size=10, seed=0)
     note = " ".join(getattr(info.value, "__notes__", []))
     assert "X of shape (10, 49)" in note and "49 features per sample" in note
+
+
+@pytest.mark.parametrize("n_stimuli, noise, match", [
+    (36, "white", r"n_stimuli=36 <= 36 pixels leaves the stimulus covariance singular"),
+    (60, "sparse", r"covariance of 60 stimuli has rank \d+ < 36 pixels"),
+])
+def test_an_underdetermined_regression_is_warned_of(filters, n_stimuli, noise, match):
+    """Without a ridge, too few stimuli (or sparse noise that never lit some pixels)
+    leave many exact fits: the minimum-norm one is not the filter (it came back
+    silently)."""
+    with pytest.warns(UserWarning, match=match):
+        ds = map_receptive_fields(_linear(filters), 6, noise=noise, n_stimuli=n_stimuli,
+                                  method="regression", seed=1, progress=False)
+    error = np.linalg.norm(ds.rf.values.reshape(5, -1) - filters) / np.linalg.norm(filters)
+    assert error > 0.05  # the warning is about a real miss
+    # a ridge makes the problem well posed: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        map_receptive_fields(_linear(filters), 6, noise=noise, n_stimuli=n_stimuli,
+                             method="regression", ridge=0.1, seed=1, progress=False)

@@ -28,6 +28,8 @@ unit as soon as ``n_stimuli > n_features`` and ``ridge = 0``).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import xarray as xr
 
@@ -175,6 +177,13 @@ def map_receptive_fields(
         and receptive fields too large for float64 (responses huge compared
         with ``contrast``).
 
+    Warns
+    -----
+    UserWarning
+        ``method="regression"`` with ``ridge=0`` when the stimulus covariance
+        is singular (``n_stimuli`` at most the number of pixels, or sparse
+        noise that never lit some pixel): the fit is underdetermined.
+
     Examples
     --------
     >>> import numpy as np
@@ -205,6 +214,15 @@ def map_receptive_fields(
         n_pixels = check_int(1 if n_pixels is None else n_pixels, "n_pixels", minimum=1,
                              maximum=h * w)
     ridge = check_nonnegative(ridge, "ridge")
+    # the empirical covariance of n stimuli has rank < n: with no ridge, the regression
+    # has many exact solutions and lstsq returns the minimum-norm one, not the filter
+    underdetermined = method == "regression" and ridge == 0 and n_stimuli <= h * w
+    if underdetermined:
+        warnings.warn(f"method='regression' with ridge=0 needs more stimuli than pixels: "
+                      f"n_stimuli={n_stimuli} <= {h * w} pixels leaves the stimulus "
+                      "covariance singular and the fit underdetermined (the minimum-norm "
+                      "solution is returned); give more stimuli or a ridge > 0",
+                      UserWarning, stacklevel=2)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     progress = check_progress(progress)
     atoms = None
@@ -270,6 +288,13 @@ def map_receptive_fields(
             trace.append(_cosine_similarity(rf.T, atoms.reshape(n_units, -1)))
     with np.errstate(over="ignore"):
         rf = _estimate(sum_x, sum_x2, sum_xx, sum_xr, sum_r, n_done, ridge) * (ref / contrast)
+    if sum_xx is not None and ridge == 0 and not underdetermined:
+        rank = np.linalg.matrix_rank(sum_xx / n_done - np.outer(sum_x, sum_x) / n_done**2)
+        if rank < P:  # e.g. sparse noise that never lit some pixels
+            warnings.warn(f"method='regression' with ridge=0: the stimulus covariance of "
+                          f"{n_done} stimuli has rank {rank} < {P} pixels, so the fit is "
+                          "underdetermined (the minimum-norm solution is returned); give "
+                          "more stimuli or a ridge > 0", UserWarning, stacklevel=2)
     if not np.all(np.isfinite(rf)):
         raise ValueError(
             f"the mapped receptive fields overflow float64: responses up to {ref.max():.3g} "
