@@ -125,6 +125,9 @@ def test_learned_inhibition_follows_receptive_field_overlap(blob_run):
 def test_history_dataset(blob_run):
     ds, _ = blob_run
     assert ds.sizes["update"] == 300 and ds["update"].values[-1] == 600
+    # counts of updates made (2, 4, ..., 600), not 0-based indices: labelled so
+    assert ds["update"].values[0] == 2
+    assert ds["update"].attrs["long_name"] == "updates made when recorded"
     for name in ("mean_rate", "rate_spread", "mean_W", "mean_theta", "mean_correlation",
                  "q_change"):
         assert ds[name].dims == ("update",) and "units" in ds[name].attrs

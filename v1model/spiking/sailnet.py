@@ -407,7 +407,9 @@ def learn_sailnet(
         },
         coords={"neuron": np.arange(n_neurons), "neuron_pre": np.arange(n_neurons),
                 "y": np.arange(h), "x": np.arange(w),
-                "update": ("update", (np.arange(n_rec) + 1) * record_every)},
+                # counts, not indices: the history after record_every, 2 record_every, ...
+                "update": ("update", (np.arange(n_rec) + 1) * record_every,
+                           {"long_name": "updates made when recorded", "units": "1"})},
     )
     ds["Q"].attrs.update(long_name="feed-forward weights (receptive fields)", units="1")
     ds["W"].attrs.update(long_name="lateral inhibition onto neuron from neuron_pre", units="1")
