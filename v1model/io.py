@@ -22,7 +22,7 @@ import xarray as xr
 from .validation import check_positive
 
 __all__ = ["atomic_path", "save_dataset", "load_dataset", "save_figure", "clean_attrs",
-           "seed_attr", "values_by_dims", "SavedAsDataset"]
+           "flatten_nested", "seed_attr", "values_by_dims", "SavedAsDataset"]
 
 NETCDF_ENGINE = "h5netcdf"
 
@@ -129,6 +129,31 @@ def _is_zarr_store(path: Path) -> bool:
 
 def _is_zarr_path(path: Path) -> bool:
     return path.suffix.lower() == ".zarr"
+
+
+def flatten_nested(table: dict, prefix: str = "") -> dict:
+    """Nested dicts as one level of dotted keys: ``{"method_params": {"tol": 1e-4}}``
+    gives ``{"method_params.tol": 1e-4}`` (netCDF attrs and TOML tables are flat that
+    way); an empty nested dict adds no key.
+
+    Parameters
+    ----------
+    table : dict
+        Possibly nested; the leaves are kept as they are.
+    prefix : str, default ""
+        Put before every key.
+
+    Returns
+    -------
+    dict
+    """
+    out = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            out.update(flatten_nested(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def clean_attrs(attrs: dict) -> dict:

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import xarray as xr
 
-from ..io import clean_attrs
+from ..io import clean_attrs, flatten_nested
 
 #: variable -> (long_name, units); reconstruction_error follows
 #: v1model.learning.olshausen_field (mean of per-sample ratios)
@@ -101,19 +101,5 @@ class History:
             data[name] = ("update", col, {"long_name": long_name, "units": units})
         ds = xr.Dataset(data, coords={"update": np.arange(self._n)})
         # netCDF-safe in memory too: a plain ds.to_netcdf works, and reloading gives the same
-        ds.attrs.update(clean_attrs(_flat_attrs(attrs)))
+        ds.attrs.update(clean_attrs(flatten_nested(attrs)))
         return ds
-
-
-def _flat_attrs(attrs):
-    """Attrs with nested dicts flattened (``method_params`` -> ``method_params.tol``)."""
-    out = {}
-    for key, value in attrs.items():
-        if isinstance(value, dict):
-            for k, v in value.items():
-                out[f"{key}.{k}"] = v
-        elif isinstance(value, (bool, np.bool_)):
-            out[key] = int(value)
-        else:
-            out[key] = value
-    return out

@@ -49,6 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io import flatten_nested
 from ..validation import describe
 from .errors import SpecError
 from .executor_config import check_executor_config
@@ -174,25 +175,13 @@ def spec_differences(spec: SweepSpec, stored: dict) -> dict:
                                   if k not in NOT_FINGERPRINTED}))
     there = {k: v for k, v in stored.items() if k in TOP_LEVEL and k not in NOT_FINGERPRINTED
              and k not in ("output", "format", "executor")}
-    mine, theirs = _flatten(here), _flatten(there)
+    mine, theirs = flatten_nested(here), flatten_nested(there)
     keys = list(mine) + [k for k in theirs if k not in mine]
     return {key: (_shown(mine, key), _shown(theirs, key))
             for key in keys if mine.get(key, _UNSET) != theirs.get(key, _UNSET)}
 
 
 _UNSET = object()
-
-
-def _flatten(table: dict, prefix: str = "") -> dict:
-    """Nested tables as one level of dotted keys (an empty table adds none: it
-    sets nothing)."""
-    out = {}
-    for key, value in table.items():
-        if isinstance(value, dict):
-            out.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def _shown(table: dict, key: str) -> str:
