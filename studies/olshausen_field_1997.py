@@ -144,8 +144,8 @@ def run(
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     patch_size = check_patch_size(patch_size, imgs.shape, name="patch_size")
-    X = sample_patches(imgs, patch_size, n_patches, seed=rng)
-    X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng)
+    X = sample_patches(imgs, patch_size, n_patches, seed=rng, progress=progress)
+    X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng, progress=progress)
     p = patch_size * patch_size
     max_atoms = levels[-1] * p
 
@@ -162,7 +162,7 @@ def run(
         fit = fit_gabor(D, progress=progress)
         for v in GABOR_VARS:
             gabor[v][i, :k] = fit[v].values
-        A = fista(X_eval, D, lam, tol=HELDOUT_TOL, dtype=np.float64)
+        A = fista(X_eval, D, lam, tol=HELDOUT_TOL, dtype=np.float64, progress=progress)
         R = X_eval - A @ D
         rr = np.einsum("ij,ij->i", R, R)
         held["objective"][i] = np.mean(0.5 * rr + lam * np.abs(A).sum(axis=1))

@@ -125,7 +125,8 @@ def run(
         Static-grating protocol.
     n_sample_units : int
         Units whose contrast-response curve is measured (evenly spread over
-        the units).
+        the units that respond to the static gratings; a ``grating_contrast``
+        no unit responds to is refused before the noise mapping).
     progress : bool
 
     Returns
@@ -195,29 +196,38 @@ def run(
     check_int(sparse_pixels, "sparse_pixels", minimum=1, maximum=h * w)
 
     def encoder(X):
-        return lca(X, D, lam)
+        # no bar of its own: each protocol below draws one
+        return lca(X, D, lam, progress=False)
 
+    fit = fit_gabor(atoms, progress=progress)
+    # the static gratings first (deterministic, so the results do not change): a
+    # grating_contrast that no unit answers is refused before the noise mapping
+    resp = grating_responses(encoder, (h, w), orientations=n_orientations,
+                             frequencies=n_frequencies, phases=n_phases,
+                             contrast=grating_contrast, progress=progress)
+    tuning = tuning_curves(resp)
+    responsive = np.flatnonzero(np.isfinite(tuning["preferred_orientation"].values))
+    if responsive.size == 0:
+        raise ValueError(f"no unit responds to gratings of grating_contrast={grating_contrast!r} "
+                         f"with lam={lam!r}: tuning, F1/F0 and contrast response need "
+                         "responsive units; raise grating_contrast")
     white = map_receptive_fields(encoder, (h, w), noise="white", n_stimuli=n_white,
                                  contrast=white_contrast, dictionary=D, seed=rng,
                                  progress=progress)
     sparse = map_receptive_fields(encoder, (h, w), noise="sparse", n_stimuli=n_sparse,
                                   contrast=sparse_contrast, n_pixels=sparse_pixels,
                                   dictionary=D, seed=rng, progress=progress)
-    fit = fit_gabor(atoms)
-    resp = grating_responses(encoder, (h, w), orientations=n_orientations,
-                             frequencies=n_frequencies, phases=n_phases,
-                             contrast=grating_contrast, progress=progress)
-    tuning = tuning_curves(resp)
     drift = drifting_grating_responses(encoder, (h, w), orientations=n_orientations,
                                        frequencies=resp["frequency"].values,
                                        contrast=grating_contrast, progress=progress)
-    sample = np.unique(np.linspace(0, n_units - 1, min(n_sample_units, n_units)).astype(int))
-    responsive = np.isfinite(tuning["preferred_orientation"].values[sample])
-    sample = sample[responsive]
+    # n_sample_units spread evenly over the units that answer the gratings (spread over
+    # all units, then the silent ones dropped, left fewer or none: an empty protocol)
+    pick = np.linspace(0, responsive.size - 1, min(n_sample_units, responsive.size))
+    sample = responsive[np.unique(pick.astype(int))]
     crf = contrast_response(encoder, (h, w), tuning["peak_orientation"].values[sample],
                             tuning["preferred_frequency"].values[sample], units=sample,
                             contrasts=np.geomspace(min_contrast, max_contrast, n_contrasts),
-                            phases=n_phases)
+                            phases=n_phases, progress=progress)
 
     ds = xr.Dataset(coords={"atom": np.arange(n_units), "y": np.arange(h), "x": np.arange(w)})
     ds["dictionary"] = (("atom", "y", "x"), atoms, {"units": "1", "long_name": "atoms"})

@@ -224,8 +224,10 @@ def run(
     con = np.sort(check_array(contrasts, "contrasts", ndim=1))
     if np.any(con <= 0):
         raise ValueError(f"contrasts must be > 0, got {contrasts!r}")
-    if len(con) < 2:
-        raise ValueError(f"contrasts needs at least two values (low and high), got {contrasts!r}")
+    if len(con) < 2 or con[0] == con[-1]:
+        # [1, 1] compared a contrast with itself: diameter ratios of exactly 1 for every unit
+        raise ValueError(f"contrasts needs at least two values, a low and a higher one, got "
+                         f"{contrasts!r}")
     n_diameters = check_int(quick_default(n_diameters, quick, 24, 32), "n_diameters", minimum=2)
     n_lengths = check_int(quick_default(n_lengths, quick, 24, 32), "n_lengths", minimum=2)
     test_contrast = check_positive(test_contrast, "test_contrast")
@@ -251,7 +253,7 @@ def run(
                                              n_updates=n_updates, progress=progress)
     n_atoms, h, w = atoms.shape
     D = atoms.reshape(n_atoms, -1)
-    fit = fit_gabor(atoms)
+    fit = fit_gabor(atoms, progress=progress)
     reliable = reliable_gabor_fits(fit).values
     x0, y0 = fit["x0"].values, fit["y0"].values
     with np.errstate(invalid="ignore"):
@@ -263,7 +265,8 @@ def run(
                          f"{margin:g} pixels inside the {h}x{w} patch; lower margin")
 
     encoders = {
-        "lca": lambda X: lca(X, D, lam),
+        # no bar of its own: the probes (size tuning, ...) draw one per protocol
+        "lca": lambda X: lca(X, D, lam, progress=False),
         "linear": lambda X: X @ D.T,
     }
     preferences = {}
@@ -525,7 +528,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         key.append(Line2D([], [], color=f"C{i}", lw=0.8, alpha=0.6,
                           label=f"{m}: thin lines, each of the {len(rel)} units"))
     ax.axhline(1.0, color="0.6", ls="--", lw=0.8)
-    ax.set(xlabel="orthogonal mask amplitude",
+    ax.set(xlabel="orthogonal mask amplitude (whitened input units)",
            ylabel="response / response to the test alone",
            title=f"test grating amplitude {a.get('test_contrast', np.nan):g}")
     # under the axes: inside, the box covered some units' lines

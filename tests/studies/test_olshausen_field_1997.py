@@ -51,3 +51,35 @@ def test_bad_overcompleteness():
     study = get_study("olshausen-field-1997")
     with pytest.raises(ValueError, match="overcompleteness must be increasing"):
         study.run(quick=True, overcompleteness=(2, 1), progress=False)
+
+
+def test_progress_false_reaches_every_long_call(monkeypatch):
+    """The held-out FISTA codes (2,000 patches at tol 1e-4 in float64, 576 atoms in a
+    full run) and the patch sampling were called without ``progress``: their automatic
+    bars showed with progress=False. Every call the study makes itself gets it."""
+    import sys
+
+    import stimuli
+    import v1model.analysis
+    import v1model.inference
+
+    seen = []
+
+    def recording(module, name):
+        original = getattr(module, name)
+
+        def call(*args, **kwargs):
+            if sys._getframe(1).f_globals.get("__name__") == "studies.olshausen_field_1997":
+                seen.append((name, kwargs.get("progress", "not given")))
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, call)
+
+    for module, name in ((v1model.inference, "fista"), (v1model.analysis, "fit_gabor"),
+                         (stimuli, "sample_patches")):
+        recording(module, name)
+    get_study("olshausen-field-1997").run(quick=True, overcompleteness=1, patch_size=4,
+                                          n_updates=2, n_patches=300, n_eval=20,
+                                          progress=False)
+    assert {name for name, _ in seen} == {"fista", "fit_gabor", "sample_patches"}
+    assert all(progress is False for _, progress in seen), seen

@@ -122,6 +122,9 @@ def test_figure_legends_have_an_explicit_place(result, monkeypatch, tmp_path):
 
 @pytest.mark.parametrize("params, error, match", [
     (dict(contrasts=(0.5,)), ValueError, r"contrasts needs at least two values"),
+    # ran, and compared a contrast with itself: every diameter ratio exactly 1
+    (dict(contrasts=(1.0, 1.0)), ValueError,
+     r"contrasts needs at least two values, a low and a higher one, got \(1\.0, 1\.0\)"),
     (dict(contrasts=(0.0, 1.0)), ValueError, r"contrasts must be > 0"),
     (dict(lam=-0.1), ValueError, r"lam must be a positive finite number"),
     (dict(margin=-1.0), ValueError, r"margin must be a non-negative finite number"),
@@ -142,3 +145,41 @@ def test_bad_parameters_fail_before_any_work(params, error, match):
     kwargs.update(params)
     with pytest.raises(error, match=match):
         study.run(**kwargs)
+
+
+def test_progress_false_draws_no_bar(monkeypatch, capsys, tmp_path):
+    """The atoms' Gabor fits and the LCA encoder inside every probe drew their automatic
+    bars (after PROGRESS_DELAY, set to 0 here; "Gabor fits" and "lca" in a full run)
+    with progress=False. 16 centred 8x8 Gabors stand in for a learned dictionary."""
+    import xarray as xr
+
+    import v1model.progress
+    from stimuli import gabor_patch
+    from studies import get_study
+
+    orientation = np.repeat(np.linspace(0, np.pi, 8, endpoint=False), 2)
+    atoms = gabor_patch(8, orientation, 0.25, np.tile([0.0, np.pi / 2], 8), 1.5, 2.5)
+    atoms /= np.linalg.norm(atoms.reshape(16, -1), axis=1)[:, None, None]
+    path = tmp_path / "gabors.nc"
+    xr.Dataset({"dictionary": (("atom", "y", "x"), atoms)}).to_netcdf(path)
+    monkeypatch.setattr(v1model.progress, "PROGRESS_DELAY", 0.0)
+    ds = get_study("zhu-rozell-2013-ncrf").run(
+        quick=True, dictionary=str(path), n_diameters=4, n_lengths=4, n_orientations=4,
+        n_frequencies=2, n_phases=2, mask_contrasts=(1.0,), n_mask_phases=2, progress=False)
+    assert ds.attrs["n_units"] >= 1
+    err = capsys.readouterr().err
+    assert "%|" not in err, err[-500:]
+
+
+def test_amplitude_axes_name_their_units(result, monkeypatch, tmp_path):
+    """The cross-orientation figure's x axis read "orthogonal mask amplitude", without
+    the unit of the amplitudes (the whitened input's, as receptive-field-mapping says)."""
+    import v1model.io
+
+    study, ds = result
+    figures = []
+    monkeypatch.setattr(v1model.io, "save_figure",
+                        lambda fig, path, dpi=120: figures.append((path.name, fig)) or path)
+    study.plot(ds, tmp_path)
+    fig = dict(figures)["zhu-rozell-2013-ncrf_cross_orientation.png"]
+    assert fig.axes[0].get_xlabel() == "orthogonal mask amplitude (whitened input units)"

@@ -1,0 +1,73 @@
+"""receptive-field-mapping, from a student's walk-through: the contrast-response
+units are drawn from the units that answer the gratings, gratings no unit answers
+are refused by name before the noise mapping, and progress=False draws no bar."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from studies import get_study
+
+#: a small protocol: 16 Gabor atoms, few stimuli (about 3 s)
+SMALL = dict(n_white=200, n_sparse=200, n_orientations=4, n_frequencies=2, n_phases=2,
+             n_contrasts=8)
+
+
+@pytest.fixture(scope="module")
+def gabor_dictionary(tmp_path_factory):
+    """16 unit-norm 8x8 Gabors, 8 orientations in quadrature pairs, saved as a study
+    dictionary (atom, y, x)."""
+    from stimuli import gabor_patch
+
+    orientation = np.repeat(np.linspace(0, np.pi, 8, endpoint=False), 2)
+    phase = np.tile([0.0, np.pi / 2], 8)
+    atoms = gabor_patch(8, orientation, 0.25, phase, 1.5, 2.5)
+    atoms /= np.linalg.norm(atoms.reshape(16, -1), axis=1)[:, None, None]
+    path = tmp_path_factory.mktemp("rfm") / "gabors.nc"
+    xr.Dataset({"dictionary": (("atom", "y", "x"), atoms)}).to_netcdf(path)
+    return str(path)
+
+
+def test_contrast_response_units_are_the_requested_number_of_responsive_units(gabor_dictionary):
+    """The sample was spread over all units and the silent ones dropped afterwards: with
+    4 of 16 units answering these gratings, n_sample_units=2 gave one unit (atoms 0 and
+    15 drawn, 15 silent)."""
+    ds = get_study("receptive-field-mapping").run(quick=True, dictionary=gabor_dictionary,
+                                                  n_sample_units=2, progress=False, **SMALL)
+    responsive = np.flatnonzero(np.isfinite(ds["preferred_orientation"].values))
+    assert 2 <= responsive.size < ds.sizes["atom"]  # some units silent: 4 of 16
+    assert ds.sizes["sample_atom"] == 2
+    assert set(ds["sample_atom"].values) <= set(responsive)
+    assert ds.attrs["n_contrast_units"] == 2
+    # every sampled unit answers the highest contrast (1.0, far above threshold)
+    assert np.all(ds["contrast_response"].values[:, -1] > 0)
+
+
+def test_gratings_no_unit_answers_are_refused_by_name_before_the_noise_mapping(
+        gabor_dictionary, monkeypatch):
+    """grating_contrast=0.001 (far below lam=0.15): the run mapped every RF with noise,
+    then failed with "orientation must not be empty, got shape (0,)", a parameter the
+    user never gave."""
+    import v1model.analysis
+
+    def no_mapping(*args, **kwargs):
+        raise AssertionError("the noise mapping ran before the gratings were checked")
+
+    monkeypatch.setattr(v1model.analysis, "map_receptive_fields", no_mapping)
+    with pytest.raises(ValueError, match=r"no unit responds to gratings of "
+                                         r"grating_contrast=0\.001 with lam=0\.15"):
+        get_study("receptive-field-mapping").run(quick=True, dictionary=gabor_dictionary,
+                                                 grating_contrast=0.001, progress=False,
+                                                 **SMALL)
+
+
+def test_progress_false_draws_no_bar(gabor_dictionary, monkeypatch, capsys):
+    """The Gabor fits, the contrast-response protocol and the LCA encoder itself drew
+    their automatic bars (after PROGRESS_DELAY, set to 0 here) with progress=False."""
+    import v1model.progress
+
+    monkeypatch.setattr(v1model.progress, "PROGRESS_DELAY", 0.0)
+    get_study("receptive-field-mapping").run(quick=True, dictionary=gabor_dictionary,
+                                             n_sample_units=2, progress=False, **SMALL)
+    err = capsys.readouterr().err
+    assert "%|" not in err, err[-500:]
