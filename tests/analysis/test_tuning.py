@@ -1,6 +1,8 @@
 """Grating protocols: units with Gabor atoms are tuned to their atoms'
 orientation; circular variance, bandwidth, F1/F0 and c50 against analytic values."""
 
+import warnings
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -436,3 +438,25 @@ def test_circular_variance_needs_orientations_that_sample_the_circle_evenly():
         rolled = tuning_curves(_responses_from_curve(np.ones(8), np.roll(even, 3)))
     assert float(rolled.circular_variance[0]) == pytest.approx(1.0, abs=1e-12)
     assert np.isnan(rolled.orientation_bandwidth[0])
+
+
+@pytest.mark.parametrize("baseline, n_contrasts", [(True, 4), (False, 3)])
+def test_as_few_contrasts_as_fit_parameters_are_not_fitted(baseline, n_contrasts):
+    """A Naka-Rushton fit through as many points as it has parameters interpolates them
+    (R^2 = 1 whatever the curve) and searched for seconds along its degenerate directions:
+    no c50 is reported, with a warning; the threshold is still measured exactly."""
+    c = np.geomspace(0.05, 1.0, n_contrasts)
+    with pytest.warns(UserWarning, match=rf"contrasts has {n_contrasts} distinct positive "
+                                         rf"values, no more than the {n_contrasts} parameters"):
+        ds = contrast_response(_unit_response(lambda x: 3.0 * np.maximum(x - 0.1, 0.0)), 8,
+                               0.0, 0.25, contrasts=c, phases=[PEAK_PHASE], baseline=baseline)
+    assert str(ds.c50_flag.values[0]) == "too few contrasts"
+    assert np.isnan(ds.c50[0]) and np.isnan(ds.fit_r2[0])
+    assert float(ds.threshold[0]) == pytest.approx(0.1, rel=1e-9)
+    # one contrast more is enough for the fit
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        more = contrast_response(_unit_response(lambda x: 3.0 * np.maximum(x - 0.1, 0.0)), 8,
+                                 0.0, 0.25, contrasts=np.geomspace(0.05, 1.0, n_contrasts + 1),
+                                 phases=[PEAK_PHASE], baseline=baseline)
+    assert np.isfinite(more.fit_r2[0])

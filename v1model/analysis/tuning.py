@@ -589,7 +589,11 @@ def contrast_response(
         :func:`tuning_curves`.
     contrasts : int or array_like, default 8
         Grating amplitudes, >= 0 (in the units of the encoder's input); an
-        int n gives n values log-spaced over [0.01, 1].
+        int n gives n values log-spaced over [0.01, 1]. The fit needs more
+        distinct positive contrasts than its parameters (4 with ``baseline``,
+        else 3); with fewer it would interpolate them, so no unit is fitted
+        (``c50_flag = "too few contrasts"``, with a warning) and only the
+        threshold is measured.
     phases : int or array_like, default 8
         The response is the maximum over these phases (radians); an int n
         gives n values evenly spaced over [0, 2 pi).
@@ -621,12 +625,13 @@ def contrast_response(
     Returns
     -------
     xarray.Dataset
-        Over ``atom`` (and ``contrast``): ``response`` (atom, contrast); ``c50`` (contrast units, NaN unless
-        ``c50_flag`` is ``"saturating"``), ``exponent`` (n), ``rmax`` and
-        ``baseline`` (response units) of the Naka-Rushton fit (NaN where
-        c50 is), ``fit_r2`` (R^2 of the fit, for every responding unit),
+        Over ``atom`` (and ``contrast``): ``response`` (atom, contrast);
+        ``c50`` (contrast units, NaN unless ``c50_flag`` is ``"saturating"``),
+        ``exponent`` (n), ``rmax`` and ``baseline`` (response units) of the
+        Naka-Rushton fit (NaN where c50 is), ``fit_r2`` (R^2 of the fit, for every responding unit),
         ``c50_flag`` (str: ``"saturating"``, ``"not saturating"``, ``"poor
-        fit"`` or ``"no response"``), ``threshold`` (contrast units; NaN if
+        fit"``, ``"too few contrasts"`` or ``"no response"``), ``threshold``
+        (contrast units; NaN if
         the unit never responds, already responds at the lowest tested
         contrast, or responds only at the highest), ``grating_orientation``,
         ``grating_frequency``. Every attr is a number or a string.
@@ -670,6 +675,13 @@ def contrast_response(
     zero_tol = check_nonnegative(zero_tol, "zero_tol")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     progress = check_progress(progress)
+    n_levels = np.count_nonzero(np.unique(c) > 0)
+    if n_levels <= 3 + int(baseline):
+        warnings.warn(f"contrasts has {n_levels} distinct positive values, no more than the "
+                      f"{3 + int(baseline)} parameters of the Naka-Rushton fit "
+                      f"(baseline={baseline}): it would interpolate them, so c50 is not "
+                      "measured (c50_flag 'too few contrasts'); the threshold is",
+                      UserWarning, stacklevel=2)
     from stimuli.gratings import check_frequency, grating
 
     o = np.atleast_1d(check_array(orientation, "orientation", ndim=(0, 1)))
@@ -707,12 +719,20 @@ def contrast_response(
     flag = np.full(n_sel, "no response", dtype=object)
     order = np.argsort(c, kind="stable")
     cs = c[order]
+    # as many points as parameters: the curve interpolates them (R^2 = 1 whatever the
+    # shape) and the least-squares search wanders along its degenerate directions (5 s
+    # per unit at 3 contrasts); c50 is not measured, the threshold still is
+    n_params = 3 + int(baseline)
+    fittable = np.count_nonzero(np.unique(c) > 0) > n_params
     for k in range(n_sel):
         r = resp[k, order]
         top = np.abs(r).max()
         if not top > 0:
             continue
         threshold[k] = _contrast_threshold(cs, r, zero_tol * top)
+        if not fittable:
+            flag[k] = "too few contrasts"
+            continue
         p, fit_r2[k] = _fit_naka_rushton(cs, r, baseline)
         if not fit_r2[k] >= min_fit_r2:
             flag[k] = "poor fit"
@@ -743,7 +763,8 @@ def contrast_response(
             "fit_r2": ("atom", fit_r2, {"units": "1", "long_name":
                        "R^2 of the Naka-Rushton fit"}),
             "c50_flag": ("atom", flag.astype(str), {"units": "1", "long_name":
-                         "saturating, not saturating, poor fit or no response"}),
+                         "saturating, not saturating, poor fit, too few contrasts or "
+                         "no response"}),
             "threshold": ("atom", threshold, {"units": "1", "long_name":
                           "contrast threshold: lowest contrast with a response (interpolated)"}),
             "grating_orientation": ("atom", o.astype(float), {
