@@ -747,7 +747,7 @@ def is_prewhitened(source) -> bool:
 
 
 def load_whitened(source="skimage", prewhitened: bool | None = None, *, name: str = "source",
-                  **load_kwargs):
+                  progress: bool | None = None, **load_kwargs):
     """Load images and whiten them unless they already are.
 
     Parameters
@@ -760,6 +760,10 @@ def load_whitened(source="skimage", prewhitened: bool | None = None, *, name: st
         that his images are never whitened twice.
     name : str, default "source"
         The caller's name of ``source`` (e.g. ``"images"``), used in messages.
+    progress : bool or None, default None
+        Progress bars of the loading and the whitening (:func:`load_images`,
+        :func:`whiten`): None once a call has run 2 s, True at once, False
+        never.
     **load_kwargs
         Passed to :func:`load_images` (``size``, ``max_images``).
 
@@ -780,7 +784,7 @@ def load_whitened(source="skimage", prewhitened: bool | None = None, *, name: st
     """
     if prewhitened is not None:
         prewhitened = check_bool(prewhitened, "prewhitened")
-    raw = load_images(source, name=name, **load_kwargs)
+    raw = load_images(source, name=name, progress=progress, **load_kwargs)
     if prewhitened is None:
         prewhitened = is_prewhitened(source)
-    return (raw if prewhitened else whiten(raw)), bool(prewhitened)
+    return (raw if prewhitened else whiten(raw, progress=progress)), bool(prewhitened)

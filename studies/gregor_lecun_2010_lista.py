@@ -137,7 +137,8 @@ def run(
     from stimuli.images import check_patch_size, load_whitened
 
     rng = as_generator(seed)
-    imgs, _ = load_whitened(images, name="images")
+    imgs, _ = load_whitened(images, name="images",
+                            progress=None if progress else False)  # bars only if slow
     check_patch_size(p, imgs.shape, name="patch_size")
     X_learn = sample_patches(imgs, p, max(20000, n_train), seed=rng)
     D, learn_hist = learn_dictionary(X_learn, k, lam=lam, n_updates=n_updates, seed=rng,

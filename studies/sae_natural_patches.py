@@ -147,7 +147,8 @@ def run(
     rng = as_generator(seed)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
-    imgs, prewhitened = load_whitened(images, prewhitened, name="images")
+    imgs, prewhitened = load_whitened(images, prewhitened, name="images",
+                                      progress=None if progress else False)  # bars only if slow
     patch_size = check_patch_size(patch_size, imgs.shape, name="patch_size")
     X = sample_patches(imgs, patch_size, n_patches, seed=rng)
     X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng)

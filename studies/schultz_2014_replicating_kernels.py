@@ -325,7 +325,8 @@ def run(
     check_images(images, prewhitened)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
-    imgs, prewhitened = load_whitened(images, prewhitened, name="images")
+    imgs, prewhitened = load_whitened(images, prewhitened, name="images",
+                                      progress=None if progress else False)  # bars only if slow
     if len(imgs) <= n_heldout:
         raise ValueError(f"n_heldout={n_heldout} leaves no training image of {len(imgs)}")
     train, heldout = imgs[:-n_heldout], imgs[-n_heldout:]

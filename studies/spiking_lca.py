@@ -130,7 +130,8 @@ def run(
                               threshold="nonneg", tau=tau_m)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
-    imgs, prewhitened = load_whitened(images, prewhitened, name="images")
+    imgs, prewhitened = load_whitened(images, prewhitened, name="images",
+                                      progress=None if progress else False)  # bars only if slow
     patch_size = check_patch_size(patch_size, imgs.shape, name="patch_size")
     pool = sample_patches(imgs, patch_size, 20000, seed=rng)
     X = sample_patches(imgs, patch_size, n_patches, seed=rng)

@@ -469,3 +469,16 @@ def test_whitening_filter_checks_its_shape(shape):
 
 def test_whitening_filter_of_an_int_is_the_square_filter():
     np.testing.assert_array_equal(whitening_filter(16), whitening_filter((16, 16)))
+
+
+def test_load_whitened_passes_progress_to_the_loading_and_the_whitening(monkeypatch, capsys):
+    """progress=False silences both bars (whitening drew its automatic bar whatever a
+    study was told); None draws them once a call is slow (the delay set to 0 here)."""
+    import v1model.progress
+
+    monkeypatch.setattr(v1model.progress, "PROGRESS_DELAY", 0.0)
+    load_whitened("skimage", progress=False, max_images=2)
+    assert "%|" not in capsys.readouterr().err
+    load_whitened("skimage", progress=None, max_images=2)
+    err = capsys.readouterr().err
+    assert "whitening" in err, err[-300:]
