@@ -141,7 +141,8 @@ def run(
         err.append(float(np.mean((R**2).sum(1) / (X**2).sum(1))))
         counts.append(s["active_count"].values)
         life.append(s["lifetime_sparseness"].values)
-        hoyer.append(float(np.nanmean(s["hoyer"].values)))
+        per_patch = s["hoyer"].values  # NaN for a patch no unit answers (all, at a high lam)
+        hoyer.append(float(np.nanmean(per_patch)) if np.isfinite(per_patch).any() else np.nan)
         cb = coactive_babel(A, D, tol=tol)
         size, value = cb["support_size"].values, cb["coactive_babel"].values
         used = (size > 0) & np.isfinite(value)  # an empty support has no Babel value

@@ -81,7 +81,8 @@ def run(
     prewhitened : bool, optional
         Whether ``images`` are already whitened (default: guessed from the source).
     patch_size, n_neurons, n_updates : optional
-        Override the defaults above.
+        Override the defaults above (``n_neurons`` >= 2: the figures compare
+        pairs of units).
     p, alpha, beta, gamma, theta0, batch_size :
         SAILnet's parameters (see :func:`v1model.spiking.learn_sailnet`).
     n_eval : int
@@ -120,6 +121,11 @@ def run(
     check_images(images, prewhitened)
     patch_size = quick_default(patch_size, quick, 8, 16)
     n_neurons = check_int(quick_default(n_neurons, quick, 64, 256), "n_neurons", minimum=1)
+    if n_neurons < 2:
+        # one unit has no lateral inhibition: the study's W_ij against the RF overlap of
+        # pairs (overlap_correlation, its figure) would fail after the learning
+        raise ValueError(f"n_neurons must be >= 2 (the study compares the inhibition of "
+                         f"pairs of units with their receptive-field overlap), got {n_neurons}")
     n_updates = check_int(quick_default(n_updates, quick, 3000, 10000), "n_updates", minimum=1)
     n_brian2 = check_int(n_brian2 if n_brian2 is not None else (20 if quick else 100),
                          "n_brian2", minimum=0)

@@ -55,3 +55,57 @@ def test_plot_writes_pngs(result, tmp_path):
     assert len(paths) == 2
     for path in paths:
         assert path.exists() and path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_rate_distortion_label_gives_the_pixel_scale_of_the_images(tmp_path, monkeypatch):
+    """The MSE axis names the scale of the pixels it is measured in: the mean squared
+    pixel of the test patches, not a fixed 0.1 (Olshausen's pre-whitened images have
+    0.074; here pre-whitened images at a quarter of the 0.1 of the whitened photographs)."""
+    import re
+
+    from scipy.io import savemat
+
+    import v1model.io
+    from stimuli import load_images, sample_patches, whiten
+    from studies import get_study
+
+    images = 0.5 * whiten(load_images("skimage"))  # variance 0.025, never whitened again
+    path = tmp_path / "IMAGES.mat"  # sparsenet's layout: (height, width, image)
+    savemat(path, {"IMAGES": np.moveaxis(images, 0, -1)})
+    study = get_study("rozell-2008-lca")
+    ds = study.run(quick=True, seed=0, images=str(path), n_updates=20, n_train=2000,
+                   n_eval=40, n_levels=2, t_max=0.02, progress=False)
+    p = int(ds.attrs["patch_size"])
+    # an independent estimate: the mean squared pixel of many patches of those images
+    expected = float(np.mean(sample_patches(images, p, 5000, seed=5) ** 2))
+    assert expected == pytest.approx(0.025, rel=0.1)
+    # the test patches' own: their mean energy per patch, per pixel
+    tested = ds.attrs["omp_tol_patch_energy"] / p**2
+    assert tested == pytest.approx(expected, rel=0.25)  # 40 patches
+    labels = {}
+    real_save = v1model.io.save_figure
+
+    def keep_label(fig, path, *args, **kwargs):
+        labels[path.name] = fig.axes[0].get_ylabel()
+        return real_save(fig, path, *args, **kwargs)
+
+    monkeypatch.setattr(v1model.io, "save_figure", keep_label)
+    study.plot(ds, tmp_path)
+    label = labels["rozell-2008-lca_rate_distortion.png"]
+    stated = float(re.findall(r"\d+\.\d+", label)[-1])
+    assert stated == pytest.approx(tested, rel=0.01), label  # 3 significant digits
+    assert ds.attrs["pixel_mean_square"] == pytest.approx(tested, rel=1e-12)
+
+
+def test_soft_lca_rate_distortion_lies_on_the_lasso_curve(result):
+    """At each lam the soft LCA's code is the LASSO's (FISTA's): as many active
+    coefficients and the same error. At lca's default tol=1e-3 it stopped with
+    near-threshold units still on: 4-6% more active than FISTA at lam = 0.05."""
+    _, ds = result
+    soft = ds.sel(solver="lca_soft")
+    fista = ds.sel(solver="fista")
+    np.testing.assert_array_equal(soft["rd_parameter"].values, fista["rd_parameter"].values)
+    np.testing.assert_allclose(soft["rd_n_active"].values, fista["rd_n_active"].values,
+                               rtol=0.01)
+    np.testing.assert_allclose(soft["rd_mse"].values, fista["rd_mse"].values, rtol=0.01)
+    assert ds.attrs["rd_lca_tol"] == 1e-4

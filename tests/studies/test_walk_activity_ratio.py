@@ -1,0 +1,32 @@
+"""activity-ratio, from a user's walk-through: a lambda at which every patch is
+silent gives NaN summaries of the empty codes, not a bare numpy 'Mean of empty
+slice' warning (what ``v1model study run`` printed)."""
+
+import warnings
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from studies import get_study
+
+
+def test_all_silent_codes_summarise_without_warnings(tmp_path):
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((16, 64))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    path = tmp_path / "atoms.nc"
+    xr.Dataset({"dictionary": (("atom", "y", "x"), D.reshape(16, 8, 8))}).to_netcdf(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        # |<d, x>| of unit atoms and whitened 8x8 patches (variance 0.1) stays far below 50
+        ds = get_study("activity-ratio").run(quick=True, dictionary=str(path), lam_min=50.0,
+                                             lam_max=100.0, n_lams=2, n_patches=20,
+                                             progress=False)
+    assert list(ds["code_class"].values) == ["silent", "silent"]
+    np.testing.assert_array_equal(ds["activity_ratio"].values, 0.0)
+    np.testing.assert_array_equal(ds["active_count"].values, 0)
+    assert np.isnan(ds["mean_hoyer"].values).all()  # no patch has a code to measure
+    # the reconstruction of a silent code is nothing: relative error 1 on every patch
+    np.testing.assert_allclose(ds["reconstruction_error"].values, 1.0, rtol=1e-12)
+    assert ds["n_dead"].values == pytest.approx([16, 16])
