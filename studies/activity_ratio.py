@@ -120,7 +120,8 @@ def run(
     if h != w:
         raise ValueError(f"the dictionary's atoms must be square patches, got {h}x{w}")
     D = atoms.reshape(n_units, -1)
-    imgs, _ = load_whitened(images, name="images")
+    imgs, _ = load_whitened(images, name="images",
+                            progress=None if progress else False)  # bars only if slow
     # a stream independent of the one that drew the training patches from the same seed
     X = sample_patches(imgs, h, n_patches, seed=np.random.SeedSequence(seed).spawn(1)[0])
 

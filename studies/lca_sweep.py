@@ -161,7 +161,8 @@ def run(
 
     from stimuli.images import check_patch_size, load_whitened
 
-    pictures, _ = load_whitened(images, name="images")  # never whiten Olshausen's images twice
+    # never whitens Olshausen's images twice; bars only if slow, none with progress=False
+    pictures, _ = load_whitened(images, name="images", progress=None if progress else False)
     patch_size = check_patch_size(patch_size, pictures.shape, name="patch_size")
     X_train = sample_patches(pictures, patch_size, n_train, seed=rng)
     X_test = sample_patches(pictures, patch_size, n_test, seed=rng)

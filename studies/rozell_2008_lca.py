@@ -145,7 +145,8 @@ def run(
 
     from stimuli.images import check_patch_size, load_whitened
 
-    imgs, _ = load_whitened(images, name="images")  # never whiten Olshausen's images twice
+    # never whitens Olshausen's images twice; bars only if slow, none with progress=False
+    imgs, _ = load_whitened(images, name="images", progress=None if progress else False)
     check_patch_size(p, imgs.shape, name="patch_size")
     X_train = sample_patches(imgs, p, n_train, seed=rng)
     X = sample_patches(imgs, p, n_eval, seed=rng)
@@ -345,11 +346,12 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     # the scale of the pixels the MSE is measured in, from the evaluated patches
     # (a fixed "variance 0.1" was wrong for Olshausen's images, 0.074)
     p = int(ds.attrs["patch_size"])
-    mean_square = float(ds.attrs.get("pixel_mean_square",
-                                     float(ds.attrs["omp_tol_patch_energy"]) / p**2))
+    mean_square = (ds.attrs["pixel_mean_square"] if "pixel_mean_square" in ds.attrs
+                   else ds.attrs["omp_tol_patch_energy"] / p**2
+                   if "omp_tol_patch_energy" in ds.attrs else None)
+    scale = "" if mean_square is None else f", mean x² = {float(mean_square):.3g}"
     ax.set(xlabel="active coefficients per patch",
-           ylabel=f"absolute MSE per pixel: mean (x − Dᵀa)²\n(whitened pixels, "
-                  f"mean x² = {mean_square:.3g})",
+           ylabel=f"absolute MSE per pixel: mean (x − Dᵀa)²\n(whitened pixels{scale})",
            yscale="log",
            title=f"rate-distortion, {ds.attrs['patch_size']}x{ds.attrs['patch_size']} patches, "
                  f"{ds.attrs['n_atoms']} atoms")

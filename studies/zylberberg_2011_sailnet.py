@@ -137,7 +137,8 @@ def run(
     rng = as_generator(seed)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
-    imgs, prewhitened = load_whitened(images, prewhitened, name="images")
+    imgs, prewhitened = load_whitened(images, prewhitened, name="images",
+                                      progress=None if progress else False)  # bars only if slow
     patch_size = check_patch_size(patch_size, imgs.shape, border=0, name="patch_size")
     border = min(20, (min(imgs.shape[1:]) - patch_size) // 4)
     ds = learn_sailnet(imgs, n_neurons, patch_size=patch_size, p=p, alpha=alpha, beta=beta,

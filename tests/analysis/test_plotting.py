@@ -73,6 +73,19 @@ def test_sparseness_tradeoff_active_counts_are_not_hidden_under_the_ratio():
     assert any("right axis" in t for t in labels), labels
 
 
+def test_sparseness_tradeoff_of_an_all_silent_code_draws_without_warnings():
+    """Every unit silent at every lambda (activity-ratio at a huge lam_min): the log axes
+    had no positive value to scale to, and matplotlib warned twice."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = plot_sparseness_tradeoff(np.array([10.0, 50.0]), [0.0, 0.0], [1.0, 1.0],
+                                       active_count=[0.0, 0.0], n_units=16)
+    low, high = fig.axes[0].get_ylim()
+    assert low < 1.0 / 16 and high == 1.0  # the reference levels are in view
+
+
 def _activity_ratio_dataset(n_lam=3, n_atom=16, n_sample=400):
     rng = np.random.default_rng(2)
     lam = np.geomspace(0.02, 2, n_lam)

@@ -544,7 +544,12 @@ def plot_sparseness_tradeoff(lam, activity_ratio, reconstruction_error, classes=
 
     lam = as_real(lam, "lam")
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.3))
-    ax1.loglog(lam, activity_ratio, "o-", color="C0", ms=5, label="activity ratio (left axis)")
+    ratio = as_real(activity_ratio, "activity_ratio")
+    ax1.set_xscale("log")
+    ax1.set_yscale("log")
+    if not np.any(ratio > 0):  # every unit silent at every lambda: nothing to scale to
+        ax1.set_ylim(0.1 / n_units if n_units else 1e-3, 1.0)
+    ax1.plot(lam, ratio, "o-", color="C0", ms=5, label="activity ratio (left axis)")
     if n_units:
         ax1.axhline(1.0 / n_units, color="0.5", ls=":", lw=0.8, label="one unit per stimulus")
     ax1.axhline(0.5, color="0.5", ls="--", lw=0.8, label="half the units")
@@ -554,8 +559,11 @@ def plot_sparseness_tradeoff(lam, activity_ratio, reconstruction_error, classes=
     if active_count is not None:
         twin = ax1.twinx()
         # hollow and larger: on the shared scale the squares sit on the circles
-        line, = twin.loglog(lam, active_count, "s", ms=9, mfc="none", mec="C1", mew=1.2,
-                            zorder=3, label="active units per stimulus (right axis)")
+        twin.set_yscale("log")
+        if not np.any(np.asarray(active_count, dtype=float) > 0):
+            twin.set_ylim(np.array(ax1.get_ylim()) * (n_units or 1))
+        line, = twin.plot(lam, active_count, "s", ms=9, mfc="none", mec="C1", mew=1.2,
+                          zorder=3, label="active units per stimulus (right axis)")
         if n_units:
             # the same scale as the left axis, in units instead of fractions
             twin.set_ylim(np.array(ax1.get_ylim()) * n_units)
