@@ -139,7 +139,9 @@ def test_linear_unit_ignores_an_orthogonal_mask(gabor_atoms):
     np.testing.assert_allclose(ds.relative_response.values, 1.0, atol=1e-9)
     np.testing.assert_allclose(ds.suppression_index.values, 0.0, atol=1e-9)
     assert ds.mask_response.values.max() < 0.02 * ds.response.values[:, 0].min()
-    np.testing.assert_allclose(ds.mask_orientation.values, np.array(o) + np.pi / 2)
+    # orthogonal, and on the orientation circle [0, pi) (o + pi/2 ran past pi)
+    np.testing.assert_allclose(ds.mask_orientation.values, np.mod(np.array(o) + np.pi / 2, np.pi))
+    assert np.all((ds.mask_orientation.values >= 0) & (ds.mask_orientation.values < np.pi))
 
 
 def test_divisive_mask_gives_the_hand_computed_suppression(gabor_atoms):

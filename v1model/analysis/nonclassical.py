@@ -585,8 +585,10 @@ def cross_orientation_suppression(
                                    "R(test)"}),
             "grating_orientation": ("atom", o.astype(float), {
                 "units": "rad", "long_name": "orientation of the test grating"}),
-            "mask_orientation": ("atom", (o + offset).astype(float), {
-                "units": "rad", "long_name": "orientation of the mask grating"}),
+            # a grating's orientation is defined modulo pi: reported in [0, pi), as the
+            # tuning curves' orientations are (o + pi/2 went up to 1.5 pi)
+            "mask_orientation": ("atom", np.mod(o + offset, np.pi).astype(float), {
+                "units": "rad", "long_name": "orientation of the mask grating, in [0, pi)"}),
             "grating_frequency": ("atom", f.astype(float), {
                 "units": "cycles/pixel", "long_name": "spatial frequency of the gratings"}),
             "center_x": ("atom", c[:, 0].astype(float), {
