@@ -66,12 +66,9 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
         Stop a signal when its signal-to-residual ratio ``10 log10(||x||² /
         ||x - Φa||²)`` reaches this, in dB (Smith & Lewicki coded sounds to a
         fixed fidelity); the per-signal form of ``tol``.
-    stride : int or tuple of int, optional
-        Distance between kernel copies, in samples; default 1 (a
+    stride, boundary : optional
+        As in :func:`v1model.convolutional.encode` (default 1 and "full", or a
         dictionary's own).
-    boundary : {"full", "valid", "circular"}, optional
-        Where the copies sit (:mod:`v1model.convolutional.operator`); default
-        "full" (a dictionary's own).
     min_coverage : float, default 0.25
         ``"full"`` copies with less than this fraction of their kernel's
         energy inside the signal are never picked. A copy that reaches one

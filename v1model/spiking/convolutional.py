@@ -66,12 +66,9 @@ def spiking_convolutional_lca(
         ``stride`` and ``boundary`` are its own: given, they must match it).
     lam : float
         Threshold (units of ``X``) subtracted from every unit's drive.
-    stride : int or tuple of int, optional
-        Distance between kernel copies, in samples; default 1 (a
+    stride, boundary : optional
+        As in :func:`v1model.convolutional.encode` (default 1 and "full", or a
         dictionary's own).
-    boundary : {"full", "valid", "circular"}, optional
-        Where the copies sit (:mod:`v1model.convolutional.operator`); default
-        "full" (a dictionary's own).
     duration, dt, tau_m, tau_syn, refractory, transient_fraction, inhibition,
     v_init, noise, target, seed, record_spikes, progress
         As in :func:`v1model.spiking.spiking_lca` (``target="numpy"`` needs no
