@@ -60,7 +60,7 @@ def run(
     n_test: int | None = None,
     depths=None,
     n_steps: int | None = None,
-    learning_rate: float = 1e-3,
+    learning_rate: float | str = "auto",
     batch_size: int = 100,
     n_iter_max: int | None = None,
     progress: bool = True,
@@ -90,8 +90,11 @@ def run(
         Iterations / layers ``T`` compared.
     n_steps : int, optional
         Adam steps per LISTA.
-    learning_rate : float
-        Adam's step size.
+    learning_rate : float or "auto"
+        Adam's step size; ``"auto"`` (default) is LISTA's: 1e-3, or half the
+        initial thresholds ``lam / L`` when that is smaller (1e-3 at the
+        default lam; a fixed 1e-3 was refused at a small lam, after the
+        dictionary was learned).
     batch_size : int
         Patches per Adam step.
     n_iter_max : int, optional
@@ -126,7 +129,12 @@ def run(
     n_test = check_int(quick_default(n_test, quick, 500, 2000), "n_test", minimum=1)
     depths = check_depths(quick_default(depths, quick, (1, 2, 3), (1, 2, 3, 5, 7)))
     n_steps = check_int(quick_default(n_steps, quick, 1000, 5000), "n_steps", minimum=1)
-    learning_rate = check_positive(learning_rate, "learning_rate")
+    if isinstance(learning_rate, str):
+        if learning_rate != "auto":
+            raise ValueError(f"learning_rate must be a positive number or 'auto', got "
+                             f"{learning_rate!r}")
+    else:
+        learning_rate = check_positive(learning_rate, "learning_rate")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     n_iter_max = check_int(quick_default(n_iter_max, quick, 100, 300), "n_iter_max",
                            minimum=max(depths))
@@ -181,6 +189,7 @@ def run(
         images=image_source_attr(images),
         patch_size=p, n_atoms=k, lam=lam, n_updates=n_updates, n_train=n_train, n_test=n_test,
         depths=np.asarray(depths), n_steps=n_steps, learning_rate=learning_rate,
+        learning_rate_used=by_depth.attrs["learning_rate_used"],
         batch_size=batch_size, n_iter_max=n_iter_max,
         lista_over_ista=np.asarray(lista / ista),
         error_units="0.5 mean ||z - z*||^2, (units of codes)^2",

@@ -74,3 +74,21 @@ def test_bad_parameters():
         study.run(quick=True, depths=[])
     with pytest.raises(ValueError, match=r"depths must not repeat a depth .* got \[1, 1\]"):
         study.run(quick=True, depths=[1, 1])
+
+
+def test_auto_learning_rate_is_taken_and_recorded(monkeypatch):
+    """learning_rate="auto" (the default) is LISTA's own rule: 1e-3, or half the initial
+    thresholds when smaller. The study took floats only, and a fixed 1e-3 was refused at a
+    small lam after the dictionary was learned; the rate used is recorded."""
+    from studies import get_study
+
+    study = get_study("gregor-lecun-2010-lista")
+    small = dict(quick=True, patch_size=4, n_atoms=8, n_updates=2, n_train=40, n_test=10,
+                 depths=(1,), n_steps=2, n_iter_max=2, progress=False)
+    ds = study.run(lam=1e-3, **small)  # 1e-3 is above half of lam / L here
+    assert ds.attrs["learning_rate"] == "auto"
+    assert 0 < ds.attrs["learning_rate_used"] < 1e-3
+    fixed = study.run(lam=0.3, learning_rate=2e-4, **small)
+    assert fixed.attrs["learning_rate_used"] == 2e-4
+    with pytest.raises(ValueError, match="learning_rate"):
+        study.run(learning_rate="fast", **small)

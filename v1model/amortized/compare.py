@@ -71,7 +71,8 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
         ``zero_code_error`` (the error of all-zero codes,
         ``0.5 mean ||z*||^2``, a scale for the others); ``objective``
         (solver, n_iter) and ``optimal_objective`` (that of ``z*``) in
-        (units of X)^2; the settings in attrs.
+        (units of X)^2; the settings in attrs, with ``learning_rate_used``
+        (Adam's step, resolved for ``learning_rate="auto"``).
     """
     lam = check_positive(lam, "lam")
     depths = check_depths(depths)
@@ -83,7 +84,7 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
     X_train, D, _, dt = validate_problem(X_train, D, lam, dtype)
     X_test = check_array(X_test, "X_test", ndim=2, dtype=dt)
     check_same_features(X_test, D, "X_test", "D")
-    _check_lista_params(lista_params, D, lam, target_tol, dt)
+    rate = _check_lista_params(lista_params, D, lam, target_tol, dt)
     rng = as_generator(seed)
     target_train = optimal_codes(X_train, D, lam, target_tol, dt) if supervised else None
     target_test = optimal_codes(X_test, D, lam, target_tol, dt)
@@ -112,6 +113,7 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
     ds.attrs.update(lam=lam, target_tol=float(target_tol), dtype=dt.name, seed=seed_attr(seed),
                     n_train=X_train.shape[0], n_test=X_test.shape[0], n_atoms=D.shape[0],
                     n_features=D.shape[1],
+                    learning_rate_used=rate,  # Adam's step (the resolved one for "auto")
                     # cleaned: xarray's to_netcdf refused a bool (e.g. progress=False)
                     **clean_attrs({f"lista_{k}": v for k, v in lista_params.items()}))
     return ds
@@ -130,8 +132,8 @@ def _check_lista_params(lista_params, D, lam, target_tol, dtype):
     except TypeError as exc:  # an unknown name
         raise TypeError(f"lista_error_by_depth: {exc} (**lista_params are LISTA's)") from None
     net._validated()
-    # the bound (lam / L or 1 / L) does not depend on the depth
-    _learning_rate(net.learning_rate, net._layers(D, lam).initial(dtype))
+    # the bound (lam / L or 1 / L) does not depend on the depth: one rate for every depth
+    return _learning_rate(net.learning_rate, net._layers(D, lam).initial(dtype))
 
 
 def check_depths(depths, name="depths") -> list[int]:
