@@ -43,6 +43,55 @@ def check_dictionary_source(dictionary=None, n_updates=None, images="skimage") -
     check_images(images, name="images")
 
 
+#: Patch side of the dictionary :func:`learned_dictionary` learns, by ``quick``: the
+#: ``olshausen-field-1996`` defaults (tests/studies/test_learned_dictionary.py checks them
+#: against that study), known before anything is learned.
+LEARNED_PATCH_SIZE = {True: 8, False: 16}
+
+
+def _atom_dim(ds, dictionary) -> str:
+    """The name of the atoms' dim of ``ds``'s ``dictionary`` variable (``atom``, or
+    ``unit`` in files of v1model <= 0.1.0); a variable missing or not (atom, y, x) in
+    some order is refused, naming the file."""
+    dims = ds["dictionary"].dims if "dictionary" in ds else None
+    first = next((d for d in ("atom", "unit") if d in (dims or ())), None)
+    if dims is None or len(dims) != 3 or first is None or not {"y", "x"} <= set(dims):
+        found = "no 'dictionary' variable" if dims is None else \
+            f"a 'dictionary' variable with dims {dims}"
+        raise ValueError(f"dictionary: {str(dictionary)!r} has {found}; expected dims "
+                         "(atom, y, x)")
+    return first
+
+
+def dictionary_patch_shape(dictionary=None, *, quick: bool):
+    """``(height, width)`` of the atoms :func:`learned_dictionary` would return, known
+    without learning anything or loading a pixel, so that a study checks its
+    patch-dependent parameters before a sweep's pre-flight stops.
+
+    A given file's shape is read from its metadata (a file whose ``dictionary``
+    variable is missing or not (atom, y, x) is refused as :func:`learned_dictionary`
+    refuses it); a file that cannot be opened gives None (its load says why).
+    Otherwise the patch of the learning, ``LEARNED_PATCH_SIZE[quick]``: 8x8 quick,
+    16x16 full.
+    """
+    if not _given(dictionary):
+        side = LEARNED_PATCH_SIZE[bool(quick)]
+        return side, side
+    import xarray as xr
+
+    from v1model.io import NETCDF_ENGINE
+
+    path = Path(str(dictionary)).expanduser()
+    try:  # lazily: the metadata only
+        opened = (xr.open_zarr(path) if path.suffix.lower() == ".zarr"
+                  else xr.open_dataset(path, engine=NETCDF_ENGINE))
+    except (OSError, ValueError):  # what load_dataset reports as unreadable
+        return None
+    with opened as ds:
+        _atom_dim(ds, dictionary)
+        return int(ds.sizes["y"]), int(ds.sizes["x"])
+
+
 def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str = "skimage",
                        n_updates: int | None = None, progress: bool = False):
     """Unit-norm atoms as images ``(n_atoms, h, w)``, a description of their source,
@@ -63,15 +112,8 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
         from v1model.io import load_dataset
 
         ds = load_dataset(dictionary, name="dictionary")
-        dims = ds["dictionary"].dims if "dictionary" in ds else None
         # files of v1model <= 0.1.0 name the first dim of the analysis studies "unit"
-        first = next((d for d in ("atom", "unit") if d in (dims or ())), None)
-        if dims is None or len(dims) != 3 or first is None or not {"y", "x"} <= set(dims):
-            found = "no 'dictionary' variable" if dims is None else \
-                f"a 'dictionary' variable with dims {dims}"
-            raise ValueError(f"dictionary: {str(dictionary)!r} has {found}; expected dims "
-                             "(atom, y, x)")
-        ds = ds.transpose(first, "y", "x", ...)  # by name, not by position
+        ds = ds.transpose(_atom_dim(ds, dictionary), "y", "x", ...)  # by name, not position
         D = ds["dictionary"].values.astype(np.float64)
         source = str(dictionary)
         meta = {"dictionary": source}

@@ -107,7 +107,10 @@ def run(
         Pixel s.d. of the white noise (0.3 gives patches with the energy of
         the whitened natural patches).
     sparse_contrast, sparse_pixels : float, int
-        Value and number of the lit pixels of each sparse-noise image.
+        Value and number of the lit pixels of each sparse-noise image
+        (``sparse_pixels`` at most the pixels of the patch: 64 quick, 256
+        full, or those of the ``dictionary`` given; checked before the
+        dictionary is learned).
     grating_contrast : float
         Amplitude of the gratings (units of the whitened input). At 0.1 the
         preferred frequencies follow the atoms' (median ratio 1.05 on the
@@ -148,7 +151,8 @@ def run(
         module docstring), and the rest.
     """
     from studies._checks import image_source_attr
-    from studies._learned import check_dictionary_source, learned_dictionary
+    from studies._learned import (check_dictionary_source, dictionary_patch_shape,
+                                  learned_dictionary)
     from studies._defaults import quick_default
     from v1model.analysis import (
         GABOR_LIKE_R2,
@@ -187,13 +191,18 @@ def run(
     rng = as_generator(np.random.SeedSequence(seed).spawn(1)[0])
     check_bool(progress, "progress")  # "abc" would be truthy
     check_dictionary_source(dictionary, n_updates, images)
+    # the patch is known before the dictionary is learned or loaded (None: a file that
+    # does not open, which its load reports): refused under the study's name, not as the
+    # sparse noise's n_pixels
+    shape = dictionary_patch_shape(dictionary, quick=quick)
+    if shape is not None and sparse_pixels > shape[0] * shape[1]:
+        raise ValueError(f"sparse_pixels must be <= {shape[0] * shape[1]}, the pixels of the "
+                         f"{shape[0]}x{shape[1]} patch, got {sparse_pixels}")
     parameters_checked()  # a sweep's pre-flight stops here, before any work
     atoms, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
                                              n_updates=n_updates, progress=progress)
     n_units, h, w = atoms.shape
     D = atoms.reshape(n_units, -1)
-    # the patch size is known from here: refused under the study's name, not as n_pixels
-    check_int(sparse_pixels, "sparse_pixels", minimum=1, maximum=h * w)
 
     def encoder(X):
         # no bar of its own: each protocol below draws one

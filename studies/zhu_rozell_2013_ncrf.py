@@ -23,7 +23,8 @@ Protocol
    ``margin`` pixels inside the outermost pixel centres, so that a surround
    exists on the patch.
 3. Two models of the same units: LCA (:func:`v1model.inference.lca`, soft
-   threshold at ``lam``) and the linear control ``b = Phi^T x`` with no
+   threshold at ``lam``, run to its fixed point, the LASSO optimum:
+   ``lca_tol``) and the linear control ``b = Phi^T x`` with no
    competition. Both are rectified to their positive part (firing rates are
    non-negative). For LCA this is exactly the non-negative LCA of a network
    with 2N units, every atom beside its sign-flipped OFF twin: the
@@ -64,32 +65,34 @@ What the runs show (skimage images)
 -----------------------------------
 Surround suppression and its contrast dependence reproduce; cross-orientation
 suppression does not, robustly. Full run, seed 0 (16x16, 256 atoms, λ =
-0.15, 98 units): median SI at amplitude 1.0 of 0.105 for LCA (52% of units
+0.15, 98 units): median SI at amplitude 1.0 of 0.107 for LCA (52% of units
 above 0.1) against 0.002 for the linear control (none); the preferred
-diameter at 1.0 is smaller than at 0.1 for 60% of units (median ratio 0.88;
+diameter at 1.0 is smaller than at 0.1 for 58% of units (median ratio 0.90;
 control: 1 exactly). The median cross-orientation index is -0.007: an
-orthogonal full-field mask suppresses some units (up to 20%) and
-facilitates about as many, so the population shows no net suppression
-(the linear control: 0 to rounding). Quick runs (9-10 units) give median
-indices of 0.045 and 0.013 (seeds 0, 1) — too few units to call it an
-effect.
+orthogonal full-field mask suppresses some units (up to 18%; 20% of units
+by more than 5%) and facilitates about as many (up to 14%; 17% of units),
+so the population shows no net suppression (the linear control: 0 to
+rounding). Quick runs (9-10 units) give median indices of 0.038 and 0.019
+(seeds 0, 1) — too few units to call it an effect.
 
 End-stopping is weak. Full run, seed 0 (bars one period wide, amplitude
-1.0): median ESI 0.033 for LCA, 17% of units above 0.1 (the most
-end-stopped 0.31), against 0 for the linear control (none above 0.1, at
+1.0): median ESI 0.036 for LCA, 18% of units above 0.1 (the most
+end-stopped 0.32), against 0 for the linear control (none above 0.1, at
 most 0.017: a linear unit sums along its bars). On the quick 8x8 patches
 the longest bar reaches only a few pixels past an atom's envelope and no
 unit is end-stopped: median ESI 0 for both models on seeds 0 and 1 (the
-most end-stopped LCA unit 0.053 / 0.060, the control's 0.007 / 0.009).
+most end-stopped LCA unit 0.056 / 0.053, the control's 0.007 / 0.009).
 
-A 2x overcomplete dictionary strengthens both effects (16x16, 512 atoms:
-``v1model study run olshausen-field-1996 -p n_atoms=512``, 8.7 min on a
+A 2x overcomplete dictionary strengthens the effects (16x16, 512 atoms:
+``v1model study run olshausen-field-1996 -p n_atoms=512``, 8.6 min on a
 loaded 2-core box, then this study with ``-p dictionary=`` its ``.nc``,
-2 min; λ = 0.15, 163 units): median SI 0.140 (66% of units above 0.1)
+3.3 min; λ = 0.15, 161 units): median SI 0.145 (70% of units above 0.1)
 against 0.004 for the control; preferred diameter smaller at high
-contrast for 52%, not larger for 66% (median ratio 0.93); median
-cross-orientation index 0.028, 27% of units above 0.05 (control: 0) —
-a weak net suppression where the complete dictionary had none.
+contrast for 57%, not larger for 75% (median ratio 0.89); median ESI
+0.081 (42% of units above 0.1) against 0 (the control's largest 0.069);
+median cross-orientation index 0.017, 42% of units above 0.05 but 29%
+below -0.05 (control: 0) — at most a weak net suppression where the
+complete dictionary had none.
 
 Quick vs full
 -------------
@@ -119,7 +122,8 @@ REFERENCE = (
     "733-739; Cavanaugh, J. R., Bair, W. & Movshon, J. A. (2002). J. Neurophysiol. 88, "
     "2530-2546."
 )
-PARAMETER_UNITS = {"lam": "1", "margin": "pixel", "test_contrast": "1", "si_threshold": "1"}
+PARAMETER_UNITS = {"lam": "1", "lca_tol": "1", "margin": "pixel", "test_contrast": "1",
+                   "si_threshold": "1"}
 MODELS = ("lca", "linear")
 
 
@@ -132,6 +136,7 @@ def run(
     images: str = "skimage",
     n_updates: int | None = None,
     lam: float | None = None,
+    lca_tol: float = 1e-5,
     contrasts=(0.1, 1.0),
     n_diameters: int | None = None,
     n_lengths: int | None = None,
@@ -163,6 +168,26 @@ def run(
         LCA threshold λ (units of the whitened input, pixel variance 0.1);
         default the learning λ of ``olshausen-field-1996``: 0.1 quick, 0.15
         full.
+    lca_tol : float, default 1e-5
+        Stopping tolerance of the LCA encoder (``tol`` of
+        :func:`v1model.inference.lca`: a stimulus stops when ``max|du/dt| tau
+        <= lca_tol max|b|``). LCA's own default, 1e-3, stopped short of the
+        fixed point by more than the effects measured here. Largest
+        deviation of the codes from the LASSO optimum (FISTA at tol 1e-8,
+        itself within 1.2e-6 of scikit-learn's ``Lasso``) on the study's own
+        probe stimuli, seed 0, at tol 1e-3 / 1e-4 / 1e-5 / 1e-6: quick run
+        (7,828 stimuli, largest code 4.3) 0.44 / 0.055 / 0.012 / 0.0012, the
+        probed units' rectified responses 0.34 / 0.039 / 0.004 / 0.0005;
+        full run (40,000 of its 93,928 stimuli, largest code 5.9) 0.95 /
+        0.12 / 0.012 / 0.0011, probed units 0.31 / 0.049 / 0.007 / 0.0006.
+        At 1e-5 every unit's SI, diameter ratio, cross-orientation and
+        end-stopping index of the quick runs (seeds 0 and 1) is within 5e-4
+        of its value at 1e-6; at 1e-3 the quick runs' median SI and
+        cross-orientation index were off by up to 0.007, the median
+        diameter ratio by 0.09 and the fractions of units by up to 20 points
+        (seed 1's SI > 0.1: 30% for 50%), the full run's median diameter
+        ratio by 0.02, its median SI and ESI by 0.003. 1e-5 costs ~3x the
+        LCA time of 1e-3 (~2-3 s in the quick run, ~40 s in the full).
     contrasts : sequence of float, default (0.1, 1.0)
         Grating amplitudes of the size-tuning curves (> 0; the lowest and
         the highest are compared). 0.1 drives the units a little above
@@ -183,7 +208,9 @@ def run(
         Test phases (max over them) and mask phases (averaged).
     margin : float, default 1.0
         Smallest distance (pixels) from a unit's Gabor centre to the
-        outermost pixel centres of the patch.
+        outermost pixel centres of the patch: at most (patch side - 1) / 2,
+        3.5 quick and 7.5 full (or from the ``dictionary`` given), checked
+        before the dictionary is learned.
     si_threshold : float, default 0.1
         A unit counts as surround-suppressed when SI > ``si_threshold``, as
         end-stopped when ESI > ``si_threshold``.
@@ -213,7 +240,8 @@ def run(
     """
     from studies._defaults import quick_default
     from studies._checks import image_source_attr
-    from studies._learned import check_dictionary_source, learned_dictionary
+    from studies._learned import (check_dictionary_source, dictionary_patch_shape,
+                                  learned_dictionary)
     from v1model.validation import (check_array, check_bool, check_int, check_nonnegative,
                                     check_positive, check_probability)
 
@@ -221,6 +249,7 @@ def run(
     if n_updates is None and quick and dictionary is None:
         n_updates = 1000
     lam = check_positive(quick_default(lam, quick, 0.1, 0.15), "lam")
+    lca_tol = check_positive(lca_tol, "lca_tol")
     con = np.sort(check_array(contrasts, "contrasts", ndim=1))
     if np.any(con <= 0):
         raise ValueError(f"contrasts must be > 0, got {contrasts!r}")
@@ -242,6 +271,15 @@ def run(
     si_threshold = check_probability(si_threshold, "si_threshold")
     progress = check_bool(progress, "progress")
     check_dictionary_source(dictionary, n_updates, images)
+    # the patch is known before the dictionary is learned or loaded (None: a file that
+    # does not open, which its load reports)
+    shape = dictionary_patch_shape(dictionary, quick=quick)
+    if shape is not None and 2 * margin > min(shape) - 1:
+        # a centre must lie in [margin, side - 1 - margin] along both axes: an empty range
+        raise ValueError(f"margin={margin!r} leaves no place for a unit's centre on the "
+                         f"{shape[0]}x{shape[1]} patch (at least margin pixels inside the "
+                         f"outermost pixel centres, 0 and side - 1, along both axes); margin "
+                         f"must be <= {(min(shape) - 1) / 2:g}")
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     from v1model.analysis import (cross_orientation_suppression, end_stopping, fit_gabor,
@@ -266,7 +304,7 @@ def run(
 
     encoders = {
         # no bar of its own: the probes (size tuning, ...) draw one per protocol
-        "lca": lambda X: lca(X, D, lam, progress=False),
+        "lca": lambda X: lca(X, D, lam, tol=lca_tol, progress=False),
         "linear": lambda X: X @ D.T,
     }
     preferences = {}
@@ -364,7 +402,8 @@ def run(
                                "long_name": f"Gabor fit of the atom: {name}"})
 
     attrs = dict(study=NAME, reference=REFERENCE, quick=int(quick), seed=seed, source=source,
-                 images=image_source_attr(images), lam=lam, contrasts=con.tolist(),
+                 images=image_source_attr(images), lam=lam, lca_tol=lca_tol,
+                 contrasts=con.tolist(),
                  n_diameters=n_diameters, n_lengths=n_lengths, test_contrast=test_contrast,
                  mask_contrasts=masks.tolist(), n_orientations=n_orientations,
                  n_frequencies=n_frequencies, n_phases=n_phases, n_mask_phases=n_mask_phases,

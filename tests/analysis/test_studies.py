@@ -106,7 +106,8 @@ def test_receptive_field_mapping_names_sparse_pixels_beyond_the_patch(ringach):
     """More lit pixels than the 8x8 patch has failed as "n_pixels must be <= 64", an
     argument of map_receptive_fields the study's user never gave."""
     _, path = ringach
-    with pytest.raises(ValueError, match="sparse_pixels must be <= 64, got 65"):
+    with pytest.raises(ValueError, match="sparse_pixels must be <= 64, the pixels of the 8x8 "
+                                         "patch, got 65"):
         get_study("receptive-field-mapping").run(quick=True, dictionary=str(path),
                                                  sparse_pixels=65, progress=False)
 

@@ -54,3 +54,64 @@ def test_dictionary_file_read_by_dimension_names(tmp_path):
     with pytest.raises(ValueError, match=r"has no 'dictionary' variable"):
         learned_dictionary(save_dataset(xr.Dataset({"codes": (("a", "b"), atoms[0])}),
                                         tmp_path / "none.nc"), quick=True, seed=0)
+
+
+def test_patch_shape_is_known_without_learning_or_loading(tmp_path, monkeypatch):
+    """The analysis studies check their patch-dependent parameters (sparse_pixels, margin)
+    before a sweep's pre-flight stops: the patch shape comes from a given file's metadata
+    or from the patch the learning would use, never from learned or loaded atoms."""
+    import xarray as xr
+
+    import v1model.io
+    from studies import get_study
+    from studies._learned import dictionary_patch_shape
+    from v1model.io import save_dataset
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("learned or loaded")
+
+    monkeypatch.setattr(get_study("olshausen-field-1996"), "run", refuse)
+    monkeypatch.setattr(v1model.io, "load_dataset", refuse)
+    assert dictionary_patch_shape(None, quick=True) == (8, 8)
+    assert dictionary_patch_shape("none", quick=False) == (16, 16)
+    atoms = np.zeros((6, 3, 5))
+    # by dimension name, in any order on disk; the old files' "unit" dim too
+    path = save_dataset(xr.Dataset({"dictionary": (("y", "unit", "x"),
+                                                   atoms.transpose(1, 0, 2))}),
+                        tmp_path / "units.nc")
+    assert dictionary_patch_shape(path, quick=True) == (3, 5)
+    assert dictionary_patch_shape(str(path), quick=False) == (3, 5)
+    # the file's dims are refused as learned_dictionary refuses them
+    other = save_dataset(xr.Dataset({"dictionary": (("sample", "y", "x"), atoms)}),
+                         tmp_path / "other.nc")
+    with pytest.raises(ValueError, match=r"dictionary: .*other\.nc' has a 'dictionary' "
+                                         r"variable with dims \('sample', 'y', 'x'\)"):
+        dictionary_patch_shape(other, quick=True)
+    # a file that does not open: unknown here, its load says why
+    (tmp_path / "empty.nc").write_bytes(b"")
+    assert dictionary_patch_shape(tmp_path / "empty.nc", quick=True) is None
+
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_learned_patch_size_is_that_of_the_learning(quick, monkeypatch):
+    """LEARNED_PATCH_SIZE is what olshausen-field-1996 (the learning of
+    learned_dictionary) learns with: its network is built with that patch (stopped
+    there, before any image is loaded)."""
+    import v1model
+    from studies import get_study
+    from studies._learned import LEARNED_PATCH_SIZE
+
+    shapes = []
+
+    class Stop(Exception):
+        pass
+
+    def network(*args, patch_shape, **kwargs):
+        shapes.append(tuple(patch_shape))
+        raise Stop
+
+    monkeypatch.setattr(v1model, "SparseCodingNetwork", network)
+    with pytest.raises(Stop):
+        get_study("olshausen-field-1996").run(quick=quick, progress=False)
+    side = LEARNED_PATCH_SIZE[quick]
+    assert shapes == [(side, side)]

@@ -71,6 +71,11 @@ REFUSED_LATE = [
     ("rozell-2008-lca", "progress", "abc", "TypeError: progress must be a bool"),
     ("ringach-2002", "progress", "abc", "TypeError: progress must be a bool"),
     ("receptive-field-mapping", "progress", -7.5, "TypeError: progress must be a bool"),
+    # refused against the patch of the dictionary (8x8 quick), before it is learned
+    ("receptive-field-mapping", "sparse_pixels", 100,
+     "ValueError: sparse_pixels must be <= 64, the pixels of the 8x8 patch, got 100"),
+    ("zhu-rozell-2013-ncrf", "margin", 10,
+     "ValueError: margin=10.0 leaves no place for a unit's centre on the 8x8 patch"),
 ] + [
     (name, "prewhitened", value, "TypeError: prewhitened must be a bool")
     for name in ("olshausen-field-1996", "olshausen-field-1997", "sae-natural-patches",

@@ -71,3 +71,49 @@ def test_progress_false_draws_no_bar(gabor_dictionary, monkeypatch, capsys):
                                              n_sample_units=2, progress=False, **SMALL)
     err = capsys.readouterr().err
     assert "%|" not in err, err[-500:]
+
+
+def _never_learn(monkeypatch):
+    """Make learning or loading a dictionary an error: the checks come before."""
+    import studies._learned
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the dictionary was learned or loaded before the check")
+
+    monkeypatch.setattr(studies._learned, "learned_dictionary", refuse)
+
+
+@pytest.mark.parametrize("quick, pixels, side", [(True, 100, 8), (True, 65, 8),
+                                                 (False, 257, 16)])
+def test_more_sparse_pixels_than_the_patch_has_are_refused_before_learning(
+        monkeypatch, quick, pixels, side):
+    """sparse_pixels=100 on the quick 8x8 patch was refused only once the dictionary was
+    learned (~10 s quick, minutes full), so a sweep's pre-flight let it through."""
+    from v1model.sweep import SpecError, check_points, parse_spec
+
+    _never_learn(monkeypatch)
+    message = (rf"sparse_pixels must be <= {side * side}, the pixels of the {side}x{side} "
+               rf"patch, got {pixels}")
+    with pytest.raises(ValueError, match=message):
+        get_study("receptive-field-mapping").run(quick=quick, sparse_pixels=pixels,
+                                                 progress=False)
+    spec = parse_spec({"study": "receptive-field-mapping", "quick": quick,
+                       "sweep": {"sparse_pixels": [4, pixels]}, "executor": {"kind": "serial"}})
+    with pytest.raises(SpecError, match=rf"point 1 \(sparse_pixels={pixels}\) is refused by "
+                                        rf"the study: ValueError: {message}"):
+        check_points(spec)
+    # every pixel of the patch lit is accepted
+    spec = parse_spec({"study": "receptive-field-mapping", "quick": quick,
+                       "sweep": {"sparse_pixels": [side * side]},
+                       "executor": {"kind": "serial"}})
+    assert check_points(spec) == 1
+
+
+def test_sparse_pixels_are_checked_against_a_given_dictionary_without_loading_it(
+        gabor_dictionary, monkeypatch):
+    _never_learn(monkeypatch)
+    # the full run would learn 16x16 atoms; the 8x8 atoms given have 64 pixels
+    with pytest.raises(ValueError, match=r"sparse_pixels must be <= 64, the pixels of the "
+                                         r"8x8 patch, got 65"):
+        get_study("receptive-field-mapping").run(quick=False, dictionary=gabor_dictionary,
+                                                 sparse_pixels=65, progress=False)

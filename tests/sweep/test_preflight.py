@@ -76,6 +76,9 @@ def test_dry_run_checks_the_values_of_a_real_study(tmp_path, capsys):
     ("spiking-lca", {"n_patches": 0}),
     ("lca-sweep", {"patch_size": 1}),
     ("zhu-rozell-2013-ncrf", {"margin": -1.0}),
+    # against the patch the full run learns (16x16), before it is learned
+    ("receptive-field-mapping", {"sparse_pixels": 300}),
+    ("zhu-rozell-2013-ncrf", {"margin": 10.0}),
 ])
 def test_every_study_checks_before_its_work(name, params):
     # the pre-flight returns within the checks: no images are loaded, nothing is learned
