@@ -27,9 +27,10 @@ def _given(dictionary) -> bool:
 
 def check_dictionary_source(dictionary=None, n_updates=None, images="skimage") -> None:
     """The cheap checks of :func:`learned_dictionary`'s arguments (no loading,
-    no learning): a given file exists; otherwise ``n_updates`` is a positive
-    int and ``images`` a source the learning can load
-    (:func:`studies._checks.check_images`)."""
+    no learning): a given file exists, and no ``n_updates`` comes with it (it
+    would be ignored; ``images`` are, as a sweep may set them for every point);
+    otherwise ``n_updates`` is a positive int and ``images`` a source the
+    learning can load (:func:`studies._checks.check_images`)."""
     from studies._checks import check_images
     from v1model.validation import check_int
 
@@ -37,6 +38,12 @@ def check_dictionary_source(dictionary=None, n_updates=None, images="skimage") -
         path = Path(str(dictionary)).expanduser()
         if not path.exists():
             raise FileNotFoundError(f"dictionary: no such file: {str(path)!r}")
+        # the atoms are loaded, not learned: n_updates beside them was ignored without a
+        # word (and the attrs recorded the file's own n_updates)
+        if n_updates is not None:
+            raise ValueError(f"n_updates={n_updates!r} has no effect with dictionary="
+                             f"{str(dictionary)!r}: the atoms are loaded, not learned; "
+                             "leave n_updates out, or leave dictionary out to learn them")
         return
     if n_updates is not None:
         check_int(n_updates, "n_updates", minimum=1)

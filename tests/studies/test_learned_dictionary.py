@@ -115,3 +115,24 @@ def test_learned_patch_size_is_that_of_the_learning(quick, monkeypatch):
         get_study("olshausen-field-1996").run(quick=quick, progress=False)
     side = LEARNED_PATCH_SIZE[quick]
     assert shapes == [(side, side)]
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("activity-ratio", dict(n_updates=10)),
+    ("ringach-2002", dict(n_updates=10)),
+    ("receptive-field-mapping", dict(n_updates=10)),
+    ("zhu-rozell-2013-ncrf", dict(n_updates=10)),
+])
+def test_a_learning_setting_beside_a_given_dictionary_is_refused(tmp_path, name, kwargs):
+    """The atoms of a given file are loaded, not learned: n_updates beside it was
+    ignored without a word, and the attrs recorded the file's own n_updates."""
+    import xarray as xr
+
+    from studies import get_study
+
+    path = tmp_path / "d.nc"
+    xr.Dataset({"dictionary": (("atom", "y", "x"), np.eye(64)[:16].reshape(16, 8, 8))}
+               ).to_netcdf(path)
+    key = next(iter(kwargs))
+    with pytest.raises(ValueError, match=rf"{key}=.* has no effect with dictionary="):
+        get_study(name).run(quick=True, dictionary=str(path), progress=False, **kwargs)
