@@ -105,9 +105,21 @@ def _study_run(args) -> int:
     if args.images is not None:
         if "images" not in accepted:
             raise ValueError(f"--images: study {module.NAME!r} does not take images")
+        if "images" in params:
+            # --images replaced -p images=... without a word
+            raise ValueError(f"images is given twice (--images {args.images!r} and -p "
+                             f"images={params['images']!r}); give it once")
         params["images"] = args.images
+    if isinstance(params.get("images"), str) and not params["images"].strip():
+        # "" reached load_images as Path(""), the current folder: its pictures, if any,
+        # were learned from unsaid
+        flag = "--images" if args.images is not None else "-p images"
+        raise ValueError(f"{flag} is empty; give 'skimage' or a path to images")
     if not 0 <= args.seed < 2**63:  # the seed is recorded in the netCDF attrs as an int64
         raise ValueError(f"--seed must be in [0, 2**63), got {args.seed}")
+    if args.out is not None and not args.out.strip():
+        # an empty --out (an unset shell variable) wrote to results/NAME unsaid
+        raise ValueError(f"--out is empty; give a folder (default: results/{module.NAME})")
     outdir = Path(args.out).expanduser() if args.out else Path("results") / module.NAME
     # a bad output folder must fail now, not after the study has run
     if outdir.exists() and not outdir.is_dir():
@@ -179,6 +191,22 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 
 def main(argv=None) -> int:
+    """Run the ``v1model`` command.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit code: 0 on success; 2 for arguments or parameters that are
+        refused; 1 when the run itself fails (a disk error, learning that
+        diverges). The message goes to stderr, without a traceback.
+        ``--help``, ``--version`` and argparse's own usage errors leave
+        through ``SystemExit`` (codes 0 and 2).
+    """
     from .locking import OutputLockedError
 
     parser = build_parser()
@@ -194,7 +222,10 @@ def main(argv=None) -> int:
     except (ValueError, TypeError, FileNotFoundError, KeyError, OutputLockedError) as exc:
         print(f"v1model: error: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:  # the disk, the network: not the user's arguments
+    except (OSError, FloatingPointError) as exc:
+        # the disk, the network, or a run that diverged (FloatingPointError: "SAILnet
+        # diverged ...; lower beta=..."): not the arguments as such; the message says
+        # what to change, a traceback hid it
         print(f"v1model: error: {exc}", file=sys.stderr)
         return 1
 

@@ -158,8 +158,8 @@ def flatten_nested(table: dict, prefix: str = "") -> dict:
 
 def clean_attrs(attrs: dict) -> dict:
     """Make attrs serialisable by netCDF: None -> "None", bools -> int,
-    dicts, lists of mixed types and arrays of more than one dimension -> JSON
-    strings.
+    integers beyond 64 bits -> their decimal string, dicts, lists of mixed
+    types and arrays of more than one dimension -> JSON strings.
 
     Parameters
     ----------
@@ -179,6 +179,11 @@ def clean_attrs(attrs: dict) -> dict:
             out[key] = "None"
         elif isinstance(value, (bool, np.bool_)):
             out[key] = int(value)
+        elif isinstance(value, int) and not _fits_64_bits(value):
+            # netCDF integers have 64 bits: a 128-bit seed (numpy's advice,
+            # secrets.randbits(128)) failed the write with "Object dtype has no native
+            # HDF5 equivalent"; its decimal digits keep it exactly
+            out[key] = str(value)
         elif isinstance(value, (str, int, float, np.integer, np.floating)):
             out[key] = value
         elif isinstance(value, Path):
@@ -188,6 +193,7 @@ def clean_attrs(attrs: dict) -> dict:
             out[key] = value.astype(int) if value.dtype.kind == "b" else value
         elif isinstance(value, (list, tuple)) and len(value) and all(
             isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+            and (not isinstance(v, int) or _fits_64_bits(v))
             for v in value
         ):
             out[key] = np.asarray(value)
@@ -197,6 +203,11 @@ def clean_attrs(attrs: dict) -> dict:
         else:
             out[key] = json.dumps(value, default=str)
     return out
+
+
+def _fits_64_bits(value: int) -> bool:
+    """An int netCDF can store: int64, or uint64 for the non-negative ones."""
+    return -(2**63) <= value < 2**64
 
 
 def seed_attr(seed):
@@ -370,7 +381,8 @@ def load_dataset(path, name: str = "path") -> xr.Dataset:
     Parameters
     ----------
     path : str or path-like
-        A netCDF file, or a zarr store (``.zarr``).
+        A netCDF file (netCDF-4, as :func:`save_dataset` writes, or netCDF-3
+        "classic", as other tools often do), or a zarr store (``.zarr``).
     name : str, default "path"
         Name of ``path`` in error messages.
 
@@ -382,17 +394,36 @@ def load_dataset(path, name: str = "path") -> xr.Dataset:
     path = _as_path(path, name)
     if not path.exists():
         raise FileNotFoundError(f"{name}: no such file: {str(path)!r}")
+    if path.is_dir() and not _is_zarr_path(path):
+        # HDF5's message for it ran over lines, with a time stamp and a file descriptor
+        raise ValueError(f"{name}: {str(path)!r} is a folder, not a netCDF file (a zarr "
+                         "store's name ends in .zarr)")
     kind = "Zarr store" if _is_zarr_path(path) else "netCDF file"
     try:
         with _local_scheduler():
             if _is_zarr_path(path):
                 with xr.open_zarr(path) as ds:
                     return _fixed_width_strings(ds.load())
-            with xr.open_dataset(path, engine=NETCDF_ENGINE) as ds:
+            with xr.open_dataset(path, engine=_netcdf_engine(path)) as ds:
                 return ds.load()
     except (OSError, ValueError) as exc:
         # h5py's and zarr's own messages do not say which file they choked on
         raise ValueError(f"{name}: cannot read {str(path)!r} as a {kind}: {exc}") from exc
+
+
+def _netcdf_engine(path: Path) -> str:
+    """The package's engine (netCDF-4, HDF5), or SciPy's for a netCDF-3 file.
+
+    Files written by other tools are often netCDF-3 ("classic", e.g. xarray's
+    ``engine="scipy"``, R's ncdf4, NCO): h5netcdf refused them with "file
+    signature not found", reported as "cannot read ... as a netCDF file".
+    """
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except OSError:
+        return NETCDF_ENGINE  # its own error names the file below
+    return "scipy" if magic[:3] == b"CDF" and magic[3:] in (b"\x01", b"\x02") else NETCDF_ENGINE
 
 
 def _fixed_width_strings(ds: xr.Dataset) -> xr.Dataset:

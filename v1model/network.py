@@ -56,7 +56,8 @@ class SparseCodingNetwork(SavedAsDataset):
         Feed-forward weights, one receptive field per row. If omitted, give
         ``n_atoms`` and ``patch_shape`` and call :meth:`learn`.
     n_atoms : int, optional
-        Number of units when no dictionary is given.
+        Number of units when no dictionary is given (with one, it must
+        equal the dictionary's number of rows).
     patch_shape : tuple of int, optional
         (height, width) of the image patch each atom covers; default: square
         from ``n_features``, or ``(1, n_features)`` when that is not a
@@ -76,11 +77,14 @@ class SparseCodingNetwork(SavedAsDataset):
     Raises
     ------
     ValueError
-        Without ``dictionary`` and ``n_atoms``, for an invalid dictionary,
-        a ``patch_shape`` that does not match ``n_features``, or a parameter
-        out of range.
+        Without ``dictionary`` and ``n_atoms``, for an invalid dictionary
+        (atoms as images, ``(n_atoms, height, width)``, included: the message
+        says how to flatten them), an ``n_atoms`` other than the dictionary's
+        rows, a ``patch_shape`` that does not match ``n_features``, or a
+        parameter out of range.
     TypeError
-        For a ``patch_shape`` that is not a (height, width) pair.
+        For a ``patch_shape`` that is not a (height, width) pair, or a
+        ``dictionary`` that is a number or an ``xarray.Dataset``.
     """
 
     def __init__(
@@ -104,19 +108,24 @@ class SparseCodingNetwork(SavedAsDataset):
             raise TypeError(f"dictionary must be an array (n_atoms, n_features), got the "
                             f"number {dictionary!r}; for a network to learn, pass "
                             f"n_atoms={dictionary!r} and patch_shape")
+        _check_not_images(dictionary)
+        if n_atoms is not None:
+            n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
         if dictionary is not None:
             # a copy: the caller's array, changed later, would change the network unchecked
             self.dictionary = check_dictionary(dictionary, "dictionary").copy()
             n_features = self.dictionary.shape[1]
+            if n_atoms is not None and n_atoms != self.dictionary.shape[0]:
+                # it was ignored: n_atoms=10 with 32 atoms gave a network of 32, unsaid
+                raise ValueError(f"n_atoms={n_atoms} but the dictionary has "
+                                 f"{self.dictionary.shape[0]} atoms (rows, shape "
+                                 f"{self.dictionary.shape}); give one of the two")
         else:
             if n_atoms is None:
                 raise ValueError("give either dictionary or n_atoms (and patch_shape)")
             self.dictionary = None
             n_features = None
-        self.n_atoms = (
-            self.dictionary.shape[0] if self.dictionary is not None
-            else check_int(n_atoms, "n_atoms", minimum=1)
-        )
+        self.n_atoms = self.dictionary.shape[0] if self.dictionary is not None else n_atoms
         self.patch_shape = _check_patch_shape(patch_shape, n_features)
         self.history_ = None
 
@@ -236,8 +245,11 @@ class SparseCodingNetwork(SavedAsDataset):
                          if name == "D0" else f"the network's own {name}")
                 raise ValueError(f"{name} is not a learn() argument: learning uses {where}")
         X = check_array(X, "X", ndim=2)
-        if self.patch_shape is None:
-            self.patch_shape = _check_patch_shape(None, X.shape[1])
+        patch_shape = self.patch_shape
+        if patch_shape is None:
+            # kept only once learning succeeds: a failed call must not fix the size
+            # that the next call, on other patches, is then refused for
+            patch_shape = _check_patch_shape(None, X.shape[1])
         elif X.shape[1] != self.n_features:
             raise ValueError(
                 f"X has {X.shape[1]} features per sample but the network's patch_shape "
@@ -255,6 +267,7 @@ class SparseCodingNetwork(SavedAsDataset):
             **kwargs,
         )
         self.dictionary = D
+        self.patch_shape = patch_shape
         self.history_ = history
         return history
 
@@ -298,8 +311,15 @@ class SparseCodingNetwork(SavedAsDataset):
             {"dictionary": (("atom", "y", "x"), self.dictionary.reshape(-1, h, w))},
             coords={"atom": np.arange(self.n_atoms), "y": np.arange(h), "x": np.arange(w)},
         )
-        # sparsenet's gain adaptation (Cauchy prior) leaves the norms near, not at, 1
-        norms = "unit-norm atoms" if self.prior == "l1" else "atoms, gain-adapted norms"
+        # sparsenet's gain adaptation (Cauchy prior) leaves the norms near, not at, 1; a
+        # dictionary given by hand keeps its own norms (the solvers take them as they are)
+        lengths = np.linalg.norm(self.dictionary, axis=1)
+        if self.prior == "cauchy":
+            norms = "atoms, gain-adapted norms"
+        elif np.allclose(lengths, 1.0, rtol=0, atol=1e-6):
+            norms = "unit-norm atoms"
+        else:
+            norms = f"atoms of norms {lengths.min():.3g} to {lengths.max():.3g}"
         ds["dictionary"].attrs.update(long_name=f"receptive fields ({norms})", units="1")
         ds.attrs.update({k: v for k, v in self.params().items() if v is not None})
         ds.attrs["kind"] = NETWORK_KIND
@@ -371,6 +391,23 @@ class SparseCodingNetwork(SavedAsDataset):
 
 
 
+def _check_not_images(dictionary):
+    """A Dataset, or atoms as images (n_atoms, height, width), refused with what to pass
+    instead (numpy's own message named neither the argument nor the remedy)."""
+    if isinstance(dictionary, xr.Dataset):
+        raise TypeError(
+            "dictionary must be an array (n_atoms, n_features), got an xarray.Dataset "
+            f"(variables: {', '.join(map(str, dictionary.data_vars))}); for a saved "
+            "network use SparseCodingNetwork.from_dataset(ds) or .load(path), for the "
+            "atoms of another result pass ds['dictionary'] flattened to (atom, y*x)")
+    if getattr(dictionary, "ndim", None) == 3:
+        n, h, w = dictionary.shape
+        raise ValueError(
+            f"dictionary must have 2 dimensions (n_atoms, n_features), got 3 (shape "
+            f"{tuple(dictionary.shape)}); for atoms as images pass "
+            f"D.reshape({n}, {h * w}) with patch_shape=({h}, {w})")
+
+
 def _check_patch_shape(patch_shape, n_features):
     if patch_shape is None:
         if n_features is None:
@@ -384,7 +421,8 @@ def _check_patch_shape(patch_shape, n_features):
     # check_int refuses 2.5 (int() would truncate it to 2) and bools
     shape = tuple(check_int(s, "patch_shape") for s in patch_shape)
     if len(shape) != 2 or min(shape) < 1:
-        raise ValueError(f"patch_shape must be (height, width) of positive ints, got {patch_shape!r}")
+        raise ValueError(f"patch_shape must be (height, width) of positive ints, got "
+                         f"{patch_shape!r}")
     if n_features is not None and shape[0] * shape[1] != n_features:
         raise ValueError(
             f"patch_shape {shape} has {shape[0] * shape[1]} pixels but the dictionary has "

@@ -25,7 +25,25 @@ _QUIET = contextvars.ContextVar("v1model_quiet_auto_bars", default=False)
 
 
 def check_progress(progress, name: str = "progress"):
-    """``progress`` if it is True, False or None, else a TypeError naming it."""
+    """``progress`` if it is True, False or None, else a TypeError naming it.
+
+    Parameters
+    ----------
+    progress : object
+        The value given.
+    name : str, default "progress"
+        Argument name used in the error message.
+
+    Returns
+    -------
+    bool or None
+        ``progress`` itself.
+
+    Raises
+    ------
+    TypeError
+        For anything but True, False and None (``1``, ``"yes"``).
+    """
     if progress is None or isinstance(progress, bool):
         return progress
     raise TypeError(f"{name} must be True, False or None (a bar once the call runs "
@@ -48,6 +66,11 @@ def progress_bar(progress, *, total, desc: str, unit: str = "sample", **kwargs):
     **kwargs
         Other arguments of ``tqdm`` (e.g. ``bar_format``, ``iterable``,
         ``mininterval``).
+
+    Returns
+    -------
+    tqdm.auto.tqdm
+        The bar (a context manager; disabled bars draw nothing).
     """
     from tqdm.auto import tqdm
 

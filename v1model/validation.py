@@ -39,7 +39,7 @@ def describe(value, limit: int = 60) -> str:
     ----------
     value : object
         Anything; an ndarray is described by its shape and dtype, anything
-        else by its ``repr``.
+        else by its ``repr``, put on one line when it runs over several.
     limit : int
         Longest ``repr`` kept whole, in characters (default 60); a longer one
         is cut to ``limit`` characters ending in "...".
@@ -51,6 +51,8 @@ def describe(value, limit: int = 60) -> str:
     if isinstance(value, np.ndarray):
         return f"array of shape {value.shape} and dtype {value.dtype}"
     text = repr(value)
+    if "\n" in text:  # one line: a Dataset's or a Series' repr runs over many
+        text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -182,7 +184,8 @@ def check_array(
     Raises
     ------
     TypeError
-        For None, complex values or values that are not numeric.
+        For None, complex values or values that are not numeric (strings,
+        dates and durations included, and ragged nested lists).
     ValueError
         For a wrong number of dimensions, an empty array (unless
         ``allow_empty``), or, with ``finite``, NaN or infinite values,
@@ -190,8 +193,16 @@ def check_array(
     """
     if value is None:
         raise TypeError(f"{name} must be an array, got None")
-    if np.iscomplexobj(value):  # casting would drop the imaginary part with only a warning
+    try:
+        # np.iscomplexobj converts value too: a ragged list or an xarray.Dataset failed
+        # there with numpy's or xarray's message, which named no argument
+        kind = _dtype_kind(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a numeric array, got {describe(value)}") from exc
+    if kind == "c":  # casting would drop the imaginary part with only a warning
         raise TypeError(f"{name} must be real, got complex values ({describe(value)})")
+    if kind in "USMm":  # strings, dates and durations were cast to floats unsaid
+        raise TypeError(f"{name} must be a numeric array, got {describe(value)}")
     try:
         with np.errstate(over="ignore"):  # values beyond dtype's range: reported below
             arr = (np.array(value, dtype=dtype, copy=True) if copy
@@ -211,6 +222,19 @@ def check_array(
         n_bad = _count_non_finite(value, arr, name)
         raise ValueError(f"{name} contains {n_bad} non-finite value(s) (NaN or inf)")
     return arr
+
+
+def _dtype_kind(value) -> str:
+    """The dtype kind of ``value`` ("f", "c", "U", ...), from its own ``dtype`` where it
+    has one numpy understands (no conversion: a dask-backed DataArray is not computed
+    twice), else from its conversion to an array (which may raise)."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None:
+        try:
+            return np.dtype(dtype).kind
+        except TypeError:  # e.g. torch's or pandas' own dtypes
+            pass
+    return np.asarray(value).dtype.kind
 
 
 def _count_non_finite(value, arr, name) -> int:
@@ -584,9 +608,13 @@ def check_choice(value, name: str, choices) -> str:
     ValueError
         When ``value`` is not in ``choices``.
     """
-    if value not in choices:
+    try:
+        valid_choice = bool(value in choices)
+    except (TypeError, ValueError):  # an array compared element-wise: numpy's message
+        valid_choice = False
+    if not valid_choice:
         valid = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{name} must be one of {valid}; got {value!r}")
+        raise ValueError(f"{name} must be one of {valid}; got {describe(value)}")
     return value
 
 

@@ -157,7 +157,8 @@ def test_bad_input(dictionary):
     with pytest.raises(TypeError, match="patch_shape must be an integer, got 2.5"):
         SparseCodingNetwork(n_atoms=4, patch_shape=(2.5, 2.5))  # int() would truncate
     with pytest.raises(ValueError, match="D0 is not a learn\\(\\) argument"):
-        SparseCodingNetwork(n_atoms=4, patch_shape=(4, 4)).learn(np.ones((8, 16)), D0=np.eye(16)[:4])
+        SparseCodingNetwork(n_atoms=4, patch_shape=(4, 4)).learn(np.ones((8, 16)),
+                                                                  D0=np.eye(16)[:4])
     with pytest.raises(ValueError, match="lam is not a learn\\(\\) argument"):
         net.learn(np.ones((8, 16)), lam=0.2)
     ds = net.to_dataset()
