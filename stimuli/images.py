@@ -180,8 +180,12 @@ def image_source_path(source, name: str = "source") -> Path:
     FileNotFoundError
         For a path that does not exist.
     ValueError
-        For a file that is neither a ``.mat`` nor an image file.
+        For an empty path, or a file that is neither a ``.mat`` nor an image
+        file.
     """
+    if not str(source).strip():
+        # Path("") is the current folder: its pictures, if any, were read unsaid
+        raise ValueError(f"{name} is empty ({source!r}); give 'skimage' or a path to images")
     path = Path(source).expanduser()
     if not path.exists():
         raise FileNotFoundError(

@@ -57,13 +57,20 @@ def get_study(name: str) -> ModuleType:
     Raises
     ------
     ValueError
-        For an unknown name (the message lists the valid ones).
+        For an unknown name (the message suggests the closest names and lists
+        the valid ones). Case and ``_`` for ``-`` do not matter.
     """
     studies = _modules()
-    key = str(name).replace("_", "-")
+    key = str(name).replace("_", "-").lower()  # Olshausen-Field-1996 as the paper writes it
     if key not in studies:
+        import difflib
+
+        # a part of a name ("rozell"), else a near spelling ("olshausen-field-96")
+        close = ([s for s in studies if key and key in s][:3]
+                 or difflib.get_close_matches(key, studies, n=3, cutoff=0.6))
+        hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
         valid = ", ".join(studies) or "(none)"
-        raise ValueError(f"unknown study {name!r}; valid studies: {valid}")
+        raise ValueError(f"unknown study {name!r}{hint}; valid studies: {valid}")
     return studies[key]
 
 

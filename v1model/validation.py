@@ -9,7 +9,6 @@ hour later.
 from __future__ import annotations
 
 import numbers
-from pathlib import Path
 
 import numpy as np
 
@@ -616,32 +615,6 @@ def check_choice(value, name: str, choices) -> str:
         valid = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {valid}; got {describe(value)}")
     return value
-
-
-def check_path_exists(path, name: str = "path") -> Path:
-    """A path that exists on disk.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        File or directory; a leading ``~`` is expanded.
-    name : str
-        Argument name used in error messages (default "path").
-
-    Returns
-    -------
-    pathlib.Path
-        The path, with ``~`` expanded.
-
-    Raises
-    ------
-    FileNotFoundError
-        When nothing exists at the path.
-    """
-    p = Path(path).expanduser()
-    if not p.exists():
-        raise FileNotFoundError(f"{name}: no such file or directory: {str(p)!r}")
-    return p
 
 
 def _as_real(value, name: str) -> float:

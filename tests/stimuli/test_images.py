@@ -482,3 +482,12 @@ def test_load_whitened_passes_progress_to_the_loading_and_the_whitening(monkeypa
     load_whitened("skimage", progress=None, max_images=2)
     err = capsys.readouterr().err
     assert "whitening" in err, err[-300:]
+
+
+@pytest.mark.parametrize("source", ["", "  "])
+def test_an_empty_source_is_refused(source):
+    """Path("") is the current folder: its pictures, if any, were read unsaid."""
+    from stimuli import load_images
+
+    with pytest.raises(ValueError, match=r"images is empty .*give 'skimage' or a path"):
+        load_images(source, name="images")

@@ -205,3 +205,15 @@ def test_results_name_an_array_image_source_by_shape():
     assert image_source_attr(np.zeros((3, 64, 64))) == "array of shape (3, 64, 64) (float64)"
     assert image_source_attr("skimage") == "skimage"
     assert image_source_attr(Path("/data/IMAGES.mat")) == "/data/IMAGES.mat"
+
+
+@pytest.mark.parametrize("name, hint", [
+    ("rozell", "did you mean 'rozell-2008-lca' or 'zhu-rozell-2013-ncrf'"),
+    ("olshausen-field-96", "did you mean 'olshausen-field-1996' or 'olshausen-field-1997'"),
+])
+def test_an_unknown_study_suggests_the_close_names(name, hint):
+    from studies import get_study
+
+    with pytest.raises(ValueError, match=rf"unknown study '{name}' \({hint}\?\); valid"):
+        get_study(name)
+    assert get_study("Olshausen-Field-1996").NAME == "olshausen-field-1996"  # any case

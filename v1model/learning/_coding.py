@@ -38,11 +38,14 @@ class Coder:
     dtype: np.dtype
     params: dict = field(default_factory=dict)
 
-    def encode(self, X, D, rng=None) -> np.ndarray:
-        """Codes (n_samples, n_atoms) of ``X`` in ``D``, float64."""
+    def encode(self, X, D, rng=None, progress=False) -> np.ndarray:
+        """Codes (n_samples, n_atoms) of ``X`` in ``D``, float64. No bar of the
+        solver's by default: a learner's own bar covers its minibatches (a slow one
+        drew the solver's, with the learner's progress=False too)."""
         A = encode(
             X, D, self.method, lam=self.lam, n_nonzero=self.n_nonzero,
-            positive=self.positive, dtype=self.dtype, seed=rng, **self.params,
+            positive=self.positive, dtype=self.dtype, seed=rng, progress=progress,
+            **self.params,
         )
         return np.asarray(A, dtype=np.float64)
 

@@ -108,7 +108,8 @@ class SparseDictionaryLearner(SavedAsDataset):
     seed : int, Generator or None
         Seed of the initial dictionary, minibatch order and re-seeding.
     progress : bool
-        Show a progress bar in ``fit``.
+        Show a progress bar in ``fit`` (and the solver's, once a long
+        ``transform`` or ``score`` has run 2 s); False: none anywhere.
 
     Attributes
     ----------
@@ -484,7 +485,9 @@ class SparseDictionaryLearner(SavedAsDataset):
         frame = X
         X = self._check_input(X)
         coder = self._transform_coder()
-        codes = coder.encode(X, self.components_, as_generator(self.seed))
+        # a long transform draws the solver's bar unless the learner was told progress=False
+        codes = coder.encode(X, self.components_, as_generator(self.seed),
+                             progress=None if self.progress else False)
         codes = codes.astype(coder.dtype, copy=False)
         if output == "default":
             return codes
@@ -577,7 +580,8 @@ class SparseDictionaryLearner(SavedAsDataset):
         X = self._check_input(X)
         coder = self._transform_coder()
         D = self.components_.astype(np.float64)
-        codes = coder.encode(X, D, as_generator(self.seed))
+        codes = coder.encode(X, D, as_generator(self.seed),
+                             progress=None if self.progress else False)
         return -float(coder.objective(X, D, codes).mean())
 
     # ------------------------------------------------------------------- io

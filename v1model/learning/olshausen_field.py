@@ -613,6 +613,10 @@ def _check_some_code_nonzero(X, D, lam, positive, chunk=4096):
 def _l1_encoder(inference, threshold, tau, params):
     from .. import inference as inf
 
+    # the learning's own bar covers every minibatch: none of the solver's (a slow
+    # minibatch drew one, with progress=False too)
+    params.setdefault("progress", False)
+
     if inference == "lca":
         params.setdefault("tol", 1e-4)
 
