@@ -162,7 +162,10 @@ def run(
         "n_dead": "units never active",
     }
     for k in keys:
-        ds[k] = ("lam", np.array(stats[k]), {"units": "1", "long_name": long[k]})
+        values = np.array(stats[k])
+        if k == "n_dead":  # a count (it was saved as float64)
+            values = values.astype(np.int64)
+        ds[k] = ("lam", values, {"units": "1", "long_name": long[k]})
     ds["code_class"] = ("lam", np.array(classes, dtype=str),
                         {"long_name": "code class: silent / local / sparse / dense",
                          "units": "1"})

@@ -192,13 +192,15 @@ def test_sample_segments_whole_waveform_and_rms_boundary():
     X = sample_segments(w, 8, 3, seed=0)
     np.testing.assert_array_equal(X, np.tile(w, (3, 1)))
     ones = np.ones(50)
-    np.testing.assert_array_equal(sample_segments(ones, 10, 4, seed=0, min_rms=1.0), np.ones((4, 10)))
+    np.testing.assert_array_equal(sample_segments(ones, 10, 4, seed=0, min_rms=1.0),
+                                  np.ones((4, 10)))
 
 
 def test_harmonic_ensemble_drops_harmonics_above_nyquist_and_decays_as_1_over_k():
-    """f0 = 300 Hz at 2000 Hz: harmonics 300, 600, 900 Hz play (amplitudes (1/k) u, u ~ U(0.5, 1),
-    so E[(a_2/a_1)^2] = 0.25 * E[u^2] E[u^-2] = 0.29); 1200 Hz and up (aliases at 800, 500,
-    200 Hz) must not. Power (median over sounds) read from the spectrum within +-25 Hz of each frequency."""
+    """f0 = 300 Hz at 2000 Hz: harmonics 300, 600, 900 Hz play (amplitudes (1/k) u,
+    u ~ U(0.5, 1), so E[(a_2/a_1)^2] = 0.25 * E[u^2] E[u^-2] = 0.29); 1200 Hz and up
+    (aliases at 800, 500, 200 Hz) must not. Power (median over sounds) read from the
+    spectrum within +-25 Hz of each frequency."""
     from stimuli.audio import harmonic_ensemble
 
     fs, n_len = 2000.0, 4000
