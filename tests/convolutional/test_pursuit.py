@@ -321,3 +321,19 @@ def test_exactly_coded_signal_gets_no_rounding_spikes(boundary, dtype):
     codes = matching_pursuit(phi.synthesize(planted), phi, n_nonzero=20, dtype=dtype)
     np.testing.assert_array_equal(codes != 0, planted != 0)
     np.testing.assert_allclose(codes, planted, atol=1e-6 if dtype == np.float32 else 1e-14)
+
+
+def test_a_quiet_event_far_from_loud_ones_is_taken():
+    """The roundoff floor is local (|x| . |copy|): a spike of 3e-5 far from 500 loud ones in a
+    long float32 signal is coded (a floor of 32 eps ||x|| = 8.5e-5 dropped it)."""
+    rng = np.random.default_rng(0)
+    kernel = rng.standard_normal((1, 16))
+    kernel /= np.linalg.norm(kernel)
+    n = 2**14
+    phi = ConvolutionalDictionary(kernel, (n,), boundary="circular", dtype=np.float32)
+    planted = np.zeros((1, 1, n))
+    planted[0, 0, np.arange(0, 500 * 16, 16)] = 1.0  # 500 loud spikes, none overlapping
+    planted[0, 0, n - 1000] = 3e-5
+    codes = matching_pursuit(phi.synthesize(planted), phi, n_nonzero=501)
+    assert codes[0, 0, n - 1000] == pytest.approx(3e-5, rel=1e-3)
+    assert np.count_nonzero(codes) == 501

@@ -243,3 +243,26 @@ def test_exactly_sparse_signals_keep_their_support(dtype, n_features, n_atoms, o
     if orthonormal:  # MP is exact after s steps only when the atoms are orthogonal
         mp = matching_pursuit(X, D, cap, dtype=dtype)
         np.testing.assert_array_equal(mp != 0, A0 != 0)
+
+
+@pytest.mark.parametrize("solver", ["mp", "omp", "nn-omp"])
+def test_a_weak_component_beside_a_strong_one_is_taken(solver):
+    """The roundoff floor that keeps exact codes exact is each atom's own (|x| . |d_j|),
+    not the signal's norm: [1e6, 1] on the identity is two atoms in float32, as in
+    scikit-learn (a floor of 32 eps ||x|| = 3.8 dropped the 1)."""
+    X = np.array([[1e6, 1.0, 0.0, 0.0]])
+    D = np.eye(4)
+    A = (matching_pursuit(X, D, 2) if solver == "mp"
+         else orthogonal_mp(X, D, 2, positive=solver == "nn-omp"))
+    np.testing.assert_array_equal(A, X)
+
+
+def test_a_weak_component_of_a_dense_dictionary_is_taken_in_float32():
+    """1e5 d_0 + 0.3 d_1 with Gaussian atoms: float32 resolves the 0.3 to ~0.2%, and OMP
+    must take it (scikit-learn does)."""
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((128, 64))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    A = orthogonal_mp(1e5 * D[0] + 0.3 * D[1], D, 2, dtype=np.float32)
+    assert np.flatnonzero(A[0]).tolist() == [0, 1]
+    assert A[0, 1] == pytest.approx(0.3, rel=0.01)

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..inference._common import check_products_in_range, history_dataset
 from ..inference.pursuit import _pursuit_record as _record
-from ..inference.pursuit import signal_floor
+from ..inference.pursuit import ROUNDOFF_UNITS
 from ..progress import check_progress, progress_bar
 from ..validation import check_bool, check_int, check_nonnegative, check_positive
 from .gram import CopyGram
@@ -58,7 +58,8 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
     n_nonzero : int, optional
         Stop a signal when its code has this many non-zero coefficients
         (spikes; a copy picked again does not count twice), or earlier when
-        it is coded exactly (no correlation above the rounding of ``||x||``).
+        it is coded exactly (no correlation above its own rounding, ``16 eps
+        |x| . |copy| / ||copy||``, local to each copy).
     tol : float, optional
         Stop a signal when its squared residual norm ``||x - Φa||²`` is at
         most ``tol`` (the convention of :func:`v1model.inference.matching_pursuit`).
@@ -253,7 +254,10 @@ class _Pursuit:
         segments = best.reshape((n,) + lead + (nseg, seg))  # a view: updates show through
         top = segments.max(axis=-1)
         count = np.zeros(n, np.intp)
-        floor = signal_floor(np.sqrt(res2), phi.dtype)  # res2 holds ||x||^2 still
+        # the rounding of each copy's correlation: ROUNDOFF_UNITS units of |x| . |copy|
+        # (local: a quiet event far from loud ones in a long sound is still taken)
+        stall_floor = self._abs_phi().analyze_last(np.abs(X))
+        stall_floor *= phi.dtype.type(ROUNDOFF_UNITS * np.finfo(phi.dtype).eps)
         live = np.flatnonzero(res2 > target)
         if records is not None:
             records.append(_record(res2, count))
@@ -274,7 +278,8 @@ class _Pursuit:
             rows = lanes[:live.size]
             best_score = scores[rows, kern]
             z = at[rows, kern] / self.norm2[pos + (kern,)]
-            stalled = best_score <= np.maximum(1e-12 * np.sqrt(res2[live]), floor[live])
+            local = stall_floor[(live,) + pos + (kern,)] * self.inv_norm_padded[padded][rows, kern]
+            stalled = best_score <= np.maximum(1e-12 * np.sqrt(res2[live]), local)
             stalled |= best_score <= 0
             z[stalled] = 0
             site = (live,) + pos + (kern,)
@@ -296,6 +301,13 @@ class _Pursuit:
             live = live[~done]
             if records is not None:
                 records.append(_record(res2, count))
+
+    def _abs_phi(self) -> ConvolutionalDictionary:
+        """The same geometry with ``|kernels|``: its analysis of ``|x|`` bounds the
+        magnitudes summed in each copy's correlation (their rounding scale)."""
+        phi = self.phi
+        return ConvolutionalDictionary(np.abs(phi.kernels), phi.signal_shape, stride=phi.stride,
+                                       boundary=phi.boundary, dtype=phi.dtype)
 
     def _touched_segments(self, window):
         """Index arrays of the segments (of ``top``) that hold the positions of

@@ -74,9 +74,10 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
         (distinct atoms: an atom picked again does not count twice, so a
         sample may take more steps than ``n_nonzero``; ``max_iter`` bounds
         the steps, which are what Mallat & Zhang count). A sample also stops
-        once no correlation is above the rounding of its own norm
-        (``32 eps ||x||``): a signal already coded exactly gets no atoms of
-        ~1e-8 (float32) for the residual's rounding.
+        once no correlation is above its own rounding (``16 eps |x| . |d_j|
+        / ||d_j||``, :data:`ROUNDOFF_UNITS`): a signal already coded exactly
+        gets no atoms of ~1e-8 (float32) for the residual's rounding, while a
+        weak component beside a strong one is still taken.
     tol : float, optional
         Stop a sample when its squared residual norm ``||x - D^T a||^2`` is at
         most ``tol`` (scikit-learn's convention for ``orthogonal_mp``). With
@@ -128,7 +129,7 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
     alpha = X @ D.T  # correlations of the residual with every atom
     A = np.zeros((n, k), dtype)
     res2 = _row_norms2(X)
-    floor = signal_floor(np.sqrt(res2), dtype)
+    D_abs = np.abs(D)
     count = np.zeros(n, np.intp)
     live = np.arange(n)
     if tol is not None:
@@ -141,7 +142,8 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
         score = al / norms if positive else np.abs(al) / norms
         j = np.argmax(score, axis=1)
         best = score[np.arange(live.size), j]
-        stalled = best <= np.maximum(1e-12 * np.sqrt(res2[live]), floor[live])
+        stalled = best <= np.maximum(1e-12 * np.sqrt(res2[live]),
+                                     roundoff_floor(X[live], D_abs, norms, j))
         stalled |= best <= 0
         z = al[np.arange(live.size), j] * inv_sq[j]
         z[stalled] = 0
@@ -185,8 +187,10 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
     n_nonzero : int, optional
         Number of atoms per sample (at most ``min(n_atoms, n_features)``);
         default ``min(n_atoms, n_features)`` when only ``tol`` is given. Fewer
-        when the signal is coded exactly before (its residual's correlations
-        are at the rounding of ``||x||``), as scikit-learn's ``orthogonal_mp``.
+        when the signal is coded exactly before: no correlation of the
+        residual above its own rounding (``16 eps |x| . |d_j| / ||d_j||``);
+        scikit-learn's ``orthogonal_mp`` stops there too, at an absolute
+        ``|correlation| < sqrt(eps)``.
     tol : float, optional
         Stop a sample once its squared residual norm is at most ``tol``
         (as scikit-learn's ``orthogonal_mp``). With ``n_nonzero`` as well, a
@@ -264,16 +268,22 @@ def _warn_tol_not_met(solver, res2, tol, limit, positive):
             ConvergenceWarning, stacklevel=3)
 
 
-#: A correlation below this many units of roundoff of the signal's own norm is the
-#: rounding left of a signal already coded exactly, not a component: picking it would
-#: only add atoms of ~1e-8 (float32) or ~1e-16 (float64) to the code.
-ROUNDOFF_UNITS = 32
+#: A correlation below this many units of roundoff of the products that make it is the
+#: rounding left of a signal already coded exactly, not a component: picking it would only
+#: add atoms of ~1e-8 (float32) or ~1e-16 (float64) to the code. The spurious correlations
+#: of exactly sparse signals measured up to 6 units (256 features); the roundoff is that of
+#: each atom's own product with the signal, |x| . |d_j|, not of ||x||, so that a weak
+#: component beside a strong one (or far from it in a long signal) is still taken.
+ROUNDOFF_UNITS = 16
 
 
-def signal_floor(x_norm, dtype):
-    """Smallest correlation (per unit atom norm) that pursuit still takes for a sample
-    whose signal has norm ``x_norm`` (array), computed in ``dtype``."""
-    return ROUNDOFF_UNITS * float(np.finfo(dtype).eps) * x_norm
+def roundoff_floor(X, D_abs, norms, j):
+    """Smallest normalised correlation ``|<r, d_j>| / ||d_j||`` pursuit still takes for
+    the atoms ``j`` picked for the rows ``X`` (one each): ``ROUNDOFF_UNITS`` units of
+    roundoff of ``|x| . |d_j| / ||d_j||`` in ``X``'s dtype (``D_abs`` is ``|D|``). For the
+    picks only: O(n_features) per sample and step, not a product with every atom."""
+    scale = ROUNDOFF_UNITS * float(np.finfo(X.dtype).eps)
+    return scale * np.einsum("ij,ij->i", np.abs(X), D_abs[j], dtype=np.float64) / norms[j]
 
 
 def _attr(tol):
@@ -353,7 +363,7 @@ def _omp_block(X, D, G, g_diag, norms, unit, eps, K, tol, res2, n_sel, Rf, z, se
     summary of ``res2_all`` and ``n_sel_all`` after every step."""
     dtype = X.dtype
     k = D.shape[0]
-    floor = signal_floor(np.sqrt(res2), dtype)  # res2 holds ||x||^2 still
+    D_abs = np.abs(D)
     live = np.arange(X.shape[0])
     if tol is not None:
         live = live[res2[live] > tol]
@@ -374,7 +384,8 @@ def _omp_block(X, D, G, g_diag, norms, unit, eps, K, tol, res2, n_sel, Rf, z, se
         nrm2 = g_diag[j] - np.einsum("ni,ni->n", coef, coef, dtype=np.float64)
         nrm = np.sqrt(np.maximum(nrm2, 0)).astype(dtype)
         stalled = (nrm <= eps * norms[j]) | (best <= np.maximum(
-            1e-12 * np.sqrt(np.maximum(res2[live], 1e-300)), floor[live]))
+            1e-12 * np.sqrt(np.maximum(res2[live], 1e-300)),
+            roundoff_floor(X[live], D_abs, norms, j)))
         ok = ~stalled
         inv = np.where(ok, 1.0 / np.where(ok, nrm, 1), 0).astype(dtype)
         v = G[j]
@@ -423,7 +434,7 @@ def _nn_omp(X, D, K, tol, return_history):
     B = X @ D.T
     A = np.zeros((n, k), dtype)
     res2 = _row_norms2(X)
-    floor = signal_floor(np.sqrt(res2), dtype)
+    D_abs = np.abs(D)
     live = np.arange(n)
     if tol is not None:
         live = live[res2 > tol]
@@ -439,7 +450,8 @@ def _nn_omp(X, D, K, tol, return_history):
         score[Al != 0] = -np.inf
         j = np.argmax(score, axis=1)
         best = score[np.arange(live.size), j]
-        ok = best > np.maximum(1e-7 * np.sqrt(np.maximum(res2[live], 1e-300)), floor[live])
+        ok = best > np.maximum(1e-7 * np.sqrt(np.maximum(res2[live], 1e-300)),
+                               roundoff_floor(X[live], D_abs, norms, j))
         rows = live[ok]
         if rows.size:
             support = A[rows] != 0

@@ -498,14 +498,16 @@ def windowed_rates(ds: xr.Dataset, t_stop, transient_fraction: float | None = No
     ----------
     ds : xarray.Dataset
         Output of :func:`spiking_lca` with ``record_spikes=True``.
-    t_stop : array_like of float
-        Stopping times in seconds, each in (0, duration].
+    t_stop : float or array_like of float
+        Stopping time(s) in seconds, each in (0, duration].
     transient_fraction : float, optional
         Default: the one of the run.
 
     Returns
     -------
     xarray.DataArray, dims (t_stop, sample, atom), in code units (rate * tau_m)
+        Dims (sample, atom) for one ``t_stop`` given as a number (with a
+        scalar ``t_stop`` coordinate).
     """
     if "spike_time" not in ds:
         raise ValueError("ds has no spikes: run spiking_lca(..., record_spikes=True)")
