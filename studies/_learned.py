@@ -86,12 +86,12 @@ def dictionary_patch_shape(dictionary=None, *, quick: bool):
         return side, side
     import xarray as xr
 
-    from v1model.io import NETCDF_ENGINE
+    from v1model.io import netcdf_engine
 
     path = Path(str(dictionary)).expanduser()
     try:  # lazily: the metadata only
         opened = (xr.open_zarr(path) if path.suffix.lower() == ".zarr"
-                  else xr.open_dataset(path, engine=NETCDF_ENGINE))
+                  else xr.open_dataset(path, engine=netcdf_engine(path)))
     except (OSError, ValueError):  # what load_dataset reports as unreadable
         return None
     with opened as ds:

@@ -203,6 +203,8 @@ def run(
                                              n_updates=n_updates, progress=progress)
     n_units, h, w = atoms.shape
     D = atoms.reshape(n_units, -1)
+    if shape is None:  # a file whose metadata did not open above: checked now, by name
+        check_int(sparse_pixels, "sparse_pixels", minimum=1, maximum=h * w)
 
     def encoder(X):
         # no bar of its own: each protocol below draws one

@@ -22,7 +22,7 @@ import xarray as xr
 from .validation import check_positive
 
 __all__ = ["atomic_path", "save_dataset", "load_dataset", "save_figure", "clean_attrs",
-           "flatten_nested", "seed_attr", "values_by_dims", "SavedAsDataset"]
+           "flatten_nested", "netcdf_engine", "seed_attr", "values_by_dims", "SavedAsDataset"]
 
 NETCDF_ENGINE = "h5netcdf"
 
@@ -193,9 +193,8 @@ def clean_attrs(attrs: dict) -> dict:
             out[key] = value.astype(int) if value.dtype.kind == "b" else value
         elif isinstance(value, (list, tuple)) and len(value) and all(
             isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-            and (not isinstance(v, int) or _fits_64_bits(v))
             for v in value
-        ):
+        ) and _fits_one_dtype(value):
             out[key] = np.asarray(value)
         elif isinstance(value, np.ndarray):
             # netCDF attributes are 1-D: keep every element (str() would elide them)
@@ -208,6 +207,15 @@ def clean_attrs(attrs: dict) -> dict:
 def _fits_64_bits(value: int) -> bool:
     """An int netCDF can store: int64, or uint64 for the non-negative ones."""
     return -(2**63) <= value < 2**64
+
+
+def _fits_one_dtype(values) -> bool:
+    """Whether a list of numbers becomes one array without changing an int: its Python
+    ints all fit int64, or float64 exactly (|n| <= 2**53) when floats are mixed in
+    ([-1, 2**63] or [1.5, 2**60] went to float64, rounded)."""
+    ints = [abs(int(v)) - (v < 0) for v in values if isinstance(v, (int, np.integer))]
+    mixed = any(isinstance(v, (float, np.floating)) for v in values)
+    return not ints or max(ints) <= (2**53 if mixed else 2**63 - 1)
 
 
 def seed_attr(seed):
@@ -404,19 +412,31 @@ def load_dataset(path, name: str = "path") -> xr.Dataset:
             if _is_zarr_path(path):
                 with xr.open_zarr(path) as ds:
                     return _fixed_width_strings(ds.load())
-            with xr.open_dataset(path, engine=_netcdf_engine(path)) as ds:
+            with xr.open_dataset(path, engine=netcdf_engine(path)) as ds:
                 return ds.load()
     except (OSError, ValueError) as exc:
         # h5py's and zarr's own messages do not say which file they choked on
         raise ValueError(f"{name}: cannot read {str(path)!r} as a {kind}: {exc}") from exc
 
 
-def _netcdf_engine(path: Path) -> str:
-    """The package's engine (netCDF-4, HDF5), or SciPy's for a netCDF-3 file.
+def netcdf_engine(path: Path) -> str:
+    """The engine that reads the netCDF file ``path``: the package's (netCDF-4, HDF5),
+    or SciPy's for a netCDF-3 file (read from its first bytes).
 
     Files written by other tools are often netCDF-3 ("classic", e.g. xarray's
     ``engine="scipy"``, R's ncdf4, NCO): h5netcdf refused them with "file
     signature not found", reported as "cannot read ... as a netCDF file".
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        A netCDF file (one that cannot be opened gets the package's engine,
+        whose error then names it).
+
+    Returns
+    -------
+    str
+        ``"scipy"`` or :data:`NETCDF_ENGINE`.
     """
     try:
         with open(path, "rb") as f:

@@ -213,3 +213,21 @@ def test_write_that_runs_out_of_space_is_an_oserror_naming_the_file(tmp_path):
         assert line == (f"{name} {errno.EFBIG} [Errno {errno.EFBIG}] cannot write "
                         f"{str(tmp_path / name)!r}: {os.strerror(errno.EFBIG)}"), line
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_list_that_no_one_dtype_holds_exactly_is_kept_as_text(tmp_path):
+    """[-1, 2**63] fits neither int64 nor uint64 and [1.5, 2**60] not float64: both were
+    saved as float64, rounded. As text they come back exactly; plain lists stay arrays."""
+    import json
+
+    from v1model.io import clean_attrs, load_dataset, save_dataset
+
+    attrs = clean_attrs({"wide": [-1, 2**63], "mixed": [1.5, 2**60], "plain": [3, -4],
+                         "floats": [1, 2.5]})
+    assert json.loads(attrs["wide"]) == [-1, 2**63]
+    assert json.loads(attrs["mixed"]) == [1.5, 2**60]
+    ds = xr.Dataset(attrs=attrs)
+    back = load_dataset(save_dataset(ds, tmp_path / "a.nc"))
+    assert back.attrs["plain"].tolist() == [3, -4]
+    assert back.attrs["floats"].tolist() == [1.0, 2.5]
+    assert json.loads(back.attrs["wide"]) == [-1, 2**63]

@@ -395,3 +395,14 @@ def test_history_labels_the_energy_in_squared_units_of_the_data(prior, code_unit
                                   seed=0, progress=False)
     assert history["objective"].attrs["units"] == "(units of X)^2"
     assert history["mean_abs_code"].attrs["units"] == code_units
+
+
+def test_history_records_only_solver_settings_a_user_can_give():
+    """The learning silences its solver's bars itself: progress is not recorded among the
+    inference_params (which refuse it), only what was given or defaulted (tol)."""
+    X = np.random.default_rng(0).standard_normal((200, 16))
+    _, history = learn_dictionary(X, 8, lam=0.05, n_updates=2, batch_size=50, seed=0,
+                                  progress=False)
+    recorded = [k for k in history.attrs if k.startswith("inference_params.")]
+    assert "inference_params.progress" not in recorded
+    assert "inference_params.tol" in recorded

@@ -136,3 +136,17 @@ def test_a_learning_setting_beside_a_given_dictionary_is_refused(tmp_path, name,
     key = next(iter(kwargs))
     with pytest.raises(ValueError, match=rf"{key}=.* has no effect with dictionary="):
         get_study(name).run(quick=True, dictionary=str(path), progress=False, **kwargs)
+
+
+def test_the_patch_of_a_netcdf3_dictionary_is_known_before_loading(tmp_path):
+    """netCDF-3 files (other tools, xarray's engine="scipy") load since load_dataset reads
+    them; their patch shape must be read up front too, or the studies' pre-flight checks
+    of sparse_pixels and margin were skipped."""
+    import xarray as xr
+
+    from studies._learned import dictionary_patch_shape
+
+    path = tmp_path / "classic.nc"
+    xr.Dataset({"dictionary": (("atom", "y", "x"), np.zeros((4, 6, 5)))}).to_netcdf(
+        path, engine="scipy")
+    assert dictionary_patch_shape(str(path), quick=True) == (6, 5)

@@ -218,11 +218,8 @@ def map_receptive_fields(
     # has many exact solutions and lstsq returns the minimum-norm one, not the filter
     underdetermined = method == "regression" and ridge == 0 and n_stimuli <= h * w
     if underdetermined:
-        warnings.warn(f"method='regression' with ridge=0 needs more stimuli than pixels: "
-                      f"n_stimuli={n_stimuli} <= {h * w} pixels leaves the stimulus "
-                      "covariance singular and the fit underdetermined (the minimum-norm "
-                      "solution is returned); give more stimuli or a ridge > 0",
-                      UserWarning, stacklevel=2)
+        _warn_underdetermined(f"n_stimuli={n_stimuli} <= {h * w} pixels leaves the stimulus "
+                              "covariance singular")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     progress = check_progress(progress)
     atoms = None
@@ -291,10 +288,8 @@ def map_receptive_fields(
     if sum_xx is not None and ridge == 0 and not underdetermined:
         rank = np.linalg.matrix_rank(sum_xx / n_done - np.outer(sum_x, sum_x) / n_done**2)
         if rank < P:  # e.g. sparse noise that never lit some pixels
-            warnings.warn(f"method='regression' with ridge=0: the stimulus covariance of "
-                          f"{n_done} stimuli has rank {rank} < {P} pixels, so the fit is "
-                          "underdetermined (the minimum-norm solution is returned); give "
-                          "more stimuli or a ridge > 0", UserWarning, stacklevel=2)
+            _warn_underdetermined(f"the stimulus covariance of {n_done} stimuli has rank "
+                                  f"{rank} < {P} pixels")
     if not np.all(np.isfinite(rf)):
         raise ValueError(
             f"the mapped receptive fields overflow float64: responses up to {ref.max():.3g} "
@@ -325,6 +320,13 @@ def map_receptive_fields(
     else:
         ds.attrs["n_pixels"] = n_pixels
     return ds
+
+
+def _warn_underdetermined(why):
+    """The regression's warning that its fit is not unique (``why``: the cause)."""
+    warnings.warn(f"method='regression' with ridge=0: {why}, so the fit is underdetermined "
+                  "(the minimum-norm solution is returned); give more stimuli or a ridge > 0",
+                  UserWarning, stacklevel=3)
 
 
 def _estimate(sum_x, sum_x2, sum_xx, sum_xr, sum_r, n, ridge):

@@ -675,13 +675,6 @@ def contrast_response(
     zero_tol = check_nonnegative(zero_tol, "zero_tol")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     progress = check_progress(progress)
-    n_levels = np.count_nonzero(np.unique(c) > 0)
-    if n_levels <= 3 + int(baseline):
-        warnings.warn(f"contrasts has {n_levels} distinct positive values, no more than the "
-                      f"{3 + int(baseline)} parameters of the Naka-Rushton fit "
-                      f"(baseline={baseline}): it would interpolate them, so c50 is not "
-                      "measured (c50_flag 'too few contrasts'); the threshold is",
-                      UserWarning, stacklevel=2)
     from stimuli.gratings import check_frequency, grating
 
     o = np.atleast_1d(check_array(orientation, "orientation", ndim=(0, 1)))
@@ -703,6 +696,16 @@ def contrast_response(
             f"orientation ({o.shape}) and frequency ({f.shape}) must be scalars or have one "
             f"value per selected unit ({len(units)})"
         ) from exc
+    # as many points as parameters: the curve interpolates them (R^2 = 1 whatever the
+    # shape) and the least-squares search wanders along its degenerate directions (5 s
+    # per unit at 3 contrasts); c50 is not measured, the threshold still is
+    n_params, n_levels = 3 + int(baseline), np.count_nonzero(np.unique(c) > 0)
+    fittable = n_levels > n_params
+    if not fittable:
+        warnings.warn(f"contrasts has {n_levels} distinct positive values, no more than the "
+                      f"{n_params} parameters of the Naka-Rushton fit (baseline={baseline}): "
+                      "it would interpolate them, so c50 is not measured (c50_flag 'too few "
+                      "contrasts'); the contrast threshold still is", UserWarning, stacklevel=2)
     stim = grating((h, w), o[:, None, None], f[:, None, None], ph[None, None, :],
                    c[None, :, None])  # (n_sel, n_c, n_ph, h, w)
     R = _encode_batches(encoder, stim.reshape(-1, h * w), batch_size, progress, "contrasts")
@@ -719,11 +722,6 @@ def contrast_response(
     flag = np.full(n_sel, "no response", dtype=object)
     order = np.argsort(c, kind="stable")
     cs = c[order]
-    # as many points as parameters: the curve interpolates them (R^2 = 1 whatever the
-    # shape) and the least-squares search wanders along its degenerate directions (5 s
-    # per unit at 3 contrasts); c50 is not measured, the threshold still is
-    n_params = 3 + int(baseline)
-    fittable = np.count_nonzero(np.unique(c) > 0) > n_params
     for k in range(n_sel):
         r = resp[k, order]
         top = np.abs(r).max()

@@ -613,27 +613,26 @@ def _check_some_code_nonzero(X, D, lam, positive, chunk=4096):
 def _l1_encoder(inference, threshold, tau, params):
     from .. import inference as inf
 
-    # the learning's own bar covers every minibatch: none of the solver's (a slow
-    # minibatch drew one, with progress=False too)
-    params.setdefault("progress", False)
-
+    # progress=False below: the learning's own bar covers every minibatch, none of the
+    # solver's (a slow minibatch drew one, with progress=False too); not put in params,
+    # which the history records as the solver settings a user can give
     if inference == "lca":
         params.setdefault("tol", 1e-4)
 
         def encode(batch, D, lam):
             return inf.lca(batch, D, lam, threshold=threshold, tau=tau, dtype=np.float64,
-                           **params).astype(np.float64)
+                           progress=False, **params).astype(np.float64)
     elif inference == "fista":
         params.setdefault("tol", 1e-4)
 
         def encode(batch, D, lam):
             return inf.fista(batch, D, lam, positive=threshold == "nonneg", dtype=np.float64,
-                             **params).astype(np.float64)
+                             progress=False, **params).astype(np.float64)
     else:  # float64 as lca and fista (float32 refused data that those learn from)
         def encode(batch, D, lam):
             return np.asarray(inf.encode(batch, D, method=inference, lam=lam,
                                          positive=threshold == "nonneg", dtype=np.float64,
-                                         **params),
+                                         progress=False, **params),
                               dtype=np.float64)
     return encode
 
