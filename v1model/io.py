@@ -146,7 +146,16 @@ def flatten_nested(table: dict, prefix: str = "") -> dict:
     Returns
     -------
     dict
+
+    Raises
+    ------
+    TypeError
+        For a ``table`` that is not a dict or a ``prefix`` that is not a str.
     """
+    if not isinstance(table, dict):
+        raise TypeError(f"table must be a dict, got {type(table).__name__}")
+    if not isinstance(prefix, str):
+        raise TypeError(f"prefix must be a str, got {type(prefix).__name__}")
     out = {}
     for key, value in table.items():
         if isinstance(value, dict):
@@ -419,7 +428,7 @@ def load_dataset(path, name: str = "path") -> xr.Dataset:
         raise ValueError(f"{name}: cannot read {str(path)!r} as a {kind}: {exc}") from exc
 
 
-def netcdf_engine(path: Path) -> str:
+def netcdf_engine(path) -> str:
     """The engine that reads the netCDF file ``path``: the package's (netCDF-4, HDF5),
     or SciPy's for a netCDF-3 file (read from its first bytes).
 
@@ -429,7 +438,7 @@ def netcdf_engine(path: Path) -> str:
 
     Parameters
     ----------
-    path : pathlib.Path
+    path : str or os.PathLike
         A netCDF file (one that cannot be opened gets the package's engine,
         whose error then names it).
 
@@ -437,7 +446,13 @@ def netcdf_engine(path: Path) -> str:
     -------
     str
         ``"scipy"`` or :data:`NETCDF_ENGINE`.
+
+    Raises
+    ------
+    TypeError
+        For a ``path`` that is not a file name.
     """
+    path = _as_path(path)
     try:
         with open(path, "rb") as f:
             magic = f.read(4)

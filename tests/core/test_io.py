@@ -231,3 +231,18 @@ def test_a_list_that_no_one_dtype_holds_exactly_is_kept_as_text(tmp_path):
     assert back.attrs["plain"].tolist() == [3, -4]
     assert back.attrs["floats"].tolist() == [1.0, 2.5]
     assert json.loads(back.attrs["wide"]) == [-1, 2**63]
+
+
+def test_flatten_nested_and_netcdf_engine_name_bad_arguments(tmp_path):
+    from v1model.io import NETCDF_ENGINE, flatten_nested, netcdf_engine
+
+    assert flatten_nested({"a": {"b": 1, "c": {}}, "d": 2}) == {"a.b": 1, "d": 2}
+    with pytest.raises(TypeError, match="table must be a dict, got list"):
+        flatten_nested([("a", 1)])
+    with pytest.raises(TypeError, match="path must be a file name"):
+        netcdf_engine(3)
+    path = tmp_path / "a.nc"
+    xr.Dataset({"v": ("x", [1.0])}).to_netcdf(path, engine="scipy")
+    assert netcdf_engine(str(path)) == "scipy"
+    xr.Dataset({"v": ("x", [1.0])}).to_netcdf(tmp_path / "b.nc", engine=NETCDF_ENGINE)
+    assert netcdf_engine(tmp_path / "b.nc") == NETCDF_ENGINE
