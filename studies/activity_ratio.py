@@ -87,6 +87,7 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import load_whitened
+    from v1model.progress import inner_progress
     from studies._checks import check_images, image_source_attr
     from studies._learned import check_dictionary_source, learned_dictionary
     from studies._defaults import quick_default
@@ -121,7 +122,7 @@ def run(
         raise ValueError(f"the dictionary's atoms must be square patches, got {h}x{w}")
     D = atoms.reshape(n_units, -1)
     imgs, _ = load_whitened(images, name="images",
-                            progress=None if progress else False)  # bars only if slow
+                            progress=inner_progress(progress))
     # a stream independent of the one that drew the training patches from the same seed
     X = sample_patches(imgs, h, n_patches, seed=np.random.SeedSequence(seed).spawn(1)[0])
 

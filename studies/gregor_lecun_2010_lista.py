@@ -118,7 +118,8 @@ def run(
     from v1model.amortized import lista_error_by_depth, solver_error_by_iteration
     from v1model.amortized.compare import check_depths
     from v1model.learning.olshausen_field import learn_dictionary
-    from v1model.validation import as_generator, check_bool, check_int, check_positive
+    from v1model.validation import (as_generator, check_bool, check_int, check_positive,
+                                    check_positive_or_auto)
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
     p = check_int(quick_default(patch_size, quick, 8, 10), "patch_size", minimum=2)
@@ -129,12 +130,7 @@ def run(
     n_test = check_int(quick_default(n_test, quick, 500, 2000), "n_test", minimum=1)
     depths = check_depths(quick_default(depths, quick, (1, 2, 3), (1, 2, 3, 5, 7)))
     n_steps = check_int(quick_default(n_steps, quick, 1000, 5000), "n_steps", minimum=1)
-    if isinstance(learning_rate, str):
-        if learning_rate != "auto":
-            raise ValueError(f"learning_rate must be a positive number or 'auto', got "
-                             f"{learning_rate!r}")
-    else:
-        learning_rate = check_positive(learning_rate, "learning_rate")
+    learning_rate = check_positive_or_auto(learning_rate, "learning_rate")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     n_iter_max = check_int(quick_default(n_iter_max, quick, 100, 300), "n_iter_max",
                            minimum=max(depths))
@@ -143,10 +139,11 @@ def run(
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     from stimuli.images import check_patch_size, load_whitened
+    from v1model.progress import inner_progress
 
     rng = as_generator(seed)
     imgs, _ = load_whitened(images, name="images",
-                            progress=None if progress else False)  # bars only if slow
+                            progress=inner_progress(progress))
     check_patch_size(p, imgs.shape, name="patch_size")
     X_learn = sample_patches(imgs, p, max(20000, n_train), seed=rng)
     D, learn_hist = learn_dictionary(X_learn, k, lam=lam, n_updates=n_updates, seed=rng,

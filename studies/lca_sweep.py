@@ -160,9 +160,10 @@ def run(
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     from stimuli.images import check_patch_size, load_whitened
+    from v1model.progress import inner_progress
 
     # never whitens Olshausen's images twice; bars only if slow, none with progress=False
-    pictures, _ = load_whitened(images, name="images", progress=None if progress else False)
+    pictures, _ = load_whitened(images, name="images", progress=inner_progress(progress))
     patch_size = check_patch_size(patch_size, pictures.shape, name="patch_size")
     X_train = sample_patches(pictures, patch_size, n_train, seed=rng)
     X_test = sample_patches(pictures, patch_size, n_test, seed=rng)

@@ -172,6 +172,7 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
+    from v1model.progress import inner_progress
     from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
     from v1model import SparseCodingNetwork
@@ -204,7 +205,7 @@ def run(
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images",
-                                      progress=None if progress else False)  # bars only if slow
+                                      progress=inner_progress(progress))
     check_patch_size(patch_size, imgs.shape, name="patch_size")
     X = sample_patches(imgs, patch_size, n_patches, seed=rng)
     X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng)

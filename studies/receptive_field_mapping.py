@@ -195,16 +195,15 @@ def run(
     # does not open, which its load reports): refused under the study's name, not as the
     # sparse noise's n_pixels
     shape = dictionary_patch_shape(dictionary, quick=quick)
-    if shape is not None and sparse_pixels > shape[0] * shape[1]:
-        raise ValueError(f"sparse_pixels must be <= {shape[0] * shape[1]}, the pixels of the "
-                         f"{shape[0]}x{shape[1]} patch, got {sparse_pixels}")
+    if shape is not None:
+        _check_sparse_pixels(sparse_pixels, shape)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
     atoms, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
                                              n_updates=n_updates, progress=progress)
     n_units, h, w = atoms.shape
     D = atoms.reshape(n_units, -1)
-    if shape is None:  # a file whose metadata did not open above: checked now, by name
-        check_int(sparse_pixels, "sparse_pixels", minimum=1, maximum=h * w)
+    if shape is None:  # a file whose metadata did not open above: checked now
+        _check_sparse_pixels(sparse_pixels, (h, w))
 
     def encoder(X):
         # no bar of its own: each protocol below draws one
@@ -311,6 +310,14 @@ def run(
         if np.isfinite(thresholds).any() else np.nan,
     )
     return ds
+
+
+def _check_sparse_pixels(sparse_pixels, shape):
+    """Refused under the study's name (not as the sparse noise's n_pixels), with the patch."""
+    h, w = shape
+    if sparse_pixels > h * w:
+        raise ValueError(f"sparse_pixels must be <= {h * w}, the pixels of the {h}x{w} patch, "
+                         f"got {sparse_pixels}")
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:

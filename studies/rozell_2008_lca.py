@@ -144,9 +144,10 @@ def run(
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     from stimuli.images import check_patch_size, load_whitened
+    from v1model.progress import inner_progress
 
     # never whitens Olshausen's images twice; bars only if slow, none with progress=False
-    imgs, _ = load_whitened(images, name="images", progress=None if progress else False)
+    imgs, _ = load_whitened(images, name="images", progress=inner_progress(progress))
     check_patch_size(p, imgs.shape, name="patch_size")
     X_train = sample_patches(imgs, p, n_train, seed=rng)
     X = sample_patches(imgs, p, n_eval, seed=rng)

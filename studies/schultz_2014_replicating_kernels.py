@@ -276,6 +276,7 @@ def run(
         summary numbers and every parameter in attrs.
     """
     from stimuli.images import load_whitened
+    from v1model.progress import inner_progress
     from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
     from v1model.convolutional import encode, learn_kernels
@@ -326,7 +327,7 @@ def run(
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images",
-                                      progress=None if progress else False)  # bars only if slow
+                                      progress=inner_progress(progress))
     if len(imgs) <= n_heldout:
         raise ValueError(f"n_heldout={n_heldout} leaves no training image of {len(imgs)}")
     train, heldout = imgs[:-n_heldout], imgs[-n_heldout:]

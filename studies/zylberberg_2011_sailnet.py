@@ -104,6 +104,7 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import load_whitened
+    from v1model.progress import inner_progress
     from studies._defaults import quick_default
     from v1model.spiking import (
         learn_sailnet,
@@ -138,7 +139,7 @@ def run(
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images",
-                                      progress=None if progress else False)  # bars only if slow
+                                      progress=inner_progress(progress))
     patch_size = check_patch_size(patch_size, imgs.shape, border=0, name="patch_size")
     border = min(20, (min(imgs.shape[1:]) - patch_size) // 4)
     ds = learn_sailnet(imgs, n_neurons, patch_size=patch_size, p=p, alpha=alpha, beta=beta,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 
-__all__ = ["PROGRESS_DELAY", "check_progress", "progress_bar", "quiet_auto_bars"]
+__all__ = ["PROGRESS_DELAY", "check_progress", "inner_progress", "progress_bar", "quiet_auto_bars"]
 
 #: seconds a call with ``progress=None`` runs before its bar appears
 PROGRESS_DELAY = 2.0
@@ -48,6 +48,23 @@ def check_progress(progress, name: str = "progress"):
         return progress
     raise TypeError(f"{name} must be True, False or None (a bar once the call runs "
                     f"{PROGRESS_DELAY:g} s), got {progress!r}")
+
+
+def inner_progress(progress: bool) -> bool | None:
+    """The ``progress`` a long job passes to its short inner calls (loading, whitening,
+    a transform): None (a bar only once a call has run :data:`PROGRESS_DELAY`) when the
+    job shows progress, False (none) when it was told not to.
+
+    Parameters
+    ----------
+    progress : bool
+        The job's own setting.
+
+    Returns
+    -------
+    None or False
+    """
+    return None if progress else False
 
 
 def progress_bar(progress, *, total, desc: str, unit: str = "sample", **kwargs):

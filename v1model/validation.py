@@ -23,6 +23,7 @@ __all__ = [
     "check_positive",
     "check_nonnegative",
     "check_int",
+    "check_positive_or_auto",
     "check_choice",
     "check_axis",
     "check_shape",
@@ -583,6 +584,34 @@ def check_shape(arr, name: str, shape) -> np.ndarray:
     if arr.shape != tuple(shape):
         raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
     return arr
+
+
+def check_positive_or_auto(value, name: str):
+    """``"auto"``, or a positive finite number (as :func:`check_positive`).
+
+    Parameters
+    ----------
+    value : float or "auto"
+    name : str
+        Argument name used in error messages.
+
+    Returns
+    -------
+    float or str
+        The number as a float, or ``"auto"``.
+
+    Raises
+    ------
+    ValueError
+        For another string, or a number that is not positive and finite.
+    TypeError
+        For a value that is neither a string nor a real number.
+    """
+    if isinstance(value, str):
+        if value != "auto":
+            raise ValueError(f"{name} must be a positive float or 'auto', got {value!r}")
+        return value
+    return check_positive(value, name)
 
 
 def check_choice(value, name: str, choices) -> str:

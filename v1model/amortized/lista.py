@@ -25,8 +25,8 @@ from ..io import SavedAsDataset, seed_attr
 from ..learning._data import Minibatches
 from ..learning.estimator import NotFittedError
 from ..validation import (as_generator, check_array, check_bool, check_choice, check_dictionary,
-                          check_dtype, check_int, check_positive, check_same_features,
-                          check_shape)
+                          check_dtype, check_int, check_positive, check_positive_or_auto,
+                          check_same_features, check_shape)
 from .._blas import blas_threads_for_step
 from ..adam import Adam
 from ._records import (LOSSES, PARAM_DEFAULTS, WEIGHTS, history_dataset, network_dataset,
@@ -274,12 +274,7 @@ class LISTA(SavedAsDataset):
         check_choice(self.objective, "objective", OBJECTIVES)
         check_int(self.n_steps, "n_steps", minimum=1)
         check_int(self.batch_size, "batch_size", minimum=1)
-        if isinstance(self.learning_rate, str):
-            if self.learning_rate != "auto":
-                raise ValueError(f"learning_rate must be a positive float or 'auto', got "
-                                 f"{self.learning_rate!r}")
-        else:
-            check_positive(self.learning_rate, "learning_rate")
+        check_positive_or_auto(self.learning_rate, "learning_rate")
         check_positive(self.target_tol, "target_tol")
         check_int(self.record_every, "record_every", minimum=1)
         check_bool(self.progress, "progress")

@@ -259,9 +259,7 @@ def objective(X, codes, kernels, lam, *, stride=None, boundary: str | None = Non
     -------
     ndarray, shape (n_samples,)
     """
-    if isinstance(kernels, ConvolutionalDictionary):
-        kernels = kernels.astype(np.float64)
-    phi = as_dictionary(kernels, X, stride, boundary, np.float64)
+    phi = as_dictionary(kernels, X, stride, boundary, np.float64)  # a dictionary converted
     X = phi.check_signals(X, "X")
     lam = check_nonnegative(lam, "lam")
     made = phi.synthesize(codes)
@@ -284,17 +282,12 @@ def as_dictionary(kernels, X, stride, boundary, dtype) -> ConvolutionalDictionar
     converts.
     """
     if isinstance(kernels, ConvolutionalDictionary):
-        given = {"stride": stride, "boundary": boundary}
-        for name, value in given.items():
-            if value is None:
-                continue
-            own = getattr(kernels, name)
-            mine = (_check_axes(value, name, kernels.ndim, minimum=1) if name == "stride"
-                    else check_choice(value, name, BOUNDARIES))
-            if mine != own:
-                raise ValueError(
-                    f"{name}={value!r} disagrees with the ConvolutionalDictionary's own "
-                    f"{name}={own!r}: leave {name} out, or build the dictionary with it")
+        if stride is not None and _check_axes(stride, "stride", kernels.ndim,
+                                              minimum=1) != kernels.stride:
+            _refuse_other_geometry("stride", stride, kernels.stride)
+        if boundary is not None and check_choice(boundary, "boundary",
+                                                 BOUNDARIES) != kernels.boundary:
+            _refuse_other_geometry("boundary", boundary, kernels.boundary)
         return kernels if dtype is None else kernels.astype(dtype)
     stride = 1 if stride is None else stride
     boundary = "full" if boundary is None else boundary
@@ -307,6 +300,11 @@ def as_dictionary(kernels, X, stride, boundary, dtype) -> ConvolutionalDictionar
                          f"axes for kernels of shape {np.shape(k)}, got {X_shape}")
     return ConvolutionalDictionary(kernels, X_shape[-d:], stride=stride, boundary=boundary,
                                    dtype=dtype)
+
+
+def _refuse_other_geometry(name, value, own):
+    raise ValueError(f"{name}={value!r} disagrees with the ConvolutionalDictionary's own "
+                     f"{name}={own!r}: leave {name} out, or build the dictionary with it")
 
 
 def _record(phi, X, A, lam, threshold, records):

@@ -206,6 +206,11 @@ class _Pursuit:
 
     def __init__(self, phi: ConvolutionalDictionary, positive: bool, min_coverage: float):
         self.phi = phi
+        # the same geometry with |kernels|: its analysis of |x| bounds the magnitudes
+        # summed in each copy's correlation (their rounding scale)
+        self.abs_phi = ConvolutionalDictionary(np.abs(phi.kernels), phi.signal_shape,
+                                               stride=phi.stride, boundary=phi.boundary,
+                                               dtype=phi.dtype)
         self.positive = positive
         self.gram = gram = CopyGram(phi)
         K, M = phi.n_kernels, phi.code_shape
@@ -256,7 +261,7 @@ class _Pursuit:
         count = np.zeros(n, np.intp)
         # the rounding of each copy's correlation: ROUNDOFF_UNITS units of |x| . |copy|
         # (local: a quiet event far from loud ones in a long sound is still taken)
-        stall_floor = self._abs_phi().analyze_last(np.abs(X))
+        stall_floor = self.abs_phi.analyze_last(np.abs(X))
         stall_floor *= phi.dtype.type(ROUNDOFF_UNITS * np.finfo(phi.dtype).eps)
         live = np.flatnonzero(res2 > target)
         if records is not None:
@@ -273,23 +278,24 @@ class _Pursuit:
             padded = where[:-1] + (where[-1] * seg + within,)
             pos = tuple(p - o for p, o in zip(padded, self.pad))
             at = C[(live,) + padded]  # (n_live, K): every kernel at the picked position
-            scores = self._score(at, self.inv_norm_padded[padded])
+            inv_norm = self.inv_norm_padded[padded]  # (n_live, K)
+            scores = self._score(at, inv_norm)
             kern = np.argmax(scores, axis=1)
             rows = lanes[:live.size]
             best_score = scores[rows, kern]
-            z = at[rows, kern] / self.norm2[pos + (kern,)]
-            local = stall_floor[(live,) + pos + (kern,)] * self.inv_norm_padded[padded][rows, kern]
+            site = (live,) + pos + (kern,)
+            norm2 = self.norm2[pos + (kern,)]
+            z = at[rows, kern] / norm2
+            local = stall_floor[site] * inv_norm[rows, kern]  # normalised as the score is
             stalled = best_score <= np.maximum(1e-12 * np.sqrt(res2[live]), local)
             stalled |= best_score <= 0
             z[stalled] = 0
-            site = (live,) + pos + (kern,)
             count[live] += (codes[site] == 0) & ~stalled
             codes[site] += z
             # a stalled pick may be a copy below min_coverage (norm2 inf, score 0: with
             # positive=True when no correlation is positive, or a zero residual): it
             # removes nothing, and 0 * inf would make the residual NaN
-            removed = np.where(stalled, 0.0, z.astype(np.float64) ** 2
-                               * np.where(stalled, 1.0, self.norm2[pos + (kern,)]))
+            removed = z.astype(np.float64) ** 2 * np.where(stalled, 0.0, norm2)
             res2[live] = np.maximum(res2[live] - removed, 0.0)
             window = self._window(live, pos)
             self._update(C, window, pos, kern, z)
@@ -301,13 +307,6 @@ class _Pursuit:
             live = live[~done]
             if records is not None:
                 records.append(_record(res2, count))
-
-    def _abs_phi(self) -> ConvolutionalDictionary:
-        """The same geometry with ``|kernels|``: its analysis of ``|x|`` bounds the
-        magnitudes summed in each copy's correlation (their rounding scale)."""
-        phi = self.phi
-        return ConvolutionalDictionary(np.abs(phi.kernels), phi.signal_shape, stride=phi.stride,
-                                       boundary=phi.boundary, dtype=phi.dtype)
 
     def _touched_segments(self, window):
         """Index arrays of the segments (of ``top``) that hold the positions of

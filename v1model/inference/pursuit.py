@@ -129,7 +129,6 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
     alpha = X @ D.T  # correlations of the residual with every atom
     A = np.zeros((n, k), dtype)
     res2 = _row_norms2(X)
-    D_abs = np.abs(D)
     count = np.zeros(n, np.intp)
     live = np.arange(n)
     if tol is not None:
@@ -143,7 +142,7 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
         j = np.argmax(score, axis=1)
         best = score[np.arange(live.size), j]
         stalled = best <= np.maximum(1e-12 * np.sqrt(res2[live]),
-                                     roundoff_floor(X[live], D_abs, norms, j))
+                                     roundoff_floor(X[live], D, norms, j))
         stalled |= best <= 0
         z = al[np.arange(live.size), j] * inv_sq[j]
         z[stalled] = 0
@@ -277,13 +276,13 @@ def _warn_tol_not_met(solver, res2, tol, limit, positive):
 ROUNDOFF_UNITS = 16
 
 
-def roundoff_floor(X, D_abs, norms, j):
+def roundoff_floor(X, D, norms, j):
     """Smallest normalised correlation ``|<r, d_j>| / ||d_j||`` pursuit still takes for
     the atoms ``j`` picked for the rows ``X`` (one each): ``ROUNDOFF_UNITS`` units of
-    roundoff of ``|x| . |d_j| / ||d_j||`` in ``X``'s dtype (``D_abs`` is ``|D|``). For the
-    picks only: O(n_features) per sample and step, not a product with every atom."""
+    roundoff of ``|x| . |d_j| / ||d_j||`` in ``X``'s dtype. For the picks only:
+    O(n_features) per sample and step, not a product with every atom."""
     scale = ROUNDOFF_UNITS * float(np.finfo(X.dtype).eps)
-    return scale * np.einsum("ij,ij->i", np.abs(X), D_abs[j], dtype=np.float64) / norms[j]
+    return scale * np.einsum("ij,ij->i", np.abs(X), np.abs(D[j]), dtype=np.float64) / norms[j]
 
 
 def _attr(tol):
@@ -363,7 +362,6 @@ def _omp_block(X, D, G, g_diag, norms, unit, eps, K, tol, res2, n_sel, Rf, z, se
     summary of ``res2_all`` and ``n_sel_all`` after every step."""
     dtype = X.dtype
     k = D.shape[0]
-    D_abs = np.abs(D)
     live = np.arange(X.shape[0])
     if tol is not None:
         live = live[res2[live] > tol]
@@ -385,7 +383,7 @@ def _omp_block(X, D, G, g_diag, norms, unit, eps, K, tol, res2, n_sel, Rf, z, se
         nrm = np.sqrt(np.maximum(nrm2, 0)).astype(dtype)
         stalled = (nrm <= eps * norms[j]) | (best <= np.maximum(
             1e-12 * np.sqrt(np.maximum(res2[live], 1e-300)),
-            roundoff_floor(X[live], D_abs, norms, j)))
+            roundoff_floor(X[live], D, norms, j)))
         ok = ~stalled
         inv = np.where(ok, 1.0 / np.where(ok, nrm, 1), 0).astype(dtype)
         v = G[j]
@@ -434,7 +432,6 @@ def _nn_omp(X, D, K, tol, return_history):
     B = X @ D.T
     A = np.zeros((n, k), dtype)
     res2 = _row_norms2(X)
-    D_abs = np.abs(D)
     live = np.arange(n)
     if tol is not None:
         live = live[res2 > tol]
@@ -451,7 +448,7 @@ def _nn_omp(X, D, K, tol, return_history):
         j = np.argmax(score, axis=1)
         best = score[np.arange(live.size), j]
         ok = best > np.maximum(1e-7 * np.sqrt(np.maximum(res2[live], 1e-300)),
-                               roundoff_floor(X[live], D_abs, norms, j))
+                               roundoff_floor(X[live], D, norms, j))
         rows = live[ok]
         if rows.size:
             support = A[rows] != 0

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import xarray as xr
 
+from .._frames import user_stacklevel
 from ..io import clean_attrs, flatten_nested
 
 #: variable -> (long_name, units); reconstruction_error follows
@@ -73,7 +74,7 @@ class History:
                 f"learning diverged at update {self._n - 1}: objective {values['objective']}"
             )
 
-    def warn_if_nothing_coded(self, coder, stacklevel: int = 3) -> None:
+    def warn_if_nothing_coded(self, coder) -> None:
         """Warn when every code of the last quarter of the updates (at least one) was
         zero: a ``lam`` below the bound that :func:`check_lam_below_data` refuses up
         front can still zero every code of the dictionary at hand (IHT's threshold
@@ -88,7 +89,7 @@ class History:
                 f"every code of the last {tail.size} of {self._n} updates was zero "
                 f"(method={coder.method!r}, lam={coder.lam!r}): the atoms moved only by "
                 "re-seeding and nothing was learned; lower lam (see the history's "
-                "fraction_active)", UserWarning, stacklevel=stacklevel)
+                "fraction_active)", UserWarning, stacklevel=user_stacklevel())
 
     def last(self, name):
         return float(self._rows[self._n - 1, list(FIELDS).index(name)]) if self._n else np.nan

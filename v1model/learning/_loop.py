@@ -60,7 +60,7 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
             usage.reset(dead)
             history.record(stats, len(dead), time.perf_counter() - start)
             bar.set_postfix(obj=f"{stats['objective']:.4g}", reseeded=len(dead), refresh=False)
-    history.warn_if_nothing_coded(coder, stacklevel=4)  # learn_mod / learn_ksvd's caller
+    history.warn_if_nothing_coded(coder)
     attrs = dict(
         learner=name, n_atoms=n_atoms, n_features=p, n_training_samples=n, n_updates=n_updates,
         batch_size=batch_size if batch_size is not None else n,

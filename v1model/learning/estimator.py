@@ -18,6 +18,7 @@ import inspect
 import numpy as np
 
 from ..io import SavedAsDataset
+from ..progress import inner_progress
 from ..validation import (as_generator, check_bool, check_choice, check_dtype, check_int,
                           check_positive)
 from ..inference.encode import GREEDY_METHODS, L1_METHODS
@@ -487,7 +488,7 @@ class SparseDictionaryLearner(SavedAsDataset):
         coder = self._transform_coder()
         # a long transform draws the solver's bar unless the learner was told progress=False
         codes = coder.encode(X, self.components_, as_generator(self.seed),
-                             progress=None if self.progress else False)
+                             progress=inner_progress(self.progress))
         codes = codes.astype(coder.dtype, copy=False)
         if output == "default":
             return codes
@@ -581,7 +582,7 @@ class SparseDictionaryLearner(SavedAsDataset):
         coder = self._transform_coder()
         D = self.components_.astype(np.float64)
         codes = coder.encode(X, D, as_generator(self.seed),
-                             progress=None if self.progress else False)
+                             progress=inner_progress(self.progress))
         return -float(coder.objective(X, D, codes).mean())
 
     # ------------------------------------------------------------------- io

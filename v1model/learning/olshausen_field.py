@@ -49,7 +49,7 @@ from ..validation import (
     check_positive,
 )
 from ..inference._common import ConvergenceWarning, check_warm_start
-from ..io import clean_attrs, seed_attr
+from ..io import clean_attrs, flatten_nested, seed_attr
 from ._data import check_training_data
 from ._history import relative_error
 
@@ -556,8 +556,7 @@ def learn_dictionary(
         var_goal=var_goal, gain_rate=gain_rate, var_eta=var_eta, n_training_samples=n,
         seed=seed_attr(seed), record_every=record_every,
         # the solver settings actually used, defaults included (set by _l1_encoder)
-        **({f"inference_params.{k}": v for k, v in inference_params.items()}
-           if prior == "l1" else {}),
+        **(flatten_nested({"inference_params": inference_params}) if prior == "l1" else {}),
     ))
 
 

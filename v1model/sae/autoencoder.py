@@ -16,7 +16,8 @@ from ..learning._data import Minibatches, check_training_rows
 from ..learning._persist import _jsonable, generator_from_json, generator_to_json
 from ..learning.estimator import NotFittedError
 from ..validation import (as_generator, check_array, check_bool, check_choice, check_dtype,
-                          check_int, check_nonnegative, check_positive, check_probability)
+                          check_int, check_nonnegative, check_positive_or_auto,
+                          check_probability)
 from .objective import ACTIVATIONS, Objective, encode, parameter_names
 from .training import (HISTORY_FIELDS, TrainingState, history_dataset, initial_parameters,
                        lr_schedule, train)
@@ -279,7 +280,7 @@ class SparseAutoencoder(SavedAsDataset):
         if lr_decay >= 1:
             raise ValueError(f"lr_decay must be in [0, 1) (a fraction of n_steps), "
                              f"got {self.lr_decay!r}")
-        lr = _positive_or_auto(self.lr, "lr")  # "auto": AUTO_LR (_learning_rate)
+        lr = check_positive_or_auto(self.lr, "lr")  # "auto": AUTO_LR (_learning_rate)
         if lr != "auto":
             if lr > 1:
                 raise ValueError(f"lr={self.lr!r} is above 1: Adam would move the unit-norm "
@@ -295,8 +296,8 @@ class SparseAutoencoder(SavedAsDataset):
             n_latents=n_latents, activation=act, k=k, lam=lam, k_aux=k_aux,
             aux_coef=check_nonnegative(self.aux_coef, "aux_coef"),
             dead_after=check_int(self.dead_after, "dead_after", minimum=1),
-            bandwidth=_positive_or_auto(self.bandwidth, "bandwidth"),
-            theta_init=_positive_or_auto(self.theta_init, "theta_init"),
+            bandwidth=check_positive_or_auto(self.bandwidth, "bandwidth"),
+            theta_init=check_positive_or_auto(self.theta_init, "theta_init"),
             threshold_rate=check_probability(self.threshold_rate, "threshold_rate"),
             n_steps=n_steps,
             batch_size=check_int(self.batch_size, "batch_size", minimum=1),
@@ -958,15 +959,6 @@ def _learning_rate(lr) -> float:
 
 #: bandwidth and theta_init "auto": this fraction of the spread of X
 AUTO_JUMP_FRACTION = 1e-3
-
-
-def _positive_or_auto(value, name):
-    """``"auto"`` or a positive finite number, validated."""
-    if isinstance(value, str):
-        if value != "auto":
-            raise ValueError(f"{name} must be a positive float or 'auto', got {value!r}")
-        return value
-    return check_positive(value, name)
 
 
 def _resolve_scaled(v, scale) -> None:

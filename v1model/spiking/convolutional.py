@@ -97,8 +97,8 @@ def spiking_convolutional_lca(
     >>> ds["code"].dims  # doctest: +SKIP
     ('sample', 'kernel', 'time')
     """
-    # a float32 dictionary object too: the network is float64
-    phi = as_dictionary(kernels, X, stride, boundary, np.float64).astype(np.float64)
+    # a float32 dictionary object too: the network is float64 (as_dictionary converts)
+    phi = as_dictionary(kernels, X, stride, boundary, np.float64)
     X = phi.check_signals(X, "X")
     params = simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory,
                                    transient_fraction, inhibition, v_init, noise, target, seed)
