@@ -77,9 +77,10 @@ def load_audio(folder, pattern, sample_rate, length, n, min_rms, rng, *,
                          "decaying envelopes; not speech)"), 0
     try:
         waves, rate, names = load_wav_folder(folder, pattern, sample_rate=sample_rate)
-    except ValueError as exc:  # a file that cannot be read: say which argument led to it
+    except (ValueError, FileNotFoundError) as exc:
+        # a file that cannot be read (or a folder named x.wav): say which argument led to it
         message = str(exc).removeprefix("path: ")  # load_wav's argument, not the study's
-        raise ValueError(f"audio_dir {str(folder)!r}: {message}") from exc
+        raise type(exc)(f"audio_dir {str(folder)!r}: {message}") from exc
     try:
         X = sample_segments(waves, length, n, seed=rng, min_rms=min_rms, normalize=True)
     except ValueError as exc:
