@@ -363,9 +363,21 @@ def check_same_features(X, D, x_name: str = "X", d_name: str = "D") -> None:
     Raises
     ------
     ValueError
-        When ``X`` and ``D`` have different numbers of features (columns).
+        When ``X`` and ``D`` have different numbers of features (columns); the
+        message says ``D`` looks transposed when its *rows* match the features
+        of ``X`` (scikit-learn's ``orthogonal_mp`` and ``Lasso`` take the
+        dictionary one atom per column).
     """
-    if X.shape[1] != D.shape[1]:
+    n_features = X.shape[1]
+    if D.shape[1] != n_features and D.shape[0] == n_features:
+        raise ValueError(
+            f"{d_name} has shape {D.shape} but {x_name} has {n_features} features per sample "
+            f"(shape {X.shape}): {d_name} looks transposed. Dictionaries here are "
+            f"(n_atoms, n_features), one atom per row (scikit-learn's components_; "
+            f"orthogonal_mp and Lasso take the transpose, one atom per column): pass "
+            f"{d_name}.T, of shape {D.shape[::-1]}"
+        )
+    if n_features != D.shape[1]:
         raise ValueError(
             f"{x_name} has {X.shape[1]} features per sample (shape {X.shape}) but "
             f"{d_name} has {D.shape[1]} features per atom (shape {D.shape}); "

@@ -47,3 +47,37 @@ def test_finite_values_beyond_float32_are_named_as_such():
     with pytest.raises(ValueError, match=r"X contains 1 non-finite value\(s\)"):
         check_array(np.array([1e300, np.nan]), "X", dtype=np.float32)
     np.testing.assert_array_equal(check_array([1e38], "X", dtype=np.float32), [np.float32(1e38)])
+
+
+def _transposed(name):
+    """A callable of (X, D) for each entry point that takes data and a dictionary
+    outside v1model.inference (which had its own check)."""
+    from v1model.learning.ksvd import ksvd_sweep
+    from v1model.learning.olshausen_field import cauchy_inference
+    from v1model.spiking import spiking_lca
+    from v1model.validation import check_data_and_dictionary, check_same_features
+
+    return {
+        "check_same_features": lambda X, D: check_same_features(X, D),
+        "check_data_and_dictionary": lambda X, D: check_data_and_dictionary(X, D),
+        "spiking_lca": lambda X, D: spiking_lca(X, D, lam=0.1),
+        "ksvd_sweep": lambda X, D: ksvd_sweep(X, np.zeros((len(X), 12)), D),
+        "cauchy_inference": lambda X, D: cauchy_inference(X, D, lam=0.1),
+    }[name]
+
+
+@pytest.mark.parametrize("name", ["check_same_features", "check_data_and_dictionary",
+                                  "spiking_lca", "ksvd_sweep", "cauchy_inference"])
+def test_a_dictionary_given_one_atom_per_column_is_named_transposed(name):
+    """scikit-learn's orthogonal_mp and Lasso take (n_features, n_atoms): spiking LCA,
+    K-SVD and the Cauchy inference answered "expected X of shape (n_samples, 12)",
+    pointing at X (only v1model.inference said D looks transposed)."""
+    rng = np.random.default_rng(0)
+    X, D = rng.standard_normal((6, 8)), rng.standard_normal((12, 8))
+    with pytest.raises(ValueError, match=r"D has shape \(8, 12\) but X has 8 features per "
+                                         r"sample.*D looks transposed.*pass D\.T, of shape "
+                                         r"\(12, 8\)"):
+        _transposed(name)(X, D.T)
+    # a genuinely different feature count still points at X
+    with pytest.raises(ValueError, match=r"expected X of shape \(n_samples, 8\)"):
+        _transposed(name)(rng.standard_normal((6, 5)), D)

@@ -64,22 +64,13 @@ def check_dictionary_layout(X, D, x_name: str = "X", d_name: str = "D") -> None:
 
     scikit-learn's ``orthogonal_mp`` and ``Lasso`` take the dictionary as a
     design matrix, one atom per *column* (n_features, n_atoms). Given that
-    way, ``D`` either has the wrong number of columns, and the ValueError says
-    ``D`` looks transposed when its rows match the features of ``X`` (the
-    generic message asked to reshape ``X``), or, for a square dictionary,
+    way, ``D`` either has the wrong number of columns, and
+    :func:`~v1model.validation.check_same_features` says ``D`` looks
+    transposed when its rows match the features of ``X``, or, for a square dictionary,
     passes every shape check and gives wrong codes; that case is warned of
     when the columns of ``D`` have unit norm and its rows do not (atoms are
     rows here, so unit-norm atoms given as columns).
     """
-    n_features = X.shape[1]
-    if D.shape[1] != n_features and D.shape[0] == n_features:
-        raise ValueError(
-            f"{d_name} has shape {D.shape} but {x_name} has {n_features} features per sample "
-            f"(shape {X.shape}): {d_name} looks transposed. Dictionaries here are "
-            f"(n_atoms, n_features), one atom per row (scikit-learn's components_; "
-            f"orthogonal_mp and Lasso take the transpose, one atom per column): pass "
-            f"{d_name}.T, of shape {D.shape[::-1]}"
-        )
     check_same_features(X, D, x_name, d_name)
     if D.shape[0] == D.shape[1] and D.shape[0] > 1:
         # norms as (max) * ||v / max||: no overflow for the huge entries the range check
