@@ -31,7 +31,8 @@ from ..progress import check_progress, progress_bar
 from ..validation import (as_generator, check_array, check_dtype, check_int,
                           check_nonnegative, check_positive, describe)
 from .inference import METHODS, _solve_blocks
-from .operator import BOUNDARIES, ConvolutionalDictionary, _check_axes, kernel_dims
+from .operator import (BOUNDARIES, ConvolutionalDictionary, _check_axes, check_geometry,
+                       kernel_dims)
 from .pursuit import matching_pursuit
 
 __all__ = ["learn_kernels"]
@@ -221,18 +222,12 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
             raise ValueError(f"init must have shape {(n_kernels,) + kernel_size}, got "
                              f"{kernels.shape}")
     kernels = _unit_norm(kernels, "init")
-    # the operator checks stride and boundary against the crops once, here; its
-    # signal_shape is crop_size (given, or the default), which the error must name
-    try:
-        phi = ConvolutionalDictionary(kernels, crop_size, stride=stride, boundary=boundary,
-                                      dtype=dtype)
-    except ValueError as exc:
-        if "signal_shape" not in str(exc):
-            raise
-        how = (f"the default (4 kernel sizes per axis, at most the signals' {signal_shape})"
-               if default_crop else "the one given")
-        raise ValueError(f"{str(exc).replace('signal_shape', 'crop_size')}; crop_size is "
-                         f"{how}: pass one that fits") from exc
+    how = (f"the default (4 kernel sizes per axis, at most the signals' {signal_shape})"
+           if default_crop else "the one given")
+    check_geometry(crop_size, kernel_size, _check_axes(stride, "stride", d, minimum=1),
+                   boundary, name="crop_size", why=f"; crop_size is {how}: pass one that fits")
+    phi = ConvolutionalDictionary(kernels, crop_size, stride=stride, boundary=boundary,
+                                  dtype=dtype)
     if any(k > c for k, c in zip(kernel_size, crop_size)):
         # the "full" copies still reach every tap, but no crop holds a whole kernel: taps
         # farther apart than the crop are never fitted to the same stretch of signal

@@ -64,6 +64,42 @@ _FFT_SYNTHESIS_MIN = 64
 _FFT_MIN_1D = 64
 
 
+def check_geometry(signal_shape, kernel_shape, stride, boundary, *,
+                   name: str = "signal_shape", why: str = "") -> None:
+    """Kernels of ``kernel_shape`` placed every ``stride`` samples cover a signal of
+    ``signal_shape`` under ``boundary`` (all tuples already checked, one entry per axis).
+
+    Parameters
+    ----------
+    signal_shape, kernel_shape, stride : tuple of int
+    boundary : {"full", "valid", "circular"}
+    name : str
+        What the signal shape is called in the messages (``learn_kernels`` codes
+        crops: ``"crop_size"``).
+    why : str
+        Appended to the messages about the signal shape (where it came from).
+
+    Raises
+    ------
+    ValueError
+        A stride past the kernel (samples never coded), kernels that do not fit
+        a non-"full" boundary, or a circular signal not divisible by the stride.
+    """
+    for axis, (n, k, s) in enumerate(zip(signal_shape, kernel_shape, stride)):
+        if s > k:
+            raise ValueError(
+                f"stride={stride} exceeds the kernel size {kernel_shape} along axis {axis}: "
+                f"samples between kernel copies would never be coded")
+        if boundary != "full" and k > n:
+            raise ValueError(
+                f"kernels of shape {kernel_shape} do not fit in {name}={signal_shape} "
+                f"with boundary={boundary!r}; use boundary='full' or smaller kernels{why}")
+        if boundary == "circular" and n % s:
+            raise ValueError(
+                f"boundary='circular' needs {name}={signal_shape} divisible by "
+                f"stride={stride} (axis {axis}){why}")
+
+
 class ConvolutionalDictionary:
     """Kernels replicated along 1 to 3 spatial axes, as a linear map.
 
@@ -116,19 +152,7 @@ class ConvolutionalDictionary:
         norms = np.sqrt((kernels.reshape(len(kernels), -1) ** 2).sum(axis=1))
         if not np.all(norms > 0):
             raise ValueError(f"kernels: kernel {int(np.argmin(norms))} is all zeros")
-        for axis, (n, k, s) in enumerate(zip(signal_shape, k_shape, stride)):
-            if s > k:
-                raise ValueError(
-                    f"stride={stride} exceeds the kernel size {k_shape} along axis {axis}: "
-                    f"samples between kernel copies would never be coded")
-            if boundary != "full" and k > n:
-                raise ValueError(
-                    f"kernels of shape {k_shape} do not fit in signal_shape={signal_shape} "
-                    f"with boundary={boundary!r}; use boundary='full' or smaller kernels")
-            if boundary == "circular" and n % s:
-                raise ValueError(
-                    f"boundary='circular' needs signal_shape={signal_shape} divisible by "
-                    f"stride={stride} (axis {axis})")
+        check_geometry(signal_shape, k_shape, stride, boundary)
         self.kernels = kernels.astype(dtype)
         self.signal_shape = signal_shape
         self.stride = stride
