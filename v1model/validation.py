@@ -196,7 +196,7 @@ def check_array(
     try:
         # np.iscomplexobj converts value too: a ragged list or an xarray.Dataset failed
         # there with numpy's or xarray's message, which named no argument
-        kind = _dtype_kind(value)
+        value, kind = _with_dtype_kind(value)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be a numeric array, got {describe(value)}") from exc
     if kind == "c":  # casting would drop the imaginary part with only a warning
@@ -224,17 +224,19 @@ def check_array(
     return arr
 
 
-def _dtype_kind(value) -> str:
-    """The dtype kind of ``value`` ("f", "c", "U", ...), from its own ``dtype`` where it
+def _with_dtype_kind(value):
+    """``value`` and its dtype kind ("f", "c", "U", ...): from its own ``dtype`` where it
     has one numpy understands (no conversion: a dask-backed DataArray is not computed
-    twice), else from its conversion to an array (which may raise)."""
+    twice), else ``value`` converted to an array (which may raise), so that a list is
+    converted once."""
     dtype = getattr(value, "dtype", None)
     if dtype is not None:
         try:
-            return np.dtype(dtype).kind
+            return value, np.dtype(dtype).kind
         except TypeError:  # e.g. torch's or pandas' own dtypes
             pass
-    return np.asarray(value).dtype.kind
+    value = np.asarray(value)
+    return value, value.dtype.kind
 
 
 def _count_non_finite(value, arr, name) -> int:
