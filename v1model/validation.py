@@ -196,7 +196,7 @@ def check_array(
     try:
         # np.iscomplexobj converts value too: a ragged list or an xarray.Dataset failed
         # there with numpy's or xarray's message, which named no argument
-        value, kind = _with_dtype_kind(value)
+        converted, kind = _with_dtype_kind(value)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be a numeric array, got {describe(value)}") from exc
     if kind == "c":  # casting would drop the imaginary part with only a warning
@@ -205,8 +205,8 @@ def check_array(
         raise TypeError(f"{name} must be a numeric array, got {describe(value)}")
     try:
         with np.errstate(over="ignore"):  # values beyond dtype's range: reported below
-            arr = (np.array(value, dtype=dtype, copy=True) if copy
-                   else np.asarray(value, dtype=dtype))
+            arr = (np.array(converted, dtype=dtype, copy=True) if copy
+                   else np.asarray(converted, dtype=dtype))
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be a numeric array, got {describe(value)}") from exc
     if ndim is not None:
@@ -219,7 +219,7 @@ def check_array(
     if not allow_empty and arr.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     if finite and arr.size and not np.all(np.isfinite(arr)):
-        n_bad = _count_non_finite(value, arr, name)
+        n_bad = _count_non_finite(converted, arr, name)
         raise ValueError(f"{name} contains {n_bad} non-finite value(s) (NaN or inf)")
     return arr
 

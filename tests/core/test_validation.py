@@ -1,5 +1,7 @@
 """The boundary checks every public function shares."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -81,3 +83,12 @@ def test_a_dictionary_given_one_atom_per_column_is_named_transposed(name):
     # a genuinely different feature count still points at X
     with pytest.raises(ValueError, match=r"expected X of shape \(n_samples, 8\)"):
         _transposed(name)(rng.standard_normal((6, 5)), D)
+
+
+@pytest.mark.parametrize("value, shown", [("x", "'x'"), (["a", "b"], "['a', 'b']"),
+                                          ([[1, 2], [3]], "[[1, 2], [3]]")])
+def test_refused_values_are_shown_as_given(value, shown):
+    """The message shows the value as the user gave it, not the array it was converted
+    to ("got array of shape () and dtype <U1" for 'x')."""
+    with pytest.raises(TypeError, match=r"X must be a numeric array, got " + re.escape(shown)):
+        check_array(value, "X")
