@@ -8,8 +8,6 @@ the Free Spoken Digit Dataset), and synthetic ensembles are generated.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from v1model.scaling import pow2_scale
@@ -47,6 +45,8 @@ def load_wav(path, sample_rate: float | None = None):
 
     Raises
     ------
+    TypeError
+        When ``path`` is not a str or path-like.
     FileNotFoundError
         When ``path`` is not a file.
     ValueError
@@ -55,7 +55,9 @@ def load_wav(path, sample_rate: float | None = None):
     """
     from scipy.io import wavfile
 
-    path = Path(path).expanduser()
+    from v1model.io import _as_path
+
+    path = _as_path(path, "path")  # None or a number failed inside pathlib
     if not path.is_file():
         what = "a folder, not a WAV file" if path.is_dir() else "no such WAV file"
         raise FileNotFoundError(f"path: {what}: {str(path)!r}")
@@ -112,12 +114,19 @@ def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = 
 
     Raises
     ------
+    TypeError
+        When ``folder`` is not a str or path-like, or ``pattern`` not a
+        non-empty str.
     FileNotFoundError
         When ``folder`` is not a folder.
     ValueError
         When no file matches ``pattern``, or as :func:`load_wav`.
     """
-    folder = Path(folder).expanduser()
+    from v1model.io import _as_path
+
+    folder = _as_path(folder, "folder")  # None or a number failed inside pathlib
+    if not isinstance(pattern, str) or not pattern:
+        raise TypeError(f"pattern must be a glob pattern (a non-empty str), got {pattern!r}")
     if not folder.is_dir():
         raise FileNotFoundError(f"folder: no such folder: {str(folder)!r}")
     files = sorted(folder.glob(pattern))
@@ -171,7 +180,9 @@ def resample(waveform, rate_in: float, rate_out: float):
     frac = Fraction(rate_out) / Fraction(rate_in)
     if max(frac.numerator, frac.denominator) > MAX_POLYPHASE:
         frac = frac.limit_denominator(MAX_POLYPHASE)
-        if frac.numerator == 0 or abs(float(frac) * rate_in / rate_out - 1) > 1e-6:
+        # limit_denominator bounds the denominator only: a huge rate_out kept its numerator
+        if (frac.numerator == 0 or frac.numerator > MAX_POLYPHASE
+                or abs(float(frac) * rate_in / rate_out - 1) > 1e-6):
             raise ValueError(f"rate_out / rate_in = {rate_out} / {rate_in} is not a ratio of "
                              f"integers up to {MAX_POLYPHASE}; round the rates")
     return resample_poly(waveform, frac.numerator, frac.denominator)

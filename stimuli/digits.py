@@ -60,12 +60,16 @@ def read_idx(path):
 
     Raises
     ------
+    TypeError
+        When ``path`` is not a str or path-like.
     FileNotFoundError
         When ``path`` is not a file.
     ValueError
         For a bad magic number, an unknown data type or a truncated file.
     """
-    path = Path(path).expanduser()
+    from v1model.io import _as_path
+
+    path = _as_path(path, "path")  # None or a number failed inside pathlib
     if not path.is_file():
         raise FileNotFoundError(f"path: no such IDX file: {str(path)!r}")
     opener = gzip.open if path.suffix == ".gz" else open
@@ -109,6 +113,8 @@ def load_mnist(folder, split: str = "train"):
 
     Raises
     ------
+    TypeError
+        When ``folder`` is not a str or path-like.
     ValueError
         For an unknown ``split``, a corrupt file, or images and labels of
         different lengths.
@@ -117,7 +123,9 @@ def load_mnist(folder, split: str = "train"):
     """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    folder = Path(folder).expanduser()
+    from v1model.io import _as_path
+
+    folder = _as_path(folder, "folder")  # None or a number failed inside pathlib
     if not folder.is_dir():
         raise FileNotFoundError(f"folder: no such folder: {str(folder)!r}")
     prefix = "train" if split == "train" else "t10k"

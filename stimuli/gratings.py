@@ -340,6 +340,7 @@ def drifting_grating(
         if np.ndim(value) != 0:
             raise ValueError(f"{key} must be a single number (one grating drifts; call "
                              f"drifting_grating once per value), got {describe(value)}")
+    phase = float(check_array(phase, "phase"))  # None or "0" failed inside numpy
     tf = check_nonnegative(temporal_frequency, "temporal_frequency")
     duration = check_positive(duration, "duration")
     frame_rate = check_positive(frame_rate, "frame_rate")

@@ -188,6 +188,7 @@ def run(
         raise ValueError(f"max_contrast={max_contrast!r} must exceed "
                          f"min_contrast={min_contrast!r}")
     # the probes' own stream: the dictionary's training patches are drawn from `seed` itself
+    as_generator(seed)  # a seed of 2.5 or -1 failed inside numpy's SeedSequence
     rng = as_generator(np.random.SeedSequence(seed).spawn(1)[0])
     check_bool(progress, "progress")  # "abc" would be truthy
     check_dictionary_source(dictionary, n_updates, images)

@@ -280,7 +280,7 @@ def run(
     from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
     from v1model.convolutional import encode, learn_kernels
-    from v1model.validation import check_bool, check_int, check_positive
+    from v1model.validation import as_generator, check_bool, check_int, check_positive
 
     quick = check_bool(quick, "quick")
     progress = check_bool(progress, "progress")
@@ -323,6 +323,7 @@ def run(
     if support_fraction >= 1:
         raise ValueError(f"support_fraction must be in (0, 1), got {support_fraction!r}")
     n_heldout = check_int(n_heldout, "n_heldout", minimum=1)
+    as_generator(seed)  # a seed of 2.5 failed inside numpy's SeedSequence, after loading
     check_images(images, prewhitened)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 

@@ -460,3 +460,36 @@ def test_as_few_contrasts_as_fit_parameters_are_not_fitted(baseline, n_contrasts
                                  0.0, 0.25, contrasts=np.geomspace(0.05, 1.0, n_contrasts + 1),
                                  phases=[PEAK_PHASE], baseline=baseline)
     assert np.isfinite(more.fit_r2[0])
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(c=[0.1, np.nan]), ValueError, r"^c contains 1 non-finite value"),
+    (dict(c=[-0.1, 0.5]), ValueError, r"^c must be contrasts >= 0, got a minimum of -0.1"),
+    (dict(c=None), TypeError, r"^c must be an array, got None"),
+    (dict(rmax=None), TypeError, r"^rmax must be an array, got None"),
+    (dict(rmax=np.inf), ValueError, r"^rmax contains 1 non-finite"),
+    (dict(c50=0.0), ValueError, r"^c50 must be a positive finite number, got 0.0"),
+    (dict(c50="0.2"), TypeError, r"^c50 must be a real number, got '0.2'"),
+    (dict(n=np.nan), ValueError, r"^n must be a positive finite number, got nan"),
+    (dict(baseline="x"), TypeError, r"^baseline must be a numeric array, got "),
+])
+def test_naka_rushton_refuses_bad_parameters(kwargs, error, match):
+    # it validated nothing but complex c: NaN and negative contrasts or parameters came
+    # back as NaN responses, None and strings failed inside numpy's arithmetic
+    from v1model.analysis import naka_rushton
+
+    args = {"c": [0.0, 0.1, 1.0], "rmax": 2.0, "c50": 0.2, "n": 2.5, **kwargs}
+    with pytest.raises(error, match=match):
+        naka_rushton(**args)
+
+
+def test_naka_rushton_values_at_extreme_parameters():
+    # c50 = 1e300 raised Python's OverflowError from c50**n; n = 1e300 gave inf / inf = NaN
+    from v1model.analysis import naka_rushton
+
+    c = np.array([0.0, 0.1, 0.2, 0.5])
+    np.testing.assert_allclose(naka_rushton(c, 2.0, 1e300, 2.0), 0.0)
+    np.testing.assert_allclose(naka_rushton(c, 2.0, 0.2, 1e300), [0.0, 0.0, 1.0, 2.0])
+    np.testing.assert_allclose(naka_rushton(c, 2.0, 0.2, 2.5, 0.1),
+                               0.1 + 2.0 * c**2.5 / (c**2.5 + 0.2**2.5), rtol=1e-14)
+    assert naka_rushton(np.float32(0.5), np.float32(1.0), np.float64(0.5), np.int64(2)) == 0.5

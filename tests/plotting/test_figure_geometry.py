@@ -9,6 +9,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import xarray as xr  # noqa: E402
 
+import v1model.plotting as plotting  # noqa: E402
+
 from v1model.plotting import (plot_coefficient_histogram, plot_gabor_tiling,  # noqa: E402
                               plot_orientation_frequency, plot_rf_comparison,
                               plot_tuning_curves)
@@ -330,3 +332,39 @@ def test_plot_arguments_that_cannot_work_are_named():
         plot_learning_curve(history)
     with pytest.raises(ValueError, match="at least 2 units"):
         plot_inhibition_vs_overlap(np.zeros((1, 1)), np.ones((1, 1)))
+
+
+@pytest.mark.parametrize("call, error, match", [
+    # counts: 2.5, 0 and -1 failed inside numpy (np.full, np.linspace, an IndexError)
+    (lambda: plotting.plot_atoms(np.ones((3, 16)), n_cols=2.5),
+     TypeError, r"^n_cols must be an integer, got 2.5"),
+    (lambda: plotting.plot_atoms(np.ones((3, 16)), n_cols=-1),
+     ValueError, r"^n_cols must be >= 1, got -1"),
+    (lambda: plot_coefficient_histogram(np.ones(10), bins=0), ValueError,
+     r"^bins must be >= 1, got 0"),
+    (lambda: plotting.plot_inhibition_vs_overlap(
+        np.ones((3, 3)), np.eye(3), n_bins=2.5), TypeError, r"^n_bins must be an integer"),
+    # paired values of different lengths: matplotlib's "x and y must be the same size"
+    (lambda: plotting.plot_orientation_frequency(
+        np.zeros(3), np.ones(2)), ValueError,
+     r"^orientation and frequency must have one shape, got \(3,\) and \(2,\)"),
+    (lambda: plotting.plot_raster(
+        np.array([0.1, 0.2]), np.array([0])), ValueError,
+     r"^spike_time and spike_unit must have one shape"),
+    (lambda: plotting.plot_code_scatter(
+        np.ones((2, 3)), np.ones(5)), ValueError,
+     r"^code and reference must hold as many values, got 6 and 5"),
+])
+def test_bad_counts_and_unpaired_values_are_named(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+    plt.close("all")
+
+
+def test_numpy_integer_counts_are_taken():
+    from v1model.plotting import plot_atoms
+
+    fig = plot_atoms(np.ones((3, 16)), n_cols=np.int64(2))
+    assert fig.axes[0].get_images()[0].get_array().shape == (11, 11)
+    plot_coefficient_histogram(np.arange(10.0), bins=np.int64(5))
+    plt.close("all")

@@ -1,6 +1,5 @@
 """Bad input fails at once, with a message that names the argument and the value."""
 
-import warnings
 
 import numpy as np
 import pytest
@@ -315,3 +314,29 @@ def test_jumprelu_defaults_follow_the_scale_of_the_data(planted):
     with pytest.raises(ValueError, match=r"bandwidth must be a positive float or 'auto', "
                                          r"got 'wide'"):
         SparseAutoencoder(48, "jumprelu", lam=0.05, bandwidth="wide", **common).fit(X)
+
+
+@pytest.mark.parametrize("settings, error, message", [
+    (dict(activation="topkk", k=2), ValueError, r"activation must be one of .*; got 'topkk'"),
+    (dict(activation="topk"), ValueError, r"activation='topk' needs k, got k=None"),
+    (dict(activation="topk", k=0), ValueError, r"k must be >= 1, got 0"),
+    (dict(activation="batchtopk", k=2.5), TypeError, r"k must be an integer, got 2.5"),
+    (dict(activation="relu", lam=np.nan), ValueError, r"lam must be a non-negative finite"),
+    (dict(activation="relu", lam=-1.0), ValueError, r"lam must be a non-negative finite"),
+    (dict(activation="jumprelu", lam=0.1, bandwidth=0.0), ValueError,
+     r"bandwidth must be a positive finite number, got 0.0"),
+])
+def test_objective_refuses_bad_settings(settings, error, message):
+    # the public Objective took any value: a typo of the activation, k=0 or lam=NaN
+    # failed later inside numpy (argpartition's "kth out of bounds") or gave NaN losses
+    from v1model.sae import Objective
+
+    with pytest.raises(error, match=message):
+        Objective(**settings)
+
+
+def test_objective_accepts_numpy_scalars():
+    from v1model.sae import Objective
+
+    objective = Objective("topk", k=np.int64(3), lam=np.float32(0.0))
+    assert objective.k == 3 and type(objective.k) is int and objective.lam == 0.0

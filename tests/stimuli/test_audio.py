@@ -166,6 +166,16 @@ def test_wav_with_nan_or_no_samples_fails_naming_the_file(tmp_path):
     (lambda: sample_segments(None, 1, 5), TypeError, "waveforms must be one waveform"),
     (lambda: sample_segments(np.ones(20), 4, 5, normalize="no"), TypeError,
      "normalize must be a bool, got 'no'"),
+    # None and numbers as paths failed inside pathlib ("expected str, bytes or os.PathLike")
+    (lambda: load_wav(None), TypeError, r"path must be a file name .*got None"),
+    (lambda: load_wav(3), TypeError, r"path must be a file name .*got 3"),
+    (lambda: load_wav_folder(None), TypeError, r"folder must be a file name .*got None"),
+    (lambda: load_wav_folder(".", pattern=None), TypeError,
+     r"pattern must be a glob pattern \(a non-empty str\), got None"),
+    # limit_denominator bounds only the denominator: a 1e300 Hz rate asked scipy for a
+    # 1e296-fold upsampling ("Maximum allowed size exceeded")
+    (lambda: resample(np.ones(10), 8000.0, 1e300), ValueError,
+     r"rate_out / rate_in = 1e\+300 / 8000.0 is not a ratio of integers up to 100000"),
 ])
 def test_bad_argument_types_fail_clearly(call, exc, match):
     with pytest.raises(exc, match=match):

@@ -82,3 +82,11 @@ def test_mnist_in_kaggles_layout(tmp_path, rng):
     x, y = load_mnist(tmp_path)
     np.testing.assert_allclose(x, images / 255.0)
     np.testing.assert_array_equal(y, labels)
+
+
+def test_paths_that_are_not_paths_are_named():
+    # None and numbers failed inside pathlib with "expected str, bytes or os.PathLike"
+    with pytest.raises(TypeError, match=r"^path must be a file name .*got None"):
+        read_idx(None)
+    with pytest.raises(TypeError, match=r"^folder must be a file name .*got 3"):
+        load_mnist(3)

@@ -334,3 +334,11 @@ def test_drifting_grating_takes_one_grating(key):
     args[key] = [0.1, 0.2, 0.3, 0.4]
     with pytest.raises(ValueError, match=rf"^{key} must be a single number .*got \[0\.1, "):
         drifting_grating(**args)
+
+
+@pytest.mark.parametrize("phase, error", [(None, TypeError), ("0", TypeError),
+                                          (np.nan, ValueError)])
+def test_drifting_grating_checks_its_phase(phase, error):
+    # None and "0" failed inside numpy's subtraction; NaN gave frames of NaN
+    with pytest.raises(error, match=r"^phase "):
+        drifting_grating(8, 0.0, 0.1, 1.0, 1.0, 4.0, phase=phase)

@@ -131,3 +131,13 @@ def test_bad_parameters_are_refused_before_any_work():
         run(quick=True, extra_kernel_size=3, progress=False)
     with pytest.raises(ValueError, match="support_fraction must be in"):
         run(quick=True, support_fraction=1.5, progress=False)
+
+
+def test_a_bad_seed_is_refused_before_the_images_are_loaded():
+    # it reached numpy's SeedSequence after whitening the images: "SeedSequence expects
+    # int or sequence of ints for entropy not 2.5"; a nonexistent folder shows that the
+    # seed is checked first
+    from studies.schultz_2014_replicating_kernels import run
+
+    with pytest.raises(TypeError, match=r"^seed must be None, an int, .* got 2\.5"):
+        run(quick=True, seed=2.5, images="/nonexistent/folder", progress=False)

@@ -117,3 +117,15 @@ def test_sparse_pixels_are_checked_against_a_given_dictionary_without_loading_it
                                          r"8x8 patch, got 65"):
         get_study("receptive-field-mapping").run(quick=False, dictionary=gabor_dictionary,
                                                  sparse_pixels=65, progress=False)
+
+
+@pytest.mark.parametrize("seed, error, match", [
+    (2.5, TypeError, r"^seed must be None, an int, a numpy SeedSequence or a numpy Generator, "
+                     r"got 2.5"),
+    (-1, ValueError, r"^seed must be a non-negative integer, got -1"),
+])
+def test_a_bad_seed_is_refused_by_name(seed, error, match):
+    # it went straight to numpy's SeedSequence: "SeedSequence expects int or sequence of
+    # ints for entropy not 2.5", "expected non-negative integer"
+    with pytest.raises(error, match=match):
+        get_study("receptive-field-mapping").run(quick=True, seed=seed, progress=False)

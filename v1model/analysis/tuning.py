@@ -802,11 +802,22 @@ def naka_rushton(c, rmax, c50, n, baseline=0.0):
     Raises
     ------
     TypeError
-        For complex ``c``.
+        For complex or non-numeric ``c`` or parameters.
+    ValueError
+        For empty, negative or non-finite ``c``, a ``c50`` or ``n`` that is
+        not positive and finite, or a non-finite ``rmax`` or ``baseline``.
     """
-    c = np.asarray(check_real(c, "c", "contrasts"), dtype=np.float64)
-    cn = c**n
-    return baseline + rmax * cn / (cn + c50**n)
+    c = check_array(check_real(c, "c", "contrasts"), "c")
+    if np.any(c < 0):
+        raise ValueError(f"c must be contrasts >= 0, got a minimum of {c.min():g}")
+    rmax = float(check_array(rmax, "rmax", ndim=0))
+    c50 = check_positive(c50, "c50")
+    n = check_positive(n, "n")
+    baseline = float(check_array(baseline, "baseline", ndim=0))
+    # c^n / (c^n + c50^n) = 1 / (1 + (c50 / c)^n): no overflow of c50^n (c50 = 1e300)
+    # nor inf / inf for a large n; c = 0 gives 1 / inf = 0
+    with np.errstate(divide="ignore", over="ignore"):
+        return baseline + rmax / (1.0 + (c50 / c) ** n)
 
 
 def _contrast_threshold(c, r, tol):

@@ -69,7 +69,11 @@ def plot_orientation_frequency(orientation, frequency, ax=None, color="C1", s=8,
     else:
         fig = ax.figure
     theta = np.mod(as_real(orientation, "orientation"), np.pi)
-    ax.scatter(theta, as_real(frequency, "frequency"), c=color, s=s, **scatter_kw)
+    frequency = as_real(frequency, "frequency")
+    if theta.shape != frequency.shape:  # matplotlib's "x and y must be the same size"
+        raise ValueError(f"orientation and frequency must have one shape, got "
+                         f"{theta.shape} and {frequency.shape}")
+    ax.scatter(theta, frequency, c=color, s=s, **scatter_kw)
     ax.set_thetamin(0)
     ax.set_thetamax(180)
     ax.set_ylim(0, max_frequency)

@@ -83,12 +83,14 @@ def tile_atoms(D, patch_shape=None, n_cols=None, pad=1, normalize="each"):
         For an unknown ``normalize`` or atoms that cannot be reshaped to
         images (see :func:`atom_images`).
     """
-    from ..validation import check_choice
+    from ..validation import check_choice, check_int
 
     normalize = check_choice(normalize, "normalize", ("each", "all"))
     atoms = atom_images(D, patch_shape).astype(float)
     n, h, w = atoms.shape
-    n_cols = n_cols or int(np.ceil(np.sqrt(n)))
+    # 2.5 and -1 failed inside numpy (np.full's "negative dimensions are not allowed")
+    n_cols = (int(np.ceil(np.sqrt(n))) if n_cols is None
+              else check_int(n_cols, "n_cols", minimum=1))
     n_rows = int(np.ceil(n / n_cols))
     if normalize == "each":
         scale = np.abs(atoms).reshape(n, -1).max(axis=1)
@@ -312,6 +314,9 @@ def plot_coefficient_histogram(codes, bins=101, ax=None, title=None, exclude_zer
     every non-empty bin, out to the largest coefficient, is drawn. The legend
     sits right of the axes, where it cannot cover the data.
     """
+    from ..validation import check_int
+
+    bins = check_int(bins, "bins", minimum=1)  # 0 failed with numpy's IndexError
     plt = pyplot()
     a = as_real(codes, "codes").ravel()
     a = a[np.isfinite(a)]

@@ -71,6 +71,9 @@ def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax
     fig, ax = _axes(ax, (6, 3.5))
     t = as_real(spike_time, "spike_time")
     u = as_real(spike_unit, "spike_unit", dtype=int)
+    if t.shape != u.shape:  # matplotlib's "x and y must be the same size"
+        raise ValueError(f"spike_time and spike_unit must have one shape (one unit per "
+                         f"spike), got {t.shape} and {u.shape}")
     if n_units is None:  # every unit the order lists, silent ones included
         n_units = len(order) if order is not None else (u.max() + 1 if u.size else 1)
     n_units = int(n_units)
@@ -136,6 +139,9 @@ def plot_code_scatter(code, reference, ax=None, xlabel="reference code", ylabel=
     fig, ax = _axes(ax, (3.8, 3.6))
     a = as_real(code, "code").ravel()
     r = as_real(reference, "reference").ravel()
+    if a.size != r.size:  # matplotlib's "x and y must be the same size"
+        raise ValueError(f"code and reference must hold as many values, got {a.size} and "
+                         f"{r.size}")
     ax.scatter(r, a, s=3, alpha=0.4, color="C0", linewidths=0)
     if lims is None:
         lo, hi = min(a.min(), r.min(), 0.0), max(a.max(), r.max(), 1e-12)
@@ -297,6 +303,9 @@ def plot_inhibition_vs_overlap(W, overlap, ax=None, n_bins=20, title=None, ylabe
     if W.ndim != 2 or W.shape[0] < 2 or W.shape != overlap.shape:
         raise ValueError(f"W and overlap must be square matrices of one shape over at least 2 "
                          f"units (pairs to plot), got shapes {W.shape} and {overlap.shape}")
+    from ..validation import check_int
+
+    n_bins = check_int(n_bins, "n_bins", minimum=1)  # 2.5 failed inside np.linspace
     fig, ax = _axes(ax, (4.5, 3.6))
     off = ~np.eye(W.shape[0], dtype=bool)
     x, y = overlap[off], W[off]

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..validation import check_choice, check_int, check_nonnegative, check_positive
 from .activations import batch_topk, jumprelu, rectangle, relu, topk
 from .pursuit import pursuit_backward, pursuit_forward
 
@@ -69,12 +70,31 @@ class Objective:
         ``X**2`` per unit of ``z`` (L1) or per active latent (L0).
     bandwidth : float
         ``epsilon`` of the JumpReLU pseudo-derivatives (units of ``pre``).
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``activation``, a ``k`` below 1 (or None where the
+        activation needs one), a negative ``lam`` or a non-positive
+        ``bandwidth``.
+    TypeError
+        For a ``k``, ``lam`` or ``bandwidth`` that is not a number.
     """
 
     activation: str
     k: int | None = None
     lam: float = 0.0
     bandwidth: float = 1e-3
+
+    def __post_init__(self):
+        check_choice(self.activation, "activation", ACTIVATIONS)
+        if self.k is None and self.activation in ("topk", "batchtopk", "mp"):
+            raise ValueError(f"activation={self.activation!r} needs k, got k=None")
+        # frozen: the checked values are stored through object.__setattr__
+        if self.k is not None:
+            object.__setattr__(self, "k", check_int(self.k, "k", minimum=1))
+        object.__setattr__(self, "lam", check_nonnegative(self.lam, "lam"))
+        object.__setattr__(self, "bandwidth", check_positive(self.bandwidth, "bandwidth"))
 
 
 def parameter_names(activation) -> tuple[str, ...]:
