@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 
+import numpy as np
+
 __all__ = ["PROGRESS_DELAY", "check_progress", "inner_progress", "progress_bar", "quiet_auto_bars"]
 
 #: seconds a call with ``progress=None`` runs before its bar appears
@@ -37,15 +39,17 @@ def check_progress(progress, name: str = "progress"):
     Returns
     -------
     bool or None
-        ``progress`` itself.
+        ``progress`` itself (a NumPy bool as a Python bool).
 
     Raises
     ------
     TypeError
-        For anything but True, False and None (``1``, ``"yes"``).
+        For anything but True, False (Python or NumPy) and None (``1``, ``"yes"``).
     """
     if progress is None or isinstance(progress, bool):
         return progress
+    if isinstance(progress, np.bool_):  # a flag read from an array or a netCDF attribute
+        return bool(progress)
     raise TypeError(f"{name} must be True, False or None (a bar once the call runs "
                     f"{PROGRESS_DELAY:g} s), got {progress!r}")
 

@@ -112,6 +112,16 @@ def test_progress_must_be_true_false_or_none(problem, call):
         call(*problem)
 
 
+def test_numpy_bools_are_taken_as_progress(problem, bars):
+    """A flag read from an array or a netCDF attribute is a NumPy bool: it was refused
+    ("progress must be True, False or None ..., got np.False_")."""
+    from v1model.progress import check_progress
+
+    assert check_progress(np.True_) is True and check_progress(np.False_) is False
+    encode(*problem, "fista", lam=0.5, progress=np.True_)
+    assert bars and bars[-1][0] == "fista"
+
+
 def test_sweep_points_run_without_automatic_bars(monkeypatch):
     """A point runs its study inside quiet_auto_bars unless the spec asks for bars."""
     from v1model.progress import _QUIET

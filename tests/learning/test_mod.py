@@ -116,6 +116,14 @@ def test_mod_bad_data(X, error, match):
         learn_mod(X, 4, lam=0.1, n_updates=1, progress=False)
 
 
+def test_mod_refuses_strings_as_data():
+    """An array of numerals as strings was read as numbers without a word."""
+    X = np.random.default_rng(0).standard_normal((10, 5)).astype(str)
+    with pytest.raises(TypeError, match=r"^X must hold real numbers, got array of shape "
+                                        r"\(10, 5\) and dtype <U"):
+        learn_mod(X, 3, lam=0.1, n_updates=1, progress=False)
+
+
 def test_mod_sparse_input_refused():
     sparse = pytest.importorskip("scipy.sparse")
     with pytest.raises(TypeError, match="sparse matrix"):

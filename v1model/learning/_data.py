@@ -69,6 +69,8 @@ def _real_2d(X, name) -> np.ndarray:
     if raw.shape[1] < 1:
         raise ValueError(f"{name} has 0 feature(s) (shape={raw.shape}) while a minimum of 1 is "
                          "required.")
+    if raw.dtype.kind in "USMm":  # astype would read "1.5" as a number without a word
+        raise TypeError(f"{name} must hold real numbers, got {describe(X)}")
     if raw.dtype.kind not in "fiub":
         try:
             raw = raw.astype(np.float64)
