@@ -221,7 +221,26 @@ def check_array(
     if finite and arr.size and not np.all(np.isfinite(arr)):
         n_bad = _count_non_finite(converted, arr, name)
         raise ValueError(f"{name} contains {n_bad} non-finite value(s) (NaN or inf)")
+    source = getattr(converted, "dtype", None)
+    if (arr.size and source is not None and np.dtype(source).kind == "f"
+            and np.dtype(source).itemsize > arr.itemsize):
+        _check_not_underflowed(converted, arr, name)
     return arr
+
+
+def _check_not_underflowed(value, arr, name) -> None:
+    """Refuse a cast to a narrower float that lost a non-zero ``value`` entirely: every
+    value below the smallest normal number of ``arr``'s dtype (1e-300 in float32 became
+    zeros, and the codes of zeros, without a word)."""
+    tiny = float(np.finfo(arr.dtype).tiny)
+    if max(float(arr.max()), -float(arr.min())) >= tiny:  # no |arr| temporary
+        return
+    top = float(np.max(np.abs(value)))
+    if top > 0:
+        raise ValueError(
+            f"{name} has values of at most {top:.3g}, below the range of {arr.dtype} "
+            f"(smallest normal number {tiny:.3g}): they would be lost to zero; rescale "
+            f"{name} or use float64")
 
 
 def _with_dtype_kind(value):

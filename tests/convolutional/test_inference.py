@@ -242,3 +242,11 @@ def test_lca_with_kernels_of_small_norm(scale, lasso_codes, objective_gap):
     M = phi.as_matrix()
     A = run(phi, X, lam, method="lca", dtype=np.float64)
     assert -1e-9 <= objective_gap(M, X, A, lasso_codes(M, X, lam), lam) <= GAP_BOUND["lca"]
+
+
+def test_signals_lost_to_zero_in_float32_are_refused():
+    """Signals of 1e-300 became zeros in float32 (and codes of zeros) without a word."""
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match=r"^X has values of at most .* below the range of "
+                                         r"float32"):
+        encode(rng.standard_normal((2, 32)) * 1e-300, rng.standard_normal((2, 5)), 1e-301)

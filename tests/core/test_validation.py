@@ -92,3 +92,15 @@ def test_refused_values_are_shown_as_given(value, shown):
     to ("got array of shape () and dtype <U1" for 'x')."""
     with pytest.raises(TypeError, match=r"X must be a numeric array, got " + re.escape(shown)):
         check_array(value, "X")
+
+
+def test_values_lost_to_zero_by_a_narrower_dtype_are_named():
+    """1e-300 in float32 became zeros (and the codes of zeros) without a word, where
+    1e300 was refused as beyond float32's range."""
+    with pytest.raises(ValueError, match=r"^X has values of at most 1e-300, below the range "
+                                         r"of float32 \(smallest normal number 1.18e-38\)"):
+        check_array(np.array([1e-300, -1e-301]), "X", dtype=np.float32)
+    # zeros stay zeros, and tiny values beside normal ones are rounding, not a loss
+    np.testing.assert_array_equal(check_array([0.0, 0.0], "X", dtype=np.float32), [0, 0])
+    np.testing.assert_array_equal(check_array([1e-300, 1.0], "X", dtype=np.float32), [0, 1])
+    assert check_array(np.array([1e-300]), "X").item() == 1e-300  # float64: kept
