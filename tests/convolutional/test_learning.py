@@ -194,6 +194,20 @@ def test_bad_arguments_are_named(kwargs, error, match):
         learn_kernels(X, **args)
 
 
+@pytest.mark.parametrize("scale, match", [
+    (1e30, r"^images and kernels: values up to \|images\| = .* beyond what float32 holds"),
+    (1e-30, r"^images and kernels: values of at most \|images\| = .* too small for float32"),
+])
+def test_images_beyond_float32_are_refused_before_learning(scale, match):
+    """Images of 1e300 gave NaN kernels, 1e30 an error about "kernels" from deep in the
+    loop, 1e-30 learned from crops whose codes underflowed; as encode refuses such
+    signals."""
+    X = np.random.default_rng(0).standard_normal((2, 32, 32)) * scale
+    with pytest.raises(ValueError, match=match):
+        learn_kernels(X, 3, 4, n_updates=1, progress=False)
+    learn_kernels(X, 3, 4, n_updates=1, progress=False, dtype=np.float64)
+
+
 def test_all_zero_images_are_refused():
     with pytest.raises(ValueError, match="images"):
         learn_kernels(np.zeros((2, 16, 16)), 2, 4, n_updates=1, progress=False)

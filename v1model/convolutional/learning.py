@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 
 from .._blas import blas_threads_for_step
-from ..inference._common import ConvergenceWarning
+from ..inference._common import ConvergenceWarning, check_products_in_range
 from ..io import seed_attr
 from ..learning._atoms import normalize_rows
 from ..progress import check_progress, progress_bar
@@ -222,6 +222,10 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
             raise ValueError(f"init must have shape {(n_kernels,) + kernel_size}, got "
                              f"{kernels.shape}")
     kernels = _unit_norm(kernels, "init")
+    # images ~1e30 (or ~1e-30) in float32 overflowed (underflowed) in the crops' codes: NaN
+    # kernels or an error on "kernels" deep in the loop; the bound of encode's own check
+    check_products_in_range(images.reshape(len(images), -1), kernels.reshape(n_kernels, -1),
+                            dtype, d_name="kernels", atom="kernel", x_name="images")
     how = (f"the default (4 kernel sizes per axis, at most the signals' {signal_shape})"
            if default_crop else "the one given")
     check_geometry(crop_size, kernel_size, _check_axes(stride, "stride", d, minimum=1),

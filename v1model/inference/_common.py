@@ -107,7 +107,8 @@ def _exact_check_dtype(X, dtype):
 RANGE_HEADROOM = 1e-6
 
 
-def check_products_in_range(X, D, dtype, d_name: str = "D", atom: str = "atom") -> None:
+def check_products_in_range(X, D, dtype, d_name: str = "D", atom: str = "atom",
+                            x_name: str = "X") -> None:
     """Refuse data whose products ``D D^T``, ``D x`` or ``||x||^2`` leave ``dtype``'s range
     (too large, or a non-zero ``X`` so small that they underflow).
 
@@ -131,11 +132,11 @@ def check_products_in_range(X, D, dtype, d_name: str = "D", atom: str = "atom") 
     worst = max(log_dd, log_dx, log_xx)
     if worst > log_max:
         raise ValueError(
-            f"X and {d_name}: values up to |X| = {x_max:.3g} and |{d_name}| = {d_max:.3g} make "
-            f"products up to ~1e{worst:.0f}, beyond what {np.dtype(dtype).name} holds safely "
-            f"(~{float(info.max) * RANGE_HEADROOM:.1e}); rescale X and {d_name} (codes scale with "
-            f"|X| / |{d_name}|)" + ("" if np.dtype(dtype) == np.float64
-                                    else " or use dtype=float64")
+            f"{x_name} and {d_name}: values up to |{x_name}| = {x_max:.3g} and |{d_name}| = "
+            f"{d_max:.3g} make products up to ~1e{worst:.0f}, beyond what "
+            f"{np.dtype(dtype).name} holds safely (~{float(info.max) * RANGE_HEADROOM:.1e}); "
+            f"rescale {x_name} and {d_name} (codes scale with |{x_name}| / |{d_name}|)"
+            + ("" if np.dtype(dtype) == np.float64 else " or use dtype=float64")
         )
     # ||row||^2 >= (row max)^2: unless that is small, no atom can underflow
     if 2 * np.log10(row_max.min()) < log_min:
@@ -153,10 +154,12 @@ def check_products_in_range(X, D, dtype, d_name: str = "D", atom: str = "atom") 
     # learner's data never passes its check and then fails in its solver
     if 0 < x_max < smallest_safe_value(dtype):
         raise ValueError(
-            f"X and {d_name}: values of at most |X| = {x_max:.3g} and |{d_name}| = {d_max:.3g} "
-            f"are too small for {np.dtype(dtype).name} (their products and squared residuals "
-            f"underflow its smallest normal number {float(info.tiny):.1e}); rescale X, e.g. "
-            f"X / X.std(), or {d_name} (codes scale with |X| / |{d_name}|)"
+            f"{x_name} and {d_name}: values of at most |{x_name}| = {x_max:.3g} and "
+            f"|{d_name}| = {d_max:.3g} are too small for {np.dtype(dtype).name} (their "
+            f"products and squared residuals underflow its smallest normal number "
+            f"{float(info.tiny):.1e}); rescale {x_name}, "
+            f"e.g. {x_name} / {x_name}.std(), or {d_name} (codes scale with |{x_name}| / "
+            f"|{d_name}|)"
             + ("" if np.dtype(dtype) == np.float64 else " or use dtype=float64")
         )
 
