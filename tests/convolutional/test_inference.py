@@ -250,3 +250,12 @@ def test_signals_lost_to_zero_in_float32_are_refused():
     with pytest.raises(ValueError, match=r"^X has values of at most .* below the range of "
                                          r"float32"):
         encode(rng.standard_normal((2, 32)) * 1e-300, rng.standard_normal((2, 5)), 1e-301)
+
+
+def test_signals_of_the_wrong_dimension_name_the_kernels_too():
+    """2-D images with 1-D kernels: "X must have 1 or 2 dimension(s), got 3" blamed X
+    alone, when the kernels may be the mistake."""
+    with pytest.raises(ValueError, match=r"^X must have 2 dimensions \(n_samples, "
+                                         r"\*signal_shape\), or 1 for one signal, for kernels "
+                                         r"of shape \(2, 3\) \(1-D signals\); got 3"):
+        encode(np.ones((2, 8, 8)), np.ones((2, 3)), 0.1)

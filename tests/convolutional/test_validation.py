@@ -61,7 +61,9 @@ def _nan_X():
      r"kernels contains \d+ non-finite"),
     (dict(X=np.zeros(16)), ValueError, r"X must have shape \(n_samples, \*signal_shape\) "
      r"with 2 signal axes"),
-    (dict(X=np.zeros((2, 2, 16, 16))), ValueError, r"X must have 2 or 3 dimension"),
+    (dict(X=np.zeros((2, 2, 16, 16))), ValueError, r"X must have 3 dimensions \(n_samples, "
+     r"\*signal_shape\), or 2 for one signal, for kernels of shape \(4, 5, 5\) \(2-D "
+     r"signals\); got 4"),
     (dict(X=np.zeros((0, 16, 16))), ValueError, r"X must not be empty"),
     (dict(method="omp"), ValueError, r"method must be one of 'lca', 'fista', 'ista'"),
     (dict(method="mp"), ValueError, r"method=.mp.: matching pursuit has no lam; call v1model"),

@@ -256,7 +256,12 @@ class ConvolutionalDictionary:
         ndarray, shape (n_samples, *signal_shape)
             In the dictionary's ``dtype``.
         """
-        X = check_array(X, name, ndim=(self.ndim, self.ndim + 1), dtype=self.dtype)
+        X = check_array(X, name, dtype=self.dtype)
+        if X.ndim not in (self.ndim, self.ndim + 1):  # either may be wrong: name both
+            raise ValueError(
+                f"{name} must have {self.ndim + 1} dimensions (n_samples, *signal_shape), or "
+                f"{self.ndim} for one signal, for kernels of shape {self.kernels.shape} "
+                f"({self.ndim}-D signals); got {X.ndim} (shape {X.shape})")
         if X.ndim == self.ndim:
             X = X[None]
         if X.shape[1:] != self.signal_shape:
