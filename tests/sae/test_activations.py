@@ -144,3 +144,27 @@ def test_mp_encoder_stops_where_no_atom_correlates_positively():
     reference = matching_pursuit(R, D, n_nonzero=3, max_iter=3, positive=True,
                                  dtype=np.float64)
     np.testing.assert_array_equal(Z, reference)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    # exported from v1model.sae, they trusted their input: numpy's "kth(=8) out of bounds"
+    (lambda: topk(np.ones((2, 8)), 0), ValueError, r"^k must be >= 1, got 0"),
+    (lambda: batch_topk(np.ones((2, 8)), 2.5), TypeError, r"^k must be an integer, got 2.5"),
+    (lambda: topk(np.ones(8), 2), ValueError, r"^pre must have 2 dimension\(s\), got 1"),
+    (lambda: topk([[1.0, np.nan]], 1), ValueError, r"^pre contains 1 non-finite"),
+    (lambda: jumprelu(np.ones((2, 8)), -0.1), ValueError, r"^theta must be a positive"),
+    (lambda: jumprelu(np.ones((2, 8)), np.ones(3)), ValueError,
+     r"^theta must be one positive threshold per latent \(shape \(8,\)\), got shape \(3,\)"),
+])
+def test_exported_activations_check_their_arguments(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_exported_activations_keep_float32_and_take_lists():
+    from v1model.sae import relu
+
+    pre = np.array([[0.5, -1.0, 2.0]], np.float32)
+    assert topk(pre, 1)[0].dtype == np.float32 and relu(pre)[0].dtype == np.float32
+    np.testing.assert_array_equal(topk([[0.5, -1.0, 2.0]], np.int64(2))[0], [[0.5, 0.0, 2.0]])
+    np.testing.assert_array_equal(jumprelu(pre, np.float32(1.0))[0], [[0.0, 0.0, 2.0]])

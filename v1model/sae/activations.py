@@ -2,8 +2,9 @@
 
 Each activation maps the pre-activations ``pre`` (n_samples, n_latents) to
 non-negative latents ``z`` of the same shape, and returns what its backward
-pass needs. All are plain NumPy on whole batches; inputs are trusted (the
-estimator validates them once).
+pass needs. All are plain NumPy on whole batches. The public functions check
+their arguments; the training loop calls the unchecked ``_relu``, ``_topk``,
+``_batch_topk`` and ``_jumprelu`` on the batches the estimator validated once.
 
 - :func:`relu`: ``z = max(pre, 0)``, sparse through an L1 penalty.
 - :func:`topk` (Gao et al. 2024): the ``k`` largest pre-activations of each
@@ -19,10 +20,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validation import check_array, check_int, check_positive
+
 __all__ = ["relu", "topk", "batch_topk", "jumprelu", "rectangle"]
 
 
-def relu(pre):
+def _relu(pre):
     """``max(pre, 0)`` and the mask where it passes gradient (``pre > 0``).
 
     Parameters
@@ -40,7 +43,7 @@ def relu(pre):
     return np.where(mask, pre, 0).astype(pre.dtype, copy=False), mask
 
 
-def topk(pre, k):
+def _topk(pre, k):
     """Keep, per sample, the ``k`` largest pre-activations, then ReLU.
 
     Returns ``(z, mask)``: ``z`` has at most ``k`` non-zeros per row (fewer
@@ -72,7 +75,7 @@ def topk(pre, k):
     return np.where(mask, pre, 0).astype(pre.dtype, copy=False), mask
 
 
-def batch_topk(pre, k):
+def _batch_topk(pre, k):
     """Keep the ``k * n_samples`` largest pre-activations of the whole batch, then ReLU.
 
     Returns ``(z, mask, smallest)``: ``smallest`` is the smallest kept
@@ -106,7 +109,7 @@ def batch_topk(pre, k):
     return z, mask, smallest
 
 
-def jumprelu(pre, theta):
+def _jumprelu(pre, theta):
     """``z = pre * H(pre - theta)``: pass ``pre`` where it exceeds ``theta``.
 
     ``theta`` is a scalar or one threshold per latent (n_latents,), > 0.
@@ -132,3 +135,106 @@ def jumprelu(pre, theta):
 def rectangle(u):
     """Rectangle kernel ``K(u) = 1`` for ``|u| < 1/2``, else 0 (float, shape of ``u``)."""
     return (np.abs(u) < 0.5).astype(u.dtype)
+
+
+def _check_pre(pre) -> np.ndarray:
+    """``pre`` as a finite 2-D float array, float32 kept (the latents take its dtype)."""
+    dtype = np.float32 if getattr(pre, "dtype", None) == np.float32 else np.float64
+    return check_array(pre, "pre", ndim=2, dtype=dtype)
+
+
+def relu(pre):
+    """``max(pre, 0)`` and the mask where it passes gradient (``pre > 0``).
+
+    Parameters
+    ----------
+    pre : array_like, shape (n_samples, n_latents)
+        Pre-activations, finite.
+
+    Returns
+    -------
+    z : ndarray, shape (n_samples, n_latents)
+        Latents, float32 for float32 ``pre``, else float64.
+    mask : ndarray of bool, shape (n_samples, n_latents)
+    """
+    return _relu(_check_pre(pre))
+
+
+def topk(pre, k):
+    """Keep, per sample, the ``k`` largest pre-activations, then ReLU.
+
+    Returns ``(z, mask)``: ``z`` has at most ``k`` non-zeros per row (fewer
+    only where fewer than ``k`` pre-activations are positive); ``mask`` marks
+    the entries that pass gradient (kept and positive). Ties at the k-th
+    value are broken by ``np.argpartition``'s order.
+
+    Parameters
+    ----------
+    pre : array_like, shape (n_samples, n_latents)
+        Pre-activations, finite.
+    k : int
+        Latents kept per sample, >= 1 (all of them when ``k >= n_latents``).
+
+    Returns
+    -------
+    z : ndarray, shape (n_samples, n_latents)
+        Latents, float32 for float32 ``pre``, else float64.
+    mask : ndarray of bool, shape (n_samples, n_latents)
+    """
+    pre = _check_pre(pre)
+    return _topk(pre, check_int(k, "k", minimum=1))
+
+
+def batch_topk(pre, k):
+    """Keep the ``k * n_samples`` largest pre-activations of the whole batch, then ReLU.
+
+    Returns ``(z, mask, smallest)``: ``smallest`` is the smallest kept
+    positive activation (NaN if none is positive), the statistic whose
+    running average becomes the inference threshold.
+
+    Parameters
+    ----------
+    pre : array_like, shape (n_samples, n_latents)
+        Pre-activations, finite.
+    k : int
+        Latents kept per sample on average, >= 1.
+
+    Returns
+    -------
+    z : ndarray, shape (n_samples, n_latents)
+        Latents, float32 for float32 ``pre``, else float64.
+    mask : ndarray of bool, shape (n_samples, n_latents)
+    smallest : float
+        In units of ``pre``.
+    """
+    pre = _check_pre(pre)
+    return _batch_topk(pre, check_int(k, "k", minimum=1))
+
+
+def jumprelu(pre, theta):
+    """``z = pre * H(pre - theta)``: pass ``pre`` where it exceeds ``theta``.
+
+    Parameters
+    ----------
+    pre : array_like, shape (n_samples, n_latents)
+        Pre-activations, finite.
+    theta : float or array_like, shape (n_latents,)
+        Thresholds, > 0, in units of ``pre``.
+
+    Returns
+    -------
+    z : ndarray, shape (n_samples, n_latents)
+        Latents, float32 for float32 ``pre``, else float64.
+    mask : ndarray of bool, shape (n_samples, n_latents)
+        ``pre > theta``.
+    """
+    pre = _check_pre(pre)
+    if np.ndim(theta) == 0:
+        theta = check_positive(theta, "theta")
+    else:
+        theta = check_array(theta, "theta", ndim=1)
+        if theta.shape != (pre.shape[1],) or not np.all(theta > 0):
+            raise ValueError(f"theta must be one positive threshold per latent (shape "
+                             f"({pre.shape[1]},)), got shape {theta.shape} and a minimum of "
+                             f"{theta.min():g}")
+    return _jumprelu(pre, theta)

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..validation import check_choice, check_int, check_nonnegative, check_positive
-from .activations import batch_topk, jumprelu, rectangle, relu, topk
+from .activations import _batch_topk, _jumprelu, _relu, _topk, rectangle
 from .pursuit import pursuit_backward, pursuit_forward
 
 __all__ = ["ACTIVATIONS", "Objective", "pre_activations", "encode", "loss_and_gradients",
@@ -154,12 +154,12 @@ def encode(params, X, objective, threshold=None):
         return mp_codes(params, X, objective.k)
     pre = pre_activations(params, X)
     if act == "relu":
-        return relu(pre)[0]
+        return _relu(pre)[0]
     if act == "topk":
-        return topk(pre, objective.k)[0]
+        return _topk(pre, objective.k)[0]
     if act == "batchtopk":
-        return jumprelu(pre, max(threshold, 0.0))[0]
-    return jumprelu(pre, np.exp(params["log_theta"]))[0]
+        return _jumprelu(pre, max(threshold, 0.0))[0]
+    return _jumprelu(pre, np.exp(params["log_theta"]))[0]
 
 
 def loss_and_gradients(params, X, objective):
@@ -211,14 +211,14 @@ def loss_and_gradients(params, X, objective):
     smallest = None
     pre = pre_activations(params, X)
     if act == "relu":
-        z, mask = relu(pre)
+        z, mask = _relu(pre)
     elif act == "topk":
-        z, mask = topk(pre, objective.k)
+        z, mask = _topk(pre, objective.k)
     elif act == "batchtopk":
-        z, mask, smallest = batch_topk(pre, objective.k)
+        z, mask, smallest = _batch_topk(pre, objective.k)
     else:
         theta = np.exp(params["log_theta"])
-        z, mask = jumprelu(pre, theta)
+        z, mask = _jumprelu(pre, theta)
     residual = X - (z @ D + params["b_dec"])
     mse = float(np.einsum("ij,ij->", residual, residual, dtype=np.float64)) / n
     g_out = (-2.0 / n) * residual  # dL/dX_hat
@@ -306,7 +306,7 @@ def auxk_loss(pre, decoder, residual, dead, k_aux):
     ddecoder = np.zeros_like(decoder)
     if cols.size == 0:
         return 0.0, dpre, ddecoder
-    z_aux, mask = topk(pre[:, cols], min(k_aux, cols.size))
+    z_aux, mask = _topk(pre[:, cols], min(k_aux, cols.size))
     D_dead = decoder[cols]
     err = residual - z_aux @ D_dead
     loss = float(np.einsum("ij,ij->", err, err, dtype=np.float64)) / n
