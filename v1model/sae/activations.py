@@ -26,44 +26,13 @@ __all__ = ["relu", "topk", "batch_topk", "jumprelu", "rectangle"]
 
 
 def _relu(pre):
-    """``max(pre, 0)`` and the mask where it passes gradient (``pre > 0``).
-
-    Parameters
-    ----------
-    pre : ndarray, shape (n_samples, n_latents)
-        Pre-activations.
-
-    Returns
-    -------
-    z : ndarray, shape (n_samples, n_latents)
-        Latents, in the dtype of ``pre``.
-    mask : ndarray of bool, shape (n_samples, n_latents)
-    """
+    """Unchecked :func:`relu` (``pre`` a 2-D float array)."""
     mask = pre > 0
     return np.where(mask, pre, 0).astype(pre.dtype, copy=False), mask
 
 
 def _topk(pre, k):
-    """Keep, per sample, the ``k`` largest pre-activations, then ReLU.
-
-    Returns ``(z, mask)``: ``z`` has at most ``k`` non-zeros per row (fewer
-    only where fewer than ``k`` pre-activations are positive); ``mask`` marks
-    the entries that pass gradient (kept and positive). Ties at the k-th
-    value are broken by ``np.argpartition``'s order.
-
-    Parameters
-    ----------
-    pre : ndarray, shape (n_samples, n_latents)
-        Pre-activations.
-    k : int
-        Latents kept per sample, >= 1 (all of them when ``k >= n_latents``).
-
-    Returns
-    -------
-    z : ndarray, shape (n_samples, n_latents)
-        Latents, in the dtype of ``pre``.
-    mask : ndarray of bool, shape (n_samples, n_latents)
-    """
+    """Unchecked :func:`topk` (``pre`` a 2-D float array, ``k >= 1``)."""
     n, m = pre.shape
     mask = np.zeros(pre.shape, dtype=bool)
     if k >= m:
@@ -76,27 +45,7 @@ def _topk(pre, k):
 
 
 def _batch_topk(pre, k):
-    """Keep the ``k * n_samples`` largest pre-activations of the whole batch, then ReLU.
-
-    Returns ``(z, mask, smallest)``: ``smallest`` is the smallest kept
-    positive activation (NaN if none is positive), the statistic whose
-    running average becomes the inference threshold.
-
-    Parameters
-    ----------
-    pre : ndarray, shape (n_samples, n_latents)
-        Pre-activations.
-    k : int
-        Latents kept per sample on average, >= 1.
-
-    Returns
-    -------
-    z : ndarray, shape (n_samples, n_latents)
-        Latents, in the dtype of ``pre``.
-    mask : ndarray of bool, shape (n_samples, n_latents)
-    smallest : float
-        In units of ``pre``.
-    """
+    """Unchecked :func:`batch_topk` (``pre`` a 2-D float array, ``k >= 1``)."""
     n, m = pre.shape
     keep = min(k * n, n * m)
     flat = pre.ravel()
@@ -110,24 +59,7 @@ def _batch_topk(pre, k):
 
 
 def _jumprelu(pre, theta):
-    """``z = pre * H(pre - theta)``: pass ``pre`` where it exceeds ``theta``.
-
-    ``theta`` is a scalar or one threshold per latent (n_latents,), > 0.
-    Returns ``(z, mask)`` with ``mask = pre > theta``.
-
-    Parameters
-    ----------
-    pre : ndarray, shape (n_samples, n_latents)
-        Pre-activations.
-    theta : float or ndarray, shape (n_latents,)
-        Thresholds, in units of ``pre``.
-
-    Returns
-    -------
-    z : ndarray, shape (n_samples, n_latents)
-        Latents, in the dtype of ``pre``.
-    mask : ndarray of bool, shape (n_samples, n_latents)
-    """
+    """Unchecked :func:`jumprelu` (``theta`` a number or one per latent)."""
     mask = pre > theta
     return np.where(mask, pre, 0).astype(pre.dtype, copy=False), mask
 
