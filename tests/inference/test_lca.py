@@ -96,6 +96,14 @@ def test_history_tracks_objective_and_converges_to_lasso_optimum(
     assert np.all(np.diff(obj[1:]) <= 1e-6 * obj[1])
 
 
+def test_max_stable_dt_refuses_a_dictionary_whose_gram_overflows():
+    """Atoms of 1e300 failed in numpy's eigensolver ("Eigenvalues did not converge")."""
+    D = np.random.default_rng(0).standard_normal((4, 8))
+    with pytest.raises(ValueError, match=r"^D: values up to \|D\| = .* make D D\^T reach "
+                                         r"~1e602, beyond what float64 holds safely"):
+        max_stable_dt(D * 1e300, 0.01)
+
+
 def test_max_stable_dt_analytic():
     # orthonormal atoms: lambda_max(D D^T) = 1, so dt < 2 tau; two equal atoms: lambda_max = 2
     assert max_stable_dt(np.eye(4), 0.01) == pytest.approx(0.02, rel=1e-12)

@@ -185,3 +185,15 @@ def test_history_labels_the_objective_and_codes_in_units_of_the_data():
     assert history["objective"].attrs["units"] == "(units of X)^2"
     assert history["mean_abs_code"].attrs["units"] == "units of X"
     assert history["fraction_active"].attrs["units"] == "1"
+
+
+def test_mod_dictionary_refuses_codes_whose_sums_overflow():
+    """Codes of 1e300 failed inside SciPy's solve ("array must not contain infs or NaNs")."""
+    rng = np.random.default_rng(0)
+    X, A = rng.standard_normal((20, 8)), rng.standard_normal((20, 4))
+    with pytest.raises(ValueError, match=r"^X and A: codes up to \|A\| = .* over 20 samples "
+                                         r"make A\^T A and A\^T X reach ~1e602"):
+        mod_dictionary(X, A * 1e300)
+    # scale-free below the limit: the dictionary scales with |X| / |A|
+    np.testing.assert_allclose(mod_dictionary(X, A * 1e100), mod_dictionary(X, A) * 1e-100,
+                               rtol=1e-9)

@@ -131,12 +131,17 @@ def check_products_in_range(X, D, dtype, d_name: str = "D", atom: str = "atom",
     log_xx = 2 * np.log10(x_max) + np.log10(p) if x_max > 0 else -np.inf
     worst = max(log_dd, log_dx, log_xx)
     if worst > log_max:
+        safely = (f"beyond what {np.dtype(dtype).name} holds safely "
+                  f"(~{float(info.max) * RANGE_HEADROOM:.1e})")
+        or_wider = "" if np.dtype(dtype) == np.float64 else " or use dtype=float64"
+        if not X.size:  # the dictionary alone (no data given)
+            raise ValueError(f"{d_name}: values up to |{d_name}| = {d_max:.3g} make "
+                             f"{d_name} {d_name}^T reach ~1e{log_dd:.0f}, {safely}; rescale "
+                             f"{d_name}{or_wider}")
         raise ValueError(
             f"{x_name} and {d_name}: values up to |{x_name}| = {x_max:.3g} and |{d_name}| = "
-            f"{d_max:.3g} make products up to ~1e{worst:.0f}, beyond what "
-            f"{np.dtype(dtype).name} holds safely (~{float(info.max) * RANGE_HEADROOM:.1e}); "
-            f"rescale {x_name} and {d_name} (codes scale with |{x_name}| / |{d_name}|)"
-            + ("" if np.dtype(dtype) == np.float64 else " or use dtype=float64")
+            f"{d_max:.3g} make products up to ~1e{worst:.0f}, {safely}; rescale {x_name} and "
+            f"{d_name} (codes scale with |{x_name}| / |{d_name}|){or_wider}"
         )
     # ||row||^2 >= (row max)^2: unless that is small, no atom can underflow
     if 2 * np.log10(row_max.min()) < log_min:

@@ -22,6 +22,7 @@ from ..validation import (check_array, check_choice, check_dictionary, check_int
                           describe)
 from .lca_adaptive import BLOCK_SIZE, euler_adaptive
 from ._common import (
+    check_products_in_range,
     check_warm_start,
     apply_threshold,
     history_dataset,
@@ -64,7 +65,10 @@ def max_stable_dt(D, tau):
     ValueError
         For an invalid dictionary or ``tau <= 0``.
     """
-    return _max_stable_dt(check_dictionary(D), check_positive(tau, "tau"))
+    D = check_dictionary(D)
+    # atoms of ~1e200 overflow D D^T: numpy's "Eigenvalues did not converge"
+    check_products_in_range(np.zeros((0, D.shape[1])), D, np.float64)
+    return _max_stable_dt(D, check_positive(tau, "tau"))
 
 
 def _max_stable_dt(D, tau):

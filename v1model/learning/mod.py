@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
+from ..inference._common import RANGE_HEADROOM
 from ..validation import check_array, check_positive
 from ._coding import make_coder
 from ._loop import run_batch_learner
@@ -45,7 +46,24 @@ def mod_dictionary(X, A, ridge=1e-6) -> np.ndarray:
     if A.shape[0] != X.shape[0]:
         raise ValueError(f"A must have one row of codes per sample of X ({X.shape[0]}), got "
                          f"shape {A.shape}")
+    _check_sums_in_range(X, A)
     return _mod_dictionary(X, A, check_positive(ridge, "ridge"))
+
+
+def _check_sums_in_range(X, A) -> None:
+    """Refuse codes whose sums over samples ``A^T A`` and ``A^T X`` overflow float64 (they
+    failed inside SciPy's solve, "array must not contain infs or NaNs")."""
+    a_max, x_max = float(np.abs(A).max()), float(np.abs(X).max())
+    if a_max == 0:
+        return
+    with np.errstate(divide="ignore"):  # x_max = 0: log10 is -inf, no bound from X
+        worst = np.log10(len(X)) + np.log10(a_max) + max(np.log10(a_max), np.log10(x_max))
+    limit = np.log10(float(np.finfo(np.float64).max) * RANGE_HEADROOM)
+    if worst > limit:
+        raise ValueError(
+            f"X and A: codes up to |A| = {a_max:.3g} and data up to |X| = {x_max:.3g} over "
+            f"{len(X)} samples make A^T A and A^T X reach ~1e{worst:.0f}, beyond what float64 "
+            f"holds safely; rescale A (the dictionary scales with |X| / |A|) or X")
 
 
 def _mod_dictionary(X, A, ridge):
