@@ -174,6 +174,21 @@ def test_learning_bad_arguments(natural_images, kwargs, match):
                       border=0, **kwargs)
 
 
+@pytest.mark.parametrize("theta0", [True, np.ones(8, dtype=bool)])
+def test_boolean_thresholds_are_refused(theta0):
+    # True was learned from as a threshold of 1.0 without a word
+    with pytest.raises(TypeError, match="theta0 must be a number or an array of numbers"):
+        learn_sailnet(_blob_data(50, 0)[0], 8, theta0=theta0, n_updates=1, progress=False,
+                      border=0)
+
+
+def test_record_every_beyond_the_updates_is_refused():
+    # record_every > n_updates gave an empty history (update of length 0) unsaid
+    with pytest.raises(ValueError, match="record_every=10 is more than n_updates=5"):
+        learn_sailnet(_blob_data(50, 0)[0], 8, n_updates=5, record_every=10, progress=False,
+                      border=0)
+
+
 def test_inference_bad_arguments(weights):
     X, Q, W, theta = weights
     with pytest.raises(ValueError, match="W must be non-negative"):

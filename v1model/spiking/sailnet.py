@@ -49,6 +49,7 @@ from ..validation import (
     check_int,
     check_nonnegative,
     check_positive,
+    describe,
 )
 from . import _brian
 
@@ -235,7 +236,9 @@ def learning_parameters(n_neurons, p, alpha, beta, gamma, theta0, batch_size, n_
     alpha = check_nonnegative(alpha, "alpha")
     beta = check_nonnegative(beta, "beta")
     gamma = check_nonnegative(gamma, "gamma")
-    theta0 = check_array(theta0, "theta0", ndim=(0, 1))
+    given, theta0 = theta0, check_array(theta0, "theta0", ndim=(0, 1))
+    if np.asarray(given).dtype == bool:  # check_array took True for a threshold of 1
+        raise TypeError(f"theta0 must be a number or an array of numbers, got {describe(given)}")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     n_steps = check_int(n_steps, "n_steps", minimum=1)
     if p > n_steps:
@@ -333,6 +336,9 @@ def learn_sailnet(
     if eta_average > 1:
         raise ValueError(f"eta_average must be <= 1, got {eta_average!r}")
     record_every = check_int(record_every, "record_every", minimum=1)
+    if record_every > n_updates:  # the history would come back empty without a word
+        raise ValueError(f"record_every={record_every} is more than n_updates={n_updates}: "
+                         "no update would be recorded")
     check_progress(progress)
     rng = as_generator(seed)
     draw, patch_shape = _batch_source(data, patch_size, border, batch_size, rng)

@@ -42,10 +42,30 @@ def _str(value, field):
     return value
 
 
+def _bytes(value, field):
+    """A size such as '16GB' (dask's parse_bytes), checked now: dask refused a bad one
+    only when the cluster was being built, in a message that named no option."""
+    from dask.utils import parse_bytes
+
+    value = _str(value, field)
+    try:
+        size = parse_bytes(value)
+    except ValueError:
+        size = -1
+    if size <= 0:
+        raise SpecError(field, f"must be a size such as '4GB' or '512MiB', got {value!r}")
+    return value
+
+
 def _str_or_int(value, field):
     if isinstance(value, bool) or not isinstance(value, (str, numbers.Integral)):
         raise SpecError(field, f"must be a string (e.g. '4GB') or an integer (bytes), "
                                f"got {describe(value)}")
+    if isinstance(value, str) and value != "auto":
+        return _bytes(value, field)
+    if not isinstance(value, str) and value < 0:  # 0: no limit
+        raise SpecError(field, f"must be 'auto', a size such as '4GB' or a number of bytes "
+                               f">= 0 (0: no limit), got {value!r}")
     return value
 
 
@@ -117,7 +137,7 @@ def _adapt(value, field):
 _ATTEMPTS = {"max_attempts": int_option(1)}
 _JOBQUEUE = {
     "queue": _str, "account": _str, "cores": int_option(1), "processes": int_option(1),
-    "memory": _str,
+    "memory": _bytes,
     "walltime": _str, "job_extra_directives": _str_list, "job_directives_skip": _str_list,
     "job_script_prologue": _str_list, "worker_extra_args": _str_list, "interface": _str,
     "local_directory": _str, "log_directory": _str, "shebang": _str, "python": _str,

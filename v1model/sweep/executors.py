@@ -452,11 +452,21 @@ class DaskExecutor(Executor):
             return
         from distributed import Client
 
-        if self.address:
-            self.client = Client(self.address)
-        else:
-            self.cluster = self._make_cluster()
-            self.client = Client(self.cluster)
+        try:
+            if self.address:
+                self.client = Client(self.address)
+            else:
+                self.cluster = self._make_cluster()
+                self.client = Client(self.cluster)
+        except Exception as exc:  # noqa: BLE001 - dask's own errors name no option
+            # an ExecutorStartError: a new sweep folder is removed again, so that the
+            # corrected spec can run there
+            self.close()
+            what = (f"executor.address: cannot connect to the dask scheduler at "
+                    f"{self.address!r}" if self.address else
+                    f"executor: cannot start a dask LocalCluster ({self.describe()}, "
+                    f"memory_limit={self.memory_limit!r})")
+            raise ExecutorStartError(f"{what}: {type(exc).__name__}: {exc}") from exc
 
     def close(self, interrupted=False):
         if self._own_client and self.client is not None:

@@ -88,10 +88,13 @@ def values_from_range(spec: dict, field: str) -> list:
         if key not in spec:
             raise SpecError(field, f"a range needs '{key}', got keys {sorted(keys)}")
         if (isinstance(spec[key], bool) or not isinstance(spec[key], numbers.Real)
-                or not math.isfinite(spec[key])):
+                or not _finite(spec[key])):
             raise SpecError(f"{field}.{key}", f"must be a finite number, got "
                                               f"{describe(spec[key])}")
     start, stop = spec["start"], spec["stop"]
+    if not math.isfinite(stop - start):  # 1.7e308 - -1.7e308: inf steps, NaN values
+        raise SpecError(field, f"the range from {start!r} to {stop!r} spans more than a float "
+                               "can hold")
     if ("num" in spec) == ("step" in spec):
         raise SpecError(field, "a range needs exactly one of 'num' or 'step'")
     log = spec.get("log", False)
@@ -114,19 +117,29 @@ def values_from_range(spec: dict, field: str) -> list:
         raise SpecError(f"{field}.log", "a log range is given by 'num', not 'step'")
     step = spec["step"]
     if (isinstance(step, bool) or not isinstance(step, numbers.Real) or step == 0
-            or not math.isfinite(step)):
+            or not _finite(step)):
         raise SpecError(f"{field}.step", f"must be a non-zero finite number, got "
                                          f"{describe(step)}")
-    n = math.floor((stop - start) / step + 1e-9) + 1
-    if n > MAX_POINTS:
-        raise SpecError(field, f"the range from {start!r} to {stop!r} by {step!r} has {n:.3g} "
-                               f"values, more than a sweep can hold ({MAX_POINTS:,} points at "
-                               "most)")
-    if n < 1:
+    steps = (stop - start) / step + 1e-9  # +-inf for a tiny step over a wide range
+    if steps >= MAX_POINTS:
+        raise SpecError(field, f"the range from {start!r} to {stop!r} by {step!r} has "
+                               f"{steps + 1:.3g} values, more than a sweep can hold "
+                               f"({MAX_POINTS:,} points at most)")
+    if steps < 0:
         raise SpecError(field, f"the range from {start!r} to {stop!r} by {step!r} is empty")
+    n = math.floor(steps) + 1
     if all(isinstance(v, numbers.Integral) for v in (start, stop, step)):
         return [int(start + k * step) for k in range(n)]
     return [_tidy(start + k * step) for k in range(n)]
+
+
+def _finite(value) -> bool:
+    """Whether the number ``value`` is finite as a float (an int beyond float's range,
+    which math.isfinite refuses with an OverflowError, is not)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _tidy(value) -> float:

@@ -207,6 +207,8 @@ def load_spec(path, output=None, executor=None, quick=None) -> SweepSpec:
     path = Path(path).expanduser()
     data = read_toml(path)
     if output is not None:
+        if not str(output).strip():  # Path("") is the current folder: a sweep there unsaid
+            raise SpecError("output", f"must be a folder path, got {str(output)!r}")
         data["output"] = str(Path(output).expanduser().resolve())
     if executor is not None:
         data["executor"] = executor

@@ -1,0 +1,72 @@
+"""Bad sweep inputs found by fuzzing the spec and the command line: each is refused
+with its field named, before a sweep folder exists or is left behind."""
+
+import pytest
+
+from v1model.cli import main
+from v1model.sweep import ExecutorStartError, SpecError, parse_spec, run
+from v1model.sweep.grid import values_from_range
+from v1model.sweep.tomlio import dumps_toml
+
+
+@pytest.mark.parametrize("spec, field, message", [
+    # stop - start beyond float's range: linspace gave NaN values, a step range an
+    # OverflowError traceback from math.floor
+    ({"start": -1.7e308, "stop": 1.7e308, "num": 3}, "sweep.x", "spans more than a float"),
+    ({"start": -1.7e308, "stop": 1.7e308, "step": 1e308}, "sweep.x",
+     "spans more than a float"),
+    # a tiny step over a wide range: inf steps (OverflowError), -inf for a negative step
+    ({"start": 0, "stop": 1e308, "step": 1e-308}, "sweep.x", "more than a sweep can hold"),
+    ({"start": 0, "stop": 1e308, "step": -1e-308}, "sweep.x", "is empty"),
+    # Python ints beyond float's range (math.isfinite raised OverflowError)
+    ({"start": 0, "stop": 10**400, "num": 3}, "sweep.x.stop", "finite number"),
+    ({"start": 0, "stop": 10, "step": 10**400}, "sweep.x.step", "finite number"),
+])
+def test_ranges_beyond_float_are_refused(spec, field, message):
+    with pytest.raises(SpecError, match=message) as info:
+        values_from_range(spec, "sweep.x")
+    assert info.value.field == field
+
+
+@pytest.mark.parametrize("executor, field, message", [
+    # dask refused these only once the cluster was built, after the sweep folder was
+    # made: "Could not interpret 'lots' as a byte unit", or "Nanny failed to start"
+    ({"kind": "dask", "memory_limit": "lots"}, "executor.memory_limit", "'lots'"),
+    ({"kind": "dask", "memory_limit": -5}, "executor.memory_limit", "got -5"),
+    ({"kind": "slurm", "cores": 1, "memory": "lots", "jobs": 1}, "executor.memory", "'lots'"),
+])
+def test_memory_sizes_are_checked_with_the_spec(study, executor, field, message):
+    with pytest.raises(SpecError, match=message) as info:
+        parse_spec({"study": study(), "sweep": {"x": [1, 2]}, "executor": executor})
+    assert info.value.field == field
+
+
+@pytest.mark.parametrize("memory", ["auto", "2GB", "512MiB", 0, 2**30])
+def test_memory_sizes_dask_takes_are_accepted(study, memory):
+    spec = parse_spec({"study": study(), "sweep": {"x": [1, 2]},
+                       "executor": {"kind": "dask", "memory_limit": memory}})
+    assert spec.executor["memory_limit"] == memory
+
+
+def test_a_dask_scheduler_that_cannot_be_reached_leaves_no_folder(study, tmp_path):
+    # was: "missing port number in address 'not a url'" (no option named) and a sweep
+    # folder holding the bad executor, which refused a corrected spec of another grid
+    out = tmp_path / "out"
+    with pytest.raises(ExecutorStartError, match="executor.address: cannot connect to the "
+                                                 "dask scheduler at 'not a url'"):
+        run(study(), {"x": [1, 2]}, executor={"kind": "dask", "address": "not a url"},
+            output=out, progress=False)
+    assert not out.exists()
+
+
+def test_an_empty_output_option_is_refused(study, tmp_path, monkeypatch, capsys):
+    # --output '' was the current folder: an empty one became the sweep folder unsaid
+    spec = tmp_path / "spec.toml"
+    spec.write_text(dumps_toml({"study": study(), "sweep": {"x": [1, 2]},
+                                "executor": {"kind": "serial"}}))
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    assert main(["sweep", "run", str(spec), "--output", "", "--no-progress"]) == 2
+    assert "error: output: must be a folder path, got ''" in capsys.readouterr().err
+    assert not any(here.iterdir())
