@@ -243,6 +243,9 @@ def test_hard_threshold_is_refused(problem):
         (dict(dt=-1e-4), "dt must be a positive"),
         (dict(duration=5e-5, dt=1e-4), r"duration \(5e-05 s\) is shorter than the time step"),
         (dict(refractory=-0.001), "refractory must be a non-negative"),
+        # a unit fires at most once in the window: codes of 0 or 1 spike, without a word
+        (dict(refractory=0.04, duration=0.05), r"refractory=0.04 s is at least the counting "
+                                               r"window .* = 0.035 s\)"),
         (dict(noise=-1.0), "noise must be a non-negative"),
         (dict(target="gpu"), "target must be one of 'cython', 'numpy', 'cpp_standalone'"),
         (dict(transient_fraction=1.0), "transient_fraction must be < 1"),

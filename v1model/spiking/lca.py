@@ -249,6 +249,11 @@ def simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory, transie
             f"the counting window (duration * (1 - transient_fraction) = "
             f"{duration - t_count!r} s) is shorter than dt ({dt!r} s)"
         )
+    if refractory >= duration - t_count:  # at most one spike per unit: codes of 0 or 1 spike
+        raise ValueError(
+            f"refractory={refractory!r} s is at least the counting window (duration * (1 - "
+            f"transient_fraction) = {duration - t_count:.3g} s): a unit could fire at most "
+            f"once in it; shorten refractory or lengthen duration")
     return dict(
         lam=lam, duration=duration, dt=dt, tau_m=tau_m, tau_syn=tau_syn, refractory=refractory,
         transient_fraction=transient_fraction, inhibition=int(bool(inhibition)), v_init=v_init,
@@ -269,6 +274,13 @@ def _warn_coarse(drive, p):
     spikes in all (815 at scale 1) and codes 1.8x their size off the LASSO's.
     """
     window = (1.0 - p["transient_fraction"]) * p["duration"]
+    if p["refractory"] > 0 and window / p["refractory"] < MIN_SPIKES:
+        warnings.warn(
+            f"refractory={p['refractory']!r} s lets a unit fire at most "
+            f"{window / p['refractory']:.3g} times in the {window:.3g} s counting window: the "
+            f"rates cannot resolve the codes (each at most tau_m / refractory = "
+            f"{p['tau_m'] / p['refractory']:.3g}); shorten refractory or lengthen "
+            f"duration={p['duration']!r}", RuntimeWarning, stacklevel=3)
     per_spike = p["tau_m"] / window
     top = float(drive.max()) - p["lam"]  # the largest code, without inhibition
     if top >= MIN_SPIKES * per_spike:
