@@ -90,6 +90,23 @@ def load_wav(path, sample_rate: float | None = None):
     return data, float(rate)
 
 
+def check_pattern(pattern) -> str:
+    """``pattern`` if it is a non-empty str (a glob pattern), else a TypeError naming it."""
+    if not isinstance(pattern, str) or not pattern:
+        raise TypeError(f"pattern must be a glob pattern (a non-empty str), got {pattern!r}")
+    return pattern
+
+
+def matching_files(folder, pattern: str, name: str) -> list:
+    """The files of the folder ``folder`` (a Path) matching ``pattern``, sorted; a pattern
+    pathlib refuses (absolute: "/data/*.wav") is a ValueError relative to ``name``."""
+    try:
+        return sorted(folder.glob(pattern))
+    except (ValueError, NotImplementedError) as exc:  # pathlib's own words, no argument named
+        raise ValueError(f"pattern must be a glob pattern relative to {name}, got {pattern!r} "
+                         f"({exc})") from None
+
+
 def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = None):
     """Read every WAV file in ``folder`` matching ``pattern``.
 
@@ -125,11 +142,10 @@ def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = 
     from v1model.io import _as_path
 
     folder = _as_path(folder, "folder")  # None or a number failed inside pathlib
-    if not isinstance(pattern, str) or not pattern:
-        raise TypeError(f"pattern must be a glob pattern (a non-empty str), got {pattern!r}")
+    check_pattern(pattern)
     if not folder.is_dir():
         raise FileNotFoundError(f"folder: no such folder: {str(folder)!r}")
-    files = sorted(folder.glob(pattern))
+    files = matching_files(folder, pattern, "folder")
     if not files:
         raise ValueError(f"folder: no files matching {pattern!r} in {str(folder)!r}")
     waves, rate = [], sample_rate

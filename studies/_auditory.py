@@ -28,8 +28,9 @@ def audio_folder(audio_dir, pattern):
     raises for a missing ``audio_dir``, a missing folder or one without matching files."""
     if audio_dir is None or str(audio_dir).strip() in ("", "None", "none"):
         raise source_error()
-    if not isinstance(pattern, str) or not pattern:  # stimuli.audio.load_wav_folder's check
-        raise TypeError(f"pattern must be a glob pattern (a non-empty str), got {pattern!r}")
+    from stimuli.audio import check_pattern, matching_files
+
+    check_pattern(pattern)
     synthetic = str(audio_dir) == SYNTHETIC
     folder = None
     if not synthetic:
@@ -37,12 +38,7 @@ def audio_folder(audio_dir, pattern):
         if not folder.is_dir():
             raise FileNotFoundError(f"audio_dir: no such folder: {str(folder)!r} (a folder of "
                                     "WAV files, or 'synthetic')")
-        try:
-            found = any(folder.glob(pattern))
-        except (ValueError, NotImplementedError) as exc:  # "/data/*.wav": pathlib's own words
-            raise ValueError(f"pattern must be a glob pattern relative to audio_dir, got "
-                             f"{pattern!r} ({exc})") from None
-        if not found:
+        if not matching_files(folder, pattern, "audio_dir"):
             raise ValueError(f"audio_dir: no files matching pattern={pattern!r} in "
                              f"{str(folder)!r}")
     return synthetic, folder

@@ -170,6 +170,9 @@ def test_wav_with_nan_or_no_samples_fails_naming_the_file(tmp_path):
     (lambda: load_wav(None), TypeError, r"path must be a file name .*got None"),
     (lambda: load_wav(3), TypeError, r"path must be a file name .*got 3"),
     (lambda: load_wav_folder(None), TypeError, r"folder must be a file name .*got None"),
+    # an absolute pattern: pathlib's NotImplementedError "Non-relative patterns are unsupported"
+    (lambda: load_wav_folder(".", pattern="/data/*.wav"), ValueError,
+     r"pattern must be a glob pattern relative to folder, got '/data/\*\.wav'"),
     (lambda: load_wav_folder(".", pattern=None), TypeError,
      r"pattern must be a glob pattern \(a non-empty str\), got None"),
     # limit_denominator bounds only the denominator: a 1e300 Hz rate asked scipy for a
