@@ -17,6 +17,7 @@ from v1model.validation import (
     check_bool,
     check_int,
     check_nonnegative,
+    check_path,
     check_positive,
     describe,
 )
@@ -55,9 +56,7 @@ def load_wav(path, sample_rate: float | None = None):
     """
     from scipy.io import wavfile
 
-    from v1model.io import _as_path
-
-    path = _as_path(path, "path")  # None or a number failed inside pathlib
+    path = check_path(path, "path")  # None or a number failed inside pathlib
     if not path.is_file():
         what = "a folder, not a WAV file" if path.is_dir() else "no such WAV file"
         raise FileNotFoundError(f"path: {what}: {str(path)!r}")
@@ -139,9 +138,7 @@ def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = 
     ValueError
         When no file matches ``pattern``, or as :func:`load_wav`.
     """
-    from v1model.io import _as_path
-
-    folder = _as_path(folder, "folder")  # None or a number failed inside pathlib
+    folder = check_path(folder, "folder")  # None or a number failed inside pathlib
     check_pattern(pattern)
     if not folder.is_dir():
         raise FileNotFoundError(f"folder: no such folder: {str(folder)!r}")

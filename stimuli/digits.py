@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from v1model.validation import check_path
+
 __all__ = ["load_digits", "load_mnist", "read_idx"]
 
 
@@ -67,9 +69,7 @@ def read_idx(path):
     ValueError
         For a bad magic number, an unknown data type or a truncated file.
     """
-    from v1model.io import _as_path
-
-    path = _as_path(path, "path")  # None or a number failed inside pathlib
+    path = check_path(path, "path")  # None or a number failed inside pathlib
     if not path.is_file():
         raise FileNotFoundError(f"path: no such IDX file: {str(path)!r}")
     opener = gzip.open if path.suffix == ".gz" else open
@@ -123,9 +123,7 @@ def load_mnist(folder, split: str = "train"):
     """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    from v1model.io import _as_path
-
-    folder = _as_path(folder, "folder")  # None or a number failed inside pathlib
+    folder = check_path(folder, "folder")  # None or a number failed inside pathlib
     if not folder.is_dir():
         raise FileNotFoundError(f"folder: no such folder: {str(folder)!r}")
     prefix = "train" if split == "train" else "t10k"

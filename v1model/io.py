@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .validation import check_positive
+from .validation import check_path, check_positive
 
 __all__ = ["atomic_path", "save_dataset", "load_dataset", "save_figure", "clean_attrs",
            "flatten_nested", "netcdf_engine", "seed_attr", "values_by_dims", "SavedAsDataset"]
@@ -47,7 +47,7 @@ def atomic_path(path, suffix: str | None = None):
     tmp : pathlib.Path
         A path in the same folder that does not exist yet; write to it.
     """
-    path = _as_path(path)
+    path = check_path(path)
     replace_store = path.is_dir() and not path.is_symlink()
     if replace_store and not _is_zarr_store(path):
         raise IsADirectoryError(
@@ -111,14 +111,6 @@ def _fsync(path: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def _as_path(path, name: str = "path") -> Path:
-    if not isinstance(path, (str, os.PathLike)) or str(path) == "":
-        raise TypeError(f"{name} must be a file name (str or os.PathLike), got {path!r}")
-    # "~/r.nc" must be the same file for the writer and for the readers (h5py and
-    # xarray expand it; a literal "~" folder would be created otherwise)
-    return Path(path).expanduser()
 
 
 def _is_zarr_store(path: Path) -> bool:
@@ -314,7 +306,7 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
         ds = ds.to_dataset(name=ds.name if ds.name is not None else "data")
     if not isinstance(ds, xr.Dataset):
         raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
-    path = _as_path(path)
+    path = check_path(path)
     ds = _cleaned(ds)
     if "v1model_version" not in ds.attrs:
         from . import __version__
@@ -408,7 +400,7 @@ def load_dataset(path, name: str = "path") -> xr.Dataset:
     xarray.Dataset
         Loaded into memory (the file is closed).
     """
-    path = _as_path(path, name)
+    path = check_path(path, name)
     if not path.exists():
         raise FileNotFoundError(f"{name}: no such file: {str(path)!r}")
     if path.is_dir() and not _is_zarr_path(path):
@@ -452,7 +444,7 @@ def netcdf_engine(path) -> str:
     TypeError
         For a ``path`` that is not a file name.
     """
-    path = _as_path(path)
+    path = check_path(path)
     try:
         with open(path, "rb") as f:
             magic = f.read(4)
@@ -498,7 +490,7 @@ def save_figure(fig, path, dpi: int = 120) -> Path:
 
     if not isinstance(fig, Figure):
         raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
-    path = _as_path(path)
+    path = check_path(path)
     dpi = check_positive(dpi, "dpi")
     fmt = path.suffix[1:].lower() or "png"
     supported = fig.canvas.get_supported_filetypes()

@@ -9,6 +9,8 @@ hour later.
 from __future__ import annotations
 
 import numbers
+import os
+from pathlib import Path
 
 import numpy as np
 
@@ -25,6 +27,7 @@ __all__ = [
     "check_int",
     "check_positive_or_auto",
     "check_choice",
+    "check_path",
     "check_axis",
     "check_shape",
     "check_probability",
@@ -645,6 +648,33 @@ def check_positive_or_auto(value, name: str):
             raise ValueError(f"{name} must be a positive float or 'auto', got {value!r}")
         return value
     return check_positive(value, name)
+
+
+def check_path(path, name: str = "path") -> Path:
+    """A file or folder name as a ``Path``, ``~`` expanded.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Not empty.
+    name : str, default "path"
+        Argument name used in error messages.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    TypeError
+        For anything else (None, a number: pathlib's own message named no argument)
+        or an empty name.
+    """
+    if not isinstance(path, (str, os.PathLike)) or str(path) == "":
+        raise TypeError(f"{name} must be a file name (str or os.PathLike), got {path!r}")
+    # "~/r.nc" must be the same file for the writer and for the readers (h5py and
+    # xarray expand it; a literal "~" folder would be created otherwise)
+    return Path(path).expanduser()
 
 
 def check_choice(value, name: str, choices) -> str:

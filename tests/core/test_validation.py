@@ -104,3 +104,15 @@ def test_values_lost_to_zero_by_a_narrower_dtype_are_named():
     np.testing.assert_array_equal(check_array([0.0, 0.0], "X", dtype=np.float32), [0, 0])
     np.testing.assert_array_equal(check_array([1e-300, 1.0], "X", dtype=np.float32), [0, 1])
     assert check_array(np.array([1e-300]), "X").item() == 1e-300  # float64: kept
+
+
+def test_check_path_names_what_is_not_a_file_name():
+    from pathlib import Path
+
+    from v1model.validation import check_path
+
+    for bad in (None, 3, ""):
+        with pytest.raises(TypeError, match=r"^folder must be a file name \(str or "
+                                            r"os.PathLike\), got "):
+            check_path(bad, "folder")
+    assert check_path("~/x.nc") == Path.home() / "x.nc"

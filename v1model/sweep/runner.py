@@ -19,8 +19,8 @@ from pathlib import Path
 
 import xarray as xr
 
-from ..io import _as_path, load_dataset
-from ..validation import check_bool
+from ..io import load_dataset
+from ..validation import check_bool, check_path
 from .assemble import assemble
 from .errors import ExecutorStartError, OutputWriteError, SpecError
 from .executors import Executor, make_executor
@@ -137,7 +137,7 @@ def run(
         "executor": {"kind": instance.kind} if instance is not None else executor,
     }
     if output is not None:
-        data["output"] = str(_as_path(output, "output").resolve())
+        data["output"] = str(check_path(output, "output").resolve())
     spec = parse_spec(data)
     return run_spec(spec, executor=instance, progress=progress)
 
@@ -343,7 +343,7 @@ def _read_points(store, done, progress: bool) -> dict:
 
 def _check_sweep_folder(output) -> Path:
     """``output`` as a Path, refused unless it is a sweep folder."""
-    output = _as_path(output, "output")
+    output = check_path(output, "output")
     if not output.exists():
         raise SpecError("output", f"{str(output)!r} does not exist (give the sweep's output "
                                   "folder)")
