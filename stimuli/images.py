@@ -175,6 +175,18 @@ def image_source_path(source, name: str = "source") -> Path:
     """The path ``source`` names, checked without reading it: it exists and is a
     folder, a ``.mat`` file or an image file (what :func:`load_images` reads).
 
+    Parameters
+    ----------
+    source : str or path-like
+        The folder or file; ``~`` is expanded.
+    name : str, default "source"
+        The argument's name in error messages.
+
+    Returns
+    -------
+    Path
+        ``source`` with ``~`` expanded.
+
     Raises
     ------
     FileNotFoundError

@@ -37,7 +37,13 @@ def _modules() -> dict[str, ModuleType]:
 
 
 def list_studies() -> dict[str, ModuleType]:
-    """All studies by name."""
+    """All studies by name.
+
+    Returns
+    -------
+    dict of str to module
+        Each study's ``NAME`` (e.g. ``"olshausen-field-1996"``) to its module.
+    """
     return _modules()
 
 

@@ -61,9 +61,12 @@ def run(
     seed : int
     dictionary : str, optional
         Saved ``olshausen-field-1996`` result (or network) to use.
-    images, n_updates
-        Image source and learning updates (also the source of the patches
-        that are encoded, drawn apart from the training ones by the seed).
+    images : str, default "skimage"
+        Image source (also the source of the patches that are encoded, drawn
+        apart from the training ones by the seed).
+    n_updates : int, optional
+        Learning updates of the dictionary (default 1,000 quick, else the
+        ``olshausen-field-1996`` study's).
     lam_min, lam_max : float
         Range of lambda (log-spaced; the default spans two decades).
     n_lams, n_patches : int, optional
@@ -209,7 +212,20 @@ def run(
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """Trade-off curves, sparseness histograms at three lambdas, Babel curve."""
+    """Trade-off curves, sparseness histograms at three lambdas, Babel curve.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The result of :func:`run`.
+    outdir : str or path-like
+        Folder the PNG files are written to.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
     from v1model.io import save_figure
     from v1model.plotting import plot_babel_curves, plot_sparseness_tradeoff
     from v1model.plotting._mpl import pyplot

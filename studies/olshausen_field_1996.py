@@ -151,7 +151,7 @@ def run(
         Whether the images are already whitened. Default: True for
         Olshausen's whitened files (sparsenet raw folder, ``IMAGES`` key),
         False otherwise.
-    patch_size, n_atoms, lam, n_updates, lr, n_patches : optional
+    patch_size, n_atoms, lam, n_updates, lr, n_patches : int or float, optional
         Override the defaults above.
     lr_final : float, optional
         Learning rate at the last update (geometric decay from ``lr``).
@@ -285,7 +285,20 @@ def code_statistics(codes, X, residual) -> dict:
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """Atom grid, learning curve and coefficient histogram as PNGs in ``outdir``."""
+    """Atom grid, learning curve and coefficient histogram as PNGs in ``outdir``.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The result of :func:`run`.
+    outdir : str or path-like
+        Folder the PNG files are written to.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
     from v1model.io import save_figure
     from v1model.plotting import plot_atoms, plot_coefficient_histogram, plot_learning_curve
 

@@ -239,6 +239,18 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     (:func:`v1model.plotting.plot_orientation_frequency`): angle = orientation
     in [0°, 180°) on a half-disc, one point per atom, radius = spatial
     frequency. The paper draws the full disc, each atom at theta and theta + 180°.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The result of :func:`run`.
+    outdir : str or path-like
+        Folder the PNG files are written to.
+
+    Returns
+    -------
+    list of Path
+        The files written.
     """
     from v1model.io import save_figure
     from v1model.plotting import plot_atoms, plot_orientation_frequency

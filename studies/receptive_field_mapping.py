@@ -96,8 +96,11 @@ def run(
     dictionary : str, optional
         Saved ``olshausen-field-1996`` result (or network) to use instead of
         learning one.
-    images, n_updates
-        Passed to the learning run.
+    images : str, default "skimage"
+        Image source of the learning run.
+    n_updates : int, optional
+        Learning updates of the dictionary (default 1,000 quick, else the
+        ``olshausen-field-1996`` study's).
     lam : float
         LCA threshold (units of the whitened input, whose pixel variance is
         0.1).
@@ -322,7 +325,20 @@ def _check_sparse_pixels(sparse_pixels, shape):
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """Mapped RFs vs atoms (white, sparse), similarity vs stimuli, tuning, contrast."""
+    """Mapped RFs vs atoms (white, sparse), similarity vs stimuli, tuning, contrast.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The result of :func:`run`.
+    outdir : str or path-like
+        Folder the PNG files are written to.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
     from v1model.analysis import GABOR_LIKE_R2
     from v1model.io import save_figure
     from v1model.plotting import plot_rf_comparison, plot_tuning_curves

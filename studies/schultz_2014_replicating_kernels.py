@@ -215,8 +215,11 @@ def run(
     seed : int
         Root seed: crops (the same for every configuration), initial kernels,
         random control, evaluation crops.
-    images, prewhitened
+    images : str, default "skimage"
         Image source (:func:`stimuli.images.load_whitened`).
+    prewhitened : bool, optional
+        Whether the images are already whitened (default: as
+        :func:`stimuli.images.load_whitened` decides).
     n_heldout : int
         The last images held out for evaluation.
     kernel_size : int
@@ -237,10 +240,14 @@ def run(
     lam : float
         L1 penalty while learning, in units of the images' standard
         deviation (the images are scaled to unit variance).
-    n_updates, batch_size, max_iter
+    n_updates, batch_size : int, optional
         :func:`~v1model.convolutional.learn_kernels` (100 updates of 4 crops;
         quick 40 of 8).
-    patch_updates, n_patches
+    long_factor : int, optional
+        The non-overlapping configuration is learned a second time with
+        ``long_factor * n_updates`` updates (a check that it is not merely
+        under-trained); default 4 (quick: 0, left out).
+    patch_updates, n_patches : int, optional
         The non-overlapping dictionary is also learned the way patch-based
         sparse coding learns it: :func:`v1model.learning.learn_dictionary`
         (Olshausen-Field rule, same λ, minibatches of 100) on ``n_patches``
@@ -248,16 +255,17 @@ def run(
         on 20,000, the ``olshausen-field-1996`` budgets); 0 leaves it out.
         With the crops the convolutional learners share, its many kernels
         see too few examples to learn.
-    long_factor : int, optional
-        The non-overlapping configuration is learned a second time with
-        ``long_factor * n_updates`` updates (a check that it is not merely
-        under-trained); default 4 (quick: 0, left out).
+    max_iter : int, default 200
+        Solver steps per minibatch at most while learning
+        (:func:`~v1model.convolutional.learn_kernels`).
     eval_lams : list of float
         λ values of the rate-distortion curves (default 0.5 to 8, doubling).
     n_eval : int
         Held-out crops (4; quick 6).
-    tol, eval_max_iter
-        FISTA's tolerance and step limit in the evaluation.
+    tol : float, default 1e-4
+        FISTA's tolerance in the evaluation.
+    eval_max_iter : int, default 2000
+        FISTA's step limit in the evaluation.
     matched_rate : float or None
         Active coefficients per pixel at which the curves are compared: 0.1
         (one active coefficient per 10 pixels, 5% of the 2 per pixel); None:
@@ -550,7 +558,20 @@ def _coefficients_per_pixel(ds):
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """Kernels of every configuration, rate-distortion curves and the summary bars."""
+    """Kernels of every configuration, rate-distortion curves and the summary bars.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The result of :func:`run`.
+    outdir : str or path-like
+        Folder the PNG files are written to.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
     from matplotlib.patches import Patch
 
     from v1model.io import save_figure

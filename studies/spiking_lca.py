@@ -80,7 +80,8 @@ def run(
     patch_size, n_atoms, n_patches, dictionary_updates, duration, target : optional
         Override the defaults above.
     lam, dt, tau_m, tau_syn : float
-        Threshold and time constants (seconds) of the spiking network.
+        Threshold and time constants (seconds) of the spiking network;
+        defaults 0.1, 1e-4, 0.01 and 0.0025.
     n_raster : int
         Samples whose spikes are kept for the raster.
     progress : bool
@@ -223,7 +224,20 @@ def run(
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """Scatter of codes, error against simulated time and a raster as PNGs."""
+    """Scatter of codes, error against simulated time and a raster as PNGs.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The result of :func:`run`.
+    outdir : str or path-like
+        Folder the PNG files are written to.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot
     from v1model.plotting.spiking import plot_code_scatter, plot_error_vs_time, plot_raster

@@ -162,8 +162,11 @@ def run(
     dictionary : str, optional
         Saved ``olshausen-field-1996`` result (or network) to use instead of
         learning one.
-    images, n_updates
-        Passed to the learning run.
+    images : str, default "skimage"
+        Image source of the learning run.
+    n_updates : int, optional
+        Learning updates of the dictionary (default 1,000 quick, else the
+        ``olshausen-field-1996`` study's).
     lam : float, optional
         LCA threshold λ (units of the whitened input, pixel variance 0.1);
         default the learning λ of ``olshausen-field-1996``: 0.1 quick, 0.15
@@ -460,7 +463,20 @@ def _index_bins(values, threshold, n_bins: int = 20) -> np.ndarray:
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
     """Example size-tuning curves, SI histograms, preferred diameters, cross-orientation,
-    length-tuning curves and ESI histograms."""
+    length-tuning curves and ESI histograms.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The result of :func:`run`.
+    outdir : str or path-like
+        Folder the PNG files are written to.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot
 

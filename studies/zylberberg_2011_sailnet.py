@@ -83,8 +83,11 @@ def run(
     patch_size, n_neurons, n_updates : optional
         Override the defaults above (``n_neurons`` >= 2: the figures compare
         pairs of units).
-    p, alpha, beta, gamma, theta0, batch_size :
-        SAILnet's parameters (see :func:`v1model.spiking.learn_sailnet`).
+    p, alpha, beta, gamma, theta0 : float
+        SAILnet's parameters (see :func:`v1model.spiking.learn_sailnet`);
+        defaults 0.05, 1.0, 0.01, 0.1 and 2.0.
+    batch_size : int, default 100
+        Patches per update (see :func:`v1model.spiking.learn_sailnet`).
     n_eval : int
         Held-out patches whose spike counts give the rate distribution.
     n_brian2 : int, optional
@@ -200,7 +203,20 @@ def _check_learning_parameters(patch_size, n_neurons, p, alpha, beta, gamma, the
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """RF grid, firing-rate distribution, inhibition vs overlap and learning history."""
+    """RF grid, firing-rate distribution, inhibition vs overlap and learning history.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The result of :func:`run`.
+    outdir : str or path-like
+        Folder the PNG files are written to.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
     from v1model.io import save_figure
     from v1model.plotting import plot_atoms
     from v1model.plotting.spiking import plot_inhibition_vs_overlap, plot_rate_distribution

@@ -24,11 +24,11 @@ class Adam:
     ----------
     params : dict of ndarray
         The arrays to optimise; the moments take their shapes and dtypes.
-    lr : float
+    lr : float, default 1e-3
         Learning rate (units of the parameters per step).
     beta1, beta2 : float
-        Decay rates of the first and second moments.
-    eps : float
+        Decay rates of the first and second moments (defaults 0.9 and 0.999).
+    eps : float, default 1e-8
         Added to the root of the second moment.
     rates : dict of float, optional
         Factor of ``lr`` for some of the arrays (by name; 1 for the others),
@@ -52,7 +52,23 @@ class Adam:
         self.t = 0
 
     def step(self, params, grads):
-        """Update every array of ``params`` in place from ``grads`` (same keys)."""
+        """Update every array of ``params`` in place from ``grads`` (same keys).
+
+        Parameters
+        ----------
+        params : dict of ndarray
+            The arrays given to the constructor (same names, shapes and
+            dtypes); updated in place.
+        grads : dict of ndarray
+            The gradient of the loss with respect to each array of
+            ``params``, same shapes.
+
+        Raises
+        ------
+        FloatingPointError
+            When a gradient is not finite or its square overflows its dtype;
+            nothing is updated then.
+        """
         squares = {}
         for name in params:  # all checked before any update: a refused step changes nothing
             g = grads[name]

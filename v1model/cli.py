@@ -16,6 +16,12 @@ __all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of the ``v1model`` command line (``study``, ``sweep``, ...).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
     parser = argparse.ArgumentParser(
         prog="v1model",
         description="Sparse coding in primary visual cortex: studies, sweeps and tools.",

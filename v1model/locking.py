@@ -30,6 +30,20 @@ def folder_lock(path, field: str = "output", what: str = "sweep run"):
     without ``-o flock``, some NFS) an exclusively created ``.lock.pid`` file
     stands in; one left by a run that died on this host is taken over.
 
+    Parameters
+    ----------
+    path : str or path-like
+        The output folder.
+    field : str, default "output"
+        The folder's argument name in error messages.
+    what : str, default "sweep run"
+        The kind of run, in error messages.
+
+    Yields
+    ------
+    None
+        While the folder is held.
+
     Raises
     ------
     ValueError

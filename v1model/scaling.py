@@ -15,6 +15,21 @@ def pow2_scale(values, axis=None, keepdims: bool = False):
     (values ~ 1e200) nor underflow (values ~ 1e-300): scale-invariant
     measures computed on ``values / pow2_scale(values)`` are the same as on
     ``values`` wherever the latter do not overflow.
+
+    Parameters
+    ----------
+    values : ndarray
+        Any shape, real and finite.
+    axis : int or tuple of int, optional
+        Axes along which the maximum is taken; default all.
+    keepdims : bool, default False
+        Keep the reduced axes with length 1 (to broadcast against ``values``).
+
+    Returns
+    -------
+    float or ndarray
+        The powers of two, float64: ``values``'s shape without ``axis`` (or
+        with length 1 there, with ``keepdims``).
     """
     peak = np.abs(values).max(axis=axis, keepdims=keepdims)
     return np.ldexp(1.0, np.frexp(peak)[1] - 1)

@@ -137,7 +137,27 @@ def _check_lista_params(lista_params, D, lam, target_tol, dtype):
 
 
 def check_depths(depths, name="depths") -> list[int]:
-    """Depths (iterations / layers) as a non-empty list of distinct ints >= 1."""
+    """Depths (iterations / layers) as a non-empty list of distinct ints >= 1.
+
+    Parameters
+    ----------
+    depths : int or array_like of int
+        One depth or several.
+    name : str, default "depths"
+        The argument's name in error messages.
+
+    Returns
+    -------
+    list of int
+        The depths, in the order given.
+
+    Raises
+    ------
+    TypeError
+        For a depth that is not an integer.
+    ValueError
+        For a depth below 1, no depth, or a repeated one.
+    """
     values = [check_int(t, name, minimum=1) for t in np.atleast_1d(depths)]
     if not values:
         raise ValueError(f"{name} must hold at least one depth, got {depths!r}")

@@ -263,7 +263,13 @@ class LISTA(SavedAsDataset):
         return f"{type(self).__name__}(n_layers={self.n_layers!r}, lam={self.lam!r}{extra})"
 
     def get_params(self) -> dict:
-        """The constructor's parameters."""
+        """The constructor's parameters.
+
+        Returns
+        -------
+        dict
+            Each constructor parameter's name to its current value.
+        """
         return {name: getattr(self, name) for name in PARAMS}
 
     # ------------------------------------------------------------ fitting

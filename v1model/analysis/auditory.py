@@ -261,9 +261,9 @@ def bandwidth_fit(tuning: xr.Dataset, bandwidth: str = "bandwidth_10db",
     ----------
     tuning : xarray.Dataset
         The output of :func:`auditory_tuning`.
-    bandwidth : {"bandwidth_10db", "bandwidth_3db", "rms_bandwidth"}
+    bandwidth : {"bandwidth_10db", "bandwidth_3db", "rms_bandwidth"}, default "bandwidth_10db"
         Which bandwidth (Hz).
-    centre : {"peak_frequency", "centroid_frequency"}
+    centre : {"peak_frequency", "centroid_frequency"}, default "peak_frequency"
         Which centre frequency (Hz).
     exclude_edges : bool, default True
         Leave out kernels whose band (at the level of ``bandwidth``) reaches

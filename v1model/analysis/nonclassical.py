@@ -229,11 +229,11 @@ def size_tuning(
         of the patch from every selected centre (twice the farthest pixel's
         distance, plus one pixel and ``edge``): the largest disc is then a
         full-field grating for every unit.
-    contrasts : array_like, default (0.1, 1.0)
+    contrasts : array_like, shape (n_contrasts,), default (0.1, 1.0)
         Grating amplitudes (> 0) in the units of the encoder's input.
     phases : int or array_like, default 8
         Radians; an int n gives n values evenly spaced over [0, 2 pi).
-    units : array_like of int, optional
+    units : array_like of int, shape (n_units,), optional
         The encoder's units to measure, one per grating; default
         ``0 ... n_selected - 1``.
     edge : float, default 0.0
@@ -458,7 +458,7 @@ def cross_orientation_suppression(
     test_contrast : float, default 0.5
         Amplitude of the test grating (> 0), in the units of the encoder's
         input.
-    mask_contrasts : array_like, default (0, 0.125, 0.25, 0.5, 1)
+    mask_contrasts : array_like, shape (n_contrasts,), default (0, 0.125, 0.25, 0.5, 1)
         Amplitudes of the mask (>= 0); 0 is always measured too (the test
         alone), as the reference of the suppression index.
     mask_offset : float, default pi / 2
@@ -471,7 +471,7 @@ def cross_orientation_suppression(
     mask_phases : int, default 4
         Number of mask phases, evenly spaced over [0, 2 pi) (>= 2 to cancel
         a linear unit's mask drive; 1 keeps mask phase 0).
-    units : array_like of int, optional
+    units : array_like of int, shape (n_units,), optional
         The encoder's units to measure; default ``0 ... n_selected - 1``.
     edge : float, default 0.0
         Raised-cosine edge of the disc in pixels.
@@ -656,11 +656,11 @@ def length_tuning(
     width : float or array_like, shape (n_selected,), optional
         Bar width across the bars in pixels (> 0); default one period,
         ``1 / frequency``, per unit.
-    contrasts : array_like, default (0.1, 1.0)
+    contrasts : array_like, shape (n_contrasts,), default (0.1, 1.0)
         Grating amplitudes (> 0) in the units of the encoder's input.
     phases : int or array_like, default 8
         Radians; an int n gives n values evenly spaced over [0, 2 pi).
-    units : array_like of int, optional
+    units : array_like of int, shape (n_units,), optional
         The encoder's units to measure; default ``0 ... n_selected - 1``.
     rectify : {"positive", "abs", "none"}, default "positive"
         How signed responses become rates.

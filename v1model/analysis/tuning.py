@@ -597,7 +597,7 @@ def contrast_response(
     phases : int or array_like, default 8
         The response is the maximum over these phases (radians); an int n
         gives n values evenly spaced over [0, 2 pi).
-    units : array_like of int, optional
+    units : array_like of int, shape (n_units,), optional
         Which units (columns of the encoder's output) to measure, one per
         grating; default units ``0 ... n_selected - 1`` (unit ``i`` is shown
         grating ``i``; with a scalar orientation and frequency, unit 0 only).

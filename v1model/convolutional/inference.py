@@ -229,8 +229,12 @@ def reconstruct(codes, kernels, signal_shape, *, stride=1, boundary: str = "full
     signal_shape : tuple of int
         Shape of one signal (the code shape alone does not fix it when
         ``stride > 1``).
-    stride, boundary, dtype
-        As in :func:`encode`.
+    stride : int or tuple of int, default 1
+        Distance between kernel copies, in samples (as in :func:`encode`).
+    boundary : {"full", "valid", "circular"}, default "full"
+        Where the copies sit (as in :func:`encode`).
+    dtype : {float32, float64}, default float32
+        Working precision.
 
     Returns
     -------
@@ -252,8 +256,10 @@ def objective(X, codes, kernels, lam, *, stride=None, boundary: str | None = Non
         As :func:`encode` returns them (one signal: ``n_samples = 1``).
     kernels : array_like, shape (n_kernels, *kernel_shape) or ConvolutionalDictionary
     lam : float
-    stride, boundary
-        As in :func:`encode` (default 1 and "full", or a dictionary's own).
+    stride : int or tuple of int, optional
+        As in :func:`encode` (default 1, or a dictionary's own).
+    boundary : {"full", "valid", "circular"}, optional
+        As in :func:`encode` (default "full", or a dictionary's own).
 
     Returns
     -------

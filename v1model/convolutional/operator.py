@@ -272,7 +272,13 @@ class ConvolutionalDictionary:
 
     def positions(self) -> tuple[np.ndarray, ...]:
         """Per axis, the signal index of each kernel copy's first sample (negative
-        where a ``"full"`` copy starts before the signal), in samples."""
+        where a ``"full"`` copy starts before the signal), in samples.
+
+        Returns
+        -------
+        tuple of ndarray
+            One array per signal axis, shape ``(code_shape[i],)``, in samples.
+        """
         return tuple(o + s * np.arange(m) for o, s, m in
                      zip(self._offsets, self.stride, self.code_shape))
 
@@ -362,6 +368,11 @@ class ConvolutionalDictionary:
         12x12 kernel on a 20x20 signal: about 2x for ``"valid"``). It sets the
         step ``1/L`` of ISTA and the LCA's stability limit (a loose bound only
         shortens them).
+
+        Returns
+        -------
+        float
+            The bound, in squared units of the kernels.
         """
         blocks, stride = self._blocks, self.stride
         d = self.ndim
@@ -585,7 +596,23 @@ class ConvolutionalDictionary:
 
 def kernel_dims(d: int) -> tuple[str, ...]:
     """Names of a kernel's axes: ("lag",) for sounds, ("ky", "kx") for images,
-    ("kz", "ky", "kx") for volumes."""
+    ("kz", "ky", "kx") for volumes.
+
+    Parameters
+    ----------
+    d : int
+        Number of spatial axes of a kernel: 1, 2 or 3.
+
+    Returns
+    -------
+    tuple of str
+        The ``d`` axis names.
+
+    Raises
+    ------
+    ValueError
+        For ``d`` other than 1, 2 or 3.
+    """
     names = {1: ("lag",), 2: ("ky", "kx"), 3: ("kz", "ky", "kx")}
     if d not in names:
         raise ValueError(f"d must be 1, 2 or 3 (spatial axes of a kernel), got {d!r}")

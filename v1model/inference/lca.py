@@ -165,7 +165,7 @@ def lca(
     record_every : int, default 1
         Euler path: keep one step in this many in the trajectory and history,
         and the last step (the state returned).
-    t_eval : array_like, optional
+    t_eval : array_like, shape (n_times,), optional
         On the ivp path, times (s) at which to report the trajectory; default
         ``n_steps * dt`` or ``50 * tau``, sampled at 201 points (200
         intervals).

@@ -54,11 +54,11 @@ class SparseDictionaryLearner(SavedAsDataset):
     ----------
     n_atoms : int, optional
         Number of atoms; default ``n_features`` (a complete dictionary).
-    algorithm : {"online", "mod", "ksvd", "ksvd-approx"}
+    algorithm : {"online", "mod", "ksvd", "ksvd-approx"}, default "online"
         Dictionary update: online (Mairal et al. 2009; supports
         ``partial_fit``), Method of Optimal Directions, exact or approximate
         K-SVD.
-    method : {"fista", "ista", "lca", "omp", "mp", "iht", "cd", "active_set"}
+    method : {"fista", "ista", "lca", "omp", "mp", "iht", "cd", "active_set"}, default "fista"
         Sparse inference used while learning (and in ``transform`` unless
         ``transform_method`` is given).
     lam : float, optional
@@ -73,7 +73,7 @@ class SparseDictionaryLearner(SavedAsDataset):
         with OMP (scikit-learn's ``transform_algorithm="omp"``), or the
         reverse; ``"iht"`` takes ``n_nonzero`` when it is given, else
         ``lam`` as its hard threshold.
-    positive : bool
+    positive : bool, default False
         Non-negative codes.
     method_params : dict, optional
         Extra keyword arguments of :func:`v1model.inference.encode` while
@@ -82,33 +82,33 @@ class SparseDictionaryLearner(SavedAsDataset):
     n_updates : int, optional
         Minibatch updates (online, default 1000) or full passes (MOD, K-SVD,
         default 30) made by ``fit``.
-    batch_size : int
+    batch_size : int, default 256
         Samples per minibatch (online); MOD and K-SVD use all samples.
-    forget_factor : float
+    forget_factor : float, default 10.0
         Online: weight ``(1 - 1/t)**forget_factor`` of the old statistics.
-    n_passes : int
+    n_passes : int, default 1
         Online: block-coordinate-descent passes per update.
-    shuffle : bool
+    shuffle : bool, default True
         Online ``fit``: reshuffle the samples every epoch.
-    ridge : float
+    ridge : float, default 1e-6
         MOD: relative ridge on ``A^T A``.
-    init : {"data", "random"} or array_like, shape (n_atoms, n_features)
+    init : {"data", "random"} or array_like, shape (n_atoms, n_features), default "data"
         Initial dictionary.
-    reseed_patience : int, "auto" or None
+    reseed_patience : int, "auto" or None, default "auto"
         Re-seed atoms unused for this many updates ("auto": 10 online, 1
         otherwise; None: never).
-    duplicate_tol : float or None
+    duplicate_tol : float or None, default 0.99
         Re-seed atoms whose |cosine| with an earlier atom exceeds this.
     transform_method : str, optional
         Inference method of ``transform`` (default ``method``).
     transform_params : dict, optional
         Extra ``encode`` arguments for ``transform`` (default: the solver's
         own defaults, tighter than while learning).
-    dtype : {"float32", "float64"}
+    dtype : {"float32", "float64"}, default "float32"
         Precision of the coding, of ``components_`` and of the codes.
     seed : int, Generator or None
         Seed of the initial dictionary, minibatch order and re-seeding.
-    progress : bool
+    progress : bool, default False
         Show a progress bar in ``fit`` (and the solver's, once a long
         ``transform`` or ``score`` has run 2 s); False: none anywhere.
 
@@ -590,7 +590,13 @@ class SparseDictionaryLearner(SavedAsDataset):
         """The fitted learner as an xarray Dataset: ``components`` (atom,
         feature), the history (update), the parameters in attrs and, for
         ``algorithm="online"``, the stream state, so that a reloaded learner
-        continues ``partial_fit`` exactly."""
+        continues ``partial_fit`` exactly.
+
+        Returns
+        -------
+        xarray.Dataset
+            Read back by :meth:`from_dataset`.
+        """
         from ._persist import learner_to_dataset
 
         return learner_to_dataset(self)

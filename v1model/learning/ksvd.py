@@ -45,7 +45,7 @@ def ksvd_sweep(X, A, D, approximate=False, penalty=None, lam=None, positive=Fals
         Codes of ``X``; only their supports are kept fixed.
     D : array_like, shape (n_atoms, n_features)
         Dictionary, one atom per row.
-    approximate : bool
+    approximate : bool, default False
         One power step per atom (Rubinstein et al. 2008) instead of an SVD.
     penalty : {None, "soft", "hard"}
         None: least-squares code update (classic K-SVD, for greedy codes);
@@ -53,7 +53,7 @@ def ksvd_sweep(X, A, D, approximate=False, penalty=None, lam=None, positive=Fals
         least-squares one (L1 / L0 penalty).
     lam : float, optional
         Threshold, needed with a penalty.
-    positive : bool
+    positive : bool, default False
         Clip the updated codes at zero.
 
     Returns
@@ -149,24 +149,35 @@ def learn_ksvd(
         Training signals.
     n_atoms : int
         Number of atoms.
-    method : {"omp", "mp", "iht", "fista", "ista", "lca", "cd", "active_set"}
+    method : {"omp", "mp", "iht", "fista", "ista", "lca", "cd", "active_set"}, default "omp"
         Sparse-inference method.
     lam : float, optional
         L1 penalty (L1 methods) or hard threshold (``"iht"``).
     n_nonzero : int, optional
         Non-zeros per code (``"omp"``, ``"mp"``, ``"iht"``).
-    positive : bool
+    positive : bool, default False
         Non-negative codes (also in the K-SVD code update).
     method_params : dict, optional
         Extra keyword arguments for ``encode``.
-    approximate : bool
+    approximate : bool, default False
         Approximate K-SVD (one alternating step instead of an SVD per atom).
-    n_updates : int
+    n_updates : int, default 30
         Number of coding + atom-sweep iterations.
     batch_size : int, optional
         Use a random minibatch of this many samples per iteration.
-    init, reseed_patience, duplicate_tol, dtype, seed, progress
-        As in :func:`v1model.learning.learn_mod`.
+    init : {"data", "random"} or array_like, shape (n_atoms, n_features), default "data"
+        Initial dictionary, as in :func:`v1model.learning.learn_mod`.
+    reseed_patience : int or None, default 1
+        Re-seed an atom that no code used in this many consecutive updates;
+        None never re-seeds dead atoms.
+    duplicate_tol : float or None, default 0.99
+        Also re-seed an atom whose |cosine| with an earlier atom exceeds this.
+    dtype : {float32, float64}, default float32
+        Precision of the sparse coding; also the dtype of the returned
+        dictionary.
+    seed : int, Generator or None, optional
+    progress : bool or None, default True
+        Show a tqdm bar over the updates (None: once the call has run 2 s).
 
     Returns
     -------

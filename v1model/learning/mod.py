@@ -32,7 +32,7 @@ def mod_dictionary(X, A, ridge=1e-6) -> np.ndarray:
     X : array_like, shape (n_samples, n_features)
     A : array_like, shape (n_samples, n_atoms)
         Codes of ``X``.
-    ridge : float
+    ridge : float, default 1e-6
         ``r = ridge * mean(diag(A^T A))`` (relative, so that it does not
         depend on the scale of the codes), > 0.
 
@@ -108,19 +108,19 @@ def learn_mod(
         Training signals (e.g. whitened image patches, flattened).
     n_atoms : int
         Number of atoms.
-    method : {"fista", "ista", "lca", "omp", "mp", "iht", "cd", "active_set"}
+    method : {"fista", "ista", "lca", "omp", "mp", "iht", "cd", "active_set"}, default "fista"
         Sparse-inference method.
     lam : float, optional
         L1 penalty (L1 methods) or hard threshold (``"iht"``), units of ``X``.
     n_nonzero : int, optional
         Non-zeros per code (``"omp"``, ``"mp"``, ``"iht"``).
-    positive : bool
+    positive : bool, default False
         Non-negative codes.
     method_params : dict, optional
         Extra keyword arguments for ``encode`` (e.g. ``{"tol": 1e-5}``,
         ``{"max_iter": 200}``); during learning FISTA defaults to ``tol=1e-2``,
         ISTA and LCA to ``1e-3`` (``LEARNING_TOL``).
-    n_updates : int
+    n_updates : int, default 30
         Number of code/dictionary alternations.
     batch_size : int, optional
         Code a random minibatch of this many samples per update (stochastic
@@ -130,17 +130,17 @@ def learn_mod(
         batch must be several times ``n_atoms``: on a planted problem with 24
         atoms (16 features, 3 per sample, 60 updates) batches of 100 recovered
         96-100% of the atoms over four seeds, batches of 50 from 50% to 100%.
-    ridge : float
+    ridge : float, default 1e-6
         Relative ridge added to ``A^T A`` (times its mean diagonal).
-    init : {"data", "random"} or array_like, shape (n_atoms, n_features)
+    init : {"data", "random"} or array_like, shape (n_atoms, n_features), default "data"
         Initial dictionary: random samples, Gaussian atoms, or given atoms
         (renormalised).
-    reseed_patience : int or None
+    reseed_patience : int or None, default 1
         Re-seed an atom that no code used in this many consecutive updates;
         None never re-seeds dead atoms.
-    duplicate_tol : float or None
+    duplicate_tol : float or None, default 0.99
         Also re-seed an atom whose |cosine| with an earlier atom exceeds this.
-    dtype : {float32, float64}
+    dtype : {float32, float64}, default float32
         Precision of the sparse coding (dictionary algebra is float64); also
         the dtype of the returned dictionary.
     seed : int, Generator or None

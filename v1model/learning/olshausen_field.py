@@ -72,7 +72,26 @@ INFERENCE_RESERVED = ("lam", "positive", "dtype", "threshold", "tau", "method", 
 
 
 def cauchy_objective(X, D, A, lam, sigma):
-    """Per-sample energy 0.5||x - D^T a||^2 + lam * sum log(1 + (a/sigma)^2)."""
+    """Per-sample energy 0.5||x - D^T a||^2 + lam * sum log(1 + (a/sigma)^2).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_samples, n_features)
+        Signals.
+    D : ndarray, shape (n_atoms, n_features)
+        Dictionary, one atom per row.
+    A : ndarray, shape (n_samples, n_atoms)
+        Codes.
+    lam : float
+        Weight of the Cauchy penalty (units of ``X`` squared).
+    sigma : float
+        Cauchy scale, in units of the codes.
+
+    Returns
+    -------
+    ndarray, shape (n_samples,)
+        The energy of each sample (inputs are not checked).
+    """
     R = X - A @ D
     return 0.5 * np.einsum("ij,ij->i", R, R) + lam * np.log1p((A / sigma) ** 2).sum(axis=1)
 
@@ -97,21 +116,21 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
     D : array_like, shape (n_atoms, n_features)
     lam : float
         Weight of the sparseness cost (sparsenet: beta * noise_var = 0.022).
-    sigma : float
+    sigma : float, default 0.316
         Scale of the Cauchy prior (sparsenet: 0.316).
     A0 : array_like, shape (n_samples, n_atoms), optional
         Starting point; default ``X D^T`` scaled by 1 / diag(D D^T).
-    tol : float
+    tol : float, default 1e-6
         Stop when no coefficient's energy gradient exceeds ``tol`` (scipy's
         ``gtol``; L-BFGS-B's stop on the relative decrease of the energy is
         switched off so that ``tol`` decides).
-    max_iter : int
+    max_iter : int, default 5000
         Iteration limit of each minimisation (one per ``CAUCHY_GROUP``
         samples); a ``ConvergenceWarning`` counts the samples it stopped
         short of ``tol`` and names the largest gradient left. (A ``tol``
         below float64's floor, ~1e-8 for unit-scale data, ends where the
         energy stops decreasing, without a warning.)
-    method : {"L-BFGS-B", "CG"}
+    method : {"L-BFGS-B", "CG"}, default "L-BFGS-B"
     progress : bool or None, default None
         Show a tqdm bar over the samples: None once the call has run 2 s
         (:mod:`v1model.progress`; 10,000 16x16 patches and 512 atoms take
@@ -208,7 +227,7 @@ def init_dictionary(X, n_atoms, init="data", seed=None):
     X : array_like, shape (n_samples, n_features)
         Training data (only its shape is used by ``"random"``).
     n_atoms : int
-    init : {"data", "random"}
+    init : {"data", "random"}, default "data"
         ``"data"``: randomly chosen samples (plus 1% noise, so that repeated
         or all-zero samples still differ); ``"random"``: Gaussian white noise.
     seed : int, numpy.random.Generator or None
@@ -297,23 +316,23 @@ def learn_dictionary(
         Training patches (e.g. whitened natural-image patches, flattened).
     n_atoms : int
         Number of basis functions (units).
-    lam : float
+    lam : float, default 0.1
         Sparseness weight: L1 penalty for ``prior="l1"``; ``beta * noise_var``
         for ``prior="cauchy"`` (sparsenet: 0.022, see ``SPARSENET_CAUCHY_LAM``).
-    prior : {"l1", "cauchy"}
-    sigma : float
+    prior : {"l1", "cauchy"}, default "l1"
+    sigma : float, default 0.316
         Cauchy scale (``prior="cauchy"``).
-    threshold : {"soft", "hard", "nonneg"}
+    threshold : {"soft", "hard", "nonneg"}, default "soft"
         Nonlinearity of the codes (``prior="l1"``): "soft" and "nonneg" are
         the L1 problem (signed or non-negative) for every inference method;
         "hard" is LCA's hard threshold, whose energy is
         ``0.5 ||x - D^T a||^2 + lam^2 / 2 ||a||_0``, and needs
         ``inference="lca"`` or ``"iht"``.
-    tau : float
+    tau : float, default 0.01
         LCA time constant in seconds (``inference="lca"``).
-    n_updates : int
+    n_updates : int, default 2000
         Number of minibatch updates.
-    batch_size : int
+    batch_size : int, default 100
         Patches per update (sparsenet: 100).
     lr : float
         Initial learning rate (step on ``<a r^T>``, per-sample average). The
@@ -351,7 +370,7 @@ def learn_dictionary(
         for ``"iht"`` and for LCA with the hard threshold.
     inference_params : dict, optional
         Extra keyword arguments for the inference call.
-    init : {"data", "random"}
+    init : {"data", "random"}, default "data"
         Initial dictionary when ``D0`` is not given.
     D0 : array_like, shape (n_atoms, n_features), optional
         Initial dictionary.
@@ -361,7 +380,7 @@ def learn_dictionary(
     progress : bool or None, default True
         Show a tqdm bar over the updates (None: once the call has run 2 s,
         :mod:`v1model.progress`).
-    record_every : int
+    record_every : int, default 1
         Keep one history entry every this many updates.
 
     Returns

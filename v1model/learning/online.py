@@ -61,13 +61,21 @@ def block_coordinate_update(D, A, B, n_passes=1) -> np.ndarray:
         Sufficient statistic ``sum_t a_t a_t^T`` of the codes.
     B : array_like, shape (n_atoms, n_features)
         Sufficient statistic ``sum_t a_t x_t^T``.
-    n_passes : int
+    n_passes : int, default 1
         Sweeps over the atoms, >= 1.
 
     Returns
     -------
-    D : the same array. Atoms with no statistics (``A_jj`` = 0: never used
-    since the last reset) are left as they are.
+    D : ndarray, shape (n_atoms, n_features)
+        The same array. Atoms with no statistics (``A_jj`` = 0: never used
+        since the last reset) are left as they are.
+
+    Raises
+    ------
+    TypeError
+        For a ``D`` that is not a float64 NumPy array.
+    ValueError
+        For a read-only ``D``, or ``A`` and ``B`` whose shapes do not match it.
     """
     if not (isinstance(D, np.ndarray) and D.dtype == np.float64):
         raise TypeError(f"D must be a float64 numpy array (it is updated in place), got "
@@ -99,6 +107,21 @@ class OnlineState:
 
     Built by :func:`learn_online` and by
     :class:`v1model.learning.SparseDictionaryLearner`; trusted inputs.
+
+    Parameters
+    ----------
+    D : ndarray, shape (n_atoms, n_features)
+        Initial dictionary, one unit-norm atom per row; updated in place.
+    coder : Coder
+        The sparse-inference setting (from ``make_coder``).
+    forget_factor : float
+        ``rho >= 0`` in ``beta_t = (1 - 1/t)**rho`` (as in :func:`learn_online`).
+    n_passes : int
+        Block-coordinate-descent passes over the atoms per update.
+    usage : AtomUsage
+        Tracks which atoms the codes use, for re-seeding.
+    rng : numpy.random.Generator
+        Source of the re-seeded atoms.
     """
 
     def __init__(self, D, coder, forget_factor, n_passes, usage, rng):
@@ -194,29 +217,38 @@ def learn_online(
         Training signals.
     n_atoms : int
         Number of atoms.
-    method, lam, n_nonzero, positive, method_params
-        Sparse inference, as in :func:`v1model.learning.learn_mod`.
-    n_updates : int
+    method : {"fista", "ista", "lca", "omp", "mp", "iht", "cd", "active_set"}, default "fista"
+        Sparse-inference method, as in :func:`v1model.learning.learn_mod`.
+    lam : float, optional
+        L1 penalty (L1 methods) or hard threshold (``"iht"``), units of ``X``.
+    n_nonzero : int, optional
+        Non-zeros per code (``"omp"``, ``"mp"``, ``"iht"``).
+    positive : bool, default False
+        Non-negative codes.
+    method_params : dict, optional
+        Extra keyword arguments for ``encode``, as in
+        :func:`v1model.learning.learn_mod`.
+    n_updates : int, default 1000
         Number of minibatch updates.
-    batch_size : int
+    batch_size : int, default 256
         Samples per minibatch (at most ``n_samples``).
-    forget_factor : float
+    forget_factor : float, default 10.0
         ``rho >= 0`` in ``beta_t = (1 - 1/t)**rho``, the weight of the old
         statistics at update ``t``; 0 = no forgetting.
-    n_passes : int
+    n_passes : int, default 1
         Block-coordinate-descent passes over the atoms per update.
-    shuffle : bool
+    shuffle : bool, default True
         Draw minibatches from a fresh permutation every epoch; False takes
         consecutive slices of ``X`` in order, wrapping around at its end so
         that every sample is used (then a stream cut into the same slices
         gives the same dictionary).
-    init : {"data", "random"} or array_like, shape (n_atoms, n_features)
-    reseed_patience : int or None
+    init : {"data", "random"} or array_like, shape (n_atoms, n_features), default "data"
+    reseed_patience : int or None, default 10
         Re-seed an atom that no code used in this many consecutive
         minibatches (a rarely used atom may miss one small batch, hence 10).
-    duplicate_tol : float or None
+    duplicate_tol : float or None, default 0.99
         Also re-seed an atom whose |cosine| with an earlier atom exceeds this.
-    dtype : {float32, float64}
+    dtype : {float32, float64}, default float32
         Precision of the coding and of the returned dictionary.
     seed : int, Generator or None
     progress : bool or None, default True
@@ -273,7 +305,7 @@ def run_epochs(state, X, n_updates, batch_size, shuffle, rng, progress):
         Take the minibatches from a fresh permutation every epoch, else in order.
     rng : numpy.random.Generator
         Source of the minibatch permutations (``state`` has its own for re-seeding).
-    progress : bool or None, default True
+    progress : bool or None
         Show a tqdm bar over the updates (None: once the call has run 2 s,
         :mod:`v1model.progress`).
 

@@ -48,7 +48,7 @@ def plot_orientation_frequency(orientation, frequency, ax=None, color="C1", s=8,
         Polar axes to draw into (default: a new figure).
     color : color or array_like, optional
         Marker colour(s), as for :meth:`~matplotlib.axes.Axes.scatter`.
-    s : float
+    s : float, default 8
         Marker size (points²).
     max_frequency : float
         Outer radius (default 0.5 cycles/pixel, the Nyquist frequency).

@@ -169,11 +169,11 @@ def plot_error_vs_time(curves, ax=None, target=None, title=None):
         label -> (time in s, relative error); a scalar error draws a
         horizontal line. Time and error are arrays of one shape, e.g.
         ``(n_times,)``; the error is a fraction (0.05 = 5%).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into (default: a new figure).
     target : float, optional
         Draw a dotted horizontal line at this error (e.g. 0.05), labelled as
         a percentage.
-    ax : matplotlib.axes.Axes, optional
-        Axes to draw into (default: a new figure).
     title : str, optional
         Axes title.
 

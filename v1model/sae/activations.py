@@ -65,7 +65,18 @@ def _jumprelu(pre, theta):
 
 
 def rectangle(u):
-    """Rectangle kernel ``K(u) = 1`` for ``|u| < 1/2``, else 0 (float, shape of ``u``)."""
+    """Rectangle kernel ``K(u) = 1`` for ``|u| < 1/2``, else 0 (float, shape of ``u``).
+
+    Parameters
+    ----------
+    u : ndarray
+        Any shape, float.
+
+    Returns
+    -------
+    ndarray
+        Same shape and dtype as ``u``.
+    """
     return (np.abs(u) < 0.5).astype(u.dtype)
 
 

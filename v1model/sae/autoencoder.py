@@ -63,7 +63,7 @@ class SparseAutoencoder(SavedAsDataset):
     ----------
     n_latents : int
         Number of latents (dictionary atoms).
-    activation : {"topk", "batchtopk", "relu", "jumprelu", "mp"}
+    activation : {"topk", "batchtopk", "relu", "jumprelu", "mp"}, default "topk"
         ``"topk"``: the ``k`` largest pre-activations of each sample, ReLU
         after (Gao et al. 2024). ``"batchtopk"``: the ``k * batch_size``
         largest of the batch while training, a single learned threshold at
@@ -86,7 +86,7 @@ class SparseAutoencoder(SavedAsDataset):
     k_aux : int, optional
         AuxK latents (``topk``, ``batchtopk``); default ``n_features // 2``
         (Gao et al. 2024), at least 1.
-    aux_coef : float
+    aux_coef : float, default 0.03125
         Weight of the AuxK loss; 1/32 as in Gao et al. (2024); 0 turns it off.
         The AuxK loss is the paper's squared error, in units of X squared
         like the main loss; their code normalises both by variances, which
@@ -111,16 +111,16 @@ class SparseAutoencoder(SavedAsDataset):
     theta_init : float or "auto", default "auto"
         JumpReLU: initial threshold of every latent (units of the
         pre-activations); ``"auto"``: see ``bandwidth``.
-    threshold_rate : float
+    threshold_rate : float, default 0.01
         BatchTopK: the inference threshold is the running average
         ``t <- (1 - rate) t + rate * s`` of the smallest kept activation
         ``s`` of each training batch, in (0, 1); 0.01 as in the code of
         Bussmann et al. (2024), which starts ``t`` at 0 where this starts it
         at the first batch's ``s`` (no early bias towards 0).
-    n_steps : int
+    n_steps : int, default 1000
         Adam steps (minibatches) of ``fit``; for :meth:`partial_fit`, the
         planned total over all calls, used only by ``lr_decay``.
-    batch_size : int
+    batch_size : int, default 256
         Samples per minibatch; ``fit`` needs at least this many samples.
     lr : float or "auto", default "auto"
         Peak Adam learning rate of the weights, which have no units (the
@@ -137,10 +137,10 @@ class SparseAutoencoder(SavedAsDataset):
         first :meth:`partial_fit` chunk (a chunk of one sample has none: 1),
         recorded in ``history_.attrs["x_spread"]``; the rate used is
         ``history_.attrs["lr"]`` (and per step ``history_["lr"]``).
-    lr_warmup : int
+    lr_warmup : int, default 0
         Steps of linear warm-up: step ``s`` (from 0) takes
         ``lr * (s + 1) / lr_warmup`` until the rate reaches ``lr``; 0: none.
-    lr_decay : float
+    lr_decay : float, default 0.0
         Fraction of ``n_steps``, in [0, 1), over which the rate decays
         linearly to zero at the end of training: step ``s`` takes at most
         ``lr * (n_steps - s) / (lr_decay * n_steps)`` (0.2 in Anthropic's
@@ -148,12 +148,12 @@ class SparseAutoencoder(SavedAsDataset):
         ``n_steps`` (:func:`v1model.sae.training.lr_schedule`), except for a
         :meth:`partial_fit` stream without decay, which ``n_steps`` does not
         bound.
-    dtype : {"float32", "float64"}
+    dtype : {"float32", "float64"}, default "float32"
         Precision of the parameters, the training and the codes.
     seed : int, SeedSequence, Generator or None
         Seed of the initial parameters and the minibatch order (``fit``'s
         ``seed`` overrides it).
-    progress : bool
+    progress : bool, default True
         Show a progress bar in ``fit``.
 
     Attributes
@@ -242,7 +242,13 @@ class SparseAutoencoder(SavedAsDataset):
         self.progress = progress
 
     def get_params(self):
-        """The constructor's parameters, as given."""
+        """The constructor's parameters, as given.
+
+        Returns
+        -------
+        dict
+            Each constructor parameter's name to its value, as given.
+        """
         return {name: getattr(self, name) for name in _PARAM_NAMES}
 
     def __repr__(self):

@@ -65,10 +65,10 @@ class Objective:
     k : int or None
         Active latents per sample (``topk``, ``mp``) or on average
         (``batchtopk``).
-    lam : float
+    lam : float, default 0.0
         Sparsity coefficient: L1 (``relu``) or L0 (``jumprelu``), units of
         ``X**2`` per unit of ``z`` (L1) or per active latent (L0).
-    bandwidth : float
+    bandwidth : float, default 0.001
         ``epsilon`` of the JumpReLU pseudo-derivatives (units of ``pre``).
 
     Raises
@@ -98,7 +98,18 @@ class Objective:
 
 
 def parameter_names(activation) -> tuple[str, ...]:
-    """Names of the trained arrays of an autoencoder with ``activation``."""
+    """Names of the trained arrays of an autoencoder with ``activation``.
+
+    Parameters
+    ----------
+    activation : str
+        One of the activations of :class:`v1model.sae.SparseAutoencoder`.
+
+    Returns
+    -------
+    tuple of str
+        Keys of its parameter dict (e.g. ``("decoder", "b_dec")`` for ``"mp"``).
+    """
     if activation == "mp":
         return ("decoder", "b_dec")
     names = ("encoder", "b_enc", "decoder", "b_dec")
@@ -261,7 +272,22 @@ def _mp_loss_and_gradients(params, X, k):
 
 def encoder_gradients(dpre, X, params):
     """``dL/dpre`` back-propagated into ``encoder``, ``b_enc`` and ``b_dec``
-    (the part of ``b_dec``'s gradient that flows through the encoder)."""
+    (the part of ``b_dec``'s gradient that flows through the encoder).
+
+    Parameters
+    ----------
+    dpre : ndarray, shape (n_samples, n_latents)
+        Gradient of the loss with respect to the pre-activations.
+    X : ndarray, shape (n_samples, n_features)
+    params : dict of ndarray
+        With ``encoder`` (n_latents, n_features) and ``b_dec`` (n_features,).
+
+    Returns
+    -------
+    dict of ndarray
+        ``encoder`` (n_latents, n_features), ``b_enc`` (n_latents,) and
+        ``b_dec`` (n_features,).
+    """
     return {"encoder": dpre.T @ (X - params["b_dec"]), "b_enc": dpre.sum(axis=0),
             "b_dec": -(dpre.sum(axis=0) @ params["encoder"])}
 

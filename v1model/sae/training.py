@@ -146,7 +146,7 @@ class TrainingState:
         The trained arrays (the Adam moments take their shapes and dtypes).
     rng : numpy.random.Generator
         Draws the order of the minibatches.
-    scale : float
+    scale : float, default 1.0
         Spread of the data (units of X): root mean square of ``X - mean(X)``
         of the first data trained on; positive.
     """
@@ -181,13 +181,18 @@ def lr_schedule(lr, steps, n_steps, warmup=0, decay=0.0):
     ----------
     lr : float
         Peak learning rate (units of the parameters per step).
-    steps : ndarray of int
+    steps : ndarray of int, shape (n,)
     n_steps : int
         Steps of the whole run (used by the decay only).
-    warmup : int
+    warmup : int, default 0
         Steps of the warm-up.
-    decay : float
+    decay : float, default 0.0
         Fraction of ``n_steps`` over which the rate decays, in [0, 1).
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        The learning rate of each of ``steps``.
     """
     factor = np.ones(len(steps))
     if warmup > 0:
@@ -211,7 +216,7 @@ def train(params, batches, objective, state, *, lrs, k_aux, aux_coef, dead_after
     batches : iterable of ndarray, each (batch, n_features), of the params' dtype
     objective : Objective
     state : TrainingState
-    lrs : ndarray
+    lrs : ndarray, shape (n_steps,)
         Learning rate of each step (units of the parameters per step).
     k_aux, aux_coef : int, float
         AuxK latents and the weight of their loss (``topk``/``batchtopk``; see

@@ -35,7 +35,7 @@ def encode(network, X, return_dataset: bool = False, **kwargs):
         Provides ``dictionary``, ``lam``, ``threshold`` and ``tau`` (used as
         ``tau_m`` unless ``tau_m`` is given).
     X : array_like, shape (n_samples, n_features)
-    return_dataset : bool
+    return_dataset : bool, default False
         Also return the full :func:`spiking_lca` Dataset (rates, counts,
         optional spikes) — with doubled atoms for ``threshold="soft"``.
     **kwargs

@@ -66,13 +66,40 @@ def spiking_convolutional_lca(
         ``stride`` and ``boundary`` are its own: given, they must match it).
     lam : float
         Threshold (units of ``X``) subtracted from every unit's drive.
-    stride, boundary : optional
-        As in :func:`v1model.convolutional.encode` (default 1 and "full", or a
+    stride : int or tuple of int, optional
+        As in :func:`v1model.convolutional.encode` (default 1, or a
         dictionary's own).
-    duration, dt, tau_m, tau_syn, refractory, transient_fraction, inhibition,
-    v_init, noise, target, seed, record_spikes, progress
-        As in :func:`v1model.spiking.spiking_lca` (``target="numpy"`` needs no
-        compiler; ``"cython"`` compiles once, then is faster).
+    boundary : {"full", "valid", "circular"}, optional
+        As in :func:`v1model.convolutional.encode` (default "full", or a
+        dictionary's own).
+    duration : float, default 1.0
+        Simulated time, in seconds. This and the parameters below are as in
+        :func:`v1model.spiking.spiking_lca`, which describes them in full.
+    dt : float, default 1e-4
+        Time step, in seconds.
+    tau_m : float, default 0.01
+        Membrane time constant, in seconds (code = rate * tau_m).
+    tau_syn : float, default 0.0025
+        Decay time constant of the inhibitory synaptic current, in seconds.
+    refractory : float, default 0.0
+        Absolute refractory period, in seconds.
+    transient_fraction : float in [0, 1), default 0.3
+        Fraction of ``duration`` at the start left out of the rate estimate.
+    inhibition : bool, default True
+        False removes the lateral synapses.
+    v_init : {"uniform", "zero"}, default "uniform"
+        Initial potentials.
+    noise : float, default 0.0
+        Standard deviation of white membrane noise accumulated over one ``tau_m``.
+    target : {"cython", "numpy", "cpp_standalone"}, default "cython"
+        Brian2 code generation (``target="numpy"`` needs no compiler;
+        ``"cython"`` compiles once, then is faster).
+    seed : None, int or numpy.random.Generator
+        Randomness of ``v_init`` and of the noise.
+    record_spikes : bool, default False
+        Return every spike.
+    progress : bool or None, default None
+        A tqdm bar over the simulated time.
 
     Returns
     -------

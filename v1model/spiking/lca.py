@@ -141,7 +141,7 @@ def spiking_lca(
     transient_fraction : float in [0, 1)
         Fraction of ``duration`` at the start left out of the rate estimate
         (default 0.3).
-    inhibition : bool
+    inhibition : bool, default True
         False removes the lateral synapses (each unit then fires at
         ``max(b - lam, 0) / tau_m``: a thresholded feed-forward code).
     v_init : {"uniform", "zero"}
@@ -158,7 +158,7 @@ def spiking_lca(
         (best for big runs; Brian2's device is restored afterwards).
     seed : None, int or numpy.random.Generator
         Randomness of ``v_init`` and of the noise; same seed, same spikes.
-    record_spikes : bool
+    record_spikes : bool, default False
         Return every spike (``spike_time``, ``spike_sample``, ``spike_atom``).
     record_v : sequence of int or of (sample, atom) pairs, optional
         Units whose membrane potential ``v`` and current ``I_inh`` are recorded:

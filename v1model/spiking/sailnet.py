@@ -102,12 +102,12 @@ def sailnet_inference(
         Step size in membrane time constants (default 0.1).
     simulator : {"numpy", "brian2"}
         Vectorised NumPy kernel (default) or a Brian2 network.
-    target : {"numpy", "cython", "cpp_standalone"}
+    target : {"numpy", "cython", "cpp_standalone"}, default "numpy"
         Brian2 code-generation target (``simulator="brian2"`` only).
     tau : float
         Membrane time constant in seconds for the Brian2 network (the counts
         do not depend on it; default 10 ms).
-    dtype : float32 or float64
+    dtype : float32 or float64, default float32
         Precision of the NumPy kernel.
 
     Returns
@@ -315,7 +315,7 @@ def learn_sailnet(
     progress : bool or None, default True
         Show a tqdm bar over the updates (None: once the call has run 2 s,
         :mod:`v1model.progress`).
-    dtype : float32 or float64
+    dtype : float32 or float64, default float32
         Precision of the inference kernel (learning state is float64).
 
     Returns

@@ -49,6 +49,13 @@ def assemble(spec, points: dict, failures: dict, executor_info: dict | None = No
         Point index -> failure record (``error``, ``duration``, ...).
     executor_info : dict, optional
         Recorded as JSON in ``attrs["sweep_executor"]``.
+
+    Returns
+    -------
+    xarray.Dataset
+        Over the grid's dimensions: every study output, per-point
+        ``status``, ``error``, ``point_seed``, ``duration`` and ``cpu_time``
+        (as :func:`v1model.sweep.run` returns it).
     """
     grid = spec.grid
     shape, dims = grid.shape, grid.dims

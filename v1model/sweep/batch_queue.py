@@ -46,6 +46,12 @@ def job_states(kind: str, job_ids) -> dict | None:
     kind : {"slurm", "pbs"}
     job_ids : sequence of str
         Job ids as the submission printed them.
+
+    Returns
+    -------
+    dict or None
+        Each job id to ``(state, reason)`` (str, str); None when the queue
+        cannot be asked.
     """
     job_ids = [str(j) for j in job_ids]
     if not job_ids:
@@ -99,17 +105,48 @@ def _number(job_id: str) -> str:
 
 
 def has_ended(kind: str, state: str) -> bool:
-    """True for a state after which the job will never run a worker."""
+    """True for a state after which the job will never run a worker.
+
+    Parameters
+    ----------
+    kind : {"slurm", "pbs"}
+    state : str
+        A state from :func:`job_states` (``"GONE"`` included).
+
+    Returns
+    -------
+    bool
+    """
     return state == "GONE" or state in (SLURM_ENDED if kind == "slurm" else PBS_ENDED)
 
 
 def is_exiting(state: str) -> bool:
-    """True for an ended job whose output files may not be written yet."""
+    """True for an ended job whose output files may not be written yet.
+
+    Parameters
+    ----------
+    state : str
+        A state from :func:`job_states`.
+
+    Returns
+    -------
+    bool
+    """
     return state in EXITING
 
 
 def describe_states(states: dict) -> str:
-    """``"2 PENDING (Priority), 1 RUNNING"``: job states counted, reasons kept."""
+    """``"2 PENDING (Priority), 1 RUNNING"``: job states counted, reasons kept.
+
+    Parameters
+    ----------
+    states : dict
+        As :func:`job_states` returns it.
+
+    Returns
+    -------
+    str
+    """
     counts = Counter(f"{s} ({r})" if r and r not in ("None", "(null)") else s
                      for s, r in states.values())
     return ", ".join(f"{n} {label}" for label, n in counts.most_common())
@@ -123,6 +160,19 @@ def job_log_tail(job_id: str, folders, lines: int = 5) -> str:
     ``#PBS -o`` folder ``123.server.OU``); the
     files of ``folders`` (the executor's ``log_directory``, else the folder
     the jobs were submitted from) that do are read, error files first.
+
+    Parameters
+    ----------
+    job_id : str
+    folders : sequence of str or path-like
+        Folders searched for the job's output files.
+    lines : int, default 5
+        Lines kept from the end of each file.
+
+    Returns
+    -------
+    str
+        The tails, or "" when no file is found.
     """
     number = _number(str(job_id))
     if not number:

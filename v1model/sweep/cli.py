@@ -17,7 +17,18 @@ DIMENSIONLESS = ("", "1", "dimensionless")
 
 
 def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
-    """Add ``sweep`` and its subcommands to the top-level ``v1model`` parser."""
+    """Add ``sweep`` and its subcommands to the top-level ``v1model`` parser.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        What ``ArgumentParser.add_subparsers()`` returned.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The ``sweep`` parser.
+    """
     sweep = subparsers.add_parser(
         "sweep", help="run a study over a parameter grid (local, dask, SLURM, PBS)",
         description="Run a study over a grid of parameters, save every point as it finishes, "

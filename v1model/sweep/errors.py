@@ -12,6 +12,13 @@ class SpecError(ValueError):
     """A sweep specification that cannot run; ``field`` names the culprit.
 
     Raised before any point runs.
+
+    Parameters
+    ----------
+    field : str
+        The offending field (e.g. ``"executor.cores"``); the message starts with it.
+    message : str
+        What is wrong with it.
     """
 
     def __init__(self, field: str, message: str):

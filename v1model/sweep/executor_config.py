@@ -20,7 +20,13 @@ EXECUTOR_KINDS = ("local", "serial", "dask", "slurm", "pbs")
 
 
 def available_cpus() -> int:
-    """CPUs this process may use (honours affinity masks, e.g. inside a SLURM job)."""
+    """CPUs this process may use (honours affinity masks, e.g. inside a SLURM job).
+
+    Returns
+    -------
+    int
+        At least 1.
+    """
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - macOS, Windows
@@ -28,7 +34,19 @@ def available_cpus() -> int:
 
 
 def int_option(minimum):
-    """A checker of integers >= ``minimum`` for option values."""
+    """A checker of integers >= ``minimum`` for option values.
+
+    Parameters
+    ----------
+    minimum : int
+        Smallest value accepted.
+
+    Returns
+    -------
+    callable
+        ``check(value, field) -> int``, raising :class:`SpecError` naming
+        ``field`` for a bool, a non-integer or a value below ``minimum``.
+    """
     def check(value, field):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
             raise SpecError(field, f"must be an integer >= {minimum}, got {describe(value)}")
@@ -107,6 +125,25 @@ def _scheduler_options(value, field):
 
 
 def start_method_option(value, field):
+    """Check a multiprocessing start method for the ``local`` executor.
+
+    Parameters
+    ----------
+    value : str
+        ``"spawn"`` or ``"forkserver"`` (where the platform has it).
+    field : str
+        The option's name in error messages (e.g. ``"executor.start_method"``).
+
+    Returns
+    -------
+    str
+        ``value``.
+
+    Raises
+    ------
+    SpecError
+        For a method the platform lacks, or ``"fork"`` (unsafe with threads).
+    """
     methods = multiprocessing.get_all_start_methods()
     if value not in methods:
         raise SpecError(field, f"must be one of {', '.join(map(repr, methods))}; got {value!r}")
@@ -157,6 +194,19 @@ OPTIONS = {
 
 def check_executor_config(config, field: str = "executor") -> dict:
     """Validate an ``[executor]`` table (or a kind name) and return it normalised.
+
+    Parameters
+    ----------
+    config : dict, str or None
+        The table (with ``kind``, default ``"local"``), a kind name alone, or
+        None for ``{"kind": "local"}``.
+    field : str, default "executor"
+        The table's name in error messages.
+
+    Returns
+    -------
+    dict
+        ``kind`` and the checked options.
 
     Raises
     ------

@@ -133,7 +133,13 @@ class Executor:
         raise NotImplementedError
 
     def describe(self) -> dict:
-        """Configuration recorded in the result's attrs."""
+        """Configuration recorded in the result's attrs.
+
+        Returns
+        -------
+        dict
+            ``kind`` and the executor's options.
+        """
         return {"kind": self.kind}
 
 
@@ -239,7 +245,7 @@ class LocalExecutor(Executor):
         ``spawn``); ``fork`` is refused (unsafe with threads).
     threads_per_worker : int, optional
         BLAS/OpenMP threads per worker (default ``cpus // workers``, at least 1).
-    max_attempts : int
+    max_attempts : int, default 3
         A point whose worker dies this many times is recorded as failed.
 
     Notes
@@ -536,7 +542,12 @@ class DaskExecutor(Executor):
         return watch
 
     def connected_workers(self) -> int:
-        """Number of workers connected to the scheduler now."""
+        """Number of workers connected to the scheduler now.
+
+        Returns
+        -------
+        int
+        """
         return len(self.client.nthreads())
 
 
@@ -637,7 +648,12 @@ class JobQueueExecutor(DaskExecutor):
         return cls(job_cls=_recording_job_class(cls.job_cls), **options)
 
     def job_script(self) -> str:
-        """The batch script one job of this executor would submit."""
+        """The batch script one job of this executor would submit.
+
+        Returns
+        -------
+        str
+        """
         # the scheduler this needs lives only for a moment: no dashboard on a fixed port
         scheduler_options = {"dashboard_address": ":0",
                              **self.cluster_options.get("scheduler_options", {})}
@@ -655,7 +671,12 @@ class JobQueueExecutor(DaskExecutor):
                     pass
 
     def job_ids(self) -> list:
-        """Ids of the jobs submitted so far (dask-jobqueue's Job objects)."""
+        """Ids of the jobs submitted so far (dask-jobqueue's Job objects).
+
+        Returns
+        -------
+        list of str
+        """
         if self.cluster is None:
             return []
         return [str(job.job_id) for job in list(self.cluster.workers.values())
@@ -663,7 +684,12 @@ class JobQueueExecutor(DaskExecutor):
 
     def submit_errors(self) -> list:
         """The messages of this cluster's job submissions that failed (``qsub`` or
-        ``sbatch`` refused the job), which dask-jobqueue only logs."""
+        ``sbatch`` refused the job), which dask-jobqueue only logs.
+
+        Returns
+        -------
+        list of str
+        """
         if self.cluster is None:
             return []
         return [job.submit_error for job in list(self.cluster.workers.values())
@@ -701,7 +727,12 @@ class JobQueueExecutor(DaskExecutor):
             self._adaptive = self.cluster.adapt(**self.adapt)
 
     def submit_command(self) -> str:
-        """The command that submits this executor's jobs (`sbatch`, `qsub`)."""
+        """The command that submits this executor's jobs (`sbatch`, `qsub`).
+
+        Returns
+        -------
+        str
+        """
         import dask_jobqueue
 
         job = {"slurm": dask_jobqueue.slurm.SLURMJob, "pbs": dask_jobqueue.pbs.PBSJob}[self.kind]

@@ -67,6 +67,24 @@ def values_from_range(spec: dict, field: str) -> list:
     - ``{values = [...]}``: explicit values.
 
     Any of them may also carry ``units = "..."`` (read by the caller).
+
+    Parameters
+    ----------
+    spec : dict
+        The range table.
+    field : str
+        Its name in error messages (e.g. ``"sweep.lam"``).
+
+    Returns
+    -------
+    list
+        The values.
+
+    Raises
+    ------
+    SpecError
+        Naming ``field`` (or one of its keys) for a table of none of these forms
+        or values out of range.
     """
     keys = set(spec) - {"units"}
     if "values" in keys:
@@ -196,14 +214,23 @@ class Axis:
 
     @property
     def size(self) -> int:
+        """Number of values along the dimension."""
         return len(next(iter(self.params.values())))
 
     @property
     def zipped(self) -> bool:
+        """Whether the axis is a zipped group rather than one swept parameter."""
         return len(self.params) > 1 or self.dim not in self.params
 
     def coordinate(self) -> np.ndarray:
-        """Values of the dimension's index coordinate."""
+        """Values of the dimension's index coordinate.
+
+        Returns
+        -------
+        ndarray, shape (size,)
+            The swept values (object dtype for strings), or ``0 .. size - 1``
+            for a zipped group not named after one of its parameters.
+        """
         if self.dim in self.params:
             return _coordinate_values(self.params[self.dim])
         return np.arange(self.size)
@@ -228,6 +255,21 @@ def zipped(**params) -> Zipped:
     Use as a value of the ``grid`` dict: the key is the dimension name::
 
         grid = {"lam": [0.1, 0.2], "patch": zipped(patch_size=[8, 12], n_atoms=[64, 144])}
+
+    Parameters
+    ----------
+    **params : list
+        Parameter name -> values, all lists of one length (checked when the
+        spec is built).
+
+    Returns
+    -------
+    Zipped
+
+    Raises
+    ------
+    ValueError
+        For no parameter at all.
     """
     if not params:
         raise ValueError("zipped needs at least one parameter, got none")
@@ -275,6 +317,23 @@ def point_seed(root_seed: int, index: int) -> int:
     Computed directly as ``SeedSequence(root_seed, spawn_key=(index,))``, which is
     what ``spawn`` yields for child ``index``; an int is passed to the study so
     it can be recorded and used by Brian2 as well as by NumPy.
+
+    Parameters
+    ----------
+    root_seed : int
+        The sweep's seed, >= 0.
+    index : int
+        Flat index of the point (or the replicate, with common seeds), >= 0.
+
+    Returns
+    -------
+    int
+        In ``[0, 2**32)``.
+
+    Raises
+    ------
+    ValueError
+        For a ``root_seed`` or ``index`` that is not a non-negative integer.
     """
     for name, value in (("root_seed", root_seed), ("index", index)):
         if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral)
@@ -290,13 +349,13 @@ class Grid:
 
     Parameters
     ----------
-    axes : list of Axis
-    n_seeds : int
+    axes : tuple of Axis
+    n_seeds : int, default 1
         Replicates of every parameter combination (dimension ``replicate``
         when > 1).
-    root_seed : int
+    root_seed : int, default 0
         The one seed every point's seed derives from.
-    common_seeds : bool
+    common_seeds : bool, default False
         If true, replicate ``r`` gets the same seed at every parameter
         combination (common random numbers: e.g. the same training patches
         at every lambda); otherwise every point gets its own seed.
@@ -325,40 +384,72 @@ class Grid:
 
     @property
     def dims(self) -> tuple:
+        """Dimension names: one per axis, then ``replicate`` when ``n_seeds > 1``."""
         dims = tuple(a.dim for a in self.axes)
         return dims + ((REPLICATE_DIM,) if self.n_seeds > 1 else ())
 
     @property
     def shape(self) -> tuple:
+        """Size of each of :attr:`dims`."""
         shape = tuple(a.size for a in self.axes)
         return shape + ((self.n_seeds,) if self.n_seeds > 1 else ())
 
     @property
     def n_points(self) -> int:
+        """Number of points (study runs) of the grid."""
         return math.prod(self.shape)  # Python ints: a huge grid cannot wrap around
 
     @property
     def swept_parameters(self) -> tuple:
+        """Names of all swept parameters, zipped ones included."""
         return tuple(p for a in self.axes for p in a.params)
 
     @property
     def units(self) -> dict:
+        """Parameter name -> units string, where known."""
         out = {}
         for a in self.axes:
             out.update(a.units)
         return out
 
     def position(self, index: int) -> tuple:
-        """Multi-index of point ``index`` over ``self.shape`` (C order)."""
+        """Multi-index of point ``index`` over ``self.shape`` (C order).
+
+        Parameters
+        ----------
+        index : int
+            Flat index, ``0 <= index < n_points``.
+
+        Returns
+        -------
+        tuple of int
+
+        Raises
+        ------
+        IndexError
+            For an index outside the grid.
+        """
         if not 0 <= index < self.n_points:
             raise IndexError(f"point index {index} outside the grid of {self.n_points} points")
         return tuple(int(i) for i in np.unravel_index(index, self.shape)) if self.shape else ()
 
     def replicate(self, index: int) -> int:
+        """The replicate of point ``index`` (0 when ``n_seeds == 1``)."""
         return self.position(index)[-1] if self.n_seeds > 1 else 0
 
     def parameters(self, index: int) -> dict:
-        """Swept parameter values at point ``index``."""
+        """Swept parameter values at point ``index``.
+
+        Parameters
+        ----------
+        index : int
+            Flat index of the point.
+
+        Returns
+        -------
+        dict
+            Parameter name -> value.
+        """
         pos = self.position(index)
         out = {}
         for axis, i in zip(self.axes, pos):
@@ -367,13 +458,31 @@ class Grid:
         return out
 
     def seed(self, index: int) -> int:
-        """The integer seed passed to the study at point ``index``."""
+        """The integer seed passed to the study at point ``index``.
+
+        Parameters
+        ----------
+        index : int
+            Flat index of the point.
+
+        Returns
+        -------
+        int
+            :func:`point_seed` of the point (of its replicate, with
+            ``common_seeds``).
+        """
         if self.common_seeds:
             return point_seed(self.root_seed, self.replicate(index))
         return point_seed(self.root_seed, index)
 
     def coords(self) -> dict:
-        """xarray coordinates of the sweep dimensions (with units where known)."""
+        """xarray coordinates of the sweep dimensions (with units where known).
+
+        Returns
+        -------
+        dict
+            Name -> ``(dim, values, attrs)``, for ``xarray.Dataset(coords=...)``.
+        """
         coords = {}
         for axis in self.axes:
             attrs = {"long_name": f"swept parameter {axis.dim}"}

@@ -32,7 +32,24 @@ TRACEBACK_FRAMES = 8
 
 @dataclass(frozen=True)
 class PointTask:
-    """Everything a worker needs to run one point (small and picklable)."""
+    """Everything a worker needs to run one point (small and picklable).
+
+    Parameters
+    ----------
+    index : int
+        Flat index of the point in the grid.
+    study : str
+        Reference a worker resolves to the study function (:class:`StudyRef`).
+    params : dict
+        Fixed and swept parameters of the point.
+    seed : int
+        The point's seed.
+    quick : bool, default False
+    swept : tuple of str, default ()
+        Names of the swept parameters.
+    dims : tuple of str, default ()
+        Dimensions of the grid.
+    """
 
     index: int
     study: str
@@ -45,7 +62,27 @@ class PointTask:
 
 @dataclass
 class PointOutcome:
-    """What came back from a point: its Dataset, or the error."""
+    """What came back from a point: its Dataset, or the error.
+
+    Parameters
+    ----------
+    index : int
+        Flat index of the point in the grid.
+    ok : bool
+        Whether the study returned a valid Dataset.
+    dataset : xarray.Dataset or None, default None
+        The study's result (None on failure).
+    error : str, default ""
+        ``"ExceptionType: message"`` of a failure.
+    traceback : str, default ""
+        The last frames of a failure's traceback.
+    duration, cpu_time : float, default 0.0
+        Wall-clock and CPU time of the point, in seconds.
+    host : str, optional
+        Host that ran it (default this one).
+    pid : int, optional
+        Process that ran it (default this one).
+    """
 
     index: int
     ok: bool
@@ -60,13 +97,38 @@ class PointOutcome:
     @classmethod
     def failure(cls, index: int, error: str, tb: str = "", duration: float = 0.0,
                 cpu_time: float = 0.0):
+        """The outcome of a failed point (``ok=False``, no dataset).
+
+        Parameters
+        ----------
+        index : int
+        error : str
+        tb : str, default ""
+            The traceback.
+        duration, cpu_time : float, default 0.0
+            In seconds.
+
+        Returns
+        -------
+        PointOutcome
+        """
         return cls(index=index, ok=False, error=error, traceback=tb, duration=duration,
                    cpu_time=cpu_time)
 
 
 def run_point(task: PointTask) -> PointOutcome:
     """Run ``task``'s study at its parameters and seed; never raises
-    (except KeyboardInterrupt)."""
+    (except KeyboardInterrupt).
+
+    Parameters
+    ----------
+    task : PointTask
+
+    Returns
+    -------
+    PointOutcome
+        With the checked Dataset, or the error and traceback of a failure.
+    """
     t0, c0 = time.perf_counter(), time.process_time()
     try:
         study = StudyRef(task.study)

@@ -37,7 +37,18 @@ class _ParametersChecked(Exception):
 
 
 def checks_parameters(func):
-    """Mark a study function that calls :func:`parameters_checked`."""
+    """Mark a study function that calls :func:`parameters_checked`.
+
+    Parameters
+    ----------
+    func : callable
+        The study's ``run``.
+
+    Returns
+    -------
+    callable
+        ``func`` itself, marked.
+    """
     setattr(func, _MARK, True)
     return func
 
@@ -67,14 +78,27 @@ def _probe_indices(grid) -> list[int]:
 def check_points(spec) -> int:
     """Run the input checks of ``spec``'s study on every swept value.
 
-    Returns the number of points checked (0 when the study is not marked
-    with :func:`checks_parameters`).
+    One point per value of each axis is checked, the other axes at their
+    first value.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+
+    Returns
+    -------
+    int
+        The number of points checked (0 when the study is not marked with
+        :func:`checks_parameters`).
 
     Raises
     ------
     SpecError
         A value the study refuses: the message names the point, its
         parameters and the study's own error.
+    RuntimeError
+        For a study marked with :func:`checks_parameters` that returned
+        without calling :func:`parameters_checked`.
     """
     func = spec.study.function()
     if not getattr(func, _MARK, False):

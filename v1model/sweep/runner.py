@@ -78,14 +78,14 @@ def run(
         together along one dimension named by its key.
     params : dict, optional
         Fixed parameters of every point.
-    n_seeds : int
+    n_seeds : int, default 1
         Replicates of every combination (dimension ``replicate`` if > 1).
-    seed : int
+    seed : int, default 0
         Root seed; point ``i`` gets ``SeedSequence(seed).spawn(...)[i]``'s
         32-bit state (see :func:`v1model.sweep.grid.point_seed`).
-    common_seeds : bool
+    common_seeds : bool, default False
         Give replicate ``r`` the same seed at every combination.
-    quick : bool
+    quick : bool, default False
         Passed to every point.
     executor : str, dict or Executor
         ``"local"`` (process pool, default), ``"serial"``, ``"dask"``,
@@ -95,11 +95,11 @@ def run(
         Sweep folder: every finished point is saved there at once, and a run
         into an existing folder of the same sweep only runs the missing
         points. Without it, nothing is saved.
-    format : {"netcdf", "zarr"}
+    format : {"netcdf", "zarr"}, default "netcdf"
         Format of the assembled result ``OUTPUT/sweep.nc`` / ``sweep.zarr``.
     units : dict, optional
         Units of swept parameters (override the study's ``PARAMETER_UNITS``).
-    progress : bool
+    progress : bool, default True
         Show a progress bar.
 
     Returns
@@ -170,13 +170,18 @@ def run_spec(spec: SweepSpec, *, executor=None, only: str = "pending",
     spec : SweepSpec
     executor : Executor, optional
         Overrides ``spec.executor``.
-    only : {"pending", "failed", "all-unfinished"}
+    only : {"pending", "failed", "all-unfinished"}, default "pending"
         Which points to run: not yet run (default: a finished sweep does
         nothing), the failed ones alone, or both.
-    progress : bool
-    stop_on_sigterm : bool
+    progress : bool, default True
+    stop_on_sigterm : bool, default False
         Treat SIGTERM (what batch systems send before killing a job) like
         Ctrl-C. The command line sets it.
+
+    Returns
+    -------
+    xarray.Dataset
+        The assembled sweep, as :func:`run` returns it.
 
     Notes
     -----
@@ -405,7 +410,28 @@ def retry_failed(output, *, executor=None, progress: bool = True) -> xr.Dataset:
 
 @dataclass
 class SweepStatus:
-    """Progress of a sweep folder."""
+    """Progress of a sweep folder.
+
+    Parameters
+    ----------
+    path : Path
+        The sweep folder.
+    study : str
+        The study's reference.
+    dims, shape : tuple
+        Dimension names and sizes of the grid.
+    n_points : int
+    done : set of int
+        Indices of the points done.
+    failed : dict
+        Index of each failed point to its failure record (``params``, ``error``, ...).
+    pending : list of int
+        Indices of the points neither done nor failed.
+    corrupt : list
+        Point files that could not be read (recomputed on resume).
+    result : Path or None
+        The assembled result, once written.
+    """
 
     path: Path
     study: str
@@ -420,9 +446,23 @@ class SweepStatus:
 
     @property
     def complete(self) -> bool:
+        """True when no point is pending (failed points may remain)."""
         return not self.pending
 
     def summary(self, max_failures: int = 10) -> str:
+        """A human-readable report, as ``v1model sweep status`` prints it.
+
+        Parameters
+        ----------
+        max_failures : int, default 10
+            Failed points listed with their error at most.
+
+        Returns
+        -------
+        str
+            Several lines: counts, the result's path, failed points, and the
+            command that retries or finishes the sweep.
+        """
         dims = " x ".join(f"{d}={s}" for d, s in zip(self.dims, self.shape))
         lines = [
             f"sweep {self.path}",

@@ -67,7 +67,25 @@ TOP_LEVEL = ("study", "output", "format", "quick", "seed", "n_seeds", "common_se
 
 @dataclass
 class SweepSpec:
-    """A checked sweep specification (build it with :func:`parse_spec`)."""
+    """A checked sweep specification (build it with :func:`parse_spec`).
+
+    Parameters
+    ----------
+    study : StudyRef
+    grid : Grid
+    params : dict, optional
+        Fixed parameters passed to every point.
+    quick : bool, default False
+    output : Path or None, default None
+        The sweep folder; None keeps the points in memory.
+    format : {"netcdf", "zarr"}, default "netcdf"
+        Format of the assembled result.
+    executor : dict, default {"kind": "local"}
+        The checked ``[executor]`` table.
+    description : str, default ""
+    source : Path or None, default None
+        The TOML file the spec was read from.
+    """
 
     study: StudyRef
     grid: Grid
@@ -86,7 +104,17 @@ class SweepSpec:
         return self._worker_ref_cache
 
     def task(self, index: int) -> PointTask:
-        """The work of point ``index`` (fixed and swept parameters, seed)."""
+        """The work of point ``index`` (fixed and swept parameters, seed).
+
+        Parameters
+        ----------
+        index : int
+            Flat index of the point.
+
+        Returns
+        -------
+        PointTask
+        """
         return PointTask(
             index=index,
             study=self._worker_ref,
@@ -100,7 +128,12 @@ class SweepSpec:
         )
 
     def what(self) -> dict:
-        """The part of the spec that determines the results (TOML-able)."""
+        """The part of the spec that determines the results (TOML-able).
+
+        Returns
+        -------
+        dict
+        """
         out = {"study": self.study.ref}
         if self.description:
             out["description"] = self.description
@@ -126,7 +159,12 @@ class SweepSpec:
         return out
 
     def to_dict(self) -> dict:
-        """The whole normalised spec: explicit values, absolute study path."""
+        """The whole normalised spec: explicit values, absolute study path.
+
+        Returns
+        -------
+        dict
+        """
         out = self.what()
         if self.output is not None:
             out = {**{k: v for k, v in out.items() if not isinstance(v, dict)},
@@ -136,10 +174,17 @@ class SweepSpec:
         return out
 
     def to_toml(self) -> str:
+        """:meth:`to_dict` as a TOML document (what ``spec.toml`` holds)."""
         return dumps_toml(self.to_dict())
 
     def fingerprint(self) -> str:
-        """Hash of what determines the points (not output, format or executor)."""
+        """Hash of what determines the points (not output, format or executor).
+
+        Returns
+        -------
+        str
+            16 hexadecimal digits.
+        """
         what = self.what()
         what.pop("description", None)
         what.pop("units", None)
@@ -203,6 +248,19 @@ def load_spec(path, output=None, executor=None, quick=None) -> SweepSpec:
         Override the spec's ``[executor]`` table.
     quick : bool, optional
         Override the spec's ``quick`` (a different sweep: use another output).
+
+    Returns
+    -------
+    SweepSpec
+        The checked spec (:func:`parse_spec`).
+
+    Raises
+    ------
+    SpecError
+        Naming the field, as :func:`parse_spec`; also for an empty ``output``
+        or a file that cannot be read or parsed.
+    FileNotFoundError
+        For a ``path`` that is not a file.
     """
     path = Path(path).expanduser()
     data = read_toml(path)

@@ -53,7 +53,18 @@ POINT_ATTRS = ("sweep_point_index", "sweep_fingerprint", "sweep_point_seed", "sw
 
 @dataclass
 class StoreState:
-    """What a scan of the store found."""
+    """What a scan of the store found.
+
+    Parameters
+    ----------
+    n_points : int
+    done : set of int
+        Indices of the points with a valid file.
+    failed : dict
+        Index of each failed point to its failure record.
+    corrupt : list of Path
+        Files that failed the check.
+    """
 
     n_points: int
     done: set = field(default_factory=set)
@@ -62,6 +73,7 @@ class StoreState:
 
     @property
     def pending(self) -> list:
+        """Indices of the points neither done nor failed, ascending."""
         return [i for i in range(self.n_points) if i not in self.done and i not in self.failed]
 
 
@@ -107,7 +119,14 @@ class MemoryStore:
     """Points kept in memory (a run without ``output``); nothing survives a crash.
 
     Points are kept as netCDF bytes so that the result is the same as from a
-    sweep folder.
+    sweep folder. The methods are those of :class:`DirectoryStore`.
+
+    Parameters
+    ----------
+    fingerprint : str
+        The spec's :meth:`SweepSpec.fingerprint`.
+    n_points : int
+        Points of the grid.
     """
 
     def __init__(self, fingerprint: str, n_points: int):
@@ -118,9 +137,11 @@ class MemoryStore:
         self.path = None
 
     def scan(self, repair: bool = True) -> StoreState:
+        """The points done and failed so far (``repair`` has nothing to do)."""
         return StoreState(self.n_points, set(self._points), dict(self._failed))
 
     def write_point(self, outcome, seed):
+        """Keep a successful point (a :class:`PointOutcome`) with its seed."""
         ds = _with_attrs(outcome.dataset, point_attrs(outcome, self.fingerprint, seed))
         with local_io():
             # to_netcdf() to bytes takes engine="h5netcdf" only from xarray 2025.8 (and a
@@ -132,17 +153,21 @@ class MemoryStore:
         self._failed.pop(outcome.index, None)
 
     def write_failure(self, record):
+        """Keep the failure record (a dict with ``index``) of a point."""
         self._failed[record["index"]] = record
 
     def failures(self) -> dict:
+        """Index of each failed point to its record."""
         return dict(self._failed)
 
     def load_point(self, index) -> xr.Dataset:
+        """The Dataset of point ``index``, loaded into memory."""
         with local_io(), xr.open_dataset(io.BytesIO(self._points[index]),
                                          engine=NETCDF_ENGINE) as ds:
             return ds.load()
 
     def save_result(self, ds, fmt):
+        """Nothing to save in memory: returns None."""
         return None
 
 
@@ -155,7 +180,17 @@ def _with_attrs(ds, attrs):
 
 
 class DirectoryStore:
-    """A sweep folder (see the module docstring)."""
+    """A sweep folder (see the module docstring).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder.
+    fingerprint : str
+        The spec's :meth:`SweepSpec.fingerprint`.
+    n_points : int
+        Points of the grid.
+    """
 
     def __init__(self, path, fingerprint: str, n_points: int):
         self.path = Path(path)
@@ -168,8 +203,24 @@ class DirectoryStore:
     def check_folder(path, spec) -> bool:
         """Whether ``path`` already holds this sweep (False: it can be created there).
 
-        Writes nothing (``sweep run --dry-run`` calls it). Raises the
-        :class:`SpecError` of :meth:`create_or_open`.
+        Writes nothing (``sweep run --dry-run`` calls it).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The output folder.
+        spec : SweepSpec
+
+        Returns
+        -------
+        bool
+            True when ``path`` holds this sweep, False when it is missing or
+            an empty folder.
+
+        Raises
+        ------
+        SpecError
+            As :meth:`create_or_open`.
         """
         path = Path(path)
         if path.exists() and not path.is_dir():
@@ -193,6 +244,16 @@ class DirectoryStore:
     @classmethod
     def create_or_open(cls, path, spec) -> "DirectoryStore":
         """Open the sweep folder of ``spec``, creating it if new.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The output folder.
+        spec : SweepSpec
+
+        Returns
+        -------
+        DirectoryStore
 
         Raises
         ------
@@ -257,9 +318,11 @@ class DirectoryStore:
 
     # -- points ------------------------------------------------------------------------
     def point_path(self, index: int) -> Path:
+        """The file of point ``index`` (``points/000123.nc``)."""
         return self.path / "points" / f"{index:0{self.width}d}.nc"
 
     def failure_path(self, index: int) -> Path:
+        """The failure record of point ``index`` (``failed/000123.json``)."""
         return self.path / "failed" / f"{index:0{self.width}d}.json"
 
     def scan(self, repair: bool = True) -> StoreState:
@@ -269,6 +332,14 @@ class DirectoryStore:
         ``corrupt/`` (they will be recomputed) and leftover temporary files
         of an interrupted write are removed from every folder of the sweep.
         Only call with ``repair`` while holding :func:`folder_lock`.
+
+        Parameters
+        ----------
+        repair : bool, default True
+
+        Returns
+        -------
+        StoreState
         """
         state = StoreState(self.n_points)
         if repair:  # writes cut short: points, the result, failure records, figures
@@ -327,6 +398,8 @@ class DirectoryStore:
             return False
 
     def write_point(self, outcome, seed) -> Path:
+        """Save a successful point (a :class:`PointOutcome`) with its seed and
+        remove its failure record, if any; returns the file written."""
         ds = _with_attrs(outcome.dataset, point_attrs(outcome, self.fingerprint, seed))
         with local_io():
             path = save_dataset(ds, self.point_path(outcome.index))
@@ -336,22 +409,28 @@ class DirectoryStore:
         return path
 
     def write_failure(self, record) -> Path:
+        """Save the failure record (a dict with ``index``) of a point as JSON;
+        returns the file written."""
         path = self.failure_path(record["index"])
         with atomic_path(path) as tmp:
             tmp.write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
         return path
 
     def failures(self) -> dict:
+        """Index of each failed point to its record (a scan without repair)."""
         return self.scan(repair=False).failed
 
     def load_point(self, index) -> xr.Dataset:
+        """The Dataset of point ``index``."""
         with local_io():
             return load_dataset(self.point_path(index))
 
     def result_path(self, fmt: str) -> Path:
+        """The assembled result's file for format ``fmt`` ("netcdf" or "zarr")."""
         return self.path / FORMATS[fmt]
 
     def save_result(self, ds, fmt) -> Path:
+        """Save the assembled sweep ``ds`` in format ``fmt``; returns its path."""
         if fmt == "zarr":
             # variable-length strings: zarr v3 has no stable fixed-width unicode type
             ds = ds.copy()

@@ -37,12 +37,20 @@ STUDY_MODULE_PREFIX = "_v1model_sweep_"
 
 @dataclass(frozen=True)
 class StudyRef:
-    """A resolvable study reference (see the module docstring)."""
+    """A resolvable study reference (see the module docstring).
+
+    Parameters
+    ----------
+    ref : str
+        A registry name (``"olshausen-field-1996"``), ``"module:function"``
+        or ``"path/to/file.py:function"``.
+    """
 
     ref: str
 
     @property
     def kind(self) -> str:
+        """``"name"``, ``"module"`` or ``"file"``: which form ``ref`` has."""
         if ":" not in self.ref:
             return "name"
         target = self.ref.rsplit(":", 1)[0]
@@ -57,6 +65,12 @@ class StudyRef:
         return f"{Path(target).stem if self.kind == 'file' else target}:{func}"
 
     def module(self) -> ModuleType:
+        """The module that holds the study (imported, or found in the registry).
+
+        Returns
+        -------
+        module
+        """
         kind = self.kind
         if kind == "name":
             from studies import get_study
@@ -69,13 +83,24 @@ class StudyRef:
 
     def worker_ref(self) -> str:
         """The reference sent to workers: a registry name becomes its module's
-        ``run`` (so workers import that one study, not the whole registry)."""
+        ``run`` (so workers import that one study, not the whole registry).
+
+        Returns
+        -------
+        str
+            ``"module:function"`` or ``"file.py:function"``.
+        """
         if self.kind != "name":
             return self.ref
         return f"{self.module().__name__}:run"
 
     def function(self):
-        """The callable ``run(quick, seed, **params) -> xr.Dataset``."""
+        """The callable ``run(quick, seed, **params) -> xr.Dataset``.
+
+        Returns
+        -------
+        callable
+        """
         module = self.module()
         attr = "run" if self.kind == "name" else self.ref.rsplit(":", 1)[1]
         obj = module
@@ -85,7 +110,13 @@ class StudyRef:
 
     def parameters(self) -> tuple[set, bool]:
         """Accepted keyword parameter names (without quick/seed) and whether
-        the function also takes ``**kwargs``."""
+        the function also takes ``**kwargs``.
+
+        Returns
+        -------
+        names : set of str
+        var_kw : bool
+        """
         if self.kind == "name":
             from studies import study_parameters
 
@@ -101,12 +132,23 @@ class StudyRef:
         return names - set(RESERVED_PARAMETERS), var_kw
 
     def units(self) -> dict:
-        """Units of the study's parameters, from its optional ``PARAMETER_UNITS``."""
+        """Units of the study's parameters, from its optional ``PARAMETER_UNITS``.
+
+        Returns
+        -------
+        dict of str to str
+            Empty when the study gives none.
+        """
         units = getattr(self.module(), "PARAMETER_UNITS", None)
         return dict(units) if isinstance(units, dict) else {}
 
     def sweep_plotter(self):
-        """The study's optional ``plot_sweep(ds, outdir) -> list[Path]``."""
+        """The study's optional ``plot_sweep(ds, outdir) -> list[Path]``.
+
+        Returns
+        -------
+        callable or None
+        """
         return getattr(self.module(), "plot_sweep", None)
 
 
@@ -142,6 +184,10 @@ def resolve_study(study, base_dir: Path | None = None) -> StudyRef:
     base_dir : Path, optional
         Folder that relative ``file.py:function`` references are relative to
         (the spec file's folder); default the current directory.
+
+    Returns
+    -------
+    StudyRef
 
     Raises
     ------

@@ -25,7 +25,25 @@ _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def loads_toml(text: str, source: str = "spec") -> dict:
-    """Parse TOML text; syntax errors become :class:`SpecError` naming ``source``."""
+    """Parse TOML text; syntax errors become :class:`SpecError` naming ``source``.
+
+    Parameters
+    ----------
+    text : str
+        TOML document.
+    source : str, default "spec"
+        Where the text came from, named in error messages.
+
+    Returns
+    -------
+    dict
+        The parsed document.
+
+    Raises
+    ------
+    SpecError
+        For text that is not valid TOML.
+    """
     if tomllib is None:  # pragma: no cover
         raise ImportError("reading sweep specs on Python 3.10 needs the 'tomli' package "
                           "(pip install tomli)")
@@ -36,7 +54,25 @@ def loads_toml(text: str, source: str = "spec") -> dict:
 
 
 def read_toml(path) -> dict:
-    """Read a TOML file."""
+    """Read a TOML file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file (UTF-8).
+
+    Returns
+    -------
+    dict
+        The parsed document.
+
+    Raises
+    ------
+    FileNotFoundError
+        For a ``path`` that is not a file.
+    SpecError
+        For a file that cannot be read or is not valid TOML.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"spec: no such file: {str(path)!r}")
@@ -94,7 +130,18 @@ def toml_value(value) -> str:
 
 def dumps_toml(data: dict) -> str:
     """Write a dict as TOML: scalars first, then one ``[table]`` per dict
-    (nested once, ``[a.b]``); deeper dicts become inline tables."""
+    (nested once, ``[a.b]``); deeper dicts become inline tables.
+
+    Parameters
+    ----------
+    data : dict
+        Keys are str; values are TOML-writable (:func:`toml_value`).
+
+    Returns
+    -------
+    str
+        The TOML document.
+    """
     lines = []
     for key, value in data.items():
         if not isinstance(value, dict):

@@ -60,9 +60,12 @@ class WorkerWatch(threading.Thread):
         self.stopped = threading.Event()
 
     def stop(self) -> None:
+        """Ask the thread to end (at once, or after its current look)."""
         self.stopped.set()
 
     def run(self) -> None:
+        """Look at the connected workers every ``queue_poll`` s until stopped (or the
+        client closes), printing a notice while none is connected."""
         ex = self.executor
         idle, noticed = 0.0, None
         while not self.stopped.wait(ex.queue_poll):
@@ -110,6 +113,8 @@ class JobWatch(WorkerWatch):
     exit_waits = 2
 
     def run(self) -> None:
+        """Look at the workers and the queue every ``queue_poll`` s until stopped:
+        resubmit jobs that all ended, or report them through ``on_error``."""
         ex = self.executor
         jobs: dict = {}  # the current set of jobs, in submission order
         replaced: set = set()  # ended jobs the cluster may list a while longer
