@@ -137,7 +137,8 @@ def spiking_lca(
         simulated time than 5 ms, 10 ms needs ~50% more).
     refractory : float
         Absolute refractory period in seconds (default 0: rates converge to
-        LASSO only without one).
+        LASSO only without one); shorter than the counting window, and a
+        RuntimeWarning when it leaves fewer than 3 spikes in it.
     transient_fraction : float in [0, 1)
         Fraction of ``duration`` at the start left out of the rate estimate
         (default 0.3).
@@ -180,6 +181,23 @@ def spiking_lca(
         ``v`` and ``I_inh`` over (``time``, ``unit``). Parameters, the Brian2
         seed, the network size and wall times (``build_time``, ``run_time``
         in s) are in ``attrs``.
+
+    Raises
+    ------
+    TypeError
+        For non-numeric ``X`` or ``D``, or a flag that is not a bool.
+    ValueError
+        For bad shapes or values of ``X`` and ``D`` (a transposed ``D`` named
+        as such), a negative ``lam``, non-positive times, ``dt`` not shorter
+        than ``tau_m`` and ``tau_syn`` (the Euler step overshoots), a counting
+        window shorter than ``dt`` or than ``refractory``, or bad ``record_v``
+        / ``record_dt``; all before Brian2 builds anything.
+
+    Warns
+    -----
+    RuntimeWarning
+        When the largest code is worth fewer than 3 spikes in the counting
+        window (before simulating) or units fired at every time step (after).
 
     Examples
     --------
