@@ -51,12 +51,18 @@ def test_memory_sizes_dask_takes_are_accepted(study, memory):
 def test_a_dask_scheduler_that_cannot_be_reached_leaves_no_folder(study, tmp_path):
     # was: "missing port number in address 'not a url'" (no option named) and a sweep
     # folder holding the bad executor, which refused a corrected spec of another grid
+    import dask
+
     out = tmp_path / "out"
+    scheduler = dask.config.get("scheduler", None)
     with pytest.raises(ExecutorStartError, match="executor.address: cannot connect to the "
                                                  "dask scheduler at 'not a url'"):
         run(study(), {"x": [1, 2]}, executor={"kind": "dask", "address": "not a url"},
             output=out, progress=False)
     assert not out.exists()
+    # the failed client did not become the process's default scheduler (every later
+    # netCDF save failed on "missing port number in address 'not a url'")
+    assert dask.config.get("scheduler", None) == scheduler
 
 
 def test_an_empty_output_option_is_refused(study, tmp_path, monkeypatch, capsys):

@@ -459,11 +459,14 @@ class DaskExecutor(Executor):
         from distributed import Client
 
         try:
+            # not the process's default client: the executor submits through self.client,
+            # and a client that failed to connect stayed the default of every later dask
+            # call (a plain netCDF save then failed on 'not a url')
             if self.address:
-                self.client = Client(self.address)
+                self.client = Client(self.address, set_as_default=False)
             else:
                 self.cluster = self._make_cluster()
-                self.client = Client(self.cluster)
+                self.client = Client(self.cluster, set_as_default=False)
         except Exception as exc:  # noqa: BLE001 - dask's own errors name no option
             # an ExecutorStartError: a new sweep folder is removed again, so that the
             # corrected spec can run there
@@ -504,7 +507,8 @@ class DaskExecutor(Executor):
 
         watch = self._start_watch(stop_sweep)
         try:
-            for future, result in as_completed(futures, with_results=True, raise_errors=False):
+            for future, result in as_completed(futures, loop=self.client.loop, with_results=True,
+                                              raise_errors=False):
                 task = by_key[future.key]
                 if isinstance(result, PointOutcome):
                     self.finished += 1
@@ -791,5 +795,5 @@ class JobQueueExecutor(DaskExecutor):
             self._adaptive = self.cluster.adapt(**self.adapt)
         else:
             self.cluster.scale(jobs=self.jobs)
-        self.client = Client(self.cluster)
+        self.client = Client(self.cluster, set_as_default=False)
 
