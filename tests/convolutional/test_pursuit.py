@@ -267,7 +267,7 @@ def test_bad_arguments_are_named(kwargs, error, match):
 def test_bad_signals_and_kernels_are_named():
     phi, X = make_problem("1d-valid-s2")
     X[0, 3] = np.nan
-    with pytest.raises(ValueError, match="X"):
+    with pytest.raises(ValueError, match=r"X contains 1 non-finite value\(s\) \(NaN or inf\)"):
         run(phi, X, n_nonzero=2)
     with pytest.raises(ValueError, match="kernels: kernel 1 is all zeros"):
         matching_pursuit(np.ones((2, 40)), np.stack([np.ones(7), np.zeros(7)]), n_nonzero=2)

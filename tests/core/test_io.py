@@ -66,7 +66,8 @@ def test_an_existing_folder_is_never_replaced(tmp_path):
     # a folder merely named like a store is not a store either
     (tmp_path / "fake.zarr").mkdir()
     (tmp_path / "fake.zarr" / "notes.txt").write_text("keep me")
-    with pytest.raises(IsADirectoryError):
+    with pytest.raises(IsADirectoryError, match="fake.zarr' is an existing folder, not a file "
+                                                "or a zarr store"):
         save_dataset(ds, tmp_path / "fake.zarr")
     assert (tmp_path / "fake.zarr" / "notes.txt").exists()
 

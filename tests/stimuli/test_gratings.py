@@ -137,9 +137,13 @@ def test_frequencies_outside_zero_to_nyquist_are_rejected(call, name, among, f):
 
 
 def test_nyquist_and_zero_frequencies_are_accepted():
-    # at 0.5 cycles/pixel the grating alternates: cos(pi (x - x0)) with x0 = 3.5
+    # at 0.5 cycles/pixel the grating alternates: cos(pi (x - x0) + phase) with x0 = 3.5
+    # (at phase 0 every pixel is a zero of the cosine: a grating of zeros passed)
     x = np.arange(8) - 3.5
-    np.testing.assert_allclose(grating(8, 0.0, 0.5)[0], np.cos(np.pi * x), atol=1e-12)
+    row = grating(8, 0.0, 0.5, phase=np.pi / 4)[0]
+    np.testing.assert_allclose(row, np.cos(np.pi * x + np.pi / 4), atol=1e-12)
+    np.testing.assert_allclose(np.abs(row), np.sqrt(0.5), rtol=1e-12)
+    np.testing.assert_array_equal(np.sign(row[1:]), -np.sign(row[:-1]))
     np.testing.assert_allclose(grating(8, 0.0, 0.0, phase=np.pi / 3), 0.5, atol=1e-12)
 
 

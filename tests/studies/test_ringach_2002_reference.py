@@ -15,7 +15,7 @@ def test_missing_a144_warning_names_user_paths_and_how_to_pass_one(tmp_path, mon
     cwd.mkdir(parents=True)
     monkeypatch.chdir(cwd)
     monkeypatch.setattr(learned, "SHARED_DATA", None)  # an installed package: no checkout
-    with pytest.warns(UserWarning) as record:
+    with pytest.warns(UserWarning, match="A144.mat") as record:
         assert learned.a144_path(None) is None
     message = str(record[0].message)
     assert "'../shared/data/olshausen/A144.mat' (from the current directory" in message

@@ -336,14 +336,17 @@ def test_jobs_that_end_without_a_worker_stop_the_sweep(fake_slurm, study, tmp_pa
 
     monkeypatch.setattr(JobQueueExecutor, "queue_poll", 1.0)
     (fake_slurm / "broken").touch()
-    start = time.monotonic()
     with pytest.raises(ExecutorStartError, match=r"(?s)all 2 worker job\(s\) .* left the queue "
                                                   r"within \d+ s without a worker joining.*"
                                                   r"No module named distributed"):
         run(study(), {"x": [1.0, 2.0]}, output=tmp_path / "out", progress=False,
             executor={**SLURM, "jobs": 2, "log_directory": str(tmp_path / "logs")})
-    assert time.monotonic() - start < 60
-    assert any(c.startswith("squeue ") for c in (fake_slurm / "calls").read_text().splitlines())
+    # (how long the stop took is not asserted: a sweep that waited for ever would
+    # never reach this line, and a wall-clock bound only fails on a loaded machine)
+    calls = (fake_slurm / "calls").read_text().splitlines()
+    submitted = [c for c in calls if not c.startswith(("--test-only", "squeue"))]
+    assert len(submitted) == 2, calls  # the 2 jobs asked for, none replaced
+    assert any(c.startswith("squeue ") for c in calls)
     assert not list((tmp_path / "out" / "points").glob("*.nc"))
 
 
@@ -395,14 +398,16 @@ def test_jobs_that_end_before_any_point_finishes_stop_the_sweep(fake_slurm, stud
     from v1model.sweep import WorkersLostError
 
     monkeypatch.setattr(JobQueueExecutor, "queue_poll", 1.0)
-    start = time.monotonic()
     with pytest.raises(WorkersLostError, match=r"all 1 worker job\(s\) \(\d+\) ended \(1 GONE\) "
                                                r"before any point finished on them: a point may "
                                                r"take longer than the jobs' walltime of 00:10:00"):
         run(study(), {"x": [1.0]}, params={"sleep": 60.0}, output=tmp_path / "out",
             progress=False, executor={**SLURM, "jobs": 1, "worker_extra_args": ["--lifetime",
                                                                               "4s"]})
-    assert time.monotonic() - start < 45
+    # stopped, not submitting job after job (no wall-clock bound: see above)
+    calls = (fake_slurm / "calls").read_text().splitlines()
+    submitted = [c for c in calls if not c.startswith(("--test-only", "squeue"))]
+    assert len(submitted) == 1, calls
     assert not list((tmp_path / "out" / "points").glob("*.nc"))
 
 

@@ -537,7 +537,7 @@ def test_a_sweep_that_fails_to_start_removes_only_what_it_created(study, tmp_pat
     assert not (tmp_path / "a").exists()
     # an empty folder of the user's stays, without the sweep's files
     (tmp_path / "mine").mkdir()
-    with pytest.raises(ExecutorStartError):
+    with pytest.raises(ExecutorStartError, match="refused the job"):
         _run(study, tmp_path / "mine", _StartFails())
     assert [p.name for p in (tmp_path / "mine").iterdir() if not p.name.startswith(".")] == []
     _run(study, tmp_path / "mine", "serial", x=(5.0,))  # the corrected spec runs there
@@ -546,13 +546,13 @@ def test_a_sweep_that_fails_to_start_removes_only_what_it_created(study, tmp_pat
         _run(study, tmp_path / "one", _StartFails(runs=1))
     assert status(tmp_path / "one").done == {0}
     # lost workers are not a failed start: their message says to resume the sweep
-    with pytest.raises(WorkersLostError):
+    with pytest.raises(WorkersLostError, match="refused the job"):
         _run(study, tmp_path / "lost", _StartFails(error=WorkersLostError))
     assert status(tmp_path / "lost").pending == [0, 1]
     # an earlier sweep's folder is kept whole
     _run(study, tmp_path / "old", "serial")
     (tmp_path / "old" / "points" / "000001.nc").unlink()
-    with pytest.raises(ExecutorStartError):
+    with pytest.raises(ExecutorStartError, match="refused the job"):
         _run(study, tmp_path / "old", _StartFails())
     assert status(tmp_path / "old").done == {0}
 
