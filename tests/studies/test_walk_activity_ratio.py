@@ -5,7 +5,6 @@ slice' warning (what ``v1model study run`` printed)."""
 import warnings
 
 import numpy as np
-import pytest
 import xarray as xr
 
 from studies import get_study
