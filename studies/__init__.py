@@ -5,7 +5,9 @@ Each study module defines
 - ``NAME``: the command-line name (``olshausen-field-1996``),
 - ``TITLE`` and ``REFERENCE``: what it reproduces,
 - ``run(quick=False, seed=0, **params) -> xarray.Dataset``,
-- ``plot(ds, outdir) -> list[pathlib.Path]``,
+- ``plot(ds, outdir) -> list[pathlib.Path]``: the figures of ``run``'s Dataset
+  ``ds`` as PNG files in the folder ``outdir`` (str or path-like), their paths
+  returned,
 - optionally ``PARAMETER_UNITS = {"lam": "1", ...}`` (units of the sweep
   coordinates) and ``plot_sweep(ds, outdir) -> list[Path]`` (drawn by
   ``v1model sweep run`` on the assembled result),

@@ -212,20 +212,7 @@ def run(
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """Trade-off curves, sparseness histograms at three lambdas, Babel curve.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        The result of :func:`run`.
-    outdir : str or path-like
-        Folder the PNG files are written to.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
+    """Trade-off curves, sparseness histograms at three lambdas, Babel curve."""
     from v1model.io import save_figure
     from v1model.plotting import plot_babel_curves, plot_sparseness_tradeoff
     from v1model.plotting._mpl import pyplot

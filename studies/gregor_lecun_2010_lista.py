@@ -195,20 +195,7 @@ def run(
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """Error to the optimal code against iterations / layers (the paper's Fig. 3).
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        The result of :func:`run`.
-    outdir : str or path-like
-        Folder the PNG files are written to.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
+    """Error to the optimal code against iterations / layers (the paper's Fig. 3)."""
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot
 

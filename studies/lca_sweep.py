@@ -246,20 +246,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
 
     One point of the sweep has no trade-off to draw: the figure says which
     point it is, how far its dictionary was learned, and where the trade-off
-    figure comes from (``v1model sweep run``, then :func:`plot_sweep`).
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        The result of :func:`run`.
-    outdir : str or path-like
-        Folder the PNG files are written to.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
+    figure comes from (``v1model sweep run``, then :func:`plot_sweep`)."""
     from v1model.io import save_figure
     from v1model.plotting import plot_atoms
     from v1model.plotting._mpl import pyplot

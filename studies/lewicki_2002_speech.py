@@ -271,20 +271,7 @@ def run(
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
     """Kernels sorted by centre frequency, their spectra, and bandwidth against
-    centre frequency on log-log axes with the fitted line and the ERB scale.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        The result of :func:`run`.
-    outdir : str or path-like
-        Folder the PNG files are written to.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
+    centre frequency on log-log axes with the fitted line and the ERB scale."""
     from studies._auditory import plot_bandwidth, plot_kernel_grid, spectrum_image
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot

@@ -285,20 +285,7 @@ def code_statistics(codes, X, residual) -> dict:
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """Atom grid, learning curve and coefficient histogram as PNGs in ``outdir``.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        The result of :func:`run`.
-    outdir : str or path-like
-        Folder the PNG files are written to.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
+    """Atom grid, learning curve and coefficient histogram as PNGs in ``outdir``."""
     from v1model.io import save_figure
     from v1model.plotting import plot_atoms, plot_coefficient_histogram, plot_learning_curve
 

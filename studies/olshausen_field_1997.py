@@ -238,20 +238,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     The orientation x frequency panels follow the package's convention
     (:func:`v1model.plotting.plot_orientation_frequency`): angle = orientation
     in [0°, 180°) on a half-disc, one point per atom, radius = spatial
-    frequency. The paper draws the full disc, each atom at theta and theta + 180°.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        The result of :func:`run`.
-    outdir : str or path-like
-        Folder the PNG files are written to.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
+    frequency. The paper draws the full disc, each atom at theta and theta + 180°."""
     from v1model.io import save_figure
     from v1model.plotting import plot_atoms, plot_orientation_frequency
     from v1model.plotting._mpl import pyplot

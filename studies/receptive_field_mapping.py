@@ -325,20 +325,7 @@ def _check_sparse_pixels(sparse_pixels, shape):
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """Mapped RFs vs atoms (white, sparse), similarity vs stimuli, tuning, contrast.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        The result of :func:`run`.
-    outdir : str or path-like
-        Folder the PNG files are written to.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
+    """Mapped RFs vs atoms (white, sparse), similarity vs stimuli, tuning, contrast."""
     from v1model.analysis import GABOR_LIKE_R2
     from v1model.io import save_figure
     from v1model.plotting import plot_rf_comparison, plot_tuning_curves

@@ -199,20 +199,7 @@ def _reliable(ds, prefix, min_r2):
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """nx-ny plane and Gabor tiling of the reliable fits, atoms next to their fits.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        The result of :func:`run`.
-    outdir : str or path-like
-        Folder the PNG files are written to.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
+    """nx-ny plane and Gabor tiling of the reliable fits, atoms next to their fits."""
     from v1model.io import save_figure
     from v1model.plotting import plot_atoms, plot_gabor_tiling, plot_nx_ny
     from v1model.plotting._mpl import pyplot

@@ -286,20 +286,7 @@ LAM_LABELLED = {"lca_soft": ((4, 3), "left", "center"),
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
     """Dynamics (energy, active units, gap vs time; 2x2 panels) and rate-distortion
-    PNGs; the rate-distortion points of the thresholds are labelled with their λ.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        The result of :func:`run`.
-    outdir : str or path-like
-        Folder the PNG files are written to.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
+    PNGs; the rate-distortion points of the thresholds are labelled with their λ."""
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot
 

@@ -266,20 +266,7 @@ def _permute(Z, to_source):
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """Held-out FVU and support F1 against compression, one line per code, as a PNG.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        The result of :func:`run`.
-    outdir : str or path-like
-        Folder the PNG files are written to.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
+    """Held-out FVU and support F1 against compression, one line per code, as a PNG."""
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot
 

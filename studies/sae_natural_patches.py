@@ -217,20 +217,7 @@ def _one_blas_thread():
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
     """Decoder atoms, Gabor-fit R² against the white-noise control, the
     fraction of variance unexplained (training and held-out) and the usage of
-    the latents, as PNGs in ``outdir``.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        The result of :func:`run`.
-    outdir : str or path-like
-        Folder the PNG files are written to.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
+    the latents, as PNGs in ``outdir``."""
     from v1model.io import save_figure
     from v1model.plotting import plot_atoms
     from v1model.plotting._mpl import pyplot

@@ -558,20 +558,7 @@ def _coefficients_per_pixel(ds):
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """Kernels of every configuration, rate-distortion curves and the summary bars.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        The result of :func:`run`.
-    outdir : str or path-like
-        Folder the PNG files are written to.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
+    """Kernels of every configuration, rate-distortion curves and the summary bars."""
     from matplotlib.patches import Patch
 
     from v1model.io import save_figure

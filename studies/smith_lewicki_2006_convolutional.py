@@ -465,20 +465,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     """Kernel waveforms sorted by centre frequency, their spectra, bandwidth and
     envelope duration against centre frequency (log-log fit, ERB, controls), and
     the spikegram of a held-out excerpt and the coefficients each code needs per
-    fidelity.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        The result of :func:`run`.
-    outdir : str or path-like
-        Folder the PNG files are written to.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
+    fidelity."""
     from studies._auditory import plot_bandwidth, plot_kernel_grid, spectrum_image
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot

@@ -224,20 +224,7 @@ def run(
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """Scatter of codes, error against simulated time and a raster as PNGs.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        The result of :func:`run`.
-    outdir : str or path-like
-        Folder the PNG files are written to.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
+    """Scatter of codes, error against simulated time and a raster as PNGs."""
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot
     from v1model.plotting.spiking import plot_code_scatter, plot_error_vs_time, plot_raster

@@ -463,20 +463,7 @@ def _index_bins(values, threshold, n_bins: int = 20) -> np.ndarray:
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
     """Example size-tuning curves, SI histograms, preferred diameters, cross-orientation,
-    length-tuning curves and ESI histograms.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        The result of :func:`run`.
-    outdir : str or path-like
-        Folder the PNG files are written to.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
+    length-tuning curves and ESI histograms."""
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot
 

@@ -203,20 +203,7 @@ def _check_learning_parameters(patch_size, n_neurons, p, alpha, beta, gamma, the
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """RF grid, firing-rate distribution, inhibition vs overlap and learning history.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        The result of :func:`run`.
-    outdir : str or path-like
-        Folder the PNG files are written to.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
+    """RF grid, firing-rate distribution, inhibition vs overlap and learning history."""
     from v1model.io import save_figure
     from v1model.plotting import plot_atoms
     from v1model.plotting.spiking import plot_inhibition_vs_overlap, plot_rate_distribution
