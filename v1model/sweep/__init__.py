@@ -23,25 +23,21 @@ The result is one ``xarray.Dataset``: the swept parameters as dimensions
 ``error``, ``point_seed``, ``duration`` and ``cpu_time``.
 """
 
-from .errors import (
-    ExecutorStartError,
-    OutputLockedError,
-    OutputWriteError,
-    SpecError,
-    WorkersLostError,
-)
-from .executors import (
-    DaskExecutor,
-    Executor,
-    JobQueueExecutor,
-    LocalExecutor,
-    SerialExecutor,
-    make_executor,
-)
-from .grid import Grid, point_seed, zipped
-from .preflight import check_points, checks_parameters, parameters_checked
-from .runner import SweepStatus, SweepWarning, load, resume, retry_failed, run, run_spec, status
-from .spec import SweepSpec, load_spec, parse_spec
+# Each public name is imported from its submodule on first use (PEP 562): the
+# runner pulls in xarray and pandas (about 0.5 s), which building the command
+# line's parser and `v1model sweep --help` do not need.
+_SUBMODULE_OF = {
+    **dict.fromkeys(["ExecutorStartError", "OutputLockedError", "OutputWriteError",
+                     "SpecError", "WorkersLostError"], "errors"),
+    **dict.fromkeys(["DaskExecutor", "Executor", "JobQueueExecutor", "LocalExecutor",
+                     "SerialExecutor", "make_executor"], "executors"),
+    **dict.fromkeys(["Grid", "point_seed", "zipped"], "grid"),
+    **dict.fromkeys(["check_points", "checks_parameters", "parameters_checked"],
+                    "preflight"),
+    **dict.fromkeys(["SweepStatus", "SweepWarning", "load", "resume", "retry_failed", "run",
+                     "run_spec", "status"], "runner"),
+    **dict.fromkeys(["SweepSpec", "load_spec", "parse_spec"], "spec"),
+}
 
 __all__ = [
     "run",
@@ -73,3 +69,18 @@ __all__ = [
     "parameters_checked",
     "check_points",
 ]
+
+
+def __getattr__(name):
+    submodule = _SUBMODULE_OF.get(name)
+    if submodule is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{submodule}"), name)
+    globals()[name] = value  # found directly from now on
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
