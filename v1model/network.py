@@ -308,7 +308,8 @@ class SparseCodingNetwork(SavedAsDataset):
         self._require_dictionary()
         h, w = self.patch_shape
         ds = xr.Dataset(
-            {"dictionary": (("atom", "y", "x"), self.dictionary.reshape(-1, h, w))},
+            # a copy: a Dataset that shares the network's array changes it when it is changed
+            {"dictionary": (("atom", "y", "x"), self.dictionary.reshape(-1, h, w).copy())},
             coords={"atom": np.arange(self.n_atoms), "y": np.arange(h), "x": np.arange(w)},
         )
         # sparsenet's gain adaptation (Cauchy prior) leaves the norms near, not at, 1; a

@@ -69,9 +69,10 @@ def history_dataset(rows, attrs) -> xr.Dataset:
 def network_dataset(net, params) -> xr.Dataset:
     """The fitted ``net`` as a Dataset; ``params`` are its constructor parameters
     as they are to be saved."""
-    data = {var: (dims, getattr(net, attr), {"long_name": text, "units": units})
+    # copies: a Dataset that shares the network's arrays changes it when it is changed
+    data = {var: (dims, np.array(getattr(net, attr)), {"long_name": text, "units": units})
             for attr, var, dims, text, units in WEIGHTS[net.parametrization_].values()}
-    data["dictionary"] = (("atom", "feature"), net.dictionary_,
+    data["dictionary"] = (("atom", "feature"), np.array(net.dictionary_),
                           {"long_name": "dictionary D, one atom per row", "units": "units of X"})
     ds = xr.Dataset(data)
     history = net.history_

@@ -262,8 +262,14 @@ class LISTA(SavedAsDataset):
                         if getattr(self, k) != v)
         return f"{type(self).__name__}(n_layers={self.n_layers!r}, lam={self.lam!r}{extra})"
 
-    def get_params(self) -> dict:
+    def get_params(self, deep=True) -> dict:
         """The constructor's parameters.
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Ignored (LISTA holds no sub-estimators); accepted so that
+            :func:`sklearn.base.clone` works.
 
         Returns
         -------
@@ -324,8 +330,9 @@ class LISTA(SavedAsDataset):
             Training signals.
         D : array_like, shape (n_atoms, n_features)
             Dictionary, one (normally unit-norm) atom per row.
-        seed : int, Generator or None
-            Seed of the minibatch order.
+        seed : int, SeedSequence, Generator or None
+            Seed of the minibatch order; a Generator is advanced (and not
+            kept by the network).
         target : array_like, shape (n_samples, n_atoms), optional
             ``objective="supervised"`` only: the codes to predict; default
             :func:`optimal_codes` of ``X``.
@@ -457,7 +464,9 @@ class LISTA(SavedAsDataset):
         self.parametrization_ = kind
         self.n_layers_ = int(self.n_layers)  # encode's depth, even if n_layers changes later
         self.lam_ = float(lam)  # the objective trained for (the step thresholds' lam)
-        self.dictionary_ = D
+        # a copy: D may be the caller's array (float64 and contiguous passes through the
+        # checks as it is), which, changed later, changed the step network's codes unsaid
+        self.dictionary_ = np.array(D, order="C")
         self.n_features_in_ = D.shape[1]
 
     # ------------------------------------------------------------ using
@@ -605,7 +614,9 @@ class LISTA(SavedAsDataset):
         shapes = {"W_e": (k, p), "S": (k, k), "theta": (k,), "step": (int(net.n_layers),)}
         for name, (_, var, *_) in WEIGHTS[params["parametrization"]].items():
             # NaN weights gave NaN codes; a wrong shape failed inside a product
-            weights[name] = check_shape(check_array(weights[name], f"ds[{var!r}]", dtype=dtype),
+            # copies: the network must not share memory with the Dataset it was read from
+            weights[name] = check_shape(np.array(check_array(weights[name], f"ds[{var!r}]",
+                                                             dtype=dtype), order="C"),
                                         f"ds[{var!r}]", shapes[name])
         net._set_weights(weights, D, float(params["lam"]))
         net.history_ = history

@@ -310,7 +310,8 @@ class ConvolutionalNetwork(SavedAsDataset):
         """
         self._require_kernels()
         dims = ("kernel",) + kernel_dims(len(self.kernel_shape))
-        ds = xr.Dataset({"kernels": (dims, self.kernels, {
+        # a copy: a Dataset that shares the network's array changes it when it is changed
+        ds = xr.Dataset({"kernels": (dims, self.kernels.copy(), {
             "long_name": "receptive fields shared by every position", "units": "1"})},
             coords={"kernel": np.arange(self.n_kernels)})
         ds.attrs.update(self.params())

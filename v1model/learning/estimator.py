@@ -20,7 +20,7 @@ import numpy as np
 from ..io import SavedAsDataset
 from ..progress import inner_progress
 from ..validation import (as_generator, check_bool, check_choice, check_dtype, check_int,
-                          check_positive)
+                          check_positive, describe)
 from ..inference.encode import GREEDY_METHODS, L1_METHODS
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary
 from ._coding import check_lam_below_data, make_coder
@@ -106,8 +106,13 @@ class SparseDictionaryLearner(SavedAsDataset):
         own defaults, tighter than while learning).
     dtype : {"float32", "float64"}, default "float32"
         Precision of the coding, of ``components_`` and of the codes.
-    seed : int, Generator or None
-        Seed of the initial dictionary, minibatch order and re-seeding.
+    seed : int, SeedSequence, Generator or None
+        Seed of the initial dictionary, minibatch order and re-seeding. An
+        int or a SeedSequence gives the same dictionary at every ``fit``. A
+        Generator is used as it is, not copied: ``fit`` advances it (a second
+        ``fit`` differs from the first) and the online stream draws from it
+        in ``partial_fit``; a pickled or deep-copied learner holds its own
+        copy of it. None: fresh entropy at every ``fit``.
     progress : bool, default False
         Show a progress bar in ``fit`` (and the solver's, once a long
         ``transform`` or ``score`` has run 2 s); False: none anywhere.
@@ -245,7 +250,10 @@ class SparseDictionaryLearner(SavedAsDataset):
             if value is default or (isinstance(value, (str, int, float, bool, type(None)))
                                     and type(value) is type(default) and value == default):
                 continue
-            changed.append(f"{key}={value!r}")
+            # an array (init) by its shape: its values ran the repr over thousands of characters
+            text = (f"<{describe(value)}>" if isinstance(value, np.ndarray)
+                    else describe(value, limit=80))
+            changed.append(f"{key}={text}")
         return f"{type(self).__name__}({', '.join(changed)})"
 
     def __sklearn_tags__(self):

@@ -152,7 +152,11 @@ class SparseAutoencoder(SavedAsDataset):
         Precision of the parameters, the training and the codes.
     seed : int, SeedSequence, Generator or None
         Seed of the initial parameters and the minibatch order (``fit``'s
-        ``seed`` overrides it).
+        ``seed`` overrides it). An int or a SeedSequence gives the same model
+        at every ``fit``. A Generator is used as it is, not copied: ``fit``
+        advances it (a second ``fit`` differs from the first) and
+        :meth:`partial_fit` goes on drawing the minibatch order from it; a
+        pickled or deep-copied model holds its own copy of it.
     progress : bool, default True
         Show a progress bar in ``fit``.
 
@@ -241,8 +245,14 @@ class SparseAutoencoder(SavedAsDataset):
         self.seed = seed
         self.progress = progress
 
-    def get_params(self):
+    def get_params(self, deep=True):
         """The constructor's parameters, as given.
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Ignored (the model holds no sub-estimators); accepted so that
+            :func:`sklearn.base.clone` works.
 
         Returns
         -------
