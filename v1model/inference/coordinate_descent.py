@@ -85,10 +85,12 @@ def lasso_cd(
     tol : float, default 1e-2
         A sample stops when a full sweep moves no coefficient by more than
         ``tol * lam`` in the units of the correlations ``D x`` (the KKT
-        conditions then hold to about that). 1e-2 gives a relative objective
-        gap of ~1e-5 on natural image patches; 1e-4 gives the optimum to
-        float32 precision (smaller values need ``dtype=float64``: float32
-        correlations carry rounding errors of ~1e-6 of their size).
+        conditions then hold to about that); at ``lam = 0`` (least squares)
+        by more than ``tol * 1e-3`` times the sample's own largest ``|D x|``.
+        1e-2 gives a relative objective gap of ~1e-5 on natural image
+        patches; 1e-4 gives the optimum to float32 precision (smaller values
+        need ``dtype=float64``: float32 correlations carry rounding errors of
+        ~1e-6 of their size).
     max_sweeps : int, default 1000
         Limit on sweeps per sample (a warning names the samples that hit it).
     full_every : int, default 3
@@ -165,8 +167,12 @@ def lasso_cd(
     A = np.zeros((n, k), dtype) if A0 is None else np.array(A0, dtype=dtype)
     B = X @ D.T
     lam_t = dtype.type(lam)
-    # KKT tolerance in the units of D x (lam = 0 is least squares: relative to the data)
-    kkt_tol = dtype.type(tol * lam if lam > 0 else tol * 1e-3 * float(np.abs(B).max(initial=0)))
+    # KKT tolerance per sample, in the units of D x; lam = 0 is least squares: relative to
+    # each sample's own largest correlation, so that a sample's codes do not depend on the
+    # others in the batch (the batch's max|D x| stopped a small sample beside a 1e4 times
+    # larger one early, 12% off its codes)
+    kkt_tol = (np.full(n, tol * lam, dtype) if lam > 0
+               else (tol * 1e-3 * np.abs(B).max(axis=1, initial=0)).astype(dtype))
     sweeps = np.zeros(n, np.int64)
     updates = np.zeros(n, np.int64)
     left = np.zeros(n, np.bool_)
@@ -185,7 +191,7 @@ def lasso_cd(
             done_updates = np.zeros(rows.size, np.int64)
             still = np.zeros(rows.size, np.bool_)
             with _KERNEL_LOCK:
-                _cd_kernel(C, G, A_rows, lam_t, kkt_tol, full_every, step, positive,
+                _cd_kernel(C, G, A_rows, lam_t, kkt_tol[rows], full_every, step, positive,
                            done_sweeps, done_updates, still)
             A[rows] = A_rows
             sweeps[rows] += done_sweeps
@@ -223,7 +229,8 @@ def _cd_kernel(C, G, A, lam, kkt_tol, full_every, max_sweeps, positive, sweeps, 
     """Coordinate descent for every row of ``A`` in place.
 
     ``C`` (n, k) holds the negative gradient ``B - A G`` at the start and is
-    overwritten; ``sweeps`` and ``updates`` receive per-sample counts and
+    overwritten; ``kkt_tol`` (n,) is each sample's tolerance (correlation units);
+    ``sweeps`` and ``updates`` receive per-sample counts and
     ``left`` marks the samples that hit ``max_sweeps`` unconverged. Inputs
     are finite (validated by the caller), which ``fastmath`` relies on.
 
@@ -234,8 +241,8 @@ def _cd_kernel(C, G, A, lam, kkt_tol, full_every, max_sweeps, positive, sweeps, 
       that strong atoms explain weak ones away before those enter);
     - active sweeps visit the non-zeros only, over-relaxed by ``OMEGA`` where
       a coefficient keeps its sign, until no coefficient moves by more than
-      ``kkt_tol`` (in correlation units); then a full sweep (plain coordinate
-      descent) checks, and a sample is done when a full sweep moves nothing
+      the sample's ``kkt_tol`` (in correlation units); then a full sweep (plain
+      coordinate descent) checks, and a sample is done when a full sweep moves nothing
       by more than that;
     - the gradient updates of up to four consecutive coordinate moves are
       applied in one pass over ``c`` (each coordinate first corrects its own
@@ -260,6 +267,7 @@ def _cd_kernel(C, G, A, lam, kkt_tol, full_every, max_sweeps, positive, sweeps, 
         for i in range(chunk * n // n_chunks, (chunk + 1) * n // n_chunks):
             a = A[i]
             c = C[i]
+            tol_i = kkt_tol[i]
             n_upd = 0
             s = 0
             converged = False
@@ -350,7 +358,7 @@ def _cd_kernel(C, G, A, lam, kkt_tol, full_every, max_sweeps, positive, sweeps, 
                             visit[m] = visit[q]
                             m += 1
                     n_visit = m
-                if worst <= kkt_tol:
+                if worst <= tol_i:
                     if full:
                         converged = True
                         break
