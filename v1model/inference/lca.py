@@ -141,9 +141,10 @@ def lca(
         Stop a sample when ``max|du| <= tol * max|b|`` over one step, relative
         to the step size ``dt/tau`` (i.e. ``max|du/dt| * tau <= tol * max|b|``).
         The default 1e-3 lands within a relative LASSO objective gap of 1e-3
-        of the optimum on whitened natural patches (measured: 4e-5 to 4e-4 on
-        8x8 and 16x16 patches with 2x overcomplete dictionaries); use 1e-5
-        for a gap near 1e-8. Euler path only: the ivp path runs to the last
+        of the optimum on whitened natural patches, for the objective summed
+        over the samples (measured: 4e-5 to 4e-4 on 8x8 and 16x16 patches
+        with 2x overcomplete dictionaries; a single sample's own gap reached
+        1.2e-3); use 1e-5 for a gap near 1e-8. Euler path only: the ivp path runs to the last
         ``t_eval``.
     max_steps : int, default 20000
         Step limit when stopping by tolerance (Euler path).
