@@ -281,7 +281,9 @@ def run(
         ``kernels`` (config, kernel, ky, kx; NaN-padded), learning histories
         (config, update), ``error`` and ``rate`` (config, eval_lam),
         ``error_at_matched_rate`` and ``support_radius`` (config, kernel);
-        summary numbers and every parameter in attrs.
+        summary numbers and every parameter in attrs; the learning's wall-clock
+        seconds per configuration in ``attrs["learning_seconds"]`` (not in the
+        data, which a seed fixes).
     """
     from stimuli.images import load_whitened
     from v1model.progress import inner_progress
@@ -388,7 +390,7 @@ def run(
     from v1model.convolutional import reconstruct
     from v1model.progress import progress_bar
 
-    learned, histories = [], []
+    learned, histories, learning_seconds = [], [], []
     for label, k, n_k, s, is_learned, role, updates in progress_bar(
             progress, total=len(configs), desc=NAME, unit="configuration", iterable=configs):
         init = init_rng.standard_normal((n_k, k, k))
@@ -401,16 +403,20 @@ def run(
                                        batch_size=100, seed=crop_seed, progress=progress)
             kern = D.reshape(n_k, k, k)
             histories.append(None)
+            learning_seconds.append(float("nan"))
         elif is_learned:
             ds = learn_kernels(train, n_k, k, stride=s, lam=lam, n_updates=updates,
                                batch_size=batch_size, crop_size=learn_crop, max_iter=max_iter,
                                init=init, seed=crop_seed, progress=progress)
             kern = ds["kernels"].values
             histories.append(ds[["objective", "reconstruction_error", "fraction_active",
-                                 "n_reseeded", "n_unconverged", "elapsed"]])
+                                 "n_reseeded", "n_unconverged"]])
+            # wall-clock time: an attr, not data (two runs of one seed gave different data)
+            learning_seconds.append(float(ds["elapsed"].values[-1]) if updates else 0.0)
         else:
             kern = init / np.linalg.norm(init.reshape(n_k, -1), axis=1)[:, None, None]
             histories.append(None)
+            learning_seconds.append(float("nan"))
         errors, rates = [], []
         for lam_e in eval_lams:
             codes = encode(X_eval, kern, lam_e, method="fista", stride=s, boundary="full",
@@ -488,7 +494,7 @@ def run(
         "units": "1"})
     n_upd = np.arange(max(c[6] for c in configs))
     for var in ("objective", "reconstruction_error", "fraction_active", "n_reseeded",
-                "n_unconverged", "elapsed"):
+                "n_unconverged"):
         values = np.full((n_cfg, len(n_upd)), np.nan)
         attrs = {}
         for i, h in enumerate(histories):
@@ -534,6 +540,8 @@ def run(
         n_updates=n_updates, batch_size=batch_size, max_iter=max_iter, n_eval=n_eval,
         eval_crop=crop, eval_border=border, tol=tol, eval_max_iter=eval_max_iter,
         support_fraction=support_fraction, **summary,
+        # per configuration, NaN where nothing was learned by learn_kernels (wall clock)
+        learning_seconds=np.array(learning_seconds),
     )
     return ds
 
