@@ -75,7 +75,13 @@ def not_a_dataset(quick=False, seed=0, x=0):
 
 
 def clashing(quick=False, seed=0, x=0):
-    return xr.Dataset({"status": ((), 1.0)})
+    """Outputs named like the sweep's per-point variables (schultz-2014 has an `error`)."""
+    return xr.Dataset({"status": ((), 1.0), "error": (("eval",), [0.5, x])})
+
+
+def clashing_twice(quick=False, seed=0, x=0):
+    """A per-point variable's name and the name it would be renamed to."""
+    return xr.Dataset({"status": ((), 1.0), "status_output": ((), 2.0)})
 
 
 def own_name(quick=False, seed=0, x=0):

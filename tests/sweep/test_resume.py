@@ -260,8 +260,9 @@ def test_bad_outputs_fail_their_point_with_a_clear_error(study):
     ds = run(study("not_a_dataset"), {"x": [1, 2]}, executor="serial", progress=False)
     assert (ds["status"] == "failed").all()
     assert ds["error"].values[0] == "TypeError: study returned dict, expected an xarray.Dataset"
-    ds = run(study("clashing"), {"x": [1]}, executor="serial", progress=False)
+    ds = run(study("clashing_twice"), {"x": [1]}, executor="serial", progress=False)
     assert "uses the name(s) ['status']" in ds["error"].values[0]
+    assert "and also ['status_output']" in ds["error"].values[0]
 
 
 @pytest.mark.parametrize("call", [lambda: run("lca-sweep", {"lam": [0.1]}, output=3),
@@ -279,6 +280,19 @@ def test_outputs_named_like_a_swept_parameter_are_renamed(study):
     assert ds["x_output"].dims == ("x", "atom") and ds["w"].dims == ("x", "x_output")
     np.testing.assert_array_equal(ds["x_output"].values, [[1.0, 2.0], [2.0, 3.0]])
     np.testing.assert_array_equal(ds["x"].values, [1.0, 2.0])
+
+
+def test_outputs_named_like_a_per_point_variable_are_renamed(study, tmp_path):
+    # schultz-2014-replicating-kernels reports an `error` (config, eval_lam): every point
+    # failed with "study output uses the name(s) ['error']"
+    ds = run(study("clashing"), {"x": [1.0, 2.0]}, output=tmp_path / "s", executor="serial",
+             progress=False)
+    assert (ds["status"] == "ok").all() and (ds["error"] == "").all()
+    assert ds["error_output"].dims == ("x", "eval")
+    np.testing.assert_array_equal(ds["error_output"].values, [[0.5, 1.0], [0.5, 2.0]])
+    np.testing.assert_array_equal(ds["status_output"].values, [1.0, 1.0])
+    saved = xr.load_dataset(tmp_path / "s" / "sweep.nc")
+    xr.testing.assert_identical(comparable(saved), comparable(ds))
 
 
 def test_zarr_result(study, tmp_path):

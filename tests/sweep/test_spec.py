@@ -218,6 +218,19 @@ def test_kwargs_study_accepts_any_parameter(study):
     np.testing.assert_array_equal(ds["total"].values, [11.0, 12.0])
 
 
+@pytest.mark.parametrize("name", ["duration", "error", "replicate"])
+def test_a_parameter_named_like_a_per_point_variable_is_fixed_not_swept(study, name):
+    # spiking-lca's `duration` (simulated seconds) was refused even as a fixed parameter,
+    # which only the spec records; swept, it would be a coordinate beside the sweep's own
+    ds = run(study("kwargs_study"), {"a": [1.0, 2.0]}, params={name: 10.0}, executor="serial",
+             progress=False)
+    np.testing.assert_array_equal(ds["total"].values, [11.0, 12.0])
+    match = ("is reserved" if name == "replicate"  # the grid's own dimension
+             else f"'{name}' cannot be swept.*fixed under")
+    with pytest.raises(SpecError, match=match):
+        parse_spec({"study": study("kwargs_study"), "sweep": {name: [1.0, 2.0]}})
+
+
 def test_interactive_function_is_refused():
     def local_study(quick=False, seed=0, x=0):  # not importable by workers
         return None

@@ -157,30 +157,29 @@ def check_output(ds, task: PointTask) -> xr.Dataset:
 
     Scalar coordinates named after a swept parameter (a study recording its own
     parameter) are dropped: the sweep provides that coordinate. Any other
-    output (variable or dimension) named like a swept parameter or a sweep
-    dimension is renamed ``<name>_output`` (e.g. the ``dictionary`` variable of
-    ``activity-ratio`` in a sweep over ``dictionary=FILE.nc``). A clash with the
-    per-point variables is an error.
+    output (variable or dimension) named like a swept parameter, a sweep
+    dimension or one of the per-point variables is renamed ``<name>_output``
+    (e.g. the ``dictionary`` variable of ``activity-ratio`` in a sweep over
+    ``dictionary=FILE.nc``, the ``error`` of ``schultz-2014-replicating-kernels``).
+    An output that already uses the new name too is an error.
     """
     if not isinstance(ds, xr.Dataset):
         raise TypeError(f"study returned {type(ds).__name__}, expected an xarray.Dataset")
     sweep_names = set(task.swept) | set(task.dims)
     drop = [n for n in ds.coords if n in sweep_names and ds[n].ndim == 0]
     ds = ds.drop_vars(drop)
-    shared = sorted((set(ds.variables) | set(ds.dims)) & sweep_names)
+    # a name the sweep gives its own dimensions or per-point variables (a study may
+    # well report an `error` or a `duration`) is kept under <name>_output
+    reserved = sweep_names | set(PER_POINT_VARIABLES)
+    shared = sorted((set(ds.variables) | set(ds.dims)) & reserved)
     if shared:
         renames = {name: name + OUTPUT_SUFFIX for name in shared}
         taken = sorted((set(ds.variables) | set(ds.dims)) & set(renames.values()))
         if taken:
-            raise ValueError(f"study output uses the name(s) {shared}, which the sweep uses "
-                             f"for its parameters, and also {taken}; rename them in the study")
+            raise ValueError(
+                f"study output uses the name(s) {shared}, which the sweep uses for its "
+                f"dimensions, swept parameters or per-point variables "
+                f"({', '.join(PER_POINT_VARIABLES)}), and also {taken}; rename them in "
+                f"the study")
         ds = ds.rename(renames)
-    reserved = sweep_names | set(PER_POINT_VARIABLES)
-    clash = sorted((set(ds.variables) | set(ds.dims)) & reserved)
-    if clash:
-        raise ValueError(
-            f"study output uses the name(s) {clash}, which the sweep uses for its "
-            f"dimensions, swept parameters or per-point variables "
-            f"({', '.join(PER_POINT_VARIABLES)}); rename them in the study"
-        )
     return ds.load()

@@ -383,9 +383,12 @@ def parse_spec(data: dict, source=None) -> SweepSpec:
             valid = ", ".join(sorted(accepted)) or "(none)"
             raise SpecError(where, f"study {study.label!r} has no parameter {name!r}; "
                                    f"valid parameters: {valid}")
-        if name in PER_POINT_VARIABLES or name == REPLICATE_DIM:
-            raise SpecError(where, f"{name!r} is reserved by the sweep "
-                                   f"({', '.join(PER_POINT_VARIABLES)}, {REPLICATE_DIM})")
+        # a swept parameter becomes a coordinate of the result, which must not take the
+        # name of a per-point variable; a fixed one is only recorded in the spec
+        if name in swept and (name in PER_POINT_VARIABLES or name == REPLICATE_DIM):
+            raise SpecError(where, f"{name!r} cannot be swept: the sweep's result uses that "
+                                   f"name ({', '.join(PER_POINT_VARIABLES)}, {REPLICATE_DIM}); "
+                                   f"it can be fixed under [params]")
     both = set(params) & set(swept)
     if both:
         name = sorted(both)[0]
