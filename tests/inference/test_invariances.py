@@ -141,12 +141,13 @@ def test_code_does_not_depend_on_batch_mates(problem, method, params, data):
 
 @pytest.mark.parametrize("method, params", ALL_CASES, ids=_ids(ALL_CASES))
 def test_duplicates_layouts_and_one_sample(problem, method, params):
-    """Identical rows get identical codes; F-ordered, strided and 1-D inputs give the
+    """Identical rows get the same codes; F-ordered, strided and 1-D inputs give the
     codes of the C-ordered 2-D array exactly (validation copies to C order once)."""
     X, D = problem
     A = _run(method, params, X, D)
     dup = _run(method, params, np.vstack([X[:3], X[:3]]), D)
-    np.testing.assert_array_equal(dup[:3], dup[3:])
+    # to rounding, not bit for bit: BLAS may treat the rows of a tile's edge apart
+    np.testing.assert_allclose(dup[:3], dup[3:], rtol=0, atol=1e-6 * np.abs(dup).max())
     X32 = X.astype(np.float32)
     A32 = _run(method, params, X32, D)
     np.testing.assert_array_equal(_run(method, params, np.asfortranarray(X32), D), A32)
