@@ -212,6 +212,8 @@ def solver_error_by_iteration(X, D, lam, n_iter, *, target=None, target_tol=1e-8
     target_tol = check_positive(target_tol, "target_tol")
     X, D, _, dt = validate_problem(X, D, lam, dtype)
     check_progress(progress)
+    # what z* is: the caller's codes, or FISTA's to target_tol
+    target_source = "optimal_codes" if target is None else "target"
     if target is None:
         target = optimal_codes(X, D, lam, target_tol, np.float64, progress=progress)
     target = check_shape(check_array(target, "target", ndim=2), "target",
@@ -247,5 +249,7 @@ def solver_error_by_iteration(X, D, lam, n_iter, *, target=None, target_tol=1e-8
         coords={"solver": ["ista", "fista"], "iteration": np.arange(1, n_iter + 1)})
     ds["iteration"].attrs.update(long_name="iterations from zero codes", units="1")
     ds.attrs.update(lam=lam, dtype=dt.name, n_samples=X.shape[0], n_atoms=D.shape[0],
-                    n_features=D.shape[1], step="constant", restart=0)
+                    n_features=D.shape[1], step="constant", restart=0,
+                    target=target_source,
+                    target_tol=float(target_tol) if target_source == "optimal_codes" else "None")
     return ds

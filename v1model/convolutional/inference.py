@@ -191,13 +191,15 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=None, boundary: str |
     if not return_history:
         return codes
     params = dict(model=f"convolutional {method}", lam=lam, stride=list(phi.stride),
-                  boundary=phi.boundary, threshold=threshold, lipschitz=L, step=step)
+                  boundary=phi.boundary, threshold=threshold, lipschitz=L, step=step,
+                  tol=tol, max_iter=max_iter, n_steps="None" if n_steps is None else n_steps,
+                  dtype=phi.dtype.name)
     if method == "lca":
         params.update(tau=tau, dt=dt)
     hist = history_dataset(records, f"convolutional {method}", **params)
     if method == "lca":
         hist = hist.assign_coords(time=("iteration", dt * np.arange(1, len(records) + 1),
-                                        {"units": "s"}))
+                                        {"units": "s", "long_name": "simulated time"}))
     return codes, hist
 
 

@@ -251,7 +251,8 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
                   reseed_patience=-1 if reseed_patience is None else reseed_patience,
                   duplicate_tol=-1.0 if duplicate_tol is None else duplicate_tol,
                   seed=seed_attr(seed), dtype=dtype.name, n_images=len(images),
-                  signal_shape=list(signal_shape))
+                  signal_shape=list(signal_shape),
+                  init="gaussian" if init is None else "init")
     history = {key: np.zeros(n_updates) for key in _HISTORY}
     elapsed = np.zeros(n_updates)
     unused = np.zeros(n_kernels, dtype=np.int64)

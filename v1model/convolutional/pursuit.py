@@ -189,7 +189,7 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
         records, "convolutional mp", n_nonzero="None" if n_nonzero is None else n_nonzero,
         tol="None" if tol is None else tol, snr_db="None" if snr_db is None else snr_db,
         stride=list(phi.stride), boundary=phi.boundary, min_coverage=min_coverage,
-        positive=int(positive))
+        positive=int(positive), max_iter=max_iter, dtype=phi.dtype.name)
 
 
 class _Pursuit:

@@ -197,7 +197,9 @@ def lasso_active_set(
     out = [A]
     if return_history:
         out.append(history_dataset(records, "lasso_active_set", lam=lam, tol=tol,
-                                   positive=int(positive), n_warm=n_warm))
+                                   positive=int(positive), n_warm=n_warm,
+                                   max_rounds=max_rounds, max_inner=max_inner,
+                                   dtype=np.dtype(dtype).name))
     if return_n_iter:
         out.append(n_rounds)
     return out[0] if len(out) == 1 else tuple(out)

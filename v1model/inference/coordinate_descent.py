@@ -217,7 +217,8 @@ def lasso_cd(
     out = [A]
     if return_history:
         out.append(history_dataset(records, "lasso_cd", lam=lam, tol=tol,
-                                   positive=int(positive), full_every=full_every))
+                                   positive=int(positive), full_every=full_every,
+                                   max_sweeps=max_sweeps, dtype=np.dtype(dtype).name))
     if return_n_iter:
         out.append(int(sweeps.max()) if n else 0)
     return out[0] if len(out) == 1 else tuple(out)

@@ -179,7 +179,8 @@ def fista(
     out = [A]
     if return_history:
         out.append(history_dataset(records, name, lam=lam, tol=tol, positive=int(positive),
-                                   step=step, max_iter=max_iter, restart=int(restart)))
+                                   step=step, max_iter=max_iter, restart=int(restart),
+                                   accelerated=int(accelerated), dtype=np.dtype(dtype).name))
     if return_n_iter:
         out.append(n_iter)
     return out[0] if len(out) == 1 else tuple(out)

@@ -268,7 +268,8 @@ def lca(
                                  atol, ivp_method, return_trajectory, hook, bar)
         A = apply_threshold(U, lam, threshold)
     params = dict(model="LCA", threshold=threshold, lam=lam, tau=tau, dt=dt,
-                  integrator=integrator, tol=tol, max_steps=max_steps)
+                  integrator=integrator, tol=tol, max_steps=max_steps,
+                  dtype=np.dtype(dtype).name)
     # what else made the run (plain values: a Dataset saved with to_netcdf takes no None)
     if n_steps is not None:
         params["n_steps"] = n_steps
@@ -283,7 +284,7 @@ def lca(
     if return_history:
         hist = history_dataset(records, "lca", **params)
         hist = hist.assign_coords(time=("iteration", np.asarray(rec_times, dtype=float),
-                                        {"units": "s"}))
+                                        {"units": "s", "long_name": "simulated time"}))
         out.append(hist)
     return out[0] if len(out) == 1 else tuple(out)
 

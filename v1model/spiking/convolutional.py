@@ -173,8 +173,10 @@ def _to_dataset(phi, out, drive, p) -> xr.Dataset:
         kernel, position = np.divmod(out["spike_atom"], int(np.prod(phi.code_shape)))
         ds["spike_time"] = ("spike", out["spike_time"], {"long_name": "spike time",
                                                          "units": "s"})
-        ds["spike_sample"] = ("spike", out["spike_sample"], {"units": "1"})
-        ds["spike_kernel"] = ("spike", kernel, {"units": "1"})
+        ds["spike_sample"] = ("spike", out["spike_sample"], {
+            "units": "1", "long_name": "sample of the neuron that spiked"})
+        ds["spike_kernel"] = ("spike", kernel, {
+            "units": "1", "long_name": "kernel of the neuron that spiked"})
         ds["spike_position"] = ("spike", position, {
             "units": "1", "long_name": "flat index into the code grid (C order)"})
     ds.attrs.update(p)

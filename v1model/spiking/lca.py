@@ -489,13 +489,17 @@ def _to_dataset(out, drive, units, p, n, k):
     ds["drive"].attrs.update(long_name="feed-forward drive D x", units="1")
     if "spike_time" in out:
         ds["spike_time"] = ("spike", out["spike_time"], {"long_name": "spike time", "units": "s"})
-        ds["spike_sample"] = ("spike", out["spike_sample"], {"units": "1"})
-        ds["spike_atom"] = ("spike", out["spike_atom"], {"units": "1"})
+        ds["spike_sample"] = ("spike", out["spike_sample"], {
+            "units": "1", "long_name": "sample of the neuron that spiked"})
+        ds["spike_atom"] = ("spike", out["spike_atom"], {
+            "units": "1", "long_name": "atom of the neuron that spiked"})
     if units is not None:
         ds = ds.assign_coords(
-            time=("time", out["trace_t"], {"units": "s"}),
-            unit_sample=("unit", units[0]),
-            unit_atom=("unit", units[1]),
+            time=("time", out["trace_t"], {"units": "s", "long_name": "simulated time"}),
+            unit_sample=("unit", units[0], {"units": "1",
+                                            "long_name": "sample of the recorded neuron"}),
+            unit_atom=("unit", units[1], {"units": "1",
+                                          "long_name": "atom of the recorded neuron"}),
         )
         ds["v"] = (("time", "unit"), out["v"],
                    {"long_name": "membrane potential (threshold 1)", "units": "1"})
@@ -576,9 +580,12 @@ def windowed_rates(ds: xr.Dataset, t_stop, transient_fraction: float | None = No
     rates = xr.DataArray(
         out,
         dims=("t_stop", "sample", "atom"),
-        coords={"t_stop": ("t_stop", t_stop, {"units": "s"}), "sample": ds["sample"],
-                "atom": ds["atom"]},
-        attrs={"long_name": "windowed rate * tau_m", "units": "1"},
+        coords={"t_stop": ("t_stop", t_stop, {"units": "s", "long_name":
+                                              "end of the counting window (simulated time)"}),
+                "sample": ds["sample"], "atom": ds["atom"]},
+        # the window [transient_fraction * t_stop, t_stop] and the tau_m of the rescaling
+        attrs={"long_name": "windowed rate * tau_m", "units": "1",
+               "transient_fraction": frac, "tau_m": float(ds.attrs["tau_m"])},
         name="code",
     )
     return rates.isel(t_stop=0) if one else rates

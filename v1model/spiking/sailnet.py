@@ -436,6 +436,7 @@ def learn_sailnet(
         theta0=float(np.mean(theta0)), batch_size=batch_size, n_updates=n_updates,
         n_steps=n_steps, eta=eta, eta_average=eta_average, border=border,
         record_every=record_every, seed=seed_attr(seed), dtype=str(dtype),
+        init="gaussian" if Q0 is None else "Q0",
         data="images" if np.ndim(data) == 3
         else "patches", wall_time=wall,
     )
