@@ -639,44 +639,83 @@ class SparseAutoencoder(SavedAsDataset):
         return self._materialised_history()
 
     # ------------------------------------------------------- encode / decode
-    def encode(self, X):
+    def encode(self, X, *, sparse=False):
         """Latents (n_samples, n_latents) of ``X``; each sample on its own.
 
-        ``X`` is (n_samples, n_features) or one sample (n_features,).
+        ``X`` is (n_samples, n_features) or one sample (n_features,). It is
+        read, checked and encoded in blocks of rows (:data:`ENCODE_BLOCK_ELEMENTS`
+        latents per block, e.g. 512 rows of 8,192 latents), so that the memory
+        added to the result is a few tens of MB at any ``n_samples``: an
+        ``np.memmap`` is not loaded, nor converted to the model's dtype as a
+        whole. The dense result itself is ``n_samples * n_latents`` numbers
+        (200,000 x 16,384 float32: 13 GB); ``sparse=True`` keeps only the
+        non-zeros (``topk``: ``k`` per sample, 8 bytes each), or encode a slice
+        of the rows at a time.
 
         Parameters
         ----------
         X : array_like, shape (n_samples, n_features) or (n_features,)
             Samples, finite, with the ``n_features_in_`` features of training.
+        sparse : bool, default False
+            Return a ``scipy.sparse.csr_matrix`` (built block by block; the
+            dense latents of one block at a time) instead of a dense array.
 
         Returns
         -------
-        Z : ndarray, shape (n_samples, n_latents)
+        Z : ndarray or scipy.sparse.csr_matrix, shape (n_samples, n_latents)
             Latents in units of ``X`` (the decoder rows have unit norm), in the
             model's dtype; a single sample gives ``n_samples = 1``.
         """
         self._check_fitted()
-        X = check_array(X, "X", ndim=(1, 2), dtype=self._params["decoder"].dtype)
-        if X.ndim == 1:
-            X = X[None, :]
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features per sample (shape {X.shape}) but "
-                             f"the autoencoder was fitted on {self.n_features_in_}; expected "
-                             f"shape (n_samples, {self.n_features_in_})")
+        sparse = check_bool(sparse, "sparse")
         if self._fitted_objective.activation == "batchtopk" and not np.isfinite(self._threshold):
             raise ValueError("this batchtopk autoencoder has no inference threshold yet: no "
                              "training batch so far kept a positive activation; continue "
                              "partial_fit on more samples before encoding")
+        blocks = self._blocks_of_rows(X)
+        if sparse:
+            import scipy.sparse as sp
+
+            return sp.csr_matrix(sp.vstack([sp.csr_matrix(self._encode_block(block))
+                                            for block in blocks], format="csr"))
+        out = None
+        for block, rows in zip(blocks, blocks.slices):
+            Z = self._encode_block(block)
+            if out is None:
+                out = np.empty((blocks.n_samples, Z.shape[1]), Z.dtype)
+            out[rows] = Z
+        return out
+
+    def _encode_block(self, X):
+        """Latents of the checked 2-D block ``X`` (the model's dtype)."""
         return _finite(encode(self._params, X, self._fitted_objective, self._threshold), "X",
                        "the latents")
+
+    def _blocks_of_rows(self, X):
+        """``X`` (validated shape) as an iterable of checked blocks of rows of the
+        model's dtype (:class:`_RowBlocks`)."""
+        dtype = self._params["decoder"].dtype
+        rows = max(1, ENCODE_BLOCK_ELEMENTS // self._params["decoder"].shape[0])
+        if not (isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[0] > rows):
+            # small or not an array (a list): checked and converted whole, as always
+            X = check_array(X, "X", ndim=(1, 2), dtype=dtype)
+            if X.ndim == 1:
+                X = X[None, :]
+        else:  # type and dtype checked without reading the values; those per block
+            check_array(X[:0], "X", ndim=2, dtype=dtype, allow_empty=True)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features per sample (shape {X.shape}) but "
+                             f"the autoencoder was fitted on {self.n_features_in_}; expected "
+                             f"shape (n_samples, {self.n_features_in_})")
+        return _RowBlocks(X, rows, dtype)
 
     def decode(self, Z):
         """Reconstructions ``Z D + b_dec`` (n_samples, n_features) of latents ``Z``.
 
         Parameters
         ----------
-        Z : array_like, shape (n_samples, n_latents) or (n_latents,)
-            Latents, e.g. from :meth:`encode`.
+        Z : array_like or scipy.sparse matrix, shape (n_samples, n_latents) or (n_latents,)
+            Latents, e.g. from :meth:`encode` (also its ``sparse=True`` output).
 
         Returns
         -------
@@ -686,17 +725,22 @@ class SparseAutoencoder(SavedAsDataset):
         """
         self._check_fitted()
         D = self._params["decoder"]
-        Z = check_array(Z, "Z", ndim=(1, 2), dtype=D.dtype)
-        if Z.ndim == 1:
-            Z = Z[None, :]
+        if hasattr(Z, "tocsr"):  # scipy.sparse, e.g. encode(X, sparse=True)
+            Z = Z.tocsr().astype(D.dtype, copy=False)
+            check_array(Z.data, "Z", allow_empty=True)  # finite
+        else:
+            Z = check_array(Z, "Z", ndim=(1, 2), dtype=D.dtype)
+            if Z.ndim == 1:
+                Z = Z[None, :]
         if Z.shape[1] != D.shape[0]:
             raise ValueError(f"Z has {Z.shape[1]} latents per sample (shape {Z.shape}) but the "
                              f"autoencoder has {D.shape[0]}; expected shape (n_samples, "
                              f"{D.shape[0]})")
-        return _finite(Z @ D + self._params["b_dec"], "Z", "the reconstructions")
+        return _finite(np.asarray(Z @ D) + self._params["b_dec"], "Z", "the reconstructions")
 
     def reconstruct(self, X):
-        """``decode(encode(X))``.
+        """``decode(encode(X))``, block by block of rows (the latents of one block
+        at a time: the memory of the result and a few tens of MB).
 
         Parameters
         ----------
@@ -708,7 +752,12 @@ class SparseAutoencoder(SavedAsDataset):
         X_hat : ndarray, shape (n_samples, n_features)
             Reconstructions in units of ``X``, in the model's dtype.
         """
-        return self.decode(self.encode(X))
+        self._check_fitted()
+        blocks = self._blocks_of_rows(X)
+        out = np.empty((blocks.n_samples, self.n_features_in_), self._params["decoder"].dtype)
+        for block, rows in zip(blocks, blocks.slices):
+            out[rows] = self.decode(self.encode(block))
+        return out
 
     # ------------------------------------------------------------------- io
     def to_dataset(self, training_state=True) -> xr.Dataset:
@@ -952,6 +1001,30 @@ def _saved_lr(ds, model) -> float:
         raise ValueError(f"ds lacks the history variable lr, and its lr={model.lr!r} has no "
                          f"rate recorded in attrs['{HISTORY_PREFIX}lr'] (got {rate!r}): not a "
                          "complete saved SparseAutoencoder") from exc
+
+
+#: latents (rows x n_latents) per block of ``encode`` and ``reconstruct``: 16 MB per
+#: float32 temporary of the activations (argpartition's indices of ``topk``: 32 MB)
+ENCODE_BLOCK_ELEMENTS = 2**22
+
+
+class _RowBlocks:
+    """The rows of a 2-D ``X`` in blocks of ``rows``, each converted to ``dtype``
+    and checked (finite) when it is read; ``slices`` gives each block's rows."""
+
+    def __init__(self, X, rows, dtype):
+        self.X, self.rows, self.dtype = X, rows, dtype
+        self.n_samples = X.shape[0]
+        self.slices = [slice(start, min(start + rows, self.n_samples))
+                       for start in range(0, self.n_samples, rows)]
+
+    def __iter__(self):
+        for s in self.slices:
+            if s.start == 0 and s.stop == self.n_samples:
+                name = "X"
+            else:
+                name = f"X[{s.start}:{s.stop}]"
+            yield check_array(self.X[s], name, ndim=2, dtype=self.dtype)
 
 
 def _finite(out, name, what):

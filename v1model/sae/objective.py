@@ -49,7 +49,7 @@ from .activations import _batch_topk, _jumprelu, _relu, _topk, rectangle
 from .pursuit import pursuit_backward, pursuit_forward
 
 __all__ = ["ACTIVATIONS", "Objective", "pre_activations", "encode", "loss_and_gradients",
-           "auxk_loss", "encoder_gradients", "parameter_names"]
+           "auxk_loss", "auxk_dead", "encoder_gradients", "parameter_names"]
 
 ACTIVATIONS = ("relu", "topk", "batchtopk", "jumprelu", "mp")
 
@@ -326,17 +326,44 @@ def auxk_loss(pre, decoder, residual, dead, k_aux):
     ddecoder : ndarray, shape (n_latents, n_features)
         Non-zero only in the dead latents' rows.
     """
-    n = pre.shape[0]
     cols = np.flatnonzero(dead)
     dpre = np.zeros_like(pre)
     ddecoder = np.zeros_like(decoder)
     if cols.size == 0:
         return 0.0, dpre, ddecoder
+    loss, dpre[:, cols], ddecoder[cols] = auxk_dead(pre, decoder, residual, cols, k_aux)
+    return loss, dpre, ddecoder
+
+
+def auxk_dead(pre, decoder, residual, cols, k_aux):
+    """:func:`auxk_loss` with its gradients in the dead latents' columns only.
+
+    What the trainer uses: the gradients of the other latents are zero, and
+    the full-size arrays of :func:`auxk_loss` cost, at 16,384 latents, two
+    (n_samples, n_latents) and two (n_latents, n_features) arrays and a
+    product of the full encoder per step however few latents are dead.
+
+    Parameters
+    ----------
+    pre : ndarray, shape (n_samples, n_latents)
+    decoder : ndarray, shape (n_latents, n_features)
+    residual : ndarray, shape (n_samples, n_features)
+    cols : ndarray of int, shape (n_dead,)
+        The dead latents, at least one.
+    k_aux : int
+
+    Returns
+    -------
+    loss : float
+    dpre : ndarray, shape (n_samples, n_dead)
+        Gradient with respect to ``pre[:, cols]``.
+    ddecoder : ndarray, shape (n_dead, n_features)
+        Gradient with respect to ``decoder[cols]``.
+    """
+    n = pre.shape[0]
     z_aux, mask = _topk(pre[:, cols], min(k_aux, cols.size))
     D_dead = decoder[cols]
     err = residual - z_aux @ D_dead
     loss = float(np.einsum("ij,ij->", err, err, dtype=np.float64)) / n
     g = (-2.0 / n) * err
-    ddecoder[cols] = z_aux.T @ g
-    dpre[:, cols] = np.where(mask, g @ D_dead.T, 0)
-    return loss, dpre, ddecoder
+    return loss, np.where(mask, g @ D_dead.T, 0).astype(pre.dtype, copy=False), z_aux.T @ g
