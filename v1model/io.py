@@ -513,7 +513,8 @@ def attach_history(ds: xr.Dataset, history: xr.Dataset | None) -> xr.Dataset:
     share names with the network's spec: lam, tau, ...); ``ds`` itself without one."""
     if history is None:
         return ds
-    out = ds.merge(history, combine_attrs="override")
+    # a copy: the saved record must not change with the network's history, nor it
+    out = ds.merge(history.copy(deep=True), combine_attrs="override")
     out.attrs.update({HISTORY_PREFIX + k: v for k, v in history.attrs.items()})
     return out
 
@@ -529,7 +530,7 @@ def detach_history(ds: xr.Dataset) -> xr.Dataset | None:
                              f"over 'update' (variables: {list(ds.data_vars)}); the file is "
                              "damaged or its 'update' dim was renamed")
         return None
-    history = ds[names]
+    history = ds[names].copy(deep=True)  # the network's own, not the Dataset's arrays
     history.attrs = {k[len(HISTORY_PREFIX):]: v for k, v in ds.attrs.items()
                      if k.startswith(HISTORY_PREFIX)}
     return history

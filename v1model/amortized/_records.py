@@ -77,7 +77,7 @@ def network_dataset(net, params) -> xr.Dataset:
     ds = xr.Dataset(data)
     history = net.history_
     if history is not None:
-        bare = history.copy()
+        bare = history.copy(deep=True)  # the record shares no array with the network
         bare.attrs = {}
         ds = ds.merge(bare)
     ds.attrs = clean_attrs({"kind": LISTA_KIND, **{f"param_{k}": v for k, v in params.items()},
@@ -125,7 +125,8 @@ def read_network(ds, names):
             check_dims(ds, var, ("step",))
     history = None
     if "step" in ds.dims:
-        history = ds[[v for v in ds.data_vars if ds[v].dims == ("step",)]]
+        # the network's own arrays, not the Dataset's
+        history = ds[[v for v in ds.data_vars if ds[v].dims == ("step",)]].copy(deep=True)
         history.attrs = {k[len("history_"):]: v for k, v in ds.attrs.items()
                          if k.startswith("history_")}
     return params, weights, D, history

@@ -89,7 +89,7 @@ def learner_to_dataset(learner) -> xr.Dataset:
                      stream_rng_state=generator_to_json(state.rng),
                      stream_attrs=json.dumps(state.attrs, default=_jsonable))
     ds = xr.Dataset(data, coords=coords)
-    history_vars = history.copy()
+    history_vars = history.copy(deep=True)  # the record shares no array with the learner
     history_vars.attrs = {}  # they go to the learner's attrs, prefixed, below
     ds = ds.merge(history_vars)
     attrs.update({HISTORY_PREFIX + key: value for key, value in history.attrs.items()})
@@ -124,7 +124,8 @@ def learner_from_dataset(cls, ds: xr.Dataset):
     hist_vars = [name for name in FIELDS if name in ds]
     for name in hist_vars:
         check_dims(ds, name, ("update",))
-    history = ds[hist_vars].drop_vars([c for c in ds[hist_vars].coords if c != "update"])
+    history = ds[hist_vars].drop_vars([c for c in ds[hist_vars].coords if c != "update"]).copy(
+        deep=True)  # the learner's own arrays, not the Dataset's
     history.attrs = {key[len(HISTORY_PREFIX):]: value for key, value in ds.attrs.items()
                      if key.startswith(HISTORY_PREFIX)}
     n_features = int(ds.attrs["n_features_in"])

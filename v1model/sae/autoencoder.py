@@ -822,7 +822,7 @@ class SparseAutoencoder(SavedAsDataset):
             attrs.update(adam_step=state.adam.t, rng_state=generator_to_json(state.rng),
                          adam_gradient_scale=state.scale)
         full = self._materialised_history()
-        history = full.copy()
+        history = full.copy(deep=True)  # the record shares no array with the model
         history.attrs = {}
         ds = xr.Dataset(data, coords={"latent": np.arange(m), "feature": np.arange(p)})
         ds = ds.merge(history)
@@ -888,7 +888,7 @@ class SparseAutoencoder(SavedAsDataset):
                              + (" (a NaN threshold loads only with the training state, to "
                                 "continue partial_fit)" if np.isnan(threshold) else ""))
         history = ds[[name for name in HISTORY_FIELDS if name in ds]].drop_vars(
-            ["latent", "feature"], errors="ignore")
+            ["latent", "feature"], errors="ignore").copy(deep=True)  # not the Dataset's arrays
         for name in history.data_vars:  # a renamed dim failed later as KeyError: 'step'
             check_dims(history, name, ("step",))
         if "lr" not in history:  # saved before the schedule existed: a constant rate
