@@ -666,12 +666,8 @@ class SparseAutoencoder(SavedAsDataset):
             Latents in units of ``X`` (the decoder rows have unit norm), in the
             model's dtype; a single sample gives ``n_samples = 1``.
         """
-        self._check_fitted()
         sparse = check_bool(sparse, "sparse")
-        if self._fitted_objective.activation == "batchtopk" and not np.isfinite(self._threshold):
-            raise ValueError("this batchtopk autoencoder has no inference threshold yet: no "
-                             "training batch so far kept a positive activation; continue "
-                             "partial_fit on more samples before encoding")
+        self._check_can_encode()
         blocks = self._blocks_of_rows(X)
         if sparse:
             import scipy.sparse as sp
@@ -685,6 +681,14 @@ class SparseAutoencoder(SavedAsDataset):
                 out = np.empty((blocks.n_samples, Z.shape[1]), Z.dtype)
             out[rows] = Z
         return out
+
+    def _check_can_encode(self):
+        """Fitted, and a batchtopk model has its inference threshold."""
+        self._check_fitted()
+        if self._fitted_objective.activation == "batchtopk" and not np.isfinite(self._threshold):
+            raise ValueError("this batchtopk autoencoder has no inference threshold yet: no "
+                             "training batch so far kept a positive activation; continue "
+                             "partial_fit on more samples before encoding")
 
     def _encode_block(self, X):
         """Latents of the checked 2-D block ``X`` (the model's dtype)."""
@@ -752,11 +756,15 @@ class SparseAutoencoder(SavedAsDataset):
         X_hat : ndarray, shape (n_samples, n_features)
             Reconstructions in units of ``X``, in the model's dtype.
         """
-        self._check_fitted()
+        self._check_can_encode()
         blocks = self._blocks_of_rows(X)
-        out = np.empty((blocks.n_samples, self.n_features_in_), self._params["decoder"].dtype)
+        D, b_dec = self._params["decoder"], self._params["b_dec"]
+        out = np.empty((blocks.n_samples, self.n_features_in_), D.dtype)
+        # each block is checked once, as it is read (encode and decode would check it and
+        # its latents again)
         for block, rows in zip(blocks, blocks.slices):
-            out[rows] = self.decode(self.encode(block))
+            out[rows] = _finite(self._encode_block(block) @ D + b_dec, "X",
+                                "the reconstructions")
         return out
 
     # ------------------------------------------------------------------- io
