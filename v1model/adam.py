@@ -4,9 +4,13 @@ optimiser of the sparse autoencoders (:mod:`v1model.sae`) and of LISTA
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 __all__ = ["Adam"]
+
+#: what :func:`_check_gradient` finds
+_FINITE, _NOT_FINITE, _SQUARE_OVERFLOWS = 0, 1, 2
 
 
 class Adam:
@@ -47,8 +51,10 @@ class Adam:
     def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, rates=None):
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
         self.rates = dict(rates or {})
-        self.m = {name: np.zeros_like(p) for name, p in params.items()}
-        self.v = {name: np.zeros_like(p) for name, p in params.items()}
+        # C order whatever the parameter's: the compiled update walks all four arrays
+        # (parameter, gradient, moments) in one flat order
+        self.m = {name: np.zeros(np.shape(p), np.asarray(p).dtype) for name, p in params.items()}
+        self.v = {name: np.zeros(np.shape(p), np.asarray(p).dtype) for name, p in params.items()}
         self.t = 0
 
     def step(self, params, grads):
@@ -61,7 +67,7 @@ class Adam:
             dtypes); updated in place.
         grads : dict of ndarray
             The gradient of the loss with respect to each array of
-            ``params``, same shapes.
+            ``params``, same shapes and dtypes; not modified.
 
         Raises
         ------
@@ -69,28 +75,76 @@ class Adam:
             When a gradient is not finite or its square overflows its dtype;
             nothing is updated then.
         """
-        squares = {}
+        flat = {}
         for name in params:  # all checked before any update: a refused step changes nothing
-            g = grads[name]
-            if not np.all(np.isfinite(g)):  # computing it overflowed: inf * inf raises nothing
+            p, g = params[name], grads[name]
+            g = np.ascontiguousarray(g, dtype=p.dtype).reshape(-1)
+            status = _check_gradient(g)
+            if status == _NOT_FINITE:  # computing it overflowed: inf * inf raises nothing
                 raise FloatingPointError(f"Adam: the gradient of {name!r} is not finite (it "
                                          f"overflowed {g.dtype} where it was computed)")
-            with np.errstate(over="raise"):  # an infinite v would freeze p without a sign
-                try:
-                    squares[name] = g * g
-                except FloatingPointError:
-                    raise FloatingPointError(
-                        f"Adam: the squared gradient of {name!r} overflows {g.dtype} "
-                        f"(gradient entries up to {float(np.max(np.abs(g))):.3g})") from None
+            if status == _SQUARE_OVERFLOWS:  # an infinite v would freeze p without a sign
+                raise FloatingPointError(
+                    f"Adam: the squared gradient of {name!r} overflows {g.dtype} "
+                    f"(gradient entries up to {float(np.max(np.abs(g))):.3g})")
+            flat[name] = g
         self.t += 1
         c1 = 1.0 - self.beta1 ** self.t
         c2 = 1.0 - self.beta2 ** self.t
         for name, p in params.items():
-            g = grads[name]
-            m, v = self.m[name], self.v[name]
-            m *= self.beta1
-            m += (1.0 - self.beta1) * g
-            v *= self.beta2
-            v += (1.0 - self.beta2) * squares[name]
-            step = (self.lr * self.rates.get(name, 1.0) / c1) * m / (np.sqrt(v / c2) + self.eps)
-            p -= step.astype(p.dtype, copy=False)
+            # one compiled pass: the formulas above in the order and the precision NumPy
+            # evaluates them (each constant in the parameter's dtype), without the
+            # full-size temporaries of NumPy's expressions (~30% of an SAE step)
+            work = np.ascontiguousarray(p)  # p itself unless it is not C-contiguous
+            for moments in (self.m, self.v):  # e.g. restored from a file in another layout
+                if not (moments[name].flags.c_contiguous and moments[name].flags.writeable):
+                    moments[name] = np.array(moments[name], dtype=p.dtype, order="C")
+            c = p.dtype.type
+            rate = self.lr * self.rates.get(name, 1.0) / c1
+            # NumPy takes lr * m in float64 when lr is a NumPy float64 (the SAEs' rates,
+            # from an array) and in the moment's dtype for a Python float (LISTA's)
+            rate = np.result_type(rate, self.m[name]).type(rate)
+            _update(work.reshape(-1), flat[name], self.m[name].reshape(-1),
+                    self.v[name].reshape(-1), c(self.beta1), c(1.0 - self.beta1),
+                    c(self.beta2), c(1.0 - self.beta2), c(c2), c(self.eps), rate)
+            if work is not p:
+                p[...] = work
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
+def _check_gradient(g):
+    """:data:`_NOT_FINITE` if ``g`` (1-D) has a NaN or an infinity, else
+    :data:`_SQUARE_OVERFLOWS` if some ``g * g`` overflows its dtype, else
+    :data:`_FINITE`.
+
+    ``x - x`` is 0 for a finite ``x`` and NaN otherwise, and NaN survives any
+    order of summation, so the two sums may be reordered (``reassoc``, what lets
+    the loop run on SIMD lanes); no other fast-math licence is given, so the
+    compiler may not assume the values finite.
+    """
+    not_finite = g.dtype.type(0.0)
+    square_not_finite = not_finite
+    for i in range(g.size):
+        x = g[i]
+        not_finite += x - x
+        y = x * x
+        square_not_finite += y - y
+    if np.isnan(not_finite):
+        return _NOT_FINITE
+    return _SQUARE_OVERFLOWS if np.isnan(square_not_finite) else _FINITE
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _update(p, g, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, c2, eps, rate):
+    """Adam's update of ``p``, ``m`` and ``v`` (1-D, in place) from ``g``; no fastmath
+    (no reordering, no fused multiply-add): every operation rounds as in NumPy, the
+    step in the precision of ``rate`` (``p``'s or float64), rounded to ``p``'s dtype
+    before it is subtracted. (``error_model="numpy"``: no zero-division check, which
+    would keep the loop off SIMD lanes; the denominator is at least ``eps``.)"""
+    for i in range(p.size):
+        gi = g[i]
+        mi = m[i] * beta1 + gi * one_minus_beta1
+        vi = v[i] * beta2 + (gi * gi) * one_minus_beta2
+        m[i] = mi
+        v[i] = vi
+        p[i] -= p.dtype.type((mi * rate) / (np.sqrt(vi / c2) + eps))

@@ -232,3 +232,49 @@ def test_jumprelu_threshold_pseudo_gradient_is_the_papers_pseudo_code():
     expected *= theta
     assert np.count_nonzero(np.abs(pre - theta) < eps / 2) >= 20  # the kernel is exercised
     np.testing.assert_allclose(grads["log_theta"], expected, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("activation, settings", [
+    ("topk", dict(k=3)), ("batchtopk", dict(k=3)), ("relu", dict(lam=0.3))])
+def test_active_latent_products_give_the_dense_gradient(activation, settings, monkeypatch,
+                                                        central_differences):
+    # large models (by default from 4e8 flops per encoder product) with few non-zero
+    # latents compute the decoder products and gradients over the active latents only:
+    # forced here on a small model, they must give the dense formula's loss and
+    # gradients, and the finite differences
+    from v1model.sae import objective as objective_module
+
+    rng = np.random.default_rng(3)
+    m = 64  # k = 3 is below m / 16: the sparse products apply
+    D = rng.standard_normal((m, F))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    params = {"encoder": D + 0.3 * rng.standard_normal((m, F)), "b_enc": 0.1 * rng.random(m),
+              "decoder": D, "b_dec": 0.1 * rng.standard_normal(F)}
+    X = rng.standard_normal((N, F)) + 0.5
+    if activation == "relu":  # few positive pre-activations, as in a trained ReLU model
+        params["b_enc"] -= 2.5
+    objective = Objective(activation, **settings)
+    dense_loss, dense, dense_cache = loss_and_gradients(params, X, objective)
+    taken = []
+    active = objective_module._active_loss_and_gradients
+    monkeypatch.setattr(objective_module, "LARGE_PRODUCT_FLOPS", 0)
+    monkeypatch.setattr(objective_module, "_active_loss_and_gradients",
+                        lambda *args: taken.append(1) or active(*args))
+    loss, grads, cache = loss_and_gradients(params, X, objective)
+    assert taken, "the active-latent products were not used"
+    assert 0 < np.count_nonzero(cache["z"]) <= N * m / 16
+    assert loss == pytest.approx(dense_loss, rel=1e-13)
+    np.testing.assert_allclose(cache["residual"], dense_cache["residual"], rtol=0, atol=1e-13)
+    for name in dense:
+        np.testing.assert_allclose(grads[name], dense[name], rtol=1e-12,
+                                   atol=1e-14 * np.abs(dense[name]).max(), err_msg=name)
+    numeric = central_differences(lambda p: loss_and_gradients(p, X, objective)[0], params,
+                                  STEP)
+    assert _relative_error(grads, numeric) <= TOL
+    # float32: the same gradients within float32 rounding
+    params32 = {name: a.astype(np.float32) for name, a in params.items()}
+    _, grads32, _ = loss_and_gradients(params32, X.astype(np.float32), objective)
+    for name in dense:
+        assert grads32[name].dtype == np.float32
+        np.testing.assert_allclose(grads32[name], dense[name], rtol=1e-4,
+                                   atol=1e-5 * np.abs(dense[name]).max(), err_msg=name)

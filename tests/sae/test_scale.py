@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from v1model.sae import SparseAutoencoder, autoencoder, training
+from v1model.sae import SparseAutoencoder, autoencoder, objective, training
 from v1model.sae.objective import auxk_loss, encoder_gradients
 
 SETTINGS = {"topk": dict(k=4), "batchtopk": dict(k=4), "relu": dict(lam=0.05),
@@ -150,7 +150,7 @@ def test_auxk_is_computed_in_the_dead_rows_only(activation, monkeypatch):
     monkeypatch.setattr(state.adam, "step", spy_step)
     monkeypatch.setattr(training, "encoder_gradients", spy_gradients, raising=False)
     # every size takes the dead-rows path (by default from 4e8 flops, 8,192 x 768 latents)
-    monkeypatch.setattr(training, "AUXK_DEAD_ROWS_FLOPS", 0, raising=False)
+    monkeypatch.setattr(objective, "LARGE_PRODUCT_FLOPS", 0)
     before = {name: a.copy() for name, a in params.items()}
     batch = X[:100]
     training.train_step(params, batch, sae._fitted_objective, state, lr=1e-3, k_aux=12,
@@ -172,3 +172,23 @@ def test_auxk_is_computed_in_the_dead_rows_only(activation, monkeypatch):
         np.testing.assert_allclose(seen[name], g * state.gradient_factors[name], rtol=1e-5,
                                    atol=1e-7 * np.abs(g).max(), err_msg=name)
     assert np.any(ddec[[5, 700]] != 0) and not np.any(np.delete(ddec, [5, 700], 0))
+
+
+@pytest.mark.parametrize("activation", ["topk", "relu", "jumprelu"])
+def test_decode_and_reconstruct_over_the_non_zero_latents(models, data, activation,
+                                                          monkeypatch):
+    # large models multiply only the non-zero latents with the decoder (a sparse product);
+    # forced here, decode and reconstruct must equal Z D + b_dec computed densely in float64
+    sae = models[activation]
+    X = data[2000:2600]
+    Z = sae.encode(X)
+    assert np.count_nonzero(Z) > 0
+    expected = Z.astype(np.float64) @ sae.components_.astype(np.float64) + sae.decoder_bias_
+    products, csr_array = [], sp.csr_array
+    monkeypatch.setattr(objective, "LARGE_PRODUCT_FLOPS", 0)
+    monkeypatch.setattr(objective, "ACTIVE_FRACTION", 1.0)  # any density takes the sparse path
+    monkeypatch.setattr(sp, "csr_array", lambda *a, **kw: products.append(1) or csr_array(*a, **kw))
+    for out in (sae.decode(Z), sae.reconstruct(X)):
+        assert out.dtype == sae.components_.dtype
+        np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+    assert products, "the sparse product was not used"

@@ -18,7 +18,7 @@ from ..learning.estimator import NotFittedError
 from ..validation import (as_generator, check_array, check_bool, check_choice, check_dtype,
                           check_int, check_nonnegative, check_positive_or_auto,
                           check_probability)
-from .objective import ACTIVATIONS, Objective, encode, parameter_names
+from .objective import ACTIVATIONS, Objective, decode_latents, encode, parameter_names
 from .training import (HISTORY_FIELDS, TrainingState, history_dataset, initial_parameters,
                        lr_schedule, train)
 
@@ -740,7 +740,8 @@ class SparseAutoencoder(SavedAsDataset):
             raise ValueError(f"Z has {Z.shape[1]} latents per sample (shape {Z.shape}) but the "
                              f"autoencoder has {D.shape[0]}; expected shape (n_samples, "
                              f"{D.shape[0]})")
-        return _finite(np.asarray(Z @ D) + self._params["b_dec"], "Z", "the reconstructions")
+        product = Z @ D if hasattr(Z, "tocsr") else decode_latents(Z, D)
+        return _finite(np.asarray(product) + self._params["b_dec"], "Z", "the reconstructions")
 
     def reconstruct(self, X):
         """``decode(encode(X))``, block by block of rows (the latents of one block
@@ -763,7 +764,7 @@ class SparseAutoencoder(SavedAsDataset):
         # each block is checked once, as it is read (encode and decode would check it and
         # its latents again)
         for block, rows in zip(blocks, blocks.slices):
-            out[rows] = _finite(self._encode_block(block) @ D + b_dec, "X",
+            out[rows] = _finite(decode_latents(self._encode_block(block), D) + b_dec, "X",
                                 "the reconstructions")
         return out
 

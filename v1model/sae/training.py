@@ -17,7 +17,8 @@ import xarray as xr
 from ..io import clean_attrs
 from ..adam import Adam
 from .decoder import project_rows, remove_parallel_gradient
-from .objective import auxk_dead, auxk_loss, encoder_gradients, loss_and_gradients
+from .objective import (auxk_dead, auxk_loss, encoder_gradients, is_large_product,
+                        loss_and_gradients)
 
 __all__ = ["initial_parameters", "BIASES", "TrainingState", "lr_schedule", "train", "train_step",
            "HISTORY_FIELDS"]
@@ -118,16 +119,6 @@ class _Tracker:
         self.since[fired] = 0
         self.since[~fired] += z.shape[0]
 
-
-#: AuxK in the dead latents' rows only (:func:`~v1model.sae.objective.auxk_dead`) from
-#: this many floating-point operations in a product of the minibatch with the encoder
-#: (8,192 latents on 768 features, batches of 256: 3.2e9); below, the full-size formula
-#: of :func:`~v1model.sae.objective.auxk_loss`. The two differ only in the rounding of the
-#: encoder's gradient (BLAS sums a product of other shape in another order), which the
-#: small models of the studies and the README would carry into other numbers
-#: (sae-natural-patches: median R^2 0.843 for 0.850); where the choice matters for time,
-#: the full formula took ~10% of a step (8,192 latents on 768 features).
-AUXK_DEAD_ROWS_FLOPS = 4e8
 
 #: the parameters in units of X (the others, weights and log-thresholds, have none)
 BIASES = ("b_enc", "b_dec")
@@ -267,9 +258,10 @@ def train_step(params, batch, objective, state, *, lr, k_aux, aux_coef, threshol
     The loss and its gradient (:func:`v1model.sae.objective.loss_and_gradients`),
     the AuxK term for ``topk``/``batchtopk`` when some latents are dead and
     ``aux_coef > 0`` (computed and added in the dead latents' rows only when a
-    product of the batch and the encoder takes :data:`AUXK_DEAD_ROWS_FLOPS` or
-    more), removal of the decoder gradient's component parallel to each row, an
-    Adam step at rate ``lr``, and projection of the decoder rows back to unit norm.
+    product of the batch and the encoder is large,
+    :func:`~v1model.sae.objective.is_large_product`), removal of the decoder
+    gradient's component parallel to each row, an Adam step at rate ``lr``, and
+    projection of the decoder rows back to unit norm.
 
     Parameters
     ----------
@@ -296,7 +288,7 @@ def train_step(params, batch, objective, state, *, lr, k_aux, aux_coef, threshol
     aux = 0.0
     if act in ("topk", "batchtopk") and aux_coef > 0 and dead.any():
         m, p = params["decoder"].shape
-        if 2.0 * batch.shape[0] * m * p < AUXK_DEAD_ROWS_FLOPS:  # small: the full formula
+        if not is_large_product(batch.shape[0], m, p):  # small: the full formula
             aux, dpre, ddec = auxk_loss(cache["pre"], params["decoder"], cache["residual"],
                                         dead, k_aux)
             grads["decoder"] += aux_coef * ddec
