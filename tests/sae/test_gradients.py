@@ -235,7 +235,8 @@ def test_jumprelu_threshold_pseudo_gradient_is_the_papers_pseudo_code():
 
 
 @pytest.mark.parametrize("activation, settings", [
-    ("topk", dict(k=3)), ("batchtopk", dict(k=3)), ("relu", dict(lam=0.3))])
+    ("topk", dict(k=3)), ("batchtopk", dict(k=3)), ("relu", dict(lam=0.3)),
+    ("jumprelu", dict(lam=0.3, bandwidth=0.2))])
 def test_active_latent_products_give_the_dense_gradient(activation, settings, monkeypatch,
                                                         central_differences):
     # large models (by default from 4e8 flops per encoder product) with few non-zero
@@ -253,6 +254,8 @@ def test_active_latent_products_give_the_dense_gradient(activation, settings, mo
     X = rng.standard_normal((N, F)) + 0.5
     if activation == "relu":  # few positive pre-activations, as in a trained ReLU model
         params["b_enc"] -= 2.5
+    if activation == "jumprelu":  # thresholds that few pre-activations pass or come near
+        params["log_theta"] = np.log(rng.uniform(2.5, 3.5, m))
     objective = Objective(activation, **settings)
     dense_loss, dense, dense_cache = loss_and_gradients(params, X, objective)
     taken = []
@@ -268,8 +271,12 @@ def test_active_latent_products_give_the_dense_gradient(activation, settings, mo
     for name in dense:
         np.testing.assert_allclose(grads[name], dense[name], rtol=1e-12,
                                    atol=1e-14 * np.abs(dense[name]).max(), err_msg=name)
+    if activation == "jumprelu":  # the thresholds' pseudo-gradient needs entries off the mask
+        near = np.abs(cache["pre"] - np.exp(params["log_theta"])) < 0.1
+        assert np.any(near & (cache["z"] == 0)) and np.any(dense["log_theta"] != 0)
+    # log_theta gets a pseudo-gradient, compared with the dense formula's above
     numeric = central_differences(lambda p: loss_and_gradients(p, X, objective)[0], params,
-                                  STEP)
+                                  STEP, skip=("log_theta",))
     assert _relative_error(grads, numeric) <= TOL
     # float32: the same gradients within float32 rounding
     params32 = {name: a.astype(np.float32) for name, a in params.items()}

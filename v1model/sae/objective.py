@@ -59,8 +59,9 @@ ACTIVATIONS = ("relu", "topk", "batchtopk", "jumprelu", "mp")
 #: Floating-point operations of a product of the minibatch with the encoder
 #: (``2 n_samples n_latents n_features``) from which the products with the decoder
 #: use only the non-zero latents when they are few (:data:`ACTIVE_FRACTION`):
-#: training's decoder output and gradients for ReLU, TopK and BatchTopK
-#: (:func:`loss_and_gradients`), ``decode`` and ``reconstruct``; and from which
+#: training's decoder output and gradients (:func:`loss_and_gradients`; JumpReLU
+#: counts the latents within the kernel's reach of their threshold too), ``decode``
+#: and ``reconstruct``; and from which
 #: AuxK's gradients are computed in the dead rows only
 #: (:func:`~v1model.sae.training.train_step`). At 8,192 latents on 768 features
 #: and batches of 256 (3.2e9) that leaves one dense product per TopK step, the
@@ -250,9 +251,13 @@ def loss_and_gradients(params, X, objective):
     else:
         theta = np.exp(params["log_theta"])
         z, mask = _jumprelu(pre, theta)
-    if act != "jumprelu" and use_active_products(mask, D.shape[1]):  # dL/dpre = 0 off mask
-        lam = objective.lam if act == "relu" else 0.0
-        return _active_loss_and_gradients(params, X, pre, z, mask, smallest, lam)
+        kernel = rectangle((pre - theta) / objective.bandwidth) / objective.bandwidth
+    # dL/dpre is 0 off the mask; JumpReLU's thresholds also need dL/dz where the kernel is
+    entries = mask if act != "jumprelu" else mask | (kernel != 0)
+    if use_active_products(entries, D.shape[1]):
+        return _active_loss_and_gradients(
+            params, X, objective, pre, z, mask, entries, smallest,
+            *((theta, kernel) if act == "jumprelu" else (None, None)))
     residual = X - (z @ D + params["b_dec"])
     mse = float(np.einsum("ij,ij->", residual, residual, dtype=np.float64)) / n
     g_out = (-2.0 / n) * residual  # dL/dX_hat
@@ -264,9 +269,8 @@ def loss_and_gradients(params, X, objective):
         sparsity = lam * float(z.sum(dtype=np.float64)) / n
         dz += lam / n
     elif act == "jumprelu":
-        lam, eps = objective.lam, objective.bandwidth
+        lam = objective.lam
         sparsity = lam * np.count_nonzero(z) / n
-        kernel = rectangle((pre - theta) / eps) / eps
         # d/dtheta through z (pseudo) and through the L0 term (pseudo)
         dtheta = -(dz * theta + lam / n) * kernel
         grads["log_theta"] = (theta * dtheta.sum(axis=0)).astype(dtype, copy=False)
@@ -321,40 +325,50 @@ def decode_latents(z, D):
     return z @ D
 
 
-def _active_loss_and_gradients(params, X, pre, z, mask, smallest, lam):
-    """:func:`loss_and_gradients` of ReLU, TopK or BatchTopK from the active latents.
+def _active_loss_and_gradients(params, X, objective, pre, z, mask, entries, smallest,
+                                theta=None, kernel=None):
+    """:func:`loss_and_gradients` from the few latents that matter (ReLU, TopK,
+    BatchTopK, JumpReLU).
 
     The latents ``z`` and the gradient ``dL/dpre`` are non-zero only where
     ``mask`` is (TopK: at most ``k`` per sample), so the decoder's output and
     the gradients of the decoder and the encoder are sums over those entries
-    (sparse products), and ``dL/dz`` is needed there only: one dot product of
-    the output gradient with a decoder row per active latent, instead of a
-    dense product with the whole decoder. ``lam``: ReLU's L1 coefficient (0 for
-    the others). The same values as the dense formulas up to rounding.
+    (sparse products), and ``dL/dz`` is needed only at ``entries``: ``mask``,
+    and for JumpReLU also where the rectangle ``kernel`` is non-zero (the
+    thresholds' pseudo-gradient); one dot product of the output gradient with a
+    decoder row per entry, instead of a dense product with the whole decoder.
+    The same values as the dense formulas up to rounding.
     """
-    n = X.shape[0]
+    n, m = z.shape
+    act = objective.activation
     D, W, b_dec = params["decoder"], params["encoder"], params["b_dec"]
     dtype = D.dtype
-    rows, cols = np.nonzero(mask)
+    rows, cols = np.nonzero(entries)
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.count_nonzero(mask, axis=1), out=indptr[1:])
-    Z = sparse.csr_array((z[rows, cols], cols, indptr), shape=z.shape)
+    np.cumsum(np.count_nonzero(entries, axis=1), out=indptr[1:])
+    Z = sparse.csr_array((z[rows, cols], cols, indptr), shape=z.shape)  # 0 off the mask
     residual = X - (Z @ D + b_dec)
     mse = float(np.einsum("ij,ij->", residual, residual, dtype=np.float64)) / n
     g_out = (-2.0 / n) * residual  # dL/dX_hat
-    dz = np.empty(cols.size, dtype=dtype)  # dL/dz at the active entries: <g_out_i, d_j>
+    dz = np.empty(cols.size, dtype=dtype)  # dL/dz at the entries: <g_out_i, d_j>
     chunk = max(1, 2 ** 22 // D.shape[1])  # gathered rows of at most ~16 MB (float32)
     for start in range(0, cols.size, chunk):
         part = slice(start, start + chunk)
         dz[part] = np.einsum("ij,ij->i", g_out[rows[part]], D[cols[part]])
-    sparsity = 0.0
-    if lam:
+    grads, sparsity, lam = {}, 0.0, objective.lam
+    if act == "relu":
         sparsity = lam * float(z.sum(dtype=np.float64)) / n
         dz += lam / n
+    elif act == "jumprelu":
+        sparsity = lam * np.count_nonzero(z) / n
+        # d/dtheta through z and the L0 term (pseudo-derivatives, see loss_and_gradients)
+        dtheta = -(dz * theta[cols] + lam / n) * kernel[rows, cols]
+        grads["log_theta"] = theta * np.bincount(cols, weights=dtheta, minlength=m)
+        dz = np.where(mask[rows, cols], dz, 0).astype(dtype, copy=False)
     dpre = sparse.csr_array((dz, cols, indptr), shape=z.shape)
-    db_enc = np.bincount(cols, weights=dz, minlength=z.shape[1]).astype(dtype)
-    grads = {"decoder": Z.T @ g_out, "encoder": dpre.T @ (X - b_dec), "b_enc": db_enc,
-             "b_dec": g_out.sum(axis=0) - db_enc @ W}
+    db_enc = np.bincount(cols, weights=dz, minlength=m).astype(dtype)
+    grads.update({"decoder": Z.T @ g_out, "encoder": dpre.T @ (X - b_dec), "b_enc": db_enc,
+                  "b_dec": g_out.sum(axis=0) - db_enc @ W})
     cache = {"z": z, "residual": residual, "pre": pre, "mse": mse, "sparsity": sparsity,
              "smallest": smallest}
     grads = {name: np.asarray(g, dtype=dtype) for name, g in grads.items()}
