@@ -36,6 +36,9 @@ plus the activation's sparsity term::
 
 All functions are plain NumPy on trusted inputs in one dtype (float32 or
 float64); :class:`v1model.sae.SparseAutoencoder` validates at its boundary.
+Large models with few non-zero latents take SciPy's sparse products with the
+decoder instead of dense ones (:data:`LARGE_PRODUCT_FLOPS`), which change only
+the rounding.
 """
 
 from __future__ import annotations
