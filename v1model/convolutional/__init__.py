@@ -6,7 +6,8 @@ from data.
   signals (and its adjoint), for 1-D, 2-D and 3-D signals, any stride.
 - :func:`encode`: the codes of whole signals by the LCA, ISTA or FISTA;
   :func:`reconstruct` and :func:`objective` the signals and the LASSO
-  objective they give.
+  objective they give; :class:`ConvergenceWarning` (that of
+  :mod:`v1model.inference`) when a signal misses the tolerance.
 - :func:`matching_pursuit`: the greedy spike code of whole signals
   (Smith & Lewicki 2006), stopped at a spike count or a fidelity.
 - :func:`learn_kernels`: kernels learned from random crops of images or
@@ -19,12 +20,12 @@ from data.
 """
 
 from .gram import gram_matrix
-from .inference import METHODS, encode, objective, reconstruct
+from .inference import METHODS, ConvergenceWarning, encode, objective, reconstruct
 from .learning import learn_kernels
 from .network import ConvolutionalNetwork
 from .operator import BOUNDARIES, ConvolutionalDictionary, kernel_dims
 from .pursuit import matching_pursuit
 
-__all__ = ["BOUNDARIES", "METHODS", "ConvolutionalDictionary", "ConvolutionalNetwork", "encode",
-           "gram_matrix", "kernel_dims", "learn_kernels", "matching_pursuit", "objective",
-           "reconstruct"]
+__all__ = ["BOUNDARIES", "METHODS", "ConvergenceWarning", "ConvolutionalDictionary",
+           "ConvolutionalNetwork", "encode", "gram_matrix", "kernel_dims", "learn_kernels",
+           "matching_pursuit", "objective", "reconstruct"]
