@@ -19,6 +19,16 @@ def make_planted(n_samples=1000, n_features=16, n_atoms=24, n_nonzero=3, noise=0
     return X, D, A
 
 
+def cauchy_energy_and_gradient(a, G, B, lam, sigma):
+    """The Cauchy-prior energy of codes ``a`` (flattened, shape of ``B``) summed over
+    samples, 0.5 a G a - a.B + lam sum log(1 + (a / sigma)^2) (the data term up to a
+    constant), and its gradient: the function scipy's CG minimises in the references
+    of the Olshausen-Field tests (``G = D D^T``, ``B = X D^T``)."""
+    A = a.reshape(B.shape)
+    f = 0.5 * np.sum(A * (A @ G)) - np.sum(A * B) + lam * np.log1p((A / sigma) ** 2).sum()
+    return f, (A @ G - B + 2 * lam * A / (sigma**2 + A * A)).ravel()
+
+
 def recovery(D_learned, D_true, threshold=0.95):
     """Fraction of true atoms matched by a learned atom with |cosine| > threshold."""
     D_learned = np.asarray(D_learned, dtype=float)

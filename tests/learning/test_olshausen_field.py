@@ -11,6 +11,8 @@ from v1model.learning.olshausen_field import (
     learn_dictionary,
 )
 
+from .conftest import cauchy_energy_and_gradient
+
 
 def planted_problem(n_atoms=24, n_features=16, n_samples=6000, k=3, noise=0.01, seed=0):
     rng = np.random.default_rng(seed)
@@ -372,9 +374,7 @@ def test_cauchy_learning_codes_are_ten_cg_steps_as_sparsenet():
     G, B = D0 @ D0.T, batch @ D0.T
 
     def energy(a):
-        A = a.reshape(B.shape)
-        f = 0.5 * np.sum(A * (A @ G)) - np.sum(A * B) + lam * np.log1p((A / sigma) ** 2).sum()
-        return f, (A @ G - B + 2 * lam * A / (sigma**2 + A * A)).ravel()
+        return cauchy_energy_and_gradient(a, G, B, lam, sigma)
 
     start = (B / np.diag(G)).ravel()
     cg = minimize(energy, start, jac=True, method="CG", options={"maxiter": 10, "gtol": 0.0})
