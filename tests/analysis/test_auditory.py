@@ -46,7 +46,8 @@ def test_gammatone_bandwidths_follow_the_erb_scale(gammatones):
         np.testing.assert_allclose(gammatones[f"bandwidth_{level}db"], expected, rtol=1e-3)
     assert 2 * _level_halfwidth(3) * 1.019 == pytest.approx(0.8848, abs=1e-4)
     assert np.all(np.diff(gammatones.bandwidth_3db.values) > 0)
-    np.testing.assert_allclose(gammatones.q10, gammatones.peak_frequency / gammatones.bandwidth_10db)
+    np.testing.assert_allclose(gammatones.q10,
+                               gammatones.peak_frequency / gammatones.bandwidth_10db)
     np.testing.assert_allclose(gammatones.q10, CENTRES / (2 * _level_halfwidth(10) * b), rtol=1e-3)
     assert not gammatones.lowpass_10db.any() and not gammatones.highpass_10db.any()
     np.testing.assert_allclose(erb_bandwidth(CENTRES), _erb(CENTRES))

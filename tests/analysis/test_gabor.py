@@ -375,6 +375,21 @@ def test_reliable_gabor_fits_applies_each_criterion_at_its_boundary():
     assert reliable_gabor_fits(bare, 16).values[8]  # sigma 12 is inside max_sigma = 16
 
 
+def test_reliable_gabor_fits_sigma_exactly_at_the_tolerance_is_at_the_bound():
+    """A sigma must lie inside [min_sigma, max_sigma] by *more* than sigma_rtol of the
+    bound: exactly min_sigma * (1 + rtol) or max_sigma * (1 - rtol) counts as at the bound,
+    a hair further inside does not."""
+    from v1model.analysis import reliable_gabor_fits
+
+    rtol = 1e-3
+    lo, hi = 0.5 * (1 + rtol), 12.0 * (1 - rtol)
+    fit = _fit_table(sigma_x=[lo, hi, 2.0, 2.0, lo * (1 + 1e-9), hi * (1 - 1e-9)],
+                     sigma_y=[3.0, 3.0, lo, hi, 3.0, 3.0])
+    mask = reliable_gabor_fits(fit, sigma_rtol=rtol)
+    assert mask.values.tolist() == [False, False, False, False, True, True]
+    assert mask.attrs["n_sigma_at_bound"] == 4
+
+
 def test_reliable_gabor_fits_rejects_flat_ramp_and_edge_atoms_fitted_with_high_r2():
     """Real fits: a Gabor is reliable; a ramp and an edge are fitted with R^2 >= 0.8 by a
     "Gabor" of less than one cycle across the patch, which the mask drops."""

@@ -213,3 +213,38 @@ def test_an_underdetermined_regression_is_warned_of(filters, n_stimuli, noise, m
         warnings.simplefilter("error", UserWarning)
         map_receptive_fields(_linear(filters), 6, noise=noise, n_stimuli=n_stimuli,
                              method="regression", ridge=0.1, seed=1, progress=False)
+
+
+def test_a_well_determined_regression_is_not_warned_of(filters):
+    """Ridge 0 with more white-noise stimuli than pixels: the covariance has full rank, so
+    no underdetermination warning, and the filters come back exactly."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        ds = map_receptive_fields(_linear(filters), 6, n_stimuli=200, method="regression",
+                                  seed=3, progress=False)
+    np.testing.assert_allclose(ds.rf.values.reshape(5, -1), filters, rtol=1e-8, atol=1e-8)
+
+
+@pytest.mark.parametrize("method", ["regression", "sta"])
+def test_ridge_regression_and_sta_match_their_formulas_on_the_stimuli_shown(filters, method):
+    """Against the documented estimators recomputed with numpy from the stimuli the
+    encoder was given: regression solves (C_xx + ridge sigma^2 I) rf = C_xr, the STA is
+    C_xr / sigma^2 (sigma^2 the mean pixel variance, covariances over all stimuli)."""
+    shown = []
+
+    def encoder(X):
+        shown.append(X.copy())
+        return X @ filters.T + 1.0
+
+    ridge = 0.5 if method == "regression" else 0.0
+    ds = map_receptive_fields(encoder, 6, n_stimuli=300, method=method, ridge=ridge,
+                              seed=4, batch_size=128, progress=False)
+    X = np.concatenate(shown)
+    R = X @ filters.T + 1.0
+    Xc = X - X.mean(axis=0)
+    C_xx = Xc.T @ Xc / len(X)
+    C_xr = Xc.T @ (R - R.mean(axis=0)) / len(X)
+    var = np.mean(np.diag(C_xx))
+    expected = (np.linalg.solve(C_xx + ridge * var * np.eye(36), C_xr)
+                if method == "regression" else C_xr / var)
+    np.testing.assert_allclose(ds.rf.values.reshape(5, -1), expected.T, rtol=1e-8, atol=1e-10)

@@ -201,6 +201,9 @@ def test_probes_from_a_gabor_fit_centre_the_discs(gabor_atoms):
     (dict(units=[0, -1]), r"units must be a 1-D array of non-negative integer"),
     (dict(units=[]), r"units is empty .*; select at least one unit"),
     (dict(units=[0, 5]), r"units index 5 but the encoder has 2 units"),
+    (dict(units=[0, 2]), r"units index 2 but the encoder has 2 units"),  # one past the last
+    (dict(contrasts=[0.5, 0.0]), r"contrasts must be > 0"),
+    (dict(batch_size=0), r"batch_size must be >= 1"),
     (dict(rectify="half"), r"rectify must be one of"),
     (dict(edge=-1.0), r"edge must be a non-negative finite number"),
     (dict(frequency=0.7), r"frequency must be in \(0, 0\.5\]"),
@@ -220,6 +223,8 @@ def test_size_tuning_arguments_are_checked(gabor_atoms, kwargs, match):
     (dict(mask_contrasts=[-1.0]), r"mask_contrasts must be >= 0"),
     (dict(diameter=[3.0, 4.0, 5.0]), r"diameter must be one value or one per selected unit"),
     (dict(diameter=-2.0), r"diameter must be > 0 pixels"),
+    (dict(diameter=0.0), r"diameter must be > 0 pixels"),
+    (dict(batch_size=0), r"batch_size must be >= 1"),
     (dict(mask_phases=0), r"mask_phases must be >= 1"),
 ])
 def test_cross_orientation_arguments_are_checked(gabor_atoms, kwargs, match):
@@ -244,6 +249,80 @@ def test_surround_suppression_input_is_checked():
         surround_suppression(ok, peak_fraction=1.5)
     with pytest.raises(ValueError, match=r"peak_fraction must be in \(0, 1\]"):
         surround_suppression(ok, peak_fraction=0.0)
+
+
+def test_default_centre_and_diameters_reach_the_farthest_corner():
+    """Default centre: the middle of the patch, ((w - 1) / 2, (h - 1) / 2). Default
+    diameters: n steps up to the disc that covers every pixel from the centre, twice the
+    distance to the farthest pixel centre, plus one pixel, plus the edge; here the
+    farthest pixel from (3, 8) on a 10x14 patch is (13, 0)."""
+    encoder = lambda X: X[:, :1]  # noqa: E731
+    mid = size_tuning(encoder, (10, 14), 0.3, 0.2, diameters=2, contrasts=[1.0], phases=1)
+    assert (float(mid.center_x[0]), float(mid.center_y[0])) == (6.5, 4.5)
+    np.testing.assert_allclose(mid.diameter, np.array([0.5, 1.0]) * (2 * np.hypot(6.5, 4.5) + 1),
+                               rtol=1e-12)
+    ds = size_tuning(encoder, (10, 14), 0.3, 0.2, centers=[3.0, 8.0], diameters=4,
+                     contrasts=[1.0], phases=1, edge=1.5)
+    assert (float(ds.center_x[0]), float(ds.center_y[0])) == (3.0, 8.0)
+    largest = 2 * np.hypot(10.0, 8.0) + 1 + 1.5
+    np.testing.assert_allclose(ds.diameter, largest * np.arange(1, 5) / 4, rtol=1e-12)
+    assert ds.full_field.values.all()
+    # one diameter is that full-field disc; a scalar contrast is one contrast
+    one = size_tuning(encoder, (10, 14), 0.3, 0.2, centers=[3.0, 8.0], diameters=1,
+                      contrasts=0.5, phases=1, edge=1.5)
+    np.testing.assert_allclose(one.diameter, [largest], rtol=1e-12)
+    np.testing.assert_array_equal(one.contrast, [0.5])
+
+
+def test_default_contrasts_are_ten_and_hundred_percent():
+    """size_tuning and length_tuning probe at contrasts 0.1 and 1 by default (docstrings);
+    a unit reading one pixel of a full-field grating answers with the contrast times
+    cos(phase 0) at that pixel, so the two curves differ by exactly 10x."""
+    from v1model.analysis import length_tuning
+
+    encoder = lambda X: np.abs(X[:, :1])  # noqa: E731
+    for tuning in (size_tuning(encoder, 8, 0.0, 0.25, diameters=[100.0], phases=1),
+                   length_tuning(encoder, 8, 0.0, 0.25, lengths=[100.0], width=100.0,
+                                 phases=1)):
+        np.testing.assert_array_equal(tuning.contrast, [0.1, 1.0])
+        r = tuning.response.values[0, :, 0]
+        assert r[1] == pytest.approx(10 * r[0], rel=1e-12)
+    # and 16 diameters (lengths) at 8 phases
+    for tuning, dim in ((size_tuning(encoder, 8, 0.0, 0.25), "diameter"),
+                        (length_tuning(encoder, 8, 0.0, 0.25), "length")):
+        assert tuning.sizes[dim] == 16 and tuning.attrs["n_phases"] == 8
+
+
+def test_cross_orientation_relative_response_of_constant_and_silent_units():
+    """relative_response = R(test + mask) / R(test alone): 1 at every mask contrast for a
+    unit whose response (here 0.3) ignores the stimulus, NaN for a unit silent to the test
+    alone. The default mask contrasts are 0, 1/8, 1/4, 1/2 and 1; the centre is reported
+    as given; batches of one stimulus give the same result."""
+    encoder = lambda X: np.tile([0.3, 0.0], (len(X), 1))  # noqa: E731
+    ds = cross_orientation_suppression(encoder, 8, [0.5, 2.0], 0.25, phases=2, mask_phases=2,
+                                       centers=[2.0, 5.0])
+    np.testing.assert_array_equal(ds.center_x, [2.0, 2.0])
+    np.testing.assert_array_equal(ds.center_y, [5.0, 5.0])
+    np.testing.assert_array_equal(ds.mask_contrast, [0.0, 0.125, 0.25, 0.5, 1.0])
+    np.testing.assert_allclose(ds.relative_response.values[0], 1.0, rtol=1e-12)
+    np.testing.assert_allclose(ds.suppression_index.values[0], 0.0, atol=1e-12)
+    assert np.isnan(ds.relative_response.values[1]).all()
+    one = cross_orientation_suppression(encoder, 8, [0.5, 2.0], 0.25, phases=2, mask_phases=2,
+                                        centers=[2.0, 5.0], batch_size=1)
+    xr.testing.assert_identical(one.drop_attrs(), ds.drop_attrs())
+
+
+def test_cross_orientation_default_edge_is_a_hard_aperture():
+    """edge defaults to 0 (a hard-edged disc): the same stimuli as edge=0.0, which a
+    soft edge changes."""
+    encoder = lambda X: np.abs(X).sum(axis=1, keepdims=True)  # noqa: E731
+    kw = dict(diameter=5.0, phases=2, mask_phases=2, mask_contrasts=[1.0])
+    default = cross_orientation_suppression(encoder, 8, 0.5, 0.25, **kw)
+    hard = cross_orientation_suppression(encoder, 8, 0.5, 0.25, edge=0.0, **kw)
+    soft = cross_orientation_suppression(encoder, 8, 0.5, 0.25, edge=2.0, **kw)
+    np.testing.assert_array_equal(default.response, hard.response)
+    assert not np.allclose(soft.response, hard.response)
+    assert default.attrs["edge"] == 0.0
 
 
 # --- length tuning and end-stopping -------------------------------------------------------

@@ -493,3 +493,119 @@ def test_naka_rushton_values_at_extreme_parameters():
     np.testing.assert_allclose(naka_rushton(c, 2.0, 0.2, 2.5, 0.1),
                                0.1 + 2.0 * c**2.5 / (c**2.5 + 0.2**2.5), rtol=1e-14)
     assert naka_rushton(np.float32(0.5), np.float32(1.0), np.float64(0.5), np.int64(2)) == 0.5
+
+
+def test_orientation_bandwidth_wraps_around_zero_and_pi():
+    """A von Mises curve peaking at orientation 0 crosses half-height on the far side of
+    pi: the half-width walks the orientation circle, giving the same exact half-width
+    0.5 arccos(1 + ln(1/2) / kappa) as a curve peaking mid-grid."""
+    kappa = 3.0
+    o = np.linspace(0, np.pi, 360, endpoint=False)
+    curve = np.exp(kappa * (np.cos(2 * o) - 1))
+    tc = tuning_curves(_responses_from_curve(curve, o))
+    hwhh = 0.5 * np.arccos(1 + np.log(0.5) / kappa)
+    assert float(tc.orientation_bandwidth[0]) == pytest.approx(hwhh, abs=np.radians(0.05))
+    assert float(tc.preferred_orientation[0]) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_orientation_bandwidth_of_three_orientations_by_linear_interpolation():
+    """Three orientations 60 degrees apart, responses (1, 0, 0): half-height is crossed
+    halfway to each neighbour, so the half-width is pi / 6."""
+    o = np.array([0.0, np.pi / 3, 2 * np.pi / 3])
+    tc = tuning_curves(_responses_from_curve([0.0, 1.0, 0.0], o))
+    assert float(tc.orientation_bandwidth[0]) == pytest.approx(np.pi / 6, rel=1e-12)
+
+
+def test_drifting_grating_f0_f1_of_one_pixel_at_the_default_contrast():
+    """A unit reading one pixel sees contrast * cos(2 pi tf t + phi): rectify="none" gives
+    F0 = 0 and F1 = contrast (1 by default); half-wave rectified, F1 = 1/2 exactly (the
+    rectified cosine has no odd harmonics above the first to alias at 16 frames per
+    cycle) and F0 = 1/pi up to the aliased harmonics 16, 32, ...: at most
+    (2 / pi) sum_j 1 / (256 j^2 - 1) < 0.0042."""
+    one_pixel = lambda X: X[:, [5]]  # noqa: E731
+    raw = drifting_grating_responses(one_pixel, 6, orientations=[0.3], frequencies=[0.1],
+                                     rectify="none")
+    assert raw.attrs["contrast"] == 1.0
+    assert float(raw.f0[0, 0, 0]) == pytest.approx(0.0, abs=1e-12)
+    assert float(raw.f1[0, 0, 0]) == pytest.approx(1.0, rel=1e-12)
+    half = drifting_grating_responses(one_pixel, 6, orientations=[0.3], frequencies=[0.1])
+    assert float(half.f1[0, 0, 0]) == pytest.approx(0.5, rel=1e-12)
+    assert float(half.f0[0, 0, 0]) == pytest.approx(1 / np.pi, abs=0.0042)
+
+
+def test_contrast_response_default_contrasts_are_eight_log_spaced_from_1_to_100_percent():
+    """The documented default grid (a silent unit: nothing to fit, so the test is fast)."""
+    ds = contrast_response(_unit_response(lambda c: 0.0 * c), 8, 0.0, 0.25)
+    np.testing.assert_allclose(ds.contrast, np.geomspace(0.01, 1.0, 8), rtol=1e-12)
+    assert str(ds.c50_flag.values[0]) == "no response"
+
+
+@pytest.mark.parametrize("curve, expected", [
+    (lambda c: 0.1 + c, np.nan),                          # responds at every contrast
+    (lambda c: np.maximum(c - 0.8, 0.0), np.nan),         # only at the last one
+    (lambda c: 2.0 * np.maximum(c - 0.3, 0.0), 0.3),      # the zero crossing, exactly
+])
+def test_contrast_threshold_is_nan_without_a_silent_contrast_below_two_responding_ones(
+        curve, expected):
+    """The threshold (zero crossing of the line through the first two responding points)
+    needs a silent contrast below them and two responding ones (docstring); three
+    contrasts are too few to fit, so only the threshold is measured."""
+    with pytest.warns(UserWarning, match="too few contrasts"):
+        ds = contrast_response(_unit_response(curve), 8, 0.0, 0.25,
+                               contrasts=[0.2, 0.5, 0.9], phases=[PEAK_PHASE])
+    np.testing.assert_allclose(float(ds.threshold[0]), expected, rtol=1e-12)
+
+
+def _brute_threshold_linear_sse(c, r, baseline, n_grid=200001):
+    """min over a fine grid of t of the least-squares SSE of b + a max(c - t, 0), with
+    (a, b) in closed form for each t (b = 0 without a baseline)."""
+    t = np.linspace(c.min(), c.max(), n_grid)[:, None]
+    x = np.maximum(c[None, :] - t, 0.0)
+    if baseline:
+        xc, rc = x - x.mean(1, keepdims=True), r - r.mean()
+        sxx = (xc**2).sum(1)
+        fit = np.where(sxx > 0, (xc @ rc) ** 2 / np.where(sxx > 0, sxx, 1.0), 0.0)
+        return float(((rc**2).sum() - fit).min())
+    sxx = (x**2).sum(1)
+    fit = np.where(sxx > 0, (x @ r) ** 2 / np.where(sxx > 0, sxx, 1.0), 0.0)
+    return float(((r**2).sum() - fit).min())
+
+
+@pytest.mark.parametrize("baseline", [True, False])
+def test_threshold_linear_sse_is_the_least_squares_optimum_over_every_threshold(baseline):
+    """The exact SSE of the best threshold-linear fit (which a Naka-Rushton fit must beat
+    to be called saturating) against a fine grid search over the threshold: equal to the
+    grid's resolution, never above it; and 0 for a noise-free ramp whose threshold lies
+    between two tested contrasts."""
+    from v1model.analysis.tuning import _threshold_linear_sse
+
+    rng = np.random.default_rng(5)
+    c = np.sort(rng.uniform(0.0, 1.0, 9))
+    r = np.maximum(c - 0.4, 0.0) * 2.0 + 0.3 * rng.standard_normal(9)
+    exact = _threshold_linear_sse(c, r, baseline)
+    grid = _brute_threshold_linear_sse(c, r, baseline)
+    assert exact <= grid + 1e-12
+    assert exact == pytest.approx(grid, rel=1e-6, abs=1e-12)
+    c = np.linspace(0.0, 1.0, 6)
+    ramp = 3.0 * np.maximum(c - 0.5, 0.0) + (0.2 if baseline else 0.0)
+    assert _threshold_linear_sse(c, ramp, baseline) == pytest.approx(0.0, abs=1e-20)
+
+
+@pytest.mark.parametrize("baseline, b, rectify", [(False, 0.0, "positive"),
+                                                  (True, 0.1, "positive"),
+                                                  (True, -0.9, "none")])
+def test_naka_rushton_recovered_over_a_wide_contrast_range(baseline, b, rectify):
+    """r = b + 1.5 c^2 / (c^2 + 0.4^2) tested over 0.001 ... 1 (c50 near the top of the
+    range): rmax, c50, n and b come back to 1e-4 without a baseline, with one, and with a
+    negative one kept by rectify="none" (the fit's scale is the largest |response|)."""
+    from v1model.analysis import naka_rushton
+
+    c = np.geomspace(0.001, 1.0, 12)
+    ds = contrast_response(_unit_response(lambda x: naka_rushton(x, 1.5, 0.4, 2.0, b)), 8,
+                           0.0, 0.25, contrasts=c, phases=[PEAK_PHASE], baseline=baseline,
+                           rectify=rectify)
+    assert str(ds.c50_flag.values[0]) == "saturating"
+    assert float(ds.c50[0]) == pytest.approx(0.4, rel=1e-4)
+    assert float(ds.exponent[0]) == pytest.approx(2.0, rel=1e-4)
+    assert float(ds.rmax[0]) == pytest.approx(1.5, rel=1e-4)
+    assert float(ds.baseline[0]) == pytest.approx(b, abs=1e-4)

@@ -1,0 +1,339 @@
+"""Checks added by a mutation-testing audit of v1model.analysis: each one pins a behaviour
+that a plausible slip in the code (a flipped comparison, a dropped term, a wrong default)
+left untested, against an analytic value or an independent computation."""
+
+import numpy as np
+import pytest
+
+from v1model.analysis import (code_class, dead_units, mean_active_count, sparseness,
+                              treves_rolls, vinje_gallant)
+
+
+# ----------------------------------------------------------------------------- sparseness
+def test_rectify_none_accepts_zeros_and_small_rates():
+    """Rates in [0, 1) with zeros are valid non-negative responses for rectify="none":
+    r = (0, 0.5, 0.25, 0.25): mean 1/4, mean square 3/32 -> a = 2/3, S = (1/3) / (3/4)."""
+    r = [0.0, 0.5, 0.25, 0.25]
+    assert treves_rolls(r, rectify="none") == pytest.approx(2 / 3, rel=1e-12)
+    assert vinje_gallant(r, rectify="none") == pytest.approx(4 / 9, rel=1e-12)
+
+
+def test_mean_active_count_counts_negative_coefficients():
+    """A unit is active when |a| > tol: negative coefficients count like positive ones."""
+    codes = np.array([[-1.0, 0.0, 2.0], [0.0, -3.0, -0.5]])
+    assert mean_active_count(codes) == pytest.approx(2.0)
+    assert mean_active_count(codes, tol=0.75) == pytest.approx(1.5)
+
+
+def test_code_class_default_local_bound_is_one_and_a_half_units():
+    """Local means closer to one unit than to two (mean count <= 1.5, module docstring):
+    exactly 1.5 units per stimulus is local, 2 units per stimulus out of 64 is sparse."""
+    codes = np.zeros((4, 64))
+    codes[:, 0] = 1.0
+    codes[:2, 1] = -1.0  # 2, 2, 1, 1 active units: mean 1.5
+    assert code_class(codes) == "local"
+    codes[:, 1] = 1.0  # two per stimulus
+    assert code_class(codes) == "sparse"
+    assert sparseness(codes).attrs["code_class"] == "sparse"
+
+
+def test_dead_units_are_those_silent_on_every_stimulus_whatever_the_sign():
+    """Dead means |a| <= tol on every stimulus: a unit active on one stimulus only, or
+    only with negative coefficients, is alive."""
+    codes = np.array([[0.0, -1.0, 0.0, 0.2],
+                      [0.0, 0.0, 0.0, 0.3],
+                      [0.0, -2.0, 0.5, 0.1]])
+    np.testing.assert_array_equal(dead_units(codes), [True, False, False, False])
+    np.testing.assert_array_equal(dead_units(codes, tol=0.4), [True, False, False, True])
+
+
+def test_sparseness_dataset_counts_negative_coefficients_as_active():
+    """The Dataset's counts use |a| > tol like activity_ratio: here 2, 1, 3 active units."""
+    codes = np.array([[-1.0, 0.0, 2.0, 0.0],
+                      [0.0, -3.0, 0.0, 0.0],
+                      [-0.5, -0.5, -0.5, 0.0]])
+    ds = sparseness(codes)
+    np.testing.assert_array_equal(ds.active_count, [2, 1, 3])
+    assert float(ds.activity_ratio) == pytest.approx(6 / 12)
+    assert float(ds.mean_active_count) == pytest.approx(2.0)
+    np.testing.assert_array_equal(ds.dead, [False, False, False, True])
+    np.testing.assert_allclose(ds.unit_activity, [2 / 3, 2 / 3, 2 / 3, 0.0])
+
+
+def test_sparseness_dataset_of_one_or_two_stimuli_and_of_one_unit():
+    """Lifetime sparseness needs >= 2 stimuli and Hoyer >= 2 units: NaN below that, the
+    Vinje-Gallant / Hoyer values from 2 on. Two stimuli (1, 0) and (1, 1): S = 1 and 0."""
+    one = sparseness(np.array([[1.0, 0.0, 2.0]]))
+    assert np.isnan(one.lifetime_sparseness).all()
+    np.testing.assert_allclose(one.hoyer, (np.sqrt(3) - 3 / np.sqrt(5)) / (np.sqrt(3) - 1))
+    two = sparseness(np.array([[1.0, 1.0], [0.0, 1.0]]))
+    np.testing.assert_allclose(two.lifetime_sparseness, [1.0, 0.0], atol=1e-12)
+    column = sparseness(np.array([[1.0], [0.0], [3.0]]))
+    assert np.isnan(column.hoyer).all()
+    # (1, 0, 3): a = (4/3)^2 / (10/3) = 8/15, S = (7/15) / (2/3) = 7/10
+    np.testing.assert_allclose(column.lifetime_sparseness, [0.7], rtol=1e-12)
+
+
+def test_hoyer_and_kurtosis_edge_cases_against_their_definitions():
+    """Hoyer is 1 for one non-zero value whatever it is (4 scales to exactly 1), and needs
+    two values; kurtosis of a negative constant is NaN, while a tiny spread around a
+    constant still has scipy's kurtosis of that spread."""
+    from scipy import stats
+
+    from v1model.analysis import hoyer_sparseness, kurtosis
+
+    np.testing.assert_allclose(hoyer_sparseness([[0.0, 4.0, 0.0], [0.0, 0.0, -1.0]]), 1.0,
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="at least 2 values"):
+        hoyer_sparseness([[1.0], [2.0]])
+    assert np.isnan(kurtosis(np.full((100, 2), -0.1))).all()
+    x = np.random.default_rng(7).laplace(size=(400, 2))
+    np.testing.assert_allclose(kurtosis(1.0 + 1e-7 * x), stats.kurtosis(x, axis=0), rtol=1e-4)
+
+# ----------------------------------------------------------------------------- coherence
+def test_mutual_coherence_of_two_atoms_is_their_absolute_cosine():
+    """Two atoms at 60 degrees (one flipped): mu = |cos 120 deg| = 1/2."""
+    from v1model.analysis import babel, mutual_coherence
+
+    D = np.array([[2.0, 0.0], [-0.5, -0.5 * np.sqrt(3)]])
+    assert mutual_coherence(D) == pytest.approx(0.5, rel=1e-12)
+    np.testing.assert_allclose(babel(D).babel.values, [0.5], rtol=1e-12)
+
+
+def test_mutual_coherence_of_one_atom_is_refused():
+    """There is no pair of distinct atoms in a one-atom dictionary."""
+    from v1model.analysis import mutual_coherence
+
+    with pytest.raises(ValueError, match="at least 2 atoms"):
+        mutual_coherence(np.ones((1, 3)))
+
+
+# ----------------------------------------------------------------------------- gabor
+def test_gabor_initial_guess_alone_is_close_to_a_planted_gabor():
+    """Step 1 of fit_gabor (Fourier peak, energy moments, demodulation) without any
+    refinement (n_iter=0, polish=False) already lands near a noise-free planted Gabor:
+    the moments of exp(-x'^2/sigma^2) give sigma, demodulation the phase."""
+    from stimuli import gabor_patch
+    from v1model.analysis import fit_gabor
+
+    true = dict(orientation=0.6, frequency=0.15, phase=0.3, sigma_x=2.5, sigma_y=3.5)
+    atom = gabor_patch((20, 22), center=(10.3, 9.2), **true)
+    fit = fit_gabor(atom[None], n_iter=0, polish=False, n_starts=1)
+    assert float(fit.x0[0]) == pytest.approx(10.3, abs=0.1)
+    assert float(fit.y0[0]) == pytest.approx(9.2, abs=0.1)
+    assert float(fit.orientation[0]) == pytest.approx(0.6, abs=0.06)
+    assert float(fit.frequency[0]) == pytest.approx(0.15, rel=0.03)
+    assert float(fit.phase[0]) == pytest.approx(0.3, abs=0.1)
+    assert float(fit.sigma_x[0]) == pytest.approx(2.5, rel=0.05)
+    assert float(fit.sigma_y[0]) == pytest.approx(3.5, rel=0.05)
+    assert float(fit.amplitude[0]) == pytest.approx(1.0, rel=0.03)
+    assert float(fit.r2[0]) > 0.98
+
+
+def test_gabor_levenberg_marquardt_stage_alone_recovers_a_planted_gabor():
+    """Step 2 (the batched Levenberg-Marquardt) without SciPy's polish already
+    converges to a noise-free planted Gabor's parameters (to 1e-6)."""
+    from stimuli import gabor_patch
+    from v1model.analysis import fit_gabor
+
+    true = dict(orientation=0.6, frequency=0.15, phase=0.3, sigma_x=2.5, sigma_y=3.5)
+    atom = gabor_patch((20, 22), center=(10.3, 9.2), amplitude=0.8, offset=0.1, **true)
+    fit = fit_gabor(atom[None], polish=False, n_starts=1)
+    true.update(x0=10.3, y0=9.2, amplitude=0.8, offset=0.1)
+    for name, value in true.items():
+        assert float(fit[name][0]) == pytest.approx(value, abs=1e-6), name
+    assert float(fit.r2[0]) == pytest.approx(1.0, abs=1e-10)
+
+
+@pytest.mark.parametrize("center, name, bound", [((6.0, -3.0), "y0", -1.0),
+                                                 ((-3.0, 6.0), "x0", -1.0),
+                                                 ((6.0, 15.0), "y0", 12.0),
+                                                 ((15.0, 6.0), "x0", 12.0)])
+def test_gabor_centre_off_the_patch_stops_at_the_documented_bound(center, name, bound):
+    """fit_gabor bounds the centre to -1 ... width (height) (reliable_gabor_fits'
+    docstring): a Gabor planted 3 px beyond the edge is fitted at the bound exactly."""
+    from stimuli import gabor_patch
+    from v1model.analysis import fit_gabor
+
+    atom = gabor_patch((12, 12), 0.3, 0.2, 0.0, 2.0, 2.0, center=center)
+    fit = fit_gabor(atom[None])
+    assert float(fit[name][0]) == pytest.approx(bound, abs=1e-9)
+
+
+def test_gabor_r2_is_one_minus_residual_over_total_sum_of_squares():
+    """R^2 = 1 - SS_res / SS_tot of the atom against the fitted Gabor, here recomputed
+    from gabor_model of the reported parameters; with noise s.d. 0.2 on a unit Gabor
+    the residual is about the noise, so R^2 is well below 1."""
+    from stimuli import gabor_patch
+    from v1model.analysis import fit_gabor, gabor_model
+
+    rng = np.random.default_rng(3)
+    atom = gabor_patch(16, 0.9, 0.18, -0.4, 2.5, 3.0) + 0.2 * rng.standard_normal((16, 16))
+    fit = fit_gabor(atom[None])
+    model = gabor_model(fit, 16)[0]
+    expected = 1 - ((atom - model) ** 2).sum() / ((atom - atom.mean()) ** 2).sum()
+    assert float(fit.r2[0]) == pytest.approx(expected, rel=1e-10)
+    noise_fraction = 256 * 0.2**2 / ((atom - atom.mean()) ** 2).sum()
+    assert float(fit.r2[0]) == pytest.approx(1 - noise_fraction, abs=0.1)
+    assert fit.attrs["n_starts"] == 4  # the documented default
+    assert int(fit.start[0]) in range(4)  # which start won is reported
+
+
+# ----------------------------------------------------------------------------- coherence
+def test_coactive_babel_worst_case_is_the_babel_curve_at_every_support_size():
+    """worst_case = mu_1(|S|) for |S| = 1 .. k-1, and coactive_babel is the enumeration
+    max_{j not in S} sum_{i in S} |<d_i, d_j>|, on 5 random atoms (mu_1 strictly rises)."""
+    from v1model.analysis import babel, coactive_babel
+
+    rng = np.random.default_rng(4)
+    D = rng.standard_normal((5, 3))
+    Dn = D / np.linalg.norm(D, axis=1, keepdims=True)
+    G = np.abs(Dn @ Dn.T)
+    supports = [[2], [0, 4], [1, 2, 3], [0, 1, 3, 4]]
+    codes = np.zeros((len(supports), 5))
+    for n, S in enumerate(supports):
+        codes[n, S] = rng.uniform(0.5, 1.0, len(S)) * rng.choice([-1, 1], len(S))
+    ds = coactive_babel(codes, D)
+    curve = babel(D).babel.values
+    assert np.all(np.diff(curve) > 1e-3)
+    np.testing.assert_allclose(ds.worst_case.values, curve[[0, 1, 2, 3]], rtol=1e-12)
+    expected = [max(G[S, j].sum() for j in range(5) if j not in S) for S in supports]
+    np.testing.assert_allclose(ds.coactive_babel.values, expected, rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------- tuning
+def _response_dataset(response, orientations, frequencies):
+    """A grating_responses-like Dataset (orientation, frequency, phase, atom)."""
+    import xarray as xr
+
+    return xr.Dataset({"response": (("orientation", "frequency", "phase", "atom"), response)},
+                      coords={"orientation": orientations, "frequency": frequencies,
+                              "phase": np.arange(response.shape[2]),
+                              "atom": np.arange(response.shape[3])})
+
+
+def test_tuning_curves_rectify_abs_uses_the_magnitude_of_negative_responses():
+    """With rectify="abs" a response of -5 is a rate of 5; "positive" drops it."""
+    from v1model.analysis import tuning_curves
+
+    o = np.linspace(0, np.pi, 8, endpoint=False)
+    R = np.ones((8, 2, 2, 1))
+    R[2, 1, 0, 0] = -5.0
+    ds = _response_dataset(R, o, np.array([0.1, 0.2]))
+    ab = tuning_curves(ds, rectify="abs")
+    assert float(ab.max_response[0]) == 5.0
+    assert float(ab.peak_orientation[0]) == pytest.approx(o[2])
+    assert float(ab.preferred_frequency[0]) == pytest.approx(0.2)
+    assert float(tuning_curves(ds, rectify="positive").max_response[0]) == 1.0
+
+
+def test_grating_responses_default_grids_are_the_documented_ones():
+    """Defaults: 16 orientations over [0, pi), 8 frequencies log-spaced from one cycle
+    per patch to 0.45 cycles/pixel, 8 phases over [0, 2 pi)."""
+    from v1model.analysis import grating_responses
+
+    ds = grating_responses(lambda X: X[:, :2], (6, 8))
+    np.testing.assert_allclose(ds.orientation, np.arange(16) * np.pi / 16, rtol=1e-12)
+    np.testing.assert_allclose(ds.frequency, (1 / 8) * (0.45 * 8) ** (np.arange(8) / 7),
+                               rtol=1e-12)
+    np.testing.assert_allclose(ds.phase, np.arange(8) * np.pi / 4, rtol=1e-12)
+    assert ds.response.shape == (16, 8, 8, 2)
+
+
+# ----------------------------------------------------------------------------- nonclassical
+def test_surround_suppression_refuses_a_dataset_without_responses():
+    """A Dataset that is not size_tuning's output (no 'response') is refused by name,
+    not with a KeyError from deep inside."""
+    import xarray as xr
+
+    from v1model.analysis import end_stopping, surround_suppression
+
+    other = xr.Dataset({"rate": (("atom", "contrast", "diameter"), np.ones((1, 1, 2)))},
+                       coords={"diameter": [1.0, 2.0]})
+    with pytest.raises(TypeError, match="tuning must be the Dataset returned by size_tuning"):
+        surround_suppression(other)
+    with pytest.raises(TypeError, match="returned by length_tuning"):
+        end_stopping(other.rename(diameter="length"))
+
+
+# ----------------------------------------------------------------------------- _common
+def test_pearson_r_matches_scipy_and_is_nan_for_constant_input_without_a_warning():
+    """The one correlation the studies and figures use: scipy.stats.pearsonr's r, and NaN
+    (silently) when either input is constant."""
+    import warnings
+
+    from scipy import stats
+
+    from v1model.analysis._common import pearson_r
+
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((4, 5))
+    b = 0.6 * a + rng.standard_normal((4, 5))
+    assert pearson_r(a, b) == pytest.approx(stats.pearsonr(a.ravel(), b.ravel())[0], rel=1e-12)
+    assert pearson_r(a, -2 * a + 1) == pytest.approx(-1.0, rel=1e-12)
+    small = stats.pearsonr(1e-3 * a.ravel(), 1e-3 * b.ravel())[0]  # norms well below 1
+    assert pearson_r(1e-3 * a, 1e-3 * b) == pytest.approx(small, rel=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(pearson_r(np.ones(5), np.arange(5.0)))
+
+
+def test_flat_square_atoms_with_an_int_shape_are_read_as_images():
+    """shape may be an int (the side of a square), for flat atoms as for image atoms."""
+    from stimuli import gabor_patch
+    from v1model.analysis import fit_gabor
+
+    atom = gabor_patch(12, 0.6, 0.2, 0.3, 2.0, 3.0)
+    fit = fit_gabor(atom.reshape(1, -1), shape=12, polish=False, n_starts=1)
+    assert float(fit.orientation[0]) == pytest.approx(0.6, abs=1e-6)
+    assert (fit.attrs["height"], fit.attrs["width"]) == (12, 12)
+
+
+def test_gabor_energy_centroid_and_smoothed_peak_find_a_planted_centre():
+    """Both centre candidates of the initial guess (energy centroid, peak of the smoothed
+    energy) lie within a pixel of a planted Gabor's centre, here off the patch middle."""
+    from stimuli import gabor_patch
+    from v1model.analysis.gabor import _energy_centres, _grid
+
+    atom = gabor_patch((16, 20), 1.1, 0.2, 0.4, 2.0, 2.5, center=(13.2, 5.7))
+    X, Y = _grid(16, 20)
+    centroid, peak = _energy_centres(atom[None], X, Y)
+    np.testing.assert_allclose(centroid[0], [13.2, 5.7], atol=0.2)
+    np.testing.assert_allclose(peak[0], [13.2, 5.7], atol=1.0)
+
+
+def test_encoders_returning_complex_or_non_numeric_codes_are_refused():
+    """call_encoder refuses complex codes (numpy would drop the imaginary part with only a
+    ComplexWarning) and codes that are not numbers, naming the encoder."""
+    from v1model.analysis import grating_responses, map_receptive_fields
+
+    with pytest.raises(TypeError, match=r"encoder\(X\) must be real"):
+        map_receptive_fields(lambda X: X[:, :2] * 1j, 4, n_stimuli=10, seed=0)
+    with pytest.raises(TypeError, match="not a numeric array"):
+        grating_responses(lambda X: np.full((len(X), 1), "a"), 4, orientations=2,
+                          frequencies=[0.25], phases=2)
+
+
+def test_an_encoder_returning_one_nan_code_is_refused():
+    """A single non-finite code in a batch is refused, not only an all-NaN batch."""
+    from v1model.analysis import grating_responses
+
+    def encoder(X):
+        R = X[:, :2].copy()
+        R[1, 0] = np.nan
+        return R
+
+    with pytest.raises(ValueError, match="returned non-finite codes"):
+        grating_responses(encoder, 4, orientations=2, frequencies=[0.25], phases=2)
+
+
+def test_receptive_field_map_records_the_parameters_of_its_noise_kind():
+    """White noise records its distribution, sparse noise its number of lit pixels."""
+    from v1model.analysis import map_receptive_fields
+
+    enc = lambda X: X[:, :1]  # noqa: E731
+    white = map_receptive_fields(enc, 4, n_stimuli=20, seed=0, progress=False)
+    sparse = map_receptive_fields(enc, 4, noise="sparse", n_pixels=2, n_stimuli=20, seed=0,
+                                  progress=False)
+    assert white.attrs["distribution"] == "gaussian" and "n_pixels" not in white.attrs
+    assert sparse.attrs["n_pixels"] == 2 and "distribution" not in sparse.attrs
