@@ -74,10 +74,15 @@ class Adam:
         FloatingPointError
             When a gradient is not finite or its square overflows its dtype;
             nothing is updated then.
+        ValueError
+            When a gradient's shape is not its parameter's.
         """
         flat = {}
         for name in params:  # all checked before any update: a refused step changes nothing
             p, g = params[name], grads[name]
+            if np.shape(g) != p.shape:  # the compiled update reads g and p element by element
+                raise ValueError(f"Adam: the gradient of {name!r} has shape {np.shape(g)}, "
+                                 f"the parameter {p.shape}")
             g = np.ascontiguousarray(g, dtype=p.dtype).reshape(-1)
             status = _check_gradient(g)
             if status == _NOT_FINITE:  # computing it overflowed: inf * inf raises nothing

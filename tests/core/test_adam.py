@@ -151,3 +151,17 @@ def test_moments_set_in_another_layout_keep_their_updates():
     np.testing.assert_array_equal(p["w"], expected)
     np.testing.assert_array_equal(opt.m["w"], m)
     np.testing.assert_array_equal(opt.v["w"], v)
+
+
+def test_a_gradient_of_another_shape_is_refused_by_name():
+    # the compiled update walks the gradient and the parameter element by element: a
+    # gradient of another shape would be read out of bounds, so it is refused first
+    p = {"w": np.ones((3, 2)), "b": np.zeros(2)}
+    opt = Adam(p, lr=0.1)
+    with pytest.raises(ValueError, match=r"gradient of 'w' has shape \(2, 3\), the parameter "
+                                         r"\(3, 2\)"):
+        opt.step(p, {"w": np.ones((2, 3)), "b": np.ones(2)})
+    with pytest.raises(ValueError, match=r"gradient of 'b' has shape \(1,\)"):
+        opt.step(p, {"w": np.ones((3, 2)), "b": np.ones(1)})
+    np.testing.assert_array_equal(p["w"], 1.0)
+    assert opt.t == 0
