@@ -337,3 +337,193 @@ def test_receptive_field_map_records_the_parameters_of_its_noise_kind():
                                   progress=False)
     assert white.attrs["distribution"] == "gaussian" and "n_pixels" not in white.attrs
     assert sparse.attrs["n_pixels"] == 2 and "distribution" not in sparse.attrs
+
+
+# ----------------------------------------------------------------------------- second batch
+def test_two_orientations_a_right_angle_apart_sample_the_circle_evenly():
+    """0 and pi/2 are n = 2 points pi/n apart: sum e^{2i theta} = 1 - 1 = 0, so the circular
+    variance of r = (3, 1) is 1 - |3 - 1| / 4 = 1/2, and tuning_curves warns of nothing."""
+    import warnings
+
+    from v1model.analysis import circular_variance, tuning_curves
+
+    o = np.array([0.0, np.pi / 2])
+    assert circular_variance(np.array([3.0, 1.0]), o) == pytest.approx(0.5, rel=1e-12)
+    R = np.array([3.0, 1.0]).reshape(2, 1, 1, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = tuning_curves(_response_dataset(R, o, np.array([0.1])))
+    assert float(ds.circular_variance[0]) == pytest.approx(0.5, rel=1e-12)
+
+
+def test_orientation_bandwidth_needs_the_curve_to_fall_strictly_below_the_level():
+    """A curve (1, .5, .5, .5) only touches half height: NaN (the docstring's 'does not fall
+    below'); (1, .5, .25, .5) falls below at the third sample: half-width (1 + 0) pi / 4."""
+    from v1model.analysis import tuning_curves
+
+    o = np.arange(4) * np.pi / 4
+    touch = tuning_curves(_response_dataset(np.array([1, .5, .5, .5]).reshape(4, 1, 1, 1), o,
+                                            np.array([0.1])))
+    assert np.isnan(touch.orientation_bandwidth[0])
+    fall = tuning_curves(_response_dataset(np.array([1, .5, .25, .5]).reshape(4, 1, 1, 1), o,
+                                           np.array([0.1])))
+    assert float(fall.orientation_bandwidth[0]) == pytest.approx(np.pi / 4, rel=1e-12)
+
+
+def test_drifting_grating_responses_default_grids_and_batch_size_one():
+    """Defaults as documented: 16 orientations over [0, pi), 8 frequencies log-spaced from
+    one cycle per patch to 0.45; a two-unit encoder keeps its two units; batch_size=1 is
+    allowed and changes nothing."""
+    from v1model.analysis import drifting_grating_responses
+
+    def enc(X):
+        return X[:, :2]
+
+    ds = drifting_grating_responses(enc, (6, 8), frames_per_cycle=3)
+    np.testing.assert_allclose(ds.orientation, np.arange(16) * np.pi / 16, rtol=1e-12)
+    np.testing.assert_allclose(ds.frequency, (1 / 8) * (0.45 * 8) ** (np.arange(8) / 7),
+                               rtol=1e-12)
+    assert ds.response.shape == (16, 8, 3, 2)
+    one = drifting_grating_responses(enc, (6, 8), orientations=[0.3], frequencies=[0.2],
+                                     frames_per_cycle=3, batch_size=1)
+    ref = drifting_grating_responses(enc, (6, 8), orientations=[0.3], frequencies=[0.2],
+                                     frames_per_cycle=3)
+    np.testing.assert_array_equal(one.response.values, ref.response.values)
+
+
+def _contrast_unit(curve):
+    """One unit answering a grating of amplitude c with curve(c) (c read as the largest
+    |pixel|: at 0.25 cycles/pixel on 8x8, orientation 0, phase pi/4 a pixel is on a crest)."""
+    def encoder(X):
+        return curve(np.abs(X).max(axis=1))[:, None]
+    return encoder
+
+
+def _contrast_response(curve, contrasts, **kw):
+    from v1model.analysis import contrast_response
+
+    return contrast_response(_contrast_unit(curve), 8, 0.0, 0.25, contrasts=contrasts,
+                             phases=[np.pi / 4], **kw)
+
+
+def test_contrast_zero_is_not_a_level_of_the_naka_rushton_fit():
+    """(0, .1, .2, .4) has 3 positive contrasts, no more than the 3 parameters without a
+    baseline: too few contrasts, with a warning."""
+    from v1model.analysis import naka_rushton
+
+    with pytest.warns(UserWarning, match="3 distinct positive values"):
+        ds = _contrast_response(lambda c: naka_rushton(c, 1.0, 0.2, 2.0), [0.0, 0.1, 0.2, 0.4],
+                                baseline=False)
+    assert str(ds.c50_flag.values[0]) == "too few contrasts"
+
+
+def test_contrast_threshold_fallbacks():
+    """Only the highest contrast responds: NaN (docstring of the threshold); a response
+    that falls after the first responding contrast (no zero crossing of a rising line):
+    the last silent contrast."""
+    c = [0.1, 0.2, 0.4, 0.8]
+    with pytest.warns(UserWarning):
+        last = _contrast_response(lambda x: np.maximum(x - 0.5, 0.0), c)
+    assert np.isnan(last.threshold[0])
+    with pytest.warns(UserWarning):
+        falls = _contrast_response(lambda x: np.interp(x, c, [0.0, 1.0, 0.5, 0.5]), c)
+    assert float(falls.threshold[0]) == 0.1
+
+
+def test_contrast_response_fit_details():
+    """- a unit answering -c with rectify="none" responds (|r| > 0): it is fitted (a rising
+      Naka-Rushton curve cannot follow it: poor fit), not called silent;
+    - c50 = 0.005 on contrasts from 0.001 to 1 (below max / 100) is recovered: the lower
+      bound is min / 100;
+    - a true c50 of 1e-5 on contrasts from 0.01 stops at that bound, 0.01 / 100;
+    - r = NR(c; 1, 0.2, 2) + 0.03 sin(40 c) (R^2 ~ 0.994) still saturates: its residual is
+      about 1% of the best threshold-linear fit's, far below the 50% criterion."""
+    from v1model.analysis import naka_rushton
+
+    c = np.geomspace(0.01, 1, 10)
+    neg = _contrast_response(lambda x: -x, c, rectify="none")
+    assert str(neg.c50_flag.values[0]) == "poor fit"
+    low = _contrast_response(lambda x: naka_rushton(x, 1.0, 0.005, 1.5), np.geomspace(1e-3, 1, 12))
+    assert str(low.c50_flag.values[0]) == "saturating"
+    assert float(low.c50[0]) == pytest.approx(0.005, rel=1e-4)
+    bound = _contrast_response(lambda x: naka_rushton(x, 1.0, 1e-5, 0.3), c, baseline=False)
+    assert str(bound.c50_flag.values[0]) == "saturating"
+    assert float(bound.c50[0]) == pytest.approx(1e-4, rel=1e-6)
+    c3 = np.linspace(0.05, 1, 10)
+    noisy = _contrast_response(lambda x: naka_rushton(x, 1.0, 0.2, 2.0) + 0.03 * np.sin(40 * x),
+                               c3, baseline=False)
+    assert 0.99 < float(noisy.fit_r2[0]) < 0.999
+    assert str(noisy.c50_flag.values[0]) == "saturating"
+
+
+# ----------------------------------------------------------------------------- sparseness 2
+def _vg(r):
+    """Vinje-Gallant (1 - a) / (1 - 1/n), a = mean(r)^2 / mean(r^2), written out."""
+    r = np.abs(np.asarray(r, float))
+    n = len(r)
+    return (1 - r.mean() ** 2 / (r**2).mean()) / (1 - 1 / n)
+
+
+def test_vinje_gallant_default_axis_and_sparseness_of_two_units_with_a_dead_one():
+    """vinje_gallant runs over the last axis by default; sparseness of a 3-unit code whose
+    third unit is dead: Hoyer per stimulus (sqrt(k) - l1/l2) / (sqrt(k) - 1) and a mean
+    lifetime sparseness over the two live units only."""
+    A = np.array([[1.0, 2.0, 0.0, 4.0], [3.0, 0.0, 0.0, 1.0]])
+    np.testing.assert_allclose(vinje_gallant(A), [_vg(A[0]), _vg(A[1])], rtol=1e-12)
+    two = sparseness(np.array([[1.0, 2.0], [3.0, -1.0], [0.0, 5.0]]))
+    h = [(np.sqrt(2) - 3 / np.sqrt(5)) / (np.sqrt(2) - 1),
+         (np.sqrt(2) - 4 / np.sqrt(10)) / (np.sqrt(2) - 1), 1.0]
+    np.testing.assert_allclose(two.hoyer.values, h, rtol=1e-12)
+    codes = np.array([[1.0, 2.0, 0.0], [3.0, 0.0, 0.0], [0.0, 5.0, 0.0]])
+    ds = sparseness(codes)
+    assert bool(ds.dead.values[2])
+    expected = (_vg(codes[:, 0]) + _vg(codes[:, 1])) / 2
+    assert float(ds.mean_lifetime_sparseness) == pytest.approx(expected, rel=1e-12)
+
+
+# ----------------------------------------------------------------------------- nonclassical 2
+def test_surround_suppression_ratio_with_one_contrast_and_unsorted_contrasts():
+    """With one contrast the diameter ratio is NaN for every unit; with contrasts listed
+    high first (1.0, 0.1) it is still preferred(1.0) / preferred(0.1)."""
+    import xarray as xr
+
+    from v1model.analysis import surround_suppression
+
+    d = np.array([2.0, 4.0, 6.0])
+    one = xr.Dataset({"response": (("atom", "contrast", "diameter"),
+                                   np.array([[[1, 2, 1]], [[3, 1, 1]]], float))},
+                     coords={"atom": [0, 1], "contrast": [0.5], "diameter": d})
+    ratio = surround_suppression(one).preferred_diameter_ratio.values
+    assert ratio.shape == (2,) and np.isnan(ratio).all()
+    # preferred diameter 6 at contrast 1.0, 2 at contrast 0.1
+    two = xr.Dataset({"response": (("atom", "contrast", "diameter"),
+                                   np.array([[[1, 2, 3], [3, 2, 1]]], float))},
+                     coords={"atom": [0], "contrast": [1.0, 0.1], "diameter": d})
+    assert float(surround_suppression(two).preferred_diameter_ratio[0]) == 3.0
+
+
+def test_scalar_mask_contrast_and_default_lengths():
+    """A scalar mask_contrasts is one mask contrast (0 is added); length_tuning's default is
+    16 lengths lmax k / 16, k = 1..16."""
+    from v1model.analysis import cross_orientation_suppression, length_tuning
+
+    def enc(X):
+        return np.abs(X[:, :1])
+
+    ds = cross_orientation_suppression(enc, 8, 0.0, 0.25, mask_contrasts=0.5, phases=2,
+                                       mask_phases=1)
+    np.testing.assert_allclose(ds.mask_contrast, [0.0, 0.5])
+    lt = length_tuning(enc, 8, 0.0, 0.25, contrasts=[1.0], phases=1)
+    L = lt.length.values
+    np.testing.assert_allclose(L, L[-1] * np.arange(1, 17) / 16, rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------- gabor 2
+def test_fit_gabor_of_only_constant_atoms_gives_nan_parameters():
+    """No atom can be fitted: every parameter NaN, with the documented RuntimeWarning."""
+    from v1model.analysis import fit_gabor
+
+    with pytest.warns(RuntimeWarning, match="constant atom"):
+        ds = fit_gabor(np.ones((2, 5, 6)))
+    for name in ("frequency", "sigma_x", "amplitude"):
+        assert np.isnan(ds[name].values).all()
