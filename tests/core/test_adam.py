@@ -94,7 +94,9 @@ def test_steps_equal_numpy_formulas_bit_for_bit(dtype, lr):
     # the compiled update rounds every operation as NumPy evaluates the documented
     # formulas (no fused multiply-add, no reordering): the same bits after 40 steps of
     # gradients from 1e-6 to 1e3, for a C-ordered, a Fortran-ordered and a 0-d array;
-    # a NumPy float64 lr (the SAEs' schedule) makes NumPy take lr * m in float64
+    # a NumPy float64 lr (the SAEs' schedule) makes NumPy take lr * m in float64. (NumPy 1
+    # evaluates the 0-d reference's Python-float products in float64: there the 0-d
+    # array is compared to rounding only.)
     rng = np.random.default_rng(5)
     shapes = {"w": (30, 7), "f": (6, 5), "s": ()}
     start = {name: rng.standard_normal(shape).astype(dtype) for name, shape in shapes.items()}
@@ -110,6 +112,10 @@ def test_steps_equal_numpy_formulas_bit_for_bit(dtype, lr):
         p, m, v = _reference_steps(start[name], gradients[name], lr,
                                    0.25 if name == "s" else 1.0)
         assert params[name] is arrays[name] and params[name].dtype == dtype  # in place
+        if name == "s" and np.__version__.startswith("1."):
+            for got, want in ((params[name], p), (opt.m[name], m), (opt.v[name], v)):
+                np.testing.assert_allclose(got, want, rtol=4 * np.finfo(dtype).eps)
+            continue
         np.testing.assert_array_equal(params[name], p, err_msg=name)
         np.testing.assert_array_equal(opt.m[name], m, err_msg=name)
         np.testing.assert_array_equal(opt.v[name], v, err_msg=name)
