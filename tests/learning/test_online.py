@@ -29,6 +29,21 @@ def test_block_coordinate_update_separable_case(rng):
     np.testing.assert_allclose(D, B / np.linalg.norm(B, axis=1, keepdims=True), atol=1e-12)
 
 
+def test_block_coordinate_update_leaves_atoms_with_negligible_statistics(rng):
+    # diagonal A as above: atoms with A_jj at or below 1e-10 max(A_kk) keep their values
+    # (the docstring's floor), the others move to b_j / ||b_j||
+    A = np.diag([1.0, 1e-10, 0.0, 2e-10, 0.5])
+    B = rng.standard_normal((5, 8))
+    D = rng.standard_normal((5, 8))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    before = D.copy()
+    block_coordinate_update(D, A, B)
+    kept, moved = [1, 2], [0, 3, 4]
+    np.testing.assert_array_equal(D[kept], before[kept])
+    np.testing.assert_allclose(D[moved], B[moved] / np.linalg.norm(B[moved], axis=1,
+                                                                     keepdims=True), atol=1e-12)
+
+
 def test_block_coordinate_update_reaches_stationary_point(rng):
     # surrogate of least squares: A = C^T C, B = C^T X; at a stationary point of
     # 0.5 tr(D^T A D) - tr(D^T B) on unit spheres the gradient of each row is

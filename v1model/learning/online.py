@@ -68,7 +68,9 @@ def block_coordinate_update(D, A, B, n_passes=1) -> np.ndarray:
     -------
     D : ndarray, shape (n_atoms, n_features)
         The same array. Atoms with no statistics (``A_jj`` = 0: never used
-        since the last reset) are left as they are.
+        since the last reset) are left as they are, and so are atoms with
+        ``A_jj <= 1e-10 max(A_kk)``, whose division by ``A_jj`` would move
+        them mostly by rounding.
 
     Raises
     ------
