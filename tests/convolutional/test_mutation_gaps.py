@@ -243,9 +243,13 @@ def test_encode_and_mp_in_blocks_of_one_signal_give_the_same_codes(bound, monkey
     size = phi.n_coefficients if bound == "one signal" else 1
     monkeypatch.setattr(inference, "_BLOCK_ELEMENTS", size)
     monkeypatch.setattr(pursuit, "_BLOCK_ELEMENTS", size)
+    # to rounding, not bit for bit: BLAS may sum a product of one row in another order
+    # than one of four on another CPU (a block error moves codes by their own size)
     for method, A in whole.items():
-        np.testing.assert_array_equal(encode(X, phi, lam, method=method), A)
-    np.testing.assert_array_equal(matching_pursuit(X, phi, n_nonzero=5), spikes)
+        np.testing.assert_allclose(encode(X, phi, lam, method=method), A, rtol=0,
+                                   atol=1e-3 * np.abs(A).max(), err_msg=method)
+    np.testing.assert_allclose(matching_pursuit(X, phi, n_nonzero=5), spikes, rtol=0,
+                               atol=1e-3 * np.abs(spikes).max())
 
 
 # -- one kernel update of learn_kernels, written out --------------------------------
