@@ -255,35 +255,41 @@ def loss_and_gradients(params, X, objective):
         theta = np.exp(params["log_theta"])
         z, mask = _jumprelu(pre, theta)
         kernel = rectangle((pre - theta) / objective.bandwidth) / objective.bandwidth
-    # dL/dpre is 0 off the mask; JumpReLU's thresholds also need dL/dz where the kernel is
-    entries = mask if act != "jumprelu" else mask | (kernel != 0)
-    if use_active_products(entries, D.shape[1]):
-        return _active_loss_and_gradients(
-            params, X, objective, pre, z, mask, entries, smallest,
-            *((theta, kernel) if act == "jumprelu" else (None, None)))
+    lam, sparsity = objective.lam, 0.0
+    if act == "relu":
+        sparsity = lam * float(z.sum(dtype=np.float64)) / n
+    elif act == "jumprelu":
+        sparsity = lam * np.count_nonzero(z) / n
+    cache = {"z": z, "pre": pre, "sparsity": sparsity, "smallest": smallest}
+    if is_large_product(n, *D.shape):
+        # dL/dpre is 0 off the mask; JumpReLU's thresholds also need dL/dz where the kernel is
+        entries = mask | (kernel != 0) if act == "jumprelu" else mask
+        if use_active_products(entries, D.shape[1]):
+            return _active_loss_and_gradients(
+                params, X, objective, cache, mask, entries,
+                *((theta, kernel) if act == "jumprelu" else (None, None)))
     residual = X - (z @ D + params["b_dec"])
     mse = float(np.einsum("ij,ij->", residual, residual, dtype=np.float64)) / n
     g_out = (-2.0 / n) * residual  # dL/dX_hat
     grads = {"decoder": z.T @ g_out, "b_dec": g_out.sum(axis=0)}
     dz = g_out @ D.T
-    sparsity = 0.0
     if act == "relu":
-        lam = objective.lam
-        sparsity = lam * float(z.sum(dtype=np.float64)) / n
         dz += lam / n
     elif act == "jumprelu":
-        lam = objective.lam
-        sparsity = lam * np.count_nonzero(z) / n
         # d/dtheta through z (pseudo) and through the L0 term (pseudo)
         dtheta = -(dz * theta + lam / n) * kernel
         grads["log_theta"] = (theta * dtheta.sum(axis=0)).astype(dtype, copy=False)
     dpre = np.where(mask, dz, 0).astype(dtype, copy=False)
     for name, g in encoder_gradients(dpre, X, params).items():
         grads[name] = grads[name] + g if name in grads else g
-    cache = {"z": z, "residual": residual, "pre": pre, "mse": mse, "sparsity": sparsity,
-             "smallest": smallest}
+    return _finished(grads, cache, residual, mse, dtype)
+
+
+def _finished(grads, cache, residual, mse, dtype):
+    """``(loss, grads, cache)`` of :func:`loss_and_gradients`, grads in ``dtype``."""
+    cache.update(residual=residual, mse=mse)
     grads = {name: np.asarray(g, dtype=dtype) for name, g in grads.items()}
-    return mse + sparsity, grads, cache
+    return mse + cache["sparsity"], grads, cache
 
 
 def is_large_product(n_samples, n_latents, n_features):
@@ -328,8 +334,8 @@ def decode_latents(z, D):
     return z @ D
 
 
-def _active_loss_and_gradients(params, X, objective, pre, z, mask, entries, smallest,
-                                theta=None, kernel=None):
+def _active_loss_and_gradients(params, X, objective, cache, mask, entries, theta=None,
+                                kernel=None):
     """:func:`loss_and_gradients` from the few latents that matter (ReLU, TopK,
     BatchTopK, JumpReLU).
 
@@ -340,8 +346,10 @@ def _active_loss_and_gradients(params, X, objective, pre, z, mask, entries, smal
     and for JumpReLU also where the rectangle ``kernel`` is non-zero (the
     thresholds' pseudo-gradient); one dot product of the output gradient with a
     decoder row per entry, instead of a dense product with the whole decoder.
-    The same values as the dense formulas up to rounding.
+    The same values as the dense formulas up to rounding. ``cache``: the dense
+    path's, with the latents ``z``, ``pre``, ``sparsity`` and ``smallest``.
     """
+    z = cache["z"]
     n, m = z.shape
     act = objective.activation
     D, W, b_dec = params["decoder"], params["encoder"], params["b_dec"]
@@ -358,12 +366,10 @@ def _active_loss_and_gradients(params, X, objective, pre, z, mask, entries, smal
     for start in range(0, cols.size, chunk):
         part = slice(start, start + chunk)
         dz[part] = np.einsum("ij,ij->i", g_out[rows[part]], D[cols[part]])
-    grads, sparsity, lam = {}, 0.0, objective.lam
+    grads, lam = {}, objective.lam
     if act == "relu":
-        sparsity = lam * float(z.sum(dtype=np.float64)) / n
         dz += lam / n
     elif act == "jumprelu":
-        sparsity = lam * np.count_nonzero(z) / n
         # d/dtheta through z and the L0 term (pseudo-derivatives, see loss_and_gradients)
         dtheta = -(dz * theta[cols] + lam / n) * kernel[rows, cols]
         grads["log_theta"] = theta * np.bincount(cols, weights=dtheta, minlength=m)
@@ -372,10 +378,7 @@ def _active_loss_and_gradients(params, X, objective, pre, z, mask, entries, smal
     db_enc = np.bincount(cols, weights=dz, minlength=m).astype(dtype)
     grads.update({"decoder": Z.T @ g_out, "encoder": dpre.T @ (X - b_dec), "b_enc": db_enc,
                   "b_dec": g_out.sum(axis=0) - db_enc @ W})
-    cache = {"z": z, "residual": residual, "pre": pre, "mse": mse, "sparsity": sparsity,
-             "smallest": smallest}
-    grads = {name: np.asarray(g, dtype=dtype) for name, g in grads.items()}
-    return mse + sparsity, grads, cache
+    return _finished(grads, cache, residual, mse, dtype)
 
 
 def _mp_loss_and_gradients(params, X, k):
