@@ -672,8 +672,8 @@ class SparseAutoencoder(SavedAsDataset):
         if sparse:
             import scipy.sparse as sp
 
-            return sp.csr_matrix(sp.vstack([sp.csr_matrix(self._encode_block(block))
-                                            for block in blocks], format="csr"))
+            return sp.vstack([sp.csr_matrix(self._encode_block(block)) for block in blocks],
+                             format="csr")
         out = None
         for block, rows in zip(blocks, blocks.slices):
             Z = self._encode_block(block)
@@ -729,7 +729,8 @@ class SparseAutoencoder(SavedAsDataset):
         """
         self._check_fitted()
         D = self._params["decoder"]
-        if hasattr(Z, "tocsr"):  # scipy.sparse, e.g. encode(X, sparse=True)
+        is_sparse = hasattr(Z, "tocsr")  # scipy.sparse, e.g. encode(X, sparse=True)
+        if is_sparse:
             Z = Z.tocsr().astype(D.dtype, copy=False)
             check_array(Z.data, "Z", allow_empty=True)  # finite
         else:
@@ -740,7 +741,7 @@ class SparseAutoencoder(SavedAsDataset):
             raise ValueError(f"Z has {Z.shape[1]} latents per sample (shape {Z.shape}) but the "
                              f"autoencoder has {D.shape[0]}; expected shape (n_samples, "
                              f"{D.shape[0]})")
-        product = Z @ D if hasattr(Z, "tocsr") else decode_latents(Z, D)
+        product = Z @ D if is_sparse else decode_latents(Z, D)
         return _finite(np.asarray(product) + self._params["b_dec"], "Z", "the reconstructions")
 
     def reconstruct(self, X):
