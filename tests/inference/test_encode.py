@@ -21,6 +21,8 @@ def test_same_shapes_dtype_and_history(method, natural_patches, patch_dictionary
     A64, hist = encode(X, D, method, dtype=np.float64, return_history=True, **params(method))
     assert A64.dtype == np.float64
     assert isinstance(hist, xr.Dataset) and "iteration" in hist.dims
+    # the dtype is recorded by name, whichever form it was given in (a type here)
+    assert hist.attrs["dtype"] == "float64"
     for name in ("objective", "data_term", "penalty", "n_active"):
         assert hist[name].dims == ("iteration",)
     # the recorded data term at the end is that of the returned codes

@@ -306,7 +306,10 @@ def history_dataset(records, solver, **attrs):
 
     ``records`` is a list of dicts (:func:`history_record`) with keys
     objective, data_term, penalty (summed over samples) and n_active (mean
-    per sample)."""
+    per sample). A ``dtype`` attr is recorded by its name (``"float32"``), whatever
+    form the solver was given it in."""
+    if "dtype" in attrs:
+        attrs["dtype"] = np.dtype(attrs["dtype"]).name
     it = np.arange(len(records))
     data = {
         key: ("iteration", np.array([r[key] for r in records], dtype=float))

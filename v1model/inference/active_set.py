@@ -199,7 +199,7 @@ def lasso_active_set(
         out.append(history_dataset(records, "lasso_active_set", lam=lam, tol=tol,
                                    positive=int(positive), n_warm=n_warm,
                                    max_rounds=max_rounds, max_inner=max_inner,
-                                   dtype=np.dtype(dtype).name))
+                                   dtype=dtype))
     if return_n_iter:
         out.append(n_rounds)
     return out[0] if len(out) == 1 else tuple(out)

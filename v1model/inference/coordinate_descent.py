@@ -218,7 +218,7 @@ def lasso_cd(
     if return_history:
         out.append(history_dataset(records, "lasso_cd", lam=lam, tol=tol,
                                    positive=int(positive), full_every=full_every,
-                                   max_sweeps=max_sweeps, dtype=np.dtype(dtype).name))
+                                   max_sweeps=max_sweeps, dtype=dtype))
     if return_n_iter:
         out.append(int(sweeps.max()) if n else 0)
     return out[0] if len(out) == 1 else tuple(out)

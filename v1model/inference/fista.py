@@ -180,7 +180,7 @@ def fista(
     if return_history:
         out.append(history_dataset(records, name, lam=lam, tol=tol, positive=int(positive),
                                    step=step, max_iter=max_iter, restart=int(restart),
-                                   accelerated=int(accelerated), dtype=np.dtype(dtype).name))
+                                   accelerated=int(accelerated), dtype=dtype))
     if return_n_iter:
         out.append(n_iter)
     return out[0] if len(out) == 1 else tuple(out)

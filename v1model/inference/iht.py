@@ -160,7 +160,7 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
         out.append(history_dataset(records, "iht", n_nonzero="None" if n_nonzero is None
                                    else n_nonzero, lam="None" if lam is None else lam,
                                    positive=int(positive), tol=tol, max_iter=max_iter,
-                                   dtype=np.dtype(dtype).name))
+                                   dtype=dtype))
     if return_n_iter:
         out.append(it)
     return out[0] if len(out) == 1 else tuple(out)

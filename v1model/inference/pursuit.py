@@ -166,7 +166,7 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
     if return_history:
         return A, history_dataset(records, "mp", n_nonzero="None" if only_tol else n_nonzero,
                                   tol=_attr(tol), positive=int(positive), max_iter=max_iter,
-                                  dtype=np.dtype(dtype).name)
+                                  dtype=dtype)
     return A
 
 
@@ -248,7 +248,7 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
         _warn_tol_not_met("orthogonal_mp", res2, tol, f"n_nonzero={n_nonzero} atoms", positive)
     if return_history:
         return A, history_dataset(records, "omp", n_nonzero=n_nonzero, tol=_attr(tol),
-                                  positive=int(positive), dtype=np.dtype(dtype).name)
+                                  positive=int(positive), dtype=dtype)
     return A
 
 
