@@ -384,9 +384,9 @@ class ConvolutionalDictionary:
         k = self._flat_padded.astype(np.float64).reshape(
             (self.n_kernels,) + tuple(x for b, s in zip(blocks, stride) for x in (b, s)))
         order = (0,) + tuple(2 + 2 * i for i in range(d)) + tuple(1 + 2 * i for i in range(d))
+        # the grid always holds the blocks: m + b - 1 >= b, and a circular signal's
+        # n / s >= ceil(k / s) because the kernel fits (k <= n) and s divides n
         k = k.transpose(order)
-        if any(b > g for b, g in zip(blocks, grid)):  # tiny circular signals: fold the blocks
-            k = _fold(k, blocks, grid)
         H = np.fft.fftn(k, s=grid, axes=tuple(range(1 + d, 1 + 2 * d)))
         H = H.reshape(self.n_kernels, int(np.prod(stride)), -1)  # (K, phases, frequencies)
         H = np.moveaxis(H, -1, 0)
@@ -629,17 +629,6 @@ def _axis_geometry(n: int, k: int, s: int, boundary: str):
         return m, 0, (m - 1) * s + k
     m = n // s
     return m, 0, (m - 1) * s + k
-
-
-def _fold(k, blocks, grid):
-    """Sum block shifts congruent modulo ``grid`` (a circular grid smaller than
-    the kernel in blocks)."""
-    d = len(blocks)
-    out = np.zeros(k.shape[:1 + d] + tuple(grid), k.dtype)
-    for shift in itertools.product(*(range(b) for b in blocks)):
-        dest = tuple(j % g for j, g in zip(shift, grid))
-        out[(slice(None),) * (1 + d) + dest] += k[(slice(None),) * (1 + d) + shift]
-    return out
 
 
 def _check_axes(value, name: str, d: int, minimum: int) -> tuple[int, ...]:
