@@ -77,7 +77,10 @@ def assemble(spec, points: dict, failures: dict, executor_info: dict | None = No
             data_vars[name] = _stack(name, datasets, positions, shape, dims, complete)
         for name in _names(datasets, data=False):
             having = [ds[name] for ds in datasets if name in ds.coords]
-            if len(having) == len(datasets) and all(v.equals(having[0]) for v in having[1:]):
+            # compare the variables alone: a DataArray brings its scalar coordinates along, and
+            # one that varies (a fitted scale) made every other coordinate look varying
+            if len(having) == len(datasets) and all(
+                    v.variable.equals(having[0].variable) for v in having[1:]):
                 v = having[0]
                 coords[name] = (v.dims, v.values, dict(v.attrs))
             else:
