@@ -384,9 +384,9 @@ class ConvolutionalDictionary:
         k = self._flat_padded.astype(np.float64).reshape(
             (self.n_kernels,) + tuple(x for b, s in zip(blocks, stride) for x in (b, s)))
         order = (0,) + tuple(2 + 2 * i for i in range(d)) + tuple(1 + 2 * i for i in range(d))
-        # the grid always holds the blocks: m + b - 1 >= b, and a circular signal's
-        # n / s >= ceil(k / s) because the kernel fits (k <= n) and s divides n
         k = k.transpose(order)
+        # the grid always holds the blocks (no wrap-around to fold): m + b - 1 >= b, and a
+        # circular signal's n / s >= ceil(k / s) because the kernel fits (k <= n) and s | n
         H = np.fft.fftn(k, s=grid, axes=tuple(range(1 + d, 1 + 2 * d)))
         H = H.reshape(self.n_kernels, int(np.prod(stride)), -1)  # (K, phases, frequencies)
         H = np.moveaxis(H, -1, 0)
