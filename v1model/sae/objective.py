@@ -352,7 +352,7 @@ def _active_loss_and_gradients(params, X, objective, cache, mask, entries, theta
     z = cache["z"]
     n, m = z.shape
     act = objective.activation
-    D, W, b_dec = params["decoder"], params["encoder"], params["b_dec"]
+    D, b_dec = params["decoder"], params["b_dec"]
     dtype = D.dtype
     rows, cols = np.nonzero(entries)
     indptr = np.zeros(n + 1, dtype=np.int64)
@@ -375,9 +375,9 @@ def _active_loss_and_gradients(params, X, objective, cache, mask, entries, theta
         grads["log_theta"] = theta * np.bincount(cols, weights=dtheta, minlength=m)
         dz = np.where(mask[rows, cols], dz, 0).astype(dtype, copy=False)
     dpre = sparse.csr_array((dz, cols, indptr), shape=z.shape)
-    db_enc = np.bincount(cols, weights=dz, minlength=m).astype(dtype)
-    grads.update({"decoder": Z.T @ g_out, "encoder": dpre.T @ (X - b_dec), "b_enc": db_enc,
-                  "b_dec": g_out.sum(axis=0) - db_enc @ W})
+    grads.update({"decoder": Z.T @ g_out, "b_dec": g_out.sum(axis=0)})
+    for name, g in encoder_gradients(dpre, X, params).items():
+        grads[name] = grads[name] + g if name in grads else g
     return _finished(grads, cache, residual, mse, dtype)
 
 
