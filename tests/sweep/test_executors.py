@@ -818,3 +818,35 @@ def test_studies_run_without_their_own_progress_bars_unless_asked():
     asked = run(study, {"x": [1.0, 2.0]}, params={"progress": True}, executor="serial",
                 progress=False)
     np.testing.assert_array_equal(asked["progress_on"].values, [1, 1])
+
+
+def test_point_that_keeps_killing_its_dask_worker_fails_alone_and_is_counted(study, calls,
+                                                                            tmp_path):
+    """dask gives up on a task after ``allowed-failures`` dead workers (KilledWorker):
+    that point is failed with dask's message, the others are stored, and the
+    executor counts it as finished (the count behind the watch's "N point(s) left")."""
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    import dask
+
+    log = tmp_path / "log"
+    log.mkdir()
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, silence_logs=logging.CRITICAL)
+    with cluster, distributed.Client(cluster) as client:
+        client.wait_for_workers(2, timeout=60)
+        executor = DaskExecutor(client=client)
+        ds = run(study("crashing"), {"x": [1.0, 2.0, 3.0]},
+                 params={"crash_x": 2.0, "log_dir": str(log), "sleep": 0.3},
+                 executor=executor, output=tmp_path / "out", progress=False)
+    status = dict(zip(ds["x"].values.tolist(), ds["status"].values.tolist()))
+    assert status == {1.0: "ok", 2.0: "failed", 3.0: "ok"}, ds["error"].values
+    # dask's own message, not the (type, value, traceback) tuple as_completed hands over
+    assert ds["error"].sel(x=2.0).item().startswith(
+        "KilledWorker: Attempted to run task 'v1model-sweep-"), ds["error"].sel(x=2.0).item()
+    assert (executor.finished, executor.n_tasks) == (3, 3)
+    assert [n for t, n in calls(log, "start").items() if t.startswith("2.0-")] == [1]
+    assert len(list((tmp_path / "out" / "points").glob("[0-9]*.nc"))) == 2
+    np.testing.assert_array_equal(ds["y"].sel(x=[1.0, 3.0]).values, [1.0, 3.0])

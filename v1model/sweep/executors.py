@@ -516,8 +516,10 @@ class DaskExecutor(Executor):
                 elif future.status == "cancelled" or type(result).__name__ == "CancelledError":
                     cancelled += 1
                 else:  # KilledWorker, or a result that could not travel back
+                    # as_completed hands an error over as its (type, value, traceback)
+                    error = result[1] if isinstance(result, tuple) else result
                     self.finished += 1
-                    yield PointOutcome.failure(task.index, f"{type(result).__name__}: {result}")
+                    yield PointOutcome.failure(task.index, f"{type(error).__name__}: {error}")
                 future.release()
         finally:
             if watch is not None:
