@@ -122,14 +122,21 @@ def run(
         0.1 is close to the units' threshold (``lam``), which makes their
         orientation tuning much narrower than in macaque V1 (the iceberg
         effect; see the module docstring).
-    min_contrast, max_contrast, n_contrasts : float, float, int
+    min_contrast, max_contrast, n_contrasts : float, float, int, default 0.003, 1.0, 16
         Contrast-response protocol: ``n_contrasts`` grating amplitudes
         log-spaced from ``min_contrast`` to ``max_contrast`` (units of the
         whitened input; the default range runs from far below the units'
         threshold to three times the s.d. of a whitened patch).
-    n_orientations, n_frequencies, n_phases : int
-        Static-grating protocol.
-    n_sample_units : int
+    n_orientations, n_frequencies, n_phases : int, default 16, 8, 8
+        Static-grating protocol, the grid of
+        :func:`v1model.analysis.grating_responses`: orientations evenly
+        spaced over [0, 180) deg (11.25 deg apart by default), frequencies
+        log-spaced from one cycle per patch to 0.45 cycles/pixel, phases
+        evenly spaced over [0, 360) deg. The drifting gratings use the same
+        orientations and frequencies; each point of a contrast-response
+        curve is the largest response over ``n_phases`` phases of the
+        unit's preferred grating.
+    n_sample_units : int, default 16
         Units whose contrast-response curve is measured (evenly spread over
         the units that respond to the static gratings; a ``grating_contrast``
         no unit responds to is refused before the noise mapping).
