@@ -64,7 +64,10 @@ def load_wav(path, sample_rate: float | None = None):
         raise ValueError(f"path: {str(path)!r} is an empty file (0 bytes), not a WAV")
     try:
         rate, data = wavfile.read(path)
-    except ValueError as exc:
+    except OSError:  # permissions and the like: not the file's content
+        raise
+    except Exception as exc:  # noqa: BLE001 - a truncated or damaged header: SciPy raises
+        # struct.error, UnboundLocalError, ZeroDivisionError, TypeError..., none naming the file
         raise ValueError(f"path: cannot read {str(path)!r} as WAV: {exc}") from exc
     data = np.asarray(data)
     if np.issubdtype(data.dtype, np.integer):
@@ -100,10 +103,15 @@ def matching_files(folder, pattern: str, name: str) -> list:
     """The files of the folder ``folder`` (a Path) matching ``pattern``, sorted; a pattern
     pathlib refuses (absolute: "/data/*.wav") is a ValueError relative to ``name``."""
     try:
-        return sorted(folder.glob(pattern))
+        files = sorted(folder.glob(pattern))
     except (ValueError, NotImplementedError) as exc:  # pathlib's own words, no argument named
         raise ValueError(f"pattern must be a glob pattern relative to {name}, got {pattern!r} "
                          f"({exc})") from None
+    if not pattern.rsplit("/", 1)[-1].startswith("."):
+        # pathlib's "*" matches hidden files, unlike a shell's: macOS's "._x.wav" companions
+        # (resource forks, not WAV) stopped the whole folder, as stimuli.images skips them
+        files = [f for f in files if not f.name.startswith(".")]
+    return files
 
 
 def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = None):

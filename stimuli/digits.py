@@ -9,6 +9,7 @@ file scikit-learn ships inside its package, MNIST from a folder the user gives
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -73,8 +74,11 @@ def read_idx(path):
     if not path.is_file():
         raise FileNotFoundError(f"path: no such IDX file: {str(path)!r}")
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:  # a truncated or false .gz
+        raise ValueError(f"path: cannot decompress {str(path)!r}: {exc}") from exc
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise ValueError(f"path: {str(path)!r} is not an IDX file (bad magic number)")
     dtypes = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}

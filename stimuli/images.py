@@ -240,13 +240,29 @@ def _imread(path):
     from PIL import Image
     from skimage.io import imread
 
+    orientation, pnm16 = 1, False
     try:
         with Image.open(path) as image:
+            # a camera's EXIF orientation: phones store portraits as landscape pixels
+            orientation = image.getexif().get(0x0112, 1)
             if image.mode == "CMYK":
-                return np.asarray(image.convert("RGB"))
+                return _exif_oriented(np.asarray(image.convert("RGB")), orientation)
+            # 16-bit PGM/PPM: Pillow gives int32 (mode "I") that 2**31 - 1 would scale
+            pnm16 = image.format == "PPM" and image.mode == "I"
     except OSError:  # not a file Pillow reads (e.g. some TIFFs): imread decides
         pass
-    return imread(path)
+    image = imread(path)
+    if pnm16 and image.dtype == np.int32 and image.min() >= 0 and image.max() <= 65535:
+        image = image.astype(np.uint16)
+    return _exif_oriented(image, orientation)
+
+
+def _exif_oriented(image, orientation):
+    """``image`` (rows, columns, ...) as displayed for EXIF orientation 1-8."""
+    ops = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+           5: lambda a: np.swapaxes(a, 0, 1), 6: lambda a: np.rot90(a, -1),
+           7: lambda a: np.swapaxes(a, 0, 1)[::-1, ::-1], 8: lambda a: np.rot90(a, 1)}
+    return np.ascontiguousarray(ops[orientation](image)) if orientation in ops else image
 
 
 def _load_skimage(size):
@@ -373,14 +389,22 @@ def _load_mat(path, name="source"):
     try:
         from scipy.io import loadmat
 
-        content = loadmat(path)
-    except NotImplementedError:  # MATLAB v7.3 files are HDF5
-        content = _load_mat_v73(path)
-    except Exception as exc:  # noqa: BLE001
+        try:
+            content = loadmat(path)
+        except NotImplementedError:  # MATLAB v7.3 files are HDF5
+            content = _load_mat_v73(path)
+    except Exception as exc:  # noqa: BLE001 - h5py's errors do not name the file either
         raise ValueError(f"{name}: cannot read .mat file {str(path)!r}: {exc}") from exc
     for key in MAT_KEYS:
         if key in content:
-            arr = np.asarray(content[key], dtype=np.float64)
+            try:
+                arr = np.asarray(content[key], dtype=np.float64)
+            except (TypeError, ValueError) as exc:  # a cell array, a struct, a string
+                raise ValueError(
+                    f"{name}: {str(path)!r} key {key!r} is not a numeric array (dtype "
+                    f"{np.asarray(content[key]).dtype}: a cell array, struct or string?); "
+                    f"expected numbers of shape (height, width, n_images) ({exc})"
+                ) from exc
             break
     else:
         found = sorted(k for k in content if not k.startswith("__"))
@@ -395,6 +419,14 @@ def _load_mat(path, name="source"):
             "(height, width, n_images)"
         )
     return np.ascontiguousarray(np.moveaxis(arr, 2, 0))
+
+
+def _load_mat_v73_keys(path):
+    """The names of the arrays of a MATLAB v7.3 file, as :func:`_load_mat_v73` keys them."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        return [k for k in f.keys() if isinstance(f[k], h5py.Dataset)]
 
 
 def _load_mat_v73(path):
@@ -755,8 +787,11 @@ def is_prewhitened(source) -> bool:
         from scipy.io import whosmat
 
         try:
-            keys = [entry[0] for entry in whosmat(path)]
-        except Exception:  # noqa: BLE001 - v7.3 files: judge by name
+            try:
+                keys = [entry[0] for entry in whosmat(path)]
+            except NotImplementedError:  # MATLAB v7.3 (HDF5): the keys load_images reads
+                keys = list(_load_mat_v73_keys(path))
+        except Exception:  # noqa: BLE001 - unreadable: judge by name
             return "RAW" not in path.name.upper()
         return "IMAGES" in keys
     return False

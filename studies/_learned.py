@@ -188,11 +188,27 @@ def a144_path(reference=None):
     return None
 
 
-def load_a144(path):
+def load_a144(path, name: str = "reference"):
     """The sparsenet basis as images (144, 12, 12): one column of ``A`` per atom,
-    reshaped column-major as MATLAB stores it."""
+    reshaped column-major as MATLAB stores it. A file that is not such a basis is
+    a ValueError naming ``name`` and the file."""
     from scipy.io import loadmat
 
-    A = np.asarray(loadmat(path)["A"], dtype=np.float64)
-    side = int(round(np.sqrt(A.shape[0])))
+    try:
+        content = loadmat(path)
+    except Exception as exc:  # noqa: BLE001 - SciPy's messages do not name the file
+        raise ValueError(f"{name}: cannot read {str(path)!r} as a .mat file: {exc}") from exc
+    if "A" not in content:
+        found = sorted(k for k in content if not k.startswith("__"))
+        raise ValueError(f"{name}: {str(path)!r} has no key 'A' (sparsenet's basis); it "
+                         f"holds {found}")
+    try:
+        A = np.asarray(content["A"], dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: {str(path)!r} key 'A' is not a numeric array") from exc
+    side = int(round(np.sqrt(A.shape[0]))) if A.ndim == 2 else 0
+    if A.ndim != 2 or side < 2 or side * side != A.shape[0] or not np.all(np.isfinite(A)):
+        raise ValueError(f"{name}: {str(path)!r} key 'A' has shape {A.shape}; expected a "
+                         "finite (pixels, atoms) basis of square atoms, one per column "
+                         "(A144.mat: (144, 144))")
     return np.stack([A[:, i].reshape(side, side, order="F") for i in range(A.shape[1])])

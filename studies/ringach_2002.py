@@ -118,6 +118,7 @@ def run(
     min_r2 = check_probability(min_r2, "min_r2", open_interval=False)
     n_starts = check_int(n_starts, "n_starts", minimum=1)
     path = a144_path(reference)  # the sparsenet basis A144.mat, looked up before learning
+    A = None if path is None else load_a144(path)  # and read: a wrong file fails before it
     if n_updates is None and quick and dictionary is None:
         n_updates = 1000
     check_bool(progress, "progress")  # fit_gabor's check, before the dictionary is learned
@@ -132,8 +133,7 @@ def run(
     ds["reliable"] = _mask_variable(reliable)
     ds.attrs.update({f"learned_{k}": v for k, v in _summary(fit, reliable).items()})
 
-    if path is not None:
-        A = load_a144(path)
+    if A is not None:
         ref = fit_gabor(A, n_starts=n_starts, return_model=True, progress=progress)
         ref_reliable = reliable_gabor_fits(ref, min_r2=min_r2)  # with ref's own bounds
         ref_summary = _summary(ref, ref_reliable)

@@ -1,0 +1,134 @@
+"""A user's own files: MATLAB v7.3 image sets, phone photographs, 16-bit PGM,
+damaged WAV and gzipped IDX files."""
+
+import gzip
+
+import numpy as np
+import pytest
+
+from stimuli.images import is_prewhitened, load_images
+
+
+def _write_matlab_v73(path, name, cube):
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(path, "w", userblock_size=512) as f:
+        f.create_dataset(name, data=np.ascontiguousarray(cube.T))
+    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Sat Dec  5 10:00:00 2026 "
+    header += b"HDF5 schema 1.00 ."
+    header = header.ljust(116) + b"\x00" * 8 + b"\x00\x02IM"
+    with open(path, "r+b") as f:
+        f.write(header)
+
+
+def test_a_v73_file_of_unwhitened_images_is_not_taken_for_whitened(tmp_path):
+    """IMAGESr (unwhitened) in a v7.3 file not named *RAW*: the study skipped whitening."""
+    cube = np.random.default_rng(0).random((16, 16, 2))
+    _write_matlab_v73(tmp_path / "photos.mat", "IMAGESr", cube)
+    _write_matlab_v73(tmp_path / "whitened.mat", "IMAGES", cube)
+    assert not is_prewhitened(tmp_path / "photos.mat")
+    assert is_prewhitened(tmp_path / "whitened.mat")
+
+
+def test_a_damaged_v73_file_is_named(tmp_path):
+    cube = np.random.default_rng(0).random((16, 16, 2))
+    _write_matlab_v73(tmp_path / "IMAGES.mat", "IMAGES", cube)
+    data = (tmp_path / "IMAGES.mat").read_bytes()
+    (tmp_path / "cut.mat").write_bytes(data[:1500])
+    with pytest.raises(ValueError, match=r"images: cannot read \.mat file .*cut\.mat'"):
+        load_images(tmp_path / "cut.mat", name="images")
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied(tmp_path, orientation):
+    """Phones store portraits as landscape pixels plus an EXIF orientation tag."""
+    from PIL import Image, ImageOps
+
+    pixels = (np.random.default_rng(1).random((6, 10)) * 255).astype(np.uint8)
+    image = Image.fromarray(pixels)
+    exif = image.getexif()
+    exif[0x0112] = orientation
+    image.save(tmp_path / "p.png", exif=exif)
+    shown = np.asarray(ImageOps.exif_transpose(Image.open(tmp_path / "p.png"))) / 255
+    np.testing.assert_allclose(load_images(tmp_path / "p.png")[0], shown)
+
+
+def test_a_16_bit_pgm_is_scaled_as_a_16_bit_png(tmp_path):
+    from PIL import Image
+
+    pixels = np.random.default_rng(2).integers(0, 65536, (12, 12)).astype(np.uint16)
+    Image.fromarray(pixels).save(tmp_path / "a.png")
+    Image.fromarray(pixels).save(tmp_path / "b.pgm")
+    images = load_images(tmp_path)
+    np.testing.assert_allclose(images[1], images[0])
+    np.testing.assert_allclose(images[0], pixels / 65535)
+
+
+@pytest.mark.parametrize("n_bytes", [20, 30, 40, 42])
+def test_a_wav_cut_inside_its_header_is_named(tmp_path, n_bytes):
+    from scipy.io import wavfile
+
+    from stimuli.audio import load_wav
+
+    wavfile.write(tmp_path / "a.wav", 8000, np.arange(100, dtype=np.int16))
+    (tmp_path / "cut.wav").write_bytes((tmp_path / "a.wav").read_bytes()[:n_bytes])
+    with pytest.raises(ValueError, match=r"path: cannot read .*cut\.wav' as WAV"):
+        load_wav(tmp_path / "cut.wav")
+
+
+def test_a_truncated_or_false_gzip_idx_file_is_named(tmp_path):
+    from stimuli.digits import read_idx
+
+    body = bytes([0, 0, 8, 1]) + (10).to_bytes(4, "big") + bytes(range(10))
+    packed = gzip.compress(body)
+    (tmp_path / "cut-idx1-ubyte.gz").write_bytes(packed[: len(packed) // 2])
+    (tmp_path / "plain-idx1-ubyte.gz").write_bytes(body)
+    for name in ("cut-idx1-ubyte.gz", "plain-idx1-ubyte.gz"):
+        with pytest.raises(ValueError, match=rf"path: cannot decompress .*{name}'"):
+            read_idx(tmp_path / name)
+
+
+def test_macos_resource_fork_companions_are_skipped(tmp_path):
+    """Copied from a Mac, a folder holds "._x.wav" beside "x.wav": not WAV files."""
+    from scipy.io import wavfile
+
+    from stimuli.audio import load_wav_folder
+
+    wavfile.write(tmp_path / "x.wav", 8000, np.arange(100, dtype=np.int16))
+    (tmp_path / "._x.wav").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X" + bytes(100))
+    waves, rate, names = load_wav_folder(tmp_path)
+    assert names == ["x.wav"] and rate == 8000.0
+
+
+@pytest.mark.parametrize("value", [
+    np.array([np.ones((4, 4)), np.ones((5, 5))], dtype=object),  # a cell array of pictures
+    {"a": np.ones((4, 4))},  # a struct
+    "hello",
+])
+def test_a_mat_key_that_holds_no_numbers_is_named(tmp_path, value):
+    from scipy.io import savemat
+
+    savemat(tmp_path / "IMAGES.mat", {"IMAGES": value})
+    with pytest.raises(ValueError, match=r"images: .*IMAGES\.mat' key 'IMAGES' is not a numeric"):
+        load_images(tmp_path / "IMAGES.mat", name="images")
+
+
+@pytest.mark.parametrize("content, match", [
+    ({"IMAGES": np.ones((4, 4, 2))}, r"has no key 'A' .* holds \['IMAGES'\]"),
+    ({"A": np.ones((50, 20))}, r"key 'A' has shape \(50, 20\)"),
+])
+def test_ringach_refuses_a_wrong_reference_before_learning(tmp_path, monkeypatch, content,
+                                                           match):
+    """-p reference=FILE without sparsenet's A: "v1model: error: 'A'" after the learning."""
+    from scipy.io import savemat
+
+    import studies._learned as learned
+    from studies import ringach_2002
+
+    savemat(tmp_path / "basis.mat", content)
+
+    def no_learning(*args, **kwargs):
+        raise AssertionError("learned before reading the reference")
+
+    monkeypatch.setattr(learned, "learned_dictionary", no_learning)
+    with pytest.raises(ValueError, match=rf"reference: .*basis\.mat' {match}"):
+        ringach_2002.run(quick=True, reference=str(tmp_path / "basis.mat"))
