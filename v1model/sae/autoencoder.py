@@ -17,7 +17,7 @@ from ..learning._persist import _jsonable, generator_from_json, generator_to_jso
 from ..learning.estimator import NotFittedError
 from ..validation import (as_generator, check_array, check_bool, check_choice, check_dtype,
                           check_int, check_nonnegative, check_positive_or_auto,
-                          check_probability)
+                          check_probability, describe)
 from .objective import ACTIVATIONS, Objective, decode_latents, encode, parameter_names
 from .training import (HISTORY_FIELDS, TrainingState, history_dataset, initial_parameters,
                        lr_schedule, train)
@@ -706,7 +706,10 @@ class SparseAutoencoder(SavedAsDataset):
             if X.ndim == 1:
                 X = X[None, :]
         else:  # type and dtype checked without reading the values; those per block
-            check_array(X[:0], "X", ndim=2, dtype=dtype, allow_empty=True)
+            try:
+                check_array(X[:0], "X", ndim=2, dtype=dtype, allow_empty=True)
+            except TypeError as exc:  # told of X's shape, not of the empty view checked
+                raise TypeError(str(exc).replace(describe(X[:0]), describe(X))) from None
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features per sample (shape {X.shape}) but "
                              f"the autoencoder was fitted on {self.n_features_in_}; expected "

@@ -159,7 +159,7 @@ def pre_activations(params, X):
 
 def mp_codes(params, X, k):
     """``k`` steps of non-negative matching pursuit of ``X - b_dec`` in the decoder."""
-    return pursuit_forward(X - params["b_dec"], params["decoder"], k)[0]
+    return pursuit_forward(X - params["b_dec"], params["decoder"], k, keep_trace=False)[0]
 
 
 def encode(params, X, objective, threshold=None):
