@@ -127,9 +127,11 @@ def test_dataset_holds_kernels_history_and_parameters(tmp_path):
 
 def test_unused_kernels_are_reseeded():
     X = np.random.default_rng(2).standard_normal((2, 32, 32))
-    # lam above every drive: no kernel is ever used
-    ds = learn_kernels(X, 3, 4, lam=1e3, n_updates=4, reseed_patience=2, duplicate_tol=None,
-                       crop_size=16, seed=0, progress=False)
+    # lam above every drive (a 4x4 window's norm, at most ~7 here) but below a crop's
+    # norm (~16, which learn_kernels refuses): no kernel is ever used
+    with pytest.warns(UserWarning, match="every code of the last"):
+        ds = learn_kernels(X, 3, 4, lam=12.0, n_updates=4, reseed_patience=2,
+                           duplicate_tol=None, crop_size=16, seed=0, progress=False)
     assert ds["fraction_active"].max() == 0
     assert ds["n_reseeded"].values.tolist() == [0, 3, 0, 3]
 
@@ -138,9 +140,13 @@ def test_more_kernels_reseeded_than_the_batch_has_windows():
     # patch-based learning (stride = kernel = crop: one window per crop), one crop per
     # update: three unused kernels, one window to reseed them from (was a reshape error)
     X = np.random.default_rng(0).standard_normal((4, 16, 16))
-    ds = learn_kernels(X, 3, 4, stride=4, crop_size=4, boundary="valid", batch_size=1,
-                       lam=100.0, n_updates=2, reseed_patience=1, duplicate_tol=None, seed=0,
-                       progress=False)
+    # lam just below the largest crop norm (above it is refused): random kernels code
+    # nothing
+    lam = 0.99 * np.sqrt((X ** 2).reshape(4, 4, 4, 4, 4).sum(axis=(2, 4)).max())
+    with pytest.warns(UserWarning, match="every code of the last"):
+        ds = learn_kernels(X, 3, 4, stride=4, crop_size=4, boundary="valid", batch_size=1,
+                           lam=lam, n_updates=2, reseed_patience=1, duplicate_tol=None,
+                           seed=0, progress=False)
     assert ds["n_reseeded"].values.tolist() == [3, 3]
     norms = np.sqrt((ds["kernels"].values ** 2).sum(axis=(1, 2)))
     np.testing.assert_allclose(norms, 1.0, rtol=1e-5)
@@ -205,7 +211,8 @@ def test_images_beyond_float32_are_refused_before_learning(scale, match):
     X = np.random.default_rng(0).standard_normal((2, 32, 32)) * scale
     with pytest.raises(ValueError, match=match):
         learn_kernels(X, 3, 4, n_updates=1, progress=False)
-    learn_kernels(X, 3, 4, n_updates=1, progress=False, dtype=np.float64)
+    # lam scaled with the images (the default 0.1 would zero every code of 1e-30 images)
+    learn_kernels(X, 3, 4, lam=0.1 * scale, n_updates=1, progress=False, dtype=np.float64)
 
 
 def test_all_zero_images_are_refused():
@@ -233,3 +240,22 @@ def test_kernels_that_fit_the_crops_are_not_warned_of():
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         learn_kernels(X, 2, 8, crop_size=8, n_updates=1, progress=False, seed=0)
+
+
+@pytest.mark.parametrize("boundary", ["full", "valid", "circular"])
+def test_lam_that_zeroes_every_code_is_refused(boundary):
+    # lam=1e6 on unit-variance sounds: every code is zero whatever the kernels; the run
+    # returned its random initial kernels with no error or warning
+    X = np.random.default_rng(0).standard_normal((4, 2000))
+    with pytest.raises(ValueError, match="lam=1000000.0 is at least the largest norm"):
+        learn_kernels(X, 4, 32, stride=4, lam=1e6, n_updates=2, boundary=boundary, seed=0,
+                      progress=False)
+
+
+def test_run_that_coded_nothing_warns():
+    # below the up-front bound but above every drive: warned at the end
+    X = np.random.default_rng(0).standard_normal((4, 2000))
+    with pytest.warns(UserWarning, match="every code of the last 5 of 20 updates was zero"):
+        ds = learn_kernels(X, 4, 32, stride=4, lam=12.0, n_updates=20, seed=0,
+                           progress=False)
+    assert ds["fraction_active"].max() == 0

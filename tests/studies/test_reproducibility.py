@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import xarray as xr
 
 from studies import get_study
@@ -102,6 +103,8 @@ def test_a_saved_result_reloads_without_v1model_and_plots_the_same(tmp_path):
     assert _pngs(tmp_path / "memory") and _pngs(tmp_path / "memory") == _pngs(tmp_path / "reloaded")
 
 
+# two updates of one crop: too few for a kernel to code anything, which learn_kernels warns of
+@pytest.mark.filterwarnings("ignore:every code of the last")
 def test_schultz_same_seed_gives_identical_data():
     """The learning's wall-clock ``elapsed`` was a data variable
     (``learning_elapsed``): two runs of one seed differed in it by up to 2 s, so

@@ -226,6 +226,19 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
     # kernels or an error on "kernels" deep in the loop; the bound of encode's own check
     check_products_in_range(images.reshape(len(images), -1), kernels.reshape(n_kernels, -1),
                             dtype, d_name="kernels", atom="kernel", x_name="images")
+    if method != "mp" and (boundary != "circular"
+                           or all(k <= c for k, c in zip(kernel_size, crop_size))):
+        # a unit-norm kernel copy in a crop meets at most the crop's norm, so a lam at or
+        # above every crop's norm zeroes every code whatever the kernels: the run would
+        # return its random initial kernels with no error (as check_lam_below_data refuses
+        # for the patch learners)
+        top = _max_window_norm(images, crop_size)
+        if lam >= top:
+            raise ValueError(
+                f"lam={lam!r} is at least the largest norm {top:.3g} of a crop of "
+                f"crop_size={crop_size} in images: every code is zero whatever the "
+                f"unit-norm kernels, so nothing can be learned; lower lam well below "
+                f"{top:.3g} or rescale images")
     how = (f"the default (4 kernel sizes per axis, at most the signals' {signal_shape})"
            if default_crop else "the one given")
     check_geometry(crop_size, kernel_size, _check_axes(stride, "stride", d, minimum=1),
@@ -311,7 +324,30 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
             history["n_reseeded"][update] = n_reseeded
             history["n_unconverged"][update] = stalled
             elapsed[update] = time.perf_counter() - start
+    tail = history["fraction_active"][n_updates - max(n_updates // 4, 1):]
+    if method != "mp" and np.all(tail == 0):
+        # as the patch learners warn (learning._history.warn_if_nothing_coded)
+        warnings.warn(f"every code of the last {tail.size} of {n_updates} updates was zero "
+                      f"(method={method!r}, lam={lam!r}): the kernels moved only by "
+                      "re-seeding and nothing was learned; lower lam (see the history's "
+                      "fraction_active)", UserWarning, stacklevel=2)
     return _kernels_dataset(kernels, history, elapsed, params)
+
+
+def _max_window_norm(images, window) -> float:
+    """The largest Euclidean norm of a ``window``-shaped block of any signal in
+    ``images`` (n_signals, *signal_shape), by cumulative sums of squares."""
+    scale = float(np.abs(images).max())
+    if scale == 0:
+        return 0.0
+    S = (images / scale) ** 2
+    for axis, w in enumerate(window, start=1):
+        c = np.cumsum(S, axis=axis)
+        c = np.concatenate([np.zeros_like(np.take(c, [0], axis=axis)), c], axis=axis)
+        n = S.shape[axis]
+        S = np.take(c, np.arange(w, n + 1), axis=axis) - np.take(c, np.arange(n - w + 1),
+                                                                  axis=axis)
+    return scale * float(np.sqrt(max(float(S.max()), 0.0)))
 
 
 def _spikes(phi, X, n_nonzero, snr_db, max_iter):
