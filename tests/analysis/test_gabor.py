@@ -423,3 +423,17 @@ def test_reliable_gabor_fits_bad_input():
         reliable_gabor_fits(fit, min_r2=2)
     with pytest.raises(ValueError, match="min_cycles must be a non-negative finite number"):
         reliable_gabor_fits(fit, min_cycles=-1)
+
+
+def test_reliable_gabor_fits_refuses_a_shape_other_than_the_fit_s():
+    # a fit of 8x8 atoms judged as 16x16 patches: the one-cycle bound halves and more
+    # fits counted as reliable, with no error
+    from v1model.analysis import reliable_gabor_fits
+    atoms = np.stack([gabor_patch(8, orientation=0.3, frequency=f, phase=0.0, sigma_x=2.0,
+                                  sigma_y=2.0) for f in (0.1, 0.25)])
+    fit = fit_gabor(atoms)
+    assert reliable_gabor_fits(fit, (8, 8)).values.tolist() == \
+        reliable_gabor_fits(fit).values.tolist()
+    with pytest.raises(ValueError, match=r"shape=\(16, 16\) but fit was made on patches of "
+                                         r"\(8, 8\)"):
+        reliable_gabor_fits(fit, (16, 16))

@@ -695,6 +695,14 @@ def reliable_gabor_fits(
                              "shape=(height, width)")
         shape = (int(fit.attrs["height"]), int(fit.attrs["width"]))
     h, w = image_shape(shape)
+    if "height" in fit.attrs and "width" in fit.attrs:
+        fitted_shape = (int(fit.attrs["height"]), int(fit.attrs["width"]))
+        if (h, w) != fitted_shape:
+            # the frequency and centre criteria are in units of the patch: (16, 16) for a
+            # fit of 8x8 atoms counted sub-cycle and off-patch fits as reliable, unsaid
+            raise ValueError(f"shape={shape!r} but fit was made on patches of "
+                             f"{fitted_shape} (fit.attrs height, width); pass shape="
+                             f"{fitted_shape} or leave it out")
     min_r2 = check_probability(min_r2, "min_r2", open_interval=False)
     min_cycles = check_nonnegative(min_cycles, "min_cycles")
     sigma_rtol = check_nonnegative(sigma_rtol, "sigma_rtol")
