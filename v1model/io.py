@@ -7,6 +7,7 @@ the old file or the new one, never a truncated one.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -332,12 +333,36 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
     return path
 
 
+#: Datasets up to this size are written to netCDF through memory (see write_netcdf)
+IN_MEMORY_NETCDF_BYTES = 256 * 2**20
+
+
+def _writes_netcdf_to_memory() -> bool:
+    """Whether this xarray writes h5netcdf files into a file object: from 2025.8
+    (2025.7 closed the buffer before it could be read, 2025.1 wrote netCDF3)."""
+    try:
+        return tuple(int(p) for p in xr.__version__.split(".")[:2]) >= (2025, 8)
+    except ValueError:  # a version string of another form: the file path, as before
+        return False
+
+
 def write_netcdf(ds: xr.Dataset, path) -> None:
     """``ds.to_netcdf(path)`` with the package's engine, safe when the write fails.
 
     No temporary name, no attrs cleaning: the callers (:func:`save_dataset`,
     the sweep's in-memory store) do that.
     """
+    if ds.nbytes <= IN_MEMORY_NETCDF_BYTES and _writes_netcdf_to_memory():
+        # built in memory and written out by Python: a full disk or a quota met by HDF5
+        # itself while it writes a small file's metadata (a sweep's point files) crashed
+        # the interpreter (a segmentation fault while h5netcdf undid a half-created
+        # variable, or at exit, when HDF5 closed the failed file); Python's own write
+        # raises a plain OSError
+        buffer = io.BytesIO()
+        ds.to_netcdf(buffer, engine=NETCDF_ENGINE)
+        with open(path, "wb") as f:
+            f.write(buffer.getbuffer())
+        return
     try:
         ds.to_netcdf(path, engine=NETCDF_ENGINE)
     except BaseException:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from v1model.io import atomic_path, load_dataset, save_dataset
+from v1model.io import _writes_netcdf_to_memory, atomic_path, load_dataset, save_dataset
 
 
 def test_round_trip_netcdf_and_zarr(tmp_path):
@@ -247,3 +247,40 @@ def test_flatten_nested_and_netcdf_engine_name_bad_arguments(tmp_path):
     assert netcdf_engine(str(path)) == "scipy"
     xr.Dataset({"v": ("x", [1.0])}).to_netcdf(tmp_path / "b.nc", engine=NETCDF_ENGINE)
     assert netcdf_engine(tmp_path / "b.nc") == NETCDF_ENGINE
+
+
+SMALL_FILE_FULL_DISK_SCRIPT = """
+import os, resource, signal, sys
+import numpy as np, xarray as xr
+from v1model.io import save_dataset
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+limit = int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+# a sweep's point file: a few kB, so the space runs out while HDF5 writes its metadata
+ds = xr.Dataset({"y": ((), 1.0), "v": (("k",), np.arange(3.0), {"units": "m"})},
+                coords={"k": np.arange(3)}, attrs={"note": "hi"})
+try:
+    save_dataset(ds, os.path.join(sys.argv[1], "p.nc"))
+except OSError as exc:
+    print("OSError", exc.errno)
+print("exit")
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or sys.platform == "darwin",
+                    reason="RLIMIT_FSIZE behaves as on Linux")
+@pytest.mark.skipif(not _writes_netcdf_to_memory(),
+                    reason="xarray < 2025.8 writes netCDF files only through HDF5")
+@pytest.mark.parametrize("limit", [512, 2048, 4096, 6000])
+def test_a_small_file_that_meets_a_full_disk_does_not_crash_python(tmp_path, limit):
+    """The space running out while HDF5 wrote a small file's metadata (a sweep's point
+    files) killed Python with a segmentation fault, in the write or at exit."""
+    import errno
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", SMALL_FILE_FULL_DISK_SCRIPT, str(tmp_path),
+                           str(limit)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, (done.returncode, done.stdout, done.stderr[-2000:])
+    assert done.stdout.splitlines() == [f"OSError {errno.EFBIG}", "exit"]
+    assert list(tmp_path.iterdir()) == []
