@@ -102,13 +102,13 @@ def noop(quick=False, seed=0, x=0):
     return xr.Dataset({"y": ((), float(x))})
 
 
-def crashing(quick=False, seed=0, x=0.0, crash_x=None, log_dir=None, sleep=0.0):
+def crashing(quick=False, seed=0, x=0.0, crash_x=None, log_dir=None, sleep=0.0, exit_code=3):
     """Kills its own process (like a segfault or the OOM killer) when x == crash_x."""
     tag = f"{x}-a-{seed}"
     _log(log_dir, "start", tag)
     if x == crash_x:
         time.sleep(sleep / 2)
-        os._exit(3)
+        os._exit(exit_code)
     time.sleep(sleep)
     _log(log_dir, "finish", tag)
     return xr.Dataset({"y": ((), float(x))})
@@ -145,3 +145,12 @@ def appends(quick=False, seed=0, x=1.0, sizes=(0,)):
 def records_progress(quick=False, seed=0, x=1.0, progress=True):
     """Records the ``progress`` it was called with (a sweep turns study bars off)."""
     return xr.Dataset({"progress_on": ((), int(bool(progress)), {"units": "1"})})
+
+
+def unpicklable(quick=False, seed=0, x=1.0):
+    """A Dataset holding an object that cannot be pickled when x == 2 (it can be
+    returned in this process, but cannot travel back from a worker)."""
+    import threading
+
+    value = np.array(threading.Lock() if x == 2.0 else 0.0, dtype=object)
+    return xr.Dataset({"y": ((), float(x)), "f": ((), value)})

@@ -160,6 +160,19 @@ def test_point_that_keeps_killing_its_worker_fails_alone(study, calls, tmp_path)
     np.testing.assert_array_equal(ds["y"].sel(x=[1.0, 3.0]).values, [1.0, 3.0])
 
 
+def test_a_worker_that_exits_with_status_0_mid_point_fails_that_point_alone(study, tmp_path):
+    # exit code 0 was taken for "cannot tell": every point in flight counted an attempt,
+    # and the innocent ones failed with "the worker process died 2 times while this point
+    # was running"
+    ds = run(study("crashing"), {"x": [1.0, 2.0, 3.0, 4.0, 5.0]},
+             params={"crash_x": 2.0, "sleep": 0.6, "exit_code": 0},
+             executor=LocalExecutor(workers=2, max_attempts=2), output=tmp_path / "out",
+             progress=False)
+    status = dict(zip(ds["x"].values.tolist(), ds["status"].values.tolist()))
+    assert status == {1.0: "ok", 2.0: "failed", 3.0: "ok", 4.0: "ok", 5.0: "ok"}, (
+        ds["error"].values)
+
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sweeps"
 
 
@@ -850,3 +863,53 @@ def test_point_that_keeps_killing_its_dask_worker_fails_alone_and_is_counted(stu
     assert [n for t, n in calls(log, "start").items() if t.startswith("2.0-")] == [1]
     assert len(list((tmp_path / "out" / "points").glob("[0-9]*.nc"))) == 2
     np.testing.assert_array_equal(ds["y"].sel(x=[1.0, 3.0]).values, [1.0, 3.0])
+
+
+def test_a_dask_point_whose_result_cannot_travel_back_fails_alone(dask_client, study, tmp_path):
+    # as_completed(with_results=True) raised the result's deserialization error in its
+    # background task: that point never came out and the sweep waited for ever
+    import threading
+
+    out = {}
+
+    def sweep():
+        out["ds"] = run(study("unpicklable"), {"x": [1.0, 2.0, 3.0]},
+                        executor=DaskExecutor(client=dask_client), output=tmp_path / "out",
+                        progress=False)
+
+    thread = threading.Thread(target=sweep, daemon=True)
+    thread.start()
+    thread.join(timeout=120)
+    assert not thread.is_alive(), "the sweep hangs on a result that cannot be sent back"
+    ds = out["ds"]
+    status = dict(zip(ds["x"].values.tolist(), ds["status"].values.tolist()))
+    assert status == {1.0: "ok", 2.0: "failed", 3.0: "ok"}, ds["error"].values
+    assert "serialize" in ds["error"].sel(x=2.0).item()
+
+
+def test_losing_the_dask_scheduler_is_a_workers_lost_error(study, tmp_path):
+    # the points the lost scheduler cancelled ended the run with a bare RuntimeError,
+    # which the command line printed as a traceback instead of its one-line error
+    distributed = pytest.importorskip("distributed")
+    import logging
+    import threading
+
+    from v1model.sweep.errors import WorkersLostError
+
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.CRITICAL)
+    points = tmp_path / "out" / "points"
+
+    def close_after_first_point():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not list(points.glob("[0-9]*.nc")):
+            time.sleep(0.05)
+        cluster.close()
+
+    closer = threading.Thread(target=close_after_first_point, daemon=True)
+    closer.start()
+    with pytest.raises(WorkersLostError, match="resume"):
+        run(study(), {"x": [1.0, 2.0, 3.0, 4.0]}, params={"sleep": 1.0},
+            executor={"kind": "dask", "address": cluster.scheduler_address},
+            output=tmp_path / "out", progress=False)
+    closer.join(timeout=30)

@@ -26,7 +26,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter, deque
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 from .executor_config import (
@@ -36,7 +36,7 @@ from .executor_config import (
     int_option,
     start_method_option,
 )
-from .errors import ExecutorStartError
+from .errors import ExecutorStartError, WorkersLostError
 from .point import PointOutcome, run_point
 
 __all__ = [
@@ -372,7 +372,10 @@ class LocalExecutor(Executor):
         culprits = set()
         for pid, proc in processes.items():
             proc.join(timeout=5)
-            if proc.exitcode not in (None, 0, -signal.SIGTERM) and running.get(pid, -1) in lost:
+            # exit code 0 too: a worker still in the middle of a point (its slot says which)
+            # that exited by itself (os._exit(0), a library's exit(0)) is the culprit; left
+            # out, every point in flight counted an attempt and innocent ones failed
+            if proc.exitcode not in (None, -signal.SIGTERM) and running.get(pid, -1) in lost:
                 culprits.add(running[pid])
         return culprits
 
@@ -507,19 +510,28 @@ class DaskExecutor(Executor):
 
         watch = self._start_watch(stop_sweep)
         try:
-            for future, result in as_completed(futures, loop=self.client.loop, with_results=True,
-                                              raise_errors=False):
+            # without its results: as_completed(with_results=True) fetches each result in a
+            # background task, and a result that cannot travel back (it does not pickle)
+            # raised there, so that its future never came out and the sweep waited for ever
+            for future in as_completed(futures, loop=self.client.loop):
                 task = by_key[future.key]
+                if future.status == "cancelled":
+                    result = None
+                elif future.status == "error":  # KilledWorker, ...: returned, not raised
+                    result = future.exception()
+                else:
+                    try:
+                        result = future.result()
+                    except Exception as exc:  # noqa: BLE001 - a result that cannot travel back
+                        result = exc
                 if isinstance(result, PointOutcome):
                     self.finished += 1
                     yield result
-                elif future.status == "cancelled" or type(result).__name__ == "CancelledError":
+                elif future.status == "cancelled" or isinstance(result, CancelledError):
                     cancelled += 1
-                else:  # KilledWorker, or a result that could not travel back
-                    # as_completed hands an error over as its (type, value, traceback)
-                    error = result[1] if isinstance(result, tuple) else result
+                else:
                     self.finished += 1
-                    yield PointOutcome.failure(task.index, f"{type(error).__name__}: {error}")
+                    yield PointOutcome.failure(task.index, f"{type(result).__name__}: {result}")
                 future.release()
         finally:
             if watch is not None:
@@ -530,7 +542,9 @@ class DaskExecutor(Executor):
         if stopped_by:
             raise stopped_by[0]
         if cancelled:
-            raise RuntimeError(
+            # a WorkersLostError, not a bare RuntimeError: the command line reports it in one
+            # line (exit code 1) instead of a traceback
+            raise WorkersLostError(
                 f"{cancelled} point(s) were cancelled by the dask scheduler (restarted or "
                 "lost?); they are still pending: resume the sweep to run them"
             )
