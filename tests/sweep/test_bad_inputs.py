@@ -76,3 +76,30 @@ def test_an_empty_output_option_is_refused(study, tmp_path, monkeypatch, capsys)
     assert main(["sweep", "run", str(spec), "--output", "", "--no-progress"]) == 2
     assert "error: output: must be a folder path, got ''" in capsys.readouterr().err
     assert not any(here.iterdir())
+
+
+def test_threads_that_load_a_study_file_together_all_get_its_function(tmp_path):
+    # the threads of a dask worker (threads_per_worker > 1) load a "file.py:function"
+    # study at their first points together: all but the first took the module while it
+    # was still executing, and failed with "module ... has no attribute 'run'"
+    import threading
+
+    from v1model.sweep.studyref import StudyRef
+
+    path = tmp_path / "slow_import_study.py"
+    path.write_text("import time\ntime.sleep(0.5)  # a heavy import\n\n"
+                    "def run(quick=False, seed=0, x=1.0):\n    return x\n")
+    found, errors = [], []
+
+    def load():
+        try:
+            found.append(StudyRef(f"{path}:run").function())
+        except Exception as exc:  # noqa: BLE001
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == [] and len(found) == 4 and len({id(f) for f in found}) == 1

@@ -20,6 +20,7 @@ import importlib
 import importlib.util
 import inspect
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -33,6 +34,8 @@ __all__ = ["StudyRef", "resolve_study"]
 RESERVED_PARAMETERS = ("quick", "seed")
 #: module name under which a study given as "file.py:function" is imported
 STUDY_MODULE_PREFIX = "_v1model_sweep_"
+#: held while a study file is imported (re-entrant: the file may import itself)
+_IMPORT_LOCK = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -156,22 +159,26 @@ def _import_file(path: Path) -> ModuleType:
     """Import a .py file under a private, stable module name (cached)."""
     path = path.resolve()
     name = STUDY_MODULE_PREFIX + hashlib.sha1(str(path).encode()).hexdigest()[:12]
-    if name in sys.modules:
-        return sys.modules[name]
-    if not path.is_file():
-        raise FileNotFoundError(f"study: no such file: {str(path)!r}")
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    # like running a script: sibling modules of the file are importable
-    if str(path.parent) not in sys.path:
-        sys.path.append(str(path.parent))
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
+    # one import at a time: the threads of a dask worker (threads_per_worker > 1) start
+    # their first points together, and the others took the module from sys.modules while
+    # the first was still executing it ("module ... has no attribute 'run'")
+    with _IMPORT_LOCK:
+        if name in sys.modules:
+            return sys.modules[name]
+        if not path.is_file():
+            raise FileNotFoundError(f"study: no such file: {str(path)!r}")
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        # like running a script: sibling modules of the file are importable
+        if str(path.parent) not in sys.path:
+            sys.path.append(str(path.parent))
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+        return module
 
 
 def resolve_study(study, base_dir: Path | None = None) -> StudyRef:
