@@ -311,6 +311,13 @@ def plot_sweep(ds: xr.Dataset, outdir) -> list[Path]:
     if missing:
         raise ValueError(f"plot_sweep needs a sweep over lam and overcompleteness; the "
                          f"Dataset has no dimension(s) {missing}")
+    # a third swept parameter (patch_size, n_updates, ...) gave matplotlib 2-d data:
+    # "too many values to unpack (expected 1)"
+    extra = [d for d in ds["status"].dims if d not in ("lam", "overcompleteness", "replicate")]
+    if extra:
+        raise ValueError(f"plot_sweep draws a sweep over lam and overcompleteness only; this "
+                         f"one also sweeps {extra}: plot one value of each, e.g. "
+                         f"plot_sweep(ds.sel({extra[0]}=...), outdir)")
     ok = ds["status"] == "ok"
     reps = "replicate" if "replicate" in ds.dims else None
 

@@ -80,3 +80,22 @@ def test_example_spec_is_valid():
     np.testing.assert_allclose(spec.grid.axes[0].params["lam"],
                                np.logspace(np.log10(0.05), np.log10(0.8), 5), rtol=1e-12)
     assert spec.output == EXAMPLE.parent / "results" / "lca-sweep"
+
+
+def test_plot_sweep_names_a_third_swept_parameter(tmp_path):
+    # sweeping patch_size too gave matplotlib 2-d data, and the sweep's warning read
+    # "no sweep figure: too many values to unpack (expected 1)"
+    import xarray as xr
+
+    import studies.lca_sweep as study
+
+    dims = ("lam", "overcompleteness", "patch_size")
+    shape = (2, 2, 2)
+    ds = xr.Dataset(
+        {name: (dims, np.full(shape, 0.1)) for name in
+         ("reconstruction_error", "activity_ratio", "gabor_fraction")},
+        coords={"lam": [0.1, 0.2], "overcompleteness": [1, 2], "patch_size": [6, 8]})
+    ds["status"] = (dims, np.full(shape, "ok"))
+    with pytest.raises(ValueError, match=r"also sweeps \['patch_size'\]"):
+        study.plot_sweep(ds, tmp_path)
+    assert study.plot_sweep(ds.sel(patch_size=8), tmp_path)[0].exists()
