@@ -221,11 +221,20 @@ def main(argv=None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
-            if args.command == "study":
-                if args.study_command == "list":
-                    return _study_list()
-                return _study_run(args)
-            return args.func(args)
+            if args.command == "study" and args.study_command == "list":
+                code = _study_list()
+            elif args.command == "study":
+                code = _study_run(args)
+            else:
+                code = args.func(args)
+            sys.stdout.flush()  # a closed pipe (``| head``) is met here, not at exit
+            return code
+    except BrokenPipeError:
+        # the reader stopped reading (``v1model sweep status F | head``): stop quietly, as
+        # a shell tool does; stdout goes to devnull so that Python's flush at exit is quiet
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except (ValueError, TypeError, FileNotFoundError, KeyError, OutputLockedError) as exc:
         print(f"v1model: error: {exc}", file=sys.stderr)
         return 2

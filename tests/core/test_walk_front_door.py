@@ -178,3 +178,19 @@ def test_a_run_that_diverges_says_what_to_lower_without_a_traceback(tmp_path, ca
     assert err.startswith("v1model: error: SAILnet diverged at update")
     assert "lower beta=1000000.0" in err and "Traceback" not in err
     assert not out_dir.exists()  # the refused run leaves no folder
+
+
+def test_output_into_a_closed_pipe_stops_quietly():
+    # `v1model sweep status F | head` printed "v1model: error: [Errno 32] Broken pipe"
+    # and Python's own complaint at exit; a shell tool stops quietly (exit code 1, as
+    # Python's documentation recommends)
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from v1model.cli import main; "
+                             "sys.exit(main(['study', 'list']))"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the first line is printed
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1
+    assert stderr == ""
