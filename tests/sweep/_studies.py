@@ -154,3 +154,8 @@ def unpicklable(quick=False, seed=0, x=1.0):
 
     value = np.array(threading.Lock() if x == 2.0 else 0.0, dtype=object)
     return xr.Dataset({"y": ((), float(x)), "f": ((), value)})
+
+
+def mixed_kinds(quick=False, seed=0, x=0.0):
+    """Returns its output as text at x == 2 and as a number elsewhere."""
+    return xr.Dataset({"y": ((), "two" if x == 2.0 else int(x))})

@@ -265,6 +265,17 @@ def test_bad_outputs_fail_their_point_with_a_clear_error(study):
     assert "and also ['status_output']" in ds["error"].values[0]
 
 
+@pytest.mark.parametrize("output", [None, "s"])
+def test_an_output_that_is_text_at_one_point_and_a_number_at_another_is_named(study,
+                                                                             tmp_path, output):
+    # was xarray's "unable to infer dtype on variable 'y'; object array contains mixed
+    # native types: str, int" at the write (and an object array in memory)
+    with pytest.raises(ValueError, match=r"output 'y' is text at one point \(x index 1\) "
+                                         r"and a number at another \(x index 0\)"):
+        run(study("mixed_kinds"), {"x": [1.0, 2.0, 3.0]}, executor="serial", progress=False,
+            output=None if output is None else tmp_path / output)
+
+
 @pytest.mark.parametrize("call", [lambda: run("lca-sweep", {"lam": [0.1]}, output=3),
                                   lambda: status(3), lambda: resume(None), lambda: load(3.5),
                                   lambda: retry_failed(["a"])])

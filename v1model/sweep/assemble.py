@@ -240,6 +240,18 @@ def _stack(name, datasets, positions, shape, dims, complete):
                 f"{dict(zip(ref.dims, ref.shape))} at another; outputs must keep their "
                 "dimension names across points"
             )
+    kinds = {v.dtype.kind for _, v in having}
+    if kinds & set("US") and kinds & set("biufc"):
+        # xarray's own words, at the write: "unable to infer dtype on variable ...;
+        # object array contains mixed native types", as if the spec were wrong
+        text = next(pos for pos, v in having if v.dtype.kind in "US")
+        number = next(pos for pos, v in having if v.dtype.kind in "biufc")
+        raise ValueError(
+            f"output {name!r} is text at one point ({_where(dims, text)}) and a number at "
+            f"another ({_where(dims, number)}); a study must return each output as the "
+            "same kind of value at every point: fix the study and run the sweep into a "
+            "new folder"
+        )
     dtype = np.result_type(*[v.dtype for _, v in having])
     if dtype.kind in "USO":
         dtype = np.dtype(object)
@@ -257,6 +269,11 @@ def _stack(name, datasets, positions, shape, dims, complete):
         # a 0-d array would be stored as one object in an object array: take its element
         arr[pos] = values[()] if values.ndim == 0 else values
     return (tuple(dims) + ref.dims, _as_text(arr), dict(ref.attrs))
+
+
+def _where(dims, pos) -> str:
+    """A point's place in the grid, as "lam index 2, replicate index 0"."""
+    return ", ".join(f"{d} index {i}" for d, i in zip(dims, pos))
 
 
 def _as_text(arr):
