@@ -418,6 +418,15 @@ def _load_mat(path, name="source"):
             f"{name}: {str(path)!r} key {key!r} has shape {arr.shape}; expected "
             "(height, width, n_images)"
         )
+    h, w, n = arr.shape
+    if w == n and h != w:
+        # a stack saved from Python, savemat({"IMAGES": stack}) of (n_images, 128, 128):
+        # read as 128 pictures of n_images x 128 pixels, with no other sign
+        warnings.warn(
+            f"{name}: {str(path)!r} key {key!r} has shape {arr.shape}, read as {n} pictures "
+            f"of {h} x {w} pixels (MATLAB's (height, width, n_images)); if the first axis "
+            "counts pictures (a stack saved from Python), save np.moveaxis(stack, 0, -1)",
+            UserWarning, stacklevel=3)  # the caller of load_images
     return np.ascontiguousarray(np.moveaxis(arr, 2, 0))
 
 

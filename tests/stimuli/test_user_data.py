@@ -2,6 +2,7 @@
 damaged WAV and gzipped IDX files."""
 
 import gzip
+import warnings
 
 import numpy as np
 import pytest
@@ -132,3 +133,20 @@ def test_ringach_refuses_a_wrong_reference_before_learning(tmp_path, monkeypatch
     monkeypatch.setattr(learned, "learned_dictionary", no_learning)
     with pytest.raises(ValueError, match=rf"reference: .*basis\.mat' {match}"):
         ringach_2002.run(quick=True, reference=str(tmp_path / "basis.mat"))
+
+
+def test_a_mat_stack_saved_from_python_is_warned_of(tmp_path):
+    """savemat({"IMAGES": stack}) of a (n_images, h, w) stack read as w pictures of
+    n_images x h pixels, unsaid."""
+    from scipy.io import savemat
+
+    stack = np.random.default_rng(3).random((5, 16, 16))
+    savemat(tmp_path / "IMAGES.mat", {"IMAGES": stack})
+    with pytest.warns(UserWarning, match=r"shape \(5, 16, 16\), read as 16 pictures of 5 x 16 "
+                                         r"pixels .* np\.moveaxis\(stack, 0, -1\)"):
+        images = load_images(tmp_path / "IMAGES.mat")
+    assert images.shape == (16, 5, 16)
+    savemat(tmp_path / "IMAGES.mat", {"IMAGES": np.moveaxis(stack, 0, -1)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(load_images(tmp_path / "IMAGES.mat"), stack)
