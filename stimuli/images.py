@@ -312,6 +312,16 @@ def _read_image_files(files, size, name="source", progress=None):
     with progress_bar(progress, total=len(files), desc="images", unit="file") as bar:
         images = _read_all(files, read, bar)
     if isinstance(images, list):  # sizes differ: all squared to the default size
+        small = [(f, im.shape) for f, im in zip(files, images) if min(im.shape) < 256 // 2]
+        if small:
+            # an enlarged picture has none of the high frequencies of the others: a 3 x 7
+            # icon among photographs became a 256 x 256 blur, unsaid
+            f, (h, w) = min(small, key=lambda s: min(s[1]))
+            warnings.warn(
+                f"{name}: the images differ in size and are all centre-cropped and resized "
+                f"to 256 x 256 pixels; {len(small)} of them are enlarged more than 2x (the "
+                f"smallest, {str(f)!r}, is {h} x {w}): pass size=N (the smallest side, or "
+                "less) or leave the small pictures out", UserWarning, stacklevel=4)
         images = np.stack([_square(im, 256) for im in images])
     return images
 

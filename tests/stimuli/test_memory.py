@@ -183,6 +183,7 @@ def test_load_images_folder_is_read_into_one_array(tmp_path):
     assert peak <= 1.5 * out.nbytes, f"peak {peak / out.nbytes:.2f}x the output"
 
 
+@pytest.mark.filterwarnings("ignore:.*the images differ in size")  # small on purpose
 def test_load_images_folder_of_unequal_sizes(tmp_path):
     from skimage.io import imsave
 

@@ -150,3 +150,19 @@ def test_a_mat_stack_saved_from_python_is_warned_of(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         np.testing.assert_array_equal(load_images(tmp_path / "IMAGES.mat"), stack)
+
+
+def test_a_small_picture_enlarged_among_larger_ones_is_warned_of(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(4)
+    for name, shape in (("a.png", (300, 400)), ("b.png", (260, 260)), ("c.png", (40, 60))):
+        Image.fromarray((rng.random(shape) * 255).astype(np.uint8)).save(tmp_path / name)
+    with pytest.warns(UserWarning, match=r"1 of them are enlarged more than 2x \(the smallest, "
+                                         r".*c\.png', is 40 x 60\)"):
+        images = load_images(tmp_path)
+    assert images.shape == (3, 256, 256)
+    (tmp_path / "c.png").unlink()  # 260 x 260 and 300 x 400: shrunk only, nothing to say
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_images(tmp_path).shape == (2, 256, 256)
