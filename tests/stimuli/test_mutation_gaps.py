@@ -179,25 +179,11 @@ def test_whiten_refuses_a_cutoff_that_is_not_positive_and_finite(f0):
         whiten(np.random.default_rng(0).random((1, 16, 16)), f0=f0)
 
 
-def _write_matlab_v73(path, name, cube):
-    """A MATLAB v7.3 MAT-file as MATLAB writes one: HDF5 with a 512-byte user block whose
-    128-byte header ends in version 0x0200 and "IM"; arrays stored with reversed dimensions
-    (column-major), so a (height, width, n) array is an HDF5 dataset (n, width, height)."""
-    h5py = pytest.importorskip("h5py")
-    with h5py.File(path, "w", userblock_size=512) as f:
-        f.create_dataset(name, data=np.ascontiguousarray(cube.T))
-    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Sat Dec  5 10:00:00 2026 "
-    header += b"HDF5 schema 1.00 ."
-    header = header.ljust(116) + b"\x00" * 8 + b"\x00\x02IM"
-    with open(path, "r+b") as f:
-        f.write(header)
-
-
-def test_matlab_v73_files_are_read_in_matlabs_layout(tmp_path):
+def test_matlab_v73_files_are_read_in_matlabs_layout(tmp_path, write_matlab_v73):
     from scipy.io import loadmat
 
     cube = np.random.default_rng(5).standard_normal((6, 9, 3))  # (height, width, n_images)
-    _write_matlab_v73(tmp_path / "IMAGES.mat", "IMAGES", cube)
+    write_matlab_v73(tmp_path / "IMAGES.mat", "IMAGES", cube)
     with pytest.raises(NotImplementedError):  # scipy sees a v7.3 file: the HDF5 path is taken
         loadmat(tmp_path / "IMAGES.mat")
     np.testing.assert_array_equal(load_images(tmp_path / "IMAGES.mat"), np.moveaxis(cube, 2, 0))

@@ -10,29 +10,19 @@ import pytest
 from stimuli.images import is_prewhitened, load_images
 
 
-def _write_matlab_v73(path, name, cube):
-    h5py = pytest.importorskip("h5py")
-    with h5py.File(path, "w", userblock_size=512) as f:
-        f.create_dataset(name, data=np.ascontiguousarray(cube.T))
-    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Sat Dec  5 10:00:00 2026 "
-    header += b"HDF5 schema 1.00 ."
-    header = header.ljust(116) + b"\x00" * 8 + b"\x00\x02IM"
-    with open(path, "r+b") as f:
-        f.write(header)
-
-
-def test_a_v73_file_of_unwhitened_images_is_not_taken_for_whitened(tmp_path):
+def test_a_v73_file_of_unwhitened_images_is_not_taken_for_whitened(tmp_path,
+                                                                     write_matlab_v73):
     """IMAGESr (unwhitened) in a v7.3 file not named *RAW*: the study skipped whitening."""
     cube = np.random.default_rng(0).random((16, 16, 2))
-    _write_matlab_v73(tmp_path / "photos.mat", "IMAGESr", cube)
-    _write_matlab_v73(tmp_path / "whitened.mat", "IMAGES", cube)
+    write_matlab_v73(tmp_path / "photos.mat", "IMAGESr", cube)
+    write_matlab_v73(tmp_path / "whitened.mat", "IMAGES", cube)
     assert not is_prewhitened(tmp_path / "photos.mat")
     assert is_prewhitened(tmp_path / "whitened.mat")
 
 
-def test_a_damaged_v73_file_is_named(tmp_path):
+def test_a_damaged_v73_file_is_named(tmp_path, write_matlab_v73):
     cube = np.random.default_rng(0).random((16, 16, 2))
-    _write_matlab_v73(tmp_path / "IMAGES.mat", "IMAGES", cube)
+    write_matlab_v73(tmp_path / "IMAGES.mat", "IMAGES", cube)
     data = (tmp_path / "IMAGES.mat").read_bytes()
     (tmp_path / "cut.mat").write_bytes(data[:1500])
     with pytest.raises(ValueError, match=r"images: cannot read \.mat file .*cut\.mat'"):
