@@ -213,6 +213,9 @@ def plot_nx_ny(*fits, labels=None, min_r2: float = 0.8, ax=None, title=None):
     if not fits:
         raise ValueError("give at least one Gabor-fit Dataset")
     labels = list(labels) if labels is not None else [f"set {i}" for i in range(len(fits))]
+    if len(labels) != len(fits):  # zip() dropped the Datasets without a label, unsaid
+        raise ValueError(f"labels has {len(labels)} label(s) for {len(fits)} Gabor-fit "
+                         f"Dataset(s): give one per Dataset, got labels={labels!r}")
     if ax is None:
         fig, ax = plt.subplots(figsize=(4.8, 4.5))
     else:
@@ -295,10 +298,17 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
     peak = tuning["max_response"].values
     if units is None:
         units = np.flatnonzero(peak > 0)[:max_units]
-    units = np.asarray(units, dtype=int)
+    units = as_real(units, "units", dtype=int).reshape(-1)
+    n_atoms = len(peak)
+    bad = units[(units < 0) | (units >= n_atoms)]
+    if bad.size:  # -1 drew the last unit, 5 of 3 failed with numpy's IndexError
+        raise ValueError(f"units must be positions along 'atom' in 0 ... {n_atoms - 1}, got "
+                         f"{int(bad[0])}")
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6))
     o = tuning["orientation"].values
     f = tuning["frequency"].values
+    # tuning_curves takes the frequencies in any order: draw each curve along frequency
+    by_f = np.argsort(f, kind="stable")
     drawn = []
     for k, u in enumerate(units):
         oc = tuning["orientation_tuning"].values[u]
@@ -310,8 +320,8 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
         pref = tuning["peak_orientation"].values[u]
         x, y = _closed_orientation_curve(np.degrees(o - pref), oc / np.nanmax(oc))
         ax1.plot(x, y, "-", lw=1, color=f"C{k % 10}", alpha=0.8)
-        ax2.semilogx(f, fc / max(np.nanmax(fc, initial=0.0), 1e-300), "o-", ms=3, lw=1,
-                     color=f"C{k % 10}", alpha=0.8)
+        ax2.semilogx(f[by_f], fc[by_f] / max(np.nanmax(fc, initial=0.0), 1e-300), "o-", ms=3,
+                     lw=1, color=f"C{k % 10}", alpha=0.8)
     units = np.asarray(drawn, dtype=int)  # the summary counts what is drawn
     ax1.axhline(tuning.attrs.get("bandwidth_level", 0.5), color="0.6", ls=":", lw=0.8)
     ax1.set_xlim(-90, 90)
@@ -412,9 +422,17 @@ def plot_babel_curves(*babels, labels=None, coactive=None, ax=None, title=None):
         fig = ax.figure
     labels = list(labels) if labels is not None else [f"dictionary {i}" for i in
                                                       range(len(babels))]
+    if len(labels) != len(babels):  # zip() dropped the curves without a label, unsaid
+        raise ValueError(f"labels has {len(labels)} label(s) for {len(babels)} Babel "
+                         f"Dataset(s): give one per Dataset, got labels={labels!r}")
     for i, (b, label) in enumerate(zip(babels, labels)):
-        ax.plot(b["r"].values, b["babel"].values, color=f"C{i}",
-                label=f"{label} (μ = {b.attrs.get('mutual_coherence', np.nan):.2f})")
+        values = np.asarray(b["babel"].values, dtype=float)
+        # the log axis cannot show mu_1(r) = 0 (orthogonal atoms): an orthonormal basis
+        # was an empty plot with only "μ = 0.00" in the legend; say what is left out
+        zero = np.count_nonzero(values <= 0)
+        off = f"; μ₁(r) = 0 at {zero} r, not on the log axis" if zero else ""
+        ax.plot(b["r"].values, np.where(values > 0, values, np.nan), color=f"C{i}",
+                label=f"{label} (μ = {b.attrs.get('mutual_coherence', np.nan):.2f}{off})")
     if coactive is not None:
         sizes = coactive["support_size_bin"].values
         keep = sizes > 0
@@ -476,6 +494,9 @@ def plot_rf_comparison(atoms, rfs, similarity=None, n_cols=None, title=None):
     rfs = as_real(rfs, "rfs")
     if atoms.ndim == 2 and rfs.ndim == 3 and atoms.size == rfs.size:
         atoms = atoms.reshape(rfs.shape)
+    if len(atoms) != len(rfs):  # the grids showed different units side by side, unsaid
+        raise ValueError(f"atoms has {len(atoms)} units (shape {atoms.shape}) but rfs has "
+                         f"{len(rfs)} (shape {rfs.shape}): give the atoms of the mapped units")
     n_panels = 3 if similarity is not None else 2
     fig, axes = plt.subplots(1, n_panels, figsize=(4.2 * n_panels, 4.3))
     cmap = plt.get_cmap("gray").with_extremes(bad=(0.5, 0.5, 0.5))
@@ -521,9 +542,10 @@ def plot_sparseness_tradeoff(lam, activity_ratio, reconstruction_error, classes=
     Parameters
     ----------
     lam, activity_ratio, reconstruction_error : array_like, shape (n,)
-        Sparsity penalties lambda (positive, ascending: the shaded bands are
-        cut at the geometric means of neighbours), the fraction of units
-        active per stimulus and the relative squared reconstruction error
+        Sparsity penalties lambda (positive, in any order: they are sorted,
+        and the shaded bands cut at the geometric means of neighbours), the
+        fraction of units active per stimulus and the relative squared
+        reconstruction error
         ``||x - D^T a||^2 / ||x||^2`` at each lambda.
     classes : sequence of str, optional
         "local" / "sparse" / "dense" / "silent" per lambda, shown as shaded bands,
@@ -546,9 +568,33 @@ def plot_sparseness_tradeoff(lam, activity_ratio, reconstruction_error, classes=
     plt = pyplot()
     from matplotlib.patches import Patch
 
-    lam = as_real(lam, "lam")
+    lam = as_real(lam, "lam").reshape(-1)
+    if not np.all(np.isfinite(lam) & (lam > 0)):
+        raise ValueError(f"lam must be positive finite penalties (log axis), got "
+                         f"{lam.tolist()!r}")
+    # the class bands are cut between neighbours in order of lambda: a descending (or
+    # shuffled) lam shaded each band beside its own point; draw everything in that order
+    order = np.argsort(lam, kind="stable")
+    lam = lam[order]
+    ratio = as_real(activity_ratio, "activity_ratio").reshape(-1)
+    reconstruction_error = as_real(reconstruction_error, "reconstruction_error").reshape(-1)
+    for name, values in (("activity_ratio", ratio),
+                         ("reconstruction_error", reconstruction_error)):
+        if values.shape != order.shape:
+            raise ValueError(f"{name} has {values.size} values for {lam.size} lam values")
+    ratio, reconstruction_error = ratio[order], reconstruction_error[order]
+    if classes is not None:
+        classes = np.asarray(classes, dtype=str).reshape(-1)
+        if classes.shape != order.shape:
+            raise ValueError(f"classes has {classes.size} values for {lam.size} lam values")
+        classes = classes[order]
+    if active_count is not None:
+        active_count = as_real(active_count, "active_count").reshape(-1)
+        if active_count.shape != order.shape:
+            raise ValueError(f"active_count has {active_count.size} values for {lam.size} "
+                             "lam values")
+        active_count = active_count[order]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.3))
-    ratio = as_real(activity_ratio, "activity_ratio")
     ax1.set_xscale("log")
     ax1.set_yscale("log")
     if not np.any(ratio > 0):  # every unit silent at every lambda: nothing to scale to

@@ -38,6 +38,9 @@ def atom_images(D, patch_shape=None):
     D = as_real(D, "D")
     if D.ndim == 3:
         return D
+    if D.ndim != 2:  # numpy's "not enough values to unpack" named nothing
+        raise ValueError(f"D must be atoms (n_atoms, n_features) or images (n_atoms, h, w), "
+                         f"got shape {D.shape}; pass one atom as D[None]")
     n, p = D.shape
     if patch_shape is None:
         side = int(round(np.sqrt(p)))
@@ -46,7 +49,11 @@ def atom_images(D, patch_shape=None):
                 f"atoms have {p} features, which is not a square patch; pass patch_shape"
             )
         patch_shape = (side, side)
-    return D.reshape(n, *patch_shape)
+    shape = tuple(int(v) for v in np.atleast_1d(patch_shape))
+    if len(shape) != 2 or shape[0] * shape[1] != p or min(shape) < 1:
+        raise ValueError(f"patch_shape={patch_shape!r} must be (h, w) with h * w = {p}, the "
+                         f"features of each atom (D shape {D.shape})")
+    return D.reshape(n, *shape)
 
 
 def tile_atoms(D, patch_shape=None, n_cols=None, pad=1, normalize="each"):
@@ -326,7 +333,16 @@ def plot_coefficient_histogram(codes, bins=101, ax=None, title=None, exclude_zer
         fig, ax = plt.subplots(figsize=(6.2, 3.5))
     else:
         fig = ax.figure
-    sd = shown.std() if shown.size and shown.std() > 0 else 1.0
+    sd = 0.0
+    if shown.size:
+        # on values divided by a power of two near the largest (exact): the square in the
+        # s.d. neither overflows (1e200: an inf limit, matplotlib's "Axis limits cannot be
+        # NaN or Inf") nor underflows (1e-200: sd 0, so every value fell in the middle bin)
+        from ..scaling import pow2_scale
+
+        scale = pow2_scale(shown)
+        sd = float((shown / scale).std()) * scale
+    sd = sd if sd > 0 else 1.0
     lim = max(np.abs(shown).max() if shown.size else 0.0, 4 * sd)
     edges = np.linspace(-lim, lim, bins + 1)
     width = edges[1] - edges[0]

@@ -80,10 +80,21 @@ def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax
     if order is not None and len(order) != n_units:
         raise ValueError(f"order lists {len(order)} units but n_units={n_units}: give one "
                          "row per unit")
+    if u.size and (u.min() < 0 or u.max() >= n_units):
+        # -1 was drawn on the last row (another unit's), n_units too small failed in numpy
+        bad = u[(u < 0) | (u >= n_units)][0]
+        raise ValueError(f"spike_unit holds unit {int(bad)}, outside 0 ... {n_units - 1} "
+                         f"(n_units={n_units})")
     row = np.arange(n_units)
     if order is not None:  # rank r on row r, counted from the top
+        order = as_real(order, "order", dtype=int).reshape(-1)
+        if not np.array_equal(np.sort(order), np.arange(n_units)):
+            # a repeated unit left another's row uninitialised (np.empty): spikes drawn on
+            # arbitrary rows
+            raise ValueError(f"order must list every unit 0 ... {n_units - 1} once (a "
+                             f"permutation), got {order.tolist()[:20]!r}")
         row = np.empty(n_units, dtype=int)
-        row[np.asarray(order, dtype=int)] = np.arange(n_units)
+        row[order] = np.arange(n_units)
     if transient is not None:
         transient = float(transient)
         if not np.isfinite(transient) or transient < 0:
