@@ -184,6 +184,8 @@ def run(
                               {"long_name": "spiking, no lateral inhibition, rate * tau_m",
                                "units": "1"}),
             "rate": (dims, spk["rate"].values, {"long_name": "spiking LCA rate", "units": "Hz"}),
+            "spike_count": (dims, spk["spike_count"].values,
+                            {"long_name": "spikes in the counting window", "units": "1"}),
             "spiking_error": ("t_stop", spiking_error,
                               {"long_name": "relative error of windowed rates vs LASSO",
                                "units": "1"}),

@@ -134,6 +134,7 @@ def run(
     n_brian2 = check_int(n_brian2 if n_brian2 is not None else (20 if quick else 100),
                          "n_brian2", minimum=0)
     n_eval = check_int(n_eval, "n_eval", minimum=1)
+    n_brian2 = min(n_brian2, n_eval)  # Brian2 runs on held-out patches: at most n_eval of them
     _check_learning_parameters(patch_size, n_neurons, p, alpha, beta, gamma, theta0, batch_size)
     if n_brian2 > 0:  # sailnet_inference's check, under this study's name
         check_choice(brian2_target, "brian2_target", TARGETS)

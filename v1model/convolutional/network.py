@@ -217,6 +217,8 @@ class ConvolutionalNetwork(SavedAsDataset):
                              "the non-negative LASSO) and 'soft' (ON/OFF unit pairs); got "
                              "threshold='hard'")
         if "tau" in kwargs:  # the ODE backend's name of the membrane time constant
+            if "tau_m" in kwargs:
+                raise ValueError("give tau or tau_m (the same membrane time constant), not both")
             kwargs["tau_m"] = kwargs.pop("tau")
         kwargs.setdefault("tau_m", self.tau)
         if self.threshold == "nonneg":

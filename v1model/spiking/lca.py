@@ -53,6 +53,7 @@ import time
 import warnings
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from ..io import seed_attr
@@ -214,6 +215,12 @@ def spiking_lca(
         record_dt = check_positive(record_dt, "record_dt")
         if record_dt < dt:
             raise ValueError(f"record_dt ({record_dt!r} s) must be >= dt ({dt!r} s)")
+        ratio = record_dt / params["dt"]
+        if abs(ratio - round(ratio)) > 1e-6 * ratio:
+            # Brian2 would sample on its own clock, between the network's steps: the
+            # recorded times would not be those of the values
+            raise ValueError(f"record_dt ({record_dt!r} s) must be a whole multiple of dt "
+                             f"({params['dt']!r} s), e.g. {round(ratio) * params['dt']:g} s")
     n, k = X.shape[0], D.shape[0]
     units = _check_record_v(record_v, n, k)
     rng = as_generator(seed)
@@ -567,9 +574,30 @@ def windowed_rates(ds: xr.Dataset, t_stop, transient_fraction: float | None = No
                          f"[{frac:g} t_stop, t_stop]; use longer times")
     # Brian2 spike times are multiples of dt: count on the step grid, as the run does
     steps = np.rint(ds["spike_time"].values / dt).astype(np.int64)
-    flat = ds["spike_sample"].values * k + ds["spike_atom"].values
+    # spike_sample / spike_atom are labels of the sample / atom coordinates: a ds
+    # subset with isel(sample=...) keeps the spikes of the samples it left out
+    row = pd.Index(ds["sample"].values).get_indexer(ds["spike_sample"].values)
+    col = pd.Index(ds["atom"].values).get_indexer(ds["spike_atom"].values)
+    kept = (row >= 0) & (col >= 0)
+    steps = steps[kept]
+    flat = row[kept] * k + col[kept]
     order = np.argsort(steps, kind="stable")
     steps, flat = steps[order], flat[order]
+    if "spike_count" in ds:
+        # the spikes must be the whole run's: a record of some samples only (the
+        # spiking-lca study keeps n_raster of them) would give codes of 0 to the rest
+        run_frac = float(ds.attrs["transient_fraction"])
+        lo = np.searchsorted(steps, _count_step(run_frac * duration, dt))
+        hi = np.searchsorted(steps, _count_step(duration, dt))
+        recounted = np.bincount(flat[lo:hi], minlength=n * k).reshape(n, k)
+        if not np.array_equal(recounted, np.asarray(ds["spike_count"].values).reshape(n, k)):
+            missing = int(np.count_nonzero(np.asarray(ds["spike_count"].values).sum(axis=-1)
+                                           != recounted.sum(axis=1)))
+            raise ValueError(
+                f"ds holds only part of the run's spikes: they do not reproduce its spike_count "
+                f"({missing} of {n} samples differ; e.g. a spiking-lca study file keeps the "
+                f"spikes of its first n_raster samples only); windowed_rates needs every spike "
+                f"of the run: rerun spiking_lca(..., record_spikes=True)")
     out = np.empty((t_stop.size, n, k))
     for m, t in enumerate(t_stop):
         lo = np.searchsorted(steps, _count_step(frac * t, dt))

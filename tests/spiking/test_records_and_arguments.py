@@ -1,0 +1,75 @@
+"""Spike records and arguments of the spiking LCA (numpy target, seconds): windowed
+rates of a part of the run or of a subset of samples, record_dt off the dt grid, tau
+with tau_m, and the Brian2 patches the SAILnet study reports."""
+
+import numpy as np
+import pytest
+
+from v1model.spiking import spiking_lca, windowed_rates
+
+
+def _problem(n=4, k=8, f=8, seed=0):
+    rng = np.random.default_rng(seed)
+    D = rng.standard_normal((k, f))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    return rng.standard_normal((n, f)), D
+
+
+@pytest.mark.brian2
+def test_windowed_rates_refuses_a_record_of_some_samples_only():
+    X, D = _problem()
+    ds = spiking_lca(X, D, 0.1, duration=0.1, target="numpy", seed=0, record_spikes=True,
+                     progress=False)
+    # every spike: the final window reproduces the run's codes
+    np.testing.assert_array_equal(windowed_rates(ds, 0.1).values, ds["code"].values)
+    keep = ds["spike_sample"].values < 2  # what the spiking-lca study saves (n_raster)
+    part = ds.isel(spike=np.flatnonzero(keep))
+    assert ds["spike_count"].values[2:].sum() > 0
+    with pytest.raises(ValueError, match="only part of the run's spikes"):
+        windowed_rates(part, 0.1)  # was: codes of 0 for samples 2 and 3, silently
+
+
+@pytest.mark.brian2
+def test_record_dt_must_be_a_multiple_of_dt():
+    X, D = _problem(n=1)
+    with pytest.raises(ValueError, match=r"record_dt \(0.00015 s\) must be a whole multiple"):
+        spiking_lca(X, D, 0.1, duration=0.01, target="numpy", seed=0, record_v=[0],
+                    record_dt=1.5e-4, progress=False)
+    ds = spiking_lca(X, D, 0.1, duration=0.01, target="numpy", seed=0, record_v=[0],
+                     record_dt=3e-4, progress=False)
+    ref = spiking_lca(X, D, 0.1, duration=0.01, target="numpy", seed=0, record_v=[0],
+                      progress=False)
+    # the value recorded at time t is the one of the dt trace at t
+    np.testing.assert_array_equal(ds["v"].values, ref["v"].sel(time=ds["time"].values,
+                                                                  method="nearest").values)
+
+
+@pytest.mark.brian2
+def test_convolutional_network_refuses_tau_and_tau_m_together():
+    from v1model.convolutional import ConvolutionalNetwork
+
+    rng = np.random.default_rng(0)
+    K = rng.standard_normal((2, 4))
+    K /= np.linalg.norm(K, axis=1, keepdims=True)
+    net = ConvolutionalNetwork(K, lam=0.3, threshold="nonneg")
+    with pytest.raises(ValueError, match="give tau or tau_m"):
+        net.encode(rng.standard_normal((1, 16)), backend="spiking", tau=0.02, tau_m=0.01,
+                   duration=0.05, target="numpy", seed=0, progress=False)
+
+
+@pytest.mark.brian2
+def test_sailnet_study_records_the_brian2_patches_it_simulated():
+    from studies import zylberberg_2011_sailnet as study
+
+    ds = study.run(quick=True, n_updates=5, n_eval=3, n_brian2=50, progress=False)
+    assert ds.attrs["n_brian2"] == 3  # was 50: only the 3 held-out patches exist
+
+
+@pytest.mark.brian2
+def test_windowed_rates_of_a_subset_of_samples():
+    X, D = _problem()
+    ds = spiking_lca(X, D, 0.1, duration=0.1, target="numpy", seed=0, record_spikes=True,
+                     progress=False)
+    for sel in ([0, 1], [2, 3], [3, 1]):
+        sub = ds.isel(sample=sel)  # was: "cannot reshape array of size ... into shape"
+        np.testing.assert_array_equal(windowed_rates(sub, 0.1).values, ds["code"].values[sel])
