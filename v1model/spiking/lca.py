@@ -166,7 +166,8 @@ def spiking_lca(
         Units whose membrane potential ``v`` and current ``I_inh`` are recorded:
         atom indices (recorded in every sample) or explicit pairs.
     record_dt : float, optional
-        Sampling interval of ``record_v`` in seconds (default ``dt``).
+        Sampling interval of ``record_v`` in seconds (default ``dt``); a
+        whole multiple of ``dt``.
     progress : bool or None, default None
         A tqdm bar over the simulated time while Brian2 runs (not for
         ``cpp_standalone``): None once the call has run 2 s
