@@ -240,7 +240,7 @@ def _imread(path):
     from PIL import Image
     from skimage.io import imread
 
-    orientation, pnm16 = 1, False
+    orientation, pnm16, unread = 1, False, None
     try:
         with Image.open(path) as image:
             # a camera's EXIF orientation: phones store portraits as landscape pixels
@@ -249,9 +249,17 @@ def _imread(path):
                 return _exif_oriented(np.asarray(image.convert("RGB")), orientation)
             # 16-bit PGM/PPM: Pillow gives int32 (mode "I") that 2**31 - 1 would scale
             pnm16 = image.format == "PPM" and image.mode == "I"
-    except OSError:  # not a file Pillow reads (e.g. some TIFFs): imread decides
-        pass
-    image = imread(path)
+    except OSError as exc:  # not a file Pillow reads (e.g. some TIFFs): imread decides
+        unread = exc
+    try:
+        image = imread(path)
+    except Exception as exc:  # noqa: BLE001
+        if unread is None:
+            raise
+        # imageio's "could not find a backend ... pip install imageio[pyav]" sent users
+        # installing plugins for a file that is only damaged
+        raise ValueError(f"not a readable image (damaged, truncated, or a format neither "
+                         f"Pillow nor imageio reads): {unread}") from exc
     if pnm16 and image.dtype == np.int32 and image.min() >= 0 and image.max() <= 65535:
         image = image.astype(np.uint16)
     return _exif_oriented(image, orientation)

@@ -59,7 +59,8 @@ def image_source_attr(images) -> str:
     ``"skimage"`` and paths; for an array, its shape and dtype (``str()`` of an
     array is a truncated printout of its values)."""
     if isinstance(images, (str, Path)):
-        return str(images)
+        # a path as typed ("rawsub", "~/imgs") names nothing once the file is elsewhere
+        return images if images == "skimage" else str(Path(images).expanduser().resolve())
     shape = np.shape(images)
     dtype = getattr(images, "dtype", None)
     return f"array of shape {shape}" + (f" ({dtype})" if dtype is not None else "")

@@ -260,6 +260,10 @@ def run(
         # [1, 1] compared a contrast with itself: diameter ratios of exactly 1 for every unit
         raise ValueError(f"contrasts needs at least two values, a low and a higher one, got "
                          f"{contrasts!r}")
+    if len(np.unique(con)) != len(con):
+        # a repeated value became a repeated 'contrast' coordinate: .sel and alignment fail
+        raise ValueError(f"contrasts must not repeat a value (each is one coordinate of the "
+                         f"result), got {contrasts!r}")
     n_diameters = check_int(quick_default(n_diameters, quick, 24, 32), "n_diameters", minimum=2)
     n_lengths = check_int(quick_default(n_lengths, quick, 24, 32), "n_lengths", minimum=2)
     test_contrast = check_positive(test_contrast, "test_contrast")

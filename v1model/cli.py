@@ -131,7 +131,12 @@ def _study_run(args) -> int:
     # a bad output folder must fail now, not after the study has run
     if outdir.exists() and not outdir.is_dir():
         raise ValueError(f"--out: {str(outdir)!r} exists and is not a folder")
-    created = not outdir.exists()
+    # the folders this run creates, deepest first: a refused parameter removes them all
+    created = []
+    missing = outdir
+    while not missing.exists() and missing != missing.parent:
+        created.append(missing)
+        missing = missing.parent
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -157,11 +162,20 @@ def _study_run(args) -> int:
         except BaseException:
             if created and not [p for p in outdir.iterdir() if p.name != ".lock"]:
                 (outdir / ".lock").unlink(missing_ok=True)
-                outdir.rmdir()  # a refused parameter leaves no folder
+                for folder in created:  # a refused parameter leaves no folder
+                    try:
+                        folder.rmdir()
+                    except OSError:  # something else was put there meanwhile
+                        break
             raise
         # the result goes last and marks a complete set: a run killed while writing
         # leaves new figures without a result, never new figures beside an old result
         target.unlink(missing_ok=True)
+        # the previous result's figures go with it: a plot that fails, is interrupted or
+        # killed must not leave them beside the new result as if they were its own
+        for old in outdir.glob(f"{module.NAME}*.png"):
+            if old.stem == module.NAME or old.stem.startswith(f"{module.NAME}_"):
+                old.unlink(missing_ok=True)
         try:
             figures = module.plot(ds, outdir)
         finally:  # a figure that fails must not cost the result

@@ -68,8 +68,9 @@ def folder_lock(path, field: str = "output", what: str = "sweep run"):
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             fh.seek(0)
+            # the holder wrote what it runs; ``what`` is this run, not the holder
             raise OutputLockedError(
-                f"{field}: {str(path)!r} is in use by another {what} "
+                f"{field}: {str(path)!r} is in use by another run "
                 f"({fh.read().strip() or 'unknown process'}); wait for it to finish or stop it"
             ) from None
         except (ImportError, OSError):  # no flock here: a lock file instead
@@ -78,7 +79,7 @@ def folder_lock(path, field: str = "output", what: str = "sweep run"):
             return
         fh.seek(0)
         fh.truncate()
-        fh.write(f"{_me()}\n")
+        fh.write(f"{_me()}, {what}\n")
         fh.flush()
         try:
             yield

@@ -111,7 +111,7 @@ def test_one_run_per_folder_and_the_result_written_last(tmp_path, monkeypatch, c
         fh.write("pid 99 on node3\n")
         fh.flush()
         assert main(["study", "run", study.NAME, "--out", str(out)]) == 2
-    assert (f"--out: {str(out)!r} is in use by another run of olshausen-field-1996 (pid 99 "
+    assert (f"--out: {str(out)!r} is in use by another run (pid 99 "
             "on node3)") in capsys.readouterr().err
     (out / f"{study.NAME}.nc").write_text("an old result")
 

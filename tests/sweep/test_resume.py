@@ -481,7 +481,7 @@ def test_a_held_folder_is_refused_with_its_holder(study, tmp_path):
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         fh.write("pid 4242 on node17\n")
         fh.flush()
-        with pytest.raises(OutputLockedError, match=r"in use by another sweep run \(pid 4242 "
+        with pytest.raises(OutputLockedError, match=r"in use by another run \(pid 4242 "
                                                     r"on node17\)"):
             run(study(), {"x": [1.0]}, output=out, executor="serial", progress=False)
     assert sorted(p.name for p in out.iterdir()) == [".lock"]  # nothing written

@@ -1,0 +1,82 @@
+"""`v1model study run` into a folder that holds an earlier result or another run."""
+
+import os
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from v1model.cli import main
+from v1model.io import load_dataset
+
+
+def test_a_plot_that_stops_leaves_no_figure_of_the_previous_result(tmp_path, monkeypatch):
+    import studies.olshausen_field_1996 as study
+
+    out = tmp_path / "res"
+    out.mkdir()
+    (out / f"{study.NAME}.nc").write_text("the previous result")
+    for name in ("atoms", "learning_curve", "coefficients"):
+        (out / f"{study.NAME}_{name}.png").write_bytes(b"previous figure")
+        os.utime(out / f"{study.NAME}_{name}.png", (1e9, 1e9))
+    (out / "notes.png").write_bytes(b"the user's own file")
+    result = xr.Dataset({"d": ("atom", np.arange(3.0))})
+    monkeypatch.setattr(study, "run", lambda **kwargs: result)
+
+    def plot(ds, outdir):
+        (outdir / f"{study.NAME}_atoms.png").write_bytes(b"new figure")
+        raise KeyboardInterrupt  # Ctrl-C while the second figure is drawn
+
+    monkeypatch.setattr(study, "plot", plot)
+    with pytest.raises(KeyboardInterrupt):
+        main(["study", "run", study.NAME, "--out", str(out)])
+    xr.testing.assert_identical(load_dataset(out / f"{study.NAME}.nc").drop_attrs(), result)
+    # the new result may stand with its own figure, never beside the old run's
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".lock", "notes.png", f"{study.NAME}.nc", f"{study.NAME}_atoms.png"]
+    assert (out / f"{study.NAME}_atoms.png").read_bytes() == b"new figure"
+
+
+def test_a_held_folder_names_the_run_that_holds_it(tmp_path, capsys):
+    from v1model.locking import folder_lock
+
+    out = tmp_path / "shared-out"
+    with folder_lock(out, field="--out", what="run of sae-natural-patches"):
+        assert main(["study", "run", "sae-amortization-gap", "--quick", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "sae-natural-patches" in err, err
+    assert "run of sae-amortization-gap" not in err, err
+
+
+def test_a_refused_parameter_leaves_none_of_the_folders_it_created(tmp_path):
+    out = tmp_path / "results" / "mine" / "ar"
+    assert main(["study", "run", "activity-ratio", "--quick", "--out", str(out),
+                 "-p", "n_lams=1"]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_repeated_contrasts_are_refused_before_any_work(tmp_path, capsys):
+    out = tmp_path / "zr"
+    assert main(["study", "run", "zhu-rozell-2013-ncrf", "--quick", "--out", str(out),
+                 "-p", "contrasts=[0.1,0.5,1.0,1.0]"]) == 2
+    assert "contrasts must not repeat" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_the_image_source_is_recorded_as_an_absolute_path(tmp_path, monkeypatch):
+    from studies._checks import image_source_attr
+
+    (tmp_path / "imgs").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert image_source_attr("imgs") == str(tmp_path / "imgs")
+    assert image_source_attr("skimage") == "skimage"
+
+
+def test_a_damaged_png_is_called_damaged_not_a_missing_plugin(tmp_path):
+    from stimuli import load_images
+
+    # a web page saved under an image's name: the usual "image" that is none
+    (tmp_path / "broken.png").write_bytes(b"<html><body>404 Not Found</body></html>")
+    with pytest.raises(ValueError, match="broken.png.*not a readable image") as info:
+        load_images(tmp_path / "broken.png")
+    assert "pip install" not in str(info.value)
