@@ -847,7 +847,7 @@ def test_point_that_keeps_killing_its_dask_worker_fails_alone_and_is_counted(stu
     log.mkdir()
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=logging.CRITICAL)
+                                           dashboard_address=":0", silence_logs=logging.CRITICAL)
     with cluster, distributed.Client(cluster) as client:
         client.wait_for_workers(2, timeout=60)
         executor = DaskExecutor(client=client)
@@ -897,7 +897,7 @@ def test_losing_the_dask_scheduler_is_a_workers_lost_error(study, tmp_path):
     from v1model.sweep.errors import WorkersLostError
 
     cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.CRITICAL)
+                                       dashboard_address=":0", silence_logs=logging.CRITICAL)
     points = tmp_path / "out" / "points"
 
     def close_after_first_point():
