@@ -73,3 +73,24 @@ def test_windowed_rates_of_a_subset_of_samples():
     for sel in ([0, 1], [2, 3], [3, 1]):
         sub = ds.isel(sample=sel)  # was: "cannot reshape array of size ... into shape"
         np.testing.assert_array_equal(windowed_rates(sub, 0.1).values, ds["code"].values[sel])
+
+
+@pytest.mark.parametrize("convolutional", [False, True])
+def test_a_bad_tau_of_the_spiking_backend_is_named_tau(convolutional):
+    # the backend renames tau to spiking_lca's tau_m: tau=0 was refused as "tau_m must be a
+    # positive finite number", an argument the user did not give
+    from v1model import SparseCodingNetwork
+    from v1model.convolutional import ConvolutionalNetwork
+
+    rng = np.random.default_rng(0)
+    K = rng.standard_normal((2, 4))
+    K /= np.linalg.norm(K, axis=1, keepdims=True)
+    if convolutional:
+        net = ConvolutionalNetwork(K, lam=0.3, threshold="nonneg")
+        X = rng.standard_normal((1, 16))
+    else:
+        net = SparseCodingNetwork(dictionary=K, lam=0.3, threshold="nonneg")
+        X = rng.standard_normal((1, 4))
+    with pytest.raises(ValueError, match=r"^tau must be .*got 0"):
+        net.encode(X, backend="spiking", tau=0, duration=0.05, target="numpy", seed=0,
+                   progress=False)

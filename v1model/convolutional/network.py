@@ -219,7 +219,8 @@ class ConvolutionalNetwork(SavedAsDataset):
         if "tau" in kwargs:  # the ODE backend's name of the membrane time constant
             if "tau_m" in kwargs:
                 raise ValueError("give tau or tau_m (the same membrane time constant), not both")
-            kwargs["tau_m"] = kwargs.pop("tau")
+            # checked under the name given: tau=0 was refused as "tau_m must be positive"
+            kwargs["tau_m"] = check_positive(kwargs.pop("tau"), "tau")
         kwargs.setdefault("tau_m", self.tau)
         if self.threshold == "nonneg":
             ds = spiking_convolutional_lca(X, self.kernels, lam, **geometry, **kwargs)

@@ -20,7 +20,7 @@ import inspect
 
 import numpy as np
 
-from ..validation import check_data_and_dictionary
+from ..validation import check_data_and_dictionary, check_positive
 from .lca import spiking_lca
 
 __all__ = ["encode"]
@@ -66,7 +66,8 @@ def encode(network, X, return_dataset: bool = False, **kwargs):
     if "tau" in kwargs:  # the ODE backend's name of the membrane time constant
         if "tau_m" in kwargs:
             raise ValueError("give tau or tau_m (the same membrane time constant), not both")
-        kwargs["tau_m"] = kwargs.pop("tau")
+        # checked under the name given: tau=0 was refused as "tau_m must be positive"
+        kwargs["tau_m"] = check_positive(kwargs.pop("tau"), "tau")
     kwargs.setdefault("tau_m", network.tau)
     lam = kwargs.pop("lam", network.lam)
     if network.threshold == "soft":
