@@ -224,7 +224,8 @@ def main(argv=None) -> int:
     int
         The exit code: 0 on success; 2 for arguments or parameters that are
         refused; 1 when the run itself fails (a disk error, learning that
-        diverges). The message goes to stderr, without a traceback.
+        diverges; also when the reader of the output went away); 130 when
+        interrupted (Ctrl-C). The message goes to stderr, without a traceback.
         ``--help``, ``--version`` and argparse's own usage errors leave
         through ``SystemExit`` (codes 0 and 2).
     """
@@ -243,6 +244,11 @@ def main(argv=None) -> int:
                 code = args.func(args)
             sys.stdout.flush()  # a closed pipe (``| head``) is met here, not at exit
             return code
+    except KeyboardInterrupt:
+        # Ctrl-C in a study run: a traceback into whatever was computing said nothing more
+        # (an unfinished run leaves no result; a result being plotted is kept)
+        print("\nv1model: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         # the reader stopped reading (``v1model sweep status F | head``): stop quietly, as
         # a shell tool does; stdout goes to devnull so that Python's flush at exit is quiet

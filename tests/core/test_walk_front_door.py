@@ -194,3 +194,15 @@ def test_output_into_a_closed_pipe_stops_quietly():
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 1
     assert stderr == ""
+
+
+def test_ctrl_c_in_a_study_run_is_one_line_and_exit_code_130(monkeypatch, capsys):
+    # a KeyboardInterrupt left main() as a traceback into whatever was computing
+    import v1model.cli as cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_study_run", interrupted)
+    assert main(["study", "run", "olshausen-field-1996", "--quick"]) == 130
+    assert capsys.readouterr().err == "\nv1model: interrupted\n"
