@@ -119,3 +119,17 @@ def test_raster_refuses_units_it_would_misplace(kw, match):
 
     with pytest.raises(ValueError, match=match):
         plot_raster([0.1, 0.2, 0.3], **kw)
+
+
+@pytest.mark.parametrize("min_r2", [float("nan"), -0.5, 1.5])
+def test_gabor_figures_refuse_a_min_r2_outside_0_1(min_r2):
+    # nan compared False with every R^2: an empty tiling figure with no error
+    from v1model.plotting import plot_gabor_tiling
+
+    atoms = np.stack([gabor_patch(12, orientation=t, frequency=0.2, phase=0.0, sigma_x=2.5,
+                                  sigma_y=2.5) for t in (0.3, 1.2)])
+    fit = fit_gabor(atoms, progress=False)
+    with pytest.raises(ValueError, match="min_r2"):
+        plot_gabor_tiling(fit, min_r2=min_r2)
+    with pytest.raises(ValueError, match="min_r2"):
+        plot_nx_ny(fit, min_r2=min_r2)

@@ -21,6 +21,10 @@ __all__ = [
 
 
 def _good(fit, min_r2):
+    from ..validation import check_probability
+
+    # min_r2=nan compared False with every fit: an empty figure with no error
+    min_r2 = check_probability(min_r2, "min_r2", open_interval=False)
     return np.isfinite(fit["r2"].values) & (fit["r2"].values >= min_r2)
 
 
