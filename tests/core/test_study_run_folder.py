@@ -71,6 +71,8 @@ def test_the_image_source_is_recorded_as_an_absolute_path(tmp_path, monkeypatch)
     assert image_source_attr("skimage") == "skimage"
 
 
+# imageio, trying its plugins on the damaged file, loads one that warns of its own deprecation
+@pytest.mark.filterwarnings("ignore:The legacy `DICOM` plugin:DeprecationWarning")
 def test_a_damaged_png_is_called_damaged_not_a_missing_plugin(tmp_path):
     from stimuli import load_images
 

@@ -30,6 +30,7 @@ def test_windowed_rates_refuses_a_record_of_some_samples_only():
 
 
 @pytest.mark.brian2
+@pytest.mark.filterwarnings("ignore:the largest drive")  # a short run: few spikes, on purpose
 def test_record_dt_must_be_a_multiple_of_dt():
     X, D = _problem(n=1)
     with pytest.raises(ValueError, match=r"record_dt \(0.00015 s\) must be a whole multiple"):
