@@ -37,6 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     ssub = study.add_subparsers(dest="study_command", metavar="SUBCOMMAND")
     ssub.required = True
     ssub.add_parser("list", help="list the studies", description="List the available studies.")
+    show = ssub.add_parser("show", help="a study's parameters, their defaults and meaning",
+                           description="Print what a study reproduces and the parameters "
+                                       "`study run NAME -p KEY=VALUE` takes, with defaults.")
+    show.add_argument("name", help="study name (see `v1model study list`)")
     run = ssub.add_parser("run", help="run one study",
                           description="Run a study, save NAME.nc and its PNG figures in --out.")
     run.add_argument("name", help="study name (see `v1model study list`)")
@@ -83,6 +87,35 @@ def _study_list() -> int:
     width = max(len(n) for n in studies) if studies else 0
     for name, module in studies.items():
         print(f"{name:<{width}}  {getattr(module, 'TITLE', '')}")
+    return 0
+
+
+def _study_show(args) -> int:
+    import inspect
+
+    from studies import get_study, study_parameters
+
+    module = get_study(args.name)
+    print(f"{module.NAME}: {getattr(module, 'TITLE', '')}")
+    print(f"usage: v1model study run {module.NAME} [--quick] [--seed N] [--out DIR] "
+          "[-p KEY=VALUE ...]\n")
+    print("parameters and defaults (change one with -p KEY=VALUE; --quick and --seed are "
+          "flags, and a default of None means the study picks one, often by --quick):")
+    for key, default in study_parameters(module.NAME).items():
+        if key not in ("quick", "seed"):
+            shown = "(required)" if default is inspect.Parameter.empty else repr(default)
+            print(f"  {key} = {shown}")
+    # the run function's own "Parameters" section says what each one means
+    doc = inspect.getdoc(module.run) or ""
+    lines = doc.splitlines()
+    try:
+        start = lines.index("Parameters") + 2
+    except ValueError:
+        return 0
+    end = next((i - 1 for i in range(start + 1, len(lines))
+                if set(lines[i]) == {"-"} and lines[i - 1].strip()), len(lines))
+    print("\n" + "\n".join(["what they mean (the study's docstring):"]
+                           + ["  " + line for line in lines[start:end]]).rstrip())
     return 0
 
 
@@ -238,6 +271,8 @@ def main(argv=None) -> int:
             warnings.showwarning = _show_warning
             if args.command == "study" and args.study_command == "list":
                 code = _study_list()
+            elif args.command == "study" and args.study_command == "show":
+                code = _study_show(args)
             elif args.command == "study":
                 code = _study_run(args)
             else:

@@ -206,3 +206,25 @@ def test_ctrl_c_in_a_study_run_is_one_line_and_exit_code_130(monkeypatch, capsys
     monkeypatch.setattr(cli, "_study_run", interrupted)
     assert main(["study", "run", "olshausen-field-1996", "--quick"]) == 130
     assert capsys.readouterr().err == "\nv1model: interrupted\n"
+
+
+def test_study_show_lists_every_parameter_with_its_default_and_meaning(capsys):
+    # `study run NAME --help` shows only the common flags: a student found a study's
+    # parameters only by passing a wrong -p
+    import inspect
+
+    from studies import get_study, study_parameters
+
+    assert main(["study", "show", "receptive-field-mapping"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("receptive-field-mapping: ")
+    for key, default in study_parameters("receptive-field-mapping").items():
+        if key not in ("quick", "seed"):
+            assert f"\n  {key} = {default!r}\n" in out
+    assert "\n  quick = " not in out and "\n  seed = " not in out
+    # the docstring's Parameters section, without the sections after it
+    doc = inspect.getdoc(get_study("receptive-field-mapping").run)
+    assert "  n_sample_units : int, default 16\n" in out
+    assert "Returns" in doc and "Returns" not in out
+    assert main(["study", "show", "no-such-study"]) == 2
+    assert "unknown study 'no-such-study'" in capsys.readouterr().err
