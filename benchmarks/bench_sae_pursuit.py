@@ -34,24 +34,20 @@ from _inference_setup import machine_line  # noqa: E402
 
 
 def one_hot_backward(G, D, trace):
-    """The reference: ``pursuit_backward``'s gradient through dense one-hot products."""
-    selected, coefficients, before = trace
-    n, k = selected.shape
+    """The reference: ``pursuit_backward``'s gradient, each step's contributions added
+    through a dense one-hot product (the package's own step, so that only the
+    accumulation differs)."""
+    from v1model.sae.pursuit import backward_step
+
+    n, k = trace[0].shape
     sq = np.einsum("ij,ij->i", D, D)
     dD = np.zeros_like(D)
     rows = np.arange(n)
     for t in range(k - 1, -1, -1):
-        used = selected[:, t] >= 0
-        j = np.where(used, selected[:, t], 0)
-        d = D[j]
-        a = coefficients[:, t][:, None]
-        gd = (np.einsum("ij,ij->i", G, d) * used / sq[j])[:, None]
-        contribution = -a * G - gd * (before[t] - 2 * a * d)
-        contribution[~used] = 0
+        j, used, contribution, G = backward_step(G, D, sq, trace, t)
         onehot = np.zeros((n, D.shape[0]), D.dtype)
         onehot[rows[used], j[used]] = 1
-        dD += onehot.T @ contribution
-        G = G - gd * d
+        dD += onehot.T @ np.where(used[:, None], contribution, 0)
     return dD, G
 
 

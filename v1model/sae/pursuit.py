@@ -114,19 +114,47 @@ def pursuit_backward(G, D, trace):
     dR : ndarray, shape (n_samples, n_features)
         Gradient with respect to the signals ``R`` of the forward pass.
     """
-    selected, coefficients, before = trace
-    k = selected.shape[1]
     sq = np.einsum("ij,ij->i", D, D)
     dD = np.zeros_like(D)
-    for t in range(k - 1, -1, -1):
-        used = selected[:, t] >= 0
-        j = np.where(used, selected[:, t], 0)
-        d = D[j]
-        a = coefficients[:, t][:, None]
-        gd = (np.einsum("ij,ij->i", G, d) * used / sq[j])[:, None]
-        contribution = -a * G - gd * (before[t] - 2 * a * d)
+    for t in range(trace[0].shape[1] - 1, -1, -1):
+        j, used, contribution, G = backward_step(G, D, sq, trace, t)
         # scattered into the selected rows: a dense one-hot (n, n_atoms) product cost
         # 2 n n_atoms n_features per step, more than the forward pass at 8,192 atoms
         np.add.at(dD, j[used], contribution[used])
-        G = G - gd * d
     return dD, G
+
+
+def backward_step(G, D, sq, trace, t):
+    """Step ``t`` of :func:`pursuit_backward`, without adding into ``dL/dD``.
+
+    Parameters
+    ----------
+    G : ndarray, shape (n_samples, n_features)
+        Gradient with respect to the residual after step ``t``.
+    D : ndarray, shape (n_atoms, n_features)
+    sq : ndarray, shape (n_atoms,)
+        Squared norms of the atoms.
+    trace : tuple
+        The ``trace`` returned by :func:`pursuit_forward`.
+    t : int
+        The step, counted from 0.
+
+    Returns
+    -------
+    j : ndarray of int, shape (n_samples,)
+        The atom each sample selected at step ``t`` (0 where it selected none).
+    used : ndarray of bool, shape (n_samples,)
+        Whether the sample selected an atom at step ``t``.
+    contribution : ndarray, shape (n_samples, n_features)
+        Each sample's term of ``dL/dD[j]``; meaningful where ``used``.
+    G : ndarray, shape (n_samples, n_features)
+        Gradient with respect to the residual before step ``t``.
+    """
+    selected, coefficients, before = trace
+    used = selected[:, t] >= 0
+    j = np.where(used, selected[:, t], 0)
+    d = D[j]
+    a = coefficients[:, t][:, None]
+    gd = (np.einsum("ij,ij->i", G, d) * used / sq[j])[:, None]
+    contribution = -a * G - gd * (before[t] - 2 * a * d)
+    return j, used, contribution, G - gd * d
