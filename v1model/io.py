@@ -7,6 +7,7 @@ the old file or the new one, never a truncated one.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -337,6 +338,7 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
 IN_MEMORY_NETCDF_BYTES = 256 * 2**20
 
 
+@functools.lru_cache(maxsize=None)
 def _writes_netcdf_to_memory() -> bool:
     """Whether this xarray writes h5netcdf files into a file object: from 2025.8
     (2025.7 closed the buffer before it could be read, 2025.1 wrote netCDF3)."""
@@ -358,16 +360,31 @@ def write_netcdf(ds: xr.Dataset, path) -> None:
         # the interpreter (a segmentation fault while h5netcdf undid a half-created
         # variable, or at exit, when HDF5 closed the failed file); Python's own write
         # raises a plain OSError
-        buffer = io.BytesIO()
-        ds.to_netcdf(buffer, engine=NETCDF_ENGINE)
         with open(path, "wb") as f:
-            f.write(buffer.getbuffer())
+            f.write(netcdf_bytes(ds))
         return
     try:
         ds.to_netcdf(path, engine=NETCDF_ENGINE)
     except BaseException:
         _disarm_failed_netcdf(path)
         raise
+
+
+def netcdf_bytes(ds: xr.Dataset) -> bytes:
+    """The bytes of ``ds`` as a netCDF file of the package's engine (no attrs cleaning).
+
+    Built in memory where xarray can (from 2025.8); before that, ``to_netcdf`` of a
+    file object silently switched to netCDF3, so the file goes through a temporary
+    folder.
+    """
+    if _writes_netcdf_to_memory():
+        buffer = io.BytesIO()
+        ds.to_netcdf(buffer, engine=NETCDF_ENGINE)
+        return buffer.getvalue()
+    with tempfile.TemporaryDirectory(prefix="v1model-netcdf-") as tmp:
+        target = Path(tmp) / "data.nc"
+        write_netcdf(ds, target)
+        return target.read_bytes()
 
 
 def _write_error(path, exc) -> OSError:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..io import NETCDF_ENGINE, atomic_path, clean_attrs, load_dataset, save_dataset, write_netcdf
+from ..io import NETCDF_ENGINE, atomic_path, clean_attrs, load_dataset, netcdf_bytes, save_dataset
 from .errors import SpecError
 
 __all__ = ["DirectoryStore", "MemoryStore", "StoreState", "POINT_ATTRS"]
@@ -144,12 +143,7 @@ class MemoryStore:
         """Keep a successful point (a :class:`PointOutcome`) with its seed."""
         ds = _with_attrs(outcome.dataset, point_attrs(outcome, self.fingerprint, seed))
         with local_io():
-            # to_netcdf() to bytes takes engine="h5netcdf" only from xarray 2025.8 (and a
-            # file object silently switches to netCDF3): go through a temporary file
-            with tempfile.TemporaryDirectory(prefix="v1model-point-") as tmp:
-                target = Path(tmp) / "point.nc"
-                write_netcdf(ds, target)
-                self._points[outcome.index] = target.read_bytes()
+            self._points[outcome.index] = netcdf_bytes(ds)
         self._failed.pop(outcome.index, None)
 
     def write_failure(self, record):
