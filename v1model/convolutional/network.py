@@ -211,17 +211,13 @@ class ConvolutionalNetwork(SavedAsDataset):
 
     def _encode_spiking(self, X, lam, geometry, return_dataset=False, **kwargs):
         from ..spiking import spiking_convolutional_lca
+        from ..spiking.backend import membrane_time_constant
 
         if self.threshold == "hard":
             raise ValueError("backend='spiking' supports threshold='nonneg' (rates converge to "
                              "the non-negative LASSO) and 'soft' (ON/OFF unit pairs); got "
                              "threshold='hard'")
-        if "tau" in kwargs:  # the ODE backend's name of the membrane time constant
-            if "tau_m" in kwargs:
-                raise ValueError("give tau or tau_m (the same membrane time constant), not both")
-            # checked under the name given: tau=0 was refused as "tau_m must be positive"
-            kwargs["tau_m"] = check_positive(kwargs.pop("tau"), "tau")
-        kwargs.setdefault("tau_m", self.tau)
+        membrane_time_constant(kwargs, self.tau)
         if self.threshold == "nonneg":
             ds = spiking_convolutional_lca(X, self.kernels, lam, **geometry, **kwargs)
             codes = ds["code"].values

@@ -63,12 +63,7 @@ def encode(network, X, return_dataset: bool = False, **kwargs):
         raise ValueError(f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not "
                          f"for backend='spiking' (spiking_lca takes {', '.join(sorted(allowed))}"
                          "; the threshold is the network's)")
-    if "tau" in kwargs:  # the ODE backend's name of the membrane time constant
-        if "tau_m" in kwargs:
-            raise ValueError("give tau or tau_m (the same membrane time constant), not both")
-        # checked under the name given: tau=0 was refused as "tau_m must be positive"
-        kwargs["tau_m"] = check_positive(kwargs.pop("tau"), "tau")
-    kwargs.setdefault("tau_m", network.tau)
+    membrane_time_constant(kwargs, network.tau)
     lam = kwargs.pop("lam", network.lam)
     if network.threshold == "soft":
         ds = spiking_lca(X, np.concatenate([D, -D]), lam, **kwargs)
@@ -79,3 +74,20 @@ def encode(network, X, return_dataset: bool = False, **kwargs):
         ds = spiking_lca(X, D, lam, **kwargs)
         codes = ds["code"].values
     return (codes, ds) if return_dataset else codes
+
+
+def membrane_time_constant(kwargs: dict, default: float) -> None:
+    """Set ``kwargs["tau_m"]`` (s) for the spiking simulators, in place: from ``tau``,
+    the ODE backend's name of the membrane time constant, else ``default``.
+
+    Raises
+    ------
+    ValueError
+        For ``tau`` given with ``tau_m``, or a ``tau`` that is not a positive
+        finite number (named ``tau``, as the caller gave it).
+    """
+    if "tau" in kwargs:
+        if "tau_m" in kwargs:
+            raise ValueError("give tau or tau_m (the same membrane time constant), not both")
+        kwargs["tau_m"] = check_positive(kwargs.pop("tau"), "tau")
+    kwargs.setdefault("tau_m", default)
