@@ -7,6 +7,7 @@ the old file or the new one, never a truncated one.
 
 from __future__ import annotations
 
+import errno
 import functools
 import io
 import json
@@ -314,6 +315,8 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
         from . import __version__
 
         ds.attrs["v1model_version"] = __version__
+    if not _is_zarr_path(path) and not _netcdf_through_memory(ds):
+        _check_room(path, ds.nbytes)
     # a dask.distributed client in this process would otherwise route
     # xarray's file locks through its scheduler
     with _local_scheduler(), atomic_path(path) as tmp:
@@ -348,13 +351,37 @@ def _writes_netcdf_to_memory() -> bool:
         return False
 
 
+def _netcdf_through_memory(ds: xr.Dataset) -> bool:
+    """Whether :func:`write_netcdf` builds ``ds``'s file in memory."""
+    return ds.nbytes <= IN_MEMORY_NETCDF_BYTES and _writes_netcdf_to_memory()
+
+
+def _check_room(path: Path, nbytes: int) -> None:
+    """Refuse a netCDF file written through HDF5 that its disk has no room for.
+
+    HDF5 meeting a full disk can kill the interpreter with a segmentation fault
+    (see :func:`write_netcdf`); files built in memory do not need this. A quota
+    is not seen by ``statvfs``: this catches the full disk only.
+    """
+    folder = next((p for p in path.parents if p.exists()), path.parent)  # made on writing
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:  # a file system without statvfs
+        return
+    need = int(nbytes * 1.01) + 2**20  # the data, HDF5's chunk index and attributes
+    if free < need:
+        raise OSError(errno.ENOSPC,
+                      f"cannot write {str(path)!r}: the dataset needs about "
+                      f"{need / 2**20:.0f} MiB and its disk has {free / 2**20:.0f} MiB free")
+
+
 def write_netcdf(ds: xr.Dataset, path) -> None:
     """``ds.to_netcdf(path)`` with the package's engine, safe when the write fails.
 
     No temporary name, no attrs cleaning: the callers (:func:`save_dataset`,
     the sweep's in-memory store) do that.
     """
-    if ds.nbytes <= IN_MEMORY_NETCDF_BYTES and _writes_netcdf_to_memory():
+    if _netcdf_through_memory(ds):
         # built in memory and written out by Python: a full disk or a quota met by HDF5
         # itself while it writes a small file's metadata (a sweep's point files) crashed
         # the interpreter (a segmentation fault while h5netcdf undid a half-created

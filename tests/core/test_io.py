@@ -284,3 +284,28 @@ def test_a_small_file_that_meets_a_full_disk_does_not_crash_python(tmp_path, lim
     assert done.returncode == 0, (done.returncode, done.stdout, done.stderr[-2000:])
     assert done.stdout.splitlines() == [f"OSError {errno.EFBIG}", "exit"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_large_netcdf_file_the_disk_has_no_room_for_is_refused_before_hdf5_writes(
+        tmp_path, monkeypatch):
+    """Files over the in-memory size are written by HDF5, which can crash Python when
+    the disk fills up under it: the free space is checked first."""
+    import errno
+    import shutil
+
+    import v1model.io as vio
+
+    ds = xr.Dataset({"x": (("n",), np.zeros(300_000))})  # 2.4 MB
+    monkeypatch.setattr(vio, "IN_MEMORY_NETCDF_BYTES", 1000)
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(vio.shutil, "disk_usage",
+                        lambda p: usage._replace(free=2 * 2**20))
+    target = tmp_path / "new" / "big.nc"
+    with pytest.raises(OSError, match=r"big\.nc.*needs about 3 MiB.*has 2 MiB free") as info:
+        save_dataset(ds, target)
+    assert info.value.errno == errno.ENOSPC
+    assert not target.parent.exists() or list(target.parent.iterdir()) == []
+    # with room, the same file is written through HDF5 and reads back
+    monkeypatch.setattr(vio.shutil, "disk_usage", lambda p: usage._replace(free=4 * 2**20))
+    save_dataset(ds, target)
+    assert load_dataset(target)["x"].shape == (300_000,)
