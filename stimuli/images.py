@@ -245,6 +245,15 @@ def _imread(path):
         with Image.open(path) as image:
             # a camera's EXIF orientation: phones store portraits as landscape pixels
             orientation = image.getexif().get(0x0112, 1)
+            pages = getattr(image, "n_frames", 1)
+            # imread stacks the pages: 3 or 4 were taken for colour channels and mixed
+            # into one gray picture, more gave a 4-D "image" (a camera's MPO JPEG holds a
+            # preview after the photograph, and imread reads the photograph)
+            if pages > 1 and image.format != "MPO":
+                raise ValueError(
+                    f"a file of {pages} pages (a multi-page TIFF, an animation): one picture "
+                    "per file is read; save the pages as separate files, or read them "
+                    "yourself and pass the array (n_images, height, width)")
             if image.mode == "CMYK":
                 return _exif_oriented(np.asarray(image.convert("RGB")), orientation)
             # 16-bit PGM/PPM: Pillow gives int32 (mode "I") that 2**31 - 1 would scale
@@ -260,6 +269,9 @@ def _imread(path):
         # installing plugins for a file that is only damaged
         raise ValueError(f"not a readable image (damaged, truncated, or a format neither "
                          f"Pillow nor imageio reads): {unread}") from exc
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (2, 3, 4)):
+        raise ValueError(f"read as an array of shape {image.shape}, not a picture "
+                         "(height, width) or (height, width, channels)")
     if pnm16 and image.dtype == np.int32 and image.min() >= 0 and image.max() <= 65535:
         image = image.astype(np.uint16)
     return _exif_oriented(image, orientation)

@@ -491,3 +491,37 @@ def test_an_empty_source_is_refused(source):
 
     with pytest.raises(ValueError, match=r"images is empty .*give 'skimage' or a path"):
         load_images(source, name="images")
+
+
+@pytest.mark.parametrize("pages, channels", [(3, None), (5, None), (4, 3)])
+def test_a_multi_page_tiff_is_refused_naming_its_pages(tmp_path, pages, channels):
+    """imread stacks a TIFF's pages: 3 gray pages were taken for RGB and mixed into one
+    gray picture, 5 failed with a message about colour channels, and colour pages gave
+    a 5-D array from a function documented to give (n_images, height, width)."""
+    from PIL import Image
+
+    shape = (16, 24) if channels is None else (16, 24, channels)
+    frames = [Image.fromarray(np.full(shape, 40 * i, np.uint8)) for i in range(pages)]
+    frames[0].save(tmp_path / "stack.tif", save_all=True, append_images=frames[1:])
+    with pytest.raises(ValueError, match=rf"stack\.tif.*{pages} pages"):
+        load_images(tmp_path / "stack.tif")
+    with pytest.raises(ValueError, match=rf"stack\.tif.*{pages} pages"):
+        load_images(tmp_path)
+
+
+def test_a_camera_mpo_jpeg_is_read_as_its_photograph(tmp_path):
+    """A camera JPEG holding a preview after the photograph (MPO, two frames) is one
+    picture: the first frame."""
+    from PIL import Image
+    from skimage.color import rgb2gray
+
+    y, x = np.mgrid[0:32, 0:48]
+    g = (40 + 150 * (x / 47) + 30 * np.sin(y / 5)).astype(np.uint8)
+    photo = np.stack([g, (g * 0.8).astype(np.uint8), (g * 0.5).astype(np.uint8)], axis=2)
+    preview = 255 - photo
+    Image.fromarray(photo).save(tmp_path / "cam.jpg", format="MPO", save_all=True,
+                                append_images=[Image.fromarray(preview)], quality=95)
+    out = load_images(tmp_path / "cam.jpg")
+    assert out.shape == (1, 32, 48)
+    # JPEG at quality 95 of this smooth picture: within 1/255 (as for CMYK above)
+    np.testing.assert_allclose(out[0], rgb2gray(photo), atol=0.01)
