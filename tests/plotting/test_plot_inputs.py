@@ -101,6 +101,34 @@ def test_babel_of_orthonormal_basis_says_what_the_log_axis_cannot_show():
     assert any("not on the log axis" in t for t in texts)
 
 
+def test_coefficient_histogram_says_it_leaves_out_nan_codes():
+    """NaN codes (a diverged solver) were dropped without a word: the histogram of
+    the rest looked like a healthy sparse code."""
+    from v1model.plotting import plot_coefficient_histogram
+
+    a = np.array([[1.0, 0.0, np.nan], [-2.0, np.inf, 0.5]])
+    with pytest.warns(RuntimeWarning, match=r"codes: 2 of 6 coefficients are NaN or inf"):
+        fig = plot_coefficient_histogram(a)
+    # P(a=0) is over the 4 finite coefficients, 1 of them zero
+    assert any("0.25" in t.get_text() for t in fig.axes[0].get_legend().get_texts())
+
+
+def test_rf_comparison_of_no_finite_similarity_says_so():
+    """All-NaN similarities (no unit responded) titled the panel "median similarity nan"
+    after numpy's "All-NaN slice" warning."""
+    import warnings
+
+    from v1model.plotting import plot_rf_comparison
+
+    rfs = np.random.default_rng(0).standard_normal((3, 8, 8))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = plot_rf_comparison(rfs, rfs, similarity=np.full(3, np.nan))
+    assert fig.axes[2].get_title() == "no finite similarity"
+    fig = plot_rf_comparison(rfs, rfs, similarity=[0.5, np.nan, 0.9])
+    assert fig.axes[2].get_title() == "median similarity 0.70"
+
+
 def test_rf_comparison_refuses_unpaired_units():
     from v1model.plotting import plot_rf_comparison
 

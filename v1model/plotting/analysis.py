@@ -519,7 +519,9 @@ def plot_rf_comparison(atoms, rfs, similarity=None, n_cols=None, title=None):
         axes[2].set_xlim(edges[0], edges[-1])
         axes[2].set_xlabel("cosine(mapped RF, atom)")
         axes[2].set_ylabel("units")
-        axes[2].set_title(f"median similarity {np.nanmedian(s):.2f}", fontsize=9)
+        # no finite value (no unit responded): said, without numpy's "All-NaN slice"
+        axes[2].set_title(f"median similarity {np.median(finite):.2f}" if finite.size
+                          else "no finite similarity", fontsize=9)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()

@@ -4,6 +4,7 @@ coefficient histograms."""
 from __future__ import annotations
 
 import textwrap
+import warnings
 
 import numpy as np
 
@@ -319,14 +320,21 @@ def plot_coefficient_histogram(codes, bins=101, ax=None, title=None, exclude_zer
     The density is normalised over the coefficients shown (it integrates to 1).
     The y axis reaches down to half the density of one count per bin, so that
     every non-empty bin, out to the largest coefficient, is drawn. The legend
-    sits right of the axes, where it cannot cover the data.
+    sits right of the axes, where it cannot cover the data. NaN and inf
+    coefficients are left out with a RuntimeWarning that counts them.
     """
     from ..validation import check_int
 
     bins = check_int(bins, "bins", minimum=1)  # 0 failed with numpy's IndexError
     plt = pyplot()
     a = as_real(codes, "codes").ravel()
-    a = a[np.isfinite(a)]
+    finite = np.isfinite(a)
+    if not finite.all():
+        # NaN codes are a diverged solver's: said, not a histogram of the rest alone
+        warnings.warn(f"codes: {a.size - int(finite.sum())} of {a.size} coefficients are "
+                      "NaN or inf and are left out of the histogram", RuntimeWarning,
+                      stacklevel=2)
+        a = a[finite]
     p_zero = float(np.mean(a == 0)) if a.size else np.nan
     shown = a[a != 0] if exclude_zeros else a
     if ax is None:
