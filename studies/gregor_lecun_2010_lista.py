@@ -145,15 +145,18 @@ def run(
     imgs, _ = load_whitened(images, name="images",
                             progress=inner_progress(progress))
     check_patch_size(p, imgs.shape, name="patch_size")
-    X_learn = sample_patches(imgs, p, max(20000, n_train), seed=rng)
+    X_learn = sample_patches(imgs, p, max(20000, n_train), seed=rng,
+                             progress=inner_progress(progress))
     D, learn_hist = learn_dictionary(X_learn, k, lam=lam, n_updates=n_updates, seed=rng,
                                      progress=progress)
-    X = sample_patches(imgs, p, n_train + n_test, seed=rng)
+    X = sample_patches(imgs, p, n_train + n_test, seed=rng, progress=inner_progress(progress))
     X_train, X_test = X[:n_train], X[n_train:]
     by_depth = lista_error_by_depth(X_train, X_test, D, lam, depths, seed=rng, n_steps=n_steps,
                                     learning_rate=learning_rate, batch_size=batch_size,
                                     progress=progress)
-    curves = solver_error_by_iteration(X_test, D, lam, n_iter_max)
+    # progress=False drew this bar all the same (outside the CLI, which quiets it)
+    curves = solver_error_by_iteration(X_test, D, lam, n_iter_max,
+                                       progress=inner_progress(progress))
     curve = curves["prediction_error"].values
     lista = by_depth["prediction_error"].sel(solver="lista").values
     to_match = np.full((2, len(depths)), np.nan)

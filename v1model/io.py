@@ -223,8 +223,9 @@ def _fits_one_dtype(values) -> bool:
 
 
 def seed_attr(seed):
-    """How a seed is recorded in attrs: the int itself, else ``"None"`` or the type
-    name (``"Generator"``, ``"SeedSequence"``): netCDF attrs cannot hold None.
+    """How a seed is recorded in attrs: the int itself (its decimal string beyond
+    64 bits), else ``"None"`` or the type name (``"Generator"``,
+    ``"SeedSequence"``): netCDF attrs cannot hold None or such ints.
 
     Parameters
     ----------
@@ -236,7 +237,10 @@ def seed_attr(seed):
     int or str
     """
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        return int(seed)
+        # numpy's advice for seeds is secrets.randbits(128): as an int it failed
+        # Dataset.to_netcdf of the results that are saved as they are
+        # (lista_error_by_depth) with "Object dtype ... has no native HDF5 equivalent"
+        return int(seed) if _fits_64_bits(int(seed)) else str(int(seed))
     return "None" if seed is None else type(seed).__name__
 
 

@@ -762,3 +762,41 @@ def test_lista_error_by_depth_result_saves_with_xarray(small_problem, tmp_path):
     back = xr.load_dataset(tmp_path / "by_depth.nc")
     assert back.attrs["lista_progress"] == 0 and back.attrs["lista_n_steps"] == 3
     np.testing.assert_array_equal(back["prediction_error"].values, ds["prediction_error"].values)
+
+
+def test_lista_error_by_depth_with_a_128_bit_seed_saves_with_xarray(small_problem, tmp_path):
+    # numpy's advice for seeds is secrets.randbits(128): the comparison took it, but its
+    # int in attrs["seed"] failed the Dataset's own to_netcdf ("Object dtype dtype('O')
+    # has no native HDF5 equivalent")
+    import xarray as xr
+
+    X, D, lam = small_problem
+    seed = 2**100 + 12345
+    ds = lista_error_by_depth(X[:30], X[30:], D, lam, depths=(1,), n_steps=3, seed=seed)
+    ds.to_netcdf(tmp_path / "by_depth.nc")
+    back = xr.load_dataset(tmp_path / "by_depth.nc")
+    assert int(back.attrs["seed"]) == seed
+    # the same seed trains the same network as before (the record only changed)
+    again = lista_error_by_depth(X[:30], X[30:], D, lam, depths=(1,), n_steps=3, seed=seed)
+    np.testing.assert_array_equal(back["prediction_error"].values,
+                                  again["prediction_error"].values)
+    net = LISTA(1, lam, n_steps=3).fit(X, D, seed=seed)
+    net.history_.to_netcdf(tmp_path / "history.nc")
+    assert int(xr.load_dataset(tmp_path / "history.nc").attrs["seed"]) == seed
+
+
+def test_lista_error_by_depth_progress_false_draws_no_bar(small_problem, monkeypatch,
+                                                          capsys):
+    # progress=False reached the networks' training only: the FISTA solves for z*
+    # ("fista") and the ISTA / FISTA baseline ("ista, fista") drew their automatic
+    # bars all the same (after PROGRESS_DELAY, set to 0 here)
+    import v1model.progress
+
+    monkeypatch.setattr(v1model.progress, "PROGRESS_DELAY", 0.0)
+    X, D, lam = small_problem
+    lista_error_by_depth(X[:30], X[30:], D, lam, depths=(1,), n_steps=3, progress=False)
+    err = capsys.readouterr().err
+    assert "%|" not in err, err[-500:]
+    # not given, a long stage still shows its bar
+    lista_error_by_depth(X[:30], X[30:], D, lam, depths=(1,), n_steps=3)
+    assert "ista, fista" in capsys.readouterr().err

@@ -92,3 +92,18 @@ def test_auto_learning_rate_is_taken_and_recorded(monkeypatch):
     assert fixed.attrs["learning_rate_used"] == 2e-4
     with pytest.raises(ValueError, match="learning_rate"):
         study.run(learning_rate="fast", **small)
+
+
+def test_progress_false_draws_no_bar(monkeypatch, capsys):
+    """The error curves of ISTA and FISTA ("ista, fista") and, inside
+    lista_error_by_depth, the FISTA solves for z* ("fista") drew their automatic bars
+    (after PROGRESS_DELAY, set to 0 here) with progress=False, outside the CLI."""
+    import v1model.progress
+
+    monkeypatch.setattr(v1model.progress, "PROGRESS_DELAY", 0.0)
+    ds = get_study("gregor-lecun-2010-lista").run(
+        quick=True, n_updates=5, n_train=200, n_test=20, depths=(1,), n_steps=5,
+        n_iter_max=3, progress=False)
+    assert ds["iteration_error"].sizes["iteration"] == 3
+    err = capsys.readouterr().err
+    assert "%|" not in err, err[-500:]
