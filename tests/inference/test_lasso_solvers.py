@@ -297,6 +297,35 @@ def test_active_set_supports_larger_than_the_dimension(dtype, positive):
             np.testing.assert_array_less(f, f_ref * (1 + 1e-5))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_active_set_dictionary_of_lower_rank_than_the_features(dtype):
+    # atoms and data in a 4-dimensional subspace of 10 features (as PCA-reduced patches kept
+    # in pixel space): supports of 5 to 10 atoms are singular. The reduction to the rank
+    # used n_features, so they were never reduced; 100 rounds and gaps of 5e-4 to 9e-4
+    import warnings
+
+    from sklearn.linear_model import LassoLars
+
+    from v1model.inference import objective
+
+    rng = np.random.default_rng(16)
+    basis = rng.standard_normal((4, 10))
+    D = rng.standard_normal((20, 4)) @ basis
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((6, 10))
+    lam = 0.05
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        A, n_rounds = lasso_active_set(X, D, lam, dtype=dtype, return_n_iter=True)
+    assert n_rounds <= 10
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # LARS on degenerate regressors
+        ref = np.stack([LassoLars(alpha=lam / 10, fit_intercept=False).fit(D.T, x).coef_
+                        for x in X])
+    f, f_ref = objective(X, D, A.astype(np.float64), lam), objective(X, D, ref, lam)
+    np.testing.assert_array_less(f, f_ref * (1 + 1e-9))
+
+
 @pytest.mark.parametrize("step", ["constant", "backtracking"])
 def test_momentum_and_restart_each_cut_the_iterations(natural_patches, patch_dictionary, step):
     """Nesterov momentum and the adaptive restart (O'Donoghue & Candes 2015) are

@@ -186,6 +186,30 @@ def test_adaptive_step_nonneg_and_precisions(natural_patches, patch_dictionary,
     assert np.abs(A - A64).max() <= 1e-3 * np.abs(A64).max()
 
 
+@pytest.mark.parametrize("threshold", ["soft", "nonneg"])
+def test_adaptive_step_converges_with_duplicate_atoms(threshold):
+    # an orthonormal basis with two atoms repeated: when both copies are active their sum
+    # mode has eigenvalue 2, and at the step cap dt = tau the Euler map flips it exactly
+    # (factor 1 - 2 dt/tau = -1), keeping ||du/dt|| constant. That step was accepted
+    # forever: 20,000 steps, a ConvergenceWarning and gaps of 1e-3, against 11 steps for
+    # the fixed step. The optimum is the soft threshold of D x, split among the copies
+    rng = np.random.default_rng(18)
+    Q = np.linalg.qr(rng.standard_normal((8, 8)))[0].T
+    D = np.vstack([Q, Q[:2]])
+    X = rng.standard_normal((5, 8))
+    B = X @ Q.T
+    S = apply_threshold(B, LAM, threshold)
+    f_opt = 0.5 * ((B - S) ** 2).sum(axis=1) + LAM * np.abs(S).sum(axis=1)
+    stats = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        A = lca(X, D, LAM, threshold=threshold, tol=1e-6, max_steps=2000, dtype=np.float64,
+                _stats=stats)
+    assert stats["products"] <= 100 * len(X)
+    f = 0.5 * ((X - A @ D) ** 2).sum(axis=1) + LAM * np.abs(A).sum(axis=1)
+    np.testing.assert_allclose(f, f_opt, rtol=1e-8)
+
+
 def test_adaptive_step_warm_start_and_step_limit(natural_patches, patch_dictionary):
     X, D = natural_patches[:20], patch_dictionary
     A64 = lca(X, D, LAM, tol=1e-7, dtype=np.float64)

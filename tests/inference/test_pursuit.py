@@ -266,3 +266,23 @@ def test_a_weak_component_of_a_dense_dictionary_is_taken_in_float32():
     A = orthogonal_mp(1e5 * D[0] + 0.3 * D[1], D, 2, dtype=np.float32)
     assert np.flatnonzero(A[0]).tolist() == [0, 1]
     assert A[0, 1] == pytest.approx(0.3, rel=0.01)
+
+
+@pytest.mark.parametrize("solver", [matching_pursuit, orthogonal_mp])
+def test_float32_tolerance_holds_for_the_exact_residual(solver):
+    # both stop on the squared residual they track step by step, which drifts from the
+    # exact one by rounding: in float32 at tol = 1e-6 ||x||^2, MP ended with 182 of 300
+    # samples above tol (up to 1.5 times it) and OMP with 22 (its tracker at zero),
+    # without a warning
+    rng = np.random.default_rng(24)
+    D = rng.standard_normal((128, 64))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = 100 * rng.standard_normal((300, 64))
+    tol = 1e-6 * (X**2).sum(axis=1).min()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        A = solver(X, D, tol=tol, dtype=np.float32,
+                   **({"max_iter": 100000} if solver is matching_pursuit else {}))
+    assert A.dtype == np.float32
+    residual = ((X - A.astype(np.float64) @ D) ** 2).sum(axis=1)
+    assert residual.max() <= tol * (1 + 1e-6)

@@ -53,7 +53,6 @@ from ._common import (
     check_warm_start,
     history_dataset,
     history_record,
-    spectral_norm_gram,
     validate_problem,
     warn_not_converged,
 )
@@ -174,7 +173,11 @@ def lasso_active_set(
     A = np.zeros((n, k), dtype) if A0 is None else np.array(A0, dtype=dtype)
     G = D @ D.T
     B = X @ D.T
-    L = spectral_norm_gram(D) * STEP_MARGIN
+    # the most atoms a support can hold independently is the rank of D, not n_features:
+    # a dictionary in a subspace (PCA-reduced patches kept in pixel space) left the
+    # supports between the two singular, never reduced, and LU's meaningless steps on
+    # them kept samples at gaps of 1e-2 until max_rounds
+    L, rank = _step_and_rank(D, dtype)
     stats = _stats if _stats is not None else {}
     stats.update(flops=2.0 * n * k * D.shape[1] + 2.0 * k * k * D.shape[1], n_solves=0)
     records = [history_record(X, D, A, lam)] if return_history else None
@@ -189,7 +192,7 @@ def lasso_active_set(
             rows = np.arange(start, min(start + block, n))
             r, left = _solve_block(A, B, G, L, lam, rows, tol, max_rounds, n_warm, max_inner,
                                    positive, record if return_history else None, stats,
-                                   rank=D.shape[1])
+                                   rank=rank)
             n_rounds, n_left = max(n_rounds, r), n_left + left
             bar.update(rows.size)
     if n_left:
@@ -239,6 +242,25 @@ def _kkt_violation(A, C, lam, positive):
         off = np.maximum(np.abs(C) - lam, 0)
         onv = np.abs(C - lam * np.sign(A))
     return np.where(on, onv, off).max(axis=1)
+
+
+def _step_and_rank(D, dtype):
+    """``lambda_max(D D^T) * STEP_MARGIN`` and the numerical rank of ``D``.
+
+    Both from the eigenvalues of the smaller Gram matrix (float64), as
+    :func:`spectral_norm_gram` (an SVD of a 512 x 256 ``D`` took twice as long). A
+    singular value counts when above ``sigma_max`` times numpy's ``matrix_rank``
+    tolerance at the working precision (``max(D.shape) * eps``), and above the
+    resolution of singular values taken from eigenvalues (``sqrt(max(D.shape) * eps)``
+    in float64).
+    """
+    D64 = np.asarray(D, dtype=np.float64)
+    small = D64 @ D64.T if D64.shape[0] <= D64.shape[1] else D64.T @ D64
+    ev = np.linalg.eigvalsh(small)
+    sv = np.sqrt(np.clip(ev, 0.0, None))
+    size = max(D.shape)
+    cutoff = sv[-1] * max(size * np.finfo(dtype).eps, np.sqrt(size * np.finfo(np.float64).eps))
+    return float(ev[-1]) * STEP_MARGIN, int(np.count_nonzero(sv > cutoff))
 
 
 def _solve_block(A, B, G, L, lam, rows, tol, max_rounds, n_warm, max_inner, positive,
@@ -346,8 +368,8 @@ def _feature_sign(GU, x, c, s, S, lam, max_inner, dtype, stats, rank):
       better when ``x`` came from a support much larger than the optimum's;
 
     and each sample keeps the one with the lower objective. Supports larger
-    than ``rank`` (the number of features) are first reduced to it by
-    :func:`_reduce_to_rank`. Returns the new ``x``.
+    than ``rank`` (the rank of ``D``, at most the number of features) are
+    first reduced to it by :func:`_reduce_to_rank`. Returns the new ``x``.
     """
     x_in, c_in = x, c
     x, c, S = x.copy(), c.copy(), S.copy()

@@ -127,11 +127,12 @@ def lca(
         otherwise, when only the final codes are wanted from a soft or
         non-negative threshold, each sample gets its own step, which starts
         there, grows by 1.25 after every step that lowers the norm of
-        ``du/dt`` and is halved (never below the start, never above ``tau``)
-        after one that does not (:mod:`v1model.inference.lca_adaptive`; its
-        first call per precision compiles two small kernels, under a second,
-        cached on disk). The fixed point is the same; the dictionary's
-        largest eigenvalue usually belongs to a few coherent atoms that a
+        ``du/dt`` without turning it back and is halved (never below the
+        start, never above ``tau``) after one that does not
+        (:mod:`v1model.inference.lca_adaptive`; its first call per precision
+        compiles two small kernels, under a second, cached on disk). The
+        fixed point is the same; the dictionary's largest eigenvalue usually
+        belongs to a few coherent atoms that a
         given sample does not use, so most samples can take steps several
         times longer (11x fewer products on 16x16 natural patches with 512
         learned atoms, ``benchmarks/README.md``).

@@ -2,9 +2,13 @@
 
 ``R = b - u - T(u) (G - I)`` is ``tau du/dt``. Every sample keeps its own
 step ``eta_i = dt_i / tau``: a trial step ``u + eta_i R`` is accepted when it
-lowers ``||R||`` (a stable step of a linear system shrinks every mode), or
-unconditionally at ``eta_0 = 1 / max(lambda_max(D D^T), 1)``, the fixed
-path's step, which is always stable. An accepted step lets ``eta_i`` grow by ``STEP_GROW``,
+lowers ``||R||`` (a stable step of a linear system shrinks every mode) without
+turning it back (``R_new . R >= 0``: a step at the stability limit of a mode
+flips that mode with no decrease, e.g. the sum of two copies of an atom, whose
+eigenvalue 2 meets ``eta_i = 1``, and lowering ``||R||`` through the other modes
+alone kept such samples oscillating until ``max_steps``), or unconditionally at
+``eta_0 = 1 / max(lambda_max(D D^T), 1)``, the fixed path's step, which is always
+stable. An accepted step lets ``eta_i`` grow by ``STEP_GROW``,
 a rejected one cuts it by ``STEP_CUT``; it stays in ``[eta_0, 1]`` (beyond
 ``dt = tau`` the inactive units, whose linearised rate is ``-1/tau``, would
 start to overshoot). The fixed point is the LASSO solution, as for any
@@ -128,7 +132,8 @@ def _trial_outputs(U, R, eta, done, lam, nonneg, A):
 def _accept_or_reject(U, R, r2, rmax, eta, done, B, P, stop, eta0, grow, cut):
     """Per row: the trial's residual ``B - u_trial - P`` (written over ``P``);
     accept it (``U``, ``R``, ``r2``, ``rmax`` move on, ``eta`` grows) when it
-    lowers ``||R||`` or the step is already ``eta0``, else cut ``eta``."""
+    lowers ``||R||`` and does not turn it back (``R_new . R >= 0``), or the step is
+    already ``eta0``, else cut ``eta``."""
     n, k = U.shape
     one = eta0 / eta0
     for i in range(n):
@@ -136,11 +141,13 @@ def _accept_or_reject(U, R, r2, rmax, eta, done, B, P, stop, eta0, grow, cut):
             continue
         e = eta[i]
         s = e - e
+        dot = s
         for j in range(k):
             rn = B[i, j] - (U[i, j] + e * R[i, j]) - P[i, j]
             P[i, j] = rn
             s += rn * rn
-        if s <= r2[i] or e <= eta0:
+            dot += rn * R[i, j]
+        if (s <= r2[i] and dot >= 0) or e <= eta0:
             m = s - s
             for j in range(k):
                 U[i, j] += e * R[i, j]
