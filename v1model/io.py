@@ -244,11 +244,33 @@ def seed_attr(seed):
     return "None" if seed is None else type(seed).__name__
 
 
+#: The attr naming the Dataset's one-element list attrs (JSON), which netCDF reads back
+#: as scalars: ``depths=[2]`` came back as ``2`` and ``len(ds.attrs["depths"])`` failed
+ONE_ELEMENT_ATTRS = "v1model_one_element_attrs"
+
+
 def _cleaned(ds: xr.Dataset) -> xr.Dataset:
     ds = ds.copy()
-    ds.attrs = clean_attrs(ds.attrs)
+    ds.attrs = clean_attrs({k: v for k, v in ds.attrs.items() if k != ONE_ELEMENT_ATTRS})
+    ones = [k for k, v in ds.attrs.items() if isinstance(v, np.ndarray) and v.size == 1]
+    if ones:
+        ds.attrs[ONE_ELEMENT_ATTRS] = json.dumps(ones)
     for name in list(ds.variables):
         ds[name].attrs = clean_attrs(ds[name].attrs)
+    return ds
+
+
+def _one_element_attrs_restored(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with the attrs that :func:`_cleaned` named as one-element lists made
+    1-D arrays again (netCDF reads them as scalars)."""
+    names = ds.attrs.pop(ONE_ELEMENT_ATTRS, None)
+    try:
+        names = json.loads(names) if isinstance(names, str) else []
+    except ValueError:  # edited by hand: the attrs stay as read
+        names = []
+    for key in names:
+        if isinstance(key, str) and key in ds.attrs and np.ndim(ds.attrs[key]) == 0:
+            ds.attrs[key] = np.atleast_1d(ds.attrs[key])
     return ds
 
 
@@ -485,9 +507,9 @@ def load_dataset(path, name: str = "path") -> xr.Dataset:
         with _local_scheduler():
             if _is_zarr_path(path):
                 with xr.open_zarr(path) as ds:
-                    return _fixed_width_strings(ds.load())
+                    return _one_element_attrs_restored(_fixed_width_strings(ds.load()))
             with xr.open_dataset(path, engine=netcdf_engine(path)) as ds:
-                return ds.load()
+                return _one_element_attrs_restored(ds.load())
     except (OSError, ValueError) as exc:
         # h5py's and zarr's own messages do not say which file they choked on
         raise ValueError(f"{name}: cannot read {str(path)!r} as a {kind}: {exc}") from exc

@@ -309,3 +309,19 @@ def test_a_large_netcdf_file_the_disk_has_no_room_for_is_refused_before_hdf5_wri
     monkeypatch.setattr(vio.shutil, "disk_usage", lambda p: usage._replace(free=4 * 2**20))
     save_dataset(ds, target)
     assert load_dataset(target)["x"].shape == (300_000,)
+
+
+def test_one_element_list_attrs_reload_as_lists(tmp_path):
+    """netCDF reads a one-element attribute as a scalar: a study run with depths=[2]
+    reloaded depths=2, and len(ds.attrs["depths"]) failed."""
+    ds = xr.Dataset({"x": (("n",), np.arange(3.0))},
+                    attrs={"depths": [2], "lams": (0.1, 0.2), "one": np.array([0.5]),
+                           "scalar": 3})
+    for suffix in ("nc", "zarr"):
+        back = load_dataset(save_dataset(ds, tmp_path / f"r.{suffix}"))
+        assert list(back.attrs["depths"]) == [2] and list(back.attrs["one"]) == [0.5]
+        assert list(back.attrs["lams"]) == [0.1, 0.2] and np.ndim(back.attrs["scalar"]) == 0
+        assert "v1model_one_element_attrs" not in back.attrs
+        # saved again, the same
+        again = load_dataset(save_dataset(back, tmp_path / f"again.{suffix}"))
+        assert list(again.attrs["depths"]) == [2] and np.ndim(again.attrs["scalar"]) == 0
