@@ -8,6 +8,8 @@ the Free Spoken Digit Dataset), and synthetic ensembles are generated.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from v1model.scaling import pow2_scale
@@ -63,12 +65,16 @@ def load_wav(path, sample_rate: float | None = None):
     if path.stat().st_size == 0:  # SciPy's error would be "File format b'' not understood"
         raise ValueError(f"path: {str(path)!r} is an empty file (0 bytes), not a WAV")
     try:
-        rate, data = wavfile.read(path)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            rate, data = wavfile.read(path)
     except OSError:  # permissions and the like: not the file's content
         raise
     except Exception as exc:  # noqa: BLE001 - a truncated or damaged header: SciPy raises
         # struct.error, UnboundLocalError, ZeroDivisionError, TypeError..., none naming the file
         raise ValueError(f"path: cannot read {str(path)!r} as WAV: {exc}") from exc
+    for w in caught:  # SciPy's "Reached EOF prematurely" (a cut recording) names no file
+        warnings.warn(f"{str(path)!r}: {w.message}", w.category, stacklevel=2)
     data = np.asarray(data)
     if np.issubdtype(data.dtype, np.integer):
         info = np.iinfo(data.dtype)
@@ -216,7 +222,9 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
     Parameters
     ----------
     waveforms : array_like or list of array_like
-        One waveform (n_samples,) or a list of them (lengths may differ).
+        One waveform (n_samples,) or a list of them (lengths may differ), or a
+        2-D array of waveforms of equal length, one per row (not a multichannel
+        recording (n_samples, n_channels): average its channels first).
     length : int
         Segment length in samples.
     n : int
@@ -245,6 +253,7 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
         segments meeting ``min_rms`` / ``normalize``.
     """
     # one waveform given as a flat array or list of numbers, or a list of waveforms
+    stacked = isinstance(waveforms, np.ndarray) and waveforms.ndim == 2
     if isinstance(waveforms, np.ndarray) and waveforms.ndim == 1:
         waveforms = [waveforms]
     elif isinstance(waveforms, (list, tuple)) and waveforms and np.ndim(waveforms[0]) == 0:
@@ -262,9 +271,14 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
     normalize = check_bool(normalize, "normalize")
     usable = [i for i, w in enumerate(waves) if len(w) >= length]
     if not usable:
+        # a stereo recording as read by scipy.io.wavfile is (n_samples, n_channels): taken
+        # as that many waveforms of 2 samples, it was only said to be too short
+        hint = (f"; a 2-D array is one waveform per row, got shape {np.shape(waveforms)}: "
+                "average the channels of a recording (n_samples, n_channels), as load_wav "
+                "does" if stacked else "")
         raise ValueError(
             f"length={length} is longer than every waveform (longest: "
-            f"{max(len(w) for w in waves)} samples)"
+            f"{max(len(w) for w in waves)} samples){hint}"
         )
     rng = as_generator(seed)
     weights = np.array([len(waves[i]) - length + 1 for i in usable], dtype=float)

@@ -65,10 +65,11 @@ def check_below_nyquist(min_centre_frequency, rate):
 
 
 def load_audio(folder, pattern, sample_rate, length, n, min_rms, rng, *,
-               unit_rms_synthetic=False):
+               unit_rms_synthetic=False, length_name="segment_length"):
     """Unit-RMS pieces of ``length`` samples, the rate, a description of the source, files
     read. ``folder`` None: the synthetic stand-in (scaled to unit RMS only with
-    ``unit_rms_synthetic``)."""
+    ``unit_rms_synthetic``). ``length_name``: the study's parameter that set ``length``,
+    named when every recording is shorter."""
     from stimuli.audio import harmonic_ensemble, load_wav_folder, sample_segments
 
     if folder is None:
@@ -84,6 +85,11 @@ def load_audio(folder, pattern, sample_rate, length, n, min_rms, rng, *,
         # a file that cannot be read (or a folder named x.wav): say which argument led to it
         message = str(exc).removeprefix("path: ")  # load_wav's argument, not the study's
         raise type(exc)(f"audio_dir {str(folder)!r}: {message}") from exc
+    longest = max(len(w) for w in waves)
+    if length > longest:  # sample_segments would name its own argument, "length"
+        raise ValueError(f"{length_name}={length} samples is longer than every recording in "
+                         f"audio_dir {str(folder)!r} (longest: {longest} samples, "
+                         f"{longest / rate:g} s at {rate:g} Hz); give a shorter {length_name}")
     try:
         X = sample_segments(waves, length, n, seed=rng, min_rms=min_rms, normalize=True)
     except ValueError as exc:

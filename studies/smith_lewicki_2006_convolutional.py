@@ -11,7 +11,7 @@ kernels closest to the physiological one). This study learns such a code
 with the package's convolutional sparse coding
 (:func:`v1model.convolutional.learn_kernels`): every kernel replicated at
 every sample (stride 1), spikes chosen by **matching pursuit**
-(:func:`v1model.convolutional.matching_pursuit`) until each excerpt is coded
+(:func:`v1model.convolutional.matching_pursuit`) until each piece is coded
 to ``snr_db``, the kernels moved along the gradient of the residual under
 their spikes (the paper's rule, preconditioned per kernel by its spikes'
 energy). Kernels have a fixed length (the paper grew them). With
@@ -37,7 +37,8 @@ Dataset), without it the study stops with an error that says what to give.
 (harmonic stacks, *not* speech), recorded in ``attrs["source"]``.
 Excerpts of ``excerpt_length`` samples are cut from the recordings, those
 quieter than ``min_rms`` (silence) skipped, each scaled to unit RMS; the
-convolutional learner codes each whole excerpt (boundary "full").
+convolutional learner codes random crops of ``crop_length`` samples of them
+(boundary "full"), the held-out evaluation whole excerpts.
 
 Defaults and their sources
 --------------------------
@@ -45,13 +46,15 @@ Defaults and their sources
   segments (the brief's 64-128 samples; 128 taps gave tonal kernels with
   FISTA codes, see README).
 - Matching pursuit to ``snr_db = 15`` (3% of the energy left, ~0.08 spikes
-  per sample) on excerpts of 1,024 samples (128 ms, 16 kernel lengths), 16
-  per update: at 7 dB (19% left, 0.02 spikes per sample) a few low-frequency
-  kernels learned and most stayed noise-like (median power in band 0.44),
-  and 8 excerpts of 1,024 per update gave 0.35-0.39 where 16 gave 0.50-0.61
-  (quick runs). FISTA: ``lam = 2`` (units of the unit-RMS excerpts; ~20% of
-  the energy left, 0.14-0.16 non-zero coefficients per sample; ``lam = 0.5``
-  gave tonal, non-localized kernels) on 8 excerpts of 256 samples per update.
+  per sample); each update codes 16 random crops of 256 samples (4 kernel
+  lengths, ``crop_length``) of the excerpts of 1,024 samples (128 ms, 16
+  kernel lengths; held-out excerpts are coded whole): at 7 dB (19% left,
+  0.02 spikes per sample) a few low-frequency kernels learned and most
+  stayed noise-like (median power in band 0.44), and 8 crops per update
+  gave 0.35-0.39 where 16 gave 0.50-0.61 (quick runs). FISTA: ``lam = 2``
+  (units of the unit-RMS excerpts; ~20% of the energy left, 0.14-0.16
+  non-zero coefficients per sample; ``lam = 0.5`` gave tonal, non-localized
+  kernels) on 8 excerpts of 256 samples (whole: the crop) per update.
 - Quick: 100 updates; full: 1,500 updates. The white-noise control learns
   for ``control_updates`` (default a third as many updates): noise has
   nothing to converge to, its kernels only have to leave the random start.
@@ -84,8 +87,8 @@ TITLE = "Shift-invariant (convolutional) sparse code of speech: kernels vs cochl
 REFERENCE = ("Smith, E. C. & Lewicki, M. S. (2006). Efficient auditory coding. Nature 439, "
              "978-982.")
 PARAMETER_UNITS = {"lam": "1", "kernel_size": "sample", "n_kernels": "1",
-                   "excerpt_length": "sample", "sample_rate": "Hz", "min_rms": "1",
-                   "min_centre_frequency": "Hz", "snr_db": "dB"}
+                   "excerpt_length": "sample", "crop_length": "sample", "sample_rate": "Hz",
+                   "min_rms": "1", "min_centre_frequency": "Hz", "snr_db": "dB"}
 #: the kernel sets analysed, in the order of the ``control`` coordinate
 CONTROLS = ("learned", "white_noise", "random")
 #: the kernel sets in words, for figure titles
@@ -113,6 +116,7 @@ def run(
     snr_db: float = 15.0,
     lam: float = 2.0,
     excerpt_length: int | None = None,
+    crop_length: int | None = None,
     n_excerpts: int = 2000,
     min_rms: float = 0.02,
     n_updates: int | None = None,
@@ -147,13 +151,19 @@ def run(
         (:func:`v1model.convolutional.matching_pursuit`), or the L1 codes of
         FISTA.
     snr_db : float
-        ``method="mp"``: each excerpt is coded until its signal-to-residual
-        ratio reaches this (dB).
+        ``method="mp"``: each crop (held-out: excerpt) is coded until its
+        signal-to-residual ratio reaches this (dB).
     lam : float
         ``method="fista"``: L1 weight, in units of the unit-RMS excerpts.
     excerpt_length : int, optional
-        Samples per training excerpt; default 16 x ``kernel_size`` (MP) or
-        4 x ``kernel_size`` (FISTA).
+        Samples per training and held-out excerpt; default 16 x
+        ``kernel_size`` (MP) or 4 x ``kernel_size`` (FISTA).
+    crop_length : int, optional
+        Samples of the random crops of the training excerpts that each
+        update codes (``crop_size`` of
+        :func:`v1model.convolutional.learn_kernels`); default 4 x
+        ``kernel_size``, at most ``excerpt_length``. Held-out excerpts are
+        coded whole.
     n_excerpts : int
         Training excerpts (minibatches draw from them).
     min_rms : float
@@ -163,9 +173,9 @@ def run(
     control_updates : int, optional
         Kernel updates on white noise; default ``n_updates // 3``.
     batch_size : int, optional
-        Excerpts per update; default 16 (MP) or 8 (FISTA).
+        Crops per update; default 16 (MP) or 8 (FISTA).
     max_iter : int
-        FISTA steps per minibatch (MP: spikes per excerpt) at most.
+        FISTA steps per minibatch (MP: spikes per crop or excerpt) at most.
     n_eval : int
         Held-out excerpts coded with the learned kernels.
     min_centre_frequency : float
@@ -223,6 +233,11 @@ def run(
     excerpt_length = check_int(quick_default(excerpt_length, quick, per_kernel * kernel_size,
                                              per_kernel * kernel_size), "excerpt_length",
                                minimum=kernel_size)
+    crop_length = check_int(min(4 * kernel_size, excerpt_length) if crop_length is None
+                            else crop_length, "crop_length", minimum=kernel_size)
+    if crop_length > excerpt_length:
+        raise ValueError(f"crop_length={crop_length} must be <= excerpt_length="
+                         f"{excerpt_length} (crops are cut from the training excerpts)")
     n_excerpts = check_int(n_excerpts, "n_excerpts", minimum=1)
     min_rms = check_nonnegative(min_rms, "min_rms")
     n_updates = check_int(quick_default(n_updates, quick, 100, 1500), "n_updates", minimum=1)
@@ -244,13 +259,14 @@ def run(
     start = time.perf_counter()
     X, rate, source, n_files = load_audio(folder, pattern, sample_rate, excerpt_length,
                                           n_excerpts + n_eval, min_rms, rng,
-                                          unit_rms_synthetic=True)
+                                          unit_rms_synthetic=True, length_name="excerpt_length")
     check_below_nyquist(min_centre_frequency, rate)
     X, X_eval = X[:n_excerpts], X[n_excerpts:]
     from v1model.convolutional import encode, learn_kernels
 
-    learn = dict(stride=1, lam=lam, batch_size=batch_size, method=method, max_iter=max_iter,
-                 progress=progress, **({"snr_db": snr_db} if method == "mp" else {}))
+    learn = dict(stride=1, lam=lam, batch_size=batch_size, crop_size=crop_length,
+                 method=method, max_iter=max_iter, progress=progress,
+                 **({"snr_db": snr_db} if method == "mp" else {}))
     learned = learn_kernels(X, n_kernels, kernel_size, n_updates=n_updates, seed=rng, **learn)
     noise = rng.standard_normal(X.shape)
     noise_run = learn_kernels(noise, n_kernels, kernel_size, n_updates=control_updates,
@@ -320,7 +336,7 @@ def run(
                                 {"units": units, "long_name": long_name})
     n_hist = learned.sizes["update"]
     ds = ds.assign_coords(update=np.arange(n_hist))
-    for key, long_name in (("objective", "training energy per excerpt"),
+    for key, long_name in (("objective", "training energy per crop"),
                            ("reconstruction_error", "training relative error"),
                            ("fraction_active", "fraction of non-zero coefficients")):
         ds[f"history_{key}"] = ("update", learned[key].values, {"units": "1",
@@ -331,7 +347,8 @@ def run(
         audio_dir=str(audio_dir), source=source, n_files=n_files, pattern=str(pattern),
         sample_rate=float(rate), kernel_size=kernel_size, n_kernels=n_kernels, lam=lam,
         method=method, snr_db=snr_db,
-        excerpt_length=excerpt_length, n_excerpts=n_excerpts, min_rms=min_rms,
+        excerpt_length=excerpt_length, crop_length=crop_length, n_excerpts=n_excerpts,
+        min_rms=min_rms,
         n_updates=n_updates, control_updates=control_updates, batch_size=batch_size,
         max_iter=max_iter, n_eval=n_eval, min_centre_frequency=min_centre_frequency,
         localization_threshold=localization_threshold,
@@ -388,10 +405,12 @@ def _add_rate_distortion(ds, X, K, random_kernels, rate, min_frequency):
     """Coefficients per second each code needs to reach each fidelity on the held-out
     excerpts: matching-pursuit spikes of the learned kernels, of a gammatone bank
     (ERB bandwidths, ``n_kernels`` centres log-spaced from ``min_frequency`` to 0.45
-    of the rate, cut to the kernel length) and of the random kernels, against
+    of the rate, cut to the kernel length; from ``rate / taps``, one cycle over the
+    kernel, when ``min_frequency`` is 0) and of the random kernels, against
     orthonormal block DCTs (blocks of one and four kernel lengths) keeping their
-    largest coefficients. Counts, not bits: spike times and amplitudes would cost
-    more bits each than a block coefficient's amplitude."""
+    largest coefficients; NaN for a block longer than the excerpts (nothing to code).
+    Counts, not bits: spike times and amplitudes would cost more bits each than a
+    block coefficient's amplitude."""
     import warnings
 
     from scipy.fft import dct
@@ -399,7 +418,9 @@ def _add_rate_distortion(ds, X, K, random_kernels, rate, min_frequency):
     from v1model.convolutional import matching_pursuit
 
     n_kernels, taps = K.shape
-    centres = np.geomspace(min_frequency, 0.45 * rate, n_kernels)
+    # a log-spaced bank cannot start at 0 Hz (min_centre_frequency=0 is allowed)
+    lowest = min_frequency if min_frequency > 0 else rate / taps
+    centres = np.geomspace(lowest, 0.45 * rate, n_kernels)
     bank = gammatone_bank(centres, taps, rate)
     bank /= np.linalg.norm(bank, axis=1, keepdims=True)
     seconds = X.size / rate
@@ -413,6 +434,9 @@ def _add_rate_distortion(ds, X, K, random_kernels, rate, min_frequency):
             out[i, j] = np.count_nonzero(spikes) / seconds
         for i, block in ((3, taps), (4, 4 * taps)):
             usable = X.shape[1] - X.shape[1] % block
+            if usable == 0:  # excerpts shorter than one block: this code cannot be measured
+                out[i, j] = np.nan
+                continue
             c = dct(X[:, :usable].reshape(len(X), -1, block), norm="ortho", axis=2)
             power = np.sort((c**2).reshape(len(X), -1), axis=1)[:, ::-1]
             # the tail past the last whole block stays uncoded: it counts as residual

@@ -269,6 +269,40 @@ def test_a_peak_on_the_first_bin_is_refined_too():
     assert abs(vertex - 1) > 0.1
 
 
+def test_a_band_narrower_than_a_bin_still_holds_its_peak():
+    # with little zero padding (n_fft = n_taps is allowed) a neighbour of the peak bin
+    # can sit in a spectral null: the parabola's vertex then rose several dB above the
+    # peak bin, which fell outside its own band, and the edges, interpolated between two
+    # bins both below the level, crossed (negative bandwidths, a high edge below 0 Hz)
+    n = np.arange(64)
+    fs = 8000.0
+    kernel = np.cos(2 * np.pi * 8 * n / 64) + 0.1 * np.cos(2 * np.pi * 9 * n / 64)
+    r = auditory_tuning(kernel, fs, n_fft=64)
+    # written out: the vertex x0 of the parabola through the dB values of bins 7, 8, 9
+    # (the DFT is 32 on bin 8, 3.2 on bin 9 and an exact zero, the -300 dB floor, on
+    # bin 7), 30.6 dB above bin 8, then straight lines from the vertex (0 dB) to the
+    # bins on either side of it, 8 and 9, both below every level
+    a, b, c = -300.0, 0.0, -20.0
+    x0 = 8 + 0.5 * (a - c) / (a - 2 * b + c)
+    top = b - 0.25 * (a - c) * (x0 - 8)
+    df = fs / 64
+    assert float(r.peak_frequency[0]) == pytest.approx(x0 * df, rel=1e-6)
+    for level in (3, 10):
+        lo = 8 + (top - level - b) / (top - b) * (x0 - 8)
+        hi = x0 + level / (top - c) * (9 - x0)
+        assert float(r[f"low_{level}db"][0]) == pytest.approx(lo * df, rel=1e-6)
+        assert float(r[f"high_{level}db"][0]) == pytest.approx(hi * df, rel=1e-6)
+    # any kernel, any allowed n_fft: the peak lies inside both of its bands
+    K = np.random.default_rng(0).standard_normal((200, 32))
+    for n_fft in (32, 64):
+        r = auditory_tuning(K, fs, n_fft=n_fft)
+        f = r.peak_frequency.values
+        for level in (3, 10):
+            assert np.all(r[f"low_{level}db"].values <= f)
+            assert np.all(f <= r[f"high_{level}db"].values)
+            assert np.all(r[f"bandwidth_{level}db"].values > 0)
+
+
 def test_envelope_of_an_impulse_is_the_discrete_hilbert_kernel():
     # the analytic signal of a unit impulse at n0 (zero padded: not periodic) is
     # delta + i h with h(m) = 2 / (pi m) at odd offsets m, 0 at even ones: its squared
@@ -332,3 +366,23 @@ def test_bandwidth_fit_selection():
     assert int(two.n_kernels) == 2 and np.isnan(float(two.slope))
     three = bandwidth_fit(tuning.isel(kernel=[0, 1, 2]), "bandwidth_3db")
     assert int(three.n_kernels) == 3 and np.isfinite(float(three.slope))
+
+
+def test_bandwidth_fit_of_several_sets_says_to_fit_one_at_a_time():
+    # a sweep's results hold the tuning of every point (point, kernel): xarray's own
+    # "Could not convert tuple of form (dims, data[, attrs, encoding])" named nothing
+    import xarray as xr
+
+    fs = 8000.0
+    sets = [auditory_tuning(np.stack([_gabor(s, f, n=512) for f in (600.0, 1000.0, 1500.0,
+                                                                   2200.0)]), fs)
+            for s in (0.001, 0.002)]
+    both = xr.concat(sets, dim="point")
+    with pytest.raises(ValueError, match=r"dimension 'kernel' only.*\('point', 'kernel'\).*"
+                                         r"tuning.isel\(point=0\)"):
+        bandwidth_fit(both)
+    for i, one in enumerate(sets):  # the way it says: one point at a time
+        fit = bandwidth_fit(both.isel(point=i))
+        assert float(fit.slope) == pytest.approx(float(bandwidth_fit(one).slope), rel=1e-12)
+    # a Gabor's bandwidth does not depend on its frequency: slope 0
+    assert float(bandwidth_fit(sets[1]).slope) == pytest.approx(0.0, abs=0.01)

@@ -230,3 +230,32 @@ def test_harmonic_ensemble_drops_harmonics_above_nyquist_and_decays_as_1_over_k(
         assert np.median(band(alias) / p1) < 0.02  # the envelope's onset leaks ~1%
     ratio = np.mean(p2 / p1)
     assert 0.2 < ratio < 0.4
+
+
+def test_a_stereo_array_read_by_scipy_is_named_as_such(tmp_path):
+    """scipy.io.wavfile gives a stereo file as (n_samples, 2): handed to sample_segments
+    it was 4000 waveforms of 2 samples, and the error only said they were too short."""
+    stereo = (np.random.default_rng(0).standard_normal((4000, 2)) * 3000).astype(np.int16)
+    wavfile.write(tmp_path / "st.wav", 8000, stereo)
+    _, data = wavfile.read(tmp_path / "st.wav")
+    with pytest.raises(ValueError, match=r"one waveform per row, got shape \(4000, 2\): "
+                                         r"average the channels"):
+        sample_segments(data, 64, 10)
+    # averaged (as load_wav does), the same recording gives segments
+    wave, _ = load_wav(tmp_path / "st.wav")
+    np.testing.assert_allclose(wave, data.mean(axis=1) / 32768.0)
+    assert sample_segments(wave, 64, 10, seed=0).shape == (10, 64)
+    # equal-length waveforms stacked one per row stay accepted
+    assert sample_segments(np.stack([wave, wave]), 64, 10, seed=0).shape == (10, 64)
+
+
+def test_a_cut_recording_is_warned_of_by_name(tmp_path):
+    """SciPy reads a WAV whose data stop before its header's size with a warning that
+    names no file: in a folder of hundreds, which recording was cut?"""
+    data = (np.sin(np.arange(8000) * 0.1) * 10000).astype(np.int16)
+    wavfile.write(tmp_path / "whole.wav", 8000, data)
+    (tmp_path / "cut.wav").write_bytes((tmp_path / "whole.wav").read_bytes()[:44 + 5000])
+    with pytest.warns(wavfile.WavFileWarning, match=r"cut\.wav'.*EOF prematurely"):
+        waves, _, names = load_wav_folder(tmp_path)
+    assert names == ["cut.wav", "whole.wav"]
+    np.testing.assert_array_equal(waves[0], data[:2500] / 32768.0)  # what was there

@@ -197,3 +197,66 @@ def test_missing_audio_is_reported_by_name(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["study", "run", NAME, "--quick", "--out", str(out)]) == 2
     assert "audio_dir" in capsys.readouterr().err and not out.exists()
+
+
+def test_no_floor_and_short_excerpts_finish_the_rate_comparison():
+    """``min_centre_frequency=0`` (allowed) made the gammatone bank of the
+    rate-distortion comparison ``np.geomspace(0, ...)``, and excerpts shorter than
+    four kernels (``excerpt_length >= kernel_size`` is allowed) left the 4x block
+    DCT nothing to code (argmax of an empty sequence): both crashed after all the
+    learning. The bank now starts at one cycle per kernel, and a block longer than
+    the excerpts is NaN."""
+    ds = get_study(NAME).run(quick=True, seed=0, audio_dir="synthetic", n_excerpts=32,
+                             n_updates=2, control_updates=1, n_eval=4, excerpt_length=128,
+                             min_centre_frequency=0.0, progress=False)
+    rate = ds["coefficients_per_second"]
+    assert np.all(np.isnan(rate.sel(coder="block_dct_4x")))  # 256-sample blocks, 128 samples
+    others = rate.drop_sel(coder="block_dct_4x")
+    assert np.all(np.isfinite(others)) and np.all(others > 0)
+    assert ds.attrs["min_centre_frequency"] == 0.0
+
+
+def test_recordings_shorter_than_an_excerpt_name_the_study_parameter(tmp_path):
+    """Clips shorter than the default excerpt (16 kernels, 1,024 samples) were
+    reported as "length=1024 is longer than every waveform": a parameter the
+    user never gave, of stimuli.audio.sample_segments (lewicki-2002-speech's
+    segment_length likewise, through the same loader)."""
+    from scipy.io import wavfile
+
+    noise = np.random.default_rng(0).standard_normal(800) * 3000
+    for i in range(2):  # 0.1 s each
+        wavfile.write(tmp_path / f"clip{i}.wav", 8000, noise.astype(np.int16))
+    with pytest.raises(ValueError, match=r"excerpt_length=1024 samples is longer than every "
+                                         r"recording .*longest: 800 samples, 0.1 s at 8000 Hz"):
+        get_study(NAME).run(quick=True, audio_dir=str(tmp_path), progress=False)
+    with pytest.raises(ValueError, match=r"segment_length=1000 samples is longer"):
+        get_study("lewicki-2002-speech").run(quick=True, audio_dir=str(tmp_path),
+                                             segment_length=1000, progress=False)
+
+
+@pytest.mark.filterwarnings("ignore:convolutional matching_pursuit:UserWarning")  # 1 update
+@pytest.mark.parametrize("crop_length", [None, 512])
+def test_the_crops_each_update_codes_are_a_recorded_parameter(monkeypatch, crop_length):
+    """The README said every matching-pursuit update codes 16 excerpts of 1,024
+    samples; learn_kernels (no crop_size given) coded crops of 4 kernel lengths (256
+    samples) cut from them, a number recorded nowhere. It is now ``crop_length``,
+    recorded in attrs, and is what the learner used."""
+    import v1model.convolutional as conv
+
+    used = []
+    learn = conv.learn_kernels
+
+    def spy(*args, **kwargs):
+        out = learn(*args, **kwargs)
+        used.append(list(out.attrs["crop_size"]))
+        return out
+
+    monkeypatch.setattr(conv, "learn_kernels", spy)
+    ds = get_study(NAME).run(quick=True, seed=0, audio_dir="synthetic", n_excerpts=20,
+                             n_updates=1, control_updates=1, n_eval=2, progress=False,
+                             crop_length=crop_length)
+    expected = 4 * 64 if crop_length is None else crop_length
+    assert ds.attrs["excerpt_length"] == 1024 and ds.attrs["crop_length"] == expected
+    assert used == [[expected], [expected]]  # speech and the white-noise control
+    with pytest.raises(ValueError, match="crop_length=2048 must be <= excerpt_length=1024"):
+        get_study(NAME).run(quick=True, audio_dir="synthetic", crop_length=2048)

@@ -15,9 +15,11 @@ the amplitude spectrum ``|K_i(f)|`` of the zero-padded FFT (one-sided,
 - ``bandwidth_3db`` and ``bandwidth_10db``: the width of the contiguous band
   around the peak where ``|K(f)|`` stays within 3 dB (amplitude ratio
   ``10**(-3/20)``) or 10 dB (``10**(-10/20)``) of the peak, band edges found
-  by linear interpolation of the dB values between bins. A band that reaches
-  0 Hz or the Nyquist frequency is cut there and flagged (``lowpass_*`` /
-  ``highpass_*``): its width is then a lower bound;
+  by linear interpolation of the dB values between bins (between the refined
+  peak, at 0 dB, and the bin next to it where that bin is already below the
+  level: with little zero padding a band can be narrower than a bin). A band
+  that reaches 0 Hz or the Nyquist frequency is cut there and flagged
+  (``lowpass_*`` / ``highpass_*``): its width is then a lower bound;
 - ``q10 = peak_frequency / bandwidth_10db`` (the physiologists' sharpness of
   tuning);
 - the temporal envelope ``|k + i H[k]|`` (Hilbert transform,
@@ -167,7 +169,7 @@ def auditory_tuning(kernels, sample_rate: float, n_fft: int | None = None) -> xr
 
     data = {}
     for level in BANDWIDTH_LEVELS_DB:
-        lo, hi, lowpass, highpass = _band_edges(rel, ipk, -float(level), df)
+        lo, hi, lowpass, highpass = _band_edges(rel, ipk + offset, -float(level), df)
         data[f"low_{level}db"] = lo
         data[f"high_{level}db"] = hi
         data[f"bandwidth_{level}db"] = hi - lo
@@ -225,27 +227,37 @@ def auditory_tuning(kernels, sample_rate: float, n_fft: int | None = None) -> xr
     return ds
 
 
-def _band_edges(rel, ipk, level, df):
-    """Edges (Hz) of the contiguous band around each peak where ``rel >= level`` (dB),
-    linearly interpolated between bins; flags for bands cut at 0 Hz or Nyquist."""
+def _band_edges(rel, peak, level, df):
+    """Edges (Hz) of the contiguous band around each peak (``peak``: its position in
+    bins, where ``rel`` is 0 dB) where ``rel >= level`` (dB), linearly interpolated
+    between bins, or between the peak and the bin next to it when that bin is below
+    the level (a vertex refined off the peak bin can leave the bin under the level:
+    interpolating between two bins both below it gave negative widths); flags for
+    bands cut at 0 Hz or Nyquist."""
     n, m = rel.shape
     above = rel >= level
     lo, hi = np.empty(n), np.empty(n)
     lowpass, highpass = np.zeros(n, bool), np.zeros(n, bool)
     for i in range(n):
-        p = ipk[i]
-        below_left = np.flatnonzero(~above[i, :p])
+        x0 = peak[i]
+        # bins [0, last_left] lie left of the peak, [first_right, m) right of it; the
+        # peak bin itself (0 dB) when the peak was not refined off it, neither
+        first_right = int(np.floor(x0)) + 1
+        last_left = first_right - 1 if x0 > first_right - 1 else first_right - 2
+        below_left = np.flatnonzero(~above[i, :last_left + 1])
         if below_left.size == 0:
             lo[i], lowpass[i] = 0.0, True
-        else:
-            j = below_left[-1]  # rel[j] < level <= rel[j + 1]
+        elif (j := below_left[-1]) == last_left:  # rel[j] < level <= 0 dB at the peak
+            lo[i] = (j + (level - rel[i, j]) / -rel[i, j] * (x0 - j)) * df
+        else:  # rel[j] < level <= rel[j + 1]
             lo[i] = (j + (level - rel[i, j]) / (rel[i, j + 1] - rel[i, j])) * df
-        below_right = np.flatnonzero(~above[i, p + 1:])
+        below_right = np.flatnonzero(~above[i, first_right:])
         if below_right.size == 0:
             hi[i], highpass[i] = (m - 1) * df, True
-        else:
-            j = p + below_right[0]  # rel[j] >= level > rel[j + 1]
-            hi[i] = (j + (rel[i, j] - level) / (rel[i, j] - rel[i, j + 1])) * df
+        elif (j := first_right + below_right[0]) == first_right:  # 0 dB >= level > rel[j]
+            hi[i] = (x0 + level / rel[i, j] * (j - x0)) * df
+        else:  # rel[j - 1] >= level > rel[j]
+            hi[i] = (j - 1 + (rel[i, j - 1] - level) / (rel[i, j - 1] - rel[i, j])) * df
     return lo, hi, lowpass, highpass
 
 
@@ -283,7 +295,8 @@ def bandwidth_fit(tuning: xr.Dataset, bandwidth: str = "bandwidth_10db",
     Raises
     ------
     ValueError
-        For a ``tuning`` that is not an :func:`auditory_tuning` result, an
+        For a ``tuning`` that is not an :func:`auditory_tuning` result (or
+        holds more dimensions than ``kernel``, as a sweep's results), an
         unknown ``bandwidth`` or ``centre``, or a negative ``min_frequency``.
     """
     from scipy.stats import linregress
@@ -299,6 +312,12 @@ def bandwidth_fit(tuning: xr.Dataset, bandwidth: str = "bandwidth_10db",
         raise ValueError("tuning must be the Dataset returned by auditory_tuning (with "
                          f"{', '.join(repr(v) for v in sorted({bandwidth, centre} | flags))}), "
                          f"got {type(tuning).__name__}")
+    extra = [d for d in (*tuning[centre].dims, *tuning[bandwidth].dims) if d != "kernel"]
+    if extra:  # e.g. a sweep's results: xarray's own error named no argument
+        raise ValueError(f"tuning must hold one set of kernels (dimension 'kernel' only), got "
+                         f"{centre!r} and {bandwidth!r} over {tuning[centre].dims} and "
+                         f"{tuning[bandwidth].dims}: fit one point at a time, e.g. "
+                         f"tuning.isel({extra[0]}=0)")
     if min_frequency is not None:
         min_frequency = check_nonnegative(min_frequency, "min_frequency")
     fc = tuning[centre].values
