@@ -259,3 +259,46 @@ def test_signals_of_the_wrong_dimension_name_the_kernels_too():
                                          r"\*signal_shape\), or 1 for one signal, for kernels "
                                          r"of shape \(2, 3\) \(1-D signals\); got 3"):
         encode(np.ones((2, 8, 8)), np.ones((2, 3)), 0.1)
+
+
+@pytest.mark.parametrize("method, kw", [("lca", {"n_steps": 7}), ("fista", {"n_steps": 7}),
+                                        ("fista", {"max_iter": 3000})])
+def test_one_block_draws_a_bar_over_steps(monkeypatch, method, kw):
+    """A few whole images are one block of signals, and one block could run for
+    minutes: the bar counts steps (it used to be left out for a single block, even
+    with progress=True: a 256x256 image took 166 s by the LCA without one)."""
+    import tqdm.auto
+
+    made = []
+
+    class Recording(tqdm.auto.tqdm):
+        def __init__(self, *args, **kwargs):
+            self._record = [kwargs["total"], 0, kwargs["disable"]]
+            made.append(self._record)
+            super().__init__(*args, **kwargs)
+
+        def update(self, n=1):
+            self._record[1] += n
+            return super().update(n)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
+    phi, X, lam = make_problem("2d-full-s1", n_signals=2)
+    ref = run(phi, X, lam, method=method, progress=False, **kw)
+    codes = run(phi, X, lam, method=method, progress=True, **kw)
+    limit = kw.get("n_steps", kw.get("max_iter"))
+    assert made[-1] == [limit, limit, False]  # a converged block jumps to its end
+    np.testing.assert_array_equal(codes, ref)  # the bar changes nothing
+
+
+def test_kernels_of_too_many_axes_are_named_before_X():
+    """Kernels of 5 axes were reported as an X lacking 4 signal axes; every entry point
+    that takes kernels or a dictionary names the kernels."""
+    from v1model.convolutional import matching_pursuit
+
+    X = np.ones((2, 10, 12))
+    bad = np.ones((1, 1, 1, 1, 1))
+    for call in (lambda: encode(X, bad, 0.1), lambda: matching_pursuit(X, bad, n_nonzero=1),
+                 lambda: objective(X, np.ones((2, 1, 10, 12)), bad, 0.1)):
+        with pytest.raises(ValueError, match=r"kernels must have 2 or 3 or 4 dimension\(s\), "
+                                             r"got 5"):
+            call()

@@ -169,3 +169,50 @@ def test_from_dataset_reads_kernels_by_name_and_names_what_is_missing():
     with pytest.raises(ValueError, match=r"attrs\['kind'\] is 'v1model.SparseCodingNetwork', "
                                          r"not 'v1model.ConvolutionalNetwork'$"):
         ConvolutionalNetwork.from_dataset(ds.assign_attrs(kind="v1model.SparseCodingNetwork"))
+
+
+def test_nonneg_network_keeps_its_sign_in_matching_pursuit(net_and_signals):
+    """threshold='nonneg' is the network's sign constraint: FISTA kept it, MP gave
+    negative spikes (the patch network's MP is positive for it too)."""
+    net, X = net_and_signals
+    nonneg = ConvolutionalNetwork(net.kernels, stride=2, threshold="nonneg")
+    codes = nonneg.encode(X, method="mp", n_nonzero=6)
+    np.testing.assert_array_equal(
+        codes, matching_pursuit(X, net.kernels, n_nonzero=6, stride=2, positive=True))
+    assert codes.min() >= 0 and codes.max() > 0
+    signed = nonneg.encode(X, method="mp", n_nonzero=6, positive=False)
+    assert signed.min() < 0  # an explicit positive=False still wins
+
+
+def test_threshold_overrides_the_network_for_one_call(net_and_signals):
+    """threshold given to encode is used as lam is (it was a TypeError: 'got multiple
+    values for keyword argument')."""
+    net, X = net_and_signals
+    for method, threshold in (("lca", "hard"), ("fista", "nonneg")):
+        np.testing.assert_array_equal(
+            net.encode(X, method=method, threshold=threshold, n_steps=30),
+            encode(X, net.kernels, 0.8, method=method, threshold=threshold, n_steps=30,
+                   stride=2, **({"tau": 0.02} if method == "lca" else {})))
+    with pytest.raises(ValueError, match="threshold='hard' needs method='lca'"):
+        net.encode(X, method="fista", threshold="hard")
+    with pytest.raises(ValueError, match="threshold must be one of"):
+        net.encode(X, threshold="relu")
+    with pytest.raises(ValueError, match="backend='spiking' supports"):  # read, not passed on
+        net.encode(X, backend="spiking", threshold="hard", target="numpy")
+    for name, value in (("threshold", "hard"), ("tau", 0.1)):  # a bare TypeError before
+        with pytest.raises(ValueError, match=f"{name}={value!r} does not apply to "
+                                             "method='mp'"):
+            net.encode(X, method="mp", n_nonzero=2, **{name: value})
+
+
+@pytest.mark.parametrize("kwargs", [{"method": "fista", "boundary": "valid"},
+                                    {"method": "mp", "stride": 1, "n_nonzero": 2},
+                                    {"backend": "spiking", "stride": 1}])
+def test_geometry_in_encode_is_refused_by_name(net_and_signals, kwargs):
+    """The network's stride and boundary are its spec (as in learn): given to encode they
+    made a bare TypeError, 'got multiple values for keyword argument'."""
+    net, X = net_and_signals
+    name = "boundary" if "boundary" in kwargs else "stride"
+    with pytest.raises(ValueError, match=rf"{name}=.* is not an encode\(\) argument: the "
+                                         rf"network codes with its own {name}="):
+        net.encode(X, **kwargs)

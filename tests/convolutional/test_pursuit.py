@@ -337,3 +337,46 @@ def test_a_quiet_event_far_from_loud_ones_is_taken():
     codes = matching_pursuit(phi.synthesize(planted), phi, n_nonzero=501)
     assert codes[0, 0, n - 1000] == pytest.approx(3e-5, rel=1e-3)
     assert np.count_nonzero(codes) == 501
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kernels_applied_by_ffts_add_no_rounding_spikes(dtype):
+    """From 64 taps (1-D) the analysis runs through FFTs, whose rounding lands on every
+    position, also where the signal is zero, above the local roundoff floor: an exactly
+    coded signal got extra spikes of ~1e-8 (float32) or ~1e-16 (float64). MP's
+    correlations are window products, local as the floor is."""
+    from v1model.convolutional.operator import _FFT_MIN_1D
+
+    rng = np.random.default_rng(0)
+    extra = 0
+    for _ in range(12):
+        kernels = unit_kernels(rng, (2, _FFT_MIN_1D))
+        for boundary in ("circular", "full"):
+            phi = ConvolutionalDictionary(kernels, (1024,), boundary=boundary, dtype=dtype)
+            assert phi._uses_fft(0)
+            # the copies placed by hand: a synthesis by FFTs would leave rounding everywhere
+            x = np.zeros((1, 1024), dtype)
+            planted = np.zeros((1, 2) + phi.code_shape)
+            offset = -int(phi.positions()[0][0])
+            for k, start, amplitude in ((0, 100, 1.3), (1, 400, -0.7), (0, 800, 0.4)):
+                x[0, start:start + _FFT_MIN_1D] += amplitude * kernels[k]
+                planted[0, k, start + offset] = amplitude
+            codes = matching_pursuit(x, phi, n_nonzero=20)
+            extra += np.count_nonzero(codes) - 3
+            np.testing.assert_allclose(codes, planted,
+                                       atol=1e-6 if dtype == np.float32 else 1e-14)
+    assert extra == 0
+
+
+def test_no_usable_copy_is_refused():
+    """12x12 kernels on a 3x3 image: no "full" copy keeps a quarter of its kernel's energy
+    inside, so MP could pick nothing and returned all-zero codes for n_nonzero=2 without
+    a word. Refused, naming min_coverage; min_coverage=0 codes it."""
+    rng = np.random.default_rng(0)
+    kernels = unit_kernels(rng, (2, 12, 12))
+    X = rng.standard_normal((1, 3, 3))
+    with pytest.raises(ValueError, match=r"no kernel copy has min_coverage=0.25 .* signals "
+                                         r"of shape \(3, 3\)"):
+        matching_pursuit(X, kernels, n_nonzero=2)
+    codes = matching_pursuit(X, kernels, n_nonzero=2, min_coverage=0.0)
+    assert np.count_nonzero(codes) == 2

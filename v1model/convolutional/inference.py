@@ -95,7 +95,8 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=None, boundary: str |
         and the mean active count per signal, per step, as an
         ``xarray.Dataset`` over ``iteration`` (costs a synthesis per step).
     progress : bool or None, default None
-        A progress bar over blocks of signals: None once the call has run 2 s
+        A progress bar over the solver's steps (each block of signals' step
+        limit in turn): None once the call has run 2 s
         (:mod:`v1model.progress`), True at once, False never.
 
     Returns
@@ -206,17 +207,26 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=None, boundary: str |
 def _solve_blocks(phi, X, lam, threshold, step, n_steps, tol, max_iter, codes0, records,
                   method, block, progress, out) -> int:
     """Solve ``X`` block by block into ``out`` (channels last); the number of
-    signals left unconverged."""
+    signals left unconverged.
+
+    The bar counts steps, each block's step limit in turn (a block that stops
+    early jumps to its end): a few whole images are one block, which may run
+    for minutes, so a bar over blocks would stay at 0 / 1.
+    """
     starts = range(0, len(X), block)
+    limit = n_steps or max_iter
     stalled = 0
     solve = _lca if method == "lca" else _ista
-    for start in progress_bar(False if len(starts) < 2 else progress, total=len(starts),
-                              desc=f"convolutional {method}", unit="block", iterable=starts):
-        rows = slice(start, start + block)
-        init = None if codes0 is None else codes0[rows]
-        out[rows], left = solve(phi, X[rows], lam, threshold, step, n_steps, tol, max_iter,
-                                init, records, accelerated=method == "fista")
-        stalled += left
+    with progress_bar(progress, total=len(starts) * limit, desc=f"convolutional {method}",
+                      unit="step") as bar:
+        for start in starts:
+            rows = slice(start, start + block)
+            init = None if codes0 is None else codes0[rows]
+            out[rows], left, taken = solve(phi, X[rows], lam, threshold, step, n_steps, tol,
+                                           max_iter, init, records,
+                                           accelerated=method == "fista", on_step=bar.update)
+            bar.update(limit - taken)
+            stalled += left
     return stalled
 
 
@@ -300,13 +310,15 @@ def as_dictionary(kernels, X, stride, boundary, dtype) -> ConvolutionalDictionar
     stride = 1 if stride is None else stride
     boundary = "full" if boundary is None else boundary
     dtype = np.float32 if dtype is None else dtype
-    k = np.asarray(kernels) if not hasattr(kernels, "ndim") else kernels
+    # the kernels first: their axes decide X's (kernels of 5 axes were reported as an X
+    # lacking 4 signal axes)
+    k = check_array(kernels, "kernels", ndim=(2, 3, 4))
     X_shape = np.shape(X)
-    d = max(1, getattr(k, "ndim", 2) - 1)
+    d = k.ndim - 1
     if len(X_shape) < d:
         raise ValueError(f"X must have shape (n_samples, *signal_shape) with {d} signal "
-                         f"axes for kernels of shape {np.shape(k)}, got {X_shape}")
-    return ConvolutionalDictionary(kernels, X_shape[-d:], stride=stride, boundary=boundary,
+                         f"axes for kernels of shape {k.shape}, got {X_shape}")
+    return ConvolutionalDictionary(k, X_shape[-d:], stride=stride, boundary=boundary,
                                    dtype=dtype)
 
 
@@ -331,9 +343,10 @@ def _per_signal_max(Z):
     return np.abs(Z).reshape(len(Z), -1).max(axis=1)
 
 
-def _lca(phi, X, lam, threshold, eta, n_steps, tol, max_iter, u0, records, accelerated):
-    """Euler steps of the LCA on one block; channels-last codes and the count of
-    signals left unconverged."""
+def _lca(phi, X, lam, threshold, eta, n_steps, tol, max_iter, u0, records, accelerated,
+         on_step=None):
+    """Euler steps of the LCA on one block; channels-last codes, the count of
+    signals left unconverged and the steps taken (``on_step()`` after each)."""
     U = np.zeros((len(X),) + phi.code_shape + (phi.n_kernels,), phi.dtype) if u0 is None \
         else np.array(u0, dtype=phi.dtype)
     scale = _per_signal_max(phi.analyze_last(X)) * tol
@@ -341,7 +354,8 @@ def _lca(phi, X, lam, threshold, eta, n_steps, tol, max_iter, u0, records, accel
     live = np.arange(len(X))
     X_all = X
     eta = phi.dtype.type(eta)
-    for _ in range(n_steps or max_iter):
+    taken = 0
+    for taken in range(1, (n_steps or max_iter) + 1):
         A = apply_threshold(U, lam, threshold)
         du = phi.analyze_last(X - phi.synthesize_last(A))
         du += A
@@ -351,6 +365,8 @@ def _lca(phi, X, lam, threshold, eta, n_steps, tol, max_iter, u0, records, accel
             done[live] = U
             _record(phi, X_all, apply_threshold(done, lam, threshold), lam, threshold,
                     records)
+        if on_step is not None:
+            on_step()
         if n_steps is None:
             stop = _per_signal_max(du) <= scale
             if stop.any():
@@ -360,12 +376,14 @@ def _lca(phi, X, lam, threshold, eta, n_steps, tol, max_iter, u0, records, accel
                 if not len(live):
                     break
     done[live] = U
-    return apply_threshold(done, lam, threshold), (0 if n_steps else len(live))
+    return apply_threshold(done, lam, threshold), (0 if n_steps else len(live)), taken
 
 
-def _ista(phi, X, lam, threshold, step, n_steps, tol, max_iter, z0, records, accelerated):
+def _ista(phi, X, lam, threshold, step, n_steps, tol, max_iter, z0, records, accelerated,
+          on_step=None):
     """(F)ISTA steps with adaptive restart (O'Donoghue & Candès 2015) on one
-    block; channels-last codes and the count of signals left unconverged."""
+    block; channels-last codes, the count of signals left unconverged and the
+    steps taken (``on_step()`` after each)."""
     n = len(X)
     Z = np.zeros((n,) + phi.code_shape + (phi.n_kernels,), phi.dtype) if z0 is None \
         else np.array(z0, dtype=phi.dtype)
@@ -378,7 +396,8 @@ def _ista(phi, X, lam, threshold, step, n_steps, tol, max_iter, z0, records, acc
     live = np.arange(n)
     X_all = X
     expand = (slice(None),) + (None,) * (Z.ndim - 1)
-    for _ in range(n_steps or max_iter):
+    taken = 0
+    for taken in range(1, (n_steps or max_iter) + 1):
         G = phi.analyze_last(X - phi.synthesize_last(Y))
         G *= step
         G += Y
@@ -396,6 +415,8 @@ def _ista(phi, X, lam, threshold, step, n_steps, tol, max_iter, z0, records, acc
         if records is not None:  # over the whole block: stopped signals keep their codes
             done[live] = Z
             _record(phi, X_all, done, lam, threshold, records)
+        if on_step is not None:
+            on_step()
         if n_steps is None:
             # as the dense FISTA: the largest change relative to the largest code
             stop = _per_signal_max(move) <= tol * _per_signal_max(Z)
@@ -406,4 +427,4 @@ def _ista(phi, X, lam, threshold, step, n_steps, tol, max_iter, z0, records, acc
                 if not len(live):
                     break
     done[live] = Z
-    return done, (0 if n_steps else len(live))
+    return done, (0 if n_steps else len(live)), taken

@@ -162,9 +162,11 @@ class ConvolutionalNetwork(SavedAsDataset):
             The ODE backend's solver (ignored by the spiking backend).
         **kwargs
             Passed to the solver (``n_steps``, ``tol``, ``dtype``,
-            ``duration``, ``seed``, ...); ``lam`` overrides the network's for
-            this call. The spiking backend takes ``return_dataset=True`` to
-            also return its Dataset.
+            ``duration``, ``seed``, ...); ``lam`` and (but for ``"mp"``)
+            ``threshold`` override the network's for this call. ``"mp"`` is
+            non-negative (``positive=True``) for a network with
+            ``threshold="nonneg"`` unless told otherwise. The spiking backend
+            takes ``return_dataset=True`` to also return its Dataset.
 
         Returns
         -------
@@ -177,14 +179,23 @@ class ConvolutionalNetwork(SavedAsDataset):
         RuntimeError
             When the network has no kernels yet.
         ValueError
-            For an unknown backend or method, or a threshold the method
-            cannot use.
+            For an unknown backend or method, a threshold the method cannot
+            use, or ``stride`` or ``boundary`` in ``kwargs`` (the network's
+            own are used).
         """
         self._require_kernels()
         backend = check_choice(backend, "backend", BACKENDS)
         geometry = dict(stride=self.stride, boundary=self.boundary)
+        for name in geometry:  # a bare TypeError ("multiple values") in the solver else
+            if name in kwargs:
+                raise ValueError(f"{name}={kwargs[name]!r} is not an encode() argument: the "
+                                 f"network codes with its own {name}={geometry[name]!r}; "
+                                 f"build a network with {name}={kwargs[name]!r} for that")
         if backend == "spiking":
-            return self._encode_spiking(X, kwargs.pop("lam", self.lam), geometry, **kwargs)
+            threshold = check_choice(kwargs.pop("threshold", self.threshold), "threshold",
+                                     THRESHOLDS)
+            return self._encode_spiking(X, kwargs.pop("lam", self.lam), threshold, geometry,
+                                        **kwargs)
         method = check_choice(method, "method", ODE_METHODS)
         if method == "mp":
             from .pursuit import matching_pursuit
@@ -192,14 +203,21 @@ class ConvolutionalNetwork(SavedAsDataset):
             if "lam" in kwargs:
                 raise ValueError(f"lam={kwargs['lam']!r} does not apply to method='mp' "
                                  "(matching pursuit stops at n_nonzero, tol or snr_db)")
+            for name in ("tau", "threshold"):
+                if name in kwargs:
+                    raise ValueError(f"{name}={kwargs[name]!r} does not apply to method='mp' "
+                                     "(greedy spikes; positive=True for non-negative ones)")
+            # the network's sign constraint, as the L1 methods keep it
+            kwargs.setdefault("positive", self.threshold == "nonneg")
             return matching_pursuit(X, self.kernels, **geometry, **kwargs)
         from .inference import encode
 
         lam = kwargs.pop("lam", self.lam)
-        threshold = self.threshold
+        threshold = check_choice(kwargs.pop("threshold", self.threshold), "threshold",
+                                 THRESHOLDS)
         if method != "lca":
             if threshold == "hard":
-                raise ValueError(f"method={method!r} solves the L1 problem; the network's "
+                raise ValueError(f"method={method!r} solves the L1 problem; "
                                  "threshold='hard' needs method='lca'")
             if "tau" in kwargs:
                 raise ValueError(f"tau={kwargs['tau']!r} applies to method='lca' only (the "
@@ -209,16 +227,16 @@ class ConvolutionalNetwork(SavedAsDataset):
         return encode(X, self.kernels, lam, method=method, threshold=threshold, **geometry,
                       **kwargs)
 
-    def _encode_spiking(self, X, lam, geometry, return_dataset=False, **kwargs):
+    def _encode_spiking(self, X, lam, threshold, geometry, return_dataset=False, **kwargs):
         from ..spiking import spiking_convolutional_lca
         from ..spiking.backend import membrane_time_constant
 
-        if self.threshold == "hard":
+        if threshold == "hard":
             raise ValueError("backend='spiking' supports threshold='nonneg' (rates converge to "
                              "the non-negative LASSO) and 'soft' (ON/OFF unit pairs); got "
                              "threshold='hard'")
         membrane_time_constant(kwargs, self.tau)
-        if self.threshold == "nonneg":
+        if threshold == "nonneg":
             ds = spiking_convolutional_lca(X, self.kernels, lam, **geometry, **kwargs)
             codes = ds["code"].values
         else:

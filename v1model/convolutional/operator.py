@@ -396,7 +396,7 @@ class ConvolutionalDictionary:
 
     # -- channels-last kernels for the solvers: codes are (n, *code_shape, n_kernels) ------
 
-    def analyze_last(self, X: np.ndarray) -> np.ndarray:
+    def analyze_last(self, X: np.ndarray, *, local: bool = False) -> np.ndarray:
         """``Φᵀ x`` for ``X`` of shape (n, *signal_shape) in ``dtype`` (trusted);
         returns (n, *code_shape, n_kernels).
 
@@ -404,6 +404,11 @@ class ConvolutionalDictionary:
         ----------
         X : ndarray, shape (n, *signal_shape)
             Signals in ``dtype``, not checked.
+        local : bool, default False
+            Window products even where FFTs are faster: each output's rounding
+            then scales with the signal under its copy alone (an FFT's with the
+            whole signal: ~1e-7 of a loud event in float32 at every position,
+            also where the signal is zero).
 
         Returns
         -------
@@ -413,7 +418,7 @@ class ConvolutionalDictionary:
         """
         n = X.shape[0]
         out = np.empty((n,) + self.code_shape + (self.n_kernels,), self.dtype)
-        if self._uses_fft(_FFT_ANALYSIS_MIN):
+        if not local and self._uses_fft(_FFT_ANALYSIS_MIN):
             return self._fft_blocks(X, out, self._fft_analyze)
         per_sample = int(np.prod(self.code_shape)) * self._flat.shape[1]
         block = max(1, _WINDOW_ELEMENTS // max(per_sample, 1))

@@ -76,6 +76,7 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
         edge sample is a scaled unit vector: MP would use it as a spike of
         huge amplitude there, and float32 errors in its correlation grow as
         ``1/sqrt(fraction)``. 0 keeps every copy (MP on :meth:`as_matrix`).
+        Refused when it leaves no copy (kernels much larger than the signal).
     positive : bool, default False
         Non-negative MP: pick the largest positive correlation; stop when none
         is positive.
@@ -105,7 +106,8 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
     ------
     ValueError
         With none of ``n_nonzero``, ``tol`` and ``snr_db``, with both ``tol``
-        and ``snr_db``, or for invalid ``X``/``kernels``.
+        and ``snr_db``, for invalid ``X``/``kernels``, or when ``min_coverage``
+        leaves no kernel copy to pick.
 
     Warns
     -----
@@ -168,6 +170,13 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
         raise ValueError(f"min_coverage={min_coverage!r} is a fraction of a kernel's energy; "
                          "use a value in [0, 1]")
     pursuit = _Pursuit(phi, positive, min_coverage)
+    if not np.isfinite(pursuit.norm2).any():
+        # every copy sticks out too far: the codes would be zeros, silently with n_nonzero
+        raise ValueError(
+            f"no kernel copy has min_coverage={min_coverage!r} of its kernel's energy inside "
+            f"the signals of shape {phi.signal_shape} (kernels of shape {phi.kernel_shape}, "
+            f"boundary={phi.boundary!r}): lower min_coverage, or use smaller kernels or "
+            "larger signals")
     block = max(1, _BLOCK_ELEMENTS // n_coef)
     if return_history and len(X) > block:
         raise ValueError(f"return_history records one block of signals; X has {len(X)} "
@@ -252,7 +261,10 @@ class _Pursuit:
         nseg, seg = self.n_segments, self.segment
         inner = (slice(None),) + self.inner
         C = np.zeros((n,) + self.inv_norm_padded.shape, phi.dtype)
-        C[inner] = phi.analyze_last(X)
+        # window products, not FFTs: an FFT's rounding spreads over every position, where
+        # the local roundoff floor below would take it for correlation (spikes of 1e-8
+        # on an exactly coded signal)
+        C[inner] = phi.analyze_last(X, local=True)
         best = np.full((n,) + lead + (nseg * seg,), -np.inf, phi.dtype)
         best[..., :self.padded_shape[-1]] = (self._score(C, self.inv_norm_padded).max(axis=-1)
                                              + self.floor)
@@ -261,7 +273,7 @@ class _Pursuit:
         count = np.zeros(n, np.intp)
         # the rounding of each copy's correlation: ROUNDOFF_UNITS units of |x| . |copy|
         # (local: a quiet event far from loud ones in a long sound is still taken)
-        stall_floor = self.abs_phi.analyze_last(np.abs(X))
+        stall_floor = self.abs_phi.analyze_last(np.abs(X), local=True)
         stall_floor *= phi.dtype.type(ROUNDOFF_UNITS * np.finfo(phi.dtype).eps)
         live = np.flatnonzero(res2 > target)
         if records is not None:
