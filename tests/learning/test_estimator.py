@@ -462,3 +462,34 @@ def test_from_dataset_names_what_a_damaged_file_lacks(planted):
     back = SparseDictionaryLearner.from_dataset(batch.to_dataset().drop_vars("objective"))
     np.testing.assert_array_equal(back.transform(X[:50]), batch.transform(X[:50]))
     assert "objective" not in back.history_ and "wall_time" in back.history_
+
+
+def test_a_refused_refit_leaves_the_fitted_learner_whole(planted, tmp_path):
+    # fit cleared the stream before checking lam against the data: a refused refit left
+    # components_ without a history (history_ and save raised AttributeError) and
+    # partial_fit silently started a new stream
+    X = planted[0][:400]
+    learner = SparseDictionaryLearner(8, lam=0.3, n_updates=4, batch_size=50, seed=0).fit(X)
+    before = learner.history_["objective"].values.copy()
+    with pytest.raises(ValueError, match=r"lam=100.0 is at least the largest sample norm"):
+        learner.set_params(lam=100.0).fit(X)
+    learner.set_params(lam=0.3)
+    np.testing.assert_array_equal(learner.history_["objective"].values, before)
+    back = SparseDictionaryLearner.load(learner.save(tmp_path / "kept.nc"))
+    np.testing.assert_array_equal(back.components_, learner.components_)
+    assert learner.partial_fit(X[:100]).n_iter_ == 4 + 2  # the stream goes on
+
+
+def test_partial_fit_takes_an_all_zero_chunk_after_the_first(planted):
+    # a silent stretch of a stream was refused ("every sample is zero"); it codes to zero,
+    # idles no atom and leaves the learned atoms where they are
+    X, D_true, _ = planted
+    learner = SparseDictionaryLearner(24, lam=0.3, batch_size=100, init=D_true, seed=0)
+    learner.partial_fit(X[:500])
+    D = learner.components_.copy()
+    learner.partial_fit(np.zeros((1200, 16)))
+    assert learner.n_iter_ == 5 + 12
+    np.testing.assert_array_equal(learner.history_["n_reseeded"].values[5:], 0)
+    np.testing.assert_array_less(0.99, np.abs(np.sum(D * learner.components_, axis=1)))
+    with pytest.raises(ValueError, match=r"X: every sample is zero"):  # a stream's start
+        SparseDictionaryLearner(24, lam=0.3).partial_fit(np.zeros((10, 16)))

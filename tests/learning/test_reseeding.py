@@ -90,3 +90,70 @@ def test_reseed_uses_worst_reconstructed_residuals(rng):
     np.testing.assert_allclose(D[1], [0, 0.6, 0, 0, 0.8], atol=1e-12)
     np.testing.assert_allclose(np.linalg.norm(D, axis=1), 1.0)
     assert np.all(A[:, 1] == 0)
+
+
+def test_a_quiet_stretch_of_a_stream_does_not_reseed_the_learned_atoms(planted):
+    # minibatches whose codes are all zero (signal below lam) counted as idle for every
+    # atom: after reseed_patience of them the whole learned dictionary was replaced by
+    # the quiet samples' noise
+    from v1model.learning import SparseDictionaryLearner
+
+    X, D_true, _ = planted
+    learner = SparseDictionaryLearner(24, lam=0.3, batch_size=100, init=D_true, seed=0)
+    learner.partial_fit(X[:500])
+    D = learner.components_.copy()
+    quiet = 1e-3 * np.random.default_rng(1).standard_normal((1200, 16))  # 12 > 10 batches
+    learner.partial_fit(quiet)
+    assert learner.history_["fraction_active"].values[5:].max() == 0
+    np.testing.assert_array_equal(learner.history_["n_reseeded"].values[5:], 0)
+    np.testing.assert_array_less(0.99, np.abs(np.sum(D * learner.components_, axis=1)))
+
+
+def test_a_stream_of_single_samples_counts_patience_in_full_minibatches(planted,
+                                                                         subspace_problem):
+    # each one-sample chunk counted as a whole idle update: an atom that ten samples in a
+    # row happened not to use (a quarter of the time for 3 of 24 atoms per sample) was
+    # re-seeded, and the learned dictionary churned
+    from v1model.learning import SparseDictionaryLearner
+
+    X, D_true, _ = planted
+    # (no duplicate check: single-sample statistics make transient near-copies early on)
+    learner = SparseDictionaryLearner(24, lam=0.3, batch_size=100, init=D_true,
+                                      duplicate_tol=None, seed=0)
+    for x in X[:400]:
+        learner.partial_fit(x[None])
+    assert learner.history_["n_reseeded"].sum() == 0
+    # an atom no sample can use still goes, after reseed_patience * batch_size samples
+    X, _, D0 = subspace_problem
+    learner = SparseDictionaryLearner(12, lam=0.3, batch_size=50, reseed_patience=2, init=D0,
+                                      duplicate_tol=None, seed=0)
+    for x in X[:120]:
+        learner.partial_fit(x[None])
+    reseeded = learner.history_["n_reseeded"].values
+    assert np.flatnonzero(reseeded).tolist() == [99] and reseeded[99] == 2
+
+
+@pytest.mark.parametrize("learner, kwargs", [
+    (learn_online, {"lam": 0.1, "n_updates": 30, "batch_size": 100}),
+    (learn_mod, {"lam": 0.1, "n_updates": 3}),
+    (learn_ksvd, {"n_nonzero": 2, "n_updates": 3}),
+])
+def test_with_positive_codes_an_on_off_pair_is_not_a_duplicate(learner, kwargs):
+    # the duplicate check compared |cos|: with non-negative codes, d and -d (an ON/OFF
+    # pair, which a code that cannot change sign needs both of) were re-seeded as copies
+    # and the planted dictionary was lost
+    rng = np.random.default_rng(0)
+    half = rng.standard_normal((8, 16))
+    D_true = np.vstack([half, -half]) / np.linalg.norm(np.vstack([half, -half]), axis=1,
+                                                         keepdims=True)
+    codes = np.zeros((1000, 16))
+    for i in range(1000):
+        pair = rng.choice(8, 2, replace=False) + 8 * rng.integers(0, 2, 2)
+        codes[i, pair] = rng.uniform(1.0, 2.0, 2)
+    X = codes @ D_true + 0.01 * rng.standard_normal((1000, 16))
+    D, h = learner(X, 16, positive=True, init=D_true, seed=0, progress=False, **kwargs)
+    assert h["n_reseeded"].sum() == 0
+    np.testing.assert_array_less(0.98, np.sum(D * D_true, axis=1))  # every atom kept, signed
+    # codes of either sign can use d for -d: |cos| still calls them copies
+    np.testing.assert_array_equal(duplicate_atoms(D_true, 0.99), np.arange(8, 16))
+    assert duplicate_atoms(D_true, 0.99, signed=True).size == 0

@@ -54,30 +54,48 @@ def check_reseeding(reseed_patience, duplicate_tol):
     return reseed_patience, duplicate_tol
 
 
-def duplicate_atoms(D, tol) -> np.ndarray:
-    """Indices of atoms whose |cosine| with an earlier atom exceeds ``tol``."""
-    G = np.abs(D @ D.T)
+def duplicate_atoms(D, tol, signed=False) -> np.ndarray:
+    """Indices of atoms whose |cosine| with an earlier atom exceeds ``tol``;
+    with ``signed`` (non-negative codes) their cosine: a code that cannot
+    change sign cannot use ``d`` for ``-d``, so an ON/OFF pair is two atoms."""
+    G = D @ D.T
+    if not signed:
+        G = np.abs(G)
     close = np.triu(G > tol, k=1)
     return np.flatnonzero(close.any(axis=0))
 
 
 class AtomUsage:
-    """Counts, per atom, the consecutive updates in which no code used it."""
+    """Counts, per atom, the consecutive updates in which no code used it (an
+    update of a short minibatch counts for its ``share``, see :meth:`to_reseed`)."""
 
     def __init__(self, n_atoms, patience, duplicate_tol):
         self.patience = patience
         self.duplicate_tol = duplicate_tol
-        self.unused = np.zeros(n_atoms, dtype=np.int64)
+        self.unused = np.zeros(n_atoms)
 
-    def to_reseed(self, A, D) -> np.ndarray:
-        """Record this update's codes ``A`` and return the atoms to re-seed."""
+    def to_reseed(self, A, D, count_silent=True, share=1.0, signed=False) -> np.ndarray:
+        """Record this update's codes ``A`` and return the atoms to re-seed.
+
+        Without ``count_silent``, an update in which no code is non-zero at all
+        leaves the idle counts as they are: a quiet stretch of a stream says
+        nothing about which atoms are useful, and counting it re-seeded every
+        atom of a learned dictionary after ``patience`` silent minibatches.
+        ``share`` (at most 1) is the update's part of a full minibatch: a stream
+        fed one sample at a time idles a rarely used atom by 1 / batch_size per
+        sample, not by a whole update (which re-seeded atoms that ten samples
+        in a row had not used). ``signed``: codes are non-negative, see
+        :func:`duplicate_atoms`.
+        """
         used = np.any(A != 0, axis=0)
-        self.unused[used] = 0
-        self.unused[~used] += 1
-        dead = (np.flatnonzero(self.unused >= self.patience) if self.patience is not None
-                else np.empty(0, dtype=np.int64))
+        if count_silent or used.any():
+            self.unused[used] = 0
+            self.unused[~used] += share
+        # a relative margin: shares of 1/3 add up to 9.999... for 10
+        dead = (np.flatnonzero(self.unused >= self.patience * (1 - 1e-9))
+                if self.patience is not None else np.empty(0, dtype=np.int64))
         if self.duplicate_tol is not None:
-            dead = np.union1d(dead, duplicate_atoms(D, self.duplicate_tol))
+            dead = np.union1d(dead, duplicate_atoms(D, self.duplicate_tol, signed))
         return dead
 
     def reset(self, idx):

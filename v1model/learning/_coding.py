@@ -50,6 +50,11 @@ class Coder:
         return np.asarray(A, dtype=np.float64)
 
     @property
+    def nonnegative(self) -> bool:
+        """Whether every code is >= 0 (``positive``, or LCA's ``"nonneg"`` threshold)."""
+        return self.positive or self.params.get("threshold") == "nonneg"
+
+    @property
     def penalty_kind(self) -> str | None:
         """"soft" (lam ||a||_1), "hard" (lam^2/2 ||a||_0) or None (data term only)."""
         if self.lam is None:

@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 import xarray as xr
 
+from .._frames import user_stacklevel
 from ..io import check_dims, clean_attrs, values_by_dims
 from ._atoms import AtomUsage
 from ._history import FIELDS, History
@@ -58,7 +59,7 @@ def learner_to_dataset(learner) -> xr.Dataset:
             "SparseDictionaryLearner.save: the learner's seed is a Generator, which a file "
             "cannot hold: partial_fit of the loaded learner continues the saved stream, but "
             "fit starts unseeded (seed with an int or a SeedSequence to keep it)",
-            UserWarning, stacklevel=3)
+            UserWarning, stacklevel=user_stacklevel())
     coords = {"atom": np.arange(k), "feature": np.arange(p)}
     names = getattr(learner, "feature_names_in_", None)
     if names is not None:
@@ -80,7 +81,8 @@ def learner_to_dataset(learner) -> xr.Dataset:
                 "long_name": "sufficient statistic B = weighted mean of a x^T",
                 "units": "units of X"}),
             stream_unused=(("atom",), state.usage.unused.copy(), {
-                "long_name": "consecutive updates in which the atom was not used",
+                "long_name": "consecutive updates in which the atom was not used (a "
+                             "minibatch shorter than batch_size counts for its share)",
                 "units": "1"}),
         )
         attrs.update(stream_weight=float(state.weight), stream_n_updates=int(state.n_updates),

@@ -96,9 +96,12 @@ class SparseDictionaryLearner(SavedAsDataset):
         Initial dictionary.
     reseed_patience : int, "auto" or None, default "auto"
         Re-seed atoms unused for this many updates ("auto": 10 online, 1
-        otherwise; None: never).
+        otherwise; None: never). In ``partial_fit`` a minibatch shorter than
+        ``batch_size`` counts for its share of an update (a chunk of one sample
+        for 1 / ``batch_size``).
     duplicate_tol : float or None, default 0.99
-        Re-seed atoms whose |cosine| with an earlier atom exceeds this.
+        Re-seed atoms whose |cosine| with an earlier atom exceeds this (with
+        ``positive`` their cosine: ``d`` and ``-d`` are two atoms then).
     transform_method : str, optional
         Inference method of ``transform`` (default ``method``).
     transform_params : dict, optional
@@ -312,7 +315,6 @@ class SparseDictionaryLearner(SavedAsDataset):
         names = feature_names(X)
         X = check_training_data(X, dtype=check_dtype(self.dtype))
         v = self._validated(X.shape[1])
-        self._state = None
         coder = v["coder"]
         common = dict(method=coder.method, lam=coder.lam, n_nonzero=coder.n_nonzero,
                       positive=self.positive, method_params=self.method_params,
@@ -335,6 +337,7 @@ class SparseDictionaryLearner(SavedAsDataset):
             else:
                 D, history = learn_ksvd(X, v["n_atoms"],
                                         approximate=v["algorithm"] == "ksvd-approx", **common)
+            self._state = None  # only now: a refused or interrupted fit keeps the last one whole
             self._set_fitted(D, history.sizes["update"], X.shape[1], history, names)
         return self
 
@@ -363,7 +366,8 @@ class SparseDictionaryLearner(SavedAsDataset):
         else:  # a stream keeps the columns of its first chunk
             names = getattr(self, "feature_names_in_", None)
             check_feature_names(self, X, names)
-        X = check_training_data(X, dtype=check_dtype(self.dtype))
+        # a later chunk may be all zero: a quiet stretch of a stream, idling no atom
+        X = check_training_data(X, allow_zero=state is not None, dtype=check_dtype(self.dtype))
         if state is not None and X.shape[1] != state.D.shape[1]:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
                              f"expecting {state.D.shape[1]} features as input")
@@ -385,7 +389,9 @@ class SparseDictionaryLearner(SavedAsDataset):
             self._describe_settings(state, v, X.shape[1])
         with blas_threads_for_step(minibatch_flops(state, min(v["batch_size"], X.shape[0]))):
             for start in range(0, X.shape[0], v["batch_size"]):
-                state.step(X[start : start + v["batch_size"]])
+                batch = X[start : start + v["batch_size"]]
+                # a short minibatch (a small chunk, a chunk's tail) idles atoms by its share
+                state.step(batch, share=len(batch) / v["batch_size"])
         self._set_fitted(state.D, state.n_updates, X.shape[1], None, names)
         return self
 

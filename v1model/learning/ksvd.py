@@ -171,7 +171,8 @@ def learn_ksvd(
         Re-seed an atom that no code used in this many consecutive updates;
         None never re-seeds dead atoms.
     duplicate_tol : float or None, default 0.99
-        Also re-seed an atom whose |cosine| with an earlier atom exceeds this.
+        Also re-seed an atom whose |cosine| with an earlier atom exceeds this
+        (with ``positive`` its cosine: ``d`` and ``-d`` are two atoms then).
     dtype : {float32, float64}, default float32
         Precision of the sparse coding; also the dtype of the returned
         dictionary.

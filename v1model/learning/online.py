@@ -141,7 +141,7 @@ class OnlineState:
         self.n_samples_seen = 0
         self.history = History()
 
-    def step(self, X) -> None:
+    def step(self, X, share=1.0) -> None:
         """Code ``X`` (n_batch, n_features), fold it into the statistics,
         update the dictionary and re-seed unused atoms.
 
@@ -149,6 +149,10 @@ class OnlineState:
         ----------
         X : ndarray, shape (n_batch, n_features)
             One minibatch, in the dtype of ``D`` (not checked).
+        share : float, default 1.0
+            ``n_batch / batch_size`` for a minibatch shorter than the learner's
+            ``batch_size``: what the update adds to the idle count of an atom
+            it does not use (``reseed_patience`` counts full minibatches).
 
         Returns
         -------
@@ -168,7 +172,9 @@ class OnlineState:
         self.B *= keep
         self.B += (codes.T @ X) / self.weight
         _block_coordinate_update(self.D, self.A, self.B, self.n_passes)
-        dead = self.usage.to_reseed(codes, self.D)
+        # a minibatch with no non-zero code (a quiet stretch of a stream) idles no atom
+        dead = self.usage.to_reseed(codes, self.D, count_silent=False, share=share,
+                                    signed=self.coder.nonnegative)
         if dead.size:
             reseed(self.D, dead, X, codes, self.rng)
             # the old statistics describe the old atom: start the new one afresh
@@ -247,9 +253,14 @@ def learn_online(
     init : {"data", "random"} or array_like, shape (n_atoms, n_features), default "data"
     reseed_patience : int or None, default 10
         Re-seed an atom that no code used in this many consecutive
-        minibatches (a rarely used atom may miss one small batch, hence 10).
+        minibatches (a rarely used atom may miss one small batch, hence 10;
+        in ``SparseDictionaryLearner.partial_fit`` a minibatch shorter than
+        ``batch_size`` counts for its share of one).
+        A minibatch whose codes are all zero (a quiet stretch of a stream)
+        does not count.
     duplicate_tol : float or None, default 0.99
-        Also re-seed an atom whose |cosine| with an earlier atom exceeds this.
+        Also re-seed an atom whose |cosine| with an earlier atom exceeds this
+        (with ``positive`` its cosine: ``d`` and ``-d`` are two atoms then).
     dtype : {float32, float64}, default float32
         Precision of the coding and of the returned dictionary.
     seed : int, Generator or None
