@@ -24,8 +24,9 @@ def source_error() -> ValueError:
 
 
 def audio_folder(audio_dir, pattern):
-    """``(synthetic, folder)`` for ``audio_dir`` (folder None for the synthetic stand-in);
-    raises for a missing ``audio_dir``, a missing folder or one without matching files."""
+    """``(synthetic, folder)`` for ``audio_dir`` (folder None for the synthetic stand-in,
+    else its absolute path, as the result records it); raises for a missing
+    ``audio_dir``, a missing folder or one without matching files."""
     if audio_dir is None or str(audio_dir).strip() in ("", "None", "none"):
         raise source_error()
     from stimuli.audio import check_pattern, matching_files
@@ -41,6 +42,8 @@ def audio_folder(audio_dir, pattern):
         if not matching_files(folder, pattern, "audio_dir"):
             raise ValueError(f"audio_dir: no files matching pattern={pattern!r} in "
                              f"{str(folder)!r}")
+        # a folder as typed ("wavs", "~/fsdd") names nothing once the result is elsewhere
+        folder = folder.resolve()
     return synthetic, folder
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["check_images", "image_source_attr"]
+__all__ = ["check_images", "image_source_attr", "path_attr"]
 
 
 def check_images(images, prewhitened=None, name: str = "images") -> None:
@@ -60,8 +60,14 @@ def image_source_attr(images) -> str:
     array is a truncated printout of its values)."""
     if isinstance(images, (str, Path)):
         # a path as typed ("rawsub", "~/imgs") names nothing once the file is elsewhere
-        return images if images == "skimage" else str(Path(images).expanduser().resolve())
+        return images if images == "skimage" else path_attr(images)
     shape = np.shape(images)
     dtype = getattr(images, "dtype", None)
     return f"array of shape {shape}" + (f" ({dtype})" if dtype is not None else "")
 
+
+def path_attr(path) -> str:
+    """How a result's attrs name a file or folder it was made from: the absolute path
+    (a path as typed, ``"results/of96/x.nc"`` or ``"~/wavs"``, names nothing once the
+    result is read from another folder or by another user)."""
+    return str(Path(path).expanduser().resolve())

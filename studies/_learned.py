@@ -50,6 +50,21 @@ def check_dictionary_source(dictionary=None, n_updates=None, images="skimage") -
     check_images(images, name="images")
 
 
+#: Learning updates of the dictionary a quick analysis study learns (the
+#: ``olshausen-field-1996`` study's own quick run has 1,500).
+QUICK_UPDATES = 1000
+
+
+def default_updates(n_updates, *, quick: bool, dictionary=None):
+    """The ``n_updates`` an analysis study passes to :func:`learned_dictionary`:
+    :data:`QUICK_UPDATES` for a quick run that learns its dictionary (also when
+    ``dictionary`` is ``"none"`` or ``""``, which learn one as None does), else
+    ``n_updates`` as given (None: the ``olshausen-field-1996`` study's default)."""
+    if n_updates is None and quick and not _given(dictionary):
+        return QUICK_UPDATES
+    return n_updates
+
+
 #: Patch side of the dictionary :func:`learned_dictionary` learns, by ``quick``: the
 #: ``olshausen-field-1996`` defaults (tests/studies/test_learned_dictionary.py checks them
 #: against that study), known before anything is learned.
@@ -122,7 +137,9 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
         # files of v1model <= 0.1.0 name the first dim of the analysis studies "unit"
         ds = ds.transpose(_atom_dim(ds, dictionary), "y", "x", ...)  # by name, not position
         D = ds["dictionary"].values.astype(np.float64)
-        source = str(dictionary)
+        from studies._checks import path_attr
+
+        source = path_attr(dictionary)
         meta = {"dictionary": source}
         # a study output records n_updates; SparseCodingNetwork.save, learning_n_updates
         for key in ("n_updates", "learning_n_updates"):

@@ -92,7 +92,8 @@ def run(
     from stimuli.images import load_whitened
     from v1model.progress import inner_progress
     from studies._checks import check_images, image_source_attr
-    from studies._learned import check_dictionary_source, learned_dictionary
+    from studies._learned import (check_dictionary_source, default_updates,
+                                  learned_dictionary)
     from studies._defaults import quick_default
     from tqdm.auto import tqdm
     from v1model.analysis import babel, coactive_babel, sparseness
@@ -105,8 +106,7 @@ def run(
     lam_max = check_positive(lam_max, "lam_max")
     if lam_max <= lam_min:
         raise ValueError(f"lam_max={lam_max} must exceed lam_min={lam_min}")
-    if n_updates is None and quick and dictionary is None:
-        n_updates = 1000
+    n_updates = default_updates(n_updates, quick=quick, dictionary=dictionary)
     # 13 levels (a factor 1.47 apart) put one near a mean of one active unit, the local code
     n_lams = check_int(13 if n_lams is None else n_lams, "n_lams", minimum=2)
     n_patches = check_int(quick_default(n_patches, quick, 1000, 5000), "n_patches", minimum=1)

@@ -252,7 +252,8 @@ def run(
                                            "error"})
     ds.attrs.update(
         study=NAME, title=TITLE, reference=REFERENCE, quick=int(quick), seed=seed,
-        audio_dir=str(audio_dir), source=source, n_files=n_files, pattern=str(pattern),
+        audio_dir=str(audio_dir) if synthetic else str(folder), source=source,
+        n_files=n_files, pattern=str(pattern),
         sample_rate=float(rate), segment_length=segment_length, n_atoms=n_atoms, lam=lam,
         n_segments=n_segments, min_rms=min_rms, n_updates=n_updates, batch_size=batch_size,
         min_centre_frequency=min_centre_frequency,

@@ -118,7 +118,8 @@ def run(
         Amplitude of the gratings (units of the whitened input). At 0.1 the
         preferred frequencies follow the atoms' (median ratio 1.05 on the
         quick dictionary); at 1.0, three times the s.d. of a whitened patch,
-        competition between units pushes them up 1.7x, to the top of the grid.
+        competition between units pushes them up 1.5x (seed 0; 1.75x over all
+        Gabor-like atoms), towards the top of the grid.
         0.1 is close to the units' threshold (``lam``), which makes their
         orientation tuning much narrower than in macaque V1 (the iceberg
         effect; see the module docstring).
@@ -161,8 +162,8 @@ def run(
         module docstring), and the rest.
     """
     from studies._checks import image_source_attr
-    from studies._learned import (check_dictionary_source, dictionary_patch_shape,
-                                  learned_dictionary)
+    from studies._learned import (check_dictionary_source, default_updates,
+                                  dictionary_patch_shape, learned_dictionary)
     from studies._defaults import quick_default
     from v1model.analysis import (
         GABOR_LIKE_R2,
@@ -178,8 +179,7 @@ def run(
     from v1model.validation import as_generator, check_bool, check_int, check_positive
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
-    if n_updates is None and quick and dictionary is None:
-        n_updates = 1000
+    n_updates = default_updates(n_updates, quick=quick, dictionary=dictionary)
     # checked before the dictionary is learned, under the names the user gave
     # reverse correlation needs two stimuli at least (a covariance)
     n_white = check_int(quick_default(n_white, quick, 5000, 50000), "n_white", minimum=2)

@@ -108,9 +108,9 @@ def run(
           only (before this criterion they were over all fits with R^2 >=
           ``min_r2``).
     """
-    from studies._checks import image_source_attr
-    from studies._learned import (a144_path, check_dictionary_source, learned_dictionary,
-                                  load_a144)
+    from studies._checks import image_source_attr, path_attr
+    from studies._learned import (a144_path, check_dictionary_source, default_updates,
+                                  learned_dictionary, load_a144)
     from v1model.analysis import fit_gabor
     from v1model.validation import check_bool, check_int, check_probability
 
@@ -119,8 +119,7 @@ def run(
     n_starts = check_int(n_starts, "n_starts", minimum=1)
     path = a144_path(reference)  # the sparsenet basis A144.mat, looked up before learning
     A = None if path is None else load_a144(path)  # and read: a wrong file fails before it
-    if n_updates is None and quick and dictionary is None:
-        n_updates = 1000
+    n_updates = default_updates(n_updates, quick=quick, dictionary=dictionary)
     check_bool(progress, "progress")  # fit_gabor's check, before the dictionary is learned
     check_dictionary_source(dictionary, n_updates, images)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
@@ -146,7 +145,7 @@ def run(
         ds.attrs.update({f"ref_{k}": v for k, v in ref_summary.items()})
     ds.attrs.update(
         study=NAME, reference_paper=REFERENCE, quick=int(quick), seed=seed, source=source,
-        a144=str(path) if path is not None else "absent", min_r2=min_r2, n_starts=n_starts,
+        a144=path_attr(path) if path is not None else "absent", min_r2=min_r2, n_starts=n_starts,
         images=image_source_attr(images), **meta,
     )
     return ds

@@ -344,7 +344,8 @@ def run(
     wall = time.perf_counter() - start
     ds.attrs.update(
         study=NAME, title=TITLE, reference=REFERENCE, quick=int(quick), seed=seed,
-        audio_dir=str(audio_dir), source=source, n_files=n_files, pattern=str(pattern),
+        audio_dir=str(audio_dir) if synthetic else str(folder), source=source,
+        n_files=n_files, pattern=str(pattern),
         sample_rate=float(rate), kernel_size=kernel_size, n_kernels=n_kernels, lam=lam,
         method=method, snr_db=snr_db,
         excerpt_length=excerpt_length, crop_length=crop_length, n_excerpts=n_excerpts,

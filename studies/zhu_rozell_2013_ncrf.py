@@ -243,14 +243,13 @@ def run(
     """
     from studies._defaults import quick_default
     from studies._checks import image_source_attr
-    from studies._learned import (check_dictionary_source, dictionary_patch_shape,
-                                  learned_dictionary)
+    from studies._learned import (check_dictionary_source, default_updates,
+                                  dictionary_patch_shape, learned_dictionary)
     from v1model.validation import (check_array, check_bool, check_int, check_nonnegative,
                                     check_positive, check_probability)
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
-    if n_updates is None and quick and dictionary is None:
-        n_updates = 1000
+    n_updates = default_updates(n_updates, quick=quick, dictionary=dictionary)
     lam = check_positive(quick_default(lam, quick, 0.1, 0.15), "lam")
     lca_tol = check_positive(lca_tol, "lca_tol")
     con = np.sort(check_array(contrasts, "contrasts", ndim=1))

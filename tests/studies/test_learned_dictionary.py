@@ -150,3 +150,42 @@ def test_the_patch_of_a_netcdf3_dictionary_is_known_before_loading(tmp_path):
     xr.Dataset({"dictionary": (("atom", "y", "x"), np.zeros((4, 6, 5)))}).to_netcdf(
         path, engine="scipy")
     assert dictionary_patch_shape(str(path), quick=True) == (6, 5)
+
+
+@pytest.mark.parametrize("name", ["activity-ratio", "ringach-2002", "receptive-field-mapping",
+                                  "zhu-rozell-2013-ncrf"])
+@pytest.mark.parametrize("dictionary", [None, "none", "None", ""])
+def test_quick_learning_updates_do_not_depend_on_how_no_dictionary_is_said(
+        name, dictionary, monkeypatch):
+    """``-p dictionary=none`` learns a dictionary as leaving it out does, and must learn
+    it the same way: the quick runs learned 1,500 updates (the olshausen-field-1996
+    default) for "none" or "" against the documented 1,000 for None."""
+    import studies._learned
+    from studies import get_study
+
+    class Learned(Exception):
+        pass
+
+    def learned(dictionary=None, **kwargs):
+        raise Learned(kwargs["n_updates"])
+
+    monkeypatch.setattr(studies._learned, "learned_dictionary", learned)
+    extra = {"reference": "none"} if name == "ringach-2002" else {}  # no A144.mat lookup
+    with pytest.raises(Learned) as info:
+        get_study(name).run(quick=True, dictionary=dictionary, progress=False, **extra)
+    assert info.value.args == (1000,)
+
+
+def test_a_dictionary_file_is_recorded_by_its_absolute_path(tmp_path, monkeypatch):
+    """``-p dictionary=results/of96/olshausen-field-1996.nc`` recorded that relative
+    path in the result's attrs: it named no file once the result was read from another
+    folder (the image source is recorded resolved, for that reason)."""
+    net = SparseCodingNetwork(n_atoms=4, patch_shape=(3, 3), lam=0.1)
+    net.learn(np.random.default_rng(0).standard_normal((50, 9)), n_updates=2, seed=0,
+              progress=False)
+    (tmp_path / "of96").mkdir()
+    net.save(tmp_path / "of96" / "net.nc")
+    monkeypatch.chdir(tmp_path)
+    _, source, meta = learned_dictionary("of96/net.nc", quick=True, seed=0)
+    expected = str((tmp_path / "of96" / "net.nc").resolve())
+    assert meta["dictionary"] == expected and source == expected

@@ -291,3 +291,18 @@ def test_derived_variables_recomputed_from_the_dataset(fsdd_run):
     cut = gammatone(float(fc[i]), "fir", numtaps=taps, fs=rate)[0]
     expected = float(auditory_tuning(cut, rate)["bandwidth_10db"][0])
     assert float(ds["gammatone_bandwidth_10db"][i]) == pytest.approx(expected, rel=1e-9)
+
+
+def test_the_audio_folder_is_recorded_by_its_absolute_path(tmp_path, monkeypatch):
+    """``-p audio_dir=wavs`` recorded "wavs" in attrs["audio_dir"] and attrs["source"]:
+    nothing to find the recordings by once the result is read from another folder."""
+    rng = np.random.default_rng(0)
+    (tmp_path / "wavs").mkdir()
+    for i in range(2):
+        wavfile.write(tmp_path / "wavs" / f"n{i}.wav", 8000,
+                      (0.3 * rng.standard_normal(8000) * 32767 / 4).astype(np.int16))
+    monkeypatch.chdir(tmp_path)
+    ds = get_study(NAME).run(quick=True, audio_dir="wavs", n_segments=300, n_updates=2,
+                             progress=False)
+    folder = str((tmp_path / "wavs").resolve())
+    assert ds.attrs["audio_dir"] == folder and ds.attrs["source"].endswith(f" in {folder}")

@@ -44,3 +44,29 @@ def test_the_command_line_prints_warnings_without_a_source_line(monkeypatch, cap
         assert cli.main(["study", "run", "ringach-2002"]) == 0
     err = capsys.readouterr().err
     assert err == "v1model: warning: reference: no A144.mat found (UserWarning)\n"
+
+
+def test_a_relative_reference_and_dictionary_are_recorded_as_absolute_paths(tmp_path,
+                                                                           monkeypatch):
+    """``-p reference=data/A144.mat -p dictionary=of96.nc`` recorded both paths as typed
+    (attrs ``a144``, ``dictionary``, ``source``), relative to a folder the result does
+    not name."""
+    import numpy as np
+    from scipy.io import savemat
+
+    from stimuli import gabor_patch
+    from studies import get_study
+    from v1model import SparseCodingNetwork
+
+    atoms = np.stack([gabor_patch(6, t, 0.25, sigma_x=1.5, sigma_y=1.5).ravel()
+                      for t in (0.0, 1.0, 2.0)])
+    atoms /= np.linalg.norm(atoms, axis=1, keepdims=True)
+    (tmp_path / "data").mkdir()
+    savemat(tmp_path / "data" / "A144.mat", {"A": atoms.T})  # one atom per column
+    SparseCodingNetwork(atoms, patch_shape=(6, 6)).save(tmp_path / "of96.nc")
+    monkeypatch.chdir(tmp_path)
+    ds = get_study("ringach-2002").run(quick=True, dictionary="of96.nc",
+                                       reference="data/A144.mat", n_starts=1, progress=False)
+    root = tmp_path.resolve()
+    assert ds.attrs["a144"] == str(root / "data" / "A144.mat")
+    assert ds.attrs["dictionary"] == ds.attrs["source"] == str(root / "of96.nc")
