@@ -160,6 +160,31 @@ def test_point_that_keeps_killing_its_worker_fails_alone(study, calls, tmp_path)
     np.testing.assert_array_equal(ds["y"].sel(x=[1.0, 3.0]).values, [1.0, 3.0])
 
 
+def test_a_pool_that_broke_between_two_points_is_replaced(study):
+    """A pool worker killed while no point of it was in flight (between two points, or
+    just after its point's result came back) broke the pool before the next submission:
+    ``submit`` raised BrokenProcessPool out of the sweep, where a death mid-point
+    restarts the pool and runs the point again."""
+    from v1model.sweep.spec import parse_spec
+
+    spec = parse_spec({"study": study(), "sweep": {"x": [1.0, 2.0, 3.0]}})
+    with LocalExecutor(workers=1) as executor:
+        first = list(executor.map([spec.task(0)]))
+        pool = executor._pool
+        for process in list(pool._processes.values()):
+            os.kill(process.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while not pool._broken and time.monotonic() < deadline:  # the pool notices
+            time.sleep(0.05)
+        assert pool._broken
+        rest = list(executor.map([spec.task(1), spec.task(2)]))
+    outcomes = {o.index: o for o in first + rest}
+    assert sorted(outcomes) == [0, 1, 2] and all(o.ok for o in outcomes.values())
+    task = spec.task(2)
+    expected = spec.study.function()(seed=task.seed, **task.params)
+    assert outcomes[2].dataset["y"].item() == expected["y"].item()
+
+
 def test_a_worker_that_exits_with_status_0_mid_point_fails_that_point_alone(study, tmp_path):
     # exit code 0 was taken for "cannot tell": every point in flight counted an attempt,
     # and the innocent ones failed with "the worker process died 2 times while this point
@@ -221,6 +246,28 @@ def test_pbs_job_script_has_the_requested_resources(tmp_path, monkeypatch):
     # PBS starts a job in $HOME: the workers go where the sweep was started, as on SLURM,
     # before the user's prologue
     assert script.index('cd "$PBS_O_WORKDIR"') < script.index("module load python/3.11")
+
+
+@pytest.mark.parametrize("kind", ["slurm", "pbs"])
+def test_a_python_path_with_a_space_is_quoted_in_the_job_script(kind, tmp_path, monkeypatch):
+    """The job runs the worker with this interpreter: dask-jobqueue wrote its path as it
+    is, and under "/home/ada/My Projects/venv" every job died on "/home/ada/My: No such
+    file or directory" before its worker could start."""
+    import shlex
+    import sys
+
+    pytest.importorskip("dask_jobqueue")
+    python = str(tmp_path / "My Projects" / "venv" / "bin" / "python")
+    monkeypatch.setattr(sys, "executable", python)
+    script = make_executor({"kind": kind, "cores": 1, "memory": "1GB",
+                            "jobs": 1}).job_script()
+    command = [line for line in script.splitlines() if "distributed.cli.dask_worker" in line]
+    assert len(command) == 1, script
+    assert shlex.split(command[0])[:3] == [python, "-m", "distributed.cli.dask_worker"]
+    # a python given in the spec is the user's command line, written as it is
+    script = make_executor({"kind": kind, "cores": 1, "memory": "1GB", "jobs": 1,
+                            "python": "$HOME/venv/bin/python"}).job_script()
+    assert "\n$HOME/venv/bin/python -m distributed.cli.dask_worker" in script
 
 
 FAKE_SBATCH = """#!/bin/sh
@@ -340,6 +387,22 @@ def test_slurm_refusal_is_an_error_before_any_job(fake_slurm, study, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_log_directory_that_cannot_be_created_is_named_and_leaves_no_folder(
+        fake_slurm, study, tmp_path):
+    """dask-jobqueue creates log_directory when the cluster starts: a folder it cannot
+    create failed the run with a bare "[Errno 20] Not a directory" naming no option, and
+    left the new sweep folder behind."""
+    from v1model.sweep import ExecutorStartError
+
+    (tmp_path / "afile").write_text("not a folder")
+    with pytest.raises(ExecutorStartError, match=r"executor.log_directory: cannot create "
+                                                  r"'.*afile/logs', where the jobs write"):
+        run(study(), {"x": [1.0]}, output=tmp_path / "out", progress=False,
+            executor={**SLURM, "jobs": 1, "log_directory": str(tmp_path / "afile" / "logs")})
+    assert not (tmp_path / "out").exists()
+    assert not (fake_slurm / "calls").exists()  # nothing submitted, not even checked
+
+
 def test_jobs_that_end_without_a_worker_stop_the_sweep(fake_slurm, study, tmp_path,
                                                         monkeypatch):
     """A worker that cannot start on the compute node (here: its Python lacks
@@ -422,6 +485,24 @@ def test_jobs_that_end_before_any_point_finishes_stop_the_sweep(fake_slurm, stud
     submitted = [c for c in calls if not c.startswith(("--test-only", "squeue"))]
     assert len(submitted) == 1, calls
     assert not list((tmp_path / "out" / "points").glob("*.nc"))
+
+
+def test_jobs_whose_workers_left_between_two_looks_are_not_said_never_to_start(
+        fake_slurm, study, tmp_path, monkeypatch):
+    """The watch looks at the workers every ``queue_poll`` s: a job whose workers joined
+    and were gone before the next look (killed at the first point: out of memory, a short
+    walltime; here a 1 s --lifetime) was reported as a worker that could not start on the
+    compute node ("is the job script's Python installed there?"), an ExecutorStartError."""
+    from v1model.sweep import WorkersLostError
+
+    monkeypatch.setattr(JobQueueExecutor, "queue_poll", 15.0)
+    with pytest.raises(WorkersLostError, match=r"all 1 worker job\(s\) \(\d+\) ended \(1 GONE\) "
+                                               r"before any point finished on them"):
+        run(study(), {"x": [1.0]}, params={"sleep": 60.0}, output=tmp_path / "out",
+            progress=False, executor={**SLURM, "jobs": 1, "worker_extra_args": ["--lifetime",
+                                                                              "1s"]})
+    calls = (fake_slurm / "calls").read_text().splitlines()
+    assert len([c for c in calls if not c.startswith(("--test-only", "squeue"))]) == 1, calls
 
 
 def test_job_watch_survives_a_scheduler_that_does_not_answer_for_a_while(capsys):

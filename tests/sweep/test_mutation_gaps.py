@@ -143,18 +143,41 @@ def test_a_zip_dimension_named_like_a_fixed_parameter_is_refused(study):
         parse_spec({"study": study(), "zip": {"status": {"x": [1.0, 2.0], "n": [1, 2]}}})
 
 
-def test_a_relative_log_directory_is_relative_to_the_spec_file(study, tmp_path):
-    """As output is: a job's log folder given as "logs" in /a/b/spec.toml is /a/b/logs; one
-    with an environment variable is left to the job's shell."""
+def test_a_relative_log_directory_is_relative_to_the_spec_file(study, tmp_path, monkeypatch):
+    """As output is: a job's log folder given as "logs" in /a/b/spec.toml is /a/b/logs, and
+    its environment variables are expanded here. No shell reads the #SBATCH / #PBS lines
+    the folder goes in, and dask-jobqueue creates it on this machine: "$SCRATCH/logs" left
+    as it was became a folder named "$SCRATCH" in the current directory."""
     source = tmp_path / "specs" / "s.toml"
     executor = {"kind": "slurm", "cores": 1, "memory": "1GB", "jobs": 1}
     spec = parse_spec({"study": study(), "sweep": {"x": [1.0]},
                        "executor": {**executor, "log_directory": "logs"}}, source=source)
     assert spec.executor["log_directory"] == str(tmp_path / "specs" / "logs")
+    monkeypatch.setenv("SCRATCH", str(tmp_path / "scratch"))
     spec = parse_spec({"study": study(), "sweep": {"x": [1.0]},
                        "executor": {**executor, "log_directory": "$SCRATCH/logs"}},
                       source=source)
-    assert spec.executor["log_directory"] == "$SCRATCH/logs"
+    assert spec.executor["log_directory"] == str(tmp_path / "scratch" / "logs")
+    monkeypatch.delenv("SCRATCH")
+    with pytest.raises(SpecError, match=r"'\$SCRATCH/logs' uses the environment variable "
+                                        r"SCRATCH, which is not set here") as info:
+        parse_spec({"study": study(), "sweep": {"x": [1.0]},
+                    "executor": {**executor, "log_directory": "$SCRATCH/logs"}},
+                   source=source)
+    assert info.value.field == "executor.log_directory"
+
+
+def test_printing_a_job_script_leaves_no_log_folder_behind(tmp_path, monkeypatch):
+    """dask-jobqueue creates the log folder with its parents: `sweep jobscript` removed
+    the folder itself but left the parents it had created."""
+    pytest.importorskip("dask_jobqueue")
+    from v1model.sweep.executors import make_executor
+
+    monkeypatch.chdir(tmp_path)
+    script = make_executor({"kind": "slurm", "cores": 1, "memory": "1GB", "jobs": 1,
+                            "log_directory": str(tmp_path / "a" / "b" / "logs")}).job_script()
+    assert f"#SBATCH -e {tmp_path}/a/b/logs/" in script
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("key", ["quick", "common_seeds"])

@@ -144,6 +144,78 @@ def test_failed_point_is_recorded_others_finish_and_retry_runs_it_alone(study, c
     np.testing.assert_array_equal(fixed["y"].values, clean["y"].values)
 
 
+def test_the_commands_suggested_for_a_folder_with_a_space_can_be_copied(study, tmp_path,
+                                                                       capsys):
+    """`status` and `sweep run` end with the command that carries on; with the folder's
+    path unquoted, "/scratch/my sweeps/out" split into two arguments."""
+    import shlex
+
+    flag = tmp_path / "fail_now"
+    flag.write_text("")
+    spec = write_spec(tmp_path / "spec.toml", study, tmp_path, tmp_path / "my sweeps" / "out",
+                      n_x=2, extra=f'fail_flag = "{flag}"\nfail_x = 2.0')
+    assert main(["sweep", "run", str(spec), "--no-progress"]) == 1
+    out = str(tmp_path / "my sweeps" / "out")
+    said = capsys.readouterr().out
+    command = said.split("run them again with `")[1].split("`")[0]
+    assert shlex.split(command) == ["v1model", "sweep", "retry-failed", out]
+    line = status(out).summary().splitlines()[-1]
+    assert shlex.split(line.split(": ", 1)[1]) == ["v1model", "sweep", "retry-failed", out]
+
+
+def test_a_sweep_folder_copied_with_its_study_file_resumes_there(study, calls, tmp_path):
+    """README: to finish on a cluster a sweep begun on a laptop, copy the folder and edit
+    its spec.toml. A "file.py:function" study is recorded by its absolute path, which
+    entered the folder's fingerprint: with the study's new path given, the folder was
+    refused as "another sweep" (naming no difference), whatever the user did."""
+    import shutil
+
+    laptop, cluster = tmp_path / "laptop", tmp_path / "cluster"
+    laptop.mkdir()
+    source = Path(study().rsplit(":", 1)[0])
+    shutil.copy(source, laptop / "my_study.py")
+    log = tmp_path / "log"
+    log.mkdir()
+    grid = {"x": [1.0, 2.0, 3.0]}
+    run(f"{laptop / 'my_study.py'}:tiny", grid, params={"log_dir": str(log)},
+        output=laptop / "out", executor="serial", progress=False)
+    for name in ("points/000002.nc", "sweep.nc"):  # stopped before its last point
+        (laptop / "out" / name).unlink()
+    laptop.rename(cluster)
+    spec = cluster / "out" / "spec.toml"
+    spec.write_text(spec.read_text().replace(str(laptop), str(cluster)))
+    before = calls(log, "start")
+    ds = resume(cluster / "out", progress=False)
+    started = calls(log, "start") - before
+    assert list(started) == ["3.0-a-" + str(int(ds["point_seed"].values[2]))]  # only the last
+    assert not (cluster / "out" / "corrupt").exists()
+    clean = run(study(), grid, executor="serial", progress=False)
+    np.testing.assert_array_equal(ds["y"].values, clean["y"].values)
+    assert (load(cluster / "out")["status"] == "ok").all()
+    # a study of that name still at the folder's former path is another study
+    laptop.mkdir()
+    shutil.copy(source, laptop / "my_study.py")
+    spec.write_text(spec.read_text().replace(str(cluster / "my_study.py"),
+                                             str(tmp_path / "my_study.py")))
+    shutil.copy(source, tmp_path / "my_study.py")
+    with pytest.raises(SpecError, match="its spec.toml was edited"):
+        resume(cluster / "out", progress=False)
+
+
+def test_a_folder_whose_spec_toml_was_edited_says_so(study, tmp_path):
+    """`resume` reads the folder's spec.toml: edited in a field that sets the points, it
+    was "another sweep ... its spec differs from this one. ... resume that sweep with
+    `v1model sweep resume FOLDER`", the very command that had failed."""
+    out = tmp_path / "out"
+    run(study(), {"x": [1.0, 2.0]}, params={"n": 3}, output=out, executor="serial",
+        progress=False)
+    spec = out / "spec.toml"
+    spec.write_text(spec.read_text().replace("n = 3", "n = 4"))
+    with pytest.raises(SpecError, match=r"its spec.toml was edited after the sweep began, in "
+                                        r"what determines the points .*: undo that edit"):
+        resume(out, progress=False)
+
+
 def test_full_disk_stops_the_sweep_and_resume_finishes_it(study, tmp_path, monkeypatch,
                                                           capsys):
     """A point that cannot be saved for lack of space is not a failed point:

@@ -287,6 +287,29 @@ def test_another_sweep_in_the_folder_is_refused_naming_what_differs(study, tmp_p
     assert "and 4 more: common_seeds, params.n, params.label, ...)" in text
 
 
+def test_the_same_sweep_with_its_dimensions_swapped_is_refused(study, tmp_path):
+    """Point i is the i-th combination in C order over the dimensions: a second run with
+    the [sweep] entries (or a Python grid's keys) in another order must not assemble the
+    folder's points under other values. Its fingerprint, which sorts the keys, was the
+    same, and the finished points were relabelled: y at x=2.0 was the value of x=1.0."""
+    out = tmp_path / "out"
+    grid = {"x": [1.0, 2.0], "label": ["a", "b", "c"]}
+    ds = run(study(), grid, output=out, executor="serial", progress=False)
+    for name in ("points/000001.nc", "points/000004.nc", "sweep.nc"):  # an interrupted run
+        (out / name).unlink()
+    swapped = {"label": grid["label"], "x": grid["x"]}
+    with pytest.raises(SpecError, match=r"dimensions in another order \(\['label', 'x'\] "
+                                        r"here, \['x', 'label'\] in the folder\).*"
+                                        r"Give `order = \[\"x\", \"label\"\]`") as info:
+        run(study(), swapped, output=out, executor="serial", progress=False)
+    assert info.value.field == "output"
+    assert sorted(p.name for p in (out / "points").iterdir()) == [
+        "000000.nc", "000002.nc", "000003.nc", "000005.nc"]
+    # in the folder's order it resumes, and every point keeps its values
+    again = run(study(), grid, output=out, executor="serial", progress=False)
+    np.testing.assert_array_equal(again["y"].values, ds["y"].values)
+
+
 def test_a_sweep_figure_that_does_not_fit_the_grid_is_a_warning(tmp_path, capsys):
     # every point ran: the exit status says so even when the study's sweep figure
     # refuses the grid (it used to end the run with status 2, "bad spec")

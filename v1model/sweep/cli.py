@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 
 __all__ = ["add_sweep_parser"]
@@ -124,7 +125,8 @@ def _execute(spec, args, only) -> int:
         ds = run_spec(spec, only=only, progress=progress, stop_on_sigterm=True)
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished points are saved in {spec.output}; continue with "
-              f"`v1model sweep resume {spec.output}`", file=sys.stderr)
+              f"`v1model sweep resume {shlex.quote(str(spec.output))}`",
+              file=sys.stderr)
         return 130
     except OutputLockedError as exc:
         print(f"v1model: error: {exc}", file=sys.stderr)
@@ -149,8 +151,9 @@ def _execute(spec, args, only) -> int:
                 for fig in figures:
                     print(f"wrote {fig}")
     if n_failed:
-        print(f"failed points: `v1model sweep status {spec.output}`; run them again with "
-              f"`v1model sweep retry-failed {spec.output}`")
+        folder = shlex.quote(str(spec.output))  # a command to copy: a space stays in the path
+        print(f"failed points: `v1model sweep status {folder}`; run them again with "
+              f"`v1model sweep retry-failed {folder}`")
         return 1
     return 0
 
@@ -241,6 +244,7 @@ def _cmd_status(args) -> int:
 
 
 def _cmd_jobscript(args) -> int:
+    from .errors import ExecutorStartError
     from .executors import make_executor
     from .spec import load_spec
 
@@ -248,6 +252,11 @@ def _cmd_jobscript(args) -> int:
     if spec.executor["kind"] not in ("slurm", "pbs"):
         raise ValueError(f"executor.kind: a job script needs kind 'slurm' or 'pbs', the spec "
                          f"has {spec.executor['kind']!r}")
-    print(make_executor(spec.executor).job_script())
+    try:
+        script = make_executor(spec.executor).job_script()
+    except ExecutorStartError as exc:  # e.g. a log_directory that cannot be created
+        print(f"v1model: error: {exc}", file=sys.stderr)
+        return 1
+    print(script)
     return 0
 

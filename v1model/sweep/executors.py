@@ -315,12 +315,20 @@ class LocalExecutor(Executor):
         attempts = Counter()
         limit = 2 * self.workers
         while pending or inflight:
+            broken = False
             while pending and len(inflight) < limit:
                 task = pending.popleft()
-                inflight[self._pool.submit(_run_tracked, task)] = task
+                try:
+                    inflight[self._pool.submit(_run_tracked, task)] = task
+                except BrokenProcessPool:
+                    # a worker died since the last wait (killed mid-point, or idle): the
+                    # error ended the whole sweep; the pool is replaced below
+                    pending.appendleft(task)
+                    broken = True
+                    break
             # the processes as they are now: after a break we need their exit codes
             processes = dict(getattr(self._pool, "_processes", None) or {})
-            done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+            done = wait(inflight, return_when=FIRST_COMPLETED)[0] if inflight else set()
             lost = []
             for future in done:
                 task = inflight.pop(future)
@@ -329,7 +337,7 @@ class LocalExecutor(Executor):
                     lost.append(task)
                 else:
                     yield outcome
-            if not lost:
+            if not lost and not broken:
                 continue
             # the pool is broken: every other in-flight future fails too
             wait(inflight)
@@ -658,14 +666,29 @@ class JobQueueExecutor(DaskExecutor):
 
         cls = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[self.kind]
         options = {"silence_logs": logging.ERROR, **self.cluster_options, **extra}
+        import dask
+
+        if options.get("python") is None and \
+                dask.config.get(f"jobqueue.{self.kind}.python", None) is None:
+            # dask-jobqueue writes this interpreter's path into the job script unquoted:
+            # under a folder with a space ("/home/ada/My Projects/venv") every job failed
+            options["python"] = shlex.quote(sys.executable)
         if self.kind == "pbs":
             prologue = options.get("job_script_prologue")
             if prologue is None:
-                import dask
-
                 prologue = dask.config.get("jobqueue.pbs.job-script-prologue", None) or []
             options["job_script_prologue"] = [*_pbs_prologue(), *prologue]
-        return cls(job_cls=_recording_job_class(cls.job_cls), **options)
+        try:
+            return cls(job_cls=_recording_job_class(cls.job_cls), **options)
+        except OSError as exc:
+            log_dir = options.get("log_directory")
+            if log_dir is None or exc.filename is None:
+                raise
+            # dask-jobqueue creates the log folder here: its bare "[Errno 13] Permission
+            # denied" named no option, and left the new sweep folder behind
+            raise ExecutorStartError(
+                f"executor.log_directory: cannot create {log_dir!r}, where the jobs write "
+                f"their logs: {exc.strerror or exc} ({exc.filename})") from exc
 
     def job_script(self) -> str:
         """The batch script one job of this executor would submit.
@@ -678,17 +701,23 @@ class JobQueueExecutor(DaskExecutor):
         scheduler_options = {"dashboard_address": ":0",
                              **self.cluster_options.get("scheduler_options", {})}
         log_dir = self.cluster_options.get("log_directory")
-        created = log_dir is not None and not os.path.exists(log_dir)
+        created = []  # the log folder and its missing parents, deepest first
+        folder = os.path.abspath(log_dir) if log_dir is not None else None
+        while folder is not None and not os.path.exists(folder) and \
+                os.path.dirname(folder) != folder:
+            created.append(folder)
+            folder = os.path.dirname(folder)
         cluster = self._make_cluster(scheduler_options=scheduler_options)
         try:
             return cluster.job_script()
         finally:
             cluster.close()
-            if created:  # dask-jobqueue makes it; printing a script should not
+            # dask-jobqueue makes them (os.makedirs); printing a script should not
+            for folder in created:
                 try:
-                    os.rmdir(log_dir)
+                    os.rmdir(folder)
                 except OSError:
-                    pass
+                    break
 
     def job_ids(self) -> list:
         """Ids of the jobs submitted so far (dask-jobqueue's Job objects).
@@ -714,6 +743,31 @@ class JobQueueExecutor(DaskExecutor):
             return []
         return [job.submit_error for job in list(self.cluster.workers.values())
                 if getattr(job, "submit_error", None) is not None]
+
+    def worker_joined_since(self, since: float) -> bool:
+        """Whether a worker connected to the scheduler at or after ``since``.
+
+        The watch looks at the connected workers only every ``queue_poll`` s: a
+        job whose workers joined and were killed in between (out of memory at
+        the first point, a short walltime) looked like one whose worker never
+        started. The scheduler records every change of its thread count.
+
+        Parameters
+        ----------
+        since : float
+            A time of :func:`distributed.metrics.time` (seconds since the epoch).
+
+        Returns
+        -------
+        bool
+            False also when the scheduler keeps no such record.
+        """
+        from itertools import pairwise
+
+        scheduler = getattr(self.cluster, "scheduler", None)
+        history = list(getattr(scheduler, "total_nthreads_history", None) or [])
+        return any(when >= since and nthreads > before
+                   for (_, before), (when, nthreads) in pairwise(history))
 
     def _start_watch(self, stop_sweep):
         from .worker_watch import JobWatch

@@ -9,6 +9,7 @@ spec), :func:`resume` and :func:`retry_failed` (a sweep folder),
 from __future__ import annotations
 
 import errno
+import shlex
 import signal
 import threading
 import warnings
@@ -321,7 +322,8 @@ def _execute(spec, store, executor, todo, state, progress, stop):
                     raise OutputWriteError(exc.errno, (
                         f"cannot save point {i} in {spec.output}: {exc.strerror or exc}; the "
                         f"sweep stops, keeping the {len(state.done)} points saved so far: "
-                        f"make room, then `v1model sweep resume {spec.output}`")) from exc
+                        "make room, then "
+                        f"`v1model sweep resume {shlex.quote(str(spec.output))}`")) from exc
                 except Exception as exc:  # noqa: BLE001 - e.g. an output netCDF cannot hold
                     outcome.ok = False
                     outcome.error = f"cannot save the point: {type(exc).__name__}: {exc}"
@@ -481,10 +483,11 @@ class SweepStatus:
                 break
             params = ", ".join(f"{k}={v}" for k, v in record.get("params", {}).items())
             lines.append(f"  failed point {index} ({params}): {record.get('error', '')}")
+        folder = shlex.quote(str(self.path))  # a command to copy: a space stays in the path
         if self.failed:
-            lines.append(f"  retry them with: v1model sweep retry-failed {self.path}")
+            lines.append(f"  retry them with: v1model sweep retry-failed {folder}")
         if self.pending:
-            lines.append(f"  finish with:     v1model sweep resume {self.path}")
+            lines.append(f"  finish with:     v1model sweep resume {folder}")
         return "\n".join(lines)
 
 
@@ -528,7 +531,8 @@ def load(output) -> xr.Dataset:
         Loaded into memory.
     """
     output, spec = _open_folder(output)
-    store = DirectoryStore(output, spec.fingerprint(), spec.grid.n_points)
+    # the folder's fingerprint, which its points carry (a study that moved changes the spec's)
+    store = DirectoryStore(output, read_manifest(output)["fingerprint"], spec.grid.n_points)
     path = store.result_path(spec.format)
     state = store.scan(repair=False)
     if path.exists() and not state.pending:

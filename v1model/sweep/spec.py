@@ -177,8 +177,14 @@ class SweepSpec:
         """:meth:`to_dict` as a TOML document (what ``spec.toml`` holds)."""
         return dumps_toml(self.to_dict())
 
-    def fingerprint(self) -> str:
+    def fingerprint(self, study: str | None = None) -> str:
         """Hash of what determines the points (not output, format or executor).
+
+        Parameters
+        ----------
+        study : str, optional
+            A study reference to hash instead of this spec's (the path a
+            ``file.py:function`` study had where the sweep began).
 
         Returns
         -------
@@ -186,6 +192,8 @@ class SweepSpec:
             16 hexadecimal digits.
         """
         what = self.what()
+        if study is not None:
+            what["study"] = study
         what.pop("description", None)
         what.pop("units", None)
         text = json.dumps(what, sort_keys=True, default=str)
@@ -403,21 +411,28 @@ def parse_spec(data: dict, source=None) -> SweepSpec:
     if output is not None:
         if not isinstance(output, (str, Path)) or not str(output):
             raise SpecError("output", f"must be a folder path, got {describe(output)}")
-        expanded = os.path.expandvars(str(output))
-        # expandvars leaves an unset variable as it is: a folder literally named "$SCRATCH"
-        unset = re.search(r"\$\{?([A-Za-z_]\w*)\}?", expanded)
-        if unset:
-            raise SpecError("output", f"{str(output)!r} uses the environment variable "
-                                      f"{unset.group(1)}, which is not set here")
-        output = Path(expanded).expanduser()
-        if not output.is_absolute():
-            output = base / output
+        output = _folder(output, "output", base)
     executor = check_executor_config(data.get("executor"))
-    log_dir = executor.get("log_directory")
-    if log_dir is not None and "$" not in log_dir:
-        log_dir = Path(log_dir).expanduser()
-        executor["log_directory"] = str(log_dir if log_dir.is_absolute() else base / log_dir)
+    if executor.get("log_directory") is not None:
+        # expanded here, like output: SLURM and PBS read it from #SBATCH / #PBS lines,
+        # where no shell expands a variable, and dask-jobqueue creates it on this machine
+        # (a "$SCRATCH/logs" left as it was became a folder named "$SCRATCH" here)
+        executor["log_directory"] = str(_folder(executor["log_directory"],
+                                                "executor.log_directory", base))
     return SweepSpec(study, grid, params, quick, output, fmt, executor, description, source)
+
+
+def _folder(value, name, base) -> Path:
+    """Folder ``value`` with its environment variables and ``~`` expanded, relative to
+    ``base``; an unset variable is refused, naming ``name``."""
+    expanded = os.path.expandvars(str(value))
+    # expandvars leaves an unset variable as it is: a folder literally named "$SCRATCH"
+    unset = re.search(r"\$\{?([A-Za-z_]\w*)\}?", expanded)
+    if unset:
+        raise SpecError(name, f"{str(value)!r} uses the environment variable "
+                              f"{unset.group(1)}, which is not set here")
+    path = Path(expanded).expanduser()
+    return path if path.is_absolute() else base / path
 
 
 def _units_for(names, units, study_units) -> dict:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shlex
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ import xarray as xr
 
 from ..io import NETCDF_ENGINE, atomic_path, clean_attrs, load_dataset, netcdf_bytes, save_dataset
 from .errors import SpecError
+from .grid import REPLICATE_DIM
 
 __all__ = ["DirectoryStore", "MemoryStore", "StoreState", "POINT_ATTRS"]
 
@@ -221,13 +223,37 @@ class DirectoryStore:
             raise SpecError("output", f"{str(path)!r} is a file; a sweep output is a folder")
         if (path / MANIFEST).exists():
             info = read_manifest(path)
-            if info.get("fingerprint") != spec.fingerprint():
+            if info.get("fingerprint") != spec.fingerprint() and not _study_moved(info, spec):
+                if spec.source is not None and \
+                        Path(spec.source).resolve() == (path / SPEC).resolve():
+                    # `resume` reads that file: "resume that sweep" below went in a circle
+                    raise SpecError(
+                        "output",
+                        f"{str(path)!r}: its {SPEC} was edited after the sweep began, in "
+                        "what determines the points (study, parameters, grid or seeds; "
+                        "[executor] may change): undo that edit, or run the edited spec "
+                        "into a new output folder")
                 raise SpecError(
                     "output",
                     f"{str(path)!r} holds another sweep (study {info.get('study')!r}, "
                     f"{info.get('n_points')} points, created {info.get('created')}); its spec "
                     f"differs from this one{_differences(path, spec)}. Choose a new output "
-                    f"folder, or resume that sweep with `v1model sweep resume {path}`",
+                    f"folder, or resume that sweep with "
+                    f"`v1model sweep resume {shlex.quote(str(path))}`",
+                )
+            # the fingerprint holds the [sweep] table with its keys sorted: the same sweep
+            # with its dimensions in another order passed, and its points (stored by flat
+            # index) were assembled under other parameter values
+            dims = info.get("dims")
+            if dims is not None and list(dims) != list(spec.grid.dims):
+                order = [d for d in dims if d != REPLICATE_DIM]
+                raise SpecError(
+                    "output",
+                    f"{str(path)!r} holds this sweep with its dimensions in another order "
+                    f"({list(spec.grid.dims)} here, {list(dims)} in the folder): a point's "
+                    f"index would stand for other parameter values. Give `order = "
+                    f"{json.dumps(order)}` in the spec (or its [sweep] entries in that "
+                    f"order), or choose a new output folder",
                 )
             return True
         if path.is_dir() and any(p for p in path.iterdir() if not p.name.startswith(".")):
@@ -260,7 +286,8 @@ class DirectoryStore:
         fingerprint = spec.fingerprint()
         manifest = path / MANIFEST
         if cls.check_folder(path, spec):
-            return cls(path, fingerprint, spec.grid.n_points)
+            # the folder's own: its points carry it (it differs for a study that moved)
+            return cls(path, read_manifest(path)["fingerprint"], spec.grid.n_points)
         path.mkdir(parents=True, exist_ok=True)
         with atomic_path(path / SPEC) as tmp:
             tmp.write_text(spec.to_toml(), encoding="utf-8")
@@ -467,6 +494,21 @@ def _differences(path: Path, spec) -> str:
                                                 else [])
         shown.append(f"and {len(rest)} more: {', '.join(names)}")
     return f" ({'; '.join(shown)})"
+
+
+def _study_moved(info: dict, spec) -> bool:
+    """Whether the folder (manifest ``info``) holds the sweep of ``spec`` but for the
+    folder of its ``file.py:function`` study: a sweep folder copied with its study from
+    a laptop to a cluster, whose path ``spec.toml`` then gives anew. Same file name and
+    function, no file at the former path here (else it is another study, a copy that may
+    have been changed), and the same fingerprint with the former path."""
+    from .studyref import StudyRef
+
+    before = StudyRef(str(info.get("study", "")))
+    return (spec.study.kind == "file" and before.kind == "file"
+            and before.label == spec.study.label
+            and not Path(before.ref.rsplit(":", 1)[0]).exists()
+            and spec.fingerprint(study=before.ref) == info.get("fingerprint"))
 
 
 def is_sweep_folder(path) -> bool:

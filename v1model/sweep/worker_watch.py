@@ -121,6 +121,7 @@ class JobWatch(WorkerWatch):
         finished_before = ex.finished
         waited, noticed, seen_worker, exit_waits = 0.0, None, False, 0
         failures = 0
+        set_since = _now()  # when the current set of jobs was submitted
         while not self.stopped.wait(ex.queue_poll):
             try:
                 jobs.update(dict.fromkeys(j for j in ex.job_ids() if j not in replaced))
@@ -129,6 +130,9 @@ class JobWatch(WorkerWatch):
                 if connected:
                     waited, noticed, seen_worker = 0.0, None, True
                     continue
+                # a worker that joined and left between two looks was seen all the same
+                joined = getattr(ex, "worker_joined_since", None)
+                seen_worker = seen_worker or bool(joined is not None and joined(set_since))
                 waited += ex.queue_poll
                 refused = ex.submit_errors()
                 if refused and not jobs:
@@ -151,6 +155,7 @@ class JobWatch(WorkerWatch):
                     _say(f"all {len(states)} worker job(s) ended ({describe_states(states)}) "
                          f"after {ex.finished - finished_before} point(s) finished; "
                          f"submitting new job(s) for the points left")
+                    set_since = _now()
                     ex.resubmit()
                     self.resubmissions += 1
                     replaced.update(jobs)
@@ -239,6 +244,13 @@ class JobWatch(WorkerWatch):
             f"without a worker joining the scheduler ({describe_states(states)}): the "
             f"worker could not start on the compute node (is the job script's Python, from "
             f"`v1model sweep jobscript SPEC`, installed there?){log}")
+
+
+def _now() -> float:
+    """The scheduler's clock (:func:`distributed.metrics.time`)."""
+    from distributed.metrics import time
+
+    return time()
 
 
 def _say(text: str) -> None:
