@@ -9,7 +9,8 @@ Each study module defines
   ``ds`` as PNG files in the folder ``outdir`` (str or path-like), their paths
   returned,
 - optionally ``PARAMETER_UNITS = {"lam": "1", ...}`` (units of the sweep
-  coordinates) and ``plot_sweep(ds, outdir) -> list[Path]`` (drawn by
+  coordinates, and of the scalar attrs that vary between a sweep's points,
+  e.g. a derived ``n_atoms``) and ``plot_sweep(ds, outdir) -> list[Path]`` (drawn by
   ``v1model sweep run`` on the assembled result),
 
 and uses only the public API. ``v1model study list`` lists them and

@@ -54,8 +54,11 @@ REFERENCE = (
     "2526-2563; Olshausen, B. A. & Field, D. J. (1997). Sparse coding with an overcomplete "
     "basis set: a strategy employed by V1? Vision Research 37, 3311-3325."
 )
-#: Units of the parameters (read by v1model.sweep for the coordinates).
-PARAMETER_UNITS = {"lam": "1", "overcompleteness": "1", "patch_size": "pixel", "tau": "s"}
+#: Units of the parameters and of the other numbers in ``attrs`` (read by v1model.sweep for
+#: the coordinates and for the attrs that vary between points, e.g. n_atoms).
+PARAMETER_UNITS = {"lam": "1", "overcompleteness": "1", "patch_size": "pixel", "tau": "s",
+                   "n_atoms": "1", "n_updates": "1", "n_train": "1", "n_test": "1",
+                   "batch_size": "1", "lca_tol": "1", "gabor_r2": "1"}
 #: Minibatch updates of a full (not quick) point.
 FULL_UPDATES = 400
 #: The sweep whose assembled result :func:`plot_sweep` draws.
@@ -180,6 +183,9 @@ def run(
         warnings.simplefilter("always", ConvergenceWarning)
         A = lca(X_test, D, lam, tau=tau, tol=lca_tol).astype(np.float64)
     converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    for w in caught:  # recorded to spot non-convergence (lca_converged): the others go on
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
     R = X_test - A @ D
     error = float(np.sum(R * R) / np.sum(X_test * X_test))
     # the per-patch mean weighs low-contrast patches (often coded by nothing, ratio 1)

@@ -132,7 +132,7 @@ REFERENCE = (
     "arXiv:1406.4205."
 )
 PARAMETER_UNITS = {"lam": "1", "overcompleteness": "1",
-                   "kernel_size": "pixel"}
+                   "kernel_size": "pixel", "matched_rate": "1/pixel"}  # as rate
 
 
 def _support_radius(kernels, fraction):
@@ -469,7 +469,8 @@ def run(
         "kernel": np.arange(n_max), "ky": np.arange(k_max), "kx": np.arange(k_max),
     })
     ds["coefficients_per_pixel"] = ("config", [c[2] / c[3] ** 2 for c in configs],
-                                    {"long_name": "n_kernels / stride²", "units": "1"})
+                                    {"long_name": "coefficients per pixel, n_kernels / stride²",
+                                     "units": "1/pixel"})  # as rate, the active ones
     ds["kernels"] = (("config", "kernel", "ky", "kx"), kernels,
                      {"long_name": "learned unit-norm kernels (NaN beyond each "
                                    "configuration's count and size)", "units": "1"})

@@ -52,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="image source: 'skimage' (default), an IMAGES.mat file, a folder of "
                           "sparsenet raw files or of PNG/JPEG/TIFF images")
     run.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a study parameter (repeatable), e.g. -p n_updates=500")
+                     help="override a study parameter (repeatable), e.g. -p n_updates=500; "
+                          "VALUE is an int, a float, true/false, JSON (-p strides=[1,2]), "
+                          "none (None, for a parameter that takes it) or else text")
 
     # the sweep commands live with the sweep module
     try:
@@ -64,9 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _parse_value(text: str):
+def _parse_value(text: str, parameter=None):
+    """A ``-p KEY=VALUE`` value: an int, a float, true/false, JSON (a list, ``null``), else
+    the text. ``none``/``None``/``null`` is None for a ``parameter`` (an
+    :class:`inspect.Parameter`) that takes None and not text (see :func:`_takes_none`)."""
     import json
 
+    if parameter is not None and text.strip().lower() in ("none", "null") \
+            and _takes_none(parameter):
+        return None
     for conv in (int, float):
         try:
             return conv(text)
@@ -78,6 +86,22 @@ def _parse_value(text: str):
         return json.loads(text)
     except ValueError:
         return text
+
+
+def _takes_none(parameter) -> bool:
+    """Whether ``-p KEY=none`` means None for ``parameter`` (an :class:`inspect.Parameter`):
+    its default is None or its annotation admits None (``float | None``), and it is not a
+    text parameter (``str | None``: a path or a name, such as ``dictionary`` or
+    ``reference``, which reads "none" itself)."""
+    import re
+
+    annotation = parameter.annotation
+    if annotation is parameter.empty:
+        text = ""
+    else:  # a string under `from __future__ import annotations`
+        text = annotation if isinstance(annotation, str) else repr(annotation)
+    optional = parameter.default is None or re.search(r"\bNone\b|Optional", text)
+    return bool(optional) and not re.search(r"\b(str|Path)\b", text)
 
 
 def _study_list() -> int:
@@ -100,7 +124,8 @@ def _study_show(args) -> int:
     print(f"usage: v1model study run {module.NAME} [--quick] [--seed N] [--out DIR] "
           "[-p KEY=VALUE ...]\n")
     print("parameters and defaults (change one with -p KEY=VALUE; --quick and --seed are "
-          "flags, and a default of None means the study picks one, often by --quick):")
+          "flags, and a default of None means the study picks one, often by --quick; "
+          "-p KEY=none gives None to a parameter that takes it):")
     for key, default in study_parameters(module.NAME).items():
         if key not in ("quick", "seed"):
             shown = "(required)" if default is inspect.Parameter.empty else repr(default)
@@ -120,10 +145,13 @@ def _study_show(args) -> int:
 
 
 def _study_run(args) -> int:
+    import inspect
+
     from studies import get_study, study_parameters
 
     module = get_study(args.name)
     accepted = study_parameters(module.NAME)
+    signature = dict(inspect.signature(module.run).parameters)
     params = {}
     own_flags = {"quick": "--quick", "seed": "--seed"}
     settable = sorted(set(accepted) - set(own_flags))
@@ -141,7 +169,7 @@ def _study_run(args) -> int:
         if key in params:
             raise ValueError(f"--param {key} is given twice ({key}={params[key]!r} and "
                              f"{item!r}); give it once")
-        params[key] = _parse_value(value)
+        params[key] = _parse_value(value, signature.get(key))
     if args.images is not None:
         if "images" not in accepted:
             raise ValueError(f"--images: study {module.NAME!r} does not take images")

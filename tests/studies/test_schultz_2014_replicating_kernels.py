@@ -40,6 +40,9 @@ def test_layout_units_and_parameters(result):
     equal = ds.role.values == "equal"
     np.testing.assert_array_equal(ds["stride"].values[equal], [8, 4, 2])
     np.testing.assert_allclose(ds["coefficients_per_pixel"].values[equal], 2.0)
+    # rate counts the active ones among these coefficients: the same quantity (it was "1")
+    assert ds["coefficients_per_pixel"].attrs["units"] == ds["rate"].attrs["units"]
+    assert (ds["rate"] <= ds["coefficients_per_pixel"]).all()
     for i in range(ds.sizes["config"]):  # unit-norm kernels, NaN only as padding
         c = ds.isel(config=i)
         k, n = int(c.kernel_size), int(c.n_kernels)

@@ -99,3 +99,28 @@ def test_plot_sweep_names_a_third_swept_parameter(tmp_path):
     with pytest.raises(ValueError, match=r"also sweeps \['patch_size'\]"):
         study.plot_sweep(ds, tmp_path)
     assert study.plot_sweep(ds.sel(patch_size=8), tmp_path)[0].exists()
+
+
+def test_warnings_of_the_lca_call_other_than_convergence_reach_the_caller(monkeypatch):
+    """The point records the LCA call's warnings to set lca_converged: a ConvergenceWarning
+    is kept as lca_converged = 0, but every other warning was dropped silently."""
+    import warnings
+
+    import studies.lca_sweep as study
+    import v1model.inference as inference
+
+    lca = inference.lca
+
+    def noisy(*args, **kwargs):
+        warnings.warn("an unrelated warning", UserWarning)
+        warnings.warn("not converged", inference.ConvergenceWarning)
+        return lca(*args, **kwargs)
+
+    monkeypatch.setattr(inference, "lca", noisy)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = study.run(quick=True, patch_size=4, n_updates=0, n_train=20, n_test=5,
+                       gabor=False)
+    assert [str(w.message) for w in caught] == ["an unrelated warning"]
+    assert caught[0].category is UserWarning
+    assert int(ds["lca_converged"]) == 0

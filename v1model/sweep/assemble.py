@@ -16,8 +16,12 @@ last), then each output's own dimensions:
   vary get the sweep dimensions too;
 - study attrs equal at every point become the result's attrs; scalar attrs
   that vary between points (a fitted fraction, a class label) become
-  variables over the sweep dimensions (suffix ``_attr`` on a name clash);
-  other varying attrs are listed in ``attrs["sweep_varying_attrs_dropped"]``.
+  variables over the sweep dimensions (suffix ``_attr`` on a name clash),
+  with the units the study's ``PARAMETER_UNITS`` gives them; integer and
+  boolean ones stay int64 (booleans as 0/1) when every point of the grid has
+  one, and become float with NaN, as outputs do, when a point lacks it (failed,
+  pending, or an attr the point did not set); other varying attrs are listed
+  in ``attrs["sweep_varying_attrs_dropped"]``.
 
 Per-point variables: ``status`` ("ok", "failed" or "pending"), ``error``
 (the failed point's exception, "" otherwise), ``point_seed`` (the seed the
@@ -119,7 +123,8 @@ def assemble(spec, points: dict, failures: dict, executor_info: dict | None = No
     point_sets = [points[i] for i in order]
     skip = set(POINT_ATTRS) | set(grid.swept_parameters) | {"seed"}  # recorded already
     varying, dropped = _varying_attrs(point_sets, positions, shape, dims, skip,
-                                      taken=set(data_vars) | set(coords))
+                                      taken=set(data_vars) | set(coords),
+                                      units=spec.study.units())
     data_vars.update(varying)
     ds = xr.Dataset(data_vars, coords=coords)
     ds.attrs.update(_common_attrs(point_sets))
@@ -284,16 +289,21 @@ def _as_text(arr):
     return arr
 
 
-def _varying_attrs(datasets, positions, shape, dims, skip, taken):
+def _varying_attrs(datasets, positions, shape, dims, skip, taken, units=None):
     """Study attrs whose value differs between points, as variables over the
     sweep dimensions (a study that reports a number in its attrs, e.g. a
     fitted fraction, keeps it per point). Scalars only (numbers, strings,
     bools as int); other varying attrs are returned by name in ``dropped``.
+    Integers stay int64 when every cell of the grid has one, else the
+    variable is float with NaN where a point lacks the attr (as for outputs:
+    netCDF has no integer "missing"). ``units`` (attr name -> units, the
+    study's ``PARAMETER_UNITS``) gives the variables their units.
     A name already used by a variable or coordinate gets the suffix ``_attr``.
     """
     out, dropped = {}, []
     if len(datasets) < 2:
         return out, dropped
+    units = units or {}
     keys = {k for ds in datasets for k in ds.attrs} - set(skip)
     for key in sorted(keys):
         values = [ds.attrs.get(key) for ds in datasets]
@@ -308,13 +318,21 @@ def _varying_attrs(datasets, positions, shape, dims, skip, taken):
         if text and not all(isinstance(s, str) for s in scalars):
             dropped.append(key)
             continue
-        arr = np.full(shape, "" if text else np.nan, dtype=object if text else float)
+        # every cell of the grid holds an integer (or bool): no NaN needed
+        whole = (len(scalars) == int(np.prod(shape))
+                 and all(isinstance(s, (int, np.integer, np.bool_)) for s in scalars))
+        if text:
+            arr = np.full(shape, "", dtype=object)
+        else:
+            arr = np.full(shape, 0 if whole else np.nan, dtype=np.int64 if whole else float)
         for pos, v in zip(positions, values):
             if v is not None:
-                arr[pos] = str(v) if text else float(v)
+                arr[pos] = str(v) if text else int(v) if whole else float(v)
         name = key if key not in taken else f"{key}_attr"
-        out[name] = (tuple(dims), _as_text(arr) if text else arr,
-                     {"long_name": f"study attribute {key!r}, which varies between points"})
+        attrs = {"long_name": f"study attribute {key!r}, which varies between points"}
+        if key in units:
+            attrs["units"] = str(units[key])
+        out[name] = (tuple(dims), _as_text(arr) if text else arr, attrs)
     return out, dropped
 
 

@@ -1,0 +1,77 @@
+"""Study attrs that vary between the points of a sweep: their dtype and units in the
+assembled result and in the saved file (v1model.sweep.assemble)."""
+
+import numpy as np
+import xarray as xr
+
+VARYING_STUDY = '''
+import xarray as xr
+
+PARAMETER_UNITS = {"x": "1", "n_atoms": "1", "width": "pixel"}
+
+def run(quick=False, seed=0, x=1, fail_at=None):
+    """n_atoms (int) and width (float, with units), flag (bool) and label (no units)
+    derived from x; fails at x == fail_at."""
+    if x == fail_at:
+        raise ValueError(f"boom at x={x}")
+    return xr.Dataset({"y": ((), float(x))},
+                      attrs={"n_atoms": 64 * x, "width": 0.5 * x, "flag": x > 1,
+                             "label": f"x{x}"})
+'''
+
+
+def _study(tmp_path):
+    path = tmp_path / "varying_study.py"
+    path.write_text(VARYING_STUDY)
+    return f"{path}:run"
+
+
+def test_an_integer_attr_that_varies_stays_an_integer_with_its_units(tmp_path):
+    """n_atoms = 64 * overcompleteness came back as 64.0 (float64, no units): an int attr
+    given at every point stays int64 and gets the study's PARAMETER_UNITS, in the file too."""
+    from v1model.sweep import run
+
+    ds = run(_study(tmp_path), {"x": [1, 2]}, output=tmp_path / "out", executor="serial",
+             progress=False)
+    saved = xr.load_dataset(tmp_path / "out" / "sweep.nc")
+    for result in (ds, saved):
+        assert result["n_atoms"].dtype == np.int64
+        assert result["n_atoms"].values.tolist() == [64, 128]
+        assert result["n_atoms"].attrs["units"] == "1"
+        assert result["width"].dtype == np.float64
+        assert result["width"].values.tolist() == [0.5, 1.0]
+        assert result["width"].attrs["units"] == "pixel"
+        assert result["flag"].dtype == np.int64 and result["flag"].values.tolist() == [0, 1]
+        assert "units" not in result["flag"].attrs  # not declared: none guessed
+        assert result["label"].values.tolist() == ["x1", "x2"]
+
+
+def test_an_integer_attr_missing_at_a_failed_point_is_float_with_nan(tmp_path):
+    """netCDF has no integer 'missing': the failed point's n_atoms is NaN (as for outputs),
+    the others keep their values and the units."""
+    from v1model.sweep import run
+
+    ds = run(_study(tmp_path), {"x": [1, 2, 3]}, params={"fail_at": 3},
+             output=tmp_path / "out", executor="serial", progress=False)
+    assert ds["status"].values.tolist() == ["ok", "ok", "failed"]
+    saved = xr.load_dataset(tmp_path / "out" / "sweep.nc")
+    for result in (ds, saved):
+        assert result["n_atoms"].dtype == np.float64
+        np.testing.assert_array_equal(result["n_atoms"].values, [64.0, 128.0, np.nan])
+        assert result["n_atoms"].attrs["units"] == "1"
+
+
+def test_lca_sweep_declares_the_units_of_n_atoms():
+    """lca-sweep's n_atoms (overcompleteness * patch_size**2) varies over a sweep of
+    overcompleteness: the study gives it units."""
+    from studies import lca_sweep
+
+    assert lca_sweep.PARAMETER_UNITS["n_atoms"] == "1"
+
+
+def test_schultz_declares_the_units_of_matched_rate():
+    """matched_rate (None: picked per point) is active coefficients per pixel, as the
+    study's rate output: swept or varying between points, it carries the same units."""
+    from studies import schultz_2014_replicating_kernels as study
+
+    assert study.PARAMETER_UNITS["matched_rate"] == "1/pixel"
