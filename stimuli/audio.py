@@ -27,6 +27,12 @@ from v1model.validation import (
 __all__ = ["load_wav", "load_wav_folder", "resample", "sample_segments", "harmonic_ensemble"]
 
 
+#: a float WAV sample beyond this magnitude is far outside the nominal [-1, 1]
+FLOAT_PEAK_LIMIT = 8.0
+_FLOAT_SCALE_ADVICE = ("Scale them to [-1, 1] (int16 samples: divide by 32768); thresholds "
+                       "such as min_rms (silence) assume full scale 1")
+
+
 def load_wav(path, sample_rate: float | None = None):
     """Read a WAV file as mono float64 (integer formats scaled to [-1, 1]).
 
@@ -55,10 +61,34 @@ def load_wav(path, sample_rate: float | None = None):
     ValueError
         For a file that is empty (0 bytes) or not a WAV, holds no samples, or
         holds NaN or infinite (float) samples.
+
+    Warns
+    -----
+    UserWarning
+        For a float file with samples beyond ``FLOAT_PEAK_LIMIT`` (8) in
+        magnitude, far outside the nominal [-1, 1]: integer samples written as
+        floats (``int16_data.astype(np.float32)``), which defeat thresholds
+        meant for full scale 1 such as :func:`sample_segments`' ``min_rms``.
     """
+    path = check_path(path, "path")  # None or a number failed inside pathlib
+    data, rate, peak = _read_wav(path)
+    if peak is not None:
+        warnings.warn(f"path: {str(path)!r} is a float WAV with samples up to {peak:.6g} in "
+                      f"magnitude, far beyond the nominal [-1, 1]: integer samples written as "
+                      f"floats? {_FLOAT_SCALE_ADVICE}", UserWarning, stacklevel=2)
+    if sample_rate is not None:
+        sample_rate = check_positive(sample_rate, "sample_rate")
+        data = resample(data, float(rate), sample_rate)
+        rate = sample_rate
+    return data, float(rate)
+
+
+def _read_wav(path):
+    """Mono float64 samples of the WAV file ``path`` (a Path) at its own rate, the
+    rate, and the peak magnitude of a float file beyond ``FLOAT_PEAK_LIMIT`` (else
+    None); the errors of :func:`load_wav`."""
     from scipy.io import wavfile
 
-    path = check_path(path, "path")  # None or a number failed inside pathlib
     if not path.is_file():
         what = "a folder, not a WAV file" if path.is_dir() else "no such WAV file"
         raise FileNotFoundError(f"path: {what}: {str(path)!r}")
@@ -74,8 +104,9 @@ def load_wav(path, sample_rate: float | None = None):
         # struct.error, UnboundLocalError, ZeroDivisionError, TypeError..., none naming the file
         raise ValueError(f"path: cannot read {str(path)!r} as WAV: {exc}") from exc
     for w in caught:  # SciPy's "Reached EOF prematurely" (a cut recording) names no file
-        warnings.warn(f"{str(path)!r}: {w.message}", w.category, stacklevel=2)
+        warnings.warn(f"{str(path)!r}: {w.message}", w.category, stacklevel=3)
     data = np.asarray(data)
+    is_float = np.issubdtype(data.dtype, np.floating)
     if np.issubdtype(data.dtype, np.integer):
         info = np.iinfo(data.dtype)
         if info.min == 0:  # unsigned 8-bit WAV is offset binary around 128
@@ -89,13 +120,10 @@ def load_wav(path, sample_rate: float | None = None):
     if not np.all(np.isfinite(data)):
         n_bad = int(data.size - np.count_nonzero(np.isfinite(data)))
         raise ValueError(f"path: {str(path)!r} holds {n_bad} non-finite sample(s) (NaN or inf)")
+    peak = float(np.abs(data).max()) if is_float else 0.0
     if data.ndim == 2:
         data = data.mean(axis=1)
-    if sample_rate is not None:
-        sample_rate = check_positive(sample_rate, "sample_rate")
-        data = resample(data, float(rate), sample_rate)
-        rate = sample_rate
-    return data, float(rate)
+    return data, float(rate), (peak if peak > FLOAT_PEAK_LIMIT else None)
 
 
 def check_pattern(pattern) -> str:
@@ -130,7 +158,8 @@ def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = 
     pattern : str, default "*.wav"
         Glob pattern of the files to read.
     sample_rate : float, optional
-        Rate (Hz) to resample every file to; default the first file's rate.
+        Rate (Hz) to resample every file to; default the first file's rate
+        (with a warning when the files' rates differ).
 
     Returns
     -------
@@ -151,6 +180,13 @@ def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = 
         When ``folder`` is not a folder.
     ValueError
         When no file matches ``pattern``, or as :func:`load_wav`.
+
+    Warns
+    -----
+    UserWarning
+        Without ``sample_rate``, when the files have different rates (naming
+        the rates, how many files have each, and the rate used); once for all
+        float files far beyond [-1, 1], as :func:`load_wav`.
     """
     folder = check_path(folder, "folder")  # None or a number failed inside pathlib
     check_pattern(pattern)
@@ -159,11 +195,31 @@ def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = 
     files = matching_files(folder, pattern, "folder")
     if not files:
         raise ValueError(f"folder: no files matching {pattern!r} in {str(folder)!r}")
-    waves, rate = [], sample_rate
+    if sample_rate is not None:
+        sample_rate = check_positive(sample_rate, "sample_rate")
+    waves, rates, loud, rate = [], [], [], sample_rate
     for f in files:
-        w, r = load_wav(f, rate)
+        w, r, peak = _read_wav(f)
         rate = r if rate is None else rate
-        waves.append(w)
+        rates.append(r)
+        if peak is not None:
+            loud.append((f.name, peak))
+        waves.append(w if r == rate else resample(w, r, rate))
+    found = sorted(set(rates))
+    if sample_rate is None and len(found) > 1:
+        # one 44.1 kHz file among 8 kHz speech made every segment a sixth as long in time
+        counts = ", ".join(f"{rates.count(r)} at {r:g} Hz" for r in found)
+        warnings.warn(f"folder {str(folder)!r}: the files {pattern!r} have different sample "
+                      f"rates ({counts}); all were resampled to {rate:g} Hz, the rate of the "
+                      f"first file ({files[0].name!r}); pass sample_rate to choose the rate",
+                      UserWarning, stacklevel=2)
+    if loud:
+        named = ", ".join(f"{name!r} (up to {peak:.6g})" for name, peak in loud[:3])
+        more = f" and {len(loud) - 3} more" if len(loud) > 3 else ""
+        warnings.warn(f"folder {str(folder)!r}: {len(loud)} of {len(files)} files are float "
+                      f"WAVs with samples far beyond the nominal [-1, 1]: {named}{more}; "
+                      f"integer samples written as floats? {_FLOAT_SCALE_ADVICE}",
+                      UserWarning, stacklevel=2)
     return waves, float(rate), [f.name for f in files]
 
 

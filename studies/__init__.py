@@ -10,8 +10,10 @@ Each study module defines
   returned,
 - optionally ``PARAMETER_UNITS = {"lam": "1", ...}`` (units of the sweep
   coordinates, and of the scalar attrs that vary between a sweep's points,
-  e.g. a derived ``n_atoms``) and ``plot_sweep(ds, outdir) -> list[Path]`` (drawn by
-  ``v1model sweep run`` on the assembled result),
+  e.g. a derived ``n_atoms``), ``plot_sweep(ds, outdir) -> list[Path]`` (drawn by
+  ``v1model sweep run`` on the assembled result) and ``REQUIRED = ("audio_dir",)``
+  (parameters whose default, None, stops the run: ``v1model study show`` marks
+  them required),
 
 and uses only the public API. ``v1model study list`` lists them and
 ``v1model study run NAME`` runs one; ``v1model.sweep`` runs any of them over a

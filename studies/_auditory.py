@@ -67,6 +67,21 @@ def check_below_nyquist(min_centre_frequency, rate):
                          "count as band-pass or enter the fit")
 
 
+#: pitch range (Hz) of the harmonic stacks that stand in for speech (audio_dir="synthetic")
+SYNTHETIC_F0_RANGE = (100.0, 400.0)
+
+
+def check_synthetic_rate(sample_rate):
+    """The synthetic stand-in's highest pitch must lie below the Nyquist frequency of
+    ``sample_rate`` (None: 8 kHz): refused here naming the study's parameter, not
+    later by harmonic_ensemble naming its own ``f0_range``."""
+    high = SYNTHETIC_F0_RANGE[1]
+    if sample_rate is not None and sample_rate <= 2 * high:
+        raise ValueError(f"sample_rate={sample_rate!r} Hz is too low for audio_dir='synthetic': "
+                         f"its harmonic stacks have pitches up to {high:g} Hz, which need "
+                         f"sample_rate above {2 * high:g} Hz (default 8000)")
+
+
 def load_audio(folder, pattern, sample_rate, length, n, min_rms, rng, *,
                unit_rms_synthetic=False, length_name="segment_length"):
     """Unit-RMS pieces of ``length`` samples, the rate, a description of the source, files
@@ -77,7 +92,8 @@ def load_audio(folder, pattern, sample_rate, length, n, min_rms, rng, *,
 
     if folder is None:
         rate = 8000.0 if sample_rate is None else sample_rate
-        X = harmonic_ensemble(n, length, sample_rate=rate, seed=rng)
+        X = harmonic_ensemble(n, length, sample_rate=rate, f0_range=SYNTHETIC_F0_RANGE,
+                              seed=rng)
         if unit_rms_synthetic:
             X = X / np.sqrt((X**2).mean(axis=1, keepdims=True))
         return X, rate, ("synthetic: stimuli.audio.harmonic_ensemble (harmonic stacks with "

@@ -79,9 +79,9 @@ import numpy as np
 import xarray as xr
 
 from studies._auditory import (add_fit_variables, analyse_kernels, audio_folder,
-                               check_analysis_parameters, check_below_nyquist, erb_slope,
-                               gammatone_reference, load_audio, median_q10, signed,
-                               window_bandwidth_10db)
+                               check_analysis_parameters, check_below_nyquist,
+                               check_synthetic_rate, erb_slope, gammatone_reference,
+                               load_audio, median_q10, signed, window_bandwidth_10db)
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "lewicki-2002-speech"
@@ -91,6 +91,8 @@ REFERENCE = (
     "356-363. Smith, E. C. & Lewicki, M. S. (2006). Efficient auditory coding. Nature 439, "
     "978-982."
 )
+#: no speech is bundled: without audio_dir (a folder, or "synthetic") the run stops
+REQUIRED = ("audio_dir",)
 PARAMETER_UNITS = {"lam": "1", "segment_length": "sample", "n_atoms": "1",
                    "sample_rate": "Hz", "min_rms": "1", "min_centre_frequency": "Hz"}
 
@@ -130,7 +132,8 @@ def run(
         Glob pattern of the files in ``audio_dir``.
     sample_rate : float, optional
         Resample every file to this rate (Hz); default the first file's rate
-        (8,000 Hz for ``"synthetic"``).
+        (with a warning when the files' rates differ; 8,000 Hz for
+        ``"synthetic"``).
     segment_length : int, optional
         Samples per segment (= taps per kernel), >= 8.
     n_atoms : int, optional
@@ -203,6 +206,8 @@ def run(
         min_centre_frequency, localization_threshold)
     progress = check_bool(progress, "progress")
     rng = as_generator(seed)
+    if synthetic:
+        check_synthetic_rate(sample_rate)
     if sample_rate is not None or synthetic:  # the rate is known before reading any file
         check_below_nyquist(min_centre_frequency, 8000.0 if sample_rate is None else sample_rate)
     parameters_checked()  # a sweep's pre-flight stops here, before any work

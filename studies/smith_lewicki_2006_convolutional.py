@@ -77,15 +77,18 @@ import numpy as np
 import xarray as xr
 
 from studies._auditory import (add_fit_variables, analyse_kernels, audio_folder,
-                               check_analysis_parameters, check_below_nyquist, erb_slope,
-                               gammatone_bank, gammatone_reference, load_audio, median_q10,
-                               signed, signs, window_bandwidth_10db)
+                               check_analysis_parameters, check_below_nyquist,
+                               check_synthetic_rate, erb_slope, gammatone_bank,
+                               gammatone_reference, load_audio, median_q10, signed, signs,
+                               window_bandwidth_10db)
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "smith-lewicki-2006-convolutional"
 TITLE = "Shift-invariant (convolutional) sparse code of speech: kernels vs cochlear filters"
 REFERENCE = ("Smith, E. C. & Lewicki, M. S. (2006). Efficient auditory coding. Nature 439, "
              "978-982.")
+#: no speech is bundled: without audio_dir (a folder, or "synthetic") the run stops
+REQUIRED = ("audio_dir",)
 PARAMETER_UNITS = {"lam": "1", "kernel_size": "sample", "n_kernels": "1",
                    "excerpt_length": "sample", "crop_length": "sample", "sample_rate": "Hz",
                    "min_rms": "1", "min_centre_frequency": "Hz", "snr_db": "dB"}
@@ -141,7 +144,8 @@ def run(
     pattern : str
         Glob pattern of the files in ``audio_dir``.
     sample_rate : float, optional
-        Resample every file to this rate (Hz); default the first file's rate.
+        Resample every file to this rate (Hz); default the first file's rate
+        (with a warning when the files' rates differ).
     kernel_size : int
         Taps per kernel, >= 8.
     n_kernels : int
@@ -206,7 +210,8 @@ def run(
         ``coefficients_per_second`` (coder, target_snr): the non-zero
         coefficients each code needs per second of held-out sound at each
         fidelity (matching-pursuit spikes of the learned, gammatone and random
-        kernels; block DCTs). Parameters and the summary in attrs.
+        kernels; block DCTs; NaN where a code cannot reach that fidelity on every
+        held-out excerpt). Parameters and the summary in attrs.
 
     Raises
     ------
@@ -252,6 +257,8 @@ def run(
         min_centre_frequency, localization_threshold)
     progress = check_bool(progress, "progress")
     rng = as_generator(seed)
+    if synthetic:
+        check_synthetic_rate(sample_rate)
     if sample_rate is not None or synthetic:
         check_below_nyquist(min_centre_frequency, 8000.0 if sample_rate is None else sample_rate)
     parameters_checked()
@@ -409,9 +416,11 @@ def _add_rate_distortion(ds, X, K, random_kernels, rate, min_frequency):
     of the rate, cut to the kernel length; from ``rate / taps``, one cycle over the
     kernel, when ``min_frequency`` is 0) and of the random kernels, against
     orthonormal block DCTs (blocks of one and four kernel lengths) keeping their
-    largest coefficients; NaN for a block longer than the excerpts (nothing to code).
-    Counts, not bits: spike times and amplitudes would cost more bits each than a
-    block coefficient's amplitude."""
+    largest coefficients. NaN where a code cannot reach the fidelity on every excerpt:
+    matching pursuit ending short of it, a block DCT whose uncoded tail (the samples
+    past the last whole block) alone leaves too much residual, or a block longer than
+    the excerpts (nothing to code). Counts, not bits: spike times and amplitudes would
+    cost more bits each than a block coefficient's amplitude."""
     import warnings
 
     from scipy.fft import dct
@@ -429,10 +438,13 @@ def _add_rate_distortion(ds, X, K, random_kernels, rate, min_frequency):
     out = np.zeros((len(CODERS), len(TARGET_SNR_DB)))
     for j, snr in enumerate(TARGET_SNR_DB):
         for i, kernels in enumerate((K, bank, random_kernels)):
-            with warnings.catch_warnings():  # a random set may not reach 20 dB: counted
-                warnings.simplefilter("ignore", UserWarning)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", UserWarning)
                 spikes = matching_pursuit(X, kernels, snr_db=snr)
-            out[i, j] = np.count_nonzero(spikes) / seconds
+            # excerpts left short of the target (e.g. a random set at 20 dB): the spikes
+            # counted would not buy this fidelity
+            short = any("end short of" in str(w.message) for w in caught)
+            out[i, j] = np.nan if short else np.count_nonzero(spikes) / seconds
         for i, block in ((3, taps), (4, 4 * taps)):
             usable = X.shape[1] - X.shape[1] % block
             if usable == 0:  # excerpts shorter than one block: this code cannot be measured
@@ -443,9 +455,10 @@ def _add_rate_distortion(ds, X, K, random_kernels, rate, min_frequency):
             # the tail past the last whole block stays uncoded: it counts as residual
             left = energy[:, None] - np.cumsum(power, axis=1)
             reached = left <= energy[:, None] * 10 ** (-snr / 10)
-            needed = np.where(reached.any(axis=1), np.argmax(reached, axis=1) + 1,
-                              power.shape[1])
-            out[i, j] = needed.sum() / seconds
+            if not reached.any(axis=1).all():  # even every coefficient leaves too much
+                out[i, j] = np.nan
+                continue
+            out[i, j] = (np.argmax(reached, axis=1) + 1).sum() / seconds
     ds = ds.assign_coords(coder=("coder", list(CODERS)),
                           target_snr=("target_snr", list(TARGET_SNR_DB), {"units": "dB"}))
     ds["coefficients_per_second"] = (("coder", "target_snr"), out, {

@@ -126,9 +126,12 @@ def _study_show(args) -> int:
     print("parameters and defaults (change one with -p KEY=VALUE; --quick and --seed are "
           "flags, and a default of None means the study picks one, often by --quick; "
           "-p KEY=none gives None to a parameter that takes it):")
+    # a study's REQUIRED parameters default to None only to fail with its own words
+    required = set(getattr(module, "REQUIRED", ()))
     for key, default in study_parameters(module.NAME).items():
         if key not in ("quick", "seed"):
-            shown = "(required)" if default is inspect.Parameter.empty else repr(default)
+            shown = ("(required)" if default is inspect.Parameter.empty or key in required
+                     else repr(default))
             print(f"  {key} = {shown}")
     # the run function's own "Parameters" section says what each one means
     doc = inspect.getdoc(module.run) or ""

@@ -386,3 +386,39 @@ def test_bandwidth_fit_of_several_sets_says_to_fit_one_at_a_time():
         assert float(fit.slope) == pytest.approx(float(bandwidth_fit(one).slope), rel=1e-12)
     # a Gabor's bandwidth does not depend on its frequency: slope 0
     assert float(bandwidth_fit(sets[1]).slope) == pytest.approx(0.0, abs=0.01)
+
+
+def test_a_combined_sweep_results_time_padding():
+    """A sweep over sample_rate aligns the points' time coordinates (outer join):
+    the 16 kHz point's kernels end in NaN taps, the 8 kHz point's have NaN between
+    their samples. ``auditory_tuning(ds.kernels.sel(sample_rate=16000), 16000)``
+    failed with "kernels contains N non-finite value(s)", saying nothing of why."""
+    import xarray as xr
+
+    from v1model.sweep.assemble import _align
+
+    rng = np.random.default_rng(0)
+    points = [xr.Dataset({"kernels": (("kernel", "time"), rng.standard_normal((4, 64)))},
+                         coords={"time": np.arange(64) / rate}) for rate in (8000.0, 16000.0)]
+    aligned, padded = _align(points)
+    assert padded == {"time"} and aligned[1].sizes["time"] == 96
+    # trailing padding, common to every kernel: the taps before it, as the point's own
+    tuning = auditory_tuning(aligned[1]["kernels"], 16000.0)
+    own = auditory_tuning(points[1]["kernels"].values, 16000.0)
+    assert tuning.attrs["n_taps"] == 64
+    np.testing.assert_array_equal(tuning["peak_frequency"], own["peak_frequency"])
+    np.testing.assert_array_equal(tuning["envelope_duration"], own["envelope_duration"])
+    # padding between samples is named, with what to do
+    with pytest.raises(ValueError, match=r"32 tap\(s\) NaN in every kernel between finite "
+                                         r"ones.*kernels\.dropna\('time'\)"):
+        auditory_tuning(aligned[0]["kernels"], 8000.0)
+    np.testing.assert_array_equal(
+        auditory_tuning(aligned[0]["kernels"].dropna("time"), 8000.0)["peak_frequency"],
+        auditory_tuning(points[0]["kernels"].values, 8000.0)["peak_frequency"])
+    # NaN that is not padding still fails
+    K = rng.standard_normal((3, 16))
+    K[1, -1] = np.nan  # the last tap of one kernel only
+    with pytest.raises(ValueError, match=r"kernels contains 1 non-finite value"):
+        auditory_tuning(K, 8000.0)
+    with pytest.raises(ValueError, match=r"kernels contains 48 non-finite"):
+        auditory_tuning(np.full((3, 16), np.nan), 8000.0)

@@ -228,3 +228,17 @@ def test_study_show_lists_every_parameter_with_its_default_and_meaning(capsys):
     assert "Returns" in doc and "Returns" not in out
     assert main(["study", "show", "no-such-study"]) == 2
     assert "unknown study 'no-such-study'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["lewicki-2002-speech", "smith-lewicki-2006-convolutional"])
+def test_study_show_marks_a_parameter_the_run_cannot_do_without_as_required(name, capsys):
+    """``audio_dir`` defaults to None, which stops the run ("this study learns from
+    recorded speech"), yet `study show` listed ``audio_dir = None`` under "a default of
+    None means the study picks one"."""
+    from studies import get_study
+
+    assert main(["study", "show", name]) == 0
+    out = capsys.readouterr().out
+    assert "\n  audio_dir = (required)\n" in out and "\n  sample_rate = None\n" in out
+    with pytest.raises(ValueError, match="audio_dir"):  # what "required" stands for
+        get_study(name).run(quick=True)

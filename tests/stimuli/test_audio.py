@@ -259,3 +259,51 @@ def test_a_cut_recording_is_warned_of_by_name(tmp_path):
         waves, _, names = load_wav_folder(tmp_path)
     assert names == ["cut.wav", "whole.wav"]
     np.testing.assert_array_equal(waves[0], data[:2500] / 32768.0)  # what was there
+
+
+def test_mixed_sample_rates_are_warned_of_with_the_rate_used(tmp_path):
+    """Without ``sample_rate`` a folder takes its first file's rate: one 44.1 kHz
+    file among 8 kHz speech (first in sorted order) upsampled every recording
+    silently, and segments of a fixed number of samples became 5.5x shorter."""
+    rng = np.random.default_rng(0)
+    wavfile.write(tmp_path / "a_music.wav", 44100, (rng.standard_normal(4410) * 3000)
+                  .astype(np.int16))
+    for i in range(3):
+        wavfile.write(tmp_path / f"speech{i}.wav", 8000, (rng.standard_normal(800) * 3000)
+                      .astype(np.int16))
+    with pytest.warns(UserWarning, match=r"different sample rates \(3 at 8000 Hz, 1 at "
+                                         r"44100 Hz\); all were resampled to 44100 Hz, the "
+                                         r"rate of the first file \('a_music\.wav'\); pass "
+                                         r"sample_rate"):
+        waves, rate, _ = load_wav_folder(tmp_path)
+    assert rate == 44100 and [len(w) for w in waves] == [4410, 4410, 4410, 4410]
+    # a rate asked for is no silent choice: the same files, no warning
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        waves, rate, _ = load_wav_folder(tmp_path, sample_rate=8000)
+    assert rate == 8000 and [len(w) for w in waves] == [800, 800, 800, 800]
+
+
+def test_float_wav_in_integer_scale_is_warned_of_by_name(tmp_path):
+    """``wavfile.write(..., int16_data.astype(np.float32))`` stores samples near
+    +-32768: read as they are, they made ``min_rms`` silence skipping pass everything."""
+    rng = np.random.default_rng(0)
+    data = (rng.standard_normal(800) * 3000).astype(np.int16)
+    wavfile.write(tmp_path / "loud.wav", 8000, data.astype(np.float32))
+    wavfile.write(tmp_path / "fine.wav", 8000, data.astype(np.float32) / 32768)
+    peak = float(np.abs(data).max())
+    with pytest.warns(UserWarning, match=rf"loud\.wav' is a float WAV with samples up to "
+                                         rf"{peak:g} .*divide by 32768"):
+        x, _ = load_wav(tmp_path / "loud.wav")
+    np.testing.assert_array_equal(x, data)  # still read as stored
+    with pytest.warns(UserWarning, match=r"1 of 2 files are float WAVs with samples far "
+                                         r"beyond the nominal \[-1, 1\]: 'loud\.wav'"):
+        load_wav_folder(tmp_path)
+    import warnings
+
+    with warnings.catch_warnings():  # the same samples at full scale 1: nothing to say
+        warnings.simplefilter("error")
+        load_wav(tmp_path / "fine.wav")
+        load_wav_folder(tmp_path, "fine.wav")

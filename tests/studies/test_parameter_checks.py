@@ -226,3 +226,18 @@ def test_an_unknown_study_suggests_the_close_names(name, hint):
     with pytest.raises(ValueError, match=rf"unknown study '{name}' \({hint}\?\); valid"):
         get_study(name)
     assert get_study("Olshausen-Field-1996").NAME == "olshausen-field-1996"  # any case
+
+
+@pytest.mark.parametrize("name", ["lewicki-2002-speech", "smith-lewicki-2006-convolutional"])
+def test_a_synthetic_rate_too_low_for_its_pitches_is_refused_naming_sample_rate(name):
+    """``audio_dir=synthetic`` with ``sample_rate=600``: the pre-flight passed it and the
+    run failed naming ``f0_range``, harmonic_ensemble's argument, not the study's.
+    The stand-in's pitches reach 400 Hz: a rate must exceed 800 Hz."""
+    error = _check_only(name, sample_rate=600.0, min_centre_frequency=50.0)
+    assert error is not None and re.search(
+        r"sample_rate=600\.0 Hz is too low for audio_dir='synthetic'.*above 800 Hz", error)
+    assert "f0_range" not in error
+    with pytest.raises(ValueError, match=r"sample_rate=800\.0 Hz is too low"):
+        get_study(name).run(quick=True, audio_dir="synthetic", sample_rate=800.0,
+                            min_centre_frequency=50.0)
+    assert _check_only(name, sample_rate=801.0, min_centre_frequency=50.0) is None

@@ -260,3 +260,48 @@ def test_the_crops_each_update_codes_are_a_recorded_parameter(monkeypatch, crop_
     assert used == [[expected], [expected]]  # speech and the white-noise control
     with pytest.raises(ValueError, match="crop_length=2048 must be <= excerpt_length=1024"):
         get_study(NAME).run(quick=True, audio_dir="synthetic", crop_length=2048)
+
+
+def test_a_code_that_cannot_reach_the_fidelity_is_nan_not_every_coefficient(monkeypatch):
+    """A block DCT leaves the samples past its last whole block uncoded: when they
+    alone hold more than the residual a fidelity allows, no number of coefficients
+    reaches it, yet the count was "every coefficient" (excerpt_length=1000,
+    kernel_size=64: the 4x blocks' 232-sample tail made 20 dB "6144 per second").
+    Matching pursuit ending short of the target was counted likewise."""
+    import xarray as xr
+
+    import v1model.convolutional as conv
+    from studies.smith_lewicki_2006_convolutional import _add_rate_distortion
+
+    rng = np.random.default_rng(0)
+    rate, taps = 8000.0, 64
+    X = rng.standard_normal((4, 100))
+    # one whole 64-sample block and a 36-sample tail holding 5% of each excerpt's
+    # energy: 5 and 10 dB (31.6% and 10% residual allowed) are reachable, 15 dB
+    # (3.2%) and 20 dB (1%) are not
+    X[:, :taps] *= np.sqrt(0.95 / (X[:, :taps] ** 2).sum(axis=1, keepdims=True))
+    X[:, taps:] *= np.sqrt(0.05 / (X[:, taps:] ** 2).sum(axis=1, keepdims=True))
+    K = rng.standard_normal((8, taps))
+    ds = _add_rate_distortion(xr.Dataset(), X, K, rng.standard_normal((8, taps)), rate, 100.0)
+    dct8 = ds["coefficients_per_second"].sel(coder="block_dct")
+    seconds = X.size / rate
+    assert np.all(np.isfinite(dct8.sel(target_snr=[5.0, 10.0])))
+    assert np.all(dct8.sel(target_snr=[5.0, 10.0]) < len(X) * taps / seconds)
+    assert np.all(np.isnan(dct8.sel(target_snr=[15.0, 20.0])))
+    assert np.all(np.isnan(ds["coefficients_per_second"].sel(coder="block_dct_4x")))
+    spikes = ds["coefficients_per_second"].sel(coder=["learned_spikes", "random_spikes"])
+    assert np.all(np.isfinite(spikes)) and np.all(spikes > 0)
+    # 8 gammatones (100 Hz-3.6 kHz) code white noise to 15 dB, not to 20 dB within
+    # matching pursuit's steps (it warns; the spikes it used were counted)
+    gammatone = ds["coefficients_per_second"].sel(coder="gammatone_spikes")
+    assert np.all(np.isfinite(gammatone.sel(target_snr=[5.0, 10.0, 15.0])))
+    assert np.isnan(gammatone.sel(target_snr=20.0))
+
+    # matching pursuit stopped after 2 steps reaches none of the targets on noise
+    real = conv.matching_pursuit
+    monkeypatch.setattr(conv, "matching_pursuit",
+                        lambda *a, **k: real(*a, max_iter=2, **k))
+    ds = _add_rate_distortion(xr.Dataset(), X, K, rng.standard_normal((8, taps)), rate, 100.0)
+    spikes = ds["coefficients_per_second"].sel(
+        coder=["learned_spikes", "gammatone_spikes", "random_spikes"])
+    assert np.all(np.isnan(spikes))

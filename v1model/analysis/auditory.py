@@ -81,7 +81,9 @@ def auditory_tuning(kernels, sample_rate: float, n_fft: int | None = None) -> xr
     ----------
     kernels : array_like, shape (n_kernels, n_taps) or (n_taps,)
         Time-domain kernels, one per row (e.g. a learned dictionary), finite,
-        none all zero; ``n_taps >= 4``.
+        none all zero; ``n_taps >= 4``. NaN in the last taps of every kernel
+        alike (a combined sweep result's padding of a shorter time axis) is
+        cut off: ``n_taps`` counts the taps before it.
     sample_rate : float
         Hz, > 0.
     n_fft : int, optional
@@ -104,9 +106,9 @@ def auditory_tuning(kernels, sample_rate: float, n_fft: int | None = None) -> xr
     Raises
     ------
     ValueError
-        For kernels that are not 1-D or 2-D, non-finite, shorter than 4
-        taps or all zero (a row of zeros has no spectrum), a non-positive
-        ``sample_rate``, or ``n_fft < n_taps``.
+        For kernels that are not 1-D or 2-D, non-finite (but for that
+        trailing padding), shorter than 4 taps or all zero (a row of zeros
+        has no spectrum), a non-positive ``sample_rate``, or ``n_fft < n_taps``.
 
     Examples
     --------
@@ -121,9 +123,10 @@ def auditory_tuning(kernels, sample_rate: float, n_fft: int | None = None) -> xr
     """
     from scipy.signal import hilbert
 
-    K = check_array(kernels, "kernels", ndim=(1, 2))
+    K = check_array(kernels, "kernels", ndim=(1, 2), finite=False)
     if K.ndim == 1:
         K = K[None]
+    K = _without_trailing_padding(K)
     n, taps = K.shape
     if taps < 4:
         raise ValueError(f"kernels must have at least 4 taps each, got shape {K.shape}")
@@ -225,6 +228,32 @@ def auditory_tuning(kernels, sample_rate: float, n_fft: int | None = None) -> xr
                     centre_frequency="peak_frequency",
                     bandwidth_levels_db=np.asarray(BANDWIDTH_LEVELS_DB))
     return ds
+
+
+def _without_trailing_padding(K):
+    """``K`` (kernels by taps) without the taps that are NaN in every kernel at its end:
+    the padding of a shorter time axis in a combined sweep result. Any other NaN or
+    inf is an error that says where it is and what to do."""
+    bad = ~np.isfinite(K)
+    if not bad.any():
+        return K
+    nan_taps = np.isnan(K).all(axis=0)
+    keep = int(np.flatnonzero(~nan_taps)[-1]) + 1 if not nan_taps.all() else 0
+    if keep and not bad[:, :keep].any():
+        return K[:, :keep]
+    message = f"kernels contains {int(bad.sum())} non-finite value(s) (NaN or inf)"
+    if keep and nan_taps[:keep].any() and not (bad[:, :keep] & ~nan_taps[:keep]).any():
+        # a sweep over sample_rate aligns the points' time coordinates (outer join): the
+        # lower rate's kernels get NaN between their samples, not only at the end
+        message += (f", {int(nan_taps[:keep].sum())} tap(s) NaN in every kernel between "
+                    "finite ones: the padding of a combined sweep result whose points have "
+                    "different time coordinates? Select one point's kernels and drop the "
+                    "padding first: kernels.dropna('time')")
+    elif np.isnan(K).all(axis=1).any():
+        message += (f", {int(np.isnan(K).all(axis=1).sum())} kernel(s) (rows) all NaN: the "
+                    "padding of a combined sweep result over the number of kernels? Drop "
+                    "them first: kernels.dropna('kernel', how='all')")
+    raise ValueError(message)
 
 
 def _band_edges(rel, peak, level, df):
