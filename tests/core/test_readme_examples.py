@@ -371,13 +371,25 @@ def _readme_specs() -> list[str]:
 
 @pytest.mark.parametrize("spec", _readme_specs())
 def test_readme_sweep_spec_dry_run(spec, tmp_path):
-    """``v1model sweep run SPEC --dry-run`` from the checkout: the spec and its values are
-    checked and the grid printed, nothing run or submitted."""
-    done = _v1model(["sweep", "run", spec, "--dry-run", "--output", str(tmp_path / "out")],
-                    ROOT)
+    """``v1model sweep run SPEC --dry-run`` from the checkout: the spec, its values and
+    its executor are checked and the grid printed, nothing run or submitted (a batch
+    spec's dry run asks a stand-in ``sbatch --test-only``, which refuses submissions)."""
+    bin_dir, calls = tmp_path / "bin", tmp_path / "calls"
+    bin_dir.mkdir()
+    for name in ("sbatch", "qsub"):
+        (bin_dir / name).write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\n'
+                                    '[ "$1" = "--test-only" ]\n')
+        (bin_dir / name).chmod(0o755)
+    env = _env()
+    env["PATH"] = os.pathsep.join([str(bin_dir), env["PATH"]])
+    done = subprocess.run([sys.executable, "-m", "v1model.cli", "sweep", "run", spec,
+                           "--dry-run", "--output", str(tmp_path / "out")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=False)
     assert done.returncode == 0, (f"exit {done.returncode}\n{_tail(done.stdout)}\n"
                                   f"{_tail(done.stderr)}")
     assert not (tmp_path / "out").exists()
+    submitted = calls.read_text().splitlines() if calls.exists() else []
+    assert all(call.startswith("--test-only ") for call in submitted), submitted
 
 
 @pytest.mark.parametrize("line,command", [

@@ -159,3 +159,16 @@ def unpicklable(quick=False, seed=0, x=1.0):
 def mixed_kinds(quick=False, seed=0, x=0.0):
     """Returns its output as text at x == 2 and as a number elsewhere."""
     return xr.Dataset({"y": ((), "two" if x == 2.0 else int(x))})
+
+
+def blas_threads(quick=False, seed=0, x=0.0):
+    """The threads the BLAS libraries loaded in this process use, and the variables
+    that set them."""
+    from threadpoolctl import threadpool_info
+
+    blas = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    return xr.Dataset({
+        "blas_threads": ((), np.int64(max(blas, default=-1))),
+        **{name.lower(): ((), os.environ.get(name, "")) for name in
+           ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
+    })

@@ -229,7 +229,84 @@ def test_slurm_job_script_has_the_requested_resources(tmp_path, monkeypatch):
         assert line in script, f"{line!r} missing from\n{script}"
     assert "--nworkers 4" in script and "--nthreads 2" in script
     assert "--memory-limit 3.73GiB" in script  # 16 GB / 4 processes
-    assert "--lifetime 110m" in script and "--local-directory $TMPDIR" in script
+    assert "--lifetime 110m" in script and '--local-directory "${TMPDIR:-/tmp}"' in script
+
+
+def _worker_arguments(script, env):
+    """The arguments the job's shell gives the dask worker, under environment ``env``."""
+    import subprocess
+
+    line = next(line for line in script.splitlines() if "distributed.cli.dask_worker" in line)
+    command = "printf '%s\\n'" + line.split(" -m distributed.cli.dask_worker", 1)[1]
+    done = subprocess.run(["sh", "-c", command], env=env, capture_output=True, text=True,
+                          check=True)
+    return done.stdout.splitlines()
+
+
+@pytest.mark.parametrize("tmpdir, expected", [(None, "/tmp"), ("/local/job 7", "/local/job 7")])
+def test_the_example_local_directory_stays_one_argument(tmpdir, expected, tmp_path,
+                                                        monkeypatch):
+    """The README's local_directory was "$TMPDIR", written unquoted: on a node without
+    TMPDIR the worker ran with `--local-directory --lifetime 110m` and every job died on
+    "Got unexpected extra argument (110m)"; a TMPDIR with a space split in two."""
+    monkeypatch.setenv("USER", "ada")
+    script = make_executor(load_spec(example_copy(tmp_path)).executor).job_script()
+    env = {"PATH": os.environ["PATH"], **({"TMPDIR": tmpdir} if tmpdir else {})}
+    args = _worker_arguments(script, env)
+    assert args[args.index("--local-directory") + 1] == expected
+    assert args[args.index("--lifetime") + 1] == "110m" and args[-2:] == [
+        "--lifetime-stagger", "5m"]
+
+
+def test_a_local_directory_keeps_its_variables_home_and_quotes(tmp_path):
+    pytest.importorskip("dask_jobqueue")
+    for value, expected in [("$TMPDIR", ""), ('~/dask "w"', f"{tmp_path}/dask \"w\""),
+                            ("/x/`echo a`", "/x/`echo a`")]:
+        script = make_executor({"kind": "slurm", "cores": 1, "memory": "1GB", "jobs": 1,
+                                "local_directory": value}).job_script()
+        args = _worker_arguments(script, {"PATH": os.environ["PATH"], "HOME": str(tmp_path)})
+        assert args[args.index("--local-directory") + 1] == expected, value
+
+
+def test_slurm_job_name_and_log_directory_with_spaces_are_quoted(tmp_path):
+    """`#SBATCH -e /tmp/cl work/logs/...` and `#SBATCH -J my job`: sbatch splits an
+    #SBATCH line at white space (honouring quotes, like a shell), so it read
+    `-e /tmp/cl`, `-J my` and stray arguments."""
+    import shlex
+
+    pytest.importorskip("dask_jobqueue")
+    logs = tmp_path / "cl work" / "logs"
+    script = make_executor({"kind": "slurm", "cores": 1, "memory": "1GB", "jobs": 1,
+                            "job_name": "my job", "log_directory": str(logs),
+                            "job_extra_directives": ["--comment=as-is"]}).job_script()
+    directives = [shlex.split(line[len("#SBATCH"):]) for line in script.splitlines()
+                  if line.startswith("#SBATCH")]
+    assert ["-J", "my job"] in directives
+    assert ["-e", f"{logs}/my job-%J.err"] in directives
+    assert ["-o", f"{logs}/my job-%J.out"] in directives
+    assert "#SBATCH --comment=as-is" in script
+    # without spaces, the lines are dask-jobqueue's own
+    script = make_executor({"kind": "slurm", "cores": 1, "memory": "1GB", "jobs": 1,
+                            "job_name": "v1", "log_directory": str(tmp_path)}).job_script()
+    assert f"#SBATCH -J v1\n#SBATCH -e {tmp_path}/v1-%J.err" in script
+
+
+def test_pbs_job_name_and_log_directory_with_spaces_are_refused(tmp_path, monkeypatch):
+    """qsub cannot take them in a #PBS line (a PBS job name may hold no space): refused
+    when the spec is read, naming the option, instead of a job that never starts."""
+    from v1model.sweep import SpecError
+
+    with pytest.raises(SpecError, match=r"executor.job_name: 'my job' holds white space"):
+        make_executor({"kind": "pbs", "cores": 1, "memory": "1GB", "jobs": 1,
+                       "job_name": "my job"})
+    # a relative log_directory under a spec folder with a space, found once expanded
+    folder = tmp_path / "my sweeps"
+    folder.mkdir()
+    monkeypatch.setenv("USER", "ada")
+    path = example_copy(folder, replace=[('kind = "slurm"', 'kind = "pbs"')])
+    with pytest.raises(SpecError, match=r"executor.log_directory: '.*my sweeps/dask-logs' "
+                                        r"holds white space"):
+        load_spec(path)
 
 
 def test_pbs_job_script_has_the_requested_resources(tmp_path, monkeypatch):
@@ -369,6 +446,37 @@ def test_slurm_sweep_runs_on_submitted_jobs(fake_slurm, serial_reference, study,
     # every submitted job was cancelled when the sweep closed its cluster (dask-jobqueue
     # < 0.8.3 cancels each job twice)
     assert len(set((fake_slurm / "cancelled").read_text().split())) == len(submitted)
+
+
+THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def test_the_example_prologue_sets_no_thread_variable_alone():
+    """The README example exported OMP_NUM_THREADS=2 alone, which left numpy's
+    OpenBLAS on the one thread dask gives its workers (OPENBLAS_NUM_THREADS=1): it
+    changed nothing but OpenMP code, on top of the 2 points each worker runs."""
+    import tomllib
+
+    prologue = tomllib.loads((EXAMPLES / "lca_sweep_slurm.toml").read_text())[
+        "executor"]["job_script_prologue"]
+    readme = (EXAMPLES.parents[1] / "README.md").read_text()
+    for line in prologue:
+        assert f'"{line}"' in readme  # the README shows the same prologue
+    found = {name: re.findall(rf"\b{name}=(\S+)", " ".join(prologue)) for name in THREADS}
+    assert all(found.values()) or not any(found.values()), found
+
+
+@pytest.mark.parametrize("exported, threads", [
+    ("OMP_NUM_THREADS=2", 1),  # dask's OPENBLAS_NUM_THREADS=1 wins in numpy's BLAS
+    ("OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2", 2),  # the README's way
+])
+def test_blas_threads_of_the_points_on_slurm_workers(exported, threads, fake_slurm, study,
+                                                     tmp_path):
+    ds = run(study("blas_threads"), {"x": [0.0]}, output=tmp_path / "out", progress=False,
+             executor={**SLURM, "jobs": 1, "job_script_prologue": [f"export {exported}"]})
+    assert ds["status"].values.tolist() == ["ok"], ds["error"].values
+    assert ds["omp_num_threads"].item() == "2"
+    assert ds["blas_threads"].item() == threads
 
 
 def test_slurm_refusal_is_an_error_before_any_job(fake_slurm, study, tmp_path):
@@ -598,6 +706,49 @@ def test_batch_executor_without_its_submit_command(kind, command, study, tmp_pat
                                                   rf"`{command}`, which is not on PATH"):
         run(study(), {"x": [1.0]}, output=tmp_path / "out", progress=False,
             executor={"kind": kind, "cores": 1, "memory": "1GB", "jobs": 1})
+
+
+def test_a_dry_run_checks_the_executor_as_a_run_would(fake_slurm, study, tmp_path,
+                                                      monkeypatch, capsys):
+    """`sweep run --dry-run` said a spec was fine that the run then refused at once:
+    no `sbatch` on PATH, or a job script SLURM refuses. It checks both now, and
+    submits nothing."""
+    from v1model.cli import main
+
+    out = tmp_path / "out"
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'study = "{study()}"\noutput = "{out}"\n[sweep]\nx = [1.0, 2.0]\n'
+                    '[executor]\nkind = "slurm"\ncores = 1\nmemory = "1GB"\njobs = 1\n')
+    assert main(["sweep", "run", str(spec), "--dry-run"]) == 0
+    assert "`sbatch --test-only` accepts the job script" in capsys.readouterr().out
+    calls = (fake_slurm / "calls").read_text().splitlines()
+    assert len(calls) == 1 and calls[0].startswith("--test-only ")  # nothing submitted
+    (fake_slurm / "refuse").touch()
+    assert main(["sweep", "run", str(spec), "--dry-run"]) == 1
+    assert "refused the job script (exit code 1): sbatch: error: Batch job submission " \
+           "failed: Invalid account" in capsys.readouterr().err
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert main(["sweep", "run", str(spec), "--dry-run"]) == 1
+    assert "`sbatch`, which is not on PATH" in capsys.readouterr().err
+    assert not out.exists()
+    assert len((fake_slurm / "calls").read_text().splitlines()) == 2
+
+
+def test_jobscript_does_not_need_the_output_folder(tmp_path, monkeypatch, capsys):
+    """`env -u USER v1model sweep jobscript examples/sweeps/lca_sweep_slurm.toml` was
+    refused for `output = "/scratch/$USER/..."`, which the job script does not use."""
+    pytest.importorskip("dask_jobqueue")
+    from v1model.cli import main
+
+    monkeypatch.delenv("USER", raising=False)
+    assert main(["sweep", "jobscript", str(example_copy(tmp_path))]) == 0
+    assert "#SBATCH -A v1lab" in capsys.readouterr().out
+    # log_directory, which it does use, is still expanded and checked
+    path = example_copy(tmp_path, replace=[('log_directory = "dask-logs"',
+                                            'log_directory = "/scratch/$USER/logs"')])
+    assert main(["sweep", "jobscript", str(path)]) == 2
+    assert "executor.log_directory: '/scratch/$USER/logs' uses the environment variable " \
+           "USER, which is not set here" in capsys.readouterr().err
 
 
 def test_a_sweep_without_sbatch_leaves_no_folder_to_refuse_the_corrected_spec(

@@ -671,3 +671,34 @@ def test_dry_run_prints_units_but_not_dimensionless_ones(study, tmp_path, capsys
     lines = capsys.readouterr().out.splitlines()
     assert "  x [m]: [1.0, 2.0]" in lines  # the study's PARAMETER_UNITS
     assert "  label: ['a', 'b']" in lines
+
+
+def test_a_finished_sweep_in_a_read_only_folder_is_loaded_not_refused(study, tmp_path,
+                                                                      monkeypatch, capsys):
+    """`sweep resume` of a finished sweep copied read-only (or another user's) has
+    nothing to run nor to write: it was refused with "cannot write in ...". One with
+    points left to run is still refused."""
+    from v1model.sweep import runner
+
+    out = tmp_path / "out"
+    ds = run(study(), {"x": [1.0, 2.0]}, executor="serial", output=out, progress=False)
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    # what a read-only mount does (as root, chmod would not stop the writes)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if (
+        mode & os.W_OK and str(path).startswith(str(out))) else real_access(path, mode, **kw))
+
+    def read_only(path, *args, **kwargs):
+        raise ValueError(f"output: cannot write in {str(path)!r}: Read-only file system")
+
+    monkeypatch.setattr(runner, "folder_lock", read_only)
+    xr.testing.assert_identical(resume(out, progress=False), ds)
+    assert main(["sweep", "resume", str(out), "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "2 ok, 0 failed, 0 pending" in text and f"loaded {out / 'sweep.nc'}" in text
+    assert main(["sweep", "retry-failed", str(out), "--no-progress"]) == 0
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before  # nothing written
+    (out / "points" / "000001.nc").unlink()  # a point left to run: refused as before
+    (out / "sweep.nc").unlink()
+    assert main(["sweep", "resume", str(out), "--no-progress"]) == 2
+    assert "cannot write in" in capsys.readouterr().err

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 
@@ -59,7 +60,9 @@ def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
                      help="run every point in its quick variant (a different sweep: give "
                           "another --output)")
     run.add_argument("--dry-run", action="store_true",
-                     help="check the spec and the swept values, print the grid; run nothing")
+                     help="check the spec, the swept values and the executor (slurm: "
+                          "`sbatch --test-only`; pbs: `qsub` on PATH), print the grid; run "
+                          "and submit nothing")
     executor_options(run)
     run.set_defaults(func=_cmd_run)
 
@@ -139,8 +142,13 @@ def _execute(spec, args, only) -> int:
     print(f"{n_ok} ok, {n_failed} failed, {n_pending} pending of {ds.attrs['sweep_n_points']} "
           f"points")
     if not n_pending and spec.output is not None:
-        print(f"wrote {spec.output / ('sweep.nc' if spec.format == 'netcdf' else 'sweep.zarr')}")
-        if not args.no_plot and n_ok:
+        result = spec.output / ("sweep.nc" if spec.format == "netcdf" else "sweep.zarr")
+        # a finished sweep in a folder it cannot write (read-only) is loaded, not refused
+        writable = os.access(spec.output, os.W_OK)
+        print(f"wrote {result}" if writable else
+              f"loaded {result} (the folder cannot be written here: nothing was run or "
+              f"written, and the figures were not drawn again)")
+        if not args.no_plot and n_ok and writable:
             plotter = spec.study.sweep_plotter()
             if plotter is not None:
                 try:
@@ -193,9 +201,25 @@ def _cmd_run(args) -> int:
 
         from .preflight import check_points
 
+        from .errors import ExecutorStartError
+        from .executors import JobQueueExecutor, make_executor
+
         resumes = DirectoryStore.check_folder(spec.output, spec)  # refused folders fail here
         n_checked = check_points(spec)  # refused values fail here
+        executor = make_executor(spec.executor)
+        try:  # as a real run would before it starts: no `sbatch`, a job SLURM refuses
+            if isinstance(executor, JobQueueExecutor):
+                executor.check_submission()
+            else:
+                executor.check_can_start()
+        except ExecutorStartError as exc:
+            print(f"v1model: error: {exc}", file=sys.stderr)
+            return 1
         print(_describe_grid(spec))
+        if isinstance(executor, JobQueueExecutor):
+            print(f"jobs      `{executor.submit_command()}` is on PATH" +
+                  (" and `sbatch --test-only` accepts the job script"
+                   if executor.kind == "slurm" else " (PBS has no dry run of the job script)"))
         if n_checked:
             print(f"values    the study accepts every swept value ({n_checked} points checked)")
         else:
@@ -244,11 +268,19 @@ def _cmd_status(args) -> int:
 
 
 def _cmd_jobscript(args) -> int:
+    from pathlib import Path
+
     from .errors import ExecutorStartError
     from .executors import make_executor
-    from .spec import load_spec
+    from .spec import parse_spec
+    from .tomlio import read_toml
 
-    spec = load_spec(args.spec)
+    path = Path(args.spec).expanduser()
+    data = read_toml(path)
+    # the job script does not use the output folder: an `output` with a variable unset
+    # here ("/scratch/$USER/...") refused a script that needs none of it
+    data.pop("output", None)
+    spec = parse_spec(data, source=path)
     if spec.executor["kind"] not in ("slurm", "pbs"):
         raise ValueError(f"executor.kind: a job script needs kind 'slurm' or 'pbs', the spec "
                          f"has {spec.executor['kind']!r}")

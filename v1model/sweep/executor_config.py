@@ -9,12 +9,13 @@ from __future__ import annotations
 import multiprocessing
 import numbers
 import os
+import re
 
 from ..validation import describe
 from .errors import SpecError
 
-__all__ = ["check_executor_config", "EXECUTOR_KINDS", "OPTIONS", "available_cpus",
-           "int_option", "start_method_option"]
+__all__ = ["check_executor_config", "check_pbs_words", "EXECUTOR_KINDS", "OPTIONS",
+           "available_cpus", "int_option", "start_method_option"]
 
 EXECUTOR_KINDS = ("local", "serial", "dask", "slurm", "pbs")
 
@@ -192,6 +193,36 @@ OPTIONS = {
 }
 
 
+def check_pbs_words(config: dict, field: str = "executor") -> None:
+    """Refuse a PBS ``job_name`` or ``log_directory`` with white space in it.
+
+    dask-jobqueue writes them into ``#PBS -N`` / ``#PBS -e`` / ``#PBS -o`` lines as
+    they are, where qsub splits them at the space (PBS job names may not hold one at
+    all); SLURM's are quoted in the job script instead (sbatch honours quotes).
+
+    Parameters
+    ----------
+    config : dict
+        A checked ``[executor]`` table; only ``kind = "pbs"`` is looked at.
+    field : str, default "executor"
+        The table's name in error messages.
+
+    Raises
+    ------
+    SpecError
+        Naming the option and its value.
+    """
+    if config.get("kind") != "pbs":
+        return
+    for key in ("job_name", "log_directory"):
+        value = config.get(key)
+        if value is not None and re.search(r"\s", str(value)):
+            what = "folder" if key == "log_directory" else "name"
+            raise SpecError(f"{field}.{key}", f"{str(value)!r} holds white space, which PBS "
+                                              f"cannot take in a #PBS directive; choose a "
+                                              f"{what} without spaces")
+
+
 def check_executor_config(config, field: str = "executor") -> dict:
     """Validate an ``[executor]`` table (or a kind name) and return it normalised.
 
@@ -243,4 +274,5 @@ def check_executor_config(config, field: str = "executor") -> dict:
         if out.get("processes", 1) > out["cores"]:
             raise SpecError(f"{field}.processes", f"({out['processes']}) cannot exceed cores "
                                                   f"({out['cores']})")
+        check_pbs_words(out, field)
     return out

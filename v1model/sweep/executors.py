@@ -19,6 +19,7 @@ import logging
 import multiprocessing
 import sys
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -591,6 +592,47 @@ def _pbs_prologue() -> list:
     return lines
 
 
+def _shell_word(value: str) -> str:
+    """``value`` as one word of the job script's shell, with its ``$VARIABLES`` (and a
+    leading ``~``) still expanded on the compute node: double-quoted. Written as it was,
+    an unset ``$TMPDIR`` left ``--local-directory`` without its value, which took the next
+    option's (``--local-directory --lifetime 110m``: every worker died on "Got unexpected
+    extra argument (110m)"), and a value with a space became two arguments."""
+    home = re.match(r"~[\w.-]*(/|$)", value)  # the shell expands only an unquoted ~/
+    home, rest = (home.group(), value[home.end():]) if home else ("", value)
+    return home + ('"' + re.sub(r'(["\\`])', r"\\\1", rest) + '"' if rest else "")
+
+
+def _directive_value(value: str) -> str:
+    """``value`` as one argument of an ``#SBATCH`` line. sbatch splits those lines at
+    white space, honours single and double quotes and backslash escapes, and takes an
+    unquoted ``#`` for the start of a comment (SLURM's ``_get_argument`` in
+    ``src/sbatch/opt.c``); a value that needs none of that is written as it is."""
+    if value and not re.search(r"[\s\"'\\#]", value):
+        return value
+    return '"' + re.sub(r'(["\\])', r"\\\1", value) + '"'
+
+
+def _quote_slurm_header(header: str, job_name, log_directory) -> str:
+    """dask-jobqueue's ``#SBATCH -J/-e/-o`` lines with their values quoted where sbatch
+    needs it: ``#SBATCH -e /home/ada/my work/logs/...`` made sbatch read ``-e
+    /home/ada/my`` and an unknown argument ``work/logs/...``. The lines of
+    ``job_extra_directives`` are the user's own and are left as they are."""
+    name = job_name or "worker"
+    ours = {}
+    if job_name is not None:
+        ours[f"#SBATCH -J {job_name}"] = f"#SBATCH -J {_directive_value(job_name)}"
+    if log_directory is not None:
+        for flag, ext in (("-e", "err"), ("-o", "out")):
+            path = f"{log_directory}/{name}-%J.{ext}"
+            ours[f"#SBATCH {flag} {path}"] = f"#SBATCH {flag} {_directive_value(path)}"
+    lines = header.split("\n")
+    for i, line in enumerate(lines):
+        if line in ours:
+            lines[i] = ours.pop(line)
+    return "\n".join(lines)
+
+
 @functools.cache
 def _recording_job_class(job_cls):
     """``job_cls`` (dask-jobqueue's SLURMJob, PBSJob) keeping the error of a failed
@@ -601,6 +643,12 @@ def _recording_job_class(job_cls):
 
     class RecordingJob(job_cls):
         submit_error = None
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            if job_cls.submit_command == "sbatch":
+                self.job_header = _quote_slurm_header(self.job_header, self.job_name,
+                                                      self.log_directory)
 
         async def start(self):
             try:
@@ -673,6 +721,8 @@ class JobQueueExecutor(DaskExecutor):
             # dask-jobqueue writes this interpreter's path into the job script unquoted:
             # under a folder with a space ("/home/ada/My Projects/venv") every job failed
             options["python"] = shlex.quote(sys.executable)
+        if options.get("local_directory") is not None:
+            options["local_directory"] = _shell_word(options["local_directory"])
         if self.kind == "pbs":
             prologue = options.get("job_script_prologue")
             if prologue is None:
@@ -812,7 +862,21 @@ class JobQueueExecutor(DaskExecutor):
         job = {"slurm": dask_jobqueue.slurm.SLURMJob, "pbs": dask_jobqueue.pbs.PBSJob}[self.kind]
         return job.submit_command
 
-    def _check_submission(self, command: str):
+    def check_submission(self) -> None:
+        """What :meth:`start` checks before it submits a job, submitting none: the
+        submit command is on PATH and (SLURM) ``sbatch --test-only`` accepts the
+        job script. ``v1model sweep run --dry-run`` calls it.
+
+        Raises
+        ------
+        ExecutorStartError
+            Naming the command and quoting the batch system's message.
+        """
+        self.check_can_start()
+        if self.kind == "slurm":
+            self._check_submission(self.submit_command(), self.job_script())
+
+    def _check_submission(self, command: str, script: str):
         """Let SLURM validate the job script without submitting it.
 
         dask-jobqueue submits in the background, where a refused job (a wrong
@@ -824,7 +888,7 @@ class JobQueueExecutor(DaskExecutor):
         fd, path = tempfile.mkstemp(prefix="v1model-sweep-job-", suffix=".sh")
         try:
             with os.fdopen(fd, "w") as f:
-                f.write(self.cluster.job_script())
+                f.write(script)
             done = subprocess.run([command, "--test-only", path], capture_output=True,
                                   text=True, timeout=120)
         except subprocess.TimeoutExpired as exc:
@@ -856,7 +920,7 @@ class JobQueueExecutor(DaskExecutor):
         command = self.submit_command()
         self.cluster = self._make_cluster()
         try:
-            self._check_submission(command)
+            self._check_submission(command, self.cluster.job_script())
         except BaseException:
             self.cluster.close()
             self.cluster = None

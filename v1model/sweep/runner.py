@@ -9,6 +9,7 @@ spec), :func:`resume` and :func:`retry_failed` (a sweep folder),
 from __future__ import annotations
 
 import errno
+import os
 import shlex
 import signal
 import threading
@@ -194,6 +195,10 @@ def run_spec(spec: SweepSpec, *, executor=None, only: str = "pending",
         raise ValueError(f"only must be 'pending', 'failed' or 'all-unfinished', got {only!r}")
     _refuse_in_reimported_main()
     executor = make_executor(executor if executor is not None else spec.executor)
+    if spec.output is not None:
+        finished = _finished_read_only(spec, only)
+        if finished is not None:
+            return finished
     if spec.output is None or not DirectoryStore.check_folder(spec.output, spec):
         check_points(spec)  # a new sweep: refuse values the study refuses, before any point
         # and, before its folder exists, an executor that cannot start here (no `sbatch`):
@@ -219,6 +224,25 @@ def run_spec(spec: SweepSpec, *, executor=None, only: str = "pending",
             if new:
                 store.remove_if_unused(created)
             raise
+
+
+def _finished_read_only(spec: SweepSpec, only: str):
+    """The result of a sweep with no point of kind ``only`` left to run, in a folder this
+    process cannot write (a read-only mount, another user's folder), or None. Such a
+    resume has nothing to run nor to write: it was refused at the lock ("cannot write
+    in ...")."""
+    output = Path(spec.output)
+    if not output.is_dir() or os.access(output, os.W_OK) or not is_sweep_folder(output) \
+            or not DirectoryStore.check_folder(output, spec):
+        return None
+    info = read_manifest(output)
+    store = DirectoryStore(output, info["fingerprint"], int(info["n_points"]))
+    result = store.result_path(spec.format)
+    state = store.scan(repair=False)
+    if not result.exists() or state.pending or (only != "pending" and state.failed):
+        return None
+    with local_io():
+        return load_dataset(result)
 
 
 def _missing_folders(path) -> list:

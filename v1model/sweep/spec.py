@@ -52,7 +52,7 @@ import numpy as np
 from ..io import flatten_nested
 from ..validation import describe
 from .errors import SpecError
-from .executor_config import check_executor_config
+from .executor_config import check_executor_config, check_pbs_words
 from .grid import MAX_POINTS, REPLICATE_DIM, Grid, Zipped, make_axis
 from .point import PER_POINT_VARIABLES, PointTask
 from .studyref import RESERVED_PARAMETERS, StudyRef, resolve_study
@@ -419,6 +419,7 @@ def parse_spec(data: dict, source=None) -> SweepSpec:
         # (a "$SCRATCH/logs" left as it was became a folder named "$SCRATCH" here)
         executor["log_directory"] = str(_folder(executor["log_directory"],
                                                 "executor.log_directory", base))
+        check_pbs_words(executor)  # a relative one under a folder with a space
     return SweepSpec(study, grid, params, quick, output, fmt, executor, description, source)
 
 
