@@ -259,3 +259,123 @@ def test_run_that_coded_nothing_warns():
         ds = learn_kernels(X, 4, 32, stride=4, lam=12.0, n_updates=20, seed=0,
                            progress=False)
     assert ds["fraction_active"].max() == 0
+
+
+def _one_crop_update(threshold, method="fista", **kwargs):
+    """One update of learn_kernels on a single sound that is its own crop (so the crop
+    is known), from known kernels: the kernels, Dataset, sound and start."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, 48))
+    start = unit_kernels(rng, (3, 6))
+    args = dict(boundary="valid", crop_size=48, batch_size=1, n_updates=1,
+                learning_rate=0.5, reseed_patience=None, duplicate_tol=None,
+                dtype=np.float64, init=start, seed=0, progress=False)
+    if method != "mp":
+        args.update(lam=0.3, tol=1e-9, max_iter=20000)
+    args.update(kwargs)
+    ds = learn_kernels(x, 3, 6, method=method, threshold=threshold, **args)
+    return ds, x[0], start
+
+
+def _lasso(x, start, lam, positive):
+    """Codes (kernel, position) of the "valid" convolutional LASSO by scikit-learn."""
+    from sklearn.linear_model import Lasso
+
+    phi = ConvolutionalDictionary(start, x.shape, boundary="valid", dtype=np.float64)
+    M = phi.as_matrix()  # one copy per row, kernel-major
+    fit = Lasso(alpha=lam / x.size, fit_intercept=False, positive=positive, tol=1e-12,
+                max_iter=100000).fit(M.T, x)
+    return fit.coef_.reshape((len(start),) + phi.code_shape), M
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_threshold_nonneg_learns_from_nonnegative_lasso_codes(positive):
+    """threshold='nonneg' (a non-negative network's) learned from signed codes all the
+    same: the update against scikit-learn's (non-negative) Lasso codes, by hand."""
+    threshold = "nonneg" if positive else "soft"
+    ds, x, start = _one_crop_update(threshold)
+    A, M = _lasso(x, start, 0.3, positive)
+    r = x - A.reshape(-1) @ M
+    expected_objective = 0.5 * r @ r + 0.3 * np.abs(A).sum()
+    np.testing.assert_allclose(ds["objective"].values[0], expected_objective, rtol=1e-6)
+    # the preconditioned step of the module docstring: d_k + eta sum_p a_k[p] r[p:p+6] /
+    # sum_p a_k[p]^2, then unit norm ("valid" copies at every position)
+    expected = start.copy()
+    for k in range(3):
+        if np.any(A[k]):
+            expected[k] += 0.5 * np.correlate(r, A[k], mode="valid") / (A[k] ** 2).sum()
+    expected /= np.linalg.norm(expected, axis=1)[:, None]
+    np.testing.assert_allclose(ds["kernels"].values, expected, atol=1e-6)
+    assert ds.attrs["threshold"] == threshold
+    if positive:  # the signed codes score lower: the two runs are told apart
+        signed, _ = _lasso(x, start, 0.3, False)
+        rs = x - signed.reshape(-1) @ M
+        assert 0.5 * rs @ rs + 0.3 * np.abs(signed).sum() < 0.95 * expected_objective
+
+
+def test_threshold_hard_learns_with_the_lca_l0_energy():
+    """threshold='hard' learns with the hard-threshold LCA (method defaults to 'lca');
+    the history's objective is the L0 energy 0.5 ||x - Φa||² + lam²/2 ||a||_0."""
+    ds, x, _ = _one_crop_update("hard", method=None, tol=1e-6, max_iter=5000)
+    assert ds.attrs["method"] == "lca" and ds.attrs["threshold"] == "hard"
+    err = ds["reconstruction_error"].values[0] * float(x @ x)
+    n_active = round(ds["fraction_active"].values[0] * 3 * 43)  # 43 "valid" positions
+    assert n_active > 0
+    np.testing.assert_allclose(ds["objective"].values[0],
+                               0.5 * err + 0.5 * 0.3**2 * n_active, rtol=1e-9)
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_matching_pursuit_learning_keeps_the_sign_constraint(positive):
+    """method='mp' with threshold='nonneg' learns from non-negative spikes (the
+    network's encode(method='mp') is non-negative for such a network)."""
+    ds, x, start = _one_crop_update("nonneg" if positive else "soft", method="mp",
+                                    n_nonzero=4)
+    codes = matching_pursuit(x[None], start, n_nonzero=4, boundary="valid",
+                             positive=positive, dtype=np.float64, progress=False)
+    phi = ConvolutionalDictionary(start, x.shape, boundary="valid", dtype=np.float64)
+    r = x - phi.synthesize(codes)[0]
+    np.testing.assert_allclose(ds["objective"].values[0], 0.5 * r @ r, rtol=1e-9)
+    if positive:
+        signed = matching_pursuit(x[None], start, n_nonzero=4, boundary="valid",
+                                  dtype=np.float64, progress=False)
+        assert np.any(signed < 0)  # so that the sign constraint shows
+
+
+@pytest.mark.parametrize("shape, kwargs, match", [
+    ((32, 32), dict(threshold="relu"), r"threshold must be one of"),
+    ((32, 32), dict(threshold="hard", method="fista"),
+     r"threshold='hard' is the LCA's hard threshold and needs method='lca'; "
+     r"method='fista' solves the L1 problem"),
+    ((32, 32), dict(threshold="hard", method="ista"),
+     r"threshold='hard' .* needs method='lca'; method='ista'"),
+    # every copy sticks out of the crop: matching pursuit's min_coverage (an argument
+    # learn_kernels does not take) could leave no copy to pick midway through the run
+    ((32, 32), dict(method="mp", n_nonzero=2, kernel_size=8, crop_size=6),
+     r"kernel_size=\(8, 8\) is larger than crop_size=\(6, 6\) along some axis: "
+     r"method='mp' needs each crop to hold a whole kernel.*crop_size is the one given"),
+    ((10, 40), dict(method="mp", n_nonzero=2, kernel_size=(12, 8)),
+     r"kernel_size=\(12, 8\) is larger than crop_size=\(10, 32\).*crop_size is the "
+     r"default"),
+])
+def test_threshold_and_mp_geometry_are_checked_up_front(shape, kwargs, match):
+    X = np.random.default_rng(0).standard_normal((2,) + shape)
+    args = dict(n_kernels=3, kernel_size=4, n_updates=1, progress=False, seed=0)
+    args.update(kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # kernels larger than the crops
+        with pytest.raises(ValueError, match=match):
+            learn_kernels(X, **args)
+
+
+def test_matching_pursuit_learning_draws_no_bar_of_the_pursuit(monkeypatch, capsys):
+    """The inner matching_pursuit calls kept progress=None: an update past
+    PROGRESS_DELAY (0 here) drew its own bar inside the learning's (the L1 methods
+    pass False)."""
+    import v1model.progress
+
+    monkeypatch.setattr(v1model.progress, "PROGRESS_DELAY", 0.0)
+    X = np.random.default_rng(0).standard_normal((2, 32, 32))
+    learn_kernels(X, 3, 4, method="mp", n_nonzero=5, n_updates=2, seed=0, progress=False)
+    err = capsys.readouterr().err
+    assert "%|" not in err and "it/s" not in err, err[-500:]

@@ -78,6 +78,31 @@ def test_learn_keeps_the_spec_and_round_trips(tmp_path):
                                   net.encode(images[:1], method="fista"))
 
 
+@pytest.mark.parametrize("threshold, method", [("nonneg", "fista"), ("nonneg", "mp"),
+                                               ("hard", "lca"), ("hard", "mp")])
+def test_learn_uses_the_network_threshold(threshold, method):
+    """A non-negative (or hard-threshold) network learned from signed soft codes: the
+    network now passes its threshold, as SparseCodingNetwork.learn does."""
+    rng = np.random.default_rng(1)
+    images = rng.standard_normal((3, 24, 24))
+    # hard: the method defaults to the LCA, as for learn_dictionary
+    extra = dict(method="mp", n_nonzero=6) if method == "mp" else {}
+    net = ConvolutionalNetwork(n_kernels=3, kernel_shape=(4, 4), lam=0.5,
+                               threshold=threshold)
+    ds = net.learn(images, n_updates=3, seed=0, progress=False, **extra)
+    assert ds.attrs["threshold"] == threshold and ds.attrs["method"] == method
+    ref = learn_kernels(images, 3, 4, lam=0.5, threshold=threshold, n_updates=3, seed=0,
+                        progress=False, **dict(extra, method=method))
+    np.testing.assert_array_equal(net.kernels, ref["kernels"].values)
+    signed = learn_kernels(images, 3, 4, lam=0.5, n_updates=3, seed=0, progress=False,
+                           **dict(extra, method=method))
+    # a hard network's spikes are signed, as its encode(method="mp") codes
+    assert np.allclose(net.kernels, signed["kernels"].values) == (method == "mp"
+                                                                   and threshold == "hard")
+    with pytest.raises(ValueError, match="threshold is not a learn"):
+        net.learn(images, threshold="soft")
+
+
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(), ValueError, r"give either kernels or n_kernels and kernel_shape"),
     (dict(n_kernels=2, kernel_shape=(3, 3), stride=4), ValueError,

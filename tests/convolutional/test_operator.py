@@ -340,3 +340,14 @@ def test_as_matrix_is_exact_where_the_maps_use_ffts(dtype):
             inner = tuple(slice(s - 1, s - 1 + n) for n, s in zip(signal_shape, kshape[1:]))
             expected[i] = canvas[inner].ravel()
         np.testing.assert_array_equal(M, expected)
+
+
+@pytest.mark.parametrize("name, value", [("stride", 2), ("boundary", "valid"),
+                                         ("signal_shape", (4, 4))])
+def test_codes_dataset_refuses_geometry_attrs_by_name(name, value):
+    # a bare TypeError ("got multiple values for keyword argument 'stride'") before
+    phi = ConvolutionalDictionary(np.ones((2, 3, 3)), (8, 8))
+    codes = np.zeros((1, 2) + phi.code_shape)
+    with pytest.raises(ValueError, match=rf"^{name}=.* cannot be given to codes_dataset: "
+                                         rf"the codes' attrs record the dictionary's own"):
+        phi.codes_dataset(codes, **{name: value})

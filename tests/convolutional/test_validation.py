@@ -72,7 +72,7 @@ def _nan_X():
      r"threshold='hard' is an LCA nonlinearity; method='fista'"),
     (dict(method="ista", threshold="hard"), ValueError, r"threshold='hard'"),
     (dict(threshold="relu"), ValueError, r"threshold must be one of"),
-    (dict(dt=1.0), ValueError, r"dt=1.0 s makes the Euler loop unstable"),
+    (dict(dt=1.0), ValueError, r"dt=1.0 s is not below 2 tau / max\(L, 1\)"),
     (dict(method="fista", dt=1e-4), ValueError, r"dt=0.0001 is the LCA's Euler step"),
     (dict(lam=-0.1), ValueError, r"lam must be a non-negative"),
     (dict(lam=np.nan), ValueError, r"lam must be a non-negative"),
@@ -105,7 +105,7 @@ def test_dt_limit_is_two_tau_over_lipschitz(scale):
     limit = 2 * 0.01 / max(phi.lipschitz(), 1.0)
     assert (limit < 2 * 0.01) == (scale == 1.0)
     encode(X, kernels, 0.5 * scale, dt=0.99 * limit, n_steps=3)
-    with pytest.raises(ValueError, match=r"dt=.* must stay below 2 tau / max\(\|\|Φ\|\|², 1\)"):
+    with pytest.raises(ValueError, match=r"dt=.* s is not below 2 tau / max\(L, 1\)"):
         encode(X, kernels, 0.5 * scale, dt=limit)
 
 
@@ -147,3 +147,21 @@ def test_a_dictionary_accepts_its_own_geometry_and_a_dtype():
     single = encode(X, phi, 0.5, method="fista", dtype=np.float32)
     assert single.dtype == np.float32
     np.testing.assert_allclose(single, reference, atol=1e-4)
+
+
+def test_lca_dt_refusal_does_not_claim_an_instability_it_has_not_shown():
+    """lipschitz() is an upper bound (here 1.7x ||Φ||² for 12x12 kernels on 20x20
+    "valid" signals): a dt between 2 tau / L and the true limit 2 tau / ||Φ||² is
+    refused, but the message said it "makes the Euler loop unstable"."""
+    rng = np.random.default_rng(0)
+    kernels = unit_kernels(rng, (2, 12, 12))
+    phi = ConvolutionalDictionary(kernels, (20, 20), boundary="valid", dtype=np.float64)
+    true = np.linalg.norm(phi.as_matrix(), 2) ** 2  # ||Φ||² by SVD
+    L = phi.lipschitz()
+    dt = 2 * 0.01 / np.sqrt(L * true)  # between the two limits
+    assert 2 * 0.01 / L < dt < 2 * 0.01 / true
+    with pytest.raises(ValueError, match=r"is not below 2 tau / max\(L, 1\) = .* with L = "
+                                         rf"{L:.4g} the upper bound on \|\|Φ\|\|² .*: the "
+                                         r"Euler loop may be unstable") as info:
+        encode(rng.standard_normal((1, 20, 20)), phi, 0.1, dt=dt)
+    assert "makes the Euler loop unstable" not in str(info.value)

@@ -493,3 +493,50 @@ def test_partial_fit_takes_an_all_zero_chunk_after_the_first(planted):
     np.testing.assert_array_less(0.99, np.abs(np.sum(D * learner.components_, axis=1)))
     with pytest.raises(ValueError, match=r"X: every sample is zero"):  # a stream's start
         SparseDictionaryLearner(24, lam=0.3).partial_fit(np.zeros((10, 16)))
+
+
+@pytest.mark.parametrize("transform_params", [None, {"tol": 1e-7}])
+def test_transform_codes_with_the_threshold_learned_with(transform_params):
+    """method_params={"threshold": "hard"} learned with hard-threshold (L0) LCA codes,
+    but transform and score coded with the soft threshold unless transform_params
+    repeated it; transform_params now override method_params key by key."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 12))
+    learner = SparseDictionaryLearner(16, method="lca", lam=0.5,
+                                      method_params={"threshold": "hard"}, n_updates=3,
+                                      batch_size=30, dtype="float64", seed=0,
+                                      transform_params=transform_params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a few hard-LCA codes oscillate while learning
+        learner.fit(X)
+    A, D = learner.transform(X), learner.components_
+    # a hard-threshold LCA code: every non-zero above the threshold lam (soft codes
+    # start from zero), and at the fixed point (tight tol) the least-squares fit of x on
+    # its active atoms (a soft code is shrunk by lam)
+    assert np.abs(A[A != 0]).min() > 0.5
+    if transform_params is not None:
+        for x, a in zip(X, A):
+            S = np.flatnonzero(a)
+            ls = np.linalg.lstsq(D[S].T, x, rcond=None)[0]
+            np.testing.assert_allclose(a[S], ls, rtol=0, atol=1e-5 * np.abs(ls).max())
+    R = X - A @ D  # score: minus the mean L0 energy 0.5 ||r||² + lam²/2 ||a||_0
+    expected = -np.mean(0.5 * (R**2).sum(axis=1) + 0.5 * 0.5**2 * (A != 0).sum(axis=1))
+    assert learner.score(X) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("method, transform_params", [("fista", {"max_iter": 3}),
+                                                      ("lca", {"max_steps": 3})])
+def test_transform_convergence_warning_points_at_the_callers_line(method,
+                                                                  transform_params):
+    # pointed at v1model/inference/encode.py (or lca.py), not the user's line
+    from v1model.inference import ConvergenceWarning
+
+    X = np.random.default_rng(0).standard_normal((40, 8))
+    learner = SparseDictionaryLearner(8, method=method, lam=0.2, n_updates=2,
+                                      batch_size=20, seed=0).fit(X)
+    learner.set_params(transform_params=transform_params)
+    for call in (learner.transform, learner.score):
+        with pytest.warns(ConvergenceWarning, match="stopped after 3 iterations") as record:
+            call(X)
+        assert {w.filename for w in record if w.category is ConvergenceWarning} == \
+            {__file__}

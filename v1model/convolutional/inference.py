@@ -67,10 +67,12 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=None, boundary: str |
     tau : float, default 0.01
         LCA membrane time constant, in seconds (10 ms).
     dt : float, optional
-        LCA Euler step in seconds; must stay below the stability limit
-        ``2 tau / max(L, 1)`` with ``L = ||Φ||²``
-        (:meth:`ConvolutionalDictionary.lipschitz`; the 1 is the leak of the
-        inactive units, which matters for kernels of norm below 1).
+        LCA Euler step in seconds; must stay below ``2 tau / max(L, 1)``
+        with ``L`` the upper bound on ``||Φ||²`` of
+        :meth:`ConvolutionalDictionary.lipschitz` (the loop is stable below
+        ``2 tau / max(||Φ||², 1)``, a limit this may undercut when few
+        copies fit; the 1 is the leak of the inactive units, which matters
+        for kernels of norm below 1).
         Default ``tau / max(L, 1)``.
     n_steps : int, optional
         Run exactly this many steps (no tolerance stop), like lca-pytorch's
@@ -158,8 +160,12 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=None, boundary: str |
         limit = 2 * tau / max(L, 1.0)
         dt = 0.5 * limit if dt is None else check_positive(dt, "dt")
         if dt >= limit:
-            raise ValueError(f"dt={dt!r} s makes the Euler loop unstable: dt must stay below "
-                             f"2 tau / max(||Φ||², 1) = {limit:.3g} s for these kernels")
+            # L is an upper bound (several times ||Φ||² when few copies fit): a dt at or
+            # above the limit may be unstable, not shown to be
+            raise ValueError(f"dt={dt!r} s is not below 2 tau / max(L, 1) = {limit:.3g} s, "
+                             f"with L = {L:.4g} the upper bound on ||Φ||² of "
+                             "ConvolutionalDictionary.lipschitz(): the Euler loop may be "
+                             "unstable; use a smaller dt (default tau / max(L, 1))")
         step = dt / tau
     else:
         if dt is not None:

@@ -24,11 +24,12 @@ import numpy as np
 import xarray as xr
 
 from .._blas import blas_threads_for_step
+from .._frames import user_stacklevel
 from ..inference._common import ConvergenceWarning, check_products_in_range
 from ..io import seed_attr
 from ..learning._atoms import normalize_rows
 from ..progress import check_progress, progress_bar
-from ..validation import (as_generator, check_array, check_dtype, check_int,
+from ..validation import (as_generator, check_array, check_choice, check_dtype, check_int,
                           check_nonnegative, check_positive, describe)
 from .inference import METHODS, _solve_blocks
 from .operator import (BOUNDARIES, ConvolutionalDictionary, _check_axes, check_geometry,
@@ -39,7 +40,8 @@ __all__ = ["learn_kernels"]
 
 #: the variables of the learning history, with their long names
 _HISTORY = {
-    "objective": "mean 0.5 ||x - Φa||² + lam ||a||_1 per crop (no penalty for mp)",
+    "objective": ("mean 0.5 ||x - Φa||² + lam ||a||_1 per crop (lam²/2 ||a||_0 for "
+                  "threshold='hard'; no penalty for mp)"),
     "reconstruction_error": "||x - Φa||² / ||x||² over the minibatch",
     "fraction_active": "fraction of non-zero coefficients",
     "kernel_change": "largest change of a unit-norm kernel, ||Δd_k||",
@@ -50,7 +52,8 @@ _HISTORY = {
 
 def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float = 0.1,
                   n_updates: int = 500, batch_size: int = 8, crop_size=None,
-                  learning_rate: float = 0.5, method: str = "fista", max_iter: int = 200,
+                  learning_rate: float = 0.5, method: str | None = None,
+                  threshold: str = "soft", max_iter: int = 200,
                   tol: float = 1e-3, n_nonzero: int | None = None,
                   snr_db: float | None = None, boundary: str = "full", init=None,
                   reseed_patience: int | None = 20, duplicate_tol: float | None = 0.95,
@@ -86,13 +89,21 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
         proportionally more.
     learning_rate : float, default 0.5
         ``eta`` of the preconditioned step (module docstring), in (0, 2).
-    method : {"fista", "lca", "ista", "mp"}, default "fista"
+    method : {"fista", "lca", "ista", "mp"}, optional
         Inference per minibatch: the L1 solvers of
         :func:`v1model.convolutional.encode`, or the spikes of
         :func:`~v1model.convolutional.matching_pursuit` (Smith & Lewicki
         2006: the gradient direction above, spike amplitudes times the MP
         residual under them, is theirs; they step along it with a learning
         rate, not scaled per kernel by its summed squared amplitudes).
+        Default "fista" ("lca" for ``threshold="hard"``).
+    threshold : {"soft", "hard", "nonneg"}, default "soft"
+        Nonlinearity of the codes, as :class:`ConvolutionalNetwork`'s:
+        "soft" and "nonneg" are the L1 problem with signed or non-negative
+        codes; "hard" is the LCA's hard threshold, whose energy is ``0.5
+        ||x - Φa||² + lam²/2 ||a||_0``, and needs ``method="lca"`` among the
+        L1 methods. ``method="mp"`` picks non-negative spikes for "nonneg",
+        signed ones otherwise (as the network's ``encode``).
     max_iter : int, default 200
         Solver steps per minibatch at most (MP: spikes picked per crop);
         crops that stop there are counted in ``n_unconverged`` (their codes
@@ -128,7 +139,8 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
     -----
     UserWarning
         When ``kernel_size`` exceeds ``crop_size`` (or the signals) along an
-        axis: no crop then holds a whole kernel.
+        axis: no crop then holds a whole kernel (``method="mp"`` refuses it:
+        copies that barely reach into a crop cannot be picked).
 
     Returns
     -------
@@ -188,8 +200,15 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
     if learning_rate >= 2:
         raise ValueError(f"learning_rate={learning_rate!r} overshoots the least-squares "
                          "step of each kernel (1) by 2x or more; use a value in (0, 2)")
+    threshold = check_choice(threshold, "threshold", ("soft", "hard", "nonneg"))
+    if method is None:
+        method = "lca" if threshold == "hard" else "fista"
     if method not in METHODS + ("mp",):
         raise ValueError(f"method must be one of {METHODS + ('mp',)}, got {method!r}")
+    if threshold == "hard" and method in ("fista", "ista"):
+        raise ValueError(f"threshold='hard' is the LCA's hard threshold and needs "
+                         f"method='lca'; method={method!r} solves the L1 problem, i.e. the "
+                         "soft threshold")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     tol = check_positive(tol, "tol")
     if method == "mp":
@@ -245,6 +264,14 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
                    boundary, name="crop_size", why=f"; crop_size is {how}: pass one that fits")
     phi = ConvolutionalDictionary(kernels, crop_size, stride=stride, boundary=boundary,
                                   dtype=dtype)
+    if method == "mp" and any(k > c for k, c in zip(kernel_size, crop_size)):
+        # every copy then sticks out of the crop, and matching pursuit never picks one with
+        # less than a quarter of its kernel's energy inside (its min_coverage): depending on
+        # the kernels, a minibatch could have no copy to pick, and the run fail midway
+        raise ValueError(f"kernel_size={kernel_size} is larger than crop_size={crop_size} "
+                         f"along some axis: method='mp' needs each crop to hold a whole "
+                         f"kernel (copies sticking out of the crop are not picked); use "
+                         f"smaller kernels or larger crops; crop_size is {how}")
     if any(k > c for k, c in zip(kernel_size, crop_size)):
         # the "full" copies still reach every tap, but no crop holds a whole kernel: taps
         # farther apart than the crop are never fitted to the same stretch of signal
@@ -253,12 +280,13 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
         warnings.warn(f"kernel_size={kernel_size} is larger than crop_size={crop_size} "
                       f"({where}) along some axis: no crop holds a whole kernel, so "
                       "taps farther apart than the crop are never learned together; "
-                      "use smaller kernels or larger crops", UserWarning, stacklevel=2)
+                      "use smaller kernels or larger crops", UserWarning,
+                      stacklevel=user_stacklevel())
     stride = phi.stride
     params = dict(n_kernels=n_kernels, kernel_size=list(kernel_size), stride=list(stride),
                   lam=lam, n_updates=n_updates, batch_size=batch_size,
                   crop_size=list(crop_size), learning_rate=learning_rate, method=method,
-                  max_iter=max_iter, tol=tol, boundary=boundary,
+                  threshold=threshold, max_iter=max_iter, tol=tol, boundary=boundary,
                   n_nonzero="None" if n_nonzero is None else n_nonzero,
                   snr_db="None" if snr_db is None else snr_db,
                   reseed_patience=-1 if reseed_patience is None else reseed_patience,
@@ -279,13 +307,13 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
             phi = ConvolutionalDictionary(kernels, crop_size, stride=stride,
                                           boundary=boundary, dtype=dtype)
             if method == "mp":
-                A = _spikes(phi, X, n_nonzero, snr_db, max_iter)
+                A = _spikes(phi, X, n_nonzero, snr_db, max_iter, threshold == "nonneg")
             else:
                 A = np.empty((batch_size,) + phi.code_shape + (n_kernels,), dtype)
                 step = 1.0 / phi.lipschitz()  # ISTA's 1/L, and the LCA's dt/tau = 1/L
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
-                    stalled = _solve_blocks(phi, X, lam, "soft", step, None, tol, max_iter,
+                    stalled = _solve_blocks(phi, X, lam, threshold, step, None, tol, max_iter,
                                             None, None, method, batch_size, False, A)
             R = X - phi.synthesize_last(A)
             if method == "mp":
@@ -315,8 +343,12 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
             kernels = new
             energy = float((X.astype(np.float64) ** 2).sum())
             err = float((R.astype(np.float64) ** 2).sum())
-            l1 = float(np.abs(A, dtype=np.float64).sum())
-            penalty = 0.0 if method == "mp" else lam * l1
+            if method == "mp":
+                penalty = 0.0
+            elif threshold == "hard":
+                penalty = 0.5 * lam**2 * np.count_nonzero(A)
+            else:
+                penalty = lam * float(np.abs(A, dtype=np.float64).sum())
             history["objective"][update] = (0.5 * err + penalty) / batch_size
             history["reconstruction_error"][update] = err / energy if energy > 0 else 0.0
             history["fraction_active"][update] = np.count_nonzero(A) / A.size
@@ -330,7 +362,7 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
         warnings.warn(f"every code of the last {tail.size} of {n_updates} updates was zero "
                       f"(method={method!r}, lam={lam!r}): the kernels moved only by "
                       "re-seeding and nothing was learned; lower lam (see the history's "
-                      "fraction_active)", UserWarning, stacklevel=2)
+                      "fraction_active)", UserWarning, stacklevel=user_stacklevel())
     return _kernels_dataset(kernels, history, elapsed, params)
 
 
@@ -350,13 +382,14 @@ def _max_window_norm(images, window) -> float:
     return scale * float(np.sqrt(max(float(S.max()), 0.0)))
 
 
-def _spikes(phi, X, n_nonzero, snr_db, max_iter):
+def _spikes(phi, X, n_nonzero, snr_db, max_iter, positive):
     """Matching-pursuit codes of the crops, channels last (crops that end short of
-    their target are counted by :func:`_short_of_target`, not warned about)."""
+    their target are counted by :func:`_short_of_target`, not warned about). No bar
+    of the pursuit's: the learning's own covers every minibatch."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         codes = matching_pursuit(X, phi, n_nonzero=n_nonzero, snr_db=snr_db,
-                                 max_iter=max_iter)
+                                 max_iter=max_iter, positive=positive, progress=False)
     return np.ascontiguousarray(np.moveaxis(codes, 1, -1))
 
 

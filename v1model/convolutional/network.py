@@ -251,7 +251,8 @@ class ConvolutionalNetwork(SavedAsDataset):
         """Learn the kernels from whole images or sounds (random crops).
 
         Starts from the current kernels, if any, with the network's stride,
-        boundary and ``lam``.
+        boundary, ``lam`` and ``threshold`` (``"nonneg"`` learns from
+        non-negative codes, ``"hard"`` from the LCA's hard-threshold codes).
 
         Parameters
         ----------
@@ -269,12 +270,14 @@ class ConvolutionalNetwork(SavedAsDataset):
         Raises
         ------
         ValueError
-            For a spec argument (``lam``, ``stride``, ``boundary``, ``init``,
-            ``kernel_size``, ``n_kernels``) in ``kwargs``.
+            For a spec argument (``lam``, ``threshold``, ``stride``,
+            ``boundary``, ``init``, ``kernel_size``, ``n_kernels``) in
+            ``kwargs``, or a ``method`` the network's threshold cannot use.
         """
         from .learning import learn_kernels
 
-        for name in ("lam", "stride", "boundary", "init", "kernel_size", "n_kernels"):
+        for name in ("lam", "threshold", "stride", "boundary", "init", "kernel_size",
+                     "n_kernels"):
             if name in kwargs:
                 raise ValueError(f"{name} is not a learn() argument: learning uses the "
                                  "network's own")
@@ -286,7 +289,8 @@ class ConvolutionalNetwork(SavedAsDataset):
                 f"{np.shape(images)}"
                 + ("; for images give kernel_shape=(height, width)" if d == 1 else ""))
         ds = learn_kernels(images, self.n_kernels, self.kernel_shape, stride=self.stride,
-                           lam=self.lam, boundary=self.boundary, init=self.kernels, **kwargs)
+                           lam=self.lam, threshold=self.threshold, boundary=self.boundary,
+                           init=self.kernels, **kwargs)
         self.kernels = ds["kernels"].values.astype(np.float64)
         self.history_ = ds.drop_vars("kernels")
         return ds

@@ -289,7 +289,9 @@ class ConvolutionalDictionary:
         ----------
         codes : array_like, shape (n_samples, n_kernels, *code_shape)
         **attrs
-            Recorded in ``attrs`` beside the geometry (e.g. ``lam=0.1``).
+            Recorded in ``attrs`` beside the geometry (e.g. ``lam=0.1``);
+            not ``stride``, ``boundary`` or ``signal_shape``, which are the
+            dictionary's own.
 
         Returns
         -------
@@ -301,6 +303,13 @@ class ConvolutionalDictionary:
         """
         import xarray as xr
 
+        geometry = {"stride": list(self.stride), "boundary": self.boundary,
+                    "signal_shape": list(self.signal_shape)}
+        for name, own in geometry.items():  # a bare TypeError ("multiple values") else
+            if name in attrs:
+                raise ValueError(f"{name}={attrs[name]!r} cannot be given to codes_dataset: "
+                                 f"the codes' attrs record the dictionary's own "
+                                 f"{name}={own!r}")
         codes = check_array(codes, "codes", ndim=self.ndim + 2, dtype=np.float64)
         want = (self.n_kernels,) + self.code_shape
         if codes.shape[1:] != want:
@@ -318,8 +327,7 @@ class ConvolutionalDictionary:
              "kernels": (("kernel",) + kdims, self.kernels.astype(np.float64),
                          {"long_name": "convolution kernels", "units": "1"})},
             coords=coords)
-        ds.attrs.update(stride=list(self.stride), boundary=self.boundary,
-                        signal_shape=list(self.signal_shape), **attrs)
+        ds.attrs.update(**geometry, **attrs)
         return ds
 
     def as_matrix(self) -> np.ndarray:

@@ -297,7 +297,8 @@ def warn_not_converged(solver, n_iter, n_left, n_total, limit_name="max_iter"):
         f"{solver} stopped after {n_iter} iterations with {n_left} of {n_total} samples "
         f"not converged; raise {limit_name} or loosen tol",
         ConvergenceWarning,
-        stacklevel=3,
+        # the user's line, whether it called the solver, encode or a learner's transform
+        stacklevel=user_stacklevel(),
     )
 
 

@@ -27,6 +27,7 @@ import warnings
 
 import numpy as np
 
+from .._frames import user_stacklevel
 from ..validation import check_int, check_nonnegative
 from ._common import ConvergenceWarning, history_dataset, validate_problem
 
@@ -313,7 +314,7 @@ def _warn_tol_not_met(solver, res2, tol, limit, positive):
         warnings.warn(
             f"{solver}: {n_left} of {res2.size} samples end with a squared residual above "
             f"tol={tol} ({why}); raise the limit or loosen tol",
-            ConvergenceWarning, stacklevel=3)
+            ConvergenceWarning, stacklevel=user_stacklevel())
 
 
 #: A correlation below this many units of roundoff of the products that make it is the

@@ -78,7 +78,9 @@ class SparseDictionaryLearner(SavedAsDataset):
     method_params : dict, optional
         Extra keyword arguments of :func:`v1model.inference.encode` while
         learning (default ``tol`` for FISTA 1e-2, ISTA and LCA 1e-3: see
-        ``v1model.learning._coding.LEARNING_TOL``).
+        ``v1model.learning._coding.LEARNING_TOL``), and in ``transform`` and
+        ``score`` when they code with the same method (see
+        ``transform_params``).
     n_updates : int, optional
         Minibatch updates (online, default 1000) or full passes (MOD, K-SVD,
         default 30) made by ``fit``.
@@ -105,8 +107,14 @@ class SparseDictionaryLearner(SavedAsDataset):
     transform_method : str, optional
         Inference method of ``transform`` (default ``method``).
     transform_params : dict, optional
-        Extra ``encode`` arguments for ``transform`` (default: the solver's
-        own defaults, tighter than while learning).
+        Extra ``encode`` arguments for ``transform`` and ``score``. When they
+        code with the learning ``method`` (no ``transform_method``, or the
+        same one), they start from ``method_params`` and these override it
+        key by key, so that the codes are those the dictionary was learned
+        with (e.g. ``method_params={"threshold": "hard"}`` with
+        ``method="lca"``); the solver's own defaults otherwise (tolerances
+        tighter than while learning, unless ``method_params`` sets them:
+        ``transform_params={"tol": ...}`` to code tighter).
     dtype : {"float32", "float64"}, default "float32"
         Precision of the coding, of ``components_`` and of the codes.
     seed : int, SeedSequence, Generator or None
@@ -458,7 +466,13 @@ class SparseDictionaryLearner(SavedAsDataset):
         method = self.method if self.transform_method is None else self.transform_method
         names = (("transform_method", "transform_params") if self.transform_method is not None
                  else ("method", "transform_params"))
-        return self._coder(method, self.transform_params, learning=False, names=names)
+        params = self.transform_params
+        if (method == self.method and isinstance(self.method_params, dict)
+                and (params is None or isinstance(params, dict))):
+            # the code the dictionary was learned with (a hard threshold, a time constant),
+            # not the solver's default one; transform_params override it key by key
+            params = {**self.method_params, **(params or {})}
+        return self._coder(method, params, learning=False, names=names)
 
     def _coder(self, method, params, learning, names=("method", "method_params")):
         """The validated setting of ``method``, given the parameters it uses.
