@@ -73,3 +73,31 @@ def test_zero_signals_and_warm_start_at_optimum(natural_patches, patch_dictionar
 def test_unknown_step_lists_the_valid_ones(natural_patches, patch_dictionary):
     with pytest.raises(ValueError, match="step must be one of 'backtracking', 'constant'; got 'bb'"):
         fista(natural_patches[:2], patch_dictionary, LAM, step="bb")
+
+
+@pytest.mark.parametrize("step", ["backtracking", "constant"])
+@pytest.mark.parametrize("accelerated", [True, False])
+def test_warm_start_far_beyond_any_solution_still_converges(step, accelerated,
+                                                            lasso_reference, relative_gap):
+    # 6 atoms in 4 dimensions: codes of 1e3 along the null space of D^T only shrink by
+    # lam / L per step, a relative change of ~4e-5 < tol; the step rule used to take that
+    # for convergence (ISTA stopped after 32-48 steps at a relative gap of ~3e3, silently)
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((6, 4))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((3, 4))
+    A = fista(X, D, 0.1, A0=np.full((3, 6), 1e3), step=step, accelerated=accelerated,
+              max_iter=100000, dtype=np.float64)
+    assert relative_gap(X, D, A, lasso_reference(X, D, 0.1), 0.1) <= 1e-5
+
+
+@pytest.mark.parametrize("accelerated", [True, False])
+def test_warm_start_far_off_on_patches(accelerated, natural_patches, patch_dictionary,
+                                       lasso_reference, relative_gap):
+    X, D = natural_patches[:30], patch_dictionary
+    A_ref = lasso_reference(X, D, LAM)
+    A0 = 100 * np.abs(A_ref).max() * np.random.default_rng(0).standard_normal(A_ref.shape)
+    # ISTA's constant step used to stop after 14098 iterations, 543 times the optimum
+    # above it, without a word
+    A = fista(X, D, LAM, A0=A0, step="constant", accelerated=accelerated, max_iter=20000)
+    assert relative_gap(X, D, A, A_ref, LAM) <= 1e-4

@@ -106,3 +106,21 @@ def test_iht_lam_fixed_points_versus_the_hard_lca(natural_patches, patch_diction
     # hence sparser codes of higher energy at the same lam (measured: 1.4 vs 4.0 atoms)
     assert np.count_nonzero(A) < 0.6 * np.count_nonzero(H)
     assert objective(X, D, A, lam, "hard").sum() > objective(X, D, H, lam, "hard").sum()
+
+
+def test_warm_start_with_null_space_codes_reaches_the_fixed_point():
+    from v1model.inference._common import objective
+
+    # 6 atoms span R^4: from A0 = 1e3 everywhere every atom stays in, and the fixed point
+    # has a zero residual, so an energy of exactly 6 lam^2 / 2. The codes' null-space
+    # components never shrink: steps of 1e-4 of the codes used to stop it at 0.375
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((6, 4))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((3, 4))
+    lam = 0.3
+    for scale in (1e2, 1e3):
+        A = iht(X, D, lam=lam, A0=np.full((3, 6), scale), dtype=np.float64)
+        assert np.all(A != 0)
+        energy = objective(X, D, A, lam, "hard")
+        np.testing.assert_allclose(energy, 6 * lam**2 / 2, rtol=1e-3)

@@ -386,3 +386,25 @@ def test_active_set_tolerance_bounds_the_objective_gap():
     assert (gap / f_ref).max() > 1e-10  # not the optimum to rounding (1e-15) at the default
     A = lasso_active_set(X, D, lam, dtype=np.float64, tol=1e-7)
     assert ((objective(X, D, A, lam) - f_ref) / f_ref).max() <= 1e-12
+
+
+@pytest.mark.parametrize("solver", [lasso_active_set, lasso_cd])
+def test_lam_zero_zero_signal_with_warm_start_converges(solver):
+    import warnings
+
+    # at lam = 0 the tolerance was relative to max|D x|, zero for x = 0: a warm start
+    # never met it (lasso_cd: 1000 sweeps, lasso_active_set: 100 rounds and "invalid
+    # value encountered in multiply" from inf * 0 in _reduce_to_rank), with a warning
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((6, 4))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = np.vstack([np.zeros(4), rng.standard_normal(4)])
+    A0 = rng.standard_normal((2, 6))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # neither ConvergenceWarning nor RuntimeWarning
+        A = solver(X, D, 0.0, A0=A0, dtype=np.float64)
+    # six atoms span R^4: least squares reconstructs both rows (np.linalg.lstsq: residual 0)
+    a_ls = np.linalg.lstsq(D.T, X[1], rcond=None)[0]
+    np.testing.assert_allclose(a_ls @ D, X[1], atol=1e-12)
+    scale = np.abs(A0 @ D).max()
+    np.testing.assert_allclose(A @ D, X, atol=1e-3 * scale)

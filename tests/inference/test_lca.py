@@ -1,6 +1,7 @@
 """The LCA's fixed points are the LASSO solutions (Rozell et al. 2008):
 checked against scikit-learn, between integrators and between precisions."""
 
+import os
 import warnings
 
 import numpy as np
@@ -341,3 +342,53 @@ def test_ivp_tolerance_follows_the_scale_of_the_data(scale):
     np.testing.assert_allclose(A / scale, best, atol=1e-4 * np.abs(best).max())
     # the atol used is the one recorded
     assert traj.attrs["atol"] == pytest.approx(1e-10 * np.abs(scale * X @ D.T).max())
+
+
+@pytest.mark.parametrize("n_steps", [23, None])
+def test_history_iteration_is_the_euler_step(patch_dictionary, n_steps):
+    # with record_every=5 the coordinate counted records (0, 1, 2, ...), not the steps its
+    # docstring promised (0, 5, 10, ...); time = step * dt holds it independently
+    X = np.random.default_rng(0).standard_normal((3, 64))
+    _, hist = lca(X, patch_dictionary, LAM, n_steps=n_steps, record_every=5,
+                  return_history=True, dtype=np.float64)
+    steps = hist["iteration"].values
+    assert steps[0] == 0 and np.all(steps[1:-1] % 5 == 0)
+    np.testing.assert_array_equal(steps[:-1], 5 * np.arange(steps.size - 1))
+    np.testing.assert_allclose(hist["time"].values, steps * hist.attrs["dt"], rtol=1e-12)
+    if n_steps is not None:
+        np.testing.assert_array_equal(steps, [0, 5, 10, 15, 20, 23])
+
+
+def test_trajectory_without_n_steps_is_refused_when_it_could_not_fit(monkeypatch):
+    import importlib
+
+    lca_module = importlib.import_module("v1model.inference.lca")  # the module, not lca()
+
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((512, 64))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    # 2000 x 512 float32 codes: 8.192 MB of u and a per step, 20001 states at most
+    monkeypatch.setattr(lca_module, "MAX_TRAJECTORY_BYTES", 2e9)
+    with pytest.raises(ValueError, match=r"up to 20001 states of \(2000, 512\) float32 .*"
+                                         r"164 GB, above 2 GB .*; pass "
+                                         r"n_steps, record_every >= 83 or max_steps <= 243"):
+        lca(np.zeros((2000, 64), np.float32), D, 0.1, return_trajectory=True)
+    # by default the bound is half the machine's memory: a worst case of 3 GB (300 x 128
+    # float32, which stops after a few hundred steps) runs where the machine holds it
+    monkeypatch.setattr(lca_module, "MAX_TRAJECTORY_BYTES", None)
+    half = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2
+    assert lca_module._trajectory_bound() == half
+    if half > 3.1e9:
+        X = rng.standard_normal((300, 64)).astype(np.float32)
+        _, traj = lca(X, D[:128], 0.1, return_trajectory=True)
+        assert traj.sizes["time"] < 2000
+    # with a small bound: refused, then the suggested record_every fits it
+    monkeypatch.setattr(lca_module, "MAX_TRAJECTORY_BYTES", 1e6)
+    X, D = np.random.default_rng(1).standard_normal((3, 64)), D[:128]
+    with pytest.raises(ValueError, match="record_every >= 125 or max_steps <= 161"):
+        lca(X, D, 0.1, return_trajectory=True, dtype=np.float64)
+    _, traj = lca(X, D, 0.1, return_trajectory=True, dtype=np.float64, record_every=125)
+    assert traj["u"].nbytes + traj["a"].nbytes <= 1e6
+    # n_steps states the size: not refused
+    _, traj = lca(X, D, 0.1, return_trajectory=True, dtype=np.float64, n_steps=300)
+    assert traj.sizes["time"] == 301

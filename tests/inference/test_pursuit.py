@@ -286,3 +286,23 @@ def test_float32_tolerance_holds_for_the_exact_residual(solver):
     assert A.dtype == np.float32
     residual = ((X - A.astype(np.float64) @ D) ** 2).sum(axis=1)
     assert residual.max() <= tol * (1 + 1e-6)
+
+
+def test_tol_at_or_above_the_signal_energy_gives_no_atom_unlike_sklearn():
+    # the documented difference: the tol test comes before the first step here, after it
+    # in scikit-learn, which always picks at least one atom
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((10, 8))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    x = rng.standard_normal(8)
+    energy = float(x @ x)
+    for tol in (energy, 1.5 * energy):
+        assert np.count_nonzero(sk_omp(D.T, x, tol=tol)) == 1
+        assert not orthogonal_mp(x, D, tol=tol, dtype=np.float64).any()
+        assert not matching_pursuit(x, D, tol=tol, dtype=np.float64).any()
+    # just below it, both take the same single atom with the same coefficient
+    tol = 0.999 * energy
+    ref = sk_omp(D.T, x, tol=tol)
+    assert np.count_nonzero(ref) == 1
+    np.testing.assert_allclose(orthogonal_mp(x, D, tol=tol, dtype=np.float64)[0], ref,
+                               atol=1e-12)

@@ -177,6 +177,22 @@ def check_warm_start(A0, shape, dtype, name="A0"):
     return check_shape(check_array(A0, name, ndim=2, dtype=dtype), name, shape)
 
 
+def drive_scale(B, A, G):
+    """Per-sample size of the least-squares (``lam = 0``) problem, for relative
+    tolerances: ``max|D x|``, or for an all-zero ``x`` the warm start's
+    ``max|D D^T a0|`` (its gradient; zero only at an optimum), float64.
+
+    ``B`` is ``X D^T``, ``A`` the starting codes and ``G`` ``D D^T``. A zero
+    scale made the tolerance zero, which rounding never lets a warm-started
+    zero sample meet.
+    """
+    scale = np.abs(B).max(axis=1, initial=0).astype(np.float64)
+    zero = np.flatnonzero(scale == 0)
+    if zero.size and A.any():
+        scale[zero] = np.abs(A[zero].astype(np.float64) @ G).max(axis=1, initial=0)
+    return scale
+
+
 def check_threshold(threshold):
     return check_choice(threshold, "threshold", THRESHOLDS)
 

@@ -51,6 +51,7 @@ from ..validation import (check_array, check_bool, check_int, check_nonnegative,
 from ._common import (
     STEP_MARGIN,
     check_warm_start,
+    drive_scale,
     history_dataset,
     history_record,
     validate_problem,
@@ -101,7 +102,8 @@ def lasso_active_set(
     tol : float, default 1e-3
         A sample is done when every KKT condition holds within ``tol * lam``
         (in the units of the correlations ``D x``); at ``lam = 0`` (least
-        squares) within ``tol * max|D x|``. The objective is then within about
+        squares) within ``tol * max|D x|`` (for ``x = 0``, ``tol`` times the
+        warm start's ``max|D D^T a0|``). The objective is then within about
         ``tol * lam * ||a - a*||_1`` of the optimum, and usually at it
         (module docstring: relative gaps near 1e-8 on natural patches at the
         default, 1e-12 at 1e-5).
@@ -267,6 +269,11 @@ def _solve_block(A, B, G, L, lam, rows, tol, max_rounds, n_warm, max_inner, posi
                  on_iter, stats, rank):
     dtype = A.dtype
     k = G.shape[0]
+    # KKT violations are measured against lam; at lam = 0 (least squares) against the
+    # drive max|Φᵀx| (a zero x: its warm start's gradient), else the test "> 0" would never
+    # pass
+    limit = (np.full(len(rows), tol * lam) if lam > 0
+             else tol * drive_scale(B[rows], A[rows], G))  # rows are consecutive
     if n_warm:
         warm = {}
         fista_block_backtracking(A, B, G, lam, rows, L, max_iter=n_warm, tol=0.0,
@@ -276,14 +283,11 @@ def _solve_block(A, B, G, L, lam, rows, tol, max_rounds, n_warm, max_inner, posi
     live = rows
     thr = dtype.type(lam / L)
     inv_L = dtype.type(1.0 / L)
-    # KKT violations are measured against lam; at lam = 0 (least squares) against the
-    # drive max|Φᵀx|, else the test "> 0" would never pass
-    limit = np.full(len(A), tol * lam) if lam > 0 else tol * np.abs(B).max(axis=1)
     for rnd in range(max_rounds + 1):
         Al = A[live]
         C = B[live] - Al @ G
         stats["flops"] += 2.0 * len(live) * k * k
-        bad = _kkt_violation(Al, C, lam, positive) > limit[live]
+        bad = _kkt_violation(Al, C, lam, positive) > limit[live - rows[0]]
         if not bad.any() or rnd == max_rounds:
             return rnd, int(bad.sum())
         live, Al, C = live[bad], Al[bad], C[bad]
@@ -544,7 +548,7 @@ def _reduce_to_rank(GU, x, c, s, S, lam, rank, stats):
         t = t_j.min(axis=1)
         ok = np.isfinite(t)  # a bounded objective always has a crossing; guard rounding
         j = t_j.argmin(axis=1)
-        step = np.where(ok[:, None], t[:, None] * d, 0)
+        step = np.where(ok, t, 0)[:, None] * d  # not inf * 0
         r = np.arange(len(act))
         step[r[ok], j[ok]] = -xa[r[ok], j[ok]]  # exactly to zero
         x[act] = np.where(Sa, xa + step, 0)

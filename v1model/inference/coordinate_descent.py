@@ -35,8 +35,8 @@ import numba
 import numpy as np
 
 from ..validation import check_bool, check_int, check_positive
-from ._common import (check_warm_start, history_dataset, history_record, validate_problem,
-                      warn_not_converged)
+from ._common import (check_warm_start, drive_scale, history_dataset, history_record,
+                      validate_problem, warn_not_converged)
 
 __all__ = ["lasso_cd"]
 
@@ -86,7 +86,8 @@ def lasso_cd(
         A sample stops when a full sweep moves no coefficient by more than
         ``tol * lam`` in the units of the correlations ``D x`` (the KKT
         conditions then hold to about that); at ``lam = 0`` (least squares)
-        by more than ``tol * 1e-3`` times the sample's own largest ``|D x|``.
+        by more than ``tol * 1e-3`` times the sample's own largest ``|D x|``
+        (for ``x = 0``, the warm start's largest ``|D D^T a0|``).
         1e-2 gives a relative objective gap of ~1e-5 on natural image
         patches; 1e-4 gives the optimum to float32 precision (smaller values
         need ``dtype=float64``: float32 correlations carry rounding errors of
@@ -170,9 +171,9 @@ def lasso_cd(
     # KKT tolerance per sample, in the units of D x; lam = 0 is least squares: relative to
     # each sample's own largest correlation, so that a sample's codes do not depend on the
     # others in the batch (the batch's max|D x| stopped a small sample beside a 1e4 times
-    # larger one early, 12% off its codes)
+    # larger one early, 12% off its codes); a zero x relative to its warm start's gradient
     kkt_tol = (np.full(n, tol * lam, dtype) if lam > 0
-               else (tol * 1e-3 * np.abs(B).max(axis=1, initial=0)).astype(dtype))
+               else (tol * 1e-3 * drive_scale(B, A, G)).astype(dtype))
     sweeps = np.zeros(n, np.int64)
     updates = np.zeros(n, np.int64)
     left = np.zeros(n, np.bool_)

@@ -40,7 +40,7 @@ SLACK = 1.001
 
 
 def fista_block_backtracking(A, B, G, lam, rows, L, *, max_iter, tol, positive, restart,
-                             accelerated, on_iter, stats=None):
+                             accelerated, on_iter, stats=None, code_bound=None):
     """(F)ISTA on ``rows`` of ``A`` in place, a backtracked step per sample.
 
     Parameters
@@ -55,7 +55,7 @@ def fista_block_backtracking(A, B, G, lam, rows, L, *, max_iter, tol, positive, 
     rows : ndarray of int
     L : float
         Largest eigenvalue of ``G`` (the bound every sample's ``L_i`` stays under).
-    max_iter, tol, positive, restart, accelerated, on_iter, stats
+    max_iter, tol, positive, restart, accelerated, on_iter, stats, code_bound
         As in :func:`v1model.inference.fista.fista_iterate`.
 
     Returns
@@ -77,6 +77,8 @@ def fista_block_backtracking(A, B, G, lam, rows, L, *, max_iter, tol, positive, 
     Li = np.full(len(rows), L * START, dtype)
     t = np.ones(len(rows), dtype)
     live = rows.copy()
+    Sw = (np.full(len(rows), np.inf, dtype) if code_bound is None
+          else np.asarray(code_bound, dtype=dtype)[rows])
     work = _Work(Aw)
     matmul_rows = len(rows) if warm else 0
     it = 0
@@ -100,7 +102,8 @@ def fista_block_backtracking(A, B, G, lam, rows, L, *, max_iter, tol, positive, 
             t = np.where(work.restart & restart, dtype.type(1), work.t_new)
         done = None
         if tol > 0:
-            done = work.change <= tol * np.maximum(work.scale, np.finfo(dtype).tiny)
+            done = work.change <= tol * np.maximum(np.minimum(work.scale, Sw),
+                                                   np.finfo(dtype).tiny)
         # rotate the buffers: the new iterate and its product become current
         Ap, GAp, Aw, GA, work.An, work.GN = Aw, GA, work.An, work.GN, Ap, GAp
         if on_iter is not None:
@@ -109,8 +112,8 @@ def fista_block_backtracking(A, B, G, lam, rows, L, *, max_iter, tol, positive, 
         if done is not None and done.any():
             A[live[done]] = Aw[done]
             keep = ~done
-            live, Aw, Ap, GA, GAp, Bw, Li, t = (
-                v[keep] for v in (live, Aw, Ap, GA, GAp, Bw, Li, t))
+            live, Aw, Ap, GA, GAp, Bw, Li, t, Sw = (
+                v[keep] for v in (live, Aw, Ap, GA, GAp, Bw, Li, t, Sw))
             if live.size == 0:
                 break
             work = _Work(Aw)

@@ -14,6 +14,8 @@ reference, which can return the trajectory).
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import xarray as xr
 
@@ -36,6 +38,11 @@ from ._common import (
 __all__ = ["lca", "lca_rhs", "max_stable_dt"]
 
 INTEGRATORS = ("euler", "ivp")
+#: largest Euler trajectory (``u`` and ``a``, bytes) that ``return_trajectory`` without
+#: ``n_steps`` may hold in the worst case, ``max_steps`` steps (beyond it: ValueError);
+#: None: half of this machine's memory (most runs stop long before ``max_steps``, so
+#: only a worst case the machine could not hold is refused)
+MAX_TRAJECTORY_BYTES = None
 
 
 def max_stable_dt(D, tau):
@@ -158,9 +165,14 @@ def lca(
     return_trajectory : bool, default False
         Also return the trajectory as an ``xarray.Dataset`` with dims
         (time, sample, atom): ``u`` (state), ``a`` (output), time in seconds.
+        Without ``n_steps`` the Euler path keeps a state every
+        ``record_every`` steps until the tolerance stop, up to ``max_steps``:
+        a worst case above :data:`MAX_TRAJECTORY_BYTES` (default half of the
+        machine's memory) is refused.
     return_history : bool, default False
-        Also return an ``xarray.Dataset`` over ``iteration`` (Euler step, or
-        ``t_eval`` point for the ivp path) with the objective, data term,
+        Also return an ``xarray.Dataset`` over ``iteration`` (the Euler step
+        number, 0 for the start, also with ``record_every > 1``; the index of
+        the ``t_eval`` point on the ivp path) with the objective, data term,
         penalty (summed over samples) and mean active count of ``T(u)``, plus
         the simulated ``time`` (s). Costs one objective evaluation per
         recorded step.
@@ -204,8 +216,9 @@ def lca(
     ValueError
         For invalid ``X``/``D``, ``lam < 0``, an unknown ``threshold`` or
         ``integrator``, a non-positive ``tau``, ``dt`` or ``tol``, an Euler
-        ``dt`` at or beyond the stability limit, or an invalid ``t_eval``
-        (or one spanning more than ``1e4 tau``).
+        ``dt`` at or beyond the stability limit, an invalid ``t_eval``
+        (or one spanning more than ``1e4 tau``), or an Euler trajectory
+        without ``n_steps`` that could exceed :data:`MAX_TRAJECTORY_BYTES`.
     RuntimeError
         When ``solve_ivp`` fails (ivp path).
 
@@ -241,13 +254,16 @@ def lca(
     record_every = check_int(record_every, "record_every", minimum=1)
     check_progress(progress)
     n, k = X.shape[0], D.shape[0]
+    if return_trajectory and integrator == "euler" and n_steps is None:
+        _check_trajectory_size(n, k, dtype, max_steps, record_every)
     u0 = check_warm_start(u0, (n, k), dtype, "u0")
     kind = "hard" if threshold == "hard" else "soft"
-    records, rec_times = ([], []) if return_history else (None, None)
+    records, rec_times, rec_steps = ([], [], []) if return_history else (None, None, None)
 
-    def on_record(t, U_all):
+    def on_record(t, U_all, step=None):
         records.append(history_record(X, D, apply_threshold(U_all, lam, threshold), lam, kind))
         rec_times.append(t)
+        rec_steps.append(step)
 
     hook = on_record if return_history else None
     if adaptive:
@@ -286,6 +302,9 @@ def lca(
         hist = history_dataset(records, "lca", **params)
         hist = hist.assign_coords(time=("iteration", np.asarray(rec_times, dtype=float),
                                         {"units": "s", "long_name": "simulated time"}))
+        if integrator == "euler":  # the step numbers, not the record count (record_every)
+            hist = hist.assign_coords(iteration=("iteration", np.asarray(rec_steps, np.int64),
+                                                 {"long_name": "Euler step"}))
         out.append(hist)
     return out[0] if len(out) == 1 else tuple(out)
 
@@ -317,6 +336,36 @@ def lca_rhs(U, B, G_off, lam, threshold, tau):
     return (B - U - A @ G_off) / tau
 
 
+def _trajectory_bound() -> float:
+    """:data:`MAX_TRAJECTORY_BYTES`, or half of the physical memory when it is None."""
+    if MAX_TRAJECTORY_BYTES is not None:
+        return float(MAX_TRAJECTORY_BYTES)
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): a laptop's half
+        return 8e9
+
+
+def _check_trajectory_size(n, k, dtype, max_steps, record_every):
+    """Refuse a tolerance-stopped Euler trajectory whose worst case (``max_steps``
+    steps) would not fit in :data:`MAX_TRAJECTORY_BYTES`."""
+    n_states = 1 + -(-max_steps // record_every)  # the start, every record, the last step
+    per_state = 2 * n * k * np.dtype(dtype).itemsize  # u and a
+    worst = n_states * per_state
+    bound = _trajectory_bound()
+    if worst > bound:
+        fit = int(bound // per_state) - 1  # records after the start
+        fixes = (f"record_every >= {-(-max_steps // fit)} or max_steps <= "
+                 f"{fit * record_every}, " if fit >= 1 else "")
+        raise ValueError(
+            f"return_trajectory=True without n_steps keeps up to {n_states} states of "
+            f"({n}, {k}) {np.dtype(dtype).name} (u and a, max_steps={max_steps}, "
+            f"record_every={record_every}): {worst / 1e9:.3g} GB, above "
+            f"{bound / 1e9:.3g} GB (MAX_TRAJECTORY_BYTES: half this machine's memory unless "
+            f"set); pass n_steps, "
+            f"{fixes}or fewer samples")
+
+
 def _euler(X, D, lam, threshold, tau, dt, n_steps, tol, max_steps, u0, return_traj,
            record_every, on_record=None, stats=None, on_block=None):
     dtype = X.dtype
@@ -331,14 +380,14 @@ def _euler(X, D, lam, threshold, tau, dt, n_steps, tol, max_steps, u0, return_tr
     record = return_traj or on_record is not None
     times, us = [0.0], ([U.copy()] if return_traj else None)
     if on_record is not None:
-        on_record(0.0, U)
+        on_record(0.0, U, 0)
 
     def on_step(step):  # recording runs all rows as one block: U is up to date
         if return_traj:
             times.append(step * dt)
             us.append(U.copy())
         if on_record is not None:
-            on_record(step * dt, U)
+            on_record(step * dt, U, step)
 
     # samples are independent: without records, row blocks bound the working arrays
     block = n if record else BLOCK_SIZE

@@ -81,7 +81,8 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
         weak component beside a strong one is still taken.
     tol : float, optional
         Stop a sample when its squared residual norm ``||x - D^T a||^2`` is at
-        most ``tol`` (scikit-learn's convention for ``orthogonal_mp``). With
+        most ``tol`` (scikit-learn's convention for ``orthogonal_mp``), tested
+        before every step: a sample with ``||x||^2 <= tol`` gets no atom. With
         ``tol`` alone, the number of atoms is not limited; with
         ``n_nonzero`` as well, a sample stops at whichever comes first. The
         residual tracked step by step is checked against the exact one at the
@@ -200,9 +201,11 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
         ``|correlation| < sqrt(eps)``.
     tol : float, optional
         Stop a sample once its squared residual norm is at most ``tol``
-        (as scikit-learn's ``orthogonal_mp``). With ``n_nonzero`` as well, a
-        sample stops at whichever comes first; scikit-learn instead ignores
-        ``n_nonzero_coefs`` when ``tol`` is given. The residual tracked step by
+        (scikit-learn's ``orthogonal_mp`` meaning of ``tol``). The test comes
+        before every step, the first included: a sample with ``||x||^2 <=
+        tol`` gets no atom (scikit-learn's always picks at least one). With
+        ``n_nonzero`` as well, a sample stops at whichever comes first;
+        scikit-learn instead ignores ``n_nonzero_coefs`` when ``tol`` is given. The residual tracked step by
         step is checked against the exact one at the end: a sample that
         rounding left above ``tol`` is solved again in float64.
     positive : bool, default False
