@@ -205,9 +205,10 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
         before every step, the first included: a sample with ``||x||^2 <=
         tol`` gets no atom (scikit-learn's always picks at least one). With
         ``n_nonzero`` as well, a sample stops at whichever comes first;
-        scikit-learn instead ignores ``n_nonzero_coefs`` when ``tol`` is given. The residual tracked step by
-        step is checked against the exact one at the end: a sample that
-        rounding left above ``tol`` is solved again in float64.
+        scikit-learn instead ignores ``n_nonzero_coefs`` when ``tol`` is
+        given. The residual tracked step by step is checked against the exact
+        one at the end: a sample that rounding left above ``tol`` is solved
+        again in float64.
     positive : bool, default False
         Non-negative OMP: select only positive correlations and keep the
         coefficients non-negative (NNLS on the support after each step).
