@@ -69,9 +69,9 @@ def test_minibatch_dictionary_learning_runs_on_one_blas_thread(monkeypatch):
         monkeypatch.setattr(module, "blas_threads_for_step", record)
     real_step = online_module.OnlineState.step
 
-    def step(self, X):  # the threads BLAS has while a minibatch is coded
+    def step(self, X, **kwargs):  # the threads BLAS has while a minibatch is coded
         threads.append(max(_blas_threads()))
-        return real_step(self, X)
+        return real_step(self, X, **kwargs)
 
     monkeypatch.setattr(online_module.OnlineState, "step", step)
     rng = np.random.default_rng(0)
