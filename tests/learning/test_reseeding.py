@@ -157,3 +157,35 @@ def test_with_positive_codes_an_on_off_pair_is_not_a_duplicate(learner, kwargs):
     # codes of either sign can use d for -d: |cos| still calls them copies
     np.testing.assert_array_equal(duplicate_atoms(D_true, 0.99), np.arange(8, 16))
     assert duplicate_atoms(D_true, 0.99, signed=True).size == 0
+
+
+def test_reseeding_does_not_recreate_the_duplicate_it_replaces(rng):
+    # atom 3 is a copy of atom 0 and carries the code of sample 0: with that code dropped,
+    # the residual of sample 0 (the worst reconstructed) lies along atom 0 again, and the
+    # "re-seeded" atom was the duplicate once more
+    X = 0.01 * rng.standard_normal((20, 5))
+    X[0] = [4.0, 0.0, 0.0, 0.0, 0.0]
+    X[1] = [0.0, 0.0, 0.0, 0.6, 0.8]
+    D = np.vstack([np.eye(5)[:3], np.eye(5)[0]])
+    A = np.zeros((20, 4))
+    A[0, 3] = 4.0
+    reseed(D, np.array([3]), X, A, rng, duplicate_tol=0.99)
+    # the next worst sample's residual instead, which no atom covers
+    np.testing.assert_allclose(D[3], [0, 0, 0, 0.6, 0.8], atol=1e-12)
+    assert duplicate_atoms(D, 0.99).size == 0
+
+
+@pytest.mark.parametrize("learner, kwargs", [
+    (learn_mod, {}),
+    (learn_ksvd, {"method": "fista"}),
+])
+def test_more_atoms_than_samples_warns_and_returns_no_duplicates(learner, kwargs):
+    # 128 atoms from 50 digits: the returned dictionary had 47 atoms within |cos| 0.99 of
+    # another (re-seeded from residuals along live atoms), and nothing said why ~70 atoms
+    # were re-seeded every update
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data[:50] / 16
+    with pytest.warns(UserWarning, match=r"n_atoms=128 is more than the 50 training samples"):
+        D, h = learner(X, 128, lam=0.2, n_updates=10, seed=0, progress=False, **kwargs)
+    assert duplicate_atoms(D.astype(np.float64), 0.99).size == 0

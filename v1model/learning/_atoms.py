@@ -102,10 +102,16 @@ class AtomUsage:
         self.unused[idx] = 0
 
 
-def reseed(D, idx, X, A, rng) -> None:
+def reseed(D, idx, X, A, rng, duplicate_tol=None, signed=False) -> None:
     """Replace atoms ``idx`` of ``D`` (in place) by the normalised residuals of
     the worst-reconstructed samples of ``X`` (codes ``A``); Gaussian noise
     atoms when there are fewer samples with a residual than atoms to fill.
+
+    With ``duplicate_tol``, a residual whose cosine (absolute unless
+    ``signed``, see :func:`duplicate_atoms`) with a kept atom or an atom already
+    re-seeded exceeds it is passed over for the next worst sample: the residual
+    of a sample that used a duplicate atom lies along the copy that stays, and
+    re-seeding from it re-created the duplicate straight after the check.
 
     Codes of the re-seeded atoms are set to zero in ``A`` (in place).
     """
@@ -115,13 +121,33 @@ def reseed(D, idx, X, A, rng) -> None:
     R = X - A @ D
     err = np.einsum("ij,ij->i", R, R)
     order = np.argsort(err)[::-1]
-    worst = order[: len(idx)]
-    worst = worst[err[worst] > _TINY * max(float(err.max()), _TINY)]
+    order = order[err[order] > _TINY * max(float(err.max()), _TINY)]
+    if duplicate_tol is None:
+        worst = order[: len(idx)]
+    else:
+        worst = _distinct_residuals(R, order, np.delete(D, idx, axis=0), len(idx),
+                                    duplicate_tol, signed)
     new = np.empty((len(idx), D.shape[1]))
     new[: len(worst)] = R[worst]
     if len(worst) < len(idx):
         new[len(worst):] = rng.standard_normal((len(idx) - len(worst), D.shape[1]))
     D[idx] = new / np.linalg.norm(new, axis=1, keepdims=True)
+
+
+def _distinct_residuals(R, order, kept, n, tol, signed) -> np.ndarray:
+    """The first (up to) ``n`` samples of ``order`` whose residual directions are
+    within cosine ``tol`` neither of an atom of ``kept`` nor of one another."""
+    U = R[order] / np.linalg.norm(R[order], axis=1, keepdims=True)
+    C = U @ kept.T
+    fresh = (C if signed else np.abs(C)).max(axis=1, initial=-np.inf) <= tol
+    chosen = []
+    for i in np.flatnonzero(fresh):
+        c = U[chosen] @ U[i]
+        if not np.any((c if signed else np.abs(c)) > tol):
+            chosen.append(i)
+            if len(chosen) == n:
+                break
+    return order[np.array(chosen, dtype=np.int64)]
 
 
 def normalize_rows(D, previous) -> np.ndarray:

@@ -5,9 +5,10 @@ duplicate atoms, record the statistics."""
 from __future__ import annotations
 
 import time
-
+import warnings
 
 from .._blas import blas_threads_for_step, coding_iteration_flops
+from .._frames import user_stacklevel
 from ..io import seed_attr
 from ..progress import check_progress, progress_bar
 from ..validation import as_generator, check_int
@@ -31,6 +32,14 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
     X = check_training_data(X, dtype=coder.dtype)
     n, p = X.shape
     n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
+    if n_atoms > n:
+        # (MOD: D = (A^T A)^-1 A^T X = A^T W, so atoms that only one sample uses come out
+        # parallel, and the residuals of a few samples give few new directions)
+        warnings.warn(
+            f"n_atoms={n_atoms} is more than the {n} training samples: so few samples cannot "
+            f"use that many distinct atoms, and the unused and duplicate ones are re-seeded "
+            f"every update (n_reseeded in the history); use fewer atoms or more samples",
+            UserWarning, stacklevel=user_stacklevel())
     check_lam_below_data(X, coder, n_atoms)
     n_updates = check_int(n_updates, "n_updates", minimum=1)
     if batch_size is not None:
@@ -56,7 +65,7 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
             D, A = step(batch, A, D)
             D = normalize_rows(D, D_old)
             dead = usage.to_reseed(A, D, signed=coder.nonnegative)
-            reseed(D, dead, batch, A, rng)
+            reseed(D, dead, batch, A, rng, duplicate_tol, coder.nonnegative)
             usage.reset(dead)
             history.record(stats, len(dead), time.perf_counter() - start)
             bar.set_postfix(obj=f"{stats['objective']:.4g}", reseeded=len(dead), refresh=False)

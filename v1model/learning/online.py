@@ -176,7 +176,8 @@ class OnlineState:
         dead = self.usage.to_reseed(codes, self.D, count_silent=False, share=share,
                                     signed=self.coder.nonnegative)
         if dead.size:
-            reseed(self.D, dead, X, codes, self.rng)
+            reseed(self.D, dead, X, codes, self.rng, self.usage.duplicate_tol,
+                   self.coder.nonnegative)
             # the old statistics describe the old atom: start the new one afresh
             self.A[dead, :] = 0.0
             self.A[:, dead] = 0.0
