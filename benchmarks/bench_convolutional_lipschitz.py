@@ -15,13 +15,16 @@ Then one FISTA ``encode`` of the longest sound (5 iterations), with each bound.
 from __future__ import annotations
 
 import argparse
-import os
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 
 from v1model.convolutional import ConvolutionalDictionary, encode
 from v1model.convolutional import operator as operator_module
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _inference_setup import best_time, machine_line  # noqa: E402
 
 CASES = [  # (label, kernels shape, signal shape, stride, boundary)
     ("sound 0.5 s at 8 kHz, 32 x 64 taps", (32, 64), (4000,), 1, "full"),
@@ -30,15 +33,6 @@ CASES = [  # (label, kernels shape, signal shape, stride, boundary)
     ("image 64 x 64, 32 x 8 x 8", (32, 8, 8), (64, 64), 1, "full"),
     ("image 1024 x 1024, 32 x 12 x 12", (32, 12, 12), (1024, 1024), 1, "full"),
 ]
-
-
-def best_time(fn, repeats):
-    best, out = np.inf, None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def own_grid(phi):
@@ -55,9 +49,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="best of N calls")
     args = parser.parse_args()
-    load = os.getloadavg()
-    print(f"{os.cpu_count()} cores, load average {load[0]:.2f} / {load[1]:.2f} / "
-          f"{load[2]:.2f}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}\n")
+    print(machine_line() + "\n")
     rng = np.random.default_rng(0)
     print("| case | boundary, stride | own grid (s, reference) | coarse grid (s) | speed-up "
           "| bound coarse / own |")
