@@ -158,7 +158,7 @@ def test_code_loss_value():
     (dict(batch_size=0), "batch_size must be >= 1"),
     (dict(learning_rate=0), "learning_rate must be a positive"),
     (dict(dtype="float16"), "dtype must be float32 or float64"),
-    (dict(progress="yes"), "progress must be a bool"),
+    (dict(progress="yes"), "progress must be True, False or None"),
 ])
 def test_bad_parameters(small_problem, params, message):
     X, D, lam = small_problem
@@ -800,3 +800,25 @@ def test_lista_error_by_depth_progress_false_draws_no_bar(small_problem, monkeyp
     # not given, a long stage still shows its bar
     lista_error_by_depth(X[:30], X[30:], D, lam, depths=(1,), n_steps=3)
     assert "ista, fista" in capsys.readouterr().err
+
+
+def test_lista_progress_follows_the_package_convention(small_problem, monkeypatch, capsys,
+                                                       tmp_path):
+    # LISTA(progress=False).fit still drew the "fista" bar of its targets z* (optimal_codes
+    # was called without progress), and its default, False, was not the package's None
+    # (a bar once a stage has run PROGRESS_DELAY s, set to 0 here)
+    import v1model.progress
+
+    monkeypatch.setattr(v1model.progress, "PROGRESS_DELAY", 0.0)
+    X, D, lam = small_problem
+    LISTA(1, lam, n_steps=3, progress=False).fit(X, D, seed=0)
+    err = capsys.readouterr().err
+    assert "%|" not in err, err[-500:]
+    net = LISTA(1, lam, n_steps=3)
+    assert net.progress is None
+    net.fit(X, D, seed=0)
+    err = capsys.readouterr().err
+    assert "fista" in err and "LISTA" in err
+    # the default survives a save and load (netCDF holds None as "None", not True)
+    net.save(tmp_path / "net.nc")
+    assert LISTA.load(tmp_path / "net.nc").progress is None

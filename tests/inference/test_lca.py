@@ -392,3 +392,39 @@ def test_trajectory_without_n_steps_is_refused_when_it_could_not_fit(monkeypatch
     # n_steps states the size: not refused
     _, traj = lca(X, D, 0.1, return_trajectory=True, dtype=np.float64, n_steps=300)
     assert traj.sizes["time"] == 301
+
+
+@pytest.mark.parametrize("x1", [0.6, 0.8])
+def test_hard_threshold_two_coherent_atoms_settle_instead_of_cycling(x1):
+    # two atoms 0.2 rad apart, x = x1 along the first: both units reached the threshold
+    # in the same Euler step, inhibited each other back below it together, and so on
+    # (a period-2 cycle of the synchronous update) until max_steps with a
+    # ConvergenceWarning and A = 0. In continuous time unit 0 (the larger drive)
+    # crosses first and silences unit 1: the fixed point a = (x1, 0)
+    th, lam, tol = 0.2, 0.5, 1e-5
+    D = np.array([[1.0, 0.0], [np.cos(th), np.sin(th)]])
+    X = np.array([[x1, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        A = lca(X, D, lam, threshold="hard", dtype=np.float64, tol=tol)
+    np.testing.assert_allclose(A, [[x1, 0.0]], atol=1e-4)
+    # the hard-threshold LCA's fixed point: u = b - (G - I) T(u) with a = T(u)
+    B, G_off = X @ D.T, D @ D.T - np.eye(2)
+    U = B - A @ G_off
+    active = A != 0
+    np.testing.assert_allclose(U[active], A[active], atol=10 * tol * np.abs(B).max())
+    assert np.all(np.abs(U[~active]) <= lam)
+
+
+def test_hard_threshold_learner_reproducer_converges():
+    # learned atoms 1 and 10 (and 2 and 12) nearly coincided: 2 of the 30 samples of a
+    # batch cycled between active sets for all 20,000 steps
+    from v1model.learning import SparseDictionaryLearner
+
+    X = np.random.default_rng(0).standard_normal((60, 12))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = SparseDictionaryLearner(16, method="lca", lam=0.5,
+                                        method_params={"threshold": "hard"}, n_updates=5,
+                                        batch_size=30, dtype="float64", seed=0).fit(X)
+    assert np.all(np.isfinite(model.components_))

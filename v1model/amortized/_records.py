@@ -110,7 +110,9 @@ def read_network(ds, names):
     # netCDF gives numpy scalars: as Python's, the loaded network's repr and get_params()
     # are those of the saved one (not n_layers=np.int64(3)) and JSON-serialisable
     params = {k: v.item() if isinstance(v, np.generic) else v for k, v in params.items()}
-    params["progress"] = bool(params["progress"])
+    # saved None ("None", clean_attrs) is the default automatic bar, not True
+    progress = params["progress"]
+    params["progress"] = None if progress == "None" else bool(progress)
     kind = check_choice(params["parametrization"], "the saved parametrization", tuple(WEIGHTS))
     missing = [var for _, var, *_ in WEIGHTS[kind].values() if var not in ds]
     missing += [] if "dictionary" in ds else ["dictionary"]

@@ -9,7 +9,7 @@ import xarray as xr
 from ..inference._common import spectral_norm_gram, validate_problem
 from ..inference.fista import fista_iterate
 from ..io import clean_attrs, seed_attr
-from ..progress import check_progress, inner_progress, progress_bar
+from ..progress import check_progress, progress_bar
 from ..validation import (as_generator, check_array, check_choice, check_int, check_positive,
                           check_same_features, check_shape)
 from ._unrolled import code_loss, lasso_loss
@@ -64,7 +64,7 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
         Other parameters of :class:`LISTA` (``parametrization``,
         ``objective``, ``n_steps``, ``batch_size``, ``learning_rate``, ...).
         ``progress`` also covers the bars of ``z*`` and of ISTA and FISTA:
-        False draws none; True, or not given, one once a stage has run 2 s.
+        False draws none; True, None or not given, one once a stage has run 2 s.
 
     Returns
     -------
@@ -89,7 +89,7 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
     rate = _check_lista_params(lista_params, D, lam, target_tol, dt)
     rng = as_generator(seed)
     # progress=False drew the bars of z* and of the baseline all the same
-    inner = inner_progress(lista_params["progress"]) if "progress" in lista_params else None
+    inner = False if lista_params.get("progress") is False else None
     target_train = (optimal_codes(X_train, D, lam, target_tol, dt, progress=inner)
                     if supervised else None)
     target_test = optimal_codes(X_test, D, lam, target_tol, dt, progress=inner)

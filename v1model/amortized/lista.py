@@ -24,11 +24,12 @@ from ..inference.encode import encode
 from ..io import SavedAsDataset, seed_attr
 from ..learning._data import Minibatches
 from ..learning.estimator import NotFittedError
-from ..validation import (as_generator, check_array, check_bool, check_choice, check_dictionary,
+from ..validation import (as_generator, check_array, check_choice, check_dictionary,
                           check_dtype, check_int, check_positive, check_positive_or_auto,
                           check_same_features, check_shape)
 from .._blas import blas_threads_for_step
 from ..adam import Adam
+from ..progress import check_progress, progress_bar
 from ._records import (LOSSES, PARAM_DEFAULTS, WEIGHTS, history_dataset, network_dataset,
                        read_network)
 from ._slista import StepLayers, slista_forward
@@ -177,8 +178,10 @@ class LISTA(SavedAsDataset):
         Steps between rows of :attr:`history_`.
     dtype : {"float32", "float64"}, default "float32"
         Precision of the weights, the training and the codes.
-    progress : bool, default False
-        Show a progress bar during :meth:`fit`.
+    progress : bool or None, default None
+        tqdm bars during :meth:`fit`, over the training steps and the samples
+        of the FISTA solves for the target codes ``z*``: None once a stage has
+        run 2 s (:mod:`v1model.progress`), True at once, False never.
 
     Attributes
     ----------
@@ -244,7 +247,7 @@ class LISTA(SavedAsDataset):
 
     def __init__(self, n_layers=3, lam=0.1, *, parametrization="full", objective="supervised",
                  n_steps=2000, batch_size=100, learning_rate="auto", target_tol=1e-8,
-                 record_every=20, dtype="float32", progress=False):
+                 record_every=20, dtype="float32", progress=None):
         self.n_layers = n_layers
         self.lam = lam
         self.parametrization = parametrization
@@ -289,7 +292,7 @@ class LISTA(SavedAsDataset):
         check_positive_or_auto(self.learning_rate, "learning_rate")
         check_positive(self.target_tol, "target_tol")
         check_int(self.record_every, "record_every", minimum=1)
-        check_bool(self.progress, "progress")
+        check_progress(self.progress)
         return check_dtype(self.dtype)
 
     def _layers(self, D, lam):
@@ -358,7 +361,6 @@ class LISTA(SavedAsDataset):
         FloatingPointError
             When training diverges or its squared gradients overflow the dtype.
         """
-        from tqdm.auto import tqdm
 
         dtype = self._validated()
         rng = as_generator(seed)
@@ -389,7 +391,8 @@ class LISTA(SavedAsDataset):
         flops = 6.0 * int(batches.batch_size) * n_atoms * (
             n_features + (int(self.n_layers) - 1) * n_atoms)
         with blas_threads_for_step(flops):
-            for step in tqdm(range(n_steps), desc="LISTA", disable=not self.progress, leave=False):
+            for step in progress_bar(self.progress, total=n_steps, desc="LISTA", unit="step",
+                                     iterable=range(n_steps)):
                 idx = batches.next()
                 Xb = X[idx]
                 Z, cache = layers.forward(Xb, weights, keep=True)
@@ -431,7 +434,7 @@ class LISTA(SavedAsDataset):
 
     def _targets(self, X, D, target, name, dtype):
         if target is None:
-            return optimal_codes(X, D, self.lam, self.target_tol, dtype)
+            return optimal_codes(X, D, self.lam, self.target_tol, dtype, progress=self.progress)
         target = check_array(target, name, ndim=2, dtype=dtype)
         return check_shape(target, name, (X.shape[0], D.shape[0]))
 

@@ -124,6 +124,13 @@ def lca(
         with ``C(a) = lam / 2`` for ``a != 0``), and with unit-norm atoms its
         fixed points are the least-squares codes on their support that no
         single atom, added or removed with the others kept, would improve.
+        Euler moves all units at once, so units of near-duplicate atoms can
+        cross the threshold together and push each other back together, a
+        cycle that never settles: stopping by ``tol``, a sample whose active
+        set keeps changing with ``du`` turning back has its step halved
+        (:data:`HARD_CYCLE_TURNS`), so that the first unit crosses alone as in
+        continuous time (in a trajectory, its time then runs slower than the
+        ``time`` coordinate).
     tau : float, default 0.01
         Membrane time constant in seconds (10 ms).
     dt : float, optional
@@ -421,28 +428,76 @@ def _euler_block(X, D, W, eta, U, lam, threshold, n_steps, tol, limit, record_ev
     live = np.arange(X.shape[0])  # rows still moving; Uw holds their states
     Uw, Bw, stop_w = U.copy(), Bs, stop
     products = 0
+    # hard threshold, tolerance stop: each row's step scale, and its count of turns back
+    # (:data:`HARD_CYCLE_TURNS`) with the last step at which its active set changed
+    guard = threshold == "hard" and n_steps is None
+    if guard:
+        scale = np.ones(live.size, dtype)
+        turns = np.zeros(live.size, np.int64)
+        changed_at = np.zeros(live.size, np.int64)
+        act_prev, Z_prev = None, None
     for step in range(1, limit + 1):
         Aw = apply_threshold(Uw, lam, threshold)
         Z = Aw @ W
         products += live.size
         Z -= Bw
         Z += eta * Uw  # Z = -du
+        if guard:
+            moved = np.abs(Z).max(axis=1)  # the tolerance test is on the full step
+            act = Aw != 0
+            if act_prev is not None:
+                _hard_cycle_guard(act, act_prev, Z, Z_prev, step, scale, turns, changed_at)
+            act_prev, Z_prev = act, Z.copy()
+            if (scale < 1).any():
+                Z *= scale[:, None]
         Uw -= Z
         if on_step is not None and step % record_every == 0:
             U[live] = Uw
             on_step(step)
         if n_steps is None:
-            done = np.abs(Z).max(axis=1) <= stop_w
+            done = (moved if guard else np.abs(Z).max(axis=1)) <= stop_w
             if done.any():
                 U[live[done]] = Uw[done]
                 keep = ~done
                 live, Uw, Bw, stop_w = live[keep], Uw[keep], Bw[keep], stop_w[keep]
+                if guard:
+                    scale, turns, changed_at = scale[keep], turns[keep], changed_at[keep]
+                    act_prev, Z_prev = act_prev[keep], Z_prev[keep]
                 if live.size == 0:
                     break
     U[live] = Uw
     if on_step is not None and step % record_every:
         on_step(step)  # the state returned, whatever the recording period
     return products, step, (live.size if n_steps is None else 0)
+
+
+#: hard threshold: a row's Euler step is halved once its active set has changed with the
+#: update turning back (``du . du_prev < 0``) this many times, each change within
+#: :data:`HARD_CYCLE_QUIET` steps of the previous one
+HARD_CYCLE_TURNS = 64
+#: steps without an active-set change after which a row's count of turns starts again
+HARD_CYCLE_QUIET = 8
+
+
+def _hard_cycle_guard(act, act_prev, Z, Z_prev, step, scale, turns, changed_at):
+    """Halve the step of rows that cycle between active sets (hard threshold).
+
+    Euler moves every unit at once: units that would cross the threshold one
+    after the other in continuous time (each one's jump in ``a`` changing the
+    drive of the others) can cross together, inhibit each other back below the
+    threshold together, and so on for ever, a cycle of period 2 or 3 whose
+    ``du`` never shrinks. A smaller step lets the first of them cross alone.
+    ``scale``, ``turns`` and ``changed_at`` (per row) are updated in place.
+    """
+    changed = (act != act_prev).any(axis=1)
+    turns[step - changed_at > HARD_CYCLE_QUIET] = 0
+    turned = changed & (np.einsum("ij,ij->i", Z, Z_prev) < 0)
+    turns += turned
+    changed_at[changed] = step
+    cycling = turns >= HARD_CYCLE_TURNS
+    if cycling.any():
+        scale[cycling] *= 0.5
+        turns[cycling] = 0
 
 
 def _threshold_in_place(U, lam, threshold):
