@@ -179,7 +179,9 @@ def run(
     batch_size : int, optional
         Crops per update; default 16 (MP) or 8 (FISTA).
     max_iter : int
-        FISTA steps per minibatch (MP: spikes per crop or excerpt) at most.
+        FISTA steps per minibatch and per held-out code (MP: spikes per
+        crop; held-out excerpts, coded whole, as many per sample:
+        ``max_iter * excerpt_length / crop_length``, rounded up) at most.
     n_eval : int
         Held-out excerpts coded with the learned kernels.
     min_centre_frequency : float
@@ -211,7 +213,9 @@ def run(
         coefficients each code needs per second of held-out sound at each
         fidelity (matching-pursuit spikes of the learned, gammatone and random
         kernels; block DCTs; NaN where a code cannot reach that fidelity on every
-        held-out excerpt). Parameters and the summary in attrs.
+        held-out excerpt). Parameters and the summary in attrs, among them
+        ``eval_max_iter`` (the held-out codes' step limit) and ``eval_n_short``
+        (MP: held-out excerpts left short of ``snr_db``; 0 for FISTA).
 
     Raises
     ------
@@ -284,11 +288,20 @@ def run(
 
     from v1model.convolutional import matching_pursuit, reconstruct
 
+    # max_iter spikes per crop of crop_length samples in training: the held-out excerpts,
+    # coded whole, get as many per sample (200 for a whole excerpt of 4 crops left one
+    # of 32 FSDD excerpts short of 15 dB)
+    eval_max_iter = (max_iter if method == "fista"
+                     else int(np.ceil(max_iter * excerpt_length / crop_length)))
     codes = (encode(X_eval, K, lam, method="fista", stride=1) if method == "fista"
-             else matching_pursuit(X_eval, K, snr_db=snr_db, max_iter=max_iter))
+             else matching_pursuit(X_eval, K, snr_db=snr_db, max_iter=eval_max_iter))
 
     made = reconstruct(codes, K, X_eval.shape[1:], stride=1)
     eval_error = float(((X_eval - made) ** 2).sum() / (X_eval**2).sum())
+    # MP: held-out excerpts whose pursuit stopped short of snr_db (it warns too)
+    eval_n_short = (0 if method == "fista" else int(np.count_nonzero(
+        ((X_eval - made) ** 2).sum(axis=1)
+        > (X_eval**2).sum(axis=1) * 10 ** (-snr_db / 10) * (1 + 1e-6))))
     eval_active = float(np.count_nonzero(codes) / codes.size)
     nonzero_per_sample = float(np.count_nonzero(codes) / X_eval.size)
 
@@ -374,6 +387,7 @@ def run(
         gammatone_slope=gt["slope"], gammatone_fraction_localized=gt["fraction_localized"],
         eval_relative_error=eval_error, eval_fraction_active=eval_active,
         eval_nonzero_per_sample=nonzero_per_sample,
+        eval_max_iter=eval_max_iter, eval_n_short=eval_n_short,
         final_reconstruction_error=float(learned["reconstruction_error"].values[-20:].mean()),
         block_dct_per_learned_spike_15db=float(
             ds["coefficients_per_second"].sel(coder="block_dct", target_snr=15.0)

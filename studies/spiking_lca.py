@@ -77,8 +77,11 @@ def run(
         Image source for :func:`stimuli.load_images`.
     prewhitened : bool, optional
         Whether ``images`` are already whitened (default: guessed from the source).
-    patch_size, n_atoms, n_patches, dictionary_updates, duration, target : optional
+    patch_size, n_atoms, n_patches, dictionary_updates, duration : optional
         Override the defaults above.
+    target : {"numpy", "cython", "cpp_standalone"}, optional
+        Brian2 code-generation target; default (None or ``"none"``) the one
+        above.
     lam, dt, tau_m, tau_syn : float
         Threshold and time constants (seconds) of the spiking network;
         defaults 0.1, 1e-4, 0.01 and 0.0025.
@@ -118,6 +121,8 @@ def run(
         dictionary_updates = 100 if quick else 300
     dictionary_updates = check_int(dictionary_updates, "dictionary_updates", minimum=1)
     duration = check_positive(quick_default(duration, quick, 0.5, 2.0), "duration")
+    if isinstance(target, str) and target.strip().lower() in ("none", "null"):
+        target = None  # `-p target=none` (the CLI passes a text parameter's "none" as text)
     target = quick_default(target, quick, "numpy", "cython")
     rng = as_generator(seed)
     # spiking_lca's checks of lam, duration, dt, tau_m, tau_syn and target (the other

@@ -57,3 +57,37 @@ def test_text_parameters_keep_none_as_text(monkeypatch, tmp_path):
     assert kwargs["reference"] == "none" and kwargs["dictionary"] == "None"
     kwargs = _given(monkeypatch, "lca-sweep", "lam=none")
     assert kwargs["lam"] == "none"
+
+
+@pytest.mark.parametrize("text", ["none", "None", "null"])
+def test_spiking_lca_reads_target_none_as_its_default(monkeypatch, tmp_path, text):
+    """spiking-lca's target is ``str | None`` (shown as ``target = None``): the CLI passes
+    ``-p target=none`` on as text, which the study refused ("target must be one of
+    'cython', 'numpy', 'cpp_standalone'; got 'none'") although None is its default. The
+    study reads it as None, as the other text parameters do; a wrong name is still
+    refused, naming target and the allowed values. No simulation runs: the recorder
+    stands in for the checks of the simulation's arguments."""
+    import v1model.spiking.lca as spiking
+
+    monkeypatch.chdir(tmp_path)
+    # passed on as text ("null" is JSON's None)
+    assert _given(monkeypatch, "spiking-lca", f"target={text}")["target"] == (
+        None if text == "null" else text)
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
+    seen = []
+
+    def record(*args, target, **kwargs):
+        seen.append(target)
+        raise _Stop
+
+    monkeypatch.setattr(spiking, "simulation_parameters", record)
+    with pytest.raises(_Stop):
+        cli.main(["study", "run", "spiking-lca", "--quick", "-p", f"target={text}"])
+    with pytest.raises(_Stop):
+        get_study("spiking-lca").run(quick=False, target=text)
+    assert seen == ["numpy", "cython"]  # the quick and the full default
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match=r"target must be one of 'cython', 'numpy', "
+                                         r"'cpp_standalone'; got 'nonsense'"):
+        get_study("spiking-lca").run(quick=True, target="nonsense")

@@ -291,6 +291,37 @@ def test_slurm_job_name_and_log_directory_with_spaces_are_quoted(tmp_path):
     assert f"#SBATCH -J v1\n#SBATCH -e {tmp_path}/v1-%J.err" in script
 
 
+def test_worker_extra_args_stay_one_argument_each(tmp_path):
+    """dask-jobqueue joins ``worker_extra_args`` with spaces as they are: ``["--resources",
+    "GPU=1 MEM=2"]`` gave the worker ``--resources GPU=1`` and a stray ``MEM=2``."""
+    pytest.importorskip("dask_jobqueue")
+    extra = ["--resources", "GPU=1 MEM=2", "--name-suffix", "a'b", "$SCRATCH/w"]
+    script = make_executor({"kind": "slurm", "cores": 1, "memory": "1GB", "jobs": 1,
+                            "worker_extra_args": extra}).job_script()
+    args = _worker_arguments(script, {"PATH": os.environ["PATH"], "SCRATCH": "/s 1"})
+    # each item one argument, a variable still expanded on the node
+    assert args[-5:] == ["--resources", "GPU=1 MEM=2", "--name-suffix", "a'b", "/s 1/w"]
+    assert script.rstrip().endswith('--resources "GPU=1 MEM=2" --name-suffix "a\'b" '
+                                    '"$SCRATCH/w"')
+
+
+def test_slurm_log_directory_percent_is_escaped(tmp_path):
+    """sbatch reads ``%`` in ``#SBATCH -e/-o`` as a filename pattern (``%x`` the job
+    name, ``%j`` the job id): the logs of ``.../100%x`` went to ``.../100<job name>``.
+    ``%%`` is sbatch's literal ``%``; dask-jobqueue's own ``%J`` stays a pattern."""
+    import shlex
+
+    pytest.importorskip("dask_jobqueue")
+    logs = tmp_path / "100%x"
+    script = make_executor({"kind": "slurm", "cores": 1, "memory": "1GB", "jobs": 1,
+                            "job_name": "v%1", "log_directory": str(logs)}).job_script()
+    directives = [shlex.split(line[len("#SBATCH"):]) for line in script.splitlines()
+                  if line.startswith("#SBATCH")]
+    assert ["-e", f"{tmp_path}/100%%x/v%%1-%J.err"] in directives
+    assert ["-o", f"{tmp_path}/100%%x/v%%1-%J.out"] in directives
+    assert ["-J", "v%1"] in directives  # a job name is no filename pattern
+
+
 def test_pbs_job_name_and_log_directory_with_spaces_are_refused(tmp_path, monkeypatch):
     """qsub cannot take them in a #PBS line (a PBS job name may hold no space): refused
     when the spec is read, naming the option, instead of a job that never starts."""

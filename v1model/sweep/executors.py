@@ -603,6 +603,23 @@ def _shell_word(value: str) -> str:
     return home + ('"' + re.sub(r'(["\\`])', r"\\\1", rest) + '"' if rest else "")
 
 
+def _worker_argument(value) -> str:
+    """``value`` (an item of ``worker_extra_args``) as one word of the worker command:
+    dask-jobqueue joins the items with spaces as they are, so ``"GPU=1 MEM=2"`` (after
+    ``--resources``) became two arguments and the worker refused the second. A plain word
+    is written as it is, anything else as :func:`_shell_word` (``$VARIABLES`` still
+    expanded on the compute node)."""
+    value = str(value)
+    return value if re.fullmatch(r"[\w@%+=:,./-]+", value) else _shell_word(value)
+
+
+def _slurm_filename(value: str) -> str:
+    """``value`` in an ``#SBATCH -e/-o`` path with its ``%`` escaped (``%%``): sbatch
+    reads ``%`` there as the start of a filename pattern (``%j`` the job id, ``%x`` the
+    job name, ``%5a`` ...), so ``/logs/100%x`` named another file."""
+    return value.replace("%", "%%")
+
+
 def _directive_value(value: str) -> str:
     """``value`` as one argument of an ``#SBATCH`` line. sbatch splits those lines at
     white space, honours single and double quotes and backslash escapes, and takes an
@@ -617,7 +634,8 @@ def _quote_slurm_header(header: str, job_name, log_directory) -> str:
     """dask-jobqueue's ``#SBATCH -J/-e/-o`` lines with their values quoted where sbatch
     needs it: ``#SBATCH -e /home/ada/my work/logs/...`` made sbatch read ``-e
     /home/ada/my`` and an unknown argument ``work/logs/...``. The lines of
-    ``job_extra_directives`` are the user's own and are left as they are."""
+    ``job_extra_directives`` are the user's own and are left as they are. A ``%`` of
+    the folder or job name in the log paths is escaped (:func:`_slurm_filename`)."""
     name = job_name or "worker"
     ours = {}
     if job_name is not None:
@@ -625,7 +643,8 @@ def _quote_slurm_header(header: str, job_name, log_directory) -> str:
     if log_directory is not None:
         for flag, ext in (("-e", "err"), ("-o", "out")):
             path = f"{log_directory}/{name}-%J.{ext}"
-            ours[f"#SBATCH {flag} {path}"] = f"#SBATCH {flag} {_directive_value(path)}"
+            escaped = f"{_slurm_filename(log_directory)}/{_slurm_filename(name)}-%J.{ext}"
+            ours[f"#SBATCH {flag} {path}"] = f"#SBATCH {flag} {_directive_value(escaped)}"
     lines = header.split("\n")
     for i, line in enumerate(lines):
         if line in ours:
@@ -723,6 +742,11 @@ class JobQueueExecutor(DaskExecutor):
             options["python"] = shlex.quote(sys.executable)
         if options.get("local_directory") is not None:
             options["local_directory"] = _shell_word(options["local_directory"])
+        extra_args = options.get("worker_extra_args")
+        if extra_args is None:
+            extra_args = dask.config.get(f"jobqueue.{self.kind}.worker-extra-args", None)
+        if extra_args:
+            options["worker_extra_args"] = [_worker_argument(a) for a in extra_args]
         if self.kind == "pbs":
             prologue = options.get("job_script_prologue")
             if prologue is None:
