@@ -135,9 +135,14 @@ def check_pattern(pattern) -> str:
 
 def matching_files(folder, pattern: str, name: str) -> list:
     """The files of the folder ``folder`` (a Path) matching ``pattern``, sorted; a pattern
-    pathlib refuses (absolute: "/data/*.wav") is a ValueError relative to ``name``."""
+    pathlib refuses (absolute: "/data/*.wav") is a ValueError relative to ``name``.
+
+    Letters match either case (a pattern with ``[...]`` classes of its own is taken as
+    it is): recorders and Windows tools write ``REC001.WAV``, which ``*.wav`` missed on
+    Linux and matched on macOS and Windows.
+    """
     try:
-        files = sorted(folder.glob(pattern))
+        files = sorted(folder.glob(_either_case(pattern)))
     except (ValueError, NotImplementedError) as exc:  # pathlib's own words, no argument named
         raise ValueError(f"pattern must be a glob pattern relative to {name}, got {pattern!r} "
                          f"({exc})") from None
@@ -148,6 +153,15 @@ def matching_files(folder, pattern: str, name: str) -> list:
     return files
 
 
+def _either_case(pattern: str) -> str:
+    """``pattern`` with every letter as a class of its two cases (``*.wav`` ->
+    ``*.[wW][aA][vV]``), unless it holds classes of its own."""
+    if "[" in pattern:
+        return pattern
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() and c.lower() != c.upper()
+                   else c for c in pattern)
+
+
 def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = None):
     """Read every WAV file in ``folder`` matching ``pattern``.
 
@@ -156,7 +170,8 @@ def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = 
     folder : str or Path
         Folder holding the files.
     pattern : str, default "*.wav"
-        Glob pattern of the files to read.
+        Glob pattern of the files to read, its letters in either case
+        (``REC001.WAV`` too), unless it has ``[...]`` classes of its own.
     sample_rate : float, optional
         Rate (Hz) to resample every file to; default the first file's rate
         (with a warning when the files' rates differ).

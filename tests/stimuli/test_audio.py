@@ -307,3 +307,17 @@ def test_float_wav_in_integer_scale_is_warned_of_by_name(tmp_path):
         warnings.simplefilter("error")
         load_wav(tmp_path / "fine.wav")
         load_wav_folder(tmp_path, "fine.wav")
+
+
+def test_the_default_pattern_reads_upper_case_wav_files(tmp_path):
+    """Recorders and Windows tools write REC001.WAV: "*.wav" missed it on Linux (and
+    matched it on macOS and Windows), so the same folder loaded differently."""
+    data = (np.sin(np.arange(800) * 0.3) * 8000).astype(np.int16)
+    wavfile.write(tmp_path / "REC001.WAV", 8000, data)
+    wavfile.write(tmp_path / "rec002.wav", 8000, data[::-1].copy())
+    (tmp_path / "notes.txt").write_text("not a recording")
+    waves, rate, names = load_wav_folder(tmp_path)
+    assert names == ["REC001.WAV", "rec002.wav"] and rate == 8000.0
+    np.testing.assert_array_equal(waves[0], data / 32768.0)
+    # a pattern with classes of its own is taken as written
+    assert load_wav_folder(tmp_path, pattern="[r]*.wav")[2] == ["rec002.wav"]
