@@ -447,7 +447,9 @@ def _euler_block(X, D, W, eta, U, lam, threshold, n_steps, tol, limit, record_ev
             act = Aw != 0
             if act_prev is not None:
                 _hard_cycle_guard(act, act_prev, Z, Z_prev, step, scale, turns, changed_at)
-            act_prev, Z_prev = act, Z.copy()
+            # no copy: Z is a new array every step, and the power-of-2 scaling below
+            # keeps the sign of du . du_prev, all the guard reads
+            act_prev, Z_prev = act, Z
             if (scale < 1).any():
                 Z *= scale[:, None]
         Uw -= Z
