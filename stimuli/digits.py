@@ -18,6 +18,8 @@ from v1model.validation import check_path
 
 __all__ = ["load_digits", "load_mnist", "read_idx"]
 
+_GZIP_MAGIC = b"\x1f\x8b"
+
 
 def load_digits():
     """The 1,797 8x8 handwritten digits bundled with scikit-learn.
@@ -53,7 +55,8 @@ def read_idx(path):
     Parameters
     ----------
     path : str or Path
-        The IDX file (``.gz`` is decompressed).
+        The IDX file, gzipped or not (told by its content, whatever its name:
+        a browser may save a decompressed file under its ``.gz`` name).
 
     Returns
     -------
@@ -73,12 +76,14 @@ def read_idx(path):
     path = check_path(path, "path")  # None or a number failed inside pathlib
     if not path.is_file():
         raise FileNotFoundError(f"path: no such IDX file: {str(path)!r}")
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rb") as f:
-            raw = f.read()
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:  # a truncated or false .gz
-        raise ValueError(f"path: cannot decompress {str(path)!r}: {exc}") from exc
+    raw = path.read_bytes()
+    # gzip is told by its magic bytes, not by the name: browsers save a decompressed
+    # "train-images-idx3-ubyte.gz" under its .gz name, and gunzip-less copies lose it
+    if raw[:2] == _GZIP_MAGIC:
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:  # a truncated .gz
+            raise ValueError(f"path: cannot decompress {str(path)!r}: {exc}") from exc
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise ValueError(f"path: {str(path)!r} is not an IDX file (bad magic number)")
     dtypes = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}

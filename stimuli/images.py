@@ -7,6 +7,7 @@ inside its own package; bigger corpora are read from a path the user gives.
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -111,7 +112,7 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
     progress = check_progress(progress)
     if isinstance(source, str) and source == "skimage":
         images = _load_skimage(size or 256)
-    elif isinstance(source, (str, Path)):
+    elif isinstance(source, (str, os.PathLike)):  # os.scandir's entries, py.path too
         path = image_source_path(source, name)
         if path.is_dir():
             images = _load_folder(path, size, name, progress, max_images)
@@ -135,16 +136,22 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
     return images
 
 
-def _image_stack(images, name="images", copy=False):
+def _image_stack(images, name="images", copy=False, keep_dtype=False):
     """``images`` as a float64 array ``(n_images, height, width)`` (one 2-D picture
     becomes a stack of one), with a warning for the layouts it is often confused with;
-    ``copy`` makes it the caller's own even when ``images`` is float64 already.
+    ``copy`` makes it the caller's own even when ``images`` is float64 already;
+    ``keep_dtype`` keeps an integer or float16/float32 array as it is (no float64 copy
+    of the whole stack: the caller converts what it reads).
 
     ``scipy.io.loadmat`` gives Olshausen's ``IMAGES.mat`` as (512, 512, 10) and
     image readers give colour as (height, width, 3): taken as they are, these are
     512 pictures of 512 x 10 pixels, and nothing downstream would fail.
     """
-    images = check_array(images, name, ndim=(2, 3), copy=copy)
+    dtype = np.float64
+    if keep_dtype and isinstance(images, np.ndarray) and (
+            images.dtype.kind in "iu" or images.dtype in (np.float16, np.float32)):
+        dtype = images.dtype
+    images = check_array(images, name, ndim=(2, 3), dtype=dtype, copy=copy)
     if images.ndim == 2:
         return images[None]
     n, h, w = images.shape
@@ -711,10 +718,13 @@ def sample_patches(
     ------
     ValueError
         For patches that do not fit (see :func:`check_patch_size`), an
-        invalid option, or when 50 rounds of draws find fewer than ``n``
-        patches meeting ``min_variance`` / ``normalize``.
+        invalid option, ``min_variance > 0`` or ``normalize`` with ``size=1``
+        (a single pixel has no variance), or when 50 rounds of draws find
+        fewer than ``n`` patches meeting ``min_variance`` / ``normalize``.
     """
-    images = _image_stack(images)
+    # float32 or uint8 pictures are not copied to float64 as a whole (a corpus held as a
+    # float32 memmap doubled in memory): each block of patches is, as it is cut out
+    images = _image_stack(images, keep_dtype=True)
     size = check_patch_size(size, images.shape, border)
     n = check_int(n, "n", minimum=1)
     border = check_int(border, "border", minimum=0)
@@ -723,6 +733,12 @@ def sample_patches(
     normalize = check_bool(normalize, "normalize")
     dtype = check_dtype(dtype)
     progress = check_progress(progress)
+    if size == 1 and (min_variance > 0 or normalize):
+        # every 1-pixel patch has variance 0: 50 rounds of draws failed, advising to lower
+        # min_variance (any positive value fails) or calling the images constant
+        option = "normalize=True" if normalize else f"min_variance={min_variance:g}"
+        raise ValueError(f"size=1 patches have zero variance: {option} would reject every one; "
+                         "use size >= 2, or min_variance=0 and normalize=False")
     n_img, h, w = images.shape
     d = size * size
     rng = as_generator(seed)
@@ -760,6 +776,7 @@ def sample_patches(
             for start in range(0, used, block):
                 stop = start + block
                 P = win[img[start:stop], r[start:stop], c[start:stop]].reshape(-1, d)
+                P = P.astype(np.float64, copy=False)
                 if filtered:
                     keep = np.ones(len(P), bool)
                     if min_variance > 0:
@@ -812,7 +829,7 @@ def is_prewhitened(source) -> bool:
     bool
         Whether the images are already whitened.
     """
-    if not isinstance(source, (str, Path)) or source == "skimage":
+    if not isinstance(source, (str, os.PathLike)) or source == "skimage":
         return False
     path = Path(source).expanduser()
     if path.is_dir():  # judged on the files load_images reads

@@ -5,6 +5,7 @@ message the later check gives."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,7 @@ def check_images(images, prewhitened=None, name: str = "images") -> None:
         check_bool(prewhitened, "prewhitened")
     if isinstance(images, str) and images == "skimage":
         return
-    if isinstance(images, (str, Path)):
+    if isinstance(images, (str, os.PathLike)):
         image_source_path(images, name)  # load_images' own check
         return
     try:
@@ -58,7 +59,7 @@ def image_source_attr(images) -> str:
     """How a result's attrs name its image source: the source as given for
     ``"skimage"`` and paths; for an array, its shape and dtype (``str()`` of an
     array is a truncated printout of its values)."""
-    if isinstance(images, (str, Path)):
+    if isinstance(images, (str, os.PathLike)):
         # a path as typed ("rawsub", "~/imgs") names nothing once the file is elsewhere
         return images if images == "skimage" else path_attr(images)
     shape = np.shape(images)

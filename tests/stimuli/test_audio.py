@@ -321,3 +321,67 @@ def test_the_default_pattern_reads_upper_case_wav_files(tmp_path):
     np.testing.assert_array_equal(waves[0], data / 32768.0)
     # a pattern with classes of its own is taken as written
     assert load_wav_folder(tmp_path, pattern="[r]*.wav")[2] == ["rec002.wav"]
+
+
+def test_files_in_subfolders_are_named_by_their_relative_path(tmp_path):
+    """A recursive pattern (``"**/*.wav"``, one folder per speaker) read ``spk1/0.wav``
+    and ``spk2/0.wav`` both as ``"0.wav"``: the names could not say which waveform came
+    from which file."""
+    for speaker, value in (("spk1", 1000), ("spk2", 2000)):
+        (tmp_path / speaker).mkdir()
+        wavfile.write(tmp_path / speaker / "0.wav", 8000, np.full(8, value, np.int16))
+    waves, _, names = load_wav_folder(tmp_path, "**/*.wav")
+    assert names == ["spk1/0.wav", "spk2/0.wav"]
+    np.testing.assert_allclose([w[0] for w in waves], [1000 / 32768, 2000 / 32768])
+    # files directly inside the folder keep their bare names
+    assert load_wav_folder(tmp_path / "spk1")[2] == ["0.wav"]
+
+
+def test_harmonic_ensemble_peak_memory_is_close_to_the_output():
+    """All harmonics were computed at once, an (n, n_harmonics, length) array and its
+    temporaries: ~17x the output (5,000 sounds of 1 s at 8 kHz took 5 GB)."""
+    import tracemalloc
+
+    harmonic_ensemble(2, 100, seed=0)  # one-off allocations out of the measure
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        X = harmonic_ensemble(50, 8000, seed=0)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert X.shape == (50, 8000)
+    assert peak <= 3 * X.nbytes, f"peak {peak / X.nbytes:.1f}x the output"
+    # the same sounds as the formula with every harmonic at once, the same draws
+    n, length, rate, n_harmonics, noise = 6, 400, 1000.0, 8, 0.05
+    rng = np.random.default_rng(3)
+    t = np.arange(length) / rate
+    f0 = rng.uniform(100.0, 400.0, (n, 1, 1))
+    k = np.arange(1, n_harmonics + 1)[None, :, None]
+    amp = (1.0 / k) * rng.uniform(0.5, 1.0, (n, n_harmonics, 1))
+    phase = rng.uniform(0, 2 * np.pi, (n, n_harmonics, 1))
+    partials = amp * np.sin(2 * np.pi * f0 * k * t[None, None, :] + phase)
+    partials[np.broadcast_to(f0 * k >= rate / 2, partials.shape)] = 0  # 500 Hz and up
+    onset = rng.uniform(0, t[-1] / 2, (n, 1))
+    decay = rng.uniform(0.01, 0.05, (n, 1))
+    env = np.where(t[None] >= onset, np.exp(-(t[None] - onset) / decay), 0)
+    ref = partials.sum(axis=1) * env + noise * rng.standard_normal((n, length))
+    ref /= np.sqrt((ref**2).mean(axis=1, keepdims=True))
+    np.testing.assert_allclose(harmonic_ensemble(n, length, sample_rate=rate, seed=3), ref,
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_long_harmonic_sounds_do_not_overflow_before_their_onset():
+    """The envelope exp(-(t - onset) / decay) was computed before the onset too, where
+    it is then set to 0: for sounds of a minute it overflowed, with NumPy's
+    "overflow encountered in exp" warning."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        X = harmonic_ensemble(4, 8000 * 60, noise=0.0, seed=0)
+    assert np.all(np.isfinite(X))
+    # silent before the onset (first half at most), unit RMS
+    assert np.all(X[:, 0] == 0)
+    np.testing.assert_allclose(np.sqrt((X**2).mean(axis=1)), 1.0)

@@ -90,3 +90,26 @@ def test_paths_that_are_not_paths_are_named():
         read_idx(None)
     with pytest.raises(TypeError, match=r"^folder must be a file name .*got 3"):
         load_mnist(3)
+
+
+def test_idx_gzip_is_told_by_content_not_name(tmp_path, rng):
+    """Browsers save a decompressed ``*.gz`` download under its ``.gz`` name: read_idx
+    refused it ("Not a gzipped file"), and a gzipped file without ``.gz`` was "not an
+    IDX file"."""
+    images = rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, 3, dtype=np.uint8)
+    _write_idx(tmp_path / "plain", images, 0x08)
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes((tmp_path / "plain").read_bytes())
+    _write_idx(tmp_path / "labels.gz", labels, 0x08)
+    (tmp_path / "labels.gz").rename(tmp_path / "train-labels-idx1-ubyte")
+    (tmp_path / "plain").unlink()
+    np.testing.assert_array_equal(read_idx(tmp_path / "train-images-idx3-ubyte.gz"), images)
+    np.testing.assert_array_equal(read_idx(tmp_path / "train-labels-idx1-ubyte"), labels)
+    x, y = load_mnist(tmp_path)
+    np.testing.assert_allclose(x, images / 255.0)
+    np.testing.assert_array_equal(y, labels)
+    # a truncated gzip is still reported as such
+    data = gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x04abcd")
+    (tmp_path / "cut.gz").write_bytes(data[:-6])
+    with pytest.raises(ValueError, match="cannot decompress"):
+        read_idx(tmp_path / "cut.gz")

@@ -525,3 +525,43 @@ def test_a_camera_mpo_jpeg_is_read_as_its_photograph(tmp_path):
     assert out.shape == (1, 32, 48)
     # JPEG at quality 95 of this smooth picture: within 1/255 (as for CMYK above)
     np.testing.assert_allclose(out[0], rgb2gray(photo), atol=0.01)
+
+
+def test_any_os_pathlike_source_is_a_path(tmp_path, rng):
+    """A path that is an ``os.PathLike`` but not a ``pathlib.Path`` (``os.scandir``'s
+    entries, pytest's ``tmpdir``) was taken for an array ("source must be a numeric
+    array"), and ``is_prewhitened`` called Olshausen's raw files unwhitened."""
+    import os
+
+    class Where(os.PathLike):
+        def __init__(self, path):
+            self.path = str(path)
+
+        def __fspath__(self):
+            return self.path
+
+    imgs = rng.standard_normal((2, 16, 16)).astype(">f4")
+    for i, im in enumerate(imgs):
+        im.tofile(tmp_path / f"image{i}")
+    np.testing.assert_array_equal(load_images(Where(tmp_path)), imgs.astype(np.float64))
+    assert is_prewhitened(Where(tmp_path))
+    raw, prewhitened = load_whitened(Where(tmp_path))
+    assert prewhitened and np.array_equal(raw, imgs.astype(np.float64))
+    savemat(tmp_path / "IMAGES.mat", {"IMAGES": np.moveaxis(imgs.astype(np.float64), 0, -1)})
+    entry = next(e for e in os.scandir(tmp_path) if e.name == "IMAGES.mat")
+    np.testing.assert_array_equal(load_images(entry), imgs.astype(np.float64))
+    assert is_prewhitened(entry)
+
+
+@pytest.mark.parametrize("option, named", [({"min_variance": 1e-9}, r"min_variance=1e-09"),
+                                           ({"normalize": True}, r"normalize=True")])
+def test_one_pixel_patches_cannot_meet_a_variance_filter(rng, option, named):
+    """A 1-pixel patch has variance 0: with min_variance > 0 or normalize, 50 rounds of
+    draws failed with "lower min_variance (images variance is 0.08)" (no positive
+    value can work) or "the images are constant over every patch" (they are not)."""
+    images = rng.random((2, 12, 12))
+    with pytest.raises(ValueError, match=rf"size=1 patches have zero variance: {named}"):
+        sample_patches(images, 1, 5, seed=0, border=0, **option)
+    # without a filter, 1-pixel patches are the pixels themselves
+    X = sample_patches(images, 1, 5, seed=0, border=0)
+    assert X.shape == (5, 1) and np.all(np.isin(X, images))

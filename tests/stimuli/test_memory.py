@@ -210,3 +210,21 @@ def test_load_images_of_an_array_copies_it_once(dtype):
     assert images.dtype == np.float64 and not np.shares_memory(images, stack)
     np.testing.assert_array_equal(images, stack.astype(np.float64))
     assert peak <= 1.2 * images.nbytes, f"peak {peak / images.nbytes:.2f}x the output"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.uint8])
+def test_sample_patches_does_not_copy_float32_or_uint8_pictures_to_float64(dtype):
+    """The whole stack was converted to float64 first: a float32 corpus (or a float32
+    memmap of one) doubled in memory, a uint8 one grew 8x, before any patch was cut.
+    Blocks are converted as they are cut out, giving the same patches."""
+    rng = np.random.default_rng(2)
+    images = (rng.random((16, 256, 256)) * 255).astype(dtype)  # 1 or 4 MB
+    X, peak = _peak_bytes(lambda: sample_patches(images, 16, 1000, seed=0))
+    assert X.dtype == np.float64
+    # a float64 copy of the pictures is 8 MB, 4x the 2 MB of patches
+    assert peak <= 3 * X.nbytes, f"peak {peak / X.nbytes:.2f}x the output"
+    np.testing.assert_array_equal(X, sample_patches(images.astype(np.float64), 16, 1000, seed=0))
+    Xn = sample_patches(images, 16, 1000, seed=0, normalize=True, dtype=np.float32)
+    np.testing.assert_array_equal(
+        Xn, sample_patches(images.astype(np.float64), 16, 1000, seed=0, normalize=True,
+                           dtype=np.float32))

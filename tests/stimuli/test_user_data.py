@@ -73,9 +73,13 @@ def test_a_truncated_or_false_gzip_idx_file_is_named(tmp_path):
     packed = gzip.compress(body)
     (tmp_path / "cut-idx1-ubyte.gz").write_bytes(packed[: len(packed) // 2])
     (tmp_path / "plain-idx1-ubyte.gz").write_bytes(body)
-    for name in ("cut-idx1-ubyte.gz", "plain-idx1-ubyte.gz"):
-        with pytest.raises(ValueError, match=rf"path: cannot decompress .*{name}'"):
-            read_idx(tmp_path / name)
+    (tmp_path / "text-idx1-ubyte.gz").write_bytes(b"<html>404 Not Found</html>")
+    with pytest.raises(ValueError, match=r"path: cannot decompress .*cut-idx1-ubyte.gz'"):
+        read_idx(tmp_path / "cut-idx1-ubyte.gz")
+    # an IDX file saved already decompressed under its .gz name is read as it is
+    np.testing.assert_array_equal(read_idx(tmp_path / "plain-idx1-ubyte.gz"), np.arange(10))
+    with pytest.raises(ValueError, match=r"path: .*text-idx1-ubyte.gz' is not an IDX file"):
+        read_idx(tmp_path / "text-idx1-ubyte.gz")
 
 
 def test_macos_resource_fork_companions_are_skipped(tmp_path):
