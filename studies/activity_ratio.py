@@ -123,6 +123,12 @@ def run(
     n_units, h, w = atoms.shape
     if h != w:
         raise ValueError(f"the dictionary's atoms must be square patches, got {h}x{w}")
+    if n_units < 2:
+        # before the images and the codes: babel and coactive_babel compare atoms (the
+        # run failed at its first lambda with "D needs at least 2 atoms", a name not given)
+        raise ValueError(f"dictionary={dictionary!r} has {n_units} atom; the study needs at "
+                         "least 2 (the Babel function and the co-active Babel values compare "
+                         "atoms with each other)")
     D = atoms.reshape(n_units, -1)
     imgs, _ = load_whitened(images, name="images",
                             progress=inner_progress(progress))

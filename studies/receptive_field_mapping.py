@@ -158,8 +158,9 @@ def run(
         ``median_contrast_threshold``, ``n_c50_saturating`` of
         ``n_contrast_units``, ``median_c50`` (saturating curves only),
         ``median_frequency_ratio`` over the ``n_frequency_ratio`` reliable
-        fits, ``fraction_simple`` (F1/F0 > 1; 1 by construction, see the
-        module docstring), and the rest.
+        fits, ``fraction_simple`` (F1/F0 > 1, over the units that answer the
+        drifting gratings; 1 by construction, see the module docstring), and
+        the rest.
     """
     from studies._checks import image_source_attr
     from studies._learned import (check_dictionary_source, default_updates,
@@ -309,7 +310,10 @@ def run(
         median_circular_variance=float(np.nanmedian(tuning["circular_variance"].values)),
         median_orientation_bandwidth_deg=float(np.degrees(np.nanmedian(
             tuning["orientation_bandwidth"].values))),
-        fraction_simple=float(np.nanmean(ratio > 1.0)),
+        # over the units with an F1/F0 (a silent unit has none): nanmean of the boolean
+        # ratio > 1 counted the silent units as complex cells
+        fraction_simple=float(np.mean(ratio[np.isfinite(ratio)] > 1.0))
+        if np.isfinite(ratio).any() else np.nan,
         median_frequency_ratio=float(np.median(f_ratio[banded])) if banded.any() else np.nan,
         n_frequency_ratio=int(banded.sum()),
         n_reliable=int(reliable.attrs["n_reliable"]),

@@ -248,3 +248,20 @@ def test_ridge_regression_and_sta_match_their_formulas_on_the_stimuli_shown(filt
     expected = (np.linalg.solve(C_xx + ridge * var * np.eye(36), C_xr)
                 if method == "regression" else C_xr / var)
     np.testing.assert_allclose(ds.rf.values.reshape(5, -1), expected.T, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["sta", "regression"])
+def test_a_unit_with_a_constant_response_has_a_zero_rf_and_no_similarity(method):
+    """A unit that gives the same value to every stimulus (a tonic rate, a spiking unit
+    capped at one spike a step) has no receptive field: the cross-covariance is exactly
+    0, but it was computed as the difference of two differently rounded sums, which
+    left an RF of ~3e-16 and a cosine of 0.11 with the unit's atom instead of NaN."""
+    W = np.random.default_rng(0).standard_normal((2, 64))
+    ds = map_receptive_fields(lambda X: np.column_stack([X @ W[0], np.full(len(X), 3.0)]),
+                              8, n_stimuli=3000, method=method, dictionary=W, seed=0,
+                              progress=False)
+    assert np.all(ds.rf.values[1] == 0.0)
+    assert np.isnan(float(ds.similarity[1]))
+    assert np.all(np.isnan(ds.similarity_trace.values[:, 1]))
+    assert float(ds.response_sd[1]) == 0.0
+    assert float(ds.similarity[0]) > 0.95  # the other unit is mapped as before

@@ -232,6 +232,21 @@ def test_tuning_frequency_axis_has_readable_tick_labels():
     assert "medians over these 3" in fig._suptitle.get_text()
 
 
+def test_tuning_title_without_bandwidths_gives_nan_without_numpy_warnings():
+    """No drawn unit with a circular variance or a half-width (an uneven orientation
+    grid; tuning_curves already warns) added numpy's "All-NaN slice encountered"
+    RuntimeWarning to the figure's NaN medians."""
+    import warnings
+
+    tuning = _tuning_dataset()
+    tuning["circular_variance"][:] = np.nan
+    tuning["orientation_bandwidth"][:] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = plot_tuning_curves(tuning, units=[0, 1, 2])
+    assert "circular variance nan, half-width nan°" in fig._suptitle.get_text()
+
+
 def _rfm_dataset(n_atom=16, size=4):
     rng = np.random.default_rng(4)
     tuning = _tuning_dataset(n=n_atom)

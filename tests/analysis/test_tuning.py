@@ -609,3 +609,29 @@ def test_naka_rushton_recovered_over_a_wide_contrast_range(baseline, b, rectify)
     assert float(ds.exponent[0]) == pytest.approx(2.0, rel=1e-4)
     assert float(ds.rmax[0]) == pytest.approx(1.5, rel=1e-4)
     assert float(ds.baseline[0]) == pytest.approx(b, abs=1e-4)
+
+
+def test_contrast_response_fits_have_a_progress_bar(gabor_dictionary, capsys):
+    """The Naka-Rushton fits (10 starts a unit, ~0.1 s each: minutes for a whole
+    dictionary) ran after the encoding bar had closed, with no bar of their own."""
+    D = gabor_dictionary
+    ds = contrast_response(lambda X: np.maximum(X @ D.T, 0.0), 12, THETA[:2], FREQ,
+                           contrasts=np.linspace(0.0, 1.0, 6), progress=True)
+    assert ds.sizes["atom"] == 2
+    err = capsys.readouterr().err
+    assert "Naka-Rushton fits" in err, err[-500:]
+    assert "2/2" in err, err[-500:]
+
+
+def test_a_flat_orientation_curve_has_no_preferred_orientation():
+    """An untuned unit (the same response to every grating: circular variance 1) has a
+    vector sum of 0 to rounding, whose angle was reported as a preferred orientation of
+    90 deg; a tuned unit beside it keeps its preference."""
+    D = gabor_patch(8, 0.4, 0.2, 0.0, 1.5, 2.5).reshape(1, -1)
+    encoder = lambda X: np.column_stack([np.full(len(X), 2.0), np.maximum(X @ D.T, 0)[:, 0]])
+    tuning = tuning_curves(grating_responses(encoder, 8, orientations=16, frequencies=[0.2],
+                                             phases=8, progress=False))
+    assert np.isnan(float(tuning.preferred_orientation[0]))
+    assert float(tuning.circular_variance[0]) == pytest.approx(1.0, abs=1e-12)
+    assert float(tuning.max_response[0]) == 2.0  # it responds; it is not tuned
+    assert float(tuning.preferred_orientation[1]) == pytest.approx(0.4, abs=0.02)

@@ -5,6 +5,7 @@ slice' warning (what ``v1model study run`` printed)."""
 import warnings
 
 import numpy as np
+import pytest
 import xarray as xr
 
 from studies import get_study
@@ -29,3 +30,22 @@ def test_all_silent_codes_summarise_without_warnings(tmp_path):
     # the reconstruction of a silent code is nothing: relative error 1 on every patch
     np.testing.assert_allclose(ds["reconstruction_error"].values, 1.0, rtol=1e-12)
     assert ds["n_dead"].values.tolist() == [16, 16] and ds["n_dead"].dtype == np.int64
+
+
+def test_a_one_atom_dictionary_is_refused_by_name_before_the_codes(tmp_path, monkeypatch):
+    """The Babel function needs two atoms: a one-atom dictionary loaded the images, coded
+    the patches at the first lambda, then failed with "D needs at least 2 atoms for the
+    Babel function", naming an argument the user never gave."""
+    import v1model.inference
+
+    def no_codes(*args, **kwargs):
+        raise AssertionError("the patches were coded before the dictionary was checked")
+
+    monkeypatch.setattr(v1model.inference, "lca", no_codes)
+    atom = np.random.default_rng(0).standard_normal((1, 8, 8))
+    path = tmp_path / "one.nc"
+    xr.Dataset({"dictionary": (("atom", "y", "x"), atom / np.linalg.norm(atom))}).to_netcdf(path)
+    with pytest.raises(ValueError, match=r"dictionary=.*one\.nc.* has 1 atom; the study "
+                                         r"needs at least 2"):
+        get_study("activity-ratio").run(quick=True, dictionary=str(path), n_lams=2,
+                                        n_patches=20, progress=False)

@@ -43,6 +43,18 @@ def test_contrast_response_units_are_the_requested_number_of_responsive_units(ga
     assert np.all(ds["contrast_response"].values[:, -1] > 0)
 
 
+def test_fraction_simple_is_over_the_units_with_an_f1_f0(gabor_dictionary):
+    """Silent units have no F1/F0 (NaN); np.nanmean(ratio > 1) counted them as complex
+    cells: 5 of 16 units answering, all with F1/F0 > 1, gave fraction_simple 0.31."""
+    ds = get_study("receptive-field-mapping").run(quick=True, dictionary=gabor_dictionary,
+                                                  n_sample_units=2, progress=False, **SMALL)
+    ratio = ds["modulation_ratio"].values
+    finite = ratio[np.isfinite(ratio)]
+    assert 0 < finite.size < ratio.size  # some units silent
+    assert ds.attrs["fraction_simple"] == pytest.approx(np.mean(finite > 1.0))
+    assert ds.attrs["fraction_simple"] == 1.0  # rectified threshold-linear units
+
+
 def test_gratings_no_unit_answers_are_refused_by_name_before_the_noise_mapping(
         gabor_dictionary, monkeypatch):
     """grating_contrast=0.001 (far below lam=0.15): the run mapped every RF with noise,

@@ -164,7 +164,8 @@ def map_receptive_fields(
         stimulus); ``mean_response``, ``response_sd``, ``fraction_active``
         (atom); ``similarity`` (atom) and ``similarity_trace``
         (n_stimuli_used, atom) when ``dictionary`` is given (NaN for a unit
-        whose mapped RF is exactly zero, e.g. a unit that never responds);
+        whose mapped RF is exactly zero: a unit whose response never changes,
+        e.g. one that never responds or always gives the same value);
         the number of stimuli in ``attrs["n_stimuli"]``.
 
     Raises
@@ -236,7 +237,7 @@ def map_receptive_fields(
     sum_x = np.zeros(P)
     sum_xx = np.zeros((P, P)) if method == "regression" else None
     sum_x2 = np.zeros(P)
-    sum_xr = sum_r = sum_r2 = n_active = ref = None
+    sum_xr = sum_r = sum_r2 = n_active = ref = r_min = r_max = None
     n_units = None
     used, trace = [], []
     n_done = 0
@@ -261,6 +262,7 @@ def map_receptive_fields(
             sum_r = np.zeros(n_units)
             sum_r2 = np.zeros(n_units)
             n_active = np.zeros(n_units)
+            r_min, r_max = R.min(axis=0), R.max(axis=0)
             ref = np.zeros(n_units)
         new_ref = np.maximum(ref, pow2_scale(R, axis=0))
         ratio = ref / new_ref  # a power of two (or 0 on the first batch)
@@ -277,14 +279,16 @@ def map_receptive_fields(
         sum_r += Rs.sum(axis=0)
         sum_r2 += np.einsum("ij,ij->j", Rs, Rs)
         n_active += np.count_nonzero(R, axis=0)
+        r_min, r_max = np.minimum(r_min, R.min(axis=0)), np.maximum(r_max, R.max(axis=0))
         n_done += m
         if atoms is not None:
             # the cosine does not depend on each unit's scale (ref / contrast)
-            rf = _estimate(sum_x, sum_x2, sum_xx, sum_xr, sum_r, n_done, ridge)
+            rf = _estimate(sum_x, sum_x2, sum_xx, sum_xr, sum_r, n_done, ridge, r_min == r_max)
             used.append(n_done)
             trace.append(_cosine_similarity(rf.T, atoms.reshape(n_units, -1)))
     with np.errstate(over="ignore"):
-        rf = _estimate(sum_x, sum_x2, sum_xx, sum_xr, sum_r, n_done, ridge) * (ref / contrast)
+        rf = _estimate(sum_x, sum_x2, sum_xx, sum_xr, sum_r, n_done, ridge,
+                       r_min == r_max) * (ref / contrast)
     if sum_xx is not None and ridge == 0 and not underdetermined:
         rank = np.linalg.matrix_rank(sum_xx / n_done - np.outer(sum_x, sum_x) / n_done**2)
         if rank < P:  # e.g. sparse noise that never lit some pixels
@@ -329,10 +333,17 @@ def _warn_underdetermined(why):
                   UserWarning, stacklevel=3)
 
 
-def _estimate(sum_x, sum_x2, sum_xx, sum_xr, sum_r, n, ridge):
-    """RF estimate (n_features, n_units) from running sums of stimuli and responses."""
+def _estimate(sum_x, sum_x2, sum_xx, sum_xr, sum_r, n, ridge, constant):
+    """RF estimate (n_features, n_units) from running sums of stimuli and responses.
+
+    ``constant`` (n_units,) marks the units whose response never changed: their
+    cross-covariance is exactly 0, but the two sums it is the difference of are
+    rounded differently (a unit at 3.0 throughout got an RF of 3e-16 and a cosine of
+    0.11 with its atom, not NaN).
+    """
     mx = sum_x / n
     C_xr = sum_xr / n - np.outer(mx, sum_r / n)
+    C_xr[:, constant] = 0.0
     var = float(np.mean(sum_x2 / n - mx**2))
     if sum_xx is None:
         return C_xr / var

@@ -306,7 +306,8 @@ def tuning_curves(
         Over ``atom``: ``orientation_tuning`` (atom, orientation), ``frequency_tuning``
         (atom, frequency), ``preferred_orientation`` (rad, vector sum of the
         orientation curve: angle(sum r e^{2i theta}) / 2; biased towards
-        over-sampled orientations on an uneven grid), ``peak_orientation``
+        over-sampled orientations on an uneven grid; NaN for a flat curve,
+        whose vector sum is 0), ``peak_orientation``
         (rad, grid argmax), ``circular_variance`` (see
         :func:`circular_variance`; NaN unless the orientations sample
         [0, pi) evenly, in any order: ``np.linspace(0, np.pi, n)`` has both
@@ -366,7 +367,10 @@ def tuning_curves(
     alive = peak > 0
     z = (np.clip(ori_curve, 0, None) * np.exp(2j * o)).sum(axis=1)
     pref_o = np.mod(np.angle(z) / 2.0, np.pi)
-    pref_o = np.where(alive, np.where(pref_o >= np.pi - 1e-12, 0.0, pref_o), np.nan)
+    # a flat curve (circular variance 1) has no preferred orientation: its vector sum is 0
+    # to rounding, whose angle is arbitrary (a constant unit "preferred" 90 deg)
+    tuned = np.abs(z) > 1e-12 * np.clip(ori_curve, 0, None).sum(axis=1)
+    pref_o = np.where(alive & tuned, np.where(pref_o >= np.pi - 1e-12, 0.0, pref_o), np.nan)
     # on an uneven grid (e.g. np.linspace(0, pi, n), which has both 0 and pi) the
     # circular variance is biased (an untuned unit gets 1 - 1/n): NaN, as the bandwidth
     even_circle = _samples_orientations_evenly(o)
@@ -619,8 +623,9 @@ def contrast_response(
     batch_size : int, default 4096
         Stimuli per encoder call.
     progress : bool or None, default None
-        A progress bar over batches: None once the call has run 2 s
-        (:mod:`v1model.progress`), True at once, False never.
+        A progress bar over batches, then one over the units' Naka-Rushton
+        fits: None once each has run 2 s (:mod:`v1model.progress`), True at
+        once, False never.
 
     Returns
     -------
@@ -722,7 +727,10 @@ def contrast_response(
     flag = np.full(n_sel, "no response", dtype=object)
     order = np.argsort(c, kind="stable")
     cs = c[order]
-    for k in range(n_sel):
+    # the fits take ~0.1 s a unit (10 starts each): minutes for a whole dictionary
+    units_bar = progress_bar(progress if fittable else False, total=n_sel,
+                             desc="Naka-Rushton fits", unit="unit", iterable=range(n_sel))
+    for k in units_bar:
         r = resp[k, order]
         top = np.abs(r).max()
         if not top > 0:

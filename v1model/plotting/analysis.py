@@ -345,12 +345,15 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
         ax2.xaxis.set_major_locator(ticker.FixedLocator(ticks))
         ax2.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:.2g}"))
         ax2.xaxis.set_minor_locator(ticker.NullLocator())
-    cv = tuning["circular_variance"].values[units]
-    bw = np.degrees(tuning["orientation_bandwidth"].values[units])
+    # NaN, without numpy's "All-NaN slice" / "Mean of empty slice" warnings, when no unit
+    # is drawn or none has the value (an uneven orientation grid, tuning_curves says so)
+    cv, bw = (np.nanmedian(v) if np.isfinite(v).any() else np.nan for v in (
+        tuning["circular_variance"].values[units],
+        np.degrees(tuning["orientation_bandwidth"].values[units])))
     # say which units the medians are over: a study's summary may give them over all units
     fig.suptitle(title or f"{len(units)} units shown; medians over these {len(units)}: "
-                          f"circular variance {np.nanmedian(cv):.2f}, "
-                          f"half-width {np.nanmedian(bw):.1f}°", fontsize=10)
+                          f"circular variance {cv:.2f}, "
+                          f"half-width {bw:.1f}°", fontsize=10)
     fig.tight_layout()
     return fig
 
