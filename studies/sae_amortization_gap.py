@@ -15,7 +15,10 @@ decoder does better. This study measures that gap on planted data:
   held-out samples are coded with ``k`` active latents four ways: the SAE's
   encoder, matching pursuit and orthogonal matching pursuit (non-negative)
   with the SAE's decoder (``x - b_dec`` coded, ``b_dec`` added back), and
-  OMP with the true dictionary (the reference no learned model can beat);
+  OMP with the true dictionary (the reference for the support; OMP is greedy,
+  so its codes are not the best ``k``-term fit, and at 8 features OMP with
+  the SAE's decoder and ``b_dec`` left less variance unexplained: 0.014
+  against 0.018 in the README's full run);
 - each code is scored by the fraction of variance it leaves unexplained
   (FVU) and by how well its support matches the true sources (F1 after
   matching latents to sources one to one by the decoder's cosines,

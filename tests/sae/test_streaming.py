@@ -208,6 +208,20 @@ def test_partial_fit_refuses_what_it_cannot_continue(planted, tmp_path):
     assert sae.history_.sizes["step"] == 3  # the refused calls took no step
 
 
+def test_a_later_chunk_of_zeros_trains(planted):
+    # a fitted model reconstructs 0 as decode(encode(0)), not 0: a chunk of zeros is data
+    # to learn from. Before, partial_fit refused it ("every sample is zero; there is
+    # nothing to learn from") while it took a chunk of ones
+    X = planted[0][:300]
+    sae = _model(dtype="float64").partial_fit(X, seed=0)
+    x_hat = sae.reconstruct(np.zeros(64))
+    sae.partial_fit(np.zeros((150, 64)))
+    assert sae.history_.sizes["step"] == 3 + 2
+    assert sae.history_.attrs["n_training_samples"] == 450
+    # the first step's error is that of the model's own reconstruction of 0
+    assert float(sae.history_.mse[3]) == pytest.approx(np.sum(x_hat ** 2), rel=1e-12)
+
+
 @pytest.mark.parametrize("activation", list(SETTINGS))
 def test_saved_model_continues_as_the_unsaved_one(planted, tmp_path, activation):
     X = planted[0][:1000]

@@ -1,6 +1,8 @@
 """The training loop's bookkeeping: dead-latent counts, unit-norm decoder rows
 after every step, AuxK, determinism (Adam itself: tests/core/test_adam.py)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -214,3 +216,21 @@ def test_minibatches_are_a_fresh_permutation_every_epoch(planted, monkeypatch):
         np.testing.assert_array_equal(np.sort(epoch), np.arange(300))
     assert not np.array_equal(epochs[0], np.arange(300))
     assert not np.array_equal(epochs[0], epochs[1])
+
+
+def test_a_fit_in_which_no_latent_fired_warns(planted):
+    # JumpReLU thresholds of 100 on data whose pre-activations are ~1: no latent ever
+    # fires, the decoder gets no gradient and fit returned the random start (FVU 1.00,
+    # every code zero) without a word
+    X = planted[0][:1000]
+    settings = dict(n_steps=40, batch_size=100, lr=3e-3, seed=0, progress=False)
+    with pytest.warns(UserWarning, match=r"activation='jumprelu': no latent fired in the last "
+                                         r"10 of 40 training steps .*theta_init \(now 100.0"):
+        sae = SparseAutoencoder(48, "jumprelu", lam=0.05, theta_init=100.0, bandwidth=0.05,
+                                **settings).fit(X)
+    assert np.count_nonzero(sae.encode(X)) == 0
+    assert float(sae.history_.fvu[-1]) > 0.99
+    with warnings.catch_warnings():  # the thresholds of the paper's scale: no warning
+        warnings.simplefilter("error")
+        SparseAutoencoder(48, "jumprelu", lam=0.05, theta_init=0.1, bandwidth=0.05,
+                          **settings).fit(X)

@@ -166,6 +166,19 @@ def test_data_near_the_float32_range_train_in_float32():
     np.testing.assert_allclose(big.history_.fvu, unit.history_.fvu, rtol=1e-4)
 
 
+@pytest.mark.parametrize("dtype, c", [("float32", 1e-20), ("float64", 1e-155)])
+def test_data_near_the_smallest_safe_values_train_as_unit_data(dtype, c):
+    # X of 1e-20 (float32) or 1e-155 (float64) passes the range check (smallest safe
+    # values 1.1e-23 and 1.5e-158) and trains as X does. Before, the weights' gradient
+    # factor 1 / spread**2 (1e40, beyond float32; inf in float64) made every gradient
+    # inf at step 0: "the gradient of 'decoder' is not finite (it overflowed ...)"
+    small = _fit(X * c, dtype=dtype, n_steps=5)
+    unit = _fit(X, dtype=dtype, n_steps=5)
+    np.testing.assert_allclose(small.components_, unit.components_, rtol=0, atol=1e-4)
+    np.testing.assert_allclose(small.decoder_bias_ / c, unit.decoder_bias_, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(small.history_.fvu, unit.history_.fvu, rtol=1e-4)
+
+
 def test_encode_and_decode_refuse_what_overflows_the_dtype():
     sae = _fit(activation="relu", lam=0.1, k=None)
     with pytest.raises(ValueError, match=r"X has values up to [\d.]+e\+300, beyond the range "

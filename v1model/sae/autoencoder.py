@@ -11,6 +11,7 @@ import numpy as np
 import xarray as xr
 
 from .._blas import blas_threads_for_step
+from .._frames import user_stacklevel
 from ..io import SavedAsDataset, check_dims, seed_attr, values_by_dims
 from ..learning._data import Minibatches, check_training_rows
 from ..learning._persist import _jsonable, generator_from_json, generator_to_json
@@ -358,6 +359,12 @@ class SparseAutoencoder(SavedAsDataset):
             or samples all alike.
         FloatingPointError
             When training diverges or its squared gradients overflow the dtype.
+
+        Warns
+        -----
+        UserWarning
+            When no latent fired in the last quarter of the steps: every code
+            is zero and nothing was learned.
         """
         dtype = check_dtype(self.dtype)
         # one pass over X: the value check, the mean (b_dec) and the spread (the scale)
@@ -380,6 +387,7 @@ class SparseAutoencoder(SavedAsDataset):
                     v["n_steps"], rows)
         self._set_fitted(params, state, history_dataset(
             np.array(rows), self._attrs(v, X, seed, stats.spread)), self._objective(v))
+        _warn_if_silent(rows, v)
         return self
 
     def partial_fit(self, X, y=None, *, seed=None):
@@ -420,7 +428,9 @@ class SparseAutoencoder(SavedAsDataset):
         Parameters
         ----------
         X : array_like, shape (n_samples, n_features)
-            At least one sample, finite; ``n_features`` as in the first call.
+            At least one sample, finite; ``n_features`` as in the first call
+            (which needs some spread between its samples, or one sample; a
+            later chunk may be all alike, zeros included).
             Read one minibatch at a time (an ``np.memmap`` is not loaded).
             A BatchTopK stream whose batches kept no positive activation yet
             (a first chunk of one sample: the decoder bias starts at it) warns,
@@ -448,8 +458,8 @@ class SparseAutoencoder(SavedAsDataset):
         """
         dtype = check_dtype(self.dtype)
         fitted = hasattr(self, "_params")
-        if fitted:
-            X = check_training_rows(X, dtype=dtype)
+        if fitted:  # a chunk of zeros is data too (the reconstruction of 0 is b_dec)
+            X = check_training_rows(X, dtype=dtype, allow_zero=True)
             self._check_continuable(X, dtype)
         else:  # one pass over the first chunk: the value check, its mean and its spread
             X, stats = check_training_rows(X, dtype=dtype, moments=True)
@@ -1038,6 +1048,25 @@ class _RowBlocks:
             else:
                 name = f"X[{s.start}:{s.stop}]"
             yield check_array(self.X[s], name, ndim=2, dtype=self.dtype)
+
+
+def _warn_if_silent(rows, v):
+    """Warn when no latent fired in any step of the last quarter of ``fit``'s
+    steps (at least one): every code is zero, so the decoder had no gradient
+    and nothing was learned (e.g. a JumpReLU ``theta_init`` far above the
+    pre-activations, or a ``lam`` that silenced every latent)."""
+    l0 = np.array([row[list(HISTORY_FIELDS).index("l0")] for row in rows])
+    tail = l0[len(l0) - max(len(l0) // 4, 1):]
+    if not np.all(tail == 0):
+        return
+    act = v["activation"]
+    lower = {"relu": f"lower lam (now {v['lam']!r})",
+             "jumprelu": f"lower lam (now {v['lam']!r}) or theta_init (now "
+                         f"{v['theta_init']!r}, units of the pre-activations)"}.get(
+        act, "check X and the settings")
+    warnings.warn(f"activation={act!r}: no latent fired in the last {tail.size} of {len(l0)} "
+                  "training steps (history_.l0 is 0): every code is zero and nothing was "
+                  f"learned; {lower}", UserWarning, stacklevel=user_stacklevel())
 
 
 def _finite(out, name, what):

@@ -154,7 +154,7 @@ class TrainingState:
 
     def __init__(self, params, rng, scale=1.0):
         self.scale = float(scale)
-        #: what each gradient is multiplied by before the Adam step
+        #: what each gradient is multiplied by before the Adam step (:meth:`scale_gradient`)
         self.gradient_factors = {name: 1.0 / self.scale if name in BIASES
                                  else 1.0 / (self.scale * self.scale) for name in params}
         self.adam = Adam(params, rates={name: self.scale for name in BIASES})
@@ -167,6 +167,34 @@ class TrainingState:
     def n_steps(self):
         """Steps taken so far."""
         return self.adam.t
+
+    def scale_gradient(self, name, g):
+        """``g`` (the gradient of ``name``) times its ``gradient_factors`` entry, in place.
+
+        Where that factor is beyond ``g``'s dtype (``1 / scale**2`` of data near
+        the dtype's smallest safe values: 3e40 for float32 data of spread 6e-21,
+        inf in float64 below a spread of ~7.5e-155), ``g`` is divided by the scale
+        once per power instead: the product would be ``inf * g``.
+
+        Parameters
+        ----------
+        name : str
+            The parameter's name (:data:`BIASES` take one power of the scale).
+        g : ndarray
+            Its gradient; modified in place.
+
+        Returns
+        -------
+        g : ndarray
+            The same array.
+        """
+        factor = self.gradient_factors[name]
+        if factor <= float(np.finfo(g.dtype).max):
+            g *= factor
+        else:
+            for _ in range(1 if name in BIASES else 2):
+                g /= self.scale
+        return g
 
 
 def lr_schedule(lr, steps, n_steps, warmup=0, decay=0.0):
@@ -311,7 +339,7 @@ def train_step(params, batch, objective, state, *, lr, k_aux, aux_coef, threshol
                                  f"lower lr (now {lr}) or rescale X")
     remove_parallel_gradient(grads["decoder"], params["decoder"])
     for name, g in grads.items():  # scale-free gradients (TrainingState)
-        g *= state.gradient_factors[name]
+        state.scale_gradient(name, g)
     previous = params["decoder"].copy()
     state.adam.lr = lr
     try:
