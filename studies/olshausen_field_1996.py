@@ -207,8 +207,8 @@ def run(
     imgs, prewhitened = load_whitened(images, prewhitened, name="images",
                                       progress=inner_progress(progress))
     check_patch_size(patch_size, imgs.shape, name="patch_size")
-    X = sample_patches(imgs, patch_size, n_patches, seed=rng)
-    X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng)
+    X = sample_patches(imgs, patch_size, n_patches, seed=rng, progress=inner_progress(progress))
+    X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng, progress=inner_progress(progress))
 
     net.learn(X, n_updates=n_updates, batch_size=batch_size, lr=lr, lr_final=lr_final,
               seed=rng, progress=progress)

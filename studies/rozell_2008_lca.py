@@ -149,8 +149,10 @@ def run(
     # never whitens Olshausen's images twice; bars only if slow, none with progress=False
     imgs, _ = load_whitened(images, name="images", progress=inner_progress(progress))
     check_patch_size(p, imgs.shape, name="patch_size")
-    X_train = sample_patches(imgs, p, n_train, seed=rng)
-    X = sample_patches(imgs, p, n_eval, seed=rng)
+    # the solvers below draw their own bars once slow (None), none with progress=False
+    inner = inner_progress(progress)
+    X_train = sample_patches(imgs, p, n_train, seed=rng, progress=inner)
+    X = sample_patches(imgs, p, n_eval, seed=rng, progress=inner)
     D, learn_hist = learn_dictionary(X_train, k, lam=lam, n_updates=n_updates, seed=rng,
                                      progress=progress)
 
@@ -158,12 +160,13 @@ def run(
     dt = 0.5 * max_stable_dt(D, tau)
     n_steps = max(int(round(t_max / dt)), 1)
     record_every = max(n_steps // 200, 1)
-    A_opt = fista(X, D, lam, tol=1e-7, max_iter=20000, dtype=np.float64)
+    A_opt = fista(X, D, lam, tol=1e-7, max_iter=20000, dtype=np.float64, progress=inner)
     f_opt = float(np.sum(0.5 * np.sum((X - A_opt @ D) ** 2, axis=1) + lam * np.abs(A_opt).sum(1)))
     curves = {}
     for threshold in ("soft", "hard"):
         _, hist = lca(X, D, lam, threshold=threshold, tau=tau, dt=dt, n_steps=n_steps,
-                      dtype=np.float64, return_history=True, record_every=record_every)
+                      dtype=np.float64, return_history=True, record_every=record_every,
+                      progress=inner)
         curves[threshold] = hist
     time = curves["soft"]["time"].values
     thresholds = ["soft", "hard"]
@@ -189,7 +192,8 @@ def run(
     for m, method in enumerate(RD_METHODS):
         for i in range(n_levels):
             if method == "lca_soft":
-                A = encode(X, D, "lca", lam=lams[i], tau=tau, tol=RD_LCA_TOL)
+                A = encode(X, D, "lca", lam=lams[i], tau=tau, tol=RD_LCA_TOL,
+                           progress=inner)
                 rd_param[m, i] = lams[i]
             elif method == "lca_hard":
                 with warnings.catch_warnings():
@@ -197,18 +201,20 @@ def run(
                     # for ever; the code after max_steps is still a valid sparse code
                     warnings.simplefilter("ignore", ConvergenceWarning)
                     A = encode(X, D, "lca", lam=hard_lams[i], tau=tau, threshold="hard",
-                               max_steps=5000)
+                               max_steps=5000, progress=inner)
                 rd_param[m, i] = hard_lams[i]
             elif method == "fista":
-                A, rd_param[m, i] = encode(X, D, "fista", lam=lams[i]), lams[i]
+                A = encode(X, D, "fista", lam=lams[i], progress=inner)
+                rd_param[m, i] = lams[i]
             elif method == "omp_tol":
                 with warnings.catch_warnings():
                     # a flat patch may end above tol with every atom used; that is its rate
                     warnings.simplefilter("ignore", ConvergenceWarning)
-                    A = encode(X, D, "omp", tol=float(tols[i]))
+                    A = encode(X, D, "omp", tol=float(tols[i]), progress=inner)
                 rd_param[m, i] = tols[i]
             else:
-                A, rd_param[m, i] = encode(X, D, method, n_nonzero=int(ks[i])), ks[i]
+                A = encode(X, D, method, n_nonzero=int(ks[i]), progress=inner)
+                rd_param[m, i] = ks[i]
             rd_active[m, i] = np.count_nonzero(A) / n_eval
             rd_mse[m, i] = np.mean((X - A @ D) ** 2)
 

@@ -322,7 +322,9 @@ def main(argv=None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 1
     except (ValueError, TypeError, FileNotFoundError, KeyError, OutputLockedError) as exc:
-        print(f"v1model: error: {exc}", file=sys.stderr)
+        # str() of a KeyError is the repr of its message: quoted, its quotes escaped
+        message = exc.args[0] if isinstance(exc, KeyError) and len(exc.args) == 1 else exc
+        print(f"v1model: error: {message}", file=sys.stderr)
         return 2
     except (OSError, FloatingPointError) as exc:
         # the disk, the network, or a run that diverged (FloatingPointError: "SAILnet

@@ -91,3 +91,19 @@ def test_spiking_lca_reads_target_none_as_its_default(monkeypatch, tmp_path, tex
     with pytest.raises(ValueError, match=r"target must be one of 'cython', 'numpy', "
                                          r"'cpp_standalone'; got 'nonsense'"):
         get_study("spiking-lca").run(quick=True, target="nonsense")
+
+
+def test_a_mat_file_without_images_is_reported_unquoted(tmp_path, capsys):
+    """A .mat without an IMAGES key (A144.mat, the sparsenet basis, given as --images)
+    raises KeyError, whose str() is the repr of its message: the command printed
+    `v1model: error: "images: '...' has no key ..."`, quoted, its quotes escaped."""
+    from scipy.io import savemat
+
+    path = tmp_path / "A144.mat"
+    savemat(path, {"A": [[1.0, 2.0], [3.0, 4.0]]})
+    code = cli.main(["study", "run", "rozell-2008-lca", "--quick", "--images", str(path),
+                     "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2
+    assert err == (f"v1model: error: images: {str(path)!r} has no key IMAGES or IMAGESr or "
+                   "IMAGES_RAW; it holds ['A']"), err

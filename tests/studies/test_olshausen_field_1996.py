@@ -230,3 +230,16 @@ def test_paper_configuration_learns_clean_gabor_atoms(shared_data):
     best_window = np.array([uniform_filter(e, 8, mode="constant").max() * 64 for e in energy])
     assert np.mean(best_window > 0.5) >= 0.9  # 98% measured; a uniform atom has 25%
     assert ds.attrs["heldout_entropy_bits"] == pytest.approx(4.0, abs=0.3)  # the paper's 4.0
+
+
+def test_progress_false_draws_no_patch_bar(monkeypatch, capsys):
+    """progress=False must silence the patch sampling too (it drew its automatic bar
+    once slow: a million patches); the delay before such a bar is 0 here."""
+    import v1model.progress
+    from studies import get_study
+
+    monkeypatch.setattr(v1model.progress, "PROGRESS_DELAY", 0.0)
+    get_study("olshausen-field-1996").run(quick=True, n_patches=300, n_updates=3, n_eval=5,
+                                          progress=False)
+    err = capsys.readouterr().err
+    assert "%|" not in err, err[-300:]

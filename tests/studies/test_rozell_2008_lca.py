@@ -109,3 +109,18 @@ def test_soft_lca_rate_distortion_lies_on_the_lasso_curve(result):
                                rtol=0.01)
     np.testing.assert_allclose(soft["rd_mse"].values, fista["rd_mse"].values, rtol=0.01)
     assert ds.attrs["rd_lca_tol"] == 1e-4
+
+
+def test_progress_false_draws_no_bar(monkeypatch, capsys):
+    """progress=False silenced the learning only: the FISTA optimum, the two LCA time
+    courses and every rate-distortion solver drew their automatic bars once slow
+    (1,500 patches: 'lca: 100%|...' twice on stderr), in a sweep's log too. The delay
+    before an automatic bar is set to 0 here, so any bar left on shows."""
+    import v1model.progress
+    from studies import get_study
+
+    monkeypatch.setattr(v1model.progress, "PROGRESS_DELAY", 0.0)
+    get_study("rozell-2008-lca").run(quick=True, n_train=300, n_updates=3, n_eval=5,
+                                     n_levels=2, t_max=0.01, progress=False)
+    err = capsys.readouterr().err
+    assert "%|" not in err, err[-300:]
