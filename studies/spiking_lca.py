@@ -145,16 +145,28 @@ def run(
 
     net.learn(pool, n_updates=dictionary_updates, seed=rng, progress=progress)
     D = net.dictionary
+    top = float((X @ D.T).max())
+    if lam >= top:
+        # every non-negative LASSO code of these patches is zero: no unit can fire and
+        # every error relative to the LASSO would be 0 / 0 (NaN in the file and figures)
+        raise ValueError(
+            f"lam={lam!r} is at least the largest drive <d_i, x> = {top:.3g} of the "
+            f"{n_patches} patches coded: every non-negative LASSO code is zero and no unit "
+            f"can fire; lower lam below {top:.3g} or code more patches (n_patches)")
 
     lasso = fista(X, D, lam, positive=True, dtype=np.float64, tol=1e-9, max_iter=100000)
-    # the ODE in steps of 0.1 tau_m over the same simulated time (one step of the whole
-    # duration when it is shorter than half a step: n_steps = 0 was refused)
-    ode_steps, ode_dt = int(round(duration / (0.1 * tau_m))), 0.1 * tau_m
-    if ode_steps < 1:
-        ode_steps, ode_dt = 1, duration
+    # the ODE over the same simulated time in steps of at most 0.1 tau_m and at most half
+    # the Euler limit 2 tau_m / lambda_max(D D^T) (an overcomplete dictionary: 2x on 8x8
+    # patches has lambda_max ~ 28, and a 0.1 tau_m step was refused after the learning,
+    # as a dt the user never gave), recorded about every 0.2 tau_m; one step of the
+    # whole duration when it is shorter than a step (n_steps = 0 was refused)
+    ode_max = min(0.1, 1.0 / max(float(np.linalg.norm(D, 2)) ** 2, 1.0)) * tau_m
+    ode_steps = max(1, int(np.ceil(duration / ode_max - 1e-9)))
+    ode_dt = duration / ode_steps
+    record_every = max(1, int(round(0.2 * tau_m / ode_dt)))
     ode_final, traj = lca(X, D, lam, threshold="nonneg", tau=tau_m, dtype=np.float64,
                           n_steps=ode_steps, dt=ode_dt, return_trajectory=True,
-                          record_every=2)
+                          record_every=record_every)
     spk = spiking_lca(X, D, lam, duration=duration, dt=dt, tau_m=tau_m, tau_syn=tau_syn,
                       target=target, seed=rng, record_spikes=True, progress=progress)
     free = spiking_lca(X, D, lam, duration=duration, dt=dt, tau_m=tau_m, tau_syn=tau_syn,

@@ -138,8 +138,11 @@ def spiking_lca(
         simulated time than 5 ms, 10 ms needs ~50% more).
     refractory : float
         Absolute refractory period in seconds (default 0: rates converge to
-        LASSO only without one); shorter than the counting window, and a
-        RuntimeWarning when it leaves fewer than 3 spikes in it.
+        LASSO only without one): the potential is held for ``refractory``
+        after each spike (rounded down to whole steps of ``dt``), so a unit
+        with code ``a`` fires at ``1 / (refractory + tau_m / a)``; shorter
+        than the counting window, and a RuntimeWarning when it leaves fewer
+        than 3 spikes in it.
     transient_fraction : float in [0, 1)
         Fraction of ``duration`` at the start left out of the rate estimate
         (default 0.3).
@@ -397,7 +400,11 @@ def _simulate(drive, weights, v0, units, rng, p, record_spikes, record_dt, progr
         equations(p["refractory"], p["noise"]),
         threshold=THRESHOLD,
         reset=RESET,
-        refractory=p["refractory"] * second if p["refractory"] > 0 else False,
+        # Brian2 clamps v for the steps after a spike's own step until `refractory` has
+        # passed since the start of that step, i.e. for refractory / dt - 1 steps: the
+        # step that crossed threshold already counts as dead time. One more step makes
+        # the dead time `refractory`, so that rates are 1 / (refractory + tau_m / code)
+        refractory=(p["refractory"] + p["dt"]) * second if p["refractory"] > 0 else False,
         method="euler",
         namespace=namespace,
         clock=clock,
