@@ -162,8 +162,9 @@ def flatten_nested(table: dict, prefix: str = "") -> dict:
 
 def clean_attrs(attrs: dict) -> dict:
     """Make attrs serialisable by netCDF: None -> "None", bools -> int,
-    integers beyond 64 bits -> their decimal string, dicts, lists of mixed
-    types and arrays of more than one dimension -> JSON strings.
+    NumPy strings -> str, integers beyond 64 bits -> their decimal string,
+    dicts, lists of mixed types and arrays of more than one dimension -> JSON
+    strings (NumPy numbers in them as JSON numbers).
 
     Parameters
     ----------
@@ -188,6 +189,11 @@ def clean_attrs(attrs: dict) -> dict:
             # secrets.randbits(128)) failed the write with "Object dtype has no native
             # HDF5 equivalent"; its decimal digits keep it exactly
             out[key] = str(value)
+        elif isinstance(value, (np.str_, np.timedelta64)):
+            # a str (an integer), but h5netcdf has no conversion for NumPy's '<U' ('<m8')
+            # scalars: a spec read from an array (threshold=np.array(["soft"])[0]) failed
+            # the save with "No conversion path for dtype: dtype('<U4')"
+            out[key] = str(value)
         elif isinstance(value, (str, int, float, np.integer, np.floating)):
             out[key] = value
         elif isinstance(value, Path):
@@ -202,10 +208,21 @@ def clean_attrs(attrs: dict) -> dict:
             out[key] = np.asarray(value)
         elif isinstance(value, np.ndarray):
             # netCDF attributes are 1-D: keep every element (str() would elide them)
-            out[key] = json.dumps(value.tolist(), default=str)
+            out[key] = json.dumps(value.tolist(), default=_json_default)
         else:
-            out[key] = json.dumps(value, default=str)
+            out[key] = json.dumps(value, default=_json_default)
     return out
+
+
+def _json_default(value):
+    """JSON for what :func:`json.dumps` cannot take: NumPy scalars and arrays as the
+    numbers they hold (``str`` made ``{"n": np.int64(64)}`` read back ``{"n": "64"}``),
+    anything else as its ``str``."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
 
 
 def _fits_64_bits(value: int) -> bool:
@@ -251,26 +268,35 @@ ONE_ELEMENT_ATTRS = "v1model_one_element_attrs"
 
 def _cleaned(ds: xr.Dataset) -> xr.Dataset:
     ds = ds.copy()
-    ds.attrs = clean_attrs({k: v for k, v in ds.attrs.items() if k != ONE_ELEMENT_ATTRS})
-    ones = [k for k, v in ds.attrs.items() if isinstance(v, np.ndarray) and v.size == 1]
-    if ones:
-        ds.attrs[ONE_ELEMENT_ATTRS] = json.dumps(ones)
+    ds.attrs = _cleaned_attrs(ds.attrs)
     for name in list(ds.variables):
-        ds[name].attrs = clean_attrs(ds[name].attrs)
+        # a variable's one-element lists too: its attrs read back as scalars alike
+        ds[name].attrs = _cleaned_attrs(ds[name].attrs)
     return ds
 
 
+def _cleaned_attrs(attrs: dict) -> dict:
+    """:func:`clean_attrs`, with the names of the one-element lists under
+    :data:`ONE_ELEMENT_ATTRS`."""
+    out = clean_attrs({k: v for k, v in attrs.items() if k != ONE_ELEMENT_ATTRS})
+    ones = [k for k, v in out.items() if isinstance(v, np.ndarray) and v.size == 1]
+    if ones:
+        out[ONE_ELEMENT_ATTRS] = json.dumps(ones)
+    return out
+
+
 def _one_element_attrs_restored(ds: xr.Dataset) -> xr.Dataset:
-    """``ds`` with the attrs that :func:`_cleaned` named as one-element lists made
-    1-D arrays again (netCDF reads them as scalars)."""
-    names = ds.attrs.pop(ONE_ELEMENT_ATTRS, None)
-    try:
-        names = json.loads(names) if isinstance(names, str) else []
-    except ValueError:  # edited by hand: the attrs stay as read
-        names = []
-    for key in names:
-        if isinstance(key, str) and key in ds.attrs and np.ndim(ds.attrs[key]) == 0:
-            ds.attrs[key] = np.atleast_1d(ds.attrs[key])
+    """``ds`` with the attrs (its own and its variables') that :func:`_cleaned` named
+    as one-element lists made 1-D arrays again (netCDF reads them as scalars)."""
+    for attrs in (ds.attrs, *(var.attrs for var in ds.variables.values())):
+        names = attrs.pop(ONE_ELEMENT_ATTRS, None)
+        try:
+            names = json.loads(names) if isinstance(names, str) else []
+        except ValueError:  # edited by hand: the attrs stay as read
+            names = []
+        for key in names if isinstance(names, list) else []:
+            if isinstance(key, str) and key in attrs and np.ndim(attrs[key]) == 0:
+                attrs[key] = np.atleast_1d(attrs[key])
     return ds
 
 

@@ -65,7 +65,8 @@ class SparseCodingNetwork(SavedAsDataset):
     lam : float, default 0.1
         Threshold / sparseness weight lambda (units of the input), >= 0.
     threshold : {"soft", "hard", "nonneg"}, default "soft"
-        LCA nonlinearity (L1, approximate L0, non-negative L1).
+        LCA nonlinearity (L1, approximate L0, non-negative L1); "soft" only
+        with ``prior="cauchy"``.
     tau : float, default 0.01
         Membrane time constant in seconds (10 ms).
     prior : {"l1", "cauchy"}, default "l1"
@@ -104,6 +105,7 @@ class SparseCodingNetwork(SavedAsDataset):
         self.tau = check_positive(tau, "tau")
         self.prior = check_choice(prior, "prior", PRIORS)
         self.sigma = check_positive(sigma, "sigma")
+        _check_cauchy_threshold(self.prior, self.threshold)
         if isinstance(dictionary, (int, np.integer)) and not isinstance(dictionary, bool):
             raise TypeError(f"dictionary must be an array (n_atoms, n_features), got the "
                             f"number {dictionary!r}; for a network to learn, pass "
@@ -390,6 +392,14 @@ class SparseCodingNetwork(SavedAsDataset):
         net.history_ = detach_history(ds)
         return net
 
+
+
+def _check_cauchy_threshold(prior, threshold):
+    """The Cauchy prior's codes are signed MAP codes: a threshold other than "soft" was
+    dropped unsaid (threshold="nonneg" gave negative codes, and the history recorded it)."""
+    if prior == "cauchy" and threshold != "soft":
+        raise ValueError(f"threshold={threshold!r} applies to prior='l1' only: the Cauchy "
+                         "prior's codes are signed MAP codes; leave threshold='soft'")
 
 
 def _check_not_images(dictionary):

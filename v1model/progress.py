@@ -78,7 +78,8 @@ def progress_bar(progress, *, total, desc: str, unit: str = "sample", **kwargs):
     ----------
     progress : bool or None
         True: shown at once; False: never; None: shown once the call has run
-        :data:`PROGRESS_DELAY` s, unless inside :func:`quiet_auto_bars`.
+        :data:`PROGRESS_DELAY` s, unless inside :func:`quiet_auto_bars`
+        (NumPy bools as Python bools).
     total : int or float
         Units of work, advanced by the caller's ``bar.update(n)``.
     desc : str
@@ -95,6 +96,9 @@ def progress_bar(progress, *, total, desc: str, unit: str = "sample", **kwargs):
     """
     from tqdm.auto import tqdm
 
+    # np.False_ (a flag read from an array or a netCDF attribute) is not False: it drew
+    # the bar at once, as True does
+    progress = check_progress(progress)
     disable = progress is False or (progress is None and _QUIET.get())
     options = dict(leave=False, disable=disable, mininterval=0.5,
                    delay=PROGRESS_DELAY if progress is None else 0.0)

@@ -19,7 +19,7 @@ def pow2_scale(values, axis=None, keepdims: bool = False):
     Parameters
     ----------
     values : ndarray
-        Any shape, real and finite.
+        Any shape, real and finite (integers included).
     axis : int or tuple of int, optional
         Axes along which the maximum is taken; default all.
     keepdims : bool, default False
@@ -31,5 +31,9 @@ def pow2_scale(values, axis=None, keepdims: bool = False):
         The powers of two, float64: ``values``'s shape without ``axis`` (or
         with length 1 there, with ``keepdims``).
     """
+    values = np.asarray(values)
+    if values.dtype.kind in "iu":
+        # |int16 -32768| wraps to -32768, which then lost the max: [-32768, 100] gave 64
+        values = values.astype(np.float64)
     peak = np.abs(values).max(axis=axis, keepdims=keepdims)
     return np.ldexp(1.0, np.frexp(peak)[1] - 1)

@@ -325,3 +325,39 @@ def test_one_element_list_attrs_reload_as_lists(tmp_path):
         # saved again, the same
         again = load_dataset(save_dataset(back, tmp_path / f"again.{suffix}"))
         assert list(again.attrs["depths"]) == [2] and np.ndim(again.attrs["scalar"]) == 0
+
+
+def test_numpy_strings_and_numbers_in_attrs_reload_as_given(tmp_path):
+    """A NumPy string attr (a spec read from an array) failed the save with h5netcdf's
+    "No conversion path for dtype"; NumPy numbers inside a dict or a list went to JSON
+    as strings ({"n": np.int64(64)} read back {"n": "64"})."""
+    import json
+
+    from v1model import SparseCodingNetwork
+
+    params = {"n_atoms": np.int64(64), "lam": np.float32(0.5), "positive": np.bool_(True),
+              "grid": [np.int64(1), "a"]}
+    ds = xr.Dataset({"x": ("n", np.arange(3.0), {"unit_name": np.str_("pixel")})},
+                    attrs={"threshold": np.array(["soft", "hard"])[0], "params": params,
+                           "timeout": np.timedelta64(5, "s")})
+    for suffix in ("nc", "zarr"):
+        back = load_dataset(save_dataset(ds, tmp_path / f"r.{suffix}"))
+        assert back.attrs["threshold"] == "soft" and back["x"].attrs["unit_name"] == "pixel"
+        assert back.attrs["timeout"] == "5 seconds"
+        assert json.loads(back.attrs["params"]) == {"n_atoms": 64, "lam": 0.5,
+                                                     "positive": True, "grid": [1, "a"]}
+    D = np.eye(4)
+    net = SparseCodingNetwork(D, threshold=np.array(["nonneg"])[0])
+    assert SparseCodingNetwork.load(net.save(tmp_path / "net.nc")).threshold == "nonneg"
+
+
+def test_one_element_list_attrs_of_variables_reload_as_lists(tmp_path):
+    """The one-element lists of a variable's attrs read back as scalars, as the
+    Dataset's own did."""
+    ds = xr.Dataset({"x": ("n", np.arange(3.0), {"sizes": [8], "scalar": 2})},
+                    coords={"n": ("n", np.arange(3), {"edges": [0.5]})})
+    for suffix in ("nc", "zarr"):
+        back = load_dataset(save_dataset(ds, tmp_path / f"r.{suffix}"))
+        assert list(back["x"].attrs["sizes"]) == [8] and np.ndim(back["x"].attrs["scalar"]) == 0
+        assert list(back["n"].attrs["edges"]) == [0.5]
+        assert "v1model_one_element_attrs" not in back["x"].attrs

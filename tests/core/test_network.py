@@ -257,3 +257,19 @@ def test_a_history_whose_update_dim_was_renamed_is_named():
     with pytest.raises(ValueError, match=r"ds holds a learning history's attrs \(learning_\*\) "
                                          r"but no variable over 'update'"):
         SparseCodingNetwork.from_dataset(ds.rename({"update": "step"}))
+
+
+def test_the_cauchy_prior_refuses_a_threshold_it_would_drop(dictionary, rng):
+    """The Cauchy prior's MAP codes are signed: threshold="nonneg" (or "hard") was kept in
+    the spec and the history and ignored, giving negative codes."""
+    from v1model.learning import learn_dictionary
+
+    for threshold in ("nonneg", "hard"):
+        with pytest.raises(ValueError, match=f"threshold='{threshold}' applies to "
+                                             "prior='l1' only"):
+            SparseCodingNetwork(dictionary, prior="cauchy", threshold=threshold)
+        with pytest.raises(ValueError, match=f"threshold='{threshold}' applies to "
+                                             "prior='l1' only"):
+            learn_dictionary(rng.standard_normal((50, 16)), 4, prior="cauchy",
+                             threshold=threshold, n_updates=2, progress=False)
+    assert SparseCodingNetwork(dictionary, prior="cauchy").threshold == "soft"

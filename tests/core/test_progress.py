@@ -225,3 +225,20 @@ def test_explicit_refreshes_wait_for_the_delay_too(capsys, monkeypatch):
     assert "y: 100%" in capsys.readouterr().err
     fit_gabor(atoms, progress=True)
     assert "Gabor fits" in capsys.readouterr().err
+
+
+def test_a_numpy_false_hides_the_bar(problem, bars):
+    """progress=np.False_ (accepted as False) drew the bar at once, as True does:
+    progress_bar tested ``progress is False``."""
+    from v1model.learning import learn_dictionary
+
+    assert progress_bar(np.False_, total=3, desc="x").disable is True
+    bar = progress_bar(np.True_, total=3, desc="x")
+    assert bar.disable is False and bar.delay == 0.0
+    bar.close()
+    X, _ = problem
+    del bars[:]
+    encode(*problem, "fista", lam=0.5, progress=np.False_)
+    learn_dictionary(X, 4, n_updates=2, progress=np.False_)
+    assert {bar[0] for bar in bars} == {"fista", "learning (l1)"}
+    assert all(bar[3] is True for bar in bars)  # every one disabled

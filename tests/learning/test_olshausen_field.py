@@ -406,3 +406,56 @@ def test_history_records_only_solver_settings_a_user_can_give():
     recorded = [k for k in history.attrs if k.startswith("inference_params.")]
     assert "inference_params.progress" not in recorded
     assert "inference_params.tol" in recorded
+
+
+@pytest.mark.parametrize("inference", ["sparsenet", "map"])
+def test_cauchy_learning_refuses_inference_params_it_would_drop(inference):
+    """The Cauchy prior's codes take no solver settings: inference_params (even an
+    unknown key) were accepted and dropped, and left out of the history's attrs."""
+    X = np.random.default_rng(0).standard_normal((50, 9))
+    for params in ({"tol": 1e-12}, {"bogus": 3}):
+        with pytest.raises(ValueError, match=r"inference_params=.* apply to prior='l1' only"):
+            learn_dictionary(X, 4, prior="cauchy", lam=0.022, inference=inference,
+                             inference_params=params, n_updates=2, progress=False)
+    # none, or an empty dict, is what the Cauchy learners take
+    _, history = learn_dictionary(X, 4, prior="cauchy", lam=0.022, inference=inference,
+                                  inference_params={}, n_updates=2, progress=False)
+    assert not any(key.startswith("inference_params") for key in history.attrs)
+
+
+@pytest.mark.parametrize("method", ["L-BFGS-B", "CG"])
+def test_cauchy_inference_is_as_close_to_the_map_at_any_scale(rng, method):
+    """The energy of c X with lam c^2 and sigma c is c^2 times that of X at codes c A, so
+    its MAP codes are c times X's. tol was an absolute gradient: at c = 1e-6 the codes
+    stayed at their starting point (energy 2.2x the minimum's), unwarned."""
+    from scipy.optimize import minimize
+
+    D = rng.standard_normal((6, 8))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = 0.3 * rng.standard_normal((12, 8))
+    lam, sigma = 0.1, 0.6  # convex (see test_cauchy_inference_is_the_scipy_minimum)
+    refs = [minimize(_cauchy_energy, np.zeros(6), args=(x, D, lam, sigma), method="BFGS",
+                     options={"gtol": 1e-10}) for x in X]
+    for c in (1e-6, 1e-4, 1e4):
+        A = cauchy_inference(c * X, D, lam * c**2, sigma * c, method=method) / c
+        for a, x, ref in zip(A, X, refs):
+            assert _cauchy_energy(a, x, D, lam, sigma) == pytest.approx(ref.fun, rel=1e-8)
+
+
+def test_iht_learning_refuses_a_lam_whose_codes_are_all_zero():
+    """IHT's first step from zero keeps an atom only past lam * sqrt(lambda_max(D D^T))
+    (x 1.0001): a lam below the largest drive but above that let 50 updates run with
+    every code zero and the dictionary unchanged, without an error."""
+    rng = np.random.default_rng(0)
+    X = 0.3 * rng.standard_normal((300, 16))
+    D0 = init_dictionary(X, 64, seed=0)
+    top = np.abs(X @ D0.T).max()
+    root = np.sqrt(1.0001 * np.linalg.eigvalsh(D0 @ D0.T).max())  # ~2.9: 4x overcomplete
+    with pytest.raises(ValueError, match=r"lam=.* is at least the largest drive .* over "
+                                         r"sqrt\(L\) = 2\.86 .*lower lam below 0\.62"):
+        learn_dictionary(X, 64, lam=0.9 * top, inference="iht", D0=D0, n_updates=5,
+                         progress=False, seed=0)
+    # just under the IHT threshold the codes are not all zero, and learning runs
+    _, history = learn_dictionary(X, 64, lam=0.99 * top / root, inference="iht", D0=D0,
+                                  n_updates=5, progress=False, seed=0)
+    assert history["dictionary_change"].max() > 0

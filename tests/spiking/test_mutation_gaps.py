@@ -498,7 +498,7 @@ def test_spiking_backend_refuses_the_cauchy_prior():
     with the prior named, before any simulation."""
     from v1model import SparseCodingNetwork
 
-    net = SparseCodingNetwork(np.eye(2), prior="cauchy", threshold="nonneg")
+    net = SparseCodingNetwork(np.eye(2), prior="cauchy")
     with pytest.raises(ValueError, match="backend='spiking' needs prior='l1', got "
                                          "prior='cauchy'"):
         net.encode(np.ones((1, 2)), backend="spiking", duration=0.01, target="numpy")

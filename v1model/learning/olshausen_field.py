@@ -40,6 +40,7 @@ from threadpoolctl import threadpool_limits
 
 from .._blas import blas_threads_for_step, coding_iteration_flops
 from ..progress import check_progress, progress_bar
+from ..scaling import pow2_scale
 from ..validation import (
     as_generator,
     check_choice,
@@ -121,9 +122,12 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
     A0 : array_like, shape (n_samples, n_atoms), optional
         Starting point; default ``X D^T`` scaled by 1 / diag(D D^T).
     tol : float, default 1e-6
-        Stop when no coefficient's energy gradient exceeds ``tol`` (scipy's
-        ``gtol``; L-BFGS-B's stop on the relative decrease of the energy is
-        switched off so that ``tol`` decides).
+        Stop when no coefficient's energy gradient exceeds ``tol`` times the
+        scale of the samples solved together (the power of two just below
+        their largest ``|x|``: the gradient grows with ``X``, so that codes
+        of ``X`` scaled by 1e-6 are as close to the MAP as those of ``X``);
+        scipy's ``gtol``. L-BFGS-B's stop on the relative decrease of the
+        energy is switched off so that ``tol`` decides.
     max_iter : int, default 5000
         Iteration limit of each minimisation (one per ``CAUCHY_GROUP``
         samples); a ``ConvergenceWarning`` counts the samples it stopped
@@ -159,12 +163,15 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
             progress_bar(progress, total=n, desc=f"cauchy MAP ({method})") as bar:
         for start in range(0, n, CAUCHY_GROUP):
             rows = slice(start, min(start + CAUCHY_GROUP, n))
+            # the energy gradient scales with X: an absolute gtol left the codes of X
+            # scaled by 1e-6 at their starting point (energy 2.2x the MAP's), unwarned
+            scale = float(pow2_scale(X[rows]))
             A[rows], res = _cauchy_map(X[rows], D, lam, sigma,
-                                       None if A0 is None else A0[rows], tol, max_iter,
-                                       method, ftol=0.0, return_result=True)
+                                       None if A0 is None else A0[rows], tol * scale,
+                                       max_iter, method, ftol=0.0, return_result=True)
             g = float(np.abs(res.jac).max(initial=0.0))
             # status 1: the iteration limit; other early stops are float64's floor
-            if res.status == 1 and g > tol:
+            if res.status == 1 and g > tol * scale:
                 worst, n_short = max(worst, g), n_short + rows.stop - rows.start
             bar.update(rows.stop - rows.start)
     if n_short:
@@ -323,7 +330,8 @@ def learn_dictionary(
     sigma : float, default 0.316
         Cauchy scale (``prior="cauchy"``).
     threshold : {"soft", "hard", "nonneg"}, default "soft"
-        Nonlinearity of the codes (``prior="l1"``): "soft" and "nonneg" are
+        Nonlinearity of the codes (``prior="l1"``; ``prior="cauchy"`` takes
+        "soft" only): "soft" and "nonneg" are
         the L1 problem (signed or non-negative) for every inference method;
         "hard" is LCA's hard threshold, whose energy is
         ``0.5 ||x - D^T a||^2 + lam^2 / 2 ||a||_0``, and needs
@@ -369,7 +377,7 @@ def learn_dictionary(
         energy the method minimises: with the L0 penalty ``lam^2 / 2 ||a||_0``
         for ``"iht"`` and for LCA with the hard threshold.
     inference_params : dict, optional
-        Extra keyword arguments for the inference call.
+        Extra keyword arguments for the inference call (``prior="l1"`` only).
     init : {"data", "random"}, default "data"
         Initial dictionary when ``D0`` is not given.
     D0 : array_like, shape (n_atoms, n_features), optional
@@ -445,6 +453,10 @@ def learn_dictionary(
     lam = check_nonnegative(lam, "lam")
     prior = check_choice(prior, "prior", ("l1", "cauchy"))
     threshold = check_choice(threshold, "threshold", ("soft", "hard", "nonneg"))
+    if prior == "cauchy" and threshold != "soft":
+        # dropped unsaid before, and recorded in the history as if it had been used
+        raise ValueError(f"threshold={threshold!r} applies to prior='l1' only: the Cauchy "
+                         "prior's codes are signed MAP codes; leave threshold='soft'")
     if inference is None:
         inference = ("sparsenet" if prior == "cauchy" else
                      "lca" if threshold == "hard" else "fista")
@@ -486,6 +498,11 @@ def learn_dictionary(
         from ..inference.encode import check_method_params
 
         check_method_params(inference, inference_params, "inference_params")
+    elif inference_params:
+        # they were dropped unsaid (not even recorded in the history's attrs)
+        raise ValueError(
+            f"inference_params={inference_params!r} apply to prior='l1' only: the Cauchy "
+            f"prior's codes (inference={inference!r}) take no solver settings")
     rng = as_generator(seed)
     if D0 is not None:
         D = check_dictionary(D0, "D0", normalized=prior == "l1").copy()
@@ -512,7 +529,8 @@ def learn_dictionary(
             if prior == "l1":
                 A = encode(batch, D, lam)
                 if t == 0 and not A.any():
-                    _check_some_code_nonzero(X, D, lam, threshold == "nonneg")
+                    _check_some_code_nonzero(X, D, lam, threshold == "nonneg",
+                                             inference == "iht")
             else:
                 with threadpool_limits(limits=1, user_api="blas"):  # see _cauchy_map
                     A = (_sparsenet_codes(batch, D, lam, sigma) if inference == "sparsenet"
@@ -608,24 +626,35 @@ def _warn_if_unsettled(records, lr):
         UserWarning, stacklevel=3)
 
 
-def _check_some_code_nonzero(X, D, lam, positive, chunk=4096):
-    """Raise if no sample of ``X`` drives any atom of ``D`` above ``lam``.
+def _check_some_code_nonzero(X, D, lam, positive, iht=False, chunk=4096):
+    """Raise if no sample of ``X`` drives any atom of ``D`` above its threshold.
 
     Called when the first batch has only zero codes: with a dictionary no
     sample drives past the threshold every code stays zero, the update
-    ``a (x - D^T a)^T`` is zero and the dictionary never changes.
+    ``a (x - D^T a)^T`` is zero and the dictionary never changes. The threshold
+    is ``lam``, or for IHT ``lam * sqrt(L)``: its first step from zero, ``b / L``
+    (``L`` = 1.0001 lambda_max(D D^T)), keeps an atom only past ``lam / sqrt(L)``.
     """
+    root, note = 1.0, ""
+    if iht:
+        from ..inference._common import STEP_MARGIN, spectral_norm_gram
+
+        # lam alone let through a lam whose IHT codes were all zero at every update:
+        # nothing learned, no error
+        root = float(np.sqrt(spectral_norm_gram(D) * STEP_MARGIN))
+        note = (f" over sqrt(L) = {root:.3g} (IHT keeps an atom only past lam * sqrt(L), "
+                "L = 1.0001 lambda_max(D D^T))")
     top = 0.0
     for start in range(0, X.shape[0], chunk):
         B = X[start : start + chunk] @ D.T
         top = max(top, float(B.max() if positive else np.abs(B).max()))
-        if top > lam:
+        if top > lam * root:
             return
     raise ValueError(
         f"lam={lam!r} is at least the largest drive {'' if positive else '|'}<d_i, x>"
-        f"{'' if positive else '|'} = {top:.3g} of the initial dictionary over all "
+        f"{'' if positive else '|'} = {top:.3g}{note} of the initial dictionary over all "
         f"{X.shape[0]} samples of X: every code is zero, so the dictionary would never change; "
-        f"lower lam below {top:.3g}, rescale X, or start from another dictionary")
+        f"lower lam below {top / root:.3g}, rescale X, or start from another dictionary")
 
 
 def _l1_encoder(inference, threshold, tau, params):
