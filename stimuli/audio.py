@@ -17,6 +17,7 @@ from v1model.validation import (
     as_generator,
     check_array,
     check_bool,
+    check_fits_in_memory,
     check_int,
     check_nonnegative,
     check_path,
@@ -26,6 +27,10 @@ from v1model.validation import (
 
 __all__ = ["load_wav", "load_wav_folder", "resample", "sample_segments", "harmonic_ensemble"]
 
+
+# segments are cut out, checked and scaled in blocks of at most this many bytes of
+# float64 (and at most 2**16 segments) in sample_segments
+_SEGMENT_BLOCK_BYTES = 2**23
 
 #: a float WAV sample beyond this magnitude is far outside the nominal [-1, 1]
 FLOAT_PEAK_LIMIT = 8.0
@@ -136,6 +141,7 @@ def check_pattern(pattern) -> str:
 def matching_files(folder, pattern: str, name: str) -> list:
     """The files of the folder ``folder`` (a Path) matching ``pattern``, sorted; a pattern
     pathlib refuses (absolute: "/data/*.wav") is a ValueError relative to ``name``.
+    Folders that match (``takes.wav/``) are left out: glob matches them too.
 
     Letters match either case (a pattern with ``[...]`` classes of its own is taken as
     it is): recorders and Windows tools write ``REC001.WAV``, which ``*.wav`` missed on
@@ -146,6 +152,9 @@ def matching_files(folder, pattern: str, name: str) -> list:
     except (ValueError, NotImplementedError) as exc:  # pathlib's own words, no argument named
         raise ValueError(f"pattern must be a glob pattern relative to {name}, got {pattern!r} "
                          f"({exc})") from None
+    # a subfolder named like the files ("takes.wav/") stopped the whole folder as "a
+    # folder, not a WAV file"
+    files = [f for f in files if not f.is_dir()]
     if not pattern.rsplit("/", 1)[-1].startswith("."):
         # pathlib's "*" matches hidden files, unlike a shell's: macOS's "._x.wav" companions
         # (resource forks, not WAV) stopped the whole folder, as stimuli.images skips them
@@ -172,6 +181,8 @@ def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = 
     pattern : str, default "*.wav"
         Glob pattern of the files to read, its letters in either case
         (``REC001.WAV`` too), unless it has ``[...]`` classes of its own.
+        Folders it matches (``takes.wav/``) are skipped, and so are hidden
+        files (``._x.wav``) unless ``pattern`` starts with a dot.
     sample_rate : float, optional
         Rate (Hz) to resample every file to; default the first file's rate
         (with a warning when the files' rates differ).
@@ -320,7 +331,8 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
     Returns
     -------
     X : ndarray, shape (n, length), float64
-        One segment per row.
+        One segment per row. Drawn in blocks written in place, so that the
+        memory used is little more than ``X``'s (``8 * n * length`` bytes).
 
     Raises
     ------
@@ -328,8 +340,9 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
         For ``waveforms`` that is neither a waveform nor a list of them.
     ValueError
         For an empty list, a ``length`` longer than every waveform, an
-        invalid option, or when 50 rounds of draws find fewer than ``n``
-        segments meeting ``min_rms`` / ``normalize``.
+        invalid option, an ``X`` larger than this machine's physical memory,
+        or when 50 rounds of draws find fewer than ``n`` segments meeting
+        ``min_rms`` / ``normalize``.
     """
     # one waveform given as a flat array or list of numbers, or a list of waveforms
     stacked = isinstance(waveforms, np.ndarray) and waveforms.ndim == 2
@@ -359,40 +372,89 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
             f"length={length} is longer than every waveform (longest: "
             f"{max(len(w) for w in waves)} samples){hint}"
         )
+    check_fits_in_memory((n, length), np.float64, "n", n,
+                         f"segments of length={length} samples (float64)")
     rng = as_generator(seed)
     weights = np.array([len(waves[i]) - length + 1 for i in usable], dtype=float)
+    p = weights / weights.sum()
     # RMS computed on samples divided by a power of two near the loudest one (exact), so
     # that the squares neither overflow nor underflow whatever the waveforms' scale
     scale = pow2_scale(np.array([np.abs(w).max() for w in waves]))
     silent = 1e-12 * scale
-    out, found = [], 0
+    filtered = min_rms > 0 or normalize  # segments may be rejected and drawn again
+    # every segment is a row of its waveform's windows (views: nothing is copied until cut)
+    windows = [np.lib.stride_tricks.sliding_window_view(waves[i], length) for i in usable]
+    # segments are cut out, checked and scaled in blocks written in place into X: stacking
+    # the 2 n candidates of a round at once peaked at ~4.6x X (500,000 segments of 64
+    # samples of the spoken digits: 1.18 GB for 256 MB)
+    block = min(2**16, max(1, _SEGMENT_BLOCK_BYTES // (8 * length)))
+    X = np.empty((n, length))
+    found = 0
     for _ in range(50):
+        # every round draws m waveforms, then m positions, as one draw of each always has
+        # (a seed gives the same segments and leaves the generator in the same state);
+        # without a filter only the first n - found are cut out and kept
         m = max(2 * (n - found), 16)
-        which = rng.choice(len(usable), size=m, p=weights / weights.sum())
-        segs = np.stack([
-            waves[usable[w]][s : s + length]
-            for w, s in zip(which, rng.random(m) * weights[which])
-            for s in [int(s)]
-        ])
-        rms = np.sqrt(((segs / scale) ** 2).mean(axis=1)) * scale
-        keep = rms >= min_rms
-        if normalize:
-            keep &= rms > silent
-        segs = segs[keep]
-        out.append(segs[: n - found])
-        found += len(out[-1])
-        if found >= n:
-            break
-    else:
-        if normalize and min_rms == 0:
-            raise ValueError(f"could not find {n} segments that are not silent (normalize=True "
-                             "scales each to unit RMS); the waveforms are silent")
-        raise ValueError(f"could not find {n} segments with RMS >= {min_rms}; lower min_rms")
-    X = np.concatenate(out)
-    if normalize:
-        X /= scale
-        X /= np.sqrt((X**2).mean(axis=1, keepdims=True))
-    return X
+        used = m if filtered else n - found
+        which = _draw_waveforms(rng, p, m)
+        for start in range(0, used, block):
+            stop = min(start + block, used)
+            w = which[start:stop]
+            offsets = (rng.random(stop - start) * weights[w]).astype(np.intp)
+            segs = _cut(windows, w, offsets, length)
+            if filtered:
+                rms = np.sqrt(((segs / scale) ** 2).mean(axis=1)) * scale
+                keep = rms >= min_rms
+                if normalize:
+                    keep &= rms > silent
+                segs = segs[keep]
+                del rms
+            segs = segs[: n - found]
+            if normalize:
+                segs /= scale
+                segs /= np.sqrt((segs**2).mean(axis=1, keepdims=True))
+            X[found : found + len(segs)] = segs
+            found += len(segs)
+            del segs  # before the next block is cut out
+            if found == n:
+                _skip_uniform(rng, m - stop)  # the round's positions left unused
+                return X
+        _skip_uniform(rng, m - used)
+    if normalize and min_rms == 0:
+        raise ValueError(f"could not find {n} segments that are not silent (normalize=True "
+                         "scales each to unit RMS); the waveforms are silent")
+    raise ValueError(f"could not find {n} segments with RMS >= {min_rms}; lower min_rms")
+
+
+def _draw_waveforms(rng, p, m):
+    """``rng.choice(len(p), size=m, p=p)`` drawn in pieces, as the smallest unsigned ints.
+
+    ``choice`` with ``p`` draws one uniform number per pick, and consecutive draws of a
+    Generator continue one stream: the same picks, and the same state, as one draw of m
+    (whose int64 picks were 8 bytes each).
+    """
+    which = np.empty(m, np.min_scalar_type(len(p) - 1))
+    for start in range(0, m, 2**16):
+        which[start : start + 2**16] = rng.choice(len(p), size=min(2**16, m - start), p=p)
+    return which
+
+
+def _skip_uniform(rng, count):
+    """Advance ``rng`` past ``count`` uniform draws, without holding them at once."""
+    for start in range(0, count, 2**16):
+        rng.random(min(2**16, count - start))
+
+
+def _cut(windows, which, offsets, length):
+    """Segments ``windows[which[j]][offsets[j]]`` as a new ``(len(which), length)`` array,
+    gathered one waveform at a time."""
+    segs = np.empty((len(which), length))
+    order = np.argsort(which, kind="stable")
+    bounds = np.searchsorted(which[order], np.arange(len(windows) + 1))
+    for i in np.flatnonzero(np.diff(bounds)):
+        rows = order[bounds[i] : bounds[i + 1]]
+        segs[rows] = windows[i][offsets[rows]]
+    return segs
 
 
 def harmonic_ensemble(n: int, length: int, sample_rate: float = 8000.0,

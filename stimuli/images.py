@@ -20,6 +20,7 @@ from v1model.validation import (
     check_array,
     check_bool,
     check_dtype,
+    check_fits_in_memory,
     check_int,
     check_nonnegative,
     check_positive,
@@ -80,8 +81,11 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         unequal sizes need ``size``).
     max_images : int, optional
         Keep only the first ``max_images`` images (of a folder, only the
-        first ``max_images`` files, in name order, are read: whether their
-        sizes differ is judged among those).
+        first ``max_images`` files are read: whether their sizes differ is
+        judged among those). A folder's images come in the order of their
+        files: picture files in name order (``img10.png`` before
+        ``img2.png``), sparsenet raw files in the order of their numbers
+        (``image2`` before ``image10``).
     name : str, default "source"
         The caller's name of ``source`` (e.g. ``"images"``), used in messages.
     progress : bool or None, default None
@@ -92,7 +96,12 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
     -------
     images : ndarray, shape (n_images, height, width), float64
         Grayscale intensities (photographs in [0, 1]; ``.mat`` and raw files
-        as stored).
+        as stored). Integer pixels are divided by their type's largest value
+        (255 for 8 bits, 65535 for 16 bits); 32-bit integer pixels (Pillow's
+        mode ``"I"``, e.g. a 16-bit camera's data saved as a 32-bit TIFF) by
+        65535 when they all lie in [0, 65535], else by 2**31 - 1, as
+        scikit-image's ``img_as_float`` does (Pillow and imageio give the
+        raw integers).
 
     Raises
     ------
@@ -247,7 +256,7 @@ def _imread(path):
     from PIL import Image
     from skimage.io import imread
 
-    orientation, pnm16, unread = 1, False, None
+    orientation, unread = 1, None
     try:
         with Image.open(path) as image:
             # a camera's EXIF orientation: phones store portraits as landscape pixels
@@ -263,8 +272,6 @@ def _imread(path):
                     "yourself and pass the array (n_images, height, width)")
             if image.mode == "CMYK":
                 return _exif_oriented(np.asarray(image.convert("RGB")), orientation)
-            # 16-bit PGM/PPM: Pillow gives int32 (mode "I") that 2**31 - 1 would scale
-            pnm16 = image.format == "PPM" and image.mode == "I"
     except OSError as exc:  # not a file Pillow reads (e.g. some TIFFs): imread decides
         unread = exc
     try:
@@ -279,7 +286,10 @@ def _imread(path):
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (2, 3, 4)):
         raise ValueError(f"read as an array of shape {image.shape}, not a picture "
                          "(height, width) or (height, width, channels)")
-    if pnm16 and image.dtype == np.int32 and image.min() >= 0 and image.max() <= 65535:
+    if image.dtype in (np.int32, np.uint32) and image.min() >= 0 and image.max() <= 65535:
+        # 32-bit pixels (Pillow's mode "I": 16-bit PGM/PPM, a 16-bit camera's data saved as
+        # a 32-bit TIFF) that fit in 16 bits are scaled as 16-bit pictures are, by
+        # 2**16 - 1: by 2**31 - 1 (scikit-image's img_as_float) they came out below 3e-5
         image = image.astype(np.uint16)
     return _exif_oriented(image, orientation)
 
@@ -354,7 +364,8 @@ def _read_image_files(files, size, name="source", progress=None):
 
 
 def _folder_contents(path):
-    """The picture files, sparsenet raw files and ``.mat`` files of a folder, in name order.
+    """The picture files, sparsenet raw files and ``.mat`` files of a folder, in name order
+    (:func:`_load_folder` reads the raw files in the order of their numbers).
 
     Hidden files (``.DS_Store``, macOS's ``._IMAGES.mat`` companions) are left out,
     both when the folder is read and when :func:`is_prewhitened` judges it.
@@ -719,8 +730,9 @@ def sample_patches(
     ValueError
         For patches that do not fit (see :func:`check_patch_size`), an
         invalid option, ``min_variance > 0`` or ``normalize`` with ``size=1``
-        (a single pixel has no variance), or when 50 rounds of draws find
-        fewer than ``n`` patches meeting ``min_variance`` / ``normalize``.
+        (a single pixel has no variance), an ``X`` larger than this machine's
+        physical memory, or when 50 rounds of draws find fewer than ``n``
+        patches meeting ``min_variance`` / ``normalize``.
     """
     # float32 or uint8 pictures are not copied to float64 as a whole (a corpus held as a
     # float32 memmap doubled in memory): each block of patches is, as it is cut out
@@ -741,6 +753,8 @@ def sample_patches(
                          "use size >= 2, or min_variance=0 and normalize=False")
     n_img, h, w = images.shape
     d = size * size
+    check_fits_in_memory((n, d), dtype, "n", n,
+                         f"patches of size={size} ({d} {dtype.name} values each)")
     rng = as_generator(seed)
     win = np.lib.stride_tricks.sliding_window_view(images, (size, size), axis=(1, 2))
     filtered = min_variance > 0 or normalize  # patches may be rejected and drawn again

@@ -101,7 +101,8 @@ def load_audio(folder, pattern, sample_rate, length, n, min_rms, rng, *,
     try:
         waves, rate, names = load_wav_folder(folder, pattern, sample_rate=sample_rate)
     except (ValueError, FileNotFoundError) as exc:
-        # a file that cannot be read (or a folder named x.wav): say which argument led to it
+        # a file that cannot be read (or gone since it was listed): say which argument led
+        # to it
         message = str(exc).removeprefix("path: ")  # load_wav's argument, not the study's
         raise type(exc)(f"audio_dir {str(folder)!r}: {message}") from exc
     longest = max(len(w) for w in waves)

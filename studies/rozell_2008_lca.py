@@ -69,6 +69,7 @@ def run(
     seed: int = 0,
     *,
     images: str = "skimage",
+    prewhitened: bool | None = None,
     patch_size: int | None = None,
     n_atoms: int | None = None,
     lam: float | None = None,
@@ -90,6 +91,10 @@ def run(
     seed : int
     images : str
         Image source for :func:`stimuli.load_images`.
+    prewhitened : bool, optional
+        Whether the images are already whitened (default: guessed from
+        ``images`` as in :func:`stimuli.images.is_prewhitened`, which takes an
+        array for unwhitened: pass True for an array of Olshausen's images).
     patch_size, n_atoms : int, optional
     lam : float, optional
         Threshold of the dynamics experiment and of dictionary learning
@@ -140,14 +145,15 @@ def run(
     n_levels = check_int(n_levels if n_levels is not None else (5 if quick else 8), "n_levels",
                          minimum=2)
     check_bool(progress, "progress")  # learn_dictionary's check
-    check_images(images)
+    check_images(images, prewhitened)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     from stimuli.images import check_patch_size, load_whitened
     from v1model.progress import inner_progress
 
     # never whitens Olshausen's images twice; bars only if slow, none with progress=False
-    imgs, _ = load_whitened(images, name="images", progress=inner_progress(progress))
+    imgs, prewhitened = load_whitened(images, prewhitened, name="images",
+                                      progress=inner_progress(progress))
     check_patch_size(p, imgs.shape, name="patch_size")
     # the solvers below draw their own bars once slow (None), none with progress=False
     inner = inner_progress(progress)
@@ -264,7 +270,7 @@ def run(
         "lam (lca, fista), n_nonzero (omp, mp) or squared residual tol (omp_tol)")
     ds.attrs.update(
         study=NAME, reference=REFERENCE, quick=int(quick), seed=seed,
-        images=image_source_attr(images),
+        images=image_source_attr(images), prewhitened=int(bool(prewhitened)),
         patch_size=p, n_atoms=k, lam=lam, n_updates=n_updates, n_train=n_train, n_eval=n_eval,
         tau=tau, dt=dt, t_max=t_max, n_levels=n_levels,
         final_relative_gap_soft=float(ds["lca_relative_gap"].values[-1]),

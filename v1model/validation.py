@@ -31,7 +31,9 @@ __all__ = [
     "check_axis",
     "check_shape",
     "check_probability",
+    "check_fits_in_memory",
     "describe",
+    "physical_memory",
 ]
 
 
@@ -707,6 +709,57 @@ def check_choice(value, name: str, choices) -> str:
         valid = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {valid}; got {describe(value)}")
     return value
+
+
+def physical_memory() -> float | None:
+    """This machine's physical memory in bytes; None where it cannot be told.
+
+    From ``os.sysconf`` (Linux, macOS), else from psutil when it is installed.
+    """
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows)
+        pass
+    try:
+        import psutil
+    except ImportError:
+        return None
+    return float(psutil.virtual_memory().total)
+
+
+def check_fits_in_memory(shape, dtype, name: str, value, what: str) -> None:
+    """Refuse an output array larger than this machine's physical memory.
+
+    NumPy's own error ("Unable to allocate 1.14 PiB for an array with shape ...")
+    names no argument; a swapping machine may not raise at all.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the array about to be allocated.
+    dtype : dtype
+        Its element type.
+    name : str
+        The argument that sets its size (e.g. ``"n"``), named in the message.
+    value : object
+        That argument's value.
+    what : str
+        What the array holds, e.g. ``"patches of 16x16 pixels (float64)"``.
+
+    Raises
+    ------
+    ValueError
+        When the array's bytes exceed :func:`physical_memory` (no check when
+        that is unknown).
+    """
+    nbytes = float(np.prod([float(s) for s in shape])) * np.dtype(dtype).itemsize
+    memory = physical_memory()
+    if memory is not None and nbytes > memory:
+        per_row = nbytes / shape[0] if shape[0] else nbytes
+        raise ValueError(
+            f"{name}={value!r} {what} would take {nbytes:.4g} bytes ({nbytes / 2**30:.4g} GiB), "
+            f"more than this machine's {memory / 2**30:.4g} GiB of memory (at most "
+            f"{int(memory // per_row)} would fit)")
 
 
 def _as_real(value, name: str) -> float:

@@ -437,3 +437,33 @@ def test_reliable_gabor_fits_refuses_a_shape_other_than_the_fit_s():
     with pytest.raises(ValueError, match=r"shape=\(16, 16\) but fit was made on patches of "
                                          r"\(8, 8\)"):
         reliable_gabor_fits(fit, (16, 16))
+
+
+def test_reliable_gabor_fits_on_a_wide_patch_bounds_x0_by_the_width_and_y0_by_the_height():
+    """8x16 (height x width) patches: a Gabor centred at x0 = 12 (on the patch, whose
+    columns are 0 ... 15) is reliable; a table entry with y0 = 12 (rows 0 ... 7) is
+    not; one cycle across the width is a frequency band, and the default largest envelope
+    s.d. is the width. Every other test used square patches, where swapping height and
+    width in these criteria changed nothing."""
+    from v1model.analysis import reliable_gabor_fits
+
+    P = np.array([[12.0, 3.5, 0.5, 0.25, 0.3, 1.5, 2.0, 1.0, 0.0],
+                  [3.0, 3.5, 0.5, 0.25, 0.3, 1.5, 2.0, 1.0, 0.0]])
+    fit = fit_gabor(gabor_model(P, (8, 16)), progress=False)
+    np.testing.assert_allclose(fit.x0.values, [12.0, 3.0], atol=1e-6)
+    assert (fit.attrs["height"], fit.attrs["width"], fit.attrs["max_sigma"]) == (8, 16, 16.0)
+    assert reliable_gabor_fits(fit).values.tolist() == [True, True]
+    table = _fit_table(x0=[12.0, 3.0, 15.5, 15.6], y0=[3.5, 7.5, 3.5, 3.5])
+    table.attrs.update(height=8, width=16, max_sigma=16.0)
+    assert reliable_gabor_fits(table).values.tolist() == [True, True, True, False]
+    swapped = _fit_table(x0=[3.5, 3.5], y0=[12.0, 7.6])
+    swapped.attrs.update(height=8, width=16, max_sigma=16.0)
+    assert reliable_gabor_fits(swapped).values.tolist() == [False, False]
+    # one carrier cycle across the larger side (16 pixels) is enough; 0.06 cycle/pixel is not
+    banded = _fit_table(frequency=[1 / 16, 0.06])
+    banded.attrs.update(height=8, width=16, max_sigma=16.0)
+    assert reliable_gabor_fits(banded).values.tolist() == [True, False]
+    # without the bounds in the attrs, max_sigma is the larger side, as fit_gabor's default
+    wide = _fit_table(sigma_x=[12.0, 16.0])
+    wide.attrs = {"height": 8, "width": 16}
+    assert reliable_gabor_fits(wide).values.tolist() == [True, False]

@@ -174,3 +174,17 @@ def test_sparseness_dataset_summary_values():
     np.testing.assert_allclose(ds.population_sparseness, [0.4, 0.25, 2.25 / 6.5])
     assert float(ds.mean_population_sparseness) == pytest.approx(np.mean([0.4, 0.25, 2.25 / 6.5]))
     np.testing.assert_allclose(ds.unit_activity, [1 / 3, 1 / 3, 1.0, 0.0])
+
+
+def test_sparseness_dataset_applies_rectify_to_both_indices():
+    """``sparseness(codes, rectify="positive")`` rectifies before the lifetime and the
+    population indices, as the standalone functions do. By hand on signed codes: unit 0
+    answers [1, 0, 3, 0] (Treves-Rolls 1 / 2.5 = 0.4, Vinje-Gallant 0.6 / 0.75 = 0.8),
+    unit 1 [0, 0, 1, 0] (VG 1); samples 1 and 3 are silent (NaN), sample 0 [1, 0] has
+    TR 0.5 and sample 2 [3, 1] 4 / 5 = 0.8. A dropped ``rectify`` gave the |a| values."""
+    A = np.array([[1.0, -2.0], [-1.0, 0.0], [3.0, 1.0], [0.0, -1.0]])
+    ds = sparseness(A, rectify="positive")
+    np.testing.assert_allclose(ds.lifetime_sparseness.values, [0.8, 1.0], rtol=1e-12)
+    np.testing.assert_allclose(ds.population_sparseness.values, [0.5, np.nan, 0.8, np.nan],
+                               rtol=1e-12)
+    assert ds.attrs["rectify"] == "positive"

@@ -635,3 +635,49 @@ def test_a_flat_orientation_curve_has_no_preferred_orientation():
     assert float(tuning.circular_variance[0]) == pytest.approx(1.0, abs=1e-12)
     assert float(tuning.max_response[0]) == 2.0  # it responds; it is not tuned
     assert float(tuning.preferred_orientation[1]) == pytest.approx(0.4, abs=0.02)
+
+
+def test_naka_rushton_fit_r2_is_one_minus_the_residual_over_the_variance():
+    """A saturating curve with a ripple the model cannot follow: ``fit_r2`` is
+    ``1 - SSE / SS_tot`` of the reported parameters, computed here with
+    :func:`naka_rushton` (exact fits gave R^2 = 1 under any scaling of the SSE: a
+    fit_r2 of ``1 - SSE / (2 SS_tot)`` went unnoticed)."""
+    from v1model.analysis import naka_rushton
+
+    def curve(c):
+        return naka_rushton(c, 2.0, 0.2, 2.5, 0.1) + 0.08 * np.sin(25 * c)
+
+    c = np.geomspace(0.01, 1.0, 15)
+    ds = contrast_response(_unit_response(curve), 8, 0.0, 0.25, contrasts=c, phases=[PEAK_PHASE])
+    assert str(ds.c50_flag.values[0]) == "saturating"
+    r = ds.response.values[0]
+    model = naka_rushton(c, float(ds.rmax[0]), float(ds.c50[0]), float(ds.exponent[0]),
+                         float(ds.baseline[0]))
+    expected = 1.0 - ((r - model) ** 2).sum() / ((r - r.mean()) ** 2).sum()
+    assert 0.9 < expected < 0.999  # a good fit, not an exact one
+    assert float(ds.fit_r2[0]) == pytest.approx(expected, abs=1e-6)
+
+
+def test_contrast_threshold_with_zero_tol_counts_only_responses_above_zero():
+    """``zero_tol=0``: a response counts when it is above 0 (the docstring's "above
+    zero_tol times the peak"), so the silent contrasts below the threshold stay silent
+    and the threshold is still found (``>=`` made every contrast respond: NaN)."""
+    c = np.linspace(0.0, 1.0, 11)
+    ds = contrast_response(_unit_response(lambda x: 3.0 * np.maximum(x - 0.3, 0.0)), 8, 0.0,
+                           0.25, contrasts=c, phases=[PEAK_PHASE], zero_tol=0.0)
+    assert float(ds.threshold[0]) == pytest.approx(0.3, rel=1e-9)
+
+
+def test_c50_above_the_tested_range_is_not_reported_even_with_a_low_saturation():
+    """c50 = 1.5 tested up to contrast 1 with ``saturation=0.3``: the curve reaches
+    1 / (1 + 1.5^2) = 0.31 of rmax, enough for that saturation, and the fit finds c50 = 1.5
+    exactly, but a c50 beyond the highest tested contrast is never reported (the default
+    saturation 0.75 alone already excluded it, so the c50 <= c_max condition was untested)."""
+    from v1model.analysis import naka_rushton
+
+    c = np.geomspace(0.01, 1.0, 15)
+    ds = contrast_response(_unit_response(lambda x: naka_rushton(x, 1.0, 1.5, 2.0)), 8, 0.0,
+                           0.25, contrasts=c, phases=[PEAK_PHASE], saturation=0.3,
+                           progress=False)
+    assert float(ds.fit_r2[0]) > 1 - 1e-9
+    assert str(ds.c50_flag.values[0]) == "not saturating" and np.isnan(ds.c50[0])

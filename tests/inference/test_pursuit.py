@@ -306,3 +306,21 @@ def test_tol_at_or_above_the_signal_energy_gives_no_atom_unlike_sklearn():
     assert np.count_nonzero(ref) == 1
     np.testing.assert_allclose(orthogonal_mp(x, D, tol=tol, dtype=np.float64)[0], ref,
                                atol=1e-12)
+
+
+def test_omp_float32_picks_a_nearly_collinear_atom_like_sklearn():
+    """Two atoms at cosine 0.9999875 (the second's part orthogonal to the first has
+    norm 0.005): float32 OMP takes both, as scikit-learn does. Batch-OMP refuses an
+    atom only when that part is below ``eps = 1e-4`` of its norm (numerically
+    dependent): a looser ``eps`` (1e-2) stopped at one atom, 4e-3 of ``x`` left."""
+    rng = np.random.default_rng(0)
+    Q, _ = np.linalg.qr(rng.standard_normal((16, 16)))
+    d1 = Q[:, 0] + 0.005 * Q[:, 1]
+    D = np.vstack([Q[:, 0], d1 / np.linalg.norm(d1), Q[:, 2:6].T])
+    x = 5 * Q[:, 0] - 0.02 * Q[:, 1]  # d0 first (its correlation is larger), then d1
+    ref = sk_omp(D.T, x, n_nonzero_coefs=2)  # [9, -4, 0, ...]
+    A = orthogonal_mp(x[None], D, 2, dtype=np.float32)[0]
+    np.testing.assert_array_equal(A != 0, ref != 0)
+    # float32 on a Gram of condition ~1e5: 1% of the codes
+    np.testing.assert_allclose(A, ref, atol=0.1)
+    assert np.linalg.norm(x - A @ D) < 1e-3 * np.linalg.norm(x)

@@ -199,3 +199,19 @@ def test_mod_dictionary_refuses_codes_whose_sums_overflow():
     # scale-free below the limit: the dictionary scales with |X| / |A|
     np.testing.assert_allclose(mod_dictionary(X, A * 1e100), mod_dictionary(X, A) * 1e-100,
                                rtol=1e-9)
+
+
+def test_mod_dictionary_ridge_is_relative_to_the_mean_diagonal():
+    """A large ``ridge`` on atoms used with very different strengths: the dictionary is
+    scikit-learn's ``Ridge(alpha=ridge * mean(diag(A^T A)))`` without intercept (the
+    docstring's "times its mean diagonal"; only ``ridge=1e-12`` and the default 1e-6 were
+    tested, where the max diagonal instead of the mean changed nothing visible)."""
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((30, 4)) * np.array([0.1, 1.0, 3.0, 10.0])
+    X = rng.standard_normal((30, 6))
+    ridge = 0.5
+    alpha = ridge * np.mean(np.sum(A * A, axis=0))
+    ref = Ridge(alpha=alpha, fit_intercept=False, solver="cholesky").fit(A, X).coef_.T
+    np.testing.assert_allclose(mod_dictionary(X, A, ridge=ridge), ref, rtol=1e-10, atol=1e-12)

@@ -459,3 +459,23 @@ def test_iht_learning_refuses_a_lam_whose_codes_are_all_zero():
     _, history = learn_dictionary(X, 64, lam=0.99 * top / root, inference="iht", D0=D0,
                                   n_updates=5, progress=False, seed=0)
     assert history["dictionary_change"].max() > 0
+
+
+def test_of_l1_update_is_the_gradient_step_by_hand():
+    """One update from an orthonormal D0 on a batch of copies of one patch: the codes
+    are the soft threshold of ``D0 x`` (the LASSO solution for orthonormal atoms), and
+    the atoms are ``D0 + lr a^T (x - a D0)`` (the batch mean of identical terms),
+    renormalised. The history's ``learning_rate`` alone did not pin the step's size
+    (a step of half the documented one still learned the planted dictionaries)."""
+    rng = np.random.default_rng(3)
+    Q, _ = np.linalg.qr(rng.standard_normal((8, 8)))
+    x = rng.standard_normal(8)
+    lam, lr = 0.3, 0.5
+    D, _ = learn_dictionary(np.tile(x, (50, 1)), 8, lam=lam, n_updates=1, lr=lr, D0=Q,
+                            batch_size=20, seed=0, progress=False)
+    b = Q @ x
+    a = np.sign(b) * np.maximum(np.abs(b) - lam, 0)
+    U = Q + lr * np.outer(a, x - a @ Q)
+    expected = U / np.linalg.norm(U, axis=1, keepdims=True)
+    assert np.abs(expected - Q).max() > 0.1  # the step is large beside the tolerance
+    np.testing.assert_allclose(D, expected, atol=1e-6)

@@ -385,3 +385,20 @@ def test_long_harmonic_sounds_do_not_overflow_before_their_onset():
     # silent before the onset (first half at most), unit RMS
     assert np.all(X[:, 0] == 0)
     np.testing.assert_allclose(np.sqrt((X**2).mean(axis=1)), 1.0)
+
+
+def test_folders_matching_the_pattern_are_skipped(tmp_path):
+    """glob matches folders too: a subfolder "takes.wav/" stopped the whole folder with
+    "a folder, not a WAV file"."""
+    data = np.array([0, 16384, -32768], dtype=np.int16)
+    wavfile.write(tmp_path / "a.wav", 8000, data)
+    (tmp_path / "takes.wav").mkdir()
+    wavfile.write(tmp_path / "takes.wav" / "b.wav", 8000, data)
+    waves, rate, names = load_wav_folder(tmp_path, "*.wav")
+    assert names == ["a.wav"] and rate == 8000
+    np.testing.assert_allclose(waves[0], data / 32768.0)
+    # the files under it are read when the pattern asks for them
+    assert load_wav_folder(tmp_path, "**/*.wav")[2] == ["a.wav", "takes.wav/b.wav"]
+    # a pattern that matches only folders matches no file
+    with pytest.raises(ValueError, match=r"folder: no files matching 'takes\*'"):
+        load_wav_folder(tmp_path, "takes*")

@@ -6,6 +6,7 @@ implementation that preceded the blocked one (which peaked at 6x its output):
 a seed must keep giving the same patches.
 """
 
+import re
 import tracemalloc
 
 import numpy as np
@@ -228,3 +229,109 @@ def test_sample_patches_does_not_copy_float32_or_uint8_pictures_to_float64(dtype
     np.testing.assert_array_equal(
         Xn, sample_patches(images.astype(np.float64), 16, 1000, seed=0, normalize=True,
                            dtype=np.float32))
+
+
+def _silent_gaps_noise():
+    """Gaussian noise with silences (the last 250 of every 400 samples), three lengths."""
+    g = np.random.default_rng(11)
+    return [g.standard_normal(n) * (np.arange(n) % 400 < 150) for n in (5000, 700, 9000)]
+
+
+@pytest.mark.parametrize("filters", [{}, {"min_rms": 0.5, "normalize": True}])
+def test_sample_segments_peak_memory_is_close_to_the_output(filters):
+    """The 2 n candidates of a round were stacked at once (and again when kept, and
+    concatenated at the end): 500,000 segments of 64 samples of the spoken digits
+    peaked at 1.18 GB for their 256 MB (~4.6x). Blocks are written into X in place."""
+    from stimuli.audio import sample_segments
+
+    waves = _silent_gaps_noise()
+    X, peak = _peak_bytes(lambda: sample_segments(waves, 256, 20000, seed=0, **filters))
+    assert X.shape == (20000, 256) and X.dtype == np.float64
+    assert peak <= 1.5 * X.nbytes, f"peak {peak / X.nbytes:.2f}x the output"
+
+
+@pytest.mark.parametrize(
+    ("seed", "first", "last", "next_draw"),
+    [
+        (0, [(2, 2208), (2, 7922), (0, 1105)], [(2, 3181), (0, 1813)], 0.32921597890166765),
+        (3, [(0, 1162), (2, 10942), (2, 6977)], [(2, 2591), (2, 7699)], 0.6760732708682661),
+    ],
+)
+def test_sample_segments_same_positions_as_before(seed, first, last, next_draw):
+    """Sample value k * 100000 + t: a segment's first value tells where it was cut. The
+    positions (and the generator's state after the call) of the implementation that
+    stacked all candidates at once: a seed keeps giving the same segments."""
+    from stimuli.audio import sample_segments
+
+    waves = [k * 100000 + np.arange(n, dtype=float) for k, n in enumerate((3000, 500, 12000,
+                                                                          40))]
+    rng = np.random.default_rng(seed)
+    X = sample_segments(waves, 32, 40000, seed=rng)  # several blocks; waveform 3 too short
+
+    def where(values):
+        return [(int(v) // 100000, int(v) % 100000) for v in values]
+
+    assert where(X[:3, 0]) == first
+    assert where(X[[-1, 23456], 0]) == last
+    np.testing.assert_array_equal(X, X[:, :1] + np.arange(32))  # contiguous windows
+    assert rng.random() == next_draw
+
+
+@pytest.mark.parametrize(
+    ("seed", "filters", "head", "abs_sum", "weighted_sum", "next_draw"),
+    [
+        (0, {"min_rms": 0.5},
+         [[1.1509695848821304, -1.495066407318247], [-0.655390970988853, -0.9414599908020488]],
+         537640.1919569543, 98795.55749079837, 0.5050847090524979),
+        (1, {"normalize": True},
+         [[-0.8356442574281289, 0.41248034653892046], [0.0, 0.0]],
+         533538.0965882074, 82772.3206734519, 0.44066055840724927),
+        (2, {"min_rms": 0.8, "normalize": True},
+         [[1.4393139418816292, 1.2101669073859231], [0.0, 0.0]],
+         571733.1832837113, 85016.85460631426, 0.38230274479941195),
+    ],
+)
+def test_sample_segments_with_filters_same_as_before(seed, filters, head, abs_sum,
+                                                     weighted_sum, next_draw):
+    # rejected segments are drawn again in rounds: the same rounds as before
+    from stimuli.audio import sample_segments
+
+    rng = np.random.default_rng(seed)
+    X = sample_segments(_silent_gaps_noise(), 24, 30000, seed=rng, **filters)
+    np.testing.assert_allclose(X[:2, :2], head, rtol=1e-12)
+    np.testing.assert_allclose(np.abs(X).sum(), abs_sum, rtol=1e-9)
+    np.testing.assert_allclose((X * np.arange(24)).sum(), weighted_sum, rtol=1e-9)
+    assert rng.random() == next_draw
+
+
+@pytest.mark.parametrize(("dtype", "fit"), [(np.float64, 512), (np.float32, 1024)])
+def test_sample_patches_refuses_more_than_the_memory(monkeypatch, dtype, fit):
+    """NumPy's own "Unable to allocate 18.2 PiB" named no argument."""
+    import v1model.validation
+
+    images = np.zeros((2, 64, 64))
+    with pytest.raises(ValueError, match=r"n=10000000000000 patches of size=16 \(256 float64 "
+                                         r"values each\) would take 2\.048e\+16 bytes"):
+        sample_patches(images, 16, 10**13)
+    # the bound is the machine's memory: 1 MiB holds 512 patches of 16x16 float64 values
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 2.0**20)
+    assert sample_patches(images, 16, fit, seed=0, dtype=dtype).shape == (fit, 256)
+    nbytes = re.escape(f"{(fit + 1) * 256 * np.dtype(dtype).itemsize:.4g}")
+    with pytest.raises(ValueError, match=rf"n={fit + 1} patches .* {nbytes} bytes .* \(at most "
+                                         rf"{fit} would fit\)"):
+        sample_patches(images, 16, fit + 1, seed=0, dtype=dtype)
+
+
+def test_sample_segments_refuses_more_than_the_memory(monkeypatch):
+    import v1model.validation
+    from stimuli.audio import sample_segments
+
+    wave = np.random.default_rng(0).standard_normal(1000)
+    with pytest.raises(ValueError, match=r"n=10000000000000 segments of length=64 .* 5\.12e\+15 "
+                                         r"bytes"):
+        sample_segments(wave, 64, 10**13)
+    # the bound is the machine's memory: 1 MiB holds 2048 segments of 64 float64 samples
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 2.0**20)
+    assert sample_segments(wave, 64, 2048, seed=0).shape == (2048, 64)
+    with pytest.raises(ValueError, match=r"n=2049 .* \(at most 2048 would fit\)"):
+        sample_segments(wave, 64, 2049, seed=0)

@@ -54,6 +54,51 @@ def test_a_16_bit_pgm_is_scaled_as_a_16_bit_png(tmp_path):
     np.testing.assert_allclose(images[0], pixels / 65535)
 
 
+def test_a_32_bit_tiff_of_16_bit_values_is_scaled_as_a_16_bit_png(tmp_path):
+    """Pillow's mode "I" (int32) was divided by 2**31 - 1, as scikit-image's img_as_float
+    does: a 16-bit camera's data saved as a 32-bit TIFF came out below 3e-5."""
+    from PIL import Image
+
+    pixels = np.random.default_rng(3).integers(0, 65536, (25, 40))
+    pixels[0, 0] = 65535
+    Image.fromarray(pixels.astype(np.uint16)).save(tmp_path / "a.png")
+    Image.fromarray(pixels.astype(np.int32), mode="I").save(tmp_path / "b.tif")
+    assert Image.open(tmp_path / "b.tif").mode == "I"
+    images = load_images(tmp_path)
+    np.testing.assert_allclose(images[0], pixels / 65535, rtol=1e-12)
+    np.testing.assert_array_equal(images[1], images[0])
+    # small values too: the scale is that of 16 bits, not of the values' own maximum
+    Image.fromarray(np.arange(1000, dtype=np.int32).reshape(25, 40), mode="I").save(
+        tmp_path / "x.tif")
+    np.testing.assert_allclose(load_images(tmp_path / "x.tif")[0],
+                               np.arange(1000).reshape(25, 40) / 65535, rtol=1e-12)
+    # beyond 16 bits (or negative): the whole 32-bit range, as img_as_float
+    wide = np.array([[0, 70000], [2**31 - 1, 5]], dtype=np.int32)
+    Image.fromarray(wide, mode="I").save(tmp_path / "w.tif")
+    np.testing.assert_allclose(load_images(tmp_path / "w.tif")[0], wide / (2**31 - 1),
+                               rtol=1e-12)
+
+
+def test_max_images_keeps_the_first_files_in_the_documented_order(tmp_path):
+    """Picture files in name order (img10 before img2); sparsenet raw files in the order
+    of their numbers (image10 after image9), as load_images' docstring says."""
+    from PIL import Image
+
+    pictures, raw = tmp_path / "pictures", tmp_path / "raw"
+    pictures.mkdir()
+    raw.mkdir()
+    for i in range(12):
+        Image.fromarray(np.full((8, 8), 10 * i, np.uint8)).save(pictures / f"img{i}.png")
+        np.full((8, 8), i, ">f4").tofile(raw / f"image{i}")
+    by_name = sorted(range(12), key=lambda i: f"img{i}.png")  # 0, 1, 10, 11, 2, ...
+    assert by_name[:4] == [0, 1, 10, 11]
+    np.testing.assert_allclose(load_images(pictures)[:, 0, 0], np.array(by_name) * 10 / 255)
+    np.testing.assert_allclose(load_images(pictures, max_images=3)[:, 0, 0],
+                               np.array([0, 1, 10]) * 10 / 255)
+    np.testing.assert_array_equal(load_images(raw)[:, 0, 0], np.arange(12))
+    np.testing.assert_array_equal(load_images(raw, max_images=11)[:, 0, 0], np.arange(11))
+
+
 @pytest.mark.parametrize("n_bytes", [20, 30, 40, 42])
 def test_a_wav_cut_inside_its_header_is_named(tmp_path, n_bytes):
     from scipy.io import wavfile

@@ -231,14 +231,16 @@ def test_an_unreadable_file_is_reported_under_audio_dir(tmp_path):
         get_study(NAME).run(quick=True, audio_dir=str(tmp_path), progress=False)
 
 
-def test_a_folder_named_like_a_wav_is_reported_under_audio_dir(tmp_path):
-    """A folder called x.wav among the WAVs escaped as load_wav's "path: a folder, ...",
-    naming an argument the study's user never gave."""
-    wavfile.write(tmp_path / "a.wav", 8000, np.zeros(800, np.int16))
+def test_a_folder_named_like_a_wav_is_not_read_as_one(tmp_path):
+    """A folder called x.wav among the WAVs stopped the run ("a folder, not a WAV file"):
+    the pattern's glob matches folders too, and they are skipped (only a.wav is read)."""
+    from studies._auditory import audio_folder
+
     (tmp_path / "x.wav").mkdir()
-    with pytest.raises(FileNotFoundError, match=r"^audio_dir '.*': a folder, not a WAV file: "
-                                                r"'.*x\.wav'"):
+    with pytest.raises(ValueError, match=r"audio_dir: no files matching pattern='\*\.wav'"):
         get_study(NAME).run(quick=True, audio_dir=str(tmp_path), progress=False)
+    wavfile.write(tmp_path / "a.wav", 8000, np.zeros(800, np.int16))
+    assert audio_folder(str(tmp_path), "*.wav") == (False, tmp_path.resolve())
 
 
 def test_missing_audio_is_reported_by_name(tmp_path, capsys):

@@ -97,6 +97,29 @@ def test_rate_distortion_label_gives_the_pixel_scale_of_the_images(tmp_path, mon
     assert ds.attrs["pixel_mean_square"] == pytest.approx(tested, rel=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore::v1model.inference.ConvergenceWarning")  # 5 updates
+@pytest.mark.parametrize("prewhitened", [True, False])
+def test_an_array_of_whitened_images_is_not_whitened_again(prewhitened):
+    """An array does not say whether it is whitened (is_prewhitened: False): an array of
+    Olshausen's images was whitened a second time, silently, with no way to say so.
+    prewhitened=True keeps the array's pixels (here variance 0.025, a quarter of the 0.1
+    that whiten gives), as in the other image studies."""
+    from stimuli import load_images, sample_patches, whiten
+    from studies import get_study
+
+    images = 0.5 * whiten(load_images("skimage", size=64))
+    ds = get_study("rozell-2008-lca").run(
+        quick=True, seed=0, images=images, prewhitened=prewhitened, n_updates=5,
+        n_train=500, n_eval=200, n_levels=2, t_max=0.01, progress=False)
+    assert ds.attrs["prewhitened"] == int(prewhitened)
+    p = int(ds.attrs["patch_size"])
+    # an independent estimate: the mean squared pixel of many patches of the images used
+    used = images if prewhitened else whiten(images)
+    expected = float(np.mean(sample_patches(used, p, 5000, seed=5) ** 2))
+    assert expected == pytest.approx(0.025 if prewhitened else 0.1, rel=0.15)
+    assert ds.attrs["pixel_mean_square"] == pytest.approx(expected, rel=0.2)  # 200 patches
+
+
 def test_soft_lca_rate_distortion_lies_on_the_lasso_curve(result):
     """At each lam the soft LCA's code is the LASSO's (FISTA's): as many active
     coefficients and the same error. At lca's default tol=1e-3 it stopped with

@@ -14,14 +14,12 @@ reference, which can return the trajectory).
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import xarray as xr
 
 from ..progress import check_progress, progress_bar
 from ..validation import (check_array, check_choice, check_dictionary, check_int, check_positive,
-                          describe)
+                          describe, physical_memory)
 from .lca_adaptive import BLOCK_SIZE, euler_adaptive
 from ._common import (
     check_products_in_range,
@@ -347,10 +345,8 @@ def _trajectory_bound() -> float:
     """:data:`MAX_TRAJECTORY_BYTES`, or half of the physical memory when it is None."""
     if MAX_TRAJECTORY_BYTES is not None:
         return float(MAX_TRAJECTORY_BYTES)
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2
-    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): a laptop's half
-        return 8e9
+    memory = physical_memory()
+    return 8e9 if memory is None else memory / 2  # unknown: a laptop's half
 
 
 def _check_trajectory_size(n, k, dtype, max_steps, record_every):
