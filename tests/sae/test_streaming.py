@@ -303,3 +303,25 @@ def test_a_stream_without_decay_may_warm_up_past_n_steps(planted):
     with pytest.raises(ValueError, match=r"lr_warmup=10 steps and lr_decay=0.5"):
         SparseAutoencoder(40, "topk", k=3, n_steps=4, batch_size=100, lr_warmup=10,
                           lr_decay=0.5, progress=False).partial_fit(X)
+
+
+def test_a_stream_may_start_with_identical_samples(planted):
+    # a first chunk of identical samples (a stream's BOS activations) has no spread, as one
+    # sample has none: both train at scale 1 from the decoder bias at that sample. Before,
+    # one sample was taken and three copies of it were refused ("every sample is the same")
+    X = planted[0][:300]
+    one = _model(dtype="float64").partial_fit(X[:1], seed=0)
+    same = _model(dtype="float64").partial_fit(np.repeat(X[:1], 3, axis=0), seed=0)
+    for model in (one, same):
+        assert model._state.scale == 1.0 and np.isnan(model.history_.attrs["x_spread"])
+        np.testing.assert_allclose(model.decoder_bias_, X[0], rtol=0, atol=1e-9)
+    for name in ("components_", "encoder_", "encoder_bias_"):  # the mean of 3 copies: rounding
+        np.testing.assert_allclose(getattr(same, name), getattr(one, name), rtol=0, atol=1e-9,
+                                   err_msg=name)
+    assert same.partial_fit(X).history_.sizes["step"] == 1 + 3
+    assert same.history_.attrs["n_training_samples"] == 303
+    ones = _model().partial_fit(np.ones((3, 64)), seed=0)  # spread 0: refused before
+    assert ones._state.scale == 1.0 and np.isnan(ones.history_.attrs["x_spread"])
+    # and so do samples alike in float32 only (below its resolution): scale 1, not 1e-9
+    alike = _model().partial_fit(1 + 1e-9 * np.random.default_rng(1).standard_normal((5, 64)))
+    assert alike._state.scale == 1.0 and np.isnan(alike.history_.attrs["x_spread"])

@@ -177,8 +177,8 @@ def test_batchtopk_threshold_is_the_running_average_of_the_smallest_kept(planted
     smallest = []
     original = training.loss_and_gradients
 
-    def recording(params, X, objective):
-        out = original(params, X, objective)
+    def recording(params, X, objective, **scaling):
+        out = original(params, X, objective, **scaling)
         smallest.append(out[2]["smallest"])
         return out
 
@@ -202,9 +202,9 @@ def test_minibatches_are_a_fresh_permutation_every_epoch(planted, monkeypatch):
     seen = []
     original = training.loss_and_gradients
 
-    def recording(params, batch, objective):
+    def recording(params, batch, objective, **scaling):
         seen.append(batch.copy())
-        return original(params, batch, objective)
+        return original(params, batch, objective, **scaling)
 
     monkeypatch.setattr(training, "loss_and_gradients", recording)
     SparseAutoencoder(20, "topk", k=2, n_steps=6, batch_size=100, seed=0,

@@ -131,6 +131,24 @@ def test_lr_above_one_and_data_without_spread_are_refused():
             _fit(np.ones((300, 8)) * 3.0, activation=activation, **settings)
 
 
+def test_samples_alike_in_the_model_dtype_are_refused():
+    # 1 + 1e-9 noise has a spread of 1.0e-9 in float64, but every sample is 1.0 in float32:
+    # before, fit trained on constant batches without a word (history_.fvu NaN at every step)
+    noisy = 1 + 1e-9 * np.random.default_rng(1).standard_normal((300, 8))
+    with pytest.raises(ValueError, match=r"X: its samples differ by less than the resolution "
+                                         r"of float32 \(spread 1e-09 around values up to 1\)"
+                                         r".*use dtype='float64' or centre X"):
+        _fit(noisy)
+    # float64 resolves it, and so does float32 once X is centred
+    for model in (_fit(noisy, dtype="float64"), _fit(noisy - noisy.mean(axis=0))):
+        assert np.all(np.isfinite(model.history_.fvu))
+        assert model.history_.attrs["x_spread"] == pytest.approx(1.004e-9, rel=1e-3)
+    # identical samples whose mean is inexact in float64 measure a spread of 3.4e-15 (a
+    # rounding error): before, fit trained at that scale instead of refusing them
+    with pytest.raises(ValueError, match="every sample is the same"):
+        _fit(np.repeat(X[:1], 300, axis=0))
+
+
 def test_partial_fit_takes_its_scale_from_the_first_chunk_and_refuses_steps_cleanly():
     # the first chunk sets the scale as fit's X does (a one-sample chunk has none: 1)
     small = SparseAutoencoder(16, k=2, batch_size=50, lr=1e-3, progress=False)
@@ -177,6 +195,55 @@ def test_data_near_the_smallest_safe_values_train_as_unit_data(dtype, c):
     np.testing.assert_allclose(small.components_, unit.components_, rtol=0, atol=1e-4)
     np.testing.assert_allclose(small.decoder_bias_ / c, unit.decoder_bias_, rtol=0, atol=1e-5)
     np.testing.assert_allclose(small.history_.fvu, unit.history_.fvu, rtol=1e-4)
+
+
+@pytest.mark.parametrize("activation, settings", [("topk", dict(k=3)), ("relu", dict(lam=0.05))])
+def test_tiny_float32_data_learn_as_unit_data(planted_factory, activation, settings):
+    # float32 data of 1e-22 (above the smallest safe value, 1.1e-23): the weights' gradients
+    # of the loss (~X^2, 1e-44) were subnormal before they were divided by the spread
+    # squared, and lost their precision: held-out FVU after 200 steps 0.124 (TopK) and 0.452
+    # (ReLU) against 0.038 and 0.037 at unit scale. The gradients are now those of the loss
+    # times a power of two ~1 / spread: the FVU is the unit-scale one (measured: equal to
+    # 4e-8, relative; exactly equal for a power-of-two scale)
+    X = planted_factory(n_samples=3000, n_features=32, n_atoms=48, k=3)[0]
+    train, held_out = X[:2500], X[2500:]
+    fvus = {}
+    for c in (1.0, 1e-22):
+        scaled = {name: value * c if name == "lam" else value for name, value in settings.items()}
+        sae = SparseAutoencoder(64, activation, n_steps=200, batch_size=128, lr=3e-3, seed=0,
+                                progress=False, **scaled).fit(train * c)
+        R = sae.reconstruct(held_out * c).astype(np.float64) / c
+        fvus[c] = np.sum((held_out - R) ** 2) / np.sum((held_out - held_out.mean(axis=0)) ** 2)
+    assert fvus[1.0] < 0.05
+    assert fvus[1e-22] == pytest.approx(fvus[1.0], rel=1e-4)
+
+
+def test_empty_inputs_are_refused_alike():
+    # 0 samples are refused by encode, decode, reconstruct, and by v1model.inference.encode
+    # and the dictionary learners' transform. Before, decode of an empty sparse Z (e.g.
+    # encode(X[:0], sparse=True) of a stream) returned a (0, n_features) array
+    import re
+
+    import scipy.sparse as sp
+
+    from v1model.inference import encode
+
+    sae = _fit()
+    D = sae.components_.astype(np.float64)
+    for call, name, shape in [
+            (lambda: encode(np.zeros((0, 8)), D, method="fista", lam=0.1), "X", (0, 8)),
+            (lambda: sae.encode(np.zeros((0, 8))), "X", (0, 8)),
+            (lambda: sae.encode(np.zeros((0, 8)), sparse=True), "X", (0, 8)),
+            (lambda: sae.reconstruct(np.zeros((0, 8))), "X", (0, 8)),
+            (lambda: sae.decode(np.zeros((0, 16))), "Z", (0, 16)),
+            (lambda: sae.decode(sp.csr_matrix((0, 16))), "Z", (0, 16)),
+            (lambda: sae.decode(sp.coo_array((0, 16), dtype=np.float64)), "Z", (0, 16))]:
+        with pytest.raises(ValueError, match=re.escape(f"{name} must not be empty, got shape "
+                                                       f"{shape}")):
+            call()
+    # a sparse Z of samples without any non-zero latent is not empty: b_dec for each
+    np.testing.assert_array_equal(sae.decode(sp.csr_matrix((2, 16))),
+                                  np.repeat(sae.decoder_bias_[None], 2, axis=0))
 
 
 def test_encode_and_decode_refuse_what_overflows_the_dtype():

@@ -83,14 +83,19 @@ class DataStatistics(NamedTuple):
     """What one blockwise pass over the training data measured (float64).
 
     ``max_abs``: largest ``|x|``; with ``moments``, ``mean``: the mean over
-    samples of each feature, shape (n_features,), and ``spread``: the root
+    samples of each feature, shape (n_features,), ``spread``: the root
     mean square of ``X - mean`` over samples and features (0 for one
-    sample); None without.
+    sample; for identical samples, 0 or a rounding error of the mean), and
+    ``low``, ``high``: the smallest and largest value of each feature, shape
+    (n_features,) (the samples are all alike where they are equal); None
+    without.
     """
 
     max_abs: float
     mean: np.ndarray | None = None
     spread: float | None = None
+    low: np.ndarray | None = None
+    high: np.ndarray | None = None
 
 
 def _check_values(X, name, allow_zero, dtype, moments=False) -> DataStatistics:
@@ -147,21 +152,25 @@ def _check_values(X, name, allow_zero, dtype, moments=False) -> DataStatistics:
         )
     if not moments:
         return DataStatistics(x_max)
-    return DataStatistics(x_max, running.mean, running.spread())
+    return DataStatistics(x_max, running.mean, running.spread(), running.low, running.high)
 
 
 class _Moments:
     """Running count, mean of each feature and total ``M2`` (sum over samples
     and features of the squared deviations from the feature means), merged
-    block by block (Chan, Golub & LeVeque 1979)."""
+    block by block (Chan, Golub & LeVeque 1979), and the smallest and largest
+    value of each feature."""
 
     def __init__(self, n_features):
         self.count, self.mean, self.m2 = 0, np.zeros(n_features), 0.0
+        self.low, self.high = np.full(n_features, np.inf), np.full(n_features, -np.inf)
 
     def merge(self, block):
         """Merge the float64 ``block`` (n, n_features), a C-contiguous scratch copy
         (centred in place)."""
         n = block.shape[0]
+        np.minimum(self.low, block.min(axis=0), out=self.low)
+        np.maximum(self.high, block.max(axis=0), out=self.high)
         block_mean = block.sum(axis=0) / n
         centred = np.subtract(block, block_mean, out=block).ravel()
         delta = block_mean - self.mean

@@ -135,7 +135,8 @@ class SparseAutoencoder(SavedAsDataset):
         alike) gives the same decoder and ``c`` times the biases and codes.
         ``"auto"``: 1e-3; 3e-3 trains every activation well on the planted
         problem of tests/sae. The spread is that of ``fit``'s ``X`` or of the
-        first :meth:`partial_fit` chunk (a chunk of one sample has none: 1),
+        first :meth:`partial_fit` chunk (a chunk of one sample or of identical
+        samples has none: 1),
         recorded in ``history_.attrs["x_spread"]``; the rate used is
         ``history_.attrs["lr"]`` (and per step ``history_["lr"]``).
     lr_warmup : int, default 0
@@ -374,7 +375,10 @@ class SparseAutoencoder(SavedAsDataset):
             raise ValueError(f"X has {X.shape[0]} samples, fewer than batch_size="
                              f"{v['batch_size']}; give more samples or a smaller batch_size")
         v["lr"] = _learning_rate(v["lr"])
-        scale = _data_scale(stats.spread)
+        spread = _model_spread(stats, dtype)
+        if np.isnan(spread):
+            _refuse_alike(stats, dtype)
+        scale = _data_scale(spread)
         _resolve_scaled(v, scale)
         seed = self.seed if seed is None else seed
         rng = as_generator(seed)
@@ -386,7 +390,7 @@ class SparseAutoencoder(SavedAsDataset):
         self._train(params, state, v, (X[order.next()] for _ in range(v["n_steps"])),
                     v["n_steps"], rows)
         self._set_fitted(params, state, history_dataset(
-            np.array(rows), self._attrs(v, X, seed, stats.spread)), self._objective(v))
+            np.array(rows), self._attrs(v, X, seed, spread)), self._objective(v))
         _warn_if_silent(rows, v)
         return self
 
@@ -429,11 +433,13 @@ class SparseAutoencoder(SavedAsDataset):
         ----------
         X : array_like, shape (n_samples, n_features)
             At least one sample, finite; ``n_features`` as in the first call
-            (which needs some spread between its samples, or one sample; a
-            later chunk may be all alike, zeros included).
+            (which needs a non-zero sample; a later chunk may be all zeros). A
+            first chunk of one sample, or of identical samples, has no spread:
+            training then runs at scale 1 (``x_spread`` NaN).
             Read one minibatch at a time (an ``np.memmap`` is not loaded).
             A BatchTopK stream whose batches kept no positive activation yet
-            (a first chunk of one sample: the decoder bias starts at it) warns,
+            (a first chunk of one sample or of identical samples: the decoder
+            bias starts at it) warns,
             and :meth:`encode` refuses until a later chunk sets the threshold.
         y : ignored
         seed : int, SeedSequence, Generator or None
@@ -473,8 +479,9 @@ class SparseAutoencoder(SavedAsDataset):
                              "learning rate to zero; raise n_steps (the planned total) or set "
                              "lr_decay=0")
         if not fitted:
-            # the first chunk sets the scale (one sample has no spread)
-            spread = stats.spread if X.shape[0] > 1 else float("nan")
+            # the first chunk sets the scale; one sample, or identical samples (a stream's
+            # BOS activations), have no spread: NaN, training at scale 1
+            spread = _model_spread(stats, dtype)
             v["lr"] = _learning_rate(v["lr"])
             scale = _data_scale(spread)
             _resolve_scaled(v, scale)
@@ -571,7 +578,8 @@ class SparseAutoencoder(SavedAsDataset):
                 warnings.warn(f"batchtopk: no training batch so far kept a positive activation "
                               f"(after {state.n_steps} steps), so there is no inference threshold "
                               "yet; continue partial_fit on more samples (a first chunk of one "
-                              "sample cannot set it: the decoder bias starts at that sample)",
+                              "sample, or of identical ones, cannot set it: the decoder bias "
+                              "starts at that sample)",
                               UserWarning, stacklevel=4)
                 return
             raise FloatingPointError("batchtopk: no training batch kept a positive activation, "
@@ -665,7 +673,7 @@ class SparseAutoencoder(SavedAsDataset):
         Parameters
         ----------
         X : array_like, shape (n_samples, n_features) or (n_features,)
-            Samples, finite, with the ``n_features_in_`` features of training.
+            At least one sample, finite, with the ``n_features_in_`` features of training.
         sparse : bool, default False
             Return a ``scipy.sparse.csr_matrix`` (built block by block; the
             dense latents of one block at a time) instead of a dense array.
@@ -732,7 +740,9 @@ class SparseAutoencoder(SavedAsDataset):
         Parameters
         ----------
         Z : array_like or scipy.sparse matrix, shape (n_samples, n_latents) or (n_latents,)
-            Latents, e.g. from :meth:`encode` (also its ``sparse=True`` output).
+            Latents, e.g. from :meth:`encode` (also its ``sparse=True`` output);
+            at least one sample (an empty ``Z`` is refused, as an empty ``X``
+            by :meth:`encode`).
 
         Returns
         -------
@@ -745,7 +755,9 @@ class SparseAutoencoder(SavedAsDataset):
         is_sparse = hasattr(Z, "tocsr")  # scipy.sparse, e.g. encode(X, sparse=True)
         if is_sparse:
             Z = Z.tocsr().astype(D.dtype, copy=False)
-            check_array(Z.data, "Z", allow_empty=True)  # finite
+            if Z.shape[0] == 0:  # as a dense Z, encode and v1model.inference.encode
+                raise ValueError(f"Z must not be empty, got shape {Z.shape}")
+            check_array(Z.data, "Z", allow_empty=True)  # finite (no non-zero: all-zero codes)
         else:
             Z = check_array(Z, "Z", ndim=(1, 2), dtype=D.dtype)
             if Z.ndim == 1:
@@ -1103,11 +1115,32 @@ def _resolve_scaled(v, scale) -> None:
 def _data_scale(spread) -> float:
     """The scale training runs at (:class:`~v1model.sae.training.TrainingState`):
     the ``spread`` of X (root mean square of ``X - mean(X)``), 1 when unknown
-    (NaN: a first chunk of one sample); refuses data without spread."""
-    if spread == 0:
+    (NaN: a first chunk of one sample or of identical samples)."""
+    return 1.0 if np.isnan(spread) else float(spread)
+
+
+def _model_spread(stats, dtype) -> float:
+    """The spread of X (``stats`` of :func:`~v1model.learning._data.check_training_rows`)
+    as a model of ``dtype`` sees it: NaN when its samples are all alike once converted
+    to ``dtype`` (one sample, identical samples, or differences below the resolution of
+    ``dtype``: every feature's smallest and largest value round to the same number),
+    where the spread measured in float64 is 0, a rounding error of the mean, or
+    invisible to the training."""
+    if np.array_equal(stats.low.astype(dtype), stats.high.astype(dtype)):
+        return float("nan")
+    return float(stats.spread)
+
+
+def _refuse_alike(stats, dtype):
+    """The ValueError of ``fit`` for samples all alike in the model's ``dtype``."""
+    if np.array_equal(stats.low, stats.high):
         raise ValueError("X: every sample is the same (no spread around the mean); there is "
                          "nothing to learn")
-    return 1.0 if np.isnan(spread) else float(spread)
+    raise ValueError(f"X: its samples differ by less than the resolution of {dtype.name} "
+                     f"(spread {stats.spread:.3g} around values up to {stats.max_abs:.3g}): "
+                     f"converted to {dtype.name}, every sample is the same and there is "
+                     "nothing to learn; use dtype='float64' or centre X "
+                     "(X - X.mean(axis=0))")
 
 
 _PARAM_NAMES = ("n_latents", "activation", "k", "lam", "k_aux", "aux_coef", "dead_after",

@@ -197,7 +197,7 @@ def encode(params, X, objective, threshold=None):
     return _jumprelu(pre, np.exp(params["log_theta"]))[0]
 
 
-def loss_and_gradients(params, X, objective):
+def loss_and_gradients(params, X, objective, loss_scale=1.0):
     """Training loss of the batch ``X`` and its gradient with respect to ``params``.
 
     Parameters
@@ -209,13 +209,20 @@ def loss_and_gradients(params, X, objective):
         ``decoder`` and ``b_dec``.
     X : ndarray, shape (n_samples, n_features)
     objective : Objective
+    loss_scale : float, default 1.0
+        The gradients are those of ``loss_scale * loss``: the trainer's power
+        of two ~``1 / spread of X``, which keeps the weights' gradients (~X
+        squared) above the dtype's smallest normal number for tiny ``X``
+        (:class:`~v1model.sae.training.TrainingState`); ``loss`` and ``cache``
+        are unscaled.
 
     Returns
     -------
     loss : float
         ``mse + sparsity`` (see the module docstring).
     grads : dict of ndarray
-        One gradient per entry of ``params``, same shapes and dtype.
+        One gradient per entry of ``params`` (of ``loss_scale * loss``), same
+        shapes and dtype.
     cache : dict
         ``z`` (latents), ``residual`` (``X - X_hat``), ``pre`` (None for
         ``mp``), ``mse``, ``sparsity`` and, for ``batchtopk``, ``smallest``
@@ -239,7 +246,7 @@ def loss_and_gradients(params, X, objective):
     """
     act = objective.activation
     if act == "mp":
-        return _mp_loss_and_gradients(params, X, objective.k)
+        return _mp_loss_and_gradients(params, X, objective.k, loss_scale)
     n = X.shape[0]
     D = params["decoder"]
     dtype = D.dtype
@@ -266,18 +273,18 @@ def loss_and_gradients(params, X, objective):
         entries = mask | (kernel != 0) if act == "jumprelu" else mask
         if use_active_products(entries, D.shape[1]):
             return _active_loss_and_gradients(
-                params, X, objective, cache, mask, entries,
+                params, X, objective, cache, mask, entries, loss_scale,
                 *((theta, kernel) if act == "jumprelu" else (None, None)))
     residual = X - (z @ D + params["b_dec"])
     mse = float(np.einsum("ij,ij->", residual, residual, dtype=np.float64)) / n
-    g_out = (-2.0 / n) * residual  # dL/dX_hat
+    g_out = (-2.0 * loss_scale / n) * residual  # dL/dX_hat (of loss_scale * L)
     grads = {"decoder": z.T @ g_out, "b_dec": g_out.sum(axis=0)}
     dz = g_out @ D.T
     if act == "relu":
-        dz += lam / n
+        dz += lam * loss_scale / n
     elif act == "jumprelu":
         # d/dtheta through z (pseudo) and through the L0 term (pseudo)
-        dtheta = -(dz * theta + lam / n) * kernel
+        dtheta = -(dz * theta + lam * loss_scale / n) * kernel
         grads["log_theta"] = (theta * dtheta.sum(axis=0)).astype(dtype, copy=False)
     dpre = np.where(mask, dz, 0).astype(dtype, copy=False)
     for name, g in encoder_gradients(dpre, X, params).items():
@@ -334,8 +341,8 @@ def decode_latents(z, D):
     return z @ D
 
 
-def _active_loss_and_gradients(params, X, objective, cache, mask, entries, theta=None,
-                                kernel=None):
+def _active_loss_and_gradients(params, X, objective, cache, mask, entries, loss_scale=1.0,
+                                theta=None, kernel=None):
     """:func:`loss_and_gradients` from the few latents that matter (ReLU, TopK,
     BatchTopK, JumpReLU).
 
@@ -347,7 +354,8 @@ def _active_loss_and_gradients(params, X, objective, cache, mask, entries, theta
     thresholds' pseudo-gradient); one dot product of the output gradient with a
     decoder row per entry, instead of a dense product with the whole decoder.
     The same values as the dense formulas up to rounding. ``cache``: the dense
-    path's, with the latents ``z``, ``pre``, ``sparsity`` and ``smallest``.
+    path's, with the latents ``z``, ``pre``, ``sparsity`` and ``smallest``;
+    the gradients are those of ``loss_scale`` times the loss.
     """
     z = cache["z"]
     n, m = z.shape
@@ -360,7 +368,7 @@ def _active_loss_and_gradients(params, X, objective, cache, mask, entries, theta
     Z = sparse.csr_array((z[rows, cols], cols, indptr), shape=z.shape)  # 0 off the mask
     residual = X - (Z @ D + b_dec)
     mse = float(np.einsum("ij,ij->", residual, residual, dtype=np.float64)) / n
-    g_out = (-2.0 / n) * residual  # dL/dX_hat
+    g_out = (-2.0 * loss_scale / n) * residual  # dL/dX_hat (of loss_scale * L)
     dz = np.empty(cols.size, dtype=dtype)  # dL/dz at the entries: <g_out_i, d_j>
     chunk = max(1, 2 ** 22 // D.shape[1])  # gathered rows of at most ~16 MB (float32)
     for start in range(0, cols.size, chunk):
@@ -368,10 +376,10 @@ def _active_loss_and_gradients(params, X, objective, cache, mask, entries, theta
         dz[part] = np.einsum("ij,ij->i", g_out[rows[part]], D[cols[part]])
     grads, lam = {}, objective.lam
     if act == "relu":
-        dz += lam / n
+        dz += lam * loss_scale / n
     elif act == "jumprelu":
         # d/dtheta through z and the L0 term (pseudo-derivatives, see loss_and_gradients)
-        dtheta = -(dz * theta[cols] + lam / n) * kernel[rows, cols]
+        dtheta = -(dz * theta[cols] + lam * loss_scale / n) * kernel[rows, cols]
         grads["log_theta"] = theta * np.bincount(cols, weights=dtheta, minlength=m)
         dz = np.where(mask[rows, cols], dz, 0).astype(dtype, copy=False)
     dpre = sparse.csr_array((dz, cols, indptr), shape=z.shape)
@@ -381,14 +389,15 @@ def _active_loss_and_gradients(params, X, objective, cache, mask, entries, theta
     return _finished(grads, cache, residual, mse, dtype)
 
 
-def _mp_loss_and_gradients(params, X, k):
-    """Squared error of the matching-pursuit autoencoder and its gradient
-    through the pursuit (``x_hat = x - r_k``, so ``L = mean ||r_k||^2``)."""
+def _mp_loss_and_gradients(params, X, k, loss_scale=1.0):
+    """Squared error of the matching-pursuit autoencoder and the gradient of
+    ``loss_scale`` times it through the pursuit (``x_hat = x - r_k``, so
+    ``L = mean ||r_k||^2``)."""
     n = X.shape[0]
     D = params["decoder"]
     z, residual, trace = pursuit_forward(X - params["b_dec"], D, k)
     mse = float(np.einsum("ij,ij->", residual, residual, dtype=np.float64)) / n
-    ddec, dR0 = pursuit_backward((2.0 / n) * residual, D, trace)
+    ddec, dR0 = pursuit_backward((2.0 * loss_scale / n) * residual, D, trace)
     grads = {"decoder": ddec, "b_dec": -dR0.sum(axis=0)}  # r_0 = x - b_dec
     cache = {"z": z, "residual": residual, "pre": None, "mse": mse, "sparsity": 0.0,
              "smallest": None}
@@ -417,7 +426,7 @@ def encoder_gradients(dpre, X, params):
             "b_dec": -(dpre.sum(axis=0) @ params["encoder"])}
 
 
-def auxk_loss(pre, decoder, residual, dead, k_aux):
+def auxk_loss(pre, decoder, residual, dead, k_aux, loss_scale=1.0):
     """AuxK loss of Gao et al. (2024) and its gradient.
 
     The ``k_aux`` largest pre-activations among the ``dead`` latents (ReLU
@@ -442,6 +451,9 @@ def auxk_loss(pre, decoder, residual, dead, k_aux):
     residual : ndarray, shape (n_samples, n_features)
     dead : ndarray of bool, shape (n_latents,)
     k_aux : int
+    loss_scale : float, default 1.0
+        The gradients are those of ``loss_scale * loss`` (see
+        :func:`loss_and_gradients`); ``loss`` is unscaled.
 
     Returns
     -------
@@ -456,11 +468,12 @@ def auxk_loss(pre, decoder, residual, dead, k_aux):
     ddecoder = np.zeros_like(decoder)
     if cols.size == 0:
         return 0.0, dpre, ddecoder
-    loss, dpre[:, cols], ddecoder[cols] = auxk_dead(pre, decoder, residual, cols, k_aux)
+    loss, dpre[:, cols], ddecoder[cols] = auxk_dead(pre, decoder, residual, cols, k_aux,
+                                                    loss_scale)
     return loss, dpre, ddecoder
 
 
-def auxk_dead(pre, decoder, residual, cols, k_aux):
+def auxk_dead(pre, decoder, residual, cols, k_aux, loss_scale=1.0):
     """:func:`auxk_loss` with its gradients in the dead latents' columns only.
 
     What the trainer uses: the gradients of the other latents are zero, and
@@ -476,6 +489,8 @@ def auxk_dead(pre, decoder, residual, cols, k_aux):
     cols : ndarray of int, shape (n_dead,)
         The dead latents, at least one.
     k_aux : int
+    loss_scale : float, default 1.0
+        As for :func:`auxk_loss`.
 
     Returns
     -------
@@ -490,5 +505,5 @@ def auxk_dead(pre, decoder, residual, cols, k_aux):
     D_dead = decoder[cols]
     err = residual - z_aux @ D_dead
     loss = float(np.einsum("ij,ij->", err, err, dtype=np.float64)) / n
-    g = (-2.0 / n) * err
+    g = (-2.0 * loss_scale / n) * err
     return loss, np.where(mask, g @ D_dead.T, 0).astype(pre.dtype, copy=False), z_aux.T @ g

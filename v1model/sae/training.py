@@ -9,6 +9,7 @@ stream of chunks trains as one run would), at the rates of
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -141,6 +142,15 @@ class TrainingState:
     alike) then gives the model of ``X`` with its biases and codes times
     ``c``.
 
+    The gradients are those of ``loss_scale`` times the loss, ``loss_scale``
+    a power of two within a factor 2 of ``1 / scale``: the weights' gradients
+    are then ~scale and the biases' ~1, where those of the loss itself
+    (~scale**2 and ~scale) fall below the dtype's smallest normal number for
+    tiny data (float32 data of spread below ~1e-19: subnormal gradients lost
+    their precision and training degraded). A power of two scales exactly:
+    wherever the unscaled gradients are normal numbers, the steps are bit for
+    bit theirs.
+
     Parameters
     ----------
     params : dict of ndarray
@@ -154,9 +164,15 @@ class TrainingState:
 
     def __init__(self, params, rng, scale=1.0):
         self.scale = float(scale)
-        #: what each gradient is multiplied by before the Adam step (:meth:`scale_gradient`)
+        #: what each gradient of the loss is multiplied by before the Adam step
         self.gradient_factors = {name: 1.0 / self.scale if name in BIASES
                                  else 1.0 / (self.scale * self.scale) for name in params}
+        #: factor of the loss whose gradients train_step computes (a power of two, ~1 / scale)
+        self.loss_scale = math.ldexp(1.0, -math.frexp(self.scale)[1])
+        # gradient_factors / loss_scale, without 1 / scale**2 (inf in float64 below ~1e-154)
+        unit = self.scale * self.loss_scale  # in [0.5, 1), exact
+        self._factors = {name: 1.0 / unit if name in BIASES else 1.0 / (self.scale * unit)
+                         for name in params}
         self.adam = Adam(params, rates={name: self.scale for name in BIASES})
         self.tracker = _Tracker(params["decoder"].shape[0], 1)  # dead_after: set by train
         self.rng = rng
@@ -169,12 +185,12 @@ class TrainingState:
         return self.adam.t
 
     def scale_gradient(self, name, g):
-        """``g`` (the gradient of ``name``) times its ``gradient_factors`` entry, in place.
+        """``g`` (the gradient of ``loss_scale`` times the loss with respect to
+        ``name``) times ``gradient_factors[name] / loss_scale``, in place.
 
-        Where that factor is beyond ``g``'s dtype (``1 / scale**2`` of data near
-        the dtype's smallest safe values: 3e40 for float32 data of spread 6e-21,
-        inf in float64 below a spread of ~7.5e-155), ``g`` is divided by the scale
-        once per power instead: the product would be ``inf * g``.
+        That factor is ~``1 / scale`` for the weights and ~1 for the biases:
+        within the dtype's range at every scale of data that passes the range
+        check (:func:`v1model.validation.smallest_safe_value`).
 
         Parameters
         ----------
@@ -188,12 +204,7 @@ class TrainingState:
         g : ndarray
             The same array.
         """
-        factor = self.gradient_factors[name]
-        if factor <= float(np.finfo(g.dtype).max):
-            g *= factor
-        else:
-            for _ in range(1 if name in BIASES else 2):
-                g /= self.scale
+        g *= self._factors[name]
         return g
 
 
@@ -311,21 +322,23 @@ def train_step(params, batch, objective, state, *, lr, k_aux, aux_coef, threshol
     """
     start = time.perf_counter()
     act = objective.activation
-    loss, grads, cache = loss_and_gradients(params, batch, objective)
+    # gradients of loss_scale * loss: ~scale (weights), not subnormal at tiny scales
+    loss, grads, cache = loss_and_gradients(params, batch, objective,
+                                            loss_scale=state.loss_scale)
     dead = state.tracker.dead()
     aux = 0.0
     if act in ("topk", "batchtopk") and aux_coef > 0 and dead.any():
         m, p = params["decoder"].shape
         if not is_large_product(batch.shape[0], m, p):  # small: the full formula
             aux, dpre, ddec = auxk_loss(cache["pre"], params["decoder"], cache["residual"],
-                                        dead, k_aux)
+                                        dead, k_aux, loss_scale=state.loss_scale)
             grads["decoder"] += aux_coef * ddec
             for name, g in encoder_gradients(aux_coef * dpre, batch, params).items():
                 grads[name] += g
         else:  # the gradients in the dead latents' rows only
             cols = np.flatnonzero(dead)
             aux, dpre, ddec = auxk_dead(cache["pre"], params["decoder"], cache["residual"],
-                                        cols, k_aux)
+                                        cols, k_aux, loss_scale=state.loss_scale)
             dpre *= aux_coef
             grads["decoder"][cols] += aux_coef * ddec
             grads["encoder"][cols] += dpre.T @ (batch - params["b_dec"])
@@ -338,7 +351,7 @@ def train_step(params, batch, objective, state, *, lr, k_aux, aux_coef, threshol
         raise FloatingPointError(f"training diverged at step {state.n_steps}: loss {loss}; "
                                  f"lower lr (now {lr}) or rescale X")
     remove_parallel_gradient(grads["decoder"], params["decoder"])
-    for name, g in grads.items():  # scale-free gradients (TrainingState)
+    for name, g in grads.items():  # scale-free gradients of the loss (TrainingState)
         state.scale_gradient(name, g)
     previous = params["decoder"].copy()
     state.adam.lr = lr
