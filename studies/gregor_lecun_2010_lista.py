@@ -178,7 +178,8 @@ def run(
                              "layers (NaN: more than n_iter_max)", "units": "1"}),
             "zero_code_error": by_depth["zero_code_error"],
             "learning_objective": (("update",), learn_hist["objective"].values, {
-                "long_name": "mean energy per patch while learning", "units": "1"}),
+                "long_name": "mean energy per patch while learning",
+                "units": learn_hist["objective"].attrs["units"]}),
         },
         coords={"iterative_solver": ["ista", "fista"], "iteration": curves["iteration"],
                 "update": np.arange(learn_hist.sizes["update"])},

@@ -219,7 +219,8 @@ def run(
             "active_per_patch": ((), float(n_active.mean()), {
                 "long_name": "mean number of active units per patch", "units": "1"}),
             "objective": ((), objective, {
-                "long_name": "mean LASSO objective per held-out patch", "units": "1"}),
+                "long_name": "mean LASSO objective per held-out patch",
+                "units": "(units of X)^2"}),  # the learners' energy units
             "lca_converged": ((), int(converged), {
                 "long_name": "1 if LCA reached its tolerance on every patch", "units": "1"}),
             "gabor_fraction": ((), gabor_fraction, {

@@ -251,7 +251,8 @@ def run(
     n_hist = history.sizes["update"]
     ds = ds.assign_coords(update=np.arange(n_hist))
     ds["history_objective"] = ("update", history["objective"].values,
-                               {"units": "1", "long_name": "training energy per segment"})
+                               {"units": history["objective"].attrs["units"],
+                                "long_name": "training energy per segment"})
     ds["history_reconstruction_error"] = ("update", history["reconstruction_error"].values,
                                           {"units": "1", "long_name": "training relative "
                                            "error"})

@@ -113,7 +113,9 @@ def run(
         dictionary's ``n_atoms``; Gabor-fit parameters (overcompleteness,
         atom); held-out ``objective``, ``reconstruction_error``,
         ``mean_active`` and ``mean_abs_code`` (overcompleteness); learning
-        ``history_objective`` (overcompleteness, update); parameters in attrs.
+        ``history_objective`` (overcompleteness, update); energies in the
+        learner's units, (units of X)^2 (whitened pixel values squared), and
+        ``mean_abs_code`` in units of X; parameters in attrs.
     """
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
@@ -193,10 +195,14 @@ def run(
             "reconstruction_error": "held-out ||x - aD||^2 / ||x||^2, mean over patches",
             "mean_active": "held-out non-zero coefficients per patch",
             "mean_abs_code": "held-out mean |a|"}
+    # energies in the learner's units ((units of X)^2: whitened pixel values squared)
+    units = {"objective": history["objective"].attrs["units"], "reconstruction_error": "1",
+             "mean_active": "1", "mean_abs_code": history["mean_abs_code"].attrs["units"]}
     for key, values in held.items():
-        ds[key] = ("overcompleteness", values, {"long_name": long[key], "units": "1"})
+        ds[key] = ("overcompleteness", values, {"long_name": long[key], "units": units[key]})
     ds["history_objective"] = (("overcompleteness", "update"), hist_obj,
-                               {"long_name": "training energy per patch", "units": "1"})
+                               {"long_name": "training energy per patch",
+                                "units": history["objective"].attrs["units"]})
     ds["history_reconstruction_error"] = (("overcompleteness", "update"), hist_err,
                                           {"long_name": "training relative error",
                                            "units": "1"})

@@ -121,6 +121,7 @@ def run(
         ``fista_objective``; rate-distortion over (solver, level):
         ``rd_n_active``, ``rd_mse``, ``rd_parameter``; ``attrs["pixel_mean_square"]``:
         the mean squared pixel of the test patches (the MSE of the all-zero code).
+        Energies and ``rd_mse`` are in the learner's units, (units of X)^2.
     """
     from stimuli import sample_patches
     from studies._checks import check_images, image_source_attr
@@ -248,10 +249,12 @@ def run(
             else np.arange(learn_hist.sizes["update"]),
         },
     )
+    energy = learn_hist["objective"].attrs["units"]  # the learner's: (units of X)^2
     units = {
-        "dictionary": "1", "lca_objective": "1", "lca_data_term": "1", "lca_n_active": "1",
-        "lca_relative_gap": "1", "fista_objective": "1", "rd_n_active": "1",
-        "rd_mse": "1", "rd_parameter": "1", "learning_objective": "1",
+        "dictionary": "1", "lca_objective": energy, "lca_data_term": energy,
+        "lca_n_active": "1", "lca_relative_gap": "1", "fista_objective": energy,
+        "rd_n_active": "1", "rd_mse": energy, "rd_parameter": "1",
+        "learning_objective": energy,
     }
     for name, unit in units.items():
         ds[name].attrs["units"] = unit

@@ -359,8 +359,8 @@ def run(
     for key, long_name in (("objective", "training energy per crop"),
                            ("reconstruction_error", "training relative error"),
                            ("fraction_active", "fraction of non-zero coefficients")):
-        ds[f"history_{key}"] = ("update", learned[key].values, {"units": "1",
-                                                                 "long_name": long_name})
+        ds[f"history_{key}"] = ("update", learned[key].values, {  # the learner's units
+            "units": learned[key].attrs["units"], "long_name": long_name})
     wall = time.perf_counter() - start
     ds.attrs.update(
         study=NAME, title=TITLE, reference=REFERENCE, quick=int(quick), seed=seed,

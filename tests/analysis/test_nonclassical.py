@@ -224,6 +224,8 @@ def test_size_tuning_arguments_are_checked(gabor_atoms, kwargs, match):
     (dict(diameter=[3.0, 4.0, 5.0]), r"diameter must be one value or one per selected unit"),
     (dict(diameter=-2.0), r"diameter must be > 0 pixels"),
     (dict(diameter=0.0), r"diameter must be > 0 pixels"),
+    (dict(diameter=[np.nan, np.inf]), (r"diameter must be > 0 pixels and finite \(NaN: full "
+                                       r"field\), got inf")),
     (dict(batch_size=0), r"batch_size must be >= 1"),
     (dict(mask_phases=0), r"mask_phases must be >= 1"),
 ])
@@ -232,6 +234,31 @@ def test_cross_orientation_arguments_are_checked(gabor_atoms, kwargs, match):
     with pytest.raises(ValueError, match=match):
         cross_orientation_suppression(lambda X: X @ D.T, SHAPE, [0.5, 2.0], [0.16, 0.21],
                                       **kwargs)
+
+
+def test_cross_orientation_takes_back_the_full_field_diameter_it_records(gabor_atoms):
+    """A full-field result records diameter NaN; NaN given as diameter (the value read
+    back from a result, or per unit) is full field too: the same responses as None (it
+    raised 'diameter contains non-finite'), and a unit with a finite diameter next to it
+    gets that disc, as in a call of its own."""
+    D = gabor_atoms[:2]
+    o, f, centers = _probe(D)
+
+    def enc(X):
+        return np.maximum(X @ D.T, 0.0)
+
+    kw = dict(centers=centers, mask_contrasts=[0.5, 1.0], phases=4, mask_phases=2)
+    full = cross_orientation_suppression(enc, SHAPE, o, f, **kw)
+    assert np.isnan(full["diameter"].values).all()
+    for given in (np.nan, full["diameter"].values):
+        again = cross_orientation_suppression(enc, SHAPE, o, f, diameter=given, **kw)
+        xr.testing.assert_identical(again, full)
+    mixed = cross_orientation_suppression(enc, SHAPE, o, f, diameter=[np.nan, 6.0], **kw)
+    disc = cross_orientation_suppression(enc, SHAPE, o, f, diameter=6.0, **kw)
+    np.testing.assert_array_equal(mixed["response"].values[0], full["response"].values[0])
+    np.testing.assert_array_equal(mixed["response"].values[1], disc["response"].values[1])
+    assert not np.allclose(disc["response"].values[1], full["response"].values[1])
+    np.testing.assert_array_equal(mixed["diameter"].values, [np.nan, 6.0])
 
 
 def test_surround_suppression_input_is_checked():

@@ -222,12 +222,39 @@ def test_threshold_overrides_the_network_for_one_call(net_and_signals):
         net.encode(X, method="fista", threshold="hard")
     with pytest.raises(ValueError, match="threshold must be one of"):
         net.encode(X, threshold="relu")
-    with pytest.raises(ValueError, match="backend='spiking' supports"):  # read, not passed on
+    # a spiking network's threshold is its make-up (ON/OFF pairs for "soft"): the network's
+    # own, refused as an override as SparseCodingNetwork refuses it
+    with pytest.raises(ValueError, match=r"threshold='hard' is not for backend='spiking': the "
+                                         r"threshold is the network's \('soft'\)"):
         net.encode(X, backend="spiking", threshold="hard", target="numpy")
     for name, value in (("threshold", "hard"), ("tau", 0.1)):  # a bare TypeError before
         with pytest.raises(ValueError, match=f"{name}={value!r} does not apply to "
                                              "method='mp'"):
             net.encode(X, method="mp", n_nonzero=2, **{name: value})
+
+
+def test_spiking_backend_refuses_a_threshold_as_the_patch_network_does(monkeypatch):
+    """A spiking network's threshold is its make-up (one unit per copy for "nonneg", an
+    ON/OFF pair for "soft"): SparseCodingNetwork refuses threshold= with
+    backend="spiking", and so does ConvolutionalNetwork now (it ran [K; -K] for a nonneg
+    network), before anything is simulated."""
+    from v1model import SparseCodingNetwork, spiking
+
+    def never(*args, **kwargs):
+        raise AssertionError("simulated despite the refused threshold")
+
+    monkeypatch.setattr(spiking, "spiking_convolutional_lca", never)
+    X = np.array([[1.0, -1.0, 0.5]])
+    conv = ConvolutionalNetwork(np.array([[1.0]]), lam=0.1, threshold="nonneg")
+    dense = SparseCodingNetwork(np.eye(3), lam=0.1, threshold="nonneg")
+    for threshold in ("soft", "nonneg"):  # even the network's own value: one way to say it
+        with pytest.raises(ValueError, match=rf"threshold={threshold!r} is not for "
+                                             r"backend='spiking'.*the threshold is the "
+                                             r"network's"):
+            conv.encode(X, backend="spiking", threshold=threshold, target="numpy")
+        with pytest.raises(ValueError, match=r"threshold is not for backend='spiking' .*the "
+                                             r"threshold is the network's"):
+            dense.encode(X, backend="spiking", threshold=threshold, target="numpy")
 
 
 @pytest.mark.parametrize("kwargs", [{"method": "fista", "boundary": "valid"},

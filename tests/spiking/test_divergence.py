@@ -121,10 +121,12 @@ def test_spiking_lca_warns_when_the_codes_are_a_few_spikes():
 @pytest.mark.brian2
 @pytest.mark.filterwarnings("ignore::DeprecationWarning:pyparsing")
 def test_spiking_lca_warns_when_the_refractory_period_leaves_a_few_spikes():
-    # refractory 15 ms in a 35 ms window: at most 2.33 spikes per unit, codes capped at
-    # tau_m / refractory whatever the drive (10 s gave codes of 0 without a word)
+    # refractory 15 ms in a 35 ms window: spikes at least refractory + dt apart, at most
+    # 2.32 per unit, codes capped at tau_m / (refractory + dt) whatever the drive (10 s
+    # gave codes of 0 without a word)
     X, D = _small_problem()
     pytest.importorskip("brian2")
-    with pytest.warns(RuntimeWarning, match=r"refractory=0.015 s lets a unit fire at most 2.33 "
-                                            r"times in the 0.035 s counting window"):
+    with pytest.warns(RuntimeWarning, match=r"refractory=0.015 s lets a unit fire at most "
+                                            r"window / \(refractory \+ dt\) = 2.32 times in "
+                                            r"the 0.035 s counting window"):
         spiking_lca(X, D, 0.1, duration=0.05, refractory=0.015, target="numpy", seed=0)

@@ -145,6 +145,62 @@ def test_same_seed_same_network():
     assert a.attrs["seed"] == 5
 
 
+def test_learning_resumes_from_a_saved_network():
+    """Q, W and theta of a run, given back as Q0, W0 and theta0 with the same Generator,
+    continue it: 6 updates then 4 are 10 in one call, update for update (W0 did not
+    exist: the lateral inhibition restarted at 0)."""
+    X, _ = _blob_data(300, seed=3)
+    rng = np.random.default_rng(7)
+    Q0 = rng.standard_normal((8, X.shape[1]))
+    Q0 /= np.linalg.norm(Q0, axis=1, keepdims=True)
+    kw = dict(n_neurons=8, theta0=0.5, batch_size=30, n_steps=30, Q0=Q0, progress=False,
+              dtype=np.float64)
+    whole = learn_sailnet(X, n_updates=10, seed=np.random.default_rng(11), **kw)
+    stream = np.random.default_rng(11)
+    first = learn_sailnet(X, n_updates=6, seed=stream, **kw)
+    assert first["W"].values.max() > 0  # there is inhibition to lose
+    kw.update(Q0=first["Q"].values.reshape(8, -1), theta0=first["theta"].values)
+    rest = learn_sailnet(X, n_updates=4, seed=stream, W0=first["W"].values, **kw)
+    for name in ("Q", "W", "theta"):
+        np.testing.assert_array_equal(rest[name].values, whole[name].values, err_msg=name)
+    np.testing.assert_array_equal(rest["mean_W"].values, whole["mean_W"].values[6:])
+    assert rest.attrs["init_W"] == "W0" and whole.attrs["init_W"] == "zero"
+
+
+def test_first_update_fires_with_the_given_inhibition():
+    """With alpha = beta = gamma = 0 nothing learns: W comes back as W0, and the batch's
+    mean rate is that of sailnet_inference with W0 on the rows the seed draws."""
+    X, _ = _blob_data(100, seed=3)
+    rng = np.random.default_rng(2)
+    Q0 = rng.standard_normal((6, X.shape[1]))
+    Q0 /= np.linalg.norm(Q0, axis=1, keepdims=True)
+    W0 = rng.uniform(0.0, 0.6, (6, 6))
+    np.fill_diagonal(W0, 0.0)
+    theta0 = np.full(6, 0.3)
+    ds = learn_sailnet(X, 6, alpha=0.0, beta=0.0, gamma=0.0, theta0=theta0, Q0=Q0, W0=W0,
+                       batch_size=40, n_updates=1, n_steps=30, seed=0, progress=False,
+                       dtype=np.float64)
+    np.testing.assert_array_equal(ds["W"].values, W0)
+    batch = X[np.random.default_rng(0).integers(0, len(X), 40)]  # the pool's draw, Q0 given
+    counts = _authors_activities(batch, Q0, W0, theta0, n_steps=30)
+    assert counts.sum() > 0 and np.any(counts != _authors_activities(batch, Q0, 0 * W0,
+                                                                     theta0, n_steps=30))
+    np.testing.assert_allclose(ds["mean_rate"].values, [counts.mean()], rtol=1e-12)
+
+
+@pytest.mark.parametrize("W0, error, match", [
+    (np.zeros((7, 7)), ValueError, (r"W0 must have shape \(8, 8\) \(n_neurons, n_neurons\), "
+                                    r"got \(7, 7\)")),
+    (-np.ones((8, 8)) + np.eye(8), ValueError, r"W0 must be non-negative .* minimum -1"),
+    (np.ones((8, 8)), ValueError, r"W0 must have a zero diagonal .* entry 1"),
+    (np.full((8, 8), np.nan), ValueError, r"W0 contains 64 non-finite value"),
+])
+def test_initial_inhibition_is_held_to_the_learners_constraints(W0, error, match):
+    """The constraints each update keeps on W (>= 0, zero diagonal) and its shape."""
+    with pytest.raises(error, match=match):
+        learn_sailnet(_blob_data(50, 0)[0], 8, W0=W0, n_updates=1, progress=False)
+
+
 def test_rf_helpers_against_hand_computed_values():
     Q = np.zeros((2, 5, 5))
     Q[0, 2, 2] = 1.0                     # a single pixel: no spread

@@ -42,7 +42,7 @@ def test_dataset_and_figures(small_run, tmp_path):
     norms = np.linalg.norm(ds["dictionary"].values[0, :k].reshape(k, -1), axis=1)
     np.testing.assert_allclose(norms, 1.0, rtol=1e-4)
     assert ds.attrs["study"] == "olshausen-field-1997" and ds.attrs["lam"] == 0.1
-    assert ds["objective"].attrs["units"] == "1"
+    assert ds["objective"].attrs["units"] == "(units of X)^2"  # the learner's energy units
     paths = study.plot(ds, tmp_path)
     assert len(paths) == 3 and all(p.exists() and p.suffix == ".png" for p in paths)
 

@@ -465,7 +465,8 @@ def cross_orientation_suppression(
         Mask orientation minus test orientation, radians.
     diameter : float or array_like, shape (n_selected,), optional
         Diameter (pixels, > 0) of a disc around each centre holding both
-        gratings; default full field.
+        gratings; default (None) full field, as is a NaN, per unit: the
+        ``diameter`` a result records (NaN for full field) can be given back.
     phases : int or array_like, default 8
         Test phases (radians; an int n: n evenly spaced over [0, 2 pi)).
     mask_phases : int, default 4
@@ -502,8 +503,8 @@ def cross_orientation_suppression(
     TypeError
         When ``encoder`` is not callable or returns a non-numeric array.
     ValueError
-        For a non-positive ``test_contrast`` or ``diameter``, negative mask
-        contrasts, or as in :func:`size_tuning`.
+        For a non-positive ``test_contrast``, a non-positive or infinite
+        ``diameter``, negative mask contrasts, or as in :func:`size_tuning`.
 
     Examples
     --------
@@ -531,9 +532,13 @@ def cross_orientation_suppression(
     if diameter is None:
         dia = np.full(len(units), np.nan)
     else:
-        dia = check_array(diameter, "diameter", ndim=(0, 1))
-        if np.any(dia <= 0):
-            raise ValueError(f"diameter must be > 0 pixels, got min {float(dia.min())!r}")
+        # NaN is full field, as the result records it: a diameter read back from a
+        # result is accepted again
+        dia = check_array(diameter, "diameter", ndim=(0, 1), finite=False)
+        bad = ~np.isnan(dia) & ~((dia > 0) & np.isfinite(dia))
+        if np.any(bad):
+            raise ValueError(f"diameter must be > 0 pixels and finite (NaN: full field), got "
+                             f"{float(dia[bad].flat[0])!r}")
         try:
             dia = np.broadcast_to(dia, units.shape).astype(float)
         except ValueError as exc:

@@ -162,7 +162,8 @@ class ConvolutionalNetwork(SavedAsDataset):
             The ODE backend's solver (ignored by the spiking backend).
         **kwargs
             Passed to the solver (``n_steps``, ``tol``, ``dtype``,
-            ``duration``, ``seed``, ...); ``lam`` and (but for ``"mp"``)
+            ``duration``, ``seed``, ...); ``lam`` and (but for ``"mp"`` and
+            the spiking backend, whose threshold is the network's)
             ``threshold`` override the network's for this call. ``"mp"`` is
             non-negative (``positive=True``) for a network with
             ``threshold="nonneg"`` unless told otherwise. The spiking backend
@@ -180,8 +181,9 @@ class ConvolutionalNetwork(SavedAsDataset):
             When the network has no kernels yet.
         ValueError
             For an unknown backend or method, a threshold the method cannot
-            use, or ``stride`` or ``boundary`` in ``kwargs`` (the network's
-            own are used).
+            use (or any ``threshold`` with ``backend="spiking"``), or
+            ``stride`` or ``boundary`` in ``kwargs`` (the network's own are
+            used).
         """
         self._require_kernels()
         backend = check_choice(backend, "backend", BACKENDS)
@@ -192,10 +194,15 @@ class ConvolutionalNetwork(SavedAsDataset):
                                  f"network codes with its own {name}={geometry[name]!r}; "
                                  f"build a network with {name}={kwargs[name]!r} for that")
         if backend == "spiking":
-            threshold = check_choice(kwargs.pop("threshold", self.threshold), "threshold",
-                                     THRESHOLDS)
-            return self._encode_spiking(X, kwargs.pop("lam", self.lam), threshold, geometry,
-                                        **kwargs)
+            if "threshold" in kwargs:
+                # the threshold is the spiking network's make-up (ON/OFF unit pairs for
+                # "soft"), not a setting of the run: refused, as SparseCodingNetwork does
+                raise ValueError(
+                    f"threshold={kwargs['threshold']!r} is not for backend='spiking': the "
+                    f"threshold is the network's ({self.threshold!r}); build a network "
+                    f"with threshold={kwargs['threshold']!r} for that")
+            return self._encode_spiking(X, kwargs.pop("lam", self.lam), self.threshold,
+                                        geometry, **kwargs)
         method = check_choice(method, "method", ODE_METHODS)
         if method == "mp":
             from .pursuit import matching_pursuit

@@ -27,7 +27,7 @@ from ..convolutional.inference import as_dictionary
 from ..progress import check_progress
 from ..validation import as_generator, check_bool
 from . import _brian
-from .lca import _count_step, _simulate, _warn_coarse, _warn_saturated, simulation_parameters
+from .lca import _simulate, _warn_coarse, _warn_saturated, _window_steps, simulation_parameters
 
 __all__ = ["spiking_convolutional_lca"]
 
@@ -155,8 +155,8 @@ def spiking_convolutional_lca(
 def _to_dataset(phi, out, drive, p) -> xr.Dataset:
     n = len(drive)
     shape = (n, phi.n_kernels) + phi.code_shape
-    window = (_count_step(p["duration"], p["dt"])
-              - _count_step(p["transient_fraction"] * p["duration"], p["dt"])) * p["dt"]
+    start, stop = _window_steps(p)
+    window = (stop - start) * p["dt"]
     counts = out["counts"].reshape(shape)
     rate = counts / window
     ds = phi.codes_dataset(rate * p["tau_m"])
@@ -184,7 +184,7 @@ def _to_dataset(phi, out, drive, p) -> xr.Dataset:
         model="spiking convolutional LCA (Tang, Lin & Davies 2017 on a convolutional "
               "dictionary)",
         code_units="code = rate [Hz] * tau_m [s]",
-        counting_window=[p["transient_fraction"] * p["duration"], p["duration"]],
+        counting_window=[start * p["dt"], stop * p["dt"]],  # on the step grid, as counted
         n_neurons=int(drive.size),
         n_synapses=int(out["n_synapses"]),
         build_time=out["build_time"],

@@ -37,7 +37,8 @@ does not move the fixed point:
 - rates are counted after a *transient* (``transient_fraction`` of the
   duration) while the network settles; Tang et al.'s time averages from 0
   converge as O(1/t), the windowed average much faster;
-- a ``refractory`` period > 0 (default 0) caps rates at ``1 / refractory`` and
+- a ``refractory`` period > 0 (default 0), dead time after the step of a
+  spike, caps rates at ``1 / (refractory + dt)`` and
   bends the rate curve away from LASSO: it is there to ask what it changes.
 
 One Brian2 network simulates the whole batch: a single ``NeuronGroup`` of
@@ -142,7 +143,7 @@ def spiking_lca(
         after each spike (rounded down to whole steps of ``dt``), so a unit
         with code ``a`` fires at ``1 / (refractory + tau_m / a)``; shorter
         than the counting window, and a RuntimeWarning when it leaves fewer
-        than 3 spikes in it.
+        than 3 spikes in it (at most ``window / (refractory + dt)``).
     transient_fraction : float in [0, 1)
         Fraction of ``duration`` at the start left out of the rate estimate
         (default 0.3).
@@ -185,7 +186,12 @@ def spiking_lca(
         ``spike_sample``, ``spike_atom`` over ``spike``; with ``record_v``:
         ``v`` and ``I_inh`` over (``time``, ``unit``). Parameters, the Brian2
         seed, the network size and wall times (``build_time``, ``run_time``
-        in s) are in ``attrs``.
+        in s) are in ``attrs``, with ``counting_window`` = [start, end] in s,
+        the window the spikes were counted in: ``transient_fraction *
+        duration`` and ``duration`` on the step grid (rounded up to the next
+        step, or to the nearest one when within float rounding of it; the run
+        lasts until ``end``), e.g. [0.004, 0.011] for ``duration=0.0105``,
+        ``dt=1e-3``.
 
     Raises
     ------
@@ -302,13 +308,17 @@ def _warn_coarse(drive, p):
     the scale of ``X``: measured with lam scaled alike, X scaled by 1e-2 gave 9
     spikes in all (815 at scale 1) and codes 1.8x their size off the LASSO's.
     """
-    window = (1.0 - p["transient_fraction"]) * p["duration"]
-    if p["refractory"] > 0 and window / p["refractory"] < MIN_SPIKES:
+    start, stop = _window_steps(p)
+    window = (stop - start) * p["dt"]
+    # the refractory period is dead time after the step of a spike: spikes are at least
+    # refractory + dt apart
+    interval = p["refractory"] + p["dt"]
+    if p["refractory"] > 0 and window / interval < MIN_SPIKES:
         warnings.warn(
-            f"refractory={p['refractory']!r} s lets a unit fire at most "
-            f"{window / p['refractory']:.3g} times in the {window:.3g} s counting window: the "
-            f"rates cannot resolve the codes (each at most tau_m / refractory = "
-            f"{p['tau_m'] / p['refractory']:.3g}); shorten refractory or lengthen "
+            f"refractory={p['refractory']!r} s lets a unit fire at most window / (refractory "
+            f"+ dt) = {window / interval:.3g} times in the {window:.3g} s counting window: the "
+            f"rates cannot resolve the codes (each at most tau_m / (refractory + dt) = "
+            f"{p['tau_m'] / interval:.3g}); shorten refractory or lengthen "
             f"duration={p['duration']!r}", RuntimeWarning, stacklevel=3)
     per_spike = p["tau_m"] / window
     top = float(drive.max()) - p["lam"]  # the largest code, without inhibition
@@ -330,8 +340,8 @@ def _warn_saturated(counts, drive, p):
     A unit spikes at most once per step, so its rate saturates at ``1 / dt``
     and its code at ``tau_m / dt``, whatever its drive: those codes are wrong.
     """
-    n_window = _count_step(p["duration"], p["dt"]) - _count_step(
-        p["transient_fraction"] * p["duration"], p["dt"])
+    start, stop = _window_steps(p)
+    n_window = stop - start
     n_sat = int(np.count_nonzero(counts >= n_window))
     if n_sat == 0:
         return
@@ -392,7 +402,7 @@ def _simulate(drive, weights, v0, units, rng, p, record_spikes, record_dt, progr
         "tau_m": p["tau_m"] * second,
         "tau_syn": p["tau_syn"] * second,
         "sigma": p["noise"],
-        "count_step": _count_step(p["transient_fraction"] * p["duration"], p["dt"]),
+        "count_step": _window_steps(p)[0],
     }
     t0 = time.perf_counter()
     neurons = b2.NeuronGroup(
@@ -440,7 +450,9 @@ def _simulate(drive, weights, v0, units, rng, p, record_spikes, record_dt, progr
                             p["duration"])
     t0 = time.perf_counter()
     with _brian.brian2_seed(rng, needed=p["noise"] > 0) as seed_value:
-        net.run(p["duration"] * second, namespace={}, report=report,
+        # whole steps: Brian2 would round a duration a hair past a step (a float32
+        # one) up to one more step than the counting window ends on
+        net.run(_window_steps(p)[1] * p["dt"] * second, namespace={}, report=report,
                 report_period=0.5 * second)
     run_time = time.perf_counter() - t0
     if bar is not None:
@@ -465,8 +477,26 @@ def _simulate(drive, weights, v0, units, rng, p, record_spikes, record_dt, progr
 
 
 def _count_step(t, dt):
-    """First counted time step: the one at or after time ``t``."""
-    return int(np.ceil(t / dt - 1e-9))
+    """Index of the time step that starts at or after time ``t`` (s).
+
+    A time within rounding of a step boundary is on it: Brian2's clock rounds
+    to the nearest step within 1e-4 of ``dt``, and a time or ``dt`` given in
+    float32 is off by up to 2**-24 of itself (``np.float32(0.3)`` is
+    0.30000001, 1.2e-4 of a 0.1 ms step past step 3000), so the tolerance is
+    1e-4 step plus twice that relative error; any other time rounds up.
+    """
+    n = t / dt
+    nearest = round(n)
+    if abs(n - nearest) <= 1e-4 + 2.0**-22 * abs(n):
+        return int(nearest)
+    return int(np.ceil(n))
+
+
+def _window_steps(p):
+    """First counted step and number of simulated steps of the run ``p`` (the counting
+    window is ``[start * dt, stop * dt)``: the times given rounded onto the step grid)."""
+    return (_count_step(p["transient_fraction"] * p["duration"], p["dt"]),
+            _count_step(p["duration"], p["dt"]))
 
 
 def _progress(progress, duration):
@@ -484,8 +514,8 @@ def _progress(progress, duration):
 
 
 def _to_dataset(out, drive, units, p, n, k):
-    window = (_count_step(p["duration"], p["dt"])
-              - _count_step(p["transient_fraction"] * p["duration"], p["dt"])) * p["dt"]
+    start, stop = _window_steps(p)
+    window = (stop - start) * p["dt"]
     counts = out["counts"]
     rate = counts / window
     coords = {"sample": np.arange(n), "atom": np.arange(k)}
@@ -524,7 +554,9 @@ def _to_dataset(out, drive, units, p, n, k):
     ds.attrs.update(
         model="spiking LCA (Tang, Lin & Davies 2017)",
         code_units="code = rate [Hz] * tau_m [s]",
-        counting_window=[p["transient_fraction"] * p["duration"], p["duration"]],
+        # the window the spikes were counted in, on the step grid: [0.004, 0.011] s for
+        # duration=0.0105, dt=1e-3 (not [0.3 * duration, duration])
+        counting_window=[start * p["dt"], stop * p["dt"]],
         n_neurons=n * k,
         n_synapses=int(out["n_synapses"]),
         build_time=out["build_time"],
@@ -541,7 +573,10 @@ def windowed_rates(ds: xr.Dataset, t_stop, transient_fraction: float | None = No
     For each ``t`` in ``t_stop`` the spikes in
     ``[transient_fraction * t, t)`` are counted, exactly as
     :func:`spiking_lca` counts them at the end of a run of duration ``t``
-    (the dynamics do not depend on the duration).
+    (the dynamics do not depend on the duration): both times rounded onto the
+    step grid as the run rounds them (up to the next step, or to the nearest
+    one when within float rounding of it, so a float32 ``t`` counts the steps
+    its float64 value does).
 
     Parameters
     ----------
@@ -556,7 +591,9 @@ def windowed_rates(ds: xr.Dataset, t_stop, transient_fraction: float | None = No
     -------
     xarray.DataArray, dims (t_stop, sample, atom), in code units (rate * tau_m)
         Dims (sample, atom) for one ``t_stop`` given as a number (with a
-        scalar ``t_stop`` coordinate).
+        scalar ``t_stop`` coordinate). Coordinates ``window_start`` and
+        ``window_end`` (over ``t_stop``, s) give the window counted, on the
+        step grid: ``[window_start, window_end)``.
     """
     if "spike_time" not in ds:
         raise ValueError("ds has no spikes: run spiking_lca(..., record_spikes=True)")
@@ -607,17 +644,24 @@ def windowed_rates(ds: xr.Dataset, t_stop, transient_fraction: float | None = No
                 f"spikes of its first n_raster samples only); windowed_rates needs every spike "
                 f"of the run: rerun spiking_lca(..., record_spikes=True)")
     out = np.empty((t_stop.size, n, k))
+    bounds = np.empty((t_stop.size, 2), dtype=np.int64)  # first counted step, end step
     for m, t in enumerate(t_stop):
-        lo = np.searchsorted(steps, _count_step(frac * t, dt))
-        hi = np.searchsorted(steps, _count_step(t, dt))
-        window = (_count_step(t, dt) - _count_step(frac * t, dt)) * dt
-        out[m] = np.bincount(flat[lo:hi], minlength=n * k).reshape(n, k) / window
+        bounds[m] = _count_step(frac * t, dt), _count_step(t, dt)
+        lo, hi = np.searchsorted(steps, bounds[m])
+        out[m] = np.bincount(flat[lo:hi], minlength=n * k).reshape(n, k) / (
+            (bounds[m, 1] - bounds[m, 0]) * dt)
     out *= float(ds.attrs["tau_m"])
     rates = xr.DataArray(
         out,
         dims=("t_stop", "sample", "atom"),
         coords={"t_stop": ("t_stop", t_stop, {"units": "s", "long_name":
                                               "end of the counting window (simulated time)"}),
+                # the window counted, on the step grid (the counting_window of a run of
+                # duration t_stop)
+                "window_start": ("t_stop", bounds[:, 0] * dt, {
+                    "units": "s", "long_name": "first counted step's start"}),
+                "window_end": ("t_stop", bounds[:, 1] * dt, {
+                    "units": "s", "long_name": "end of the last counted step"}),
                 "sample": ds["sample"], "atom": ds["atom"]},
         # the window [transient_fraction * t_stop, t_stop] and the tau_m of the rescaling
         attrs={"long_name": "windowed rate * tau_m", "units": "1",

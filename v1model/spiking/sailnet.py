@@ -268,6 +268,7 @@ def learn_sailnet(
     eta_average: float = 0.3,
     border: int = 20,
     Q0=None,
+    W0=None,
     seed=None,
     record_every: int = 1,
     progress: bool | None = True,
@@ -293,8 +294,8 @@ def learn_sailnet(
     alpha, beta, gamma : float
         Learning rates of ``W`` (Földiák), ``Q`` (Oja) and ``theta``
         (homeostasis); defaults 1, 0.01, 0.1.
-    theta0 : float
-        Initial threshold (default 2).
+    theta0 : float or array_like, shape (n_neurons,)
+        Initial threshold(s) (default 2).
     batch_size : int
         Images per update (default 100).
     n_updates : int
@@ -309,6 +310,15 @@ def learn_sailnet(
         Pixels left out at image edges (default 20, the authors' ``BUFF``).
     Q0 : array_like, shape (n_neurons, n_features), optional
         Initial feed-forward weights; default Gaussian rows of unit norm.
+    W0 : array_like, shape (n_neurons, n_neurons), optional
+        Initial lateral inhibition, ``W0[i, j]`` the effect of a spike of
+        ``j`` on ``i``: finite, non-negative, with a zero diagonal (the
+        constraints every update keeps); default 0, the authors'. To resume
+        a run ``ds``, pass ``Q0=ds["Q"].values.reshape(n_neurons, -1)``,
+        ``W0=ds["W"].values`` and ``theta0=ds["theta"].values``: passed the
+        ``numpy.random.Generator`` the first call drew from as ``seed``, N
+        updates then M give the ``Q``, ``W`` and ``theta`` of N + M updates
+        in one call; the moving average ``rate`` restarts at ``p``.
     seed : None, int or numpy.random.Generator
     record_every : int
         Record the history every this many updates (default 1).
@@ -354,7 +364,7 @@ def learn_sailnet(
                 f"Q0 must have shape {(n_neurons, n_features)} (n_neurons, n_features), "
                 f"got {Q.shape}"
             )
-    W = np.zeros((n_neurons, n_neurons))
+    W = np.zeros((n_neurons, n_neurons)) if W0 is None else _check_w0(W0, n_neurons)
     theta = np.broadcast_to(theta0, (n_neurons,)).astype(np.float64).copy()
     rate_avg = np.full(n_neurons, p)
 
@@ -437,10 +447,26 @@ def learn_sailnet(
         n_steps=n_steps, eta=eta, eta_average=eta_average, border=border,
         record_every=record_every, seed=seed_attr(seed), dtype=str(dtype),
         init="gaussian" if Q0 is None else "Q0",
+        init_W="zero" if W0 is None else "W0",
         data="images" if np.ndim(data) == 3
         else "patches", wall_time=wall,
     )
     return ds
+
+
+def _check_w0(W0, n_neurons):
+    """``W0`` as a float64 copy, held to the constraints each learning update keeps."""
+    W = check_array(W0, "W0", ndim=2, copy=True)
+    if W.shape != (n_neurons, n_neurons):
+        raise ValueError(f"W0 must have shape {(n_neurons, n_neurons)} (n_neurons, n_neurons), "
+                         f"got {W.shape}")
+    if np.any(W < 0):
+        raise ValueError(f"W0 must be non-negative (lateral connections inhibit; learning "
+                         f"keeps W >= 0), got minimum {W.min():.3g}")
+    if np.any(np.diag(W) != 0):
+        raise ValueError(f"W0 must have a zero diagonal (a neuron does not inhibit itself), "
+                         f"got largest diagonal entry {np.abs(np.diag(W)).max():.3g}")
+    return W
 
 
 def _raise_diverged(step, Q, W, theta, Y, X, alpha, beta, gamma, p):

@@ -1,0 +1,59 @@
+"""Energies in the studies carry the units the learners write: ``(units of X)^2`` for an
+objective 0.5||x - aD||^2 + penalty (and a squared error), ``units of X`` for a mean |a|,
+as :mod:`v1model.learning` records them in its history (the studies labelled them "1",
+while the 1997 figure said "whitened pixel²"). Tiny runs of each study."""
+
+import numpy as np
+import pytest
+
+from v1model.learning._history import FIELDS
+
+ENERGY = FIELDS["objective"][1]
+
+#: study -> (tiny parameters, {variable: expected units})
+CASES = {
+    "olshausen-field-1997": (
+        dict(n_updates=3, patch_size=6, overcompleteness=[1], n_patches=300, n_eval=50),
+        {"objective": ENERGY, "history_objective": ENERGY,
+         "mean_abs_code": FIELDS["mean_abs_code"][1], "reconstruction_error": "1"}),
+    "rozell-2008-lca": (
+        dict(n_updates=3, patch_size=6, n_atoms=12, n_train=300, n_eval=20, n_levels=3),
+        {"lca_objective": ENERGY, "lca_data_term": ENERGY, "fista_objective": ENERGY,
+         "learning_objective": ENERGY, "rd_mse": ENERGY, "lca_relative_gap": "1"}),
+    "gregor-lecun-2010-lista": (
+        dict(n_updates=3, n_train=300, n_test=50, depths=[1], n_steps=20, n_iter_max=5,
+             patch_size=6, n_atoms=12),
+        {"learning_objective": ENERGY}),
+    "lca-sweep": (dict(n_updates=0, n_train=300, n_test=60, gabor=False),
+                  {"objective": ENERGY, "reconstruction_error": "1"}),
+    "lewicki-2002-speech": (
+        dict(audio_dir="synthetic", n_updates=3, n_segments=200, n_atoms=8,
+             segment_length=32),
+        {"history_objective": ENERGY, "history_reconstruction_error": "1"}),
+    "smith-lewicki-2006-convolutional": (
+        dict(audio_dir="synthetic", n_updates=2, control_updates=2, n_kernels=4,
+             kernel_size=16, n_excerpts=20, n_eval=4, excerpt_length=400),
+        {"history_objective": ENERGY, "history_reconstruction_error": "1"}),
+}
+
+
+def test_the_learners_write_energies_in_units_of_x_squared():
+    """The reference: what learn_dictionary's history says of its own variables."""
+    from v1model.learning import learn_dictionary
+
+    X = np.random.default_rng(0).standard_normal((60, 16))
+    _, history = learn_dictionary(X, 8, lam=0.1, n_updates=2, batch_size=20, seed=0,
+                                  progress=False)
+    assert history["objective"].attrs["units"] == ENERGY == "(units of X)^2"
+    assert history["mean_abs_code"].attrs["units"] == FIELDS["mean_abs_code"][1]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # tiny runs: few updates, few patches
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_study_energies_carry_the_learners_units(name):
+    from studies import get_study
+
+    params, expected = CASES[name]
+    ds = get_study(name).run(quick=True, seed=0, progress=False, **params)
+    got = {var: ds[var].attrs.get("units") for var in expected}
+    assert got == expected
