@@ -133,7 +133,8 @@ def run(
     imgs, _ = load_whitened(images, name="images",
                             progress=inner_progress(progress))
     # a stream independent of the one that drew the training patches from the same seed
-    X = sample_patches(imgs, h, n_patches, seed=np.random.SeedSequence(seed).spawn(1)[0])
+    X = sample_patches(imgs, h, n_patches, seed=np.random.SeedSequence(seed).spawn(1)[0],
+                       progress=inner_progress(progress))
 
     lams = np.geomspace(lam_min, lam_max, n_lams)
     keys = ("activity_ratio", "mean_active_count", "mean_lifetime_sparseness",
@@ -142,7 +143,7 @@ def run(
     classes, err, counts, life, babel_mean, hoyer = [], [], [], [], [], []
     sizes_all, values_all = [], []  # supports pooled over lambda, for the Babel comparison
     for lam in tqdm(lams, desc="lambda", disable=not progress, leave=False):
-        A = lca(X, D, lam, dtype=np.float64)
+        A = lca(X, D, lam, dtype=np.float64, progress=inner_progress(progress))
         s = sparseness(A, tol=tol, local_max_count=local_max_count,
                        dense_min_ratio=dense_min_ratio)
         for k in keys:

@@ -168,8 +168,9 @@ def run(
     # never whitens Olshausen's images twice; bars only if slow, none with progress=False
     pictures, _ = load_whitened(images, name="images", progress=inner_progress(progress))
     patch_size = check_patch_size(patch_size, pictures.shape, name="patch_size")
-    X_train = sample_patches(pictures, patch_size, n_train, seed=rng)
-    X_test = sample_patches(pictures, patch_size, n_test, seed=rng)
+    inner = inner_progress(progress)
+    X_train = sample_patches(pictures, patch_size, n_train, seed=rng, progress=inner)
+    X_test = sample_patches(pictures, patch_size, n_test, seed=rng, progress=inner)
     n_atoms = overcompleteness * patch_size**2
     if n_updates:
         D, history = learn_dictionary(X_train, n_atoms, lam=lam, n_updates=n_updates,
@@ -181,7 +182,7 @@ def run(
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        A = lca(X_test, D, lam, tau=tau, tol=lca_tol).astype(np.float64)
+        A = lca(X_test, D, lam, tau=tau, tol=lca_tol, progress=inner).astype(np.float64)
     converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     for w in caught:  # recorded to spot non-convergence (lca_converged): the others go on
         if not issubclass(w.category, ConvergenceWarning):
@@ -199,7 +200,7 @@ def run(
         from v1model.analysis import fit_gabor
 
         fit = fit_gabor(D, (patch_size, patch_size), n_starts=1 if quick else 4,
-                        polish=not quick)
+                        polish=not quick, progress=inner)
         r2 = fit["r2"].values
         gabor_fraction = float(np.mean(np.nan_to_num(r2, nan=0.0) >= gabor_r2))
     else:

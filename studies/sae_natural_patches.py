@@ -151,8 +151,9 @@ def run(
     imgs, prewhitened = load_whitened(images, prewhitened, name="images",
                                       progress=inner_progress(progress))
     patch_size = check_patch_size(patch_size, imgs.shape, name="patch_size")
-    X = sample_patches(imgs, patch_size, n_patches, seed=rng)
-    X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng)
+    inner = inner_progress(progress)
+    X = sample_patches(imgs, patch_size, n_patches, seed=rng, progress=inner)
+    X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng, progress=inner)
 
     sae = SparseAutoencoder(n_latents, "topk", k=k, n_steps=n_steps, batch_size=batch_size,
                             lr=lr, seed=rng, progress=progress)
@@ -162,7 +163,8 @@ def run(
         X_hat = sae.decode(Z)
     D = sae.components_.reshape(n_latents, patch_size, patch_size)
     fit = fit_gabor(D, progress=progress)
-    control = fit_gabor(rng.standard_normal((N_CONTROL, patch_size, patch_size)))
+    control = fit_gabor(rng.standard_normal((N_CONTROL, patch_size, patch_size)),
+                        progress=inner)
 
     usage = np.count_nonzero(Z, axis=0) / len(Z)
     r2 = fit["r2"].values

@@ -398,7 +398,8 @@ def run(
             from stimuli.images import sample_patches
             from v1model.learning import learn_dictionary
 
-            patches = sample_patches(train, k, n_patches, seed=crop_seed)
+            patches = sample_patches(train, k, n_patches, seed=crop_seed,
+                                     progress=inner_progress(progress))
             D, hist = learn_dictionary(patches, n_k, lam=lam, n_updates=updates,
                                        batch_size=100, seed=crop_seed, progress=progress)
             kern = D.reshape(n_k, k, k)
@@ -420,7 +421,7 @@ def run(
         errors, rates = [], []
         for lam_e in eval_lams:
             codes = encode(X_eval, kern, lam_e, method="fista", stride=s, boundary="full",
-                           tol=tol, max_iter=eval_max_iter)
+                           tol=tol, max_iter=eval_max_iter, progress=inner_progress(progress))
             R = X_eval - reconstruct(codes, kern, X_eval.shape[1:], stride=s, boundary="full")
             errors.append(float((R[inner].astype(np.float64) ** 2).sum()) / inner_energy)
             rates.append(_interior_counts(codes, k, s, crop, border).sum() / inner_pixels)

@@ -140,8 +140,9 @@ def run(
     imgs, prewhitened = load_whitened(images, prewhitened, name="images",
                                       progress=inner_progress(progress))
     patch_size = check_patch_size(patch_size, imgs.shape, name="patch_size")
-    pool = sample_patches(imgs, patch_size, 20000, seed=rng)
-    X = sample_patches(imgs, patch_size, n_patches, seed=rng)
+    inner = inner_progress(progress)
+    pool = sample_patches(imgs, patch_size, 20000, seed=rng, progress=inner)
+    X = sample_patches(imgs, patch_size, n_patches, seed=rng, progress=inner)
 
     net.learn(pool, n_updates=dictionary_updates, seed=rng, progress=progress)
     D = net.dictionary
@@ -154,7 +155,8 @@ def run(
             f"{n_patches} patches coded: every non-negative LASSO code is zero and no unit "
             f"can fire; lower lam below {top:.3g} or code more patches (n_patches)")
 
-    lasso = fista(X, D, lam, positive=True, dtype=np.float64, tol=1e-9, max_iter=100000)
+    lasso = fista(X, D, lam, positive=True, dtype=np.float64, tol=1e-9, max_iter=100000,
+                  progress=inner)
     # the ODE over the same simulated time in steps of at most 0.1 tau_m and at most half
     # the Euler limit 2 tau_m / lambda_max(D D^T) (an overcomplete dictionary: 2x on 8x8
     # patches has lambda_max ~ 28, and a 0.1 tau_m step was refused after the learning,
@@ -166,11 +168,11 @@ def run(
     record_every = max(1, int(round(0.2 * tau_m / ode_dt)))
     ode_final, traj = lca(X, D, lam, threshold="nonneg", tau=tau_m, dtype=np.float64,
                           n_steps=ode_steps, dt=ode_dt, return_trajectory=True,
-                          record_every=record_every)
+                          record_every=record_every, progress=inner)
     spk = spiking_lca(X, D, lam, duration=duration, dt=dt, tau_m=tau_m, tau_syn=tau_syn,
                       target=target, seed=rng, record_spikes=True, progress=progress)
     free = spiking_lca(X, D, lam, duration=duration, dt=dt, tau_m=tau_m, tau_syn=tau_syn,
-                       target=target, seed=rng, inhibition=False)
+                       target=target, seed=rng, inhibition=False, progress=inner)
 
     # stopping times from 10 ms (or 10 steps) up to the duration; a run shorter than that
     # gets its duration only (t_stop beyond the run was refused after the simulation)

@@ -238,8 +238,12 @@ def run(
         the lowest, ``median_diameter_ratio_m``,
         ``fraction_diameter_smaller_m`` (ratio < 1) and
         ``fraction_diameter_not_larger_m`` (ratio <= 1),
-        ``median_xos_m``, ``median_esi_m`` and ``fraction_end_stopped_m``
-        (ESI > ``si_threshold``); ``n_units``; every parameter.
+        ``median_xos_m``, ``fraction_xos_m`` (index > ``si_threshold``),
+        ``median_esi_m`` and ``fraction_end_stopped_m`` (ESI >
+        ``si_threshold``); medians and fractions are over the units with a
+        finite index (a unit that never responds, e.g. to the test grating
+        alone, has NaN), a fraction NaN when no unit has one; ``n_units``;
+        every parameter.
     """
     from studies._defaults import quick_default
     from studies._checks import image_source_attr
@@ -425,14 +429,14 @@ def run(
         attrs.update({
             f"median_si_{m}": float(np.nanmedian(si[:, -1])),
             f"median_si_low_{m}": float(np.nanmedian(si[:, 0])),
-            f"fraction_suppressed_{m}": float(np.mean(si[:, -1] > si_threshold)),
+            f"fraction_suppressed_{m}": _fraction(si[:, -1], lambda v: v > si_threshold),
             f"median_diameter_ratio_{m}": float(np.nanmedian(ratio)),
-            f"fraction_diameter_smaller_{m}": float(np.mean(ratio < 1)),
-            f"fraction_diameter_not_larger_{m}": float(np.mean(ratio <= 1)),
+            f"fraction_diameter_smaller_{m}": _fraction(ratio, lambda v: v < 1),
+            f"fraction_diameter_not_larger_{m}": _fraction(ratio, lambda v: v <= 1),
             f"median_xos_{m}": float(np.nanmedian(xi)),
-            f"fraction_xos_{m}": float(np.mean(xi > si_threshold)),
+            f"fraction_xos_{m}": _fraction(xi, lambda v: v > si_threshold),
             f"median_esi_{m}": float(np.nanmedian(esi)),
-            f"fraction_end_stopped_{m}": float(np.mean(esi > si_threshold)),
+            f"fraction_end_stopped_{m}": _fraction(esi, lambda v: v > si_threshold),
         })
     ds.attrs.update(attrs)
     return ds
@@ -444,14 +448,23 @@ def _example_units(ds, n=4):
     return np.argsort(-si, kind="stable")[: min(n, ds.sizes["unit"])]
 
 
+def _fraction(index, test) -> float:
+    """Fraction of the units with a finite ``index`` (1-D, one value per unit) for which
+    ``test`` (a function of the finite values, returning bools) holds; NaN when no unit
+    has one. A unit that never responds has a NaN index: like the medians, the
+    fractions leave it out (counted as "not suppressed", it lowered them)."""
+    finite = index[np.isfinite(index)]
+    return float(np.mean(test(finite))) if finite.size else float("nan")
+
+
 def _fraction_not_larger(ds, m) -> float:
-    """Fraction of units whose preferred diameter at the highest amplitude is <= that at
-    the lowest (the saved summary, or from ``diameter_ratio`` for results saved before
-    it existed)."""
+    """Fraction of units (with a diameter ratio) whose preferred diameter at the highest
+    amplitude is <= that at the lowest (the saved summary, or from ``diameter_ratio``
+    for results saved before it existed)."""
     key = f"fraction_diameter_not_larger_{m}"
     if key in ds.attrs:
         return float(ds.attrs[key])
-    return float(np.mean(ds["diameter_ratio"].sel(model=m).values <= 1))
+    return _fraction(ds["diameter_ratio"].sel(model=m).values, lambda v: v <= 1)
 
 
 def _index_bins(values, threshold, n_bins: int = 20) -> np.ndarray:

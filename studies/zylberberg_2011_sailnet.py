@@ -151,7 +151,8 @@ def run(
                        border=border, seed=rng, progress=progress,
                        record_every=max(1, n_updates // 1000))
 
-    X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng, border=border, normalize=True)
+    X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng, border=border, normalize=True,
+                            progress=inner_progress(progress))
     Q = ds["Q"].values.reshape(n_neurons, -1)
     W, theta = ds["W"].values, ds["theta"].values
     counts = sailnet_inference(X_eval, Q, W, theta, dtype=np.float64)

@@ -310,3 +310,57 @@ def test_a_margin_is_checked_against_a_given_dictionary_without_loading_it(
     with pytest.raises(ValueError, match=r"margin=4\.0 leaves no place .* on the 8x8 patch"):
         get_study("zhu-rozell-2013-ncrf").run(quick=False, dictionary=path, margin=4,
                                               progress=False)
+
+
+@pytest.mark.filterwarnings("ignore:All-NaN slice:RuntimeWarning")  # the ESI medians
+def test_population_fractions_leave_out_units_without_an_index(tmp_path, monkeypatch):
+    """The fractions (np.mean(index > threshold)) counted a unit with a NaN index (it never
+    responds) as not suppressed, while the medians left it out. At a test amplitude of
+    0.07, below what half of the 8 probed Gabor units answer under LCA (lam 0.1), those
+    4 have no cross-orientation index: 2 of the 8 were "suppressed" (0.25), 2 of the 4
+    with an index are (0.5). The other indices are made NaN here: unit 0's SI and diameter
+    ratio, every unit's ESI (no unit has one: the fraction is NaN, not 0)."""
+    import v1model.analysis
+    from studies import get_study
+
+    sizes, ends = v1model.analysis.surround_suppression, v1model.analysis.end_stopping
+
+    def unit_0_silent(*args, **kwargs):
+        s = sizes(*args, **kwargs)
+        s["suppression_index"][0] = np.nan
+        s["preferred_diameter_ratio"][0] = np.nan
+        return s
+
+    def all_silent(*args, **kwargs):
+        e = ends(*args, **kwargs)
+        e["end_stopping_index"][:] = np.nan
+        return e
+
+    monkeypatch.setattr(v1model.analysis, "surround_suppression", unit_0_silent)
+    monkeypatch.setattr(v1model.analysis, "end_stopping", all_silent)
+    path, _ = _gabor_dictionary(tmp_path / "gabors.nc")
+    ds = get_study("zhu-rozell-2013-ncrf").run(quick=True, dictionary=path, test_contrast=0.07,
+                                               progress=False, **SMALL)
+    a, thr = ds.attrs, ds.attrs["si_threshold"]
+    n = ds.sizes["unit"]
+    xi = ds["xos_index"].sel(model="lca").values
+    silent = np.isnan(xi)
+    assert n == 8 and silent.sum() == 4  # the real silent units of this protocol
+    assert a["fraction_xos_lca"] == np.count_nonzero(xi[~silent] > thr) / 4 == 0.5
+    assert a["median_xos_lca"] == np.median(xi[~silent])
+    for m in ("lca", "linear"):
+        si = ds["suppression_index"].sel(model=m).values[:, -1]
+        ratio = ds["diameter_ratio"].sel(model=m).values
+        assert np.isnan(si[0]) and np.isnan(ratio[0]) and np.isfinite(si[1:]).all()
+        assert a[f"fraction_suppressed_{m}"] == np.count_nonzero(si[1:] > thr) / (n - 1)
+        assert a[f"fraction_diameter_smaller_{m}"] == np.count_nonzero(ratio[1:] < 1) / (n - 1)
+        assert (a[f"fraction_diameter_not_larger_{m}"]
+                == np.count_nonzero(ratio[1:] <= 1) / (n - 1))
+        assert np.isnan(a[f"fraction_end_stopped_{m}"]) and np.isnan(a[f"median_esi_{m}"])
+    # the linear control answers the test alone: every unit has an index
+    assert np.isfinite(ds["xos_index"].sel(model="linear").values).all()
+    # results saved before fraction_diameter_not_larger existed: the same fraction
+    import studies.zhu_rozell_2013_ncrf as study
+
+    expected = a.pop("fraction_diameter_not_larger_lca")
+    assert study._fraction_not_larger(ds, "lca") == expected

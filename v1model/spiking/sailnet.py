@@ -515,11 +515,11 @@ def _batch_source(data, patch_size, border, batch_size, rng):
         patch_size = check_patch_size(patch_size, data.shape, border, name="patch_size")
         # draws once, so that images too flat to normalise fail here, not mid-learning
         sample_patches(data, patch_size, 1, seed=np.random.default_rng(0), border=border,
-                       normalize=True)
+                       normalize=True, progress=False)
 
-        def draw():
+        def draw():  # one batch per update: the learning's bar covers it, none of its own
             return sample_patches(data, patch_size, batch_size, seed=rng, border=border,
-                                  normalize=True)
+                                  normalize=True, progress=False)
 
         return draw, (patch_size, patch_size)
     n_patches, n_features = data.shape
