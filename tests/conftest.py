@@ -20,7 +20,12 @@ try:
 except ImportError:  # pragma: no cover - scikit-learn brings threadpoolctl
     pass
 
-SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+# the reference data (README there): ../shared/data beside the checkout, or wherever
+# V1MODEL_SHARED_DATA points (a checkout elsewhere skipped every test that needs it);
+# set here, before any test module reads it
+os.environ.setdefault("V1MODEL_SHARED_DATA",
+                      str(Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
+SHARED_DATA = Path(os.environ["V1MODEL_SHARED_DATA"])
 
 
 def shared_path(*parts) -> Path:

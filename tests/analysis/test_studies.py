@@ -5,6 +5,8 @@ shared: the ringach-2002 run learns it, the other two reuse its saved
 dictionary through their ``dictionary`` parameter.
 """
 
+import os
+
 import numpy as np
 import pytest
 
@@ -17,7 +19,7 @@ from v1model.io import load_dataset, save_dataset
 def ringach(tmp_path_factory):
     from pathlib import Path
 
-    a144 = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "olshausen" / "A144.mat"
+    a144 = Path(os.environ["V1MODEL_SHARED_DATA"]) / "olshausen" / "A144.mat"
     reference = str(a144) if a144.exists() else "none"
     ds = get_study("ringach-2002").run(quick=True, seed=0, n_updates=300, progress=False,
                                        reference=reference)

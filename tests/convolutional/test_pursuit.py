@@ -1,6 +1,7 @@
 """Convolutional matching pursuit against a textbook MP on the explicit matrix and
 the package's dense MP, its stopping rules, planted spikes, and a real sound."""
 
+import os
 import warnings
 from pathlib import Path
 
@@ -279,7 +280,7 @@ def phi_2d():
     return make_problem("2d-valid-s2")[0]
 
 
-FSDD = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "fsdd"
+FSDD = Path(os.environ["V1MODEL_SHARED_DATA"]) / "fsdd"  # set by conftest.py
 
 
 def test_codes_a_spoken_digit_to_the_requested_fidelity():

@@ -42,7 +42,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
-SHARED_DATA = ROOT / ".." / "shared" / "data"
+SHARED_DATA = Path(os.environ["V1MODEL_SHARED_DATA"])  # set by conftest.py
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _FENCE = re.compile(r"^(`{3,}|~{3,})\s*([\w+-]*)")

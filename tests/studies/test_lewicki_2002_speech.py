@@ -12,6 +12,7 @@ then widened by a margin. The published slopes could not be checked (no access
 to the papers' text), so none is asserted.
 """
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ from v1model.cli import main
 NAME = "lewicki-2002-speech"
 
 
-FSDD = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "fsdd"
+FSDD = Path(os.environ["V1MODEL_SHARED_DATA"]) / "fsdd"  # set by conftest.py
 
 
 @pytest.fixture(scope="module")

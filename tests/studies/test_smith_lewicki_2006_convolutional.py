@@ -17,6 +17,7 @@ Lewicki 2006) is not in the repository and is not asserted: the bandwidth-freque
 relation of the paper is *not* reproduced here (flat slope).
 """
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ from studies import get_study, study_parameters
 from v1model.cli import main
 
 NAME = "smith-lewicki-2006-convolutional"
-FSDD = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "fsdd"
+FSDD = Path(os.environ["V1MODEL_SHARED_DATA"]) / "fsdd"  # set by conftest.py
 
 
 @pytest.fixture(scope="module", params=["mp", "fista"])
