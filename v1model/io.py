@@ -49,6 +49,12 @@ def atomic_path(path, suffix: str | None = None):
     ------
     tmp : pathlib.Path
         A path in the same folder that does not exist yet; write to it.
+
+    Raises
+    ------
+    OSError
+        Naming ``path``, when its folder cannot be created (a file in the way:
+        ``NotADirectoryError``) or written to (e.g. ``PermissionError``).
     """
     path = check_path(path)
     replace_store = path.is_dir() and not path.is_symlink()
@@ -59,9 +65,15 @@ def atomic_path(path, suffix: str | None = None):
     if _is_zarr_path(path) and path.exists() and not path.is_dir():
         raise FileExistsError(f"path: {str(path)!r} is an existing file, not a zarr store "
                               "(a folder); remove it or choose another name")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_parent(path)
     suffix = path.suffix if suffix is None else suffix
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}",
+                                   dir=path.parent)
+    except OSError as exc:
+        # the OS's message named the temporary file, which the caller never gave
+        raise OSError(exc.errno, f"path: cannot write {str(path)!r}: cannot create a file in "
+                                 f"its folder {str(path.parent)!r} ({exc.strerror})") from exc
     os.close(fd)
     os.unlink(tmp)
     tmp = Path(tmp)
@@ -84,6 +96,22 @@ def atomic_path(path, suffix: str | None = None):
         elif tmp.exists():
             tmp.unlink()
         raise
+
+
+def _make_parent(path: Path) -> None:
+    """Create the folders of ``path``; an OSError that names ``path`` and what is wrong
+    (mkdir's own named only the folder: "File exists: 'afile'" for a file in the way)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        blocker = next((p for p in reversed(path.parents) if p.exists() and not p.is_dir()),
+                       None)
+        if blocker is not None:
+            raise NotADirectoryError(
+                errno.ENOTDIR, f"path: cannot write {str(path)!r}: {str(blocker)!r} is a "
+                               "file, not a folder") from exc
+        raise OSError(exc.errno, f"path: cannot write {str(path)!r}: cannot create its folder "
+                                 f"{str(path.parent)!r} ({exc.strerror})") from exc
 
 
 def _remove_tree(path: Path, timeout: float = 10.0, settle: float = 0.25) -> None:
@@ -160,26 +188,41 @@ def flatten_nested(table: dict, prefix: str = "") -> dict:
     return out
 
 
-def clean_attrs(attrs: dict) -> dict:
-    """Make attrs serialisable by netCDF: None -> "None", bools -> int,
-    NumPy strings -> str, integers beyond 64 bits -> their decimal string,
-    dicts, lists of mixed types and arrays of more than one dimension -> JSON
-    strings (NumPy numbers in them as JSON numbers).
+def clean_attrs(attrs: dict, name: str = "attrs") -> dict:
+    """Make attrs serialisable by netCDF and zarr alike: None -> "None", bools
+    -> int, NumPy strings -> str, integers beyond 64 bits -> their decimal
+    string, long doubles -> float64 (zarr refuses them; netCDF wrote HDF5
+    long doubles), complex numbers -> their ``str`` (``complex()`` reads it
+    back), dicts, lists of mixed types and arrays of more than one
+    dimension -> JSON strings (NumPy numbers in them as JSON numbers).
 
     Parameters
     ----------
     attrs : dict
         Attributes of a Dataset or variable.
+    name : str, default "attrs"
+        Name of ``attrs`` in error messages (e.g. ``"ds['v'].attrs"``).
 
     Returns
     -------
     dict
         A new dict with the same keys and netCDF-safe values.
+
+    Raises
+    ------
+    TypeError
+        For ``attrs`` that is not a dict.
+    ValueError
+        For a string holding a NUL character or a lone surrogate, which
+        netCDF (UTF-8 strings) cannot store; refused for zarr too, so that a
+        result saved in one format can be saved in the other.
     """
     if not isinstance(attrs, dict):
         raise TypeError(f"attrs must be a dict, got {type(attrs).__name__}")
     out = {}
     for key, value in attrs.items():
+        if isinstance(value, str):  # np.str_ included
+            _check_storable_string(value, f"{name}[{key!r}]")
         if value is None:
             out[key] = "None"
         elif isinstance(value, (bool, np.bool_)):
@@ -194,13 +237,23 @@ def clean_attrs(attrs: dict) -> dict:
             # scalars: a spec read from an array (threshold=np.array(["soft"])[0]) failed
             # the save with "No conversion path for dtype: dtype('<U4')"
             out[key] = str(value)
+        elif isinstance(value, np.longdouble):
+            # zarr refused it ("Invalid attribute in Dataset.attrs")
+            out[key] = _as_float64(value)
+        elif isinstance(value, (complex, np.complexfloating)):
+            # neither format has complex attrs; the JSON of its str added quotes
+            out[key] = str(complex(value))
         elif isinstance(value, (str, int, float, np.integer, np.floating)):
             out[key] = value
         elif isinstance(value, Path):
             out[key] = str(value)
         elif isinstance(value, np.ndarray) and value.ndim == 1 and value.size and (
                 value.dtype.kind in "biuf"):
-            out[key] = value.astype(int) if value.dtype.kind == "b" else value
+            if value.dtype.kind == "b":
+                value = value.astype(int)
+            elif value.dtype == np.longdouble:
+                value = _as_float64(value)
+            out[key] = value
         elif isinstance(value, (list, tuple)) and len(value) and all(
             isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
             for v in value
@@ -212,6 +265,31 @@ def clean_attrs(attrs: dict) -> dict:
         else:
             out[key] = json.dumps(value, default=_json_default)
     return out
+
+
+def _as_float64(value):
+    """A long double (scalar or 1-D array) as float64; where that overflows, as its
+    decimal string (inf in place of a finite 1e400 would be another value)."""
+    with np.errstate(over="ignore"):
+        wide = np.asarray(value).astype(np.float64)
+    if np.any(np.isinf(wide) & np.isfinite(value)):
+        return json.dumps([str(v) for v in value]) if np.ndim(value) else str(value)
+    return wide if np.ndim(value) else wide[()]
+
+
+def _check_storable_string(value: str, name: str) -> None:
+    """Refuse a string netCDF cannot store, naming it: h5py's own message ("VLEN strings
+    do not support embedded NULLs", or a UnicodeEncodeError) named no attr."""
+    if "\x00" in value:
+        raise ValueError(f"{name} holds a NUL character (at index {value.index(chr(0))}), "
+                         "which netCDF cannot store; remove it or store the string's repr()")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"{name} holds a lone surrogate {value[exc.start]!r} (at index "
+                         f"{exc.start}), which UTF-8, and so netCDF, cannot store; decode "
+                         "the bytes it came from with errors='replace', or store the "
+                         "string's repr()") from None
 
 
 def _json_default(value):
@@ -268,17 +346,17 @@ ONE_ELEMENT_ATTRS = "v1model_one_element_attrs"
 
 def _cleaned(ds: xr.Dataset) -> xr.Dataset:
     ds = ds.copy()
-    ds.attrs = _cleaned_attrs(ds.attrs)
+    ds.attrs = _cleaned_attrs(ds.attrs, "ds.attrs")
     for name in list(ds.variables):
         # a variable's one-element lists too: its attrs read back as scalars alike
-        ds[name].attrs = _cleaned_attrs(ds[name].attrs)
+        ds[name].attrs = _cleaned_attrs(ds[name].attrs, f"ds[{name!r}].attrs")
     return ds
 
 
-def _cleaned_attrs(attrs: dict) -> dict:
+def _cleaned_attrs(attrs: dict, name: str = "attrs") -> dict:
     """:func:`clean_attrs`, with the names of the one-element lists under
     :data:`ONE_ELEMENT_ATTRS`."""
-    out = clean_attrs({k: v for k, v in attrs.items() if k != ONE_ELEMENT_ATTRS})
+    out = clean_attrs({k: v for k, v in attrs.items() if k != ONE_ELEMENT_ATTRS}, name)
     ones = [k for k, v in out.items() if isinstance(v, np.ndarray) and v.size == 1]
     if ones:
         out[ONE_ELEMENT_ATTRS] = json.dumps(ones)
@@ -356,6 +434,16 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
     -------
     path : pathlib.Path
         The path written (``~`` expanded).
+
+    Raises
+    ------
+    TypeError
+        When ``ds`` is not a Dataset or DataArray.
+    ValueError
+        For a string attr netCDF cannot store (see :func:`clean_attrs`).
+    OSError
+        Naming ``path``, when it cannot be written (a file where a folder
+        should be, a folder that is not writable, a full disk).
     """
     if isinstance(ds, xr.DataArray):
         ds = ds.to_dataset(name=ds.name if ds.name is not None else "data")
@@ -519,7 +607,9 @@ def load_dataset(path, name: str = "path") -> xr.Dataset:
     Returns
     -------
     xarray.Dataset
-        Loaded into memory (the file is closed).
+        Loaded into memory (the file is closed). Numeric attrs are NumPy
+        scalars and 1-D arrays from either format (from zarr, whose attrs are
+        JSON, as int64, uint64 or float64, whatever dtype they were saved in).
     """
     path = check_path(path, name)
     if not path.exists():
@@ -533,7 +623,8 @@ def load_dataset(path, name: str = "path") -> xr.Dataset:
         with _local_scheduler():
             if _is_zarr_path(path):
                 with xr.open_zarr(path) as ds:
-                    return _one_element_attrs_restored(_fixed_width_strings(ds.load()))
+                    ds = _netcdf_attr_types(_fixed_width_strings(ds.load()))
+                    return _one_element_attrs_restored(ds)
             with xr.open_dataset(path, engine=netcdf_engine(path)) as ds:
                 return _one_element_attrs_restored(ds.load())
     except (OSError, ValueError) as exc:
@@ -572,6 +663,23 @@ def netcdf_engine(path) -> str:
     except OSError:
         return NETCDF_ENGINE  # its own error names the file below
     return "scipy" if magic[:3] == b"CDF" and magic[3:] in (b"\x01", b"\x02") else NETCDF_ENGINE
+
+
+def _netcdf_attr_types(ds: xr.Dataset) -> xr.Dataset:
+    """Zarr's attrs (JSON) read back as Python numbers and lists; give them the types a
+    netCDF reload has, NumPy scalars and 1-D arrays, so that a result reads back the same
+    from either format (``ds.attrs["shape"].tolist()`` failed on the zarr reload)."""
+    for attrs in (ds.attrs, *(var.attrs for var in ds.variables.values())):
+        for key, value in attrs.items():
+            if _is_number(value):
+                attrs[key] = np.asarray(value)[()]
+            elif isinstance(value, list) and value and all(_is_number(v) for v in value):
+                attrs[key] = np.asarray(value)
+    return ds
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _fixed_width_strings(ds: xr.Dataset) -> xr.Dataset:

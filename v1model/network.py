@@ -22,6 +22,7 @@ from .validation import (
     check_bool,
     check_choice,
     check_dictionary,
+    check_dtype,
     check_int,
     check_nonnegative,
     check_positive,
@@ -188,8 +189,12 @@ class SparseCodingNetwork(SavedAsDataset):
             Passed to the backend (e.g. ``method``, ``n_steps``, ``dtype``).
             On the ODE backend ``lam`` overrides the network's own value for
             this call, as do ``tau`` and ``threshold`` with ``method="lca"``,
-            ``positive`` with the L1 prior and ``sigma`` with the Cauchy
-            prior; the others are refused with a message.
+            ``positive`` with the L1 prior (``threshold`` and ``positive``
+            given together must agree: ``positive=True`` with ``"nonneg"``,
+            ``False`` with ``"soft"`` or ``"hard"``) and ``sigma`` with the
+            Cauchy prior; the others are refused with a message. With the
+            Cauchy prior, ``dtype`` (default float64) is the codes' dtype:
+            the MAP inference itself runs in float64.
 
         Returns
         -------
@@ -204,8 +209,9 @@ class SparseCodingNetwork(SavedAsDataset):
         RuntimeError
             When the network has no dictionary yet.
         ValueError
-            For an unknown ``backend`` or ``method``, or keyword arguments
-            that do not apply to this network or method.
+            For an unknown ``backend`` or ``method``, keyword arguments
+            that do not apply to this network or method, or a ``threshold``
+            that contradicts ``positive``.
         """
         self._require_dictionary()
         check_choice(backend, "backend", tuple(BACKENDS))
@@ -236,12 +242,12 @@ class SparseCodingNetwork(SavedAsDataset):
         ------
         ValueError
             For a spec argument (``lam``, ``prior``, ``sigma``, ``threshold``,
-            ``tau``, ``D0``) in ``kwargs``, or ``X`` not 2-D or with a number
-            of features other than ``patch_shape``'s.
+            ``tau``, ``D0``, ``n_atoms``) in ``kwargs``, or ``X`` not 2-D or
+            with a number of features other than ``patch_shape``'s.
         """
         from .learning.olshausen_field import learn_dictionary
 
-        for name in ("lam", "prior", "sigma", "threshold", "tau", "D0"):
+        for name in ("lam", "prior", "sigma", "threshold", "tau", "D0", "n_atoms"):
             if name in kwargs:
                 where = ("the network's dictionary (SparseCodingNetwork(D0, ...))"
                          if name == "D0" else f"the network's own {name}")
@@ -402,6 +408,16 @@ def _check_cauchy_threshold(prior, threshold):
                          "prior's codes are signed MAP codes; leave threshold='soft'")
 
 
+def _check_threshold_positive(threshold, positive):
+    """Refuse a threshold and a sign constraint given together that contradict each other:
+    "nonneg" is the non-negative threshold, "soft" and "hard" are signed."""
+    check_choice(threshold, "threshold", THRESHOLDS)
+    if (threshold == "nonneg") != positive:
+        want = "'nonneg'" if positive else "'soft' or 'hard'"
+        raise ValueError(f"threshold={threshold!r} contradicts positive={positive!r}: "
+                         f"positive={positive!r} needs threshold={want}; give one of the two")
+
+
 def _check_not_images(dictionary):
     """A Dataset, or atoms as images (n_atoms, height, width), refused with what to pass
     instead (numpy's own message named neither the argument nor the remedy)."""
@@ -457,15 +473,22 @@ def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs
                     f"{name}={kwargs[name]!r} does not apply to a network with "
                     "prior='cauchy' (MAP inference; it takes lam and sigma)"
                 )
-        return cauchy_inference(X, net.dictionary, kwargs.pop("lam", net.lam),
-                                kwargs.pop("sigma", net.sigma), method=CAUCHY_METHODS[method],
-                                **kwargs)
+        # scipy's minimisers work in float64: dtype sets the codes' dtype only (float32
+        # rounds the MAP codes, as the L1 solvers' float32 codes are rounded)
+        dtype = check_dtype(kwargs.pop("dtype", np.float64))
+        A = cauchy_inference(X, net.dictionary, kwargs.pop("lam", net.lam),
+                             kwargs.pop("sigma", net.sigma), method=CAUCHY_METHODS[method],
+                             **kwargs)
+        return A.astype(dtype, copy=False)
     method = check_choice(method or "lca", "method", inference.METHODS)
     # the spec's lam, tau and sign constraint are defaults that a call may override
     positive = kwargs.pop("positive", None)
     if positive is not None:
         check_bool(positive, "positive")
     if method == "lca":
+        if positive is not None and "threshold" in kwargs:
+            # both given: positive=False used the soft threshold for threshold="nonneg"
+            _check_threshold_positive(kwargs["threshold"], positive)
         threshold = kwargs.pop("threshold", net.threshold)
         if positive is not None and threshold != "hard":
             threshold = "nonneg" if positive else "soft"

@@ -70,7 +70,7 @@ def as_generator(seed) -> np.random.Generator:
     ----------
     seed : None, int, numpy.random.SeedSequence or numpy.random.Generator
         A Generator is returned as it is; None gives fresh OS entropy; an int
-        must be non-negative (bools are rejected).
+        (or a 0-d integer array) must be non-negative (bools are rejected).
 
     Returns
     -------
@@ -85,6 +85,8 @@ def as_generator(seed) -> np.random.Generator:
     """
     if isinstance(seed, np.random.Generator):
         return seed
+    if isinstance(seed, np.ndarray) and seed.dtype.kind in "biu":
+        seed = _unwrap_0d(seed)  # a seed read from a result (ds["seed"].values)
     if isinstance(seed, (bool, np.bool_)):
         raise TypeError(f"seed must be None, an int, a numpy SeedSequence or a numpy "
                         f"Generator, got {seed!r}")
@@ -441,7 +443,8 @@ def check_positive(value, name: str, allow_inf: bool = False) -> float:
     Parameters
     ----------
     value : int or float
-        A real number (Python or NumPy; bools are rejected).
+        A real number (Python or NumPy, or a 0-d array of one; bools are
+        rejected).
     name : str
         Argument name used in error messages.
     allow_inf : bool
@@ -471,7 +474,8 @@ def check_nonnegative(value, name: str) -> float:
     Parameters
     ----------
     value : int or float
-        A finite real number (Python or NumPy; bools are rejected).
+        A finite real number (Python or NumPy, or a 0-d array of one; bools
+        are rejected).
     name : str
         Argument name used in error messages.
 
@@ -499,7 +503,8 @@ def check_probability(value, name: str, open_interval: bool = True) -> float:
     Parameters
     ----------
     value : int or float
-        A real number (Python or NumPy; bools are rejected).
+        A real number (Python or NumPy, or a 0-d array of one; bools are
+        rejected).
     name : str
         Argument name used in error messages.
     open_interval : bool
@@ -531,8 +536,8 @@ def check_int(value, name: str, minimum: int | None = None, maximum: int | None 
     Parameters
     ----------
     value : int
-        An integer (Python or NumPy), or a real number with an integer value
-        such as ``3.0``; bools are rejected.
+        An integer (Python or NumPy, or a 0-d array of one), or a real number
+        with an integer value such as ``3.0``; bools are rejected.
     name : str
         Argument name used in error messages.
     minimum, maximum : int, optional
@@ -550,6 +555,7 @@ def check_int(value, name: str, minimum: int | None = None, maximum: int | None 
     ValueError
         For a value below ``minimum`` or above ``maximum``.
     """
+    value = _unwrap_0d(value)
     if isinstance(value, (bool, np.bool_)):  # True is an Integral, but never a count
         raise TypeError(f"{name} must be an integer, got {value!r}")
     if not isinstance(value, numbers.Integral):
@@ -762,7 +768,16 @@ def check_fits_in_memory(shape, dtype, name: str, value, what: str) -> None:
             f"{int(memory // per_row)} would fit)")
 
 
+def _unwrap_0d(value):
+    """The element of a 0-d ndarray (a scalar read from a result, ``ds["lam"].values``,
+    was refused as "array of shape ()"), anything else as it is."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return value[()]
+    return value
+
+
 def _as_real(value, name: str) -> float:
+    value = _unwrap_0d(value)
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
         raise TypeError(f"{name} must be a real number, got {describe(value)}")
     return float(value)

@@ -361,3 +361,107 @@ def test_one_element_list_attrs_of_variables_reload_as_lists(tmp_path):
         assert list(back["x"].attrs["sizes"]) == [8] and np.ndim(back["x"].attrs["scalar"]) == 0
         assert list(back["n"].attrs["edges"]) == [0.5]
         assert "v1model_one_element_attrs" not in back["x"].attrs
+
+
+def test_attrs_reload_with_the_same_types_from_netcdf_and_zarr(tmp_path):
+    """Zarr gave Python lists and numbers back where netCDF gave arrays and NumPy
+    scalars; a long double failed the zarr save ("Invalid attribute in Dataset.attrs")
+    and went to netCDF as an HDF5 long double."""
+    ds = xr.Dataset({"x": ("n", np.arange(3.0), {"sizes": [8, 16], "scale": 0.5})},
+                    attrs={"shape": [2, 3], "lams": np.array([0.1, 0.2]), "lam": 0.1,
+                           "n": 7, "ld": np.longdouble(1.5),
+                           "lds": np.array([0.25, 2.0], dtype=np.longdouble),
+                           "huge": np.longdouble("1e400"),
+                           "z": 1 + 2j, "zs": np.complex64(-0.5j)})
+    loads = {suffix: load_dataset(save_dataset(ds, tmp_path / f"r.{suffix}"))
+             for suffix in ("nc", "zarr")}
+    for back in loads.values():
+        assert isinstance(back.attrs["shape"], np.ndarray)
+        assert back.attrs["shape"].dtype == np.int64 and back.attrs["shape"].tolist() == [2, 3]
+        assert isinstance(back.attrs["lams"], np.ndarray)
+        np.testing.assert_array_equal(back.attrs["lams"], [0.1, 0.2])
+        assert type(back.attrs["lam"]) is np.float64 and back.attrs["lam"] == 0.1
+        assert type(back.attrs["n"]) is np.int64 and back.attrs["n"] == 7
+        # long doubles as float64, the widest both formats hold
+        assert type(back.attrs["ld"]) is np.float64 and back.attrs["ld"] == 1.5
+        assert back.attrs["lds"].dtype == np.float64 and back.attrs["lds"].tolist() == [0.25, 2]
+        # complex numbers as the text complex() reads back
+        assert complex(back.attrs["z"]) == 1 + 2j and complex(back.attrs["zs"]) == -0.5j
+        assert isinstance(back["x"].attrs["sizes"], np.ndarray)
+        assert back["x"].attrs["sizes"].tolist() == [8, 16]
+        assert type(back["x"].attrs["scale"]) is np.float64
+        if np.finfo(np.longdouble).maxexp > 1024:  # beyond float64: its digits, not inf
+            assert back.attrs["huge"] == "1e+400"
+    nc, zarr = loads["nc"].attrs, loads["zarr"].attrs
+    assert nc.keys() == zarr.keys()
+    for key in nc:
+        assert type(nc[key]) is type(zarr[key]), key
+
+
+@pytest.mark.parametrize("text, what", [("a\x00b", "a NUL character"),
+                                        ("caf\udce9", "a lone surrogate")])
+@pytest.mark.parametrize("suffix", ["nc", "zarr"])
+def test_strings_netcdf_cannot_store_are_refused_by_attr_name(tmp_path, text, what, suffix):
+    """h5py's own message ("VLEN strings do not support embedded NULLs", or a
+    UnicodeEncodeError) named no attr; zarr stored them, so that the result could not be
+    saved as netCDF later."""
+    ds = xr.Dataset({"v": ("n", [1.0], {"note": text})}, attrs={"ok": "fine"})
+    with pytest.raises(ValueError, match=rf"ds\['v'\]\.attrs\['note'\] holds {what}"):
+        save_dataset(ds, tmp_path / f"r.{suffix}")
+    with pytest.raises(ValueError, match=rf"ds\.attrs\['title'\] holds {what}"):
+        save_dataset(xr.Dataset(attrs={"title": np.str_(text)}), tmp_path / f"r.{suffix}")
+    assert list(tmp_path.iterdir()) == []  # refused before anything is written
+    # inside a dict or list they are JSON-escaped, and read back as given
+    import json
+
+    back = load_dataset(save_dataset(xr.Dataset(attrs={"d": {"t": text}}),
+                                     tmp_path / f"ok.{suffix}"))
+    assert json.loads(back.attrs["d"]) == {"t": text}
+
+
+def test_a_file_in_the_way_of_the_folder_is_named(tmp_path):
+    # it was mkdir's "File exists: 'afile'"
+    (tmp_path / "afile").write_text("data")
+    ds = xr.Dataset({"a": ("t", [1.0])})
+    for name in ("afile/r.nc", "afile/sub/r.zarr"):
+        with pytest.raises(NotADirectoryError, match=rf"path: cannot write '.*{name}': "
+                                                     r"'.*afile' is a file, not a folder"):
+            save_dataset(ds, tmp_path / name)
+    assert (tmp_path / "afile").read_text() == "data"
+
+
+def test_an_unwritable_folder_is_named_not_the_temporary_file(tmp_path, monkeypatch):
+    """The error named the temporary '.r.nc.XXXX.tmp.nc', which the caller never gave."""
+    import errno
+    import tempfile
+
+    def refuse(*args, dir=None, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", f"{dir}/.r.nc.x1y2.tmp.nc")
+
+    ds = xr.Dataset({"a": ("t", [1.0])})
+    with monkeypatch.context() as m:  # as a non-root user without write permission
+        m.setattr(tempfile, "mkstemp", refuse)
+        with pytest.raises(PermissionError, match=r"path: cannot write '.*r.nc': cannot create "
+                                                  r"a file in its folder .*Permission denied") as e:
+            save_dataset(ds, tmp_path / "r.nc")
+        assert ".tmp" not in str(e.value)
+
+
+@pytest.mark.parametrize("name", ["r.nc", "r.zarr", "sub/r.nc"])
+def test_a_read_only_folder_is_named(tmp_path, name):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        try:  # root (with CAP_DAC_OVERRIDE) writes into it all the same
+            (folder / "probe").touch()
+        except PermissionError:
+            pass
+        else:
+            pytest.skip("the mode does not bind for this user (root)")
+        with pytest.raises(PermissionError, match=rf"path: cannot write '.*ro/{name}': cannot "
+                                                  r"create .*Permission denied") as e:
+            save_dataset(xr.Dataset({"a": ("t", [1.0])}), folder / name)
+        assert ".tmp" not in str(e.value)
+    finally:
+        folder.chmod(0o700)

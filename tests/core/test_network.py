@@ -273,3 +273,64 @@ def test_the_cauchy_prior_refuses_a_threshold_it_would_drop(dictionary, rng):
             learn_dictionary(rng.standard_normal((50, 16)), 4, prior="cauchy",
                              threshold=threshold, n_updates=2, progress=False)
     assert SparseCodingNetwork(dictionary, prior="cauchy").threshold == "soft"
+
+
+def test_cauchy_network_honours_dtype(dictionary, rng):
+    """dtype (an encode argument of every L1 network) failed with cauchy_inference's
+    TypeError; the MAP codes are computed in float64 and given in the dtype asked for."""
+    from v1model.learning import cauchy_inference
+
+    X = rng.standard_normal((4, 16))
+    net = SparseCodingNetwork(dictionary, lam=0.05, prior="cauchy", sigma=0.3)
+    ref = cauchy_inference(X, dictionary, 0.05, 0.3)
+    A64 = net.encode(X, dtype=np.float64)
+    assert A64.dtype == np.float64
+    np.testing.assert_array_equal(A64, ref)
+    A32 = net.encode(X, dtype="float32")
+    assert A32.dtype == np.float32
+    np.testing.assert_array_equal(A32, ref.astype(np.float32))
+    with pytest.raises(ValueError, match="dtype must be float32 or float64"):
+        net.encode(X, dtype=np.float16)
+
+
+def test_a_threshold_that_contradicts_positive_is_refused(dictionary, rng):
+    """threshold="nonneg" with positive=False ran the soft threshold, unsaid."""
+    from v1model.inference import lca
+
+    X = rng.standard_normal((5, 16))
+    net = SparseCodingNetwork(dictionary, lam=0.3)
+    for threshold, positive in (("nonneg", False), ("soft", True), ("hard", True)):
+        with pytest.raises(ValueError, match=f"threshold='{threshold}' contradicts "
+                                             f"positive={positive}"):
+            net.encode(X, threshold=threshold, positive=positive, n_steps=20)
+    # pairs that agree run as the threshold says
+    np.testing.assert_array_equal(net.encode(X, threshold="nonneg", positive=True, n_steps=20),
+                                  lca(X, dictionary, 0.3, threshold="nonneg", n_steps=20))
+    np.testing.assert_array_equal(net.encode(X, threshold="hard", positive=False, n_steps=20),
+                                  lca(X, dictionary, 0.3, threshold="hard", n_steps=20))
+    # positive alone still overrides the network's own threshold
+    nonneg = SparseCodingNetwork(dictionary, lam=0.3, threshold="nonneg")
+    np.testing.assert_array_equal(nonneg.encode(X, positive=False, n_steps=20),
+                                  lca(X, dictionary, 0.3, threshold="soft", n_steps=20))
+
+
+def test_learn_refuses_n_atoms_like_the_other_spec_arguments(rng):
+    # it was Python's "got multiple values for argument 'n_atoms'"
+    net = SparseCodingNetwork(n_atoms=4, patch_shape=(4, 4))
+    with pytest.raises(ValueError, match=r"n_atoms is not a learn\(\) argument: learning uses "
+                                         "the network's own n_atoms"):
+        net.learn(rng.standard_normal((20, 16)), n_atoms=4)
+    assert net.dictionary is None and net.patch_shape == (4, 4)
+
+
+def test_spec_numbers_read_from_a_result_are_accepted(dictionary):
+    """A 0-d array (ds["lam"].values) was refused as "array of shape ()"."""
+    net = SparseCodingNetwork(dictionary, lam=np.array(0.25), tau=np.array(0.02),
+                              sigma=np.array(np.float32(0.5)))
+    assert (net.lam, net.tau, net.sigma) == (0.25, 0.02, 0.5)
+    assert type(net.lam) is float and type(net.tau) is float
+    assert SparseCodingNetwork(n_atoms=np.array(3), patch_shape=(2, 2)).n_atoms == 3
+    with pytest.raises(ValueError, match="lam must be a non-negative finite number"):
+        SparseCodingNetwork(dictionary, lam=np.array(-0.1))
+    with pytest.raises(TypeError, match="lam must be a real number"):
+        SparseCodingNetwork(dictionary, lam=np.array([0.1]))  # 1-d: not a scalar

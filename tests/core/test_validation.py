@@ -116,3 +116,26 @@ def test_check_path_names_what_is_not_a_file_name():
                                             r"os.PathLike\), got "):
             check_path(bad, "folder")
     assert check_path("~/x.nc") == Path.home() / "x.nc"
+
+
+def test_zero_dimensional_arrays_are_scalars():
+    """A number read from a result (ds["lam"].values) is a 0-d array: it was refused."""
+    from v1model.validation import check_nonnegative, check_positive, check_probability
+
+    assert check_positive(np.array(0.5), "tau") == 0.5
+    assert type(check_nonnegative(np.array(2, dtype=np.int32), "lam")) is float
+    assert check_probability(np.array(np.float32(0.25)), "p") == 0.25
+    n = check_int(np.array(7), "n_atoms", minimum=1)
+    assert n == 7 and type(n) is int
+    assert check_int(np.array(3.0), "k") == 3
+    for value in (np.array(True), np.array(1 + 2j), np.array("0.1"), np.array(None)):
+        with pytest.raises(TypeError, match="lam must be a real number"):
+            check_positive(value, "lam")
+    with pytest.raises(TypeError, match="n_atoms must be an integer"):
+        check_int(np.array(True), "n_atoms")
+    with pytest.raises(TypeError, match="n_atoms must be an integer"):
+        check_int(np.array(2.5), "n_atoms")
+    # a seed too: the same stream as the int itself
+    assert as_generator(np.array(5)).random() == np.random.default_rng(5).random()
+    with pytest.raises(TypeError, match="seed must be None, an int"):
+        as_generator(np.array(True))

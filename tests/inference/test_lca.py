@@ -428,3 +428,16 @@ def test_hard_threshold_learner_reproducer_converges():
                                         method_params={"threshold": "hard"}, n_updates=5,
                                         batch_size=30, dtype="float64", seed=0).fit(X)
     assert np.all(np.isfinite(model.components_))
+
+
+def test_trajectory_units_are_those_of_x():
+    """u and a were labelled "1", while the history codes and objectives are in units of
+    X: the codes scale with X (a of 10 X is 10 a at 10 lam), so they carry its units."""
+    X, D = _nat(4)
+    _, traj = lca(X, D, 0.2, n_steps=20, dtype=np.float64, return_trajectory=True)
+    _, traj10 = lca(10 * X, D, 2.0, n_steps=20, dtype=np.float64, return_trajectory=True)
+    np.testing.assert_allclose(traj10["a"].values, 10 * traj["a"].values, rtol=1e-10, atol=1e-12)
+    for name in ("u", "a"):
+        assert traj[name].attrs["units"] == "units of X"
+    _, ivp = lca(X, D, 0.2, integrator="ivp", return_trajectory=True)
+    assert ivp["a"].attrs["units"] == ivp["u"].attrs["units"] == "units of X"

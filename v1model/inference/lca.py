@@ -169,11 +169,12 @@ def lca(
         Working precision of the Euler path (the ivp path is always float64).
     return_trajectory : bool, default False
         Also return the trajectory as an ``xarray.Dataset`` with dims
-        (time, sample, atom): ``u`` (state), ``a`` (output), time in seconds.
-        Without ``n_steps`` the Euler path keeps a state every
-        ``record_every`` steps until the tolerance stop, up to ``max_steps``:
-        a worst case above :data:`MAX_TRAJECTORY_BYTES` (default half of the
-        machine's memory) is refused.
+        (time, sample, atom): ``u`` (state), ``a`` (output), both in units
+        of ``X`` (for unit-norm atoms), time in seconds. Without ``n_steps``
+        the Euler path keeps a state every ``record_every`` steps until the
+        tolerance stop, up to ``max_steps``: a worst case above
+        :data:`MAX_TRAJECTORY_BYTES` (default half of the machine's memory)
+        is refused.
     return_history : bool, default False
         Also return an ``xarray.Dataset`` over ``iteration`` (the Euler step
         number, 0 for the start, also with ``record_every > 1``; the index of
@@ -211,7 +212,7 @@ def lca(
         ``(n_features,)`` gives ``(1, n_atoms)``.
     trajectory : xarray.Dataset, optional
         With ``return_trajectory``: ``u`` and ``a`` over (time, sample,
-        atom), ``time`` in seconds.
+        atom), in units of ``X`` (``attrs["units"]``), ``time`` in seconds.
     history : xarray.Dataset, optional
         With ``return_history``: over ``iteration``, with a ``time`` (s)
         coordinate. After the trajectory when both are asked for.
@@ -582,6 +583,8 @@ def _trajectory(t, U_t, lam, threshold):
         },
         coords={"time": ("time", np.asarray(t, dtype=float), {"units": "s"})},
     )
-    ds["u"].attrs.update(long_name="membrane state", units="1")
-    ds["a"].attrs.update(long_name="output activity T(u)", units="1")
+    # u and a are coefficients of the atoms, so X = a D: they carry X's units (as the
+    # learning history's codes do), not "1"
+    ds["u"].attrs.update(long_name="membrane state", units="units of X")
+    ds["a"].attrs.update(long_name="output activity T(u)", units="units of X")
     return ds
