@@ -4,8 +4,9 @@ optimiser of the sparse autoencoders (:mod:`v1model.sae`) and of LISTA
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from ._numba import cached_njit
 
 __all__ = ["Adam"]
 
@@ -116,7 +117,7 @@ class Adam:
                 p[...] = work
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
+@cached_njit(nogil=True, error_model="numpy", fastmath={"reassoc"})
 def _check_gradient(g):
     """:data:`_NOT_FINITE` if ``g`` (1-D) has a NaN or an infinity, else
     :data:`_SQUARE_OVERFLOWS` if some ``g * g`` overflows its dtype, else
@@ -139,7 +140,7 @@ def _check_gradient(g):
     return _SQUARE_OVERFLOWS if np.isnan(square_not_finite) else _FINITE
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@cached_njit(nogil=True, error_model="numpy")
 def _update(p, g, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, c2, eps, rate):
     """Adam's update of ``p``, ``m`` and ``v`` (1-D, in place) from ``g``; no fastmath
     (no reordering, no fused multiply-add): every operation rounds as in NumPy, the

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import os
 import sys
 import tempfile
@@ -275,6 +276,20 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"v1model: warning: {message} ({category.__name__})", file=file or sys.stderr)
 
 
+def _escape_what_the_terminal_cannot_show() -> None:
+    """Let stdout and stderr write what their encoding cannot hold as escapes.
+
+    A path with bytes that are not UTF-8 (a folder named in Latin-1: Python
+    gives the byte as a lone surrogate) under a UTF-8 locale, or a study's
+    λ on a Latin-1 terminal, raised UnicodeEncodeError in ``print``: after a
+    study had run and saved its result, the command ended with "error" and
+    exit code 2.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv=None) -> int:
     """Run the ``v1model`` command.
 
@@ -295,6 +310,7 @@ def main(argv=None) -> int:
     """
     from .locking import OutputLockedError
 
+    _escape_what_the_terminal_cannot_show()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

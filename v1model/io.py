@@ -194,7 +194,9 @@ def clean_attrs(attrs: dict, name: str = "attrs") -> dict:
     string, long doubles -> float64 (zarr refuses them; netCDF wrote HDF5
     long doubles), complex numbers -> their ``str`` (``complex()`` reads it
     back), dicts, lists of mixed types and arrays of more than one
-    dimension -> JSON strings (NumPy numbers in them as JSON numbers).
+    dimension -> JSON strings (NumPy numbers in them as JSON numbers), the
+    bytes of a file name that are not UTF-8 (``os.fsdecode`` keeps them as
+    surrogates U+DC80-U+DCFF) -> ``\\xNN`` escapes.
 
     Parameters
     ----------
@@ -213,7 +215,7 @@ def clean_attrs(attrs: dict, name: str = "attrs") -> dict:
     TypeError
         For ``attrs`` that is not a dict.
     ValueError
-        For a string holding a NUL character or a lone surrogate, which
+        For a string holding a NUL character or another lone surrogate, which
         netCDF (UTF-8 strings) cannot store; refused for zarr too, so that a
         result saved in one format can be saved in the other.
     """
@@ -221,7 +223,10 @@ def clean_attrs(attrs: dict, name: str = "attrs") -> dict:
         raise TypeError(f"attrs must be a dict, got {type(attrs).__name__}")
     out = {}
     for key, value in attrs.items():
+        if isinstance(value, Path):
+            value = str(value)
         if isinstance(value, str):  # np.str_ included
+            value = _escape_undecoded_bytes(value)
             _check_storable_string(value, f"{name}[{key!r}]")
         if value is None:
             out[key] = "None"
@@ -275,6 +280,25 @@ def _as_float64(value):
     if np.any(np.isinf(wide) & np.isfinite(value)):
         return json.dumps([str(v) for v in value]) if np.ndim(value) else str(value)
     return wide if np.ndim(value) else wide[()]
+
+
+def _escape_undecoded_bytes(text: str) -> str:
+    """``text`` with the bytes of a file name that are not UTF-8 as ``\\xNN`` escapes.
+
+    A folder named in Latin-1 (``caf\\xe9``) reaches Python as ``'caf\\udce9'``
+    (``os.fsdecode``'s surrogateescape); a study recording it in its attrs failed its
+    save after the whole run ("surrogates not allowed"). Other lone surrogates are
+    left for :func:`_check_storable_string` to name.
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that is no escaped byte
+        return text
 
 
 def _check_storable_string(value: str, name: str) -> None:

@@ -3,6 +3,7 @@
 import os
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -399,7 +400,7 @@ def test_attrs_reload_with_the_same_types_from_netcdf_and_zarr(tmp_path):
 
 
 @pytest.mark.parametrize("text, what", [("a\x00b", "a NUL character"),
-                                        ("caf\udce9", "a lone surrogate")])
+                                        ("half \ud800 pair", "a lone surrogate")])
 @pytest.mark.parametrize("suffix", ["nc", "zarr"])
 def test_strings_netcdf_cannot_store_are_refused_by_attr_name(tmp_path, text, what, suffix):
     """h5py's own message ("VLEN strings do not support embedded NULLs", or a
@@ -465,3 +466,21 @@ def test_a_read_only_folder_is_named(tmp_path, name):
         assert ".tmp" not in str(e.value)
     finally:
         folder.chmod(0o700)
+
+
+def test_a_file_name_that_is_not_utf8_in_attrs_saves(tmp_path):
+    """A study records its image folder in its attrs; a folder named in Latin-1
+    (``café`` as the byte 0xe9: Python gives it as the lone surrogate '\\udce9')
+    failed the save with "surrogates not allowed" after the whole run."""
+    folder = os.fsdecode(b"/data/caf\xe9 images")
+    ds = xr.Dataset({"x": ("n", np.arange(3.0), {"source": folder})},
+                    attrs={"images": folder, "audio_dir": Path(folder),
+                           "plain": "é ü"})
+    for suffix in ("nc", "zarr"):
+        back = load_dataset(save_dataset(ds, tmp_path / f"r.{suffix}"))
+        # the undecodable byte as an escape; valid UTF-8 as it was
+        assert back.attrs["images"] == "/data/caf\\xe9 images"
+        assert back.attrs["audio_dir"] == "/data/caf\\xe9 images"
+        assert back["x"].attrs["source"] == "/data/caf\\xe9 images"
+        assert back.attrs["plain"] == "é ü"
+        np.testing.assert_array_equal(back["x"].values, [0.0, 1.0, 2.0])

@@ -34,6 +34,7 @@ import threading
 import numba
 import numpy as np
 
+from .._numba import cached_njit
 from ..validation import check_bool, check_int, check_positive
 from ._common import (check_warm_start, drive_scale, history_dataset, history_record,
                       validate_problem, warn_not_converged)
@@ -225,7 +226,7 @@ def lasso_cd(
     return out[0] if len(out) == 1 else tuple(out)
 
 
-@numba.njit(parallel=True, fastmath=True, cache=True, nogil=True)
+@cached_njit(parallel=True, fastmath=True, nogil=True)
 def _cd_kernel(C, G, A, lam, kkt_tol, full_every, max_sweeps, positive, sweeps, updates,
                left):
     """Coordinate descent for every row of ``A`` in place.

@@ -26,8 +26,9 @@ with ``d = a+ - y``. The element-wise passes are fused in compiled loops.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from .._numba import cached_njit
 
 #: a sample's step first tries L_i * SHRINK every iteration
 SHRINK = 0.9
@@ -145,7 +146,7 @@ class _Work:
 # threaded matmul, and numba's parallel threads spinning against BLAS's made
 # the whole solver 6x slower on 2 cores (benchmarks/README.md).
 
-@numba.njit(fastmath=True, cache=True, nogil=True)
+@cached_njit(fastmath=True, nogil=True)
 def _soft(z, th, positive):
     if z > th:
         return z - th
@@ -154,7 +155,7 @@ def _soft(z, th, positive):
     return z - z
 
 
-@numba.njit(fastmath=True, cache=True, nogil=True)
+@cached_njit(fastmath=True, nogil=True)
 def _extrapolate_prox(Aw, Ap, GA, GAp, B, Li, t, t_new, Y, GY, An, lam, positive,
                       accelerated, shrink, floor):
     """Momentum point ``y``, its product ``G y`` and the trial step, row by row."""
@@ -179,7 +180,7 @@ def _extrapolate_prox(Aw, Ap, GA, GAp, B, Li, t, t_new, Y, GY, An, lam, positive
             An[i, j] = _soft(y - (gy - B[i, j]) * inv, th, positive)
 
 
-@numba.njit(fastmath=True, cache=True, nogil=True)
+@cached_njit(fastmath=True, nogil=True)
 def _prox_rows(idx, Y, GY, B, Li, An, lam, positive):
     """Redo the step of rows ``idx`` with their (doubled) ``L_i``."""
     k = Y.shape[1]
@@ -191,7 +192,7 @@ def _prox_rows(idx, Y, GY, B, Li, An, lam, positive):
             An[i, j] = _soft(Y[i, j] - (GY[i, j] - B[i, j]) * inv, th, positive)
 
 
-@numba.njit(fastmath=True, cache=True, nogil=True)
+@cached_njit(fastmath=True, nogil=True)
 def _check_row(i, Aw, Y, GY, An, GN, Li, L_max, eps, bad, restart, change, scale):
     k = Aw.shape[1]
     zero = Li[i] - Li[i]
@@ -221,7 +222,7 @@ def _check_row(i, Aw, Y, GY, An, GN, Li, L_max, eps, bad, restart, change, scale
     scale[i] = size
 
 
-@numba.njit(fastmath=True, cache=True, nogil=True)
+@cached_njit(fastmath=True, nogil=True)
 def _check_rows(idx, Aw, Y, GY, An, GN, Li, L_max, eps, bad, restart, change, scale):
     """Quadratic-bound test, restart test and step size of the rows ``idx``
     (the other rows keep their flags)."""

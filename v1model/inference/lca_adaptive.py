@@ -19,9 +19,9 @@ loops (serial: they run between BLAS's threaded products).
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from .._numba import cached_njit
 from ._common import apply_threshold, warn_not_converged
 
 #: a sample's step grows by STEP_GROW after an accepted step, is cut by STEP_CUT after
@@ -111,7 +111,7 @@ def _euler_adaptive_block(X, D, W, U, lam, threshold, eta0, tol, max_steps):
     return products, step, int((~done).sum())
 
 
-@numba.njit(fastmath=True, cache=True, nogil=True)
+@cached_njit(fastmath=True, nogil=True)
 def _trial_outputs(U, R, eta, done, lam, nonneg, A):
     """``A = T(U + eta R)`` row by row (done rows: ``T(U)``)."""
     n, k = U.shape
@@ -128,7 +128,7 @@ def _trial_outputs(U, R, eta, done, lam, nonneg, A):
                 A[i, j] = zero
 
 
-@numba.njit(fastmath=True, cache=True, nogil=True)
+@cached_njit(fastmath=True, nogil=True)
 def _accept_or_reject(U, R, r2, rmax, eta, done, B, P, stop, eta0, grow, cut):
     """Per row: the trial's residual ``B - u_trial - P`` (written over ``P``);
     accept it (``U``, ``R``, ``r2``, ``rmax`` move on, ``eta`` grows) when it
