@@ -34,6 +34,7 @@ __all__ = [
     "check_fits_in_memory",
     "describe",
     "physical_memory",
+    "cgroup_memory_limit",
 ]
 
 
@@ -718,23 +719,70 @@ def check_choice(value, name: str, choices) -> str:
 
 
 def physical_memory() -> float | None:
-    """This machine's physical memory in bytes; None where it cannot be told.
+    """The memory this process may use, in bytes; None where it cannot be told.
 
-    From ``os.sysconf`` (Linux, macOS), else from psutil when it is installed.
+    The machine's physical memory (``os.sysconf`` on Linux and macOS, else
+    psutil when it is installed), or its control group's limit when that is
+    lower: a SLURM job's ``--mem`` on a large node, a container's limit (the
+    node's RAM let a 100 GB allocation through in a 16 GB job, which the
+    out-of-memory killer then ended).
+    """
+    total = None
+    try:
+        total = float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows)
+        try:
+            import psutil
+
+            total = float(psutil.virtual_memory().total)
+        except ImportError:
+            pass
+    limit = cgroup_memory_limit()
+    if limit is not None and (total is None or limit < total):
+        return limit
+    return total
+
+
+def cgroup_memory_limit(proc_cgroup="/proc/self/cgroup", root="/sys/fs/cgroup") -> float | None:
+    """This process's control-group memory limit in bytes (cgroup v2 ``memory.max``
+    or v1 ``memory.limit_in_bytes``, the tightest along its path); None without one.
+
+    Parameters
+    ----------
+    proc_cgroup : str or Path
+        The file listing the process's control groups.
+    root : str or Path
+        Where the control-group file systems are mounted.
     """
     try:
-        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (AttributeError, ValueError, OSError):  # no sysconf (Windows)
-        pass
-    try:
-        import psutil
-    except ImportError:
+        lines = Path(proc_cgroup).read_text().splitlines()
+    except OSError:  # not Linux
         return None
-    return float(psutil.virtual_memory().total)
+    limits = []
+    for line in lines:
+        hierarchy, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if hierarchy == "0" and controllers == "":  # v2: one unified hierarchy
+            base, name = Path(root), "memory.max"
+        elif "memory" in controllers.split(","):  # v1: the memory controller's own
+            base, name = Path(root) / "memory", "memory.limit_in_bytes"
+        else:
+            continue
+        parts = [p for p in path.split("/") if p]
+        for depth in range(len(parts) + 1):  # every level: a parent's limit binds too
+            try:
+                text = (base.joinpath(*parts[:depth]) / name).read_text().strip()
+            except OSError:
+                continue
+            if text.isdigit() and int(text) < 2**62:  # "max" or v1's huge "no limit"
+                limits.append(float(text))
+    return min(limits) if limits else None
 
 
 def check_fits_in_memory(shape, dtype, name: str, value, what: str) -> None:
-    """Refuse an output array larger than this machine's physical memory.
+    """Refuse an output array larger than the memory this process may use.
+
+    That is :func:`physical_memory`: the RAM, or a job's or container's limit.
 
     NumPy's own error ("Unable to allocate 1.14 PiB for an array with shape ...")
     names no argument; a swapping machine may not raise at all.
@@ -764,7 +812,7 @@ def check_fits_in_memory(shape, dtype, name: str, value, what: str) -> None:
         per_row = nbytes / shape[0] if shape[0] else nbytes
         raise ValueError(
             f"{name}={value!r} {what} would take {nbytes:.4g} bytes ({nbytes / 2**30:.4g} GiB), "
-            f"more than this machine's {memory / 2**30:.4g} GiB of memory (at most "
+            f"more than the {memory / 2**30:.4g} GiB of memory this process may use (at most "
             f"{int(memory // per_row)} would fit)")
 
 

@@ -139,3 +139,39 @@ def test_zero_dimensional_arrays_are_scalars():
     assert as_generator(np.array(5)).random() == np.random.default_rng(5).random()
     with pytest.raises(TypeError, match="seed must be None, an int"):
         as_generator(np.array(True))
+
+
+def test_the_memory_limit_of_a_job_is_its_control_groups(tmp_path, monkeypatch):
+    """Inside a SLURM job or a container the machine's RAM is not what the process may
+    use: its control group's limit is, the tightest along its path (v2 and v1)."""
+    import v1model.validation as validation
+
+    root = tmp_path / "cgroup"
+    # cgroup v2: the job's group limits to 16 GiB under a parent without a limit
+    (root / "slurm" / "job_7").mkdir(parents=True)
+    (root / "memory.max").write_text("max\n")
+    (root / "slurm" / "memory.max").write_text("max\n")
+    (root / "slurm" / "job_7" / "memory.max").write_text(f"{16 * 2**30}\n")
+    proc = tmp_path / "cgroup_v2"
+    proc.write_text("0::/slurm/job_7\n")
+    assert validation.cgroup_memory_limit(proc, root) == 16 * 2**30
+    # cgroup v1: the memory controller's hierarchy; the parent's 8 GiB binds
+    (root / "memory" / "user" / "task").mkdir(parents=True)
+    (root / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")
+    (root / "memory" / "user" / "memory.limit_in_bytes").write_text(f"{8 * 2**30}\n")
+    (root / "memory" / "user" / "task" / "memory.limit_in_bytes").write_text(f"{2**40}\n")
+    proc1 = tmp_path / "cgroup_v1"
+    proc1.write_text("12:cpu,cpuacct:/user\n4:memory:/user/task\n")
+    assert validation.cgroup_memory_limit(proc1, root) == 8 * 2**30
+    # no limit, or not Linux
+    proc_none = tmp_path / "cgroup_none"
+    proc_none.write_text("0::/\n")
+    assert validation.cgroup_memory_limit(proc_none, root) is None
+    assert validation.cgroup_memory_limit(tmp_path / "absent", root) is None
+    # physical_memory takes the lower of the RAM and the limit
+    monkeypatch.setattr(validation, "cgroup_memory_limit", lambda: 2.0**30)
+    assert validation.physical_memory() == 2.0**30
+    monkeypatch.setattr(validation, "cgroup_memory_limit", lambda: None)
+    ram = validation.physical_memory()
+    monkeypatch.setattr(validation, "cgroup_memory_limit", lambda: 2.0**70)
+    assert validation.physical_memory() == ram
