@@ -1,5 +1,7 @@
 """Edge cases of the spiking simulators against closed-form results."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -53,3 +55,43 @@ def test_spiking_lca_study_runs_an_overcomplete_dictionary():
     # the ODE runs over the same simulated time and reaches the LASSO codes
     assert ds["ode_time"].values[-1] == pytest.approx(0.5, rel=1e-12)
     assert float(ds["relative_error"].sel(encoder="ode")) < 0.05
+
+
+def test_an_unwritable_cython_cache_falls_back_to_a_temporary_folder(tmp_path, monkeypatch):
+    """With Brian2's Cython cache folder impossible to make (a read-only home on a
+    cluster node), every cython run failed with "Couldn't create Cython cache
+    directory"; the cache moves to a temporary folder, with one warning."""
+    import brian2
+    from brian2.codegen.runtime.cython_rt import extension_manager
+
+    from v1model.spiking import _brian
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    key = "codegen.runtime.cython.cache_dir"
+    before = brian2.prefs[key]
+    try:
+        brian2.prefs[key] = None
+        # Cython reads CYTHON_CACHE_DIR once per process: its answer is replaced instead
+        monkeypatch.setattr(extension_manager, "get_cython_cache_dir",
+                            lambda: str(blocker / "cython"))  # a folder under a file
+        with pytest.warns(UserWarning, match="cannot be created or written"):
+            folder = _brian.ensure_cython_cache()
+        assert brian2.prefs[key] == folder and folder != str(blocker / "cython")
+        assert os.path.isdir(folder)
+        # a writable cache is left as it is
+        brian2.prefs[key] = None
+        monkeypatch.setattr(extension_manager, "get_cython_cache_dir",
+                            lambda: str(tmp_path / "cython" / "brian_extensions"))
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert _brian.ensure_cython_cache() == str(tmp_path / "cython" / "brian_extensions")
+        assert brian2.prefs[key] is None
+        # nor is a folder the user chose (Brian2's own error names the preference)
+        brian2.prefs[key] = str(blocker / "mine")
+        monkeypatch.setattr(extension_manager, "get_cython_cache_dir", lambda: brian2.prefs[key])
+        assert _brian.ensure_cython_cache() == str(blocker / "mine")
+    finally:
+        brian2.prefs[key] = before

@@ -5,11 +5,14 @@ the model modules read as equations plus NumPy. Quantities with units exist
 only between :func:`seconds` and the end of a run; everything that comes out is
 a plain float in SI units.
 
-Global Brian2 state is touched in two places only, each restored on exit:
+Global Brian2 state is touched in three places only:
 
 - ``target="cpp_standalone"`` switches Brian2's *device* (a global) to C++
   standalone with a build folder in a fresh temporary directory, and resets it
   to the previous device afterwards (:func:`simulation_device`);
+- when Brian2's Cython cache folder cannot be written (a read-only home
+  folder), its preference ``codegen.runtime.cython.cache_dir`` is pointed at
+  a temporary folder, once, with a warning (:func:`ensure_cython_cache`);
 - a run that draws Brian2 random numbers (membrane noise) calls
   ``brian2.seed`` right before the run with an integer drawn from the caller's
   ``numpy.random.Generator``. In runtime mode Brian2 draws from NumPy's
@@ -53,8 +56,56 @@ def codeobj_class(target):
     if target == "cython":
         from brian2.codegen.runtime.cython_rt import CythonCodeObject
 
+        ensure_cython_cache()
         return CythonCodeObject
     return None
+
+
+def ensure_cython_cache():
+    """Point Brian2's Cython cache at a temporary folder when its own cannot be made.
+
+    Brian2 keeps the compiled code under ``~/.cython/brian_extensions`` (or
+    ``CYTHON_CACHE_DIR``, ``XDG_CACHE_HOME``); with that not writable (a
+    read-only or missing home folder on a cluster node) every cython run
+    failed with Brian2's "Couldn't create Cython cache directory". Only then
+    is Brian2's preference ``codegen.runtime.cython.cache_dir`` set (a global,
+    left set: the next runs reuse the compiled code), with one warning.
+
+    Returns
+    -------
+    str
+        The cache folder the cython target uses.
+    """
+    import os
+    import warnings
+
+    brian2 = import_brian2()
+    from brian2.codegen.runtime.cython_rt.extension_manager import get_cython_cache_dir
+
+    folder = os.path.expanduser(get_cython_cache_dir())
+    if brian2.prefs["codegen.runtime.cython.cache_dir"] is not None or _writable_folder(folder):
+        return folder  # the user's own choice, or a cache that works
+    fallback = os.path.join(tempfile.gettempdir(), f"v1model_brian_extensions_{os.getuid()}"
+                            if hasattr(os, "getuid") else "v1model_brian_extensions")
+    if not _writable_folder(fallback):
+        return folder  # Brian2's own error names the folder and the preference
+    brian2.prefs["codegen.runtime.cython.cache_dir"] = fallback
+    warnings.warn(f"Brian2's Cython cache {folder!r} cannot be created or written; the "
+                  f"compiled code goes to {fallback!r} instead (set CYTHON_CACHE_DIR to a "
+                  "writable folder to choose it)", UserWarning, stacklevel=2)
+    return fallback
+
+
+def _writable_folder(folder) -> bool:
+    """Whether ``folder`` exists or can be made, and a file can be created in it."""
+    import os
+
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
 
 
 @contextmanager
