@@ -27,7 +27,7 @@ def audio_folder(audio_dir, pattern):
     """``(synthetic, folder)`` for ``audio_dir`` (folder None for the synthetic stand-in,
     else its absolute path, as the result records it); raises for a missing
     ``audio_dir``, a missing folder or one without matching files."""
-    if audio_dir is None or str(audio_dir).strip() in ("", "None", "none"):
+    if audio_dir is None or str(audio_dir).strip().lower() in ("", "none", "null"):
         raise source_error()
     from stimuli.audio import check_pattern, matching_files
 

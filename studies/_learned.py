@@ -22,7 +22,8 @@ def _given(dictionary) -> bool:
         raise TypeError(f"dictionary must be the path of a saved dictionary (.nc), got "
                         f"{type(dictionary).__name__}; save the atoms first, e.g. "
                         "SparseCodingNetwork(D).save(path)")
-    return dictionary is not None and str(dictionary) not in ("", "None", "none")
+    return dictionary is not None and str(dictionary).strip().lower() not in ("", "none",
+                                                                              "null")
 
 
 def check_dictionary_source(dictionary=None, n_updates=None, images="skimage") -> None:
@@ -169,13 +170,13 @@ def a144_path(reference=None):
 
     ``reference`` None looks beside the project (``../shared/data/olshausen``
     of the checkout, then of the working directory) and warns when neither
-    holds the file; ``"none"`` leaves the basis out; a path must exist.
+    holds the file; ``"none"`` (or ``"null"``) leaves the basis out; a path must exist.
     """
     if reference is not None:
         if not isinstance(reference, (str, Path)):
             raise TypeError(f"reference must be a path to A144.mat or 'none', got "
                             f"{reference!r}")
-        if str(reference).lower() in ("", "none", "false"):
+        if str(reference).strip().lower() in ("", "none", "null", "false"):
             return None
         path = Path(reference).expanduser()
         if not path.exists():

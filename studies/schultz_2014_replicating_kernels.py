@@ -224,9 +224,11 @@ def run(
         The last images held out for evaluation.
     kernel_size : int
         Kernel side, pixels (16; quick 8).
-    strides : list of int
+    strides : list of int, optional
         Strides, each dividing ``kernel_size``; the largest should be
-        ``kernel_size`` (the non-overlapping case).
+        ``kernel_size`` (the non-overlapping case). Default ``kernel_size``
+        divided by 1, 2, 4 and 8 (quick: 1, 2 and 4), those that divide it:
+        (16, 8, 4, 2); quick (8, 4, 2).
     overcompleteness : int
         Coefficients per pixel, ``n_kernels / stride²`` (2, as in the paper's
         8 kernels at stride 2 and 512 at stride 16).
@@ -236,7 +238,8 @@ def run(
     extra_kernel_size : int, optional
         Added to ``kernel_size`` for the second-claim configuration (the
         shortest stride's kernel count and stride, larger kernels); 0 leaves
-        it out. Default 8 (quick 4).
+        it out. Default half ``kernel_size`` in whole shortest strides: 8
+        (quick 4).
     lam : float
         L1 penalty while learning, in units of the images' standard
         deviation (the images are scaled to unit variance).
@@ -296,7 +299,12 @@ def run(
     progress = check_bool(progress, "progress")
     kernel_size = check_int(quick_default(kernel_size, quick, 8, 16), "kernel_size",
                             minimum=2)
-    strides = quick_default(strides, quick, [8, 4, 2], [16, 8, 4, 2])
+    if strides is None:
+        # the kernel size's own: (16, 8, 4, 2) were the default whatever kernel_size, so
+        # -p kernel_size=12 was refused ("strides: 8 does not divide kernel_size=12") and 32
+        # ran with 16 as its "non-overlapping" stride
+        strides = [kernel_size // d for d in ((1, 2, 4) if quick else (1, 2, 4, 8))
+                   if kernel_size % d == 0]
     if np.ndim(strides) != 1 or not len(strides):
         raise ValueError(f"strides must be a list of ints, got {strides!r}")
     strides = sorted({check_int(s, "strides", minimum=1) for s in strides}, reverse=True)
@@ -306,8 +314,9 @@ def run(
     overcompleteness = check_int(overcompleteness, "overcompleteness", minimum=1)
     control_kernels = check_int(overcompleteness * strides[-1] ** 2 if control_kernels is None
                                 else control_kernels, "control_kernels", minimum=0)
-    extra_kernel_size = check_int(quick_default(extra_kernel_size, quick, 4, 8),
-                                  "extra_kernel_size", minimum=0)
+    if extra_kernel_size is None:  # half the kernel size, in whole shortest strides
+        extra_kernel_size = strides[-1] * max(1, round(kernel_size / (2 * strides[-1])))
+    extra_kernel_size = check_int(extra_kernel_size, "extra_kernel_size", minimum=0)
     if extra_kernel_size % strides[-1]:
         raise ValueError(f"extra_kernel_size={extra_kernel_size} must be a multiple of the "
                          f"shortest stride {strides[-1]}")

@@ -70,12 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
 def _parse_value(text: str, parameter=None):
     """A ``-p KEY=VALUE`` value: an int, a float, true/false, JSON (a list, ``null``), else
     the text. ``none``/``None``/``null`` is None for a ``parameter`` (an
-    :class:`inspect.Parameter`) that takes None and not text (see :func:`_takes_none`)."""
+    :class:`inspect.Parameter`) that takes None and not text (see :func:`_takes_none`),
+    and stays the text given for a text parameter, which reads it itself."""
     import json
 
-    if parameter is not None and text.strip().lower() in ("none", "null") \
-            and _takes_none(parameter):
-        return None
+    if parameter is not None and text.strip().lower() in ("none", "null"):
+        if _takes_none(parameter):
+            return None
+        if _is_text(parameter):
+            # a text parameter reads "none" itself, and "null" alike: JSON made "null"
+            # None, which for ringach-2002's reference meant the opposite of "none"
+            # (look for Olshausen's basis instead of leaving it out)
+            return text
     for conv in (int, float):
         try:
             return conv(text)
@@ -96,13 +102,26 @@ def _takes_none(parameter) -> bool:
     ``reference``, which reads "none" itself)."""
     import re
 
+    optional = parameter.default is None or re.search(r"\bNone\b|Optional",
+                                                      _annotation_text(parameter))
+    return bool(optional) and not _is_text(parameter)
+
+
+def _annotation_text(parameter) -> str:
+    """``parameter``'s annotation as text ("" without one)."""
     annotation = parameter.annotation
     if annotation is parameter.empty:
-        text = ""
-    else:  # a string under `from __future__ import annotations`
-        text = annotation if isinstance(annotation, str) else repr(annotation)
-    optional = parameter.default is None or re.search(r"\bNone\b|Optional", text)
-    return bool(optional) and not re.search(r"\b(str|Path)\b", text)
+        return ""
+    # a string under `from __future__ import annotations`
+    return annotation if isinstance(annotation, str) else repr(annotation)
+
+
+def _is_text(parameter) -> bool:
+    """Whether ``parameter`` (an :class:`inspect.Parameter`) is a text parameter (a path or
+    a name: its annotation names ``str`` or ``Path``)."""
+    import re
+
+    return bool(re.search(r"\b(str|Path)\b", _annotation_text(parameter)))
 
 
 def _study_list() -> int:

@@ -48,6 +48,26 @@ def test_none_reaches_a_parameter_whose_default_is_none(monkeypatch, tmp_path):
     assert kwargs["n_updates"] is None and kwargs["lam"] == 0.3
 
 
+@pytest.mark.parametrize("text", ["none", "None", "null", "NULL"])
+def test_null_means_none_for_a_text_parameter_too(monkeypatch, tmp_path, text):
+    """The README: "`none` (`None`, `null`)" are one value. For ringach-2002's reference,
+    "none" leaves Olshausen's basis out, while "null" reached the study as JSON's None,
+    which looks for the basis beside the project: the opposite. Every spelling now reaches
+    a text parameter as text, and the studies read them alike."""
+    from studies._auditory import audio_folder
+    from studies._learned import a144_path, default_updates
+
+    monkeypatch.chdir(tmp_path)
+    kwargs = _given(monkeypatch, "ringach-2002", f"reference={text}", f"dictionary={text}")
+    assert kwargs["reference"] == text and kwargs["dictionary"] == text
+    assert a144_path(kwargs["reference"]) is None  # left out, not looked for
+    # a dictionary of "null" is learned, as None and "none" are (quick: 1,000 updates)
+    assert default_updates(None, quick=True, dictionary=text) == 1000
+    with pytest.raises(ValueError, match="none is bundled"):  # not "no such folder"
+        audio_folder(_given(monkeypatch, "lewicki-2002-speech",
+                            f"audio_dir={text}")["audio_dir"], "*.wav")
+
+
 def test_text_parameters_keep_none_as_text(monkeypatch, tmp_path):
     """ringach-2002 reads reference='none' itself (leave Olshausen's basis out), which
     differs from None (look for it beside the project): the text is passed on as before;
@@ -70,9 +90,8 @@ def test_spiking_lca_reads_target_none_as_its_default(monkeypatch, tmp_path, tex
     import v1model.spiking.lca as spiking
 
     monkeypatch.chdir(tmp_path)
-    # passed on as text ("null" is JSON's None)
-    assert _given(monkeypatch, "spiking-lca", f"target={text}")["target"] == (
-        None if text == "null" else text)
+    # passed on as text, "null" too (JSON's None, which it was)
+    assert _given(monkeypatch, "spiking-lca", f"target={text}")["target"] == text
     monkeypatch.undo()
     monkeypatch.chdir(tmp_path)
     seen = []

@@ -144,3 +144,43 @@ def test_a_bad_seed_is_refused_before_the_images_are_loaded():
 
     with pytest.raises(TypeError, match=r"^seed must be None, an int, .* got 2\.5"):
         run(quick=True, seed=2.5, images="/nonexistent/folder", progress=False)
+
+
+@pytest.mark.parametrize("quick, kernel_size, strides, extra", [
+    (True, 8, [8, 4, 2], 4), (False, 16, [16, 8, 4, 2], 8),  # the defaults, as before
+    (True, 12, [12, 6, 3], 6), (False, 32, [32, 16, 8, 4], 16), (False, 10, [10, 5], 5),
+])
+def test_the_default_strides_follow_the_kernel_size(monkeypatch, quick, kernel_size, strides,
+                                                    extra):
+    """The strides defaulted to (16, 8, 4, 2) (quick (8, 4, 2)) whatever ``kernel_size``:
+    -p kernel_size=12 was refused ("strides: 8 does not divide kernel_size=12", a parameter
+    not given), and kernel_size=32 ran with stride 16 as its "non-overlapping" case, which
+    the docstring says is kernel_size. The kernels each configuration learns are recorded
+    (their count, size and stride), without learning them."""
+    import stimuli.images
+    import v1model.convolutional
+    from studies.schultz_2014_replicating_kernels import run
+
+    learned = []
+
+    class _Enough(Exception):
+        pass
+
+    def record(images, n_kernels, size, *, stride, **kwargs):
+        learned.append((n_kernels, size, stride))
+        raise _Enough
+
+    monkeypatch.setattr(v1model.convolutional, "learn_kernels", record)
+    side = 6 * (kernel_size + extra) + 1  # room for the evaluation crops of the larger kernels
+    monkeypatch.setattr(stimuli.images, "load_whitened", lambda *a, **k: (
+        np.random.default_rng(0).standard_normal((4, side, side)), True))
+    with pytest.raises(_Enough):
+        run(quick=quick, kernel_size=kernel_size, n_heldout=1, progress=False)
+    assert learned == [(2 * strides[0] ** 2, kernel_size, kernel_size)]
+    # every stride in the pre-flight, and the larger kernels a whole number of strides
+    from studies import get_study
+    from v1model.sweep import check_points, parse_spec
+
+    check_points(parse_spec({"study": get_study("schultz-2014-replicating-kernels").NAME,
+                             "sweep": {"kernel_size": [kernel_size]}, "quick": quick,
+                             "executor": {"kind": "serial"}}))

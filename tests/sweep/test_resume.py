@@ -702,3 +702,33 @@ def test_a_finished_sweep_in_a_read_only_folder_is_loaded_not_refused(study, tmp
     (out / "sweep.nc").unlink()
     assert main(["sweep", "resume", str(out), "--no-progress"]) == 2
     assert "cannot write in" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["netcdf", "zarr"])
+def test_resuming_a_finished_sweep_says_it_loaded_the_result_not_that_it_wrote_it(
+        study, tmp_path, capsys, fmt):
+    """A finished sweep resumed runs nothing and only loads its result (README: "writing
+    it only if missing"): the command said "wrote sweep.nc" of a file it had not touched.
+    Once the result is missing, it is written again and said so."""
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'study = "{study()}"\noutput = "out"\nformat = "{fmt}"\n'
+                    '[sweep]\nx = [1.0, 2.0]\n[executor]\nkind = "serial"\n')
+    out = tmp_path / "out"
+    result = out / ("sweep.nc" if fmt == "netcdf" else "sweep.zarr")
+    assert main(["sweep", "run", str(spec), "--no-progress"]) == 0
+    assert f"wrote {result}" in capsys.readouterr().out
+    before = result.stat().st_mtime_ns
+    for command in (["sweep", "resume", str(out)], ["sweep", "run", str(spec)],
+                    ["sweep", "retry-failed", str(out)]):
+        assert main([*command, "--no-progress"]) == 0
+        text = capsys.readouterr().out
+        assert f"loaded {result}" in text and "wrote" not in text, (command, text)
+    assert result.stat().st_mtime_ns == before
+    if fmt == "netcdf":
+        result.unlink()
+    else:
+        import shutil
+
+        shutil.rmtree(result)
+    assert main(["sweep", "resume", str(out), "--no-progress"]) == 0
+    assert f"wrote {result}" in capsys.readouterr().out and result.exists()

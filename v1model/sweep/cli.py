@@ -124,6 +124,10 @@ def _execute(spec, args, only) -> int:
         # found now, not after the last point
         raise ValueError(f"output: {str(figures)!r}, where the sweep's figures go, is a file; "
                          "remove it or pass --no-plot")
+    result = None
+    if spec.output is not None:
+        result = spec.output / ("sweep.nc" if spec.format == "netcdf" else "sweep.zarr")
+    before = _modified(result)
     try:
         ds = run_spec(spec, only=only, progress=progress, stop_on_sigterm=True)
     except KeyboardInterrupt:
@@ -141,13 +145,19 @@ def _execute(spec, args, only) -> int:
     n_pending = int(ds.attrs["sweep_n_pending"])
     print(f"{n_ok} ok, {n_failed} failed, {n_pending} pending of {ds.attrs['sweep_n_points']} "
           f"points")
-    if not n_pending and spec.output is not None:
-        result = spec.output / ("sweep.nc" if spec.format == "netcdf" else "sweep.zarr")
+    if not n_pending and result is not None:
         # a finished sweep in a folder it cannot write (read-only) is loaded, not refused
         writable = os.access(spec.output, os.W_OK)
-        print(f"wrote {result}" if writable else
-              f"loaded {result} (the folder cannot be written here: nothing was run or "
-              f"written, and the figures were not drawn again)")
+        if not writable:
+            print(f"loaded {result} (the folder cannot be written here: nothing was run or "
+                  f"written, and the figures were not drawn again)")
+        elif before is not None and _modified(result) == before:
+            # a resume of a finished sweep runs nothing and only loads the result: it
+            # said "wrote" of a file it had not touched
+            print(f"loaded {result} (every point was already finished: nothing was run or "
+                  f"written)")
+        else:
+            print(f"wrote {result}")
         if not args.no_plot and n_ok and writable:
             plotter = spec.study.sweep_plotter()
             if plotter is not None:
@@ -164,6 +174,19 @@ def _execute(spec, args, only) -> int:
               f"`v1model sweep retry-failed {folder}`")
         return 1
     return 0
+
+
+def _modified(path):
+    """``path``'s inode and modification time, or None when it does not exist: the result
+    is saved under a temporary name and renamed (:func:`v1model.io.atomic_path`), so a
+    new one (file or zarr folder) changes them."""
+    if path is None:
+        return None
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return info.st_ino, info.st_mtime_ns
 
 
 def _describe_grid(spec) -> str:
