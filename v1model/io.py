@@ -68,8 +68,8 @@ def atomic_path(path, suffix: str | None = None):
     _make_parent(path)
     suffix = path.suffix if suffix is None else suffix
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}",
-                                   dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{_short_stem(path, suffix)}.",
+                                   suffix=f".tmp{suffix}", dir=path.parent)
     except OSError as exc:
         # the OS's message named the temporary file, which the caller never gave
         raise OSError(exc.errno, f"path: cannot write {str(path)!r}: cannot create a file in "
@@ -96,6 +96,22 @@ def atomic_path(path, suffix: str | None = None):
         elif tmp.exists():
             tmp.unlink()
         raise
+
+
+def _short_stem(path: Path, suffix: str) -> str:
+    """``path``'s name, cut so that the temporary name made from it fits the file
+    system's limit on a name (255 bytes): a legal name of 241-255 bytes failed with
+    "File name too long" on ``.NAME.XXXXXXXX.tmpSUFFIX.old``."""
+    try:
+        limit = os.pathconf(path.parent, "PC_NAME_MAX") if path.parent.is_dir() else 255
+    except (AttributeError, OSError, ValueError):  # no pathconf (Windows)
+        limit = 255
+    # "." + NAME + "." + 8 random characters + ".tmp" + suffix + ".old" (a store moved aside)
+    room = limit - len(f"..{'x' * 8}.tmp{suffix}.old".encode())
+    raw = os.fsencode(path.name)
+    if len(raw) <= room:
+        return path.name
+    return raw[:max(room, 1)].decode("utf-8", "ignore") or "tmp"
 
 
 def _make_parent(path: Path) -> None:

@@ -484,3 +484,18 @@ def test_a_file_name_that_is_not_utf8_in_attrs_saves(tmp_path):
         assert back["x"].attrs["source"] == "/data/caf\\xe9 images"
         assert back.attrs["plain"] == "é ü"
         np.testing.assert_array_equal(back["x"].values, [0.0, 1.0, 2.0])
+
+
+@pytest.mark.parametrize("suffix", ["nc", "zarr"])
+def test_a_long_legal_file_name_saves(tmp_path, suffix):
+    """The temporary name (``.NAME.XXXXXXXX.tmp.SUFFIX``) is ~15 bytes longer than the
+    target: a legal name of 241-255 bytes failed with "File name too long"."""
+    if os.pathconf(tmp_path, "PC_NAME_MAX") < 255:
+        pytest.skip("this file system's names are shorter than 255 bytes")
+    name = "é" * 60 + "r" * (255 - 120 - len(suffix) - 1) + f".{suffix}"  # 255 bytes
+    assert len(name.encode()) == 255
+    ds = xr.Dataset({"a": ("t", [1.0, 2.0])}, attrs={"n": 3})
+    out = save_dataset(ds, tmp_path / name)
+    back = load_dataset(out)
+    np.testing.assert_array_equal(back["a"].values, [1.0, 2.0])
+    assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary left
