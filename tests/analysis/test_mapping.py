@@ -265,3 +265,18 @@ def test_a_unit_with_a_constant_response_has_a_zero_rf_and_no_similarity(method)
     assert np.all(np.isnan(ds.similarity_trace.values[:, 1]))
     assert float(ds.response_sd[1]) == 0.0
     assert float(ds.similarity[0]) > 0.95  # the other unit is mapped as before
+
+
+def test_every_variable_and_coordinate_of_a_map_has_units(tmp_path):
+    """The README promises units on every variable; the map's y, x and
+    n_stimuli_used coordinates had none, so a reloaded map's axes were unlabelled."""
+    from v1model.io import load_dataset, save_dataset
+
+    W = np.random.default_rng(0).standard_normal((2, 16))
+    ds = map_receptive_fields(lambda X: X @ W.T, 4, n_stimuli=400, dictionary=W, seed=0,
+                              progress=False)
+    back = load_dataset(save_dataset(ds, tmp_path / "map.nc"))
+    for name in list(back.data_vars) + list(back.coords):
+        if name != "atom":  # an index
+            assert "units" in back[name].attrs, name
+    assert back["x"].attrs["units"] == back["y"].attrs["units"] == "pixel"

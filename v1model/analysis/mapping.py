@@ -303,7 +303,9 @@ def map_receptive_fields(
     mean_r = sum_r / n_done * ref
     sd_r = np.sqrt(np.maximum(sum_r2 / n_done - (sum_r / n_done) ** 2, 0.0)) * ref
 
-    ds = xr.Dataset(coords={"atom": np.arange(n_units), "y": np.arange(h), "x": np.arange(w)})
+    ds = xr.Dataset(coords={"atom": np.arange(n_units),
+                            "y": ("y", np.arange(h), {"units": "pixel", "long_name": "row"}),
+                            "x": ("x", np.arange(w), {"units": "pixel", "long_name": "column"})})
     ds["rf"] = (("atom", "y", "x"), rf.T.reshape(n_units, h, w),
                 {"units": "1", "long_name": f"mapped receptive field ({method})"})
     ds["mean_response"] = ("atom", mean_r, {"units": "1", "long_name": "mean response to noise"})
@@ -313,7 +315,8 @@ def map_receptive_fields(
     if atoms is not None:
         ds["similarity"] = ("atom", trace[-1],
                             {"units": "1", "long_name": "cosine(mapped RF, atom)"})
-        ds = ds.assign_coords(n_stimuli_used=("n_stimuli_used", np.array(used)))
+        ds = ds.assign_coords(n_stimuli_used=("n_stimuli_used", np.array(used), {
+            "units": "1", "long_name": "stimuli averaged so far"}))
         ds["similarity_trace"] = (("n_stimuli_used", "atom"), np.array(trace),
                                   {"units": "1", "long_name": "cosine(mapped RF, atom)"})
     ds.attrs.update(analysis="reverse correlation", noise=noise, method=method,
