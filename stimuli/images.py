@@ -569,7 +569,8 @@ def whiten(images, f0: float | None = None, variance: float = 0.1, *,
         For pictures smaller than 4x4, a constant picture (nothing to whiten), an ``f0`` below the
         lowest frequency of the pictures, or a filter that leaves no power.
     """
-    images = _image_stack(images)
+    # no float64 copy of a float32 or integer stack (a memmap stays one): read per block
+    images = _image_stack(images, keep_dtype=True)
     h, w = images.shape[1:]
     if min(h, w) < 4:
         raise ValueError(f"images must be at least 4x4 pixels, got shape {images.shape}")

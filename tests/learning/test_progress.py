@@ -21,6 +21,8 @@ LEARNERS = {
     "online": lambda: learn_online(X, 8, lam=0.1, n_updates=2, progress=False, seed=0),
     "estimator": lambda: SparseDictionaryLearner(8, lam=0.1, n_updates=2, seed=0,
                                                  progress=False).fit(X).transform(X),
+    "estimator partial_fit": lambda: SparseDictionaryLearner(
+        8, lam=0.1, batch_size=50, seed=0, progress=False).partial_fit(X),
 }
 
 
@@ -30,3 +32,12 @@ def test_progress_false_draws_no_bar(name, monkeypatch, capsys):
     LEARNERS[name]()
     err = capsys.readouterr().err
     assert "%|" not in err, err[-300:]
+
+
+def test_long_partial_fit_draws_a_bar_with_progress(monkeypatch, capsys):
+    """A chunk of many minibatches (a whole memmap) is one long call: with
+    progress=True its bar shows once it has run PROGRESS_DELAY (0 here)."""
+    monkeypatch.setattr(v1model.progress, "PROGRESS_DELAY", 0.0)
+    SparseDictionaryLearner(8, lam=0.1, batch_size=50, seed=0, progress=True).partial_fit(X)
+    err = capsys.readouterr().err
+    assert "partial_fit" in err and "/6 " in err, err[-300:]

@@ -38,8 +38,9 @@ class Coder:
     dtype: np.dtype
     params: dict = field(default_factory=dict)
 
-    def encode(self, X, D, rng=None, progress=False) -> np.ndarray:
-        """Codes (n_samples, n_atoms) of ``X`` in ``D``, float64. No bar of the
+    def encode(self, X, D, rng=None, progress=False, float64=True) -> np.ndarray:
+        """Codes (n_samples, n_atoms) of ``X`` in ``D``, float64 (``float64=False``:
+        in the solver's ``dtype``, no float64 copy). No bar of the
         solver's by default: a learner's own bar covers its minibatches (a slow one
         drew the solver's, with the learner's progress=False too)."""
         A = encode(
@@ -47,7 +48,7 @@ class Coder:
             positive=self.positive, dtype=self.dtype, seed=rng, progress=progress,
             **self.params,
         )
-        return np.asarray(A, dtype=np.float64)
+        return np.asarray(A, dtype=np.float64) if float64 else A
 
     @property
     def nonnegative(self) -> bool:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 import warnings
 
+import numpy as np
+
 from .._blas import blas_threads_for_step, coding_iteration_flops
 from .._frames import user_stacklevel
 from ..io import seed_attr
@@ -14,7 +16,7 @@ from ..progress import check_progress, progress_bar
 from ..validation import as_generator, check_int
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary, normalize_rows, reseed
 from ._coding import check_lam_below_data
-from ._data import Minibatches, check_training_data
+from ._data import Minibatches, check_training_rows
 from ._history import History, batch_statistics
 
 
@@ -29,7 +31,7 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
     Returns ``(D, history)`` with ``D`` in ``coder.dtype``.
     """
 
-    X = check_training_data(X, dtype=coder.dtype)
+    X = check_training_rows(X, dtype=coder.dtype)  # a memmap stays one: read per minibatch
     n, p = X.shape
     n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
     if n_atoms > n:
@@ -44,6 +46,8 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
     n_updates = check_int(n_updates, "n_updates", minimum=1)
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size", minimum=1)
+    else:  # every update codes all of X: converted once
+        X = np.asarray(X, dtype=np.float64)
     reseed_patience, duplicate_tol = check_reseeding(reseed_patience, duplicate_tol)
     check_progress(progress)
     rng = as_generator(seed)
@@ -58,7 +62,7 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
     with blas_threads_for_step(flops):
         for _ in bar:
             start = time.perf_counter()
-            batch = X if batches is None else X[batches.next()]
+            batch = X if batches is None else np.asarray(X[batches.next()], dtype=np.float64)
             A = coder.encode(batch, D, rng)
             stats = batch_statistics(batch, D, A, coder)
             D_old = D

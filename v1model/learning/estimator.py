@@ -18,13 +18,13 @@ import inspect
 import numpy as np
 
 from ..io import SavedAsDataset
-from ..progress import inner_progress
+from ..progress import inner_progress, progress_bar
 from ..validation import (as_generator, check_bool, check_choice, check_dtype, check_int,
                           check_positive, describe)
 from ..inference.encode import GREEDY_METHODS, L1_METHODS
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary
 from ._coding import check_lam_below_data, make_coder
-from ._data import check_training_data
+from ._data import check_training_data, check_training_rows
 from ._frames import (check_feature_names, check_output, feature_names, requested_output,
                       wrap_output)
 from .ksvd import learn_ksvd
@@ -125,8 +125,9 @@ class SparseDictionaryLearner(SavedAsDataset):
         in ``partial_fit``; a pickled or deep-copied learner holds its own
         copy of it. None: fresh entropy at every ``fit``.
     progress : bool, default False
-        Show a progress bar in ``fit`` (and the solver's, once a long
-        ``transform`` or ``score`` has run 2 s); False: none anywhere.
+        Show a progress bar in ``fit`` (and, once it has run 2 s, in a long
+        ``partial_fit`` or the solver's of a long ``transform`` or ``score``);
+        False: none anywhere.
 
     Attributes
     ----------
@@ -321,7 +322,8 @@ class SparseDictionaryLearner(SavedAsDataset):
             The fitted learner (``components_``, ``n_iter_``, ``history_`` set).
         """
         names = feature_names(X)
-        X = check_training_data(X, dtype=check_dtype(self.dtype))
+        # a memmap stays one: online reads it per minibatch, MOD and K-SVD convert it
+        X = check_training_rows(X, dtype=check_dtype(self.dtype))
         v = self._validated(X.shape[1])
         coder = v["coder"]
         common = dict(method=coder.method, lam=coder.lam, n_nonzero=coder.n_nonzero,
@@ -375,7 +377,7 @@ class SparseDictionaryLearner(SavedAsDataset):
             names = getattr(self, "feature_names_in_", None)
             check_feature_names(self, X, names)
         # a later chunk may be all zero: a quiet stretch of a stream, idling no atom
-        X = check_training_data(X, allow_zero=state is not None, dtype=check_dtype(self.dtype))
+        X = check_training_rows(X, allow_zero=state is not None, dtype=check_dtype(self.dtype))
         if state is not None and X.shape[1] != state.D.shape[1]:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
                              f"expecting {state.D.shape[1]} features as input")
@@ -395,9 +397,13 @@ class SparseDictionaryLearner(SavedAsDataset):
             state.usage.patience, state.usage.duplicate_tol = (
                 v["reseed_patience"], v["duplicate_tol"])
             self._describe_settings(state, v, X.shape[1])
+        # a chunk that takes long (a whole memmap) draws a bar after 2 s when told progress
+        starts = range(0, X.shape[0], v["batch_size"])
+        bar = progress_bar(inner_progress(self.progress), total=len(starts), desc="partial_fit",
+                           unit="update", iterable=starts)
         with blas_threads_for_step(minibatch_flops(state, min(v["batch_size"], X.shape[0]))):
-            for start in range(0, X.shape[0], v["batch_size"]):
-                batch = X[start : start + v["batch_size"]]
+            for start in bar:
+                batch = np.asarray(X[start : start + v["batch_size"]], dtype=state.D.dtype)
                 # a short minibatch (a small chunk, a chunk's tail) idles atoms by its share
                 state.step(batch, share=len(batch) / v["batch_size"])
         self._set_fitted(state.D, state.n_updates, X.shape[1], None, names)
@@ -453,10 +459,12 @@ class SparseDictionaryLearner(SavedAsDataset):
         if not hasattr(self, "components_"):
             raise _not_fitted(self)
 
-    def _check_input(self, X):
+    def _check_input(self, X, float64=True):
+        """``X`` checked, as float64 (``float64=False``: of its own real dtype, no copy)."""
         self._check_fitted()
         check_feature_names(self, X, getattr(self, "feature_names_in_", None))
-        X = check_training_data(X, allow_zero=True, dtype=check_dtype(self.dtype))
+        check = check_training_data if float64 else check_training_rows
+        X = check(X, allow_zero=True, dtype=check_dtype(self.dtype))
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
                              f"expecting {self.n_features_in_} features as input")
@@ -512,11 +520,11 @@ class SparseDictionaryLearner(SavedAsDataset):
         """
         output = requested_output(getattr(self, "_sklearn_output_config", {}).get("transform"))
         frame = X
-        X = self._check_input(X)
+        X = self._check_input(X, float64=False)  # encode converts it to dtype (a memmap: once)
         coder = self._transform_coder()
         # a long transform draws the solver's bar unless the learner was told progress=False
         codes = coder.encode(X, self.components_, as_generator(self.seed),
-                             progress=inner_progress(self.progress))
+                             progress=inner_progress(self.progress), float64=False)
         codes = codes.astype(coder.dtype, copy=False)
         if output == "default":
             return codes

@@ -51,7 +51,7 @@ from ..validation import (
 )
 from ..inference._common import ConvergenceWarning, check_warm_start
 from ..io import clean_attrs, flatten_nested, seed_attr
-from ._data import check_training_data
+from ._data import check_training_rows
 from ._history import relative_error
 
 #: the ways :func:`init_dictionary` can start a dictionary
@@ -243,7 +243,7 @@ def init_dictionary(X, n_atoms, init="data", seed=None):
     -------
     ndarray, shape (n_atoms, n_features), float64
     """
-    X = check_training_data(X, allow_zero=True, dtype=np.float64)
+    X = check_training_rows(X, allow_zero=True, dtype=np.float64)  # a memmap is not loaded
     n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
     init = check_choice(init, "init", INITS)
     return _init_dictionary(X, n_atoms, init, as_generator(seed))
@@ -254,11 +254,23 @@ def _init_dictionary(X, n_atoms, init, rng):
     if init == "random":
         D = rng.standard_normal((n_atoms, p))
     else:
-        spread = float(X.std())  # all-zero X: noise alone (unit scale) makes the atoms
-        D = (X[rng.integers(0, n, n_atoms)]
+        spread = _std(X)  # all-zero X: noise alone (unit scale) makes the atoms
+        D = (np.asarray(X[rng.integers(0, n, n_atoms)], dtype=np.float64)
              + 0.01 * (spread if spread > 0 else 1.0) * rng.standard_normal((n_atoms, p)))
     # a relative floor: data of any scale gives unit atoms
     return D / np.maximum(np.linalg.norm(D, axis=1, keepdims=True), np.finfo(D.dtype).tiny)
+
+
+def _std(X, block_elements=2**16) -> float:
+    """``X.std()`` in float64, read in blocks of rows: no temporary the size of
+    ``X`` (``X.std()`` makes ``X - X.mean()``: 2 GB for a million 16x16
+    patches), and a memmap of any dtype is not loaded."""
+    rows = max(1, block_elements // X.shape[1])
+    blocks = [slice(start, start + rows) for start in range(0, X.shape[0], rows)]
+    mean = sum(float(np.sum(X[b], dtype=np.float64)) for b in blocks) / X.size
+    square = sum(float(np.sum((np.asarray(X[b], dtype=np.float64) - mean) ** 2))
+                 for b in blocks)
+    return float(np.sqrt(square / X.size))
 
 
 #: mean square of the data the rule's step (and the Cauchy model's lam, sigma and
@@ -277,7 +289,8 @@ def _warn_if_off_scale(X, lr, prior):
     1e-2 left it frozen (recovery 0.747 at start and end; 0.868 at scale 1), and
     X scaled by 1e2 wrecked it (0.552, relative error 0.50).
     """
-    mean_square = float(np.einsum("ij,ij->", X, X)) / X.size  # no temporary the size of X
+    # no temporary the size of X; float64 sums (int8 data overflowed)
+    mean_square = float(np.einsum("ij,ij->", X, X, dtype=np.float64)) / X.size
     ratio = mean_square / DESIGN_MEAN_SQUARE
     if 1 / SCALE_TOLERANCE <= ratio <= SCALE_TOLERANCE:
         return
@@ -320,7 +333,8 @@ def learn_dictionary(
     Parameters
     ----------
     X : array_like, shape (n_samples, n_features)
-        Training patches (e.g. whitened natural-image patches, flattened).
+        Training patches (e.g. whitened natural-image patches, flattened); an
+        ``np.memmap`` is read one minibatch at a time, not loaded.
     n_atoms : int
         Number of basis functions (units).
     lam : float, default 0.1
@@ -447,7 +461,7 @@ def learn_dictionary(
     basis set: a strategy employed by V1? Vision Research 37, 3311-3325.
     """
     # also refuses all-zero data and scales that overflow (the solvers run in float64 here)
-    X = check_training_data(X, dtype=np.float64)
+    X = check_training_rows(X, dtype=np.float64)  # a memmap stays one: read per minibatch
     n, p = X.shape
     n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
     lam = check_nonnegative(lam, "lam")
@@ -525,7 +539,7 @@ def learn_dictionary(
     with blas_threads_for_step(coding_iteration_flops(batch_size, n_atoms, p)):
         for t in bar:
             rate = lr * decay**t
-            batch = X[rng.integers(0, n, batch_size)]
+            batch = np.asarray(X[rng.integers(0, n, batch_size)], dtype=np.float64)
             if prior == "l1":
                 A = encode(batch, D, lam)
                 if t == 0 and not A.any():

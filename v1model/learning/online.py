@@ -42,7 +42,7 @@ from ..validation import (as_generator, check_array, check_int, check_nonnegativ
                           check_shape, describe)
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary, reseed
 from ._coding import check_lam_below_data, make_coder
-from ._data import Minibatches, check_training_data
+from ._data import Minibatches, check_training_rows
 from ._history import History, batch_statistics
 from ..io import seed_attr
 
@@ -223,7 +223,8 @@ def learn_online(
     Parameters
     ----------
     X : array_like, shape (n_samples, n_features)
-        Training signals.
+        Training signals (an ``np.memmap`` is read one minibatch at a time,
+        not loaded).
     n_atoms : int
         Number of atoms.
     method : {"fista", "ista", "lca", "omp", "mp", "iht", "cd", "active_set"}, default "fista"
@@ -283,7 +284,7 @@ def learn_online(
     matrix factorization and sparse coding. JMLR 11, 19-60.
     """
     coder = make_coder(method, lam, n_nonzero, positive, dtype, method_params)
-    X = check_training_data(X, dtype=coder.dtype)
+    X = check_training_rows(X, dtype=coder.dtype)  # a memmap stays one: read per minibatch
     n, p = X.shape
     n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
     check_lam_below_data(X, coder, n_atoms)
@@ -310,7 +311,8 @@ def run_epochs(state, X, n_updates, batch_size, shuffle, rng, progress):
     state : OnlineState
         Updated in place.
     X : ndarray, shape (n_samples, n_features)
-        Training samples (not checked).
+        Training samples (not checked), of any real dtype: each minibatch is
+        converted to the dtype of ``state.D``.
     n_updates : int
         Minibatch updates to make.
     batch_size : int
@@ -333,7 +335,7 @@ def run_epochs(state, X, n_updates, batch_size, shuffle, rng, progress):
                        iterable=range(n_updates))
     with blas_threads_for_step(minibatch_flops(state, min(batch_size, X.shape[0]))):
         for _ in bar:
-            state.step(X[batches.next()])
+            state.step(np.asarray(X[batches.next()], dtype=state.D.dtype))
             bar.set_postfix(obj=f"{state.history.last('objective'):.4g}", refresh=False)
 
 
