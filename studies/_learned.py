@@ -116,7 +116,8 @@ def dictionary_patch_shape(dictionary=None, *, quick: bool):
 
 
 def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str = "skimage",
-                       n_updates: int | None = None, progress: bool = False):
+                       n_updates: int | None = None, progress: bool = False,
+                       prewhitened: bool | None = None):
     """Unit-norm atoms as images ``(n_atoms, h, w)``, a description of their source,
     and the attrs that record it (``dictionary``: the file or ``"learned"``;
     ``n_updates``: the learning updates, when known).
@@ -128,8 +129,8 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
         output of ``v1model study run olshausen-field-1996`` or
         ``SparseCodingNetwork.save``. Default: learn one now with the
         ``olshausen-field-1996`` study (its quick variant when ``quick``).
-    quick, seed, images, n_updates, progress
-        Passed to that study.
+    quick, seed, images, n_updates, progress, prewhitened
+        Passed to that study (``prewhitened`` only when given).
     """
     if _given(dictionary):
         from v1model.io import load_dataset
@@ -153,6 +154,8 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
         params = {"images": images, "progress": progress}
         if n_updates is not None:
             params["n_updates"] = n_updates
+        if prewhitened is not None:  # an array of whitened images: not whitened again
+            params["prewhitened"] = prewhitened
         ds = get_study("olshausen-field-1996").run(quick=quick, seed=seed, **params)
         D = ds["dictionary"].values.astype(np.float64)
         source = (f"learned by olshausen-field-1996 (quick={quick}, seed={seed}, "

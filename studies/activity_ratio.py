@@ -41,6 +41,7 @@ def run(
     *,
     dictionary: str | None = None,
     images: str = "skimage",
+    prewhitened: bool | None = None,
     n_updates: int | None = None,
     lam_min: float = 0.02,
     lam_max: float = 2.0,
@@ -64,6 +65,10 @@ def run(
     images : str, default "skimage"
         Image source (also the source of the patches that are encoded, drawn
         apart from the training ones by the seed).
+    prewhitened : bool, optional
+        Whether the images are already whitened (default: guessed from
+        ``images`` as in :func:`stimuli.images.is_prewhitened`, which takes an
+        array for unwhitened: pass True for an array of Olshausen's images).
     n_updates : int, optional
         Learning updates of the dictionary (default 1,000 quick, else the
         ``olshausen-field-1996`` study's).
@@ -116,10 +121,12 @@ def run(
     check_probability(dense_min_ratio, "dense_min_ratio")
     check_bool(progress, "progress")  # "abc" would be truthy
     check_dictionary_source(dictionary, n_updates)
-    check_images(images)  # the encoded patches come from images, with a dictionary file too
+    # the encoded patches come from images, with a dictionary file too
+    check_images(images, prewhitened)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
     atoms, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
-                                             n_updates=n_updates, progress=progress)
+                                             prewhitened=prewhitened, n_updates=n_updates,
+                                             progress=progress)
     n_units, h, w = atoms.shape
     if h != w:
         raise ValueError(f"the dictionary's atoms must be square patches, got {h}x{w}")
@@ -130,8 +137,8 @@ def run(
                          "least 2 (the Babel function and the co-active Babel values compare "
                          "atoms with each other)")
     D = atoms.reshape(n_units, -1)
-    imgs, _ = load_whitened(images, name="images",
-                            progress=inner_progress(progress))
+    imgs, prewhitened = load_whitened(images, prewhitened, name="images",
+                                      progress=inner_progress(progress))
     # a stream independent of the one that drew the training patches from the same seed
     X = sample_patches(imgs, h, n_patches, seed=np.random.SeedSequence(seed).spawn(1)[0],
                        progress=inner_progress(progress))
@@ -210,7 +217,8 @@ def run(
     ds["babel"] = b["babel"]
     ds.attrs.update(
         study=NAME, reference=REFERENCE, quick=int(quick), seed=seed, source=source,
-        images=image_source_attr(images), lam_min=lam_min, lam_max=lam_max, n_lams=n_lams,
+        images=image_source_attr(images), prewhitened=int(bool(prewhitened)),
+        lam_min=lam_min, lam_max=lam_max, n_lams=n_lams,
         n_patches=n_patches, tol=tol, local_max_count=local_max_count,
         dense_min_ratio=dense_min_ratio, mutual_coherence=b.attrs["mutual_coherence"],
         classes=",".join(classes), **meta,

@@ -52,6 +52,7 @@ def run(
     seed: int = 0,
     *,
     images: str = "skimage",
+    prewhitened: bool | None = None,
     patch_size: int | None = None,
     n_atoms: int | None = None,
     lam: float = 0.3,
@@ -77,6 +78,10 @@ def run(
     seed : int
     images : str
         Image source for :func:`stimuli.load_images`.
+    prewhitened : bool, optional
+        Whether the images are already whitened (default: guessed from
+        ``images`` as in :func:`stimuli.images.is_prewhitened`, which takes an
+        array for unwhitened: pass True for an array of Olshausen's images).
     patch_size, n_atoms : int, optional
     lam : float
         L1 penalty of the LASSO (units of the whitened pixels), also used to
@@ -135,15 +140,16 @@ def run(
     n_iter_max = check_int(quick_default(n_iter_max, quick, 100, 300), "n_iter_max",
                            minimum=max(depths))
     check_bool(progress, "progress")
-    check_images(images)
+    check_images(images, prewhitened)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     from stimuli.images import check_patch_size, load_whitened
     from v1model.progress import inner_progress
 
     rng = as_generator(seed)
-    imgs, _ = load_whitened(images, name="images",
-                            progress=inner_progress(progress))
+    # never whitens Olshausen's images twice (prewhitened=True for an array of them)
+    imgs, prewhitened = load_whitened(images, prewhitened, name="images",
+                                      progress=inner_progress(progress))
     check_patch_size(p, imgs.shape, name="patch_size")
     X_learn = sample_patches(imgs, p, max(20000, n_train), seed=rng,
                              progress=inner_progress(progress))
@@ -187,7 +193,7 @@ def run(
     ista = by_depth["prediction_error"].sel(solver="ista").values
     ds.attrs.update(
         study=NAME, reference=REFERENCE, quick=int(quick), seed=seed,
-        images=image_source_attr(images),
+        images=image_source_attr(images), prewhitened=int(bool(prewhitened)),
         patch_size=p, n_atoms=k, lam=lam, n_updates=n_updates, n_train=n_train, n_test=n_test,
         depths=np.asarray(depths), n_steps=n_steps, learning_rate=learning_rate,
         learning_rate_used=by_depth.attrs["learning_rate_used"],

@@ -82,6 +82,7 @@ def run(
     gabor: bool = True,
     gabor_r2: float = GABOR_LIKE_R2,
     images: str = "skimage",
+    prewhitened: bool | None = None,
     progress: bool = False,
 ) -> xr.Dataset:
     """One point: learn at ``lam``, encode held-out patches with LCA, measure.
@@ -116,6 +117,10 @@ def run(
         R^2 above which an atom counts as Gabor-like.
     images : str
         Image source for :func:`stimuli.load_images`.
+    prewhitened : bool, optional
+        Whether the images are already whitened (default: guessed from
+        ``images`` as in :func:`stimuli.images.is_prewhitened`, which takes an
+        array for unwhitened: pass True for an array of Olshausen's images).
     progress : bool
         Progress bar of the learning.
 
@@ -158,7 +163,7 @@ def run(
     gabor_r2 = check_probability(gabor_r2, "gabor_r2")
     gabor = check_bool(gabor, "gabor")  # "-p gabor=no" would be truthy
     check_bool(progress, "progress")  # learn_dictionary's check
-    check_images(images)
+    check_images(images, prewhitened)
     rng = as_generator(seed)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
@@ -166,7 +171,8 @@ def run(
     from v1model.progress import inner_progress
 
     # never whitens Olshausen's images twice; bars only if slow, none with progress=False
-    pictures, _ = load_whitened(images, name="images", progress=inner_progress(progress))
+    pictures, prewhitened = load_whitened(images, prewhitened, name="images",
+                                          progress=inner_progress(progress))
     patch_size = check_patch_size(patch_size, pictures.shape, name="patch_size")
     inner = inner_progress(progress)
     X_train = sample_patches(pictures, patch_size, n_train, seed=rng, progress=inner)
@@ -242,7 +248,7 @@ def run(
             "patch_size": patch_size, "n_updates": n_updates, "n_train": n_train,
             "n_test": n_test, "batch_size": batch_size, "tau": tau, "lca_tol": lca_tol,
             "gabor": int(bool(gabor)), "gabor_r2": gabor_r2,
-            "images": image_source_attr(images),
+            "images": image_source_attr(images), "prewhitened": int(bool(prewhitened)),
             "dictionary_init": "learned" if n_updates else "data",
         },
     )

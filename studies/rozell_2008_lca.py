@@ -56,6 +56,11 @@ REFERENCE = (
 #: patch at a squared residual, so like the thresholds it spends atoms where the
 #: contrast is (a like-for-like rate comparison)
 RD_METHODS = ("lca_soft", "lca_hard", "fista", "omp", "mp", "omp_tol")
+#: what each method's row of rd_parameter holds, and its units: one label could not say
+#: it (lam is in units of X, n_nonzero a count, omp_tol's tol a squared residual)
+RD_PARAMETERS = {"lca_soft": ("lam", "units of X"), "lca_hard": ("lam", "units of X"),
+                 "fista": ("lam", "units of X"), "omp": ("n_nonzero", "1"),
+                 "mp": ("n_nonzero", "1"), "omp_tol": ("tol", "(units of X)^2")}
 #: stopping tolerance of the soft LCA in the rate-distortion comparison: at lca's default
 #: 1e-3 a run stops with near-threshold units still active, 5% more than the LASSO's at
 #: lam = 0.05 (quick run: 24.8 against 23.5 per patch); at 1e-4 they are within 1% (23.7)
@@ -119,7 +124,10 @@ def run(
         ``lca_objective``, ``lca_data_term``, ``lca_n_active``,
         ``lca_relative_gap`` (soft only, to the FISTA optimum);
         ``fista_objective``; rate-distortion over (solver, level):
-        ``rd_n_active``, ``rd_mse``, ``rd_parameter``; ``attrs["pixel_mean_square"]``:
+        ``rd_n_active``, ``rd_mse``, ``rd_parameter`` (the parameter that gave
+        each point: its name and units per solver in the coordinates
+        ``rd_parameter_name``, ``lam`` / ``n_nonzero`` / ``tol``, and
+        ``rd_parameter_units``); ``attrs["pixel_mean_square"]``:
         the mean squared pixel of the test patches (the MSE of the all-zero code).
         Energies and ``rd_mse`` are in the learner's units, (units of X)^2.
     """
@@ -244,6 +252,11 @@ def run(
             "threshold": thresholds,
             "time": ("time", time, {"units": "s"}),
             "solver": list(RD_METHODS),
+            "rd_parameter_name": ("solver", [RD_PARAMETERS[m][0] for m in RD_METHODS],
+                                  {"long_name": "parameter held by rd_parameter",
+                                   "units": "1"}),
+            "rd_parameter_units": ("solver", [RD_PARAMETERS[m][1] for m in RD_METHODS],
+                                   {"long_name": "units of rd_parameter", "units": "1"}),
             "level": np.arange(n_levels),
             "update": learn_hist["update"].values if "update" in learn_hist.coords
             else np.arange(learn_hist.sizes["update"]),
@@ -253,7 +266,9 @@ def run(
     units = {
         "dictionary": "1", "lca_objective": energy, "lca_data_term": energy,
         "lca_n_active": "1", "lca_relative_gap": "1", "fista_objective": energy,
-        "rd_n_active": "1", "rd_mse": energy, "rd_parameter": "1",
+        "rd_n_active": "1", "rd_mse": energy,
+        # not one unit for every row: lam, a count or a squared residual
+        "rd_parameter": "mixed: see rd_parameter_units",
         "learning_objective": energy,
     }
     for name, unit in units.items():
@@ -270,7 +285,8 @@ def run(
     ds["learning_objective"].attrs["long_name"] = "mean energy per patch while learning"
     ds["rd_n_active"].attrs["long_name"] = "mean number of non-zero coefficients per patch"
     ds["rd_parameter"].attrs["long_name"] = (
-        "lam (lca, fista), n_nonzero (omp, mp) or squared residual tol (omp_tol)")
+        "lam (lca, fista), n_nonzero (omp, mp) or squared residual tol (omp_tol): "
+        "see rd_parameter_name")
     ds.attrs.update(
         study=NAME, reference=REFERENCE, quick=int(quick), seed=seed,
         images=image_source_attr(images), prewhitened=int(bool(prewhitened)),

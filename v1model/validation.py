@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
 
 __all__ = [
     "as_generator",
@@ -71,7 +72,7 @@ def as_generator(seed) -> np.random.Generator:
     ----------
     seed : None, int, numpy.random.SeedSequence or numpy.random.Generator
         A Generator is returned as it is; None gives fresh OS entropy; an int
-        (or a 0-d integer array) must be non-negative (bools are rejected).
+        (or a 0-d integer array or DataArray) must be non-negative (bools are rejected).
 
     Returns
     -------
@@ -86,8 +87,8 @@ def as_generator(seed) -> np.random.Generator:
     """
     if isinstance(seed, np.random.Generator):
         return seed
-    if isinstance(seed, np.ndarray) and seed.dtype.kind in "biu":
-        seed = _unwrap_0d(seed)  # a seed read from a result (ds["seed"].values)
+    if isinstance(seed, (np.ndarray, xr.DataArray)) and seed.dtype.kind in "biu":
+        seed = _unwrap_0d(seed)  # a seed read from a result (ds["seed"] or its .values)
     if isinstance(seed, (bool, np.bool_)):
         raise TypeError(f"seed must be None, an int, a numpy SeedSequence or a numpy "
                         f"Generator, got {seed!r}")
@@ -444,7 +445,7 @@ def check_positive(value, name: str, allow_inf: bool = False) -> float:
     Parameters
     ----------
     value : int or float
-        A real number (Python or NumPy, or a 0-d array of one; bools are
+        A real number (Python or NumPy, or a 0-d array or DataArray of one; bools are
         rejected).
     name : str
         Argument name used in error messages.
@@ -475,7 +476,7 @@ def check_nonnegative(value, name: str) -> float:
     Parameters
     ----------
     value : int or float
-        A finite real number (Python or NumPy, or a 0-d array of one; bools
+        A finite real number (Python or NumPy, or a 0-d array or DataArray of one; bools
         are rejected).
     name : str
         Argument name used in error messages.
@@ -504,7 +505,7 @@ def check_probability(value, name: str, open_interval: bool = True) -> float:
     Parameters
     ----------
     value : int or float
-        A real number (Python or NumPy, or a 0-d array of one; bools are
+        A real number (Python or NumPy, or a 0-d array or DataArray of one; bools are
         rejected).
     name : str
         Argument name used in error messages.
@@ -537,7 +538,7 @@ def check_int(value, name: str, minimum: int | None = None, maximum: int | None 
     Parameters
     ----------
     value : int
-        An integer (Python or NumPy, or a 0-d array of one), or a real number
+        An integer (Python or NumPy, or a 0-d array or DataArray of one), or a real number
         with an integer value such as ``3.0``; bools are rejected.
     name : str
         Argument name used in error messages.
@@ -817,8 +818,11 @@ def check_fits_in_memory(shape, dtype, name: str, value, what: str) -> None:
 
 
 def _unwrap_0d(value):
-    """The element of a 0-d ndarray (a scalar read from a result, ``ds["lam"].values``,
-    was refused as "array of shape ()"), anything else as it is."""
+    """The element of a 0-d ndarray or 0-d xarray.DataArray (a scalar read from a
+    result, ``ds["lam"].values`` or ``ds["lam"]``, was refused as "array of shape ()"),
+    anything else as it is."""
+    if isinstance(value, xr.DataArray) and value.ndim == 0:
+        value = value.values
     if isinstance(value, np.ndarray) and value.ndim == 0:
         return value[()]
     return value

@@ -175,3 +175,31 @@ def test_the_memory_limit_of_a_job_is_its_control_groups(tmp_path, monkeypatch):
     ram = validation.physical_memory()
     monkeypatch.setattr(validation, "cgroup_memory_limit", lambda: 2.0**70)
     assert validation.physical_memory() == ram
+
+
+def test_zero_dimensional_dataarrays_are_scalars():
+    """A number read from a result as ds["lam"] (a 0-d DataArray) was refused as "lam
+    must be a real number"; public functions now take it as the number it holds."""
+    import xarray as xr
+
+    from v1model import SparseCodingNetwork
+    from v1model.inference import fista, orthogonal_mp
+    from v1model.validation import check_positive
+
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((6, 10))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((4, 10))
+    result = xr.Dataset({"lam": 0.1, "n_nonzero": 2, "seed": 5})
+    net = SparseCodingNetwork(D, lam=result["lam"])
+    assert net.lam == 0.1 and type(net.lam) is float
+    np.testing.assert_array_equal(fista(X, D, result["lam"]), fista(X, D, 0.1))
+    np.testing.assert_array_equal(orthogonal_mp(X, D, n_nonzero=result["n_nonzero"]),
+                                  orthogonal_mp(X, D, n_nonzero=2))
+    assert check_int(result["n_nonzero"], "n_nonzero") == 2
+    assert as_generator(result["seed"]).random() == np.random.default_rng(5).random()
+    # only 0-d: a DataArray of several values is not a scalar, a bool is not a number
+    with pytest.raises(TypeError, match="lam must be a real number"):
+        check_positive(xr.DataArray([0.1, 0.2]), "lam")
+    with pytest.raises(TypeError, match="lam must be a real number"):
+        check_positive(xr.DataArray(True), "lam")

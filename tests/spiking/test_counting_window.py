@@ -114,3 +114,44 @@ def test_refractory_warning_states_the_bound_with_the_spike_step():
                          target="numpy", seed=0)
     # a saturating drive fires every refractory + dt = 11.6 ms: 3 spikes in 35 ms
     assert ds["spike_count"].item() == 3
+
+
+@pytest.mark.parametrize("duration, refractory, raises", [
+    # 10.5 steps: steps 4 to 10 are counted, 7 ms (nominally 7.35 ms) < 7.2 ms refractory
+    (0.0105, 0.0072, True),
+    # 13.1 steps: steps 4 to 13 are counted, 10 ms (nominally 9.17 ms) > 9.5 ms refractory
+    (0.0131, 0.0095, False),
+])
+def test_refractory_check_uses_the_counted_window(duration, refractory, raises):
+    """The "refractory >= counting window" error compares with the window on the step
+    grid that the run counts (_window_steps), not duration * (1 - transient_fraction)."""
+    kwargs = dict(duration=duration, dt=1e-3, tau_syn=5e-3, refractory=refractory,
+                  target="numpy", progress=False)
+    if raises:
+        with pytest.raises(ValueError, match=r"refractory=0.0072 s is at least the counting "
+                                             r"window .* = 0.007 s\)"):
+            spiking_lca(np.full((1, 1), 3.0), np.eye(1), 0.1, **kwargs)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # ~1 spike in the window: on purpose
+        ds = spiking_lca(np.full((1, 1), 3.0), np.eye(1), 0.1, **kwargs)
+    np.testing.assert_allclose(ds.attrs["counting_window"], [0.004, 0.014])
+
+
+def test_codes_and_drive_are_in_units_of_x():
+    """code = rate * tau_m is a LASSO code and drive = D x: both in units of X, as the
+    ODE LCA's codes (rates stay Hz, counts "1"); also for windowed_rates and the
+    convolutional LCA."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ds = spiking_lca(np.full((1, 2), 3.0), np.eye(2), 0.1, duration=0.02, dt=1e-3,
+                         target="numpy", progress=False, record_spikes=True)
+        conv = spiking_convolutional_lca(np.full((1, 6, 6), 3.0), np.ones((1, 2, 2)) / 2,
+                                         0.1, duration=0.02, dt=1e-3, target="numpy",
+                                         progress=False)
+    for out in (ds, conv):
+        assert out["code"].attrs["units"] == "units of X"
+        assert out["drive"].attrs["units"] == "units of X"
+        assert out["rate"].attrs["units"] == "Hz"
+        assert out["spike_count"].attrs["units"] == "1"
+    assert windowed_rates(ds, 0.02).attrs["units"] == "units of X"

@@ -146,9 +146,10 @@ def test_same_seed_same_network():
 
 
 def test_learning_resumes_from_a_saved_network():
-    """Q, W and theta of a run, given back as Q0, W0 and theta0 with the same Generator,
-    continue it: 6 updates then 4 are 10 in one call, update for update (W0 did not
-    exist: the lateral inhibition restarted at 0)."""
+    """Q, W, theta and rate of a run, given back as Q0, W0, theta0 and rate0 with the same
+    Generator, continue it: 6 updates then 4 are 10 in one call, update for update (W0
+    did not exist: the lateral inhibition restarted at 0; rate0 neither: the moving
+    average restarted at p)."""
     X, _ = _blob_data(300, seed=3)
     rng = np.random.default_rng(7)
     Q0 = rng.standard_normal((8, X.shape[1]))
@@ -160,11 +161,33 @@ def test_learning_resumes_from_a_saved_network():
     first = learn_sailnet(X, n_updates=6, seed=stream, **kw)
     assert first["W"].values.max() > 0  # there is inhibition to lose
     kw.update(Q0=first["Q"].values.reshape(8, -1), theta0=first["theta"].values)
-    rest = learn_sailnet(X, n_updates=4, seed=stream, W0=first["W"].values, **kw)
-    for name in ("Q", "W", "theta"):
+    rest = learn_sailnet(X, n_updates=4, seed=stream, W0=first["W"].values,
+                         rate0=first["rate"].values, **kw)
+    for name in ("Q", "W", "theta", "rate"):
         np.testing.assert_array_equal(rest[name].values, whole[name].values, err_msg=name)
     np.testing.assert_array_equal(rest["mean_W"].values, whole["mean_W"].values[6:])
     assert rest.attrs["init_W"] == "W0" and whole.attrs["init_W"] == "zero"
+    assert rest.attrs["init_rate"] == "rate0" and whole.attrs["init_rate"] == "p"
+
+
+def test_rate0_sets_the_moving_average_it_starts_from():
+    """With eta_average = 1 - e the rate after one update is e * rate0 + (1 - e) * the
+    batch's mean count: its mean rate (rate0 = p by default); bad rate0 are refused."""
+    X, _ = _blob_data(100, seed=1)
+    kw = dict(n_neurons=4, theta0=0.5, batch_size=20, n_steps=20, n_updates=1,
+              eta_average=0.75, progress=False, dtype=np.float64)
+    rate0 = np.array([0.0, 1.0, 2.0, 3.0])
+    a = learn_sailnet(X, seed=2, rate0=rate0, **kw)
+    b = learn_sailnet(X, seed=2, **kw)
+    # same draws, so the same batch: the two differ by 0.25 * (rate0 - p) exactly
+    np.testing.assert_allclose(a["rate"].values - b["rate"].values, 0.25 * (rate0 - 0.05),
+                               rtol=0, atol=1e-12)
+    for bad, error, match in ((np.ones(3), ValueError, r"rate0 must be a number or have shape"),
+                              (-1.0, ValueError, "rate0 must be non-negative"),
+                              (np.nan, ValueError, "rate0 contains 1 non-finite"),
+                              (True, TypeError, "rate0 must be a number")):
+        with pytest.raises(error, match=match):
+            learn_sailnet(X, seed=2, rate0=bad, **kw)
 
 
 def test_first_update_fires_with_the_given_inhibition():

@@ -83,7 +83,7 @@ def test_error_shrinks_with_simulated_time(long_run, reference):
 def test_dataset_has_units_and_parameters(long_run):
     ds = long_run
     assert ds["rate"].dims == ("sample", "atom")
-    assert ds["rate"].attrs["units"] == "Hz" and ds["code"].attrs["units"] == "1"
+    assert ds["rate"].attrs["units"] == "Hz" and ds["code"].attrs["units"] == "units of X"
     assert ds["spike_time"].attrs["units"] == "s"
     np.testing.assert_allclose(ds["code"], ds["rate"] * TAU_M)
     for key in ("lam", "duration", "dt", "tau_m", "tau_syn", "refractory", "target"):

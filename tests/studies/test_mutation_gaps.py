@@ -561,7 +561,7 @@ def activity_ratio_probe(monkeypatch):
         seen["learning"] = kwargs
         return atoms, "stand-in", {"dictionary": "learned"}
 
-    def patches(images, size, n, seed):
+    def patches(images, size, n, seed, **kwargs):
         seen["patches"] = (size, n)
         return np.random.default_rng(0).standard_normal((n, size * size))
 

@@ -78,7 +78,8 @@ REFUSED_LATE = [
      "ValueError: margin=10.0 leaves no place for a unit's centre on the 8x8 patch"),
 ] + [
     (name, "prewhitened", value, "TypeError: prewhitened must be a bool")
-    for name in ("olshausen-field-1996", "olshausen-field-1997", "rozell-2008-lca",
+    for name in ("activity-ratio", "gregor-lecun-2010-lista", "lca-sweep",
+                 "olshausen-field-1996", "olshausen-field-1997", "rozell-2008-lca",
                  "sae-natural-patches", "schultz-2014-replicating-kernels", "spiking-lca",
                  "zylberberg-2011-sailnet")
     for value in ("abc", -7.5)

@@ -147,3 +147,34 @@ def test_progress_false_draws_no_bar(monkeypatch, capsys):
                                      n_levels=2, t_max=0.01, progress=False)
     err = capsys.readouterr().err
     assert "%|" not in err, err[-300:]
+
+
+@pytest.mark.filterwarnings("ignore::v1model.inference.ConvergenceWarning")  # 3 updates
+def test_rd_parameter_says_what_each_row_holds_and_its_units(tmp_path):
+    """rd_parameter holds lam (units of X) for the L1 methods and the hard LCA,
+    n_nonzero (a count) for OMP / MP at k atoms and a squared residual tol ((units of
+    X)^2) for omp_tol, all under one label "1": per-solver coordinates name them, and
+    survive a netCDF round trip."""
+    from studies import get_study
+    from v1model.io import load_dataset, save_dataset
+
+    ds = get_study("rozell-2008-lca").run(quick=True, n_updates=3, patch_size=6, n_atoms=12,
+                                         n_train=300, n_eval=20, n_levels=3, progress=False)
+    expected = {"lca_soft": ("lam", "units of X"), "lca_hard": ("lam", "units of X"),
+                "fista": ("lam", "units of X"), "omp": ("n_nonzero", "1"),
+                "mp": ("n_nonzero", "1"), "omp_tol": ("tol", "(units of X)^2")}
+    back = load_dataset(save_dataset(ds, tmp_path / "rozell.nc"))
+    for out in (ds, back):
+        got = {str(s): (str(n), str(u)) for s, n, u in zip(
+            out["solver"].values, out["rd_parameter_name"].values,
+            out["rd_parameter_units"].values)}
+        assert got == expected
+    assert ds["rd_parameter"].attrs["units"] != "1"
+    # the rows hold what the names say: the soft thresholds of the run, whole counts of
+    # atoms, tolerances on the squared residual of a patch
+    rd = ds["rd_parameter"]
+    np.testing.assert_allclose(rd.sel(solver="fista"), np.geomspace(0.05, 1.0, 3))
+    omp = rd.sel(solver="omp").values
+    assert np.array_equal(omp, np.round(omp)) and omp.min() >= 1
+    np.testing.assert_allclose(rd.sel(solver="omp_tol"),
+                               np.geomspace(0.5, 0.02, 3) * ds.attrs["omp_tol_patch_energy"])

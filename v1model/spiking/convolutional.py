@@ -107,8 +107,8 @@ def spiking_convolutional_lca(
         Over (sample, kernel, time) for sounds or (sample, kernel, y, x) for
         images (position coordinates: the first sample of each copy, as
         :meth:`ConvolutionalDictionary.codes_dataset`): ``rate`` (Hz),
-        ``code`` = rate * tau_m, ``spike_count`` in the counting window,
-        ``drive`` = Φᵀx; ``kernels``; with ``record_spikes``: ``spike_time``
+        ``code`` = rate * tau_m (units of X), ``spike_count`` in the counting
+        window, ``drive`` = Φᵀx (units of X); ``kernels``; with ``record_spikes``: ``spike_time``
         (s), ``spike_sample``, ``spike_kernel`` and ``spike_position`` (flat
         index into the code grid, C order) over ``spike``. Parameters,
         stride, boundary, network size and wall times in ``attrs``.
@@ -162,13 +162,14 @@ def _to_dataset(phi, out, drive, p) -> xr.Dataset:
     ds = phi.codes_dataset(rate * p["tau_m"])
     ds = ds.rename({"codes": "code"})
     dims = ds["code"].dims
-    ds["code"].attrs.update(long_name="code = rate * tau_m (LASSO units)", units="1")
+    # rate * tau_m is a LASSO code (threshold 1 unit of X): in units of X, not "1"
+    ds["code"].attrs.update(long_name="code = rate * tau_m (LASSO units)", units="units of X")
     ds["rate"] = (dims, rate, {"long_name": "firing rate in the counting window",
                                "units": "Hz"})
     ds["spike_count"] = (dims, counts, {"long_name": "spikes in the counting window",
                                         "units": "1"})
     ds["drive"] = (dims, drive.reshape(shape), {"long_name": "feed-forward drive Φᵀx",
-                                                "units": "1"})
+                                                "units": "units of X"})
     if "spike_time" in out:
         kernel, position = np.divmod(out["spike_atom"], int(np.prod(phi.code_shape)))
         ds["spike_time"] = ("spike", out["spike_time"], {"long_name": "spike time",

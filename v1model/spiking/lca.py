@@ -180,10 +180,11 @@ def spiking_lca(
     Returns
     -------
     xarray.Dataset
-        ``rate`` (sample, atom) in Hz, ``code`` (sample, atom) = rate * tau_m,
-        ``spike_count`` (sample, atom) in the counting window, ``drive``
-        (sample, atom) = D x; with ``record_spikes``: ``spike_time`` (s),
-        ``spike_sample``, ``spike_atom`` over ``spike``; with ``record_v``:
+        ``rate`` (sample, atom) in Hz, ``code`` (sample, atom) = rate * tau_m
+        in units of X (the LASSO's), ``spike_count`` (sample, atom) in the
+        counting window, ``drive`` (sample, atom) = D x in units of X; with
+        ``record_spikes``: ``spike_time`` (s), ``spike_sample``,
+        ``spike_atom`` over ``spike``; with ``record_v``:
         ``v`` and ``I_inh`` over (``time``, ``unit``). Parameters, the Brian2
         seed, the network size and wall times (``build_time``, ``run_time``
         in s) are in ``attrs``, with ``counting_window`` = [start, end] in s,
@@ -284,11 +285,14 @@ def simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory, transie
             f"the counting window (duration * (1 - transient_fraction) = "
             f"{duration - t_count!r} s) is shorter than dt ({dt!r} s)"
         )
-    if refractory >= duration - t_count:  # at most one spike per unit: codes of 0 or 1 spike
+    # the window the run counts is on the step grid (_window_steps), not the nominal
+    # duration * (1 - transient_fraction): 7 ms, not 7.35 ms, for duration=0.0105, dt=1e-3
+    window = (_count_step(duration, dt) - _count_step(t_count, dt)) * dt
+    if refractory >= window:  # at most one spike per unit: codes of 0 or 1 spike
         raise ValueError(
             f"refractory={refractory!r} s is at least the counting window (duration * (1 - "
-            f"transient_fraction) = {duration - t_count:.3g} s): a unit could fire at most "
-            f"once in it; shorten refractory or lengthen duration")
+            f"transient_fraction) on the dt={dt!r} s step grid = {window:.3g} s): a unit could "
+            f"fire at most once in it; shorten refractory or lengthen duration")
     return dict(
         lam=lam, duration=duration, dt=dt, tau_m=tau_m, tau_syn=tau_syn, refractory=refractory,
         transient_fraction=transient_fraction, inhibition=int(bool(inhibition)), v_init=v_init,
@@ -529,9 +533,11 @@ def _to_dataset(out, drive, units, p, n, k):
         coords=coords,
     )
     ds["rate"].attrs.update(long_name="firing rate in the counting window", units="Hz")
-    ds["code"].attrs.update(long_name="code = rate * tau_m (LASSO units)", units="1")
+    # the threshold is 1 unit of X, so rate * tau_m is a LASSO code: in units of X (as the
+    # ODE LCA's), not "1"
+    ds["code"].attrs.update(long_name="code = rate * tau_m (LASSO units)", units="units of X")
     ds["spike_count"].attrs.update(long_name="spikes in the counting window", units="1")
-    ds["drive"].attrs.update(long_name="feed-forward drive D x", units="1")
+    ds["drive"].attrs.update(long_name="feed-forward drive D x", units="units of X")
     if "spike_time" in out:
         ds["spike_time"] = ("spike", out["spike_time"], {"long_name": "spike time", "units": "s"})
         ds["spike_sample"] = ("spike", out["spike_sample"], {
@@ -664,7 +670,7 @@ def windowed_rates(ds: xr.Dataset, t_stop, transient_fraction: float | None = No
                     "units": "s", "long_name": "end of the last counted step"}),
                 "sample": ds["sample"], "atom": ds["atom"]},
         # the window [transient_fraction * t_stop, t_stop] and the tau_m of the rescaling
-        attrs={"long_name": "windowed rate * tau_m", "units": "1",
+        attrs={"long_name": "windowed rate * tau_m", "units": "units of X",
                "transient_fraction": frac, "tau_m": float(ds.attrs["tau_m"])},
         name="code",
     )

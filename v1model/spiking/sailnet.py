@@ -269,6 +269,7 @@ def learn_sailnet(
     border: int = 20,
     Q0=None,
     W0=None,
+    rate0=None,
     seed=None,
     record_every: int = 1,
     progress: bool | None = True,
@@ -315,10 +316,14 @@ def learn_sailnet(
         ``j`` on ``i``: finite, non-negative, with a zero diagonal (the
         constraints every update keeps); default 0, the authors'. To resume
         a run ``ds``, pass ``Q0=ds["Q"].values.reshape(n_neurons, -1)``,
-        ``W0=ds["W"].values`` and ``theta0=ds["theta"].values``: passed the
-        ``numpy.random.Generator`` the first call drew from as ``seed``, N
-        updates then M give the ``Q``, ``W`` and ``theta`` of N + M updates
-        in one call; the moving average ``rate`` restarts at ``p``.
+        ``W0=ds["W"].values``, ``theta0=ds["theta"].values`` and
+        ``rate0=ds["rate"].values``: passed the ``numpy.random.Generator``
+        the first call drew from as ``seed``, N updates then M give the
+        ``Q``, ``W``, ``theta`` and ``rate`` of N + M updates in one call.
+    rate0 : float or array_like, shape (n_neurons,), optional
+        Initial value of the moving-average firing rate ``rate``, in spikes
+        per image: finite and non-negative; default ``p``. Give the ``rate``
+        of a run to resume it (see ``W0``).
     seed : None, int or numpy.random.Generator
     record_every : int
         Record the history every this many updates (default 1).
@@ -366,7 +371,7 @@ def learn_sailnet(
             )
     W = np.zeros((n_neurons, n_neurons)) if W0 is None else _check_w0(W0, n_neurons)
     theta = np.broadcast_to(theta0, (n_neurons,)).astype(np.float64).copy()
-    rate_avg = np.full(n_neurons, p)
+    rate_avg = np.full(n_neurons, p) if rate0 is None else _check_rate0(rate0, n_neurons)
 
     n_rec = n_updates // record_every
     hist = {key: np.empty(n_rec) for key in
@@ -448,10 +453,25 @@ def learn_sailnet(
         record_every=record_every, seed=seed_attr(seed), dtype=str(dtype),
         init="gaussian" if Q0 is None else "Q0",
         init_W="zero" if W0 is None else "W0",
+        init_rate="p" if rate0 is None else "rate0",
         data="images" if np.ndim(data) == 3
         else "patches", wall_time=wall,
     )
     return ds
+
+
+def _check_rate0(rate0, n_neurons):
+    """``rate0`` as a float64 array of shape (n_neurons,): a rate per neuron, >= 0."""
+    given, rate = rate0, check_array(rate0, "rate0", ndim=(0, 1))
+    if np.asarray(given).dtype == bool:  # check_array took True for a rate of 1
+        raise TypeError(f"rate0 must be a number or an array of numbers, got {describe(given)}")
+    if rate.ndim == 1 and rate.shape != (n_neurons,):
+        raise ValueError(f"rate0 must be a number or have shape ({n_neurons},) (one rate per "
+                         f"neuron), got shape {rate.shape}")
+    if np.any(rate < 0):
+        raise ValueError(f"rate0 must be non-negative (a firing rate in spikes per image), "
+                         f"got {describe(given)} with minimum {rate.min():.3g}")
+    return np.broadcast_to(rate, (n_neurons,)).astype(np.float64).copy()
 
 
 def _check_w0(W0, n_neurons):
