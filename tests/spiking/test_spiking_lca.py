@@ -179,7 +179,8 @@ def test_membrane_trace_integrates_drive(problem):
     X, D = problem
     ds = spiking_lca(X, D, LAM, duration=0.05, target="numpy", seed=0, inhibition=False,
                      record_v=[[0, 0], [1, 3]], v_init="zero")
-    assert ds["v"].dims == ("time", "unit") and ds["v"].attrs["units"] == "1"
+    assert ds["v"].dims == ("time", "unit")
+    assert ds["v"].attrs["units"] == ds["I_inh"].attrs["units"] == "units of X"
     assert ds.sizes["time"] == 500 and ds.sizes["unit"] == 2
     drive = X @ D.T
     for u in range(2):

@@ -553,9 +553,11 @@ def _to_dataset(out, drive, units, p, n, k):
                                           "long_name": "atom of the recorded neuron"}),
         )
         ds["v"] = (("time", "unit"), out["v"],
-                   {"long_name": "membrane potential (threshold 1)", "units": "1"})
+                   {"long_name": "membrane potential (threshold 1 unit of X)",
+                    "units": "units of X"})
         ds["I_inh"] = (("time", "unit"), out["I_inh"],
-                       {"long_name": "inhibitory synaptic current", "units": "1"})
+                       {"long_name": "inhibitory synaptic current (drives v as b - lam does)",
+                        "units": "units of X"})
     ds.attrs.update(p)
     ds.attrs.update(
         model="spiking LCA (Tang, Lin & Davies 2017)",
