@@ -58,7 +58,10 @@ def test_bar_settings(progress, disabled, delay):
 @pytest.mark.parametrize("method, kw, desc", [
     ("fista", {"lam": 0.5}, "fista"), ("ista", {"lam": 0.5}, "ista"),
     ("lca", {"lam": 0.5}, "lca"), ("lca", {"lam": 0.5, "n_steps": 20}, "lca"),
-    ("active_set", {"lam": 0.5}, "lasso_active_set"), ("iht", {"n_nonzero": 3}, "iht")])
+    ("active_set", {"lam": 0.5}, "lasso_active_set"), ("iht", {"n_nonzero": 3}, "iht"),
+    ("cd", {"lam": 0.5}, "lasso_cd"), ("mp", {"n_nonzero": 3}, "matching_pursuit"),
+    ("omp", {"n_nonzero": 3}, "orthogonal_mp"),
+    ("omp", {"n_nonzero": 3, "positive": True}, "orthogonal_mp")])
 def test_solvers_draw_a_bar_over_every_sample_when_asked(problem, bars, method, kw, desc):
     X, D = problem
     ref = encode(X, D, method, **kw, progress=False)
@@ -66,6 +69,30 @@ def test_solvers_draw_a_bar_over_every_sample_when_asked(problem, bars, method, 
     encode(X, D, method, **kw)  # None: shown only if the call runs 2 s
     assert bars == [[desc, 30, 30, True], [desc, 30, 30, False], [desc, 30, 30, False]]
     np.testing.assert_array_equal(codes, ref)  # the bar changes nothing
+
+
+@pytest.mark.parametrize("method, kw", [
+    ("cd", {"lam": 0.3}), ("cd", {"lam": 0.3, "positive": True}),
+    ("mp", {"n_nonzero": 8}), ("mp", {"tol": 1.0}), ("omp", {"n_nonzero": 8}),
+    ("omp", {"tol": 1.0})])
+def test_solvers_coded_in_chunks_give_the_codes_of_one_call(bars, monkeypatch, method, kw):
+    # cd and mp code the samples in chunks of SOLVER_CHUNK for their bar (omp in its blocks):
+    # every sample is solved on its own, so the codes are those of all samples at once
+    from v1model.inference import _common, pursuit
+
+    rng = np.random.default_rng(1)
+    D = rng.standard_normal((128, 64))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((3000, 6)) @ D[:6] * 3 + 0.1 * rng.standard_normal((3000, 64))
+    monkeypatch.setattr(_common, "SOLVER_CHUNK", 10**9)
+    whole = encode(X, D, method, **kw, progress=False)
+    monkeypatch.setattr(_common, "SOLVER_CHUNK", 256)
+    monkeypatch.setattr(pursuit, "_omp_block_size", lambda *args: 256)
+    chunked = encode(X, D, method, **kw, progress=True)
+    assert np.count_nonzero(whole) > 3 * len(X)  # not trivially zero
+    np.testing.assert_array_equal(chunked, whole)
+    shown = [bar for bar in bars if not bar[3]]
+    assert [bar[1:3] for bar in shown] == [[3000, 3000]]  # the bar counted every sample
 
 
 def test_short_calls_draw_nothing_by_default(problem, capsys):

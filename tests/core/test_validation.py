@@ -203,3 +203,36 @@ def test_zero_dimensional_dataarrays_are_scalars():
         check_positive(xr.DataArray([0.1, 0.2]), "lam")
     with pytest.raises(TypeError, match="lam must be a real number"):
         check_positive(xr.DataArray(True), "lam")
+
+
+def test_the_finite_check_needs_no_temporary_the_size_of_the_data():
+    import tracemalloc
+
+    X = np.ones((20_000, 256), dtype=np.float32)  # 20 MB; np.isfinite(X): a 5 MB bool
+    check_array(X, "X", ndim=2, dtype=np.float32)  # warm-up
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        assert check_array(X, "X", ndim=2, dtype=np.float32) is X
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert peak < X.size / 2  # a block of rows (1 MB), not X.size bytes
+
+
+@pytest.mark.parametrize("shape", [(20_000, 256), (3_000_000,), (2, 3, 4)])
+def test_non_finite_values_are_counted_and_named_as_before(shape):
+    X = np.zeros(shape)
+    flat = X.reshape(-1)
+    flat[[5, -1]] = np.nan  # one in the first block of rows, one in the last
+    flat[-2] = -np.inf
+    message = "X contains {} non-finite value(s) (NaN or inf)"
+    with pytest.raises(ValueError, match=re.escape(message.format(3))):
+        check_array(X, "X")
+    flat[:] = 0.0
+    flat[-1] = np.inf
+    with pytest.raises(ValueError, match=re.escape(message.format(1))):
+        check_array(X, "X")
+    with pytest.raises(ValueError, match=re.escape("x contains 1 non-finite value(s)")):
+        check_array(np.nan, "x")

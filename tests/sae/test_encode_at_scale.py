@@ -4,6 +4,7 @@ the messages of encode on arrays larger than one block."""
 import tracemalloc
 
 import numpy as np
+import pytest
 
 from v1model.sae import SparseAutoencoder
 
@@ -79,3 +80,37 @@ def test_mp_backward_scatters_into_the_selected_atoms_only():
         G_t = G_t - gd * d
     np.testing.assert_allclose(dD, expected, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(dR, G_t, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("activation, params", [("topk", dict(k=4)), ("relu", dict(lam=1e-3))])
+def test_sparse_encode_holds_its_result_once(monkeypatch, activation, params):
+    # sp.vstack of one CSR matrix per block held the result twice at its peak (the blocks
+    # and their join); the arrays now grow in place: about the result plus one block
+    import scipy.sparse as sp
+
+    import v1model.sae.autoencoder as autoencoder
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60_000, 8)).astype(np.float32)
+    sae = SparseAutoencoder(32, activation, n_steps=5, batch_size=256, progress=False,
+                            seed=0, **params).fit(X[:2000])
+    monkeypatch.setattr(autoencoder, "ENCODE_BLOCK_ELEMENTS", 32 * 1000)  # 1,000 rows a block
+    reference = sp.vstack([sp.csr_matrix(sae.encode(X[i:i + 1000]))
+                           for i in range(0, len(X), 1000)], format="csr")
+    sae.encode(X[:3000], sparse=True)
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        Z = sae.encode(X, sparse=True)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    size = Z.data.nbytes + Z.indices.nbytes + Z.indptr.nbytes
+    assert reference.nnz > 40_000 and size > 1e6
+    assert peak < 1.5 * size  # the join alone made it 2x
+    assert isinstance(Z, sp.csr_matrix) and Z.shape == reference.shape
+    for name in ("data", "indices", "indptr"):
+        got, want = getattr(Z, name), getattr(reference, name)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)

@@ -29,6 +29,13 @@ class ConvergenceWarning(UserWarning):
     """A solver stopped at its iteration limit before reaching its tolerance."""
 
 
+#: samples per chunk of the solvers that otherwise take all the samples at once (lasso_cd,
+#: matching_pursuit): the steps of their progress bar. Their codes do not depend on it
+#: (each sample is solved on its own); the chunks cost nothing measurable (20,000
+#: samples, 512 atoms: cd 0.66 s vs 0.70 s unchunked, mp 0.75 s vs 1.5 s, in cache)
+SOLVER_CHUNK = 4096
+
+
 def validate_problem(X, D, lam, dtype, positive_lam_name="lam", flags=None):
     """Validate ``X``, ``D`` and ``lam`` once and cast to ``dtype``.
 

@@ -35,7 +35,9 @@ import numba
 import numpy as np
 
 from .._numba import cached_njit
+from ..progress import check_progress, progress_bar
 from ..validation import check_bool, check_int, check_positive
+from . import _common
 from ._common import (check_warm_start, drive_scale, history_dataset, history_record,
                       validate_problem, warn_not_converged)
 
@@ -66,6 +68,7 @@ def lasso_cd(
     dtype=np.float32,
     return_history: bool = False,
     return_n_iter: bool = False,
+    progress: bool | None = None,
     _stats: dict | None = None,
 ):
     """LASSO codes by coordinate descent, compiled and parallel over samples.
@@ -112,6 +115,11 @@ def lasso_cd(
         slower; use it to look at convergence, not for speed.
     return_n_iter : bool, default False
         Also return the largest number of sweeps any sample needed.
+    progress : bool or None, default None
+        A tqdm bar over the samples, solved in chunks of
+        :data:`~v1model.inference._common.SOLVER_CHUNK` (the same codes as all at
+        once): None shows it once the call has run 2 s (:mod:`v1model.progress`),
+        True at once, False never. With ``return_history``, one chunk.
     _stats : dict, optional
         Private (benchmarks): receives ``updates`` (coordinate updates that
         moved a coefficient), ``flops`` (their axpys and the
@@ -161,6 +169,7 @@ def lasso_cd(
     max_sweeps = check_int(max_sweeps, "max_sweeps", minimum=1)
     full_every = check_int(full_every, "full_every", minimum=1)
     check_bool(positive, "positive")
+    check_progress(progress)
     n, k = X.shape[0], D.shape[0]
     G = D @ D.T  # validate_problem refuses zero atoms: the diagonal is positive
     A0 = check_warm_start(A0, (n, k), dtype)
@@ -179,33 +188,39 @@ def lasso_cd(
     updates = np.zeros(n, np.int64)
     left = np.zeros(n, np.bool_)
     records = [history_record(X, D, A, lam)] if return_history else None
-    if return_history:
-        # one record per cycle of a full sweep and `full_every` active ones: restart from the
-        # current codes each time
-        budget = max_sweeps
-        left[:] = True
-        while budget > 0 and left.any():
-            step = min(full_every + 1, budget)
-            rows = np.flatnonzero(left)
-            A_rows = A[rows]
-            C = B[rows] - A_rows @ G
-            done_sweeps = np.zeros(rows.size, np.int64)
-            done_updates = np.zeros(rows.size, np.int64)
-            still = np.zeros(rows.size, np.bool_)
-            with _KERNEL_LOCK:
-                _cd_kernel(C, G, A_rows, lam_t, kkt_tol[rows], full_every, step, positive,
-                           done_sweeps, done_updates, still)
-            A[rows] = A_rows
-            sweeps[rows] += done_sweeps
-            updates[rows] += done_updates
-            left[rows] = still
-            budget -= step
-            records.append(history_record(X, D, A, lam))
-    else:
-        C = B - A @ G if A0 is not None else B  # B is not needed afterwards
-        with _KERNEL_LOCK:
-            _cd_kernel(C, G, A, lam_t, kkt_tol, full_every, max_sweeps, positive, sweeps,
-                       updates, left)
+    with progress_bar(progress, total=n, desc="lasso_cd") as bar:
+        if return_history:
+            # one record per cycle of a full sweep and `full_every` active ones: restart from the
+            # current codes each time
+            budget = max_sweeps
+            left[:] = True
+            while budget > 0 and left.any():
+                step = min(full_every + 1, budget)
+                rows = np.flatnonzero(left)
+                A_rows = A[rows]
+                C = B[rows] - A_rows @ G
+                done_sweeps = np.zeros(rows.size, np.int64)
+                done_updates = np.zeros(rows.size, np.int64)
+                still = np.zeros(rows.size, np.bool_)
+                with _KERNEL_LOCK:
+                    _cd_kernel(C, G, A_rows, lam_t, kkt_tol[rows], full_every, step, positive,
+                               done_sweeps, done_updates, still)
+                A[rows] = A_rows
+                sweeps[rows] += done_sweeps
+                updates[rows] += done_updates
+                left[rows] = still
+                budget -= step
+                records.append(history_record(X, D, A, lam))
+                bar.update(rows.size - int(still.sum()))  # the samples that converged
+        else:
+            C = B - A @ G if A0 is not None else B  # B is not needed afterwards
+            # chunks of samples, for the bar: each sample's sweeps are its own
+            for start in range(0, n, _common.SOLVER_CHUNK):
+                rows = slice(start, min(start + _common.SOLVER_CHUNK, n))
+                with _KERNEL_LOCK:
+                    _cd_kernel(C[rows], G, A[rows], lam_t, kkt_tol[rows], full_every, max_sweeps,
+                               positive, sweeps[rows], updates[rows], left[rows])
+                bar.update(rows.stop - rows.start)
     n_left = int(left.sum())
     if n_left:
         warn_not_converged("lasso_cd", max_sweeps, n_left, n, "max_sweeps")

@@ -137,10 +137,9 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
     seed : int, Generator or None, optional
         Accepted for a uniform interface; every method here is deterministic.
     progress : bool or None, default None
-        A tqdm bar over the samples for the iterative methods (lca, fista,
-        ista, active_set, iht): None shows it once the call has run 2 s
-        (:mod:`v1model.progress`), True at once, False never. cd, mp and omp
-        draw none (about a second for 10,000 patches and 512 atoms).
+        A tqdm bar over the samples, for every method (cd, mp and omp code the
+        samples in chunks for it, with the same codes): None shows it once the
+        call has run 2 s (:mod:`v1model.progress`), True at once, False never.
     **method_params
         Passed to the solver (e.g. ``n_warm`` for active_set, ``tau``,
         ``threshold`` or ``n_steps`` for lca). The iteration limit is
@@ -196,9 +195,7 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
     if tol is not None:
         params["tol"] = tol
     check_progress(progress)
-    # the solvers that draw a bar take progress (the others take ~1 s for 10,000 patches)
-    if "progress" in inspect.signature(SOLVERS[method]).parameters:
-        params["progress"] = progress
+    params["progress"] = progress  # every solver draws a bar
     common = dict(dtype=dtype, return_history=return_history)
 
     if method == "lca":

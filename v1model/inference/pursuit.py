@@ -28,7 +28,9 @@ import warnings
 import numpy as np
 
 from .._frames import user_stacklevel
+from ..progress import check_progress, progress_bar
 from ..validation import check_int, check_nonnegative
+from . import _common
 from ._common import ConvergenceWarning, history_dataset, validate_problem
 
 __all__ = ["matching_pursuit", "orthogonal_mp"]
@@ -57,7 +59,7 @@ def _check_pursuit(X, D, n_nonzero, tol, dtype, method, cap_features, flags):
 
 
 def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter=None,
-                     dtype=np.float32, return_history=False):
+                     dtype=np.float32, return_history=False, progress=None):
     """Matching Pursuit codes, batched over samples.
 
     Each step picks, for every sample, the atom with the largest normalised
@@ -100,6 +102,11 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
         Also return a Dataset over ``iteration`` (step) with objective = data
         term ``0.5 ||x - D^T a||^2`` summed over samples, penalty (zero) and
         mean active count.
+    progress : bool or None, default None
+        A tqdm bar over the samples, coded in chunks of
+        :data:`~v1model.inference._common.SOLVER_CHUNK` (the same codes as all at
+        once): None shows it once the call has run 2 s (:mod:`v1model.progress`),
+        True at once, False never. With ``return_history``, one chunk.
 
     Returns
     -------
@@ -127,6 +134,7 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
     max_iter = 10 * n_nonzero if max_iter is None else check_int(max_iter, "max_iter", minimum=1)
     if only_tol:  # atoms may be picked again until the residual is small enough
         n_nonzero = np.iinfo(np.intp).max
+    check_progress(progress)
     n, k = X.shape[0], D.shape[0]
     G = D @ D.T
     norms = np.sqrt(np.diag(G)).astype(dtype)
@@ -135,10 +143,39 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
     A = np.zeros((n, k), dtype)
     res2 = _row_norms2(X)
     count = np.zeros(n, np.intp)
-    live = np.arange(n)
-    if tol is not None:
-        live = live[res2 > tol]
     records = [_pursuit_record(res2, count)] if return_history else None
+    # chunks of samples, for the bar (each sample's steps are its own); the history
+    # sums every sample at each step: one chunk
+    chunk = n if return_history else _common.SOLVER_CHUNK
+    with progress_bar(progress, total=n, desc="matching_pursuit") as bar:
+        for start in range(0, n, chunk):
+            stop = min(start + chunk, n)
+            live = np.arange(start, stop)
+            if tol is not None:
+                live = live[res2[live] > tol]
+            _mp_steps(X, D, G, norms, inv_sq, alpha, A, res2, count, live, max_iter,
+                      n_nonzero, tol, positive, records)
+            bar.update(stop - start)
+    if tol is not None:  # n_nonzero alone is a cap ("at most"), not a target
+        res2 = _meet_tol_exactly(matching_pursuit, X, D, A, res2, tol, positive=positive,
+                                 n_nonzero=None if only_tol else n_nonzero,
+                                 max_iter=max_iter)
+        _warn_tol_not_met("matching_pursuit", res2, tol,
+                          f"max_iter={max_iter} steps" + ("" if only_tol else
+                                                         f" or n_nonzero={n_nonzero} atoms"),
+                          positive)
+    if return_history:
+        return A, history_dataset(records, "mp", n_nonzero="None" if only_tol else n_nonzero,
+                                  tol=_attr(tol), positive=int(positive), max_iter=max_iter,
+                                  dtype=dtype)
+    return A
+
+
+def _mp_steps(X, D, G, norms, inv_sq, alpha, A, res2, count, live, max_iter, n_nonzero,
+              tol, positive, records):
+    """Matching-pursuit steps for the samples ``live`` (indices into the rows of ``X``,
+    ``alpha``, ``A``, ``res2`` and ``count``, which are updated in place), until each
+    stops or ``max_iter`` steps; with ``records`` (a list), one history record a step."""
     for _ in range(max_iter):
         if live.size == 0:
             break
@@ -161,25 +198,12 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
         if tol is not None:
             done |= res2[rows] <= tol
         live = live[~done]
-        if return_history:
+        if records is not None:
             records.append(_pursuit_record(_residual_sq(X, D, A), count))
-    if tol is not None:  # n_nonzero alone is a cap ("at most"), not a target
-        res2 = _meet_tol_exactly(matching_pursuit, X, D, A, res2, tol, positive=positive,
-                                 n_nonzero=None if only_tol else n_nonzero,
-                                 max_iter=max_iter)
-        _warn_tol_not_met("matching_pursuit", res2, tol,
-                          f"max_iter={max_iter} steps" + ("" if only_tol else
-                                                         f" or n_nonzero={n_nonzero} atoms"),
-                          positive)
-    if return_history:
-        return A, history_dataset(records, "mp", n_nonzero="None" if only_tol else n_nonzero,
-                                  tol=_attr(tol), positive=int(positive), max_iter=max_iter,
-                                  dtype=dtype)
-    return A
 
 
 def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.float32,
-                  return_history=False):
+                  return_history=False, progress=None):
     """Orthogonal Matching Pursuit codes, batched over samples.
 
     Each step picks, for every sample, the atom most correlated with the
@@ -217,6 +241,11 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
     return_history : bool, default False
         Also return a Dataset over ``iteration`` (step) with the summed data
         term as objective, zero penalty and the mean active count.
+    progress : bool or None, default None
+        A tqdm bar over the samples, coded in blocks of rows (the same codes as
+        all at once; with ``positive``, one block): None shows it once the call
+        has run 2 s (:mod:`v1model.progress`), True at once, False never. With
+        ``return_history``, one block.
 
     Returns
     -------
@@ -253,10 +282,12 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
                                                   "orthogonal_mp", cap_features=True,
                                                   flags=dict(positive=positive,
                                                              return_history=return_history))
-    if positive:
-        A, records, res2 = _nn_omp(X, D, n_nonzero, tol, return_history)
-    else:
-        A, records, res2 = _omp(X, D, n_nonzero, tol, return_history)
+    check_progress(progress)
+    with progress_bar(progress, total=X.shape[0], desc="orthogonal_mp") as bar:
+        if positive:
+            A, records, res2 = _nn_omp(X, D, n_nonzero, tol, return_history, bar.update)
+        else:
+            A, records, res2 = _omp(X, D, n_nonzero, tol, return_history, bar.update)
     if tol is not None:
         res2 = _meet_tol_exactly(orthogonal_mp, X, D, A, res2, tol, positive=positive,
                                  n_nonzero=n_nonzero)
@@ -288,7 +319,7 @@ def _meet_tol_exactly(solver, X, D, A, res2, tol, **params):
     if redo.size and X.dtype != np.float64:
         with warnings.catch_warnings():  # the samples still above tol are warned of below
             warnings.simplefilter("ignore", ConvergenceWarning)
-            A[redo] = solver(X[redo], D, tol=tol, dtype=np.float64, **params)
+            A[redo] = solver(X[redo], D, tol=tol, dtype=np.float64, progress=False, **params)
         exact[redo] = _exact_residual_sq(X[redo], D, A[redo])
     at_tol = (res2 <= tol) & (exact <= tol * (1 + TOL_SLACK))
     return np.where(at_tol, np.minimum(exact, tol), exact)
@@ -354,7 +385,7 @@ def _residual_sq(X, D, A):
     return np.einsum("ij,ij->i", R, R)
 
 
-def _omp(X, D, K, tol, return_history):
+def _omp(X, D, K, tol, return_history, on_block):
     """Batch-OMP on the Gram matrix (Rubinstein et al. 2008), vectorised over samples.
 
     For the residual ``r``, the correlations ``alpha = D r`` are updated with
@@ -362,7 +393,8 @@ def _omp(X, D, K, tol, return_history):
     from one Gram row per step: ``v_i = (G[j] - sum_m coef_m v_m) / nrm`` with
     ``coef_m = v_m[j]`` and ``nrm^2 = G_jj - |coef|^2``. ``(coef, nrm)`` is the
     new row of the Cholesky factor of ``G_II``; no product with ``X`` after
-    the first.
+    the first. ``on_block`` (a progress bar's update) is called with the rows of
+    each finished block.
     """
     dtype = X.dtype
     n, f = X.shape
@@ -389,6 +421,7 @@ def _omp(X, D, K, tol, return_history):
         _omp_block(X[start:stop], D, G, g_diag, norms, unit, eps, K, tol, res2_b, n_sel_b,
                    Rf, z, sel, records, res2, n_sel)
         _back_substitute(Rf, z, sel, n_sel_b, A[start:stop])
+        on_block(stop - start)
     return A, records, res2
 
 
@@ -477,7 +510,11 @@ def _back_substitute(Rf, z, sel, n_sel, A):
     A[rows, sel[rows, slots]] = gamma[rows, slots]
 
 
-def _nn_omp(X, D, K, tol, return_history):
+def _nn_omp(X, D, K, tol, return_history, on_done):
+    """NN-OMP (Bruckstein et al. 2008), vectorised over all the samples at once (not in
+    chunks: the batched NNLS solves, padded to the batch's largest support, round
+    differently in another batch); ``on_done`` (a progress bar's update) is called with
+    the number of samples at the end."""
     dtype = X.dtype
     n, f = X.shape
     k = D.shape[0]
@@ -517,6 +554,7 @@ def _nn_omp(X, D, K, tol, return_history):
         live = live[~done]
         if return_history:
             records.append(_pursuit_record(res2, count))
+    on_done(n)
     return A, records, res2
 
 

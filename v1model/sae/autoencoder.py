@@ -675,8 +675,9 @@ class SparseAutoencoder(SavedAsDataset):
         X : array_like, shape (n_samples, n_features) or (n_features,)
             At least one sample, finite, with the ``n_features_in_`` features of training.
         sparse : bool, default False
-            Return a ``scipy.sparse.csr_matrix`` (built block by block; the
-            dense latents of one block at a time) instead of a dense array.
+            Return a ``scipy.sparse.csr_matrix`` (built block by block, its arrays
+            grown in place: the dense latents of one block at a time plus the
+            result, not twice the result) instead of a dense array.
 
         Returns
         -------
@@ -688,10 +689,7 @@ class SparseAutoencoder(SavedAsDataset):
         self._check_can_encode()
         blocks = self._blocks_of_rows(X)
         if sparse:
-            import scipy.sparse as sp
-
-            return sp.vstack([sp.csr_matrix(self._encode_block(block)) for block in blocks],
-                             format="csr")
+            return _csr_by_blocks(map(self._encode_block, blocks), blocks.n_samples)
         out = None
         for block, rows in zip(blocks, blocks.slices):
             Z = self._encode_block(block)
@@ -1060,6 +1058,62 @@ class _RowBlocks:
             else:
                 name = f"X[{s.start}:{s.stop}]"
             yield check_array(self.X[s], name, ndim=2, dtype=self.dtype)
+
+
+def _csr_by_blocks(blocks, n_samples):
+    """The ``scipy.sparse.csr_matrix`` of the dense 2-D ``blocks`` stacked, built in
+    place.
+
+    ``sp.vstack`` of one CSR matrix per block held the result twice at its peak (the
+    blocks and their join); here ``data`` and ``indices`` grow by ``ndarray.resize``
+    (a ``realloc``, which moves large buffers without a second copy) to the number of
+    non-zeros the rows so far predict for all ``n_samples`` rows, and are cut to
+    size at the end, so that the peak is about the result plus one block.
+
+    Parameters
+    ----------
+    blocks : iterable of ndarray, shape (n_rows_i, n_cols)
+        Consecutive blocks of rows, the ``n_rows_i`` summing to ``n_samples``.
+    n_samples : int
+        Total number of rows.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (n_samples, n_cols)
+        Equal to ``sp.vstack([sp.csr_matrix(b) for b in blocks], format="csr")``,
+        index dtype included (int32 while the non-zeros fit, as scipy's).
+    """
+    import scipy.sparse as sp
+
+    idx = np.int32
+    indptr = np.zeros(n_samples + 1, idx)
+    data = indices = None
+    nnz = rows_done = n_cols = 0
+    for Z in blocks:
+        n_cols = Z.shape[1]
+        mask = Z != 0
+        block_data = Z[mask]  # row-major: the order of csr_matrix(Z)
+        block_cols = np.nonzero(mask)[1]
+        if data is None:
+            data, indices = np.empty(0, Z.dtype), np.empty(0, idx)
+        end = nnz + block_data.size
+        if idx is np.int32 and end > np.iinfo(np.int32).max:  # as scipy: int64 beyond
+            idx = np.int64
+            indptr, indices = indptr.astype(idx), indices.astype(idx)
+        if end > data.size:
+            # the rows so far predict the total: one reallocation for topk's k per row
+            expected = int(end / (rows_done + Z.shape[0]) * n_samples * 1.01) + 1
+            capacity = min(max(end, expected), n_samples * Z.shape[1])
+            data.resize(capacity, refcheck=False)  # owned here, never shared yet
+            indices.resize(capacity, refcheck=False)
+        data[nnz:end] = block_data
+        indices[nnz:end] = block_cols
+        indptr[rows_done + 1:rows_done + Z.shape[0] + 1] = nnz + np.cumsum(mask.sum(axis=1))
+        nnz, rows_done = end, rows_done + Z.shape[0]
+        del Z, mask, block_data, block_cols  # not held while the next block is encoded
+    data.resize(nnz, refcheck=False)
+    indices.resize(nnz, refcheck=False)
+    return sp.csr_matrix((data, indices, indptr), shape=(n_samples, n_cols), copy=False)
 
 
 def _warn_if_silent(rows, v):
