@@ -171,7 +171,8 @@ def run(
 
     ds = xr.Dataset(coords={"lam": ("lam", lams, {"units": "1", "long_name": "LCA threshold"}),
                             "sample": np.arange(n_patches), "atom": np.arange(n_units),
-                            "y": np.arange(h), "x": np.arange(w)})
+                            "y": ("y", np.arange(h), {"units": "pixel"}),
+                            "x": ("x", np.arange(w), {"units": "pixel"})})
     long = {
         "activity_ratio": "mean fraction of units active per patch",
         "mean_active_count": "mean number of active units per patch",

@@ -179,8 +179,10 @@ def run(
         hist_err[i, :n_hist] = history["reconstruction_error"].values[:n_hist]
 
     coords = {"overcompleteness": ("overcompleteness", np.asarray(levels)),
-              "atom": np.arange(max_atoms), "y": np.arange(patch_size),
-              "x": np.arange(patch_size), "update": np.arange(n_updates)}
+              "atom": np.arange(max_atoms),
+              "y": ("y", np.arange(patch_size), {"units": "pixel"}),
+              "x": ("x", np.arange(patch_size), {"units": "pixel"}),
+              "update": np.arange(n_updates)}
     ds = xr.Dataset(coords=coords)
     ds["dictionary"] = (("overcompleteness", "atom", "y", "x"), dictionaries,
                         {"long_name": "unit-norm atoms (NaN beyond n_atoms)", "units": "1"})

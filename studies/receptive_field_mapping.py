@@ -251,7 +251,9 @@ def run(
                             contrasts=np.geomspace(min_contrast, max_contrast, n_contrasts),
                             phases=n_phases, progress=progress)
 
-    ds = xr.Dataset(coords={"atom": np.arange(n_units), "y": np.arange(h), "x": np.arange(w)})
+    ds = xr.Dataset(coords={"atom": np.arange(n_units),
+                            "y": ("y", np.arange(h), {"units": "pixel"}),
+                            "x": ("x", np.arange(w), {"units": "pixel"})})
     ds["dictionary"] = (("atom", "y", "x"), atoms, {"units": "1", "long_name": "atoms"})
     for tag, m in (("white", white), ("sparse", sparse)):
         ds[f"rf_{tag}"] = m["rf"].assign_attrs(long_name=f"RF mapped with {tag} noise")

@@ -476,7 +476,8 @@ def run(
             "long_name": "1: learned kernels; 0: random (a control)", "units": "1"}),
         "role": ("config", [c[5] for c in configs], {
             "long_name": "what the configuration is compared for", "units": "1"}),
-        "kernel": np.arange(n_max), "ky": np.arange(k_max), "kx": np.arange(k_max),
+        "kernel": np.arange(n_max), "ky": ("ky", np.arange(k_max), {"units": "pixel"}),
+        "kx": ("kx", np.arange(k_max), {"units": "pixel"}),
     })
     ds["coefficients_per_pixel"] = ("config", [c[2] / c[3] ** 2 for c in configs],
                                     {"long_name": "coefficients per pixel, n_kernels / stride²",

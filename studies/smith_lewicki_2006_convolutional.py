@@ -51,7 +51,7 @@ Defaults and their sources
   kernel lengths; held-out excerpts are coded whole): at 7 dB (19% left,
   0.02 spikes per sample) a few low-frequency kernels learned and most
   stayed noise-like (median power in band 0.44), and 8 crops per update
-  gave 0.35-0.39 where 16 gave 0.50-0.61 (quick runs). FISTA: ``lam = 2``
+  gave 0.35-0.39 where 16 gave 0.53-0.61 (quick runs). FISTA: ``lam = 2``
   (units of the unit-RMS excerpts; ~20% of the energy left, 0.14-0.16
   non-zero coefficients per sample; ``lam = 0.5`` gave tonal, non-localized
   kernels) on 8 excerpts of 256 samples (whole: the crop) per update.

@@ -360,7 +360,8 @@ def run(
                    "long_name": "bar length (along the bars)"}),
         "mask_contrast": ("mask_contrast", xos["lca"]["mask_contrast"].values,
                           {"units": "1", "long_name": "mask amplitude"}),
-        "atom": np.arange(n_atoms), "y": np.arange(h), "x": np.arange(w),
+        "atom": np.arange(n_atoms), "y": ("y", np.arange(h), {"units": "pixel"}),
+        "x": ("x", np.arange(w), {"units": "pixel"}),
     })
     ds["dictionary"] = (("atom", "y", "x"), atoms, {"units": "1", "long_name": "atoms"})
     ds["size_response"] = (("model", "unit", "contrast", "diameter"),

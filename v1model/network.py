@@ -318,7 +318,8 @@ class SparseCodingNetwork(SavedAsDataset):
         ds = xr.Dataset(
             # a copy: a Dataset that shares the network's array changes it when it is changed
             {"dictionary": (("atom", "y", "x"), self.dictionary.reshape(-1, h, w).copy())},
-            coords={"atom": np.arange(self.n_atoms), "y": np.arange(h), "x": np.arange(w)},
+            coords={"atom": np.arange(self.n_atoms), "y": ("y", np.arange(h), {"units": "pixel"}),
+                    "x": ("x", np.arange(w), {"units": "pixel"})},
         )
         # sparsenet's gain adaptation (Cauchy prior) leaves the norms near, not at, 1; a
         # dictionary given by hand keeps its own norms (the solvers take them as they are)

@@ -125,6 +125,11 @@ def test_model_reproduces_stimuli_gabor_patch_and_fit_images():
     fit = fit_gabor(atoms, return_model=True)
     model = fit.model.values
     np.testing.assert_allclose(gabor_model(fit, (SIZE, SIZE)), model, atol=1e-12)
+    # the model's pixel coordinates carry their unit, as x0 and y0 do (ringach-2002 saved
+    # y and x without one)
+    for dim in ("y", "x"):
+        np.testing.assert_array_equal(fit[dim].values, np.arange(SIZE))
+        assert fit[dim].attrs["units"] == "pixel" == fit[f"{dim}0"].attrs["units"]
 
     def rms(a):
         return np.sqrt((a**2).mean(axis=(1, 2)))

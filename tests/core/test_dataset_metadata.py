@@ -21,7 +21,8 @@ from v1model.io import clean_attrs, save_dataset
 
 #: index coordinates whose integer values are physical quantities, not labels
 PHYSICAL_INDEX = {"time", "frequency", "lam", "contrast", "orientation", "diameter", "length",
-                  "phase", "temporal_frequency", "mask_contrast", "t_stop", "eval_lam"}
+                  "phase", "temporal_frequency", "mask_contrast", "t_stop", "eval_lam",
+                  "y", "x", "ky", "kx"}  # pixels
 
 
 def _as_dataset(result):

@@ -35,6 +35,7 @@ def test_layout_units_and_parameters(result):
     assert ds["error"].dims == ("config", "eval_lam") and ds["error"].attrs["units"] == "1"
     assert ds["rate"].attrs["units"] == "1/pixel"
     assert ds["support_radius"].attrs["units"] == "pixel"
+    assert ds["ky"].attrs["units"] == ds["kx"].attrs["units"] == "pixel"  # had none
     for name in ("label", "kernel_size", "n_kernels", "stride", "learned", "role", "eval_lam"):
         assert {"units", "long_name"} <= set(ds[name].attrs), name  # the labels had none
     equal = ds.role.values == "equal"

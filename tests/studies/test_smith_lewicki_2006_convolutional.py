@@ -4,15 +4,16 @@ or FISTA's L1 codes, analysed as auditory filters, against kernels learned from
 white noise and random kernels.
 
 Ranges measured on the quick runs, seeds 0 and 1 (300 FSDD recordings), then
-widened by a margin. Matching pursuit to 15 dB: learned kernels hold a median 0.50 /
+widened by a margin. Matching pursuit to 15 dB: learned kernels hold a median 0.53 /
 0.61 of their power inside their own -10 dB band (white-noise kernels 0.15 / 0.15,
-random 0.16 / 0.15), centred at a median 1047 / 794 Hz (controls 1.5-2.0 kHz);
-slope of log bandwidth vs log centre frequency 0.12 / 0.16 (+- 0.11 s.e.), against
-the ERB scale's 0.74-0.76 at the same centres and 0.29 for gammatones cut to 64
-taps; 6% / 3% localized; held-out relative error 3.1% (the 15 dB target) with 0.08
-spikes per sample. FISTA (lam 2): 0.56 / 0.63 in band (controls 0.14-0.18), median
-centre 480 / 473 Hz, slope 0.17 / -0.05, 3% / 9% localized, held-out error 22% /
-23% with 0.38% / 0.39% of coefficients active. The published slope (Smith &
+random 0.16 / 0.15), centred at a median 1018 / 794 Hz (controls 1.5-2.0 kHz);
+slope of log bandwidth vs log centre frequency 0.01 / 0.16 (+- 0.10-0.11 s.e.), against
+the ERB scale's 0.74-0.76 at the same centres and 0.38 / 0.29 for gammatones cut to 64
+taps; 3% / 3% localized; held-out relative error 3.1% (the 15 dB target) with 0.08
+spikes per sample. FISTA (lam 2): 0.55 / 0.60 in band (controls 0.14-0.18), median
+centre 496 / 534 Hz, slope 0.25 / 0.01, 9% / 3% localized, held-out error 22% /
+24% with 0.40% / 0.42% of coefficients active (both re-measured 2026-12-05, as in
+the README). The published slope (Smith &
 Lewicki 2006) is not in the repository and is not asserted: the bandwidth-frequency
 relation of the paper is *not* reproduced here (flat slope).
 """

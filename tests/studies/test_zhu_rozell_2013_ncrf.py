@@ -92,6 +92,7 @@ def test_dataset_units_and_figures(result, tmp_path):
     assert ds["size_response"].dims == ("model", "unit", "contrast", "diameter")
     assert ds["xos_response"].dims == ("model", "unit", "mask_contrast")
     assert ds["diameter"].attrs["units"] == "pixel"
+    assert ds["y"].attrs["units"] == ds["x"].attrs["units"] == "pixel"  # the atoms' pixels
     assert ds["preferred_diameter"].attrs["units"] == "pixel"
     assert ds["suppression_index"].attrs["units"] == "1"
     assert ds.attrs["study"] == "zhu-rozell-2013-ncrf" and ds.attrs["lam"] == 0.1

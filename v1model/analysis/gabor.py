@@ -583,7 +583,8 @@ def fit_gabor(
     st[ok] = start
     ds["start"] = ("atom", st, {"units": "1", "long_name": "index of the winning start"})
     if return_model:
-        ds = ds.assign_coords(y=np.arange(h), x=np.arange(w))
+        ds = ds.assign_coords(y=("y", np.arange(h), {"units": "pixel"}),
+                              x=("x", np.arange(w), {"units": "pixel"}))
         ds["model"] = (("atom", "y", "x"), model.reshape(n, h, w),
                        {"units": "1", "long_name": "fitted Gabor"})
     ds.attrs.update(

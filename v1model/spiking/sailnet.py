@@ -427,7 +427,8 @@ def learn_sailnet(
             "rate": ("neuron", rate_avg),
         },
         coords={"neuron": np.arange(n_neurons), "neuron_pre": np.arange(n_neurons),
-                "y": np.arange(h), "x": np.arange(w),
+                "y": ("y", np.arange(h), {"units": "pixel"}),
+                "x": ("x", np.arange(w), {"units": "pixel"}),
                 # counts, not indices: the history after record_every, 2 record_every, ...
                 "update": ("update", (np.arange(n_rec) + 1) * record_every,
                            {"long_name": "updates made when recorded", "units": "1"})},
