@@ -219,12 +219,14 @@ def run(
             to_source[cols] = rows  # latent -> the source it is matched with
             codes = {
                 "sae_encoder": (sae.encode(X_test), D, b_dec),
+                # no bars of their own (MP and OMP draw one once slow): the compressions' bar
                 "mp": (encode(X_test - b_dec, D, "mp", n_nonzero=k, positive=True,
-                              dtype=np.float64), D, b_dec),
+                              dtype=np.float64, progress=False), D, b_dec),
                 "omp": (encode(X_test - b_dec, D, "omp", n_nonzero=k, positive=True,
-                               dtype=np.float64), D, b_dec),
+                               dtype=np.float64, progress=False), D, b_dec),
                 "omp_true_dictionary": (encode(X_test, D_true, "omp", n_nonzero=k,
-                                               positive=True, dtype=np.float64), D_true, 0.0),
+                                               positive=True, dtype=np.float64,
+                                               progress=False), D_true, 0.0),
             }
             for j, coder in enumerate(CODERS):
                 Z, basis, offset = codes[coder]
