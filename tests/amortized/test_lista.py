@@ -822,3 +822,33 @@ def test_lista_progress_follows_the_package_convention(small_problem, monkeypatc
     # the default survives a save and load (netCDF holds None as "None", not True)
     net.save(tmp_path / "net.nc")
     assert LISTA.load(tmp_path / "net.nc").progress is None
+
+
+@pytest.mark.parametrize("parametrization", ["full", "step"])
+def test_encode_works_in_blocks_of_rows(parametrization, monkeypatch):
+    """``encode`` ran every layer on all the rows at once: its (n, n_atoms) temporaries
+    peaked at 5x a 256 MB memmap. In blocks, the codes are those of one block, and the
+    peak is the codes plus a block's work."""
+    import tracemalloc
+
+    import v1model.amortized.lista as lista_module
+
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((32, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((3000, 16)).astype(np.float32)  # the network's dtype: no copy
+    net = LISTA(n_layers=3, lam=0.1, n_steps=5, batch_size=50, parametrization=parametrization,
+                progress=False).fit(X[:300], D, seed=0)
+    whole = net.encode(X)  # one block (3000 rows < ENCODE_BLOCK)
+    monkeypatch.setattr(lista_module, "ENCODE_BLOCK", 256)
+    np.testing.assert_allclose(net.encode(X), whole, rtol=1e-5, atol=1e-6)
+    net.encode(X[:10])  # one-off allocations out of the measure
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        Z = net.encode(X)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert peak < Z.nbytes + 10 * 256 * 32 * Z.itemsize, (peak, Z.nbytes)

@@ -79,6 +79,8 @@ def optimal_codes(X, D, lam, tol=1e-8, dtype=np.float64, progress=None):
 #: the "auto" learning rate: this, or AUTO_FRACTION of the initial thresholds / steps
 AUTO_LEARNING_RATE = 1e-3
 AUTO_FRACTION = 0.5
+#: rows per block of ``encode`` (a block's layer temporaries: rows x n_atoms each)
+ENCODE_BLOCK = 16384
 
 
 def _learning_rate(learning_rate, weights) -> float:
@@ -498,15 +500,22 @@ class LISTA(SavedAsDataset):
             raise ValueError(f"X has {X.shape[1]} features per sample (shape {X.shape}) but "
                              f"this LISTA was fitted with {self.n_features_in_}; expected X "
                              f"of shape (n_samples, {self.n_features_in_})")
-        if self.parametrization_ == "step":
-            Z = slista_forward(X, D, D @ D.T, self.step_size_, self.threshold_)
-        else:
-            Z = lista_forward(X, self.encoder_weight_, self.lateral_weight_, self.threshold_,
-                              self.n_layers_)
-        if not np.all(np.isfinite(Z)):
-            raise ValueError(f"X: the codes overflow {Z.dtype} (values of X up to near its "
-                             "largest number); rescale X and lam together"
-                             + (" or use dtype='float64'" if Z.dtype == np.float32 else ""))
+        G = D @ D.T if self.parametrization_ == "step" else None
+        Z = np.empty((X.shape[0], D.shape[0]), dtype=D.dtype)
+        # in blocks of rows: each layer's temporaries are (rows, n_atoms), several of
+        # them; all the rows at once peaked at 5x a 256 MB memmap (1M 16x16 patches)
+        for start in range(0, X.shape[0], ENCODE_BLOCK):
+            rows = slice(start, start + ENCODE_BLOCK)
+            if G is not None:
+                Z[rows] = slista_forward(X[rows], D, G, self.step_size_, self.threshold_)
+            else:
+                Z[rows] = lista_forward(X[rows], self.encoder_weight_, self.lateral_weight_,
+                                        self.threshold_, self.n_layers_)
+            if not np.all(np.isfinite(Z[rows])):
+                raise ValueError(f"X: the codes overflow {Z.dtype} (values of X up to near "
+                                 "its largest number); rescale X and lam together"
+                                 + (" or use dtype='float64'" if Z.dtype == np.float32
+                                    else ""))
         return Z
 
     def code_error(self, X, target):
