@@ -266,8 +266,6 @@ def clean_attrs(attrs: dict, name: str = "attrs") -> dict:
             out[key] = str(complex(value))
         elif isinstance(value, (str, int, float, np.integer, np.floating)):
             out[key] = value
-        elif isinstance(value, Path):
-            out[key] = str(value)
         elif isinstance(value, np.ndarray) and value.ndim == 1 and value.size and (
                 value.dtype.kind in "biuf"):
             if value.dtype.kind == "b":

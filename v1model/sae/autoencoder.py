@@ -1121,7 +1121,8 @@ def _warn_if_silent(rows, v):
     steps (at least one): every code is zero, so the decoder had no gradient
     and nothing was learned (e.g. a JumpReLU ``theta_init`` far above the
     pre-activations, or a ``lam`` that silenced every latent)."""
-    l0 = np.array([row[list(HISTORY_FIELDS).index("l0")] for row in rows])
+    column = list(HISTORY_FIELDS).index("l0")
+    l0 = np.array([row[column] for row in rows])
     tail = l0[len(l0) - max(len(l0) // 4, 1):]
     if not np.all(tail == 0):
         return
