@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "activity-ratio"
@@ -35,6 +36,7 @@ REFERENCE = (
 
 
 @checks_parameters
+@quiet_when_told
 def run(
     quick: bool = False,
     seed: int = 0,
@@ -95,7 +97,6 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import load_whitened
-    from v1model.progress import inner_progress
     from studies._checks import check_images, image_source_attr
     from studies._learned import (check_dictionary_source, default_updates,
                                   learned_dictionary)
@@ -137,11 +138,9 @@ def run(
                          "least 2 (the Babel function and the co-active Babel values compare "
                          "atoms with each other)")
     D = atoms.reshape(n_units, -1)
-    imgs, prewhitened = load_whitened(images, prewhitened, name="images",
-                                      progress=inner_progress(progress))
+    imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     # a stream independent of the one that drew the training patches from the same seed
-    X = sample_patches(imgs, h, n_patches, seed=np.random.SeedSequence(seed).spawn(1)[0],
-                       progress=inner_progress(progress))
+    X = sample_patches(imgs, h, n_patches, seed=np.random.SeedSequence(seed).spawn(1)[0])
 
     lams = np.geomspace(lam_min, lam_max, n_lams)
     keys = ("activity_ratio", "mean_active_count", "mean_lifetime_sparseness",
@@ -150,7 +149,7 @@ def run(
     classes, err, counts, life, babel_mean, hoyer = [], [], [], [], [], []
     sizes_all, values_all = [], []  # supports pooled over lambda, for the Babel comparison
     for lam in tqdm(lams, desc="lambda", disable=not progress, leave=False):
-        A = lca(X, D, lam, dtype=np.float64, progress=inner_progress(progress))
+        A = lca(X, D, lam, dtype=np.float64)
         s = sparseness(A, tol=tol, local_max_count=local_max_count,
                        dense_min_ratio=dense_min_ratio)
         for k in keys:

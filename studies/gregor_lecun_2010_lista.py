@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "gregor-lecun-2010-lista"
@@ -47,6 +48,7 @@ PARAMETER_UNITS = {"lam": "1", "patch_size": "pixel"}
 
 
 @checks_parameters
+@quiet_when_told
 def run(
     quick: bool = False,
     seed: int = 0,
@@ -144,25 +146,21 @@ def run(
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     from stimuli.images import check_patch_size, load_whitened
-    from v1model.progress import inner_progress
 
     rng = as_generator(seed)
     # never whitens Olshausen's images twice (prewhitened=True for an array of them)
-    imgs, prewhitened = load_whitened(images, prewhitened, name="images",
-                                      progress=inner_progress(progress))
+    imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     check_patch_size(p, imgs.shape, name="patch_size")
-    X_learn = sample_patches(imgs, p, max(20000, n_train), seed=rng,
-                             progress=inner_progress(progress))
+    X_learn = sample_patches(imgs, p, max(20000, n_train), seed=rng)
     D, learn_hist = learn_dictionary(X_learn, k, lam=lam, n_updates=n_updates, seed=rng,
                                      progress=progress)
-    X = sample_patches(imgs, p, n_train + n_test, seed=rng, progress=inner_progress(progress))
+    X = sample_patches(imgs, p, n_train + n_test, seed=rng)
     X_train, X_test = X[:n_train], X[n_train:]
     by_depth = lista_error_by_depth(X_train, X_test, D, lam, depths, seed=rng, n_steps=n_steps,
                                     learning_rate=learning_rate, batch_size=batch_size,
                                     progress=progress)
     # progress=False drew this bar all the same (outside the CLI, which quiets it)
-    curves = solver_error_by_iteration(X_test, D, lam, n_iter_max,
-                                       progress=inner_progress(progress))
+    curves = solver_error_by_iteration(X_test, D, lam, n_iter_max)
     curve = curves["prediction_error"].values
     lista = by_depth["prediction_error"].sel(solver="lista").values
     to_match = np.full((2, len(depths)), np.nan)

@@ -44,6 +44,7 @@ import numpy as np
 import xarray as xr
 
 from v1model.analysis import GABOR_LIKE_R2
+from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "lca-sweep"
@@ -66,6 +67,7 @@ SWEEP_SPEC = "examples/sweeps/lca_sweep.toml"
 
 
 @checks_parameters
+@quiet_when_told
 def run(
     quick: bool = False,
     seed: int = 0,
@@ -168,15 +170,12 @@ def run(
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     from stimuli.images import check_patch_size, load_whitened
-    from v1model.progress import inner_progress
 
     # never whitens Olshausen's images twice; bars only if slow, none with progress=False
-    pictures, prewhitened = load_whitened(images, prewhitened, name="images",
-                                          progress=inner_progress(progress))
+    pictures, prewhitened = load_whitened(images, prewhitened, name="images")
     patch_size = check_patch_size(patch_size, pictures.shape, name="patch_size")
-    inner = inner_progress(progress)
-    X_train = sample_patches(pictures, patch_size, n_train, seed=rng, progress=inner)
-    X_test = sample_patches(pictures, patch_size, n_test, seed=rng, progress=inner)
+    X_train = sample_patches(pictures, patch_size, n_train, seed=rng)
+    X_test = sample_patches(pictures, patch_size, n_test, seed=rng)
     n_atoms = overcompleteness * patch_size**2
     if n_updates:
         D, history = learn_dictionary(X_train, n_atoms, lam=lam, n_updates=n_updates,
@@ -188,7 +187,7 @@ def run(
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        A = lca(X_test, D, lam, tau=tau, tol=lca_tol, progress=inner).astype(np.float64)
+        A = lca(X_test, D, lam, tau=tau, tol=lca_tol).astype(np.float64)
     converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     for w in caught:  # recorded to spot non-convergence (lca_converged): the others go on
         if not issubclass(w.category, ConvergenceWarning):
@@ -206,7 +205,7 @@ def run(
         from v1model.analysis import fit_gabor
 
         fit = fit_gabor(D, (patch_size, patch_size), n_starts=1 if quick else 4,
-                        polish=not quick, progress=inner)
+                        polish=not quick)
         r2 = fit["r2"].values
         gabor_fraction = float(np.mean(np.nan_to_num(r2, nan=0.0) >= gabor_r2))
     else:

@@ -82,6 +82,7 @@ from studies._auditory import (add_fit_variables, analyse_kernels, audio_folder,
                                check_analysis_parameters, check_below_nyquist,
                                check_synthetic_rate, erb_slope, gammatone_reference,
                                load_audio, median_q10, signed, window_bandwidth_10db)
+from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "lewicki-2002-speech"
@@ -98,6 +99,7 @@ PARAMETER_UNITS = {"lam": "1", "segment_length": "sample", "n_atoms": "1",
 
 
 @checks_parameters
+@quiet_when_told
 def run(
     quick: bool = False,
     seed: int = 0,

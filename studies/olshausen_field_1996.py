@@ -98,6 +98,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "olshausen-field-1996"
@@ -116,6 +117,7 @@ start large, then lower the rate for a clean, stable solution)."""
 
 
 @checks_parameters
+@quiet_when_told
 def run(
     quick: bool = False,
     seed: int = 0,
@@ -172,7 +174,6 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
-    from v1model.progress import inner_progress
     from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
     from v1model import SparseCodingNetwork
@@ -204,11 +205,10 @@ def run(
                               prior=prior)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
-    imgs, prewhitened = load_whitened(images, prewhitened, name="images",
-                                      progress=inner_progress(progress))
+    imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     check_patch_size(patch_size, imgs.shape, name="patch_size")
-    X = sample_patches(imgs, patch_size, n_patches, seed=rng, progress=inner_progress(progress))
-    X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng, progress=inner_progress(progress))
+    X = sample_patches(imgs, patch_size, n_patches, seed=rng)
+    X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng)
 
     net.learn(X, n_updates=n_updates, batch_size=batch_size, lr=lr, lr_final=lr_final,
               seed=rng, progress=progress)

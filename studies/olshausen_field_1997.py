@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "olshausen-field-1997"
@@ -53,6 +54,7 @@ HELDOUT_TOL = 1e-4
 
 
 @checks_parameters
+@quiet_when_told
 def run(
     quick: bool = False,
     seed: int = 0,
@@ -119,7 +121,6 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
-    from v1model.progress import inner_progress
     from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
     from v1model.analysis import fit_gabor
@@ -145,8 +146,7 @@ def run(
     rng = as_generator(seed)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
-    imgs, prewhitened = load_whitened(images, prewhitened, name="images",
-                                      progress=inner_progress(progress))
+    imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     patch_size = check_patch_size(patch_size, imgs.shape, name="patch_size")
     X = sample_patches(imgs, patch_size, n_patches, seed=rng, progress=progress)
     X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng, progress=progress)

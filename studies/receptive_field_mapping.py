@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "receptive-field-mapping"
@@ -61,6 +62,7 @@ REFERENCE = (
 
 
 @checks_parameters
+@quiet_when_told
 def run(
     quick: bool = False,
     seed: int = 0,

@@ -34,6 +34,7 @@ import numpy as np
 import xarray as xr
 
 from v1model.analysis import GABOR_LIKE_R2, reliable_gabor_fits
+from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "ringach-2002"
@@ -45,6 +46,7 @@ REFERENCE = (
 
 
 @checks_parameters
+@quiet_when_told
 def run(
     quick: bool = False,
     seed: int = 0,

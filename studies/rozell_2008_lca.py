@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "rozell-2008-lca"
@@ -69,6 +70,7 @@ RD_LCA_TOL = 1e-4
 
 
 @checks_parameters
+@quiet_when_told
 def run(
     quick: bool = False,
     seed: int = 0,
@@ -158,16 +160,13 @@ def run(
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     from stimuli.images import check_patch_size, load_whitened
-    from v1model.progress import inner_progress
 
     # never whitens Olshausen's images twice; bars only if slow, none with progress=False
-    imgs, prewhitened = load_whitened(images, prewhitened, name="images",
-                                      progress=inner_progress(progress))
+    imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     check_patch_size(p, imgs.shape, name="patch_size")
     # the solvers below draw their own bars once slow (None), none with progress=False
-    inner = inner_progress(progress)
-    X_train = sample_patches(imgs, p, n_train, seed=rng, progress=inner)
-    X = sample_patches(imgs, p, n_eval, seed=rng, progress=inner)
+    X_train = sample_patches(imgs, p, n_train, seed=rng)
+    X = sample_patches(imgs, p, n_eval, seed=rng)
     D, learn_hist = learn_dictionary(X_train, k, lam=lam, n_updates=n_updates, seed=rng,
                                      progress=progress)
 
@@ -175,13 +174,12 @@ def run(
     dt = 0.5 * max_stable_dt(D, tau)
     n_steps = max(int(round(t_max / dt)), 1)
     record_every = max(n_steps // 200, 1)
-    A_opt = fista(X, D, lam, tol=1e-7, max_iter=20000, dtype=np.float64, progress=inner)
+    A_opt = fista(X, D, lam, tol=1e-7, max_iter=20000, dtype=np.float64)
     f_opt = float(np.sum(0.5 * np.sum((X - A_opt @ D) ** 2, axis=1) + lam * np.abs(A_opt).sum(1)))
     curves = {}
     for threshold in ("soft", "hard"):
         _, hist = lca(X, D, lam, threshold=threshold, tau=tau, dt=dt, n_steps=n_steps,
-                      dtype=np.float64, return_history=True, record_every=record_every,
-                      progress=inner)
+                      dtype=np.float64, return_history=True, record_every=record_every)
         curves[threshold] = hist
     time = curves["soft"]["time"].values
     thresholds = ["soft", "hard"]
@@ -207,8 +205,7 @@ def run(
     for m, method in enumerate(RD_METHODS):
         for i in range(n_levels):
             if method == "lca_soft":
-                A = encode(X, D, "lca", lam=lams[i], tau=tau, tol=RD_LCA_TOL,
-                           progress=inner)
+                A = encode(X, D, "lca", lam=lams[i], tau=tau, tol=RD_LCA_TOL)
                 rd_param[m, i] = lams[i]
             elif method == "lca_hard":
                 with warnings.catch_warnings():
@@ -216,19 +213,19 @@ def run(
                     # for ever; the code after max_steps is still a valid sparse code
                     warnings.simplefilter("ignore", ConvergenceWarning)
                     A = encode(X, D, "lca", lam=hard_lams[i], tau=tau, threshold="hard",
-                               max_steps=5000, progress=inner)
+                               max_steps=5000)
                 rd_param[m, i] = hard_lams[i]
             elif method == "fista":
-                A = encode(X, D, "fista", lam=lams[i], progress=inner)
+                A = encode(X, D, "fista", lam=lams[i])
                 rd_param[m, i] = lams[i]
             elif method == "omp_tol":
                 with warnings.catch_warnings():
                     # a flat patch may end above tol with every atom used; that is its rate
                     warnings.simplefilter("ignore", ConvergenceWarning)
-                    A = encode(X, D, "omp", tol=float(tols[i]), progress=inner)
+                    A = encode(X, D, "omp", tol=float(tols[i]))
                 rd_param[m, i] = tols[i]
             else:
-                A = encode(X, D, method, n_nonzero=int(ks[i]), progress=inner)
+                A = encode(X, D, method, n_nonzero=int(ks[i]))
                 rd_param[m, i] = ks[i]
             rd_active[m, i] = np.count_nonzero(A) / n_eval
             rd_mse[m, i] = np.mean((X - A @ D) ** 2)

@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "sae-amortization-gap"
@@ -108,6 +109,7 @@ def _ratios(min_ratio, max_ratio, n_ratios, n_sources):
 
 
 @checks_parameters
+@quiet_when_told
 def run(
     quick: bool = False,
     seed: int = 0,

@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "sae-natural-patches"
@@ -60,6 +61,7 @@ HISTORY_VARS = ("mse", "fvu", "l0", "n_dead")
 
 
 @checks_parameters
+@quiet_when_told
 def run(
     quick: bool = False,
     seed: int = 0,
@@ -121,7 +123,6 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
-    from v1model.progress import inner_progress
     from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
     from v1model.analysis import GABOR_LIKE_R2, fit_gabor
@@ -148,12 +149,10 @@ def run(
     rng = as_generator(seed)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
-    imgs, prewhitened = load_whitened(images, prewhitened, name="images",
-                                      progress=inner_progress(progress))
+    imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     patch_size = check_patch_size(patch_size, imgs.shape, name="patch_size")
-    inner = inner_progress(progress)
-    X = sample_patches(imgs, patch_size, n_patches, seed=rng, progress=inner)
-    X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng, progress=inner)
+    X = sample_patches(imgs, patch_size, n_patches, seed=rng)
+    X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng)
 
     sae = SparseAutoencoder(n_latents, "topk", k=k, n_steps=n_steps, batch_size=batch_size,
                             lr=lr, seed=rng, progress=progress)
@@ -163,8 +162,7 @@ def run(
         X_hat = sae.decode(Z)
     D = sae.components_.reshape(n_latents, patch_size, patch_size)
     fit = fit_gabor(D, progress=progress)
-    control = fit_gabor(rng.standard_normal((N_CONTROL, patch_size, patch_size)),
-                        progress=inner)
+    control = fit_gabor(rng.standard_normal((N_CONTROL, patch_size, patch_size)))
 
     usage = np.count_nonzero(Z, axis=0) / len(Z)
     r2 = fit["r2"].values

@@ -122,6 +122,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "schultz-2014-replicating-kernels"
@@ -174,6 +175,7 @@ def _interp_loglog(rate, error, target):
 
 
 @checks_parameters
+@quiet_when_told
 def run(
     quick: bool = False,
     seed: int = 0,
@@ -289,7 +291,6 @@ def run(
         data, which a seed fixes).
     """
     from stimuli.images import load_whitened
-    from v1model.progress import inner_progress
     from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
     from v1model.convolutional import encode, learn_kernels
@@ -346,8 +347,7 @@ def run(
     check_images(images, prewhitened)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
-    imgs, prewhitened = load_whitened(images, prewhitened, name="images",
-                                      progress=inner_progress(progress))
+    imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     if len(imgs) <= n_heldout:
         raise ValueError(f"n_heldout={n_heldout} leaves no training image of {len(imgs)}")
     train, heldout = imgs[:-n_heldout], imgs[-n_heldout:]
@@ -407,8 +407,7 @@ def run(
             from stimuli.images import sample_patches
             from v1model.learning import learn_dictionary
 
-            patches = sample_patches(train, k, n_patches, seed=crop_seed,
-                                     progress=inner_progress(progress))
+            patches = sample_patches(train, k, n_patches, seed=crop_seed)
             D, hist = learn_dictionary(patches, n_k, lam=lam, n_updates=updates,
                                        batch_size=100, seed=crop_seed, progress=progress)
             kern = D.reshape(n_k, k, k)
@@ -430,7 +429,7 @@ def run(
         errors, rates = [], []
         for lam_e in eval_lams:
             codes = encode(X_eval, kern, lam_e, method="fista", stride=s, boundary="full",
-                           tol=tol, max_iter=eval_max_iter, progress=inner_progress(progress))
+                           tol=tol, max_iter=eval_max_iter)
             R = X_eval - reconstruct(codes, kern, X_eval.shape[1:], stride=s, boundary="full")
             errors.append(float((R[inner].astype(np.float64) ** 2).sum()) / inner_energy)
             rates.append(_interior_counts(codes, k, s, crop, border).sum() / inner_pixels)

@@ -81,6 +81,7 @@ from studies._auditory import (add_fit_variables, analyse_kernels, audio_folder,
                                check_synthetic_rate, erb_slope, gammatone_bank,
                                gammatone_reference, load_audio, median_q10, signed, signs,
                                window_bandwidth_10db)
+from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "smith-lewicki-2006-convolutional"
@@ -106,6 +107,7 @@ TARGET_SNR_DB = (5.0, 10.0, 15.0, 20.0)
 
 
 @checks_parameters
+@quiet_when_told
 def run(
     quick: bool = False,
     seed: int = 0,
@@ -274,7 +276,6 @@ def run(
     check_below_nyquist(min_centre_frequency, rate)
     X, X_eval = X[:n_excerpts], X[n_excerpts:]
     from v1model.convolutional import encode, learn_kernels
-    from v1model.progress import inner_progress
 
     learn = dict(stride=1, lam=lam, batch_size=batch_size, crop_size=crop_length,
                  method=method, max_iter=max_iter, progress=progress,
@@ -294,11 +295,9 @@ def run(
     # of 32 FSDD excerpts short of 15 dB)
     eval_max_iter = (max_iter if method == "fista"
                      else int(np.ceil(max_iter * excerpt_length / crop_length)))
-    inner = inner_progress(progress)
-    codes = (encode(X_eval, K, lam, method="fista", stride=1, progress=inner)
+    codes = (encode(X_eval, K, lam, method="fista", stride=1)
              if method == "fista"
-             else matching_pursuit(X_eval, K, snr_db=snr_db, max_iter=eval_max_iter,
-                                   progress=inner))
+             else matching_pursuit(X_eval, K, snr_db=snr_db, max_iter=eval_max_iter))
 
     made = reconstruct(codes, K, X_eval.shape[1:], stride=1)
     eval_error = float(((X_eval - made) ** 2).sum() / (X_eval**2).sum())
@@ -345,8 +344,7 @@ def run(
             CONTROLS, (K, noise_run["kernels"].values, random_kernels))]), {
         "units": "1", "long_name": "kernels of each set, sorted by peak frequency"})
     ds = _add_spikegram(ds, X_eval[0], codes[0], made[0], K, order, rate)
-    ds = _add_rate_distortion(ds, X_eval, K, random_kernels, rate, min_centre_frequency,
-                              progress=inner)
+    ds = _add_rate_distortion(ds, X_eval, K, random_kernels, rate, min_centre_frequency)
     summaries = {
         "slope": ("1", "log-log slope of -10 dB bandwidth vs centre frequency"),
         "slope_stderr": ("1", "standard error of the slope"),
@@ -428,7 +426,7 @@ def _add_spikegram(ds, x, code, made, K, order, rate):
     return ds
 
 
-def _add_rate_distortion(ds, X, K, random_kernels, rate, min_frequency, progress=None):
+def _add_rate_distortion(ds, X, K, random_kernels, rate, min_frequency):
     """Coefficients per second each code needs to reach each fidelity on the held-out
     excerpts: matching-pursuit spikes of the learned kernels, of a gammatone bank
     (ERB bandwidths, ``n_kernels`` centres log-spaced from ``min_frequency`` to 0.45
@@ -439,8 +437,7 @@ def _add_rate_distortion(ds, X, K, random_kernels, rate, min_frequency, progress
     matching pursuit ending short of it, a block DCT whose uncoded tail (the samples
     past the last whole block) alone leaves too much residual, or a block longer than
     the excerpts (nothing to code). Counts, not bits: spike times and amplitudes would
-    cost more bits each than a block coefficient's amplitude. ``progress`` is the
-    pursuits' (None: a bar once one has run 2 s, False: none)."""
+    cost more bits each than a block coefficient's amplitude."""
     import warnings
 
     from scipy.fft import dct
@@ -460,7 +457,7 @@ def _add_rate_distortion(ds, X, K, random_kernels, rate, min_frequency, progress
         for i, kernels in enumerate((K, bank, random_kernels)):
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", UserWarning)
-                spikes = matching_pursuit(X, kernels, snr_db=snr, progress=progress)
+                spikes = matching_pursuit(X, kernels, snr_db=snr)
             # excerpts left short of the target (e.g. a random set at 20 dB): the spikes
             # counted would not buy this fidelity
             short = any("end short of" in str(w.message) for w in caught)

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "spiking-lca"
@@ -44,6 +45,7 @@ REFERENCE = (
 
 
 @checks_parameters
+@quiet_when_told
 def run(
     quick: bool = False,
     seed: int = 0,
@@ -101,7 +103,6 @@ def run(
 
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
-    from v1model.progress import inner_progress
     from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
     from v1model import SparseCodingNetwork
@@ -137,12 +138,10 @@ def run(
                               threshold="nonneg", tau=tau_m)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
-    imgs, prewhitened = load_whitened(images, prewhitened, name="images",
-                                      progress=inner_progress(progress))
+    imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     patch_size = check_patch_size(patch_size, imgs.shape, name="patch_size")
-    inner = inner_progress(progress)
-    pool = sample_patches(imgs, patch_size, 20000, seed=rng, progress=inner)
-    X = sample_patches(imgs, patch_size, n_patches, seed=rng, progress=inner)
+    pool = sample_patches(imgs, patch_size, 20000, seed=rng)
+    X = sample_patches(imgs, patch_size, n_patches, seed=rng)
 
     net.learn(pool, n_updates=dictionary_updates, seed=rng, progress=progress)
     D = net.dictionary
@@ -155,8 +154,7 @@ def run(
             f"{n_patches} patches coded: every non-negative LASSO code is zero and no unit "
             f"can fire; lower lam below {top:.3g} or code more patches (n_patches)")
 
-    lasso = fista(X, D, lam, positive=True, dtype=np.float64, tol=1e-9, max_iter=100000,
-                  progress=inner)
+    lasso = fista(X, D, lam, positive=True, dtype=np.float64, tol=1e-9, max_iter=100000)
     # the ODE over the same simulated time in steps of at most 0.1 tau_m and at most half
     # the Euler limit 2 tau_m / lambda_max(D D^T) (an overcomplete dictionary: 2x on 8x8
     # patches has lambda_max ~ 28, and a 0.1 tau_m step was refused after the learning,
@@ -168,11 +166,11 @@ def run(
     record_every = max(1, int(round(0.2 * tau_m / ode_dt)))
     ode_final, traj = lca(X, D, lam, threshold="nonneg", tau=tau_m, dtype=np.float64,
                           n_steps=ode_steps, dt=ode_dt, return_trajectory=True,
-                          record_every=record_every, progress=inner)
+                          record_every=record_every)
     spk = spiking_lca(X, D, lam, duration=duration, dt=dt, tau_m=tau_m, tau_syn=tau_syn,
                       target=target, seed=rng, record_spikes=True, progress=progress)
     free = spiking_lca(X, D, lam, duration=duration, dt=dt, tau_m=tau_m, tau_syn=tau_syn,
-                       target=target, seed=rng, inhibition=False, progress=inner)
+                       target=target, seed=rng, inhibition=False)
 
     # stopping times from 10 ms (or 10 steps) up to the duration; a run shorter than that
     # gets its duration only (t_stop beyond the run was refused after the simulation)

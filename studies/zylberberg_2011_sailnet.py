@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
 NAME = "zylberberg-2011-sailnet"
@@ -47,6 +48,7 @@ REFERENCE = (
 
 
 @checks_parameters
+@quiet_when_told
 def run(
     quick: bool = False,
     seed: int = 0,
@@ -107,7 +109,6 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import load_whitened
-    from v1model.progress import inner_progress
     from studies._defaults import quick_default
     from v1model.spiking import (
         learn_sailnet,
@@ -142,8 +143,7 @@ def run(
     rng = as_generator(seed)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
-    imgs, prewhitened = load_whitened(images, prewhitened, name="images",
-                                      progress=inner_progress(progress))
+    imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     patch_size = check_patch_size(patch_size, imgs.shape, border=0, name="patch_size")
     border = min(20, (min(imgs.shape[1:]) - patch_size) // 4)
     ds = learn_sailnet(imgs, n_neurons, patch_size=patch_size, p=p, alpha=alpha, beta=beta,
@@ -151,8 +151,7 @@ def run(
                        border=border, seed=rng, progress=progress,
                        record_every=max(1, n_updates // 1000))
 
-    X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng, border=border, normalize=True,
-                            progress=inner_progress(progress))
+    X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng, border=border, normalize=True)
     Q = ds["Q"].values.reshape(n_neurons, -1)
     W, theta = ds["W"].values, ds["theta"].values
     counts = sailnet_inference(X_eval, Q, W, theta, dtype=np.float64)

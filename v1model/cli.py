@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import os
 import sys
@@ -232,17 +231,14 @@ def _study_run(args) -> int:
         raise ValueError(f"--out: {str(target)!r}, where the result goes, is a folder; "
                          "remove it or choose another --out")
     from .locking import folder_lock
-    from .progress import quiet_auto_bars
 
     print(f"running {module.NAME}{' (quick)' if args.quick else ''}, seed {args.seed}")
     t0 = time.perf_counter()
     # one run at a time per folder: two would overwrite each other's files one by one
-    # -p progress=false silences the solvers' bars that show once a call runs long too
-    quiet = quiet_auto_bars() if params.get("progress") is False else contextlib.nullcontext()
     with folder_lock(outdir, field="--out", what=f"run of {module.NAME}"):
         try:
-            with quiet:
-                ds = module.run(quick=args.quick, seed=args.seed, **params)
+            # -p progress=false silences the inner calls' bars too (quiet_when_told)
+            ds = module.run(quick=args.quick, seed=args.seed, **params)
         except BaseException:
             if created and not [p for p in outdir.iterdir() if p.name != ".lock"]:
                 (outdir / ".lock").unlink(missing_ok=True)

@@ -8,17 +8,22 @@ the call has run for :data:`PROGRESS_DELAY` seconds, so that the many short
 calls of a learning loop never draw one and a long call (10,000 patches
 coded to a tight tolerance) is not silent. Inside :func:`quiet_auto_bars` (a sweep's points,
 whose workers share one terminal or a cluster job's log) ``None`` shows
-none.
+none. A job decorated with :func:`quiet_when_told` (every study's ``run``) runs
+inside that block when its own ``progress`` is False, so that no call it makes
+draws a bar, whether or not the job passes its flag on.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
+import inspect
 
 import numpy as np
 
-__all__ = ["PROGRESS_DELAY", "check_progress", "inner_progress", "progress_bar", "quiet_auto_bars"]
+__all__ = ["PROGRESS_DELAY", "check_progress", "inner_progress", "progress_bar", "quiet_auto_bars",
+           "quiet_when_told"]
 
 #: seconds a call with ``progress=None`` runs before its bar appears
 PROGRESS_DELAY = 2.0
@@ -142,3 +147,38 @@ def quiet_auto_bars():
         yield
     finally:
         _QUIET.reset(token)
+
+
+def quiet_when_told(job):
+    """Decorator: ``job(..., progress=False)`` runs inside :func:`quiet_auto_bars`.
+
+    A long job (a study's ``run``) passes its ``progress`` to its main loop and
+    leaves its inner calls (loading, sampling, solvers, fits) at their default
+    None: a bar once slow when the job shows progress, none when it was told
+    not to. No inner call has to be handed the flag for the job to stay silent.
+
+    Parameters
+    ----------
+    job : callable
+        A function with a ``progress`` parameter (True, False or None).
+
+    Returns
+    -------
+    callable
+        ``job`` with the same signature (``inspect.signature`` follows it).
+    """
+    signature = inspect.signature(job)
+    if "progress" not in signature.parameters:
+        raise TypeError(f"job must take a progress parameter, got {job.__qualname__}"
+                        f"{signature}")
+    default = signature.parameters["progress"].default
+
+    @functools.wraps(job)
+    def run_quietly_when_told(*args, **kwargs):
+        progress = signature.bind_partial(*args, **kwargs).arguments.get("progress", default)
+        # np.False_ (a flag read from an attribute) is False too; the job checks the type
+        quiet = progress is False or (isinstance(progress, np.bool_) and not progress)
+        with quiet_auto_bars() if quiet else contextlib.nullcontext():
+            return job(*args, **kwargs)
+
+    return run_quietly_when_told

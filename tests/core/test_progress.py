@@ -1,6 +1,8 @@
 """v1model.progress: the solvers' bars show when asked, or once a call runs long,
 never inside a sweep's points unless asked, and refuse anything but True/False/None."""
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -269,3 +271,31 @@ def test_a_numpy_false_hides_the_bar(problem, bars):
     learn_dictionary(X, 4, n_updates=2, progress=np.False_)
     assert {bar[0] for bar in bars} == {"fista", "learning (l1)"}
     assert all(bar[3] is True for bar in bars)  # every one disabled
+
+
+def test_a_job_told_to_be_quiet_silences_the_calls_it_does_not_hand_the_flag(problem, bars):
+    from v1model.progress import quiet_when_told
+    from v1model.sweep.preflight import checks_parameters
+
+    X, D = problem
+
+    @checks_parameters
+    @quiet_when_told
+    def job(n, *, progress=True):
+        """A study's run: its inner call is left at progress=None."""
+        return encode(X[:n], D, "fista", lam=0.5)
+
+    # the signature and the sweep's mark survive: sweeps and `study show` read them
+    assert str(inspect.signature(job)) == "(n, *, progress=True)"
+    assert getattr(job, "__v1model_checks_parameters__", False) is True
+    for progress, disabled in [(False, True), (np.False_, True), (True, False),
+                               (None, False)]:
+        bars.clear()
+        job(30, progress=progress)
+        assert bars == [["fista", 30, 30, disabled]], progress
+    bars.clear()
+    job(30)  # the default, True
+    assert bars == [["fista", 30, 30, False]]
+    assert progress_bar(None, total=3, desc="x").disable is False  # left behind the job
+    with pytest.raises(TypeError, match="job must take a progress parameter"):
+        quiet_when_told(lambda n: n)
