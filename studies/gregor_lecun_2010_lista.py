@@ -159,7 +159,6 @@ def run(
     by_depth = lista_error_by_depth(X_train, X_test, D, lam, depths, seed=rng, n_steps=n_steps,
                                     learning_rate=learning_rate, batch_size=batch_size,
                                     progress=progress)
-    # progress=False drew this bar all the same (outside the CLI, which quiets it)
     curves = solver_error_by_iteration(X_test, D, lam, n_iter_max)
     curve = curves["prediction_error"].values
     lista = by_depth["prediction_error"].sel(solver="lista").values
