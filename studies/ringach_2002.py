@@ -97,11 +97,13 @@ def run(
         ``ref_`` prefix over ``ref_atom`` for A144. Summaries in attrs, with
         the prefix ``learned_`` or ``ref_``:
 
-        - ``n_atoms``; ``median_r2`` over all fitted atoms;
-        - ``fraction_gabor``: fraction of atoms with R^2 >= ``min_r2``
-          (unchanged meaning: R^2 only, not the reliability criteria);
-          ``n_gabor_like``, the same as a count;
-        - ``fraction_reliable``, ``n_reliable``: atoms whose fit is reliable;
+        - ``n_atoms``; ``n_fitted``, the atoms with a fit (finite
+          parameters: constant atoms have none); ``median_r2`` over them;
+        - ``fraction_gabor``: fraction of the ``n_fitted`` atoms with R^2 >=
+          ``min_r2`` (R^2 only, not the reliability criteria; NaN when no
+          atom was fitted); ``n_gabor_like``, the same as a count;
+        - ``fraction_reliable`` (of the ``n_fitted`` atoms), ``n_reliable``:
+          atoms whose fit is reliable;
           how many each criterion excluded: ``n_unfitted`` (constant atoms),
           ``n_low_r2``, and among the Gabor-like fits ``n_sub_cycle``,
           ``n_centre_outside``, ``n_sigma_at_bound`` (overlapping);
@@ -169,10 +171,12 @@ def _summary(fit, reliable):
     """Counts and medians of one set of fits; the medians over reliable fits only."""
     r2 = fit["r2"].values
     good = reliable.values
-    out = {"n_atoms": int(r2.size),
+    # over the atoms with a fit: a constant atom (NaN fit) counted as "not Gabor-like"
+    n_fitted = int(r2.size - reliable.attrs["n_unfitted"])
+    out = {"n_atoms": int(r2.size), "n_fitted": n_fitted,
            # R^2 >= min_r2 alone, as before the reliability criteria
-           "fraction_gabor": float(reliable.attrs["n_gabor_like"] / max(r2.size, 1)),
-           "fraction_reliable": float(good.mean()) if r2.size else np.nan,
+           "fraction_gabor": reliable.attrs["n_gabor_like"] / n_fitted if n_fitted else np.nan,
+           "fraction_reliable": float(good.sum() / n_fitted) if n_fitted else np.nan,
            "median_r2": float(np.nanmedian(r2)) if np.isfinite(r2).any() else np.nan}
     out.update({k: int(reliable.attrs[k]) for k in _COUNTS})
     for name in ("nx", "ny", "frequency", "sigma_x", "sigma_y"):
@@ -232,11 +236,13 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     fig, axes = plt.subplots(len(sets), 2, figsize=(10, 5 * len(sets)), squeeze=False)
     for row, (atoms, model, label, prefix), mask in zip(axes, sets, masks):
         r2 = ds[f"{prefix}r2"].values
+        fitted = np.isfinite(r2)  # shares of the fitted atoms, as the attrs fraction_gabor
+        n_fitted = max(int(fitted.sum()), 1)
         plot_atoms(ds[atoms].values, ax=row[0], title=f"{label} atoms")
         plot_atoms(ds[model].values, ax=row[1],
-                   title=f"fitted Gabors (median R² {np.nanmedian(r2):.2f}, "
-                         f"{np.mean(r2 >= min_r2):.0%} ≥ {min_r2:g}, "
-                         f"{mask.mean():.0%} reliable)")
+                   title=f"fitted Gabors (median R² {np.nanmedian(r2):.2f}; of the "
+                         f"{fitted.sum()} fitted, {np.sum(r2[fitted] >= min_r2) / n_fitted:.0%} "
+                         f"≥ {min_r2:g}, {mask[fitted].sum() / n_fitted:.0%} reliable)")
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_fits.png"))
     return paths

@@ -224,6 +224,9 @@ class SparseCodingNetwork(SavedAsDataset):
 
         Learning starts from the current dictionary, if any, and uses the
         network's ``lam``, ``prior``, ``sigma``, ``threshold`` and ``tau``.
+        A later call continues the history: its updates are appended to
+        ``history_`` with the ``update`` index carrying on (each call runs
+        its own learning-rate schedule, from ``lr`` to ``lr_final``).
 
         Parameters
         ----------
@@ -236,7 +239,11 @@ class SparseCodingNetwork(SavedAsDataset):
         Returns
         -------
         xarray.Dataset
-            The learning history over ``update``, also kept in ``history_``.
+            The learning history over ``update`` of every call so far, also
+            kept in ``history_`` (and by :meth:`save`). Its attrs are the
+            latest call's parameters, except ``n_updates`` (the updates of
+            all calls), ``init`` (how the first call started) and, after a
+            second call, ``updates_per_call`` (one count per call, in order).
 
         Raises
         ------
@@ -276,8 +283,8 @@ class SparseCodingNetwork(SavedAsDataset):
         )
         self.dictionary = D
         self.patch_shape = patch_shape
-        self.history_ = history
-        return history
+        self.history_ = _continue_history(self.history_, history)
+        return self.history_
 
     def fit(self, X, **kwargs):
         """Same as :meth:`learn`, but returns ``self`` (scikit-learn style).
@@ -399,6 +406,26 @@ class SparseCodingNetwork(SavedAsDataset):
         net.history_ = detach_history(ds)
         return net
 
+
+
+def _continue_history(previous, history):
+    """``history`` (one learn() call) appended to ``previous`` (the calls before, or
+    None): its ``update`` index shifted past the previous updates, attrs as
+    :meth:`SparseCodingNetwork.learn` documents them."""
+    if previous is None:
+        return history
+    # the last update of a call is always recorded, so the index carries on from it
+    done = int(previous["update"][-1]) + 1
+    # one call's history has no updates_per_call (a one-element list would not reload
+    # from netCDF as a list)
+    before = [int(n) for n in np.atleast_1d(previous.attrs.get("updates_per_call", done))]
+    history = history.assign_coords(update=history["update"] + done)
+    # the second call's alone was kept before, though it continued the first's dictionary
+    out = xr.concat([previous, history], dim="update", combine_attrs="override")
+    out.attrs = dict(history.attrs, n_updates=done + int(history.attrs["n_updates"]),
+                     init=previous.attrs.get("init", history.attrs["init"]),
+                     updates_per_call=before + [int(history.attrs["n_updates"])])
+    return out
 
 
 def _check_cauchy_threshold(prior, threshold):

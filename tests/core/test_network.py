@@ -93,6 +93,37 @@ def test_learn_then_save_keeps_history(tmp_path, rng):
     assert back.params() == net.params()
 
 
+def test_a_second_learn_continues_the_history(tmp_path, rng):
+    """The history held only the second call's updates, numbered from 0 again, though
+    that call continued from the first one's dictionary; save() kept only those."""
+    from v1model.learning import learn_dictionary
+
+    X = rng.standard_normal((400, 16))
+    net = SparseCodingNetwork(n_atoms=8, patch_shape=(4, 4), lam=0.1)
+    first = net.learn(X, n_updates=5, seed=0, progress=False)
+    assert "updates_per_call" not in first.attrs  # one call: n_updates says it all
+    D1 = net.dictionary.copy()
+    hist = net.learn(X, n_updates=7, seed=1, lr=0.5, progress=False)
+    # the second call alone, from the first call's dictionary: the reference for its part
+    _, ref = learn_dictionary(X, 8, lam=0.1, n_updates=7, seed=1, lr=0.5, D0=D1,
+                              progress=False)
+    assert hist is net.history_
+    np.testing.assert_array_equal(hist["update"], np.arange(12))
+    np.testing.assert_array_equal(hist["objective"][:5], first["objective"])
+    np.testing.assert_array_equal(hist["objective"][5:], ref["objective"])
+    np.testing.assert_array_equal(hist["learning_rate"][5:], ref["learning_rate"])
+    assert hist.attrs["n_updates"] == 12 and list(hist.attrs["updates_per_call"]) == [5, 7]
+    assert hist.attrs["init"] == "data" and hist.attrs["lr"] == 0.5  # first start, last call
+    assert first.sizes["update"] == 5  # the first call's return value is left alone
+    back = SparseCodingNetwork.load(net.save(tmp_path / "n.nc"))
+    np.testing.assert_array_equal(back.history_["objective"], hist["objective"])
+    assert back.history_.attrs["n_updates"] == 12
+    # a third call after loading carries on from the saved history
+    back.learn(X, n_updates=2, seed=2, progress=False)
+    np.testing.assert_array_equal(back.history_["update"], np.arange(14))
+    assert list(back.history_.attrs["updates_per_call"]) == [5, 7, 2]
+
+
 def test_call_arguments_override_the_spec(dictionary, rng):
     from v1model.inference import encode, lca
 

@@ -2,6 +2,7 @@
 never inside a sweep's points unless asked, and refuse anything but True/False/None."""
 
 import inspect
+import warnings
 
 import numpy as np
 import pytest
@@ -71,6 +72,22 @@ def test_solvers_draw_a_bar_over_every_sample_when_asked(problem, bars, method, 
     encode(X, D, method, **kw)  # None: shown only if the call runs 2 s
     assert bars == [[desc, 30, 30, True], [desc, 30, 30, False], [desc, 30, 30, False]]
     np.testing.assert_array_equal(codes, ref)  # the bar changes nothing
+
+
+@pytest.mark.parametrize("max_sweeps", [2, 1000])
+def test_lasso_cd_history_bar_reaches_its_total(problem, bars, max_sweeps):
+    """With return_history the bar counted only the samples that converged: stopped by
+    max_sweeps, all 30 unconverged, it ended at 0 of 30 (converged, at 30 as before)."""
+    from v1model.inference import lasso_cd
+    from v1model.inference._common import ConvergenceWarning
+
+    X, D = problem
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # the converged run warns not
+        if max_sweeps == 2:
+            warnings.simplefilter("ignore", ConvergenceWarning)
+        lasso_cd(X, D, 0.3, max_sweeps=max_sweeps, return_history=True, progress=True)
+    assert bars == [["lasso_cd", 30, 30, False]]
 
 
 @pytest.mark.parametrize("method, kw", [

@@ -416,6 +416,33 @@ def test_hard_threshold_two_coherent_atoms_settle_instead_of_cycling(x1):
     assert np.all(np.abs(U[~active]) <= lam)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_hard_threshold_exact_tie_is_broken_by_the_lower_atom(dtype):
+    """An exact tie (a duplicated atom, a sign-flipped one, or two atoms placed
+    symmetrically about x) made both units cross together at every step size, inhibit
+    each other back below lam together, and so on: ConvergenceWarning and A = 0 after
+    max_steps. The ideal threshold has no symmetric fixed point there (both active: u =
+    2 - 2 = 0 < lam; both silent: u = 2 > lam); the lower-numbered unit now wins."""
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((8, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = np.stack([2 * D[0], -2 * D[0]])
+    expected = np.zeros((2, 9))
+    expected[:, 0] = [2.0, -2.0]  # x = +-2 d_0: unit 0 codes all of it, the copy is silent
+    for copy in (D[0], -D[0]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            A = lca(X, np.vstack([D, copy]), 1.5, threshold="hard", dtype=dtype)
+        np.testing.assert_allclose(A, expected, atol=1e-3)
+    # two different atoms at +-0.5 rad from x: b = cos 0.5 each, coupling cos 1; alone,
+    # unit 0 codes a = cos 0.5 and leaves unit 1 u = cos 0.5 (1 - cos 1) < lam
+    D2 = np.array([[np.cos(0.5), np.sin(0.5)], [np.cos(0.5), -np.sin(0.5)]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        A = lca(np.array([[1.0, 0.0]]), D2, 0.8, threshold="hard", dtype=dtype)
+    np.testing.assert_allclose(A, [[np.cos(0.5), 0.0]], rtol=1e-3)
+
+
 def test_hard_threshold_learner_reproducer_converges():
     # learned atoms 1 and 10 (and 2 and 12) nearly coincided: 2 of the 30 samples of a
     # batch cycled between active sets for all 20,000 steps

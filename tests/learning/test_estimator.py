@@ -170,6 +170,22 @@ def test_history_of_online_fit(planted):
     assert (h["n_samples"] == 100).all()
 
 
+def test_partial_fit_appends_to_the_history_and_fit_restarts_it(planted):
+    # as history_'s docstring says: partial_fit continues the history of fit, fit starts afresh
+    X, _, _ = planted
+    learner = SparseDictionaryLearner(24, lam=0.3, n_updates=4, batch_size=100, seed=0).fit(X)
+    first = learner.history_.copy(deep=True)
+    learner.partial_fit(X[:300])  # three more updates
+    h = learner.history_
+    np.testing.assert_array_equal(h["update"], np.arange(7))
+    np.testing.assert_array_equal(h["objective"][:4], first["objective"])
+    assert h.attrs["n_updates"] == learner.n_iter_ == 7
+    assert np.all(np.diff(h["wall_time"]) >= 0)
+    learner.fit(X)
+    np.testing.assert_array_equal(learner.history_["objective"], first["objective"])
+    assert learner.history_.attrs["n_updates"] == learner.n_iter_ == 4
+
+
 @pytest.mark.parametrize("algorithm", ["online", "ksvd"])
 def test_greedy_method_needs_only_n_nonzero(planted, algorithm):
     # lam's default applies to the L1 methods only: OMP codes with n_nonzero alone,

@@ -492,7 +492,7 @@ def _history(n=60, **attrs):
 def test_learning_curve_says_which_line_is_the_running_mean_and_which_run_it_is():
     fig = plot_learning_curve(_history(prior="l1", lam=0.1, quick=1, n_updates=60))
     legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
-    assert legend == ["per update", "running mean over 2 updates"], legend
+    assert legend == ["per update", "centred mean over 3 updates"], legend
     title = fig._suptitle.get_text()
     assert "L1 prior" in title and "λ = 0.1" in title and "quick run" in title, title
     assert "fraction active" in fig.axes[2].get_ylabel()  # non-zero: the L1 meaning
@@ -503,6 +503,29 @@ def test_learning_curve_says_which_line_is_the_running_mean_and_which_run_it_is(
     # a saved network keeps the history's attrs as learning_*; a full run says so
     fig = plot_learning_curve(_history(learning_prior="l1", learning_lam=0.15, quick=0))
     assert "λ = 0.15" in fig._suptitle.get_text() and "full run" in fig._suptitle.get_text()
+
+
+def test_learning_curve_running_mean_is_centred_and_does_not_lag():
+    """A trailing mean over k points lagged (k - 1) / 2 points behind the raw curve (30
+    updates over 3,000). Against the analytic centred mean of y = u^2 over u - r ... u + r,
+    u^2 + r (r + 1) / 3, with r = min(half, i, n - 1 - i) near the ends."""
+    n, step = 300, 5  # recorded every 5 updates: the window is given in updates
+    u = np.arange(n, dtype=float)
+    history = xr.Dataset({"objective": ("update", u**2, {"long_name": "e", "units": "1"})},
+                         coords={"update": step * np.arange(n)})
+    fig = plot_learning_curve(history)
+    raw, mean = fig.axes[0].lines
+    half = n // 100
+    r = np.minimum(half, np.minimum(u, n - 1 - u))
+    np.testing.assert_array_equal(mean.get_xdata(), raw.get_xdata())  # every point, no shift
+    np.testing.assert_allclose(mean.get_ydata(), u**2 + r * (r + 1) / 3, rtol=1e-12)
+    legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+    assert legend == ["per update", f"centred mean over {(2 * half + 1) * step} updates"]
+    # a NaN point is left out of its windows, not spread over the rest of the curve
+    history["objective"][150] = np.nan
+    y = plot_learning_curve(history).axes[0].lines[1].get_ydata()
+    assert np.isfinite(y).all() and y[0] == 0 and y[-1] == (n - 1) ** 2
+    assert y[149] == pytest.approx(np.mean(np.delete(u[146:153] ** 2, 4)))
 
 
 def test_learning_curve_of_the_cauchy_prior_says_active_means_above_sigma():
@@ -517,7 +540,7 @@ def test_sailnet_learning_curves_have_a_key(study_figures):
     fig = study_figures("zylberberg-2011-sailnet", _sailnet_dataset())[
         "zylberberg-2011-sailnet_learning.png"]
     legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
-    assert legend == ["per update", "running mean over 2 updates"], legend
+    assert legend == ["per update", "centred mean over 3 updates"], legend
 
 
 # --- lca-sweep: the Gabor criterion and an unconverged quick sweep said -------------------

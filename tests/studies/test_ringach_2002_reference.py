@@ -70,3 +70,40 @@ def test_a_relative_reference_and_dictionary_are_recorded_as_absolute_paths(tmp_
     root = tmp_path.resolve()
     assert ds.attrs["a144"] == str(root / "data" / "A144.mat")
     assert ds.attrs["dictionary"] == ds.attrs["source"] == str(root / "of96.nc")
+
+
+def test_fraction_gabor_is_over_the_atoms_with_a_fit(tmp_path, monkeypatch):
+    """Constant atoms get no Gabor fit (NaN parameters): they were counted as "not
+    Gabor-like", so two clean Gabors and two constant atoms gave fraction_gabor 0.5
+    (and "50% ≥ 0.8" in the figure), where both fitted atoms are Gabors."""
+    import matplotlib
+    import numpy as np
+
+    import v1model.io
+    from stimuli import gabor_patch
+    from studies import get_study
+    from v1model import SparseCodingNetwork
+
+    atoms = np.stack([gabor_patch(8, t, 0.25, sigma_x=1.5, sigma_y=2.0).ravel()
+                      for t in (0.0, 1.0)] + [np.ones(64)] * 2)
+    atoms /= np.linalg.norm(atoms, axis=1, keepdims=True)
+    SparseCodingNetwork(atoms, patch_shape=(8, 8)).save(tmp_path / "n.nc")
+    study = get_study("ringach-2002")
+    with pytest.warns(RuntimeWarning, match="NaN"):  # fit_gabor's word on constant atoms
+        ds = study.run(quick=True, dictionary=str(tmp_path / "n.nc"), reference="none",
+                       n_starts=1, progress=False)
+    assert np.isnan(ds["r2"].values[2:]).all() and (ds["r2"].values[:2] > 0.99).all()
+    assert ds.attrs["learned_n_fitted"] == 2 and ds.attrs["learned_n_unfitted"] == 2
+    assert ds.attrs["learned_fraction_gabor"] == 1.0
+    assert ds.attrs["learned_fraction_reliable"] == 1.0
+    titles = []
+    save = v1model.io.save_figure
+
+    def keep_titles(fig, path, **kwargs):
+        titles.extend(ax.get_title() for ax in fig.axes)
+        return save(fig, path, **kwargs)
+
+    monkeypatch.setattr(v1model.io, "save_figure", keep_titles)
+    matplotlib.use("Agg")
+    study.plot(ds, tmp_path)
+    assert any("of the 2 fitted, 100% ≥ 0.8, 100% reliable" in t for t in titles), titles

@@ -212,6 +212,9 @@ def lasso_cd(
                 budget -= step
                 records.append(history_record(X, D, A, lam))
                 bar.update(rows.size - int(still.sum()))  # the samples that converged
+            # and those max_sweeps stopped unconverged (warned of below): the bar ended short
+            # of its total by them
+            bar.update(int(left.sum()))
         else:
             C = B - A @ G if A0 is not None else B  # B is not needed afterwards
             # chunks of samples, for the bar: each sample's sweeps are its own. Four times

@@ -128,7 +128,11 @@ def lca(
         set keeps changing with ``du`` turning back has its step halved
         (:data:`HARD_CYCLE_TURNS`), so that the first unit crosses alone as in
         continuous time (in a trajectory, its time then runs slower than the
-        ``time`` coordinate).
+        ``time`` coordinate). Units in an exact tie (a duplicated atom, or two
+        atoms with the same drive and couplings) cycle at any step, and the
+        ideal threshold has no fixed point for them in continuous time
+        either: the tie is then broken deterministically, the lowest-numbered
+        of the tied units winning and the others set back to rest (``u = 0``).
     tau : float, default 0.01
         Membrane time constant in seconds (10 ms).
     dt : float, optional
@@ -443,7 +447,7 @@ def _euler_block(X, D, W, eta, U, lam, threshold, n_steps, tol, limit, record_ev
             moved = np.abs(Z).max(axis=1)  # the tolerance test is on the full step
             act = Aw != 0
             if act_prev is not None:
-                _hard_cycle_guard(act, act_prev, Z, Z_prev, step, scale, turns, changed_at)
+                _hard_cycle_guard(act, act_prev, Z, Z_prev, step, scale, turns, changed_at, Uw)
             # no copy: Z is a new array every step, and the power-of-2 scaling below
             # keeps the sign of du . du_prev, all the guard reads
             act_prev, Z_prev = act, Z
@@ -478,24 +482,50 @@ HARD_CYCLE_TURNS = 64
 HARD_CYCLE_QUIET = 8
 
 
-def _hard_cycle_guard(act, act_prev, Z, Z_prev, step, scale, turns, changed_at):
-    """Halve the step of rows that cycle between active sets (hard threshold).
+def _hard_cycle_guard(act, act_prev, Z, Z_prev, step, scale, turns, changed_at, U):
+    """Halve the step of rows that cycle between active sets (hard threshold),
+    or break the exact ties that make them cycle.
 
     Euler moves every unit at once: units that would cross the threshold one
     after the other in continuous time (each one's jump in ``a`` changing the
     drive of the others) can cross together, inhibit each other back below the
     threshold together, and so on for ever, a cycle of period 2 or 3 whose
     ``du`` never shrinks. A smaller step lets the first of them cross alone.
-    ``scale``, ``turns`` and ``changed_at`` (per row) are updated in place.
+
+    Units in an exact tie (equal ``|u|``: a duplicated or sign-flipped atom,
+    or two atoms in a symmetric position to the stimulus) have no first one:
+    they cross together at every step size, and in continuous time too, where
+    the ideal threshold's symmetric state has no fixed point (both active,
+    their mutual inhibition puts both below ``lam``; both silent, their drive
+    puts both above). Any asymmetry lets one unit win the competition and
+    silence the other (Rozell et al. 2008); here the tie is broken
+    deterministically: of the tied units that cycle, the lowest-numbered keeps
+    its state and the others are put back to rest (``u = 0``, this step's
+    update dropped), from where the winner's inhibition acts on them. Only the
+    states of such units change: bit-equal ``|u|`` of crossing units does not
+    happen without a tie, so untied problems run as before.
+    ``scale``, ``turns``, ``changed_at`` (per row), ``U`` (the states) and
+    ``Z`` (the step about to be taken, ``-du``) are updated in place.
     """
-    changed = (act != act_prev).any(axis=1)
+    flipped = act != act_prev
+    changed = flipped.any(axis=1)
     turns[step - changed_at > HARD_CYCLE_QUIET] = 0
     turned = changed & (np.einsum("ij,ij->i", Z, Z_prev) < 0)
     turns += turned
     changed_at[changed] = step
     cycling = turns >= HARD_CYCLE_TURNS
     if cycling.any():
-        scale[cycling] *= 0.5
+        halve = cycling.copy()
+        for row in np.flatnonzero(cycling):
+            units = np.flatnonzero(flipped[row])
+            _, first, count = np.unique(np.abs(U[row, units]), return_index=True,
+                                        return_counts=True)
+            if (count > 1).any():  # units sorted by number: `first` marks each tie's winner
+                losers = np.setdiff1d(units, units[first])
+                U[row, losers] = 0
+                Z[row, losers] = 0
+                halve[row] = False  # a broken tie needs no smaller step
+        scale[halve] *= 0.5
         turns[cycling] = 0
 
 

@@ -142,7 +142,10 @@ class SparseDictionaryLearner(SavedAsDataset):
     history_ : xarray.Dataset
         Learning history over ``update`` (objective, reconstruction error,
         mean |a|, fraction active, atoms re-seeded, wall time), parameters in
-        attrs. After ``set_params`` between ``partial_fit`` calls the attrs
+        attrs. ``fit`` starts it afresh, as it does the dictionary;
+        ``partial_fit`` appends one row per update, the ``update`` index,
+        ``wall_time`` and ``attrs["n_updates"]`` carrying on (after
+        :meth:`load` too). After ``set_params`` between ``partial_fit`` calls the attrs
         give the settings of the latest chunk and ``settings_changed_at``
         the updates after which they changed.
 
