@@ -556,3 +556,58 @@ def test_transform_convergence_warning_points_at_the_callers_line(method,
             call(X)
         assert {w.filename for w in record if w.category is ConvergenceWarning} == \
             {__file__}
+
+
+@pytest.mark.parametrize("setting, match", [
+    # learning with L1 codes, transforming with more atoms per sample than there are
+    ({"n_atoms": 8, "transform_method": "omp", "n_nonzero": 10}, "n_nonzero=10 exceeds n_atoms=8"),
+    ({"n_atoms": 8, "transform_method": "iht", "n_nonzero": 10}, "n_nonzero=10 exceeds n_atoms=8"),
+    ({"n_atoms": 40, "transform_method": "omp", "n_nonzero": 20},
+     "n_nonzero=20 exceeds n_features=16"),
+])
+def test_transform_n_nonzero_beyond_the_dictionary_fails_in_fit(setting, match):
+    """The solver refuses these in transform: the fit, maybe long, must refuse them first
+    (it learned a whole dictionary, and a Pipeline's transform then failed)."""
+    X = np.random.default_rng(0).standard_normal((100, 16))
+    learner = SparseDictionaryLearner(lam=0.3, n_updates=2, batch_size=50, seed=0, **setting)
+    with pytest.raises(ValueError, match=match):
+        learner.fit(X)
+    assert not hasattr(learner, "components_")
+    with pytest.raises(ValueError, match=match):
+        learner.partial_fit(X)
+    assert not hasattr(learner, "components_")
+
+
+def test_return_n_iter_in_solver_params_is_refused_before_learning():
+    """encode(..., return_n_iter=True) returns (codes, n_iter): as method_params it
+    crashed the first update in NumPy ("setting an array element with a sequence"),
+    and as transform_params it passed fit and crashed transform with an
+    AttributeError ('tuple' object has no attribute 'astype')."""
+    from v1model.learning import learn_mod
+
+    X = np.random.default_rng(0).standard_normal((100, 16))
+    learner = SparseDictionaryLearner(8, lam=0.3, n_updates=2, batch_size=50, seed=0,
+                                      transform_params={"return_n_iter": True})
+    with pytest.raises(ValueError, match="transform_params must not contain 'return_n_iter'"):
+        learner.fit(X)
+    assert not hasattr(learner, "components_")
+    with pytest.raises(ValueError, match="method_params must not contain 'return_n_iter'"):
+        learn_mod(X, 8, lam=0.3, n_updates=2, method_params={"return_n_iter": True},
+                  progress=False)
+
+
+def test_set_output_survives_save_and_load(planted, tmp_path):
+    """A learner told set_output(transform="pandas") transforms to a DataFrame after
+    save and load too (pickle kept the setting, the netCDF file dropped it)."""
+    import pandas as pd
+
+    X, _, _ = planted
+    learner = SparseDictionaryLearner(8, lam=0.3, n_updates=3, batch_size=50, seed=0)
+    learner.set_output(transform="pandas").fit(X)
+    loaded = SparseDictionaryLearner.load(learner.save(tmp_path / "learner.nc"))
+    codes = loaded.transform(X[:5])
+    assert isinstance(codes, pd.DataFrame)
+    pd.testing.assert_frame_equal(codes, learner.transform(X[:5]))
+    # the default leaves no trace: a learner without set_output loads without it
+    plain = SparseDictionaryLearner(8, lam=0.3, n_updates=3, batch_size=50, seed=0).fit(X)
+    assert "transform_output" not in plain.to_dataset().attrs

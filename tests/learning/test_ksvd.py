@@ -191,3 +191,18 @@ def test_approximate_sweep_updates_atoms_at_any_scale():
         Dc, Ac = ksvd_sweep(c * X, c * A0, D0, approximate=True)
         np.testing.assert_allclose(Dc, D1, atol=1e-10)
         np.testing.assert_allclose(Ac / c, A1, rtol=1e-9, atol=1e-12)
+
+
+def test_lca_nonneg_threshold_learns_as_positive():
+    """LCA's "nonneg" threshold and positive=True give the same non-negative codes, so
+    K-SVD must learn the same dictionary from both: the atom sweep clipped the codes
+    at zero only for positive=True, and left negative codes (5 of 1381 at the first
+    sweep here) under the "nonneg" threshold, off the objective the codes minimise."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 16))
+    kw = dict(method="lca", lam=0.3, n_updates=3, seed=0,
+              progress=False, dtype=np.float64)
+    D_pos, h_pos = learn_ksvd(X, 12, positive=True, **kw)
+    D_thr, h_thr = learn_ksvd(X, 12, method_params={"threshold": "nonneg"}, **kw)
+    np.testing.assert_array_equal(D_thr, D_pos)
+    np.testing.assert_array_equal(h_thr["objective"].values, h_pos["objective"].values)

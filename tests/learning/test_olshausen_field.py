@@ -479,3 +479,13 @@ def test_of_l1_update_is_the_gradient_step_by_hand():
     expected = U / np.linalg.norm(U, axis=1, keepdims=True)
     assert np.abs(expected - Q).max() > 0.1  # the step is large beside the tolerance
     np.testing.assert_allclose(D, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("inference", ["fista", "cd"])
+def test_return_n_iter_in_inference_params_is_refused(inference):
+    """The solver then returns (codes, n_iter): it crashed the first update with
+    AttributeError: 'tuple' object has no attribute 'astype'."""
+    X = np.random.default_rng(0).standard_normal((200, 16)) * 0.3
+    with pytest.raises(ValueError, match="inference_params must not contain 'return_n_iter'"):
+        learn_dictionary(X, 8, n_updates=2, inference=inference,
+                         inference_params={"return_n_iter": True}, progress=False)

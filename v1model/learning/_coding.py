@@ -120,10 +120,14 @@ def make_coder(method, lam=None, n_nonzero=None, positive=False, dtype=np.float3
         raise TypeError(f"{params_name} must be a dict or None, got "
                         f"{type(method_params).__name__}")
     params = dict(method_params or {})
-    for reserved in ("lam", "n_nonzero", "positive", "dtype", "seed", "return_history"):
+    for reserved in ("lam", "n_nonzero", "positive", "dtype", "seed"):
         if reserved in params:
             raise ValueError(f"{params_name} must not contain {reserved!r}; pass it as the "
                              f"learner's own argument")
+    for extra in ("return_history", "return_n_iter"):  # they make encode return a tuple
+        if extra in params:
+            raise ValueError(f"{params_name} must not contain {extra!r}, got "
+                             f"{extra}={params[extra]!r}: the learner uses the codes alone")
     check_method_params(method, params, params_name)
     if learning and method in LEARNING_TOL:
         params.setdefault("tol", LEARNING_TOL[method])

@@ -67,6 +67,9 @@ def learner_to_dataset(learner) -> xr.Dataset:
     attrs = {"kind": LEARNER_KIND, "estimator_params": json.dumps(params, default=_jsonable),
              "n_iter": int(learner.n_iter_), "n_features_in": int(learner.n_features_in_),
              **{f"param_{key}": value for key, value in params.items()}}
+    output = getattr(learner, "_sklearn_output_config", {}).get("transform")
+    if output is not None:  # set_output(transform=...): what transform returns
+        attrs["transform_output"] = output
     state = getattr(learner, "_state", None)
     history = learner.history_
     if state is not None:
@@ -119,6 +122,8 @@ def learner_from_dataset(cls, ds: xr.Dataset):
         params["seed"] = np.random.SeedSequence(saved["entropy"],
                                                 spawn_key=tuple(saved["spawn_key"]))
     learner = cls(**params)
+    if "transform_output" in ds.attrs:
+        learner.set_output(transform=str(ds.attrs["transform_output"]))
     D = values_by_dims(ds, "components", ("atom", "feature"))
     names = ds["feature_name"].values.astype(object) if "feature_name" in ds.coords else None
     # a batch learner's history is a record: it loads without a lost variable (a stream

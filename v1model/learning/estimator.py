@@ -294,7 +294,9 @@ class SparseDictionaryLearner(SavedAsDataset):
         n_atoms = n_features if self.n_atoms is None else check_int(self.n_atoms, "n_atoms",
                                                                      minimum=1)
         coder = self._coder(self.method, self.method_params, learning=True)
-        self._transform_coder()  # a bad transform setting fails here, not after the fit
+        _check_n_nonzero(coder, n_atoms, n_features, "learning")
+        # a bad transform setting fails here, not after the fit
+        _check_n_nonzero(self._transform_coder(), n_atoms, n_features, "transform")
         n_updates = (DEFAULT_UPDATES[algorithm] if self.n_updates is None
                      else check_int(self.n_updates, "n_updates", minimum=1))
         batch_size = check_int(self.batch_size, "batch_size", minimum=1)
@@ -627,7 +629,8 @@ class SparseDictionaryLearner(SavedAsDataset):
     # ------------------------------------------------------------------- io
     def to_dataset(self):
         """The fitted learner as an xarray Dataset: ``components`` (atom,
-        feature), the history (update), the parameters in attrs and, for
+        feature), the history (update), the parameters (and the ``set_output``
+        setting, if any) in attrs and, for
         ``algorithm="online"``, the stream state, so that a reloaded learner
         continues ``partial_fit`` exactly.
 
@@ -685,6 +688,22 @@ class SparseDictionaryLearner(SavedAsDataset):
         prefix = type(self).__name__.lower()
         return np.asarray([f"{prefix}{i}" for i in range(self.components_.shape[0])],
                           dtype=object)
+
+
+def _check_n_nonzero(coder, n_atoms, n_features, step):
+    """Refuse an ``n_nonzero`` that the greedy solver of ``coder`` would refuse on
+    a dictionary of ``n_atoms`` atoms of ``n_features`` features (``step``, e.g.
+    "transform", names where it would have failed)."""
+    n_nonzero = coder.n_nonzero
+    if n_nonzero is None:
+        return
+    if coder.method == "omp" and n_nonzero > n_features:
+        raise ValueError(f"n_nonzero={n_nonzero} exceeds n_features={n_features}: 'omp' (used "
+                         f"in {step}) cannot select more linearly independent atoms than "
+                         "features")
+    if n_nonzero > n_atoms:
+        raise ValueError(f"n_nonzero={n_nonzero} exceeds n_atoms={n_atoms}: {coder.method!r} "
+                         f"(used in {step}) cannot select more atoms than the dictionary has")
 
 
 class NotFittedError(ValueError, AttributeError):

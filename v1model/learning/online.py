@@ -251,7 +251,9 @@ def learn_online(
         Draw minibatches from a fresh permutation every epoch; False takes
         consecutive slices of ``X`` in order, wrapping around at its end so
         that every sample is used (then a stream cut into the same slices
-        gives the same dictionary).
+        gives the same dictionary when it starts from the same one, an
+        ``init`` array: ``init="data"`` draws the atoms from all of ``X``
+        here, from the first chunk in ``partial_fit``).
     init : {"data", "random"} or array_like, shape (n_atoms, n_features), default "data"
     reseed_patience : int or None, default 10
         Re-seed an atom that no code used in this many consecutive
