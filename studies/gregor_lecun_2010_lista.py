@@ -20,8 +20,8 @@ Defaults and their sources
 - Patches: 10x10 (full run) or 8x8 (quick) from whitened natural images; a
   dictionary learned with the Olshausen-Field rule at the same ``lam``.
 - Codes: 400 units (4x overcomplete; full) or 128 (2x; quick). ISTA and
-  FISTA with the constant step ``1 / lambda_max(D D^T)`` from zero codes, no
-  momentum restart, as in the paper's comparison.
+  FISTA with the constant step ``1 / L``, ``L = 1.0001 lambda_max(D D^T)``, from
+  zero codes, no momentum restart, as in the paper's comparison.
 - LISTA: weights shared across layers and started at ISTA's, the paper's
   supervised loss ``0.5 mean ||z - z*||^2`` with ``z*`` from FISTA to
   ``tol=1e-8``; minibatch Adam instead of the paper's stochastic gradient

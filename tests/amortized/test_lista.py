@@ -852,3 +852,37 @@ def test_encode_works_in_blocks_of_rows(parametrization, monkeypatch):
     finally:
         tracemalloc.stop()
     assert peak < Z.nbytes + 10 * 256 * 32 * Z.itemsize, (peak, Z.nbytes)
+
+
+@pytest.mark.parametrize("parametrization, objective",
+                         [("full", "supervised"), ("step", "lasso")])
+def test_partial_fit_continues_training_in_memory_and_after_load(tmp_path, parametrization,
+                                                                 objective):
+    """A trained LISTA could not be trained further (a second fit restarted from ISTA's
+    weights, a loaded one had no way on): partial_fit continues from the weights and
+    Adam's state, identically after save/load, and the history counts on."""
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((20, 10))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X, X_val = rng.standard_normal((300, 10)), rng.standard_normal((50, 10))
+    kw = dict(n_steps=100, parametrization=parametrization, objective=objective,
+              dtype="float64", progress=False)
+    net = LISTA(2, 0.5, **kw).fit(X, D, seed=0, X_val=X_val)
+    first = net.history_["validation_loss"].values[-1]
+    net.save(tmp_path / "lista.nc")
+    loaded = LISTA.load(tmp_path / "lista.nc")
+    net.partial_fit(X, seed=1, X_val=X_val)
+    loaded.partial_fit(X, seed=1, X_val=X_val)
+    np.testing.assert_array_equal(loaded.encode(X_val), net.encode(X_val))
+    hist = net.history_
+    assert hist["step"].values[0] == 0 and hist["step"].values[-1] == 200
+    assert np.all(np.diff(hist["step"].values) > 0)
+    assert hist.attrs["n_steps"] == 200 and hist.attrs["n_training_samples"] == 600
+    assert hist["validation_loss"].values[-1] < first  # trained further, not restarted
+    # fresh from ISTA's weights, partial_fit is fit (same seed, same Adam)
+    fresh = LISTA(2, 0.5, **kw).initialize(D).partial_fit(X, seed=0)
+    np.testing.assert_array_equal(fresh.encode(X_val),
+                                  LISTA(2, 0.5, **kw).fit(X, D, seed=0).encode(X_val))
+    net.lam = 0.3
+    with pytest.raises(ValueError, match=r"lam=0.3 but the network was trained with lam=0.5"):
+        net.partial_fit(X)

@@ -2,6 +2,8 @@
 the LCA fixed point, the history, warm starts, and a real-image problem against
 the dense FISTA."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -322,3 +324,23 @@ def test_fista_with_kernels_of_different_norms_reaches_sklearn_lasso(lasso_codes
     for dtype in (np.float64, np.float32):
         A = encode(X, kernels, 0.3, method="fista", stride=2, dtype=dtype)
         assert -1e-9 <= objective_gap(M, X, A, ref, 0.3) <= 5e-4, dtype
+
+
+def test_ista_with_kernels_of_different_norms_stops_near_sklearn_lasso(lasso_codes,
+                                                                       objective_gap):
+    """ISTA has no momentum: along a kernel of curvature ``c_j`` it closes ``c_j / L`` of
+    the distance left per step, so its change is that distance times ``c_j / L``, not
+    FISTA's ``sqrt(c_j / L)``. With FISTA's weighting of the stop test ISTA stopped,
+    unwarned, at a summed gap of 1.4e-3 on the kernels of norms 9 to 31 above (after
+    13,036 steps); weighted by the squared ratio, 2.1e-4 (28,026 steps), as FISTA's
+    1.6e-4. (At the default max_iter=5000 it warns, at 5.1e-3.)"""
+    rng = np.random.default_rng(0)
+    kernels = rng.standard_normal((3, 5, 4)) * 20 * rng.random((3, 1, 1))
+    X = rng.standard_normal((4, 24, 20))
+    phi = ConvolutionalDictionary(kernels, (24, 20), stride=2, dtype=np.float64)
+    M = phi.as_matrix()
+    ref = lasso_codes(M, X, 0.3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # converged by its own test, not by max_iter
+        A = encode(X, phi, 0.3, method="ista", max_iter=100000, progress=False)
+    assert -1e-9 <= objective_gap(M, X, A, ref, 0.3) <= 5e-4

@@ -74,6 +74,15 @@ def network_dataset(net, params) -> xr.Dataset:
             for attr, var, dims, text, units in WEIGHTS[net.parametrization_].values()}
     data["dictionary"] = (("atom", "feature"), np.array(net.dictionary_),
                           {"long_name": "dictionary D, one atom per row", "units": "units of X"})
+    adam = getattr(net, "_adam", None)
+    if adam is not None:  # what partial_fit continues from
+        for name, (_, var, dims, text, units) in WEIGHTS[net.parametrization_].items():
+            # the moments are running means of the loss's gradient (squared) by the weight
+            gradient = f"units of the training loss per ({units})"
+            for key, what, unit in (("m", "first", gradient), ("v", "second", f"({gradient})^2")):
+                data[f"adam_{key}_{name}"] = (dims, np.array(getattr(adam, key)[name]), {
+                    "long_name": f"Adam's {what} moment of the gradient by {var}",
+                    "units": unit})
     ds = xr.Dataset(data)
     history = net.history_
     if history is not None:
@@ -81,16 +90,18 @@ def network_dataset(net, params) -> xr.Dataset:
         bare.attrs = {}
         ds = ds.merge(bare)
     ds.attrs = clean_attrs({"kind": LISTA_KIND, **{f"param_{k}": v for k, v in params.items()},
+                            **({} if adam is None else {"adam_step": int(adam.t)}),
                             **({} if history is None else
                                {f"history_{k}": v for k, v in history.attrs.items()})})
     return ds
 
 
 def read_network(ds, names):
-    """What :func:`network_dataset` saved: ``(params, weights, D, history)`` with
-    the parameters ``names`` (:data:`PARAM_DEFAULTS` for those an older file
-    lacks), the weights by their training-loop names, the dictionary and the
-    history (None when none was saved).
+    """What :func:`network_dataset` saved: ``(params, weights, D, history, adam)``
+    with the parameters ``names`` (:data:`PARAM_DEFAULTS` for those an older file
+    lacks), the weights by their training-loop names, the dictionary, the
+    history (None when none was saved) and Adam's state ``(step, {"m": ...,
+    "v": ...})`` by the weights' names (None when none was saved).
 
     Raises
     ------
@@ -131,5 +142,12 @@ def read_network(ds, names):
         history = ds[[v for v in ds.data_vars if ds[v].dims == ("step",)]].copy(deep=True)
         history.attrs = {k[len("history_"):]: v for k, v in ds.attrs.items()
                          if k.startswith("history_")}
-    return params, weights, D, history
+    adam = None
+    saved = [f"adam_{key}_{name}" for name in WEIGHTS[kind] for key in ("m", "v")]
+    if "adam_step" in ds.attrs and all(var in ds for var in saved):
+        adam = (int(ds.attrs["adam_step"]),
+                {key: {name: values_by_dims(ds, f"adam_{key}_{name}", dims)
+                       for name, (_, _, dims, _, _) in WEIGHTS[kind].items()}
+                 for key in ("m", "v")})
+    return params, weights, D, history, adam
 

@@ -32,8 +32,9 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
                          target_tol=1e-8, dtype="float32", **lista_params) -> xr.Dataset:
     """Error to the optimal LASSO codes, and LASSO objective, after ``T`` iterations or layers.
 
-    For each ``T`` in ``depths``: ISTA and FISTA (constant step
-    ``1 / lambda_max(D D^T)``, no momentum restart, from zero codes) run
+    For each ``T`` in ``depths``: ISTA and FISTA (constant step ``1 / L``,
+    ``L = 1.0001 lambda_max(D D^T)`` as in :func:`v1model.inference.ista` and
+    an untrained LISTA, no momentum restart, from zero codes) run
     exactly ``T`` iterations on ``X_test``, and a :class:`LISTA` with
     ``n_layers=T`` is trained on ``X_train`` and applied to ``X_test``. The
     error of codes ``Z`` is ``0.5 * mean_i ||z_i - z*_i||^2`` with ``z*``
@@ -176,8 +177,10 @@ def solver_error_by_iteration(X, D, lam, n_iter, *, target=None, target_tol=1e-8
                               dtype="float32", progress=None) -> xr.Dataset:
     """Error to the optimal LASSO codes after each of ``n_iter`` ISTA and FISTA iterations.
 
-    Both run from zero codes with the constant step ``1 / lambda_max(D D^T)``
-    and no momentum restart (the textbook schemes of Beck & Teboulle 2009,
+    Both run from zero codes with the constant step ``1 / L``,
+    ``L = 1.0001 lambda_max(D D^T)`` (the step of :func:`v1model.inference.ista`
+    and of an untrained :class:`LISTA`), and no momentum restart (the
+    textbook schemes of Beck & Teboulle 2009,
     as in Gregor & LeCun's comparison); the error of codes ``Z`` is
     ``0.5 * mean_i ||z_i - z*_i||^2``.
 

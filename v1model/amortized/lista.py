@@ -323,11 +323,15 @@ class LISTA(SavedAsDataset):
         D = np.ascontiguousarray(D, dtype=dtype)
         lam = float(self.lam)
         self._set_weights(self._layers(D, lam).initial(dtype), D, lam)
+        self._adam = None  # partial_fit starts Adam afresh
         self.history_ = None
         return self
 
     def fit(self, X, D, *, seed=None, target=None, X_val=None, target_val=None):
         """Train the network on ``X`` for the LASSO codes in ``D``; returns ``self``.
+
+        Training starts from ISTA's weights, also on a fitted network (use
+        :meth:`partial_fit` to train one further).
 
         Parameters
         ----------
@@ -370,7 +374,129 @@ class LISTA(SavedAsDataset):
         layers = self._layers(D, lam)
         weights = layers.initial(dtype)  # Adam updates them in place
         learning_rate = _learning_rate(self.learning_rate, weights)
+        adam = Adam(weights, lr=learning_rate)
+        rows, attrs = self._train(X, D, lam, layers, weights, adam, rng, target, X_val,
+                                  target_val, dtype, first_step=0)
+        attrs["seed"] = seed_attr(seed)
+        self._set_weights(weights, D, lam)
+        self._adam = adam
+        self.history_ = history_dataset(rows, attrs)
+        return self
+
+    def partial_fit(self, X, *, seed=None, target=None, X_val=None, target_val=None):
+        """Train the fitted network ``n_steps`` more Adam steps on ``X``; returns ``self``.
+
+        Training continues from the current weights (or steps) with the
+        dictionary, ``lam``, depth and parametrisation they were made for, and
+        with Adam's moments and step count as the last :meth:`fit` or
+        ``partial_fit`` left them, so that ``fit`` then ``partial_fit`` is one
+        run of Adam (the minibatch order aside, drawn from ``seed``).
+        :meth:`save` keeps Adam's state: a loaded network continues as the
+        saved one would have. A file saved without it (by a v1model without
+        ``partial_fit``) or a network from :meth:`initialize` starts Adam
+        afresh from the current weights. Adam's step is the one the network
+        was trained with (``history_.attrs["learning_rate"]``) for
+        ``learning_rate="auto"``, else ``learning_rate``. ``history_`` grows by
+        the new rows, its ``step`` counting on; its attrs keep the first
+        call's settings, with ``n_steps``, ``n_training_samples`` and
+        ``wall_time`` summed over the calls and ``learning_rate`` the last
+        call's. A history recorded with ``X_val`` (or without) goes on only
+        with it (or without).
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, n_features)
+            Training signals (any, e.g. a new chunk of a stream).
+        seed : int, SeedSequence, Generator or None
+            Seed of this call's minibatch order.
+        target, X_val, target_val
+            As in :meth:`fit` (the targets ``z*`` computed for
+            :attr:`dictionary_` and :attr:`lam_`).
+
+        Returns
+        -------
+        self : LISTA
+
+        Raises
+        ------
+        NotFittedError
+            When the network was neither fitted, initialised nor loaded.
+        ValueError
+            As :meth:`fit`, or when ``lam``, ``n_layers``, ``parametrization``,
+            ``objective`` or ``dtype`` differ from those the weights were
+            trained with (call :meth:`fit` to start afresh).
+        """
+        self._check_fitted()
+        dtype = self._validated()
+        D = self.dictionary_
+        history = getattr(self, "history_", None)
+        made = {"lam": self.lam_, "n_layers": self.n_layers_,
+                "parametrization": self.parametrization_, "dtype": D.dtype.name}
+        if history is not None:
+            made["objective"] = history.attrs.get("objective", "supervised")
+        now = {"lam": float(self.lam), "n_layers": int(self.n_layers),
+               "parametrization": self.parametrization, "dtype": dtype.name,
+               "objective": self.objective}
+        for name, value in made.items():
+            if now[name] != value:
+                raise ValueError(f"{name}={getattr(self, name)!r} but the network was trained "
+                                 f"with {name}={value!r}: partial_fit continues that training; "
+                                 f"set {name} back or call fit to start afresh")
+        if history is not None:  # the history's columns go on: before the training, not after
+            had = ("validation_loss" in history, "validation_code_error" in history)
+            gets = (X_val is not None, X_val is not None and target_val is not None
+                    and self.objective == "lasso")
+            if had != gets:
+                raise ValueError(f"the history records {sorted(history.data_vars)}; give X_val "
+                                 "(and, for objective='lasso', target_val) to every fit and "
+                                 "partial_fit call or to none")
+        rng = as_generator(seed)
+        X, D, lam, _ = validate_problem(X, D, self.lam_, dtype)
+        layers = self._layers(D, lam)
+        names = WEIGHTS[self.parametrization_]
+        # copies: a refused or diverged step must not leave the network half-trained
+        weights = {name: np.array(getattr(self, attr), order="C")
+                   for name, (attr, *_) in names.items()}
+        adam = getattr(self, "_adam", None)
+        if isinstance(self.learning_rate, str):  # "auto": the rate the weights were trained at
+            used = None if history is None else history.attrs.get("learning_rate")
+            learning_rate = (float(used) if used is not None
+                             else _learning_rate("auto", layers.initial(dtype)))
+        else:
+            _check_step_against_weights(float(self.learning_rate), layers.initial(dtype))
+            learning_rate = float(self.learning_rate)
+        fresh = Adam(weights, lr=learning_rate)
+        if adam is not None:
+            fresh.t = adam.t
+            fresh.m = {k: np.array(v, order="C") for k, v in adam.m.items()}
+            fresh.v = {k: np.array(v, order="C") for k, v in adam.v.items()}
+        first = 0 if history is None else int(history["step"].values[-1])
+        rows, attrs = self._train(X, D, lam, layers, weights, fresh, rng, target, X_val,
+                                  target_val, dtype, first_step=first)
+        if history is not None:
+            keep = dict(history.attrs)
+            keep["n_steps"] = int(keep.get("n_steps", first)) + attrs["n_steps"]
+            keep["n_training_samples"] = (int(keep.get("n_training_samples", 0))
+                                          + attrs["n_training_samples"])
+            keep["wall_time"] = float(keep.get("wall_time", 0.0)) + attrs["wall_time"]
+            keep["learning_rate"] = learning_rate
+            new = history_dataset(rows[1:], keep)  # rows[0]: the start, history_'s last row
+            merged = xr.concat([history, new], dim="step", combine_attrs="override")
+            merged.attrs = keep
+        else:
+            attrs["seed"] = seed_attr(seed)
+            merged = history_dataset(rows, attrs)
+        self._set_weights(weights, D, lam)
+        self._adam = fresh
+        self.history_ = merged
+        return self
+
+    def _train(self, X, D, lam, layers, weights, adam, rng, target, X_val, target_val, dtype,
+               first_step):
+        """Adam steps on ``weights`` (in place): the rows of the history (the first
+        at ``first_step``, before any step) and the run's attrs."""
         supervised = self.objective == "supervised"
+        learning_rate = adam.lr
         if not supervised and target is not None:
             raise ValueError("target was given with objective='lasso', which trains on X alone; "
                              "give target_val (with X_val) to record the error to z*")
@@ -384,7 +510,6 @@ class LISTA(SavedAsDataset):
             if supervised or target_val is not None:
                 target_val = self._targets(X_val, D, target_val, "target_val", dtype)
         n_steps, every = int(self.n_steps), int(self.record_every)
-        adam = Adam(weights, lr=learning_rate)
         batches = Minibatches(X.shape[0], int(self.batch_size), True, rng)
         rows, since = [], []
         start = time.perf_counter()
@@ -402,37 +527,35 @@ class LISTA(SavedAsDataset):
                                 else lasso_loss(Z, Xb, D, lam))
                 if not np.isfinite(loss):
                     raise FloatingPointError(
-                        f"LISTA training diverged at step {step}: loss {loss}; lower "
-                        f"learning_rate (now {learning_rate!r})")
+                        f"LISTA training diverged at step {first_step + step}: loss {loss}; "
+                        f"lower learning_rate (now {learning_rate!r})")
                 since.append(loss)
                 if step == 0:  # the start; its loss also opens the first interval
-                    rows.append(self._record(0, since, layers, weights, D, lam, X_val,
-                                             target_val, clear=False))
+                    rows.append(self._record(first_step, since, layers, weights, D, lam,
+                                             X_val, target_val, clear=False))
                 try:
                     adam.step(weights, layers.gradients(Xb, weights, cache, grad_Z))
                 except FloatingPointError as exc:  # gradients beyond the dtype's range
                     raise FloatingPointError(
-                        f"LISTA training stopped at step {step}: {exc}; "
-                        + (f"lower learning_rate (now {learning_rate!r}) or " if step
-                           else "")  # at step 0: the data alone
+                        f"LISTA training stopped at step {first_step + step}: {exc}; "
+                        + (f"lower learning_rate (now {learning_rate!r}) or "
+                           if first_step + step else "")  # at step 0: the data alone
                         + "rescale X and lam together (the codes scale with them)"
                         + (" or use dtype='float64'" if dtype == np.float32 else "")) from exc
                 if (step + 1) % every == 0 or step + 1 == n_steps:
-                    rows.append(self._record(step + 1, since, layers, weights, D, lam, X_val,
-                                             target_val))
+                    rows.append(self._record(first_step + step + 1, since, layers, weights, D,
+                                             lam, X_val, target_val))
         loss_text, loss_units = LOSSES[self.objective]
         attrs = dict(model="LISTA", n_layers=int(self.n_layers), lam=lam,
                      parametrization=self.parametrization, objective=self.objective,
                      n_steps=n_steps, batch_size=int(batches.batch_size),
                      learning_rate=learning_rate, dtype=dtype.name,
                      n_training_samples=X.shape[0], n_atoms=D.shape[0], n_features=D.shape[1],
-                     seed=seed_attr(seed), wall_time=time.perf_counter() - start,
+                     seed="None", wall_time=time.perf_counter() - start,
                      loss=loss_text, loss_units=loss_units)
         if supervised:
             attrs["target_tol"] = float(self.target_tol)
-        self._set_weights(weights, D, lam)
-        self.history_ = history_dataset(rows, attrs)
-        return self
+        return rows, attrs
 
     def _targets(self, X, D, target, name, dtype):
         if target is None:
@@ -618,7 +741,7 @@ class LISTA(SavedAsDataset):
         net : LISTA
             The fitted network, ready to encode.
         """
-        params, weights, D, history = read_network(ds, PARAMS)
+        params, weights, D, history, adam = read_network(ds, PARAMS)
         net = cls(**params)
         dtype = net._validated()  # e.g. n_layers=0 encoded one layer
         D = check_array(D, "ds['dictionary']", ndim=2, dtype=dtype)
@@ -631,5 +754,17 @@ class LISTA(SavedAsDataset):
                                                              dtype=dtype), order="C"),
                                         f"ds[{var!r}]", shapes[name])
         net._set_weights(weights, D, float(params["lam"]))
+        net._adam = None
+        if adam is not None:  # Adam's state, for partial_fit
+            t, moments = adam
+            net._adam = Adam(weights, lr=0.0)
+            net._adam.t = t
+            for key in ("m", "v"):
+                getattr(net._adam, key).update(
+                    {name: check_shape(np.array(check_array(moments[key][name],
+                                                            f"ds['adam_{key}_{name}']",
+                                                            dtype=dtype), order="C"),
+                                       f"ds['adam_{key}_{name}']", shapes[name])
+                     for name in weights})
         net.history_ = history
         return net
