@@ -324,3 +324,27 @@ def test_omp_float32_picks_a_nearly_collinear_atom_like_sklearn():
     # float32 on a Gram of condition ~1e5: 1% of the codes
     np.testing.assert_allclose(A, ref, atol=0.1)
     assert np.linalg.norm(x - A @ D) < 1e-3 * np.linalg.norm(x)
+
+
+def test_nn_omp_float32_keeps_no_atom_at_rounding_level():
+    # nonneg combinations of 8 of 128 unit atoms (64 features), n_nonzero=20: both
+    # precisions find the planted supports. Before, the float32 NNLS left one wrongly
+    # picked atom at 2.6e-8 (beside coefficients up to 0.79) where float64 drops it:
+    # sample 214 got 9 atoms in float32, 8 in float64
+    rng = np.random.default_rng(1)
+    D = rng.standard_normal((128, 64))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    A0 = np.zeros((300, 128))
+    for i in range(300):
+        A0[i, rng.choice(128, 8, replace=False)] = rng.uniform(0, 1, 8)
+    X = A0 @ D
+    a32 = orthogonal_mp(X, D, 20, positive=True, dtype=np.float32, progress=False)
+    a64 = orthogonal_mp(X, D, 20, positive=True, dtype=np.float64, progress=False)
+    np.testing.assert_array_equal(a32 != 0, a64 != 0)
+    for a in (a32, a64):
+        np.testing.assert_array_equal(a != 0, A0 != 0)
+    # and on each support the codes are SciPy's NNLS
+    for i in (214, 0, 1):
+        S = np.flatnonzero(a32[i])
+        np.testing.assert_allclose(a32[i, S], nnls(D[S].T, X[i])[0], rtol=0, atol=1e-5)
+

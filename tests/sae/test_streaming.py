@@ -307,21 +307,49 @@ def test_a_stream_without_decay_may_warm_up_past_n_steps(planted):
 
 def test_a_stream_may_start_with_identical_samples(planted):
     # a first chunk of identical samples (a stream's BOS activations) has no spread, as one
-    # sample has none: both train at scale 1 from the decoder bias at that sample. Before,
-    # one sample was taken and three copies of it were refused ("every sample is the same")
+    # sample has none: both train at the sample's magnitude (provisional) from the decoder
+    # bias at that sample. Before, one sample was taken and three copies of it were refused
+    # ("every sample is the same")
     X = planted[0][:300]
     one = _model(dtype="float64").partial_fit(X[:1], seed=0)
     same = _model(dtype="float64").partial_fit(np.repeat(X[:1], 3, axis=0), seed=0)
     for model in (one, same):
-        assert model._state.scale == 1.0 and np.isnan(model.history_.attrs["x_spread"])
+        assert model._state.scale == pytest.approx(np.sqrt(np.mean(X[0] ** 2)), rel=1e-12)
+        assert np.isnan(model.history_.attrs["x_spread"])
         np.testing.assert_allclose(model.decoder_bias_, X[0], rtol=0, atol=1e-9)
     for name in ("components_", "encoder_", "encoder_bias_"):  # the mean of 3 copies: rounding
         np.testing.assert_allclose(getattr(same, name), getattr(one, name), rtol=0, atol=1e-9,
                                    err_msg=name)
     assert same.partial_fit(X).history_.sizes["step"] == 1 + 3
     assert same.history_.attrs["n_training_samples"] == 303
-    ones = _model().partial_fit(np.ones((3, 64)), seed=0)  # spread 0: refused before
-    assert ones._state.scale == 1.0 and np.isnan(ones.history_.attrs["x_spread"])
+    ones = _model().partial_fit(np.full((3, 64), 2.0), seed=0)  # spread 0: refused before
+    assert ones._state.scale == 2.0 and np.isnan(ones.history_.attrs["x_spread"])
     # and so do samples alike in float32 only (below its resolution): scale 1, not 1e-9
     alike = _model().partial_fit(1 + 1e-9 * np.random.default_rng(1).standard_normal((5, 64)))
-    assert alike._state.scale == 1.0 and np.isnan(alike.history_.attrs["x_spread"])
+    assert alike._state.scale == pytest.approx(1.0, rel=1e-8)
+    assert np.isnan(alike.history_.attrs["x_spread"])
+
+
+@pytest.mark.parametrize("first", ["one sample", "zeros"])
+def test_a_stream_without_spread_first_trains_alike_at_any_scale(planted, tmp_path, first):
+    # a first chunk without spread (one sample, or zeros) trains at a provisional scale
+    # and the first chunk with a spread settles it. Before, one sample kept the stream at
+    # scale 1 whatever the size of X (data of 1e-22 in float32: history fvu ~3e35, its
+    # biases moved by lr = 1e-3 in the first step) and a first chunk of zeros was refused
+    X = planted[0][:1200]
+    fvus = {}
+    for c in (1.0, 1e-22):
+        Xc = (X * c).astype(np.float32)
+        head = Xc[:1] if first == "one sample" else np.zeros((5, 64), np.float32)
+        sae = _model().partial_fit(head, seed=0)
+        assert np.isnan(sae.history_.attrs["x_spread"])
+        sae = SparseAutoencoder.load(sae.save(tmp_path / f"head{c}.nc"))  # still unsettled
+        for chunk in np.split(Xc[1:1101], 10):
+            sae.partial_fit(chunk)
+        spread = np.sqrt(np.var(Xc[1:111].astype(np.float64), axis=0).mean())  # numpy's
+        assert sae._state.scale == pytest.approx(spread, rel=1e-6)
+        assert sae.history_.attrs["x_spread"] == pytest.approx(spread, rel=1e-6)
+        fvus[c] = sae.history_.fvu.values
+    # the same training at both scales (Fitting c * X gives the model of X), to rounding
+    np.testing.assert_allclose(fvus[1e-22], fvus[1.0], rtol=1e-4)
+    assert np.mean(fvus[1e-22][-5:]) < 1.0

@@ -150,15 +150,18 @@ def test_samples_alike_in_the_model_dtype_are_refused():
 
 
 def test_partial_fit_takes_its_scale_from_the_first_chunk_and_refuses_steps_cleanly():
-    # the first chunk sets the scale as fit's X does (a one-sample chunk has none: 1)
+    # the first chunk sets the scale as fit's X does (a one-sample chunk has none: its
+    # magnitude, until the next chunk settles it at that chunk's spread)
     small = SparseAutoencoder(16, k=2, batch_size=50, lr=1e-3, progress=False)
     small.partial_fit(X * 1e-5, seed=0)
     spread = np.sqrt(np.var(X * 1e-5, axis=0).mean())  # RMS of X - mean(X), by numpy
     assert small._state.scale == pytest.approx(spread, rel=1e-6)
     assert small.history_.attrs["x_spread"] == pytest.approx(spread, rel=1e-6)
     one = SparseAutoencoder(16, k=2, batch_size=50, progress=False).partial_fit(X[:1], seed=0)
-    assert one._state.scale == 1.0 and np.isnan(one.history_.attrs["x_spread"])
+    assert one._state.scale == pytest.approx(np.sqrt(np.mean(X[0] ** 2)), rel=1e-12)
+    assert np.isnan(one.history_.attrs["x_spread"])
     assert one.partial_fit(X).history_.sizes["step"] == 7
+    assert one._state.scale == pytest.approx(np.sqrt(np.var(X, axis=0).mean()), rel=1e-6)
     # a chunk whose squared gradients overflow is refused before any update: the model
     # and its Adam state stay as they were and continue on the next chunk
     sae = SparseAutoencoder(16, k=2, batch_size=50, progress=False).partial_fit(X, seed=0)
@@ -342,10 +345,10 @@ def test_auto_lr_and_the_scale_of_a_stream(planted, tmp_path):
     assert stream._state.scale == pytest.approx(spread, rel=1e-6)
     np.testing.assert_array_equal(stream.history_.lr, 1e-3)
     assert stream.history_.sizes["step"] == 3 + 7
-    # a first chunk of one sample has no spread: scale 1
+    # a first chunk of one sample has no spread: its magnitude, provisionally
     one = SparseAutoencoder(40, k=3, batch_size=100, seed=0, progress=False).partial_fit(X[:1])
     assert one.history_.attrs["lr"] == 1e-3 and np.isnan(one.history_.attrs["x_spread"])
-    assert one._state.scale == 1.0
+    assert one._state.scale == pytest.approx(np.sqrt(np.mean(X[0] ** 2)), rel=1e-12)
     assert float(one.partial_fit(X[:200]).history_.lr[-1]) == 1e-3
 
 

@@ -18,7 +18,8 @@ Non-negative variants: NN-MP picks the largest positive correlation; NN-OMP
 (Bruckstein, Elad & Zibulevsky 2008) also keeps the coefficients
 non-negative by solving the non-negative least-squares problem on the support
 after each selection (Lawson-Hanson steps warm-started from the previous
-coefficients), and drops atoms whose coefficient reaches zero.
+coefficients), and drops atoms whose coefficient reaches zero (or its
+rounding).
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
         weak component beside a strong one is still taken.
     tol : float, optional
         Stop a sample when its squared residual norm ``||x - D^T a||^2`` is at
-        most ``tol`` (scikit-learn's convention for ``orthogonal_mp``), tested
+        most ``tol`` (units of X squared, not relative: scale it with ``X``;
+        scikit-learn's convention for ``orthogonal_mp``), tested
         before every step: a sample with ``||x||^2 <= tol`` gets no atom. With
         ``tol`` alone, the number of atoms is not limited; with
         ``n_nonzero`` as well, a sample stops at whichever comes first. The
@@ -225,7 +227,8 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
         ``|correlation| < sqrt(eps)``.
     tol : float, optional
         Stop a sample once its squared residual norm is at most ``tol``
-        (scikit-learn's ``orthogonal_mp`` meaning of ``tol``). The test comes
+        (units of X squared, not relative: scale it with ``X``;
+        scikit-learn's ``orthogonal_mp`` meaning of ``tol``). The test comes
         before every step, the first included: a sample with ``||x||^2 <=
         tol`` gets no atom (scikit-learn's always picks at least one). With
         ``n_nonzero`` as well, a sample stops at whichever comes first;
@@ -562,7 +565,9 @@ def _nnls_on_support(A, B, G, support, max_steps=None):
     """Non-negative least squares restricted to ``support``, batched (Lawson-Hanson).
 
     ``A`` (n, k) is feasible (>= 0, zero off the support). Returns the NNLS
-    solution on the support; coordinates that reach zero are dropped.
+    solution on the support; coordinates that reach zero, or come within
+    ``ROUNDOFF_UNITS`` units of the roundoff of their own equation
+    (``(|G_S| |y|)_i / G_ii``), are dropped.
     """
     n, k = A.shape
     dtype = A.dtype
@@ -589,7 +594,13 @@ def _nnls_on_support(A, B, G, support, max_steps=None):
             y = np.linalg.solve(Msys, np.where(Pa, bS[act], 0)[..., None])[..., 0]
         except np.linalg.LinAlgError:
             y = np.einsum("cij,cj->ci", np.linalg.pinv(Msys), np.where(Pa, bS[act], 0))
-        neg = Pa & (y <= 0)
+        # a coefficient within the rounding of its own equation, ROUNDOFF_UNITS units of
+        # (|G_S| |y|)_i / G_ii, is zero: float32 kept a wrongly picked atom at 2.6e-8
+        # (beside coherent ones up to 0.79) that float64 drops. Its own equation, not the
+        # largest coefficient: 1 beside 1e6 on orthogonal atoms is a component
+        floor = ROUNDOFF_UNITS * np.finfo(dtype).eps * np.einsum(
+            "cij,cj->ci", np.abs(Msys), np.abs(y)) / Msys[:, diag, diag]
+        neg = Pa & (y <= floor)
         bad = neg.any(axis=1)
         xa = x[act]
         if not bad.any():
@@ -600,8 +611,9 @@ def _nnls_on_support(A, B, G, support, max_steps=None):
             t_j = np.where(neg, xa / (xa - y), np.inf)
         t = np.where(bad, np.clip(t_j.min(axis=1), 0, 1), 1).astype(dtype)
         x_new = xa + t[:, None] * (y - xa)
-        hit = Pa & (x_new <= 1e-12 * np.maximum(np.abs(xa).max(axis=1, keepdims=True),
-                                                np.finfo(xa.dtype).tiny))
+        # a coefficient left between 0 and its floor is zero too (its t_j > 1: x_new = y)
+        hit = Pa & (x_new <= np.maximum(floor, 1e-12 * np.maximum(
+            np.abs(xa).max(axis=1, keepdims=True), np.finfo(xa.dtype).tiny)))
         hit |= neg & (t_j <= t[:, None] * (1 + 1e-6))
         x_new[hit] = 0
         P[act] = Pa & ~hit

@@ -135,8 +135,10 @@ class SparseAutoencoder(SavedAsDataset):
         alike) gives the same decoder and ``c`` times the biases and codes.
         ``"auto"``: 1e-3; 3e-3 trains every activation well on the planted
         problem of tests/sae. The spread is that of ``fit``'s ``X`` or of the
-        first :meth:`partial_fit` chunk (a chunk of one sample or of identical
-        samples has none: 1),
+        first :meth:`partial_fit` chunk that has one (a stream whose first
+        chunk is one sample, identical samples or zeros trains at the root
+        mean square of that chunk's values, or 1 for zeros, until a chunk
+        with a spread comes; the Adam moments are converted then),
         recorded in ``history_.attrs["x_spread"]``; the rate used is
         ``history_.attrs["lr"]`` (and per step ``history_["lr"]``).
     lr_warmup : int, default 0
@@ -413,7 +415,8 @@ class SparseAutoencoder(SavedAsDataset):
         ``n_training_samples`` counting the samples of all calls. The first
         call (on a model that was never fitted) initialises the parameters
         as :meth:`fit` does, the decoder bias from the mean of this chunk,
-        and the scale of training (the biases' rate, ``lr``) from its spread,
+        and the scale of training (the biases' rate, ``lr``) from its spread
+        (or from the first later chunk that has one; see ``X``),
         in this call and the later ones (``history_.attrs["x_spread"]``, kept
         by :meth:`save`). A
         model read by :meth:`load` continues as the saved one would have,
@@ -432,10 +435,13 @@ class SparseAutoencoder(SavedAsDataset):
         Parameters
         ----------
         X : array_like, shape (n_samples, n_features)
-            At least one sample, finite; ``n_features`` as in the first call
-            (which needs a non-zero sample; a later chunk may be all zeros). A
-            first chunk of one sample, or of identical samples, has no spread:
-            training then runs at scale 1 (``x_spread`` NaN).
+            At least one sample, finite (any chunk, the first too, may be all
+            zeros); ``n_features`` as in the first call. A first chunk of one
+            sample, of identical samples or of zeros has no spread: training
+            runs at the root mean square of its values (1 for zeros) and
+            ``x_spread`` stays NaN until the first chunk with a spread sets
+            the scale (and, for ``"auto"``, ``bandwidth`` and moves the
+            thresholds from ``theta_init``) from then on.
             Read one minibatch at a time (an ``np.memmap`` is not loaded).
             A BatchTopK stream whose batches kept no positive activation yet
             (a first chunk of one sample or of identical samples: the decoder
@@ -464,11 +470,15 @@ class SparseAutoencoder(SavedAsDataset):
         """
         dtype = check_dtype(self.dtype)
         fitted = hasattr(self, "_params")
-        if fitted:  # a chunk of zeros is data too (the reconstruction of 0 is b_dec)
+        # a chunk of zeros is data too (the reconstruction of 0 is b_dec), the first one too
+        unsettled = not fitted or (self._state is not None
+                                   and np.isnan(self._history_attrs["x_spread"]))
+        if unsettled:  # one pass over the chunk: the value check, its mean and its spread
+            X, stats = check_training_rows(X, dtype=dtype, allow_zero=True, moments=True)
+        else:
             X = check_training_rows(X, dtype=dtype, allow_zero=True)
+        if fitted:
             self._check_continuable(X, dtype)
-        else:  # one pass over the first chunk: the value check, its mean and its spread
-            X, stats = check_training_rows(X, dtype=dtype, moments=True)
         v = self._validated(X.shape[1], streaming=True)
         n_steps = -(-X.shape[0] // v["batch_size"])
         done = self._state.n_steps if fitted else 0
@@ -480,10 +490,12 @@ class SparseAutoencoder(SavedAsDataset):
                              "lr_decay=0")
         if not fitted:
             # the first chunk sets the scale; one sample, or identical samples (a stream's
-            # BOS activations), have no spread: NaN, training at scale 1
+            # BOS activations), have no spread: NaN, training at their magnitude until a
+            # chunk with a spread settles it (at 1, a first step moved the biases by lr
+            # whatever the size of X: ~1e19 times data of 1e-22)
             spread = _model_spread(stats, dtype)
             v["lr"] = _learning_rate(v["lr"])
-            scale = _data_scale(spread)
+            scale = _data_scale(spread, stats)
             _resolve_scaled(v, scale)
             seed = self.seed if seed is None else seed
             rng = as_generator(seed)
@@ -495,6 +507,8 @@ class SparseAutoencoder(SavedAsDataset):
             self._set_fitted(params, TrainingState(params, rng, scale), history,
                              self._objective(v))
         else:
+            if unsettled and not np.isnan(spread := _model_spread(stats, dtype)):
+                self._settle_scale(spread)
             v["lr"] = _learning_rate(v["lr"])
             _resolve_scaled(v, self._state.scale)
             if seed is not None:
@@ -510,6 +524,22 @@ class SparseAutoencoder(SavedAsDataset):
             self._threshold = self._state.threshold
             self._append_history(np.array(rows).reshape(-1, len(HISTORY_FIELDS)), X.shape[0])
         return self
+
+    def _settle_scale(self, spread):
+        """Train at the ``spread`` of this chunk from now on: the first chunk
+        of the stream had none (one sample, identical samples or zeros), and
+        training ran at a provisional scale (:func:`_data_scale`) until now."""
+        old = self._state.scale
+        self._state.rescale(spread, self._params)
+        if self.theta_init == "auto" and "log_theta" in self._params:
+            # the thresholds started at AUTO_JUMP_FRACTION times the provisional scale
+            self._params["log_theta"] += self._params["log_theta"].dtype.type(
+                np.log(spread / old))
+        for attrs in (self._history_attrs, self._history.attrs):
+            attrs["x_spread"] = spread
+            for name in ("bandwidth", "theta_init"):
+                if getattr(self, name) == "auto":
+                    attrs[name] = AUTO_JUMP_FRACTION * spread
 
     def _append_history(self, rows, n_samples):
         """Add one call's history ``rows`` (n_steps, len(HISTORY_FIELDS)) and its
@@ -1010,8 +1040,12 @@ def _saved_objective(ds, model) -> dict:
 
 
 def _saved_scale(ds) -> float:
-    """The scale a saved model trained at: its recorded spread of X, 1 when
-    there is none (a first chunk of one sample, or a file from before)."""
+    """The scale a saved model trained at: the one saved with its training
+    state (provisional for a stream whose chunks had no spread yet), else its
+    recorded spread of X, 1 when there is none (a file from before)."""
+    scale = float(ds.attrs.get("adam_gradient_scale", np.nan))
+    if scale > 0:
+        return scale
     spread = float(ds.attrs.get(HISTORY_PREFIX + "x_spread", np.nan))
     return spread if spread > 0 else 1.0
 
@@ -1167,11 +1201,17 @@ def _resolve_scaled(v, scale) -> None:
             v[name] = AUTO_JUMP_FRACTION * scale
 
 
-def _data_scale(spread) -> float:
+def _data_scale(spread, stats=None) -> float:
     """The scale training runs at (:class:`~v1model.sae.training.TrainingState`):
-    the ``spread`` of X (root mean square of ``X - mean(X)``), 1 when unknown
-    (NaN: a first chunk of one sample or of identical samples)."""
-    return 1.0 if np.isnan(spread) else float(spread)
+    the ``spread`` of X (root mean square of ``X - mean(X)``); when it is
+    unknown (NaN: a first chunk of one sample or of identical samples), the
+    root mean square of the values (their mean, ``stats`` of
+    :func:`~v1model.learning._data.check_training_rows`), provisional until a
+    chunk with a spread comes; 1 for zeros (no scale at all)."""
+    if not np.isnan(spread):
+        return float(spread)
+    magnitude = 0.0 if stats is None else float(np.sqrt(np.mean(np.square(stats.mean))))
+    return magnitude if magnitude > 0 else 1.0
 
 
 def _model_spread(stats, dtype) -> float:

@@ -163,6 +163,14 @@ class TrainingState:
     """
 
     def __init__(self, params, rng, scale=1.0):
+        self.adam = Adam(params)
+        self._set_scale(scale, params)
+        self.tracker = _Tracker(params["decoder"].shape[0], 1)  # dead_after: set by train
+        self.rng = rng
+        self.threshold = float("nan")
+        self.elapsed = 0.0  # s
+
+    def _set_scale(self, scale, params):
         self.scale = float(scale)
         #: what each gradient of the loss is multiplied by before the Adam step
         self.gradient_factors = {name: 1.0 / self.scale if name in BIASES
@@ -173,11 +181,34 @@ class TrainingState:
         unit = self.scale * self.loss_scale  # in [0.5, 1), exact
         self._factors = {name: 1.0 / unit if name in BIASES else 1.0 / (self.scale * unit)
                          for name in params}
-        self.adam = Adam(params, rates={name: self.scale for name in BIASES})
-        self.tracker = _Tracker(params["decoder"].shape[0], 1)  # dead_after: set by train
-        self.rng = rng
-        self.threshold = float("nan")
-        self.elapsed = 0.0  # s
+        self.adam.rates = {name: self.scale for name in BIASES}
+
+    def rescale(self, scale, params):
+        """Train at ``scale`` from the next step on (a stream whose first chunk
+        had no spread settles its scale at the first chunk that has one).
+
+        The Adam moments, of the gradients divided by the old scale (biases)
+        or its square (weights), are converted to the new one, so that the
+        moments carry over the gradients seen so far.
+
+        Parameters
+        ----------
+        scale : float
+            The new scale (units of X), positive.
+        params : dict of ndarray
+            The trained arrays (their names).
+        """
+        ratio = self.scale / float(scale)
+        for name in self.adam.m:
+            factor = ratio if name in BIASES else ratio * ratio
+            for moments, power in ((self.adam.m, 1), (self.adam.v, 2)):
+                old = moments[name]
+                big = float(np.finfo(old.dtype).max)
+                # in float64 (factors up to ~1e88 for float32 data of 1e-22), the
+                # moments clipped to the dtype: an infinite v would freeze the parameter
+                moments[name] = np.clip(old.astype(np.float64) * factor ** power,
+                                        -big, big).astype(old.dtype)
+        self._set_scale(scale, params)
 
     @property
     def n_steps(self):
