@@ -344,6 +344,10 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
         or when 50 rounds of draws find fewer than ``n`` segments meeting
         ``min_rms`` / ``normalize``.
     """
+    if not isinstance(waveforms, (list, tuple, np.ndarray)) and hasattr(waveforms, "__array__"):
+        # one array of another kind (an xarray DataArray, a pandas Series): iterated, a
+        # 1-D one gave its samples one by one, "waveforms[0] must have 1 dimension(s)"
+        waveforms = np.asarray(waveforms)
     # one waveform given as a flat array or list of numbers, or a list of waveforms
     stacked = isinstance(waveforms, np.ndarray) and waveforms.ndim == 2
     if isinstance(waveforms, np.ndarray) and waveforms.ndim == 1:

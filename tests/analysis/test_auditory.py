@@ -422,3 +422,33 @@ def test_a_combined_sweep_results_time_padding():
         auditory_tuning(K, 8000.0)
     with pytest.raises(ValueError, match=r"kernels contains 48 non-finite"):
         auditory_tuning(np.full((3, 16), np.nan), 8000.0)
+
+
+def test_bandwidth_fit_of_one_point_of_a_combined_sweep_result():
+    """A sweep over the number of kernels pads the shorter point's kernel axis with
+    NaN (outer join), which turns the bool edge flags into floats (1.0, 0.0, NaN):
+    ``bandwidth_fit(ds.isel(point=i))``, the way its own error for a whole sweep
+    says, failed with NumPy's "ufunc 'invert' not supported for the input types"."""
+    import xarray as xr
+
+    from v1model.sweep.assemble import _align
+
+    fs = 8000.0
+    gabors = [_gabor(0.0015, f, n=512) for f in (600.0, 1000.0, 1500.0, 2200.0)]
+    # a kernel whose -10 dB band reaches 0 Hz, one whose band reaches Nyquist
+    edges = [_gabor(0.00025, 1000.0, n=512), _gabor(0.001, 3950.0, n=512)]
+    sets = [auditory_tuning(np.stack(gabors + edges), fs),
+            auditory_tuning(np.stack(gabors[:3] + edges[:1]), fs)]
+    aligned, padded = _align(sets)
+    assert padded == {"kernel"}
+    both = xr.concat(aligned, dim="point")
+    assert both["lowpass_10db"].dtype != bool  # the flags as a sweep file holds them
+    for i, one in enumerate(sets):
+        for level in ("bandwidth_10db", "bandwidth_3db"):
+            fit = bandwidth_fit(both.isel(point=i), level)
+            own = bandwidth_fit(one, level)
+            n = one.sizes["kernel"]
+            # the edge kernels are left out as in the point's own fit, the padding too
+            assert fit.used.values[:n].tolist() == own.used.values.tolist()
+            assert not fit.used.values[n:].any()
+            assert float(fit.slope) == pytest.approx(float(own.slope), rel=1e-12)

@@ -402,3 +402,18 @@ def test_folders_matching_the_pattern_are_skipped(tmp_path):
     # a pattern that matches only folders matches no file
     with pytest.raises(ValueError, match=r"folder: no files matching 'takes\*'"):
         load_wav_folder(tmp_path, "takes*")
+
+
+def test_one_waveform_as_a_labelled_array():
+    """A waveform kept in a Dataset (e.g. a study's ``excerpt``) is array_like: as a
+    DataArray it was iterated sample by sample and refused with "waveforms[0] must
+    have 1 dimension(s), got 0"."""
+    import xarray as xr
+
+    wave = np.arange(200.0)
+    one = xr.DataArray(wave, dims="time", coords={"time": wave / 8000.0})
+    np.testing.assert_array_equal(sample_segments(one, 10, 5, seed=0),
+                                  sample_segments(wave, 10, 5, seed=0))
+    rows = xr.DataArray(np.stack([wave, -wave]), dims=("excerpt", "time"))
+    np.testing.assert_array_equal(sample_segments(rows, 10, 5, seed=0),
+                                  sample_segments(rows.values, 10, 5, seed=0))

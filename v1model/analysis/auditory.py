@@ -290,6 +290,14 @@ def _band_edges(rel, peak, level, df):
     return lo, hi, lowpass, highpass
 
 
+def _flag(values):
+    """Boolean flags as bools: a combined sweep result holds them as floats (1.0, 0.0, and
+    NaN for the padding of a shorter kernel axis, which counts as set: such a kernel has
+    no band to fit)."""
+    values = np.asarray(values)
+    return values if values.dtype == bool else values != 0
+
+
 def bandwidth_fit(tuning: xr.Dataset, bandwidth: str = "bandwidth_10db",
                   centre: str = "peak_frequency", exclude_edges: bool = True,
                   min_frequency: float | None = None) -> xr.Dataset:
@@ -353,7 +361,8 @@ def bandwidth_fit(tuning: xr.Dataset, bandwidth: str = "bandwidth_10db",
     bw = tuning[bandwidth].values
     used = np.isfinite(fc) & np.isfinite(bw) & (fc > 0) & (bw > 0)
     if exclude_edges:
-        used &= ~tuning[f"lowpass_{level}"].values & ~tuning[f"highpass_{level}"].values
+        used &= ~(_flag(tuning[f"lowpass_{level}"].values)
+                  | _flag(tuning[f"highpass_{level}"].values))
     if min_frequency is not None:
         used &= fc >= min_frequency
     x, y = np.log10(fc[used]), np.log10(bw[used])
