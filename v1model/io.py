@@ -803,6 +803,41 @@ def detach_history(ds: xr.Dataset) -> xr.Dataset | None:
     return history
 
 
+def continue_history(previous: xr.Dataset | None, history: xr.Dataset) -> xr.Dataset:
+    """A network's learning history after one more ``learn()`` call.
+
+    Parameters
+    ----------
+    previous : xarray.Dataset or None
+        The history of the calls before (over ``update``), or None before the first.
+    history : xarray.Dataset
+        This call's history, its ``update`` index from 0, with ``n_updates`` and
+        ``init`` in its attrs.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``history`` appended to ``previous``, its ``update`` index shifted past the
+        previous updates; attrs are this call's, except ``n_updates`` (the updates of
+        all calls), ``init`` (how the first call started) and, after a second call,
+        ``updates_per_call`` (one count per call, in order).
+    """
+    if previous is None:
+        return history
+    # the last update of a call is always recorded, so the index carries on from it
+    done = int(previous["update"][-1]) + 1
+    # one call's history has no updates_per_call (a one-element list would not reload
+    # from netCDF as a list)
+    before = [int(n) for n in np.atleast_1d(previous.attrs.get("updates_per_call", done))]
+    history = history.assign_coords(update=history["update"] + done)
+    # the second call's alone was kept before, though it went on from the first's result
+    out = xr.concat([previous, history], dim="update", combine_attrs="override")
+    out.attrs = dict(history.attrs, n_updates=done + int(history.attrs["n_updates"]),
+                     init=previous.attrs.get("init", history.attrs["init"]),
+                     updates_per_call=before + [int(history.attrs["n_updates"])])
+    return out
+
+
 class SavedAsDataset:
     """``save`` and ``load`` for a class that converts itself to and from an
     xarray Dataset (``to_dataset()`` and the classmethod ``from_dataset(ds)``):

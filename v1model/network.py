@@ -16,7 +16,7 @@ import importlib
 import numpy as np
 import xarray as xr
 
-from .io import SavedAsDataset, attach_history, detach_history
+from .io import SavedAsDataset, attach_history, continue_history, detach_history
 from .validation import (
     check_array,
     check_bool,
@@ -131,6 +131,9 @@ class SparseCodingNetwork(SavedAsDataset):
         self.n_atoms = self.dictionary.shape[0] if self.dictionary is not None else n_atoms
         self.patch_shape = _check_patch_shape(patch_shape, n_features)
         self.history_ = None
+        # the Cauchy prior's gain adaptation state (running coefficient variance, one per
+        # atom), carried from one learn() call to the next
+        self.code_var_ = None
 
     # ------------------------------------------------------------------ spec
     @property
@@ -226,7 +229,11 @@ class SparseCodingNetwork(SavedAsDataset):
         network's ``lam``, ``prior``, ``sigma``, ``threshold`` and ``tau``.
         A later call continues the history: its updates are appended to
         ``history_`` with the ``update`` index carrying on (each call runs
-        its own learning-rate schedule, from ``lr`` to ``lr_final``).
+        its own learning-rate schedule, from ``lr`` to ``lr_final``). With
+        ``prior="cauchy"`` it also continues the gain adaptation from the
+        running coefficient variance the last call left in ``code_var_``
+        (shape (n_atoms,); kept by :meth:`save`), as sparsenet does when kept
+        running; ``code_var_ = None`` restarts it at ``var_goal``.
 
         Parameters
         ----------
@@ -249,15 +256,17 @@ class SparseCodingNetwork(SavedAsDataset):
         ------
         ValueError
             For a spec argument (``lam``, ``prior``, ``sigma``, ``threshold``,
-            ``tau``, ``D0``, ``n_atoms``) in ``kwargs``, or ``X`` not 2-D or
-            with a number of features other than ``patch_shape``'s.
+            ``tau``, ``D0``, ``n_atoms``) or ``code_var`` in ``kwargs``, or
+            ``X`` not 2-D or with a number of features other than
+            ``patch_shape``'s.
         """
         from .learning.olshausen_field import learn_dictionary
 
-        for name in ("lam", "prior", "sigma", "threshold", "tau", "D0", "n_atoms"):
+        for name in ("lam", "prior", "sigma", "threshold", "tau", "D0", "n_atoms", "code_var"):
             if name in kwargs:
                 where = ("the network's dictionary (SparseCodingNetwork(D0, ...))"
-                         if name == "D0" else f"the network's own {name}")
+                         if name == "D0" else "the network's code_var_ (None restarts it)"
+                         if name == "code_var" else f"the network's own {name}")
                 raise ValueError(f"{name} is not a learn() argument: learning uses {where}")
         X = check_array(X, "X", ndim=2)
         patch_shape = self.patch_shape
@@ -279,11 +288,15 @@ class SparseCodingNetwork(SavedAsDataset):
             threshold=self.threshold,
             tau=self.tau,
             D0=self.dictionary,
+            code_var=self.code_var_,
             **kwargs,
         )
         self.dictionary = D
         self.patch_shape = patch_shape
-        self.history_ = _continue_history(self.history_, history)
+        if "code_var" in history:  # the Cauchy prior's state, for the next call
+            self.code_var_ = history["code_var"].values
+            history = history.drop_vars("code_var")
+        self.history_ = continue_history(self.history_, history)
         return self.history_
 
     def fit(self, X, **kwargs):
@@ -313,7 +326,9 @@ class SparseCodingNetwork(SavedAsDataset):
         xarray.Dataset
             ``dictionary`` over (atom, y, x); the spec (:meth:`params`) and
             ``kind`` in attrs; the learning history's variables (over
-            ``update``) and attrs (prefixed ``learning_``) when there is one.
+            ``update``) and attrs (prefixed ``learning_``) when there is one;
+            ``code_var`` over ``atom`` after Cauchy-prior learning (the gain
+            adaptation's state, :meth:`learn`).
 
         Raises
         ------
@@ -340,6 +355,10 @@ class SparseCodingNetwork(SavedAsDataset):
         ds["dictionary"].attrs.update(long_name=f"receptive fields ({norms})", units="1")
         ds.attrs.update({k: v for k, v in self.params().items() if v is not None})
         ds.attrs["kind"] = NETWORK_KIND
+        if self.code_var_ is not None:
+            ds["code_var"] = ("atom", self.code_var_.copy(), {
+                "long_name": "running coefficient variance of the gain adaptation "
+                             "(learn() continues from it)", "units": "(units of X)^2"})
         # the learning parameters (n_updates, lr, inference, seed, ...) go under
         # learning_, apart from the spec whose names they share (lam, tau, ...)
         return attach_history(ds, self.history_)
@@ -358,7 +377,8 @@ class SparseCodingNetwork(SavedAsDataset):
         Returns
         -------
         SparseCodingNetwork
-            With the saved spec and, when present, the learning history.
+            With the saved spec and, when present, the learning history and
+            ``code_var_``.
 
         Raises
         ------
@@ -404,28 +424,13 @@ class SparseCodingNetwork(SavedAsDataset):
             sigma=number("sigma"),
         )
         net.history_ = detach_history(ds)
+        if "code_var" in ds:
+            if ds["code_var"].dims != ("atom",):
+                raise ValueError(f"ds['code_var'] must have dims ('atom',), got "
+                                 f"{ds['code_var'].dims}; the file is damaged")
+            net.code_var_ = ds["code_var"].values.astype(np.float64)
         return net
 
-
-
-def _continue_history(previous, history):
-    """``history`` (one learn() call) appended to ``previous`` (the calls before, or
-    None): its ``update`` index shifted past the previous updates, attrs as
-    :meth:`SparseCodingNetwork.learn` documents them."""
-    if previous is None:
-        return history
-    # the last update of a call is always recorded, so the index carries on from it
-    done = int(previous["update"][-1]) + 1
-    # one call's history has no updates_per_call (a one-element list would not reload
-    # from netCDF as a list)
-    before = [int(n) for n in np.atleast_1d(previous.attrs.get("updates_per_call", done))]
-    history = history.assign_coords(update=history["update"] + done)
-    # the second call's alone was kept before, though it continued the first's dictionary
-    out = xr.concat([previous, history], dim="update", combine_attrs="override")
-    out.attrs = dict(history.attrs, n_updates=done + int(history.attrs["n_updates"]),
-                     init=previous.attrs.get("init", history.attrs["init"]),
-                     updates_per_call=before + [int(history.attrs["n_updates"])])
-    return out
 
 
 def _check_cauchy_threshold(prior, threshold):

@@ -78,6 +78,40 @@ def test_learn_keeps_the_spec_and_round_trips(tmp_path):
                                   net.encode(images[:1], method="fista"))
 
 
+def test_a_second_learn_continues_the_history(tmp_path):
+    """The history held only the second call's updates, numbered from 0 again, though
+    that call continued from the first one's kernels; save() kept only those."""
+    rng = np.random.default_rng(1)
+    images = rng.standard_normal((3, 24, 24))
+    net = ConvolutionalNetwork(n_kernels=3, kernel_shape=(4, 4), lam=0.5)
+    first = net.learn(images, n_updates=3, seed=0, progress=False)
+    assert "updates_per_call" not in first.attrs  # one call: n_updates says it all
+    K1 = net.kernels.copy()
+    hist = net.learn(images, n_updates=4, seed=1, learning_rate=0.3, progress=False)
+    # the second call alone, from the first call's kernels: the reference for its part
+    ref = learn_kernels(images, 3, 4, lam=0.5, init=K1, n_updates=4, seed=1,
+                        learning_rate=0.3, progress=False)
+    np.testing.assert_array_equal(hist["kernels"], ref["kernels"])
+    np.testing.assert_array_equal(net.history_["update"], np.arange(7))
+    np.testing.assert_array_equal(hist["update"], np.arange(7))
+    np.testing.assert_array_equal(net.history_["objective"][:3], first["objective"])
+    np.testing.assert_array_equal(net.history_["objective"][3:], ref["objective"])
+    # learning time: the second call's clock goes on from the first's (it restarted at 0)
+    np.testing.assert_array_equal(net.history_["elapsed"][:3], first["elapsed"])
+    assert np.all(np.diff(net.history_["elapsed"]) > 0)
+    attrs = net.history_.attrs
+    assert attrs["n_updates"] == 7 and list(attrs["updates_per_call"]) == [3, 4]
+    assert attrs["init"] == "gaussian" and attrs["learning_rate"] == 0.3  # first, last
+    assert first.sizes["update"] == 3  # the first call's return value is left alone
+    back = ConvolutionalNetwork.load(net.save(tmp_path / "n.nc"))
+    np.testing.assert_array_equal(back.history_["objective"], net.history_["objective"])
+    assert back.history_.attrs["n_updates"] == 7
+    # a third call after loading carries on from the saved history
+    back.learn(images, n_updates=2, seed=2, progress=False)
+    np.testing.assert_array_equal(back.history_["update"], np.arange(9))
+    assert list(back.history_.attrs["updates_per_call"]) == [3, 4, 2]
+
+
 @pytest.mark.parametrize("threshold, method", [("nonneg", "fista"), ("nonneg", "mp"),
                                                ("hard", "lca"), ("hard", "mp")])
 def test_learn_uses_the_network_threshold(threshold, method):

@@ -124,6 +124,36 @@ def test_a_second_learn_continues_the_history(tmp_path, rng):
     assert list(back.history_.attrs["updates_per_call"]) == [5, 7, 2]
 
 
+def test_a_second_cauchy_learn_continues_the_gain_adaptation(tmp_path, rng):
+    """A second learn() restarted the running coefficient variance of the gain adaptation
+    at var_goal, which pulled the gains off their course: two calls (with a save and load
+    between them) now learn what one uninterrupted run does, as sparsenet kept running."""
+    from v1model.learning import learn_dictionary
+
+    X = 0.3 * rng.standard_normal((2000, 16))
+    spec = dict(lam=0.022, prior="cauchy")
+    learning = dict(gain_rate=0.2, progress=False)  # a fast gain adaptation shows it
+    D, ref = learn_dictionary(X, 8, n_updates=20, seed=np.random.default_rng(5), **spec,
+                              **learning)
+    net = SparseCodingNetwork(n_atoms=8, patch_shape=(4, 4), **spec)
+    stream = np.random.default_rng(5)  # one stream: the single run's start and batches
+    first = net.learn(X, n_updates=10, seed=stream, **learning)
+    assert "code_var" not in first and net.code_var_.shape == (8,)
+    back = SparseCodingNetwork.load(net.save(tmp_path / "n.nc"))
+    np.testing.assert_array_equal(back.code_var_, net.code_var_)
+    back.learn(X, n_updates=10, seed=stream, **learning)
+    # the second call takes the gains from the atoms' lengths: equal up to rounding
+    np.testing.assert_allclose(back.dictionary, D, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(back.code_var_, ref["code_var"], rtol=1e-10)
+    np.testing.assert_allclose(back.history_["objective"], ref["objective"], rtol=1e-10)
+    with pytest.raises(ValueError, match=r"code_var is not a learn\(\) argument"):
+        back.learn(X, n_updates=1, code_var=np.ones(8), progress=False)
+    # an L1 network has no gain adaptation, and nothing of it is saved
+    l1 = SparseCodingNetwork(n_atoms=8, patch_shape=(4, 4), lam=0.1)
+    l1.learn(X, n_updates=2, seed=0, progress=False)
+    assert l1.code_var_ is None and "code_var" not in l1.to_dataset()
+
+
 def test_call_arguments_override_the_spec(dictionary, rng):
     from v1model.inference import encode, lca
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..io import SavedAsDataset, attach_history, detach_history
+from ..io import SavedAsDataset, attach_history, continue_history, detach_history
 from ..validation import check_array, check_choice, check_int, check_nonnegative, check_positive
 from .operator import BOUNDARIES, _check_axes, kernel_dims
 
@@ -260,6 +260,11 @@ class ConvolutionalNetwork(SavedAsDataset):
         Starts from the current kernels, if any, with the network's stride,
         boundary, ``lam`` and ``threshold`` (``"nonneg"`` learns from
         non-negative codes, ``"hard"`` from the LCA's hard-threshold codes).
+        A later call continues the history, as
+        :meth:`v1model.SparseCodingNetwork.learn` does: its updates are
+        appended to ``history_`` with the ``update`` index carrying on, and
+        ``elapsed`` counts the learning time of all calls (not the pauses
+        between them).
 
         Parameters
         ----------
@@ -272,7 +277,12 @@ class ConvolutionalNetwork(SavedAsDataset):
         Returns
         -------
         xarray.Dataset
-            The learning history (and kernels), also kept in ``history_``.
+            The learning history over ``update`` of every call so far (also
+            kept in ``history_``, and by :meth:`save`) and the learned
+            ``kernels``. Its attrs are the latest call's parameters, except
+            ``n_updates`` (the updates of all calls), ``init`` (how the first
+            call started) and, after a second call, ``updates_per_call`` (one
+            count per call, in order).
 
         Raises
         ------
@@ -299,8 +309,15 @@ class ConvolutionalNetwork(SavedAsDataset):
                            lam=self.lam, threshold=self.threshold, boundary=self.boundary,
                            init=self.kernels, **kwargs)
         self.kernels = ds["kernels"].values.astype(np.float64)
-        self.history_ = ds.drop_vars("kernels")
-        return ds
+        history = ds.drop_vars("kernels")
+        if self.history_ is not None and "elapsed" in self.history_:
+            # each call's clock starts at 0: carried on, it stays the time spent learning
+            elapsed = history["elapsed"]
+            history["elapsed"] = elapsed.copy(
+                data=elapsed.values + float(self.history_["elapsed"][-1]))
+        # the second call's alone was kept before, though it went on from the first's kernels
+        self.history_ = continue_history(self.history_, history)
+        return self.history_.assign(kernels=ds["kernels"])
 
     def fit(self, images, **kwargs) -> "ConvolutionalNetwork":
         """Same as :meth:`learn`, but returns ``self``.

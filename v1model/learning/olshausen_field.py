@@ -43,11 +43,13 @@ from ..progress import check_progress, progress_bar
 from ..scaling import pow2_scale
 from ..validation import (
     as_generator,
+    check_array,
     check_choice,
     check_dictionary,
     check_int,
     check_nonnegative,
     check_positive,
+    check_shape,
 )
 from ..inference._common import ConvergenceWarning, check_warm_start
 from ..io import clean_attrs, flatten_nested, seed_attr
@@ -324,6 +326,7 @@ def learn_dictionary(
     var_goal: float = 0.1,
     gain_rate: float = 0.02,
     var_eta: float = 0.001,
+    code_var=None,
     seed=None,
     progress: bool | None = True,
     record_every: int = 1,
@@ -398,6 +401,12 @@ def learn_dictionary(
         Initial dictionary.
     var_goal, gain_rate, var_eta : float
         Gain adaptation of the Cauchy model (sparsenet's VAR_GOAL, alpha, var_eta).
+    code_var : array_like, shape (n_atoms,), optional
+        Running variance of each coefficient that the gain adaptation starts
+        from (``prior="cauchy"``; positive, in the squared units of the codes):
+        a previous call's ``history["code_var"]``, with its dictionary as
+        ``D0``, continues that learning as sparsenet does when kept running.
+        Default ``var_goal`` for every atom (sparsenet's start).
     seed : int, Generator or None
     progress : bool or None, default True
         Show a tqdm bar over the updates (None: once the call has run 2 s,
@@ -416,6 +425,9 @@ def learn_dictionary(
         ``fraction_active`` (non-zero codes for L1; for Cauchy, whose MAP codes
         are never exactly zero, the fraction with ``|a| > sigma``),
         ``learning_rate``, ``dictionary_change``; the parameters in ``attrs``.
+        For ``prior="cauchy"`` also ``code_var`` over ``atom``: the running
+        coefficient variance after the last update (the ``code_var`` to
+        continue from).
 
     Notes
     -----
@@ -497,6 +509,15 @@ def learn_dictionary(
     var_goal = check_positive(var_goal, "var_goal")
     gain_rate = check_nonnegative(gain_rate, "gain_rate")
     var_eta = check_positive(var_eta, "var_eta")
+    if code_var is not None:
+        if prior != "cauchy":
+            raise ValueError(f"code_var applies to prior='cauchy' only (the gain adaptation), "
+                             f"not to prior={prior!r}; leave it None")
+        code_var = check_shape(check_array(code_var, "code_var", ndim=1), "code_var",
+                               (n_atoms,))
+        if not np.all(code_var > 0):  # a zero variance sets the gain, then the atom, to 0
+            raise ValueError(f"code_var must be positive, got a minimum of "
+                             f"{float(code_var.min())!r} (atom {int(np.argmin(code_var))})")
     _warn_if_off_scale(X, lr, prior)
     if inference_params is not None and not isinstance(inference_params, dict):
         raise TypeError(f"inference_params must be a dict or None, got "
@@ -533,7 +554,9 @@ def learn_dictionary(
 
     decay = (lr_final / lr) ** (1.0 / max(n_updates - 1, 1))
     gain = np.linalg.norm(D, axis=1)
-    code_var = np.full(n_atoms, var_goal)
+    # a second call picks up the running variance where the first left it: restarted at
+    # var_goal, it pulled the gains of atoms used more or less than var_goal back
+    code_var = np.full(n_atoms, var_goal) if code_var is None else code_var
     keep = (1.0 - var_eta) ** batch_size  # sparsenet updates the variance once per sample
     gain_limit = np.sqrt(np.finfo(np.float64).max * 1e-6 / p)
     records = []
@@ -601,7 +624,7 @@ def learn_dictionary(
                     )
                 bar.set_postfix(err=f"{rel.mean():.3f}", active=f"{active:.3f}", refresh=False)
     _warn_if_unsettled(records, lr)
-    return D, _history(records, dict(
+    history = _history(records, dict(
         n_atoms=n_atoms, n_features=p, lam=lam, prior=prior, sigma=sigma, threshold=threshold,
         tau=tau, n_updates=n_updates, batch_size=batch_size, lr=lr, lr_final=lr_final,
         inference=(inference if prior == "l1" else "L-BFGS MAP" if inference == "map"
@@ -614,6 +637,12 @@ def learn_dictionary(
         # the solver settings actually used, defaults included (set by _l1_encoder)
         **(flatten_nested({"inference_params": inference_params}) if prior == "l1" else {}),
     ))
+    if prior == "cauchy":
+        history["code_var"] = ("atom", code_var, dict(
+            long_name="running variance of each coefficient after the last update (gain "
+                      "adaptation; learn_dictionary(code_var=...) continues from it)",
+            units="(units of X)^2"))
+    return D, history
 
 
 #: mean relative change of the dictionary per update, over the last quarter of the
