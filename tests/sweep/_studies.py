@@ -172,3 +172,10 @@ def blas_threads(quick=False, seed=0, x=0.0):
         **{name.lower(): ((), os.environ.get(name, "")) for name in
            ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
     })
+
+
+def optional(quick=False, seed=0, x=1.0, rate=None, name: str | None = None):
+    """Records whether ``rate`` came as None and the text ``name`` as it came."""
+    return xr.Dataset({"y": ((), float(x))},
+                      attrs={"rate_is_none": int(rate is None), "rate": str(rate),
+                             "name": str(name)})

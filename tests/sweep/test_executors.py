@@ -1176,3 +1176,38 @@ def test_losing_the_dask_scheduler_is_a_workers_lost_error(study, tmp_path):
             executor={"kind": "dask", "address": cluster.scheduler_address},
             output=tmp_path / "out", progress=False)
     closer.join(timeout=30)
+
+
+def test_the_dask_schedulers_log_lines_stay_out_of_the_sweeps_output(study, tmp_path):
+    """A point that kills its worker is recorded as failed by the sweep; the scheduler of
+    the sweep's own LocalCluster (in the sweep's process) also wrote "distributed.scheduler
+    - ERROR - Task ... marked as failed because 1 workers died" and "Couldn't gather
+    keys" on the terminal, and with port 8787 in use (another sweep, a notebook's
+    cluster) dask's "Port 8787 is already in use" for a dashboard the sweep does not
+    start. In a process of its own: pytest's logging plugin hides the log lines."""
+    import socket
+    import subprocess
+    import sys
+
+    pytest.importorskip("distributed")
+    script = tmp_path / "sweep_script.py"
+    script.write_text(
+        "import dask\n"
+        "from v1model.sweep import run\n"
+        "if __name__ == '__main__':\n"
+        "    with dask.config.set({'distributed.scheduler.allowed-failures': 0}):\n"
+        f"        ds = run({study('crashing')!r}, {{'x': [1.0, 2.0]}}, params={{'crash_x': 2.0}},\n"
+        "                 executor={'kind': 'dask', 'n_workers': 1}, progress=False)\n"
+        "    print(ds['status'].values.tolist(), ds['error'].values[1][:13])\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    with socket.socket() as busy:
+        try:
+            busy.bind(("127.0.0.1", 8787))
+            busy.listen()
+        except OSError:
+            pass  # in use already
+        out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                             env=env, cwd=tmp_path, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['ok', 'failed'] KilledWorker:", out.stdout
+    assert "distributed." not in out.stderr and "8787" not in out.stderr, out.stderr

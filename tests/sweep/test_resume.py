@@ -732,3 +732,36 @@ def test_resuming_a_finished_sweep_says_it_loaded_the_result_not_that_it_wrote_i
         shutil.rmtree(result)
     assert main(["sweep", "resume", str(out), "--no-progress"]) == 0
     assert f"wrote {result}" in capsys.readouterr().out and result.exists()
+
+
+def test_a_finished_sweep_whose_result_was_cut_short_is_assembled_again(study, tmp_path):
+    """A sweep folder copied with its sweep.nc cut short (an interrupted scp): every point
+    is whole, so load() assembles them and resume() sets the file aside and writes it
+    again, rather than both failing on the truncated file."""
+    out = tmp_path / "out"
+    ds = run(study(), {"x": [1.0, 2.0, 3.0]}, output=out, executor="serial", progress=False)
+    data = (out / "sweep.nc").read_bytes()
+    (out / "sweep.nc").write_bytes(data[: len(data) // 3])
+    with pytest.warns(SweepWarning, match="cannot read .*assembled from the points"):
+        loaded = load(out)
+    xr.testing.assert_identical(comparable(loaded), comparable(ds))
+    with pytest.warns(SweepWarning, match="moved to corrupt/"):
+        resumed = resume(out, progress=False)
+    xr.testing.assert_identical(comparable(resumed), comparable(ds))
+    xr.testing.assert_identical(comparable(xr.load_dataset(out / "sweep.nc")), comparable(ds))
+    assert [p.name.split(".")[0] for p in (out / "corrupt").iterdir()] == ["sweep"]
+
+
+def test_a_cut_short_result_in_a_folder_that_cannot_be_written_is_assembled(study, tmp_path,
+                                                                             monkeypatch):
+    """The same in a read-only copy (os.access says so: the tests may run as root), where
+    resume only loads and reports the result: it is assembled from the points."""
+    out = tmp_path / "out"
+    ds = run(study(), {"x": [1.0, 2.0]}, output=out, executor="serial", progress=False)
+    data = (out / "sweep.nc").read_bytes()
+    (out / "sweep.nc").write_bytes(data[: len(data) // 3])
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: mode != os.W_OK)
+    with pytest.warns(SweepWarning, match="cannot read .*assembled from the points"):
+        resumed = resume(out, progress=False)
+    xr.testing.assert_identical(comparable(resumed), comparable(ds))
+    assert len((out / "sweep.nc").read_bytes()) == len(data) // 3  # untouched

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from v1model.cli import main
-from v1model.sweep import SpecError, load_spec, parse_spec, point_seed, run, zipped
+from v1model.sweep import (SpecError, load_spec, parse_spec, point_seed, resume, run,
+                           zipped)
 from v1model.sweep.grid import REPLICATE_DIM, values_from_range
 from v1model.sweep.tomlio import dumps_toml, loads_toml
 
@@ -350,3 +351,57 @@ def test_integer_step_range_by_hand():
     assert values_from_range({"start": 0, "stop": 10, "step": 3}, "n") == [0, 3, 6, 9]
     assert values_from_range({"start": 2, "stop": 8, "step": 2}, "n") == [2, 4, 6, 8]
     assert values_from_range({"start": 0.0, "stop": 0.5, "step": 0.2}, "x") == [0.0, 0.2, 0.4]
+
+
+# ------------------------------------------------------------------------ None, UTF-8
+
+
+def test_none_text_in_a_spec_gives_none_as_on_the_command_line(study, tmp_path):
+    """TOML has no null: "none"/"null" gives None to a parameter that takes it (default
+    None), as `-p KEY=none`; a text parameter (``str | None``) gets the text; spec.toml
+    keeps the text, so the sweep resumes as it began."""
+    spec_file = tmp_path / "spec.toml"
+    spec_file.write_text(f'study = "{study("optional")}"\noutput = "out"\n'
+                         '[params]\nrate = "null"\nname = "none"\n'
+                         '[sweep]\nx = [1.0, 2.0]\n[executor]\nkind = "serial"\n')
+    assert main(["sweep", "run", str(spec_file)]) == 0
+    assert 'rate = "null"' in (tmp_path / "out" / "spec.toml").read_text()
+    (tmp_path / "out" / "points" / "000001.nc").unlink()
+    ds = resume(tmp_path / "out", progress=False)  # point 1 again, from spec.toml
+    assert ds.attrs["rate_is_none"] == 1 and ds.attrs["rate"] == "None"
+    assert ds.attrs["name"] == "none"
+    # from Python, None is taken for such a parameter and refused, naming it, for others
+    ds = run(study("optional"), {"x": [1.0]}, params={"rate": None}, executor="serial",
+             progress=False)
+    assert ds.attrs["rate_is_none"] == 1
+    with pytest.raises(SpecError, match=r"params\.x.*does not take None"):
+        parse_spec({"study": study("optional"), "params": {"x": None},
+                    "sweep": {"rate": [1.0, 2.0]}})
+    with pytest.raises(SpecError, match=r'sweep\.rate: .*got None; give the text "none"'):
+        parse_spec({"study": study("optional"), "sweep": {"rate": [None]}})
+
+
+def test_a_path_that_is_not_utf8_is_refused_naming_the_field(study, tmp_path):
+    """A folder named in Latin-1 (b"caf\\xe9") cannot go into spec.toml: the spec is
+    refused at once, naming the field, and leaves no folder behind."""
+    import os
+    import shutil
+
+    folder = tmp_path / os.fsdecode(b"caf\xe9")
+    try:
+        folder.mkdir()
+    except (UnicodeEncodeError, OSError):
+        pytest.skip("the file system does not take a Latin-1 name")
+    with pytest.raises(SpecError, match=r"^output: .*not valid UTF-8"):
+        parse_spec(spec_dict(study, output=str(folder / "out")))
+    shutil.copy(study().rsplit(":", 1)[0], folder / "mine.py")
+    with pytest.raises(SpecError, match=r"^study: .*not valid UTF-8"):
+        parse_spec(spec_dict(lambda: f"{folder / 'mine.py'}:tiny"))
+    assert main(["sweep", "run", "--output", str(folder / "out2"),
+                 str(_write(tmp_path / "s.toml", study))]) == 2
+    assert sorted(p.name for p in folder.iterdir()) == ["mine.py"]
+
+
+def _write(path, study):
+    path.write_text(dumps_toml(spec_dict(study, executor={"kind": "serial"})))
+    return path

@@ -462,7 +462,14 @@ class DaskExecutor(Executor):
             processes=True,
             memory_limit=self.memory_limit,
             dashboard_address=None,
-            silence_logs=logging.ERROR,
+            # no dashboard, but the scheduler's HTTP server (health, metrics) still took
+            # port 8787 and, with it in use (another sweep, a notebook's cluster), printed
+            # dask's "Port 8787 is already in use" into the sweep's output: any free port
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            # CRITICAL, not ERROR: the scheduler runs in this process and wrote its errors
+            # ("Task ... marked as failed because 4 workers died") into the sweep's output,
+            # which records them itself (the point's KilledWorker in failed/INDEX.json)
+            silence_logs=logging.CRITICAL,
         )
 
     def start(self):
@@ -732,7 +739,8 @@ class JobQueueExecutor(DaskExecutor):
         import dask_jobqueue
 
         cls = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[self.kind]
-        options = {"silence_logs": logging.ERROR, **self.cluster_options, **extra}
+        # CRITICAL, as DaskExecutor's: the sweep reports what the scheduler logs as errors
+        options = {"silence_logs": logging.CRITICAL, **self.cluster_options, **extra}
         import dask
 
         if options.get("python") is None and \

@@ -39,6 +39,9 @@ def _scalar(value, field: str):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         raise SpecError(field, f"values must be finite, got {value!r}")
+    if value is None:  # TOML has no null: a spec says "none", as `-p KEY=none`
+        raise SpecError(field, 'values must be numbers, strings or booleans, got None; give '
+                               'the text "none" for a parameter that takes None')
     if not isinstance(value, _SCALARS):
         raise SpecError(
             field, f"values must be numbers, strings or booleans, got {describe(value)}"

@@ -13,6 +13,7 @@ import os
 import shlex
 import signal
 import threading
+import time
 import warnings
 from collections.abc import Mapping
 from contextlib import contextmanager, nullcontext
@@ -241,8 +242,14 @@ def _finished_read_only(spec: SweepSpec, only: str):
     state = store.scan(repair=False)
     if not result.exists() or state.pending or (only != "pending" and state.failed):
         return None
-    with local_io():
-        return load_dataset(result)
+    try:
+        with local_io():
+            return load_dataset(result)
+    except ValueError as exc:  # cut short, and this process cannot write it again
+        warnings.warn(f"{exc}; the result is assembled from the points", SweepWarning,
+                      stacklevel=4)
+        return assemble(spec, _read_points(store, state.done, progress=False), state.failed,
+                        {})
 
 
 def _missing_folders(path) -> list:
@@ -271,8 +278,13 @@ def _run_in_store(spec, store, executor, only, progress, stop_on_sigterm) -> xr.
     todo.sort()
     result_path = getattr(store, "result_path", lambda fmt: None)(spec.format)
     if not todo and result_path is not None and result_path.exists():
-        with local_io():
-            return load_dataset(result_path)
+        try:
+            with local_io():
+                return load_dataset(result_path)
+        except ValueError as exc:  # a copy of the folder cut short: the points are whole
+            _set_aside(result_path, store.path / "corrupt")
+            warnings.warn(f"{exc}; it was moved to corrupt/ and is assembled again from "
+                          "the points", SweepWarning, stacklevel=3)
     if todo:
         if result_path is not None and result_path.exists():
             # about to change: never leave a stale result behind a crash
@@ -285,6 +297,13 @@ def _run_in_store(spec, store, executor, only, progress, stop_on_sigterm) -> xr.
     if not state.pending:
         store.save_result(ds, spec.format)
     return ds
+
+
+def _set_aside(path: Path, folder: Path) -> None:
+    """Move the unreadable ``path`` into ``folder`` (``corrupt/``), time-stamped as the
+    point files the store sets aside."""
+    folder.mkdir(exist_ok=True)
+    os.replace(path, folder / f"{path.name}.{time.strftime('%Y%m%dT%H%M%S')}")
 
 
 class _Stop:
@@ -560,7 +579,11 @@ def load(output) -> xr.Dataset:
     path = store.result_path(spec.format)
     state = store.scan(repair=False)
     if path.exists() and not state.pending:
-        with local_io():
-            return load_dataset(path)
+        try:
+            with local_io():
+                return load_dataset(path)
+        except ValueError as exc:  # cut short: the points give the same result
+            warnings.warn(f"{exc}; the result is assembled from the points (`v1model "
+                          "sweep resume` writes it again)", SweepWarning, stacklevel=2)
     points = _read_points(store, state.done, progress=True)
     return assemble(spec, points, state.failed, {})

@@ -19,6 +19,8 @@ TOML layout (every key but ``study`` and a sweep is optional)::
 
     [params]                     # fixed parameters of every point
     n_train = 20000
+    n_test = "none"              # None (TOML has no null), as `-p n_test=none`: for a
+                                 # parameter that takes None; a text one gets "none"
 
     [sweep]                      # the full product of these
     lam = { start = 0.05, stop = 0.8, num = 5, log = true }
@@ -40,6 +42,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
 import json
 import numbers
 import os
@@ -103,6 +106,12 @@ class SweepSpec:
             self._worker_ref_cache = self.study.worker_ref()
         return self._worker_ref_cache
 
+    @property
+    def _none_parameters(self) -> frozenset:
+        if not hasattr(self, "_none_parameters_cache"):
+            self._none_parameters_cache = none_parameters(self.study)
+        return self._none_parameters_cache
+
     def task(self, index: int) -> PointTask:
         """The work of point ``index`` (fixed and swept parameters, seed).
 
@@ -120,7 +129,8 @@ class SweepSpec:
             study=self._worker_ref,
             # each point its own copy: a study that changed a list it was given would
             # change the next point's (the serial executor runs in this process)
-            params=copy.deepcopy({**self.params, **self.grid.parameters(index)}),
+            params=copy.deepcopy(_nones({**self.params, **self.grid.parameters(index)},
+                                        self._none_parameters)),
             seed=self.grid.seed(index),
             quick=self.quick,
             swept=self.grid.swept_parameters,
@@ -378,7 +388,9 @@ def parse_spec(data: dict, source=None) -> SweepSpec:
                                  "at most)")
 
     params = _table(data.get("params", {}), "params")
-    params = {name: _plain(value, f"params.{name}") for name, value in params.items()}
+    # None (from Python) is checked below, against the study
+    params = {name: value if value is None else _plain(value, f"params.{name}")
+              for name, value in params.items()}
     accepted, var_kw = study.parameters()
     swept = grid.swept_parameters
     for name in list(params) + list(swept):
@@ -397,6 +409,14 @@ def parse_spec(data: dict, source=None) -> SweepSpec:
             raise SpecError(where, f"{name!r} cannot be swept: the sweep's result uses that "
                                    f"name ({', '.join(PER_POINT_VARIABLES)}, {REPLICATE_DIM}); "
                                    f"it can be fixed under [params]")
+    takes_none = none_parameters(study)
+    for name, value in params.items():
+        if value is None:  # from Python: kept as TOML keeps it, the text "none"
+            if name not in takes_none:
+                raise SpecError(f"params.{name}", f"study {study.label!r} does not take None "
+                                                  f"for {name!r}; leave it out to keep its "
+                                                  "default")
+            params[name] = "none"
     both = set(params) & set(swept)
     if both:
         name = sorted(both)[0]
@@ -420,7 +440,30 @@ def parse_spec(data: dict, source=None) -> SweepSpec:
         executor["log_directory"] = str(_folder(executor["log_directory"],
                                                 "executor.log_directory", base))
         check_pbs_words(executor)  # a relative one under a folder with a space
-    return SweepSpec(study, grid, params, quick, output, fmt, executor, description, source)
+    spec = SweepSpec(study, grid, params, quick, output, fmt, executor, description, source)
+    _check_utf8(spec.to_dict())
+    return spec
+
+
+def _check_utf8(table: dict, prefix: str = "") -> None:
+    """Refuse text that UTF-8 cannot write, naming its field: a path under a folder
+    named in another encoding (Latin-1 ``caf\\xe9``, which Python reads as a lone
+    surrogate) cannot go into spec.toml or the result's attributes."""
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            _check_utf8(value, f"{name}.")
+        elif isinstance(value, (list, tuple)):
+            _check_utf8({f"[{i}]": v for i, v in enumerate(value)}, name)
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise SpecError(name.replace(".[", "["),
+                                f"{value!r} is not valid UTF-8 (a file or folder name in "
+                                "another encoding, such as Latin-1?): spec.toml and the "
+                                "result's attributes cannot record it; rename it, or use a "
+                                "path without it") from None
 
 
 def _folder(value, name, base) -> Path:
@@ -434,6 +477,40 @@ def _folder(value, name, base) -> Path:
                               f"{unset.group(1)}, which is not set here")
     path = Path(expanded).expanduser()
     return path if path.is_absolute() else base / path
+
+
+#: the text that stands for None in a spec (TOML has no null), as in ``-p KEY=none``
+NONE_TEXTS = ("none", "null")
+
+
+def none_parameters(study: StudyRef) -> frozenset:
+    """The study's parameters for which the text ``"none"`` (``"None"``, ``"null"``) of a
+    spec means None: those ``v1model study run -p KEY=none`` gives None to (default None
+    or annotated ``... | None``, and not text parameters, which read "none" themselves).
+
+    Parameters
+    ----------
+    study : StudyRef
+
+    Returns
+    -------
+    frozenset of str
+    """
+    from ..cli import _takes_none
+
+    try:
+        signature = inspect.signature(study.function())
+    except (TypeError, ValueError):
+        return frozenset()
+    return frozenset(name for name, p in signature.parameters.items()
+                     if name not in RESERVED_PARAMETERS and _takes_none(p))
+
+
+def _nones(params: dict, takes_none) -> dict:
+    """``params`` with the text "none" of a parameter in ``takes_none`` made None."""
+    return {name: None if (name in takes_none and isinstance(value, str)
+                           and value.strip().lower() in NONE_TEXTS) else value
+            for name, value in params.items()}
 
 
 def _units_for(names, units, study_units) -> dict:

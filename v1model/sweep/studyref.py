@@ -19,6 +19,7 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
+import os
 import sys
 import threading
 from dataclasses import dataclass
@@ -158,7 +159,8 @@ class StudyRef:
 def _import_file(path: Path) -> ModuleType:
     """Import a .py file under a private, stable module name (cached)."""
     path = path.resolve()
-    name = STUDY_MODULE_PREFIX + hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    # the path's bytes: a folder named in another encoding (Latin-1 "caf\xe9") is not UTF-8
+    name = STUDY_MODULE_PREFIX + hashlib.sha1(os.fsencode(path)).hexdigest()[:12]
     # one import at a time: the threads of a dask worker (threads_per_worker > 1) start
     # their first points together, and the others took the module from sys.modules while
     # the first was still executing it ("module ... has no attribute 'run'")
