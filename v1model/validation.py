@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ __all__ = [
     "check_shape",
     "check_probability",
     "check_fits_in_memory",
+    "check_no_missing",
     "describe",
     "physical_memory",
     "cgroup_memory_limit",
@@ -217,6 +219,7 @@ def check_array(
             arr = (np.array(converted, dtype=dtype, copy=True) if copy
                    else np.asarray(converted, dtype=dtype))
     except (TypeError, ValueError) as exc:
+        check_no_missing(converted, name)
         raise TypeError(f"{name} must be a numeric array, got {describe(value)}") from exc
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
@@ -265,6 +268,46 @@ def _check_not_underflowed(value, arr, name) -> None:
             f"{name} has values of at most {top:.3g}, below the range of {arr.dtype} "
             f"(smallest normal number {tiny:.3g}): they would be lost to zero; rescale "
             f"{name} or use float64")
+
+
+def check_no_missing(value, name: str) -> None:
+    """Refuse pandas' missing values (``pd.NA`` of the nullable ``Float64`` /
+    ``Int64`` dtypes, ``pd.NaT``) in ``value``, naming the first one's position.
+
+    Call it where converting ``value`` to floats failed: ``pd.NA`` does not
+    convert (``float(pd.NA)`` raises), and the message said only that ``value``
+    did not hold real numbers. Does nothing when pandas is not loaded (then
+    ``value`` cannot hold its missing values) or ``value`` has none.
+
+    Parameters
+    ----------
+    value : array_like
+        The input as given, e.g. a DataFrame, or an object array of it.
+    name : str
+        Argument name used in the message.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    ValueError
+        If ``value`` holds a missing value.
+    """
+    pd = sys.modules.get("pandas")
+    if pd is None:
+        return
+    try:
+        missing = np.asarray(pd.isna(np.asarray(value, dtype=object)), dtype=bool)
+    except (TypeError, ValueError):
+        return
+    if missing.any():
+        first = tuple(int(i) for i in np.argwhere(missing)[0])
+        raise ValueError(
+            f"{name} contains {int(missing.sum())} missing value(s) (pd.NA, NaN or None), the "
+            f"first at index {first}; drop or fill them (e.g. {name}.dropna() or "
+            f"{name}.fillna(value)) before passing {name}")
 
 
 def _with_dtype_kind(value):

@@ -1,6 +1,7 @@
 """SparseDictionaryLearner: the scikit-learn estimator protocol, checked by
 scikit-learn itself."""
 
+import re
 import subprocess
 import sys
 import warnings
@@ -24,7 +25,9 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
 
     # float64: in float32 the batched solver's rounding depends on which samples
-    # share a batch (~1e-6), beyond the 1e-7 of check_methods_subset_invariance
+    # share a batch, and it can move the step at which a sample meets tol: 1.5e-4
+    # relative, beyond the rtol 1e-4 of check_methods_subset_invariance, at seed=1
+    # and seed=3 (float32 passes at seed=0 by chance)
     @parametrize_with_checks([_quiet(SparseDictionaryLearner(lam=0.1, n_updates=5, batch_size=16,
                                                              dtype="float64", seed=0))])
     def test_sklearn_checks_online(estimator, check):
@@ -578,6 +581,36 @@ def test_transform_n_nonzero_beyond_the_dictionary_fails_in_fit(setting, match):
     assert not hasattr(learner, "components_")
 
 
+def test_missing_values_of_a_nullable_frame_are_named():
+    """A nullable Float64 DataFrame with pd.NA gave "X must hold real numbers, got
+    <frame>: float() argument ... NAType"; it is a missing value, refused as such with
+    the index of the first (fit, partial_fit, transform and encode)."""
+    pd = pytest.importorskip("pandas")
+    from v1model.inference import encode
+
+    X = np.random.default_rng(0).standard_normal((50, 4))
+    frame = pd.DataFrame(X, columns=list("abcd")).astype("Float64")
+    frame.iloc[3, 2] = pd.NA
+    frame.iloc[7, 0] = pd.NA
+    match = re.escape("X contains 2 missing value(s) (pd.NA, NaN or None), the first at "
+                      "index (3, 2)")
+    learner = SparseDictionaryLearner(4, lam=0.1, n_updates=2, batch_size=10, seed=0,
+                                      progress=False)
+    with pytest.raises(ValueError, match=match):
+        learner.fit(frame)
+    with pytest.raises(ValueError, match=match):
+        learner.partial_fit(frame)
+    clean = pd.DataFrame(X, columns=list("abcd"))
+    learner.fit(clean)
+    with pytest.raises(ValueError, match=match):
+        learner.transform(frame)
+    with pytest.raises(ValueError, match=match):
+        encode(frame, np.eye(4), "fista", lam=0.1, progress=False)
+    # a nullable frame without missing values is coded as its float64 twin
+    np.testing.assert_array_equal(learner.transform(clean.astype("Float64")),
+                                  learner.transform(clean))
+
+
 def test_return_n_iter_in_solver_params_is_refused_before_learning():
     """encode(..., return_n_iter=True) returns (codes, n_iter): as method_params it
     crashed the first update in NumPy ("setting an array element with a sequence"),
@@ -594,6 +627,51 @@ def test_return_n_iter_in_solver_params_is_refused_before_learning():
     with pytest.raises(ValueError, match="method_params must not contain 'return_n_iter'"):
         learn_mod(X, 8, lam=0.3, n_updates=2, method_params={"return_n_iter": True},
                   progress=False)
+
+
+@pytest.mark.parametrize("method, key, where", [
+    ("fista", "A0", "transform_params"), ("fista", "A0", "method_params"),
+    ("lca", "u0", "method_params")])
+def test_warm_start_in_solver_params_is_refused_before_learning(method, key, where):
+    """A warm start holds one row per sample of one batch: transform_params={"A0": ...}
+    passed fit and failed transform of any other number of rows ("A0 must have shape
+    (4, 3)"), and in method_params it fitted only when a minibatch had its rows."""
+    from v1model.learning import learn_mod
+
+    X = np.random.default_rng(0).standard_normal((5, 3))
+    start = np.zeros((5, 3))
+    learner = SparseDictionaryLearner(3, method=method, lam=0.1, n_updates=2, batch_size=5,
+                                      seed=0, progress=False, **{where: {key: start}})
+    with pytest.raises(ValueError, match=f"{where} must not contain '{key}' \\(a warm start"):
+        learner.fit(X)
+    assert not hasattr(learner, "components_")
+    with pytest.raises(ValueError, match=f"method_params must not contain '{key}'"):
+        learn_mod(X, 3, method=method, lam=0.1, n_updates=1, method_params={key: start},
+                  progress=False)
+
+
+def test_history_records_the_batch_size_used(planted):
+    """batch_size above n_samples: the minibatches hold all n_samples, and the attrs
+    said batch_size=1000 for minibatches of 30 (the n_samples column was right)."""
+    from v1model.learning import learn_ksvd, learn_mod, learn_online
+
+    X = planted[0][:30]
+    for learn, kw in [(learn_online, {"lam": 0.1}), (learn_mod, {"lam": 0.1}),
+                      (learn_ksvd, {"method": "omp", "n_nonzero": 2})]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            _, h = learn(X, 8, **kw, batch_size=1000, n_updates=3, seed=0, progress=False)
+        assert h.attrs["batch_size"] == 30 and h.attrs["batch_size_requested"] == 1000
+        assert (h["n_samples"].values == h.attrs["batch_size"]).all()
+    _, h = learn_mod(X, 8, lam=0.1, n_updates=2, seed=0, progress=False)  # all of X
+    assert h.attrs["batch_size"] == 30 and h.attrs["batch_size_requested"] == "None"
+    learner = SparseDictionaryLearner(8, lam=0.1, n_updates=3, batch_size=1000, seed=0,
+                                      progress=False).fit(X)
+    attrs = learner.history_.attrs
+    assert attrs["batch_size"] == 30 and attrs["batch_size_requested"] == 1000
+    # a stream is cut into slices of batch_size: the setting, unchanged by the fit's size
+    attrs = learner.partial_fit(planted[0][30:40]).history_.attrs
+    assert attrs["batch_size"] == 1000 and "settings_changed_at" not in attrs
 
 
 def test_set_output_survives_save_and_load(planted, tmp_path):

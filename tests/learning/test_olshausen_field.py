@@ -190,6 +190,26 @@ def test_init_dictionary_from_data_and_at_random(rng):
     assert np.abs(R @ X.T / np.linalg.norm(X, axis=1)).max() < 0.99
 
 
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+def test_init_dictionary_noise_follows_the_scale_of_constant_data(scale):
+    """Constant data (one constant sample: spread 0) got unit-scale noise, so at scale
+    1e-6 the atoms started as pure noise (|cosine| with the sample 6e-4); the noise is
+    now 1% of the data's own rms, at any scale, and a spread above 0 gives the atoms
+    as before: sample + 0.01 * X.std() * noise, from the same draws."""
+    X = np.full((1, 64), scale)
+    D = init_dictionary(X, 16, "data", seed=0)
+    assert (D @ X[0] / np.linalg.norm(X[0])).min() > 0.999
+    # an independent reference for data with a spread: the draws of the same generator
+    Y = np.random.default_rng(1).standard_normal((30, 16)) * scale
+    rng = np.random.default_rng(3)
+    ref = Y[rng.integers(0, 30, 8)] + 0.01 * Y.std() * rng.standard_normal((8, 16))
+    ref /= np.linalg.norm(ref, axis=1, keepdims=True)
+    np.testing.assert_allclose(init_dictionary(Y, 8, "data", seed=3), ref, rtol=1e-12)
+    # all-zero data: noise alone, unit rows
+    Z = init_dictionary(np.zeros((3, 16)), 4, "data", seed=0)
+    np.testing.assert_allclose(np.linalg.norm(Z, axis=1), 1.0, rtol=1e-12)
+
+
 @pytest.mark.parametrize(
     "X, n_atoms, init, error, match",
     [

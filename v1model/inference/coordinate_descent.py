@@ -122,9 +122,13 @@ def lasso_cd(
         Also return the largest number of sweeps any sample needed.
     progress : bool or None, default None
         A tqdm bar over the samples, solved in chunks of
-        :data:`~v1model.inference._common.SOLVER_CHUNK` (the same codes as all at
-        once): None shows it once the call has run 2 s (:mod:`v1model.progress`),
-        True at once, False never. With ``return_history``, one chunk.
+        :data:`~v1model.inference._common.SOLVER_CHUNK` (bit-identical to one
+        chunk: the product ``X D^T`` is made once for all the rows; calls on
+        another split of the rows can differ at rounding level, as BLAS may
+        round a row's product differently for another number of rows, e.g. a
+        single row): None shows it once the call has run 2 s
+        (:mod:`v1model.progress`), True at once, False never. With
+        ``return_history``, one chunk.
     _stats : dict, optional
         Private (benchmarks): receives ``updates`` (coordinate updates that
         moved a coefficient), ``flops`` (their axpys and the

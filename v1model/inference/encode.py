@@ -137,9 +137,13 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
     seed : int, Generator or None, optional
         Accepted for a uniform interface; every method here is deterministic.
     progress : bool or None, default None
-        A tqdm bar over the samples, for every method (cd, mp and omp code the
-        samples in chunks for it, with the same codes): None shows it once the
-        call has run 2 s (:mod:`v1model.progress`), True at once, False never.
+        A tqdm bar over the samples, for every method (cd and mp code the
+        samples in chunks for it, bit-identical to one chunk; omp in the
+        blocks that bound its memory, with or without the bar): None shows it
+        once the call has run 2 s (:mod:`v1model.progress`), True at once,
+        False never. The codes of a sample can differ at rounding level
+        between calls on different sets of rows (BLAS may round a row's
+        product differently for another number of rows).
     **method_params
         Passed to the solver (e.g. ``n_warm`` for active_set, ``tau``,
         ``threshold`` or ``n_steps`` for lca). The iteration limit is

@@ -128,6 +128,13 @@ def make_coder(method, lam=None, n_nonzero=None, positive=False, dtype=np.float3
         if extra in params:
             raise ValueError(f"{params_name} must not contain {extra!r}, got "
                              f"{extra}={params[extra]!r}: the learner uses the codes alone")
+    for start in ("A0", "u0"):  # a warm start fits one batch of rows only
+        if start in params:
+            raise ValueError(f"{params_name} must not contain {start!r} (a warm start, "
+                             f"shape {np.shape(params[start])}): it holds one start per "
+                             f"sample of a single batch, but the learner codes minibatches "
+                             f"and new data of other sizes and rows; the solver starts "
+                             f"from zero codes")
     check_method_params(method, params, params_name)
     if learning and method in LEARNING_TOL:
         params.setdefault("tol", LEARNING_TOL[method])

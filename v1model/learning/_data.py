@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..validation import check_array, describe, smallest_safe_value
+from ..validation import check_array, check_no_missing, describe, smallest_safe_value
 
 
 #: elements per block of the blockwise value checks (float64 temporaries of 512 kB)
@@ -75,6 +75,7 @@ def _real_2d(X, name) -> np.ndarray:
         try:
             raw = raw.astype(np.float64)
         except (TypeError, ValueError) as exc:
+            check_no_missing(raw, name)  # a nullable pandas column's pd.NA does not convert
             raise TypeError(f"{name} must hold real numbers, got {describe(X)}: {exc}") from exc
     return raw
 

@@ -76,7 +76,9 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
     history.warn_if_nothing_coded(coder)
     attrs = dict(
         learner=name, n_atoms=n_atoms, n_features=p, n_training_samples=n, n_updates=n_updates,
-        batch_size=batch_size if batch_size is not None else n,
+        # the minibatches hold at most n samples (Minibatches); None: all of X
+        batch_size=min(batch_size, n) if batch_size is not None else n,
+        batch_size_requested=batch_size,
         init=init if isinstance(init, str) else "array", reseed_patience=reseed_patience,
         duplicate_tol=duplicate_tol, seed=seed_attr(seed),
         **coder.describe(), **attrs,

@@ -80,7 +80,10 @@ class SparseDictionaryLearner(SavedAsDataset):
         learning (default ``tol`` for FISTA 1e-2, ISTA and LCA 1e-3: see
         ``v1model.learning._coding.LEARNING_TOL``), and in ``transform`` and
         ``score`` when they code with the same method (see
-        ``transform_params``).
+        ``transform_params``). Not ``lam``, ``n_nonzero``, ``positive``,
+        ``dtype``, ``seed`` (the learner's own arguments), ``return_history``,
+        ``return_n_iter``, nor a warm start ``A0`` / ``u0`` (one row per sample
+        of a single batch, while the learner codes batches of other sizes).
     n_updates : int, optional
         Minibatch updates (online, default 1000) or full passes (MOD, K-SVD,
         default 30) made by ``fit``.
@@ -114,7 +117,8 @@ class SparseDictionaryLearner(SavedAsDataset):
         with (e.g. ``method_params={"threshold": "hard"}`` with
         ``method="lca"``); the solver's own defaults otherwise (tolerances
         tighter than while learning, unless ``method_params`` sets them:
-        ``transform_params={"tol": ...}`` to code tighter).
+        ``transform_params={"tol": ...}`` to code tighter). The same keys
+        as in ``method_params`` are refused.
     dtype : {"float32", "float64"}, default "float32"
         Precision of the coding, of ``components_`` and of the codes.
     seed : int, SeedSequence, Generator or None
@@ -142,7 +146,10 @@ class SparseDictionaryLearner(SavedAsDataset):
     history_ : xarray.Dataset
         Learning history over ``update`` (objective, reconstruction error,
         mean |a|, fraction active, atoms re-seeded, wall time), parameters in
-        attrs. ``fit`` starts it afresh, as it does the dictionary;
+        attrs (``batch_size``: the minibatch size ``fit`` used, at most the
+        number of samples; ``batch_size_requested``: the parameter; in
+        ``partial_fit`` both are the parameter, the slice each update coded
+        is in the ``n_samples`` column). ``fit`` starts it afresh, as it does the dictionary;
         ``partial_fit`` appends one row per update, the ``update`` index,
         ``wall_time`` and ``attrs["n_updates"]`` carrying on (after
         :meth:`load` too). After ``set_params`` between ``partial_fit`` calls the attrs
@@ -340,7 +347,7 @@ class SparseDictionaryLearner(SavedAsDataset):
             # learn_mod and learn_ksvd check it themselves
             check_lam_below_data(X, coder, v["n_atoms"])
             rng = as_generator(self.seed)
-            state = self._new_state(X, v, rng)
+            state = self._new_state(X, v, rng, n_samples=X.shape[0])
             run_epochs(state, X, v["n_updates"], v["batch_size"], bool(self.shuffle), rng,
                        self.progress)
             state.history.warn_if_nothing_coded(coder)
@@ -414,25 +421,31 @@ class SparseDictionaryLearner(SavedAsDataset):
         self._set_fitted(state.D, state.n_updates, X.shape[1], None, names)
         return self
 
-    def _new_state(self, X, v, rng):
+    def _new_state(self, X, v, rng, n_samples=None):
         D = initial_dictionary(X, v["n_atoms"], self.init, rng)
         usage = AtomUsage(v["n_atoms"], v["reseed_patience"], v["duplicate_tol"])
         state = OnlineState(D, v["coder"], v["forget_factor"], v["n_passes"], usage, rng)
         state.attrs = {}
-        self._describe_settings(state, v, X.shape[1])
+        self._describe_settings(state, v, X.shape[1], n_samples)
         return state
 
-    def _describe_settings(self, state, v, n_features):
+    def _describe_settings(self, state, v, n_features, n_samples=None):
         """Set the history attrs of ``state`` to the current settings,
-        recording the update after which they changed, if they did."""
+        recording the update after which they changed, if they did.
+        ``n_samples``: the training set of ``fit``, whose minibatches hold at
+        most that many samples (``batch_size`` records the size used)."""
         attrs = online_attrs(state, v["n_atoms"], n_features, v["batch_size"], self.init,
-                             v["reseed_patience"], v["duplicate_tol"], self.seed)
+                             v["reseed_patience"], v["duplicate_tol"], self.seed, n_samples)
         if state.attrs:  # the stream's generator and start were fixed by its first chunk
             attrs.update(seed=state.attrs["seed"], init=state.attrs["init"])
+        old = dict(state.attrs)
+        # a stream saved before batch_size_requested was recorded
+        old.setdefault("batch_size_requested", old.get("batch_size"))
         changed = list(state.attrs.get("settings_changed_at", []))
-        counters = ("n_updates", "n_samples_seen", "settings_changed_at")
-        if state.attrs and any(attrs.get(key) != state.attrs.get(key)
-                               for key in set(attrs) | set(state.attrs) if key not in counters):
+        # the setting is batch_size_requested; batch_size is what a fit on fewer samples used
+        counters = ("n_updates", "n_samples_seen", "settings_changed_at", "batch_size")
+        if state.attrs and any(attrs.get(key) != old.get(key)
+                               for key in set(attrs) | set(old) if key not in counters):
             changed.append(state.n_updates)
         if changed:
             attrs["settings_changed_at"] = changed

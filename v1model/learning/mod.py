@@ -119,7 +119,8 @@ def learn_mod(
     method_params : dict, optional
         Extra keyword arguments for ``encode`` (e.g. ``{"tol": 1e-5}``,
         ``{"max_iter": 200}``); during learning FISTA defaults to ``tol=1e-2``,
-        ISTA and LCA to ``1e-3`` (``LEARNING_TOL``).
+        ISTA and LCA to ``1e-3`` (``LEARNING_TOL``). A warm start ``A0`` /
+        ``u0`` is refused: every update codes a different batch.
     n_updates : int, default 30
         Number of code/dictionary alternations.
     batch_size : int, optional
@@ -156,7 +157,9 @@ def learn_mod(
     history : xarray.Dataset
         Over ``update``: ``objective``, ``reconstruction_error``,
         ``mean_abs_code``, ``fraction_active``, ``n_reseeded``,
-        ``n_samples``, ``wall_time`` (s); parameters in ``attrs``. Statistics
+        ``n_samples``, ``wall_time`` (s); parameters in ``attrs``
+        (``batch_size``: the samples coded per update, at most ``n_samples``;
+        ``batch_size_requested``: the argument, None for all of ``X``). Statistics
         are those of the codes inferred with the dictionary before the update.
 
     References

@@ -256,9 +256,14 @@ def _init_dictionary(X, n_atoms, init, rng):
     if init == "random":
         D = rng.standard_normal((n_atoms, p))
     else:
-        spread = _std(X)  # all-zero X: noise alone (unit scale) makes the atoms
+        spread = _std(X)
+        if spread == 0:
+            # constant X (e.g. one constant sample): noise at the data's own scale, its
+            # rms (every entry equals X[0, 0]); unit-scale noise buried a sample at 1e-6.
+            # All-zero X: noise alone (unit scale) makes the atoms
+            spread = abs(float(X[0, 0])) or 1.0
         D = (np.asarray(X[rng.integers(0, n, n_atoms)], dtype=np.float64)
-             + 0.01 * (spread if spread > 0 else 1.0) * rng.standard_normal((n_atoms, p)))
+             + 0.01 * spread * rng.standard_normal((n_atoms, p)))
     # a relative floor: data of any scale gives unit atoms
     return D / np.maximum(np.linalg.norm(D, axis=1, keepdims=True), np.finfo(D.dtype).tiny)
 

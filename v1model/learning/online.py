@@ -276,7 +276,9 @@ def learn_online(
     -------
     D : ndarray, shape (n_atoms, n_features)
     history : xarray.Dataset
-        As in :func:`v1model.learning.learn_mod`.
+        As in :func:`v1model.learning.learn_mod` (``attrs["batch_size"]``:
+        the minibatch size used, ``min(batch_size, n_samples)``;
+        ``attrs["batch_size_requested"]``: the argument).
 
     References
     ----------
@@ -300,7 +302,8 @@ def learn_online(
                         n_passes, AtomUsage(n_atoms, reseed_patience, duplicate_tol), rng)
     run_epochs(state, X, n_updates, batch_size, bool(shuffle), rng, progress)
     state.history.warn_if_nothing_coded(coder)
-    attrs = online_attrs(state, n_atoms, p, batch_size, init, reseed_patience, duplicate_tol, seed)
+    attrs = online_attrs(state, n_atoms, p, batch_size, init, reseed_patience, duplicate_tol, seed,
+                         n_samples=n)
     attrs.update(n_training_samples=n, shuffle=bool(shuffle))
     return state.D.astype(coder.dtype), state.history.to_dataset(attrs)
 
@@ -348,10 +351,17 @@ def minibatch_flops(state, batch_size) -> float:
 
 
 def online_attrs(state, n_atoms, n_features, batch_size, init, reseed_patience, duplicate_tol,
-                 seed) -> dict:
+                 seed, n_samples=None) -> dict:
+    """History attrs of an online run. ``batch_size`` is the requested one; with
+    ``n_samples`` (the training set of ``learn_online`` / ``fit``) the minibatches
+    hold ``min(batch_size, n_samples)`` samples, and that is recorded as
+    ``batch_size`` (a stream, ``n_samples=None``, is cut into slices of
+    ``batch_size``: its short slices are in the ``n_samples`` column)."""
     return dict(
         learner="online", n_atoms=n_atoms, n_features=n_features, n_updates=state.n_updates,
-        n_samples_seen=state.n_samples_seen, batch_size=batch_size,
+        n_samples_seen=state.n_samples_seen,
+        batch_size=batch_size if n_samples is None else min(batch_size, n_samples),
+        batch_size_requested=batch_size,
         forget_factor=state.forget_factor, n_passes=state.n_passes,
         init=init if isinstance(init, str) else "array", reseed_patience=reseed_patience,
         duplicate_tol=duplicate_tol, seed=seed_attr(seed), **state.coder.describe(),
