@@ -231,8 +231,9 @@ def check_array(
     if not allow_empty and arr.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     if finite and arr.size and not _all_finite(arr):
-        n_bad = _count_non_finite(converted, arr, name)
-        raise ValueError(f"{name} contains {n_bad} non-finite value(s) (NaN or inf)")
+        n_bad, first = _count_non_finite(converted, arr, name)
+        raise ValueError(f"{name} contains {n_bad} non-finite value(s) (NaN or inf)" + (
+            f", the first at index {first[0]} ({first[1]})" if first is not None else ""))
     source = getattr(converted, "dtype", None)
     if (arr.size and source is not None and np.dtype(source).kind == "f"
             and np.dtype(source).itemsize > arr.itemsize):
@@ -325,10 +326,11 @@ def _with_dtype_kind(value):
     return value, value.dtype.kind
 
 
-def _count_non_finite(value, arr, name) -> int:
-    """The non-finite values of the input ``value`` (not those of ``arr`` that the cast
-    to a narrower dtype made infinite); where the input is all finite, a ValueError
-    that says its values exceed the dtype's range."""
+def _count_non_finite(value, arr, name):
+    """The number of non-finite values of the input ``value`` (not those of ``arr``
+    that the cast to a narrower dtype made infinite) and the first one's index and
+    value (None for a 0-d array); where the input is all finite, a ValueError that
+    says its values exceed the dtype's range."""
     wide = arr
     if arr.dtype != np.float64:
         try:
@@ -340,7 +342,14 @@ def _count_non_finite(value, arr, name) -> int:
                 f"{name} has values up to {float(np.max(np.abs(wide))):.3g}, beyond the range "
                 f"of {arr.dtype} (largest {float(np.finfo(arr.dtype).max):.3g}); rescale "
                 f"{name} or use float64")
-    return int(np.size(wide) - np.count_nonzero(np.isfinite(wide)))
+    finite = np.isfinite(wide)
+    n_bad = int(np.size(wide) - np.count_nonzero(finite))
+    # the first one's place: a count alone left the user searching a large array
+    where = np.argwhere(~finite)
+    if not n_bad or where.shape[1] == 0:
+        return n_bad, None
+    index = tuple(int(i) for i in where[0])
+    return n_bad, (index if len(index) > 1 else index[0], float(wide[index]))
 
 
 def check_dictionary(D, name: str = "D", dtype=np.float64, normalized: bool = False) -> np.ndarray:

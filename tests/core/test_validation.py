@@ -236,3 +236,24 @@ def test_non_finite_values_are_counted_and_named_as_before(shape):
         check_array(X, "X")
     with pytest.raises(ValueError, match=re.escape("x contains 1 non-finite value(s)")):
         check_array(np.nan, "x")
+
+
+@pytest.mark.parametrize("shape", [(20_000, 256), (3_000_000,), (2, 3, 4)])
+def test_the_first_non_finite_value_is_located(shape):
+    # a count alone left the user searching a large array for the bad value
+    X = np.zeros(shape)
+    flat = X.reshape(-1)
+    flat[[-3, -1]] = np.nan
+    flat[-2] = -np.inf
+    first = np.unravel_index(flat.size - 3, shape)
+    where = str(tuple(int(i) for i in first)) if len(shape) > 1 else str(int(first[0]))
+    with pytest.raises(ValueError, match=re.escape(f"the first at index {where} (nan)")):
+        check_array(X, "X")
+    if len(shape) == 2:  # the learners' own pass over the data, block by block
+        from v1model.learning._data import check_training_rows
+
+        flat[-3] = 0.0
+        with pytest.raises(ValueError, match=re.escape(
+                f"X contains 2 non-finite value(s) (NaN or inf), the first at index "
+                f"({shape[0] - 1}, {shape[1] - 2}) (-inf)")):
+            check_training_rows(X, "X")

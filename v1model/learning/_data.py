@@ -128,9 +128,13 @@ def _check_values(X, name, allow_zero, dtype, moments=False) -> DataStatistics:
                 with np.errstate(over="ignore", invalid="ignore"):  # huge X: refused below
                     running.merge(block)
         else:
-            n_bad += block.size - int(np.count_nonzero(np.isfinite(block)))
+            finite = np.isfinite(block)
+            if not n_bad:  # the first one's place, as check_array gives it
+                row, col = (int(i) for i in np.argwhere(~finite)[0])
+                first = f", the first at index ({start + row}, {col}) ({block[row, col]})"
+            n_bad += block.size - int(np.count_nonzero(finite))
     if n_bad:
-        raise ValueError(f"{name} contains {n_bad} non-finite value(s) (NaN or inf)")
+        raise ValueError(f"{name} contains {n_bad} non-finite value(s) (NaN or inf){first}")
     if not allow_zero and x_max == 0:
         raise ValueError(f"{name}: every sample is zero; there is nothing to learn from")
     # a sample's squared norm must fit the working dtype with room for the sums over
