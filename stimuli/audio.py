@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from v1model.progress import check_progress, progress_bar
 from v1model.scaling import pow2_scale
 from v1model.validation import (
     as_generator,
@@ -171,7 +172,8 @@ def _either_case(pattern: str) -> str:
                    else c for c in pattern)
 
 
-def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = None):
+def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = None, *,
+                    progress: bool | None = None):
     """Read every WAV file in ``folder`` matching ``pattern``.
 
     Parameters
@@ -186,6 +188,9 @@ def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = 
     sample_rate : float, optional
         Rate (Hz) to resample every file to; default the first file's rate
         (with a warning when the files' rates differ).
+    progress : bool or None, default None
+        A tqdm bar while the files are read (and resampled): None once the
+        call has run 2 s (:mod:`v1model.progress`), True at once, False never.
 
     Returns
     -------
@@ -224,14 +229,18 @@ def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = 
         raise ValueError(f"folder: no files matching {pattern!r} in {str(folder)!r}")
     if sample_rate is not None:
         sample_rate = check_positive(sample_rate, "sample_rate")
+    progress = check_progress(progress)
     waves, rates, loud, rate = [], [], [], sample_rate
-    for f in files:
-        w, r, peak = _read_wav(f)
-        rate = r if rate is None else rate
-        rates.append(r)
-        if peak is not None:
-            loud.append((_relative_name(f, folder), peak))
-        waves.append(w if r == rate else resample(w, r, rate))
+    # a large corpus, resampled, reads for minutes: not in silence
+    with progress_bar(progress, total=len(files), desc="audio", unit="file") as bar:
+        for f in files:
+            w, r, peak = _read_wav(f)
+            rate = r if rate is None else rate
+            rates.append(r)
+            if peak is not None:
+                loud.append((_relative_name(f, folder), peak))
+            waves.append(w if r == rate else resample(w, r, rate))
+            bar.update(1)
     found = sorted(set(rates))
     if sample_rate is None and len(found) > 1:
         # one 44.1 kHz file among 8 kHz speech made every segment a sixth as long in time

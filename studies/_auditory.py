@@ -88,16 +88,61 @@ def load_audio(folder, pattern, sample_rate, length, n, min_rms, rng, *,
     read. ``folder`` None: the synthetic stand-in (scaled to unit RMS only with
     ``unit_rms_synthetic``). ``length_name``: the study's parameter that set ``length``,
     named when every recording is shorter."""
-    from stimuli.audio import harmonic_ensemble, load_wav_folder, sample_segments
-
     if folder is None:
-        rate = 8000.0 if sample_rate is None else sample_rate
-        X = harmonic_ensemble(n, length, sample_rate=rate, f0_range=SYNTHETIC_F0_RANGE,
-                              seed=rng)
-        if unit_rms_synthetic:
-            X = X / np.sqrt((X**2).mean(axis=1, keepdims=True))
-        return X, rate, ("synthetic: stimuli.audio.harmonic_ensemble (harmonic stacks with "
-                         "decaying envelopes; not speech)"), 0
+        X, rate, source = _synthetic(n, length, sample_rate, rng, unit_rms_synthetic)
+        return X, rate, source, 0
+    waves, rate, names = _read_folder(folder, pattern, sample_rate, length, length_name)
+    X = _pieces(waves, length, n, min_rms, rng, folder)
+    return X, rate, f"WAV files {pattern!r} in {str(folder)}", len(names)
+
+
+def load_audio_split(folder, pattern, sample_rate, length, n, n_held_out, held_out_fraction,
+                     min_rms, rng, *, unit_rms_synthetic=False,
+                     length_name="segment_length"):
+    """As :func:`load_audio`, plus ``n_held_out`` pieces from recordings that none of the
+    ``n`` comes from: a random ``held_out_fraction`` of the files (rounded, at least one
+    each way) is set aside before any piece is cut. Pieces cut at random places from the
+    same recordings overlap and share a speaker's take, so they test nothing held out.
+
+    Returns ``(X, X_held_out, rate, source, n_files, n_held_out_files)``: ``n_files``
+    recordings read in all, ``n_held_out_files`` of them only for ``X_held_out``. The
+    synthetic stand-in draws every piece as a sound of its own (both counts 0)."""
+    if folder is None:
+        X, rate, source = _synthetic(n + n_held_out, length, sample_rate, rng,
+                                     unit_rms_synthetic)
+        return X[:n], X[n:], rate, source, 0, 0
+    waves, rate, names = _read_folder(folder, pattern, sample_rate, length, length_name)
+    if len(waves) < 2:
+        raise ValueError(f"audio_dir {str(folder)!r} holds 1 recording matching "
+                         f"pattern={pattern!r}: the evaluation excerpts come from recordings "
+                         "never trained on, so at least 2 are needed")
+    n_held_files = min(max(1, round(held_out_fraction * len(waves))), len(waves) - 1)
+    held = np.zeros(len(waves), dtype=bool)
+    held[rng.permutation(len(waves))[:n_held_files]] = True
+    X = _pieces([w for w, h in zip(waves, held) if not h], length, n, min_rms, rng, folder,
+                "the training recordings")
+    X_held = _pieces([w for w, h in zip(waves, held) if h], length, n_held_out, min_rms, rng,
+                     folder, f"the {n_held_files} held-out recordings")
+    return (X, X_held, rate, f"WAV files {pattern!r} in {str(folder)}", len(names),
+            n_held_files)
+
+
+def _synthetic(n, length, sample_rate, rng, unit_rms):
+    from stimuli.audio import harmonic_ensemble
+
+    rate = 8000.0 if sample_rate is None else sample_rate
+    X = harmonic_ensemble(n, length, sample_rate=rate, f0_range=SYNTHETIC_F0_RANGE, seed=rng)
+    if unit_rms:
+        X = X / np.sqrt((X**2).mean(axis=1, keepdims=True))
+    return X, rate, ("synthetic: stimuli.audio.harmonic_ensemble (harmonic stacks with "
+                     "decaying envelopes; not speech)")
+
+
+def _read_folder(folder, pattern, sample_rate, length, length_name):
+    """The waveforms, rate and names of the files, refused when every one is shorter
+    than ``length``."""
+    from stimuli.audio import load_wav_folder
+
     try:
         waves, rate, names = load_wav_folder(folder, pattern, sample_rate=sample_rate)
     except (ValueError, FileNotFoundError) as exc:
@@ -110,11 +155,17 @@ def load_audio(folder, pattern, sample_rate, length, n, min_rms, rng, *,
         raise ValueError(f"{length_name}={length} samples is longer than every recording in "
                          f"audio_dir {str(folder)!r} (longest: {longest} samples, "
                          f"{longest / rate:g} s at {rate:g} Hz); give a shorter {length_name}")
+    return waves, rate, names
+
+
+def _pieces(waves, length, n, min_rms, rng, folder, which=""):
+    from stimuli.audio import sample_segments
+
     try:
-        X = sample_segments(waves, length, n, seed=rng, min_rms=min_rms, normalize=True)
+        return sample_segments(waves, length, n, seed=rng, min_rms=min_rms, normalize=True)
     except ValueError as exc:
-        raise ValueError(f"audio_dir {str(folder)!r}: {exc}") from exc
-    return X, rate, f"WAV files {pattern!r} in {str(folder)}", len(names)
+        where = f" ({which})" if which else ""
+        raise ValueError(f"audio_dir {str(folder)!r}{where}: {exc}") from exc
 
 
 def signs(kernels):

@@ -38,7 +38,14 @@ Dataset), without it the study stops with an error that says what to give.
 Excerpts of ``excerpt_length`` samples are cut from the recordings, those
 quieter than ``min_rms`` (silence) skipped, each scaled to unit RMS; the
 convolutional learner codes random crops of ``crop_length`` samples of them
-(boundary "full"), the held-out evaluation whole excerpts.
+(boundary "full"), the held-out evaluation whole excerpts. The evaluation
+excerpts are held out by recording: a random ``eval_fraction`` of the files
+(10%: 30 of FSDD's 300 here) is set aside before any excerpt is cut, and
+only they give evaluation excerpts (``attrs["n_train_files"]``,
+``attrs["n_eval_files"]``); excerpts cut at random places from the same
+recordings, as before, overlapped the training ones (FSDD's 300 recordings
+hold 1.03 M samples, 0.43 s each; 2,000 excerpts of 1,024 samples twice that). The synthetic sounds
+are each drawn on their own: held out as they are.
 
 Defaults and their sources
 --------------------------
@@ -58,8 +65,9 @@ Defaults and their sources
 - Quick: 100 updates; full: 1,500 updates. The white-noise control learns
   for ``control_updates`` (default a third as many updates): noise has
   nothing to converge to, its kernels only have to leave the random start.
-- Held-out codes: ``n_eval`` fresh excerpts coded alike (the same SNR, or
-  ``lam``) give the reported active fraction and relative error.
+- Held-out codes: ``n_eval`` excerpts of recordings never trained on
+  (``eval_fraction`` of them, 10%) coded alike (the same SNR, or ``lam``)
+  give the reported active fraction and relative error.
 - ``min_centre_frequency``, ``localization_threshold`` and the band-pass /
   localized definitions are those of ``lewicki-2002-speech``.
 
@@ -100,8 +108,8 @@ import xarray as xr
 from studies._auditory import (add_fit_variables, analyse_kernels, audio_folder,
                                check_analysis_parameters, check_below_nyquist,
                                check_synthetic_rate, erb_slope, gammatone_bank,
-                               gammatone_reference, load_audio, median_q10, signed, signs,
-                               window_bandwidth_10db)
+                               gammatone_reference, load_audio_split, median_q10, signed,
+                               signs, window_bandwidth_10db)
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
@@ -114,7 +122,7 @@ REQUIRED = ("audio_dir",)
 PARAMETER_UNITS = {"lam": "1", "kernel_size": "sample", "n_kernels": "1",
                    "excerpt_length": "sample", "crop_length": "sample", "sample_rate": "Hz",
                    "min_rms": "1", "min_centre_frequency": "Hz", "snr_db": "dB",
-                   "learning_rate": "1"}
+                   "learning_rate": "1", "eval_fraction": "1"}
 #: the kernel sets analysed, in the order of the ``control`` coordinate
 CONTROLS = ("learned", "white_noise", "random")
 #: the kernel sets in words, for figure titles
@@ -152,6 +160,7 @@ def run(
     max_iter: int = 200,
     learning_rate: float = 0.5,
     n_eval: int = 32,
+    eval_fraction: float = 0.1,
     min_centre_frequency: float = 100.0,
     localization_threshold: float = 0.5,
     progress: bool = True,
@@ -218,6 +227,11 @@ def run(
         runs show").
     n_eval : int
         Held-out excerpts coded with the learned kernels.
+    eval_fraction : float
+        In (0, 1): the fraction of the recordings (rounded, at least one,
+        and one left to train on) set aside before any excerpt is cut: the
+        ``n_eval`` held-out excerpts come from them alone, the training
+        excerpts from the others. Needs two recordings or more.
     min_centre_frequency : float
         Hz, below Nyquist; as ``lewicki-2002-speech``.
     localization_threshold : float
@@ -248,8 +262,10 @@ def run(
         fidelity (matching-pursuit spikes of the learned, gammatone and random
         kernels; block DCTs; NaN where a code cannot reach that fidelity on every
         held-out excerpt). Parameters and the summary in attrs, among them
-        ``eval_max_iter`` (the held-out codes' step limit) and ``eval_n_short``
-        (MP: held-out excerpts left short of ``snr_db``; 0 for FISTA).
+        ``eval_max_iter`` (the held-out codes' step limit), ``eval_n_short``
+        (MP: held-out excerpts left short of ``snr_db``; 0 for FISTA), and
+        ``n_train_files`` and ``n_eval_files`` (the recordings each set of
+        excerpts came from; 0 for the synthetic sounds).
 
     Raises
     ------
@@ -261,7 +277,7 @@ def run(
     """
     from studies._defaults import quick_default
     from v1model.validation import (as_generator, check_bool, check_choice, check_int,
-                                    check_nonnegative, check_positive)
+                                    check_nonnegative, check_positive, check_probability)
 
     quick = check_bool(quick, "quick")
     synthetic, folder = audio_folder(audio_dir, pattern)
@@ -295,6 +311,7 @@ def run(
         raise ValueError(f"learning_rate={learning_rate!r} must be in (0, 2): the fraction of "
                          "the least-squares step of each kernel update")
     n_eval = check_int(n_eval, "n_eval", minimum=1)
+    eval_fraction = check_probability(eval_fraction, "eval_fraction")
     min_centre_frequency, localization_threshold = check_analysis_parameters(
         min_centre_frequency, localization_threshold)
     progress = check_bool(progress, "progress")
@@ -306,11 +323,12 @@ def run(
     parameters_checked()
 
     start = time.perf_counter()
-    X, rate, source, n_files = load_audio(folder, pattern, sample_rate, excerpt_length,
-                                          n_excerpts + n_eval, min_rms, rng,
-                                          unit_rms_synthetic=True, length_name="excerpt_length")
+    # held out by recording: excerpts cut from the training recordings overlap the
+    # training ones
+    X, X_eval, rate, source, n_files, n_eval_files = load_audio_split(
+        folder, pattern, sample_rate, excerpt_length, n_excerpts, n_eval, eval_fraction,
+        min_rms, rng, unit_rms_synthetic=True, length_name="excerpt_length")
     check_below_nyquist(min_centre_frequency, rate)
-    X, X_eval = X[:n_excerpts], X[n_excerpts:]
     from v1model.convolutional import encode, learn_kernels
 
     learn = dict(stride=1, lam=lam, batch_size=batch_size, crop_size=crop_length,
@@ -405,7 +423,8 @@ def run(
     ds.attrs.update(
         study=NAME, title=TITLE, reference=REFERENCE, quick=int(quick), seed=seed,
         audio_dir=str(audio_dir) if synthetic else str(folder), source=source,
-        n_files=n_files, pattern=str(pattern),
+        n_files=n_files, n_train_files=n_files - n_eval_files, n_eval_files=n_eval_files,
+        eval_fraction=eval_fraction, pattern=str(pattern),
         sample_rate=float(rate), kernel_size=kernel_size, n_kernels=n_kernels, lam=lam,
         method=method, snr_db=snr_db,
         excerpt_length=excerpt_length, crop_length=crop_length, n_excerpts=n_excerpts,

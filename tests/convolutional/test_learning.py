@@ -379,3 +379,20 @@ def test_matching_pursuit_learning_draws_no_bar_of_the_pursuit(monkeypatch, caps
     learn_kernels(X, 3, 4, method="mp", n_nonzero=5, n_updates=2, seed=0, progress=False)
     err = capsys.readouterr().err
     assert "%|" not in err and "it/s" not in err, err[-500:]
+
+
+def test_given_starting_kernels_are_recorded_as_an_array_like_the_learners_do():
+    """attrs["init"] said "init" (the argument's name) for given starting kernels; the
+    dictionary learners record an init array as "array", and so does learn_kernels."""
+    from v1model.learning import learn_online
+
+    rng = np.random.default_rng(0)
+    imgs = rng.standard_normal((4, 12, 12))
+    K = rng.standard_normal((3, 4, 4))
+    given = learn_kernels(imgs, 3, 4, lam=0.5, init=K, n_updates=1, seed=0, progress=False)
+    drawn = learn_kernels(imgs, 3, 4, lam=0.5, n_updates=1, seed=0, progress=False)
+    X = rng.standard_normal((20, 16))
+    _, history = learn_online(X, 3, lam=0.5, init=K.reshape(3, 16), n_updates=1,
+                              batch_size=4, seed=0, progress=False)
+    assert given.attrs["init"] == history.attrs["init"] == "array"
+    assert drawn.attrs["init"] == "gaussian"

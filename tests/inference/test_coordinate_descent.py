@@ -114,7 +114,10 @@ def test_history_decreases_and_matches_codes(natural_patches, patch_dictionary):
 
 
 def test_max_sweeps_warns(natural_patches, patch_dictionary):
-    with pytest.warns(ConvergenceWarning, match="lasso_cd stopped after 2 iterations"):
+    """The limit is max_sweeps, sweeps over the coordinates: the warning said "2
+    iterations"."""
+    with pytest.warns(ConvergenceWarning, match=r"lasso_cd stopped after 2 sweeps over the "
+                                                r"coordinates with .*; raise max_sweeps"):
         lasso_cd(natural_patches[:20], patch_dictionary, LAM, tol=1e-8, max_sweeps=2)
 
 

@@ -208,6 +208,19 @@ def test_active_set_max_rounds_one_is_one_round():
     assert n_rounds == 1
 
 
+def test_active_set_warning_counts_rounds_as_max_rounds_does():
+    """max_rounds counts support-solve rounds: the warning said "1 iterations"."""
+    from v1model.inference import lasso_active_set
+    from v1model.inference._common import ConvergenceWarning
+
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((24, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    with pytest.warns(ConvergenceWarning, match=r"lasso_active_set stopped after 1 rounds "
+                                                r"with 5 of 5 samples .*; raise max_rounds"):
+        lasso_active_set(rng.standard_normal((5, 16)), D, 0.01, n_warm=0, max_rounds=1)
+
+
 def test_active_set_n_rounds_is_the_largest_over_blocks():
     """return_n_iter is the largest round count over the 2048-sample blocks: a trailing
     block holding one zero signal (0 rounds) must not hide the first block's count."""

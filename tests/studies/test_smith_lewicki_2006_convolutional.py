@@ -371,3 +371,63 @@ def test_the_learning_rate_is_a_recorded_parameter(monkeypatch):
     for bad in (0, 2.0, float("nan")):
         with pytest.raises(ValueError, match="learning_rate"):
             get_study(NAME).run(quick=True, audio_dir="synthetic", learning_rate=bad)
+
+
+@pytest.mark.filterwarnings("ignore:convolutional matching_pursuit:UserWarning")  # 1 update
+def test_held_out_excerpts_come_from_recordings_never_trained_on(monkeypatch, tmp_path):
+    """The held-out excerpts were cut, like the training ones, at random places of the
+    same recordings (X[:n_excerpts], X[n_excerpts:] of one draw): with FSDD the 2,000
+    training excerpts hold twice the samples of all 300 recordings. Each excerpt is
+    traced here to the recording it was cut from (10 recordings of distinct noise: a
+    unit-RMS excerpt correlates 1 with its own place only): the two sets of recordings
+    are disjoint, and the held-out one is eval_fraction of them."""
+    from scipy.io import wavfile
+
+    import v1model.convolutional as conv
+
+    rng = np.random.default_rng(1)
+    waves = [np.round(rng.standard_normal(1500) * 3000) for _ in range(10)]
+    for i, w in enumerate(waves):
+        wavfile.write(tmp_path / f"rec{i}.wav", 8000, w.astype(np.int16))
+    seen = {}
+    learn, pursue = conv.learn_kernels, conv.matching_pursuit
+
+    def spy_learn(X, *args, **kwargs):
+        seen.setdefault("train", X)
+        return learn(X, *args, **kwargs)
+
+    def spy_pursuit(X, *args, **kwargs):
+        seen.setdefault("eval", X)
+        return pursue(X, *args, **kwargs)
+
+    monkeypatch.setattr(conv, "learn_kernels", spy_learn)
+    monkeypatch.setattr(conv, "matching_pursuit", spy_pursuit)
+    ds = get_study(NAME).run(quick=True, seed=0, audio_dir=str(tmp_path), n_excerpts=24,
+                             n_eval=6, n_updates=1, control_updates=1, kernel_size=16,
+                             n_kernels=4, excerpt_length=128, crop_length=64,
+                             eval_fraction=0.2, max_iter=5, progress=False)
+
+    def recording(x):
+        """The recording that holds excerpt x (up to its scale)."""
+        best = []
+        for w in waves:
+            windows = np.lib.stride_tricks.sliding_window_view(w, len(x))
+            corr = windows @ x / (np.linalg.norm(windows, axis=1) * np.linalg.norm(x))
+            best.append(corr.max())
+        assert max(best) > 1 - 1e-9
+        return int(np.argmax(best))
+
+    train = {recording(x) for x in seen["train"]}
+    held = {recording(x) for x in seen["eval"]}
+    assert seen["train"].shape == (24, 128) and seen["eval"].shape == (6, 128)
+    assert not train & held and len(held) <= 2 and len(train) >= 6
+    assert (ds.attrs["n_files"], ds.attrs["n_train_files"], ds.attrs["n_eval_files"]) == \
+        (10, 8, 2)
+    assert ds.attrs["eval_fraction"] == 0.2
+    with pytest.raises(ValueError, match="eval_fraction"):
+        get_study(NAME).run(quick=True, audio_dir=str(tmp_path), eval_fraction=1.0)
+    for path in list(tmp_path.glob("rec*.wav"))[1:]:
+        path.unlink()
+    with pytest.raises(ValueError, match=r"holds 1 recording .*at least 2 are needed"):
+        get_study(NAME).run(quick=True, audio_dir=str(tmp_path), excerpt_length=128,
+                            progress=False)

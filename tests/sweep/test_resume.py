@@ -765,3 +765,34 @@ def test_a_cut_short_result_in_a_folder_that_cannot_be_written_is_assembled(stud
         resumed = resume(out, progress=False)
     xr.testing.assert_identical(comparable(resumed), comparable(ds))
     assert len((out / "sweep.nc").read_bytes()) == len(data) // 3  # untouched
+
+
+def test_a_finished_sweep_whose_points_were_removed_stays_finished(study, tmp_path, capsys):
+    """`rm -r OUTPUT/points` after a sweep (to save quota): status said "not assembled
+    yet" and resume deleted the finished sweep.nc and ran every point again. The result
+    stands for the removed files: complete, nothing run, nothing written; a retry that
+    would need the removed points to assemble is refused, the result kept."""
+    import shutil
+
+    out, flag = tmp_path / "out", tmp_path / "fail"
+    flag.touch()
+    ds = run(study(), {"x": [1.0, 2.0, 3.0]}, params={"fail_x": 2.0, "fail_flag": str(flag)},
+             executor="serial", output=out, progress=False)
+    assert list(ds["status"].values) == ["ok", "failed", "ok"]
+    result = out / "sweep.nc"
+    before = result.stat().st_mtime_ns
+    shutil.rmtree(out / "points")
+    shutil.rmtree(out / "failed")
+    st = status(out)
+    assert (sorted(st.done), sorted(st.failed), st.pending) == ([0, 2], [1], [])
+    assert st.complete and st.result == result and st.removed == {0, 2}
+    assert st.failed[1]["params"] == {"x": 2.0} and "boom at x=2.0" in st.failed[1]["error"]
+    assert "not assembled yet" not in st.summary() and "2 done points removed" in st.summary()
+    assert "retry-failed needs the removed files" in st.summary()
+    xr.testing.assert_identical(resume(out, progress=False), ds)
+    xr.testing.assert_identical(load(out), ds)
+    assert main(["sweep", "resume", str(out), "--no-progress", "--no-plot"]) == 1
+    assert f"loaded {result}" in capsys.readouterr().out
+    with pytest.raises(SpecError, match="only sweep.nc holds them"):
+        retry_failed(out, progress=False)
+    assert result.stat().st_mtime_ns == before and not (out / "points").exists()

@@ -381,6 +381,52 @@ def test_none_text_in_a_spec_gives_none_as_on_the_command_line(study, tmp_path):
         parse_spec({"study": study("optional"), "sweep": {"rate": [None]}})
 
 
+def test_the_texts_for_none_are_one_sweep_and_old_folders_still_resume(study, tmp_path,
+                                                                       monkeypatch):
+    """"none", "null" and "None" give None alike to a parameter that takes it, but had
+    three fingerprints: resuming with another spelling was refused as another sweep. They
+    hash as "none", whose fingerprint is the one it always had (sha256 of the spec's JSON),
+    and a folder begun with "null" before (its fingerprint of the text as written) still
+    resumes."""
+    import hashlib
+    import json
+
+    from v1model.sweep import SweepSpec
+
+    def spec(rate, name="x"):
+        return parse_spec({"study": study("optional"), "params": {"rate": rate, "name": name},
+                           "sweep": {"x": [1.0, 2.0]}, "executor": {"kind": "serial"}})
+
+    what = {k: v for k, v in spec("none").what().items() if k not in ("description", "units")}
+    before = hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
+    assert {spec(t).fingerprint() for t in ("none", "null", "None", " NULL ")} == {before[:16]}
+    assert spec("none", name="none").fingerprint() != spec("none", name="null").fingerprint()
+    swept = [parse_spec({"study": study("optional"), "sweep": {"rate": [t]}}).fingerprint()
+             for t in ("none", "null")]
+    assert swept[0] == swept[1]
+
+    out = tmp_path / "out"
+    run(study("optional"), {"x": [1.0, 2.0]}, params={"rate": "none"}, output=out,
+        executor="serial", progress=False)
+    stamps = sorted(p.stat().st_mtime_ns for p in (out / "points").iterdir())
+    again = run(study("optional"), {"x": [1.0, 2.0]}, params={"rate": "null"}, output=out,
+                executor="serial", progress=False)  # the same sweep: nothing runs
+    assert again.attrs["rate_is_none"] == 1 and list(again["y"].values) == [1.0, 2.0]
+    assert sorted(p.stat().st_mtime_ns for p in (out / "points").iterdir()) == stamps
+
+    old, fingerprint = tmp_path / "old", SweepSpec.fingerprint
+    with monkeypatch.context() as m:  # a folder begun before the texts were spelled alike
+        m.setattr(SweepSpec, "fingerprint",
+                  lambda self, study=None, as_written=False: fingerprint(self, study, True))
+        run(study("optional"), {"x": [1.0, 2.0]}, params={"rate": "null"}, output=old,
+            executor="serial", progress=False)
+    assert json.loads((old / "sweep.json").read_text())["fingerprint"] != before[:16]
+    (old / "points" / "000001.nc").unlink()
+    (old / "sweep.nc").unlink()
+    resumed = resume(old, progress=False)  # was refused: "its spec.toml was edited"
+    assert list(resumed["status"].values) == ["ok", "ok"] and resumed.attrs["rate_is_none"] == 1
+
+
 def test_a_path_that_is_not_utf8_is_refused_naming_the_field(study, tmp_path):
     """A folder named in Latin-1 (b"caf\\xe9") cannot go into spec.toml: the spec is
     refused at once, naming the field, and leaves no folder behind."""

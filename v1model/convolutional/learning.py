@@ -116,7 +116,8 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
     boundary : {"full", "valid", "circular"}, default "full"
         Where the copies sit in each crop.
     init : array_like, shape (n_kernels, *kernel_size), optional
-        Starting kernels (normalised here); default Gaussian noise.
+        Starting kernels (normalised here); default Gaussian noise. Recorded
+        in ``attrs["init"]`` as ``"array"`` or ``"gaussian"``.
     reseed_patience : int or None, default 20
         Re-seed a kernel that no code used for this many updates in a row;
         None never re-seeds.
@@ -293,7 +294,8 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
                   duplicate_tol=-1.0 if duplicate_tol is None else duplicate_tol,
                   seed=seed_attr(seed), dtype=dtype.name, n_images=len(images),
                   signal_shape=list(signal_shape),
-                  init="gaussian" if init is None else "init")
+                  # as the dictionary learners record an init array
+                  init="gaussian" if init is None else "array")
     history = {key: np.zeros(n_updates) for key in _HISTORY}
     elapsed = np.zeros(n_updates)
     unused = np.zeros(n_kernels, dtype=np.int64)

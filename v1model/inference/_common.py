@@ -320,17 +320,19 @@ N_SAMPLES_NAMED = 10
 
 
 def warn_not_converged(solver, n_iter, n_left, n_total, limit_name="max_iter", *,
-                       samples=None, advice=""):
-    """Warn that ``n_left`` of ``n_total`` samples hit ``limit_name``; ``samples`` (the
-    rows of X left unconverged) are named, the first :data:`N_SAMPLES_NAMED` of them, and
-    ``advice`` (what else to do, or why) is appended to the remedies."""
+                       samples=None, advice="", unit="iterations"):
+    """Warn that ``n_left`` of ``n_total`` samples hit ``limit_name`` after ``n_iter``
+    ``unit`` (what ``limit_name`` counts: "iterations", "sweeps over the coordinates" for
+    ``max_sweeps``, "rounds" for ``max_rounds``); ``samples`` (the rows of X left
+    unconverged) are named, the first :data:`N_SAMPLES_NAMED` of them, and ``advice``
+    (what else to do, or why) is appended to the remedies."""
     which = ""
     if samples is not None and len(samples):
         shown = ", ".join(str(int(i)) for i in samples[:N_SAMPLES_NAMED])
         more = ", ..." if len(samples) > N_SAMPLES_NAMED else ""
         which = f" (row{'s' if len(samples) > 1 else ''} {shown}{more} of X)"
     warnings.warn(
-        f"{solver} stopped after {n_iter} iterations with {n_left} of {n_total} samples "
+        f"{solver} stopped after {n_iter} {unit} with {n_left} of {n_total} samples "
         f"not converged{which}; raise {limit_name} or loosen tol{advice}",
         ConvergenceWarning,
         # the user's line, whether it called the solver, encode or a learner's transform

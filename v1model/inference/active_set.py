@@ -198,7 +198,8 @@ def lasso_active_set(
             n_rounds, n_left = max(n_rounds, r), n_left + left
             bar.update(rows.size)
     if n_left:
-        warn_not_converged("lasso_active_set", max_rounds, n_left, n, "max_rounds")
+        warn_not_converged("lasso_active_set", max_rounds, n_left, n, "max_rounds",
+                           unit="rounds")
     out = [A]
     if return_history:
         out.append(history_dataset(records, "lasso_active_set", lam=lam, tol=tol,

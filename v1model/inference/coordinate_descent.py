@@ -243,6 +243,7 @@ def lasso_cd(
         # this solver's over-relaxed sweeps take 1,650 and the active-set solver one round)
         warn_not_converged(
             "lasso_cd", max_sweeps, n_left, n, "max_sweeps", samples=np.flatnonzero(left),
+            unit="sweeps over the coordinates",
             advice=(" (coordinate descent is slow where many atoms are active and nearly "
                     "collinear, as with a small lam on an overcomplete dictionary), or use "
                     "lasso_active_set (encode(..., method='active_set')), which solves "

@@ -285,6 +285,14 @@ def _run_in_store(spec, store, executor, only, progress, stop_on_sigterm) -> xr.
             _set_aside(result_path, store.path / "corrupt")
             warnings.warn(f"{exc}; it was moved to corrupt/ and is assembled again from "
                           "the points", SweepWarning, stacklevel=3)
+    if todo and state.kept:
+        # the new result is assembled from the point files: removing the old one would
+        # lose the points only it holds
+        raise SpecError(
+            "output", f"{str(store.path)!r}: the files of {len(state.kept)} finished points "
+                      f"were removed from points/ and only {result_path.name} holds them, so "
+                      f"the {len(todo)} point(s) to run cannot be assembled with them; restore "
+                      "points/, or run the sweep into a new output folder")
     if todo:
         if result_path is not None and result_path.exists():
             # about to change: never leave a stale result behind a crash
@@ -448,6 +456,12 @@ def retry_failed(output, *, executor=None, progress: bool = True) -> xr.Dataset:
     -------
     xarray.Dataset
         The assembled result of the sweep.
+
+    Raises
+    ------
+    SpecError
+        When the files of finished points were removed (``rm -r OUTPUT/points``)
+        and only the result holds them: a new result could not be assembled.
     """
     _, spec = _open_folder(output)
     return run_spec(spec, executor=executor, only="failed", progress=progress)
@@ -476,6 +490,9 @@ class SweepStatus:
         Point files that could not be read (recomputed on resume).
     result : Path or None
         The assembled result, once written.
+    removed : set of int
+        Indices of points done (in ``done``) whose files were removed after the
+        sweep finished: only ``result`` holds them.
     """
 
     path: Path
@@ -488,6 +505,7 @@ class SweepStatus:
     pending: list = field(default_factory=list)
     corrupt: list = field(default_factory=list)
     result: Path | None = None
+    removed: set = field(default_factory=set)
 
     @property
     def complete(self) -> bool:
@@ -520,6 +538,9 @@ class SweepStatus:
         if self.corrupt:
             lines.append(f"  corrupt  {len(self.corrupt)} file(s) (recomputed on resume)")
         lines.append(f"  result   {self.result if self.result else '(not assembled yet)'}")
+        if self.removed:
+            lines.append(f"  points   files of {len(self.removed)} done points removed "
+                         "(the result holds them): the sweep is complete")
         for i, (index, record) in enumerate(sorted(self.failed.items())):
             if i == max_failures:
                 lines.append(f"  ... and {len(self.failed) - max_failures} more failed points")
@@ -527,7 +548,10 @@ class SweepStatus:
             params = ", ".join(f"{k}={v}" for k, v in record.get("params", {}).items())
             lines.append(f"  failed point {index} ({params}): {record.get('error', '')}")
         folder = shlex.quote(str(self.path))  # a command to copy: a space stays in the path
-        if self.failed:
+        if self.failed and self.removed:  # it would assemble a result without them
+            lines.append("  retry them once points/ is restored (retry-failed needs the "
+                         "removed files)")
+        elif self.failed:
             lines.append(f"  retry them with: v1model sweep retry-failed {folder}")
         if self.pending:
             lines.append(f"  finish with:     v1model sweep resume {folder}")
@@ -555,8 +579,9 @@ def status(output) -> SweepStatus:
     result = next((output / name for name in ("sweep.nc", "sweep.zarr")
                    if (output / name).exists()), None)
     return SweepStatus(output, info.get("study", "?"), tuple(info.get("dims", ())),
-                       tuple(info.get("shape", ())), store.n_points, state.done, state.failed,
-                       state.pending, state.corrupt, result if not state.pending else None)
+                       tuple(info.get("shape", ())), store.n_points, state.done | state.kept,
+                       state.failed, state.pending, state.corrupt,
+                       result if not state.pending else None, set(state.kept))
 
 
 def load(output) -> xr.Dataset:

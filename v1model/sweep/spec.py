@@ -187,14 +187,23 @@ class SweepSpec:
         """:meth:`to_dict` as a TOML document (what ``spec.toml`` holds)."""
         return dumps_toml(self.to_dict())
 
-    def fingerprint(self, study: str | None = None) -> str:
+    def fingerprint(self, study: str | None = None, as_written: bool = False) -> str:
         """Hash of what determines the points (not output, format or executor).
+
+        The texts that mean None for a parameter that takes it (``"none"``,
+        ``"null"``, ``"None"``, see :func:`none_parameters`) are hashed as
+        ``"none"``: one sweep whichever is written, and the fingerprint of a
+        spec that writes ``"none"`` is the one it always had.
 
         Parameters
         ----------
         study : str, optional
             A study reference to hash instead of this spec's (the path a
             ``file.py:function`` study had where the sweep began).
+        as_written : bool, default False
+            Hash those texts as written: the fingerprint that sweep folders
+            created before they were spelled alike hold for ``"null"`` or
+            ``"None"``.
 
         Returns
         -------
@@ -206,8 +215,26 @@ class SweepSpec:
             what["study"] = study
         what.pop("description", None)
         what.pop("units", None)
+        if not as_written:
+            what = _none_spelled(what, self._none_parameters)
         text = json.dumps(what, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def fingerprints(self, study: str | None = None) -> set:
+        """The fingerprints a sweep folder of this spec may hold: :meth:`fingerprint`,
+        and the one with the texts for None as written (a folder created before they
+        were spelled alike).
+
+        Parameters
+        ----------
+        study : str, optional
+            As in :meth:`fingerprint`.
+
+        Returns
+        -------
+        set of str
+        """
+        return {self.fingerprint(study), self.fingerprint(study, as_written=True)}
 
 
 #: the parts of :meth:`SweepSpec.what` that do not enter the fingerprint
@@ -511,6 +538,26 @@ def _nones(params: dict, takes_none) -> dict:
     return {name: None if (name in takes_none and isinstance(value, str)
                            and value.strip().lower() in NONE_TEXTS) else value
             for name, value in params.items()}
+
+
+def _none_spelled(what: dict, takes_none) -> dict:
+    """:meth:`SweepSpec.what` with every text for None of a parameter in ``takes_none``
+    (fixed, swept or zipped) written ``"none"``, the spelling hashed since the start."""
+    def spelled(name, value):
+        if name in takes_none and isinstance(value, str) and \
+                value.strip().lower() in NONE_TEXTS:
+            return "none"
+        return value
+
+    out = dict(what)
+    out["params"] = {k: spelled(k, v) for k, v in what["params"].items()}
+    if "sweep" in what:
+        out["sweep"] = {k: [spelled(k, v) for v in values]
+                        for k, values in what["sweep"].items()}
+    if "zip" in what:
+        out["zip"] = {dim: {k: [spelled(k, v) for v in values] for k, values in group.items()}
+                      for dim, group in what["zip"].items()}
+    return out
 
 
 def _units_for(names, units, study_units) -> dict:

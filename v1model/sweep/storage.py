@@ -11,6 +11,12 @@ Layout of a sweep folder::
       corrupt/          unreadable point files, moved aside before recomputing
       sweep.nc          the assembled result (or sweep.zarr)
 
+Once the sweep has finished, ``sweep.nc`` is its result: when no point file is
+left (``rm -r OUTPUT/points`` to save quota), a readable one with no point
+pending stands for the point files and failure records, so that the sweep
+stays finished rather than running every point again. (A single point file
+removed is recomputed: that is how a point is run again.)
+
 A point counts as finished only if its file opens and carries the completion
 marker attributes (``sweep_complete = 1``, its index and the sweep's
 fingerprint). Files are written to a temporary name and renamed into place
@@ -65,17 +71,24 @@ class StoreState:
         Index of each failed point to its failure record.
     corrupt : list of Path
         Files that failed the check.
+    kept : set of int
+        Indices of points done whose files were removed after the sweep
+        finished: only its assembled result holds them (not in ``done``, whose
+        files are read to assemble).
     """
 
     n_points: int
     done: set = field(default_factory=set)
     failed: dict = field(default_factory=dict)
     corrupt: list = field(default_factory=list)
+    kept: set = field(default_factory=set)
 
     @property
     def pending(self) -> list:
-        """Indices of the points neither done nor failed, ascending."""
-        return [i for i in range(self.n_points) if i not in self.done and i not in self.failed]
+        """Indices of the points neither done (nor kept in the result) nor failed,
+        ascending."""
+        return [i for i in range(self.n_points)
+                if i not in self.done and i not in self.failed and i not in self.kept]
 
 
 def point_attrs(outcome, fingerprint: str, seed: int) -> dict:
@@ -223,7 +236,8 @@ class DirectoryStore:
             raise SpecError("output", f"{str(path)!r} is a file; a sweep output is a folder")
         if (path / MANIFEST).exists():
             info = read_manifest(path)
-            if info.get("fingerprint") != spec.fingerprint() and not _study_moved(info, spec):
+            if info.get("fingerprint") not in spec.fingerprints() and \
+                    not _study_moved(info, spec):
                 if spec.source is not None and \
                         Path(spec.source).resolve() == (path / SPEC).resolve():
                     # `resume` reads that file: "resume that sweep" below went in a circle
@@ -397,7 +411,42 @@ class DirectoryStore:
             stamp = time.strftime("%Y%m%dT%H%M%S")
             for path in state.corrupt:
                 os.replace(path, target / f"{path.name}.{stamp}")
+        if state.pending and not state.done and \
+                not any(p.parent.name == "points" for p in state.corrupt):
+            self._settle_from_result(state)
         return state
+
+    def _settle_from_result(self, state: StoreState) -> None:
+        """Count as done (``kept``) or failed the pending points that a finished result
+        of this sweep holds, once no point file is left: ``points/`` was removed after
+        the result was assembled (a sweep with points to run has no result: it is
+        removed before they run). Single point files removed are recomputed, as
+        before: that is how a point is run again."""
+        from ..io import load_dataset
+
+        for name in FORMATS.values():
+            path = self.path / name
+            if not path.exists():
+                continue
+            try:
+                with local_io():
+                    ds = load_dataset(path)  # all of it: a copy cut short is no result
+            except ValueError:
+                continue
+            # not its sweep_fingerprint: that is the spec's, which differs from the
+            # folder's for a study that moved; only this sweep writes a result here
+            if int(_one(ds.attrs.get("sweep_n_pending", 1))) != 0 or \
+                    "status" not in ds or ds["status"].size != self.n_points:
+                continue
+            statuses = ds["status"].values.ravel()  # grid order: flat index = point index
+            errors = ds["error"].values.ravel() if "error" in ds else None
+            for i in state.pending:
+                if statuses[i] == "ok":
+                    state.kept.add(i)
+                elif statuses[i] == "failed":
+                    state.failed[i] = {"index": i, "params": _point_params(ds, i),
+                                       "error": str(errors[i]) if errors is not None else ""}
+            return
 
     def _valid_point(self, path: Path, index: int) -> bool:
         import h5py  # the completion marker is a plain HDF5 attribute: 3x faster than h5netcdf
@@ -508,7 +557,19 @@ def _study_moved(info: dict, spec) -> bool:
     return (spec.study.kind == "file" and before.kind == "file"
             and before.label == spec.study.label
             and not Path(before.ref.rsplit(":", 1)[0]).exists()
-            and spec.fingerprint(study=before.ref) == info.get("fingerprint"))
+            and info.get("fingerprint") in spec.fingerprints(study=before.ref))
+
+
+def _point_params(ds: xr.Dataset, index: int) -> dict:
+    """The swept parameter values of point ``index`` read from an assembled result:
+    the coordinates along the sweep dimensions (those of ``status``)."""
+    position = dict(zip(ds["status"].dims, np.unravel_index(index, ds["status"].shape)))
+    out = {}
+    for name, coord in ds.coords.items():
+        if len(coord.dims) == 1 and coord.dims[0] in position \
+                and coord.dims[0] != REPLICATE_DIM:
+            out[name] = coord.values[position[coord.dims[0]]].item()
+    return out
 
 
 def is_sweep_folder(path) -> bool:
