@@ -216,7 +216,7 @@ def test_active_set_warning_counts_rounds_as_max_rounds_does():
     rng = np.random.default_rng(0)
     D = rng.standard_normal((24, 16))
     D /= np.linalg.norm(D, axis=1, keepdims=True)
-    with pytest.warns(ConvergenceWarning, match=r"lasso_active_set stopped after 1 rounds "
+    with pytest.warns(ConvergenceWarning, match=r"lasso_active_set stopped after 1 round "
                                                 r"with 5 of 5 samples .*; raise max_rounds"):
         lasso_active_set(rng.standard_normal((5, 16)), D, 0.01, n_warm=0, max_rounds=1)
 

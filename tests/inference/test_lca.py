@@ -220,7 +220,7 @@ def test_adaptive_step_warm_start_and_step_limit(natural_patches, patch_dictiona
     A = lca(X, D, LAM, u0=U_star, dtype=np.float64, _stats=stats)
     assert stats["products"] == len(X)  # one residual evaluation, no step
     np.testing.assert_allclose(A, A64, atol=1e-6 * np.abs(A64).max())
-    with pytest.warns(ConvergenceWarning, match="lca stopped after 3 iterations"):
+    with pytest.warns(ConvergenceWarning, match="lca stopped after 3 steps"):
         lca(X, D, LAM, max_steps=3)
 
 

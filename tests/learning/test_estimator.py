@@ -555,7 +555,8 @@ def test_transform_convergence_warning_points_at_the_callers_line(method,
                                       batch_size=20, seed=0).fit(X)
     learner.set_params(transform_params=transform_params)
     for call in (learner.transform, learner.score):
-        with pytest.warns(ConvergenceWarning, match="stopped after 3 iterations") as record:
+        unit = "steps" if method == "lca" else "iterations"  # LCA's limit is max_steps
+        with pytest.warns(ConvergenceWarning, match=f"stopped after 3 {unit}") as record:
             call(X)
         assert {w.filename for w in record if w.category is ConvergenceWarning} == \
             {__file__}

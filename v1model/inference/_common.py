@@ -323,9 +323,13 @@ def warn_not_converged(solver, n_iter, n_left, n_total, limit_name="max_iter", *
                        samples=None, advice="", unit="iterations"):
     """Warn that ``n_left`` of ``n_total`` samples hit ``limit_name`` after ``n_iter``
     ``unit`` (what ``limit_name`` counts: "iterations", "sweeps over the coordinates" for
-    ``max_sweeps``, "rounds" for ``max_rounds``); ``samples`` (the rows of X left
+    ``max_sweeps``, "rounds" for ``max_rounds``, "steps" for LCA's
+    ``max_steps``; singular for one); ``samples`` (the rows of X left
     unconverged) are named, the first :data:`N_SAMPLES_NAMED` of them, and ``advice``
     (what else to do, or why) is appended to the remedies."""
+    if n_iter == 1:  # "after 1 rounds" read wrong
+        first, space, rest = unit.partition(" ")
+        unit = first.removesuffix("s") + space + rest
     which = ""
     if samples is not None and len(samples):
         shown = ", ".join(str(int(i)) for i in samples[:N_SAMPLES_NAMED])

@@ -408,7 +408,7 @@ def _euler(X, D, lam, threshold, tau, dt, n_steps, tol, max_steps, u0, return_tr
         if on_block is not None:  # a progress bar's update(samples done)
             on_block(rows.stop - rows.start)
     if n_left:
-        warn_not_converged("lca", max_steps, n_left, n, "max_steps")
+        warn_not_converged("lca", max_steps, n_left, n, "max_steps", unit="steps")
     if stats is not None:
         stats.update(products=products, steps=steps)
     traj = _trajectory(np.array(times), np.stack(us), lam, threshold) if return_traj else None

@@ -62,7 +62,7 @@ def euler_adaptive(X, D, lam, threshold, eta0, tol, max_steps, u0, stats=None,
         if on_block is not None:
             on_block(rows.stop - rows.start)
     if n_left:
-        warn_not_converged("lca", max_steps, n_left, n, "max_steps")
+        warn_not_converged("lca", max_steps, n_left, n, "max_steps", unit="steps")
     if stats is not None:
         stats.update(products=products, steps=steps)
     return U
