@@ -521,6 +521,9 @@ def harmonic_ensemble(n: int, length: int, sample_rate: float = 8000.0,
         raise ValueError(f"f0_range={f0_range!r} Hz must lie below the Nyquist frequency "
                          f"{sample_rate / 2:g} Hz of sample_rate={sample_rate:g} (a pitch above "
                          "it has no harmonic to play)")
+    # numpy's "Unable to allocate 7.28 TiB" named no argument
+    check_fits_in_memory((n, length), np.float64, "n", n,
+                         f"sounds of length={length} samples (float64)")
     rng = as_generator(seed)
     t = np.arange(length) / sample_rate
     f0 = rng.uniform(lo, hi, (n, 1, 1))

@@ -51,6 +51,7 @@ from v1model.validation import (
     check_array,
     check_bool,
     check_choice,
+    check_fits_in_memory,
     check_int,
     check_nonnegative,
     check_positive,
@@ -350,6 +351,10 @@ def drifting_grating(
             f"duration={duration} s at frame_rate={frame_rate} Hz gives no frame; "
             "need duration * frame_rate >= 1"
         )
+    # numpy's "Maximum allowed size exceeded" named neither duration nor frame_rate
+    h, w = check_shape(shape)
+    check_fits_in_memory((n_frames, h, w), np.float64, "duration * frame_rate",
+                         duration * frame_rate, f"frames of {h}x{w} pixels (float64)")
     times = np.arange(n_frames) / frame_rate
     frames = grating(shape, orientation, frequency, phase - 2 * np.pi * tf * times, contrast,
                      center=center)
@@ -810,6 +815,8 @@ def white_noise(n: int, shape, contrast: float = 1.0, distribution: str = "gauss
     h, w = check_shape(shape)
     contrast = check_positive(contrast, "contrast")
     check_choice(distribution, "distribution", NOISE_DISTRIBUTIONS)
+    # numpy's "Unable to allocate 466 TiB" named no argument
+    check_fits_in_memory((n, h, w), np.float64, "n", n, f"images of {h}x{w} pixels (float64)")
     rng = as_generator(seed)
     if distribution == "gaussian":
         return contrast * rng.standard_normal((n, h, w))
@@ -852,6 +859,8 @@ def sparse_noise(n: int, shape, n_pixels: int = 1, contrast: float = 1.0, seed=N
     h, w = check_shape(shape)
     n_pixels = check_int(n_pixels, "n_pixels", minimum=1, maximum=h * w)
     contrast = check_positive(contrast, "contrast")
+    # numpy's "Unable to allocate 466 TiB" named no argument
+    check_fits_in_memory((n, h, w), np.float64, "n", n, f"images of {h}x{w} pixels (float64)")
     rng = as_generator(seed)
     out = np.zeros((n, h * w))
     if n_pixels == 1:

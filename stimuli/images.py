@@ -752,6 +752,17 @@ def sample_patches(
         option = "normalize=True" if normalize else f"min_variance={min_variance:g}"
         raise ValueError(f"size=1 patches have zero variance: {option} would reject every one; "
                          "use size >= 2, or min_variance=0 and normalize=False")
+    if not normalize and dtype.itemsize < 8 and images.dtype.kind == "f":
+        # patches are cut out in float64 and stored in dtype: values beyond float32's range
+        # became inf and those below it zeros, with no word (normalize rescales them first)
+        top = max(float(images.max()), -float(images.min()))
+        info = np.finfo(dtype)
+        if top > float(info.max) / 2 or 0 < top < float(info.tiny):
+            raise ValueError(
+                f"images has values of magnitude up to {top:.3g}, outside the range of "
+                f"{dtype.name} patches ({float(info.tiny):.3g} to {float(info.max) / 2:.3g}, "
+                f"room left for remove_mean); rescale images, use normalize=True or "
+                f"dtype=float64")
     n_img, h, w = images.shape
     d = size * size
     check_fits_in_memory((n, d), dtype, "n", n,

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from v1model.progress import check_progress, progress_bar
-from v1model.validation import as_generator, check_int, check_nonnegative, check_positive
+from v1model.validation import (as_generator, check_fits_in_memory, check_int, check_nonnegative,
+                                check_positive)
 
 __all__ = ["pink_noise", "dead_leaves"]
 
@@ -51,6 +52,9 @@ def pink_noise(n_images: int, size: int, alpha: float = 2.0, seed=None):
     n_images = check_int(n_images, "n_images", minimum=1)
     size = check_int(size, "size", minimum=2)
     alpha = check_nonnegative(alpha, "alpha")
+    # numpy's "Unable to allocate 1.82 PiB" named no argument
+    check_fits_in_memory((n_images, size, size), np.float64, "n_images", n_images,
+                         f"images of {size}x{size} pixels (float64)")
     rng = as_generator(seed)
     f = np.sqrt(np.fft.fftfreq(size)[:, None] ** 2 + np.fft.fftfreq(size)[None, :] ** 2)
     f[0, 0] = 1.0
@@ -148,6 +152,9 @@ def dead_leaves(
     # a safety stop far in the tail of the number of discs needed (never reached in practice)
     max_discs = int(20 * expected) + 1000
     check_progress(progress)
+    # numpy's "Unable to allocate 1.82 PiB" named no argument
+    check_fits_in_memory((n_images, size, size), np.float64, "n_images", n_images,
+                         f"images of {size}x{size} pixels (float64)")
     rng = as_generator(seed)
     mixture = _radius_mixture(size, r_min, r_max, a)
     yy, xx = np.mgrid[0:size, 0:size]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["check_images", "image_source_attr", "path_attr"]
+__all__ = ["check_images", "child_seeds", "image_source_attr", "path_attr"]
 
 
 def check_images(images, prewhitened=None, name: str = "images") -> None:
@@ -53,6 +53,46 @@ def check_images(images, prewhitened=None, name: str = "images") -> None:
     if ndim not in (2, 3):  # the message of v1model.validation.check_array
         raise ValueError(f"{name} must have 2 or 3 dimension(s), got {ndim} "
                          f"(shape {np.shape(images)})")
+
+
+def child_seeds(seed, n: int) -> list:
+    """``n`` independent streams of a study's ``seed``, as SeedSequences.
+
+    ``seed`` takes what :func:`v1model.validation.as_generator` takes, as the
+    other studies do (``SeedSequence(seed)`` took only an int, and failed with
+    NumPy's own error for a Generator or a SeedSequence): an int or None gives
+    the children of ``SeedSequence(seed)``; a SeedSequence the children its
+    int would give (the object is not spawned from, so a second run gives the
+    same result); a Generator those of the SeedSequence that seeded it, counted
+    as spawned from it (``Generator.spawn``: a second run differs).
+
+    Parameters
+    ----------
+    seed : None, int, numpy.random.SeedSequence or numpy.random.Generator
+    n : int
+        Number of streams.
+
+    Returns
+    -------
+    list of numpy.random.SeedSequence
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a seed that :func:`~v1model.validation.as_generator` refuses.
+    """
+    from v1model.validation import as_generator
+
+    as_generator(seed)  # a seed of 2.5 or -1, refused by name
+    if isinstance(seed, np.random.Generator):
+        bits = seed.bit_generator
+        # seed_seq is public from NumPy 1.25; _seed_seq before
+        return (getattr(bits, "seed_seq", None) or bits._seed_seq).spawn(n)
+    if isinstance(seed, np.random.SeedSequence):
+        return np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key,
+                                      pool_size=seed.pool_size).spawn(n)
+    # an int, also as a 0-d array or DataArray (a seed read from a result)
+    return np.random.SeedSequence(None if seed is None else int(np.asarray(seed))).spawn(n)
 
 
 def image_source_attr(images) -> str:

@@ -150,6 +150,7 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
                 break
     else:
         from studies import get_study
+        from v1model.io import seed_attr
 
         params = {"images": images, "progress": progress}
         if n_updates is not None:
@@ -158,7 +159,7 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
             params["prewhitened"] = prewhitened
         ds = get_study("olshausen-field-1996").run(quick=quick, seed=seed, **params)
         D = ds["dictionary"].values.astype(np.float64)
-        source = (f"learned by olshausen-field-1996 (quick={quick}, seed={seed}, "
+        source = (f"learned by olshausen-field-1996 (quick={quick}, seed={seed_attr(seed)}, "
                   f"n_updates={ds.attrs.get('n_updates')}, images={images})")
         meta = {"dictionary": "learned", "n_updates": int(ds.attrs["n_updates"])}
     from v1model.validation import check_dictionary

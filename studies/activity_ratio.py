@@ -97,13 +97,14 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import load_whitened
-    from studies._checks import check_images, image_source_attr
+    from studies._checks import check_images, child_seeds, image_source_attr
     from studies._learned import (check_dictionary_source, default_updates,
                                   learned_dictionary)
     from studies._defaults import quick_default
     from tqdm.auto import tqdm
     from v1model.analysis import babel, coactive_babel, sparseness
     from v1model.inference import lca
+    from v1model.io import seed_attr
     from v1model.validation import (check_bool, check_int, check_nonnegative, check_positive,
                                     check_probability)
 
@@ -140,7 +141,7 @@ def run(
     D = atoms.reshape(n_units, -1)
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     # a stream independent of the one that drew the training patches from the same seed
-    X = sample_patches(imgs, h, n_patches, seed=np.random.SeedSequence(seed).spawn(1)[0])
+    X = sample_patches(imgs, h, n_patches, seed=child_seeds(seed, 1)[0])
 
     lams = np.geomspace(lam_min, lam_max, n_lams)
     keys = ("activity_ratio", "mean_active_count", "mean_lifetime_sparseness",
@@ -216,7 +217,7 @@ def run(
     ds = ds.assign_coords(r=b["r"])
     ds["babel"] = b["babel"]
     ds.attrs.update(
-        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed, source=source,
+        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed_attr(seed), source=source,
         images=image_source_attr(images), prewhitened=int(bool(prewhitened)),
         lam_min=lam_min, lam_max=lam_max, n_lams=n_lams,
         n_patches=n_patches, tol=tol, local_max_count=local_max_count,

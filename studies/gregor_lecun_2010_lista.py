@@ -124,6 +124,7 @@ def run(
     from studies._defaults import quick_default
     from v1model.amortized import lista_error_by_depth, solver_error_by_iteration
     from v1model.amortized.compare import check_depths
+    from v1model.io import seed_attr
     from v1model.learning.olshausen_field import learn_dictionary
     from v1model.validation import (as_generator, check_bool, check_int, check_positive,
                                     check_positive_or_auto)
@@ -189,7 +190,7 @@ def run(
     )
     ista = by_depth["prediction_error"].sel(solver="ista").values
     ds.attrs.update(
-        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed,
+        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed_attr(seed),
         images=image_source_attr(images), prewhitened=int(bool(prewhitened)),
         patch_size=p, n_atoms=k, lam=lam, n_updates=n_updates, n_train=n_train, n_test=n_test,
         depths=np.asarray(depths), n_steps=n_steps, learning_rate=learning_rate,

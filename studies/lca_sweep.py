@@ -141,6 +141,7 @@ def run(
     from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
     from v1model.inference import ConvergenceWarning, lca
+    from v1model.io import seed_attr
     from v1model.learning.olshausen_field import init_dictionary, learn_dictionary
     from v1model.validation import (
         as_generator,
@@ -242,7 +243,7 @@ def run(
         },
         attrs={
             "study": NAME, "title": TITLE, "reference": REFERENCE, "quick": int(quick),
-            "seed": int(seed) if isinstance(seed, (int, np.integer)) else str(seed),
+            "seed": seed_attr(seed),
             "lam": lam, "overcompleteness": overcompleteness, "n_atoms": n_atoms,
             "patch_size": patch_size, "n_updates": n_updates, "n_train": n_train,
             "n_test": n_test, "batch_size": batch_size, "tau": tau, "lca_tol": lca_tol,

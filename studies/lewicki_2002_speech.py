@@ -187,6 +187,7 @@ def run(
         For an ``audio_dir`` that is not a folder.
     """
     from studies._defaults import quick_default
+    from v1model.io import seed_attr
     from v1model.validation import (as_generator, check_bool, check_int, check_nonnegative,
                                     check_positive)
 
@@ -259,7 +260,7 @@ def run(
                                           {"units": "1", "long_name": "training relative "
                                            "error"})
     ds.attrs.update(
-        study=NAME, title=TITLE, reference=REFERENCE, quick=int(quick), seed=seed,
+        study=NAME, title=TITLE, reference=REFERENCE, quick=int(quick), seed=seed_attr(seed),
         audio_dir=str(audio_dir) if synthetic else str(folder), source=source,
         n_files=n_files, pattern=str(pattern),
         sample_rate=float(rate), segment_length=segment_length, n_atoms=n_atoms, lam=lam,

@@ -177,6 +177,7 @@ def run(
     from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
     from v1model import SparseCodingNetwork
+    from v1model.io import seed_attr
     from v1model.learning.olshausen_field import SPARSENET_CAUCHY_LAM
     from v1model.validation import as_generator, check_bool, check_int, check_positive
 
@@ -225,7 +226,7 @@ def run(
         long_name="||x - D^T a||^2 / ||x||^2 of each held-out patch", units="1")
     ds.attrs.update(code_statistics(codes, X_eval, residual))
     ds.attrs.update(
-        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed,
+        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed_attr(seed),
         images=image_source_attr(images),
         prewhitened=int(bool(prewhitened)), patch_size=patch_size, n_updates=n_updates,
         batch_size=batch_size, lr=lr, lr_final=lr_final, n_patches=n_patches, n_eval=n_eval,

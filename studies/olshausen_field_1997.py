@@ -125,6 +125,7 @@ def run(
     from studies._defaults import quick_default
     from v1model.analysis import fit_gabor
     from v1model.inference import fista
+    from v1model.io import seed_attr
     from v1model.validation import (as_generator, check_bool, check_choice, check_int,
                                     check_positive)
 
@@ -209,7 +210,7 @@ def run(
                                           {"long_name": "training relative error",
                                            "units": "1"})
     ds.attrs.update(
-        study=NAME, title=TITLE, reference=REFERENCE, quick=int(quick), seed=seed,
+        study=NAME, title=TITLE, reference=REFERENCE, quick=int(quick), seed=seed_attr(seed),
         images=image_source_attr(images), prewhitened=int(bool(prewhitened)), patch_size=patch_size,
         overcompleteness=np.asarray(levels), lam=lam, learner=learner, n_updates=n_updates,
         batch_size=batch_size, n_patches=n_patches, n_eval=n_eval,

@@ -164,7 +164,7 @@ def run(
         drifting gratings; 1 by construction, see the module docstring), and
         the rest.
     """
-    from studies._checks import image_source_attr
+    from studies._checks import child_seeds, image_source_attr
     from studies._learned import (check_dictionary_source, default_updates,
                                   dictionary_patch_shape, learned_dictionary)
     from studies._defaults import quick_default
@@ -179,6 +179,7 @@ def run(
         tuning_curves,
     )
     from v1model.inference import lca
+    from v1model.io import seed_attr
     from v1model.validation import as_generator, check_bool, check_int, check_positive
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
@@ -201,8 +202,7 @@ def run(
         raise ValueError(f"max_contrast={max_contrast!r} must exceed "
                          f"min_contrast={min_contrast!r}")
     # the probes' own stream: the dictionary's training patches are drawn from `seed` itself
-    as_generator(seed)  # a seed of 2.5 or -1 failed inside numpy's SeedSequence
-    rng = as_generator(np.random.SeedSequence(seed).spawn(1)[0])
+    rng = as_generator(child_seeds(seed, 1)[0])  # a bad seed refused by name
     check_bool(progress, "progress")  # "abc" would be truthy
     check_dictionary_source(dictionary, n_updates, images)
     # the patch is known before the dictionary is learned or loaded (None: a file that
@@ -299,7 +299,8 @@ def run(
     saturating = flags == "saturating"
     thresholds = crf["threshold"].values
     ds.attrs.update(
-        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed, source=source, lam=lam,
+        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed_attr(seed), source=source,
+        lam=lam,
         n_white=n_white, n_sparse=n_sparse, white_contrast=white_contrast,
         sparse_contrast=sparse_contrast, sparse_pixels=sparse_pixels,
         grating_contrast=grating_contrast, n_orientations=n_orientations,

@@ -116,6 +116,7 @@ def run(
     from studies._learned import (a144_path, check_dictionary_source, default_updates,
                                   learned_dictionary, load_a144)
     from v1model.analysis import fit_gabor
+    from v1model.io import seed_attr
     from v1model.validation import check_bool, check_int, check_probability
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
@@ -148,7 +149,8 @@ def run(
         ds = xr.merge([ds, ref], combine_attrs="override")
         ds.attrs.update({f"ref_{k}": v for k, v in ref_summary.items()})
     ds.attrs.update(
-        study=NAME, reference_paper=REFERENCE, quick=int(quick), seed=seed, source=source,
+        study=NAME, reference_paper=REFERENCE, quick=int(quick), seed=seed_attr(seed),
+        source=source,
         a144=path_attr(path) if path is not None else "absent", min_r2=min_r2, n_starts=n_starts,
         images=image_source_attr(images), **meta,
     )

@@ -136,6 +136,7 @@ def run(
     from stimuli import sample_patches
     from studies._checks import check_images, image_source_attr
     from v1model.inference import ConvergenceWarning, encode, fista, lca, max_stable_dt
+    from v1model.io import seed_attr
     from v1model.learning.olshausen_field import learn_dictionary
     from v1model.validation import as_generator, check_bool, check_int, check_positive
 
@@ -285,7 +286,7 @@ def run(
         "lam (lca, fista), n_nonzero (omp, mp) or squared residual tol (omp_tol): "
         "see rd_parameter_name")
     ds.attrs.update(
-        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed,
+        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed_attr(seed),
         images=image_source_attr(images), prewhitened=int(bool(prewhitened)),
         patch_size=p, n_atoms=k, lam=lam, n_updates=n_updates, n_train=n_train, n_eval=n_eval,
         tau=tau, dt=dt, t_max=t_max, n_levels=n_levels,

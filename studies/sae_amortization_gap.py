@@ -171,6 +171,7 @@ def run(
 
     from studies._defaults import quick_default
     from v1model.inference import encode
+    from v1model.io import seed_attr
     from v1model.progress import progress_bar
     from v1model.sae import SparseAutoencoder
     from v1model.validation import (as_generator, check_bool, check_int, check_nonnegative,
@@ -255,7 +256,7 @@ def run(
     ds["sae_training_fvu"] = ("n_features", train_fvu, {
         "long_name": "SAE training FVU (mean of the last 100 minibatches)", "units": "1"})
     ds.attrs.update(
-        study=NAME, title=TITLE, reference=REFERENCE, quick=int(quick), seed=seed,
+        study=NAME, title=TITLE, reference=REFERENCE, quick=int(quick), seed=seed_attr(seed),
         n_sources=n_sources, k=k, noise=noise, min_ratio=min_ratio, max_ratio=max_ratio,
         n_ratios=n_ratios, n_steps=n_steps, n_train=n_train, n_test=n_test,
         sae_activation="topk", sae_lr=3e-3, match_cosine=MATCH_COSINE,

@@ -126,6 +126,7 @@ def run(
     from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
     from v1model.analysis import GABOR_LIKE_R2, fit_gabor
+    from v1model.io import seed_attr
     from v1model.sae import SparseAutoencoder
     from v1model.validation import as_generator, check_bool, check_int, check_positive
 
@@ -187,7 +188,7 @@ def run(
     for v in HISTORY_VARS:
         ds[f"history_{v}"] = history[v]
     ds.attrs.update(
-        study=NAME, title=TITLE, reference=REFERENCE, quick=int(quick), seed=seed,
+        study=NAME, title=TITLE, reference=REFERENCE, quick=int(quick), seed=seed_attr(seed),
         images=image_source_attr(images), prewhitened=int(bool(prewhitened)), patch_size=patch_size,
         overcompleteness=overcompleteness, n_latents=n_latents, k=k, n_steps=n_steps,
         batch_size=batch_size, lr=lr, n_patches=n_patches, n_eval=n_eval,

@@ -117,6 +117,7 @@ Caveats
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -291,9 +292,10 @@ def run(
         data, which a seed fixes).
     """
     from stimuli.images import load_whitened
-    from studies._checks import check_images, image_source_attr
+    from studies._checks import check_images, child_seeds, image_source_attr
     from studies._defaults import quick_default
     from v1model.convolutional import encode, learn_kernels
+    from v1model.io import seed_attr
     from v1model.validation import as_generator, check_bool, check_int, check_positive
 
     quick = check_bool(quick, "quick")
@@ -384,8 +386,7 @@ def run(
             raise ValueError(f"images of {im.shape[1:]} are smaller than the {size}-pixel "
                              f"{what} crops (kernel_size={kernel_size}, largest {k_max})")
 
-    root = np.random.SeedSequence(seed)
-    crop_seed, init_seq, eval_seq = (int(c.generate_state(1)[0]) for c in root.spawn(3))
+    crop_seed, init_seq, eval_seq = (int(c.generate_state(1)[0]) for c in child_seeds(seed, 3))
     init_rng = np.random.default_rng(init_seq)
     eval_rng = np.random.default_rng(eval_seq)
     which = eval_rng.integers(len(heldout), size=n_eval)
@@ -444,13 +445,19 @@ def run(
         radius[i, :n_k] = _support_radius(kern, support_fraction)
     error = np.stack([e for _, e, _ in learned])
     rate = np.stack([r for _, _, r in learned])
+    silent = [configs[i][0] for i in range(len(configs)) if not rate[i].any()]
+    if silent:
+        # their curves reach no rate: the comparisons at a rate are NaN
+        warnings.warn(f"{'; '.join(silent)}: no active coefficient at any of "
+                      f"eval_lams={eval_lams!r}; lower them", RuntimeWarning, stacklevel=3)
     equal = [i for i, c in enumerate(configs) if c[5] == "equal"]
     # the rate every configuration but the under-complete control is compared at: the
     # geometric middle of the range all their curves reach (the control's at most
     # control_kernels / kernel_size² per pixel may lie below it; it is compared with the
-    # shortest stride at a rate of its own, below)
+    # shortest stride at a rate of its own, below); NaN when the range is empty, also
+    # when a curve has no active coefficient at any eval_lam (it reaches no rate)
     def middle(rows):
-        lo = max(rate[i][rate[i] > 0].min() for i in rows)
+        lo = max(rate[i][rate[i] > 0].min(initial=np.inf) for i in rows)
         hi = min(rate[i].max() for i in rows)
         return float(np.sqrt(lo * hi)) if lo < hi else float("nan")
 
@@ -542,7 +549,7 @@ def run(
             error_ratio_larger=float(at_matched[i_big] / at_matched[i_short]),
         )
     ds.attrs.update(
-        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed,
+        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed_attr(seed),
         images=image_source_attr(images),
         prewhitened=int(bool(prewhitened)), n_heldout=n_heldout, image_scale=scale,
         kernel_size_base=kernel_size, strides=list(strides), overcompleteness=overcompleteness,

@@ -122,7 +122,8 @@ REQUIRED = ("audio_dir",)
 PARAMETER_UNITS = {"lam": "1", "kernel_size": "sample", "n_kernels": "1",
                    "excerpt_length": "sample", "crop_length": "sample", "sample_rate": "Hz",
                    "min_rms": "1", "min_centre_frequency": "Hz", "snr_db": "dB",
-                   "learning_rate": "1", "eval_fraction": "1"}
+                   "learning_rate": "1", "eval_fraction": "1",
+                   "wall_time": "s"}
 #: the kernel sets analysed, in the order of the ``control`` coordinate
 CONTROLS = ("learned", "white_noise", "random")
 #: the kernel sets in words, for figure titles
@@ -265,7 +266,9 @@ def run(
         ``eval_max_iter`` (the held-out codes' step limit), ``eval_n_short``
         (MP: held-out excerpts left short of ``snr_db``; 0 for FISTA), and
         ``n_train_files`` and ``n_eval_files`` (the recordings each set of
-        excerpts came from; 0 for the synthetic sounds).
+        excerpts came from; 0 for the synthetic sounds); ``wall_time``, the
+        run's wall-clock time (s): the one attr that differs between runs of
+        one seed.
 
     Raises
     ------
@@ -276,6 +279,7 @@ def run(
         For an ``audio_dir`` that is not a folder.
     """
     from studies._defaults import quick_default
+    from v1model.io import seed_attr
     from v1model.validation import (as_generator, check_bool, check_choice, check_int,
                                     check_nonnegative, check_positive, check_probability)
 
@@ -421,7 +425,7 @@ def run(
             "units": learned[key].attrs["units"], "long_name": long_name})
     wall = time.perf_counter() - start
     ds.attrs.update(
-        study=NAME, title=TITLE, reference=REFERENCE, quick=int(quick), seed=seed,
+        study=NAME, title=TITLE, reference=REFERENCE, quick=int(quick), seed=seed_attr(seed),
         audio_dir=str(audio_dir) if synthetic else str(folder), source=source,
         n_files=n_files, n_train_files=n_files - n_eval_files, n_eval_files=n_eval_files,
         eval_fraction=eval_fraction, pattern=str(pattern),

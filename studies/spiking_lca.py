@@ -42,6 +42,8 @@ REFERENCE = (
     "Shapero, S., Zhu, M., Hasler, J. & Rozell, C. (2014). Optimal sparse approximation "
     "with integrate and fire neurons. Int. J. Neural Syst. 24(5), 1440001."
 )
+#: units of the attrs that vary between a sweep's points (the wall clock: also between runs)
+PARAMETER_UNITS = {"spiking_run_time": "s"}
 
 
 @checks_parameters
@@ -98,6 +100,8 @@ def run(
         atom); ``spiking_error`` over ``t_stop`` and ``ode_error`` over
         ``ode_time``; ``correlation`` and ``relative_error`` over ``encoder``;
         spikes of the first ``n_raster`` samples; ``dictionary`` (atom, y, x).
+        ``attrs["spiking_run_time"]`` is the wall-clock time (s) of the spiking
+        run: the one attr that differs between runs of one seed.
     """
     import inspect
 
@@ -108,6 +112,7 @@ def run(
     from v1model import SparseCodingNetwork
     from v1model.analysis._common import pearson_r
     from v1model.inference import fista, lca
+    from v1model.io import seed_attr
     from v1model.spiking import spiking_lca, windowed_rates
     from v1model.spiking.lca import simulation_parameters
     from v1model.validation import as_generator, check_bool, check_int, check_positive
@@ -230,7 +235,7 @@ def run(
         },
     )
     ds.attrs.update(
-        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed,
+        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed_attr(seed),
         images=image_source_attr(images),
         prewhitened=int(bool(prewhitened)), patch_size=patch_size, n_atoms=n_atoms,
         n_patches=n_patches, lam=lam, dictionary_updates=dictionary_updates, duration=duration,

@@ -251,6 +251,7 @@ def run(
     from studies._checks import image_source_attr
     from studies._learned import (check_dictionary_source, default_updates,
                                   dictionary_patch_shape, learned_dictionary)
+    from v1model.io import seed_attr
     from v1model.validation import (check_array, check_bool, check_int, check_nonnegative,
                                     check_positive, check_probability)
 
@@ -414,7 +415,8 @@ def run(
                               {"units": fit[name].attrs.get("units", "1"),
                                "long_name": f"Gabor fit of the atom: {name}"})
 
-    attrs = dict(study=NAME, reference=REFERENCE, quick=int(quick), seed=seed, source=source,
+    attrs = dict(study=NAME, reference=REFERENCE, quick=int(quick), seed=seed_attr(seed),
+                 source=source,
                  images=image_source_attr(images), lam=lam, lca_tol=lca_tol,
                  contrasts=con.tolist(),
                  n_diameters=n_diameters, n_lengths=n_lengths, test_contrast=test_contrast,

@@ -45,6 +45,8 @@ REFERENCE = (
     "synaptically local plasticity and spiking neurons can account for the diverse shapes "
     "of V1 simple cell receptive fields. PLoS Comput. Biol. 7(10), e1002250."
 )
+#: units of the attrs that vary between a sweep's points (the wall clock: also between runs)
+PARAMETER_UNITS = {"wall_time": "s"}
 
 
 @checks_parameters
@@ -106,10 +108,13 @@ def run(
         (sample, neuron), ``rf_spread`` (neuron), ``rf_overlap`` (neuron,
         neuron_pre), and scalars ``overlap_correlation`` (Pearson r of W_ij
         with the overlap), ``brian2_agreement`` (fraction of equal counts).
+        ``attrs["wall_time"]`` is the learning's wall-clock time (s): the one
+        attr that differs between runs of one seed.
     """
     from stimuli import sample_patches
     from stimuli.images import load_whitened
     from studies._defaults import quick_default
+    from v1model.io import seed_attr
     from v1model.spiking import (
         learn_sailnet,
         rf_overlap,
@@ -178,7 +183,7 @@ def run(
                                "units": "1"})
     ds = ds.assign_coords(sample=np.arange(n_eval))
     ds.attrs.update(
-        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed,
+        study=NAME, reference=REFERENCE, quick=int(quick), seed=seed_attr(seed),
         images=image_source_attr(images),
         prewhitened=int(bool(prewhitened)), patch_size=patch_size, n_eval=n_eval,
         n_brian2=n_brian2, brian2_target=brian2_target,

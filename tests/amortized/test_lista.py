@@ -886,3 +886,26 @@ def test_partial_fit_continues_training_in_memory_and_after_load(tmp_path, param
     net.lam = 0.3
     with pytest.raises(ValueError, match=r"lam=0.3 but the network was trained with lam=0.5"):
         net.partial_fit(X)
+
+
+@pytest.mark.parametrize("which, bad, message", [
+    ("X_train", "nan", r"X_train contains 1 non-finite value"),
+    ("X_train", "narrow", r"X_train has 3 features per sample"),
+    ("X_train", "large", r"X_train and D: values up to"),
+    ("X_test", "large", r"X_test and D: values up to"),
+])
+def test_lista_error_by_depth_names_the_data_set(which, bad, message):
+    # both data sets were reported as "X": the message did not say which one was wrong
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((6, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    data = {"X_train": rng.standard_normal((20, 16)), "X_test": rng.standard_normal((5, 16))}
+    if bad == "nan":
+        data[which][0, 0] = np.nan
+    elif bad == "narrow":
+        data[which] = data[which][:, :3]
+    else:  # products ~1e62, beyond float32
+        data[which] = data[which] * 1e30
+    with pytest.raises(ValueError, match=message):
+        lista_error_by_depth(data["X_train"], data["X_test"], D, 0.1, depths=(1,), n_steps=2,
+                             progress=False)

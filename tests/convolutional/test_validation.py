@@ -165,3 +165,19 @@ def test_lca_dt_refusal_does_not_claim_an_instability_it_has_not_shown():
                                          r"Euler loop may be unstable") as info:
         encode(rng.standard_normal((1, 20, 20)), phi, 0.1, dt=dt)
     assert "makes the Euler loop unstable" not in str(info.value)
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-100])
+def test_kernels_beyond_float32_range_named(scale):
+    # astype(float32) made 1e300 kernels inf (every synthesis NaN) and 1e-100 kernels
+    # zeros (every synthesis zero), with only numpy's overflow warning or nothing
+    with pytest.raises(ValueError, match="kernels has values"):
+        reconstruct(np.ones((1, 4, 20, 20)), KERNELS * scale, (16, 16))
+
+
+def test_tiny_float64_kernels_are_not_all_zeros():
+    # the zero check squared the entries: 1e-170 underflowed to a norm of 0
+    codes = np.random.default_rng(2).standard_normal((1, 4, 20, 20))
+    tiny = reconstruct(codes, KERNELS * 1e-170, (16, 16), dtype=np.float64)
+    unit = reconstruct(codes, KERNELS, (16, 16), dtype=np.float64)
+    np.testing.assert_allclose(tiny * 1e170, unit, rtol=1e-10, atol=1e-12)

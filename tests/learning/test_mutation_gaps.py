@@ -326,3 +326,19 @@ def test_of_learning_runs_when_only_the_first_batch_has_no_code():
     _, h = learn_dictionary(X, 6, lam=0.1, D0=D0, n_updates=1, batch_size=1, seed=0,
                             progress=False)
     assert float(h["fraction_active"][0]) == 0.0
+
+
+@pytest.mark.parametrize("scale, match", [(1e300, r"D: values up to .* D D\^T"),
+                                          (1e-200, r"D: atom 0 has a squared norm")])
+def test_cauchy_inference_refuses_a_dictionary_beyond_float64(scale, match):
+    # D D^T overflowed (codes of 0, with only numpy's overflow warning) or its diagonal
+    # underflowed to 0 (codes of inf, without a word)
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((6, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((3, 16))
+    with pytest.raises(ValueError, match=match):
+        cauchy_inference(X, D * scale, 0.1, progress=False)
+    # data of any scale is still solved: the tolerance scales with X
+    A = cauchy_inference(X * 1e300, D, 0.1, progress=False)
+    assert np.isfinite(A).all() and np.abs(A).max() > 1e299

@@ -149,6 +149,51 @@ def test_raster_refuses_units_it_would_misplace(kw, match):
         plot_raster([0.1, 0.2, 0.3], **kw)
 
 
+@pytest.mark.parametrize("kw, error, match", [
+    ({"spike_time": [0.1, np.nan, 0.3]}, ValueError, "spike_time contains 1 non-finite"),
+    ({"t_max": np.nan}, ValueError, "t_max"),
+    ({"t_max": "1"}, TypeError, "t_max"),
+    ({"t_max": [1.0, 2.0]}, TypeError, "t_max"),
+    ({"n_units": np.nan}, TypeError, "n_units"),
+    ({"n_units": 3.5}, TypeError, "n_units"),
+])
+def test_raster_refuses_bad_times_and_counts_by_name(kw, error, match):
+    # NaN times and t_max failed inside matplotlib ("Axis limits cannot be NaN or Inf"), a
+    # string or an array t_max in its unit conversion, and n_units=3.5 was cut to 3 rows
+    from v1model.plotting import plot_raster
+
+    args = {"spike_time": [0.1, 0.2, 0.3], "spike_unit": [0, 1, 2], **kw}
+    with pytest.raises(error, match=match):
+        plot_raster(**args)
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"code": [], "reference": []}, "code must not be empty"),
+    ({"code": [1.0, np.nan, 2.0]}, "code contains 1 non-finite"),
+    ({"lims": (np.nan, 1.0)}, "lims contains 1 non-finite"),
+    ({"lims": (0.0, 1.0, 2.0)}, r"lims must be \(lo, hi\)"),
+    ({"lims": (1.0, 0.0)}, r"lims must be \(lo, hi\) with lo <= hi"),
+])
+def test_code_scatter_refuses_values_it_cannot_draw(kw, match):
+    # empty codes failed in numpy's min ("zero-size array to reduction operation"), a NaN
+    # code drew r = nan in the title, a NaN lims failed inside matplotlib and three lims in
+    # unpacking ("too many values to unpack")
+    from v1model.plotting import plot_code_scatter
+
+    args = {"code": [1.0, 2.0, 3.0], "reference": [1.0, 2.5, 3.0], **kw}
+    with pytest.raises(ValueError, match=match):
+        plot_code_scatter(**args)
+
+
+@pytest.mark.parametrize("max_frequency", [np.nan, 0.0])
+def test_orientation_frequency_refuses_a_bad_max_frequency(max_frequency):
+    # NaN failed inside matplotlib ("Axis limits cannot be NaN or Inf"); 0 drew nothing
+    from v1model.plotting import plot_orientation_frequency
+
+    with pytest.raises(ValueError, match="max_frequency"):
+        plot_orientation_frequency([0.1, 1.0], [0.1, 0.2], max_frequency=max_frequency)
+
+
 @pytest.mark.parametrize("min_r2", [float("nan"), -0.5, 1.5])
 def test_gabor_figures_refuse_a_min_r2_outside_0_1(min_r2):
     # nan compared False with every R^2: an empty tiling figure with no error
@@ -161,3 +206,95 @@ def test_gabor_figures_refuse_a_min_r2_outside_0_1(min_r2):
         plot_gabor_tiling(fit, min_r2=min_r2)
     with pytest.raises(ValueError, match="min_r2"):
         plot_nx_ny(fit, min_r2=min_r2)
+
+
+@pytest.mark.parametrize("patch_shape", [(4.5, 4.5), (np.nan, 4)])
+def test_plot_atoms_patch_shape_must_be_integers(patch_shape):
+    # int() truncated (4.5, 4.5) to a 4 x 4 patch that matched 16 features, and NaN
+    # failed in int() with a message that named no argument
+    with pytest.raises(TypeError, match="patch_shape"):
+        plot_atoms(np.ones((2, 16)), patch_shape=patch_shape)
+
+
+@pytest.mark.parametrize("shape", [(0, 16), (0, 4, 4), (3, 0)])
+def test_plot_atoms_empty_dictionary_named(shape):
+    # no atoms divided by zero columns in the grid (ZeroDivisionError)
+    with pytest.raises(ValueError, match="D must hold at least one atom"):
+        plot_atoms(np.ones(shape))
+
+
+@pytest.mark.parametrize("history", [None, np.ones(5)])
+def test_learning_curve_refuses_what_is_not_a_history(history):
+    # None (history_ of a model that kept none) failed in "v in history" and an array in
+    # history.data_vars, with messages that named no argument
+    from v1model.plotting import plot_learning_curve
+
+    with pytest.raises(TypeError, match="history must be an xarray.Dataset"):
+        plot_learning_curve(history)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda P: P.plot_coefficient_histogram(None), "codes"),
+    (lambda P: P.plot_orientation_frequency(None, None), "orientation"),
+    (lambda P: P.plot_rate_distribution(None), "unit_rates"),
+    (lambda P: P.plot_sparseness_tradeoff(None, None, None), "lam"),
+])
+def test_figures_refuse_none_for_an_array(call, name):
+    # np.asarray(None).astype(float) is NaN: a histogram and a half-disc were drawn empty
+    # without a word, and the others failed on the NaN with messages about NaN
+    from v1model import plotting
+
+    with pytest.raises(TypeError, match=f"{name} must be an array, got None"):
+        call(plotting)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda P: P.plot_tuning_curves(None), "tuning must be the Dataset returned by "
+                                           "tuning_curves, got None"),
+    (lambda P: P.plot_sparseness_histograms(np.ones(3)), "sparse must be the Dataset "
+                                                         "returned by sparseness"),
+    (lambda P: P.plot_babel_curves(babel(np.eye(3) + 0.1), None), r"babels\[1\] must be"),
+    (lambda P: P.plot_gabor_tiling(babel(np.eye(3) + 0.1)), r"fit must be the Dataset "
+                                                            r"returned by fit_gabor, got one "
+                                                            r"without \['r2'"),
+    (lambda P: P.plot_nx_ny(None), r"fits\[0\] must be the Dataset returned by fit_gabor"),
+])
+def test_figures_of_results_name_a_wrong_result(call, message):
+    # None, an array or another function's Dataset failed inside with a TypeError
+    # ("'NoneType' object is not subscriptable"), an IndexError or a KeyError
+    from v1model import plotting
+
+    with pytest.raises(TypeError, match=message):
+        call(plotting)
+
+
+@pytest.mark.parametrize("curves, error, match", [
+    (None, TypeError, "curves must be a dict"),
+    ({"a": (np.ones(3),)}, ValueError, r"curves\['a'\] must be a pair \(time, error\)"),
+    ({"a": (np.ones(3), np.ones(2))}, ValueError,
+     r"curves\['a'\]: time and error must have one shape, got \(3,\) and \(2,\)"),
+])
+def test_error_vs_time_refuses_curves_it_cannot_draw(curves, error, match):
+    # None failed in .items(), a 1-tuple in unpacking, unpaired times and errors inside
+    # matplotlib ("x and y must have same first dimension")
+    from v1model.plotting import plot_error_vs_time
+
+    with pytest.raises(error, match=match):
+        plot_error_vs_time(curves)
+    # a scalar error needs no time: a horizontal line (the spiking-lca study's)
+    fig = plot_error_vs_time({"curve": ([0.1, 0.2], [0.5, 0.2]), "final": (None, 0.1)},
+                             target=0.05)
+    assert len(fig.axes[0].get_lines()) == 3
+
+
+def test_rf_comparison_refuses_a_similarity_of_other_units():
+    # 3 similarities for 4 units were histogrammed without a word
+    from v1model.analysis import cosine_similarity
+    from v1model.plotting import plot_rf_comparison
+
+    rng = np.random.default_rng(0)
+    atoms, rfs = rng.standard_normal((4, 16)), rng.standard_normal((4, 16))
+    with pytest.raises(ValueError, match="similarity has 3 values for 4 units"):
+        plot_rf_comparison(atoms, rfs, similarity=np.ones(3))
+    fig = plot_rf_comparison(atoms, rfs, similarity=cosine_similarity(atoms, rfs))
+    assert len(fig.axes) == 3

@@ -520,3 +520,47 @@ def test_sailnet_overflow_names_the_mean_squared_spike_count():
                                                  r"batch is 16 and the largest"):
         learn_sailnet(pool, 3, theta0=-5.0, beta=1e307, n_steps=4, n_updates=1,
                       batch_size=2, seed=0, progress=False)
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-13, 1e-200])
+def test_rf_helpers_are_scale_invariant(scale):
+    # fields of 1e300 had an infinite norm: overlap 0 everywhere (the diagonal too) and
+    # spread NaN; fields of 1e-13 were refused as "all-zero"
+    from v1model.spiking import rf_overlap, rf_spread
+
+    Q = np.random.default_rng(0).standard_normal((4, 5, 5))
+    flat = Q.reshape(4, -1)
+    cosine = (flat @ flat.T) / np.outer(*2 * [np.linalg.norm(flat, axis=1)])
+    np.testing.assert_allclose(rf_overlap(Q * scale), cosine, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(rf_spread(Q * scale), rf_spread(Q), rtol=1e-12)
+
+
+@pytest.mark.parametrize("duration, dt", [(1e15, 1e-4), (1e300, 1e-4), (0.01, 1e-300)])
+def test_spiking_lca_refuses_more_steps_than_the_clock_counts(duration, dt):
+    # 1e19 steps overflowed Brian2's int64 step counter: no step was run and every rate
+    # came back 0 within a second; 1e304 steps failed inside Brian2 (BrianObjectException)
+    from v1model.spiking import spiking_lca
+
+    D = np.eye(4)
+    with pytest.raises(ValueError, match="duration / dt"):
+        spiking_lca(np.ones((1, 4)), D, 0.1, duration=duration, dt=dt, progress=False)
+
+
+@pytest.mark.parametrize("scale", [1e39, 1e300])
+def test_sailnet_inference_float32_refuses_values_beyond_its_range(scale):
+    # the NumPy kernel cast drives, W and theta to float32: inf everywhere and every count
+    # 0, with no word; float64 counts the scaled problem like the unscaled one
+    rng = np.random.default_rng(0)
+    Q, X = rng.standard_normal((6, 16)), rng.standard_normal((4, 16))
+    W = 0.3 * np.abs(rng.standard_normal((6, 6)))
+    np.fill_diagonal(W, 0.0)
+    theta = np.ones(6)
+    ref = sailnet_inference(X, Q, W, theta, dtype=np.float64)
+    assert ref.sum() > 0
+    np.testing.assert_array_equal(
+        sailnet_inference(X, Q * scale, W * scale, theta * scale, dtype=np.float64), ref)
+    with pytest.raises(ValueError, match=r"X @ Q\.T has values up to .* beyond the range of "
+                                         r"float32"):
+        sailnet_inference(X, Q * scale, W * scale, theta * scale, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"theta has values up to"):
+        sailnet_inference(X, Q, W, theta * scale, dtype=np.float32)

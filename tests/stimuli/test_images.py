@@ -565,3 +565,15 @@ def test_one_pixel_patches_cannot_meet_a_variance_filter(rng, option, named):
     # without a filter, 1-pixel patches are the pixels themselves
     X = sample_patches(images, 1, 5, seed=0, border=0)
     assert X.shape == (5, 1) and np.all(np.isin(X, images))
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-300])
+def test_sample_patches_float32_refuses_images_beyond_its_range(scale):
+    # patches cut out in float64 were stored in float32 as inf (1e300) or zeros (1e-300)
+    images = np.random.default_rng(0).standard_normal((2, 32, 32)) * scale
+    with pytest.raises(ValueError, match="images has values of magnitude up to"):
+        sample_patches(images, 8, 3, seed=0, dtype=np.float32)
+    # normalize=True scales each patch to unit variance before it is stored: fine
+    X = sample_patches(images, 8, 3, seed=0, dtype=np.float32, normalize=True)
+    ref = sample_patches(images / scale, 8, 3, seed=0, dtype=np.float64, normalize=True)
+    np.testing.assert_allclose(X, ref, rtol=1e-5, atol=1e-6)

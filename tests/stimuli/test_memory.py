@@ -351,3 +351,33 @@ def test_whiten_does_not_copy_a_float32_or_integer_memmap(tmp_path, dtype):
     out, peak = _peak_bytes(lambda: whiten(images))
     assert peak <= 1.5 * out.nbytes, f"peak {peak / out.nbytes:.2f}x the output"
     np.testing.assert_array_equal(out, whiten(np.asarray(images, dtype=np.float64)))
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: __import__("stimuli").pink_noise(10**12, 16), r"n_images=1000000000000 images"),
+    (lambda: __import__("stimuli").dead_leaves(10**12, 16), r"n_images=1000000000000 images"),
+    (lambda: __import__("stimuli").white_noise(10**12, 8), r"n=1000000000000 images of 8x8"),
+    (lambda: __import__("stimuli").sparse_noise(10**12, 8), r"n=1000000000000 images of 8x8"),
+    (lambda: __import__("stimuli.audio").audio.harmonic_ensemble(10**12, 64),
+     r"n=1000000000000 sounds of length=64"),
+    (lambda: __import__("stimuli").drifting_grating(8, 0.3, 0.1, 2.0, 1e12, 10.0),
+     r"duration \* frame_rate=10000000000000.0 frames of 8x8"),
+])
+def test_stimulus_generators_refuse_more_than_the_memory(call, match):
+    """NumPy's "Unable to allocate 466 TiB" (or, for the frames of a drifting grating,
+    "Maximum allowed size exceeded") named no argument."""
+    with pytest.raises(ValueError, match=match + r".* would take .* more than the"):
+        call()
+
+
+def test_stimulus_generators_bound_is_the_memory(monkeypatch):
+    import v1model.validation
+    from stimuli import pink_noise, white_noise
+
+    # 1 MiB holds 2048 images of 8x8 float64 pixels
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 2.0**20)
+    assert white_noise(2048, 8, seed=0).shape == (2048, 8, 8)
+    with pytest.raises(ValueError, match=r"n=2049 .* \(at most 2048 would fit\)"):
+        white_noise(2049, 8, seed=0)
+    with pytest.raises(ValueError, match=r"n_images=2049 .* \(at most 2048 would fit\)"):
+        pink_noise(2049, 8, seed=0)

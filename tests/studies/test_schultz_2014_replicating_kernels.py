@@ -17,6 +17,8 @@ reach 0.1 per pixel at these λ; at a rate both reach (0.01-0.06) it gives
 count: 1.06x / 0.98x the 8x8 error, median support radius 3.8 / 3.6 px
 against 3.0 / 2.7 px for 8x8 and ~6.6 px for random 12x12 kernels."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -185,3 +187,29 @@ def test_the_default_strides_follow_the_kernel_size(monkeypatch, quick, kernel_s
     check_points(parse_spec({"study": get_study("schultz-2014-replicating-kernels").NAME,
                              "sweep": {"kernel_size": [kernel_size]}, "quick": quick,
                              "executor": {"kind": "serial"}}))
+
+
+def test_eval_lams_that_code_nothing_give_nan_comparisons_not_a_numpy_error():
+    """A configuration with no active coefficient at any ``eval_lams`` (large ones, or
+    seed 3 of the smallest run) failed after all the learning with NumPy's "zero-size
+    array to reduction operation minimum which has no identity" (the range of rates
+    all curves reach). Its curve reaches no rate: the comparisons at a rate are NaN,
+    warned of; every code is zero, so every held-out error is 1 exactly."""
+    from studies.schultz_2014_replicating_kernels import run
+
+    tiny = dict(kernel_size=4, strides=[4, 2], extra_kernel_size=2, n_updates=2,
+                patch_updates=2, n_patches=200, n_eval=1, max_iter=20, batch_size=2,
+                eval_max_iter=20, matched_rate=None, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # two updates: "every code of the last ..."
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(RuntimeWarning, match=r"no active coefficient at any of "
+                                                 r"eval_lams=\[50\.0, 100\.0\]"):
+            run(quick=True, seed=0, eval_lams=[50.0, 100.0], **tiny)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = run(quick=True, seed=0, eval_lams=[50.0, 100.0], **tiny)
+    np.testing.assert_array_equal(ds["rate"].values, 0.0)
+    np.testing.assert_allclose(ds["error"].values, 1.0, rtol=1e-6)
+    assert np.isnan(ds.attrs["matched_rate"]) and np.isnan(ds.attrs["error_ratio"])
+    assert np.isnan(ds["error_at_matched_rate"].values).all()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..inference._common import spectral_norm_gram, validate_problem
+from ..inference._common import check_products_in_range, spectral_norm_gram, validate_problem
 from ..inference.fista import fista_iterate
 from ..io import clean_attrs, seed_attr
 from ..progress import check_progress, progress_bar
@@ -84,9 +84,11 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
                               OBJECTIVES) == "supervised"
     check_choice(lista_params.get("parametrization", "full"), "parametrization",
                  tuple(PARAMETRIZATIONS))
-    X_train, D, _, dt = validate_problem(X_train, D, lam, dtype)
+    # named: the messages said "X" for either data set
+    X_train, D, _, dt = validate_problem(X_train, D, lam, dtype, x_name="X_train")
     X_test = check_array(X_test, "X_test", ndim=2, dtype=dt)
     check_same_features(X_test, D, "X_test", "D")
+    check_products_in_range(X_test, D, dt, x_name="X_test")
     rate = _check_lista_params(lista_params, D, lam, target_tol, dt)
     rng = as_generator(seed)
     # progress=False drew the bars of z* and of the baseline all the same

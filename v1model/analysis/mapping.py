@@ -51,6 +51,9 @@ __all__ = ["map_receptive_fields", "cosine_similarity", "NOISE_KINDS", "MAPPING_
 
 NOISE_KINDS = ("white", "sparse")
 MAPPING_METHODS = ("sta", "regression")
+#: stimuli per draw of the noise, whatever ``batch_size``: a seed gives the same stimuli
+#: (sparse noise draws a block's pixels, then its signs) for every batch size
+NOISE_BLOCK = 1000
 
 
 def cosine_similarity(a, b):
@@ -150,7 +153,9 @@ def map_receptive_fields(
         (cosine of each mapped RF with its atom) and ``similarity_trace``
         (the same after each batch).
     batch_size : int, default 1000
-        Stimuli per encoder call.
+        Stimuli per encoder call; the noise is drawn in blocks of
+        :data:`NOISE_BLOCK` stimuli whatever ``batch_size``, so a seed gives
+        the same stimuli, and maps equal to rounding, for every batch size.
     seed : int, Generator or None, optional
         Seed of the noise.
     progress : bool or None, default None
@@ -242,14 +247,20 @@ def map_receptive_fields(
     used, trace = [], []
     n_done = 0
     n_batches = -(-n_stimuli // batch_size)
+    drawn, n_drawn = np.empty((0, P)), 0  # stimuli drawn and not shown yet
+
+    def draw(k):
+        if noise == "white":
+            return white_noise(k, (h, w), 1.0, distribution, seed=rng).reshape(k, P)
+        return sparse_noise(k, (h, w), n_pixels, 1.0, seed=rng).reshape(k, P)
+
     for _ in progress_bar(progress, total=n_batches, desc="reverse correlation", unit="batch",
                           iterable=range(n_batches)):
         m = min(batch_size, n_stimuli - n_done)
-        if noise == "white":
-            S = white_noise(m, (h, w), 1.0, distribution, seed=rng)
-        else:
-            S = sparse_noise(m, (h, w), n_pixels, 1.0, seed=rng)
-        Sb = S.reshape(m, P)
+        while len(drawn) < m:
+            k = min(NOISE_BLOCK, n_stimuli - n_drawn)
+            drawn, n_drawn = np.concatenate([drawn, draw(k)]), n_drawn + k
+        Sb, drawn = drawn[:m], drawn[m:]
         R = call_encoder(encoder, contrast * Sb, n_units)
         if n_units is None:
             n_units = R.shape[1]

@@ -154,11 +154,14 @@ class ConvolutionalDictionary:
         stride = _check_axes(stride, "stride", d, minimum=1)
         boundary = check_choice(boundary, "boundary", BOUNDARIES)
         k_shape = kernels.shape[1:]
-        norms = np.sqrt((kernels.reshape(len(kernels), -1) ** 2).sum(axis=1))
-        if not np.all(norms > 0):
-            raise ValueError(f"kernels: kernel {int(np.argmin(norms))} is all zeros")
+        # the largest |entry|, not the norm: squares of 1e-170 underflowed to a norm of 0
+        peaks = np.abs(kernels.reshape(len(kernels), -1)).max(axis=1)
+        if not np.all(peaks > 0):
+            raise ValueError(f"kernels: kernel {int(np.argmin(peaks))} is all zeros")
         check_geometry(signal_shape, k_shape, stride, boundary)
-        self.kernels = kernels.astype(dtype)
+        # checked in dtype too: astype turned kernels beyond float32's range into inf,
+        # and every synthesis into NaN, with only numpy's overflow warning
+        self.kernels = check_array(kernels, "kernels", dtype=dtype, copy=True)
         self.signal_shape = signal_shape
         self.stride = stride
         self.boundary = boundary

@@ -51,7 +51,7 @@ from ..validation import (
     check_positive,
     check_shape,
 )
-from ..inference._common import ConvergenceWarning, check_warm_start
+from ..inference._common import ConvergenceWarning, check_products_in_range, check_warm_start
 from ..io import clean_attrs, flatten_nested, seed_attr
 from ._data import check_training_rows
 from ._history import relative_error
@@ -149,6 +149,10 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
     from ..validation import check_data_and_dictionary
 
     X, D = check_data_and_dictionary(X, D)
+    # the dictionary alone (X of any scale is solved, its tolerance scaled): D D^T beyond
+    # float64 gave codes of 0 for D scaled by 1e300 with only numpy's overflow warning, and
+    # its diagonal underflowed to 0 for D scaled by 1e-200, codes of inf without a word
+    check_products_in_range(X[:0], D, np.float64)
     lam = check_nonnegative(lam, "lam")
     sigma = check_positive(sigma, "sigma")
     check_choice(method, "method", ("L-BFGS-B", "CG"))

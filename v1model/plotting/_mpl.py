@@ -48,9 +48,11 @@ def as_real(values, name, dtype=float):
     Raises
     ------
     TypeError
-        For complex or non-numeric values, or, for an integer ``dtype``, float
-        values that are not whole numbers.
+        For None, complex or non-numeric values, or, for an integer ``dtype``,
+        float values that are not whole numbers.
     """
+    if values is None:  # np.asarray(None).astype(float) is NaN: drawn as nothing, unsaid
+        raise TypeError(f"{name} must be an array, got None")
     arr = np.asarray(values)
     if np.iscomplexobj(arr):
         raise TypeError(f"{name} must be real, got a complex array of shape {arr.shape}")

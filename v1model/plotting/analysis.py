@@ -20,6 +20,31 @@ __all__ = [
 ]
 
 
+def _check_result(ds, name, variables, producer):
+    """Refuse a ``ds`` that is not a Dataset holding ``variables`` (the output of
+    ``producer``): None, an array or another function's result failed inside with a
+    KeyError, an IndexError or a TypeError that named no argument."""
+    import xarray as xr
+
+    from ..validation import describe
+
+    if not isinstance(ds, xr.Dataset):
+        raise TypeError(f"{name} must be the Dataset returned by {producer}, got "
+                        f"{describe(ds)}")
+    missing = [v for v in variables if v not in ds]
+    if missing:
+        raise TypeError(f"{name} must be the Dataset returned by {producer}, got one "
+                        f"without {missing} (it has {sorted(ds.data_vars)[:8]})")
+
+
+#: what each figure reads of the result it draws
+_FIT_VARIABLES = ("r2", "orientation", "frequency", "x0", "y0", "sigma_x", "sigma_y")
+_TUNING_VARIABLES = ("max_response", "orientation_tuning", "frequency_tuning",
+                     "peak_orientation", "circular_variance", "orientation_bandwidth")
+_SPARSENESS_VARIABLES = ("active_count", "lifetime_sparseness", "population_sparseness",
+                         "kurtosis", "activity_ratio", "mean_active_count", "n_dead")
+
+
 def _good(fit, min_r2):
     from ..validation import check_probability
 
@@ -66,6 +91,10 @@ def plot_orientation_frequency(orientation, frequency, ax=None, color="C1", s=8,
     matplotlib.figure.Figure
         The figure drawn into (``ax.figure`` when ``ax`` is given).
     """
+    from ..validation import check_positive
+
+    # NaN failed inside matplotlib ("Axis limits cannot be NaN or Inf")
+    max_frequency = check_positive(max_frequency, "max_frequency")
     plt = pyplot()
     if ax is None:
         fig = plt.figure(figsize=(4.5, 3.0))
@@ -137,6 +166,7 @@ def plot_gabor_tiling(fit, min_r2: float = 0.8, title=None, n_sigma: float = 0.5
     from ..validation import check_positive
 
     n_sigma = check_positive(n_sigma, "n_sigma")
+    _check_result(fit, "fit", _FIT_VARIABLES, "fit_gabor")
     good = _good(fit, min_r2)
     th = np.mod(fit["orientation"].values[good], np.pi)
     f = fit["frequency"].values[good]
@@ -220,6 +250,8 @@ def plot_nx_ny(*fits, labels=None, min_r2: float = 0.8, ax=None, title=None):
     if len(labels) != len(fits):  # zip() dropped the Datasets without a label, unsaid
         raise ValueError(f"labels has {len(labels)} label(s) for {len(fits)} Gabor-fit "
                          f"Dataset(s): give one per Dataset, got labels={labels!r}")
+    for i, fit in enumerate(fits):
+        _check_result(fit, f"fits[{i}]", ("r2", "nx", "ny"), "fit_gabor")
     if ax is None:
         fig, ax = plt.subplots(figsize=(4.8, 4.5))
     else:
@@ -298,6 +330,7 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
         (cycles/pixel). Units whose orientation curve has no positive value
         are not drawn.
     """
+    _check_result(tuning, "tuning", _TUNING_VARIABLES, "tuning_curves")
     plt = pyplot()
     peak = tuning["max_response"].values
     if units is None:
@@ -375,6 +408,7 @@ def plot_sparseness_histograms(sparse, title=None):
         A new figure of four panels (non-finite values left out of the last
         three).
     """
+    _check_result(sparse, "sparse", _SPARSENESS_VARIABLES, "sparseness")
     plt = pyplot()
     fig, axes = plt.subplots(1, 4, figsize=(13, 3))
     count = sparse["active_count"].values
@@ -422,6 +456,11 @@ def plot_babel_curves(*babels, labels=None, coactive=None, ax=None, title=None):
     matplotlib.figure.Figure
         The figure drawn into (``ax.figure`` when ``ax`` is given).
     """
+    for i, b in enumerate(babels):
+        _check_result(b, f"babels[{i}]", ("babel", "r"), "babel")
+    if coactive is not None:
+        _check_result(coactive, "coactive", ("support_size_bin", "mean_coactive_babel"),
+                      "coactive_babel")
     plt = pyplot()
     if ax is None:
         fig, ax = plt.subplots(figsize=(5, 3.8))
@@ -504,6 +543,11 @@ def plot_rf_comparison(atoms, rfs, similarity=None, n_cols=None, title=None):
     if len(atoms) != len(rfs):  # the grids showed different units side by side, unsaid
         raise ValueError(f"atoms has {len(atoms)} units (shape {atoms.shape}) but rfs has "
                          f"{len(rfs)} (shape {rfs.shape}): give the atoms of the mapped units")
+    if similarity is not None:
+        similarity = as_real(similarity, "similarity")
+        if similarity.size != len(rfs):  # a histogram of other units' values, unsaid
+            raise ValueError(f"similarity has {similarity.size} values for {len(rfs)} units "
+                             "(one per mapped unit, as cosine_similarity(atoms, rfs) gives)")
     n_panels = 3 if similarity is not None else 2
     fig, axes = plt.subplots(1, n_panels, figsize=(4.2 * n_panels, 4.3))
     cmap = plt.get_cmap("gray").with_extremes(bad=(0.5, 0.5, 0.5))
@@ -515,7 +559,7 @@ def plot_rf_comparison(atoms, rfs, similarity=None, n_cols=None, title=None):
         ax.set_axis_off()
         ax.set_title(name, fontsize=9)
     if similarity is not None:
-        s = as_real(similarity, "similarity")
+        s = similarity.ravel()
         finite = s[np.isfinite(s)]
         edges = _similarity_bins(finite)
         axes[2].hist(finite, bins=edges, color="C0")

@@ -36,12 +36,17 @@ def atom_images(D, patch_shape=None):
         When ``patch_shape`` is not given and ``n_features`` is not a perfect
         square.
     """
+    from ..validation import check_int
+
     D = as_real(D, "D")
-    if D.ndim == 3:
-        return D
-    if D.ndim != 2:  # numpy's "not enough values to unpack" named nothing
+    if D.ndim not in (2, 3):  # numpy's "not enough values to unpack" named nothing
         raise ValueError(f"D must be atoms (n_atoms, n_features) or images (n_atoms, h, w), "
                          f"got shape {D.shape}; pass one atom as D[None]")
+    if D.size == 0:  # no atoms: the grid's ceil(sqrt(0)) = 0 columns divided by zero
+        raise ValueError(f"D must hold at least one atom with at least one pixel, got shape "
+                         f"{D.shape}")
+    if D.ndim == 3:
+        return D
     n, p = D.shape
     if patch_shape is None:
         side = int(round(np.sqrt(p)))
@@ -50,8 +55,14 @@ def atom_images(D, patch_shape=None):
                 f"atoms have {p} features, which is not a square patch; pass patch_shape"
             )
         patch_shape = (side, side)
-    shape = tuple(int(v) for v in np.atleast_1d(patch_shape))
-    if len(shape) != 2 or shape[0] * shape[1] != p or min(shape) < 1:
+    # int() truncated: (4.5, 4.5) drew 16 features as 4 x 4, and NaN failed in int()
+    try:
+        shape = tuple(check_int(v, "patch_shape", minimum=1)
+                      for v in np.atleast_1d(np.asarray(patch_shape, dtype=object)))
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"patch_shape must be (h, w), two positive integers, got "
+                        f"{patch_shape!r}") from exc
+    if len(shape) != 2 or shape[0] * shape[1] != p:
         raise ValueError(f"patch_shape={patch_shape!r} must be (h, w) with h * w = {p}, the "
                          f"features of each atom (D shape {D.shape})")
     return D.reshape(n, *shape)
@@ -273,9 +284,18 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
 
     Raises
     ------
+    TypeError
+        When ``history`` is not a Dataset (e.g. None: a model that kept no history).
     ValueError
         When none of ``variables`` is in ``history``.
     """
+    import xarray as xr
+
+    from ..validation import describe
+
+    if not isinstance(history, xr.Dataset):  # None (no history_) failed in "v in history"
+        raise TypeError(f"history must be an xarray.Dataset (a learning history, e.g. "
+                        f"history_ of a fitted model), got {describe(history)}")
     plt = pyplot()
     present = [v for v in variables if v in history]
     if not present:

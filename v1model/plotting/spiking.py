@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis._common import pearson_r
+from ..validation import check_array, check_int, check_positive
 from ._mpl import as_real, pyplot
 
 __all__ = [
@@ -63,19 +64,27 @@ def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax
     Raises
     ------
     TypeError
-        For complex or non-numeric spike arrays, or non-integer unit indices.
+        For complex or non-numeric spike arrays, non-integer unit indices, or a
+        non-integer ``n_units``.
     ValueError
-        When ``order`` does not list ``n_units`` units, or for a negative
-        ``transient``.
+        When ``order`` does not list ``n_units`` units, for non-finite spike
+        times, a ``t_max`` that is not a positive finite number, ``n_units < 1``,
+        or a negative ``transient``.
     """
-    fig, ax = _axes(ax, (6, 3.5))
     t = as_real(spike_time, "spike_time")
     u = as_real(spike_unit, "spike_unit", dtype=int)
     if t.shape != u.shape:  # matplotlib's "x and y must be the same size"
         raise ValueError(f"spike_time and spike_unit must have one shape (one unit per "
                          f"spike), got {t.shape} and {u.shape}")
+    if not np.all(np.isfinite(t)):  # matplotlib's "Axis limits cannot be NaN or Inf"
+        raise ValueError(f"spike_time contains {int(np.sum(~np.isfinite(t)))} non-finite "
+                         "value(s) (NaN or inf)")
+    if t_max is not None:  # NaN, "1" or an array failed inside matplotlib
+        t_max = check_positive(t_max, "t_max")
     if n_units is None:  # every unit the order lists, silent ones included
         n_units = len(order) if order is not None else (u.max() + 1 if u.size else 1)
+    else:  # int() truncated 2.5 and failed on NaN with a message that named nothing
+        n_units = check_int(n_units, "n_units", minimum=1)
     n_units = int(n_units)
     if order is not None and len(order) != n_units:
         raise ValueError(f"order lists {len(order)} units but n_units={n_units}: give one "
@@ -95,6 +104,7 @@ def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax
                              f"permutation), got {order.tolist()[:20]!r}")
         row = np.empty(n_units, dtype=int)
         row[order] = np.arange(n_units)
+    fig, ax = _axes(ax, (6, 3.5))
     if transient is not None:
         transient = float(transient)
         if not np.isfinite(transient) or transient < 0:
@@ -147,17 +157,23 @@ def plot_code_scatter(code, reference, ax=None, xlabel="reference code", ylabel=
     matplotlib.figure.Figure
         The figure drawn into (``ax.figure`` when ``ax`` is given).
     """
-    fig, ax = _axes(ax, (3.8, 3.6))
-    a = as_real(code, "code").ravel()
-    r = as_real(reference, "reference").ravel()
+    # finite and not empty: numpy's "zero-size array to reduction operation" named
+    # nothing, and a NaN drew the figure with r = nan in its title
+    a = check_array(code, "code").ravel()
+    r = check_array(reference, "reference").ravel()
     if a.size != r.size:  # matplotlib's "x and y must be the same size"
         raise ValueError(f"code and reference must hold as many values, got {a.size} and "
                          f"{r.size}")
+    if lims is not None:  # NaN failed inside matplotlib, 3 values in unpacking
+        lims = check_array(lims, "lims", ndim=1)
+        if lims.shape != (2,) or not lims[0] <= lims[1]:
+            raise ValueError(f"lims must be (lo, hi) with lo <= hi, got {lims.tolist()!r}")
+    fig, ax = _axes(ax, (3.8, 3.6))
     ax.scatter(r, a, s=3, alpha=0.4, color="C0", linewidths=0)
     if lims is None:
         lo, hi = min(a.min(), r.min(), 0.0), max(a.max(), r.max(), 1e-12)
     else:
-        lo, hi = (float(v) for v in lims)
+        lo, hi = float(lims[0]), float(lims[1])
         pad = 0.04 * (hi - lo)
         ax.set_xlim(lo - pad, hi + pad)
         ax.set_ylim(lo - pad, hi + pad)
@@ -193,14 +209,32 @@ def plot_error_vs_time(curves, ax=None, target=None, title=None):
     matplotlib.figure.Figure
         The figure drawn into (``ax.figure`` when ``ax`` is given).
     """
+    from collections.abc import Mapping
+
+    # None or a list failed in .items(), a 1-tuple in unpacking and unpaired times and
+    # errors inside matplotlib ("x and y must have same first dimension")
+    if not isinstance(curves, Mapping):
+        raise TypeError(f"curves must be a dict of label -> (time, error), got "
+                        f"{type(curves).__name__}")
+    checked = {}
+    for label, pair in curves.items():
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise ValueError(f"curves[{label!r}] must be a pair (time, error), got "
+                             f"{type(pair).__name__} of length {np.size(pair)}")
+        err = as_real(pair[1], f"curves[{label!r}] error")
+        t = None if err.ndim == 0 else as_real(pair[0], f"curves[{label!r}] time")
+        if t is not None and t.shape != err.shape:
+            raise ValueError(f"curves[{label!r}]: time and error must have one shape, got "
+                             f"{t.shape} and {err.shape}")
+        checked[label] = (t, err)
+    if target is not None:
+        target = check_positive(target, "target")
     fig, ax = _axes(ax, (4.8, 3.6))
-    for i, (label, (t, err)) in enumerate(curves.items()):
-        err = as_real(err, f"curves[{label!r}] error")
+    for i, (label, (t, err)) in enumerate(checked.items()):
         if err.ndim == 0:
             ax.axhline(float(err), color=f"C{i}", ls="--", lw=1, label=label)
         else:
-            ax.loglog(as_real(t, f"curves[{label!r}] time"), err, "-", color=f"C{i}", lw=1.4,
-                      label=label)
+            ax.loglog(t, err, "-", color=f"C{i}", lw=1.4, label=label)
     if target is not None:
         ax.axhline(target, color="0.5", ls=":", lw=1, label=f"{target:.0%}")
     ax.set_xscale("log")

@@ -249,6 +249,11 @@ def spiking_lca(
     return _to_dataset(out, drive, units, params, n, k)
 
 
+#: most time steps a run may have: Brian2's clock counts them in int64 (2**63 - 1), with
+#: headroom for the steps past the end it computes
+_MAX_STEPS = 2.0**62
+
+
 def simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory, transient_fraction,
                           inhibition, v_init, noise, target, seed) -> dict:
     """Validate the parameters every spiking LCA run shares; the ``params`` dict of
@@ -261,6 +266,12 @@ def simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory, transie
             f"duration ({duration!r} s) is shorter than the time step dt ({dt!r} s); "
             "simulate at least one step"
         )
+    if duration / dt > _MAX_STEPS:
+        # Brian2's clock counts steps in int64: past it, 1e15 s at 0.1 ms ran no step and
+        # returned rates of 0 in 0.2 s, and 1e300 s failed inside Brian2
+        raise ValueError(
+            f"duration / dt = {duration / dt:.3g} time steps (duration={duration!r} s, "
+            f"dt={dt!r} s), more than Brian2's clock counts ({_MAX_STEPS:.3g})")
     tau_m = check_positive(tau_m, "tau_m")
     tau_syn = check_positive(tau_syn, "tau_syn")
     if dt >= min(tau_m, tau_syn):

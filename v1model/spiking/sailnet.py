@@ -41,6 +41,7 @@ import xarray as xr
 
 from ..io import seed_attr
 from ..progress import check_progress, progress_bar
+from ..scaling import pow2_scale
 from ..validation import (
     as_generator,
     check_array,
@@ -123,7 +124,12 @@ def sailnet_inference(
     target = check_choice(target, "target", _brian.TARGETS)
     tau = check_positive(tau, "tau")
     if simulator == "numpy":
-        return _lif_counts(X @ Q.T, W, theta, n_steps, eta, dtype).astype(np.int64)
+        B = X @ Q.T
+        # the kernel casts to dtype: drives, weights or thresholds beyond float32's range
+        # became inf there, and every count 0, with no word (float64 counted them right)
+        for name, value in (("X @ Q.T", B), ("W", W), ("theta", theta)):
+            check_array(value, name, dtype=dtype)
+        return _lif_counts(B, W, theta, n_steps, eta, dtype).astype(np.int64)
     with _brian.simulation_device(target):
         return _brian2_counts(X @ Q.T, W, theta, n_steps, eta, tau, target)
 
@@ -340,7 +346,8 @@ def learn_sailnet(
         ``rate`` (neuron, moving average in spikes per image), and the
         history over ``update``: ``mean_rate``, ``rate_spread`` (std over
         neurons), ``mean_W``, ``mean_theta``, ``mean_correlation`` (off-diagonal
-        <n_i n_j>), ``q_change`` (relative change of Q). Parameters in attrs.
+        <n_i n_j>), ``q_change`` (relative change of Q). Parameters in attrs,
+        with ``wall_time``, the wall-clock time of the learning (s).
     """
     dtype = check_dtype(dtype)
     n_neurons, p, alpha, beta, gamma, theta0, batch_size, n_steps = learning_parameters(
@@ -556,6 +563,19 @@ def _batch_source(data, patch_size, border, batch_size, rng):
     return draw, shape
 
 
+def _scaled_fields(Q) -> np.ndarray:
+    """The rows of ``Q`` (n_neurons, n_features) each divided by a power of two that
+    brings its largest magnitude into [1, 2), so that squares and norms neither
+    overflow nor underflow (fields of 1e300 had an infinite norm and an overlap of 0,
+    fields of 1e-13 were refused as all zero); a ValueError for an all-zero row."""
+    scale = pow2_scale(Q, axis=1, keepdims=True)
+    zero = ~np.any(Q, axis=1)
+    if zero.any():
+        raise ValueError(f"Q has {int(zero.sum())} all-zero receptive field(s), e.g. row "
+                         f"{int(np.flatnonzero(zero)[0])}")
+    return Q / scale
+
+
 def rf_overlap(Q) -> np.ndarray:
     """Overlap of every pair of receptive fields: cosine similarity of the rows of ``Q``.
 
@@ -568,11 +588,8 @@ def rf_overlap(Q) -> np.ndarray:
     ndarray, shape (n_neurons, n_neurons), values in [-1, 1]
     """
     Q = check_array(Q, "Q", ndim=(2, 3))
-    Q = Q.reshape(Q.shape[0], -1)
-    norms = np.linalg.norm(Q, axis=1)
-    if np.any(norms < 1e-12):
-        raise ValueError(f"Q has {int(np.sum(norms < 1e-12))} all-zero receptive field(s)")
-    Qn = Q / norms[:, None]
+    Q = _scaled_fields(Q.reshape(Q.shape[0], -1))
+    Qn = Q / np.linalg.norm(Q, axis=1)[:, None]
     return Qn @ Qn.T
 
 
@@ -594,11 +611,8 @@ def rf_spread(Q) -> np.ndarray:
     """
     Q = check_array(Q, "Q", ndim=3)
     n, h, w = Q.shape
-    e = Q.reshape(n, -1) ** 2
-    total = e.sum(axis=1, keepdims=True)
-    if np.any(total < 1e-24):
-        raise ValueError(f"Q has {int(np.sum(total < 1e-24))} all-zero receptive field(s)")
-    e = e / total
+    e = _scaled_fields(Q.reshape(n, -1)) ** 2
+    e = e / e.sum(axis=1, keepdims=True)
     yy, xx = (g.ravel() for g in np.mgrid[:h, :w])
     cy, cx = e @ yy, e @ xx
     return np.sqrt((e * ((yy - cy[:, None]) ** 2 + (xx - cx[:, None]) ** 2)).sum(axis=1))
