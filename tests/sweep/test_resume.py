@@ -792,7 +792,10 @@ def test_a_finished_sweep_whose_points_were_removed_stays_finished(study, tmp_pa
     xr.testing.assert_identical(resume(out, progress=False), ds)
     xr.testing.assert_identical(load(out), ds)
     assert main(["sweep", "resume", str(out), "--no-progress", "--no-plot"]) == 1
-    assert f"loaded {result}" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"loaded {result}" in printed
+    # the command it suggested would be refused
+    assert "retry-failed needs the point files" in printed and "run them again" not in printed
     with pytest.raises(SpecError, match="only sweep.nc holds them"):
         retry_failed(out, progress=False)
     assert result.stat().st_mtime_ns == before and not (out / "points").exists()

@@ -116,7 +116,7 @@ def _executor_override(args, current: dict):
 def _execute(spec, args, only) -> int:
     from .errors import (ExecutorStartError, OutputLockedError, OutputWriteError,
                          WorkersLostError)
-    from .runner import run_spec
+    from .runner import run_spec, status
 
     progress = not args.no_progress
     figures = spec.output / "figures" if spec.output is not None else None
@@ -170,8 +170,13 @@ def _execute(spec, args, only) -> int:
                     print(f"wrote {fig}")
     if n_failed:
         folder = shlex.quote(str(spec.output))  # a command to copy: a space stays in the path
-        print(f"failed points: `v1model sweep status {folder}`; run them again with "
-              f"`v1model sweep retry-failed {folder}`")
+        if spec.output is not None and status(spec.output).removed:
+            # retry-failed is refused then: it would assemble a result without them
+            print(f"failed points: `v1model sweep status {folder}`; retry-failed needs the "
+                  f"point files removed from {folder}/points: restore them first")
+        else:
+            print(f"failed points: `v1model sweep status {folder}`; run them again with "
+                  f"`v1model sweep retry-failed {folder}`")
         return 1
     return 0
 
