@@ -391,7 +391,10 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         tr = ds[f"similarity_trace_{tag}"]
         n = tr[f"n_{tag}_used"].values
         q = np.nanpercentile(tr.values, [25, 50, 75], axis=1)
-        ax1.semilogx(n, q[1], color=f"C{k}", label=f"{tag} noise (median, quartiles)")
+        # dots too: up to one batch of stimuli (n_white or n_sparse <= 1000) gives one
+        # point, which a bare line does not draw (an empty panel under its legend)
+        ax1.semilogx(n, q[1], "o-", ms=3, color=f"C{k}",
+                     label=f"{tag} noise (median, quartiles)")
         ax1.fill_between(n, q[0], q[2], color=f"C{k}", alpha=0.2)
         lowest = min(lowest, float(np.nanmin(q[0])) if np.isfinite(q[0]).any() else 0.0)
     ax1.set_xlabel("number of stimuli")

@@ -565,9 +565,12 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
                    f"≤ for {_fraction_not_larger(ds, m):.0%}, "
                    f"< for {a.get(f'fraction_diameter_smaller_{m}', np.nan):.0%}")
     ax.plot([0, d.max()], [0, d.max()], color="0.6", ls="--", lw=0.8)
+    # room for the jitter: with few diameters (a wide step) the units at the largest
+    # one were drawn past the axes' edge, cut in half or not at all
+    top = d.max() * 1.02 + 0.15 * step
     ax.set(xlabel=f"preferred diameter at amplitude {con[lo]:g} (pixels)",
            ylabel=f"preferred diameter at amplitude {con[hi]:g} (pixels)",
-           xlim=(0, d.max() * 1.02), ylim=(0, d.max() * 1.02))
+           xlim=(0, top), ylim=(0, top))
     # ≤ (on or under the diagonal) is the README's criterion; < counts ties as not smaller
     ax.set_title(f"preferred diameter at amplitude {con[hi]:g} ≤ / < at {con[lo]:g}\n"
                  f"(jittered by < 0.15 of a diameter step)", fontsize=9)

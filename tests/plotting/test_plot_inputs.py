@@ -298,3 +298,143 @@ def test_rf_comparison_refuses_a_similarity_of_other_units():
         plot_rf_comparison(atoms, rfs, similarity=np.ones(3))
     fig = plot_rf_comparison(atoms, rfs, similarity=cosine_similarity(atoms, rfs))
     assert len(fig.axes) == 3
+
+
+# --- edge inputs: one point, no spread, NaN atoms, short and long log axes ------------
+
+@pytest.mark.parametrize("values, alone", [
+    ([0.7], [True]),
+    ([np.nan, 0.7, np.nan, 0.5, 0.4], [False, True, False, False, False]),
+])
+def test_learning_curve_draws_a_point_without_neighbours(values, alone):
+    # a one-update history (or a point between NaN gaps) is no line segment: the panel
+    # was empty, with only its axes and labels
+    import xarray as xr
+
+    from v1model.plotting import plot_learning_curve
+
+    y = np.asarray(values, dtype=float)
+    history = xr.Dataset({"objective": ("update", y)}, coords={"update": np.arange(y.size)})
+    line = plot_learning_curve(history).axes[0].lines[0]
+    assert line.get_marker() not in (None, "None", "", " ")
+    assert list(line.get_markevery()) == alone  # dots only where no segment is drawn
+
+
+def test_learning_curve_of_a_full_history_draws_no_markers():
+    import xarray as xr
+
+    from v1model.plotting import plot_learning_curve
+
+    history = xr.Dataset({"objective": ("update", np.linspace(1, 0.5, 30))})
+    for line in plot_learning_curve(history).axes[0].lines:
+        assert line.get_marker() in (None, "None", "", " ")
+
+
+def _drawn_tick_labels(axis):
+    """(text, window extent) of the labelled ticks, major and minor, drawn on ``axis``."""
+    fig = axis.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    lo, hi = sorted(axis.get_view_interval())
+    ticks = (list(zip(axis.get_majorticklocs(), axis.get_majorticklabels()))
+             + list(zip(axis.get_minorticklocs(), axis.get_minorticklabels())))
+    return [(t.get_text(), t.get_window_extent(renderer)) for loc, t in ticks
+            if t.get_text() and lo <= loc <= hi]
+
+
+@pytest.mark.parametrize("t0, t1", [(0.002, 0.04), (0.003, 0.05), (1e-4, 0.1), (5e-4, 0.2)])
+def test_error_vs_time_tick_labels_are_plain_and_apart(t0, t1):
+    # 2e-3 ... 4e-2 s (spiking-lca with duration=0.04): matplotlib labelled the minor
+    # ticks 2×10⁻³, 3×10⁻³, 4×10⁻³, ..., which ran into each other
+    import itertools
+
+    from v1model.plotting import plot_error_vs_time
+
+    t = np.geomspace(t0, t1, 25)
+    fig = plot_error_vs_time({"spiking LCA": (t, np.geomspace(1, 0.02, 25))}, target=0.05)
+    for axis in (fig.axes[0].xaxis, fig.axes[0].yaxis):
+        labels = _drawn_tick_labels(axis)
+        assert len(labels) >= 2, labels
+        boxes = sorted((box for _, box in labels), key=lambda b: (b.x0, b.y0))
+        for a, b in itertools.pairwise(boxes):
+            assert not (a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1), \
+                [text for text, _ in labels]
+        for text, _ in labels:
+            assert "$" not in text and float(text) > 0, text  # 0.002, not mathtext
+
+
+@pytest.mark.parametrize("lo, hi", [(1e-7, 10.0), (1e-12, 1e3)])
+def test_plain_log_ticks_label_long_axes(lo, hi):
+    # 1-2-5 ticks over more decades than the axis has room for: matplotlib's locator
+    # gave no tick at all, an axis without a number
+    from v1model.plotting._mpl import plain_log_ticks, pyplot
+
+    _, ax = pyplot().subplots(figsize=(3, 2.5))
+    ax.loglog([lo, hi], [lo, hi])
+    plain_log_ticks(ax.xaxis)
+    plain_log_ticks(ax.yaxis)
+    for axis in (ax.xaxis, ax.yaxis):
+        texts = [text for text, _ in _drawn_tick_labels(axis)]
+        assert len(texts) >= 3, texts
+        values = [float(t) for t in texts]
+        assert all(np.log10(v) == pytest.approx(round(np.log10(v))) for v in values), texts
+
+
+def test_raster_of_spikes_at_time_zero_has_a_time_axis():
+    # every spike at t = 0: xlim (0, 0), matplotlib's "identical low and high xlims"
+    import warnings
+
+    from v1model.plotting import plot_raster
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = plot_raster([0.0, 0.0], [0, 1]).axes[0]
+    assert ax.get_xlim() == (0.0, 1.0)
+
+
+def test_error_vs_time_draws_a_curve_of_one_time():
+    # spiking-lca shorter than 10 ms records its error at the duration only: a bare
+    # line of one point drew nothing, though the legend named the curve
+    from v1model.plotting import plot_error_vs_time
+
+    fig = plot_error_vs_time({"spiking LCA": (np.array([0.005]), np.array([0.4])),
+                              "ODE LCA": (np.geomspace(1e-3, 5e-3, 5),
+                                          np.geomspace(1, 0.2, 5))})
+    one, many = fig.axes[0].get_lines()[:2]
+    assert one.get_label() == "spiking LCA" and list(one.get_markevery()) == [True]
+    assert one.get_marker() not in (None, "None", "", " ")
+    assert many.get_marker() in (None, "None", "", " ")  # segments drawn: no dots
+
+
+@pytest.mark.parametrize("normalize", ["each", "all"])
+def test_atoms_with_nan_are_said_and_do_not_blank_the_others(normalize):
+    # normalize="all" took the scale of the whole dictionary: one NaN pixel made every
+    # atom NaN, an empty grey grid; under "each" the atom was an empty cell, unsaid
+    from v1model.plotting.atoms import tile_atoms
+
+    D = np.random.default_rng(0).standard_normal((4, 16))
+    D[2, 3] = np.nan
+    with pytest.warns(RuntimeWarning, match="1 of 4 atoms hold NaN or inf.*atom 2"):
+        canvas = tile_atoms(D, normalize=normalize, pad=0)  # 2 x 2 atoms of 4 x 4
+    cells = canvas.reshape(2, 4, 2, 4).transpose(0, 2, 1, 3).reshape(4, 4, 4)
+    assert np.isnan(cells[2]).all()
+    finite = [0, 1, 3]
+    assert np.isfinite(cells[finite]).all()
+    scale = (np.abs(D[finite]).max(axis=1)[:, None] if normalize == "each"
+             else np.abs(D[finite]).max())
+    np.testing.assert_allclose(cells[finite].reshape(3, 16), D[finite] / scale)
+
+
+@pytest.mark.parametrize("codes, reason", [([0.0, 0.5, 0.5, 0.5], "are all equal"),
+                                           (np.zeros(10), "there are\nno non-zero")])
+def test_coefficient_histogram_draws_no_gaussian_without_a_variance(codes, reason):
+    # the s.d. 0 of equal (or no) coefficients was replaced by 1 for the bins' range,
+    # and a Gaussian "with the variance of the non-zero coefficients (σ = 1)" drawn
+    from v1model.plotting import plot_coefficient_histogram
+
+    ax = plot_coefficient_histogram(codes).axes[0]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert not any("σ =" in t for t in texts), texts
+    assert any(t.startswith("no Gaussian") and reason in t for t in texts), texts
+    assert len([ln for ln in ax.get_lines() if len(ln.get_xdata())]) == 1  # the histogram
+    assert ax.get_yscale() == "log" and 0 < ax.get_ylim()[0] < ax.get_ylim()[1]

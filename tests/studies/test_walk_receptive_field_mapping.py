@@ -141,3 +141,24 @@ def test_a_bad_seed_is_refused_by_name(seed, error, match):
     # ints for entropy not 2.5", "expected non-negative integer"
     with pytest.raises(error, match=match):
         get_study("receptive-field-mapping").run(quick=True, seed=seed, progress=False)
+
+
+def test_similarity_trace_of_one_batch_is_drawn(gabor_dictionary, monkeypatch, tmp_path):
+    """Up to 1000 stimuli (one batch of the mapping) give the trace one point, which
+    a bare line does not draw: the panel showed its legend over nothing."""
+    import v1model.io
+
+    study = get_study("receptive-field-mapping")
+    ds = study.run(quick=True, dictionary=gabor_dictionary, n_sample_units=2,
+                   progress=False, **SMALL)
+    assert ds["similarity_trace_white"].sizes["n_white_used"] == 1  # 200 stimuli
+    figures = []
+    monkeypatch.setattr(v1model.io, "save_figure",
+                        lambda fig, path, dpi=120: figures.append((path.name, fig)) or path)
+    study.plot(ds, tmp_path)
+    ax = dict(figures)["receptive-field-mapping_summary.png"].axes[0]
+    assert ax.get_xlabel() == "number of stimuli"
+    medians = [line for line in ax.get_lines() if "median" in line.get_label()]
+    assert len(medians) == 2  # white and sparse noise
+    for line in medians:
+        assert len(line.get_xdata()) == 1 and line.get_marker() not in (None, "None", "")

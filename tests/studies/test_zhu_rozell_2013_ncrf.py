@@ -365,3 +365,25 @@ def test_population_fractions_leave_out_units_without_an_index(tmp_path, monkeyp
 
     expected = a.pop("fraction_diameter_not_larger_lca")
     assert study._fraction_not_larger(ds, "lca") == expected
+
+
+def test_preferred_diameter_axes_hold_the_jittered_points(result, monkeypatch, tmp_path):
+    """The points are jittered by up to 0.15 of a diameter step, but the axes ended at
+    1.02 x the largest diameter: with few diameters (a wide step) the units preferring
+    the largest one were drawn past the edge, cut in half or not at all."""
+    import v1model.io
+
+    study, ds = result
+    ds = ds.isel(diameter=[0, ds.sizes["diameter"] // 2, -1])  # 3 diameters: a wide step
+    d = ds["diameter"].values
+    ds["preferred_diameter"][:] = d.max()  # every unit at the largest diameter
+    figures = []
+    monkeypatch.setattr(v1model.io, "save_figure",
+                        lambda fig, path, dpi=120: figures.append((path.name, fig)) or path)
+    study.plot(ds, tmp_path)
+    ax = dict(figures)["zhu-rozell-2013-ncrf_preferred_diameter.png"].axes[0]
+    reach = d.max() + 0.15 * np.diff(d).min()  # the farthest a jittered point can go
+    assert ax.get_xlim()[1] >= reach and ax.get_ylim()[1] >= reach
+    points = np.concatenate([c.get_offsets() for c in ax.collections])
+    assert points.shape[0] == 2 * ds.sizes["unit"]
+    assert points.max() <= min(ax.get_xlim()[1], ax.get_ylim()[1])

@@ -66,17 +66,78 @@ def as_real(values, name, dtype=float):
     return out
 
 
+def lone_point_markers(y):
+    """Line keywords that draw a dot on each point of ``y`` with no finite neighbour:
+    a curve of one point (or one between NaN gaps) is no segment, and a bare line
+    draws nothing of it.
+
+    Parameters
+    ----------
+    y : array_like, shape (n_points,)
+        The values of one curve, in the order drawn.
+
+    Returns
+    -------
+    dict
+        ``{"marker": "o", "ms": 3, "markevery": mask}`` when there is such a
+        point, else empty.
+    """
+    finite = np.isfinite(np.asarray(y, dtype=float)).reshape(-1)
+    alone = finite & ~np.r_[False, finite[:-1]] & ~np.r_[finite[1:], False]
+    return {"marker": "o", "ms": 3, "markevery": alone.tolist()} if alone.any() else {}
+
+
 def plain_log_ticks(axis):
     """Major ticks at 1-2-5 on a log ``axis`` with plain labels (0.002, 200, 1000),
     not 2×10⁻³ mathtext, and no labels on the minor ticks.
+
+    When two neighbouring labels of the 1-2-5 ticks in view would run into each
+    other (at 0.6 em a character and 0.3 em between labels across, 1.5 em apart
+    up; 0.0005 ... 0.2 across a panel 4 to 5 inches wide) or there are none, the
+    major ticks are the decades instead (every few decades on a long axis, as
+    matplotlib's own locator): 1-2-5 over 3 decades ran the labels into each
+    other, and over more decades than the axis has room for labels it gave no
+    tick at all.
 
     Parameters
     ----------
     axis : matplotlib.axis.Axis
         ``ax.xaxis`` or ``ax.yaxis`` of a log-scaled Axes; changed in place.
     """
+    import matplotlib
+    from matplotlib.font_manager import FontProperties
     from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    class PlainLogLocator(LogLocator):
+        """1-2-5 ticks while their labels fit along the axis, else decades."""
+
+        def _fits(self, shown, lo, hi):
+            """Whether the labels of the ``shown`` ticks keep apart on the axis."""
+            if self.axis is None or shown.size < 2 or not lo > 0:
+                return True
+            across = self.axis.axis_name == "x"
+            box = self.axis.axes.bbox
+            size = FontProperties(size=matplotlib.rcParams[
+                f"{self.axis.axis_name}tick.labelsize"]).get_size_in_points()
+            em = ((box.width if across else box.height) * 72 / self.axis.figure.dpi / size)
+            apart = np.diff(np.log10(shown)) * em / np.log10(hi / lo)  # in em
+            chars = np.array([len(f"{t:g}") for t in shown])
+            need = 0.6 * (chars[1:] + chars[:-1]) / 2 + 0.3 if across else 1.5
+            return bool(np.all(apart >= need))
+
+        def tick_values(self, vmin, vmax):
+            self.set_params(subs=(1.0, 2.0, 5.0))
+            ticks = super().tick_values(vmin, vmax)
+            lo, hi = min(vmin, vmax), max(vmin, vmax)
+            shown = ticks[(ticks >= lo) & (ticks <= hi)]
+            if ticks.size == 0 or not self._fits(shown, lo, hi):
+                self.set_params(subs=(1.0,))
+                decades = super().tick_values(vmin, vmax)
+                # under a decade, the decades would leave the axis without a label
+                if ticks.size == 0 or np.count_nonzero((decades >= lo) & (decades <= hi)) >= 2:
+                    ticks = decades
+            return ticks
+
+    axis.set_major_locator(PlainLogLocator(base=10))
     axis.set_major_formatter(FormatStrFormatter("%g"))
     axis.set_minor_formatter(NullFormatter())

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from ._mpl import as_real, pyplot
+from ._mpl import as_real, lone_point_markers, pyplot
 
 
 def atom_images(D, patch_shape=None):
@@ -94,7 +94,8 @@ def tile_atoms(D, patch_shape=None, n_cols=None, pad=1, normalize="each"):
     ndarray of float, shape (n_rows * (h + pad) + pad, n_cols * (w + pad) + pad)
         The tiled image, with ``n_rows = ceil(n_atoms / n_cols)``; the atoms
         scaled into [-1, 1], the border and empty cells NaN (drawn grey by
-        :func:`plot_atoms`).
+        :func:`plot_atoms`). An atom holding NaN or inf is all NaN, an empty
+        cell, with a RuntimeWarning that counts such atoms.
 
     Raises
     ------
@@ -111,11 +112,19 @@ def tile_atoms(D, patch_shape=None, n_cols=None, pad=1, normalize="each"):
     n_cols = (int(np.ceil(np.sqrt(n))) if n_cols is None
               else check_int(n_cols, "n_cols", minimum=1))
     n_rows = int(np.ceil(n / n_cols))
+    bad = ~np.isfinite(atoms).reshape(n, -1).all(axis=1)
+    if bad.any():
+        # one NaN pixel made the atom's scale NaN: the atom was drawn as an empty cell,
+        # like the grid's border, unsaid
+        warnings.warn(f"D: {int(bad.sum())} of {n} atoms hold NaN or inf (the first: atom "
+                      f"{int(np.flatnonzero(bad)[0])}); they are drawn as empty grey cells",
+                      RuntimeWarning, stacklevel=2)
     if normalize == "each":
         scale = np.abs(atoms).reshape(n, -1).max(axis=1)
-    else:
-        scale = np.full(n, np.abs(atoms).max())
+    else:  # the finite atoms' scale: a NaN in one atom made every atom NaN, an empty grid
+        scale = np.full(n, np.abs(atoms[~bad]).max(initial=0.0))
     atoms = atoms / np.maximum(scale, 1e-12)[:, None, None]
+    atoms[bad] = np.nan
     canvas = np.full((n_rows * (h + pad) + pad, n_cols * (w + pad) + pad), np.nan)
     for i in range(n):
         r, c = divmod(i, n_cols)
@@ -264,7 +273,9 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
         "1") is added to its y label and its ``long_name`` is the panel title.
         Under the Cauchy prior (``attrs["prior"]``), whose codes are never
         exactly zero, ``fraction_active`` is labelled as what it counts: the
-        coefficients with |a| > ``attrs["sigma"]``.
+        coefficients with |a| > ``attrs["sigma"]``. A point with no finite
+        neighbour (a history of one update, or one between NaN gaps) is drawn
+        as a dot.
     variables : sequence of str
         Variables to plot, one panel each, in this order (default
         ``("objective", "reconstruction_error", "fraction_active")``); those
@@ -311,7 +322,10 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
     cauchy_labels = _fraction_active_labels(history.attrs)  # (y label, title) or None
     for ax, name in zip(axes[0], variables):
         y = history[name].values
-        raw, = ax.plot(x, y, lw=0.8, color="0.6", label=f"per {x.name}")
+        # a point with no finite neighbour (a one-update history, or one between NaN
+        # gaps) is no segment of the line: drawn as a dot, not left an empty panel
+        raw, = ax.plot(x, y, lw=0.8, color="0.6", label=f"per {x.name}",
+                       **lone_point_markers(y))
         if y.size >= 20:
             half = max(y.size // 100, 1)
             mean, = ax.plot(x, _centred_mean(y, half), color="C0",
@@ -375,7 +389,9 @@ def plot_coefficient_histogram(codes, bins=101, ax=None, title=None, exclude_zer
     The y axis reaches down to half the density of one count per bin, so that
     every non-empty bin, out to the largest coefficient, is drawn. The legend
     sits right of the axes, where it cannot cover the data. NaN and inf
-    coefficients are left out with a RuntimeWarning that counts them.
+    coefficients are left out with a RuntimeWarning that counts them. When the
+    coefficients shown are all equal, or there are none, no Gaussian is drawn
+    and the legend says why.
     """
     from ..validation import check_int
 
@@ -404,7 +420,8 @@ def plot_coefficient_histogram(codes, bins=101, ax=None, title=None, exclude_zer
 
         scale = pow2_scale(shown)
         sd = float((shown / scale).std()) * scale
-    sd = sd if sd > 0 else 1.0
+    spread = sd > 0  # no value, or all equal: no variance for a Gaussian to have
+    sd = sd if spread else 1.0  # then only for the histogram's range
     lim = max(np.abs(shown).max() if shown.size else 0.0, 4 * sd)
     edges = np.linspace(-lim, lim, bins + 1)
     width = edges[1] - edges[0]
@@ -416,12 +433,18 @@ def plot_coefficient_histogram(codes, bins=101, ax=None, title=None, exclude_zer
                 label=f"{which}\n(n = {shown.size})")
     x = np.linspace(-lim, lim, 4 * bins + 1)  # smooth curve, independent of the bins
     gauss = np.exp(-0.5 * (x / sd) ** 2) / (sd * np.sqrt(2 * np.pi))
-    ax.semilogy(x, gauss, "--", color="0.4",
-                label=f"Gaussian with the variance\nof the {which}\n(σ = {sd:.3g})")
+    if spread:
+        ax.semilogy(x, gauss, "--", color="0.4",
+                    label=f"Gaussian with the variance\nof the {which}\n(σ = {sd:.3g})")
+    else:  # a "σ = 1" Gaussian stood for variance 0 (all equal) or for no coefficient
+        gauss = np.zeros(1)
+        ax.set_yscale("log")
+        ax.plot([], [], " ", label=(f"no Gaussian: the {which}\nare all equal" if shown.size
+                                    else f"no Gaussian: there are\nno {which}"))
     # one count per bin is the lowest non-zero density: stay below it, so the
     # tails are drawn out to the largest coefficient
     one_count = 1.0 / (max(shown.size, 1) * width)
-    ax.set_ylim(0.5 * one_count, max(hist.max(initial=0), gauss.max()) * 2)
+    ax.set_ylim(0.5 * one_count, max(hist.max(initial=0), gauss.max(), one_count) * 2)
     ax.set_xlim(-lim * 1.03, lim * 1.03)
     ax.set_xlabel("coefficient value a")
     ax.set_ylabel("probability density" + (" (a ≠ 0)" if exclude_zeros else ""))

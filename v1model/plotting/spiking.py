@@ -8,7 +8,7 @@ import numpy as np
 
 from ..analysis._common import pearson_r
 from ..validation import check_array, check_int, check_positive
-from ._mpl import as_real, pyplot
+from ._mpl import as_real, lone_point_markers, plain_log_ticks, pyplot
 
 __all__ = [
     "plot_raster",
@@ -44,7 +44,7 @@ def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax
         and the unit axis counts ranks from the top (0, 1, ...).
     t_max : float, optional
         Right edge of the time axis, in seconds (default: the last spike, or
-        1 s when there is none).
+        1 s when there is none or every spike is at 0).
     ax : matplotlib.axes.Axes, optional
         Axes to draw into (default: a new figure).
     title : str, optional
@@ -116,7 +116,9 @@ def plot_raster(spike_time, spike_unit, n_units=None, order=None, t_max=None, ax
             ax.legend(loc="lower right", fontsize=7, framealpha=0.9)
     ax.scatter(t, row[u], s=max(4.0, 400.0 / n_units), marker="|", color="k", linewidths=0.8)
     ax.yaxis.get_major_locator().set_params(integer=True)
-    ax.set_xlim(0, t_max if t_max is not None else (t.max() if t.size else 1))
+    if t_max is None:  # spikes at t = 0 only gave xlim (0, 0): matplotlib's "singular" warning
+        t_max = t.max() if t.size and t.max() > 0 else 1
+    ax.set_xlim(0, t_max)
     ax.set_ylim((n_units - 0.5, -0.5) if order is not None else (-0.5, n_units - 0.5))
     ax.set_xlabel("time (s)")
     ax.set_ylabel(ylabel)
@@ -234,11 +236,17 @@ def plot_error_vs_time(curves, ax=None, target=None, title=None):
         if err.ndim == 0:
             ax.axhline(float(err), color=f"C{i}", ls="--", lw=1, label=label)
         else:
-            ax.loglog(t, err, "-", color=f"C{i}", lw=1.4, label=label)
+            # a curve of one time (spiking-lca shorter than 10 ms) is a dot, not nothing
+            ax.loglog(t, err, "-", color=f"C{i}", lw=1.4, label=label,
+                      **(lone_point_markers(err) if err.ndim == 1 else {}))
     if target is not None:
         ax.axhline(target, color="0.5", ls=":", lw=1, label=f"{target:.0%}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    # plain labels: under two decades of time, matplotlib labelled the minor ticks
+    # 2×10⁻³, 3×10⁻³, ... and they ran into each other
+    for axis in (ax.xaxis, ax.yaxis):
+        plain_log_ticks(axis)
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("relative error vs LASSO")
     # the errors fall from the upper left: an explicit place, not a "best" search over
