@@ -438,3 +438,27 @@ def test_coefficient_histogram_draws_no_gaussian_without_a_variance(codes, reaso
     assert any(t.startswith("no Gaussian") and reason in t for t in texts), texts
     assert len([ln for ln in ax.get_lines() if len(ln.get_xdata())]) == 1  # the histogram
     assert ax.get_yscale() == "log" and 0 < ax.get_ylim()[0] < ax.get_ylim()[1]
+
+
+def test_a_one_update_curve_has_whole_update_ticks_and_a_singular_title():
+    import xarray as xr
+
+    from v1model.plotting import plot_learning_curve
+
+    history = xr.Dataset({"objective": ("update", [1.0])}, coords={"update": [0]},
+                         attrs={"n_updates": 1, "quick": 1})
+    fig = plot_learning_curve(history)
+    ax = fig.axes[0]
+    left, right = ax.get_xlim()
+    ticks = [t for t in ax.get_xticks() if left <= t <= right]
+    assert ticks and all(float(t).is_integer() for t in ticks)  # was -0.04 ... 0.04
+    assert "(1 update)" in fig._suptitle.get_text()
+
+
+def test_silent_units_get_no_negative_rates_or_counts():
+    from v1model.plotting import plot_rate_distribution
+
+    fig = plot_rate_distribution([0.0, 0.0], counts=np.zeros((2, 2)))
+    rates_ax, counts_ax = fig.axes
+    assert rates_ax.get_xlim()[0] == 0  # was -0.5 "spikes/image"
+    assert counts_ax.get_xlim() == (-0.5, 1.5)

@@ -209,7 +209,8 @@ def learning_curve_title(attrs) -> str | None:
     if lam is not None:
         parts.append(f"λ = {float(lam):.3g}")
     n_updates = _attr(attrs, "n_updates")
-    updates = f" ({int(n_updates)} updates)" if n_updates is not None else ""
+    updates = (f" ({int(n_updates)} update{'' if int(n_updates) == 1 else 's'})"
+               if n_updates is not None else "")
     if "quick" in attrs:
         parts.append(("quick run" if int(attrs["quick"]) else "full run") + updates)
     elif updates:
@@ -332,6 +333,12 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
                             label=f"centred mean over {(2 * half + 1) * step:g} {x.name}s")
             handles = handles or [raw, mean]
         ax.set_xlabel(x.name)
+        if xv.dtype.kind in "iu":  # update counts: no tick at update 0.04
+            from matplotlib.ticker import MaxNLocator
+
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            if xv.size == 1:  # matplotlib's +-5% around one point has no whole update
+                ax.set_xlim(xv[0] - 1, xv[0] + 1)
         units = history[name].attrs.get("units")
         ylabel = name.replace("_", " ") + (f" ({units})" if units not in (None, "1") else "")
         long_name = history[name].attrs.get("long_name", name)

@@ -290,6 +290,8 @@ def plot_rate_distribution(unit_rates, counts=None, target=None, unit="spikes/im
     ax = axes[0, 0]
     rates = as_real(unit_rates, "unit_rates").ravel()
     ax.hist(rates, bins=30, color="C0", alpha=0.8)
+    if rates.size and np.nanmin(rates) >= 0:  # all silent: hist spans -0.5 to 0.5
+        ax.set_xlim(left=0)
     if target is not None:
         ax.axvline(target, color="C3", ls="--", lw=1, label=f"target p = {target:g}")
         ax.legend(fontsize=8)
@@ -299,6 +301,8 @@ def plot_rate_distribution(unit_rates, counts=None, target=None, unit="spikes/im
         c = np.asarray(counts).ravel().astype(int)
         values, freq = np.unique(c, return_counts=True)
         axes[0, 1].semilogy(values, freq / c.size, "o-", ms=3)
+        # counts are whole and non-negative: one value (all 0) spanned -0.05 to 0.05
+        axes[0, 1].set_xlim(-0.5, max(int(values.max()), 1) + 0.5)
         axes[0, 1].set_xlabel("spikes per unit per stimulus")
         # counts is (stimulus, unit): each point is a share of all unit-stimulus pairs
         axes[0, 1].set_ylabel("fraction of unit–stimulus pairs")
