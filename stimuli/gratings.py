@@ -274,11 +274,17 @@ def grating_set(shape, orientations, frequencies, phases, contrast=1.0, center=N
     Raises
     ------
     ValueError
-        For parameters that are not 1-D, or as in :func:`grating`.
+        For parameters that are not 1-D, more gratings than fit in memory, or
+        as in :func:`grating`.
     """
     o = check_array(orientations, "orientations", ndim=1)
     f = check_frequency(check_array(frequencies, "frequencies", ndim=1), "frequencies")
     ph = check_array(phases, "phases", ndim=1)
+    h, w = check_shape(shape)
+    # numpy's "Unable to allocate 8.4 PiB" named no argument
+    check_fits_in_memory((o.size * f.size * ph.size, h, w), np.float64,
+                         "(len(orientations), len(frequencies), len(phases))",
+                         (o.size, f.size, ph.size), f"gratings of {h}x{w} pixels (float64)")
     return grating(shape, o[:, None, None], f[None, :, None], ph[None, None, :], contrast,
                    center=center)
 

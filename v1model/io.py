@@ -427,7 +427,16 @@ def check_dims(ds: xr.Dataset, name: str, dims: tuple) -> None:
     name : str
         Variable of ``ds``.
     dims : tuple of str
+
+    Raises
+    ------
+    ValueError
+        When ``ds`` has no variable ``name`` (listing those it has), or its dims
+        are not ``dims``.
     """
+    if name not in ds.variables:  # xarray's bare KeyError named neither the file's variables
+        raise ValueError(f"ds has no variable {name!r} (expected dims {tuple(dims)}); it has "
+                         f"{sorted(str(v) for v in ds.variables)}")
     if set(ds[name].dims) != set(dims):
         raise ValueError(f"ds[{name!r}] has dims {ds[name].dims}, expected {tuple(dims)}")
 
@@ -449,6 +458,11 @@ def values_by_dims(ds: xr.Dataset, name: str, dims: tuple) -> np.ndarray:
     -------
     ndarray
         The values, with the axes in the order of ``dims``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`check_dims`: for a missing variable or wrong dims.
     """
     check_dims(ds, name, dims)
     return ds[name].transpose(*dims).values

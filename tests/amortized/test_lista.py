@@ -909,3 +909,20 @@ def test_lista_error_by_depth_names_the_data_set(which, bad, message):
     with pytest.raises(ValueError, match=message):
         lista_error_by_depth(data["X_train"], data["X_test"], D, 0.1, depths=(1,), n_steps=2,
                              progress=False)
+
+
+def test_fit_refuses_all_zero_training_data(small_problem):
+    """Zero signals have zero codes and zero gradients: LISTA(...).fit returned ISTA's
+    weights as trained; SparseAutoencoder refuses them with the same message."""
+    _, D, lam = small_problem
+    with pytest.raises(ValueError, match=r"^X: every sample is zero; there is nothing to learn"):
+        LISTA(lam=lam, n_steps=5, batch_size=10, progress=False).fit(np.zeros((30, 8)), D)
+
+
+def test_solver_error_by_iteration_refuses_a_huge_n_iter_by_name(small_problem):
+    """NumPy's "Unable to allocate 14.6 TiB" named no argument: 4 float64 values per
+    iteration (error and objective of ISTA and FISTA), 3.2e13 bytes for 10**12."""
+    X, D, lam = small_problem
+    with pytest.raises(ValueError, match=r"^n_iter=1000000000000 iterations .* would take "
+                                         r"3\.2e\+13 bytes .* more than the"):
+        solver_error_by_iteration(X, D, lam, n_iter=10**12)

@@ -472,3 +472,14 @@ def test_reliable_gabor_fits_on_a_wide_patch_bounds_x0_by_the_width_and_y0_by_th
     wide = _fit_table(sigma_x=[12.0, 16.0])
     wide.attrs = {"height": 8, "width": 16}
     assert reliable_gabor_fits(wide).values.tolist() == [True, False]
+
+
+@pytest.mark.parametrize("max_frequency", [0.7, 0.5000001])
+def test_fit_gabor_refuses_max_frequency_above_nyquist(max_frequency):
+    """Above 0.5 cycles/pixel a carrier aliases (the grating functions refuse it); 0.5
+    itself, the default, is accepted."""
+    atom = gabor_patch(8, orientation=0.6, frequency=0.2, phase=0.3, sigma_x=2, sigma_y=2)
+    with pytest.raises(ValueError, match=rf"^max_frequency must be in \(0, 0\.5\] "
+                                         rf"cycles/pixel .* got {max_frequency}"):
+        fit_gabor(atom[None], max_frequency=max_frequency, progress=False)
+    assert fit_gabor(atom[None], max_frequency=0.5, n_starts=1, progress=False).r2[0] > 0.99

@@ -63,12 +63,14 @@ def test_sparseness_dataset_counts_negative_coefficients_as_active():
 def test_sparseness_dataset_of_one_or_two_stimuli_and_of_one_unit():
     """Lifetime sparseness needs >= 2 stimuli and Hoyer >= 2 units: NaN below that, the
     Vinje-Gallant / Hoyer values from 2 on. Two stimuli (1, 0) and (1, 1): S = 1 and 0."""
-    one = sparseness(np.array([[1.0, 0.0, 2.0]]))
+    with pytest.warns(UserWarning, match="NaN for lifetime_sparseness and kurtosis"):
+        one = sparseness(np.array([[1.0, 0.0, 2.0]]))
     assert np.isnan(one.lifetime_sparseness).all()
     np.testing.assert_allclose(one.hoyer, (np.sqrt(3) - 3 / np.sqrt(5)) / (np.sqrt(3) - 1))
     two = sparseness(np.array([[1.0, 1.0], [0.0, 1.0]]))
     np.testing.assert_allclose(two.lifetime_sparseness, [1.0, 0.0], atol=1e-12)
-    column = sparseness(np.array([[1.0], [0.0], [3.0]]))
+    with pytest.warns(UserWarning, match=r"NaN for hoyer \(1 unit\)"):
+        column = sparseness(np.array([[1.0], [0.0], [3.0]]))
     assert np.isnan(column.hoyer).all()
     # (1, 0, 3): a = (4/3)^2 / (10/3) = 8/15, S = (7/15) / (2/3) = 7/10
     np.testing.assert_allclose(column.lifetime_sparseness, [0.7], rtol=1e-12)

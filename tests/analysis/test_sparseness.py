@@ -188,3 +188,19 @@ def test_sparseness_dataset_applies_rectify_to_both_indices():
     np.testing.assert_allclose(ds.population_sparseness.values, [0.5, np.nan, 0.8, np.nan],
                                rtol=1e-12)
     assert ds.attrs["rectify"] == "positive"
+
+
+def test_one_sample_is_refused_by_kurtosis_and_warned_of_by_sparseness():
+    """kurtosis of one value was all NaN without a word, while lifetime_sparseness and
+    hoyer_sparseness refuse fewer than 2 values; sparseness keeps its NaN (one row of a
+    summary) but says so. Two values have an excess kurtosis of exactly 1 - 3 = -2."""
+    codes = np.random.default_rng(0).standard_normal((10, 5))
+    with pytest.raises(ValueError, match=r"^codes needs at least 2 values along axis 0, got 1"):
+        kurtosis(codes[:1])
+    np.testing.assert_allclose(kurtosis(codes[:2]), -2.0, rtol=1e-12)
+    with pytest.warns(UserWarning, match=r"codes has shape \(1, 5\): NaN for lifetime_sparseness "
+                                         r"and kurtosis \(1 stimulus\), which need at least 2"):
+        ds = sparseness(codes[:1])
+    assert np.isnan(ds.lifetime_sparseness).all() and np.isnan(ds.kurtosis).all()
+    with pytest.warns(UserWarning, match=r"codes has shape \(10, 1\): NaN for hoyer \(1 unit\)"):
+        assert np.isnan(sparseness(codes[:, :1]).hoyer).all()

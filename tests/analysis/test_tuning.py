@@ -681,3 +681,54 @@ def test_c50_above_the_tested_range_is_not_reported_even_with_a_low_saturation()
                            progress=False)
     assert float(ds.fit_r2[0]) > 1 - 1e-9
     assert str(ds.c50_flag.values[0]) == "not saturating" and np.isnan(ds.c50[0])
+
+
+def test_grating_responses_refuse_more_gratings_than_the_memory(monkeypatch):
+    """NumPy's "Unable to allocate 7.28 TiB" (the orientation grid) or "47.7 GiB" (the
+    gratings) named no argument."""
+    import v1model.validation
+
+    def encoder(Z):
+        return Z[:, :3]
+
+    with pytest.raises(ValueError, match=r"^orientations=1000000000000 values \(float64\) "
+                                         r"would take 8e\+12 bytes"):
+        grating_responses(encoder, 4, orientations=10**12, progress=False)
+    # 1 MiB holds 8192 gratings of 4x4 float64 pixels: 2048 orientations x 2 x 2
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 2.0**20)
+    assert grating_responses(encoder, 4, orientations=2048, frequencies=2, phases=2,
+                             progress=False).response.shape == (2048, 2, 2, 3)
+    with pytest.raises(ValueError, match=r"^\(len\(orientations\), len\(frequencies\), "
+                                         r"len\(phases\)\)=\(2049, 2, 2\) gratings of 4x4 "
+                                         r"pixels .* \(at most 8192 would fit\)"):
+        grating_responses(encoder, 4, orientations=2049, frequencies=2, phases=2,
+                          progress=False)
+
+
+@pytest.mark.parametrize("orientations", [1, [0.0, 1.0]])
+def test_tuning_curves_warn_when_one_or_two_orientations_lose_the_circular_variance(
+        orientations):
+    """A single orientation, or two not pi/2 apart, do not sample [0, pi) evenly: NaN
+    circular variance for every unit, which came without the warning of an uneven grid
+    of 3 or more (two pi/2 apart keep it: test_mutation_gaps)."""
+    W = np.random.default_rng(0).standard_normal((144, 3))
+    ds = grating_responses(lambda Z: Z @ W, 12, orientations=orientations, frequencies=2,
+                           phases=4, progress=False)
+    with pytest.warns(UserWarning, match=r"does not sample \[0, pi\) evenly .*: "
+                                         r"circular_variance and orientation_bandwidth are NaN"):
+        tc = tuning_curves(ds)
+    assert np.isnan(tc.circular_variance).all() and np.isnan(tc.orientation_bandwidth).all()
+
+
+@pytest.mark.parametrize("name, value", [("rmax", True), ("baseline", np.False_)])
+def test_naka_rushton_refuses_bools(name, value):
+    """``rmax=True`` was taken as the amplitude 1, as the check_* helpers never do."""
+    from v1model.analysis import naka_rushton
+
+    params = {"rmax": 1.0, "c50": 0.3, "n": 2, name: value}
+    with pytest.raises(TypeError, match=rf"^{name} must be a real number, got "):
+        naka_rushton([0.1, 0.5], **params)
+    # a 0-d array is still a number: r = b + rmax c^2 / (c^2 + c50^2) at c = c50 is b + rmax/2
+    params[name] = np.array(-1.0)
+    np.testing.assert_allclose(naka_rushton([0.3], **params),
+                               [params.get("baseline", 0.0) + params["rmax"] / 2], rtol=1e-12)

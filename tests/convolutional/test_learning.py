@@ -396,3 +396,12 @@ def test_given_starting_kernels_are_recorded_as_an_array_like_the_learners_do():
                               batch_size=4, seed=0, progress=False)
     assert given.attrs["init"] == history.attrs["init"] == "array"
     assert drawn.attrs["init"] == "gaussian"
+
+
+def test_huge_n_updates_is_refused_by_name():
+    """NumPy's "Unable to allocate 7.28 TiB" named no argument: the history holds the
+    statistics and the wall time of every update (7 float64 values, 5.6e13 bytes)."""
+    images = np.random.default_rng(0).standard_normal((2, 32, 32))
+    with pytest.raises(ValueError, match=r"^n_updates=1000000000000 history rows \(float64\) "
+                                         r"would take 5\.6e\+13 bytes .* more than the"):
+        learn_kernels(images, 4, 5, n_updates=10**12, progress=False)

@@ -499,3 +499,15 @@ def test_a_long_legal_file_name_saves(tmp_path, suffix):
     back = load_dataset(out)
     np.testing.assert_array_equal(back["a"].values, [1.0, 2.0])
     assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary left
+
+
+def test_values_by_dims_names_a_missing_variable_and_lists_the_present_ones():
+    """xarray's bare KeyError named neither what a file edited by hand lacks nor what it
+    holds; the loaders catch ValueError."""
+    from v1model.io import values_by_dims
+
+    ds = xr.Dataset({"a": (("atom",), np.ones(3)), "b": (("atom", "feature"), np.ones((3, 2)))})
+    with pytest.raises(ValueError, match=r"^ds has no variable 'nope' \(expected dims "
+                                         r"\('atom',\)\); it has \['a', 'b'\]$"):
+        values_by_dims(ds, "nope", ("atom",))
+    np.testing.assert_array_equal(values_by_dims(ds, "b", ("feature", "atom")), np.ones((2, 3)))

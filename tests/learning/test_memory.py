@@ -13,6 +13,7 @@ import pytest
 
 from v1model.learning import (
     SparseDictionaryLearner,
+    init_dictionary,
     learn_dictionary,
     learn_ksvd,
     learn_mod,
@@ -109,3 +110,28 @@ def test_transform_of_a_memmap_makes_no_float64_copies(memmap_data):
     assert codes.dtype == np.float32
     assert peak < 3 * codes.nbytes, f"transform peaked at {peak / codes.nbytes:.1f}x the codes"
     np.testing.assert_array_equal(codes[:1000], ref)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda X: learn_mod(X, 3, lam=0.1, n_updates=10**12, progress=False),
+     r"n_updates=1000000000000 history rows \(float64\) would take 5\.6e\+13 bytes"),
+    (lambda X: init_dictionary(X, 10**12),
+     r"n_atoms=1000000000000 atoms of 16 features \(float64\) would take 1\.28e\+14 bytes"),
+])
+def test_huge_counts_are_refused_by_name(call, match):
+    """NumPy's "Unable to allocate 50.9 TiB" named no argument; the history holds 7 float64
+    values per update and the dictionary 16 per atom (10**12 * 7 * 8 = 5.6e13 bytes)."""
+    X = np.random.default_rng(0).standard_normal((40, 16))
+    with pytest.raises(ValueError, match=match + r".* more than the"):
+        call(X)
+
+
+def test_init_dictionary_bound_is_the_memory(monkeypatch):
+    import v1model.validation
+
+    X = np.random.default_rng(0).standard_normal((40, 16))
+    # 1 MiB holds 8192 atoms of 16 float64 values
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 2.0**20)
+    assert init_dictionary(X, 8192, seed=0).shape == (8192, 16)
+    with pytest.raises(ValueError, match=r"n_atoms=8193 atoms .* \(at most 8192 would fit\)"):
+        init_dictionary(X, 8193, seed=0)

@@ -168,3 +168,12 @@ def test_exported_activations_keep_float32_and_take_lists():
     assert topk(pre, 1)[0].dtype == np.float32 and relu(pre)[0].dtype == np.float32
     np.testing.assert_array_equal(topk([[0.5, -1.0, 2.0]], np.int64(2))[0], [[0.5, 0.0, 2.0]])
     np.testing.assert_array_equal(jumprelu(pre, np.float32(1.0))[0], [[0.0, 0.0, 2.0]])
+
+
+@pytest.mark.parametrize("activation", [topk, batch_topk])
+def test_exported_activations_refuse_k_above_n_latents(activation):
+    """As SparseAutoencoder does: k=9 of 4 latents was taken as "all of them"; k = 4 is."""
+    pre = np.random.default_rng(0).standard_normal((3, 4))
+    with pytest.raises(ValueError, match=r"^k=9 exceeds n_latents=4"):
+        activation(pre, 9)
+    np.testing.assert_array_equal(activation(pre, 4)[0], np.maximum(pre, 0))

@@ -423,3 +423,11 @@ def test_objective_accepts_numpy_scalars():
 
     objective = Objective("topk", k=np.int64(3), lam=np.float32(0.0))
     assert objective.k == 3 and type(objective.k) is int and objective.lam == 0.0
+
+
+def test_huge_n_steps_is_refused_by_name():
+    """NumPy's "Unable to allocate 7.28 TiB" (the learning rates of 10**12 steps) named no
+    argument; the history holds 9 float64 values per step (7.2e13 bytes)."""
+    with pytest.raises(ValueError, match=r"^n_steps=1000000000000 history rows \(float64\) "
+                                         r"would take 7\.2e\+13 bytes .* more than the"):
+        _fit(n_steps=10**12)

@@ -363,3 +363,13 @@ def test_rf_overlap_keeps_the_sign():
     s = 1 / np.sqrt(2)
     want = np.array([[1, -1, 0, s], [-1, 1, 0, -s], [0, 0, 1, s], [s, -s, s, 1]])
     np.testing.assert_allclose(rf_overlap(Q), want, atol=1e-12)
+
+
+def test_huge_n_updates_is_refused_by_name():
+    """NumPy's "Unable to allocate 7.28 TiB" named no argument: 6 float64 statistics per
+    recorded update, 4.8e13 bytes for 10**12 updates recorded every 1 (2.4e13 every 2)."""
+    X = np.random.default_rng(0).standard_normal((200, 16))
+    for every, nbytes in ((1, r"4\.8e\+13"), (2, r"2\.4e\+13")):
+        with pytest.raises(ValueError, match=rf"^n_updates=1000000000000 updates recorded every "
+                                             rf"{every} .* would take {nbytes} bytes"):
+            learn_sailnet(X, 8, n_updates=10**12, record_every=every, progress=False)

@@ -10,8 +10,8 @@ from ..inference._common import check_products_in_range, spectral_norm_gram, val
 from ..inference.fista import fista_iterate
 from ..io import clean_attrs, seed_attr
 from ..progress import check_progress, progress_bar
-from ..validation import (as_generator, check_array, check_choice, check_int, check_positive,
-                          check_same_features, check_shape)
+from ..validation import (as_generator, check_array, check_choice, check_fits_in_memory,
+                          check_int, check_positive, check_same_features, check_shape)
 from ._unrolled import code_loss, lasso_loss
 from .lista import LISTA, OBJECTIVES, PARAMETRIZATIONS, _learning_rate, optimal_codes
 
@@ -219,6 +219,9 @@ def solver_error_by_iteration(X, D, lam, n_iter, *, target=None, target_tol=1e-8
     """
     lam = check_positive(lam, "lam")
     n_iter = check_int(n_iter, "n_iter", minimum=1)
+    # error and objective of both solvers per iteration: numpy's MemoryError named no argument
+    check_fits_in_memory((n_iter, 4), np.float64, "n_iter", n_iter,
+                         "iterations of 2 solvers x 2 curves (float64)")
     target_tol = check_positive(target_tol, "target_tol")
     X, D, _, dt = validate_problem(X, D, lam, dtype)
     check_progress(progress)

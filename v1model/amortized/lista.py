@@ -361,7 +361,7 @@ class LISTA(SavedAsDataset):
         ------
         ValueError
             For invalid parameters, non-finite or mismatched ``X``/``D``/
-            targets, ``target_val`` without ``X_val``, ``target`` with
+            targets, an all-zero ``X``, ``target_val`` without ``X_val``, ``target`` with
             ``objective="lasso"``, or a ``learning_rate`` above the initial
             thresholds (``"full"``) or steps (``"step"``).
         FloatingPointError
@@ -371,6 +371,10 @@ class LISTA(SavedAsDataset):
         dtype = self._validated()
         rng = as_generator(seed)
         X, D, lam, _ = validate_problem(X, D, self.lam, dtype)
+        # zero signals have zero codes and zero gradients: training would end at ISTA's
+        # weights, reported as trained (SparseAutoencoder refuses them the same way)
+        if not X.any():
+            raise ValueError("X: every sample is zero; there is nothing to learn from")
         layers = self._layers(D, lam)
         weights = layers.initial(dtype)  # Adam updates them in place
         learning_rate = _learning_rate(self.learning_rate, weights)

@@ -441,7 +441,8 @@ def fit_gabor(
         patch's larger side (an envelope that wide is flat over the patch, so
         its size is not identifiable beyond).
     max_frequency : float, default 0.5
-        Upper bound of the carrier frequency in cycles/pixel (0.5: Nyquist).
+        Upper bound of the carrier frequency in cycles/pixel, in (0, 0.5]
+        (0.5: Nyquist; a carrier above it aliases to a lower frequency).
     return_model : bool, default False
         Also return the fitted images as ``model`` (atom, y, x).
     progress : bool or None, default None
@@ -472,8 +473,8 @@ def fit_gabor(
     ------
     ValueError
         For atoms that are not 2-D or 3-D or do not match ``shape``, flat
-        non-square atoms without ``shape``, ``n_starts`` outside 1 to 6, or
-        ``max_sigma <= min_sigma``.
+        non-square atoms without ``shape``, ``n_starts`` outside 1 to 6,
+        ``max_sigma <= min_sigma``, or ``max_frequency`` outside (0, 0.5].
 
     References
     ----------
@@ -503,7 +504,11 @@ def fit_gabor(
     max_sigma = float(max(h, w)) if max_sigma is None else check_positive(max_sigma, "max_sigma")
     if max_sigma <= min_sigma:
         raise ValueError(f"max_sigma={max_sigma} must exceed min_sigma={min_sigma}")
-    max_frequency = check_positive(max_frequency, "max_frequency")
+    from stimuli.gratings import check_frequency
+
+    # above Nyquist a carrier aliases to a lower frequency: the fit could not tell them apart
+    max_frequency = float(check_frequency(check_positive(max_frequency, "max_frequency"),
+                                          "max_frequency", positive=True))
     polish = check_bool(polish, "polish")
     return_model = check_bool(return_model, "return_model")
     progress = check_progress(progress)

@@ -34,6 +34,8 @@ codes are rectified first (``rectify="abs"``, default).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import xarray as xr
 
@@ -329,7 +331,7 @@ def kurtosis(codes, axis: int = 0):
     Parameters
     ----------
     codes : array_like, at least 1-D
-        Typically ``(n_samples, n_units)``.
+        Typically ``(n_samples, n_units)``; at least 2 values along ``axis``.
     axis : int, default 0
         The axis the statistic runs over.
 
@@ -341,10 +343,14 @@ def kurtosis(codes, axis: int = 0):
     Raises
     ------
     ValueError
-        For an invalid ``axis`` or non-finite codes.
+        For fewer than 2 values along ``axis``, an invalid ``axis`` or
+        non-finite codes.
     """
     A = _responses(codes, "codes")
     axis = check_axis(axis, A.ndim)
+    n = A.shape[axis]
+    if n < 2:  # one value has no spread: all NaN, as hoyer_sparseness refuses it
+        raise ValueError(f"codes needs at least 2 values along axis {axis}, got {n}")
     A = A / pow2_scale(A, axis=axis, keepdims=True)  # exact; largest |value| in [1, 2)
     d = A - A.mean(axis=axis, keepdims=True)
     d2 = np.square(d, out=d)  # d**4 would go through pow(): squaring twice is ~5x faster
@@ -413,12 +419,19 @@ def sparseness(
         ``unit_activity`` (fraction of stimuli a unit answers), ``dead``;
         scalars ``activity_ratio``, ``mean_active_count``, ``n_dead``,
         ``mean_lifetime_sparseness``, ``mean_population_sparseness``;
-        ``attrs["code_class"]``.
+        ``attrs["code_class"]``. With a single stimulus ``lifetime_sparseness``,
+        ``kurtosis`` and their mean are NaN, with a single unit ``hoyer`` is
+        (their own functions refuse such codes); a ``UserWarning`` says so.
 
     Raises
     ------
     ValueError
         For codes that are not a finite 2-D array or a parameter out of range.
+
+    Warns
+    -----
+    UserWarning
+        For a single stimulus or a single unit (the NaN statistics above).
     """
     A = _codes(codes)
     tol = check_nonnegative(tol, "tol")
@@ -429,6 +442,12 @@ def sparseness(
     count = active.sum(axis=1)
     ratio = float(active.mean())
     dead = ~active.any(axis=0)
+    # the per-unit indices need 2 stimuli and Hoyer 2 units (their functions refuse fewer)
+    short = ["lifetime_sparseness and kurtosis (1 stimulus)"] * (n < 2) + [
+        "hoyer (1 unit)"] * (k < 2)
+    if short:
+        warnings.warn(f"codes has shape {A.shape}: NaN for {' and for '.join(short)}, which "
+                      "need at least 2 values", UserWarning, stacklevel=2)
     life = lifetime_sparseness(A, rectify) if n > 1 else np.full(k, np.nan)
     pop = population_sparseness(A, rectify)
     hoyer = hoyer_sparseness(A, axis=1) if k > 1 else np.full(n, np.nan)
@@ -439,8 +458,8 @@ def sparseness(
     ds["hoyer"] = ("sample", hoyer, {"units": "1", "long_name": "Hoyer sparseness"})
     ds["lifetime_sparseness"] = ("atom", life, {"units": "1", "long_name":
                                  "Vinje-Gallant lifetime sparseness (large = sparse)"})
-    ds["kurtosis"] = ("atom", kurtosis(A, axis=0), {"units": "1", "long_name":
-                      "excess kurtosis of responses"})
+    kurt = kurtosis(A, axis=0) if n > 1 else np.full(k, np.nan)
+    ds["kurtosis"] = ("atom", kurt, {"units": "1", "long_name": "excess kurtosis of responses"})
     ds["unit_activity"] = ("atom", active.mean(axis=0), {"units": "1", "long_name":
                            "fraction of stimuli the unit answers"})
     ds["dead"] = ("atom", dead, {"units": "1", "long_name": "never active"})

@@ -21,8 +21,8 @@ import numpy as np
 import xarray as xr
 
 from ..progress import check_progress, progress_bar
-from ..validation import (check_array, check_axis, check_bool, check_choice, check_int,
-                          check_nonnegative, check_positive, check_probability, describe)
+from ..validation import (check_array, check_axis, check_bool, check_choice, check_fits_in_memory,
+                          check_int, check_nonnegative, check_positive, check_probability, describe)
 from ._common import call_encoder, check_encoder, check_real, image_shape
 
 __all__ = [
@@ -61,6 +61,8 @@ def _grid_or_count(value, name, default_range, log=False, endpoint=False):
     """An int n (-> n evenly spaced values over default_range) or explicit values."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         n = check_int(value, name, minimum=1)
+        # numpy's "Unable to allocate 7.28 TiB" named no argument
+        check_fits_in_memory((n,), np.float64, name, n, "values (float64)")
         lo, hi = default_range
         if log:
             return np.geomspace(lo, hi, n)
@@ -311,8 +313,8 @@ def tuning_curves(
         (rad, grid argmax), ``circular_variance`` (see
         :func:`circular_variance`; NaN unless the orientations sample
         [0, pi) evenly, in any order: ``np.linspace(0, np.pi, n)`` has both
-        0 and pi and does not), ``orientation_bandwidth``
-        (rad, half-width at ``bandwidth_level``; needs evenly spaced
+        0 and pi and does not, nor does a single orientation), ``orientation_bandwidth``
+        (rad, half-width at ``bandwidth_level``; needs at least 3 evenly spaced
         orientations over [0, pi), in any order),
         ``preferred_frequency`` (cycles/pixel, grid argmax),
         ``frequency_bandwidth`` (octaves, full width at ``bandwidth_level``),
@@ -330,6 +332,15 @@ def tuning_curves(
         For a ``response`` without the dims (orientation, frequency, phase,
         atom) or the ``orientation``/``frequency`` coordinates, frequencies
         outside (0, 0.5], or an invalid option.
+
+    Warns
+    -----
+    UserWarning
+        When the orientations do not sample [0, pi) evenly (a single one
+        included), which leaves ``circular_variance`` and
+        ``orientation_bandwidth`` NaN for every unit, or when 3 or more leave
+        ``orientation_bandwidth`` NaN (two pi/2 apart have a circular
+        variance and no half-width, without a warning).
     """
     if not isinstance(responses, xr.Dataset) or "response" not in responses:
         raise TypeError("responses must be the Dataset returned by grating_responses "
@@ -381,7 +392,10 @@ def tuning_curves(
     by_o = np.argsort(o, kind="stable")
     step = np.pi / n_o
     evenly = n_o > 2 and np.allclose(np.diff(o[by_o]), step)
-    if n_o > 2 and not (even_circle and evenly):  # (fewer: no tuning to measure)
+    # a single orientation (or two not pi/2 apart) loses the circular variance as an
+    # uneven grid does: warned alike (it came silently); two pi/2 apart keep it, and
+    # have no half-width to measure at all
+    if not even_circle or (n_o > 2 and not evenly):
         lost = "circular_variance and orientation_bandwidth are" if not even_circle \
             else "orientation_bandwidth is"
         warnings.warn(f"responses['orientation'] {describe(np.round(o, 4).tolist())} does not "
@@ -786,6 +800,14 @@ def contrast_response(
     return ds
 
 
+def _check_number(value, name):
+    """A finite real number of either sign; a bool (``rmax=True``) is refused as the
+    check_* helpers refuse it, not taken as 1."""
+    if isinstance(value, (bool, np.bool_)) or getattr(value, "dtype", None) == np.bool_:
+        raise TypeError(f"{name} must be a real number, got {describe(value)}")
+    return float(check_array(value, name, ndim=0))
+
+
 def naka_rushton(c, rmax, c50, n, baseline=0.0):
     """Hyperbolic-ratio contrast response ``baseline + rmax c^n / (c^n + c50^n)``.
 
@@ -810,7 +832,7 @@ def naka_rushton(c, rmax, c50, n, baseline=0.0):
     Raises
     ------
     TypeError
-        For complex or non-numeric ``c`` or parameters.
+        For complex or non-numeric ``c`` or parameters, or a bool parameter.
     ValueError
         For empty, negative or non-finite ``c``, a ``c50`` or ``n`` that is
         not positive and finite, or a non-finite ``rmax`` or ``baseline``.
@@ -818,10 +840,10 @@ def naka_rushton(c, rmax, c50, n, baseline=0.0):
     c = check_array(check_real(c, "c", "contrasts"), "c")
     if np.any(c < 0):
         raise ValueError(f"c must be contrasts >= 0, got a minimum of {c.min():g}")
-    rmax = float(check_array(rmax, "rmax", ndim=0))
+    rmax = _check_number(rmax, "rmax")
     c50 = check_positive(c50, "c50")
     n = check_positive(n, "n")
-    baseline = float(check_array(baseline, "baseline", ndim=0))
+    baseline = _check_number(baseline, "baseline")
     # c^n / (c^n + c50^n) = 1 / (1 + (c50 / c)^n): no overflow of c50^n (c50 = 1e300)
     # nor inf / inf for a large n; c = 0 gives 1 / inf = 0
     with np.errstate(divide="ignore", over="ignore"):

@@ -29,8 +29,9 @@ from ..inference._common import ConvergenceWarning, check_products_in_range
 from ..io import seed_attr
 from ..learning._atoms import normalize_rows
 from ..progress import check_progress, progress_bar
-from ..validation import (as_generator, check_array, check_choice, check_dtype, check_int,
-                          check_nonnegative, check_positive, describe)
+from ..validation import (as_generator, check_array, check_choice, check_dtype,
+                          check_fits_in_memory, check_int, check_nonnegative, check_positive,
+                          describe)
 from .inference import METHODS, _solve_blocks
 from .operator import (BOUNDARIES, ConvolutionalDictionary, _check_axes, check_geometry,
                        kernel_dims)
@@ -196,6 +197,9 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
         raise ValueError("images: every value is zero; there is nothing to learn from")
     lam = check_nonnegative(lam, "lam")
     n_updates = check_int(n_updates, "n_updates", minimum=1)
+    # the history and timings of every update: numpy's MemoryError named no argument
+    check_fits_in_memory((n_updates, len(_HISTORY) + 1), np.float64, "n_updates", n_updates,
+                         "history rows (float64)")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     learning_rate = check_positive(learning_rate, "learning_rate")
     if learning_rate >= 2:

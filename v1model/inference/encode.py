@@ -123,7 +123,11 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
         The method's stopping tolerance (its own default when None): the
         relative change for fista/ista/iht, the relative membrane change for
         lca, the KKT tolerance (relative to ``lam``) for active_set and cd, and the
-        squared residual norm for mp/omp.
+        squared residual norm for mp/omp. Each sample is tested on its own,
+        but at float32 its rounding depends on which samples share the call,
+        and that can move the iteration at which fista/ista stop it (a
+        sample coded alone can stop earlier, meeting the step rule at a
+        larger objective gap: :func:`~v1model.inference.fista`, ``tol``).
     positive : bool, default False
         Non-negative codes (LCA: rectified threshold ``"nonneg"``).
     dtype : {float32, float64}, default float32

@@ -13,11 +13,11 @@ from .._blas import blas_threads_for_step, coding_iteration_flops
 from .._frames import user_stacklevel
 from ..io import seed_attr
 from ..progress import check_progress, progress_bar
-from ..validation import as_generator, check_int
+from ..validation import as_generator, check_fits_in_memory, check_int
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary, normalize_rows, reseed
 from ._coding import check_lam_below_data
 from ._data import Minibatches, check_training_rows
-from ._history import History, batch_statistics
+from ._history import FIELDS, History, batch_statistics
 
 
 def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, init,
@@ -44,6 +44,9 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
             UserWarning, stacklevel=user_stacklevel())
     check_lam_below_data(X, coder, n_atoms)
     n_updates = check_int(n_updates, "n_updates", minimum=1)
+    # the history holds a row per update: numpy's "Unable to allocate" named no argument
+    check_fits_in_memory((n_updates, len(FIELDS)), np.float64, "n_updates", n_updates,
+                         "history rows (float64)")
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size", minimum=1)
     else:  # every update codes all of X: converted once

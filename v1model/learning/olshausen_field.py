@@ -15,7 +15,9 @@ Two variants:
   ``S(a) = log(1 + (a / sigma)^2)``, codes by 10 conjugate-gradient steps per
   patch while learning, as sparsenet (the converged MAP codes learn other,
   noisier atoms: see the Notes of :func:`learn_dictionary`; encoding with a
-  learned dictionary finds the MAP), and the gain adaptation of the original
+  learned dictionary converges to a local minimum of the nonconvex energy, a
+  local MAP that can depend on which samples are coded together:
+  :func:`cauchy_inference`), and the gain adaptation of the original
   ``sparsenet`` code: each atom's length is adjusted so that its coefficient
   variance approaches a target (``var_goal``), which stops codes shrinking
   while atoms grow.
@@ -46,6 +48,7 @@ from ..validation import (
     check_array,
     check_choice,
     check_dictionary,
+    check_fits_in_memory,
     check_int,
     check_nonnegative,
     check_positive,
@@ -111,7 +114,18 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
     for every sample. The batch energy is a sum of independent per-sample
     energies, so one quasi-Newton (``"L-BFGS-B"``) or nonlinear conjugate
     gradient (``"CG"``, sparsenet's method) run over a group of
-    ``CAUCHY_GROUP`` samples solves them together.
+    ``CAUCHY_GROUP`` samples minimises them together (fewer iterations in
+    all than one run per sample).
+
+    The energy is not convex (the log prior is concave away from 0): each
+    code is a local minimum, a MAP only locally, and which one depends on
+    the path, which the shared line searches and curvature pairs of a group
+    make depend on the samples solved with it. The same sample alone, in
+    another group or from another ``A0`` can converge to a different local
+    minimum: Gaussian ``X`` (41, 16) then ``D`` (24, 16, rows normalised)
+    from ``default_rng(0)``, ``lam=0.1``: sample 8 in the batch and alone
+    got codes 1.7 apart (max over atoms), both converged, with energies
+    3.18 and 3.23.
 
     Parameters
     ----------
@@ -145,6 +159,8 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
     Returns
     -------
     A : ndarray, shape (n_samples, n_atoms), float64
+        Local minima of each sample's energy (see above: not necessarily
+        the global MAP, and dependent on the grouping).
     """
     from ..validation import check_data_and_dictionary
 
@@ -248,6 +264,12 @@ def init_dictionary(X, n_atoms, init="data", seed=None):
     Returns
     -------
     ndarray, shape (n_atoms, n_features), float64
+
+    Raises
+    ------
+    ValueError
+        For invalid ``X`` or ``init``, ``n_atoms < 1``, or a dictionary larger
+        than the memory this process may use.
     """
     X = check_training_rows(X, allow_zero=True, dtype=np.float64)  # a memmap is not loaded
     n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
@@ -257,6 +279,9 @@ def init_dictionary(X, n_atoms, init="data", seed=None):
 
 def _init_dictionary(X, n_atoms, init, rng):
     n, p = X.shape
+    # every learner starts here: numpy's "Unable to allocate 7.28 TiB" named no argument
+    check_fits_in_memory((n_atoms, p), np.float64, "n_atoms", n_atoms,
+                         f"atoms of {p} features (float64)")
     if init == "random":
         D = rng.standard_normal((n_atoms, p))
     else:

@@ -86,6 +86,15 @@ def _check_pre(pre) -> np.ndarray:
     return check_array(pre, "pre", ndim=2, dtype=dtype)
 
 
+def _check_k(k, n_latents) -> int:
+    """``k`` as an int in [1, n_latents], refused as :class:`SparseAutoencoder` refuses it."""
+    k = check_int(k, "k", minimum=1)
+    if k > n_latents:
+        raise ValueError(f"k={k} exceeds n_latents={n_latents} (pre.shape[1]): a sample cannot "
+                         "have more active latents than there are latents")
+    return k
+
+
 def relu(pre):
     """``max(pre, 0)`` and the mask where it passes gradient (``pre > 0``).
 
@@ -116,16 +125,23 @@ def topk(pre, k):
     pre : array_like, shape (n_samples, n_latents)
         Pre-activations, finite.
     k : int
-        Latents kept per sample, >= 1 (all of them when ``k >= n_latents``).
+        Latents kept per sample, in [1, n_latents] (all of them when
+        ``k = n_latents``).
 
     Returns
     -------
     z : ndarray, shape (n_samples, n_latents)
         Latents, float32 for float32 ``pre``, else float64.
     mask : ndarray of bool, shape (n_samples, n_latents)
+
+    Raises
+    ------
+    ValueError
+        For ``pre`` that is not a finite 2-D array, or ``k`` outside
+        [1, n_latents].
     """
     pre = _check_pre(pre)
-    return _topk(pre, check_int(k, "k", minimum=1))
+    return _topk(pre, _check_k(k, pre.shape[1]))
 
 
 def batch_topk(pre, k):
@@ -140,7 +156,7 @@ def batch_topk(pre, k):
     pre : array_like, shape (n_samples, n_latents)
         Pre-activations, finite.
     k : int
-        Latents kept per sample on average, >= 1.
+        Latents kept per sample on average, in [1, n_latents].
 
     Returns
     -------
@@ -149,9 +165,15 @@ def batch_topk(pre, k):
     mask : ndarray of bool, shape (n_samples, n_latents)
     smallest : float
         In units of ``pre``.
+
+    Raises
+    ------
+    ValueError
+        For ``pre`` that is not a finite 2-D array, or ``k`` outside
+        [1, n_latents].
     """
     pre = _check_pre(pre)
-    return _batch_topk(pre, check_int(k, "k", minimum=1))
+    return _batch_topk(pre, _check_k(k, pre.shape[1]))
 
 
 def jumprelu(pre, theta):

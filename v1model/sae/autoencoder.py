@@ -17,8 +17,8 @@ from ..learning._data import Minibatches, check_training_rows
 from ..learning._persist import _jsonable, generator_from_json, generator_to_json
 from ..learning.estimator import NotFittedError
 from ..validation import (as_generator, check_array, check_bool, check_choice, check_dtype,
-                          check_int, check_nonnegative, check_positive_or_auto,
-                          check_probability, describe)
+                          check_fits_in_memory, check_int, check_nonnegative,
+                          check_positive_or_auto, check_probability, describe)
 from .objective import ACTIVATIONS, Objective, decode_latents, encode, parameter_names
 from .training import (HISTORY_FIELDS, TrainingState, history_dataset, initial_parameters,
                        lr_schedule, train)
@@ -358,8 +358,9 @@ class SparseAutoencoder(SavedAsDataset):
         Raises
         ------
         ValueError
-            For invalid settings or data: fewer samples than ``batch_size``
-            or samples all alike.
+            For invalid settings or data: fewer samples than ``batch_size``,
+            samples all alike, or ``n_steps`` whose history would not fit in
+            memory.
         FloatingPointError
             When training diverges or its squared gradients overflow the dtype.
 
@@ -376,6 +377,9 @@ class SparseAutoencoder(SavedAsDataset):
         if X.shape[0] < v["batch_size"]:
             raise ValueError(f"X has {X.shape[0]} samples, fewer than batch_size="
                              f"{v['batch_size']}; give more samples or a smaller batch_size")
+        # a learning rate and a history row per step: numpy's MemoryError named no argument
+        check_fits_in_memory((v["n_steps"], len(HISTORY_FIELDS)), np.float64, "n_steps",
+                             v["n_steps"], "history rows (float64)")
         v["lr"] = _learning_rate(v["lr"])
         spread = _model_spread(stats, dtype)
         if np.isnan(spread):

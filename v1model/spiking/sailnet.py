@@ -47,6 +47,7 @@ from ..validation import (
     check_array,
     check_choice,
     check_dtype,
+    check_fits_in_memory,
     check_int,
     check_nonnegative,
     check_positive,
@@ -361,6 +362,9 @@ def learn_sailnet(
     if record_every > n_updates:  # the history would come back empty without a word
         raise ValueError(f"record_every={record_every} is more than n_updates={n_updates}: "
                          "no update would be recorded")
+    # 6 statistics per recorded update: numpy's MemoryError named no argument
+    check_fits_in_memory((n_updates // record_every, 6), np.float64, "n_updates", n_updates,
+                         f"updates recorded every {record_every} as history rows (float64)")
     check_progress(progress)
     rng = as_generator(seed)
     draw, patch_shape = _batch_source(data, patch_size, border, batch_size, rng)
