@@ -52,14 +52,14 @@ Defaults and their sources
 - 8 kHz, 32 kernels of 64 taps (8 ms), as the patch-based study's 8 ms
   segments (the brief's 64-128 samples; 128 taps gave tonal kernels with
   FISTA codes, see README).
-- Matching pursuit to ``snr_db = 15`` (3% of the energy left, ~0.08 spikes
+- Matching pursuit to ``snr_db = 15`` (3% of the energy left, ~0.09 spikes
   per sample); each update codes 16 random crops of 256 samples (4 kernel
   lengths, ``crop_length``) of the excerpts of 1,024 samples (128 ms, 16
   kernel lengths; held-out excerpts are coded whole): at 7 dB (19% left,
   0.02 spikes per sample) a few low-frequency kernels learned and most
   stayed noise-like (median power in band 0.44), and 8 crops per update
-  gave 0.35-0.39 where 16 gave 0.53-0.61 (quick runs). FISTA: ``lam = 2``
-  (units of the unit-RMS excerpts; ~20% of the energy left, 0.14-0.16
+  gave 0.35-0.39 where 16 gave 0.54-0.56 (quick runs). FISTA: ``lam = 2``
+  (units of the unit-RMS excerpts; ~20% of the energy left, 0.13-0.17
   non-zero coefficients per sample; ``lam = 0.5`` gave tonal, non-localized
   kernels) on 8 excerpts of 256 samples (whole: the crop) per update.
 - Quick: 100 updates; full: 1,500 updates. The white-noise control learns
@@ -79,22 +79,25 @@ What the runs show
 ------------------
 The paper's power law (bandwidth growing with centre frequency like the
 auditory nerve's) is **not** reproduced, quick or full (FSDD, matching
-pursuit, seed 0, measured 2026-12-06): the log-log slope of the -10 dB
-bandwidth against centre frequency is 0.01 +- 0.10 after the quick run's 100
-updates and 0.05 +- 0.09 after the full run's 1,500, against 0.38 and 0.27
-for gammatones cut to the same 64 taps and 0.74 and 0.71 for the ERB scale
-at the same centres, and the kernels above ~1 kHz stay noisy. Fitting only
-the kernels above 500 Hz, where the cut gammatones' slope is 0.55, gives
--0.01 +- 0.22. A smaller step, ``learning_rate=0.1`` (full run, 4-5 min on
-the shared 2-core box), gives smoother kernels and a slope of 0.31 +- 0.08
-and 0.21 +- 0.11 (seeds 0 and 1; 0.03: 0.22 +- 0.09), as steep as the cut
-gammatones (0.27, 0.31) but far from the ERB scale (0.72, 0.74), with few
-kernels localized (6%, 3%; cut gammatones 33%, 37%); 100 updates at 0.1
-learn nothing yet (0.21 of the power in band). An 8 ms kernel cannot be as
+pursuit, seed 0, measured 2026-12-06, held-out excerpts from held-out
+recordings): the log-log slope of the -10 dB bandwidth against centre
+frequency is 0.19 +- 0.08 after the quick run's 100 updates and 0.03 +- 0.09
+after the full run's 1,500, against 0.29 and 0.40 for gammatones cut to the
+same 64 taps and 0.72 and 0.73 for the ERB scale at the same centres, and the
+kernels above ~1 kHz stay noisy. Fitting only the kernels above 500 Hz, where
+the cut gammatones' slope is 0.55, gives 0.01 +- 0.17. A smaller step,
+``learning_rate=0.1`` (full run, 4-5 min on the shared 2-core box), gives
+smoother kernels and a slope of 0.29 +- 0.09 and 0.17 +- 0.11 (seeds 0 and 1;
+0.03: 0.29 +- 0.10), as steep as the cut gammatones (0.31, 0.20) but far from
+the ERB scale (0.73, 0.72), with few kernels localized (12%, 9%; cut
+gammatones 40%, 31%), though with envelopes longer at low centre frequencies
+(Spearman rho -0.58, -0.43); 100 updates at 0.1 learn nothing yet (0.24 of
+the power in band). An 8 ms kernel cannot be as
 narrow as an ERB filter below ~1 kHz, and longer kernels did not close the
-gap: 128 taps gave 0.10 +- 0.09 (500 updates, rate 0.5) and 0.25 +- 0.11
-(600 updates, rate 0.1, 7 min) against 0.56 and 0.50 for gammatones cut to
-128 taps; 64 kernels (1,000 updates, rate 0.5) 0.07 +- 0.06 against 0.34.
+gap (measured before the held-out split): 128 taps gave 0.10 +- 0.09 (500
+updates, rate 0.5) and 0.25 +- 0.11 (600 updates, rate 0.1, 7 min) against
+0.56 and 0.50 for gammatones cut to 128 taps; 64 kernels (1,000 updates, rate
+0.5) 0.07 +- 0.06 against 0.34.
 """
 
 from __future__ import annotations
