@@ -106,6 +106,10 @@ def cauchy_objective(X, D, A, lam, sigma):
 CAUCHY_GROUP = 10
 
 
+#: data whose largest |x| is beyond this power of two are coded in units of their scale
+CAUCHY_OWN_UNITS = 2.0**32
+
+
 def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000,
                      method="L-BFGS-B", progress=None):
     """MAP codes under Olshausen & Field's Cauchy prior.
@@ -186,14 +190,20 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
         for start in range(0, n, CAUCHY_GROUP):
             rows = slice(start, min(start + CAUCHY_GROUP, n))
             # the energy gradient scales with X: an absolute gtol left the codes of X
-            # scaled by 1e-6 at their starting point (energy 2.2x the MAP's), unwarned
-            scale = float(pow2_scale(X[rows]))
-            A[rows], res = _cauchy_map(X[rows], D, lam, sigma,
-                                       None if A0 is None else A0[rows], tol * scale,
-                                       max_iter, method, ftol=0.0, return_result=True)
-            g = float(np.abs(res.jac).max(initial=0.0))
+            # scaled by 1e-6 at their start (energy 2.2x the MAP's). Large X is solved in
+            # its own units (X, A and sigma over the power of two `up`, lam over up^2: the
+            # same energy over up^2, exactly): L-BFGS took no step at all from the start
+            # of X scaled by 1e50, and A*A overflowed at 1e200 (lam / c^2 of small X
+            # would overflow: there the tolerance alone scales)
+            c = float(pow2_scale(X[rows]))
+            up = c if c > CAUCHY_OWN_UNITS else 1.0
+            codes, res = _cauchy_map(X[rows] / up, D, lam / (up * up), sigma / up,
+                                     None if A0 is None else A0[rows] / up, tol * c / up,
+                                     max_iter, method, ftol=0.0, return_result=True)
+            A[rows] = codes * up
+            g = float(np.abs(res.jac).max(initial=0.0)) * up  # in the energy's own units
             # status 1: the iteration limit; other early stops are float64's floor
-            if res.status == 1 and g > tol * scale:
+            if res.status == 1 and g > tol * c:
                 worst, n_short = max(worst, g), n_short + rows.stop - rows.start
             bar.update(rows.stop - rows.start)
     if n_short:
@@ -214,14 +224,23 @@ def _cauchy_map(X, D, lam, sigma, A0, tol, max_iter, method, ftol=None, return_r
     if A0 is None:
         A0 = B / np.diag(G)[None, :]
     s2 = sigma * sigma
+    # beyond this |A| / sigma (or a sigma whose square underflows) A*A / s2 is not finite
+    big = 1e150 * sigma if s2 >= np.finfo(np.float64).tiny else 0.0
 
     def fun(a_flat):
         A = a_flat.reshape(n, k)
         GA = A @ G
         # 0.5||x||^2 is constant and dropped
         f = 0.5 * np.einsum("ij,ij->", A, GA) - np.einsum("ij,ij->", A, B)
-        f += lam * np.log1p(A * A / s2).sum()
-        grad = GA - B + lam * 2 * A / (s2 + A * A)
+        if np.abs(A).max(initial=0.0) < big:
+            f += lam * np.log1p(A * A / s2).sum()
+            penalty_grad = 2 * A / (s2 + A * A)
+        else:  # the same through h = sqrt(1 + (A/sigma)^2), which does not overflow
+            z = A / sigma
+            h = np.hypot(1.0, z)
+            f += lam * 2 * np.log(h).sum()
+            penalty_grad = (2 / sigma) * (z / h) / h
+        grad = GA - B + lam * penalty_grad
         return f, grad.ravel()
 
     options = {"maxiter": max_iter, "gtol": tol}
