@@ -462,3 +462,65 @@ def test_silent_units_get_no_negative_rates_or_counts():
     rates_ax, counts_ax = fig.axes
     assert rates_ax.get_xlim()[0] == 0  # was -0.5 "spikes/image"
     assert counts_ax.get_xlim() == (-0.5, 1.5)
+
+
+@pytest.mark.parametrize("counts, value", [
+    ([[np.nan, 1.0]], "nan"),     # was cast to -9223372036854775808, a point off the axis
+    ([[1.7, 2.0]], "1.7"),        # was truncated to 1 spike
+    ([[2, -3]], "-3.0"),          # was drawn left of the axis, out of view
+])
+def test_rate_distribution_refuses_counts_that_are_not_spike_counts(counts, value):
+    from v1model.plotting import plot_rate_distribution
+
+    with pytest.raises(ValueError, match=rf"counts must be non-negative whole numbers of "
+                                         rf"spikes, got {value}"):
+        plot_rate_distribution([1.0, 2.0], counts=counts)
+
+
+def test_rate_distribution_refuses_empty_counts_and_nan_rates():
+    # an empty counts failed in max() with NumPy's "zero-size array to reduction
+    # operation", and all-NaN rates in np.histogram, naming no argument
+    from v1model.plotting import plot_rate_distribution
+
+    with pytest.raises(ValueError, match=r"counts is empty \(shape \(0, 3\)\)"):
+        plot_rate_distribution([1.0, 2.0], counts=np.zeros((0, 3)))
+    with pytest.raises(ValueError, match=r"unit_rates contains 2 non-finite value\(s\).*"
+                                         r"index 0 \(nan\)"):
+        plot_rate_distribution([np.nan, np.nan])
+
+
+def test_rate_distribution_counts_whole_floats_as_counts():
+    # float counts of whole numbers (a mean over stimuli kept as float) are counts
+    from v1model.plotting import plot_rate_distribution
+
+    fig = plot_rate_distribution([1.0, 2.0], counts=np.array([[0.0, 2.0], [2.0, 3.0]]))
+    x, y = fig.axes[1].lines[0].get_data()
+    np.testing.assert_array_equal(x, [0, 2, 3])
+    np.testing.assert_allclose(y, [0.25, 0.5, 0.25])
+
+
+@pytest.mark.parametrize("where, name, value", [("W", "W", np.inf), ("overlap", "overlap", np.nan)])
+def test_inhibition_vs_overlap_refuses_non_finite_pairs(where, name, value):
+    # a NaN overlap or an inf weight drew no binned mean and "Pearson r = nan", unsaid
+    from v1model.plotting.spiking import plot_inhibition_vs_overlap
+
+    rng = np.random.default_rng(0)
+    W, overlap = np.abs(rng.standard_normal((4, 4))), rng.uniform(-1, 1, (4, 4))
+    arrays = {"W": W, "overlap": overlap}
+    arrays[where][2, 1] = value
+    with pytest.raises(ValueError, match=rf"{name} contains 1 non-finite value\(s\) .* off the "
+                                         rf"diagonal, the first at index \(2, 1\) \({value}\)"):
+        plot_inhibition_vs_overlap(W, overlap)
+
+
+def test_inhibition_vs_overlap_ignores_the_diagonal():
+    # the diagonal is documented as ignored: a NaN there (no self-overlap) is no error
+    from v1model.plotting.spiking import plot_inhibition_vs_overlap
+
+    rng = np.random.default_rng(1)
+    W, overlap = np.abs(rng.standard_normal((5, 5))), rng.uniform(-1, 1, (5, 5))
+    np.fill_diagonal(overlap, np.nan)
+    fig = plot_inhibition_vs_overlap(W, overlap)
+    off = ~np.eye(5, dtype=bool)
+    expected = np.corrcoef(overlap[off], W[off])[0, 1]
+    assert fig.axes[0].get_title() == f"Pearson r = {expected:.2f}"

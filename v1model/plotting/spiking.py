@@ -269,8 +269,8 @@ def plot_rate_distribution(unit_rates, counts=None, target=None, unit="spikes/im
         Mean rate of each unit, in ``unit`` (any shape is flattened);
         histogrammed in 30 bins.
     counts : array_like of int, shape (n_stimuli, n_units), optional
-        Spike counts per stimulus and unit (flattened; cast to int). Adds the
-        right-hand panel.
+        Spike counts per stimulus and unit (flattened): non-negative whole
+        numbers, of any numeric dtype. Adds the right-hand panel.
     target : float, optional
         Target rate, in ``unit``, drawn as a dashed vertical line (e.g.
         SAILnet's target firing rate p).
@@ -283,12 +283,36 @@ def plot_rate_distribution(unit_rates, counts=None, target=None, unit="spikes/im
     -------
     matplotlib.figure.Figure
         A new figure of one panel, or two with ``counts``.
+
+    Raises
+    ------
+    TypeError
+        For None, complex or non-numeric ``unit_rates`` or ``counts``.
+    ValueError
+        For NaN or inf rates, or ``counts`` that are empty or not
+        non-negative whole numbers (the first one named by its index).
     """
+    rates = as_real(unit_rates, "unit_rates").ravel()
+    if not np.all(np.isfinite(rates)):  # all NaN failed in np.histogram, naming nothing
+        i = int(np.flatnonzero(~np.isfinite(rates))[0])
+        raise ValueError(f"unit_rates contains {int(np.sum(~np.isfinite(rates)))} non-finite "
+                         f"value(s) (NaN or inf), the first at index {i} ({float(rates[i])!r})")
+    if counts is not None:
+        # a NaN count was cast to -9223372036854775808 (a point far off the axis), 1.7
+        # to 1, and an empty array failed in max() with NumPy's message
+        c = as_real(counts, "counts").ravel()
+        if c.size == 0:
+            raise ValueError(f"counts is empty (shape {np.shape(counts)}): give the spike "
+                             "counts per stimulus and unit, or counts=None")
+        bad = ~np.isfinite(c) | (c < 0) | (c != np.round(c))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"counts must be non-negative whole numbers of spikes, got "
+                             f"{float(c[i])!r} at flat index {i} ({int(bad.sum())} such value(s))")
     plt = pyplot()
     n_panels = 2 if counts is not None else 1
     fig, axes = plt.subplots(1, n_panels, figsize=(4.2 * n_panels, 3.4), squeeze=False)
     ax = axes[0, 0]
-    rates = as_real(unit_rates, "unit_rates").ravel()
     ax.hist(rates, bins=30, color="C0", alpha=0.8)
     if rates.size and np.nanmin(rates) >= 0:  # all silent: hist spans -0.5 to 0.5
         ax.set_xlim(left=0)
@@ -298,7 +322,7 @@ def plot_rate_distribution(unit_rates, counts=None, target=None, unit="spikes/im
     ax.set_xlabel(f"mean rate per unit ({unit})")
     ax.set_ylabel("units")
     if counts is not None:
-        c = np.asarray(counts).ravel().astype(int)
+        c = c.astype(np.int64)
         values, freq = np.unique(c, return_counts=True)
         axes[0, 1].semilogy(values, freq / c.size, "o-", ms=3)
         # counts are whole and non-negative: one value (all 0) spanned -0.05 to 0.05
@@ -353,7 +377,7 @@ def plot_inhibition_vs_overlap(W, overlap, ax=None, n_bins=20, title=None, ylabe
         For complex or non-numeric ``W`` or ``overlap``.
     ValueError
         When ``W`` and ``overlap`` are not square matrices of one shape over
-        at least 2 units.
+        at least 2 units, or hold NaN or inf off the diagonal.
     """
     W = as_real(W, "W")
     overlap = as_real(overlap, "overlap")
@@ -363,9 +387,18 @@ def plot_inhibition_vs_overlap(W, overlap, ax=None, n_bins=20, title=None, ylabe
     from ..validation import check_int
 
     n_bins = check_int(n_bins, "n_bins", minimum=1)  # 2.5 failed inside np.linspace
-    fig, ax = _axes(ax, (4.5, 3.6))
     off = ~np.eye(W.shape[0], dtype=bool)
     x, y = overlap[off], W[off]
+    for name, values in (("W", y), ("overlap", x)):
+        # a NaN pair drew no binned mean and "Pearson r = nan", without a word
+        bad = ~np.isfinite(values)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            i, j = (int(v) for v in np.argwhere(off)[k])
+            raise ValueError(f"{name} contains {int(bad.sum())} non-finite value(s) (NaN or "
+                             f"inf) off the diagonal, the first at index ({i}, {j}) "
+                             f"({float(values[k])!r})")
+    fig, ax = _axes(ax, (4.5, 3.6))
     ax.scatter(x, y, s=1, alpha=0.15, color="0.3", linewidths=0, rasterized=True)
     edges = np.linspace(x.min(), x.max(), n_bins + 1)
     idx = np.clip(np.digitize(x, edges) - 1, 0, n_bins - 1)
