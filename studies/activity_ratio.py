@@ -61,7 +61,7 @@ def run(
     quick : bool
         Quick dictionary (8x8 patches, 64 atoms, 1,000 updates) and 1,000
         patches instead of the full dictionary and 5,000 patches.
-    seed : int
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator
     dictionary : str, optional
         Saved ``olshausen-field-1996`` result (or network) to use.
     images : str, default "skimage"

@@ -77,7 +77,7 @@ def run(
         test patches, depths 1-3, 1,000 Adam steps (about 15 s) instead of
         10x10, 400 atoms, 2,000 updates, 20,000 and 2,000 patches, depths
         1, 2, 3, 5, 7 and 5,000 steps.
-    seed : int
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator
     images : str
         Image source for :func:`stimuli.load_images`.
     prewhitened : bool, optional

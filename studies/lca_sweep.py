@@ -95,7 +95,7 @@ def run(
         40 updates on 2,000 patches, 200 held-out patches, a one-start Gabor
         fit (seconds) instead of 400 updates on 20,000 patches and 1,000
         held-out patches.
-    seed : int
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator
         Seed of the patches, the initial dictionary and the minibatches.
     lam : float
         LCA threshold and L1 weight (units of the whitened pixels).

@@ -125,7 +125,7 @@ def run(
     quick : bool
         20,000 segments and 300 updates (3-10 s) instead of 50,000 segments
         and 2,000 updates (30-40 s); both 64-sample segments and 64 kernels.
-    seed : int
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator
         Root seed (segments, initial dictionary, minibatches).
     audio_dir : str
         Folder of WAV files (mono or stereo, any rate), or ``"synthetic"``.

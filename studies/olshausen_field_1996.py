@@ -144,7 +144,7 @@ def run(
         8x8 patches, 64 atoms, 1,500 updates on 30,000 patches, lam = 0.1 for
         the L1 prior (under a minute) instead of 16x16, 256 atoms, 3,000
         updates (10,000 for the Cauchy prior) on 100,000 patches, lam = 0.15.
-    seed : int
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator
         Root seed for patches, initial dictionary and minibatches.
     images : str
         Image source for :func:`stimuli.load_images` ("skimage", an

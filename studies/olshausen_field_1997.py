@@ -81,7 +81,7 @@ def run(
         12x12 patches (144, 288, 576 atoms), 100,000 training patches and
         600 updates (about 3.5 minutes on one core of a loaded 2-core box,
         most of it for the 4x dictionary).
-    seed : int
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator
         Root seed (patches, initial dictionaries, minibatches).
     images : str
         Source for :func:`stimuli.load_images`.

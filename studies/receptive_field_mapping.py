@@ -94,7 +94,7 @@ def run(
         Quick dictionary (8x8 patches, 64 atoms, 1,000 updates) and fewer
         noise stimuli (5,000 white, 10,000 sparse instead of 50,000 and
         100,000).
-    seed : int
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator
     dictionary : str, optional
         Saved ``olshausen-field-1996`` result (or network) to use instead of
         learning one.

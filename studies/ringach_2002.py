@@ -66,7 +66,7 @@ def run(
     quick : bool
         Learn with the quick ``olshausen-field-1996`` variant (8x8 patches,
         64 atoms) for 1,000 updates instead of its full run.
-    seed : int
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator
     dictionary : str, optional
         A saved ``olshausen-field-1996`` result (or network) to analyse instead
         of learning one.

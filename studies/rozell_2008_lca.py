@@ -95,7 +95,7 @@ def run(
     quick : bool
         8x8 patches, 128 atoms, 400 learning updates, 100 test patches
         (about 30 s) instead of 12x12, 288 atoms, 3000 updates, 500 patches.
-    seed : int
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator
     images : str
         Image source for :func:`stimuli.load_images`.
     prewhitened : bool, optional

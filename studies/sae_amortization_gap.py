@@ -134,7 +134,7 @@ def run(
         3 compressions (16, 32 and 48 of 64 features), 2,000 steps on 8,000
         samples (about 15 s) instead of 8 compressions (8 to 64 features in
         steps of 8), 3,000 steps on 10,000 samples (1-1.5 minutes).
-    seed : int
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator
         Root seed (dictionaries, codes, noise, SAE initialisation and batches).
     n_sources : int
         Sources (true atoms), and latents of each SAE.

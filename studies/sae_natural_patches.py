@@ -86,7 +86,7 @@ def run(
         8x8 patches, 20,000 training patches, k = 6 and 2,000 steps (about
         10 s) instead of 12x12 patches, 100,000 patches, k = 10 and 6,000
         steps (about 40 s).
-    seed : int
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator
         Root seed (patches, initial parameters, minibatches, control atoms).
     images : str
         Source for :func:`stimuli.load_images`.

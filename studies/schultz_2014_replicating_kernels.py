@@ -215,7 +215,7 @@ def run(
         (under a minute on 2 cores) instead of 16x16 kernels at strides (16,
         8, 4, 2), 100 updates of 4 64x64 crops, 4 crops of 144x144, extra
         kernel size 8 and the non-overlapping kernels also learned 4x longer.
-    seed : int
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator
         Root seed: crops (the same for every configuration), initial kernels,
         random control, evaluation crops.
     images : str, default "skimage"

@@ -175,7 +175,7 @@ def run(
     ----------
     quick : bool
         100 updates (white-noise control: 33) instead of 1,500 (500).
-    seed : int
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator
         Root seed (excerpts, noise, initial kernels, minibatches).
     audio_dir : str
         Folder of WAV files, or ``"synthetic"``. Required.

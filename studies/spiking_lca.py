@@ -75,7 +75,7 @@ def run(
     quick : bool
         8x8 patches, 64 atoms, 20 patches, 0.5 s on the numpy target (no
         compiler; under a minute) instead of 16x16, 256, 100, 2 s on Cython.
-    seed : int
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator
         Root seed (patches, dictionary, initial potentials).
     images : str
         Image source for :func:`stimuli.load_images`.

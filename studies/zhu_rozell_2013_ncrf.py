@@ -159,7 +159,7 @@ def run(
     quick : bool
         The quick dictionary (8x8 patches, 64 atoms, 1,000 updates) and 24
         diameters instead of 16x16, 256 atoms, 3,000 updates and 32.
-    seed : int
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator
         Seed of the dictionary's learning (the probes are deterministic).
     dictionary : str, optional
         Saved ``olshausen-field-1996`` result (or network) to use instead of

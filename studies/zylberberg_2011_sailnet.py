@@ -78,7 +78,7 @@ def run(
     quick : bool
         8x8 patches, 64 units, 3,000 updates (under a minute) instead of
         16x16, 256 units, 10,000 updates.
-    seed : int
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator
         Root seed (patches, initial weights).
     images : str
         Image source for :func:`stimuli.load_images`.

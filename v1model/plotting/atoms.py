@@ -338,7 +338,8 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
 
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             if xv.size == 1:  # matplotlib's +-5% around one point has no whole update
-                ax.set_xlim(xv[0] - 1, xv[0] + 1)
+                ax.set_xlim(xv[0] - 0.5, xv[0] + 0.5)
+                ax.set_xticks([xv[0]])
         units = history[name].attrs.get("units")
         ylabel = name.replace("_", " ") + (f" ({units})" if units not in (None, "1") else "")
         long_name = history[name].attrs.get("long_name", name)
