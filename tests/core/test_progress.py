@@ -327,3 +327,26 @@ def test_a_job_told_to_be_quiet_silences_the_calls_it_does_not_hand_the_flag(pro
     assert progress_bar(None, total=3, desc="x").disable is False  # left behind the job
     with pytest.raises(TypeError, match="job must take a progress parameter"):
         quiet_when_told(lambda n: n)
+
+
+def test_sae_partial_fit_chunks_draw_the_delayed_bar(monkeypatch):
+    # a chunk of a stream drew its bar at once (fit's setting), for a fraction of a second
+    import tqdm.auto
+
+    from v1model.sae import SparseAutoencoder
+
+    made = []
+
+    class Recording(tqdm.auto.tqdm):
+        def __init__(self, *args, **kwargs):
+            made.append((kwargs["desc"], kwargs["disable"], kwargs["delay"]))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
+    X = np.random.default_rng(0).standard_normal((256, 16))
+    sae = SparseAutoencoder(8, "topk", k=2, n_steps=20, batch_size=64, seed=0).fit(X)
+    sae.partial_fit(X[:128])
+    sae.progress = False
+    sae.partial_fit(X[:128])
+    assert made == [("sae (topk)", False, 0.0), ("sae (topk)", False, PROGRESS_DELAY),
+                    ("sae (topk)", True, 0.0)]

@@ -13,6 +13,7 @@ import xarray as xr
 from .._blas import blas_threads_for_step
 from .._frames import user_stacklevel
 from ..io import SavedAsDataset, check_dims, seed_attr, values_by_dims
+from ..progress import inner_progress
 from ..learning._data import Minibatches, check_training_rows
 from ..learning._persist import _jsonable, generator_from_json, generator_to_json
 from ..learning.estimator import NotFittedError
@@ -162,7 +163,8 @@ class SparseAutoencoder(SavedAsDataset):
         :meth:`partial_fit` goes on drawing the minibatch order from it; a
         pickled or deep-copied model holds its own copy of it.
     progress : bool, default True
-        Show a progress bar in ``fit``.
+        Show a progress bar in ``fit``, and in ``partial_fit`` once a chunk has
+        trained for 2 s (False: none).
 
     Attributes
     ----------
@@ -605,7 +607,11 @@ class SparseAutoencoder(SavedAsDataset):
             for row in train(params, (np.asarray(batch, dtype=dtype) for batch in batches),
                              self._objective(v), state, lrs=lrs, k_aux=v["k_aux"],
                              aux_coef=v["aux_coef"], dead_after=v["dead_after"],
-                             threshold_rate=v["threshold_rate"], progress=v["progress"]):
+                             threshold_rate=v["threshold_rate"],
+                             # a stream's chunk (often a fraction of a second): a bar only
+                             # once it runs 2 s, as the estimator's partial_fit
+                             progress=(inner_progress(v["progress"]) if streaming
+                                       else v["progress"])):
                 rows.append(row)
         if v["activation"] == "batchtopk" and not np.isfinite(state.threshold):
             if streaming:

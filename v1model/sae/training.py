@@ -296,18 +296,19 @@ def train(params, batches, objective, state, *, lrs, k_aux, aux_coef, dead_after
         Training samples without firing after which a latent counts as dead.
     threshold_rate : float
         BatchTopK: rate of the running average of the inference threshold.
-    progress : bool, default False
-        Show a tqdm bar over the steps.
+    progress : bool or None, default False
+        Show a tqdm bar over the steps (None: once it has run 2 s).
 
     Yields
     ------
     row : ndarray, shape (len(HISTORY_FIELDS),)
     """
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar
 
     state.tracker.dead_after = dead_after
     batches = iter(batches)
-    bar = tqdm(lrs, desc=f"sae ({objective.activation})", disable=not progress, leave=False)
+    bar = progress_bar(progress, iterable=lrs, total=len(lrs),
+                       desc=f"sae ({objective.activation})", unit="step")
     for i, lr in enumerate(bar):
         start = time.perf_counter()
         batch = next(batches, None)  # reading X (a memmap: from disk) counts as training time
