@@ -1,0 +1,77 @@
+"""Shared by the registry-wide study tests: every study at its smallest sizes."""
+
+import numpy as np
+import pytest
+
+FSDD = ("fsdd",)  # /work/shared/data/fsdd, skipped when absent
+
+#: Each study at its smallest sizes (a few seconds each); every study of the registry
+#: needs an entry, so that a new one is checked too.
+SMALL = {
+    "activity-ratio": dict(n_updates=5, n_lams=2, n_patches=50),
+    "gregor-lecun-2010-lista": dict(patch_size=4, n_atoms=16, n_updates=3, n_train=300,
+                                    n_test=30, depths=(1,), n_steps=10, n_iter_max=5,
+                                    batch_size=50),
+    "lca-sweep": dict(patch_size=4, n_updates=2, n_train=100, n_test=20),  # with its Gabor fits
+    "lewicki-2002-speech": dict(audio_dir=FSDD, n_segments=300, n_updates=2),
+    "olshausen-field-1996": dict(patch_size=4, n_atoms=16, n_updates=3, n_patches=300,
+                                 n_eval=20),
+    "olshausen-field-1997": dict(overcompleteness=1, patch_size=4, n_updates=2, n_patches=300,
+                                 n_eval=20),
+    "receptive-field-mapping": dict(n_updates=5, n_white=100, n_sparse=100, n_orientations=4,
+                                    n_frequencies=2, n_phases=2, n_contrasts=4,
+                                    n_sample_units=2),
+    "ringach-2002": dict(n_updates=5, n_starts=1),
+    "rozell-2008-lca": dict(n_train=300, n_updates=3, n_eval=5, n_levels=2, t_max=0.01),
+    "sae-amortization-gap": dict(n_sources=16, k=2, n_ratios=1, n_steps=10, n_train=256,
+                                 n_test=20),
+    "sae-natural-patches": dict(patch_size=4, n_steps=5, batch_size=64, n_patches=300,
+                                n_eval=20),
+    # patch_updates > 0: the patch-learned configuration samples patches
+    "schultz-2014-replicating-kernels": dict(kernel_size=4, strides=[4, 2],
+                                             extra_kernel_size=2, n_updates=2,
+                                             patch_updates=2, n_patches=200, n_eval=1,
+                                             eval_lams=[1.0, 2.0], eval_max_iter=20,
+                                             max_iter=20, batch_size=2),
+    "smith-lewicki-2006-convolutional": dict(audio_dir=FSDD, kernel_size=16, n_kernels=4,
+                                             n_excerpts=10, n_updates=2, control_updates=2,
+                                             n_eval=2, max_iter=20),
+    "spiking-lca": dict(patch_size=4, n_atoms=16, n_patches=3, dictionary_updates=3,
+                        duration=0.02),
+    # enough updates for atoms with reliable Gabor fits (the study stops without one)
+    "zhu-rozell-2013-ncrf": dict(n_updates=100, n_diameters=3, n_lengths=3, n_orientations=4,
+                                 n_frequencies=2, n_phases=2, mask_contrasts=(1.0,),
+                                 n_mask_phases=2),
+    "zylberberg-2011-sailnet": dict(patch_size=4, n_neurons=8, n_updates=3, n_eval=5,
+                                    n_brian2=1),
+}
+#: the same without a Brian2 run (its Cython compiles for tens of seconds on first use)
+WITHOUT_BRIAN2 = {"spiking-lca": {"target": "numpy"}, "zylberberg-2011-sailnet": {"n_brian2": 0}}
+
+
+@pytest.fixture
+def smallest(shared_data):
+    """``smallest(name, brian2=True)``: the parameters of ``SMALL[name]``, the FSDD
+    folder's path in place of its marker (the test skipped when it is absent)."""
+    def sizes(name, brian2=True):
+        assert name in SMALL, (f"add the smallest sizes of the new study {name!r} to SMALL "
+                               "in tests/studies/conftest.py")
+        params = dict(SMALL[name], **({} if brian2 else WITHOUT_BRIAN2.get(name, {})))
+        if params.get("audio_dir") == FSDD:
+            params["audio_dir"] = str(shared_data(*FSDD))
+        return params
+    return sizes
+
+
+def same_values(a, b) -> bool:
+    """Whether two attrs hold the same values (NaN equal to NaN where it can be)."""
+    try:
+        return bool(np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True))
+    except TypeError:
+        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+
+
+@pytest.fixture
+def same():
+    """:func:`same_values`, for the tests (which cannot import this conftest)."""
+    return same_values
