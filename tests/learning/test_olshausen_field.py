@@ -326,9 +326,12 @@ def test_of_relative_error_is_mean_of_per_patch_ratios():
     assert float(h["reconstruction_error"][0]) == pytest.approx(rel, rel=1e-6)
 
 
-def test_cauchy_gain_update_follows_sparsenet():
+@pytest.mark.parametrize("code_var", [None, np.linspace(0.02, 0.5, 8)])
+def test_cauchy_gain_update_follows_sparsenet(code_var):
     # one update with a negligible learning rate: the row norms are the gains after one
-    # sparsenet gain step, var <- keep var_goal + (1 - keep) <a^2>, keep = (1-var_eta)^batch
+    # sparsenet gain step, var <- keep start + (1 - keep) <a^2>, keep = (1-var_eta)^batch,
+    # from var_goal (sparsenet's start) or from the running variance of a previous call
+    # (code_var=); the history returns the variance after the step, to continue from
     from v1model.learning import learn_dictionary
     from v1model.learning.olshausen_field import cauchy_inference
     rng = np.random.default_rng(7)
@@ -336,29 +339,6 @@ def test_cauchy_gain_update_follows_sparsenet():
     D0 = rng.standard_normal((8, 8))
     D0 /= np.linalg.norm(D0, axis=1, keepdims=True)
     var_goal, gain_rate, var_eta, B = 0.1, 0.5, 0.01, 100
-    D, _ = learn_dictionary(X, 8, prior="cauchy", lam=0.02, sigma=0.3, n_updates=1, lr=1e-12,
-                            D0=D0, batch_size=B, var_goal=var_goal, gain_rate=gain_rate,
-                            var_eta=var_eta, seed=0, progress=False, inference="map")
-    batch = X[np.random.default_rng(0).integers(0, 400, B)]
-    A = cauchy_inference(batch, D0, 0.02, 0.3, tol=1e-5)
-    keep = (1 - var_eta) ** B
-    var = keep * var_goal + (1 - keep) * np.mean(A * A, axis=0)
-    np.testing.assert_allclose(np.linalg.norm(D, axis=1), (var / var_goal) ** gain_rate,
-                               rtol=0.05)
-
-
-def test_cauchy_gain_update_starts_from_the_code_var_given():
-    # the running variance of a previous call (code_var=) in place of var_goal: one
-    # sparsenet gain step from it, var <- keep code_var + (1 - keep) <a^2>, and the history
-    # returns the variance after the step, to continue from
-    from v1model.learning import learn_dictionary
-    from v1model.learning.olshausen_field import cauchy_inference
-    rng = np.random.default_rng(7)
-    X = rng.standard_normal((400, 8))
-    D0 = rng.standard_normal((8, 8))
-    D0 /= np.linalg.norm(D0, axis=1, keepdims=True)
-    var_goal, gain_rate, var_eta, B = 0.1, 0.5, 0.01, 100
-    code_var = np.linspace(0.02, 0.5, 8)
     D, h = learn_dictionary(X, 8, prior="cauchy", lam=0.02, sigma=0.3, n_updates=1, lr=1e-12,
                             D0=D0, batch_size=B, var_goal=var_goal, gain_rate=gain_rate,
                             var_eta=var_eta, code_var=code_var, seed=0, progress=False,
@@ -366,11 +346,18 @@ def test_cauchy_gain_update_starts_from_the_code_var_given():
     batch = X[np.random.default_rng(0).integers(0, 400, B)]
     A = cauchy_inference(batch, D0, 0.02, 0.3, tol=1e-5)
     keep = (1 - var_eta) ** B
-    var = keep * code_var + (1 - keep) * np.mean(A * A, axis=0)
+    start = var_goal if code_var is None else code_var
+    var = keep * start + (1 - keep) * np.mean(A * A, axis=0)
     np.testing.assert_allclose(np.linalg.norm(D, axis=1), (var / var_goal) ** gain_rate,
                                rtol=0.05)
     np.testing.assert_allclose(h["code_var"], var, rtol=0.05)
     assert h["code_var"].dims == ("atom",)
+
+
+def test_code_var_is_checked():
+    from v1model.learning import learn_dictionary
+
+    X = np.random.default_rng(7).standard_normal((400, 8))
     with pytest.raises(ValueError, match=r"code_var must have shape \(8,\), got \(3,\)"):
         learn_dictionary(X, 8, prior="cauchy", code_var=np.ones(3), n_updates=1,
                          progress=False)
@@ -378,7 +365,7 @@ def test_cauchy_gain_update_starts_from_the_code_var_given():
         learn_dictionary(X, 8, prior="cauchy", code_var=np.zeros(8), n_updates=1,
                          progress=False)
     with pytest.raises(ValueError, match="code_var applies to prior='cauchy' only"):
-        learn_dictionary(X, 8, code_var=code_var, n_updates=1, progress=False)
+        learn_dictionary(X, 8, code_var=np.full(8, 0.1), n_updates=1, progress=False)
 
 
 def test_data_initialisation_of_all_zero_samples_gives_unit_atoms():
