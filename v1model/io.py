@@ -242,8 +242,7 @@ def clean_attrs(attrs: dict, name: str = "attrs") -> dict:
         if isinstance(value, Path):
             value = str(value)
         if isinstance(value, str):  # np.str_ included
-            value = _escape_undecoded_bytes(value)
-            _check_storable_string(value, f"{name}[{key!r}]")
+            value = _storable_string(value, f"{name}[{key!r}]")
         if value is None:
             out[key] = "None"
         elif isinstance(value, (bool, np.bool_)):
@@ -296,36 +295,29 @@ def _as_float64(value):
     return wide if np.ndim(value) else wide[()]
 
 
-def _escape_undecoded_bytes(text: str) -> str:
-    """``text`` with the bytes of a file name that are not UTF-8 as ``\\xNN`` escapes.
+def _storable_string(value: str, name: str) -> str:
+    """``value`` as netCDF can store it, or a ValueError naming it (h5py's own message,
+    "VLEN strings do not support embedded NULLs" or a UnicodeEncodeError, named no attr).
 
-    A folder named in Latin-1 (``caf\\xe9``) reaches Python as ``'caf\\udce9'``
-    (``os.fsdecode``'s surrogateescape); a study recording it in its attrs failed its
-    save after the whole run ("surrogates not allowed"). Other lone surrogates are
-    left for :func:`_check_storable_string` to name.
+    The bytes of a file name that are not UTF-8 become ``\\xNN`` escapes: a folder
+    named in Latin-1 (``caf\\xe9``) reaches Python as ``'caf\\udce9'``
+    (``os.fsdecode``'s surrogateescape), and a study recording it in its attrs failed
+    its save after the whole run ("surrogates not allowed"). A NUL or another lone
+    surrogate is refused.
     """
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        pass
-    try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:  # a surrogate that is no escaped byte
-        return text
-
-
-def _check_storable_string(value: str, name: str) -> None:
-    """Refuse a string netCDF cannot store, naming it: h5py's own message ("VLEN strings
-    do not support embedded NULLs", or a UnicodeEncodeError) named no attr."""
     if "\x00" in value:
         raise ValueError(f"{name} holds a NUL character (at index {value.index(chr(0))}), "
                          "which netCDF cannot store; remove it or store the string's repr()")
     try:
         value.encode("utf-8")
+        return value  # the usual case: one encoding, no copy
     except UnicodeEncodeError as exc:
-        raise ValueError(f"{name} holds a lone surrogate {value[exc.start]!r} (at index "
-                         f"{exc.start}), which UTF-8, and so netCDF, cannot store; decode "
+        first = exc.start
+    try:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that is no escaped byte
+        raise ValueError(f"{name} holds a lone surrogate {value[first]!r} (at index "
+                         f"{first}), which UTF-8, and so netCDF, cannot store; decode "
                          "the bytes it came from with errors='replace', or store the "
                          "string's repr()") from None
 
