@@ -261,8 +261,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 4.6), squeeze=False)
     for ax, m in zip(axes[0], levels):
         D = _atoms(ds, m)
-        plot_atoms(D, ax=ax, n_cols=int(np.ceil(np.sqrt(len(D)))),
-                   title=f"{m}x overcomplete ({len(D)} atoms)")
+        plot_atoms(D, ax=ax, title=f"{m}x overcomplete ({len(D)} atoms)")
     fig.suptitle(f"Atoms learned at lam={ds.attrs.get('lam')}")
     paths.append(save_figure(fig, outdir / f"{NAME}_atoms.png"))
 

@@ -355,3 +355,36 @@ def test_cauchy_inference_solves_data_far_above_unit_scale(scale):
     start = X @ D.T  # the unit-norm atoms' B / diag G
     assert np.abs(start - least_squares).max() > 0.5 * scale  # far from the start
     np.testing.assert_allclose(A / scale, least_squares / scale, rtol=0, atol=1e-5)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("scale", [1e-20, 1e-170, 1e-300])
+def test_cauchy_inference_solves_data_far_below_unit_scale(scale):
+    # L-BFGS left the codes of X scaled by 1e-170 at their start (B / diag G). There
+    # (a / sigma)^2 < eps: log(1 + (a/sigma)^2) = (a/sigma)^2 to float64's precision and
+    # the MAP of 0.5||x - D^T a||^2 + lam sum log(1 + (a/sigma)^2) is the ridge solution
+    rng = np.random.default_rng(0)
+    D = _unit_rows(rng.standard_normal((24, 16)))
+    X = rng.standard_normal((12, 16))
+    lam, sigma = 0.1, 0.316
+    A = cauchy_inference(X * scale, D, lam, sigma, A0=np.ones((12, 24)), progress=False)
+    ridge = np.linalg.solve(D @ D.T + 2 * lam / sigma**2 * np.eye(24), D @ X.T).T
+    start = X @ D.T  # the unit-norm atoms' B / diag G
+    assert np.abs(start - ridge).max() > 0.5  # far from the default start
+    np.testing.assert_allclose(A / scale, ridge, rtol=1e-12, atol=0)
+    # the iterative solve at 1e-6, where it works and the penalty is near-quadratic
+    normal = cauchy_inference(X * 1e-6, D, lam, sigma, progress=False) / 1e-6
+    np.testing.assert_allclose(A / scale, normal, rtol=0, atol=1e-5)
+
+
+def test_cauchy_inference_tiny_data_under_a_tiny_sigma():
+    # sigma 1e-100 on X ~ 1e-100: 2 lam / sigma^2 is 2e199, so the ridge codes are
+    # sigma^2 / (2 lam) D x to float64's precision (~1e-300); sigma^2 of 1e-200 underflows
+    # to 0 (a ZeroDivisionError in 2 lam / sigma^2), where the codes are 0
+    rng = np.random.default_rng(1)
+    D = _unit_rows(rng.standard_normal((24, 16)))
+    X = rng.standard_normal((5, 16)) * 1e-100
+    lam = 0.1
+    A = cauchy_inference(X, D, lam, sigma=1e-100, progress=False)
+    np.testing.assert_allclose(A, 1e-200 / (2 * lam) * X @ D.T, rtol=1e-12, atol=0)
+    assert np.all(cauchy_inference(X, D, lam, sigma=1e-200, progress=False) == 0)

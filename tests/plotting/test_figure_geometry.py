@@ -368,3 +368,54 @@ def test_numpy_integer_counts_are_taken():
     assert fig.axes[0].get_images()[0].get_array().shape == (11, 11)
     plot_coefficient_histogram(np.arange(10.0), bins=np.int64(5))
     plt.close("all")
+
+
+@pytest.mark.parametrize("n, rows, cols", [(192, 12, 16), (256, 16, 16), (48, 6, 8),
+                                           (12, 3, 4), (10, 3, 4), (7, 3, 3)])
+def test_atom_grid_leaves_no_empty_cell_when_the_count_factors(n, rows, cols):
+    # 192 atoms were 14 x 14 (ceil(sqrt(192)) columns), 4 cells empty; Olshausen & Field
+    # (1996) show them as 12 rows of 16. Square counts keep their square; a count with no
+    # near-square factors (10: 2 x 5) keeps ceil(sqrt(n)) columns
+    from v1model.plotting.atoms import tile_atoms
+
+    canvas = tile_atoms(np.ones((n, 4, 4)), pad=1)
+    assert canvas.shape == (rows * 5 + 1, cols * 5 + 1)
+    assert np.count_nonzero(np.isfinite(canvas)) == n * 16  # the atoms' pixels
+
+
+def test_atom_grid_default_is_the_squarest_grid_without_empty_cells():
+    # against a brute-force search: whenever some rows x cols = n exactly, with
+    # rows <= cols <= 4/3 rows, the default grid is the one of fewest columns among them
+    from v1model.plotting.atoms import grid_columns
+
+    for n in range(1, 600):
+        exact = [c for c in range(1, n + 1)
+                 if n % c == 0 and n // c <= c and 3 * c <= 4 * (n // c)]
+        cols = grid_columns(n)
+        if exact:
+            assert cols == min(exact), n
+        else:
+            assert cols == int(np.ceil(np.sqrt(n))), n
+
+
+@pytest.mark.parametrize("n_units", [8, 24])
+def test_inhibition_scatter_shows_every_pair_of_a_small_network(n_units):
+    # 1 pt² dots at opacity 0.15 (right for 256 units, 65,280 pairs) left the 56 pairs
+    # of 8 units invisible: at best 0.85 white + 0.15 of grey 0.3 = 0.9, near white.
+    # Rendered, each pair's dot must have a dark pixel (every channel <= 0.6) at its place
+    from v1model.plotting.spiking import pair_marker, plot_inhibition_vs_overlap
+
+    rng = np.random.default_rng(0)
+    overlap = rng.uniform(-1, 1, (n_units, n_units))
+    W = 5 * overlap + rng.standard_normal((n_units, n_units))
+    fig = plot_inhibition_vs_overlap(W, overlap, n_bins=1)  # one binned mean, off the dots
+    fig.set_dpi(100)
+    fig.canvas.draw()
+    pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3] / 255.0
+    off = ~np.eye(n_units, dtype=bool)
+    xy = fig.axes[0].transData.transform(np.column_stack([overlap[off], W[off]]))
+    dark = [pixels[round(pixels.shape[0] - y) - 1: round(pixels.shape[0] - y) + 2,
+                   round(x) - 1: round(x) + 2].max(axis=-1).min() <= 0.6
+            for x, y in xy]
+    assert np.mean(dark) >= 0.95
+    assert pair_marker(256 * 255) == (1.0, 0.15)  # a large network's specks as before

@@ -380,6 +380,34 @@ def test_plain_log_ticks_label_long_axes(lo, hi):
         assert all(np.log10(v) == pytest.approx(round(np.log10(v))) for v in values), texts
 
 
+@pytest.mark.parametrize("lo, span", [(1.23e-4, 1.3), (3.3e-4, 2.2), (0.05, 1.05),
+                                      (0.7, 2.2), (123.4, 1.3)])
+def test_plain_log_ticks_label_short_axes_apart(lo, span):
+    # under two 1-2-5 ticks in view (a span under 2-2.5x) matplotlib's LogLocator fell
+    # back to linear ticks: 0.00012, 0.000125, ... 0.000165, ten labels run into each
+    # other on a 3-inch panel (and a single label on 0.7 ... 1.54). Now 2 to 4 round,
+    # evenly spaced ticks whose drawn labels do not overlap
+    import itertools
+
+    from v1model.plotting._mpl import plain_log_ticks, pyplot
+
+    _, ax = pyplot().subplots(figsize=(3, 2.5))
+    ax.loglog([lo, lo * span], [lo * span, lo])
+    plain_log_ticks(ax.xaxis)
+    plain_log_ticks(ax.yaxis)
+    for axis in (ax.xaxis, ax.yaxis):
+        labels = _drawn_tick_labels(axis)
+        texts = [text for text, _ in labels]
+        assert 2 <= len(labels) <= 4, texts
+        for (_, a), (_, b) in itertools.pairwise(sorted(labels, key=lambda t: float(t[0]))):
+            assert not a.overlaps(b), texts
+        values = np.array([float(t) for t in texts])
+        steps = np.diff(np.sort(values))
+        np.testing.assert_allclose(steps, steps[0], rtol=1e-9)  # evenly spaced, round
+        mantissa = steps[0] / 10.0 ** np.floor(np.log10(steps[0]) + 1e-9)  # 0.000999...
+        assert any(np.isclose(mantissa, m) for m in (1, 2, 2.5, 5)), texts
+
+
 def test_raster_of_spikes_at_time_zero_has_a_time_axis():
     # every spike at t = 0: xlim (0, 0), matplotlib's "identical low and high xlims"
     import warnings

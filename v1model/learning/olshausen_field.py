@@ -155,6 +155,7 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
         below float64's floor, ~1e-8 for unit-scale data, ends where the
         energy stops decreasing, without a warning.)
     method : {"L-BFGS-B", "CG"}, default "L-BFGS-B"
+        Used unless the penalty is quadratic (below).
     progress : bool or None, default None
         Show a tqdm bar over the samples: None once the call has run 2 s
         (:mod:`v1model.progress`; 10,000 16x16 patches and 512 atoms take
@@ -165,6 +166,20 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
     A : ndarray, shape (n_samples, n_atoms), float64
         Local minima of each sample's energy (see above: not necessarily
         the global MAP, and dependent on the grouping).
+
+    Notes
+    -----
+    Data far below unit scale (largest ``|x|`` of a group under
+    ``1 / CAUCHY_OWN_UNITS = 2**-32``, every ``||x||^2 <= 8 lam eps``, with
+    float64's eps 2.2e-16) are coded in closed form: every stationary point
+    of the energy then has ``(a / sigma)^2 <= eps``, where
+    ``log(1 + (a / sigma)^2) = (a / sigma)^2`` to float64's precision, so the
+    MAP is the ridge solution ``a = (D D^T + (2 lam / sigma^2) I)^-1 D x``,
+    the only minimum (``A0`` plays no part), solved for ``x`` over a power
+    of two (exact), so that nothing underflows; an iterative solve left the
+    codes of ``X`` scaled by 1e-170 at their start. Data far above unit scale
+    (largest ``|x|`` beyond ``CAUCHY_OWN_UNITS = 2**32``) are solved in their
+    own units.
     """
     from ..validation import check_data_and_dictionary
 
@@ -183,6 +198,7 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
     n = X.shape[0]
     A = np.empty((n, D.shape[0]))
     worst, n_short = 0.0, 0
+    ridge_factor = []  # the Cholesky factor of the ridge system, made by the first tiny group
     # the samples are independent: small groups converge in fewer iterations than
     # one minimisation over the whole batch, whose line searches serve every sample
     with threadpool_limits(limits=1, user_api="blas"), \
@@ -194,8 +210,16 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
             # its own units (X, A and sigma over the power of two `up`, lam over up^2: the
             # same energy over up^2, exactly): L-BFGS took no step at all from the start
             # of X scaled by 1e50, and A*A overflowed at 1e200 (lam / c^2 of small X
-            # would overflow: there the tolerance alone scales)
+            # would overflow: there the ridge below, or the tolerance alone scales)
             c = float(pow2_scale(X[rows]))
+            # far below unit scale the penalty is quadratic to float64's precision: the MAP
+            # is the ridge solution (L-BFGS left the codes of X scaled by 1e-170 at start)
+            ridge = (_cauchy_ridge(X[rows], D, lam, sigma, c, ridge_factor)
+                     if c < 1.0 / CAUCHY_OWN_UNITS and lam > 0 else None)
+            if ridge is not None:
+                A[rows] = ridge
+                bar.update(rows.stop - rows.start)
+                continue
             up = c if c > CAUCHY_OWN_UNITS else 1.0
             codes, res = _cauchy_map(X[rows] / up, D, lam / (up * up), sigma / up,
                                      None if A0 is None else A0[rows] / up, tol * c / up,
@@ -212,6 +236,70 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
             f"{n_short} of {n} samples short of tol={tol:g} (largest gradient "
             f"{worst:.3g}); raise max_iter or loosen tol", ConvergenceWarning, stacklevel=2)
     return A
+
+
+def _cauchy_ridge(X, D, lam, sigma, c, factor):
+    """The Cauchy MAP codes of data so small that the penalty is quadratic, or None.
+
+    With ``E = 0.5 ||x - D^T a||^2 + lam sum_i log(1 + (a_i / sigma)^2)``,
+    ``grad E . a >= lam sum_i 2 a_i^2 / (sigma^2 + a_i^2) - ||x||^2 / 4``: every
+    stationary point has ``(a_i / sigma)^2 <= ||x||^2 / (8 lam - ||x||^2)``.
+    When ``||x||^2 <= 8 lam eps`` (float64's eps) that is below eps, where the
+    energy is strictly convex and ``log(1 + (a / sigma)^2) = (a / sigma)^2`` to
+    float64's precision: the only minimum, whatever the start, is the ridge
+    solution ``a = (D D^T + (2 lam / sigma^2) I)^-1 D x``.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_samples, n_features)
+        Signals, largest ``|x|`` in ``[c, 2c)``.
+    D : ndarray, shape (n_atoms, n_features)
+        Dictionary, one atom per row.
+    lam, sigma : float
+        Penalty weight (> 0, units of ``X`` squared) and Cauchy scale (units of
+        the codes).
+    c : float
+        Power of two just below the largest ``|x|``: the system is solved for
+        ``X / c`` (exact), whose codes are multiplied by ``c``, so that neither
+        ``||x||^2``, ``D X^T`` nor the solve underflows.
+    factor : list
+        Empty, or holding the Cholesky factor of the ridge system and its scale
+        from an earlier call (filled here: one factorisation per batch).
+
+    Returns
+    -------
+    ndarray, shape (n_samples, n_atoms), or None
+        The codes, in units of ``X``; None when some ``||x||^2 > 8 lam eps``,
+        or when ``2 lam / sigma^2`` is so small beside ``trace(D D^T)`` that
+        the ridge system is nearly singular (condition over 1 / sqrt(eps)).
+    """
+    from scipy.linalg import cho_factor, cho_solve
+
+    Xc = X / c
+    # ||x|| <= sqrt(8 lam eps), in units of c (a bound of inf, for lam / c^2 beyond
+    # float64, holds for any x)
+    with np.errstate(over="ignore"):
+        bound = np.sqrt(8 * lam) * np.sqrt(np.finfo(np.float64).eps) / c
+    if not np.all(np.linalg.norm(Xc, axis=1) <= bound):
+        return None
+    if not factor:
+        # (G + mu I) a = D x with mu = 2 lam / sigma^2, or, where mu > 1 (or beyond
+        # float64: sigma 1e-200), (r G + I) a = r D x with r = 1 / mu, whose r may
+        # underflow to 0 (codes below float64's range): neither form overflows
+        with np.errstate(over="ignore", divide="ignore"):
+            mu = 2 * lam / np.float64(sigma) ** 2
+        G = D @ D.T
+        if mu <= 1 and (np.trace(G) + mu) / mu > 1 / np.sqrt(np.finfo(np.float64).eps):
+            factor.append(None)  # lam ~ 0: G + mu I nearly singular (overcomplete D)
+        elif mu <= 1:
+            factor.append((cho_factor(G + mu * np.eye(len(G))), 1.0))
+        else:
+            r = float((sigma / np.sqrt(2 * lam)) ** 2)
+            factor.append((cho_factor(r * G + np.eye(len(G))), r))
+    if factor[0] is None:
+        return None
+    cho, r = factor[0]
+    return cho_solve(cho, D @ Xc.T).T * (r * c)
 
 
 def _cauchy_map(X, D, lam, sigma, A0, tol, max_iter, method, ftol=None, return_result=False):

@@ -99,6 +99,13 @@ def plain_log_ticks(axis):
     other, and over more decades than the axis has room for labels it gave no
     tick at all.
 
+    An axis too short for two of the 1-2-5 ticks (spanning less than 2 to 2.5
+    times its low end) gets two to four evenly spaced round ticks (steps of 1,
+    2, 2.5 or 5 times a power of ten) whose labels fit, instead of
+    matplotlib's fallback there, a linear locator that knows nothing of the
+    labels' width: ten labels such as 0.000125 ran into each other on
+    0.000123 ... 0.00016.
+
     Parameters
     ----------
     axis : matplotlib.axis.Axis
@@ -106,7 +113,7 @@ def plain_log_ticks(axis):
     """
     import matplotlib
     from matplotlib.font_manager import FontProperties
-    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullFormatter
 
     class PlainLogLocator(LogLocator):
         """1-2-5 ticks while their labels fit along the axis, else decades."""
@@ -125,10 +132,30 @@ def plain_log_ticks(axis):
             need = 0.6 * (chars[1:] + chars[:-1]) / 2 + 0.3 if across else 1.5
             return bool(np.all(apart >= need))
 
+        def _short(self, lo, hi):
+            """Two to four round, evenly spaced ticks in [lo, hi] whose labels fit
+            (the fewest found when none fit)."""
+            ticks = np.array([lo, hi])
+            for n_bins in range(6, 0, -1):  # the locator's bins reach past the view
+                found = MaxNLocator(nbins=n_bins, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
+                found = found[(found >= lo) & (found <= hi)]
+                if 2 <= found.size <= 4:
+                    ticks = found
+                    if self._fits(found, lo, hi):
+                        break
+            return ticks
+
         def tick_values(self, vmin, vmax):
+            lo, hi = min(vmin, vmax), max(vmin, vmax)
+            if lo > 0 and np.isfinite(hi):
+                # under two 1-2-5 ticks in view matplotlib falls back to linear ticks,
+                # as many as its AutoLocator likes, whatever their labels' width
+                k = np.arange(np.floor(np.log10(lo)), np.ceil(np.log10(hi)) + 1)
+                candidates = (np.array([1.0, 2.0, 5.0])[:, None] * 10.0**k).ravel()
+                if np.count_nonzero((candidates >= lo) & (candidates <= hi)) < 2:
+                    return self._short(lo, hi)
             self.set_params(subs=(1.0, 2.0, 5.0))
             ticks = super().tick_values(vmin, vmax)
-            lo, hi = min(vmin, vmax), max(vmin, vmax)
             shown = ticks[(ticks >= lo) & (ticks <= hi)]
             if ticks.size == 0 or not self._fits(shown, lo, hi):
                 self.set_params(subs=(1.0,))

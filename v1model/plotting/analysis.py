@@ -525,7 +525,8 @@ def plot_rf_comparison(atoms, rfs, similarity=None, n_cols=None, title=None):
         histogram spans the values' range with a 5% margin, clipped to
         [-1, 1] (the whole of [-1, 1] when no value is finite).
     n_cols : int, optional
-        Columns of each grid of fields (default: ceil(sqrt(n_units))).
+        Columns of each grid of fields (default: near-square, no empty cell
+        when ``n_units`` allows; see :func:`~v1model.plotting.atoms.grid_columns`).
     title : str, optional
         Figure title (default: none).
 

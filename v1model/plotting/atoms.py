@@ -3,8 +3,10 @@ coefficient histograms."""
 
 from __future__ import annotations
 
+import math
 import textwrap
 import warnings
+from fractions import Fraction
 
 import numpy as np
 
@@ -68,6 +70,36 @@ def atom_images(D, patch_shape=None):
     return D.reshape(n, *shape)
 
 
+#: widest grid (columns over rows) that :func:`grid_columns` takes to leave no cell empty
+GRID_MAX_ASPECT = Fraction(4, 3)  # exact: 192 atoms are 16 x 12 at 4/3 itself
+
+
+def grid_columns(n):
+    """Columns of a near-square grid of ``n`` cells: no empty cell when ``n`` allows it.
+
+    ``ceil(sqrt(n))`` when that divides ``n`` (256 -> 16 x 16, 12 -> 3 x 4);
+    else the smallest divisor of ``n`` above ``sqrt(n)`` whose grid is at most
+    :data:`GRID_MAX_ASPECT` as wide as high (192 -> 12 rows of 16, as Olshausen
+    & Field's 1996 figure: ``ceil(sqrt(192)) = 14`` left 4 cells empty); else
+    ``ceil(sqrt(n))`` (10 -> 4 columns of 3 rows, not a 2 x 5 strip).
+
+    Parameters
+    ----------
+    n : int
+        Number of cells, >= 1.
+
+    Returns
+    -------
+    int
+        Columns of the grid; its rows are ``ceil(n / columns)``.
+    """
+    square = int(np.ceil(np.sqrt(n)))
+    for cols in range(square, math.isqrt(int(n * GRID_MAX_ASPECT)) + 1):
+        if n % cols == 0:
+            return cols
+    return square
+
+
 def tile_atoms(D, patch_shape=None, n_cols=None, pad=1, normalize="each"):
     """Arrange atoms in one image with a grey border, as in Olshausen & Field's figures.
 
@@ -81,7 +113,9 @@ def tile_atoms(D, patch_shape=None, n_cols=None, pad=1, normalize="each"):
     patch_shape : tuple of int, optional
         ``(h, w)`` of an atom in pixels (default: square, for a 2-D ``D``).
     n_cols : int, optional
-        Atoms per row of the grid (default: ``ceil(sqrt(n_atoms))``).
+        Atoms per row of the grid (default: :func:`grid_columns`, near-square
+        with no empty cell when ``n_atoms`` allows: 192 atoms in 12 rows of 16,
+        256 in 16 x 16).
     pad : int
         Width of the border between and around the atoms, in pixels
         (default 1).
@@ -109,8 +143,7 @@ def tile_atoms(D, patch_shape=None, n_cols=None, pad=1, normalize="each"):
     atoms = atom_images(D, patch_shape).astype(float)
     n, h, w = atoms.shape
     # 2.5 and -1 failed inside numpy (np.full's "negative dimensions are not allowed")
-    n_cols = (int(np.ceil(np.sqrt(n))) if n_cols is None
-              else check_int(n_cols, "n_cols", minimum=1))
+    n_cols = grid_columns(n) if n_cols is None else check_int(n_cols, "n_cols", minimum=1)
     n_rows = int(np.ceil(n / n_cols))
     bad = ~np.isfinite(atoms).reshape(n, -1).all(axis=1)
     if bad.any():
@@ -143,7 +176,9 @@ def plot_atoms(D, patch_shape=None, n_cols=None, title=None, ax=None, normalize=
     patch_shape : tuple of int, optional
         ``(h, w)`` of an atom in pixels (default: square, for a 2-D ``D``).
     n_cols : int, optional
-        Atoms per row of the grid (default: ``ceil(sqrt(n_atoms))``).
+        Atoms per row of the grid (default: :func:`grid_columns`, near-square
+        with no empty cell when ``n_atoms`` allows: 192 atoms in 12 rows of 16,
+        256 in 16 x 16).
     title : str, optional
         Axes title (default: none).
     ax : matplotlib.axes.Axes, optional

@@ -342,12 +342,40 @@ INHIBITION_LABEL = ("inhibitory weight W_ij\n(drive removed from i per spike of 
                     "units of Q·x and θ)")
 
 
+def pair_marker(n_pairs):
+    """Marker area and opacity of the dots of a scatter of ``n_pairs`` pairs.
+
+    Area ``4000 / n_pairs`` within [1, 16] pt² and opacity ``1200 / n_pairs``
+    within [0.15, 0.8]: specks at opacity 0.15 from 8,000 pairs up (the cloud
+    of a large network, 128 units and more, where single pairs do not
+    matter), opacity 0.3 for the 4,032 pairs of 64 units, and dots 4 pt
+    across at opacity 0.8 for 250 pairs or fewer, so that every pair of a
+    small network (56 for 8 units) is seen.
+
+    Parameters
+    ----------
+    n_pairs : int
+        Number of dots drawn.
+
+    Returns
+    -------
+    size : float
+        Marker area in points² (matplotlib's ``s``).
+    alpha : float
+        Marker opacity in [0.15, 0.8].
+    """
+    n_pairs = max(int(n_pairs), 1)
+    return float(np.clip(4000 / n_pairs, 1.0, 16.0)), float(np.clip(1200 / n_pairs, 0.15, 0.8))
+
+
 def plot_inhibition_vs_overlap(W, overlap, ax=None, n_bins=20, title=None, ylabel=None):
     """Learned lateral weight ``W[i, j]`` against the overlap of the two
     units' receptive fields (off-diagonal pairs), with binned means.
 
     ``ylabel`` (default :data:`INHIBITION_LABEL`, SAILnet's units) names the
-    weight axis.
+    weight axis. The pairs' dots are scaled with their number (see
+    :func:`pair_marker`): specks for a large network, dots every one of which
+    is seen for a small one.
 
     Parameters
     ----------
@@ -399,7 +427,10 @@ def plot_inhibition_vs_overlap(W, overlap, ax=None, n_bins=20, title=None, ylabe
                              f"inf) off the diagonal, the first at index ({i}, {j}) "
                              f"({float(values[k])!r})")
     fig, ax = _axes(ax, (4.5, 3.6))
-    ax.scatter(x, y, s=1, alpha=0.15, color="0.3", linewidths=0, rasterized=True)
+    # faint specks suit tens of thousands of pairs (256 units) but left the 56 pairs of
+    # 8 units invisible: bigger, darker dots as the pairs get fewer
+    size, alpha = pair_marker(x.size)
+    ax.scatter(x, y, s=size, alpha=alpha, color="0.3", linewidths=0, rasterized=True)
     edges = np.linspace(x.min(), x.max(), n_bins + 1)
     idx = np.clip(np.digitize(x, edges) - 1, 0, n_bins - 1)
     means = np.array([y[idx == b].mean() if np.any(idx == b) else np.nan for b in range(n_bins)])
