@@ -84,7 +84,8 @@ def run(
         the nx-ny plane and the tiling use only the reliable fits among them
         (see the module docstring).
     n_starts : int
-        Starts per Gabor fit.
+        Starts per Gabor fit, 1 to 6 (as :func:`v1model.analysis.fit_gabor`;
+        checked before the dictionary is learned).
     progress : bool
 
     Returns
@@ -121,7 +122,8 @@ def run(
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
     min_r2 = check_probability(min_r2, "min_r2", open_interval=False)
-    n_starts = check_int(n_starts, "n_starts", minimum=1)
+    # fit_gabor's own range, refused here rather than after the dictionary is learned
+    n_starts = check_int(n_starts, "n_starts", minimum=1, maximum=6)
     path = a144_path(reference)  # the sparsenet basis A144.mat, looked up before learning
     A = None if path is None else load_a144(path)  # and read: a wrong file fails before it
     n_updates = default_updates(n_updates, quick=quick, dictionary=dictionary)

@@ -161,3 +161,39 @@ def test_coactive_babel_of_many_codes_in_blocks(tmp_path):
         inside = G[np.ix_(S, S)] - np.eye(S.size)
         assert ds.coactive_coherence.values[i] == pytest.approx(
             inside.max() if S.size > 1 else 0.0, rel=1e-12)
+
+
+def test_coactive_babel_has_a_progress_bar(capsys):
+    """A million codes of 512 atoms take minutes (a Python loop over the codes), with
+    no bar: coactive_babel takes ``progress`` as the other analysis functions do, and
+    its values do not depend on it."""
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((6, 4))
+    codes = rng.standard_normal((5000, 6)) * (rng.random((5000, 6)) < 0.4)
+    ds = coactive_babel(codes, D, progress=True)
+    err = capsys.readouterr().err
+    assert "co-active Babel" in err and "/5000" in err, err[-500:]
+    quiet = coactive_babel(codes, D, progress=False)
+    assert capsys.readouterr().err == ""
+    np.testing.assert_array_equal(ds.coactive_babel.values, quiet.coactive_babel.values)
+    with pytest.raises(TypeError, match="progress must be True, False or None .*got 'yes'"):
+        coactive_babel(codes, D, progress="yes")
+
+
+def test_coactive_coherence_matches_every_pair_of_each_support(monkeypatch):
+    """The gathered, padded supports (in groups of rows, largest first) give the
+    largest |cosine| over each support's pairs, as a loop over the pairs does."""
+    import v1model.analysis.coherence as coherence
+
+    rng = np.random.default_rng(11)
+    D = rng.standard_normal((12, 5))
+    Dn = D / np.linalg.norm(D, axis=1, keepdims=True)
+    G = np.abs(Dn @ Dn.T)
+    codes = rng.standard_normal((60, 12)) * (rng.random((60, 12)) < rng.random((60, 1)))
+    codes[0], codes[1], codes[2] = 0.0, np.eye(12)[4], 1.0  # sizes 0, 1 and 12
+    monkeypatch.setattr(coherence, "_GATHER_ELEMENTS", 300)  # groups of 2 to 75 rows: padded
+    ds = coactive_babel(codes, D)
+    expected = [max((G[i, j] for i in np.flatnonzero(c) for j in np.flatnonzero(c) if i != j),
+                    default=0.0) for c in codes]
+    np.testing.assert_allclose(ds.coactive_coherence.values, expected, rtol=1e-12)
+    assert len(set(np.count_nonzero(codes, axis=1))) >= 8  # many support sizes

@@ -70,6 +70,8 @@ REFUSED_LATE = [
     ("lca-sweep", "progress", "abc", "TypeError: progress must be a bool"),
     ("rozell-2008-lca", "progress", "abc", "TypeError: progress must be a bool"),
     ("ringach-2002", "progress", "abc", "TypeError: progress must be a bool"),
+    # fit_gabor's 1 to 6 starts: refused after learning the dictionary
+    ("ringach-2002", "n_starts", 7, "ValueError: n_starts must be <= 6, got 7"),
     ("receptive-field-mapping", "progress", -7.5, "TypeError: progress must be a bool"),
     # refused against the patch of the dictionary (8x8 quick), before it is learned
     ("receptive-field-mapping", "sparse_pixels", 100,
