@@ -196,15 +196,19 @@ def run(
 
     keep = spk["spike_sample"].values < n_raster
     dims = ("sample", "atom")
+    # codes of unit-norm atoms are in the units of X, as spiking_lca's code (rate * tau_m)
+    # and drive say: "1" labelled the same values dimensionless in the study's file
+    code_units = spk["code"].attrs["units"]
     ds = xr.Dataset(
         {
-            "lasso": (dims, lasso, {"long_name": "non-negative LASSO (FISTA)", "units": "1"}),
-            "ode": (dims, ode_final, {"long_name": "ODE LCA code", "units": "1"}),
+            "lasso": (dims, lasso, {"long_name": "non-negative LASSO (FISTA)",
+                                    "units": code_units}),
+            "ode": (dims, ode_final, {"long_name": "ODE LCA code", "units": code_units}),
             "spiking": (dims, codes["spiking"],
-                        {"long_name": "spiking LCA rate * tau_m", "units": "1"}),
+                        {"long_name": "spiking LCA rate * tau_m", "units": code_units}),
             "no_inhibition": (dims, codes["no_inhibition"],
                               {"long_name": "spiking, no lateral inhibition, rate * tau_m",
-                               "units": "1"}),
+                               "units": code_units}),
             "rate": (dims, spk["rate"].values, {"long_name": "spiking LCA rate", "units": "Hz"}),
             "spike_count": (dims, spk["spike_count"].values,
                             {"long_name": "spikes in the counting window", "units": "1"}),
@@ -248,7 +252,8 @@ def run(
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """Scatter of codes, error against simulated time and a raster as PNGs."""
+    """Scatter of codes, error against simulated time and (unless ``n_raster=0``, which
+    keeps no spikes) a raster of patch 0 as PNGs."""
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot
     from v1model.plotting.spiking import plot_code_scatter, plot_error_vs_time, plot_raster
@@ -284,6 +289,10 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
                                    f"tau_m = {ds.attrs['tau_m'] * 1e3:g} ms")
     paths.append(save_figure(fig, outdir / f"{NAME}_error_vs_time.png"))
 
+    if int(ds.attrs.get("n_raster", 1)) < 1:
+        # no spikes were kept: the raster was empty under a title counting patch 0's
+        # active units
+        return paths
     k = ds.sizes["atom"]
     first = ds["spike_sample"].values == 0
     order = np.argsort(-ds["rate"].isel(sample=0).values, kind="stable")

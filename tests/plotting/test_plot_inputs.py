@@ -287,6 +287,26 @@ def test_error_vs_time_refuses_curves_it_cannot_draw(curves, error, match):
     assert len(fig.axes[0].get_lines()) == 3
 
 
+@pytest.mark.parametrize("curves, match", [
+    ({"a": ([0.1, 0.2], [0.5, np.nan])},
+     r"curves\['a'\] error must be finite and >= 0 \(log axes\), got nan at flat index 1"),
+    ({"a": ([0.1, 0.2], [np.nan, np.nan])}, r"curves\['a'\] error .* got nan at flat index 0"),
+    ({"a": (None, -0.1)}, r"curves\['a'\] error .* got -0.1 at flat index 0"),
+    ({"a": ([0.0, 0.2], [0.5, 0.2])},
+     r"curves\['a'\] time must be finite and > 0 \(log axes\), got 0.0 at flat index 0"),
+    ({"a": ([0.1, np.inf], [0.5, 0.2])}, r"curves\['a'\] time .* got inf at flat index 1"),
+])
+def test_error_vs_time_refuses_values_its_log_axes_would_drop(curves, match):
+    # matplotlib left them out of the log-log axes without a word: a curve of NaN errors
+    # was a legend entry with no line
+    from v1model.plotting import plot_error_vs_time
+
+    with pytest.raises(ValueError, match=match):
+        plot_error_vs_time(curves)
+    fig = plot_error_vs_time({"a": ([0.1, 0.2], [0.5, 0.2])})
+    np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_ydata(), [0.5, 0.2])
+
+
 def test_rf_comparison_refuses_a_similarity_of_other_units():
     # 3 similarities for 4 units were histogrammed without a word
     from v1model.analysis import cosine_similarity
@@ -515,6 +535,29 @@ def test_rate_distribution_refuses_empty_counts_and_nan_rates():
     with pytest.raises(ValueError, match=r"unit_rates contains 2 non-finite value\(s\).*"
                                          r"index 0 \(nan\)"):
         plot_rate_distribution([np.nan, np.nan])
+
+
+@pytest.mark.parametrize("target, error, match", [
+    ("0.05", TypeError, r"target must be a real number"),  # was "Unknown format code 'g'"
+    (np.nan, ValueError, r"target must be a non-negative finite number, got nan"),  # no line
+    (-0.05, ValueError, r"target must be a non-negative finite number, got -0.05"),
+])
+def test_rate_distribution_refuses_a_target_it_cannot_draw(target, error, match):
+    from v1model.plotting import plot_rate_distribution
+
+    with pytest.raises(error, match=match):
+        plot_rate_distribution([0.04, 0.06], target=target)
+
+
+def test_rate_distribution_refuses_empty_rates_and_draws_its_target():
+    # no rates drew an empty histogram without a word
+    from v1model.plotting import plot_rate_distribution
+
+    with pytest.raises(ValueError, match=r"unit_rates is empty \(shape \(0,\)\)"):
+        plot_rate_distribution([])
+    fig = plot_rate_distribution([0.04, 0.06], target=np.float32(0.05))
+    x, _ = fig.axes[0].lines[0].get_data()
+    np.testing.assert_allclose(x, [0.05, 0.05])
 
 
 def test_rate_distribution_counts_whole_floats_as_counts():

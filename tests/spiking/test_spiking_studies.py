@@ -80,3 +80,39 @@ def test_sailnet_study_inhibition_tracks_overlap(tmp_path):
     assert ds.attrs["patch_size"] == 8
     paths = study.plot(ds, tmp_path)
     assert len(paths) == 4 and all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)
+
+
+
+@pytest.fixture(scope="module")
+def tiny_spiking_lca_study():
+    """The spiking-lca study, shortened, keeping no spikes (n_raster=0)."""
+    from studies import get_study
+
+    study = get_study("spiking-lca")
+    ds = study.run(quick=True, duration=0.05, n_patches=2, dictionary_updates=3, n_raster=0,
+                   progress=False)
+    return study, ds
+
+
+def test_spiking_lca_study_draws_no_raster_without_kept_spikes(tiny_spiking_lca_study, tmp_path):
+    """n_raster=0 keeps no spikes: the raster was drawn empty under a title counting
+    patch 0's active units ("the 3 active units of 64 by rate")."""
+    study, ds = tiny_spiking_lca_study
+    assert ds.sizes["spike"] == 0 and int(ds["spike_count"].sum()) > 0
+    names = [p.name for p in study.plot(ds, tmp_path)]
+    assert names == ["spiking-lca_scatter.png", "spiking-lca_error_vs_time.png"]
+    assert not (tmp_path / "spiking-lca_raster.png").exists()
+
+
+def test_spiking_lca_study_codes_are_in_units_of_x(tiny_spiking_lca_study):
+    """The codes compared are LASSO codes of unit-norm atoms, in the units of X as
+    spiking_lca's own code (rate * tau_m) and drive; the study labelled them "1"."""
+    from v1model.spiking import spiking_lca
+
+    _, ds = tiny_spiking_lca_study
+    with pytest.warns(RuntimeWarning):  # a few spikes: only the metadata matters here
+        ref = spiking_lca(np.ones((1, 1)), np.eye(1), 0.5, duration=0.01, target="numpy",
+                          progress=False)
+    for name in ("lasso", "ode", "spiking", "no_inhibition"):
+        assert ds[name].attrs["units"] == ref["code"].attrs["units"] == "units of X", name
+    assert ds["rate"].attrs["units"] == "Hz" and ds["dictionary"].attrs["units"] == "1"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis._common import pearson_r
-from ..validation import check_array, check_int, check_positive
+from ..validation import check_array, check_int, check_nonnegative, check_positive
 from ._mpl import as_real, lone_point_markers, plain_log_ticks, pyplot
 
 __all__ = [
@@ -210,6 +210,14 @@ def plot_error_vs_time(curves, ax=None, target=None, title=None):
     -------
     matplotlib.figure.Figure
         The figure drawn into (``ax.figure`` when ``ax`` is given).
+
+    Raises
+    ------
+    TypeError
+        When ``curves`` is not a dict, or for complex or non-numeric times or errors.
+    ValueError
+        For an entry that is not a pair of one shape, NaN, inf or negative errors,
+        times that are not finite and > 0, or a ``target`` that is not positive.
     """
     from collections.abc import Mapping
 
@@ -228,6 +236,15 @@ def plot_error_vs_time(curves, ax=None, target=None, title=None):
         if t is not None and t.shape != err.shape:
             raise ValueError(f"curves[{label!r}]: time and error must have one shape, got "
                              f"{t.shape} and {err.shape}")
+        # the log axes left out NaN, inf, negative errors and times <= 0 without a word
+        # (a curve of NaN errors was a legend entry with no line)
+        for what, values, bad in (("error", err, ~(np.isfinite(err) & (err >= 0))),
+                                  ("time", t, None if t is None else ~(np.isfinite(t) & (t > 0)))):
+            if bad is not None and bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise ValueError(f"curves[{label!r}] {what} must be finite and "
+                                 f"{'> 0' if what == 'time' else '>= 0'} (log axes), got "
+                                 f"{float(values.ravel()[i])!r} at flat index {i}")
         checked[label] = (t, err)
     if target is not None:
         target = check_positive(target, "target")
@@ -287,12 +304,21 @@ def plot_rate_distribution(unit_rates, counts=None, target=None, unit="spikes/im
     Raises
     ------
     TypeError
-        For None, complex or non-numeric ``unit_rates`` or ``counts``.
+        For None, complex or non-numeric ``unit_rates`` or ``counts``, or a
+        ``target`` that is not a real number.
     ValueError
-        For NaN or inf rates, or ``counts`` that are empty or not
-        non-negative whole numbers (the first one named by its index).
+        For empty, NaN or inf rates, ``counts`` that are empty or not
+        non-negative whole numbers (the first one named by its index), or a
+        ``target`` that is not a non-negative finite number.
     """
     rates = as_real(unit_rates, "unit_rates").ravel()
+    if rates.size == 0:  # an empty histogram under the labels of a rate distribution
+        raise ValueError(f"unit_rates is empty (shape {np.shape(unit_rates)}): give the mean "
+                         "rate of each unit")
+    if target is not None:
+        # "0.05" failed in the legend's format ("Unknown format code 'g'"), naming nothing,
+        # and NaN drew no line under a "target p = nan" legend
+        target = check_nonnegative(target, "target")
     if not np.all(np.isfinite(rates)):  # all NaN failed in np.histogram, naming nothing
         i = int(np.flatnonzero(~np.isfinite(rates))[0])
         raise ValueError(f"unit_rates contains {int(np.sum(~np.isfinite(rates)))} non-finite "
