@@ -25,7 +25,8 @@ import xarray as xr
 from .validation import check_path, check_positive
 
 __all__ = ["atomic_path", "save_dataset", "load_dataset", "save_figure", "clean_attrs",
-           "flatten_nested", "netcdf_engine", "seed_attr", "values_by_dims", "SavedAsDataset"]
+           "flatten_nested", "missing_zarr_chunks", "netcdf_engine", "seed_attr", "values_by_dims",
+           "SavedAsDataset"]
 
 NETCDF_ENGINE = "h5netcdf"
 
@@ -369,6 +370,12 @@ def seed_attr(seed):
     return "None" if seed is None else type(seed).__name__
 
 
+#: The attr marking a zarr store that :func:`save_dataset` wrote with every chunk file,
+#: even those of fill values alone (which zarr skips by default): in such a store a
+#: missing chunk file is lost data, which zarr reads as the fill value (NaN) unsaid
+ZARR_ALL_CHUNKS_ATTR = "v1model_zarr_all_chunks"
+
+
 #: The attr naming the Dataset's one-element list attrs (JSON), which netCDF reads back
 #: as scalars: ``depths=[2]`` came back as ``2`` and ``len(ds.attrs["depths"])`` failed
 ONE_ELEMENT_ATTRS = "v1model_one_element_attrs"
@@ -465,7 +472,9 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
 
     A DataArray is saved as a Dataset of its one variable. The attrs are made
     netCDF-safe (:func:`clean_attrs`) and record ``v1model_version`` unless
-    they already do. Returns the final path.
+    they already do. A zarr store gets every chunk file, those of fill values
+    alone too, and the attr :data:`ZARR_ALL_CHUNKS_ATTR`, so that
+    :func:`load_dataset` can tell a lost chunk file. Returns the final path.
 
     Parameters
     ----------
@@ -512,7 +521,9 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
                 with warnings.catch_warnings():
                     warnings.filterwarnings("ignore", message="Consolidated metadata",
                                             category=UserWarning)
-                    ds.to_zarr(tmp, mode="w", consolidated=True)
+                    # every chunk written, so that load_dataset can tell a lost one
+                    ds.attrs[ZARR_ALL_CHUNKS_ATTR] = 1
+                    ds.to_zarr(tmp, mode="w", consolidated=True, write_empty_chunks=True)
             else:
                 write_netcdf(ds, tmp)
         except (OSError, RuntimeError) as exc:
@@ -654,6 +665,16 @@ def load_dataset(path, name: str = "path") -> xr.Dataset:
         Loaded into memory (the file is closed). Numeric attrs are NumPy
         scalars and 1-D arrays from either format (from zarr, whose attrs are
         JSON, as int64, uint64 or float64, whatever dtype they were saved in).
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` does not exist.
+    ValueError
+        Naming ``path``, when it cannot be read; for a zarr store written by
+        :func:`save_dataset` with chunk files missing (which zarr would read
+        as fill values, NaN), naming the variables and files
+        (:func:`missing_zarr_chunks`).
     """
     path = check_path(path, name)
     if not path.exists():
@@ -666,14 +687,65 @@ def load_dataset(path, name: str = "path") -> xr.Dataset:
     try:
         with _local_scheduler():
             if _is_zarr_path(path):
+                _check_zarr_chunks(path)
                 with xr.open_zarr(path) as ds:
                     ds = _netcdf_attr_types(_fixed_width_strings(ds.load()))
+                    ds.attrs.pop(ZARR_ALL_CHUNKS_ATTR, None)
                     return _one_element_attrs_restored(ds)
             with xr.open_dataset(path, engine=netcdf_engine(path)) as ds:
                 return _one_element_attrs_restored(ds.load())
     except (OSError, ValueError) as exc:
         # h5py's and zarr's own messages do not say which file they choked on
         raise ValueError(f"{name}: cannot read {str(path)!r} as a {kind}: {exc}") from exc
+
+
+def missing_zarr_chunks(path) -> dict:
+    """The chunk files missing from a zarr store that :func:`save_dataset` wrote.
+
+    zarr reads a missing chunk file as its fill value (NaN for floats) without a
+    word: a store copied in part, or a file deleted, loaded as valid data.
+    :func:`save_dataset` writes every chunk file and marks the store
+    (:data:`ZARR_ALL_CHUNKS_ATTR`); a store without the mark (written by other
+    tools, or before the mark) may omit chunks of fill values by design and
+    is not checked.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A zarr store (a ``.zarr`` folder).
+
+    Returns
+    -------
+    dict
+        Variable name -> its missing chunk files, relative to ``path``
+        (``"y/c/0"``), in chunk order; empty when nothing is missing or the
+        store is not marked.
+    """
+    import itertools
+
+    import zarr
+
+    group = zarr.open_group(str(path), mode="r")
+    if ZARR_ALL_CHUNKS_ATTR not in group.attrs:
+        return {}
+    missing = {}
+    for name, array in group.arrays():
+        for position in itertools.product(*(range(n) for n in array.cdata_shape)):
+            key = f"{name}/{array.metadata.encode_chunk_key(position)}"
+            if not (Path(path) / key).is_file():
+                missing.setdefault(name, []).append(key)
+    return missing
+
+
+def _check_zarr_chunks(path) -> None:
+    """Refuse a zarr store with chunk files missing (:func:`missing_zarr_chunks`),
+    naming the variables and the first missing file of each."""
+    missing = missing_zarr_chunks(path)
+    if missing:
+        shown = "; ".join(f"variable {name!r}: {len(keys)} chunk file(s) missing, e.g. "
+                          f"{keys[0]!r}" for name, keys in missing.items())
+        raise ValueError(f"the store is incomplete ({shown}): zarr would read the missing "
+                         "chunks as fill values (NaN); copy the store again, or save it anew")
 
 
 def netcdf_engine(path) -> str:

@@ -35,6 +35,7 @@ __all__ = [
     "check_probability",
     "check_fits_in_memory",
     "check_no_missing",
+    "pandas_labels",
     "describe",
     "physical_memory",
     "cgroup_memory_limit",
@@ -219,7 +220,7 @@ def check_array(
             arr = (np.array(converted, dtype=dtype, copy=True) if copy
                    else np.asarray(converted, dtype=dtype))
     except (TypeError, ValueError) as exc:
-        check_no_missing(converted, name)
+        check_no_missing(value, name)  # as given: a DataFrame's labels name the place
         raise TypeError(f"{name} must be a numeric array, got {describe(value)}") from exc
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
@@ -233,7 +234,8 @@ def check_array(
     if finite and arr.size and not _all_finite(arr):
         n_bad, first = _count_non_finite(converted, arr, name)
         raise ValueError(f"{name} contains {n_bad} non-finite value(s) (NaN or inf)" + (
-            f", the first at index {first[0]} ({first[1]})" if first is not None else ""))
+            f", the first at index {first[0]} ({first[1]}){pandas_labels(value, first[0])}"
+            if first is not None else ""))
     source = getattr(converted, "dtype", None)
     if (arr.size and source is not None and np.dtype(source).kind == "f"
             and np.dtype(source).itemsize > arr.itemsize):
@@ -273,7 +275,8 @@ def _check_not_underflowed(value, arr, name) -> None:
 
 def check_no_missing(value, name: str) -> None:
     """Refuse pandas' missing values (``pd.NA`` of the nullable ``Float64`` /
-    ``Int64`` dtypes, ``pd.NaT``) in ``value``, naming the first one's position.
+    ``Int64`` dtypes, ``pd.NaT``) in ``value``, naming the first one's position
+    (and its row and column labels, see :func:`pandas_labels`).
 
     Call it where converting ``value`` to floats failed: ``pd.NA`` does not
     convert (``float(pd.NA)`` raises), and the message said only that ``value``
@@ -307,8 +310,57 @@ def check_no_missing(value, name: str) -> None:
         first = tuple(int(i) for i in np.argwhere(missing)[0])
         raise ValueError(
             f"{name} contains {int(missing.sum())} missing value(s) (pd.NA, NaN or None), the "
-            f"first at index {first}; drop or fill them (e.g. {name}.dropna() or "
-            f"{name}.fillna(value)) before passing {name}")
+            f"first at index {first}{pandas_labels(value, first)}; drop or fill them (e.g. "
+            f"{name}.dropna() or {name}.fillna(value)) before passing {name}")
+
+
+def pandas_labels(value, index) -> str:
+    """The labels of the element at position ``index`` of a pandas DataFrame or
+    Series, for an error message that gives the position too.
+
+    A user with a labelled index ("s17") looks a row up by its label, not by its
+    position: each axis whose labels are not its positions (the default
+    ``RangeIndex``) names its label.
+
+    Parameters
+    ----------
+    value : object
+        The input as given; anything but a DataFrame or Series gives "".
+    index : int or tuple of int
+        Position of the element (row, column for a DataFrame).
+
+    Returns
+    -------
+    str
+        ``", row label 's17', column 'a'"`` (only the axes with labels of
+        their own), or "".
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"a": [1.0, None]}, index=["s16", "s17"])
+    >>> pandas_labels(frame, (1, 0))
+    ", row label 's17', column 'a'"
+    """
+    pd = sys.modules.get("pandas")
+    if pd is None or not isinstance(value, (pd.DataFrame, pd.Series)):
+        return ""
+    position = index if isinstance(index, tuple) else (index,)
+    axes = [("row label", value.index)]
+    if isinstance(value, pd.DataFrame):
+        axes.append(("column", value.columns))
+    parts = []
+    for (what, labels), i in zip(axes, position):
+        if isinstance(labels, pd.RangeIndex) and labels.start == 0 and labels.step == 1:
+            continue  # the labels are the positions
+        try:
+            label = labels[i]
+        except IndexError:  # a position of another shape: the message goes without
+            return ""
+        if isinstance(label, np.generic):  # 5, not np.int64(5)
+            label = label.item()
+        parts.append(f"{what} {label!r}")
+    return "".join(f", {part}" for part in parts)
 
 
 def _with_dtype_kind(value):

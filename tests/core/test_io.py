@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from v1model.io import _writes_netcdf_to_memory, atomic_path, load_dataset, save_dataset
+from v1model.io import (ZARR_ALL_CHUNKS_ATTR, _writes_netcdf_to_memory, atomic_path,
+                        load_dataset, missing_zarr_chunks, save_dataset)
 
 
 def test_round_trip_netcdf_and_zarr(tmp_path):
@@ -32,7 +33,40 @@ def test_zarr_store_opens_with_plain_xarray_without_warnings(tmp_path):
     from v1model import __version__
 
     assert back.attrs.pop("v1model_version") == __version__  # provenance, added on save
+    assert back.attrs.pop(ZARR_ALL_CHUNKS_ATTR) == 1  # every chunk written: load_dataset checks
     xr.testing.assert_identical(back, ds)
+
+
+def test_a_zarr_store_with_a_chunk_file_missing_is_refused_naming_it(tmp_path):
+    """zarr reads a missing chunk file as the fill value: a store copied in part loaded
+    NaN (and 0 for integers) as data, without a word. save_dataset writes every chunk,
+    those of fill values alone too (zarr skips them by default, which would look like
+    lost files), so load_dataset can refuse a store with one missing, naming the
+    variable and the file; a store without the mark (zarr's own writes) is not checked."""
+    ds = xr.Dataset({"y": ("x", np.arange(4.0)), "nan": ("x", np.full(4, np.nan)),
+                     "zero": ("x", np.zeros(4, dtype=np.int64)),
+                     "text": ("x", np.array([""] * 4, dtype=object))},
+                    coords={"x": np.arange(4)})
+    chunked = ds.chunk({"x": 2})  # two chunks per variable
+    chunked["text"] = ds["text"]  # (dask would compute it to find a dtype, with a warning)
+    path = save_dataset(chunked, tmp_path / "r.zarr")
+    assert missing_zarr_chunks(path) == {}
+    back = load_dataset(path)  # fill values alone are data, not lost chunks
+    xr.testing.assert_equal(back[["y", "nan", "zero"]], ds[["y", "nan", "zero"]])
+    assert ZARR_ALL_CHUNKS_ATTR not in back.attrs
+    (path / "y" / "c" / "1").unlink()  # the second of y's two chunks
+    (path / "zero" / "c" / "0").unlink()
+    assert missing_zarr_chunks(path) == {"y": ["y/c/1"], "zero": ["zero/c/0"]}
+    with pytest.raises(ValueError, match=r"r\.zarr' as a Zarr store: the store is incomplete "
+                                         r"\(variable 'y': 1 chunk file\(s\) missing, e\.g\. "
+                                         r"'y/c/1'; variable 'zero': .*'zero/c/0'\)"):
+        load_dataset(path)
+    plain = tmp_path / "plain.zarr"  # written by zarr's defaults: empty chunks omitted
+    with warnings.catch_warnings():  # zarr 3's on consolidated metadata
+        warnings.simplefilter("ignore")
+        ds.to_zarr(plain, consolidated=True)
+    assert missing_zarr_chunks(plain) == {}
+    assert np.isnan(load_dataset(plain)["nan"].values).all()
 
 
 def test_failed_write_leaves_previous_file(tmp_path):

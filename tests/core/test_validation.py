@@ -257,3 +257,41 @@ def test_the_first_non_finite_value_is_located(shape):
                 f"X contains 2 non-finite value(s) (NaN or inf), the first at index "
                 f"({shape[0] - 1}, {shape[1] - 2}) (-inf)")):
             check_training_rows(X, "X")
+
+
+def test_a_labelled_frames_missing_or_nan_value_is_named_by_its_labels():
+    """A DataFrame indexed by sample names: its pd.NA (nullable Float64) or NaN was named
+    by position alone ("index (3, 0)"), which the user of ``frame.loc["s17"]`` had to
+    count out; the row and column labels are given with the position. Axes whose labels
+    are their positions (the default RangeIndex) add nothing."""
+    pd = pytest.importorskip("pandas")
+    from v1model.inference import encode
+    from v1model.learning import SparseDictionaryLearner
+    from v1model.learning._data import check_training_rows
+
+    X = np.random.default_rng(0).standard_normal((6, 3))
+    rows = [f"s{i}" for i in range(14, 20)]
+    nullable = pd.DataFrame(X, index=rows, columns=["a", "b", "c"]).astype("Float64")
+    nullable.iloc[3, 1] = pd.NA
+    plain = pd.DataFrame(X, index=rows, columns=["a", "b", "c"])
+    plain.iloc[3, 1] = np.nan
+    missing = re.escape("X contains 1 missing value(s) (pd.NA, NaN or None), the first at "
+                        "index (3, 1), row label 's17', column 'b'; drop or fill them")
+    non_finite = re.escape("X contains 1 non-finite value(s) (NaN or inf), the first at "
+                           "index (3, 1) (nan), row label 's17', column 'b'")
+    for frame, match in ((nullable, missing), (plain, non_finite)):
+        for check in (lambda v: check_array(v, "X"), lambda v: check_training_rows(v, "X"),
+                      lambda v: SparseDictionaryLearner(3, lam=0.1, n_updates=1, seed=0,
+                                                        progress=False).fit(v),
+                      lambda v: encode(v, np.eye(3), "fista", lam=0.1, progress=False)):
+            with pytest.raises(ValueError, match=match + "$" if frame is plain else match):
+                check(frame)
+    # integer labels that are not the positions (a slice of a longer frame) are named too
+    with pytest.raises(ValueError, match=re.escape("index (3, 1) (nan), row label 103") + "$"):
+        check_array(plain.set_axis(range(100, 106)).set_axis(range(3), axis=1), "X")
+    # the default RangeIndex on both axes: the position alone, as before
+    with pytest.raises(ValueError, match=re.escape("the first at index (3, 1) (nan)") + "$"):
+        check_array(plain.reset_index(drop=True).set_axis(range(3), axis=1), "X")
+    with pytest.raises(ValueError, match=re.escape("the first at index 3 (nan), row label "
+                                                   "'s17'") + "$"):
+        check_array(plain["b"], "x")

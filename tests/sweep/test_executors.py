@@ -479,6 +479,35 @@ def test_slurm_sweep_runs_on_submitted_jobs(fake_slurm, serial_reference, study,
     assert len(set((fake_slurm / "cancelled").read_text().split())) == len(submitted)
 
 
+@pytest.mark.parametrize("kind", ["slurm", "pbs"])
+def test_the_batch_schedulers_dashboard_takes_no_fixed_port(kind, monkeypatch):
+    """The scheduler runs on the login node, where dask's default dashboard port 8787 is
+    often taken or forbidden: a run's cluster asks for any free port (":0"), as the job
+    script did; a dashboard_address of the spec (or of dask's jobqueue config) is kept."""
+    import dask
+
+    dask_jobqueue = pytest.importorskip("dask_jobqueue")
+    made = []
+
+    class Recorder:  # stands in for SLURMCluster / PBSCluster: records its arguments
+        job_cls = getattr(dask_jobqueue, f"{kind.upper()}Cluster").job_cls
+
+        def __init__(self, **options):
+            made.append(options)
+
+    monkeypatch.setattr(dask_jobqueue, f"{kind.upper()}Cluster", Recorder)
+    options = {"cores": 1, "memory": "1GB", "walltime": "00:10:00"}
+    JobQueueExecutor(kind, jobs=1, **options)._make_cluster()
+    assert made[-1]["scheduler_options"] == {"dashboard_address": ":0"}
+    JobQueueExecutor(kind, jobs=1, scheduler_options={"dashboard_address": ":8790",
+                                                      "idle_timeout": 60},
+                     **options)._make_cluster()
+    assert made[-1]["scheduler_options"] == {"dashboard_address": ":8790", "idle_timeout": 60}
+    with dask.config.set({f"jobqueue.{kind}.scheduler-options": {"idle_timeout": 30}}):
+        JobQueueExecutor(kind, jobs=1, **options)._make_cluster()
+    assert made[-1]["scheduler_options"] == {"dashboard_address": ":0", "idle_timeout": 30}
+
+
 THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 

@@ -202,6 +202,57 @@ def test_a_sweep_folder_copied_with_its_study_file_resumes_there(study, calls, t
         resume(cluster / "out", progress=False)
 
 
+def test_the_result_carries_the_fingerprint_of_its_folder(study, tmp_path, monkeypatch):
+    """The assembled result's ``sweep_fingerprint`` is the one in the folder's sweep.json
+    (which its points carry): it was the spec's, another one for a "file.py:function"
+    study that moved, or a folder begun with "null" before the texts for None hashed
+    alike."""
+    import shutil
+
+    from v1model.sweep import SweepSpec
+
+    def folder_fingerprint(out):
+        return json.loads((out / "sweep.json").read_text())["fingerprint"]
+
+    laptop, cluster = tmp_path / "laptop", tmp_path / "cluster"
+    laptop.mkdir()
+    shutil.copy(Path(study().rsplit(":", 1)[0]), laptop / "my_study.py")
+    run(f"{laptop / 'my_study.py'}:tiny", {"x": [1.0, 2.0]}, output=laptop / "out",
+        executor="serial", progress=False)
+    (laptop / "out" / "points" / "000001.nc").unlink()
+    (laptop / "out" / "sweep.nc").unlink()
+    laptop.rename(cluster)
+    spec = cluster / "out" / "spec.toml"
+    spec.write_text(spec.read_text().replace(str(laptop), str(cluster)))
+    expected = folder_fingerprint(cluster / "out")
+    resumed = resume(cluster / "out", progress=False)
+    assert resumed.attrs["sweep_fingerprint"] == expected
+    saved = xr.load_dataset(cluster / "out" / "sweep.nc")
+    assert saved.attrs["sweep_fingerprint"] == expected
+    (cluster / "out" / "sweep.nc").unlink()  # load assembles from the points
+    assert load(cluster / "out").attrs["sweep_fingerprint"] == expected
+
+    old, fingerprint = tmp_path / "old", SweepSpec.fingerprint
+    with monkeypatch.context() as m:  # a folder begun before the texts were spelled alike
+        m.setattr(SweepSpec, "fingerprint",
+                  lambda self, study=None, as_written=False: fingerprint(self, study, True))
+        run(study("optional"), {"x": [1.0, 2.0]}, params={"rate": "null"}, output=old,
+            executor="serial", progress=False)
+    (old / "points" / "000001.nc").unlink()
+    (old / "sweep.nc").unlink()
+    resumed = resume(old, progress=False)
+    expected = folder_fingerprint(old)
+    assert expected != SweepSpec.fingerprint(_open_spec(old))  # the two differ here
+    assert resumed.attrs["sweep_fingerprint"] == expected
+    assert xr.load_dataset(old / "sweep.nc").attrs["sweep_fingerprint"] == expected
+
+
+def _open_spec(out):
+    from v1model.sweep.spec import load_spec
+
+    return load_spec(out / "spec.toml", output=out)
+
+
 def test_a_folder_whose_spec_toml_was_edited_says_so(study, tmp_path):
     """`resume` reads the folder's spec.toml: edited in a field that sets the points, it
     was "another sweep ... its spec differs from this one. ... resume that sweep with
@@ -382,6 +433,7 @@ def test_zarr_result(study, tmp_path):
     ds = run(study(), {"x": [1.0, 2.0], "label": ["a", "bb"]}, output=tmp_path / "z",
              format="zarr", executor="serial", progress=False)
     saved = xr.open_zarr(tmp_path / "z" / "sweep.zarr").load()
+    assert saved.attrs.pop("v1model_zarr_all_chunks") == 1  # load_dataset checks, then drops
     xr.testing.assert_identical(comparable(saved), comparable(ds))
     reloaded = load(tmp_path / "z")
     xr.testing.assert_identical(comparable(reloaded), comparable(ds))
@@ -391,6 +443,35 @@ def test_zarr_result(study, tmp_path):
     assert sorted(strings) == ["error", "label", "name", "status"]
     assert all(reloaded[k].dtype.kind == "U" for k in strings)
     assert reloaded["label"].dtype == np.dtype("<U2")
+
+
+def test_a_zarr_result_with_a_chunk_file_missing_is_not_a_finished_result(study, tmp_path,
+                                                                           capsys):
+    """A chunk file of sweep.zarr removed (a copy cut short): zarr reads it as NaN, and
+    `status`, `load` and `resume` took the result as finished, its values NaN without a
+    word. `status` now says which file is missing, `load` warns and assembles the result
+    from the points, `resume` sets the store aside in corrupt/ and writes it again."""
+    out = tmp_path / "z"
+    ds = run(study(), {"x": [1.0, 2.0]}, output=out, format="zarr", executor="serial",
+             progress=False)
+    (out / "sweep.zarr" / "y" / "c" / "0").unlink()  # y: one chunk over the grid
+    st = status(out)
+    assert st.complete and st.result is None
+    assert st.damaged == f"{out / 'sweep.zarr'} is incomplete (variable 'y': 1 chunk " \
+                         "file(s) missing, e.g. y/c/0)"
+    assert main(["sweep", "status", str(out)]) == 0
+    assert "variable 'y': 1 chunk file(s) missing" in capsys.readouterr().out
+    with pytest.warns(SweepWarning, match=r"variable 'y': 1 chunk file\(s\) missing, e\.g\. "
+                                          r"'y/c/0'.*assembled from the points"):
+        loaded = load(out)
+    np.testing.assert_array_equal(loaded["y"].values, ds["y"].values)
+    assert np.isfinite(loaded["y"].values).all()
+    with pytest.warns(SweepWarning, match="variable 'y'.*moved to corrupt/"):
+        resumed = resume(out, progress=False)
+    np.testing.assert_array_equal(resumed["y"].values, ds["y"].values)
+    assert [p.name.split(".zarr")[0] for p in (out / "corrupt").iterdir()] == ["sweep"]
+    assert status(out).damaged is None and status(out).result == out / "sweep.zarr"
+    np.testing.assert_array_equal(load(out)["y"].values, ds["y"].values)
 
 
 def test_cli_run_status_retry_and_errors(study, tmp_path, capsys):

@@ -6,7 +6,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..validation import check_array, check_no_missing, describe, smallest_safe_value
+from ..validation import (check_array, check_no_missing, describe, pandas_labels,
+                          smallest_safe_value)
 
 
 #: elements per block of the blockwise value checks (float64 temporaries of 512 kB)
@@ -25,8 +26,9 @@ def check_training_data(X, name: str = "X", allow_zero: bool = False,
     fit. The values are checked in blocks of rows, so that the only copy is
     the float64 conversion (none for float64 input).
     """
+    source = X  # as given: a DataFrame's labels name the place of a NaN
     X = check_array(_real_2d(X, name), name, ndim=2, finite=False)
-    _check_values(X, name, allow_zero, dtype)
+    _check_values(X, name, allow_zero, dtype, source=source)
     return X
 
 
@@ -42,8 +44,9 @@ def check_training_rows(X, name: str = "X", allow_zero: bool = False,
     (largest ``|x|``, mean of each feature, spread) measured in the same
     single pass over ``X`` as the check.
     """
+    source = X
     X = _real_2d(X, name)
-    stats = _check_values(X, name, allow_zero, dtype, moments)
+    stats = _check_values(X, name, allow_zero, dtype, moments, source=source)
     return (X, stats) if moments else X
 
 
@@ -75,7 +78,7 @@ def _real_2d(X, name) -> np.ndarray:
         try:
             raw = raw.astype(np.float64)
         except (TypeError, ValueError) as exc:
-            check_no_missing(raw, name)  # a nullable pandas column's pd.NA does not convert
+            check_no_missing(X, name)  # a nullable pandas column's pd.NA does not convert
             raise TypeError(f"{name} must hold real numbers, got {describe(X)}: {exc}") from exc
     return raw
 
@@ -99,7 +102,7 @@ class DataStatistics(NamedTuple):
     high: np.ndarray | None = None
 
 
-def _check_values(X, name, allow_zero, dtype, moments=False) -> DataStatistics:
+def _check_values(X, name, allow_zero, dtype, moments=False, source=None) -> DataStatistics:
     """Finite values, some non-zero (unless ``allow_zero``), within ``dtype``'s range;
     read once, in blocks of rows converted to float64 in a buffer reused from
     block to block.
@@ -109,6 +112,9 @@ def _check_values(X, name, allow_zero, dtype, moments=False) -> DataStatistics:
     (``M2``) are merged into the running ones as in Chan, Golub & LeVeque
     (1979), which is free of the cancellation of ``sum(x^2) - n mean^2``
     for data far from zero.
+
+    ``source``, the input as given, names the labels of a DataFrame's first
+    non-finite value (:func:`~v1model.validation.pandas_labels`).
     """
     n_bad = 0
     x_max = 0.0
@@ -131,7 +137,8 @@ def _check_values(X, name, allow_zero, dtype, moments=False) -> DataStatistics:
             finite = np.isfinite(block)
             if not n_bad:  # the first one's place, as check_array gives it
                 row, col = (int(i) for i in np.argwhere(~finite)[0])
-                first = f", the first at index ({start + row}, {col}) ({block[row, col]})"
+                first = (f", the first at index ({start + row}, {col}) ({block[row, col]})"
+                         f"{pandas_labels(source, (start + row, col))}")
             n_bad += block.size - int(np.count_nonzero(finite))
     if n_bad:
         raise ValueError(f"{name} contains {n_bad} non-finite value(s) (NaN or inf){first}")

@@ -41,7 +41,8 @@ from .storage import POINT_ATTRS
 __all__ = ["assemble"]
 
 
-def assemble(spec, points: dict, failures: dict, executor_info: dict | None = None) -> xr.Dataset:
+def assemble(spec, points: dict, failures: dict, executor_info: dict | None = None,
+             fingerprint: str | None = None) -> xr.Dataset:
     """Build the sweep Dataset.
 
     Parameters
@@ -53,6 +54,12 @@ def assemble(spec, points: dict, failures: dict, executor_info: dict | None = No
         Point index -> failure record (``error``, ``duration``, ...).
     executor_info : dict, optional
         Recorded as JSON in ``attrs["sweep_executor"]``.
+    fingerprint : str, optional
+        Recorded in ``attrs["sweep_fingerprint"]``: the fingerprint of the sweep
+        folder (its ``sweep.json``, which its points carry). Default
+        ``spec.fingerprint()``, which differs from a folder's for a
+        ``file.py:function`` study that moved since the sweep began, or a
+        folder begun with "null" before the texts for None were spelled alike.
 
     Returns
     -------
@@ -136,7 +143,7 @@ def assemble(spec, points: dict, failures: dict, executor_info: dict | None = No
     ds.attrs.update(
         sweep_study=spec.study.ref,
         sweep_spec=dumps_toml(spec.what()),
-        sweep_fingerprint=spec.fingerprint(),
+        sweep_fingerprint=fingerprint if fingerprint is not None else spec.fingerprint(),
         sweep_root_seed=spec.grid.root_seed,
         sweep_n_seeds=spec.grid.n_seeds,
         sweep_quick=int(spec.quick),

@@ -705,7 +705,9 @@ class JobQueueExecutor(DaskExecutor):
         Passed to ``SLURMCluster`` / ``PBSCluster``: queue, account, cores,
         processes, memory, walltime, job_extra_directives,
         job_script_prologue, worker_extra_args, interface, local_directory,
-        log_directory, ...
+        log_directory, scheduler_options, ... The scheduler (in this process)
+        serves its dashboard on any free port, not dask's 8787, unless
+        ``scheduler_options`` gives a ``dashboard_address``.
 
     Notes
     -----
@@ -748,6 +750,13 @@ class JobQueueExecutor(DaskExecutor):
             # dask-jobqueue writes this interpreter's path into the job script unquoted:
             # under a folder with a space ("/home/ada/My Projects/venv") every job failed
             options["python"] = shlex.quote(sys.executable)
+        # the scheduler runs on the login node, where dask's default port 8787 is often
+        # taken (dask then warns and picks another) or forbidden: any free port, unless
+        # the spec's scheduler_options (or dask's jobqueue config) name one
+        configured = options.get("scheduler_options")
+        if configured is None:
+            configured = dask.config.get(f"jobqueue.{self.kind}.scheduler-options", None) or {}
+        options["scheduler_options"] = {"dashboard_address": ":0", **configured}
         if options.get("local_directory") is not None:
             options["local_directory"] = _shell_word(options["local_directory"])
         extra_args = options.get("worker_extra_args")
@@ -779,9 +788,6 @@ class JobQueueExecutor(DaskExecutor):
         -------
         str
         """
-        # the scheduler this needs lives only for a moment: no dashboard on a fixed port
-        scheduler_options = {"dashboard_address": ":0",
-                             **self.cluster_options.get("scheduler_options", {})}
         log_dir = self.cluster_options.get("log_directory")
         created = []  # the log folder and its missing parents, deepest first
         folder = os.path.abspath(log_dir) if log_dir is not None else None
@@ -789,7 +795,7 @@ class JobQueueExecutor(DaskExecutor):
                 os.path.dirname(folder) != folder:
             created.append(folder)
             folder = os.path.dirname(folder)
-        cluster = self._make_cluster(scheduler_options=scheduler_options)
+        cluster = self._make_cluster()  # its scheduler on any free port, as a run's
         try:
             return cluster.job_script()
         finally:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from ..io import load_dataset
+from ..io import load_dataset, missing_zarr_chunks
 from ..validation import check_bool, check_path
 from .assemble import assemble
 from .errors import ExecutorStartError, OutputWriteError, SpecError
@@ -249,7 +249,7 @@ def _finished_read_only(spec: SweepSpec, only: str):
         warnings.warn(f"{exc}; the result is assembled from the points", SweepWarning,
                       stacklevel=4)
         return assemble(spec, _read_points(store, state.done, progress=False), state.failed,
-                        {})
+                        {}, fingerprint=store.fingerprint)
 
 
 def _missing_folders(path) -> list:
@@ -301,7 +301,8 @@ def _run_in_store(spec, store, executor, only, progress, stop_on_sigterm) -> xr.
             _execute(spec, store, executor, todo, state, progress, stop)
     # the state follows from what this run wrote (_execute updates it): no second scan
     points = _read_points(store, state.done, progress)
-    ds = assemble(spec, points, state.failed, executor.describe())
+    # the folder's fingerprint, as its points: the result is this folder's sweep
+    ds = assemble(spec, points, state.failed, executor.describe(), fingerprint=store.fingerprint)
     if not state.pending:
         store.save_result(ds, spec.format)
     return ds
@@ -493,6 +494,11 @@ class SweepStatus:
     removed : set of int
         Indices of points done (in ``done``) whose files were removed after the
         sweep finished: only ``result`` holds them.
+    damaged : str or None
+        Why the assembled result on disk cannot be loaded (a zarr store with
+        chunk files missing, which zarr would read as NaN); ``result`` is then
+        None, and :func:`resume` or :func:`load` assemble it again from the
+        points.
     """
 
     path: Path
@@ -506,6 +512,7 @@ class SweepStatus:
     corrupt: list = field(default_factory=list)
     result: Path | None = None
     removed: set = field(default_factory=set)
+    damaged: str | None = None
 
     @property
     def complete(self) -> bool:
@@ -537,7 +544,11 @@ class SweepStatus:
         ]
         if self.corrupt:
             lines.append(f"  corrupt  {len(self.corrupt)} file(s) (recomputed on resume)")
-        lines.append(f"  result   {self.result if self.result else '(not assembled yet)'}")
+        if self.damaged:
+            lines.append(f"  result   {self.damaged}: `v1model sweep resume` writes it "
+                         "again")
+        else:
+            lines.append(f"  result   {self.result if self.result else '(not assembled yet)'}")
         if self.removed:
             lines.append(f"  points   files of {len(self.removed)} done points removed "
                          "(the result holds them): the sweep is complete")
@@ -578,10 +589,19 @@ def status(output) -> SweepStatus:
     state = store.scan(repair=False)
     result = next((output / name for name in ("sweep.nc", "sweep.zarr")
                    if (output / name).exists()), None)
+    damaged = None
+    if result is not None and result.suffix == ".zarr":
+        # zarr reads a lost chunk file as NaN: such a result is no finished sweep
+        missing = missing_zarr_chunks(result)
+        if missing:
+            damaged = f"{result} is incomplete (" + "; ".join(
+                f"variable {name!r}: {len(keys)} chunk file(s) missing, e.g. {keys[0]}"
+                for name, keys in missing.items()) + ")"
     return SweepStatus(output, info.get("study", "?"), tuple(info.get("dims", ())),
                        tuple(info.get("shape", ())), store.n_points, state.done | state.kept,
                        state.failed, state.pending, state.corrupt,
-                       result if not state.pending else None, set(state.kept))
+                       result if not state.pending and damaged is None else None,
+                       set(state.kept), damaged)
 
 
 def load(output) -> xr.Dataset:
@@ -611,4 +631,4 @@ def load(output) -> xr.Dataset:
             warnings.warn(f"{exc}; the result is assembled from the points (`v1model "
                           "sweep resume` writes it again)", SweepWarning, stacklevel=2)
     points = _read_points(store, state.done, progress=True)
-    return assemble(spec, points, state.failed, {})
+    return assemble(spec, points, state.failed, {}, fingerprint=store.fingerprint)

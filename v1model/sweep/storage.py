@@ -433,8 +433,9 @@ class DirectoryStore:
                     ds = load_dataset(path)  # all of it: a copy cut short is no result
             except ValueError:
                 continue
-            # not its sweep_fingerprint: that is the spec's, which differs from the
-            # folder's for a study that moved; only this sweep writes a result here
+            # not its sweep_fingerprint: results assembled before it was the folder's
+            # carry the spec's, which differs for a study that moved; only this sweep
+            # writes a result here
             if int(_one(ds.attrs.get("sweep_n_pending", 1))) != 0 or \
                     "status" not in ds or ds["status"].size != self.n_points:
                 continue
