@@ -55,9 +55,11 @@ def atomic_path(path, suffix: str | None = None):
     ------
     OSError
         Naming ``path``, when its folder cannot be created (a file in the way:
-        ``NotADirectoryError``) or written to (e.g. ``PermissionError``).
+        ``NotADirectoryError``) or written to (e.g. ``PermissionError``), or
+        when it names a folder (``IsADirectoryError``): an existing one other
+        than a zarr store, or a name ending in a separator (``"results/"``).
     """
-    path = check_path(path)
+    path = _destination(path)
     replace_store = path.is_dir() and not path.is_symlink()
     if replace_store and not _is_zarr_store(path):
         raise IsADirectoryError(
@@ -97,6 +99,20 @@ def atomic_path(path, suffix: str | None = None):
         elif tmp.exists():
             tmp.unlink()
         raise
+
+
+def _destination(path, example: str = "result.nc") -> Path:
+    """:func:`check_path` for a file to write, refusing a name that ends in a
+    separator (``"results/"``, a folder's name; a zarr store's is allowed): ``Path``
+    drops the separator, and a file named ``results`` was written in its place."""
+    raw = os.fspath(path) if isinstance(path, (str, os.PathLike)) else path
+    path = check_path(path)
+    if (isinstance(raw, str) and raw.endswith(tuple(filter(None, (os.sep, os.altsep))))
+            and not _is_zarr_path(path)):
+        raise IsADirectoryError(
+            f"path: {raw!r} ends in {raw[-1]!r}, so it names a folder, not a file; give "
+            f"a file name (e.g. {str(path / example)!r})")
+    return path
 
 
 def _short_stem(path: Path, suffix: str) -> str:
@@ -210,10 +226,12 @@ def clean_attrs(attrs: dict, name: str = "attrs") -> dict:
     -> int, NumPy strings -> str, integers beyond 64 bits -> their decimal
     string, long doubles -> float64 (zarr refuses them; netCDF wrote HDF5
     long doubles), complex numbers -> their ``str`` (``complex()`` reads it
-    back), dicts, lists of mixed types and arrays of more than one
-    dimension -> JSON strings (NumPy numbers in them as JSON numbers), the
-    bytes of a file name that are not UTF-8 (``os.fsdecode`` keeps them as
-    surrogates U+DC80-U+DCFF) -> ``\\xNN`` escapes.
+    back), 0-d arrays -> their one value (as above), dicts, lists of mixed
+    types and arrays of more than one dimension -> JSON strings (NumPy
+    numbers in them as JSON numbers), any other object (a ``datetime``,
+    ``np.datetime64``, a dtype) -> its ``str``, the bytes of a file name
+    that are not UTF-8 (``os.fsdecode`` keeps them as surrogates
+    U+DC80-U+DCFF) -> ``\\xNN`` escapes.
 
     Parameters
     ----------
@@ -233,15 +251,25 @@ def clean_attrs(attrs: dict, name: str = "attrs") -> dict:
         For ``attrs`` that is not a dict.
     ValueError
         For a string holding a NUL character or another lone surrogate, which
-        netCDF (UTF-8 strings) cannot store; refused for zarr too, so that a
-        result saved in one format can be saved in the other.
+        netCDF (UTF-8 strings) cannot store, or a key holding a NUL; refused
+        for zarr too, so that a result saved in one format can be saved in
+        the other.
     """
     if not isinstance(attrs, dict):
         raise TypeError(f"attrs must be a dict, got {type(attrs).__name__}")
     out = {}
     for key, value in attrs.items():
+        if isinstance(key, str) and "\x00" in key:
+            # HDF5 cut the name at the NUL: {"a": 1, "a\x00b": 2} was saved as a = 2
+            raise ValueError(f"{name} has a key {key!r} holding a NUL character, which netCDF "
+                             f"cannot store (it would be saved as {key.split(chr(0))[0]!r}); "
+                             "rename it")
         if isinstance(value, Path):
             value = str(value)
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            # a 0-d array (ds["x"].mean().values) is its one value: it was written as
+            # the JSON text "3.0" ('"soft"' for a string), read back as a str
+            value = value[()]
         if isinstance(value, str):  # np.str_ included
             value = _storable_string(value, f"{name}[{key!r}]")
         if value is None:
@@ -281,8 +309,12 @@ def clean_attrs(attrs: dict, name: str = "attrs") -> dict:
         elif isinstance(value, np.ndarray):
             # netCDF attributes are 1-D: keep every element (str() would elide them)
             out[key] = json.dumps(value.tolist(), default=_json_default)
-        else:
+        elif isinstance(value, (dict, list, tuple)):
             out[key] = json.dumps(value, default=_json_default)
+        else:
+            # a datetime, np.datetime64, dtype, Enum, ...: the JSON of its str added
+            # quotes ('"2026-12-06 03:00:00"', read back with them)
+            out[key] = _storable_string(str(value), f"{name}[{key!r}]")
     return out
 
 
@@ -496,13 +528,15 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
         For a string attr netCDF cannot store (see :func:`clean_attrs`).
     OSError
         Naming ``path``, when it cannot be written (a file where a folder
-        should be, a folder that is not writable, a full disk).
+        should be, a folder that is not writable, a full disk), or when it
+        names a folder (``IsADirectoryError``: an existing folder that is not
+        a zarr store, or a name ending in a separator, ``"results/"``).
     """
     if isinstance(ds, xr.DataArray):
         ds = ds.to_dataset(name=ds.name if ds.name is not None else "data")
     if not isinstance(ds, xr.Dataset):
         raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
-    path = check_path(path)
+    path = _destination(path)
     ds = _cleaned(ds)
     if "v1model_version" not in ds.attrs:
         from . import __version__
@@ -835,7 +869,7 @@ def save_figure(fig, path, dpi: int = 120) -> Path:
 
     if not isinstance(fig, Figure):
         raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
-    path = check_path(path)
+    path = _destination(path, example="figure.png")
     dpi = check_positive(dpi, "dpi")
     fmt = path.suffix[1:].lower() or "png"
     supported = fig.canvas.get_supported_filetypes()

@@ -107,6 +107,34 @@ def test_an_existing_folder_is_never_replaced(tmp_path):
     assert (tmp_path / "fake.zarr" / "notes.txt").exists()
 
 
+def test_a_name_ending_in_a_separator_is_refused_not_written_as_a_file(tmp_path):
+    """``Path("results/")`` drops the separator: save_dataset(ds, "results/") wrote a
+    netCDF file named "results" (and save_figure a PNG), where a folder was meant."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from v1model import SparseCodingNetwork
+    from v1model.io import save_figure
+
+    ds = xr.Dataset({"a": ("t", [1.0, 2.0])})
+    target = f"{tmp_path / 'results'}{os.sep}"
+    with pytest.raises(IsADirectoryError, match=r"path: .*results/' ends in '/', so it "
+                                                r"names a folder.*results/result\.nc"):
+        save_dataset(ds, target)
+    with pytest.raises(IsADirectoryError, match="names a folder"):
+        SparseCodingNetwork(np.eye(4)).save(target)
+    fig = plt.figure()
+    with pytest.raises(IsADirectoryError, match=r"results/figure\.png"):
+        save_figure(fig, target)
+    plt.close(fig)
+    assert not (tmp_path / "results").exists()
+    # a zarr store is a folder: its name may end in the separator
+    store = save_dataset(ds, f"{tmp_path / 'r.zarr'}{os.sep}")
+    xr.testing.assert_equal(load_dataset(store)["a"], ds["a"])
+
+
 def test_zarr_store_is_overwritten_and_suffix_case_ignored(tmp_path):
     path = tmp_path / "r.ZARR"
     save_dataset(xr.Dataset({"a": ("t", [1.0])}), path)
@@ -386,6 +414,42 @@ def test_numpy_strings_and_numbers_in_attrs_reload_as_given(tmp_path):
     assert SparseCodingNetwork.load(net.save(tmp_path / "net.nc")).threshold == "nonneg"
 
 
+def test_zero_dimensional_array_attrs_reload_as_their_value(tmp_path):
+    """A 0-d array attr (``ds["x"].mean().values``) was saved as JSON text: the mean
+    3.0 read back as the str "3.0", a string as '"soft"' with its quotes; plain
+    ``to_netcdf`` keeps the number."""
+    ds = xr.Dataset({"x": ("t", [1.0, 2.0, 3.0, 6.0], {"peak": np.array(6.0)})})
+    ds.attrs.update(mean=ds["x"].mean().values, n=np.array(4), flag=np.array(True),
+                    threshold=np.array("soft"), gain=np.array(1 + 2j))
+    for suffix in ("nc", "zarr"):
+        back = load_dataset(save_dataset(ds, tmp_path / f"r.{suffix}"))
+        assert back.attrs["mean"] == 3.0 and isinstance(back.attrs["mean"], np.floating)
+        assert back.attrs["n"] == 4 and isinstance(back.attrs["n"], np.integer)
+        assert back.attrs["flag"] == 1 and back.attrs["threshold"] == "soft"
+        assert complex(back.attrs["gain"]) == 1 + 2j
+        assert back["x"].attrs["peak"] == 6.0
+
+
+def test_dates_and_other_objects_in_attrs_reload_as_their_text_without_quotes(tmp_path):
+    """A datetime, np.datetime64 or dtype attr went through json.dumps of its str and
+    read back with quotes in it ('"2026-12-06 03:00:00"'), as complex numbers did."""
+    import datetime
+
+    ds = xr.Dataset(attrs={"created": datetime.datetime(2026, 12, 6, 3, 0),
+                           "day": datetime.date(2026, 12, 6),
+                           "stamp": np.datetime64("2026-12-06T03:00"),
+                           "dtype": np.dtype("float32"),
+                           "run": {"day": datetime.date(2026, 12, 6)}})
+    for suffix in ("nc", "zarr"):
+        back = load_dataset(save_dataset(ds, tmp_path / f"r.{suffix}"))
+        assert back.attrs["created"] == "2026-12-06 03:00:00"
+        assert datetime.datetime.fromisoformat(back.attrs["created"]) == ds.attrs["created"]
+        assert back.attrs["day"] == "2026-12-06"
+        assert np.datetime64(back.attrs["stamp"]) == ds.attrs["stamp"]
+        assert np.dtype(back.attrs["dtype"]) == np.float32
+        assert back.attrs["run"] == '{"day": "2026-12-06"}'  # a dict stays JSON
+
+
 def test_one_element_list_attrs_of_variables_reload_as_lists(tmp_path):
     """The one-element lists of a variable's attrs read back as scalars, as the
     Dataset's own did."""
@@ -452,6 +516,17 @@ def test_strings_netcdf_cannot_store_are_refused_by_attr_name(tmp_path, text, wh
     back = load_dataset(save_dataset(xr.Dataset(attrs={"d": {"t": text}}),
                                      tmp_path / f"ok.{suffix}"))
     assert json.loads(back.attrs["d"]) == {"t": text}
+
+
+def test_an_attr_name_holding_a_nul_is_refused_not_cut(tmp_path):
+    """HDF5 cut an attr's name at a NUL: {"a": 1, "a\\x00b": 2} was saved as a = 2, the
+    first value lost without a word."""
+    with pytest.raises(ValueError, match=r"ds\.attrs has a key 'a\\x00b' holding a NUL "
+                                         r"character.*saved as 'a'"):
+        save_dataset(xr.Dataset(attrs={"a": 1, "a\x00b": 2}), tmp_path / "r.nc")
+    with pytest.raises(ValueError, match=r"ds\['v'\]\.attrs has a key"):
+        save_dataset(xr.Dataset({"v": ("n", [1.0], {"u\x00": "s"})}), tmp_path / "r.nc")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_file_in_the_way_of_the_folder_is_named(tmp_path):

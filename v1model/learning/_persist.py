@@ -35,6 +35,21 @@ STREAM_ATTRS = ("stream_weight", "stream_n_updates", "stream_n_samples_seen",
                 "stream_wall_time", "stream_rng_state", "stream_attrs")
 
 
+def seed_sequence_to_json(seed: np.random.SeedSequence) -> dict:
+    """A SeedSequence seed as saved parameters hold it: ``{SEED_SEQUENCE: {entropy,
+    spawn_key}}``, what rebuilds it (:func:`seed_from_json`)."""
+    return {SEED_SEQUENCE: {"entropy": seed.entropy, "spawn_key": list(seed.spawn_key)}}
+
+
+def seed_from_json(seed):
+    """The seed of saved parameters: the SeedSequence that
+    :func:`seed_sequence_to_json` wrote, or ``seed`` itself (an int or None)."""
+    if isinstance(seed, dict) and SEED_SEQUENCE in seed:
+        saved = seed[SEED_SEQUENCE]
+        return np.random.SeedSequence(saved["entropy"], spawn_key=tuple(saved["spawn_key"]))
+    return seed
+
+
 def learner_to_dataset(learner) -> xr.Dataset:
     """The fitted ``learner`` as a Dataset (see the module docstring)."""
     learner._check_fitted()
@@ -51,8 +66,7 @@ def learner_to_dataset(learner) -> xr.Dataset:
         params["init"] = "array"
     seed = params["seed"]
     if isinstance(seed, np.random.SeedSequence):  # deterministic: kept as what makes it
-        params["seed"] = {SEED_SEQUENCE: {"entropy": seed.entropy,
-                                          "spawn_key": list(seed.spawn_key)}}
+        params["seed"] = seed_sequence_to_json(seed)
     elif not (seed is None or isinstance(seed, (int, np.integer))):
         params["seed"] = None  # a Generator: its state is saved with the stream below
         warnings.warn(
@@ -117,10 +131,7 @@ def learner_from_dataset(cls, ds: xr.Dataset):
     _check_complete(cls, ds, params)
     if params.get("init") == "array":
         params["init"] = values_by_dims(ds, "init_dictionary", ("atom", "feature"))
-    if isinstance(params.get("seed"), dict) and SEED_SEQUENCE in params["seed"]:
-        saved = params["seed"][SEED_SEQUENCE]
-        params["seed"] = np.random.SeedSequence(saved["entropy"],
-                                                spawn_key=tuple(saved["spawn_key"]))
+    params["seed"] = seed_from_json(params.get("seed"))
     learner = cls(**params)
     if "transform_output" in ds.attrs:
         learner.set_output(transform=str(ds.attrs["transform_output"]))

@@ -15,7 +15,8 @@ from .._frames import user_stacklevel
 from ..io import SavedAsDataset, check_dims, seed_attr, values_by_dims
 from ..progress import inner_progress
 from ..learning._data import Minibatches, check_training_rows
-from ..learning._persist import _jsonable, generator_from_json, generator_to_json
+from ..learning._persist import (_jsonable, generator_from_json, generator_to_json,
+                                 seed_from_json, seed_sequence_to_json)
 from ..learning.estimator import NotFittedError
 from ..validation import (as_generator, check_array, check_bool, check_choice, check_dtype,
                           check_fits_in_memory, check_int, check_nonnegative,
@@ -856,8 +857,17 @@ class SparseAutoencoder(SavedAsDataset):
         self._check_fitted()
         training_state = check_bool(training_state, "training_state")
         params = self.get_params()
-        if not (params["seed"] is None or isinstance(params["seed"], (int, np.integer))):
-            params["seed"] = None  # a Generator or SeedSequence: recorded by type name
+        seed = params["seed"]
+        if isinstance(seed, np.random.SeedSequence):
+            # deterministic: kept as what makes it, as SparseDictionaryLearner keeps it (it
+            # was saved as None: a loaded model's fit drew an unseeded run without a word)
+            params["seed"] = seed_sequence_to_json(seed)
+        elif not (seed is None or isinstance(seed, (int, np.integer))):
+            params["seed"] = None  # a Generator: a file cannot hold it
+            warnings.warn(
+                "SparseAutoencoder.to_dataset: the model's seed is a Generator, which a file "
+                "cannot hold: fit of the loaded model starts unseeded (seed with an int or a "
+                "SeedSequence to keep it)", UserWarning, stacklevel=user_stacklevel())
         params["dtype"] = check_dtype(params["dtype"]).name
         m, p = self._params["decoder"].shape
         data = {}
@@ -924,7 +934,9 @@ class SparseAutoencoder(SavedAsDataset):
             raise ValueError(f"ds is not a saved {cls.__name__}: attrs['kind'] is "
                              f"{ds.attrs.get('kind')!r}, not {SAE_KIND!r}")
         try:
-            model = cls(**json.loads(ds.attrs["estimator_params"]))
+            params = json.loads(ds.attrs["estimator_params"])
+            params["seed"] = seed_from_json(params.get("seed"))
+            model = cls(**params)
             threshold = float(ds.attrs["batchtopk_threshold"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError("ds.attrs['estimator_params'] or ['batchtopk_threshold'] is "
