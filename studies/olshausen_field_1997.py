@@ -4,8 +4,14 @@ Complete, 2x and 4x overcomplete dictionaries are learned on the same
 whitened natural-image patches with the same sparseness weight ``lam``. The
 paper's observations reproduced here:
 
-- every dictionary's atoms are localized, oriented and band-pass (Gabor fits
-  with high r2), as in the complete case of 1996;
+- the atoms are localized, oriented and band-pass (Gabor fits with high r2),
+  as in the complete case of 1996 — most of them on the embedded photographs
+  (complete basis, seed 0: 120 of 144 with r2 >= 0.8), about half on
+  Olshausen's images (``--images``; full run, seed 0: 67 of 144, 167 of 288
+  and 258 of 576), where ``lam = 0.1`` leaves dense codes (47 of 144 atoms
+  active per patch) and 600 updates are short: the others are noisy,
+  texture-like patterns. ``-p lam=0.2`` gave 115 of 144 (29 active, at
+  1.8 times the error), ``-p n_updates=2400`` 96 of 144;
 - with more atoms the basis tiles position, orientation and spatial frequency
   more densely (as in the paper: centres in the patch, and orientation x
   spatial frequency in polar coordinates, here over the half-disc of
