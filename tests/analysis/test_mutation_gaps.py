@@ -4,6 +4,7 @@ left untested, against an analytic value or an independent computation."""
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from v1model.analysis import (code_class, dead_units, mean_active_count, sparseness,
                               treves_rolls, vinje_gallant)
@@ -529,3 +530,31 @@ def test_fit_gabor_of_only_constant_atoms_gives_nan_parameters():
         ds = fit_gabor(np.ones((2, 5, 6)))
     for name in ("frequency", "sigma_x", "amplitude"):
         assert np.isnan(ds[name].values).all()
+
+
+def test_surround_summary_sorts_diameters_given_in_decreasing_order():
+    """The docstring example's curve with its diameters listed largest first: the
+    largest response is the one at 8 pixels (3), not the last listed, and the preferred
+    diameter the peak's (4), as for the sorted curve."""
+    from v1model.analysis import surround_suppression
+
+    curve = xr.Dataset({"response": (("atom", "contrast", "diameter"), [[[3.0, 3.0, 4.0, 1.0]]])},
+                       coords={"diameter": [8.0, 6.0, 4.0, 2.0]})
+    s = surround_suppression(curve)
+    assert float(s.preferred_diameter[0, 0]) == 4.0
+    assert float(s.largest_response[0, 0]) == 3.0
+    assert float(s.suppression_index[0, 0]) == 0.25
+
+
+def test_cross_orientation_mask_response_and_response_by_hand():
+    """A unit that reports the centre pixel (the phase reference): the mask alone gives
+    m cos(mask phase) there, whose rectified maximum over the 4 mask phases is m (the
+    documented max, not the mean m / 4); test + mask gives max over the test phase of
+    0.5 cos(phase) + m cos(mask phase), rectified and averaged over the mask phases:
+    (0.5 + m + 0.5 + |0.5 - m|_+ + 0.5) / 4."""
+    from v1model.analysis import cross_orientation_suppression
+
+    ds = cross_orientation_suppression(lambda X: X[:, [40]], 9, 0.0, 0.125, test_contrast=0.5,
+                                       mask_contrasts=[0.5, 1.0], phases=4, mask_phases=4)
+    np.testing.assert_allclose(ds.mask_response.values, [[0.0, 0.5, 1.0]], atol=1e-12)
+    np.testing.assert_allclose(ds.response.values, [[0.5, 0.5, 0.625]], atol=1e-12)

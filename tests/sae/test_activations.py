@@ -177,3 +177,20 @@ def test_exported_activations_refuse_k_above_n_latents(activation):
     with pytest.raises(ValueError, match=r"^k=9 exceeds n_latents=4"):
         activation(pre, 9)
     np.testing.assert_array_equal(activation(pre, 4)[0], np.maximum(pre, 0))
+
+
+def test_jumprelu_inference_is_the_rule_of_its_documented_thresholds(planted):
+    """threshold_ of a JumpReLU model is exp(log_theta), one positive threshold per
+    latent, and encode keeps exactly the pre-activations above it (recomputed here from
+    the attributes), as the BatchTopK rule is checked above."""
+    X = planted[0]
+    sae = SparseAutoencoder(32, "jumprelu", lam=1e-3, n_steps=30, batch_size=128,
+                            progress=False).fit(X[:1000], seed=0)
+    theta = sae.threshold_
+    assert theta.shape == (32,) and np.all(theta > 0)
+    X32 = X[:200].astype(np.float32)  # the model's dtype
+    pre = (X32 - sae.decoder_bias_) @ sae.encoder_.T + sae.encoder_bias_
+    Z = sae.encode(X32)
+    np.testing.assert_array_equal(Z != 0, pre > theta)
+    assert 0 < np.count_nonzero(Z) < Z.size
+    np.testing.assert_allclose(Z[Z != 0], pre[Z != 0], rtol=1e-6)

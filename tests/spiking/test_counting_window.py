@@ -155,3 +155,24 @@ def test_codes_and_drive_are_in_units_of_x():
         assert out["rate"].attrs["units"] == "Hz"
         assert out["spike_count"].attrs["units"] == "1"
     assert windowed_rates(ds, 0.02).attrs["units"] == "units of X"
+
+
+def test_a_float32_time_far_along_the_grid_is_still_on_its_step():
+    """np.float32(0.3) is 0.30000001192: 3000.000119 steps of 0.1 ms, 1.2e-4 of a step
+    past step 3000, beyond Brian2's 1e-4 but within the float32 rounding of a time of
+    3000 steps (2**-22 * 3000 = 7e-4): a float32 duration of 0.3 s runs the 3000 steps
+    of 0.3 s and counts [900, 3000), as 0.3 does, not a 3001st step."""
+    X = np.linspace(0.6, 4.0, 4)[None]
+    lam, dt, tau_m = 0.1, 1e-4, 0.01
+    kw = {"dt": dt, "tau_m": tau_m, "v_init": "zero", "target": "numpy", "seed": 0,
+          "record_spikes": True}
+    ds = spiking_lca(X, np.eye(4), lam, duration=0.3, **kw)
+    ds32 = spiking_lca(X, np.eye(4), lam, duration=np.float32(0.3), **kw)
+    np.testing.assert_allclose(ds32.attrs["counting_window"], [0.09, 0.3], rtol=1e-12)
+    np.testing.assert_array_equal(ds32["spike_count"].values, ds["spike_count"].values)
+    assert ds32["spike_time"].max() < 0.3 - dt / 2  # no 3001st step simulated
+    code = windowed_rates(ds, np.float32(0.3))
+    np.testing.assert_allclose([code["window_start"], code["window_end"]], [0.09, 0.3],
+                               rtol=1e-12)
+    np.testing.assert_allclose(code.values, ds["spike_count"].values * tau_m / (2100 * dt),
+                               rtol=1e-12)

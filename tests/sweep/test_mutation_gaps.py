@@ -43,6 +43,16 @@ def test_a_range_of_one_value_is_its_start():
     assert values_from_range({"start": 2, "stop": 5, "num": 1, "log": True}, "f") == [2.0]
 
 
+def test_a_range_by_step_includes_a_stop_that_rounding_puts_just_past_it():
+    """(0.3 - 0) / 0.1 is 2.9999999999999996 in floats: the stop is still included, and
+    the values are the ones written (0.3, not 0.30000000000000004: they are coordinates
+    that ``sel`` looks up)."""
+    assert values_from_range({"start": 0.0, "stop": 0.3, "step": 0.1}, "f") == [
+        0.0, 0.1, 0.2, 0.3]
+    assert values_from_range({"start": 0.7, "stop": 0.1, "step": -0.2}, "f") == [
+        0.7, 0.5, 0.3, 0.1]
+
+
 def test_a_log_range_by_step_is_refused():
     """log = true only goes with num (geomspace); with step it would silently be linear."""
     with pytest.raises(SpecError, match="a log range is given by 'num', not 'step'") as info:
@@ -660,3 +670,24 @@ def test_the_worker_watch_counts_idle_time_afresh_after_a_worker_came_and_went(c
     notice = ("v1model: no worker connected to the dask scheduler tcp://here:1 for 0 s; "
               "3 point(s) left wait for one")
     assert capsys.readouterr().err.splitlines() == [notice, notice]
+
+
+def test_a_boolean_output_of_an_unfinished_sweep_is_float_with_nan_for_the_pending(tmp_path):
+    """A pending point has no value for a boolean output: the output becomes float (1.0,
+    0.0) with NaN there, as an integer one does, not text with "" for the gap."""
+    from v1model.sweep import load, run
+
+    path = tmp_path / "flag_study.py"
+    path.write_text("import xarray as xr\n\n"
+                    "def run(quick=False, seed=0, x=1.0):\n"
+                    "    return xr.Dataset({'big': ((), bool(x > 1.5), {'units': '1'})})\n")
+    out = tmp_path / "out"
+    full = run(f"{path}:run", {"x": [1.0, 2.0, 3.0]}, output=out, executor="serial",
+               progress=False)
+    assert full["big"].values.tolist() == [False, True, True]
+    (out / "points" / "000001.nc").unlink()
+    (out / "sweep.nc").unlink()
+    ds = load(out)
+    assert ds["status"].values.tolist() == ["ok", "pending", "ok"]
+    assert ds["big"].dtype == np.float64
+    np.testing.assert_array_equal(ds["big"].values, [0.0, np.nan, 1.0])
