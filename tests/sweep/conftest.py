@@ -33,6 +33,26 @@ def calls():
     return _calls
 
 
+@pytest.fixture()
+def old_null_sweep(monkeypatch, study):
+    """``old_null_sweep(output)``: run a two-point sweep with ``rate = "null"`` into
+    ``output`` as a folder begun before the texts for None were spelled alike
+    (its fingerprint hashes the spec as written)."""
+    from v1model.sweep import run
+    from v1model.sweep.spec import SweepSpec
+
+    fingerprint = SweepSpec.fingerprint
+
+    def begin(output):
+        with monkeypatch.context() as m:
+            m.setattr(SweepSpec, "fingerprint",
+                      lambda self, study=None, as_written=False: fingerprint(self, study, True))
+            return run(study("optional"), {"x": [1.0, 2.0]}, params={"rate": "null"},
+                       output=output, executor="serial", progress=False)
+
+    return begin
+
+
 @pytest.fixture(scope="session")
 def dask_cluster():
     """A LocalCluster with 2 worker processes of 1 thread (real dask, no mocks)."""

@@ -202,7 +202,7 @@ def test_a_sweep_folder_copied_with_its_study_file_resumes_there(study, calls, t
         resume(cluster / "out", progress=False)
 
 
-def test_the_result_carries_the_fingerprint_of_its_folder(study, tmp_path, monkeypatch):
+def test_the_result_carries_the_fingerprint_of_its_folder(study, tmp_path, old_null_sweep):
     """The assembled result's ``sweep_fingerprint`` is the one in the folder's sweep.json
     (which its points carry): it was the spec's, another one for a "file.py:function"
     study that moved, or a folder begun with "null" before the texts for None hashed
@@ -232,12 +232,8 @@ def test_the_result_carries_the_fingerprint_of_its_folder(study, tmp_path, monke
     (cluster / "out" / "sweep.nc").unlink()  # load assembles from the points
     assert load(cluster / "out").attrs["sweep_fingerprint"] == expected
 
-    old, fingerprint = tmp_path / "old", SweepSpec.fingerprint
-    with monkeypatch.context() as m:  # a folder begun before the texts were spelled alike
-        m.setattr(SweepSpec, "fingerprint",
-                  lambda self, study=None, as_written=False: fingerprint(self, study, True))
-        run(study("optional"), {"x": [1.0, 2.0]}, params={"rate": "null"}, output=old,
-            executor="serial", progress=False)
+    old = tmp_path / "old"
+    old_null_sweep(old)  # a folder begun before the texts were spelled alike
     (old / "points" / "000001.nc").unlink()
     (old / "sweep.nc").unlink()
     resumed = resume(old, progress=False)

@@ -382,7 +382,7 @@ def test_none_text_in_a_spec_gives_none_as_on_the_command_line(study, tmp_path):
 
 
 def test_the_texts_for_none_are_one_sweep_and_old_folders_still_resume(study, tmp_path,
-                                                                       monkeypatch):
+                                                                       old_null_sweep):
     """"none", "null" and "None" give None alike to a parameter that takes it, but had
     three fingerprints: resuming with another spelling was refused as another sweep. They
     hash as "none", whose fingerprint is the one it always had (sha256 of the spec's JSON),
@@ -390,8 +390,6 @@ def test_the_texts_for_none_are_one_sweep_and_old_folders_still_resume(study, tm
     resumes."""
     import hashlib
     import json
-
-    from v1model.sweep import SweepSpec
 
     def spec(rate, name="x"):
         return parse_spec({"study": study("optional"), "params": {"rate": rate, "name": name},
@@ -414,12 +412,8 @@ def test_the_texts_for_none_are_one_sweep_and_old_folders_still_resume(study, tm
     assert again.attrs["rate_is_none"] == 1 and list(again["y"].values) == [1.0, 2.0]
     assert sorted(p.stat().st_mtime_ns for p in (out / "points").iterdir()) == stamps
 
-    old, fingerprint = tmp_path / "old", SweepSpec.fingerprint
-    with monkeypatch.context() as m:  # a folder begun before the texts were spelled alike
-        m.setattr(SweepSpec, "fingerprint",
-                  lambda self, study=None, as_written=False: fingerprint(self, study, True))
-        run(study("optional"), {"x": [1.0, 2.0]}, params={"rate": "null"}, output=old,
-            executor="serial", progress=False)
+    old = tmp_path / "old"
+    old_null_sweep(old)  # a folder begun before the texts were spelled alike
     assert json.loads((old / "sweep.json").read_text())["fingerprint"] != before[:16]
     (old / "points" / "000001.nc").unlink()
     (old / "sweep.nc").unlink()
