@@ -468,3 +468,94 @@ def test_end_stopping_input_is_checked():
                       coords={"diameter": [1.0, 2.0]})
     with pytest.raises(ValueError, match=r"dimensions \('atom', 'contrast', 'length'\)"):
         end_stopping(size)
+
+
+def test_probes_keep_only_each_units_own_responses_batch_by_batch(monkeypatch):
+    """size_tuning, length_tuning and cross_orientation_suppression drew every stimulus
+    and kept every unit's response to it (~630 MB for 300 units of a 256-atom code); now
+    they encode a unit's stimuli as they go and keep its own column. Results equal those
+    of the stimuli built by hand with stimuli.gratings, all encoded at once (the old
+    path), and do not depend on batch_size; no encoder call exceeds batch_size rows."""
+    from stimuli.gratings import bar_grating, disc_grating, plaid
+    from v1model.analysis import length_tuning
+
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((6, 64))
+    calls = []
+
+    def enc(X):
+        calls.append(len(X))
+        return np.tanh(X @ D.T)
+
+    units, h = np.array([4, 0, 5]), 8
+    o, f = np.array([0.3, 1.2, 2.5]), np.array([0.15, 0.25, 0.35])
+    c = np.array([[3.0, 4.0], [4.5, 3.5], [2.0, 5.0]])
+    d, ph, con = np.array([2.0, 5.0, 12.0]), np.arange(4) * np.pi / 2, np.array([0.5, 1.0])
+
+    def by_hand(stimuli, n_per_unit):  # every stimulus, every unit's response, own columns
+        R = np.tanh(np.concatenate(stimuli).reshape(-1, h * h) @ D.T)
+        return R.reshape(len(units), n_per_unit, -1)[np.arange(len(units)), :, units]
+
+    grid = (con[:, None, None], d[None, :, None], ph[None, None, :])
+    ref = by_hand([np.broadcast_to(disc_grating(h, o[k], f[k], grid[1], grid[2], grid[0],
+                                                center=c[k]), (2, 3, 4, h, h))
+                   for k in range(3)], 24)
+    expected = np.maximum(ref.reshape(3, 2, 3, 4), 0).max(-1)
+    ref = by_hand([np.broadcast_to(bar_grating(h, o[k], f[k], grid[1], 1 / f[k], grid[2],
+                                               grid[0], center=c[k]), (2, 3, 4, h, h))
+                   for k in range(3)], 24)
+    expected_length = np.maximum(ref.reshape(3, 2, 3, 4), 0).max(-1)
+    mc, mph = np.array([0.0, 1.0]), np.array([0.0, np.pi])
+    ref = by_hand([np.concatenate([
+        plaid(h, o[k], f[k], o[k] + np.pi / 2, phase=ph[None, None, :],
+              mask_phase=mph[None, :, None], contrast=0.5, mask_contrast=mc[:, None, None],
+              center=c[k]).reshape(-1, h, h),
+        plaid(h, o[k], f[k], o[k] + np.pi / 2, phase=0.0, mask_phase=mph[None, :],
+              contrast=0.0, mask_contrast=mc[:, None], center=c[k]).reshape(-1, h, h)])
+        for k in range(3)], 20)
+    expected_cross = np.maximum(ref[:, :16], 0).reshape(3, 2, 2, 4).max(-1).mean(-1)
+    for batch_size in (4096, 5, 1):
+        calls.clear()
+        kw = dict(centers=c, units=units, phases=ph, batch_size=batch_size)
+        ds = size_tuning(enc, h, o, f, diameters=d, contrasts=con, **kw)
+        np.testing.assert_allclose(ds["response"].values, expected, rtol=1e-12, atol=1e-14)
+        ds = length_tuning(enc, h, o, f, lengths=d, contrasts=con, **kw)
+        np.testing.assert_allclose(ds["response"].values, expected_length, rtol=1e-12,
+                                   atol=1e-14)
+        ds = cross_orientation_suppression(enc, h, o, f, test_contrast=0.5, mask_contrasts=[1.0],
+                                           mask_phases=2, **kw)
+        np.testing.assert_allclose(ds["response"].values, expected_cross, rtol=1e-12,
+                                   atol=1e-14)
+        assert max(calls) == min(batch_size, 3 * 24)
+    # one unit's stimuli at a time: drawn, encoded, dropped (all were drawn first)
+    import stimuli.gratings
+
+    events = []
+
+    def counted(*args, **kwargs):
+        events.append("draw")
+        return disc_grating(*args, **kwargs)
+
+    monkeypatch.setattr(stimuli.gratings, "disc_grating", counted)
+    size_tuning(lambda X: events.append("encode") or enc(X), h, o, f, diameters=d,
+                contrasts=con, centers=c, units=units, phases=ph, batch_size=24)
+    assert events == ["draw", "encode"] * 3
+    calls.clear()
+    with pytest.raises(ValueError, match="units index 6 but the encoder has 6 units"):
+        size_tuning(enc, h, 0.3, 0.2, units=[0, 6], diameters=2, batch_size=16)
+    assert calls == [16]  # refused at the first batch, not after encoding them all
+
+
+def test_probes_check_the_memory_of_the_responses_they_keep(monkeypatch):
+    """One float64 per unit and stimulus is kept: refused by name when that alone
+    cannot fit (here a 1 KiB limit, 200 units x 512 stimuli), before any encoding."""
+    import v1model.validation
+
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 2.0**10)
+
+    def never(X):
+        raise AssertionError("encoded")
+
+    with pytest.raises(ValueError, match=r"len\(units\)=200 units' responses to 512 stimuli"):
+        size_tuning(never, 8, 0.3, 0.2, units=np.arange(200), diameters=32, contrasts=[1.0, 2.0],
+                    phases=8)

@@ -1,6 +1,7 @@
 """Grating protocols: units with Gabor atoms are tuned to their atoms'
 orientation; circular variance, bandwidth, F1/F0 and c50 against analytic values."""
 
+import re
 import warnings
 
 import numpy as np
@@ -732,3 +733,22 @@ def test_naka_rushton_refuses_bools(name, value):
     params[name] = np.array(-1.0)
     np.testing.assert_allclose(naka_rushton([0.3], **params),
                                [params.get("baseline", 0.0) + params["rmax"] / 2], rtol=1e-12)
+
+
+def test_default_frequencies_refuse_a_patch_too_small_for_them():
+    """An int frequencies log-spaces them from one cycle per patch (1 / side) to 0.45: for
+    a 1-pixel patch that is 1 cycle/pixel, refused as "got 1.0" though the user gave no
+    frequency. The patch size is refused by name now; explicit frequencies still run
+    (a 1-pixel grating is contrast * cos(phase) for every orientation)."""
+    from v1model.analysis.tuning import drifting_grating_responses
+
+    for shape in (1, (2, 1)):
+        for func in (grating_responses, drifting_grating_responses):
+            with pytest.raises(ValueError, match=rf"shape={re.escape(repr(shape))} is too small "
+                                                 r"for frequencies=8: .*at least 3 pixels"):
+                func(lambda X: X, shape)
+    ds = grating_responses(lambda X: X, 1, orientations=4, frequencies=[0.25], phases=4)
+    expected = np.cos(ds["phase"].values)  # the grating at the pixel's centre, x = y = 0
+    np.testing.assert_allclose(ds["response"].values[:, 0, :, 0],
+                               np.broadcast_to(expected, (4, 4)), atol=1e-12)
+    assert grating_responses(lambda X: X, 3, frequencies=2)["frequency"].values[0] == 1 / 3

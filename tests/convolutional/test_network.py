@@ -291,6 +291,30 @@ def test_spiking_backend_refuses_a_threshold_as_the_patch_network_does(monkeypat
             dense.encode(X, backend="spiking", threshold=threshold, target="numpy")
 
 
+def test_spiking_backend_refuses_a_method_as_the_patch_network_does(monkeypatch):
+    """method= chooses the ODE backend's solver: with backend="spiking" the convolutional
+    network ignored it (method="fista" gave spiking codes), while SparseCodingNetwork
+    refuses it; both refuse it now, naming method and the backend, before simulating."""
+    from v1model import SparseCodingNetwork, spiking
+
+    def never(*args, **kwargs):
+        raise AssertionError("simulated despite the refused method")
+
+    monkeypatch.setattr(spiking, "spiking_convolutional_lca", never)
+    X = np.array([[1.0, -1.0, 0.5]])
+    conv = ConvolutionalNetwork(np.array([[1.0]]), lam=0.1, threshold="nonneg")
+    dense = SparseCodingNetwork(np.eye(3), lam=0.1, threshold="nonneg")
+    for method in ("fista", "lca"):  # even the default's name: the spiking run has none
+        with pytest.raises(ValueError, match=rf"method={method!r} is not for "
+                                             r"backend='spiking'"):
+            conv.encode(X, backend="spiking", method=method, target="numpy")
+        with pytest.raises(ValueError, match=r"method is not for backend='spiking'"):
+            dense.encode(X, backend="spiking", method=method, target="numpy")
+    # the ODE backend's default is still LCA
+    np.testing.assert_array_equal(conv.encode(X, n_steps=20), conv.encode(X, method="lca",
+                                                                          n_steps=20))
+
+
 @pytest.mark.parametrize("kwargs", [{"method": "fista", "boundary": "valid"},
                                     {"method": "mp", "stride": 1, "n_nonzero": 2},
                                     {"backend": "spiking", "stride": 1}])

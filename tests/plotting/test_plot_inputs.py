@@ -584,6 +584,27 @@ def test_inhibition_vs_overlap_refuses_non_finite_pairs(where, name, value):
         plot_inhibition_vs_overlap(W, overlap)
 
 
+def test_titles_say_why_a_correlation_is_undefined():
+    """Two units have two pairs of one overlap (rf_overlap is symmetric): no spread, so
+    Pearson r is 0/0, and the titles said "Pearson r = nan"; they say why now. A
+    constant code in plot_code_scatter likewise; a defined r is unchanged."""
+    from v1model.plotting.spiking import plot_code_scatter, plot_inhibition_vs_overlap
+
+    overlap = np.array([[1.0, -0.17], [-0.17, 1.0]])
+    fig = plot_inhibition_vs_overlap(np.array([[0.0, 0.3], [0.1, 0.0]]), overlap,
+                                     title="SAILnet")
+    assert fig.axes[0].get_title() == "SAILnet\nr undefined: no spread in overlap"
+    fig = plot_inhibition_vs_overlap(np.zeros((2, 2)), overlap)
+    assert fig.axes[0].get_title() == "r undefined: no spread in overlap and W"
+    reference = np.array([0.0, 1.0, 2.0, 3.0])
+    fig = plot_code_scatter(np.ones(4), reference)
+    # |1 - ref| / |ref| = sqrt(1 + 0 + 1 + 4) / sqrt(14)
+    assert fig.axes[0].get_title() == (f"r undefined: no spread in code, rel. error = "
+                                       f"{np.sqrt(6 / 14):.1%}")
+    fig = plot_code_scatter(2 * reference, reference)
+    assert fig.axes[0].get_title() == "r = 1.000, rel. error = 100.0%"
+
+
 def test_inhibition_vs_overlap_ignores_the_diagonal():
     # the diagonal is documented as ignored: a NaN there (no self-overlap) is no error
     from v1model.plotting.spiking import plot_inhibition_vs_overlap

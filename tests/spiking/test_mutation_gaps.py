@@ -204,11 +204,13 @@ def test_spiking_convolutional_lca_defaults_are_the_documented_ones():
 
 
 def test_sailnet_defaults_are_the_authors_and_the_documented_ones():
-    """Zylberberg et al.'s MATLAB defaults, as the module and function docstrings state."""
+    """Zylberberg et al.'s MATLAB defaults, as the module and function docstrings state
+    (theta0=None is 2, or the theta of the run continued)."""
     assert _defaults(learn_sailnet) == dict(
-        n_neurons=256, patch_size=16, p=0.05, alpha=1.0, beta=0.01, gamma=0.1, theta0=2.0,
+        n_neurons=256, patch_size=16, p=0.05, alpha=1.0, beta=0.01, gamma=0.1, theta0=None,
         batch_size=100, n_updates=25000, n_steps=50, eta=0.1, eta_average=0.3, border=20,
-        Q0=None, W0=None, rate0=None, seed=None, record_every=1, progress=True, dtype=np.float32)
+        Q0=None, W0=None, rate0=None, previous=None, seed=None, record_every=1, progress=True,
+        dtype=np.float32)
     assert _defaults(sailnet_inference) == dict(n_steps=50, eta=0.1, simulator="numpy",
                                                 target="numpy", tau=0.01, dtype=np.float32)
     doc = learn_sailnet.__doc__

@@ -4,6 +4,7 @@ the homeostatic target rate and against known localized generating features."""
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from v1model.spiking import learn_sailnet, rf_overlap, rf_spread, sailnet_inference
 
@@ -170,6 +171,29 @@ def test_learning_resumes_from_a_saved_network():
     np.testing.assert_array_equal(rest["mean_W"].values, whole["mean_W"].values[6:])
     assert rest.attrs["init_W"] == "W0" and whole.attrs["init_W"] == "zero"
     assert rest.attrs["init_rate"] == "rate0" and whole.attrs["init_rate"] == "p"
+
+
+def test_continued_learning_counts_updates_on():
+    """previous= continues a run as SparseCodingNetwork.learn does: 5 updates then 4
+    (record_every 2, counted over the whole run) give the Dataset of 9 in one call, its
+    history labelled 2, 4, 6, 8 and equal value for value, n_updates of both calls and
+    updates_per_call [5, 4]."""
+    X, _ = _blob_data(300, seed=3)
+    kw = dict(n_neurons=8, batch_size=30, n_steps=30, record_every=2, progress=False,
+              dtype=np.float64)
+    whole = learn_sailnet(X, n_updates=9, theta0=0.5, seed=np.random.default_rng(11), **kw)
+    stream = np.random.default_rng(11)
+    first = learn_sailnet(X, n_updates=5, theta0=0.5, seed=stream, **kw)
+    both = learn_sailnet(X, n_updates=4, seed=stream, previous=first, **kw)
+    assert whole["mean_W"].values.max() > 0  # the history moves: its values are compared
+    np.testing.assert_array_equal(both["update"].values, [2, 4, 6, 8])
+    xr.testing.assert_equal(both.drop_attrs(), whole.drop_attrs())
+    assert both.attrs["n_updates"] == 9 and list(both.attrs["updates_per_call"]) == [5, 4]
+    assert both.attrs["init"] == "gaussian" and both.attrs["theta0"] == 0.5
+    with pytest.raises(ValueError, match="W0 cannot be given with previous"):
+        learn_sailnet(X, n_updates=4, previous=first, W0=first["W"].values, **kw)
+    with pytest.raises(ValueError, match="n_neurons=4 but previous has 8 neurons"):
+        learn_sailnet(X, n_updates=4, previous=first, **dict(kw, n_neurons=4))
 
 
 def test_rate0_sets_the_moving_average_it_starts_from():
@@ -373,3 +397,28 @@ def test_huge_n_updates_is_refused_by_name():
         with pytest.raises(ValueError, match=rf"^n_updates=1000000000000 updates recorded every "
                                              rf"{every} .* would take {nbytes} bytes"):
             learn_sailnet(X, 8, n_updates=10**12, record_every=every, progress=False)
+
+
+def test_brian2_inference_refuses_a_batch_whose_synapses_do_not_fit(monkeypatch):
+    """n_samples * nnz(W) synapses at ~65 bytes each: 200 stimuli of a dense 16-unit W
+    (240 synapses) need 3.1 MB, refused under a 1 MiB limit before Brian2 is touched,
+    with the number of stimuli that would fit."""
+    import v1model.validation
+    from v1model.spiking import _brian
+
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 2.0**20)
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the network was built")
+
+    monkeypatch.setattr(_brian, "simulation_device", no_build)
+    rng = np.random.default_rng(0)
+    k = 16
+    X, Q = rng.standard_normal((200, 9)), rng.standard_normal((k, 9))
+    W = np.ones((k, k)) - np.eye(k)
+    fit = int(2**20 // (k * (k - 1) * 65))  # 67
+    with pytest.raises(ValueError, match=rf"n_samples=200 stimuli \(rows of X\) of "
+                                         rf"nnz\(W\)=240 .*\(at most {fit} would fit"):
+        sailnet_inference(X, Q, W, np.ones(k), simulator="brian2")
+    # the NumPy kernel builds no synapses: the same batch runs
+    assert sailnet_inference(X, Q, W, np.ones(k)).shape == (200, k)

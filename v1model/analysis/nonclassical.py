@@ -43,11 +43,11 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..progress import check_progress
-from ..validation import (check_array, check_choice, check_int, check_nonnegative,
-                          check_positive, check_probability, describe)
-from ._common import check_encoder, image_shape
-from .tuning import RECTIFY, _encode_batches, _grid_or_count, _rectify
+from ..progress import check_progress, progress_bar
+from ..validation import (check_array, check_choice, check_fits_in_memory, check_int,
+                          check_nonnegative, check_positive, check_probability, describe)
+from ._common import call_encoder, check_encoder, image_shape
+from .tuning import RECTIFY, _grid_or_count, _rectify
 
 __all__ = ["size_tuning", "surround_suppression", "cross_orientation_suppression",
            "length_tuning", "end_stopping"]
@@ -93,13 +93,44 @@ def _unit_parameters(orientation, frequency, centers, units, shape):
     return o, f, c, units
 
 
-def _own_responses(R, units, n_per_unit):
-    """Each selected unit's own column: R (n_sel * n_per_unit, n_all) -> (n_sel, n_per_unit)."""
-    if units.max() >= R.shape[1]:
-        raise ValueError(f"units index {int(units.max())} but the encoder has {R.shape[1]} "
-                         "units")
-    R = R.reshape(len(units), n_per_unit, R.shape[1])
-    return R[np.arange(len(units)), :, units]
+def _own_responses(encoder, stimuli, units, n_per_unit, n_pixels, batch_size, progress,
+                   desc):
+    """Each selected unit's response to its own stimuli, shape (n_sel, n_per_unit).
+
+    ``stimuli(k)`` gives the ``n_per_unit`` stimuli of unit ``k``, shape
+    (n_per_unit, n_pixels). They are encoded in the batches of ``batch_size``
+    rows that encoding all of them at once, unit after unit, would make (so the
+    same encoder calls), but drawn one unit at a time and only each unit's own
+    column kept: every unit's response to every stimulus, (n_sel * n_per_unit,
+    n_all) floats, took ~630 MB for 300 units of a 256-atom code.
+    """
+    n_sel = len(units)
+    check_fits_in_memory((n_sel, n_per_unit), np.float64, "len(units)", n_sel,
+                         f"units' responses to {n_per_unit} stimuli each (float64)")
+    own = np.empty((n_sel, n_per_unit))
+    total = n_sel * n_per_unit
+    drawn, cache, n_all = -1, None, None
+    starts = range(0, total, batch_size)
+    for s in progress_bar(progress, total=len(starts), desc=desc, unit="batch",
+                          iterable=starts):
+        e = min(s + batch_size, total)
+        X = np.empty((e - s, n_pixels))
+        g = s
+        while g < e:  # rows s ... e - 1 of the units' stimuli, one after the other
+            k, j = divmod(g, n_per_unit)
+            if k != drawn:
+                cache, drawn = stimuli(k), k
+            take = min(n_per_unit - j, e - g)
+            X[g - s:g - s + take] = cache[j:j + take]
+            g += take
+        R = call_encoder(encoder, X, n_all)
+        n_all = R.shape[1]
+        if units.max() >= n_all:
+            raise ValueError(f"units index {int(units.max())} but the encoder has {n_all} "
+                             "units")
+        k, j = np.divmod(np.arange(s, e), n_per_unit)
+        own[k, j] = R[np.arange(e - s), units[k]]
+    return own
 
 
 def _full_field_diameter(centers, shape, edge):
@@ -142,12 +173,15 @@ def _probe(encoder, draw, units, con, extents, ph, shape, rectify, batch_size, p
     extent), to the stimuli ``draw(k, extent, phase, contrast)`` of unit ``k``
     (broadcast over extent x phase x contrast)."""
     h, w = shape
-    stim = np.empty((len(units), len(con), len(extents), len(ph), h, w))
-    for k in range(len(units)):
-        stim[k] = draw(k, extents[None, :, None], ph[None, None, :], con[:, None, None])
-    R = _encode_batches(encoder, stim.reshape(-1, h * w), batch_size, progress, desc)
-    own = _own_responses(R, units, len(con) * len(extents) * len(ph))
-    return _rectify(own.reshape(stim.shape[:4]), rectify).max(axis=-1)
+    grid = (len(con), len(extents), len(ph))
+
+    def stimuli(k):
+        one = draw(k, extents[None, :, None], ph[None, None, :], con[:, None, None])
+        return np.broadcast_to(one, (*grid, h, w)).reshape(-1, h * w)
+
+    own = _own_responses(encoder, stimuli, units, int(np.prod(grid)), h * w, batch_size,
+                         progress, desc)
+    return _rectify(own.reshape(len(units), *grid), rectify).max(axis=-1)
 
 
 def _tuning_dataset(resp, dim, extents, con, units, o, f, c, aperture, long_name):
@@ -242,7 +276,10 @@ def size_tuning(
     rectify : {"positive", "abs", "none"}, default "positive"
         How signed responses become rates.
     batch_size : int, default 4096
-        Stimuli per encoder call.
+        Stimuli per encoder call. The stimuli are drawn one unit at a time
+        and only each unit's own responses kept: memory grows with
+        ``batch_size`` times the encoder's units, not with the number of
+        stimuli (results do not depend on it beyond rounding).
     progress : bool or None, default None
         A progress bar over batches: None once the call has run 2 s
         (:mod:`v1model.progress`), True at once, False never.
@@ -479,7 +516,10 @@ def cross_orientation_suppression(
     rectify : {"positive", "abs", "none"}, default "positive"
         How signed responses become rates.
     batch_size : int, default 4096
-        Stimuli per encoder call.
+        Stimuli per encoder call. The stimuli are drawn one unit at a time
+        and only each unit's own responses kept: memory grows with
+        ``batch_size`` times the encoder's units, not with the number of
+        stimuli (results do not depend on it beyond rounding).
     progress : bool or None, default None
         A progress bar over batches: None once the call has run 2 s
         (:mod:`v1model.progress`), True at once, False never.
@@ -555,8 +595,8 @@ def cross_orientation_suppression(
     # per unit: plaids (mask contrast, mask phase, test phase), then the mask alone
     n_plaid = len(mc) * n_mp * len(ph)
     per_unit = n_plaid + len(mc) * n_mp
-    stim = np.empty((len(units), per_unit, h, w))
-    for k in range(len(units)):
+
+    def stimuli(k):
         d_k = None if np.isnan(dia[k]) else dia[k]
         both = plaid((h, w), o[k], f[k], o[k] + offset, phase=ph[None, None, :],
                      mask_phase=mph[None, :, None], contrast=test_contrast,
@@ -564,11 +604,13 @@ def cross_orientation_suppression(
         alone = plaid((h, w), o[k], f[k], o[k] + offset, phase=0.0, mask_phase=mph[None, :],
                       contrast=0.0, mask_contrast=mc[:, None], center=c[k], diameter=d_k,
                       edge=edge)
-        stim[k, :n_plaid] = both.reshape(n_plaid, h, w)
-        stim[k, n_plaid:] = alone.reshape(-1, h, w)
-    R = _encode_batches(encoder, stim.reshape(-1, h * w), batch_size, progress,
-                        "cross-orientation")
-    own = _rectify(_own_responses(R, units, per_unit), rectify)
+        out = np.empty((per_unit, h * w))
+        out[:n_plaid] = both.reshape(n_plaid, h * w)
+        out[n_plaid:] = alone.reshape(-1, h * w)
+        return out
+
+    own = _rectify(_own_responses(encoder, stimuli, units, per_unit, h * w, batch_size,
+                                  progress, "cross-orientation"), rectify)
     resp = own[:, :n_plaid].reshape(len(units), len(mc), n_mp, len(ph)).max(-1).mean(-1)
     mask_alone = own[:, n_plaid:].reshape(len(units), len(mc), n_mp).max(-1)
     ref = resp[:, 0]  # mask contrast 0: the test alone
@@ -670,7 +712,10 @@ def length_tuning(
     rectify : {"positive", "abs", "none"}, default "positive"
         How signed responses become rates.
     batch_size : int, default 4096
-        Stimuli per encoder call.
+        Stimuli per encoder call. The stimuli are drawn one unit at a time
+        and only each unit's own responses kept: memory grows with
+        ``batch_size`` times the encoder's units, not with the number of
+        stimuli (results do not depend on it beyond rounding).
     progress : bool or None, default None
         A progress bar over batches: None once the call has run 2 s
         (:mod:`v1model.progress`), True at once, False never.

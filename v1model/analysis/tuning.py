@@ -70,6 +70,21 @@ def _grid_or_count(value, name, default_range, log=False, endpoint=False):
     return check_array(value, name, ndim=1)
 
 
+def _frequency_grid(frequencies, shape, h, w):
+    """``frequencies`` as given, or an int n of them log-spaced from one cycle per patch
+    (1 / max(h, w) cycles/pixel) to 0.45."""
+    is_count = isinstance(frequencies, (int, np.integer)) and not isinstance(frequencies, bool)
+    if is_count and max(h, w) < 3:
+        # one cycle per patch is above 0.45 there: the grid came out descending, or
+        # "frequencies must be in (0, 0.5]" for values the user never gave
+        raise ValueError(
+            f"shape={shape!r} is too small for frequencies={frequencies!r}: an int "
+            f"log-spaces frequencies from one cycle per patch (1/{max(h, w)} "
+            "cycles/pixel) to 0.45, which needs a side of at least 3 pixels; give "
+            "frequencies as values in (0, 0.5] cycles/pixel")
+    return _grid_or_count(frequencies, "frequencies", (1.0 / max(h, w), 0.45), log=True)
+
+
 def _encode_batches(encoder, X, batch_size, progress, desc):
     out, n_units = [], None
     starts = range(0, len(X), batch_size)
@@ -107,7 +122,8 @@ def grating_responses(
     frequencies : int or array_like, default 8
         Cycles/pixel, in (0, 0.5] (0.5 is the Nyquist frequency); an int n
         gives n values log-spaced from one cycle per patch
-        (1 / max(height, width)) to 0.45.
+        (1 / max(height, width)) to 0.45, for patches of at least 3 pixels
+        on a side (smaller ones need explicit frequencies).
     phases : int or array_like, default 8
         Radians; an int n gives n values evenly spaced over [0, 2 pi).
     contrast : float, default 1.0
@@ -130,14 +146,15 @@ def grating_responses(
     TypeError
         When ``encoder`` is not callable or returns a non-numeric array.
     ValueError
-        For frequencies outside (0, 0.5], a non-positive ``contrast`` or
+        For frequencies outside (0, 0.5], an int ``frequencies`` with a
+        ``shape`` under 3 pixels on a side, a non-positive ``contrast`` or
         ``batch_size``, or encoder output that is not finite
         (n_samples, n_units).
     """
     check_encoder(encoder)
     h, w = image_shape(shape)
     o = _grid_or_count(orientations, "orientations", (0.0, np.pi))
-    f = _grid_or_count(frequencies, "frequencies", (1.0 / max(h, w), 0.45), log=True)
+    f = _frequency_grid(frequencies, shape, h, w)
     ph = _grid_or_count(phases, "phases", (0.0, 2 * np.pi))
     from stimuli.gratings import check_frequency, grating_set
 
@@ -504,7 +521,7 @@ def drifting_grating_responses(
     check_encoder(encoder)
     h, w = image_shape(shape)
     o = _grid_or_count(orientations, "orientations", (0.0, np.pi))
-    f = _grid_or_count(frequencies, "frequencies", (1.0 / max(h, w), 0.45), log=True)
+    f = _frequency_grid(frequencies, shape, h, w)
     tf = check_positive(temporal_frequency, "temporal_frequency")
     fpc = check_int(frames_per_cycle, "frames_per_cycle", minimum=3)
     n_cycles = check_int(n_cycles, "n_cycles", minimum=1)

@@ -143,7 +143,7 @@ class ConvolutionalNetwork(SavedAsDataset):
                                "them")
 
     # --------------------------------------------------------------- encode
-    def encode(self, X, backend: str = "ode", method: str = "lca", **kwargs):
+    def encode(self, X, backend: str = "ode", method: str | None = None, **kwargs):
         """Codes of whole signals ``X`` -> (n_samples, n_kernels, *code_shape).
 
         Parameters
@@ -158,8 +158,9 @@ class ConvolutionalNetwork(SavedAsDataset):
             :func:`v1model.spiking.spiking_convolutional_lca` with ``tau_m =
             tau``; ``threshold="soft"`` runs an ON and an OFF unit per copy
             (kernels ``[K; -K]``), ``"hard"`` has no spiking version.
-        method : str, default "lca"
-            The ODE backend's solver (ignored by the spiking backend).
+        method : str, optional
+            The ODE backend's solver (default ``"lca"``); refused with
+            ``backend="spiking"``, which has its own dynamics.
         **kwargs
             Passed to the solver (``n_steps``, ``tol``, ``dtype``,
             ``duration``, ``seed``, ...); ``lam`` and (but for ``"mp"`` and
@@ -181,7 +182,7 @@ class ConvolutionalNetwork(SavedAsDataset):
             When the network has no kernels yet.
         ValueError
             For an unknown backend or method, a threshold the method cannot
-            use (or any ``threshold`` with ``backend="spiking"``), or
+            use (or any ``method`` or ``threshold`` with ``backend="spiking"``), or
             ``stride`` or ``boundary`` in ``kwargs`` (the network's own are
             used).
         """
@@ -194,6 +195,11 @@ class ConvolutionalNetwork(SavedAsDataset):
                                  f"network codes with its own {name}={geometry[name]!r}; "
                                  f"build a network with {name}={kwargs[name]!r} for that")
         if backend == "spiking":
+            if method is not None:  # it was ignored: fista's codes asked for, spiking's given
+                raise ValueError(
+                    f"method={method!r} is not for backend='spiking' (it chooses the ODE "
+                    "backend's solver; spiking_convolutional_lca runs the network's spiking "
+                    "dynamics): drop method, or use backend='ode'")
             if "threshold" in kwargs:
                 # the threshold is the spiking network's make-up (ON/OFF unit pairs for
                 # "soft"), not a setting of the run: refused, as SparseCodingNetwork does
@@ -203,7 +209,7 @@ class ConvolutionalNetwork(SavedAsDataset):
                     f"with threshold={kwargs['threshold']!r} for that")
             return self._encode_spiking(X, kwargs.pop("lam", self.lam), self.threshold,
                                         geometry, **kwargs)
-        method = check_choice(method, "method", ODE_METHODS)
+        method = check_choice("lca" if method is None else method, "method", ODE_METHODS)
         if method == "mp":
             from .pursuit import matching_pursuit
 

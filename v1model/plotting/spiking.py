@@ -19,6 +19,17 @@ __all__ = [
 ]
 
 
+def _correlation_text(x, y, x_name, y_name, digits, label="r"):
+    """``"{label} = 0.53"`` for a title, or why the correlation is undefined: a
+    variable without spread (e.g. two pairs of identical overlap) drew "r = nan".
+    ``x`` and ``y`` are finite 1-D arrays of one length."""
+    corr = pearson_r(x, y)
+    if np.isfinite(corr):
+        return f"{label} = {corr:.{digits}f}"
+    flat = [name for name, v in ((x_name, x), (y_name, y)) if np.ptp(v) == 0]
+    return f"r undefined: no spread in {' and '.join(flat) or 'the values'}"
+
+
 def _axes(ax, size=(4.5, 3.5)):
     plt = pyplot()
     if ax is None:
@@ -149,7 +160,8 @@ def plot_code_scatter(code, reference, ax=None, xlabel="reference code", ylabel=
     ylabel : str
         Label of the y axis (default "code").
     title : str, optional
-        First line of the axes title, above the correlation and relative error.
+        First line of the axes title, above the correlation (or "r undefined:
+        no spread in code" for constant codes) and relative error.
     lims : tuple of float, optional
         ``(lo, hi)``, the range of both axes, in the codes' units (padded by
         4% of ``hi - lo`` on each side).
@@ -180,10 +192,10 @@ def plot_code_scatter(code, reference, ax=None, xlabel="reference code", ylabel=
         ax.set_xlim(lo - pad, hi + pad)
         ax.set_ylim(lo - pad, hi + pad)
     ax.plot([lo, hi], [lo, hi], "--", color="0.4", lw=0.8)
-    corr = pearson_r(a, r)
+    corr = _correlation_text(r, a, "reference", "code", 3)
     err = np.linalg.norm(a - r) / max(np.linalg.norm(r), 1e-12)
     head = f"{title}\n" if title else ""
-    ax.set_title(f"{head}r = {corr:.3f}, rel. error = {err:.1%}", fontsize=9)
+    ax.set_title(f"{head}{corr}, rel. error = {err:.1%}", fontsize=9)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     return fig
@@ -416,7 +428,9 @@ def plot_inhibition_vs_overlap(W, overlap, ax=None, n_bins=20, title=None, ylabe
     n_bins : int
         Number of equal-width overlap bins for the binned means (default 20).
     title : str, optional
-        First line of the axes title, above the Pearson correlation.
+        First line of the axes title, above the Pearson correlation (or
+        "r undefined: no spread in overlap" when all pairs have one overlap,
+        or one weight).
     ylabel : str, optional
         Label of the weight axis (default :data:`INHIBITION_LABEL`).
 
@@ -461,9 +475,9 @@ def plot_inhibition_vs_overlap(W, overlap, ax=None, n_bins=20, title=None, ylabe
     idx = np.clip(np.digitize(x, edges) - 1, 0, n_bins - 1)
     means = np.array([y[idx == b].mean() if np.any(idx == b) else np.nan for b in range(n_bins)])
     ax.plot(0.5 * (edges[1:] + edges[:-1]), means, "o-", color="C3", ms=3, label="binned mean")
-    corr = pearson_r(x, y)
+    corr = _correlation_text(x, y, "overlap", "W", 2, label="Pearson r")
     head = f"{title}\n" if title else ""
-    ax.set_title(f"{head}Pearson r = {corr:.2f}", fontsize=9)
+    ax.set_title(f"{head}{corr}", fontsize=9)
     ax.set_xlabel("receptive-field overlap (cosine)")
     ax.set_ylabel(INHIBITION_LABEL if ylabel is None else ylabel)
     # an explicit place: "best" would search among all n² pairs (slow for hundreds of

@@ -30,6 +30,9 @@ from contextlib import contextmanager
 import numpy as np
 
 TARGETS = ("cython", "numpy", "cpp_standalone")
+#: peak bytes per synapse while Brian2 builds a Synapses object (indices, weights and
+#: Brian2's own bookkeeping; measured on a 100 x 256 batch, ~0.45 GB for 6.5 M synapses)
+SYNAPSE_BYTES = 65
 
 
 def import_brian2():
@@ -157,6 +160,32 @@ def brian2_seed(rng, needed=True):
 def seconds(value):
     """A float in seconds as a Brian2 quantity."""
     return value * import_brian2().second
+
+
+def check_synapses_fit(n_blocks, nnz, name, value, what) -> None:
+    """Refuse a block-diagonal Brian2 network of ``n_blocks * nnz`` synapses that
+    would not fit in memory (:data:`SYNAPSE_BYTES` each), before it is built.
+
+    Parameters
+    ----------
+    n_blocks : int
+        Copies of the connectivity (one per stimulus).
+    nnz : int
+        Synapses per copy (non-zero weights).
+    name, value : str, object
+        The argument that sets ``n_blocks`` and its value, named in the message.
+    what : str
+        What one block is, e.g. ``"stimuli (rows of X) of nnz(W)=65280 synapses"``.
+
+    Raises
+    ------
+    ValueError
+        When the synapses' bytes exceed :func:`v1model.validation.physical_memory`.
+    """
+    from ..validation import check_fits_in_memory
+
+    check_fits_in_memory((n_blocks, nnz * SYNAPSE_BYTES), np.uint8, name, value,
+                         f"{what}, ~{SYNAPSE_BYTES} bytes per synapse while Brian2 builds them,")
 
 
 def block_diagonal_pairs(weights, n_blocks):

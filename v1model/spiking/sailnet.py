@@ -103,7 +103,10 @@ def sailnet_inference(
     eta : float in (0, 1]
         Step size in membrane time constants (default 0.1).
     simulator : {"numpy", "brian2"}
-        Vectorised NumPy kernel (default) or a Brian2 network.
+        Vectorised NumPy kernel (default) or a Brian2 network. The Brian2
+        network holds ``n_samples * nnz(W)`` synapses, about 65 bytes each at
+        its peak while it is built (2000 samples with a dense 256 x 256 ``W``:
+        ~8.5 GB); a batch that would not fit in memory is refused before.
     target : {"numpy", "cython", "cpp_standalone"}, default "numpy"
         Brian2 code-generation target (``simulator="brian2"`` only).
     tau : float
@@ -116,6 +119,12 @@ def sailnet_inference(
     -------
     ndarray of int64, shape (n_samples, n_neurons)
         Spikes per neuron per stimulus.
+
+    Raises
+    ------
+    ValueError
+        With ``simulator="brian2"``, when the network's synapses would not fit
+        in memory (:func:`v1model.validation.physical_memory`).
     """
     dtype = check_dtype(dtype)
     X, Q, W, theta = _check_weights(X, Q, W, theta)
@@ -131,6 +140,11 @@ def sailnet_inference(
         for name, value in (("X @ Q.T", B), ("W", W), ("theta", theta)):
             check_array(value, name, dtype=dtype)
         return _lif_counts(B, W, theta, n_steps, eta, dtype).astype(np.int64)
+    # one synapse per non-zero W_ij per stimulus: a large batch took all the memory
+    # while Brian2 built them, with no word of why
+    _brian.check_synapses_fit(X.shape[0], int(np.count_nonzero(W)), "n_samples", X.shape[0],
+                              f"stimuli (rows of X) of nnz(W)={np.count_nonzero(W)} "
+                              "inhibitory synapses each")
     with _brian.simulation_device(target):
         return _brian2_counts(X @ Q.T, W, theta, n_steps, eta, tau, target)
 
@@ -267,7 +281,7 @@ def learn_sailnet(
     alpha: float = 1.0,
     beta: float = 0.01,
     gamma: float = 0.1,
-    theta0: float = 2.0,
+    theta0=None,
     batch_size: int = 100,
     n_updates: int = 25000,
     n_steps: int = 50,
@@ -277,6 +291,7 @@ def learn_sailnet(
     Q0=None,
     W0=None,
     rate0=None,
+    previous: xr.Dataset | None = None,
     seed=None,
     record_every: int = 1,
     progress: bool | None = True,
@@ -302,8 +317,9 @@ def learn_sailnet(
     alpha, beta, gamma : float
         Learning rates of ``W`` (Földiák), ``Q`` (Oja) and ``theta``
         (homeostasis); defaults 1, 0.01, 0.1.
-    theta0 : float or array_like, shape (n_neurons,)
-        Initial threshold(s) (default 2).
+    theta0 : float or array_like, shape (n_neurons,), optional
+        Initial threshold(s) (default 2); ``previous``'s ``theta`` when
+        ``previous`` is given.
     batch_size : int
         Images per update (default 100).
     n_updates : int
@@ -322,18 +338,27 @@ def learn_sailnet(
         Initial lateral inhibition, ``W0[i, j]`` the effect of a spike of
         ``j`` on ``i``: finite, non-negative, with a zero diagonal (the
         constraints every update keeps); default 0, the authors'. To resume
-        a run ``ds``, pass ``Q0=ds["Q"].values.reshape(n_neurons, -1)``,
-        ``W0=ds["W"].values``, ``theta0=ds["theta"].values`` and
-        ``rate0=ds["rate"].values``: passed the ``numpy.random.Generator``
-        the first call drew from as ``seed``, N updates then M give the
-        ``Q``, ``W``, ``theta`` and ``rate`` of N + M updates in one call.
+        a run ``ds``, pass it as ``previous`` (or its state as
+        ``Q0=ds["Q"].values.reshape(n_neurons, -1)``, ``W0=ds["W"].values``,
+        ``theta0=ds["theta"].values`` and ``rate0=ds["rate"].values``, which
+        restarts the history's counting).
     rate0 : float or array_like, shape (n_neurons,), optional
         Initial value of the moving-average firing rate ``rate``, in spikes
         per image: finite and non-negative; default ``p``. Give the ``rate``
         of a run to resume it (see ``W0``).
+    previous : xarray.Dataset, optional
+        A ``learn_sailnet`` result to continue (then ``Q0``, ``W0``,
+        ``theta0`` and ``rate0`` must not be given): learning starts from its
+        ``Q``, ``W``, ``theta`` and ``rate``, and its history is continued as
+        :meth:`v1model.SparseCodingNetwork.learn` continues its own, the
+        ``update`` count carrying on and ``record_every`` counting all the
+        updates. Passed the ``numpy.random.Generator`` the first call drew
+        from as ``seed``, N updates then M give the Dataset of N + M updates
+        in one call (but ``wall_time`` and ``updates_per_call``).
     seed : None, int or numpy.random.Generator
     record_every : int
-        Record the history every this many updates (default 1).
+        Record the history every this many updates (default 1), counted over
+        all the calls of a continued run (see ``previous``).
     progress : bool or None, default True
         Show a tqdm bar over the updates (None: once the call has run 2 s,
         :mod:`v1model.progress`).
@@ -348,9 +373,32 @@ def learn_sailnet(
         history over ``update``: ``mean_rate``, ``rate_spread`` (std over
         neurons), ``mean_W``, ``mean_theta``, ``mean_correlation`` (off-diagonal
         <n_i n_j>), ``q_change`` (relative change of Q). Parameters in attrs,
-        with ``wall_time``, the wall-clock time of the learning (s).
+        with ``wall_time``, the wall-clock time of this call's learning (s).
+        Continuing ``previous``, the history holds every call's updates and
+        the attrs are this call's, except ``n_updates`` (the updates of all
+        calls), ``init`` (how the first call started) and ``updates_per_call``
+        (one count per call, in order).
     """
     dtype = check_dtype(dtype)
+    done, before = 0, []  # updates of the calls continued, and their counts per call
+    if previous is not None:
+        for name, value in (("Q0", Q0), ("W0", W0), ("theta0", theta0), ("rate0", rate0)):
+            if value is not None:
+                raise ValueError(f"{name} cannot be given with previous: learning continues "
+                                 f"from previous's state")
+        if (not isinstance(previous, xr.Dataset) or "update" not in previous.dims
+                or not {"Q", "W", "theta", "rate"} <= set(previous.data_vars)):
+            raise ValueError(f"previous must be a learn_sailnet Dataset (Q, W, theta, rate and "
+                             f"a history over 'update'), got {describe(previous)}")
+        if previous.sizes["neuron"] != n_neurons:
+            raise ValueError(f"n_neurons={n_neurons!r} but previous has "
+                             f"{previous.sizes['neuron']} neurons")
+        done = int(previous.attrs["n_updates"])
+        before = [int(n) for n in np.atleast_1d(previous.attrs.get("updates_per_call", done))]
+        Q0 = previous["Q"].values.reshape(n_neurons, -1)
+        W0, theta0, rate0 = previous["W"].values, previous["theta"].values, previous["rate"].values
+    if theta0 is None:
+        theta0 = 2.0
     n_neurons, p, alpha, beta, gamma, theta0, batch_size, n_steps = learning_parameters(
         n_neurons, p, alpha, beta, gamma, theta0, batch_size, n_steps)
     n_updates = check_int(n_updates, "n_updates", minimum=1)
@@ -384,7 +432,9 @@ def learn_sailnet(
     theta = np.broadcast_to(theta0, (n_neurons,)).astype(np.float64).copy()
     rate_avg = np.full(n_neurons, p) if rate0 is None else _check_rate0(rate0, n_neurons)
 
-    n_rec = n_updates // record_every
+    # recorded after every record_every-th update of the whole run, so that N updates then
+    # M record those that N + M in one call do
+    n_rec = (done + n_updates) // record_every - done // record_every
     hist = {key: np.empty(n_rec) for key in
             ("mean_rate", "rate_spread", "mean_W", "mean_theta", "mean_correlation", "q_change")}
     off = ~np.eye(n_neurons, dtype=bool)
@@ -415,8 +465,8 @@ def learn_sailnet(
             # a sum per array: cheap, and non-finite as soon as one entry is
             if not np.isfinite(Q.sum() + W.sum() + theta.sum()):
                 _raise_diverged(step, Q, W, theta, Y, X, alpha, beta, gamma, p)
-            if (step + 1) % record_every == 0:
-                r = (step + 1) // record_every - 1
+            if (done + step + 1) % record_every == 0:
+                r = (done + step + 1) // record_every - done // record_every - 1
                 hist["mean_rate"][r] = mean_y.mean()
                 hist["rate_spread"][r] = mean_y.std()
                 hist["mean_W"][r] = W[off].mean() if n_neurons > 1 else 0.0
@@ -441,7 +491,7 @@ def learn_sailnet(
                 "y": ("y", np.arange(h), {"units": "pixel"}),
                 "x": ("x", np.arange(w), {"units": "pixel"}),
                 # counts, not indices: the history after record_every, 2 record_every, ...
-                "update": ("update", (np.arange(n_rec) + 1) * record_every,
+                "update": ("update", (done // record_every + np.arange(n_rec) + 1) * record_every,
                            {"long_name": "updates made when recorded", "units": "1"})},
     )
     ds["Q"].attrs.update(long_name="feed-forward weights (receptive fields)", units="1")
@@ -469,6 +519,13 @@ def learn_sailnet(
         data="images" if np.ndim(data) == 3
         else "patches", wall_time=wall,
     )
+    if previous is not None:
+        history = [k for k in ds.data_vars if ds[k].dims == ("update",)]
+        joined = xr.concat([previous[history], ds[history]], dim="update")
+        ds = xr.merge([ds.drop_vars(history + ["update"]), joined], combine_attrs="override")
+        # how the first call started, as SparseCodingNetwork.learn keeps it
+        ds.attrs.update({k: previous.attrs[k] for k in ("init", "init_W", "init_rate", "theta0")},
+                        n_updates=done + n_updates, updates_per_call=before + [n_updates])
     return ds
 
 
