@@ -95,3 +95,33 @@ def test_an_unwritable_cython_cache_falls_back_to_a_temporary_folder(tmp_path, m
         assert _brian.ensure_cython_cache() == str(blocker / "mine")
     finally:
         brian2.prefs[key] = before
+
+
+@pytest.mark.parametrize("convolutional", [False, True])
+def test_a_batch_whose_synapses_do_not_fit_is_refused_before_brian2(monkeypatch, convolutional):
+    """n_samples * nnz(G) synapses at ~65 bytes each (a 2,000 x 256 batch: ~8.5 GB)
+    were built until the memory ran out: refused under a 1 MiB limit before Brian2 is
+    touched, naming the count that would fit."""
+    import v1model.validation
+    from v1model.spiking import _brian, spiking_convolutional_lca
+
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 2.0**20)
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the network was built")
+
+    monkeypatch.setattr(_brian, "simulation_device", no_build)
+    rng = np.random.default_rng(0)
+    if convolutional:
+        X, kernels = rng.standard_normal((300, 32)), rng.standard_normal((3, 5))
+        with pytest.raises(ValueError, match=r"^n_signals=300 signals of nnz\(G\)=\d+ "
+                                             r"inhibitory .*\(at most \d+ would fit"):
+            spiking_convolutional_lca(X, kernels, 0.1, duration=0.01, target="numpy")
+        return
+    k = 16
+    D = rng.standard_normal((k, 9))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    fit = int(2**20 // (k * (k - 1) * 65))  # 67: G of random atoms has no zero off the diagonal
+    with pytest.raises(ValueError, match=rf"^n_samples=200 samples \(rows of X\) of "
+                                         rf"nnz\(G\)=240 .*\(at most {fit} would fit"):
+        spiking_lca(rng.standard_normal((200, 9)), D, 0.1, duration=0.01, target="numpy")

@@ -116,7 +116,9 @@ def spiking_convolutional_lca(
     Raises
     ------
     ValueError
-        For invalid signals, kernels or simulation parameters (each named).
+        For invalid signals, kernels or simulation parameters (each named), or
+        signals whose synapses (``n_signals * nnz(G)``, ~65 bytes each) would
+        not fit in memory, before Brian2 builds anything.
 
     Examples
     --------
@@ -143,6 +145,8 @@ def spiking_convolutional_lca(
         weights = weights.tocsr()
         weights.data[np.abs(weights.data) < 1e-12] = 0.0
         weights.eliminate_zeros()
+        _brian.check_synapses_fit(n, weights.nnz, "n_signals", n,
+                                  f"signals of nnz(G)={weights.nnz} inhibitory synapses each")
     v0 = rng.random(n * m) if params["v_init"] == "uniform" else np.zeros(n * m)
     _warn_coarse(drive, params)
     with _brian.simulation_device(params["target"]):

@@ -202,8 +202,10 @@ def spiking_lca(
         For bad shapes or values of ``X`` and ``D`` (a transposed ``D`` named
         as such), a negative ``lam``, non-positive times, ``dt`` not shorter
         than ``tau_m`` and ``tau_syn`` (the Euler step overshoots), a counting
-        window shorter than ``dt`` or than ``refractory``, or bad ``record_v``
-        / ``record_dt``; all before Brian2 builds anything.
+        window shorter than ``dt`` or than ``refractory``, bad ``record_v``
+        / ``record_dt``, or a batch whose synapses would not fit in memory
+        (``n_samples * nnz(G)``, ~65 bytes each); all before Brian2 builds
+        anything.
 
     Warns
     -----
@@ -240,6 +242,12 @@ def spiking_lca(
     weights = D @ D.T
     weights[np.diag_indices(k)] -= 1.0  # the self-term of unit-norm atoms vanishes
     weights[np.abs(weights) < 1e-12] = 0.0
+    if params["inhibition"]:
+        # one synapse per non-zero G_ij per sample: a large batch took all the memory while
+        # Brian2 built them, with no word of why
+        _brian.check_synapses_fit(n, int(np.count_nonzero(weights)), "n_samples", n,
+                                  f"samples (rows of X) of nnz(G)={np.count_nonzero(weights)} "
+                                  "inhibitory synapses each")
     v0 = rng.random(n * k) if params["v_init"] == "uniform" else np.zeros(n * k)
     _warn_coarse(drive, params)
     with _brian.simulation_device(params["target"]):
