@@ -315,6 +315,21 @@ def test_spiking_backend_refuses_a_method_as_the_patch_network_does(monkeypatch)
                                                                           n_steps=20))
 
 
+def test_spiking_backend_names_an_argument_its_simulator_does_not_take():
+    """positive= (an ODE backend argument) reached spiking_convolutional_lca as a bare
+    TypeError ("unexpected keyword argument"); it is refused, as SparseCodingNetwork
+    refuses it, with the simulator's own arguments listed."""
+    from v1model import SparseCodingNetwork
+
+    X = np.array([[1.0, -1.0, 0.5]])
+    conv = ConvolutionalNetwork(np.array([[1.0]]), lam=0.1, threshold="nonneg")
+    dense = SparseCodingNetwork(np.eye(3), lam=0.1, threshold="nonneg")
+    for net, simulator in ((conv, "spiking_convolutional_lca"), (dense, "spiking_lca")):
+        with pytest.raises(ValueError, match=rf"^positive is not for backend='spiking' "
+                                             rf"\({simulator} takes dt, duration, .*target"):
+            net.encode(X, backend="spiking", positive=True, target="numpy")
+
+
 @pytest.mark.parametrize("kwargs", [{"method": "fista", "boundary": "valid"},
                                     {"method": "mp", "stride": 1, "n_nonzero": 2},
                                     {"backend": "spiking", "stride": 1}])

@@ -242,12 +242,14 @@ class ConvolutionalNetwork(SavedAsDataset):
 
     def _encode_spiking(self, X, lam, threshold, geometry, return_dataset=False, **kwargs):
         from ..spiking import spiking_convolutional_lca
-        from ..spiking.backend import membrane_time_constant
+        from ..spiking.backend import membrane_time_constant, refuse_unknown_arguments
 
         if threshold == "hard":
             raise ValueError("backend='spiking' supports threshold='nonneg' (rates converge to "
                              "the non-negative LASSO) and 'soft' (ON/OFF unit pairs); got "
                              "threshold='hard'")
+        refuse_unknown_arguments(kwargs, spiking_convolutional_lca,
+                                 {"X", "kernels", "lam", "stride", "boundary"})
         membrane_time_constant(kwargs, self.tau)
         if threshold == "nonneg":
             ds = spiking_convolutional_lca(X, self.kernels, lam, **geometry, **kwargs)

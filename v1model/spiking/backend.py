@@ -57,12 +57,7 @@ def encode(network, X, return_dataset: bool = False, **kwargs):
         raise ValueError(f"backend='spiking' needs prior='l1', got prior={network.prior!r}")
     D = network.dictionary
     X, _ = check_data_and_dictionary(X, D)
-    allowed = set(inspect.signature(spiking_lca).parameters) - {"X", "D", "lam"}
-    unknown = sorted(set(kwargs) - allowed - {"lam", "tau"})
-    if unknown:  # e.g. the ODE backend's method / positive / threshold
-        raise ValueError(f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not "
-                         f"for backend='spiking' (spiking_lca takes {', '.join(sorted(allowed))}"
-                         "; the threshold is the network's)")
+    refuse_unknown_arguments(kwargs, spiking_lca, {"X", "D", "lam"})
     membrane_time_constant(kwargs, network.tau)
     lam = kwargs.pop("lam", network.lam)
     if network.threshold == "soft":
@@ -74,6 +69,36 @@ def encode(network, X, return_dataset: bool = False, **kwargs):
         ds = spiking_lca(X, D, lam, **kwargs)
         codes = ds["code"].values
     return (codes, ds) if return_dataset else codes
+
+
+def refuse_unknown_arguments(kwargs: dict, simulator, fixed: set) -> None:
+    """Refuse the ``kwargs`` of a network's spiking ``encode`` that ``simulator``
+    does not take (e.g. the ODE backend's ``method``, ``positive`` or
+    ``threshold``), listing those it takes: passed on, they failed as a bare
+    ``TypeError`` inside the simulator's call.
+
+    Parameters
+    ----------
+    kwargs : dict
+        The keyword arguments of ``encode``; ``lam`` and ``tau`` (the ODE
+        backend's name of ``tau_m``) are the network's and always allowed.
+    simulator : callable
+        :func:`spiking_lca` or :func:`spiking_convolutional_lca`.
+    fixed : set of str
+        The simulator's arguments the network sets itself (data, dictionary,
+        ``lam``, geometry).
+
+    Raises
+    ------
+    ValueError
+        Naming the unknown arguments and listing the allowed ones.
+    """
+    allowed = set(inspect.signature(simulator).parameters) - set(fixed)
+    unknown = sorted(set(kwargs) - allowed - {"lam", "tau"})
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not "
+                         f"for backend='spiking' ({simulator.__name__} takes "
+                         f"{', '.join(sorted(allowed))}; the threshold is the network's)")
 
 
 def membrane_time_constant(kwargs: dict, default: float) -> None:
