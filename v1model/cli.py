@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -68,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _parse_value(text: str, parameter=None):
     """A ``-p KEY=VALUE`` value: an int, a float, true/false, JSON (a list, ``null``), else
-    the text. ``none``/``None``/``null`` is None for a ``parameter`` (an
+    the text; for a text-only ``parameter`` (a path or a name, see :func:`_is_text_only`)
+    always the text. ``none``/``None``/``null`` is None for a ``parameter`` (an
     :class:`inspect.Parameter`) that takes None and not text (see :func:`_takes_none`),
     and stays the text given for a text parameter, which reads it itself."""
     import json
@@ -81,6 +85,10 @@ def _parse_value(text: str, parameter=None):
             # None, which for ringach-2002's reference meant the opposite of "none"
             # (look for Olshausen's basis instead of leaving it out)
             return text
+    if parameter is not None and _is_text_only(parameter):
+        # a path or a name is the text given: -p audio_dir=1e3 looked for a folder
+        # '1000.0', -p images=2024 (a folder) was refused as the int 2024
+        return text
     for conv in (int, float):
         try:
             return conv(text)
@@ -121,6 +129,17 @@ def _is_text(parameter) -> bool:
     import re
 
     return bool(re.search(r"\b(str|Path)\b", _annotation_text(parameter)))
+
+
+def _is_text_only(parameter) -> bool:
+    """Whether ``parameter`` (an :class:`inspect.Parameter`) takes only text (and None):
+    its annotation names ``str`` or ``Path`` and no number, bool or container
+    (``str | None``, not ``float | str``)."""
+    import re
+
+    return _is_text(parameter) and not re.search(
+        r"\b(int|float|bool|complex|list|tuple|dict|Sequence|ndarray|ArrayLike)\b",
+        _annotation_text(parameter))
 
 
 def _study_list() -> int:
@@ -305,6 +324,26 @@ def _escape_what_the_terminal_cannot_show() -> None:
             stream.reconfigure(errors="backslashreplace")
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Within this block SIGTERM (what ``kill`` and a batch system at the end of the
+    walltime send) stops the command as Ctrl-C does: Python's default ended it at once,
+    without a word, leaving the folder it had made for the result and any file it was
+    writing under its temporary name."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv=None) -> int:
     """Run the ``v1model`` command.
 
@@ -319,7 +358,8 @@ def main(argv=None) -> int:
         The exit code: 0 on success; 2 for arguments or parameters that are
         refused; 1 when the run itself fails (a disk error, learning that
         diverges; also when the reader of the output went away); 130 when
-        interrupted (Ctrl-C). The message goes to stderr, without a traceback.
+        interrupted (Ctrl-C; SIGTERM too in ``study run``). The message goes
+        to stderr, without a traceback.
         ``--help``, ``--version`` and argparse's own usage errors leave
         through ``SystemExit`` (codes 0 and 2).
     """
@@ -336,14 +376,15 @@ def main(argv=None) -> int:
             elif args.command == "study" and args.study_command == "show":
                 code = _study_show(args)
             elif args.command == "study":
-                code = _study_run(args)
+                with _sigterm_as_interrupt():  # a sweep run has its own handler
+                    code = _study_run(args)
             else:
                 code = args.func(args)
             sys.stdout.flush()  # a closed pipe (``| head``) is met here, not at exit
             return code
     except KeyboardInterrupt:
-        # Ctrl-C in a study run: a traceback into whatever was computing said nothing more
-        # (an unfinished run leaves no result; a result being plotted is kept)
+        # Ctrl-C (or SIGTERM) in a study run: a traceback into whatever was computing said
+        # nothing more (an unfinished run leaves no result; a result being plotted is kept)
         print("\nv1model: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:

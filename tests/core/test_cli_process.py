@@ -1,0 +1,66 @@
+"""The ``v1model`` command as a process: SIGTERM and ``python -m v1model``.
+
+SIGTERM (``kill``, a batch system at the end of the walltime) stops ``v1model study
+run`` as Ctrl-C does: a one-line message, exit code 130, and no folder left behind by a
+run that saved nothing. Python's default ended it at once and without a word (exit code
+-15), leaving the folder made for the result with only its ``.lock`` in it."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import v1model
+
+ROOT = Path(v1model.__file__).resolve().parents[1]
+
+# the study's run replaced by one that says it started and waits to be stopped
+SCRIPT = """
+import functools, sys, time
+from studies import get_study
+from v1model import cli
+study = get_study("lewicki-2002-speech")
+
+@functools.wraps(study.run)
+def wait(**kwargs):
+    print("started", flush=True)
+    time.sleep(120)
+
+study.run = wait
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_sigterm_in_a_study_run_is_an_interrupt(tmp_path):
+    out = tmp_path / "new" / "folder"
+    path = [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, "study", "run", "lewicki-2002-speech", "--quick",
+         "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        text=True)
+    try:
+        for line in proc.stdout:
+            if line.strip() == "started":
+                break
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, stderr[-2000:]
+    assert stderr.strip() == "v1model: interrupted"
+    assert not (tmp_path / "new").exists()
+
+
+def test_python_m_v1model_is_the_command():
+    """``python -m v1model`` (no console script on PATH: ``pip install --user`` on a
+    cluster) failed with "No module named v1model.__main__"."""
+    path = [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+    out = subprocess.run([sys.executable, "-m", "v1model", "--version"], capture_output=True,
+                         text=True, env=env, check=False)
+    assert out.returncode == 0, out.stderr[-1000:]
+    assert out.stdout.strip() == f"v1model {v1model.__version__}"
