@@ -117,6 +117,11 @@ def test_transform_of_a_memmap_makes_no_float64_copies(memmap_data):
      r"n_updates=1000000000000 history rows \(float64\) would take 5\.6e\+13 bytes"),
     (lambda X: init_dictionary(X, 10**12),
      r"n_atoms=1000000000000 atoms of 16 features \(float64\) would take 1\.28e\+14 bytes"),
+    # the Olshausen-Field rule draws batch_size patches with replacement: numpy's "Maximum
+    # allowed dimension exceeded" named nothing (3 atoms + 16 features = 152 bytes a row)
+    (lambda X: learn_dictionary(X, 3, lam=0.1, batch_size=10**20, progress=False),
+     r"batch_size=100000000000000000000 patches and their codes per update \(float64\) "
+     r"would take 1\.52e\+22 bytes"),
 ])
 def test_huge_counts_are_refused_by_name(call, match):
     """NumPy's "Unable to allocate 50.9 TiB" named no argument; the history holds 7 float64

@@ -684,6 +684,10 @@ def learn_dictionary(
         raise ValueError(
             f"inference_params={inference_params!r} apply to prior='l1' only: the Cauchy "
             f"prior's codes (inference={inference!r}) take no solver settings")
+    # each update draws batch_size patches (with replacement) and their codes: numpy's
+    # "Maximum allowed dimension exceeded" named no argument
+    check_fits_in_memory((batch_size, p + n_atoms), np.float64, "batch_size", batch_size,
+                         "patches and their codes per update (float64)")
     rng = as_generator(seed)
     if D0 is not None:
         D = check_dictionary(D0, "D0", normalized=prior == "l1").copy()
