@@ -275,13 +275,22 @@ def _study_run(args) -> int:
         for old in outdir.glob(f"{module.NAME}*.png"):
             if old.stem == module.NAME or old.stem.startswith(f"{module.NAME}_"):
                 old.unlink(missing_ok=True)
+        plot_error = None
         try:
             figures = module.plot(ds, outdir)
-        finally:  # a figure that fails must not cost the result
+        except Exception as exc:  # the figures are lost, not the run
+            figures, plot_error = [], exc
+        finally:  # a figure that fails, or Ctrl-C while plotting, must not cost the result
             nc = _save_result(ds, target, module.NAME)
     for fig in figures:
         print(f"wrote {fig}")
     print(f"wrote {nc}")
+    if plot_error is not None:
+        # it was reported as a refused argument (exit 2), without the result it had saved
+        print(f"v1model: error: plotting failed ({type(plot_error).__name__}: {plot_error}); "
+              f"the result is saved; to redraw: {module.__name__}.plot("
+              f"v1model.io.load_dataset({str(nc)!r}), {str(outdir)!r})", file=sys.stderr)
+        return 1
     print(f"done in {time.perf_counter() - t0:.1f} s")
     return 0
 

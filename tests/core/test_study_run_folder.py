@@ -36,6 +36,27 @@ def test_a_plot_that_stops_leaves_no_figure_of_the_previous_result(tmp_path, mon
     assert (out / f"{study.NAME}_atoms.png").read_bytes() == b"new figure"
 
 
+def test_a_plot_that_fails_keeps_the_result_and_says_so(tmp_path, monkeypatch, capsys):
+    """A failing plot was reported as a refused argument (exit 2, "error: ..."), without
+    the result it had saved: the run's own failure is exit 1, and the result is named."""
+    import studies.olshausen_field_1996 as study
+
+    out = tmp_path / "res"
+    result = xr.Dataset({"d": ("atom", np.arange(3.0))})
+    monkeypatch.setattr(study, "run", lambda **kwargs: result)
+
+    def plot(ds, outdir):
+        raise ValueError("no finite value to draw")
+
+    monkeypatch.setattr(study, "plot", plot)
+    assert main(["study", "run", study.NAME, "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert f"wrote {out / study.NAME}.nc" in captured.out, captured.out
+    assert "plotting failed (ValueError: no finite value to draw); the result is saved" \
+        in captured.err, captured.err
+    xr.testing.assert_identical(load_dataset(out / f"{study.NAME}.nc").drop_attrs(), result)
+
+
 def test_a_held_folder_names_the_run_that_holds_it(tmp_path, capsys):
     from v1model.locking import folder_lock
 
