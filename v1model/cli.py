@@ -159,7 +159,9 @@ def _study_show(args) -> int:
 
     module = get_study(args.name)
     print(f"{module.NAME}: {getattr(module, 'TITLE', '')}")
-    print(f"usage: v1model study run {module.NAME} [--quick] [--seed N] [--out DIR] "
+    # --images only for a study that takes images (the others refuse it)
+    images = " [--images PATH]" if "images" in study_parameters(module.NAME) else ""
+    print(f"usage: v1model study run {module.NAME} [--quick] [--seed N] [--out DIR]{images} "
           "[-p KEY=VALUE ...]\n")
     print("parameters and defaults (change one with -p KEY=VALUE; --quick and --seed are "
           "flags, and a default of None means the study picks one, often by --quick; "

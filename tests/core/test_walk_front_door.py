@@ -230,6 +230,17 @@ def test_study_show_lists_every_parameter_with_its_default_and_meaning(capsys):
     assert "unknown study 'no-such-study'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("name, images", [("olshausen-field-1996", True),
+                                          ("lewicki-2002-speech", False)])
+def test_study_show_usage_offers_images_to_the_studies_that_take_them(name, images, capsys):
+    """The usage line left out --images, which the image studies take (and the others
+    refuse: "does not take images")."""
+    assert main(["study", "show", name]) == 0
+    usage = capsys.readouterr().out.splitlines()[1]
+    assert usage.startswith(f"usage: v1model study run {name} [--quick]")
+    assert ("[--images PATH]" in usage) == images, usage
+
+
 @pytest.mark.parametrize("name", ["lewicki-2002-speech", "smith-lewicki-2006-convolutional"])
 def test_study_show_marks_a_parameter_the_run_cannot_do_without_as_required(name, capsys):
     """``audio_dir`` defaults to None, which stops the run ("this study learns from
