@@ -8,7 +8,7 @@ Each study module defines
 - ``plot(ds, outdir) -> list[pathlib.Path]``: the figures of ``run``'s Dataset
   ``ds`` as PNG files in the folder ``outdir`` (str or path-like), their paths
   returned,
-- optionally ``PARAMETER_UNITS = {"lam": "1", ...}`` (units of the sweep
+- optionally ``PARAMETER_UNITS = {"lam": "units of X", ...}`` (units of the sweep
   coordinates, and of the scalar attrs that vary between a sweep's points,
   e.g. a derived ``n_atoms``), ``plot_sweep(ds, outdir) -> list[Path]`` (drawn by
   ``v1model sweep run`` on the assembled result) and ``REQUIRED = ("audio_dir",)``

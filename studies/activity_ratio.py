@@ -169,7 +169,8 @@ def run(
         sizes_all.append(size[used])
         values_all.append(value[used])
 
-    ds = xr.Dataset(coords={"lam": ("lam", lams, {"units": "1", "long_name": "LCA threshold"}),
+    ds = xr.Dataset(coords={"lam": ("lam", lams, {"units": "units of X",
+                                                   "long_name": "LCA threshold"}),
                             "sample": np.arange(n_patches), "atom": np.arange(n_units),
                             "y": ("y", np.arange(h), {"units": "pixel"}),
                             "x": ("x", np.arange(w), {"units": "pixel"})})

@@ -44,7 +44,7 @@ REFERENCE = (
     "Gregor, K. & LeCun, Y. (2010). Learning fast approximations of sparse coding. "
     "Proceedings of the 27th International Conference on Machine Learning (ICML), 399-406."
 )
-PARAMETER_UNITS = {"lam": "1", "patch_size": "pixel"}
+PARAMETER_UNITS = {"lam": "units of X", "patch_size": "pixel"}
 
 
 @checks_parameters

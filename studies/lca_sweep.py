@@ -57,7 +57,7 @@ REFERENCE = (
 )
 #: Units of the parameters and of the other numbers in ``attrs`` (read by v1model.sweep for
 #: the coordinates and for the attrs that vary between points, e.g. n_atoms).
-PARAMETER_UNITS = {"lam": "1", "overcompleteness": "1", "patch_size": "pixel", "tau": "s",
+PARAMETER_UNITS = {"lam": "units of X", "overcompleteness": "1", "patch_size": "pixel", "tau": "s",
                    "n_atoms": "1", "n_updates": "1", "n_train": "1", "n_test": "1",
                    "batch_size": "1", "lca_tol": "1", "gabor_r2": "1"}
 #: Minibatch updates of a full (not quick) point.

@@ -94,7 +94,7 @@ REFERENCE = (
 )
 #: no speech is bundled: without audio_dir (a folder, or "synthetic") the run stops
 REQUIRED = ("audio_dir",)
-PARAMETER_UNITS = {"lam": "1", "segment_length": "sample", "n_atoms": "1",
+PARAMETER_UNITS = {"lam": "units of X", "segment_length": "sample", "n_atoms": "1",
                    "sample_rate": "Hz", "min_rms": "1", "min_centre_frequency": "Hz"}
 
 

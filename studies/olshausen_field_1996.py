@@ -231,7 +231,10 @@ def run(
 
     ds = net.to_dataset()
     ds["codes"] = (("sample", "atom"), np.asarray(codes, dtype=np.float32))
-    ds["codes"].attrs.update(long_name="coefficients of held-out patches", units="1")
+    # the units of the learner's mean_abs_code: those of X for the L1 prior's unit-norm
+    # atoms, "1" for the Cauchy prior's gain-normalised codes
+    ds["codes"].attrs.update(long_name="coefficients of held-out patches",
+                             units="units of X" if prior == "l1" else "1")
     ds["heldout_error"] = ("sample", rel_err)
     ds["heldout_error"].attrs.update(
         long_name="||x - D^T a||^2 / ||x||^2 of each held-out patch", units="1")

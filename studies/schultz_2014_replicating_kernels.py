@@ -133,7 +133,7 @@ REFERENCE = (
     "with a short stride allows sparse reconstructions with fewer independent kernels. "
     "arXiv:1406.4205."
 )
-PARAMETER_UNITS = {"lam": "1", "overcompleteness": "1",
+PARAMETER_UNITS = {"lam": "units of X", "overcompleteness": "1",
                    "kernel_size": "pixel", "matched_rate": "1/pixel"}  # as rate
 
 
@@ -469,7 +469,7 @@ def run(
     config = np.arange(n_cfg)
     ds = xr.Dataset(coords={
         "config": config, "eval_lam": ("eval_lam", np.array(eval_lams), {
-            "long_name": "lam of the held-out codes (FISTA)", "units": "1"}),
+            "long_name": "lam of the held-out codes (FISTA)", "units": "units of X"}),
         "label": ("config", [c[0] for c in configs], {
             "long_name": "configuration", "units": "1"}),
         "kernel_size": ("config", [c[1] for c in configs], {

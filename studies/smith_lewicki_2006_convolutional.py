@@ -122,7 +122,7 @@ REFERENCE = ("Smith, E. C. & Lewicki, M. S. (2006). Efficient auditory coding. N
              "978-982.")
 #: no speech is bundled: without audio_dir (a folder, or "synthetic") the run stops
 REQUIRED = ("audio_dir",)
-PARAMETER_UNITS = {"lam": "1", "kernel_size": "sample", "n_kernels": "1",
+PARAMETER_UNITS = {"lam": "units of X", "kernel_size": "sample", "n_kernels": "1",
                    "excerpt_length": "sample", "crop_length": "sample", "sample_rate": "Hz",
                    "min_rms": "1", "min_centre_frequency": "Hz", "snr_db": "dB",
                    "learning_rate": "1", "eval_fraction": "1",

@@ -123,7 +123,7 @@ REFERENCE = (
     "733-739; Cavanaugh, J. R., Bair, W. & Movshon, J. A. (2002). J. Neurophysiol. 88, "
     "2530-2546."
 )
-PARAMETER_UNITS = {"lam": "1", "lca_tol": "1", "margin": "pixel", "test_contrast": "1",
+PARAMETER_UNITS = {"lam": "units of X", "lca_tol": "1", "margin": "pixel", "test_contrast": "1",
                    "si_threshold": "1"}
 MODELS = ("lca", "linear")
 

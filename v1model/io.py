@@ -57,7 +57,8 @@ def atomic_path(path, suffix: str | None = None):
         Naming ``path``, when its folder cannot be created (a file in the way:
         ``NotADirectoryError``) or written to (e.g. ``PermissionError``), or
         when it names a folder (``IsADirectoryError``): an existing one other
-        than a zarr store, or a name ending in a separator (``"results/"``).
+        than a zarr store, or a name ending in a separator, ``"."`` or ``".."``
+        (``"results/"``, ``"results/."``).
     """
     path = _destination(path)
     replace_store = path.is_dir() and not path.is_symlink()
@@ -103,15 +104,24 @@ def atomic_path(path, suffix: str | None = None):
 
 def _destination(path, example: str = "result.nc") -> Path:
     """:func:`check_path` for a file to write, refusing a name that ends in a
-    separator (``"results/"``, a folder's name; a zarr store's is allowed): ``Path``
-    drops the separator, and a file named ``results`` was written in its place."""
+    separator, ``"."`` or ``".."`` (``"results/"``, ``"results/."``, ``"."``: a folder's
+    name; a zarr store's is allowed): ``Path`` drops a trailing separator and
+    ``"/."``, and a file named ``results`` was written in its place."""
     raw = os.fspath(path) if isinstance(path, (str, os.PathLike)) else path
     path = check_path(path)
-    if (isinstance(raw, str) and raw.endswith(tuple(filter(None, (os.sep, os.altsep))))
-            and not _is_zarr_path(path)):
-        raise IsADirectoryError(
-            f"path: {raw!r} ends in {raw[-1]!r}, so it names a folder, not a file; give "
-            f"a file name (e.g. {str(path / example)!r})")
+    if isinstance(raw, str):
+        seps = tuple(filter(None, (os.sep, os.altsep)))
+        last = raw
+        for sep in seps:
+            last = last.rsplit(sep, 1)[-1]
+        # "" after a trailing separator; an existing folder ("results/..") is refused
+        # by atomic_path, as such (Path keeps "..": never a zarr store's name)
+        folder = last == "" or (last in (".", "..") and not path.is_dir())
+        if folder and not _is_zarr_path(path):
+            end = raw[-1] if last == "" else last
+            raise IsADirectoryError(
+                f"path: {raw!r} ends in {end!r}, so it names a folder, not a file; give "
+                f"a file name (e.g. {str(path / example)!r})")
     return path
 
 
@@ -530,7 +540,8 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
         Naming ``path``, when it cannot be written (a file where a folder
         should be, a folder that is not writable, a full disk), or when it
         names a folder (``IsADirectoryError``: an existing folder that is not
-        a zarr store, or a name ending in a separator, ``"results/"``).
+        a zarr store, or a name ending in a separator, ``"."`` or ``".."``:
+        ``"results/"``, ``"results/."``).
     """
     if isinstance(ds, xr.DataArray):
         ds = ds.to_dataset(name=ds.name if ds.name is not None else "data")

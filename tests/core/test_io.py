@@ -135,6 +135,40 @@ def test_a_name_ending_in_a_separator_is_refused_not_written_as_a_file(tmp_path)
     xr.testing.assert_equal(load_dataset(store)["a"], ds["a"])
 
 
+@pytest.mark.parametrize("end", [".", ".."])
+def test_a_name_ending_in_dot_or_dotdot_is_refused_not_written_as_a_file(tmp_path, end):
+    """``Path("newdir/.")`` is ``Path("newdir")``: save_dataset(ds, "newdir/.") wrote a
+    netCDF file named "newdir"; "newdir/.." failed in os.rename with "Device or
+    resource busy" after creating newdir."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from v1model import SparseCodingNetwork
+    from v1model.io import save_figure
+
+    ds = xr.Dataset({"a": ("t", [1.0, 2.0])})
+    target = f"{tmp_path / 'newdir'}{os.sep}{end}"
+    with pytest.raises(IsADirectoryError, match=rf"path: .*newdir/\.*' ends in '{end}', so "
+                                                r"it names a folder"):
+        save_dataset(ds, target)
+    with pytest.raises(IsADirectoryError, match="names a folder"):
+        SparseCodingNetwork(np.eye(4)).save(target)
+    fig = plt.figure()
+    with pytest.raises(IsADirectoryError, match=r"figure\.png"):
+        save_figure(fig, target)
+    plt.close(fig)
+    with pytest.raises(IsADirectoryError, match="is an existing folder"):
+        save_dataset(ds, end)  # the current folder or its parent: no file written there
+    assert list(tmp_path.iterdir()) == []
+    # a zarr store is a folder: "r.zarr/." is the store itself, "r.zarr/.." is not
+    if end == ".":
+        store = save_dataset(ds, f"{tmp_path / 'r.zarr'}{os.sep}.")
+        assert store == tmp_path / "r.zarr"
+        xr.testing.assert_equal(load_dataset(store)["a"], ds["a"])
+
+
 def test_zarr_store_is_overwritten_and_suffix_case_ignored(tmp_path):
     path = tmp_path / "r.ZARR"
     save_dataset(xr.Dataset({"a": ("t", [1.0])}), path)

@@ -377,6 +377,23 @@ def test_cauchy_inference_solves_data_far_below_unit_scale(scale):
     np.testing.assert_allclose(A / scale, normal, rtol=0, atol=1e-5)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("scale", [1.0, 1e-20, 1e-200, 1e-307])
+def test_cauchy_inference_with_lam_zero_is_least_squares_at_any_scale(scale):
+    # lam = 0: the energy is 0.5||x - D^T a||^2, whose minimum is least squares. For X
+    # scaled by 1e-200 the energy (~1e-400) underflowed and L-BFGS left the codes at
+    # their start (relative change 1e-16); with no lam / c^2 to overflow, such data are
+    # solved in their own units
+    rng = np.random.default_rng(0)
+    D = _unit_rows(rng.standard_normal((12, 16)))  # undercomplete: one least-squares code
+    X = rng.standard_normal((25, 16)) * scale
+    A = cauchy_inference(X, D, 0.0, progress=False)
+    least_squares = np.linalg.lstsq(D.T, X.T, rcond=None)[0].T
+    start = X @ D.T  # the unit-norm atoms' B / diag G
+    assert np.abs(start - least_squares).max() > 0.5 * scale  # far from the start
+    np.testing.assert_allclose(A / scale, least_squares / scale, rtol=0, atol=2e-5)
+
+
 def test_cauchy_inference_tiny_data_under_a_tiny_sigma():
     # sigma 1e-100 on X ~ 1e-100: 2 lam / sigma^2 is 2e199, so the ridge codes are
     # sigma^2 / (2 lam) D x to float64's precision (~1e-300); sigma^2 of 1e-200 underflows

@@ -57,3 +57,56 @@ def test_study_energies_carry_the_learners_units(name):
     ds = get_study(name).run(quick=True, seed=0, progress=False, **params)
     got = {var: ds[var].attrs.get("units") for var in expected}
     assert got == expected
+
+
+def _code_units():
+    """The reference: the units v1model.inference gives LCA's codes (and so its threshold)."""
+    from v1model.inference import lca
+
+    X = np.random.default_rng(0).standard_normal((3, 16))
+    D = np.eye(16)[:8]
+    _, trajectory = lca(X, D, 0.1, return_trajectory=True)
+    return trajectory["a"].attrs["units"]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # tiny runs: few updates, few patches
+@pytest.mark.parametrize("prior", ["l1", "cauchy"])
+def test_saved_codes_carry_the_units_of_the_learners_mean_abs_code(tmp_path, prior):
+    """olshausen-field-1996's codes said "1" while mean |a| of the same codes (the
+    learner's history, in the same file) said "units of X" for the L1 prior."""
+    from studies import get_study
+    from v1model.io import load_dataset, save_dataset
+
+    ds = get_study("olshausen-field-1996").run(quick=True, seed=0, progress=False,
+                                               prior=prior, n_patches=300, n_updates=3,
+                                               n_eval=5, patch_size=6, n_atoms=12)
+    saved = load_dataset(save_dataset(ds, tmp_path / "of96.nc"))
+    units = saved["codes"].attrs["units"]
+    assert units == saved["mean_abs_code"].attrs["units"]
+    assert units == (_code_units() if prior == "l1" else "1")
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_saved_lam_carries_the_units_of_the_codes(tmp_path):
+    """activity-ratio's lam (the LCA threshold, compared with the codes) said "1", as did
+    the swept lam of every study's PARAMETER_UNITS, where λ is in units of X."""
+    import xarray as xr
+
+    from studies import get_study
+    from v1model.io import load_dataset, save_dataset
+
+    expected = _code_units()
+    assert expected == "units of X"
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((16, 64))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    path = tmp_path / "atoms.nc"
+    xr.Dataset({"dictionary": (("atom", "y", "x"), D.reshape(16, 8, 8))}).to_netcdf(path)
+    ds = get_study("activity-ratio").run(quick=True, dictionary=str(path), n_lams=2,
+                                         n_patches=20, progress=False)
+    saved = load_dataset(save_dataset(ds, tmp_path / "ratio.nc"))
+    assert saved["lam"].attrs["units"] == expected
+    for name in ("lca-sweep", "lewicki-2002-speech", "smith-lewicki-2006-convolutional",
+                 "gregor-lecun-2010-lista", "schultz-2014-replicating-kernels",
+                 "zhu-rozell-2013-ncrf"):
+        assert get_study(name).PARAMETER_UNITS["lam"] == expected, name

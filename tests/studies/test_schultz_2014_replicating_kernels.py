@@ -35,6 +35,7 @@ def test_layout_units_and_parameters(result):
     _, ds = result
     assert ds["kernels"].dims == ("config", "kernel", "ky", "kx")
     assert ds["error"].dims == ("config", "eval_lam") and ds["error"].attrs["units"] == "1"
+    assert ds["eval_lam"].attrs["units"] == "units of X"  # FISTA's lam, not "1"
     assert ds["rate"].attrs["units"] == "1/pixel"
     assert ds["support_radius"].attrs["units"] == "pixel"
     assert ds["ky"].attrs["units"] == ds["kx"].attrs["units"] == "pixel"  # had none

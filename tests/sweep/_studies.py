@@ -53,6 +53,31 @@ def tiny(quick=False, seed=0, x=1.0, label="a", n=3, log_dir=None, sleep=0.0, fa
     return ds
 
 
+def retiring(quick=False, seed=0, x=1.0, label="a", n=3, log_dir=None, hold=0.0):
+    """``tiny`` on workers that retire at ``--lifetime hold``, in an order that does not
+    depend on the machine's load: on the first job to run a point (``SLURM_JOB_ID``,
+    ``PBS_JOBID``), each worker process finishes its first point at once and holds
+    every later one for ``hold`` s. Its worker's lifetime began before the point did,
+    so a held point cannot finish before its worker retires (fixed point durations
+    did, or did not, finish first, as the start of the workers took longer or not).
+    Points on later jobs finish at once."""
+    job = os.environ.get("SLURM_JOB_ID") or os.environ["PBS_JOBID"]
+    first = Path(log_dir) / "first-job"
+    tmp = Path(log_dir) / f".first-job-{uuid.uuid4().hex}"
+    tmp.write_text(job)
+    try:
+        os.link(tmp, first)  # the first job to get here claims the name, whole
+    except FileExistsError:
+        pass
+    tmp.unlink()
+    finished = Path(log_dir) / f"finished-{os.getpid()}"
+    if first.read_text() == job and finished.exists():
+        time.sleep(hold)
+    ds = tiny(quick, seed, x, label, n)
+    finished.touch()
+    return ds
+
+
 def unindexed(quick=False, seed=0, n=2):
     """An output whose length depends on the parameter and has no coordinate."""
     return xr.Dataset({"w": (("atom",), np.arange(n, dtype=np.int64) + 1)})

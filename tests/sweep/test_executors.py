@@ -407,7 +407,9 @@ if [ -e "$FAKE_SLURM/broken" ]; then
 else
   job="sh $FAKE_SLURM/job-$id.sh"
 fi
-nohup sh -c "$wait; touch $FAKE_SLURM/job-$id.started; $job" > "$out" 2> "$err" &
+# SLURM_JOB_ID: as SLURM sets it in the job's environment
+nohup env SLURM_JOB_ID="$id" sh -c "$wait; touch $FAKE_SLURM/job-$id.started; $job" \
+  > "$out" 2> "$err" &
 echo $! > "$FAKE_SLURM/job-$id.pid"
 echo "Submitted batch job $id"
 """
@@ -618,12 +620,16 @@ def test_jobs_that_end_at_their_walltime_are_replaced(fake_slurm, serial_referen
     several worker processes per job), so the sweep used to wait for ever. The
     watch submits new jobs and every point finishes, as in the serial run."""
     monkeypatch.setattr(JobQueueExecutor, "queue_poll", 1.0)
-    # 12 s of points on 2 processes, jobs retiring after 8 s (a worker's start
-    # takes up to 5 s on a loaded machine)
-    ds = run(study(), GRID, params={"sleep": 2.0}, n_seeds=2, seed=5,
-             output=tmp_path / "out", progress=False,
+    # jobs retiring after 10 s; on the first, each of the 2 processes finishes one point
+    # and holds its next ones for the lifetime, which began before them: they cannot
+    # finish, however slowly the workers start (2 s points against an 8 s lifetime
+    # finished none on a loaded machine, and the sweep stopped: WorkersLostError)
+    log = tmp_path / "log"
+    log.mkdir()
+    ds = run(study("retiring"), GRID, params={"log_dir": str(log), "hold": 10.0}, n_seeds=2,
+             seed=5, output=tmp_path / "out", progress=False,
              executor={**SLURM, "jobs": 1, "cores": 2, "processes": 2,
-                       "worker_extra_args": ["--lifetime", "8s"]})
+                       "worker_extra_args": ["--lifetime", "10s"]})
     assert ds.attrs["sweep_n_ok"] == 12 and ds.attrs["sweep_n_failed"] == 0
     for name in ["y", "v", "count", "name", "point_seed"]:
         xr.testing.assert_identical(ds[name], serial_reference[name])
@@ -1077,11 +1083,17 @@ def test_pbs_jobs_that_end_at_their_lifetime_are_replaced(fake_pbs, study, tmp_p
     monkeypatch.setattr(JobQueueExecutor, "queue_poll", 1.0)
     monkeypatch.chdir(tmp_path)  # the jobs' output files land where qsub ran
     (fake_pbs / "history").touch()
-    # two points per job: the first two finish within the 8 s, the next two cannot
+    # on the first job, each of the 2 processes finishes one point and holds the next
+    # for the lifetime, which began before it: it cannot finish, however slowly the
+    # workers start (4 s points against an 8 s lifetime finished none on a loaded
+    # machine, and the sweep stopped: WorkersLostError)
     grid = {"x": [1.0, 2.0], "label": ["a", "bb"]}
-    ds = run(study(), grid, params={"sleep": 4.0}, seed=5, output=tmp_path / "out",
-             progress=False, executor={**PBS, "jobs": 1, "cores": 2, "processes": 2,
-                                       "worker_extra_args": ["--lifetime", "8s"]})
+    log = tmp_path / "log"
+    log.mkdir()
+    ds = run(study("retiring"), grid, params={"log_dir": str(log), "hold": 10.0}, seed=5,
+             output=tmp_path / "out", progress=False,
+             executor={**PBS, "jobs": 1, "cores": 2, "processes": 2,
+                       "worker_extra_args": ["--lifetime", "10s"]})
     serial = run(study(), grid, params={"sleep": 0.0}, seed=5, executor="serial",
                  progress=False)
     assert ds.attrs["sweep_n_ok"] == 4

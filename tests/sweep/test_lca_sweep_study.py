@@ -60,7 +60,7 @@ def test_small_sweep_trades_fidelity_for_sparseness(tmp_path):
     ds = run("lca-sweep", {"lam": {"start": 0.05, "stop": 0.8, "num": 3, "log": True},
                            "overcompleteness": [1, 2]},
              params=SMALL, common_seeds=True, executor="serial", progress=False)
-    assert ds["lam"].attrs["units"] == "1" and (ds["status"] == "ok").all()
+    assert ds["lam"].attrs["units"] == "units of X" and (ds["status"] == "ok").all()
     err = ds["reconstruction_error"].values
     act = ds["activity_ratio"].values
     assert (np.diff(err, axis=0) > 0).all() and (np.diff(act, axis=0) < 0).all()

@@ -470,6 +470,72 @@ def test_a_zarr_result_with_a_chunk_file_missing_is_not_a_finished_result(study,
     np.testing.assert_array_equal(load(out)["y"].values, ds["y"].values)
 
 
+def test_status_says_a_truncated_netcdf_result_is_damaged_from_its_header(
+        study, tmp_path, capsys, monkeypatch):
+    """`truncate -s 100 OUT/sweep.nc`: status only checked that the file existed and
+    listed it as the result. It opens the header (HDF5 checks the file's length), and
+    reads no data: the variables are never loaded."""
+    out = tmp_path / "n"
+    ds = run(study(), {"x": [1.0, 2.0]}, output=out, executor="serial", progress=False)
+    result = out / "sweep.nc"
+    assert status(out).damaged is None and status(out).result == result  # whole: listed
+    # a copy cut short just before its end: HDF5's own check on opening
+    os.truncate(result, result.stat().st_size - 10)
+    loaded = []
+    monkeypatch.setattr(xr.Dataset, "load", lambda self, **kw: loaded.append(1) or self)
+    st = status(out)
+    assert not loaded  # the header, not the data
+    monkeypatch.undo()
+    assert st.complete and st.result is None
+    assert st.damaged.startswith(f"{result} cannot be read as a netCDF file (")
+    assert "truncated file" in st.damaged and not st.lost  # its points are whole
+    assert main(["sweep", "status", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "cannot be read as a netCDF file" in printed and "resume` writes it again" in printed
+    with pytest.warns(SweepWarning, match="moved to corrupt/"):
+        resumed = resume(out, progress=False)
+    xr.testing.assert_identical(comparable(resumed), comparable(ds))
+    assert status(out).damaged is None and status(out).result == result
+
+
+@pytest.mark.parametrize("fmt", ["netcdf", "zarr"])
+def test_a_damaged_result_whose_points_were_removed_is_set_aside_with_a_warning(
+        study, tmp_path, capsys, fmt):
+    """After `rm -r OUT/points` of a finished sweep, a damaged result (cut short, a chunk
+    file missing) made resume delete it and run every point again without a word. The
+    points it held are lost: status says so, resume warns and moves it to corrupt/."""
+    import shutil
+
+    out, log = tmp_path / "out", tmp_path / "log"
+    log.mkdir()
+    ds = run(study(), {"x": [1.0, 2.0, 3.0]}, params={"log_dir": str(log)}, output=out,
+             format=fmt, executor="serial", progress=False)
+    shutil.rmtree(out / "points")
+    if fmt == "zarr":
+        result = out / "sweep.zarr"
+        (result / "y" / "c" / "0").unlink()
+    else:
+        result = out / "sweep.nc"
+        os.truncate(result, 100)
+    st = status(out)
+    assert st.pending == [0, 1, 2] and st.result is None and st.lost
+    assert st.damaged.startswith(str(result))
+    assert "no point file is left" in st.summary() and "moves it to corrupt/" in st.summary()
+    with pytest.warns(SweepWarning, match="damaged and no point file is left"):
+        assert (load(out)["status"] == "pending").all()
+    with pytest.warns(SweepWarning, match=r"the assembled result is damaged and no point "
+                                          r"file is left .*so 3 point\(s\) run again; the "
+                                          r"damaged result was moved to corrupt/"):
+        resumed = resume(out, progress=False)
+    xr.testing.assert_identical(comparable(resumed), comparable(ds))
+    aside = list((out / "corrupt").iterdir())
+    assert [p.name.split(".")[0] for p in aside] == ["sweep"]  # kept, not deleted
+    if fmt == "netcdf":
+        assert aside[0].stat().st_size == 100
+    st = status(out)
+    assert st.damaged is None and not st.lost and st.result == result
+
+
 def test_cli_run_status_retry_and_errors(study, tmp_path, capsys):
     log = tmp_path / "log"
     log.mkdir()

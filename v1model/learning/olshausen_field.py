@@ -179,7 +179,8 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
     of two (exact), so that nothing underflows; an iterative solve left the
     codes of ``X`` scaled by 1e-170 at their start. Data far above unit scale
     (largest ``|x|`` beyond ``CAUCHY_OWN_UNITS = 2**32``) are solved in their
-    own units.
+    own units, and so are data far below it when ``lam = 0`` (plain least
+    squares, where no ``lam / c^2`` can overflow).
     """
     from ..validation import check_data_and_dictionary
 
@@ -220,8 +221,13 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
                 A[rows] = ridge
                 bar.update(rows.stop - rows.start)
                 continue
-            up = c if c > CAUCHY_OWN_UNITS else 1.0
-            codes, res = _cauchy_map(X[rows] / up, D, lam / (up * up), sigma / up,
+            # lam = 0 (least squares) has no lam / c^2 to overflow: small X too is solved in
+            # its own units (its energy, ~c^2, underflowed: codes of X scaled by 1e-200 were
+            # left at their start)
+            up = c if c > CAUCHY_OWN_UNITS or (lam == 0 and c < 1.0 / CAUCHY_OWN_UNITS) else 1.0
+            # lam = 0: sigma plays no part (sigma / up and up * up may leave float64's range)
+            lam_up, sigma_up = (lam / (up * up), sigma / up) if lam > 0 else (0.0, 1.0)
+            codes, res = _cauchy_map(X[rows] / up, D, lam_up, sigma_up,
                                      None if A0 is None else A0[rows] / up, tol * c / up,
                                      max_iter, method, ftol=0.0, return_result=True)
             A[rows] = codes * up

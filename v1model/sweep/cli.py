@@ -289,7 +289,7 @@ def _cmd_status(args) -> int:
             "failed": {str(k): v.get("error", "") for k, v in sorted(st.failed.items())},
             "pending": len(st.pending), "corrupt": [str(p) for p in st.corrupt],
             "result": str(st.result) if st.result else None,
-            "removed": len(st.removed), "damaged": st.damaged,
+            "removed": len(st.removed), "damaged": st.damaged, "lost": st.lost,
         }, indent=2))
     else:
         print(st.summary())

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from ..io import load_dataset, missing_zarr_chunks
+from ..io import load_dataset, missing_zarr_chunks, netcdf_engine
 from ..validation import check_bool, check_path
 from .assemble import assemble
 from .errors import ExecutorStartError, OutputWriteError, SpecError
@@ -293,6 +293,14 @@ def _run_in_store(spec, store, executor, only, progress, stop_on_sigterm) -> xr.
                       f"were removed from points/ and only {result_path.name} holds them, so "
                       f"the {len(todo)} point(s) to run cannot be assembled with them; restore "
                       "points/, or run the sweep into a new output folder")
+    for lost, reason in (state.lost.items() if todo else ()):
+        # no point file is left and the result that held them cannot be read: say so
+        # before running them all again, and keep the file (it was deleted silently)
+        _set_aside(lost, store.path / "corrupt")
+        warnings.warn(
+            f"{reason}: the assembled result is damaged and no point file is left "
+            f"(points/ was removed), so {len(todo)} point(s) run again; the damaged "
+            "result was moved to corrupt/", SweepWarning, stacklevel=3)
     if todo:
         if result_path is not None and result_path.exists():
             # about to change: never leave a stale result behind a crash
@@ -436,6 +444,14 @@ def resume(output, *, executor=None, progress: bool = True) -> xr.Dataset:
     -------
     xarray.Dataset
         The assembled result of the sweep.
+
+    Warns
+    -----
+    SweepWarning
+        When files cannot be read: point files (moved to ``corrupt/``, their
+        points run again), the assembled result (moved to ``corrupt/`` and
+        assembled again), and the result when no point file is left
+        (``points/`` removed): moved to ``corrupt/``, every point runs again.
     """
     _, spec = _open_folder(output)
     return run_spec(spec, executor=executor, only="pending", progress=progress)
@@ -496,9 +512,13 @@ class SweepStatus:
         sweep finished: only ``result`` holds them.
     damaged : str or None
         Why the assembled result on disk cannot be loaded (a zarr store with
-        chunk files missing, which zarr would read as NaN); ``result`` is then
-        None, and :func:`resume` or :func:`load` assemble it again from the
-        points.
+        chunk files missing, which zarr would read as NaN, or a netCDF file
+        that cannot be opened, e.g. cut short); ``result`` is then None, and
+        :func:`resume` or :func:`load` assemble it again from the points.
+    lost : bool
+        True when the result is ``damaged`` and no point file is left
+        (``points/`` was removed): :func:`resume` moves it to ``corrupt/`` and
+        runs every pending point again, with a ``SweepWarning``.
     """
 
     path: Path
@@ -513,6 +533,7 @@ class SweepStatus:
     result: Path | None = None
     removed: set = field(default_factory=set)
     damaged: str | None = None
+    lost: bool = False
 
     @property
     def complete(self) -> bool:
@@ -544,7 +565,11 @@ class SweepStatus:
         ]
         if self.corrupt:
             lines.append(f"  corrupt  {len(self.corrupt)} file(s) (recomputed on resume)")
-        if self.damaged:
+        if self.lost:
+            lines.append(f"  result   {self.damaged}, and no point file is left (points/ "
+                         f"was removed): `v1model sweep resume` moves it to corrupt/ and "
+                         f"runs all {len(self.pending)} pending points again")
+        elif self.damaged:
             lines.append(f"  result   {self.damaged}: `v1model sweep resume` writes it "
                          "again")
         else:
@@ -589,19 +614,31 @@ def status(output) -> SweepStatus:
     state = store.scan(repair=False)
     result = next((output / name for name in ("sweep.nc", "sweep.zarr")
                    if (output / name).exists()), None)
-    damaged = None
-    if result is not None and result.suffix == ".zarr":
-        # zarr reads a lost chunk file as NaN: such a result is no finished sweep
-        missing = missing_zarr_chunks(result)
-        if missing:
-            damaged = f"{result} is incomplete (" + "; ".join(
-                f"variable {name!r}: {len(keys)} chunk file(s) missing, e.g. {keys[0]}"
-                for name, keys in missing.items()) + ")"
+    damaged = _result_damage(result) if result is not None else None
     return SweepStatus(output, info.get("study", "?"), tuple(info.get("dims", ())),
                        tuple(info.get("shape", ())), store.n_points, state.done | state.kept,
                        state.failed, state.pending, state.corrupt,
                        result if not state.pending and damaged is None else None,
-                       set(state.kept), damaged)
+                       set(state.kept), damaged, damaged is not None and result in state.lost)
+
+
+def _result_damage(result: Path) -> str | None:
+    """Why the assembled ``result`` cannot be loaded, or None, read cheaply: the chunk
+    files a zarr store lacks (zarr reads them as NaN), a netCDF file's header (HDF5
+    checks the file's length on opening: a copy cut short fails), not the data."""
+    if result.suffix == ".zarr":
+        missing = missing_zarr_chunks(result)
+        if missing:
+            return f"{result} is incomplete (" + "; ".join(
+                f"variable {name!r}: {len(keys)} chunk file(s) missing, e.g. {keys[0]}"
+                for name, keys in missing.items()) + ")"
+        return None
+    try:
+        with xr.open_dataset(result, engine=netcdf_engine(result)):
+            pass
+    except (OSError, ValueError) as exc:
+        return f"{result} cannot be read as a netCDF file ({exc})"
+    return None
 
 
 def load(output) -> xr.Dataset:
@@ -617,6 +654,13 @@ def load(output) -> xr.Dataset:
     -------
     xarray.Dataset
         Loaded into memory.
+
+    Warns
+    -----
+    SweepWarning
+        When the assembled file cannot be read (the points are assembled), and
+        when no point file is left either (``points/`` removed): its points
+        are then pending.
     """
     output, spec = _open_folder(output)
     # the folder's fingerprint, which its points carry (a study that moved changes the spec's)
@@ -630,5 +674,9 @@ def load(output) -> xr.Dataset:
         except ValueError as exc:  # cut short: the points give the same result
             warnings.warn(f"{exc}; the result is assembled from the points (`v1model "
                           "sweep resume` writes it again)", SweepWarning, stacklevel=2)
+    for reason in state.lost.values():  # all pending: not without a word
+        warnings.warn(f"{reason}: the assembled result is damaged and no point file is left "
+                      "(points/ was removed), so its points are pending (`v1model sweep "
+                      "resume` runs them again)", SweepWarning, stacklevel=2)
     points = _read_points(store, state.done, progress=True)
     return assemble(spec, points, state.failed, {}, fingerprint=store.fingerprint)

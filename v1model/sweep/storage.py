@@ -75,6 +75,10 @@ class StoreState:
         Indices of points done whose files were removed after the sweep
         finished: only its assembled result holds them (not in ``done``, whose
         files are read to assemble).
+    lost : dict
+        Path of an assembled result that cannot be read to why not, found when
+        no point file is left: the points it held (if any) are lost and run
+        again.
     """
 
     n_points: int
@@ -82,6 +86,7 @@ class StoreState:
     failed: dict = field(default_factory=dict)
     corrupt: list = field(default_factory=list)
     kept: set = field(default_factory=set)
+    lost: dict = field(default_factory=dict)
 
     @property
     def pending(self) -> list:
@@ -421,7 +426,8 @@ class DirectoryStore:
         of this sweep holds, once no point file is left: ``points/`` was removed after
         the result was assembled (a sweep with points to run has no result: it is
         removed before they run). Single point files removed are recomputed, as
-        before: that is how a point is run again."""
+        before: that is how a point is run again. A result that cannot be read is
+        recorded in ``state.lost``."""
         from ..io import load_dataset
 
         for name in FORMATS.values():
@@ -431,7 +437,10 @@ class DirectoryStore:
             try:
                 with local_io():
                     ds = load_dataset(path)  # all of it: a copy cut short is no result
-            except ValueError:
+            except ValueError as exc:
+                # the points it held are gone with it: the caller says so (it was
+                # removed without a word, and every point run again)
+                state.lost[path] = str(exc)
                 continue
             # not its sweep_fingerprint: results assembled before it was the folder's
             # carry the spec's, which differs for a study that moved; only this sweep
