@@ -486,7 +486,7 @@ def _add_spikegram(ds, x, code, made, K, order, rate):
     ds["spike_onset"] = ("spike", (pos - (taps - 1)) / rate, {
         "units": "s", "long_name": "first sample of the kernel copy"})
     ds["spike_amplitude"] = ("spike", code[kern, pos] * sign[j], {
-        "units": "1", "long_name": "coefficient of the sign-normalised kernel"})
+        "units": "units of X", "long_name": "coefficient of the sign-normalised kernel"})
     return ds
 
 

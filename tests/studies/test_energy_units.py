@@ -110,3 +110,15 @@ def test_saved_lam_carries_the_units_of_the_codes(tmp_path):
                  "gregor-lecun-2010-lista", "schultz-2014-replicating-kernels",
                  "zhu-rozell-2013-ncrf"):
         assert get_study(name).PARAMETER_UNITS["lam"] == expected, name
+
+
+def test_convolutional_codes_carry_the_units_of_the_dense_codes():
+    """codes_dataset labelled the convolutional codes "1" while its lam and the dense
+    codes of the same problem (v1model.inference) are in units of X (the kernels are
+    dimensionless): the codes of one kernel as large as the signal are the dense ones."""
+    from v1model.convolutional import ConvolutionalDictionary
+
+    phi = ConvolutionalDictionary(np.eye(4)[:2], signal_shape=(4,), boundary="valid")
+    ds = phi.codes_dataset(np.ones((1, 2, 1)))
+    assert ds["codes"].attrs["units"] == _code_units()
+    assert ds["kernels"].attrs["units"] == "1"

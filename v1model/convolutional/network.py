@@ -248,8 +248,9 @@ class ConvolutionalNetwork(SavedAsDataset):
             raise ValueError("backend='spiking' supports threshold='nonneg' (rates converge to "
                              "the non-negative LASSO) and 'soft' (ON/OFF unit pairs); got "
                              "threshold='hard'")
-        refuse_unknown_arguments(kwargs, spiking_convolutional_lca,
-                                 {"X", "kernels", "lam", "stride", "boundary"})
+        from ..spiking.convolutional import spiking_convolutional_lca as simulator
+
+        refuse_unknown_arguments(kwargs, simulator, {"X", "kernels", "lam", "stride", "boundary"})
         membrane_time_constant(kwargs, self.tau)
         if threshold == "nonneg":
             ds = spiking_convolutional_lca(X, self.kernels, lam, **geometry, **kwargs)

@@ -331,7 +331,8 @@ class ConvolutionalDictionary:
         coords.update(sample=np.arange(len(codes)), kernel=np.arange(self.n_kernels))
         ds = xr.Dataset(
             {"codes": (("sample", "kernel") + dims, codes.astype(self.dtype),
-                       {"long_name": "convolutional sparse codes", "units": "1"}),
+                       {"long_name": "convolutional sparse codes",
+                        "units": "units of X"}),  # kernels are dimensionless
              "kernels": (("kernel",) + kdims, self.kernels.astype(np.float64),
                          {"long_name": "convolution kernels", "units": "1"})},
             coords=coords)
