@@ -384,10 +384,16 @@ def _fits_64_bits(value: int) -> bool:
 def _fits_one_dtype(values) -> bool:
     """Whether a list of numbers becomes one array without changing an int: its Python
     ints all fit int64, or float64 exactly (|n| <= 2**53) when floats are mixed in
-    ([-1, 2**63] or [1.5, 2**60] went to float64, rounded)."""
-    ints = [abs(int(v)) - (v < 0) for v in values if isinstance(v, (int, np.integer))]
-    mixed = any(isinstance(v, (float, np.floating)) for v in values)
-    return not ints or max(ints) <= (2**53 if mixed else 2**63 - 1)
+    ([-1, 2**63] or [1.5, 2**60] went to float64, rounded). NumPy's own promotion decides:
+    a NumPy uint64 among other ints makes float64 too ([np.uint64(2**62 + 1), 1] was
+    saved rounded), and one beyond int64 raised OverflowError."""
+    try:
+        kind = np.asarray(values).dtype.kind
+    except OverflowError:
+        return False
+    if kind == "f":
+        return all(abs(int(v)) <= 2**53 for v in values if isinstance(v, (int, np.integer)))
+    return kind in "iu"
 
 
 def seed_attr(seed):

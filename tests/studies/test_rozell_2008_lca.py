@@ -178,3 +178,12 @@ def test_rd_parameter_says_what_each_row_holds_and_its_units(tmp_path):
     assert np.array_equal(omp, np.round(omp)) and omp.min() >= 1
     np.testing.assert_allclose(rd.sel(solver="omp_tol"),
                                np.geomspace(0.5, 0.02, 3) * ds.attrs["omp_tol_patch_energy"])
+
+
+def test_rd_n_active_counts_coefficients_per_patch(result):
+    """OMP with n_nonzero=k gives every patch exactly k atoms: its rate is k per patch
+    (not a fraction of the atoms, nor a total over the patches)."""
+    _, ds = result
+    omp = ds.sel(solver="omp")
+    np.testing.assert_array_equal(omp["rd_n_active"].values, omp["rd_parameter"].values)
+    assert omp["rd_parameter"].values.max() > 1  # not a level where 1 is both readings
