@@ -75,3 +75,37 @@ def same_values(a, b) -> bool:
 def same():
     """:func:`same_values`, for the tests (which cannot import this conftest)."""
     return same_values
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.fixture
+def run_arguments(monkeypatch):
+    """``run_arguments(name, *params)``: the keyword arguments ``v1model study run NAME
+    --quick -p ...`` passes to the study's run (replaced by a recorder with run's own
+    signature)."""
+    import functools
+
+    from studies import get_study
+    from v1model import cli
+
+    def given(name, *params):
+        study = get_study(name)
+        calls = []
+
+        @functools.wraps(study.run)
+        def record(**kwargs):
+            calls.append(kwargs)
+            raise _Stop
+
+        monkeypatch.setattr(study, "run", record)
+        argv = ["study", "run", name, "--quick"]
+        for p in params:
+            argv += ["-p", p]
+        with pytest.raises(_Stop):
+            cli.main(argv)
+        return calls[0]
+
+    return given

@@ -1,8 +1,6 @@
 """``-p KEY=none`` on the command line: None for a parameter that takes None and is not
 text (``v1model study run``)."""
 
-import functools
-
 import pytest
 
 from studies import get_study
@@ -13,43 +11,24 @@ class _Stop(Exception):
     pass
 
 
-def _given(monkeypatch, name, *params):
-    """The keyword arguments ``v1model study run NAME --quick -p ...`` passes to the
-    study's run (replaced by a recorder with run's own signature)."""
-    study = get_study(name)
-    calls = []
-
-    @functools.wraps(study.run)
-    def record(**kwargs):
-        calls.append(kwargs)
-        raise _Stop
-
-    monkeypatch.setattr(study, "run", record)
-    argv = ["study", "run", name, "--quick"]
-    for p in params:
-        argv += ["-p", p]
-    with pytest.raises(_Stop):
-        cli.main(argv)
-    return calls[0]
-
-
 @pytest.mark.parametrize("text", ["None", "none", "NONE", "null"])
-def test_none_reaches_a_parameter_documented_float_or_none(monkeypatch, tmp_path, text):
+def test_none_reaches_a_parameter_documented_float_or_none(run_arguments, monkeypatch, tmp_path,
+                                                           text):
     """schultz-2014's matched_rate is `float or None` (default 0.1): -p matched_rate=None was
     passed on as the text 'None' ("matched_rate must be a real number, got 'None'")."""
     monkeypatch.chdir(tmp_path)
-    kwargs = _given(monkeypatch, "schultz-2014-replicating-kernels", f"matched_rate={text}")
+    kwargs = run_arguments("schultz-2014-replicating-kernels", f"matched_rate={text}")
     assert kwargs["matched_rate"] is None
 
 
-def test_none_reaches_a_parameter_whose_default_is_none(monkeypatch, tmp_path):
+def test_none_reaches_a_parameter_whose_default_is_none(run_arguments, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    kwargs = _given(monkeypatch, "lca-sweep", "n_updates=none", "lam=0.3")
+    kwargs = run_arguments("lca-sweep", "n_updates=none", "lam=0.3")
     assert kwargs["n_updates"] is None and kwargs["lam"] == 0.3
 
 
 @pytest.mark.parametrize("text", ["none", "None", "null", "NULL"])
-def test_null_means_none_for_a_text_parameter_too(monkeypatch, tmp_path, text):
+def test_null_means_none_for_a_text_parameter_too(run_arguments, monkeypatch, tmp_path, text):
     """The README: "`none` (`None`, `null`)" are one value. For ringach-2002's reference,
     "none" leaves Olshausen's basis out, while "null" reached the study as JSON's None,
     which looks for the basis beside the project: the opposite. Every spelling now reaches
@@ -58,29 +37,30 @@ def test_null_means_none_for_a_text_parameter_too(monkeypatch, tmp_path, text):
     from studies._learned import a144_path, default_updates
 
     monkeypatch.chdir(tmp_path)
-    kwargs = _given(monkeypatch, "ringach-2002", f"reference={text}", f"dictionary={text}")
+    kwargs = run_arguments("ringach-2002", f"reference={text}", f"dictionary={text}")
     assert kwargs["reference"] == text and kwargs["dictionary"] == text
     assert a144_path(kwargs["reference"]) is None  # left out, not looked for
     # a dictionary of "null" is learned, as None and "none" are (quick: 1,000 updates)
     assert default_updates(None, quick=True, dictionary=text) == 1000
     with pytest.raises(ValueError, match="none is bundled"):  # not "no such folder"
-        audio_folder(_given(monkeypatch, "lewicki-2002-speech",
-                            f"audio_dir={text}")["audio_dir"], "*.wav")
+        audio_folder(run_arguments("lewicki-2002-speech", f"audio_dir={text}")["audio_dir"],
+                     "*.wav")
 
 
-def test_text_parameters_keep_none_as_text(monkeypatch, tmp_path):
+def test_text_parameters_keep_none_as_text(run_arguments, monkeypatch, tmp_path):
     """ringach-2002 reads reference='none' itself (leave Olshausen's basis out), which
     differs from None (look for it beside the project): the text is passed on as before;
     a parameter that does not take None gets the text too (and the study names it)."""
     monkeypatch.chdir(tmp_path)
-    kwargs = _given(monkeypatch, "ringach-2002", "reference=none", "dictionary=None")
+    kwargs = run_arguments("ringach-2002", "reference=none", "dictionary=None")
     assert kwargs["reference"] == "none" and kwargs["dictionary"] == "None"
-    kwargs = _given(monkeypatch, "lca-sweep", "lam=none")
+    kwargs = run_arguments("lca-sweep", "lam=none")
     assert kwargs["lam"] == "none"
 
 
 @pytest.mark.parametrize("text", ["none", "None", "null"])
-def test_spiking_lca_reads_target_none_as_its_default(monkeypatch, tmp_path, text):
+def test_spiking_lca_reads_target_none_as_its_default(run_arguments, monkeypatch, tmp_path,
+                                                      text):
     """spiking-lca's target is ``str | None`` (shown as ``target = None``): the CLI passes
     ``-p target=none`` on as text, which the study refused ("target must be one of
     'cython', 'numpy', 'cpp_standalone'; got 'none'") although None is its default. The
@@ -91,7 +71,7 @@ def test_spiking_lca_reads_target_none_as_its_default(monkeypatch, tmp_path, tex
 
     monkeypatch.chdir(tmp_path)
     # passed on as text, "null" too (JSON's None, which it was)
-    assert _given(monkeypatch, "spiking-lca", f"target={text}")["target"] == text
+    assert run_arguments("spiking-lca", f"target={text}")["target"] == text
     monkeypatch.undo()
     monkeypatch.chdir(tmp_path)
     seen = []
