@@ -267,52 +267,34 @@ def test_threshold_overrides_the_network_for_one_call(net_and_signals):
             net.encode(X, method="mp", n_nonzero=2, **{name: value})
 
 
-def test_spiking_backend_refuses_a_threshold_as_the_patch_network_does(monkeypatch):
+@pytest.mark.parametrize("name, values", [("threshold", ("soft", "nonneg")),
+                                          ("method", ("fista", "lca"))])
+def test_spiking_backend_refuses_what_the_patch_network_refuses(monkeypatch, name, values):
     """A spiking network's threshold is its make-up (one unit per copy for "nonneg", an
-    ON/OFF pair for "soft"): SparseCodingNetwork refuses threshold= with
-    backend="spiking", and so does ConvolutionalNetwork now (it ran [K; -K] for a nonneg
-    network), before anything is simulated."""
+    ON/OFF pair for "soft"), and method= chooses the ODE backend's solver:
+    SparseCodingNetwork refuses both with backend="spiking", and so does
+    ConvolutionalNetwork now (it ran [K; -K] for a nonneg network, and method="fista"
+    gave spiking codes), naming the argument and the backend, before simulating. Even
+    the network's own threshold and the default method's name are refused: the spiking
+    run has neither."""
     from v1model import SparseCodingNetwork, spiking
 
     def never(*args, **kwargs):
-        raise AssertionError("simulated despite the refused threshold")
+        raise AssertionError(f"simulated despite the refused {name}")
 
     monkeypatch.setattr(spiking, "spiking_convolutional_lca", never)
     X = np.array([[1.0, -1.0, 0.5]])
     conv = ConvolutionalNetwork(np.array([[1.0]]), lam=0.1, threshold="nonneg")
     dense = SparseCodingNetwork(np.eye(3), lam=0.1, threshold="nonneg")
-    for threshold in ("soft", "nonneg"):  # even the network's own value: one way to say it
-        with pytest.raises(ValueError, match=rf"threshold={threshold!r} is not for "
-                                             r"backend='spiking'.*the threshold is the "
-                                             r"network's"):
-            conv.encode(X, backend="spiking", threshold=threshold, target="numpy")
-        with pytest.raises(ValueError, match=r"threshold is not for backend='spiking' .*the "
-                                             r"threshold is the network's"):
-            dense.encode(X, backend="spiking", threshold=threshold, target="numpy")
-
-
-def test_spiking_backend_refuses_a_method_as_the_patch_network_does(monkeypatch):
-    """method= chooses the ODE backend's solver: with backend="spiking" the convolutional
-    network ignored it (method="fista" gave spiking codes), while SparseCodingNetwork
-    refuses it; both refuse it now, naming method and the backend, before simulating."""
-    from v1model import SparseCodingNetwork, spiking
-
-    def never(*args, **kwargs):
-        raise AssertionError("simulated despite the refused method")
-
-    monkeypatch.setattr(spiking, "spiking_convolutional_lca", never)
-    X = np.array([[1.0, -1.0, 0.5]])
-    conv = ConvolutionalNetwork(np.array([[1.0]]), lam=0.1, threshold="nonneg")
-    dense = SparseCodingNetwork(np.eye(3), lam=0.1, threshold="nonneg")
-    for method in ("fista", "lca"):  # even the default's name: the spiking run has none
-        with pytest.raises(ValueError, match=rf"method={method!r} is not for "
+    for value in values:
+        with pytest.raises(ValueError, match=rf"{name}={value!r} is not for "
                                              r"backend='spiking'"):
-            conv.encode(X, backend="spiking", method=method, target="numpy")
-        with pytest.raises(ValueError, match=r"method is not for backend='spiking'"):
-            dense.encode(X, backend="spiking", method=method, target="numpy")
-    # the ODE backend's default is still LCA
-    np.testing.assert_array_equal(conv.encode(X, n_steps=20), conv.encode(X, method="lca",
-                                                                          n_steps=20))
+            conv.encode(X, backend="spiking", target="numpy", **{name: value})
+        with pytest.raises(ValueError, match=rf"{name} is not for backend='spiking'"):
+            dense.encode(X, backend="spiking", target="numpy", **{name: value})
+    if name == "method":  # the ODE backend's default is still LCA
+        np.testing.assert_array_equal(conv.encode(X, n_steps=20),
+                                      conv.encode(X, method="lca", n_steps=20))
 
 
 def test_spiking_backend_names_an_argument_its_simulator_does_not_take():
