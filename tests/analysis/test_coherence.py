@@ -180,18 +180,15 @@ def test_coactive_babel_has_a_progress_bar(capsys):
         coactive_babel(codes, D, progress="yes")
 
 
-def test_coactive_coherence_matches_every_pair_of_each_support(monkeypatch):
-    """The gathered, padded supports (in groups of rows, largest first) give the
-    largest |cosine| over each support's pairs, as a loop over the pairs does."""
-    import v1model.analysis.coherence as coherence
-
+def test_coactive_coherence_matches_every_pair_of_each_support():
+    """coactive_coherence is the largest |cosine| over each support's pairs, for
+    supports of every size (0, 1, all atoms and many between)."""
     rng = np.random.default_rng(11)
     D = rng.standard_normal((12, 5))
     Dn = D / np.linalg.norm(D, axis=1, keepdims=True)
     G = np.abs(Dn @ Dn.T)
     codes = rng.standard_normal((60, 12)) * (rng.random((60, 12)) < rng.random((60, 1)))
     codes[0], codes[1], codes[2] = 0.0, np.eye(12)[4], 1.0  # sizes 0, 1 and 12
-    monkeypatch.setattr(coherence, "_GATHER_ELEMENTS", 300)  # groups of 2 to 75 rows: padded
     ds = coactive_babel(codes, D)
     expected = [max((G[i, j] for i in np.flatnonzero(c) for j in np.flatnonzero(c) if i != j),
                     default=0.0) for c in codes]

@@ -225,33 +225,10 @@ def _code_rows(codes, name):
 
 
 def _inside_max(M, G):
-    """Largest |G_ij| with i != j both in the support, per sample.
-
-    ``M`` (n, k) holds 1 where an atom is in the support; ``G`` (k, k) has a
-    zero diagonal. Each support is gathered as a row of its atoms' indices,
-    padded with its own first atom (a pad adds only pairs already in the
-    support, or the zero diagonal), in groups of rows sized so that the
-    gathered (rows, s, s) block stays near ``_GATHER_ELEMENTS``: one
-    ``np.ix_`` per code took ~0.2 ms with 512 atoms (minutes for a million).
-    """
+    """Largest |G_ij| with i != j both in the support, per sample."""
     out = np.zeros(len(M))
-    counts = np.count_nonzero(M, axis=1)
-    rows = np.flatnonzero(counts > 1)
-    # largest supports first, so that each group pads to little more than its own sizes
-    rows = rows[np.argsort(-counts[rows], kind="stable")]
-    start = 0
-    while start < rows.size:
-        s = int(counts[rows[start]])
-        group = rows[start:start + max(1, _GATHER_ELEMENTS // (s * s))]
-        start += group.size
-        # each row's atoms at its first places, the rest of the row its first atom
-        r, atoms = np.nonzero(M[group])
-        first = np.cumsum(counts[group]) - counts[group]  # of each row's atoms in `atoms`
-        idx = np.repeat(atoms[first][:, None], s, axis=1)
-        idx[r, np.arange(r.size) - first[r]] = atoms
-        out[group] = G[idx[:, :, None], idx[:, None, :]].max(axis=(1, 2))
+    for n, row in enumerate(M):
+        idx = np.flatnonzero(row)
+        if idx.size > 1:
+            out[n] = G[np.ix_(idx, idx)].max()
     return out
-
-
-#: elements of one gathered block of :func:`_inside_max` (8 MB of float64)
-_GATHER_ELEMENTS = 1 << 20
