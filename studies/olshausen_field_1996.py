@@ -99,7 +99,16 @@ with R^2 >= 0.8 (A144: 143), at a median frequency of 0.29 cycles/pixel
 along the bars than across them); sparsenet's constant rate 1 in place of the
 annealed schedule gave the same (129 of 144, 0.28, nx 0.61, ny 0.56). The
 default L1 run on 16x16 patches comes closer (0.23 cycles/pixel, nx 0.35,
-ny 0.54).
+ny 0.54). Why is open: started from A144 itself, this rule at sparsenet's
+constants (lam 0.022, rate 1) keeps it for 1,000 updates, then moves it the
+same way (3,000 updates: 120 of 144, 0.26 cycles/pixel, nx 0.51), so neither
+the start, the schedule nor the run length is the cause; sparsenet's start
+(``rand - 0.5``) changed nothing, fresh patches every update a little (137,
+nx 0.64), codes coded patch by patch as ``cgf.c`` does (not one CG over the
+batch) moved further away (77), converged MAP codes much further. Only a
+larger lam reached A144's shape: 0.066 gave 143 of 144, 0.21 cycles/pixel,
+nx 0.36, ny 0.54, at 3x the reconstruction error (one seed each; A144's own
+training settings are not known).
 """
 
 from __future__ import annotations
