@@ -114,3 +114,30 @@ def test_sparse_encode_holds_its_result_once(monkeypatch, activation, params):
         got, want = getattr(Z, name), getattr(reference, name)
         assert got.dtype == want.dtype
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("progress", [True, False])
+def test_encode_and_reconstruct_show_a_bar_over_the_rows(monkeypatch, capsys, progress):
+    """200,000 rows of 16,384 latents encode for minutes with no bar: encode (dense and
+    sparse) and reconstruct advance one over the rows, block by block, once the call has
+    run PROGRESS_DELAY (0 here); a model made with progress=False shows none. The values
+    are those of one block (to float32 rounding: BLAS may round blocks of other sizes
+    differently)."""
+    import v1model.progress
+    import v1model.sae.autoencoder as autoencoder
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 8))
+    sae = SparseAutoencoder(16, "topk", k=2, n_steps=2, batch_size=64, progress=progress,
+                            seed=0).fit(X)
+    capsys.readouterr()
+    expected = sae.encode(X)  # one block
+    monkeypatch.setattr(v1model.progress, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(autoencoder, "ENCODE_BLOCK_ELEMENTS", 16 * 50)  # 6 blocks of 50 rows
+    Z, Zs, R = sae.encode(X), sae.encode(X, sparse=True), sae.reconstruct(X)
+    err = capsys.readouterr().err
+    for desc in ("SAE encode", "SAE reconstruct"):
+        assert (f"{desc}:" in err and "/300 [" in err) == progress, err
+    np.testing.assert_allclose(Z, expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(Zs.toarray(), Z)
+    np.testing.assert_allclose(R, sae.decode(Z), rtol=1e-6)

@@ -13,7 +13,7 @@ import xarray as xr
 from .._blas import blas_threads_for_step
 from .._frames import user_stacklevel
 from ..io import SavedAsDataset, check_dims, seed_attr, values_by_dims
-from ..progress import inner_progress
+from ..progress import inner_progress, progress_bar
 from ..learning._data import Minibatches, check_training_rows
 from ..learning._persist import (_jsonable, generator_from_json, generator_to_json,
                                  seed_from_json, seed_sequence_to_json)
@@ -164,8 +164,8 @@ class SparseAutoencoder(SavedAsDataset):
         :meth:`partial_fit` goes on drawing the minibatch order from it; a
         pickled or deep-copied model holds its own copy of it.
     progress : bool, default True
-        Show a progress bar in ``fit``, and in ``partial_fit`` once a chunk has
-        trained for 2 s (False: none).
+        Show a progress bar in ``fit``, and in ``partial_fit``, ``encode`` and
+        ``reconstruct`` once the call has run 2 s (False: none).
 
     Attributes
     ----------
@@ -729,15 +729,27 @@ class SparseAutoencoder(SavedAsDataset):
         sparse = check_bool(sparse, "sparse")
         self._check_can_encode()
         blocks = self._blocks_of_rows(X)
-        if sparse:
-            return _csr_by_blocks(map(self._encode_block, blocks), blocks.n_samples)
-        out = None
-        for block, rows in zip(blocks, blocks.slices):
-            Z = self._encode_block(block)
-            if out is None:
-                out = np.empty((blocks.n_samples, Z.shape[1]), Z.dtype)
-            out[rows] = Z
+        with self._rows_bar(blocks.n_samples, "SAE encode") as bar:
+            def encoded():
+                for block in blocks:
+                    yield self._encode_block(block)
+                    bar.update(len(block))
+
+            if sparse:
+                return _csr_by_blocks(encoded(), blocks.n_samples)
+            out = None
+            for Z, rows in zip(encoded(), blocks.slices):
+                if out is None:
+                    out = np.empty((blocks.n_samples, Z.shape[1]), Z.dtype)
+                out[rows] = Z
         return out
+
+    def _rows_bar(self, n_samples, desc):
+        """A bar over the rows of an encode or a reconstruction, shown once the call
+        has run 2 s (200,000 rows of 16,384 latents take minutes), never for a model
+        made with ``progress=False``."""
+        return progress_bar(None if check_bool(self.progress, "progress") else False,
+                            total=n_samples, desc=desc, unit="sample")
 
     def _check_can_encode(self):
         """Fitted, and a batchtopk model has its inference threshold."""
@@ -828,9 +840,11 @@ class SparseAutoencoder(SavedAsDataset):
         out = np.empty((blocks.n_samples, self.n_features_in_), D.dtype)
         # each block is checked once, as it is read (encode and decode would check it and
         # its latents again)
-        for block, rows in zip(blocks, blocks.slices):
-            out[rows] = _finite(decode_latents(self._encode_block(block), D) + b_dec, "X",
-                                "the reconstructions")
+        with self._rows_bar(blocks.n_samples, "SAE reconstruct") as bar:
+            for block, rows in zip(blocks, blocks.slices):
+                out[rows] = _finite(decode_latents(self._encode_block(block), D) + b_dec, "X",
+                                    "the reconstructions")
+                bar.update(len(block))
         return out
 
     # ------------------------------------------------------------------- io
