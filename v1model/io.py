@@ -233,9 +233,10 @@ def flatten_nested(table: dict, prefix: str = "") -> dict:
 
 def clean_attrs(attrs: dict, name: str = "attrs") -> dict:
     """Make attrs serialisable by netCDF and zarr alike: None -> "None", bools
-    -> int, NumPy strings -> str, integers beyond 64 bits -> their decimal
-    string, long doubles -> float64 (zarr refuses them; netCDF wrote HDF5
-    long doubles), complex numbers -> their ``str`` (``complex()`` reads it
+    -> int (lists, tuples and 1-D arrays of bools -> int arrays of 0/1), NumPy
+    strings -> str, integers beyond 64 bits -> their decimal string, long
+    doubles -> float64 (zarr refuses them; netCDF wrote HDF5 long doubles),
+    complex numbers -> their ``str`` (``complex()`` reads it
     back), 0-d arrays -> their one value (as above), dicts, lists of mixed
     types and arrays of more than one dimension -> JSON strings (NumPy
     numbers in them as JSON numbers), any other object (a ``datetime``,
@@ -311,6 +312,10 @@ def clean_attrs(attrs: dict, name: str = "attrs") -> dict:
             elif value.dtype == np.longdouble:
                 value = _as_float64(value)
             out[key] = value
+        elif isinstance(value, (list, tuple)) and len(value) and all(
+                isinstance(v, (bool, np.bool_)) for v in value):
+            # as a single bool is: [True, False] was the JSON text '[true, false]'
+            out[key] = np.asarray(value).astype(int)
         elif isinstance(value, (list, tuple)) and len(value) and all(
             isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
             for v in value

@@ -1,6 +1,7 @@
 """Lists of NumPy unsigned integers in attrs: NumPy makes float64 of a uint64 among
 other ints, so the list must not be stored as that array (it rounded every value
-beyond 2**53), and a value beyond int64 must not crash the save."""
+beyond 2**53), and a value beyond int64 must not crash the save. Lists of bools are
+int arrays of 0/1, as a single bool is an int."""
 
 import numpy as np
 import pytest
@@ -30,3 +31,19 @@ def test_lists_numpy_keeps_as_integers_stay_arrays():
         out = clean_attrs({"a": values})["a"]
         assert isinstance(out, np.ndarray) and out.dtype == dtype
         assert [int(v) for v in out] == [int(v) for v in values]
+
+
+@pytest.mark.parametrize("suffix", [".nc", ".zarr"])
+def test_lists_of_bools_are_int_arrays_as_a_bool_is_an_int(tmp_path, suffix):
+    # [True, False] was stored as the JSON text '[true, false]', a single True as 1
+    attrs = {"flags": [True, False, np.True_], "one": True, "pair": (False, True)}
+    out = clean_attrs(attrs)
+    assert out["one"] == 1
+    for key, expected in (("flags", [1, 0, 1]), ("pair", [0, 1])):
+        assert isinstance(out[key], np.ndarray) and out[key].dtype.kind == "i"
+        np.testing.assert_array_equal(out[key], expected)
+    ds = xr.Dataset({"v": ("x", [1.0])}, attrs=attrs)
+    back = load_dataset(save_dataset(ds, tmp_path / f"r{suffix}"))
+    np.testing.assert_array_equal(back.attrs["flags"], [1, 0, 1])
+    np.testing.assert_array_equal(back.attrs["pair"], [0, 1])
+    assert int(back.attrs["one"]) == 1

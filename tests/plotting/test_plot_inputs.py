@@ -616,3 +616,29 @@ def test_inhibition_vs_overlap_ignores_the_diagonal():
     off = ~np.eye(5, dtype=bool)
     expected = np.corrcoef(overlap[off], W[off])[0, 1]
     assert fig.axes[0].get_title() == f"Pearson r = {expected:.2f}"
+
+
+@pytest.mark.parametrize("center, spread", [(-0.1671, 0.0), (0.31234, 1e-6), (0.31234, 1e-3),
+                                            (0.6, 0.02), (0.2, 0.15), (0.0, 1.0)])
+def test_inhibition_vs_overlap_tick_labels_are_apart(center, spread):
+    # all overlaps nearly equal (2 units, 5 updates of zylberberg-2011-sailnet) zoomed the
+    # axis in to -0.1675, -0.1650, ... or 0.31175, 0.31200, ...: labels ran into each other
+    import itertools
+
+    from v1model.plotting.spiking import plot_inhibition_vs_overlap
+
+    rng = np.random.default_rng(0)
+    overlap = center + spread * rng.uniform(-1, 1, (5, 5))
+    overlap = (overlap + overlap.T) / 2
+    fig = plot_inhibition_vs_overlap(rng.uniform(0, 1, (5, 5)), overlap)
+    labels = _drawn_tick_labels(fig.axes[0].xaxis)
+    assert len(labels) >= 2, labels
+    boxes = sorted((box for _, box in labels), key=lambda b: b.x0)
+    for a, b in itertools.pairwise(boxes):
+        assert a.x1 < b.x0, [text for text, _ in labels]
+    from v1model.plotting.spiking import OVERLAP_MIN_SPAN
+
+    lo, hi = fig.axes[0].get_xlim()
+    off = ~np.eye(5, dtype=bool)
+    assert hi - lo >= OVERLAP_MIN_SPAN * (1 - 1e-12)
+    assert lo <= overlap[off].min() and overlap[off].max() <= hi

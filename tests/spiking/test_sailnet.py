@@ -294,6 +294,35 @@ def test_record_every_beyond_the_updates_is_refused():
                       border=0)
 
 
+def test_continued_run_records_on_the_whole_runs_grid():
+    """Continuing 2 updates, n_updates=1 with record_every=3 makes update 3, on the grid of
+    the whole run: recorded, and equal to the 3-update run's single record (it was refused
+    as record_every > n_updates); a call with no grid point is refused, naming the grid."""
+    X, _ = _blob_data(300, seed=3)
+    kw = dict(n_neurons=8, batch_size=30, n_steps=30, progress=False, dtype=np.float64)
+    whole = learn_sailnet(X, n_updates=3, theta0=0.5, record_every=3,
+                          seed=np.random.default_rng(5), **kw)
+    stream = np.random.default_rng(5)
+    first = learn_sailnet(X, n_updates=2, theta0=0.5, seed=stream, **kw)
+    both = learn_sailnet(X, n_updates=1, record_every=3, seed=stream, previous=first, **kw)
+    np.testing.assert_array_equal(both["update"].values, [1, 2, 3])
+    for name in ("mean_rate", "mean_W", "mean_theta", "q_change"):
+        np.testing.assert_array_equal(both[name].values[-1:], whole[name].values, err_msg=name)
+    with pytest.raises(ValueError, match=r"record_every=5 records no update of updates 3 to 3 "
+                                         r"\(previous made 2; .* after updates 5, 10, .*"
+                                         r"give n_updates >= 3"):
+        learn_sailnet(X, n_updates=1, record_every=5, previous=first, **kw)
+
+
+def test_continuing_on_patches_of_another_size_names_previous():
+    # the message said "Q0 must have shape", an argument the user never gave
+    X, _ = _blob_data(100, seed=0)
+    first = learn_sailnet(X, 8, n_updates=1, progress=False)
+    with pytest.raises(ValueError, match=r"previous was learnt on patches of 64 pixels "
+                                         r"\(Q of shape \(8, 8, 8\).* data give 36"):
+        learn_sailnet(X[:, :36], 8, n_updates=1, previous=first, progress=False)
+
+
 def test_inference_bad_arguments(weights):
     X, Q, W, theta = weights
     with pytest.raises(ValueError, match="W must be non-negative"):

@@ -1,6 +1,7 @@
 """olshausen-field-1997's held-out numbers against a computation of their own from the
 very codes the study made (caught by wrapping FISTA, which codes only the held-out
-patches): energy, relative error, rate and mean |a|, each per patch as documented."""
+patches): energy, relative error, rate and mean |a|, each per patch as documented, and
+the total error over the total variance (the paper's measure)."""
 
 import numpy as np
 
@@ -28,9 +29,14 @@ def test_heldout_numbers_match_the_codes(monkeypatch):
         r2 = ((X - A @ D) ** 2).sum(axis=1)
         expected = {"objective": np.mean(0.5 * r2 + lam * np.abs(A).sum(axis=1)),
                     "reconstruction_error": np.mean(r2 / (X**2).sum(axis=1)),
+                    # total error over total variance, olshausen-field-1996's measure
+                    "heldout_error_fraction": r2.sum() / np.sum((X - X.mean()) ** 2),
                     "mean_active": (A != 0).sum() / 50,
                     "mean_abs_code": np.abs(A).mean()}
         for key, value in expected.items():
             np.testing.assert_allclose(ds[key].values[i], value, rtol=1e-10, err_msg=key)
+        # the mean of per-patch ratios is not the total error over the total variance
+        assert abs(ds["reconstruction_error"].values[i] - expected["heldout_error_fraction"]) > 1e-3
+        assert ds["heldout_error_fraction"].attrs["units"] == "1"
         np.testing.assert_allclose(ds["dictionary"].values[i, :len(D)].reshape(len(D), -1), D,
                                    rtol=1e-6, atol=1e-7)

@@ -53,6 +53,15 @@ def tiny(quick=False, seed=0, x=1.0, label="a", n=3, log_dir=None, sleep=0.0, fa
     return ds
 
 
+def with_bar(quick=False, seed=0, x=1.0, label="a", n=3, log_dir=None, sleep=0.0):
+    """``tiny`` under a disabled progress bar, as the studies make one (tqdm's first
+    bar in a process made a multiprocessing lock: a named semaphore)."""
+    from v1model.progress import progress_bar
+
+    with progress_bar(False, total=1, desc="point"):
+        return tiny(quick, seed, x, label, n, log_dir, sleep)
+
+
 def retiring(quick=False, seed=0, x=1.0, label="a", n=3, log_dir=None, hold=0.0):
     """``tiny`` on workers that retire at ``--lifetime hold``, in an order that does not
     depend on the machine's load: on the first job to run a point (``SLURM_JOB_ID``,

@@ -59,8 +59,13 @@ def dask_cluster():
     distributed = pytest.importorskip("distributed")
     import logging
 
+    # the scheduler's HTTP server on any free port, as the package's own LocalCluster:
+    # with 8787 taken (another cluster on the machine) dask warned "Port 8787 is already
+    # in use" into the test run
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.ERROR)
+                                       dashboard_address=None,
+                                       scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                                       silence_logs=logging.ERROR)
     yield cluster
     cluster.close()
 

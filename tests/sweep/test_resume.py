@@ -580,19 +580,21 @@ def test_cli_run_status_retry_and_errors(study, tmp_path, capsys):
     assert not (tmp_path / "fresh" / "points").exists()
 
 
-def _pool_sweep_with_two_saved_points(study, tmp_path):
-    """A 12-point sweep on a local pool of 2 workers, in a process of its own,
-    returned once 2 points are saved: (process, output folder, worker log folder)."""
+def _pool_sweep_with_two_saved_points(study, tmp_path, name="tiny", new_session=False):
+    """A 12-point sweep of study ``name`` on a local pool of 2 workers, in a process of
+    its own (in a session and process group of its own with ``new_session``, as a
+    terminal runs it), returned once 2 points are saved: (process, output folder,
+    worker log folder)."""
     log = tmp_path / "log"
     log.mkdir()
     out = tmp_path / "out"
-    spec = write_spec(tmp_path / "spec.toml", study, log, out, n_x=12, sleep=0.3,
-                      executor="local")
+    spec = write_spec(tmp_path / "spec.toml", lambda: study(name), log, out, n_x=12,
+                      sleep=0.3, executor="local")
     proc = subprocess.Popen(
         [sys.executable, "-m", "v1model.cli", "sweep", "run", str(spec), "--workers", "2",
          "--no-progress"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=new_session,
     )
     t0 = time.monotonic()
     while len(saved_points(out / "points")) < 2 and time.monotonic() - t0 < 60:
@@ -617,6 +619,21 @@ def test_ctrl_c_stops_the_local_pool_and_keeps_finished_points(study, calls, tmp
     assert worker_pids and not alive, alive
     st = status(out)
     assert len(st.done) >= 2 and st.pending
+
+
+def test_ctrl_c_of_the_process_group_is_quiet(study, calls, tmp_path):
+    """Ctrl-C in a terminal signals the whole process group: the sweep says
+    "interrupted:" and nothing more. Each worker's first tqdm bar (a disabled one, as the
+    studies make) made a named semaphore that the worker, stopped with SIGTERM, never
+    unregistered: the resource tracker warned of "2 leaked semaphore objects"."""
+    proc, out, log = _pool_sweep_with_two_saved_points(study, tmp_path, name="with_bar",
+                                                       new_session=True)
+    os.killpg(proc.pid, signal.SIGINT)
+    # stderr ends once every process holding it has: the workers, the fork server and
+    # the resource tracker (which warns as it exits) too
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().startswith("interrupted:") and len(err.strip().splitlines()) == 1, err
 
 
 def test_killed_sweep_leaves_no_pool_workers_behind(study, calls, tmp_path):

@@ -406,9 +406,18 @@ def pair_marker(n_pairs):
     return float(np.clip(4000 / n_pairs, 1.0, 16.0)), float(np.clip(1200 / n_pairs, 0.15, 0.8))
 
 
+#: Narrowest span of the overlap axis of :func:`plot_inhibition_vs_overlap`
+#: (cosine): overlaps closer than this are shown centred on it.
+OVERLAP_MIN_SPAN = 0.1
+
+
 def plot_inhibition_vs_overlap(W, overlap, ax=None, n_bins=20, title=None, ylabel=None):
     """Learned lateral weight ``W[i, j]`` against the overlap of the two
     units' receptive fields (off-diagonal pairs), with binned means.
+
+    The overlap axis spans at least :data:`OVERLAP_MIN_SPAN` (0.1), centred
+    on the overlaps when they are closer than that (e.g. the single overlap
+    of 2 units), with at most 6 ticks.
 
     ``ylabel`` (default :data:`INHIBITION_LABEL`, SAILnet's units) names the
     weight axis. The pairs' dots are scaled with their number (see
@@ -480,6 +489,16 @@ def plot_inhibition_vs_overlap(W, overlap, ax=None, n_bins=20, title=None, ylabe
     ax.set_title(f"{head}{corr}", fontsize=9)
     ax.set_xlabel("receptive-field overlap (cosine)")
     ax.set_ylabel(INHIBITION_LABEL if ylabel is None else ylabel)
+    # nearly equal overlaps (2 units: one overlap) zoomed the axis in on them, and its
+    # many ticks of 4-5 decimals (-0.1675, -0.1650, ...) ran into each other: show at
+    # least OVERLAP_MIN_SPAN, with few ticks at steps of 1, 2 or 5 (short labels)
+    from matplotlib.ticker import MaxNLocator
+
+    lo, hi = ax.get_xlim()
+    if hi - lo < OVERLAP_MIN_SPAN:
+        mid = 0.5 * (x.min() + x.max())
+        ax.set_xlim(mid - OVERLAP_MIN_SPAN / 2, mid + OVERLAP_MIN_SPAN / 2)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 5, 10]))
     # an explicit place: "best" would search among all n² pairs (slow for hundreds of
     # units); inhibition grows with overlap, so the upper left is the emptier corner
     ax.legend(fontsize=8, loc="upper left")

@@ -358,7 +358,10 @@ def learn_sailnet(
     seed : None, int or numpy.random.Generator
     record_every : int
         Record the history every this many updates (default 1), counted over
-        all the calls of a continued run (see ``previous``).
+        all the calls of a continued run (see ``previous``): the history holds
+        updates ``record_every``, ``2 record_every``, ... of the whole run, and
+        a call must record at least one (continuing 2 updates, ``n_updates=1,
+        record_every=3`` records update 3).
     progress : bool or None, default True
         Show a tqdm bar over the updates (None: once the call has run 2 s,
         :mod:`v1model.progress`).
@@ -407,11 +410,20 @@ def learn_sailnet(
     if eta_average > 1:
         raise ValueError(f"eta_average must be <= 1, got {eta_average!r}")
     record_every = check_int(record_every, "record_every", minimum=1)
-    if record_every > n_updates:  # the history would come back empty without a word
+    # recorded after every record_every-th update of the whole run, so that N updates then
+    # M record those that N + M in one call do
+    n_rec = (done + n_updates) // record_every - done // record_every
+    if n_rec == 0:  # the history would come back empty without a word
+        if done:
+            raise ValueError(
+                f"record_every={record_every} records no update of updates {done + 1} to "
+                f"{done + n_updates} (previous made {done}; the history is recorded after "
+                f"updates {record_every}, {2 * record_every}, ... counted over all calls): "
+                f"give n_updates >= {(done // record_every + 1) * record_every - done}")
         raise ValueError(f"record_every={record_every} is more than n_updates={n_updates}: "
                          "no update would be recorded")
     # 6 statistics per recorded update: numpy's MemoryError named no argument
-    check_fits_in_memory((n_updates // record_every, 6), np.float64, "n_updates", n_updates,
+    check_fits_in_memory((n_rec, 6), np.float64, "n_updates", n_updates,
                          f"updates recorded every {record_every} as history rows (float64)")
     check_progress(progress)
     rng = as_generator(seed)
@@ -423,6 +435,13 @@ def learn_sailnet(
         Q /= np.linalg.norm(Q, axis=1, keepdims=True)
     else:
         Q = check_array(Q0, "Q0", ndim=2, copy=True)
+        if previous is not None and Q.shape != (n_neurons, n_features):
+            # the user gave previous, not Q0: name what they passed
+            raise ValueError(
+                f"previous was learnt on patches of {Q.shape[1]} pixels "
+                f"(Q of shape {previous['Q'].shape}, (neuron, y, x)) but data give "
+                f"{n_features} ({patch_shape[0]} x {patch_shape[1]}): continue it on patches "
+                f"of its size")
         if Q.shape != (n_neurons, n_features):
             raise ValueError(
                 f"Q0 must have shape {(n_neurons, n_features)} (n_neurons, n_features), "
@@ -432,9 +451,6 @@ def learn_sailnet(
     theta = np.broadcast_to(theta0, (n_neurons,)).astype(np.float64).copy()
     rate_avg = np.full(n_neurons, p) if rate0 is None else _check_rate0(rate0, n_neurons)
 
-    # recorded after every record_every-th update of the whole run, so that N updates then
-    # M record those that N + M in one call do
-    n_rec = (done + n_updates) // record_every - done // record_every
     hist = {key: np.empty(n_rec) for key in
             ("mean_rate", "rate_spread", "mean_W", "mean_theta", "mean_correlation", "q_change")}
     off = ~np.eye(n_neurons, dtype=bool)

@@ -163,7 +163,9 @@ _SLOT = None
 def _init_worker(threads: int, table, sweep_pid: int) -> None:
     """Process-pool worker setup: BLAS threads per worker, a slot in the shared
     table of running points, Ctrl-C left to the parent (which stops the pool)
-    instead of killing points midway, and an end when the sweep process is gone."""
+    instead of killing points midway, no named semaphore for tqdm's bars (a
+    terminated worker would leave it to the resource tracker, which warns of
+    it), and an end when the sweep process is gone."""
     import signal
     import threading
 
@@ -178,6 +180,14 @@ def _init_worker(threads: int, table, sweep_pid: int) -> None:
     if numba is not None:  # imported before the variable was set (forkserver preload)
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # tqdm's first bar (even a disabled one) made a multiprocessing RLock: a named
+    # semaphore registered with the resource tracker, which a worker stopped with SIGTERM
+    # (Ctrl-C, a broken pool) never unregisters, so the tracker warned of "2 leaked
+    # semaphore objects" after the sweep's "interrupted:" line. Made after the fork, the
+    # lock was this worker's alone anyway: a thread lock guards the same.
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())
     try:
         from threadpoolctl import threadpool_limits
 
