@@ -80,6 +80,12 @@ def main(argv=None):
     n_threads = max(i.get("num_threads", 1) for i in threadpool_info()
                     if i.get("user_api") == "blas")
     X, D = load_problem(max(sizes))[:2]
+    # warm-up: first-call costs stay out of the tables; with --quick (best of 1) they
+    # made the first cell, lca on 50 patches with one thread, 5x slower than the next
+    from v1model.inference import encode
+
+    for method in METHODS:
+        encode(X[:sizes[0]], D, method, lam=LAM)
     print(machine_line())
     print(f"BLAS threads available: {n_threads}; encode(X, D, method, lam={LAM}), "
           f"{D.shape[0]} atoms on {D.shape[1]} features, best of {repeats}")

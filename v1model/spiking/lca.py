@@ -419,7 +419,10 @@ def _simulate(drive, weights, v0, units, rng, p, record_spikes, record_dt, progr
     n, k = drive.shape
     second = b2.second
     cls = _brian.codeobj_class(p["target"])
-    clock = b2.Clock(dt=p["dt"] * second, name="spiking_lca_clock*")
+    # fixed names, not "name*": the previous call's objects, alive until the garbage
+    # collector frees them, renamed these ("units_1"), and Brian2 names the generated
+    # code after its objects: the second Cython call compiled again (43 s, not 1 s)
+    clock = b2.Clock(dt=p["dt"] * second, name="spiking_lca_clock")
     namespace = {
         "lam": p["lam"],
         "tau_m": p["tau_m"] * second,
@@ -442,7 +445,7 @@ def _simulate(drive, weights, v0, units, rng, p, record_spikes, record_dt, progr
         namespace=namespace,
         clock=clock,
         codeobj_class=cls,
-        name="units*",
+        name="units",
     )
     neurons.b = drive.ravel()
     neurons.v = v0
@@ -452,19 +455,19 @@ def _simulate(drive, weights, v0, units, rng, p, record_spikes, record_dt, progr
         pre, post, w = _brian.block_diagonal_pairs(weights, n)
         synapses = b2.Synapses(neurons, neurons, "w : 1 (constant)", on_pre=ON_PRE,
                                namespace=namespace, clock=clock, codeobj_class=cls,
-                               name="inhibition*")
+                               name="inhibition")
         synapses.connect(i=pre, j=post)
         synapses.w = w
         n_synapses = w.size
         del pre, post, w
         objects.append(synapses)
-    spikes = b2.SpikeMonitor(neurons, codeobj_class=cls, name="spikes*") if record_spikes else None
+    spikes = b2.SpikeMonitor(neurons, codeobj_class=cls, name="spikes") if record_spikes else None
     objects += [spikes] if spikes is not None else []
     trace = None
     if units is not None:
         flat = units[0] * k + units[1]
         trace = b2.StateMonitor(neurons, ["v", "I_inh"], record=flat, dt=record_dt * second,
-                                codeobj_class=cls, name="membrane*")
+                                codeobj_class=cls, name="membrane")
         objects.append(trace)
     net = b2.Network(*objects)
     build_time = time.perf_counter() - t0

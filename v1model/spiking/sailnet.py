@@ -222,22 +222,25 @@ def _brian2_counts(B, W, theta, n_steps, eta, tau, target):
     n, k = B.shape
     second = b2.second
     cls = _brian.codeobj_class(target)
-    clock = b2.Clock(dt=eta * tau * second, name="sailnet_clock*")
+    # fixed names, not "name*": the previous call's objects, alive until the garbage
+    # collector frees them, renamed these ("units_1"), and Brian2 names the generated
+    # code after its objects: the second Cython call compiled again (43 s, not 1 s)
+    clock = b2.Clock(dt=eta * tau * second, name="sailnet_clock")
     namespace = {"tau": tau * second}
     neurons = b2.NeuronGroup(n * k, SAILNET_EQUATIONS, threshold="v >= theta",
                              reset="v = 0\nn_spikes += 1", method="euler",
                              namespace=namespace, clock=clock, codeobj_class=cls,
-                             name="sailnet_units*")
+                             name="sailnet_units")
     neurons.b = B.ravel()
     neurons.theta = np.tile(theta, n)
     clear = neurons.run_regularly("inh = 0", when="after_groups", codeobj_class=cls,
-                                  name="sailnet_clear*")
+                                  name="sailnet_clear")
     objects = [neurons, clear]
     if np.any(W):
         pre, post, w = _brian.block_diagonal_pairs(W, n)
         synapses = b2.Synapses(neurons, neurons, "w : 1 (constant)", on_pre="inh_post += w",
                                namespace=namespace, clock=clock, codeobj_class=cls,
-                               name="sailnet_inhibition*")
+                               name="sailnet_inhibition")
         synapses.connect(i=pre, j=post)
         synapses.w = w
         synapses.pre.when = "before_groups"
