@@ -787,7 +787,10 @@ def missing_zarr_chunks(path) -> dict:
     missing = {}
     for name, array in group.arrays():
         for position in itertools.product(*(range(n) for n in array.cdata_shape)):
-            key = f"{name}/{array.metadata.encode_chunk_key(position)}"
+            if hasattr(array, "metadata"):  # zarr 3
+                key = f"{name}/{array.metadata.encode_chunk_key(position)}"
+            else:  # zarr 2 (Python 3.10): the key with the array's path, "y/0.0"
+                key = array._chunk_key(position)
             if not (Path(path) / key).is_file():
                 missing.setdefault(name, []).append(key)
     return missing

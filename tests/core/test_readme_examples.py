@@ -3,7 +3,7 @@
 
 README.md is parsed at test time, so the tests follow its edits. Each ```python
 block runs in a subprocess, in a fresh temporary folder as the current
-directory, with the checkout on PYTHONPATH. A block that uses names an earlier
+directory, with the packages under test on PYTHONPATH. A block that uses names an earlier
 block of the same section defines runs after it, in one script; the others run
 on their own.
 
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import importlib.util
 import os
 import re
 import shlex
@@ -42,6 +43,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
+#: where the packages under test are imported from: the checkout, or site-packages after
+#: ``pip install .`` (the checkout first on the blocks' path ran them on its own copy)
+PACKAGES = Path(importlib.util.find_spec("v1model").origin).resolve().parents[1]
 SHARED_DATA = Path(os.environ["V1MODEL_SHARED_DATA"])  # set by conftest.py
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -197,7 +201,7 @@ def python_groups(blocks: list[Block]) -> tuple[list[Group], list[Block]]:
 def _env() -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+        [str(PACKAGES)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     env["MPLBACKEND"] = "Agg"
     env.setdefault("USER", "readme-test")  # the SLURM spec's output is /scratch/$USER/...
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):

@@ -16,25 +16,47 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import v1model
 from studies import get_study
 
 #: the cheapest learning study, cut down to a few seconds
 STUDY = "lca-sweep"
 PARAMS = {"n_updates": 8, "n_train": 500, "n_test": 50}
-ROOT = Path(__file__).resolve().parents[2]
+#: where the packages under test were imported from: the checkout, or site-packages after
+#: ``pip install .`` (the checkout first on the path ran the fresh processes on the
+#: checkout's copy while this process tested the installed one)
+ROOT = Path(v1model.__file__).resolve().parents[1]
+
+
+def _env(hash_seed: str) -> dict:
+    """The environment of a fresh interpreter with its own PYTHONHASHSEED that imports
+    the packages under test."""
+    path = [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return dict(os.environ, PYTHONHASHSEED=hash_seed, OMP_NUM_THREADS="1",
+                PYTHONPATH=os.pathsep.join(path))
 
 
 def _cli_run(out: Path, seed: int, hash_seed: str) -> xr.Dataset:
     """``v1model study run`` in a fresh interpreter with its own PYTHONHASHSEED."""
-    path = [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env = dict(os.environ, PYTHONHASHSEED=hash_seed, OMP_NUM_THREADS="1",
-               PYTHONPATH=os.pathsep.join(path))
     args = [sys.executable, "-m", "v1model.cli", "study", "run", STUDY, "--quick",
             "--out", str(out), "--seed", str(seed)]
     for key, value in PARAMS.items():
         args += ["-p", f"{key}={value}"]
-    subprocess.run(args, env=env, check=True, capture_output=True, cwd=out.parent)
+    subprocess.run(args, env=_env(hash_seed), check=True, capture_output=True,
+                   cwd=out.parent)
     return xr.load_dataset(out / f"{STUDY}.nc")
+
+
+def test_the_fresh_processes_import_the_packages_under_test(tmp_path):
+    """After ``pip install .`` this process tests the installed copy: the fresh processes
+    ran the checkout's, which the checkout first on their PYTHONPATH imported."""
+    code = "import stimuli, studies, v1model; print(v1model.__file__, studies.__file__)"
+    out = subprocess.run([sys.executable, "-c", code], env=_env("0"), cwd=tmp_path,
+                         check=True, capture_output=True, text=True).stdout.split()
+    import studies
+
+    assert [Path(f).resolve() for f in out] == [Path(v1model.__file__).resolve(),
+                                                 Path(studies.__file__).resolve()]
 
 
 def _pngs(folder: Path) -> dict:

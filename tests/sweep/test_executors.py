@@ -517,10 +517,10 @@ def test_the_example_prologue_sets_no_thread_variable_alone():
     """The README example exported OMP_NUM_THREADS=2 alone, which left numpy's
     OpenBLAS on the one thread dask gives its workers (OPENBLAS_NUM_THREADS=1): it
     changed nothing but OpenMP code, on top of the 2 points each worker runs."""
-    import tomllib
+    # tomllib is Python 3.11's; read_toml falls back on tomli on Python 3.10
+    from v1model.sweep.tomlio import read_toml
 
-    prologue = tomllib.loads((EXAMPLES / "lca_sweep_slurm.toml").read_text())[
-        "executor"]["job_script_prologue"]
+    prologue = read_toml(EXAMPLES / "lca_sweep_slurm.toml")["executor"]["job_script_prologue"]
     readme = (EXAMPLES.parents[1] / "README.md").read_text()
     for line in prologue:
         assert f'"{line}"' in readme  # the README shows the same prologue
