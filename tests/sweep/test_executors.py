@@ -1239,7 +1239,7 @@ def test_the_dask_schedulers_log_lines_stay_out_of_the_sweeps_output(study, tmp_
         "    with dask.config.set({'distributed.scheduler.allowed-failures': 0}):\n"
         f"        ds = run({study('crashing')!r}, {{'x': [1.0, 2.0]}}, params={{'crash_x': 2.0}},\n"
         "                 executor={'kind': 'dask', 'n_workers': 1}, progress=False)\n"
-        "    print(ds['status'].values.tolist(), ds['error'].values[1][:13])\n")
+        "    print(ds['status'].values.tolist(), [e[:13] for e in ds['error'].values])\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     with socket.socket() as busy:
         try:
@@ -1250,5 +1250,9 @@ def test_the_dask_schedulers_log_lines_stay_out_of_the_sweeps_output(study, tmp_
         out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                              env=env, cwd=tmp_path, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "['ok', 'failed'] KilledWorker:", out.stdout
+    # the crashing point is recorded; the other is too when it was queued on the one
+    # worker the crash took down (a race on a loaded machine), else it is ok
+    assert out.stdout.strip() in ("['ok', 'failed'] ['', 'KilledWorker:']",
+                                  "['failed', 'failed'] ['KilledWorker:', 'KilledWorker:']"), \
+        out.stdout
     assert "distributed." not in out.stderr and "8787" not in out.stderr, out.stderr
