@@ -455,20 +455,11 @@ def test_brian2_inference_refuses_a_batch_whose_synapses_do_not_fit(monkeypatch)
 
 @pytest.mark.brian2
 @pytest.mark.filterwarnings("ignore::DeprecationWarning:pyparsing")
-def test_repeated_brian2_calls_build_objects_of_the_same_names(weights, monkeypatch):
+def test_repeated_brian2_calls_build_objects_of_the_same_names(weights, brian2_networks):
     """A renamed network ("sailnet_units_1", while the previous call's objects
     wait for the garbage collector) is Cython code compiled again."""
-    import brian2
-
     X, Q, W, theta = weights
-    runs, run = [], brian2.Network.run
-
-    def recording_run(self, *args, **kwargs):
-        runs.append(self)  # keeps every network, as a reference cycle would
-        return run(self, *args, **kwargs)
-
-    monkeypatch.setattr(brian2.Network, "run", recording_run)
     for _ in range(2):
         sailnet_inference(X, Q, W, theta, simulator="brian2", target="numpy")
-    names = [sorted(obj.name for obj in net.objects) for net in runs]
+    names = [sorted(obj.name for obj in net.objects) for net in brian2_networks]
     assert len(names[0]) >= 2 and names[-1] == names[0]

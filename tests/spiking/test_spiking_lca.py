@@ -397,23 +397,14 @@ def test_windowed_rates_names_a_dataset_it_cannot_count():
         windowed_rates(ds, [0.02])
 
 
-def test_repeated_calls_build_objects_of_the_same_names(problem, monkeypatch):
+def test_repeated_calls_build_objects_of_the_same_names(problem, brian2_networks):
     """The previous call's Brian2 objects, still alive until the garbage collector
     frees them, must not rename this call's: Brian2 names the generated code after
     its objects ("units_1"), so a renamed network is compiled again (the second
     Cython call of a session took 43 s instead of 1 s)."""
-    import brian2
-
     X, D = problem
-    runs, run = [], brian2.Network.run
-
-    def recording_run(self, *args, **kwargs):
-        runs.append(self)  # keeps every network, as a reference cycle would
-        return run(self, *args, **kwargs)
-
-    monkeypatch.setattr(brian2.Network, "run", recording_run)
     for _ in range(2):
         spiking_lca(X, D, LAM, duration=0.1, target="numpy", record_spikes=True,
                     record_v=[0])
-    first, second = (sorted(obj.name for obj in net.objects) for net in runs)
+    first, second = (sorted(obj.name for obj in net.objects) for net in brian2_networks)
     assert len(first) == 4 and second == first
