@@ -801,10 +801,16 @@ def _check_zarr_chunks(path) -> None:
     naming the variables and the first missing file of each."""
     missing = missing_zarr_chunks(path)
     if missing:
-        shown = "; ".join(f"variable {name!r}: {len(keys)} chunk file(s) missing, e.g. "
-                          f"{keys[0]!r}" for name, keys in missing.items())
-        raise ValueError(f"the store is incomplete ({shown}): zarr would read the missing "
-                         "chunks as fill values (NaN); copy the store again, or save it anew")
+        raise ValueError(f"the store is incomplete ({missing_chunks_text(missing)}): zarr "
+                         "would read the missing chunks as fill values (NaN); copy the store "
+                         "again, or save it anew")
+
+
+def missing_chunks_text(missing: dict, show=repr) -> str:
+    """``"variable 'y': 1 chunk file(s) missing, e.g. 'y/c/0'; ..."`` for the result of
+    :func:`missing_zarr_chunks`, each first file given by ``show``."""
+    return "; ".join(f"variable {name!r}: {len(keys)} chunk file(s) missing, e.g. "
+                     f"{show(keys[0])}" for name, keys in missing.items())
 
 
 def netcdf_engine(path) -> str:

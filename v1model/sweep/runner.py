@@ -22,7 +22,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from ..io import load_dataset, missing_zarr_chunks, netcdf_engine
+from ..io import load_dataset, missing_chunks_text, missing_zarr_chunks, netcdf_engine
 from ..validation import check_bool, check_path
 from .assemble import assemble
 from .errors import ExecutorStartError, OutputWriteError, SpecError
@@ -629,9 +629,7 @@ def _result_damage(result: Path) -> str | None:
     if result.suffix == ".zarr":
         missing = missing_zarr_chunks(result)
         if missing:
-            return f"{result} is incomplete (" + "; ".join(
-                f"variable {name!r}: {len(keys)} chunk file(s) missing, e.g. {keys[0]}"
-                for name, keys in missing.items()) + ")"
+            return f"{result} is incomplete ({missing_chunks_text(missing, show=str)})"
         return None
     try:
         with xr.open_dataset(result, engine=netcdf_engine(result)):
