@@ -324,7 +324,23 @@ def _set_aside(path: Path, folder: Path) -> None:
 
 
 class _Stop:
+    """What the run loop's signal handler knows: whether a stop was asked for, and
+    whether a point is being saved just now."""
+
     requested = False
+    saving = False
+
+    @contextmanager
+    def while_saving(self):
+        """Hold a Ctrl-C back until the point's file is whole: raised in the middle of
+        opening it, the KeyboardInterrupt left a half-made netCDF file object whose
+        finaliser printed a traceback after the sweep's "interrupted:" line, and the
+        finished point was lost. A second Ctrl-C stops at once."""
+        self.saving = True
+        try:
+            yield
+        finally:
+            self.saving = False
 
 
 @contextmanager
@@ -338,6 +354,9 @@ def _catch_interrupts(sigterm: bool):
         return
 
     def handler(signum, frame):
+        if stop.saving and not stop.requested:
+            stop.requested = True  # raised by the run loop once the file is saved
+            return
         stop.requested = True
         raise KeyboardInterrupt
 
@@ -372,9 +391,10 @@ def _execute(spec, store, executor, todo, state, progress, stop):
             seen.add(i)
             if outcome.ok:
                 try:
-                    store.write_point(outcome, spec.grid.seed(i))
-                    state.done.add(i)
-                    state.failed.pop(i, None)
+                    with stop.while_saving():
+                        store.write_point(outcome, spec.grid.seed(i))
+                        state.done.add(i)
+                        state.failed.pop(i, None)
                 except OSError as exc:
                     if exc.errno not in STORAGE_ERRNOS:
                         raise
@@ -390,7 +410,8 @@ def _execute(spec, store, executor, todo, state, progress, stop):
             if not outcome.ok:
                 n_failed += 1
                 record = failure_record(outcome, spec.task(i), attempts.get(i, 0) + 1)
-                store.write_failure(record)
+                with stop.while_saving():
+                    store.write_failure(record)
                 state.failed[i] = record
             bar.update(1)
             if n_failed:
