@@ -946,7 +946,8 @@ def detach_history(ds: xr.Dataset) -> xr.Dataset | None:
     return history
 
 
-def continue_history(previous: xr.Dataset | None, history: xr.Dataset) -> xr.Dataset:
+def continue_history(previous: xr.Dataset | None, history: xr.Dataset, *,
+                     labels: str = "call") -> xr.Dataset:
     """A network's learning history after one more ``learn()`` call.
 
     Parameters
@@ -954,30 +955,66 @@ def continue_history(previous: xr.Dataset | None, history: xr.Dataset) -> xr.Dat
     previous : xarray.Dataset or None
         The history of the calls before (over ``update``), or None before the first.
     history : xarray.Dataset
-        This call's history, its ``update`` index from 0, with ``n_updates`` and
-        ``init`` in its attrs.
+        This call's history, with ``n_updates`` and ``init`` in its attrs (and
+        ``record_every``, where the learner records one).
+    labels : {"call", "run"}, default "call"
+        How ``history``'s ``update`` index counts: ``"call"``, from 0 at this
+        call's first update, the last update always recorded (the dictionary
+        learners); ``"run"``, already over all the calls, kept as it is: the
+        updates made when recorded, on a grid of the whole run that need not
+        hold a call's last update (:func:`v1model.spiking.learn_sailnet`). Then
+        ``previous`` counts its updates in ``n_updates``.
 
     Returns
     -------
     xarray.Dataset
         ``history`` appended to ``previous``, its ``update`` index shifted past the
-        previous updates; attrs are this call's, except ``n_updates`` (the updates of
-        all calls), ``init`` (how the first call started) and, after a second call,
-        ``updates_per_call`` (one count per call, in order).
+        previous updates (``labels="call"``); attrs are this call's, except
+        ``n_updates`` (the updates of all calls), ``init`` (how the first call
+        started) and, after a second call, ``updates_per_call`` (one count per
+        call, in order) and, where every call's history has a ``record_every``,
+        ``record_every_per_call`` (one per call, in order: the spacing of the
+        ``update`` index changes where they differ).
+
+    Raises
+    ------
+    ValueError
+        For ``labels`` other than the two, or with ``labels="run"`` when
+        ``history``'s first label is not past ``previous``'s last.
     """
+    if labels not in ("call", "run"):
+        raise ValueError(f"labels must be 'call' or 'run', got {labels!r}")
     if previous is None:
         return history
-    # the last update of a call is always recorded, so the index carries on from it
-    done = int(previous["update"][-1]) + 1
+    if labels == "call":
+        # the last update of a call is always recorded, so the index carries on from it
+        done = int(previous["update"][-1]) + 1
+        history = history.assign_coords(update=history["update"] + done)
+    else:
+        done = int(previous.attrs["n_updates"])
+        if int(history["update"][0]) <= int(previous["update"][-1]):
+            raise ValueError(
+                f"history's update labels (from {int(history['update'][0])}) do not continue "
+                f"previous's (to {int(previous['update'][-1])}) though labels='run'")
     # one call's history has no updates_per_call (a one-element list would not reload
     # from netCDF as a list)
     before = [int(n) for n in np.atleast_1d(previous.attrs.get("updates_per_call", done))]
-    history = history.assign_coords(update=history["update"] + done)
     # the second call's alone was kept before, though it went on from the first's result
     out = xr.concat([previous, history], dim="update", combine_attrs="override")
     out.attrs = dict(history.attrs, n_updates=done + int(history.attrs["n_updates"]),
                      init=previous.attrs.get("init", history.attrs["init"]),
                      updates_per_call=before + [int(history.attrs["n_updates"])])
+    # record_every is this call's: a history continued with another one changes its
+    # spacing midway, which only the list of every call's says
+    if "record_every_per_call" in previous.attrs:
+        every = previous.attrs["record_every_per_call"]
+    elif "updates_per_call" not in previous.attrs:  # one call: its own
+        every = previous.attrs.get("record_every")
+    else:  # continued before the list was kept: the earlier calls' are not known
+        every = None
+    if every is not None and "record_every" in history.attrs:
+        out.attrs["record_every_per_call"] = [int(r) for r in np.atleast_1d(every)] + [
+            int(history.attrs["record_every"])]
     return out
 
 

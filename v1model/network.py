@@ -250,7 +250,9 @@ class SparseCodingNetwork(SavedAsDataset):
             kept in ``history_`` (and by :meth:`save`). Its attrs are the
             latest call's parameters, except ``n_updates`` (the updates of
             all calls), ``init`` (how the first call started) and, after a
-            second call, ``updates_per_call`` (one count per call, in order).
+            second call, ``updates_per_call`` (one count per call, in order)
+            and ``record_every_per_call`` (one per call, in order: the
+            ``update`` index's spacing changes where they differ).
 
         Raises
         ------

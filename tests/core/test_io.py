@@ -635,3 +635,49 @@ def test_values_by_dims_names_a_missing_variable_and_lists_the_present_ones():
                                          r"\('atom',\)\); it has \['a', 'b'\]$"):
         values_by_dims(ds, "nope", ("atom",))
     np.testing.assert_array_equal(values_by_dims(ds, "b", ("feature", "atom")), np.ones((2, 3)))
+
+
+def _history(update, n_updates, record_every, value=0.0):
+    return xr.Dataset({"objective": ("update", np.full(len(update), value))},
+                      coords={"update": np.asarray(update)},
+                      attrs={"n_updates": n_updates, "init": "data",
+                             "record_every": record_every})
+
+
+def test_continue_history_keeps_labels_that_count_the_whole_run():
+    """SAILnet's labels are the updates made when recorded, over all the calls, and a
+    call's last update need not be among them: 5 updates recorded at 2, 4, then 4 at
+    6, 9 were shifted past the last label as a call's own labels from 0 (to 11, 14).
+    labels="run" keeps them and counts the updates from n_updates."""
+    from v1model.io import continue_history
+
+    first = _history([2, 4], 5, 2, 1.0)
+    second = _history([6, 9], 4, 3, 2.0)
+    out = continue_history(first, second, labels="run")
+    np.testing.assert_array_equal(out["update"], [2, 4, 6, 9])
+    np.testing.assert_array_equal(out["objective"], [1.0, 1.0, 2.0, 2.0])
+    assert out.attrs["n_updates"] == 9 and out.attrs["updates_per_call"] == [5, 4]
+    # the spacing changes midway: record_every is this call's, the list says so
+    assert out.attrs["record_every"] == 3 and out.attrs["record_every_per_call"] == [2, 3]
+    third = continue_history(out, _history([10], 1, 1), labels="run")
+    assert third.attrs["record_every_per_call"] == [2, 3, 1]
+    assert third.attrs["updates_per_call"] == [5, 4, 1] and third.attrs["n_updates"] == 10
+    with pytest.raises(ValueError, match=r"history's update labels \(from 4\) do not "
+                                         r"continue previous's \(to 4\)"):
+        continue_history(first, _history([4], 1, 1), labels="run")
+    with pytest.raises(ValueError, match="labels must be 'call' or 'run', got 'runs'"):
+        continue_history(first, second, labels="runs")
+
+
+def test_continue_history_shifts_a_calls_labels_and_records_every_spacing():
+    # labels="call" (the dictionary learners: from 0, the last update recorded): 5
+    # updates recorded at 0, 2, 4, then 4 recorded at 0, 3 carry on as 5, 8
+    from v1model.io import continue_history
+
+    out = continue_history(_history([0, 2, 4], 5, 2), _history([0, 3], 4, 3))
+    np.testing.assert_array_equal(out["update"], [0, 2, 4, 5, 8])
+    assert out.attrs["n_updates"] == 9 and out.attrs["record_every_per_call"] == [2, 3]
+    # a history continued before the list was kept: the earlier calls' are unknown
+    old = out.copy()
+    del old.attrs["record_every_per_call"]
+    assert "record_every_per_call" not in continue_history(old, _history([0], 1, 1)).attrs

@@ -122,6 +122,11 @@ def test_a_second_learn_continues_the_history(tmp_path, rng):
     back.learn(X, n_updates=2, seed=2, progress=False)
     np.testing.assert_array_equal(back.history_["update"], np.arange(14))
     assert list(back.history_.attrs["updates_per_call"]) == [5, 7, 2]
+    # another record_every changes the spacing midway: each call's is kept
+    back.learn(X, n_updates=7, seed=3, record_every=3, progress=False)
+    np.testing.assert_array_equal(back.history_["update"][14:], [14, 17, 20])
+    assert back.history_.attrs["record_every"] == 3
+    assert list(back.history_.attrs["record_every_per_call"]) == [1, 1, 1, 3]
 
 
 def test_a_second_cauchy_learn_continues_the_gain_adaptation(tmp_path, rng):

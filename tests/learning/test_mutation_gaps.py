@@ -405,3 +405,55 @@ def test_cauchy_inference_tiny_data_under_a_tiny_sigma():
     A = cauchy_inference(X, D, lam, sigma=1e-100, progress=False)
     np.testing.assert_allclose(A, 1e-200 / (2 * lam) * X @ D.T, rtol=1e-12, atol=0)
     assert np.all(cauchy_inference(X, D, lam, sigma=1e-200, progress=False) == 0)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("n_atoms", [12, 24])
+@pytest.mark.parametrize("scale", [1.0, 1e-150, 1e-200, 1e-300])
+def test_cauchy_inference_with_a_tiny_lam_is_least_squares_at_any_scale(scale, n_atoms):
+    # lam = 1e-300 is 0 to float64's precision beside the data term: the MAP is least
+    # squares (the minimum-norm code, the ridge's limit, for the overcomplete D). The
+    # ridge's Cholesky factor of D D^T + mu I was refused as nearly singular (trace / mu
+    # over 1 / sqrt(eps), though D D^T has full rank for 12 atoms), and the codes of X
+    # scaled by 1e-200 were left at their start; at 1e-150 (||x||^2 > 8 lam eps, no
+    # ridge) L-BFGS in units of 1 stopped short, with a ConvergenceWarning
+    rng = np.random.default_rng(0)
+    D = _unit_rows(rng.standard_normal((n_atoms, 16)))
+    X = rng.standard_normal((12, 16))
+    least_squares = np.linalg.pinv(D.T) @ X.T
+    start = X @ D.T  # the unit-norm atoms' B / diag G
+    assert np.abs(start - least_squares.T).max() > 0.5  # far from the start
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ConvergenceWarning either
+        A = cauchy_inference(X * scale, D, 1e-300, progress=False) / scale
+    if n_atoms == 12:  # one least-squares code: as close as lam = 0's at unit scale
+        np.testing.assert_allclose(A, least_squares.T, rtol=0, atol=2e-5)
+    else:  # many: any one has X's projection on D's rows as its reconstruction
+        projection = X @ np.linalg.pinv(D) @ D
+        np.testing.assert_allclose(A @ D, projection, rtol=0, atol=2e-5)
+    if scale <= 1e-200:  # the closed form: the minimum-norm code, to float64's precision
+        np.testing.assert_allclose(A, least_squares.T, rtol=0, atol=1e-12)
+
+
+def test_cauchy_ridge_codes_each_group_in_its_own_scale():
+    # the ridge's factorisation is made by the first tiny group and kept for the batch:
+    # it holds D, lam and sigma alone (fixed for a batch), and each group's own scale c
+    # (a power of two, one per CAUCHY_GROUP rows) enters only through X / c and the
+    # codes' factor c. Groups 1e-50 apart agree with the closed form, row by row
+    from v1model.learning.olshausen_field import CAUCHY_GROUP
+
+    rng = np.random.default_rng(2)
+    D = _unit_rows(rng.standard_normal((24, 16)))
+    lam, sigma = 0.1, 0.316
+    scales = [1e-200, 1e-250, 2.0**-40, 1e-180]
+    Z = rng.standard_normal((len(scales) * CAUCHY_GROUP, 16))
+    X = Z * np.repeat(scales, CAUCHY_GROUP)[:, None]
+    A = cauchy_inference(X, D, lam, sigma, progress=False)
+    ridge = np.linalg.solve(D @ D.T + 2 * lam / sigma**2 * np.eye(24), D @ Z.T).T
+    for g, scale in enumerate(scales):
+        rows = slice(g * CAUCHY_GROUP, (g + 1) * CAUCHY_GROUP)
+        np.testing.assert_allclose(A[rows] / scale, ridge[rows], rtol=1e-12, atol=0,
+                                   err_msg=f"group {g} (scale {scale:g})")
+        alone = np.concatenate([cauchy_inference(x[None], D, lam, sigma, progress=False)
+                                for x in X[rows]])
+        np.testing.assert_allclose(A[rows], alone, rtol=1e-12, atol=0)

@@ -314,6 +314,36 @@ def test_continued_run_records_on_the_whole_runs_grid():
         learn_sailnet(X, n_updates=1, record_every=5, previous=first, **kw)
 
 
+def test_continuing_with_another_record_every_says_so(tmp_path):
+    """5 updates recorded every 2, then 4 every 3: the history holds the updates made
+    when recorded, 2, 4, 6, 9 (the multiples of each call's record_every among its
+    updates), each equal to the 9-update run recorded every update at that count; the
+    spacing changes midway, which record_every (this call's, 3) alone did not say:
+    record_every_per_call [2, 3], kept through a save and a third call."""
+    from v1model.io import load_dataset, save_dataset
+
+    X, _ = _blob_data(300, seed=3)
+    kw = dict(n_neurons=8, batch_size=30, n_steps=30, progress=False, dtype=np.float64)
+    every = learn_sailnet(X, n_updates=9, theta0=0.5, record_every=1,
+                          seed=np.random.default_rng(7), **kw)
+    stream = np.random.default_rng(7)
+    first = learn_sailnet(X, n_updates=5, theta0=0.5, record_every=2, seed=stream, **kw)
+    both = learn_sailnet(X, n_updates=4, record_every=3, seed=stream, previous=first, **kw)
+    np.testing.assert_array_equal(both["update"].values, [2, 4, 6, 9])
+    assert every["mean_W"].values.max() > 0  # the history moves: its values are compared
+    for name in ("mean_rate", "mean_W", "mean_theta", "q_change"):
+        np.testing.assert_array_equal(both[name].values,
+                                      every[name].sel(update=[2, 4, 6, 9]).values, name)
+    assert both.attrs["record_every"] == 3
+    assert list(both.attrs["record_every_per_call"]) == [2, 3]
+    assert list(both.attrs["updates_per_call"]) == [5, 4] and both.attrs["n_updates"] == 9
+    back = load_dataset(save_dataset(both, tmp_path / "sailnet.nc"))
+    third = learn_sailnet(X, n_updates=2, record_every=1, seed=stream, previous=back, **kw)
+    np.testing.assert_array_equal(third["update"].values, [2, 4, 6, 9, 10, 11])
+    assert list(third.attrs["record_every_per_call"]) == [2, 3, 1]
+    assert list(third.attrs["updates_per_call"]) == [5, 4, 2]
+
+
 def test_continuing_on_patches_of_another_size_names_previous():
     # the message said "Q0 must have shape", an argument the user never gave
     X, _ = _blob_data(100, seed=0)

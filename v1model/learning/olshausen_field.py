@@ -179,8 +179,10 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
     of two (exact), so that nothing underflows; an iterative solve left the
     codes of ``X`` scaled by 1e-170 at their start. Data far above unit scale
     (largest ``|x|`` beyond ``CAUCHY_OWN_UNITS = 2**32``) are solved in their
-    own units, and so are data far below it when ``lam = 0`` (plain least
-    squares, where no ``lam / c^2`` can overflow).
+    own units, and so are data far below it that the closed form does not
+    cover (``lam = 0``, plain least squares, or ``lam`` so small that some
+    ``||x||^2 > 8 lam eps``: ``lam = 1e-300`` for ``X`` scaled by 1e-150),
+    where ``lam / c^2`` cannot overflow.
     """
     from ..validation import check_data_and_dictionary
 
@@ -221,12 +223,14 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
                 A[rows] = ridge
                 bar.update(rows.stop - rows.start)
                 continue
-            # lam = 0 (least squares) has no lam / c^2 to overflow: small X too is solved in
-            # its own units (its energy, ~c^2, underflowed: codes of X scaled by 1e-200 were
-            # left at their start)
-            up = c if c > CAUCHY_OWN_UNITS or (lam == 0 and c < 1.0 / CAUCHY_OWN_UNITS) else 1.0
-            # lam = 0: sigma plays no part (sigma / up and up * up may leave float64's range)
-            lam_up, sigma_up = (lam / (up * up), sigma / up) if lam > 0 else (0.0, 1.0)
+            # small X that the ridge leaves (lam = 0, least squares, or some ||x||^2 >
+            # 8 lam eps) is solved in its own units too: there lam / c^2 < ||x / c||^2 /
+            # (8 eps) cannot overflow (its energy, ~c^2, underflowed: the codes of X scaled
+            # by 1e-200 were left at their start, with lam = 0 and with lam = 1e-300)
+            up = c if c > CAUCHY_OWN_UNITS or c < 1.0 / CAUCHY_OWN_UNITS else 1.0
+            # lam = 0: sigma plays no part (sigma / up and up * up may leave float64's
+            # range); lam / up / up, as up * up underflows to 0 for up = 2**-600
+            lam_up, sigma_up = (lam / up / up, sigma / up) if lam > 0 else (0.0, 1.0)
             codes, res = _cauchy_map(X[rows] / up, D, lam_up, sigma_up,
                                      None if A0 is None else A0[rows] / up, tol * c / up,
                                      max_iter, method, ftol=0.0, return_result=True)
@@ -269,18 +273,20 @@ def _cauchy_ridge(X, D, lam, sigma, c, factor):
         ``X / c`` (exact), whose codes are multiplied by ``c``, so that neither
         ``||x||^2``, ``D X^T`` nor the solve underflows.
     factor : list
-        Empty, or holding the Cholesky factor of the ridge system and its scale
-        from an earlier call (filled here: one factorisation per batch).
+        Empty, or holding the factorisation of the ridge system from an earlier
+        call (filled here: one factorisation per batch). It depends on ``D``,
+        ``lam`` and ``sigma`` alone, fixed for a batch; ``c``, which changes
+        from group to group, enters only through ``X / c`` and the codes' ``c``.
 
     Returns
     -------
     ndarray, shape (n_samples, n_atoms), or None
-        The codes, in units of ``X``; None when some ``||x||^2 > 8 lam eps``,
-        or when ``2 lam / sigma^2`` is so small beside ``trace(D D^T)`` that
-        the ridge system is nearly singular (condition over 1 / sqrt(eps)).
+        The codes, in units of ``X``; None when some ``||x||^2 > 8 lam eps``.
+        As ``lam`` goes to 0 they go to the least-squares codes (the
+        minimum-norm ones for an overcomplete ``D``), singular values of
+        ``D`` below ``max(D.shape) eps`` times the largest counted as 0, as
+        :func:`numpy.linalg.lstsq` does.
     """
-    from scipy.linalg import cho_factor, cho_solve
-
     Xc = X / c
     # ||x|| <= sqrt(8 lam eps), in units of c (a bound of inf, for lam / c^2 beyond
     # float64, holds for any x)
@@ -289,23 +295,26 @@ def _cauchy_ridge(X, D, lam, sigma, c, factor):
     if not np.all(np.linalg.norm(Xc, axis=1) <= bound):
         return None
     if not factor:
-        # (G + mu I) a = D x with mu = 2 lam / sigma^2, or, where mu > 1 (or beyond
-        # float64: sigma 1e-200), (r G + I) a = r D x with r = 1 / mu, whose r may
-        # underflow to 0 (codes below float64's range): neither form overflows
+        # (G + mu I) a = D x with G = D D^T and mu = 2 lam / sigma^2, through the SVD
+        # D^T = U diag(s) V^T: a = V diag(1 / (s + mu / s)) U^T x, or, where mu > 1 (or
+        # beyond float64: sigma 1e-200), r V diag(s / (r s^2 + 1)) U^T x with r = 1 / mu,
+        # whose r may underflow to 0 (codes below float64's range): neither overflows.
+        # The Cholesky factor of G + mu I it replaces was refused as nearly singular
+        # whenever trace(G) / mu > 1 / sqrt(eps), full rank or not: the codes of X
+        # scaled by 1e-200 with lam = 1e-300 were left at their start
+        U, s, Vt = np.linalg.svd(D.T, full_matrices=False)
         with np.errstate(over="ignore", divide="ignore"):
             mu = 2 * lam / np.float64(sigma) ** 2
-        G = D @ D.T
-        if mu <= 1 and (np.trace(G) + mu) / mu > 1 / np.sqrt(np.finfo(np.float64).eps):
-            factor.append(None)  # lam ~ 0: G + mu I nearly singular (overcomplete D)
-        elif mu <= 1:
-            factor.append((cho_factor(G + mu * np.eye(len(G))), 1.0))
-        else:
-            r = float((sigma / np.sqrt(2 * lam)) ** 2)
-            factor.append((cho_factor(r * G + np.eye(len(G))), r))
-    if factor[0] is None:
-        return None
-    cho, r = factor[0]
-    return cho_solve(cho, D @ Xc.T).T * (r * c)
+        r = 1.0 if mu <= 1 else float((sigma / np.sqrt(2 * lam)) ** 2)
+        # singular values at D's rounding noise count as 0, as lstsq's do: a tiny mu
+        # would blow their directions up by 1 / s
+        keep = s > s[0] * max(D.shape) * np.finfo(np.float64).eps
+        gain = np.zeros_like(s)
+        gain[keep] = (1 / (s[keep] + mu / s[keep]) if mu <= 1
+                      else s[keep] / (r * s[keep] ** 2 + 1))
+        factor.append((U, gain, Vt, r))
+    U, gain, Vt, r = factor[0]
+    return ((Xc @ U) * gain) @ Vt * (r * c)
 
 
 def _cauchy_map(X, D, lam, sigma, A0, tol, max_iter, method, ftol=None, return_result=False):

@@ -39,7 +39,7 @@ import warnings
 import numpy as np
 import xarray as xr
 
-from ..io import seed_attr
+from ..io import continue_history, seed_attr
 from ..progress import check_progress, progress_bar
 from ..scaling import pow2_scale
 from ..validation import (
@@ -364,7 +364,10 @@ def learn_sailnet(
         all the calls of a continued run (see ``previous``): the history holds
         updates ``record_every``, ``2 record_every``, ... of the whole run, and
         a call must record at least one (continuing 2 updates, ``n_updates=1,
-        record_every=3`` records update 3).
+        record_every=3`` records update 3). A call continued with another
+        ``record_every`` records the multiples of its own among its updates:
+        5 updates at 2 then 4 at 3 record updates 2, 4, 6 and 9, the spacing
+        changing where ``record_every_per_call`` does.
     progress : bool or None, default True
         Show a tqdm bar over the updates (None: once the call has run 2 s,
         :mod:`v1model.progress`).
@@ -382,11 +385,13 @@ def learn_sailnet(
         with ``wall_time``, the wall-clock time of this call's learning (s).
         Continuing ``previous``, the history holds every call's updates and
         the attrs are this call's, except ``n_updates`` (the updates of all
-        calls), ``init`` (how the first call started) and ``updates_per_call``
-        (one count per call, in order).
+        calls), ``init`` (how the first call started), ``updates_per_call``
+        (one count per call, in order) and ``record_every_per_call`` (one
+        ``record_every`` per call, in order), as
+        :func:`v1model.io.continue_history` joins them.
     """
     dtype = check_dtype(dtype)
-    done, before = 0, []  # updates of the calls continued, and their counts per call
+    done = 0  # updates of the calls continued
     if previous is not None:
         for name, value in (("Q0", Q0), ("W0", W0), ("theta0", theta0), ("rate0", rate0)):
             if value is not None:
@@ -400,7 +405,6 @@ def learn_sailnet(
             raise ValueError(f"n_neurons={n_neurons!r} but previous has "
                              f"{previous.sizes['neuron']} neurons")
         done = int(previous.attrs["n_updates"])
-        before = [int(n) for n in np.atleast_1d(previous.attrs.get("updates_per_call", done))]
         Q0 = previous["Q"].values.reshape(n_neurons, -1)
         W0, theta0, rate0 = previous["W"].values, previous["theta"].values, previous["rate"].values
     if theta0 is None:
@@ -540,11 +544,12 @@ def learn_sailnet(
     )
     if previous is not None:
         history = [k for k in ds.data_vars if ds[k].dims == ("update",)]
-        joined = xr.concat([previous[history], ds[history]], dim="update")
+        # the update labels are counts over the whole run already: kept as they are
+        joined = continue_history(previous[history], ds[history], labels="run")
         ds = xr.merge([ds.drop_vars(history + ["update"]), joined], combine_attrs="override")
-        # how the first call started, as SparseCodingNetwork.learn keeps it
-        ds.attrs.update({k: previous.attrs[k] for k in ("init", "init_W", "init_rate", "theta0")},
-                        n_updates=done + n_updates, updates_per_call=before + [n_updates])
+        # how the first call started, as SparseCodingNetwork.learn keeps it (init too)
+        ds.attrs = dict(joined.attrs, **{k: previous.attrs[k]
+                                         for k in ("init_W", "init_rate", "theta0")})
     return ds
 
 
