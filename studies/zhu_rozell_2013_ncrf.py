@@ -123,8 +123,9 @@ REFERENCE = (
     "733-739; Cavanaugh, J. R., Bair, W. & Movshon, J. A. (2002). J. Neurophysiol. 88, "
     "2530-2546."
 )
-PARAMETER_UNITS = {"lam": "units of X", "lca_tol": "1", "margin": "pixel", "test_contrast": "1",
-                   "si_threshold": "1"}
+# the grating amplitudes, like lam, are in the whitened input's units (X)
+PARAMETER_UNITS = {"lam": "units of X", "lca_tol": "1", "margin": "pixel",
+                   "test_contrast": "units of X", "si_threshold": "1"}
 MODELS = ("lca", "linear")
 
 
@@ -234,7 +235,10 @@ def run(
         (model, unit, length) at the highest contrast, ``preferred_length``
         and ``end_stopping_index`` (model, unit: ESI = (R_peak -
         R_longest) / R_peak), ``bar_width`` (model, unit), the units'
-        gratings and centres; ``dictionary`` (atom, y, x). Summaries in attrs, per model
+        gratings and centres; ``dictionary`` (atom, y, x). The responses (LCA
+        codes, the control's ``X @ D.T``) and the amplitudes (``contrast``,
+        ``mask_contrast``) are in units of X, the whitened input's, like
+        ``lam``: a response scales with the stimulus. Summaries in attrs, per model
         ``m``: ``median_si_m`` and ``fraction_suppressed_m`` (SI >
         ``si_threshold``) at the highest contrast, ``median_si_low_m`` at
         the lowest, ``median_diameter_ratio_m``,
@@ -357,40 +361,42 @@ def run(
         "model": list(MODELS),
         "unit": np.arange(len(units)),
         "atom_index": ("unit", units, {"units": "1", "long_name": "atom of the probed unit"}),
-        "contrast": ("contrast", con, {"units": "1", "long_name": "grating amplitude"}),
+        "contrast": ("contrast", con, {"units": "units of X", "long_name": "grating amplitude"}),
         "diameter": ("diameter", diam, {"units": "pixel"}),
         "length": ("length", length["lca"]["length"].values, {"units": "pixel",
                    "long_name": "bar length (along the bars)"}),
         "mask_contrast": ("mask_contrast", xos["lca"]["mask_contrast"].values,
-                          {"units": "1", "long_name": "mask amplitude"}),
+                          {"units": "units of X", "long_name": "mask amplitude"}),
         "atom": np.arange(n_atoms), "y": ("y", np.arange(h), {"units": "pixel"}),
         "x": ("x", np.arange(w), {"units": "pixel"}),
     })
     ds["dictionary"] = (("atom", "y", "x"), atoms, {"units": "1", "long_name": "atoms"})
+    # responses are codes (LCA) or projections on unit-norm atoms (linear): units of X
     ds["size_response"] = (("model", "unit", "contrast", "diameter"),
                            stack(size, "response"),
-                           {"units": "1", "long_name": "response to a grating disc (rectified, "
-                            "max over phase)"})
+                           {"units": "units of X", "long_name": "response to a grating disc "
+                            "(rectified, max over phase)"})
     for var, long_name, units_ in (
             ("preferred_diameter", "diameter of the peak response", "pixel"),
             ("suppression_index", "SI = (R_peak - R_full field) / R_peak", "1"),
-            ("peak_response", "largest response over diameters", "1")):
+            ("peak_response", "largest response over diameters", "units of X")):
         ds[var] = (("model", "unit", "contrast"), stack(summary, var),
                    {"units": units_, "long_name": long_name})
     ds["diameter_ratio"] = (("model", "unit"), stack(summary, "preferred_diameter_ratio"),
                             {"units": "1", "long_name": "preferred diameter at the highest "
                              "contrast / at the lowest"})
     ds["xos_response"] = (("model", "unit", "mask_contrast"), stack(xos, "response"),
-                          {"units": "1", "long_name": "response to test + orthogonal mask"})
+                          {"units": "units of X",
+                           "long_name": "response to test + orthogonal mask"})
     ds["xos_relative"] = (("model", "unit", "mask_contrast"), stack(xos, "relative_response"),
                           {"units": "1", "long_name": "response / response to the test alone"})
     ds["xos_mask_alone"] = (("model", "unit", "mask_contrast"), stack(xos, "mask_response"),
-                            {"units": "1", "long_name": "response to the mask alone"})
+                            {"units": "units of X", "long_name": "response to the mask alone"})
     ds["xos_index"] = (("model", "unit"), stack(xos, "suppression_index"),
                        {"units": "1", "long_name": "1 - R(test + largest mask) / R(test)"})
     ds["length_response"] = (("model", "unit", "length"),
                              stack(length, "response")[:, :, 0],
-                             {"units": "1", "long_name": f"response to a grating bar of "
+                             {"units": "units of X", "long_name": f"response to a grating bar of "
                               f"amplitude {con[-1]:g}, one period wide (rectified, max over "
                               f"phase)"})
     ds["preferred_length"] = (("model", "unit"), stack(ends, "preferred_length")[:, :, 0],

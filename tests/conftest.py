@@ -91,6 +91,53 @@ def central_differences():
 
 
 @pytest.fixture()
+def record_bars(monkeypatch):
+    """Function ``record_bars(*fields) -> bars``: replaces ``tqdm.auto.tqdm`` (the bars of
+    :func:`v1model.progress.progress_bar`) by a subclass that appends, for every bar made
+    from then on, the list of its ``fields`` to ``bars``, in the order the bars are made:
+    ``"desc"``, ``"total"``, ``"disable"`` and ``"delay"`` as the bar was given them, and
+    ``"n"``, the units it counted, kept current while it runs (by ``update``, which a
+    disabled bar does not count itself; at ``close`` at least the bar's own count, which a
+    bar over an iterable advances without ``update``)."""
+    import tqdm.auto
+
+    known = ("desc", "total", "disable", "delay", "n")
+
+    def record(*fields):
+        unknown = [f for f in fields if f not in known]
+        assert not unknown, f"record_bars: fields {unknown} are not among {known}"
+        made = []
+
+        class Recording(tqdm.auto.tqdm):
+            def __init__(self, *args, **kwargs):
+                self._counted = 0
+                given = {"desc": kwargs.get("desc"), "total": kwargs.get("total"),
+                         "disable": kwargs.get("disable", False),
+                         "delay": kwargs.get("delay", 0.0), "n": 0}
+                self._record = [given[f] for f in fields]
+                made.append(self._record)
+                super().__init__(*args, **kwargs)
+
+            def _count(self, n):
+                self._counted = n
+                if "n" in fields:
+                    self._record[fields.index("n")] = n
+
+            def update(self, n=1):  # a disabled tqdm does not count
+                self._count(self._counted + n)
+                return super().update(n)
+
+            def close(self):
+                self._count(max(self._counted, getattr(self, "n", 0)))
+                return super().close()
+
+        monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
+        return made
+
+    return record
+
+
+@pytest.fixture()
 def study_figures(monkeypatch, tmp_path):
     """Function ``study_figures(name, ds) -> {file name: Figure}``: the figures a
     study's ``plot()`` draws from ``ds``, kept open and not written."""

@@ -265,25 +265,11 @@ def test_signals_of_the_wrong_dimension_name_the_kernels_too():
 
 @pytest.mark.parametrize("method, kw", [("lca", {"n_steps": 7}), ("fista", {"n_steps": 7}),
                                         ("fista", {"max_iter": 3000})])
-def test_one_block_draws_a_bar_over_steps(monkeypatch, method, kw):
+def test_one_block_draws_a_bar_over_steps(record_bars, method, kw):
     """A few whole images are one block of signals, and one block could run for
     minutes: the bar counts steps (it used to be left out for a single block, even
     with progress=True: a 256x256 image took 166 s by the LCA without one)."""
-    import tqdm.auto
-
-    made = []
-
-    class Recording(tqdm.auto.tqdm):
-        def __init__(self, *args, **kwargs):
-            self._record = [kwargs["total"], 0, kwargs["disable"]]
-            made.append(self._record)
-            super().__init__(*args, **kwargs)
-
-        def update(self, n=1):
-            self._record[1] += n
-            return super().update(n)
-
-    monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
+    made = record_bars("total", "n", "disable")
     phi, X, lam = make_problem("2d-full-s1", n_signals=2)
     ref = run(phi, X, lam, method=method, progress=False, **kw)
     codes = run(phi, X, lam, method=method, progress=True, **kw)

@@ -21,28 +21,9 @@ def problem():
 
 
 @pytest.fixture
-def bars(monkeypatch):
+def bars(record_bars):
     """The tqdm bars made during the test, as [desc, total, units counted, disabled]."""
-    import tqdm.auto
-
-    made = []
-
-    class Recording(tqdm.auto.tqdm):
-        def __init__(self, *args, **kwargs):
-            self._record = [kwargs["desc"], kwargs["total"], 0, kwargs["disable"]]
-            made.append(self._record)
-            super().__init__(*args, **kwargs)
-
-        def update(self, n=1):  # a disabled tqdm does not count
-            self._record[2] += n
-            return super().update(n)
-
-        def close(self):  # a bar over an iterable counts without update()
-            self._record[2] = max(self._record[2], getattr(self, "n", 0))
-            return super().close()
-
-    monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
-    return made
+    return record_bars("desc", "total", "n", "disable")
 
 
 @pytest.mark.parametrize("progress, disabled, delay", [
@@ -329,24 +310,15 @@ def test_a_job_told_to_be_quiet_silences_the_calls_it_does_not_hand_the_flag(pro
         quiet_when_told(lambda n: n)
 
 
-def test_sae_partial_fit_chunks_draw_the_delayed_bar(monkeypatch):
+def test_sae_partial_fit_chunks_draw_the_delayed_bar(record_bars):
     # a chunk of a stream drew its bar at once (fit's setting), for a fraction of a second
-    import tqdm.auto
-
     from v1model.sae import SparseAutoencoder
 
-    made = []
-
-    class Recording(tqdm.auto.tqdm):
-        def __init__(self, *args, **kwargs):
-            made.append((kwargs["desc"], kwargs["disable"], kwargs["delay"]))
-            super().__init__(*args, **kwargs)
-
-    monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
+    made = record_bars("desc", "disable", "delay")
     X = np.random.default_rng(0).standard_normal((256, 16))
     sae = SparseAutoencoder(8, "topk", k=2, n_steps=20, batch_size=64, seed=0).fit(X)
     sae.partial_fit(X[:128])
     sae.progress = False
     sae.partial_fit(X[:128])
-    assert made == [("sae (topk)", False, 0.0), ("sae (topk)", False, PROGRESS_DELAY),
-                    ("sae (topk)", True, 0.0)]
+    assert made == [["sae (topk)", False, 0.0], ["sae (topk)", False, PROGRESS_DELAY],
+                    ["sae (topk)", True, 0.0]]

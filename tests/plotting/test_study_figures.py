@@ -492,7 +492,7 @@ def _history(n=60, **attrs):
 def test_learning_curve_says_which_line_is_the_running_mean_and_which_run_it_is():
     fig = plot_learning_curve(_history(prior="l1", lam=0.1, quick=1, n_updates=60))
     legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
-    assert legend == ["per update", "centred mean over 3 updates"], legend
+    assert legend == ["per update", "centred mean over 2 updates"], legend
     title = fig._suptitle.get_text()
     assert "L1 prior" in title and "λ = 0.1" in title and "quick run" in title, title
     assert "fraction active" in fig.axes[2].get_ylabel()  # non-zero: the L1 meaning
@@ -507,8 +507,8 @@ def test_learning_curve_says_which_line_is_the_running_mean_and_which_run_it_is(
 
 def test_learning_curve_running_mean_is_centred_and_does_not_lag():
     """A trailing mean over k points lagged (k - 1) / 2 points behind the raw curve (30
-    updates over 3,000). Against the analytic centred mean of y = u^2 over u - r ... u + r,
-    u^2 + r (r + 1) / 3, with r = min(half, i, n - 1 - i) near the ends."""
+    updates over 3,000). Against the analytic centred mean of y = u^2 over u - h ... u + h,
+    the ends weighted 1/2: u^2 + (2 h^2 + 1) / 6, drawn only where the window fits."""
     n, step = 300, 5  # recorded every 5 updates: the window is given in updates
     u = np.arange(n, dtype=float)
     history = xr.Dataset({"objective": ("update", u**2, {"long_name": "e", "units": "1"})},
@@ -516,16 +516,36 @@ def test_learning_curve_running_mean_is_centred_and_does_not_lag():
     fig = plot_learning_curve(history)
     raw, mean = fig.axes[0].lines
     half = n // 100
-    r = np.minimum(half, np.minimum(u, n - 1 - u))
+    inside = slice(half, n - half)
     np.testing.assert_array_equal(mean.get_xdata(), raw.get_xdata())  # every point, no shift
-    np.testing.assert_allclose(mean.get_ydata(), u**2 + r * (r + 1) / 3, rtol=1e-12)
+    np.testing.assert_allclose(mean.get_ydata()[inside],
+                               u[inside] ** 2 + (2 * half**2 + 1) / 6, rtol=1e-12)
+    assert np.isnan(mean.get_ydata()[:half]).all() and np.isnan(mean.get_ydata()[-half:]).all()
     legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
-    assert legend == ["per update", f"centred mean over {(2 * half + 1) * step} updates"]
+    assert legend == ["per update", f"centred mean over {2 * half * step} updates"]
     # a NaN point is left out of its windows, not spread over the rest of the curve
     history["objective"][150] = np.nan
     y = plot_learning_curve(history).axes[0].lines[1].get_ydata()
-    assert np.isfinite(y).all() and y[0] == 0 and y[-1] == (n - 1) ** 2
-    assert y[149] == pytest.approx(np.mean(np.delete(u[146:153] ** 2, 4)))
+    assert np.isfinite(y[inside]).all()
+    weights = np.array([0.5, 1, 1, 1, 1, 1, 0.5])
+    assert y[149] == pytest.approx(np.average(np.delete(u[146:153] ** 2, 4),
+                                              weights=np.delete(weights, 4)))
+
+
+@pytest.mark.parametrize("n", [20, 99, 250, 1001])
+def test_learning_curve_running_mean_of_a_constant_and_alternating_noise_is_flat(n):
+    """Over y = 2 + 0.5 (-1)^i the smoothed curve is 2 wherever it is drawn: a window
+    shrunk near the ends ended on the raw values (2.5 or 1.5, a jump of 0.5 at either
+    end), and an equally weighted window of 2 half + 1 points kept 1 / (2 half + 1) of
+    the ripple everywhere."""
+    y = 2.0 + 0.5 * (-1.0) ** np.arange(n)
+    history = xr.Dataset({"objective": ("update", y, {"long_name": "e", "units": "1"})},
+                         coords={"update": np.arange(n)})
+    mean = plot_learning_curve(history).axes[0].lines[1].get_ydata()
+    half = max(n // 100, 1)
+    np.testing.assert_allclose(mean[half:n - half], 2.0, rtol=1e-12)
+    # the ends, where the whole window does not fit, are left undrawn, not raw values
+    assert np.isnan(mean[:half]).all() and np.isnan(mean[n - half:]).all()
 
 
 def test_learning_curve_of_the_cauchy_prior_says_active_means_above_sigma():
@@ -540,7 +560,7 @@ def test_sailnet_learning_curves_have_a_key(study_figures):
     fig = study_figures("zylberberg-2011-sailnet", _sailnet_dataset())[
         "zylberberg-2011-sailnet_learning.png"]
     legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
-    assert legend == ["per update", "centred mean over 3 updates"], legend
+    assert legend == ["per update", "centred mean over 2 updates"], legend
 
 
 # --- lca-sweep: the Gabor criterion and an unconverged quick sweep said -------------------

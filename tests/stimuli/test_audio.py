@@ -419,32 +419,21 @@ def test_one_waveform_as_a_labelled_array():
                                   sample_segments(rows.values, 10, 5, seed=0))
 
 
-def test_load_wav_folder_draws_a_bar_over_the_files(monkeypatch, tmp_path):
+def test_load_wav_folder_draws_a_bar_over_the_files(record_bars, tmp_path):
     """A large corpus, resampled, loaded in silence (load_images of a folder draws a bar):
     one bar over the files, counting every file, none with progress=False; the same
     waveforms either way."""
-    import tqdm.auto
     from scipy.io import wavfile
 
     from stimuli.audio import load_wav_folder
 
-    bars = []
-
-    class Recording(tqdm.auto.tqdm):
-        def close(self):
-            if not getattr(self, "_recorded", False):
-                self._recorded = True
-                bars.append((getattr(self, "desc", None), self.n, self.total,
-                             self.disable))  # a disabled bar has no desc
-            super().close()
-
-    monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
+    bars = record_bars("desc", "n", "total", "disable")
     rng = np.random.default_rng(0)
     for i in range(3):
         wavfile.write(tmp_path / f"r{i}.wav", 16000,
                       (rng.standard_normal(1600) * 3000).astype(np.int16))
     shown, rate, _ = load_wav_folder(tmp_path, sample_rate=8000, progress=True)
-    assert bars == [("audio", 3, 3, False)] and rate == 8000.0
+    assert bars == [["audio", 3, 3, False]] and rate == 8000.0
     quiet, _, _ = load_wav_folder(tmp_path, sample_rate=8000, progress=False)
     assert len(bars) == 2 and bars[1][3]  # disabled
     for a, b in zip(shown, quiet):

@@ -212,27 +212,16 @@ def test_a_single_picture_file_is_not_prewhitened(tmp_path):
     np.testing.assert_allclose(out, whiten(picture[None] / 255), atol=1e-12)
 
 
-def test_progress_bars_count_every_unit_of_work(monkeypatch, tmp_path):
+def test_progress_bars_count_every_unit_of_work(record_bars, tmp_path):
     """A bar that stops short of its total (an update dropped) looks like a stalled job."""
-    import tqdm.auto
-
-    closed = []
-
-    class Recording(tqdm.auto.tqdm):
-        def close(self):
-            if not getattr(self, "_recorded", False):
-                self._recorded = True
-                closed.append((self.desc, self.n, self.total))
-            super().close()
-
-    monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
+    closed = record_bars("desc", "n", "total")
     images = np.random.default_rng(7).standard_normal((3, 16, 16))
     for i, im in enumerate(images):
         im.astype(">f4").tofile(tmp_path / f"image{i}")
     load_images(tmp_path, progress=True)
     whiten(images, progress=True)
     sample_patches(images, 4, 50, seed=0, progress=True)
-    assert closed == [("images", 3, 3), ("whitening", 3, 3), ("patches", 50, 50)]
+    assert closed == [["images", 3, 3], ["whitening", 3, 3], ["patches", 50, 50]]
 
 
 # --- images: options at their boundaries ------------------------------------------------------

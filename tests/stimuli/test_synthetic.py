@@ -113,21 +113,12 @@ def test_pink_noise_spectrum_is_isotropic_power_law():
     assert 1.7 < axis / diag < 2.3
 
 
-def test_dead_leaves_bar_over_images(monkeypatch):
+def test_dead_leaves_bar_over_images(record_bars):
     """A 512x512 image takes ~2 s: the bar counts images; it changes nothing drawn."""
-    import tqdm.auto
-
-    made = []
-
-    class Recording(tqdm.auto.tqdm):
-        def __init__(self, *args, **kwargs):
-            made.append((kwargs["desc"], kwargs["total"], kwargs["disable"]))
-            super().__init__(*args, **kwargs)
-
-    monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
+    made = record_bars("desc", "total", "disable")
     shown = dead_leaves(3, 16, seed=1, progress=True)
     np.testing.assert_array_equal(shown, dead_leaves(3, 16, seed=1, progress=False))
-    assert made == [("dead leaves", 3, False), ("dead leaves", 3, True)]
+    assert made == [["dead leaves", 3, False], ["dead leaves", 3, True]]
     with pytest.raises(TypeError, match="progress must be True, False or None"):
         dead_leaves(1, 16, progress="yes")
 

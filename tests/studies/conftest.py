@@ -77,6 +77,31 @@ def same():
     return same_values
 
 
+@pytest.fixture
+def record_lca(monkeypatch):
+    """``record_lca() -> calls``: replaces ``v1model.inference.lca``, which the studies
+    call, by the real solver that also appends ``(X, D, lam, codes)`` of every call to
+    ``calls`` (X, D and codes as float64 copies). Each call of ``record_lca`` wraps the
+    real solver again, into a new list."""
+    import v1model.inference
+
+    real_lca = v1model.inference.lca
+
+    def record():
+        calls = []
+
+        def recording_lca(X, D, lam, **kwargs):
+            codes = real_lca(X, D, lam, **kwargs)
+            calls.append((np.array(X, dtype=np.float64), np.array(D, dtype=np.float64), lam,
+                          np.array(codes, dtype=np.float64)))
+            return codes
+
+        monkeypatch.setattr(v1model.inference, "lca", recording_lca)
+        return calls
+
+    return record
+
+
 class _Stop(Exception):
     pass
 

@@ -8,18 +8,8 @@ import xarray as xr
 from studies import get_study
 
 
-def test_activity_ratio_numbers_match_the_codes(tmp_path, monkeypatch):
-    import v1model.inference
-
-    seen = []
-    real_lca = v1model.inference.lca
-
-    def recording_lca(X, D, lam, **kwargs):
-        A = real_lca(X, D, lam, **kwargs)
-        seen.append((np.array(X, dtype=np.float64), np.array(D, dtype=np.float64), A))
-        return A
-
-    monkeypatch.setattr(v1model.inference, "lca", recording_lca)
+def test_activity_ratio_numbers_match_the_codes(tmp_path, record_lca):
+    seen = record_lca()  # (X, D, lam, codes) of every lca call
     rng = np.random.default_rng(1)
     D = rng.standard_normal((16, 64))
     D /= np.linalg.norm(D, axis=1, keepdims=True)
@@ -32,7 +22,7 @@ def test_activity_ratio_numbers_match_the_codes(tmp_path, monkeypatch):
                                          dense_min_ratio=dense_min_ratio, progress=False)
     assert len(seen) == 5
     classes, default_classes = [], []
-    for i, (X, Dk, A) in enumerate(seen):
+    for i, (X, Dk, _, A) in enumerate(seen):
         R = X - A @ Dk
         np.testing.assert_allclose(
             ds["reconstruction_error"].values[i],

@@ -208,28 +208,20 @@ SMALL = dict(n_diameters=4, n_lengths=4, n_orientations=4, n_frequencies=2, n_ph
              mask_contrasts=(1.0,), n_mask_phases=2)
 
 
-def _lca_deviation_from_lasso(monkeypatch, path, D, **params):
-    """Largest |LCA code - LASSO code| over every stimulus the study's LCA encoder saw,
-    relative to the largest LASSO code; the LASSO optimum is scikit-learn's (alpha =
-    lam / n_features: its objective is 1/(2 n_features) ||x - D^T a||^2 + alpha |a|_1)."""
+def _lca_deviation_from_lasso(record_lca, path, D, **params):
+    """Largest |LCA code - LASSO code| over every stimulus the study's LCA encoder saw
+    (recorded by the ``record_lca`` fixture), relative to the largest LASSO code; the
+    LASSO optimum is scikit-learn's (alpha = lam / n_features: its objective is
+    1/(2 n_features) ||x - D^T a||^2 + alpha |a|_1)."""
     from sklearn.linear_model import Lasso
 
-    import v1model.inference
     from studies import get_study
 
-    seen = []
-    lca = v1model.inference.lca
-
-    def recording_lca(X, D_, lam, **kwargs):
-        codes = lca(X, D_, lam, **kwargs)
-        seen.append((np.array(X, dtype=np.float64), np.array(codes, dtype=np.float64), lam))
-        return codes
-
-    monkeypatch.setattr(v1model.inference, "lca", recording_lca)
+    seen = record_lca()
     get_study("zhu-rozell-2013-ncrf").run(quick=True, dictionary=path, progress=False,
                                           **SMALL, **params)
-    X = np.concatenate([x for x, _, _ in seen])
-    codes = np.concatenate([a for _, a, _ in seen])
+    X = np.concatenate([x for x, _, _, _ in seen])
+    codes = np.concatenate([a for _, _, _, a in seen])
     lam = seen[0][2]
     lasso = Lasso(alpha=lam / D.shape[1], fit_intercept=False, tol=1e-12, max_iter=100000)
     # a blank stimulus' optimum is 0 (scikit-learn warns of a zero tolerance on it)
@@ -239,7 +231,7 @@ def _lca_deviation_from_lasso(monkeypatch, path, D, **params):
     return np.abs(codes - optimum).max() / np.abs(optimum).max()
 
 
-def test_lca_responses_are_the_lasso_optimum(tmp_path, monkeypatch):
+def test_lca_responses_are_the_lasso_optimum(tmp_path, record_lca):
     """The LCA encoder stopped at lca's default tolerance (1e-3 on the rate of change)
     before it converged: on the quick run's probe stimuli its codes differed from the
     LASSO optimum by up to 10% of the largest code, more than the effects measured
@@ -247,9 +239,9 @@ def test_lca_responses_are_the_lasso_optimum(tmp_path, monkeypatch):
     of these 16 Gabors is within 0.1% of the largest code of the optimum (0.01%
     measured); at 1e-3 it is not (1.1%; 0.11% at 1e-4)."""
     path, D = _gabor_dictionary(tmp_path / "gabors.nc")
-    assert _lca_deviation_from_lasso(monkeypatch, path, D) < 1e-3
+    assert _lca_deviation_from_lasso(record_lca, path, D) < 1e-3
     # the bound needs the tolerance: lca's default misses it
-    assert _lca_deviation_from_lasso(monkeypatch, path, D, lca_tol=1e-3) > 1e-3
+    assert _lca_deviation_from_lasso(record_lca, path, D, lca_tol=1e-3) > 1e-3
 
 
 def test_lca_tol_is_recorded_and_checked_before_any_work(tmp_path):
@@ -387,3 +379,38 @@ def test_preferred_diameter_axes_hold_the_jittered_points(result, monkeypatch, t
     points = np.concatenate([c.get_offsets() for c in ax.collections])
     assert points.shape[0] == 2 * ds.sizes["unit"]
     assert points.max() <= min(ax.get_xlim()[1], ax.get_ylim()[1])
+
+
+def test_saved_responses_are_in_units_of_x(tmp_path):
+    """The responses were saved with units "1". They are LCA codes and the control's
+    projections on unit-norm atoms, in units of X like lam and the grating amplitudes
+    (the whitened input's): stimuli and lam twice as large give every response twice as
+    large, as a quantity in units of X must."""
+    import xarray as xr
+
+    from studies import get_study
+    from v1model.io import save_dataset
+
+    path, _ = _gabor_dictionary(tmp_path / "gabors.nc")
+    study = get_study("zhu-rozell-2013-ncrf")
+    params = dict(SMALL, contrasts=(0.1, 1.0), test_contrast=0.5)
+    runs = []
+    for k in (1.0, 2.0):
+        scaled = dict(params, lam=0.1 * k, contrasts=tuple(k * c for c in params["contrasts"]),
+                      test_contrast=k * params["test_contrast"],
+                      mask_contrasts=tuple(k * c for c in params["mask_contrasts"]))
+        ds = study.run(quick=True, dictionary=path, progress=False, **scaled)
+        with xr.open_dataset(save_dataset(ds, tmp_path / f"result{k:g}.nc")) as saved:
+            runs.append(saved.load())
+    responses = ("size_response", "peak_response", "xos_response", "xos_mask_alone",
+                 "length_response")
+    one, two = runs
+    for var in responses + ("contrast", "mask_contrast"):
+        assert one[var].attrs["units"] == "units of X", var
+    assert study.PARAMETER_UNITS["test_contrast"] == study.PARAMETER_UNITS["lam"] == "units of X"
+    for var in ("suppression_index", "xos_relative", "xos_index", "end_stopping_index"):
+        assert one[var].attrs["units"] == "1", var  # ratios of responses stay dimensionless
+    assert one.sizes["unit"] >= 1 and float(one["peak_response"].max()) > 0.1
+    for var in responses:
+        np.testing.assert_allclose(two[var].values, 2.0 * one[var].values, rtol=1e-6,
+                                   atol=1e-9, err_msg=var)

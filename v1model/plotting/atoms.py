@@ -266,35 +266,45 @@ def _fraction_active_labels(attrs):
 
 
 def _centred_mean(y, half):
-    """Running mean of ``y`` over ``2 * half + 1`` points centred on each point.
+    """Running mean of ``y`` centred on each point, over whole windows only.
 
-    Near the ends the window shrinks symmetrically (point ``i`` averages
-    ``i - r ... i + r``, ``r = min(half, i, n - 1 - i)``), so that every value
-    is centred on its own point: a trailing window lagged ``half`` points
-    behind the raw curve (30 updates over a 3,000-update history).
+    Point ``i`` averages points ``i - half ... i + half``, the two outermost
+    weighted 1/2: the mean of the two ``2 * half``-point windows either side of
+    it, spanning ``2 * half`` steps. It is centred on its own point (a trailing
+    window lagged ``half`` points behind the raw curve) and cancels a ripple
+    that alternates from point to point (an equally weighted odd window left
+    1 / (2 half + 1) of it). The first and last ``half`` points, where the
+    window does not fit, are NaN: a window shrunk there ended on the raw last
+    value, so that the curve jumped at its end.
 
     Parameters
     ----------
     y : array_like, shape (n_points,)
-        Values in their units; NaN points are left out of the means.
+        Values in their units; NaN points are left out of the means (each
+        mean is over the weights of its finite points).
     half : int
-        Half-width of the window in points, >= 0.
+        Half-width of the window in points, >= 1.
 
     Returns
     -------
     ndarray, shape (n_points,)
-        The means, in the units of ``y``; NaN where a window holds no finite
-        point.
+        The means, in the units of ``y``; NaN within ``half`` points of
+        either end and where a window holds no finite point.
     """
     y = np.asarray(y, dtype=np.float64)
     finite = np.isfinite(y)
-    sums = np.concatenate([[0.0], np.cumsum(np.where(finite, y, 0.0))])
+    y0 = np.where(finite, y, 0.0)
+    sums = np.concatenate([[0.0], np.cumsum(y0)])
     counts = np.concatenate([[0], np.cumsum(finite)])
-    i = np.arange(y.size)
-    r = np.minimum(half, np.minimum(i, y.size - 1 - i))
-    n = counts[i + r + 1] - counts[i - r]
+    out = np.full(y.size, np.nan)
+    i = np.arange(half, y.size - half)  # the points whose whole window fits
+    lo, hi = i - half, i + half
+    # the box over lo ... hi less half of each end point
+    total = sums[hi + 1] - sums[lo] - 0.5 * (y0[lo] + y0[hi])
+    weight = counts[hi + 1] - counts[lo] - 0.5 * (finite[lo].astype(float) + finite[hi])
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, (sums[i + r + 1] - sums[i - r]) / n, np.nan)
+        out[i] = np.where(weight > 0, total / weight, np.nan)
+    return out
 
 
 def plot_learning_curve(history, variables=("objective", "reconstruction_error", "fraction_active"),
@@ -316,10 +326,13 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
         Variables to plot, one panel each, in this order (default
         ``("objective", "reconstruction_error", "fraction_active")``); those
         not in ``history`` are skipped. With 20 points or more a centred
-        running mean (window ``2 * max(n_points // 100, 1) + 1`` points,
-        shrunk symmetrically near the ends, so that it does not lag the raw
-        curve; NaN points left out) is drawn over the raw curve, and a legend
-        under the panels says which line is which.
+        running mean is drawn over the raw curve: over ``2 * half`` steps,
+        ``half = max(n_points // 100, 1)``, the points ``i - half ... i + half``
+        with the two outermost weighted 1/2 (so that it does not lag the raw
+        curve and a ripple alternating from point to point cancels; NaN
+        points left out); it is drawn only where its whole window fits, not
+        within ``half`` points of either end. A legend under the panels says
+        which line is which.
     title : str, optional
         Figure title (default: :func:`learning_curve_title` of the attrs —
         prior, λ, quick or full run — or none when they hold none of these).
@@ -365,7 +378,7 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
         if y.size >= 20:
             half = max(y.size // 100, 1)
             mean, = ax.plot(x, _centred_mean(y, half), color="C0",
-                            label=f"centred mean over {(2 * half + 1) * step:g} {x.name}s")
+                            label=f"centred mean over {2 * half * step:g} {x.name}s")
             handles = handles or [raw, mean]
         ax.set_xlabel(x.name)
         if xv.dtype.kind in "iu":  # update counts: no tick at update 0.04
