@@ -353,6 +353,15 @@ def test_continuing_on_patches_of_another_size_names_previous():
         learn_sailnet(X[:, :36], 8, n_updates=1, previous=first, progress=False)
 
 
+def test_continuing_a_run_whose_attrs_were_dropped_names_them():
+    # a bare KeyError: 'n_updates' came out of the middle of learn_sailnet
+    X, _ = _blob_data(100, seed=0)
+    first = learn_sailnet(X, 8, n_updates=1, progress=False)
+    first.attrs = {k: v for k, v in first.attrs.items() if k not in ("n_updates", "init_W")}
+    with pytest.raises(ValueError, match=r"previous has no n_updates, init_W in its attrs"):
+        learn_sailnet(X, 8, n_updates=1, previous=first, progress=False)
+
+
 def test_inference_bad_arguments(weights):
     X, Q, W, theta = weights
     with pytest.raises(ValueError, match="W must be non-negative"):

@@ -401,6 +401,13 @@ def learn_sailnet(
                 or not {"Q", "W", "theta", "rate"} <= set(previous.data_vars)):
             raise ValueError(f"previous must be a learn_sailnet Dataset (Q, W, theta, rate and "
                              f"a history over 'update'), got {describe(previous)}")
+        # the attrs the continued run carries on (lost when attrs were dropped or edited)
+        missing = [k for k in ("n_updates", "init", "init_W", "init_rate", "theta0")
+                   if k not in previous.attrs]
+        if missing:
+            raise ValueError(f"previous has no {', '.join(missing)} in its attrs: pass the "
+                             f"Dataset learn_sailnet returned (or load_dataset reloaded) as "
+                             f"it is")
         if previous.sizes["neuron"] != n_neurons:
             raise ValueError(f"n_neurons={n_neurons!r} but previous has "
                              f"{previous.sizes['neuron']} neurons")
