@@ -68,6 +68,45 @@ def best_time(fn, repeats):
     return best, out
 
 
+#: environment variables that cap BLAS's threads from the start of the process
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+
+
+def blas_threads():
+    """BLAS's threads now, and a warning line when they are fewer than the cores.
+
+    The thread benchmarks time one BLAS thread against "all" of them, taken from
+    threadpoolctl's current limits: under ``OMP_NUM_THREADS=1`` (or any variable
+    of :data:`THREAD_VARIABLES`, or an outer ``threadpool_limits``) "all" is one
+    thread too and those columns compare one thread with one.
+
+    Returns
+    -------
+    threads : int
+        The largest ``num_threads`` of the loaded BLAS libraries (1 when none is
+        loaded).
+    warning : str or None
+        A line starting "WARNING:" naming the limit and the variables set, or
+        None when BLAS may use every core this process may run on.
+    """
+    from threadpoolctl import threadpool_info
+
+    threads = max((i.get("num_threads", 1) for i in threadpool_info()
+                   if i.get("user_api") == "blas"), default=1)
+    cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+             else os.cpu_count() or 1)
+    if threads >= cores:
+        return threads, None
+    limits = ", ".join(f"{name}={os.environ[name]}" for name in THREAD_VARIABLES
+                       if name in os.environ) or "no thread variable set: threadpool_limits"
+    compared = ("one thread with one" if threads == 1
+                else f"one thread with {threads}, not with {cores}")
+    return threads, (f"WARNING: BLAS is limited to {threads} thread(s) of {cores} cores "
+                     f"({limits}): the runs with every BLAS thread compare {compared}; "
+                     "unset the limit to measure BLAS's threads")
+
+
 def machine_line():
     load = os.getloadavg()
     threads = os.environ.get("OMP_NUM_THREADS", "unset")

@@ -10,6 +10,7 @@ coarse grid's is never below; a larger bound only shortens the solvers' steps).
 Then one FISTA ``encode`` of the longest sound (5 iterations), with each bound.
 
     python benchmarks/bench_convolutional_lipschitz.py [--repeats 3]
+    python benchmarks/bench_convolutional_lipschitz.py --quick    # best of 1
 """
 
 from __future__ import annotations
@@ -45,10 +46,13 @@ def own_grid(phi):
         operator_module._LIPSCHITZ_GRID = saved
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3, help="best of N calls")
-    args = parser.parse_args()
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="best of 1 call (same cases)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="best of N calls (default 3; --quick: 1)")
+    args = parser.parse_args(argv)
+    args.repeats = args.repeats or (1 if args.quick else 3)
     print(machine_line() + "\n")
     rng = np.random.default_rng(0)
     print("| case | boundary, stride | own grid (s, reference) | coarse grid (s) | speed-up "

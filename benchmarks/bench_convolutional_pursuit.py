@@ -23,9 +23,12 @@ the reconstructions printed). All three use every kernel copy
     the running maximum was kept in segments). Same picks: the codes must be
     identical.
 
-Times are the best of ``--repeats`` calls.
+Times are the best of ``--repeats`` calls. ``--quick`` runs the same three
+parts with the same references on fewer sizes: (a) 8 sounds of 256 and 1,024
+samples, (b) as by default, (c) sounds of 16,000 and 64,000 samples.
 
-    python benchmarks/bench_convolutional_pursuit.py
+    python benchmarks/bench_convolutional_pursuit.py            # ~2 min idle
+    python benchmarks/bench_convolutional_pursuit.py --quick    # 63 s at load 12
 """
 
 from __future__ import annotations
@@ -206,16 +209,22 @@ def part_c(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer sizes: sounds 8x256 8x1024 in (a), 16000 64000 in (c)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sounds", type=lambda s: tuple(map(int, s.split("x"))), nargs="+",
-                        default=[(8, 256), (8, 1024), (8, 4000), (32, 4000)],
-                        help="signals x samples, e.g. 8x1024")
-    parser.add_argument("--long", type=int, nargs="+",
-                        default=[16_000, 64_000, 256_000, 1_024_000],
-                        help="samples of the long sounds of (c)")
+                        default=None, help="signals x samples, e.g. 8x1024 (default 8x256 "
+                        "8x1024 8x4000 32x4000)")
+    parser.add_argument("--long", type=int, nargs="+", default=None,
+                        help="samples of the long sounds of (c) (default 16000 64000 256000 "
+                        "1024000)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["a", "b", "c"])
     args = parser.parse_args(argv)
+    if args.sounds is None:
+        args.sounds = [(8, 256), (8, 1024)] + ([] if args.quick else [(8, 4000), (32, 4000)])
+    if args.long is None:
+        args.long = [16_000, 64_000] + ([] if args.quick else [256_000, 1_024_000])
     import scipy
 
     print(machine_line())

@@ -92,7 +92,7 @@ def reference_fits(atoms, n_starts, analytic):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--n-atoms", type=int, default=None)
     parser.add_argument("--n-ref", type=int, default=None)

@@ -16,6 +16,10 @@ patches with this dictionary; see benchmarks/README.md.) Data: the whitened
 16x16 patches and the 512-atom dictionary of ``bench_lasso.py``
 (``_inference_setup.load_problem``), lam = 0.25.
 
+"Every thread" is BLAS's current limit (threadpoolctl): under
+``OMP_NUM_THREADS=1`` (or another limit) it is one thread, and a line starting
+"WARNING:" says that the comparison then measures nothing.
+
     python benchmarks/bench_inference_threads.py            # best of 3
     python benchmarks/bench_inference_threads.py --quick    # best of 1, fewer sizes
 """
@@ -30,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _inference_setup import load_problem, machine_line  # noqa: E402
+from _inference_setup import blas_threads, load_problem, machine_line  # noqa: E402
 
 METHODS = ("lca", "fista")
 SIZES = (50, 200, 1000, 4000)
@@ -47,7 +51,9 @@ def seconds(method, X, D, threads, repeats):
     with threadpool_limits(limits=threads, user_api="blas"):
         for _ in range(repeats):
             t0 = time.perf_counter()
-            encode(X, D, method, lam=LAM)
+            # no bar: drawn after 2 s (1,000 patches beside a busy process), it came
+            # between the rows of the table and stayed in a log
+            encode(X, D, method, lam=LAM, progress=False)
             best = min(best, time.perf_counter() - t0)
     return best
 
@@ -73,22 +79,21 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="best of 1, three sizes")
     parser.add_argument("--repeats", type=int, default=None)
     args = parser.parse_args(argv)
-    from threadpoolctl import threadpool_info
-
     repeats = args.repeats or (1 if args.quick else 3)
     sizes = SIZES[:3] if args.quick else SIZES
-    n_threads = max(i.get("num_threads", 1) for i in threadpool_info()
-                    if i.get("user_api") == "blas")
+    n_threads, limited = blas_threads()
     X, D = load_problem(max(sizes))[:2]
     # warm-up: first-call costs stay out of the tables; with --quick (best of 1) they
     # made the first cell, lca on 50 patches with one thread, 5x slower than the next
     from v1model.inference import encode
 
     for method in METHODS:
-        encode(X[:sizes[0]], D, method, lam=LAM)
+        encode(X[:sizes[0]], D, method, lam=LAM, progress=False)
     print(machine_line())
     print(f"BLAS threads available: {n_threads}; encode(X, D, method, lam={LAM}), "
           f"{D.shape[0]} atoms on {D.shape[1]} features, best of {repeats}")
+    if limited:
+        print(limited, flush=True)
     print("\n(a) idle machine")
     table(X, D, sizes, n_threads, repeats)
     for title, code in (("(b) beside a busy process (one core spinning in Python)",
@@ -107,6 +112,8 @@ def main(argv=None):
             busy.wait()
     print()
     print(machine_line())
+    if limited:
+        print(limited)
     return 0
 
 

@@ -11,6 +11,10 @@ package's own choice (``v1model._blas``, one thread below 0.4 GFLOP per
 inference iteration) is switched off for both columns. Run it on an idle
 machine and beside a busy process (e.g. ``python -c "while 1: pass" &``).
 
+"Every thread" is BLAS's current limit (threadpoolctl): under
+``OMP_NUM_THREADS=1`` (or another limit) it is one thread, and a line starting
+"WARNING:" says that the comparison then measures nothing.
+
     python benchmarks/bench_learning_threads.py            # 40 updates per size
     python benchmarks/bench_learning_threads.py --quick    # 10 updates
 """
@@ -26,7 +30,7 @@ from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _inference_setup import machine_line  # noqa: E402
+from _inference_setup import blas_threads, machine_line  # noqa: E402
 
 #: (patch size, n_atoms): the quick and full studies' sizes, complete and overcomplete
 SIZES = ((8, 64), (8, 128), (16, 256), (16, 512))
@@ -75,18 +79,17 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="10 updates per size")
     parser.add_argument("--updates", type=int, default=None)
     args = parser.parse_args(argv)
-    from threadpoolctl import threadpool_info
-
     from stimuli.images import load_images, sample_patches, whiten
     from v1model._blas import coding_iteration_flops
 
     n_updates = args.updates or (10 if args.quick else 40)
-    n_threads = max(i.get("num_threads", 1) for i in threadpool_info()
-                    if i.get("user_api") == "blas")
+    n_threads, limited = blas_threads()
     images = whiten(load_images("skimage"))
     print(machine_line())
     print(f"BLAS threads available: {n_threads}; {n_updates} updates of {BATCH} patches per "
           "run, lam = 0.1, best of two runs")
+    if limited:
+        print(limited, flush=True)
     print()
     print(f"| learner | patch | n_atoms | MFLOP per inference iteration | updates/s, 1 thread "
           f"| updates/s, {n_threads} threads | 1 thread vs all |")
@@ -102,6 +105,8 @@ def main(argv=None):
                   f"{every:.1f} | {one / every:.2f}x |", flush=True)
     print()
     print(machine_line())
+    if limited:
+        print(limited)
     return 0
 
 

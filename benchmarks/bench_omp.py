@@ -25,7 +25,7 @@ from _inference_setup import best_time, load_problem, machine_line  # noqa: E402
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2,000 patches, faster setup")
     parser.add_argument("--n-samples", type=int, default=None)
     parser.add_argument("-k", "--n-nonzero", type=int, default=10)

@@ -9,6 +9,10 @@ sizes, with ``threadpool_limits(1, "blas")`` and with every thread, in the
 same run, on random data (the speed does not depend on the data); the
 package's own choice (``v1model._blas``) is switched off for both.
 
+"Every thread" is BLAS's current limit (threadpoolctl): under
+``OMP_NUM_THREADS=1`` (or another limit) it is one thread, and a line starting
+"WARNING:" says that the comparison then measures nothing.
+
     python benchmarks/bench_sae.py            # 200 steps per size
     python benchmarks/bench_sae.py --quick    # 50 steps
 """
@@ -24,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _inference_setup import machine_line  # noqa: E402
+from _inference_setup import blas_threads, machine_line  # noqa: E402
 
 #: (n_features, n_latents, batch_size): from the studies' sizes to an LLM layer's
 SIZES = ((64, 128, 256), (144, 288, 256), (64, 512, 1024), (256, 1024, 1024),
@@ -59,13 +63,12 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="50 steps per size")
     parser.add_argument("--steps", type=int, default=None)
     args = parser.parse_args(argv)
-    from threadpoolctl import threadpool_info
-
     n_steps = args.steps or (50 if args.quick else 200)
-    n_threads = max(i.get("num_threads", 1) for i in threadpool_info()
-                    if i.get("user_api") == "blas")
+    n_threads, limited = blas_threads()
     print(machine_line())
     print(f"BLAS threads available: {n_threads}; {n_steps} Adam steps per run, TopK k = 8")
+    if limited:
+        print(limited, flush=True)
     print()
     print("| n_features | n_latents | batch | GFLOP per step | steps/s, 1 thread | "
           f"steps/s, {n_threads} threads | 1 thread vs all |")
@@ -81,6 +84,8 @@ def main(argv=None):
               f"| {one / every:.2f}x |")
     print()
     print(machine_line())
+    if limited:
+        print(limited)
     return 0
 
 

@@ -297,7 +297,7 @@ def run(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="d 256, 2,048 latents, 100k vectors, few steps (~1-2 min)")
     parser.add_argument("--workdir", default=None,

@@ -42,7 +42,7 @@ def peak(fn):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[16, 24, 32, 64])
     parser.add_argument("--kernels", type=int, default=16)
     parser.add_argument("--kernel-size", type=int, default=8)

@@ -1,0 +1,143 @@
+"""The benchmark scripts' options and output (not their timings: those are never tested)."""
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def load(name):
+    """The script ``benchmarks/<name>.py`` as a module (its folder on sys.path, as
+    when it runs)."""
+    spec = importlib.util.spec_from_file_location(f"_bench_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def cores():
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in BENCHMARKS.glob("bench_*.py")))
+def test_help_shows_the_whole_first_paragraph(name, capsys, monkeypatch):
+    """``--help`` exits 0 and describes the script by its docstring's first
+    paragraph, not a first line cut mid-sentence ("... (Olshausen & Field 1996): the")."""
+    module = load(name)
+    monkeypatch.setattr(sys, "argv", [f"{name}.py", "--help"])
+    with pytest.raises(SystemExit) as stop:
+        module.main()
+    assert stop.value.code == 0
+    words = "".join(capsys.readouterr().out.split())  # argparse wraps, also at hyphens
+    assert "".join(module.__doc__.split("\n\n")[0].split()) in words
+
+
+def test_blas_threads_warns_under_a_thread_limit(monkeypatch):
+    """Under OMP_NUM_THREADS=1 (the suite's conftest limits BLAS to one thread)
+    "every thread" is one thread: the warning names the limit and the cores."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    if cores() < 2:
+        pytest.skip("one core: no limit to warn of")
+    setup = load("_inference_setup")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    with threadpool_limits(1, "blas"):
+        threads, warning = setup.blas_threads()
+        assert threads == max(i["num_threads"] for i in threadpool_info()
+                              if i["user_api"] == "blas") == 1
+    assert warning.startswith(f"WARNING: BLAS is limited to 1 thread(s) of {cores()} cores "
+                              "(OMP_NUM_THREADS=1")
+    assert "compare one thread with one" in warning
+    with threadpool_limits(cores(), "blas"):
+        if setup.blas_threads()[0] < cores():
+            pytest.skip("this BLAS cannot raise its threads at run time")
+        assert setup.blas_threads() == (cores(), None)
+
+
+@pytest.mark.parametrize("name", ["bench_sae", "bench_learning_threads"])
+def test_thread_benchmarks_print_the_warning(name, capsys, monkeypatch):
+    """The "1 thread vs all" tables say when "all" is one thread (tiny sizes)."""
+    if cores() < 2:
+        pytest.skip("one core: no limit to warn of")
+    module = load(name)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    if name == "bench_sae":
+        monkeypatch.setattr(module, "SIZES", ((8, 16, 32),))
+        module.main(["--steps", "2"])
+    else:
+        monkeypatch.setattr(module, "SIZES", ((4, 8),))
+        module.main(["--updates", "1"])
+    out = capsys.readouterr().out
+    assert out.count("WARNING: BLAS is limited to 1 thread(s)") == 2  # above and below
+    assert "| 1 thread vs all |" in out
+
+
+def test_cauchy_stopping_rules_name_each_rows_threshold():
+    """cauchy_inference stops each group of 10 at tol times the power of two
+    below its largest |x|; the whole-batch rows at tol itself (not "the same tol")."""
+    module = load("bench_cauchy")
+    X = np.zeros((30, 4))
+    X[0, 0], X[10, 1], X[20, 2] = 0.7, -1.5, 3.9  # groups' powers of two: 0.5, 1, 2
+    rules = module.stopping_rules(X, 1e-6)
+    assert len(rules) == 6
+    assert "c = 0.5 to 2 here: 5e-07 to 2e-06" in rules[0]
+    assert rules[1] == rules[2] == "largest gradient <= 1e-06, over the batch"
+    assert rules[3] == "10 CG steps per batch (no tolerance)"
+
+
+def test_lista_benchmark_draws_no_progress_bar(capsys, monkeypatch):
+    """Bars shown at once (delay 0) would come between the table rows: none is drawn."""
+    import v1model.progress
+
+    module = load("bench_lista")
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((12, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    monkeypatch.setattr(module, "load_problem",
+                        lambda n, **_: (rng.standard_normal((n, 16)), D, "random"))
+    monkeypatch.setattr(v1model.progress, "PROGRESS_DELAY", 0.0)
+    module.main(["--n-samples", "40", "--n-train", "60", "--steps", "3", "--depths", "1",
+                 "--objective-depths", "1", "--repeats", "1", "--lam", "0.3"])
+    captured = capsys.readouterr()
+    assert "it/s" not in captured.err and "%|" not in captured.err
+    rows = [line for line in captured.out.splitlines() if line.startswith("|")]
+    assert rows[0].startswith("| coder |") and rows[-1].startswith("| 1 |")
+
+
+def test_convolutional_quick_runs_every_part_small(monkeypatch):
+    """--quick keeps (a), (b) and (c) with their references, on small sizes and
+    best of 1: (c) on 2 crops of 32x32 (4 of 64x64 took minutes: the float64
+    optimum 42 s, the LCA at its default tolerance 144 s)."""
+    module = load("bench_convolutional")
+    seen = {}
+    for part in "abc":
+        monkeypatch.setattr(module, f"part_{part}",
+                            lambda args, X, kernels, part=part: seen.update(
+                                {part: (X.shape, args.repeats, args.max_steps)}))
+    monkeypatch.setattr(module, "load_crops",
+                        lambda n, size, seed: (np.zeros((n, size, size)), "zeros"))
+    module.main(["--quick"])
+    assert seen == {"a": ((4, 64, 64), 1, 3000), "b": ((2, 32, 32), 1, 3000),
+                    "c": ((2, 32, 32), 1, 3000)}
+    module.main([])
+    assert seen["a"] == ((16, 64, 64), 3, 3000) and seen["c"] == ((8, 64, 64), 3, 3000)
+
+
+def test_convolutional_pursuit_quick_keeps_the_parts_on_fewer_sizes(monkeypatch):
+    """--quick: (a) without the 4,000-sample sounds, (c) without the 256,000- and
+    1,024,000-sample ones (the full run's ~2 min)."""
+    module = load("bench_convolutional_pursuit")
+    seen = {}
+    for part in "abc":
+        monkeypatch.setattr(module, f"part_{part}",
+                            lambda args, part=part: seen.update(
+                                {part: (args.sounds, args.long)}))
+    module.main(["--quick"])
+    assert seen["a"] == seen["b"] == seen["c"] == ([(8, 256), (8, 1024)], [16_000, 64_000])
+    module.main(["--long", "32000"])
+    assert seen["c"] == ([(8, 256), (8, 1024), (8, 4000), (32, 4000)], [32_000])
