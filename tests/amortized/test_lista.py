@@ -458,6 +458,32 @@ def test_targets_and_objectives_that_do_not_go_together(small_problem):
     assert supervised.loss(X, target) == supervised.code_error(X, target)
 
 
+@pytest.mark.parametrize("bad, message", [
+    ("narrow", r"X_val has 3 features per sample"),
+    ("target_val", r"target_val must have shape \(10, 12\), got \(9, 12\)"),
+    ("large", r"X_val and D: values up to"),  # refused as X is (at 1e38: inf losses)
+])
+def test_fit_checks_the_held_out_data_before_computing_targets(small_problem, monkeypatch,
+                                                               bad, message):
+    # a bad X_val or target_val was refused only after FISTA had solved the training set
+    import v1model.amortized.lista as lista_module
+
+    def no_targets(*args, **kwargs):
+        raise AssertionError("z* computed before X_val and target_val were checked")
+
+    monkeypatch.setattr(lista_module, "optimal_codes", no_targets)
+    X, D, lam = small_problem
+    X_val, target_val = X[:10], None
+    if bad == "narrow":
+        X_val = X_val[:, :3]
+    elif bad == "target_val":
+        target_val = np.zeros((9, D.shape[0]))
+    else:  # ||x||^2 ~1e60: beyond float32, as X is refused
+        X_val = X_val * 1e30
+    with pytest.raises(ValueError, match=message):
+        LISTA(2, lam, n_steps=2, progress=False).fit(X, D, X_val=X_val, target_val=target_val)
+
+
 # ------------------------------------------------------------------ scale and range
 def test_a_step_larger_than_the_thresholds_is_refused(small_problem):
     # Adam moves theta by up to learning_rate per step: with X and lam scaled by 1e-5 the
@@ -751,6 +777,23 @@ def test_lista_error_by_depth_checks_lista_settings_before_computing_targets(sma
             lista_error_by_depth(X[:30], X[30:], D, lam, **params)
 
 
+@pytest.mark.parametrize("objective", ["supervised", "lasso"])
+def test_lista_error_by_depth_refuses_all_zero_training_data_by_name(small_problem,
+                                                                   monkeypatch, objective):
+    # LISTA.fit refused it as "X: every sample is zero", after FISTA had computed z* of
+    # both sets and ISTA's and FISTA's curves
+    from v1model.amortized import compare
+
+    def no_targets(*args, **kwargs):
+        raise AssertionError("z* computed before X_train was checked")
+
+    monkeypatch.setattr(compare, "optimal_codes", no_targets)
+    X, D, lam = small_problem
+    with pytest.raises(ValueError, match=r"^X_train: every sample is zero"):
+        lista_error_by_depth(np.zeros((30, X.shape[1])), X[30:], D, lam, n_steps=2,
+                             objective=objective, progress=False)
+
+
 def test_lista_error_by_depth_result_saves_with_xarray(small_problem, tmp_path):
     # a bool LISTA parameter (progress=False) was kept as an attr netCDF cannot hold, so
     # the Dataset's own to_netcdf failed
@@ -822,6 +865,23 @@ def test_lista_progress_follows_the_package_convention(small_problem, monkeypatc
     # the default survives a save and load (netCDF holds None as "None", not True)
     net.save(tmp_path / "net.nc")
     assert LISTA.load(tmp_path / "net.nc").progress is None
+
+
+@pytest.mark.parametrize("progress, shown", [(None, True), (True, True), (False, False)])
+def test_a_long_encode_draws_a_bar(small_problem, monkeypatch, capsys, progress, shown):
+    # encode had no bar: 1M 16x16 patches through 3 layers of 512 atoms ran ~2 min silent
+    # (the SAEs' encode draws one once it has run PROGRESS_DELAY s, set to 0 here)
+    import v1model.amortized.lista as lista_module
+    import v1model.progress
+
+    X, D, lam = small_problem
+    net = LISTA(2, lam, progress=progress).initialize(D)
+    monkeypatch.setattr(v1model.progress, "PROGRESS_DELAY", 0.0)
+    whole = net.encode(X)  # one block: no bar (it would only move at the end)
+    assert "LISTA encode" not in capsys.readouterr().err
+    monkeypatch.setattr(lista_module, "ENCODE_BLOCK", 16)  # 40 rows: 3 blocks
+    np.testing.assert_array_equal(net.encode(X), whole)
+    assert ("LISTA encode" in capsys.readouterr().err) == shown
 
 
 @pytest.mark.parametrize("parametrization", ["full", "step"])

@@ -86,6 +86,9 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
                  tuple(PARAMETRIZATIONS))
     # named: the messages said "X" for either data set
     X_train, D, _, dt = validate_problem(X_train, D, lam, dtype, x_name="X_train")
+    # LISTA.fit refuses these too, but as "X" and only after the FISTA solves below
+    if not X_train.any():
+        raise ValueError("X_train: every sample is zero; there is nothing to learn from")
     X_test = check_array(X_test, "X_test", ndim=2, dtype=dt)
     check_same_features(X_test, D, "X_test", "D")
     check_products_in_range(X_test, D, dt, x_name="X_test")

@@ -15,6 +15,7 @@ which needs no ``z*``. The optimiser is :mod:`v1model.adam`.
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 
 import numpy as np
 import xarray as xr
@@ -183,7 +184,9 @@ class LISTA(SavedAsDataset):
     progress : bool or None, default None
         tqdm bars during :meth:`fit`, over the training steps and the samples
         of the FISTA solves for the target codes ``z*``: None once a stage has
-        run 2 s (:mod:`v1model.progress`), True at once, False never.
+        run 2 s (:mod:`v1model.progress`), True at once, False never; and
+        over the samples of a long :meth:`encode` (once it has run 2 s, unless
+        False).
 
     Attributes
     ----------
@@ -360,10 +363,11 @@ class LISTA(SavedAsDataset):
         Raises
         ------
         ValueError
-            For invalid parameters, non-finite or mismatched ``X``/``D``/
-            targets, an all-zero ``X``, ``target_val`` without ``X_val``, ``target`` with
-            ``objective="lasso"``, or a ``learning_rate`` above the initial
-            thresholds (``"full"``) or steps (``"step"``).
+            For invalid parameters, non-finite or mismatched ``X``/``X_val``/
+            ``D``/targets, an all-zero ``X``, ``target_val`` without ``X_val``,
+            ``target`` with ``objective="lasso"``, or a ``learning_rate`` above
+            the initial thresholds (``"full"``) or steps (``"step"``); all
+            before ``z*`` is computed.
         FloatingPointError
             When training diverges or its squared gradients overflow the dtype.
         """
@@ -504,15 +508,20 @@ class LISTA(SavedAsDataset):
         if not supervised and target is not None:
             raise ValueError("target was given with objective='lasso', which trains on X alone; "
                              "give target_val (with X_val) to record the error to z*")
-        if supervised:
-            target = self._targets(X, D, target, "target", dtype)
         if X_val is None and target_val is not None:
             raise ValueError("target_val was given without X_val")
+        # the held-out data are checked as X is, before the FISTA solves for z* (minutes
+        # on real data): a bad X_val or target_val was refused only after them
         if X_val is not None:
             X_val = check_array(X_val, "X_val", ndim=2, dtype=dtype)
             check_same_features(X_val, D, "X_val", "D")
-            if supervised or target_val is not None:
+            check_products_in_range(X_val, D, dtype, x_name="X_val")
+            if target_val is not None:
                 target_val = self._targets(X_val, D, target_val, "target_val", dtype)
+        if supervised:
+            target = self._targets(X, D, target, "target", dtype)
+            if X_val is not None and target_val is None:
+                target_val = self._targets(X_val, D, None, "target_val", dtype)
         n_steps, every = int(self.n_steps), int(self.record_every)
         batches = Minibatches(X.shape[0], int(self.batch_size), True, rng)
         rows, since = [], []
@@ -610,6 +619,10 @@ class LISTA(SavedAsDataset):
     def encode(self, X):
         """Codes of ``X`` after the network's ``n_layers`` layers.
 
+        A tqdm bar over the samples is shown once the call has run 2 s, unless
+        the network was made with ``progress=False`` (in blocks of
+        :data:`ENCODE_BLOCK` rows: none for fewer).
+
         Parameters
         ----------
         X : array_like, shape (n_samples, n_features) or (n_features,)
@@ -629,20 +642,30 @@ class LISTA(SavedAsDataset):
                              f"of shape (n_samples, {self.n_features_in_})")
         G = D @ D.T if self.parametrization_ == "step" else None
         Z = np.empty((X.shape[0], D.shape[0]), dtype=D.dtype)
-        # in blocks of rows: each layer's temporaries are (rows, n_atoms), several of
-        # them; all the rows at once peaked at 5x a 256 MB memmap (1M 16x16 patches)
-        for start in range(0, X.shape[0], ENCODE_BLOCK):
-            rows = slice(start, start + ENCODE_BLOCK)
-            if G is not None:
-                Z[rows] = slista_forward(X[rows], D, G, self.step_size_, self.threshold_)
-            else:
-                Z[rows] = lista_forward(X[rows], self.encoder_weight_, self.lateral_weight_,
-                                        self.threshold_, self.n_layers_)
-            if not np.all(np.isfinite(Z[rows])):
-                raise ValueError(f"X: the codes overflow {Z.dtype} (values of X up to near "
-                                 "its largest number); rescale X and lam together"
-                                 + (" or use dtype='float64'" if Z.dtype == np.float32
-                                    else ""))
+        # a bar once the call has run 2 s (1M 16x16 patches, 512 atoms, 3 layers: ~2 min
+        # on one core, without one), none for a network made with progress=False nor for
+        # one block (it would move once, at the end, and even disabled it cost a
+        # single sample's call ~20 us, most of its time)
+        shown = check_progress(self.progress) is not False and X.shape[0] > ENCODE_BLOCK
+        with (progress_bar(None, total=X.shape[0], desc="LISTA encode", unit="sample")
+              if shown else nullcontext()) as bar:
+            # in blocks of rows: each layer's temporaries are (rows, n_atoms), several of
+            # them; all the rows at once peaked at 5x a 256 MB memmap (1M 16x16 patches)
+            for start in range(0, X.shape[0], ENCODE_BLOCK):
+                rows = slice(start, start + ENCODE_BLOCK)
+                if G is not None:
+                    Z[rows] = slista_forward(X[rows], D, G, self.step_size_, self.threshold_)
+                else:
+                    Z[rows] = lista_forward(X[rows], self.encoder_weight_,
+                                            self.lateral_weight_, self.threshold_,
+                                            self.n_layers_)
+                if not np.all(np.isfinite(Z[rows])):
+                    raise ValueError(f"X: the codes overflow {Z.dtype} (values of X up to "
+                                     "near its largest number); rescale X and lam together"
+                                     + (" or use dtype='float64'" if Z.dtype == np.float32
+                                        else ""))
+                if bar is not None:
+                    bar.update(Z[rows].shape[0])
         return Z
 
     def code_error(self, X, target):
