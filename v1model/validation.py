@@ -19,6 +19,7 @@ import xarray as xr
 __all__ = [
     "as_generator",
     "check_array",
+    "check_dense",
     "check_dictionary",
     "check_data_and_dictionary",
     "check_same_features",
@@ -197,14 +198,17 @@ def check_array(
     ------
     TypeError
         For None, complex values or values that are not numeric (strings,
-        dates and durations included, and ragged nested lists).
+        dates and durations included, and ragged nested lists), and for a
+        scipy.sparse matrix (:func:`check_dense`).
     ValueError
         For a wrong number of dimensions, an empty array (unless
-        ``allow_empty``), or, with ``finite``, NaN or infinite values,
+        ``allow_empty``), a masked array with masked values
+        (:func:`check_dense`), or, with ``finite``, NaN or infinite values,
         including values beyond the range of ``dtype``.
     """
     if value is None:
         raise TypeError(f"{name} must be an array, got None")
+    check_dense(value, name)
     try:
         # np.iscomplexobj converts value too: a ragged list or an xarray.Dataset failed
         # there with numpy's or xarray's message, which named no argument
@@ -246,6 +250,49 @@ def check_array(
 #: elements per block of rows in the finite check: a 1 MB bool temporary, not one the
 #: size of the data (1e6 x 256 float32 samples made a 256 MB one for every input check)
 _FINITE_BLOCK = 2 ** 20
+
+
+def check_dense(value, name: str) -> None:
+    """Refuse a scipy.sparse matrix, and a NumPy masked array with masked values.
+
+    Neither fails a conversion to an array in a way that says so: a sparse
+    matrix became a 0-d object array, refused as "not a numeric array" with
+    scipy's description cut off, and a masked array lost its mask, so that
+    the masked values were used as numbers without a word. A masked array
+    with nothing masked is an array like any other and passes.
+
+    Parameters
+    ----------
+    value : object
+        The input as given.
+    name : str
+        Argument name used in the message.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is a scipy.sparse matrix or array: pass
+        ``value.toarray()``.
+    ValueError
+        If ``value`` is a masked array with masked values (their count and
+        the first one's index are given): fill or drop them first.
+    """
+    if hasattr(value, "tocsr"):  # scipy.sparse matrices and arrays
+        raise TypeError(f"{name} is a sparse matrix ({type(value).__name__}, shape "
+                        f"{value.shape}); a dense array is needed: pass {name}.toarray()")
+    if isinstance(value, np.ma.MaskedArray):
+        mask = np.ma.getmaskarray(value)
+        if mask.any():
+            first = tuple(int(i) for i in np.argwhere(mask)[0])
+            raise ValueError(
+                f"{name} is a masked array with {int(mask.sum())} masked value(s), the first "
+                f"at index {first if len(first) > 1 else first[0]}; masks are not used (the "
+                f"masked values would be taken as numbers): fill them ({name}.filled(value)) "
+                "or drop the samples that hold them")
 
 
 def _all_finite(arr) -> bool:

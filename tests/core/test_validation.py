@@ -16,6 +16,25 @@ def test_complex_values_are_refused_not_truncated():
         check_array([1 + 2j, 3], "X")
 
 
+def test_masked_and_sparse_arrays_are_refused_by_name():
+    # np.asarray drops a mask (the masked values were read as numbers), and a sparse
+    # matrix was refused as "not a numeric array" with scipy's description cut off
+    import scipy.sparse as sp
+
+    masked = np.ma.masked_array([[1.0, 2.0], [3.0, 4.0]], mask=[[0, 0], [0, 1]])
+    with pytest.raises(ValueError, match=re.escape(
+            "X is a masked array with 1 masked value(s), the first at index (1, 1)")):
+        check_array(masked, "X")
+    with pytest.raises(ValueError, match=r"index 2;"):  # 1-D: the index alone
+        check_array(np.ma.masked_array([1.0, 2.0, 3.0], mask=[0, 0, 1]), "x")
+    # nothing masked: its values, as for a plain array
+    np.testing.assert_array_equal(check_array(np.ma.masked_array([1.0, 2.0]), "x"), [1, 2])
+    with pytest.raises(TypeError, match=re.escape(
+            "D is a sparse matrix (csr_matrix, shape (2, 3)); a dense array is needed: pass "
+            "D.toarray()")):
+        check_array(sp.csr_matrix(np.eye(2, 3)), "D")
+
+
 def test_bools_are_not_integers_or_seeds():
     for value in (True, np.True_):
         with pytest.raises(TypeError, match="n_nonzero must be an integer, got (np.)?True"):

@@ -31,14 +31,48 @@ def test_history_counts_dead_latents(planted):
                             aux_coef=0.0, seed=0, progress=False).fit(X)
     n_dead = sae.history_["n_dead"].values
     # nobody is dead before dead_after = 1000 samples (10 batches) have been seen; the
-    # count of step 10 is taken after exactly 1000
-    assert n_dead[:10].max() == 0 and n_dead[10] > 0
+    # count of step 9 is taken after its batch, the 1000th sample
+    assert n_dead[:9].max() == 0 and n_dead[9] > 0
     assert 0 < n_dead[-1] < 200
     # a latent that no training sample uses now has been silent for a while: the
     # final count is at least the number unused by all of X, up to latents that died
     # or revived within the last 10 batches
     unused_now = int(np.sum(~(sae.encode(X) != 0).any(axis=0)))
     assert abs(n_dead[-1] - unused_now) <= 0.25 * unused_now
+
+
+def test_n_dead_of_a_step_counts_its_own_minibatch(planted):
+    # dead_after = batch_size: the latents dead after step t are those silent on batch
+    # t, whose codes are those of the parameters before the step (the reference: encode
+    # of a copy taken then). It was the count before the step (0 at step 0, then the
+    # previous batch's), one batch behind the dictionary and the saved state
+    from v1model.sae.objective import Objective, encode
+    from v1model.sae.training import TrainingState, initial_parameters, train
+
+    X = planted[0][:600].astype(np.float32)
+    rng = np.random.default_rng(0)
+    params = initial_parameters(X, 200, "topk", 1.0, rng, np.float32)
+    objective = Objective("topk", k=3)
+    batches = [X[i * 100:(i + 1) * 100] for i in range(6)]
+    steps = train(params, batches, objective, TrainingState(params, rng), lrs=np.full(6, 1e-2),
+                  k_aux=32, aux_coef=0.0, dead_after=100, threshold_rate=0.01)
+    for batch in batches:
+        before = {name: p.copy() for name, p in params.items()}
+        silent = int(np.sum(~(encode(before, batch, objective) != 0).any(axis=0)))
+        assert 0 < silent < 200
+        assert int(next(steps)[4]) == silent
+
+
+@pytest.mark.parametrize("activation, settings", [("topk", dict(k=2)), ("mp", dict(k=2)),
+                                                  ("batchtopk", dict(k=2))])
+def test_last_n_dead_is_the_saved_state_s_count(planted, activation, settings):
+    X = planted[0][:1000]
+    sae = SparseAutoencoder(128, activation, n_steps=12, batch_size=50, dead_after=150,
+                            seed=0, progress=False, **settings)
+    for train_more in (lambda: sae.fit(X), lambda: sae.partial_fit(X[:230])):
+        train_more()
+        recount = int((sae.to_dataset()["samples_since_fired"] >= 150).sum())
+        assert int(sae.history_["n_dead"][-1]) == recount
 
 
 def test_auxk_reduces_dead_latents():

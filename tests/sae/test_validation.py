@@ -1,5 +1,6 @@
 """Bad input fails at once, with a message that names the argument and the value."""
 
+import warnings
 
 import numpy as np
 import pytest
@@ -221,6 +222,72 @@ def test_tiny_float32_data_learn_as_unit_data(planted_factory, activation, setti
     assert fvus[1e-22] == pytest.approx(fvus[1.0], rel=1e-4)
 
 
+def test_masked_arrays_are_refused_not_read_without_their_mask(monkeypatch):
+    # np.asarray drops the mask: the masked value (1e30 here) was encoded as a number
+    from v1model.inference import encode
+    from v1model.sae import autoencoder
+
+    sae = _fit()
+    masked = np.ma.masked_array(X.copy(), mask=np.zeros(X.shape, bool))
+    masked.data[4, 3] = 1e30
+    masked[4, 3] = np.ma.masked
+    message = (r"X is a masked array with 1 masked value\(s\), the first at index \(4, 3\); "
+               r"masks are not used .* fill them \(X.filled\(value\)\)")
+    for call in (lambda: _fit(masked), lambda: _fit().partial_fit(masked),
+                 lambda: sae.encode(masked), lambda: sae.encode(masked, sparse=True),
+                 lambda: sae.reconstruct(masked),
+                 # the rest of the package refuses them alike (v1model.validation.check_array)
+                 lambda: encode(masked, sae.components_, method="fista", lam=0.1)):
+        with pytest.raises(ValueError, match=message):
+            call()
+    Z = np.ma.masked_array(np.zeros((2, 16)), mask=np.eye(2, 16, dtype=bool))
+    with pytest.raises(ValueError, match=r"Z is a masked array with 2 masked value\(s\), the "
+                                         r"first at index \(0, 0\)"):
+        sae.decode(Z)
+    # read in blocks (X larger than a block): the whole mask is checked, its own indices
+    monkeypatch.setattr(autoencoder, "ENCODE_BLOCK_ELEMENTS", 16 * 100)  # 100 rows a block
+    late = np.ma.masked_array(X.copy(), mask=np.zeros(X.shape, bool))
+    late[250, 1] = np.ma.masked
+    with pytest.raises(ValueError, match=r"^X is a masked array with 1 masked value\(s\), "
+                                         r"the first at index \(250, 1\)"):
+        sae.encode(late)
+    # nothing masked: an array like any other
+    np.testing.assert_array_equal(sae.encode(np.ma.masked_array(X)), sae.encode(X))
+
+
+@pytest.mark.parametrize("kind", ["csr_matrix", "coo_array"])
+def test_sparse_inputs_say_what_to_pass_instead(kind):
+    # encode and reconstruct said "X must be a numeric array, got <Compressed Sparse Row
+    # sparse matrix of dtype 'float64' w...", cut off before saying what to do
+    import scipy.sparse as sp
+
+    sae = _fit()
+    Xs = getattr(sp, kind)(X)
+    message = (rf"^X is a sparse matrix \({kind}, shape \(300, 8\)\); a dense array is "
+               r"needed: pass X.toarray\(\)$")
+    for call in (lambda: _fit(Xs), lambda: _fit().partial_fit(Xs), lambda: sae.encode(Xs),
+                 lambda: sae.reconstruct(Xs)):
+        with pytest.raises(TypeError, match=message):
+            call()
+
+
+def test_a_sparse_z_is_read_as_the_dense_one():
+    import scipy.sparse as sp
+
+    sae = _fit()
+    z = np.zeros(16)
+    z[[2, 9]] = [1.5, 0.25]
+    # one sample (n_latents,): a 1-D sparse array failed with IndexError
+    np.testing.assert_array_equal(sae.decode(sp.csr_array(z)), sae.decode(z))
+    np.testing.assert_allclose(sae.decode(sp.coo_array(z))[0],
+                               1.5 * sae.components_[2] + 0.25 * sae.components_[9]
+                               + sae.decoder_bias_, rtol=1e-6)
+    # complex codes: refused as a dense Z is (the imaginary parts were dropped with a
+    # ComplexWarning)
+    with pytest.raises(TypeError, match=r"Z must be real, got complex values"):
+        sae.decode(sp.csr_matrix(z * 1j))
+
+
 def test_empty_inputs_are_refused_alike():
     # 0 samples are refused by encode, decode, reconstruct, and by v1model.inference.encode
     # and the dictionary learners' transform. Before, decode of an empty sparse Z (e.g.
@@ -250,13 +317,46 @@ def test_empty_inputs_are_refused_alike():
 
 
 def test_encode_and_decode_refuse_what_overflows_the_dtype():
+    import scipy.sparse as sp
+
     sae = _fit(activation="relu", lam=0.1, k=None)
     with pytest.raises(ValueError, match=r"X has values up to [\d.]+e\+300, beyond the range "
                                          r"of float32"):
         sae.encode(X[:3] * 1e300)
-    with pytest.raises(ValueError, match=r"Z: the reconstructions overflow float32"):
-        with np.errstate(over="ignore"):
-            sae.decode(np.full((2, 16), 1e38))
+    # values within float32 whose products overflow: one error naming the argument and its
+    # largest value, and no NumPy RuntimeWarning before it (decode printed "overflow
+    # encountered in matmul" first, encode and reconstruct too)
+    huge = np.full((2, 16), 1e38, np.float32)  # 16 * 1e38 > 3.4e38
+    for call, message in [
+            (lambda: sae.decode(huge), (r"Z: the reconstructions overflow float32 \(Z has "
+                                        r"values up to 1e\+38, largest float32 3.4e\+38\)")),
+            (lambda: sae.decode(sp.csr_matrix(huge)), (r"Z: the reconstructions overflow "
+                                                       r"float32 \(Z has values up to 1e\+38")),
+            # a sparse Z beyond float32 itself: its cast warned, and the infs it made were
+            # reported as non-finite values of Z
+            (lambda: sae.decode(sp.csr_matrix(np.full((1, 16), 1e40))),
+             r"Z has values up to 1e\+40, beyond the range of float32"),
+            (lambda: sae.encode(np.full((2, 8), 3e38, np.float32)),
+             r"X: the latents overflow float32 \(X has values up to 3e\+38"),
+            (lambda: sae.encode(np.full((2, 8), 3e38, np.float32), sparse=True),
+             r"X: the latents overflow float32 \(X has values up to 3e\+38"),
+            (lambda: sae.reconstruct(np.full((2, 8), 1e38, np.float32)),
+             r"X: the (latents|reconstructions) overflow float32 \(X has values up to 1e\+38")]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(ValueError, match=message):
+                call()
+    # pre-activations of inf - inf are NaN, which the activations turn into zero latents:
+    # an overflow that left finite (all-zero) codes is refused too, not only a non-finite
+    # result (here: b_dec 0 and encoder rows of +1 and -1 on 3e38 in every feature)
+    ds = sae.to_dataset()
+    ds["b_dec"][:] = 0.0
+    ds["encoder"][:] = np.array([1, 1, 1, 1, -1, -1, -1, -1], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"X: the latents overflow float32 \(X has values "
+                                             r"up to 3e\+38"):
+            SparseAutoencoder.from_dataset(ds).encode(np.full((1, 8), 3e38, np.float32))
 
 
 def test_default_k_aux_and_k_equal_to_n_latents(planted):

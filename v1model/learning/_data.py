@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..validation import (check_array, check_no_missing, describe, pandas_labels,
+from ..validation import (check_array, check_dense, check_no_missing, describe, pandas_labels,
                           smallest_safe_value)
 
 
@@ -19,8 +19,9 @@ def check_training_data(X, name: str = "X", allow_zero: bool = False,
     """2-D finite real float64 array (n_samples, n_features), non-empty, with
     some non-zero sample unless ``allow_zero``.
 
-    Sparse matrices and complex data are refused with a message that says so
-    (silently densifying or dropping imaginary parts would hide a mistake).
+    Sparse matrices, masked arrays with masked values and complex data are
+    refused with a message that says so (silently densifying, dropping the
+    mask or dropping imaginary parts would hide a mistake).
     The messages also contain the phrases scikit-learn's estimator checks
     look for. ``dtype`` is the working precision whose range the values must
     fit. The values are checked in blocks of rows, so that the only copy is
@@ -54,9 +55,7 @@ def _real_2d(X, name) -> np.ndarray:
     """``X`` as a 2-D non-empty ndarray of a real numeric dtype (no copy of an ndarray)."""
     if X is None:
         raise TypeError(f"{name} must be an array of shape (n_samples, n_features), got None")
-    if hasattr(X, "tocsr"):  # scipy.sparse matrices and arrays
-        raise TypeError(f"{name} is a sparse matrix ({type(X).__name__}); dictionary learning "
-                        "needs a dense array: pass X.toarray()")
+    check_dense(X, name)  # scipy.sparse, and masks that np.asarray would drop
     raw = np.asarray(X)
     if np.iscomplexobj(raw):
         raise ValueError(f"{name}: Complex data not supported, got {describe(raw)}")

@@ -18,8 +18,8 @@ from ..learning._data import Minibatches, check_training_rows
 from ..learning._persist import (_jsonable, generator_from_json, generator_to_json,
                                  seed_from_json, seed_sequence_to_json)
 from ..learning.estimator import NotFittedError
-from ..validation import (as_generator, check_array, check_bool, check_choice, check_dtype,
-                          check_fits_in_memory, check_int, check_nonnegative,
+from ..validation import (as_generator, check_array, check_bool, check_choice, check_dense,
+                          check_dtype, check_fits_in_memory, check_int, check_nonnegative,
                           check_positive_or_auto, check_probability, describe)
 from .objective import ACTIVATIONS, Objective, decode_latents, encode, parameter_names
 from .training import (HISTORY_FIELDS, TrainingState, history_dataset, initial_parameters,
@@ -97,12 +97,14 @@ class SparseAutoencoder(SavedAsDataset):
         (:func:`v1model.sae.objective.auxk_loss`).
     dead_after : int
         A latent that fired on none of the last ``dead_after`` training
-        samples is dead (counted in ``history_.n_dead``; revived by AuxK for
-        ``topk`` and ``batchtopk`` only: the neuron resampling of Bricken et
-        al. 2023 is not implemented, and dead ``relu``, ``jumprelu`` and
-        ``mp`` latents are only counted). Gao et al. (2024) use 10 million
-        tokens; the default 10,000 suits data sets of thousands to millions
-        of samples.
+        samples (whole minibatches) is dead: ``history_.n_dead`` counts them
+        after each step, that step's minibatch included (the last step's
+        count is the saved ``samples_since_fired >= dead_after``). Dead
+        latents are revived by AuxK for ``topk`` and ``batchtopk`` only (the
+        neuron resampling of Bricken et al. 2023 is not implemented; dead
+        ``relu``, ``jumprelu`` and ``mp`` latents are only counted). Gao et
+        al. (2024) use 10 million tokens; the default 10,000 suits data sets
+        of thousands to millions of samples.
     bandwidth : float or "auto", default "auto"
         JumpReLU: width ``epsilon`` of the rectangle kernel of the
         pseudo-derivatives (units of the pre-activations). ``"auto"``, for
@@ -761,8 +763,8 @@ class SparseAutoencoder(SavedAsDataset):
 
     def _encode_block(self, X):
         """Latents of the checked 2-D block ``X`` (the model's dtype)."""
-        return _finite(encode(self._params, X, self._fitted_objective, self._threshold), "X",
-                       "the latents")
+        return _guarded(lambda: encode(self._params, X, self._fitted_objective,
+                                       self._threshold), "X", "the latents", X)
 
     def _blocks_of_rows(self, X):
         """``X`` (validated shape) as an iterable of checked blocks of rows of the
@@ -775,6 +777,7 @@ class SparseAutoencoder(SavedAsDataset):
             if X.ndim == 1:
                 X = X[None, :]
         else:  # type and dtype checked without reading the values; those per block
+            check_dense(X, "X")  # a masked array's mask, whole (the blocks' would be X[a:b])
             try:
                 check_array(X[:0], "X", ndim=2, dtype=dtype, allow_empty=True)
             except TypeError as exc:  # told of X's shape, not of the empty view checked
@@ -793,22 +796,36 @@ class SparseAutoencoder(SavedAsDataset):
         Z : array_like or scipy.sparse matrix, shape (n_samples, n_latents) or (n_latents,)
             Latents, e.g. from :meth:`encode` (also its ``sparse=True`` output);
             at least one sample (an empty ``Z`` is refused, as an empty ``X``
-            by :meth:`encode`).
+            by :meth:`encode`), real, finite, within the range of the model's
+            dtype.
 
         Returns
         -------
         X_hat : ndarray, shape (n_samples, n_features)
             Reconstructions in units of ``X``, in the model's dtype; a single
             latent vector gives ``n_samples = 1``.
+
+        Raises
+        ------
+        ValueError
+            For a ``Z`` of the wrong shape, empty, non-finite or beyond the
+            dtype's range, or whose reconstructions overflow the dtype (one
+            error naming the largest ``|Z|``, no NumPy warning first).
+        TypeError
+            For a ``Z`` that is not real numbers (complex values included).
         """
         self._check_fitted()
         D = self._params["decoder"]
         is_sparse = hasattr(Z, "tocsr")  # scipy.sparse, e.g. encode(X, sparse=True)
         if is_sparse:
-            Z = Z.tocsr().astype(D.dtype, copy=False)
+            Z = (Z.reshape(1, -1) if Z.ndim == 1 else Z).tocsr()  # one sample, as a dense Z
             if Z.shape[0] == 0:  # as a dense Z, encode and v1model.inference.encode
                 raise ValueError(f"Z must not be empty, got shape {Z.shape}")
-            check_array(Z.data, "Z", allow_empty=True)  # finite (no non-zero: all-zero codes)
+            # the non-zeros real, finite and within D's dtype before the cast (a cast of 1e40
+            # to float32 warned, and the infs it made were reported as Z's own); no non-zero:
+            # all-zero codes
+            check_array(Z.data, "Z", allow_empty=True, dtype=D.dtype)
+            Z = Z.astype(D.dtype, copy=False)
         else:
             Z = check_array(Z, "Z", ndim=(1, 2), dtype=D.dtype)
             if Z.ndim == 1:
@@ -817,8 +834,9 @@ class SparseAutoencoder(SavedAsDataset):
             raise ValueError(f"Z has {Z.shape[1]} latents per sample (shape {Z.shape}) but the "
                              f"autoencoder has {D.shape[0]}; expected shape (n_samples, "
                              f"{D.shape[0]})")
-        product = Z @ D if is_sparse else decode_latents(Z, D)
-        return _finite(np.asarray(product) + self._params["b_dec"], "Z", "the reconstructions")
+        return _guarded(lambda: np.asarray(Z @ D if is_sparse else decode_latents(Z, D))
+                        + self._params["b_dec"], "Z", "the reconstructions",
+                        Z.data if is_sparse else Z)
 
     def reconstruct(self, X):
         """``decode(encode(X))``, block by block of rows (the latents of one block
@@ -842,8 +860,8 @@ class SparseAutoencoder(SavedAsDataset):
         # its latents again)
         with self._rows_bar(blocks.n_samples, "SAE reconstruct") as bar:
             for block, rows in zip(blocks, blocks.slices):
-                out[rows] = _finite(decode_latents(self._encode_block(block), D) + b_dec, "X",
-                                    "the reconstructions")
+                out[rows] = _guarded(lambda block=block: decode_latents(
+                    self._encode_block(block), D) + b_dec, "X", "the reconstructions", block)
                 bar.update(len(block))
         return out
 
@@ -1206,11 +1224,43 @@ def _warn_if_silent(rows, v):
                   f"learned; {lower}", UserWarning, stacklevel=user_stacklevel())
 
 
-def _finite(out, name, what):
-    """``out``, or a ValueError where values near the dtype's limit overflowed in it."""
-    if not np.all(np.isfinite(out)):
-        raise ValueError(f"{name}: {what} overflow {out.dtype} (values of {name} up to near its "
-                         f"largest number); rescale {name}"
+def _guarded(compute, name, what, values):
+    """``compute()``, or one ValueError where it overflowed the dtype.
+
+    ``compute`` gives ``what`` ("the latents" or "the reconstructions") of the
+    finite ``values`` of the argument ``name`` (a block of its rows, or the
+    non-zeros of a sparse ``Z``). NumPy's overflow and invalid-value flags are
+    recorded (errstate ``"call"``) instead of warned about, so that the user
+    gets this one message, naming the largest ``|values|``, and no
+    RuntimeWarning before it. A flag is enough: an ``inf - inf`` in a
+    pre-activation is NaN, which the activations turn into a zero latent
+    without a trace; the result is checked too (scipy's sparse products
+    raise no flag).
+
+    Parameters
+    ----------
+    compute : callable
+        Returns the result, an ndarray.
+    name : str
+        The argument's name ("X" or "Z").
+    what : str
+        What ``compute`` gives, for the message.
+    values : ndarray
+        The values of ``name`` it was computed from.
+
+    Returns
+    -------
+    out : ndarray
+        ``compute()``, finite.
+    """
+    flags = []
+    with np.errstate(over="call", invalid="call", call=lambda kind, flag: flags.append(kind)):
+        out = compute()
+    if flags or not np.all(np.isfinite(out)):
+        top = float(np.max(np.abs(values))) if np.size(values) else 0.0
+        raise ValueError(f"{name}: {what} overflow {out.dtype} ({name} has values up to "
+                         f"{top:.3g}, largest {out.dtype} {float(np.finfo(out.dtype).max):.3g})"
+                         f"; rescale {name}"
                          + (" or fit with dtype='float64'" if out.dtype == np.float32 else ""))
     return out
 

@@ -33,9 +33,11 @@ HISTORY_FIELDS = {
     "fvu": ("fraction of variance unexplained: sum ||x - x_hat||^2 / sum ||x - mean(x)||^2 "
             "over the minibatch (NaN for a minibatch without variance)", "1"),
     "l0": ("mean number of non-zero latents per sample", "1"),
-    "n_dead": ("latents that fired on none of the last dead_after training samples", "1"),
-    "aux_loss": ("AuxK loss (Gao et al. 2024; 0 when no latent is dead or AuxK is off)",
-                 "(units of X)^2"),
+    "n_dead": ("latents that fired on none of the last dead_after training samples, counted "
+               "after the step (its minibatch included; whole minibatches: silent for at "
+               "least dead_after samples)", "1"),
+    "aux_loss": ("AuxK loss (Gao et al. 2024) of the latents dead before the step (n_dead of "
+                 "the previous step); 0 when none was or AuxK is off", "(units of X)^2"),
     "threshold": ("BatchTopK inference threshold, running average of the smallest kept "
                   "activation (NaN for other activations)", "units of pre-activations"),
     "lr": ("learning rate of the step's Adam update of the weights (after warm-up and "
@@ -327,7 +329,8 @@ def train_step(params, batch, objective, state, *, lr, k_aux, aux_coef, threshol
     """One Adam step on ``batch`` (n, n_features); updates ``params`` and ``state``.
 
     The loss and its gradient (:func:`v1model.sae.objective.loss_and_gradients`),
-    the AuxK term for ``topk``/``batchtopk`` when some latents are dead and
+    the AuxK term for ``topk``/``batchtopk`` when some latents are dead (before this
+    batch: silent for the last ``dead_after`` samples of the earlier steps) and
     ``aux_coef > 0`` (computed and added in the dead latents' rows only when a
     product of the batch and the encoder is large,
     :func:`~v1model.sae.objective.is_large_product`), removal of the decoder
@@ -350,7 +353,9 @@ def train_step(params, batch, objective, state, *, lr, k_aux, aux_coef, threshol
     Returns
     -------
     row : ndarray, shape (len(HISTORY_FIELDS),)
-        The step's statistics, in the order of :data:`HISTORY_FIELDS`.
+        The step's statistics, in the order of :data:`HISTORY_FIELDS`;
+        ``n_dead`` counts the latents dead after the step (this batch's codes
+        included), as ``state.tracker`` holds them when the step returns.
     """
     start = time.perf_counter()
     act = objective.activation
@@ -397,6 +402,10 @@ def train_step(params, batch, objective, state, *, lr, k_aux, aux_coef, threshol
             + (" or use dtype='float64'" if batch.dtype == np.float32 else "")) from exc
     project_rows(params["decoder"], previous)
     state.tracker.update(cache["z"])
+    # recorded after this batch's codes are counted, so that n_dead of the last step is the
+    # saved state's count (samples_since_fired >= dead_after); ``dead`` (AuxK's mask) was
+    # the count before them, one batch behind
+    n_dead = int(state.tracker.dead().sum())
     smallest = cache["smallest"]
     if smallest is not None and np.isfinite(smallest):
         rate = threshold_rate
@@ -407,7 +416,7 @@ def train_step(params, batch, objective, state, *, lr, k_aux, aux_coef, threshol
     total = float(np.einsum("ij,ij->", centred, centred, dtype=np.float64))
     fvu = cache["mse"] * batch.shape[0] / total if total > 0 else float("nan")
     l0 = np.count_nonzero(cache["z"]) / batch.shape[0]
-    return np.array([loss, cache["mse"], fvu, l0, int(dead.sum()), aux, state.threshold, lr,
+    return np.array([loss, cache["mse"], fvu, l0, n_dead, aux, state.threshold, lr,
                      state.elapsed])
 
 
