@@ -100,9 +100,10 @@ def load_audio_split(folder, pattern, sample_rate, length, n, n_held_out, held_o
                      min_rms, rng, *, unit_rms_synthetic=False,
                      length_name="segment_length"):
     """As :func:`load_audio`, plus ``n_held_out`` pieces from recordings that none of the
-    ``n`` comes from: a random ``held_out_fraction`` of the files (rounded, at least one
-    each way) is set aside before any piece is cut. Pieces cut at random places from the
-    same recordings overlap and share a speaker's take, so they test nothing held out.
+    ``n`` comes from: a random ``held_out_fraction`` of the files that can give a piece
+    (at least ``length`` samples, not all zero; rounded, at least one each way) is set
+    aside before any piece is cut. Pieces cut at random places from the same recordings
+    overlap and share a speaker's take, so they test nothing held out.
 
     Returns ``(X, X_held_out, rate, source, n_files, n_held_out_files)``: ``n_files``
     recordings read in all, ``n_held_out_files`` of them only for ``X_held_out``. The
@@ -116,9 +117,19 @@ def load_audio_split(folder, pattern, sample_rate, length, n, n_held_out, held_o
         raise ValueError(f"audio_dir {str(folder)!r} holds 1 recording matching "
                          f"pattern={pattern!r}: the evaluation excerpts come from recordings "
                          "never trained on, so at least 2 are needed")
-    n_held_files = min(max(1, round(held_out_fraction * len(waves))), len(waves) - 1)
+    # held out among the recordings that can give a piece: a shorter (or silent) one drawn
+    # for the evaluation left it nothing to cut ("length=1024 is longer than every
+    # waveform"), for some seeds and not others
+    usable = np.flatnonzero([len(w) >= length and np.any(w) for w in waves])
+    if len(usable) < 2:
+        raise ValueError(f"{length_name}={length} samples: audio_dir {str(folder)!r} holds "
+                         f"{len(usable)} recording(s) (of {len(waves)} matching "
+                         f"pattern={pattern!r}) of at least that length and not silent: the "
+                         "evaluation excerpts come from recordings never trained on, so at "
+                         f"least 2 are needed; give a shorter {length_name}")
+    n_held_files = min(max(1, round(held_out_fraction * len(usable))), len(usable) - 1)
     held = np.zeros(len(waves), dtype=bool)
-    held[rng.permutation(len(waves))[:n_held_files]] = True
+    held[usable[rng.permutation(len(usable))[:n_held_files]]] = True
     X = _pieces([w for w, h in zip(waves, held) if not h], length, n, min_rms, rng, folder,
                 "the training recordings")
     X_held = _pieces([w for w, h in zip(waves, held) if h], length, n_held_out, min_rms, rng,

@@ -431,3 +431,62 @@ def test_held_out_excerpts_come_from_recordings_never_trained_on(monkeypatch, tm
     with pytest.raises(ValueError, match=r"holds 1 recording .*at least 2 are needed"):
         get_study(NAME).run(quick=True, audio_dir=str(tmp_path), excerpt_length=128,
                             progress=False)
+
+
+@pytest.mark.filterwarnings("ignore:convolutional matching_pursuit:UserWarning")  # 1 update
+@pytest.mark.parametrize("seed", range(4))
+def test_recordings_without_an_excerpt_are_never_the_held_out_ones(tmp_path, seed):
+    """The held-out recordings were drawn among all the files: in a folder of 3
+    long recordings, 5 short clips and 2 silent takes, a clip or a silent take
+    drawn as the one held-out recording left nothing to cut ("length=128 is
+    longer than every waveform", a parameter the study does not have; "could
+    not find 2 segments with RMS >= 0.02; lower min_rms") for 3 of seeds 0-3,
+    and the same run finished for the fourth. The held-out ones now come from the recordings that hold an
+    excerpt; with fewer than 2 of them the error names ``excerpt_length``."""
+    from scipy.io import wavfile
+
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        wavfile.write(tmp_path / f"long{i}.wav", 8000,
+                      np.round(rng.standard_normal(1500) * 3000).astype(np.int16))
+    for i in range(5):
+        wavfile.write(tmp_path / f"short{i}.wav", 8000,
+                      np.round(rng.standard_normal(100) * 3000).astype(np.int16))
+    for i in range(2):
+        wavfile.write(tmp_path / f"silent{i}.wav", 8000, np.zeros(1500, np.int16))
+    small = dict(n_excerpts=8, n_eval=2, n_updates=1, control_updates=1, kernel_size=16,
+                 n_kernels=4, excerpt_length=128, crop_length=64, max_iter=5, progress=False)
+    ds = get_study(NAME).run(quick=True, seed=seed, audio_dir=str(tmp_path), **small)
+    # round(0.1 * 3 recordings with an excerpt) -> 1 held out, 2 left to train on
+    assert (ds.attrs["n_files"], ds.attrs["n_eval_files"]) == (10, 1)
+    for path in list(tmp_path.glob("long*.wav"))[1:]:
+        path.unlink()
+    with pytest.raises(ValueError, match=r"excerpt_length=128 samples: .* holds 1 "
+                                         r"recording\(s\) \(of 8 matching .* not silent"):
+        get_study(NAME).run(quick=True, seed=seed, audio_dir=str(tmp_path), **small)
+
+
+def test_the_held_out_fista_step_limit_is_the_one_recorded(monkeypatch):
+    """With method="fista", attrs["eval_max_iter"] (and the docstring of max_iter)
+    said the held-out codes stop at max_iter steps, 200 by default; encode was
+    called without it and ran them up to its own 5,000 (~550 steps on FSDD
+    excerpts): the attr now records the limit the held-out codes had."""
+    import inspect
+
+    import v1model.convolutional as conv
+
+    calls = []
+    real = conv.encode
+
+    def spy(X, kernels, lam, **kwargs):
+        calls.append(kwargs)
+        return real(X, kernels, lam, **kwargs)
+
+    monkeypatch.setattr(conv, "encode", spy)
+    ds = get_study(NAME).run(quick=True, seed=0, audio_dir="synthetic", method="fista",
+                             n_excerpts=8, n_updates=1, control_updates=1, n_eval=2,
+                             max_iter=5, kernel_size=16, n_kernels=4, progress=False)
+    (kwargs,) = calls  # the held-out codes
+    limit = kwargs.get("max_iter", inspect.signature(real).parameters["max_iter"].default)
+    assert ds.attrs["eval_max_iter"] == limit == 5000
+    assert ds.attrs["max_iter"] == 5
