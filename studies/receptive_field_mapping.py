@@ -152,7 +152,9 @@ def run(
         fields and similarities,
         the atoms' Gabor fits (``atom_*``, with ``atom_reliable`` from
         :func:`v1model.analysis.reliable_gabor_fits`), tuning curves and
-        their statistics, ``modulation_ratio``. Over ``sample_atom``:
+        their statistics, ``modulation_ratio``; responses are LCA codes, in
+        units of X as are the grating amplitudes, and the mapped RFs
+        (codes per unit of stimulus) are dimensionless. Over ``sample_atom``:
         ``contrast_response`` (sample_atom, contrast), ``contrast_threshold``
         (lowest contrast with a response), ``c50`` and ``exponent`` of a
         Naka-Rushton fit (NaN unless the curve saturates within the tested
@@ -223,12 +225,16 @@ def run(
         # no bar of its own: each protocol below draws one
         return lca(X, D, lam, progress=False)
 
+    # LCA codes are in units of X (v1model.inference), as are the stimuli it is shown
+    codes = "units of X"
+
     fit = fit_gabor(atoms, progress=progress)
     # the static gratings first (deterministic, so the results do not change): a
     # grating_contrast that no unit answers is refused before the noise mapping
     resp = grating_responses(encoder, (h, w), orientations=n_orientations,
                              frequencies=n_frequencies, phases=n_phases,
-                             contrast=grating_contrast, progress=progress)
+                             contrast=grating_contrast, response_units=codes,
+                             progress=progress)
     tuning = tuning_curves(resp)
     responsive = np.flatnonzero(np.isfinite(tuning["preferred_orientation"].values))
     if responsive.size == 0:
@@ -236,14 +242,16 @@ def run(
                          f"with lam={lam!r}: tuning, F1/F0 and contrast response need "
                          "responsive units; raise grating_contrast")
     white = map_receptive_fields(encoder, (h, w), noise="white", n_stimuli=n_white,
-                                 contrast=white_contrast, dictionary=D, seed=rng,
-                                 progress=progress)
+                                 contrast=white_contrast, dictionary=D,
+                                 response_units=codes, seed=rng, progress=progress)
     sparse = map_receptive_fields(encoder, (h, w), noise="sparse", n_stimuli=n_sparse,
                                   contrast=sparse_contrast, n_pixels=sparse_pixels,
-                                  dictionary=D, seed=rng, progress=progress)
+                                  dictionary=D, response_units=codes, seed=rng,
+                                  progress=progress)
     drift = drifting_grating_responses(encoder, (h, w), orientations=n_orientations,
                                        frequencies=resp["frequency"].values,
-                                       contrast=grating_contrast, progress=progress)
+                                       contrast=grating_contrast, response_units=codes,
+                                       progress=progress)
     # n_sample_units spread evenly over the units that answer the gratings (spread over
     # all units, then the silent ones dropped, left fewer or none: an empty protocol)
     pick = np.linspace(0, responsive.size - 1, min(n_sample_units, responsive.size))
@@ -251,14 +259,16 @@ def run(
     crf = contrast_response(encoder, (h, w), tuning["peak_orientation"].values[sample],
                             tuning["preferred_frequency"].values[sample], units=sample,
                             contrasts=np.geomspace(min_contrast, max_contrast, n_contrasts),
-                            phases=n_phases, progress=progress)
+                            phases=n_phases, response_units=codes, progress=progress)
 
     ds = xr.Dataset(coords={"atom": np.arange(n_units),
                             "y": ("y", np.arange(h), {"units": "pixel"}),
                             "x": ("x", np.arange(w), {"units": "pixel"})})
     ds["dictionary"] = (("atom", "y", "x"), atoms, {"units": "1", "long_name": "atoms"})
     for tag, m in (("white", white), ("sparse", sparse)):
-        ds[f"rf_{tag}"] = m["rf"].assign_attrs(long_name=f"RF mapped with {tag} noise")
+        # codes per unit of stimulus, both in units of X: a dimensionless filter
+        ds[f"rf_{tag}"] = m["rf"].assign_attrs(long_name=f"RF mapped with {tag} noise",
+                                               units="1")
         ds[f"similarity_{tag}"] = m["similarity"]
         trace = m["similarity_trace"].rename({"n_stimuli_used": f"n_{tag}_used"})
         ds[f"similarity_trace_{tag}"] = trace
@@ -279,6 +289,9 @@ def run(
     ds["modulation_ratio"] = ("atom", ratio, {"units": "1", "long_name":
                               "F1/F0 to the preferred drifting grating"})
     crf = crf.rename({"atom": "sample_atom"})
+    # the encoder's input is X: its contrasts (coordinate, c50, threshold) in units of X
+    for name in ("contrast", "c50", "threshold"):
+        crf[name].attrs["units"] = codes
     ds["contrast_response"] = crf["response"]
     for name in ("c50", "exponent", "fit_r2", "c50_flag", "threshold"):
         ds[name if name != "threshold" else "contrast_threshold"] = crf[name]

@@ -43,7 +43,8 @@ def test_linear_gabor_unit_sums_until_the_disc_covers_its_envelope(gabor_atoms):
     ds = size_tuning(lambda X: np.maximum(X @ D.T, 0.0), SHAPE, o, f, centers=centers,
                      diameters=40, contrasts=[0.2, 1.0], phases=16)
     assert ds.response.dims == ("atom", "contrast", "diameter")
-    assert ds.response.attrs["units"] == "1" and ds.diameter.attrs["units"] == "pixel"
+    assert ds.response.attrs["units"] == "units of the encoder's output"
+    assert ds.diameter.attrs["units"] == "pixel"
     assert ds.full_field.values.all()
     s = surround_suppression(ds)
     assert np.all(s.suppression_index.values < 0.01)
@@ -368,7 +369,8 @@ def test_linear_gabor_unit_is_not_end_stopped(gabor_atoms):
     ds = length_tuning(lambda X: np.maximum(X @ D.T, 0.0), SHAPE, o, f, centers=centers,
                        lengths=40, contrasts=[0.2, 1.0], phases=16)
     assert ds.response.dims == ("atom", "contrast", "length")
-    assert ds.response.attrs["units"] == "1" and ds.length.attrs["units"] == "pixel"
+    assert ds.response.attrs["units"] == "units of the encoder's output"
+    assert ds.length.attrs["units"] == "pixel"
     np.testing.assert_allclose(ds.bar_width.values, 1.0 / np.array(f))
     assert ds.bar_width.attrs["units"] == "pixel"
     # the longest bar crosses the patch from both centres

@@ -162,3 +162,33 @@ def test_similarity_trace_of_one_batch_is_drawn(gabor_dictionary, monkeypatch, t
     assert len(medians) == 2  # white and sparse noise
     for line in medians:
         assert len(line.get_xdata()) == 1 and line.get_marker() not in (None, "None", "")
+
+
+def test_saved_results_label_codes_in_units_of_x_and_the_mapped_rfs_dimensionless(
+        gabor_dictionary, tmp_path):
+    """The probes labelled the LCA codes, the grating amplitudes and the mapped RFs "1".
+    Codes and amplitudes are in units of X (lam's), the RFs codes per unit of stimulus:
+    with lam and every amplitude twice as large, each code (and contrast) doubles and
+    each RF stays the same, as the labels of the saved result say."""
+    from v1model.io import load_dataset, save_dataset
+
+    runs = []
+    for k in (1.0, 2.0):
+        params = dict(SMALL, lam=0.15 * k, white_contrast=0.3 * k, sparse_contrast=1.0 * k,
+                      grating_contrast=0.1 * k, min_contrast=0.003 * k, max_contrast=1.0 * k)
+        ds = get_study("receptive-field-mapping").run(
+            quick=True, dictionary=gabor_dictionary, n_sample_units=2, progress=False,
+            **params)
+        runs.append(load_dataset(save_dataset(ds, tmp_path / f"rfm{k:g}.nc")))
+    one, two = runs
+    in_x = ("orientation_tuning", "frequency_tuning", "max_response", "contrast_response",
+            "contrast", "contrast_threshold")
+    for var in in_x:
+        assert one[var].attrs["units"] == "units of X", var
+        np.testing.assert_allclose(two[var].values, 2.0 * one[var].values, rtol=1e-5,
+                                   atol=1e-9, err_msg=var)
+    for var in ("rf_white", "rf_sparse", "modulation_ratio", "similarity_white"):
+        assert one[var].attrs["units"] == "1", var
+        np.testing.assert_allclose(two[var].values, one[var].values, rtol=1e-5, atol=1e-9,
+                                   err_msg=var)
+    assert float(one["max_response"].max()) > 0.01  # the codes compared are not all zero

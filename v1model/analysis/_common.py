@@ -6,7 +6,15 @@ import numpy as np
 
 from ..validation import check_array, describe
 
-__all__ = ["atoms_as_images", "check_encoder", "call_encoder", "check_real"]
+__all__ = ["atoms_as_images", "check_encoder", "call_encoder", "check_real",
+           "check_response_units", "response_units_of", "RESPONSE_UNITS", "STIMULUS_UNITS"]
+
+#: The units of a probe's responses when the caller does not name them: an encoder is
+#: any callable, whose output may be LCA codes (units of X), spike counts or rates (Hz)
+RESPONSE_UNITS = "units of the encoder's output"
+#: The units of a probe's stimulus amplitudes (contrasts): the encoder's input, whatever
+#: it is (whitened pixels for the studies' LCA, i.e. units of X)
+STIMULUS_UNITS = "units of the encoder's input"
 
 
 def atoms_as_images(atoms, shape=None, name: str = "atoms", dtype=np.float64):
@@ -77,6 +85,29 @@ def check_real(values, name: str, expected: str):
         raise TypeError(f"{name} must be real {expected}, got complex values "
                         f"({describe(values)})")
     return values
+
+
+def check_response_units(response_units, name: str = "response_units") -> str:
+    """A non-empty string naming the units of an encoder's output, e.g. ``"units of X"``.
+
+    Raises
+    ------
+    TypeError
+        For anything but a non-empty ``str`` (``None``, a number, bytes).
+    """
+    if not isinstance(response_units, str) or not response_units.strip():
+        raise TypeError(f"{name} must be a non-empty string naming the units of the "
+                        f"encoder's output (e.g. 'units of X' for LCA codes, 'Hz' for rates), "
+                        f"got {describe(response_units)}")
+    return response_units
+
+
+def response_units_of(variable) -> str:
+    """The units a probe recorded on ``variable`` (a DataArray of responses), or
+    :data:`RESPONSE_UNITS` for one built by hand without them: the summaries of a
+    probe's result keep the responses' units."""
+    units = variable.attrs.get("units")
+    return units if isinstance(units, str) and units.strip() else RESPONSE_UNITS
 
 
 def check_encoder(encoder, name: str = "encoder"):

@@ -45,7 +45,8 @@ from ..validation import (
     check_positive,
 )
 from ..scaling import pow2_scale
-from ._common import atoms_as_images, call_encoder, check_encoder, image_shape
+from ._common import (RESPONSE_UNITS, atoms_as_images, call_encoder, check_encoder,
+                      check_response_units, image_shape)
 
 __all__ = ["map_receptive_fields", "cosine_similarity", "NOISE_KINDS", "MAPPING_METHODS"]
 
@@ -113,6 +114,7 @@ def map_receptive_fields(
     method: str = "sta",
     ridge: float = 0.0,
     dictionary=None,
+    response_units: str = RESPONSE_UNITS,
     batch_size: int = 1000,
     seed=None,
     progress: bool | None = None,
@@ -152,6 +154,12 @@ def map_receptive_fields(
         The units' atoms (none of them all zeros); adds ``similarity``
         (cosine of each mapped RF with its atom) and ``similarity_trace``
         (the same after each batch).
+    response_units : str, default "units of the encoder's output"
+        The units of the encoder's output, recorded as the units of
+        ``mean_response`` and ``response_sd``; ``rf`` is in
+        ``response_units`` per unit of the encoder's input. E.g.
+        ``"units of X"`` for LCA codes (:mod:`v1model.inference`), ``"Hz"``
+        for rates.
     batch_size : int, default 1000
         Stimuli per encoder call; the noise is drawn in blocks of
         :data:`NOISE_BLOCK` stimuli whatever ``batch_size``, so a seed gives
@@ -166,8 +174,9 @@ def map_receptive_fields(
     -------
     xarray.Dataset
         ``rf`` (atom, y, x): mapped receptive fields (response per unit of
-        stimulus); ``mean_response``, ``response_sd``, ``fraction_active``
-        (atom); ``similarity`` (atom) and ``similarity_trace``
+        stimulus: ``response_units`` per unit of the encoder's input);
+        ``mean_response``, ``response_sd`` (``response_units``),
+        ``fraction_active`` (1) (atom); ``similarity`` (atom) and ``similarity_trace``
         (n_stimuli_used, atom) when ``dictionary`` is given (NaN for a unit
         whose mapped RF is exactly zero: a unit whose response never changes,
         e.g. one that never responds or always gives the same value);
@@ -176,7 +185,8 @@ def map_receptive_fields(
     Raises
     ------
     TypeError
-        When ``encoder`` is not callable or returns a non-numeric array.
+        When ``encoder`` is not callable or returns a non-numeric array, or
+        ``response_units`` is not a non-empty string.
     ValueError
         For ``distribution`` with sparse noise or ``n_pixels`` with white
         noise (they would be ignored), a dictionary with an all-zero atom,
@@ -220,6 +230,7 @@ def map_receptive_fields(
         n_pixels = check_int(1 if n_pixels is None else n_pixels, "n_pixels", minimum=1,
                              maximum=h * w)
     ridge = check_nonnegative(ridge, "ridge")
+    response_units = check_response_units(response_units)
     # the empirical covariance of n stimuli has rank < n: with no ridge, the regression
     # has many exact solutions and lstsq returns the minimum-norm one, not the filter
     underdetermined = method == "regression" and ridge == 0 and n_stimuli <= h * w
@@ -318,9 +329,12 @@ def map_receptive_fields(
                             "y": ("y", np.arange(h), {"units": "pixel", "long_name": "row"}),
                             "x": ("x", np.arange(w), {"units": "pixel", "long_name": "column"})})
     ds["rf"] = (("atom", "y", "x"), rf.T.reshape(n_units, h, w),
-                {"units": "1", "long_name": f"mapped receptive field ({method})"})
-    ds["mean_response"] = ("atom", mean_r, {"units": "1", "long_name": "mean response to noise"})
-    ds["response_sd"] = ("atom", sd_r, {"units": "1", "long_name": "s.d. of responses to noise"})
+                {"units": f"{response_units} per unit of the encoder's input",
+                 "long_name": f"mapped receptive field ({method})"})
+    ds["mean_response"] = ("atom", mean_r, {"units": response_units,
+                                            "long_name": "mean response to noise"})
+    ds["response_sd"] = ("atom", sd_r, {"units": response_units,
+                                        "long_name": "s.d. of responses to noise"})
     ds["fraction_active"] = ("atom", n_active / n_done,
                              {"units": "1", "long_name": "fraction of stimuli with a response"})
     if atoms is not None:

@@ -46,7 +46,8 @@ import xarray as xr
 from ..progress import check_progress, progress_bar
 from ..validation import (check_array, check_choice, check_fits_in_memory, check_int,
                           check_nonnegative, check_positive, check_probability, describe)
-from ._common import call_encoder, check_encoder, image_shape
+from ._common import (RESPONSE_UNITS, STIMULUS_UNITS, call_encoder, check_encoder,
+                      check_response_units, image_shape, response_units_of)
 from .tuning import RECTIFY, _grid_or_count, _rectify
 
 __all__ = ["size_tuning", "surround_suppression", "cross_orientation_suppression",
@@ -158,13 +159,13 @@ def _extents(values, name, centers, shape, edge):
     return values
 
 
-def _probe_options(contrasts, phases, rectify, batch_size, progress):
+def _probe_options(contrasts, phases, rectify, response_units, batch_size, progress):
     """The options :func:`size_tuning` and :func:`length_tuning` share, validated."""
     con = check_array(contrasts, "contrasts", ndim=(0, 1)).reshape(-1)
     if np.any(con <= 0):
         raise ValueError(f"contrasts must be > 0, got min {float(con.min())!r}")
     return (con, _grid_or_count(phases, "phases", (0.0, 2 * np.pi)),
-            check_choice(rectify, "rectify", RECTIFY),
+            check_choice(rectify, "rectify", RECTIFY), check_response_units(response_units),
             check_int(batch_size, "batch_size", minimum=1), check_progress(progress))
 
 
@@ -184,12 +185,14 @@ def _probe(encoder, draw, units, con, extents, ph, shape, rectify, batch_size, p
     return _rectify(own.reshape(len(units), *grid), rectify).max(axis=-1)
 
 
-def _tuning_dataset(resp, dim, extents, con, units, o, f, c, aperture, long_name):
+def _tuning_dataset(resp, dim, extents, con, units, o, f, c, aperture, long_name,
+                    response_units):
     """The Dataset of a size or length tuning: ``response`` over (atom, contrast,
     ``dim``) and each unit's grating and aperture centre."""
     return xr.Dataset(
         {
-            "response": (("atom", "contrast", dim), resp, {"units": "1", "long_name": long_name}),
+            "response": (("atom", "contrast", dim), resp, {"units": response_units,
+                                                            "long_name": long_name}),
             "grating_orientation": ("atom", o.astype(float), {
                 "units": "rad", "long_name": "orientation of the test grating"}),
             "grating_frequency": ("atom", f.astype(float), {
@@ -200,7 +203,8 @@ def _tuning_dataset(resp, dim, extents, con, units, o, f, c, aperture, long_name
                          "long_name": f"{aperture} centre, row (0 at the top)"}),
         },
         coords={"atom": units,
-                "contrast": ("contrast", con, {"units": "1"}),
+                "contrast": ("contrast", con, {"units": STIMULUS_UNITS,
+                                               "long_name": "grating amplitude"}),
                 dim: (dim, extents, {"units": "pixel"})},
     )
 
@@ -210,13 +214,15 @@ def _summary_dataset(tuning, dim, source, peak_fraction, largest, index):
     ``largest`` and ``index`` are (variable name, long name) of the response at
     the largest ``dim`` and of the index."""
     pref, peak, at_largest, values, ratio = _curve_summary(tuning, dim, source, peak_fraction)
+    r_units = response_units_of(tuning["response"])  # the probe's, e.g. "units of X"
     ds = xr.Dataset(coords={k: tuning[k] for k in ("atom", "contrast") if k in tuning.coords})
     ds[f"preferred_{dim}"] = (("atom", "contrast"), pref, {"units": "pixel", "long_name":
                               f"{dim} of the peak response" if peak_fraction == 1 else
                               f"smallest {dim} reaching {peak_fraction:g} of the peak"})
     ds["peak_response"] = (("atom", "contrast"), peak,
-                           {"units": "1", "long_name": f"largest response over {dim}s"})
-    ds[largest[0]] = (("atom", "contrast"), at_largest, {"units": "1", "long_name": largest[1]})
+                           {"units": r_units, "long_name": f"largest response over {dim}s"})
+    ds[largest[0]] = (("atom", "contrast"), at_largest, {"units": r_units,
+                                                         "long_name": largest[1]})
     ds[index[0]] = (("atom", "contrast"), values, {"units": "1", "long_name": index[1]})
     ds[f"preferred_{dim}_ratio"] = ("atom", ratio, {"units": "1", "long_name":
                                     f"preferred {dim} at the highest contrast / at the lowest"})
@@ -236,6 +242,7 @@ def size_tuning(
     units=None,
     edge: float = 0.0,
     rectify: str = "positive",
+    response_units: str = RESPONSE_UNITS,
     batch_size: int = 4096,
     progress: bool | None = None,
 ) -> xr.Dataset:
@@ -275,6 +282,10 @@ def size_tuning(
         :func:`stimuli.gratings.aperture`).
     rectify : {"positive", "abs", "none"}, default "positive"
         How signed responses become rates.
+    response_units : str, default "units of the encoder's output"
+        The units of the encoder's output, recorded as the units of
+        ``response``: e.g. ``"units of X"`` for LCA codes
+        (:mod:`v1model.inference`), ``"Hz"`` for rates.
     batch_size : int, default 4096
         Stimuli per encoder call. The stimuli are drawn one unit at a time
         and only each unit's own responses kept: memory grows with
@@ -288,18 +299,20 @@ def size_tuning(
     -------
     xarray.Dataset
         ``response`` (atom, contrast, diameter), the rectified response
-        (max over phase); ``full_field`` (atom, bool): whether the largest
-        disc covers the whole patch for that unit (only then is the largest
-        response a full-field one); ``grating_orientation`` (rad),
-        ``grating_frequency`` (cycles/pixel), ``center_x``, ``center_y``
-        (pixel) over ``atom``. Coordinates ``atom`` (the units),
-        ``contrast`` (1), ``diameter`` (pixel). Summarise it with
+        (max over phase) in ``response_units``; ``full_field`` (atom,
+        bool): whether the largest disc covers the whole patch for that unit
+        (only then is the largest response a full-field one);
+        ``grating_orientation`` (rad), ``grating_frequency``
+        (cycles/pixel), ``center_x``, ``center_y`` (pixel) over ``atom``.
+        Coordinates ``atom`` (the units), ``contrast`` (units of the
+        encoder's input), ``diameter`` (pixel). Summarise it with
         :func:`surround_suppression`.
 
     Raises
     ------
     TypeError
-        When ``encoder`` is not callable or returns a non-numeric array.
+        When ``encoder`` is not callable or returns a non-numeric array, or
+        ``response_units`` is not a non-empty string.
     ValueError
         For non-positive diameters or contrasts, frequencies outside
         (0, 0.5], ``centers`` that are not (x0, y0) pairs, per-unit arrays
@@ -327,8 +340,8 @@ def size_tuning(
     o, f, c, units = _unit_parameters(orientation, frequency, centers, units, (h, w))
     edge = check_nonnegative(edge, "edge")
     d = _extents(diameters, "diameters", c, (h, w), edge)
-    con, ph, rectify, batch_size, progress = _probe_options(contrasts, phases, rectify,
-                                                            batch_size, progress)
+    con, ph, rectify, response_units, batch_size, progress = _probe_options(
+        contrasts, phases, rectify, response_units, batch_size, progress)
 
     def draw(k, extent, phase, contrast):
         return disc_grating((h, w), o[k], f[k], extent, phase, contrast, center=c[k], edge=edge)
@@ -336,7 +349,7 @@ def size_tuning(
     resp = _probe(encoder, draw, units, con, d, ph, (h, w), rectify, batch_size, progress,
                   "size tuning")
     ds = _tuning_dataset(resp, "diameter", d, con, units, o, f, c, "disc",
-                         "response to a grating disc (max over phase)")
+                         "response to a grating disc (max over phase)", response_units)
     ds["full_field"] = ("atom", d.max() >= _full_field_diameter(c, (h, w), edge), {
         "units": "1", "long_name": "the largest disc covers the whole patch"})
     ds.attrs.update(analysis="size tuning", rectify=rectify, n_phases=len(ph), edge=edge,
@@ -418,10 +431,11 @@ def surround_suppression(tuning: xr.Dataset, *, peak_fraction: float = 1.0) -> x
     -------
     xarray.Dataset
         Over (atom, contrast): ``preferred_diameter`` (pixel),
-        ``peak_response``, ``largest_response`` (1), ``suppression_index``
-        (1); over ``atom``: ``preferred_diameter_ratio``, the preferred
-        diameter at the highest contrast over that at the lowest (NaN with
-        a single contrast or a silent unit). Attrs: ``peak_fraction``.
+        ``peak_response``, ``largest_response`` (the units of
+        ``tuning['response']``), ``suppression_index`` (1); over ``atom``:
+        ``preferred_diameter_ratio``, the preferred diameter at the highest
+        contrast over that at the lowest (NaN with a single contrast or a
+        silent unit). Attrs: ``peak_fraction``.
 
     Raises
     ------
@@ -465,6 +479,7 @@ def cross_orientation_suppression(
     units=None,
     edge: float = 0.0,
     rectify: str = "positive",
+    response_units: str = RESPONSE_UNITS,
     batch_size: int = 4096,
     progress: bool | None = None,
 ) -> xr.Dataset:
@@ -515,6 +530,10 @@ def cross_orientation_suppression(
         Raised-cosine edge of the disc in pixels.
     rectify : {"positive", "abs", "none"}, default "positive"
         How signed responses become rates.
+    response_units : str, default "units of the encoder's output"
+        The units of the encoder's output, recorded as the units of
+        ``response`` and ``mask_response``: e.g. ``"units of X"`` for LCA
+        codes (:mod:`v1model.inference`), ``"Hz"`` for rates.
     batch_size : int, default 4096
         Stimuli per encoder call. The stimuli are drawn one unit at a time
         and only each unit's own responses kept: memory grows with
@@ -529,19 +548,22 @@ def cross_orientation_suppression(
     xarray.Dataset
         ``response`` (atom, mask_contrast) to test + mask;
         ``mask_response`` (atom, mask_contrast) to the mask alone (max over
-        mask phases): how much the mask drives the unit by itself;
-        ``relative_response`` = response / response to the test alone;
+        mask phases): how much the mask drives the unit by itself (both in
+        ``response_units``); ``relative_response`` = response / response to
+        the test alone (1);
         ``suppression_index`` (atom) = 1 - relative response at the largest
         mask contrast (> 0: suppression, < 0: facilitation; NaN if the test
         alone gives no response); ``grating_orientation``,
         ``mask_orientation`` (rad), ``grating_frequency`` (cycles/pixel),
-        ``center_x``, ``center_y`` (pixel). Attrs: ``test_contrast``,
+        ``center_x``, ``center_y`` (pixel). Coordinate ``mask_contrast``
+        (units of the encoder's input). Attrs: ``test_contrast``,
         ``mask_offset``, ``n_phases``, ``n_mask_phases``.
 
     Raises
     ------
     TypeError
-        When ``encoder`` is not callable or returns a non-numeric array.
+        When ``encoder`` is not callable or returns a non-numeric array, or
+        ``response_units`` is not a non-empty string.
     ValueError
         For a non-positive ``test_contrast``, a non-positive or infinite
         ``diameter``, negative mask contrasts, or as in :func:`size_tuning`.
@@ -589,6 +611,7 @@ def cross_orientation_suppression(
     mph = np.linspace(0.0, 2 * np.pi, n_mp, endpoint=False)
     edge = check_nonnegative(edge, "edge")
     rectify = check_choice(rectify, "rectify", RECTIFY)
+    response_units = check_response_units(response_units)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     progress = check_progress(progress)
 
@@ -619,11 +642,11 @@ def cross_orientation_suppression(
     ds = xr.Dataset(
         {
             "response": (("atom", "mask_contrast"), resp,
-                         {"units": "1", "long_name": "response to test + mask (max over test "
-                          "phase, mean over mask phase)"}),
+                         {"units": response_units, "long_name": "response to test + mask (max "
+                          "over test phase, mean over mask phase)"}),
             "mask_response": (("atom", "mask_contrast"), mask_alone,
-                              {"units": "1", "long_name": "response to the mask alone (max "
-                               "over mask phase)"}),
+                              {"units": response_units, "long_name": "response to the mask "
+                               "alone (max over mask phase)"}),
             "relative_response": (("atom", "mask_contrast"), rel,
                                   {"units": "1", "long_name": "response / response to the test "
                                    "alone"}),
@@ -645,7 +668,8 @@ def cross_orientation_suppression(
             "diameter": ("atom", dia, {"units": "pixel", "long_name":
                          "aperture diameter (NaN: full field)"}),
         },
-        coords={"atom": units, "mask_contrast": ("mask_contrast", mc, {"units": "1"})},
+        coords={"atom": units, "mask_contrast": ("mask_contrast", mc, {
+            "units": STIMULUS_UNITS, "long_name": "mask grating amplitude"})},
     )
     ds.attrs.update(analysis="cross-orientation suppression", test_contrast=test_contrast,
                     mask_offset=offset, n_phases=len(ph), n_mask_phases=n_mp, edge=edge,
@@ -666,6 +690,7 @@ def length_tuning(
     phases=8,
     units=None,
     rectify: str = "positive",
+    response_units: str = RESPONSE_UNITS,
     batch_size: int = 4096,
     progress: bool | None = None,
 ) -> xr.Dataset:
@@ -711,6 +736,10 @@ def length_tuning(
         The encoder's units to measure; default ``0 ... n_selected - 1``.
     rectify : {"positive", "abs", "none"}, default "positive"
         How signed responses become rates.
+    response_units : str, default "units of the encoder's output"
+        The units of the encoder's output, recorded as the units of
+        ``response``: e.g. ``"units of X"`` for LCA codes
+        (:mod:`v1model.inference`), ``"Hz"`` for rates.
     batch_size : int, default 4096
         Stimuli per encoder call. The stimuli are drawn one unit at a time
         and only each unit's own responses kept: memory grows with
@@ -724,15 +753,17 @@ def length_tuning(
     -------
     xarray.Dataset
         ``response`` (atom, contrast, length), the rectified response (max
-        over phase); ``bar_width`` (pixel), ``grating_orientation`` (rad),
-        ``grating_frequency`` (cycles/pixel), ``center_x``, ``center_y``
-        (pixel) over ``atom``. Coordinates ``atom``, ``contrast`` (1),
+        over phase) in ``response_units``; ``bar_width`` (pixel),
+        ``grating_orientation`` (rad), ``grating_frequency``
+        (cycles/pixel), ``center_x``, ``center_y`` (pixel) over ``atom``.
+        Coordinates ``atom``, ``contrast`` (units of the encoder's input),
         ``length`` (pixel). Summarise it with :func:`end_stopping`.
 
     Raises
     ------
     TypeError
-        When ``encoder`` is not callable or returns a non-numeric array.
+        When ``encoder`` is not callable or returns a non-numeric array, or
+        ``response_units`` is not a non-empty string.
     ValueError
         For non-positive lengths, widths or contrasts, a ``width`` that is
         neither one value nor one per unit, or as in :func:`size_tuning`.
@@ -766,8 +797,8 @@ def length_tuning(
         except ValueError as exc:
             raise ValueError(f"width must be one value or one per selected unit "
                              f"({len(units)}), got shape {bw.shape}") from exc
-    con, ph, rectify, batch_size, progress = _probe_options(contrasts, phases, rectify,
-                                                            batch_size, progress)
+    con, ph, rectify, response_units, batch_size, progress = _probe_options(
+        contrasts, phases, rectify, response_units, batch_size, progress)
 
     def draw(k, extent, phase, contrast):
         return bar_grating((h, w), o[k], f[k], extent, bw[k], phase, contrast, center=c[k])
@@ -775,7 +806,7 @@ def length_tuning(
     resp = _probe(encoder, draw, units, con, lengths_, ph, (h, w), rectify, batch_size,
                   progress, "length tuning")
     ds = _tuning_dataset(resp, "length", lengths_, con, units, o, f, c, "bar",
-                         "response to a grating bar (max over phase)")
+                         "response to a grating bar (max over phase)", response_units)
     ds["bar_width"] = ("atom", bw, {"units": "pixel", "long_name": "bar extent across the bars"})
     ds.attrs.update(analysis="length tuning", rectify=rectify, n_phases=len(ph),
                     bar_width_rule="one period (1 / frequency)" if width is None else "given",
@@ -809,9 +840,10 @@ def end_stopping(tuning: xr.Dataset, *, peak_fraction: float = 1.0) -> xr.Datase
     -------
     xarray.Dataset
         Over (atom, contrast): ``preferred_length`` (pixel),
-        ``peak_response``, ``longest_response``, ``end_stopping_index``
-        (1); over ``atom``: ``preferred_length_ratio`` (highest over lowest
-        contrast). Attrs: ``peak_fraction``.
+        ``peak_response``, ``longest_response`` (the units of
+        ``tuning['response']``), ``end_stopping_index`` (1); over ``atom``:
+        ``preferred_length_ratio`` (highest over lowest contrast). Attrs:
+        ``peak_fraction``.
 
     Raises
     ------

@@ -23,7 +23,8 @@ import xarray as xr
 from ..progress import check_progress, progress_bar
 from ..validation import (check_array, check_axis, check_bool, check_choice, check_fits_in_memory,
                           check_int, check_nonnegative, check_positive, check_probability, describe)
-from ._common import call_encoder, check_encoder, check_real, image_shape
+from ._common import (RESPONSE_UNITS, STIMULUS_UNITS, call_encoder, check_encoder, check_real,
+                      check_response_units, image_shape, response_units_of)
 
 __all__ = [
     "grating_responses",
@@ -104,6 +105,7 @@ def grating_responses(
     frequencies=8,
     phases=8,
     contrast: float = 1.0,
+    response_units: str = RESPONSE_UNITS,
     batch_size: int = 4096,
     progress: bool | None = None,
 ) -> xr.Dataset:
@@ -128,6 +130,10 @@ def grating_responses(
         Radians; an int n gives n values evenly spaced over [0, 2 pi).
     contrast : float, default 1.0
         Grating amplitude (> 0) in the units of the encoder's input.
+    response_units : str, default "units of the encoder's output"
+        The units of the encoder's output, recorded as the units of
+        ``response``: e.g. ``"units of X"`` for LCA codes
+        (:mod:`v1model.inference`), ``"Hz"`` for rates.
     batch_size : int, default 4096
         Stimuli per encoder call.
     progress : bool or None, default None
@@ -137,14 +143,16 @@ def grating_responses(
     Returns
     -------
     xarray.Dataset
-        ``response`` (orientation, frequency, phase, atom), with the
-        coordinates ``orientation`` (rad), ``frequency`` (cycles/pixel),
-        ``phase`` (rad) and ``atom`` (the encoder's unit index).
+        ``response`` (orientation, frequency, phase, atom), in
+        ``response_units``, with the coordinates ``orientation`` (rad),
+        ``frequency`` (cycles/pixel), ``phase`` (rad) and ``atom`` (the
+        encoder's unit index).
 
     Raises
     ------
     TypeError
-        When ``encoder`` is not callable or returns a non-numeric array.
+        When ``encoder`` is not callable or returns a non-numeric array, or
+        ``response_units`` is not a non-empty string.
     ValueError
         For frequencies outside (0, 0.5], an int ``frequencies`` with a
         ``shape`` under 3 pixels on a side, a non-positive ``contrast`` or
@@ -160,6 +168,7 @@ def grating_responses(
 
     check_frequency(f, "frequencies", positive=True)
     contrast = check_positive(contrast, "contrast")
+    response_units = check_response_units(response_units)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     progress = check_progress(progress)
 
@@ -168,7 +177,7 @@ def grating_responses(
     ds = xr.Dataset(
         {"response": (("orientation", "frequency", "phase", "atom"),
                       R.reshape(len(o), len(f), len(ph), -1),
-                      {"units": "1", "long_name": "response to a static grating"})},
+                      {"units": response_units, "long_name": "response to a static grating"})},
         coords={
             "orientation": ("orientation", o, {"units": "rad"}),
             "frequency": ("frequency", f, {"units": "cycles/pixel"}),
@@ -335,11 +344,12 @@ def tuning_curves(
         orientations over [0, pi), in any order),
         ``preferred_frequency`` (cycles/pixel, grid argmax),
         ``frequency_bandwidth`` (octaves, full width at ``bandwidth_level``),
-        ``max_response``. Both bandwidths are NaN where the curve does not
-        fall below ``bandwidth_level`` on both sides of its peak within the
-        grid (crossings are interpolated linearly between samples, in log2
-        frequency for the frequency curve, whose grid may come in any order).
-        Units that never respond get NaN.
+        ``max_response``; the curves and ``max_response`` keep the units
+        of ``responses['response']``. Both bandwidths are NaN where the
+        curve does not fall below ``bandwidth_level`` on both sides of its
+        peak within the grid (crossings are interpolated linearly between
+        samples, in log2 frequency for the frequency curve, whose grid may
+        come in any order). Units that never respond get NaN.
 
     Raises
     ------
@@ -383,6 +393,7 @@ def tuning_curves(
     rectify = check_choice(rectify, "rectify", RECTIFY)
     phase_statistic = check_choice(phase_statistic, "phase_statistic", PHASE_STATISTICS)
     bandwidth_level = check_probability(bandwidth_level, "bandwidth_level")
+    r_units = response_units_of(responses["response"])
     R = _rectify(R, rectify)
     amp = R.max(axis=-1) if phase_statistic == "max" else R.mean(axis=-1)
     n_units, n_o, n_f = amp.shape
@@ -428,10 +439,10 @@ def tuning_curves(
                             "orientation": responses["orientation"],
                             "frequency": responses["frequency"]})
     ds["orientation_tuning"] = (("atom", "orientation"), ori_curve,
-                                {"units": "1", "long_name": "response vs orientation at the "
+                                {"units": r_units, "long_name": "response vs orientation at the "
                                  "preferred frequency"})
     ds["frequency_tuning"] = (("atom", "frequency"), freq_curve,
-                              {"units": "1", "long_name": "response vs frequency at the "
+                              {"units": r_units, "long_name": "response vs frequency at the "
                                "preferred orientation"})
     ds["preferred_orientation"] = ("atom", pref_o, {"units": "rad", "long_name":
                                    "preferred orientation (vector sum)"})
@@ -446,7 +457,7 @@ def tuning_curves(
     ds["frequency_bandwidth"] = ("atom", np.where(alive, 2 * half, np.nan),
                                  {"units": "octave", "long_name": "frequency full width at "
                                   f"{bandwidth_level:g} of the peak"})
-    ds["max_response"] = ("atom", peak, {"units": "1", "long_name": "largest response"})
+    ds["max_response"] = ("atom", peak, {"units": r_units, "long_name": "largest response"})
     ds.attrs.update(analysis="tuning curves", rectify=rectify, phase_statistic=phase_statistic,
                     bandwidth_level=bandwidth_level)
     return ds
@@ -463,6 +474,7 @@ def drifting_grating_responses(
     n_cycles: int = 1,
     contrast: float = 1.0,
     rectify: str = "positive",
+    response_units: str = RESPONSE_UNITS,
     batch_size: int = 4096,
     progress: bool | None = None,
 ) -> xr.Dataset:
@@ -495,6 +507,10 @@ def drifting_grating_responses(
     rectify : {"positive", "abs", "none"}, default "positive"
         Applied before F0 and F1 (a full-wave ``"abs"`` doubles the
         modulation frequency and hides F1).
+    response_units : str, default "units of the encoder's output"
+        The units of the encoder's output, recorded as the units of
+        ``response``, ``f0`` and ``f1``: e.g. ``"units of X"`` for LCA codes
+        (:mod:`v1model.inference`), ``"Hz"`` for rates.
     batch_size : int, default 4096
         Frames per encoder call.
     progress : bool or None, default None
@@ -505,14 +521,16 @@ def drifting_grating_responses(
     -------
     xarray.Dataset
         ``response`` (orientation, frequency, time, atom), the rectified
-        response per frame with ``time`` in seconds; ``f0``, ``f1`` and
-        ``modulation_ratio`` = F1 / F0 (orientation, frequency, atom);
-        simple cells have F1 / F0 > 1 (Skottun et al. 1991).
+        response per frame with ``time`` in seconds; ``f0``, ``f1`` (both in
+        ``response_units``) and ``modulation_ratio`` = F1 / F0 (1)
+        (orientation, frequency, atom); simple cells have F1 / F0 > 1
+        (Skottun et al. 1991).
 
     Raises
     ------
     TypeError
-        When ``encoder`` is not callable or returns a non-numeric array.
+        When ``encoder`` is not callable or returns a non-numeric array, or
+        ``response_units`` is not a non-empty string.
     ValueError
         For frequencies outside [0, 0.5], a non-positive
         ``temporal_frequency`` or ``contrast``, ``frames_per_cycle < 3``,
@@ -527,6 +545,7 @@ def drifting_grating_responses(
     n_cycles = check_int(n_cycles, "n_cycles", minimum=1)
     contrast = check_positive(contrast, "contrast")
     rectify = check_choice(rectify, "rectify", RECTIFY)
+    response_units = check_response_units(response_units)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     progress = check_progress(progress)
     from stimuli.gratings import check_frequency, drifting_grating
@@ -554,11 +573,11 @@ def drifting_grating_responses(
     ds = xr.Dataset(
         {
             "response": (("orientation", "frequency", "time", "atom"), R,
-                         {"units": "1", "long_name": "rectified response per frame"}),
+                         {"units": response_units, "long_name": "rectified response per frame"}),
             "f0": (("orientation", "frequency", "atom"), f0,
-                   {"units": "1", "long_name": "mean response (F0)"}),
+                   {"units": response_units, "long_name": "mean response (F0)"}),
             "f1": (("orientation", "frequency", "atom"), f1,
-                   {"units": "1", "long_name": "first-harmonic amplitude (F1)"}),
+                   {"units": response_units, "long_name": "first-harmonic amplitude (F1)"}),
             "modulation_ratio": (("orientation", "frequency", "atom"), ratio,
                                  {"units": "1", "long_name": "F1 / F0"}),
         },
@@ -584,6 +603,7 @@ def contrast_response(
     phases=8,
     units=None,
     rectify: str = "positive",
+    response_units: str = RESPONSE_UNITS,
     baseline: bool = True,
     saturation: float = SATURATION,
     min_fit_r2: float = MIN_FIT_R2,
@@ -638,6 +658,10 @@ def contrast_response(
         grating ``i``; with a scalar orientation and frequency, unit 0 only).
     rectify : {"positive", "abs", "none"}, default "positive"
         How signed responses become rates.
+    response_units : str, default "units of the encoder's output"
+        The units of the encoder's output, recorded as the units of
+        ``response``, ``rmax`` and ``baseline``: e.g. ``"units of X"`` for
+        LCA codes (:mod:`v1model.inference`), ``"Hz"`` for rates.
     baseline : bool, default True
         Fit a baseline ``b`` (else ``b = 0``).
     saturation : float, default 0.75
@@ -661,21 +685,24 @@ def contrast_response(
     Returns
     -------
     xarray.Dataset
-        Over ``atom`` (and ``contrast``): ``response`` (atom, contrast);
-        ``c50`` (contrast units, NaN unless ``c50_flag`` is ``"saturating"``),
-        ``exponent`` (n), ``rmax`` and ``baseline`` (response units) of the
-        Naka-Rushton fit (NaN where c50 is), ``fit_r2`` (R^2 of the fit, for every responding unit),
+        Over ``atom`` (and ``contrast``): ``response`` (atom, contrast, in
+        ``response_units``); ``c50`` (units of the encoder's input, as the
+        ``contrast`` coordinate; NaN unless ``c50_flag`` is
+        ``"saturating"``), ``exponent`` (n, 1), ``rmax`` and ``baseline``
+        (``response_units``) of the Naka-Rushton fit (NaN where c50 is),
+        ``fit_r2`` (R^2 of the fit, for every responding unit),
         ``c50_flag`` (str: ``"saturating"``, ``"not saturating"``, ``"poor
         fit"``, ``"too few contrasts"`` or ``"no response"``), ``threshold``
-        (contrast units; NaN if
-        the unit never responds, already responds at the lowest tested
-        contrast, or responds only at the highest), ``grating_orientation``,
-        ``grating_frequency``. Every attr is a number or a string.
+        (units of the encoder's input; NaN if the unit never responds,
+        already responds at the lowest tested contrast, or responds only at
+        the highest), ``grating_orientation``, ``grating_frequency``. Every
+        attr is a number or a string.
 
     Raises
     ------
     TypeError
-        When ``encoder`` is not callable or returns a non-numeric array.
+        When ``encoder`` is not callable or returns a non-numeric array, or
+        ``response_units`` is not a non-empty string.
     ValueError
         For negative contrasts, frequencies outside [0, 0.5], ``units`` that
         are not non-negative integers or exceed the encoder's units,
@@ -705,6 +732,7 @@ def contrast_response(
         raise ValueError(f"contrasts must be >= 0, got min {c.min()}")
     ph = _grid_or_count(phases, "phases", (0.0, 2 * np.pi))
     rectify = check_choice(rectify, "rectify", RECTIFY)
+    response_units = check_response_units(response_units)
     baseline = check_bool(baseline, "baseline")
     saturation = check_probability(saturation, "saturation")
     min_fit_r2 = check_probability(min_fit_r2, "min_fit_r2", open_interval=False)
@@ -788,28 +816,29 @@ def contrast_response(
     ds = xr.Dataset(
         {
             "response": (("atom", "contrast"), resp,
-                         {"units": "1", "long_name": "response (max over phase)"}),
-            "c50": ("atom", fits[:, 1], {"units": "1", "long_name":
+                         {"units": response_units, "long_name": "response (max over phase)"}),
+            "c50": ("atom", fits[:, 1], {"units": STIMULUS_UNITS, "long_name":
                     "semi-saturation contrast of the Naka-Rushton fit (NaN unless saturating)"}),
             "exponent": ("atom", fits[:, 2], {"units": "1", "long_name":
                          "Naka-Rushton exponent n (NaN unless saturating)"}),
-            "rmax": ("atom", fits[:, 0], {"units": "1", "long_name":
+            "rmax": ("atom", fits[:, 0], {"units": response_units, "long_name":
                      "Naka-Rushton rmax, above baseline (NaN unless saturating)"}),
-            "baseline": ("atom", fits[:, 3], {"units": "1", "long_name":
+            "baseline": ("atom", fits[:, 3], {"units": response_units, "long_name":
                          "Naka-Rushton baseline (NaN unless saturating)"}),
             "fit_r2": ("atom", fit_r2, {"units": "1", "long_name":
                        "R^2 of the Naka-Rushton fit"}),
             "c50_flag": ("atom", flag.astype(str), {"units": "1", "long_name":
                          "saturating, not saturating, poor fit, too few contrasts or "
                          "no response"}),
-            "threshold": ("atom", threshold, {"units": "1", "long_name":
+            "threshold": ("atom", threshold, {"units": STIMULUS_UNITS, "long_name":
                           "contrast threshold: lowest contrast with a response (interpolated)"}),
             "grating_orientation": ("atom", o.astype(float), {
                 "units": "rad", "long_name": "orientation of the gratings"}),
             "grating_frequency": ("atom", f.astype(float), {
                 "units": "cycles/pixel", "long_name": "spatial frequency of the gratings"}),
         },
-        coords={"atom": units, "contrast": ("contrast", c, {"units": "1"})},
+        coords={"atom": units, "contrast": ("contrast", c, {
+            "units": STIMULUS_UNITS, "long_name": "grating amplitude"})},
     )
     ds.attrs.update(analysis="contrast response", rectify=rectify, n_phases=len(ph),
                     baseline=int(baseline), saturation=saturation, min_fit_r2=min_fit_r2,
