@@ -14,6 +14,7 @@ The machine's load is printed with the figures: on a shared machine the
 numbers move with it. Run from the project root::
 
     python benchmarks/bench_sweep.py [--points 16] [--target 5] [--skip-dask]
+    python benchmarks/bench_sweep.py --quick    # --points 4 --target 1 --skip-dask
 """
 
 from __future__ import annotations
@@ -111,13 +112,22 @@ def overhead(executor, workdir: Path, label: str, sizes=(100, 300)) -> dict:
             "fixed": times[0] - sizes[0] * marginal}
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--points", type=int, default=16)
-    parser.add_argument("--target", type=float, default=5.0, help="seconds per point")
+    parser.add_argument("--quick", action="store_true",
+                        help="the smallest mode: --points 4 --target 1 --skip-dask")
+    parser.add_argument("--points", type=int, default=None, help="default 16 (quick: 4)")
+    parser.add_argument("--target", type=float, default=None,
+                        help="seconds per point, default 5 (quick: 1)")
     parser.add_argument("--skip-dask", action="store_true")
     parser.add_argument("--skip-efficiency", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    # as the other scripts' --quick: smaller defaults, options given explicitly still win
+    if args.points is None:
+        args.points = 4 if args.quick else 16
+    if args.target is None:
+        args.target = 1.0 if args.quick else 5.0
+    args.skip_dask = args.skip_dask or args.quick
 
     workdir = Path(tempfile.mkdtemp(prefix="bench_sweep_"))
     try:

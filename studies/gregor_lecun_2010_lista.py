@@ -122,7 +122,7 @@ def run(
     from stimuli import sample_patches
     from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
-    from v1model.amortized import lista_error_by_depth, solver_error_by_iteration
+    from v1model.amortized import lista_error_by_depth, optimal_codes, solver_error_by_iteration
     from v1model.amortized.compare import check_depths
     from v1model.io import seed_attr
     from v1model.learning.olshausen_field import learn_dictionary
@@ -157,10 +157,14 @@ def run(
                                      progress=progress)
     X = sample_patches(imgs, p, n_train + n_test, seed=rng)
     X_train, X_test = X[:n_train], X[n_train:]
+    # z* of the held-out patches, solved once for both comparisons (each solved it): FISTA
+    # in float64 on the float32 patches and dictionary both comparisons run on
+    target_test = optimal_codes(X_test.astype(np.float32), D.astype(np.float32), lam,
+                                progress=None if progress else False)
     by_depth = lista_error_by_depth(X_train, X_test, D, lam, depths, seed=rng, n_steps=n_steps,
                                     learning_rate=learning_rate, batch_size=batch_size,
-                                    progress=progress)
-    curves = solver_error_by_iteration(X_test, D, lam, n_iter_max)
+                                    progress=progress, target_test=target_test)
+    curves = solver_error_by_iteration(X_test, D, lam, n_iter_max, target=target_test)
     curve = curves["prediction_error"].values
     lista = by_depth["prediction_error"].sel(solver="lista").values
     to_match = np.full((2, len(depths)), np.nan)

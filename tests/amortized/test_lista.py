@@ -986,3 +986,123 @@ def test_solver_error_by_iteration_refuses_a_huge_n_iter_by_name(small_problem):
     with pytest.raises(ValueError, match=r"^n_iter=1000000000000 iterations .* would take "
                                          r"3\.2e\+13 bytes .* more than the"):
         solver_error_by_iteration(X, D, lam, n_iter=10**12)
+
+
+def _sources(net):
+    return {k: net.history_.attrs.get(k) for k in ("target", "target_val", "target_tol")}
+
+
+def test_history_records_where_the_target_codes_came_from(tmp_path, small_problem):
+    """A network trained on given codes recorded target_tol=1e-8 and the loss to z* as
+    if FISTA had computed them: the history says now, as solver_error_by_iteration's
+    attrs["target"] does, which codes were FISTA's ("optimal_codes") and which were
+    given (the argument's name), through save/load and partial_fit."""
+    X, D, lam = small_problem
+    kw = dict(n_steps=5, batch_size=10, dtype="float64", progress=False)
+    given = np.zeros((40, 12))
+    net = LISTA(2, lam, **{**kw, "batch_size": 40}).fit(X, D, seed=0, target=given)
+    assert _sources(net) == {"target": "target", "target_val": None, "target_tol": "None"}
+    # trained on the given codes: the first row's loss (one minibatch of all 40 signals,
+    # untrained) is the error of ISTA's codes to them, 0.5 mean ||z||^2
+    Z = LISTA(2, lam, **kw).initialize(D).encode(X)
+    assert net.history_["train_loss"].values[0] == pytest.approx(
+        0.5 * np.mean(np.sum(Z ** 2, axis=1)), rel=1e-12)
+    assert _sources(LISTA(2, lam, target_tol=1e-6, **kw).fit(X[:30], D, X_val=X[30:])) == {
+        "target": "optimal_codes", "target_val": "optimal_codes", "target_tol": 1e-6}
+    both = LISTA(2, lam, **kw).fit(X[:30], D, target=given[:30], X_val=X[30:],
+                                   target_val=given[30:])
+    assert _sources(both) == {"target": "target", "target_val": "target_val",
+                              "target_tol": "None"}
+    # objective="lasso" uses no training target; a given target_val is said to be given
+    lasso = LISTA(2, lam, objective="lasso", **kw).fit(X[:30], D, X_val=X[30:],
+                                                       target_val=given[30:])
+    assert _sources(lasso) == {"target": None, "target_val": "target_val", "target_tol": "None"}
+    assert _sources(LISTA(2, lam, objective="lasso", **kw).fit(X, D)) == {
+        "target": None, "target_val": None, "target_tol": None}
+    # saved and loaded alike; partial_fit with FISTA's codes lists both sources
+    net.save(tmp_path / "given.nc")
+    loaded = LISTA.load(tmp_path / "given.nc")
+    assert _sources(loaded) == _sources(net)
+    for each in (net, loaded):
+        each.partial_fit(X, seed=1)
+        assert _sources(each) == {"target": "target, optimal_codes", "target_val": None,
+                                  "target_tol": 1e-8}
+        each.partial_fit(X, seed=2, target=given)  # a source already listed is not repeated
+        assert each.history_.attrs["target"] == "target, optimal_codes"
+    loaded.save(tmp_path / "mixed.nc")
+    assert _sources(LISTA.load(tmp_path / "mixed.nc")) == _sources(net)
+    # a file saved before the sources were recorded: its calls' source is unknown
+    old = LISTA(2, lam, **kw).fit(X, D, seed=0).to_dataset()
+    del old.attrs["history_target"]
+    older = LISTA.from_dataset(old).partial_fit(X, seed=1, target=given)
+    assert older.history_.attrs["target"] == "unrecorded, target"
+
+
+def test_lista_error_by_depth_takes_a_single_test_signal_as_one_sample(small_problem):
+    """A 1-D X_train was one sample but a 1-D X_test was refused ("X_test must have 2
+    dimension(s)"); both are one sample now, as in LISTA.encode and inference.encode."""
+    X, D, lam = small_problem
+    kw = dict(depths=(1, 2), seed=0, n_steps=5, batch_size=10, dtype="float64",
+              progress=False)
+    one = lista_error_by_depth(X[:30], X[30], D, lam, **kw)
+    rows = lista_error_by_depth(X[:30], X[30:31], D, lam, **kw)
+    assert one.attrs["n_test"] == 1
+    for name in ("prediction_error", "objective", "zero_code_error", "optimal_objective"):
+        np.testing.assert_array_equal(one[name].values, rows[name].values)
+    # the error of the zero code is 0.5 ||z*||^2 of that one signal
+    target = optimal_codes(X[30], D, lam)
+    assert target.shape == (1, 12)
+    assert float(one["zero_code_error"]) == pytest.approx(0.5 * np.sum(target ** 2), rel=1e-12)
+    train_one = lista_error_by_depth(X[0], X[30:], D, lam, **kw)
+    assert train_one.attrs["n_train"] == 1
+
+
+def test_lista_error_by_depth_solves_and_encodes_the_test_set_once(small_problem, monkeypatch):
+    """Each depth encoded X_test twice (for the error, again for the objective); given
+    target_test (z* the caller has), X_test is not solved again, with the same numbers."""
+    import v1model.amortized.lista as lista_module
+
+    X, D, lam = small_problem
+    X_train, X_test = X[:30], X[30:]
+    kw = dict(depths=(1, 2), seed=0, n_steps=5, batch_size=10, dtype="float64",
+              progress=False)
+    encodes, solves = [], []
+    real_encode, real_solve = LISTA.encode, lista_module.encode
+    monkeypatch.setattr(LISTA, "encode", lambda self, X: encodes.append(len(X))
+                        or real_encode(self, X))
+    monkeypatch.setattr(lista_module, "encode", lambda X, *a, **k: solves.append(len(X))
+                        or real_solve(X, *a, **k))
+    solved = lista_error_by_depth(X_train, X_test, D, lam, **kw)
+    assert encodes == [10, 10] and sorted(solves) == [10, 30]
+    target = optimal_codes(X_test, D, lam)
+    solves.clear()
+    given = lista_error_by_depth(X_train, X_test, D, lam, target_test=target, **kw)
+    assert solves == [30]  # the training set's z* alone
+    assert solved.attrs["target_test"] == "optimal_codes"
+    assert given.attrs["target_test"] == "target_test"
+    for name in ("prediction_error", "objective", "zero_code_error", "optimal_objective"):
+        np.testing.assert_allclose(given[name].values, solved[name].values, rtol=1e-12)
+    # the codes' error and objective are those of LISTA's own methods
+    net = LISTA(1, lam, n_steps=5, batch_size=10, dtype="float64", progress=False)
+    net.fit(X_train, D, seed=0, target=optimal_codes(X_train, D, lam))
+    assert float(solved["prediction_error"].sel(solver="lista", n_iter=1)) == pytest.approx(
+        net.code_error(X_test, target), rel=1e-12)
+    assert float(solved["objective"].sel(solver="lista", n_iter=1)) == pytest.approx(
+        net.lasso_objective(X_test), rel=1e-12)
+    with pytest.raises(ValueError, match=r"target_test"):
+        lista_error_by_depth(X_train, X_test, D, lam, target_test=target[:3], **kw)
+
+
+def test_partial_fit_documents_what_it_refuses(small_problem):
+    """partial_fit's docstring said "Raises ValueError: As fit", but it takes an all-zero
+    chunk that fit refuses (a zero chunk of a stream is legitimate): it says so now."""
+    X, D, lam = small_problem
+    net = LISTA(2, lam, n_steps=3, batch_size=10, progress=False).fit(X, D, seed=0)
+    net.partial_fit(np.zeros((20, 8)), seed=1)
+    assert net.history_.attrs["n_training_samples"] == 60
+    with pytest.raises(ValueError, match="every sample is zero"):
+        LISTA(2, lam, n_steps=3, progress=False).fit(np.zeros((20, 8)), D)
+    doc = " ".join(LISTA.partial_fit.__doc__.split())
+    raises = doc[doc.index("Raises"):]
+    assert "As :meth:`fit`" not in raises
+    assert "An all-zero ``X``, which :meth:`fit` refuses, is accepted" in raises

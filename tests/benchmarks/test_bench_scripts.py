@@ -141,3 +141,69 @@ def test_convolutional_pursuit_quick_keeps_the_parts_on_fewer_sizes(monkeypatch)
     assert seen["a"] == seen["b"] == seen["c"] == ([(8, 256), (8, 1024)], [16_000, 64_000])
     module.main(["--long", "32000"])
     assert seen["c"] == ([(8, 256), (8, 1024), (8, 4000), (32, 4000)], [32_000])
+
+
+def _random_problem(rng, n_atoms=12, n_features=16):
+    D = rng.standard_normal((n_atoms, n_features))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    return lambda n, **_: (rng.standard_normal((n, n_features)), D, "random")
+
+
+def test_lasso_benchmark_draws_no_progress_bar(capsys, monkeypatch):
+    """`bench_lasso.py --quick --no-lca > log 2>&1` had two "sample/s" bars before the
+    table (lasso_active_set's, drawn inside the timed calls): none now, even shown at
+    once (delay 0)."""
+    import v1model.progress
+
+    module = load("bench_lasso")
+    monkeypatch.setattr(module, "load_problem", _random_problem(np.random.default_rng(0)))
+    monkeypatch.setattr(v1model.progress, "PROGRESS_DELAY", 0.0)
+    module.main(["--quick", "--no-lca", "--n-samples", "30", "--repeats", "1",
+                 "--sk-repeats", "1", "--lam", "0.3"])
+    captured = capsys.readouterr()
+    assert "sample/s" not in captured.err and "%|" not in captured.err
+    rows = [line for line in captured.out.splitlines() if line.startswith("| v1model")]
+    assert any("lasso_active_set" in row for row in rows)
+
+
+def test_gabor_benchmark_draws_no_progress_bar(capsys, monkeypatch):
+    """fit_gabor's bars came in the log before the table, drawn inside the timed calls."""
+    import v1model.progress
+
+    module = load("bench_gabor")
+    monkeypatch.setattr(v1model.progress, "PROGRESS_DELAY", 0.0)
+    module.main(["--n-atoms", "4", "--n-ref", "2", "--jobs", "1"])
+    captured = capsys.readouterr()
+    assert "atom/s" not in captured.err and "%|" not in captured.err
+    rows = [line for line in captured.out.splitlines() if line.startswith("| gabor |")]
+    assert rows[0].startswith("| gabor | fit_gabor (4 starts) |") and len(rows) == 4
+
+
+def test_sweep_quick_is_its_smallest_mode(monkeypatch, capsys):
+    """bench_sweep.py had no --quick (its smallest mode was `--points 4 --target 1
+    --skip-dask`): --quick means that; explicit --points and --target still win."""
+    module = load("bench_sweep")
+    seen = {}
+
+    def efficiency(n_points, target, workdir):
+        seen["efficiency"] = (n_points, target)
+        return dict.fromkeys(("n_updates", "point_mean", "pool_point_mean", "utilisation",
+                              "cpu_share_serial", "cpu_share_pool", "t_serial", "t_pool",
+                              "efficiency", "max_difference"), 1.0)
+
+    def overhead(executor, workdir, label, sizes=(100, 300)):
+        seen.setdefault("overhead", []).append(label)
+        return {"label": label, "t_small": 1.0, "t_large": 2.0, "marginal": 0.005,
+                "fixed": 0.5}
+
+    monkeypatch.setattr(module, "efficiency", efficiency)
+    monkeypatch.setattr(module, "overhead", overhead)
+    module.main(["--quick"])
+    assert seen == {"efficiency": (4, 1.0), "overhead": ["serial", "local"]}  # no dask
+    seen.clear()
+    module.main(["--quick", "--points", "6", "--target", "2"])
+    assert seen == {"efficiency": (6, 2.0), "overhead": ["serial", "local"]}
+    seen.clear()
+    module.main(["--skip-dask"])
+    assert seen["efficiency"] == (16, 5.0)
+    assert "4 lca-sweep points" in capsys.readouterr().out

@@ -107,3 +107,55 @@ def test_progress_false_draws_no_bar(monkeypatch, capsys):
     assert ds["iteration_error"].sizes["iteration"] == 3
     err = capsys.readouterr().err
     assert "%|" not in err, err[-500:]
+
+
+def test_held_out_codes_are_solved_once_and_the_numbers_stay(monkeypatch):
+    """z* of the held-out patches was solved twice (by lista_error_by_depth and again by
+    solver_error_by_iteration, given no target): once now (FISTA calls counted by
+    wrapping the encode that optimal_codes runs), with every number as the two separate
+    solves gave (each comparison rerun here on its own, z* solved afresh)."""
+    import copy
+
+    import v1model.amortized
+    import v1model.amortized.lista as lista_module
+
+    solves, calls = [], {}
+    real_encode = lista_module.encode
+
+    def counting_encode(X, D, method, **kwargs):
+        solves.append((np.shape(X)[0], method))
+        return real_encode(X, D, method, **kwargs)
+
+    def recording(name):
+        real = getattr(v1model.amortized, name)
+
+        def wrapper(*args, **kwargs):
+            # the seed is a Generator the call advances: kept as it was for the rerun
+            calls[name] = (args, copy.deepcopy(kwargs))
+            return real(*args, **kwargs)
+        return real, wrapper
+
+    real = {}
+    for name in ("lista_error_by_depth", "solver_error_by_iteration"):
+        real[name], wrapper = recording(name)
+        monkeypatch.setattr(v1model.amortized, name, wrapper)
+    monkeypatch.setattr(lista_module, "encode", counting_encode)
+    n_train, n_test = 400, 60
+    ds = get_study("gregor-lecun-2010-lista").run(
+        quick=True, seed=0, n_updates=20, n_train=n_train, n_test=n_test, depths=(1, 2),
+        n_steps=40, n_iter_max=12, progress=False)
+    # FISTA solves: z* of the training patches and of the held-out ones, each once
+    assert sorted(solves) == [(n_test, "fista"), (n_train, "fista")]
+    monkeypatch.setattr(lista_module, "encode", real_encode)
+    args, kwargs = calls["lista_error_by_depth"]
+    assert kwargs.pop("target_test").shape == (n_test, 128)
+    again = real["lista_error_by_depth"](*args, **kwargs)  # z* of X_test solved inside
+    np.testing.assert_allclose(ds["prediction_error"].values, again["prediction_error"].values,
+                               rtol=1e-12)
+    np.testing.assert_allclose(float(ds["zero_code_error"]), float(again["zero_code_error"]),
+                               rtol=1e-12)
+    (X_test, D, lam, n_iter_max), kwargs = calls["solver_error_by_iteration"]
+    assert set(kwargs) == {"target"}
+    curves = real["solver_error_by_iteration"](X_test, D, lam, n_iter_max)  # z* solved inside
+    np.testing.assert_allclose(ds["iteration_error"].values, curves["prediction_error"].values,
+                               rtol=1e-12)

@@ -29,7 +29,8 @@ def _mean_objective(Z, X, D, lam):
 
 
 def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
-                         target_tol=1e-8, dtype="float32", **lista_params) -> xr.Dataset:
+                         target_tol=1e-8, target_test=None, dtype="float32",
+                         **lista_params) -> xr.Dataset:
     """Error to the optimal LASSO codes, and LASSO objective, after ``T`` iterations or layers.
 
     For each ``T`` in ``depths``: ISTA and FISTA (constant step ``1 / L``,
@@ -45,10 +46,11 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
 
     Parameters
     ----------
-    X_train : array_like, shape (n_train, n_features)
-        Signals LISTA is trained on.
-    X_test : array_like, shape (n_test, n_features)
-        Held-out signals the errors are measured on.
+    X_train : array_like, shape (n_train, n_features) or (n_features,)
+        Signals LISTA is trained on (1-D: one signal).
+    X_test : array_like, shape (n_test, n_features) or (n_features,)
+        Held-out signals the errors are measured on (1-D: one signal, as in
+        :meth:`LISTA.encode` and :func:`v1model.inference.encode`).
     D : array_like, shape (n_atoms, n_features)
         Dictionary, one atom per row.
     lam : float
@@ -59,6 +61,12 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
         Seed of LISTA's minibatch order (one generator for all depths).
     target_tol : float, default 1e-8
         FISTA's tolerance for ``z*``.
+    target_test : array_like, shape (n_test, n_atoms), optional
+        The optimal codes ``z*`` of ``X_test``, when the caller has them
+        (e.g. from :func:`optimal_codes`, also given to
+        :func:`solver_error_by_iteration`); default :func:`optimal_codes`
+        of ``X_test`` to ``target_tol``. Cast to ``dtype``, as the computed
+        ones are.
     dtype : {"float32", "float64"}, default "float32"
         Precision of the three methods (``z*`` is computed in float64).
     **lista_params
@@ -75,7 +83,9 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
         ``0.5 mean ||z*||^2``, a scale for the others); ``objective``
         (solver, n_iter) and ``optimal_objective`` (that of ``z*``) in
         (units of X)^2; the settings in attrs, with ``learning_rate_used``
-        (Adam's step, resolved for ``learning_rate="auto"``).
+        (Adam's step, resolved for ``learning_rate="auto"``) and
+        ``target_test``, where ``z*`` of ``X_test`` came from
+        (``"optimal_codes"`` or ``"target_test"``, given).
     """
     lam = check_positive(lam, "lam")
     depths = check_depths(depths)
@@ -89,16 +99,23 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
     # LISTA.fit refuses these too, but as "X" and only after the FISTA solves below
     if not X_train.any():
         raise ValueError("X_train: every sample is zero; there is nothing to learn from")
-    X_test = check_array(X_test, "X_test", ndim=2, dtype=dt)
+    # 1-D: one signal, as X_train (validate_problem), LISTA.encode and inference take it
+    X_test = check_array(X_test, "X_test", ndim=(1, 2), dtype=dt)
+    X_test = X_test[None, :] if X_test.ndim == 1 else X_test
     check_same_features(X_test, D, "X_test", "D")
     check_products_in_range(X_test, D, dt, x_name="X_test")
+    if target_test is not None:  # checked, as the rest, before the FISTA solves
+        target_test = check_shape(check_array(target_test, "target_test", ndim=2, dtype=dt),
+                                  "target_test", (X_test.shape[0], D.shape[0]))
     rate = _check_lista_params(lista_params, D, lam, target_tol, dt)
     rng = as_generator(seed)
     # progress=False drew the bars of z* and of the baseline all the same
     inner = False if lista_params.get("progress") is False else None
     target_train = (optimal_codes(X_train, D, lam, target_tol, dt, progress=inner)
                     if supervised else None)
-    target_test = optimal_codes(X_test, D, lam, target_tol, dt, progress=inner)
+    source = "optimal_codes" if target_test is None else "target_test"
+    if target_test is None:
+        target_test = optimal_codes(X_test, D, lam, target_tol, dt, progress=inner)
     baseline = solver_error_by_iteration(X_test, D, lam, max(depths), target=target_test,
                                          dtype=dt, progress=inner)
     error = np.empty((len(SOLVERS), len(depths)))
@@ -108,8 +125,9 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
     for j, T in enumerate(depths):
         net = LISTA(T, lam, target_tol=target_tol, dtype=dt, **lista_params)
         net.fit(X_train, D, seed=rng, target=target_train)
-        error[2, j] = net.code_error(X_test, target_test)
-        objective[2, j] = _mean_objective(net.encode(X_test), X_test, D, lam)
+        Z = net.encode(X_test)  # once for both (code_error encoded X_test again)
+        error[2, j] = code_loss(Z, target_test)[0]
+        objective[2, j] = _mean_objective(Z, X_test, D, lam)
     units = "(units of codes)^2"
     ds = xr.Dataset(
         {"prediction_error": (("solver", "n_iter"), error, {
@@ -121,7 +139,8 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
          "optimal_objective": baseline["optimal_objective"]},
         coords={"solver": list(SOLVERS), "n_iter": depths})
     ds["n_iter"].attrs.update(long_name="iterations (ISTA, FISTA) or layers (LISTA)", units="1")
-    ds.attrs.update(lam=lam, target_tol=float(target_tol), dtype=dt.name, seed=seed_attr(seed),
+    ds.attrs.update(lam=lam, target_tol=float(target_tol), target_test=source,
+                    dtype=dt.name, seed=seed_attr(seed),
                     n_train=X_train.shape[0], n_test=X_test.shape[0], n_atoms=D.shape[0],
                     n_features=D.shape[1],
                     learning_rate_used=rate,  # Adam's step (the resolved one for "auto")

@@ -121,6 +121,28 @@ def _check_step_against_weights(learning_rate, weights):
             f"below {initial:.3g}")
 
 
+def _merge_target_sources(keep, attrs):
+    """The targets' provenance in ``keep`` (a history's attrs) after a
+    :meth:`LISTA.partial_fit` call whose run recorded ``attrs``, in place.
+
+    Each of ``target`` and ``target_val`` lists its sources over the calls
+    (``"optimal_codes"``, or the argument's name when given), e.g.
+    ``"optimal_codes, target"``; ``"unrecorded"`` stands for calls saved by a
+    v1model that did not record them. ``target_tol`` is the loosest tolerance
+    of the codes FISTA computed ("None" when every z* was given).
+    """
+    for name in ("target", "target_val"):
+        if name in attrs:
+            sources = str(keep.get(name, "unrecorded")).split(", ")
+            if attrs[name] not in sources:
+                sources.append(attrs[name])
+            keep[name] = ", ".join(sources)
+    if "target_tol" in attrs:
+        tols = [float(t) for t in (keep.get("target_tol"), attrs["target_tol"])
+                if t is not None and t != "None"]
+        keep["target_tol"] = max(tols) if tols else "None"
+
+
 class LISTA(SavedAsDataset):
     """Learned ISTA (Gregor & LeCun 2010): ``n_layers`` trained shrinkage layers.
 
@@ -176,7 +198,8 @@ class LISTA(SavedAsDataset):
         1.9x and 1.6x worse relative to their scale (README); keep X near
         unit spread.
     target_tol : float, default 1e-8
-        FISTA's relative tolerance for the target codes (:func:`optimal_codes`).
+        FISTA's relative tolerance for the target codes (:func:`optimal_codes`)
+        it computes (none for given ``target`` and ``target_val``).
     record_every : int, default 20
         Steps between rows of :attr:`history_`.
     dtype : {"float32", "float64"}, default "float32"
@@ -216,7 +239,12 @@ class LISTA(SavedAsDataset):
         ``validation_loss`` and, for ``objective="lasso"`` with ``target_val``,
         ``validation_code_error``
         (``0.5 mean ||z - z*||^2``); the parameters and the loss's formula
-        in attrs. None after :meth:`initialize` alone.
+        in attrs, with where the codes ``z*`` came from: ``target`` and
+        ``target_val`` are ``"optimal_codes"`` (FISTA to ``target_tol``) or
+        the argument's name when they were given (``"target"``,
+        ``"target_val"``), as in :func:`solver_error_by_iteration`;
+        ``target_tol`` is "None" when every ``z*`` was given; none of the
+        three when no ``z*`` was used. None after :meth:`initialize` alone.
 
     Notes
     -----
@@ -407,9 +435,11 @@ class LISTA(SavedAsDataset):
         ``learning_rate="auto"``, else ``learning_rate``. ``history_`` grows by
         the new rows, its ``step`` counting on; its attrs keep the first
         call's settings, with ``n_steps``, ``n_training_samples`` and
-        ``wall_time`` summed over the calls and ``learning_rate`` the last
-        call's. A history recorded with ``X_val`` (or without) goes on only
-        with it (or without).
+        ``wall_time`` summed over the calls, ``learning_rate`` the last
+        call's, ``target`` and ``target_val`` the sources of ``z*`` over the
+        calls (e.g. ``"optimal_codes, target"``) and ``target_tol`` the
+        loosest tolerance FISTA computed them to. A history recorded with
+        ``X_val`` (or without) goes on only with it (or without).
 
         Parameters
         ----------
@@ -430,9 +460,20 @@ class LISTA(SavedAsDataset):
         NotFittedError
             When the network was neither fitted, initialised nor loaded.
         ValueError
-            As :meth:`fit`, or when ``lam``, ``n_layers``, ``parametrization``,
-            ``objective`` or ``dtype`` differ from those the weights were
-            trained with (call :meth:`fit` to start afresh).
+            For invalid parameters, non-finite ``X``/``X_val``/targets or ones
+            whose features or shapes do not match :attr:`dictionary_`,
+            ``target_val`` without ``X_val``, ``target`` with
+            ``objective="lasso"``, a ``learning_rate`` above the initial
+            thresholds (``"full"``) or steps (``"step"``), ``X_val`` (or,
+            for ``"lasso"``, ``target_val``) given when the history was
+            recorded without it or missing when it was recorded with it, or
+            when ``lam``, ``n_layers``, ``parametrization``, ``objective`` or
+            ``dtype`` differ from those the weights were trained with (call
+            :meth:`fit` to start afresh); all before ``z*`` is computed. An
+            all-zero ``X``, which :meth:`fit` refuses, is accepted: a zero
+            chunk of a stream is legitimate.
+        FloatingPointError
+            When training diverges or its squared gradients overflow the dtype.
         """
         self._check_fitted()
         dtype = self._validated()
@@ -488,6 +529,7 @@ class LISTA(SavedAsDataset):
                                           + attrs["n_training_samples"])
             keep["wall_time"] = float(keep.get("wall_time", 0.0)) + attrs["wall_time"]
             keep["learning_rate"] = learning_rate
+            _merge_target_sources(keep, attrs)
             new = history_dataset(rows[1:], keep)  # rows[0]: the start, history_'s last row
             merged = xr.concat([history, new], dim="step", combine_attrs="override")
             merged.attrs = keep
@@ -512,16 +554,22 @@ class LISTA(SavedAsDataset):
             raise ValueError("target_val was given without X_val")
         # the held-out data are checked as X is, before the FISTA solves for z* (minutes
         # on real data): a bad X_val or target_val was refused only after them
+        # where each z* came from, as solver_error_by_iteration records it: a network
+        # trained on given codes could not be told from one trained on FISTA's
+        sources = {}
         if X_val is not None:
             X_val = check_array(X_val, "X_val", ndim=2, dtype=dtype)
             check_same_features(X_val, D, "X_val", "D")
             check_products_in_range(X_val, D, dtype, x_name="X_val")
             if target_val is not None:
                 target_val = self._targets(X_val, D, target_val, "target_val", dtype)
+                sources["target_val"] = "target_val"
         if supervised:
+            sources["target"] = "optimal_codes" if target is None else "target"
             target = self._targets(X, D, target, "target", dtype)
             if X_val is not None and target_val is None:
                 target_val = self._targets(X_val, D, None, "target_val", dtype)
+                sources["target_val"] = "optimal_codes"
         n_steps, every = int(self.n_steps), int(self.record_every)
         batches = Minibatches(X.shape[0], int(self.batch_size), True, rng)
         rows, since = [], []
@@ -566,8 +614,11 @@ class LISTA(SavedAsDataset):
                      n_training_samples=X.shape[0], n_atoms=D.shape[0], n_features=D.shape[1],
                      seed="None", wall_time=time.perf_counter() - start,
                      loss=loss_text, loss_units=loss_units)
-        if supervised:
-            attrs["target_tol"] = float(self.target_tol)
+        if sources:
+            attrs.update(sources)
+            # the tolerance of the codes FISTA computed; "None" when every z* was given
+            attrs["target_tol"] = (float(self.target_tol) if "optimal_codes" in sources.values()
+                                   else "None")
         return rows, attrs
 
     def _targets(self, X, D, target, name, dtype):
