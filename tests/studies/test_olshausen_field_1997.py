@@ -42,10 +42,32 @@ def test_dataset_and_figures(small_run, tmp_path):
     norms = np.linalg.norm(ds["dictionary"].values[0, :k].reshape(k, -1), axis=1)
     np.testing.assert_allclose(norms, 1.0, rtol=1e-4)
     assert ds.attrs["study"] == "olshausen-field-1997" and ds.attrs["lam"] == 0.15
-    assert ds.attrs["forget_factor"] == 30.0
+    assert ds.attrs["forget_factor"] == 30.0 and ds.attrs["learning_tol"] == 0.2
+    assert "fista, tol 0.2" in ds.attrs["coding"]  # the learning codes' tolerance, recorded
     assert ds["objective"].attrs["units"] == "(units of X)^2"  # the learner's energy units
     paths = study.plot(ds, tmp_path)
     assert len(paths) == 3 and all(p.exists() and p.suffix == ".png" for p in paths)
+
+
+def test_coding_figure_plots_the_papers_error_measure(small_run, study_figures):
+    """The coding figure plotted only the mean over patches of each one's relative
+    error (25% at lam 0.15 in a full run on Olshausen's images, dominated by
+    low-contrast patches) while the paper's measure, the total residual energy over
+    the total variance, is ``heldout_error_fraction`` (about 9%). Both are drawn now,
+    each labelled, with the values of the Dataset."""
+    _, ds = small_run
+    fig = study_figures("olshausen-field-1997", ds)["olshausen-field-1997_coding.png"]
+    ax = fig.axes[1]  # objective, error, active count
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    paper = next(line for label, line in lines.items() if "paper" in label)
+    per_patch = next(line for label, line in lines.items() if "mean over patches" in label)
+    np.testing.assert_allclose(paper.get_xdata(), [1, 2])
+    np.testing.assert_allclose(paper.get_ydata(), ds["heldout_error_fraction"].values)
+    np.testing.assert_allclose(per_patch.get_ydata(), ds["reconstruction_error"].values)
+    # the two differ: the figure does not show one number twice
+    assert np.all(ds["reconstruction_error"].values > 1.2 * ds["heldout_error_fraction"].values)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(lines)
+    assert "fraction" in ax.get_ylabel() and ax.get_ylim()[0] == 0
 
 
 def test_gabor_like_atoms_on_olshausens_images(shared_data):
@@ -60,13 +82,36 @@ def test_gabor_like_atoms_on_olshausens_images(shared_data):
         n_eval=200, progress=False)
     r2 = ds["gabor_r2"].values[0]
     assert len(r2) == 64
-    assert np.count_nonzero(r2 >= 0.8) >= 0.9 * 64  # 62 of 64 with the defaults
+    assert np.count_nonzero(r2 >= 0.8) >= 0.9 * 64  # 61 of 64 (62 at learning_tol 1e-2)
+
+
+def test_overcomplete_atoms_are_gabor_like_on_olshausens_images(shared_data):
+    """With the online learner's FISTA tolerance of 1e-2 for the learning codes, 154 of
+    the 256 atoms of this quick 4x basis were Gabor-like on Olshausen's images, the
+    others noisy textures used as often (a full run: 335 of 576); the paper's
+    overcomplete atoms are nearly all localized, oriented and band-pass. Learning codes
+    at tol 0.2 (``learning_tol``) give 235 here (full run: 540), at a held-out energy
+    at most 1% higher and with less work per update."""
+    ds = get_study("olshausen-field-1997").run(
+        quick=True, overcompleteness=4, images=str(shared_data("olshausen", "images")),
+        n_eval=200, progress=False)
+    r2 = ds["gabor_r2"].values[0]
+    assert len(r2) == 256
+    assert np.count_nonzero(r2 >= 0.8) >= 0.8 * 256  # 235 (154 at tol 1e-2)
+    # the coding is not bought with the error: the paper's measure stays near its 6%
+    assert ds["heldout_error_fraction"].values[0] < 0.07
 
 
 def test_bad_forget_factor():
     study = get_study("olshausen-field-1997")
     with pytest.raises(ValueError, match="forget_factor"):
         study.run(quick=True, forget_factor=-1.0, progress=False)
+
+
+def test_bad_learning_tol():
+    study = get_study("olshausen-field-1997")
+    with pytest.raises(ValueError, match="learning_tol"):
+        study.run(quick=True, learning_tol=0.0, progress=False)
 
 
 def test_bad_overcompleteness():
