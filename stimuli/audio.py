@@ -289,9 +289,10 @@ def resample(waveform, rate_in: float, rate_out: float):
     Raises
     ------
     ValueError
-        For a waveform that is not 1-D and finite, non-positive rates, or a
-        ratio of rates not close to a ratio of integers up to
-        :data:`MAX_POLYPHASE`.
+        For a waveform that is not 1-D and finite, non-positive rates, a
+        ratio ``rate_out / rate_in`` outside [1/:data:`MAX_POLYPHASE`,
+        :data:`MAX_POLYPHASE`] (resample in several steps), or one not close
+        to a ratio of integers up to :data:`MAX_POLYPHASE`.
     """
     from fractions import Fraction
 
@@ -304,6 +305,14 @@ def resample(waveform, rate_in: float, rate_out: float):
         return waveform.copy()
     # the exact ratio of the two rates (audio rates are integers: 48000 -> 30 is 1/1600)
     frac = Fraction(rate_out) / Fraction(rate_in)
+    if not Fraction(1, MAX_POLYPHASE) <= frac <= MAX_POLYPHASE:
+        # integer rates too (1 -> 200000 Hz): "not a ratio of integers" sent users rounding
+        # rates that were already round
+        raise ValueError(
+            f"rate_out / rate_in = {rate_out} / {rate_in} = {float(frac):.3g} is too "
+            f"{'large' if frac > 1 else 'small'}: the up- and down-sampling factors are at "
+            f"most {MAX_POLYPHASE} (MAX_POLYPHASE), so the ratio must lie in "
+            f"[1/{MAX_POLYPHASE}, {MAX_POLYPHASE}]; resample in several steps")
     if max(frac.numerator, frac.denominator) > MAX_POLYPHASE:
         frac = frac.limit_denominator(MAX_POLYPHASE)
         # limit_denominator bounds the denominator only: a huge rate_out kept its numerator

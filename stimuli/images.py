@@ -99,9 +99,10 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         as stored). Integer pixels are divided by their type's largest value
         (255 for 8 bits, 65535 for 16 bits); 32-bit integer pixels (Pillow's
         mode ``"I"``, e.g. a 16-bit camera's data saved as a 32-bit TIFF) by
-        65535 when they all lie in [0, 65535], else by 2**31 - 1, as
-        scikit-image's ``img_as_float`` does (Pillow and imageio give the
-        raw integers).
+        65535 when they all lie in [0, 65535], else, like every integer type,
+        by their type's largest value, as scikit-image's ``img_as_float`` does:
+        2**31 - 1 for ``int32`` and 2**32 - 1 for ``uint32`` (Pillow and
+        imageio give the raw integers).
 
     Raises
     ------

@@ -33,6 +33,11 @@ REFERENCE = (
     "of Brain Theory and Neural Networks, 895-898; Rozell, C. J. et al. (2008). Neural "
     "Computation 20, 2526-2563."
 )
+#: Units of the parameters (read by v1model.sweep for the coordinates of a sweep): lambda
+#: and tol are compared with the LCA codes, which are in the whitened input's units (X).
+PARAMETER_UNITS = {"lam_min": "units of X", "lam_max": "units of X", "tol": "units of X",
+                   "n_lams": "1", "n_patches": "1", "n_updates": "1", "local_max_count": "1",
+                   "dense_min_ratio": "1"}
 
 
 @checks_parameters

@@ -59,6 +59,14 @@ REFERENCE = (
     "via thresholding and local competition in neural circuits. Neural Computation 20, "
     "2526-2563; method: Jones, J. P. & Palmer, L. A. (1987). J. Neurophysiol. 58, 1187-1211."
 )
+#: Units of the parameters (read by v1model.sweep for the coordinates of a sweep): lam and
+#: the stimulus amplitudes (contrasts) are in the whitened input's units (X).
+PARAMETER_UNITS = {"lam": "units of X", "white_contrast": "units of X",
+                   "sparse_contrast": "units of X", "grating_contrast": "units of X",
+                   "min_contrast": "units of X", "max_contrast": "units of X",
+                   "n_updates": "1", "n_white": "1", "n_sparse": "1", "sparse_pixels": "1",
+                   "n_contrasts": "1", "n_orientations": "1", "n_frequencies": "1",
+                   "n_phases": "1", "n_sample_units": "1"}
 
 
 @checks_parameters

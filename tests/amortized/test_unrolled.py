@@ -145,3 +145,21 @@ def test_lasso_loss_value_and_gradient():
     from v1model.inference._common import objective
 
     assert value == pytest.approx(objective(X, D, Z, lam).mean(), rel=1e-12)
+
+
+def test_solver_error_by_iteration_takes_one_sample_as_a_1d_x():
+    # documented as (n_samples, n_features) only, though a 1-D X is one sample
+    import inspect
+
+    from v1model.amortized import solver_error_by_iteration
+
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((6, 4))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    x = rng.standard_normal(4)
+    one = solver_error_by_iteration(x, D, 0.1, 3, dtype="float64", progress=False)
+    rows = solver_error_by_iteration(x[None], D, 0.1, 3, dtype="float64", progress=False)
+    np.testing.assert_array_equal(one["prediction_error"].values,
+                                  rows["prediction_error"].values)
+    doc = " ".join(inspect.getdoc(solver_error_by_iteration).split())
+    assert "X : array_like, shape (n_samples, n_features) or (n_features,)" in doc

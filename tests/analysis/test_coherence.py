@@ -194,3 +194,10 @@ def test_coactive_coherence_matches_every_pair_of_each_support():
                     default=0.0) for c in codes]
     np.testing.assert_allclose(ds.coactive_coherence.values, expected, rtol=1e-12)
     assert len(set(np.count_nonzero(codes, axis=1))) >= 8  # many support sizes
+
+
+def test_coactive_babel_records_the_units_of_tol():
+    # tol is a threshold on |a|, in the units of the codes; the attrs said only 0.1
+    ds = coactive_babel(np.eye(3), np.eye(3), tol=0.1)
+    assert ds.attrs["tol"] == 0.1
+    assert ds.attrs["tol_units"] == "units of codes"

@@ -204,3 +204,10 @@ def test_one_sample_is_refused_by_kurtosis_and_warned_of_by_sparseness():
     assert np.isnan(ds.lifetime_sparseness).all() and np.isnan(ds.kurtosis).all()
     with pytest.warns(UserWarning, match=r"codes has shape \(10, 1\): NaN for hoyer \(1 unit\)"):
         assert np.isnan(sparseness(codes[:, :1]).hoyer).all()
+
+
+def test_sparseness_records_the_units_of_tol():
+    # tol is a threshold on |a|, in the units of the codes; the attrs said only 0.1
+    ds = sparseness(np.eye(3), tol=0.1)
+    assert ds.attrs["tol"] == 0.1
+    assert ds.attrs["tol_units"] == "units of codes"

@@ -207,3 +207,16 @@ def test_sweep_quick_is_its_smallest_mode(monkeypatch, capsys):
     module.main(["--skip-dask"])
     assert seen["efficiency"] == (16, 5.0)
     assert "4 lca-sweep points" in capsys.readouterr().out
+
+
+def test_readme_commands_show_quick_for_every_script_that_has_it():
+    """README's list of benchmark commands showed bench_gabor.py without the --quick it
+    has, as the only one: a reader took it for a script with a single (full) mode."""
+    import re
+
+    readme = (BENCHMARKS.parent / "README.md").read_text(encoding="utf-8")
+    lines = re.findall(r"^python benchmarks/(bench_\w+)\.py(.*)$", readme, flags=re.MULTILINE)
+    assert any(name == "bench_gabor" for name, _ in lines)
+    for name, rest in lines:
+        if '"--quick"' in (BENCHMARKS / f"{name}.py").read_text(encoding="utf-8"):
+            assert rest.split("#")[0].split()[:1] == ["--quick"], (name, rest)

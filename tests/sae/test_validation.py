@@ -531,3 +531,27 @@ def test_huge_n_steps_is_refused_by_name():
     with pytest.raises(ValueError, match=r"^n_steps=1000000000000 history rows \(float64\) "
                                          r"would take 7\.2e\+13 bytes .* more than the"):
         _fit(n_steps=10**12)
+
+
+def test_a_bad_sparse_z_is_reported_as_the_dense_one():
+    # a NaN was placed by its rank among the stored non-zeros ("index 1"), and complex
+    # codes were described as the 1-D array of the non-zeros, not as Z
+    import re
+
+    import scipy.sparse as sp
+
+    sae = _fit()
+    z = np.zeros((2, 16))
+    z[1, 5] = 1
+    z[1, 9] = np.inf
+    z[1, 7] = np.nan
+    message = r"^Z contains 2 non-finite value\(s\) \(NaN or inf\), the first at index \(1, 7\)"
+    for Z in (z, sp.csr_matrix(z), sp.coo_array(z)):
+        with pytest.raises(ValueError, match=message):
+            sae.decode(Z)
+    with pytest.raises(ValueError, match=r"the first at index 7 \(nan\)"):  # one sample
+        sae.decode(sp.coo_array(z[1]))
+    with pytest.raises(TypeError, match=re.escape(
+            "Z must be real, got complex values (sparse csr_matrix of shape (1, 16) and "
+            "dtype complex128)")):
+        sae.decode(sp.csr_matrix(np.ones((1, 16)) * 1j))

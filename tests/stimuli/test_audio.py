@@ -178,7 +178,15 @@ def test_wav_with_nan_or_no_samples_fails_naming_the_file(tmp_path):
     # limit_denominator bounds only the denominator: a 1e300 Hz rate asked scipy for a
     # 1e296-fold upsampling ("Maximum allowed size exceeded")
     (lambda: resample(np.ones(10), 8000.0, 1e300), ValueError,
-     r"rate_out / rate_in = 1e\+300 / 8000.0 is not a ratio of integers up to 100000"),
+     (r"rate_out / rate_in = 1e\+300 / 8000.0 = 1.25e\+296 is too large: the up- and "
+      r"down-sampling factors are at most 100000")),
+    # integer rates whose exact ratio is beyond the factors: not "round the rates"
+    (lambda: resample(np.ones(10), 1, 200000), ValueError,
+     (r"^rate_out / rate_in = 200000.0 / 1.0 = 2e\+05 is too large: the up- and "
+      r"down-sampling factors are at most 100000 \(MAX_POLYPHASE\), so the ratio must lie "
+      r"in \[1/100000, 100000\]; resample in several steps$")),
+    (lambda: resample(np.ones(10), 200000, 1), ValueError,
+     r"^rate_out / rate_in = 1.0 / 200000.0 = 5e-06 is too small"),
 ])
 def test_bad_argument_types_fail_clearly(call, exc, match):
     with pytest.raises(exc, match=match):

@@ -79,6 +79,23 @@ def test_a_32_bit_tiff_of_16_bit_values_is_scaled_as_a_16_bit_png(tmp_path):
                                rtol=1e-12)
 
 
+def test_32_bit_pixels_beyond_16_bits_are_divided_by_the_largest_value_of_their_type(
+        tmp_path):
+    """int32 pixels above 65535 are divided by 2**31 - 1, uint32 ones by 2**32 - 1 (the
+    docs said 2**31 - 1 for both: a full-range uint32 TIFF came out at 1.0, not ~2)."""
+    iio = pytest.importorskip("imageio.v3")
+    import stimuli.images
+
+    for dtype, top in ((np.int32, 2**31 - 1), (np.uint32, 2**32 - 1)):
+        pixels = np.tile(np.array([[0, 70000, top]], dtype), (8, 3))
+        path = tmp_path / f"{np.dtype(dtype).name}.tif"
+        iio.imwrite(path, pixels)
+        assert iio.imread(path).dtype == dtype
+        np.testing.assert_allclose(load_images(path)[0], pixels / top, rtol=1e-12)
+    doc = " ".join(stimuli.images.load_images.__doc__.split())
+    assert "2**31 - 1 for ``int32`` and 2**32 - 1 for ``uint32``" in doc
+
+
 def test_max_images_keeps_the_first_files_in_the_documented_order(tmp_path):
     """Picture files in name order (img10 before img2); sparsenet raw files in the order
     of their numbers (image10 after image9), as load_images' docstring says."""

@@ -213,3 +213,9 @@ def optional(quick=False, seed=0, x=1.0, rate=None, name: str | None = None):
     return xr.Dataset({"y": ((), float(x))},
                       attrs={"rate_is_none": int(rate is None), "rate": str(rate),
                              "name": str(name)})
+
+
+def reads_folder(quick=False, seed=0, x=1.0, folder: str = "none"):
+    """The number of files in ``folder`` (a path, as the studies' ``audio_dir``)."""
+    return xr.Dataset({"n_files": ((), np.int64(len(list(Path(folder).iterdir()))),
+                                   {"units": "1"})}, attrs={"folder": folder})

@@ -210,8 +210,8 @@ def solver_error_by_iteration(X, D, lam, n_iter, *, target=None, target_tol=1e-8
 
     Parameters
     ----------
-    X : array_like, shape (n_samples, n_features)
-        Signals.
+    X : array_like, shape (n_samples, n_features) or (n_features,)
+        Signals; a 1-D ``X`` is one sample (``n_samples = 1``).
     D : array_like, shape (n_atoms, n_features)
         Dictionary, one atom per row.
     lam : float
@@ -219,8 +219,8 @@ def solver_error_by_iteration(X, D, lam, n_iter, *, target=None, target_tol=1e-8
     n_iter : int
         Iterations, >= 1.
     target : array_like, shape (n_samples, n_atoms), optional
-        The optimal codes ``z*``; default :func:`optimal_codes` (FISTA to
-        ``target_tol``).
+        The optimal codes ``z*`` (2-D: ``(1, n_atoms)`` for a 1-D ``X``);
+        default :func:`optimal_codes` (FISTA to ``target_tol``).
     target_tol : float, default 1e-8
     dtype : {"float32", "float64"}, default "float32"
         Precision of the iterations.

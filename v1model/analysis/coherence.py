@@ -139,7 +139,8 @@ def coactive_babel(codes, D, tol: float = 0.0, *, progress: bool | None = None) 
     D : array_like, shape (n_atoms, n_features)
         Dictionary, one atom per row (normalised here).
     tol : float, default 0.0
-        Activity threshold: atom ``i`` is in the support when ``|a_i| > tol``.
+        Activity threshold: atom ``i`` is in the support when ``|a_i| > tol``,
+        in units of ``codes``.
     progress : bool or None, default None
         A progress bar over the codes (~0.2 ms each with 512 atoms: minutes
         for a million): None once the call has run 2 s
@@ -153,7 +154,8 @@ def coactive_babel(codes, D, tol: float = 0.0, *, progress: bool | None = None) 
         (``mu_1(|S|)``) and ``coactive_coherence`` (largest |cosine| between
         two atoms inside S; 0 when |S| < 2); and, over ``support_size_bin``
         (the distinct support sizes), ``mean_coactive_babel`` and
-        ``mean_worst_case``.
+        ``mean_worst_case``. ``attrs["tol"]`` carries its units in
+        ``attrs["tol_units"]`` (``"units of codes"``).
 
     Raises
     ------
@@ -205,7 +207,7 @@ def coactive_babel(codes, D, tol: float = 0.0, *, progress: bool | None = None) 
             ds[name].values[size == s]).any() else np.nan for s in sizes]
         ds[f"mean_{name}"] = ("support_size_bin", np.array(means), {
             "units": "1", "long_name": f"mean {name} of the samples with that support size"})
-    ds.attrs.update(analysis="coactive babel", tol=tol, n_atoms=k)
+    ds.attrs.update(analysis="coactive babel", tol=tol, tol_units="units of codes", n_atoms=k)
     return ds
 
 

@@ -402,7 +402,8 @@ def sparseness(
     codes : array_like, shape (n_samples, n_units)
         One row per stimulus.
     tol : float, default 0.0
-        Activity threshold on ``|a|`` (see :func:`code_class`).
+        Activity threshold on ``|a|`` (see :func:`code_class`), in units of
+        ``codes``.
     local_max_count : float, default 1.5
         See :func:`code_class`.
     dense_min_ratio : float, default 0.25
@@ -419,7 +420,8 @@ def sparseness(
         ``unit_activity`` (fraction of stimuli a unit answers), ``dead``;
         scalars ``activity_ratio``, ``mean_active_count``, ``n_dead``,
         ``mean_lifetime_sparseness``, ``mean_population_sparseness``;
-        ``attrs["code_class"]``. With a single stimulus ``lifetime_sparseness``,
+        ``attrs["code_class"]``; ``attrs["tol"]`` with ``attrs["tol_units"]``
+        (``"units of codes"``). With a single stimulus ``lifetime_sparseness``,
         ``kurtosis`` and their mean are NaN, with a single unit ``hoyer`` is
         (their own functions refuse such codes); a ``UserWarning`` says so.
 
@@ -475,8 +477,8 @@ def sparseness(
                                                       "mean population sparseness over "
                                                       "stimuli"})
     ds.attrs.update(
-        analysis="sparseness", tol=tol, local_max_count=local_max_count,
-        dense_min_ratio=dense_min_ratio, rectify=rectify,
+        analysis="sparseness", tol=tol, tol_units="units of codes",
+        local_max_count=local_max_count, dense_min_ratio=dense_min_ratio, rectify=rectify,
         code_class=_classify(float(count.mean()), ratio, local_max_count, dense_min_ratio),
     )
     return ds

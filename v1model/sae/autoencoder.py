@@ -818,12 +818,14 @@ class SparseAutoencoder(SavedAsDataset):
         D = self._params["decoder"]
         is_sparse = hasattr(Z, "tocsr")  # scipy.sparse, e.g. encode(X, sparse=True)
         if is_sparse:
+            given = Z
             Z = (Z.reshape(1, -1) if Z.ndim == 1 else Z).tocsr()  # one sample, as a dense Z
             if Z.shape[0] == 0:  # as a dense Z, encode and v1model.inference.encode
                 raise ValueError(f"Z must not be empty, got shape {Z.shape}")
             # the non-zeros real, finite and within D's dtype before the cast (a cast of 1e40
             # to float32 warned, and the infs it made were reported as Z's own); no non-zero:
             # all-zero codes
+            _check_sparse_latents(Z, given)
             check_array(Z.data, "Z", allow_empty=True, dtype=D.dtype)
             Z = Z.astype(D.dtype, copy=False)
         else:
@@ -1222,6 +1224,26 @@ def _warn_if_silent(rows, v):
     warnings.warn(f"activation={act!r}: no latent fired in the last {tail.size} of {len(l0)} "
                   "training steps (history_.l0 is 0): every code is zero and nothing was "
                   f"learned; {lower}", UserWarning, stacklevel=user_stacklevel())
+
+
+def _check_sparse_latents(Z, given):
+    """Refuse complex or non-finite stored values of the CSR latents ``Z`` (``given``
+    as passed, maybe 1-D) with the message a dense ``Z`` gets: the errors of
+    ``check_array(Z.data)`` described ``Z.data`` (a 1-D array) and placed a NaN by
+    its rank among the stored values instead of by its (row, column) in ``Z``."""
+    if Z.dtype.kind == "c":
+        raise TypeError(f"Z must be real, got complex values (sparse {type(given).__name__} "
+                        f"of shape {given.shape} and dtype {given.dtype})")
+    if Z.dtype.kind != "f" or np.isfinite(Z.data).all():
+        return
+    bad = np.flatnonzero(~np.isfinite(Z.data))
+    rows = np.repeat(np.arange(Z.shape[0]), np.diff(Z.indptr))[bad]
+    cols = Z.indices[bad]
+    first = np.lexsort((cols, rows))[0]  # row-major, as for a dense Z (indices may be unsorted)
+    place = ((int(rows[first]), int(cols[first])) if given.ndim == 2
+             else int(cols[first]))
+    raise ValueError(f"Z contains {bad.size} non-finite value(s) (NaN or inf), the first at "
+                     f"index {place} ({float(Z.data[bad[first]])})")
 
 
 def _guarded(compute, name, what, values):

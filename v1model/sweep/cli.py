@@ -266,7 +266,8 @@ def _load_folder(args):
     output, spec = _open_folder(args.output)
     override = _executor_override(args, spec.executor)
     if override is not None:
-        spec = load_spec(output / "spec.toml", output=output, executor=override)
+        spec = load_spec(output / "spec.toml", output=output, executor=override,
+                         resolve_paths=False)
     return spec
 
 

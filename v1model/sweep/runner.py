@@ -442,7 +442,8 @@ def _check_sweep_folder(output) -> Path:
 
 def _open_folder(output) -> tuple[Path, SweepSpec]:
     output = _check_sweep_folder(output)
-    spec = load_spec(output / SPEC, output=output)
+    # its params hold the absolute paths the sweep began with (older folders: as written)
+    spec = load_spec(output / SPEC, output=output, resolve_paths=False)
     return output, spec
 
 

@@ -19,6 +19,7 @@ TOML layout (every key but ``study`` and a sweep is optional)::
 
     [params]                     # fixed parameters of every point
     n_train = 20000
+    dictionary = "../atoms.nc"   # a relative path: relative to this file (see below)
     n_test = "none"              # None (TOML has no null), as `-p n_test=none`: for a
                                  # parameter that takes None; a text one gets "none"
 
@@ -36,6 +37,15 @@ TOML layout (every key but ``study`` and a sweep is optional)::
     [executor]                   # see v1model.sweep.executors
     kind = "local"
     workers = 4
+
+A relative path in ``[params]`` is relative to the spec file, like ``output``
+(to the current directory for a spec built by :func:`v1model.sweep.run`), and
+is recorded as an absolute path in the sweep folder's ``spec.toml``, so that a
+``sweep resume`` from any directory reads the same files. A value counts as a
+path when its parameter takes only text (annotated ``str`` or ``Path``, as
+``dictionary``, ``images`` or ``audio_dir``) and it holds a ``/`` or names a
+file or folder that exists there; other text (``images = "skimage"``) is passed
+as written.
 """
 
 from __future__ import annotations
@@ -281,7 +291,8 @@ def _shown(table: dict, key: str) -> str:
     return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN - 3] + "..."
 
 
-def load_spec(path, output=None, executor=None, quick=None) -> SweepSpec:
+def load_spec(path, output=None, executor=None, quick=None, *,
+              resolve_paths: bool = True) -> SweepSpec:
     """Read and check a TOML sweep spec.
 
     Parameters
@@ -293,6 +304,8 @@ def load_spec(path, output=None, executor=None, quick=None) -> SweepSpec:
         Override the spec's ``[executor]`` table.
     quick : bool, optional
         Override the spec's ``quick`` (a different sweep: use another output).
+    resolve_paths : bool, default True
+        As in :func:`parse_spec` (False for a sweep folder's own ``spec.toml``).
 
     Returns
     -------
@@ -317,14 +330,16 @@ def load_spec(path, output=None, executor=None, quick=None) -> SweepSpec:
         data["executor"] = executor
     if quick is not None:
         data["quick"] = quick
-    return parse_spec(data, source=path)
+    return parse_spec(data, source=path, resolve_paths=resolve_paths)
 
 
-def parse_spec(data: dict, source=None) -> SweepSpec:
+def parse_spec(data: dict, source=None, *, resolve_paths: bool = True) -> SweepSpec:
     """Check a spec dict (parsed TOML, or built by :func:`v1model.sweep.run`).
 
-    Relative paths (``output``, ``file.py:function`` studies) are relative to
-    the folder of ``source`` (the TOML file), else to the current directory.
+    Relative paths (``output``, ``executor.log_directory``, ``file.py:function``
+    studies, and paths in ``params``: see the module docstring) are relative to
+    the folder of ``source`` (the TOML file), else to the current directory;
+    those of ``params`` are made absolute in the spec.
 
     Parameters
     ----------
@@ -332,6 +347,11 @@ def parse_spec(data: dict, source=None) -> SweepSpec:
         The spec: ``study``, ``sweep``, ``params``, ``seed``, ``executor``, ...
     source : str or path-like, optional
         The TOML file ``data`` was read from.
+    resolve_paths : bool, default True
+        Make relative paths in ``params`` absolute. False keeps them as written
+        (relative to the current directory when the points run): a sweep
+        folder's ``spec.toml`` holds the absolute paths its sweep began with,
+        or, written before they were recorded so, the ones its points ran with.
 
     Returns
     -------
@@ -444,6 +464,8 @@ def parse_spec(data: dict, source=None) -> SweepSpec:
                                                   f"for {name!r}; leave it out to keep its "
                                                   "default")
             params[name] = "none"
+    if resolve_paths:
+        params = _absolute_paths(params, study, base)
     both = set(params) & set(swept)
     if both:
         name = sorted(both)[0]
@@ -504,6 +526,31 @@ def _folder(value, name, base) -> Path:
                               f"{unset.group(1)}, which is not set here")
     path = Path(expanded).expanduser()
     return path if path.is_absolute() else base / path
+
+
+def _absolute_paths(params: dict, study: StudyRef, base: Path) -> dict:
+    """``params`` with each relative path made absolute against ``base``: the text value
+    of a text-only parameter (``dictionary``, ``audio_dir``) that holds a ``/`` or names
+    something that exists under ``base``. Passed as written, ``audio_dir = "../odd"``
+    was read from the current directory, while ``output`` was relative to the spec file,
+    and a ``sweep resume`` from another directory read another folder."""
+    from ..cli import _is_text_only
+
+    try:
+        signature = inspect.signature(study.function())
+    except (TypeError, ValueError):
+        return params
+    text_only = {name for name, p in signature.parameters.items() if _is_text_only(p)}
+    out = dict(params)
+    for name, value in params.items():
+        if name not in text_only or not isinstance(value, str) or not value.strip():
+            continue
+        path = Path(value)
+        if path.is_absolute() or value.startswith("~") or "$" in value:
+            continue  # absolute, or passed as written (~ and $VAR are the study's to read)
+        if "/" in value or os.sep in value or (base / path).exists():
+            out[name] = os.path.normpath(base / path)
+    return out
 
 
 #: the text that stands for None in a spec (TOML has no null), as in ``-p KEY=none``
