@@ -248,6 +248,10 @@ def test_explicit_refreshes_wait_for_the_delay_too(capsys, monkeypatch):
     import v1model.progress as progress
     from v1model.analysis import fit_gabor
 
+    # a delay no call here outlasts: the first fit_gabor of a process (scipy.optimize is
+    # imported inside its bar) took over the 2 s default on a loaded machine and drew
+    # its bar by right; the refreshes drew at once whatever the delay
+    monkeypatch.setattr(progress, "PROGRESS_DELAY", 1e6)
     atoms = np.random.default_rng(0).standard_normal((4, 8, 8))
     fit_gabor(atoms)
     assert capsys.readouterr().err == ""

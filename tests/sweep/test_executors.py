@@ -93,10 +93,20 @@ def test_a_cluster_without_workers_is_reported_and_waited_for(serial_reference, 
     distributed = pytest.importorskip("distributed")
     import logging
 
+    from v1model.sweep import worker_watch
+
     monkeypatch.setattr(DaskExecutor, "queue_poll", 0.5)
+    # the worker is started once the sweep has said it waits (a worker started after a
+    # fixed 3 s joined before the first look when the sweep took longer to start, on a
+    # loaded machine, and nothing was said); a sweep that never says so still gets it,
+    # after 60 s, and fails the check of its notice below rather than waiting for ever
+    noticed = threading.Event()
+    say = worker_watch._say
+    monkeypatch.setattr(worker_watch, "_say", lambda text: (say(text), noticed.set()))
     with distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=True,
                                   dashboard_address=":0", silence_logs=logging.ERROR) as cluster:
-        threading.Timer(3.0, cluster.scale, [1]).start()
+        threading.Thread(target=lambda: (noticed.wait(60), cluster.scale(1)),
+                         daemon=True).start()
         ds = run(study(), GRID, n_seeds=2, seed=5, output=tmp_path / "out", progress=False,
                  executor={"kind": "dask", "address": cluster.scheduler_address})
     xr.testing.assert_identical(comparable(ds), comparable(serial_reference))
