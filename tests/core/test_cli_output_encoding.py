@@ -25,9 +25,11 @@ def test_study_show_on_a_latin1_terminal():
 
 def test_study_run_into_a_folder_named_in_latin1(tmp_path):
     folder = os.fsdecode(b"r\xe9sultats")
+    # the smallest run (tests/studies/conftest.py, one update): only the folder's name is tested
+    sizes = ("patch_size=4", "n_atoms=16", "n_updates=1", "n_patches=300", "n_eval=20")
     out = _cli("study", "run", "olshausen-field-1996", "--quick", "--out", folder,
-               "-p", "n_updates=20", "-p", "progress=false", encoding="utf-8:strict",
-               cwd=tmp_path)
+               *(a for p in sizes for a in ("-p", p)), "-p", "progress=false",
+               encoding="utf-8:strict", cwd=tmp_path)
     assert out.returncode == 0, out.stderr.decode("utf-8", "replace")[-1000:]
     assert (tmp_path / folder / "olshausen-field-1996.nc").is_file()
     assert b"wrote r\\udce9sultats/olshausen-field-1996.nc" in out.stdout
