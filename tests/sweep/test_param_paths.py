@@ -67,6 +67,28 @@ def test_python_sweeps_resolve_against_the_current_directory(study, tmp_path, mo
     assert spec.params["folder"] == str(tmp_path / "data")
 
 
+def test_a_folder_begun_with_the_path_as_written_is_the_same_sweep(study, tmp_path,
+                                                                   monkeypatch):
+    """A sweep folder created before the paths of [params] were made absolute holds the
+    fingerprint of the path as written: running the same spec into it again carries on
+    (it was refused as "holds another sweep")."""
+    from v1model.sweep import run_spec
+
+    _folder(tmp_path / "data", 2)
+    spec_path = _spec(tmp_path / "a", study, "../data")
+    with open(spec_path, "a") as f:
+        f.write('[executor]\nkind = "serial"\n')
+    monkeypatch.chdir(tmp_path / "a")  # where the old sweep ran: "../data" read the same
+    old = load_spec(spec_path, output=tmp_path / "out", resolve_paths=False)
+    assert old.params["folder"] == "../data"
+    DirectoryStore.create_or_open(old.output, old)
+    new = load_spec(spec_path, output=tmp_path / "out")
+    assert new.params["folder"] == str(tmp_path / "data")
+    assert DirectoryStore.check_folder(new.output, new)
+    ds = run_spec(new, progress=False)
+    assert ds["n_files"].values.tolist() == [2]
+
+
 def _spec(folder, study, value):
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "sw.toml"

@@ -51,6 +51,7 @@ as written.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import inspect
 import json
@@ -232,8 +233,9 @@ class SweepSpec:
 
     def fingerprints(self, study: str | None = None) -> set:
         """The fingerprints a sweep folder of this spec may hold: :meth:`fingerprint`,
-        and the one with the texts for None as written (a folder created before they
-        were spelled alike).
+        the one with the texts for None as written (a folder created before they
+        were spelled alike), and those with the relative paths of ``params`` as
+        written (a folder created before they were made absolute).
 
         Parameters
         ----------
@@ -244,7 +246,12 @@ class SweepSpec:
         -------
         set of str
         """
-        return {self.fingerprint(study), self.fingerprint(study, as_written=True)}
+        out = {self.fingerprint(study), self.fingerprint(study, as_written=True)}
+        written = getattr(self, "_params_as_written", None)
+        if written is not None and written != self.params:
+            before = dataclasses.replace(self, params=written)
+            out |= {before.fingerprint(study), before.fingerprint(study, as_written=True)}
+        return out
 
 
 #: the parts of :meth:`SweepSpec.what` that do not enter the fingerprint
@@ -464,6 +471,7 @@ def parse_spec(data: dict, source=None, *, resolve_paths: bool = True) -> SweepS
                                                   f"for {name!r}; leave it out to keep its "
                                                   "default")
             params[name] = "none"
+    written = dict(params)
     if resolve_paths:
         params = _absolute_paths(params, study, base)
     both = set(params) & set(swept)
@@ -490,6 +498,8 @@ def parse_spec(data: dict, source=None, *, resolve_paths: bool = True) -> SweepS
                                                 "executor.log_directory", base))
         check_pbs_words(executor)  # a relative one under a folder with a space
     spec = SweepSpec(study, grid, params, quick, output, fmt, executor, description, source)
+    # a sweep folder created before the paths were made absolute holds their fingerprint
+    spec._params_as_written = written
     _check_utf8(spec.to_dict())
     return spec
 
