@@ -101,7 +101,8 @@ def load_audio_split(folder, pattern, sample_rate, length, n, n_held_out, held_o
                      length_name="segment_length"):
     """As :func:`load_audio`, plus ``n_held_out`` pieces from recordings that none of the
     ``n`` comes from: a random ``held_out_fraction`` of the files that can give a piece
-    (at least ``length`` samples, not all zero; rounded, at least one each way) is set
+    (at least ``length`` samples, not all zero, some piece with an RMS of at least
+    ``min_rms``; rounded, at least one each way) is set
     aside before any piece is cut. Pieces cut at random places from the same recordings
     overlap and share a speaker's take, so they test nothing held out.
 
@@ -120,11 +121,12 @@ def load_audio_split(folder, pattern, sample_rate, length, n, n_held_out, held_o
     # held out among the recordings that can give a piece: a shorter (or silent) one drawn
     # for the evaluation left it nothing to cut ("length=1024 is longer than every
     # waveform"), for some seeds and not others
-    usable = np.flatnonzero([len(w) >= length and np.any(w) for w in waves])
+    usable = np.flatnonzero([_gives_piece(w, length, min_rms) for w in waves])
     if len(usable) < 2:
         raise ValueError(f"{length_name}={length} samples: audio_dir {str(folder)!r} holds "
                          f"{len(usable)} recording(s) (of {len(waves)} matching "
-                         f"pattern={pattern!r}) of at least that length and not silent: the "
+                         f"pattern={pattern!r}) of at least that length and not silent "
+                         f"(some piece with RMS >= min_rms={min_rms:g}): the "
                          "evaluation excerpts come from recordings never trained on, so at "
                          f"least 2 are needed; give a shorter {length_name}")
     n_held_files = min(max(1, round(held_out_fraction * len(usable))), len(usable) - 1)
@@ -136,6 +138,27 @@ def load_audio_split(folder, pattern, sample_rate, length, n, n_held_out, held_o
                      folder, f"the {n_held_files} held-out recordings")
     return (X, X_held, rate, f"WAV files {pattern!r} in {str(folder)}", len(names),
             n_held_files)
+
+
+def _gives_piece(wave, length, min_rms):
+    """Whether ``wave`` holds a piece of ``length`` samples that the pieces' draw keeps:
+    not all zero (it is scaled to unit RMS) and, for ``min_rms > 0``, with an RMS of at
+    least ``min_rms`` somewhere. A recording that was not silent but quieter than
+    ``min_rms`` throughout, drawn as the held-out one, left nothing to cut ("could not
+    find 5 segments with RMS >= 0.02"), for some seeds and not others."""
+    if len(wave) < length:
+        return False
+    if min_rms == 0:
+        return bool(np.any(wave))
+    # the RMS of every window of length samples, from the running sum of squares (in
+    # float64, over the loudest sample: no overflow nor underflow whatever the scale)
+    top = float(np.max(np.abs(wave)))
+    if top == 0:
+        return False
+    energy = np.concatenate([[0.0], np.cumsum(np.square(wave / top, dtype=np.float64))])
+    loudest = np.max(energy[length:] - energy[:-length]) / length
+    # a little slack for the running sum's rounding: the draw decides at the margin
+    return bool(np.sqrt(max(loudest, 0.0)) * top >= min_rms * (1 - 1e-9))
 
 
 def _synthetic(n, length, sample_rate, rng, unit_rms):

@@ -241,8 +241,8 @@ def run(
         and one left to train on) set aside before any excerpt is cut: the
         ``n_eval`` held-out excerpts come from them alone, the training
         excerpts from the others. Drawn among the recordings that can give
-        an excerpt (``excerpt_length`` samples or more, not all zero); needs
-        two of them or more.
+        an excerpt (``excerpt_length`` samples or more, with an excerpt of
+        RMS ``min_rms`` or more somewhere); needs two of them or more.
     min_centre_frequency : float
         Hz, below Nyquist; as ``lewicki-2002-speech``.
     localization_threshold : float

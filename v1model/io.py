@@ -991,6 +991,9 @@ def continue_history(previous: xr.Dataset | None, history: xr.Dataset, *,
         done = int(previous["update"][-1]) + 1
         history = history.assign_coords(update=history["update"] + done)
     else:
+        if "n_updates" not in previous.attrs:
+            raise ValueError("previous has no n_updates in its attrs (needed with "
+                             "labels='run'): pass the history the learner returned as it is")
         done = int(previous.attrs["n_updates"])
         if int(history["update"][0]) <= int(previous["update"][-1]):
             raise ValueError(

@@ -288,9 +288,12 @@ def check_dense(value, name: str) -> None:
         mask = np.ma.getmaskarray(value)
         if mask.any():
             first = tuple(int(i) for i in np.argwhere(mask)[0])
+            # a 0-d masked array (np.ma.masked) has no index: first[0] raised IndexError
+            where = ("" if not first else
+                     f", the first at index {first if len(first) > 1 else first[0]}")
             raise ValueError(
-                f"{name} is a masked array with {int(mask.sum())} masked value(s), the first "
-                f"at index {first if len(first) > 1 else first[0]}; masks are not used (the "
+                f"{name} is a masked array with {int(mask.sum())} masked value(s){where}; "
+                f"masks are not used (the "
                 f"masked values would be taken as numbers): fill them ({name}.filled(value)) "
                 "or drop the samples that hold them")
 

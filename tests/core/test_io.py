@@ -667,6 +667,10 @@ def test_continue_history_keeps_labels_that_count_the_whole_run():
         continue_history(first, _history([4], 1, 1), labels="run")
     with pytest.raises(ValueError, match="labels must be 'call' or 'run', got 'runs'"):
         continue_history(first, second, labels="runs")
+    bare = first.copy()
+    bare.attrs = {}
+    with pytest.raises(ValueError, match=r"previous has no n_updates in its attrs"):
+        continue_history(bare, second, labels="run")  # was a bare KeyError
 
 
 def test_continue_history_shifts_a_calls_labels_and_records_every_spacing():

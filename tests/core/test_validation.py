@@ -35,6 +35,14 @@ def test_masked_and_sparse_arrays_are_refused_by_name():
         check_array(sp.csr_matrix(np.eye(2, 3)), "D")
 
 
+def test_a_masked_scalar_is_refused_by_name():
+    # 0-d: no index to give (an IndexError escaped from the message's own formatting)
+    for value in (np.ma.masked, np.ma.masked_array(2.0, mask=True)):
+        with pytest.raises(ValueError, match=re.escape(
+                "lam is a masked array with 1 masked value(s); masks are not used")):
+            check_array(value, "lam")
+
+
 def test_bools_are_not_integers_or_seeds():
     for value in (True, np.True_):
         with pytest.raises(TypeError, match="n_nonzero must be an integer, got (np.)?True"):

@@ -441,8 +441,9 @@ def test_recordings_without_an_excerpt_are_never_the_held_out_ones(tmp_path, see
     drawn as the one held-out recording left nothing to cut ("length=128 is
     longer than every waveform", a parameter the study does not have; "could
     not find 2 segments with RMS >= 0.02; lower min_rms") for 3 of seeds 0-3,
-    and the same run finished for the fourth. The held-out ones now come from the recordings that hold an
-    excerpt; with fewer than 2 of them the error names ``excerpt_length``."""
+    and the same run finished for the fourth. The held-out ones now come from the
+    recordings that hold an excerpt; with fewer than 2 of them the error names
+    ``excerpt_length``."""
     from scipy.io import wavfile
 
     rng = np.random.default_rng(1)
@@ -490,3 +491,27 @@ def test_the_held_out_fista_step_limit_is_the_one_recorded(monkeypatch):
     limit = kwargs.get("max_iter", inspect.signature(real).parameters["max_iter"].default)
     assert ds.attrs["eval_max_iter"] == limit == 5000
     assert ds.attrs["max_iter"] == 5
+
+
+@pytest.mark.filterwarnings("ignore:convolutional matching_pursuit:UserWarning")  # 1 update
+@pytest.mark.parametrize("seed", range(4))
+def test_a_recording_quieter_than_min_rms_is_never_the_held_out_one(tmp_path, seed):
+    """Not all zero, but quieter than min_rms (0.02) throughout: drawn as the held-out
+    recording (1 of 5 here, 3 of them quiet), it gave no excerpt ("could not find 2
+    segments with RMS >= 0.02") for each of seeds 0-3. Like a silent take, it is left
+    to the training."""
+    from scipy.io import wavfile
+
+    rng = np.random.default_rng(1)
+    for i in range(2):
+        wavfile.write(tmp_path / f"long{i}.wav", 8000,
+                      np.round(rng.standard_normal(1500) * 3000).astype(np.int16))
+    for i in range(3):  # RMS ~ 30 / 32768 ~ 1e-3 of full scale, far below min_rms = 0.02
+        wavfile.write(tmp_path / f"quiet{i}.wav", 8000,
+                      np.round(rng.standard_normal(1500) * 30).astype(np.int16))
+    small = dict(n_excerpts=8, n_eval=2, n_updates=1, control_updates=1, kernel_size=16,
+                 n_kernels=4, excerpt_length=128, crop_length=64, max_iter=5,
+                 progress=False)
+    ds = get_study(NAME).run(quick=True, seed=seed, audio_dir=str(tmp_path), **small)
+    # round(0.1 * 2 recordings with an excerpt) -> 1 held out, the other trained on
+    assert (ds.attrs["n_files"], ds.attrs["n_eval_files"]) == (5, 1)

@@ -95,3 +95,26 @@ def _spec(folder, study, value):
     path.write_text(f'study = "{study("reads_folder")}"\n[params]\nfolder = "{value}"\n'
                     '[sweep]\nx = [1.0]\n')
     return path
+
+
+def test_a_glob_pattern_is_passed_as_written(tmp_path, monkeypatch):
+    # pattern is relative to audio_dir: made absolute against the spec's folder, the
+    # study refused it ("pattern must be a glob pattern relative to audio_dir")
+    (tmp_path / "wavs" / "speaker").mkdir(parents=True)
+    path = tmp_path / "sw.toml"
+    path.write_text('study = "lewicki-2002-speech"\n[params]\naudio_dir = "wavs"\n'
+                    'pattern = "*/*.wav"\n[sweep]\nlam = [0.5]\n')
+    monkeypatch.chdir(tmp_path / "wavs")
+    spec = load_spec(path)
+    assert spec.params["pattern"] == "*/*.wav"
+    assert spec.params["audio_dir"] == str(tmp_path / "wavs")
+
+
+def test_resolve_paths_must_be_a_bool(tmp_path):
+    import pytest
+
+    from v1model.sweep import SpecError
+
+    with pytest.raises((TypeError, ValueError, SpecError), match="resolve_paths"):
+        parse_spec({"study": "olshausen-field-1996", "sweep": {"lam": [0.1]}},
+                   resolve_paths="no")

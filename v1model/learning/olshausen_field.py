@@ -201,7 +201,7 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
     n = X.shape[0]
     A = np.empty((n, D.shape[0]))
     worst, n_short = 0.0, 0
-    ridge_factor = []  # the Cholesky factor of the ridge system, made by the first tiny group
+    ridge_factor = []  # the SVD of the ridge system, made by the first tiny group
     # the samples are independent: small groups converge in fewer iterations than
     # one minimisation over the whole batch, whose line searches serve every sample
     with threadpool_limits(limits=1, user_api="blas"), \

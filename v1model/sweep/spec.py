@@ -44,8 +44,9 @@ is recorded as an absolute path in the sweep folder's ``spec.toml``, so that a
 ``sweep resume`` from any directory reads the same files. A value counts as a
 path when its parameter takes only text (annotated ``str`` or ``Path``, as
 ``dictionary``, ``images`` or ``audio_dir``) and it holds a ``/`` or names a
-file or folder that exists there; other text (``images = "skimage"``) is passed
-as written.
+file or folder that exists there; other text (``images = "skimage"``), and a
+glob pattern (holding ``*``, ``?`` or ``[``: ``pattern = "*/*.wav"``, relative
+to ``audio_dir``), is passed as written.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io import flatten_nested
-from ..validation import describe
+from ..validation import check_bool, describe
 from .errors import SpecError
 from .executor_config import check_executor_config, check_pbs_words
 from .grid import MAX_POINTS, REPLICATE_DIM, Grid, Zipped, make_axis
@@ -472,7 +473,7 @@ def parse_spec(data: dict, source=None, *, resolve_paths: bool = True) -> SweepS
                                                   "default")
             params[name] = "none"
     written = dict(params)
-    if resolve_paths:
+    if check_bool(resolve_paths, "resolve_paths"):
         params = _absolute_paths(params, study, base)
     both = set(params) & set(swept)
     if both:
@@ -541,9 +542,10 @@ def _folder(value, name, base) -> Path:
 def _absolute_paths(params: dict, study: StudyRef, base: Path) -> dict:
     """``params`` with each relative path made absolute against ``base``: the text value
     of a text-only parameter (``dictionary``, ``audio_dir``) that holds a ``/`` or names
-    something that exists under ``base``. Passed as written, ``audio_dir = "../odd"``
-    was read from the current directory, while ``output`` was relative to the spec file,
-    and a ``sweep resume`` from another directory read another folder."""
+    something that exists under ``base``, and is no glob pattern. Passed as written,
+    ``audio_dir = "../odd"`` was read from the current directory, while ``output`` was
+    relative to the spec file, and a ``sweep resume`` from another directory read
+    another folder."""
     from ..cli import _is_text_only
 
     try:
@@ -558,6 +560,10 @@ def _absolute_paths(params: dict, study: StudyRef, base: Path) -> dict:
         path = Path(value)
         if path.is_absolute() or value.startswith("~") or "$" in value:
             continue  # absolute, or passed as written (~ and $VAR are the study's to read)
+        if re.search(r"[*?[]", value):
+            # a glob pattern, relative to its folder parameter (pattern = "*/*.wav" under
+            # audio_dir): made absolute, the study refused it as not relative
+            continue
         if "/" in value or os.sep in value or (base / path).exists():
             out[name] = os.path.normpath(base / path)
     return out
