@@ -46,7 +46,9 @@ path when its parameter takes only text (annotated ``str`` or ``Path``, as
 ``dictionary``, ``images`` or ``audio_dir``) and it holds a ``/`` or names a
 file or folder that exists there; other text (``images = "skimage"``), and a
 glob pattern (holding ``*``, ``?`` or ``[``: ``pattern = "*/*.wav"``, relative
-to ``audio_dir``), is passed as written.
+to ``audio_dir``), is passed as written. Swept values are the sweep's
+coordinates and stay as written (relative to the current directory when the
+points run): sweep over absolute paths.
 """
 
 from __future__ import annotations
