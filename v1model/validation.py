@@ -20,6 +20,7 @@ __all__ = [
     "as_generator",
     "check_array",
     "check_dense",
+    "array_shape",
     "check_dictionary",
     "check_data_and_dictionary",
     "check_same_features",
@@ -250,6 +251,32 @@ def check_array(
 #: elements per block of rows in the finite check: a 1 MB bool temporary, not one the
 #: size of the data (1e6 x 256 float32 samples made a 256 MB one for every input check)
 _FINITE_BLOCK = 2 ** 20
+
+
+def array_shape(value, name: str) -> tuple[int, ...]:
+    """The shape of array_like ``value``, without converting it to floats.
+
+    Parameters
+    ----------
+    value : array_like
+        Anything ``np.shape`` takes.
+    name : str
+        Argument name used in error messages.
+
+    Returns
+    -------
+    tuple of int
+
+    Raises
+    ------
+    TypeError
+        For a ragged nested list (numpy's own message named no argument), as
+        :func:`check_array` refuses it.
+    """
+    try:
+        return np.shape(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a numeric array, got {describe(value)}") from exc
 
 
 def check_dense(value, name: str) -> None:

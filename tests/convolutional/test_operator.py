@@ -437,3 +437,15 @@ def test_codes_dataset_refuses_geometry_attrs_by_name(name, value):
     with pytest.raises(ValueError, match=rf"^{name}=.* cannot be given to codes_dataset: "
                                          rf"the codes' attrs record the dictionary's own"):
         phi.codes_dataset(codes, **{name: value})
+
+
+def test_kernels_cannot_change_behind_the_products():
+    # phi.kernels /= norm reached the analysis (a view of it) but not the synthesis or
+    # lipschitz() (copies): the adjoint broke silently and FISTA solved another problem
+    phi = ConvolutionalDictionary(np.ones((1, 3)), (5,), dtype=np.float64)
+    with pytest.raises(ValueError, match="read-only"):
+        phi.kernels /= np.sqrt(3)
+    a = np.zeros((1, 1, 7))
+    a[0, 0, 3] = 1.0
+    np.testing.assert_array_equal(phi.synthesize(a).ravel(), a.ravel() @ phi.as_matrix())
+    assert phi.lipschitz() == pytest.approx(9.0)

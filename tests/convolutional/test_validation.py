@@ -181,3 +181,51 @@ def test_tiny_float64_kernels_are_not_all_zeros():
     tiny = reconstruct(codes, KERNELS * 1e-170, (16, 16), dtype=np.float64)
     unit = reconstruct(codes, KERNELS, (16, 16), dtype=np.float64)
     np.testing.assert_allclose(tiny * 1e170, unit, rtol=1e-10, atol=1e-12)
+
+
+RAGGED = [np.zeros(30), np.zeros(40)]  # sounds of different lengths, not stacked
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: encode(RAGGED, np.ones((1, 3)), 0.1), "X"),
+    (lambda: matching_pursuit(RAGGED, np.ones((1, 3)), n_nonzero=2), "X"),
+    (lambda: objective(RAGGED, np.zeros((2, 1, 32)), np.ones((1, 3)), 0.1), "X"),
+    (lambda: _network().encode(RAGGED, method="fista"), "X"),
+    (lambda: _network().learn(RAGGED, n_updates=1, progress=False), "images"),
+    (lambda: ConvolutionalDictionary(KERNELS, (16, 16), stride=[[1], [1, 2]]), "stride"),
+    (lambda: learn_kernels(X, 2, [[4], [4, 4]], n_updates=1, progress=False), "kernel_size"),
+])
+def test_ragged_signals_are_named(call, name):
+    # numpy's "setting an array element with a sequence" named no argument
+    with pytest.raises(TypeError, match=rf"^{name} must be a numeric array, got \["):
+        call()
+
+
+def learn_kernels(*args, **kwargs):
+    from v1model.convolutional import learn_kernels
+
+    return learn_kernels(*args, **kwargs)
+
+
+def _network():
+    from v1model.convolutional import ConvolutionalNetwork
+
+    return ConvolutionalNetwork(np.ones((1, 3)) / np.sqrt(3))
+
+
+def test_tiny_float64_kernels_are_not_all_zeros_for_the_network_and_init():
+    # the network and learn_kernels' init squared the entries too: kernels of 1e-170
+    # were refused as "all zeros"; init is normalised, so its scale cannot matter
+    from v1model.convolutional import ConvolutionalNetwork, learn_kernels
+
+    kernels = KERNELS[:2, 0]  # two 1-D kernels of 5 taps
+    net = ConvolutionalNetwork(kernels * 1e-170)
+    np.testing.assert_array_equal(net.kernels, kernels * 1e-170)
+    sounds = np.random.default_rng(3).standard_normal((2, 60))
+    tiny, unit = (learn_kernels(sounds, 2, 5, init=init, n_updates=2, seed=0,
+                                progress=False)["kernels"].values
+                  for init in (kernels * 1e-170, kernels))
+    np.testing.assert_allclose(tiny, unit, rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="init: kernel 1 is all zeros"):
+        learn_kernels(sounds, 2, 5, init=np.stack([kernels[0], 0 * kernels[1]]), n_updates=1,
+                      progress=False)

@@ -22,8 +22,8 @@ from ..inference._common import (THRESHOLDS, ConvergenceWarning, apply_threshold
                                   check_products_in_range,
                                   history_dataset, warn_not_converged)
 from ..progress import check_progress, progress_bar
-from ..validation import (check_array, check_bool, check_choice, check_int, check_nonnegative,
-                          check_positive, check_shape)
+from ..validation import (array_shape, check_array, check_bool, check_choice, check_int,
+                          check_nonnegative, check_positive, check_shape)
 from .operator import BOUNDARIES, ConvolutionalDictionary, _check_axes
 
 __all__ = ["encode", "reconstruct", "objective", "METHODS", "ConvergenceWarning"]
@@ -323,7 +323,7 @@ def as_dictionary(kernels, X, stride, boundary, dtype) -> ConvolutionalDictionar
     # the kernels first: their axes decide X's (kernels of 5 axes were reported as an X
     # lacking 4 signal axes)
     k = check_array(kernels, "kernels", ndim=(2, 3, 4))
-    X_shape = np.shape(X)
+    X_shape = array_shape(X, "X")  # a ragged list: numpy's error named no argument
     d = k.ndim - 1
     if len(X_shape) < d:
         raise ValueError(f"X must have shape (n_samples, *signal_shape) with {d} signal "

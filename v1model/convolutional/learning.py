@@ -29,7 +29,7 @@ from ..inference._common import ConvergenceWarning, check_products_in_range
 from ..io import seed_attr
 from ..learning._atoms import normalize_rows
 from ..progress import check_progress, progress_bar
-from ..validation import (as_generator, check_array, check_choice, check_dtype,
+from ..validation import (array_shape, as_generator, check_array, check_choice, check_dtype,
                           check_fits_in_memory, check_int, check_nonnegative, check_positive,
                           describe)
 from .inference import METHODS, _solve_blocks
@@ -173,7 +173,7 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
     dtype = check_dtype(dtype)
     n_kernels = check_int(n_kernels, "n_kernels", minimum=1)
     images = check_array(images, "images", ndim=(2, 3, 4), dtype=np.float64)
-    if np.ndim(kernel_size) == 0:
+    if len(array_shape(kernel_size, "kernel_size")) == 0:
         d = images.ndim - 1
         kernel_size = (check_int(kernel_size, "kernel_size", minimum=1),) * d
     else:
@@ -485,12 +485,17 @@ def _random_crops(images, crop_size, n, rng) -> np.ndarray:
 def _unit_norm(kernels, name) -> np.ndarray:
     """Kernels scaled to unit norm; a kernel of zero norm is refused (``name``)."""
     flat = kernels.reshape(len(kernels), -1)
-    norms = np.sqrt((flat**2).sum(axis=1))
-    zero = norms <= 1e-12 * max(float(norms.max()), 1e-300)
+    # scaled by the largest |entry| first: squares of 1e-170 underflowed to a norm of 0,
+    # and a kernel any scale can be normalised was called "all zeros"
+    peaks = np.abs(flat).max(axis=1)
+    scaled = flat / np.where(peaks > 0, peaks, 1.0)[:, None]
+    unit_norms = np.sqrt((scaled**2).sum(axis=1))
+    norms = peaks * unit_norms
+    zero = norms <= 1e-12 * float(norms.max())
     if zero.any():
         raise ValueError(f"{name}: kernel {int(np.flatnonzero(zero)[0])} is all zeros "
                          f"({describe(kernels)})")
-    return (flat / norms[:, None]).reshape(kernels.shape)
+    return (scaled / unit_norms[:, None]).reshape(kernels.shape)
 
 
 def _worst_windows(phi, R, count, rng) -> np.ndarray:

@@ -17,7 +17,8 @@ import numpy as np
 import xarray as xr
 
 from ..io import SavedAsDataset, attach_history, continue_history, detach_history
-from ..validation import check_array, check_choice, check_int, check_nonnegative, check_positive
+from ..validation import (array_shape, check_array, check_choice, check_int, check_nonnegative,
+                          check_positive)
 from .operator import BOUNDARIES, _check_axes, kernel_dims
 
 __all__ = ["ConvolutionalNetwork"]
@@ -85,9 +86,11 @@ class ConvolutionalNetwork(SavedAsDataset):
             # a copy: the caller's array may change later, unchecked
             kernels = check_array(kernels, "kernels", ndim=(2, 3, 4), dtype=np.float64,
                                   copy=True)
-            norms = np.sqrt((kernels.reshape(len(kernels), -1) ** 2).sum(axis=1))
-            if not np.all(norms > 0):
-                raise ValueError(f"kernels: kernel {int(np.argmin(norms))} is all zeros")
+            # the largest |entry|, not the norm: squares of 1e-170 underflowed to a norm
+            # of 0 (as ConvolutionalDictionary checks)
+            peaks = np.abs(kernels.reshape(len(kernels), -1)).max(axis=1)
+            if not np.all(peaks > 0):
+                raise ValueError(f"kernels: kernel {int(np.argmin(peaks))} is all zeros")
             self.kernels = kernels
             self.n_kernels = len(kernels)
             self.kernel_shape = kernels.shape[1:]
@@ -308,11 +311,12 @@ class ConvolutionalNetwork(SavedAsDataset):
                 raise ValueError(f"{name} is not a learn() argument: learning uses the "
                                  "network's own")
         d = len(self.kernel_shape)
-        if np.ndim(images) != d + 1:
+        shape = array_shape(images, "images")  # a ragged list: numpy's error named nothing
+        if len(shape) != d + 1:
             raise ValueError(
                 f"images must have shape (n_signals, *signal_shape) with {d} signal "
                 f"axes for the network's kernel_shape={self.kernel_shape}, got shape "
-                f"{np.shape(images)}"
+                f"{shape}"
                 + ("; for images give kernel_shape=(height, width)" if d == 1 else ""))
         ds = learn_kernels(images, self.n_kernels, self.kernel_shape, stride=self.stride,
                            lam=self.lam, threshold=self.threshold, boundary=self.boundary,

@@ -39,7 +39,8 @@ import itertools
 
 import numpy as np
 
-from ..validation import check_array, check_choice, check_dtype, check_int, describe
+from ..validation import (array_shape, check_array, check_choice, check_dtype, check_int,
+                          describe)
 
 __all__ = ["ConvolutionalDictionary", "BOUNDARIES"]
 
@@ -127,6 +128,9 @@ class ConvolutionalDictionary:
 
     Attributes
     ----------
+    kernels : ndarray, shape (n_kernels, *kernel_shape)
+        A read-only copy of the kernels in ``dtype`` (for other kernels,
+        build another dictionary).
     code_shape : tuple of int
         Positions per axis of one coefficient map; codes have shape
         ``(n_samples, n_kernels, *code_shape)``.
@@ -162,6 +166,9 @@ class ConvolutionalDictionary:
         # checked in dtype too: astype turned kernels beyond float32's range into inf,
         # and every synthesis into NaN, with only numpy's overflow warning
         self.kernels = check_array(kernels, "kernels", dtype=dtype, copy=True)
+        # read-only: the products below use copies of it (padded, blocked), so a kernel
+        # changed in place reached the analysis but not the synthesis or lipschitz()
+        self.kernels.flags.writeable = False
         self.signal_shape = signal_shape
         self.stride = stride
         self.boundary = boundary
@@ -672,7 +679,7 @@ def _axis_geometry(n: int, k: int, s: int, boundary: str):
 
 def _check_axes(value, name: str, d: int, minimum: int) -> tuple[int, ...]:
     """An int or a sequence of ``d`` ints, each >= ``minimum``, as a tuple."""
-    if np.ndim(value) == 0:
+    if len(array_shape(value, name)) == 0:  # a ragged list: numpy's error named nothing
         return (check_int(value, name, minimum=minimum),) * d
     try:
         items = tuple(value)
