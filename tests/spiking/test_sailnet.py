@@ -467,6 +467,57 @@ def test_huge_n_updates_is_refused_by_name():
             learn_sailnet(X, 8, n_updates=10**12, record_every=every, progress=False)
 
 
+def test_too_many_neurons_for_the_memory_are_refused_by_name(monkeypatch):
+    """W and the pair correlations hold n_neurons**2 entries: 200,000 neurons failed with
+    NumPy's "Unable to allocate 298. GiB" (no argument named). Under a 1 MiB limit, at
+    32 bytes per pair, 181 neurons fit (181**2 * 32 = 1,048,352 bytes) and 200 do not
+    (1.28e6 bytes); the study refuses them before it loads its images."""
+    import v1model.validation
+    from studies import zylberberg_2011_sailnet
+
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 2.0**20)
+    X = np.random.default_rng(0).standard_normal((50, 16))
+    message = (r"^n_neurons=200 neurons would take 1\.28e\+06 bytes .* pair statistics .*"
+               r"\(at most 181 neurons would fit\)")
+    with pytest.raises(ValueError, match=message):
+        learn_sailnet(X, 200, n_updates=1, batch_size=5, progress=False)
+    assert learn_sailnet(X, 181, n_updates=1, batch_size=5, progress=False)["W"].shape == (
+        181, 181)
+    with pytest.raises(ValueError, match=message):
+        zylberberg_2011_sailnet.run(quick=True, n_neurons=200, progress=False)
+
+
+@pytest.mark.parametrize("images", [False, True])
+def test_a_batch_too_large_for_the_memory_is_refused_naming_batch_size(images):
+    """A pool's draw of 10**10 rows failed with NumPy's "Unable to allocate 74.5 GiB", and
+    images with sample_patches's "n=10000000000 patches": neither said batch_size. Per
+    patch: 16 pixels and 6 arrays over the 4 neurons, float64: 320 bytes, 3.2e12 in all."""
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((2, 64, 64)) if images else rng.standard_normal((50, 16))
+    with pytest.raises(ValueError, match=r"^batch_size=10000000000 patches per update \(16 "
+                                         r"pixels each .* would take 3\.2e\+12 bytes"):
+        learn_sailnet(data, 4, batch_size=10**10, n_updates=1, patch_size=4, border=2,
+                      progress=False)
+
+
+def test_numpy_inference_refuses_a_batch_that_does_not_fit(monkeypatch):
+    """The drives X @ Q.T and the kernel's arrays (n_samples x n_neurons) failed with
+    NumPy's "Unable to allocate 30.5 GiB" for 10**6 stimuli of 4096 neurons. Here 1000
+    stimuli of 64 neurons, 6 float64 arrays (3.07e6 bytes), are refused under a 1 MiB
+    limit, with the 341 stimuli that fit (1 MiB / 3072 bytes), and 300 run."""
+    import v1model.validation
+
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 2.0**20)
+    X, Q = np.ones((1000, 1)), np.ones((64, 1))
+    with pytest.raises(ValueError, match=r"^n_samples=1000 stimuli \(rows of X\) .* 64 "
+                                         r"neurons would take 3\.072e\+06 bytes .*\(at most "
+                                         r"341 would fit\)"):
+        sailnet_inference(X, Q, np.zeros((64, 64)), np.full(64, 0.25))
+    # drive 1, threshold 0.25: u = 1 - 0.9**s reaches it at the 3rd step; 50 steps, 16 spikes
+    counts = sailnet_inference(X[:300], Q, np.zeros((64, 64)), np.full(64, 0.25))
+    np.testing.assert_array_equal(counts, 16)
+
+
 def test_brian2_inference_refuses_a_batch_whose_synapses_do_not_fit(monkeypatch):
     """n_samples * nnz(W) synapses at ~65 bytes each: 200 stimuli of a dense 16-unit W
     (240 synapses) need 3.1 MB, refused under a 1 MiB limit before Brian2 is touched,

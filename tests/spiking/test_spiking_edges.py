@@ -125,3 +125,79 @@ def test_a_batch_whose_synapses_do_not_fit_is_refused_before_brian2(monkeypatch,
     with pytest.raises(ValueError, match=rf"^n_samples=200 samples \(rows of X\) of "
                                          rf"nnz\(G\)=240 .*\(at most {fit} would fit"):
         spiking_lca(rng.standard_normal((200, 9)), D, 0.1, duration=0.01, target="numpy")
+
+
+def test_gram_matrix_is_built_only_for_the_inhibition_and_refused_by_name(monkeypatch):
+    """The k x k weights D D^T - I were computed even with inhibition=False, which has
+    no synapses: 200,000 atoms failed with NumPy's "Unable to allocate 298. GiB". Without
+    inhibition every copy of atom e0 (drive 2, lam 1: code 1) counts the spikes of the
+    same 4-atom network; with it, the Gram matrix is refused naming D's atoms (400
+    atoms: 1.28e6 bytes under a 1 MiB limit, at most 362 fit) before Brian2 is touched."""
+    import v1model.validation
+    from v1model.spiking import _brian
+
+    kw = {"duration": 0.1, "dt": 1e-3, "tau_m": 0.01, "tau_syn": 0.0025, "v_init": "zero",
+          "transient_fraction": 0.0, "target": "numpy", "seed": 0, "progress": False}
+    X = np.array([[2.0, 0.0, 0.0, 0.0]])
+    k = 200_000
+    D = np.zeros((k, 4))
+    D[np.arange(k), np.arange(k) % 4] = 1.0
+    small = spiking_lca(X, D[:4], 1.0, inhibition=False, **kw)["spike_count"].values[0]
+    # code 1 at tau_m = 10 ms: 100 Hz, 10 spikes in 0.1 s give or take the last one
+    assert small[0] in (9, 10) and not small[1:].any()
+    counts = spiking_lca(X, D, 1.0, inhibition=False, **kw)["spike_count"].values[0]
+    np.testing.assert_array_equal(counts, np.tile(small, k // 4))
+
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 2.0**20)
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the network was built")
+
+    monkeypatch.setattr(_brian, "simulation_device", no_build)
+    D = np.random.default_rng(0).standard_normal((400, 4))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    with pytest.raises(ValueError, match=r"^D has 400 atoms \(shape \(400, 4\)\): the lateral "
+                                         r"weights .* 1\.28e\+06 bytes .*\(at most 362 atoms"):
+        spiking_lca(X, D, 0.1, duration=0.01, target="numpy")
+
+
+def test_membrane_traces_that_do_not_fit_are_refused_before_brian2(monkeypatch):
+    """record_v traces (v and I_inh, float64) grew inside Brian2 until the memory ran out:
+    50 atoms of 8 samples recorded every 0.1 ms step of 0.4 s are 400 x 4000 x 16 bytes
+    (2.56e7), refused under a 1 MiB limit before Brian2 is touched; every 10 ms of 40 ms,
+    the 4 records each of the same units (25.6 kB) are kept."""
+    import v1model.validation
+    from v1model.spiking import _brian
+
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 2.0**20)
+    X = np.random.default_rng(0).standard_normal((8, 50))
+    kw = {"inhibition": False, "target": "numpy", "seed": 0, "progress": False,
+          "record_v": np.arange(50)}
+    fits = spiking_lca(X, np.eye(50), 0.1, duration=0.04, record_dt=0.01, **kw)
+    assert fits["v"].shape == (4, 400)
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the network was built")
+
+    monkeypatch.setattr(_brian, "simulation_device", no_build)
+    with pytest.raises(ValueError, match=r"^record_v: 400 units recorded 4000 times "
+                                         r"\(duration=0\.4 s every record_dt=0\.0001 s\) "
+                                         r"would take 2\.56e\+07 bytes"):
+        spiking_lca(X, np.eye(50), 0.1, duration=0.4, **kw)
+
+
+def test_few_spikes_warning_counts_the_self_term_of_non_unit_atoms():
+    """An atom of norm 0.2 inhibits itself by |d|^2 - 1 = -0.96: its code is
+    (b - lam) / |d|^2 = (0.25 - 0.2) / 0.04 = 1.25 (the LASSO's), 44 spikes in the 0.35 s
+    window, where the warning said 1.75 spikes (from b - lam = 0.05). Atoms of norm 5
+    (code 0.05 / 25 = 0.002, 0.07 spikes) now warn with the code they will have."""
+    import warnings
+
+    kw = {"duration": 0.5, "target": "numpy", "seed": 0, "progress": False}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*spikes in the", category=RuntimeWarning)
+        ds = spiking_lca(np.array([[1.25, 0.0]]), np.array([[0.2, 0.0]]), 0.2, **kw)
+    assert abs(float(ds["code"][0, 0]) - 1.25) < 3 * 0.01 / 0.35  # within 3 spikes' worth
+    with pytest.warns(RuntimeWarning, match=r"the largest code \(D x - lam\) / \|d_i\|\^2 is "
+                                            r"0\.002, 0\.07 spikes"):
+        spiking_lca(np.array([[0.05, 0.0]]), np.array([[5.0, 0.0]]), 0.2, **kw)

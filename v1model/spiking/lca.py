@@ -204,8 +204,10 @@ def spiking_lca(
         than ``tau_m`` and ``tau_syn`` (the Euler step overshoots), a counting
         window shorter than ``dt`` or than ``refractory``, bad ``record_v``
         / ``record_dt``, or a batch whose synapses would not fit in memory
-        (``n_samples * nnz(G)``, ~65 bytes each); all before Brian2 builds
-        anything.
+        (``n_samples * nnz(G)``, ~65 bytes each) or, with ``inhibition``, a
+        dictionary whose weights ``G`` (``n_atoms**2``, float64) would not,
+        nor the traces of ``record_v`` (16 bytes per unit and record); all
+        before Brian2 builds anything.
 
     Warns
     -----
@@ -236,25 +238,67 @@ def spiking_lca(
                              f"({params['dt']!r} s), e.g. {round(ratio) * params['dt']:g} s")
     n, k = X.shape[0], D.shape[0]
     units = _check_record_v(record_v, n, k)
+    if units is not None:
+        _check_traces_fit(len(units[0]), params, record_dt or params["dt"])
     rng = as_generator(seed)
 
     drive = X @ D.T
-    weights = D @ D.T
-    weights[np.diag_indices(k)] -= 1.0  # the self-term of unit-norm atoms vanishes
-    weights[np.abs(weights) < 1e-12] = 0.0
+    weights = None  # the network without inhibition has no use for the k x k Gram matrix
     if params["inhibition"]:
+        _check_gram_fits(D.shape)
+        weights = D @ D.T
+        weights[np.diag_indices(k)] -= 1.0  # the self-term of unit-norm atoms vanishes
+        weights[np.abs(weights) < 1e-12] = 0.0
         # one synapse per non-zero G_ij per sample: a large batch took all the memory while
         # Brian2 built them, with no word of why
         _brian.check_synapses_fit(n, int(np.count_nonzero(weights)), "n_samples", n,
                                   f"samples (rows of X) of nnz(G)={np.count_nonzero(weights)} "
                                   "inhibitory synapses each")
     v0 = rng.random(n * k) if params["v_init"] == "uniform" else np.zeros(n * k)
-    _warn_coarse(drive, params)
+    # with the inhibition, an atom's self-term |d_i|^2 - 1 scales its code
+    _warn_coarse(drive, params, np.einsum("ij,ij->i", D, D) if params["inhibition"] else None)
     with _brian.simulation_device(params["target"]):
-        out = _simulate(drive, weights if params["inhibition"] else None, v0, units, rng,
-                        params, record_spikes, record_dt or params["dt"], progress)
+        out = _simulate(drive, weights, v0, units, rng, params, record_spikes,
+                        record_dt or params["dt"], progress)
     _warn_saturated(out["counts"], drive, params)
     return _to_dataset(out, drive, units, params, n, k)
+
+
+def _check_traces_fit(n_units, p, record_dt) -> None:
+    """Refuse membrane traces (``v`` and ``I_inh`` of ``n_units`` units, float64, every
+    ``record_dt`` of the run) that would not fit in memory: Brian2 grew them step by
+    step until the out-of-memory killer ended the run, with no word of why."""
+    from .. import validation
+
+    every = max(1, round(record_dt / p["dt"]))
+    n_records = -(-_window_steps(p)[1] // every)  # at 0, record_dt, ... before the end
+    nbytes = 16.0 * n_units * n_records
+    memory = validation.physical_memory()
+    if memory is not None and nbytes > memory:
+        raise ValueError(
+            f"record_v: {n_units} units recorded {n_records} times (duration="
+            f"{p['duration']!r} s every record_dt={record_dt!r} s) would take {nbytes:.4g} "
+            f"bytes ({nbytes / 2**30:.4g} GiB) for v and I_inh (float64), more than the "
+            f"{memory / 2**30:.4g} GiB of memory this process may use; record fewer units, "
+            f"with a longer record_dt or for a shorter duration")
+
+
+def _check_gram_fits(shape) -> None:
+    """Refuse a dictionary of ``shape`` (n_atoms, n_features) whose lateral weights
+    ``D D^T - I`` (n_atoms x n_atoms, float64) would not fit in memory: NumPy's "Unable
+    to allocate 298. GiB" for 200,000 atoms named no argument."""
+    from .. import validation
+
+    k = shape[0]
+    nbytes = 8.0 * k * k
+    memory = validation.physical_memory()
+    if memory is not None and nbytes > memory:
+        raise ValueError(
+            f"D has {k} atoms (shape {tuple(shape)}): the lateral weights D D^T - I of the "
+            f"inhibition ({k} x {k}, float64) would take {nbytes:.4g} bytes "
+            f"({nbytes / 2**30:.4g} GiB), more than the {memory / 2**30:.4g} GiB of memory "
+            f"this process may use (at most {int(np.sqrt(memory / 8))} atoms would fit; "
+            f"inhibition=False needs no weights)")
 
 
 #: most time steps a run may have: Brian2's clock counts them in int64 (2**63 - 1), with
@@ -323,13 +367,15 @@ def simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory, transie
 MIN_SPIKES = 3
 
 
-def _warn_coarse(drive, p):
+def _warn_coarse(drive, p, norms2=None):
     """Warn, before simulating, when even the largest code is a handful of spikes.
 
     The threshold (1) and the initial potentials are in units of ``X``, so one
     spike in the counting window is worth ``tau_m / window`` of code whatever
     the scale of ``X``: measured with lam scaled alike, X scaled by 1e-2 gave 9
     spikes in all (815 at scale 1) and codes 1.8x their size off the LASSO's.
+    ``norms2``, the atoms' squared norms, when their self-term (an autapse of
+    ``|d_i|^2 - 1``) scales each code to ``(D x - lam) / |d_i|^2``.
     """
     start, stop = _window_steps(p)
     window = (stop - start) * p["dt"]
@@ -345,9 +391,18 @@ def _warn_coarse(drive, p):
             f"duration={p['duration']!r}", RuntimeWarning, stacklevel=3)
     per_spike = p["tau_m"] / window
     top = float(drive.max()) - p["lam"]  # the largest code, without inhibition
+    scaled = (norms2 is not None and top > 0 and np.any(norms2 > 0)
+              and not np.allclose(norms2, 1.0))
+    if scaled:
+        # the autapse of an atom of norm 0.2 made its code 25x D x - lam: 44 spikes were
+        # counted where the warning said 1.75
+        live = norms2 > 0
+        top = float(((drive[:, live] - p["lam"]) / norms2[live]).max())
     if top >= MIN_SPIKES * per_spike:
         return
-    what = (f"the largest drive D x - lam is {top:.3g}, {max(top, 0) / per_spike:.3g} spikes"
+    what = (f"the largest code (D x - lam) / |d_i|^2 is {top:.3g}, "
+            f"{max(top, 0) / per_spike:.3g} spikes" if scaled and top > 0
+            else f"the largest drive D x - lam is {top:.3g}, {max(top, 0) / per_spike:.3g} spikes"
             if top > 0 else f"lam={p['lam']!r} is at least every drive D x (largest "
             f"{float(drive.max()):.3g}): no unit can fire")
     warnings.warn(

@@ -60,6 +60,9 @@ __all__ = ["learn_sailnet", "sailnet_inference", "rf_overlap", "rf_spread", "SAI
 SIMULATORS = ("numpy", "brian2")
 #: consecutive updates without a single spike after which learn_sailnet warns
 SILENT_PATIENCE = 100
+#: peak bytes per pair of neurons while learning: W, the pair correlations <n n^T> and the
+#: temporaries of Földiák's update (float64), the off-diagonal mask (measured: 25-27)
+PAIR_BYTES = 32
 
 #: One SAILnet unit in Brian2. ``inh`` collects the previous step's lateral
 #: input (a current pulse lasting one step, as in the authors' code).
@@ -124,7 +127,9 @@ def sailnet_inference(
     ------
     ValueError
         With ``simulator="brian2"``, when the network's synapses would not fit
-        in memory (:func:`v1model.validation.physical_memory`).
+        in memory (:func:`v1model.validation.physical_memory`); with
+        ``"numpy"``, when the kernel's arrays (``n_samples x n_neurons``, six
+        float64 copies at most) would not.
     """
     dtype = check_dtype(dtype)
     X, Q, W, theta = _check_weights(X, Q, W, theta)
@@ -134,6 +139,11 @@ def sailnet_inference(
     target = check_choice(target, "target", _brian.TARGETS)
     tau = check_positive(tau, "tau")
     if simulator == "numpy":
+        # the drives X @ Q.T (float64), the kernel's potentials, spikes and counts and the
+        # int64 counts returned: numpy's MemoryError named no argument
+        check_fits_in_memory((X.shape[0], 6 * Q.shape[0]), np.float64, "n_samples",
+                             X.shape[0], f"stimuli (rows of X) of the drives, potentials and "
+                             f"spike counts of {Q.shape[0]} neurons")
         B = X @ Q.T
         # the kernel casts to dtype: drives, weights or thresholds beyond float32's range
         # became inf there, and every count 0, with no word (float64 counted them right)
@@ -256,6 +266,7 @@ def learning_parameters(n_neurons, p, alpha, beta, gamma, theta0, batch_size, n_
     (also checked by studies before any work); returns them in that order,
     ``theta0`` as an array."""
     n_neurons = check_int(n_neurons, "n_neurons", minimum=1)
+    _check_pairs_fit(n_neurons)
     p = check_positive(p, "p")
     alpha = check_nonnegative(alpha, "alpha")
     beta = check_nonnegative(beta, "beta")
@@ -273,6 +284,24 @@ def learning_parameters(n_neurons, p, alpha, beta, gamma, theta0, batch_size, n_
         raise ValueError(f"theta0 must be a number or have shape ({n_neurons},) (one threshold "
                          f"per neuron), got shape {theta0.shape}")
     return n_neurons, p, alpha, beta, gamma, theta0, batch_size, n_steps
+
+
+def _check_pairs_fit(n_neurons) -> None:
+    """Refuse ``n_neurons`` whose pair arrays (``W``, ``<n n^T>``: ``n_neurons**2``
+    entries, :data:`PAIR_BYTES` each at the learner's peak) would not fit in memory:
+    NumPy's "Unable to allocate 298. GiB" for 200,000 neurons named no argument, and
+    an allocation that went through was ended by the out-of-memory killer."""
+    from .. import validation
+
+    nbytes = float(n_neurons) ** 2 * PAIR_BYTES
+    memory = validation.physical_memory()
+    if memory is not None and nbytes > memory:
+        raise ValueError(
+            f"n_neurons={n_neurons!r} neurons would take {nbytes:.4g} bytes "
+            f"({nbytes / 2**30:.4g} GiB) for the lateral weights W and the pair statistics "
+            f"(n_neurons**2 pairs, ~{PAIR_BYTES} bytes each while learning), more than the "
+            f"{memory / 2**30:.4g} GiB of memory this process may use (at most "
+            f"{int(np.sqrt(memory / PAIR_BYTES))} neurons would fit)")
 
 
 def learn_sailnet(
@@ -312,7 +341,9 @@ def learn_sailnet(
         (n_patches, n_features), used as given, from which every batch draws
         ``batch_size`` rows with replacement.
     n_neurons : int
-        Number of units (default 256).
+        Number of units (default 256); refused when the ``n_neurons**2`` pairs
+        (``W`` and the pair statistics, ~32 bytes each while learning) would
+        not fit in memory.
     patch_size : int
         Patch side in pixels when ``data`` are images (default 16).
     p : float
@@ -324,7 +355,8 @@ def learn_sailnet(
         Initial threshold(s) (default 2); ``previous``'s ``theta`` when
         ``previous`` is given.
     batch_size : int
-        Images per update (default 100).
+        Images per update (default 100); refused when a batch's patches and
+        its neurons' arrays would not fit in memory.
     n_updates : int
         Number of batches (default 25 000, the authors' ``num_trials``).
     n_steps, eta : int, float
@@ -443,6 +475,12 @@ def learn_sailnet(
     rng = as_generator(seed)
     draw, patch_shape = _batch_source(data, patch_size, border, batch_size, rng)
     n_features = patch_shape[0] * patch_shape[1]
+    # a batch's patches and its neurons' drives, potentials and counts (float64 bounds the
+    # kernel's float32 copies): numpy's MemoryError, or sample_patches's message naming its
+    # own n, did not say batch_size
+    check_fits_in_memory((batch_size, n_features + 6 * n_neurons), np.float64, "batch_size",
+                         batch_size, f"patches per update ({n_features} pixels each and the "
+                         f"drives, potentials and spike counts of {n_neurons} neurons)")
 
     if Q0 is None:
         Q = rng.standard_normal((n_neurons, n_features))
