@@ -1,6 +1,7 @@
 """Shared fixtures: reference data location, small whitened patch sets."""
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,17 @@ except ImportError:  # pragma: no cover - scikit-learn brings threadpoolctl
 os.environ.setdefault("V1MODEL_SHARED_DATA",
                       str(Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 SHARED_DATA = Path(os.environ["V1MODEL_SHARED_DATA"])
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close the figures a test left open: a test that stubs ``save_figure`` (which
+    closes them) keeps every figure of a study's plot, and past 20 open matplotlib
+    warned in a later test."""
+    yield
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        plt.close("all")
 
 
 def shared_path(*parts) -> Path:
