@@ -36,6 +36,7 @@ __all__ = [
     "check_shape",
     "check_probability",
     "check_fits_in_memory",
+    "memory_exceeded",
     "check_no_missing",
     "pandas_labels",
     "describe",
@@ -976,6 +977,24 @@ def cgroup_memory_limit(proc_cgroup="/proc/self/cgroup", root="/sys/fs/cgroup") 
     return min(limits) if limits else None
 
 
+def memory_exceeded(nbytes: float) -> float | None:
+    """The memory this process may use, in bytes, when ``nbytes`` exceed it.
+
+    Parameters
+    ----------
+    nbytes : float
+        Bytes about to be allocated (or grown to).
+
+    Returns
+    -------
+    float or None
+        :func:`physical_memory` when ``nbytes`` is larger; None when it fits
+        or the memory cannot be told (no check then).
+    """
+    memory = physical_memory()
+    return memory if memory is not None and nbytes > memory else None
+
+
 def check_fits_in_memory(shape, dtype, name: str, value, what: str) -> None:
     """Refuse an output array larger than the memory this process may use.
 
@@ -1004,8 +1023,8 @@ def check_fits_in_memory(shape, dtype, name: str, value, what: str) -> None:
         that is unknown).
     """
     nbytes = float(np.prod([float(s) for s in shape])) * np.dtype(dtype).itemsize
-    memory = physical_memory()
-    if memory is not None and nbytes > memory:
+    memory = memory_exceeded(nbytes)
+    if memory is not None:
         per_row = nbytes / shape[0] if shape[0] else nbytes
         raise ValueError(
             f"{name}={value!r} {what} would take {nbytes:.4g} bytes ({nbytes / 2**30:.4g} GiB), "

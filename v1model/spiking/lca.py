@@ -273,8 +273,8 @@ def _check_traces_fit(n_units, p, record_dt) -> None:
     every = max(1, round(record_dt / p["dt"]))
     n_records = -(-_window_steps(p)[1] // every)  # at 0, record_dt, ... before the end
     nbytes = 16.0 * n_units * n_records
-    memory = validation.physical_memory()
-    if memory is not None and nbytes > memory:
+    memory = validation.memory_exceeded(nbytes)
+    if memory is not None:
         raise ValueError(
             f"record_v: {n_units} units recorded {n_records} times (duration="
             f"{p['duration']!r} s every record_dt={record_dt!r} s) would take {nbytes:.4g} "
@@ -291,8 +291,8 @@ def _check_gram_fits(shape) -> None:
 
     k = shape[0]
     nbytes = 8.0 * k * k
-    memory = validation.physical_memory()
-    if memory is not None and nbytes > memory:
+    memory = validation.memory_exceeded(nbytes)
+    if memory is not None:
         raise ValueError(
             f"D has {k} atoms (shape {tuple(shape)}): the lateral weights D D^T - I of the "
             f"inhibition ({k} x {k}, float64) would take {nbytes:.4g} bytes "

@@ -294,8 +294,8 @@ def _check_pairs_fit(n_neurons) -> None:
     from .. import validation
 
     nbytes = float(n_neurons) ** 2 * PAIR_BYTES
-    memory = validation.physical_memory()
-    if memory is not None and nbytes > memory:
+    memory = validation.memory_exceeded(nbytes)
+    if memory is not None:
         raise ValueError(
             f"n_neurons={n_neurons!r} neurons would take {nbytes:.4g} bytes "
             f"({nbytes / 2**30:.4g} GiB) for the lateral weights W and the pair statistics "
