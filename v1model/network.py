@@ -197,7 +197,9 @@ class SparseCodingNetwork(SavedAsDataset):
             ``False`` with ``"soft"`` or ``"hard"``) and ``sigma`` with the
             Cauchy prior; the others are refused with a message. With the
             Cauchy prior, ``dtype`` (default float64) is the codes' dtype:
-            the MAP inference itself runs in float64.
+            the MAP inference itself runs in float64. On the spiking backend
+            ``lam`` and ``tau`` (the spiking LCA's ``tau_m``, which may be
+            given instead) override the network's own.
 
         Returns
         -------

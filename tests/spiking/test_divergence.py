@@ -36,8 +36,8 @@ def test_sailnet_weight_overflow_raises(pool, kwargs, name):
     (dict(alpha=1e307), r"lateral weights W overflowed; lower alpha=1e\+307"),
 ])
 def test_sailnet_threshold_or_inhibition_overflow_names_the_rate(pool, kwargs, match):
-    # every unit fires at every step (theta0 < 0): the first update overflows
-    with pytest.raises(FloatingPointError, match=rf"diverged at update 0: the {match}"):
+    # every unit fires at every step (theta0 < 0): the first update (update 1) overflows
+    with pytest.raises(FloatingPointError, match=rf"diverged at update 1: the {match}"):
         learn_sailnet(pool, 16, batch_size=20, n_updates=5, theta0=-5.0, progress=False,
                       seed=0, **kwargs)
 

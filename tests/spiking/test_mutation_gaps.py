@@ -176,7 +176,9 @@ def test_spiking_lca_defaults_are_the_documented_ones():
     """The docstring of spiking_lca states every default; the signature must agree."""
     doc = spiking_lca.__doc__
     documented = {"duration": (1.0, "(default 1 s)"), "dt": (1e-4, "(default 0.1 ms)"),
-                  "tau_m": (0.01, "(default 10 ms)"), "tau_syn": (0.0025, "(default 2.5 ms"),
+                  # None: 10 ms, or the alias tau when that is given
+                  "tau_m": (None, "(default 10 ms)"), "tau": (None, "Alias of ``tau_m``"),
+                  "tau_syn": (0.0025, "(default 2.5 ms"),
                   "refractory": (0.0, "(default 0:"), "transient_fraction": (0.3, "(default 0.3)"),
                   "inhibition": (True, "inhibition : bool, default True"),
                   "v_init": ("uniform", "[0, 1) from ``seed``\n        (default;"),
@@ -459,14 +461,14 @@ def test_rf_spread_measures_vertical_and_diagonal_extent():
 
 def test_sailnet_silence_warning_counts_the_updates_homeostasis_still_needs():
     """theta0 = 100 far above every drive: homeostasis lowers theta by gamma * p = 0.005
-    per silent update. The warning comes at update 99, after 99 such steps, and says how
-    many more are needed: (theta - max Q x) / (gamma * p)."""
+    per silent update. The warning comes at update 100 (counted as the history's), after
+    99 such steps, and says how many more are needed: (theta - max Q x) / (gamma * p)."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal(4)
     Q0 = np.eye(2, 4)
     gap = (100.0 - 99 * 0.1 * 0.05) - (Q0 @ x).max()
     more = re.escape(f"{gap / (0.1 * 0.05):.3g}")  # 1.99e+04
-    with pytest.warns(RuntimeWarning, match=rf"up to update 99\): the lowest threshold theta = "
+    with pytest.warns(RuntimeWarning, match=rf"up to update 100\): the lowest threshold theta = "
                                             rf"99.5 is above .* homeostasis lowers theta by only "
                                             rf"gamma \* p = 0.005 per silent update "
                                             rf"\(~{more} more updates"):
@@ -516,9 +518,10 @@ def test_seconds_is_a_brian2_quantity_in_seconds():
 
 def test_sailnet_overflow_names_the_mean_squared_spike_count():
     """theta0 < 0: every unit fires at each of the 4 steps, so <n^2> = 16 exactly; a beta
-    of 1e307 overflows Q at the first update and the error quotes that 16."""
+    of 1e307 overflows Q at the first update (update 1, as the history counts it) and the
+    error quotes that 16."""
     pool = np.random.default_rng(0).standard_normal((5, 4))
-    with pytest.raises(FloatingPointError, match=r"diverged at update 0: .*<n\^2> of this "
+    with pytest.raises(FloatingPointError, match=r"diverged at update 1: .*<n\^2> of this "
                                                  r"batch is 16 and the largest"):
         learn_sailnet(pool, 3, theta0=-5.0, beta=1e307, n_steps=4, n_updates=1,
                       batch_size=2, seed=0, progress=False)

@@ -95,3 +95,28 @@ def test_a_bad_tau_of_the_spiking_backend_is_named_tau(convolutional):
     with pytest.raises(ValueError, match=r"^tau must be .*got 0"):
         net.encode(X, backend="spiking", tau=0, duration=0.05, target="numpy", seed=0,
                    progress=False)
+
+
+@pytest.mark.brian2
+def test_spiking_lca_takes_tau_as_the_alias_of_tau_m():
+    """The rate LCA and the network call the membrane time constant tau, and the network's
+    spiking encode passes it on as tau_m; spiking_lca itself failed with "unexpected
+    keyword argument 'tau'". tau=0.02 is tau_m=0.02: same spikes, code = rate * 0.02; given
+    with tau_m, or bad, it is refused by name."""
+    from v1model import SparseCodingNetwork
+
+    X, D = _problem()
+    kw = {"duration": 0.05, "target": "numpy", "seed": 0, "progress": False}
+    ref = spiking_lca(X, D, 0.1, tau_m=0.02, **kw)
+    ds = spiking_lca(X, D, 0.1, tau=0.02, **kw)
+    assert ds.attrs["tau_m"] == 0.02
+    np.testing.assert_array_equal(ds["spike_count"].values, ref["spike_count"].values)
+    np.testing.assert_allclose(ds["code"].values, ds["rate"].values * 0.02, rtol=1e-12)
+    net = SparseCodingNetwork(D, lam=0.1, threshold="nonneg", tau=0.5)
+    np.testing.assert_array_equal(net.encode(X, backend="spiking", tau=0.02, **kw),
+                                  ds["code"].values)
+    assert spiking_lca(X, D, 0.1, **kw).attrs["tau_m"] == 0.01  # the default, unchanged
+    with pytest.raises(ValueError, match=r"^give tau or tau_m .*tau=0\.02 and tau_m=0\.01"):
+        spiking_lca(X, D, 0.1, tau=0.02, tau_m=0.01, **kw)
+    with pytest.raises(ValueError, match=r"^tau must be .*got 0"):
+        spiking_lca(X, D, 0.1, tau=0, **kw)

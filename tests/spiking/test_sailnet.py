@@ -196,6 +196,51 @@ def test_continued_learning_counts_updates_on():
         learn_sailnet(X, n_updates=4, previous=first, **dict(kw, n_neurons=4))
 
 
+def test_continued_learning_numbers_updates_as_its_history(monkeypatch):
+    """The history of 7 updates continued by 3 goes on at update 8; the bar of the second
+    call started again at 0/3 and its messages counted from its own first update, 0-based
+    ("diverged at update 0", "up to update 99" for the 100th). Now the bar runs from 7/10
+    to 10/10, a divergence at the first continued update is update 8, and the warning
+    after 100 more silent updates says update 110, the history's last label."""
+    import warnings
+
+    from v1model.spiking import sailnet
+
+    bars = []
+
+    def recording_bar(*args, **kwargs):
+        bars.append(progress_bar(*args, **kwargs))
+        return bars[-1]
+
+    progress_bar = sailnet.progress_bar
+    monkeypatch.setattr(sailnet, "progress_bar", recording_bar)
+    pool = np.random.default_rng(0).standard_normal((50, 4))
+    kw = {"batch_size": 2, "n_steps": 3, "progress": False}
+    shown = {**kw, "progress": True}  # a disabled bar keeps no count
+    first = learn_sailnet(pool, 3, n_updates=7, seed=0, **shown)
+    both = learn_sailnet(pool, 3, n_updates=3, seed=1, previous=first, **shown)
+    np.testing.assert_array_equal(both["update"].values, np.arange(1, 11))
+    assert (bars[-1].initial, bars[-1].n, bars[-1].total) == (7, 10, 10)
+    assert (bars[0].initial, bars[0].n, bars[0].total) == (0, 7, 7)  # a first call: as was
+
+    # theta0 < 0, alpha = beta = gamma = 0: every unit fires at each of 50 steps and the
+    # state stays put; gamma = 1e307 then overflows theta at the first update (50 * gamma)
+    fixed = {"alpha": 0.0, "beta": 0.0, "batch_size": 2, "progress": False}
+    firing = learn_sailnet(pool, 3, n_updates=7, theta0=-5.0, gamma=0.0, seed=0, **fixed)
+    with pytest.raises(FloatingPointError, match=r"^SAILnet diverged at update 8: the "
+                                                 r"thresholds theta overflowed"):
+        learn_sailnet(pool, 3, n_updates=3, gamma=1e307, seed=1, previous=firing, **fixed)
+
+    # thresholds of 1e6 and no homeostasis: silent from the start
+    silent = learn_sailnet(pool, 3, n_updates=10, theta0=1e6, gamma=0.0, seed=0, **kw)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        more = learn_sailnet(pool, 3, n_updates=100, gamma=0.0, seed=1, previous=silent, **kw)
+    said = [str(w.message) for w in caught if "no unit fired" in str(w.message)]
+    assert len(said) == 1 and "(up to update 110)" in said[0], said
+    assert int(more["update"][-1]) == 110
+
+
 def test_rate0_sets_the_moving_average_it_starts_from():
     """With eta_average = 1 - e the rate after one update is e * rate0 + (1 - e) * the
     batch's mean count: its mean rate (rate0 = p by default); bad rate0 are refused."""

@@ -201,3 +201,60 @@ def test_few_spikes_warning_counts_the_self_term_of_non_unit_atoms():
     with pytest.warns(RuntimeWarning, match=r"the largest code \(D x - lam\) / \|d_i\|\^2 is "
                                             r"0\.002, 0\.07 spikes"):
         spiking_lca(np.array([[0.05, 0.0]]), np.array([[5.0, 0.0]]), 0.2, **kw)
+
+
+def test_windowed_rates_refuses_stopping_times_whose_codes_do_not_fit(monkeypatch):
+    """windowed_rates returns a float64 code per stopping time, sample and atom: 100,000
+    stopping times of 1000 x 1000 units failed with NumPy's "Unable to allocate 745. GiB".
+    Under a 1 MiB limit, 2 x 3 units take 48 bytes per stopping time: 2**20 // 48 = 21845
+    fit, 30,000 (1.44e6 bytes) are refused by name; 21845 are counted."""
+    import xarray as xr
+
+    import v1model.validation
+    from v1model.spiking import windowed_rates
+
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 2.0**20)
+    ds = xr.Dataset({"spike_time": ("spike", [1e-3, 5e-3]), "spike_sample": ("spike", [0, 1]),
+                     "spike_atom": ("spike", [0, 2])},
+                    coords={"sample": np.arange(2), "atom": np.arange(3)},
+                    attrs={"duration": 0.01, "dt": 1e-3, "tau_m": 0.02,
+                           "transient_fraction": 0.0})
+    with pytest.raises(ValueError, match=r"^len\(t_stop\)=30000 stopping times .* 2 x 3\) "
+                                         r"would take 1\.44e\+06 bytes .*\(at most 21845 would "
+                                         r"fit\)"):
+        windowed_rates(ds, np.linspace(0.006, 0.01, 30000))
+    fits = windowed_rates(ds, np.full(21845, 0.01))
+    # both spikes in [0, 10 ms): codes 1 spike / 10 ms * tau_m = 2
+    np.testing.assert_array_equal(fits.values[-1], [[2.0, 0, 0], [0, 0, 2.0]])
+
+
+def test_few_spikes_warning_words_each_case_right():
+    """The warning before the run has two texts. lam at least every drive (0.3 and 0.1
+    against lam 0.5): no unit fires and every code is 0, the non-negative LASSO's too; it
+    said "the rates cannot resolve the codes; scale X (and lam) up ... or lengthen
+    duration", which changes nothing. A drive 0.0005 above lam is 0.0005 / (tau_m /
+    window) = 0.0005 / (0.01 / 0.035) = 0.00175 spikes: scaling or a longer run helps.
+    A code of 0.9 (3.15 spikes) needs no warning."""
+    import warnings
+
+    kw = {"duration": 0.05, "target": "numpy", "seed": 0, "progress": False}
+    with pytest.warns(RuntimeWarning) as record:
+        ds = spiking_lca(np.array([[0.3, 0.1]]), np.eye(2), 0.5, **kw)
+    texts = [str(w.message) for w in record if w.category is RuntimeWarning]
+    assert texts == [("lam=0.5 is at least every drive D x (largest 0.3): no unit can fire and "
+                      "every code is 0, as every non-negative LASSO code; lower lam below 0.3 "
+                      "for non-zero codes")]
+    assert not ds["spike_count"].values.any()  # max(x - lam, 0) = 0: the LASSO codes
+    with pytest.warns(RuntimeWarning, match=r"^lam=0\.0 .*\(largest -0\.1\): .*; no drive D x "
+                                            r"is positive, so no lam gives non-zero codes$"):
+        spiking_lca(np.array([[-0.3, -0.1]]), np.eye(2), 0.0, **kw)
+    with pytest.warns(RuntimeWarning, match=r"^the largest drive D x - lam is 0\.0005, "
+                                            r"0\.00175 spikes in the 0\.035 s counting window "
+                                            r".*cannot resolve the codes; scale X \(and lam\) "
+                                            r"up .* or lengthen duration=0\.05$"):
+        spiking_lca(np.array([[0.1005, 0.0]]), np.eye(2), 0.1, **kw)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*(spikes in the|no unit can fire)",
+                                category=RuntimeWarning)
+        ds = spiking_lca(np.array([[1.0, 0.0]]), np.eye(2), 0.1, **kw)
+    assert abs(float(ds["code"][0, 0]) - 0.9) <= 0.01 / 0.035  # within one spike's worth

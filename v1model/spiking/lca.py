@@ -65,6 +65,7 @@ from ..validation import (
     check_bool,
     check_choice,
     check_data_and_dictionary,
+    check_fits_in_memory,
     check_nonnegative,
     check_positive,
     check_probability,
@@ -88,6 +89,8 @@ RESET = "v -= 1\nn_counted += int(t_in_timesteps >= count_step)"
 ON_PRE = "I_inh_post += w * tau_m / tau_syn"
 
 V_INIT = ("uniform", "zero")
+#: default membrane time constant ``tau_m`` of :func:`spiking_lca` (s)
+TAU_M = 0.01
 
 
 def spiking_lca(
@@ -97,7 +100,8 @@ def spiking_lca(
     *,
     duration: float = 1.0,
     dt: float = 1e-4,
-    tau_m: float = 0.01,
+    tau_m: float | None = None,
+    tau: float | None = None,
     tau_syn: float = 0.0025,
     refractory: float = 0.0,
     transient_fraction: float = 0.3,
@@ -129,9 +133,14 @@ def spiking_lca(
     dt : float
         Time step in seconds (default 0.1 ms). Rates must stay well below
         ``1 / dt``.
-    tau_m : float
+    tau_m : float, optional
         Membrane integration time constant in seconds (default 10 ms); sets
         the code units: code = rate * tau_m.
+    tau : float, optional
+        Alias of ``tau_m``: the name :func:`v1model.inference.lca` and
+        :class:`v1model.SparseCodingNetwork` give the membrane time constant
+        (the network's ``encode(backend="spiking")`` takes it too); give one
+        of the two.
     tau_syn : float
         Decay time constant of the inhibitory synaptic current in seconds
         (default 2.5 ms; it does not move the fixed point, shorter settles
@@ -200,20 +209,22 @@ def spiking_lca(
         For non-numeric ``X`` or ``D``, or a flag that is not a bool.
     ValueError
         For bad shapes or values of ``X`` and ``D`` (a transposed ``D`` named
-        as such), a negative ``lam``, non-positive times, ``dt`` not shorter
-        than ``tau_m`` and ``tau_syn`` (the Euler step overshoots), a counting
-        window shorter than ``dt`` or than ``refractory``, bad ``record_v``
-        / ``record_dt``, or a batch whose synapses would not fit in memory
-        (``n_samples * nnz(G)``, ~65 bytes each) or, with ``inhibition``, a
-        dictionary whose weights ``G`` (``n_atoms**2``, float64) would not,
-        nor the traces of ``record_v`` (16 bytes per unit and record); all
-        before Brian2 builds anything.
+        as such), a negative ``lam``, non-positive times, ``tau`` given with
+        ``tau_m``, ``dt`` not shorter than ``tau_m`` and ``tau_syn`` (the
+        Euler step overshoots), a counting window shorter than ``dt`` or than
+        ``refractory``, bad ``record_v`` / ``record_dt``, or a batch whose
+        synapses would not fit in memory (``n_samples * nnz(G)``, ~65 bytes
+        each) or, with ``inhibition``, a dictionary whose weights ``G``
+        (``n_atoms**2``, float64) would not, nor the traces of ``record_v``
+        (16 bytes per unit and record); all before Brian2 builds anything.
 
     Warns
     -----
     RuntimeWarning
         When the largest code is worth fewer than 3 spikes in the counting
-        window (before simulating) or units fired at every time step (after).
+        window, or ``lam`` is at least every drive (no unit can fire, every
+        code is 0), before simulating; when units fired at every time step,
+        after.
 
     Examples
     --------
@@ -223,6 +234,7 @@ def spiking_lca(
     """
     X, D = check_data_and_dictionary(X, D)
     check_progress(progress)
+    tau_m = _membrane_time_constant(tau_m, tau)
     params = simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory,
                                    transient_fraction, inhibition, v_init, noise, target, seed)
     record_spikes = check_bool(record_spikes, "record_spikes")  # "False" would be truthy
@@ -262,6 +274,21 @@ def spiking_lca(
                         record_dt or params["dt"], progress)
     _warn_saturated(out["counts"], drive, params)
     return _to_dataset(out, drive, units, params, n, k)
+
+
+def _membrane_time_constant(tau_m, tau):
+    """``tau_m`` (s) from itself or its alias ``tau``; :data:`TAU_M` when neither is given.
+
+    ``tau`` is the membrane time constant's name in the rate LCA and the network: passed
+    to spiking_lca it failed as "unexpected keyword argument 'tau'", and a bad one is
+    named ``tau``, as the caller gave it.
+    """
+    if tau is None:
+        return TAU_M if tau_m is None else tau_m
+    if tau_m is not None:
+        raise ValueError(f"give tau or tau_m (the same membrane time constant), not both; "
+                         f"got tau={tau!r} and tau_m={tau_m!r}")
+    return check_positive(tau, "tau")
 
 
 def _check_traces_fit(n_units, p, record_dt) -> None:
@@ -368,7 +395,8 @@ MIN_SPIKES = 3
 
 
 def _warn_coarse(drive, p, norms2=None):
-    """Warn, before simulating, when even the largest code is a handful of spikes.
+    """Warn, before simulating, when even the largest code is a handful of spikes, or
+    when ``lam`` is at least every drive (no unit can fire: every code is 0).
 
     The threshold (1) and the initial potentials are in units of ``X``, so one
     spike in the counting window is worth ``tau_m / window`` of code whatever
@@ -400,16 +428,26 @@ def _warn_coarse(drive, p, norms2=None):
         top = float(((drive[:, live] - p["lam"]) / norms2[live]).max())
     if top >= MIN_SPIKES * per_spike:
         return
-    what = (f"the largest code (D x - lam) / |d_i|^2 is {top:.3g}, "
-            f"{max(top, 0) / per_spike:.3g} spikes" if scaled and top > 0
-            else f"the largest drive D x - lam is {top:.3g}, {max(top, 0) / per_spike:.3g} spikes"
-            if top > 0 else f"lam={p['lam']!r} is at least every drive D x (largest "
-            f"{float(drive.max()):.3g}): no unit can fire")
+    if top <= 0:
+        # every code is 0, the LASSO's too, whatever the duration or the scale of X and lam:
+        # the advice of the few-spikes case below (scale both up, lengthen the run) was wrong
+        largest = float(drive.max())
+        fix = (f"lower lam below {largest:.3g} for non-zero codes" if largest > 0
+               else "no drive D x is positive, so no lam gives non-zero codes")
+        silent = ("no unit can fire and every code is 0, as every non-negative LASSO code"
+                  if p["noise"] == 0 else f"only the membrane noise={p['noise']!r} can make "
+                  f"a unit fire, and every non-negative LASSO code is 0")
+        warnings.warn(f"lam={p['lam']!r} is at least every drive D x (largest {largest:.3g}): "
+                      f"{silent}; {fix}", RuntimeWarning, stacklevel=3)
+        return
+    what = (f"the largest code (D x - lam) / |d_i|^2 is {top:.3g}" if scaled
+            else f"the largest drive D x - lam is {top:.3g}")
     warnings.warn(
-        f"{what} in the {window:.3g} s counting window (one spike is worth tau_m / window = "
-        f"{per_spike:.3g} of code, in units of X): the rates cannot resolve the codes; scale X "
-        f"(and lam) up so the largest code is worth at least {MIN_SPIKES} spikes, or lengthen "
-        f"duration={p['duration']!r}", RuntimeWarning, stacklevel=3)
+        f"{what}, {top / per_spike:.3g} spikes in the {window:.3g} s counting window (one "
+        f"spike is worth tau_m / window = {per_spike:.3g} of code, in units of X): the rates "
+        f"cannot resolve the codes; scale X (and lam) up so the largest code is worth at least "
+        f"{MIN_SPIKES} spikes, or lengthen duration={p['duration']!r}", RuntimeWarning,
+        stacklevel=3)
 
 
 def _warn_saturated(counts, drive, p):
@@ -679,6 +717,14 @@ def windowed_rates(ds: xr.Dataset, t_stop, transient_fraction: float | None = No
         scalar ``t_stop`` coordinate). Coordinates ``window_start`` and
         ``window_end`` (over ``t_stop``, s) give the window counted, on the
         step grid: ``[window_start, window_end)``.
+
+    Raises
+    ------
+    ValueError
+        For a ``ds`` without the whole run's spikes, a ``t_stop`` outside
+        (0, duration] or leaving no step in its counting window, or more
+        stopping times than their codes (``len(t_stop) * n_samples *
+        n_atoms`` float64) fit in memory, before any is counted.
     """
     if "spike_time" not in ds:
         raise ValueError("ds has no spikes: run spiking_lca(..., record_spikes=True)")
@@ -697,6 +743,10 @@ def windowed_rates(ds: xr.Dataset, t_stop, transient_fraction: float | None = No
     if frac == 1:
         raise ValueError("transient_fraction must be < 1 (nothing would be counted), got 1")
     n, k = ds.sizes["sample"], ds.sizes["atom"]
+    # the codes of every stopping time (float64): 100,000 stopping times of 1000 x 1000
+    # units failed with NumPy's "Unable to allocate 745. GiB", naming no argument
+    check_fits_in_memory((t_stop.size, n * k), np.float64, "len(t_stop)", t_stop.size,
+                         f"stopping times (a float64 code per sample and atom each: {n} x {k})")
     dt = float(ds.attrs["dt"])
     empty = [float(t) for t in t_stop if _count_step(t, dt) <= _count_step(frac * t, dt)]
     if empty:

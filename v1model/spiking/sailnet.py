@@ -402,7 +402,9 @@ def learn_sailnet(
         changing where ``record_every_per_call`` does.
     progress : bool or None, default True
         Show a tqdm bar over the updates (None: once the call has run 2 s,
-        :mod:`v1model.progress`).
+        :mod:`v1model.progress`), counted as the history's ``update`` is:
+        continuing ``previous`` of N updates, from N to N + ``n_updates``, as
+        are the updates named in warnings and errors.
     dtype : float32 or float64, default float32
         Precision of the inference kernel (learning state is float64).
 
@@ -506,7 +508,10 @@ def learn_sailnet(
     hist = {key: np.empty(n_rec) for key in
             ("mean_rate", "rate_spread", "mean_W", "mean_theta", "mean_correlation", "q_change")}
     off = ~np.eye(n_neurons, dtype=bool)
-    bar = progress_bar(progress, total=n_updates, desc="SAILnet", unit="batch")
+    # counted as the history's `update` is, over all the calls of a continued run: the bar
+    # of a call continuing 7 updates started again at 0/3 where the history went on at 8
+    bar = progress_bar(progress, total=done + n_updates, initial=done, desc="SAILnet",
+                       unit="batch")
     t0 = time.perf_counter()
     silent = 0  # consecutive updates in which no unit fired
     for step in range(n_updates):
@@ -518,7 +523,7 @@ def learn_sailnet(
             Y = _lif_counts(drive, W, theta, n_steps, eta, dtype).astype(np.float64)
             silent = 0 if Y.any() else silent + 1
             if silent == SILENT_PATIENCE:
-                _warn_silent(step, drive, theta, gamma, p, theta0)
+                _warn_silent(done + step + 1, drive, theta, gamma, p, theta0)
             mean_y = Y.mean(axis=0)
             corr = Y.T @ Y / batch_size
             # Földiák: inhibit pairs that fire together more than chance
@@ -532,7 +537,7 @@ def learn_sailnet(
             rate_avg = (1 - eta_average) * rate_avg + eta_average * mean_y
             # a sum per array: cheap, and non-finite as soon as one entry is
             if not np.isfinite(Q.sum() + W.sum() + theta.sum()):
-                _raise_diverged(step, Q, W, theta, Y, X, alpha, beta, gamma, p)
+                _raise_diverged(done + step + 1, Q, W, theta, Y, X, alpha, beta, gamma, p)
             if (done + step + 1) % record_every == 0:
                 r = (done + step + 1) // record_every - done // record_every - 1
                 hist["mean_rate"][r] = mean_y.mean()
@@ -627,23 +632,25 @@ def _check_w0(W0, n_neurons):
     return W
 
 
-def _raise_diverged(step, Q, W, theta, Y, X, alpha, beta, gamma, p):
-    """A non-finite weight after update ``step``: name the rule and its rate."""
+def _raise_diverged(update, Q, W, theta, Y, X, alpha, beta, gamma, p):
+    """A non-finite weight after ``update`` (updates made, counted over all the calls as
+    the history's ``update``): name the rule and its rate."""
     if not np.isfinite(Q.sum()):
         m2 = float((Y * Y).mean(axis=0).max())
         raise FloatingPointError(
-            f"SAILnet diverged at update {step}: the feed-forward weights Q overflowed (Oja's "
-            f"rule is stable while beta * <n^2> < 2; the largest mean squared spike count "
+            f"SAILnet diverged at update {update}: the feed-forward weights Q overflowed "
+            f"(Oja's rule is stable while beta * <n^2> < 2; the largest mean squared spike count "
             f"<n^2> of this batch is {m2:.3g} and the largest |x| {np.abs(X).max():.3g}); "
             f"lower beta={beta!r}, or p={p!r}, or scale the data to unit variance")
     what, rule, rate = (("lateral weights W", "alpha", alpha) if not np.isfinite(W.sum())
                         else ("thresholds theta", "gamma", gamma))
     raise FloatingPointError(
-        f"SAILnet diverged at update {step}: the {what} overflowed; lower {rule}={rate!r}")
+        f"SAILnet diverged at update {update}: the {what} overflowed; lower {rule}={rate!r}")
 
 
-def _warn_silent(step, drive, theta, gamma, p, theta0):
-    """No unit has fired for SILENT_PATIENCE updates: say why and what to change."""
+def _warn_silent(update, drive, theta, gamma, p, theta0):
+    """No unit has fired for SILENT_PATIENCE updates, up to ``update`` (counted over all
+    the calls as the history's ``update``): say why and what to change."""
     gap = float(theta.min() - drive.max())
     if gamma * p > 0:
         wait = (f"homeostasis lowers theta by only gamma * p = {gamma * p:.3g} per silent "
@@ -656,9 +663,10 @@ def _warn_silent(step, drive, theta, gamma, p, theta0):
         hint = (f"lower theta0={np.mean(theta0):g}, raise gamma={gamma!r} or scale the data to "
                 f"unit variance")
     warnings.warn(
-        f"SAILnet: no unit fired in the last {SILENT_PATIENCE} updates (up to update {step}): "
-        f"the lowest threshold theta = {theta.min():.3g} is above the largest feed-forward "
-        f"drive Q x = {drive.max():.3g}, and {wait}; {hint}", RuntimeWarning, stacklevel=3)
+        f"SAILnet: no unit fired in the last {SILENT_PATIENCE} updates (up to update "
+        f"{update}): the lowest threshold theta = {theta.min():.3g} is above the largest "
+        f"feed-forward drive Q x = {drive.max():.3g}, and {wait}; {hint}", RuntimeWarning,
+        stacklevel=3)
 
 
 def _batch_source(data, patch_size, border, batch_size, rng):
