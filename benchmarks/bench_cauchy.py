@@ -16,7 +16,8 @@ tol = 1e-6:
    conjugate-gradient steps per batch, no tolerance);
 5. the same with the MAP codes (``inference="map"``: L-BFGS-B per batch until
    the largest gradient is <= 1e-5, the energy's relative decrease is below
-   SciPy's default ``ftol`` or 200 iterations), one BLAS thread;
+   SciPy's default ``ftol`` or 200 iterations: the learner's
+   ``CAUCHY_MAP_TOL`` and ``CAUCHY_MAP_MAX_ITER``), one BLAS thread;
 6. the MAP codes with BLAS's own threads.
 
 Rows 1-3 switch off L-BFGS-B's stop on the relative decrease, so that the
@@ -61,14 +62,21 @@ def stopping_rules(X, tol):
     list of str
         Six descriptions, with this run's thresholds.
     """
+    import inspect
+
+    from scipy.optimize import fmin_l_bfgs_b
+
     import v1model.learning.olshausen_field as of
     from v1model.scaling import pow2_scale
 
     group = of.CAUCHY_GROUP
     scales = [float(pow2_scale(X[i:i + group])) for i in range(0, len(X), group)]
-    # the learner's MAP codes: _cauchy_map(batch, ..., 1e-5, 200, "L-BFGS-B"), SciPy's ftol
-    learner_map = ("largest gradient <= 1e-5, relative decrease < 2.2e-9 (SciPy's ftol) or "
-                   "200 iterations, per batch")
+    # the learner's own limits, not copies: a change there changes what this row says;
+    # it leaves ftol to SciPy, whose default is factr * eps (fmin_l_bfgs_b's docstring)
+    ftol = inspect.signature(fmin_l_bfgs_b).parameters["factr"].default * np.finfo(float).eps
+    learner_map = (f"largest gradient <= {of.CAUCHY_MAP_TOL:g}, relative decrease < "
+                   f"{ftol:.1e} (SciPy's ftol) or {of.CAUCHY_MAP_MAX_ITER} iterations, "
+                   "per batch")
     grouped = (f"largest gradient <= tol x c, per group of {group} (c = {min(scales):g} to "
                f"{max(scales):g} here: {tol * min(scales):.0e} to {tol * max(scales):.0e})")
     return [grouped,

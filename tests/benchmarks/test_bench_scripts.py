@@ -77,6 +77,33 @@ def test_thread_benchmarks_print_the_warning(name, capsys, monkeypatch):
     assert "| 1 thread vs all |" in out
 
 
+def test_sae_quick_is_a_smoke_run_that_keeps_both_thread_counts(monkeypatch, capsys):
+    """--quick took ~4 min (300 s at load 4-9, 184 s of it the 768 x 4,096 size): it now
+    times one fit of 20 steps per size without that one, after an untimed warm-up fit,
+    still with one thread and every thread for each size and their ratio; the full
+    run keeps every size, 200 steps and best of two fits."""
+    module = load("bench_sae")
+    calls = []
+
+    def steps_per_second(X, n_latents, batch, n_steps, threads, fits=2):
+        calls.append((X.shape[1], n_latents, batch, n_steps, threads, fits))
+        return 10.0 if threads == 1 else 5.0
+
+    monkeypatch.setattr(module, "steps_per_second", steps_per_second)
+    monkeypatch.setattr(module, "blas_threads", lambda: (2, None))
+    module.main(["--quick"])
+    warm_up, timed = calls[0], calls[1:]
+    assert warm_up[3:] == (2, 1, 1)
+    sizes = [(64, 128, 256), (144, 288, 256), (64, 512, 1024), (256, 1024, 1024)]
+    assert timed == [size + (20, threads, 1) for size in sizes for threads in (1, 2)]
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    assert len(rows) == 1 + len(sizes) and all(r.endswith("| 2.00x |") for r in rows[1:])
+    calls.clear()
+    module.main([])
+    assert calls == [size + (200, threads, 2) for size in sizes + [(768, 4096, 1024)]
+                     for threads in (1, 2)]
+
+
 def test_cauchy_stopping_rules_name_each_rows_threshold():
     """cauchy_inference stops each group of 10 at tol times the power of two
     below its largest |x|; the whole-batch rows at tol itself (not "the same tol")."""
@@ -88,6 +115,28 @@ def test_cauchy_stopping_rules_name_each_rows_threshold():
     assert "c = 0.5 to 2 here: 5e-07 to 2e-06" in rules[0]
     assert rules[1] == rules[2] == "largest gradient <= 1e-06, over the batch"
     assert rules[3] == "10 CG steps per batch (no tolerance)"
+
+
+def test_cauchy_map_rows_say_the_learners_own_limits(monkeypatch):
+    """The MAP learner's row said "1e-5 ... 200 iterations" from a copy: with other
+    limits in the learner it still said so. Both now come from the constants that
+    learn_dictionary(inference="map") hands to each batch's minimisation."""
+    import v1model.learning.olshausen_field as of
+
+    monkeypatch.setattr(of, "CAUCHY_MAP_TOL", 3e-4)
+    monkeypatch.setattr(of, "CAUCHY_MAP_MAX_ITER", 7)
+    seen = []
+    shipped = of._cauchy_map
+    monkeypatch.setattr(of, "_cauchy_map", lambda X, D, lam, sigma, A0, tol, max_iter, method,
+                        **kw: seen.append((tol, max_iter, method))
+                        or shipped(X, D, lam, sigma, A0, tol, max_iter, method, **kw))
+    X = np.random.default_rng(0).standard_normal((20, 4))
+    of.learn_dictionary(X, 3, prior="cauchy", inference="map", n_updates=1, batch_size=5,
+                        seed=0, progress=False)
+    assert seen == [(3e-4, 7, "L-BFGS-B")]
+    rules = load("bench_cauchy").stopping_rules(X, 1e-6)
+    assert rules[4] == rules[5] == ("largest gradient <= 0.0003, relative decrease < 2.2e-09 "
+                                    "(SciPy's ftol) or 7 iterations, per batch")
 
 
 def test_lista_benchmark_draws_no_progress_bar(capsys, monkeypatch):

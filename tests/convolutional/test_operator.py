@@ -400,6 +400,22 @@ def test_codes_dataset_round_trips_and_places_each_copy(tmp_path):
         phi.codes_dataset(codes[:, :1])
 
 
+@pytest.mark.parametrize("phi_dtype, codes_dtype", [(np.float32, np.float64),
+                                                     (np.float64, np.float32)])
+def test_codes_dataset_keeps_the_precision_of_the_codes(tmp_path, phi_dtype, codes_dtype):
+    """The codes are saved in their own dtype, not the dictionary's: float64 codes were
+    rounded to a float32 dictionary's precision (1 + 2**-30 saved as 1.0)."""
+    from v1model.io import load_dataset, save_dataset
+
+    phi = ConvolutionalDictionary(np.ones((2, 3, 3)), (6, 6), dtype=phi_dtype)
+    codes = np.full((1, 2) + phi.code_shape, 1 + 2.0**-30).astype(codes_dtype)
+    back = load_dataset(save_dataset(phi.codes_dataset(codes), tmp_path / "codes.nc"))
+    assert back["codes"].dtype == codes_dtype
+    # float32 holds 1 + 2**-30 as 1.0 (24-bit mantissa); float64 holds it exactly
+    expected = 1.0 if codes_dtype == np.float32 else 1 + 2.0**-30
+    assert np.all(back["codes"].values == expected)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_as_matrix_is_exact_where_the_maps_use_ffts(dtype):
     """Kernels long enough for the FFT path (64 taps, 1-D; 12x12 at stride 1): every

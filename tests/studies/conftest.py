@@ -78,6 +78,20 @@ def same():
 
 
 @pytest.fixture
+def random_atoms(tmp_path):
+    """Path (str) of a netCDF file of 16 random unit-norm 8x8 atoms (seed 0), variable
+    ``dictionary`` over (atom, y, x): what a study's ``dictionary=`` argument loads."""
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((16, 64))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    path = tmp_path / "atoms.nc"
+    xr.Dataset({"dictionary": (("atom", "y", "x"), D.reshape(16, 8, 8))}).to_netcdf(path)
+    return str(path)
+
+
+@pytest.fixture
 def record_lca(monkeypatch):
     """``record_lca() -> calls``: replaces ``v1model.inference.lca``, which the studies
     call, by the real solver that also appends ``(X, D, lam, codes)`` of every call to

@@ -87,22 +87,15 @@ def test_saved_codes_carry_the_units_of_the_learners_mean_abs_code(tmp_path, pri
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_saved_lam_carries_the_units_of_the_codes(tmp_path):
+def test_saved_lam_carries_the_units_of_the_codes(random_atoms, tmp_path):
     """activity-ratio's lam (the LCA threshold, compared with the codes) said "1", as did
     the swept lam of every study's PARAMETER_UNITS, where λ is in units of X."""
-    import xarray as xr
-
     from studies import get_study
     from v1model.io import load_dataset, save_dataset
 
     expected = _code_units()
     assert expected == "units of X"
-    rng = np.random.default_rng(0)
-    D = rng.standard_normal((16, 64))
-    D /= np.linalg.norm(D, axis=1, keepdims=True)
-    path = tmp_path / "atoms.nc"
-    xr.Dataset({"dictionary": (("atom", "y", "x"), D.reshape(16, 8, 8))}).to_netcdf(path)
-    ds = get_study("activity-ratio").run(quick=True, dictionary=str(path), n_lams=2,
+    ds = get_study("activity-ratio").run(quick=True, dictionary=random_atoms, n_lams=2,
                                          n_patches=20, progress=False)
     saved = load_dataset(save_dataset(ds, tmp_path / "ratio.nc"))
     assert saved["lam"].attrs["units"] == expected

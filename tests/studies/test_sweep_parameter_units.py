@@ -2,28 +2,16 @@
 a stimulus contrast (all in the units of the whitened input X, as the LCA codes they are
 compared with) records them on its coordinates, in the saved result too."""
 
-import numpy as np
 import pytest
-import xarray as xr
 
 from v1model.io import load_dataset
 from v1model.sweep import run
 
 
-@pytest.fixture
-def atoms(tmp_path):
-    rng = np.random.default_rng(0)
-    D = rng.standard_normal((16, 64))
-    D /= np.linalg.norm(D, axis=1, keepdims=True)
-    path = tmp_path / "atoms.nc"
-    xr.Dataset({"dictionary": (("atom", "y", "x"), D.reshape(16, 8, 8))}).to_netcdf(path)
-    return str(path)
-
-
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_activity_ratio_sweep_records_the_units_of_tol_and_lam(atoms, tmp_path):
+def test_activity_ratio_sweep_records_the_units_of_tol_and_lam(random_atoms, tmp_path):
     run("activity-ratio", {"tol": [0.0, 0.01], "lam_max": [1.0]},
-        params={"dictionary": atoms, "n_lams": 2, "n_patches": 20}, quick=True,
+        params={"dictionary": random_atoms, "n_lams": 2, "n_patches": 20}, quick=True,
         executor="serial", output=tmp_path / "sweep", progress=False)
     saved = load_dataset(tmp_path / "sweep" / "sweep.nc")
     assert (saved["status"] == "ok").all()
@@ -32,9 +20,10 @@ def test_activity_ratio_sweep_records_the_units_of_tol_and_lam(atoms, tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::UserWarning")
-def test_receptive_field_mapping_sweep_records_the_units_of_lam_and_contrast(atoms, tmp_path):
+def test_receptive_field_mapping_sweep_records_the_units_of_lam_and_contrast(random_atoms,
+                                                                            tmp_path):
     run("receptive-field-mapping", {"lam": [0.05], "grating_contrast": [0.5]},
-        params={"dictionary": atoms, "n_white": 20, "n_sparse": 20, "n_orientations": 2,
+        params={"dictionary": random_atoms, "n_white": 20, "n_sparse": 20, "n_orientations": 2,
                 "n_frequencies": 1, "n_phases": 2, "n_contrasts": 4, "n_sample_units": 1},
         quick=True, executor="serial", output=tmp_path / "sweep", progress=False)
     saved = load_dataset(tmp_path / "sweep" / "sweep.nc")

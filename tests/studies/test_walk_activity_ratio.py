@@ -11,16 +11,11 @@ import xarray as xr
 from studies import get_study
 
 
-def test_all_silent_codes_summarise_without_warnings(tmp_path):
-    rng = np.random.default_rng(0)
-    D = rng.standard_normal((16, 64))
-    D /= np.linalg.norm(D, axis=1, keepdims=True)
-    path = tmp_path / "atoms.nc"
-    xr.Dataset({"dictionary": (("atom", "y", "x"), D.reshape(16, 8, 8))}).to_netcdf(path)
+def test_all_silent_codes_summarise_without_warnings(random_atoms):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         # |<d, x>| of unit atoms and whitened 8x8 patches (variance 0.1) stays far below 50
-        ds = get_study("activity-ratio").run(quick=True, dictionary=str(path), lam_min=50.0,
+        ds = get_study("activity-ratio").run(quick=True, dictionary=random_atoms, lam_min=50.0,
                                              lam_max=100.0, n_lams=2, n_patches=20,
                                              progress=False)
     assert list(ds["code_class"].values) == ["silent", "silent"]

@@ -303,6 +303,8 @@ class ConvolutionalDictionary:
         Parameters
         ----------
         codes : array_like, shape (n_samples, n_kernels, *code_shape)
+            In units of the signals. Kept in their own precision, float32 or
+            float64 (other types as float64), whatever the dictionary's ``dtype``.
         **attrs
             Recorded in ``attrs`` beside the geometry (e.g. ``lam=0.1``);
             not ``stride``, ``boundary`` or ``signal_shape``, which are the
@@ -325,7 +327,10 @@ class ConvolutionalDictionary:
                 raise ValueError(f"{name}={attrs[name]!r} cannot be given to codes_dataset: "
                                  f"the codes' attrs record the dictionary's own "
                                  f"{name}={own!r}")
-        codes = check_array(codes, "codes", ndim=self.ndim + 2, dtype=np.float64)
+        # kept in their own precision: the dictionary's dtype is the precision of its
+        # maps, and float64 codes cast to a float32 dictionary's dtype lost digits unsaid
+        own = np.float32 if getattr(codes, "dtype", None) == np.float32 else np.float64
+        codes = check_array(codes, "codes", ndim=self.ndim + 2, dtype=own)
         want = (self.n_kernels,) + self.code_shape
         if codes.shape[1:] != want:
             raise ValueError(f"codes must have shape (n_samples, {', '.join(map(str, want))}) "
@@ -337,7 +342,7 @@ class ConvolutionalDictionary:
                   for dim, pos in zip(dims, self.positions())}
         coords.update(sample=np.arange(len(codes)), kernel=np.arange(self.n_kernels))
         ds = xr.Dataset(
-            {"codes": (("sample", "kernel") + dims, codes.astype(self.dtype),
+            {"codes": (("sample", "kernel") + dims, codes,
                        {"long_name": "convolutional sparse codes",
                         "units": "units of X"}),  # kernels are dimensionless
              "kernels": (("kernel",) + kdims, self.kernels.astype(np.float64),

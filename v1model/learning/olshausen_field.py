@@ -67,6 +67,12 @@ L1_INFERENCE = ("fista", "lca", "ista", "cd", "active_set", "iht")
 CAUCHY_INFERENCE = ("sparsenet", "map")
 #: conjugate-gradient iterations per patch of sparsenet's inference (ITMAX in cgf.c)
 SPARSENET_CG_STEPS = 10
+#: learn_dictionary(inference="map") stops each batch's L-BFGS-B at this largest |energy
+#: gradient| (units of X squared per unit of the codes), after CAUCHY_MAP_MAX_ITER
+#: iterations or at SciPy's default relative decrease (ftol); benchmarks/bench_cauchy.py
+#: imports them to say so
+CAUCHY_MAP_TOL = 1e-5
+CAUCHY_MAP_MAX_ITER = 200
 
 __all__ = ["learn_dictionary", "cauchy_inference", "cauchy_objective", "init_dictionary",
            "SPARSENET_CAUCHY_LAM"]
@@ -600,9 +606,10 @@ def learn_dictionary(
       one per patch, with its own line search and a second stop at a
       relative energy decrease below ``tol = 0.01``). ``inference="map"``
       runs one L-BFGS-B per batch to a largest gradient of 1e-5 or 200
-      iterations. The early stop shapes what is learned. From random atoms
-      on 8x8 patches of Olshausen's whitened images (64 atoms, ``lam =
-      0.022``, lr 1, seed 0), 1,000 updates gave 53 of 64 atoms with a Gabor
+      iterations (:data:`CAUCHY_MAP_TOL`, :data:`CAUCHY_MAP_MAX_ITER`). The
+      early stop shapes what is learned. From random atoms on 8x8 patches
+      of Olshausen's whitened images (64 atoms, ``lam = 0.022``, lr 1,
+      seed 0), 1,000 updates gave 53 of 64 atoms with a Gabor
       fit of R^2 >= 0.8 with the default (6 s), 49 with a CG run of ten
       iterations per patch as in cgf.c (134 s; 51 after 2,000 updates;
       on 12x12 patches, 3,000 updates, 144 atoms: 122 of 144 with the
@@ -741,7 +748,8 @@ def learn_dictionary(
             else:
                 with threadpool_limits(limits=1, user_api="blas"):  # see _cauchy_map
                     A = (_sparsenet_codes(batch, D, lam, sigma) if inference == "sparsenet"
-                         else _cauchy_map(batch, D, lam, sigma, None, 1e-5, 200, "L-BFGS-B"))
+                         else _cauchy_map(batch, D, lam, sigma, None, CAUCHY_MAP_TOL,
+                                          CAUCHY_MAP_MAX_ITER, "L-BFGS-B"))
             R = batch - A @ D
             dD = rate * (A.T @ R) / batch_size
             D_new = D + dD
