@@ -13,7 +13,10 @@ Each study module defines
   e.g. a derived ``n_atoms``), ``plot_sweep(ds, outdir) -> list[Path]`` (drawn by
   ``v1model sweep run`` on the assembled result) and ``REQUIRED = ("audio_dir",)``
   (parameters whose default, None, stops the run: ``v1model study show`` marks
-  them required),
+  them required) and ``PATH_PARAMETERS = {"images": ("skimage",), ...}`` (the
+  parameters that take a file or folder path, each with the texts it takes that
+  are no path: a sweep makes the relative paths of these, and only these,
+  absolute; see :mod:`v1model.sweep.spec`),
 
 and uses only the public API. ``v1model study list`` lists them and
 ``v1model study run NAME`` runs one; ``v1model.sweep`` runs any of them over a

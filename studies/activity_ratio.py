@@ -38,6 +38,9 @@ REFERENCE = (
 PARAMETER_UNITS = {"lam_min": "units of X", "lam_max": "units of X", "tol": "units of X",
                    "n_lams": "1", "n_patches": "1", "n_updates": "1", "local_max_count": "1",
                    "dense_min_ratio": "1"}
+#: parameters that take a file or folder path, with the texts they take that are no
+#: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
+PATH_PARAMETERS = {"dictionary": ("none", "null"), "images": ("skimage",)}
 
 
 @checks_parameters

@@ -45,6 +45,9 @@ REFERENCE = (
     "Proceedings of the 27th International Conference on Machine Learning (ICML), 399-406."
 )
 PARAMETER_UNITS = {"lam": "units of X", "patch_size": "pixel"}
+#: parameters that take a file or folder path, with the texts they take that are no
+#: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
+PATH_PARAMETERS = {"images": ("skimage",)}
 
 
 @checks_parameters

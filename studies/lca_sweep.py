@@ -60,6 +60,9 @@ REFERENCE = (
 PARAMETER_UNITS = {"lam": "units of X", "overcompleteness": "1", "patch_size": "pixel", "tau": "s",
                    "n_atoms": "1", "n_updates": "1", "n_train": "1", "n_test": "1",
                    "batch_size": "1", "lca_tol": "1", "gabor_r2": "1"}
+#: parameters that take a file or folder path, with the texts they take that are no
+#: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
+PATH_PARAMETERS = {"images": ("skimage",)}
 #: Minibatch updates of a full (not quick) point.
 FULL_UPDATES = 400
 #: The sweep whose assembled result :func:`plot_sweep` draws.

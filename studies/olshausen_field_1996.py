@@ -127,6 +127,9 @@ REFERENCE = (
     "Olshausen, B. A. & Field, D. J. (1996). Emergence of simple-cell receptive field "
     "properties by learning a sparse code for natural images. Nature 381, 607-609."
 )
+#: parameters that take a file or folder path, with the texts they take that are no
+#: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
+PATH_PARAMETERS = {"images": ("skimage",)}
 
 CAUCHY_FULL_UPDATES = 10000
 """Updates of the full run with ``prior="cauchy"`` (module docstring: the

@@ -118,6 +118,9 @@ REFERENCE = (
     "Olshausen, B. A. & Field, D. J. (1997). Sparse coding with an overcomplete basis set: "
     "a strategy employed by V1? Vision Research 37, 3311-3325."
 )
+#: parameters that take a file or folder path, with the texts they take that are no
+#: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
+PATH_PARAMETERS = {"images": ("skimage",)}
 
 #: Gabor-fit parameters kept in the Dataset
 GABOR_VARS = ("x0", "y0", "orientation", "frequency", "sigma_x", "sigma_y", "r2")

@@ -67,6 +67,9 @@ PARAMETER_UNITS = {"lam": "units of X", "white_contrast": "units of X",
                    "n_updates": "1", "n_white": "1", "n_sparse": "1", "sparse_pixels": "1",
                    "n_contrasts": "1", "n_orientations": "1", "n_frequencies": "1",
                    "n_phases": "1", "n_sample_units": "1"}
+#: parameters that take a file or folder path, with the texts they take that are no
+#: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
+PATH_PARAMETERS = {"dictionary": ("none", "null"), "images": ("skimage",)}
 
 
 @checks_parameters

@@ -43,6 +43,11 @@ REFERENCE = (
     "Ringach, D. L. (2002). Spatial structure and symmetry of simple-cell receptive fields "
     "in macaque primary visual cortex. J. Neurophysiol. 88, 455-463."
 )
+#: parameters that take a file or folder path, with the texts they take that are no
+#: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
+PATH_PARAMETERS = {"dictionary": ("none", "null"),
+                   "images": ("skimage",),
+                   "reference": ("none", "null", "false")}
 
 
 @checks_parameters

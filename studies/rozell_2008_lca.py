@@ -51,6 +51,9 @@ REFERENCE = (
     "coding via thresholding and local competition in neural circuits. Neural Computation "
     "20, 2526-2563."
 )
+#: parameters that take a file or folder path, with the texts they take that are no
+#: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
+PATH_PARAMETERS = {"images": ("skimage",)}
 
 #: methods in the rate-distortion comparison
 #: "omp" and "mp" take the same number of atoms k on every patch; "omp_tol" stops each

@@ -58,6 +58,9 @@ REFERENCE = (
 )
 PARAMETER_UNITS = {"n_sources": "1", "k": "1", "noise": "1", "min_ratio": "1",
                    "max_ratio": "1", "n_ratios": "1", "n_steps": "1"}
+#: parameters that take a file or folder path, with the texts they take that are no
+#: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
+PATH_PARAMETERS = {}
 
 #: the codes compared, in the Dataset's ``coder`` order (not "method": ``.sel(method=)``
 #: is xarray's own keyword)

@@ -50,6 +50,9 @@ REFERENCE = (
     "Olshausen, B. A. & Field, D. J. (1996). Emergence of simple-cell receptive field "
     "properties by learning a sparse code for natural images. Nature 381, 607-609."
 )
+#: parameters that take a file or folder path, with the texts they take that are no
+#: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
+PATH_PARAMETERS = {"images": ("skimage",)}
 
 #: Gabor-fit parameters kept in the Dataset, with their units
 GABOR_UNITS = {"x0": "pixel", "y0": "pixel", "orientation": "rad",

@@ -135,6 +135,9 @@ REFERENCE = (
 )
 PARAMETER_UNITS = {"lam": "units of X", "overcompleteness": "1",
                    "kernel_size": "pixel", "matched_rate": "1/pixel"}  # as rate
+#: parameters that take a file or folder path, with the texts they take that are no
+#: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
+PATH_PARAMETERS = {"images": ("skimage",)}
 
 
 def _support_radius(kernels, fraction):

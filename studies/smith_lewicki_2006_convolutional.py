@@ -127,6 +127,9 @@ PARAMETER_UNITS = {"lam": "units of X", "kernel_size": "sample", "n_kernels": "1
                    "min_rms": "1", "min_centre_frequency": "Hz", "snr_db": "dB",
                    "learning_rate": "1", "eval_fraction": "1",
                    "wall_time": "s"}
+#: parameters that take a file or folder path, with the texts they take that are no
+#: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
+PATH_PARAMETERS = {"audio_dir": ("synthetic", "none", "null")}
 #: the kernel sets analysed, in the order of the ``control`` coordinate
 CONTROLS = ("learned", "white_noise", "random")
 #: the kernel sets in words, for figure titles

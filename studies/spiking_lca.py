@@ -44,6 +44,9 @@ REFERENCE = (
 )
 #: units of the attrs that vary between a sweep's points (the wall clock: also between runs)
 PARAMETER_UNITS = {"spiking_run_time": "s"}
+#: parameters that take a file or folder path, with the texts they take that are no
+#: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
+PATH_PARAMETERS = {"images": ("skimage",)}
 
 
 @checks_parameters

@@ -126,6 +126,9 @@ REFERENCE = (
 # the grating amplitudes, like lam, are in the whitened input's units (X)
 PARAMETER_UNITS = {"lam": "units of X", "lca_tol": "1", "margin": "pixel",
                    "test_contrast": "units of X", "si_threshold": "1"}
+#: parameters that take a file or folder path, with the texts they take that are no
+#: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
+PATH_PARAMETERS = {"dictionary": ("none", "null"), "images": ("skimage",)}
 MODELS = ("lca", "linear")
 
 

@@ -118,3 +118,105 @@ def test_resolve_paths_must_be_a_bool(tmp_path):
     with pytest.raises((TypeError, ValueError, SpecError), match="resolve_paths"):
         parse_spec({"study": "olshausen-field-1996", "sweep": {"lam": [0.1]}},
                    resolve_paths="no")
+
+
+def _study_spec(folder, study, params, sweep="lam = [0.5]"):
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "sw.toml"
+    lines = "".join(f'{name} = "{value}"\n' for name, value in params.items())
+    path.write_text(f'study = "{study}"\n[params]\n{lines}[sweep]\n{sweep}\n')
+    return path
+
+
+def test_a_text_option_named_like_a_folder_beside_the_spec_is_no_path(tmp_path,
+                                                                       monkeypatch):
+    """olshausen-field-1996 declares its path parameters: its prior = "cauchy" stays
+    "cauchy" with a folder named cauchy beside the spec (it was made absolute, which
+    the study refused, and the sweep's fingerprint hung on what the folder held), and
+    images = "skimage" beside a folder skimage stays the bundled photographs."""
+    path = _study_spec(tmp_path, "olshausen-field-1996",
+                       {"prior": "cauchy", "images": "skimage"})
+    monkeypatch.chdir(tmp_path)
+    before = load_spec(path)
+    (tmp_path / "cauchy").mkdir()
+    (tmp_path / "skimage").mkdir()
+    after = load_spec(path)
+    assert after.params == {"prior": "cauchy", "images": "skimage"}
+    # the fingerprint of the spec as written: nothing was resolved
+    assert after.fingerprint() == before.fingerprint() == \
+        load_spec(path, resolve_paths=False).fingerprint()
+
+
+def test_a_declared_path_parameter_is_resolved_whatever_lies_beside_the_spec(tmp_path,
+                                                                             monkeypatch):
+    """A relative value of a declared path parameter is a path, existing or not and
+    with or without a "/" (it was passed as written unless something of its name
+    existed beside the spec); the texts it declares as no path are passed as written,
+    also beside a folder of their name."""
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    path = _study_spec(tmp_path / "a", "olshausen-field-1996", {"images": "photos"})
+    spec = load_spec(path)
+    assert spec.params["images"] == str(tmp_path / "a" / "photos")
+    # a folder begun when "photos" was passed as written is still this sweep
+    assert load_spec(path, resolve_paths=False).fingerprint() in spec.fingerprints()
+    (tmp_path / "b" / "synthetic").mkdir(parents=True)
+    path = _study_spec(tmp_path / "b", "lewicki-2002-speech",
+                       {"audio_dir": "synthetic", "pattern": "*/*.wav"})
+    assert load_spec(path).params == {"audio_dir": "synthetic", "pattern": "*/*.wav"}
+    path = _study_spec(tmp_path / "c", "ringach-2002",
+                       {"reference": "False", "dictionary": "none", "images": "../imgs"},
+                       sweep="n_starts = [1]")
+    assert load_spec(path).params == {"reference": "False", "dictionary": "none",
+                                      "images": str(tmp_path / "imgs")}
+
+
+def test_a_study_of_ones_own_declares_its_path_parameters(tmp_path, monkeypatch):
+    """With PATH_PARAMETERS, only those parameters are paths: a text option that holds a
+    "/" (mode = "fast/exact") is passed as written (the guess made it absolute)."""
+    (tmp_path / "mine.py").write_text(
+        'PATH_PARAMETERS = ("data",)\n\n\n'
+        'def run(quick=False, seed=0, lam=1.0, data: str = "", mode: str = "fast"):\n'
+        '    raise NotImplementedError\n')
+    path = _study_spec(tmp_path, "mine.py:run", {"data": "d", "mode": "fast/exact"})
+    monkeypatch.chdir(tmp_path)
+    assert load_spec(path).params == {"data": str(tmp_path / "d"), "mode": "fast/exact"}
+
+
+def test_a_path_parameters_declaration_of_another_shape_is_refused(tmp_path):
+    import pytest
+
+    from v1model.sweep import SpecError
+
+    (tmp_path / "mine.py").write_text(
+        'PATH_PARAMETERS = "data"\n\n\n'
+        'def run(quick=False, seed=0, lam=1.0, data: str = ""):\n'
+        '    raise NotImplementedError\n')
+    path = _study_spec(tmp_path, "mine.py:run", {"data": "d"})
+    with pytest.raises(SpecError, match=r"^study: mine:run: PATH_PARAMETERS must be a tuple "
+                                        r"of parameter names.*got 'data'$"):
+        load_spec(path)
+
+
+def test_every_study_declares_its_path_parameters():
+    """No built-in study is left to the guess: each declares PATH_PARAMETERS, naming
+    parameters it takes, and a text default of one (images = "skimage") is among the
+    texts it declares as no path (else a spec that writes the default would have it
+    made a path)."""
+    import inspect
+
+    from studies import list_studies, study_parameters
+
+    for name, module in list_studies().items():
+        declared = getattr(module, "PATH_PARAMETERS", None)
+        assert isinstance(declared, dict), name
+        parameters = study_parameters(name)
+        for parameter, texts in declared.items():
+            assert parameter in parameters, (name, parameter)
+            default = parameters[parameter]
+            if isinstance(default, str):
+                assert default in texts, (name, parameter, default)
+        # a path parameter takes text
+        for p in inspect.signature(module.run).parameters.values():
+            if p.name in declared:
+                assert "str" in str(p.annotation), (name, p.name)

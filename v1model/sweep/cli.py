@@ -50,6 +50,10 @@ def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
         p.add_argument("--no-plot", action="store_true",
                        help="do not draw the study's sweep figures at the end")
+        p.add_argument("--allow-changed-defaults", action="store_true",
+                       help="run the points of a sweep folder although the study's defaults "
+                            "changed since it began (an upgrade of v1model): its finished "
+                            "points keep the old ones")
 
     run = sub.add_parser("run", help="run a sweep spec (TOML)",
                          description="Run the sweep described by SPEC.toml. Running it again "
@@ -129,7 +133,8 @@ def _execute(spec, args, only) -> int:
         result = spec.output / ("sweep.nc" if spec.format == "netcdf" else "sweep.zarr")
     before = _modified(result)
     try:
-        ds = run_spec(spec, only=only, progress=progress, stop_on_sigterm=True)
+        ds = run_spec(spec, only=only, progress=progress, stop_on_sigterm=True,
+                      allow_changed_defaults=args.allow_changed_defaults)
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished points are saved in {spec.output}; continue with "
               f"`v1model sweep resume {shlex.quote(str(spec.output))}`",
@@ -255,6 +260,16 @@ def _cmd_run(args) -> int:
                   "(v1model.sweep.checks_parameters)")
         if resumes:
             print(f"{spec.output} holds this sweep already: running it resumes it")
+            from .spec import changed_defaults
+            from .storage import read_manifest
+
+            changed = changed_defaults(read_manifest(spec.output).get("study_defaults") or {},
+                                       spec)
+            if changed:  # a real run refuses it once a point has finished
+                print("defaults  the study's defaults changed since the sweep began: " +
+                      "; ".join(f"{name}: {then} then, {now} now"
+                                for name, (then, now) in changed.items()) +
+                      " (running it needs --allow-changed-defaults once a point finished)")
         return 0
     return _execute(spec, args, "pending")
 

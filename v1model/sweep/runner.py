@@ -28,7 +28,7 @@ from .assemble import assemble
 from .errors import ExecutorStartError, OutputWriteError, SpecError
 from .executors import Executor, make_executor
 from .preflight import check_points
-from .spec import SweepSpec, load_spec, parse_spec
+from .spec import SweepSpec, changed_defaults, load_spec, parse_spec
 from .studyref import STUDY_MODULE_PREFIX
 from ..locking import folder_lock
 from .storage import (
@@ -64,6 +64,7 @@ def run(
     format: str = "netcdf",
     units=None,
     progress: bool = True,
+    allow_changed_defaults: bool = False,
 ) -> xr.Dataset:
     """Run ``study`` over a parameter grid and return one Dataset.
 
@@ -104,6 +105,9 @@ def run(
         Units of swept parameters (override the study's ``PARAMETER_UNITS``).
     progress : bool, default True
         Show a progress bar.
+    allow_changed_defaults : bool, default False
+        Run the remaining points of a sweep folder whose study defaults changed
+        since it began (see :func:`run_spec`).
 
     Returns
     -------
@@ -142,7 +146,8 @@ def run(
     if output is not None:
         data["output"] = str(check_path(output, "output").resolve())
     spec = parse_spec(data)
-    return run_spec(spec, executor=instance, progress=progress)
+    return run_spec(spec, executor=instance, progress=progress,
+                    allow_changed_defaults=allow_changed_defaults)
 
 
 def _refuse_in_reimported_main():
@@ -165,7 +170,8 @@ def _refuse_in_reimported_main():
 
 
 def run_spec(spec: SweepSpec, *, executor=None, only: str = "pending",
-             progress: bool = True, stop_on_sigterm: bool = False) -> xr.Dataset:
+             progress: bool = True, stop_on_sigterm: bool = False,
+             allow_changed_defaults: bool = False) -> xr.Dataset:
     """Run the points of ``spec`` that still need running and assemble the result.
 
     Parameters
@@ -180,6 +186,11 @@ def run_spec(spec: SweepSpec, *, executor=None, only: str = "pending",
     stop_on_sigterm : bool, default False
         Treat SIGTERM (what batch systems send before killing a job) like
         Ctrl-C. The command line sets it.
+    allow_changed_defaults : bool, default False
+        Run the points of a sweep folder whose study gives other defaults than
+        when the sweep began (an upgrade of v1model), beside the finished points
+        that ran with the old ones, with a ``SweepWarning``. By default that is
+        refused (``SpecError``, naming each parameter and both defaults).
 
     Returns
     -------
@@ -191,7 +202,13 @@ def run_spec(spec: SweepSpec, *, executor=None, only: str = "pending",
     Interrupting (Ctrl-C) stops the workers and raises KeyboardInterrupt;
     every point saved so far is kept and a later run or :func:`resume` does
     the rest.
+
+    A sweep folder records in its ``sweep.json`` the defaults of the study's
+    parameters the spec leaves unset (:meth:`SweepSpec.study_defaults`); they
+    are compared before any point of the folder runs. A folder begun before
+    they were recorded runs as before, with a one-line ``SweepWarning``.
     """
+    check_bool(allow_changed_defaults, "allow_changed_defaults")
     if only not in ("pending", "failed", "all-unfinished"):
         raise ValueError(f"only must be 'pending', 'failed' or 'all-unfinished', got {only!r}")
     _refuse_in_reimported_main()
@@ -216,7 +233,8 @@ def run_spec(spec: SweepSpec, *, executor=None, only: str = "pending",
         new = not is_sweep_folder(spec.output)
         store = DirectoryStore.create_or_open(spec.output, spec)
         try:
-            return _run_in_store(spec, store, executor, only, progress, stop_on_sigterm)
+            return _run_in_store(spec, store, executor, only, progress, stop_on_sigterm,
+                                 allow_changed_defaults)
         except ExecutorStartError:
             # the workers never started (the batch system refused the job): leave no
             # sweep behind to refuse the corrected spec; remove_if_unused keeps any point
@@ -262,7 +280,8 @@ def _missing_folders(path) -> list:
     return out
 
 
-def _run_in_store(spec, store, executor, only, progress, stop_on_sigterm) -> xr.Dataset:
+def _run_in_store(spec, store, executor, only, progress, stop_on_sigterm,
+                  allow_changed_defaults=False) -> xr.Dataset:
     """:func:`run_spec` once the store is open (and its folder held)."""
     state = store.scan()
     if state.corrupt:
@@ -276,6 +295,8 @@ def _run_in_store(spec, store, executor, only, progress, stop_on_sigterm) -> xr.
     if only in ("failed", "all-unfinished"):
         todo += sorted(state.failed)
     todo.sort()
+    if todo and store.path is not None:
+        _check_defaults(spec, store, state, allow_changed_defaults)
     result_path = getattr(store, "result_path", lambda fmt: None)(spec.format)
     if not todo and result_path is not None and result_path.exists():
         try:
@@ -314,6 +335,42 @@ def _run_in_store(spec, store, executor, only, progress, stop_on_sigterm) -> xr.
     if not state.pending:
         store.save_result(ds, spec.format)
     return ds
+
+
+def _check_defaults(spec, store, state, allow: bool) -> None:
+    """Refuse to run points of the sweep folder ``store`` beside finished ones that ran
+    with other study defaults than the study gives now (an upgrade of v1model changed
+    one): the points of both were mixed unsaid. With ``allow``, warn and go on; with
+    no point finished, record the new defaults and go on."""
+    recorded = read_manifest(store.path).get("study_defaults")
+    finished = len(state.done | state.kept)
+    if not finished:  # no point ran with the old ones: the points to run make the record
+        if recorded != spec.study_defaults():
+            store.record_defaults(spec.study_defaults())
+        return
+    if recorded is None:  # begun before they were recorded: run as before, not unsaid
+        warnings.warn(
+            f"{store.path}: this sweep folder was begun before sweeps recorded the study's "
+            "defaults, so a default that changed since (an upgrade of v1model) cannot be "
+            "found: its points may mix the old and the new", SweepWarning, stacklevel=4)
+        return
+    changed = changed_defaults(recorded, spec)
+    if not changed:
+        return
+    shown = "; ".join(f"{name}: {then} when the sweep began, {now} now"
+                      for name, (then, now) in changed.items())
+    if allow:
+        warnings.warn(f"{store.path}: the study's defaults changed since the sweep began "
+                      f"({shown}); the points to run use the new ones, the {finished} "
+                      "finished point(s) used the old ones", SweepWarning, stacklevel=4)
+        return
+    raise SpecError(
+        "output",
+        f"{str(store.path)!r}: the study's defaults changed since the sweep began ({shown}), "
+        f"and its {finished} finished point(s) ran with the old ones, so the points to run "
+        "would not be comparable with them. Run the spec into a new output folder (giving "
+        "the old value under [params] keeps it), or pass --allow-changed-defaults "
+        "(allow_changed_defaults=True) to run them with the new defaults all the same")
 
 
 def _set_aside(path: Path, folder: Path) -> None:
@@ -447,7 +504,8 @@ def _open_folder(output) -> tuple[Path, SweepSpec]:
     return output, spec
 
 
-def resume(output, *, executor=None, progress: bool = True) -> xr.Dataset:
+def resume(output, *, executor=None, progress: bool = True,
+           allow_changed_defaults: bool = False) -> xr.Dataset:
     """Run the points of the sweep in folder ``output`` that have not run yet.
 
     ``executor`` (a kind name, dict or Executor) overrides the one in the
@@ -461,11 +519,20 @@ def resume(output, *, executor=None, progress: bool = True) -> xr.Dataset:
         Overrides the folder's executor.
     progress : bool, default True
         Show progress bars.
+    allow_changed_defaults : bool, default False
+        Run the points although the study's defaults changed since the sweep
+        began (see :func:`run_spec`).
 
     Returns
     -------
     xarray.Dataset
         The assembled result of the sweep.
+
+    Raises
+    ------
+    SpecError
+        When the study's defaults changed since the sweep began and some of its
+        points finished with the old ones (unless ``allow_changed_defaults``).
 
     Warns
     -----
@@ -474,12 +541,16 @@ def resume(output, *, executor=None, progress: bool = True) -> xr.Dataset:
         points run again), the assembled result (moved to ``corrupt/`` and
         assembled again), and the result when no point file is left
         (``points/`` removed): moved to ``corrupt/``, every point runs again.
+        When the folder was begun before the study's defaults were recorded
+        (a change of one cannot be found).
     """
     _, spec = _open_folder(output)
-    return run_spec(spec, executor=executor, only="pending", progress=progress)
+    return run_spec(spec, executor=executor, only="pending", progress=progress,
+                    allow_changed_defaults=allow_changed_defaults)
 
 
-def retry_failed(output, *, executor=None, progress: bool = True) -> xr.Dataset:
+def retry_failed(output, *, executor=None, progress: bool = True,
+                 allow_changed_defaults: bool = False) -> xr.Dataset:
     """Run again only the failed points of the sweep in folder ``output``.
 
     Parameters
@@ -490,6 +561,9 @@ def retry_failed(output, *, executor=None, progress: bool = True) -> xr.Dataset:
         Overrides the folder's executor.
     progress : bool, default True
         Show progress bars.
+    allow_changed_defaults : bool, default False
+        Run the points although the study's defaults changed since the sweep
+        began (see :func:`run_spec`).
 
     Returns
     -------
@@ -500,10 +574,13 @@ def retry_failed(output, *, executor=None, progress: bool = True) -> xr.Dataset:
     ------
     SpecError
         When the files of finished points were removed (``rm -r OUTPUT/points``)
-        and only the result holds them: a new result could not be assembled.
+        and only the result holds them: a new result could not be assembled;
+        when the study's defaults changed since the sweep began (as
+        :func:`resume`).
     """
     _, spec = _open_folder(output)
-    return run_spec(spec, executor=executor, only="failed", progress=progress)
+    return run_spec(spec, executor=executor, only="failed", progress=progress,
+                    allow_changed_defaults=allow_changed_defaults)
 
 
 @dataclass

@@ -41,14 +41,20 @@ TOML layout (every key but ``study`` and a sweep is optional)::
 A relative path in ``[params]`` is relative to the spec file, like ``output``
 (to the current directory for a spec built by :func:`v1model.sweep.run`), and
 is recorded as an absolute path in the sweep folder's ``spec.toml``, so that a
-``sweep resume`` from any directory reads the same files. A value counts as a
-path when its parameter takes only text (annotated ``str`` or ``Path``, as
-``dictionary``, ``images`` or ``audio_dir``) and it holds a ``/`` or names a
-file or folder that exists there; other text (``images = "skimage"``), and a
-glob pattern (holding ``*``, ``?`` or ``[``: ``pattern = "*/*.wav"``, relative
-to ``audio_dir``), is passed as written. Swept values are the sweep's
-coordinates and stay as written (relative to the current directory when the
-points run): sweep over absolute paths.
+``sweep resume`` from any directory reads the same files. Which parameters
+take a path, the study says in its ``PATH_PARAMETERS`` (every built-in study
+does: ``images``, ``dictionary``, ``reference``, ``audio_dir``), with the
+texts such a parameter takes that are no path (``images = "skimage"``,
+``audio_dir = "synthetic"``, ``"none"``), which are passed as written, as are
+values starting with ``~`` or holding a ``$VAR``; its other parameters are
+never paths (``prior = "cauchy"`` stays so beside a folder named ``cauchy``).
+For a study that declares nothing (one of your own), the sweep guesses: a value
+counts as a path when its parameter takes only text (annotated ``str`` or
+``Path``) and it holds a ``/`` or names a file or folder that exists there;
+other text, and a glob pattern (holding ``*``, ``?`` or ``[``: ``pattern =
+"*/*.wav"``, relative to ``audio_dir``), is passed as written. Swept values are
+the sweep's coordinates and stay as written (relative to the current directory
+when the points run): sweep over absolute paths.
 """
 
 from __future__ import annotations
@@ -75,7 +81,8 @@ from .point import PER_POINT_VARIABLES, PointTask
 from .studyref import RESERVED_PARAMETERS, StudyRef, resolve_study
 from .tomlio import dumps_toml, loads_toml, read_toml, toml_value
 
-__all__ = ["SweepSpec", "parse_spec", "load_spec", "spec_differences", "FORMATS"]
+__all__ = ["SweepSpec", "parse_spec", "load_spec", "spec_differences", "changed_defaults",
+           "FORMATS"]
 
 FORMATS = ("netcdf", "zarr")
 TOP_LEVEL = ("study", "output", "format", "quick", "seed", "n_seeds", "common_seeds", "params",
@@ -201,6 +208,27 @@ class SweepSpec:
         """:meth:`to_dict` as a TOML document (what ``spec.toml`` holds)."""
         return dumps_toml(self.to_dict())
 
+    def study_defaults(self) -> dict:
+        """The defaults the study's signature gives the parameters this spec leaves
+        unset (neither fixed nor swept): what its points run with besides the spec's
+        own values, recorded in a sweep folder's ``sweep.json`` (see
+        :func:`changed_defaults`).
+
+        Returns
+        -------
+        dict of str to str
+            Parameter name -> its default's ``repr`` (``"0.2"``, ``"'skimage'"``,
+            ``"None"``); a default that has no plain value (a sentinel object,
+            whose ``repr`` holds its address) is left out.
+        """
+        given = set(self.params) | set(self.grid.swept_parameters)
+        out = {}
+        for name, value in self.study.defaults().items():
+            text = _default_text(value)
+            if name not in given and text is not None:
+                out[name] = text
+        return out
+
     def fingerprint(self, study: str | None = None, as_written: bool = False) -> str:
         """Hash of what determines the points (not output, format or executor).
 
@@ -255,6 +283,51 @@ class SweepSpec:
             before = dataclasses.replace(self, params=written)
             out |= {before.fingerprint(study), before.fingerprint(study, as_written=True)}
         return out
+
+
+def _default_text(value) -> str | None:
+    """The ``repr`` of the plain value ``value`` (None, bool, number, text, path, or a
+    list, tuple or dict of them), the same from run to run; None for anything else."""
+    def plain(v):
+        if isinstance(v, np.generic):
+            v = v.item()  # repr np.float64(0.2) with NumPy 2, 0.2 before
+        if isinstance(v, Path):
+            return str(v)
+        if v is None or isinstance(v, (bool, numbers.Number, str)):
+            return v
+        if isinstance(v, (list, tuple)):
+            return (list if isinstance(v, list) else tuple)(plain(x) for x in v)
+        if isinstance(v, dict) and all(isinstance(k, str) for k in v):
+            return {k: plain(x) for k, x in v.items()}
+        raise TypeError(type(v).__name__)
+
+    try:
+        return repr(plain(value))
+    except TypeError:
+        return None
+
+
+def changed_defaults(recorded: dict, spec: SweepSpec) -> dict:
+    """The study defaults that differ from those a sweep folder recorded when it began.
+
+    Parameters
+    ----------
+    recorded : dict of str to str
+        The ``study_defaults`` of the folder's ``sweep.json``
+        (:meth:`SweepSpec.study_defaults` then).
+    spec : SweepSpec
+        The folder's spec, with the study as it is now.
+
+    Returns
+    -------
+    dict
+        Parameter name -> (its default when the sweep began, its default now),
+        as ``repr`` text, in the study's order. A parameter the study gained or
+        lost since is not compared.
+    """
+    now = spec.study_defaults()
+    return {name: (recorded[name], text) for name, text in now.items()
+            if name in recorded and recorded[name] != text}
 
 
 #: the parts of :meth:`SweepSpec.what` that do not enter the fingerprint
@@ -542,12 +615,40 @@ def _folder(value, name, base) -> Path:
 
 
 def _absolute_paths(params: dict, study: StudyRef, base: Path) -> dict:
-    """``params`` with each relative path made absolute against ``base``: the text value
-    of a text-only parameter (``dictionary``, ``audio_dir``) that holds a ``/`` or names
-    something that exists under ``base``, and is no glob pattern. Passed as written,
-    ``audio_dir = "../odd"`` was read from the current directory, while ``output`` was
-    relative to the spec file, and a ``sweep resume`` from another directory read
-    another folder."""
+    """``params`` with each relative path made absolute against ``base``. Passed as
+    written, ``audio_dir = "../odd"`` was read from the current directory, while
+    ``output`` was relative to the spec file, and a ``sweep resume`` from another
+    directory read another folder.
+
+    A study that declares its ``PATH_PARAMETERS`` (:meth:`StudyRef.path_parameters`)
+    has the text of those parameters, and only those, made absolute, but for the
+    texts each declares as no path (``images = "skimage"``): nothing is guessed, so a
+    text option (``prior = "cauchy"``) stays as written whatever lies beside the spec.
+    For a study that declares nothing, see :func:`_guessed_paths`."""
+    declared = study.path_parameters()
+    if declared is None:
+        return _guessed_paths(params, study, base)
+    out = dict(params)
+    for name, value in params.items():
+        if name not in declared or not isinstance(value, str) or not value.strip():
+            continue
+        if value.strip().lower() in declared[name] or _left_to_the_study(value):
+            continue
+        out[name] = os.path.normpath(base / value)
+    return out
+
+
+def _left_to_the_study(value: str) -> bool:
+    """Whether the path ``value`` is passed as written: absolute, or with ``~`` or a
+    ``$VAR``, which the study expands where it runs."""
+    return Path(value).is_absolute() or value.startswith("~") or "$" in value
+
+
+def _guessed_paths(params: dict, study: StudyRef, base: Path) -> dict:
+    """:func:`_absolute_paths` for a study that declares no ``PATH_PARAMETERS`` (one of
+    the user's own): a guess. The text value of a text-only parameter (annotated
+    ``str`` or ``Path``) that holds a ``/`` or names something that exists under
+    ``base``, and is no glob pattern, is made absolute."""
     from ..cli import _is_text_only
 
     try:
@@ -559,13 +660,13 @@ def _absolute_paths(params: dict, study: StudyRef, base: Path) -> dict:
     for name, value in params.items():
         if name not in text_only or not isinstance(value, str) or not value.strip():
             continue
-        path = Path(value)
-        if path.is_absolute() or value.startswith("~") or "$" in value:
-            continue  # absolute, or passed as written (~ and $VAR are the study's to read)
+        if _left_to_the_study(value):
+            continue
         if re.search(r"[*?[]", value):
             # a glob pattern, relative to its folder parameter (pattern = "*/*.wav" under
             # audio_dir): made absolute, the study refused it as not relative
             continue
+        path = Path(value)
         if "/" in value or os.sep in value or (base / path).exists():
             out[name] = os.path.normpath(base / path)
     return out

@@ -5,7 +5,8 @@ Layout of a sweep folder::
 
     OUTPUT/
       spec.toml         the normalised spec (what `resume` reads)
-      sweep.json        fingerprint and grid size: marks the folder as a sweep
+      sweep.json        fingerprint, grid size and the study's defaults: marks the
+                        folder as a sweep
       points/000012.nc  one netCDF file per finished point, written atomically
       failed/000013.json  one record per failed point (error, traceback summary)
       corrupt/          unreadable point files, moved aside before recomputing
@@ -318,10 +319,27 @@ class DirectoryStore:
             "shape": list(spec.grid.shape),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "v1model_version": _version(),
+            # what the points run with besides the spec: a resume after an upgrade that
+            # changed one mixed the points of both unsaid (runner._check_defaults)
+            "study_defaults": spec.study_defaults(),
         }
         with atomic_path(manifest) as tmp:  # written last: its presence marks a sweep
             tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
         return cls(path, fingerprint, spec.grid.n_points)
+
+    def record_defaults(self, defaults: dict) -> None:
+        """Record ``defaults`` (:meth:`SweepSpec.study_defaults`) as the study's defaults
+        in ``sweep.json``, in place of those recorded when the sweep began. Call while
+        holding :func:`folder_lock`.
+
+        Parameters
+        ----------
+        defaults : dict of str to str
+        """
+        info = read_manifest(self.path)
+        info["study_defaults"] = dict(defaults)
+        with atomic_path(self.path / MANIFEST) as tmp:
+            tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
 
     def remove_if_unused(self, created=()) -> bool:
         """Undo :meth:`create_or_open` of a new sweep whose start failed.

@@ -146,6 +146,59 @@ class StudyRef:
         units = getattr(self.module(), "PARAMETER_UNITS", None)
         return dict(units) if isinstance(units, dict) else {}
 
+    def path_parameters(self) -> dict | None:
+        """The study's parameters that take a file or folder path, from its optional
+        ``PATH_PARAMETERS``, each with the texts it also takes that are no path.
+
+        ``PATH_PARAMETERS`` is a tuple of parameter names, or a dict of parameter
+        name to those texts: ``{"images": ("skimage",), "dictionary": ("none",)}``.
+
+        Returns
+        -------
+        dict of str to frozenset of str, or None
+            Parameter name -> its texts that are no path (lower case); None when
+            the study declares nothing (the sweep then guesses, see
+            :mod:`v1model.sweep.spec`).
+
+        Raises
+        ------
+        SpecError
+            Naming ``study`` for a ``PATH_PARAMETERS`` of another shape.
+        """
+        declared = getattr(self.module(), "PATH_PARAMETERS", None)
+        if declared is None:
+            return None
+        if isinstance(declared, (tuple, list)):
+            declared = dict.fromkeys(declared, ())
+        if not isinstance(declared, dict) or not all(
+                isinstance(name, str) and isinstance(texts, (tuple, list))
+                and all(isinstance(t, str) for t in texts)
+                for name, texts in declared.items()):
+            raise SpecError("study", f"{self.label}: PATH_PARAMETERS must be a tuple of "
+                                     "parameter names, or a dict of parameter name to the "
+                                     "texts it takes that are no path, got "
+                                     f"{describe(declared)}")
+        return {name: frozenset(t.strip().lower() for t in texts)
+                for name, texts in declared.items()}
+
+    def defaults(self) -> dict:
+        """The defaults of the study's keyword parameters (without ``quick`` and
+        ``seed``), as its signature gives them.
+
+        Returns
+        -------
+        dict
+            Parameter name -> default, for the parameters that have one; empty
+            when the function's signature cannot be read.
+        """
+        try:
+            sig = inspect.signature(self.function())
+        except (TypeError, ValueError):
+            return {}
+        return {p.name: p.default for p in sig.parameters.values()
+                if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+                and p.default is not p.empty and p.name not in RESERVED_PARAMETERS}
+
     def sweep_plotter(self):
         """The study's optional ``plot_sweep(ds, outdir) -> list[Path]``.
 

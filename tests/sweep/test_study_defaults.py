@@ -1,0 +1,105 @@
+"""A sweep folder records the defaults of the study's parameters that its spec leaves
+unset, and a resume refuses to run points beside finished ones that ran with other
+defaults (an upgrade of v1model changed one: olshausen-field-1997's learning_tol went
+from 1e-2 to 0.2). The points of both were mixed unsaid: ``sweep resume`` compared the
+spec alone."""
+
+import json
+
+import pytest
+
+from v1model.sweep import SpecError, SweepWarning, resume, run
+from v1model.sweep.studyref import StudyRef
+
+STUDY = '''
+import xarray as xr
+
+TOL = 0.01
+_UNSET = object()
+
+
+def run(quick=False, seed=0, x=1.0, tol=TOL, label="a", marker=_UNSET):
+    return xr.Dataset({"y": ((), x * tol)}, attrs={"tol": tol})
+'''
+
+
+@pytest.fixture()
+def begun(tmp_path):
+    """``(output, study_function)``: a finished two-point sweep whose point 1 file was
+    removed (to run again, as after a crash), under the default tol = 0.01."""
+    path = tmp_path / "study_with_tol.py"
+    path.write_text(STUDY)
+    ref = f"{path}:run"
+    out = tmp_path / "out"
+    run(ref, {"x": [1.0, 2.0]}, params={"label": "b"}, output=out, executor="serial",
+        progress=False)
+    (out / "points" / "000001.nc").unlink()
+    (out / "sweep.nc").unlink()
+    return out, StudyRef(ref).function()
+
+
+def _manifest(out):
+    return json.loads((out / "sweep.json").read_text())
+
+
+def test_the_folder_records_the_defaults_of_the_parameters_left_unset(begun):
+    out, _ = begun
+    # x is swept and label fixed: their defaults play no part; the sentinel has no value
+    assert _manifest(out)["study_defaults"] == {"tol": "0.01"}
+
+
+def test_a_changed_default_is_refused_naming_it(begun, monkeypatch):
+    out, func = begun
+    monkeypatch.setattr(func, "__defaults__", (False, 0, 1.0, 0.2, "a", object()))
+    with pytest.raises(SpecError, match=r"^output: .*the study's defaults changed since the "
+                                        r"sweep began \(tol: 0\.01 when the sweep began, "
+                                        r"0\.2 now\), and its 1 finished point"):
+        resume(out, progress=False)
+    assert sorted(p.name for p in (out / "points").iterdir()) == ["000000.nc"]
+    # allowed: the point to run gets the new default, the finished one keeps the old
+    with pytest.warns(SweepWarning, match=r"tol: 0\.01 when the sweep began, 0\.2 now"):
+        ds = resume(out, progress=False, allow_changed_defaults=True)
+    assert ds["y"].values.tolist() == pytest.approx([1.0 * 0.01, 2.0 * 0.2])
+
+
+def test_the_command_line_refuses_it_and_allows_it_with_a_flag(begun, monkeypatch, capsys):
+    from v1model.cli import main
+
+    out, func = begun
+    monkeypatch.setattr(func, "__defaults__", (False, 0, 1.0, 0.2, "a", object()))
+    assert main(["sweep", "resume", str(out), "--no-progress"]) == 2
+    assert "tol: 0.01 when the sweep began, 0.2 now" in capsys.readouterr().err
+    # the dry run, which checks all a run would, says so too
+    assert main(["sweep", "run", str(out / "spec.toml"), "--dry-run"]) == 0
+    assert "tol: 0.01 then, 0.2 now" in capsys.readouterr().out
+    assert main(["sweep", "resume", str(out), "--no-progress",
+                 "--allow-changed-defaults"]) == 0
+    assert "v1model: warning: " in capsys.readouterr().err  # the changed default, named
+
+
+def test_with_no_point_finished_the_new_defaults_are_recorded(begun, monkeypatch):
+    out, func = begun
+    (out / "points" / "000000.nc").unlink()
+    monkeypatch.setattr(func, "__defaults__", (False, 0, 1.0, 0.2, "a", object()))
+    ds = resume(out, progress=False)
+    assert ds["y"].values.tolist() == pytest.approx([0.2, 0.4])
+    assert _manifest(out)["study_defaults"] == {"tol": "0.2"}
+
+
+def test_a_folder_begun_before_the_defaults_were_recorded_resumes_with_a_note(
+        begun, monkeypatch):
+    out, func = begun
+    info = _manifest(out)
+    del info["study_defaults"]
+    (out / "sweep.json").write_text(json.dumps(info))
+    monkeypatch.setattr(func, "__defaults__", (False, 0, 1.0, 0.2, "a", object()))
+    with pytest.warns(SweepWarning, match="begun before sweeps recorded the study's defaults"):
+        ds = resume(out, progress=False)
+    assert ds["y"].values.tolist() == pytest.approx([0.01, 0.4])
+
+
+def test_an_unchanged_study_resumes_without_a_word(begun, recwarn):
+    out, _ = begun
+    ds = resume(out, progress=False)
+    assert ds["y"].values.tolist() == pytest.approx([0.01, 0.02])
+    assert not [w for w in recwarn if issubclass(w.category, SweepWarning)]
