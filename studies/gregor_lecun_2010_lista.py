@@ -210,7 +210,10 @@ def run(
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """Error to the optimal code against iterations / layers (the paper's Fig. 3)."""
+    """Error to the optimal code against iterations / layers (the paper's Fig. 3), and
+    the iterations ISTA and FISTA need to match each LISTA depth; a depth they do not
+    match within ``n_iter_max`` iterations is drawn as an open triangle at
+    ``n_iter_max`` ("more than")."""
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot
 
@@ -232,13 +235,23 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
                  f"{ds.attrs['n_atoms']} atoms, lam = {ds.attrs['lam']:g}")
     ax.legend(frameon=False)
     ax = axes[1]
-    for solver, style in (("ista", "C0o-"), ("fista", "C1o-")):
-        ax.plot(depths, ds["iterations_to_match"].sel(iterative_solver=solver).values, style,
-                label=solver.upper())
+    n_max = int(ds.attrs.get("n_iter_max", it.max()))
+    for solver, color in (("ista", "C0"), ("fista", "C1")):
+        need = ds["iterations_to_match"].sel(iterative_solver=solver).values
+        ax.plot(depths, need, "o-", color=color, label=solver.upper())
+        beyond = ~np.isfinite(need)  # NaN: more iterations than were recorded
+        if beyond.any():
+            # left out, the panel hid the depths where a layer is worth the most
+            ax.plot(depths[beyond], np.full(beyond.sum(), n_max), "^", color=color,
+                    mfc="none", ms=8, label=f"{solver.upper()}: more than {n_max} "
+                                            "(the iterations recorded)")
     ax.plot(depths, depths, "k:", lw=0.8, label="equal depth")
     ax.set_xticks(depths)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 2.5 iterations
     ax.set(xlabel="LISTA layers", ylabel="iterations to match LISTA's error",
            title="what a trained layer is worth")
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, loc="best")  # a few points: "best" is cheap, and off them
     fig.tight_layout()
     return [save_figure(fig, outdir / f"{NAME}.png")]

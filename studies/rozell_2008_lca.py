@@ -366,8 +366,13 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         n_active = ds["rd_n_active"].sel(solver=method).values
         order = np.argsort(n_active)
         mse = ds["rd_mse"].sel(solver=method).values
-        line, = ax.plot(n_active[order], mse[order], "o-",
-                        label=labels.get(str(method), str(method)), ms=3)
+        # soft LCA converges to the LASSO: its points lie on FISTA's, drawn after them,
+        # which hid its curve (a legend entry and blue λ labels beside green points):
+        # hollow, larger markers, dashed, on top
+        style = ({"marker": "o", "ls": "--", "ms": 6, "mfc": "none", "zorder": 3}
+                 if str(method) == "lca_soft" else {"marker": "o", "ls": "-", "ms": 3})
+        line, = ax.plot(n_active[order], mse[order],
+                        label=labels.get(str(method), str(method)), **style)
         if str(method) in LAM_LABELLED:  # the threshold that gave each point
             offset, ha, va = LAM_LABELLED[str(method)]
             for n, e, lam_i in zip(n_active, mse, ds["rd_parameter"].sel(solver=method).values):

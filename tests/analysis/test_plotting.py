@@ -368,3 +368,40 @@ def test_complex_values_and_fractional_unit_indices_are_refused():
         plot_raster([0.1, 0.2], [0, 1.7])
     fig = plot_raster([0.1, 0.2], [0.0, 1.0])  # whole numbers as floats are indices
     assert fig is not None
+
+
+def _visible_tick_labels(fig, axis):
+    """Window boxes of the non-empty tick labels of ``axis`` inside its view."""
+    fig.canvas.draw()
+    lo, hi = sorted(axis.get_view_interval())
+    return [t.label1.get_window_extent() for t in axis.get_major_ticks()
+            if t.label1.get_visible() and t.label1.get_text() and lo <= t.get_loc() <= hi]
+
+
+def test_sparseness_tradeoff_tick_labels_of_a_narrow_lambda_range_keep_apart():
+    """lam 0.1 ... 0.4 (activity-ratio -p lam_min=0.1 -p lam_max=0.4): matplotlib
+    labelled the minor ticks 2×10⁻¹, 3×10⁻¹, 4×10⁻¹, which ran into each other."""
+    import itertools
+
+    lam = np.geomspace(0.1, 0.4, 5)
+    ratio = np.array([0.3, 0.2, 0.12, 0.07, 0.03])
+    fig = plot_sparseness_tradeoff(lam, ratio, [0.2, 0.3, 0.4, 0.5, 0.6],
+                                   classes=["dense"] + ["sparse"] * 4,
+                                   active_count=64 * ratio, n_units=64)
+    for ax in (fig.axes[0], fig.axes[1]):
+        boxes = sorted(_visible_tick_labels(fig, ax.xaxis), key=lambda b: b.x0)
+        assert len(boxes) >= 2
+        assert all(a.x1 <= b.x0 for a, b in itertools.pairwise(boxes)), \
+            [t.get_text() for t in ax.get_xticklabels()]
+    assert not any("times" in t for t in _figure_texts(fig))  # plain 0.2, not 2×10⁻¹
+
+
+def test_sparseness_tradeoff_band_of_one_lambda_is_centred_on_it():
+    """One lambda's class band spans lam / 1.2 ... lam * 1.2, as the outer bands of
+    several do; it was [lam / 1.2, lam], ending at the point."""
+    fig = plot_sparseness_tradeoff([0.2], [0.1], [0.3], classes=["sparse"])
+    for ax in (fig.axes[0], fig.axes[1]):
+        (band,) = ax.patches
+        fig.canvas.draw()
+        corners = ax.transData.inverted().transform(band.get_window_extent().get_points())
+        np.testing.assert_allclose(np.sort(corners[:, 0]), [0.2 / 1.2, 0.2 * 1.2], rtol=1e-3)

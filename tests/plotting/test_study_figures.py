@@ -477,6 +477,23 @@ def test_rozell_mse_has_units_lambda_labels_and_dynamics_in_2x2(study_figures):
     assert all(a.title.get_fontsize() >= 10 for a in dynamics.axes)
 
 
+def test_rozell_soft_lca_curve_is_not_hidden_under_the_lasso_curve(study_figures):
+    """Soft LCA converges to the LASSO, so its rate-distortion points lie on FISTA's;
+    FISTA, drawn after it in the same style, hid it: a legend entry with no line."""
+    ds = _rozell_dataset()
+    for var in ("rd_n_active", "rd_mse"):  # the two curves coincide, as in a real run
+        ds[var].loc[{"solver": "fista"}] = ds[var].sel(solver="lca_soft").values
+    ax = study_figures("rozell-2008-lca", ds)["rozell-2008-lca_rate_distortion.png"].axes[0]
+    lines = {line.get_label(): line for line in ax.lines}
+    soft, fista = lines["LCA soft"], lines["FISTA (LASSO)"]
+    np.testing.assert_array_equal(soft.get_xydata(), fista.get_xydata())
+    # drawn over FISTA's, hollow and larger: FISTA's points show through
+    assert soft.get_zorder() > fista.get_zorder()
+    assert soft.get_markerfacecolor() == "none"
+    assert soft.get_markersize() > fista.get_markersize()
+    assert soft.get_linestyle() != fista.get_linestyle()
+
+
 # --- learning curves: a key to the two lines, the run in the title, Cauchy's "active" ----
 
 def _history(n=60, **attrs):

@@ -159,3 +159,32 @@ def test_held_out_codes_are_solved_once_and_the_numbers_stay(monkeypatch):
     curves = real["solver_error_by_iteration"](X_test, D, lam, n_iter_max)  # z* solved inside
     np.testing.assert_allclose(ds["iteration_error"].values, curves["prediction_error"].values,
                                rtol=1e-12)
+
+
+def test_depths_not_matched_within_the_recorded_iterations_are_drawn(study_figures):
+    """ISTA needing more than n_iter_max iterations (NaN) was left out of the right
+    panel without a word: the depths where a trained layer is worth the most."""
+    import xarray as xr
+
+    n_max, depths = 30, np.array([1, 2, 3])
+    it = np.arange(1, n_max + 1)
+    ds = xr.Dataset(
+        {"iteration_error": (("iterative_solver", "iteration"),
+                             np.stack([np.geomspace(0.9, 0.3, n_max),
+                                       np.geomspace(0.9, 0.05, n_max)])),
+         "prediction_error": (("solver", "n_iter"), [[0.9, 0.8, 0.7], [0.9, 0.8, 0.6],
+                                                     [0.4, 0.3, 0.25]]),
+         "iterations_to_match": (("iterative_solver", "n_iter"),
+                                 [[20.0, np.nan, np.nan], [10.0, 14.0, 15.0]]),
+         "zero_code_error": 1.1},
+        coords={"iterative_solver": ["ista", "fista"], "iteration": it,
+                "solver": ["ista", "fista", "lista"], "n_iter": depths},
+        attrs={"patch_size": 8, "n_atoms": 128, "lam": 0.3, "n_iter_max": n_max})
+    (fig,) = study_figures("gregor-lecun-2010-lista", ds).values()
+    ax = fig.axes[1]
+    marked = [line for line in ax.lines if line.get_marker() == "^"]
+    assert len(marked) == 1  # ISTA's two depths beyond the record; FISTA has none
+    np.testing.assert_array_equal(marked[0].get_xdata(), [2, 3])
+    np.testing.assert_array_equal(marked[0].get_ydata(), [n_max, n_max])
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert f"ISTA: more than {n_max} (the iterations recorded)" in labels, labels

@@ -672,15 +672,23 @@ def plot_sparseness_tradeoff(lam, activity_ratio, reconstruction_error, classes=
             # the same scale as the left axis, in units instead of fractions
             twin.set_ylim(np.array(ax1.get_ylim()) * n_units)
         twin.set_ylabel("active units per stimulus", color="C1")
+        plain_log_ticks(twin.yaxis)
         handles.insert(1, line)
         labels.insert(1, line.get_label())
     ax1.legend(handles, labels, fontsize=7, loc="lower left")
     ax2.semilogx(lam, reconstruction_error, "o-", color="C3")
     ax2.set_xlabel("λ")
     ax2.set_ylabel("relative error ‖x - Dᵀa‖² / ‖x‖²")
+    # plain labels at 1-2-5 (0.2, 0.5): under a decade of lambda matplotlib labelled the
+    # minor ticks 2×10⁻¹, 3×10⁻¹, 4×10⁻¹ ..., and they ran into each other
+    for axis in (ax1.xaxis, ax1.yaxis, ax2.xaxis):
+        plain_log_ticks(axis)
     if classes is not None:
         classes = np.asarray(classes, dtype=str)
-        edges = np.sqrt(lam[1:] * lam[:-1]) if len(lam) > 1 else lam
+        # one band per lambda, from the geometric mean with its lower neighbour to that
+        # with its upper one (a factor 1.2 at the ends): one lambda alone got the band
+        # [lam / 1.2, lam], ending at its own point, which sat on the axes' right edge
+        edges = np.sqrt(lam[1:] * lam[:-1])
         lo = np.concatenate([[lam[0] / 1.2], edges])
         hi = np.concatenate([edges, [lam[-1] * 1.2]])
         for ax in (ax1, ax2):
