@@ -162,6 +162,32 @@ def test_objective_matches_explicit_matrix():
     np.testing.assert_allclose(objective(X, A, phi.astype(np.float32), lam), want, rtol=1e-6)
 
 
+def test_reconstruct_takes_a_dictionary_object():
+    """reconstruct, like encode, objective and matching_pursuit, takes a
+    ConvolutionalDictionary in place of kernels, with its own signal shape, stride,
+    boundary and dtype (was: TypeError "kernels must be a numeric array")."""
+    phi = make_problem("2d-valid-s23")[0]
+    A = np.random.default_rng(5).standard_normal((3, phi.n_kernels) + phi.code_shape)
+    want = A.reshape(3, -1) @ phi.as_matrix()
+    made = reconstruct(A, phi)
+    assert made.dtype == np.float64 and made.shape == (3,) + phi.signal_shape
+    np.testing.assert_allclose(made.reshape(3, -1), want, rtol=0, atol=1e-12)
+    # the geometry given again, matching, changes nothing; a dtype converts
+    same = reconstruct(A, phi, (18, 16), stride=phi.stride, boundary="valid")
+    np.testing.assert_array_equal(same, made)
+    single = reconstruct(A, phi, dtype=np.float32)
+    assert single.dtype == np.float32
+    np.testing.assert_allclose(single.reshape(3, -1), want, rtol=0,
+                               atol=1e-5 * np.abs(want).max())
+    for kwargs, match in ((dict(signal_shape=(18, 17)), r"signal_shape=\(18, 17\) disagrees"),
+                          (dict(stride=1), r"stride=1 disagrees"),
+                          (dict(boundary="full"), r"boundary='full' disagrees")):
+        with pytest.raises(ValueError, match=match):
+            reconstruct(A, phi, **kwargs)
+    with pytest.raises(ValueError, match="reconstruct needs signal_shape"):
+        reconstruct(A, phi.kernels, stride=phi.stride, boundary="valid")
+
+
 @pytest.mark.parametrize("method", ["fista", "ista", "lca"])
 def test_warm_start_at_the_solution_stops_at_once(method):
     """codes0 at the solution (LCA: the membrane state u = Φᵀ(x - Φa) + a that makes

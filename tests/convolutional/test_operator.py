@@ -150,6 +150,52 @@ def test_as_matrix_row_is_the_kernel_at_its_position():
     assert np.count_nonzero(corner) == 1
 
 
+def placed_kernels(codes, kernels, signal_shape, positions, circular):
+    """``Φ a`` by the definition: every coefficient times its kernel added at its
+    position (samples off the signal dropped, or wrapped when ``circular``), one
+    copy at a time in float64: independent of the operator's blocked products."""
+    out = np.zeros((len(codes),) + tuple(signal_shape))
+    k_shape = kernels.shape[1:]
+    for index in np.ndindex(codes.shape[1:]):
+        kern, pos = index[0], index[1:]
+        start = [positions[axis][p] for axis, p in enumerate(pos)]
+        for offset in np.ndindex(k_shape):
+            where = [s + o for s, o in zip(start, offset)]
+            if circular:
+                where = [w % n for w, n in zip(where, signal_shape)]
+            elif any(w < 0 or w >= n for w, n in zip(where, signal_shape)):
+                continue
+            out[(slice(None),) + tuple(where)] += codes[(slice(None),) + index] * \
+                kernels[(kern,) + offset]
+    return out
+
+
+@pytest.mark.parametrize("kernel_shape, signal_shape, stride, boundary", [
+    ((3, 8), (21,), 3, "full"),            # 3 blocks of 3 phases, the last block padded
+    ((3, 5, 6), (13, 14), (2, 3), "full"),
+    ((2, 6, 4), (12, 12), (3, 2), "circular"),  # copies past the end wrap
+    ((2, 5, 5), (11, 12), 2, "valid"),
+    ((2, 3, 4, 2), (7, 6, 5), (2, 3, 1), "full"),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_synthesize_matches_the_kernels_placed_one_by_one(kernel_shape, signal_shape,
+                                                          stride, boundary, dtype):
+    """Several signals, every coefficient non-zero, strides that do not divide the
+    kernels: the block-shift slabs of the synthesis add up to the definition."""
+    rng = np.random.default_rng(11)
+    kernels = rng.standard_normal(kernel_shape)
+    phi = ConvolutionalDictionary(kernels, signal_shape, stride=stride, boundary=boundary,
+                                  dtype=dtype)
+    codes = rng.standard_normal((3, kernel_shape[0]) + phi.code_shape)
+    want = placed_kernels(codes, kernels, signal_shape, phi.positions(),
+                          boundary == "circular")
+    atol = ATOL if dtype == np.float64 else 1e-5 * np.abs(want).max()
+    np.testing.assert_allclose(phi.synthesize(codes), want, rtol=0, atol=atol)
+    # channels-last codes that are a transposed view (as encode passes them)
+    np.testing.assert_allclose(phi.synthesize_last(np.moveaxis(codes.astype(dtype), 1, -1)),
+                               want, rtol=0, atol=atol)
+
+
 # -- adjoint identity <Φa, x> = <a, Φᵀx> -----------------------------------------------
 
 @st.composite

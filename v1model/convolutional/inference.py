@@ -240,30 +240,52 @@ def _solve_blocks(phi, X, lam, threshold, step, n_steps, tol, max_iter, codes0, 
     return stalled
 
 
-def reconstruct(codes, kernels, signal_shape, *, stride=1, boundary: str = "full",
-                dtype=np.float32) -> np.ndarray:
+def reconstruct(codes, kernels, signal_shape=None, *, stride=None,
+                boundary: str | None = None, dtype=None) -> np.ndarray:
     """Signals ``Φ a`` made by convolutional codes.
 
     Parameters
     ----------
     codes : array_like, shape (n_samples, n_kernels, *code_shape)
-    kernels : array_like, shape (n_kernels, *kernel_shape)
-    signal_shape : tuple of int
+    kernels : array_like, shape (n_kernels, *kernel_shape) or ConvolutionalDictionary
+        The kernels, or a :class:`ConvolutionalDictionary` (then
+        ``signal_shape``, ``stride`` and ``boundary`` are its own: given, they
+        must match it; as in :func:`encode`).
+    signal_shape : tuple of int, optional
         Shape of one signal (the code shape alone does not fix it when
-        ``stride > 1``).
-    stride : int or tuple of int, default 1
-        Distance between kernel copies, in samples (as in :func:`encode`).
-    boundary : {"full", "valid", "circular"}, default "full"
-        Where the copies sit (as in :func:`encode`).
-    dtype : {float32, float64}, default float32
-        Working precision.
+        ``stride > 1``); needed with kernels, a dictionary's own otherwise.
+    stride : int or tuple of int, optional
+        Distance between kernel copies, in samples (as in :func:`encode`);
+        default 1 (a dictionary's own).
+    boundary : {"full", "valid", "circular"}, optional
+        Where the copies sit (as in :func:`encode`); default "full" (a
+        dictionary's own).
+    dtype : {float32, float64}, optional
+        Working precision; default float32 (a dictionary's own; given, it
+        converts the dictionary).
 
     Returns
     -------
     ndarray, shape (n_samples, *signal_shape)
+
+    Raises
+    ------
+    ValueError
+        Without ``signal_shape`` for kernels, with a ``signal_shape``,
+        ``stride`` or ``boundary`` other than a dictionary's own, or for codes
+        of another shape than the dictionary's.
     """
-    phi = ConvolutionalDictionary(kernels, signal_shape, stride=stride, boundary=boundary,
-                                  dtype=dtype)
+    if isinstance(kernels, ConvolutionalDictionary):
+        if signal_shape is not None and _check_axes(signal_shape, "signal_shape", kernels.ndim,
+                                                    minimum=1) != kernels.signal_shape:
+            _refuse_other_geometry("signal_shape", signal_shape, kernels.signal_shape)
+        return as_dictionary(kernels, None, stride, boundary, dtype).synthesize(codes)
+    if signal_shape is None:
+        raise ValueError("reconstruct needs signal_shape, the shape of one signal, with "
+                         "kernels given as an array (or pass a ConvolutionalDictionary)")
+    phi = ConvolutionalDictionary(kernels, signal_shape, stride=1 if stride is None else stride,
+                                  boundary="full" if boundary is None else boundary,
+                                  dtype=np.float32 if dtype is None else dtype)
     return phi.synthesize(codes)
 
 
