@@ -1055,5 +1055,18 @@ class SavedAsDataset:
         -------
         object
             An instance of this class, as :meth:`from_dataset` gives it.
+
+        Raises
+        ------
+        ValueError
+            Naming ``path``, when it cannot be read or holds no saved object of
+            this class (e.g. an autoencoder's file given to a network's
+            ``load``, or a study's result).
         """
-        return cls.from_dataset(load_dataset(path))
+        ds = load_dataset(path)
+        try:
+            return cls.from_dataset(ds)
+        except ValueError as exc:
+            # from_dataset's own message names "ds", which the caller never gave
+            raise ValueError(f"path: cannot load {str(check_path(path))!r} as a "
+                             f"{cls.__name__}: {exc}") from exc

@@ -362,7 +362,7 @@ class SparseCodingNetwork(SavedAsDataset):
         if self.code_var_ is not None:
             ds["code_var"] = ("atom", self.code_var_.copy(), {
                 "long_name": "running coefficient variance of the gain adaptation "
-                             "(learn() continues from it)", "units": "(units of X)^2"})
+                             "(learn() continues from it)", "units": "1"})
         # the learning parameters (n_updates, lr, inference, seed, ...) go under
         # learning_, apart from the spec whose names they share (lam, tau, ...)
         return attach_history(ds, self.history_)

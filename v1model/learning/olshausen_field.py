@@ -814,7 +814,9 @@ def learn_dictionary(
         history["code_var"] = ("atom", code_var, dict(
             long_name="running variance of each coefficient after the last update (gain "
                       "adaptation; learn_dictionary(code_var=...) continues from it)",
-            units="(units of X)^2"))
+            # the gains carry the units of X and hold this at var_goal: Cauchy codes have
+            # none (as mean_abs_code); X ten times larger leaves it at var_goal
+            units="1"))
     return D, history
 
 

@@ -21,7 +21,7 @@ last), then each output's own dimensions:
   boolean ones stay int64 (booleans as 0/1) when every point of the grid has
   one, and become float with NaN, as outputs do, when a point lacks it (failed,
   pending, or an attr the point did not set); other varying attrs are listed
-  in ``attrs["sweep_varying_attrs_dropped"]``.
+  in ``attrs["sweep_varying_attrs_dropped"]`` (their names joined by ``", "``).
 
 Per-point variables: ``status`` ("ok", "failed" or "pending"), ``error``
 (the failed point's exception, "" otherwise), ``point_seed`` (the seed the
@@ -136,7 +136,9 @@ def assemble(spec, points: dict, failures: dict, executor_info: dict | None = No
     ds = xr.Dataset(data_vars, coords=coords)
     ds.attrs.update(_common_attrs(point_sets))
     if dropped:
-        ds.attrs["sweep_varying_attrs_dropped"] = sorted(dropped)
+        # one text, as sweep_padded_dims: a list was saved as its JSON, so the result
+        # that run() returned held a list and the one load() read back a str
+        ds.attrs["sweep_varying_attrs_dropped"] = ", ".join(sorted(dropped))
     from .tomlio import dumps_toml
 
     counts = {s: int(np.count_nonzero(status == s)) for s in ("ok", "failed", "pending")}
@@ -360,6 +362,10 @@ def _common_attrs(datasets) -> dict:
 
 def _same(a, b) -> bool:
     try:
-        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+        x, y = np.asarray(a), np.asarray(b)
+        # NaN at every point is one value (a fit that failed alike): it was "varying", and
+        # became a variable of NaN in place of the attr
+        nan = x.dtype.kind in "fc" and y.dtype.kind in "fc"
+        return bool(np.array_equal(x, y, equal_nan=nan))
     except Exception:  # noqa: BLE001
         return a == b

@@ -41,7 +41,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..io import NETCDF_ENGINE, atomic_path, clean_attrs, load_dataset, netcdf_bytes, save_dataset
+from ..io import (NETCDF_ENGINE, _cleaned_attrs, _one_element_attrs_restored, atomic_path,
+                  load_dataset, netcdf_bytes, save_dataset)
 from .errors import SpecError
 from .grid import REPLICATE_DIM
 
@@ -179,7 +180,9 @@ class MemoryStore:
         """The Dataset of point ``index``, loaded into memory."""
         with local_io(), xr.open_dataset(io.BytesIO(self._points[index]),
                                          engine=NETCDF_ENGINE) as ds:
-            return ds.load()
+            # as load_dataset reads a sweep folder's point: its one-element lists were
+            # scalars here, so a sweep run without a folder assembled another Dataset
+            return _one_element_attrs_restored(ds.load())
 
     def save_result(self, ds, fmt):
         """Nothing to save in memory: returns None."""
@@ -188,9 +191,11 @@ class MemoryStore:
 
 def _with_attrs(ds, attrs):
     ds = ds.copy()
-    ds.attrs = {**clean_attrs(ds.attrs), **attrs}
+    # _cleaned_attrs, as save_dataset cleans: it names the one-element lists, which netCDF
+    # reads back as scalars (the in-memory store's points lost them)
+    ds.attrs = {**_cleaned_attrs(ds.attrs, "ds.attrs"), **attrs}
     for name in ds.variables:
-        ds[name].attrs = clean_attrs(ds[name].attrs)
+        ds[name].attrs = _cleaned_attrs(ds[name].attrs, f"ds[{name!r}].attrs")
     return ds
 
 
