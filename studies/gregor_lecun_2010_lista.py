@@ -213,7 +213,8 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     """Error to the optimal code against iterations / layers (the paper's Fig. 3), and
     the iterations ISTA and FISTA need to match each LISTA depth; a depth they do not
     match within ``n_iter_max`` iterations is drawn as an open triangle at
-    ``n_iter_max`` ("more than")."""
+    ``n_iter_max`` ("more than"). The error's axis label gives the units recorded in
+    ``ds["iteration_error"].attrs["units"]``."""
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot
 
@@ -229,8 +230,9 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     depths = ds["n_iter"].values
     ax.plot(depths, ds["prediction_error"].sel(solver="lista").values, "C3o-", label="LISTA")
     ax.set_xscale("symlog", linthresh=1)
+    units = ds["iteration_error"].attrs.get("units")  # "(units of codes)^2" from run()
     ax.set(yscale="log", xlabel="iterations (ISTA, FISTA) or layers (LISTA)",
-           ylabel="0.5 mean ||z - z*||^2",
+           ylabel="0.5 mean ||z - z*||^2" + (f", {units}" if units else ""),
            title=f"held-out {ds.attrs['patch_size']}x{ds.attrs['patch_size']} patches, "
                  f"{ds.attrs['n_atoms']} atoms, lam = {ds.attrs['lam']:g}")
     ax.legend(frameon=False)

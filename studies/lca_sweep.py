@@ -314,11 +314,12 @@ def plot_sweep(ds: xr.Dataset, outdir) -> list[Path]:
     """The trade-off of a sweep over ``lam`` x ``overcompleteness`` (x ``replicate``).
 
     Left: reconstruction error against activity ratio, one line per
-    overcompleteness, one marker per lambda (mean and s.d. over replicates).
-    Right: fraction of Gabor-like atoms (fit R² ≥ ``gabor_r2``) against lambda
-    (when fitted), titled with how far the dictionaries were learned ("quick: 40
-    updates, not converged"). The title says what the error bars are (±1 s.d.
-    over the seeds that ran).
+    overcompleteness, one marker per lambda (mean and sample s.d., ``ddof=1``, over
+    the replicates whose status is "ok"). Right: fraction of Gabor-like atoms (fit
+    R² ≥ ``gabor_r2``) against lambda (when fitted), titled with how far the
+    dictionaries were learned ("quick: 40 updates, not converged"). The title says
+    what the error bars are (±1 s.d. over the seeds that ran); a point where fewer
+    than 2 seeds ran has no bar, and the title says so.
     """
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot
@@ -337,12 +338,16 @@ def plot_sweep(ds: xr.Dataset, outdir) -> list[Path]:
                          f"plot_sweep(ds.sel({extra[0]}=...), outdir)")
     ok = ds["status"] == "ok"
     reps = "replicate" if "replicate" in ds.dims else None
+    n_ok = ok.sum(reps) if reps else None
 
     def stat(name):
+        # the sample s.d. (ddof=1), what "s.d. over seeds" reads as (ddof=0 is 18%
+        # narrower with 3 seeds); NaN, which matplotlib draws as no bar, where fewer
+        # than 2 seeds ran (and without replicates: zero-length bars drew caps)
         v = ds[name].where(ok)
         if reps:
-            return v.mean(reps), v.std(reps)
-        return v, xr.zeros_like(v)
+            return v.mean(reps), v.std(reps, ddof=1).where(n_ok >= 2)
+        return v, xr.full_like(v, np.nan, dtype=float)
 
     err, err_sd = stat("reconstruction_error")
     act, act_sd = stat("activity_ratio")
@@ -390,11 +395,12 @@ def plot_sweep(ds: xr.Dataset, outdir) -> list[Path]:
         ax.set_ylim(0, 1)
         ax.set_title(_learning_note(ds))
         ax.legend(frameon=False)
-    if reps:  # the error bars' spread, over the seeds that ran at each point
-        n_ok = ok.sum(reps).values
-        seeds = (f"{int(n_ok.max())}" if n_ok.min() == n_ok.max()
-                 else f"{int(n_ok.min())}-{int(n_ok.max())}")
+    lo, hi = (int(n_ok.min()), int(n_ok.max())) if reps else (1, 1)
+    if hi >= 2:  # the error bars' spread, over the seeds that ran at each point
+        seeds = f"{hi}" if lo == hi else f"{lo}-{hi}"
         spread = f"mean ±1 s.d. over {seeds} seeds"
+        if lo < 2:
+            spread += ", no bar where fewer than 2 ran"
     else:
         spread = "one seed per point, no error bars"
     fig.suptitle(f"LCA on whitened natural patches ({spread}; "

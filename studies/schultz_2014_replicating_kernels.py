@@ -574,7 +574,7 @@ ROLE_NAMES = {"equal": "learned, equal overcompleteness",
               "control": "under-complete control (learned)",
               "random": "random kernels (not learned)",
               "larger": "larger kernels (second claim)"}
-#: The summary bars' colour of each role.
+#: The colour of each role: of its configurations' curves and summary bars alike.
 ROLE_COLORS = {"equal": "C0", "long": "C9", "patches": "C5", "control": "C3", "random": "C7",
                "larger": "C2"}
 
@@ -587,7 +587,11 @@ def _coefficients_per_pixel(ds):
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """Kernels of every configuration, rate-distortion curves and the summary bars."""
+    """Kernels of every configuration, rate-distortion curves and the summary bars.
+
+    A configuration has the colour of its role (``ROLE_COLORS``) in both the
+    curves and the bars; configurations of one role differ by marker in the curves.
+    """
     from matplotlib.patches import Patch
 
     from v1model.io import save_figure
@@ -618,11 +622,18 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     fig, ax = plt.subplots(figsize=(7.4, 4.4))
     styles = {"equal": "-", "long": "-", "patches": "-", "control": ":", "random": "--",
               "larger": "-."}
+    # the summary bars' colour of the role (matplotlib's colour cycle made red
+    # "patch-learned" here but "under-complete control" there); the configurations
+    # of one role (the strides at equal overcompleteness) differ by marker
+    markers, n_seen = "os^Dv<>", {}
     for i in range(n_cfg):
         c = ds.isel(config=i)
-        ax.plot(c["rate"].values, c["error"].values, styles[c.role.item()], marker="o",
-                ms=3, label=c.label.item() + (f", {int(c.kernel_size)}x{int(c.kernel_size)}"
-                                              if c.role.item() != "larger" else ""))
+        role = c.role.item()
+        n_seen[role] = n_seen.get(role, -1) + 1
+        ax.plot(c["rate"].values, c["error"].values, styles[role], color=ROLE_COLORS[role],
+                marker=markers[n_seen[role] % len(markers)], ms=4,
+                label=c.label.item() + (f", {int(c.kernel_size)}x{int(c.kernel_size)}"
+                                        if role != "larger" else ""))
     m = ds.attrs.get("matched_rate")
     if m is not None and np.isfinite(m):
         ax.axvline(m, color="0.6", lw=0.8, zorder=0)

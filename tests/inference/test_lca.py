@@ -323,6 +323,28 @@ def test_trajectory_and_history_record_what_made_the_run():
     assert fh.attrs["max_iter"] == 77 and fh.attrs["restart"] == 1
 
 
+def test_ivp_attrs_and_codes_say_float64_and_the_ivp_settings():
+    """The ivp path recorded dtype='float32', tol and max_steps (the Euler path's
+    settings, unused by solve_ivp) and rounded X and D to float32 before integrating
+    in float64: its codes moved by ~1e-7 with dtype."""
+    X, D = _nat(4)
+    A, traj, hist = lca(X, D, 0.2, integrator="ivp", rtol=1e-7, return_trajectory=True,
+                        return_history=True)  # dtype: the float32 default
+    assert A.dtype == traj["u"].dtype == traj["a"].dtype == np.float64
+    for ds in (traj, hist):
+        assert ds.attrs["dtype"] == "float64" and ds.attrs["integrator"] == "ivp"
+        assert ds.attrs["rtol"] == 1e-7 and ds.attrs["ivp_method"] == "RK45"
+        assert ds.attrs["atol"] == pytest.approx(1e-10 * np.abs(X @ D.T).max(), rel=1e-6)
+        assert not {"tol", "max_steps", "record_every", "dt", "n_steps"} & set(ds.attrs)
+    # the same float64 integration whatever dtype says
+    A64 = lca(X, D, 0.2, integrator="ivp", rtol=1e-7, dtype=np.float64)
+    np.testing.assert_array_equal(A, A64)
+    # n_steps * dt set the span here: both recorded, and the trajectory ends there
+    _, traj = lca(X, D, 0.2, integrator="ivp", n_steps=40, dt=1e-3, return_trajectory=True)
+    assert traj.attrs["n_steps"] == 40 and traj.attrs["dt"] == 1e-3
+    assert float(traj["time"][-1]) == pytest.approx(40 * 1e-3)
+
+
 @pytest.mark.parametrize("scale", [1e-9, 1e-60])
 def test_ivp_tolerance_follows_the_scale_of_the_data(scale):
     """codes(c X, c lam) = c codes(X, lam) on the solve_ivp path too: its default atol

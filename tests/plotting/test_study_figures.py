@@ -282,6 +282,31 @@ def test_schultz_figures_grey_kernels_log_curves_and_labelled_bars(study_figures
     assert len(legend) == 4 and any("random" in t for t in legend), legend  # a colour a role
 
 
+def test_schultz_configuration_has_one_colour_in_the_curves_and_the_bars(study_figures):
+    """The curves took matplotlib's colour cycle, the bars their role's colour: red was
+    one configuration in the curves and the under-complete control in the bars."""
+    from matplotlib.colors import to_hex
+
+    import studies.schultz_2014_replicating_kernels as study
+
+    name = "schultz-2014-replicating-kernels"
+    ds = _schultz_dataset()
+    figures = study_figures(name, ds)
+    curves = [line for line in figures[f"{name}_rate_distortion.png"].axes[0].lines
+              if not line.get_label().startswith("_")]  # not the matched-rate line
+    bars = figures[f"{name}_summary.png"].axes[0]
+    # config order in both: the legend's lines and the bars from the top
+    assert [line.get_label() for line in curves] == [
+        t.get_text() for t in bars.get_yticklabels()]
+    for line, bar, role in zip(curves, bars.patches, ds.role.values):
+        assert to_hex(line.get_color()) == to_hex(bar.get_facecolor()) == to_hex(
+            study.ROLE_COLORS[str(role)]), line.get_label()
+    # the configurations of one role (two at equal overcompleteness) stay apart
+    styles = [(to_hex(line.get_color()), line.get_linestyle(), line.get_marker())
+              for line in curves]
+    assert len(set(styles)) == len(styles), styles
+
+
 # --- lca-sweep: one point says what it is; the sweep's error bars say what they are -----
 
 def _lca_point(n_updates=40, n_atoms=16):
@@ -328,6 +353,55 @@ def test_lca_sweep_tradeoff_says_the_error_bars_are_one_sd_over_the_seeds(monkey
     study.plot_sweep(_lca_sweep(n_rep=3), tmp_path)
     title = figures["lca-sweep_tradeoff.png"]._suptitle.get_text()
     assert "±1 s.d. over 3 seeds" in title, title
+
+
+def _bar_half_lengths(container):
+    """Half the length of each error bar of an ``errorbar`` container: (x bars, y bars),
+    one entry per bar drawn (matplotlib draws no segment for a NaN error)."""
+    xbars, ybars = container.lines[2]
+    return ([(s[1, 0] - s[0, 0]) / 2 for s in xbars.get_segments() if len(s)],
+            [(s[1, 1] - s[0, 1]) / 2 for s in ybars.get_segments() if len(s)])
+
+
+def test_lca_sweep_error_bars_are_the_sample_sd_and_absent_for_one_seed(monkeypatch,
+                                                                        tmp_path):
+    """The bars were the population s.d. (ddof=0), 18% narrower than the sample s.d.
+    with 3 seeds; with ddof=1 a point where one seed ran has no s.d.: no bar there."""
+    import studies.lca_sweep as study
+
+    figures = {}
+    monkeypatch.setattr("v1model.io.save_figure",
+                        lambda fig, path, dpi=120: figures.setdefault(path.name, fig))
+    ds = _lca_sweep(n_rep=3)
+    study.plot_sweep(ds, tmp_path)
+    fig = figures.pop("lca-sweep_tradeoff.png")
+    err = ds["reconstruction_error"].values
+    act = ds["activity_ratio"].values
+    for k, container in enumerate(fig.axes[0].containers):  # one per overcompleteness
+        x_half, y_half = _bar_half_lengths(container)
+        np.testing.assert_allclose(y_half, np.std(err[:, k], axis=-1, ddof=1), rtol=1e-9)
+        np.testing.assert_allclose(x_half, np.std(act[:, k], axis=-1, ddof=1), rtol=1e-9)
+
+    # one seed: no bars at all, and the title says there are none
+    study.plot_sweep(_lca_sweep(n_rep=1), tmp_path)
+    fig = figures.pop("lca-sweep_tradeoff.png")
+    for ax in fig.axes:
+        for container in ax.containers:
+            assert all(len(s) == 0 for bars in container.lines[2] for s in bars.get_segments())
+    title = fig._suptitle.get_text()
+    assert "no error bars" in title and "s.d." not in title, title
+
+    # 1 to 3 seeds ok: bars where 2 or more ran, over those seeds only, none elsewhere
+    failed = ds["status"].copy()
+    failed[0, 0, 1:] = "failed"  # lam 0.05, 1x: one seed left
+    failed[1, 0, 2] = "failed"  # lam 0.2, 1x: two seeds left
+    study.plot_sweep(ds.assign(status=failed), tmp_path)
+    fig = figures.pop("lca-sweep_tradeoff.png")
+    _, y_half = _bar_half_lengths(fig.axes[0].containers[0])
+    np.testing.assert_allclose(y_half, [np.std(err[1, 0, :2], ddof=1),
+                                        np.std(err[2, 0], ddof=1)], rtol=1e-9)
+    title = fig._suptitle.get_text()
+    assert "±1 s.d. over 1-3 seeds, no bar where fewer than 2 ran" in title, title
 
 
 # --- smith-lewicki-2006-convolutional: words in titles, plain ticks, spikes at the centre --

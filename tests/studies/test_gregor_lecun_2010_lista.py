@@ -188,3 +188,17 @@ def test_depths_not_matched_within_the_recorded_iterations_are_drawn(study_figur
     np.testing.assert_array_equal(marked[0].get_ydata(), [n_max, n_max])
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert f"ISTA: more than {n_max} (the iterations recorded)" in labels, labels
+
+
+def test_error_axis_names_the_units_recorded_in_the_data(result, study_figures):
+    """The label read "0.5 mean ||z - z*||^2" although the data record the error in
+    (units of codes)^2; the label takes the recorded units, whatever they are."""
+    _, ds = result
+    units = ds["iteration_error"].attrs["units"]
+    assert units == ds["prediction_error"].attrs["units"] == "(units of codes)^2"
+    (fig,) = study_figures("gregor-lecun-2010-lista", ds).values()
+    assert fig.axes[0].get_ylabel() == "0.5 mean ||z - z*||^2, (units of codes)^2"
+    ds = ds.copy()
+    ds["iteration_error"].attrs["units"] = "nat^2"  # read from the data, not hard-coded
+    (fig,) = study_figures("gregor-lecun-2010-lista", ds).values()
+    assert fig.axes[0].get_ylabel() == "0.5 mean ||z - z*||^2, nat^2"

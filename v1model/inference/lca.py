@@ -18,8 +18,8 @@ import numpy as np
 import xarray as xr
 
 from ..progress import check_progress, progress_bar
-from ..validation import (check_array, check_choice, check_dictionary, check_int, check_positive,
-                          describe, physical_memory)
+from ..validation import (check_array, check_choice, check_dictionary, check_dtype, check_int,
+                          check_positive, describe, physical_memory)
 from .lca_adaptive import BLOCK_SIZE, euler_adaptive
 from ._common import (
     check_products_in_range,
@@ -170,7 +170,9 @@ def lca(
     u0 : array_like, shape (n_samples, n_atoms), optional
         Initial membrane state (default zeros).
     dtype : {float32, float64}, default float32
-        Working precision of the Euler path (the ivp path is always float64).
+        Working precision of the Euler path. The ivp path is always float64:
+        ``X``, ``D`` and ``u0`` are not rounded to ``dtype`` first, and the
+        attrs record ``dtype="float64"``.
     return_trajectory : bool, default False
         Also return the trajectory as an ``xarray.Dataset`` with dims
         (time, sample, atom): ``u`` (state), ``a`` (output), both in units
@@ -217,9 +219,15 @@ def lca(
     trajectory : xarray.Dataset, optional
         With ``return_trajectory``: ``u`` and ``a`` over (time, sample,
         atom), in units of ``X`` (``attrs["units"]``), ``time`` in seconds.
+        Its attrs hold the settings that made the run: ``model``,
+        ``threshold``, ``lam``, ``tau``, ``integrator`` and the working
+        ``dtype``; on the Euler path ``dt`` (s), ``tol``, ``max_steps`` and
+        ``record_every``; on the ivp path ``rtol``, ``atol`` (units of ``u``)
+        and ``ivp_method``; ``n_steps`` (with ``dt``) when it set the span.
     history : xarray.Dataset, optional
         With ``return_history``: over ``iteration``, with a ``time`` (s)
-        coordinate. After the trajectory when both are asked for.
+        coordinate and the trajectory's attrs. After the trajectory when
+        both are asked for.
 
     Raises
     ------
@@ -238,7 +246,11 @@ def lca(
     Sparse coding via thresholding and local competition in neural circuits.
     Neural Computation 20, 2526-2563.
     """
-    X, D, lam, dtype = validate_problem(X, D, lam, dtype, flags=dict(
+    # the ivp path integrates in float64: rounding X and D to a float32 dtype first
+    # changed its codes by ~1e-7 with dtype
+    dtype = check_dtype(dtype)
+    X, D, lam, dtype = validate_problem(X, D, lam, np.float64 if integrator == "ivp" else dtype,
+                                        flags=dict(
         return_trajectory=return_trajectory, return_history=return_history))
     threshold = check_threshold(threshold)
     integrator = check_choice(integrator, "integrator", INTEGRATORS)
@@ -258,6 +270,7 @@ def lca(
     if n_steps is not None:
         n_steps = check_int(n_steps, "n_steps", minimum=1)
     if integrator == "ivp":
+        horizon_by_steps = t_eval is None and n_steps is not None  # t_end = n_steps * dt
         t_eval, rtol, atol = _check_ivp(t_eval, n_steps, dt, tau, rtol, atol, ivp_method)
     tol = check_positive(tol, "tol")
     max_steps = check_int(max_steps, "max_steps", minimum=1)
@@ -294,15 +307,18 @@ def lca(
             U, traj, atol = _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol,
                                  atol, ivp_method, return_trajectory, hook, bar)
         A = apply_threshold(U, lam, threshold)
-    params = dict(model="LCA", threshold=threshold, lam=lam, tau=tau, dt=dt,
-                  integrator=integrator, tol=tol, max_steps=max_steps,
+    params = dict(model="LCA", threshold=threshold, lam=lam, tau=tau, integrator=integrator,
                   dtype=np.dtype(dtype).name)
-    # what else made the run (plain values: a Dataset saved with to_netcdf takes no None)
-    if n_steps is not None:
-        params["n_steps"] = n_steps
+    # what else made the run (plain values: a Dataset saved with to_netcdf takes no None);
+    # the ivp path recorded the Euler path's tol and max_steps, which it never uses
     if integrator == "euler":
+        params.update(dt=dt, tol=tol, max_steps=max_steps)
+        if n_steps is not None:
+            params["n_steps"] = n_steps
         params["record_every"] = record_every
     else:
+        if horizon_by_steps:  # dt and n_steps only set the span; solve_ivp picks its steps
+            params.update(dt=dt, n_steps=n_steps)
         params.update(rtol=rtol, atol=atol, ivp_method=ivp_method)
     out = [A]
     if return_trajectory:
