@@ -269,14 +269,22 @@ def _study_run(args) -> int:
                     except OSError:  # something else was put there meanwhile
                         break
             raise
-        # the result goes last and marks a complete set: a run killed while writing
-        # leaves new figures without a result, never new figures beside an old result
-        target.unlink(missing_ok=True)
-        # the previous result's figures go with it: a plot that fails, is interrupted or
-        # killed must not leave them beside the new result as if they were its own
-        for old in outdir.glob(f"{module.NAME}*.png"):
-            if old.stem == module.NAME or old.stem.startswith(f"{module.NAME}_"):
-                old.unlink(missing_ok=True)
+        try:
+            # the result goes last and marks a complete set: a run killed while writing
+            # leaves new figures without a result, never new figures beside an old result
+            target.unlink(missing_ok=True)
+            # the previous result's figures go with it: a plot that fails, is interrupted
+            # or killed must not leave them beside the new result as if they were its own
+            for old in outdir.glob(f"{module.NAME}*.png"):
+                if old.stem == module.NAME or old.stem.startswith(f"{module.NAME}_"):
+                    old.unlink(missing_ok=True)
+        except OSError:
+            # the folder went read-only (or its permissions changed) while the study ran:
+            # the unlink's error lost the result in memory; save it, where there is room
+            # (the message names the place), before the error is reported
+            nc = _save_result(ds, target, module.NAME)
+            print(f"wrote {nc}")
+            raise
         plot_error = None
         try:
             figures = module.plot(ds, outdir)

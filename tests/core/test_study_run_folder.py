@@ -102,3 +102,50 @@ def test_a_damaged_png_is_called_damaged_not_a_missing_plugin(tmp_path):
     with pytest.raises(ValueError, match="broken.png.*not a readable image") as info:
         load_images(tmp_path / "broken.png")
     assert "pip install" not in str(info.value)
+
+
+def test_a_folder_that_turns_read_only_during_the_run_keeps_the_result(tmp_path, monkeypatch,
+                                                                        capsys):
+    """The output folder made read-only while the study ran (a remount, a quota, changed
+    permissions): removing the previous result raised first, and the result computed in
+    memory was lost without a word. It goes to the temporary folder, named."""
+    import errno
+    import re
+    from pathlib import Path
+
+    import studies.olshausen_field_1996 as study
+    import v1model.io
+
+    out = tmp_path / "res"
+    out.mkdir()
+    (out / f"{study.NAME}.nc").write_text("the previous result")
+    result = xr.Dataset({"d": ("atom", np.arange(3.0))})
+    monkeypatch.setattr(study, "run", lambda **kwargs: result)
+    monkeypatch.setattr(study, "plot", lambda ds, outdir: [])
+
+    def read_only(path):
+        return OSError(errno.EROFS, "Read-only file system", str(path))
+
+    real_unlink, real_save = Path.unlink, v1model.io.save_dataset
+
+    def unlink(self, missing_ok=False):
+        if self.parent == out and self.name != ".lock":
+            raise read_only(self)
+        return real_unlink(self, missing_ok=missing_ok)
+
+    def save_dataset(ds, path):
+        if Path(path).parent == out:
+            raise read_only(path)
+        return real_save(ds, path)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    monkeypatch.setattr(v1model.io, "save_dataset", save_dataset)
+    assert main(["study", "run", study.NAME, "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    found = re.search(r"Read-only file system.*the result was saved to '(.+\.nc)' instead", err)
+    assert found, err
+    kept = Path(found.group(1))
+    try:
+        xr.testing.assert_identical(load_dataset(kept).drop_attrs(), result)
+    finally:
+        real_unlink(kept)

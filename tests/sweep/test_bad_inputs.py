@@ -1,6 +1,8 @@
 """Bad sweep inputs found by fuzzing the spec and the command line: each is refused
 with its field named, before a sweep folder exists or is left behind."""
 
+from pathlib import Path
+
 import pytest
 
 from v1model.cli import main
@@ -65,6 +67,34 @@ def test_a_dask_scheduler_that_cannot_be_reached_leaves_no_folder(study, tmp_pat
     assert dask.config.get("scheduler", None) == scheduler
 
 
+def test_a_scheduler_address_without_a_port_ends_the_command_at_once(study, tmp_path):
+    """`--address tcp://login1` (the port forgotten): after its one-line error the command
+    waited 60 s, then printed "Exception ignored in: <function Client.__del__>" and a
+    TimeoutError traceback: the half-made dask Client was collected at exit, after its
+    event loop had stopped."""
+    import os
+    import subprocess
+    import sys
+
+    import v1model
+
+    spec = tmp_path / "spec.toml"
+    spec.write_text(dumps_toml({"study": study(), "sweep": {"x": [1, 2]},
+                                "executor": {"kind": "serial"}}))
+    root = str(Path(v1model.__file__).resolve().parents[1])
+    env = {**os.environ, "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(
+        [sys.executable, "-m", "v1model", "sweep", "run", str(spec), "--output",
+         str(tmp_path / "out"), "--address", "tcp://localhost", "--no-progress"],
+        capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert done.stderr.strip() == (
+        "v1model: error: executor.address: cannot connect to the dask scheduler at "
+        "'tcp://localhost': ValueError: missing port number in address 'localhost'")
+    assert not (tmp_path / "out").exists()
+
+
 def test_an_empty_output_option_is_refused(study, tmp_path, monkeypatch, capsys):
     # --output '' was the current folder: an empty one became the sweep folder unsaid
     spec = tmp_path / "spec.toml"
@@ -76,6 +106,19 @@ def test_an_empty_output_option_is_refused(study, tmp_path, monkeypatch, capsys)
     assert main(["sweep", "run", str(spec), "--output", "", "--no-progress"]) == 2
     assert "error: output: must be a folder path, got ''" in capsys.readouterr().err
     assert not any(here.iterdir())
+
+
+def test_an_output_that_is_a_file_is_refused_by_name(study, tmp_path, capsys):
+    # was "v1model: error: [Errno 20] Not a directory: '.../notes.txt/sweep.nc'", exit 1
+    # (a failed run), from the look for an earlier result before the folder was checked
+    spec = tmp_path / "spec.toml"
+    spec.write_text(dumps_toml({"study": study(), "sweep": {"x": [1, 2]},
+                                "executor": {"kind": "serial"}}))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes")
+    assert main(["sweep", "run", str(spec), "--output", str(notes), "--no-progress"]) == 2
+    assert f"error: output: {str(notes)!r} is a file" in capsys.readouterr().err
+    assert notes.read_text() == "my notes"
 
 
 def test_threads_that_load_a_study_file_together_all_get_its_function(tmp_path):
@@ -103,3 +146,31 @@ def test_threads_that_load_a_study_file_together_all_get_its_function(tmp_path):
     for t in threads:
         t.join(timeout=30)
     assert errors == [] and len(found) == 4 and len({id(f) for f in found}) == 1
+
+
+def test_an_executor_override_drops_the_options_it_replaces(study, tmp_path, monkeypatch,
+                                                            capsys):
+    """A cluster's spec run on a laptop with `--executor serial`: its SLURM options are
+    dropped, so they must not be checked here. `log_directory = "$SCRATCH/logs"` was
+    refused ("uses the environment variable SCRATCH, which is not set here"), so the
+    override could not be used where it is meant for."""
+    import xarray as xr
+
+    monkeypatch.delenv("SCRATCH", raising=False)
+    spec = tmp_path / "spec.toml"
+    spec.write_text(dumps_toml({
+        "study": study(), "sweep": {"x": [1.0, 2.0]},
+        "executor": {"kind": "slurm", "cores": 2, "memory": "4GB", "jobs": 1,
+                     "log_directory": "$SCRATCH/logs"}}))
+    out = tmp_path / "out"
+    assert main(["sweep", "run", str(spec), "--executor", "serial", "--output", str(out),
+                 "--no-progress"]) == 0, capsys.readouterr().err
+    ds = xr.load_dataset(out / "sweep.nc")
+    assert ds["x"].values.tolist() == [1.0, 2.0]
+    assert list(ds["status"].values) == ["ok", "ok"]
+    assert '"kind": "serial"' in ds.attrs["sweep_executor"]
+    # without the override, the spec's own executor is checked, and refused by name
+    assert main(["sweep", "run", str(spec), "--output", str(tmp_path / "other"),
+                 "--dry-run"]) == 2
+    assert "executor.log_directory: '$SCRATCH/logs' uses the environment variable " \
+           "SCRATCH" in capsys.readouterr().err

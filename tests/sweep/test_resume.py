@@ -587,16 +587,18 @@ def test_cli_run_status_retry_and_errors(study, tmp_path, capsys):
     assert not (tmp_path / "fresh" / "points").exists()
 
 
-def _pool_sweep_with_two_saved_points(study, tmp_path, name="tiny", new_session=False):
-    """A 12-point sweep of study ``name`` on a local pool of 2 workers, in a process of
-    its own (in a session and process group of its own with ``new_session``, as a
-    terminal runs it), returned once 2 points are saved: (process, output folder,
-    worker log folder)."""
+def _pool_sweep_with_two_saved_points(study, tmp_path, name="tiny", new_session=False,
+                                      executor="local", sleep=0.3):
+    """A 12-point sweep of study ``name`` on a local pool of 2 workers (or a dask
+    LocalCluster of 2, ``executor="dask"``), points of ``sleep`` s, in a process of its
+    own (in a session and process group of its own with ``new_session``, as a terminal
+    runs it), returned once 2 points are saved: (process, output folder, worker log
+    folder)."""
     log = tmp_path / "log"
     log.mkdir()
     out = tmp_path / "out"
     spec = write_spec(tmp_path / "spec.toml", lambda: study(name), log, out, n_x=12,
-                      sleep=0.3, executor="local")
+                      sleep=sleep, executor=executor)
     proc = subprocess.Popen(
         [sys.executable, "-m", "v1model.cli", "sweep", "run", str(spec), "--workers", "2",
          "--no-progress"],
@@ -641,6 +643,39 @@ def test_ctrl_c_of_the_process_group_is_quiet(study, calls, tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert err.strip().startswith("interrupted:") and len(err.strip().splitlines()) == 1, err
+
+
+def test_ctrl_c_of_the_process_group_is_quiet_on_a_dask_cluster(study, calls, tmp_path):
+    """The same with the sweep's own dask LocalCluster (`--executor dask`): every worker
+    process got the terminal's SIGINT too and printed a KeyboardInterrupt traceback
+    ("Process Dask Worker process (from Nanny): ...") after the "interrupted:" line."""
+    pytest.importorskip("distributed")
+    proc, out, _ = _pool_sweep_with_two_saved_points(study, tmp_path, new_session=True,
+                                                     executor="dask", sleep=1.0)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().startswith("interrupted:") and len(err.strip().splitlines()) == 1, err
+    assert 2 <= len(status(out).done) < 12
+
+
+def test_ctrl_c_in_the_pre_flight_names_no_folder_to_resume(tmp_path, capsys):
+    """Ctrl-C while a new sweep's values were being checked (a study whose checks read
+    images takes seconds) said "finished points are saved in OUT; continue with
+    `v1model sweep resume OUT`", but OUT was never made: the resume it suggested failed."""
+    study = tmp_path / "checks.py"
+    study.write_text(
+        "from v1model.sweep import checks_parameters, parameters_checked\n\n"
+        "@checks_parameters\n"
+        "def run(quick=False, seed=0, *, x=1.0):\n"
+        "    raise KeyboardInterrupt  # Ctrl-C during the study's input checks\n")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(f'study = "{study}:run"\noutput = "out"\n[sweep]\nx = [1.0, 2.0]\n'
+                    '[executor]\nkind = "serial"\n')
+    assert main(["sweep", "run", str(spec), "--no-progress"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "interrupted before the sweep began: nothing was run or saved", err
+    assert not (tmp_path / "out").exists()
 
 
 def test_killed_sweep_leaves_no_pool_workers_behind(study, calls, tmp_path):

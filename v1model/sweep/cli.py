@@ -117,6 +117,19 @@ def _executor_override(args, current: dict):
     return config
 
 
+def _spec_executor(path) -> dict:
+    """The ``[executor]`` table of the spec file ``path`` as written (unchecked; {} when
+    it has none, or none that is a table: :func:`load_spec` reports that)."""
+    from pathlib import Path
+
+    from .tomlio import read_toml
+
+    table = read_toml(Path(path).expanduser()).get("executor", {})
+    if isinstance(table, str):  # a kind name
+        return {"kind": table}
+    return dict(table) if isinstance(table, dict) else {}
+
+
 def _execute(spec, args, only) -> int:
     from .errors import (ExecutorStartError, OutputLockedError, OutputWriteError,
                          WorkersLostError)
@@ -136,6 +149,14 @@ def _execute(spec, args, only) -> int:
         ds = run_spec(spec, only=only, progress=progress, stop_on_sigterm=True,
                       allow_changed_defaults=args.allow_changed_defaults)
     except KeyboardInterrupt:
+        from .storage import is_sweep_folder
+
+        if not is_sweep_folder(spec.output):
+            # stopped in the pre-flight checks of a new sweep, before its folder was made:
+            # "continue with `v1model sweep resume FOLDER`" named a folder that did not exist
+            print("\ninterrupted before the sweep began: nothing was run or saved",
+                  file=sys.stderr)
+            return 130
         print(f"\ninterrupted: finished points are saved in {spec.output}; continue with "
               f"`v1model sweep resume {shlex.quote(str(spec.output))}`",
               file=sys.stderr)
@@ -194,7 +215,9 @@ def _modified(path):
         return None
     try:
         info = path.stat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
+        # NotADirectoryError: an output that is a file, which the run refuses by name
+        # ("output: ... is a file"); raised here it was "[Errno 20]", exit 1
         return None
     return info.st_ino, info.st_mtime_ns
 
@@ -223,10 +246,11 @@ def _cmd_run(args) -> int:
     from .spec import load_spec
 
     quick = True if args.quick else None
-    spec = load_spec(args.spec, output=args.output, quick=quick)
-    override = _executor_override(args, spec.executor)
-    if override is not None:
-        spec = load_spec(args.spec, output=args.output, executor=override, quick=quick)
+    # the override is made from the [executor] table as written, not from the spec checked
+    # with it: `--executor local` was refused for the options it drops (a SLURM spec's
+    # `log_directory = "$SCRATCH/logs"` on a laptop without $SCRATCH)
+    override = _executor_override(args, _spec_executor(args.spec))
+    spec = load_spec(args.spec, output=args.output, executor=override, quick=quick)
     if spec.output is None:
         raise ValueError("output: missing; give `output = \"FOLDER\"` in the spec or --output")
     if args.dry_run:

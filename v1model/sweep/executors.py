@@ -413,6 +413,25 @@ class LocalExecutor(Executor):
         old.shutdown(wait=True, cancel_futures=True)
 
 
+def dask_setup(worker) -> None:
+    """Preload hook of the workers of the sweep's own dask LocalCluster: Ctrl-C is left to
+    the sweep, which stops the cluster, as the local pool's workers leave it
+    (:func:`_init_worker`). A Ctrl-C in a terminal signals the whole process group, and
+    every worker process printed a KeyboardInterrupt traceback after the sweep's
+    "interrupted:" line.
+
+    Parameters
+    ----------
+    worker : distributed.Worker
+        The worker being started (unused).
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class DaskExecutor(Executor):
     """Points as tasks on a dask.distributed cluster.
 
@@ -464,6 +483,7 @@ class DaskExecutor(Executor):
         return out
 
     def _make_cluster(self):
+        import dask
         from distributed import LocalCluster
 
         return LocalCluster(
@@ -480,6 +500,10 @@ class DaskExecutor(Executor):
             # ("Task ... marked as failed because 4 workers died") into the sweep's output,
             # which records them itself (the point's KilledWorker in failed/INDEX.json)
             silence_logs=logging.CRITICAL,
+            # in every worker process: Ctrl-C left to the sweep (see dask_setup), after
+            # the preloads of the user's dask config, which this list replaces
+            preload=[*(dask.config.get("distributed.worker.preload", None) or []),
+                     "v1model.sweep.executors"],
         )
 
     def start(self):
@@ -504,7 +528,18 @@ class DaskExecutor(Executor):
                     f"{self.address!r}" if self.address else
                     f"executor: cannot start a dask LocalCluster ({self.describe()}, "
                     f"memory_limit={self.memory_limit!r})")
-            raise ExecutorStartError(f"{what}: {type(exc).__name__}: {exc}") from exc
+            error = ExecutorStartError(f"{what}: {type(exc).__name__}: {exc}")
+        else:
+            return
+        # dask's error held the half-made Client (`tcp://host` without a port: "missing
+        # port number"), whose reference cycles outlived the command: collected at exit,
+        # once its event loop had stopped, it waited 60 s to close and printed a
+        # TimeoutError traceback after the message. With the error dropped (not chained),
+        # collect it now, while its loop still runs
+        import gc
+
+        gc.collect()
+        raise error
 
     def close(self, interrupted=False):
         if self._own_client and self.client is not None:
