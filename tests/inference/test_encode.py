@@ -260,3 +260,20 @@ def test_history_objective_is_in_squared_units_of_the_data():
         for name in ("objective", "data_term", "penalty"):
             assert history[name].attrs["units"] == "(units of X)^2", (method, name)
         assert history["n_active"].attrs["units"] == "1"
+
+
+def test_lca_tol_on_the_ivp_path_is_warned_of():
+    """encode passes tol on to lca, whose ivp path stops by rtol/atol at the last t_eval:
+    tol=1e-4 changed nothing, in silence."""
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((12, 8))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((3, 8))
+    with pytest.warns(UserWarning, match=r"lca\(integrator='ivp'\) ignores tol=0\.0001 "
+                                         r"\(rtol and atol") as caught:
+        A = encode(X, D, "lca", lam=0.2, tol=1e-4, integrator="ivp")
+    assert caught[0].filename == __file__
+    np.testing.assert_array_equal(A, encode(X, D, "lca", lam=0.2, integrator="ivp"))
+    with warnings.catch_warnings():  # the Euler path uses it
+        warnings.simplefilter("error")
+        encode(X, D, "lca", lam=0.2, tol=1e-4)

@@ -490,3 +490,84 @@ def test_trajectory_units_are_those_of_x():
         assert traj[name].attrs["units"] == "units of X"
     _, ivp = lca(X, D, 0.2, integrator="ivp", return_trajectory=True)
     assert ivp["a"].attrs["units"] == ivp["u"].attrs["units"] == "units of X"
+
+
+def _small_problem():
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((12, 8))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    return rng.standard_normal((3, 8)), D
+
+
+def test_ivp_refuses_a_t_eval_that_contradicts_n_steps_times_dt():
+    """With t_eval given, the ivp path dropped n_steps and dt without a word: n_steps=5,
+    dt=1 ms and t_eval=[0, 0.1] ran to 0.1 s, not 5 ms."""
+    X, D = _small_problem()
+    with pytest.raises(ValueError, match=r"t_eval ends at t = 0\.1 s but n_steps=5 steps of "
+                                         r"dt=0\.001 s end at 0\.005 s"):
+        lca(X, D, LAM, integrator="ivp", n_steps=5, dt=1e-3, t_eval=[0, 0.1])
+    # n_steps with the default dt (half the Euler stability limit) is the same contradiction
+    with pytest.raises(ValueError, match=r"n_steps=5 steps of the default dt="):
+        lca(X, D, LAM, integrator="ivp", n_steps=5, t_eval=[0, 0.1])
+    # spans that agree are one run, the one that t_eval alone makes
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        A, traj = lca(X, D, LAM, integrator="ivp", n_steps=5, dt=1e-3,
+                      t_eval=[0, 2e-3, 5e-3], return_trajectory=True)
+    A_ref = lca(X, D, LAM, integrator="ivp", t_eval=[0, 2e-3, 5e-3])
+    np.testing.assert_array_equal(traj["time"].values, [0, 2e-3, 5e-3])
+    np.testing.assert_array_equal(A, A_ref)
+    assert traj.attrs["n_steps"] == 5 and traj.attrs["dt"] == 1e-3
+
+
+@pytest.mark.parametrize("integrator, given, named", [
+    ("ivp", dict(record_every=7), r"record_every=7 \(t_eval sets the times"),
+    ("ivp", dict(tol=0.5), r"tol=0\.5 \(rtol and atol set the ivp path's accuracy"),
+    ("ivp", dict(max_steps=3), r"max_steps=3 \(the ivp path runs to the last t_eval"),
+    ("ivp", dict(dt=1e-3), r"dt=0\.001 \(solve_ivp picks its own steps"),
+    ("euler", dict(t_eval=[0.0, 0.1]), r"t_eval=\[0\.0, 0\.1\] \(the Euler path records"),
+    ("euler", dict(rtol=1e-3), r"rtol=0\.001 \(tol sets the Euler path's stop"),
+    ("euler", dict(atol=1e-2), r"atol=0\.01 \(tol sets the Euler path's stop"),
+    ("euler", dict(ivp_method="BDF"), r"ivp_method='BDF' \(the Euler path is fixed-step"),
+])
+def test_settings_of_the_other_integrator_are_warned_of(integrator, given, named):
+    """record_every=7 on the ivp path still returned all 201 time points, and tol,
+    max_steps, rtol, atol, ivp_method and t_eval on the other path did nothing, in silence:
+    the warning names the setting and what the path uses instead, and the run is the one
+    without it."""
+    X, D = _small_problem()
+    base = dict(integrator=integrator, return_trajectory=True, dtype=np.float64)
+    if integrator == "euler":
+        base["n_steps"] = 20
+    with pytest.warns(UserWarning, match=rf"lca\(integrator='{integrator}'\) ignores {named}") \
+            as caught:
+        A, traj = lca(X, D, LAM, **base, **given)
+    assert caught[0].filename == __file__  # the user's line
+    A_ref, traj_ref = lca(X, D, LAM, **base)
+    np.testing.assert_array_equal(A, A_ref)
+    assert traj.sizes["time"] == traj_ref.sizes["time"] == (201 if integrator == "ivp" else 21)
+
+
+def test_settings_that_take_effect_are_not_warned_of():
+    X, D = _small_problem()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # the defaults, given explicitly, change nothing either way
+        for integrator in ("euler", "ivp"):
+            lca(X, D, LAM, integrator=integrator, n_steps=10, tol=1e-3, max_steps=20000,
+                record_every=1, rtol=1e-8, atol=None, ivp_method="RK45")
+        # dt with n_steps sets the ivp path's span
+        _, traj = lca(X, D, LAM, integrator="ivp", n_steps=10, dt=1e-3,
+                      return_trajectory=True)
+    assert float(traj["time"][-1]) == pytest.approx(10 * 1e-3)
+
+
+def test_network_encode_warns_of_ignored_lca_settings():
+    from v1model.network import SparseCodingNetwork
+
+    X, D = _small_problem()
+    net = SparseCodingNetwork(D, lam=LAM)
+    with pytest.warns(UserWarning, match=r"ignores tol=0\.0001 \(rtol and atol") as caught:
+        A = net.encode(X, integrator="ivp", tol=1e-4)
+    assert caught[0].filename == __file__
+    np.testing.assert_array_equal(A, lca(X, D, LAM, integrator="ivp"))

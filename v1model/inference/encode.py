@@ -122,7 +122,10 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
     tol : float, optional
         The method's stopping tolerance (its own default when None): the
         relative change for fista/ista/iht, the relative membrane change for
-        lca, the KKT tolerance (relative to ``lam``) for active_set and cd, and the
+        lca (its Euler path: with ``integrator="ivp"``, which stops by
+        ``rtol``/``atol`` at the last ``t_eval``, a ``tol`` is warned of as
+        ignored, :func:`~v1model.inference.lca`), the KKT tolerance
+        (relative to ``lam``) for active_set and cd, and the
         squared residual norm for mp/omp. Each sample is tested on its own,
         but at float32 its rounding depends on which samples share the call,
         and that can move the iteration at which fista/ista stop it (a

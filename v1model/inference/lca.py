@@ -14,9 +14,13 @@ reference, which can return the trajectory).
 
 from __future__ import annotations
 
+import inspect
+import warnings
+
 import numpy as np
 import xarray as xr
 
+from .._frames import user_stacklevel
 from ..progress import check_progress, progress_bar
 from ..validation import (check_array, check_choice, check_dictionary, check_dtype, check_int,
                           check_positive, describe, physical_memory)
@@ -151,9 +155,14 @@ def lca(
         belongs to a few coherent atoms that a
         given sample does not use, so most samples can take steps several
         times longer (11x fewer products on 16x16 natural patches with 512
-        learned atoms, ``benchmarks/README.md``).
+        learned atoms, ``benchmarks/README.md``). On the ivp path ``dt``
+        only sets the span with ``n_steps`` (``n_steps * dt``; solve_ivp
+        picks its own steps).
     n_steps : int, optional
-        Run exactly this many Euler steps (no tolerance stop).
+        Run exactly this many Euler steps (no tolerance stop). On the ivp
+        path, integrate to ``n_steps * dt``; with ``t_eval`` as well, its
+        last time must be ``n_steps * dt`` (to 1e-9 relative), else
+        ValueError.
     tol : float, default 1e-3
         Stop a sample when ``max|du| <= tol * max|b|`` over one step, relative
         to the step size ``dt/tau`` (i.e. ``max|du/dt| * tau <= tol * max|b|``).
@@ -167,6 +176,13 @@ def lca(
         Step limit when stopping by tolerance (Euler path).
     integrator : {"euler", "ivp"}, default "euler"
         Fixed-step batched Euler (fast) or ``scipy.integrate.solve_ivp`` (adaptive).
+        Each ignores the other's settings, and a value other than the
+        default given for the other one is warned of (``UserWarning``):
+        ``tol``, ``max_steps``, ``record_every`` and ``dt`` without
+        ``n_steps`` are the Euler path's (the ivp path uses ``rtol``/``atol``
+        and ``t_eval``); ``t_eval``, ``rtol``, ``atol`` and ``ivp_method`` the
+        ivp path's (the Euler path uses ``tol``, ``n_steps``, ``dt`` and
+        ``record_every``).
     u0 : array_like, shape (n_samples, n_atoms), optional
         Initial membrane state (default zeros).
     dtype : {float32, float64}, default float32
@@ -192,9 +208,10 @@ def lca(
         Euler path: keep one step in this many in the trajectory and history,
         and the last step (the state returned).
     t_eval : array_like, shape (n_times,), optional
-        On the ivp path, times (s) at which to report the trajectory; default
-        ``n_steps * dt`` or ``50 * tau``, sampled at 201 points (200
-        intervals).
+        On the ivp path, times (s) at which to report the trajectory, the
+        last one ending the run; default ``n_steps * dt`` or ``50 * tau``,
+        sampled at 201 points (200 intervals). With ``n_steps`` as well, its
+        last time must be ``n_steps * dt``.
     rtol, atol : float, default 1e-8 and ``1e-10 * max|X D^T|``
         Relative and absolute tolerances of ``solve_ivp`` (ivp path);
         ``atol`` is in units of ``u``, which scale with ``X``: the default
@@ -235,10 +252,18 @@ def lca(
         For invalid ``X``/``D``, ``lam < 0``, an unknown ``threshold`` or
         ``integrator``, a non-positive ``tau``, ``dt`` or ``tol``, an Euler
         ``dt`` at or beyond the stability limit, an invalid ``t_eval``
-        (or one spanning more than ``1e4 tau``), or an Euler trajectory
+        (or one spanning more than ``1e4 tau``, or ending elsewhere than
+        ``n_steps * dt`` when ``n_steps`` is given too), or an Euler trajectory
         without ``n_steps`` that could exceed :data:`MAX_TRAJECTORY_BYTES`.
     RuntimeError
         When ``solve_ivp`` fails (ivp path).
+
+    Warns
+    -----
+    UserWarning
+        For a setting of the other integrator given a value other than its
+        default (``integrator`` above), naming it and what this path uses
+        instead.
 
     References
     ----------
@@ -256,6 +281,7 @@ def lca(
     integrator = check_choice(integrator, "integrator", INTEGRATORS)
     tau = check_positive(tau, "tau")
     limit = _max_stable_dt(D, tau)
+    dt_given = dt is not None
     adaptive = (dt is None and integrator == "euler" and n_steps is None and threshold != "hard"
                 and not return_trajectory and not return_history)
     if dt is None:
@@ -269,13 +295,21 @@ def lca(
         )
     if n_steps is not None:
         n_steps = check_int(n_steps, "n_steps", minimum=1)
+    ignored = _ignored_settings(integrator, n_steps, dict(
+        dt=dt if dt_given else None, tol=tol, max_steps=max_steps, record_every=record_every,
+        t_eval=t_eval, rtol=rtol, atol=atol, ivp_method=ivp_method))
     if integrator == "ivp":
-        horizon_by_steps = t_eval is None and n_steps is not None  # t_end = n_steps * dt
-        t_eval, rtol, atol = _check_ivp(t_eval, n_steps, dt, tau, rtol, atol, ivp_method)
+        horizon_by_steps = n_steps is not None  # t_end = n_steps * dt (t_eval agrees)
+        t_eval, rtol, atol = _check_ivp(t_eval, n_steps, dt, dt_given, tau, rtol, atol,
+                                        ivp_method)
     tol = check_positive(tol, "tol")
     max_steps = check_int(max_steps, "max_steps", minimum=1)
     record_every = check_int(record_every, "record_every", minimum=1)
     check_progress(progress)
+    if ignored:  # a value other than the default was meant to change the run
+        warnings.warn(
+            f"lca(integrator={integrator!r}) ignores {'; '.join(ignored)}",
+            UserWarning, stacklevel=user_stacklevel())
     n, k = X.shape[0], D.shape[0]
     if return_trajectory and integrator == "euler" and n_steps is None:
         _check_trajectory_size(n, k, dtype, max_steps, record_every)
@@ -333,6 +367,10 @@ def lca(
                                                  {"long_name": "Euler step"}))
         out.append(hist)
     return out[0] if len(out) == 1 else tuple(out)
+
+
+#: lca's defaults: a setting the chosen integrator ignores is warned of when it differs
+_DEFAULTS = {name: p.default for name, p in inspect.signature(lca).parameters.items()}
 
 
 def lca_rhs(U, B, G_off, lam, threshold, tau):
@@ -562,8 +600,43 @@ IVP_ATOL_RELATIVE = 1e-10
 MAX_IVP_SPAN = 1e4
 
 
-def _check_ivp(t_eval, n_steps, dt, tau, rtol, atol, method):
-    """Validate the ivp path's settings; return the output times (s), rtol and atol."""
+#: settings that only the Euler path uses, with what the ivp path uses instead
+EULER_ONLY = {
+    "dt": "solve_ivp picks its own steps by rtol and atol; dt sets the span only with "
+          "n_steps, to n_steps * dt",
+    "tol": "rtol and atol set the ivp path's accuracy, and it runs to the last t_eval",
+    "max_steps": "the ivp path runs to the last t_eval, without a step limit",
+    "record_every": "t_eval sets the times the ivp path records",
+}
+#: settings that only the ivp path uses, with what the Euler path uses instead
+IVP_ONLY = {
+    "t_eval": "the Euler path records every record_every-th step of dt until n_steps or "
+              "the tol stop",
+    "rtol": "tol sets the Euler path's stop",
+    "atol": "tol sets the Euler path's stop",
+    "ivp_method": "the Euler path is fixed-step forward Euler",
+}
+
+
+def _ignored_settings(integrator, n_steps, given):
+    """The settings in ``given`` (name: value as passed) that ``integrator`` ignores and
+    that differ from their default, each as "name=value (what it uses instead)"."""
+    others = EULER_ONLY if integrator == "ivp" else IVP_ONLY
+    ignored = []
+    for name, instead in others.items():
+        value, default = given[name], _DEFAULTS[name]
+        if name == "dt" and n_steps is not None:  # n_steps * dt is the ivp path's span
+            continue
+        if value is None if default is None else np.array_equal(value, default):
+            continue
+        ignored.append(f"{name}={describe(value)} ({instead})")
+    return ignored
+
+
+def _check_ivp(t_eval, n_steps, dt, dt_given, tau, rtol, atol, method):
+    """Validate the ivp path's settings; return the output times (s), rtol and atol.
+    ``t_eval`` and ``n_steps * dt`` (``dt`` as given, or the default when not
+    ``dt_given``) both set the span: given together, they must agree."""
     rtol = check_positive(rtol, "rtol")
     atol = None if atol is None else check_positive(atol, "atol")
     check_choice(method, "ivp_method", IVP_METHODS)
@@ -576,6 +649,14 @@ def _check_ivp(t_eval, n_steps, dt, tau, rtol, atol, method):
             raise ValueError(f"t_eval must be non-negative, strictly increasing and end after "
                              f"t = 0, got {describe(t_eval)} from {t_eval[0]:g} to "
                              f"{t_eval[-1]:g} s")
+        # both set where the run ends: t_eval used to win silently over n_steps * dt
+        if n_steps is not None and not np.isclose(n_steps * dt, t_eval[-1], rtol=1e-9,
+                                                  atol=0.0):
+            which = f"dt={dt!r} s" if dt_given else f"the default dt={dt:.6g} s"
+            raise ValueError(
+                f"t_eval ends at t = {t_eval[-1]:g} s but n_steps={n_steps} steps of {which} "
+                f"end at {n_steps * dt:.6g} s: both set the ivp path's span; give t_eval "
+                f"alone, n_steps and dt alone, or values that agree")
     if t_eval[-1] > MAX_IVP_SPAN * tau:
         raise ValueError(
             f"the ivp path would integrate to t = {t_eval[-1]:g} s = {t_eval[-1] / tau:.3g} tau "
