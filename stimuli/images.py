@@ -23,6 +23,7 @@ from v1model.validation import (
     check_fits_in_memory,
     check_int,
     check_nonnegative,
+    check_path,
     check_positive,
     describe,
 )
@@ -195,27 +196,28 @@ def image_source_path(source, name: str = "source") -> Path:
     Parameters
     ----------
     source : str or path-like
-        The folder or file; ``~`` is expanded.
+        The folder or file; ``$VAR`` and ``~`` are expanded
+        (:func:`v1model.validation.check_path`).
     name : str, default "source"
         The argument's name in error messages.
 
     Returns
     -------
     Path
-        ``source`` with ``~`` expanded.
+        ``source`` with ``$VAR`` and ``~`` expanded.
 
     Raises
     ------
     FileNotFoundError
         For a path that does not exist.
     ValueError
-        For an empty path, or a file that is neither a ``.mat`` nor an image
-        file.
+        For an empty path, a ``$VAR`` that is not set, or a file that is
+        neither a ``.mat`` nor an image file.
     """
     if not str(source).strip():
         # Path("") is the current folder: its pictures, if any, were read unsaid
         raise ValueError(f"{name} is empty ({source!r}); give 'skimage' or a path to images")
-    path = Path(source).expanduser()
+    path = check_path(source, name)
     if not path.exists():
         raise FileNotFoundError(
             f"{name}: no such file or folder: {str(path)!r} (expected 'skimage', a .mat "
@@ -858,7 +860,7 @@ def is_prewhitened(source) -> bool:
     """
     if not isinstance(source, (str, os.PathLike)) or source == "skimage":
         return False
-    path = Path(source).expanduser()
+    path = check_path(source, "source")
     if path.is_dir():  # judged on the files load_images reads
         pictures, raw, mats = _folder_contents(path)
         if pictures:

@@ -16,7 +16,11 @@ Each study module defines
   them required) and ``PATH_PARAMETERS = {"images": ("skimage",), ...}`` (the
   parameters that take a file or folder path, each with the texts it takes that
   are no path: a sweep makes the relative paths of these, and only these,
-  absolute; see :mod:`v1model.sweep.spec`),
+  absolute; see :mod:`v1model.sweep.spec`) and ``QUICK_DEFAULTS = {"n_updates":
+  (40, 2000), ...}`` (the parameters whose default None ``run`` replaces by its
+  quick or full value, with those values, which ``run`` reads from it through
+  ``studies._defaults.quick_default``: a sweep records them among the study's
+  defaults, :meth:`v1model.sweep.SweepSpec.study_defaults`),
 
 and uses only the public API. ``v1model study list`` lists them and
 ``v1model study run NAME`` runs one; ``v1model.sweep`` runs any of them over a

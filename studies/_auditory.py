@@ -4,8 +4,6 @@ kernels as auditory filters, and the figures of kernels and bandwidths."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 #: ``audio_dir`` value that selects the synthetic stand-in
@@ -30,12 +28,13 @@ def audio_folder(audio_dir, pattern):
     if audio_dir is None or str(audio_dir).strip().lower() in ("", "none", "null"):
         raise source_error()
     from stimuli.audio import check_pattern, matching_files
+    from v1model.validation import check_path
 
     check_pattern(pattern)
     synthetic = str(audio_dir) == SYNTHETIC
     folder = None
     if not synthetic:
-        folder = Path(str(audio_dir)).expanduser()
+        folder = check_path(str(audio_dir), "audio_dir")  # "$DATA/wavs" from a spec file
         if not folder.is_dir():
             raise FileNotFoundError(f"audio_dir: no such folder: {str(folder)!r} (a folder of "
                                     "WAV files, or 'synthetic')")

@@ -6,7 +6,6 @@ message the later check gives."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 
@@ -110,5 +109,8 @@ def image_source_attr(images) -> str:
 def path_attr(path) -> str:
     """How a result's attrs name a file or folder it was made from: the absolute path
     (a path as typed, ``"results/of96/x.nc"`` or ``"~/wavs"``, names nothing once the
-    result is read from another folder or by another user)."""
-    return str(Path(path).expanduser().resolve())
+    result is read from another folder or by another user; ``"$DATA/imgs"`` names nothing
+    where DATA is not set)."""
+    from v1model.validation import check_path
+
+    return str(check_path(path).resolve())

@@ -33,10 +33,10 @@ def check_dictionary_source(dictionary=None, n_updates=None, images="skimage") -
     otherwise ``n_updates`` is a positive int and ``images`` a source the
     learning can load (:func:`studies._checks.check_images`)."""
     from studies._checks import check_images
-    from v1model.validation import check_int
+    from v1model.validation import check_int, check_path
 
     if _given(dictionary):
-        path = Path(str(dictionary)).expanduser()
+        path = check_path(str(dictionary), "dictionary")
         if not path.exists():
             raise FileNotFoundError(f"dictionary: no such file: {str(path)!r}")
         # the atoms are loaded, not learned: n_updates beside them was ignored without a
@@ -103,8 +103,9 @@ def dictionary_patch_shape(dictionary=None, *, quick: bool):
     import xarray as xr
 
     from v1model.io import netcdf_engine
+    from v1model.validation import check_path
 
-    path = Path(str(dictionary)).expanduser()
+    path = check_path(str(dictionary), "dictionary")
     try:  # lazily: the metadata only
         opened = (xr.open_zarr(path) if path.suffix.lower() == ".zarr"
                   else xr.open_dataset(path, engine=netcdf_engine(path)))
@@ -182,7 +183,9 @@ def a144_path(reference=None):
                             f"{reference!r}")
         if str(reference).strip().lower() in ("", "none", "null", "false"):
             return None
-        path = Path(reference).expanduser()
+        from v1model.validation import check_path
+
+        path = check_path(reference, "reference")
         if not path.exists():
             raise FileNotFoundError(f"reference: no such file: {str(path)!r}")
         return path

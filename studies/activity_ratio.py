@@ -43,6 +43,15 @@ PARAMETER_UNITS = {"lam_min": "units of X", "lam_max": "units of X", "tol": "uni
 PATH_PARAMETERS = {"dictionary": ("none", "null"), "images": ("skimage",)}
 
 
+#: defaults, (quick, full), of the parameters whose default None ``run`` replaces
+#: by the variant's: a sweep records them without running the study
+#: (:meth:`v1model.sweep.SweepSpec.study_defaults`)
+QUICK_DEFAULTS = {
+    "n_patches": (1000, 5000),
+    "n_lams": (13, 13),
+}
+
+
 @checks_parameters
 @quiet_when_told
 def run(
@@ -123,8 +132,10 @@ def run(
         raise ValueError(f"lam_max={lam_max} must exceed lam_min={lam_min}")
     n_updates = default_updates(n_updates, quick=quick, dictionary=dictionary)
     # 13 levels (a factor 1.47 apart) put one near a mean of one active unit, the local code
-    n_lams = check_int(13 if n_lams is None else n_lams, "n_lams", minimum=2)
-    n_patches = check_int(quick_default(n_patches, quick, 1000, 5000), "n_patches", minimum=1)
+    n_lams = check_int(quick_default(n_lams, quick, *QUICK_DEFAULTS["n_lams"]), "n_lams",
+                       minimum=2)
+    n_patches = check_int(quick_default(n_patches, quick, *QUICK_DEFAULTS["n_patches"]),
+                          "n_patches", minimum=1)
     # the checks of v1model.analysis.sparseness, made before the dictionary is learned
     check_nonnegative(tol, "tol")
     check_positive(local_max_count, "local_max_count")

@@ -50,6 +50,21 @@ PARAMETER_UNITS = {"lam": "units of X", "patch_size": "pixel"}
 PATH_PARAMETERS = {"images": ("skimage",)}
 
 
+#: defaults, (quick, full), of the parameters whose default None ``run`` replaces
+#: by the variant's: a sweep records them without running the study
+#: (:meth:`v1model.sweep.SweepSpec.study_defaults`)
+QUICK_DEFAULTS = {
+    "patch_size": (8, 10),
+    "n_atoms": (128, 400),
+    "n_updates": (300, 2000),
+    "n_train": (5000, 20000),
+    "n_test": (500, 2000),
+    "depths": ((1, 2, 3), (1, 2, 3, 5, 7)),
+    "n_steps": (1000, 5000),
+    "n_iter_max": (100, 300),
+}
+
+
 @checks_parameters
 @quiet_when_told
 def run(
@@ -133,18 +148,23 @@ def run(
                                     check_positive_or_auto)
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
-    p = check_int(quick_default(patch_size, quick, 8, 10), "patch_size", minimum=2)
-    k = check_int(quick_default(n_atoms, quick, 128, 400), "n_atoms", minimum=1)
+    p = check_int(quick_default(patch_size, quick, *QUICK_DEFAULTS["patch_size"]),
+                  "patch_size", minimum=2)
+    k = check_int(quick_default(n_atoms, quick, *QUICK_DEFAULTS["n_atoms"]), "n_atoms", minimum=1)
     lam = check_positive(lam, "lam")
-    n_updates = check_int(quick_default(n_updates, quick, 300, 2000), "n_updates", minimum=1)
-    n_train = check_int(quick_default(n_train, quick, 5000, 20000), "n_train", minimum=1)
-    n_test = check_int(quick_default(n_test, quick, 500, 2000), "n_test", minimum=1)
-    depths = check_depths(quick_default(depths, quick, (1, 2, 3), (1, 2, 3, 5, 7)))
-    n_steps = check_int(quick_default(n_steps, quick, 1000, 5000), "n_steps", minimum=1)
+    n_updates = check_int(quick_default(n_updates, quick, *QUICK_DEFAULTS["n_updates"]),
+                          "n_updates", minimum=1)
+    n_train = check_int(quick_default(n_train, quick, *QUICK_DEFAULTS["n_train"]),
+                        "n_train", minimum=1)
+    n_test = check_int(quick_default(n_test, quick, *QUICK_DEFAULTS["n_test"]),
+                       "n_test", minimum=1)
+    depths = check_depths(quick_default(depths, quick, *QUICK_DEFAULTS["depths"]))
+    n_steps = check_int(quick_default(n_steps, quick, *QUICK_DEFAULTS["n_steps"]),
+                        "n_steps", minimum=1)
     learning_rate = check_positive_or_auto(learning_rate, "learning_rate")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    n_iter_max = check_int(quick_default(n_iter_max, quick, 100, 300), "n_iter_max",
-                           minimum=max(depths))
+    n_iter_max = check_int(quick_default(n_iter_max, quick, *QUICK_DEFAULTS["n_iter_max"]),
+                           "n_iter_max", minimum=max(depths))
     check_bool(progress, "progress")
     check_images(images, prewhitened)
     parameters_checked()  # a sweep's pre-flight stops here, before any work

@@ -65,6 +65,17 @@ PARAMETER_UNITS = {"lam": "units of X", "overcompleteness": "1", "patch_size": "
 PATH_PARAMETERS = {"images": ("skimage",)}
 #: Minibatch updates of a full (not quick) point.
 FULL_UPDATES = 400
+
+#: defaults, (quick, full), of the parameters whose default None ``run`` replaces
+#: by the variant's: a sweep records them without running the study
+#: (:meth:`v1model.sweep.SweepSpec.study_defaults`)
+QUICK_DEFAULTS = {
+    "n_updates": (40, FULL_UPDATES),
+    "lca_tol": (1e-3, 1e-5),
+    "n_train": (2000, 20000),
+    "n_test": (200, 1000),
+}
+
 #: The sweep whose assembled result :func:`plot_sweep` draws.
 SWEEP_SPEC = "examples/sweeps/lca_sweep.toml"
 
@@ -158,14 +169,15 @@ def run(
     lam = check_positive(lam, "lam")
     overcompleteness = check_int(overcompleteness, "overcompleteness", minimum=1)
     patch_size = check_int(patch_size, "patch_size", minimum=2)
-    n_updates = check_int(quick_default(n_updates, quick, 40, FULL_UPDATES), "n_updates", minimum=0)
-    n_train = check_int(n_train if n_train is not None else 2000 if quick else 20000,
+    n_updates = check_int(quick_default(n_updates, quick, *QUICK_DEFAULTS["n_updates"]),
+                          "n_updates", minimum=0)
+    n_train = check_int(quick_default(n_train, quick, *QUICK_DEFAULTS["n_train"]),
                         "n_train", minimum=1)
-    n_test = check_int(n_test if n_test is not None else 200 if quick else 1000, "n_test",
+    n_test = check_int(quick_default(n_test, quick, *QUICK_DEFAULTS["n_test"]), "n_test",
                        minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     tau = check_positive(tau, "tau")
-    lca_tol = check_positive(quick_default(lca_tol, quick, 1e-3, 1e-5), "lca_tol")
+    lca_tol = check_positive(quick_default(lca_tol, quick, *QUICK_DEFAULTS["lca_tol"]), "lca_tol")
     gabor_r2 = check_probability(gabor_r2, "gabor_r2")
     gabor = check_bool(gabor, "gabor")  # "-p gabor=no" would be truthy
     check_bool(progress, "progress")  # learn_dictionary's check

@@ -101,6 +101,16 @@ PARAMETER_UNITS = {"lam": "units of X", "segment_length": "sample", "n_atoms": "
 PATH_PARAMETERS = {"audio_dir": ("synthetic", "none", "null")}
 
 
+#: defaults, (quick, full), of the parameters whose default None ``run`` replaces
+#: by the variant's: a sweep records them without running the study
+#: (:meth:`v1model.sweep.SweepSpec.study_defaults`)
+QUICK_DEFAULTS = {
+    "segment_length": (64, 64),
+    "n_segments": (20000, 50000),
+    "n_updates": (300, 2000),
+}
+
+
 @checks_parameters
 @quiet_when_told
 def run(
@@ -198,15 +208,17 @@ def run(
     synthetic, folder = audio_folder(audio_dir, pattern)
     if sample_rate is not None:
         sample_rate = check_positive(sample_rate, "sample_rate")
-    segment_length = check_int(quick_default(segment_length, quick, 64, 64), "segment_length",
-                               minimum=8)
+    segment_length = check_int(
+        quick_default(segment_length, quick, *QUICK_DEFAULTS["segment_length"]),
+        "segment_length", minimum=8)
     n_atoms = check_int(quick_default(n_atoms, quick, segment_length, segment_length),
                         "n_atoms", minimum=2)
     lam = check_positive(lam, "lam")
-    n_segments = check_int(quick_default(n_segments, quick, 20000, 50000), "n_segments",
-                           minimum=1)
+    n_segments = check_int(quick_default(n_segments, quick, *QUICK_DEFAULTS["n_segments"]),
+                           "n_segments", minimum=1)
     min_rms = check_nonnegative(min_rms, "min_rms")
-    n_updates = check_int(quick_default(n_updates, quick, 300, 2000), "n_updates", minimum=1)
+    n_updates = check_int(quick_default(n_updates, quick, *QUICK_DEFAULTS["n_updates"]),
+                          "n_updates", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     min_centre_frequency, localization_threshold = check_analysis_parameters(
         min_centre_frequency, localization_threshold)

@@ -160,6 +160,15 @@ REFERENCE = (
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
 PATH_PARAMETERS = {"images": ("skimage",)}
 
+#: defaults, (quick, full), of the parameters whose default None ``run`` replaces
+#: by the variant's: a sweep records them without running the study
+#: (:meth:`v1model.sweep.SweepSpec.study_defaults`)
+QUICK_DEFAULTS = {
+    "patch_size": (8, 16),
+    "n_atoms": (64, 256),
+    "n_patches": (30000, 100000),
+}
+
 HELDOUT_TOL = {"l1": 1e-4, "cauchy": 1e-6}
 """Default tolerance of the held-out codes, by prior: the solvers' own defaults
 (FISTA: relative step; Cauchy MAP: relative gradient)."""
@@ -254,8 +263,10 @@ def run(
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
     check_images(images, prewhitened)
-    patch_size = check_int(quick_default(patch_size, quick, 8, 16), "patch_size", minimum=2)
-    n_atoms = check_int(quick_default(n_atoms, quick, 64, 256), "n_atoms", minimum=1)
+    patch_size = check_int(quick_default(patch_size, quick, *QUICK_DEFAULTS["patch_size"]),
+                           "patch_size", minimum=2)
+    n_atoms = check_int(quick_default(n_atoms, quick, *QUICK_DEFAULTS["n_atoms"]),
+                        "n_atoms", minimum=1)
     cauchy_full = prior == "cauchy" and not quick  # sparsenet's cleaner, annealed schedule
     n_updates = check_int(quick_default(n_updates, quick, 1500, CAUCHY_FULL_UPDATES
                                         if cauchy_full else 3000), "n_updates", minimum=1)
@@ -268,7 +279,8 @@ def run(
     if lr_final is None:  # the L1 learner's own default, lr / 10
         lr_final = lr if prior == "cauchy" and quick else lr / 10
     lr_final = check_positive(lr_final, "lr_final")
-    n_patches = check_int(quick_default(n_patches, quick, 30000, 100000), "n_patches", minimum=1)
+    n_patches = check_int(quick_default(n_patches, quick, *QUICK_DEFAULTS["n_patches"]),
+                          "n_patches", minimum=1)
     n_eval = check_int(n_eval, "n_eval", minimum=1)
     heldout_max_iter = check_int(heldout_max_iter, "heldout_max_iter", minimum=1)
     check_bool(progress, "progress")  # the learning's check, before the images are loaded

@@ -122,6 +122,16 @@ REFERENCE = (
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
 PATH_PARAMETERS = {"images": ("skimage",)}
 
+#: defaults, (quick, full), of the parameters whose default None ``run`` replaces
+#: by the variant's: a sweep records them without running the study
+#: (:meth:`v1model.sweep.SweepSpec.study_defaults`)
+QUICK_DEFAULTS = {
+    "patch_size": (8, 12),
+    "n_updates": (200, 600),
+    "n_patches": (30000, 100000),
+    "n_eval": (1000, 2000),
+}
+
 #: Gabor-fit parameters kept in the Dataset
 GABOR_VARS = ("x0", "y0", "orientation", "frequency", "sigma_x", "sigma_y", "r2")
 LEARNERS = ("online", "olshausen-field")
@@ -235,7 +245,8 @@ def run(
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
     check_images(images, prewhitened)
-    patch_size = check_int(quick_default(patch_size, quick, 8, 12), "patch_size", minimum=4)
+    patch_size = check_int(quick_default(patch_size, quick, *QUICK_DEFAULTS["patch_size"]),
+                           "patch_size", minimum=4)
     levels = [check_int(m, "overcompleteness", minimum=1)
               for m in np.atleast_1d(np.asarray(overcompleteness, dtype=object))]
     if not levels or sorted(set(levels)) != levels:
@@ -245,10 +256,13 @@ def run(
     learner = check_choice(learner, "learner", LEARNERS)
     forget_factor = check_nonnegative(forget_factor, "forget_factor")
     learning_tol = check_positive(learning_tol, "learning_tol")
-    n_updates = check_int(quick_default(n_updates, quick, 200, 600), "n_updates", minimum=1)
+    n_updates = check_int(quick_default(n_updates, quick, *QUICK_DEFAULTS["n_updates"]),
+                          "n_updates", minimum=1)
     check_int(batch_size, "batch_size", minimum=1)  # the learners' check
-    n_patches = check_int(quick_default(n_patches, quick, 30000, 100000), "n_patches", minimum=1)
-    n_eval = check_int(quick_default(n_eval, quick, 1000, 2000), "n_eval", minimum=1)
+    n_patches = check_int(quick_default(n_patches, quick, *QUICK_DEFAULTS["n_patches"]),
+                          "n_patches", minimum=1)
+    n_eval = check_int(quick_default(n_eval, quick, *QUICK_DEFAULTS["n_eval"]),
+                       "n_eval", minimum=1)
     check_bool(progress, "progress")  # the learners' and fit_gabor's check
     rng = as_generator(seed)
     parameters_checked()  # a sweep's pre-flight stops here, before any work

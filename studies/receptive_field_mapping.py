@@ -72,6 +72,15 @@ PARAMETER_UNITS = {"lam": "units of X", "white_contrast": "units of X",
 PATH_PARAMETERS = {"dictionary": ("none", "null"), "images": ("skimage",)}
 
 
+#: defaults, (quick, full), of the parameters whose default None ``run`` replaces
+#: by the variant's: a sweep records them without running the study
+#: (:meth:`v1model.sweep.SweepSpec.study_defaults`)
+QUICK_DEFAULTS = {
+    "n_white": (5000, 50000),
+    "n_sparse": (10000, 100000),
+}
+
+
 @checks_parameters
 @quiet_when_told
 def run(
@@ -199,8 +208,10 @@ def run(
     n_updates = default_updates(n_updates, quick=quick, dictionary=dictionary)
     # checked before the dictionary is learned, under the names the user gave
     # reverse correlation needs two stimuli at least (a covariance)
-    n_white = check_int(quick_default(n_white, quick, 5000, 50000), "n_white", minimum=2)
-    n_sparse = check_int(quick_default(n_sparse, quick, 10000, 100000), "n_sparse", minimum=2)
+    n_white = check_int(quick_default(n_white, quick, *QUICK_DEFAULTS["n_white"]),
+                        "n_white", minimum=2)
+    n_sparse = check_int(quick_default(n_sparse, quick, *QUICK_DEFAULTS["n_sparse"]),
+                         "n_sparse", minimum=2)
     for name, value in (("n_orientations", n_orientations), ("n_frequencies", n_frequencies),
                         ("n_phases", n_phases), ("n_sample_units", n_sample_units),
                         ("n_contrasts", n_contrasts),

@@ -55,6 +55,18 @@ REFERENCE = (
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
 PATH_PARAMETERS = {"images": ("skimage",)}
 
+#: defaults, (quick, full), of the parameters whose default None ``run`` replaces
+#: by the variant's: a sweep records them without running the study
+#: (:meth:`v1model.sweep.SweepSpec.study_defaults`)
+QUICK_DEFAULTS = {
+    "patch_size": (8, 12),
+    "lam": (0.2, 0.2),
+    "n_updates": (400, 3000),
+    "n_train": (20000, 100000),
+    "n_eval": (100, 500),
+    "n_levels": (5, 8),
+}
+
 #: methods in the rate-distortion comparison
 #: "omp" and "mp" take the same number of atoms k on every patch; "omp_tol" stops each
 #: patch at a squared residual, so like the thresholds it spends atoms where the
@@ -138,6 +150,7 @@ def run(
     """
     from stimuli import sample_patches
     from studies._checks import check_images, image_source_attr
+    from studies._defaults import quick_default
     from v1model.inference import ConvergenceWarning, encode, fista, lca, max_stable_dt
     from v1model.io import seed_attr
     from v1model.learning.olshausen_field import learn_dictionary
@@ -145,19 +158,19 @@ def run(
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
     rng = as_generator(seed)
-    p = check_int(patch_size if patch_size is not None else (8 if quick else 12), "patch_size",
+    p = check_int(quick_default(patch_size, quick, *QUICK_DEFAULTS["patch_size"]), "patch_size",
                   minimum=2)
     k = check_int(n_atoms if n_atoms is not None else 2 * p * p, "n_atoms", minimum=1)
-    lam = check_positive(lam if lam is not None else 0.2, "lam")
-    n_updates = check_int(n_updates if n_updates is not None else (400 if quick else 3000),
+    lam = check_positive(quick_default(lam, quick, *QUICK_DEFAULTS["lam"]), "lam")
+    n_updates = check_int(quick_default(n_updates, quick, *QUICK_DEFAULTS["n_updates"]),
                           "n_updates", minimum=1)
-    n_train = check_int(n_train if n_train is not None else (20000 if quick else 100000),
+    n_train = check_int(quick_default(n_train, quick, *QUICK_DEFAULTS["n_train"]),
                         "n_train", minimum=1)
-    n_eval = check_int(n_eval if n_eval is not None else (100 if quick else 500), "n_eval",
+    n_eval = check_int(quick_default(n_eval, quick, *QUICK_DEFAULTS["n_eval"]), "n_eval",
                        minimum=1)
     tau = check_positive(tau, "tau")
     t_max = check_positive(t_max if t_max is not None else (30 if quick else 40) * tau, "t_max")
-    n_levels = check_int(n_levels if n_levels is not None else (5 if quick else 8), "n_levels",
+    n_levels = check_int(quick_default(n_levels, quick, *QUICK_DEFAULTS["n_levels"]), "n_levels",
                          minimum=2)
     check_bool(progress, "progress")  # learn_dictionary's check
     check_images(images, prewhitened)

@@ -62,6 +62,17 @@ PARAMETER_UNITS = {"n_sources": "1", "k": "1", "noise": "1", "min_ratio": "1",
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
 PATH_PARAMETERS = {}
 
+#: defaults, (quick, full), of the parameters whose default None ``run`` replaces
+#: by the variant's: a sweep records them without running the study
+#: (:meth:`v1model.sweep.SweepSpec.study_defaults`)
+QUICK_DEFAULTS = {
+    "min_ratio": (0.25, 0.125),
+    "max_ratio": (0.75, 1.0),
+    "n_ratios": (3, 8),
+    "n_steps": (2000, 3000),
+    "n_train": (8000, 10000),
+}
+
 #: the codes compared, in the Dataset's ``coder`` order (not "method": ``.sel(method=)``
 #: is xarray's own keyword)
 CODERS = ("sae_encoder", "mp", "omp", "omp_true_dictionary")
@@ -184,16 +195,21 @@ def run(
     n_sources = check_int(n_sources, "n_sources", minimum=2)
     k = check_int(k, "k", minimum=1, maximum=n_sources)
     noise = check_nonnegative(noise, "noise")
-    min_ratio = check_probability(quick_default(min_ratio, quick, 0.25, 0.125), "min_ratio",
+    min_ratio = check_probability(quick_default(min_ratio, quick, *QUICK_DEFAULTS["min_ratio"]),
+                                  "min_ratio",
                                   open_interval=False)
-    max_ratio = check_probability(quick_default(max_ratio, quick, 0.75, 1.0), "max_ratio",
+    max_ratio = check_probability(quick_default(max_ratio, quick, *QUICK_DEFAULTS["max_ratio"]),
+                                  "max_ratio",
                                   open_interval=False)
     if not 0 < min_ratio <= max_ratio:
         raise ValueError(f"min_ratio and max_ratio must satisfy 0 < min_ratio <= max_ratio "
                          f"<= 1, got min_ratio={min_ratio!r}, max_ratio={max_ratio!r}")
-    n_ratios = check_int(quick_default(n_ratios, quick, 3, 8), "n_ratios", minimum=1)
-    n_steps = check_int(quick_default(n_steps, quick, 2000, 3000), "n_steps", minimum=1)
-    n_train = check_int(quick_default(n_train, quick, 8000, 10000), "n_train", minimum=256)
+    n_ratios = check_int(quick_default(n_ratios, quick, *QUICK_DEFAULTS["n_ratios"]),
+                         "n_ratios", minimum=1)
+    n_steps = check_int(quick_default(n_steps, quick, *QUICK_DEFAULTS["n_steps"]),
+                        "n_steps", minimum=1)
+    n_train = check_int(quick_default(n_train, quick, *QUICK_DEFAULTS["n_train"]),
+                        "n_train", minimum=256)
     # the FVU divides by the variance about the held-out mean: none with one sample
     n_test = check_int(n_test, "n_test", minimum=2)
     progress = check_bool(progress, "progress")

@@ -54,6 +54,16 @@ REFERENCE = (
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
 PATH_PARAMETERS = {"images": ("skimage",)}
 
+#: defaults, (quick, full), of the parameters whose default None ``run`` replaces
+#: by the variant's: a sweep records them without running the study
+#: (:meth:`v1model.sweep.SweepSpec.study_defaults`)
+QUICK_DEFAULTS = {
+    "patch_size": (8, 12),
+    "k": (6, 10),
+    "n_steps": (2000, 6000),
+    "n_patches": (20000, 100000),
+}
+
 #: Gabor-fit parameters kept in the Dataset, with their units
 GABOR_UNITS = {"x0": "pixel", "y0": "pixel", "orientation": "rad",
                "frequency": "cycles/pixel", "sigma_x": "pixel", "sigma_y": "pixel", "r2": "1"}
@@ -134,18 +144,21 @@ def run(
     from v1model.validation import as_generator, check_bool, check_int, check_positive
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
-    patch_size = check_int(quick_default(patch_size, quick, 8, 12), "patch_size", minimum=4)
+    patch_size = check_int(quick_default(patch_size, quick, *QUICK_DEFAULTS["patch_size"]),
+                           "patch_size", minimum=4)
     overcompleteness = check_int(overcompleteness, "overcompleteness", minimum=1)
     n_latents = overcompleteness * patch_size * patch_size
-    k = check_int(quick_default(k, quick, 6, 10), "k", minimum=1, maximum=n_latents)
-    n_steps = check_int(quick_default(n_steps, quick, 2000, 6000), "n_steps", minimum=1)
+    k = check_int(quick_default(k, quick, *QUICK_DEFAULTS["k"]), "k", minimum=1,
+                  maximum=n_latents)
+    n_steps = check_int(quick_default(n_steps, quick, *QUICK_DEFAULTS["n_steps"]),
+                        "n_steps", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     lr = check_positive(lr, "lr")
     if lr > 1:  # the autoencoder's own limit, checked here before any work (pre-flight)
         raise ValueError(f"lr must be <= 1 (the Adam step of the unit-norm decoder rows; "
                          f"1e-3 to 3e-3 is usual), got {lr!r}")
-    n_patches = check_int(quick_default(n_patches, quick, 20000, 100000), "n_patches",
-                          minimum=batch_size)
+    n_patches = check_int(quick_default(n_patches, quick, *QUICK_DEFAULTS["n_patches"]),
+                          "n_patches", minimum=batch_size)
     # the held-out FVU divides by the variance about the held-out mean: none with one patch
     n_eval = check_int(n_eval, "n_eval", minimum=2)
     progress = check_bool(progress, "progress")

@@ -139,6 +139,19 @@ PARAMETER_UNITS = {"lam": "units of X", "overcompleteness": "1",
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
 PATH_PARAMETERS = {"images": ("skimage",)}
 
+#: defaults, (quick, full), of the parameters whose default None ``run`` replaces
+#: by the variant's: a sweep records them without running the study
+#: (:meth:`v1model.sweep.SweepSpec.study_defaults`)
+QUICK_DEFAULTS = {
+    "kernel_size": (8, 16),
+    "n_updates": (40, 100),
+    "long_factor": (0, 4),
+    "patch_updates": (500, 3000),
+    "n_patches": (20_000, 100_000),
+    "batch_size": (8, 4),
+    "n_eval": (6, 4),
+}
+
 
 def _support_radius(kernels, fraction):
     """Radius (pixels) around each kernel's energy centroid holding ``fraction``
@@ -303,8 +316,8 @@ def run(
 
     quick = check_bool(quick, "quick")
     progress = check_bool(progress, "progress")
-    kernel_size = check_int(quick_default(kernel_size, quick, 8, 16), "kernel_size",
-                            minimum=2)
+    kernel_size = check_int(quick_default(kernel_size, quick, *QUICK_DEFAULTS["kernel_size"]),
+                            "kernel_size", minimum=2)
     if strides is None:
         # the kernel size's own: (16, 8, 4, 2) were the default whatever kernel_size, so
         # -p kernel_size=12 was refused ("strides: 8 does not divide kernel_size=12") and 32
@@ -327,19 +340,24 @@ def run(
         raise ValueError(f"extra_kernel_size={extra_kernel_size} must be a multiple of the "
                          f"shortest stride {strides[-1]}")
     lam = check_positive(lam, "lam")
-    n_updates = check_int(quick_default(n_updates, quick, 40, 100), "n_updates", minimum=1)
-    long_factor = check_int(quick_default(long_factor, quick, 0, 4), "long_factor", minimum=0)
-    patch_updates = check_int(quick_default(patch_updates, quick, 500, 3000), "patch_updates",
-                              minimum=0)
-    n_patches = check_int(quick_default(n_patches, quick, 20_000, 100_000), "n_patches",
-                          minimum=1)
-    batch_size = check_int(quick_default(batch_size, quick, 8, 4), "batch_size", minimum=1)
+    n_updates = check_int(quick_default(n_updates, quick, *QUICK_DEFAULTS["n_updates"]),
+                          "n_updates", minimum=1)
+    long_factor = check_int(quick_default(long_factor, quick, *QUICK_DEFAULTS["long_factor"]),
+                            "long_factor", minimum=0)
+    patch_updates = check_int(
+        quick_default(patch_updates, quick, *QUICK_DEFAULTS["patch_updates"]),
+        "patch_updates", minimum=0)
+    n_patches = check_int(quick_default(n_patches, quick, *QUICK_DEFAULTS["n_patches"]),
+                          "n_patches", minimum=1)
+    batch_size = check_int(quick_default(batch_size, quick, *QUICK_DEFAULTS["batch_size"]),
+                           "batch_size", minimum=1)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     eval_lams = [0.5, 1.0, 2.0, 4.0, 8.0] if eval_lams is None else eval_lams
     if np.ndim(eval_lams) != 1 or len(eval_lams) < 2:
         raise ValueError(f"eval_lams must be a list of at least 2 values, got {eval_lams!r}")
     eval_lams = sorted(check_positive(v, "eval_lams") for v in eval_lams)
-    n_eval = check_int(quick_default(n_eval, quick, 6, 4), "n_eval", minimum=1)
+    n_eval = check_int(quick_default(n_eval, quick, *QUICK_DEFAULTS["n_eval"]),
+                       "n_eval", minimum=1)
     tol = check_positive(tol, "tol")
     eval_max_iter = check_int(eval_max_iter, "eval_max_iter", minimum=1)
     if matched_rate is not None:

@@ -130,6 +130,13 @@ PARAMETER_UNITS = {"lam": "units of X", "kernel_size": "sample", "n_kernels": "1
 #: parameters that take a file or folder path, with the texts they take that are no
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
 PATH_PARAMETERS = {"audio_dir": ("synthetic", "none", "null")}
+#: defaults, (quick, full), of the parameters whose default None ``run`` replaces
+#: by the variant's: a sweep records them without running the study
+#: (:meth:`v1model.sweep.SweepSpec.study_defaults`)
+QUICK_DEFAULTS = {
+    "n_updates": (100, 1500),
+}
+
 #: the kernel sets analysed, in the order of the ``control`` coordinate
 CONTROLS = ("learned", "white_noise", "random")
 #: the kernel sets in words, for figure titles
@@ -316,7 +323,8 @@ def run(
                          f"{excerpt_length} (crops are cut from the training excerpts)")
     n_excerpts = check_int(n_excerpts, "n_excerpts", minimum=1)
     min_rms = check_nonnegative(min_rms, "min_rms")
-    n_updates = check_int(quick_default(n_updates, quick, 100, 1500), "n_updates", minimum=1)
+    n_updates = check_int(quick_default(n_updates, quick, *QUICK_DEFAULTS["n_updates"]),
+                          "n_updates", minimum=1)
     control_updates = check_int(quick_default(control_updates, quick, max(1, n_updates // 3),
                                               max(1, n_updates // 3)),
                                 "control_updates", minimum=1)

@@ -49,6 +49,19 @@ PARAMETER_UNITS = {"spiking_run_time": "s"}
 PATH_PARAMETERS = {"images": ("skimage",)}
 
 
+#: defaults, (quick, full), of the parameters whose default None ``run`` replaces
+#: by the variant's: a sweep records them without running the study
+#: (:meth:`v1model.sweep.SweepSpec.study_defaults`)
+QUICK_DEFAULTS = {
+    "patch_size": (8, 16),
+    "n_atoms": (64, 256),
+    "n_patches": (20, 100),
+    "duration": (0.5, 2.0),
+    "target": ("numpy", "cython"),
+    "dictionary_updates": (100, 300),
+}
+
+
 @checks_parameters
 @quiet_when_told
 def run(
@@ -123,16 +136,20 @@ def run(
     quick = check_bool(quick, "quick")  # "no" would be truthy
     check_images(images, prewhitened)
     # check_patch_size's own check; the size against the images' comes once they are loaded
-    patch_size = check_int(quick_default(patch_size, quick, 8, 16), "patch_size", minimum=1)
-    n_atoms = check_int(quick_default(n_atoms, quick, 64, 256), "n_atoms", minimum=1)
-    n_patches = check_int(quick_default(n_patches, quick, 20, 100), "n_patches", minimum=1)
-    if dictionary_updates is None:
-        dictionary_updates = 100 if quick else 300
-    dictionary_updates = check_int(dictionary_updates, "dictionary_updates", minimum=1)
-    duration = check_positive(quick_default(duration, quick, 0.5, 2.0), "duration")
+    patch_size = check_int(quick_default(patch_size, quick, *QUICK_DEFAULTS["patch_size"]),
+                           "patch_size", minimum=1)
+    n_atoms = check_int(quick_default(n_atoms, quick, *QUICK_DEFAULTS["n_atoms"]),
+                        "n_atoms", minimum=1)
+    n_patches = check_int(quick_default(n_patches, quick, *QUICK_DEFAULTS["n_patches"]),
+                          "n_patches", minimum=1)
+    dictionary_updates = check_int(
+        quick_default(dictionary_updates, quick, *QUICK_DEFAULTS["dictionary_updates"]),
+        "dictionary_updates", minimum=1)
+    duration = check_positive(quick_default(duration, quick, *QUICK_DEFAULTS["duration"]),
+                              "duration")
     if isinstance(target, str) and target.strip().lower() in ("none", "null"):
         target = None  # `-p target=none` (the CLI passes a text parameter's "none" as text)
-    target = quick_default(target, quick, "numpy", "cython")
+    target = quick_default(target, quick, *QUICK_DEFAULTS["target"])
     rng = as_generator(seed)
     # spiking_lca's checks of lam, duration, dt, tau_m, tau_syn and target (the other
     # arguments at spiking_lca's defaults, as below), before the dictionary is learned

@@ -129,6 +129,15 @@ PARAMETER_UNITS = {"lam": "units of X", "lca_tol": "1", "margin": "pixel",
 #: parameters that take a file or folder path, with the texts they take that are no
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
 PATH_PARAMETERS = {"dictionary": ("none", "null"), "images": ("skimage",)}
+#: defaults, (quick, full), of the parameters whose default None ``run`` replaces
+#: by the variant's: a sweep records them without running the study
+#: (:meth:`v1model.sweep.SweepSpec.study_defaults`)
+QUICK_DEFAULTS = {
+    "lam": (0.1, 0.15),
+    "n_diameters": (24, 32),
+    "n_lengths": (24, 32),
+}
+
 MODELS = ("lca", "linear")
 
 
@@ -264,7 +273,7 @@ def run(
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
     n_updates = default_updates(n_updates, quick=quick, dictionary=dictionary)
-    lam = check_positive(quick_default(lam, quick, 0.1, 0.15), "lam")
+    lam = check_positive(quick_default(lam, quick, *QUICK_DEFAULTS["lam"]), "lam")
     lca_tol = check_positive(lca_tol, "lca_tol")
     con = np.sort(check_array(contrasts, "contrasts", ndim=1))
     if np.any(con <= 0):
@@ -277,8 +286,10 @@ def run(
         # a repeated value became a repeated 'contrast' coordinate: .sel and alignment fail
         raise ValueError(f"contrasts must not repeat a value (each is one coordinate of the "
                          f"result), got {contrasts!r}")
-    n_diameters = check_int(quick_default(n_diameters, quick, 24, 32), "n_diameters", minimum=2)
-    n_lengths = check_int(quick_default(n_lengths, quick, 24, 32), "n_lengths", minimum=2)
+    n_diameters = check_int(quick_default(n_diameters, quick, *QUICK_DEFAULTS["n_diameters"]),
+                            "n_diameters", minimum=2)
+    n_lengths = check_int(quick_default(n_lengths, quick, *QUICK_DEFAULTS["n_lengths"]),
+                          "n_lengths", minimum=2)
     test_contrast = check_positive(test_contrast, "test_contrast")
     masks = check_array(mask_contrasts, "mask_contrasts", ndim=1)
     if np.any(masks < 0):

@@ -52,6 +52,17 @@ PARAMETER_UNITS = {"wall_time": "s"}
 PATH_PARAMETERS = {"images": ("skimage",)}
 
 
+#: defaults, (quick, full), of the parameters whose default None ``run`` replaces
+#: by the variant's: a sweep records them without running the study
+#: (:meth:`v1model.sweep.SweepSpec.study_defaults`)
+QUICK_DEFAULTS = {
+    "patch_size": (8, 16),
+    "n_neurons": (64, 256),
+    "n_updates": (3000, 10000),
+    "n_brian2": (20, 100),
+}
+
+
 @checks_parameters
 @quiet_when_told
 def run(
@@ -132,15 +143,17 @@ def run(
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
     check_images(images, prewhitened)
-    patch_size = quick_default(patch_size, quick, 8, 16)
-    n_neurons = check_int(quick_default(n_neurons, quick, 64, 256), "n_neurons", minimum=1)
+    patch_size = quick_default(patch_size, quick, *QUICK_DEFAULTS["patch_size"])
+    n_neurons = check_int(quick_default(n_neurons, quick, *QUICK_DEFAULTS["n_neurons"]),
+                          "n_neurons", minimum=1)
     if n_neurons < 2:
         # one unit has no lateral inhibition: the study's W_ij against the RF overlap of
         # pairs (overlap_correlation, its figure) would fail after the learning
         raise ValueError(f"n_neurons must be >= 2 (the study compares the inhibition of "
                          f"pairs of units with their receptive-field overlap), got {n_neurons}")
-    n_updates = check_int(quick_default(n_updates, quick, 3000, 10000), "n_updates", minimum=1)
-    n_brian2 = check_int(n_brian2 if n_brian2 is not None else (20 if quick else 100),
+    n_updates = check_int(quick_default(n_updates, quick, *QUICK_DEFAULTS["n_updates"]),
+                          "n_updates", minimum=1)
+    n_brian2 = check_int(quick_default(n_brian2, quick, *QUICK_DEFAULTS["n_brian2"]),
                          "n_brian2", minimum=0)
     n_eval = check_int(n_eval, "n_eval", minimum=1)
     n_brian2 = min(n_brian2, n_eval)  # Brian2 runs on held-out patches: at most n_eval of them

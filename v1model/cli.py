@@ -192,6 +192,8 @@ def _study_run(args) -> int:
 
     from studies import get_study, study_parameters
 
+    from .validation import check_path
+
     module = get_study(args.name)
     accepted = study_parameters(module.NAME)
     signature = dict(inspect.signature(module.run).parameters)
@@ -231,7 +233,8 @@ def _study_run(args) -> int:
     if args.out is not None and not args.out.strip():
         # an empty --out (an unset shell variable) wrote to results/NAME unsaid
         raise ValueError(f"--out is empty; give a folder (default: results/{module.NAME})")
-    outdir = Path(args.out).expanduser() if args.out else Path("results") / module.NAME
+    # "$SCRATCH/r" quoted, or from a script that did not expand it: as the study's paths
+    outdir = check_path(args.out, "--out") if args.out else Path("results") / module.NAME
     # a bad output folder must fail now, not after the study has run
     if outdir.exists() and not outdir.is_dir():
         raise ValueError(f"--out: {str(outdir)!r} exists and is not a folder")

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import difflib
 import functools
 import inspect
+import sys
 
 import numpy as np
 
@@ -165,7 +167,10 @@ def quiet_when_told(job):
     Returns
     -------
     callable
-        ``job`` with the same signature (``inspect.signature`` follows it).
+        ``job`` with the same signature (``inspect.signature`` follows it). A
+        call it cannot take (an unknown keyword) raises a TypeError naming the
+        job (and the study, for a study's ``run``), the keyword, its close
+        matches and the parameters the job takes.
     """
     signature = inspect.signature(job)
     if "progress" not in signature.parameters:
@@ -175,10 +180,35 @@ def quiet_when_told(job):
 
     @functools.wraps(job)
     def run_quietly_when_told(*args, **kwargs):
-        progress = signature.bind_partial(*args, **kwargs).arguments.get("progress", default)
+        try:
+            bound = signature.bind_partial(*args, **kwargs)
+        except TypeError as exc:  # bind_partial's message names no function
+            raise TypeError(_binding_error(job, signature, kwargs, exc)) from None
+        progress = bound.arguments.get("progress", default)
         # np.False_ (a flag read from an attribute) is False too; the job checks the type
         quiet = progress is False or (isinstance(progress, np.bool_) and not progress)
         with quiet_auto_bars() if quiet else contextlib.nullcontext():
             return job(*args, **kwargs)
 
     return run_quietly_when_told
+
+
+def _binding_error(job, signature, kwargs, exc) -> str:
+    """The message of a call ``job`` cannot take: ``Signature.bind_partial`` says only
+    "got an unexpected keyword argument 'tau'", without the job or what it takes."""
+    study = getattr(sys.modules.get(job.__module__), "NAME", None)
+    where = f"{job.__module__}.{job.__qualname__}()"
+    if isinstance(study, str):
+        where = f"study {study!r} ({where})"
+    params = signature.parameters
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    named = [name for name, p in params.items()
+             if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    unknown = [key for key in kwargs if key not in params and not takes_any]
+    if not unknown:  # too many positional arguments, a keyword given twice: Python's words
+        return f"{where}: {exc}"
+    key = unknown[0]
+    close = difflib.get_close_matches(key, named, n=3, cutoff=0.6)
+    hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+    return (f"{where} has no parameter {key!r}{hint}; valid parameters: "
+            f"{', '.join(sorted(named))}")

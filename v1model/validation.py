@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -858,7 +859,12 @@ def check_positive_or_auto(value, name: str):
 
 
 def check_path(path, name: str = "path") -> Path:
-    """A file or folder name as a ``Path``, ``~`` expanded.
+    """A file or folder name as a ``Path``, its ``$VAR`` (``${VAR}``) and ``~`` expanded.
+
+    Every path a study takes (``images``, ``dictionary``, ``reference``,
+    ``audio_dir``, ``v1model study run --out``) comes through here, so that a
+    sweep spec's ``images = "$SCRATCH/imgs"``, which no shell expanded, names the
+    same folder as on a command line.
 
     Parameters
     ----------
@@ -876,12 +882,20 @@ def check_path(path, name: str = "path") -> Path:
     TypeError
         For anything else (None, a number: pathlib's own message named no argument)
         or an empty name.
+    ValueError
+        For a ``$VAR`` that is not set (``os.path.expandvars`` left it as written: a
+        folder literally named ``$SCRATCH`` was looked for).
     """
     if not isinstance(path, (str, os.PathLike)) or str(path) == "":
         raise TypeError(f"{name} must be a file name (str or os.PathLike), got {path!r}")
+    expanded = os.path.expandvars(os.fspath(path))
+    unset = re.search(r"\$(\{)?([A-Za-z_]\w*)(?(1)\})", expanded)
+    if unset:
+        raise ValueError(f"{name}: {os.fspath(path)!r} uses the environment variable "
+                         f"{unset.group(2)}, which is not set")
     # "~/r.nc" must be the same file for the writer and for the readers (h5py and
     # xarray expand it; a literal "~" folder would be created otherwise)
-    return Path(path).expanduser()
+    return Path(expanded).expanduser()
 
 
 def check_choice(value, name: str, choices) -> str:

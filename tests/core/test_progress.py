@@ -326,3 +326,21 @@ def test_sae_partial_fit_chunks_draw_the_delayed_bar(record_bars):
     sae.partial_fit(X[:128])
     assert made == [["sae (topk)", False, 0.0], ["sae (topk)", False, PROGRESS_DELAY],
                     ["sae (topk)", True, 0.0]]
+
+
+def test_a_job_refuses_an_unknown_keyword_naming_itself_and_the_close_matches():
+    # bind_partial's bare "got an unexpected keyword argument 'tau'" named no function
+    from v1model.progress import quiet_when_told
+
+    @quiet_when_told
+    def job(n, *, tau_m=1.0, tau_syn=2.0, progress=True):
+        return n
+
+    with pytest.raises(TypeError) as info:
+        job(1, tau=0.02)
+    message = str(info.value)
+    assert "job() has no parameter 'tau' (did you mean 'tau_m' or 'tau_syn'?)" in message
+    assert message.endswith("valid parameters: n, progress, tau_m, tau_syn")
+    with pytest.raises(TypeError, match=r"job\(\): too many positional arguments"):
+        job(1, 2)
+    assert job(3, tau_m=0.5) == 3  # a valid call is untouched

@@ -149,3 +149,27 @@ def test_a_folder_that_turns_read_only_during_the_run_keeps_the_result(tmp_path,
         xr.testing.assert_identical(load_dataset(kept).drop_attrs(), result)
     finally:
         real_unlink(kept)
+
+
+def test_out_and_recorded_paths_expand_environment_variables(tmp_path, monkeypatch, capsys):
+    # --out '$SCRATCH/res' (quoted, or from a script) made a folder literally named
+    # "$SCRATCH" in the current one; an unset variable is refused, naming it
+    import studies.olshausen_field_1996 as study
+    from studies._checks import image_source_attr
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("V1MODEL_TEST_SCRATCH", str(tmp_path / "scratch"))
+    monkeypatch.delenv("V1MODEL_TEST_UNSET", raising=False)
+    result = xr.Dataset({"d": ("atom", np.arange(3.0))})
+    monkeypatch.setattr(study, "run", lambda **kwargs: result)
+    monkeypatch.setattr(study, "plot", lambda ds, outdir: [])
+    assert main(["study", "run", study.NAME, "--out", "$V1MODEL_TEST_SCRATCH/res"]) == 0
+    assert (tmp_path / "scratch" / "res" / f"{study.NAME}.nc").is_file()
+    assert main(["study", "run", study.NAME, "--out", "${V1MODEL_TEST_UNSET}/res"]) == 2
+    assert capsys.readouterr().err == (
+        "v1model: error: --out: '${V1MODEL_TEST_UNSET}/res' uses the environment variable "
+        "V1MODEL_TEST_UNSET, which is not set\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scratch"]
+    # a result's attrs name the folder the variable stood for
+    (tmp_path / "scratch" / "imgs").mkdir()
+    assert image_source_attr("$V1MODEL_TEST_SCRATCH/imgs") == str(tmp_path / "scratch" / "imgs")

@@ -145,6 +145,25 @@ def test_check_path_names_what_is_not_a_file_name():
     assert check_path("~/x.nc") == Path.home() / "x.nc"
 
 
+def test_check_path_expands_environment_variables_and_refuses_unset_ones(monkeypatch):
+    # a spec file is no shell: "$SCRATCH/imgs" reached the studies as written
+    from pathlib import Path
+
+    from v1model.validation import check_path
+
+    monkeypatch.setenv("V1MODEL_TEST_DIR", "/data/v1")
+    monkeypatch.setenv("HOME", "/home/someone")
+    monkeypatch.delenv("V1MODEL_TEST_UNSET", raising=False)
+    assert check_path("$V1MODEL_TEST_DIR/imgs") == Path("/data/v1/imgs")
+    assert check_path(Path("${V1MODEL_TEST_DIR}/a.nc")) == Path("/data/v1/a.nc")
+    assert check_path("~/imgs") == Path("/home/someone/imgs")
+    assert check_path("price$5.nc") == Path("price$5.nc")  # no variable name: as written
+    for bad in ("$V1MODEL_TEST_UNSET/imgs", "/x/${V1MODEL_TEST_UNSET}"):
+        with pytest.raises(ValueError, match=rf"^images: '{re.escape(bad)}' uses the environment "
+                                             r"variable V1MODEL_TEST_UNSET, which is not set$"):
+            check_path(bad, "images")
+
+
 def test_zero_dimensional_arrays_are_scalars():
     """A number read from a result (ds["lam"].values) is a 0-d array: it was refused."""
     from v1model.validation import check_nonnegative, check_positive, check_probability

@@ -598,3 +598,24 @@ def test_repeated_brian2_calls_build_objects_of_the_same_names(weights, brian2_n
         sailnet_inference(X, Q, W, theta, simulator="brian2", target="numpy")
     names = [sorted(obj.name for obj in net.objects) for net in brian2_networks]
     assert len(names[0]) >= 2 and names[-1] == names[0]
+
+
+def test_a_silent_continued_run_gives_advice_it_can_follow():
+    # "lower theta0=1e+06" was advised where theta0 cannot be given (with previous)
+    pool = np.random.default_rng(0).standard_normal((50, 4))
+    kw = dict(gamma=0.0, batch_size=2, n_steps=3, progress=False)
+    silent = learn_sailnet(pool, 3, n_updates=10, theta0=1e6, seed=0, **kw)
+    with pytest.warns(RuntimeWarning, match="no unit fired") as caught:
+        learn_sailnet(pool, 3, n_updates=100, previous=silent, seed=1, **kw)
+    said = str(caught[0].message)
+    assert "lower theta0=" not in said
+    assert "raise gamma=0.0" in said and "theta0 cannot be given with previous" in said
+    # the advice as given: previous's state, a lower theta0, no previous
+    state = dict(Q0=silent["Q"].values.reshape(3, -1), W0=silent["W"].values,
+                 rate0=silent["rate"].values)
+    with pytest.raises(ValueError, match="theta0 cannot be given with previous"):
+        learn_sailnet(pool, 3, n_updates=1, previous=silent, theta0=0.1, **kw)
+    resumed = learn_sailnet(pool, 3, n_updates=5, theta0=0.1, seed=1, **state, **kw)
+    # gamma = 0: the thresholds stay at theta0, which unit-variance drives now cross
+    np.testing.assert_array_equal(resumed["theta"].values, 0.1)
+    assert resumed["mean_rate"].values.max() > 0  # units fire again

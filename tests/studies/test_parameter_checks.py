@@ -245,3 +245,68 @@ def test_a_synthetic_rate_too_low_for_its_pitches_is_refused_naming_sample_rate(
         get_study(name).run(quick=True, audio_dir="synthetic", sample_rate=800.0,
                             min_centre_frequency=50.0)
     assert _check_only(name, sample_rate=801.0, min_centre_frequency=50.0) is None
+
+
+@pytest.mark.parametrize("name", list_studies())
+def test_an_unknown_keyword_names_the_study_and_its_parameters(name):
+    # Python's run(tau=...) raised "got an unexpected keyword argument" naming no study
+    module = get_study(name)
+    valid = sorted(study_parameters(name))
+    misspelt = valid[-1] + "x"  # close to one real parameter
+    with pytest.raises(TypeError) as info:
+        module.run(quick=True, **{misspelt: 1})
+    message = str(info.value)
+    assert message.startswith(f"study {name!r} ({module.__name__}.run()) has no parameter "
+                              f"{misspelt!r} (did you mean {valid[-1]!r}")
+    assert message.endswith("valid parameters: " + ", ".join(valid))
+
+
+PATH_CASES = [(name, param) for name, module in list_studies().items()
+              for param in module.PATH_PARAMETERS]
+
+
+@pytest.mark.parametrize("name, param", PATH_CASES)
+def test_every_path_parameter_expands_home_and_environment_variables(name, param, tmp_path,
+                                                                     monkeypatch):
+    # a spec's [params] passes "$VAR/..." and "~/..." as written, for the study to expand:
+    # none did, and "$DATA/imgs" was refused as "no such file or folder: '$DATA/imgs'"
+    from scipy.io import savemat
+    from skimage.io import imsave
+
+    (tmp_path / "imgs").mkdir()
+    imsave(tmp_path / "imgs" / "a.png", np.zeros((64, 64), np.uint8), check_contrast=False)
+    (tmp_path / "wavs").mkdir()
+    (tmp_path / "wavs" / "a.wav").write_bytes(b"")  # only found up front, not read
+    (tmp_path / "d.nc").write_bytes(b"")
+    savemat(tmp_path / "A144.mat", {"A": np.random.default_rng(0).standard_normal((144, 144))})
+    target = {"images": "imgs", "audio_dir": "wavs", "dictionary": "d.nc",
+              "reference": "A144.mat"}[param]
+    monkeypatch.setenv("V1MODEL_TEST_DATA", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("V1MODEL_TEST_UNSET", raising=False)
+    for given in (f"$V1MODEL_TEST_DATA/{target}", f"${{V1MODEL_TEST_DATA}}/{target}",
+                  f"~/{target}"):
+        assert _check_only(name, **{param: given}) is None, given
+    assert _check_only(name, **{param: f"$V1MODEL_TEST_UNSET/{target}"}) == (
+        f"ValueError: {param}: '$V1MODEL_TEST_UNSET/{target}' uses the environment variable "
+        "V1MODEL_TEST_UNSET, which is not set")
+
+
+QUICK_DEFAULT_CASES = [(name, param) for name, module in list_studies().items()
+                       for param in getattr(module, "QUICK_DEFAULTS", {})]
+
+
+def test_the_built_in_studies_declare_their_variant_defaults():
+    # what a sweep records for them (SweepSpec.study_defaults) without running the study
+    assert len(QUICK_DEFAULT_CASES) >= 60
+    for name, param in QUICK_DEFAULT_CASES:
+        assert study_parameters(name)[param] is None, (name, param)
+
+
+@pytest.mark.parametrize("name, param", QUICK_DEFAULT_CASES)
+def test_run_takes_its_variant_defaults_from_quick_defaults(name, param, monkeypatch):
+    # the table a sweep records is the one run reads: an unusable value put in it is
+    # refused by the study's check, naming the parameter
+    monkeypatch.setitem(get_study(name).QUICK_DEFAULTS, param, ("abc", "abc"))
+    error = _check_only(name, progress=False)  # a one-point grid
+    assert error is not None and param in error.split(":", 2)[1], error

@@ -103,3 +103,62 @@ def test_an_unchanged_study_resumes_without_a_word(begun, recwarn):
     ds = resume(out, progress=False)
     assert ds["y"].values.tolist() == pytest.approx([0.01, 0.02])
     assert not [w for w in recwarn if issubclass(w.category, SweepWarning)]
+
+
+VARIANT_STUDY = '''
+import xarray as xr
+
+QUICK_DEFAULTS = {"n_updates": (40, 2000)}
+
+
+def run(quick=False, seed=0, x=1.0, n_updates=None):
+    n_updates = (QUICK_DEFAULTS["n_updates"][0 if quick else 1] if n_updates is None
+                 else n_updates)
+    return xr.Dataset({"y": ((), x * n_updates)}, attrs={"n_updates": n_updates})
+'''
+
+
+@pytest.fixture()
+def begun_quick(tmp_path):
+    """``(output, study_module)``: a finished quick two-point sweep whose point 1 file
+    was removed, the study's n_updates=None being 40 when quick (its QUICK_DEFAULTS)."""
+    path = tmp_path / "study_with_variants.py"
+    path.write_text(VARIANT_STUDY)
+    ref = f"{path}:run"
+    out = tmp_path / "out"
+    run(ref, {"x": [1.0, 2.0]}, quick=True, output=out, executor="serial", progress=False)
+    (out / "points" / "000001.nc").unlink()
+    (out / "sweep.nc").unlink()
+    return out, StudyRef(ref).module()
+
+
+def test_a_default_the_study_chooses_by_variant_is_recorded_and_its_change_refused(
+        begun_quick, monkeypatch):
+    # n_updates=None, replaced inside run by 40 (quick) or 2000, was recorded as "None":
+    # a change of the 40 went unseen on resume
+    out, module = begun_quick
+    assert _manifest(out)["study_defaults"] == {"n_updates": "40"}
+    monkeypatch.setitem(module.QUICK_DEFAULTS, "n_updates", (50, 2000))
+    with pytest.raises(SpecError, match=r"n_updates: 40 when the sweep began, 50 now"):
+        resume(out, progress=False)
+    monkeypatch.setitem(module.QUICK_DEFAULTS, "n_updates", (40, 3000))  # the full one
+    ds = resume(out, progress=False)
+    assert ds["y"].values.tolist() == [40.0, 80.0]
+
+
+def test_a_folder_that_recorded_none_for_a_variant_default_resumes(begun_quick, recwarn):
+    out, _ = begun_quick
+    info = _manifest(out)
+    info["study_defaults"] = {"n_updates": "None"}  # begun before QUICK_DEFAULTS were read
+    (out / "sweep.json").write_text(json.dumps(info))
+    ds = resume(out, progress=False)
+    assert ds["y"].values.tolist() == [40.0, 80.0]
+    assert not [w for w in recwarn if issubclass(w.category, SweepWarning)]
+
+
+def test_a_quick_defaults_of_another_shape_is_refused(tmp_path):
+    path = tmp_path / "bad_variants.py"
+    path.write_text(VARIANT_STUDY.replace("(40, 2000)", "40"))
+    with pytest.raises(SpecError, match=r"^study: .*QUICK_DEFAULTS must be a dict of "
+                                        r"parameter name to \(quick default, full default\)"):
+        StudyRef(f"{path}:run").defaults(quick=True)

@@ -353,7 +353,8 @@ def learn_sailnet(
         (homeostasis); defaults 1, 0.01, 0.1.
     theta0 : float or array_like, shape (n_neurons,), optional
         Initial threshold(s) (default 2); ``previous``'s ``theta`` when
-        ``previous`` is given.
+        ``previous`` is given (to continue a run with lower thresholds, pass
+        its state with a lower ``theta0`` instead, see ``W0``).
     batch_size : int
         Images per update (default 100); refused when a batch's patches and
         its neurons' arrays would not fit in memory.
@@ -523,7 +524,8 @@ def learn_sailnet(
             Y = _lif_counts(drive, W, theta, n_steps, eta, dtype).astype(np.float64)
             silent = 0 if Y.any() else silent + 1
             if silent == SILENT_PATIENCE:
-                _warn_silent(done + step + 1, drive, theta, gamma, p, theta0)
+                _warn_silent(done + step + 1, drive, theta, gamma, p, theta0,
+                             continued=previous is not None)
             mean_y = Y.mean(axis=0)
             corr = Y.T @ Y / batch_size
             # Földiák: inhibit pairs that fire together more than chance
@@ -648,9 +650,11 @@ def _raise_diverged(update, Q, W, theta, Y, X, alpha, beta, gamma, p):
         f"SAILnet diverged at update {update}: the {what} overflowed; lower {rule}={rate!r}")
 
 
-def _warn_silent(update, drive, theta, gamma, p, theta0):
+def _warn_silent(update, drive, theta, gamma, p, theta0, continued=False):
     """No unit has fired for SILENT_PATIENCE updates, up to ``update`` (counted over all
-    the calls as the history's ``update``): say why and what to change."""
+    the calls as the history's ``update``): say why and what to change. ``continued``:
+    the call continues ``previous`` (whose ``theta`` is ``theta0``), with which
+    ``theta0`` cannot be given."""
     gap = float(theta.min() - drive.max())
     if gamma * p > 0:
         wait = (f"homeostasis lowers theta by only gamma * p = {gamma * p:.3g} per silent "
@@ -659,6 +663,12 @@ def _warn_silent(update, drive, theta, gamma, p, theta0):
         wait = "with gamma * p = 0 homeostasis never lowers theta"
     if theta.min() > np.max(theta0):  # the homeostasis itself overshot
         hint = f"lower gamma={gamma!r}"
+    elif continued:  # theta0 is refused with previous: lower it through previous's state
+        hint = (f"raise gamma={gamma!r}, scale the data to unit variance, or lower the "
+                f"thresholds (theta0 cannot be given with previous; pass its state instead: "
+                f"Q0=previous['Q'].values.reshape({theta.size}, -1), W0=previous['W'].values, "
+                f"rate0=previous['rate'].values and a theta0 below {np.mean(theta0):g}; the "
+                f"history's count restarts)")
     else:
         hint = (f"lower theta0={np.mean(theta0):g}, raise gamma={gamma!r} or scale the data to "
                 f"unit variance")

@@ -46,7 +46,9 @@ take a path, the study says in its ``PATH_PARAMETERS`` (every built-in study
 does: ``images``, ``dictionary``, ``reference``, ``audio_dir``), with the
 texts such a parameter takes that are no path (``images = "skimage"``,
 ``audio_dir = "synthetic"``, ``"none"``), which are passed as written, as are
-values starting with ``~`` or holding a ``$VAR``; its other parameters are
+values starting with ``~`` or holding a ``$VAR``, which the built-in studies
+expand where the points run (:func:`v1model.validation.check_path`, which
+refuses an unset variable by name); its other parameters are
 never paths (``prior = "cauchy"`` stays so beside a folder named ``cauchy``).
 For a study that declares nothing (one of your own), the sweep guesses: a value
 counts as a path when its parameter takes only text (annotated ``str`` or
@@ -209,10 +211,15 @@ class SweepSpec:
         return dumps_toml(self.to_dict())
 
     def study_defaults(self) -> dict:
-        """The defaults the study's signature gives the parameters this spec leaves
-        unset (neither fixed nor swept): what its points run with besides the spec's
-        own values, recorded in a sweep folder's ``sweep.json`` (see
-        :func:`changed_defaults`).
+        """The defaults the study gives the parameters this spec leaves unset (neither
+        fixed nor swept): what its points run with besides the spec's own values,
+        recorded in a sweep folder's ``sweep.json`` (see :func:`changed_defaults`).
+
+        A default None that the study replaces by its quick or full variant's value
+        is that value when the study declares it in its ``QUICK_DEFAULTS``
+        (:meth:`StudyRef.defaults`; every built-in study does, but for the defaults
+        computed from other parameters, such as ``control_updates = n_updates // 3``,
+        which stay ``"None"``).
 
         Returns
         -------
@@ -223,7 +230,7 @@ class SweepSpec:
         """
         given = set(self.params) | set(self.grid.swept_parameters)
         out = {}
-        for name, value in self.study.defaults().items():
+        for name, value in self.study.defaults(self.quick).items():
             text = _default_text(value)
             if name not in given and text is not None:
                 out[name] = text
@@ -323,11 +330,14 @@ def changed_defaults(recorded: dict, spec: SweepSpec) -> dict:
     dict
         Parameter name -> (its default when the sweep began, its default now),
         as ``repr`` text, in the study's order. A parameter the study gained or
-        lost since is not compared.
+        lost since is not compared, nor one recorded as ``"None"`` that the study
+        now declares in its ``QUICK_DEFAULTS`` (recorded before they were).
     """
     now = spec.study_defaults()
+    declared = spec.study.quick_defaults()
     return {name: (recorded[name], text) for name, text in now.items()
-            if name in recorded and recorded[name] != text}
+            if name in recorded and recorded[name] != text
+            and not (recorded[name] == "None" and name in declared)}
 
 
 #: the parts of :meth:`SweepSpec.what` that do not enter the fingerprint

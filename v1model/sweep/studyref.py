@@ -181,23 +181,68 @@ class StudyRef:
         return {name: frozenset(t.strip().lower() for t in texts)
                 for name, texts in declared.items()}
 
-    def defaults(self) -> dict:
+    def defaults(self, quick: bool | None = None) -> dict:
         """The defaults of the study's keyword parameters (without ``quick`` and
-        ``seed``), as its signature gives them.
+        ``seed``), as its signature gives them, or as its run with ``quick`` does.
+
+        Parameters
+        ----------
+        quick : bool, optional
+            The variant: a default None that the study replaces by the variant's
+            value (``n_updates=None``: 40 quick, 2000 full), declared in its
+            optional ``QUICK_DEFAULTS = {"n_updates": (40, 2000)}`` (name ->
+            (quick, full)), is given as that value. None: as the signature has it.
 
         Returns
         -------
         dict
             Parameter name -> default, for the parameters that have one; empty
             when the function's signature cannot be read.
+
+        Raises
+        ------
+        SpecError
+            Naming ``study`` for a ``QUICK_DEFAULTS`` of another shape.
         """
         try:
             sig = inspect.signature(self.function())
         except (TypeError, ValueError):
             return {}
-        return {p.name: p.default for p in sig.parameters.values()
-                if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
-                and p.default is not p.empty and p.name not in RESERVED_PARAMETERS}
+        out = {p.name: p.default for p in sig.parameters.values()
+               if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+               and p.default is not p.empty and p.name not in RESERVED_PARAMETERS}
+        if quick is None:
+            return out
+        variants = self.quick_defaults()
+        return {name: variants[name][0 if quick else 1]
+                if value is None and name in variants else value
+                for name, value in out.items()}
+
+    def quick_defaults(self) -> dict:
+        """The study's optional ``QUICK_DEFAULTS``: parameter name -> (its default when
+        ``quick``, its default otherwise), for the parameters whose default None the
+        study replaces (see :meth:`defaults`).
+
+        Returns
+        -------
+        dict of str to tuple
+            Empty when the study declares none.
+
+        Raises
+        ------
+        SpecError
+            Naming ``study`` for a ``QUICK_DEFAULTS`` that is not such a dict.
+        """
+        declared = getattr(self.module(), "QUICK_DEFAULTS", None)
+        if declared is None:
+            return {}
+        if not isinstance(declared, dict) or not all(
+                isinstance(name, str) and isinstance(pair, tuple) and len(pair) == 2
+                for name, pair in declared.items()):
+            raise SpecError("study", f"{self.label}: QUICK_DEFAULTS must be a dict of "
+                                     "parameter name to (quick default, full default), got "
+                                     f"{describe(declared)}")
+        return dict(declared)
 
     def sweep_plotter(self):
         """The study's optional ``plot_sweep(ds, outdir) -> list[Path]``.
