@@ -35,6 +35,10 @@ def audio_folder(audio_dir, pattern):
     folder = None
     if not synthetic:
         folder = check_path(str(audio_dir), "audio_dir")  # "$DATA/wavs" from a spec file
+        if folder.exists() and not folder.is_dir():  # "no such folder" for a file there
+            raise FileNotFoundError(f"audio_dir: {str(folder)!r} is a file; give a folder of "
+                                    f"WAV files (this file's is {str(folder.parent)!r}), or "
+                                    "'synthetic'")
         if not folder.is_dir():
             raise FileNotFoundError(f"audio_dir: no such folder: {str(folder)!r} (a folder of "
                                     "WAV files, or 'synthetic')")
@@ -105,13 +109,15 @@ def load_audio_split(folder, pattern, sample_rate, length, n, n_held_out, held_o
     aside before any piece is cut. Pieces cut at random places from the same recordings
     overlap and share a speaker's take, so they test nothing held out.
 
-    Returns ``(X, X_held_out, rate, source, n_files, n_held_out_files)``: ``n_files``
-    recordings read in all, ``n_held_out_files`` of them only for ``X_held_out``. The
-    synthetic stand-in draws every piece as a sound of its own (both counts 0)."""
+    Returns ``(X, X_held_out, rate, source, n_files, n_held_out_files,
+    n_train_files)``: ``n_files`` recordings read in all, ``n_held_out_files`` of them
+    only for ``X_held_out``, ``n_train_files`` the others that can give a piece (those
+    ``X`` is cut from; a recording too short or too quiet throughout gives none). The
+    synthetic stand-in draws every piece as a sound of its own (every count 0)."""
     if folder is None:
         X, rate, source = _synthetic(n + n_held_out, length, sample_rate, rng,
                                      unit_rms_synthetic)
-        return X[:n], X[n:], rate, source, 0, 0
+        return X[:n], X[n:], rate, source, 0, 0, 0
     waves, rate, names = _read_folder(folder, pattern, sample_rate, length, length_name)
     if len(waves) < 2:
         raise ValueError(f"audio_dir {str(folder)!r} holds 1 recording matching "
@@ -136,7 +142,7 @@ def load_audio_split(folder, pattern, sample_rate, length, n, n_held_out, held_o
     X_held = _pieces([w for w, h in zip(waves, held) if h], length, n_held_out, min_rms, rng,
                      folder, f"the {n_held_files} held-out recordings")
     return (X, X_held, rate, f"WAV files {pattern!r} in {str(folder)}", len(names),
-            n_held_files)
+            n_held_files, len(usable) - n_held_files)
 
 
 def _gives_piece(wave, length, min_rms):

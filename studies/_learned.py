@@ -3,6 +3,7 @@ learned with the ``olshausen-field-1996`` study."""
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from pathlib import Path
 
@@ -120,8 +121,12 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
                        n_updates: int | None = None, progress: bool = False,
                        prewhitened: bool | None = None):
     """Unit-norm atoms as images ``(n_atoms, h, w)``, a description of their source,
-    and the attrs that record it (``dictionary``: the file or ``"learned"``;
-    ``n_updates``: the learning updates, when known).
+    and the attrs that record it (``dictionary``: the file's absolute path or
+    ``"learned"``; ``n_updates``: the learning updates, when known; for a learned
+    dictionary also its provenance, prefixed ``dictionary_``: ``dictionary_study``
+    and every parameter of that study's run as it recorded it, defaults resolved,
+    e.g. ``dictionary_seed``, ``dictionary_images``, ``dictionary_lam``,
+    ``dictionary_patch_size``, ``dictionary_n_patches``, ``dictionary_lr``).
 
     Parameters
     ----------
@@ -158,11 +163,16 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
             params["n_updates"] = n_updates
         if prewhitened is not None:  # an array of whitened images: not whitened again
             params["prewhitened"] = prewhitened
-        ds = get_study("olshausen-field-1996").run(quick=quick, seed=seed, **params)
+        run = get_study("olshausen-field-1996").run
+        ds = run(quick=quick, seed=seed, **params)
         D = ds["dictionary"].values.astype(np.float64)
         source = (f"learned by olshausen-field-1996 (quick={quick}, seed={seed_attr(seed)}, "
                   f"n_updates={ds.attrs.get('n_updates')}, images={images})")
         meta = {"dictionary": "learned", "n_updates": int(ds.attrs["n_updates"])}
+        # which dictionary: the learning's parameters (its defaults may change between
+        # versions) and images, that the result alone tells, under a prefix of their own
+        learning = ("study", *inspect.signature(run).parameters)
+        meta.update({f"dictionary_{k}": ds.attrs[k] for k in learning if k in ds.attrs})
     from v1model.validation import check_dictionary
 
     # unit-norm atoms; an all-zero atom is refused under the parameter's name

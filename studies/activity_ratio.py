@@ -81,6 +81,10 @@ def run(
     seed : int, numpy.random.SeedSequence or numpy.random.Generator
     dictionary : str, optional
         Saved ``olshausen-field-1996`` result (or network) to use.
+        Recorded in attrs: ``dictionary``, the file's absolute path or "learned", and
+        a learned one's learning parameters prefixed ``dictionary_``
+        (``dictionary_seed``, ``dictionary_lam``, ...;
+        :func:`studies._learned.learned_dictionary`).
     images : str, default "skimage"
         Image source (also the source of the patches that are encoded, drawn
         apart from the training ones by the seed).

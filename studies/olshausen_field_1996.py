@@ -45,8 +45,9 @@ Defaults and their sources
   constant rate 1 for 3,000 updates 41 of 192 (49 s), for 10,000 updates 85
   (144 s); 1 to 0.1 over 3,000 73; 2 to 0.2 over 3,000 104, 6,000 148, 10,000
   169 (157 s). Seed 1, 6,000 updates: constant 64, annealed 135. The 8x8 quick
-  run does not need it (embedded photographs, 64 atoms; seeds 0 and 1:
-  constant 55 and 54 of 64; 2 to 0.2, 43 and 53; 1 to 0.1, 33 for seed 1).
+  run does not need it (embedded photographs, 64 atoms; seeds 0 and 1,
+  re-measured 2026-12-06: constant 51 and 56 of 64; 2 to 0.2, 49 and 52; 1 to
+  0.1, 43 for seed 1).
 
 Known differences from the paper
 --------------------------------

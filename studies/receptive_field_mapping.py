@@ -118,6 +118,10 @@ def run(
     dictionary : str, optional
         Saved ``olshausen-field-1996`` result (or network) to use instead of
         learning one.
+        Recorded in attrs: ``dictionary``, the file's absolute path or "learned", and
+        a learned one's learning parameters prefixed ``dictionary_``
+        (``dictionary_seed``, ``dictionary_lam``, ...;
+        :func:`studies._learned.learned_dictionary`).
     images : str, default "skimage"
         Image source of the learning run.
     n_updates : int, optional

@@ -75,6 +75,10 @@ def run(
     dictionary : str, optional
         A saved ``olshausen-field-1996`` result (or network) to analyse instead
         of learning one.
+        Recorded in attrs: ``dictionary``, the file's absolute path or "learned", and
+        a learned one's learning parameters prefixed ``dictionary_``
+        (``dictionary_seed``, ``dictionary_lam``, ...;
+        :func:`studies._learned.learned_dictionary`).
     images : str
         Image source of the learning run.
     n_updates : int, optional

@@ -61,15 +61,15 @@ What the runs show (skimage images)
 Quick run (8x8 kernels; 40 updates of 8 crops of 32x32 for every
 configuration; 6 held-out crops of 72x72; 47-62 s on the 2-core box shared
 with other runs, 70 s with the patch-learned baseline), seeds 0 / 1
-(re-measured with this version, as in the README; the numbers recorded here
-before came from an earlier one): at 0.1 active coefficients per pixel,
-8 kernels at stride 2 give a held-out error of 0.129 / 0.272 against 0.208 /
-0.348 for 128 kernels at stride 8 (ratio 0.62 / 0.78) and 0.119 / 0.252 for
-32 at stride 4: comparable — in fact better — with 16x fewer kernels. Against
+(re-measured 2026-12-06 with this version, as in the README; the numbers
+recorded here before came from earlier ones): at 0.1 active coefficients per
+pixel, 8 kernels at stride 2 give a held-out error of 0.130 / 0.272 against
+0.208 / 0.348 for 128 kernels at stride 8 (ratio 0.63 / 0.78) and 0.119 /
+0.252 for 32 at stride 4: comparable — in fact better — with 16x fewer kernels. Against
 the 128 tiled kernels learned patch-based (500 updates on 20,000 patches):
 0.144 / 0.261, ratio 0.90 / 1.04 — comparable, as the paper says. Along
-the curve the ratio goes from 0.46 / 0.40 (densest codes, ~0.2 per pixel) to
-1.00 / 1.05 at the sparsest (< 0.01 per pixel, errors near 1). Random
+the curve the ratio goes from 0.48 / 0.42 (densest codes, ~0.2 per pixel) to
+0.98 / 1.06 at the sparsest (< 0.01 per pixel, errors near 1). Random
 kernels at stride 2: 0.49 / 0.72. The under-complete control (8 at stride
 8), at a rate it reaches, loses by 1.2x (seed 0: 0.709 against 0.595) — a
 small difference, because all codes are poor that sparse. Second claim:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import io
 import os
 import signal
@@ -321,8 +322,21 @@ def _save_result(ds, target: Path, name: str) -> Path:
             save_dataset(ds, fallback)
         except OSError:
             raise exc from None
-        raise OSError(exc.errno, f"{exc.strerror or exc}; the result was saved to "
-                                 f"{str(fallback)!r} instead") from exc
+        # the errno's text: that of v1model.io begins "path: cannot write ...", naming the
+        # argument of a function the user never called; and what to do for that errno
+        # ("make room" is no help for a read-only folder)
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            once = "once there is room"
+        elif exc.errno == errno.EROFS:
+            once = "once its file system is writable"
+        elif exc.errno in (errno.EACCES, errno.EPERM):
+            once = "once you may write in its folder"
+        else:
+            once = "once it can be written"
+        raise OSError(exc.errno, f"cannot write {str(target)!r}: {reason}; the result was "
+                                 f"saved to {str(fallback)!r} instead: move it there {once}"
+                      ) from exc
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
@@ -380,7 +394,8 @@ def main(argv=None) -> int:
         The exit code: 0 on success; 2 for arguments or parameters that are
         refused; 1 when the run itself fails (a disk error, learning that
         diverges; also when the reader of the output went away); 130 when
-        interrupted (Ctrl-C; SIGTERM too in ``study run``). The message goes
+        interrupted (Ctrl-C or SIGTERM; a sweep says what it saved and how to
+        continue). The message goes
         to stderr, without a traceback.
         ``--help``, ``--version`` and argparse's own usage errors leave
         through ``SystemExit`` (codes 0 and 2).
@@ -398,15 +413,20 @@ def main(argv=None) -> int:
             elif args.command == "study" and args.study_command == "show":
                 code = _study_show(args)
             elif args.command == "study":
-                with _sigterm_as_interrupt():  # a sweep run has its own handler
+                with _sigterm_as_interrupt():
                     code = _study_run(args)
             else:
-                code = args.func(args)
+                # a sweep's point loop installs its own handler (a point being saved is
+                # finished first); outside it, in a new sweep's pre-flight or the final
+                # assembly, SIGTERM ended the command silently with exit code 143
+                with _sigterm_as_interrupt():
+                    code = args.func(args)
             sys.stdout.flush()  # a closed pipe (``| head``) is met here, not at exit
             return code
     except KeyboardInterrupt:
-        # Ctrl-C (or SIGTERM) in a study run: a traceback into whatever was computing said
-        # nothing more (an unfinished run leaves no result; a result being plotted is kept)
+        # Ctrl-C (or SIGTERM) in a study run, or before a sweep run began: a traceback into
+        # whatever was computing said nothing more (an unfinished run leaves no result; a
+        # result being plotted is kept)
         print("\nv1model: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:

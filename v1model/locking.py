@@ -14,7 +14,7 @@ import socket
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["folder_lock", "OutputLockedError"]
+__all__ = ["folder_lock", "folder_holder", "OutputLockedError"]
 
 
 class OutputLockedError(RuntimeError):
@@ -86,6 +86,48 @@ def folder_lock(path, field: str = "output", what: str = "sweep run"):
         finally:
             fh.seek(0)
             fh.truncate()
+
+
+def folder_holder(path) -> str | None:
+    """The run that holds the output folder ``path`` now, as it named itself
+    (``"pid 812 on login2, sweep run"``), or None when no run holds it. Reads
+    only.
+
+    A run writes its name into ``path/.lock`` and empties it when it ends; a name
+    left there by a run that was killed is that of a process gone from this
+    host, or, from another host, is tested by taking the lock for an instant
+    (shared: another reader's test is not refused, a run starting at that very
+    instant would be).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The output folder.
+
+    Returns
+    -------
+    str or None
+    """
+    path = Path(path)
+    holder = _read_text(path / ".lock.pid")  # a file system without flock
+    if holder:
+        return None if _died_here(holder) else holder
+    holder = _read_text(path / ".lock")
+    if not holder:  # never held, or let go by the run that held it
+        return None
+    if _died_here(holder.split(",", 1)[0]):  # killed: its name stayed behind
+        return None
+    try:
+        import fcntl
+
+        with open(path / ".lock", encoding="utf-8") as fh:
+            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            fcntl.flock(fh, fcntl.LOCK_UN)
+    except BlockingIOError:
+        return holder
+    except (ImportError, OSError):  # cannot tell: the name is all there is
+        return holder
+    return None
 
 
 def _me() -> str:

@@ -189,6 +189,34 @@ def test_returned_codes_meet_snr_db(snr_db, dtype):
     assert achieved.min() >= snr_db - 10 * np.log10(1 + 1e-6)
 
 
+def test_history_ends_on_the_returned_codes():
+    """With return_history, the signals float32 rounding left short of snr_db (2 of
+    these 8 at 40 dB) are coded again in float64 after the steps; the history's last
+    entry was the float32 pass's, 0.5% off the returned codes' data term and spike
+    count. Its last entry now is theirs, from the explicit matrix of the (float32)
+    kernels in float64, and attrs say how many signals were coded again."""
+    rng = np.random.default_rng(1)
+    kernels = unit_kernels(rng, (8, 16))
+    X = rng.standard_normal((8, 256))
+    codes, hist = matching_pursuit(X, kernels, snr_db=40.0, return_history=True,
+                                   progress=False)
+    assert hist.attrs["n_recoded"] == 2
+    M = ConvolutionalDictionary(kernels.astype(np.float32), (256,),
+                                dtype=np.float64).as_matrix()
+    R = X - codes.reshape(len(X), -1).astype(np.float64) @ M
+    np.testing.assert_allclose(hist["data_term"].values[-1], 0.5 * np.sum(R ** 2),
+                               rtol=1e-10)
+    assert hist["n_active"].values[-1] == np.count_nonzero(codes) / len(X)
+    # no signal coded again (float64): the steps alone, as before
+    codes, hist = matching_pursuit(X, kernels, snr_db=40.0, dtype=np.float64,
+                                   return_history=True, progress=False)
+    assert hist.attrs["n_recoded"] == 0
+    R = X - codes.reshape(len(X), -1) @ ConvolutionalDictionary(
+        kernels, (256,), dtype=np.float64).as_matrix()
+    np.testing.assert_allclose(hist["data_term"].values[-1], 0.5 * np.sum(R ** 2),
+                               rtol=1e-9)
+
+
 def test_min_coverage_keeps_float32_stable_at_the_edges():
     """Kernels whose ends are ~1e-6 (as learned kernels' can be): a "full" copy that
     reaches one edge sample is a unit vector of norm 1e-6, and with it float32 MP

@@ -3,8 +3,10 @@ number is and how it was made (ARCHITECTURE.md, "Conventions").
 
 For every public producer of an ``xarray`` result, on small inputs:
 - every data variable and every non-index coordinate has ``units`` and a
-  ``long_name`` (or ``description``); index coordinates with physical values
-  (float ones, and time, frequency, lam, contrast...) have ``units``; no ``dim_N``;
+  ``long_name`` (or ``description``); numeric index coordinates have ``units``
+  (time, frequency, lam, contrast, pixels, overcompleteness...), except the
+  integer counters and labels of ``COUNTER_INDEX`` (sample, atom, update...), for
+  which CF needs none; no ``dim_N``;
 - the parameters that change the result are in the attrs with the values used
   (a study records every ``run()`` parameter, the quick defaults resolved);
 - it saves with ``v1model.io.save_dataset`` (and, outside the studies, with a plain
@@ -19,10 +21,12 @@ import xarray as xr
 
 from v1model.io import clean_attrs, save_dataset
 
-#: index coordinates whose integer values are physical quantities, not labels
-PHYSICAL_INDEX = {"time", "frequency", "lam", "contrast", "orientation", "diameter", "length",
-                  "phase", "temporal_frequency", "mask_contrast", "t_stop", "eval_lam",
-                  "y", "x", "ky", "kx"}  # pixels
+#: index coordinates whose integer values only count or label entries (CF: no units
+#: needed); every other numeric index coordinate is a quantity (a time, a frequency, a
+#: position in pixels, a count of atoms per pixel...) and needs ``units``
+COUNTER_INDEX = {"sample", "atom", "atom_other", "ref_atom", "control_atom", "sample_atom",
+                 "unit", "latent", "feature", "neuron", "neuron_pre", "kernel", "update",
+                 "iteration", "level", "config"}
 
 
 def _as_dataset(result):
@@ -43,7 +47,8 @@ def assert_described(result):
     for name in ds.coords:
         attrs = ds[name].attrs
         if name in ds.dims:
-            if (ds[name].dtype.kind == "f" or name in PHYSICAL_INDEX) and "units" not in attrs:
+            if (ds[name].dtype.kind in "iufcmM" and name not in COUNTER_INDEX
+                    and "units" not in attrs):
                 problems.append(f"index coordinate {name!r} has no units")
             continue
         if "units" not in attrs:

@@ -189,3 +189,56 @@ def test_a_dictionary_file_is_recorded_by_its_absolute_path(tmp_path, monkeypatc
     _, source, meta = learned_dictionary("of96/net.nc", quick=True, seed=0)
     expected = str((tmp_path / "of96" / "net.nc").resolve())
     assert meta["dictionary"] == expected and source == expected
+
+
+#: the olshausen-field-1996 parameters a learned dictionary's provenance records
+LEARNING_PARAMETERS = ("quick", "seed", "images", "prewhitened", "patch_size", "n_atoms", "lam",
+                       "prior", "n_updates", "batch_size", "lr", "lr_final", "n_patches",
+                       "n_eval", "heldout_tol", "heldout_max_iter")
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning")
+@pytest.mark.parametrize("name", ["activity-ratio", "ringach-2002", "receptive-field-mapping",
+                                  "zhu-rozell-2013-ncrf"])
+def test_a_learned_dictionary_is_recorded_with_its_provenance(name, smallest):
+    """The analysis studies recorded of the dictionary they learned only "learned", its
+    n_updates and a free-text ``source``: not the learning's lam, patch size, learning
+    rate or number of patches (olshausen-field-1996's defaults, which may change between
+    versions), so the .nc alone did not tell which dictionary was analysed. Every
+    parameter of that run is recorded now, prefixed ``dictionary_``, with the values an
+    olshausen-field-1996 run of the same seed records, and its atoms are the ones
+    analysed."""
+    from studies import get_study
+
+    params = dict(smallest(name), progress=False)
+    if name == "ringach-2002":
+        params["reference"] = "none"  # no A144.mat lookup
+    ds = get_study(name).run(quick=True, seed=2, **params)
+    learning = get_study("olshausen-field-1996").run(
+        quick=True, seed=2, n_updates=params["n_updates"], progress=False)
+    recorded = {k: v for k, v in ds.attrs.items() if k.startswith("dictionary_")}
+    expected = {f"dictionary_{k}": learning.attrs[k] for k in LEARNING_PARAMETERS}
+    assert recorded == dict(expected, dictionary_study="olshausen-field-1996")
+    assert recorded["dictionary_seed"] == 2 and recorded["dictionary_lam"] == 0.1
+    assert ds.attrs["dictionary"] == "learned"
+    np.testing.assert_allclose(ds["dictionary"].values, learning["dictionary"].values,
+                               rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning")
+@pytest.mark.parametrize("name, params", [
+    ("activity-ratio", dict(n_lams=2, n_patches=20)),
+    ("receptive-field-mapping", dict(n_white=20, n_sparse=20, n_orientations=2,
+                                     n_frequencies=1, n_phases=2, n_contrasts=4,
+                                     n_sample_units=1)),
+])
+def test_a_given_dictionary_is_recorded_by_its_path_alone(name, params, random_atoms):
+    """A given file is recorded by its absolute path, with no learning provenance: no
+    ``dictionary_`` attr describes a learning that did not happen."""
+    from pathlib import Path
+
+    from studies import get_study
+
+    ds = get_study(name).run(quick=True, dictionary=random_atoms, progress=False, **params)
+    assert ds.attrs["dictionary"] == str(Path(random_atoms).resolve())
+    assert not [k for k in ds.attrs if k.startswith("dictionary_")]

@@ -362,6 +362,9 @@ def test_audio_folder_of_each_kind(tmp_path):
     with pytest.raises(ValueError, match=r"^audio_dir: no files matching pattern='\*\.flac' "):
         audio_folder(tmp_path, "*.flac")
     with pytest.raises(FileNotFoundError, match=r"^audio_dir: no such folder: "):
+        audio_folder(tmp_path / "b", "*.wav")
+    with pytest.raises(FileNotFoundError, match=r"^audio_dir: '.*a\.wav' is a file; give a "
+                                                r"folder of WAV files"):
         audio_folder(tmp_path / "a.wav", "*.wav")  # a file, not a folder
     with pytest.raises(TypeError, match="pattern"):
         audio_folder("synthetic", "")

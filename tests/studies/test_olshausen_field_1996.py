@@ -157,6 +157,48 @@ def test_result_that_cannot_be_saved_is_kept_elsewhere(tmp_path, monkeypatch, ca
         kept.unlink()
 
 
+@pytest.mark.parametrize("code, once", [("ENOSPC", "once there is room"),
+                                        ("EROFS", "once its file system is writable"),
+                                        ("EACCES", "once you may write in its folder")])
+def test_a_result_that_cannot_be_saved_says_why_in_the_words_of_its_errno(
+        tmp_path, monkeypatch, capsys, code, once):
+    """The message of the fallback carried v1model.io's "path: cannot write ...: cannot
+    create a file in its folder ... (Read-only file system)", naming an argument the user
+    never gave."""
+    import errno
+    import os
+    import tempfile
+
+    import xarray as xr
+
+    import studies.olshausen_field_1996 as study
+
+    code = getattr(errno, code)
+    result = xr.Dataset({"d": ("atom", np.arange(3.0))}, attrs={"study": study.NAME})
+    monkeypatch.setattr(study, "run", lambda **kwargs: result)
+    monkeypatch.setattr(study, "plot", lambda ds, outdir: [])
+    out = tmp_path / "out"
+    real = tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kwargs):  # the --out folder refuses new files
+        if dir is not None and Path(dir) == out:
+            raise OSError(code, os.strerror(code), str(out / ".x.tmp"))
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    assert main(["study", "run", study.NAME, "--quick", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    kept = Path(tempfile.gettempdir()) / f"{study.NAME}-{os.getpid()}.nc"
+    try:
+        target = out / f"{study.NAME}.nc"
+        assert err.strip() == (f"v1model: error: [Errno {code}] cannot write {str(target)!r}: "
+                               f"{os.strerror(code)}; the result was saved to {str(kept)!r} "
+                               f"instead: move it there {once}"), err
+        xr.testing.assert_identical(load_dataset(kept).drop_attrs(), result.drop_attrs())
+    finally:
+        kept.unlink(missing_ok=True)
+
+
 def test_quick_study_learns_sparse_localized_code():
     from studies.olshausen_field_1996 import run
 

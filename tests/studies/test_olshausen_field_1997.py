@@ -150,3 +150,27 @@ def test_progress_false_reaches_every_long_call(monkeypatch):
                                           progress=False)
     assert {name for name, _ in seen} == {"fista", "fit_gabor", "sample_patches"}
     assert all(progress is False for _, progress in seen), seen
+
+
+#: the tiny sizes of tests/studies/conftest.py's SMALL (a few seconds)
+TINY = dict(overcompleteness=1, patch_size=4, n_updates=2, n_patches=300, n_eval=20,
+            progress=False)
+
+
+def test_olshausen_field_learner_records_the_tolerance_it_used():
+    """The Olshausen-Field rule codes with FISTA at its own tolerance 1e-4
+    (``learn_dictionary``'s default), not ``learning_tol``: the attrs recorded the
+    online learner's 0.2 all the same, as if it had been used."""
+    ds = get_study("olshausen-field-1997").run(quick=True, learner="olshausen-field", **TINY)
+    assert ds.attrs["learning_tol"] == 1e-4
+    # a quantity, atoms per pixel: with units (CF), unlike the atom and update counters
+    assert ds["overcompleteness"].attrs["units"] == "1"
+    assert ds.attrs["coding"].endswith("learning: fista, tol 0.0001, float64")
+
+
+def test_olshausen_field_learner_refuses_a_learning_tol():
+    """A learning_tol given with that learner was recorded and not used."""
+    with pytest.raises(ValueError, match=r"learning_tol=0\.5 has no effect with "
+                                         r"learner='olshausen-field'"):
+        get_study("olshausen-field-1997").run(quick=True, learner="olshausen-field",
+                                              learning_tol=0.5, **TINY)

@@ -7,10 +7,10 @@ do worse, so the comparison can tell configurations apart.
 
 Measured on the quick run (8x8 kernels, 40 updates of 8 crops of 32x32,
 6 held-out crops of 72x72, seeds 0 / 1): at the matched rate of 0.1 active
-coefficients per pixel the error is 0.129 / 0.272 (8@s=2) against 0.218 /
-0.353 (128@s=8), ratio 0.59 / 0.77, and 0.119 / 0.249 for 32@s=4; random
-kernels 0.491 / 0.715. Along the curve the ratio is 0.46 / 0.40 at the
-densest λ and rises to 1.00 / 1.05 at the sparsest (under 0.01 per pixel),
+coefficients per pixel the error is 0.130 / 0.272 (8@s=2) against 0.208 /
+0.348 (128@s=8), ratio 0.63 / 0.78, and 0.119 / 0.252 for 32@s=4; random
+kernels 0.491 / 0.715 (re-measured 2026-12-06). Along the curve the ratio is
+0.48 / 0.42 at the densest λ and rises to 0.98 / 1.06 at the sparsest (under 0.01 per pixel),
 where every configuration's error nears 1. The under-complete control cannot
 reach 0.1 per pixel at these λ; at a rate both reach (0.01-0.06) it gives
 0.709 / 0.716 against 0.595 / 0.622. 12x12 kernels at the same stride and

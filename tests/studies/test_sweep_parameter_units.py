@@ -30,3 +30,18 @@ def test_receptive_field_mapping_sweep_records_the_units_of_lam_and_contrast(ran
     assert (saved["status"] == "ok").all(), saved["error"].values
     assert saved["lam"].attrs["units"] == "units of X"
     assert saved["grating_contrast"].attrs["units"] == "units of X"
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::UserWarning")
+def test_olshausen_field_1997_sweep_records_the_units_of_overcompleteness(tmp_path):
+    """A sweep over overcompleteness (how the study learns one dictionary alone) saved
+    that coordinate, atoms per pixel, without units, as the study's own Dataset did."""
+    run("olshausen-field-1997", {"overcompleteness": [1, 2], "lam": [0.15]},
+        params=dict(patch_size=4, n_updates=2, n_patches=300, n_eval=20), quick=True,
+        executor="serial", output=tmp_path / "sweep", progress=False)
+    saved = load_dataset(tmp_path / "sweep" / "sweep.nc")
+    assert (saved["status"] == "ok").all(), saved["error"].values
+    assert saved["overcompleteness"].attrs["units"] == "1"
+    assert saved["lam"].attrs["units"] == "units of X"
+    # the study's own coordinate, renamed beside the swept one
+    assert saved["overcompleteness_output"].attrs["units"] == "1"

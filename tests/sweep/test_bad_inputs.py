@@ -121,6 +121,24 @@ def test_an_output_that_is_a_file_is_refused_by_name(study, tmp_path, capsys):
     assert notes.read_text() == "my notes"
 
 
+def test_a_folder_given_as_the_spec_is_said_to_be_a_folder(study, tmp_path, monkeypatch,
+                                                           capsys):
+    """`v1model sweep run .` said "spec: no such file: '.'" of a folder that is there; a
+    sweep folder gets the command that continues it."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "run", "."]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "v1model: error: spec: '.' is a folder; a sweep spec is a TOML file (e.g. "
+        "examples/sweeps/lca_sweep.toml)")
+    run(study(), {"x": [1.0]}, output=tmp_path / "my sweep", executor="serial",
+        progress=False)
+    assert main(["sweep", "run", "my sweep"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "v1model: error: spec: 'my sweep' is a folder; a sweep spec is a TOML file (e.g. "
+        "examples/sweeps/lca_sweep.toml); to continue the sweep in it: `v1model sweep "
+        "resume 'my sweep'`")
+
+
 def test_threads_that_load_a_study_file_together_all_get_its_function(tmp_path):
     # the threads of a dask worker (threads_per_worker > 1) load a "file.py:function"
     # study at their first points together: all but the first took the module while it

@@ -3,6 +3,7 @@ LocalCluster give identical Datasets; a killed worker's point runs again and
 every point finishes exactly once; dask-jobqueue job scripts carry the
 requested resources."""
 
+import json
 import os
 import re
 import signal
@@ -168,6 +169,18 @@ def test_point_that_keeps_killing_its_worker_fails_alone(study, calls, tmp_path)
     assert len(list((tmp_path / "out" / "failed").glob("*.json"))) == 1
     assert [n for t, n in calls(log, "start").items() if t.startswith("2.0-")] == [2]
     np.testing.assert_array_equal(ds["y"].sel(x=[1.0, 3.0]).values, [1.0, 3.0])
+
+
+def test_the_failure_record_counts_every_death_of_its_worker(study, tmp_path):
+    """A point whose worker died 3 times was recorded with ``"attempts": 1`` beside its
+    error "the worker process died 3 times"."""
+    ds = run(study("crashing"), {"x": [2.0]}, params={"crash_x": 2.0},
+             executor=LocalExecutor(workers=1, max_attempts=3), output=tmp_path / "out",
+             progress=False)
+    record = json.loads((tmp_path / "out" / "failed" / "000000.json").read_text())
+    assert record["error"].startswith("WorkerDied: the worker process died 3 times")
+    assert record["attempts"] == 3
+    assert ds["status"].values.tolist() == ["failed"]
 
 
 def test_a_pool_that_broke_between_two_points_is_replaced(study):
@@ -1177,6 +1190,27 @@ def test_point_that_keeps_killing_its_dask_worker_fails_alone_and_is_counted(stu
     assert [n for t, n in calls(log, "start").items() if t.startswith("2.0-")] == [1]
     assert len(list((tmp_path / "out" / "points").glob("[0-9]*.nc"))) == 2
     np.testing.assert_array_equal(ds["y"].sel(x=[1.0, 3.0]).values, [1.0, 3.0])
+
+
+def test_the_failure_record_counts_the_dask_workers_a_point_killed(study, tmp_path):
+    """dask runs a point that kills its worker on ``allowed-failures + 1`` workers: its
+    failure record counts them all (it said 1)."""
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                           dashboard_address=":0", silence_logs=logging.CRITICAL)
+    with cluster, distributed.Client(cluster) as client:
+        client.wait_for_workers(1, timeout=60)
+        run(study("crashing"), {"x": [2.0]}, params={"crash_x": 2.0},
+            executor=DaskExecutor(client=client), output=tmp_path / "out", progress=False)
+    record = json.loads((tmp_path / "out" / "failed" / "000000.json").read_text())
+    assert record["error"].startswith("KilledWorker: Attempted to run task 'v1model-sweep-")
+    assert " on 2 different workers" in record["error"]
+    assert record["attempts"] == 2
 
 
 def test_a_dask_point_whose_result_cannot_travel_back_fails_alone(dask_client, study, tmp_path):

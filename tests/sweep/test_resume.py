@@ -298,12 +298,59 @@ def test_full_disk_stops_the_sweep_and_resume_finishes_it(study, tmp_path, monke
     st = status(out)
     assert len(st.done) == 2 and not st.failed and len(st.pending) == 4
     assert main(["sweep", "resume", str(out), "--no-progress"]) == 1
-    assert "v1model: error: [Errno 28] cannot save point" in capsys.readouterr().err
+    # the message alone: no "[Errno 28]", nor the "path: cannot write" of v1model.io
+    assert "v1model: error: cannot save point" in capsys.readouterr().err
     monkeypatch.setattr(DirectoryStore, "write_point", real)
     done = resume(out, executor="serial", progress=False)
     clean = run(study(), grid, n_seeds=2, executor="serial", progress=False)
     assert (done["status"] == "ok").all()
     np.testing.assert_array_equal(done["y"].values, clean["y"].values)
+
+
+@pytest.mark.parametrize("code, folder, advice", [
+    ("ENOSPC", "points", "make room, then `v1model sweep resume {out}`"),
+    ("EROFS", "points", ("once the file system is writable again, `v1model sweep resume "
+                         "{out}`; or copy the folder to a writable one and resume the copy")),
+    ("EACCES", "points", ("make it writable for you (`chmod -R u+w {out}`), then `v1model "
+                          "sweep resume {out}`; or copy the folder to one you can write and "
+                          "resume the copy")),
+    ("EROFS", "failed", ("once the file system is writable again, `v1model sweep resume "
+                         "{out}`; or copy the folder to a writable one and resume the copy")),
+])
+def test_a_folder_that_cannot_be_written_gets_the_advice_of_its_errno(
+        study, tmp_path, monkeypatch, capsys, code, folder, advice):
+    """"make room, then resume" was said for every write error, a read-only folder's and a
+    refused permission's too, after the text of v1model.io ("path: cannot write ..."),
+    which names an argument the user never gave. The failure record of a point that
+    failed raised the bare OSError."""
+    import errno
+    import tempfile
+
+    code = getattr(errno, code)
+    real = tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kwargs):
+        # point 1's file (points/ holds point 0's), or the first failure record
+        if dir is not None and Path(dir).name == folder and (
+                folder == "failed" or list(Path(dir).iterdir())):
+            raise OSError(code, os.strerror(code), str(Path(dir) / ".x.tmp"))
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    flag = tmp_path / "fail"
+    flag.touch()
+    out = tmp_path / "out"
+    fails = "fail_x = 2.0" if folder == "failed" else ""  # point 1 (x = 2) fails
+    spec = write_spec(tmp_path / "s.toml", study, tmp_path, out, n_x=3,
+                      extra=f'fail_flag = "{flag}"\n{fails}')
+    assert main(["sweep", "run", str(spec), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    what = "point 1" if folder == "points" else "the failure record of point 1"
+    assert err.strip() == (f"v1model: error: cannot save {what} in {out}: "
+                           f"{os.strerror(code)}; the sweep stops, keeping the 1 point saved "
+                           f"so far: {advice.format(out=out)}"), err
+    st = status(out)
+    assert sorted(st.done) == [0] and not st.failed
 
 
 def test_cli_says_why_the_executor_lost_its_workers(study, tmp_path, monkeypatch, capsys):
@@ -678,6 +725,64 @@ def test_ctrl_c_in_the_pre_flight_names_no_folder_to_resume(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+def test_sigterm_in_the_pre_flight_is_an_interrupt(tmp_path):
+    """SIGTERM (what a batch system sends before it kills a job) while a new sweep's
+    values were checked ended `v1model sweep run` at once, without a word, with exit code
+    143; in the point loop it was taken as Ctrl-C (exit 130, a message)."""
+    flag = tmp_path / "checking"
+    study = tmp_path / "slow_checks.py"
+    study.write_text(
+        "import time\nfrom pathlib import Path\n"
+        "from v1model.sweep import checks_parameters, parameters_checked\n\n"
+        "@checks_parameters\n"
+        "def run(quick=False, seed=0, *, x=1.0):\n"
+        f"    Path({str(flag)!r}).touch()\n"
+        "    time.sleep(60)  # checks that read images for seconds\n"
+        "    parameters_checked()\n")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(f'study = "{study}:run"\noutput = "{tmp_path / "out"}"\n[sweep]\n'
+                    'x = [1.0, 2.0]\n[executor]\nkind = "serial"\n')
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "v1model.cli", "sweep", "run", str(spec), "--no-progress"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 60
+    while not flag.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip() == "interrupted before the sweep began: nothing was run or saved", err
+    assert not (tmp_path / "out").exists()
+
+
+def test_sigterm_while_the_result_is_assembled_is_an_interrupt(study, tmp_path):
+    """SIGTERM after the last point, while sweep.nc was assembled, killed the command
+    silently (exit 143): it says that the points are saved and how to continue."""
+    out = tmp_path / "out"
+    spec = write_spec(tmp_path / "spec.toml", study, tmp_path, out, n_x=2)
+    script = (
+        "import os, signal, sys, time\n"
+        "from v1model.sweep import runner\n"
+        "real = runner.assemble\n"
+        "def assemble(*args, **kwargs):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    time.sleep(60)  # the signal arrives here\n"
+        "    return real(*args, **kwargs)\n"
+        "runner.assemble = assemble\n"
+        "from v1model.cli import main\n"
+        f"sys.exit(main(['sweep', 'run', {str(spec)!r}, '--no-progress']))\n")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=False,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.strip() == (f"interrupted: finished points are saved in {out}; continue "
+                                   f"with `v1model sweep resume {out}`"), proc.stderr
+    st = status(out)
+    assert len(st.done) == 2 and st.result is None and not (out / "sweep.nc").exists()
+    assert (resume(out, progress=False)["status"] == "ok").all()
+
+
 def test_killed_sweep_leaves_no_pool_workers_behind(study, calls, tmp_path):
     """SIGKILL gives the sweep no chance to stop its pool: the workers end by
     themselves within a few seconds instead of idling on with their memory."""
@@ -761,6 +866,37 @@ def test_a_held_folder_is_refused_with_its_holder(study, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [".lock"]  # nothing written
     assert run(study(), {"x": [1.0]}, output=out, executor="serial",
                progress=False)["status"].values.tolist() == ["ok"]
+
+
+def test_status_of_a_folder_held_by_a_run_says_it_is_running(study, tmp_path, capsys):
+    """`sweep status` said "finish with: v1model sweep resume OUT" of a sweep another
+    process was running, a command that would be refused ("in use by another run")."""
+    import fcntl
+
+    from v1model.sweep.spec import parse_spec
+    from v1model.sweep.storage import DirectoryStore
+
+    out = tmp_path / "out"
+    spec = parse_spec({"study": study(), "sweep": {"x": [1.0, 2.0]}, "output": str(out)})
+    DirectoryStore.create_or_open(out, spec)  # a sweep folder, both points pending
+    with open(out / ".lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fh.write("pid 4242 on node17, sweep run\n")
+        fh.flush()
+        assert status(out).running == "pid 4242 on node17, sweep run"
+        assert main(["sweep", "status", str(out)]) == 0
+        shown = capsys.readouterr().out
+        assert shown.splitlines()[-1] == ("  running  the sweep is running now (held by pid "
+                                          "4242 on node17, sweep run): wait for it to "
+                                          "finish, or stop it, before resuming it"), shown
+        assert "resume" not in shown.replace("before resuming it", "")
+        assert main(["sweep", "status", str(out), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["running"] == "pid 4242 on node17, sweep run"
+    # the name of a run that was killed stays in .lock, but nothing holds it any more
+    assert (out / ".lock").read_text().strip() == "pid 4242 on node17, sweep run"
+    st = status(out)
+    assert st.running is None
+    assert st.summary().splitlines()[-1] == f"  finish with:     v1model sweep resume {out}"
 
 
 def test_without_flock_a_lock_file_holds_the_folder(study, tmp_path, monkeypatch):

@@ -96,10 +96,11 @@ def babel(D, r_max: int | None = None) -> xr.Dataset:
     Returns
     -------
     xarray.Dataset
-        Over ``r`` (1 .. r_max) with ``babel`` (``mu_1(r)``; ``mu_1(1)`` is
-        the mutual coherence) and ``erc`` (Tropp's exact-recovery margin
-        ``1 - mu_1(r - 1) - mu_1(r)``, with ``mu_1(0) = 0``; positive means
-        every r-sparse code is recoverable), and ``attrs["mutual_coherence"]``.
+        Over ``r`` (1 .. r_max, a number of atoms: units "1") with
+        ``babel`` (``mu_1(r)``; ``mu_1(1)`` is the mutual coherence) and
+        ``erc`` (Tropp's exact-recovery margin ``1 - mu_1(r - 1) - mu_1(r)``,
+        with ``mu_1(0) = 0``; positive means every r-sparse code is
+        recoverable), and ``attrs["mutual_coherence"]``.
 
     Raises
     ------
@@ -117,7 +118,9 @@ def babel(D, r_max: int | None = None) -> xr.Dataset:
     cols = -np.sort(-G, axis=0)[:r_max]
     mu1 = np.cumsum(cols, axis=0).max(axis=1)
     prev = np.concatenate([[0.0], mu1[:-1]])
-    ds = xr.Dataset(coords={"r": np.arange(1, r_max + 1)})
+    # r is a number of atoms (the support size), a quantity, not a label: units "1"
+    ds = xr.Dataset(coords={"r": ("r", np.arange(1, r_max + 1), {
+        "units": "1", "long_name": "subset size r (atoms)"})})
     ds["babel"] = ("r", mu1, {"units": "1", "long_name": "Babel function mu_1(r)"})
     ds["erc"] = ("r", 1.0 - prev - mu1, {"units": "1", "long_name":
                  "exact-recovery margin 1 - mu_1(r-1) - mu_1(r)"})

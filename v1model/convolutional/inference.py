@@ -387,9 +387,10 @@ def _lca(phi, X, lam, threshold, eta, n_steps, tol, max_iter, u0, records, accel
     X_all = X
     eta = phi.dtype.type(eta)
     taken = 0
+    canvas = phi.canvas_buffer(len(X))  # this call's own: padded once, not every step
     for taken in range(1, (n_steps or max_iter) + 1):
         A = apply_threshold(U, lam, threshold)
-        du = phi.analyze_last(X - phi.synthesize_last(A))
+        du = phi.analyze_last(X - phi.synthesize_last(A), canvas=canvas)
         du += A
         du -= U
         U += eta * du
@@ -430,8 +431,9 @@ def _ista(phi, X, lam, threshold, step, n_steps, tol, max_iter, z0, records, acc
     expand = (slice(None),) + (None,) * (Z.ndim - 1)
     slow = _slow_down(phi, accelerated)
     taken = 0
+    canvas = phi.canvas_buffer(n)  # this call's own: padded once, not every step
     for taken in range(1, (n_steps or max_iter) + 1):
-        G = phi.analyze_last(X - phi.synthesize_last(Y))
+        G = phi.analyze_last(X - phi.synthesize_last(Y), canvas=canvas)
         G *= step
         G += Y
         Z_new = apply_threshold(G, thresh, kind, out=G)

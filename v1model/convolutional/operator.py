@@ -11,12 +11,13 @@ Both are matrix products on gathered windows (``im2col``): the adjoint
 multiplies every window of the signal by the kernels, the synthesis
 multiplies the codes by the kernels and adds the resulting windows back by
 overlap-add. Against batched FFTs (``benchmarks/bench_convolutional.py``, 16
-crops of 64x64, 48 kernels of 10x10) this is 1.6-6.5x faster at strides 2 and
-4, where FFTs cannot skip the positions between kernel copies, and 2x slower
-at stride 1: kernels with many entries per copy position (12x12 at stride 1,
-and for the synthesis 8x8 at stride 1 or 16x16 at stride 2; 1-D kernels from
-64 taps per position, ``_FFT_MIN_1D``) are applied by FFTs instead, on the
-smallest grid that does not wrap (``_FFT_ANALYSIS_MIN``).
+crops of 64x64, 48 kernels of 10x10; 2026-12-06, loaded box) this is 7-83x
+faster at strides 2 and 4, where FFTs cannot skip the positions between kernel
+copies, and the analysis still 1.2x faster at stride 1; kernels with more
+entries per copy position (12x12 at stride 1, and for the synthesis already
+8x8 at stride 1 or 16x16 at stride 2; 1-D kernels from 64 taps per position,
+``_FFT_MIN_1D``) are applied by FFTs instead, on the smallest grid that does
+not wrap (``_FFT_ANALYSIS_MIN``).
 
 Where the kernel copies sit (``boundary``), per spatial axis of N samples,
 kernel size k and stride s:
@@ -51,17 +52,27 @@ BOUNDARIES = ("full", "valid", "circular")
 _WINDOW_ELEMENTS = 16 * 2**20
 #: kernels with at least this many entries per copy position (kernel entries / prod(stride))
 #: are applied by FFTs: the window products cost in proportion to that ratio, FFTs do
-#: not (their cost does not depend on the stride or the kernel size). Measured on 64x64
-#: crops: the window products won the analysis up to 100 entries per position (10x10
-#: kernels at stride 1; 2.2x at 6x6), tied at 64 (16x16 at stride 2) and lost from 144
-#: (up to 8x at 16x16, stride 1). FFTs won the synthesis from 64 (2x for 16x16 at
-#: stride 2 in benchmarks/bench_convolutional.py; 8x8 at stride 1: 2.5x alone, on a
-#: par inside FISTA) and lost it at 25 (10x10 at stride 2, 1.6x).
+#: not (their cost does not depend on the stride or the kernel size). Re-measured
+#: 2026-12-06 after the window synthesis got ~3x faster (one thread, best of 5; 8x8 to
+#: 24x24 kernels at strides 1, 2, 4 on 8 crops of 64x64 with 16 kernels and 6 of 72x72
+#: with 8, the sizes of the schultz-2014 study; time by windows / time by FFTs):
+#: the analysis 0.4-0.9 at 36 entries per position (12x12 at stride 2, 24x24 at 4),
+#: 1.05-1.5 at 64 (8x8 at stride 1, 16x16 at 2), 2.2-4.5 at 144 (12x12 at 1, 24x24 at 2);
+#: the synthesis 0.8-1.6 at 36, 1.0-2.3 at 64, 2.4-5.5 at 144. FISTA (100 steps, 2 runs),
+#: time by windows for both maps / with the synthesis by FFTs: 0.77-1.08 at 36,
+#: 0.90-1.23 at 64, 1.4-1.6 at 144; with the synthesis by FFTs / both by FFTs: 0.83-1.39
+#: at 64 (on a par, and an FFT analysis spreads its rounding over every position, see
+#: analyze_last), 1.3-1.65 at 144. Both thresholds stand.
 _FFT_ANALYSIS_MIN = 144
 _FFT_SYNTHESIS_MIN = 64
-#: the threshold for 1-D signals (sounds), both directions: FISTA on 8 signals of
-#: 256 and 1024 samples, 32 kernels, one thread, was 1.5x and 2.2x faster by FFTs at 64
-#: taps and 4.1x and 3.6x at 128; at 48 taps on a par, below slower (0.35x at 8 taps)
+#: the threshold for 1-D signals (sounds), both directions: FISTA (100 steps) on 8
+#: signals of 256 and 1024 samples, 32 kernels, one thread, re-measured 2026-12-06 after
+#: the faster window synthesis (2 runs): time by windows / by FFTs 0.6-0.9 at 32 taps,
+#: 0.65-0.9 at 48, 0.8-1.15 at 64 (on a par: FFTs ahead on 256 samples, behind on 1024),
+#: 1.0-1.4 at 96, 1.2-1.6 at 128 (it was 1.5-2.2 at 64 taps and 3.6-4.1 at 128 with the
+#: old synthesis). Windows for the analysis alone, FFTs for the synthesis, were 1.1-1.24x
+#: faster than FFTs for both at 64 taps, on a par at 96, 0.9-0.96x at 128 (a separate
+#: 1-D analysis threshold of 96 would gain that; not split)
 _FFT_MIN_1D = 64
 #: DFT points per kernel block (per degree of the transfer function) past which
 #: lipschitz() bounds the supremum over all frequencies on this grid instead of using
@@ -443,7 +454,8 @@ class ConvolutionalDictionary:
 
     # -- channels-last kernels for the solvers: codes are (n, *code_shape, n_kernels) ------
 
-    def analyze_last(self, X: np.ndarray, *, local: bool = False) -> np.ndarray:
+    def analyze_last(self, X: np.ndarray, *, local: bool = False,
+                     canvas: np.ndarray | None = None) -> np.ndarray:
         """``Φᵀ x`` for ``X`` of shape (n, *signal_shape) in ``dtype`` (trusted);
         returns (n, *code_shape, n_kernels).
 
@@ -456,6 +468,11 @@ class ConvolutionalDictionary:
             then scales with the signal under its copy alone (an FFT's with the
             whole signal: ~1e-7 of a loud event in float32 at every position,
             also where the signal is zero).
+        canvas : ndarray, optional
+            A buffer from :meth:`canvas_buffer` for at least ``n`` signals,
+            reused call after call (the solvers' iterations) instead of padding
+            ``X`` anew each time; the same result, bit for bit. Its contents
+            are overwritten: one buffer per caller (not shared between threads).
 
         Returns
         -------
@@ -470,18 +487,40 @@ class ConvolutionalDictionary:
         per_sample = int(np.prod(self.code_shape)) * self._flat.shape[1]
         block = max(1, _WINDOW_ELEMENTS // max(per_sample, 1))
         for start in range(0, n, block):
-            flat = self._windows(X[start:start + block])
+            flat = self._windows(X[start:start + block], canvas)
             out[start:start + block] = (flat @ self._flat.T).reshape(
                 (-1,) + self.code_shape + (self.n_kernels,))
         return out
 
-    def _windows(self, X: np.ndarray) -> np.ndarray:
+    def canvas_buffer(self, n: int) -> np.ndarray | None:
+        """A zero-padded canvas for :meth:`analyze_last` (``canvas=``) to reuse on
+        ``n`` signals at a time, or None where the analysis pads nothing
+        (``"valid"``) or runs by FFTs.
+
+        Parameters
+        ----------
+        n : int
+            Most signals per call.
+
+        Returns
+        -------
+        ndarray, shape (min(n, block), *canvas) in ``dtype``, or None
+            ``block``: the signals the window products take at a time.
+        """
+        if self.boundary == "valid" or self._uses_fft(_FFT_ANALYSIS_MIN):
+            return None
+        per_sample = int(np.prod(self.code_shape)) * self._flat.shape[1]
+        block = max(1, _WINDOW_ELEMENTS // max(per_sample, 1))
+        # zeros once: _canvas_of writes the signals (and, circular, their wrap) only
+        return np.zeros((min(n, block),) + self._canvas, self.dtype)
+
+    def _windows(self, X: np.ndarray, canvas: np.ndarray | None = None) -> np.ndarray:
         """The signal windows every kernel copy sits on, (n * prod(code_shape),
         prod(kernel_shape)), positions in C order."""
         axes = tuple(range(1, self.ndim + 1))
         take = (slice(None),) + tuple(slice(None, None, s) for s in self.stride)
         windows = np.lib.stride_tricks.sliding_window_view(
-            self._canvas_of(X), self.kernel_shape, axis=axes)[take]
+            self._canvas_of(X, canvas), self.kernel_shape, axis=axes)[take]
         windows = windows[(slice(None),) + tuple(slice(0, m) for m in self.code_shape)]
         return np.ascontiguousarray(windows).reshape(-1, self._flat.shape[1])
 
@@ -617,8 +656,25 @@ class ConvolutionalDictionary:
 
     # -- the canvas: the samples the kernel copies span, first copy at index 0 ---------
 
-    def _canvas_of(self, X: np.ndarray) -> np.ndarray:
-        """The signals on the canvas: zero- (or wrap-) padded, or cropped."""
+    def _canvas_of(self, X: np.ndarray, canvas: np.ndarray | None = None) -> np.ndarray:
+        """The signals on the canvas: zero- (or wrap-) padded, or cropped; written
+        into ``canvas`` (:meth:`canvas_buffer`) when given: np.pad took ~23 µs a call
+        (the copy 2 µs), 20-34% of the analysis of 8 crops of 32x32 or 6 of 72x72
+        (8x8 kernels, strides 2 to 8)."""
+        if canvas is not None and self.boundary != "valid":
+            canvas = canvas[:len(X)]
+            if self.boundary == "full":  # the zero border was never written
+                canvas[(slice(None),) + tuple(slice(-o, -o + n) for o, n in
+                                              zip(self._offsets, self.signal_shape))] = X
+                return canvas
+            canvas[(slice(None),) + tuple(slice(0, n) for n in self.signal_shape)] = X
+            # the wrap, axis by axis as np.pad does: later axes copy the earlier ones' wrap
+            for axis, n in enumerate(self.signal_shape, start=1):
+                extra = canvas.shape[axis] - n
+                if extra > 0:
+                    before = (slice(None),) * axis
+                    canvas[before + (slice(n, n + extra),)] = canvas[before + (slice(0, extra),)]
+            return canvas
         if self.boundary == "circular":
             pad = [(0, 0)] + [(0, c - n) for c, n in zip(self._canvas, self.signal_shape)]
             return np.pad(X, pad, mode="wrap")

@@ -94,7 +94,12 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
     return_history : bool, default False
         Also return a Dataset over ``iteration`` (step) with objective = data
         term ``0.5 ||x - Φa||²`` summed over signals, zero penalty and the
-        mean spike count per signal.
+        mean spike count per signal. Signals that float32 rounding left short
+        of ``tol`` / ``snr_db`` are coded again in float64 after the steps
+        (their number in ``attrs["n_recoded"]``); when there are any, one last
+        entry gives the returned codes' exact data term (float64, from ``X``
+        as given) and spike count, which the float32 steps' last entry does
+        not.
     progress : bool or None, default None
         A progress bar over steps: None once the call has run 2 s
         (:mod:`v1model.progress`), True at once, False never.
@@ -194,12 +199,19 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
         rows = slice(start, start + block)
         pursuit.run(X[rows], codes[rows], res2[rows], target[rows], n_nonzero, max_iter,
                     records, progress)
+    n_recoded = 0
     if tol is not None or snr_db is not None:
-        res2 = _meet_target_exactly(
+        res2, exact, n_recoded = _meet_target_exactly(
             phi, X_given, codes, res2, target, block,
             dict(n_nonzero=n_nonzero, tol=tol, snr_db=snr_db, min_coverage=min_coverage,
                  positive=positive, max_iter=max_iter))
         _warn_not_met(res2, target, tol, snr_db, max_iter, n_nonzero, positive)
+        if records is not None and n_recoded:
+            # the steps above are the float32 pass's: their last entry described codes
+            # that are no longer those returned (0.5% off the data term of 2 re-coded
+            # sounds in 8); one more entry gives the returned codes' own
+            records.append(_record(exact, np.count_nonzero(
+                codes.reshape(len(codes), -1), axis=1)))
     codes = np.moveaxis(codes, -1, 1)
     if not return_history:
         return codes
@@ -207,7 +219,8 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
         records, "convolutional mp", n_nonzero="None" if n_nonzero is None else n_nonzero,
         tol="None" if tol is None else tol, snr_db="None" if snr_db is None else snr_db,
         stride=list(phi.stride), boundary=phi.boundary, min_coverage=min_coverage,
-        positive=int(positive), max_iter=max_iter, dtype=phi.dtype.name)
+        positive=int(positive), max_iter=max_iter, dtype=phi.dtype.name,
+        n_recoded=n_recoded)
 
 
 class _Pursuit:
@@ -382,11 +395,15 @@ def _exact_residual_sq(phi64, X, codes, block) -> np.ndarray:
     return out
 
 
-def _meet_target_exactly(phi, X, codes, res2, target, block, params) -> np.ndarray:
+def _meet_target_exactly(phi, X, codes, res2, target, block, params):
     """The exact squared residuals (float64) of the channels-last ``codes`` from the
     signals ``X`` as given (not rounded to ``phi.dtype``: at 50 dB, float32's rounding
     of ``x`` alone moves the SNR by ~1e-4 dB), after coding again in float64 the
     signals that stopped on their target but are above it.
+
+    Returns the squared residuals to warn by (those at their target clipped to it),
+    the exact ones, shape (n_signals,) each, in squared units of ``X``, and the
+    number of signals coded again.
 
     The pursuit stops on the squared residual it tracks step by step (``res2``: the
     energy minus the energy each spike removes, from float32 correlations), which
@@ -409,7 +426,8 @@ def _meet_target_exactly(phi, X, codes, res2, target, block, params) -> np.ndarr
         codes[redo] = np.moveaxis(again, 1, -1)
         exact[redo] = _exact_residual_sq(phi64, X[redo], codes[redo], block)
     at_target = (res2 <= target) & (exact <= target * (1 + TOL_SLACK))
-    return np.where(at_target, np.minimum(exact, target), exact)
+    recoded = redo.size if phi.dtype != np.float64 else 0
+    return np.where(at_target, np.minimum(exact, target), exact), exact, recoded
 
 
 def _warn_not_met(res2, target, tol, snr_db, max_iter, n_nonzero, positive):

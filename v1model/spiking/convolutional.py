@@ -27,7 +27,8 @@ from ..convolutional.inference import as_dictionary
 from ..progress import check_progress
 from ..validation import as_generator, check_bool
 from . import _brian
-from .lca import _simulate, _warn_coarse, _warn_saturated, _window_steps, simulation_parameters
+from .lca import (_membrane_time_constant, _simulate, _warn_coarse, _warn_saturated,
+                  _window_steps, simulation_parameters)
 
 __all__ = ["spiking_convolutional_lca"]
 
@@ -41,7 +42,8 @@ def spiking_convolutional_lca(
     boundary: str | None = None,
     duration: float = 1.0,
     dt: float = 1e-4,
-    tau_m: float = 0.01,
+    tau_m: float | None = None,
+    tau: float | None = None,
     tau_syn: float = 0.0025,
     refractory: float = 0.0,
     transient_fraction: float = 0.3,
@@ -77,8 +79,12 @@ def spiking_convolutional_lca(
         :func:`v1model.spiking.spiking_lca`, which describes them in full.
     dt : float, default 1e-4
         Time step, in seconds.
-    tau_m : float, default 0.01
-        Membrane time constant, in seconds (code = rate * tau_m).
+    tau_m : float, optional
+        Membrane time constant, in seconds (default 0.01; code = rate * tau_m).
+    tau : float, optional
+        Alias of ``tau_m``: the name :func:`v1model.convolutional.encode`
+        (``method="lca"``) and :class:`v1model.convolutional.ConvolutionalNetwork`
+        give the membrane time constant; give one of the two.
     tau_syn : float, default 0.0025
         Decay time constant of the inhibitory synaptic current, in seconds.
     refractory : float, default 0.0
@@ -116,9 +122,10 @@ def spiking_convolutional_lca(
     Raises
     ------
     ValueError
-        For invalid signals, kernels or simulation parameters (each named), or
-        signals whose synapses (``n_signals * nnz(G)``, ~65 bytes each) would
-        not fit in memory, before Brian2 builds anything.
+        For invalid signals, kernels or simulation parameters (each named),
+        ``tau`` given with ``tau_m``, or signals whose synapses (``n_signals *
+        nnz(G)``, ~65 bytes each) would not fit in memory, before Brian2 builds
+        anything.
 
     Examples
     --------
@@ -129,6 +136,8 @@ def spiking_convolutional_lca(
     # a float32 dictionary object too: the network is float64 (as_dictionary converts)
     phi = as_dictionary(kernels, X, stride, boundary, np.float64)
     X = phi.check_signals(X, "X")
+    # tau, the rate LCA's name, failed here as "unexpected keyword argument 'tau'"
+    tau_m = _membrane_time_constant(tau_m, tau)
     params = simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory,
                                    transient_fraction, inhibition, v_init, noise, target, seed)
     check_bool(record_spikes, "record_spikes")

@@ -39,4 +39,10 @@ class WorkersLostError(RuntimeError):
 
 class OutputWriteError(OSError):
     """The sweep folder cannot take more files (a full disk, a quota, a folder
-    made read-only); the sweep stops, keeping the points saved so far."""
+    made read-only, one the user may not write); the sweep stops, keeping the
+    points saved so far. Built as ``OutputWriteError(errno, message)``; the
+    message says what to do for that errno, and ``str()`` is the message
+    alone, without OSError's ``[Errno N]``."""
+
+    def __str__(self):
+        return self.strerror if self.strerror else super().__str__()

@@ -377,6 +377,7 @@ class LocalExecutor(Executor):
                         task.index,
                         f"WorkerDied: the worker process died {attempts[task.index]} times "
                         "while this point was running (killed, out of memory or crashed)",
+                        attempts=attempts[task.index],
                     )
                 else:
                     pending.appendleft(task)
@@ -592,7 +593,11 @@ class DaskExecutor(Executor):
                     cancelled += 1
                 else:
                     self.finished += 1
-                    yield PointOutcome.failure(task.index, f"{type(result).__name__}: {result}")
+                    # KilledWorker: the scheduler ran it on allowed_failures + 1 workers
+                    tries = getattr(result, "allowed_failures", None)
+                    yield PointOutcome.failure(
+                        task.index, f"{type(result).__name__}: {result}",
+                        attempts=tries + 1 if isinstance(tries, int) else 1)
                 future.release()
         finally:
             if watch is not None:

@@ -82,6 +82,9 @@ class PointOutcome:
         Host that ran it (default this one).
     pid : int, optional
         Process that ran it (default this one).
+    attempts : int, default 1
+        Tries this run made of the point: more than one when its worker died
+        and it was run again (the failure record counts them).
     """
 
     index: int
@@ -93,10 +96,11 @@ class PointOutcome:
     cpu_time: float = 0.0
     host: str = field(default_factory=socket.gethostname)
     pid: int = field(default_factory=os.getpid)
+    attempts: int = 1
 
     @classmethod
     def failure(cls, index: int, error: str, tb: str = "", duration: float = 0.0,
-                cpu_time: float = 0.0):
+                cpu_time: float = 0.0, attempts: int = 1):
         """The outcome of a failed point (``ok=False``, no dataset).
 
         Parameters
@@ -107,13 +111,15 @@ class PointOutcome:
             The traceback.
         duration, cpu_time : float, default 0.0
             In seconds.
+        attempts : int, default 1
+            Tries made of the point (its worker died ``attempts`` times).
 
         Returns
         -------
         PointOutcome
         """
         return cls(index=index, ok=False, error=error, traceback=tb, duration=duration,
-                   cpu_time=cpu_time)
+                   cpu_time=cpu_time, attempts=attempts)
 
 
 def run_point(task: PointTask) -> PointOutcome:

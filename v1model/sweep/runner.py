@@ -30,7 +30,7 @@ from .executors import Executor, make_executor
 from .preflight import check_points
 from .spec import SweepSpec, changed_defaults, load_spec, parse_spec
 from .studyref import STUDY_MODULE_PREFIX
-from ..locking import folder_lock
+from ..locking import folder_holder, folder_lock
 from .storage import (
     SPEC,
     _remove,
@@ -185,7 +185,9 @@ def run_spec(spec: SweepSpec, *, executor=None, only: str = "pending",
     progress : bool, default True
     stop_on_sigterm : bool, default False
         Treat SIGTERM (what batch systems send before killing a job) like
-        Ctrl-C. The command line sets it.
+        Ctrl-C while the points run (a point being saved is saved first). The
+        command line sets it, and takes SIGTERM for Ctrl-C before and after
+        the points too (pre-flight checks, assembly of the result).
     allow_changed_defaults : bool, default False
         Run the points of a sweep folder whose study gives other defaults than
         when the sweep began (an upgrade of v1model), beside the finished points
@@ -433,6 +435,31 @@ STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS
                             errno.EACCES, errno.EPERM})
 
 
+def _output_write_error(exc: OSError, what: str, output, n_saved: int) -> OutputWriteError:
+    """The :class:`OutputWriteError` of ``exc`` (an errno of :data:`STORAGE_ERRNOS`), met
+    saving ``what`` in the sweep folder ``output`` with ``n_saved`` points saved: its advice
+    fits the errno ("make room" is no help for a read-only folder)."""
+    folder = shlex.quote(str(output))  # a command to copy: a space stays in the path
+    resume = f"`v1model sweep resume {folder}`"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        advice = f"make room, then {resume}"
+    elif exc.errno == errno.EFBIG:
+        advice = f"raise the limit on a file's size (`ulimit -f`), then {resume}"
+    elif exc.errno == errno.EROFS:
+        advice = (f"once the file system is writable again, {resume}; or copy the folder "
+                  "to a writable one and resume the copy")
+    elif exc.errno in (errno.EACCES, errno.EPERM):
+        advice = (f"make it writable for you (`chmod -R u+w {folder}`), then {resume}; or "
+                  "copy the folder to one you can write and resume the copy")
+    else:  # EIO: the disk or the network file system
+        advice = f"check its disk or file system, then {resume}"
+    # the errno's text, not exc's: that of v1model.io begins "path: cannot write ...",
+    # naming the argument of a function the user never called
+    return OutputWriteError(exc.errno, (
+        f"cannot save {what} in {output}: {os.strerror(exc.errno)}; the sweep stops, "
+        f"keeping the {n_saved} point{'' if n_saved == 1 else 's'} saved so far: {advice}"))
+
+
 def _execute(spec, store, executor, todo, state, progress, stop):
     from tqdm import tqdm
 
@@ -456,19 +483,24 @@ def _execute(spec, store, executor, todo, state, progress, stop):
                     if exc.errno not in STORAGE_ERRNOS:
                         raise
                     # every later point would fail the same way, its result lost
-                    raise OutputWriteError(exc.errno, (
-                        f"cannot save point {i} in {spec.output}: {exc.strerror or exc}; the "
-                        f"sweep stops, keeping the {len(state.done)} points saved so far: "
-                        "make room, then "
-                        f"`v1model sweep resume {shlex.quote(str(spec.output))}`")) from exc
+                    raise _output_write_error(exc, f"point {i}", spec.output,
+                                              len(state.done)) from exc
                 except Exception as exc:  # noqa: BLE001 - e.g. an output netCDF cannot hold
                     outcome.ok = False
                     outcome.error = f"cannot save the point: {type(exc).__name__}: {exc}"
             if not outcome.ok:
                 n_failed += 1
-                record = failure_record(outcome, spec.task(i), attempts.get(i, 0) + 1)
-                with stop.while_saving():
-                    store.write_failure(record)
+                # a point whose worker died N times was tried N times in this run
+                record = failure_record(outcome, spec.task(i),
+                                        attempts.get(i, 0) + outcome.attempts)
+                try:
+                    with stop.while_saving():
+                        store.write_failure(record)
+                except OSError as exc:
+                    if exc.errno not in STORAGE_ERRNOS:
+                        raise
+                    raise _output_write_error(exc, f"the failure record of point {i}",
+                                              spec.output, len(state.done)) from exc
                 state.failed[i] = record
             bar.update(1)
             if n_failed:
@@ -618,6 +650,10 @@ class SweepStatus:
         True when the result is ``damaged`` and no point file is left
         (``points/`` was removed): :func:`resume` moves it to ``corrupt/`` and
         runs every pending point again, with a ``SweepWarning``.
+    running : str or None
+        The run that holds the folder now (``"pid 812 on login2, sweep run"``,
+        see :func:`v1model.locking.folder_holder`), or None: while it runs,
+        ``resume`` and ``retry-failed`` would be refused.
     """
 
     path: Path
@@ -633,6 +669,7 @@ class SweepStatus:
     removed: set = field(default_factory=set)
     damaged: str | None = None
     lost: bool = False
+    running: str | None = None
 
     @property
     def complete(self) -> bool:
@@ -651,7 +688,8 @@ class SweepStatus:
         -------
         str
             Several lines: counts, the result's path, failed points, and the
-            command that retries or finishes the sweep.
+            command that retries or finishes the sweep, or, while a run holds
+            the folder, that the sweep is running and who runs it.
         """
         dims = " x ".join(f"{d}={s}" for d, s in zip(self.dims, self.shape))
         lines = [
@@ -683,6 +721,11 @@ class SweepStatus:
             params = ", ".join(f"{k}={v}" for k, v in record.get("params", {}).items())
             lines.append(f"  failed point {index} ({params}): {record.get('error', '')}")
         folder = shlex.quote(str(self.path))  # a command to copy: a space stays in the path
+        if self.running:
+            # a resume or retry-failed now would be refused: the folder is held
+            lines.append(f"  running  the sweep is running now (held by {self.running}): "
+                         "wait for it to finish, or stop it, before resuming it")
+            return "\n".join(lines)
         if self.failed and self.removed:  # it would assemble a result without them
             lines.append("  retry them once points/ is restored (retry-failed needs the "
                          "removed files)")
@@ -718,7 +761,8 @@ def status(output) -> SweepStatus:
                        tuple(info.get("shape", ())), store.n_points, state.done | state.kept,
                        state.failed, state.pending, state.corrupt,
                        result if not state.pending and damaged is None else None,
-                       set(state.kept), damaged, damaged is not None and result in state.lost)
+                       set(state.kept), damaged, damaged is not None and result in state.lost,
+                       folder_holder(output))
 
 
 def _result_damage(result: Path) -> str | None:

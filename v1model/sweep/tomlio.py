@@ -7,6 +7,7 @@ import json
 import math
 import numbers
 import re
+import shlex
 from pathlib import Path
 
 try:  # Python >= 3.11
@@ -69,11 +70,19 @@ def read_toml(path) -> dict:
     Raises
     ------
     FileNotFoundError
-        For a ``path`` that is not a file.
+        For a ``path`` that is not a file (the message says when it is a folder).
     SpecError
         For a file that cannot be read or is not valid TOML.
     """
     path = Path(path)
+    if path.is_dir():
+        # "no such file: '.'" read as if the folder were missing
+        from .storage import is_sweep_folder
+
+        hint = (f"; to continue the sweep in it: `v1model sweep resume "
+                f"{shlex.quote(str(path))}`" if is_sweep_folder(path) else "")
+        raise FileNotFoundError(f"spec: {str(path)!r} is a folder; a sweep spec is a TOML "
+                                f"file (e.g. examples/sweeps/lca_sweep.toml){hint}")
     if not path.is_file():
         raise FileNotFoundError(f"spec: no such file: {str(path)!r}")
     try:
