@@ -642,3 +642,20 @@ def test_inhibition_vs_overlap_tick_labels_are_apart(center, spread):
     off = ~np.eye(5, dtype=bool)
     assert hi - lo >= OVERLAP_MIN_SPAN * (1 - 1e-12)
     assert lo <= overlap[off].min() and overlap[off].max() <= hi
+
+
+def test_learning_curve_of_a_greedy_learner_has_a_title_without_lam():
+    """A history learned with n_nonzero (K-SVD with OMP) keeps lam=None as the netCDF
+    text "None": plot_learning_curve failed on float("None") ("could not convert
+    string to float"), for the history in memory and as saved."""
+    from v1model.learning import SparseDictionaryLearner, learn_ksvd
+    from v1model.plotting import plot_learning_curve
+
+    X = np.random.default_rng(0).standard_normal((200, 16))
+    _, history = learn_ksvd(X, 8, n_nonzero=2, n_updates=3, seed=0, progress=False)
+    assert history.attrs["lam"] == "None"
+    assert plot_learning_curve(history)._suptitle.get_text() == "3 updates"
+    learner = SparseDictionaryLearner(8, method="omp", n_nonzero=2, n_updates=2,
+                                      algorithm="mod", seed=0).fit(X)
+    fig = plot_learning_curve(learner.to_dataset())  # the saved learner's learning_lam
+    assert fig._suptitle.get_text() == "2 updates"

@@ -63,6 +63,12 @@ class Coder:
         return self.positive or self.params.get("threshold") == "nonneg"
 
     @property
+    def residual_tol(self) -> float | None:
+        """The squared-residual ``tol`` of ``"mp"`` / ``"omp"`` (None for the other
+        methods, or without one): a sample with ``||x||^2 <= tol`` gets no atom."""
+        return self.params.get("tol") if self.method in ("mp", "omp") else None
+
+    @property
     def penalty_kind(self) -> str | None:
         """"soft" (lam ||a||_1), "hard" (lam^2/2 ||a||_0) or None (data term only)."""
         if self.lam is None:
@@ -131,7 +137,8 @@ def make_coder(method, lam=None, n_nonzero=None, positive=False, dtype=np.float3
         if reserved in params:
             raise ValueError(f"{params_name} must not contain {reserved!r}; pass it as the "
                              f"learner's own argument")
-    for extra in ("return_history", "return_n_iter"):  # they make encode return a tuple
+    # they make encode return a tuple (LCA's trajectory: the codes and a Dataset)
+    for extra in ("return_history", "return_n_iter", "return_trajectory"):
         if extra in params:
             raise ValueError(f"{params_name} must not contain {extra!r}, got "
                              f"{extra}={params[extra]!r}: the learner uses the codes alone")
@@ -164,10 +171,25 @@ def check_lam_below_data(X, coder, n_atoms) -> None:
     unit-norm atoms (the trace ``n_atoms`` spread over at most ``n_features``
     eigenvalues), so its bound is ``max ||x|| / sqrt(max(1, n_atoms /
     n_features))``.
+
+    MP and OMP with a squared-residual ``tol`` (in ``method_params``) give a
+    sample no atom when ``||x||^2 <= tol``: a ``tol`` at or above the largest
+    squared sample norm zeroes every code too, with ``n_nonzero`` or without.
     """
-    if coder.penalty_kind is None:  # greedy codes (n_nonzero) are never all zero
+    tol = coder.residual_tol
+    if coder.penalty_kind is None and tol is None:  # n_nonzero codes are never all zero
         return
-    top = float(np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64).max()))
+    top2 = float(np.einsum("ij,ij->i", X, X, dtype=np.float64).max())
+    if tol is not None:
+        if tol >= top2:
+            raise ValueError(
+                f"tol={tol!r} in method_params is at least the largest squared sample norm "
+                f"max ||x||^2 = {top2:.3g} of X: {coder.method!r} gives a sample no atom once "
+                f"its squared residual is at most tol (units of X squared, not relative), so "
+                f"every code is zero whatever the dictionary and nothing can be learned; "
+                f"lower tol well below {top2:.3g} or give n_nonzero alone")
+        return
+    top = float(np.sqrt(top2))
     bound, why = top, f"the largest sample norm max ||x|| = {top:.3g} of X"
     if coder.lam < top and coder.method == "iht" and n_atoms > X.shape[1]:
         ratio = n_atoms / X.shape[1]

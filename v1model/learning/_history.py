@@ -79,17 +79,23 @@ class History:
         zero: a ``lam`` below the bound that :func:`check_lam_below_data` refuses up
         front can still zero every code of the dictionary at hand (IHT's threshold
         grows with the dictionary's coherence), and then only re-seeding moves the
-        atoms: the run ends with nothing learned and no error."""
-        if coder.penalty_kind is None or not self._n:  # greedy codes are never all zero
-            return
+        atoms: the run ends with nothing learned and no error. So can the
+        squared-residual ``tol`` of MP and OMP, which gives no atom to a sample
+        within ``tol`` of zero."""
+        tol = coder.residual_tol
+        if (coder.penalty_kind is None and tol is None) or not self._n:
+            return  # n_nonzero codes are never all zero
         tail = self._rows[self._n - max(self._n // 4, 1):self._n, list(FIELDS).index(
             "fraction_active")]
         if np.all(tail == 0):
             warnings.warn(
                 f"every code of the last {tail.size} of {self._n} updates was zero "
-                f"(method={coder.method!r}, lam={coder.lam!r}): the atoms moved only by "
-                "re-seeding and nothing was learned; lower lam (see the history's "
-                "fraction_active)", UserWarning, stacklevel=user_stacklevel())
+                f"(method={coder.method!r}, "
+                + (f"tol={tol!r}" if tol is not None else f"lam={coder.lam!r}")
+                + "): the atoms moved only by re-seeding and nothing was learned; lower "
+                + ("tol" if tol is not None else "lam")
+                + " (see the history's fraction_active)", UserWarning,
+                stacklevel=user_stacklevel())
 
     def last(self, name):
         return float(self._rows[self._n - 1, list(FIELDS).index(name)]) if self._n else np.nan

@@ -82,8 +82,9 @@ class SparseDictionaryLearner(SavedAsDataset):
         ``score`` when they code with the same method (see
         ``transform_params``). Not ``lam``, ``n_nonzero``, ``positive``,
         ``dtype``, ``seed`` (the learner's own arguments), ``return_history``,
-        ``return_n_iter``, nor a warm start ``A0`` / ``u0`` (one row per sample
-        of a single batch, while the learner codes batches of other sizes).
+        ``return_n_iter``, ``return_trajectory``, nor a warm start ``A0`` /
+        ``u0`` (one row per sample of a single batch, while the learner codes
+        batches of other sizes).
     n_updates : int, optional
         Minibatch updates (online, default 1000) or full passes (MOD, K-SVD,
         default 30) made by ``fit``.
@@ -380,7 +381,11 @@ class SparseDictionaryLearner(SavedAsDataset):
         The chunk is cut into consecutive minibatches of ``batch_size`` (the
         last one may be smaller), each one update. The first call initialises
         the dictionary from the chunk. Memory stays constant however many
-        chunks are streamed.
+        chunks are streamed. A first chunk that fails (or is interrupted)
+        leaves no stream behind; a later one that fails before its first
+        update leaves the stream and its settings as they were, and one
+        stopped after some updates keeps them (``components_``, ``n_iter_``
+        and ``history_`` included).
         """
         state = getattr(self, "_state", None)
         if state is None:
@@ -394,30 +399,48 @@ class SparseDictionaryLearner(SavedAsDataset):
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
                              f"expecting {state.D.shape[1]} features as input")
         v = self._validated(X.shape[1] if state is None else state.D.shape[1])
-        if state is None:
+        fresh = state is None
+        if fresh:
             # as fit: a lam that zeroes every code of the first chunk learns nothing (later
             # chunks are not checked: a quiet stretch of a stream is not an error)
             check_lam_below_data(X, v["coder"], v["n_atoms"])
+            # kept only once the chunk is learned: a first chunk refused by the solver (an
+            # unstable LCA dt) left a stream that no transform saw as fitted but that fixed
+            # n_features for the next partial_fit
             state = self._new_state(X, v, as_generator(self.seed))
-            self._state = state
         elif v["n_atoms"] != state.D.shape[0]:
             raise ValueError(f"n_atoms={self.n_atoms} but the streamed dictionary has "
                              f"{state.D.shape[0]} atoms; call fit to start afresh")
         else:  # parameters changed with set_params take effect from this chunk on
+            previous = (state.coder, state.forget_factor, state.n_passes,
+                        state.usage.patience, state.usage.duplicate_tol, state.attrs)
             state.coder, state.forget_factor, state.n_passes = (
                 v["coder"], v["forget_factor"], v["n_passes"])
             state.usage.patience, state.usage.duplicate_tol = (
                 v["reseed_patience"], v["duplicate_tol"])
             self._describe_settings(state, v, X.shape[1])
+        done = state.n_updates
         # a chunk that takes long (a whole memmap) draws a bar after 2 s when told progress
         starts = range(0, X.shape[0], v["batch_size"])
         bar = progress_bar(inner_progress(self.progress), total=len(starts), desc="partial_fit",
                            unit="update", iterable=starts)
-        with blas_threads_for_step(minibatch_flops(state, min(v["batch_size"], X.shape[0]))):
-            for start in bar:
-                batch = np.asarray(X[start : start + v["batch_size"]], dtype=state.D.dtype)
-                # a short minibatch (a small chunk, a chunk's tail) idles atoms by its share
-                state.step(batch, share=len(batch) / v["batch_size"])
+        try:
+            with blas_threads_for_step(minibatch_flops(state, min(v["batch_size"],
+                                                                  X.shape[0]))):
+                for start in bar:
+                    batch = np.asarray(X[start : start + v["batch_size"]], dtype=state.D.dtype)
+                    # a short minibatch (a small chunk, a chunk's tail) idles atoms by its share
+                    state.step(batch, share=len(batch) / v["batch_size"])
+        except BaseException:
+            if not fresh and state.n_updates == done:
+                # no update used the new settings: the history's attrs named them (and a
+                # change at this update) all the same, and again once set back
+                (state.coder, state.forget_factor, state.n_passes, state.usage.patience,
+                 state.usage.duplicate_tol, state.attrs) = previous
+            elif not fresh:  # the minibatches learned before the failure stay in the stream
+                self._set_fitted(state.D, state.n_updates, X.shape[1], None, names)
+            raise
+        self._state = state
         self._set_fitted(state.D, state.n_updates, X.shape[1], None, names)
         return self
 

@@ -697,7 +697,8 @@ def learn_dictionary(
                 f"inference_params must not contain {reserved!r}: learn_dictionary sets it "
                 "from its own arguments (lam, threshold, tau) and the network"
             )
-    for extra in ("return_history", "return_n_iter"):  # they make the solver return a tuple
+    # they make the solver return a tuple (LCA's trajectory: the codes and a Dataset)
+    for extra in ("return_history", "return_n_iter", "return_trajectory"):
         if extra in inference_params:
             raise ValueError(f"inference_params must not contain {extra!r}, got "
                              f"{extra}={inference_params[extra]!r}: learn_dictionary uses the "

@@ -213,10 +213,13 @@ PRIOR_NAMES = {"l1": "L1", "cauchy": "Cauchy"}
 
 def _attr(attrs, name):
     """``attrs[name]``, or the learning history's ``learning_<name>`` that a saved
-    network carries (:func:`v1model.io.attach_history`); None when neither is there."""
+    network carries (:func:`v1model.io.attach_history`); None when neither is there
+    or it holds ``"None"``, the netCDF text of None (:func:`v1model.io.clean_attrs`:
+    the ``lam`` of a history learned with ``n_nonzero``)."""
     for key in (name, "learning_" + name):
-        if attrs.get(key) is not None:
-            return attrs[key]
+        value = attrs.get(key)
+        if value is not None and not (isinstance(value, str) and value == "None"):
+            return value
     return None
 
 
