@@ -209,7 +209,7 @@ def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = 
         When ``folder`` is not a str or path-like, or ``pattern`` not a
         non-empty str.
     FileNotFoundError
-        When ``folder`` is not a folder.
+        When ``folder`` does not exist or is a file.
     ValueError
         When no file matches ``pattern``, or as :func:`load_wav`.
 
@@ -222,6 +222,9 @@ def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = 
     """
     folder = check_path(folder, "folder")  # None or a number failed inside pathlib
     check_pattern(pattern)
+    if folder.exists() and not folder.is_dir():  # "no such folder" for a file there
+        raise FileNotFoundError(f"folder: {str(folder)!r} is a file; give a folder of WAV "
+                                f"files (this file's is {str(folder.parent)!r})")
     if not folder.is_dir():
         raise FileNotFoundError(f"folder: no such folder: {str(folder)!r}")
     files = matching_files(folder, pattern, "folder")

@@ -128,11 +128,16 @@ def load_mnist(folder, split: str = "train"):
         For an unknown ``split``, a corrupt file, or images and labels of
         different lengths.
     FileNotFoundError
-        When the folder or one of the split's two files is missing.
+        When the folder or one of the split's two files is missing, or ``folder``
+        is a file.
     """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     folder = check_path(folder, "folder")  # None or a number failed inside pathlib
+    if folder.exists() and not folder.is_dir():  # "no such folder" for a file there
+        raise FileNotFoundError(f"folder: {str(folder)!r} is a file; give the folder that "
+                                f"holds the MNIST files (this file's is "
+                                f"{str(folder.parent)!r})")
     if not folder.is_dir():
         raise FileNotFoundError(f"folder: no such folder: {str(folder)!r}")
     prefix = "train" if split == "train" else "t10k"

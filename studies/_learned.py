@@ -166,8 +166,10 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
         run = get_study("olshausen-field-1996").run
         ds = run(quick=quick, seed=seed, **params)
         D = ds["dictionary"].values.astype(np.float64)
+        # the images as the learning recorded them (resolved), not as typed: a relative
+        # path names nothing once the result is read from another folder
         source = (f"learned by olshausen-field-1996 (quick={quick}, seed={seed_attr(seed)}, "
-                  f"n_updates={ds.attrs.get('n_updates')}, images={images})")
+                  f"n_updates={ds.attrs.get('n_updates')}, images={ds.attrs['images']})")
         meta = {"dictionary": "learned", "n_updates": int(ds.attrs["n_updates"])}
         # which dictionary: the learning's parameters (its defaults may change between
         # versions) and images, that the result alone tells, under a prefix of their own
@@ -178,6 +180,19 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
     # unit-norm atoms; an all-zero atom is refused under the parameter's name
     flat = check_dictionary(D.reshape(len(D), -1), "dictionary", normalized=True)
     return flat.reshape(D.shape), source, meta
+
+
+#: ``attrs["images"]`` of an analysis study given a dictionary file: its images would only
+#: have learned one (a sweep may set them for every point), so none were loaded
+IMAGES_NOT_USED = "(not used: dictionary given)"
+
+
+def images_attr(meta) -> str:
+    """``attrs["images"]`` of a study whose images only learn its dictionary, from the
+    ``meta`` :func:`learned_dictionary` returned: the source the learning loaded, as it
+    recorded it (resolved, ``dictionary_images``), or :data:`IMAGES_NOT_USED` for a
+    dictionary file."""
+    return meta["dictionary_images"] if meta["dictionary"] == "learned" else IMAGES_NOT_USED
 
 
 def a144_path(reference=None):

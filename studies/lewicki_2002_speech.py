@@ -95,7 +95,8 @@ REFERENCE = (
 #: no speech is bundled: without audio_dir (a folder, or "synthetic") the run stops
 REQUIRED = ("audio_dir",)
 PARAMETER_UNITS = {"lam": "units of X", "segment_length": "sample", "n_atoms": "1",
-                   "sample_rate": "Hz", "min_rms": "1", "min_centre_frequency": "Hz"}
+                   "sample_rate": "Hz", "min_rms": "1", "min_centre_frequency": "Hz",
+                   "localization_threshold": "1"}
 #: parameters that take a file or folder path, with the texts they take that are no
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
 PATH_PARAMETERS = {"audio_dir": ("synthetic", "none", "null")}

@@ -159,6 +159,10 @@ REFERENCE = (
 )
 #: parameters that take a file or folder path, with the texts they take that are no
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
+#: units of the parameters, for a sweep's coordinates (v1model.sweep)
+#: (lam in units of X for the L1 prior, the default; the Cauchy prior's lam = beta * noise
+#: variance is in (units of X)^2: a sweep over it gives that in its [units] table)
+PARAMETER_UNITS = {"lam": "units of X", "patch_size": "pixel", "heldout_tol": "1"}
 PATH_PARAMETERS = {"images": ("skimage",)}
 
 #: defaults, (quick, full), of the parameters whose default None ``run`` replaces

@@ -146,6 +146,9 @@ HELDOUT_TOL = 1e-4
 #: FISTA tolerance of the online learner's codes (the learner's default 1e-2 left more
 #: 4x atoms noisy textures and costs more per update; see the module docstring)
 LEARNING_TOL = 0.2
+#: the online learner's forgetting exponent (its own default 10 froze slow atoms as
+#: noisy textures; see the module docstring)
+FORGET_FACTOR = 30.0
 
 
 @checks_parameters
@@ -160,7 +163,7 @@ def run(
     overcompleteness=(1, 2, 4),
     lam: float = 0.15,
     learner: str = "online",
-    forget_factor: float = 30.0,
+    forget_factor: float = FORGET_FACTOR,
     learning_tol: float = LEARNING_TOL,
     n_updates: int | None = None,
     batch_size: int = 256,
@@ -201,8 +204,10 @@ def run(
     forget_factor : float
         The online learner's forgetting exponent, >= 0
         (:func:`v1model.learning.online.learn_online`; its default 10 froze
-        slow atoms as noisy textures, see the module docstring); the
-        Olshausen-Field rule does not use it.
+        slow atoms as noisy textures, see the module docstring). The
+        Olshausen-Field rule does not use it: with
+        ``learner="olshausen-field"`` a value other than the default is
+        refused, and the attrs leave ``forget_factor`` out.
     learning_tol : float
         FISTA tolerance of the codes the online learner fits the atoms to,
         > 0: a code stops when its largest step is at most ``learning_tol``
@@ -270,6 +275,11 @@ def run(
                          "'olshausen-field', whose learning codes use FISTA at the learner's "
                          "own tolerance (1e-4); leave learning_tol out, or use "
                          "learner='online'")
+    if learner == "olshausen-field" and forget_factor != FORGET_FACTOR:
+        # that rule keeps no statistics to forget: the value would be recorded, not used
+        raise ValueError(f"forget_factor={forget_factor!r} has no effect with learner="
+                         "'olshausen-field', whose gradient rule keeps no running statistics "
+                         "to forget; leave forget_factor out, or use learner='online'")
     n_updates = check_int(quick_default(n_updates, quick, *QUICK_DEFAULTS["n_updates"]),
                           "n_updates", minimum=1)
     check_int(batch_size, "batch_size", minimum=1)  # the learners' check
@@ -359,12 +369,13 @@ def run(
         study=NAME, title=TITLE, reference=REFERENCE, quick=int(quick), seed=seed_attr(seed),
         images=image_source_attr(images), prewhitened=int(bool(prewhitened)), patch_size=patch_size,
         overcompleteness=np.asarray(levels), lam=lam, learner=learner,
-        forget_factor=forget_factor,
         learning_tol=learning_tol if used_tol is None else used_tol, n_updates=n_updates,
         batch_size=batch_size, n_patches=n_patches, n_eval=n_eval,
         coding=f"held-out: fista, tol {HELDOUT_TOL:g}, float64; learning: {learning_coder}",
         receptive_field_analysis="v1model.analysis.fit_gabor",
     )
+    if learner == "online":  # the only learner that forgets: record what ran
+        ds.attrs["forget_factor"] = forget_factor
     return ds
 
 

@@ -123,7 +123,9 @@ def run(
         (``dictionary_seed``, ``dictionary_lam``, ...;
         :func:`studies._learned.learned_dictionary`).
     images : str, default "skimage"
-        Image source of the learning run.
+        Image source of the learning run; recorded in attrs as that run
+        recorded it (resolved), or as ``"(not used: dictionary given)"`` with
+        ``dictionary``, when no image is loaded.
     n_updates : int, optional
         Learning updates of the dictionary (default 1,000 quick, else the
         ``olshausen-field-1996`` study's).
@@ -190,9 +192,9 @@ def run(
         drifting gratings; 1 by construction, see the module docstring), and
         the rest.
     """
-    from studies._checks import child_seeds, image_source_attr
+    from studies._checks import child_seeds
     from studies._learned import (check_dictionary_source, default_updates,
-                                  dictionary_patch_shape, learned_dictionary)
+                                  dictionary_patch_shape, images_attr, learned_dictionary)
     from studies._defaults import quick_default
     from v1model.analysis import (
         GABOR_LIKE_R2,
@@ -343,7 +345,7 @@ def run(
         n_white=n_white, n_sparse=n_sparse, white_contrast=white_contrast,
         sparse_contrast=sparse_contrast, sparse_pixels=sparse_pixels,
         grating_contrast=grating_contrast, n_orientations=n_orientations,
-        n_frequencies=n_frequencies, n_phases=n_phases, images=image_source_attr(images),
+        n_frequencies=n_frequencies, n_phases=n_phases, images=images_attr(meta),
         n_sample_units=n_sample_units, min_contrast=min_contrast, max_contrast=max_contrast,
         n_contrasts=n_contrasts, **meta,
         median_similarity_white=float(np.nanmedian(white["similarity"].values)),

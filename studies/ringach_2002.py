@@ -45,6 +45,8 @@ REFERENCE = (
 )
 #: parameters that take a file or folder path, with the texts they take that are no
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
+#: units of the parameters, for a sweep's coordinates (v1model.sweep)
+PARAMETER_UNITS = {"min_r2": "1"}
 PATH_PARAMETERS = {"dictionary": ("none", "null"),
                    "images": ("skimage",),
                    "reference": ("none", "null", "false")}
@@ -80,7 +82,9 @@ def run(
         (``dictionary_seed``, ``dictionary_lam``, ...;
         :func:`studies._learned.learned_dictionary`).
     images : str
-        Image source of the learning run.
+        Image source of the learning run; recorded in attrs as that run
+        recorded it (resolved), or as ``"(not used: dictionary given)"`` with
+        ``dictionary``, when no image is loaded.
     n_updates : int, optional
         Learning updates (default: 1,000 when quick, the study's own default
         otherwise).
@@ -122,9 +126,9 @@ def run(
           only (before this criterion they were over all fits with R^2 >=
           ``min_r2``).
     """
-    from studies._checks import image_source_attr, path_attr
+    from studies._checks import path_attr
     from studies._learned import (a144_path, check_dictionary_source, default_updates,
-                                  learned_dictionary, load_a144)
+                                  images_attr, learned_dictionary, load_a144)
     from v1model.analysis import fit_gabor
     from v1model.io import seed_attr
     from v1model.validation import check_bool, check_int, check_probability
@@ -163,7 +167,7 @@ def run(
         study=NAME, reference_paper=REFERENCE, quick=int(quick), seed=seed_attr(seed),
         source=source,
         a144=path_attr(path) if path is not None else "absent", min_r2=min_r2, n_starts=n_starts,
-        images=image_source_attr(images), **meta,
+        images=images_attr(meta), **meta,
     )
     return ds
 

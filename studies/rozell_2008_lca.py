@@ -53,6 +53,8 @@ REFERENCE = (
 )
 #: parameters that take a file or folder path, with the texts they take that are no
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
+#: units of the parameters, for a sweep's coordinates (v1model.sweep)
+PARAMETER_UNITS = {"lam": "units of X", "patch_size": "pixel", "tau": "s", "t_max": "s"}
 PATH_PARAMETERS = {"images": ("skimage",)}
 
 #: defaults, (quick, full), of the parameters whose default None ``run`` replaces

@@ -134,7 +134,9 @@ REFERENCE = (
     "arXiv:1406.4205."
 )
 PARAMETER_UNITS = {"lam": "units of X", "overcompleteness": "1",
-                   "kernel_size": "pixel", "matched_rate": "1/pixel"}  # as rate
+                   "kernel_size": "pixel", "matched_rate": "1/pixel",  # as rate
+                   "extra_kernel_size": "pixel", "strides": "pixel", "eval_lams": "units of X",
+                   "tol": "1", "support_fraction": "1"}
 #: parameters that take a file or folder path, with the texts they take that are no
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
 PATH_PARAMETERS = {"images": ("skimage",)}

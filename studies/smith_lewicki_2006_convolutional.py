@@ -127,7 +127,7 @@ REQUIRED = ("audio_dir",)
 PARAMETER_UNITS = {"lam": "units of X", "kernel_size": "sample", "n_kernels": "1",
                    "excerpt_length": "sample", "crop_length": "sample", "sample_rate": "Hz",
                    "min_rms": "1", "min_centre_frequency": "Hz", "snr_db": "dB",
-                   "learning_rate": "1", "eval_fraction": "1",
+                   "learning_rate": "1", "eval_fraction": "1", "localization_threshold": "1",
                    "wall_time": "s"}
 #: parameters that take a file or folder path, with the texts they take that are no
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)

@@ -43,7 +43,8 @@ REFERENCE = (
     "with integrate and fire neurons. Int. J. Neural Syst. 24(5), 1440001."
 )
 #: units of the attrs that vary between a sweep's points (the wall clock: also between runs)
-PARAMETER_UNITS = {"spiking_run_time": "s"}
+PARAMETER_UNITS = {"lam": "units of X", "patch_size": "pixel", "duration": "s", "dt": "s",
+                   "tau_m": "s", "tau_syn": "s", "spiking_run_time": "s"}
 #: parameters that take a file or folder path, with the texts they take that are no
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
 PATH_PARAMETERS = {"images": ("skimage",)}

@@ -125,7 +125,8 @@ REFERENCE = (
 )
 # the grating amplitudes, like lam, are in the whitened input's units (X)
 PARAMETER_UNITS = {"lam": "units of X", "lca_tol": "1", "margin": "pixel",
-                   "test_contrast": "units of X", "si_threshold": "1"}
+                   "test_contrast": "units of X", "contrasts": "units of X",
+                   "mask_contrasts": "units of X", "si_threshold": "1"}
 #: parameters that take a file or folder path, with the texts they take that are no
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
 PATH_PARAMETERS = {"dictionary": ("none", "null"), "images": ("skimage",)}
@@ -182,7 +183,9 @@ def run(
         (``dictionary_seed``, ``dictionary_lam``, ...;
         :func:`studies._learned.learned_dictionary`).
     images : str, default "skimage"
-        Image source of the learning run.
+        Image source of the learning run; recorded in attrs as that run
+        recorded it (resolved), or as ``"(not used: dictionary given)"`` with
+        ``dictionary``, when no image is loaded.
     n_updates : int, optional
         Learning updates of the dictionary (default 1,000 quick, else the
         ``olshausen-field-1996`` study's).
@@ -268,9 +271,8 @@ def run(
         every parameter.
     """
     from studies._defaults import quick_default
-    from studies._checks import image_source_attr
     from studies._learned import (check_dictionary_source, default_updates,
-                                  dictionary_patch_shape, learned_dictionary)
+                                  dictionary_patch_shape, images_attr, learned_dictionary)
     from v1model.io import seed_attr
     from v1model.validation import (check_array, check_bool, check_int, check_nonnegative,
                                     check_positive, check_probability)
@@ -441,7 +443,7 @@ def run(
 
     attrs = dict(study=NAME, reference=REFERENCE, quick=int(quick), seed=seed_attr(seed),
                  source=source,
-                 images=image_source_attr(images), lam=lam, lca_tol=lca_tol,
+                 images=images_attr(meta), lam=lam, lca_tol=lca_tol,
                  contrasts=con.tolist(),
                  n_diameters=n_diameters, n_lengths=n_lengths, test_contrast=test_contrast,
                  mask_contrasts=masks.tolist(), n_orientations=n_orientations,

@@ -396,7 +396,7 @@ def main(argv=None) -> int:
         diverges; also when the reader of the output went away); 130 when
         interrupted (Ctrl-C or SIGTERM; a sweep says what it saved and how to
         continue). The message goes
-        to stderr, without a traceback.
+        to stderr, without a traceback (nor an OSError's "[Errno N]").
         ``--help``, ``--version`` and argparse's own usage errors leave
         through ``SystemExit`` (codes 0 and 2).
     """
@@ -436,16 +436,30 @@ def main(argv=None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 1
     except (ValueError, TypeError, FileNotFoundError, KeyError, OutputLockedError) as exc:
-        # str() of a KeyError is the repr of its message: quoted, its quotes escaped
-        message = exc.args[0] if isinstance(exc, KeyError) and len(exc.args) == 1 else exc
-        print(f"v1model: error: {message}", file=sys.stderr)
+        print(f"v1model: error: {_error_text(exc)}", file=sys.stderr)
         return 2
     except (OSError, FloatingPointError) as exc:
         # the disk, the network, or a run that diverged (FloatingPointError: "SAILnet
         # diverged ...; lower beta=..."): not the arguments as such; the message says
         # what to change, a traceback hid it
-        print(f"v1model: error: {exc}", file=sys.stderr)
+        print(f"v1model: error: {_error_text(exc)}", file=sys.stderr)
         return 1
+
+
+def _error_text(exc: BaseException) -> str:
+    """The message of ``exc`` as the command prints it after "v1model: error: ".
+
+    str() of a KeyError is the repr of its message (quoted, its quotes escaped),
+    and that of an OSError begins "[Errno 30] ", a number that tells the user
+    nothing: both go. The errno's text stays, and a raw OSError (``open`` of a
+    missing file) keeps the file it names: "No such file or directory: 'x.toml'".
+    """
+    if isinstance(exc, KeyError) and len(exc.args) == 1:
+        return str(exc.args[0])
+    text = str(exc)
+    if isinstance(exc, OSError) and exc.errno is not None:
+        text = text.removeprefix(f"[Errno {exc.errno}] ")
+    return text
 
 
 if __name__ == "__main__":  # pragma: no cover

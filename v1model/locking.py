@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -49,8 +50,9 @@ def folder_lock(path, field: str = "output", what: str = "sweep run"):
     ValueError
         ``path`` is a file, or the folder cannot be created or written.
     OutputLockedError
-        Another run holds the folder. ``field`` and ``what`` name the folder's
-        argument and the kind of run in the messages.
+        Another run holds the folder (still after 1 s: a ``sweep status``
+        holds it for an instant, see :func:`folder_holder`). ``field`` and
+        ``what`` name the folder's argument and the kind of run in the messages.
     """
     path = Path(path)
     if path.exists() and not path.is_dir():
@@ -65,7 +67,7 @@ def folder_lock(path, field: str = "output", what: str = "sweep run"):
         try:
             import fcntl
 
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _lock_exclusive(fh, fcntl)
         except BlockingIOError:
             fh.seek(0)
             # the holder wrote what it runs; ``what`` is this run, not the holder
@@ -96,8 +98,8 @@ def folder_holder(path) -> str | None:
     A run writes its name into ``path/.lock`` and empties it when it ends; a name
     left there by a run that was killed is that of a process gone from this
     host, or, from another host, is tested by taking the lock for an instant
-    (shared: another reader's test is not refused, a run starting at that very
-    instant would be).
+    (shared: another reader's test is not refused, and a run starting at that
+    very instant tries again, see :func:`folder_lock`).
 
     Parameters
     ----------
@@ -128,6 +130,30 @@ def folder_holder(path) -> str | None:
     except (ImportError, OSError):  # cannot tell: the name is all there is
         return holder
     return None
+
+
+def _lock_exclusive(fh, fcntl, wait: float = 1.0) -> None:
+    """``flock`` the open ``.lock`` file ``fh`` exclusively, trying again for up to
+    ``wait`` seconds while it is held.
+
+    :func:`folder_holder` (``sweep status``) holds it for an instant to test it:
+    not tried again, a run starting at that instant was refused as though another
+    run held the folder (naming "unknown process", or a killed run's name).
+
+    Raises
+    ------
+    BlockingIOError
+        When it is still held after ``wait`` seconds (another run holds it).
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _me() -> str:

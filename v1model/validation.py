@@ -884,13 +884,24 @@ def check_path(path, name: str = "path") -> Path:
         or an empty name.
     ValueError
         For a ``$VAR`` that is not set (``os.path.expandvars`` left it as written: a
-        folder literally named ``$SCRATCH`` was looked for).
+        folder literally named ``$SCRATCH`` was looked for) unless a file or folder
+        of that name, as written, exists (``run$a.nc``: it is that one), and for a ``${`` not
+        closed by ``}`` after a variable name (``"a/${SCRATCH"``, ``"${}"``), which it
+        left as written too.
     """
     if not isinstance(path, (str, os.PathLike)) or str(path) == "":
         raise TypeError(f"{name} must be a file name (str or os.PathLike), got {path!r}")
+    # a "${" that is no "${NAME}": a typo, read as a folder literally named "${SCRATCH"
+    if re.search(r"\$\{(?![A-Za-z_]\w*\})", os.fspath(path)):
+        raise ValueError(f"{name}: {os.fspath(path)!r} has a '${{' that is not closed "
+                         "after a variable name; write ${VAR} (or $VAR)")
     expanded = os.path.expandvars(os.fspath(path))
     unset = re.search(r"\$(\{)?([A-Za-z_]\w*)(?(1)\})", expanded)
     if unset:
+        # a file that exists under that name ("run$a.nc", "$HOME/run$a.nc") is that file:
+        # a `$` in a file name is no variable to refuse, and it could not be read otherwise
+        if Path(expanded).expanduser().exists():
+            return Path(expanded).expanduser()
         raise ValueError(f"{name}: {os.fspath(path)!r} uses the environment variable "
                          f"{unset.group(2)}, which is not set")
     # "~/r.nc" must be the same file for the writer and for the readers (h5py and

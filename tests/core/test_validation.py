@@ -164,6 +164,44 @@ def test_check_path_expands_environment_variables_and_refuses_unset_ones(monkeyp
             check_path(bad, "images")
 
 
+@pytest.mark.parametrize("bad", ["a/${V1MODEL_TEST_DIR", "${V1MODEL_TEST_UNSET", "a/${}",
+                                 "${V1MODEL TEST}/x"])
+def test_check_path_refuses_a_brace_that_closes_no_variable_name(monkeypatch, bad):
+    """expandvars leaves "${NAME" (no closing brace) as written, set or not: a folder
+    literally named "${NAME" was looked for, or created."""
+    from v1model.validation import check_path
+
+    monkeypatch.setenv("V1MODEL_TEST_DIR", "/data/v1")
+    monkeypatch.delenv("V1MODEL_TEST_UNSET", raising=False)
+    with pytest.raises(ValueError, match=rf"^images: '{re.escape(bad)}' has a '\$\{{' that "
+                                         r"is not closed after a variable name"):
+        check_path(bad, "images")
+
+
+def test_check_path_takes_an_existing_file_with_a_dollar_in_its_name(tmp_path, monkeypatch):
+    # "run$a.nc" was refused as using the unset variable a: a file of the user's, saved
+    # before check_path expanded variables, could no longer be loaded
+    from v1model.io import load_dataset, save_dataset
+    from v1model.validation import check_path
+
+    monkeypatch.delenv("a", raising=False)
+    path = tmp_path / "run$a.nc"
+    path.write_bytes(b"")
+    assert check_path(str(path)) == path
+    assert check_path(path) == path
+    monkeypatch.setenv("V1MODEL_TEST_DIR", str(tmp_path))
+    assert check_path("$V1MODEL_TEST_DIR/run$a.nc") == path
+    path.unlink()
+    with pytest.raises(ValueError, match="uses the environment variable a, which is not set$"):
+        check_path(str(path))  # no such file: a variable left unset
+    import xarray as xr
+
+    ds = xr.Dataset({"x": ("i", np.arange(3.0))})
+    path.write_bytes(b"")
+    save_dataset(ds, path)
+    np.testing.assert_array_equal(load_dataset(str(path))["x"].values, [0.0, 1.0, 2.0])
+
+
 def test_zero_dimensional_arrays_are_scalars():
     """A number read from a result (ds["lam"].values) is a 0-d array: it was refused."""
     from v1model.validation import check_nonnegative, check_positive, check_probability

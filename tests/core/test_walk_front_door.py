@@ -1,6 +1,9 @@
 """A walk through the front door (the network, the command line, io and validation)
 as a computational neuroscientist would take it: each test pins a fault found there."""
 
+import errno
+import os
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -178,6 +181,33 @@ def test_a_run_that_diverges_says_what_to_lower_without_a_traceback(tmp_path, ca
     assert err.startswith("v1model: error: SAILnet diverged at update")
     assert "lower beta=1000000.0" in err and "Traceback" not in err
     assert not out_dir.exists()  # the refused run leaves no folder
+
+
+@pytest.mark.parametrize("raised, code, message", [
+    # an error message of v1model's own, with its errno: the text says it all
+    (lambda p: OSError(errno.EROFS, f"cannot write {str(p)!r}: Read-only file system; ..."), 1,
+     "cannot write '{p}': Read-only file system; ..."),
+    # the raw error of open() (in read_text): its text and the file it names stay
+    (lambda p: p.read_text(), 2, "No such file or directory: '{p}'"),
+    (lambda p: OSError(errno.EACCES, "Permission denied", str(p)), 1, "Permission denied: '{p}'"),
+    (lambda p: os.replace(p, p.with_name("b")), 2,
+     "No such file or directory: '{p}' -> '{b}'"),
+])
+def test_os_errors_are_printed_without_their_errno_number(monkeypatch, capsys, tmp_path,
+                                                          raised, code, message):
+    """"v1model: error: [Errno 30] cannot write ...": the number tells a user nothing."""
+    from v1model import cli
+
+    missing = tmp_path / "a"
+
+    def study_list():
+        exc = raised(missing)  # open() and os.replace raise themselves
+        raise exc
+
+    monkeypatch.setattr(cli, "_study_list", study_list)
+    assert main(["study", "list"]) == code
+    assert capsys.readouterr().err == ("v1model: error: " + message.format(
+        p=missing, b=missing.with_name("b")) + "\n")
 
 
 def test_output_into_a_closed_pipe_stops_quietly():

@@ -348,3 +348,33 @@ def test_nn_omp_float32_keeps_no_atom_at_rounding_level():
         S = np.flatnonzero(a32[i])
         np.testing.assert_allclose(a32[i, S], nnls(D[S].T, X[i])[0], rtol=0, atol=1e-5)
 
+
+
+@pytest.mark.parametrize("solver, params, n_recoded", [
+    (matching_pursuit, dict(tol=0.032), 1),
+    (orthogonal_mp, dict(n_nonzero=32, tol=1e-3), 2),
+])
+def test_history_ends_on_the_returned_codes(solver, params, n_recoded):
+    """With return_history, the samples float32 rounding left above tol are solved
+    again in float64 after the steps; the history's last entry was the float32 pass's
+    (MP: data term 0.99319 where the returned codes give 0.99159). Its last entry now
+    is the returned codes' exact data term and active count, and attrs say how many
+    samples were solved again (as the convolutional pursuit's)."""
+    rng = np.random.default_rng(3)
+    D = rng.standard_normal((64, 32))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((64, 32))
+    A, hist = solver(X, D, return_history=True, **params)
+    assert hist.attrs["n_recoded"] == n_recoded
+    # exact in float64, of X and D as the solver holds them (float32)
+    R = (X.astype(np.float32).astype(np.float64)
+         - A.astype(np.float64) @ D.astype(np.float32).astype(np.float64))
+    np.testing.assert_allclose(hist["data_term"].values[-1], 0.5 * np.sum(R ** 2),
+                               rtol=1e-10)
+    assert hist["n_active"].values[-1] == np.count_nonzero(A) / len(X)
+    # nothing solved again (float64): the steps alone, no extra entry
+    A, hist = solver(X, D, return_history=True, dtype=np.float64, **params)
+    assert hist.attrs["n_recoded"] == 0
+    R = X - A @ D
+    np.testing.assert_allclose(hist["data_term"].values[-1], 0.5 * np.sum(R ** 2),
+                               rtol=1e-6)

@@ -115,3 +115,14 @@ def test_refused_chunk_leaves_the_stream_settings_as_they_were():
     same.partial_fit(X[:100]).partial_fit(X[100:])
     assert "settings_changed_at" not in learner.history_.attrs
     np.testing.assert_array_equal(learner.components_, same.components_)
+
+
+@pytest.mark.parametrize("tol", ["1e-3", True])
+def test_pursuit_tol_that_is_no_number_is_refused_by_name(tol):
+    """The check of a tol that codes nothing compared it with max ||x||^2 before the
+    solver checked it: a text tol failed as "'>=' not supported between instances of
+    'str' and 'float'", naming nothing."""
+    X = np.random.default_rng(0).standard_normal((100, 16))
+    with pytest.raises(TypeError, match=rf"^tol must be a real number, got {tol!r}$"):
+        learn_online(X, 8, method="omp", n_nonzero=2, method_params={"tol": tol},
+                     n_updates=2, progress=False)

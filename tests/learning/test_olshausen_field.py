@@ -530,3 +530,26 @@ def test_return_n_iter_in_inference_params_is_refused(inference):
     with pytest.raises(ValueError, match="inference_params must not contain 'return_n_iter'"):
         learn_dictionary(X, 8, n_updates=2, inference=inference,
                          inference_params={"return_n_iter": True}, progress=False)
+
+
+def test_lca_ivp_inference_is_not_warned_of_the_learners_own_euler_tol():
+    """The learner gave lca its Euler tol=1e-4 on the ivp path too, and lca warned at
+    every update that it ignores a tol=0.0001 the user never gave."""
+    import warnings
+
+    from v1model.inference import lca
+
+    X = np.random.default_rng(0).standard_normal((64, 16))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails the learning
+        D = learn_dictionary(X, 8, lam=0.1, prior="l1", inference="lca",
+                             inference_params={"integrator": "ivp"}, n_updates=2,
+                             batch_size=16, seed=0, progress=False)[0]
+    assert D.shape == (8, 16)
+    # the Euler path keeps the learner's tol: its codes are lca's with tol=1e-4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        learn_dictionary(X, 8, lam=0.1, prior="l1", inference="lca", n_updates=1,
+                         batch_size=16, seed=0, progress=False)
+    with pytest.warns(UserWarning, match=r"ignores tol=0\.0001"):
+        lca(X[:4], D, 0.1, integrator="ivp", tol=1e-4)  # a user's tol still is

@@ -2,6 +2,7 @@
 damaged WAV and gzipped IDX files."""
 
 import gzip
+import re
 import warnings
 
 import numpy as np
@@ -222,3 +223,21 @@ def test_a_small_picture_enlarged_among_larger_ones_is_warned_of(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert load_images(tmp_path).shape == (2, 256, 256)
+
+
+@pytest.mark.parametrize("load", ["wav", "mnist"])
+def test_a_file_given_for_a_folder_is_called_a_file(tmp_path, load):
+    """A file given where a folder of WAV or MNIST files is wanted was "no such folder",
+    of a file that is there."""
+    from stimuli.audio import load_wav_folder
+    from stimuli.digits import load_mnist
+
+    given = tmp_path / ("a.wav" if load == "wav" else "train-images-idx3-ubyte")
+    given.write_bytes(b"\0" * 16)
+    call = load_wav_folder if load == "wav" else load_mnist
+    with pytest.raises(FileNotFoundError,
+                       match=rf"^folder: '{re.escape(str(given))}' is a file; give .*"
+                             rf"\(this file's is '{re.escape(str(tmp_path))}'\)$"):
+        call(given)
+    with pytest.raises(FileNotFoundError, match=r"^folder: no such folder: "):
+        call(tmp_path / "missing")

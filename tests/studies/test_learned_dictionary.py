@@ -221,6 +221,8 @@ def test_a_learned_dictionary_is_recorded_with_its_provenance(name, smallest):
     assert recorded == dict(expected, dictionary_study="olshausen-field-1996")
     assert recorded["dictionary_seed"] == 2 and recorded["dictionary_lam"] == 0.1
     assert ds.attrs["dictionary"] == "learned"
+    # the images the learning loaded, as it recorded them (activity-ratio codes them too)
+    assert ds.attrs["images"] == recorded["dictionary_images"]
     np.testing.assert_allclose(ds["dictionary"].values, learning["dictionary"].values,
                                rtol=1e-6, atol=1e-7)
 
@@ -242,3 +244,56 @@ def test_a_given_dictionary_is_recorded_by_its_path_alone(name, params, random_a
     ds = get_study(name).run(quick=True, dictionary=random_atoms, progress=False, **params)
     assert ds.attrs["dictionary"] == str(Path(random_atoms).resolve())
     assert not [k for k in ds.attrs if k.startswith("dictionary_")]
+
+
+def _gabor_atoms(path):
+    """16 centred unit-norm 8x8 Gabors in quadrature pairs (8 orientations), saved as a
+    study dictionary (atom, y, x): atoms every analysis study finds units in."""
+    import xarray as xr
+
+    from stimuli import gabor_patch
+
+    orientation = np.repeat(np.linspace(0, np.pi, 8, endpoint=False), 2)
+    atoms = gabor_patch(8, orientation, 0.25, np.tile([0.0, np.pi / 2], 8), 1.5, 2.5)
+    atoms /= np.linalg.norm(atoms.reshape(16, -1), axis=1)[:, None, None]
+    xr.Dataset({"dictionary": (("atom", "y", "x"), atoms)}).to_netcdf(path)
+    return str(path)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning")
+@pytest.mark.parametrize("name, params", [
+    ("ringach-2002", dict(n_starts=1, reference="none")),
+    ("receptive-field-mapping", dict(n_white=20, n_sparse=20, n_orientations=2,
+                                     n_frequencies=1, n_phases=2, n_contrasts=4,
+                                     n_sample_units=1)),
+    ("zhu-rozell-2013-ncrf", dict(n_diameters=3, n_lengths=3, n_orientations=4,
+                                  n_frequencies=2, n_phases=2, mask_contrasts=(1.0,),
+                                  n_mask_phases=2)),
+])
+def test_images_are_recorded_only_when_they_were_used(name, params, tmp_path):
+    """With a dictionary file these studies load no image (their images only learn a
+    dictionary), yet attrs['images'] recorded the source given ('skimage' here) as if
+    it had been used. It says so now; a learned dictionary's images are its
+    ``dictionary_images``."""
+    from studies import get_study
+
+    ds = get_study(name).run(quick=True, dictionary=_gabor_atoms(tmp_path / "gabors.nc"),
+                             images="skimage", progress=False, **params)
+    assert ds.attrs["images"] == "(not used: dictionary given)"
+
+
+def test_a_learned_dictionary_names_its_images_resolved(tmp_path, monkeypatch):
+    """The free-text ``source`` of a learned dictionary gave the images as typed
+    ('rel'), a path that names nothing from another folder, while the attrs hold the
+    resolved one; both name the resolved folder now."""
+    from skimage.io import imsave
+
+    (tmp_path / "rel").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        imsave(tmp_path / "rel" / f"img{i}.png", rng.integers(0, 256, (64, 64), np.uint8))
+    monkeypatch.chdir(tmp_path)
+    _, source, meta = learned_dictionary(None, quick=True, seed=0, images="rel", n_updates=2)
+    resolved = str((tmp_path / "rel").resolve())
+    assert f"images={resolved})" in source
+    assert meta["dictionary_images"] == resolved

@@ -261,7 +261,7 @@ def _fake_learning(monkeypatch, atoms, n_updates=7):
     def run(**kwargs):
         calls.append(kwargs)
         return xr.Dataset({"dictionary": (("atom", "y", "x"), atoms)},
-                          attrs={"n_updates": n_updates})
+                          attrs={"n_updates": n_updates, "images": "skimage"})
 
     monkeypatch.setattr(get_study("olshausen-field-1996"), "run", run)
     return calls

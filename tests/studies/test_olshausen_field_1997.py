@@ -174,3 +174,17 @@ def test_olshausen_field_learner_refuses_a_learning_tol():
                                          r"learner='olshausen-field'"):
         get_study("olshausen-field-1997").run(quick=True, learner="olshausen-field",
                                               learning_tol=0.5, **TINY)
+
+
+def test_olshausen_field_learner_refuses_a_forget_factor():
+    """The Olshausen-Field rule keeps no running statistics to forget: a forget_factor
+    given with it was recorded (attrs['forget_factor'] == 5) and not used."""
+    study = get_study("olshausen-field-1997")
+    with pytest.raises(ValueError, match=r"forget_factor=5\.0 has no effect with "
+                                         r"learner='olshausen-field'"):
+        study.run(quick=True, learner="olshausen-field", forget_factor=5, **TINY)
+    # the default is not recorded either with that learner (it did not run), only with
+    # the online learner that forgets
+    ds = study.run(quick=True, learner="olshausen-field", **TINY)
+    assert "forget_factor" not in ds.attrs
+    assert study.run(quick=True, forget_factor=5, **TINY).attrs["forget_factor"] == 5.0

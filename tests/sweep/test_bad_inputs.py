@@ -170,7 +170,7 @@ def test_an_executor_override_drops_the_options_it_replaces(study, tmp_path, mon
                                                             capsys):
     """A cluster's spec run on a laptop with `--executor serial`: its SLURM options are
     dropped, so they must not be checked here. `log_directory = "$SCRATCH/logs"` was
-    refused ("uses the environment variable SCRATCH, which is not set here"), so the
+    refused ("uses the environment variable SCRATCH, which is not set"), so the
     override could not be used where it is meant for."""
     import xarray as xr
 

@@ -837,7 +837,7 @@ def test_jobscript_does_not_need_the_output_folder(tmp_path, monkeypatch, capsys
                                             'log_directory = "/scratch/$USER/logs"')])
     assert main(["sweep", "jobscript", str(path)]) == 2
     assert "executor.log_directory: '/scratch/$USER/logs' uses the environment variable " \
-           "USER, which is not set here" in capsys.readouterr().err
+           "USER, which is not set\n" in capsys.readouterr().err
 
 
 def test_a_sweep_without_sbatch_leaves_no_folder_to_refuse_the_corrected_spec(
@@ -1300,3 +1300,33 @@ def test_the_dask_schedulers_log_lines_stay_out_of_the_sweeps_output(study, tmp_
                                   "['failed', 'failed'] ['KilledWorker:', 'KilledWorker:']"), \
         out.stdout
     assert "distributed." not in out.stderr and "8787" not in out.stderr, out.stderr
+
+
+@pytest.mark.parametrize("config, preload, argv", [
+    # one preload given as text, as dask takes it: its letters were preloaded as modules
+    ({"distributed.worker.preload": "site_setup"},
+     ["site_setup", "v1model.sweep.executors"], None),
+    # one argument list per preload: one list fewer than the preloads, dask refused it
+    ({"distributed.worker.preload": ["site_setup"],
+      "distributed.worker.preload-argv": [["--level", "2"]]},
+     ["site_setup", "v1model.sweep.executors"], [["--level", "2"], []]),
+    ({"distributed.worker.preload": [], "distributed.worker.preload-argv": []},
+     ["v1model.sweep.executors"], None),
+])
+def test_the_sweeps_worker_preload_keeps_the_users_dask_config(monkeypatch, config, preload,
+                                                               argv):
+    distributed = pytest.importorskip("distributed")
+    import dask
+    from distributed.preloading import process_preloads
+
+    made = {}
+    monkeypatch.setattr(distributed, "LocalCluster", lambda **kwargs: made.update(kwargs))
+    with dask.config.set(config):
+        DaskExecutor(n_workers=1)._make_cluster()
+        assert made["preload"] == preload
+        assert made.get("preload_argv") == argv
+        # what each worker does with them (a module it cannot import aside): no error
+        monkeypatch.setattr("distributed.preloading.Preload.__init__",
+                            lambda self, server, name, argv, file_dir: None)
+        process_preloads(None, made["preload"], made.get("preload_argv")
+                         or dask.config.get("distributed.worker.preload-argv"))

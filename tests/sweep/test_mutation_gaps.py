@@ -170,7 +170,7 @@ def test_a_relative_log_directory_is_relative_to_the_spec_file(study, tmp_path, 
     assert spec.executor["log_directory"] == str(tmp_path / "scratch" / "logs")
     monkeypatch.delenv("SCRATCH")
     with pytest.raises(SpecError, match=r"'\$SCRATCH/logs' uses the environment variable "
-                                        r"SCRATCH, which is not set here") as info:
+                                        r"SCRATCH, which is not set$") as info:
         parse_spec({"study": study(), "sweep": {"x": [1.0]},
                     "executor": {**executor, "log_directory": "$SCRATCH/logs"}},
                    source=source)

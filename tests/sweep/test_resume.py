@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -351,6 +352,46 @@ def test_a_folder_that_cannot_be_written_gets_the_advice_of_its_errno(
                            f"so far: {advice.format(out=out)}"), err
     st = status(out)
     assert sorted(st.done) == [0] and not st.failed
+
+
+@pytest.mark.parametrize("code, advice", [
+    ("ENOSPC", ("make room, then `v1model sweep resume {out}`, which runs no point and "
+                "assembles the result from them")),
+    ("EROFS", ("once the file system is writable again, `v1model sweep resume {out}`, which "
+               "runs no point and assembles the result from them; or copy the folder to a "
+               "writable one and resume the copy")),
+])
+def test_a_result_that_cannot_be_saved_says_the_points_are_safe(study, tmp_path, monkeypatch,
+                                                                capsys, code, advice):
+    """A full disk at sweep.nc, after the last point, printed "[Errno 28] cannot write
+    '.../sweep.nc'" without a word of the points, all saved, nor of the resume that
+    assembles the result from them."""
+    import errno
+
+    from v1model.sweep.storage import DirectoryStore
+
+    code = getattr(errno, code)
+    real = DirectoryStore.save_result
+
+    def save_result(self, ds, fmt):
+        raise OSError(code, f"path: cannot write {str(self.result_path(fmt))!r}")
+
+    monkeypatch.setattr(DirectoryStore, "save_result", save_result)
+    out = tmp_path / "out"
+    spec = write_spec(tmp_path / "s.toml", study, tmp_path, out, n_x=3)
+    assert main(["sweep", "run", str(spec), "--no-progress", "--no-plot"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == (f"v1model: error: cannot save the assembled result sweep.nc in "
+                           f"{out}: {os.strerror(code)}; every point has run and is saved "
+                           f"(the 3 finished ones in {out / 'points'}): "
+                           f"{advice.format(out=out)}"), err
+    st = status(out)
+    assert sorted(st.done) == [0, 1, 2] and st.result is None
+    monkeypatch.setattr(DirectoryStore, "save_result", real)
+    assert main(["sweep", "resume", str(out), "--no-progress", "--no-plot"]) == 0
+    clean = run(study(), {"x": [1.0, 2.0, 3.0]}, seed=11, params={"log_dir": str(tmp_path)},
+                executor="serial", progress=False)
+    np.testing.assert_array_equal(load(out)["y"].values, clean["y"].values)
 
 
 def test_cli_says_why_the_executor_lost_its_workers(study, tmp_path, monkeypatch, capsys):
@@ -783,6 +824,50 @@ def test_sigterm_while_the_result_is_assembled_is_an_interrupt(study, tmp_path):
     assert (resume(out, progress=False)["status"] == "ok").all()
 
 
+def test_sigterm_while_the_figures_are_drawn_says_the_result_is_saved(tmp_path, capsys):
+    """SIGTERM (or Ctrl-C) while the sweep's figures were drawn, after "wrote sweep.nc",
+    said only "v1model: interrupted": the result is saved, and `resume` draws them."""
+    slow, plotting = tmp_path / "slow", tmp_path / "plotting"
+    study = tmp_path / "slow_plot.py"
+    study.write_text(
+        "import time\nfrom pathlib import Path\nimport xarray as xr\n\n"
+        "def run(quick=False, seed=0, *, x=1.0):\n"
+        "    return xr.Dataset({'y': ((), 2.0 * x)})\n\n"
+        "def plot_sweep(ds, outdir):\n"
+        f"    if Path({str(slow)!r}).exists():\n"
+        f"        Path({str(plotting)!r}).touch()\n"
+        "        time.sleep(60)  # a figure that takes long to draw\n"
+        "    Path(outdir).mkdir(parents=True, exist_ok=True)\n"
+        "    fig = Path(outdir) / 'y.png'\n"
+        "    fig.write_text(str(ds['y'].values.tolist()))\n"
+        "    return [fig]\n")
+    out = tmp_path / "out"
+    spec = tmp_path / "spec.toml"
+    spec.write_text(f'study = "{study}:run"\noutput = "{out}"\n[sweep]\nx = [1.0, 2.0]\n'
+                    '[executor]\nkind = "serial"\n')
+    slow.touch()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "v1model.cli", "sweep", "run", str(spec), "--no-progress"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 60
+    while not plotting.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip() == (f"interrupted while drawing the sweep's figures: the result is "
+                           f"saved in {out / 'sweep.nc'}, but the figures in "
+                           f"{out / 'figures'} were not all drawn; draw them with `v1model "
+                           f"sweep resume {out}` (it runs no point)"), err
+    np.testing.assert_array_equal(load(out)["y"].values, [2.0, 4.0])
+    assert not (out / "figures" / "y.png").exists()
+    slow.unlink()
+    assert main(["sweep", "resume", str(out), "--no-progress"]) == 0  # as the message says
+    assert f"wrote {out / 'figures' / 'y.png'}" in capsys.readouterr().out
+    assert (out / "figures" / "y.png").read_text() == "[2.0, 4.0]"
+
+
 def test_killed_sweep_leaves_no_pool_workers_behind(study, calls, tmp_path):
     """SIGKILL gives the sweep no chance to stop its pool: the workers end by
     themselves within a few seconds instead of idling on with their memory."""
@@ -897,6 +982,28 @@ def test_status_of_a_folder_held_by_a_run_says_it_is_running(study, tmp_path, ca
     st = status(out)
     assert st.running is None
     assert st.summary().splitlines()[-1] == f"  finish with:     v1model sweep resume {out}"
+
+
+def test_a_status_testing_the_lock_does_not_refuse_a_run_starting(study, tmp_path):
+    """`sweep status` (folder_holder) takes the folder's lock for an instant to test it:
+    a run starting at that instant was refused "in use by another run (unknown
+    process)"."""
+    import fcntl
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".lock").write_text("")
+    with open(out / ".lock", encoding="utf-8") as reader:
+        fcntl.flock(reader, fcntl.LOCK_SH | fcntl.LOCK_NB)  # folder_holder's test, mid-way
+        letgo = threading.Timer(0.01, lambda: fcntl.flock(reader, fcntl.LOCK_UN))
+        letgo.start()
+        try:
+            ds = run(study(), {"x": [1.0, 2.0]}, output=out, executor="serial",
+                     progress=False)
+        finally:
+            letgo.join()
+    assert ds["status"].values.tolist() == ["ok", "ok"]
+    assert status(out).running is None
 
 
 def test_without_flock_a_lock_file_holds_the_folder(study, tmp_path, monkeypatch):

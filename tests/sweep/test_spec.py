@@ -3,6 +3,7 @@ fail before any work, naming the field."""
 
 import itertools
 import math
+import re
 
 import numpy as np
 import pytest
@@ -114,7 +115,13 @@ def test_output_expands_the_environment_and_refuses_unset_variables(study, tmp_p
     assert spec.output == tmp_path / "a" / str(tmp_path).lstrip("/")
     for output in ("$V1MODEL_TEST_UNSET/lca", "/scratch/${V1MODEL_TEST_UNSET}/lca"):
         with pytest.raises(SpecError, match=r"output: .* uses the environment variable "
-                                            r"V1MODEL_TEST_UNSET, which is not set here"):
+                                            r"V1MODEL_TEST_UNSET, which is not set$"):
+            parse_spec({"study": study(), "sweep": {"x": [1.0]}, "output": output})
+    # the rule of check_path, that of every path: a "${" closing no name, set or not
+    # (the sweep's own copy said "V1MODEL_TEST_SCRATCH ... is not set" of a set one)
+    for output in ("$V1MODEL_TEST_SCRATCH/${V1MODEL_TEST_SCRATCH", "a/${}"):
+        with pytest.raises(SpecError, match=rf"^output: '{re.escape(output)}' has a '\$\{{' "
+                                            r"that is not closed after a variable name"):
             parse_spec({"study": study(), "sweep": {"x": [1.0]}, "output": output})
     assert not list(tmp_path.glob("*V1MODEL*"))
 

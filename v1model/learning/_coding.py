@@ -8,6 +8,7 @@ codes minimise, so that every learner records the same quantities.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -177,6 +178,8 @@ def check_lam_below_data(X, coder, n_atoms) -> None:
     squared sample norm zeroes every code too, with ``n_nonzero`` or without.
     """
     tol = coder.residual_tol
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
+        tol = None  # not a number ("1e-3"): the solver refuses it by name at its first call
     if coder.penalty_kind is None and tol is None:  # n_nonzero codes are never all zero
         return
     top2 = float(np.einsum("ij,ij->i", X, X, dtype=np.float64).max())

@@ -1,7 +1,8 @@
 """``v1model sweep ...`` commands: run, status, resume, retry-failed, jobscript.
 
 Exit codes: 0 every point ok; 1 some points failed (see ``status``); 2 bad
-spec or output; 130 interrupted (finished points are kept: ``resume``).
+spec or output; 130 interrupted (finished points are kept: ``resume``; while the
+figures were drawn, the result is saved and ``resume`` draws them).
 """
 
 from __future__ import annotations
@@ -192,6 +193,14 @@ def _execute(spec, args, only) -> int:
                 except ValueError as exc:  # a grid the study's figure is not made for
                     print(f"v1model: warning: no sweep figure: {exc}", file=sys.stderr)
                     figures = []
+                except KeyboardInterrupt:
+                    # Ctrl-C or SIGTERM here said only "interrupted", as if the run were lost
+                    folder = shlex.quote(str(spec.output))
+                    print(f"\ninterrupted while drawing the sweep's figures: the result is "
+                          f"saved in {result}, but the figures in {spec.output / 'figures'} "
+                          f"were not all drawn; draw them with `v1model sweep resume "
+                          f"{folder}` (it runs no point)", file=sys.stderr)
+                    return 130
                 for fig in figures:
                     print(f"wrote {fig}")
     if n_failed:

@@ -433,6 +433,33 @@ def dask_setup(worker) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _worker_preloads(preload, preload_argv) -> dict:
+    """The ``preload`` (and ``preload_argv``) of the sweep's own LocalCluster: the user's
+    dask config's ``distributed.worker.preload`` and ``preload-argv``, then
+    ``v1model.sweep.executors`` (:func:`dask_setup`).
+
+    Parameters
+    ----------
+    preload : str, list of str or None
+        The config's preloads: one name may be given as text (dask takes it so;
+        unpacked, its letters were preloaded as modules and no worker started).
+    preload_argv : list of str, list of list of str or None
+        Their arguments: a list for every preload, or one list per preload, to
+        which an empty one for ``v1model.sweep.executors`` is added (dask refused
+        one list fewer than preloads, and no worker started).
+
+    Returns
+    -------
+    dict
+        Keyword arguments of ``LocalCluster``.
+    """
+    preload = [preload] if isinstance(preload, str) else list(preload or [])
+    out = {"preload": [*preload, "v1model.sweep.executors"]}
+    if preload_argv and not isinstance(preload_argv[0], str):  # one list per preload
+        out["preload_argv"] = [*preload_argv, []]
+    return out
+
+
 class DaskExecutor(Executor):
     """Points as tasks on a dask.distributed cluster.
 
@@ -502,9 +529,9 @@ class DaskExecutor(Executor):
             # which records them itself (the point's KilledWorker in failed/INDEX.json)
             silence_logs=logging.CRITICAL,
             # in every worker process: Ctrl-C left to the sweep (see dask_setup), after
-            # the preloads of the user's dask config, which this list replaces
-            preload=[*(dask.config.get("distributed.worker.preload", None) or []),
-                     "v1model.sweep.executors"],
+            # the preloads of the user's dask config, which these replace
+            **_worker_preloads(dask.config.get("distributed.worker.preload", None),
+                               dask.config.get("distributed.worker.preload-argv", None)),
         )
 
     def start(self):

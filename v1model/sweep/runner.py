@@ -335,7 +335,15 @@ def _run_in_store(spec, store, executor, only, progress, stop_on_sigterm,
     # the folder's fingerprint, as its points: the result is this folder's sweep
     ds = assemble(spec, points, state.failed, executor.describe(), fingerprint=store.fingerprint)
     if not state.pending:
-        store.save_result(ds, spec.format)
+        try:
+            store.save_result(ds, spec.format)
+        except OSError as exc:
+            if exc.errno not in STORAGE_ERRNOS:
+                raise
+            # as a point's file: the bare OSError said nothing of the points, all saved
+            raise _output_write_error(
+                exc, f"the assembled result {store.result_path(spec.format).name}",
+                spec.output, len(state.done), result=True) from exc
     return ds
 
 
@@ -435,12 +443,22 @@ STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS
                             errno.EACCES, errno.EPERM})
 
 
-def _output_write_error(exc: OSError, what: str, output, n_saved: int) -> OutputWriteError:
+def _output_write_error(exc: OSError, what: str, output, n_saved: int, *,
+                        result: bool = False) -> OutputWriteError:
     """The :class:`OutputWriteError` of ``exc`` (an errno of :data:`STORAGE_ERRNOS`), met
     saving ``what`` in the sweep folder ``output`` with ``n_saved`` points saved: its advice
-    fits the errno ("make room" is no help for a read-only folder)."""
+    fits the errno ("make room" is no help for a read-only folder). ``result``: ``what``
+    is the assembled result, after the last point: nothing is left to run."""
     folder = shlex.quote(str(output))  # a command to copy: a space stays in the path
     resume = f"`v1model sweep resume {folder}`"
+    if result:
+        # the run's points are all saved: "the sweep stops" suggested work was lost
+        kept = (f"every point has run and is saved (the {n_saved} finished one"
+                f"{'' if n_saved == 1 else 's'} in {Path(output) / 'points'})")
+        resume += ", which runs no point and assembles the result from them"
+    else:
+        kept = (f"the sweep stops, keeping the {n_saved} point{'' if n_saved == 1 else 's'} "
+                "saved so far")
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         advice = f"make room, then {resume}"
     elif exc.errno == errno.EFBIG:
@@ -456,8 +474,7 @@ def _output_write_error(exc: OSError, what: str, output, n_saved: int) -> Output
     # the errno's text, not exc's: that of v1model.io begins "path: cannot write ...",
     # naming the argument of a function the user never called
     return OutputWriteError(exc.errno, (
-        f"cannot save {what} in {output}: {os.strerror(exc.errno)}; the sweep stops, "
-        f"keeping the {n_saved} point{'' if n_saved == 1 else 's'} saved so far: {advice}"))
+        f"cannot save {what} in {output}: {os.strerror(exc.errno)}; {kept}: {advice}"))
 
 
 def _execute(spec, store, executor, todo, state, progress, stop):

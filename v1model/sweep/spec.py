@@ -75,7 +75,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io import flatten_nested
-from ..validation import check_bool, describe
+from ..validation import check_bool, check_path, describe
 from .errors import SpecError
 from .executor_config import check_executor_config, check_pbs_words
 from .grid import MAX_POINTS, REPLICATE_DIM, Grid, Zipped, make_axis
@@ -613,14 +613,12 @@ def _check_utf8(table: dict, prefix: str = "") -> None:
 
 def _folder(value, name, base) -> Path:
     """Folder ``value`` with its environment variables and ``~`` expanded, relative to
-    ``base``; an unset variable is refused, naming ``name``."""
-    expanded = os.path.expandvars(str(value))
-    # expandvars leaves an unset variable as it is: a folder literally named "$SCRATCH"
-    unset = re.search(r"\$\{?([A-Za-z_]\w*)\}?", expanded)
-    if unset:
-        raise SpecError(name, f"{str(value)!r} uses the environment variable "
-                              f"{unset.group(1)}, which is not set here")
-    path = Path(expanded).expanduser()
+    ``base``; an unset variable is refused, naming ``name``, by the rule of every path
+    (:func:`v1model.validation.check_path`)."""
+    try:
+        path = check_path(str(value), name)
+    except ValueError as exc:  # "NAME: '$SCRATCH/x' uses ...": the field comes first
+        raise SpecError(name, str(exc).removeprefix(f"{name}: ")) from None
     return path if path.is_absolute() else base / path
 
 
