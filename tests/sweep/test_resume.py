@@ -766,6 +766,22 @@ def test_ctrl_c_in_the_pre_flight_names_no_folder_to_resume(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+def _sweep_run_terminated_at(spec, flag):
+    """Run ``v1model sweep run SPEC`` in a subprocess and send it SIGTERM once the file
+    ``flag`` exists (the study touches it where the signal should land); returns the exit
+    code and stderr."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "v1model.cli", "sweep", "run", str(spec), "--no-progress"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 60
+    while not flag.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err
+
+
 def test_sigterm_in_the_pre_flight_is_an_interrupt(tmp_path):
     """SIGTERM (what a batch system sends before it kills a job) while a new sweep's
     values were checked ended `v1model sweep run` at once, without a word, with exit code
@@ -783,16 +799,8 @@ def test_sigterm_in_the_pre_flight_is_an_interrupt(tmp_path):
     spec = tmp_path / "spec.toml"
     spec.write_text(f'study = "{study}:run"\noutput = "{tmp_path / "out"}"\n[sweep]\n'
                     'x = [1.0, 2.0]\n[executor]\nkind = "serial"\n')
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "v1model.cli", "sweep", "run", str(spec), "--no-progress"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1"})
-    deadline = time.monotonic() + 60
-    while not flag.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    returncode, err = _sweep_run_terminated_at(spec, flag)
+    assert returncode == 130, err
     assert err.strip() == "interrupted before the sweep began: nothing was run or saved", err
     assert not (tmp_path / "out").exists()
 
@@ -846,16 +854,8 @@ def test_sigterm_while_the_figures_are_drawn_says_the_result_is_saved(tmp_path, 
     spec.write_text(f'study = "{study}:run"\noutput = "{out}"\n[sweep]\nx = [1.0, 2.0]\n'
                     '[executor]\nkind = "serial"\n')
     slow.touch()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "v1model.cli", "sweep", "run", str(spec), "--no-progress"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1"})
-    deadline = time.monotonic() + 60
-    while not plotting.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    returncode, err = _sweep_run_terminated_at(spec, plotting)
+    assert returncode == 130, err
     assert err.strip() == (f"interrupted while drawing the sweep's figures: the result is "
                            f"saved in {out / 'sweep.nc'}, but the figures in "
                            f"{out / 'figures'} were not all drawn; draw them with `v1model "
