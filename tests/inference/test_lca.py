@@ -312,8 +312,9 @@ def test_trajectory_and_history_record_what_made_the_run():
     # they held lam, tau, dt, threshold and integrator, not the stopping settings
     from v1model.inference import fista, lca
     X, D = _nat(5)
-    _, traj, hist = lca(X, D, 0.2, n_steps=30, tol=1e-4, record_every=3, dtype=np.float64,
-                        return_trajectory=True, return_history=True)
+    with pytest.warns(UserWarning, match=r"ignores tol=0\.0001 \(n_steps runs"):  # unused
+        _, traj, hist = lca(X, D, 0.2, n_steps=30, tol=1e-4, record_every=3,
+                            dtype=np.float64, return_trajectory=True, return_history=True)
     for ds in (traj, hist):
         assert ds.attrs["n_steps"] == 30 and ds.attrs["tol"] == 1e-4
         assert ds.attrs["max_steps"] == 20000 and ds.attrs["record_every"] == 3
@@ -546,6 +547,20 @@ def test_settings_of_the_other_integrator_are_warned_of(integrator, given, named
     A_ref, traj_ref = lca(X, D, LAM, **base)
     np.testing.assert_array_equal(A, A_ref)
     assert traj.sizes["time"] == traj_ref.sizes["time"] == (201 if integrator == "ivp" else 21)
+
+
+def test_tol_and_max_steps_with_n_steps_are_warned_of():
+    """n_steps runs a fixed count on the Euler path: tol and max_steps given with it
+    did nothing, in silence; the warning names both, and the run is the one without."""
+    X, D = _small_problem()
+    with pytest.warns(UserWarning, match=r"lca\(integrator='euler'\) ignores tol=0\.5 "
+                      r"\(n_steps runs exactly that many steps, without a tolerance stop\); "
+                      r"max_steps=3 \(n_steps runs") as caught:
+        A, hist = lca(X, D, LAM, n_steps=50, tol=0.5, max_steps=3, return_history=True)
+    assert len(caught) == 1 and caught[0].filename == __file__
+    A_ref = lca(X, D, LAM, n_steps=50)
+    np.testing.assert_array_equal(A, A_ref)
+    assert int(hist["iteration"][-1]) == 50  # all 50 steps, not 3
 
 
 def test_settings_that_take_effect_are_not_warned_of():

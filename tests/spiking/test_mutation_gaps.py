@@ -199,10 +199,13 @@ def test_spiking_convolutional_lca_defaults_are_the_documented_ones():
     doc = spiking_convolutional_lca.__doc__
     stated = dict(re.findall(r"^    (\w+) : [^\n]*, default ([^\n]+)$", doc, flags=re.M))
     defaults = _defaults(spiking_convolutional_lca)
-    assert set(stated) == set(defaults) - {"stride", "boundary", "seed"}
+    # tau_m (None: 10 ms) and its alias tau are "float, optional", stated in words
+    assert set(stated) == set(defaults) - {"stride", "boundary", "seed", "tau_m", "tau"}
     for name, text in stated.items():
         assert defaults[name] == eval(text), name  # literals: 1.0, "cython", True, None
     assert defaults["stride"] is None and defaults["boundary"] is None
+    assert defaults["tau_m"] is None and defaults["tau"] is None
+    assert "(default 0.01; code = rate * tau_m)" in doc and "Alias of ``tau_m``" in doc
 
 
 def test_sailnet_defaults_are_the_authors_and_the_documented_ones():

@@ -150,3 +150,24 @@ def test_spiking_convolutional_lca_takes_tau_as_the_alias_of_tau_m():
         spiking_convolutional_lca(X, K, 0.1, tau=0.02, tau_m=0.01, **kw)
     with pytest.raises(ValueError, match=r"^tau must be .*got 0"):
         spiking_convolutional_lca(X, K, 0.1, tau=0, **kw)
+
+
+@pytest.mark.parametrize("convolutional", [False, True])
+def test_a_dt_too_long_for_tau_names_tau_as_given(convolutional):
+    """tau is tau_m's alias: dt=5e-3 s with tau=2e-3 s was refused as "shorter than ...
+    tau_m=0.002 s", an argument the caller did not give; refused before any simulation."""
+    from v1model.spiking import spiking_convolutional_lca
+
+    rng = np.random.default_rng(0)
+    K = rng.standard_normal((2, 4))
+    K /= np.linalg.norm(K, axis=1, keepdims=True)
+    X = rng.standard_normal((1, 16 if convolutional else 4))
+    run = spiking_convolutional_lca if convolutional else spiking_lca
+    kw = {"duration": 0.5, "dt": 5e-3, "tau_syn": 0.05, "target": "numpy", "seed": 0,
+          "progress": False}
+    with pytest.raises(ValueError, match=r"^dt=0\.005 s must be shorter than tau_syn=0\.05 s "
+                                         r"and tau=0\.002 s") as info:
+        run(X, K, 0.1, tau=2e-3, **kw)
+    assert "tau_m" not in str(info.value)
+    with pytest.raises(ValueError, match=r"and tau_m=0\.002 s"):  # the other name, as given
+        run(X, K, 0.1, tau_m=2e-3, **kw)

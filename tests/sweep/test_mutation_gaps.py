@@ -735,3 +735,55 @@ def test_a_second_ctrl_c_while_a_point_is_saved_stops_at_once(study, tmp_path, m
     with pytest.raises(KeyboardInterrupt):
         run(study(), {"x": [1.0, 2.0]}, output=out, executor="serial", progress=False)
     assert not status(out).done
+
+
+FAILING_PLOT_STUDY = '''
+from pathlib import Path
+import xarray as xr
+
+def run(quick=False, seed=0, x=1.0):
+    return xr.Dataset({"y": ((), 2.0 * x)})
+
+def plot_sweep(ds, outdir):
+    outdir = Path(outdir)
+    if (outdir.parent / "break_plots").exists():
+        raise RuntimeError("boom")
+    outdir.mkdir(parents=True, exist_ok=True)
+    path = outdir / "tradeoff.png"
+    path.write_text(str(float(ds["y"].sum())))
+    return [path]
+'''
+
+
+def test_cli_a_sweep_figure_that_fails_says_the_result_is_saved_and_leaves_no_old_one(
+        tmp_path, capsys):
+    """A plot_sweep raising RuntimeError printed a traceback after "wrote sweep.nc",
+    without saying the result was saved; and a new sweep.nc whose figures failed kept the
+    previous result's PNG beside it. Now: exit 1 as `study run`, the result named, and
+    the old PNG gone."""
+    from v1model.cli import main
+    from v1model.io import load_dataset
+    from v1model.sweep.tomlio import dumps_toml
+
+    study_file = tmp_path / "failing_plot_study.py"
+    study_file.write_text(FAILING_PLOT_STUDY)
+    spec = tmp_path / "spec.toml"
+    spec.write_text(dumps_toml({"study": f"{study_file}:run", "output": "out",
+                                "sweep": {"x": [1.0, 2.0]}, "executor": {"kind": "serial"}}))
+    out = tmp_path / "out"
+    assert main(["sweep", "run", str(spec), "--no-progress"]) == 0
+    old = out / "figures" / "tradeoff.png"
+    assert old.read_text() == "6.0"  # 2 * (1 + 2): the first result's figure
+    capsys.readouterr()
+    (out / "break_plots").touch()
+    assert main(["sweep", "run", str(spec), "--no-progress"]) == 1  # loaded, plot fails
+    err = capsys.readouterr().err
+    assert ("v1model: error: plotting failed (RuntimeError: boom); the result is saved in "
+            f"{out / 'sweep.nc'}") in err and "v1model sweep resume" in err
+    assert old.exists()  # the same result, loaded: its figure stays
+    (out / "sweep.nc").unlink()  # assembled and written again, then its figure fails
+    assert main(["sweep", "run", str(spec), "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    assert f"wrote {out / 'sweep.nc'}" in captured.out and "plotting failed" in captured.err
+    assert float(load_dataset(out / "sweep.nc")["y"].sum()) == 6.0
+    assert not old.exists()  # not left beside a result that is not its own

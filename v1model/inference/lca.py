@@ -159,7 +159,8 @@ def lca(
         only sets the span with ``n_steps`` (``n_steps * dt``; solve_ivp
         picks its own steps).
     n_steps : int, optional
-        Run exactly this many Euler steps (no tolerance stop). On the ivp
+        Run exactly this many Euler steps (no tolerance stop: ``tol`` and
+        ``max_steps`` other than their defaults are warned of). On the ivp
         path, integrate to ``n_steps * dt``; with ``t_eval`` as well, its
         last time must be ``n_steps * dt`` (to 1e-9 relative), else
         ValueError.
@@ -182,7 +183,8 @@ def lca(
         ``n_steps`` are the Euler path's (the ivp path uses ``rtol``/``atol``
         and ``t_eval``); ``t_eval``, ``rtol``, ``atol`` and ``ivp_method`` the
         ivp path's (the Euler path uses ``tol``, ``n_steps``, ``dt`` and
-        ``record_every``).
+        ``record_every``). With ``n_steps`` the Euler path ignores ``tol``
+        and ``max_steps`` too, and warns of them alike.
     u0 : array_like, shape (n_samples, n_atoms), optional
         Initial membrane state (default zeros).
     dtype : {float32, float64}, default float32
@@ -261,7 +263,8 @@ def lca(
     Warns
     -----
     UserWarning
-        For a setting of the other integrator given a value other than its
+        For a setting of the other integrator, or ``tol`` or ``max_steps``
+        with ``n_steps`` on the Euler path, given a value other than its
         default (``integrator`` above), naming it and what this path uses
         instead.
 
@@ -616,12 +619,20 @@ IVP_ONLY = {
     "atol": "tol sets the Euler path's stop",
     "ivp_method": "the Euler path is fixed-step forward Euler",
 }
+#: settings of the Euler path's tolerance stop, which ``n_steps`` replaces
+TOL_STOP_ONLY = {
+    "tol": "n_steps runs exactly that many steps, without a tolerance stop",
+    "max_steps": "n_steps runs exactly that many steps",
+}
 
 
 def _ignored_settings(integrator, n_steps, given):
-    """The settings in ``given`` (name: value as passed) that ``integrator`` ignores and
-    that differ from their default, each as "name=value (what it uses instead)"."""
+    """The settings in ``given`` (name: value as passed) that ``integrator`` ignores (and
+    ``tol``, ``max_steps`` on the Euler path with ``n_steps``) and that differ from their
+    default, each as "name=value (what it uses instead)"."""
     others = EULER_ONLY if integrator == "ivp" else IVP_ONLY
+    if integrator == "euler" and n_steps is not None:  # a fixed count: no tolerance stop
+        others = {**others, **TOL_STOP_ONLY}
     ignored = []
     for name, instead in others.items():
         value, default = given[name], _DEFAULTS[name]

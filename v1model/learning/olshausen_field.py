@@ -888,8 +888,10 @@ def _l1_encoder(inference, threshold, tau, params):
     # solver's (a slow minibatch drew one, with progress=False too); not put in params,
     # which the history records as the solver settings a user can give
     if inference == "lca":
-        if params.get("integrator", "euler") != "ivp":  # the Euler path's: the ivp path
-            params.setdefault("tol", 1e-4)            # warned of it at every update
+        # the Euler tolerance stop's: the ivp path, and n_steps (a fixed count), warned
+        # of it at every update
+        if params.get("integrator", "euler") != "ivp" and params.get("n_steps") is None:
+            params.setdefault("tol", 1e-4)
 
         def encode(batch, D, lam):
             return inf.lca(batch, D, lam, threshold=threshold, tau=tau, dtype=np.float64,

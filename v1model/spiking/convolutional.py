@@ -137,9 +137,10 @@ def spiking_convolutional_lca(
     phi = as_dictionary(kernels, X, stride, boundary, np.float64)
     X = phi.check_signals(X, "X")
     # tau, the rate LCA's name, failed here as "unexpected keyword argument 'tau'"
-    tau_m = _membrane_time_constant(tau_m, tau)
+    tau_m, tau_name = _membrane_time_constant(tau_m, tau)
     params = simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory,
-                                   transient_fraction, inhibition, v_init, noise, target, seed)
+                                   transient_fraction, inhibition, v_init, noise, target, seed,
+                                   tau_name=tau_name)
     check_bool(record_spikes, "record_spikes")
     check_progress(progress)
     rng = as_generator(seed)

@@ -140,7 +140,8 @@ def spiking_lca(
         Alias of ``tau_m``: the name :func:`v1model.inference.lca` and
         :class:`v1model.SparseCodingNetwork` give the membrane time constant
         (the network's ``encode(backend="spiking")`` takes it too); give one
-        of the two.
+        of the two. Errors about the membrane time constant name the one
+        given.
     tau_syn : float
         Decay time constant of the inhibitory synaptic current in seconds
         (default 2.5 ms; it does not move the fixed point, shorter settles
@@ -211,7 +212,8 @@ def spiking_lca(
         For bad shapes or values of ``X`` and ``D`` (a transposed ``D`` named
         as such), a negative ``lam``, non-positive times, ``tau`` given with
         ``tau_m``, ``dt`` not shorter than ``tau_m`` and ``tau_syn`` (the
-        Euler step overshoots), a counting window shorter than ``dt`` or than
+        Euler step overshoots; the message names ``tau`` when the membrane
+        time constant was given by it), a counting window shorter than ``dt`` or than
         ``refractory``, bad ``record_v`` / ``record_dt``, or a batch whose
         synapses would not fit in memory (``n_samples * nnz(G)``, ~65 bytes
         each) or, with ``inhibition``, a dictionary whose weights ``G``
@@ -234,9 +236,10 @@ def spiking_lca(
     """
     X, D = check_data_and_dictionary(X, D)
     check_progress(progress)
-    tau_m = _membrane_time_constant(tau_m, tau)
+    tau_m, tau_name = _membrane_time_constant(tau_m, tau)
     params = simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory,
-                                   transient_fraction, inhibition, v_init, noise, target, seed)
+                                   transient_fraction, inhibition, v_init, noise, target, seed,
+                                   tau_name=tau_name)
     record_spikes = check_bool(record_spikes, "record_spikes")  # "False" would be truthy
     if record_dt is not None:
         record_dt = check_positive(record_dt, "record_dt")
@@ -282,13 +285,21 @@ def _membrane_time_constant(tau_m, tau):
     ``tau`` is the membrane time constant's name in the rate LCA and the network: passed
     to spiking_lca it failed as "unexpected keyword argument 'tau'", and a bad one is
     named ``tau``, as the caller gave it.
+
+    Returns
+    -------
+    tau_m : float
+        The membrane time constant (s).
+    name : {"tau_m", "tau"}
+        The argument the caller gave it by, for the errors about it
+        (:func:`simulation_parameters`'s ``tau_name``).
     """
     if tau is None:
-        return TAU_M if tau_m is None else tau_m
+        return (TAU_M if tau_m is None else tau_m), "tau_m"
     if tau_m is not None:
         raise ValueError(f"give tau or tau_m (the same membrane time constant), not both; "
                          f"got tau={tau!r} and tau_m={tau_m!r}")
-    return check_positive(tau, "tau")
+    return check_positive(tau, "tau"), "tau"
 
 
 def _check_traces_fit(n_units, p, record_dt) -> None:
@@ -334,9 +345,11 @@ _MAX_STEPS = 2.0**62
 
 
 def simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory, transient_fraction,
-                          inhibition, v_init, noise, target, seed) -> dict:
+                          inhibition, v_init, noise, target, seed, tau_name="tau_m") -> dict:
     """Validate the parameters every spiking LCA run shares; the ``params`` dict of
-    :func:`spiking_lca` (recorded in the Dataset's attrs)."""
+    :func:`spiking_lca` (recorded in the Dataset's attrs, ``tau_m`` by that name).
+    ``tau_name`` is the argument the caller gave ``tau_m`` by (``"tau"``, its alias),
+    which the errors about it name."""
     lam = check_nonnegative(lam, "lam")
     duration = check_positive(duration, "duration")
     dt = check_positive(dt, "dt")
@@ -351,13 +364,13 @@ def simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory, transie
         raise ValueError(
             f"duration / dt = {duration / dt:.3g} time steps (duration={duration!r} s, "
             f"dt={dt!r} s), more than Brian2's clock counts ({_MAX_STEPS:.3g})")
-    tau_m = check_positive(tau_m, "tau_m")
+    tau_m = check_positive(tau_m, tau_name)
     tau_syn = check_positive(tau_syn, "tau_syn")
     if dt >= min(tau_m, tau_syn):
         # an Euler step longer than a time constant overshoots the decay (and
         # diverges beyond twice it): the codes come out wrong without a sign
         raise ValueError(
-            f"dt={dt!r} s must be shorter than tau_syn={tau_syn!r} s and tau_m={tau_m!r} s "
+            f"dt={dt!r} s must be shorter than tau_syn={tau_syn!r} s and {tau_name}={tau_m!r} s "
             f"(the Euler update of a decay overshoots beyond its time constant); "
             f"dt <= {min(tau_m, tau_syn) / 10:g} s is accurate")
     refractory = check_nonnegative(refractory, "refractory")

@@ -146,6 +146,7 @@ def _execute(spec, args, only) -> int:
     if spec.output is not None:
         result = spec.output / ("sweep.nc" if spec.format == "netcdf" else "sweep.zarr")
     before = _modified(result)
+    plot_failed = False
     try:
         ds = run_spec(spec, only=only, progress=progress, stop_on_sigterm=True,
                       allow_changed_defaults=args.allow_changed_defaults)
@@ -185,6 +186,11 @@ def _execute(spec, args, only) -> int:
                   f"written)")
         else:
             print(f"wrote {result}")
+            # the previous result's figures go with it (as in `v1model study run`): a plot
+            # that fails, is skipped or interrupted must not leave them beside the new one
+            if (spec.output / "figures").is_dir():
+                for old in (spec.output / "figures").glob("*.png"):
+                    old.unlink(missing_ok=True)
         if not args.no_plot and n_ok and writable:
             plotter = spec.study.sweep_plotter()
             if plotter is not None:
@@ -193,6 +199,14 @@ def _execute(spec, args, only) -> int:
                 except ValueError as exc:  # a grid the study's figure is not made for
                     print(f"v1model: warning: no sweep figure: {exc}", file=sys.stderr)
                     figures = []
+                except Exception as exc:  # the figures are lost, not the result
+                    # a traceback (exit 1) after "wrote sweep.nc" did not say it was saved
+                    folder = shlex.quote(str(spec.output))
+                    print(f"v1model: error: plotting failed ({type(exc).__name__}: {exc}); "
+                          f"the result is saved in {result}; draw the figures again with "
+                          f"`v1model sweep resume {folder}` (it runs no point)",
+                          file=sys.stderr)
+                    figures, plot_failed = [], True
                 except KeyboardInterrupt:
                     # Ctrl-C or SIGTERM here said only "interrupted", as if the run were lost
                     folder = shlex.quote(str(spec.output))
@@ -213,7 +227,7 @@ def _execute(spec, args, only) -> int:
             print(f"failed points: `v1model sweep status {folder}`; run them again with "
                   f"`v1model sweep retry-failed {folder}`")
         return 1
-    return 0
+    return 1 if plot_failed else 0
 
 
 def _modified(path):
