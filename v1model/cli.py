@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import io
 import os
 import signal
@@ -311,7 +310,7 @@ def _study_run(args) -> int:
 
 def _save_result(ds, target: Path, name: str) -> Path:
     """Save a study's result; where that fails, save it to the temporary folder."""
-    from .io import save_dataset
+    from .io import save_dataset, storage_fault
 
     try:
         return save_dataset(ds, target)
@@ -326,14 +325,10 @@ def _save_result(ds, target: Path, name: str) -> Path:
         # argument of a function the user never called; and what to do for that errno
         # ("make room" is no help for a read-only folder)
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            once = "once there is room"
-        elif exc.errno == errno.EROFS:
-            once = "once its file system is writable"
-        elif exc.errno in (errno.EACCES, errno.EPERM):
-            once = "once you may write in its folder"
-        else:
-            once = "once it can be written"
+        once = {"space": "once there is room",
+                "read-only": "once its file system is writable",
+                "permission": "once you may write in its folder",
+                }.get(storage_fault(exc.errno), "once it can be written")
         raise OSError(exc.errno, f"cannot write {str(target)!r}: {reason}; the result was "
                                  f"saved to {str(fallback)!r} instead: move it there {once}"
                       ) from exc

@@ -31,6 +31,34 @@ __all__ = ["atomic_path", "save_dataset", "load_dataset", "save_figure", "clean_
 NETCDF_ENGINE = "h5netcdf"
 
 
+def storage_fault(code) -> str:
+    """The kind of a file system's refusal to write, from an OSError's ``errno``.
+
+    One grouping for every message that says what to do about it (a sweep's point
+    or result, a study's result): "make room" is no help for a read-only folder.
+
+    Parameters
+    ----------
+    code : int or None
+        ``OSError.errno``.
+
+    Returns
+    -------
+    str
+        "space" (ENOSPC, EDQUOT), "size" (EFBIG: a limit on a file's size),
+        "read-only" (EROFS), "permission" (EACCES, EPERM) or "other".
+    """
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return "space"
+    if code == errno.EFBIG:
+        return "size"
+    if code == errno.EROFS:
+        return "read-only"
+    if code in (errno.EACCES, errno.EPERM):
+        return "permission"
+    return "other"
+
+
 @contextmanager
 def atomic_path(path, suffix: str | None = None):
     """Yield a temporary path next to ``path``; rename it onto ``path`` on success.

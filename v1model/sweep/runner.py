@@ -22,7 +22,8 @@ from pathlib import Path
 
 import xarray as xr
 
-from ..io import load_dataset, missing_chunks_text, missing_zarr_chunks, netcdf_engine
+from ..io import (load_dataset, missing_chunks_text, missing_zarr_chunks, netcdf_engine,
+                  storage_fault)
 from ..validation import check_bool, check_path
 from .assemble import assemble
 from .errors import ExecutorStartError, OutputWriteError, SpecError
@@ -459,18 +460,15 @@ def _output_write_error(exc: OSError, what: str, output, n_saved: int, *,
     else:
         kept = (f"the sweep stops, keeping the {n_saved} point{'' if n_saved == 1 else 's'} "
                 "saved so far")
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        advice = f"make room, then {resume}"
-    elif exc.errno == errno.EFBIG:
-        advice = f"raise the limit on a file's size (`ulimit -f`), then {resume}"
-    elif exc.errno == errno.EROFS:
-        advice = (f"once the file system is writable again, {resume}; or copy the folder "
-                  "to a writable one and resume the copy")
-    elif exc.errno in (errno.EACCES, errno.EPERM):
-        advice = (f"make it writable for you (`chmod -R u+w {folder}`), then {resume}; or "
-                  "copy the folder to one you can write and resume the copy")
-    else:  # EIO: the disk or the network file system
-        advice = f"check its disk or file system, then {resume}"
+    advice = {
+        "space": f"make room, then {resume}",
+        "size": f"raise the limit on a file's size (`ulimit -f`), then {resume}",
+        "read-only": (f"once the file system is writable again, {resume}; or copy the "
+                      "folder to a writable one and resume the copy"),
+        "permission": (f"make it writable for you (`chmod -R u+w {folder}`), then {resume}; "
+                       "or copy the folder to one you can write and resume the copy"),
+        "other": f"check its disk or file system, then {resume}",  # EIO: disk or network
+    }[storage_fault(exc.errno)]
     # the errno's text, not exc's: that of v1model.io begins "path: cannot write ...",
     # naming the argument of a function the user never called
     return OutputWriteError(exc.errno, (
