@@ -538,3 +538,12 @@ def test_a_reused_canvas_gives_the_padded_analysis_bit_for_bit(boundary, shape, 
             np.moveaxis(got[-1], -1, 0),
             correlate_reference(X[-1].astype(np.float64), kernels, s, boundary),
             rtol=1e-5, atol=1e-5)
+
+
+def test_canvas_buffer_refuses_a_count_that_is_no_positive_integer():
+    """canvas_buffer(n) made np.zeros((n, ...)): n = -1 failed in NumPy ("negative
+    dimensions are not allowed"), naming no argument."""
+    phi = ConvolutionalDictionary(unit_kernels(np.random.default_rng(0), (3, 5)), (20,))
+    for bad in (0, -1, 2.5):
+        with pytest.raises((ValueError, TypeError), match=r"^n must be"):
+            phi.canvas_buffer(bad)

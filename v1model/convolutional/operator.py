@@ -507,6 +507,7 @@ class ConvolutionalDictionary:
         ndarray, shape (min(n, block), *canvas) in ``dtype``, or None
             ``block``: the signals the window products take at a time.
         """
+        n = check_int(n, "n", minimum=1)
         if self.boundary == "valid" or self._uses_fft(_FFT_ANALYSIS_MIN):
             return None
         per_sample = int(np.prod(self.code_shape)) * self._flat.shape[1]
