@@ -138,14 +138,16 @@ def check_dtype(dtype, name: str = "dtype") -> np.dtype:
     Parameters
     ----------
     dtype : dtype_like
-        Anything :class:`numpy.dtype` accepts (e.g. ``np.float32``, "float64").
+        Anything :class:`numpy.dtype` accepts (e.g. ``np.float32``, "float64",
+        or ``X.dtype`` of a big-endian array, ``">f4"``, as .mat, netCDF and
+        sparsenet's raw files give: the same precision).
     name : str
         Argument name used in error messages (default "dtype").
 
     Returns
     -------
     numpy.dtype
-        ``float32`` or ``float64``.
+        ``float32`` or ``float64``, in the machine's byte order.
 
     Raises
     ------
@@ -158,6 +160,8 @@ def check_dtype(dtype, name: str = "dtype") -> np.dtype:
         dt = np.dtype(dtype)
     except TypeError as exc:
         raise TypeError(f"{name} must be float32 or float64, got {dtype!r}") from exc
+    if dt.kind == "f":  # ">f4" (dtype=X.dtype of a big-endian X) is float32 too
+        dt = dt.newbyteorder("=")
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"{name} must be float32 or float64, got {dt}")
     return dt

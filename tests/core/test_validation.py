@@ -379,3 +379,21 @@ def test_a_labelled_frames_missing_or_nan_value_is_named_by_its_labels():
     with pytest.raises(ValueError, match=re.escape("the first at index 3 (nan), row label "
                                                    "'s17'") + "$"):
         check_array(plain["b"], "x")
+
+
+def test_big_endian_dtype_is_its_precision():
+    # dtype=X.dtype of a big-endian X (.mat, netCDF, sparsenet's raw files) was refused:
+    # "dtype must be float32 or float64, got >f4"
+    from v1model.inference import encode
+    from v1model.validation import check_dtype
+
+    assert check_dtype(np.dtype(">f4")) == np.float32
+    assert check_dtype(">f8") == np.float64
+    X = np.random.default_rng(0).standard_normal((5, 4)).astype(">f4")
+    codes = encode(X, np.eye(4), "fista", lam=0.5, dtype=X.dtype)
+    assert codes.dtype == np.float32
+    # the identity dictionary: the LASSO codes are the soft threshold of X
+    expected = np.sign(X) * np.maximum(np.abs(X.astype(np.float64)) - 0.5, 0)
+    np.testing.assert_allclose(codes, expected, atol=1e-5)
+    with pytest.raises(ValueError, match="dtype must be float32 or float64, got float16"):
+        check_dtype(">f2")

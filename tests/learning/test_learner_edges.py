@@ -126,3 +126,18 @@ def test_pursuit_tol_that_is_no_number_is_refused_by_name(tol):
     with pytest.raises(TypeError, match=rf"^tol must be a real number, got {tol!r}$"):
         learn_online(X, 8, method="omp", n_nonzero=2, method_params={"tol": tol},
                      n_updates=2, progress=False)
+
+
+@pytest.mark.parametrize("learn", [
+    lambda X: learn_online(X, 6, lam=0.3, n_updates=3, batch_size=16, seed=0,
+                           progress=False)[0],
+    lambda X: learn_dictionary(X, 6, lam=0.3, n_updates=3, batch_size=16, seed=0,
+                               progress=False)[0],
+    lambda X: SparseDictionaryLearner(6, lam=0.3, n_updates=3, batch_size=16, seed=0,
+                                      dtype="float64").fit(X).components_,
+], ids=["online", "olshausen_field", "estimator"])
+def test_longdouble_data_learns_as_float64(learn):
+    # the scale checks' float64 sums refused a longdouble X with NumPy's "Iterator
+    # operand 0 dtype could not be cast from dtype('float128') ... 'safe'"
+    X = np.random.default_rng(0).standard_normal((64, 8))
+    np.testing.assert_allclose(learn(X.astype(np.longdouble)), learn(X), atol=1e-10)

@@ -182,7 +182,8 @@ def check_lam_below_data(X, coder, n_atoms) -> None:
         tol = None  # not a number ("1e-3"): the solver refuses it by name at its first call
     if coder.penalty_kind is None and tol is None:  # n_nonzero codes are never all zero
         return
-    top2 = float(np.einsum("ij,ij->i", X, X, dtype=np.float64).max())
+    # X in its own dtype: "same_kind", as the default "safe" refused a longdouble X
+    top2 = float(np.einsum("ij,ij->i", X, X, dtype=np.float64, casting="same_kind").max())
     if tol is not None:
         if tol >= top2:
             raise ValueError(

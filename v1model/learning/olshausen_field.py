@@ -456,8 +456,10 @@ def _warn_if_off_scale(X, lr, prior):
     1e-2 left it frozen (recovery 0.747 at start and end; 0.868 at scale 1), and
     X scaled by 1e2 wrecked it (0.552, relative error 0.50).
     """
-    # no temporary the size of X; float64 sums (int8 data overflowed)
-    mean_square = float(np.einsum("ij,ij->", X, X, dtype=np.float64)) / X.size
+    # no temporary the size of X; float64 sums (int8 data overflowed); "same_kind": the
+    # default "safe" casting refused a longdouble X with a NumPy TypeError
+    mean_square = float(np.einsum("ij,ij->", X, X, dtype=np.float64,
+                                  casting="same_kind")) / X.size
     ratio = mean_square / DESIGN_MEAN_SQUARE
     if 1 / SCALE_TOLERANCE <= ratio <= SCALE_TOLERANCE:
         return
