@@ -483,3 +483,17 @@ def test_fit_gabor_refuses_max_frequency_above_nyquist(max_frequency):
                                          rf"cycles/pixel .* got {max_frequency}"):
         fit_gabor(atom[None], max_frequency=max_frequency, progress=False)
     assert fit_gabor(atom[None], max_frequency=0.5, n_starts=1, progress=False).r2[0] > 0.99
+
+
+def test_atoms_one_per_column_are_said_to_look_transposed():
+    # a PyTorch decoder weight (n_features, n_latents) or A144.mat's layout: 144 pixels of
+    # 12x12 atoms, one atom per column. "pass shape" led to fitting pixels as atoms.
+    atoms = np.stack([gabor_patch(12, o, 0.2, 0.0, 2.0, 2.5).ravel()
+                      for o in np.linspace(0, np.pi, 10, endpoint=False)])  # (10, 144)
+    with pytest.raises(ValueError, match=r"one atom per column.*pass atoms\.T"):
+        fit_gabor(atoms.T)
+    with pytest.raises(ValueError, match=r"looks transposed.*pass atoms\.T"):
+        fit_gabor(atoms.T, (12, 12))
+    fit = fit_gabor(atoms.T.T, progress=False)
+    np.testing.assert_allclose(fit.orientation, np.linspace(0, np.pi, 10, endpoint=False),
+                               atol=1e-6)

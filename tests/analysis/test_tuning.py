@@ -752,3 +752,58 @@ def test_default_frequencies_refuse_a_patch_too_small_for_them():
     np.testing.assert_allclose(ds["response"].values[:, 0, :, 0],
                                np.broadcast_to(expected, (4, 4)), atol=1e-12)
     assert grating_responses(lambda X: X, 3, frequencies=2)["frequency"].values[0] == 1 / 3
+
+
+@pytest.mark.parametrize("units", ["deg", "degrees", "Degree"])
+def test_tuning_curves_refuse_orientations_labelled_in_degrees(units):
+    # a physiologist's grating data: 16 orientations in degrees, labelled so; read as
+    # radians, its von Mises unit at 60 deg was "preferring" 0.83 rad (48 deg), unsaid
+    o_deg = np.arange(16) * 180.0 / 16
+    curve = np.exp(3.0 * (np.cos(2 * np.radians(o_deg - 60.0)) - 1))
+    ds = _responses_from_curve(curve, o_deg)
+    ds["orientation"].attrs["units"] = units
+    with pytest.raises(ValueError, match=r"responses\['orientation'\] is in degrees.*"
+                                         r"np\.radians"):
+        tuning_curves(ds)
+    converted = ds.assign_coords(orientation=("orientation", np.radians(o_deg),
+                                              {"units": "rad"}))
+    tc = tuning_curves(converted)
+    assert float(tc.preferred_orientation[0]) == pytest.approx(np.radians(60.0), abs=1e-9)
+
+
+def test_a_unit_at_one_rate_for_every_grating_has_no_peak_orientation_nor_frequency():
+    # a recorded unit firing 5 Hz whatever the grating: its argmax is arbitrary, yet it
+    # "peaked" at orientation 0 and "preferred" the lowest frequency tested (0.0625)
+    D = gabor_patch((12, 16), 0.7, 0.2, 0.0, 2.0, 2.5).reshape(1, -1)
+
+    def encoder(X):
+        return np.column_stack([np.maximum(X @ D.T, 0.0)[:, 0], np.full(len(X), 5.0)])
+
+    tc = tuning_curves(grating_responses(encoder, (12, 16), response_units="Hz",
+                                         progress=False))
+    assert np.isnan(tc.peak_orientation.values[1])
+    assert np.isnan(tc.preferred_frequency.values[1])
+    assert np.isnan(tc.preferred_orientation.values[1])
+    assert float(tc.circular_variance[1]) == pytest.approx(1.0, abs=1e-12)  # untuned
+    assert float(tc.max_response[1]) == 5.0
+    # the tuned unit keeps its preferences: the atom's orientation and frequency
+    assert float(tc.peak_orientation[0]) == pytest.approx(np.pi / 4)  # grid point nearest 0.7
+    assert float(tc.preferred_frequency[0]) == pytest.approx(0.2, rel=0.05)
+    # one orientation and one frequency tested: that grating is still the peak
+    with pytest.warns(UserWarning, match="does not sample"):
+        one = tuning_curves(_responses_from_curve(np.array([2.0]), np.array([0.3])))
+    assert float(one.peak_orientation[0]) == 0.3
+    assert float(one.preferred_frequency[0]) == 0.2
+
+
+@pytest.mark.parametrize("units", ["cycles/deg", "c/deg", "cycles/degree", "cpd"])
+def test_tuning_curves_refuse_frequencies_in_cycles_per_degree(units):
+    # 0.1 ... 0.4 cycles/deg pass the (0, 0.5] check of cycles/pixel: the unit's
+    # preferred_frequency came out as 0.2 "cycles/pixel", unsaid
+    ds = _responses_from_curve(np.ones(8), np.linspace(0, np.pi, 8, endpoint=False))
+    ds = ds.assign_coords(frequency=("frequency", [0.2], {"units": units}))
+    with pytest.raises(ValueError, match=r"responses\['frequency'\] is per degree.*"
+                                         r"cycles/pixel"):
+        tuning_curves(ds)
+    ds["frequency"].attrs["units"] = "cycles/pixel"
+    assert float(tuning_curves(ds).max_response[0]) == 1.0

@@ -659,3 +659,15 @@ def test_learning_curve_of_a_greedy_learner_has_a_title_without_lam():
                                       algorithm="mod", seed=0).fit(X)
     fig = plot_learning_curve(learner.to_dataset())  # the saved learner's learning_lam
     assert fig._suptitle.get_text() == "2 updates"
+
+
+def test_plot_atoms_of_atoms_given_one_per_column_says_transposed():
+    # a PyTorch decoder's weight: (144 pixels of 12x12 atoms, 40 latents); "pass
+    # patch_shape" sent the user to draw 144 pixels as atoms of 40 features
+    D = np.stack([gabor_patch(12, th, 0.2, 0.0, 2.0, 2.5).ravel()
+                  for th in np.linspace(0, np.pi, 40, endpoint=False)])
+    with pytest.raises(ValueError, match=r"one atom per column.*pass D\.T"):
+        plot_atoms(D.T)
+    with pytest.raises(ValueError, match=r"looks transposed.*pass D\.T"):
+        plot_atoms(D.T, patch_shape=(12, 12))
+    plot_atoms(D)  # the rows, as given by D.T.T

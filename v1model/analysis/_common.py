@@ -37,16 +37,23 @@ def atoms_as_images(atoms, shape=None, name: str = "atoms", dtype=np.float64):
     if shape is None:
         side = int(round(np.sqrt(p)))
         if side * side != p:
+            row_side = int(round(np.sqrt(n)))
+            # (n_features, n_atoms), one atom per column (A144.mat, a PyTorch decoder's
+            # weight): "pass shape" led to fitting its pixels as atoms
+            hint = (f"; or, if {name} holds one atom per column (n_features, n_atoms), pass "
+                    f"{name}.T" if row_side * row_side == n else "")
             raise ValueError(
-                f"{name} have {p} features each, which is not a square patch; "
-                "pass shape=(height, width)"
+                f"{name} have {p} features each (shape {arr.shape}), which is not a square "
+                f"patch; pass shape=(height, width){hint}"
             )
         shape = (side, side)
     shape = image_shape(shape)
     if shape[0] * shape[1] != p:
+        hint = (f": {name} looks transposed (n_features, n_atoms); atoms are rows here, "
+                f"pass {name}.T" if shape[0] * shape[1] == n else "")
         raise ValueError(
             f"shape={shape} has {shape[0] * shape[1]} pixels but {name} have {p} features each "
-            f"({name} shape {arr.shape})"
+            f"({name} shape {arr.shape}){hint}"
         )
     return arr.reshape(n, *shape)
 

@@ -37,6 +37,8 @@ __all__ = [
 ]
 
 RECTIFY = ("positive", "abs", "none")
+#: ``units`` of an orientation coordinate that say degrees (the analysis takes radians)
+_DEGREES = ("deg", "degree", "degrees", "°")
 PHASE_STATISTICS = ("max", "mean")
 #: Fraction of the fitted rmax a contrast-response curve must reach at the top
 #: tested contrast for its c50 to be reported
@@ -336,13 +338,15 @@ def tuning_curves(
         orientation curve: angle(sum r e^{2i theta}) / 2; biased towards
         over-sampled orientations on an uneven grid; NaN for a flat curve,
         whose vector sum is 0), ``peak_orientation``
-        (rad, grid argmax), ``circular_variance`` (see
+        (rad, grid argmax; NaN for a flat curve of two or more orientations,
+        whose argmax is arbitrary), ``circular_variance`` (see
         :func:`circular_variance`; NaN unless the orientations sample
         [0, pi) evenly, in any order: ``np.linspace(0, np.pi, n)`` has both
         0 and pi and does not, nor does a single orientation), ``orientation_bandwidth``
         (rad, half-width at ``bandwidth_level``; needs at least 3 evenly spaced
         orientations over [0, pi), in any order),
-        ``preferred_frequency`` (cycles/pixel, grid argmax),
+        ``preferred_frequency`` (cycles/pixel, grid argmax; NaN for a flat
+        frequency curve of two or more frequencies),
         ``frequency_bandwidth`` (octaves, full width at ``bandwidth_level``),
         ``max_response``; the curves and ``max_response`` keep the units
         of ``responses['response']``. Both bandwidths are NaN where the
@@ -357,8 +361,10 @@ def tuning_curves(
         When ``responses`` is not a Dataset with a ``response`` variable.
     ValueError
         For a ``response`` without the dims (orientation, frequency, phase,
-        atom) or the ``orientation``/``frequency`` coordinates, frequencies
-        outside (0, 0.5], or an invalid option.
+        atom) or the ``orientation``/``frequency`` coordinates, an
+        ``orientation`` coordinate whose ``units`` say degrees or a
+        ``frequency`` one in cycles per degree, frequencies outside (0, 0.5],
+        or an invalid option.
 
     Warns
     -----
@@ -387,6 +393,19 @@ def tuning_curves(
 
     R = check_array(responses["response"].transpose(*dims).values, "responses['response']",
                     ndim=4)
+    o_units = responses["orientation"].attrs.get("units")
+    if isinstance(o_units, str) and o_units.strip().lower() in _DEGREES:
+        # read as radians, 22.5 deg steps gave a "preferred orientation" of noise, unsaid
+        raise ValueError(f"responses['orientation'] is in degrees (units {o_units!r}); "
+                         "tuning_curves takes radians, as grating_responses gives them: "
+                         "convert the coordinate with np.radians and set its units to 'rad'")
+    f_units = responses["frequency"].attrs.get("units")
+    if isinstance(f_units, str) and ("deg" in f_units.lower() or f_units.strip() == "cpd"):
+        # values up to 0.5 passed and preferred_frequency came out labelled cycles/pixel
+        raise ValueError(f"responses['frequency'] is per degree of visual angle (units "
+                         f"{f_units!r}); tuning_curves takes cycles/pixel, as "
+                         "grating_responses gives them: divide the coordinate by the pixels "
+                         "per degree and set its units to 'cycles/pixel'")
     o = check_array(responses["orientation"].values, "responses['orientation']", ndim=1)
     f = check_frequency(check_array(responses["frequency"].values, "responses['frequency']",
                                     ndim=1), "responses['frequency']", positive=True)
@@ -404,6 +423,10 @@ def tuning_curves(
     freq_curve = amp[units, bo, :]
     peak = amp.reshape(n_units, -1).max(axis=1)
     alive = peak > 0
+    # a flat curve has no argmax: a unit that fires at one rate whatever the grating
+    # "peaked" at the first orientation and "preferred" the lowest frequency tested
+    flat_o, flat_f = ((np.ptp(c, axis=1) <= 1e-12 * np.abs(c).max(axis=1)) & (c.shape[1] > 1)
+                      for c in (ori_curve, freq_curve))
     z = (np.clip(ori_curve, 0, None) * np.exp(2j * o)).sum(axis=1)
     pref_o = np.mod(np.angle(z) / 2.0, np.pi)
     # a flat curve (circular variance 1) has no preferred orientation: its vector sum is 0
@@ -446,13 +469,13 @@ def tuning_curves(
                                "preferred orientation"})
     ds["preferred_orientation"] = ("atom", pref_o, {"units": "rad", "long_name":
                                    "preferred orientation (vector sum)"})
-    ds["peak_orientation"] = ("atom", np.where(alive, o[bo], np.nan),
+    ds["peak_orientation"] = ("atom", np.where(alive & ~flat_o, o[bo], np.nan),
                               {"units": "rad", "long_name": "orientation of the largest response"})
     ds["circular_variance"] = ("atom", cv, {"units": "1", "long_name": "circular variance"})
     ds["orientation_bandwidth"] = ("atom", np.where(alive, bw_o, np.nan),
                                    {"units": "rad", "long_name": "orientation half-width at "
                                     f"{bandwidth_level:g} of the peak"})
-    ds["preferred_frequency"] = ("atom", np.where(alive, f[bf], np.nan),
+    ds["preferred_frequency"] = ("atom", np.where(alive & ~flat_f, f[bf], np.nan),
                                  {"units": "cycles/pixel", "long_name": "preferred frequency"})
     ds["frequency_bandwidth"] = ("atom", np.where(alive, 2 * half, np.nan),
                                  {"units": "octave", "long_name": "frequency full width at "

@@ -354,7 +354,8 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
         if not np.nanmax(oc, initial=0.0) > 0:
             continue
         drawn.append(u)
-        pref = tuning["peak_orientation"].values[u]
+        # NaN for a flat curve (no argmax): drawn flat about 0, not left out unseen
+        pref = np.nan_to_num(tuning["peak_orientation"].values[u])
         x, y = _closed_orientation_curve(np.degrees(o - pref), oc / np.nanmax(oc))
         ax1.plot(x, y, "-", lw=1, color=f"C{k % 10}", alpha=0.8)
         ax2.semilogx(f[by_f], fc[by_f] / max(np.nanmax(fc, initial=0.0), 1e-300), "o-", ms=3,

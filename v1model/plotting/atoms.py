@@ -53,8 +53,13 @@ def atom_images(D, patch_shape=None):
     if patch_shape is None:
         side = int(round(np.sqrt(p)))
         if side * side != p:
+            row_side = int(round(np.sqrt(n)))
+            # one atom per column (a PyTorch decoder's weight): patch_shape would not help
+            hint = ("; or, if D holds one atom per column (n_features, n_atoms), pass D.T"
+                    if row_side * row_side == n else "")
             raise ValueError(
-                f"atoms have {p} features, which is not a square patch; pass patch_shape"
+                f"atoms have {p} features (D shape {D.shape}), which is not a square patch; "
+                f"pass patch_shape{hint}"
             )
         patch_shape = (side, side)
     # int() truncated: (4.5, 4.5) drew 16 features as 4 x 4, and NaN failed in int()
@@ -65,8 +70,10 @@ def atom_images(D, patch_shape=None):
         raise type(exc)(f"patch_shape must be (h, w), two positive integers, got "
                         f"{patch_shape!r}") from exc
     if len(shape) != 2 or shape[0] * shape[1] != p:
+        hint = (": D looks transposed (n_features, n_atoms); atoms are rows here, pass D.T"
+                if len(shape) == 2 and shape[0] * shape[1] == n else "")
         raise ValueError(f"patch_shape={patch_shape!r} must be (h, w) with h * w = {p}, the "
-                         f"features of each atom (D shape {D.shape})")
+                         f"features of each atom (D shape {D.shape}){hint}")
     return D.reshape(n, *shape)
 
 
