@@ -171,3 +171,29 @@ def test_a_dt_too_long_for_tau_names_tau_as_given(convolutional):
     assert "tau_m" not in str(info.value)
     with pytest.raises(ValueError, match=r"and tau_m=0\.002 s"):  # the other name, as given
         run(X, K, 0.1, tau_m=2e-3, **kw)
+
+
+@pytest.mark.brian2
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:pyparsing")
+@pytest.mark.parametrize("convolutional", [False, True])
+@pytest.mark.parametrize("scale, refractory, formula", [
+    (300.0, 0.0, r"codes at tau / dt = 100 .*well below tau / "),  # saturated: 0.01 / 1e-4
+    (1e-2, 0.0, r"one spike is worth tau / window = 0\.286 "),  # a few spikes: 0.01 / 0.035
+    (1.0, 0.015, r"each at most tau / \(refractory \+ dt\) = 0\.662\)"),  # 0.01 / 0.0151
+])
+def test_warnings_name_tau_as_given(convolutional, scale, refractory, formula):
+    """The warnings' formulas name the membrane time constant as the caller gave it: with
+    tau=0.01 they said "tau_m / dt", "tau_m / window", an argument the caller did not give."""
+    from v1model.spiking import spiking_convolutional_lca
+
+    pytest.importorskip("brian2")  # it routes warnings to its logger from its import on
+    rng = np.random.default_rng(0)
+    K = rng.standard_normal((2, 4))
+    K /= np.linalg.norm(K, axis=1, keepdims=True)
+    # the dense network's drive is 1 for atom 0, the convolutional one's as random
+    X = (rng.standard_normal((1, 16)) if convolutional else K[:1]) * scale
+    run = spiking_convolutional_lca if convolutional else spiking_lca
+    with pytest.warns(RuntimeWarning, match=formula) as record:
+        run(X, K, 0.1 * scale, tau=0.01, duration=0.05, refractory=refractory,
+            target="numpy", seed=0, progress=False)
+    assert not [str(w.message) for w in record if "tau_m" in str(w.message)]

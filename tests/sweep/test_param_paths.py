@@ -220,3 +220,24 @@ def test_every_study_declares_its_path_parameters():
         for p in inspect.signature(module.run).parameters.values():
             if p.name in declared:
                 assert "str" in str(p.annotation), (name, p.name)
+
+
+def test_a_dollar_that_is_no_variable_is_part_of_a_path_beside_the_spec(tmp_path,
+                                                                        monkeypatch):
+    """Only $NAME and ${NAME} are variables (those check_path expands): "data$1/imgs" was
+    passed as written, as if it held one, and read from the current directory, while
+    check_path takes such a name as written; now beside the spec as any relative path."""
+    (tmp_path / "mine.py").write_text(
+        'PATH_PARAMETERS = ("data",)\n\n\n'
+        'def run(quick=False, seed=0, lam=1.0, data: str = ""):\n'
+        '    raise NotImplementedError\n')
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    study = str(tmp_path / "mine.py") + ":run"
+    for value in ("data$1/imgs", "a$/b", "$$", "cost$.nc"):
+        spec = load_spec(_study_spec(tmp_path / "a", study, {"data": value}))
+        assert spec.params["data"] == str(tmp_path / "a" / value), value
+    # a variable, set or not, and a "${" check_path refuses as written, stay as written
+    for value in ("$SCRATCH/imgs", "d/${_RUN}", "data/${RUN"):
+        assert load_spec(_study_spec(tmp_path / "a", study, {"data": value})
+                         ).params["data"] == value

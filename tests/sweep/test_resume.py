@@ -747,6 +747,52 @@ def test_ctrl_c_of_the_process_group_is_quiet_on_a_dask_cluster(study, calls, tm
     assert 2 <= len(status(out).done) < 12
 
 
+def _process_group(pgid) -> dict:
+    """{pid: command line} of the live (not zombie) processes of process group ``pgid``."""
+    out = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmd = (stat.parent / "cmdline").read_text().replace("\0", " ")
+        except OSError:  # gone meanwhile
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            out[int(stat.parent.name)] = cmd
+    return out
+
+
+def test_ctrl_c_while_the_dask_cluster_starts_is_quiet(study, calls, tmp_path):
+    """Ctrl-C of the process group while the sweep's own dask LocalCluster started (its
+    worker processes still importing) printed their KeyboardInterrupt tracebacks ("Fatal
+    Python error: init_import_site") and, at exit, that of the half-made cluster's close,
+    around the "interrupted:" line; now as a later Ctrl-C: that line alone, exit code 130,
+    no process left."""
+    pytest.importorskip("distributed")
+    log = tmp_path / "log"
+    log.mkdir()
+    spec = write_spec(tmp_path / "spec.toml", study, log, tmp_path / "out", n_x=4, sleep=1.0,
+                      executor="dask")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "v1model.cli", "sweep", "run", str(spec), "--workers", "1",
+         "--no-progress"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True)
+    deadline = time.monotonic() + 60
+    # the worker process is spawned: a fresh interpreter, importing for a second or more
+    while (not any("multiprocessing.spawn" in cmd for cmd in _process_group(proc.pid).values())
+           and proc.poll() is None and time.monotonic() < deadline):
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.strip().startswith("interrupted:") and len(err.strip().splitlines()) == 1, err
+    assert not list(log.glob("start-*"))  # stopped before any point began
+    deadline = time.monotonic() + 10
+    while _process_group(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _process_group(proc.pid)
+
+
 def test_ctrl_c_in_the_pre_flight_names_no_folder_to_resume(tmp_path, capsys):
     """Ctrl-C while a new sweep's values were being checked (a study whose checks read
     images takes seconds) said "finished points are saved in OUT; continue with

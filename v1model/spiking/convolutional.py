@@ -158,11 +158,11 @@ def spiking_convolutional_lca(
         _brian.check_synapses_fit(n, weights.nnz, "n_signals", n,
                                   f"signals of nnz(G)={weights.nnz} inhibitory synapses each")
     v0 = rng.random(n * m) if params["v_init"] == "uniform" else np.zeros(n * m)
-    _warn_coarse(drive, params)
+    _warn_coarse(drive, params, tau_name=tau_name)
     with _brian.simulation_device(params["target"]):
         out = _simulate(drive, weights, v0, None, rng, params, record_spikes, params["dt"],
                         progress)
-    _warn_saturated(out["counts"], drive, params)
+    _warn_saturated(out["counts"], drive, params, tau_name=tau_name)
     return _to_dataset(phi, out, drive, params)
 
 

@@ -271,11 +271,12 @@ def spiking_lca(
                                   "inhibitory synapses each")
     v0 = rng.random(n * k) if params["v_init"] == "uniform" else np.zeros(n * k)
     # with the inhibition, an atom's self-term |d_i|^2 - 1 scales its code
-    _warn_coarse(drive, params, np.einsum("ij,ij->i", D, D) if params["inhibition"] else None)
+    _warn_coarse(drive, params, np.einsum("ij,ij->i", D, D) if params["inhibition"] else None,
+                 tau_name=tau_name)
     with _brian.simulation_device(params["target"]):
         out = _simulate(drive, weights, v0, units, rng, params, record_spikes,
                         record_dt or params["dt"], progress)
-    _warn_saturated(out["counts"], drive, params)
+    _warn_saturated(out["counts"], drive, params, tau_name=tau_name)
     return _to_dataset(out, drive, units, params, n, k)
 
 
@@ -407,7 +408,7 @@ def simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory, transie
 MIN_SPIKES = 3
 
 
-def _warn_coarse(drive, p, norms2=None):
+def _warn_coarse(drive, p, norms2=None, tau_name="tau_m"):
     """Warn, before simulating, when even the largest code is a handful of spikes, or
     when ``lam`` is at least every drive (no unit can fire: every code is 0).
 
@@ -416,7 +417,8 @@ def _warn_coarse(drive, p, norms2=None):
     the scale of ``X``: measured with lam scaled alike, X scaled by 1e-2 gave 9
     spikes in all (815 at scale 1) and codes 1.8x their size off the LASSO's.
     ``norms2``, the atoms' squared norms, when their self-term (an autapse of
-    ``|d_i|^2 - 1``) scales each code to ``(D x - lam) / |d_i|^2``.
+    ``|d_i|^2 - 1``) scales each code to ``(D x - lam) / |d_i|^2``. ``tau_name``, the
+    argument the caller gave ``tau_m`` by (``"tau"``, its alias), which the formulas name.
     """
     start, stop = _window_steps(p)
     window = (stop - start) * p["dt"]
@@ -427,7 +429,7 @@ def _warn_coarse(drive, p, norms2=None):
         warnings.warn(
             f"refractory={p['refractory']!r} s lets a unit fire at most window / (refractory "
             f"+ dt) = {window / interval:.3g} times in the {window:.3g} s counting window: the "
-            f"rates cannot resolve the codes (each at most tau_m / (refractory + dt) = "
+            f"rates cannot resolve the codes (each at most {tau_name} / (refractory + dt) = "
             f"{p['tau_m'] / interval:.3g}); shorten refractory or lengthen "
             f"duration={p['duration']!r}", RuntimeWarning, stacklevel=3)
     per_spike = p["tau_m"] / window
@@ -457,17 +459,18 @@ def _warn_coarse(drive, p, norms2=None):
             else f"the largest drive D x - lam is {top:.3g}")
     warnings.warn(
         f"{what}, {top / per_spike:.3g} spikes in the {window:.3g} s counting window (one "
-        f"spike is worth tau_m / window = {per_spike:.3g} of code, in units of X): the rates "
+        f"spike is worth {tau_name} / window = {per_spike:.3g} of code, in units of X): the rates "
         f"cannot resolve the codes; scale X (and lam) up so the largest code is worth at least "
         f"{MIN_SPIKES} spikes, or lengthen duration={p['duration']!r}", RuntimeWarning,
         stacklevel=3)
 
 
-def _warn_saturated(counts, drive, p):
+def _warn_saturated(counts, drive, p, tau_name="tau_m"):
     """Warn when units fired at every step of the counting window.
 
     A unit spikes at most once per step, so its rate saturates at ``1 / dt``
     and its code at ``tau_m / dt``, whatever its drive: those codes are wrong.
+    ``tau_name``, the argument the caller gave ``tau_m`` by, which the formulas name.
     """
     start, stop = _window_steps(p)
     n_window = stop - start
@@ -475,12 +478,12 @@ def _warn_saturated(counts, drive, p):
     if n_sat == 0:
         return
     top = float(drive.max()) - p["lam"]  # the largest code without inhibition
-    below = f" well below tau_m / {top:.3g} = {p['tau_m'] / top:.3g} s" if top > 0 else ""
+    below = f" well below {tau_name} / {top:.3g} = {p['tau_m'] / top:.3g} s" if top > 0 else ""
     warnings.warn(
         f"{n_sat} of {counts.size} units fired at every time step of the counting window: "
         f"their rates are capped at 1 / dt = {1 / p['dt']:.3g} Hz and their codes at "
-        f"tau_m / dt = {p['tau_m'] / p['dt']:.3g} (the largest drive D x - lam is {top:.3g}); "
-        f"lower dt={p['dt']!r}{below} or rescale X", RuntimeWarning, stacklevel=3)
+        f"{tau_name} / dt = {p['tau_m'] / p['dt']:.3g} (the largest drive D x - lam is "
+        f"{top:.3g}); lower dt={p['dt']!r}{below} or rescale X", RuntimeWarning, stacklevel=3)
 
 
 def _check_record_v(record_v, n, k):

@@ -29,6 +29,7 @@ import uuid
 from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, CancelledError, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 
 from .executor_config import (
     EXECUTOR_KINDS,
@@ -433,6 +434,40 @@ def dask_setup(worker) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+@contextmanager
+def _sigint_held():
+    """Hold SIGINT back (block it, in the main thread) while the sweep's own dask
+    LocalCluster starts; a Ctrl-C meanwhile is raised as KeyboardInterrupt when the block
+    ends, once the cluster is up.
+
+    A Ctrl-C in a terminal signals the whole process group: in the first seconds of the
+    start, before :func:`dask_setup` ran in them, the worker processes were still
+    importing and each printed a KeyboardInterrupt traceback ("Fatal Python error:
+    init_import_site"), and the KeyboardInterrupt stopped LocalCluster midway, leaving a
+    half-made cluster whose close at exit printed more. The signal mask is inherited by
+    the threads started meanwhile (dask's event loop, which starts the worker processes)
+    and by those processes, which thus never see that SIGINT either. A start that hangs
+    holds Ctrl-C back as long; SIGTERM, not held, still stops it.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    from multiprocessing import resource_tracker
+
+    # started meanwhile, the resource tracker unblocks SIGINT in the thread that starts it
+    # (multiprocessing blocks, then unblocks it around the start): the main thread and the
+    # threads it started next got the signal, and the worker processes with them
+    resource_tracker.ensure_running()
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)  # a pending SIGINT is raised here
+
+
 def _worker_preloads(preload, preload_argv) -> dict:
     """The ``preload`` (and ``preload_argv``) of the sweep's own LocalCluster: the user's
     dask config's ``distributed.worker.preload`` and ``preload-argv``, then
@@ -546,8 +581,15 @@ class DaskExecutor(Executor):
             if self.address:
                 self.client = Client(self.address, set_as_default=False)
             else:
-                self.cluster = self._make_cluster()
-                self.client = Client(self.cluster, set_as_default=False)
+                with _sigint_held():
+                    self.cluster = self._make_cluster()
+                    self.client = Client(self.cluster, set_as_default=False)
+        except KeyboardInterrupt:
+            # a Ctrl-C held back while the cluster started, raised once it is up: start()
+            # runs in `with executor`'s __enter__, so __exit__ would not close it, and
+            # dask's exit hook failed to (an AssertionError traceback)
+            self.close(interrupted=True)
+            raise
         except Exception as exc:  # noqa: BLE001 - dask's own errors name no option
             # an ExecutorStartError: a new sweep folder is removed again, so that the
             # corrected spec can run there

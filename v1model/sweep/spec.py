@@ -46,10 +46,11 @@ take a path, the study says in its ``PATH_PARAMETERS`` (every built-in study
 does: ``images``, ``dictionary``, ``reference``, ``audio_dir``), with the
 texts such a parameter takes that are no path (``images = "skimage"``,
 ``audio_dir = "synthetic"``, ``"none"``), which are passed as written, as are
-values starting with ``~`` or holding a ``$VAR``, which the built-in studies
-expand where the points run (:func:`v1model.validation.check_path`, which
-refuses an unset variable by name); its other parameters are
-never paths (``prior = "cauchy"`` stays so beside a folder named ``cauchy``).
+values starting with ``~`` or holding a ``$VAR`` (``${VAR}``; any other ``$``,
+as in ``data$1``, is part of a name), which the built-in studies expand where the
+points run (:func:`v1model.validation.check_path`, which refuses an unset variable
+by name); its other parameters are never paths (``prior = "cauchy"`` stays so
+beside a folder named ``cauchy``).
 For a study that declares nothing (one of your own), the sweep guesses: a value
 counts as a path when its parameter takes only text (annotated ``str`` or
 ``Path``) and it holds a ``/`` or names a file or folder that exists there;
@@ -646,10 +647,18 @@ def _absolute_paths(params: dict, study: StudyRef, base: Path) -> dict:
     return out
 
 
+#: the start of an environment variable in a path, as check_path expands them: ``$NAME``
+#: or ``${NAME}`` (a ``${`` closing no name is refused by it, naming the text as written)
+_VARIABLE = re.compile(r"\$(?:[A-Za-z_]|\{)")
+
+
 def _left_to_the_study(value: str) -> bool:
     """Whether the path ``value`` is passed as written: absolute, or with ``~`` or a
-    ``$VAR``, which the study expands where it runs."""
-    return Path(value).is_absolute() or value.startswith("~") or "$" in value
+    ``$VAR`` (``${VAR}``), which the study expands where it runs. Any other ``$`` is part
+    of a name (``data$1/imgs``, which check_path takes as written): passed as written, such
+    a relative path was read from the current directory, not beside the spec."""
+    return (Path(value).is_absolute() or value.startswith("~")
+            or _VARIABLE.search(value) is not None)
 
 
 def _guessed_paths(params: dict, study: StudyRef, base: Path) -> dict:
