@@ -109,16 +109,17 @@ Held-out statistics of the full run, seed 0 (the paper: kurtosis 20, 4.0
 bits, 10%): embedded photographs, kurtosis 61, 1.6 bits, error 5.6% of the
 variance; Olshausen's images, 37, 1.9 bits, 9.0%. The paper's own
 configuration, ``--images`` Olshausen's images ``-p prior=cauchy -p
-n_atoms=192`` (168 s): localized, oriented atoms, 153 of 192 with a Gabor
-fit of R^2 >= 0.8 and 98% with more than half their energy in an 8x8
-window; a few low-frequency (local mean) atoms; kurtosis 39, 4.0 bits,
-error 4.8%. (The constant rate used before 2026-12-05, 3,000 updates: 59 s,
-atoms on a faint noisy background, 45 of 192 Gabor-like, 90% localized;
-the converged MAP codes of the learner before 2026-12-04: 1053 s, 45%
-localized, mostly noise.) On the embedded photographs the schedule matters
-less: ``-p prior=cauchy`` (256 atoms) gave 194 of 256 Gabor-like atoms, 91%
-localized, some texture-like (242 s on a loaded machine); the constant rate
-over 3,000 updates 178 and 96% (87 s).
+n_atoms=192`` (re-measured 2026-12-06: 418 s on the shared 2-core box at
+load 7.5, 150 s of CPU; 168 s before, on a quieter box): localized,
+oriented atoms, 161 of 192 with a Gabor fit of R^2 >= 0.8 and 97% with
+more than half their energy in an 8x8 window; a few low-frequency (local
+mean) atoms; kurtosis 37, 4.0 bits, error 4.9%. (The constant rate used
+before 2026-12-05, 3,000 updates: 59 s, atoms on a faint noisy background,
+45 of 192 Gabor-like, 90% localized; the converged MAP codes of the learner
+before 2026-12-04: 1053 s, 45% localized, mostly noise.) On the embedded
+photographs the schedule matters less: ``-p prior=cauchy`` (256 atoms) gave
+194 of 256 Gabor-like atoms, 91% localized, some texture-like (242 s on a
+loaded machine); the constant rate over 3,000 updates 178 and 96% (87 s).
 
 Beside sparsenet's own basis (``A144.mat``: 12x12 patches of Olshausen's
 images, 144 atoms; Gabor fits of ``ringach-2002``, medians over the reliable

@@ -83,12 +83,14 @@ The paper's power law (bandwidth growing with centre frequency like the
 auditory nerve's) is **not** reproduced, quick or full (FSDD, matching
 pursuit, seed 0, measured 2026-12-06, held-out excerpts from held-out
 recordings): the log-log slope of the -10 dB bandwidth against centre
-frequency is -0.03 +- 0.09 after the quick run's 100 updates and 0.03 +- 0.09
-after the full run's 1,500, against 0.30 and 0.40 for gammatones cut to the
-same 64 taps and 0.74 and 0.73 for the ERB scale at the same centres, and the
-kernels above ~1 kHz stay noisy. Fitting only the kernels above 500 Hz, where
-the cut gammatones' slope is 0.55, gives 0.01 +- 0.17. A smaller step,
-``learning_rate=0.1`` (full run, 4-5 min on the shared 2-core box), gives
+frequency is -0.03 +- 0.09 after the quick run's 100 updates and 0.21 +- 0.09
+after the full run's 1,500 (271 s on the shared 2-core box, load 1.4 to 5.9),
+against 0.30 and 0.39 for gammatones cut to the same 64 taps and 0.74 and 0.75
+for the ERB scale at the same centres, and the kernels above ~1 kHz stay
+noisy. Fitting only the full run's kernels above 500 Hz, where the cut
+gammatones' slope is 0.57, gives 0.36 +- 0.16. A smaller step,
+``learning_rate=0.1`` (full run, 4-5 min on the shared 2-core box; measured
+with the earlier split of 30 held-out recordings), gives
 smoother kernels and a slope of 0.29 +- 0.09 and 0.17 +- 0.11 (seeds 0 and 1;
 0.03: 0.29 +- 0.10), as steep as the cut gammatones (0.31, 0.20) but far from
 the ERB scale (0.73, 0.72), with few kernels localized (12%, 9%; cut

@@ -268,10 +268,10 @@ def test_paper_configuration_learns_clean_gabor_atoms(shared_data):
     assert (ds.attrs["n_updates"], ds.attrs["lr"], ds.attrs["lr_final"]) == (10000, 2.0, 0.2)
     atoms = ds["dictionary"].values
     r2 = fit_gabor(atoms, n_jobs=2)["r2"].values
-    assert np.sum(r2 >= 0.8) >= 130  # 153 measured (seed 0)
+    assert np.sum(r2 >= 0.8) >= 130  # 161 measured (seed 0, 2026-12-06)
     energy = atoms**2 / (atoms**2).sum(axis=(1, 2), keepdims=True)
     best_window = np.array([uniform_filter(e, 8, mode="constant").max() * 64 for e in energy])
-    assert np.mean(best_window > 0.5) >= 0.9  # 98% measured; a uniform atom has 25%
+    assert np.mean(best_window > 0.5) >= 0.9  # 97% measured; a uniform atom has 25%
     assert ds.attrs["heldout_entropy_bits"] == pytest.approx(4.0, abs=0.3)  # the paper's 4.0
 
 
