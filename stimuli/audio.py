@@ -248,10 +248,14 @@ def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = 
     if sample_rate is None and len(found) > 1:
         # one 44.1 kHz file among 8 kHz speech made every segment a sixth as long in time
         counts = ", ".join(f"{rates.count(r)} at {r:g} Hz" for r in found)
+        # which files: one 44.1 kHz take among 300 recordings at 8 kHz was not named
+        other = [(_relative_name(f, folder), r) for f, r in zip(files, rates) if r != rate]
+        named = ", ".join(f"{name!r} ({r:g} Hz)" for name, r in other[:3])
+        more = f" and {len(other) - 3} more" if len(other) > 3 else ""
         warnings.warn(f"folder {str(folder)!r}: the files {pattern!r} have different sample "
                       f"rates ({counts}); all were resampled to {rate:g} Hz, the rate of the "
                       f"first file ({_relative_name(files[0], folder)!r}); pass sample_rate to "
-                      "choose the rate",
+                      f"choose the rate; at other rates: {named}{more}",
                       UserWarning, stacklevel=2)
     if loud:
         named = ", ".join(f"{name!r} (up to {peak:.6g})" for name, peak in loud[:3])
@@ -448,7 +452,25 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
     if normalize and min_rms == 0:
         raise ValueError(f"could not find {n} segments that are not silent (normalize=True "
                          "scales each to unit RMS); the waveforms are silent")
+    # "lower min_rms" sent users of silent recordings lowering it to 0, to be told then
+    # that the waveforms are silent: the loudest segment says how far to lower it
+    loudest = max(_loudest_rms(waves[i], length, scale) for i in usable)
+    if loudest == 0:
+        raise ValueError(f"could not find {n} segments with RMS >= {min_rms}; the waveforms of "
+                         f"at least length={length} samples are silent (every sample 0)")
+    if loudest < min_rms:
+        raise ValueError(f"could not find {n} segments with RMS >= {min_rms}; lower min_rms "
+                         f"below {loudest:.3g}, the RMS of the loudest segment of "
+                         f"length={length} samples")
     raise ValueError(f"could not find {n} segments with RMS >= {min_rms}; lower min_rms")
+
+
+def _loudest_rms(wave, length, scale):
+    """The largest RMS of the segments of ``length`` samples of ``wave``, from the running
+    sum of squares of ``wave / scale`` (no overflow nor underflow whatever the scale)."""
+    energy = np.concatenate([[0.0], np.cumsum(np.square(wave / scale))])
+    return float(np.sqrt(max(np.max(energy[length:] - energy[:-length]) / length, 0.0))
+                 * scale)
 
 
 def _draw_waveforms(rng, p, m):

@@ -125,8 +125,9 @@ def load_mnist(folder, split: str = "train"):
     TypeError
         When ``folder`` is not a str or path-like.
     ValueError
-        For an unknown ``split``, a corrupt file, or images and labels of
-        different lengths.
+        For an unknown ``split``, a corrupt file, images that are not uint8
+        of shape (n_images, height, width) (:func:`read_idx` reads any IDX
+        file), or images and labels of different lengths.
     FileNotFoundError
         When the folder or one of the split's two files is missing, or ``folder``
         is a file.
@@ -152,7 +153,15 @@ def load_mnist(folder, split: str = "train"):
         if not candidates:
             raise FileNotFoundError(f"folder: no {stem}-idx file in {str(folder)!r}")
         found[kind] = read_idx(candidates[0])
-    images = found["images"].astype(np.float64) / 255.0
+        found[kind + "_file"] = candidates[0]
+    images = found["images"]
+    if images.dtype != np.uint8 or images.ndim != 3:
+        # a float file came out divided by 255 (values up to 1/255), a flat (n, 784) one
+        # as it was, neither as documented
+        raise ValueError(f"folder: {str(found['images_file'])!r} holds {images.dtype.name} "
+                         f"images of shape {images.shape}; MNIST's are uint8 (0-255) of shape "
+                         "(n_images, height, width): read other IDX files with read_idx(path)")
+    images = images.astype(np.float64) / 255.0
     labels = found["labels"].astype(int)
     if len(images) != len(labels):
         raise ValueError(f"folder: {len(images)} images but {len(labels)} labels")

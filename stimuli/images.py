@@ -7,6 +7,7 @@ inside its own package; bigger corpora are read from a path the user gives.
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from pathlib import Path
@@ -26,6 +27,7 @@ from v1model.validation import (
     check_path,
     check_positive,
     describe,
+    memory_exceeded,
 )
 
 __all__ = ["SKIMAGE_SCENES", "load_images", "whiten", "sample_patches", "check_patch_size",
@@ -72,7 +74,8 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         A folder of raw sparsenet files (``image0`` ... ``image9``: headerless
         big-endian float32 squares, as distributed with the first sparsenet).
         A folder of image files (PNG, JPEG, TIFF, BMP, PGM), or one such
-        file. A folder holding a single ``.mat`` file reads that file.
+        file. A folder holding a single ``.mat`` file reads that file (one
+        holding pictures too reads the pictures, with a warning).
         An array of shape (n_images, height, width) or (height, width).
     size : int, optional
         Side of the square every image is centre-cropped and resized to, in
@@ -97,13 +100,16 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
     -------
     images : ndarray, shape (n_images, height, width), float64
         Grayscale intensities (photographs in [0, 1]; ``.mat`` and raw files
-        as stored). Integer pixels are divided by their type's largest value
-        (255 for 8 bits, 65535 for 16 bits); 32-bit integer pixels (Pillow's
-        mode ``"I"``, e.g. a 16-bit camera's data saved as a 32-bit TIFF) by
-        65535 when they all lie in [0, 65535], else, like every integer type,
-        by their type's largest value, as scikit-image's ``img_as_float`` does:
-        2**31 - 1 for ``int32`` and 2**32 - 1 for ``uint32`` (Pillow and
-        imageio give the raw integers).
+        as stored). Colour is converted as :func:`skimage.color.rgb2gray`
+        does, 0.2125 R + 0.7154 G + 0.0721 B, after transparency (an alpha
+        channel, or a PNG's transparent colour) is composited onto white:
+        a fully transparent pixel is 1. Integer pixels are divided by their
+        type's largest value (255 for 8 bits, 65535 for 16 bits); 32-bit
+        integer pixels (Pillow's mode ``"I"``, e.g. a 16-bit camera's data
+        saved as a 32-bit TIFF) by 65535 when they all lie in [0, 65535],
+        else, like every integer type, by their type's largest value, as
+        scikit-image's ``img_as_float`` does: 2**31 - 1 for ``int32`` and
+        2**32 - 1 for ``uint32`` (Pillow and imageio give the raw integers).
 
     Raises
     ------
@@ -224,9 +230,15 @@ def image_source_path(source, name: str = "source") -> Path:
             "file, a folder of sparsenet raw files or a folder of PNG/JPEG/TIFF images)"
         )
     if not path.is_dir() and path.suffix.lower() not in (".mat", *IMAGE_SUFFIXES):
+        # a stack saved with np.save, a GIF or a WebP: "an image file" named none of the
+        # suffixes read, nor what to do with a NumPy file
+        hint = (f"; a NumPy file: pass the array np.load({str(path)!r}) of shape (n_images, "
+                "height, width), or savemat a .mat of np.moveaxis(stack, 0, -1) under the key "
+                "IMAGESr (IMAGES: already whitened)" if path.suffix.lower() in (".npy", ".npz")
+                else "")
         raise ValueError(
             f"{name}: cannot read {str(path)!r}: expected a .mat file, an image file or a "
-            "folder"
+            f"folder (image files: {', '.join(IMAGE_SUFFIXES)}){hint}"
         )
     return path
 
@@ -275,6 +287,10 @@ def _imread(path):
                     "yourself and pass the array (n_images, height, width)")
             if image.mode == "CMYK":
                 return _exif_oriented(np.asarray(image.convert("RGB")), orientation)
+            if image.mode in ("P", "L", "RGB") and "transparency" in image.info:
+                # a PNG's transparent colour (tRNS chunk; palette PNGs): imread drops it, and
+                # the hidden colour underneath came out where an alpha channel gives white
+                return _exif_oriented(np.asarray(image.convert("RGBA")), orientation)
     except OSError as exc:  # not a file Pillow reads (e.g. some TIFFs): imread decides
         unread = exc
     try:
@@ -318,27 +334,76 @@ def _load_skimage(size):
     return np.stack([_square(_to_gray(_imread(f)), size) for f in files])
 
 
-def _read_all(files, read, bar):
+def _read_all(files, read, bar, shrink=None, name="source"):
     """``read(f)`` for every file, written into one float64 array allocated after the first.
 
-    Returns the list of images instead when their shapes differ.
+    Returns ``(images, None)``; when the pictures' shapes differ, ``(pictures, shapes)``
+    instead: the list of ``shrink(picture)`` (the picture itself without ``shrink``) of
+    every file, each made as its file is read, and the shapes as read. Pictures of
+    unequal sizes are so never all held at full size (phone photographs, portraits among
+    landscapes, were held at 12 Mpx each until all were read, to be squared to 256 px:
+    250 of them were killed for memory). A stack of the first picture's shape that would
+    not fit in memory is refused naming ``name``; with ``shrink`` only once every picture
+    is read and found of that shape (the pictures are shrunk as they are read until then).
     """
     first = read(files[0])
     bar.update()
-    out = np.empty((len(files),) + first.shape)
-    out[0] = first
+    n, shape = len(files), first.shape
+    nbytes = 8.0 * n * first.size
+    memory = memory_exceeded(nbytes)  # None when the stack fits
+    if memory is not None and shrink is None:
+        raise _too_large(name, files, shape, nbytes, memory)
+    shapes = [shape]
+    out, kept = None, None
+    if memory is not None:
+        kept = [shrink(first)]
+    else:
+        out = np.empty((n,) + shape)
+        out[0] = first
     del first
-    for i in range(1, len(files)):
+    for i in range(1, n):
         image = read(files[i])
         bar.update()
-        if image.shape != out.shape[1:]:
-            rest = [image]
-            for f in files[i + 1 :]:
-                rest.append(read(f))
-                bar.update()
-            return list(out[:i]) + rest
-        out[i] = image
-    return out
+        shapes.append(image.shape)
+        if out is not None:
+            if image.shape == shape:
+                out[i] = image
+                continue
+            # sizes differ: the pictures read so far are shrunk, and the stack let go
+            kept = [shrink(im) for im in out[:i]] if shrink else list(out[:i])
+            out = None
+        kept.append(shrink(image) if shrink else image)
+    if out is not None:
+        return out, None
+    if len(set(shapes)) == 1:
+        raise _too_large(name, files, shape, nbytes, memory)
+    return kept, shapes
+
+
+def _check_finite(image, name, what):
+    """A ValueError naming the file (``what``) of a picture with NaN or inf pixels: the
+    check of the whole stack named only the folder, of maybe thousands of files."""
+    bad = ~np.isfinite(image)
+    if bad.any():
+        y, x = np.argwhere(bad)[0]
+        raise ValueError(f"{name}: {what} holds {int(bad.sum())} NaN or inf pixel(s), the "
+                         f"first at (row, column) ({y}, {x})")
+
+
+def _too_large(name, files, shape, nbytes, memory):
+    """The error for ``files`` whose pictures, all of ``shape``, would not fit in the
+    ``memory`` (bytes) this process may use."""
+    fit = int(memory // (nbytes / len(files)))
+    return ValueError(
+        f"{name}: the {len(files)} pictures of {shape[0]} x {shape[1]} pixels in "
+        f"{str(Path(files[0]).parent)!r} would take {nbytes / 2**30:.4g} GiB as float64, more "
+        f"than the {memory / 2**30:.4g} GiB of memory this process may use; pass size=N "
+        f"(every picture resized to N x N pixels) or max_images (at most {fit} fit)")
+
+
+def _square_copy(image, size):
+    """:func:`_square` as an array of its own (not a view holding the whole picture)."""
+    return np.array(_square(image, size))
 
 
 def _read_image_files(files, size, name="source", progress=None):
@@ -347,12 +412,15 @@ def _read_image_files(files, size, name="source", progress=None):
             image = _to_gray(_imread(f))
         except Exception as exc:  # noqa: BLE001 - report which file failed
             raise ValueError(f"{name}: cannot read image file {str(f)!r}: {exc}") from exc
+        _check_finite(image, name, f"image file {str(f)!r}")
         return image if size is None else _square(image, size)
 
+    # without size, pictures of unequal sizes are all squared to the default 256 pixels
+    shrink = None if size is not None else functools.partial(_square_copy, size=256)
     with progress_bar(progress, total=len(files), desc="images", unit="file") as bar:
-        images = _read_all(files, read, bar)
-    if isinstance(images, list):  # sizes differ: all squared to the default size
-        small = [(f, im.shape) for f, im in zip(files, images) if min(im.shape) < 256 // 2]
+        images, shapes = _read_all(files, read, bar, shrink, name)
+    if shapes is not None:  # sizes differ: all squared to the default size
+        small = [(f, s) for f, s in zip(files, shapes) if min(s) < 256 // 2]
         if small:
             # an enlarged picture has none of the high frequencies of the others: a 3 x 7
             # icon among photographs became a 256 x 256 blur, unsaid
@@ -362,7 +430,7 @@ def _read_image_files(files, size, name="source", progress=None):
                 f"to 256 x 256 pixels; {len(small)} of them are enlarged more than 2x (the "
                 f"smallest, {str(f)!r}, is {h} x {w}): pass size=N (the smallest side, or "
                 "less) or leave the small pictures out", UserWarning, stacklevel=4)
-        images = np.stack([_square(im, 256) for im in images])
+        images = np.stack(images)
     return images
 
 
@@ -383,20 +451,30 @@ def _folder_contents(path):
 def _load_folder(path, size, name="source", progress=None, max_images=None):
     """The images of a folder; only the first ``max_images`` files are read."""
     pictures, raw, mats = _folder_contents(path)
+    if pictures and mats:
+        # IMAGES.mat beside a preview PNG: the preview alone was read, with no word
+        warnings.warn(
+            f"{name}: folder {str(path)!r} holds {len(pictures)} picture file(s) and .mat "
+            f"file(s) ({', '.join(repr(m.name) for m in mats[:3])}): the pictures are read, "
+            "not the .mat; give the .mat file's path to read it", UserWarning, stacklevel=3)
     if pictures:
         return _read_image_files(pictures[:max_images], size, name, progress)
     if raw:
         raw = sorted(raw, key=_natural_key)[:max_images]
+
+        def read(p):
+            image = _read_raw(p, name)
+            _check_finite(image, name, f"raw file {str(p)!r}")
+            return image if size is None else _square(image, size)
+
         with progress_bar(progress, total=len(raw), desc="images", unit="file") as bar:
-            images = _read_all(raw, lambda p: _read_raw(p, name), bar)
-        if isinstance(images, list):  # sizes differ
-            if size is None:
-                raise ValueError(
-                    f"{name}: the sparsenet raw files in {str(path)!r} differ in size ("
-                    f"{_describe_sizes(raw, images)}); pass size=N to resize them all to "
-                    "N x N pixels"
-                )
-            images = np.stack([_square(im, size) for im in images])
+            images, shapes = _read_all(raw, read, bar, name=name)
+        if shapes is not None:  # sizes differ (without size: with it, all are N x N)
+            raise ValueError(
+                f"{name}: the sparsenet raw files in {str(path)!r} differ in size ("
+                f"{_describe_sizes(raw, shapes)}); pass size=N to resize them all to "
+                "N x N pixels"
+            )
         return images
     if len(mats) == 1:
         return _load_mat(mats[0], name)
@@ -406,11 +484,11 @@ def _load_folder(path, size, name="source", progress=None, max_images=None):
     )
 
 
-def _describe_sizes(files, images, max_names: int = 3) -> str:
+def _describe_sizes(files, shapes, max_names: int = 3) -> str:
     """``"512 x 512: image0, image1 (2 files); 256 x 256: image2"`` for a message."""
     groups = {}
-    for f, im in zip(files, images):
-        groups.setdefault(im.shape, []).append(Path(f).name)
+    for f, shape in zip(files, shapes):
+        groups.setdefault(shape, []).append(Path(f).name)
     parts = []
     for (h, w), names in groups.items():
         listed = ", ".join(names[:max_names]) + (", ..." if len(names) > max_names else "")
@@ -445,6 +523,15 @@ def _load_mat(path, name="source"):
         except NotImplementedError:  # MATLAB v7.3 files are HDF5
             content = _load_mat_v73(path)
     except Exception as exc:  # noqa: BLE001 - h5py's errors do not name the file either
+        if _is_headerless_hdf5(path):
+            # h5py.File("IMAGES.mat", "w") from Python: HDF5 without the header MATLAB
+            # writes, so neither SciPy ("Unknown mat file type, version 0, 0") nor the
+            # layout of a MATLAB array (stored transposed) applies
+            raise ValueError(
+                f"{name}: {str(path)!r} is an HDF5 file without MATLAB's v7.3 header (not "
+                "saved by MATLAB, which stores arrays transposed: the layout of its arrays "
+                "cannot be told); read it with h5py and pass the array (n_images, height, "
+                "width), or save it with scipy.io.savemat") from exc
         raise ValueError(f"{name}: cannot read .mat file {str(path)!r}: {exc}") from exc
     for key in MAT_KEYS:
         if key in content:
@@ -479,6 +566,19 @@ def _load_mat(path, name="source"):
             "counts pictures (a stack saved from Python), save np.moveaxis(stack, 0, -1)",
             UserWarning, stacklevel=3)  # the caller of load_images
     return np.ascontiguousarray(np.moveaxis(arr, 2, 0))
+
+
+def _is_headerless_hdf5(path):
+    """Whether ``path`` is an HDF5 file without the text header of MATLAB's v7.3 files
+    (False when h5py cannot tell)."""
+    try:
+        import h5py
+
+        with open(path, "rb") as f:
+            matlab = f.read(10) == b"MATLAB 7.3"
+        return not matlab and bool(h5py.is_hdf5(path))
+    except Exception:  # noqa: BLE001 - no h5py, an unreadable file
+        return False
 
 
 def _load_mat_v73_keys(path):
@@ -893,7 +993,10 @@ def load_whitened(source="skimage", prewhitened: bool | None = None, *, name: st
     prewhitened : bool, optional
         Whether ``source`` is already whitened; default
         :func:`is_prewhitened` (True for Olshausen's whitened files), so
-        that his images are never whitened twice.
+        that his images are never whitened twice, unless no pixel is
+        negative: whitened pictures have zero mean (the filter is 0 at DC),
+        so such pictures (a user's photographs saved under the key
+        ``IMAGES``) are whitened, with a warning.
     name : str, default "source"
         The caller's name of ``source`` (e.g. ``"images"``), used in messages.
     progress : bool or None, default None
@@ -923,4 +1026,13 @@ def load_whitened(source="skimage", prewhitened: bool | None = None, *, name: st
     raw = load_images(source, name=name, progress=progress, **load_kwargs)
     if prewhitened is None:
         prewhitened = is_prewhitened(source)
+        if prewhitened and raw.min() >= 0:
+            # photographs in [0, 1] saved under Olshausen's key IMAGES were taken for his
+            # whitened images, and learned from as they were
+            warnings.warn(
+                f"{name}: {str(source)!r} holds whitened images by its layout (key IMAGES or "
+                "sparsenet raw files), but none of its pixels is negative, which whitened "
+                "pictures (zero mean) always have: they are whitened; pass prewhitened=True "
+                "to use them as they are", UserWarning, stacklevel=2)
+            prewhitened = False
     return (raw if prewhitened else whiten(raw, progress=progress)), bool(prewhitened)

@@ -127,6 +127,18 @@ def load_audio_split(folder, pattern, sample_rate, length, n, n_held_out, held_o
     # for the evaluation left it nothing to cut ("length=1024 is longer than every
     # waveform"), for some seeds and not others
     usable = np.flatnonzero([_gives_piece(w, length, min_rms) for w in waves])
+    long_enough = [w for w in waves if len(w) >= length]
+    if len(usable) < 2 and not any(np.any(w) for w in waves if len(w) < length):
+        # silent or quiet recordings (none shorter but sound): "give a shorter
+        # excerpt_length" changed nothing
+        quiet = sum(bool(np.any(w)) for w in long_enough) - len(usable)
+        why = (f"{quiet} of the others are quieter throughout: lower min_rms" if quiet else
+               "the others are silent (every sample 0)")
+        raise ValueError(f"audio_dir {str(folder)!r} holds {len(usable)} recording(s) (of "
+                         f"{len(long_enough)} of at least {length_name}={length} samples "
+                         f"matching pattern={pattern!r}) with a piece of that length with RMS "
+                         f">= min_rms={min_rms:g}, and the evaluation excerpts come from "
+                         f"recordings never trained on, so at least 2 are needed; {why}")
     if len(usable) < 2:
         raise ValueError(f"{length_name}={length} samples: audio_dir {str(folder)!r} holds "
                          f"{len(usable)} recording(s) (of {len(waves)} matching "

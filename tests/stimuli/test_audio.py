@@ -448,3 +448,35 @@ def test_load_wav_folder_draws_a_bar_over_the_files(record_bars, tmp_path):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(TypeError, match="progress must be True, False or None"):
         load_wav_folder(tmp_path, progress="yes")
+
+
+def test_segments_of_silent_or_quiet_recordings_say_how_far_to_lower_min_rms():
+    """"lower min_rms" sent users of silent recordings lowering it to 0, to be told
+    there that the waveforms are silent; now the loudest segment's RMS is named."""
+    with pytest.raises(ValueError, match=r"^could not find 3 segments with RMS >= 0\.02; the "
+                                         r"waveforms of at least length=10 samples are silent "
+                                         r"\(every sample 0\)$"):
+        sample_segments([np.zeros(100), np.ones(5)], 10, 3, seed=0, min_rms=0.02)
+    wave = np.zeros(100)
+    wave[40:50] = [0.3, -0.3] * 5  # the loudest segment of 10 samples: RMS 0.3, at 40
+    with pytest.raises(ValueError, match=r"^could not find 3 segments with RMS >= 0\.5; lower "
+                                         r"min_rms below 0\.3, the RMS of the loudest segment "
+                                         r"of length=10 samples$"):
+        sample_segments(wave, 10, 3, seed=0, min_rms=0.5)
+    X = sample_segments(wave, 10, 1, seed=0, min_rms=0.29)  # below it: that segment
+    np.testing.assert_array_equal(X, wave[None, 40:50])
+
+
+def test_the_files_at_other_sample_rates_are_named(tmp_path):
+    """One 44.1 kHz take among recordings at 8 kHz: the warning counted it, and named
+    only the first file, whose rate is used."""
+    rng = np.random.default_rng(3)
+    for i in range(6):
+        rate = 44100 if i in (2, 4) else 8000
+        wavfile.write(tmp_path / f"take {i}.wav", rate,
+                      (rng.standard_normal(rate // 10) * 3000).astype(np.int16))
+    with pytest.warns(UserWarning, match=r"\(4 at 8000 Hz, 2 at 44100 Hz\); all were resampled "
+                                         r"to 8000 Hz, .*; at other rates: 'take 2\.wav' "
+                                         r"\(44100 Hz\), 'take 4\.wav' \(44100 Hz\)$"):
+        waves, rate, _ = load_wav_folder(tmp_path)
+    assert rate == 8000 and [len(w) for w in waves] == [800] * 6

@@ -113,3 +113,19 @@ def test_idx_gzip_is_told_by_content_not_name(tmp_path, rng):
     (tmp_path / "cut.gz").write_bytes(data[:-6])
     with pytest.raises(ValueError, match="cannot decompress"):
         read_idx(tmp_path / "cut.gz")
+
+
+@pytest.mark.parametrize("array, code", [
+    (np.random.default_rng(3).random((4, 28, 28)).astype(np.float32), 0x0D),
+    (np.random.default_rng(4).integers(0, 256, (4, 784)).astype(np.uint8), 0x08),
+])
+def test_mnist_images_that_are_not_8_bit_pictures_are_refused(tmp_path, array, code):
+    """A float IDX file came out divided by 255 (values up to 1/255, said to be in [0, 1]),
+    a flat (n, 784) one as it was (said to be (n, 28, 28))."""
+    _write_idx(tmp_path / "train-images-idx3-ubyte", array, code)
+    _write_idx(tmp_path / "train-labels-idx1-ubyte", np.arange(4, dtype=np.uint8), 0x08)
+    with pytest.raises(ValueError, match=rf"^folder: '.*train-images-idx3-ubyte' holds "
+                                         rf"{array.dtype.name} images of shape "
+                                         rf"\({array.shape[0]}, {array.shape[1]}.*; MNIST's are "
+                                         r"uint8 .* read_idx\(path\)$"):
+        load_mnist(tmp_path)

@@ -70,11 +70,12 @@ def test_a_file_that_is_neither_mat_nor_picture_is_refused(tmp_path):
 
 
 def test_raw_files_holding_nan_are_refused(tmp_path):
-    """Arrays are checked on the way in; files only by load_images' last check."""
+    """Arrays are checked on the way in; raw files as they are read, each named."""
     image = np.zeros((8, 8), ">f4")
     image[3, 4] = np.nan
     image.tofile(tmp_path / "image0")
-    with pytest.raises(ValueError, match="images contain NaN or inf"):
+    with pytest.raises(ValueError, match=r"raw file .*image0' holds 1 NaN or inf pixel\(s\), "
+                                         r"the first at \(row, column\) \(3, 4\)"):
         load_images(tmp_path)
 
 

@@ -241,3 +241,177 @@ def test_a_file_given_for_a_folder_is_called_a_file(tmp_path, load):
         call(given)
     with pytest.raises(FileNotFoundError, match=r"^folder: no such folder: "):
         call(tmp_path / "missing")
+
+
+def _photographs(folder, n, shape, rng):
+    """``n`` 8-bit pictures, portraits and landscapes in turn (as a phone's folder holds)."""
+    from PIL import Image
+
+    pixels = []
+    for i in range(n):
+        p = (rng.random(shape if i % 2 == 0 else shape[::-1]) * 255).astype(np.uint8)
+        Image.fromarray(p).save(folder / f"IMG_{i:04d}.png")
+        pixels.append(p)
+    return pixels
+
+
+def test_pictures_of_unequal_sizes_are_squared_as_they_are_read(tmp_path, monkeypatch):
+    """Portraits among landscapes were all held at full size until every file was read,
+    to be squared to 256 px at the end: 250 phone photographs (12 Mpx) were killed for
+    memory on a 23 GB machine, on the way to 131 MB of squares."""
+    import tracemalloc
+
+    from skimage.transform import resize
+
+    import v1model.validation
+
+    pixels = _photographs(tmp_path, 8, (700, 500), np.random.default_rng(5))
+    full = 8 * 700 * 500 * 8  # the pictures at full size, float64: 22.4 MB
+    memory = 0.9 * full  # too little for the pictures at full size, plenty for the squares
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: memory)
+    load_images(tmp_path, max_images=2)  # imports and one-off allocations before the measure
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        images = load_images(tmp_path, progress=False)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert images.shape == (8, 256, 256)
+    for image, p in zip(images, pixels):  # the centred square, resized (anti-aliased)
+        h, w = p.shape
+        s = min(h, w)
+        crop = p[(h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s] / 255
+        np.testing.assert_allclose(image, resize(crop, (256, 256), anti_aliasing=True),
+                                   atol=1e-12)
+    assert peak < memory, f"peak {peak / 1e6:.1f} MB"  # was 50 MB, now 12 MB
+
+
+def test_pictures_of_one_size_too_many_for_the_memory_are_refused(tmp_path, monkeypatch):
+    """Their stack was allocated regardless: NumPy's "Unable to allocate", naming no
+    argument, or the out-of-memory killer once the pages were written."""
+    import v1model.validation
+
+    _photographs(tmp_path, 4, (40, 40), np.random.default_rng(6))
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 3.5 * 40 * 40 * 8)
+    with pytest.raises(ValueError, match=rf"^images: the 4 pictures of 40 x 40 pixels in "
+                                         rf"'{re.escape(str(tmp_path))}' would take .* GiB as "
+                                         r"float64, .* pass size=N .* or max_images \(at most "
+                                         r"3 fit\)$"):
+        load_images(tmp_path, name="images")
+    assert load_images(tmp_path, max_images=3).shape == (3, 40, 40)
+    assert load_images(tmp_path, size=32).shape == (4, 32, 32)
+
+
+def test_a_picture_with_nan_pixels_is_named_among_the_files_of_its_folder(tmp_path):
+    """Float TIFFs (a microscope's, with NaN outside the field) were refused as
+    "source '<folder>': images contain NaN or inf", naming none of the files."""
+    tifffile = pytest.importorskip("tifffile")
+    rng = np.random.default_rng(7)
+    for i in range(3):
+        picture = rng.random((16, 16)).astype(np.float32)
+        if i == 1:
+            picture[5, 2:4] = [np.nan, np.inf]
+        tifffile.imwrite(tmp_path / f"field {i}.tif", picture)
+    with pytest.raises(ValueError, match=rf"^images: image file "
+                                         rf"'{re.escape(str(tmp_path / 'field 1.tif'))}' holds 2 "
+                                         r"NaN or inf pixel\(s\), the first at \(row, column\) "
+                                         r"\(5, 2\)$"):
+        load_images(tmp_path, name="images")
+
+
+def test_an_hdf5_file_without_matlabs_header_is_named_as_such(tmp_path, write_matlab_v73):
+    """h5py.File("IMAGES.mat", "w") from Python: SciPy's "Unknown mat file type, version
+    0, 0" said nothing of HDF5 nor what to do (MATLAB's own v7.3 files are read)."""
+    h5py = pytest.importorskip("h5py")
+    cube = np.random.default_rng(8).random((16, 12, 2))
+    with h5py.File(tmp_path / "IMAGES.mat", "w") as f:
+        f["IMAGES"] = np.moveaxis(cube, -1, 0)
+    with pytest.raises(ValueError, match=r"^images: '.*IMAGES\.mat' is an HDF5 file without "
+                                         r"MATLAB's v7\.3 header .* read it with h5py and pass "
+                                         r"the array \(n_images, height, width\)"):
+        load_images(tmp_path / "IMAGES.mat", name="images")
+    write_matlab_v73(tmp_path / "v73.mat", "IMAGES", cube)  # as MATLAB writes: read
+    np.testing.assert_array_equal(load_images(tmp_path / "v73.mat"), np.moveaxis(cube, -1, 0))
+
+
+@pytest.mark.parametrize("mode", ["P", "L", "RGB"])
+def test_a_png_transparent_colour_is_white_as_an_alpha_channel_is(tmp_path, mode):
+    """A PNG's transparent colour (tRNS chunk: palette PNGs) was dropped by imread: the
+    hidden colour came out where an RGBA picture's transparent pixels are white."""
+    from PIL import Image
+
+    rng = np.random.default_rng(9)
+    rgb = Image.fromarray((rng.random((12, 10, 3)) * 255).astype(np.uint8))
+    picture = rgb.convert("P", palette=Image.ADAPTIVE, colors=8) if mode == "P" else \
+        rgb.convert(mode)
+    hidden = picture.getpixel((0, 0))  # this colour (or palette index) is transparent
+    picture.save(tmp_path / "t.png", transparency=hidden)
+    rgba = np.asarray(Image.open(tmp_path / "t.png").convert("RGBA")) / 255
+    alpha = rgba[..., 3:]
+    assert alpha.min() == 0
+    expected = (alpha * rgba[..., :3] + 1 - alpha) @ [0.2125, 0.7154, 0.0721]  # onto white
+    np.testing.assert_allclose(load_images(tmp_path / "t.png")[0], expected, atol=1e-12)
+    # as an RGBA file with the same alpha
+    Image.fromarray((rgba * 255).round().astype(np.uint8), "RGBA").save(tmp_path / "a.png")
+    np.testing.assert_allclose(load_images(tmp_path / "a.png")[0], expected, atol=1e-12)
+
+
+def test_photographs_saved_under_the_key_images_are_whitened(tmp_path):
+    """A user's photographs in [0, 1] saved as IMAGES (Olshausen's key, the one
+    load_images documents) were taken for his whitened images: the studies learned
+    from them as they were (mean 0.43, not whitened)."""
+    from scipy.io import savemat
+
+    from stimuli.images import load_whitened, whiten
+
+    photos = np.random.default_rng(10).random((3, 32, 32)).cumsum(axis=2) / 32  # >= 0
+    savemat(tmp_path / "IMAGES.mat", {"IMAGES": np.moveaxis(photos, 0, -1)})
+    assert is_prewhitened(tmp_path / "IMAGES.mat")  # by its key
+    with pytest.warns(UserWarning, match=r"none of its pixels is negative, which whitened "
+                                         r"pictures \(zero mean\) always have: they are "
+                                         r"whitened; pass prewhitened=True"):
+        images, prewhitened = load_whitened(tmp_path / "IMAGES.mat", name="images")
+    assert prewhitened is False
+    np.testing.assert_allclose(images, whiten(photos), atol=1e-12)
+    np.testing.assert_allclose(images.mean(axis=(1, 2)), 0, atol=1e-12)
+    # Olshausen's whitened pictures (zero mean, so some negative) are kept as they are
+    whitened = whiten(photos)
+    savemat(tmp_path / "IMAGES.mat", {"IMAGES": np.moveaxis(whitened, 0, -1)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        images, prewhitened = load_whitened(tmp_path / "IMAGES.mat")
+    assert prewhitened is True
+    np.testing.assert_array_equal(images, whitened)
+    # asked for: as they are
+    images, prewhitened = load_whitened(tmp_path / "IMAGES.mat", prewhitened=True)
+    assert prewhitened is True
+
+
+def test_a_numpy_file_given_as_images_says_what_to_do(tmp_path):
+    """A stack saved with np.save was refused as not "an image file", naming neither the
+    suffixes read nor what to do with it."""
+    np.save(tmp_path / "stack.npy", np.zeros((2, 8, 8)))
+    with pytest.raises(ValueError, match=r"^images: cannot read '.*stack\.npy': expected a "
+                                         r"\.mat file, an image file or a folder \(image files: "
+                                         r"\.png, \.jpg, .*\.pgm\); a NumPy file: pass the "
+                                         r"array np\.load\('.*stack\.npy'\) .* key IMAGESr"):
+        load_images(tmp_path / "stack.npy", name="images")
+
+
+def test_a_mat_file_beside_pictures_is_not_left_out_unsaid(tmp_path):
+    """IMAGES.mat beside a preview PNG: the folder read the preview alone, with no word,
+    and a study learned from one picture instead of the ten of the .mat."""
+    from PIL import Image
+    from scipy.io import savemat
+
+    cube = np.random.default_rng(11).standard_normal((16, 16, 3))
+    savemat(tmp_path / "IMAGES.mat", {"IMAGES": cube})
+    preview = (np.random.default_rng(12).random((16, 16)) * 255).astype(np.uint8)
+    Image.fromarray(preview).save(tmp_path / "preview.png")
+    with pytest.warns(UserWarning, match=r"^images: folder '.*' holds 1 picture file\(s\) and "
+                                         r"\.mat file\(s\) \('IMAGES\.mat'\): the pictures are "
+                                         r"read, not the \.mat; give the \.mat file's path"):
+        images = load_images(tmp_path, name="images")
+    np.testing.assert_allclose(images, preview[None] / 255)
+    np.testing.assert_array_equal(load_images(tmp_path / "IMAGES.mat"), np.moveaxis(cube, 2, 0))

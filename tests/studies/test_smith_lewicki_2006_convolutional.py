@@ -518,3 +518,17 @@ def test_a_recording_quieter_than_min_rms_is_never_the_held_out_one(tmp_path, se
     ds = get_study(NAME).run(quick=True, seed=seed, audio_dir=str(tmp_path), **small)
     # round(0.1 * 2 recordings with an excerpt) -> 1 held out, the other trained on
     assert (ds.attrs["n_files"], ds.attrs["n_eval_files"]) == (5, 1)
+
+
+def test_silent_recordings_are_called_silent_not_too_short(tmp_path):
+    """Recordings of silence only, as long as the excerpts: "give a shorter
+    excerpt_length" (as for recordings shorter than an excerpt) changed nothing."""
+    from scipy.io import wavfile
+
+    for i in range(3):
+        wavfile.write(tmp_path / f"take{i}.wav", 8000, np.zeros(1500, np.int16))
+    with pytest.raises(ValueError, match=r"holds 0 recording\(s\) \(of 3 of at least "
+                                         r"excerpt_length=128 samples .* at least 2 are needed; "
+                                         r"the others are silent \(every sample 0\)$"):
+        get_study(NAME).run(quick=True, audio_dir=str(tmp_path), excerpt_length=128,
+                            progress=False)
