@@ -866,11 +866,23 @@ def sample_patches(
                 f"{dtype.name} patches ({float(info.tiny):.3g} to {float(info.max) / 2:.3g}, "
                 f"room left for remove_mean); rescale images, use normalize=True or "
                 f"dtype=float64")
-    n_img, h, w = images.shape
     d = size * size
     check_fits_in_memory((n, d), dtype, "n", n,
                          f"patches of size={size} ({d} {dtype.name} values each)")
-    rng = as_generator(seed)
+    return _cut_patches(images, size, n, as_generator(seed), border, remove_mean,
+                        min_variance, normalize, dtype, progress)
+
+
+def _cut_patches(images, size, n, rng, border, remove_mean, min_variance, normalize, dtype,
+                 progress):
+    """The draws of :func:`sample_patches`, on its checked arguments: ``images`` a stack
+    ``(n_images, height, width)`` as :func:`_image_stack` gives it, ``rng`` a Generator,
+    ``dtype`` a ``numpy.dtype``. For a caller that draws from the same images again and
+    again (a learner's minibatch per update) once they passed :func:`sample_patches`:
+    its checks read every pixel (and the machine's memory) at each call, which took
+    longer than the draws themselves."""
+    n_img, h, w = images.shape
+    d = size * size
     win = np.lib.stride_tricks.sliding_window_view(images, (size, size), axis=(1, 2))
     filtered = min_variance > 0 or normalize  # patches may be rejected and drawn again
     # patches are cut out, checked and scaled in blocks, written in place into X: the

@@ -85,3 +85,94 @@ def test_minibatch_dictionary_learning_runs_on_one_blas_thread(monkeypatch):
     assert seen[0] == 2 * 100 * 48 * (36 + 48) < SMALL_STEP_FLOPS
     assert threads and all(n == 1 for n in threads)
     assert coding_iteration_flops(10_000, 512, 256) > SMALL_STEP_FLOPS
+
+
+def test_lca_and_fista_iterate_on_one_blas_thread_when_small(monkeypatch):
+    """lca (adaptive, fixed-step with a trajectory, ivp) and fista ask for the
+    limit with one iteration's work on their block of rows and iterate inside it
+    (two BLAS threads on such products ran 5-20x slower beside other processes
+    on 2 cores); the codes are those computed with BLAS's threads."""
+    import sys
+
+    from threadpoolctl import threadpool_limits
+
+    from v1model._blas import coding_iteration_flops
+    from v1model.inference import fista, lca
+
+    # the package's lca and fista are the functions, not their modules
+    lca_module = sys.modules["v1model.inference.lca"]
+    fista_module = sys.modules["v1model.inference.fista"]
+    seen, threads = [], []
+
+    def record(flops):
+        seen.append(flops)
+        return blas_threads_for_step(flops)
+
+    def watch(module, name):
+        real = getattr(module, name)
+
+        def inner(*args, **kwargs):  # the threads BLAS has while the solver iterates
+            threads.append(max(_blas_threads()))
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, inner)
+
+    monkeypatch.setattr(lca_module, "blas_threads_for_step", record)
+    monkeypatch.setattr(fista_module, "blas_threads_for_step", record)
+    for module, name in ((lca_module, "euler_adaptive"), (lca_module, "_euler"),
+                         (lca_module, "_ivp"), (fista_module, "fista_iterate")):
+        watch(module, name)
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((48, 36))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((300, 36))
+    with threadpool_limits(2, "blas"):
+        got = [lca(X, D, 0.5, progress=False, dtype=np.float64),
+               lca(X[:20], D, 0.5, n_steps=50, return_trajectory=True, progress=False)[0],
+               lca(X[:5], D, 0.5, integrator="ivp", progress=False),
+               fista(X, D, 0.5, progress=False, dtype=np.float64)]
+        monkeypatch.setattr("v1model._blas.SMALL_STEP_FLOPS", 0.0)  # keep BLAS's threads
+        kept = [lca(X, D, 0.5, progress=False, dtype=np.float64),
+                lca(X[:20], D, 0.5, n_steps=50, return_trajectory=True, progress=False)[0],
+                lca(X[:5], D, 0.5, integrator="ivp", progress=False),
+                fista(X, D, 0.5, progress=False, dtype=np.float64)]
+    assert seen[:4] == [coding_iteration_flops(300, 48, 36), coding_iteration_flops(20, 48, 36),
+                        coding_iteration_flops(5, 48, 36), coding_iteration_flops(300, 48, 36)]
+    assert threads[:4] == [1, 1, 1, 1]
+    for a, b in zip(got, kept):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12)
+    # a block of 2,048 samples on 512 atoms of 256 pixels keeps the threads
+    assert coding_iteration_flops(2048, 512, 256) > SMALL_STEP_FLOPS
+
+
+def test_solver_error_by_iteration_runs_on_one_blas_thread(monkeypatch):
+    """ISTA's and FISTA's error curves (gregor-lecun-2010-lista) iterate inside the
+    limit, asked with one iteration's work on all the samples."""
+    import v1model.amortized.compare as compare_module
+    from v1model._blas import coding_iteration_flops
+    from v1model.amortized import solver_error_by_iteration
+
+    seen, threads = [], []
+
+    def record(flops):
+        seen.append(flops)
+        return blas_threads_for_step(flops)
+
+    real = compare_module.fista_iterate
+
+    def inner(*args, **kwargs):
+        threads.append(max(_blas_threads()))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(compare_module, "blas_threads_for_step", record)
+    monkeypatch.setattr(compare_module, "fista_iterate", inner)
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((48, 36))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((50, 36))
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(2, "blas"):
+        ds = solver_error_by_iteration(X, D, 0.5, 5, progress=False)
+    assert coding_iteration_flops(50, 48, 36) in seen
+    assert threads == [1, 1] and ds["prediction_error"].shape == (2, 5)

@@ -619,3 +619,36 @@ def test_a_silent_continued_run_gives_advice_it_can_follow():
     # gamma = 0: the thresholds stay at theta0, which unit-variance drives now cross
     np.testing.assert_array_equal(resumed["theta"].values, 0.1)
     assert resumed["mean_rate"].values.max() > 0  # units fire again
+
+
+def test_image_batches_are_sample_patches_draws_checked_once(monkeypatch):
+    """Learning from images draws every update's batch as sample_patches does from the
+    same generator (the same patches, bit for bit), but checks the images once, not
+    at every update (the checks read every pixel: 40% of a quick
+    zylberberg-2011-sailnet run)."""
+    import stimuli.images as images_module
+    from stimuli import sample_patches
+    from v1model.spiking.sailnet import _batch_source
+
+    rng = np.random.default_rng(0)
+    imgs = rng.standard_normal((3, 40, 40))
+    checks = []
+    real_check = images_module.check_fits_in_memory
+
+    def counted(*args, **kwargs):
+        checks.append(args)
+        return real_check(*args, **kwargs)
+
+    monkeypatch.setattr(images_module, "check_fits_in_memory", counted)
+    draw, shape = _batch_source(imgs, 8, 2, 5, np.random.default_rng(3))
+    batches = [draw() for _ in range(20)]
+    assert shape == (8, 8) and len(checks) == 1  # the validation draw only
+    ref = np.random.default_rng(3)
+    for batch in batches:
+        expected = sample_patches(imgs, 8, 5, seed=ref, border=2, normalize=True,
+                                  progress=False)
+        np.testing.assert_array_equal(batch, expected)
+    before = len(checks)
+    ds = learn_sailnet(imgs, 8, patch_size=8, border=2, batch_size=5, n_updates=30, seed=0,
+                       progress=False)
+    assert len(checks) == before + 1 and np.isfinite(ds["Q"].values).all()

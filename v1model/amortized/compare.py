@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from .._blas import blas_threads_for_step, coding_iteration_flops
 from ..inference._common import check_products_in_range, spectral_norm_gram, validate_problem
 from ..inference.fista import fista_iterate
 from ..io import clean_attrs, seed_attr
@@ -256,7 +257,10 @@ def solver_error_by_iteration(X, D, lam, n_iter, *, target=None, target_tol=1e-8
     G, B, L = D @ D.T, X @ D.T, spectral_norm_gram(D)
     error, objective = np.empty((2, n_iter)), np.empty((2, n_iter))
     X64, D64 = X.astype(np.float64), D.astype(np.float64)
-    with progress_bar(progress, total=2 * n_iter, desc="ista, fista", unit="iteration") as bar:
+    # every iteration is a few products of all the samples with small matrices: one BLAS
+    # thread when they are small (v1model._blas, as fista)
+    with blas_threads_for_step(coding_iteration_flops(X.shape[0], D.shape[0], D.shape[1])), \
+            progress_bar(progress, total=2 * n_iter, desc="ista, fista", unit="iteration") as bar:
         for i, accelerated in enumerate((False, True)):
             Z = np.zeros(target.shape, dt)
             it = iter(range(n_iter))

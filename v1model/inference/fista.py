@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._blas import blas_threads_for_step, coding_iteration_flops
 from ..progress import check_progress, progress_bar
 from ..validation import check_choice, check_int, check_positive
 from ._common import (
@@ -176,8 +177,10 @@ def fista(
         _stats["matmul_rows"] = 0
     L = spectral_norm_gram(D)
     n_iter, n_left = 0, 0
-    # B = X D^T one block at a time (samples are independent): not an (n, n_atoms) array
-    with progress_bar(progress, total=n, desc=name) as bar:
+    # B = X D^T one block at a time (samples are independent): not an (n, n_atoms) array;
+    # one BLAS thread when an iteration's products are small (v1model._blas, as lca)
+    with blas_threads_for_step(coding_iteration_flops(min(n, block), k, D.shape[1])), \
+            progress_bar(progress, total=n, desc=name) as bar:
         for start in range(0, n, block):
             rows = slice(start, min(start + block, n))
             it, left = fista_iterate(

@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 import xarray as xr
 
+from .._blas import blas_threads_for_step, coding_iteration_flops
 from .._frames import user_stacklevel
 from ..progress import check_progress, progress_bar
 from ..validation import (check_array, check_choice, check_dictionary, check_dtype, check_int,
@@ -326,21 +327,27 @@ def lca(
         rec_steps.append(step)
 
     hook = on_record if return_history else None
+    # every step is a product of a block of rows (all of them when recording, and on the
+    # ivp path) with the Gram matrix: one BLAS thread when that is small (v1model._blas;
+    # two threads on tiny products collapsed under load: 2 BLAS threads took 5-20x the
+    # time of one beside other processes on 2 cores)
+    block = n if (return_trajectory or return_history or integrator == "ivp") else BLOCK_SIZE
+    blas = blas_threads_for_step(coding_iteration_flops(min(n, block), k, D.shape[1]))
     if adaptive:
-        with progress_bar(progress, total=n, desc="lca") as bar:
+        with blas, progress_bar(progress, total=n, desc="lca") as bar:
             U = euler_adaptive(X, D, lam, threshold, dt / tau, tol, max_steps, u0, _stats,
                                on_block=bar.update)
         return _threshold_in_place(U, lam, threshold)
     if integrator == "euler":
-        with progress_bar(progress, total=n, desc="lca") as bar:
+        with blas, progress_bar(progress, total=n, desc="lca") as bar:
             U, traj = _euler(X, D, lam, threshold, tau, dt, n_steps, tol, max_steps, u0,
                              return_trajectory, record_every, hook, _stats, bar.update)
         A = _threshold_in_place(U, lam, threshold)  # the trajectory holds copies
     else:
         t_end = float(t_eval[-1])
-        with progress_bar(progress, total=t_end / tau, desc="lca (solve_ivp)",
-                          bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} tau "
-                                     "[{elapsed}<{remaining}]") as bar:
+        with blas, progress_bar(progress, total=t_end / tau, desc="lca (solve_ivp)",
+                                bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} tau "
+                                           "[{elapsed}<{remaining}]") as bar:
             U, traj, atol = _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol,
                                  atol, ivp_method, return_trajectory, hook, bar)
         A = apply_threshold(U, lam, threshold)
