@@ -85,6 +85,22 @@ def test_bad_input(call, match):
         call()
 
 
+def test_coactive_babel_says_when_D_looks_transposed():
+    """D given as (n_features, n_atoms) = (144, 512) with codes over 512 atoms said only
+    "codes have 512 units but D has 144 atoms"; the other analysis functions say "looks
+    transposed ... pass D.T" when the shapes say so, and so does coactive_babel now."""
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((512, 144))
+    codes = rng.standard_normal((3, 512))
+    with pytest.raises(ValueError, match=r"codes have 512 units \(shape \(3, 512\)\) but D has "
+                       r"144 atoms \(D shape \(144, 512\)\): D looks transposed \(n_features, "
+                       r"n_atoms\); atoms are rows here, pass D\.T"):
+        coactive_babel(codes, D.T)
+    with pytest.raises(ValueError, match=r"D has 4 atoms \(D shape \(4, 4\)\)$"):  # no hint
+        coactive_babel(np.ones((2, 3)), np.eye(4))
+    assert coactive_babel(codes[:, :144], D.T).sizes["sample"] == 3  # D.T as D: accepted
+
+
 @pytest.mark.parametrize("factor", [1e200, 1e-200])
 def test_coherence_and_babel_do_not_depend_on_the_scale(factor):
     """Cosines are scale-invariant: D * 1e200 gave a coherence of 0.0 (the atom norms

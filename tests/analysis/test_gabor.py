@@ -331,6 +331,28 @@ def test_fit_gabor_bounds_max_frequency_and_non_square_centre():
     assert float(fit.r2[0]) > 0.999
 
 
+def test_a_dataarray_of_atoms_is_read_by_dim_name():
+    """A DataArray with dims (atom, x, y) was read by position: its images were fitted
+    transposed (orientation pi/2 - theta, x0 and y0 swapped), unsaid. Dims named atom, y,
+    x are read by name in any order; naming only some of them is refused; xarray's
+    unnamed dims (dim_0, ...) are read by position, as an ndarray."""
+    import xarray as xr
+
+    atoms = gabor_patch((12, 16), orientation=0.4, frequency=0.2, phase=0.3, sigma_x=2.0,
+                        sigma_y=3.0, center=(9.0, 4.0))[None]
+    da = xr.DataArray(atoms, dims=("atom", "y", "x"))
+    for view in (da, da.transpose("atom", "x", "y"), da.transpose("x", "atom", "y")):
+        fit = fit_gabor(view, n_starts=1)
+        assert (fit.attrs["height"], fit.attrs["width"]) == (12, 16)
+        assert float(fit.orientation[0]) == pytest.approx(0.4, abs=1e-6)
+        assert (float(fit.x0[0]), float(fit.y0[0])) == pytest.approx((9.0, 4.0), abs=1e-6)
+    unnamed = fit_gabor(xr.DataArray(atoms), n_starts=1)  # dim_0, dim_1, dim_2
+    assert float(unnamed.orientation[0]) == pytest.approx(0.4, abs=1e-6)
+    with pytest.raises(ValueError, match=r"atoms is a DataArray with dims \('unit', 'x', 'y'\): "
+                                         r"expected \('atom', 'y', 'x'\) in any order"):
+        fit_gabor(da.rename(atom="unit").transpose("unit", "x", "y"))
+
+
 # ----------------------------------------------------------------------------- reliable fits
 def _fit_table(**columns):
     """A fit_gabor-like Dataset from hand-set parameters (12x12 patch, default bounds)."""
@@ -410,6 +432,37 @@ def test_reliable_gabor_fits_rejects_flat_ramp_and_edge_atoms_fitted_with_high_r
     assert mask.values.tolist() == [True, False, False]
     assert mask.attrs["n_sub_cycle"] >= 1
     assert np.all(fit.frequency.values[1:] < 1 / 12) or mask.attrs["n_sigma_at_bound"] >= 1
+
+
+def test_reliable_gabor_fits_drops_fits_pinned_at_a_frequency_bound():
+    """A fit pinned at max_frequency counted as reliable (only the sigmas were checked
+    against their bounds): Gabors of 0.27 and 0.28 cycles/pixel fitted with
+    max_frequency=0.25 sit on the bound with R^2 > 0.9, their nx, ny the bound's. The
+    frequency must lie inside [0, max_frequency] by more than frequency_rtol, as the sigmas
+    do; the same Gabors fitted with the default bound 0.5 are reliable."""
+    from v1model.analysis import reliable_gabor_fits
+
+    atoms = np.stack([gabor_patch(16, orientation=0.6, frequency=f, phase=0.3, sigma_x=2.0,
+                                  sigma_y=3.0) for f in (0.27, 0.28)])
+    pinned = fit_gabor(atoms, max_frequency=0.25, n_starts=1)
+    np.testing.assert_allclose(pinned.frequency.values, 0.25, rtol=1e-6)
+    assert np.all(pinned.r2.values > 0.9)  # R^2, cycles, centre and sigmas all pass
+    mask = reliable_gabor_fits(pinned)
+    assert mask.values.tolist() == [False, False]
+    assert mask.attrs["n_frequency_at_bound"] == 2 and mask.attrs["n_sigma_at_bound"] == 0
+    assert mask.attrs["max_frequency"] == 0.25
+    free = fit_gabor(atoms, n_starts=1)
+    np.testing.assert_allclose(free.frequency.values, [0.27, 0.28], rtol=1e-3)
+    assert reliable_gabor_fits(free).values.tolist() == [True, True]
+    # at the boundary (bound from the attrs, default 0.5 without them): exactly
+    # max_frequency * (1 - rtol) is at the bound, a hair inside is not; 0 is the lower bound
+    rtol = 1e-3
+    table = _fit_table(frequency=[0.5, 0.5 * (1 - rtol), 0.5 * (1 - rtol) * (1 - 1e-9), 0.0])
+    mask = reliable_gabor_fits(table, min_cycles=0, frequency_rtol=rtol)
+    assert mask.values.tolist() == [False, False, True, False]
+    assert mask.attrs["n_frequency_at_bound"] == 3
+    table.attrs["max_frequency"] = 0.4
+    assert reliable_gabor_fits(table, min_cycles=0).values.tolist() == [False] * 4
 
 
 def test_reliable_gabor_fits_bad_input():

@@ -164,6 +164,19 @@ def test_a_unit_that_never_responds_has_nan_similarity(filters):
     np.testing.assert_allclose(np.delete(ds.similarity.values, 1), 1.0, rtol=1e-10)
 
 
+def test_a_dictionary_dataarray_is_read_by_dim_name(filters):
+    """dictionary=da.transpose("atom", "x", "y") was read by position, so each unit's
+    similarity was with its atom transposed; by dim name it is the exact 1 of the
+    recovered linear filters, whatever the order of the dims."""
+    import xarray as xr
+
+    da = xr.DataArray(filters.reshape(5, 6, 6), dims=("atom", "y", "x"))
+    for view in (da.transpose("atom", "x", "y"), da.transpose("y", "x", "atom")):
+        ds = map_receptive_fields(_linear(filters), 6, n_stimuli=1500, method="regression",
+                                  seed=1, dictionary=view)
+        np.testing.assert_allclose(ds.similarity.values, 1.0, rtol=1e-10)
+
+
 def test_mapping_response_statistics_of_a_linear_unit():
     from v1model.analysis import map_receptive_fields
     W = np.random.default_rng(0).standard_normal((3, 36))

@@ -262,6 +262,10 @@ def test_history_objective_is_in_squared_units_of_the_data():
         assert history["n_active"].attrs["units"] == "1"
 
 
+# the problem has slow modes that the ivp path's default span does not settle (warned of:
+# test_lca.py); not the point here
+@pytest.mark.filterwarnings(
+    "ignore:lca\\(integrator='ivp'\\) stopped at the end of its default span")
 def test_lca_tol_on_the_ivp_path_is_warned_of():
     """encode passes tol on to lca, whose ivp path stops by rtol/atol at the last t_eval:
     tol=1e-4 changed nothing, in silence."""

@@ -20,8 +20,12 @@ STIMULUS_UNITS = "units of the encoder's input"
 def atoms_as_images(atoms, shape=None, name: str = "atoms", dtype=np.float64):
     """Atoms ``(n, n_features)`` (with ``shape``) or ``(n, h, w)`` -> ``(n, h, w)``.
 
-    A 2-D input of non-square atoms needs ``shape=(height, width)``.
+    A 2-D input of non-square atoms needs ``shape=(height, width)``. A 3-D
+    ``xarray.DataArray`` with dims named ``atom``, ``y``, ``x`` is read by name,
+    in any order (:data:`IMAGE_DIMS`); one naming only some of them is refused, and
+    one with xarray's unnamed dims (``dim_0``, ...) is read by position.
     """
+    atoms = _images_by_dim_name(atoms, name)
     arr = check_array(atoms, name, ndim=(2, 3), dtype=dtype)
     if arr.ndim == 3:
         if shape is not None:
@@ -56,6 +60,30 @@ def atoms_as_images(atoms, shape=None, name: str = "atoms", dtype=np.float64):
             f"({name} shape {arr.shape}){hint}"
         )
     return arr.reshape(n, *shape)
+
+
+#: the dims of atoms as images (fit_gabor's model, a saved network's dictionary)
+IMAGE_DIMS = ("atom", "y", "x")
+
+
+def _images_by_dim_name(atoms, name):
+    """A 3-D DataArray with dims ``IMAGE_DIMS`` in any order, in that order; the input
+    as it is otherwise. Read by position, ``da.transpose("atom", "x", "y")`` was fitted
+    as transposed images (orientation pi/2 - theta, x0 and y0 swapped), unsaid."""
+    import xarray as xr
+
+    if not isinstance(atoms, xr.DataArray) or atoms.ndim != 3:
+        return atoms
+    dims = tuple(atoms.dims)
+    if set(dims) == set(IMAGE_DIMS):
+        return atoms.transpose(*IMAGE_DIMS)
+    named = [d for d in dims if d in IMAGE_DIMS]
+    if named:  # some axes named as images, the others not: which is y, which x?
+        raise ValueError(
+            f"{name} is a DataArray with dims {dims}: expected {IMAGE_DIMS} in any order "
+            f"(read by name), got {named} of them; rename the dims (e.g. "
+            f"{name}.rename(...)) or pass {name}.values ordered (atom, y, x)")
+    return atoms
 
 
 def image_shape(shape, name: str = "shape") -> tuple[int, int]:

@@ -163,8 +163,9 @@ def coactive_babel(codes, D, tol: float = 0.0, *, progress: bool | None = None) 
     Raises
     ------
     ValueError
-        For codes whose number of columns is not ``n_atoms``, ``tol < 0``,
-        an invalid dictionary or fewer than 2 atoms.
+        For codes whose number of columns is not ``n_atoms`` (saying when
+        ``D`` looks transposed), ``tol < 0``, an invalid dictionary or fewer
+        than 2 atoms.
     TypeError
         For a ``progress`` other than True, False or None.
     """
@@ -172,7 +173,12 @@ def coactive_babel(codes, D, tol: float = 0.0, *, progress: bool | None = None) 
     G = gram_abs(D)
     k = G.shape[0]
     if A.shape[1] != k:
-        raise ValueError(f"codes have {A.shape[1]} units (shape {A.shape}) but D has {k} atoms")
+        # D given as (n_features, n_atoms) read its features as atoms, unsaid
+        shape = np.shape(D)
+        hint = (": D looks transposed (n_features, n_atoms); atoms are rows here, pass D.T"
+                if len(shape) == 2 and shape[1] == A.shape[1] else "")
+        raise ValueError(f"codes have {A.shape[1]} units (shape {A.shape}) but D has {k} atoms "
+                         f"(D shape {shape}){hint}")
     tol = check_nonnegative(tol, "tol")
     progress = check_progress(progress)
     n = A.shape[0]

@@ -424,7 +424,9 @@ def fit_gabor(
         near its largest absolute value; ``amplitude`` and ``offset`` are
         reported in the atom's units). Flat atoms are reshaped row-major. A
         2-D array is always read as flat atoms; pass one image as
-        ``image[None]``.
+        ``image[None]``. An ``xarray.DataArray`` with dims ``atom``, ``y``,
+        ``x`` is read by name, in any order (one naming only some of them is
+        refused; xarray's ``dim_0``, ... are read by position).
     shape : int or (height, width), optional
         Needed for flat atoms that are not square.
     n_starts : int, default 4
@@ -473,7 +475,8 @@ def fit_gabor(
     ------
     ValueError
         For atoms that are not 2-D or 3-D or do not match ``shape``, flat
-        non-square atoms without ``shape``, ``n_starts`` outside 1 to 6,
+        non-square atoms without ``shape``, a DataArray naming only some of
+        the dims ``atom``, ``y``, ``x``, ``n_starts`` outside 1 to 6,
         ``max_sigma <= min_sigma``, or ``max_frequency`` outside (0, 0.5].
 
     References
@@ -607,6 +610,7 @@ def reliable_gabor_fits(
     min_r2: float = GABOR_LIKE_R2,
     min_cycles: float = MIN_CYCLES,
     sigma_rtol: float = SIGMA_BOUND_RTOL,
+    frequency_rtol: float = SIGMA_BOUND_RTOL,
 ) -> xr.DataArray:
     """Which Gabor fits describe a localised, oriented, banded receptive field.
 
@@ -631,7 +635,12 @@ def reliable_gabor_fits(
     4. neither envelope s.d. is at a bound of the fit: ``sigma_x`` and
        ``sigma_y`` lie strictly inside ``[min_sigma, max_sigma]`` by more
        than ``sigma_rtol`` of the bound (bounds read from ``fit.attrs``,
-       as used by :func:`fit_gabor`).
+       as used by :func:`fit_gabor`);
+    5. the frequency is not at a bound of the fit either: it lies strictly
+       inside ``[0, max_frequency]`` by more than ``frequency_rtol`` of the
+       bound (``max_frequency`` from ``fit.attrs``, default 0.5). A fit
+       pinned there would have gone further: its frequency, and with it
+       ``nx``, ``ny``, is the bound's, not the atom's.
 
     Parameters
     ----------
@@ -652,6 +661,9 @@ def reliable_gabor_fits(
         Relative distance to a sigma bound (pixels) below which the fit
         counts as stuck at the bound (default 1e-3; fits that hit a bound sit
         on it to rounding).
+    frequency_rtol : float, default 1e-3
+        The same for the frequency bounds, relative to ``max_frequency``
+        (the lower bound 0 only excludes a frequency of 0).
 
     Returns
     -------
@@ -660,8 +672,9 @@ def reliable_gabor_fits(
         give the criteria and how many atoms each one excluded:
         ``n_atoms``; ``n_unfitted`` (constant atoms, NaN fit); ``n_low_r2``
         (fitted, R^2 < min_r2); among the fits with R^2 >= min_r2 (the
-        "Gabor-like" ones), ``n_sub_cycle``, ``n_centre_outside`` and
-        ``n_sigma_at_bound`` (a fit may fail several criteria, so these
+        "Gabor-like" ones), ``n_sub_cycle``, ``n_centre_outside``,
+        ``n_sigma_at_bound`` and ``n_frequency_at_bound`` (a fit may fail
+        several criteria, so these
         counts overlap); ``n_gabor_like`` and ``n_reliable``. All attrs are
         numbers, so the mask saves with ``to_netcdf``.
 
@@ -672,7 +685,7 @@ def reliable_gabor_fits(
     ValueError
         For a ``fit`` missing a needed variable, or without height/width
         attrs when ``shape`` is not given; for ``min_r2`` outside [0, 1] or
-        a negative ``min_cycles``/``sigma_rtol``.
+        a negative ``min_cycles``/``sigma_rtol``/``frequency_rtol``.
 
     Examples
     --------
@@ -712,9 +725,11 @@ def reliable_gabor_fits(
     min_r2 = check_probability(min_r2, "min_r2", open_interval=False)
     min_cycles = check_nonnegative(min_cycles, "min_cycles")
     sigma_rtol = check_nonnegative(sigma_rtol, "sigma_rtol")
+    frequency_rtol = check_nonnegative(frequency_rtol, "frequency_rtol")
     # the bounds fit_gabor used (its defaults when the attrs are gone)
     min_sigma = float(fit.attrs.get("min_sigma", 0.5))
     max_sigma = float(fit.attrs.get("max_sigma", max(h, w)))
+    max_frequency = float(fit.attrs.get("max_frequency", 0.5))
 
     def values(name):
         return np.asarray(fit[name].values, dtype=np.float64)
@@ -729,20 +744,24 @@ def reliable_gabor_fits(
         free = np.ones_like(r2, dtype=bool)
         for s in (sx, sy):
             free &= (s > min_sigma * (1 + sigma_rtol)) & (s < max_sigma * (1 - sigma_rtol))
-    reliable = gabor_like & banded & inside & free
+        # a fit pinned at max_frequency (or 0) counted as reliable, its nx, ny the bound's
+        free_f = (f > 0) & (f < max_frequency * (1 - frequency_rtol))
+    reliable = gabor_like & banded & inside & free & free_f
     dim = fit["r2"].dims
     out = xr.DataArray(reliable, dims=dim, coords={d: fit[d] for d in dim if d in fit.coords},
                        name="reliable")
     out.attrs.update(
         long_name="reliable Gabor fit (R^2, >= min_cycles cycles, centre on the patch, "
-                  "sigma inside the fit bounds)",
+                  "sigma and frequency inside the fit bounds)",
         units="1", min_r2=min_r2, min_cycles=min_cycles, sigma_rtol=sigma_rtol,
-        min_sigma=min_sigma, max_sigma=max_sigma, height=h, width=w,
+        frequency_rtol=frequency_rtol, min_sigma=min_sigma, max_sigma=max_sigma,
+        max_frequency=max_frequency, height=h, width=w,
         n_atoms=int(r2.size), n_unfitted=int((~fitted).sum()),
         n_low_r2=int((fitted & ~gabor_like).sum()), n_gabor_like=int(gabor_like.sum()),
         n_sub_cycle=int((gabor_like & ~banded).sum()),
         n_centre_outside=int((gabor_like & ~inside).sum()),
         n_sigma_at_bound=int((gabor_like & ~free).sum()),
+        n_frequency_at_bound=int((gabor_like & ~free_f).sum()),
         n_reliable=int(reliable.sum()),
     )
     return out

@@ -151,7 +151,9 @@ def map_receptive_fields(
     ridge : float, default 0.0
         Ridge of the regression, relative to the pixel variance.
     dictionary : array_like, shape (n_units, n_features) or (n_units, h, w), optional
-        The units' atoms (none of them all zeros); adds ``similarity``
+        The units' atoms (none of them all zeros); a DataArray with dims
+        ``atom``, ``y``, ``x`` is read by name, in any order, as by
+        :func:`~v1model.analysis.fit_gabor`. Adds ``similarity``
         (cosine of each mapped RF with its atom) and ``similarity_trace``
         (the same after each batch).
     response_units : str, default "units of the encoder's output"

@@ -27,6 +27,8 @@ from ..validation import (check_array, check_choice, check_dictionary, check_dty
                           check_positive, describe, physical_memory)
 from .lca_adaptive import BLOCK_SIZE, euler_adaptive
 from ._common import (
+    N_SAMPLES_NAMED,
+    ConvergenceWarning,
     check_products_in_range,
     check_warm_start,
     apply_threshold,
@@ -214,7 +216,12 @@ def lca(
         On the ivp path, times (s) at which to report the trajectory, the
         last one ending the run; default ``n_steps * dt`` or ``50 * tau``,
         sampled at 201 points (200 intervals). With ``n_steps`` as well, its
-        last time must be ``n_steps * dt``.
+        last time must be ``n_steps * dt``. Slow modes (atoms of small norm, a
+        coherent dictionary) can take longer than 50 tau to settle: at the end
+        of that default span a sample still moving by the Euler path's stop
+        with its default ``tol`` (``tau max|du/dt| > 1e-3 max|b|``) is warned
+        of (``ConvergenceWarning``); a span set by ``t_eval`` or ``n_steps`` is
+        a time course, not checked (as ``n_steps`` on the Euler path).
     rtol, atol : float, default 1e-8 and ``1e-10 * max|X D^T|``
         Relative and absolute tolerances of ``solve_ivp`` (ivp path);
         ``atol`` is in units of ``u``, which scale with ``X``: the default
@@ -268,6 +275,10 @@ def lca(
         with ``n_steps`` on the Euler path, given a value other than its
         default (``integrator`` above), naming it and what this path uses
         instead.
+    ConvergenceWarning
+        Euler path: for samples still above ``tol`` at ``max_steps``. Ivp
+        path: for samples still moving at the end of the default span of 50
+        tau (``t_eval`` above), naming them and how to lengthen the span.
 
     References
     ----------
@@ -304,6 +315,7 @@ def lca(
         t_eval=t_eval, rtol=rtol, atol=atol, ivp_method=ivp_method))
     if integrator == "ivp":
         horizon_by_steps = n_steps is not None  # t_end = n_steps * dt (t_eval agrees)
+        default_span = t_eval is None and n_steps is None  # 50 tau: checked for settling
         t_eval, rtol, atol = _check_ivp(t_eval, n_steps, dt, dt_given, tau, rtol, atol,
                                         ivp_method)
     tol = check_positive(tol, "tol")
@@ -349,7 +361,8 @@ def lca(
                                 bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} tau "
                                            "[{elapsed}<{remaining}]") as bar:
             U, traj, atol = _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol,
-                                 atol, ivp_method, return_trajectory, hook, bar)
+                                 atol, ivp_method, return_trajectory, hook, bar,
+                                 check_settled=default_span)
         A = apply_threshold(U, lam, threshold)
     params = dict(model="LCA", threshold=threshold, lam=lam, tau=tau, integrator=integrator,
                   dtype=np.dtype(dtype).name)
@@ -685,7 +698,9 @@ def _check_ivp(t_eval, n_steps, dt, dt_given, tau, rtol, atol, method):
 
 
 def _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol, atol, method, return_traj,
-         on_record=None, bar=None):
+         on_record=None, bar=None, check_settled=False):
+    """solve_ivp to the last ``t_eval``; with ``check_settled`` (the default span), warn
+    of the samples still moving at its end (:func:`_warn_unsettled`)."""
     from scipy.integrate import solve_ivp
 
     X = X.astype(np.float64)
@@ -712,11 +727,46 @@ def _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol, atol, method,
     if not sol.success:
         raise RuntimeError(f"solve_ivp failed: {sol.message}")
     U_t = sol.y.T.reshape(-1, n, k)
+    if check_settled:
+        _warn_unsettled(U_t[-1], B, G_off, lam, threshold, tau, t_end)
     if on_record is not None:
         for t, U in zip(sol.t, U_t):
             on_record(float(t), U)
     traj = _trajectory(sol.t, U_t, lam, threshold) if return_traj else None
     return U_t[-1], traj, atol
+
+
+def _warn_unsettled(U, B, G_off, lam, threshold, tau, t_end):
+    """Warn (:class:`ConvergenceWarning`) of the samples whose state ``U`` still moves
+    at ``t_end``, the end of the ivp path's default span, by the Euler path's stop with
+    its default ``tol``: ``tau max|du/dt| > tol * max|b|`` per sample.
+
+    Slow modes (atoms of small norm, a coherent dictionary: small eigenvalues of the
+    active atoms' Gram matrix) relax as ``exp(-mu t / tau)`` with ``mu`` << 1, and the
+    default span of 50 tau stopped them short of the fixed point without a word
+    (a single atom of norm 0.2: mu = 0.04, codes 14% low).
+    """
+    tol = _DEFAULTS["tol"]
+    moved = np.abs(lca_rhs(U, B, G_off, lam, threshold, tau)).max(axis=1) * tau
+    # relative to each sample's drive, as the Euler stop (the floor only stops a zero drive)
+    drive = np.maximum(np.abs(B).max(axis=1), np.finfo(np.float64).tiny)
+    left = np.flatnonzero(moved > tol * drive)
+    if left.size == 0:
+        return
+    shown = ", ".join(str(int(i)) for i in left[:N_SAMPLES_NAMED])
+    more = ", ..." if left.size > N_SAMPLES_NAMED else ""
+    worst = float((moved / drive).max())
+    warnings.warn(
+        f"lca(integrator='ivp') stopped at the end of its default span, t = {t_end:g} s "
+        f"= {t_end / tau:g} tau, with {left.size} of {U.shape[0]} samples still moving "
+        f"(row{'s' if left.size > 1 else ''} {shown}{more} of X): tau * max|du/dt| is up to "
+        f"{worst:.3g} * max|b|, above the Euler path's stop tol={tol:g}, so their codes are "
+        f"short of the fixed point (slow modes: atoms of small norm or a coherent "
+        f"dictionary); lengthen the span with t_eval ending later (e.g. "
+        f"t_eval=np.linspace(0, {10 * t_end:g}, 201)) or with n_steps and dt "
+        f"(n_steps * dt), up to {MAX_IVP_SPAN:g} tau, or use integrator='euler', which "
+        f"stops by tol",
+        ConvergenceWarning, stacklevel=user_stacklevel())
 
 
 def _trajectory(t, U_t, lam, threshold):

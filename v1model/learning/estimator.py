@@ -121,7 +121,9 @@ class SparseDictionaryLearner(SavedAsDataset):
         ``transform_params={"tol": ...}`` to code tighter). The same keys
         as in ``method_params`` are refused.
     dtype : {"float32", "float64"}, default "float32"
-        Precision of the coding, of ``components_`` and of the codes.
+        Precision of the coding, of ``components_`` and of the codes; the two
+        learn atoms that agree to the solver's tolerance (tighten it with
+        ``method_params={"tol": ...}``: :func:`v1model.learning.learn_mod`).
     seed : int, SeedSequence, Generator or None
         Seed of the initial dictionary, minibatch order and re-seeding. An
         int or a SeedSequence gives the same dictionary at every ``fit``. A

@@ -147,7 +147,14 @@ def learn_mod(
         (with ``positive`` its cosine: ``d`` and ``-d`` are two atoms then).
     dtype : {float32, float64}, default float32
         Precision of the sparse coding (dictionary algebra is float64); also
-        the dtype of the returned dictionary.
+        the dtype of the returned dictionary. The two precisions learn atoms
+        that agree to the solver's tolerance, not to float32 rounding: the
+        codes of an update differ within ``tol`` and the next updates carry
+        that on (24 planted atoms, 16 features, 1,000 samples, 5 updates,
+        ``lam=0.3``, 8 seeds: up to 1.1e-3 apart with FISTA at its learning
+        ``tol=1e-2``, 6e-5 with ``method_params={"tol": 1e-4}``, 5e-6 with
+        1e-6; the active set 4e-5 at its default, 4e-7 at 1e-6). Tighten
+        ``tol`` for closer agreement.
     seed : int, Generator or None
     progress : bool or None, default True
         Show a tqdm bar over the updates (None: once the call has run 2 s,
