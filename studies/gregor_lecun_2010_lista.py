@@ -119,7 +119,9 @@ def run(
         Adam's step size; ``"auto"`` (default) is LISTA's: 1e-3, or half the
         initial thresholds ``lam / L`` when that is smaller (1e-3 at the
         default lam; a fixed 1e-3 was refused at a small lam, after the
-        dictionary was learned).
+        dictionary was learned). A fixed one above ``lam * min(1, n_features /
+        n_atoms)``, which LISTA refuses whatever unit-norm dictionary is
+        learned, is refused before the dictionary is learned.
     batch_size : int
         Patches per Adam step.
     n_iter_max : int, optional
@@ -165,6 +167,18 @@ def run(
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     n_iter_max = check_int(quick_default(n_iter_max, quick, *QUICK_DEFAULTS["n_iter_max"]),
                            "n_iter_max", minimum=max(depths))
+    if not isinstance(learning_rate, str):
+        # LISTA refuses a step above its initial thresholds lam / L, L >= lambda_max(D D^T)
+        # of the dictionary learned below; its unit-norm atoms make lambda_max at least 1
+        # and n_atoms / n_features (the trace over the rank): a larger step was refused only
+        # after the dictionary was learned (minutes in the full run; every point of a sweep)
+        bound = lam * min(1.0, p * p / k)
+        if learning_rate > bound:
+            raise ValueError(
+                f"learning_rate={learning_rate!r} exceeds lam * min(1, n_features / n_atoms) "
+                f"= {bound:.3g}, above LISTA's initial thresholds lam / L (L = lambda_max(D "
+                f"D^T) of the learned unit-norm atoms, at least max(1, n_atoms / n_features)),"
+                " which LISTA refuses as its step; lower learning_rate or use 'auto'")
     check_bool(progress, "progress")
     check_images(images, prewhitened)
     parameters_checked()  # a sweep's pre-flight stops here, before any work

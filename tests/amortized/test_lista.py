@@ -412,6 +412,30 @@ def test_files_of_the_previous_version_load_as_full_and_supervised(tmp_path, sma
     np.testing.assert_array_equal(back.encode(X), net.encode(X))
 
 
+def test_a_file_of_the_previous_version_trains_on(tmp_path, small_problem):
+    # partial_fit, documented for files saved without Adam's state, failed on a file of
+    # the version before the objectives (no history attrs objective, parametrization,
+    # loss_units) with KeyError: 'loss_units' when it assembled the new history rows
+    from v1model.io import load_dataset, save_dataset
+
+    X, D, lam = small_problem
+    net = LISTA(2, lam, n_steps=20, batch_size=10).fit(X, D, seed=0, X_val=X[:5])
+    ds = net.to_dataset()
+    for key in ("param_objective", "param_parametrization", "history_objective",
+                "history_parametrization", "history_loss_units"):
+        del ds.attrs[key]
+    back = LISTA.from_dataset(load_dataset(save_dataset(ds, tmp_path / "old.nc")))
+    net.partial_fit(X, seed=1, X_val=X[:5])
+    back.partial_fit(X, seed=1, X_val=X[:5])
+    # the same training as the network saved (Adam's state was in the file)
+    np.testing.assert_array_equal(back.encode(X), net.encode(X))
+    np.testing.assert_array_equal(back.history_["step"], [0, 20, 40])
+    for key in ("objective", "parametrization", "loss", "loss_units"):
+        assert back.history_.attrs[key] == net.history_.attrs[key], key
+    again = LISTA.load(back.save(tmp_path / "on.nc"))
+    assert again.history_.attrs["loss_units"] == "(units of codes)^2"
+
+
 def test_refit_and_parameter_changes_keep_encode_consistent(small_problem):
     X, D, lam = small_problem
     net = LISTA(3, lam, parametrization="step", dtype="float64").initialize(D)
@@ -1106,3 +1130,30 @@ def test_partial_fit_documents_what_it_refuses(small_problem):
     raises = doc[doc.index("Raises"):]
     assert "As :meth:`fit`" not in raises
     assert "An all-zero ``X``, which :meth:`fit` refuses, is accepted" in raises
+
+
+def test_a_last_update_that_blows_the_network_up_is_refused():
+    # the loss was checked before each Adam update only: a last update that made the
+    # codes overflow returned the network as trained (here 200 ISTA steps of up to
+    # ~2.7 / L after two Adam steps at the accepted learning_rate 0.99 / L: an
+    # amplification of ~1.7 per layer), and encode then blamed the overflow on X, whose
+    # values are ~3
+    from v1model.inference._common import STEP_MARGIN, spectral_norm_gram
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((400, 16))
+    D = rng.standard_normal((32, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    L = spectral_norm_gram(D) * STEP_MARGIN
+    net = LISTA(200, 0.3, parametrization="step", objective="lasso", n_steps=2,
+                learning_rate=0.99 / L, batch_size=20, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's overflow in the layers
+        with pytest.raises(FloatingPointError, match=r"LISTA training diverged at step 2: "
+                                                     r"loss .*; lower learning_rate"):
+            net.fit(X, D, seed=0)
+    with pytest.raises(NotFittedError):  # no blown-up network left behind as trained
+        net.encode(X)
+    # one step fewer is stable: the check refuses only what overflows
+    net.n_steps = 1
+    assert np.all(np.isfinite(net.fit(X, D, seed=0).encode(X)))

@@ -51,8 +51,9 @@ def test_l1_learning_recovers_planted_dictionary(inference):
 
 
 def test_cauchy_learning_recovers_planted_dictionary():
+    # 600 updates recover every atom (measured 1.00, as 800 and 1500 do)
     X, D_true = planted_problem(seed=2)
-    D, history = learn_dictionary(X, 24, prior="cauchy", lam=0.02, sigma=0.3, n_updates=1500,
+    D, history = learn_dictionary(X, 24, prior="cauchy", lam=0.02, sigma=0.3, n_updates=600,
                                   lr=1.0, var_goal=1.0, var_eta=0.01, seed=3, progress=False)
     assert matched_fraction(D_true, D) >= 0.9
 

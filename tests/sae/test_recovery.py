@@ -8,7 +8,9 @@ import pytest
 
 from v1model.sae import SparseAutoencoder
 
-# measured recovery (seed 0 / seed 1) and final FVU in the comments, 2000 steps unless said
+# measured recovery (seed 0 / seed 1) and final FVU in the comments, 2000 steps unless said;
+# the default test trains 1000 steps (seed 0 measured: recovery 1.00 for all five, FVU
+# 0.007 topk, 0.011 batchtopk, 0.024 relu, 0.011 jumprelu, 0.014 mp)
 CASES = {
     # 1.00 / 1.00, FVU 0.007; with 96 latents (as many as true atoms): 1.00 / 0.90
     "topk": dict(k=3),
@@ -28,7 +30,7 @@ CASES = {
 @pytest.mark.parametrize("activation", list(CASES))
 def test_planted_dictionary_is_recovered(planted, recovery_score, activation):
     X, D_true, _ = planted
-    sae = SparseAutoencoder(128, activation, n_steps=2000, batch_size=256, lr=3e-3, seed=0,
+    sae = SparseAutoencoder(128, activation, n_steps=1000, batch_size=256, lr=3e-3, seed=0,
                             progress=False, **CASES[activation]).fit(X)
     assert recovery_score(sae.components_, D_true) >= 0.9
     np.testing.assert_allclose(np.linalg.norm(sae.components_, axis=1), 1.0, rtol=1e-5)

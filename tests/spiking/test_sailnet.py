@@ -73,8 +73,10 @@ def natural_images(whitened_images):
 
 def test_thresholds_drive_mean_rate_to_target(natural_images):
     """Homeostasis alone (fixed receptive fields): rates start 5x too high, end at p."""
+    # measured: 5.9 p at the start; the last 300 updates 0.023 p off p after 500 updates
+    # (0.004 p after 800)
     ds = learn_sailnet(natural_images, 64, patch_size=8, beta=0.0, theta0=1.0,
-                       n_updates=800, seed=0, progress=False)
+                       n_updates=500, seed=0, progress=False)
     rate = ds["mean_rate"].values
     assert rate[:10].mean() > 3 * P
     assert abs(rate[-300:].mean() - P) <= 0.1 * P

@@ -202,3 +202,33 @@ def test_error_axis_names_the_units_recorded_in_the_data(result, study_figures):
     ds["iteration_error"].attrs["units"] = "nat^2"  # read from the data, not hard-coded
     (fig,) = study_figures("gregor-lecun-2010-lista", ds).values()
     assert fig.axes[0].get_ylabel() == "0.5 mean ||z - z*||^2, nat^2"
+
+
+def test_a_learning_rate_above_the_thresholds_is_refused_before_learning(monkeypatch):
+    """LISTA refuses a learning_rate above its initial thresholds lam / L, but L comes from
+    the dictionary the study learns: learning_rate=1.0 at lam=0.3 was refused only after
+    the dictionary learning (12 s quick, minutes in the full run, and at every point of a
+    sweep, whose pre-flight passed it). Unit-norm atoms bound lam / L by
+    lam * min(1, n_features / n_atoms): above that it is refused before any work."""
+    import v1model.learning.olshausen_field as of
+    from v1model.inference._common import STEP_MARGIN, spectral_norm_gram
+
+    real = of.learn_dictionary
+    learned = []
+
+    def counting(*args, **kwargs):
+        learned.append(True)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(of, "learn_dictionary", counting)
+    study = get_study("gregor-lecun-2010-lista")
+    small = dict(quick=True, patch_size=4, n_atoms=32, n_updates=2, n_train=40, n_test=10,
+                 depths=(1,), n_steps=2, n_iter_max=2, progress=False)
+    with pytest.raises(ValueError, match=r"learning_rate=1\.0 exceeds lam \* min\(1, "
+                                         r"n_features / n_atoms\) = 0\.15"):
+        study.run(lam=0.3, learning_rate=1.0, **small)
+    assert not learned
+    # the bound is one: the learned atoms' lam / L lies below it
+    ds = study.run(lam=0.3, **small)
+    D = ds["dictionary"].values.reshape(32, 16)
+    assert 0.3 / (spectral_norm_gram(D) * STEP_MARGIN) < 0.3 * 16 / 32

@@ -121,6 +121,12 @@ def _check_step_against_weights(learning_rate, weights):
             f"below {initial:.3g}")
 
 
+def _diverged(step, loss, learning_rate) -> FloatingPointError:
+    """The error for a non-finite training loss after ``step`` Adam steps."""
+    return FloatingPointError(f"LISTA training diverged at step {step}: loss {loss}; "
+                              f"lower learning_rate (now {learning_rate!r})")
+
+
 def _merge_target_sources(keep, attrs):
     """The targets' provenance in ``keep`` (a history's attrs) after a
     :meth:`LISTA.partial_fit` call whose run recorded ``attrs``, in place.
@@ -524,6 +530,11 @@ class LISTA(SavedAsDataset):
                                   target_val, dtype, first_step=first)
         if history is not None:
             keep = dict(history.attrs)
+            # a file saved before the objectives existed lacks these (KeyError: 'loss_units'
+            # in history_dataset): this run's, of the objective and parametrisation checked
+            # above to be the saved ones
+            for key in ("parametrization", "objective", "loss", "loss_units"):
+                keep.setdefault(key, attrs[key])
             keep["n_steps"] = int(keep.get("n_steps", first)) + attrs["n_steps"]
             keep["n_training_samples"] = (int(keep.get("n_training_samples", 0))
                                           + attrs["n_training_samples"])
@@ -587,9 +598,7 @@ class LISTA(SavedAsDataset):
                 loss, grad_Z = (code_loss(Z, target[idx]) if supervised
                                 else lasso_loss(Z, Xb, D, lam))
                 if not np.isfinite(loss):
-                    raise FloatingPointError(
-                        f"LISTA training diverged at step {first_step + step}: loss {loss}; "
-                        f"lower learning_rate (now {learning_rate!r})")
+                    raise _diverged(first_step + step, loss, learning_rate)
                 since.append(loss)
                 if step == 0:  # the start; its loss also opens the first interval
                     rows.append(self._record(first_step, since, layers, weights, D, lam,
@@ -606,6 +615,14 @@ class LISTA(SavedAsDataset):
                 if (step + 1) % every == 0 or step + 1 == n_steps:
                     rows.append(self._record(first_step + step + 1, since, layers, weights, D,
                                              lam, X_val, target_val))
+            # the last update is checked as the others are, by the loss it gives (there the
+            # last minibatch's): unchecked, a step that blew the network up was returned as
+            # trained, and encode blamed the overflowing codes on X
+            Z = layers.forward(Xb, weights)
+            loss = (code_loss(Z, target[idx]) if supervised
+                    else lasso_loss(Z, Xb, D, lam, grad=False))[0]
+            if not np.isfinite(loss):
+                raise _diverged(first_step + n_steps, loss, learning_rate)
         loss_text, loss_units = LOSSES[self.objective]
         attrs = dict(model="LISTA", n_layers=int(self.n_layers), lam=lam,
                      parametrization=self.parametrization, objective=self.objective,
