@@ -975,7 +975,7 @@ def detach_history(ds: xr.Dataset) -> xr.Dataset | None:
 
 
 def continue_history(previous: xr.Dataset | None, history: xr.Dataset, *,
-                     labels: str = "call") -> xr.Dataset:
+                     labels: str = "call", first_call: tuple = ()) -> xr.Dataset:
     """A network's learning history after one more ``learn()`` call.
 
     Parameters
@@ -992,6 +992,9 @@ def continue_history(previous: xr.Dataset | None, history: xr.Dataset, *,
         updates made when recorded, on a grid of the whole run that need not
         hold a call's last update (:func:`v1model.spiking.learn_sailnet`). Then
         ``previous`` counts its updates in ``n_updates``.
+    first_call : tuple of str, default ()
+        Attrs that say how the first call started, as ``init`` does (SAILnet's
+        ``init_W``): kept from ``previous``, not compared between calls.
 
     Returns
     -------
@@ -1002,7 +1005,13 @@ def continue_history(previous: xr.Dataset | None, history: xr.Dataset, *,
         started) and, after a second call, ``updates_per_call`` (one count per
         call, in order) and, where every call's history has a ``record_every``,
         ``record_every_per_call`` (one per call, in order: the spacing of the
-        ``update`` index changes where they differ).
+        ``update`` index changes where they differ). Every other setting that
+        differs between calls (``lam``, ``lr``, ``seed``, ``prior``, ...) gets
+        ``<name>_per_call``, one value per call, in order, and
+        ``changed_between_calls`` names them (comma-separated; ``""`` when
+        none did; a ``wall_time`` gets its list but is not named there, as it
+        differs in every call); a ``previous`` continued before these were kept
+        gets none.
 
     Raises
     ------
@@ -1046,7 +1055,51 @@ def continue_history(previous: xr.Dataset | None, history: xr.Dataset, *,
     if every is not None and "record_every" in history.attrs:
         out.attrs["record_every_per_call"] = [int(r) for r in np.atleast_1d(every)] + [
             int(history.attrs["record_every"])]
+    # the other settings, where they changed: the attrs held the last call's alone, so a
+    # dictionary learned at lam 0.15, then 0.2 (or with another seed, lr, prior) said
+    # lam = 0.2 for every update, and what made it was lost
+    if "updates_per_call" not in previous.attrs or CHANGED_ATTR in previous.attrs:
+        changed = []
+        for key, value in history.attrs.items():
+            if key in _AGGREGATED_ATTRS or key in first_call or key.endswith("_per_call"):
+                continue
+            values = _per_call(previous.attrs, key, len(before)) + [value]
+            if not all(_same_attr(v, values[0]) for v in values[1:]):
+                out.attrs[f"{key}_per_call"] = values
+                if key not in _MEASURED_ATTRS:  # a setting, not a measurement
+                    changed.append(key)
+        out.attrs[CHANGED_ATTR] = ", ".join(changed)
+    out.attrs.update({k: previous.attrs[k] for k in first_call if k in previous.attrs})
     return out
+
+
+#: attrs of a continued history naming the settings that changed between calls
+CHANGED_ATTR = "changed_between_calls"
+#: attrs that continue_history sums or keeps itself
+_AGGREGATED_ATTRS = ("n_updates", "init", "updates_per_call", "record_every", CHANGED_ATTR)
+#: attrs that measure a call rather than set it: listed per call, never named as changed
+_MEASURED_ATTRS = ("wall_time",)
+
+
+def _per_call(attrs: dict, key: str, n_calls: int) -> list:
+    """The value of ``key`` in each of the ``n_calls`` calls a history's ``attrs``
+    describe: its ``<key>_per_call`` (a list; an array or JSON text once saved), else
+    its one value, the same in every call (None when absent)."""
+    if f"{key}_per_call" not in attrs:
+        return [attrs.get(key)] * n_calls
+    values = attrs[f"{key}_per_call"]
+    if isinstance(values, str):  # a list of text or of mixed types, saved as JSON
+        values = json.loads(values)
+    return list(np.asarray(values).tolist() if isinstance(values, np.ndarray) else values)
+
+
+def _same_attr(a, b) -> bool:
+    """Two attr values are equal (numbers of any type, text, arrays; None as saved, "None")."""
+    a, b = ("None" if v is None else v for v in (a, b))
+    try:
+        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+    except (TypeError, ValueError):
+        return False
 
 
 class SavedAsDataset:

@@ -18,6 +18,7 @@ import xarray as xr
 
 from .io import SavedAsDataset, attach_history, continue_history, detach_history
 from .validation import (
+    CheckedAttribute,
     check_array,
     check_bool,
     check_choice,
@@ -87,7 +88,27 @@ class SparseCodingNetwork(SavedAsDataset):
     TypeError
         For a ``patch_shape`` that is not a (height, width) pair, or a
         ``dictionary`` that is a number or an ``xarray.Dataset``.
+
+    Notes
+    -----
+    ``lam``, ``threshold``, ``tau``, ``prior`` and ``sigma`` may be changed on a
+    network (e.g. a loaded one) by setting them: each value set is checked as
+    the constructor checks it (``net.lam = -1`` raises ``ValueError``; a
+    ``threshold`` other than ``"soft"`` with ``prior="cauchy"`` too), so that
+    ``encode``, ``learn`` and ``save`` always see a valid spec.
     """
+
+    # checked whenever set: set unchecked, net.lam = -1 was saved in a file that load
+    # refused, and threshold="hard" set on a Cauchy network was dropped unsaid by encode
+    lam = CheckedAttribute(check_nonnegative)
+    threshold = CheckedAttribute(lambda value, name: check_choice(value, name, THRESHOLDS),
+                                 joint=lambda net, value: _check_cauchy_threshold(
+                                     net.__dict__.get("prior", "l1"), value))
+    tau = CheckedAttribute(check_positive)
+    prior = CheckedAttribute(lambda value, name: check_choice(value, name, PRIORS),
+                             joint=lambda net, value: _check_cauchy_threshold(
+                                 value, net.__dict__.get("threshold", "soft")))
+    sigma = CheckedAttribute(check_positive)
 
     def __init__(
         self,
@@ -101,12 +122,12 @@ class SparseCodingNetwork(SavedAsDataset):
         prior: str = "l1",
         sigma: float = 0.316,
     ):
-        self.lam = check_nonnegative(lam, "lam")
-        self.threshold = check_choice(threshold, "threshold", THRESHOLDS)
-        self.tau = check_positive(tau, "tau")
-        self.prior = check_choice(prior, "prior", PRIORS)
-        self.sigma = check_positive(sigma, "sigma")
-        _check_cauchy_threshold(self.prior, self.threshold)
+        # checked as they are set (CheckedAttribute), here and later
+        self.lam = lam
+        self.threshold = threshold
+        self.tau = tau
+        self.prior = prior
+        self.sigma = sigma
         if isinstance(dictionary, (int, np.integer)) and not isinstance(dictionary, bool):
             raise TypeError(f"dictionary must be an array (n_atoms, n_features), got the "
                             f"number {dictionary!r}; for a network to learn, pass "
@@ -231,11 +252,16 @@ class SparseCodingNetwork(SavedAsDataset):
         network's ``lam``, ``prior``, ``sigma``, ``threshold`` and ``tau``.
         A later call continues the history: its updates are appended to
         ``history_`` with the ``update`` index carrying on (each call runs
-        its own learning-rate schedule, from ``lr`` to ``lr_final``). With
+        its own learning-rate schedule, from ``lr`` to ``lr_final``, and
+        draws its minibatches from its own ``seed``: the same int seed draws
+        the same ones again). With
         ``prior="cauchy"`` it also continues the gain adaptation from the
         running coefficient variance the last call left in ``code_var_``
         (shape (n_atoms,); kept by :meth:`save`), as sparsenet does when kept
-        running; ``code_var_ = None`` restarts it at ``var_goal``.
+        running; ``code_var_ = None`` restarts it at ``var_goal``. With
+        ``prior="l1"`` (also on a Cauchy network whose ``prior`` was set to
+        ``"l1"``) ``code_var_`` is not used, and the call leaves it None: L1
+        learning makes the atoms unit-norm.
 
         Parameters
         ----------
@@ -254,13 +280,18 @@ class SparseCodingNetwork(SavedAsDataset):
             all calls), ``init`` (how the first call started) and, after a
             second call, ``updates_per_call`` (one count per call, in order)
             and ``record_every_per_call`` (one per call, in order: the
-            ``update`` index's spacing changes where they differ).
+            ``update`` index's spacing changes where they differ); a setting
+            that changed between calls (``lam``, ``lr``, ``seed``, ...) also
+            has ``<name>_per_call``, one value per call, all of them named in
+            ``changed_between_calls``
+            (:func:`v1model.io.continue_history`).
 
         Raises
         ------
         ValueError
             For a spec argument (``lam``, ``prior``, ``sigma``, ``threshold``,
-            ``tau``, ``D0``, ``n_atoms``) or ``code_var`` in ``kwargs``, or
+            ``tau``, ``D0``, ``n_atoms``) or ``code_var`` in ``kwargs``, ``init``
+            when the network has a dictionary (learning continues from it), or
             ``X`` not 2-D or with a number of features other than
             ``patch_shape``'s.
         """
@@ -272,6 +303,11 @@ class SparseCodingNetwork(SavedAsDataset):
                          if name == "D0" else "the network's code_var_ (None restarts it)"
                          if name == "code_var" else f"the network's own {name}")
                 raise ValueError(f"{name} is not a learn() argument: learning uses {where}")
+        if "init" in kwargs and self.dictionary is not None:
+            # ignored before: init="random" on a loaded network went on from its atoms
+            raise ValueError(f"init={kwargs['init']!r} has no effect: the network has a "
+                             "dictionary, and learning continues from it; for a new start "
+                             "build a new SparseCodingNetwork(n_atoms=..., patch_shape=...)")
         X = check_array(X, "X", ndim=2)
         patch_shape = self.patch_shape
         if patch_shape is None:
@@ -292,14 +328,17 @@ class SparseCodingNetwork(SavedAsDataset):
             threshold=self.threshold,
             tau=self.tau,
             D0=self.dictionary,
-            code_var=self.code_var_,
+            # the gain adaptation's state is the Cauchy prior's: a Cauchy network switched
+            # to prior="l1" was refused for a code_var its caller never gave
+            code_var=self.code_var_ if self.prior == "cauchy" else None,
             **kwargs,
         )
         self.dictionary = D
         self.patch_shape = patch_shape
-        if "code_var" in history:  # the Cauchy prior's state, for the next call
-            self.code_var_ = history["code_var"].values
-            history = history.drop_vars("code_var")
+        # the Cauchy prior's state, for the next call; L1 learning leaves unit-norm atoms,
+        # whose gains no earlier state describes
+        self.code_var_ = history["code_var"].values if "code_var" in history else None
+        history = history.drop_vars("code_var", errors="ignore")
         self.history_ = continue_history(self.history_, history)
         return self.history_
 

@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 __all__ = [
+    "CheckedAttribute",
     "as_generator",
     "check_array",
     "check_dense",
@@ -1077,3 +1078,43 @@ def _as_real(value, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
         raise TypeError(f"{name} must be a real number, got {describe(value)}")
     return float(value)
+
+
+class CheckedAttribute:
+    """An attribute checked whenever it is set, as the constructor checks it.
+
+    For the spec of an object that may be changed after it is built (a loaded
+    network's ``lam``): set unchecked, a bad value surfaced later, if at all
+    (a file that ``save`` wrote and ``load`` refused).
+
+    Parameters
+    ----------
+    check : callable
+        ``check(value, name) -> value``: the value to keep, or an error naming
+        ``name`` (e.g. :func:`check_positive`).
+    joint : callable, optional
+        ``joint(obj, value)``, called with the checked value before it is kept:
+        raises when it contradicts another attribute of ``obj``.
+    """
+
+    def __init__(self, check, joint=None):
+        self.check = check
+        self.joint = joint
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        try:
+            return obj.__dict__[self.name]
+        except KeyError:
+            raise AttributeError(f"{type(obj).__name__!r} object has no attribute "
+                                 f"{self.name!r}") from None
+
+    def __set__(self, obj, value):
+        value = self.check(value, self.name)
+        if self.joint is not None:
+            self.joint(obj, value)
+        obj.__dict__[self.name] = value

@@ -192,6 +192,9 @@ def test_continued_learning_counts_updates_on():
     xr.testing.assert_equal(both.drop_attrs(), whole.drop_attrs())
     assert both.attrs["n_updates"] == 9 and list(both.attrs["updates_per_call"]) == [5, 4]
     assert both.attrs["init"] == "gaussian" and both.attrs["theta0"] == 0.5
+    # how the first call started is no setting that changed, nor is the time each took
+    assert both.attrs["init_W"] == "zero" and both.attrs["changed_between_calls"] == ""
+    assert len(both.attrs["wall_time_per_call"]) == 2
     with pytest.raises(ValueError, match="W0 cannot be given with previous"):
         learn_sailnet(X, n_updates=4, previous=first, W0=first["W"].values, **kw)
     with pytest.raises(ValueError, match="n_neurons=4 but previous has 8 neurons"):

@@ -17,8 +17,8 @@ import numpy as np
 import xarray as xr
 
 from ..io import SavedAsDataset, attach_history, continue_history, detach_history
-from ..validation import (array_shape, check_array, check_choice, check_int, check_nonnegative,
-                          check_positive)
+from ..validation import (CheckedAttribute, array_shape, check_array, check_choice, check_int,
+                          check_nonnegative, check_positive)
 from .operator import BOUNDARIES, _check_axes, kernel_dims
 
 __all__ = ["ConvolutionalNetwork"]
@@ -65,6 +65,12 @@ class ConvolutionalNetwork(SavedAsDataset):
         Without ``kernels`` and ``n_kernels``, for invalid kernels or a
         parameter out of range.
 
+    Notes
+    -----
+    ``lam``, ``threshold`` and ``tau`` may be changed on a network (e.g. a
+    loaded one) by setting them; each value set is checked as the constructor
+    checks it (``net.lam = -1`` raises ``ValueError``).
+
     Examples
     --------
     >>> import numpy as np
@@ -75,12 +81,18 @@ class ConvolutionalNetwork(SavedAsDataset):
     (2, 4, 10, 10)
     """
 
+    # checked whenever set, as SparseCodingNetwork's: net.lam = -1 was saved in a file
+    # that load refused
+    lam = CheckedAttribute(check_nonnegative)
+    threshold = CheckedAttribute(lambda value, name: check_choice(value, name, THRESHOLDS))
+    tau = CheckedAttribute(check_positive)
+
     def __init__(self, kernels=None, *, n_kernels: int | None = None, kernel_shape=None,
                  stride=1, boundary: str = "full", lam: float = 0.1,
                  threshold: str = "soft", tau: float = 0.01):
-        self.lam = check_nonnegative(lam, "lam")
-        self.threshold = check_choice(threshold, "threshold", THRESHOLDS)
-        self.tau = check_positive(tau, "tau")
+        self.lam = lam
+        self.threshold = threshold
+        self.tau = tau
         self.boundary = check_choice(boundary, "boundary", BOUNDARIES)
         if kernels is not None:
             # a copy: the caller's array may change later, unchecked

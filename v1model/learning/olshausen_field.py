@@ -563,7 +563,8 @@ def learn_dictionary(
     inference_params : dict, optional
         Extra keyword arguments for the inference call (``prior="l1"`` only).
     init : {"data", "random"}, default "data"
-        Initial dictionary when ``D0`` is not given.
+        Initial dictionary when ``D0`` is not given (``"random"`` with ``D0`` is
+        refused: learning starts from ``D0``).
     D0 : array_like, shape (n_atoms, n_features), optional
         Initial dictionary.
     var_goal, gain_rate, var_eta : float
@@ -718,13 +719,18 @@ def learn_dictionary(
     # "Maximum allowed dimension exceeded" named no argument
     check_fits_in_memory((batch_size, p + n_atoms), np.float64, "batch_size", batch_size,
                          "patches and their codes per update (float64)")
+    init = check_choice(init, "init", INITS)
+    if D0 is not None and init != "data":
+        # dropped unsaid: learning went on from D0, and the history said init="D0"
+        raise ValueError(f"init={init!r} has no effect with D0 given: learning starts from "
+                         "D0; leave init out, or D0 out to start from a new dictionary")
     rng = as_generator(seed)
     if D0 is not None:
         D = check_dictionary(D0, "D0", normalized=prior == "l1").copy()
         if D.shape != (n_atoms, p):
             raise ValueError(f"D0 must have shape {(n_atoms, p)}, got {D.shape}")
     else:
-        D = _init_dictionary(X, n_atoms, check_choice(init, "init", INITS), rng)
+        D = _init_dictionary(X, n_atoms, init, rng)
     encode = _l1_encoder(inference, threshold, tau, inference_params) if prior == "l1" else None
 
     decay = (lr_final / lr) ** (1.0 / max(n_updates - 1, 1))

@@ -597,11 +597,11 @@ def learn_sailnet(
     if previous is not None:
         history = [k for k in ds.data_vars if ds[k].dims == ("update",)]
         # the update labels are counts over the whole run already: kept as they are
-        joined = continue_history(previous[history], ds[history], labels="run")
+        # how the first call started kept, as SparseCodingNetwork.learn keeps init
+        joined = continue_history(previous[history], ds[history], labels="run",
+                                  first_call=("init_W", "init_rate", "theta0"))
         ds = xr.merge([ds.drop_vars(history + ["update"]), joined], combine_attrs="override")
-        # how the first call started, as SparseCodingNetwork.learn keeps it (init too)
-        ds.attrs = dict(joined.attrs, **{k: previous.attrs[k]
-                                         for k in ("init_W", "init_rate", "theta0")})
+        ds.attrs = dict(joined.attrs)
     return ds
 
 
