@@ -89,13 +89,14 @@ against 0.30 and 0.39 for gammatones cut to the same 64 taps and 0.74 and 0.75
 for the ERB scale at the same centres, and the kernels above ~1 kHz stay
 noisy. Fitting only the full run's kernels above 500 Hz, where the cut
 gammatones' slope is 0.57, gives 0.36 +- 0.16. A smaller step,
-``learning_rate=0.1`` (full run, 4-5 min on the shared 2-core box; measured
-with the earlier split of 30 held-out recordings), gives
-smoother kernels and a slope of 0.29 +- 0.09 and 0.17 +- 0.11 (seeds 0 and 1;
-0.03: 0.29 +- 0.10), as steep as the cut gammatones (0.31, 0.20) but far from
-the ERB scale (0.73, 0.72), with few kernels localized (12%, 9%; cut
-gammatones 40%, 31%), though with envelopes longer at low centre frequencies
-(Spearman rho -0.58, -0.43); 100 updates at 0.1 learn nothing yet (0.25 of
+``learning_rate=0.1`` (full run, 4-5 min on the shared 2-core box at load 4
+to 7, ~2 min of CPU, 2026-12-06), gives smoother kernels and a slope of
+0.18 +- 0.09 and 0.30 +- 0.09 (seeds 0 and 1; 0.03, seed 0, with the earlier
+split of 30 held-out recordings: 0.29 +- 0.10), half as steep as the cut
+gammatones for seed 0 (0.37) and as steep for seed 1 (0.25), far from the ERB
+scale (0.72, 0.73), with few kernels localized (9%, 6%; cut gammatones 37%,
+31%), though with envelopes longer at low centre frequencies (Spearman rho
+-0.40, -0.34); 100 updates at 0.1 learn nothing yet (0.25 of
 the power in band, quick run, seed 0, 2026-12-06). An 8 ms kernel cannot be as
 narrow as an ERB filter below ~1 kHz, and longer kernels did not close the
 gap (measured before the held-out split): 128 taps gave 0.10 +- 0.09 (500
