@@ -70,13 +70,21 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         (default 256) pixels.
         A path to a ``.mat`` file in Olshausen's format (``IMAGES.mat`` or
         ``IMAGES_RAW.mat``: key ``IMAGES`` or ``IMAGESr``, shape
-        (height, width, n_images)).
+        (height, width, n_images), MATLAB's layout). A shape that reads as
+        pictures that are not square and at least as many as the pixels of
+        their shorter side (``n_images >= min(height, width)``, e.g. a stack
+        ``(10, 64, 128)`` saved from Python, read as 128 pictures of
+        10 x 64; never Olshausen's 512 x 512 x 10) is warned of: pass such
+        a stack as the array ``scipy.io.loadmat(path)[key]`` instead.
         A folder of raw sparsenet files (``image0`` ... ``image9``: headerless
         big-endian float32 squares, as distributed with the first sparsenet).
         A folder of image files (PNG, JPEG, TIFF, BMP, PGM), or one such
         file. A folder holding a single ``.mat`` file reads that file (one
         holding pictures too reads the pictures, with a warning).
-        An array of shape (n_images, height, width) or (height, width).
+        An array of shape (n_images, height, width) or (height, width):
+        floats are kept as they are; integer pixels are scaled as a picture
+        file's are (see Returns: ``uint8`` divided by 255, ``uint16`` by
+        65535); 64-bit integers, which no picture file has, are refused.
     size : int, optional
         Side of the square every image is centre-cropped and resized to, in
         pixels (at least 8).
@@ -99,12 +107,14 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
     Returns
     -------
     images : ndarray, shape (n_images, height, width), float64
-        Grayscale intensities (photographs in [0, 1]; ``.mat`` and raw files
-        as stored). Colour is converted as :func:`skimage.color.rgb2gray`
-        does, 0.2125 R + 0.7154 G + 0.0721 B, after transparency (an alpha
-        channel, or a PNG's transparent colour) is composited onto white:
-        a fully transparent pixel is 1. Integer pixels are divided by their
-        type's largest value (255 for 8 bits, 65535 for 16 bits); 32-bit
+        Grayscale intensities (photographs and unsigned integer arrays in
+        [0, 1]; ``.mat`` and raw files, and float arrays, as stored). Colour
+        is converted as :func:`skimage.color.rgb2gray` does, 0.2125 R +
+        0.7154 G + 0.0721 B, after transparency (an alpha channel, or a
+        PNG's transparent colour) is composited onto white: a fully
+        transparent pixel is 1. Integer pixels (of a picture file or an
+        array) are divided by their type's largest value (255 for 8 bits,
+        65535 for 16 bits); 32-bit
         integer pixels (Pillow's mode ``"I"``, e.g. a 16-bit camera's data
         saved as a 32-bit TIFF) by 65535 when they all lie in [0, 65535],
         else, like every integer type, by their type's largest value, as
@@ -118,19 +128,21 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
     KeyError
         For a ``.mat`` file without an ``IMAGES``/``IMAGESr``/``IMAGES_RAW`` key.
     ValueError
-        For an unreadable file or folder, an array that is not 2-D or 3-D,
-        ``size < 8``, ``max_images < 1``, images with NaN or inf, or sparsenet
-        raw files of unequal sizes without ``size``.
+        For an unreadable file or folder, an array that is not 2-D or 3-D
+        or of 64-bit integers, ``size < 8``, ``max_images < 1``, images with
+        NaN or inf, or sparsenet raw files of unequal sizes without ``size``.
     """
     if size is not None:
         size = check_int(size, "size", minimum=8)
     if max_images is not None:
         max_images = check_int(max_images, "max_images", minimum=1)
     progress = check_progress(progress)
+    where = describe(source)  # for the NaN message: an array's shape and dtype
     if isinstance(source, str) and source == "skimage":
         images = _load_skimage(size or 256)
     elif isinstance(source, (str, os.PathLike)):  # os.scandir's entries, py.path too
         path = image_source_path(source, name)
+        where = repr(str(path))  # whole: describe() cut long paths at 60 characters
         if path.is_dir():
             images = _load_folder(path, size, name, progress, max_images)
         elif path.suffix.lower() == ".mat":
@@ -138,8 +150,7 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         else:
             images = _read_image_files([path], size, name, progress)
     else:
-        # a copy: the stack is the caller's to keep (and may be read-only or a memmap)
-        images = _image_stack(source, name, copy=True)
+        images = _array_images(source, name)
     if max_images is not None:
         images = images[:max_images]
     if size is not None and images.shape[1:] != (size, size):
@@ -149,8 +160,48 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         images = squares
     images = np.ascontiguousarray(images, dtype=np.float64)
     if not np.all(np.isfinite(images)):
-        raise ValueError(f"{name} {describe(source)}: images contain NaN or inf")
+        raise ValueError(f"{name} {where}: images contain NaN or inf")
     return images
+
+
+def _array_images(source, name="source"):
+    """An array given to :func:`load_images` as float64 ``(n_images, height, width)``, the
+    caller's to keep; integer pixels scaled as those of a picture file are.
+
+    A uint8 array of a photograph (``np.asarray(PIL.Image.open(f))``) came back as
+    0-255 while the same file's pixels came back in [0, 1].
+    """
+    if not _integer_pixels(source, name):
+        # a copy: the stack is the caller's to keep (and may be read-only or a memmap)
+        return _image_stack(source, name, copy=True)
+    images = _image_stack(np.asarray(source), name, keep_dtype=True)
+    return images / _integer_white(images)  # a new float64 array
+
+
+def _integer_pixels(source, name="source"):
+    """Whether ``source`` is an array of integer pixels (scaled by :func:`load_images`);
+    raises for 64-bit integers."""
+    dtype = getattr(source, "dtype", None)
+    if not (isinstance(dtype, np.dtype) and dtype.kind in "iu"):
+        return False
+    if dtype.itemsize > 4:
+        # no picture file has 64-bit pixels (np.array of Python ints has): divided by
+        # 2**63 - 1 as the rule goes, every value would vanish below 1e-13
+        raise ValueError(
+            f"{name} is an array of {dtype.name}: integer pixels are divided by their type's "
+            "largest value, as a picture file's are (255 for uint8, 65535 for uint16), and "
+            f"no picture file has {dtype.name} pixels; pass {name}.astype(float) to keep the "
+            f"values, or e.g. {name}.astype(np.uint8) for 8-bit pixels")
+    return True
+
+
+def _integer_white(images):
+    """The value of white of integer pixels, by which :func:`load_images` divides them:
+    their type's largest value, but 65535 for 32-bit pixels that all lie in [0, 65535]
+    (a 16-bit camera's data saved as a 32-bit TIFF, as :func:`_imread` reads them)."""
+    if images.dtype.itemsize == 4 and images.min() >= 0 and images.max() <= 65535:
+        return 65535.0
+    return float(np.iinfo(images.dtype).max)
 
 
 def _image_stack(images, name="images", copy=False, keep_dtype=False):
@@ -557,13 +608,17 @@ def _load_mat(path, name="source"):
             "(height, width, n_images)"
         )
     h, w, n = arr.shape
-    if w == n and h != w:
-        # a stack saved from Python, savemat({"IMAGES": stack}) of (n_images, 128, 128):
-        # read as 128 pictures of n_images x 128 pixels, with no other sign
+    if h != w and n >= min(h, w):
+        # a stack saved from Python, savemat({"IMAGES": stack}) of (n_images, 64, 128):
+        # read as 128 pictures of n_images x 64 pixels, with no other sign (the check was
+        # w == n, square pictures only). MATLAB's pictures are many times as large as
+        # they are many (Olshausen's 512 x 512 x 10) or square (patches, 12 x 12 x 1000)
         warnings.warn(
             f"{name}: {str(path)!r} key {key!r} has shape {arr.shape}, read as {n} pictures "
-            f"of {h} x {w} pixels (MATLAB's (height, width, n_images)); if the first axis "
-            "counts pictures (a stack saved from Python), save np.moveaxis(stack, 0, -1)",
+            f"of {h} x {w} pixels (MATLAB's layout, (height, width, n_images)); if the first "
+            f"axis counts pictures ({h} pictures of {w} x {n}, a stack saved from Python), "
+            f"pass the array scipy.io.loadmat(path)[{key!r}] itself (an array is read as "
+            "(n_images, height, width)), or save np.moveaxis(stack, 0, -1)",
             UserWarning, stacklevel=3)  # the caller of load_images
     return np.ascontiguousarray(np.moveaxis(arr, 2, 0))
 
@@ -790,7 +845,9 @@ def sample_patches(
     images : array_like, shape (n_images, height, width) or (height, width)
         Pictures to draw from (uniformly over images, then positions): each
         patch from its own image, as SAILnet does; sparsenet draws a whole
-        batch from one image.
+        batch from one image. Values are taken as they are: integer pixels
+        are not scaled to [0, 1] (:func:`load_images` of the array scales
+        them).
     size : int
         Patch side in pixels.
     n : int

@@ -87,16 +87,32 @@ def check_synthetic_rate(sample_rate):
 
 def load_audio(folder, pattern, sample_rate, length, n, min_rms, rng, *,
                unit_rms_synthetic=False, length_name="segment_length"):
-    """Unit-RMS pieces of ``length`` samples, the rate, a description of the source, files
-    read. ``folder`` None: the synthetic stand-in (scaled to unit RMS only with
-    ``unit_rms_synthetic``). ``length_name``: the study's parameter that set ``length``,
-    named when every recording is shorter."""
+    """Unit-RMS pieces of ``length`` samples, the rate, a description of the source, and
+    the counts of the recordings (:func:`file_counts`; ``n_train_files`` those the
+    pieces are cut from). ``folder`` None: the synthetic stand-in (scaled to unit RMS
+    only with ``unit_rms_synthetic``; every count 0). ``length_name``: the study's
+    parameter that set ``length``, named when every recording is shorter."""
     if folder is None:
         X, rate, source = _synthetic(n, length, sample_rate, rng, unit_rms_synthetic)
-        return X, rate, source, 0
-    waves, rate, names = _read_folder(folder, pattern, sample_rate, length, length_name)
+        return X, rate, source, dict(file_counts([], length, min_rms)[1], n_train_files=0)
+    waves, rate, _ = _read_folder(folder, pattern, sample_rate, length, length_name)
     X = _pieces(waves, length, n, min_rms, rng, folder)
-    return X, rate, f"WAV files {pattern!r} in {str(folder)}", len(names)
+    usable, counts = file_counts(waves, length, min_rms)
+    counts["n_train_files"] = len(usable)
+    return X, rate, f"WAV files {pattern!r} in {str(folder)}", counts
+
+
+def file_counts(waves, length, min_rms):
+    """``(usable, counts)``: the indices of the recordings that can give a piece of
+    ``length`` samples (:func:`_gives_piece`), and the counts a study records of the
+    others: ``n_files`` (every recording read), ``n_short_files`` (shorter than a piece)
+    and ``n_quiet_files`` (silent, or quieter than ``min_rms`` throughout), which give
+    no piece. A study adds the counts of those its pieces are cut from
+    (``n_train_files``, ``n_eval_files``)."""
+    usable = np.flatnonzero([_gives_piece(w, length, min_rms) for w in waves])
+    n_short = sum(len(w) < length for w in waves)
+    return usable, {"n_files": len(waves), "n_short_files": int(n_short),
+                    "n_quiet_files": len(waves) - n_short - len(usable)}
 
 
 def load_audio_split(folder, pattern, sample_rate, length, n, n_held_out, held_out_fraction,
@@ -109,16 +125,18 @@ def load_audio_split(folder, pattern, sample_rate, length, n, n_held_out, held_o
     aside before any piece is cut. Pieces cut at random places from the same recordings
     overlap and share a speaker's take, so they test nothing held out.
 
-    Returns ``(X, X_held_out, rate, source, n_files, n_held_out_files,
-    n_train_files)``: ``n_files`` recordings read in all, ``n_held_out_files`` of them
-    only for ``X_held_out``, ``n_train_files`` the others that can give a piece (those
-    ``X`` is cut from; a recording too short or too quiet throughout gives none). The
-    synthetic stand-in draws every piece as a sound of its own (every count 0)."""
+    Returns ``(X, X_held_out, rate, source, counts)``: ``counts`` those of
+    :func:`file_counts` (``n_files`` recordings read in all, ``n_short_files`` and
+    ``n_quiet_files`` that give no piece), ``n_eval_files`` the recordings only for
+    ``X_held_out`` and ``n_train_files`` the others that can give a piece (those ``X``
+    is cut from). The synthetic stand-in draws every piece as a sound of its own (every
+    count 0)."""
     if folder is None:
         X, rate, source = _synthetic(n + n_held_out, length, sample_rate, rng,
                                      unit_rms_synthetic)
-        return X[:n], X[n:], rate, source, 0, 0, 0
-    waves, rate, names = _read_folder(folder, pattern, sample_rate, length, length_name)
+        return X[:n], X[n:], rate, source, dict(file_counts([], length, min_rms)[1],
+                                                n_train_files=0, n_eval_files=0)
+    waves, rate, _ = _read_folder(folder, pattern, sample_rate, length, length_name)
     if len(waves) < 2:
         raise ValueError(f"audio_dir {str(folder)!r} holds 1 recording matching "
                          f"pattern={pattern!r}: the evaluation excerpts come from recordings "
@@ -126,7 +144,7 @@ def load_audio_split(folder, pattern, sample_rate, length, n, n_held_out, held_o
     # held out among the recordings that can give a piece: a shorter (or silent) one drawn
     # for the evaluation left it nothing to cut ("length=1024 is longer than every
     # waveform"), for some seeds and not others
-    usable = np.flatnonzero([_gives_piece(w, length, min_rms) for w in waves])
+    usable, counts = file_counts(waves, length, min_rms)
     long_enough = [w for w in waves if len(w) >= length]
     if len(usable) < 2 and not any(np.any(w) for w in waves if len(w) < length):
         # silent or quiet recordings (none shorter but sound): "give a shorter
@@ -153,8 +171,8 @@ def load_audio_split(folder, pattern, sample_rate, length, n, n_held_out, held_o
                 "the training recordings")
     X_held = _pieces([w for w, h in zip(waves, held) if h], length, n_held_out, min_rms, rng,
                      folder, f"the {n_held_files} held-out recordings")
-    return (X, X_held, rate, f"WAV files {pattern!r} in {str(folder)}", len(names),
-            n_held_files, len(usable) - n_held_files)
+    counts.update(n_train_files=len(usable) - n_held_files, n_eval_files=n_held_files)
+    return X, X_held, rate, f"WAV files {pattern!r} in {str(folder)}", counts
 
 
 def _gives_piece(wave, length, min_rms):

@@ -30,7 +30,7 @@ def check_images(images, prewhitened=None, name: str = "images") -> None:
         For a path that does not exist.
     ValueError
         For a file that is neither a ``.mat`` nor an image file, or an array
-        that is not 2-D or 3-D.
+        that is not 2-D or 3-D or of 64-bit integers.
     """
     from stimuli.images import image_source_path
     from v1model.validation import check_bool, describe
@@ -52,6 +52,9 @@ def check_images(images, prewhitened=None, name: str = "images") -> None:
     if ndim not in (2, 3):  # the message of v1model.validation.check_array
         raise ValueError(f"{name} must have 2 or 3 dimension(s), got {ndim} "
                          f"(shape {np.shape(images)})")
+    from stimuli.images import _integer_pixels
+
+    _integer_pixels(images, name)  # 64-bit integer pixels are refused
 
 
 def child_seeds(seed, n: int) -> list:

@@ -190,7 +190,11 @@ def run(
         ``fraction_localized``, ``slope_10db``, ``slope_3db``, ``median_q10``,
         ``window_bandwidth_10db``: the -10 dB bandwidth of a tone as long as
         the segment, the bandwidth of a Fourier-like kernel;
-        ``gammatone_slope``, ``gammatone_fraction_localized``) in attrs.
+        ``gammatone_slope``, ``gammatone_fraction_localized``) in attrs, with
+        the recordings: ``n_files`` read, ``n_train_files`` that the segments
+        are cut from, and those skipped, ``n_short_files`` (shorter than
+        ``segment_length``) and ``n_quiet_files`` (silent, or quieter than
+        ``min_rms`` throughout); every count 0 for ``"synthetic"``.
 
     Raises
     ------
@@ -231,8 +235,8 @@ def run(
         check_below_nyquist(min_centre_frequency, 8000.0 if sample_rate is None else sample_rate)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
-    X, rate, source, n_files = load_audio(folder, pattern, sample_rate, segment_length,
-                                          n_segments, min_rms, rng)
+    X, rate, source, files = load_audio(folder, pattern, sample_rate, segment_length,
+                                        n_segments, min_rms, rng)
     check_below_nyquist(min_centre_frequency, rate)
     from v1model.learning import learn_online
 
@@ -278,7 +282,7 @@ def run(
     ds.attrs.update(
         study=NAME, title=TITLE, reference=REFERENCE, quick=int(quick), seed=seed_attr(seed),
         audio_dir=str(audio_dir) if synthetic else str(folder), source=source,
-        n_files=n_files, pattern=str(pattern),
+        **files, pattern=str(pattern),  # n_files, n_train_files, n_short_files, n_quiet_files
         sample_rate=float(rate), segment_length=segment_length, n_atoms=n_atoms, lam=lam,
         n_segments=n_segments, min_rms=min_rms, n_updates=n_updates, batch_size=batch_size,
         min_centre_frequency=min_centre_frequency,

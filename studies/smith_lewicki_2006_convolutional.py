@@ -292,8 +292,10 @@ def run(
         (MP: held-out excerpts left short of ``snr_db``; 0 for FISTA), and
         ``n_train_files`` and ``n_eval_files`` (the recordings each set of
         excerpts is cut from: a recording quieter than ``min_rms`` throughout,
-        or shorter than an excerpt, counts in neither; 0 for the synthetic
-        sounds); ``wall_time``, the
+        or shorter than an excerpt, counts in neither), ``n_short_files`` and
+        ``n_quiet_files`` (those skipped: shorter than ``excerpt_length``;
+        silent or quieter than ``min_rms`` throughout), of the ``n_files``
+        read (every count 0 for the synthetic sounds); ``wall_time``, the
         run's wall-clock time (s): the one attr that differs between runs of
         one seed.
 
@@ -357,7 +359,7 @@ def run(
     start = time.perf_counter()
     # held out by recording: excerpts cut from the training recordings overlap the
     # training ones
-    X, X_eval, rate, source, n_files, n_eval_files, n_train_files = load_audio_split(
+    X, X_eval, rate, source, files = load_audio_split(
         folder, pattern, sample_rate, excerpt_length, n_excerpts, n_eval, eval_fraction,
         min_rms, rng, unit_rms_synthetic=True, length_name="excerpt_length")
     check_below_nyquist(min_centre_frequency, rate)
@@ -457,7 +459,7 @@ def run(
     ds.attrs.update(
         study=NAME, title=TITLE, reference=REFERENCE, quick=int(quick), seed=seed_attr(seed),
         audio_dir=str(audio_dir) if synthetic else str(folder), source=source,
-        n_files=n_files, n_train_files=n_train_files, n_eval_files=n_eval_files,
+        **files,  # n_files, n_train_files, n_eval_files, n_short_files, n_quiet_files
         eval_fraction=eval_fraction, pattern=str(pattern),
         sample_rate=float(rate), kernel_size=kernel_size, n_kernels=n_kernels, lam=lam,
         method=method, snr_db=snr_db,

@@ -577,3 +577,67 @@ def test_sample_patches_float32_refuses_images_beyond_its_range(scale):
     X = sample_patches(images, 8, 3, seed=0, dtype=np.float32, normalize=True)
     ref = sample_patches(images / scale, 8, 3, seed=0, dtype=np.float64, normalize=True)
     np.testing.assert_allclose(X, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_integer_arrays_are_scaled_as_picture_files_are(tmp_path, rng):
+    """load_images(np.full((1, 16, 16), 200, np.uint8)) gave 200.0, the same pixels
+    saved as a PNG 200 / 255: an integer array is now divided by its type's largest
+    value, as a file's pixels are; 64-bit integers (no file has them) are refused."""
+    from PIL import Image
+
+    pixels = (rng.random((16, 16)) * 255).astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "a.png")
+    from_file = load_images(tmp_path / "a.png")
+    np.testing.assert_array_equal(load_images(pixels[None]), from_file)
+    np.testing.assert_array_equal(load_images(pixels), pixels[None] / 255.0)
+    assert load_images(np.full((1, 16, 16), 200, np.uint8)).max() == 200 / 255
+    deep = (rng.random((2, 16, 16)) * 65535).astype(np.uint16)
+    np.testing.assert_array_equal(load_images(deep), deep / 65535.0)
+    # 32-bit pixels that fit in 16 bits (Pillow's mode "I") as a file's: by 65535
+    np.testing.assert_array_equal(load_images(deep.astype(np.int32)), deep / 65535.0)
+    np.testing.assert_array_equal(load_images(1024 * deep.astype(np.int32)),
+                                  1024.0 * deep / (2**31 - 1))
+    # floats are kept as they are, and the caller's array is not changed
+    floats = pixels.astype(np.float32)
+    np.testing.assert_array_equal(load_images(floats), floats[None])
+    assert pixels.max() > 1
+    with pytest.raises(ValueError, match=r"images is an array of int64: .*images\.astype"):
+        load_images(pixels.astype(np.int64), name="images")
+
+
+def test_a_non_square_mat_stack_saved_from_python_is_warned_of(tmp_path):
+    """savemat({"IMAGES": stack}) of 10 pictures of 64 x 128 was read as 128 pictures of
+    10 x 64 with no warning (it fired only when width == n_images); MATLAB's own layouts,
+    Olshausen's 512 x 512 x 10 and a stack of square patches, are not warned of."""
+    import warnings
+
+    from scipy.io import loadmat
+
+    stack = np.zeros((10, 64, 128))
+    stack[:, 0, 0] = np.arange(10)
+    savemat(tmp_path / "stack.mat", {"IMAGES": stack})
+    with pytest.warns(UserWarning, match=r"shape \(10, 64, 128\), read as 128 pictures of "
+                                         r"10 x 64 pixels .*10 pictures of 64 x 128.*"
+                                         r"scipy\.io\.loadmat\(path\)\['IMAGES'\]"):
+        assert load_images(tmp_path / "stack.mat").shape == (128, 10, 64)
+    # the advice works: the array is read as (n_images, height, width)
+    np.testing.assert_array_equal(load_images(loadmat(tmp_path / "stack.mat")["IMAGES"]),
+                                  stack)
+    for shape in [(512, 512, 10), (12, 12, 300), (480, 640, 20)]:
+        savemat(tmp_path / "IMAGES.mat", {"IMAGES": np.zeros(shape, np.float32)})
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert load_images(tmp_path / "IMAGES.mat").shape == (shape[2],) + shape[:2]
+
+
+def test_nan_message_names_the_whole_path(tmp_path):
+    """The NaN message of a .mat file cut its path at 60 characters (describe's
+    limit), unlike the loader's other messages."""
+    folder = tmp_path / ("long_folder_name_" * 5)
+    folder.mkdir()
+    cube = np.ones((16, 16, 2))
+    cube[3, 4, 1] = np.nan
+    savemat(folder / "IMAGES.mat", {"IMAGES": cube})
+    with pytest.raises(ValueError) as info:
+        load_images(folder / "IMAGES.mat")
+    assert str(info.value) == f"source {str(folder / 'IMAGES.mat')!r}: images contain NaN or inf"

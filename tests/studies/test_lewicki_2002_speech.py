@@ -104,6 +104,9 @@ def test_dataset_units_parameters_and_figures(fsdd_run, tmp_path):
     assert ds["peak_frequency"].attrs["units"] == "Hz"
     assert ds["envelope_duration"].attrs["units"] == "s" and ds["time"].attrs["units"] == "s"
     assert ds.attrs["sample_rate"] == 8000.0 and ds.attrs["n_files"] == 300
+    # 62 recordings have no 64-sample window with RMS >= min_rms = 0.02
+    assert (ds.attrs["n_train_files"], ds.attrs["n_short_files"],
+            ds.attrs["n_quiet_files"]) == (238, 0, 62)
     assert sorted(ds["atom"].values.tolist()) == list(range(64))
     missing = set(study_parameters(NAME)) - set(ds.attrs) - {"progress"}
     assert not missing, sorted(missing)
@@ -321,3 +324,28 @@ def test_the_audio_folder_is_recorded_by_its_absolute_path(tmp_path, monkeypatch
                              progress=False)
     folder = str((tmp_path / "wavs").resolve())
     assert ds.attrs["audio_dir"] == folder and ds.attrs["source"].endswith(f" in {folder}")
+
+
+def test_recordings_that_give_no_segment_are_counted_apart(tmp_path):
+    """attrs["n_files"] counted a 10-sample clip and a silent take among the
+    recordings learned from: the attrs now say how many the segments come from
+    (``n_train_files``, as smith-lewicki's) and how many were skipped and why."""
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        wavfile.write(tmp_path / f"speech{i}.wav", 8000,
+                      np.round(rng.standard_normal(2000) * 3000).astype(np.int16))
+    wavfile.write(tmp_path / "clip.wav", 8000,
+                  np.round(rng.standard_normal(10) * 3000).astype(np.int16))
+    wavfile.write(tmp_path / "silent.wav", 8000, np.zeros(2000, np.int16))
+    # RMS ~ 30 / 32768, below min_rms = 0.02 everywhere: no segment either
+    wavfile.write(tmp_path / "quiet.wav", 8000,
+                  np.round(rng.standard_normal(2000) * 30).astype(np.int16))
+    ds = get_study(NAME).run(quick=True, audio_dir=str(tmp_path), n_segments=500,
+                             n_updates=2, progress=False)
+    counts = {k: ds.attrs[k] for k in ("n_files", "n_train_files", "n_short_files",
+                                       "n_quiet_files")}
+    assert counts == dict(n_files=6, n_train_files=3, n_short_files=1, n_quiet_files=2)
+    synthetic = get_study(NAME).run(quick=True, audio_dir="synthetic", n_segments=500,
+                                    n_updates=2, progress=False)
+    assert (synthetic.attrs["n_train_files"], synthetic.attrs["n_short_files"],
+            synthetic.attrs["n_quiet_files"]) == (0, 0, 0)

@@ -376,9 +376,10 @@ def test_synthetic_audio_at_the_default_rate_and_unit_rms():
     from stimuli.audio import harmonic_ensemble
     from studies._auditory import load_audio
 
-    X, rate, source, n_files = load_audio(None, "*.wav", None, 64, 5, 0.0,
-                                          np.random.default_rng(3))
-    assert rate == 8000.0 and n_files == 0 and "not speech" in source
+    X, rate, source, files = load_audio(None, "*.wav", None, 64, 5, 0.0,
+                                        np.random.default_rng(3))
+    assert rate == 8000.0 and "not speech" in source
+    assert files == dict(n_files=0, n_train_files=0, n_short_files=0, n_quiet_files=0)
     np.testing.assert_array_equal(X, harmonic_ensemble(5, 64, sample_rate=8000.0,
                                                        seed=np.random.default_rng(3)))
     Y, rate, _, _ = load_audio(None, "*.wav", 16000.0, 64, 5, 0.0, np.random.default_rng(3),

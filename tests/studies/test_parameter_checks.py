@@ -132,6 +132,9 @@ def test_images_checks(tmp_path):
         check_images([1.0, 2.0])
     with pytest.raises(TypeError, match="images must be a numeric array"):
         check_images([[1.0, 2.0], [3.0]])
+    check_images(np.zeros((16, 16), np.uint8))  # scaled by 255 as a file's pixels are
+    with pytest.raises(ValueError, match="images is an array of int64"):  # load_images' check
+        check_images(np.zeros((16, 16), np.int64))
     with pytest.raises(TypeError, match="prewhitened must be a bool, got 'yes'"):
         check_images("skimage", prewhitened="yes")
     # the message of stimuli.load_images for a missing path

@@ -463,6 +463,8 @@ def test_recordings_without_an_excerpt_are_never_the_held_out_ones(tmp_path, see
     # 9 not held out (it said 9: with FSDD, 278 of which 79 give no excerpt)
     assert (ds.attrs["n_files"], ds.attrs["n_train_files"], ds.attrs["n_eval_files"]) == \
         (10, 2, 1)
+    # and the 7 others are said to be skipped, and why: 5 shorter than an excerpt, 2 silent
+    assert (ds.attrs["n_short_files"], ds.attrs["n_quiet_files"]) == (5, 2)
     for path in list(tmp_path.glob("long*.wav"))[1:]:
         path.unlink()
     with pytest.raises(ValueError, match=r"excerpt_length=128 samples: .* holds 1 "
@@ -518,6 +520,8 @@ def test_a_recording_quieter_than_min_rms_is_never_the_held_out_one(tmp_path, se
     ds = get_study(NAME).run(quick=True, seed=seed, audio_dir=str(tmp_path), **small)
     # round(0.1 * 2 recordings with an excerpt) -> 1 held out, the other trained on
     assert (ds.attrs["n_files"], ds.attrs["n_eval_files"]) == (5, 1)
+    assert (ds.attrs["n_train_files"], ds.attrs["n_short_files"],
+            ds.attrs["n_quiet_files"]) == (1, 0, 3)
 
 
 def test_silent_recordings_are_called_silent_not_too_short(tmp_path):
