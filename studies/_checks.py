@@ -9,7 +9,8 @@ import os
 
 import numpy as np
 
-__all__ = ["check_images", "child_seeds", "image_source_attr", "path_attr"]
+__all__ = ["check_grating_drive", "check_images", "child_seeds", "image_source_attr",
+           "path_attr"]
 
 
 def check_images(images, prewhitened=None, name: str = "images") -> None:
@@ -55,6 +56,44 @@ def check_images(images, prewhitened=None, name: str = "images") -> None:
     from stimuli.images import _integer_pixels
 
     _integer_pixels(images, name)  # 64-bit integer pixels are refused
+
+
+def check_grating_drive(lam, contrast, shape, contrast_name: str) -> None:
+    """Refuse a ``lam`` that no grating of amplitude ``contrast`` can exceed.
+
+    A grating of amplitude ``c`` on an ``h x w`` patch has norm at most
+    ``c * sqrt(h * w)``, so it drives a unit-norm atom by ``|<d, x>|`` no more
+    than that: with ``lam`` at or above it every LCA code is zero, whatever
+    the dictionary. Checked before the dictionary is learned (minutes for a
+    full run), where the studies' own check, after the grating protocol,
+    would find no responsive unit.
+
+    Parameters
+    ----------
+    lam : float
+        The LCA threshold (units of X).
+    contrast : float
+        The grating amplitude (units of X).
+    shape : tuple of int or None
+        ``(h, w)`` of the patch; None (not known yet) skips the check.
+    contrast_name : str
+        The study's name of ``contrast``, for the message.
+
+    Raises
+    ------
+    ValueError
+        When ``lam >= contrast * sqrt(h * w)``.
+    """
+    if shape is None:
+        return
+    h, w = shape
+    bound = float(contrast) * float(np.sqrt(h * w))
+    if lam >= bound:
+        raise ValueError(f"lam={lam!r} is at least the largest drive |<d, x>| = "
+                         f"{contrast_name} * sqrt(pixels) = {bound:.3g} that a grating of "
+                         f"{contrast_name}={contrast!r} gives a unit-norm atom on the {h}x{w} "
+                         f"patch: no unit can respond; lower lam below {bound:.3g} or raise "
+                         f"{contrast_name}")
 
 
 def child_seeds(seed, n: int) -> list:

@@ -192,7 +192,7 @@ def run(
         drifting gratings; 1 by construction, see the module docstring), and
         the rest.
     """
-    from studies._checks import child_seeds
+    from studies._checks import check_grating_drive, child_seeds
     from studies._learned import (check_dictionary_source, default_updates,
                                   dictionary_patch_shape, images_attr, learned_dictionary)
     from studies._defaults import quick_default
@@ -241,6 +241,8 @@ def run(
     shape = dictionary_patch_shape(dictionary, quick=quick)
     if shape is not None:
         _check_sparse_pixels(sparse_pixels, shape)
+    # lam=1e6 learned the dictionary (minutes for the full run) before no unit answered
+    check_grating_drive(lam, grating_contrast, shape, "grating_contrast")
     parameters_checked()  # a sweep's pre-flight stops here, before any work
     atoms, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
                                              n_updates=n_updates, progress=progress)

@@ -623,6 +623,9 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     paths = []
     n = ds.sizes["kernel"]
     source = ds.attrs.get("source", "")
+    # audio_dir="synthetic" learns from harmonic stacks, not speech: the titles said speech
+    sound = _sound(ds.attrs)
+    names = dict(CONTROL_NAMES, learned=f"learned on {sound}")
 
     fig = plot_kernel_grid(
         plt, ds, f"{n} convolutional kernels (stride 1, {_coder(ds.attrs)}) sorted "
@@ -641,14 +644,14 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
                                    ds.attrs["sample_rate"])["spectrum"].values
         im = spectrum_image(ax, spec, f_khz, n)
         ax.set_xlabel("frequency (kHz)")
-        ax.set_title(f"{CONTROL_NAMES.get(str(control), str(control))}\nmedian power in band "
+        ax.set_title(f"{names.get(str(control), str(control))}\nmedian power in band "
                      f"{float(ds['control_median_concentration'].sel(control=control)):.2f}",
                      fontsize=9)
     axes[0].set_ylabel("kernel (sorted by peak frequency)")
     fig.colorbar(im, ax=axes, label="amplitude (dB re each kernel's peak)")
     paths.append(save_figure(fig, outdir / f"{NAME}_spectra.png"))
 
-    slopes = ", ".join(f"{CONTROL_NAMES.get(str(c), str(c))} {float(s):.2f}"
+    slopes = ", ".join(f"{names.get(str(c), str(c))} {float(s):.2f}"
                        for c, s in zip(ds["control"].values, ds["control_slope"].values))
     fig = plot_bandwidth(plt, ds, length=ds.attrs["kernel_size"], span="kernel",
                          title=f"bandwidth vs centre frequency\nslopes: {slopes}",
@@ -660,6 +663,12 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         paths.append(save_figure(_rate_distortion_figure(plt, ds),
                                  outdir / f"{NAME}_rate_distortion.png"))
     return paths
+
+
+def _sound(attrs) -> str:
+    """What the kernels were learned from, as the figures name it: "speech", or
+    "synthetic sounds" for ``audio_dir="synthetic"`` (harmonic stacks)."""
+    return "synthetic sounds" if attrs.get("audio_dir") == "synthetic" else "speech"
 
 
 def _rate_distortion_figure(plt, ds):
@@ -688,7 +697,8 @@ def _rate_distortion_figure(plt, ds):
     plain_log_ticks(ax.yaxis)
     ax.set_xlabel("signal-to-residual ratio (dB)")
     ax.set_ylabel("non-zero coefficients per second")
-    ax.set_title("held-out speech: coefficients needed per fidelity (counts, not bits)",
+    ax.set_title(f"held-out {_sound(ds.attrs)}: coefficients needed per fidelity (counts, "
+                 "not bits)",
                  fontsize=9)
     ax.legend(fontsize=8)
     return fig

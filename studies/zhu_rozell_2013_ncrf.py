@@ -270,6 +270,7 @@ def run(
         alone, has NaN), a fraction NaN when no unit has one; ``n_units``;
         every parameter.
     """
+    from studies._checks import check_grating_drive
     from studies._defaults import quick_default
     from studies._learned import (check_dictionary_source, default_updates,
                                   dictionary_patch_shape, images_attr, learned_dictionary)
@@ -317,6 +318,9 @@ def run(
                          f"{shape[0]}x{shape[1]} patch (at least margin pixels inside the "
                          f"outermost pixel centres, 0 and side - 1, along both axes); margin "
                          f"must be <= {(min(shape) - 1) / 2:g}")
+    # lam=1e6 learned the dictionary (minutes for the full run) before no unit answered the
+    # gratings of the lowest contrast, which find the units' preferences
+    check_grating_drive(lam, float(con[0]), shape, "min(contrasts)")
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     from v1model.analysis import (cross_orientation_suppression, end_stopping, fit_gabor,

@@ -258,3 +258,29 @@ def test_few_spikes_warning_words_each_case_right():
                                 category=RuntimeWarning)
         ds = spiking_lca(np.array([[1.0, 0.0]]), np.eye(2), 0.1, **kw)
     assert abs(float(ds["code"][0, 0]) - 0.9) <= 0.01 / 0.035  # within one spike's worth
+
+
+def test_importing_brian2_keeps_the_callers_warning_display():
+    """Brian2's first import calls logging.captureWarnings(True): every later warning
+    went to its logger, printed as "WARNING    file:line: RuntimeWarning: ...", the
+    source line and "[py.warnings]"; the v1model command printed spiking-lca's second
+    warning (the no-inhibition control's) that way, after the first as its own line.
+    Run in a fresh interpreter: Brian2 may be imported here already."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, warnings\n"
+        "def show(message, category, filename, lineno, file=None, line=None):\n"
+        "    print(f'caller: {message}', file=sys.stderr)\n"
+        "warnings.showwarning = show\n"
+        "from v1model.spiking._brian import import_brian2\n"
+        "import_brian2()\n"
+        "warnings.warn('after brian2', RuntimeWarning)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "caller: after brian2" in done.stderr, done.stderr
+    assert "[py.warnings]" not in done.stderr, done.stderr

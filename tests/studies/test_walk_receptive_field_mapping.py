@@ -59,7 +59,9 @@ def test_gratings_no_unit_answers_are_refused_by_name_before_the_noise_mapping(
         gabor_dictionary, monkeypatch):
     """grating_contrast=0.001 (far below lam=0.15): the run mapped every RF with noise,
     then failed with "orientation must not be empty, got shape (0,)", a parameter the
-    user never gave."""
+    user never gave. (0.001 is now refused before the dictionary is loaded: no grating of
+    it can pass lam, see below; one of 0.02 could, 0.02 * 8 = 0.16 > 0.15, but these
+    Gabors take too small a share of it.)"""
     import v1model.analysis
 
     def no_mapping(*args, **kwargs):
@@ -67,9 +69,9 @@ def test_gratings_no_unit_answers_are_refused_by_name_before_the_noise_mapping(
 
     monkeypatch.setattr(v1model.analysis, "map_receptive_fields", no_mapping)
     with pytest.raises(ValueError, match=r"no unit responds to gratings of "
-                                         r"grating_contrast=0\.001 with lam=0\.15"):
+                                         r"grating_contrast=0\.02 with lam=0\.15"):
         get_study("receptive-field-mapping").run(quick=True, dictionary=gabor_dictionary,
-                                                 grating_contrast=0.001, progress=False,
+                                                 grating_contrast=0.02, progress=False,
                                                  **SMALL)
 
 
@@ -192,3 +194,28 @@ def test_saved_results_label_codes_in_units_of_x_and_the_mapped_rfs_dimensionles
         np.testing.assert_allclose(two[var].values, one[var].values, rtol=1e-5, atol=1e-9,
                                    err_msg=var)
     assert float(one["max_response"].max()) > 0.01  # the codes compared are not all zero
+
+
+@pytest.mark.parametrize("quick, side", [(True, 8), (False, 16)])
+def test_a_lam_no_grating_can_pass_is_refused_before_learning(monkeypatch, quick, side):
+    """lam=1e6 learned the dictionary (minutes for the full run) and fitted its atoms,
+    then failed with "no unit responds to gratings": a grating of amplitude c on an
+    h x w patch drives a unit-norm atom by at most c * sqrt(h * w) (every pixel +-c)."""
+    from v1model.sweep import SpecError, check_points, parse_spec
+
+    _never_learn(monkeypatch)
+    bound = 0.1 * side  # grating_contrast 0.1 times sqrt(side * side)
+    message = (rf"lam={bound!r} is at least the largest drive .* = {bound:.3g} that a "
+               rf"grating of grating_contrast=0\.1 gives a unit-norm atom on the "
+               rf"{side}x{side} patch: no unit can respond")
+    with pytest.raises(ValueError, match=message):
+        get_study("receptive-field-mapping").run(quick=quick, lam=bound, progress=False)
+    spec = parse_spec({"study": "receptive-field-mapping", "quick": quick,
+                       "sweep": {"lam": [0.15, 1e6]}, "executor": {"kind": "serial"}})
+    with pytest.raises(SpecError, match=r"point 1 \(lam=1000000\.0\) is refused by the "
+                                        r"study: ValueError: lam=1000000\.0 is at least"):
+        check_points(spec)
+    # just below the bound a unit whose atom is the grating itself can still respond
+    spec = parse_spec({"study": "receptive-field-mapping", "quick": quick,
+                       "sweep": {"lam": [0.99 * bound]}, "executor": {"kind": "serial"}})
+    assert check_points(spec) == 1

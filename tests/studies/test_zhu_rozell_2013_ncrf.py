@@ -414,3 +414,31 @@ def test_saved_responses_are_in_units_of_x(tmp_path):
     for var in responses:
         np.testing.assert_allclose(two[var].values, 2.0 * one[var].values, rtol=1e-6,
                                    atol=1e-9, err_msg=var)
+
+
+@pytest.mark.parametrize("quick, side", [(True, 8), (False, 16)])
+def test_a_lam_no_grating_of_the_lowest_contrast_can_pass_is_refused_before_learning(
+        monkeypatch, quick, side):
+    """lam=1e6 learned the dictionary (minutes for the full run) and fitted its atoms,
+    then failed with "no candidate unit responds": a grating of amplitude c on an h x w
+    patch drives a unit-norm atom by at most c * sqrt(h * w) (every pixel +-c)."""
+    from studies import get_study
+    from v1model.sweep import SpecError, check_points, parse_spec
+
+    _never_learn(monkeypatch)
+    # the lowest contrast finds the units' preferences, in whatever order it is given
+    bound = 0.2 * side
+    with pytest.raises(ValueError, match=rf"lam={bound!r} is at least the largest drive .* = "
+                                         rf"{bound:.3g} that a grating of min\(contrasts\)="
+                                         rf"0\.2 gives a unit-norm atom on the {side}x{side} "
+                                         rf"patch: no unit can respond"):
+        get_study("zhu-rozell-2013-ncrf").run(quick=quick, lam=bound, contrasts=[1.0, 0.2],
+                                              progress=False)
+    spec = parse_spec({"study": "zhu-rozell-2013-ncrf", "quick": quick,
+                       "sweep": {"lam": [0.1, 1e6]}, "executor": {"kind": "serial"}})
+    with pytest.raises(SpecError, match=r"point 1 \(lam=1000000\.0\) is refused by the "
+                                        r"study: ValueError: lam=1000000\.0 is at least"):
+        check_points(spec)
+    spec = parse_spec({"study": "zhu-rozell-2013-ncrf", "quick": quick,
+                       "sweep": {"lam": [0.099 * side]}, "executor": {"kind": "serial"}})
+    assert check_points(spec) == 1

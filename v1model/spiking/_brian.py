@@ -36,13 +36,26 @@ SYNAPSE_BYTES = 65
 
 
 def import_brian2():
-    """Import Brian2 lazily (the ODE code paths never need it)."""
+    """Import Brian2 lazily (the ODE code paths never need it).
+
+    Brian2's first import sends every later warning of the process to its
+    logger (``logging.captureWarnings(True)``), which prints it as
+    ``WARNING    file:line: Category: message``, the source line and
+    ``[py.warnings]``, in place of ``warnings.showwarning`` as the caller had
+    set it: the ``v1model`` command printed the spiking LCA's second warning
+    of a run that way, after the first as its own one-line message. The
+    caller's ``warnings.showwarning`` is put back.
+    """
+    import warnings
+
+    shown = warnings.showwarning
     try:
         import brian2
     except ImportError as exc:  # pragma: no cover - brian2 is a dependency
         raise ImportError(
             "the spiking simulators need Brian2: pip install 'brian2>=2.7'"
         ) from exc
+    warnings.showwarning = shown
     return brian2
 
 
