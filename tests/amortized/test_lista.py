@@ -1148,7 +1148,8 @@ def test_a_last_update_that_blows_the_network_up_is_refused():
     net = LISTA(200, 0.3, parametrization="step", objective="lasso", n_steps=2,
                 learning_rate=0.99 / L, batch_size=20, progress=False)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's overflow in the layers
+        # NumPy's overflow in the layers printed RuntimeWarnings before the error
+        warnings.simplefilter("error", RuntimeWarning)
         with pytest.raises(FloatingPointError, match=r"LISTA training diverged at step 2: "
                                                      r"loss .*; lower learning_rate"):
             net.fit(X, D, seed=0)
@@ -1157,3 +1158,109 @@ def test_a_last_update_that_blows_the_network_up_is_refused():
     # one step fewer is stable: the check refuses only what overflows
     net.n_steps = 1
     assert np.all(np.isfinite(net.fit(X, D, seed=0).encode(X)))
+
+
+def _random_problem():
+    """``(X, D, 1 / L)``: 400 Gaussian signals of 16 features, 32 unit-norm Gaussian atoms."""
+    from v1model.inference._common import STEP_MARGIN, spectral_norm_gram
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((400, 16))
+    D = rng.standard_normal((32, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    return X, D, 1.0 / (spectral_norm_gram(D) * STEP_MARGIN)
+
+
+def test_a_training_that_blows_up_raises_without_numpy_warnings():
+    # 150 Step-LISTA layers at the accepted learning_rate 0.99 / L overflow at the third
+    # step: NumPy's "overflow encountered in matmul" (from _slista) came before the error
+    X, D, inverse_L = _random_problem()
+    net = LISTA(150, 0.1, parametrization="step", learning_rate=0.99 * inverse_L,
+                n_steps=300, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(FloatingPointError, match=r"LISTA training diverged at step 2: "
+                                                     r"loss nan; lower learning_rate"):
+            net.fit(X, D, seed=0)
+
+
+def test_encode_overflow_blames_the_weights_when_x_is_moderate():
+    # steps 50 / L amplify the codes layer after layer: the message blamed "values of X up
+    # to near its largest number" for X of at most 3.2
+    X, D, _ = _random_problem()
+    net = LISTA(60, 0.1, parametrization="step").initialize(D)
+    net.step_size_ = 50 * net.step_size_
+    x_max = np.abs(X[:40].astype(np.float32)).max()
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(ValueError) as info:
+        net.encode(X[:40])
+    message = str(info.value)
+    assert f"although X is moderate (values up to |X| = {x_max:.3g})" in message
+    assert "step_size_" in message and "near its largest number" not in message
+    full = LISTA(60, 0.1).initialize(D)
+    full.lateral_weight_ = 50 * full.lateral_weight_
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(
+            ValueError, match=r"X is moderate .*encoder_weight_ and lateral_weight_ amplify"):
+        full.encode(X[:40])
+
+
+def test_partial_fit_names_the_network_dictionary_for_wrong_features():
+    # the caller never passed D to partial_fit: the message said "but D has 16 features"
+    X, D, _ = _random_problem()
+    net = LISTA(3, 0.1, n_steps=5, progress=False).fit(X, D, seed=0)
+    for kwargs, name in (({}, "X"), ({"X_val": X[:20, :10]}, "X_val")):
+        data = X[:, :10] if name == "X" else X
+        with pytest.raises(ValueError, match=rf"^{name} has 10 features per sample \(shape "
+                                             r"\(\d+, 10\)\) but the network's dictionary_ "
+                                             r"has 16 features per atom \(shape \(32, 16\)\)"):
+            net.partial_fit(data, seed=1, **kwargs)
+    assert net.history_.attrs["n_steps"] == 5  # nothing trained by the refused calls
+
+
+def test_fit_takes_a_one_sample_x_val_as_it_takes_x():
+    # fit took X[0] as one sample but refused X_val=X[0] ("must have 2 dimension(s)")
+    X, D, _ = _random_problem()
+    net = LISTA(3, 0.1, objective="lasso", n_steps=5, dtype="float64",
+                progress=False).fit(X, D, X_val=X[0], seed=0)
+    assert net.history_["validation_loss"].values[-1] == pytest.approx(
+        net.lasso_objective(X[:1]), rel=1e-12)
+    again = LISTA(3, 0.1, objective="lasso", n_steps=5, dtype="float64", progress=False)
+    again.fit(X, D, X_val=X[:1], seed=0)
+    np.testing.assert_array_equal(again.history_["validation_loss"].values,
+                                  net.history_["validation_loss"].values)
+
+
+def test_deep_step_lista_that_trains_its_steps_negative_warns(patch_problem):
+    # learning_rate = 0.05 is 0.63 / L, under the refused 1 / L, yet 20 Step-LISTA layers
+    # drove the first steps to -0.5 / L (a gradient ascent on the data term with a negative
+    # threshold) and ended with a held-out objective above its start (1.87 -> 1.90,
+    # through 6.0): fit returned without a word
+    X_train, X_test, D, lam = patch_problem
+    net = LISTA(20, lam, parametrization="step", objective="lasso", n_steps=300,
+                learning_rate=0.05, progress=False)
+    with pytest.warns(UserWarning, match=r"LISTA training at learning_rate=0.05 failed: \d+ "
+                                         r"of the 20 learned steps step_size_ are at or below "
+                                         r"zero \(down to -[\d.]+ / L\)"):
+        net.fit(X_train, D, X_val=X_test, seed=0)
+    assert np.any(net.step_size_ <= 0)
+    validation = net.history_["validation_loss"].values
+    assert validation[-1] > validation[0]  # worse than the untrained network (ISTA)
+
+
+def test_a_loss_that_ends_far_above_its_start_warns():
+    # 30 Step-LISTA layers at 0.9 / L (minibatches of 20): every step stays positive (the
+    # smallest 1.9 / L) but the held-out objective goes from 1.59 to ~1e8 without overflowing
+    X, D, inverse_L = _random_problem()
+    settings = dict(parametrization="step", objective="lasso", n_steps=100, batch_size=20,
+                    learning_rate=0.9 * inverse_L, progress=False)
+    with pytest.warns(UserWarning, match=r"failed: the validation loss rose from 1.591 at the "
+                                         r"start \(the untrained network\) to ") as record:
+        net = LISTA(30, 0.1, **settings).fit(X, D, X_val=X[:50], seed=0)
+    assert "step_size_" not in str(record[0].message) and np.all(net.step_size_ > 0)
+    validation = net.history_["validation_loss"].values
+    assert validation[-1] > 2 * validation[0]
+    # 10 layers at the same rate train (1.92 -> 1.70): no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net = LISTA(10, 0.1, **settings).fit(X, D, X_val=X[:50], seed=0)
+    validation = net.history_["validation_loss"].values
+    assert validation[-1] < validation[0]

@@ -40,16 +40,30 @@ def _best_match(true, learned):
 
 
 def test_planted_kernels_are_recovered():
+    # the learner's seed is not the data's: its initial kernels, Gaussian and drawn first
+    # from default_rng(seed) as the planted ones are, would be the planted kernels: with
+    # seed=0 on both, learning started at the answer
     true, X = _planted_signals(seed=0)
     ds = learn_kernels(X, 4, 12, lam=0.1, n_updates=100, batch_size=8, crop_size=128,
-                       seed=0, progress=False)
+                       seed=1, progress=False)
     match = _best_match(true, ds["kernels"].values)
-    # measured: 1.0 for all four, after 100 updates as after 200 (seeds 0-6 of the data,
-    # 200 updates: 2-4 of 4 above 0.95, the others stuck as truncated shifts, a known
-    # local optimum of convolutional learning)
-    assert np.sum(match > 0.95) >= 3 and match.mean() > 0.9, match
+    # measured: 0.93, 0.99, 0.92, 0.98 (learner seeds 1-4: mean 0.92-0.96, 2-3 of 4 above
+    # 0.95; seed 1 after 200 updates the same; the others stuck as truncated shifts, a
+    # known local optimum of convolutional learning)
+    assert np.sum(match > 0.95) >= 2 and match.mean() > 0.9, match
     control = _best_match(true, unit_kernels(np.random.default_rng(100), (4, 12)))
     assert control.mean() < 0.8, control
+    # the learning lowered the reconstruction error ||x - Phi a||^2 / ||x||^2 of its
+    # crops to near that of the planted kernels' own LASSO codes of the whole signals
+    # (0.0069; random unit kernels 0.040): measured 0.037 over the first 5 updates, 0.017
+    # over the last 10. The kernel step divided by each kernel's usage and the
+    # renormalisation hid a flipped residual from the match above (it passed), not here
+    error = ds["reconstruction_error"].values
+    codes = encode(X, true, 0.1, method="fista")
+    planted = ConvolutionalDictionary(true, X.shape[1:], dtype=np.float64)
+    floor = np.sum((X - planted.synthesize(codes)) ** 2) / np.sum(X ** 2)
+    assert error[-10:].mean() < 0.6 * error[:5].mean(), error
+    assert error[-10:].mean() < 4 * floor, (error[-10:], floor)
 
 
 def test_planted_kernels_are_recovered_from_matching_pursuit_spikes():
