@@ -150,6 +150,9 @@ def run(
         ``active_per_patch``, ``objective``, ``lca_converged``,
         ``gabor_fraction``; ``dictionary`` (atom, y, x); ``gabor_r2_atom``
         (atom); ``learning_error`` (update); parameters in ``attrs``.
+        Coordinates: ``atom`` (index), ``y`` and ``x`` (pixel indices, units
+        "pixel") and ``update`` (the learner's index of each recorded
+        minibatch update; empty with ``n_updates=0``), kept by a sweep.
     """
     from stimuli import sample_patches
     from studies._checks import check_images, image_source_attr
@@ -197,9 +200,11 @@ def run(
         D, history = learn_dictionary(X_train, n_atoms, lam=lam, n_updates=n_updates,
                                       batch_size=batch_size, seed=rng, progress=progress)
         learning_error = history["reconstruction_error"].values
+        updates = history["update"].values
     else:
         D = init_dictionary(X_train, n_atoms, "data", seed=rng)
         learning_error = np.zeros(0)
+        updates = np.zeros(0, dtype=int)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
@@ -255,6 +260,15 @@ def run(
             "learning_error": (("update",), learning_error, {
                 "long_name": "mean over each training minibatch of ||x - D^T a||^2 / ||x||^2",
                 "units": "1"}),
+        },
+        # the sweep keeps a point's coordinates (and aligns points on them): without them
+        # its sweep.nc had atom, y, x and update as bare positions
+        coords={
+            "atom": ("atom", np.arange(n_atoms)),
+            "y": ("y", np.arange(patch_size), {"units": "pixel"}),
+            "x": ("x", np.arange(patch_size), {"units": "pixel"}),
+            "update": ("update", updates,
+                       {"long_name": "index of the minibatch update, from 0"}),
         },
         attrs={
             "study": NAME, "title": TITLE, "reference": REFERENCE, "quick": int(quick),

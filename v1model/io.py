@@ -1010,8 +1010,10 @@ def continue_history(previous: xr.Dataset | None, history: xr.Dataset, *,
         ``<name>_per_call``, one value per call, in order, and
         ``changed_between_calls`` names them (comma-separated; ``""`` when
         none did; a ``wall_time`` gets its list but is not named there, as it
-        differs in every call); a ``previous`` continued before these were kept
-        gets none.
+        differs in every call); a setting that only some calls have (e.g.
+        ``inference_params.tol`` of an L1 call continued with the Cauchy prior)
+        is listed too, None for the calls without it; a ``previous`` continued
+        before these were kept gets none.
 
     Raises
     ------
@@ -1060,10 +1062,17 @@ def continue_history(previous: xr.Dataset | None, history: xr.Dataset, *,
     # lam = 0.2 for every update, and what made it was lost
     if "updates_per_call" not in previous.attrs or CHANGED_ATTR in previous.attrs:
         changed = []
-        for key, value in history.attrs.items():
-            if key in _AGGREGATED_ATTRS or key in first_call or key.endswith("_per_call"):
+        # an earlier call's setting that this call has not (inference_params.tol of an
+        # L1 call continued with prior="cauchy") was lost with the attrs of that call
+        earlier = [key for key in previous.attrs if not key.endswith("_per_call")] + [
+            key[: -len("_per_call")] for key in previous.attrs if key.endswith("_per_call")]
+        keys = list(history.attrs) + [key for key in dict.fromkeys(earlier)
+                                      if key not in history.attrs]
+        for key in keys:
+            if (key in _AGGREGATED_ATTRS or f"{key}_per_call" in _AGGREGATED_ATTRS
+                    or key in first_call or key.endswith("_per_call")):
                 continue
-            values = _per_call(previous.attrs, key, len(before)) + [value]
+            values = _per_call(previous.attrs, key, len(before)) + [history.attrs.get(key)]
             if not all(_same_attr(v, values[0]) for v in values[1:]):
                 out.attrs[f"{key}_per_call"] = values
                 if key not in _MEASURED_ATTRS:  # a setting, not a measurement

@@ -195,6 +195,21 @@ class SparseCodingNetwork(SavedAsDataset):
         if self.dictionary is None:
             raise RuntimeError("the network has no dictionary yet: call learn() first or pass one")
 
+    def _check_features(self, X) -> None:
+        """Refuse ``X`` whose rows are not the network's patches, naming ``patch_shape``:
+        the backends' check named a ``D`` the caller never gave. Other malformed ``X``
+        is left to the backends' own validation."""
+        try:
+            shape = np.shape(X)
+        except ValueError:  # ragged rows: the backends say what is wrong
+            return
+        if len(shape) in (1, 2) and shape[-1] != self.n_features:
+            h, w = self.patch_shape
+            raise ValueError(
+                f"X has {shape[-1]} features per sample (shape {shape}) but the network's "
+                f"patches are {h}x{w} = {self.n_features} pixels (patch_shape {(h, w)}); "
+                f"expected X of shape (n_samples, {self.n_features})")
+
     # --------------------------------------------------------------- encode
     def encode(self, X, backend: str = "ode", **kwargs):
         """Codes of ``X`` (n_samples, n_features) -> (n_samples, n_atoms).
@@ -208,7 +223,15 @@ class SparseCodingNetwork(SavedAsDataset):
             (``method="lca"``, default) or any other method of
             :func:`v1model.inference.encode` (``"cd"``, ``"fista"``, ``"active_set"``,
             ``"omp"``, ...); for the Cauchy prior, quasi-Newton MAP inference.
-            ``"spiking"``: the Brian2 spiking LCA.
+            ``"spiking"``: the Brian2 spiking LCA
+            (:func:`v1model.spiking.spiking_lca`): its codes are spike counts,
+            so they come within about one spike per counting window of the
+            non-negative LASSO codes (the ODE backend's fixed point, for
+            ``threshold="nonneg"``): ``|code - LASSO|`` up to about
+            ``tau / ((1 - transient_fraction) * duration)``, e.g. 0.029 for
+            ``duration=0.5`` at the default ``tau`` (10 ms) and
+            ``transient_fraction`` (0.3); it shrinks as ``1 / duration``, so a
+            longer ``duration`` tightens it (1 s by default: ~0.014).
         **kwargs
             Passed to the backend (e.g. ``method``, ``n_steps``, ``dtype``).
             On the ODE backend ``lam`` overrides the network's own value for
@@ -235,12 +258,14 @@ class SparseCodingNetwork(SavedAsDataset):
         RuntimeError
             When the network has no dictionary yet.
         ValueError
-            For an unknown ``backend`` or ``method``, keyword arguments
+            For ``X`` whose number of features is not the network's
+            ``patch_shape``'s, an unknown ``backend`` or ``method``, keyword arguments
             that do not apply to this network or method, or a ``threshold``
             that contradicts ``positive``.
         """
         self._require_dictionary()
         check_choice(backend, "backend", tuple(BACKENDS))
+        self._check_features(X)
         module, func = BACKENDS[backend].split(":")
         return getattr(importlib.import_module(module), func)(self, X, **kwargs)
 
@@ -282,8 +307,9 @@ class SparseCodingNetwork(SavedAsDataset):
             and ``record_every_per_call`` (one per call, in order: the
             ``update`` index's spacing changes where they differ); a setting
             that changed between calls (``lam``, ``lr``, ``seed``, ...) also
-            has ``<name>_per_call``, one value per call, all of them named in
-            ``changed_between_calls``
+            has ``<name>_per_call``, one value per call (None for a call
+            without it, e.g. ``inference_params.tol`` of a Cauchy call), all
+            of them named in ``changed_between_calls``
             (:func:`v1model.io.continue_history`).
 
         Raises

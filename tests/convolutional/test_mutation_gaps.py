@@ -567,7 +567,7 @@ def test_mp_learning_counts_crops_short_of_their_target(kwargs, short, sign):
 @pytest.mark.parametrize("threshold", ["soft", "nonneg"])
 def test_spiking_backend_receives_the_spec(threshold, monkeypatch):
     """backend="spiking" passes the kernels (soft: ON and OFF units, [K; -K]), lam,
-    stride, boundary and tau as tau_m (the network's own unless given) to
+    stride, boundary and tau (the network's own unless given) as tau to
     spiking_convolutional_lca, and a soft code is ON minus OFF rates."""
     import xarray as xr
 
@@ -592,8 +592,9 @@ def test_spiking_backend_receives_the_spec(threshold, monkeypatch):
     want = kernels if threshold == "nonneg" else np.concatenate([kernels, -kernels])
     np.testing.assert_array_equal(k1, want)
     assert (lam1, lam2) == (0.4, 0.7)
-    assert kw1 == dict(stride=(2,), boundary="valid", duration=0.5, tau_m=0.02)
-    assert kw2 == dict(stride=(2,), boundary="valid", tau_m=0.03)
+    # as tau, the alias of tau_m, so that an error about it names the network's tau
+    assert kw1 == dict(stride=(2,), boundary="valid", duration=0.5, tau=0.02)
+    assert kw2 == dict(stride=(2,), boundary="valid", tau=0.03)
     rates = np.arange(2 * len(k1) * 9, dtype=float).reshape(2, len(k1), 9)
     expected = rates if threshold == "nonneg" else rates[:, :3] - rates[:, 3:]
     np.testing.assert_array_equal(codes, expected)

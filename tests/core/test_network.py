@@ -400,3 +400,19 @@ def test_spec_numbers_read_from_a_result_are_accepted(dictionary):
         SparseCodingNetwork(dictionary, lam=np.array(-0.1))
     with pytest.raises(TypeError, match="lam must be a real number"):
         SparseCodingNetwork(dictionary, lam=np.array([0.1]))  # 1-d: not a scalar
+
+
+@pytest.mark.parametrize("backend", ["ode", "spiking"])
+def test_encode_names_the_networks_patches_for_x_of_other_features(backend):
+    # the check of X against the dictionary said "D has 64 features", a D the caller of
+    # net.encode never gave; refused before any simulator runs
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((32, 64))
+    net = SparseCodingNetwork(D / np.linalg.norm(D, axis=1, keepdims=True), lam=0.1)
+    with pytest.raises(ValueError, match=r"^X has 256 features per sample \(shape \(3, 256\)\) "
+                       r"but the network's patches are 8x8 = 64 pixels") as info:
+        net.encode(np.zeros((3, 256)), backend=backend)
+    assert "D has" not in str(info.value)
+    with pytest.raises(ValueError, match=r"^X has 16 features per sample \(shape \(16,\)\)"):
+        net.encode(np.zeros(16), backend=backend)
+    assert net.encode(np.zeros(64), backend="ode").shape == (1, 32)  # one sample is fine

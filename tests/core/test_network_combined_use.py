@@ -151,3 +151,24 @@ def test_a_dictionary_learned_twice_records_each_calls_settings(tmp_path, rng):
 
     assert json.loads(attrs["prior_per_call"]) == ["l1", "l1", "cauchy"]
     assert json.loads(attrs["seed_per_call"]) == [0, 1, "None"]
+
+
+def test_a_setting_of_an_earlier_call_only_is_kept_per_call(tmp_path, rng):
+    """An L1 call records inference_params.tol, a Cauchy call has no such setting: the
+    per-call lists covered the newest call's keys alone, so continuing with
+    prior="cauchy" lost the first call's tol. It is listed, None for the call without
+    it, named as changed, kept through netCDF, and a third call extends the list."""
+    X = rng.standard_normal((300, 16))
+    net = SparseCodingNetwork(n_atoms=8, patch_shape=(4, 4), lam=0.1)
+    tol = net.learn(X, n_updates=3, batch_size=20, seed=0, progress=False).attrs[
+        "inference_params.tol"]
+    net.prior = "cauchy"
+    attrs = net.learn(X, n_updates=3, batch_size=20, seed=0, progress=False).attrs
+    assert "inference_params.tol" not in attrs  # the newest call's own attrs
+    assert attrs["inference_params.tol_per_call"] == [tol, None]
+    assert "inference_params.tol" in attrs["changed_between_calls"].split(", ")
+    net = SparseCodingNetwork.load(net.save(tmp_path / "twice.nc"))
+    net.prior = "l1"
+    attrs = net.learn(X, n_updates=2, batch_size=20, seed=0, progress=False).attrs
+    assert attrs["inference_params.tol_per_call"] == [tol, None, tol]
+    assert attrs["prior_per_call"] == ["l1", "cauchy", "l1"]

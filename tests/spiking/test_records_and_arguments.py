@@ -97,6 +97,33 @@ def test_a_bad_tau_of_the_spiking_backend_is_named_tau(convolutional):
                    progress=False)
 
 
+@pytest.mark.parametrize("convolutional", [False, True])
+def test_the_networks_own_tau_is_named_tau_by_the_spiking_backend(convolutional):
+    # the backend passed the network's tau on as tau_m: a network with tau=5e-5 was
+    # refused for "tau_m=5e-05 s", an argument the user never gave (refused before
+    # Brian2 builds anything: no compiler needed)
+    from v1model import SparseCodingNetwork
+    from v1model.convolutional import ConvolutionalNetwork
+
+    rng = np.random.default_rng(0)
+    K = rng.standard_normal((2, 4))
+    K /= np.linalg.norm(K, axis=1, keepdims=True)
+    if convolutional:
+        net = ConvolutionalNetwork(K, lam=0.3, threshold="nonneg", tau=5e-5)
+        X = rng.standard_normal((1, 16))
+    else:
+        net = SparseCodingNetwork(dictionary=K, lam=0.3, threshold="nonneg", tau=5e-5)
+        X = rng.standard_normal((1, 4))
+    with pytest.raises(ValueError, match=r"and tau=5e-05 s") as info:
+        net.encode(X, backend="spiking", duration=0.05, target="numpy", seed=0,
+                   progress=False)
+    assert "tau_m" not in str(info.value)
+    # tau_m, given by the caller, is still named tau_m
+    with pytest.raises(ValueError, match=r"and tau_m=5e-05 s"):
+        net.encode(X, backend="spiking", tau_m=5e-5, duration=0.05, target="numpy",
+                   seed=0, progress=False)
+
+
 @pytest.mark.brian2
 def test_spiking_lca_takes_tau_as_the_alias_of_tau_m():
     """The rate LCA and the network call the membrane time constant tau, and the network's

@@ -105,6 +105,20 @@ def test_spiking_backend_matches_ode_backend(problem, long_run):
     assert _rel_err(spk, ode) <= 0.10
 
 
+def test_spiking_backend_is_within_about_one_spike_of_lasso(problem, reference, long_run):
+    """What encode's docstring and the README promise: each code within about one spike
+    per counting window, tau / ((1 - transient_fraction) * duration), of the non-negative
+    LASSO's (scikit-learn), the bound halving as the duration doubles."""
+    X, D = problem
+    net = SparseCodingNetwork(D, lam=LAM, threshold="nonneg", tau=TAU_M)
+    half = net.encode(X, backend="spiking", duration=0.5, target="numpy", seed=0,
+                      progress=False)
+    for codes, duration in ((half, 0.5), (long_run["code"].values, 1.0)):
+        per_spike = TAU_M / ((1 - 0.3) * duration)
+        assert np.abs(codes - reference).max() <= per_spike  # measured 0.89x, 0.74x
+    assert np.abs(half - reference).max() > 0.5 * TAU_M / 0.35  # not far tighter
+
+
 def test_without_inhibition_rates_are_thresholded_drive(problem, reference):
     X, D = problem
     ds = spiking_lca(X, D, LAM, duration=0.5, target="numpy", seed=0, inhibition=False)

@@ -124,3 +124,23 @@ def test_warnings_of_the_lca_call_other_than_convergence_reach_the_caller(monkey
     assert [str(w.message) for w in caught] == ["an unrelated warning"]
     assert caught[0].category is UserWarning
     assert int(ds["lca_converged"]) == 0
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::UserWarning")
+def test_a_sweep_keeps_the_points_pixel_atom_and_update_coordinates(tmp_path):
+    """sweep.nc had atom, y, x and update as bare dimensions: the study's Dataset gave
+    them no coordinates, so the assembly had none to keep."""
+    from v1model.io import load_dataset
+
+    small = {"patch_size": 4, "n_updates": 3, "n_train": 200, "n_test": 20, "gabor": False}
+    run("lca-sweep", {"lam": [0.1, 0.2], "tau": [0.01, 0.02]}, params=small, quick=True,
+        executor="serial", output=tmp_path / "sweep", progress=False)
+    saved = load_dataset(tmp_path / "sweep" / "sweep.nc")
+    assert (saved["status"] == "ok").all(), saved["error"].values
+    for dim in ("y", "x"):
+        np.testing.assert_array_equal(saved[dim].values, np.arange(4))
+        assert saved[dim].attrs["units"] == "pixel"
+    np.testing.assert_array_equal(saved["atom"].values, np.arange(16))
+    # one label per learning update, as the learner's history counts them
+    np.testing.assert_array_equal(saved["update"].values, [0, 1, 2])
+    assert saved["learning_error"].dims == ("lam", "tau", "update")

@@ -1,7 +1,8 @@
 """``SparseCodingNetwork.encode(X, backend="spiking")``: the network spec on Brian2.
 
 The network's dictionary, ``lam`` and ``tau`` define a spiking LCA
-(:func:`v1model.spiking.spiking_lca`) with ``tau_m = network.tau``; the codes
+(:func:`v1model.spiking.spiking_lca`) with ``tau_m = network.tau`` (passed as
+``tau``, its alias, so that an error about it names the network's ``tau``); the codes
 returned are the firing rates scaled to code units, ``code = rate * tau_m``
 (a code of 1 is a unit firing at ``1 / tau`` Hz, 100 Hz for ``tau`` = 10 ms).
 
@@ -102,8 +103,12 @@ def refuse_unknown_arguments(kwargs: dict, simulator, fixed: set) -> None:
 
 
 def membrane_time_constant(kwargs: dict, default: float) -> None:
-    """Set ``kwargs["tau_m"]`` (s) for the spiking simulators, in place: from ``tau``,
-    the ODE backend's name of the membrane time constant, else ``default``.
+    """Give the spiking simulators the membrane time constant (s), in place: ``tau`` or
+    ``tau_m`` as the caller gave it, else ``default`` (the network's ``tau``) as ``tau``.
+
+    The simulators take ``tau`` as the alias of ``tau_m`` and name the one they were
+    given in their errors: renamed to ``tau_m`` here, a network's ``tau=5e-5`` was refused
+    as "tau_m=5e-05 s", an argument the user never gave.
 
     Raises
     ------
@@ -114,5 +119,6 @@ def membrane_time_constant(kwargs: dict, default: float) -> None:
     if "tau" in kwargs:
         if "tau_m" in kwargs:
             raise ValueError("give tau or tau_m (the same membrane time constant), not both")
-        kwargs["tau_m"] = check_positive(kwargs.pop("tau"), "tau")
-    kwargs.setdefault("tau_m", default)
+        kwargs["tau"] = check_positive(kwargs["tau"], "tau")
+    elif "tau_m" not in kwargs:
+        kwargs["tau"] = default
