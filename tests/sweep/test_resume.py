@@ -752,13 +752,33 @@ def _process_group(pgid) -> dict:
     out = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmd = (stat.parent / "cmdline").read_text().replace("\0", " ")
+            fields = stat.read_bytes().rsplit(b")", 1)[1].split()
+            if fields[0] == b"Z" or int(fields[2]) != pgid:
+                continue
+            # another user's arguments need not be UTF-8 (a latin-1 path: UnicodeDecodeError)
+            cmd = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ")
         except OSError:  # gone meanwhile
             continue
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            out[int(stat.parent.name)] = cmd
+        out[int(stat.parent.name)] = cmd.decode(errors="replace")
     return out
+
+
+def test_process_group_skips_processes_with_arguments_not_in_utf8():
+    """_process_group read every process's command line as UTF-8: any process on the
+    machine with a latin-1 argument (another user's "r\xe9sultats" folder) made the Ctrl-C
+    tests fail with a UnicodeDecodeError."""
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)",
+                              "r\xe9sultats".encode("latin-1")], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while ("sultats" not in _process_group(other.pid).get(other.pid, "")
+               and time.monotonic() < deadline):
+            time.sleep(0.05)  # until it runs python (before, the fork holds ours)
+        assert "r\ufffdsultats" in _process_group(other.pid)[other.pid]
+        assert other.pid not in _process_group(os.getpgid(0))
+    finally:
+        other.kill()
+        other.wait()
 
 
 def test_ctrl_c_while_the_dask_cluster_starts_is_quiet(study, calls, tmp_path):

@@ -436,9 +436,10 @@ def dask_setup(worker) -> None:
 
 @contextmanager
 def _sigint_held():
-    """Hold SIGINT back (block it, in the main thread) while the sweep's own dask
-    LocalCluster starts; a Ctrl-C meanwhile is raised as KeyboardInterrupt when the block
-    ends, once the cluster is up.
+    """Hold SIGINT back (block it in the main thread, where signal masks exist, and note
+    it in a handler of its own) while the sweep's own dask LocalCluster starts; a Ctrl-C
+    meanwhile goes to the handler of before (KeyboardInterrupt) when the hold ends, once
+    the cluster is up.
 
     A Ctrl-C in a terminal signals the whole process group: in the first seconds of the
     start, before :func:`dask_setup` ran in them, the worker processes were still
@@ -446,8 +447,10 @@ def _sigint_held():
     init_import_site"), and the KeyboardInterrupt stopped LocalCluster midway, leaving a
     half-made cluster whose close at exit printed more. The signal mask is inherited by
     the threads started meanwhile (dask's event loop, which starts the worker processes)
-    and by those processes, which thus never see that SIGINT either. A start that hangs
-    holds Ctrl-C back as long; SIGTERM, not held, still stops it.
+    and by those processes, which thus never see that SIGINT either. The threads started
+    before (NumPy's BLAS threads, one per core) still take it, and Python runs its handler
+    in the main thread all the same: that handler only notes the Ctrl-C meanwhile. A start
+    that hangs holds Ctrl-C back as long; SIGTERM, not held, still stops it.
     """
     import signal
     import threading
@@ -455,17 +458,31 @@ def _sigint_held():
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    from multiprocessing import resource_tracker
+    # no signal masks on Windows, nor the resource tracker (it starts with POSIX's
+    # _posixsubprocess: a ModuleNotFoundError stopped every start there): the handler
+    # below holds the Ctrl-C all the same
+    masks = hasattr(signal, "pthread_sigmask")
+    if masks:
+        from multiprocessing import resource_tracker
 
-    # started meanwhile, the resource tracker unblocks SIGINT in the thread that starts it
-    # (multiprocessing blocks, then unblocks it around the start): the main thread and the
-    # threads it started next got the signal, and the worker processes with them
-    resource_tracker.ensure_running()
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        # started meanwhile, the resource tracker unblocks SIGINT in the thread that starts
+        # it (multiprocessing blocks, then unblocks it around the start): the main thread
+        # and the threads it started next got the signal, and the worker processes with them
+        resource_tracker.ensure_running()
+    # the mask alone held nothing once another thread was running: the kernel gives the
+    # signal to a thread that does not block it (a BLAS thread), and the KeyboardInterrupt
+    # was raised in the middle of LocalCluster, whose half-made cluster was left unclosed
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if masks else None
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)  # a pending SIGINT is raised here
+        if masks:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)  # a pending SIGINT is noted here
+        signal.signal(signal.SIGINT, previous)
+        if caught:  # to the handler of before, now: KeyboardInterrupt (the sweep's own)
+            signal.raise_signal(signal.SIGINT)
 
 
 def _worker_preloads(preload, preload_argv) -> dict:
