@@ -68,19 +68,33 @@ def test_planted_kernels_are_recovered():
 
 def test_planted_kernels_are_recovered_from_matching_pursuit_spikes():
     """Smith & Lewicki's learner: spikes by matching pursuit (1% of the positions
-    are planted: about 5 spikes per crop of 128), the same kernel step."""
+    are planted: about 5 spikes per crop of 128), the same kernel step.
+
+    The learner's seed is not the data's (with seed=0 on both it started at the planted
+    kernels, best matches 1.00 after one update). From an independent start, pursuits
+    to 20 dB (1% of the energy left) learned little: best matches 0.62-0.75 on average
+    over learner seeds 1-3 after 100 updates, 0.78-0.88 after 300 at learning_rate=1
+    (the kernel gradient with these spikes matches finite differences to 1e-10): the
+    pursuit spends extra spikes on the wrong kernels until the residual is the target's
+    1%, and the residual the step follows carries little of the kernels' error. Coded
+    to 10 dB the residual keeps it, and the kernels are found."""
     true, X = _planted_signals(seed=0)
-    ds = learn_kernels(X, 4, 12, method="mp", snr_db=20.0, n_updates=100, batch_size=8,
-                       crop_size=128, seed=0, progress=False)
-    # measured: 0.9999 for all four, after 100 updates as after 200
+    start = learn_kernels(X, 4, 12, method="mp", snr_db=10.0, n_updates=1, batch_size=8,
+                          crop_size=128, seed=1, progress=False)
+    # the guard of the seeds: one update from the learner's start matches poorly
+    # (measured 0.44-0.60)
+    assert _best_match(true, start["kernels"].values).max() < 0.8
+    ds = learn_kernels(X, 4, 12, method="mp", snr_db=10.0, n_updates=100, batch_size=8,
+                       crop_size=128, seed=1, progress=False)
+    # measured: 0.97, 1.00, 0.84, 0.99 (learner seeds 1-3: mean 0.95-0.98, 3-4 of 4
+    # above 0.95; with n_nonzero=5, the planted count, instead of snr_db the same)
     match = _best_match(true, ds["kernels"].values)
     assert np.sum(match > 0.95) >= 3 and match.mean() > 0.9, match
-    assert ds.attrs["method"] == "mp" and ds.attrs["snr_db"] == 20.0
-    # every crop was coded to 20 dB; the learned kernels do it with far fewer spikes
-    # than the random start
-    assert np.all(ds["reconstruction_error"].values <= 10**-2.0 * (1 + 1e-4))
-    # (measured: 138 spikes for 8 signals, 137 with the planted kernels, 1479 random;
-    # 138 after 100 updates as after 200)
+    assert ds.attrs["method"] == "mp" and ds.attrs["snr_db"] == 10.0
+    # every crop was coded to 10 dB
+    assert np.all(ds["reconstruction_error"].values <= 10**-1.0 * (1 + 1e-4))
+    # the learned kernels code the signals to 20 dB with far fewer spikes than the
+    # random start (measured 450 spikes for 8 signals; the planted kernels 137, random 1479)
     spikes = [np.count_nonzero(matching_pursuit(X[:8], k, snr_db=20.0, max_iter=2000))
               for k in (ds["kernels"].values, unit_kernels(np.random.default_rng(100), (4, 12)))]
     assert spikes[0] < 0.5 * spikes[1], spikes

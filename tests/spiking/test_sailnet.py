@@ -118,6 +118,18 @@ def test_receptive_fields_become_localized_on_sparse_blobs(blob_run):
     assert np.mean(best > 0.8) >= 0.9
 
 
+def test_the_blob_learning_does_not_start_at_the_blobs():
+    # the guard of the recovery above: one update from the learner's start (seed 1, the
+    # data's 0) matches no blob above 0.8 (measured 0.00)
+    X, F = _blob_data(10000, seed=0)
+    ds = learn_sailnet(X, F.shape[0], n_updates=1, seed=1, progress=False)
+    Q = ds["Q"].values.reshape(len(F), -1)
+    Qn = Q / np.linalg.norm(Q, axis=1, keepdims=True)
+    Fc = F - F.mean(axis=1, keepdims=True)
+    Fc /= np.linalg.norm(Fc, axis=1, keepdims=True)
+    assert np.mean((Qn @ Fc.T).max(axis=0) > 0.8) == 0.0
+
+
 def test_learned_inhibition_follows_receptive_field_overlap(blob_run):
     ds, _ = blob_run
     W, overlap = ds["W"].values, rf_overlap(ds["Q"].values)
