@@ -218,3 +218,15 @@ def test_cd_history_records_every_full_every_plus_one_sweeps():
                                      full_every=3, return_history=True, return_n_iter=True)
     assert n_sweeps == 8
     assert hist.sizes["iteration"] == 3
+
+
+def test_lam_zero_on_correlated_atoms_reaches_least_squares():
+    # at lam = 0 the stop is tol * 1e-3 of the sample's largest |D x| (documented): on
+    # correlated atoms (coordinate descent converges linearly there) the codes are
+    # NumPy's least-squares solution to ~1e-4, not to the 1e-2 that tol alone allows
+    rng = np.random.default_rng(5)
+    D = rng.standard_normal((6, 12)) + 1.5 * rng.standard_normal(12)  # shared component
+    X = rng.standard_normal((20, 12))
+    expected = np.linalg.lstsq(D.T, X.T, rcond=None)[0].T
+    A = lasso_cd(X, D, 0.0, dtype=np.float64)
+    np.testing.assert_allclose(A, expected, atol=1e-4 * np.abs(expected).max())

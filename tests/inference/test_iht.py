@@ -124,3 +124,48 @@ def test_warm_start_with_null_space_codes_reaches_the_fixed_point():
         assert np.all(A != 0)
         energy = objective(X, D, A, lam, "hard")
         np.testing.assert_allclose(energy, 6 * lam**2 / 2, rtol=1e-3)
+
+
+def test_iht_keeps_all_but_one_atom_when_asked_for_n_atoms_minus_one():
+    # the n_nonzero = n_atoms - 1 edge of the top-k selection: on an orthonormal
+    # basis the code is the coefficient vector with its smallest entry zeroed
+    rng = np.random.default_rng(3)
+    Q, _ = np.linalg.qr(rng.standard_normal((6, 6)))
+    X = rng.standard_normal((10, 6))
+    B = X @ Q.T
+    expected = np.where(np.abs(B) > np.abs(B).min(axis=1, keepdims=True), B, 0)
+    A = iht(X, Q, 5, dtype=np.float64)
+    np.testing.assert_array_equal(np.count_nonzero(A, axis=1), 5)
+    np.testing.assert_allclose(A, expected, atol=1e-8)
+
+
+def test_iht_zeroes_a_coefficient_exactly_at_the_threshold():
+    # documented: "each step zeroes coefficients at or below lam * sqrt(mu)". On the
+    # identity the first step from zeros is mu * x; lam = sqrt(mu) puts a unit x exactly
+    # on the threshold, so the code stays zero (a strict test would let it grow to 1)
+    from v1model.inference._common import STEP_MARGIN
+
+    mu = 1.0 / STEP_MARGIN
+    D = np.eye(3)
+    X = np.array([[1.0, 0.0, 0.0]])
+    assert np.float32(mu) == np.float32(np.sqrt(mu) * np.sqrt(mu))  # exactly at it
+    np.testing.assert_array_equal(iht(X, D, lam=np.sqrt(mu)), 0.0)
+
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1e6])
+def test_iht_stopping_rule_is_relative_to_the_codes(scale):
+    # tol is relative (max|a_k+1 - a_k| <= tol max|a_k+1|): float32 signals scaled by
+    # 1e-6 or 1e6 stop after as many steps as at unit scale (an absolute rule never
+    # stops at 1e6, where rounding alone moves the codes by more than tol), on the
+    # planted codes of test_recovers_planted_sparse_codes
+    rng = np.random.default_rng(1)
+    D = rng.standard_normal((128, 96))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    A_true = np.zeros((10, 128))
+    for row in A_true:
+        row[rng.choice(128, 4, replace=False)] = rng.choice([-1, 1], 4) * rng.uniform(1, 2, 4)
+    _, n1 = iht(A_true @ D, D, 4, max_iter=500, return_n_iter=True)
+    A, n = iht(A_true @ D * scale, D, 4, max_iter=500, return_n_iter=True)
+    assert n1 < 500 and abs(n - n1) <= 2
+    np.testing.assert_allclose(A / scale, A_true, atol=5e-3)

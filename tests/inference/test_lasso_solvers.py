@@ -170,6 +170,18 @@ def test_kkt_violation_bad_input():
     assert kkt_violation(np.zeros((1, 4)), C, 0.1)[0] == pytest.approx(0.2)
 
 
+
+def test_kkt_violation_on_the_support_is_the_gap_to_lam_times_the_sign():
+    # on the support the optimality condition is c_j = lam sign(a_j) (positive: c_j = lam):
+    # the violation is |c_j - lam sign(a_j)| (analytic), so a correlation of the wrong
+    # sign, or below lam, counts; off the support max(|c| - lam, 0) (positive: c - lam)
+    A = np.array([[1.0, -2.0, 0.0], [3.0, 0.0, 0.0], [0.5, 0.0, 0.0]])
+    C = np.array([[-0.5, -0.5, 0.2], [0.1, 0.0, 0.0], [0.5, 0.0, 0.7]])
+    np.testing.assert_allclose(kkt_violation(A, C, 0.5), [1.0, 0.4, 0.2])
+    np.testing.assert_allclose(kkt_violation(np.abs(A), C, 0.5, positive=True),
+                               [1.0, 0.4, 0.2])
+
+
 def test_active_set_cold_start_converges_to_sklearn_lasso():
     """n_warm=0 (no FISTA warm-up): the support repair alone must reach the LASSO optimum
     (scikit-learn's Lasso, alpha = lam / n_features) without hitting max_rounds."""

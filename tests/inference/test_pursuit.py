@@ -70,6 +70,59 @@ def test_nonnegative_omp_is_nnls_on_its_support():
         np.testing.assert_allclose(a[support], coef, atol=1e-8)
 
 
+
+def test_nn_omp_stops_short_only_when_no_atom_has_a_positive_correlation():
+    # NN-OMP ends a code with fewer than n_nonzero atoms only when no atom off its
+    # support correlates positively with the residual (none could lower it with a
+    # positive coefficient); NNLS steps drop atoms, which later steps must refill
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((10, 6))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((300, 6))
+    A = orthogonal_mp(X, D, 4, positive=True, dtype=np.float64)
+    short = np.count_nonzero(A, axis=1) < 4
+    C = (X - A @ D) @ D.T
+    off = np.where(A == 0, C, -np.inf)
+    assert short.any()  # the check below is not vacuous
+    assert off[short].max() <= 1e-8
+    for x, a in zip(X, A):
+        S = np.flatnonzero(a)
+        if S.size:  # (SciPy's nnls aborts the process on a matrix with no column)
+            np.testing.assert_allclose(a[S], nnls(D[S].T, x)[0], atol=1e-8)
+    # a weak positive component beside a strong negative residual is still taken
+    # (analytic on the identity: the code is the positive part of x)
+    x = np.array([[1.0, 1e-3, -1.0, 0.0]])
+    np.testing.assert_allclose(orthogonal_mp(x, np.eye(4), 3, positive=True,
+                                             dtype=np.float64), [[1.0, 1e-3, 0.0, 0.0]])
+
+
+
+def test_mp_n_nonzero_counts_distinct_atoms_like_a_plain_loop():
+    # n_nonzero counts distinct atoms, an atom picked again does not count twice:
+    # against a plain one-sample loop of Mallat & Zhang's steps with that stop, on a
+    # coherent dictionary where atoms are picked again before the last one enters
+    rng = np.random.default_rng(4)
+    D = rng.standard_normal((12, 5))
+    X = rng.standard_normal((40, 5))
+
+    def plain_mp(x, k):
+        a, r = np.zeros(len(D)), x.copy()
+        for _ in range(10 * k):
+            if np.count_nonzero(a) >= k:
+                break
+            c = D @ r
+            j = np.argmax(np.abs(c) / np.linalg.norm(D, axis=1))
+            z = c[j] / (D[j] @ D[j])
+            a[j] += z
+            r -= z * D[j]
+        return a
+
+    expected = np.array([plain_mp(x, 4) for x in X])
+    np.testing.assert_array_equal(np.count_nonzero(expected, axis=1), 4)
+    np.testing.assert_allclose(matching_pursuit(X, D, 4, dtype=np.float64), expected,
+                               atol=1e-10)
+
+
 def test_orthonormal_dictionary_picks_largest_coefficients():
     # analytic: with an orthonormal basis MP, OMP and the k largest |D x| coincide
     rng = np.random.default_rng(3)

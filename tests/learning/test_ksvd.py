@@ -206,3 +206,13 @@ def test_lca_nonneg_threshold_learns_as_positive():
     D_thr, h_thr = learn_ksvd(X, 12, method_params={"threshold": "nonneg"}, **kw)
     np.testing.assert_array_equal(D_thr, D_pos)
     np.testing.assert_array_equal(h_thr["objective"].values, h_pos["objective"].values)
+
+
+def test_approximate_sweep_updates_an_atom_nearly_orthogonal_to_its_codes():
+    # one alternating step (Rubinstein et al. 2008), analytic: with D = [e1] and unit codes
+    # the residual without the atom is E = X; d = E^T g / ||E^T g|| = e2, g = E d. E^T g is
+    # small beside E (0.02 against 1) but not zero: the atom is updated, not kept
+    X = np.array([[1.0, 0.01], [-1.0, 0.01]])
+    D, A = ksvd_sweep(X, np.ones((2, 1)), np.array([[1.0, 0.0]]), approximate=True)
+    np.testing.assert_allclose(D, [[0.0, 1.0]], atol=1e-12)
+    np.testing.assert_allclose(A, [[0.01], [0.01]], atol=1e-12)

@@ -67,6 +67,22 @@ def test_block_coordinate_update_reaches_stationary_point(rng):
     assert np.abs(tangential).max() < 1e-6 * np.abs(G).max()
 
 
+
+def test_block_coordinate_update_n_passes_sweeps_that_many_times(rng):
+    # n_passes=300 in one call is 300 sweeps: it reaches the stationary point of the
+    # surrogate (each row's gradient parallel to the row, the analytic KKT condition
+    # on the sphere), which a single sweep from a random start is far from
+    C = rng.standard_normal((200, 8)) * (rng.random((200, 8)) < 0.3)
+    X = rng.standard_normal((200, 12))
+    A, B = C.T @ C, C.T @ X
+    D = rng.standard_normal((8, 12))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    block_coordinate_update(D, A, B, n_passes=300)
+    G = A @ D - B
+    tangential = G - np.sum(G * D, axis=1, keepdims=True) * D
+    assert np.abs(tangential).max() < 1e-6 * np.abs(G).max()
+
+
 class _ConstantCoder:
     """Codes filled with one value per batch, to check the statistics recursion."""
 

@@ -189,3 +189,16 @@ def test_more_atoms_than_samples_warns_and_returns_no_duplicates(learner, kwargs
     with pytest.warns(UserWarning, match=r"n_atoms=128 is more than the 50 training samples"):
         D, h = learner(X, 128, lam=0.2, n_updates=10, seed=0, progress=False, **kwargs)
     assert duplicate_atoms(D.astype(np.float64), 0.99).size == 0
+
+
+def test_signed_reseed_takes_a_residual_opposite_to_a_kept_atom():
+    # with non-negative codes (signed) -d is not a duplicate of d: the worst residual,
+    # along -e1, becomes the new atom (|cosine| would pass it over for the next sample)
+    D = np.eye(3)
+    X = np.array([[-2.0, 0.0, 0.0], [0.0, 0.5, 0.1]])
+    reseed(D, [2], X, np.zeros((2, 3)), np.random.default_rng(0), duplicate_tol=0.99,
+           signed=True)
+    np.testing.assert_allclose(D[2], [-1.0, 0.0, 0.0])
+    D = np.eye(3)
+    reseed(D, [2], X, np.zeros((2, 3)), np.random.default_rng(0), duplicate_tol=0.99)
+    np.testing.assert_allclose(D[2], np.array([0.0, 0.5, 0.1]) / np.hypot(0.5, 0.1))
