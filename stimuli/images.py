@@ -107,13 +107,14 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
     Returns
     -------
     images : ndarray, shape (n_images, height, width), float64
-        Grayscale intensities (photographs and unsigned integer arrays in
-        [0, 1]; ``.mat`` and raw files, and float arrays, as stored). Colour
+        Grayscale intensities (photographs, and unsigned integer arrays and
+        ``.mat`` pixels, in [0, 1]; raw files, and float arrays and ``.mat``
+        pixels, as stored). Colour
         is converted as :func:`skimage.color.rgb2gray` does, 0.2125 R +
         0.7154 G + 0.0721 B, after transparency (an alpha channel, or a
         PNG's transparent colour) is composited onto white: a fully
-        transparent pixel is 1. Integer pixels (of a picture file or an
-        array) are divided by their type's largest value (255 for 8 bits,
+        transparent pixel is 1. Integer pixels (of a picture file, an
+        array or a ``.mat`` file) are divided by their type's largest value (255 for 8 bits,
         65535 for 16 bits); 32-bit
         integer pixels (Pillow's mode ``"I"``, e.g. a 16-bit camera's data
         saved as a 32-bit TIFF) by 65535 when they all lie in [0, 65535],
@@ -129,7 +130,7 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         For a ``.mat`` file without an ``IMAGES``/``IMAGESr``/``IMAGES_RAW`` key.
     ValueError
         For an unreadable file or folder, an array that is not 2-D or 3-D
-        or of 64-bit integers, ``size < 8``, ``max_images < 1``, images with
+        or of 64-bit integers (in a ``.mat`` file too), ``size < 8``, ``max_images < 1``, images with
         NaN or inf, or sparsenet raw files of unequal sizes without ``size``.
     """
     if size is not None:
@@ -586,6 +587,19 @@ def _load_mat(path, name="source"):
         raise ValueError(f"{name}: cannot read .mat file {str(path)!r}: {exc}") from exc
     for key in MAT_KEYS:
         if key in content:
+            dtype = getattr(content[key], "dtype", None)
+            if isinstance(dtype, np.dtype) and dtype.kind in "iu" and content[key].size:
+                # scaled as an array's or a picture file's integer pixels are: a uint8
+                # IMAGES came back as 0-255 where the same array passed itself gave [0, 1]
+                if dtype.itemsize > 4:
+                    raise ValueError(
+                        f"{name}: {str(path)!r} key {key!r} holds {dtype.name} pixels: "
+                        "integer pixels are divided by their type's largest value, as a "
+                        "picture file's are (255 for uint8, 65535 for uint16), and no "
+                        f"picture file has {dtype.name} pixels; save them as floats to keep "
+                        "the values, or e.g. as uint8 for 8-bit pixels")
+                arr = content[key] / _integer_white(content[key])  # float64
+                break
             try:
                 arr = np.asarray(content[key], dtype=np.float64)
             except (TypeError, ValueError) as exc:  # a cell array, a struct, a string

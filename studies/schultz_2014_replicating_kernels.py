@@ -249,7 +249,8 @@ def run(
         Strides, each dividing ``kernel_size``; the largest should be
         ``kernel_size`` (the non-overlapping case). Default ``kernel_size``
         divided by 1, 2, 4 and 8 (quick: 1, 2 and 4), those that divide it:
-        (16, 8, 4, 2); quick (8, 4, 2).
+        (16, 8, 4, 2); quick (8, 4, 2). An odd ``kernel_size`` leaves only
+        ``kernel_size`` itself, nothing to compare: refused without ``strides``.
     overcompleteness : int
         Coefficients per pixel, ``n_kernels / stride²`` (2, as in the paper's
         8 kernels at stride 2 and 512 at stride 16).
@@ -320,19 +321,29 @@ def run(
     progress = check_bool(progress, "progress")
     kernel_size = check_int(quick_default(kernel_size, quick, *QUICK_DEFAULTS["kernel_size"]),
                             "kernel_size", minimum=2)
+    overcompleteness = check_int(overcompleteness, "overcompleteness", minimum=1)
     if strides is None:
         # the kernel size's own: (16, 8, 4, 2) were the default whatever kernel_size, so
         # -p kernel_size=12 was refused ("strides: 8 does not divide kernel_size=12") and 32
         # ran with 16 as its "non-overlapping" stride
-        strides = [kernel_size // d for d in ((1, 2, 4) if quick else (1, 2, 4, 8))
-                   if kernel_size % d == 0]
+        divisors = (1, 2, 4) if quick else (1, 2, 4, 8)
+        strides = [kernel_size // d for d in divisors if kernel_size % d == 0]
+        if len(strides) < 2:
+            # an odd kernel_size left only the non-overlapping stride: nothing to compare,
+            # and its 2 * kernel_size**2 kernels (450 at 15) ran for minutes
+            factor = next(d for d in range(3, kernel_size + 1) if kernel_size % d == 0)
+            raise ValueError(
+                f"kernel_size={kernel_size} is odd: of the default strides kernel_size / "
+                f"{divisors} only {strides[0]} is whole, so there is no shorter stride to "
+                f"compare with ({overcompleteness * kernel_size ** 2} kernels at stride "
+                f"{kernel_size} alone); give an even kernel_size or strides with a shorter "
+                f"one that divides it (e.g. strides=[{kernel_size}, {kernel_size // factor}])")
     if np.ndim(strides) != 1 or not len(strides):
         raise ValueError(f"strides must be a list of ints, got {strides!r}")
     strides = sorted({check_int(s, "strides", minimum=1) for s in strides}, reverse=True)
     for s in strides:
         if kernel_size % s:
             raise ValueError(f"strides: {s} does not divide kernel_size={kernel_size}")
-    overcompleteness = check_int(overcompleteness, "overcompleteness", minimum=1)
     control_kernels = check_int(overcompleteness * strides[-1] ** 2 if control_kernels is None
                                 else control_kernels, "control_kernels", minimum=0)
     if extra_kernel_size is None:  # half the kernel size, in whole shortest strides

@@ -214,7 +214,9 @@ def run(
         ``method="mp"``: each crop (held-out: excerpt) is coded until its
         signal-to-residual ratio reaches this (dB).
     lam : float
-        ``method="fista"``: L1 weight, in units of the unit-RMS excerpts.
+        ``method="fista"``: L1 weight, in units of the unit-RMS excerpts;
+        refused at or above the largest norm of a crop of ``crop_length``
+        samples (every code would be zero).
     excerpt_length : int, optional
         Samples per training and held-out excerpt; default 16 x
         ``kernel_size`` (MP) or 4 x ``kernel_size`` (FISTA).
@@ -369,8 +371,12 @@ def run(
                  method=method, max_iter=max_iter, progress=progress,
                  learning_rate=learning_rate,
                  **({"snr_db": snr_db} if method == "mp" else {}))
+    if method == "fista":
+        _check_lam_below_crops(lam, X, crop_length, "the audio excerpts")
     learned = learn_kernels(X, n_kernels, kernel_size, n_updates=n_updates, seed=rng, **learn)
     noise = rng.standard_normal(X.shape)
+    if method == "fista":
+        _check_lam_below_crops(lam, noise, crop_length, "the white-noise control")
     noise_run = learn_kernels(noise, n_kernels, kernel_size, n_updates=control_updates,
                               seed=rng, **learn)
     random_kernels = rng.standard_normal((n_kernels, kernel_size))
@@ -747,3 +753,22 @@ def _spikegram_figure(plt, ds):
     bottom.set_title(f"spikegram: {amp.size} spikes ({_coder(ds.attrs)}; red positive, blue "
                      "negative, area ~ |amplitude|)", fontsize=9)
     return fig
+
+
+def _check_lam_below_crops(lam, signals, crop_length, what):
+    """Refuse, in the study's terms, a ``lam`` (>= 0) that zeroes every code of
+    every crop of ``crop_length`` samples of ``signals`` (n_signals, n_samples).
+
+    :func:`v1model.convolutional.learn_kernels` refuses it too, but naming its own
+    ``crop_size`` and ``images``; a unit-norm kernel copy meets at most a crop's norm.
+    """
+    # energy of every window by cumulative sums: no (n, n_windows, crop_length) copy
+    c = np.cumsum(np.asarray(signals, dtype=np.float64) ** 2, axis=-1)
+    c = np.concatenate([np.zeros((len(c), 1)), c], axis=-1)
+    top = float(np.sqrt(max(float((c[:, crop_length:] - c[:, :-crop_length]).max()), 0.0)))
+    if lam >= top:
+        raise ValueError(
+            f"lam={lam!r} is at least the largest norm {top:.3g} of a crop of "
+            f"crop_length={crop_length} samples of {what}: every code is zero whatever "
+            f"the unit-norm kernels, so nothing can be learned; lower lam well below "
+            f"{top:.3g} (or give a longer crop_length)")

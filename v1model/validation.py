@@ -53,8 +53,10 @@ def describe(value, limit: int = 60) -> str:
     Parameters
     ----------
     value : object
-        Anything; an ndarray is described by its shape and dtype, anything
-        else by its ``repr``, put on one line when it runs over several.
+        Anything; an ndarray is described by its shape and dtype, a NumPy
+        scalar by the ``repr`` of the Python number it holds (``1.5``, not
+        ``np.float64(1.5)``), anything else by its ``repr``, put on one line
+        when it runs over several.
     limit : int
         Longest ``repr`` kept whole, in characters (default 60); a longer one
         is cut to ``limit`` characters ending in "...".
@@ -65,6 +67,8 @@ def describe(value, limit: int = 60) -> str:
     """
     if isinstance(value, np.ndarray):
         return f"array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, np.generic):  # "1.5", not NumPy 2's "np.float64(1.5)"
+        value = value.item()
     text = repr(value)
     if "\n" in text:  # one line: a Dataset's or a Series' repr runs over many
         text = " ".join(text.split())
@@ -638,7 +642,7 @@ def check_bool(value, name: str) -> bool:
         For anything that is not a bool.
     """
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {value!r}")
+        raise TypeError(f"{name} must be a bool, got {describe(value)}")
     return bool(value)
 
 
@@ -669,7 +673,7 @@ def check_positive(value, name: str, allow_inf: bool = False) -> float:
     """
     v = _as_real(value, name)
     if not (v > 0) or (not allow_inf and not np.isfinite(v)):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+        raise ValueError(f"{name} must be a positive finite number, got {describe(value)}")
     return v
 
 
@@ -698,7 +702,7 @@ def check_nonnegative(value, name: str) -> float:
     """
     v = _as_real(value, name)
     if not (v >= 0) or not np.isfinite(v):
-        raise ValueError(f"{name} must be a non-negative finite number, got {value!r}")
+        raise ValueError(f"{name} must be a non-negative finite number, got {describe(value)}")
     return v
 
 
@@ -731,7 +735,7 @@ def check_probability(value, name: str, open_interval: bool = True) -> float:
     ok = (0 < v < 1) if open_interval else (0 <= v <= 1)
     if not ok:
         rng = "(0, 1)" if open_interval else "[0, 1]"
-        raise ValueError(f"{name} must be in {rng}, got {value!r}")
+        raise ValueError(f"{name} must be in {rng}, got {describe(value)}")
     return v
 
 
@@ -762,7 +766,7 @@ def check_int(value, name: str, minimum: int | None = None, maximum: int | None 
     """
     value = _unwrap_0d(value)
     if isinstance(value, (bool, np.bool_)):  # True is an Integral, but never a count
-        raise TypeError(f"{name} must be an integer, got {value!r}")
+        raise TypeError(f"{name} must be an integer, got {describe(value)}")
     if not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and float(value).is_integer():
             value = int(value)
@@ -858,7 +862,7 @@ def check_positive_or_auto(value, name: str):
     """
     if isinstance(value, str):
         if value != "auto":
-            raise ValueError(f"{name} must be a positive float or 'auto', got {value!r}")
+            raise ValueError(f"{name} must be a positive float or 'auto', got {describe(value)}")
         return value
     return check_positive(value, name)
 

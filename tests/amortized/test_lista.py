@@ -1264,3 +1264,44 @@ def test_a_loss_that_ends_far_above_its_start_warns():
         net = LISTA(10, 0.1, **settings).fit(X, D, X_val=X[:50], seed=0)
     validation = net.history_["validation_loss"].values
     assert validation[-1] < validation[0]
+
+
+def test_encode_overflow_raises_without_numpy_warnings():
+    # the overflow is detected and reported as a ValueError: NumPy's RuntimeWarnings
+    # ("overflow encountered in matmul" from _slista) came before it
+    X, D, _ = _random_problem()
+    net = LISTA(60, 0.1, parametrization="step").initialize(D)
+    net.step_size_ = 50 * net.step_size_
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ValueError, match=r"X: the codes overflow float32 although X is "
+                                             r"moderate"):
+            net.encode(X[:40])
+
+
+def test_a_non_finite_validation_loss_at_an_intermediate_row_stops_training(monkeypatch):
+    # only the training loss was checked: an inf held-out loss at step 2 of 6 was recorded
+    # as it was, and the run returned as trained (X_val passes X's range checks, so codes
+    # that overflow on it mean the network does)
+    import v1model.amortized.lista as lista_module
+
+    X, D, _ = _random_problem()
+    X_val = X[:7]
+    real, calls = lista_module.lasso_loss, []
+
+    def lasso_loss(Z, Xb, *args, **kwargs):
+        out = real(Z, Xb, *args, **kwargs)
+        if Xb.shape[0] == len(X_val):  # a held-out row: the second one (step 2) overflowed
+            calls.append(out[0])
+            if len(calls) == 2:
+                return (np.inf,) + tuple(out[1:])
+        return out
+
+    monkeypatch.setattr(lista_module, "lasso_loss", lasso_loss)
+    net = LISTA(3, 0.1, objective="lasso", n_steps=6, record_every=2, batch_size=20,
+                progress=False)
+    with pytest.raises(FloatingPointError, match=r"LISTA training diverged at step 2: "
+                                                 r"validation loss on X_val inf; lower "
+                                                 r"learning_rate"):
+        net.fit(X, D, X_val=X_val, seed=0)
+    assert len(calls) == 2 and np.isfinite(calls[0])  # stopped there, after a finite start

@@ -5,7 +5,13 @@ import re
 import numpy as np
 import pytest
 
-from v1model.validation import as_generator, check_array, check_dictionary, check_int
+from v1model.validation import (
+    as_generator,
+    check_array,
+    check_dictionary,
+    check_int,
+    describe,
+)
 
 
 def test_complex_values_are_refused_not_truncated():
@@ -397,3 +403,13 @@ def test_big_endian_dtype_is_its_precision():
     np.testing.assert_allclose(codes, expected, atol=1e-5)
     with pytest.raises(ValueError, match="dtype must be float32 or float64, got float16"):
         check_dtype(">f2")
+
+
+def test_messages_show_numpy_scalars_as_plain_numbers():
+    # NumPy 2 reprs a scalar as "np.float64(1.5)": messages show the number itself
+    with pytest.raises(TypeError, match=r"depths must be an integer, got 1\.5$"):
+        check_int(np.float64(1.5), "depths")
+    with pytest.raises(TypeError, match=r"n must be an integer, got True$"):
+        check_int(np.True_, "n")
+    assert describe(np.float32(0.5)) == "0.5"
+    assert describe(np.int64(3)) == "3"

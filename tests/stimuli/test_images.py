@@ -29,6 +29,25 @@ def test_load_mat_in_olshausen_format(tmp_path, rng):
     assert not is_prewhitened(tmp_path / "IMAGES_RAW.mat")
 
 
+def test_integer_mat_pixels_are_scaled_as_an_arrays_are(tmp_path):
+    """A uint8 IMAGESr of 200s came back as 200.0, while the same pixels as an array
+    or a picture file are divided by 255; 64-bit integers are refused as for arrays."""
+    cube = np.full((16, 16, 2), 200, np.uint8)
+    savemat(tmp_path / "u8.mat", {"IMAGESr": cube})
+    images = load_images(tmp_path / "u8.mat")
+    np.testing.assert_array_equal(images, np.full((2, 16, 16), 200 / 255))
+    np.testing.assert_array_equal(images, load_images(np.moveaxis(cube, 2, 0)))
+    savemat(tmp_path / "i16.mat", {"IMAGES": np.full((16, 16, 1), -300, np.int16)})
+    np.testing.assert_array_equal(load_images(tmp_path / "i16.mat"),
+                                  np.full((1, 16, 16), -300 / 32767))
+    savemat(tmp_path / "i64.mat", {"IMAGES": np.full((16, 16, 1), 3, np.int64)})
+    with pytest.raises(ValueError, match=r"images: '.*i64\.mat' key 'IMAGES' holds int64 "
+                                         r"pixels: integer pixels are divided"):
+        load_images(tmp_path / "i64.mat", name="images")
+    savemat(tmp_path / "f.mat", {"IMAGES": np.full((16, 16, 1), 200.0)})  # floats: as stored
+    assert load_images(tmp_path / "f.mat").max() == 200.0
+
+
 def test_mat_without_expected_key_names_the_keys(tmp_path):
     savemat(tmp_path / "other.mat", {"pictures": np.zeros((4, 4, 1))})
     with pytest.raises(KeyError, match="IMAGES.*pictures"):

@@ -312,3 +312,25 @@ def test_heldout_coding_settings_reach_the_solver():
     assert cauchy.attrs["heldout_tol"] == 1e-6  # cauchy_inference's own default
     with pytest.raises(ValueError, match="heldout_tol must be a positive finite number, got -1"):
         run(heldout_tol=-1, **small)
+
+
+def test_lam_zero_warns_that_the_codes_are_dense_least_squares():
+    """lam=0 was accepted silently, and the quick run took ~2.5 min instead of
+    under one: FISTA needs thousands of iterations on the dense least-squares
+    codes. It now warns once, at the start, naming lam=0."""
+    import warnings
+
+    from studies import get_study
+
+    study = get_study("olshausen-field-1996")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = study.run(quick=True, lam=0, n_patches=200, n_updates=1, n_eval=4,
+                       heldout_max_iter=50, progress=False)
+    mine = [w for w in caught if "lam=0 with prior='l1'" in str(w.message)]
+    assert len(mine) == 1 and issubclass(mine[0].category, UserWarning)
+    assert ds.attrs["lam"] == 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        study.run(quick=True, n_patches=200, n_updates=1, n_eval=4, progress=False)
+    assert not [w for w in caught if "lam=0" in str(w.message)]

@@ -17,6 +17,7 @@ reach 0.1 per pixel at these λ; at a rate both reach (0.01-0.06) it gives
 count: 1.06x / 0.98x the 8x8 error, median support radius 3.8 / 3.6 px
 against 3.0 / 2.7 px for 8x8 and ~6.6 px for random 12x12 kernels."""
 
+import re
 import warnings
 
 import numpy as np
@@ -214,3 +215,19 @@ def test_eval_lams_that_code_nothing_give_nan_comparisons_not_a_numpy_error():
     np.testing.assert_allclose(ds["error"].values, 1.0, rtol=1e-6)
     assert np.isnan(ds.attrs["matched_rate"]) and np.isnan(ds.attrs["error_ratio"])
     assert np.isnan(ds["error_at_matched_rate"].values).all()
+
+
+@pytest.mark.parametrize("quick, kernel_size, example", [(True, 15, "[15, 5]"),
+                                                         (False, 13, "[13, 1]")])
+def test_an_odd_kernel_size_without_strides_is_refused_not_run_at_one_stride(
+        quick, kernel_size, example):
+    """-p kernel_size=15 made the default strides (15,) alone (no other of 15 / (1, 2, 4)
+    is whole): nothing to compare, and 450 kernels ran past 2 min under --quick."""
+    from studies.schultz_2014_replicating_kernels import run
+
+    with pytest.raises(ValueError, match=re.escape(
+            f"kernel_size={kernel_size} is odd: of the default strides kernel_size / "
+            f"{(1, 2, 4) if quick else (1, 2, 4, 8)} only {kernel_size} is whole")) as info:
+        run(quick=quick, kernel_size=kernel_size, progress=False)
+    assert f"{2 * kernel_size ** 2} kernels at stride {kernel_size} alone" in str(info.value)
+    assert f"strides={example}" in str(info.value)

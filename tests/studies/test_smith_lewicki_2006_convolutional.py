@@ -221,6 +221,18 @@ def test_no_floor_and_short_excerpts_finish_the_rate_comparison():
     assert ds.attrs["min_centre_frequency"] == 0.0
 
 
+def test_a_lam_that_zeroes_every_code_names_the_study_parameters():
+    """learn_kernels refused it naming its own arguments ("crop_size=(256,) in
+    images ... or rescale images"), not the study's crop_length and excerpts."""
+    with pytest.raises(ValueError) as info:
+        get_study(NAME).run(quick=True, seed=0, audio_dir="synthetic", method="fista",
+                            lam=1e6, n_excerpts=32, n_eval=4, progress=False)
+    message = str(info.value)
+    assert message.startswith("lam=1000000.0 is at least the largest norm ")
+    assert "crop_length=256 samples of the audio excerpts" in message
+    assert "crop_size" not in message and "images" not in message
+
+
 def test_recordings_shorter_than_an_excerpt_name_the_study_parameter(tmp_path):
     """Clips shorter than the default excerpt (16 kernels, 1,024 samples) were
     reported as "length=1024 is longer than every waveform": a parameter the

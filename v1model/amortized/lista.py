@@ -124,10 +124,24 @@ def _check_step_against_weights(learning_rate, weights):
             f"below {initial:.3g}")
 
 
-def _diverged(step, loss, learning_rate) -> FloatingPointError:
-    """The error for a non-finite training loss after ``step`` Adam steps."""
-    return FloatingPointError(f"LISTA training diverged at step {step}: loss {loss}; "
+def _diverged(step, loss, learning_rate, what="loss") -> FloatingPointError:
+    """The error for a non-finite training loss (``what``: or the validation
+    loss) after ``step`` Adam steps."""
+    return FloatingPointError(f"LISTA training diverged at step {step}: {what} {loss}; "
                               f"lower learning_rate (now {learning_rate!r})")
+
+
+def _check_row(row, learning_rate):
+    """Raise for a history ``row`` whose validation loss (or code error) is not finite.
+
+    X_val passed the same range checks as X, so codes that overflow on it mean the
+    network does (encode would refuse it): recorded silently, an inf or NaN at an
+    intermediate row went unnoticed (only the training loss was checked).
+    """
+    for key in ("validation_loss", "validation_code_error"):
+        if key in row and not np.isfinite(row[key]):
+            raise _diverged(row["step"], row[key], learning_rate,
+                            what=key.replace("_", " ") + " on X_val")
 
 
 def _check_network_features(X, D, name):
@@ -485,7 +499,9 @@ class LISTA(SavedAsDataset):
             the initial thresholds (``"full"``) or steps (``"step"``); all
             before ``z*`` is computed.
         FloatingPointError
-            When training diverges or its squared gradients overflow the dtype.
+            When training diverges (a training loss, or a recorded validation
+            loss or code error, that is not finite) or its squared gradients
+            overflow the dtype.
 
         Warns
         -----
@@ -568,7 +584,9 @@ class LISTA(SavedAsDataset):
             all-zero ``X``, which :meth:`fit` refuses, is accepted: a zero
             chunk of a stream is legitimate.
         FloatingPointError
-            When training diverges or its squared gradients overflow the dtype.
+            When training diverges (a training loss, or a recorded validation
+            loss or code error, that is not finite) or its squared gradients
+            overflow the dtype.
 
         Warns
         -----
@@ -706,6 +724,7 @@ class LISTA(SavedAsDataset):
                 if step == 0:  # the start; its loss also opens the first interval
                     rows.append(self._record(first_step, since, layers, weights, D, lam,
                                              X_val, target_val, clear=False))
+                    _check_row(rows[-1], learning_rate)
                 try:
                     adam.step(weights, layers.gradients(Xb, weights, cache, grad_Z))
                 except FloatingPointError as exc:  # gradients beyond the dtype's range
@@ -718,6 +737,7 @@ class LISTA(SavedAsDataset):
                 if (step + 1) % every == 0 or step + 1 == n_steps:
                     rows.append(self._record(first_step + step + 1, since, layers, weights, D,
                                              lam, X_val, target_val))
+                    _check_row(rows[-1], learning_rate)
             # the last update is checked as the others are, by the loss it gives (there the
             # last minibatch's): unchecked, a step that blew the network up was returned as
             # trained, and encode blamed the overflowing codes on X
@@ -825,12 +845,16 @@ class LISTA(SavedAsDataset):
             # them; all the rows at once peaked at 5x a 256 MB memmap (1M 16x16 patches)
             for start in range(0, X.shape[0], ENCODE_BLOCK):
                 rows = slice(start, start + ENCODE_BLOCK)
-                if G is not None:
-                    Z[rows] = slista_forward(X[rows], D, G, self.step_size_, self.threshold_)
-                else:
-                    Z[rows] = lista_forward(X[rows], self.encoder_weight_,
-                                            self.lateral_weight_, self.threshold_,
-                                            self.n_layers_)
+                # an overflow is found and reported below: NumPy's RuntimeWarnings
+                # came before the ValueError and added nothing to it
+                with np.errstate(over="ignore", invalid="ignore"):
+                    if G is not None:
+                        Z[rows] = slista_forward(X[rows], D, G, self.step_size_,
+                                                 self.threshold_)
+                    else:
+                        Z[rows] = lista_forward(X[rows], self.encoder_weight_,
+                                                self.lateral_weight_, self.threshold_,
+                                                self.n_layers_)
                 if not np.all(np.isfinite(Z[rows])):
                     raise _overflow_error(X[rows], Z.dtype, self.parametrization_)
                 if bar is not None:
