@@ -130,8 +130,9 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         For a ``.mat`` file without an ``IMAGES``/``IMAGESr``/``IMAGES_RAW`` key.
     ValueError
         For an unreadable file or folder, an array that is not 2-D or 3-D
-        or of 64-bit integers (in a ``.mat`` file too), ``size < 8``, ``max_images < 1``, images with
-        NaN or inf, or sparsenet raw files of unequal sizes without ``size``.
+        or of 64-bit integers (in a ``.mat`` file too), ``size < 8``,
+        ``max_images < 1``, images with NaN or inf, or sparsenet raw files of
+        unequal sizes without ``size``.
     """
     if size is not None:
         size = check_int(size, "size", minimum=8)
