@@ -169,7 +169,9 @@ def check_dtype(dtype, name: str = "dtype") -> np.dtype:
         dt = dt.newbyteorder("=")
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"{name} must be float32 or float64, got {dt}")
-    return dt
+    # NumPy's own descriptor, not an equal copy: np.asarray(X, dtype=copy) copied an X
+    # that already was float32 (a new descriptor object made by newbyteorder)
+    return np.dtype(np.float32) if dt == np.float32 else np.dtype(np.float64)
 
 
 def check_array(
