@@ -387,7 +387,7 @@ def _load_skimage(size):
     return np.stack([_square(_to_gray(_imread(f)), size) for f in files])
 
 
-def _read_all(files, read, bar, shrink=None, name="source"):
+def _read_all(files, read, bar, shrink=None, name="source", size=None):
     """``read(f)`` for every file, written into one float64 array allocated after the first.
 
     Returns ``(images, None)``; when the pictures' shapes differ, ``(pictures, shapes)``
@@ -397,7 +397,8 @@ def _read_all(files, read, bar, shrink=None, name="source"):
     landscapes, were held at 12 Mpx each until all were read, to be squared to 256 px:
     250 of them were killed for memory). A stack of the first picture's shape that would
     not fit in memory is refused naming ``name``; with ``shrink`` only once every picture
-    is read and found of that shape (the pictures are shrunk as they are read until then).
+    is read and found of that shape (the pictures are shrunk as they are read until then);
+    ``size`` (the N x N the pictures were resized to, or None) words that refusal.
     """
     first = read(files[0])
     bar.update()
@@ -405,7 +406,7 @@ def _read_all(files, read, bar, shrink=None, name="source"):
     nbytes = 8.0 * n * first.size
     memory = memory_exceeded(nbytes)  # None when the stack fits
     if memory is not None and shrink is None:
-        raise _too_large(name, files, shape, nbytes, memory)
+        raise _too_large(name, files, shape, nbytes, memory, size)
     shapes = [shape]
     out, kept = None, None
     if memory is not None:
@@ -429,7 +430,7 @@ def _read_all(files, read, bar, shrink=None, name="source"):
     if out is not None:
         return out, None
     if len(set(shapes)) == 1:
-        raise _too_large(name, files, shape, nbytes, memory)
+        raise _too_large(name, files, shape, nbytes, memory, size)
     return kept, shapes
 
 
@@ -443,15 +444,32 @@ def _check_finite(image, name, what):
                          f"first at (row, column) ({y}, {x})")
 
 
-def _too_large(name, files, shape, nbytes, memory):
+def _too_large(name, files, shape, nbytes, memory, size=None):
     """The error for ``files`` whose pictures, all of ``shape``, would not fit in the
-    ``memory`` (bytes) this process may use."""
-    fit = int(memory // (nbytes / len(files)))
+    ``memory`` (bytes) this process may use; ``size`` is the one they were resized to.
+
+    The remedies offered are those that apply: a (smaller) size, the largest that fits,
+    and ``max_images`` only for several files of which at least one fits (a single file
+    was told "the 1 pictures ... or max_images (at most 0 fit)").
+    """
+    n = len(files)
+    fit = int(memory // (nbytes / n))
+    # n pictures of N x N float64 pixels take 8 n N^2 bytes
+    largest = int(np.sqrt(memory / (8.0 * n)))
+    if n == 1:
+        what = f"the picture {str(files[0])!r} of {shape[0]} x {shape[1]} pixels"
+    else:
+        what = (f"the {n} pictures of {shape[0]} x {shape[1]} pixels in "
+                f"{str(Path(files[0]).parent)!r}")
+    if size is None:
+        remedy = f"pass size=N (every picture resized to N x N pixels, N at most {largest})"
+    else:
+        remedy = f"pass a smaller size than size={size} (at most {largest})"
+    if n > 1 and fit >= 1:
+        remedy += f" or max_images (at most {fit} fit)"
     return ValueError(
-        f"{name}: the {len(files)} pictures of {shape[0]} x {shape[1]} pixels in "
-        f"{str(Path(files[0]).parent)!r} would take {nbytes / 2**30:.4g} GiB as float64, more "
-        f"than the {memory / 2**30:.4g} GiB of memory this process may use; pass size=N "
-        f"(every picture resized to N x N pixels) or max_images (at most {fit} fit)")
+        f"{name}: {what} would take {nbytes / 2**30:.4g} GiB as float64, more than the "
+        f"{memory / 2**30:.4g} GiB of memory this process may use; {remedy}")
 
 
 def _square_copy(image, size):
@@ -471,7 +489,7 @@ def _read_image_files(files, size, name="source", progress=None):
     # without size, pictures of unequal sizes are all squared to the default 256 pixels
     shrink = None if size is not None else functools.partial(_square_copy, size=256)
     with progress_bar(progress, total=len(files), desc="images", unit="file") as bar:
-        images, shapes = _read_all(files, read, bar, shrink, name)
+        images, shapes = _read_all(files, read, bar, shrink, name, size)
     if shapes is not None:  # sizes differ: all squared to the default size
         small = [(f, s) for f, s in zip(files, shapes) if min(s) < 256 // 2]
         if small:
@@ -521,7 +539,7 @@ def _load_folder(path, size, name="source", progress=None, max_images=None):
             return image if size is None else _square(image, size)
 
         with progress_bar(progress, total=len(raw), desc="images", unit="file") as bar:
-            images, shapes = _read_all(raw, read, bar, name=name)
+            images, shapes = _read_all(raw, read, bar, name=name, size=size)
         if shapes is not None:  # sizes differ (without size: with it, all are N x N)
             raise ValueError(
                 f"{name}: the sparsenet raw files in {str(path)!r} differ in size ("

@@ -230,9 +230,10 @@ def run(
         Olshausen's whitened files (sparsenet raw folder, ``IMAGES`` key),
         False otherwise.
     patch_size, n_atoms, lam, n_updates, lr, n_patches : int or float, optional
-        Override the defaults above. ``lam=0`` with the L1 prior (dense
-        least-squares codes) is allowed but learns about 25x slower, with a
-        warning.
+        Override the defaults above. ``lam=0`` (dense least-squares codes)
+        is allowed but learns nothing sparse, much slower (the L1 prior about
+        25x, the Cauchy prior 20-35x: minutes for a short quick run),
+        with a warning.
     lr_final : float, optional
         Learning rate at the last update (geometric decay from ``lr``).
         Default ``lr / 10``, or ``lr`` (constant) for the quick Cauchy run.
@@ -308,6 +309,15 @@ def run(
                       "solution, which FISTA reaches slowly (about 25x slower per update "
                       "than lam=0.1, minutes for a quick run) and nothing sparse is learned; "
                       "give lam > 0", UserWarning, stacklevel=2)
+    elif net.lam == 0:
+        # the Cauchy prior's weight (sparsenet's beta * noise_var) at 0 leaves plain least
+        # squares too, legal as for L1, and as slow: L-BFGS-B then runs to max_iter on the
+        # ill-conditioned dense codes (the held-out ones all stop short of heldout_tol)
+        warnings.warn("lam=0 with prior='cauchy': the prior's weight (beta * noise_var) is "
+                      "zero, so every code is the dense least-squares solution, which "
+                      "L-BFGS-B reaches slowly (20-35x slower than at "
+                      f"lam={SPARSENET_CAUCHY_LAM}: minutes for a short quick run) and nothing "
+                      "sparse is learned; give lam > 0", UserWarning, stacklevel=2)
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     check_patch_size(patch_size, imgs.shape, name="patch_size")

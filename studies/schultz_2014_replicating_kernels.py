@@ -250,7 +250,8 @@ def run(
         ``kernel_size`` (the non-overlapping case). Default ``kernel_size``
         divided by 1, 2, 4 and 8 (quick: 1, 2 and 4), those that divide it:
         (16, 8, 4, 2); quick (8, 4, 2). An odd ``kernel_size`` leaves only
-        ``kernel_size`` itself, nothing to compare: refused without ``strides``.
+        ``kernel_size`` itself, nothing to compare: refused without ``strides``,
+        as is a single stride given (at least two are compared).
     overcompleteness : int
         Coefficients per pixel, ``n_kernels / stride²`` (2, as in the paper's
         8 kernels at stride 2 and 512 at stride 16).
@@ -344,6 +345,17 @@ def run(
     for s in strides:
         if kernel_size % s:
             raise ValueError(f"strides: {s} does not divide kernel_size={kernel_size}")
+    if len(strides) < 2:
+        # one stride ran silently with nothing to compare with (as the odd kernel_size's
+        # default did, now refused)
+        shorter = strides[0] if strides[0] < kernel_size else kernel_size // next(
+            d for d in range(2, kernel_size + 1) if kernel_size % d == 0)
+        example = [kernel_size, shorter]
+        raise ValueError(
+            f"strides={strides} holds one stride: the study compares kernels learned at "
+            f"several strides (a shorter one against the non-overlapping kernel_size="
+            f"{kernel_size}); give at least two that divide kernel_size (e.g. "
+            f"strides={example})")
     control_kernels = check_int(overcompleteness * strides[-1] ** 2 if control_kernels is None
                                 else control_kernels, "control_kernels", minimum=0)
     if extra_kernel_size is None:  # half the kernel size, in whole shortest strides

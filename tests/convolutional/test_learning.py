@@ -283,6 +283,24 @@ def test_lam_that_zeroes_every_code_is_refused(boundary):
                       progress=False)
 
 
+@pytest.mark.parametrize("shape, kernel_size, words", [
+    ((4, 64), 8, "crop_size=(32,) samples of the signals"),
+    ((2, 16, 16), 3, "crop_size=(12, 12) pixels of images"),
+    ((2, 8, 8, 8), 2, "crop_size=(8, 8, 8) of the signals"),
+])
+def test_lam_refusal_is_worded_for_the_signals_dimensionality(shape, kernel_size, words):
+    """1-D signals were told of "crop_size=(32,) in images ... or rescale images"."""
+    X = np.ones(shape)
+    # every crop of ones has the norm sqrt(its number of values): 8 * 8 * 8 = 512 at most
+    top = np.sqrt(np.prod([min(4 * kernel_size, n) for n in shape[1:]]))
+    with pytest.raises(ValueError) as info:
+        learn_kernels(X, 3, kernel_size, lam=1e6, n_updates=1, progress=False, seed=0)
+    assert str(info.value) == (
+        f"lam=1000000.0 is at least the largest norm {top:.3g} of a crop of {words}: every "
+        f"code is zero whatever the unit-norm kernels, so nothing can be learned; lower lam "
+        f"well below {top:.3g} or rescale {words.split(' of ')[-1]}")
+
+
 def test_run_that_coded_nothing_warns():
     # below the up-front bound but above every drive: warned at the end
     X = np.random.default_rng(0).standard_normal((4, 2000))

@@ -338,6 +338,39 @@ def test_sample_segments_refuses_more_than_the_memory(monkeypatch):
         sample_segments(wave, 64, 2049, seed=0)
 
 
+def test_sample_segments_words_its_min_rms_error_in_bounded_memory():
+    """The RMS of the loudest segment, said in the error, took three float64 copies of
+    each waveform (4.8 GB for an hour-long recording of 2 * 10**8 samples)."""
+    from stimuli.audio import sample_segments
+
+    wave = np.full(10**6, 1e-3)  # 8 MB
+    wave[500_000:500_064] = 2e-3  # the loudest segment of 64 samples: RMS 2e-3
+    pattern = r"with RMS >= 1\.0; lower min_rms below 0\.002, the RMS of the loudest segment"
+
+    def refused():
+        with pytest.raises(ValueError, match=pattern):
+            sample_segments([wave], 64, 10, seed=0, min_rms=1.0)
+
+    _, peak = _peak_bytes(refused)
+    assert peak < 4e6, f"peak {peak / 1e6:.1f} MB"  # was 16 MB, now 2 MB
+
+
+@pytest.mark.parametrize(("n_samples", "length", "block"),
+                         [(10, 10, 3), (10, 1, 3), (1000, 7, 16), (1000, 300, 16),
+                          (1000, 999, 7), (17, 5, 1)])
+def test_loudest_rms_taken_in_blocks_is_that_of_every_segment(n_samples, length, block):
+    from stimuli.audio import _loudest_rms
+
+    rng = np.random.default_rng(n_samples + length)
+    wave = rng.standard_normal(n_samples) * np.exp(rng.standard_normal(n_samples))
+    # every segment's RMS, from its own samples
+    segments = np.lib.stride_tricks.sliding_window_view(wave, length)
+    reference = np.sqrt(np.mean(np.square(segments), axis=1)).max()
+    np.testing.assert_allclose(_loudest_rms(wave, length, 1.0, block), reference, rtol=1e-12)
+    np.testing.assert_allclose(_loudest_rms(wave * 2.0**-600, length, 2.0**-600, block),
+                               reference * 2.0**-600, rtol=1e-12)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.uint8])
 def test_whiten_does_not_copy_a_float32_or_integer_memmap(tmp_path, dtype):
     """A float32 (or 8-bit) stack is read block by block into the float64 output:

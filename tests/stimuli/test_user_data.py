@@ -303,6 +303,36 @@ def test_pictures_of_one_size_too_many_for_the_memory_are_refused(tmp_path, monk
     assert load_images(tmp_path, size=32).shape == (4, 32, 32)
 
 
+def test_the_memory_refusal_offers_only_the_remedies_that_apply(tmp_path, monkeypatch):
+    """One file was told "the 1 pictures ... or max_images (at most 0 fit)", and a given
+    size "pass size=N": one picture alone does not fit, and only a smaller size helps."""
+    import v1model.validation
+
+    _photographs(tmp_path, 4, (40, 60), np.random.default_rng(8))
+    one = tmp_path / "IMG_0000.png"
+    memory = 1000 * 8  # bytes: 1000 float64 pixels, the largest N x N picture is 31 x 31
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: memory)
+    with pytest.raises(ValueError, match=rf"^images: the picture '{re.escape(str(one))}' of "
+                                         r"40 x 60 pixels would take .* GiB as float64, .*; "
+                                         r"pass size=N \(every picture resized to N x N "
+                                         r"pixels, N at most 31\)$"):
+        load_images(one, name="images")
+    with pytest.raises(ValueError, match=r"^images: the picture .* of 32 x 32 pixels .*; "
+                                         r"pass a smaller size than size=32 \(at most 31\)$"):
+        load_images(one, size=32, name="images")
+    assert load_images(one, size=31).shape == (1, 31, 31)
+    # four 20 x 20 pictures take 1600 pixels: two fit, or four of 15 x 15 (sqrt(1000 / 4))
+    with pytest.raises(ValueError, match=r"^images: the 4 pictures of 20 x 20 pixels in .*; "
+                                         r"pass a smaller size than size=20 \(at most 15\) or "
+                                         r"max_images \(at most 2 fit\)$"):
+        load_images(tmp_path, size=20, name="images")
+    # four 40 x 40 pictures: not even one fits, and max_images is not offered
+    with pytest.raises(ValueError, match=r"^images: the 4 pictures .*; pass a smaller size "
+                                         r"than size=40 \(at most 15\)$"):
+        load_images(tmp_path, size=40, name="images")
+    assert load_images(tmp_path, size=15).shape == (4, 15, 15)
+
+
 def test_a_picture_with_nan_pixels_is_named_among_the_files_of_its_folder(tmp_path):
     """Float TIFFs (a microscope's, with NaN outside the field) were refused as
     "source '<folder>': images contain NaN or inf", naming none of the files."""

@@ -334,3 +334,26 @@ def test_lam_zero_warns_that_the_codes_are_dense_least_squares():
         warnings.simplefilter("always")
         study.run(quick=True, n_patches=200, n_updates=1, n_eval=4, progress=False)
     assert not [w for w in caught if "lam=0" in str(w.message)]
+
+
+def test_lam_zero_with_the_cauchy_prior_warns_as_with_l1():
+    """-p prior=cauchy -p lam=0 (plain least squares: the prior's weight is zero) ran
+    silently, minutes for a quick run instead of seconds: only the L1 prior warned."""
+    import warnings
+
+    from studies import get_study
+
+    study = get_study("olshausen-field-1996")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = study.run(quick=True, prior="cauchy", lam=0, n_patches=200, n_updates=1,
+                       n_eval=4, heldout_max_iter=20, progress=False)
+    mine = [w for w in caught if "lam=0 with prior='cauchy'" in str(w.message)]
+    assert len(mine) == 1 and issubclass(mine[0].category, UserWarning)
+    assert "every code is the dense least-squares solution" in str(mine[0].message)
+    assert ds.attrs["lam"] == 0 and ds.attrs["prior"] == "cauchy"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        study.run(quick=True, prior="cauchy", n_patches=200, n_updates=1, n_eval=4,
+                  progress=False)
+    assert not [w for w in caught if "lam=0" in str(w.message)]

@@ -262,11 +262,14 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
         # for the patch learners)
         top = _max_window_norm(images, crop_size)
         if lam >= top:
+            # worded for the signals given: sounds were told of "images"
+            what, unit = {1: ("the signals", " samples"), 2: ("images", " pixels")}.get(
+                d, ("the signals", ""))
             raise ValueError(
                 f"lam={lam!r} is at least the largest norm {top:.3g} of a crop of "
-                f"crop_size={crop_size} in images: every code is zero whatever the "
+                f"crop_size={crop_size}{unit} of {what}: every code is zero whatever the "
                 f"unit-norm kernels, so nothing can be learned; lower lam well below "
-                f"{top:.3g} or rescale images")
+                f"{top:.3g} or rescale {what}")
     how = (f"the default (4 kernel sizes per axis, at most the signals' {signal_shape})"
            if default_crop else "the one given")
     check_geometry(crop_size, kernel_size, _check_axes(stride, "stride", d, minimum=1),
