@@ -1010,7 +1010,8 @@ def continue_history(previous: xr.Dataset | None, history: xr.Dataset, *,
         ``<name>_per_call``, one value per call, in order, and
         ``changed_between_calls`` names them (comma-separated; ``""`` when
         none did; a ``wall_time`` gets its list but is not named there, as it
-        differs in every call); a setting that only some calls have (e.g.
+        differs in every call; the ``v1model_version`` that :func:`save_dataset`
+        records in a file is none of a call's settings); a setting that only some calls have (e.g.
         ``inference_params.tol`` of an L1 call continued with the Cauchy prior)
         is listed too, None for the calls without it; a ``previous`` continued
         before these were kept gets none.
@@ -1070,7 +1071,8 @@ def continue_history(previous: xr.Dataset | None, history: xr.Dataset, *,
                                       if key not in history.attrs]
         for key in keys:
             if (key in _AGGREGATED_ATTRS or f"{key}_per_call" in _AGGREGATED_ATTRS
-                    or key in first_call or key.endswith("_per_call")):
+                    or key in _SAVED_ATTRS or key in first_call
+                    or key.endswith("_per_call")):
                 continue
             values = _per_call(previous.attrs, key, len(before)) + [history.attrs.get(key)]
             if not all(_same_attr(v, values[0]) for v in values[1:]):
@@ -1088,6 +1090,9 @@ CHANGED_ATTR = "changed_between_calls"
 _AGGREGATED_ATTRS = ("n_updates", "init", "updates_per_call", "record_every", CHANGED_ATTR)
 #: attrs that measure a call rather than set it: listed per call, never named as changed
 _MEASURED_ATTRS = ("wall_time",)
+#: attrs that save_dataset adds to the file, not to a call: a previous loaded from a file
+#: had v1model_version, the next call none, and it was named as a changed setting
+_SAVED_ATTRS = ("v1model_version",)
 
 
 def _per_call(attrs: dict, key: str, n_calls: int) -> list:

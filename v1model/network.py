@@ -103,11 +103,11 @@ class SparseCodingNetwork(SavedAsDataset):
     lam = CheckedAttribute(check_nonnegative)
     threshold = CheckedAttribute(lambda value, name: check_choice(value, name, THRESHOLDS),
                                  joint=lambda net, value: _check_cauchy_threshold(
-                                     net.__dict__.get("prior", "l1"), value))
+                                     net.__dict__.get("prior", "l1"), value, "threshold"))
     tau = CheckedAttribute(check_positive)
     prior = CheckedAttribute(lambda value, name: check_choice(value, name, PRIORS),
                              joint=lambda net, value: _check_cauchy_threshold(
-                                 value, net.__dict__.get("threshold", "soft")))
+                                 value, net.__dict__.get("threshold", "soft"), "prior"))
     sigma = CheckedAttribute(check_positive)
 
     def __init__(
@@ -126,6 +126,8 @@ class SparseCodingNetwork(SavedAsDataset):
         self.lam = lam
         self.threshold = threshold
         self.tau = tau
+        # both given here: the message of the pair, not of a change of one of them
+        _check_cauchy_threshold(check_choice(prior, "prior", PRIORS), self.threshold)
         self.prior = prior
         self.sigma = sigma
         if isinstance(dictionary, (int, np.integer)) and not isinstance(dictionary, bool):
@@ -502,12 +504,24 @@ class SparseCodingNetwork(SavedAsDataset):
 
 
 
-def _check_cauchy_threshold(prior, threshold):
+def _check_cauchy_threshold(prior, threshold, setting=None):
     """The Cauchy prior's codes are signed MAP codes: a threshold other than "soft" was
-    dropped unsaid (threshold="nonneg" gave negative codes, and the history recorded it)."""
-    if prior == "cauchy" and threshold != "soft":
-        raise ValueError(f"threshold={threshold!r} applies to prior='l1' only: the Cauchy "
-                         "prior's codes are signed MAP codes; leave threshold='soft'")
+    dropped unsaid (threshold="nonneg" gave negative codes, and the history recorded it).
+    ``setting``: the attribute being set on a network ("prior" or "threshold"), whose
+    message names it and the order of the two changes that works (setting prior to
+    "cauchy" on a hard-threshold network was refused as if threshold had been set)."""
+    if prior != "cauchy" or threshold == "soft":
+        return
+    if setting == "prior":
+        raise ValueError(f"prior={prior!r} needs threshold='soft' (the Cauchy prior's codes "
+                         f"are signed MAP codes) but the network's threshold is "
+                         f"{threshold!r}: set threshold='soft' first, then prior")
+    if setting == "threshold":
+        raise ValueError(f"threshold={threshold!r} applies to prior='l1' only (the Cauchy "
+                         "prior's codes are signed MAP codes) but the network's prior is "
+                         "'cauchy': set prior='l1' first, then threshold")
+    raise ValueError(f"threshold={threshold!r} applies to prior='l1' only: the Cauchy "
+                     "prior's codes are signed MAP codes; leave threshold='soft'")
 
 
 def _check_threshold_positive(threshold, positive):

@@ -53,10 +53,11 @@ def describe(value, limit: int = 60) -> str:
     Parameters
     ----------
     value : object
-        Anything; an ndarray is described by its shape and dtype, a NumPy
-        scalar by the ``repr`` of the Python number it holds (``1.5``, not
-        ``np.float64(1.5)``), anything else by its ``repr``, put on one line
-        when it runs over several.
+        Anything; an ndarray is described by its shape and dtype (a 0-d one
+        as its one value), a NumPy number, bool or string by its value
+        (``1.5``, not ``np.float64(1.5)``; a float32 with NumPy's digits for
+        its precision, ``0.1``), anything else (a ``np.datetime64`` too) by its
+        ``repr``, put on one line when it runs over several.
     limit : int
         Longest ``repr`` kept whole, in characters (default 60); a longer one
         is cut to ``limit`` characters ending in "...".
@@ -65,9 +66,14 @@ def describe(value, limit: int = 60) -> str:
     -------
     str
     """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]  # its value: "lam must be ..., got -0.5", not its dtype alone
     if isinstance(value, np.ndarray):
         return f"array of shape {value.shape} and dtype {value.dtype}"
-    if isinstance(value, np.generic):  # "1.5", not NumPy 2's "np.float64(1.5)"
+    if isinstance(value, np.floating):  # "0.1" for float32 0.1: item() gave 0.10000000149...
+        return str(value)
+    if isinstance(value, (np.number, np.bool_, np.str_, np.bytes_)):
+        # "1.5", not NumPy 2's "np.float64(1.5)"; a datetime64's item() is a bare int
         value = value.item()
     text = repr(value)
     if "\n" in text:  # one line: a Dataset's or a Series' repr runs over many

@@ -1266,6 +1266,30 @@ def test_a_loss_that_ends_far_above_its_start_warns():
     assert validation[-1] < validation[0]
 
 
+def test_small_minibatches_that_do_not_train_are_not_warned_of_as_failed():
+    # learning_rate 1e-6 leaves the network as it was, but the warning compared the first
+    # minibatch's loss with the last interval's mean: with batch_size=5 (supervised) their
+    # spread alone "rose" above twice it for 7 of 20 seeds
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((8, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((500, 16))
+    for seed in range(10):
+        net = LISTA(3, 0.1, n_steps=20, batch_size=5, learning_rate=1e-6, progress=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            net.fit(X, D, seed=seed)
+
+
+def test_a_failed_training_without_X_val_is_still_warned_of():
+    # the 30-layer run of the test above, judged by its training loss on one minibatch
+    X, D, inverse_L = _random_problem()
+    with pytest.warns(UserWarning, match=r"failed: the training loss on the last minibatch "
+                                         r"rose from [\d.]+ at the start"):
+        LISTA(30, 0.1, parametrization="step", objective="lasso", n_steps=100, batch_size=20,
+              learning_rate=0.9 * inverse_L, progress=False).fit(X, D, seed=0)
+
+
 def test_encode_overflow_raises_without_numpy_warnings():
     # the overflow is detected and reported as a ValueError: NumPy's RuntimeWarnings
     # ("overflow encountered in matmul" from _slista) came before it

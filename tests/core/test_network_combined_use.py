@@ -38,9 +38,26 @@ def test_a_hard_threshold_cannot_be_set_on_a_cauchy_network(rng):
         net.threshold = "hard"
     assert net.threshold == "soft"
     hard = SparseCodingNetwork(_dictionary(rng), threshold="hard")
-    with pytest.raises(ValueError, match="threshold='hard' applies to prior='l1' only"):
+    # the message names the attribute set (it named threshold, "leave threshold='soft'",
+    # when prior was set) and the order of the two changes that works
+    with pytest.raises(ValueError, match=r"prior='cauchy' needs threshold='soft' .* the "
+                                         r"network's threshold is 'hard': set "
+                                         r"threshold='soft' first, then prior"):
         hard.prior = "cauchy"
     assert hard.prior == "l1"
+
+
+def test_a_cauchy_network_switches_to_a_hard_l1_one_and_back_in_the_order_named(rng):
+    net = SparseCodingNetwork(_dictionary(rng), prior="cauchy")
+    with pytest.raises(ValueError, match="the network's prior is 'cauchy': set prior='l1' "
+                                         "first, then threshold"):
+        net.threshold = "hard"
+    net.prior = "l1"
+    net.threshold = "hard"
+    assert (net.prior, net.threshold) == ("l1", "hard")
+    net.threshold = "soft"
+    net.prior = "cauchy"
+    assert (net.prior, net.threshold) == ("cauchy", "soft")
 
 
 def test_a_lam_changed_on_a_loaded_network_codes_the_lasso_and_is_saved(tmp_path, rng):

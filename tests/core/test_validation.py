@@ -10,6 +10,8 @@ from v1model.validation import (
     check_array,
     check_dictionary,
     check_int,
+    check_nonnegative,
+    check_positive,
     describe,
 )
 
@@ -413,3 +415,19 @@ def test_messages_show_numpy_scalars_as_plain_numbers():
         check_int(np.True_, "n")
     assert describe(np.float32(0.5)) == "0.5"
     assert describe(np.int64(3)) == "3"
+
+
+def test_messages_show_a_0d_array_and_a_float32_by_their_value():
+    # describe() turned a 0-d array into "array of shape () and dtype float64" (the value
+    # -0.5 the message was about lost; it said array(-0.5) before), a float32 -0.1 into
+    # -0.10000000149011612, and a datetime64 into a bare integer
+    with pytest.raises(ValueError, match=r"lam must be a non-negative finite number, "
+                                         r"got -0\.5$"):
+        check_nonnegative(np.array(-0.5), "lam")
+    with pytest.raises(ValueError, match=r"tau must be a positive finite number, got -0\.1$"):
+        check_positive(np.float32(-0.1), "tau")
+    with pytest.raises(TypeError, match=r"lam must be a real number, got "
+                                        r"np\.datetime64\('2020-01-01T00:00:00"):
+        check_positive(np.datetime64("2020-01-01T00:00:00.000000000"), "lam")
+    assert describe(np.array([1.0, 2.0])) == "array of shape (2,) and dtype float64"
+    assert describe(np.str_("soft")) == "'soft'"

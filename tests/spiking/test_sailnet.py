@@ -213,6 +213,22 @@ def test_continued_learning_counts_updates_on():
         learn_sailnet(X, n_updates=4, previous=first, **dict(kw, n_neurons=4))
 
 
+def test_a_run_continued_from_its_saved_file_names_only_the_settings_changed(tmp_path):
+    """save_dataset records v1model_version in the file: continued from the loaded run,
+    the next call (which has none) listed it in changed_between_calls, with a
+    v1model_version_per_call ending in None."""
+    from v1model.io import load_dataset, save_dataset
+
+    X, _ = _blob_data(300, seed=3)
+    kw = dict(n_neurons=8, batch_size=30, n_steps=30, progress=False, dtype=np.float64)
+    first = learn_sailnet(X, n_updates=3, seed=0, **kw)
+    loaded = load_dataset(save_dataset(first, tmp_path / "first.nc"))
+    both = learn_sailnet(X, n_updates=3, seed=1, previous=loaded, **kw)
+    assert both.attrs["changed_between_calls"] == "seed"
+    assert list(both.attrs["seed_per_call"]) == [0, 1]
+    assert "v1model_version_per_call" not in both.attrs
+
+
 def test_continued_learning_numbers_updates_as_its_history(monkeypatch):
     """The history of 7 updates continued by 3 goes on at update 8; the bar of the second
     call started again at 0/3 and its messages counted from its own first update, 0-based

@@ -361,6 +361,8 @@ def run(quick=False, seed=0, x=1.0, mixed_index=False, with_scale=False):
         ds.attrs["first_only"] = 7
     if mixed_index and x == 2.0:
         ds = ds.drop_vars("k")
+        if mixed_index == "longer":
+            ds = ds.isel(k=[0, 1, 2, 2])
     return ds
 '''
 
@@ -403,13 +405,27 @@ def test_coordinates_and_attrs_that_vary_get_the_sweep_dimensions(attrs_study, t
     assert scaled["k_label"].dims == ("k",)
 
 
-def test_an_output_dimension_indexed_at_some_points_only_is_an_error(attrs_study):
+def test_an_output_dimension_indexed_at_some_points_only_takes_their_coordinate(
+        attrs_study):
+    """A sweep folder begun before its study named a dimension (lca-sweep's atom, y, x,
+    update) and resumed after: the earlier points take the later ones' coordinate (the
+    resume failed with 'cannot line the points up')."""
+    from v1model.sweep import run
+
+    ds = run(attrs_study, {"x": [1.0, 2.0]}, params={"mixed_index": True}, executor="serial",
+             progress=False)
+    assert ds["k"].values.tolist() == [0, 1, 2]
+    np.testing.assert_array_equal(ds["v"].values, [[1.0, 2.0, 3.0], [2.0, 3.0, 4.0]])
+
+
+def test_an_output_dimension_indexed_at_some_points_only_of_another_size_is_an_error(
+        attrs_study):
     from v1model.sweep import run
 
     with pytest.raises(ValueError, match="output dimension 'k' has a coordinate at some points "
-                                         "and none at others"):
-        run(attrs_study, {"x": [1.0, 2.0]}, params={"mixed_index": True}, executor="serial",
-            progress=False)
+                                         "and none at others.*size 4"):
+        run(attrs_study, {"x": [1.0, 2.0]}, params={"mixed_index": "longer"},
+            executor="serial", progress=False)
 
 
 # ----------------------------------------------------------------------------- runner

@@ -179,27 +179,33 @@ def _overflow_error(X, dtype, parametrization) -> ValueError:
                       "learning_rate (or fewer layers)")
 
 
-#: a run whose last recorded loss exceeds this times its first is reported as failed
+#: a run whose loss at the end exceeds this times its start is reported as failed
 FAILED_LOSS_RATIO = 2.0
 
 
-def _warn_if_training_failed(rows, weights, layers, learning_rate):
+def _warn_if_training_failed(rows, weights, layers, learning_rate, train_losses=None):
     """Warn of a run that ended far worse than it started, or with learned steps
     at or below zero (``"step"``), although no loss overflowed.
 
     ``rows`` are the run's history rows (the first before any step), ``weights``
     the trained weights, ``layers`` the parametrisation (whose initial steps
-    are ``1 / L``). Refusing a ``learning_rate`` above the initial steps or
+    are ``1 / L``). ``train_losses``: ``(start, end)``, the losses of the network
+    before and after the run on one minibatch, compared when the rows hold no
+    validation loss (their first training loss is one minibatch's, the last an
+    interval's mean: with small batches, their spread alone passed for a rise). Refusing a ``learning_rate`` above the initial steps or
     thresholds is not enough for deep networks: on whitened 8x8 patches with
     128 atoms, 20-layer Step-LISTA at ``learning_rate = 0.63 / L`` drove the
     first steps to ~ -0.5 / L and ended with a held-out objective above its
     start (1.87 -> 1.90-2.23, through 6-11 on the way).
     """
     problems = []
-    key = "validation_loss" if "validation_loss" in rows[0] else "train_loss"
-    first, last = rows[0][key], rows[-1][key]
+    if "validation_loss" in rows[0]:
+        key, (first, last) = "validation loss", (rows[0]["validation_loss"],
+                                                 rows[-1]["validation_loss"])
+    else:
+        key, (first, last) = "training loss on the last minibatch", train_losses
     if not last <= FAILED_LOSS_RATIO * first:  # NaN too
-        problems.append(f"the {key.replace('_', ' ')} rose from {first:.4g} at the start "
+        problems.append(f"the {key} rose from {first:.4g} at the start "
                         f"(the untrained network) to {last:.4g}")
     if "step" in weights and np.any(weights["step"] <= 0):
         steps = weights["step"]
@@ -289,8 +295,8 @@ class LISTA(SavedAsDataset):
         whitened 8x8 patches (128 atoms) at ``0.63 / L`` drove its first
         steps below zero and ended worse than untrained (``0.06 / L`` trained
         well); ``fit`` and ``partial_fit`` warn (UserWarning) when the
-        recorded loss ends above twice its start or a learned step is at or
-        below zero.
+        loss (held-out with ``X_val``, else on the last minibatch) ends above
+        twice its start or a learned step is at or below zero.
         ``"auto"``: 1e-3, or half of that bound when it is smaller (a small
         ``lam`` or a strongly overcomplete ``D``); the value used is
         ``history_.attrs["learning_rate"]``. The same step moves the
@@ -506,8 +512,9 @@ class LISTA(SavedAsDataset):
         Warns
         -----
         UserWarning
-            When the recorded loss (held-out when ``X_val`` is given) ends above
-            twice its start, or a learned step (``"step"``) is at or below
+            When the loss (held-out when ``X_val`` is given, else that of the
+            last minibatch, before and after the run) ends above twice its
+            start, or a learned step (``"step"``) is at or below
             zero: a ``learning_rate`` too large for the depth.
         """
 
@@ -591,8 +598,9 @@ class LISTA(SavedAsDataset):
         Warns
         -----
         UserWarning
-            When the recorded loss of this call's steps ends above twice its
-            start, or a learned step (``"step"``) is at or below zero.
+            When the loss (held-out when ``X_val`` is given, else that of the
+            last minibatch) ends above twice its value before this call's
+            steps, or a learned step (``"step"``) is at or below zero.
         """
         self._check_fitted()
         dtype = self._validated()
@@ -702,6 +710,9 @@ class LISTA(SavedAsDataset):
         n_steps, every = int(self.n_steps), int(self.record_every)
         batches = Minibatches(X.shape[0], int(self.batch_size), True, rng)
         rows, since = [], []
+        # the weights this call starts from (Adam updates them in place): the run is judged
+        # by their loss and the trained ones' on the same minibatch
+        start_weights = {name: np.copy(value) for name, value in weights.items()}
         start = time.perf_counter()
         # forward (X W_e^T, then a product with S or D D^T per layer), backward ~3x that
         n_atoms, n_features = D.shape
@@ -746,7 +757,10 @@ class LISTA(SavedAsDataset):
                     else lasso_loss(Z, Xb, D, lam, grad=False))[0]
             if not np.isfinite(loss):
                 raise _diverged(first_step + n_steps, loss, learning_rate)
-        _warn_if_training_failed(rows, weights, layers, learning_rate)
+            Z = layers.forward(Xb, start_weights)
+            loss_start = (code_loss(Z, target[idx]) if supervised
+                          else lasso_loss(Z, Xb, D, lam, grad=False))[0]
+        _warn_if_training_failed(rows, weights, layers, learning_rate, (loss_start, loss))
         loss_text, loss_units = LOSSES[self.objective]
         attrs = dict(model="LISTA", n_layers=int(self.n_layers), lam=lam,
                      parametrization=self.parametrization, objective=self.objective,

@@ -11,7 +11,10 @@ last), then each output's own dimensions:
   join) when the points give one, else by position. Integer and boolean
   outputs that need padding or that are missing at failed points become
   float with NaN; string outputs get "". The padded dimensions are listed in
-  ``attrs["sweep_padded_dims"]``.
+  ``attrs["sweep_padded_dims"]``. A dimension with a coordinate at some
+  points and none at others (a sweep folder begun before its study named it)
+  takes the coordinate the others give, when they all give the same one and
+  the sizes match; otherwise the points cannot be lined up (``ValueError``).
 - non-index coordinates equal at every point stay as they are; ones that
   vary get the sweep dimensions too;
 - study attrs equal at every point become the result's attrs; scalar attrs
@@ -190,8 +193,10 @@ def _align(datasets):
             indexed.setdefault(dim, set()).add(dim in ds.indexes)
     mixed = [d for d, kinds in indexed.items() if len(kinds) > 1]
     if mixed:
-        raise ValueError(f"output dimension {mixed[0]!r} has a coordinate at some points and "
-                         "none at others; cannot line the points up")
+        # a folder begun before its study named a dimension (lca-sweep's atom, y, x and
+        # update): its earlier points take the later ones' coordinate where all of those
+        # agree and the sizes match, else the points cannot be lined up
+        datasets = [_adopt_coords(ds, mixed, datasets) for ds in datasets]
     padded = set()
     unindexed = {d: max(s) for d, s in sizes.items() if len(s) > 1 and True not in indexed[d]}
     if unindexed:
@@ -214,6 +219,25 @@ def _align(datasets):
     if padded:  # pad and align fill text with NaN; the result (and the file) holds ""
         datasets = [_text_fill(ds) for ds in datasets]
     return datasets, padded
+
+
+def _adopt_coords(ds, dims, datasets):
+    """``ds`` with the coordinate the other points give each of ``dims`` it lacks (the
+    same at all of them, of ``ds``'s size); a ``ValueError`` when there is none."""
+    for dim in dims:
+        if dim in ds.indexes or dim not in ds.dims:
+            continue
+        coords = [other[dim] for other in datasets if dim in other.indexes]
+        if (any(not c.to_index().equals(coords[0].to_index()) for c in coords[1:])
+                or coords[0].size != ds.sizes[dim]):
+            raise ValueError(
+                f"output dimension {dim!r} has a coordinate at some points and none at "
+                f"others, and the points with one do not all give one coordinate of the "
+                f"size {ds.sizes[dim]} of a point without; cannot line the points up "
+                "(the points were likely run by different versions of the study: run the "
+                "sweep again into a new output folder)")
+        ds = ds.assign_coords({dim: coords[0].variable})
+    return ds
 
 
 def _text_fill(ds):
