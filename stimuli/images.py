@@ -130,7 +130,7 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         For a ``.mat`` file without an ``IMAGES``/``IMAGESr``/``IMAGES_RAW`` key.
     ValueError
         For an unreadable file or folder, an array that is not 2-D or 3-D
-        or of 64-bit integers (in a ``.mat`` file too), ``size < 8``,
+        or of 64-bit integers (in a ``.mat`` file too), an empty one, ``size < 8``,
         ``max_images < 1``, images with NaN or inf, or sparsenet raw files of
         unequal sizes without ``size``.
     """
@@ -639,6 +639,12 @@ def _load_mat(path, name="source"):
         raise ValueError(
             f"{name}: {str(path)!r} key {key!r} has shape {arr.shape}; expected "
             "(height, width, n_images)"
+        )
+    if arr.size == 0:
+        # refused as an empty array source is: no pictures to draw patches from
+        raise ValueError(
+            f"{name}: {str(path)!r} key {key!r} is empty, shape {arr.shape}; expected "
+            "(height, width, n_images) with none of them 0"
         )
     h, w, n = arr.shape
     if h != w and n >= min(h, w):

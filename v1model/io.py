@@ -1007,7 +1007,8 @@ def continue_history(previous: xr.Dataset | None, history: xr.Dataset, *,
         ``record_every_per_call`` (one per call, in order: the spacing of the
         ``update`` index changes where they differ). Every other setting that
         differs between calls (``lam``, ``lr``, ``seed``, ``prior``, ...) gets
-        ``<name>_per_call``, one value per call, in order, and
+        ``<name>_per_call``, one value per call, in order (a bool as 0 or 1,
+        as a file stores it), and
         ``changed_between_calls`` names them (comma-separated; ``""`` when
         none did; a ``wall_time`` gets its list but is not named there, as it
         differs in every call; the ``v1model_version`` that :func:`save_dataset`
@@ -1075,6 +1076,9 @@ def continue_history(previous: xr.Dataset | None, history: xr.Dataset, *,
                     or key.endswith("_per_call")):
                 continue
             values = _per_call(previous.attrs, key, len(before)) + [history.attrs.get(key)]
+            # bools as the 0/1 a file gives back: [True, False] reloaded as [1, 0], and
+            # the next call appended False to it, [1, 0, False]
+            values = [int(v) if isinstance(v, (bool, np.bool_)) else v for v in values]
             if not all(_same_attr(v, values[0]) for v in values[1:]):
                 out.attrs[f"{key}_per_call"] = values
                 if key not in _MEASURED_ATTRS:  # a setting, not a measurement

@@ -1107,6 +1107,9 @@ class CheckedAttribute:
     joint : callable, optional
         ``joint(obj, value)``, called with the checked value before it is kept:
         raises when it contradicts another attribute of ``obj``.
+
+    Deleting the attribute raises an AttributeError naming it: the spec needs
+    a value.
     """
 
     def __init__(self, check, joint=None):
@@ -1130,3 +1133,8 @@ class CheckedAttribute:
         if self.joint is not None:
             self.joint(obj, value)
         obj.__dict__[self.name] = value
+
+    def __delete__(self, obj):
+        # without it, ``del`` raised a bare "AttributeError: __delete__"
+        raise AttributeError(f"cannot delete {self.name!r} of a {type(obj).__name__}: the "
+                             "spec needs it; set another value instead")

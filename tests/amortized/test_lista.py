@@ -1329,3 +1329,29 @@ def test_a_non_finite_validation_loss_at_an_intermediate_row_stops_training(monk
                                                  r"learning_rate"):
         net.fit(X, D, X_val=X_val, seed=0)
     assert len(calls) == 2 and np.isfinite(calls[0])  # stopped there, after a finite start
+
+
+def test_fit_takes_one_sample_targets_with_one_sample_x_and_x_val():
+    # X_val=X[0] was one sample but target_val of shape (n_atoms,) was refused ("target_val
+    # must have 2 dimension(s)"); likewise target with a 1-D X: now one row, as the signal
+    X, D, _ = _random_problem()
+    z = optimal_codes(X[:2], D, 0.1, dtype=np.float64)
+    kw = {"objective": "lasso", "n_steps": 5, "dtype": "float64", "progress": False}
+    net = LISTA(3, 0.1, **kw).fit(X, D, X_val=X[0], target_val=z[0], seed=0)
+    rows = LISTA(3, 0.1, **kw).fit(X, D, X_val=X[:1], target_val=z[:1], seed=0)
+    err = net.history_["validation_code_error"].values
+    np.testing.assert_array_equal(err, rows.history_["validation_code_error"].values)
+    assert err[-1] == pytest.approx(code_loss(net.encode(X[:1]), z[:1])[0], rel=1e-12)
+    kw["objective"] = "supervised"
+    one = LISTA(3, 0.1, **kw).fit(X[1], D, target=z[1], X_val=X[0], target_val=z[0], seed=0)
+    two = LISTA(3, 0.1, **kw).fit(X[1:2], D, target=z[1:2], X_val=X[:1], target_val=z[:1],
+                                  seed=0)
+    np.testing.assert_array_equal(one.encode(X), two.encode(X))
+    np.testing.assert_array_equal(one.history_["validation_loss"].values,
+                                  two.history_["validation_loss"].values)
+    one.partial_fit(X[1], target=z[1], X_val=X[0], target_val=z[0], seed=1)
+    two.partial_fit(X[1:2], target=z[1:2], X_val=X[:1], target_val=z[:1], seed=1)
+    np.testing.assert_array_equal(one.encode(X), two.encode(X))
+    # a 1-D target of many samples is still refused, naming it
+    with pytest.raises(ValueError, match="target"):
+        LISTA(3, 0.1, **kw).fit(X, D, target=z[0], seed=0)

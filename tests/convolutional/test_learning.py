@@ -454,3 +454,41 @@ def test_huge_n_updates_is_refused_by_name():
     with pytest.raises(ValueError, match=r"^n_updates=1000000000000 history rows \(float64\) "
                                          r"would take 5\.6e\+13 bytes .* more than the"):
         learn_kernels(images, 4, 5, n_updates=10**12, progress=False)
+
+
+@pytest.mark.parametrize("shape, window", [((3, 50), (7,)), ((2, 20, 30), (5, 6)),
+                                           ((1, 9, 9), (9, 9)), ((2, 6, 5, 4), (2, 3, 4))])
+def test_max_window_norm_is_the_brute_force_largest_window_norm(shape, window):
+    """The lam check's largest crop norm: every window's norm computed directly, for
+    blocks of one value (one row at a time) up to all the signal at once."""
+    import itertools
+
+    from v1model.convolutional.learning import _max_window_norm
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal(shape) * rng.uniform(0.1, 10, size=shape)
+    starts = itertools.product(*(range(n - w + 1) for n, w in zip(shape[1:], window)))
+    want = max(np.linalg.norm(x[tuple(slice(s, s + w) for s, w in zip(at, window))])
+               for at in starts for x in X)
+    values = [_max_window_norm(X, window, block=b) for b in (1, 7, 64, 2**16)]
+    np.testing.assert_allclose(values, want, rtol=1e-12)
+    assert len(set(values)) == 1  # the same additions in the same order, whatever block
+
+
+def test_max_window_norm_holds_no_copy_of_the_signals():
+    """The scaled copy, the squares and the running sums held 3-4 times the signals'
+    memory (5 times for one long signal) before learning started."""
+    import tracemalloc
+
+    from v1model.convolutional.learning import _max_window_norm
+
+    X = np.ones((1, 10**6))
+    X[0, 500_000:500_008] = 3.0
+    tracemalloc.start()
+    try:
+        top = _max_window_norm(X, (8,), block=2**12)  # a few arrays of 2**12 values
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert top == pytest.approx(np.sqrt(8 * 9.0), rel=1e-12)
+    assert peak < 0.05 * X.nbytes

@@ -685,3 +685,27 @@ def test_continue_history_shifts_a_calls_labels_and_records_every_spacing():
     old = out.copy()
     del old.attrs["record_every_per_call"]
     assert "record_every_per_call" not in continue_history(old, _history([0], 1, 1)).attrs
+
+
+@pytest.mark.parametrize("suffix", [".nc", ".zarr"])
+def test_continued_bool_setting_lists_the_same_values_after_a_round_trip(tmp_path, suffix):
+    """A bool setting's <name>_per_call, [True, False], came back from a file as [1, 0]
+    and the next call appended False: [1, 0, False] (saved next as the JSON text
+    '[1, 0, false]'). Kept as 0/1 from the start, it reads back as it was written."""
+    from v1model.io import continue_history
+
+    def call(flag):
+        history = _history([0, 1], 2, 1)
+        history.attrs["positive"] = flag
+        return history
+
+    two = continue_history(call(True), call(False))
+    assert two.attrs["positive_per_call"] == [1, 0]
+    back = load_dataset(save_dataset(two, tmp_path / f"two{suffix}"))
+    assert list(np.asarray(back.attrs["positive_per_call"]).tolist()) == [1, 0]
+    three = continue_history(back, call(False))
+    assert three.attrs["positive_per_call"] == [1, 0, 0]
+    assert all(type(v) is int for v in three.attrs["positive_per_call"])
+    again = load_dataset(save_dataset(three, tmp_path / f"three{suffix}"))
+    np.testing.assert_array_equal(again.attrs["positive_per_call"], [1, 0, 0])
+    assert continue_history(again, call(True)).attrs["positive_per_call"] == [1, 0, 0, 1]

@@ -60,6 +60,17 @@ def test_a_cauchy_network_switches_to_a_hard_l1_one_and_back_in_the_order_named(
     assert (net.prior, net.threshold) == ("cauchy", "soft")
 
 
+@pytest.mark.parametrize("name", ["lam", "tau", "sigma", "threshold", "prior"])
+def test_deleting_a_spec_value_is_refused_naming_it(rng, name):
+    """``del net.lam`` raised a bare "AttributeError: __delete__"; now it names the
+    attribute and the value stays."""
+    net = SparseCodingNetwork(_dictionary(rng), lam=0.1)
+    before = getattr(net, name)
+    with pytest.raises(AttributeError, match=f"cannot delete '{name}'.*set another value"):
+        delattr(net, name)
+    assert getattr(net, name) == before
+
+
 def test_a_lam_changed_on_a_loaded_network_codes_the_lasso_and_is_saved(tmp_path, rng):
     """A valid change is kept: the codes are scikit-learn's Lasso at the new lam
     (alpha = lam / n_features), and the file saved after it holds the new lam."""

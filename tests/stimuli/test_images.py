@@ -660,3 +660,11 @@ def test_nan_message_names_the_whole_path(tmp_path):
     with pytest.raises(ValueError) as info:
         load_images(folder / "IMAGES.mat")
     assert str(info.value) == f"source {str(folder / 'IMAGES.mat')!r}: images contain NaN or inf"
+
+
+@pytest.mark.parametrize("shape", [(16, 16, 0), (0, 16, 3)])
+def test_empty_mat_array_is_refused_as_an_empty_array_source(tmp_path, shape):
+    # an empty array source is refused; the same array in a .mat file came back as (0, 16, 16)
+    savemat(tmp_path / "empty.mat", {"IMAGES": np.zeros(shape)})
+    with pytest.raises(ValueError, match=r"empty\.mat.*key 'IMAGES' is empty"):
+        load_images(tmp_path / "empty.mat")

@@ -159,6 +159,16 @@ def _check_network_features(X, D, name):
                          f"expected {name} of shape (n_samples, {D.shape[1]})")
 
 
+def _one_sample_target(target, X):
+    """``target`` (array_like, (n_atoms,)) as one row (1, n_atoms) when ``X`` is one
+    1-D sample (n_features,), as ``X`` itself is taken; else ``target`` unchanged."""
+    try:
+        one = target is not None and np.ndim(X) == 1 and np.ndim(target) == 1
+    except ValueError:  # ragged nested lists: check_array says what is wrong
+        return target
+    return np.asarray(target)[None, :] if one else target
+
+
 def _overflow_error(X, dtype, parametrization) -> ValueError:
     """The error for codes of ``X`` (n_samples, n_features) that overflow ``dtype``:
     blamed on ``X`` when its values are within RANGE_HEADROOM of ``dtype``'s largest
@@ -480,16 +490,17 @@ class LISTA(SavedAsDataset):
         seed : int, SeedSequence, Generator or None
             Seed of the minibatch order; a Generator is advanced (and not
             kept by the network).
-        target : array_like, shape (n_samples, n_atoms), optional
-            ``objective="supervised"`` only: the codes to predict; default
-            :func:`optimal_codes` of ``X``.
+        target : array_like, shape (n_samples, n_atoms) or (n_atoms,), optional
+            ``objective="supervised"`` only: the codes to predict (one row
+            when 1-D, with a 1-D ``X``); default :func:`optimal_codes` of ``X``.
         X_val : array_like, shape (n_val, n_features) or (n_features,), optional
             Held-out signals (one sample when 1-D): their loss is recorded in
             :attr:`history_`.
-        target_val : array_like, shape (n_val, n_atoms), optional
-            Their codes. ``"supervised"``: default :func:`optimal_codes` of
-            ``X_val``; ``"lasso"``: when given, the error of the codes to
-            them is recorded too (``validation_code_error``).
+        target_val : array_like, shape (n_val, n_atoms) or (n_atoms,), optional
+            Their codes (one row when 1-D, with a 1-D ``X_val``).
+            ``"supervised"``: default :func:`optimal_codes` of ``X_val``;
+            ``"lasso"``: when given, the error of the codes to them is
+            recorded too (``validation_code_error``).
 
         Returns
         -------
@@ -520,6 +531,7 @@ class LISTA(SavedAsDataset):
 
         dtype = self._validated()
         rng = as_generator(seed)
+        target = _one_sample_target(target, X)
         X, D, lam, _ = validate_problem(X, D, self.lam, dtype)
         # zero signals have zero codes and zero gradients: training would end at ISTA's
         # weights, reported as trained (SparseAutoencoder refuses them the same way)
@@ -631,6 +643,7 @@ class LISTA(SavedAsDataset):
                                  "(and, for objective='lasso', target_val) to every fit and "
                                  "partial_fit call or to none")
         rng = as_generator(seed)
+        target = _one_sample_target(target, X)
         X, D, lam, _ = validate_problem(X, D, self.lam_, dtype)
         layers = self._layers(D, lam)
         names = WEIGHTS[self.parametrization_]
@@ -694,6 +707,7 @@ class LISTA(SavedAsDataset):
         # trained on given codes could not be told from one trained on FISTA's
         sources = {}
         if X_val is not None:
+            target_val = _one_sample_target(target_val, X_val)
             X_val = check_array(X_val, "X_val", ndim=(1, 2), dtype=dtype)
             X_val = X_val[None, :] if X_val.ndim == 1 else X_val  # one sample, as X
             check_same_features(X_val, D, "X_val", "D")
