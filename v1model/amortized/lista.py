@@ -202,8 +202,9 @@ def _warn_if_training_failed(rows, weights, layers, learning_rate, train_losses=
     are ``1 / L``). ``train_losses``: ``(start, end)``, the losses of the network
     before and after the run on one minibatch, compared when the rows hold no
     validation loss (their first training loss is one minibatch's, the last an
-    interval's mean: with small batches, their spread alone passed for a rise). Refusing a ``learning_rate`` above the initial steps or
-    thresholds is not enough for deep networks: on whitened 8x8 patches with
+    interval's mean: with small batches, their spread alone passed for a rise).
+    Refusing a ``learning_rate`` above the initial steps or thresholds is not
+    enough for deep networks: on whitened 8x8 patches with
     128 atoms, 20-layer Step-LISTA at ``learning_rate = 0.63 / L`` drove the
     first steps to ~ -0.5 / L and ended with a held-out objective above its
     start (1.87 -> 1.90-2.23, through 6-11 on the way).
