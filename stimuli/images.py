@@ -187,14 +187,19 @@ def _integer_pixels(source, name="source"):
     if not (isinstance(dtype, np.dtype) and dtype.kind in "iu"):
         return False
     if dtype.itemsize > 4:
-        # no picture file has 64-bit pixels (np.array of Python ints has): divided by
-        # 2**63 - 1 as the rule goes, every value would vanish below 1e-13
-        raise ValueError(
-            f"{name} is an array of {dtype.name}: integer pixels are divided by their type's "
-            "largest value, as a picture file's are (255 for uint8, 65535 for uint16), and "
-            f"no picture file has {dtype.name} pixels; pass {name}.astype(float) to keep the "
-            f"values, or e.g. {name}.astype(np.uint8) for 8-bit pixels")
+        raise _wide_integers(dtype, f"{name} is an array of {dtype.name}",
+                             f"pass {name}.astype(float) to keep the values, or e.g. "
+                             f"{name}.astype(np.uint8) for 8-bit pixels")
     return True
+
+
+def _wide_integers(dtype, what, advice) -> ValueError:
+    """The refusal of 64-bit integer pixels (``what``: where they are), with ``advice``.
+    No picture file has them (np.array of Python ints has): divided by 2**63 - 1 as the
+    rule goes, every value would vanish below 1e-13."""
+    return ValueError(f"{what}: integer pixels are divided by their type's largest value, as "
+                      "a picture file's are (255 for uint8, 65535 for uint16), and no picture "
+                      f"file has {dtype.name} pixels; {advice}")
 
 
 def _integer_white(images):
@@ -611,12 +616,9 @@ def _load_mat(path, name="source"):
                 # scaled as an array's or a picture file's integer pixels are: a uint8
                 # IMAGES came back as 0-255 where the same array passed itself gave [0, 1]
                 if dtype.itemsize > 4:
-                    raise ValueError(
-                        f"{name}: {str(path)!r} key {key!r} holds {dtype.name} pixels: "
-                        "integer pixels are divided by their type's largest value, as a "
-                        "picture file's are (255 for uint8, 65535 for uint16), and no "
-                        f"picture file has {dtype.name} pixels; save them as floats to keep "
-                        "the values, or e.g. as uint8 for 8-bit pixels")
+                    raise _wide_integers(dtype, f"{name}: {str(path)!r} key {key!r} holds "
+                                         f"{dtype.name} pixels", "save them as floats to keep "
+                                         "the values, or e.g. as uint8 for 8-bit pixels")
                 arr = content[key] / _integer_white(content[key])  # float64
                 break
             try:
