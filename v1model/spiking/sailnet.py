@@ -700,8 +700,9 @@ def _batch_source(data, patch_size, border, batch_size, rng):
         f64 = np.dtype(np.float64)
 
         def draw():  # one batch per update: the learning's bar covers it, none of its own
-            return _cut_patches(data, patch_size, batch_size, rng, border, False, 0.0, True,
-                                f64, False)
+            return _cut_patches(data, patch_size, batch_size, rng, border=border,
+                                remove_mean=False, min_variance=0.0, normalize=True, dtype=f64,
+                                progress=False)
 
         return draw, (patch_size, patch_size)
     n_patches, n_features = data.shape
