@@ -54,7 +54,8 @@ def describe(value, limit: int = 60) -> str:
     ----------
     value : object
         Anything; an ndarray is described by its shape and dtype (a 0-d one
-        as its one value), a NumPy number, bool or string by its value
+        as its one value; a Brian2 quantity by its value with its units), a
+        NumPy number, bool or string by its value
         (``1.5``, not ``np.float64(1.5)``; a float32 with NumPy's digits for
         its precision, ``0.1``), anything else (a ``np.datetime64`` too) by its
         ``repr``, put on one line when it runs over several.
@@ -66,6 +67,9 @@ def describe(value, limit: int = 60) -> str:
     -------
     str
     """
+    if _is_brian2_quantity(value):  # not "array of shape () and dtype float64"
+        text = f"the Brian2 quantity {value!r}"
+        return text if len(text) <= limit else text[: limit - 3] + "..."
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value[()]  # its value: "lam must be ..., got -0.5", not its dtype alone
     if isinstance(value, np.ndarray):
@@ -1085,7 +1089,22 @@ def _unwrap_0d(value):
     return value
 
 
+def _is_brian2_quantity(value) -> bool:
+    """Whether ``value`` is a Brian2 ``Quantity`` (an ndarray with physical units), told
+    without importing Brian2."""
+    return (isinstance(value, np.ndarray) and hasattr(value, "dim")
+            and type(value).__module__.startswith("brian2."))
+
+
 def _as_real(value, name: str) -> float:
+    if _is_brian2_quantity(value) and not getattr(value.dim, "is_dimensionless", False):
+        # times and rates are plain SI floats here (Brian2 units only inside the
+        # simulators): dt=0.1*ms was refused as "got array of shape () and dtype float64"
+        si = f"; pass {float(np.asarray(value)):g} ({value.dim})" if value.size == 1 else ""
+        raise TypeError(f"{name} must be a plain number in SI units (times in s, rates in Hz), "
+                        f"got {describe(value)}{si}")
+    if _is_brian2_quantity(value):  # dimensionless: its number
+        value = np.asarray(value)
     value = _unwrap_0d(value)
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
         raise TypeError(f"{name} must be a real number, got {describe(value)}")

@@ -224,3 +224,19 @@ def test_warnings_name_tau_as_given(convolutional, scale, refractory, formula):
         run(X, K, 0.1 * scale, tau=0.01, duration=0.05, refractory=refractory,
             target="numpy", seed=0, progress=False)
     assert not [str(w.message) for w in record if "tau_m" in str(w.message)]
+
+
+@pytest.mark.parametrize("name, unit, value, si", [
+    ("dt", "ms", 0.1, r"0\.0001 \(s\)"), ("duration", "ms", 50.0, r"0\.05 \(s\)"),
+    ("tau_m", "ms", 10.0, r"0\.01 \(s\)"), ("tau_syn", "ms", 2.5, r"0\.0025 \(s\)")])
+def test_brian2_quantities_are_refused_by_name_with_their_value_in_seconds(name, unit, value,
+                                                                           si):
+    # times are plain floats in seconds at the boundary: dt=0.1*ms was refused as
+    # "dt must be a real number, got array of shape () and dtype float64"
+    import brian2
+
+    X, D = _problem(n=1)
+    with pytest.raises(TypeError, match=rf"{name} must be a plain number in SI units .*"
+                                        rf"got the Brian2 quantity .*; pass {si}$"):
+        spiking_lca(X, D, 0.1, target="numpy", progress=False,
+                    **{name: value * getattr(brian2, unit)})

@@ -476,9 +476,32 @@ def test_sailnet_threshold_is_reached_at_equality():
 
     X = np.array([[2.0, 0.0]])
     Q = np.array([[1.0, 0.0]])
-    counts = sailnet_inference(X, Q, np.zeros((1, 1)), np.array([1.0]), n_steps=4, eta=0.5,
-                               dtype=np.float64)
+    with pytest.warns(RuntimeWarning, match="1 of 1 units fired at every one of the "
+                                            "n_steps=4 steps"):
+        counts = sailnet_inference(X, Q, np.zeros((1, 1)), np.array([1.0]), n_steps=4,
+                                   eta=0.5, dtype=np.float64)
     assert counts.tolist() == [[4]]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_inference_warns_when_no_unit_can_reach_its_threshold(dtype):
+    """From 0, drive b climbs to b (1 - (1 - eta)^n_steps) in n_steps (0.99485 for b = 1,
+    50 steps of 0.1): a threshold just above it leaves every count 0, which was returned
+    without a word; just below it, the unit fires once, on the last step."""
+    import warnings
+
+    X, Q, W = np.array([[1.0, 0.0], [0.5, 0.0]]), np.array([[1.0, 0.0]]), np.zeros((1, 1))
+    reach = 1 - 0.9**50
+    with pytest.warns(RuntimeWarning, match=r"no unit can reach its threshold theta in "
+                                            r"n_steps=50 steps of eta=0\.1 \(the highest "
+                                            r"potential a drive Q x gives is 0\.995, the "
+                                            r"lowest theta 0\.996\): every count is 0"):
+        silent = sailnet_inference(X, Q, W, np.array([reach * 1.001]), dtype=dtype)
+    assert silent.tolist() == [[0], [0]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        counts = sailnet_inference(X, Q, W, np.array([reach * 0.999]), dtype=dtype)
+    assert counts.tolist() == [[1], [0]]
 
 
 def test_sailnet_one_update_by_hand():

@@ -130,6 +130,14 @@ def sailnet_inference(
         in memory (:func:`v1model.validation.physical_memory`); with
         ``"numpy"``, when the kernel's arrays (``n_samples x n_neurons``, six
         float64 copies at most) would not.
+
+    Warns
+    -----
+    RuntimeWarning
+        Before simulating, when no unit can reach its threshold in ``n_steps``
+        (from 0, drive ``b = Q x`` climbs at most to ``b (1 - (1 - eta)^n_steps)``;
+        every count would be 0); after, when units fired at every step (their
+        counts capped at ``n_steps``).
     """
     dtype = check_dtype(dtype)
     X, Q, W, theta = _check_weights(X, Q, W, theta)
@@ -149,14 +157,53 @@ def sailnet_inference(
         # became inf there, and every count 0, with no word (float64 counted them right)
         for name, value in (("X @ Q.T", B), ("W", W), ("theta", theta)):
             check_array(value, name, dtype=dtype)
-        return _lif_counts(B, W, theta, n_steps, eta, dtype).astype(np.int64)
+        _warn_silent_network(B, theta, n_steps, eta)
+        counts = _lif_counts(B, W, theta, n_steps, eta, dtype).astype(np.int64)
+        _warn_saturated_counts(counts, n_steps)
+        return counts
     # one synapse per non-zero W_ij per stimulus: a large batch took all the memory
     # while Brian2 built them, with no word of why
     _brian.check_synapses_fit(X.shape[0], int(np.count_nonzero(W)), "n_samples", X.shape[0],
                               f"stimuli (rows of X) of nnz(W)={np.count_nonzero(W)} "
                               "inhibitory synapses each")
+    B = X @ Q.T
+    _warn_silent_network(B, theta, n_steps, eta)
     with _brian.simulation_device(target):
-        return _brian2_counts(X @ Q.T, W, theta, n_steps, eta, tau, target)
+        counts = _brian2_counts(B, W, theta, n_steps, eta, tau, target)
+    _warn_saturated_counts(counts, n_steps)
+    return counts
+
+
+def _warn_silent_network(B, theta, n_steps, eta):
+    """Warn, before simulating, when no unit can reach its threshold in ``n_steps``: every
+    count is 0 (thresholds of 100 returned all-zero counts without a word).
+
+    Inhibition (``W >= 0``) only lowers the potentials, so the highest a unit's potential
+    can climb from 0 with drive ``b = Q x`` is ``b (1 - (1 - eta)^n_steps)`` for ``b > 0``
+    and ``eta b`` (its first step) otherwise.
+    """
+    reach = np.where(B > 0, B * -np.expm1(n_steps * np.log1p(-eta)) if eta < 1 else B,
+                     eta * B)
+    # a margin for the float32 kernel's rounding over the steps
+    if np.all(reach + 1e-4 * np.abs(reach) < theta):
+        warnings.warn(
+            f"no unit can reach its threshold theta in n_steps={n_steps} steps of "
+            f"eta={eta!r} (the highest potential a drive Q x gives is "
+            f"{float(reach.max()):.3g}, the lowest theta {float(theta.min()):.3g}): every "
+            f"count is 0; lower theta or scale X up (SAILnet expects patches of unit "
+            f"variance)",
+            RuntimeWarning, stacklevel=3)
+
+
+def _warn_saturated_counts(counts, n_steps):
+    """Warn when units fired at every one of the ``n_steps`` steps: their counts are
+    capped at ``n_steps`` whatever their drive (thresholds at or below 0 fire always)."""
+    n_sat = int(np.count_nonzero(counts >= n_steps))
+    if n_sat:
+        warnings.warn(
+            f"{n_sat} of {counts.size} units fired at every one of the n_steps={n_steps} "
+            f"steps: their counts are capped at {n_steps} whatever their drive; raise theta "
+            f"or scale X down", RuntimeWarning, stacklevel=3)
 
 
 def _check_eta(eta):
