@@ -8,6 +8,7 @@ next one.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import socket
@@ -15,7 +16,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["folder_lock", "folder_holder", "OutputLockedError"]
+__all__ = ["folder_lock", "folder_holder", "check_can_create", "OutputLockedError"]
 
 
 class OutputLockedError(RuntimeError):
@@ -88,6 +89,41 @@ def folder_lock(path, field: str = "output", what: str = "sweep run"):
         finally:
             fh.seek(0)
             fh.truncate()
+
+
+def check_can_create(path, field: str = "output") -> None:
+    """Refuse, writing nothing, a folder ``path`` that :func:`folder_lock` could not
+    create or write in, with the message it would give.
+
+    A dry run calls it: it said a spec was fine whose run was then refused at once
+    (an output on a read-only file system, or under a file).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The output folder, existing or not.
+    field : str, default "output"
+        The folder's argument name in the message.
+
+    Raises
+    ------
+    ValueError
+        When the nearest existing folder of ``path`` (itself or an ancestor) is a
+        file, or this process may not create files in it.
+    """
+    path = Path(path).absolute()
+    base = path
+    while not base.exists() and base.parent != base:
+        base = base.parent
+    reason = None
+    if not base.is_dir():
+        reason = os.strerror(errno.ENOTDIR)
+    elif not os.access(base, os.W_OK | os.X_OK):
+        # statvfs tells a read-only mount from a folder of someone else's (POSIX only)
+        read_only = hasattr(os, "statvfs") and os.statvfs(base).f_flag & os.ST_RDONLY
+        reason = os.strerror(errno.EROFS if read_only else errno.EACCES)
+    if reason is not None:
+        raise ValueError(f"{field}: cannot write in {str(path)!r}: {reason}")
 
 
 def folder_holder(path) -> str | None:

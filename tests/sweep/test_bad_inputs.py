@@ -192,3 +192,35 @@ def test_an_executor_override_drops_the_options_it_replaces(study, tmp_path, mon
                  "--dry-run"]) == 2
     assert "executor.log_directory: '$SCRATCH/logs' uses the environment variable " \
            "SCRATCH" in capsys.readouterr().err
+
+
+def test_a_dry_run_refuses_an_output_the_run_cannot_create(study, tmp_path, monkeypatch,
+                                                           capsys):
+    """`sweep run --dry-run` said a spec was fine whose run was then refused at once
+    (exit 2) for an output it could not create: under a file, or on a read-only file
+    system (here simulated: root may write anywhere else). It gives the run's message
+    now, and still writes nothing."""
+    import os
+
+    spec = tmp_path / "spec.toml"
+    spec.write_text(dumps_toml({"study": study(), "sweep": {"x": [1.0, 2.0]},
+                                "executor": "serial"}))
+    (tmp_path / "a file").write_text("")
+    under_file = tmp_path / "a file" / "out"
+    for args in (["--dry-run"], ["--no-progress"]):  # the dry run says what the run says
+        assert main(["sweep", "run", str(spec), "--output", str(under_file), *args]) == 2
+        assert capsys.readouterr().err == (f"v1model: error: output: cannot write in "
+                                           f"{str(under_file)!r}: Not a directory\n")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: (
+        False if Path(path) == tmp_path / "locked" else real_access(path, mode, **kw)))
+    (tmp_path / "locked").mkdir()
+    out = tmp_path / "locked" / "new" / "out"
+    assert main(["sweep", "run", str(spec), "--output", str(out), "--dry-run"]) == 2
+    assert capsys.readouterr().err == (f"v1model: error: output: cannot write in "
+                                       f"{str(out)!r}: Permission denied\n")
+    assert list((tmp_path / "locked").iterdir()) == []
+    # a writable place passes, and is not created by the dry run
+    assert main(["sweep", "run", str(spec), "--output", str(tmp_path / "new" / "out"),
+                 "--dry-run"]) == 0
+    assert not (tmp_path / "new").exists()

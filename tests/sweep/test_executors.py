@@ -823,6 +823,38 @@ def test_a_dry_run_checks_the_executor_as_a_run_would(fake_slurm, study, tmp_pat
     assert len((fake_slurm / "calls").read_text().splitlines()) == 2
 
 
+def test_a_dry_run_connects_to_the_dask_scheduler_as_a_run_would(study, tmp_path, capsys):
+    """`sweep run --dry-run --address tcp://...` passed with no scheduler at that address,
+    and the run then failed at once ("cannot connect to the dask scheduler"). It
+    connects now (and only connects: no point, no folder), as the run does."""
+    import logging
+    import socket
+
+    import dask
+    distributed = pytest.importorskip("distributed")
+    from v1model.cli import main
+
+    out = tmp_path / "out"
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'study = "{study()}"\noutput = "{out}"\n[sweep]\nx = [1.0, 2.0]\n')
+    with socket.socket() as free:  # a port on this machine that nothing listens on
+        free.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{free.getsockname()[1]}"
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        assert main(["sweep", "run", str(spec), "--address", address, "--dry-run"]) == 1
+    assert capsys.readouterr().err.startswith(
+        f"v1model: error: executor.address: cannot connect to the dask scheduler at "
+        f"{address!r}: ")
+    # a scheduler there (no worker needed to connect): accepted
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None,
+                                  scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                                  silence_logs=logging.ERROR) as cluster:
+        assert main(["sweep", "run", str(spec), "--address", cluster.scheduler_address,
+                     "--dry-run"]) == 0, capsys.readouterr().err
+        assert f'"address": "{cluster.scheduler_address}"' in capsys.readouterr().out
+    assert not out.exists()
+
+
 def test_jobscript_does_not_need_the_output_folder(tmp_path, monkeypatch, capsys):
     """`env -u USER v1model sweep jobscript examples/sweeps/lca_sweep_slurm.toml` was
     refused for `output = "/scratch/$USER/..."`, which the job script does not use."""

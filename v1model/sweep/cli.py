@@ -65,9 +65,9 @@ def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
                      help="run every point in its quick variant (a different sweep: give "
                           "another --output)")
     run.add_argument("--dry-run", action="store_true",
-                     help="check the spec, the swept values and the executor (slurm: "
-                          "`sbatch --test-only`; pbs: `qsub` on PATH), print the grid; run "
-                          "and submit nothing")
+                     help="check the spec, the output folder, the swept values and the "
+                          "executor (slurm: `sbatch --test-only`; pbs: `qsub` on PATH; dask: "
+                          "connects to --address), print the grid; run and submit nothing")
     executor_options(run)
     run.set_defaults(func=_cmd_run)
 
@@ -285,13 +285,14 @@ def _cmd_run(args) -> int:
         from .executors import JobQueueExecutor, make_executor
 
         resumes = DirectoryStore.check_folder(spec.output, spec)  # refused folders fail here
+        if not resumes:  # as the run's lock would refuse it (a read-only file system)
+            from ..locking import check_can_create
+
+            check_can_create(spec.output)
         n_checked = check_points(spec)  # refused values fail here
         executor = make_executor(spec.executor)
         try:  # as a real run would before it starts: no `sbatch`, a job SLURM refuses
-            if isinstance(executor, JobQueueExecutor):
-                executor.check_submission()
-            else:
-                executor.check_can_start()
+            executor.check_submission()
         except ExecutorStartError as exc:
             print(f"v1model: error: {exc}", file=sys.stderr)
             return 1

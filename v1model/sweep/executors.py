@@ -107,6 +107,18 @@ class Executor:
             The executor cannot start here.
         """
 
+    def check_submission(self) -> None:
+        """What ``v1model sweep run --dry-run`` checks: by default what
+        :meth:`check_can_start` checks; executors that reach other machines also
+        check that they answer, starting nothing that stays.
+
+        Raises
+        ------
+        ExecutorStartError
+            The executor cannot start here.
+        """
+        self.check_can_start()
+
     def start(self) -> None:
         """Acquire resources (pools, clusters)."""
 
@@ -585,6 +597,14 @@ class DaskExecutor(Executor):
             **_worker_preloads(dask.config.get("distributed.worker.preload", None),
                                dask.config.get("distributed.worker.preload-argv", None)),
         )
+
+    def check_submission(self):
+        """Connect to the scheduler at ``address``, if one is given, and disconnect: an
+        address the run cannot reach passed a dry run, and the run then failed."""
+        self.check_can_start()
+        if self.address:
+            self.start()  # the run's own connection, with its message
+            self.close()
 
     def start(self):
         if self.client is not None:
