@@ -80,6 +80,8 @@ CODER_LABELS = {"sae_encoder": "SAE encoder (TopK)", "mp": "MP, SAE decoder",
                  "omp": "OMP, SAE decoder", "omp_true_dictionary": "OMP, true dictionary"}
 #: a learned atom matches its source above this |cosine| (the package's recovery tests)
 MATCH_COSINE = 0.95
+#: samples per Adam step of each SAE (the autoencoder's default); n_train needs as many
+SAE_BATCH_SIZE = 256
 
 
 def planted_sources(n_samples, n_features, n_sources, k, noise, rng):
@@ -209,7 +211,10 @@ def run(
     n_steps = check_int(quick_default(n_steps, quick, *QUICK_DEFAULTS["n_steps"]),
                         "n_steps", minimum=1)
     n_train = check_int(quick_default(n_train, quick, *QUICK_DEFAULTS["n_train"]),
-                        "n_train", minimum=256)
+                        "n_train", minimum=1)
+    if n_train < SAE_BATCH_SIZE:  # no parameter of the study: say where the bound comes from
+        raise ValueError(f"n_train must be >= {SAE_BATCH_SIZE} (the SAE's minibatch of "
+                         f"{SAE_BATCH_SIZE} samples), got {n_train}")
     # the FVU divides by the variance about the held-out mean: none with one sample
     n_test = check_int(n_test, "n_test", minimum=2)
     progress = check_bool(progress, "progress")
@@ -231,7 +236,8 @@ def run(
                                                 rng)
             X_train, X_test, Z_test = X[:n_train], X[n_train:], Z_true[n_train:]
             sae = SparseAutoencoder(n_sources, "topk", k=k, n_steps=n_steps, lr=3e-3,
-                                    seed=rng, progress=False, dtype="float64").fit(X_train)
+                                    batch_size=SAE_BATCH_SIZE, seed=rng, progress=False,
+                                    dtype="float64").fit(X_train)
             D = sae.components_
             b_dec = sae.decoder_bias_
             cosines = np.abs(D_true @ D.T)

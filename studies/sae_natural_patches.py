@@ -150,8 +150,10 @@ def run(
                            "patch_size", minimum=4)
     overcompleteness = check_int(overcompleteness, "overcompleteness", minimum=1)
     n_latents = overcompleteness * patch_size * patch_size
-    k = check_int(quick_default(k, quick, *QUICK_DEFAULTS["k"]), "k", minimum=1,
-                  maximum=n_latents)
+    k = check_int(quick_default(k, quick, *QUICK_DEFAULTS["k"]), "k", minimum=1)
+    if k > n_latents:  # n_latents is no parameter: say where the bound comes from
+        raise ValueError(f"k must be <= {n_latents} (n_latents = overcompleteness * "
+                         f"patch_size**2 = {overcompleteness} * {patch_size}**2), got {k}")
     n_steps = check_int(quick_default(n_steps, quick, *QUICK_DEFAULTS["n_steps"]),
                         "n_steps", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
@@ -160,7 +162,10 @@ def run(
         raise ValueError(f"lr must be <= 1 (the Adam step of the unit-norm decoder rows; "
                          f"1e-3 to 3e-3 is usual), got {lr!r}")
     n_patches = check_int(quick_default(n_patches, quick, *QUICK_DEFAULTS["n_patches"]),
-                          "n_patches", minimum=batch_size)
+                          "n_patches", minimum=1)
+    if n_patches < batch_size:  # the bound is batch_size's: name it (-p batch_size alone)
+        raise ValueError(f"n_patches must be >= {batch_size} (batch_size: the patches of one "
+                         f"minibatch), got {n_patches}; lower batch_size or raise n_patches")
     # the held-out FVU divides by the variance about the held-out mean: none with one patch
     n_eval = check_int(n_eval, "n_eval", minimum=2)
     progress = check_bool(progress, "progress")

@@ -101,6 +101,15 @@ def test_bad_parameters():
         study.run(quick=True, max_ratio=1.5, progress=False)
 
 
+def test_too_few_training_samples_say_why():
+    # "n_train must be >= 256, got 100" named no reason: 256 is the SAE's minibatch, which
+    # the study does not expose
+    study = get_study("sae-amortization-gap")
+    with pytest.raises(ValueError, match=r"n_train must be >= 256 \(the SAE's minibatch of 256 "
+                       r"samples\), got 100"):
+        study.run(quick=True, n_train=100, progress=False)
+
+
 def test_fvu_is_relative_to_the_variance_about_the_mean():
     from studies.sae_amortization_gap import _fvu
 

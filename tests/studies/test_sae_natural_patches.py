@@ -60,6 +60,18 @@ def test_bad_parameters():
         study.run(quick=True, n_patches=100, progress=False)
 
 
+def test_bounds_set_by_other_parameters_name_them():
+    # -p batch_size=30000 alone was refused as "n_patches must be >= 30000, got 20000", and
+    # k=129 as "k must be <= 128", naming neither batch_size nor where 128 came from
+    study = get_study("sae-natural-patches")
+    with pytest.raises(ValueError, match=r"n_patches must be >= 30000 \(batch_size: the "
+                       r"patches of one minibatch\), got 20000; lower batch_size"):
+        study.run(quick=True, batch_size=30000, progress=False)
+    with pytest.raises(ValueError, match=r"k must be <= 128 \(n_latents = overcompleteness \* "
+                       r"patch_size\*\*2 = 2 \* 8\*\*2\), got 129"):
+        study.run(quick=True, k=129, progress=False)
+
+
 def _refused_in_preflight(name, **params):
     """The study's error in a sweep's pre-flight (None when the checks pass)."""
     from v1model.sweep import SpecError, check_points, parse_spec
