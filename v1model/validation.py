@@ -238,7 +238,8 @@ def check_array(
         # there with numpy's or xarray's message, which named no argument
         converted, kind = _with_dtype_kind(value)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a numeric array, got {describe(value)}") from exc
+        raise TypeError(f"{name} must be a numeric array, got {describe(value)}"
+                        f"{_ragged_note(value)}") from exc
     if kind == "c":  # casting would drop the imaginary part with only a warning
         raise TypeError(f"{name} must be real, got complex values ({describe(value)})")
     if kind in "USMm":  # strings, dates and durations were cast to floats unsaid
@@ -299,7 +300,25 @@ def array_shape(value, name: str) -> tuple[int, ...]:
     try:
         return np.shape(value)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a numeric array, got {describe(value)}") from exc
+        raise TypeError(f"{name} must be a numeric array, got {describe(value)}"
+                        f"{_ragged_note(value)}") from exc
+
+
+def _ragged_note(value) -> str:
+    """For a list or tuple of arrays of different shapes, a note naming them (sounds
+    of different lengths, as ``stimuli.audio.load_wav_folder`` returns them, were told
+    only that they were "not a numeric array"); else ""."""
+    if not isinstance(value, (list, tuple)) or len(value) < 2:
+        return ""
+    try:
+        shapes = [np.shape(item) for item in value]
+    except (TypeError, ValueError):  # ragged deeper down: nothing short to say
+        return ""
+    if len(set(shapes)) < 2:
+        return ""
+    shown = ", ".join(map(str, shapes[:3])) + (", ..." if len(shapes) > 3 else "")
+    return (f"; its {len(shapes)} items have different shapes ({shown}): give items of "
+            "one shape (cut or pad them to one length)")
 
 
 def check_dense(value, name: str) -> None:

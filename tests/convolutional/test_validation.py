@@ -201,6 +201,20 @@ def test_ragged_signals_are_named(call, name):
         call()
 
 
+@pytest.mark.parametrize("call, name", [
+    (lambda: encode(RAGGED, np.ones((1, 3)), 0.1), "X"),
+    (lambda: matching_pursuit(RAGGED, np.ones((1, 3)), n_nonzero=2), "X"),
+    (lambda: learn_kernels(RAGGED, 2, 4, n_updates=1, progress=False), "images"),
+])
+def test_ragged_sounds_name_their_lengths(call, name):
+    # recordings as load_wav_folder returns them: "not a numeric array" alone did not say
+    # that a list of numeric arrays was refused for their different lengths
+    with pytest.raises(TypeError, match=rf"^{name} must be a numeric array, got \[.*; its 2 "
+                       r"items have different shapes \(\(30,\), \(40,\)\): give items of "
+                       r"one shape \(cut or pad them to one length\)$"):
+        call()
+
+
 def learn_kernels(*args, **kwargs):
     from v1model.convolutional import learn_kernels
 
