@@ -147,10 +147,12 @@ def test_a_second_cauchy_learn_continues_the_gain_adaptation(tmp_path, rng):
     back = SparseCodingNetwork.load(net.save(tmp_path / "n.nc"))
     np.testing.assert_array_equal(back.code_var_, net.code_var_)
     back.learn(X, n_updates=10, seed=stream, **learning)
-    # the second call takes the gains from the atoms' lengths: equal up to rounding
-    np.testing.assert_allclose(back.dictionary, D, rtol=0, atol=1e-10)
-    np.testing.assert_allclose(back.code_var_, ref["code_var"], rtol=1e-10)
-    np.testing.assert_allclose(back.history_["objective"], ref["objective"], rtol=1e-10)
+    # the second call takes the gains from the atoms' lengths: equal up to rounding, which
+    # differs between CPUs' BLAS kernels (1.4e-10 on an AMD EPYC, 2e-12 on others); a
+    # restarted adaptation is off by ~4e-2
+    np.testing.assert_allclose(back.dictionary, D, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(back.code_var_, ref["code_var"], rtol=1e-8)
+    np.testing.assert_allclose(back.history_["objective"], ref["objective"], rtol=1e-8)
     with pytest.raises(ValueError, match=r"code_var is not a learn\(\) argument"):
         back.learn(X, n_updates=1, code_var=np.ones(8), progress=False)
     # an L1 network has no gain adaptation, and nothing of it is saved
