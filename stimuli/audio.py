@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from v1model._windows import max_window_energy
 from v1model.progress import check_progress, progress_bar
 from v1model.scaling import pow2_scale
 from v1model.validation import (
@@ -468,31 +469,12 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
 
 def _loudest_rms(wave, length, scale, block=2**16):
     """The largest RMS of the segments of ``length`` samples of ``wave``, from the running
-    sum of squares of ``wave / scale`` (no overflow nor underflow whatever the scale).
-
-    The running sum is taken ``block`` windows at a time, at the segments' starts and at
-    their ends, each carried over from the block before: the same additions in the same
-    order as one ``cumsum`` of the whole waveform (the same result, to the bit), in memory
-    of a few ``block`` samples. The whole running sum, with the squares and the scaled
-    copy, took three float64 arrays of the waveform's length (4.8 GB for an hour-long
-    recording of 2 * 10**8 samples), only to word an error.
+    sum of squares of ``wave / scale`` (no overflow nor underflow whatever the scale),
+    taken ``block`` segments at a time (:func:`v1model._windows.max_window_energy`): the
+    whole running sum took three float64 arrays of the waveform's length (4.8 GB for an
+    hour-long recording of 2 * 10**8 samples), only to word an error.
     """
-
-    def running(carry, lo, hi):
-        # energy[lo], ..., energy[hi] (fewer at the waveform's end) from energy[lo] = carry
-        return np.cumsum(np.concatenate([[carry], np.square(wave[lo:hi] / scale)]))
-
-    n = len(wave) - length + 1  # segments' starts
-    end = 0.0  # energy[length], the sum at the first segment's end
-    for lo in range(0, length, block):
-        end = running(end, lo, min(lo + block, length))[-1]
-    start, loudest = 0.0, 0.0
-    for lo in range(0, n, block):
-        hi = min(lo + block, n)
-        starts = running(start, lo, hi)  # energy[lo .. hi]
-        ends = running(end, lo + length, hi + length)  # energy[lo + length .. hi + length]
-        loudest = max(loudest, float(np.max(ends[: hi - lo] - starts[: hi - lo])))
-        start, end = starts[-1], ends[-1]
+    loudest = max_window_energy(wave, (length,), scale, block)
     return float(np.sqrt(max(loudest / length, 0.0)) * scale)
 
 

@@ -204,11 +204,20 @@ def _wide_integers(dtype, what, advice) -> ValueError:
 
 def _integer_white(images):
     """The value of white of integer pixels, by which :func:`load_images` divides them:
-    their type's largest value, but 65535 for 32-bit pixels that all lie in [0, 65535]
-    (a 16-bit camera's data saved as a 32-bit TIFF, as :func:`_imread` reads them)."""
-    if images.dtype.itemsize == 4 and images.min() >= 0 and images.max() <= 65535:
-        return 65535.0
-    return float(np.iinfo(images.dtype).max)
+    the largest value of their :func:`_pixel_type`."""
+    return float(np.iinfo(_pixel_type(images)).max)
+
+
+def _pixel_type(images):
+    """The dtype of pixels ``images`` (any dtype) are scaled as: their own, but uint16 for
+    32-bit integer pixels that all lie in [0, 65535] (Pillow's mode "I": 16-bit PGM/PPM, a
+    16-bit camera's data saved as a 32-bit TIFF), scaled as 16-bit pictures are, by
+    2**16 - 1: by 2**31 - 1 (scikit-image's img_as_float) they came out below 3e-5."""
+    dtype = images.dtype
+    if (dtype.kind in "iu" and dtype.itemsize == 4 and images.min() >= 0
+            and images.max() <= 65535):
+        return np.dtype(np.uint16)
+    return dtype
 
 
 def _image_stack(images, name="images", copy=False, keep_dtype=False):
@@ -316,7 +325,7 @@ def _to_gray(image):
     if image.ndim == 3:
         image = rgb2gray(image)
     if np.issubdtype(image.dtype, np.integer):
-        image = image / float(np.iinfo(image.dtype).max)
+        image = image / _integer_white(image)
     return image.astype(np.float64)
 
 
@@ -363,11 +372,8 @@ def _imread(path):
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (2, 3, 4)):
         raise ValueError(f"read as an array of shape {image.shape}, not a picture "
                          "(height, width) or (height, width, channels)")
-    if image.dtype in (np.int32, np.uint32) and image.min() >= 0 and image.max() <= 65535:
-        # 32-bit pixels (Pillow's mode "I": 16-bit PGM/PPM, a 16-bit camera's data saved as
-        # a 32-bit TIFF) that fit in 16 bits are scaled as 16-bit pictures are, by
-        # 2**16 - 1: by 2**31 - 1 (scikit-image's img_as_float) they came out below 3e-5
-        image = image.astype(np.uint16)
+    # before rgb2gray and rgba2rgb (img_as_float) scale it: 16-bit data as 32-bit pixels
+    image = image.astype(_pixel_type(image), copy=False)
     return _exif_oriented(image, orientation)
 
 

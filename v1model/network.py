@@ -342,11 +342,8 @@ class SparseCodingNetwork(SavedAsDataset):
             # kept only once learning succeeds: a failed call must not fix the size
             # that the next call, on other patches, is then refused for
             patch_shape = _check_patch_shape(None, X.shape[1])
-        elif X.shape[1] != self.n_features:
-            raise ValueError(
-                f"X has {X.shape[1]} features per sample but the network's patch_shape "
-                f"{self.patch_shape} needs {self.n_features}"
-            )
+        else:
+            self._check_features(X)
         D, history = learn_dictionary(
             X,
             self.n_atoms,

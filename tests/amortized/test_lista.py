@@ -1218,6 +1218,20 @@ def test_partial_fit_names_the_network_dictionary_for_wrong_features():
     assert net.history_.attrs["n_steps"] == 5  # nothing trained by the refused calls
 
 
+def test_partial_fit_names_the_network_dictionary_in_range_errors():
+    # validate_problem's range check said "X and D: ... rescale X and D", a D the caller of
+    # partial_fit never passed
+    X, D, _ = _random_problem()
+    net = LISTA(3, 0.1, n_steps=5, progress=False).fit(X, D, X_val=X[:20], seed=0)
+    for kwargs, name in (({"X": X * 1e30, "X_val": X[:20]}, "X"),
+                         ({"X": X, "X_val": X[:20] * 1e30}, "X_val")):
+        with pytest.raises(ValueError, match=rf"^{name} and dictionary_: values up to "
+                                             rf"\|{name}\| = .* and \|dictionary_\| = .*; "
+                                             rf"rescale {name} and dictionary_ "):
+            net.partial_fit(seed=1, **kwargs)
+    assert net.history_.attrs["n_steps"] == 5  # nothing trained by the refused calls
+
+
 def test_fit_takes_a_one_sample_x_val_as_it_takes_x():
     # fit took X[0] as one sample but refused X_val=X[0] ("must have 2 dimension(s)")
     X, D, _ = _random_problem()

@@ -404,6 +404,17 @@ def test_spec_numbers_read_from_a_result_are_accepted(dictionary):
         SparseCodingNetwork(dictionary, lam=np.array([0.1]))  # 1-d: not a scalar
 
 
+def test_learn_names_the_networks_patches_for_x_of_other_features():
+    # learn said "X has 10 features per sample but the network's patch_shape (4, 4) needs
+    # 16", without X's shape or the shape expected; now encode's check, shared
+    net = SparseCodingNetwork(n_atoms=8, patch_shape=(4, 4))
+    with pytest.raises(ValueError, match=r"^X has 10 features per sample \(shape \(5, 10\)\) "
+                       r"but the network's patches are 4x4 = 16 pixels \(patch_shape \(4, 4\)\); "
+                       r"expected X of shape \(n_samples, 16\)$"):
+        net.learn(np.ones((5, 10)), n_updates=1)
+    assert net.dictionary is None and net.patch_shape == (4, 4)
+
+
 @pytest.mark.parametrize("backend", ["ode", "spiking"])
 def test_encode_names_the_networks_patches_for_x_of_other_features(backend):
     # the check of X against the dictionary said "D has 64 features", a D the caller of

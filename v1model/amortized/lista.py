@@ -618,7 +618,8 @@ class LISTA(SavedAsDataset):
         self._check_fitted()
         dtype = self._validated()
         D = self.dictionary_
-        # the caller never passed D: validate_problem's messages would name it
+        # the caller never passed D: named as the network's dictionary_, before the checks
+        # below (check_same_features would call a D of n_features atoms transposed)
         _check_network_features(X, D, "X")
         if X_val is not None:
             _check_network_features(X_val, D, "X_val")
@@ -645,7 +646,7 @@ class LISTA(SavedAsDataset):
                                  "partial_fit call or to none")
         rng = as_generator(seed)
         target = _one_sample_target(target, X)
-        X, D, lam, _ = validate_problem(X, D, self.lam_, dtype)
+        X, D, lam, _ = validate_problem(X, D, self.lam_, dtype, d_name="dictionary_")
         layers = self._layers(D, lam)
         names = WEIGHTS[self.parametrization_]
         # copies: a refused or diverged step must not leave the network half-trained
@@ -666,7 +667,7 @@ class LISTA(SavedAsDataset):
             fresh.v = {k: np.array(v, order="C") for k, v in adam.v.items()}
         first = 0 if history is None else int(history["step"].values[-1])
         rows, attrs = self._train(X, D, lam, layers, weights, fresh, rng, target, X_val,
-                                  target_val, dtype, first_step=first)
+                                  target_val, dtype, first_step=first, d_name="dictionary_")
         if history is not None:
             keep = dict(history.attrs)
             # a file saved before the objectives existed lacks these (KeyError: 'loss_units'
@@ -692,9 +693,10 @@ class LISTA(SavedAsDataset):
         return self
 
     def _train(self, X, D, lam, layers, weights, adam, rng, target, X_val, target_val, dtype,
-               first_step):
+               first_step, d_name="D"):
         """Adam steps on ``weights`` (in place): the rows of the history (the first
-        at ``first_step``, before any step) and the run's attrs."""
+        at ``first_step``, before any step) and the run's attrs; ``D`` is named
+        ``d_name`` in the messages on ``X_val``."""
         supervised = self.objective == "supervised"
         learning_rate = adam.lr
         if not supervised and target is not None:
@@ -711,8 +713,8 @@ class LISTA(SavedAsDataset):
             target_val = _one_sample_target(target_val, X_val)
             X_val = check_array(X_val, "X_val", ndim=(1, 2), dtype=dtype)
             X_val = X_val[None, :] if X_val.ndim == 1 else X_val  # one sample, as X
-            check_same_features(X_val, D, "X_val", "D")
-            check_products_in_range(X_val, D, dtype, x_name="X_val")
+            check_same_features(X_val, D, "X_val", d_name)
+            check_products_in_range(X_val, D, dtype, d_name=d_name, x_name="X_val")
             if target_val is not None:
                 target_val = self._targets(X_val, D, target_val, "target_val", dtype)
                 sources["target_val"] = "target_val"

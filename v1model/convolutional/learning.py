@@ -25,6 +25,7 @@ import xarray as xr
 
 from .._blas import blas_threads_for_step
 from .._frames import user_stacklevel
+from .._windows import max_window_energy
 from ..inference._common import ConvergenceWarning, check_products_in_range
 from ..io import seed_attr
 from ..learning._atoms import normalize_rows
@@ -381,48 +382,18 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
 
 def _max_window_norm(images, window, block=2**16) -> float:
     """The largest Euclidean norm of a ``window``-shaped block of any signal in
-    ``images`` (n_signals, *signal_shape), float64, by cumulative sums of squares.
-
-    Signal by signal, the running sum along the first signal axis is taken a block of
-    rows (about ``block`` values, at least one row) at a time, at the windows' starts
-    and ends, each carried over from the block before (as
-    :func:`stimuli.audio._loudest_rms`): the same additions in the same order as one
-    ``cumsum`` of all the signals, so the same value to the bit, in memory of a few
-    ``block`` values. The whole sums, with the squares and the scaled copy, took 3-4
-    times the signals' memory before learning started.
+    ``images`` (n_signals, *signal_shape), float64, by running sums of squares taken
+    signal by signal in blocks of about ``block`` values
+    (:func:`v1model._windows.max_window_energy`): the whole sums, with the squares and
+    the scaled copy, took 3-4 times the signals' memory before learning started.
     """
     # not np.abs(images).max(): a copy of the signals
     scale = max(float(images.max()), -float(images.min()))
     if scale == 0:
         return 0.0
-    first = window[0]
-    rows = max(1, block // int(np.prod(images.shape[2:], dtype=np.int64)))
-
-    def running(signal, carry, lo, hi):
-        # the sums over rows [0, lo), ..., [0, hi) (fewer at the end) from the first, carry
-        return np.cumsum(np.concatenate([carry[None], (signal[lo:hi] / scale) ** 2]), axis=0)
-
     top = 0.0
     for signal in images:
-        n = len(signal) - first + 1  # windows' starts along the first axis
-        end = np.zeros(signal.shape[1:])  # the sum over the first window's rows
-        for lo in range(0, first, rows):
-            end = running(signal, end, lo, min(lo + rows, first))[-1]
-        start = np.zeros(signal.shape[1:])
-        for lo in range(0, n, rows):
-            hi = min(lo + rows, n)
-            starts = running(signal, start, lo, hi)
-            ends = running(signal, end, lo + first, hi + first)
-            S = ends[: hi - lo] - starts[: hi - lo]
-            # the other axes whole: a block of rows holds every window across them
-            for axis, w in enumerate(window[1:], start=1):
-                c = np.cumsum(S, axis=axis)
-                c = np.concatenate([np.zeros_like(np.take(c, [0], axis=axis)), c], axis=axis)
-                m = S.shape[axis]
-                S = (np.take(c, np.arange(w, m + 1), axis=axis)
-                     - np.take(c, np.arange(m - w + 1), axis=axis))
-            top = max(top, float(S.max()))
-            start, end = starts[-1], ends[-1]
+        top = max(top, max_window_energy(signal, window, scale, block))
     return scale * float(np.sqrt(max(top, 0.0)))
 
 

@@ -36,29 +36,31 @@ class ConvergenceWarning(UserWarning):
 SOLVER_CHUNK = 4096
 
 
-def validate_problem(X, D, lam, dtype, positive_lam_name="lam", flags=None, x_name="X"):
+def validate_problem(X, D, lam, dtype, positive_lam_name="lam", flags=None, x_name="X",
+                     d_name="D"):
     """Validate ``X``, ``D`` and ``lam`` once and cast to ``dtype``.
 
     Returns ``X`` and ``D`` as contiguous 2-D arrays of ``dtype``, finite and
     with matching features. Atoms are neither renormalised nor required to
     have unit norm: a scaled atom is a different, equally valid problem.
-    ``x_name`` is the name of ``X`` in the messages (``X_train`` for a caller
-    that takes two data sets).
+    ``x_name`` and ``d_name`` are the names of ``X`` and ``D`` in the messages
+    (``X_train`` for a caller that takes two data sets, ``dictionary_`` for a
+    fitted model's own dictionary, which its caller never passed).
     """
     dtype = check_dtype(dtype)
     # as check_data_and_dictionary, but X goes straight to ``dtype`` when that cast is
     # exact (no float64 copy of a float32 X, and X itself back when it already is
     # contiguous ``dtype``); other X, and D (small), are checked in float64, where
     # values beyond ``dtype``'s range still meet the range check below, not a cast to inf
-    D = check_dictionary(D, "D", dtype=np.float64)
+    D = check_dictionary(D, d_name, dtype=np.float64)
     X = check_array(X, x_name, ndim=(1, 2), dtype=_exact_check_dtype(X, dtype))
     if X.ndim == 1:
         X = X[None, :]
-    check_dictionary_layout(X, D, x_name, "D")
+    check_dictionary_layout(X, D, x_name, d_name)
     lam = check_nonnegative(lam, positive_lam_name)
     for name, value in (flags or {}).items():  # positive="no" would be truthy
         check_bool(value, name)
-    check_products_in_range(X, D, dtype, x_name=x_name)
+    check_products_in_range(X, D, dtype, d_name=d_name, x_name=x_name)
     return np.ascontiguousarray(X, dtype=dtype), np.ascontiguousarray(D, dtype=dtype), lam, dtype
 
 
