@@ -348,10 +348,12 @@ def test_encode_and_decode_refuse_what_overflows_the_dtype():
                 call()
     # pre-activations of inf - inf are NaN, which the activations turn into zero latents:
     # an overflow that left finite (all-zero) codes is refused too, not only a non-finite
-    # result (here: b_dec 0 and encoder rows of +1 and -1 on 3e38 in every feature)
+    # result (here: b_dec 0 and encoder rows of +2 and -2 on 3e38 in every feature: each
+    # product overflows alone, so inf - inf in any order; with +1 and -1 an AMD EPYC's
+    # kernel paired the terms and summed an exact, correct 0)
     ds = sae.to_dataset()
     ds["b_dec"][:] = 0.0
-    ds["encoder"][:] = np.array([1, 1, 1, 1, -1, -1, -1, -1], np.float32)
+    ds["encoder"][:] = np.array([2, 2, 2, 2, -2, -2, -2, -2], np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match=r"X: the latents overflow float32 \(X has values "
