@@ -452,8 +452,9 @@ def test_cauchy_ridge_codes_each_group_in_its_own_scale():
     ridge = np.linalg.solve(D @ D.T + 2 * lam / sigma**2 * np.eye(24), D @ Z.T).T
     for g, scale in enumerate(scales):
         rows = slice(g * CAUCHY_GROUP, (g + 1) * CAUCHY_GROUP)
-        np.testing.assert_allclose(A[rows] / scale, ridge[rows], rtol=1e-12, atol=0,
+        # 1e-10: a small code's rounding differs between CPUs' BLAS (3.2e-12 on an AMD EPYC)
+        np.testing.assert_allclose(A[rows] / scale, ridge[rows], rtol=1e-10, atol=0,
                                    err_msg=f"group {g} (scale {scale:g})")
         alone = np.concatenate([cauchy_inference(x[None], D, lam, sigma, progress=False)
                                 for x in X[rows]])
-        np.testing.assert_allclose(A[rows], alone, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(A[rows], alone, rtol=1e-10, atol=0)
