@@ -348,14 +348,17 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     styles = {"soft": ("-", "C0"), "hard": ("--", "C1")}
     costs = {"soft": r"$\frac{1}{2}\|x - D^\top a\|^2 + \lambda\|a\|_1$",
              "hard": r"$\frac{1}{2}\|x - D^\top a\|^2 + \frac{\lambda^2}{2}\|a\|_0$"}
+    units = ds["lca_objective"].attrs.get("units")  # "(units of X)^2" from run()
     for ax, thr in zip(axes[:2], ("soft", "hard")):
         style, color = styles[thr]
         energy = ds["lca_objective"].sel(threshold=thr)
         ax.plot(t_ms, energy, style, color=color, label=f"LCA {thr}")
-        ax.set(xlabel="time (ms)", ylabel="energy per patch",
+        ax.set(xlabel="time (ms)", ylabel="energy per patch" + (f", {units}" if units else ""),
                title=f"{thr} threshold: {costs[thr]}")
         ax.title.set_fontsize(11)
-        ax.set_ylim(0, float(energy.isel(time=slice(1, None)).max()) * 1.05)
+        # from the start, E(0) = ||x||^2 / 2 (a = 0): without t = 0 the curves began above
+        # the panel's top (the hard one a quarter of its height)
+        ax.set_ylim(0, float(np.nanmax(energy.values)) * 1.05)
     axes[0].axhline(float(ds["fista_objective"]), color="k", lw=0.8,
                     label="LASSO optimum (FISTA)")
     for thr, (style, color) in styles.items():
@@ -411,7 +414,10 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     from v1model.plotting._mpl import plain_log_ticks
 
     plain_log_ticks(ax.yaxis)  # 0.002, not 2×10⁻³
-    ax.set_xlim(left=min(0.0, ax.get_xlim()[0]) - 2)  # room for the labels left of the curve
+    lo, hi = ax.get_xlim()
+    # room for the labels left of the curves, and right of each curve's densest point,
+    # whose label ran over the axes' right edge (a tenth of the span: ~6 characters)
+    ax.set_xlim(min(0.0, lo) - 2, hi + 0.1 * (hi - min(0.0, lo)))
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_rate_distortion.png"))

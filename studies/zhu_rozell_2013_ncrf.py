@@ -662,7 +662,11 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         ax.axvline(thr, color="0.3", ls="--", lw=0.8)
         ax.set(xlabel="end-stopping index (R_peak - R_longest) / R_peak", ylabel="units")
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
-        fig.suptitle(f"End-stopping: bars one period wide, amplitude {con[hi]:g}", fontsize=10)
+        # which units the examples are, as the size-tuning figure says of its own: with no
+        # unit end-stopped the panels showed ESI 0.00 beside 0.06, chosen unsaid
+        fig.suptitle(f"End-stopping: length tuning of the {len(examples)} most end-stopped "
+                     f"LCA units and the ESI of all {ds.sizes['unit']}; bars one period "
+                     f"wide, amplitude {con[hi]:g}", fontsize=10)
         fig.tight_layout()
         paths.append(save_figure(fig, outdir / f"{NAME}_end_stopping.png"))
     return paths

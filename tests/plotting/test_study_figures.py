@@ -570,6 +570,39 @@ def test_rozell_mse_has_units_lambda_labels_and_dynamics_in_2x2(study_figures):
     assert all(a.title.get_fontsize() >= 10 for a in dynamics.axes)
 
 
+def test_rozell_energy_panels_show_the_start_and_name_the_units(study_figures):
+    """Each energy panel shows its curve from t = 0, where E = ||x||^2 / 2 (the limits
+    left t = 0 out: the curves began above the panels' tops), and its y label gives the
+    units the Dataset records."""
+    ds = _rozell_dataset()
+    t = ds["time"].values
+    # as in a run: the energy falls fast from ||x||^2 / 2 = 3.1 within the first steps
+    energy = np.vstack([0.95 + 2.2 * np.exp(-t / 0.002), 0.3 + 2.8 * np.exp(-t / 0.001)])
+    ds["lca_objective"] = (("threshold", "time"), energy, {"units": "(units of X)^2"})
+    dynamics = study_figures("rozell-2008-lca", ds)["rozell-2008-lca_dynamics.png"]
+    for ax, curve in zip(dynamics.axes[:2], energy):
+        assert ax.get_ylim()[1] >= curve[0], ax.get_title()
+        assert ax.get_ylabel() == "energy per patch, (units of X)^2"
+
+
+def test_rozell_lambda_labels_stay_inside_the_rate_distortion_axes(study_figures):
+    """The label of each curve's densest point sits right of it: at the axes' right end
+    it ran over the frame ("λ=0.05" crossed the right spine of the quick run's figure)."""
+    ds = _rozell_dataset()
+    # as in a run: soft LCA's densest point is the densest of all, at the right end
+    n_active = ds["rd_n_active"]
+    n_active.loc[{"solver": "lca_soft"}] = n_active.sel(solver="lca_soft") * 1.3
+    fig = study_figures("rozell-2008-lca", ds)["rozell-2008-lca_rate_distortion.png"]
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    box = ax.get_window_extent()
+    labels = [t for t in ax.texts if t.get_text().startswith("λ=")]
+    assert labels
+    for t in labels:
+        extent = t.get_window_extent()
+        assert box.x0 <= extent.x0 and extent.x1 <= box.x1, t.get_text()
+
+
 def test_rozell_soft_lca_curve_is_not_hidden_under_the_lasso_curve(study_figures):
     """Soft LCA converges to the LASSO, so its rate-distortion points lie on FISTA's;
     FISTA, drawn after it in the same style, hid it: a legend entry with no line."""

@@ -359,6 +359,27 @@ def test_population_fractions_leave_out_units_without_an_index(tmp_path, monkeyp
     assert study._fraction_not_larger(ds, "lca") == expected
 
 
+def test_end_stopping_figure_says_its_examples_are_the_most_end_stopped(result, monkeypatch,
+                                                                        tmp_path):
+    """The length-tuning panels show the LCA units of largest ESI (on quick patches one at
+    0.06 beside two at 0.00): the title says so, as the size-tuning figure's does."""
+    import v1model.io
+
+    study, ds = result
+    figures = []
+    monkeypatch.setattr(v1model.io, "save_figure",
+                        lambda fig, path, dpi=120: figures.append((path.name, fig)) or path)
+    study.plot(ds, tmp_path)
+    fig = dict(figures)["zhu-rozell-2013-ncrf_end_stopping.png"]
+    n = len(fig.axes) - 1  # the example panels, then the ESI histogram
+    esi = np.nan_to_num(ds["end_stopping_index"].sel(model="lca").values, nan=-1.0)
+    top = ds["atom_index"].values[np.argsort(-esi, kind="stable")[:n]]
+    assert [ax.get_title() for ax in fig.axes[:n]] == [f"atom {int(a)}" for a in top]
+    assert fig._suptitle.get_text().startswith(
+        f"End-stopping: length tuning of the {n} most end-stopped LCA units and the ESI of "
+        f"all {ds.sizes['unit']}")
+
+
 def test_preferred_diameter_axes_hold_the_jittered_points(result, monkeypatch, tmp_path):
     """The points are jittered by up to 0.15 of a diameter step, but the axes ended at
     1.02 x the largest diameter: with few diameters (a wide step) the units preferring
