@@ -97,9 +97,18 @@ def test_solvers_coded_in_chunks_give_the_codes_of_one_call(bars, monkeypatch, m
         calls = np.concatenate([encode(X[s:s + 256], D, method, **kw, progress=False)
                                 for s in range(0, len(X), 256)])
         np.testing.assert_array_equal(chunked, calls)
-        # (bit-identical on most BLAS kernels; a rounding change can move a sample's stop
-        # on tol by one atom, whose coefficient is small on this well-separated problem)
-        np.testing.assert_allclose(chunked, whole, rtol=0, atol=1e-2 * np.abs(whole).max())
+        # bit-identical on most BLAS kernels; elsewhere a rounding change can tip a near-tie
+        # or a stop on tol by one atom (of 0.24 on an AMD EPYC): a few samples, each coded
+        # as well, with at most one atom more or less
+        off = ~np.isclose(chunked, whole, rtol=0, atol=1e-6 * np.abs(whole).max()).all(axis=1)
+        assert off.sum() <= len(X) // 100
+        n_chunked, n_whole = (np.count_nonzero(A[off], axis=1) for A in (chunked, whole))
+        assert np.all(np.abs(n_chunked - n_whole) <= 1)
+        r_chunked, r_whole = (((X[off] - A[off] @ D) ** 2).sum(axis=1) for A in (chunked, whole))
+        if "tol" in kw:
+            assert np.all(np.maximum(r_chunked, r_whole) <= kw["tol"] * (1 + 1e-9))
+        else:
+            np.testing.assert_allclose(r_chunked, r_whole, rtol=2e-2)
     else:
         np.testing.assert_array_equal(chunked, whole)
     shown = [bar for bar in bars if not bar[3]]
