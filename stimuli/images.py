@@ -50,6 +50,10 @@ SKIMAGE_SCENES = (
 )
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".pgm")
+#: picture formats that are not read: a folder's files of these are warned of, not skipped
+UNREAD_PICTURE_SUFFIXES = (".gif", ".webp", ".ppm", ".pnm", ".pbm", ".jp2", ".heic", ".heif",
+                           ".avif", ".jxl", ".ico", ".psd", ".dng", ".cr2", ".nef", ".arw",
+                           ".exr", ".hdr", ".svg")
 MAT_KEYS = ("IMAGES", "IMAGESr", "IMAGES_RAW")
 
 # temporaries are bounded by working in blocks: of at most this many bytes of float64
@@ -540,6 +544,17 @@ def _load_folder(path, size, name="source", progress=None, max_images=None):
             f"file(s) ({', '.join(repr(m.name) for m in mats[:3])}): the pictures are read, "
             "not the .mat; give the .mat file's path to read it", UserWarning, stacklevel=3)
     if pictures:
+        # a photograph folder's WEBP or GIF files were left out unsaid: fewer images
+        unread = sorted(p.name for p in path.iterdir() if p.is_file()
+                        and not p.name.startswith(".")
+                        and p.suffix.lower() in UNREAD_PICTURE_SUFFIXES)
+        if unread:
+            warnings.warn(
+                f"{name}: folder {str(path)!r} holds {len(unread)} picture file(s) of a format "
+                f"that is not read ({', '.join(repr(u) for u in unread[:3])}"
+                f"{', ...' if len(unread) > 3 else ''}): only its {len(pictures)} "
+                f"{'/'.join(x[1:].upper() for x in IMAGE_SUFFIXES)} file(s) are read; "
+                "convert the others (e.g. to PNG) to use them", UserWarning, stacklevel=3)
         return _read_image_files(pictures[:max_images], size, name, progress)
     if raw:
         raw = sorted(raw, key=_natural_key)[:max_images]

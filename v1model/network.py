@@ -19,7 +19,6 @@ import xarray as xr
 from .io import SavedAsDataset, attach_history, continue_history, detach_history
 from .validation import (
     CheckedAttribute,
-    check_array,
     check_bool,
     check_choice,
     check_dictionary,
@@ -323,6 +322,7 @@ class SparseCodingNetwork(SavedAsDataset):
             ``X`` not 2-D or with a number of features other than
             ``patch_shape``'s.
         """
+        from .learning._data import _real_2d
         from .learning.olshausen_field import learn_dictionary
 
         for name in ("lam", "prior", "sigma", "threshold", "tau", "D0", "n_atoms", "code_var"):
@@ -336,7 +336,9 @@ class SparseCodingNetwork(SavedAsDataset):
             raise ValueError(f"init={kwargs['init']!r} has no effect: the network has a "
                              "dictionary, and learning continues from it; for a new start "
                              "build a new SparseCodingNetwork(n_atoms=..., patch_shape=...)")
-        X = check_array(X, "X", ndim=2)
+        # the shape alone: learn_dictionary checks the values (a float64 copy of X here
+        # doubled a float32 X in memory), and a stack of patches is told how to flatten it
+        X = _real_2d(X, "X")
         patch_shape = self.patch_shape
         if patch_shape is None:
             # kept only once learning succeeds: a failed call must not fix the size

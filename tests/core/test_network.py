@@ -415,6 +415,18 @@ def test_learn_names_the_networks_patches_for_x_of_other_features():
     assert net.dictionary is None and net.patch_shape == (4, 4)
 
 
+def test_learn_tells_how_to_flatten_a_stack_of_patches():
+    # whitened images or (n, 8, 8) patches given to learn got "X must have 2 dimension(s),
+    # got 3", with no word of how to make patches; the learners' message, shared
+    net = SparseCodingNetwork(n_atoms=8, patch_shape=(8, 8))
+    with pytest.raises(ValueError, match=r"^X must have 2 dimensions \(n_samples, n_features\), "
+                       r"got 3 \(shape \(5, 8, 8\)\); flatten a stack of patches \(n, height, "
+                       r"width\) with X\.reshape\(len\(X\), -1\), or cut patches from images "
+                       r"with stimuli\.sample_patches$"):
+        net.learn(np.ones((5, 8, 8)), n_updates=1)
+    assert net.dictionary is None
+
+
 @pytest.mark.parametrize("backend", ["ode", "spiking"])
 def test_encode_names_the_networks_patches_for_x_of_other_features(backend):
     # the check of X against the dictionary said "D has 64 features", a D the caller of

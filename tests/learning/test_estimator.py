@@ -354,6 +354,28 @@ def test_history_saves_with_plain_to_netcdf(planted, algorithm, tmp_path):
     xr.testing.assert_equal(back, h)
 
 
+def test_saved_learner_units_follow_how_each_variable_scales_with_x(planted):
+    """Codes are in units of X (the history's mean_abs_code): the unit-norm atoms are
+    dimensionless and a a^T, a x^T are in (units of X)^2. The file said "units of X" for
+    the atoms and "1" for A: a variable's units must say how it scales when X does."""
+    X, _, _ = planted
+    init = np.random.default_rng(3).standard_normal((24, 16))
+    saved = []
+    for c in (1.0, 4.0):  # a power of two: the learning scales exactly with X and lam
+        learner = SparseDictionaryLearner(24, lam=0.1 * c, batch_size=100, init=init,
+                                          seed=0, dtype="float64")
+        learner.partial_fit(c * X[:300])
+        saved.append(learner.to_dataset())
+    power = {"1": 0, "units of X": 1, "(units of X)^2": 2}
+    for name in ("components", "init_dictionary", "stream_dictionary", "stream_A",
+                 "stream_B"):
+        units = saved[0][name].attrs["units"]
+        np.testing.assert_allclose(saved[1][name].values,
+                                   4.0 ** power[units] * saved[0][name].values,
+                                   rtol=1e-6, atol=1e-9, err_msg=f"{name}: units {units!r}")
+    assert saved[0]["mean_abs_code"].attrs["units"] == "units of X"
+
+
 def test_saved_online_learner_continues_the_stream_exactly(planted, tmp_path):
     pd = pytest.importorskip("pandas")
     X, _, _ = planted

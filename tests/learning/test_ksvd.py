@@ -141,6 +141,16 @@ def test_ksvd_bad_arguments(planted):
         learn_ksvd(X, 0, method="fista", lam=0.1, progress=False)
 
 
+def test_ksvd_lam_with_its_default_omp_is_named(planted):
+    # learn_ksvd codes with OMP by default: a lam given alone was refused as "needs
+    # n_nonzero ... got neither", naming nothing of the lam that was given
+    X, _, _ = planted
+    with pytest.raises(ValueError, match=r"method='omp' does not use lam \(got lam=0\.1\): "
+                       r"give n_nonzero or a tol in method_params, or an L1 method \(e\.g\. "
+                       r"method='fista'\)"):
+        learn_ksvd(X, 8, lam=0.1, progress=False)
+
+
 @pytest.mark.parametrize(
     "change, error, match",
     [

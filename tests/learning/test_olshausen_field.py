@@ -227,6 +227,20 @@ def test_init_dictionary_bad_input(X, n_atoms, init, error, match):
         init_dictionary(X, n_atoms, init)
 
 
+def test_a_stack_of_patches_is_told_to_flatten_not_to_reshape_to_one_feature():
+    """Patches (n, 8, 8) or images given for X got scikit-learn's 1-D advice,
+    X.reshape(-1, 1): one pixel per sample."""
+    patches = np.random.default_rng(0).standard_normal((50, 8, 8))
+    with pytest.raises(ValueError, match=r"^X must have 2 dimensions \(n_samples, n_features\), "
+                       r"got 3 \(shape \(50, 8, 8\)\); flatten a stack of patches \(n, height, "
+                       r"width\) with X\.reshape\(len\(X\), -1\), or cut patches from images "
+                       r"with stimuli\.sample_patches$"):
+        learn_dictionary(patches, 8, n_updates=2, progress=False)
+    with pytest.raises(ValueError, match=r"got 1 \(shape \(64,\)\); Reshape your data with "
+                                         r"X\.reshape\(-1, 1\)"):
+        learn_dictionary(patches[0].ravel(), 8, n_updates=2, progress=False)
+
+
 def test_real_images_give_localized_atoms(shared_data):
     """Learning on Olshausen's own whitened images gives localized atoms."""
     from stimuli import load_images, sample_patches

@@ -445,3 +445,20 @@ def test_a_mat_file_beside_pictures_is_not_left_out_unsaid(tmp_path):
         images = load_images(tmp_path, name="images")
     np.testing.assert_allclose(images, preview[None] / 255)
     np.testing.assert_array_equal(load_images(tmp_path / "IMAGES.mat"), np.moveaxis(cube, 2, 0))
+
+
+def test_pictures_of_a_format_not_read_are_not_left_out_unsaid(tmp_path):
+    """A folder of photographs with some of them as WEBP or GIF: those were skipped with
+    no word, and a study learned from fewer pictures than the folder holds."""
+    from PIL import Image
+
+    pixels = (np.random.default_rng(13).random((3, 16, 16)) * 255).astype(np.uint8)
+    Image.fromarray(pixels[0]).save(tmp_path / "a.png")
+    Image.fromarray(pixels[1]).save(tmp_path / "b.webp")
+    Image.fromarray(pixels[2]).save(tmp_path / "c.gif")
+    (tmp_path / "notes.txt").write_text("not a picture")  # not a picture format: no word
+    with pytest.warns(UserWarning, match=r"^images: folder '.*' holds 2 picture file\(s\) of a "
+                                         r"format that is not read \('b\.webp', 'c\.gif'\): "
+                                         r"only its 1 PNG/JPG/.*/PGM file\(s\) are read"):
+        images = load_images(tmp_path, name="images")
+    np.testing.assert_array_equal(images, pixels[:1] / 255)

@@ -119,6 +119,12 @@ def make_coder(method, lam=None, n_nonzero=None, positive=False, dtype=np.float3
     if method in L1_METHODS and lam is None:
         raise ValueError(f"{method_name}={method!r} minimises an L1 objective and needs "
                          "lam > 0, got lam=None")
+    if method in ("mp", "omp") and lam is not None:
+        # refused by encode at the first minibatch anyway; without n_nonzero it was
+        # refused here as "got neither", naming nothing of the lam that was given
+        raise ValueError(f"{method_name}={method!r} does not use lam (got lam={lam!r}): give "
+                         f"n_nonzero or a tol in {params_name}, or an L1 method (e.g. "
+                         f"{method_name}='fista') to learn with lam")
     if method in ("mp", "omp") and n_nonzero is None and (method_params or {}).get("tol") is None:
         raise ValueError(f"{method_name}={method!r} needs n_nonzero (number of atoms per "
                          f"sample) or a tol in {params_name}, got neither")

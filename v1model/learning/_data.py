@@ -60,11 +60,14 @@ def _real_2d(X, name) -> np.ndarray:
     if np.iscomplexobj(raw):
         raise ValueError(f"{name}: Complex data not supported, got {describe(raw)}")
     if raw.ndim != 2:
-        raise ValueError(
-            f"{name} must have 2 dimensions (n_samples, n_features), got {raw.ndim} (shape "
-            f"{raw.shape}); Reshape your data with X.reshape(-1, 1) if it has one feature or "
-            "X.reshape(1, -1) if it is one sample"
-        )
+        # scikit-learn's hint (its check_estimator looks for it) fits 1-D data only: a stack
+        # of patches or images (n, height, width) was told to reshape(-1, 1), one pixel each
+        hint = ("Reshape your data with X.reshape(-1, 1) if it has one feature or "
+                "X.reshape(1, -1) if it is one sample" if raw.ndim < 2 else
+                f"flatten a stack of patches (n, height, width) with {name}.reshape(len("
+                f"{name}), -1), or cut patches from images with stimuli.sample_patches")
+        raise ValueError(f"{name} must have 2 dimensions (n_samples, n_features), got "
+                         f"{raw.ndim} (shape {raw.shape}); {hint}")
     if raw.shape[0] < 1:
         raise ValueError(f"{name} has 0 sample(s) (shape={raw.shape}) while a minimum of 1 is "
                          "required.")

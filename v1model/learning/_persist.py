@@ -56,13 +56,14 @@ def learner_to_dataset(learner) -> xr.Dataset:
     D = learner.components_
     k, p = D.shape
     params = learner.get_params()
-    # copies: a Dataset that partial_fit would change after the fact is no record
+    # copies: a Dataset that partial_fit would change after the fact is no record. Codes are
+    # in units of X (the history's mean_abs_code), so the unit-norm atoms are dimensionless
     data = {"components": (("atom", "feature"), D.copy(), {
-        "long_name": "dictionary: one unit-norm atom per row", "units": "units of X"})}
+        "long_name": "dictionary: one unit-norm atom per row", "units": "1"})}
     init = params["init"]
     if not isinstance(init, str):  # the initial dictionary given as an array
         data["init_dictionary"] = (("atom", "feature"), np.asarray(init, dtype=np.float64), {
-            "long_name": "initial dictionary given as init", "units": "units of X"})
+            "long_name": "initial dictionary given as init", "units": "1"})
         params["init"] = "array"
     seed = params["seed"]
     if isinstance(seed, np.random.SeedSequence):  # deterministic: kept as what makes it
@@ -90,13 +91,13 @@ def learner_to_dataset(learner) -> xr.Dataset:
         data.update(
             stream_dictionary=(("atom", "feature"), state.D.copy(), {
                 "long_name": "the stream's dictionary (float64; components is its copy in "
-                             "the learner's dtype)", "units": "units of X"}),
+                             "the learner's dtype)", "units": "1"}),
             stream_A=(("atom", "atom_other"), state.A.copy(), {
                 "long_name": "sufficient statistic A = weighted mean of a a^T",
-                "units": "1"}),
+                "units": "(units of X)^2"}),
             stream_B=(("atom", "feature"), state.B.copy(), {
                 "long_name": "sufficient statistic B = weighted mean of a x^T",
-                "units": "units of X"}),
+                "units": "(units of X)^2"}),
             stream_unused=(("atom",), state.usage.unused.copy(), {
                 "long_name": "consecutive updates in which the atom was not used (a "
                              "minibatch shorter than batch_size counts for its share)",
