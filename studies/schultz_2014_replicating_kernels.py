@@ -341,7 +341,8 @@ def run(
                 f"one that divides it (e.g. strides=[{kernel_size}, {kernel_size // factor}])")
     if np.ndim(strides) != 1 or not len(strides):
         raise ValueError(f"strides must be a list of ints, got {strides!r}")
-    strides = sorted({check_int(s, "strides", minimum=1) for s in strides}, reverse=True)
+    given = [check_int(s, "strides", minimum=1) for s in strides]  # as quoted back
+    strides = sorted(set(given), reverse=True)
     for s in strides:
         if kernel_size % s:
             raise ValueError(f"strides: {s} does not divide kernel_size={kernel_size}")
@@ -352,7 +353,7 @@ def run(
             d for d in range(2, kernel_size + 1) if kernel_size % d == 0)
         example = [kernel_size, shorter]
         raise ValueError(
-            f"strides={strides} holds one stride: the study compares kernels learned at "
+            f"strides={given} holds one stride: the study compares kernels learned at "
             f"several strides (a shorter one against the non-overlapping kernel_size="
             f"{kernel_size}); give at least two that divide kernel_size (e.g. "
             f"strides={example})")

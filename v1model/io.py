@@ -548,6 +548,15 @@ def values_by_dims(ds: xr.Dataset, name: str, dims: tuple) -> np.ndarray:
     return ds[name].transpose(*dims).values
 
 
+#: suffixes of other formats, refused by :func:`save_dataset`: a netCDF file named
+#: "model.npy" fails in the reader its name promises (np.load), with no word at saving
+OTHER_FORMAT_SUFFIXES = {
+    ".npy": "NumPy", ".npz": "NumPy", ".pkl": "pickle", ".pickle": "pickle",
+    ".joblib": "joblib", ".pt": "PyTorch", ".pth": "PyTorch", ".json": "JSON",
+    ".csv": "CSV", ".txt": "text", ".mat": "MATLAB", ".toml": "TOML",
+}
+
+
 def save_dataset(ds: xr.Dataset, path) -> Path:
     """Save ``ds`` atomically as netCDF (``.nc``) or zarr (``.zarr``).
 
@@ -574,7 +583,9 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
     TypeError
         When ``ds`` is not a Dataset or DataArray.
     ValueError
-        For a string attr netCDF cannot store (see :func:`clean_attrs`).
+        For a string attr netCDF cannot store (see :func:`clean_attrs`), and for a
+        ``path`` whose suffix is another format's (``.npy``, ``.npz``, ``.pkl``,
+        ``.json``, ``.csv``, ``.mat``, ...: :data:`OTHER_FORMAT_SUFFIXES`).
     OSError
         Naming ``path``, when it cannot be written (a file where a folder
         should be, a folder that is not writable, a full disk), or when it
@@ -587,6 +598,11 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
     if not isinstance(ds, xr.Dataset):
         raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
     path = _destination(path)
+    kind = OTHER_FORMAT_SUFFIXES.get(path.suffix.lower())
+    if kind is not None:
+        raise ValueError(f"path: {str(path)!r} ends in {path.suffix!r}, the suffix of {kind} "
+                         f"files, but this writes netCDF: name it "
+                         f"{str(path.with_suffix('.nc'))!r} (or .zarr for a zarr store)")
     ds = _cleaned(ds)
     if "v1model_version" not in ds.attrs:
         from . import __version__
@@ -1138,6 +1154,12 @@ class SavedAsDataset:
         -------
         path : pathlib.Path
             The path written.
+
+        Raises
+        ------
+        ValueError
+            For a ``path`` with another format's suffix (``.npy``, ``.pkl``, ...;
+            :data:`v1model.io.OTHER_FORMAT_SUFFIXES`), before anything is written.
         """
         return save_dataset(self.to_dataset(), path)
 

@@ -709,3 +709,33 @@ def test_continued_bool_setting_lists_the_same_values_after_a_round_trip(tmp_pat
     again = load_dataset(save_dataset(three, tmp_path / f"three{suffix}"))
     np.testing.assert_array_equal(again.attrs["positive_per_call"], [1, 0, 0])
     assert continue_history(again, call(True)).attrs["positive_per_call"] == [1, 0, 0, 1]
+
+
+def test_every_save_refuses_another_formats_suffix_with_one_message(tmp_path):
+    """SparseAutoencoder.save("x.npy") (and every other save) wrote a netCDF file under a
+    NumPy name without a word; np.load then failed on it. One rule, in save_dataset:
+    another format's suffix is refused before anything is written; .nc, .zarr, no
+    suffix and HDF5's .h5 are written."""
+    from v1model import SparseCodingNetwork
+    from v1model.io import load_dataset, save_dataset
+    from v1model.sae import SparseAutoencoder
+
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((8, 4))
+    net = SparseCodingNetwork(D / np.linalg.norm(D, axis=1, keepdims=True))
+    sae = SparseAutoencoder(8, k=2, n_steps=2, batch_size=16, progress=False,
+                            seed=0).fit(rng.standard_normal((50, 4)))
+    ds = xr.Dataset({"a": ("x", [1.0, 2.0])})
+    savers = {"net": net.save, "sae": sae.save, "ds": lambda p: save_dataset(ds, p)}
+    for name, save in savers.items():
+        for suffix, kind in ((".npy", "NumPy"), (".PKL", "pickle"), (".json", "JSON")):
+            path = tmp_path / f"{name}{suffix}"
+            with pytest.raises(ValueError, match=re.escape(
+                    f"path: {str(path)!r} ends in {suffix!r}, the suffix of {kind} files, but "
+                    f"this writes netCDF: name it {str(tmp_path / (name + '.nc'))!r} (or "
+                    ".zarr for a zarr store)")):
+                save(path)
+        for ok in (f"{name}.nc", f"{name}.h5", name):
+            assert load_dataset(save(tmp_path / ok)).sizes
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        f"{n}{s}" for n in savers for s in (".nc", ".h5", ""))

@@ -2,6 +2,8 @@
 authors' discrete-time LIF and against the Brian2 network; learning against
 the homeostatic target rate and against known localized generating features."""
 
+import re
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -450,6 +452,11 @@ def test_inference_bad_arguments(weights):
         sailnet_inference(X, Q, self_inhibiting, theta)
     with pytest.raises(ValueError, match=r"X has 35 features .* Q has 36"):
         sailnet_inference(X[:, :35], Q, W, theta)
+    # a transposed Q got the shapes but not the hint that D gets (check_same_features)
+    with pytest.raises(ValueError, match=re.escape(
+            "Q has shape (36, 24) but X has 36 features per sample (shape (12, 36)): Q looks "
+            "transposed.") + ".*" + re.escape("pass Q.T, of shape (24, 36)")):
+        sailnet_inference(X, Q.T, W, theta)
     with pytest.raises(ValueError, match=r"theta must have shape \(24,\)"):
         sailnet_inference(X, Q, W, theta[:3])
     with pytest.raises(ValueError, match="simulator must be one of"):

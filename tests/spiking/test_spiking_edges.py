@@ -97,6 +97,34 @@ def test_an_unwritable_cython_cache_falls_back_to_a_temporary_folder(tmp_path, m
         brian2.prefs[key] = before
 
 
+def test_the_cython_cache_warning_names_the_users_line(tmp_path, monkeypatch):
+    """The warning of an unwritable Cython cache named v1model/spiking/_brian.py
+    (stacklevel=2, inside the package), not the user's call that ran the cython target."""
+    import brian2
+    from brian2.codegen.runtime.cython_rt import extension_manager
+
+    from v1model.spiking import sailnet_inference
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    key = "codegen.runtime.cython.cache_dir"
+    before = brian2.prefs[key]
+    rng = np.random.default_rng(0)
+    Q = rng.standard_normal((4, 9))
+    W, theta, X = np.zeros((4, 4)), np.full(4, 0.5), rng.standard_normal((3, 9))
+    try:
+        brian2.prefs[key] = None
+        # Cython's cache folder (Brian2 adds "brian_extensions"; its preference still wins)
+        monkeypatch.setattr(extension_manager, "base_cython_cache_dir",
+                            lambda: str(blocker / "cython"))  # a folder under a file
+        with pytest.warns(UserWarning, match="cannot be created or written") as record:
+            sailnet_inference(X, Q, W, theta, n_steps=5, simulator="brian2", target="cython")
+    finally:
+        brian2.prefs[key] = before
+    [warning] = [w for w in record if "Cython cache" in str(w.message)]
+    assert warning.filename == __file__
+
+
 @pytest.mark.parametrize("convolutional", [False, True])
 def test_a_batch_whose_synapses_do_not_fit_is_refused_before_brian2(monkeypatch, convolutional):
     """n_samples * nnz(G) synapses at ~65 bytes each (a 2,000 x 256 batch: ~8.5 GB)

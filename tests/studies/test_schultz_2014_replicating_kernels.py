@@ -233,17 +233,19 @@ def test_an_odd_kernel_size_without_strides_is_refused_not_run_at_one_stride(
     assert f"strides={example}" in str(info.value)
 
 
-@pytest.mark.parametrize("strides, example", [([8], "[8, 4]"), ([2, 2], "[8, 2]")])
+@pytest.mark.parametrize("strides, example", [([8], "[8, 4]"), ([2, 2], "[8, 2]"),
+                                              ([8, 8], "[8, 4]")])
 def test_a_single_stride_given_is_refused_not_run_with_nothing_to_compare(strides, example):
     """-p strides=[8] ran the study at one stride, silently, while the odd kernel_size's
-    default of one stride was refused; checked as a sweep's pre-flight does (no work)."""
+    default of one stride was refused; checked as a sweep's pre-flight does (no work).
+    The message quotes the strides as given: strides=[8, 8] was quoted as "strides=[8]"."""
     from studies.schultz_2014_replicating_kernels import run
     from v1model.sweep import preflight
 
     token = preflight._ONLY_CHECKING.set(True)  # the checks passed: _ParametersChecked
     try:
         with pytest.raises(ValueError, match=re.escape(
-                f"strides={sorted(set(strides))} holds one stride: the study compares "
+                f"strides={strides} holds one stride: the study compares "
                 "kernels learned at several strides")) as info:
             run(quick=True, strides=strides, progress=False)
     finally:

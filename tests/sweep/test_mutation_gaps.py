@@ -110,11 +110,12 @@ def test_grid_coordinates_and_their_attrs_by_hand():
 def test_units_are_not_named_among_the_differences_of_another_sweep(study):
     """Units do not enter the fingerprint, so a folder differing in units and grid is named
     for its grid alone."""
-    here = parse_spec({"study": study(), "sweep": {"x": [1.0, 2.0]}, "units": {"x": "cm"}})
-    there = parse_spec({"study": study(), "sweep": {"x": [1.0, 3.0]}, "units": {"x": "mm"},
+    # n: the study declares no unit for it (x is in "m", which a spec may not contradict)
+    here = parse_spec({"study": study(), "sweep": {"n": [2, 3]}, "units": {"n": "cm"}})
+    there = parse_spec({"study": study(), "sweep": {"n": [2, 4]}, "units": {"n": "mm"},
                         "description": "old"})
     assert spec_differences(here, loads_toml(there.to_toml())) == {
-        "sweep.x": ("[1.0, 2.0]", "[1.0, 3.0]")}
+        "sweep.n": ("[2, 3]", "[2, 4]")}
 
 
 def test_the_root_seed_takes_any_integer_below_two_to_the_63(study):
@@ -137,8 +138,8 @@ def test_units_of_zipped_parameters_are_accepted_and_recorded(study):
     """[units] may name a parameter of a [zip.NAME] group: it is swept."""
     spec = parse_spec({"study": study(), "sweep": {"x": [1.0, 2.0]},
                        "zip": {"pair": {"label": ["a", "b"], "n": [2, 3]}},
-                       "units": {"n": "1", "x": "km"}})
-    assert spec.grid.units == {"x": "km", "n": "1"}
+                       "units": {"n": "1", "x": "m"}})
+    assert spec.grid.units == {"x": "m", "n": "1"}
     assert spec.grid.coords()["n"][2]["units"] == "1"
 
 

@@ -1215,6 +1215,33 @@ def test_a_finished_sweep_in_a_read_only_folder_is_loaded_not_refused(study, tmp
     assert "cannot write in" in capsys.readouterr().err
 
 
+def test_status_of_an_unfinished_read_only_sweep_says_to_resume_a_copy(study, tmp_path,
+                                                                       monkeypatch, capsys):
+    """`sweep status` of an unfinished sweep in a read-only folder said "finish with: v1model
+    sweep resume OUT", which was then refused with "cannot write in ...": it says the folder
+    cannot be written, and to resume a writable copy."""
+    out, flag = tmp_path / "out", tmp_path / "fail"
+    flag.touch()
+    run(study(), {"x": [1.0, 2.0]}, params={"fail_x": 2.0, "fail_flag": str(flag)},
+        executor="serial", output=out, progress=False)
+    (out / "points" / "000000.nc").unlink()  # one pending, one failed
+    (out / "sweep.nc").unlink()
+    real_access = os.access  # what a read-only mount does (as root, chmod would not)
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if (
+        mode & os.W_OK and str(path).startswith(str(out))) else real_access(path, mode, **kw))
+    assert main(["sweep", "status", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "resume " + str(out) not in text and "retry-failed" not in text
+    assert (f"  read-only folder: cannot write in {str(out)!r}: Permission denied: to finish "
+            f"the sweep, copy the folder to one you can write (cp -r {out} COPY) and resume "
+            "the copy (v1model sweep resume COPY)") in text.splitlines()
+    assert main(["sweep", "status", str(out), "--json"]) == 0
+    assert "cannot write in" in json.loads(capsys.readouterr().out)["read_only"]
+    monkeypatch.setattr(os, "access", real_access)  # writable again: resume it here
+    assert status(out).read_only is None
+    assert f"finish with:     v1model sweep resume {out}" in status(out).summary()
+
+
 @pytest.mark.parametrize("fmt", ["netcdf", "zarr"])
 def test_resuming_a_finished_sweep_says_it_loaded_the_result_not_that_it_wrote_it(
         study, tmp_path, capsys, fmt):

@@ -86,7 +86,7 @@ n_seeds = 2
 n = 4
 log_dir = "{tmp_path}"
 [sweep]
-x = {{ start = 0.1, stop = 10.0, num = 3, log = true, units = "mm" }}
+x = {{ start = 0.1, stop = 10.0, num = 3, log = true, units = "m" }}
 [zip.pair]
 label = ["a", "b"]
 sleep = [0.0, 0.0]
@@ -96,7 +96,7 @@ workers = 2
 """)
     spec = load_spec(path)
     assert spec.output == tmp_path / "out"
-    assert spec.grid.units["x"] == "mm"
+    assert spec.grid.units["x"] == "m"
     np.testing.assert_allclose(spec.grid.axes[0].params["x"], [0.1, 1.0, 10.0], rtol=1e-12)
     text = spec.to_toml()
     again = parse_spec(loads_toml(text))
@@ -148,6 +148,13 @@ def test_dumps_toml_is_read_back_exactly():
     ({"sweep": {"x": {"start": 0, "stop": 2, "step": float("nan")}}}, "sweep.x.step",
      "non-zero finite number"),
     ({"sweep": {"x": [1, 2]}, "units": {"y": "s"}}, "units", "not swept"),
+    # units label the coordinate but are not converted: tau = 10 with "ms" ran 10 s
+    ({"sweep": {"x": {"values": [1, 2], "units": "mm"}}}, "sweep.x.units",
+     "x is given in 'mm' but the study takes it in 'm' \\(its PARAMETER_UNITS\\); units only "
+     "label the coordinate and are not converted: give the values of x in 'm'"),
+    ({"sweep": {"x": [1, 2]}, "units": {"x": "cm"}}, "units.x", "given in 'cm' but the study"),
+    ({"zip": {"p": {"x": {"values": [1, 2], "units": "km"}, "label": ["a", "b"]}},
+      "sweep": {"n": [1]}}, "zip.p.x.units", "given in 'km' but the study takes it in 'm'"),
     # huge grids are refused before anything is allocated (one used to wrap to "0 points")
     ({"sweep": {"x": {"start": 0, "stop": 1, "num": 10**11}}}, "sweep.x.num",
      "more than a sweep can hold"),
@@ -452,3 +459,15 @@ def test_a_path_that_is_not_utf8_is_refused_naming_the_field(study, tmp_path):
 def _write(path, study):
     path.write_text(dumps_toml(spec_dict(study, executor={"kind": "serial"})))
     return path
+
+
+def test_a_unit_may_name_what_a_study_calls_units_of_x():
+    """A study's "units of X" is relative to the user's data: naming it is no conversion
+    (lam = "1" for whitened patches), while a unit contradicting "s" is refused."""
+    spec = parse_spec({"study": "lca-sweep", "sweep": {"lam": [0.1, 0.2]},
+                       "units": {"lam": "1"}})
+    assert spec.grid.units["lam"] == "1"
+    with pytest.raises(SpecError, match=r"^sweep\.tau\.units: tau is given in 'ms' but the "
+                                        r"study takes it in 's'") as info:
+        parse_spec({"study": "lca-sweep", "sweep": {"tau": {"values": [1, 10], "units": "ms"}}})
+    assert info.value.field == "sweep.tau.units"

@@ -29,6 +29,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from .._frames import user_stacklevel
+
 TARGETS = ("cython", "numpy", "cpp_standalone")
 #: peak bytes per synapse while Brian2 builds a Synapses object (indices, weights and
 #: Brian2's own bookkeeping; measured on a 100 x 256 batch, ~0.45 GB for 6.5 M synapses)
@@ -108,7 +110,7 @@ def ensure_cython_cache():
     brian2.prefs["codegen.runtime.cython.cache_dir"] = fallback
     warnings.warn(f"Brian2's Cython cache {folder!r} cannot be created or written; the "
                   f"compiled code goes to {fallback!r} instead (set CYTHON_CACHE_DIR to a "
-                  "writable folder to choose it)", UserWarning, stacklevel=2)
+                  "writable folder to choose it)", UserWarning, stacklevel=user_stacklevel())
     return fallback
 
 

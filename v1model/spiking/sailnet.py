@@ -51,6 +51,7 @@ from ..validation import (
     check_int,
     check_nonnegative,
     check_positive,
+    check_same_features,
     describe,
 )
 from . import _brian
@@ -217,11 +218,9 @@ def _check_weights(X, Q, W, theta):
     X = check_array(X, "X", ndim=(1, 2))
     X = X[None] if X.ndim == 1 else X
     Q = check_array(Q, "Q", ndim=2)
-    if X.shape[1] != Q.shape[1]:
-        raise ValueError(
-            f"X has {X.shape[1]} features per sample (shape {X.shape}) but Q has "
-            f"{Q.shape[1]} features per neuron (shape {Q.shape})"
-        )
+    # Q is laid out as a dictionary (one neuron's weights per row): the same check, with
+    # its "looks transposed, pass Q.T" hint
+    check_same_features(X, Q, "X", "Q")
     k = Q.shape[0]
     W = check_array(W, "W", ndim=2)
     if W.shape != (k, k):

@@ -31,7 +31,7 @@ from .executors import Executor, make_executor
 from .preflight import check_points
 from .spec import SweepSpec, changed_defaults, load_spec, parse_spec
 from .studyref import STUDY_MODULE_PREFIX
-from ..locking import folder_holder, folder_lock
+from ..locking import check_can_create, folder_holder, folder_lock
 from .storage import (
     SPEC,
     _remove,
@@ -103,7 +103,9 @@ def run(
     format : {"netcdf", "zarr"}, default "netcdf"
         Format of the assembled result ``OUTPUT/sweep.nc`` / ``sweep.zarr``.
     units : dict, optional
-        Units of swept parameters (override the study's ``PARAMETER_UNITS``).
+        Units of swept parameters, labels of the coordinates (the values are not
+        converted): for a parameter the study's ``PARAMETER_UNITS`` gives a unit, the
+        same one (or any, for its "units of X"), else a SpecError.
     progress : bool, default True
         Show a progress bar.
     allow_changed_defaults : bool, default False
@@ -669,6 +671,11 @@ class SweepStatus:
         The run that holds the folder now (``"pid 812 on login2, sweep run"``,
         see :func:`v1model.locking.folder_holder`), or None: while it runs,
         ``resume`` and ``retry-failed`` would be refused.
+    read_only : str or None
+        Why this process cannot write in the folder (a read-only copy or file system,
+        another user's folder, see :func:`v1model.locking.check_can_create`), or None:
+        ``resume`` and ``retry-failed`` would be refused with it, so the summary says
+        to resume a writable copy instead.
     """
 
     path: Path
@@ -685,6 +692,7 @@ class SweepStatus:
     damaged: str | None = None
     lost: bool = False
     running: str | None = None
+    read_only: str | None = None
 
     @property
     def complete(self) -> bool:
@@ -741,6 +749,12 @@ class SweepStatus:
             lines.append(f"  running  the sweep is running now (held by {self.running}): "
                          "wait for it to finish, or stop it, before resuming it")
             return "\n".join(lines)
+        if self.read_only and (self.failed or self.pending):
+            # resume and retry-failed would be refused at the lock ("cannot write in ...")
+            lines.append(f"  read-only {self.read_only}: to finish the sweep, copy the folder "
+                         f"to one you can write (cp -r {folder} COPY) and resume the copy "
+                         "(v1model sweep resume COPY)")
+            return "\n".join(lines)
         if self.failed and self.removed:  # it would assemble a result without them
             lines.append("  retry them once points/ is restored (retry-failed needs the "
                          "removed files)")
@@ -777,7 +791,16 @@ def status(output) -> SweepStatus:
                        state.failed, state.pending, state.corrupt,
                        result if not state.pending and damaged is None else None,
                        set(state.kept), damaged, damaged is not None and result in state.lost,
-                       folder_holder(output))
+                       folder_holder(output), _unwritable(output))
+
+
+def _unwritable(output: Path) -> str | None:
+    """Why a resume could not write in ``output`` (check_can_create's words), or None."""
+    try:
+        check_can_create(output, field="folder")
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _result_damage(result: Path) -> str | None:

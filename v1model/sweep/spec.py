@@ -31,8 +31,10 @@ TOML layout (every key but ``study`` and a sweep is optional)::
     height = [8, 12]
     width = [8, 12]
 
-    [units]                      # units of swept parameters (coordinates' attrs)
-    lam = "1"
+    [units]                      # units of swept parameters (coordinates' attrs): labels,
+    lam = "1"                    # not conversions; one contradicting the study's
+                                 # PARAMETER_UNITS (tau in "ms", the study's in "s") is
+                                 # refused; its "units of X" may be named
 
     [executor]                   # see v1model.sweep.executors
     kind = "local"
@@ -508,6 +510,8 @@ def parse_spec(data: dict, source=None, *, resolve_paths: bool = True) -> SweepS
                                           f"{describe(group)}")
         swept += list(group)
         axes.append(make_axis(dim, group, f"zip.{dim}", _units_for(group, units, study_units)))
+    for axis in axes:
+        _check_units_agree(axis, units, study_units)
     unknown = sorted(set(units) - set(swept))
     if unknown:  # a typo here would silently leave a coordinate without its unit
         raise SpecError("units", f"unit(s) given for {unknown}, which are not swept; swept "
@@ -753,6 +757,30 @@ def _units_for(names, units, study_units) -> dict:
         elif name in study_units:
             out[name] = str(study_units[name])
     return out
+
+
+def _check_units_agree(axis, units, study_units) -> None:
+    """Refuse a unit that contradicts the study's PARAMETER_UNITS: units only label the
+    coordinate, the values reach the study as written (tau = 10 with "ms" runs 10 s).
+
+    A study unit "units of ..." is relative to the user's data, so naming it (lam = "1"
+    for whitened patches, "V" for recordings in volts) is allowed.
+    """
+    for name, unit in axis.units.items():
+        declared = study_units.get(name)
+        if declared is None or str(declared) == unit or str(declared).startswith("units of"):
+            continue
+        where = f"units.{name}" if name in units else f"{_axis_field(axis, name)}.units"
+        raise SpecError(where, f"{name} is given in {unit!r} but the study takes it in "
+                               f"{str(declared)!r} (its PARAMETER_UNITS); units only label the "
+                               f"coordinate and are not converted: give the values of {name} "
+                               f"in {str(declared)!r}")
+
+
+def _axis_field(axis, name) -> str:
+    if list(axis.params) == [axis.dim]:
+        return f"sweep.{axis.dim}"
+    return f"zip.{axis.dim}.{name}"
 
 
 def _field_of(name, grid) -> str:
