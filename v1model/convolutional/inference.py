@@ -19,7 +19,7 @@ import numpy as np
 
 from .._blas import blas_threads_for_step
 from ..inference._common import (THRESHOLDS, ConvergenceWarning, apply_threshold,
-                                  check_products_in_range,
+                                  check_products_in_range, duality_gap_met,
                                   history_dataset, warn_not_converged)
 from ..progress import check_progress, progress_bar
 from ..validation import (array_shape, check_array, check_bool, check_choice, check_int,
@@ -84,7 +84,11 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=None, boundary: str |
         dense FISTA's rule; each kernel's change weighed by
         ``max_k ||k|| / ||k_j||`` (ISTA: its square), which the step ``1/L``
         slows it by, so
-        kernels of unequal norms stop as accurately as unit-norm ones).
+        kernels of unequal norms stop as accurately as unit-norm ones) and
+        its duality gap at most ``tol * ||x||^2`` (scikit-learn's Lasso's
+        rule; it bounds the objective gap: the plain step right after a
+        momentum restart, ~30x shorter, met the change test alone at relative
+        gaps up to 1.2e-3 on random 12x12 signals).
         Default 1e-3 for the LCA and 1e-4 for (F)ISTA
         (on natural crops: gaps 8e-5 and 9e-6; ``tests/convolutional``
         checks the gaps against scikit-learn's Lasso).
@@ -433,7 +437,10 @@ def _ista(phi, X, lam, threshold, step, n_steps, tol, max_iter, z0, records, acc
     taken = 0
     canvas = phi.canvas_buffer(n)  # this call's own: padded once, not every step
     for taken in range(1, (n_steps or max_iter) + 1):
-        G = phi.analyze_last(X - phi.synthesize_last(Y), canvas=canvas)
+        R = X - phi.synthesize_last(Y)
+        G = phi.analyze_last(R, canvas=canvas)
+        corr = None if n_steps else _largest_correlation(G, kind)  # for the duality gap
+        Y_from = Y
         G *= step
         G += Y
         Z_new = apply_threshold(G, thresh, kind, out=G)
@@ -458,6 +465,13 @@ def _ista(phi, X, lam, threshold, step, n_steps, tol, max_iter, z0, records, acc
             if slow is not None:
                 move *= slow
             stop = _per_signal_max(move) <= tol * _per_signal_max(Z)
+            if stop.any() and lam > 0:
+                # a short step (the plain ones after a restart are) confirmed by the
+                # duality gap at the point the step started from, which bounds the
+                # new codes' (a step from y does not raise E(y))
+                idx = np.flatnonzero(stop)
+                stop[idx] = _gap_met(X[idx], R[idx], Y_from[idx], corr[idx], lam, kind,
+                                     tol)
             if stop.any():
                 done[live[stop]] = Z[stop]
                 keep = ~stop
@@ -466,6 +480,31 @@ def _ista(phi, X, lam, threshold, step, n_steps, tol, max_iter, z0, records, acc
                     break
     done[live] = Z
     return done, (0 if n_steps else len(live)), taken
+
+
+def _largest_correlation(G, kind):
+    """Per signal, the largest ``|Φᵀr|`` (soft) or ``Φᵀr`` ("nonneg"), in float64."""
+    flat = G.reshape(len(G), -1)
+    return (np.abs(flat).max(axis=1) if kind == "soft" else flat.max(axis=1)
+            ).astype(np.float64)
+
+
+def _gap_met(X, R, Y, corr, lam, kind, tol):
+    """Whether the duality gap at the codes ``Y``, whose residual is ``R``, is at
+    most ``tol * ||x||^2`` (:func:`v1model.inference._common.duality_gap_met`)."""
+    n = len(X)
+    eps = float(np.finfo(R.dtype).eps)  # the working precision's rounding
+    X = X.reshape(n, -1).astype(np.float64)
+    R = R.reshape(n, -1).astype(np.float64)
+    Y = Y.reshape(n, -1).astype(np.float64)
+    xx = np.einsum("ij,ij->i", X, X)
+    made = X - R  # Φ y: R = x - Φ y is rounded to eps of |x| + |Φ y|
+    met = duality_gap_met(np.einsum("ij,ij->i", R, R), np.einsum("ij,ij->i", X, R),
+                          np.abs(Y).sum(axis=1), corr, xx, lam, tol,
+                          16 * eps * (xx + np.einsum("ij,ij->i", made, made)))
+    if kind == "nonneg":  # the momentum point may leave a >= 0, where E is infinite
+        met &= Y.min(axis=1) >= 0
+    return met
 
 
 def _slow_down(phi, accelerated=True):

@@ -312,6 +312,55 @@ def lasso_objective(X, D, A, lam):
 STEP_MARGIN = 1.0001
 
 
+def duality_gap_met(rr, xr, l1, corr, xx, lam, tol, rounding):
+    """Per sample, whether the LASSO duality gap is at most ``tol * ||x||^2``.
+
+    Confirms the (F)ISTA step test, which bounds one step, not the objective:
+    after a momentum restart the steps are plain ISTA steps, several times
+    shorter, that passed it far from the optimum. The rule and the dual point
+    ``nu = s r``, ``s = min(1, lam / max_j |(D r)_j|)`` (``max_j (D r)_j`` for
+    the non-negative LASSO), are scikit-learn's Lasso's (the gap is ``tol *
+    ||x||^2`` there too). A gap below ``rounding`` (the error of the working
+    precision in it) is always met: it cannot be resolved.
+
+    Parameters
+    ----------
+    rr, xr, l1, corr, xx : ndarray, shape (n,)
+        ``||r||^2``, ``x.r``, ``||a||_1``, the largest correlation of ``r``
+        with an atom and ``||x||^2``, with ``r = x - D^T a``, in float64.
+    lam, tol : float
+    rounding : ndarray, shape (n,)
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+    """
+    s = np.minimum(1.0, lam / np.maximum(corr, np.finfo(np.float64).tiny))
+    # primal 0.5 ||r||^2 + lam ||a||_1 minus dual 0.5 ||x||^2 - 0.5 ||x - s r||^2
+    gap = 0.5 * (1.0 + s * s) * rr + lam * l1 - s * xr
+    return gap <= tol * xx + rounding
+
+
+def gram_gap_met(A, GA, B, sq_norms, lam, tol, positive):
+    """Whether the duality gap of the codes ``A`` is at most ``tol * ||x||^2``, per row.
+
+    From the products the iteration has: ``GA = A G`` and ``B = X D^T``
+    (``||x - D^T a||^2 = ||x||^2 - 2 a.b + a.Ga``, in float64), ``sq_norms``
+    the rows' ``||x||^2`` (:func:`duality_gap_met`).
+    """
+    eps = float(np.finfo(A.dtype).eps)
+    A, GA, B = (v.astype(np.float64) for v in (A, GA, B))
+    # a.b and a.Ga add products rounded to eps: their sums of magnitudes bound the error
+    rounding = 16 * eps * (sq_norms + np.einsum("ij,ij->i", np.abs(A), np.abs(B) + np.abs(GA)))
+    ab = np.einsum("ij,ij->i", A, B)
+    xr = sq_norms - ab
+    rr = np.maximum(xr - ab + np.einsum("ij,ij->i", A, GA), 0.0)
+    corr = B - GA  # D r
+    corr = corr.max(axis=1) if positive else np.abs(corr).max(axis=1)
+    return duality_gap_met(rr, xr, np.abs(A).sum(axis=1), corr, sq_norms, lam, tol,
+                           rounding)
+
+
 def spectral_norm_gram(D):
     """Largest eigenvalue of the Gram matrix D D^T (= ||D||_2^2)."""
     D64 = np.asarray(D, dtype=np.float64)

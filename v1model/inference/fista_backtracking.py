@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._numba import cached_njit
+from ._common import gram_gap_met
 
 #: a sample's step first tries L_i * SHRINK every iteration
 SHRINK = 0.9
@@ -41,7 +42,8 @@ SLACK = 1.001
 
 
 def fista_block_backtracking(A, B, G, lam, rows, L, *, max_iter, tol, positive, restart,
-                             accelerated, on_iter, stats=None, code_bound=None):
+                             accelerated, on_iter, stats=None, code_bound=None,
+                             sq_norms=None):
     """(F)ISTA on ``rows`` of ``A`` in place, a backtracked step per sample.
 
     Parameters
@@ -56,7 +58,7 @@ def fista_block_backtracking(A, B, G, lam, rows, L, *, max_iter, tol, positive, 
     rows : ndarray of int
     L : float
         Largest eigenvalue of ``G`` (the bound every sample's ``L_i`` stays under).
-    max_iter, tol, positive, restart, accelerated, on_iter, stats, code_bound
+    max_iter, tol, positive, restart, accelerated, on_iter, stats, code_bound, sq_norms
         As in :func:`v1model.inference.fista.fista_iterate`.
 
     Returns
@@ -80,6 +82,7 @@ def fista_block_backtracking(A, B, G, lam, rows, L, *, max_iter, tol, positive, 
     live = rows.copy()
     Sw = (np.full(len(rows), np.inf, dtype) if code_bound is None
           else np.asarray(code_bound, dtype=dtype)[rows])
+    XXw = None if sq_norms is None or lam <= 0 else np.asarray(sq_norms)[rows]
     work = _Work(Aw)
     matmul_rows = len(rows) if warm else 0
     it = 0
@@ -105,6 +108,10 @@ def fista_block_backtracking(A, B, G, lam, rows, L, *, max_iter, tol, positive, 
         if tol > 0:
             done = work.change <= tol * np.maximum(np.minimum(work.scale, Sw),
                                                    np.finfo(dtype).tiny)
+            if XXw is not None and done.any():  # confirmed by the duality gap (free: G a+)
+                idx = np.flatnonzero(done)
+                done[idx] = gram_gap_met(work.An[idx], work.GN[idx], Bw[idx], XXw[idx], lam, tol,
+                                    positive)
         # rotate the buffers: the new iterate and its product become current
         Ap, GAp, Aw, GA, work.An, work.GN = Aw, GA, work.An, work.GN, Ap, GAp
         if on_iter is not None:
@@ -115,6 +122,7 @@ def fista_block_backtracking(A, B, G, lam, rows, L, *, max_iter, tol, positive, 
             keep = ~done
             live, Aw, Ap, GA, GAp, Bw, Li, t, Sw = (
                 v[keep] for v in (live, Aw, Ap, GA, GAp, Bw, Li, t, Sw))
+            XXw = None if XXw is None else XXw[keep]
             if live.size == 0:
                 break
             work = _Work(Aw)
