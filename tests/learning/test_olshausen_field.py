@@ -568,3 +568,46 @@ def test_lca_ivp_inference_is_not_warned_of_the_learners_own_euler_tol():
                          batch_size=16, seed=0, progress=False)
     with pytest.warns(UserWarning, match=r"ignores tol=0\.0001"):
         lca(X[:4], D, 0.1, integrator="ivp", tol=1e-4)  # a user's tol still is
+
+
+def test_cauchy_history_records_the_atom_lengths_its_objective_is_at():
+    """The gain adaptation rescales the atoms at every update, and the Cauchy energy is
+    not invariant to an atom's length (a shorter atom needs a larger, costlier
+    coefficient): the study's objective rose 0.43 -> 0.53 on Olshausen's images while
+    most atoms shrank (median length 1 to 0.35), with nothing in the history to say so.
+    Update 1's record is the energy of its batch at the lengths update 0 left, recomputed
+    here from a one-update run with the same seed (the same first batch), and its
+    median_atom_norm their median length."""
+    from v1model.learning.olshausen_field import SPARSENET_CG_STEPS
+
+    rng = np.random.default_rng(8)
+    X = 0.3 * rng.standard_normal((300, 16))
+    D0 = rng.standard_normal((16, 16))
+    D0 /= np.linalg.norm(D0, axis=1, keepdims=True)
+    lam, sigma = 0.022, 0.316
+    kwargs = dict(prior="cauchy", lam=lam, sigma=sigma, D0=D0, batch_size=50, lr=0.5,
+                  gain_rate=0.5, var_eta=0.05, seed=4, progress=False)
+    D1, _ = learn_dictionary(X, 16, n_updates=1, **kwargs)
+    _, h = learn_dictionary(X, 16, n_updates=2, **kwargs)
+    lengths = h["median_atom_norm"].values
+    assert lengths[0] == pytest.approx(1.0, rel=1e-12)  # D0's unit atoms
+    assert lengths[1] == pytest.approx(np.median(np.linalg.norm(D1, axis=1)), rel=1e-12)
+    assert abs(lengths[1] - 1) > 0.05  # the gains did move
+    assert h["median_atom_norm"].attrs["units"] == "units of X"
+    assert "atom lengths" in h["objective"].attrs["long_name"]
+    # update 1's objective: its batch (the seed's second draw) coded with D1 by sparsenet's
+    # ten CG steps (scipy, from b / diag(G)), the energy of cauchy_objective
+    draws = np.random.default_rng(4)
+    draws.integers(0, len(X), 50)
+    batch = X[draws.integers(0, len(X), 50)]
+    G, B = D1 @ D1.T, batch @ D1.T
+    from scipy.optimize import minimize
+
+    cg = minimize(lambda a: cauchy_energy_and_gradient(a, G, B, lam, sigma),
+                  (B / np.diag(G)).ravel(), jac=True, method="CG",
+                  options={"maxiter": SPARSENET_CG_STEPS, "gtol": 0.0})
+    expected = cauchy_objective(batch, D1, cg.x.reshape(B.shape), lam, sigma).mean()
+    assert float(h["objective"][1]) == pytest.approx(expected, rel=1e-6)
+    # L1 atoms keep unit length: no such record
+    _, h_l1 = learn_dictionary(X, 16, lam=0.05, n_updates=2, seed=4, progress=False)
+    assert "median_atom_norm" not in h_l1

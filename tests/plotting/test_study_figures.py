@@ -699,6 +699,31 @@ def test_learning_curve_of_the_cauchy_prior_says_active_means_above_sigma():
     assert "σ = 0.316" in ax.get_title() and "never exactly 0" in ax.get_title()
 
 
+def test_cauchy_learning_curve_says_why_its_objective_rises_with_gain_adaptation():
+    """With gain adaptation the Cauchy objective and error rose (0.43 -> 0.53 and
+    0.07 -> 0.13 in the study's quick run on Olshausen's images) while the atoms shrank,
+    and nothing on the figure said why: it now draws their mean length and a note."""
+    history = _history(prior="cauchy", lam=0.022, sigma=0.316, quick=1, gain_rate=0.02,
+                       var_goal=0.1)
+    history["median_atom_norm"] = ("update", np.linspace(1, 0.36, 60),
+                                 {"long_name": "median atom length", "units": "units of X"})
+    fig = plot_learning_curve(history)
+    assert [ax.get_ylabel() for ax in fig.axes][-1] == "median atom norm (units of X)"
+    note = " ".join(t.get_text() for t in fig.texts).replace("\n", " ")
+    assert "gain adaptation rescales each atom" in note and "var_goal = 0.1" in note, note
+    assert "objective and the error rise while the atoms shrink" in note, note
+    fig.canvas.draw()  # under the key, which is under the panels
+    box = fig.texts[-1].get_window_extent()
+    key = fig.legends[0].get_window_extent()
+    assert box.y1 <= key.y0 + 1
+    for ax in fig.axes:
+        assert not _overlap(box, ax.get_tightbbox()) and not _overlap(key, ax.get_tightbbox())
+    # no note where the lengths stay put: L1 (unit atoms), or gain adaptation off
+    for attrs in (dict(prior="l1", lam=0.1), dict(prior="cauchy", gain_rate=0.0)):
+        texts = [t.get_text() for t in plot_learning_curve(_history(**attrs)).texts]
+        assert not any("gain adaptation" in t for t in texts), texts
+
+
 def test_sailnet_learning_curves_have_a_key(study_figures):
     fig = study_figures("zylberberg-2011-sailnet", _sailnet_dataset())[
         "zylberberg-2011-sailnet_learning.png"]

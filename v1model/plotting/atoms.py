@@ -275,6 +275,31 @@ def _fraction_active_labels(attrs):
             f"fraction of coefficients with |a| > {s} (Cauchy codes are never exactly 0)")
 
 
+def _gain_caption(attrs, variables) -> str | None:
+    """The note under a Cauchy learning curve: why its objective and error can rise.
+
+    The Cauchy energy is not invariant to an atom's length (a longer atom codes
+    with a smaller, cheaper coefficient), and sparsenet's gain adaptation changes
+    the lengths at every update, so each update's objective is of another
+    model. None for other priors, without gain adaptation, or when neither
+    the objective nor the error is drawn.
+    """
+    gain_rate = _attr(attrs, "gain_rate")
+    if (str(_attr(attrs, "prior")) != "cauchy" or (gain_rate is not None
+                                                   and float(gain_rate) == 0)
+            or not {"objective", "reconstruction_error"} & set(variables)):
+        return None
+    goal = _attr(attrs, "var_goal")
+    goal = f" = {float(goal):.3g}" if goal is not None else ""
+    shown = (" (their median length: the panel median atom norm)"
+             if "median_atom_norm" in variables else "")
+    return ("Cauchy prior: the gain adaptation rescales each atom until its coefficient's "
+            f"variance is var_goal{goal}{shown}. A shorter atom needs a larger "
+            "coefficient, which the prior charges more, so the objective and the error "
+            "rise while the atoms shrink: each update's values are at its own atom lengths, "
+            "not comparable across updates as with unit-length L1 atoms.")
+
+
 def _centred_mean(y, half):
     """Running mean of ``y`` centred on each point, over whole windows only.
 
@@ -317,7 +342,8 @@ def _centred_mean(y, half):
     return out
 
 
-def plot_learning_curve(history, variables=("objective", "reconstruction_error", "fraction_active"),
+def plot_learning_curve(history, variables=("objective", "reconstruction_error", "fraction_active",
+                                           "median_atom_norm"),
                         title=None):
     """Learning history (Dataset over ``update``): one panel per variable.
 
@@ -331,10 +357,15 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
         exactly zero, ``fraction_active`` is labelled as what it counts: the
         coefficients with |a| > ``attrs["sigma"]``. A point with no finite
         neighbour (a history of one update, or one between NaN gaps) is drawn
-        as a dot.
+        as a dot. A Cauchy history learned with gain adaptation (``gain_rate``
+        not 0) gets a note under the panels: the adaptation changes the atoms'
+        lengths, and with them the energy, so its objective and error can rise
+        while the atoms shrink (``median_atom_norm``, recorded by
+        :func:`v1model.learning.learn_dictionary`, shows them).
     variables : sequence of str
         Variables to plot, one panel each, in this order (default
-        ``("objective", "reconstruction_error", "fraction_active")``); those
+        ``("objective", "reconstruction_error", "fraction_active",
+        "median_atom_norm")``: the last only a Cauchy history has); those
         not in ``history`` are skipped. With 20 points or more a centred
         running mean is drawn over the raw curve: over ``2 * half`` steps,
         ``half = max(n_points // 100, 1)``, the points ``i - half ... i + half``
@@ -410,11 +441,18 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
     if title:
         fig.suptitle(title, fontsize=10)
     bottom = 0.0
+    renderer = fig.canvas.get_renderer()
+    caption = _gain_caption(history.attrs, variables)
+    if caption:  # under everything: the Cauchy curves are read wrongly without it
+        note = fig.text(0.5, 0.01, textwrap.fill(caption, 40 * len(variables)), ha="center",
+                        va="bottom", fontsize=8)
+        bottom = note.get_window_extent(renderer).height / fig.bbox.height + 0.02
     if handles:  # one key for every panel, under them, off the data
         legend = fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8,
-                            frameon=False)
-        height = legend.get_window_extent(fig.canvas.get_renderer()).height
-        bottom = min(0.3, height / fig.bbox.height + 0.01)
+                            frameon=False,
+                            **({"bbox_to_anchor": (0.5, bottom)} if caption else {}))
+        height = legend.get_window_extent(renderer).height
+        bottom = min(0.3, height / fig.bbox.height + 0.01) + bottom
     fig.tight_layout(rect=(0, bottom, 1, 1))
     return fig
 
