@@ -34,6 +34,23 @@ def test_registry_lists_the_studies_of_the_readme_table_in_order():
         assert module.NAME == name
 
 
+def test_readme_table_cites_the_figures_each_study_docstring_reproduces():
+    """Every figure a study's docstring says it reproduces ("the paper's Fig. 3-4", "his
+    Fig. 4") is named in that study's row of the README table (rozell-2008-lca and
+    ringach-2002 named none there)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("| study | reproduces | figures")
+    table = readme[start:readme.index("\n\n", start)]
+    rows = dict(re.findall(r"^\| `([a-z0-9-]+)` \|([^|]*)\|", table, flags=re.M))
+    for name, module in list_studies().items():
+        cited = set()
+        for first, last in re.findall(r"\bFigs?\.\s*(\d+)(?:\s*[-–]\s*(\d+))?", module.__doc__):
+            cited.update(range(int(first), int(last or first) + 1))
+        for number in sorted(cited):
+            assert re.search(rf"\bFigs?\.[^|]*?\b{number}\b", rows[name]), (
+                f"README study table: {name}'s row does not cite Fig. {number}")
+
+
 def test_get_study_accepts_underscores_and_any_case():
     """A name with "_" for "-" (the module's own spelling) finds the study."""
     assert get_study("activity_ratio").NAME == "activity-ratio"

@@ -48,7 +48,7 @@ def test_preferred_diameter_shrinks_at_high_contrast_under_lca_only(result):
     ratio = ds["diameter_ratio"]
     assert np.mean(ratio.sel(model="lca").values <= 1.0) >= 0.6  # 0.67 / 0.60 measured
     assert np.mean(ratio.sel(model="lca").values < 1.0) >= 0.3  # 0.56 / 0.40
-    assert ds.attrs["median_diameter_ratio_lca"] <= 1.0  # 0.91 / 1
+    assert ds.attrs["median_diameter_ratio_lca"] <= 1.0  # 0.96 (0.91 on 12-05) / 1
     # a linear unit's curve only scales with contrast: the same peak diameter
     np.testing.assert_allclose(ratio.sel(model="linear").values, 1.0)
 
