@@ -521,7 +521,8 @@ def _read_image_files(files, size, name="source", progress=None):
 
 
 def _folder_contents(path):
-    """The picture files, sparsenet raw files and ``.mat`` files of a folder, in name order
+    """The picture files, sparsenet raw files, ``.mat`` files and picture files of an unread
+    format (:data:`UNREAD_PICTURE_SUFFIXES`) of a folder, in name order
     (:func:`_load_folder` reads the raw files in the order of their numbers).
 
     Hidden files (``.DS_Store``, macOS's ``._IMAGES.mat`` companions) are left out,
@@ -531,12 +532,13 @@ def _folder_contents(path):
     pictures = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
     raw = [p for p in files if p.suffix == "" and p.name.startswith("image")]
     mats = [p for p in files if p.suffix.lower() == ".mat"]
-    return pictures, raw, mats
+    unread = [p for p in files if p.suffix.lower() in UNREAD_PICTURE_SUFFIXES]
+    return pictures, raw, mats, unread
 
 
 def _load_folder(path, size, name="source", progress=None, max_images=None):
     """The images of a folder; only the first ``max_images`` files are read."""
-    pictures, raw, mats = _folder_contents(path)
+    pictures, raw, mats, unread = _folder_contents(path)
     if pictures and mats:
         # IMAGES.mat beside a preview PNG: the preview alone was read, with no word
         warnings.warn(
@@ -545,13 +547,10 @@ def _load_folder(path, size, name="source", progress=None, max_images=None):
             "not the .mat; give the .mat file's path to read it", UserWarning, stacklevel=3)
     if pictures:
         # a photograph folder's WEBP or GIF files were left out unsaid: fewer images
-        unread = sorted(p.name for p in path.iterdir() if p.is_file()
-                        and not p.name.startswith(".")
-                        and p.suffix.lower() in UNREAD_PICTURE_SUFFIXES)
         if unread:
             warnings.warn(
                 f"{name}: folder {str(path)!r} holds {len(unread)} picture file(s) of a format "
-                f"that is not read ({', '.join(repr(u) for u in unread[:3])}"
+                f"that is not read ({', '.join(repr(u.name) for u in unread[:3])}"
                 f"{', ...' if len(unread) > 3 else ''}): only its {len(pictures)} "
                 f"{'/'.join(x[1:].upper() for x in IMAGE_SUFFIXES)} file(s) are read; "
                 "convert the others (e.g. to PNG) to use them", UserWarning, stacklevel=3)
@@ -1093,7 +1092,7 @@ def is_prewhitened(source) -> bool:
         return False
     path = check_path(source, "source")
     if path.is_dir():  # judged on the files load_images reads
-        pictures, raw, mats = _folder_contents(path)
+        pictures, raw, mats, _ = _folder_contents(path)
         if pictures:
             return False
         if raw:

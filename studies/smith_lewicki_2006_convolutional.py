@@ -118,7 +118,7 @@ from studies._auditory import (add_fit_variables, analyse_kernels, audio_folder,
                                check_synthetic_rate, erb_slope, gammatone_bank,
                                gammatone_reference, load_audio_split, median_q10, signed,
                                signs, window_bandwidth_10db)
-from v1model._windows import max_window_energy
+from v1model._windows import max_window_norm
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
@@ -763,10 +763,7 @@ def _check_lam_below_crops(lam, signals, crop_length, what):
     :func:`v1model.convolutional.learn_kernels` refuses it too, but naming its own
     ``crop_size`` and ``images``; a unit-norm kernel copy meets at most a crop's norm.
     """
-    # the energy of every window by running sums, in blocks: no copy of the signals
-    energy = max(max_window_energy(signal, (crop_length,))
-                 for signal in np.asarray(signals, dtype=np.float64))
-    top = float(np.sqrt(max(energy, 0.0)))
+    top = max_window_norm(np.asarray(signals), (crop_length,))  # no float64 copy
     if lam >= top:
         raise ValueError(
             f"lam={lam!r} is at least the largest norm {top:.3g} of a crop of "

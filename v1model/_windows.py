@@ -1,9 +1,9 @@
 """The largest energy of a sliding window, by running sums taken in blocks.
 
-Shared by :func:`stimuli.audio._loudest_rms` (the loudest segment of a waveform),
-:func:`v1model.convolutional.learning._max_window_norm` (the largest crop norm, for the lam
-check) and the Smith & Lewicki study's lam check; NumPy only, so that ``stimuli`` imports
-it as it imports :mod:`v1model.scaling`.
+Shared by :func:`stimuli.audio._loudest_rms` (the loudest segment of a waveform) and
+:func:`max_window_norm` (the largest crop norm, for the lam checks of
+:func:`v1model.convolutional.learn_kernels` and the Smith & Lewicki study); NumPy only, so
+that ``stimuli`` imports it as it imports :mod:`v1model.scaling`.
 """
 
 from __future__ import annotations
@@ -68,3 +68,20 @@ def max_window_energy(signal, window, scale=1.0, block=2**16) -> float:
         top = max(top, float(S.max()))
         start, end = starts[-1], ends[-1]
     return top
+
+
+def max_window_norm(images, window, block=2**16) -> float:
+    """The largest Euclidean norm of a ``window``-shaped block of any signal in
+    ``images`` (n_signals, *signal_shape), float64, by running sums of squares taken
+    signal by signal in blocks of about ``block`` values
+    (:func:`max_window_energy`): the whole sums, with the squares and
+    the scaled copy, took 3-4 times the signals' memory before learning started.
+    """
+    # not np.abs(images).max(): a copy of the signals
+    scale = max(float(images.max()), -float(images.min()))
+    if scale == 0:
+        return 0.0
+    top = 0.0
+    for signal in images:
+        top = max(top, max_window_energy(signal, window, scale, block))
+    return scale * float(np.sqrt(max(top, 0.0)))

@@ -93,7 +93,8 @@ def folder_lock(path, field: str = "output", what: str = "sweep run"):
 
 def check_can_create(path, field: str = "output") -> None:
     """Refuse, writing nothing, a folder ``path`` that :func:`folder_lock` could not
-    create or write in, with the message it would give.
+    create or write in, with its "cannot write in" message (a ``path`` that is itself
+    a file is told "Not a directory" here, "is a file" there).
 
     A dry run calls it: it said a spec was fine whose run was then refused at once
     (an output on a read-only file system, or under a file).

@@ -48,3 +48,20 @@ def recovery_score():
 @pytest.fixture(scope="session")
 def planted_factory():
     return make_planted
+
+
+def small_problem(activation, n=24, f=6, m=10, seed=0):
+    """Parameters of ``activation`` (an ``m``-latent SAE of ``f`` features, decoder rows
+    of unit norm, the encoder near them) and ``X`` (``n`` samples about 0.5): the small
+    problem the gradient and mutation tests differentiate."""
+    from v1model.sae.objective import parameter_names
+
+    rng = np.random.default_rng(seed)
+    D = rng.standard_normal((m, f))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    params = {"encoder": D + 0.3 * rng.standard_normal((m, f)),
+              "b_enc": 0.1 * rng.standard_normal(m), "decoder": D,
+              "b_dec": 0.1 * rng.standard_normal(f),
+              "log_theta": np.log(rng.uniform(0.2, 0.6, m))}
+    X = rng.standard_normal((n, f)) + 0.5
+    return {name: params[name] for name in parameter_names(activation)}, X

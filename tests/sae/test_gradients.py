@@ -6,24 +6,17 @@ import pytest
 
 from v1model.sae.decoder import remove_parallel_gradient
 from v1model.inference import matching_pursuit
-from v1model.sae.objective import (Objective, auxk_loss, encoder_gradients, loss_and_gradients,
-                                   parameter_names)
+from v1model.sae.objective import (Objective, auxk_loss, encoder_gradients, loss_and_gradients)
+
+from .conftest import small_problem
 
 N, F, M = 24, 6, 10
 STEP = 1e-6
 TOL = 1e-6
 
 
-def _params(activation, seed=0):
-    rng = np.random.default_rng(seed)
-    D = rng.standard_normal((M, F))
-    D /= np.linalg.norm(D, axis=1, keepdims=True)
-    params = {"encoder": D + 0.3 * rng.standard_normal((M, F)),
-              "b_enc": 0.1 * rng.standard_normal(M), "decoder": D,
-              "b_dec": 0.1 * rng.standard_normal(F),
-              "log_theta": np.log(rng.uniform(0.2, 0.6, M))}
-    X = rng.standard_normal((N, F)) + 0.5
-    return {name: params[name] for name in parameter_names(activation)}, X
+def _params(activation, m=M, seed=0):
+    return small_problem(activation, N, F, m, seed)
 
 
 def _relative_error(analytic, numeric):

@@ -7,22 +7,15 @@ import pytest
 
 from v1model.sae import jumprelu, relu
 from v1model.sae.activations import rectangle
-from v1model.sae.objective import (Objective, auxk_loss, loss_and_gradients,
-                                   parameter_names)
+from v1model.sae.objective import (Objective, auxk_loss, loss_and_gradients)
+
+from .conftest import small_problem
 
 N, F, M = 24, 6, 10
 
 
 def _params(activation, m=M, seed=0):
-    rng = np.random.default_rng(seed)
-    D = rng.standard_normal((m, F))
-    D /= np.linalg.norm(D, axis=1, keepdims=True)
-    params = {"encoder": D + 0.3 * rng.standard_normal((m, F)),
-              "b_enc": 0.1 * rng.standard_normal(m), "decoder": D,
-              "b_dec": 0.1 * rng.standard_normal(F),
-              "log_theta": np.log(rng.uniform(0.2, 0.6, m))}
-    X = rng.standard_normal((N, F)) + 0.5
-    return {name: params[name] for name in parameter_names(activation)}, X
+    return small_problem(activation, N, F, m, seed)
 
 
 def test_relu_mask_is_pre_strictly_positive():

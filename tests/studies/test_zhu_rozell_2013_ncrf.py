@@ -21,6 +21,17 @@ import numpy as np
 import pytest
 
 
+def _plotted(study, ds, tmp_path, monkeypatch):
+    """The figures ``study.plot(ds, ...)`` saves, by file name, none written."""
+    import v1model.io
+
+    figures = {}
+    monkeypatch.setattr(v1model.io, "save_figure",
+                        lambda fig, path, dpi=120: figures.update({path.name: fig}) or path)
+    study.plot(ds, tmp_path)
+    return figures
+
+
 @pytest.fixture(scope="module")
 def result():
     from studies import get_study
@@ -178,14 +189,9 @@ def test_progress_false_draws_no_bar(monkeypatch, capsys, tmp_path):
 def test_amplitude_axes_name_their_units(result, monkeypatch, tmp_path):
     """The cross-orientation figure's x axis read "orthogonal mask amplitude", without
     the unit of the amplitudes (the whitened input's, as receptive-field-mapping says)."""
-    import v1model.io
-
     study, ds = result
-    figures = []
-    monkeypatch.setattr(v1model.io, "save_figure",
-                        lambda fig, path, dpi=120: figures.append((path.name, fig)) or path)
-    study.plot(ds, tmp_path)
-    fig = dict(figures)["zhu-rozell-2013-ncrf_cross_orientation.png"]
+    figures = _plotted(study, ds, tmp_path, monkeypatch)
+    fig = figures["zhu-rozell-2013-ncrf_cross_orientation.png"]
     assert fig.axes[0].get_xlabel() == "orthogonal mask amplitude (whitened input units)"
 
 
@@ -363,14 +369,9 @@ def test_end_stopping_figure_says_its_examples_are_the_most_end_stopped(result, 
                                                                         tmp_path):
     """The length-tuning panels show the LCA units of largest ESI (on quick patches one at
     0.06 beside two at 0.00): the title says so, as the size-tuning figure's does."""
-    import v1model.io
-
     study, ds = result
-    figures = []
-    monkeypatch.setattr(v1model.io, "save_figure",
-                        lambda fig, path, dpi=120: figures.append((path.name, fig)) or path)
-    study.plot(ds, tmp_path)
-    fig = dict(figures)["zhu-rozell-2013-ncrf_end_stopping.png"]
+    figures = _plotted(study, ds, tmp_path, monkeypatch)
+    fig = figures["zhu-rozell-2013-ncrf_end_stopping.png"]
     n = len(fig.axes) - 1  # the example panels, then the ESI histogram
     esi = np.nan_to_num(ds["end_stopping_index"].sel(model="lca").values, nan=-1.0)
     top = ds["atom_index"].values[np.argsort(-esi, kind="stable")[:n]]
@@ -384,17 +385,13 @@ def test_preferred_diameter_axes_hold_the_jittered_points(result, monkeypatch, t
     """The points are jittered by up to 0.15 of a diameter step, but the axes ended at
     1.02 x the largest diameter: with few diameters (a wide step) the units preferring
     the largest one were drawn past the edge, cut in half or not at all."""
-    import v1model.io
 
     study, ds = result
     ds = ds.isel(diameter=[0, ds.sizes["diameter"] // 2, -1])  # 3 diameters: a wide step
     d = ds["diameter"].values
     ds["preferred_diameter"][:] = d.max()  # every unit at the largest diameter
-    figures = []
-    monkeypatch.setattr(v1model.io, "save_figure",
-                        lambda fig, path, dpi=120: figures.append((path.name, fig)) or path)
-    study.plot(ds, tmp_path)
-    ax = dict(figures)["zhu-rozell-2013-ncrf_preferred_diameter.png"].axes[0]
+    figures = _plotted(study, ds, tmp_path, monkeypatch)
+    ax = figures["zhu-rozell-2013-ncrf_preferred_diameter.png"].axes[0]
     reach = d.max() + 0.15 * np.diff(d).min()  # the farthest a jittered point can go
     assert ax.get_xlim()[1] >= reach and ax.get_ylim()[1] >= reach
     points = np.concatenate([c.get_offsets() for c in ax.collections])

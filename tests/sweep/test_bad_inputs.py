@@ -224,3 +224,27 @@ def test_a_dry_run_refuses_an_output_the_run_cannot_create(study, tmp_path, monk
     assert main(["sweep", "run", str(spec), "--output", str(tmp_path / "new" / "out"),
                  "--dry-run"]) == 0
     assert not (tmp_path / "new").exists()
+
+
+def test_a_dry_run_refuses_to_resume_an_unfinished_sweep_in_a_read_only_folder(
+        study, tmp_path, monkeypatch, capsys):
+    """`sweep run --dry-run` checked only a new output folder: an unfinished sweep in a
+    read-only folder passed (exit 0) and its run was refused at the lock ("cannot write
+    in ..."). A finished one still passes: the run loads its result, writing nothing."""
+    import os
+
+    spec, out = tmp_path / "spec.toml", tmp_path / "out"
+    spec.write_text(dumps_toml({"study": study(), "sweep": {"x": [1.0, 2.0]},
+                                "executor": "serial"}))
+    assert main(["sweep", "run", str(spec), "--output", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+    real_access = os.access  # a read-only mount (as root, chmod would not do)
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if (
+        mode & os.W_OK and str(path).startswith(str(out))) else real_access(path, mode, **kw))
+    assert main(["sweep", "run", str(spec), "--output", str(out), "--dry-run"]) == 0
+    capsys.readouterr()
+    (out / "points" / "000000.nc").unlink()  # one point pending
+    (out / "sweep.nc").unlink()
+    assert main(["sweep", "run", str(spec), "--output", str(out), "--dry-run"]) == 2
+    assert capsys.readouterr().err == (f"v1model: error: output: cannot write in "
+                                       f"{str(out)!r}: Permission denied\n")

@@ -439,7 +439,8 @@ def _ista(phi, X, lam, threshold, step, n_steps, tol, max_iter, z0, records, acc
     for taken in range(1, (n_steps or max_iter) + 1):
         R = X - phi.synthesize_last(Y)
         G = phi.analyze_last(R, canvas=canvas)
-        corr = None if n_steps else _largest_correlation(G, kind)  # for the duality gap
+        # for the duality gap, which only a step test with lam > 0 reads
+        corr = _largest_correlation(G, kind) if n_steps is None and lam > 0 else None
         Y_from = Y
         G *= step
         G += Y
@@ -485,8 +486,10 @@ def _ista(phi, X, lam, threshold, step, n_steps, tol, max_iter, z0, records, acc
 def _largest_correlation(G, kind):
     """Per signal, the largest ``|Φᵀr|`` (soft) or ``Φᵀr`` ("nonneg"), in float64."""
     flat = G.reshape(len(G), -1)
-    return (np.abs(flat).max(axis=1) if kind == "soft" else flat.max(axis=1)
-            ).astype(np.float64)
+    top = flat.max(axis=1)
+    if kind == "soft":  # max |g| = max(max g, -min g): no |G| temporary every step
+        top = np.maximum(top, -flat.min(axis=1))
+    return top.astype(np.float64)
 
 
 def _gap_met(X, R, Y, corr, lam, kind, tol):

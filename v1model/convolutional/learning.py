@@ -25,7 +25,7 @@ import xarray as xr
 
 from .._blas import blas_threads_for_step
 from .._frames import user_stacklevel
-from .._windows import max_window_energy
+from .._windows import max_window_norm as _max_window_norm
 from ..inference._common import ConvergenceWarning, check_products_in_range
 from ..io import seed_attr
 from ..learning._atoms import normalize_rows
@@ -378,23 +378,6 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
                       "re-seeding and nothing was learned; lower lam (see the history's "
                       "fraction_active)", UserWarning, stacklevel=user_stacklevel())
     return _kernels_dataset(kernels, history, elapsed, params)
-
-
-def _max_window_norm(images, window, block=2**16) -> float:
-    """The largest Euclidean norm of a ``window``-shaped block of any signal in
-    ``images`` (n_signals, *signal_shape), float64, by running sums of squares taken
-    signal by signal in blocks of about ``block`` values
-    (:func:`v1model._windows.max_window_energy`): the whole sums, with the squares and
-    the scaled copy, took 3-4 times the signals' memory before learning started.
-    """
-    # not np.abs(images).max(): a copy of the signals
-    scale = max(float(images.max()), -float(images.min()))
-    if scale == 0:
-        return 0.0
-    top = 0.0
-    for signal in images:
-        top = max(top, max_window_energy(signal, window, scale, block))
-    return scale * float(np.sqrt(max(top, 0.0)))
 
 
 def _spikes(phi, X, n_nonzero, snr_db, max_iter, positive):

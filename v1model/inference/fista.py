@@ -186,12 +186,13 @@ def fista(
             progress_bar(progress, total=n, desc=name) as bar:
         for start in range(0, n, block):
             rows = slice(start, min(start + block, n))
+            # ||x||^2 once: the code bound and the duality gap both read it
+            sq_norms = np.einsum("ij,ij->i", X[rows], X[rows], dtype=np.float64)
             it, left = fista_iterate(
                 A[rows], X[rows] @ D.T, G, lam, max_iter=max_iter, tol=tol, positive=positive,
                 restart=restart, accelerated=accelerated, block_size=block, L=L,
                 on_iter=on_iter, step=step, stats=_stats,
-                code_bound=code_bound(X[rows], lam, dtype),
-                sq_norms=np.einsum("ij,ij->i", X[rows], X[rows], dtype=np.float64),
+                code_bound=_bound_from_sq_norms(sq_norms, lam, dtype), sq_norms=sq_norms,
             )
             n_iter, n_left = max(n_iter, it), n_left + left
             bar.update(rows.stop - rows.start)
@@ -345,7 +346,7 @@ def _fista_block(A, B, M, thr, step, rows, max_iter, tol, positive, restart, acc
                 if stats is not None:  # one more product per candidate: G a for its gap
                     stats["matmul_rows"] = stats.get("matmul_rows", 0) + idx.size
                 done[idx] = gram_gap_met(A_idx, A_idx @ G, B[live[idx]], XXw[idx], lam, tol,
-                                    positive)
+                                         positive)
         # swap buffers: the new iterate becomes Aw, the old buffer becomes Z
         Aw, Z = A_new, Aw
         if done is not None and done.any():
@@ -370,9 +371,14 @@ def code_bound(X, lam, dtype):
     than any solution (a warm start far off) does not make its steps look small.
     """
     X = np.asarray(X, dtype=np.float64)
+    return _bound_from_sq_norms(np.einsum("ij,ij->i", X, X), lam, dtype)
+
+
+def _bound_from_sq_norms(sq_norms, lam, dtype):
+    """:func:`code_bound` from the samples' ``||x||^2`` (float64)."""
     if lam <= 0:
-        return np.full(X.shape[0], np.inf, dtype)
-    bound = 0.5 * np.einsum("ij,ij->i", X, X) / lam
+        return np.full(len(sq_norms), np.inf, dtype)
+    bound = 0.5 * sq_norms / lam
     return np.minimum(bound, float(np.finfo(dtype).max)).astype(dtype)
 
 

@@ -111,7 +111,7 @@ def fista_block_backtracking(A, B, G, lam, rows, L, *, max_iter, tol, positive, 
             if XXw is not None and done.any():  # confirmed by the duality gap (free: G a+)
                 idx = np.flatnonzero(done)
                 done[idx] = gram_gap_met(work.An[idx], work.GN[idx], Bw[idx], XXw[idx], lam, tol,
-                                    positive)
+                                         positive)
         # rotate the buffers: the new iterate and its product become current
         Ap, GAp, Aw, GA, work.An, work.GN = Aw, GA, work.An, work.GN, Ap, GAp
         if on_iter is not None:

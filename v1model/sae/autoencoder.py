@@ -14,7 +14,7 @@ from .._blas import blas_threads_for_step
 from .._frames import user_stacklevel
 from ..io import SavedAsDataset, check_dims, seed_attr, values_by_dims
 from ..progress import inner_progress, progress_bar
-from ..learning._data import Minibatches, check_training_rows
+from ..learning._data import _BLOCK_ELEMENTS, Minibatches, check_training_rows
 from ..learning._persist import (_jsonable, generator_from_json, generator_to_json,
                                  seed_from_json, seed_sequence_to_json)
 from ..learning.estimator import NotFittedError
@@ -1236,7 +1236,7 @@ def _warn_if_heavy_rows(X, mean):
     if n_samples < HEAVY_MIN_SAMPLES:
         return
     energy = np.empty(n_samples)
-    rows = min(n_samples, max(1, 2**15 // n_features))
+    rows = min(n_samples, max(1, _BLOCK_ELEMENTS // n_features))  # as the one pass's
     buffer = np.empty((rows, n_features))  # reused: no copy of X, nor a temporary per block
     for start in range(0, n_samples, rows):
         block = buffer[:min(rows, n_samples - start)]

@@ -285,10 +285,16 @@ def _cmd_run(args) -> int:
         from .executors import JobQueueExecutor, make_executor
 
         resumes = DirectoryStore.check_folder(spec.output, spec)  # refused folders fail here
-        if not resumes:  # as the run's lock would refuse it (a read-only file system)
+        try:  # as the run's lock would refuse it (a read-only file system)
             from ..locking import check_can_create
 
             check_can_create(spec.output)
+        except ValueError:
+            from .runner import _finished_read_only
+
+            # but a finished sweep there is loaded, not resumed: its run writes nothing
+            if not resumes or _finished_read_only(spec, "pending") is None:
+                raise
         n_checked = check_points(spec)  # refused values fail here
         executor = make_executor(spec.executor)
         try:  # as a real run would before it starts: no `sbatch`, a job SLURM refuses
