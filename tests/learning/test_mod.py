@@ -64,10 +64,12 @@ def test_mod_float64_matches_float32(planted):
     D64, h64 = learn_mod(X[:300], 20, lam=0.3, n_updates=3, seed=2, progress=False,
                          dtype=np.float64)
     assert D32.dtype == np.float32 and D64.dtype == np.float64
-    # measured: 2.5e-9 relative on the objective, 1.1e-7 on D (this small case; in general
-    # the two agree to the solver's tol: test_float32_and_float64_learners_agree_to_the_tol)
-    np.testing.assert_allclose(h32["objective"], h64["objective"], rtol=1e-6)
-    np.testing.assert_allclose(D32, D64, rtol=0, atol=1e-5)
+    # measured: 2.5e-9 relative on the objective, 1.1e-7 on D (this small case); 3.2e-6 and
+    # 2.8e-4 once FISTA's stop also checked the duality gap (float32 and float64 stop at
+    # other iterates); in general the two agree to the solver's tol, as
+    # test_float32_and_float64_learners_agree_to_the_tol bounds them (1e-3 at tol 1e-4)
+    np.testing.assert_allclose(h32["objective"], h64["objective"], rtol=1e-5)
+    np.testing.assert_allclose(D32, D64, rtol=0, atol=1e-3)
 
 
 @pytest.mark.parametrize("learner, method, tol, n_updates, bound", [
