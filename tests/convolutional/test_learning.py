@@ -492,3 +492,36 @@ def test_max_window_norm_holds_no_copy_of_the_signals():
         tracemalloc.stop()
     assert top == pytest.approx(np.sqrt(8 * 9.0), rel=1e-12)
     assert peak < 0.05 * X.nbytes
+
+
+def test_kernels_of_sounds_have_their_lag_in_seconds_given_the_sample_rate(tmp_path):
+    """learn_kernels on sounds gave the kernels' lag in samples with no sample rate:
+    with sample_rate it is in seconds, the rate in attrs (kept by a saved file and by
+    ConvolutionalNetwork.learn's result); bad rates and rates for images are refused."""
+    from v1model.convolutional import ConvolutionalNetwork
+
+    X = np.random.default_rng(1).standard_normal((3, 40))
+    ds = learn_kernels(X, 3, 5, lam=0.2, n_updates=2, crop_size=20, seed=3, progress=False,
+                       sample_rate=16000)
+    back = load_dataset(save_dataset(ds, tmp_path / "kernels.nc"))
+    for result in (ds, back):
+        np.testing.assert_array_equal(result["lag"].values, np.arange(5) / 16000)
+        assert result["lag"].attrs["units"] == "s"
+        assert result.attrs["sample_rate_hz"] == 16000.0 and result.attrs["time_units"] == "s"
+    plain = learn_kernels(X, 3, 5, lam=0.2, n_updates=2, crop_size=20, seed=3,
+                          progress=False)
+    np.testing.assert_array_equal(plain["kernels"].values, ds["kernels"].values)
+    assert "lag" not in plain.coords and "sample_rate_hz" not in plain.attrs
+    assert plain.attrs["time_units"] == "samples (no sample_rate given)"
+    net = ConvolutionalNetwork(n_kernels=3, kernel_shape=5, lam=0.2)
+    learned = net.learn(X, n_updates=2, crop_size=20, seed=3, progress=False,
+                        sample_rate=16000)
+    np.testing.assert_array_equal(learned["lag"].values, np.arange(5) / 16000)
+    assert "lag" not in net.history_.coords  # the history is over update only
+    with pytest.raises(ValueError, match=r"^sample_rate must be a positive finite number, "
+                                         r"got nan$"):
+        learn_kernels(X, 3, 5, n_updates=1, progress=False, sample_rate=np.nan)
+    with pytest.raises(ValueError, match=r"^sample_rate=8000 applies to sounds \(1-D "
+                                         r"signals\); these signals have 2 spatial axes"):
+        learn_kernels(np.ones((2, 12, 12)), 2, 3, n_updates=1, progress=False,
+                      sample_rate=8000)

@@ -547,3 +547,51 @@ def test_canvas_buffer_refuses_a_count_that_is_no_positive_integer():
     for bad in (0, -1, 2.5):
         with pytest.raises((ValueError, TypeError), match=r"^n must be"):
             phi.canvas_buffer(bad)
+
+
+def test_codes_dataset_of_sounds_has_times_in_seconds_given_the_sample_rate(tmp_path):
+    """Sound codes had their onsets in samples with no sample rate anywhere: with
+    sample_rate the onsets (time) and the kernels' lag are in seconds, the onsets in
+    samples stay in time_sample, the rate is in attrs, and all of it survives a save;
+    without it the attrs say the times are samples."""
+    from v1model.io import load_dataset, save_dataset
+
+    rng = np.random.default_rng(2)
+    phi = ConvolutionalDictionary(rng.standard_normal((2, 4)), (10,), stride=2,
+                                  dtype=np.float64)
+    codes = rng.standard_normal((1, 2) + phi.code_shape)
+    ds = phi.codes_dataset(codes, sample_rate=8000, lam=0.1)
+    back = load_dataset(save_dataset(ds, tmp_path / "codes.nc"))
+    onsets = [-3, -1, 1, 3, 5, 7, 9]  # "full": from -(k - 1), every stride samples
+    for result in (ds, back):
+        np.testing.assert_array_equal(result["time"].values, np.array(onsets) / 8000)
+        assert result["time"].attrs["units"] == "s"
+        assert result["time_sample"].values.tolist() == onsets
+        assert result["time_sample"].attrs["units"] == "samples"
+        np.testing.assert_array_equal(result["lag"].values, np.arange(4) / 8000)
+        assert result["lag"].attrs["units"] == "s"
+        assert result.attrs["sample_rate_hz"] == 8000.0 and result.attrs["time_units"] == "s"
+        np.testing.assert_array_equal(result["codes"].values, codes)
+    plain = phi.codes_dataset(codes)
+    assert plain["time"].values.tolist() == onsets and "sample_rate_hz" not in plain.attrs
+    assert plain.attrs["time_units"] == "samples (no sample_rate given)"
+
+
+@pytest.mark.parametrize("rate", [0, -8000.0, np.nan, np.inf])
+def test_codes_dataset_refuses_a_sample_rate_that_is_not_positive_finite(rate):
+    phi = ConvolutionalDictionary(np.ones((2, 4)), (10,))
+    codes = np.zeros((1, 2) + phi.code_shape)
+    with pytest.raises(ValueError, match=r"^sample_rate must be a positive finite number, "
+                                         r"got (0|-8000\.0|nan|inf)$"):
+        phi.codes_dataset(codes, sample_rate=rate)
+
+
+def test_codes_dataset_refuses_a_sample_rate_for_images_and_reserved_time_attrs():
+    image = ConvolutionalDictionary(np.ones((2, 3, 3)), (8, 8))
+    with pytest.raises(ValueError, match=r"^sample_rate=8000 applies to sounds \(1-D "
+                                         r"signals\); these signals have 2 spatial axes"):
+        image.codes_dataset(np.zeros((1, 2) + image.code_shape), sample_rate=8000)
+    sound = ConvolutionalDictionary(np.ones((2, 4)), (10,))
+    with pytest.raises(ValueError, match=r"^sample_rate_hz=8000 cannot be given to "
+                                         r"codes_dataset: .*\(pass sample_rate\)$"):
+        sound.codes_dataset(np.zeros((1, 2) + sound.code_shape), sample_rate_hz=8000)

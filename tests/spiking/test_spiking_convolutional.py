@@ -127,3 +127,24 @@ def test_bad_arguments_are_named(kwargs, error, match):
     X[0, 0] = np.nan
     with pytest.raises(ValueError, match=r"X contains 1 non-finite value"):
         spiking_convolutional_lca(X, phi.kernels, lam, target="numpy", duration=0.01)
+
+
+def test_sounds_with_a_sample_rate_have_onsets_and_lags_in_seconds(run_1d, tmp_path):
+    """The codes' position axis was in samples with no rate recorded: with sample_rate
+    it is in seconds (time_sample keeps the samples), beside the simulated spike_time;
+    a bad rate, or a rate for images, is refused before Brian2 builds anything."""
+    phi, X, lam, _ = run_1d
+    ds = spiking_convolutional_lca(X[:1], phi.kernels, lam, stride=2, duration=0.02,
+                                   target="numpy", seed=0, sample_rate=8000)
+    np.testing.assert_array_equal(ds["time"].values, phi.positions()[0] / 8000)
+    assert ds["time"].attrs["units"] == "s" and ds.attrs["sample_rate_hz"] == 8000.0
+    np.testing.assert_array_equal(ds["time_sample"].values, phi.positions()[0])
+    np.testing.assert_array_equal(ds["lag"].values, np.arange(8) / 8000)
+    with pytest.raises(ValueError, match=r"^sample_rate must be a positive finite number, "
+                                         r"got -8000$"):
+        spiking_convolutional_lca(X, phi.kernels, lam, target="numpy", duration=0.01,
+                                  sample_rate=-8000)
+    image, Y, lam2 = _problem(signal_shape=(8, 8), kernel_shape=(3, 3), stride=1)
+    with pytest.raises(ValueError, match=r"^sample_rate=8000 applies to sounds"):
+        spiking_convolutional_lca(Y, image.kernels, lam2, target="numpy", duration=0.01,
+                                  sample_rate=8000)

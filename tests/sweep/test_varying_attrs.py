@@ -75,3 +75,52 @@ def test_schultz_declares_the_units_of_matched_rate():
     from studies import schultz_2014_replicating_kernels as study
 
     assert study.PARAMETER_UNITS["matched_rate"] == "1/pixel"
+
+
+TIMED_STUDY = '''
+import numpy as np
+import xarray as xr
+
+PARAMETER_UNITS = {"dt": "s", "n_steps": "1"}
+
+def run(quick=False, seed=0, dt=0.1, n_steps=4):
+    """u = the step index on the time axis 0, dt, ..., (n_steps - 1) dt, and an atom
+    axis of integer labels 0 .. n_steps - 1."""
+    t = np.arange(n_steps) * dt
+    return xr.Dataset({"u": ("time", np.arange(n_steps, dtype=float), {"units": "1"}),
+                       "w": ("atom", np.ones(n_steps), {"units": "1"})},
+                      coords={"time": ("time", t, {"units": "s", "long_name": "time"}),
+                              "atom": np.arange(n_steps)})
+'''
+
+
+def test_time_axes_that_differ_between_points_are_kept_per_point_not_interleaved(tmp_path):
+    """A sweep over dt joined the points' time axes (0, 0.1, ... and 0, 0.05, ...) into
+    their union, with NaN at every other time of each point: each point keeps its own
+    axis, lined up by position, in point_time (dt, time) with the units; axes that only
+    extend one another (a swept n_steps) and integer labels (atom) are still joined."""
+    from v1model.sweep import run
+
+    path = tmp_path / "timed_study.py"
+    path.write_text(TIMED_STUDY)
+    ds = run(f"{path}:run", {"dt": [0.1, 0.05], "n_steps": [3, 5]}, output=tmp_path / "out",
+             executor="serial", progress=False)
+    saved = xr.load_dataset(tmp_path / "out" / "sweep.nc")
+    for result in (ds, saved):
+        assert result["u"].dims == ("dt", "n_steps", "time") and "time" not in result.indexes
+        # every point's own values, in order from its first sample: NaN only past its end
+        for i, dt in enumerate([0.1, 0.05]):
+            for j, n in enumerate([3, 5]):
+                want = np.full(5, np.nan)
+                want[:n] = np.arange(n)
+                np.testing.assert_array_equal(result["u"].values[i, j], want)
+                np.testing.assert_array_equal(result["point_time"].values[i, j],
+                                              want * dt)
+        assert result["point_time"].dims == ("dt", "n_steps", "time")
+        assert result["point_time"].attrs["units"] == "s"
+        assert result.attrs["sweep_point_axis_dims"] == "time"
+        assert result["atom"].values.tolist() == [0, 1, 2, 3, 4]
+    one = run(f"{path}:run", {"n_steps": [3, 5]}, executor="serial", progress=False)
+    assert one["time"].values.tolist() == [0.0, 0.1, 0.2, 0.30000000000000004, 0.4]
+    np.testing.assert_array_equal(one["u"].values[0], [0, 1, 2, np.nan, np.nan])
+    assert "sweep_point_axis_dims" not in one.attrs

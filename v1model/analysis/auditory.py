@@ -243,8 +243,8 @@ def _without_trailing_padding(K):
         return K[:, :keep]
     message = f"kernels contains {int(bad.sum())} non-finite value(s) (NaN or inf)"
     if keep and nan_taps[:keep].any() and not (bad[:, :keep] & ~nan_taps[:keep]).any():
-        # a sweep over sample_rate aligns the points' time coordinates (outer join): the
-        # lower rate's kernels get NaN between their samples, not only at the end
+        # a sweep result assembled before points kept their own time axes (an outer join
+        # over sample_rate): the lower rate's kernels got NaN between their samples
         message += (f", {int(nan_taps[:keep].sum())} tap(s) NaN in every kernel between "
                     "finite ones: the padding of a combined sweep result whose points have "
                     "different time coordinates? Select one point's kernels and drop the "

@@ -35,7 +35,7 @@ from ..validation import (array_shape, as_generator, check_array, check_choice, 
                           describe)
 from .inference import METHODS, _solve_blocks
 from .operator import (BOUNDARIES, ConvolutionalDictionary, _check_axes, check_geometry,
-                       kernel_dims)
+                       check_sample_rate, kernel_dims)
 from .pursuit import matching_pursuit
 
 __all__ = ["learn_kernels"]
@@ -59,7 +59,7 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
                   tol: float = 1e-3, n_nonzero: int | None = None,
                   snr_db: float | None = None, boundary: str = "full", init=None,
                   reseed_patience: int | None = 20, duplicate_tol: float | None = 0.95,
-                  seed=None, dtype=np.float32,
+                  seed=None, dtype=np.float32, sample_rate: float | None = None,
                   progress: bool | None = True) -> xr.Dataset:
     """Learn ``n_kernels`` convolutional kernels from random crops.
 
@@ -138,6 +138,12 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
         Crops, initial and re-seeded kernels.
     dtype : {float32, float64}, default float32
         Working precision.
+    sample_rate : float, optional
+        Sounds (1-D signals) only: their sample rate in Hz (the ``rate`` of
+        :func:`stimuli.audio.load_wav_folder`), > 0 and finite. With it the
+        kernels' ``lag`` coordinate is in seconds and
+        ``attrs["sample_rate_hz"]`` records it; without it, lags are sample
+        indices and ``attrs["time_units"]`` says so.
     progress : bool or None, default True
         A progress bar over updates (None: once the call has run 2 s,
         :mod:`v1model.progress`).
@@ -152,10 +158,11 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
     Returns
     -------
     xarray.Dataset
-        ``kernels`` (kernel, ky, kx) for images or (kernel, lag) for sounds,
-        unit norm; over ``update``: ``objective``, ``reconstruction_error``,
-        ``fraction_active``, ``kernel_change``, ``n_reseeded``,
-        ``n_unconverged`` and ``elapsed`` (s); every parameter in ``attrs``.
+        ``kernels`` (kernel, ky, kx) for images or (kernel, lag) for sounds
+        (``lag`` in s with ``sample_rate``), unit norm; over ``update``:
+        ``objective``, ``reconstruction_error``, ``fraction_active``,
+        ``kernel_change``, ``n_reseeded``, ``n_unconverged`` and ``elapsed``
+        (s); every parameter in ``attrs``.
 
     References
     ----------
@@ -241,6 +248,7 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
         if duplicate_tol >= 1:
             raise ValueError(f"duplicate_tol={duplicate_tol!r} is a correlation; use a value "
                              "in (0, 1), or None to keep duplicates")
+    sample_rate = check_sample_rate(sample_rate, d)
     check_progress(progress)
     rng = as_generator(seed)
     if init is None:
@@ -377,7 +385,14 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
                       f"(method={method!r}, lam={lam!r}): the kernels moved only by "
                       "re-seeding and nothing was learned; lower lam (see the history's "
                       "fraction_active)", UserWarning, stacklevel=user_stacklevel())
-    return _kernels_dataset(kernels, history, elapsed, params)
+    ds = _kernels_dataset(kernels, history, elapsed, params)
+    if d == 1 and sample_rate is not None:
+        ds = ds.assign_coords(lag=("lag", np.arange(kernel_size[0]) / sample_rate, {
+            "units": "s", "long_name": "time within the kernel"}))
+        ds.attrs.update(sample_rate_hz=sample_rate, time_units="s")
+    elif d == 1:  # a reader cannot tell samples from seconds by the numbers
+        ds.attrs["time_units"] = "samples (no sample_rate given)"
+    return ds
 
 
 def _spikes(phi, X, n_nonzero, snr_db, max_iter, positive):

@@ -334,7 +334,8 @@ class ConvolutionalNetwork(SavedAsDataset):
                            lam=self.lam, threshold=self.threshold, boundary=self.boundary,
                            init=self.kernels, **kwargs)
         self.kernels = ds["kernels"].values.astype(np.float64)
-        history = ds.drop_vars("kernels")
+        # the kernels' lag in s (sample_rate given) goes with them, not into the history
+        history = ds.drop_vars(["kernels"] + [c for c in kernel_dims(d) if c in ds.coords])
         if self.history_ is not None and "elapsed" in self.history_:
             # each call's clock starts at 0: carried on, it stays the time spent learning
             elapsed = history["elapsed"]

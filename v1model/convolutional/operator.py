@@ -41,7 +41,7 @@ import itertools
 import numpy as np
 
 from ..validation import (array_shape, check_array, check_choice, check_dtype, check_int,
-                          describe)
+                          check_positive, describe)
 
 __all__ = ["ConvolutionalDictionary", "BOUNDARIES"]
 
@@ -115,6 +115,35 @@ def check_geometry(signal_shape, kernel_shape, stride, boundary, *,
             raise ValueError(
                 f"boundary='circular' needs {name}={signal_shape} divisible by "
                 f"stride={stride} (axis {axis}){why}")
+
+
+def check_sample_rate(sample_rate, ndim: int) -> float | None:
+    """``sample_rate`` (Hz) as a positive finite float, or None, for signals with ``ndim``
+    spatial axes: a rate applies to sounds (1-D) only.
+
+    Parameters
+    ----------
+    sample_rate : float or None
+    ndim : int
+        Spatial (or time) axes of the signals.
+
+    Returns
+    -------
+    float or None
+
+    Raises
+    ------
+    ValueError
+        For a rate that is not > 0 and finite, or a rate for images or volumes.
+    """
+    if sample_rate is None:
+        return None
+    rate = check_positive(sample_rate, "sample_rate")
+    if ndim != 1:
+        raise ValueError(f"sample_rate={sample_rate!r} applies to sounds (1-D signals); "
+                         f"these signals have {ndim} spatial axes, whose positions stay in "
+                         "samples")
+    return rate
 
 
 class ConvolutionalDictionary:
@@ -309,7 +338,7 @@ class ConvolutionalDictionary:
         return tuple(o + s * np.arange(m) for o, s, m in
                      zip(self._offsets, self.stride, self.code_shape))
 
-    def codes_dataset(self, codes, **attrs):
+    def codes_dataset(self, codes, *, sample_rate: float | None = None, **attrs):
         """Codes as a labelled ``xarray.Dataset`` to keep (e.g. as netCDF).
 
         Parameters
@@ -317,28 +346,52 @@ class ConvolutionalDictionary:
         codes : array_like, shape (n_samples, n_kernels, *code_shape)
             In units of the signals. Kept in their own precision, float32 or
             float64 (other types as float64), whatever the dictionary's ``dtype``.
+        sample_rate : float, optional
+            Sounds (1-D kernels) only: the signals' sample rate in Hz (the
+            ``rate`` that :func:`stimuli.audio.load_wav_folder` returns), > 0
+            and finite. With it, the ``time`` coordinate (each copy's onset)
+            and the kernels' ``lag`` are in seconds, the onsets in samples
+            stay in ``time_sample``, and ``attrs["sample_rate_hz"]`` records
+            it. Without it, times are in samples and ``attrs["time_units"]``
+            says so.
         **attrs
             Recorded in ``attrs`` beside the geometry (e.g. ``lam=0.1``);
-            not ``stride``, ``boundary`` or ``signal_shape``, which are the
-            dictionary's own.
+            not ``stride``, ``boundary``, ``signal_shape``, ``sample_rate_hz``
+            or ``time_units``, which the dictionary and ``sample_rate`` set.
 
         Returns
         -------
         xarray.Dataset
             ``codes`` over (sample, kernel, y, x) for images or (sample,
             kernel, time) for sounds; the position coordinates are
-            :meth:`positions` (samples); ``kernels`` over (kernel, ky, kx) or
-            (kernel, lag); stride, boundary and signal shape in ``attrs``.
+            :meth:`positions` (samples; for sounds with ``sample_rate``, in
+            seconds); ``kernels`` over (kernel, ky, kx) or (kernel, lag);
+            stride, boundary and signal shape in ``attrs``.
+
+        Raises
+        ------
+        ValueError
+            For codes of the wrong shape, a ``sample_rate`` that is not a
+            positive finite number or given for images, or a reserved attr.
         """
         import xarray as xr
 
         geometry = {"stride": list(self.stride), "boundary": self.boundary,
                     "signal_shape": list(self.signal_shape)}
+        sample_rate = check_sample_rate(sample_rate, self.ndim)
+        if sample_rate is not None:
+            geometry.update(sample_rate_hz=sample_rate, time_units="s")
+        elif self.ndim == 1:  # a reader cannot tell samples from seconds by the numbers
+            geometry.update(time_units="samples (no sample_rate given)")
         for name, own in geometry.items():  # a bare TypeError ("multiple values") else
             if name in attrs:
                 raise ValueError(f"{name}={attrs[name]!r} cannot be given to codes_dataset: "
                                  f"the codes' attrs record the dictionary's own "
-                                 f"{name}={own!r}")
+                                 f"{name}={own!r}"
+                                 + (" (pass sample_rate)" if name == "time_units" else ""))
+        if "sample_rate_hz" in attrs:  # it would contradict times left in samples
+            raise ValueError(f"sample_rate_hz={attrs['sample_rate_hz']!r} cannot be given to "
+                             "codes_dataset: it records sample_rate (pass sample_rate)")
         # kept in their own precision: the dictionary's dtype is the precision of its
         # maps, and float64 codes cast to a float32 dictionary's dtype lost digits unsaid
         own = np.float32 if getattr(codes, "dtype", None) == np.float32 else np.float64
@@ -352,6 +405,15 @@ class ConvolutionalDictionary:
         coords = {dim: (dim, pos, {"units": "samples",
                                    "long_name": "first sample of the kernel copy"})
                   for dim, pos in zip(dims, self.positions())}
+        if sample_rate is not None:
+            onset = self.positions()[0]
+            coords.update(
+                time=("time", onset / sample_rate, {
+                    "units": "s", "long_name": "onset of the kernel copy"}),
+                time_sample=("time", onset, {"units": "samples",
+                                             "long_name": "first sample of the kernel copy"}),
+                lag=("lag", np.arange(self.kernel_shape[0]) / sample_rate, {
+                    "units": "s", "long_name": "time within the kernel"}))
         coords.update(sample=np.arange(len(codes)), kernel=np.arange(self.n_kernels))
         ds = xr.Dataset(
             {"codes": (("sample", "kernel") + dims, codes,

@@ -24,6 +24,7 @@ import xarray as xr
 
 from ..convolutional.gram import gram_matrix
 from ..convolutional.inference import as_dictionary
+from ..convolutional.operator import check_sample_rate
 from ..progress import check_progress
 from ..validation import as_generator, check_bool
 from . import _brian
@@ -54,6 +55,7 @@ def spiking_convolutional_lca(
     seed=None,
     record_spikes: bool = False,
     progress: bool | None = None,
+    sample_rate: float | None = None,
 ) -> xr.Dataset:
     """Simulate the spiking convolutional LCA on whole signals.
 
@@ -106,6 +108,12 @@ def spiking_convolutional_lca(
         Return every spike.
     progress : bool or None, default None
         A tqdm bar over the simulated time.
+    sample_rate : float, optional
+        Sounds only: their sample rate (Hz), for the codes' position
+        coordinate ``time`` and the kernels' ``lag`` in seconds (as
+        :meth:`ConvolutionalDictionary.codes_dataset`; ``time_sample`` keeps
+        the positions in samples). Without it they are in samples. Not the
+        simulated time of ``duration``, ``dt`` and ``spike_time``.
 
     Returns
     -------
@@ -143,6 +151,7 @@ def spiking_convolutional_lca(
                                    tau_name=tau_name)
     check_bool(record_spikes, "record_spikes")
     check_progress(progress)
+    sample_rate = check_sample_rate(sample_rate, phi.ndim)  # before Brian2 builds anything
     rng = as_generator(seed)
     n, m = len(X), phi.n_coefficients
     # units in the order of as_matrix (kernel, then position): the dense spiking LCA on
@@ -163,17 +172,17 @@ def spiking_convolutional_lca(
         out = _simulate(drive, weights, v0, None, rng, params, record_spikes, params["dt"],
                         progress)
     _warn_saturated(out["counts"], drive, params, tau_name=tau_name)
-    return _to_dataset(phi, out, drive, params)
+    return _to_dataset(phi, out, drive, params, sample_rate)
 
 
-def _to_dataset(phi, out, drive, p) -> xr.Dataset:
+def _to_dataset(phi, out, drive, p, sample_rate=None) -> xr.Dataset:
     n = len(drive)
     shape = (n, phi.n_kernels) + phi.code_shape
     start, stop = _window_steps(p)
     window = (stop - start) * p["dt"]
     counts = out["counts"].reshape(shape)
     rate = counts / window
-    ds = phi.codes_dataset(rate * p["tau_m"])
+    ds = phi.codes_dataset(rate * p["tau_m"], sample_rate=sample_rate)
     ds = ds.rename({"codes": "code"})
     dims = ds["code"].dims
     # rate * tau_m is a LASSO code (threshold 1 unit of X): in units of X, not "1"

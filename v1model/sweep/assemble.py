@@ -15,6 +15,15 @@ last), then each output's own dimensions:
   points and none at others (a sweep folder begun before its study named it)
   takes the coordinate the others give, when they all give the same one and
   the sizes match; otherwise the points cannot be lined up (``ValueError``).
+- a floating-point coordinate (times, frequencies) that differs between points
+  so that an outer join would interleave NaN between a point's values (a swept
+  ``dt`` or sample rate: 0, 0.1, ... and 0, 0.05, ...) is not joined: each
+  point keeps its own values, lined up by position (padded with NaN at the
+  end when the sizes differ), in the coordinate ``point_<dim>`` over the sweep
+  dimensions and ``<dim>``, which has no index; such dimensions are listed in
+  ``attrs["sweep_point_axis_dims"]``. Coordinates that only extend one
+  another (a swept number of steps: 0, 0.1, 0.2 and 0, 0.1, ..., 0.4), and
+  integer and text ones (atoms, names), are joined as above.
 - non-index coordinates equal at every point stay as they are; ones that
   vary get the sweep dimensions too;
 - study attrs equal at every point become the result's attrs; scalar attrs
@@ -76,7 +85,7 @@ def assemble(spec, points: dict, failures: dict, executor_info: dict | None = No
     n = grid.n_points
     order = sorted(points)
     datasets = [_strip(points[i]) for i in order]
-    datasets, padded = _align(datasets)
+    datasets, padded, own = _align(datasets)
     positions = [grid.position(i) for i in order]
     complete = len(order) == n
 
@@ -161,6 +170,8 @@ def assemble(spec, points: dict, failures: dict, executor_info: dict | None = No
     )
     if padded:
         ds.attrs["sweep_padded_dims"] = ", ".join(sorted(padded))
+    if own:
+        ds.attrs["sweep_point_axis_dims"] = ", ".join(sorted(own))
     return ds
 
 
@@ -185,7 +196,7 @@ def _names(datasets, data: bool) -> list:
 def _align(datasets):
     """Make output dimensions agree across points (see the module docstring)."""
     if len(datasets) < 2:
-        return datasets, set()
+        return datasets, set(), []
     sizes, indexed = {}, {}
     for ds in datasets:
         for dim, size in ds.sizes.items():
@@ -197,6 +208,13 @@ def _align(datasets):
         # update): its earlier points take the later ones' coordinate where all of those
         # agree and the sizes match, else the points cannot be lined up
         datasets = [_adopt_coords(ds, mixed, datasets) for ds in datasets]
+    own = _interleaved(datasets)
+    if own:
+        # an outer join of time axes 0, 0.1, ... and 0, 0.05, ... (a swept dt) left every
+        # other value NaN: each point keeps its own axis, lined up by position
+        datasets = [_own_axis(ds, own) for ds in datasets]
+        for dim in own:
+            indexed[dim] = {False}
     padded = set()
     unindexed = {d: max(s) for d, s in sizes.items() if len(s) > 1 and True not in indexed[d]}
     if unindexed:
@@ -218,7 +236,53 @@ def _align(datasets):
         datasets = list(xr.align(*datasets, join="outer"))
     if padded:  # pad and align fill text with NaN; the result (and the file) holds ""
         datasets = [_text_fill(ds) for ds in datasets]
-    return datasets, padded
+    return datasets, padded, own
+
+
+def _interleaved(datasets) -> list:
+    """The output dimensions with a floating-point coordinate (times, frequencies: values
+    measured on a grid, not labels) that an outer join would interleave: at some point
+    the union of all points' coordinates holds values between the point's own (a swept
+    ``dt`` or sample rate), where it would be NaN. Integer and text coordinates (atoms,
+    kernels, names) stay aligned by label."""
+    indexes = {}
+    for ds in datasets:
+        for dim, index in ds.indexes.items():
+            indexes.setdefault(dim, []).append(index)
+    out = []
+    for dim, found in indexes.items():
+        if (found[0].dtype.kind not in "fmM"
+                or all(index.equals(found[0]) for index in found[1:])):
+            continue
+        union = found[0]
+        for index in found[1:]:
+            union = union.union(index)
+        for index in found:
+            at = union.get_indexer(index)
+            if len(at) and (at.min() < 0 or at.max() - at.min() + 1 != len(index)):
+                out.append(dim)
+                break
+    return out
+
+
+def _own_axis(ds, dims):
+    """``ds`` with the index coordinate of each of ``dims`` moved to a non-index
+    coordinate ``point_<dim>`` (same values and attrs) over the same dimension."""
+    for dim in dims:
+        if dim not in ds.indexes:
+            continue
+        name = f"point_{dim}"
+        if name in ds.variables:
+            raise ValueError(
+                f"output dimension {dim!r} has other coordinates at other points, which the "
+                f"result would keep as {name!r}, but the study already returns a variable "
+                f"{name!r}; rename it in the study")
+        var = ds[dim].variable
+        ds = ds.drop_vars(dim).assign_coords(
+            {name: (dim, var.values, dict(var.attrs, long_name=(
+                f"{dim} of each point ({var.attrs['long_name']})" if "long_name" in var.attrs
+                else f"{dim} of each point")))})
+    return ds
 
 
 def _adopt_coords(ds, dims, datasets):
