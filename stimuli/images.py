@@ -17,6 +17,7 @@ import numpy as np
 from v1model.scaling import pow2_scale
 from v1model.progress import check_progress, progress_bar
 from v1model.validation import (
+    array_shape,
     as_generator,
     check_array,
     check_bool,
@@ -68,7 +69,7 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
 
     Parameters
     ----------
-    source : str, path or array_like, default "skimage"
+    source : str, path, array_like or list of paths and arrays, default "skimage"
         ``"skimage"``: ten natural photographs bundled with
         scikit-image, centre-cropped to squares and resized to ``size``
         (default 256) pixels.
@@ -85,19 +86,25 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         A folder of image files (PNG, JPEG, TIFF, BMP, PGM), or one such
         file. A folder holding a single ``.mat`` file reads that file (one
         holding pictures too reads the pictures, with a warning).
-        An array of shape (n_images, height, width) or (height, width):
-        floats are kept as they are; integer pixels are scaled as a picture
+        An array of shape (n_images, height, width) or (height, width) (or a
+        PIL image): floats are kept as they are; integer pixels are scaled as a picture
         file's are (see Returns: ``uint8`` divided by 255, ``uint16`` by
         65535); 64-bit integers, which no picture file has, are refused.
+        A list (or tuple) of pictures, each a path to an image file or a
+        2-D array (height, width) scaled as such an array is: read as a
+        folder's files are, sizes included (see ``size``); another item (a
+        folder, a ``.mat`` file, a 3-D array) is refused, naming its index
+        and shape.
     size : int, optional
         Side of the square every image is centre-cropped and resized to, in
         pixels (at least 8).
-        Default: 256 for ``"skimage"`` and for folders of images of unequal
-        sizes; otherwise images are kept as they are (sparsenet raw files of
+        Default: 256 for ``"skimage"`` and for folders or lists of images of
+        unequal sizes (with a warning when some are enlarged more than 2x);
+        otherwise images are kept as they are (sparsenet raw files of
         unequal sizes need ``size``).
     max_images : int, optional
-        Keep only the first ``max_images`` images (of a folder, only the
-        first ``max_images`` files are read: whether their sizes differ is
+        Keep only the first ``max_images`` images (of a folder or a list, only
+        the first ``max_images`` are read: whether their sizes differ is
         judged among those). A folder's images come in the order of their
         files: picture files in name order (``img10.png`` before
         ``img2.png``), sparsenet raw files in the order of their numbers
@@ -135,8 +142,9 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
     ValueError
         For an unreadable file or folder, an array that is not 2-D or 3-D
         or of 64-bit integers (in a ``.mat`` file too), an empty one, ``size < 8``,
-        ``max_images < 1``, images with NaN or inf, or sparsenet raw files of
-        unequal sizes without ``size``.
+        ``max_images < 1``, images with NaN or inf, sparsenet raw files of
+        unequal sizes without ``size``, or a list item that is not a picture
+        file or a 2-D array.
     """
     if size is not None:
         size = check_int(size, "size", minimum=8)
@@ -155,6 +163,8 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
             images = _load_mat(path, name)
         else:
             images = _read_image_files([path], size, name, progress)
+    elif _is_picture_list(source):
+        images = _read_picture_list(source[:max_images], size, name, progress)
     else:
         images = _array_images(source, name)
     if max_images is not None:
@@ -177,6 +187,9 @@ def _array_images(source, name="source"):
     A uint8 array of a photograph (``np.asarray(PIL.Image.open(f))``) came back as
     0-255 while the same file's pixels came back in [0, 1].
     """
+    if not hasattr(source, "dtype") and hasattr(source, "__array_interface__"):
+        # a PIL image, which has no dtype to tell its integer pixels by: came back 0-255
+        source = np.asarray(source)
     if not _integer_pixels(source, name):
         # a copy: the stack is the caller's to keep (and may be read-only or a memmap)
         return _image_stack(source, name, copy=True)
@@ -402,7 +415,7 @@ def _load_skimage(size):
     return np.stack([_square(_to_gray(_imread(f)), size) for f in files])
 
 
-def _read_all(files, read, bar, shrink=None, name="source", size=None):
+def _read_all(files, read, bar, shrink=None, name="source", size=None, paths=None):
     """``read(f)`` for every file, written into one float64 array allocated after the first.
 
     Returns ``(images, None)``; when the pictures' shapes differ, ``(pictures, shapes)``
@@ -413,7 +426,8 @@ def _read_all(files, read, bar, shrink=None, name="source", size=None):
     250 of them were killed for memory). A stack of the first picture's shape that would
     not fit in memory is refused naming ``name``; with ``shrink`` only once every picture
     is read and found of that shape (the pictures are shrunk as they are read until then);
-    ``size`` (the N x N the pictures were resized to, or None) words that refusal.
+    ``size`` (the N x N the pictures were resized to, or None) words that refusal, and
+    ``paths``, the files of ``files`` (None: the pictures of a list, not all files).
     """
     first = read(files[0])
     bar.update()
@@ -421,7 +435,7 @@ def _read_all(files, read, bar, shrink=None, name="source", size=None):
     nbytes = 8.0 * n * first.size
     memory = memory_exceeded(nbytes)  # None when the stack fits
     if memory is not None and shrink is None:
-        raise _too_large(name, files, shape, nbytes, memory, size)
+        raise _too_large(name, paths, shape, nbytes, memory, size, n)
     shapes = [shape]
     out, kept = None, None
     if memory is not None:
@@ -445,7 +459,7 @@ def _read_all(files, read, bar, shrink=None, name="source", size=None):
     if out is not None:
         return out, None
     if len(set(shapes)) == 1:
-        raise _too_large(name, files, shape, nbytes, memory, size)
+        raise _too_large(name, paths, shape, nbytes, memory, size, n)
     return kept, shapes
 
 
@@ -459,19 +473,22 @@ def _check_finite(image, name, what):
                          f"first at (row, column) ({y}, {x})")
 
 
-def _too_large(name, files, shape, nbytes, memory, size=None):
+def _too_large(name, files, shape, nbytes, memory, size=None, n=None):
     """The error for ``files`` whose pictures, all of ``shape``, would not fit in the
     ``memory`` (bytes) this process may use; ``size`` is the one they were resized to.
+    ``files`` None: the ``n`` pictures of the list ``name``.
 
     The remedies offered are those that apply: a (smaller) size, the largest that fits,
     and ``max_images`` only for several files of which at least one fits (a single file
     was told "the 1 pictures ... or max_images (at most 0 fit)").
     """
-    n = len(files)
+    n = len(files) if files is not None else n
     fit = int(memory // (nbytes / n))
     # n pictures of N x N float64 pixels take 8 n N^2 bytes
     largest = int(np.sqrt(memory / (8.0 * n)))
-    if n == 1:
+    if files is None:
+        what = f"the {n} picture(s) of {shape[0]} x {shape[1]} pixels of the list {name}"
+    elif n == 1:
         what = f"the picture {str(files[0])!r} of {shape[0]} x {shape[1]} pixels"
     else:
         what = (f"the {n} pictures of {shape[0]} x {shape[1]} pixels in "
@@ -492,21 +509,40 @@ def _square_copy(image, size):
     return np.array(_square(image, size))
 
 
+def _read_image_file(f, name="source", what=None):
+    """The picture file ``f`` in gray (``what``: how messages name it)."""
+    what = what or f"image file {str(f)!r}"
+    try:
+        image = _to_gray(_imread(f))
+    except Exception as exc:  # noqa: BLE001 - report which file failed
+        raise ValueError(f"{name}: cannot read {what}: {exc}") from exc
+    _check_finite(image, name, what)
+    return image
+
+
 def _read_image_files(files, size, name="source", progress=None):
-    def read(f):
-        try:
-            image = _to_gray(_imread(f))
-        except Exception as exc:  # noqa: BLE001 - report which file failed
-            raise ValueError(f"{name}: cannot read image file {str(f)!r}: {exc}") from exc
-        _check_finite(image, name, f"image file {str(f)!r}")
+    # stacklevel: the user's line, above _read_image_files, _load_folder and load_images
+    return _read_pictures(files, lambda f: _read_image_file(f, name), size, name, progress,
+                          [repr(str(f)) for f in files], files, stacklevel=5)
+
+
+def _read_pictures(items, read, size, name, progress, labels, files=None, stacklevel=4):
+    """``read(item)`` of every item, as one stack: each squared to ``size`` when it is
+    given; without it, kept as they are when all are of one shape, else all squared to
+    256 x 256 (with a warning naming, by its ``labels`` entry, the smallest picture when
+    some are enlarged more than 2x, at ``stacklevel``). ``files``: the paths of the items,
+    if they are files, for the message of a stack too large for memory
+    (:func:`_too_large`)."""
+    def read_squared(item):
+        image = read(item)
         return image if size is None else _square(image, size)
 
     # without size, pictures of unequal sizes are all squared to the default 256 pixels
     shrink = None if size is not None else functools.partial(_square_copy, size=256)
-    with progress_bar(progress, total=len(files), desc="images", unit="file") as bar:
-        images, shapes = _read_all(files, read, bar, shrink, name, size)
+    with progress_bar(progress, total=len(items), desc="images", unit="file") as bar:
+        images, shapes = _read_all(items, read_squared, bar, shrink, name, size, files)
     if shapes is not None:  # sizes differ: all squared to the default size
-        small = [(f, s) for f, s in zip(files, shapes) if min(s) < 256 // 2]
+        small = [(f, s) for f, s in zip(labels, shapes) if min(s) < 256 // 2]
         if small:
             # an enlarged picture has none of the high frequencies of the others: a 3 x 7
             # icon among photographs became a 256 x 256 blur, unsaid
@@ -514,10 +550,61 @@ def _read_image_files(files, size, name="source", progress=None):
             warnings.warn(
                 f"{name}: the images differ in size and are all centre-cropped and resized "
                 f"to 256 x 256 pixels; {len(small)} of them are enlarged more than 2x (the "
-                f"smallest, {str(f)!r}, is {h} x {w}): pass size=N (the smallest side, or "
-                "less) or leave the small pictures out", UserWarning, stacklevel=4)
+                f"smallest, {f}, is {h} x {w}): pass size=N (the smallest side, or "
+                "less) or leave the small pictures out", UserWarning, stacklevel=stacklevel)
         images = np.stack(images)
     return images
+
+
+def _is_picture_list(source):
+    """Whether ``source`` is a list or tuple of pictures, read one by one
+    (:func:`_read_picture_list`): one of its items is a path or has 2 or more
+    dimensions (a list of rows of numbers is one picture)."""
+    if not isinstance(source, (list, tuple)) or not source:
+        return False
+    for item in source:
+        if isinstance(item, (str, os.PathLike)):
+            return True
+        try:
+            if np.ndim(item) >= 2:
+                return True
+        except (TypeError, ValueError):  # ragged: refused as an array is
+            pass
+    return False
+
+
+def _read_picture_list(items, size, name="source", progress=None):
+    """The pictures of a list of picture files and 2-D arrays, by the rule of a folder's
+    files (:func:`_read_pictures`): as a stack of one shape, they were refused as "not a
+    numeric array" when the arrays differed in size, and a list of paths in any case."""
+    labels = []
+    for i, item in enumerate(items):
+        label = f"{name}[{i}]"
+        if isinstance(item, (str, os.PathLike)):
+            path = image_source_path(item, label)
+            if path.is_dir() or path.suffix.lower() not in IMAGE_SUFFIXES:
+                raise ValueError(
+                    f"{label}: {str(path)!r} is not a picture file: a list holds picture "
+                    f"files ({', '.join(IMAGE_SUFFIXES)}) or 2-D arrays, one picture each; "
+                    f"pass a folder or a .mat file as {name} itself")
+            labels.append(f"{label} ({str(path)!r})")
+        else:
+            shape = array_shape(item, label)
+            if len(shape) != 2:
+                raise ValueError(
+                    f"{label} has shape {shape}: each array of a list is one grayscale "
+                    "picture (height, width); pass a stack (n_images, height, width) as "
+                    f"{name} itself, or convert colour to gray")
+            labels.append(label)
+
+    def read(i):
+        item = items[i]
+        if isinstance(item, (str, os.PathLike)):
+            return _read_image_file(check_path(item, f"{name}[{i}]"), name,
+                                    f"{name}[{i}], image file {str(item)!r},")
+        return _array_images(item, f"{name}[{i}]")[0]  # integer pixels scaled as a file's
+
+    return _read_pictures(list(range(len(items))), read, size, name, progress, labels)
 
 
 def _folder_contents(path):
@@ -564,7 +651,7 @@ def _load_folder(path, size, name="source", progress=None, max_images=None):
             return image if size is None else _square(image, size)
 
         with progress_bar(progress, total=len(raw), desc="images", unit="file") as bar:
-            images, shapes = _read_all(raw, read, bar, name=name, size=size)
+            images, shapes = _read_all(raw, read, bar, name=name, size=size, paths=raw)
         if shapes is not None:  # sizes differ (without size: with it, all are N x N)
             raise ValueError(
                 f"{name}: the sparsenet raw files in {str(path)!r} differ in size ("
@@ -578,6 +665,24 @@ def _load_folder(path, size, name="source", progress=None, max_images=None):
         f"{name}: folder {str(path)!r} holds no PNG/JPEG/TIFF images, no sparsenet raw files "
         "(image0, image1, ...) and no single .mat file"
     )
+
+
+def _source_files(source, max_images=None):
+    """The files :func:`load_images` reads for ``source``, one per picture in the order of
+    its pictures (a folder's picture files or sparsenet raw files, or one picture file;
+    of a list, its paths, with None for its arrays); None where its pictures are not files
+    of their own (an array, ``"skimage"``, a ``.mat`` file)."""
+    if _is_picture_list(source):
+        return [item if isinstance(item, (str, os.PathLike)) else None
+                for item in source[:max_images]]
+    if not isinstance(source, (str, os.PathLike)) or source == "skimage":
+        return None
+    path = check_path(source, "source")
+    if path.is_dir():
+        pictures, raw, _, _ = _folder_contents(path)
+        files = pictures or sorted(raw, key=_natural_key)  # as _load_folder reads them
+        return files[:max_images] if files else None
+    return [path] if path.suffix.lower() in IMAGE_SUFFIXES else None
 
 
 def _describe_sizes(files, shapes, max_names: int = 3) -> str:
@@ -789,7 +894,14 @@ def whiten(images, f0: float | None = None, variance: float = 0.1, *,
         lowest frequency of the pictures, or a filter that leaves no power.
     """
     # no float64 copy of a float32 or integer stack (a memmap stays one): read per block
-    images = _image_stack(images, keep_dtype=True)
+    return _whiten(_image_stack(images, keep_dtype=True), f0, variance, progress)
+
+
+def _whiten(images, f0=None, variance=0.1, progress=None, name="images", files=None):
+    """:func:`whiten` of the stack ``images`` (as :func:`_image_stack` gives it); a
+    constant picture is named by ``name`` and its index, and by its file when ``files``
+    (one path, or None, per picture, as :func:`_source_files` gives them) names it: the
+    index alone left the user to count the files of a folder."""
     h, w = images.shape[1:]
     if min(h, w) < 4:
         raise ValueError(f"images must be at least 4x4 pixels, got shape {images.shape}")
@@ -826,10 +938,11 @@ def whiten(images, f0: float | None = None, variance: float = 0.1, *,
             # constant up to rounding errors of the picture's own scale
             zero = np.flatnonzero(flat.std(axis=1) <= 1e-12 * np.abs(flat).max(axis=1))
             if zero.size:
-                raise ValueError(
-                    f"images: image {start + int(zero[0])} has zero variance (a constant "
-                    "picture cannot be whitened)"
-                )
+                i = start + int(zero[0])
+                known = files is not None and files[i] is not None
+                what = f"image {i}" + (f", file {str(files[i])!r}," if known else "")
+                raise ValueError(f"{name}: {what} has zero variance (a constant picture cannot "
+                                 "be whitened)")
             spectrum = np.fft.rfft2(part, axes=(1, 2))
             spectrum *= filt
             part[...] = np.fft.irfft2(spectrum, s=(h, w), axes=(1, 2))
@@ -1149,7 +1262,8 @@ def load_whitened(source="skimage", prewhitened: bool | None = None, *, name: st
     TypeError
         For a ``prewhitened`` that is not a bool or None.
     FileNotFoundError, KeyError, ValueError
-        As :func:`load_images` and :func:`whiten`.
+        As :func:`load_images` and :func:`whiten` (a constant picture read from a file
+        is named by its file, as well as by its index).
     """
     if prewhitened is not None:
         prewhitened = check_bool(prewhitened, "prewhitened")
@@ -1165,4 +1279,7 @@ def load_whitened(source="skimage", prewhitened: bool | None = None, *, name: st
                 "pictures (zero mean) always have: they are whitened; pass prewhitened=True "
                 "to use them as they are", UserWarning, stacklevel=2)
             prewhitened = False
-    return (raw if prewhitened else whiten(raw, progress=progress)), bool(prewhitened)
+    if prewhitened:
+        return raw, True
+    files = _source_files(source, load_kwargs.get("max_images"))
+    return _whiten(raw, progress=progress, name=name, files=files), False

@@ -593,3 +593,39 @@ def test_a_handful_of_rows_dominating_the_energy_is_warned_at_fit(planted_factor
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             SparseAutoencoder(**{**sae, "n_latents": 2 * data.shape[1]}).fit(data)
+
+
+HEAVY_MESSAGE = re.escape("X: the top 0.1% of its 20000 rows by squared norm (20 rows) hold "
+                          "82% of its energy: training fits them")
+
+
+def test_a_chunk_with_heavy_rows_is_warned_at_partial_fit(planted_factory):
+    # partial_fit trained on such chunks without a word, where fit warned of the same X
+    X, _, _ = planted_factory(20000, 256, 512, 8, 0.01, seed=0)
+    heavy = X.copy()
+    heavy[:10] *= 100
+    sae = SparseAutoencoder(512, k=8, batch_size=4096, progress=False, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sae.partial_fit(X)  # an ordinary first chunk
+    with pytest.warns(UserWarning, match=HEAVY_MESSAGE):
+        sae.partial_fit(heavy)  # a later one
+    fresh = SparseAutoencoder(512, k=8, batch_size=4096, progress=False, seed=1)
+    with pytest.warns(UserWarning, match=HEAVY_MESSAGE):
+        fresh.partial_fit(heavy)
+    untouched = SparseAutoencoder(512, k=8, batch_size=4096, progress=False, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(UserWarning, match=HEAVY_MESSAGE):
+            untouched.partial_fit(heavy)
+    with pytest.raises(NotFittedError):  # the warning, as an error, came before any change
+        untouched.encode(X[:1])
+
+
+def test_one_row_x1000_among_1000_is_warned_of():
+    # one corrupted row dominates the loss as a handful does: it must stay warned of
+    X = np.random.default_rng(0).standard_normal((1000, 16))
+    X[7] *= 1000
+    with pytest.warns(UserWarning, match=r"X: the top 0\.1% of its 1000 rows by squared "
+                                         r"norm \(1 rows\) hold 100% of its energy"):
+        SparseAutoencoder(32, k=3, n_steps=1, batch_size=100, progress=False, seed=0).fit(X)

@@ -668,3 +668,41 @@ def test_empty_mat_array_is_refused_as_an_empty_array_source(tmp_path, shape):
     savemat(tmp_path / "empty.mat", {"IMAGES": np.zeros(shape)})
     with pytest.raises(ValueError, match=r"empty\.mat.*key 'IMAGES' is empty"):
         load_images(tmp_path / "empty.mat")
+
+
+def test_a_constant_picture_of_a_folder_is_named_by_its_file(tmp_path, rng):
+    # "images: image 1 has zero variance" left the user to count the files of the folder
+    import re
+
+    from PIL import Image
+
+    pictures = tmp_path / "photos"
+    pictures.mkdir()
+    for name in ("a.png", "b.png", "c.png"):
+        pixels = np.full((32, 32), 128, np.uint8) if name == "b.png" else rng.integers(
+            0, 256, (32, 32), dtype=np.uint8)
+        Image.fromarray(pixels).save(pictures / name)
+    with pytest.raises(ValueError, match="^" + re.escape(
+            f"images: image 1, file {str(pictures / 'b.png')!r}, has zero variance (a "
+            "constant picture cannot be whitened)")):
+        load_whitened(pictures, name="images")
+    # raw sparsenet files, in the order of their numbers: image10 is the fourth picture
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for i in (0, 1, 2, 10):
+        picture = np.zeros((16, 16)) if i == 10 else rng.standard_normal((16, 16))
+        picture.astype(">f4").tofile(raw / f"image{i}")
+    with pytest.raises(ValueError, match="^" + re.escape(
+            f"source: image 3, file {str(raw / 'image10')!r}, has zero variance")):
+        load_whitened(raw, prewhitened=False)
+    with pytest.raises(ValueError, match=re.escape(  # of the first two, the second
+            f"source: image 1, file {str(pictures / 'b.png')!r}, has zero")):
+        load_whitened(pictures, max_images=2)
+    with pytest.raises(ValueError, match="^images: image 1 has zero variance"):  # no files
+        load_whitened(load_images(pictures), name="images")
+    flat = np.full((32, 32), 0.5)  # a list: its files by their paths, its arrays by index
+    with pytest.raises(ValueError, match="^" + re.escape(
+            f"source: image 2, file {str(pictures / 'b.png')!r}, has zero variance")):
+        load_whitened([pictures / "a.png", flat + np.eye(32), pictures / "b.png", flat])
+    with pytest.raises(ValueError, match="^source: image 1 has zero variance"):
+        load_whitened([pictures / "a.png", flat, pictures / "b.png"])

@@ -462,3 +462,68 @@ def test_pictures_of_a_format_not_read_are_not_left_out_unsaid(tmp_path):
                                          r"only its 1 PNG/JPG/.*/PGM file\(s\) are read"):
         images = load_images(tmp_path, name="images")
     np.testing.assert_array_equal(images, pixels[:1] / 255)
+
+
+def test_a_list_of_pictures_of_unequal_sizes_is_read_as_their_folder_is(tmp_path):
+    """A folder of pictures of unequal sizes was squared to 256 px, while the same pictures
+    given as a list were refused: arrays as "not a numeric array ... items have different
+    shapes", even with size=64, and paths as "not a numeric array" in any case."""
+    from PIL import Image
+
+    rng = np.random.default_rng(9)
+    pixels = [(rng.random(shape) * 255).astype(np.uint8)
+              for shape in ((300, 400), (260, 260), (40, 60))]
+    files = [tmp_path / f"{name}.png" for name in "abc"]
+    for p, f in zip(pixels, files):
+        Image.fromarray(p).save(f)
+    enlarged = r"1 of them are enlarged more than 2x \(the smallest, {}, is 40 x 60\)"
+    with pytest.warns(UserWarning, match=enlarged.format(re.escape(repr(str(files[2]))))):
+        folder = load_images(tmp_path)
+    assert folder.shape == (3, 256, 256)
+    named = f"images[2] ({str(files[2])!r})"  # a file by its index and path
+    for source, smallest in ((files, named), (pixels, "images[2]"),
+                             ([str(files[0]), pixels[1], files[2]], named)):
+        with pytest.warns(UserWarning, match=enlarged.format(re.escape(smallest))):
+            listed = load_images(source, name="images")
+        # uint8 arrays scaled as their files are: the very same pictures
+        np.testing.assert_array_equal(listed, folder)
+    for size in (64, None):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            np.testing.assert_array_equal(load_images(pixels[:2], size=size),
+                                          load_images(files[:2], size=size))
+            np.testing.assert_array_equal(load_images(files[:2], size=size),
+                                          load_images(tmp_path, size=size, max_images=2))
+    assert load_images(tuple(pixels), max_images=1).shape == (1, 300, 400)  # as it is
+
+
+@pytest.mark.parametrize("item, message", [
+    (np.zeros((3, 40, 40)), r"^images\[1\] has shape \(3, 40, 40\): each array of a list is "
+                            r"one grayscale picture \(height, width\)"),
+    (np.zeros(40), r"^images\[1\] has shape \(40,\): each array of a list is one grayscale"),
+    ("folder", r"^images\[1\]: '.*folder' is not a picture file: a list holds picture files "
+               r"\(.png, .*\) or 2-D arrays, one picture each; pass a folder or a .mat file "
+               r"as images itself$"),
+    ("missing.png", r"^images\[1\]: no such file or folder: '.*missing.png'"),
+])
+def test_a_list_item_that_is_not_a_picture_is_named_with_its_shape(tmp_path, item, message):
+    if isinstance(item, str) and item == "folder":
+        (tmp_path / "folder").mkdir()
+    if isinstance(item, str):
+        item = tmp_path / item
+    with pytest.raises(ValueError if "missing" not in message else FileNotFoundError,
+                       match=message):
+        load_images([np.zeros((40, 40)), item], name="images")
+
+
+def test_an_opened_pil_image_is_scaled_as_its_file_is(tmp_path):
+    # PIL images have no dtype: their uint8 pixels came back as 0-255, alone or in a list,
+    # where the same file's came back in [0, 1]
+    from PIL import Image
+
+    pixels = (np.random.default_rng(10).random((40, 60)) * 255).astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "a.png")
+    with Image.open(tmp_path / "a.png") as image:
+        np.testing.assert_array_equal(load_images(image), pixels[None] / 255)
+        np.testing.assert_array_equal(load_images([image, image]), load_images(
+            [tmp_path / "a.png"] * 2))

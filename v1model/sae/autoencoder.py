@@ -53,7 +53,9 @@ _STATE_VARIABLES = {
 #: the rule of :func:`_warn_if_heavy_rows`: at least HEAVY_MIN_SAMPLES rows, of which the
 #: top HEAVY_TOP_FRACTION by squared norm about the mean hold more than HEAVY_SHARE of the
 #: total (in Gaussian, Student-t3 (256 features), planted and whitened-patch data they hold
-#: 0.1-3%; 10 rows x100 among 20,000 planted ones hold 82%)
+#: 0.1-3%; 10 rows x100 among 20,000 planted ones hold 82%). Student-t3 data with few
+#: features draw, on 0.5-1.5% of seeds, one row holding 50-90%: warned of too, since the
+#: loss is then that row's as much as a corrupted row's (one row x1000 among 1,000)
 HEAVY_MIN_SAMPLES = 1000
 HEAVY_TOP_FRACTION = 1e-3
 HEAVY_SHARE = 0.5
@@ -481,6 +483,12 @@ class SparseAutoencoder(SavedAsDataset):
         -------
         self : SparseAutoencoder
 
+        Warns
+        -----
+        UserWarning
+            Before training on a chunk of at least 1,000 rows of which a handful
+            dominate the energy, as :meth:`fit` does for its ``X``.
+
         Examples
         --------
         >>> import numpy as np
@@ -496,10 +504,9 @@ class SparseAutoencoder(SavedAsDataset):
         # a chunk of zeros is data too (the reconstruction of 0 is b_dec), the first one too
         unsettled = not fitted or (self._state is not None
                                    and np.isnan(self._history_attrs["x_spread"]))
-        if unsettled:  # one pass over the chunk: the value check, its mean and its spread
-            X, stats = check_training_rows(X, dtype=dtype, allow_zero=True, moments=True)
-        else:
-            X = check_training_rows(X, dtype=dtype, allow_zero=True)
+        # one pass over the chunk: the value check, its mean (the heavy rows' check, as
+        # fit's) and its spread (the scale, while unsettled)
+        X, stats = check_training_rows(X, dtype=dtype, allow_zero=True, moments=True)
         if fitted:
             self._check_continuable(X, dtype)
         v = self._validated(X.shape[1], streaming=True)
@@ -511,6 +518,9 @@ class SparseAutoencoder(SavedAsDataset):
                              f"{v['n_steps']} where lr_decay={self.lr_decay!r} brings the "
                              "learning rate to zero; raise n_steps (the planned total) or set "
                              "lr_decay=0")
+        # each chunk as fit's X (from 1,000 rows), before the model is touched: a warning
+        # raised as an error leaves it as it was
+        _warn_if_heavy_rows(X, stats.mean)
         if not fitted:
             # the first chunk sets the scale; one sample, or identical samples (a stream's
             # BOS activations), have no spread: NaN, training at their magnitude until a
