@@ -19,6 +19,7 @@ from v1model.progress import check_progress, progress_bar
 from v1model.validation import (
     array_shape,
     as_generator,
+    by_dim_names,
     check_array,
     check_bool,
     check_dtype,
@@ -193,7 +194,7 @@ def _array_images(source, name="source"):
     if not _integer_pixels(source, name):
         # a copy: the stack is the caller's to keep (and may be read-only or a memmap)
         return _image_stack(source, name, copy=True)
-    images = _image_stack(np.asarray(source), name, keep_dtype=True)
+    images = _image_stack(np.asarray(_by_dim_names(source, name)), name, keep_dtype=True)
     return images / _integer_white(images)  # a new float64 array
 
 
@@ -237,6 +238,16 @@ def _pixel_type(images):
     return dtype
 
 
+#: the dims of an image stack (n_images, height, width), by which a DataArray is read
+IMAGE_STACK_DIMS = ("image", "y", "x")
+
+
+def _by_dim_names(images, name):
+    """A DataArray naming ``y`` and ``x`` (:data:`IMAGE_STACK_DIMS`) in that order: read by
+    position, one with dims (image, x, y) gave transposed patches, unsaid."""
+    return by_dim_names(by_dim_names(images, ("y", "x"), name), IMAGE_STACK_DIMS, name)
+
+
 def _image_stack(images, name="images", copy=False, keep_dtype=False):
     """``images`` as a float64 array ``(n_images, height, width)`` (one 2-D picture
     becomes a stack of one), with a warning for the layouts it is often confused with;
@@ -252,6 +263,7 @@ def _image_stack(images, name="images", copy=False, keep_dtype=False):
     if keep_dtype and isinstance(images, np.ndarray) and (
             images.dtype.kind in "iu" or images.dtype in (np.float16, np.float32)):
         dtype = images.dtype
+    images = _by_dim_names(images, name)
     images = check_array(images, name, ndim=(2, 3), dtype=dtype, copy=copy)
     if images.ndim == 2:
         return images[None]

@@ -18,7 +18,9 @@ import xarray as xr
 
 from .io import SavedAsDataset, attach_history, continue_history, detach_history
 from .validation import (
+    DATA_DIMS,
     CheckedAttribute,
+    by_dim_names,
     check_bool,
     check_choice,
     check_dictionary,
@@ -44,6 +46,9 @@ NETWORK_KIND = "v1model.SparseCodingNetwork"
 #: the spec attrs every saved network holds (written by every version)
 _SPEC_ATTRS = ("lam", "threshold", "tau", "prior", "sigma")
 #: encode(method=...) names for the Cauchy prior's MAP inference -> scipy's method
+#: the names the solvers give X and D in their messages: D is the network's own
+#: dictionary, which the caller of encode never passed (they said "X and D")
+ENCODE_NAMES = ("X", "dictionary")
 CAUCHY_METHODS = {"lbfgs": "L-BFGS-B", "L-BFGS-B": "L-BFGS-B", "cg": "CG", "CG": "CG"}
 THRESHOLDS = ("soft", "hard", "nonneg")
 
@@ -266,6 +271,8 @@ class SparseCodingNetwork(SavedAsDataset):
         """
         self._require_dictionary()
         check_choice(backend, "backend", tuple(BACKENDS))
+        # a DataArray (feature, sample) is read by name: its shape failed the check below
+        X = by_dim_names(X, DATA_DIMS, "X")
         self._check_features(X)
         module, func = BACKENDS[backend].split(":")
         return getattr(importlib.import_module(module), func)(self, X, **kwargs)
@@ -593,7 +600,7 @@ def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs
         dtype = check_dtype(kwargs.pop("dtype", np.float64))
         A = cauchy_inference(X, net.dictionary, kwargs.pop("lam", net.lam),
                              kwargs.pop("sigma", net.sigma), method=CAUCHY_METHODS[method],
-                             **kwargs)
+                             _names=ENCODE_NAMES, **kwargs)
         return A.astype(dtype, copy=False)
     method = check_choice(method or "lca", "method", inference.METHODS)
     # the spec's lam, tau and sign constraint are defaults that a call may override
@@ -611,7 +618,7 @@ def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs
             raise ValueError("positive=True needs a soft threshold (LCA's 'nonneg'), got "
                              "threshold='hard'")
         return inference.lca(X, net.dictionary, kwargs.pop("lam", net.lam), threshold=threshold,
-                             tau=kwargs.pop("tau", net.tau), **kwargs)
+                             tau=kwargs.pop("tau", net.tau), _names=ENCODE_NAMES, **kwargs)
     for name in ("tau", "threshold"):
         if name in kwargs:
             raise ValueError(
@@ -628,4 +635,5 @@ def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs
         kwargs.setdefault("lam", net.lam)
     if positive is None:
         positive = net.threshold == "nonneg"
-    return inference.encode(X, net.dictionary, method, positive=positive, **kwargs)
+    return inference.encode(X, net.dictionary, method, positive=positive, _names=ENCODE_NAMES,
+                            **kwargs)

@@ -21,6 +21,12 @@ __all__ = [
     "CheckedAttribute",
     "as_generator",
     "check_array",
+    "by_dim_names",
+    "DATA_DIMS",
+    "DICTIONARY_DIMS",
+    "CODE_DIMS",
+    "ATOM_IMAGE_DIMS",
+    "atoms_by_dim_names",
     "check_dense",
     "array_shape",
     "check_dictionary",
@@ -184,6 +190,80 @@ def check_dtype(dtype, name: str = "dtype") -> np.dtype:
     return np.dtype(np.float32) if dt == np.float32 else np.dtype(np.float64)
 
 
+#: the package's dim names (those of its own Datasets) of data, dictionaries and codes:
+#: a DataArray argument that names them is read by name (:func:`by_dim_names`)
+DATA_DIMS = ("sample", "feature")
+DICTIONARY_DIMS = ("atom", "feature")
+CODE_DIMS = ("sample", "atom")
+#: atoms as images (fit_gabor's model, a saved network's dictionary)
+ATOM_IMAGE_DIMS = ("atom", "y", "x")
+
+
+def by_dim_names(value, dims, name: str):
+    """``value`` with its axes in the order ``dims`` when it is a DataArray naming them.
+
+    An ``xarray.DataArray`` with ``len(dims)`` dims is read by dim name: with
+    exactly the dims ``dims``, in any order, it is transposed to that order
+    (read by position, a transposed DataArray gave wrong numbers unsaid); with
+    some of them, each in its place, or none (xarray's ``dim_0``, ..., or
+    names of the caller's own), it is read by position. Anything else is
+    returned as it is.
+
+    Parameters
+    ----------
+    value : object
+        The argument as given.
+    dims : tuple of str
+        Its expected dims, in the order wanted, e.g. :data:`DATA_DIMS`.
+    name : str
+        Argument name used in error messages.
+
+    Returns
+    -------
+    object
+        ``value``, transposed to ``dims`` when it names them all.
+
+    Raises
+    ------
+    ValueError
+        For a DataArray naming some of ``dims`` at other positions (e.g. dims
+        ``("pixel", "sample")`` for ``("sample", "feature")``): which axis is
+        which cannot be told; naming its dims and the expected ones.
+    """
+    if not isinstance(value, xr.DataArray) or value.ndim != len(dims):
+        return value
+    given = tuple(value.dims)
+    if set(given) == set(dims):
+        return value.transpose(*dims)
+    misplaced = [d for i, d in enumerate(given) if d in dims and dims[i] != d]
+    if misplaced:
+        raise ValueError(
+            f"{name} is a DataArray with dims {given}: expected {dims} in any order (read "
+            f"by name), got {misplaced} at other positions; rename its dims (e.g. "
+            f"{name}.rename(...)) or pass {name}.transpose(...) ordered {dims}")
+    return value
+
+
+def atoms_by_dim_names(atoms, name: str):
+    """:func:`by_dim_names` for atoms as images (3-D, :data:`ATOM_IMAGE_DIMS`) or as
+    rows (2-D, :data:`DICTIONARY_DIMS`): read by position, ``da.transpose("atom", "x",
+    "y")`` was fitted (and drawn) as transposed images, orientation pi/2 - theta, unsaid.
+
+    Parameters
+    ----------
+    atoms : object
+        The argument as given.
+    name : str
+        Argument name used in error messages.
+
+    Returns
+    -------
+    object
+        ``atoms``, transposed to those dims when it is a DataArray naming them.
+    """
+    return by_dim_names(by_dim_names(atoms, ATOM_IMAGE_DIMS, name), DICTIONARY_DIMS, name)
+
+
 def check_array(
     value,
     name: str,
@@ -192,6 +272,7 @@ def check_array(
     allow_empty: bool = False,
     finite: bool = True,
     copy: bool = False,
+    dims: tuple[str, ...] | None = None,
 ) -> np.ndarray:
     """Convert ``value`` to a float array and check its shape and values.
 
@@ -212,11 +293,16 @@ def check_array(
     copy : bool
         Always return a copy (default False: the result is ``value`` itself
         when that is already an ndarray of ``dtype``).
+    dims : tuple of str, optional
+        The dim names of ``value``'s axes, in order (e.g. :data:`DATA_DIMS`):
+        an ``xarray.DataArray`` naming them is read by name
+        (:func:`by_dim_names`); default: by position.
 
     Returns
     -------
     ndarray
-        ``value`` as an array of ``dtype``, of the shape of ``value``.
+        ``value`` as an array of ``dtype``, of the shape of ``value`` (its
+        axes in the order ``dims``).
 
     Raises
     ------
@@ -227,11 +313,14 @@ def check_array(
     ValueError
         For a wrong number of dimensions, an empty array (unless
         ``allow_empty``), a masked array with masked values
-        (:func:`check_dense`), or, with ``finite``, NaN or infinite values,
-        including values beyond the range of ``dtype``.
+        (:func:`check_dense`), a DataArray whose dims contradict ``dims``, or,
+        with ``finite``, NaN or infinite values, including values beyond the
+        range of ``dtype``.
     """
     if value is None:
         raise TypeError(f"{name} must be an array, got None")
+    if dims is not None:
+        value = by_dim_names(value, dims, name)
     check_dense(value, name)
     try:
         # np.iscomplexobj converts value too: a ragged list or an xarray.Dataset failed
@@ -532,7 +621,8 @@ def check_dictionary(D, name: str = "D", dtype=np.float64, normalized: bool = Fa
     Parameters
     ----------
     D : array_like, shape (n_atoms, n_features)
-        Dictionary, one atom per row; finite, not empty.
+        Dictionary, one atom per row; finite, not empty (a DataArray with dims
+        :data:`DICTIONARY_DIMS` is read by name, :func:`by_dim_names`).
     name : str
         Argument name used in error messages (default "D").
     dtype : dtype
@@ -554,7 +644,7 @@ def check_dictionary(D, name: str = "D", dtype=np.float64, normalized: bool = Fa
         For an array that is not 2-D, is empty, holds NaN or infinite values,
         or has an atom of zero norm.
     """
-    D = check_array(D, name, ndim=2, dtype=dtype)
+    D = check_array(D, name, ndim=2, dtype=dtype, dims=DICTIONARY_DIMS)
     # norms taken as (row max) * ||row / row max||: no overflow for huge entries; an
     # atom is zero only when it is (a tiny atom is valid: the solvers check that their
     # products stay in their precision's range)
@@ -579,7 +669,8 @@ def check_data_and_dictionary(X, D, dtype=np.float64, x_name="X", d_name="D"):
     Parameters
     ----------
     X : array_like, shape (n_samples, n_features) or (n_features,)
-        Data, one sample per row; finite, not empty.
+        Data, one sample per row; finite, not empty (a DataArray with dims
+        :data:`DATA_DIMS` is read by name, :func:`by_dim_names`).
     D : array_like, shape (n_atoms, n_features)
         Dictionary, one atom per row (checked by :func:`check_dictionary`,
         not normalised).
@@ -605,7 +696,7 @@ def check_data_and_dictionary(X, D, dtype=np.float64, x_name="X", d_name="D"):
         of zero norm, or different numbers of features.
     """
     D = check_dictionary(D, d_name, dtype=dtype)
-    X = check_array(X, x_name, ndim=(1, 2), dtype=dtype)
+    X = check_array(X, x_name, ndim=(1, 2), dtype=dtype, dims=DATA_DIMS)
     if X.ndim == 1:
         X = X[None, :]
     check_same_features(X, D, x_name, d_name)

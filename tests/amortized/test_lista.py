@@ -1371,3 +1371,14 @@ def test_fit_takes_one_sample_targets_with_one_sample_x_and_x_val():
     # a 1-D target of many samples is still refused, naming it
     with pytest.raises(ValueError, match="target"):
         LISTA(3, 0.1, **kw).fit(X, D, target=z[0], seed=0)
+
+
+def test_encode_reads_a_dataarray_by_dim_name():
+    # X (feature, sample), square, was read by position: codes of its transpose, unsaid
+    import xarray as xr
+
+    X, D, _ = _random_problem()
+    net = LISTA(3, 0.1, n_steps=5, progress=False).fit(X, D, seed=0)
+    Xd = xr.DataArray(X[:16], dims=("sample", "feature")).transpose("feature", "sample")
+    np.testing.assert_array_equal(net.encode(Xd), net.encode(X[:16]))
+    assert net.lasso_objective(Xd) == net.lasso_objective(X[:16])

@@ -217,3 +217,19 @@ def test_coactive_babel_records_the_units_of_tol():
     ds = coactive_babel(np.eye(3), np.eye(3), tol=0.1)
     assert ds.attrs["tol"] == 0.1
     assert ds.attrs["tol_units"] == "units of codes"
+
+
+def test_a_dataarray_dictionary_and_codes_are_read_by_dim_name():
+    # D (feature, atom) was read by position: the coherence of its columns, unsaid
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((12, 12))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    A = rng.standard_normal((30, 12)) * (rng.random((30, 12)) < 0.3)
+    Dd = xr.DataArray(D, dims=("atom", "feature")).transpose("feature", "atom")
+    assert mutual_coherence(Dd) == mutual_coherence(D)
+    np.testing.assert_array_equal(babel(Dd)["babel"], babel(D)["babel"])
+    Ad = xr.DataArray(A[:12], dims=("sample", "atom")).transpose("atom", "sample")
+    np.testing.assert_array_equal(coactive_babel(Ad, Dd)["coactive_babel"],
+                                  coactive_babel(A[:12], D)["coactive_babel"])

@@ -211,3 +211,18 @@ def test_sparseness_records_the_units_of_tol():
     ds = sparseness(np.eye(3), tol=0.1)
     assert ds.attrs["tol"] == 0.1
     assert ds.attrs["tol_units"] == "units of codes"
+
+
+def test_a_dataarray_of_codes_is_read_by_dim_name():
+    # codes (atom, sample) were read by position: lifetime and population sparseness of
+    # each other's axes, unsaid
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((12, 12)) * (rng.random((12, 12)) < 0.3)
+    A[:, 0] = 1.0  # every stimulus answered
+    A[:, 5] = 0.0  # one dead unit
+    da = xr.DataArray(A, dims=("sample", "atom")).transpose("atom", "sample")
+    np.testing.assert_array_equal(lifetime_sparseness(da), lifetime_sparseness(A))
+    np.testing.assert_array_equal(population_sparseness(da), population_sparseness(A))
+    assert np.flatnonzero(dead_units(da)).tolist() == [5]

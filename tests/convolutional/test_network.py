@@ -323,3 +323,19 @@ def test_geometry_in_encode_is_refused_by_name(net_and_signals, kwargs):
     with pytest.raises(ValueError, match=rf"{name}=.* is not an encode\(\) argument: the "
                                          rf"network codes with its own {name}="):
         net.encode(X, **kwargs)
+
+
+def test_kernels_given_as_a_dataarray_are_read_by_dim_name():
+    # kernels (kernel, kx, ky) were read by position: transposed kernels, unsaid
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    kernels = unit_kernels(rng, (3, 5, 5))
+    da = xr.DataArray(kernels, dims=("kernel", "ky", "kx")).transpose("kernel", "kx", "ky")
+    X = rng.standard_normal((2, 12, 12))
+    np.testing.assert_array_equal(ConvolutionalNetwork(da).kernels, kernels)
+    np.testing.assert_array_equal(encode(X, da, 0.1, method="fista"),
+                                  encode(X, kernels, 0.1, method="fista"))
+    with pytest.raises(ValueError, match=r"^kernels is a DataArray with dims \('kernel', "
+                                         r"'kx', 'row'\): expected \('kernel', 'ky', 'kx'\)"):
+        ConvolutionalNetwork(xr.DataArray(kernels, dims=("kernel", "kx", "row")))

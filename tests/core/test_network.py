@@ -1,5 +1,7 @@
 """SparseCodingNetwork: one spec, ODE backend against the solvers, netCDF round trip."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -441,3 +443,70 @@ def test_encode_names_the_networks_patches_for_x_of_other_features(backend):
     with pytest.raises(ValueError, match=r"^X has 16 features per sample \(shape \(16,\)\)"):
         net.encode(np.zeros(16), backend=backend)
     assert net.encode(np.zeros(64), backend="ode").shape == (1, 32)  # one sample is fine
+
+
+@pytest.mark.parametrize("method", ["lca", "fista", "ista", "active_set", "cd", "mp", "omp",
+                                    "iht"])
+def test_encode_names_the_networks_dictionary_in_range_errors(method):
+    # the solvers' range check said "X and D: ... rescale X and D", a D the caller of
+    # net.encode never passed: the network's own dictionary
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((128, 64))
+    net = SparseCodingNetwork(D / np.linalg.norm(D, axis=1, keepdims=True), lam=0.1)
+    X = rng.standard_normal((10, 64))
+    kwargs = {"n_nonzero": 3} if method in ("mp", "omp") else {}
+    x_max = np.abs(X).max()
+    d_max = np.abs(net.dictionary).max()
+    with pytest.raises(ValueError, match=rf"^X and dictionary: values up to \|X\| = "
+                       rf"{re.escape(f'{x_max * 1e200:.3g}')} and \|dictionary\| = "
+                       rf"{d_max:.3g} make products up to ~1e403, "
+                       r"beyond what float32 holds safely \(~3.4e\+32\); rescale X and "
+                       r"dictionary \(codes scale with \|X\| / \|dictionary\|\) or use "
+                       r"dtype=float64$"):
+        net.encode(X * 1e200, method=method, **kwargs)
+    with pytest.raises(ValueError, match=r"^X and dictionary: values of at most \|X\| = .* "
+                       r"are too small for float32 .*; rescale X, e\.g\. X / X\.std\(\), or "
+                       r"dictionary \(codes scale with \|X\| / \|dictionary\|\)"):
+        net.encode(X * 1e-30, method=method, **kwargs)
+
+
+@pytest.mark.parametrize("prior, backend", [("l1", "ode"), ("cauchy", "ode"),
+                                            ("l1", "spiking")])
+def test_encode_names_the_networks_dictionary_when_it_holds_nan(prior, backend):
+    # a dictionary set to NaN after construction was refused as "D contains ...", a D the
+    # caller of net.encode never passed; refused before any simulator runs
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((32, 16))
+    net = SparseCodingNetwork(D / np.linalg.norm(D, axis=1, keepdims=True), lam=0.1,
+                              prior=prior)
+    net.dictionary = net.dictionary.copy()
+    net.dictionary[3, 5] = np.nan
+    with pytest.raises(ValueError, match=r"^dictionary contains 1 non-finite value\(s\) "
+                                         r"\(NaN or inf\), the first at index \(3, 5\)"):
+        net.encode(rng.standard_normal((4, 16)), backend=backend)
+
+
+def test_a_dataarray_dictionary_is_read_by_dim_name():
+    # a dictionary (feature, atom) of a learner's Dataset transposed was read by position
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((16, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    net = SparseCodingNetwork(xr.DataArray(D, dims=("atom", "feature")).T, lam=0.1)
+    np.testing.assert_array_equal(net.dictionary, D)
+
+
+def test_encode_reads_a_dataarray_of_patches_by_dim_name():
+    # X (feature, sample) was refused as "X has 5 features per sample" by the network's
+    # own feature check, before the solvers could read it by name
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((32, 16))
+    net = SparseCodingNetwork(D / np.linalg.norm(D, axis=1, keepdims=True), lam=0.1)
+    X = rng.standard_normal((5, 16))
+    Xd = xr.DataArray(X, dims=("sample", "feature")).transpose("feature", "sample")
+    for method in ("lca", "fista"):
+        np.testing.assert_array_equal(net.encode(Xd, method=method),
+                                      net.encode(X, method=method))

@@ -281,3 +281,37 @@ def test_lca_tol_on_the_ivp_path_is_warned_of():
     with warnings.catch_warnings():  # the Euler path uses it
         warnings.simplefilter("error")
         encode(X, D, "lca", lam=0.2, tol=1e-4)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_dataarrays_are_read_by_dim_name(method):
+    # a DataArray X (feature, sample) and D (feature, atom), both square, were read by
+    # position: codes of the transposed problem, unsaid
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((16, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((16, 16))
+    kwargs = {"n_nonzero": 3} if method in GREEDY_METHODS else {"lam": 0.1}
+    Xd = xr.DataArray(X, dims=("sample", "feature")).transpose("feature", "sample")
+    Dd = xr.DataArray(D, dims=("atom", "feature")).transpose("feature", "atom")
+    np.testing.assert_array_equal(encode(Xd, Dd, method, dtype=np.float64, **kwargs),
+                                  encode(X, D, method, dtype=np.float64, **kwargs))
+
+
+def test_a_dataarray_naming_its_dims_elsewhere_is_refused():
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((16, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = xr.DataArray(rng.standard_normal((16, 16)), dims=("pixel", "sample"))
+    with pytest.raises(ValueError, match=r"^X is a DataArray with dims \('pixel', 'sample'\): "
+                                         r"expected \('sample', 'feature'\) in any order \(read "
+                                         r"by name\), got \['sample'\] at other positions"):
+        encode(X, D, "fista", lam=0.1)
+    with pytest.raises(ValueError, match=r"^D is a DataArray with dims \('pixel', 'atom'\): "
+                                         r"expected \('atom', 'feature'\) in any order"):
+        encode(X.values, xr.DataArray(D, dims=("pixel", "atom")), "fista", lam=0.1)
+    # dims of the caller's own names, or the right one in its place: read by position
+    A = encode(X.values, D, "fista", lam=0.1)
+    np.testing.assert_array_equal(
+        encode(xr.DataArray(X.values, dims=("sample", "pixel")), D, "fista", lam=0.1), A)
+    np.testing.assert_array_equal(encode(xr.DataArray(X.values), D, "fista", lam=0.1), A)

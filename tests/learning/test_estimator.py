@@ -712,3 +712,16 @@ def test_set_output_survives_save_and_load(planted, tmp_path):
     # the default leaves no trace: a learner without set_output loads without it
     plain = SparseDictionaryLearner(8, lam=0.3, n_updates=3, batch_size=50, seed=0).fit(X)
     assert "transform_output" not in plain.to_dataset().attrs
+
+
+def test_a_dataarray_of_samples_is_read_by_dim_name():
+    # X (feature, sample) was read by position: a dictionary of its transpose, unsaid
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((16, 16))
+    Xd = xr.DataArray(X, dims=("sample", "feature")).transpose("feature", "sample")
+    ref = SparseDictionaryLearner(n_atoms=8, n_updates=5, seed=0, progress=False).fit(X)
+    est = SparseDictionaryLearner(n_atoms=8, n_updates=5, seed=0, progress=False).fit(Xd)
+    np.testing.assert_array_equal(est.components_, ref.components_)
+    np.testing.assert_array_equal(est.transform(Xd), ref.transform(X))

@@ -226,3 +226,22 @@ def test_approximate_sweep_updates_an_atom_nearly_orthogonal_to_its_codes():
     D, A = ksvd_sweep(X, np.ones((2, 1)), np.array([[1.0, 0.0]]), approximate=True)
     np.testing.assert_allclose(D, [[0.0, 1.0]], atol=1e-12)
     np.testing.assert_allclose(A, [[0.01], [0.01]], atol=1e-12)
+
+
+def test_ksvd_sweep_reads_dataarrays_by_dim_name():
+    # X, codes and D of 12 x 12 transposed DataArrays were read by position
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((12, 12))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    A = rng.standard_normal((12, 12)) * (rng.random((12, 12)) < 0.3)
+    X = A @ D + 0.01 * rng.standard_normal((12, 12))
+
+    def flip(a, dims):
+        return xr.DataArray(a, dims=dims).transpose(*dims[::-1])
+
+    got = ksvd_sweep(flip(X, ("sample", "feature")), flip(A, ("sample", "atom")),
+                     flip(D, ("atom", "feature")))
+    for g, r in zip(got, ksvd_sweep(X, A, D)):
+        np.testing.assert_array_equal(g, r)

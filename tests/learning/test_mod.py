@@ -240,3 +240,14 @@ def test_mod_dictionary_ridge_is_relative_to_the_mean_diagonal():
     alpha = ridge * np.mean(np.sum(A * A, axis=0))
     ref = Ridge(alpha=alpha, fit_intercept=False, solver="cholesky").fit(A, X).coef_.T
     np.testing.assert_allclose(mod_dictionary(X, A, ridge=ridge), ref, rtol=1e-10, atol=1e-12)
+
+
+def test_mod_dictionary_reads_dataarrays_by_dim_name():
+    # X (feature, sample) and codes (atom, sample), square, were read by position
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    X, A = rng.standard_normal((12, 12)), rng.standard_normal((12, 12))
+    Xd = xr.DataArray(X, dims=("sample", "feature")).transpose("feature", "sample")
+    Ad = xr.DataArray(A, dims=("sample", "atom")).transpose("atom", "sample")
+    np.testing.assert_array_equal(mod_dictionary(Xd, Ad), mod_dictionary(X, A))

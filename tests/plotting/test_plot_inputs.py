@@ -671,3 +671,16 @@ def test_plot_atoms_of_atoms_given_one_per_column_says_transposed():
     with pytest.raises(ValueError, match=r"looks transposed.*pass D\.T"):
         plot_atoms(D.T, patch_shape=(12, 12))
     plot_atoms(D)  # the rows, as given by D.T.T
+
+
+def test_atom_images_read_a_dataarray_by_dim_name():
+    # a saved dictionary transposed to (atom, x, y) was drawn transposed, unsaid
+    import xarray as xr
+
+    from v1model.plotting.atoms import atom_images
+
+    atoms = np.random.default_rng(0).standard_normal((3, 4, 6))
+    da = xr.DataArray(atoms, dims=("atom", "y", "x"))
+    np.testing.assert_array_equal(atom_images(da.transpose("atom", "x", "y")), atoms)
+    flat = xr.DataArray(atoms.reshape(3, 24), dims=("atom", "feature"))
+    np.testing.assert_array_equal(atom_images(flat.T, patch_shape=(4, 6)), atoms)

@@ -629,3 +629,17 @@ def test_one_row_x1000_among_1000_is_warned_of():
     with pytest.warns(UserWarning, match=r"X: the top 0\.1% of its 1000 rows by squared "
                                          r"norm \(1 rows\) hold 100% of its energy"):
         SparseAutoencoder(32, k=3, n_steps=1, batch_size=100, progress=False, seed=0).fit(X)
+
+
+def test_fit_and_encode_read_a_dataarray_by_dim_name():
+    # X (feature, sample), square, was read by position: trained on and coded its transpose
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    X16 = rng.standard_normal((16, 16))
+    Xd = xr.DataArray(X16, dims=("sample", "feature")).transpose("feature", "sample")
+    settings = dict(k=2, n_steps=20, batch_size=8, progress=False)
+    ref = SparseAutoencoder(8, **settings).fit(X16, seed=0)
+    sae = SparseAutoencoder(8, **settings).fit(Xd, seed=0)
+    np.testing.assert_array_equal(sae.encode(X16), ref.encode(X16))
+    np.testing.assert_array_equal(ref.encode(Xd), ref.encode(X16))

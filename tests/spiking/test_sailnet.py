@@ -715,3 +715,14 @@ def test_image_batches_are_sample_patches_draws_checked_once(monkeypatch):
     ds = learn_sailnet(imgs, 8, patch_size=8, border=2, batch_size=5, n_updates=30, seed=0,
                        progress=False)
     assert len(checks) == before + 1 and np.isfinite(ds["Q"].values).all()
+
+
+def test_inference_refuses_a_dataarray_naming_its_samples_elsewhere():
+    # X with dims (pixel, sample) was read by position (pixels as samples); refused before
+    # any simulation
+    rng = np.random.default_rng(0)
+    X = xr.DataArray(rng.standard_normal((16, 5)), dims=("pixel", "sample"))
+    Q = rng.standard_normal((8, 16))
+    with pytest.raises(ValueError, match=r"^X is a DataArray with dims \('pixel', 'sample'\): "
+                                         r"expected \('sample', 'feature'\) in any order"):
+        sailnet_inference(X, Q, np.zeros((8, 8)), np.ones(8))

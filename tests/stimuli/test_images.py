@@ -706,3 +706,23 @@ def test_a_constant_picture_of_a_folder_is_named_by_its_file(tmp_path, rng):
         load_whitened([pictures / "a.png", flat + np.eye(32), pictures / "b.png", flat])
     with pytest.raises(ValueError, match="^source: image 1 has zero variance"):
         load_whitened([pictures / "a.png", flat, pictures / "b.png"])
+
+
+def test_a_dataarray_of_images_is_read_by_dim_name():
+    # images (image, x, y) were read by position: transposed patches, unsaid
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    images = rng.standard_normal((3, 40, 48))
+    da = xr.DataArray(images, dims=("image", "y", "x"))
+    ref = sample_patches(images, size=8, n=20, seed=0)
+    for view in (da.transpose("image", "x", "y"), da.transpose("y", "x", "image")):
+        np.testing.assert_array_equal(sample_patches(view, size=8, n=20, seed=0), ref)
+    np.testing.assert_allclose(whiten(da.transpose("image", "x", "y")), whiten(images),
+                               rtol=0, atol=1e-12)
+    pixels = (rng.random((2, 16, 20)) * 255).astype(np.uint8)
+    view = xr.DataArray(pixels, dims=("image", "y", "x")).transpose("image", "x", "y")
+    np.testing.assert_array_equal(load_images(view), load_images(pixels))
+    with pytest.raises(ValueError, match=r"^images is a DataArray with dims \('image', 'x', "
+                                         r"'row'\): expected \('image', 'y', 'x'\) in any order"):
+        sample_patches(xr.DataArray(images, dims=("image", "x", "row")), size=8, n=20)

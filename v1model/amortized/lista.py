@@ -26,7 +26,7 @@ from ..inference.encode import encode
 from ..io import SavedAsDataset, seed_attr
 from ..learning._data import Minibatches
 from ..learning.estimator import NotFittedError
-from ..validation import (as_generator, check_array, check_choice, check_dictionary,
+from ..validation import (DATA_DIMS, as_generator, check_array, check_choice, check_dictionary,
                           check_dtype, check_int, check_positive, check_positive_or_auto,
                           check_same_features, check_shape)
 from .._blas import blas_threads_for_step
@@ -857,7 +857,7 @@ class LISTA(SavedAsDataset):
         """
         self._check_fitted()
         D = self.dictionary_
-        X = check_array(X, "X", ndim=(1, 2), dtype=D.dtype)
+        X = check_array(X, "X", ndim=(1, 2), dtype=D.dtype, dims=DATA_DIMS)
         X = X[None, :] if X.ndim == 1 else X
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features per sample (shape {X.shape}) but "
@@ -929,7 +929,7 @@ class LISTA(SavedAsDataset):
             unit-norm dictionary).
         """
         Z = self.encode(X)
-        X = check_array(X, "X", ndim=(1, 2), dtype=Z.dtype).reshape(Z.shape[0], -1)
+        X = check_array(X, "X", ndim=(1, 2), dtype=Z.dtype, dims=DATA_DIMS).reshape(Z.shape[0], -1)
         return lasso_loss(Z, X, self.dictionary_, self.lam_, grad=False)[0]
 
     def loss(self, X, target=None):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import check_array, describe
+from ..validation import ATOM_IMAGE_DIMS, atoms_by_dim_names, check_array, describe
 
 __all__ = ["atoms_as_images", "check_encoder", "call_encoder", "check_real",
            "check_response_units", "response_units_of", "RESPONSE_UNITS", "STIMULUS_UNITS"]
@@ -22,10 +22,12 @@ def atoms_as_images(atoms, shape=None, name: str = "atoms", dtype=np.float64):
 
     A 2-D input of non-square atoms needs ``shape=(height, width)``. A 3-D
     ``xarray.DataArray`` with dims named ``atom``, ``y``, ``x`` is read by name,
-    in any order (:data:`IMAGE_DIMS`); one naming only some of them is refused, and
-    one with xarray's unnamed dims (``dim_0``, ...) is read by position.
+    in any order (:data:`IMAGE_DIMS`), and a 2-D one with dims ``atom``, ``feature``
+    too (:data:`~v1model.validation.DICTIONARY_DIMS`); one naming some of them at
+    other positions is refused, and one with xarray's unnamed dims (``dim_0``, ...)
+    is read by position.
     """
-    atoms = _images_by_dim_name(atoms, name)
+    atoms = atoms_by_dim_names(atoms, name)
     arr = check_array(atoms, name, ndim=(2, 3), dtype=dtype)
     if arr.ndim == 3:
         if shape is not None:
@@ -63,27 +65,7 @@ def atoms_as_images(atoms, shape=None, name: str = "atoms", dtype=np.float64):
 
 
 #: the dims of atoms as images (fit_gabor's model, a saved network's dictionary)
-IMAGE_DIMS = ("atom", "y", "x")
-
-
-def _images_by_dim_name(atoms, name):
-    """A 3-D DataArray with dims ``IMAGE_DIMS`` in any order, in that order; the input
-    as it is otherwise. Read by position, ``da.transpose("atom", "x", "y")`` was fitted
-    as transposed images (orientation pi/2 - theta, x0 and y0 swapped), unsaid."""
-    import xarray as xr
-
-    if not isinstance(atoms, xr.DataArray) or atoms.ndim != 3:
-        return atoms
-    dims = tuple(atoms.dims)
-    if set(dims) == set(IMAGE_DIMS):
-        return atoms.transpose(*IMAGE_DIMS)
-    named = [d for d in dims if d in IMAGE_DIMS]
-    if named:  # some axes named as images, the others not: which is y, which x?
-        raise ValueError(
-            f"{name} is a DataArray with dims {dims}: expected {IMAGE_DIMS} in any order "
-            f"(read by name), got {named} of them; rename the dims (e.g. "
-            f"{name}.rename(...)) or pass {name}.values ordered (atom, y, x)")
-    return atoms
+IMAGE_DIMS = ATOM_IMAGE_DIMS
 
 
 def image_shape(shape, name: str = "shape") -> tuple[int, int]:

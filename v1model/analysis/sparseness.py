@@ -39,7 +39,7 @@ import warnings
 import numpy as np
 import xarray as xr
 
-from ..validation import check_array, check_axis, check_choice, check_nonnegative, \
+from ..validation import CODE_DIMS, check_array, check_axis, check_choice, check_nonnegative, \
     check_positive, check_probability
 from ..scaling import pow2_scale
 
@@ -65,7 +65,7 @@ _RECTIFY = ("abs", "positive", "none")
 
 
 def _codes(codes, name="codes"):
-    return check_array(codes, name, ndim=2)
+    return check_array(codes, name, ndim=2, dims=CODE_DIMS)
 
 
 def _responses(values, name):

@@ -24,7 +24,7 @@ from ..inference._common import (THRESHOLDS, ConvergenceWarning, apply_threshold
 from ..progress import check_progress, progress_bar
 from ..validation import (array_shape, check_array, check_bool, check_choice, check_int,
                           check_nonnegative, check_positive, check_shape)
-from .operator import BOUNDARIES, ConvolutionalDictionary, _check_axes
+from .operator import BOUNDARIES, ConvolutionalDictionary, _check_axes, kernels_by_dim_name
 
 __all__ = ["encode", "reconstruct", "objective", "METHODS", "ConvergenceWarning"]
 
@@ -348,7 +348,7 @@ def as_dictionary(kernels, X, stride, boundary, dtype) -> ConvolutionalDictionar
     dtype = np.float32 if dtype is None else dtype
     # the kernels first: their axes decide X's (kernels of 5 axes were reported as an X
     # lacking 4 signal axes)
-    k = check_array(kernels, "kernels", ndim=(2, 3, 4))
+    k = check_array(kernels_by_dim_name(kernels), "kernels", ndim=(2, 3, 4))
     X_shape = array_shape(X, "X")  # a ragged list: numpy's error named no argument
     d = k.ndim - 1
     if len(X_shape) < d:

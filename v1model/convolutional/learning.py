@@ -35,7 +35,7 @@ from ..validation import (array_shape, as_generator, check_array, check_choice, 
                           describe)
 from .inference import METHODS, _solve_blocks
 from .operator import (BOUNDARIES, ConvolutionalDictionary, _check_axes, check_geometry,
-                       check_sample_rate, kernel_dims)
+                       check_sample_rate, kernel_dims, kernels_by_dim_name)
 from .pursuit import matching_pursuit
 
 __all__ = ["learn_kernels"]
@@ -254,7 +254,8 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
     if init is None:
         kernels = rng.standard_normal((n_kernels,) + kernel_size)
     else:
-        kernels = check_array(init, "init", ndim=d + 1, dtype=np.float64, copy=True)
+        kernels = check_array(kernels_by_dim_name(init, "init"), "init", ndim=d + 1,
+                              dtype=np.float64, copy=True)
         if kernels.shape != (n_kernels,) + kernel_size:
             raise ValueError(f"init must have shape {(n_kernels,) + kernel_size}, got "
                              f"{kernels.shape}")

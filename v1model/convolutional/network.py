@@ -19,7 +19,7 @@ import xarray as xr
 from ..io import SavedAsDataset, attach_history, continue_history, detach_history
 from ..validation import (CheckedAttribute, array_shape, check_array, check_choice, check_int,
                           check_nonnegative, check_positive)
-from .operator import BOUNDARIES, _check_axes, kernel_dims
+from .operator import BOUNDARIES, _check_axes, kernel_dims, kernels_by_dim_name
 
 __all__ = ["ConvolutionalNetwork"]
 
@@ -96,8 +96,8 @@ class ConvolutionalNetwork(SavedAsDataset):
         self.boundary = check_choice(boundary, "boundary", BOUNDARIES)
         if kernels is not None:
             # a copy: the caller's array may change later, unchecked
-            kernels = check_array(kernels, "kernels", ndim=(2, 3, 4), dtype=np.float64,
-                                  copy=True)
+            kernels = check_array(kernels_by_dim_name(kernels), "kernels", ndim=(2, 3, 4),
+                                  dtype=np.float64, copy=True)
             # the largest |entry|, not the norm: squares of 1e-170 underflowed to a norm
             # of 0 (as ConvolutionalDictionary checks)
             peaks = np.abs(kernels.reshape(len(kernels), -1)).max(axis=1)

@@ -40,8 +40,8 @@ import itertools
 
 import numpy as np
 
-from ..validation import (array_shape, check_array, check_choice, check_dtype, check_int,
-                          check_positive, describe)
+from ..validation import (array_shape, by_dim_names, check_array, check_choice, check_dtype,
+                          check_int, check_positive, describe)
 
 __all__ = ["ConvolutionalDictionary", "BOUNDARIES"]
 
@@ -192,7 +192,8 @@ class ConvolutionalDictionary:
     def __init__(self, kernels, signal_shape, *, stride=1, boundary: str = "full",
                  dtype=np.float32):
         dtype = check_dtype(dtype)
-        kernels = check_array(kernels, "kernels", ndim=(2, 3, 4), dtype=np.float64)
+        kernels = check_array(kernels_by_dim_name(kernels), "kernels", ndim=(2, 3, 4),
+                              dtype=np.float64)
         d = kernels.ndim - 1
         signal_shape = _check_axes(signal_shape, "signal_shape", d, minimum=1)
         stride = _check_axes(stride, "stride", d, minimum=1)
@@ -768,6 +769,17 @@ class ConvolutionalDictionary:
                                                           self.signal_shape))
         out[(slice(None),) + cover] = canvas[(slice(None),) + cover]
         return out
+
+
+def kernels_by_dim_name(kernels, name: str = "kernels"):
+    """``kernels`` as given, or, for an ``xarray.DataArray`` of 2 to 4 dims, with its axes
+    in the order ``("kernel", *kernel_dims(d))`` when it names them
+    (:func:`~v1model.validation.by_dim_names`): read by position, kernels (kernel, kx, ky)
+    were taken transposed, unsaid."""
+    ndim = getattr(kernels, "ndim", 0)
+    if not 2 <= ndim <= 4:
+        return kernels
+    return by_dim_names(kernels, ("kernel",) + kernel_dims(ndim - 1), name)
 
 
 def kernel_dims(d: int) -> tuple[str, ...]:

@@ -18,8 +18,8 @@ import numpy as np
 import xarray as xr
 
 from .._frames import user_stacklevel
-from ..validation import (check_array, check_bool, check_choice, check_dictionary, check_dtype,
-                          check_nonnegative, check_same_features, check_shape,
+from ..validation import (DATA_DIMS, check_array, check_bool, check_choice, check_dictionary,
+                          check_dtype, check_nonnegative, check_same_features, check_shape,
                           smallest_safe_value)
 
 THRESHOLDS = ("soft", "hard", "nonneg")
@@ -45,7 +45,8 @@ def validate_problem(X, D, lam, dtype, positive_lam_name="lam", flags=None, x_na
     have unit norm: a scaled atom is a different, equally valid problem.
     ``x_name`` and ``d_name`` are the names of ``X`` and ``D`` in the messages
     (``X_train`` for a caller that takes two data sets, ``dictionary_`` for a
-    fitted model's own dictionary, which its caller never passed).
+    fitted model's own dictionary, which its caller never passed). DataArrays
+    with the package's dim names are read by name (:func:`~v1model.validation.by_dim_names`).
     """
     dtype = check_dtype(dtype)
     # as check_data_and_dictionary, but X goes straight to ``dtype`` when that cast is
@@ -53,7 +54,8 @@ def validate_problem(X, D, lam, dtype, positive_lam_name="lam", flags=None, x_na
     # contiguous ``dtype``); other X, and D (small), are checked in float64, where
     # values beyond ``dtype``'s range still meet the range check below, not a cast to inf
     D = check_dictionary(D, d_name, dtype=np.float64)
-    X = check_array(X, x_name, ndim=(1, 2), dtype=_exact_check_dtype(X, dtype))
+    X = check_array(X, x_name, ndim=(1, 2), dtype=_exact_check_dtype(X, dtype),
+                    dims=DATA_DIMS)
     if X.ndim == 1:
         X = X[None, :]
     check_dictionary_layout(X, D, x_name, d_name)

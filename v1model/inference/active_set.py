@@ -84,6 +84,7 @@ def lasso_active_set(
     return_n_iter: bool = False,
     progress: bool | None = None,
     _stats: dict | None = None,
+    _names: tuple[str, str] = ("X", "D"),
 ):
     """Exact LASSO codes: FISTA warm start, then batched support solves checked by KKT.
 
@@ -134,6 +135,10 @@ def lasso_active_set(
     _stats : dict, optional
         Private (benchmarks): receives the floating-point operation count
         ``flops`` (matrix products, padded solves) and the number of solves.
+    _names : (str, str), default ("X", "D")
+        Private (front doors that pass their own arguments): the names of
+        ``X`` and ``D`` in error messages, e.g. ``("X", "dictionary")`` for a
+        network's own dictionary, which its caller never passed.
 
     Returns
     -------
@@ -164,7 +169,8 @@ def lasso_active_set(
     array([[2. , 0. , 0. , 0.5]], dtype=float32)
     """
     X, D, lam, dtype = validate_problem(X, D, lam, dtype, flags=dict(
-        positive=positive, return_history=return_history, return_n_iter=return_n_iter))
+        positive=positive, return_history=return_history, return_n_iter=return_n_iter),
+        x_name=_names[0], d_name=_names[1])
     tol = check_positive(tol, "tol")
     max_rounds = check_int(max_rounds, "max_rounds", minimum=1)
     n_warm = check_int(n_warm, "n_warm", minimum=0)

@@ -70,6 +70,7 @@ def lasso_cd(
     return_n_iter: bool = False,
     progress: bool | None = None,
     _stats: dict | None = None,
+    _names: tuple[str, str] = ("X", "D"),
 ):
     """LASSO codes by coordinate descent, compiled and parallel over samples.
 
@@ -133,6 +134,10 @@ def lasso_cd(
         Private (benchmarks): receives ``updates`` (coordinate updates that
         moved a coefficient), ``flops`` (their axpys and the
         two products that form ``D D^T`` and ``D X``) and ``sweeps``.
+    _names : (str, str), default ("X", "D")
+        Private (front doors that pass their own arguments): the names of
+        ``X`` and ``D`` in error messages, e.g. ``("X", "dictionary")`` for a
+        network's own dictionary, which its caller never passed.
 
     Returns
     -------
@@ -173,7 +178,8 @@ def lasso_cd(
     array([[2. , 0. , 0. , 0.5]], dtype=float32)
     """
     X, D, lam, dtype = validate_problem(X, D, lam, dtype, flags=dict(
-        positive=positive, return_history=return_history, return_n_iter=return_n_iter))
+        positive=positive, return_history=return_history, return_n_iter=return_n_iter),
+        x_name=_names[0], d_name=_names[1])
     tol = check_positive(tol, "tol")
     max_sweeps = check_int(max_sweeps, "max_sweeps", minimum=1)
     full_every = check_int(full_every, "full_every", minimum=1)

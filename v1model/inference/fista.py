@@ -56,6 +56,7 @@ def fista(
     return_n_iter: bool = False,
     progress: bool | None = None,
     _stats: dict | None = None,
+    _names: tuple[str, str] = ("X", "D"),
 ):
     """Solve the LASSO for every sample with (F)ISTA.
 
@@ -121,6 +122,10 @@ def fista(
         (:mod:`v1model.progress`), True at once, False never.
     _stats : dict, optional
         Private (benchmarks, tests): receives work counters.
+    _names : (str, str), default ("X", "D")
+        Private (front doors that pass their own arguments): the names of
+        ``X`` and ``D`` in error messages, e.g. ``("X", "dictionary")`` for a
+        network's own dictionary, which its caller never passed.
 
     Returns
     -------
@@ -157,7 +162,8 @@ def fista(
     """
     X, D, lam, dtype = validate_problem(X, D, lam, dtype, flags=dict(
         positive=positive, restart=restart, accelerated=accelerated,
-        return_history=return_history, return_n_iter=return_n_iter))
+        return_history=return_history, return_n_iter=return_n_iter),
+        x_name=_names[0], d_name=_names[1])
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     tol = check_positive(tol, "tol")
     n, k = X.shape[0], D.shape[0]

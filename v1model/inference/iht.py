@@ -31,7 +31,8 @@ __all__ = ["iht"]
 
 
 def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=1000, A0=None,
-        dtype=np.float32, return_history=False, return_n_iter=False, progress=None):
+        dtype=np.float32, return_history=False, return_n_iter=False, progress=None,
+        _names=("X", "D")):
     """Iterative hard thresholding codes.
 
     Parameters
@@ -70,6 +71,10 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
     progress : bool or None, default None
         Show a tqdm bar over the samples as they stop: None once the call
         has run 2 s (:mod:`v1model.progress`), True at once, False never.
+    _names : (str, str), default ("X", "D")
+        Private (front doors that pass their own arguments): the names of
+        ``X`` and ``D`` in error messages, e.g. ``("X", "dictionary")`` for a
+        network's own dictionary, which its caller never passed.
 
     Returns
     -------
@@ -116,7 +121,8 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
                          f"(hard threshold); got n_nonzero={n_nonzero!r}, lam={lam!r}")
     X, D, lam_checked, dtype = validate_problem(
         X, D, 0.0 if lam is None else lam, dtype, flags=dict(
-            positive=positive, return_history=return_history, return_n_iter=return_n_iter))
+            positive=positive, return_history=return_history, return_n_iter=return_n_iter),
+        x_name=_names[0], d_name=_names[1])
     n, k = X.shape[0], D.shape[0]
     if n_nonzero is not None:
         n_nonzero = check_int(n_nonzero, "n_nonzero", minimum=1)

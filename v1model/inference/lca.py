@@ -110,6 +110,7 @@ def lca(
     ivp_method: str = "RK45",
     progress: bool | None = None,
     _stats: dict | None = None,
+    _names: tuple[str, str] = ("X", "D"),
 ):
     """Sparse codes of ``X`` in dictionary ``D`` by simulating the LCA ODE.
 
@@ -251,6 +252,10 @@ def lca(
     _stats : dict, optional
         Private (benchmarks, tests): receives ``products`` (rows multiplied
         by the Gram matrix, summed over steps) and ``steps`` (Euler path).
+    _names : (str, str), default ("X", "D")
+        Private (front doors that pass their own arguments): the names of
+        ``X`` and ``D`` in error messages, e.g. ``("X", "dictionary")`` for a
+        network's own dictionary, which its caller never passed.
 
     Returns
     -------
@@ -306,7 +311,8 @@ def lca(
     dtype = check_dtype(dtype)
     X, D, lam, dtype = validate_problem(X, D, lam, np.float64 if integrator == "ivp" else dtype,
                                         flags=dict(
-        return_trajectory=return_trajectory, return_history=return_history))
+        return_trajectory=return_trajectory, return_history=return_history),
+        x_name=_names[0], d_name=_names[1])
     threshold = check_threshold(threshold)
     integrator = check_choice(integrator, "integrator", INTEGRATORS)
     tau = check_positive(tau, "tau")

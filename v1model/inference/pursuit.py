@@ -37,8 +37,9 @@ from ._common import ConvergenceWarning, history_dataset, validate_problem
 __all__ = ["matching_pursuit", "orthogonal_mp"]
 
 
-def _check_pursuit(X, D, n_nonzero, tol, dtype, method, cap_features, flags):
-    X, D, _, dtype = validate_problem(X, D, 0.0, dtype, flags=flags)
+def _check_pursuit(X, D, n_nonzero, tol, dtype, method, cap_features, flags, names):
+    X, D, _, dtype = validate_problem(X, D, 0.0, dtype, flags=flags, x_name=names[0],
+                                      d_name=names[1])
     n_atoms, n_features = D.shape
     if n_nonzero is None and tol is None:
         raise ValueError(f"{method} needs n_nonzero (atoms per sample) or tol (squared "
@@ -60,7 +61,8 @@ def _check_pursuit(X, D, n_nonzero, tol, dtype, method, cap_features, flags):
 
 
 def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter=None,
-                     dtype=np.float32, return_history=False, progress=None):
+                     dtype=np.float32, return_history=False, progress=None,
+                     _names=("X", "D")):
     """Matching Pursuit codes, batched over samples.
 
     Each step picks, for every sample, the atom with the largest normalised
@@ -118,6 +120,10 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
         single row): None shows it once the call has run 2 s
         (:mod:`v1model.progress`), True at once, False never. With
         ``return_history``, one chunk.
+    _names : (str, str), default ("X", "D")
+        Private (front doors that pass their own arguments): the names of
+        ``X`` and ``D`` in error messages, e.g. ``("X", "dictionary")`` for a
+        network's own dictionary, which its caller never passed.
 
     Returns
     -------
@@ -141,7 +147,8 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
     X, D, n_nonzero, tol, dtype = _check_pursuit(X, D, n_nonzero, tol, dtype,
                                                   "matching_pursuit", cap_features=False,
                                                   flags=dict(positive=positive,
-                                                             return_history=return_history))
+                                                             return_history=return_history),
+                                                  names=_names)
     max_iter = 10 * n_nonzero if max_iter is None else check_int(max_iter, "max_iter", minimum=1)
     if only_tol:  # atoms may be picked again until the residual is small enough
         n_nonzero = np.iinfo(np.intp).max
@@ -216,7 +223,7 @@ def _mp_steps(X, D, G, norms, inv_sq, alpha, A, res2, count, live, max_iter, n_n
 
 
 def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.float32,
-                  return_history=False, progress=None):
+                  return_history=False, progress=None, _names=("X", "D")):
     """Orthogonal Matching Pursuit codes, batched over samples.
 
     Each step picks, for every sample, the atom most correlated with the
@@ -273,6 +280,10 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
         since each block makes its own product ``X D^T`` and BLAS may round a
         row differently for another number of rows (a single row: 5e-7 to
         1.4e-6 in float32, 128 unit atoms, 64 features, ``n_nonzero=10``).
+    _names : (str, str), default ("X", "D")
+        Private (front doors that pass their own arguments): the names of
+        ``X`` and ``D`` in error messages, e.g. ``("X", "dictionary")`` for a
+        network's own dictionary, which its caller never passed.
 
     Returns
     -------
@@ -308,7 +319,8 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
     X, D, n_nonzero, tol, dtype = _check_pursuit(X, D, n_nonzero, tol, dtype,
                                                   "orthogonal_mp", cap_features=True,
                                                   flags=dict(positive=positive,
-                                                             return_history=return_history))
+                                                             return_history=return_history),
+                                                  names=_names)
     check_progress(progress)
     with progress_bar(progress, total=X.shape[0], desc="orthogonal_mp") as bar:
         if positive:

@@ -6,8 +6,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..validation import (check_array, check_dense, check_no_missing, describe, pandas_labels,
-                          smallest_safe_value)
+from ..validation import (DATA_DIMS, by_dim_names, check_array, check_dense, check_no_missing,
+                          describe, pandas_labels, smallest_safe_value)
 
 
 #: elements per block of the blockwise value checks (float64 temporaries of 512 kB)
@@ -56,6 +56,7 @@ def _real_2d(X, name) -> np.ndarray:
     if X is None:
         raise TypeError(f"{name} must be an array of shape (n_samples, n_features), got None")
     check_dense(X, name)  # scipy.sparse, and masks that np.asarray would drop
+    X = by_dim_names(X, DATA_DIMS, name)  # a DataArray (feature, sample) was read as samples
     raw = np.asarray(X)
     if np.iscomplexobj(raw):
         raise ValueError(f"{name}: Complex data not supported, got {describe(raw)}")

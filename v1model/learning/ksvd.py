@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import (check_array, check_bool, check_choice, check_nonnegative,
-                          check_same_features, check_shape)
+from ..validation import (CODE_DIMS, DATA_DIMS, DICTIONARY_DIMS, check_array, check_bool,
+                          check_choice, check_nonnegative, check_same_features, check_shape)
 from ._coding import make_coder
 from ._loop import run_batch_learner
 
@@ -62,9 +62,9 @@ def ksvd_sweep(X, A, D, approximate=False, penalty=None, lam=None, positive=Fals
     A : ndarray, shape (n_samples, n_atoms), float64
         Atoms no sample uses are left as they are.
     """
-    X = check_array(X, "X", ndim=2)
-    A = check_array(A, "A", ndim=2)
-    D = check_array(D, "D", ndim=2)
+    X = check_array(X, "X", ndim=2, dims=DATA_DIMS)
+    A = check_array(A, "A", ndim=2, dims=CODE_DIMS)
+    D = check_array(D, "D", ndim=2, dims=DICTIONARY_DIMS)
     check_same_features(X, D)
     check_shape(A, "A", (X.shape[0], D.shape[0]))
     penalty = check_choice(penalty, "penalty", (None, "soft", "hard"))

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.linalg
 
 from ..inference._common import RANGE_HEADROOM
-from ..validation import check_array, check_positive
+from ..validation import CODE_DIMS, DATA_DIMS, check_array, check_positive
 from ._coding import make_coder
 from ._loop import run_batch_learner
 
@@ -41,8 +41,8 @@ def mod_dictionary(X, A, ridge=1e-6) -> np.ndarray:
     ndarray, shape (n_atoms, n_features), float64
         Rows are not renormalised; an atom no sample uses comes back zero.
     """
-    X = check_array(X, "X", ndim=2)
-    A = check_array(A, "A", ndim=2)
+    X = check_array(X, "X", ndim=2, dims=DATA_DIMS)
+    A = check_array(A, "A", ndim=2, dims=CODE_DIMS)
     if A.shape[0] != X.shape[0]:
         raise ValueError(f"A must have one row of codes per sample of X ({X.shape[0]}), got "
                          f"shape {A.shape}")

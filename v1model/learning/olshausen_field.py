@@ -117,7 +117,7 @@ CAUCHY_OWN_UNITS = 2.0**32
 
 
 def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000,
-                     method="L-BFGS-B", progress=None):
+                     method="L-BFGS-B", progress=None, _names=("X", "D")):
     """MAP codes under Olshausen & Field's Cauchy prior.
 
     Minimises ``0.5 ||x - D^T a||^2 + lam * sum_i log(1 + (a_i / sigma)^2)``
@@ -166,6 +166,10 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
         Show a tqdm bar over the samples: None once the call has run 2 s
         (:mod:`v1model.progress`; 10,000 16x16 patches and 512 atoms take
         about 100 s), True at once, False never.
+    _names : (str, str), default ("X", "D")
+        Private (front doors that pass their own arguments): the names of
+        ``X`` and ``D`` in error messages, e.g. ``("X", "dictionary")`` for a
+        network's own dictionary, which its caller never passed.
 
     Returns
     -------
@@ -192,11 +196,11 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
     """
     from ..validation import check_data_and_dictionary
 
-    X, D = check_data_and_dictionary(X, D)
+    X, D = check_data_and_dictionary(X, D, x_name=_names[0], d_name=_names[1])
     # the dictionary alone (X of any scale is solved, its tolerance scaled): D D^T beyond
     # float64 gave codes of 0 for D scaled by 1e300 with only numpy's overflow warning, and
     # its diagonal underflowed to 0 for D scaled by 1e-200, codes of inf without a word
-    check_products_in_range(X[:0], D, np.float64)
+    check_products_in_range(X[:0], D, np.float64, d_name=_names[1])
     lam = check_nonnegative(lam, "lam")
     sigma = check_positive(sigma, "sigma")
     check_choice(method, "method", ("L-BFGS-B", "CG"))

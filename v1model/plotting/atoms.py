@@ -20,7 +20,8 @@ def atom_images(D, patch_shape=None):
     ----------
     D : array_like, shape (n_atoms, n_features) or (n_atoms, h, w)
         Dictionary, one atom per row; a 3-D array is already images and is
-        returned as it is (as a float array).
+        returned as it is (as a float array). A DataArray with dims (atom, y,
+        x) or (atom, feature) is read by name, in any order.
     patch_shape : tuple of int, optional
         ``(h, w)`` in pixels, with ``h * w == n_features`` (default: a square
         patch of side ``sqrt(n_features)``).
@@ -38,9 +39,9 @@ def atom_images(D, patch_shape=None):
         When ``patch_shape`` is not given and ``n_features`` is not a perfect
         square.
     """
-    from ..validation import check_int
+    from ..validation import atoms_by_dim_names, check_int
 
-    D = as_real(D, "D")
+    D = as_real(atoms_by_dim_names(D, "D"), "D")
     if D.ndim not in (2, 3):  # numpy's "not enough values to unpack" named nothing
         raise ValueError(f"D must be atoms (n_atoms, n_features) or images (n_atoms, h, w), "
                          f"got shape {D.shape}; pass one atom as D[None]")

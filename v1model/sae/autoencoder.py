@@ -18,9 +18,10 @@ from ..learning._data import _BLOCK_ELEMENTS, Minibatches, check_training_rows
 from ..learning._persist import (_jsonable, generator_from_json, generator_to_json,
                                  seed_from_json, seed_sequence_to_json)
 from ..learning.estimator import NotFittedError
-from ..validation import (as_generator, check_array, check_bool, check_choice, check_dense,
-                          check_dtype, check_fits_in_memory, check_int, check_nonnegative,
-                          check_positive_or_auto, check_probability, describe)
+from ..validation import (DATA_DIMS, as_generator, check_array, check_bool, check_choice,
+                          check_dense, check_dtype, check_fits_in_memory, check_int,
+                          check_nonnegative, check_positive_or_auto, check_probability,
+                          describe)
 from .objective import ACTIVATIONS, Objective, decode_latents, encode, parameter_names
 from .training import (HISTORY_FIELDS, TrainingState, history_dataset, initial_parameters,
                        lr_schedule, train)
@@ -797,7 +798,7 @@ class SparseAutoencoder(SavedAsDataset):
         rows = max(1, ENCODE_BLOCK_ELEMENTS // self._params["decoder"].shape[0])
         if not (isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[0] > rows):
             # small or not an array (a list): checked and converted whole, as always
-            X = check_array(X, "X", ndim=(1, 2), dtype=dtype)
+            X = check_array(X, "X", ndim=(1, 2), dtype=dtype, dims=DATA_DIMS)
             if X.ndim == 1:
                 X = X[None, :]
         else:  # type and dtype checked without reading the values; those per block

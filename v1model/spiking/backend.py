@@ -57,7 +57,7 @@ def encode(network, X, return_dataset: bool = False, **kwargs):
     if network.prior != "l1":
         raise ValueError(f"backend='spiking' needs prior='l1', got prior={network.prior!r}")
     D = network.dictionary
-    X, _ = check_data_and_dictionary(X, D)
+    X, _ = check_data_and_dictionary(X, D, d_name="dictionary")  # the network's, not passed
     refuse_unknown_arguments(kwargs, spiking_lca, {"X", "D", "lam"})
     membrane_time_constant(kwargs, network.tau)
     lam = kwargs.pop("lam", network.lam)

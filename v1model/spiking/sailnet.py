@@ -43,6 +43,7 @@ from ..io import continue_history, seed_attr
 from ..progress import check_progress, progress_bar
 from ..scaling import pow2_scale
 from ..validation import (
+    DATA_DIMS,
     as_generator,
     check_array,
     check_choice,
@@ -215,7 +216,7 @@ def _check_eta(eta):
 
 
 def _check_weights(X, Q, W, theta):
-    X = check_array(X, "X", ndim=(1, 2))
+    X = check_array(X, "X", ndim=(1, 2), dims=DATA_DIMS)
     X = X[None] if X.ndim == 1 else X
     Q = check_array(Q, "Q", ndim=2)
     # Q is laid out as a dictionary (one neuron's weights per row): the same check, with
