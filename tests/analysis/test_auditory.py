@@ -389,19 +389,18 @@ def test_bandwidth_fit_of_several_sets_says_to_fit_one_at_a_time():
 
 
 def test_a_combined_sweep_results_time_padding():
-    """A sweep over sample_rate aligns the points' time coordinates (outer join):
+    """A sweep over sample_rate assembled before points kept their own time axes
+    aligned the points' time coordinates (outer join; such files are still read):
     the 16 kHz point's kernels end in NaN taps, the 8 kHz point's have NaN between
     their samples. ``auditory_tuning(ds.kernels.sel(sample_rate=16000), 16000)``
     failed with "kernels contains N non-finite value(s)", saying nothing of why."""
     import xarray as xr
 
-    from v1model.sweep.assemble import _align
-
     rng = np.random.default_rng(0)
     points = [xr.Dataset({"kernels": (("kernel", "time"), rng.standard_normal((4, 64)))},
                          coords={"time": np.arange(64) / rate}) for rate in (8000.0, 16000.0)]
-    aligned, padded = _align(points)
-    assert padded == {"time"} and aligned[1].sizes["time"] == 96
+    aligned = xr.align(*points, join="outer")  # what such a file holds
+    assert aligned[1].sizes["time"] == 96
     # trailing padding, common to every kernel: the taps before it, as the point's own
     tuning = auditory_tuning(aligned[1]["kernels"], 16000.0)
     own = auditory_tuning(points[1]["kernels"].values, 16000.0)
@@ -439,8 +438,8 @@ def test_bandwidth_fit_of_one_point_of_a_combined_sweep_result():
     edges = [_gabor(0.00025, 1000.0, n=512), _gabor(0.001, 3950.0, n=512)]
     sets = [auditory_tuning(np.stack(gabors + edges), fs),
             auditory_tuning(np.stack(gabors[:3] + edges[:1]), fs)]
-    aligned, padded = _align(sets)
-    assert padded == {"kernel"}
+    aligned, padded, own = _align(sets)
+    assert padded == {"kernel"} and own == []
     both = xr.concat(aligned, dim="point")
     assert both["lowpass_10db"].dtype != bool  # the flags as a sweep file holds them
     for i, one in enumerate(sets):
