@@ -101,3 +101,48 @@ def test_warm_start_far_off_on_patches(accelerated, natural_patches, patch_dicti
     # above it, without a word
     A = fista(X, D, LAM, A0=A0, step="constant", accelerated=accelerated, max_iter=20000)
     assert relative_gap(X, D, A, A_ref, LAM) <= 1e-4
+
+
+def test_backtracking_momentum_is_beck_teboulle_sequence():
+    # Beck & Teboulle (2009), section 4, "FISTA with backtracking", written out by hand on
+    # three unit atoms in R^2 with the step schedule of v1model.inference.fista_backtracking
+    # (L_k tries 0.9 L_k-1, from L / 8, doubled until the quadratic bound holds): y_1 = x_0,
+    # t_1 = 1, x_k = p_L(y_k), t_k+1 = (1 + sqrt(1 + 4 t_k^2)) / 2,
+    # y_k+1 = x_k + (t_k - 1) / t_k+1 (x_k - x_k-1), so y_2 = x_1. The iterates ran one
+    # term ahead (y_2 = x_1 + (t_2 - 1) / t_3 x_1; x_2, x_3 ~0.03 off)
+    import warnings
+
+    from v1model.inference import ConvergenceWarning
+    from v1model.inference._common import STEP_MARGIN
+
+    D = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
+    x, lam = np.array([1.0, 0.5]), 0.1
+    G, b = D @ D.T, D @ x
+    L_max = STEP_MARGIN * np.linalg.eigvalsh(G)[-1]
+
+    def f(a):
+        return 0.5 * a @ G @ a - a @ b
+
+    def p(y, L):  # the prox-gradient step and the L that meets the bound from L
+        while True:
+            z = y - (G @ y - b) / L
+            a = np.sign(z) * np.maximum(np.abs(z) - lam / L, 0.0)
+            d = a - y
+            if f(a) <= f(y) + (G @ y - b) @ d + 0.5 * L * d @ d or L >= L_max:
+                return a, L
+            L = min(2 * L, L_max)
+
+    x_prev = x_k = y = np.zeros(3)
+    t, L = 1.0, L_max / 8
+    expected = []
+    for _ in range(3):
+        x_prev, (x_k, L) = x_k, p(y, 0.9 * L)
+        t_next = 0.5 * (1 + np.sqrt(1 + 4 * t * t))
+        y = x_k + (t - 1) / t_next * (x_k - x_prev)
+        t = t_next
+        expected.append(x_k)
+    for k in (1, 2, 3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            A = fista(x, D, lam, restart=False, max_iter=k, tol=1e-14, dtype=np.float64)
+        np.testing.assert_allclose(A[0], expected[k - 1], rtol=1e-12, atol=1e-14)

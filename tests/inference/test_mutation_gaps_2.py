@@ -107,27 +107,19 @@ def test_one_fista_step_is_the_soft_threshold_of_the_gradient_step(step, positiv
         np.testing.assert_allclose(A, expected, rtol=1e-9, atol=1e-12)
 
 
-def _textbook_fista(B, G, lam, L, n_iter, restart, ahead=False):
-    # Beck & Teboulle's FISTA, with O'Donoghue & Candes's restart when asked; `ahead`:
-    # the momentum term taken at the start of each iteration from the t of the last
-    # (the backtracking path's order: its t runs one term ahead of the constant path's)
+def _textbook_fista(B, G, lam, L, n_iter, restart):
+    # Beck & Teboulle's FISTA, with O'Donoghue & Candes's restart when asked
     A = np.zeros_like(B)
-    A_prev, Y, t = A.copy(), A.copy(), np.ones(B.shape[0])
+    Y, t = A.copy(), np.ones(B.shape[0])
     for _ in range(n_iter):
-        if ahead:
-            t_new = 0.5 * (1 + np.sqrt(1 + 4 * t * t))
-            Y = A + ((t - 1) / t_new)[:, None] * (A - A_prev)
         A_new = _soft(Y - (Y @ G - B) / L, lam / L)
         turned = np.einsum("ij,ij->i", Y - A_new, A_new - A) > 0
-        if ahead:
-            t = np.where(turned & restart, 1.0, t_new)
-        else:
-            if restart:
-                t[turned] = 1.0
-            t_new = 0.5 * (1 + np.sqrt(1 + 4 * t * t))
-            Y = A_new + ((t - 1) / t_new)[:, None] * (A_new - A)
-            t = t_new
-        A_prev, A = A, A_new
+        if restart:
+            t[turned] = 1.0
+        t_new = 0.5 * (1 + np.sqrt(1 + 4 * t * t))
+        Y = A_new + ((t - 1) / t_new)[:, None] * (A_new - A)
+        t = t_new
+        A = A_new
     return A
 
 
@@ -136,7 +128,7 @@ def _textbook_fista(B, G, lam, L, n_iter, restart, ahead=False):
 def test_fista_iterates_are_the_textbook_ones(monkeypatch, step, restart):
     # 25 iterations on a coherent dictionary against a plain FISTA written from Beck &
     # Teboulle (2009); backtracking held at the global L (its first step L, no shrink)
-    # must give the same iterates, its t one term ahead. Kills: the momentum t never
+    # must give the same iterates (its t ran one term ahead). Kills: the momentum t never
     # updated, and restart=False still restarting (each left the codes ~1e-2 off)
     from v1model.inference import fista_backtracking as bt
     from v1model.inference._common import STEP_MARGIN, spectral_norm_gram
@@ -145,8 +137,7 @@ def test_fista_iterates_are_the_textbook_ones(monkeypatch, step, restart):
     monkeypatch.setattr(bt, "SHRINK", 1.0)
     X, D = _small_problem()
     L = STEP_MARGIN * spectral_norm_gram(D)
-    expected = _textbook_fista(X @ D.T, D @ D.T, LAM, L, 25, restart,
-                               ahead=step == "backtracking")
+    expected = _textbook_fista(X @ D.T, D @ D.T, LAM, L, 25, restart)
     with pytest.warns(ConvergenceWarning):
         A = fista(X, D, LAM, step=step, restart=restart, max_iter=25, tol=1e-14,
                   dtype=np.float64)

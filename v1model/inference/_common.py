@@ -363,6 +363,25 @@ def gram_gap_met(A, GA, B, sq_norms, lam, tol, positive):
                            rounding)
 
 
+def confirm_by_gap(done, A, GA, B, sq_norms, lam, tol, positive, *, G=None, B_rows=None):
+    """Keep, of the rows of ``A`` that met (F)ISTA's step test (``done``, bool, changed in
+    place), those whose duality gap is at most ``tol * ||x||^2`` too (:func:`gram_gap_met`).
+
+    ``GA`` is ``A G`` when the iteration has it (backtracking), else None and the
+    candidates' ``A G`` is formed from ``G``; ``B`` holds ``X D^T`` of the rows of ``A``,
+    or of all samples with ``B_rows`` the samples the rows of ``A`` are. ``sq_norms``
+    (the rows' ``||x||^2``) None skips the check. Returns the rows multiplied by ``G``.
+    """
+    if sq_norms is None or not done.any():
+        return 0
+    idx = np.flatnonzero(done)
+    A_idx = A[idx]
+    GA_idx = A_idx @ G if GA is None else GA[idx]
+    B_idx = B[idx] if B_rows is None else B[B_rows[idx]]
+    done[idx] = gram_gap_met(A_idx, GA_idx, B_idx, sq_norms[idx], lam, tol, positive)
+    return idx.size if GA is None else 0
+
+
 def spectral_norm_gram(D):
     """Largest eigenvalue of the Gram matrix D D^T (= ||D||_2^2)."""
     D64 = np.asarray(D, dtype=np.float64)

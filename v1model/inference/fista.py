@@ -21,7 +21,7 @@ from ..validation import check_choice, check_int, check_positive
 from ._common import (
     STEP_MARGIN,
     check_warm_start,
-    gram_gap_met,
+    confirm_by_gap,
     history_dataset,
     history_record,
     spectral_norm_gram,
@@ -346,13 +346,11 @@ def _fista_block(A, B, M, thr, step, rows, max_iter, tol, positive, restart, acc
             scale = np.maximum(np.minimum(np.abs(A_new).max(axis=1), Sw),
                                np.finfo(A_new.dtype).tiny)
             done = change <= tol * scale
-            if XXw is not None and done.any():
-                idx = np.flatnonzero(done)
-                A_idx = A_new[idx]
-                if stats is not None:  # one more product per candidate: G a for its gap
-                    stats["matmul_rows"] = stats.get("matmul_rows", 0) + idx.size
-                done[idx] = gram_gap_met(A_idx, A_idx @ G, B[live[idx]], XXw[idx], lam, tol,
-                                         positive)
+            # one more product per candidate: G a for its duality gap
+            extra = confirm_by_gap(done, A_new, None, B, XXw, lam, tol, positive, G=G,
+                                   B_rows=live)
+            if stats is not None and extra:
+                stats["matmul_rows"] = stats.get("matmul_rows", 0) + extra
         # swap buffers: the new iterate becomes Aw, the old buffer becomes Z
         Aw, Z = A_new, Aw
         if done is not None and done.any():

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._numba import cached_njit
-from ._common import gram_gap_met
+from ._common import confirm_by_gap
 
 #: a sample's step first tries L_i * SHRINK every iteration
 SHRINK = 0.9
@@ -78,7 +78,10 @@ def fista_block_backtracking(A, B, G, lam, rows, L, *, max_iter, tol, positive, 
     GAp = GA.copy()
     Bw = B[rows]
     Li = np.full(len(rows), L * START, dtype)
-    t = np.ones(len(rows), dtype)
+    # iteration k takes y_k = x_{k-1} + (t_{k-1} - 1) / t_k (x_{k-1} - x_{k-2}), advancing
+    # t_{k-1} to t_k: t_0 = 0 gives Beck & Teboulle's t_1 = 1, so y_2 = x_1 (t starting at 1
+    # ran the momentum one term ahead of theirs and of the constant step's)
+    t = np.zeros(len(rows), dtype)
     live = rows.copy()
     Sw = (np.full(len(rows), np.inf, dtype) if code_bound is None
           else np.asarray(code_bound, dtype=dtype)[rows])
@@ -108,10 +111,8 @@ def fista_block_backtracking(A, B, G, lam, rows, L, *, max_iter, tol, positive, 
         if tol > 0:
             done = work.change <= tol * np.maximum(np.minimum(work.scale, Sw),
                                                    np.finfo(dtype).tiny)
-            if XXw is not None and done.any():  # confirmed by the duality gap (free: G a+)
-                idx = np.flatnonzero(done)
-                done[idx] = gram_gap_met(work.An[idx], work.GN[idx], Bw[idx], XXw[idx], lam, tol,
-                                         positive)
+            # confirmed by the duality gap (free: G a+ is the iteration's product)
+            confirm_by_gap(done, work.An, work.GN, Bw, XXw, lam, tol, positive)
         # rotate the buffers: the new iterate and its product become current
         Ap, GAp, Aw, GA, work.An, work.GN = Aw, GA, work.An, work.GN, Ap, GAp
         if on_iter is not None:
