@@ -199,8 +199,10 @@ def test_spiking_convolutional_lca_defaults_are_the_documented_ones():
     doc = spiking_convolutional_lca.__doc__
     stated = dict(re.findall(r"^    (\w+) : [^\n]*, default ([^\n]+)$", doc, flags=re.M))
     defaults = _defaults(spiking_convolutional_lca)
-    # tau_m (None: 10 ms) and its alias tau are "float, optional", stated in words
-    assert set(stated) == set(defaults) - {"stride", "boundary", "seed", "tau_m", "tau"}
+    # tau_m (None: 10 ms), its alias tau and sample_rate (None: samples) are "float,
+    # optional", stated in words
+    assert set(stated) == set(defaults) - {"stride", "boundary", "seed", "tau_m", "tau",
+                                           "sample_rate"}
     for name, text in stated.items():
         assert defaults[name] == eval(text), name  # literals: 1.0, "cython", True, None
     assert defaults["stride"] is None and defaults["boundary"] is None

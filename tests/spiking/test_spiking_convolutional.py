@@ -129,6 +129,8 @@ def test_bad_arguments_are_named(kwargs, error, match):
         spiking_convolutional_lca(X, phi.kernels, lam, target="numpy", duration=0.01)
 
 
+# the labels are under test: the short run's coarse rates are warned of, and beside the point
+@pytest.mark.filterwarnings("ignore:the largest drive:RuntimeWarning")
 def test_sounds_with_a_sample_rate_have_onsets_and_lags_in_seconds(run_1d, tmp_path):
     """The codes' position axis was in samples with no rate recorded: with sample_rate
     it is in seconds (time_sample keeps the samples), beside the simulated spike_time;
