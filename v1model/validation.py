@@ -27,6 +27,7 @@ __all__ = [
     "CODE_DIMS",
     "ATOM_IMAGE_DIMS",
     "atoms_by_dim_names",
+    "axis_by_dim_name",
     "check_dense",
     "array_shape",
     "check_dictionary",
@@ -262,6 +263,59 @@ def atoms_by_dim_names(atoms, name: str):
         ``atoms``, transposed to those dims when it is a DataArray naming them.
     """
     return by_dim_names(by_dim_names(atoms, ATOM_IMAGE_DIMS, name), DICTIONARY_DIMS, name)
+
+
+def axis_by_dim_name(value, axis, name: str, dims=None, axis_name: str = "axis"):
+    """``value`` and the position of ``axis`` in it, for an ``axis`` given by dim name.
+
+    A str ``axis`` names a dim of the ``xarray.DataArray`` ``value`` and becomes
+    its position (``value`` as given). An int ``axis`` is returned as it is,
+    with a DataArray ``value`` read by name (:func:`by_dim_names` with ``dims``):
+    it counts ``dims``' order, so that a default axis means the same dim for
+    a DataArray naming ``dims`` in any order as for the plain array (read by
+    position, ``kurtosis(codes_da.T)`` was the kurtosis per sample, unsaid).
+    The int is checked by the caller (:func:`check_axis`), once ``value`` is
+    an array.
+
+    Parameters
+    ----------
+    value : object
+        The array argument as given.
+    axis : int or str
+        An axis index, or a dim name of a DataArray ``value``.
+    name : str
+        Name of ``value`` in error messages.
+    dims : tuple of str, optional
+        The dim names of ``value``'s axes in order (e.g. :data:`CODE_DIMS`);
+        default: an int axis counts a DataArray's axes by position.
+    axis_name : str
+        Name of ``axis`` in error messages (default "axis").
+
+    Returns
+    -------
+    value : object
+        ``value``, transposed to ``dims`` for an int axis when it names them.
+    axis : int or object
+        The position of a named dim; any other ``axis`` as given.
+
+    Raises
+    ------
+    TypeError
+        For a str ``axis`` with a ``value`` that is not a DataArray (a plain
+        array has no dim names).
+    ValueError
+        For a str ``axis`` that is not one of the DataArray's dims (naming
+        them), and as :func:`by_dim_names`.
+    """
+    if not isinstance(axis, str):
+        return (value if dims is None else by_dim_names(value, dims, name)), axis
+    if not isinstance(value, xr.DataArray):
+        raise TypeError(f"{axis_name}={axis!r} is a dim name, which only an xarray.DataArray "
+                        f"has; {name} is {describe(value)}: pass {axis_name} as an int")
+    if axis not in value.dims:
+        raise ValueError(f"{axis_name}={axis!r} is not a dim of {name}, whose dims are "
+                         f"{tuple(value.dims)}")
+    return value, value.dims.index(axis)
 
 
 def check_array(

@@ -67,6 +67,34 @@ def test_cosine_similarity_reference():
     assert np.isnan(out[2])
 
 
+def test_cosine_similarity_of_dataarrays_aligns_their_dims_by_name():
+    # b (atom, x, y) beside a (atom, y, x) was compared by position: transposed images,
+    # unsaid (square images, so no shape error either)
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 3, 4, 4))
+    expected = [np.dot(u.ravel(), v.ravel()) / np.linalg.norm(u) / np.linalg.norm(v)
+                for u, v in zip(a, b)]
+    da = xr.DataArray(a, dims=("atom", "y", "x"))
+    db = xr.DataArray(b, dims=("atom", "y", "x"))
+    np.testing.assert_allclose(cosine_similarity(da, db.transpose("atom", "x", "y")),
+                               expected, rtol=1e-12)
+    # rows are a's first dim, whatever b's order
+    by_x = [np.dot(u.ravel(), v.ravel()) / np.linalg.norm(u) / np.linalg.norm(v)
+            for u, v in zip(a.transpose(2, 0, 1), b.transpose(2, 0, 1))]
+    np.testing.assert_allclose(cosine_similarity(da.transpose("x", "atom", "y"),
+                                                 db.transpose("y", "x", "atom")),
+                               by_x, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"^b is a DataArray with dims \('atom', 'x', 'row'\): "
+                                         r"expected \('atom', 'y', 'x'\) in any order \(read "
+                                         r"by name\), got \['x'\] at other positions"):
+        cosine_similarity(da, xr.DataArray(b, dims=("atom", "x", "row")))
+    # plain arrays, or dims of other names, stay read by position
+    np.testing.assert_allclose(cosine_similarity(da, b.transpose(0, 2, 1)),
+                               cosine_similarity(a, b.transpose(0, 2, 1)), rtol=0)
+
+
 @pytest.mark.parametrize(
     "a, b, match",
     [

@@ -226,3 +226,49 @@ def test_a_dataarray_of_codes_is_read_by_dim_name():
     np.testing.assert_array_equal(lifetime_sparseness(da), lifetime_sparseness(A))
     np.testing.assert_array_equal(population_sparseness(da), population_sparseness(A))
     assert np.flatnonzero(dead_units(da)).tolist() == [5]
+
+
+def _codes_dataarray(seed=0, shape=(40, 6)):
+    import xarray as xr
+
+    rng = np.random.default_rng(seed)
+    A = rng.laplace(size=shape) * (rng.random(shape) < 0.4)
+    return A, xr.DataArray(A, dims=("sample", "atom"))
+
+
+@pytest.mark.parametrize("func, default_dim", [
+    (kurtosis, "sample"), (hoyer_sparseness, "atom"), (treves_rolls, "atom"),
+    (vinje_gallant, "atom")])
+def test_the_default_axis_of_a_transposed_dataarray_is_the_same_dim(func, default_dim):
+    # kurtosis(codes_da.T) was the kurtosis per sample (axis 0 read by position), unsaid
+    A, da = _codes_dataarray()
+    expected = func(A)
+    np.testing.assert_array_equal(func(da.T), expected)
+    np.testing.assert_array_equal(func(da.T, axis=default_dim), expected)
+    np.testing.assert_array_equal(func(da, axis=default_dim), expected)
+
+
+def test_an_axis_by_dim_name_matches_scipy():
+    A, da = _codes_dataarray()
+    np.testing.assert_allclose(kurtosis(da.T, axis="sample"), stats.kurtosis(A, axis=0),
+                               rtol=1e-12)
+    np.testing.assert_allclose(kurtosis(da.T, axis="atom"), stats.kurtosis(A, axis=1),
+                               rtol=1e-12)
+    # any other dims: the name is looked up in them (no (sample, atom) reading needed)
+    other = da.rename(sample="trial", atom="neuron").T
+    np.testing.assert_allclose(kurtosis(other, axis="trial"), stats.kurtosis(A, axis=0),
+                               rtol=1e-12)
+
+
+def test_an_axis_by_dim_name_is_refused_for_a_plain_array_and_an_unknown_dim():
+    A, da = _codes_dataarray()
+    with pytest.raises(TypeError, match=r"^axis='sample' is a dim name, which only an "
+                                        r"xarray.DataArray has; codes is array of shape "
+                                        r"\(40, 6\) and dtype float64: pass axis as an int$"):
+        kurtosis(A, axis="sample")
+    with pytest.raises(ValueError, match=r"^axis='unit' is not a dim of responses, whose dims "
+                                         r"are \('sample', 'atom'\)$"):
+        vinje_gallant(da, axis="unit")
+    with pytest.raises(ValueError, match=r"^codes needs at least 2 values along axis "
+                                         r"'sample', got 1$"):
+        hoyer_sparseness(da[:1], axis="sample")

@@ -1,11 +1,14 @@
 """ConvolutionalNetwork: the spec handed to each simulator gives that simulator's
 codes, learning keeps the spec, and a saved network comes back whole."""
 
+import warnings
+
 import numpy as np
 import pytest
 
 from v1model.convolutional import (ConvolutionalNetwork, encode, learn_kernels,
-                                   matching_pursuit)
+                                   matching_pursuit, objective, reconstruct)
+from v1model.spiking import spiking_convolutional_lca
 
 from .conftest import unit_kernels
 
@@ -153,6 +156,12 @@ def test_learn_uses_the_network_threshold(threshold, method):
      r"n_kernels=5 contradicts the kernels given \(shape \(2, 3, 3\)\)"),
     (dict(kernels=np.ones((2, 3, 3)), kernel_shape=(7, 7)), ValueError,
      r"kernel_shape=\(7, 7\) contradicts"),
+    # a rate is for sounds: images' positions stay in samples (learn_kernels' message)
+    (dict(kernels=np.ones((2, 3, 3)), sample_rate=8000), ValueError,
+     r"^sample_rate=8000 applies to sounds \(1-D signals\); these signals have 2 spatial "
+     r"axes, whose positions stay in samples$"),
+    (dict(n_kernels=2, kernel_shape=3, sample_rate=-8000), ValueError,
+     r"^sample_rate must be a positive finite number, got -8000$"),
 ])
 def test_bad_specs_are_named(kwargs, error, match):
     with pytest.raises(error, match=match):
@@ -339,3 +348,205 @@ def test_kernels_given_as_a_dataarray_are_read_by_dim_name():
     with pytest.raises(ValueError, match=r"^kernels is a DataArray with dims \('kernel', "
                                          r"'kx', 'row'\): expected \('kernel', 'ky', 'kx'\)"):
         ConvolutionalNetwork(xr.DataArray(kernels, dims=("kernel", "kx", "row")))
+
+
+def test_a_sound_network_keeps_its_sample_rate(tmp_path):
+    """learn(sample_rate=...) gave kernels with lag in s, but the network had no rate:
+    to_dataset/save wrote its kernels on lags in samples, and a later learn or a spiking
+    encode went back to samples unless the rate was given again. The network adopts it,
+    saves it as attrs["sample_rate_hz"] with lag in s, and loads it back."""
+    import xarray as xr
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((3, 40))
+    net = ConvolutionalNetwork(n_kernels=3, kernel_shape=5, lam=0.2)
+    learned = net.learn(X, n_updates=2, crop_size=20, seed=3, progress=False,
+                        sample_rate=16000)
+    assert net.sample_rate == 16000.0 and net.params()["sample_rate"] == 16000.0
+    ref = learn_kernels(X, 3, 5, lam=0.2, n_updates=2, crop_size=20, seed=3,
+                        progress=False, sample_rate=16000)
+    np.testing.assert_array_equal(learned["kernels"].values, ref["kernels"].values)
+    ds = net.to_dataset()
+    for lag in (ds["lag"], learned["lag"]):
+        np.testing.assert_array_equal(lag.values, np.arange(5) / 16000)
+        assert lag.attrs["units"] == "s"
+    assert ds.attrs["sample_rate_hz"] == 16000.0 and ds.attrs["time_units"] == "s"
+    assert "sample_rate" not in ds.attrs  # the study's name, not the network file's
+    back = ConvolutionalNetwork.load(net.save(tmp_path / "net.nc"))
+    assert back.sample_rate == 16000.0 and back.params() == net.params()
+    xr.testing.assert_identical(back.to_dataset(), ds)
+    # a second call learns at the network's rate, given or not; another rate is refused
+    back.learn(X, n_updates=1, crop_size=20, seed=4, progress=False)
+    assert back.history_.attrs["sample_rate_hz"] == 16000.0
+    back.learn(X, n_updates=1, crop_size=20, seed=5, progress=False, sample_rate=16000.0)
+    kernels = back.kernels.copy()
+    with pytest.raises(ValueError, match=r"^sample_rate=8000 contradicts the network's "
+                                         r"sample_rate=16000\.0 Hz: resample the sounds to "
+                                         r"16000 Hz \(or, for kernels meant for 8000 Hz, set "
+                                         r"net\.sample_rate = 8000 first\)$"):
+        back.learn(X, n_updates=1, progress=False, sample_rate=8000)
+    np.testing.assert_array_equal(back.kernels, kernels)
+    assert back.sample_rate == 16000.0 and back.history_.sizes["update"] == 4
+    # images have no rate, set or learned with
+    images = ConvolutionalNetwork(n_kernels=2, kernel_shape=(3, 3))
+    with pytest.raises(ValueError, match=r"^sample_rate=8000 applies to sounds"):
+        images.learn(np.ones((2, 8, 8)), n_updates=1, progress=False, sample_rate=8000)
+    with pytest.raises(ValueError, match=r"^sample_rate=100\.0 applies to sounds"):
+        images.sample_rate = 100
+    with pytest.raises(ValueError, match=r"^sample_rate must be a positive finite number, "
+                                         r"got nan$"):
+        net.sample_rate = np.nan
+    assert images.sample_rate is None and net.sample_rate == 16000.0
+
+
+def test_a_sound_network_without_a_rate_says_so_and_old_files_load(tmp_path):
+    """Files saved before networks had a rate (kernels on lag without coordinate, no
+    sample_rate_hz) load with none; a network without one says its lags are samples."""
+    import xarray as xr
+
+    from v1model.io import save_dataset
+
+    kernels = unit_kernels(np.random.default_rng(0), (2, 6))
+    old = xr.Dataset({"kernels": (("kernel", "lag"), kernels, {
+        "long_name": "receptive fields shared by every position", "units": "1"})},
+        coords={"kernel": np.arange(2)})
+    old.attrs.update(n_kernels=2, kernel_shape=[6], stride=[2], boundary="valid", lam=0.3,
+                     threshold="nonneg", tau=0.02, kind="v1model.ConvolutionalNetwork")
+    net = ConvolutionalNetwork.load(save_dataset(old, tmp_path / "old.nc"))
+    assert net.sample_rate is None
+    np.testing.assert_array_equal(net.kernels, kernels)
+    assert net.params() == ConvolutionalNetwork(kernels, stride=2, boundary="valid",
+                                                lam=0.3, threshold="nonneg",
+                                                tau=0.02).params()
+    ds = net.to_dataset()
+    assert "lag" not in ds.coords and "sample_rate_hz" not in ds.attrs
+    assert ds.attrs["time_units"] == "samples (no sample_rate given)"
+    xr.testing.assert_identical(ds, old.assign_attrs(
+        time_units="samples (no sample_rate given)", kind="v1model.ConvolutionalNetwork"))
+    # images record neither
+    assert {"time_units", "sample_rate_hz"}.isdisjoint(
+        ConvolutionalNetwork(np.ones((2, 3, 3))).to_dataset().attrs)
+    # the rate of a first learn is adopted
+    net.learn(np.random.default_rng(1).standard_normal((2, 30)), n_updates=1,
+              progress=False, seed=0, sample_rate=8000)
+    assert net.sample_rate == 8000.0 and net.to_dataset().attrs["sample_rate_hz"] == 8000.0
+    bad = ds.assign_attrs(sample_rate_hz=-1.0)
+    with pytest.raises(ValueError, match=r"^ds.attrs\['sample_rate_hz'\] must be a positive "
+                                         r"finite number, got -1\.0$"):
+        ConvolutionalNetwork.from_dataset(bad)
+
+
+def test_spiking_codes_of_a_sound_network_are_in_seconds(monkeypatch):
+    """encode(backend="spiking") gave onsets in samples unless the rate was given again:
+    the network's rate goes to spiking_convolutional_lca (its Dataset's time and lag in
+    s), a rate of its own is refused; the ODE backend's array codes take none."""
+    import v1model.spiking as spiking
+    from v1model.convolutional import ConvolutionalDictionary
+
+    calls = []
+
+    def fake(X, kernels, lam, *, stride, boundary, sample_rate=None, **kwargs):
+        calls.append(sample_rate)
+        phi = ConvolutionalDictionary(kernels, np.shape(X)[1:], stride=stride,
+                                      boundary=boundary)
+        codes = np.zeros((len(X), len(kernels)) + phi.code_shape)
+        return phi.codes_dataset(codes, sample_rate=sample_rate).rename(codes="code")
+
+    monkeypatch.setattr(spiking, "spiking_convolutional_lca", fake)
+    kernels = unit_kernels(np.random.default_rng(0), (3, 4))
+    X = np.zeros((2, 20))
+    net = ConvolutionalNetwork(kernels, stride=2, boundary="valid", lam=0.4,
+                               threshold="nonneg", sample_rate=8000)
+    _, ds = net.encode(X, backend="spiking", return_dataset=True)
+    np.testing.assert_array_equal(ds["time"].values, np.arange(0, 17, 2) / 8000)
+    np.testing.assert_array_equal(ds["lag"].values, np.arange(4) / 8000)
+    assert ds.attrs["sample_rate_hz"] == 8000.0
+    net.encode(X, backend="spiking", sample_rate=8000)
+    with pytest.raises(ValueError, match=r"^sample_rate=16000 contradicts the network's "
+                                         r"sample_rate=8000\.0 Hz"):
+        net.encode(X, backend="spiking", sample_rate=16000)
+    plain = ConvolutionalNetwork(kernels, threshold="nonneg")
+    plain.encode(X, backend="spiking")
+    plain.encode(X, backend="spiking", sample_rate=22050)  # given for one call
+    assert calls == [8000.0, 8000.0, None, 22050.0] and plain.sample_rate is None
+    with pytest.raises(ValueError, match=r"^sample_rate=8000 is not for backend='ode': its "
+                                         r"codes are arrays whose positions count samples"):
+        net.encode(X, sample_rate=8000)
+
+
+def _images_and_sounds():
+    rng = np.random.default_rng(3)
+    images = rng.standard_normal((2, 12, 12))  # square: a transposed stack has their shape
+    sounds = rng.standard_normal((3, 64))
+    return (images, unit_kernels(rng, (3, 4, 4))), (sounds, unit_kernels(rng, (2, 8)))
+
+
+def _some_codes(kernels):
+    """Codes ("full" boundary, stride 1) for the signals of :func:`_images_and_sounds`."""
+    shape = (2, 3, 15, 15) if kernels.ndim == 3 else (3, 2, 71)
+    return np.random.default_rng(4).standard_normal(shape)
+
+
+_SIGNAL_CALLS = {
+    "encode": lambda X, k: encode(X, k, 0.1, method="fista"),
+    "matching_pursuit": lambda X, k: matching_pursuit(X, k, n_nonzero=3),
+    "objective": lambda X, k: objective(X, _some_codes(k), k, 0.1),
+    "network.encode": lambda X, k: ConvolutionalNetwork(k, lam=0.1).encode(X, method="fista"),
+    "learn_kernels": lambda X, k: learn_kernels(X, len(k), k.shape[1:], n_updates=2,
+                                                seed=0, progress=False)["kernels"].values,
+}
+
+
+@pytest.mark.parametrize("call", list(_SIGNAL_CALLS))
+@pytest.mark.parametrize("kind, dims, order", [
+    ("images", ("sample", "y", "x"), ("sample", "x", "y")),
+    ("images", ("image", "y", "x"), ("x", "image", "y")),
+    ("sounds", ("sample", "time"), ("time", "sample"))])
+def test_signals_given_as_a_dataarray_are_read_by_dim_name(call, kind, dims, order):
+    # signals were read by position: images (sample, x, y) coded transposed, sounds
+    # (time, sample) as 64 sounds of 3 samples, unsaid
+    import xarray as xr
+
+    X, kernels = dict(zip(("images", "sounds"), _images_and_sounds()))[kind]
+    da = xr.DataArray(X, dims=dims).transpose(*order)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence warnings, alike for both
+        expected = _SIGNAL_CALLS[call](X, kernels)
+        np.testing.assert_array_equal(_SIGNAL_CALLS[call](da, kernels), expected)
+
+
+def test_convolutional_codes_given_as_a_dataarray_are_read_by_dim_name():
+    # codes_dataset's codes (sample, kernel, y, x) transposed were read by position
+    from v1model.convolutional import ConvolutionalDictionary
+
+    (X, kernels), _ = _images_and_sounds()
+    phi = ConvolutionalDictionary(kernels, X.shape[1:], dtype=np.float64)
+    codes = encode(X, phi, 0.1, method="fista")
+    da = phi.codes_dataset(codes)["codes"].transpose("x", "kernel", "y", "sample")
+    np.testing.assert_array_equal(reconstruct(da, phi), reconstruct(codes, phi))
+    np.testing.assert_array_equal(objective(X, da, phi, 0.1), objective(X, codes, phi, 0.1))
+    np.testing.assert_array_equal(phi.codes_dataset(da)["codes"].values, codes)
+    np.testing.assert_array_equal(encode(X, phi, 0.1, method="fista", codes0=da, max_iter=3),
+                                  encode(X, phi, 0.1, method="fista", codes0=codes,
+                                         max_iter=3))
+
+
+@pytest.mark.parametrize("name, call", [
+    ("X", lambda X, k: encode(X, k, 0.1)),
+    ("X", lambda X, k: matching_pursuit(X, k, n_nonzero=3)),
+    ("X", lambda X, k: objective(X, np.zeros((2, 3, 15, 15)), k, 0.1)),
+    ("X", lambda X, k: ConvolutionalNetwork(k).encode(X)),
+    ("images", lambda X, k: learn_kernels(X, 3, 4, n_updates=2, progress=False)),
+    # refused before Brian2 builds anything
+    ("X", lambda X, k: spiking_convolutional_lca(X, k, 0.1)),
+])
+def test_signals_naming_their_dims_elsewhere_are_refused(name, call):
+    import xarray as xr
+
+    (X, kernels), _ = _images_and_sounds()
+    da = xr.DataArray(X, dims=("sample", "x", "row"))
+    with pytest.raises(ValueError, match=rf"^{name} is a DataArray with dims \('sample', 'x', "
+                                         rf"'row'\): expected \('sample', 'y', 'x'\) in any "
+                                         rf"order \(read by name\), got \['x'\] at other "
+                                         rf"positions"):
+        call(da, kernels)

@@ -251,6 +251,32 @@ def test_recordings_shorter_than_an_excerpt_name_the_study_parameter(tmp_path):
                                              segment_length=1000, progress=False)
 
 
+def test_the_learned_kernels_lags_are_in_seconds_of_the_study_rate(monkeypatch):
+    """learn_kernels was called without the sounds' rate: its kernels (speech and the
+    white-noise control) had their lag in samples beside the study's time axis in s.
+    The study passes its sample_rate: lags in s, the rate in the learner's attrs."""
+    import v1model.convolutional as conv
+
+    used = []
+    learn = conv.learn_kernels
+
+    def spy(*args, **kwargs):
+        out = learn(*args, **kwargs)
+        used.append((out.attrs.get("sample_rate_hz"), out.attrs["time_units"],
+                     out["lag"].values if "lag" in out.coords else None))
+        return out
+
+    monkeypatch.setattr(conv, "learn_kernels", spy)
+    ds = get_study(NAME).run(quick=True, seed=0, audio_dir="synthetic", n_excerpts=20,
+                             n_updates=1, control_updates=1, n_eval=2, progress=False,
+                             sample_rate=16000)
+    assert ds.attrs["sample_rate"] == 16000.0 and len(used) == 2
+    for rate, units, lag in used:
+        assert (rate, units) == (16000.0, "s")
+        np.testing.assert_array_equal(lag, np.arange(64) / 16000)
+    np.testing.assert_array_equal(ds["time"].values, np.arange(64) / 16000)
+
+
 @pytest.mark.filterwarnings("ignore:convolutional matching_pursuit:UserWarning")  # 1 update
 @pytest.mark.parametrize("crop_length", [None, 512])
 def test_the_crops_each_update_codes_are_a_recorded_parameter(monkeypatch, crop_length):

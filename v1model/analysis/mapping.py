@@ -37,6 +37,7 @@ from ..io import seed_attr
 from ..progress import check_progress, progress_bar
 from ..validation import (
     as_generator,
+    by_dim_names,
     check_array,
     check_choice,
     check_dictionary,
@@ -64,7 +65,10 @@ def cosine_similarity(a, b):
     ----------
     a, b : array_like, shape (n, ...) with the same shape
         At least 2-D: row ``i`` of ``a`` is compared with row ``i`` of ``b``.
-        For two single vectors pass ``a[None]`` and ``b[None]``.
+        For two single vectors pass ``a[None]`` and ``b[None]``. Two
+        ``xarray.DataArray`` with the same dims in different orders are
+        compared by dim name (``b`` transposed to ``a``'s order); ``b`` naming
+        some of ``a``'s dims at other positions is refused; else by position.
 
     Returns
     -------
@@ -76,8 +80,13 @@ def cosine_similarity(a, b):
     ------
     ValueError
         For inputs with fewer than 2 dimensions, of different shapes, or
-        non-finite.
+        non-finite, or a DataArray ``b`` naming ``a``'s dims at other positions.
     """
+    if isinstance(a, xr.DataArray):
+        # b in a's dim order, by name (read by position, rfs (atom, x, y) beside atoms
+        # (atom, y, x) were compared transposed, unsaid); one naming a's dims at other
+        # positions is refused
+        b = by_dim_names(b, tuple(a.dims), "b")
     a = check_array(a, "a", ndim=None)
     b = check_array(b, "b", ndim=None)
     if a.ndim < 2:

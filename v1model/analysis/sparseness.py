@@ -39,8 +39,8 @@ import warnings
 import numpy as np
 import xarray as xr
 
-from ..validation import CODE_DIMS, check_array, check_axis, check_choice, check_nonnegative, \
-    check_positive, check_probability
+from ..validation import CODE_DIMS, axis_by_dim_name, check_array, check_axis, check_choice, \
+    check_nonnegative, check_positive, check_probability
 from ..scaling import pow2_scale
 
 __all__ = [
@@ -68,13 +68,21 @@ def _codes(codes, name="codes"):
     return check_array(codes, name, ndim=2, dims=CODE_DIMS)
 
 
-def _responses(values, name):
-    """A float array of at least one dimension (the statistics run along an axis)."""
+def _responses(values, name, axis):
+    """A float array of at least one dimension (the statistics run along an axis) and
+    ``axis`` checked: a dim name of a DataArray, or an int counting :data:`CODE_DIMS`'
+    order for a DataArray naming them (:func:`~v1model.validation.axis_by_dim_name`)."""
+    values, axis = axis_by_dim_name(values, axis, name, dims=CODE_DIMS)
     arr = check_array(values, name, ndim=None)
     if arr.ndim == 0:
         raise ValueError(f"{name} must be an array with at least 1 dimension (the index runs "
                          f"along an axis), got a scalar {values!r}")
-    return arr
+    return arr, check_axis(axis, arr.ndim)
+
+
+def _named(axis):
+    """``axis`` for a message: a dim name quoted, an int as it reads (not np.int64(0))."""
+    return repr(axis) if isinstance(axis, str) else str(axis)
 
 
 def _rect(A, rectify):
@@ -182,7 +190,7 @@ def _classify(count, ratio, local_max_count, dense_min_ratio):
     return "sparse"
 
 
-def treves_rolls(responses, axis: int = -1, rectify: str = "abs"):
+def treves_rolls(responses, axis: int | str = -1, rectify: str = "abs"):
     """Treves-Rolls sparseness ``(mean r)^2 / mean(r^2)`` along ``axis``.
 
     NaN where all responses are zero. Scale-invariant: computed on the
@@ -193,8 +201,12 @@ def treves_rolls(responses, axis: int = -1, rectify: str = "abs"):
     ----------
     responses : array_like, at least 1-D
         Responses (e.g. codes ``(n_samples, n_units)``).
-    axis : int, default -1
-        The axis the index runs over.
+    axis : int or str, default -1
+        The axis the index runs over (``atom`` for codes).
+        For an ``xarray.DataArray``, a dim name may be given instead
+        (e.g. ``"sample"``); an int counts the dims ``(sample, atom)`` in that
+        order for a DataArray with those dims in any order (the default
+        means the same dim as for the plain array), else its axes.
     rectify : {"abs", "positive", "none"}, default "abs"
         How signed responses become rates (``"none"`` rejects negative ones).
 
@@ -205,12 +217,17 @@ def treves_rolls(responses, axis: int = -1, rectify: str = "abs"):
 
     Raises
     ------
+    TypeError
+        For an ``axis`` that is neither an int nor a str, or a str one for
+        ``responses`` that is not a DataArray.
     ValueError
-        For a scalar or non-finite ``responses``, an invalid ``axis`` or
-        ``rectify``, or negative responses with ``rectify="none"``.
+        For a scalar or non-finite ``responses``, an invalid ``axis`` (out of
+        range, or not a dim of the DataArray) or ``rectify``, negative
+        responses with ``rectify="none"``, or a DataArray naming ``sample``
+        or ``atom`` at the other's position with an int ``axis``.
     """
-    r = _rect(_responses(responses, "responses"), rectify)
-    axis = check_axis(axis, r.ndim)
+    r, axis = _responses(responses, "responses", axis)
+    r = _rect(r, rectify)
     r = r / pow2_scale(r, axis=axis, keepdims=True)
     m1 = r.mean(axis=axis)
     m2 = (r**2).mean(axis=axis)
@@ -218,7 +235,7 @@ def treves_rolls(responses, axis: int = -1, rectify: str = "abs"):
         return np.where(m2 > 0, m1**2 / m2, np.nan)
 
 
-def vinje_gallant(responses, axis: int = -1, rectify: str = "abs"):
+def vinje_gallant(responses, axis: int | str = -1, rectify: str = "abs"):
     """Vinje-Gallant sparseness ``(1 - a) / (1 - 1/n)`` with ``a`` Treves-Rolls.
 
     Scale invariance as in :func:`treves_rolls`. NaN where all responses
@@ -228,8 +245,9 @@ def vinje_gallant(responses, axis: int = -1, rectify: str = "abs"):
     ----------
     responses : array_like, at least 1-D
         Responses, with at least 2 values along ``axis``.
-    axis : int, default -1
-        The axis the index runs over (``n`` is its length).
+    axis : int or str, default -1
+        The axis the index runs over (``n`` is its length); a dim name as in
+        :func:`treves_rolls`.
     rectify : {"abs", "positive", "none"}, default "abs"
         As in :func:`treves_rolls`.
 
@@ -240,14 +258,16 @@ def vinje_gallant(responses, axis: int = -1, rectify: str = "abs"):
 
     Raises
     ------
-    ValueError
-        For fewer than 2 values along ``axis``, and as :func:`treves_rolls`.
+    TypeError, ValueError
+        For fewer than 2 values along ``axis`` (ValueError), and as
+        :func:`treves_rolls`.
     """
-    r = _responses(responses, "responses")
-    n = r.shape[check_axis(axis, r.ndim)]
+    r, index = _responses(responses, "responses", axis)
+    n = r.shape[index]
     if n < 2:
-        raise ValueError(f"responses needs at least 2 values along axis {axis}, got {n}")
-    return (1.0 - treves_rolls(r, axis, rectify)) / (1.0 - 1.0 / n)
+        raise ValueError(f"responses needs at least 2 values along axis {_named(axis)}, "
+                         f"got {n}")
+    return (1.0 - treves_rolls(r, index, rectify)) / (1.0 - 1.0 / n)
 
 
 def lifetime_sparseness(codes, rectify: str = "abs"):
@@ -286,7 +306,7 @@ def population_sparseness(codes, rectify: str = "abs"):
     return treves_rolls(_codes(codes), axis=1, rectify=rectify)
 
 
-def hoyer_sparseness(codes, axis: int = 1):
+def hoyer_sparseness(codes, axis: int | str = 1):
     """Hoyer (2004) sparseness along ``axis`` (default: per stimulus over units).
 
     1 for a single non-zero value, 0 for equal magnitudes; NaN for all zeros.
@@ -296,8 +316,12 @@ def hoyer_sparseness(codes, axis: int = 1):
     ----------
     codes : array_like, at least 1-D
         Typically ``(n_samples, n_units)``; at least 2 values along ``axis``.
-    axis : int, default 1
-        The axis the index runs over.
+    axis : int or str, default 1
+        The axis the index runs over (``atom`` for codes).
+        For an ``xarray.DataArray``, a dim name may be given instead
+        (e.g. ``"sample"``); an int counts the dims ``(sample, atom)`` in that
+        order for a DataArray with those dims in any order (the default
+        means the same dim as for the plain array), else its axes.
 
     Returns
     -------
@@ -307,14 +331,17 @@ def hoyer_sparseness(codes, axis: int = 1):
 
     Raises
     ------
+    TypeError
+        As :func:`treves_rolls` for ``axis``.
     ValueError
-        For fewer than 2 values along ``axis``, an invalid ``axis`` or
-        non-finite codes.
+        For fewer than 2 values along ``axis``, an invalid ``axis`` (as
+        :func:`treves_rolls`) or non-finite codes.
     """
-    A = _responses(codes, "codes")
-    n = A.shape[check_axis(axis, A.ndim)]
+    A, index = _responses(codes, "codes", axis)
+    n = A.shape[index]
     if n < 2:
-        raise ValueError(f"codes needs at least 2 values along axis {axis}, got {n}")
+        raise ValueError(f"codes needs at least 2 values along axis {_named(axis)}, got {n}")
+    axis = index
     A = A / pow2_scale(A, axis=axis, keepdims=True)  # exact; l2 cannot overflow
     l1 = np.abs(A).sum(axis=axis)
     l2 = np.sqrt((A**2).sum(axis=axis))
@@ -322,7 +349,7 @@ def hoyer_sparseness(codes, axis: int = 1):
         return np.where(l2 > 0, (np.sqrt(n) - l1 / l2) / (np.sqrt(n) - 1), np.nan)
 
 
-def kurtosis(codes, axis: int = 0):
+def kurtosis(codes, axis: int | str = 0):
     """Excess (Fisher) kurtosis along ``axis`` (default: per unit over stimuli).
 
     NaN for constant responses. Scale-invariant, and computed so for codes
@@ -332,8 +359,12 @@ def kurtosis(codes, axis: int = 0):
     ----------
     codes : array_like, at least 1-D
         Typically ``(n_samples, n_units)``; at least 2 values along ``axis``.
-    axis : int, default 0
-        The axis the statistic runs over.
+    axis : int or str, default 0
+        The axis the statistic runs over (``sample`` for codes).
+        For an ``xarray.DataArray``, a dim name may be given instead
+        (e.g. ``"sample"``); an int counts the dims ``(sample, atom)`` in that
+        order for a DataArray with those dims in any order (the default
+        means the same dim as for the plain array), else its axes.
 
     Returns
     -------
@@ -342,15 +373,17 @@ def kurtosis(codes, axis: int = 0):
 
     Raises
     ------
+    TypeError
+        As :func:`treves_rolls` for ``axis``.
     ValueError
-        For fewer than 2 values along ``axis``, an invalid ``axis`` or
-        non-finite codes.
+        For fewer than 2 values along ``axis``, an invalid ``axis`` (as
+        :func:`treves_rolls`) or non-finite codes.
     """
-    A = _responses(codes, "codes")
-    axis = check_axis(axis, A.ndim)
-    n = A.shape[axis]
+    A, index = _responses(codes, "codes", axis)
+    n = A.shape[index]
     if n < 2:  # one value has no spread: all NaN, as hoyer_sparseness refuses it
-        raise ValueError(f"codes needs at least 2 values along axis {axis}, got {n}")
+        raise ValueError(f"codes needs at least 2 values along axis {_named(axis)}, got {n}")
+    axis = index
     A = A / pow2_scale(A, axis=axis, keepdims=True)  # exact; largest |value| in [1, 2)
     d = A - A.mean(axis=axis, keepdims=True)
     d2 = np.square(d, out=d)  # d**4 would go through pow(): squaring twice is ~5x faster

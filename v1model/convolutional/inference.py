@@ -24,7 +24,8 @@ from ..inference._common import (THRESHOLDS, ConvergenceWarning, apply_threshold
 from ..progress import check_progress, progress_bar
 from ..validation import (array_shape, check_array, check_bool, check_choice, check_int,
                           check_nonnegative, check_positive, check_shape)
-from .operator import BOUNDARIES, ConvolutionalDictionary, _check_axes, kernels_by_dim_name
+from .operator import (BOUNDARIES, ConvolutionalDictionary, _check_axes, codes_by_dim_name,
+                       kernels_by_dim_name, signals_by_dim_name)
 
 __all__ = ["encode", "reconstruct", "objective", "METHODS", "ConvergenceWarning"]
 
@@ -45,7 +46,9 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=None, boundary: str |
     ----------
     X : array_like, shape (n_samples, *signal_shape) or signal_shape
         Whole signals: images (n_images, height, width) or sounds
-        (n_sounds, n_times), e.g. whitened.
+        (n_sounds, n_times), e.g. whitened. An ``xarray.DataArray`` is read by
+        dim name (sounds ``(sample, time)``, images ``(sample, y, x)`` or
+        ``(image, y, x)``, in any order).
     kernels : array_like, shape (n_kernels, *kernel_shape) or ConvolutionalDictionary
         The kernels (one per row, normally unit norm), or a
         :class:`ConvolutionalDictionary` (then ``stride`` and ``boundary`` are
@@ -183,7 +186,8 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=None, boundary: str |
     n = X.shape[0]
     shape = (n, phi.n_kernels) + phi.code_shape
     if codes0 is not None:
-        codes0 = check_shape(check_array(codes0, "codes0", ndim=len(shape), dtype=phi.dtype),
+        codes0 = check_shape(check_array(codes_by_dim_name(codes0, phi.ndim, "codes0"),
+                                         "codes0", ndim=len(shape), dtype=phi.dtype),
                              "codes0", shape)
         codes0 = np.moveaxis(codes0, 1, -1)
     per_signal = phi.n_coefficients
@@ -300,8 +304,11 @@ def objective(X, codes, kernels, lam, *, stride=None, boundary: str | None = Non
     Parameters
     ----------
     X : array_like, shape (n_samples, *signal_shape) or signal_shape
+        As in :func:`encode` (a DataArray read by dim name).
     codes : array_like, shape (n_samples, n_kernels, *code_shape)
-        As :func:`encode` returns them (one signal: ``n_samples = 1``).
+        As :func:`encode` returns them (one signal: ``n_samples = 1``); a
+        DataArray with the dims of :meth:`ConvolutionalDictionary.codes_dataset`
+        is read by name.
     kernels : array_like, shape (n_kernels, *kernel_shape) or ConvolutionalDictionary
     lam : float
     stride : int or tuple of int, optional
@@ -316,6 +323,7 @@ def objective(X, codes, kernels, lam, *, stride=None, boundary: str | None = Non
     phi = as_dictionary(kernels, X, stride, boundary, np.float64)  # a dictionary converted
     X = phi.check_signals(X, "X")
     lam = check_nonnegative(lam, "lam")
+    codes = codes_by_dim_name(codes, phi.ndim)  # the L1 term sums each sample's own codes
     made = phi.synthesize(codes)
     if len(made) != len(X):
         raise ValueError(f"codes hold {len(made)} signals but X holds {len(X)}: pass the "
@@ -349,8 +357,10 @@ def as_dictionary(kernels, X, stride, boundary, dtype) -> ConvolutionalDictionar
     # the kernels first: their axes decide X's (kernels of 5 axes were reported as an X
     # lacking 4 signal axes)
     k = check_array(kernels_by_dim_name(kernels), "kernels", ndim=(2, 3, 4))
-    X_shape = array_shape(X, "X")  # a ragged list: numpy's error named no argument
     d = k.ndim - 1
+    # a ragged list: numpy's error named no argument; a DataArray by dim name (its shape
+    # read by position made the dictionary for transposed signals)
+    X_shape = array_shape(signals_by_dim_name(X, d), "X")
     if len(X_shape) < d:
         raise ValueError(f"X must have shape (n_samples, *signal_shape) with {d} signal "
                          f"axes for kernels of shape {k.shape}, got {X_shape}")

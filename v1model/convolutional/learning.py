@@ -35,7 +35,8 @@ from ..validation import (array_shape, as_generator, check_array, check_choice, 
                           describe)
 from .inference import METHODS, _solve_blocks
 from .operator import (BOUNDARIES, ConvolutionalDictionary, _check_axes, check_geometry,
-                       check_sample_rate, kernel_dims, kernels_by_dim_name)
+                       check_sample_rate, kernel_dims, kernels_by_dim_name,
+                       lag_coordinate, signals_by_dim_name, time_attrs)
 from .pursuit import matching_pursuit
 
 __all__ = ["learn_kernels"]
@@ -68,6 +69,8 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
     images : array_like, shape (n_images, height, width) or (n_sounds, n_times)
         Training signals (whitened, for natural images), in the units ``lam``
         refers to. Their last ``len(kernel_size)`` axes are spatial (or time).
+        An ``xarray.DataArray`` is read by dim name (``(sample, time)``,
+        ``(sample, y, x)`` or ``(image, y, x)``, in any order).
     n_kernels : int
         Number of kernels K.
     kernel_size : int or tuple of int
@@ -184,7 +187,9 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
     """
     dtype = check_dtype(dtype)
     n_kernels = check_int(n_kernels, "n_kernels", minimum=1)
-    images = check_array(images, "images", ndim=(2, 3, 4), dtype=np.float64)
+    # a DataArray by dim name: every axis but the first is a signal axis
+    images = check_array(signals_by_dim_name(images, getattr(images, "ndim", 0) - 1, "images"),
+                         "images", ndim=(2, 3, 4), dtype=np.float64)
     if len(array_shape(kernel_size, "kernel_size")) == 0:
         d = images.ndim - 1
         kernel_size = (check_int(kernel_size, "kernel_size", minimum=1),) * d
@@ -388,11 +393,9 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
                       "fraction_active)", UserWarning, stacklevel=user_stacklevel())
     ds = _kernels_dataset(kernels, history, elapsed, params)
     if d == 1 and sample_rate is not None:
-        ds = ds.assign_coords(lag=("lag", np.arange(kernel_size[0]) / sample_rate, {
-            "units": "s", "long_name": "time within the kernel"}))
-        ds.attrs.update(sample_rate_hz=sample_rate, time_units="s")
-    elif d == 1:  # a reader cannot tell samples from seconds by the numbers
-        ds.attrs["time_units"] = "samples (no sample_rate given)"
+        ds = ds.assign_coords(lag=lag_coordinate(kernel_size[0], sample_rate))
+    if d == 1:
+        ds.attrs.update(time_attrs(sample_rate))
     return ds
 
 

@@ -19,7 +19,8 @@ import xarray as xr
 from ..io import SavedAsDataset, attach_history, continue_history, detach_history
 from ..validation import (CheckedAttribute, array_shape, check_array, check_choice, check_int,
                           check_nonnegative, check_positive)
-from .operator import BOUNDARIES, _check_axes, kernel_dims, kernels_by_dim_name
+from .operator import (BOUNDARIES, _check_axes, check_sample_rate, kernel_dims,
+                       kernels_by_dim_name, lag_coordinate, time_attrs)
 
 __all__ = ["ConvolutionalNetwork"]
 
@@ -58,18 +59,25 @@ class ConvolutionalNetwork(SavedAsDataset):
     tau : float, default 0.01
         Membrane time constant in seconds (10 ms); the spiking backend's
         ``tau_m``.
+    sample_rate : float, optional
+        Sounds (1-D kernels) only: the sample rate of the sounds the network
+        codes, in Hz (the ``rate`` of :func:`stimuli.audio.load_wav_folder`),
+        > 0 and finite. With it, the kernels' ``lag`` (:meth:`to_dataset`,
+        :meth:`learn`) and the spiking backend's onsets ``time`` are in
+        seconds and ``attrs["sample_rate_hz"]`` records it; without it, they
+        are in samples. :meth:`learn` given a ``sample_rate`` adopts it.
 
     Raises
     ------
     ValueError
         Without ``kernels`` and ``n_kernels``, for invalid kernels or a
-        parameter out of range.
+        parameter out of range, or a ``sample_rate`` for images or volumes.
 
     Notes
     -----
-    ``lam``, ``threshold`` and ``tau`` may be changed on a network (e.g. a
-    loaded one) by setting them; each value set is checked as the constructor
-    checks it (``net.lam = -1`` raises ``ValueError``).
+    ``lam``, ``threshold``, ``tau`` and ``sample_rate`` may be changed on a
+    network (e.g. a loaded one) by setting them; each value set is checked as
+    the constructor checks it (``net.lam = -1`` raises ``ValueError``).
 
     Examples
     --------
@@ -86,10 +94,15 @@ class ConvolutionalNetwork(SavedAsDataset):
     lam = CheckedAttribute(check_nonnegative)
     threshold = CheckedAttribute(lambda value, name: check_choice(value, name, THRESHOLDS))
     tau = CheckedAttribute(check_positive)
+    # Hz or None; a rate applies to sounds only: checked against the kernels' axes
+    sample_rate = CheckedAttribute(
+        lambda value, name: None if value is None else check_positive(value, name),
+        joint=lambda net, value: check_sample_rate(value, len(net.kernel_shape)))
 
     def __init__(self, kernels=None, *, n_kernels: int | None = None, kernel_shape=None,
                  stride=1, boundary: str = "full", lam: float = 0.1,
-                 threshold: str = "soft", tau: float = 0.01):
+                 threshold: str = "soft", tau: float = 0.01,
+                 sample_rate: float | None = None):
         self.lam = lam
         self.threshold = threshold
         self.tau = tau
@@ -131,6 +144,8 @@ class ConvolutionalNetwork(SavedAsDataset):
                 raise ValueError(f"stride={self.stride} exceeds the kernel shape "
                                  f"{self.kernel_shape}: samples between copies would never "
                                  "be coded")
+        # after kernel_shape, which says sound or image; the error names the value given
+        self.sample_rate = check_sample_rate(sample_rate, len(self.kernel_shape))
         self.history_ = None
 
     def params(self) -> dict:
@@ -141,16 +156,34 @@ class ConvolutionalNetwork(SavedAsDataset):
         dict
             ``n_kernels``, ``kernel_shape`` and ``stride`` (lists of int, in
             samples), ``boundary``, ``lam`` (units of the input),
-            ``threshold`` and ``tau`` (seconds).
+            ``threshold``, ``tau`` (seconds) and ``sample_rate`` (Hz, or
+            None; saved as ``sample_rate_hz``).
         """
         return {"n_kernels": self.n_kernels, "kernel_shape": list(self.kernel_shape),
                 "stride": list(self.stride), "boundary": self.boundary, "lam": self.lam,
-                "threshold": self.threshold, "tau": self.tau}
+                "threshold": self.threshold, "tau": self.tau,
+                "sample_rate": self.sample_rate}
 
     def __repr__(self) -> str:
+        rate = "" if self.sample_rate is None else f", sample_rate={self.sample_rate:g} Hz"
         return (f"ConvolutionalNetwork({self.n_kernels} kernels of {self.kernel_shape}, "
                 f"stride={self.stride}, boundary={self.boundary!r}, lam={self.lam}, "
-                f"threshold={self.threshold!r})")
+                f"threshold={self.threshold!r}{rate})")
+
+    def _call_sample_rate(self, kwargs) -> float | None:
+        """The sample rate of one call: ``kwargs["sample_rate"]`` (popped, checked) or the
+        network's own; a rate that contradicts the network's is refused, naming both."""
+        given = kwargs.pop("sample_rate", None)
+        rate = check_sample_rate(given, len(self.kernel_shape))
+        if rate is None:
+            return self.sample_rate
+        if self.sample_rate is not None and rate != self.sample_rate:
+            # the same kernels at another rate are other filters (in Hz and in s)
+            raise ValueError(f"sample_rate={given!r} contradicts the network's sample_rate="
+                             f"{self.sample_rate!r} Hz: resample the sounds to "
+                             f"{self.sample_rate:g} Hz (or, for kernels meant for {rate:g} Hz, "
+                             f"set net.sample_rate = {rate:g} first)")
+        return rate
 
     def _require_kernels(self):
         if self.kernels is None:
@@ -164,7 +197,8 @@ class ConvolutionalNetwork(SavedAsDataset):
         Parameters
         ----------
         X : array_like, shape (n_samples, *signal_shape)
-            Images (n, height, width) or sounds (n, n_times).
+            Images (n, height, width) or sounds (n, n_times); a DataArray read
+            by dim name, as in :func:`~v1model.convolutional.encode`.
         backend : {"ode", "spiking"}, default "ode"
             ``"ode"``: :func:`~v1model.convolutional.encode` (``method="lca"``,
             the network's dynamics, or ``"fista"``, ``"ista"``) or
@@ -183,7 +217,10 @@ class ConvolutionalNetwork(SavedAsDataset):
             ``threshold`` override the network's for this call. ``"mp"`` is
             non-negative (``positive=True``) for a network with
             ``threshold="nonneg"`` unless told otherwise. The spiking backend
-            takes ``return_dataset=True`` to also return its Dataset.
+            takes ``return_dataset=True`` to also return its Dataset, whose
+            onsets ``time`` and lags ``lag`` are in seconds for a network
+            with a ``sample_rate`` (a ``sample_rate`` given here must be the
+            network's, if it has one).
 
         Returns
         -------
@@ -197,9 +234,10 @@ class ConvolutionalNetwork(SavedAsDataset):
             When the network has no kernels yet.
         ValueError
             For an unknown backend or method, a threshold the method cannot
-            use (or any ``method`` or ``threshold`` with ``backend="spiking"``), or
+            use (or any ``method`` or ``threshold`` with ``backend="spiking"``),
             ``stride`` or ``boundary`` in ``kwargs`` (the network's own are
-            used).
+            used), or a ``sample_rate`` in ``kwargs`` for the ODE backend
+            (its codes are arrays, without times) or other than the network's.
         """
         self._require_kernels()
         backend = check_choice(backend, "backend", BACKENDS)
@@ -209,6 +247,11 @@ class ConvolutionalNetwork(SavedAsDataset):
                 raise ValueError(f"{name}={kwargs[name]!r} is not an encode() argument: the "
                                  f"network codes with its own {name}={geometry[name]!r}; "
                                  f"build a network with {name}={kwargs[name]!r} for that")
+        if backend == "ode" and "sample_rate" in kwargs:  # a bare TypeError in the solver else
+            raise ValueError(
+                f"sample_rate={kwargs['sample_rate']!r} is not for backend='ode': its codes "
+                "are arrays whose positions count samples; label them with "
+                "ConvolutionalDictionary.codes_dataset(codes, sample_rate=...)")
         if backend == "spiking":
             if method is not None:  # it was ignored: fista's codes asked for, spiking's given
                 raise ValueError(
@@ -267,6 +310,9 @@ class ConvolutionalNetwork(SavedAsDataset):
 
         refuse_unknown_arguments(kwargs, simulator, {"X", "kernels", "lam", "stride", "boundary"})
         membrane_time_constant(kwargs, self.tau)
+        rate = self._call_sample_rate(kwargs)
+        if rate is not None:  # the Dataset's onsets and lags in s, as the network's kernels
+            kwargs["sample_rate"] = rate
         if threshold == "nonneg":
             ds = spiking_convolutional_lca(X, self.kernels, lam, **geometry, **kwargs)
             codes = ds["code"].values
@@ -296,7 +342,9 @@ class ConvolutionalNetwork(SavedAsDataset):
         **kwargs
             Passed to :func:`~v1model.convolutional.learn_kernels`
             (``n_updates``, ``batch_size``, ``crop_size``, ``method``,
-            ``seed``, ...).
+            ``seed``, ...). ``sample_rate`` (sounds, Hz) defaults to the
+            network's; a network without one adopts the one given, and a
+            network with one refuses another.
 
         Returns
         -------
@@ -313,7 +361,8 @@ class ConvolutionalNetwork(SavedAsDataset):
         ValueError
             For a spec argument (``lam``, ``threshold``, ``stride``,
             ``boundary``, ``init``, ``kernel_size``, ``n_kernels``) in
-            ``kwargs``, or a ``method`` the network's threshold cannot use.
+            ``kwargs``, a ``method`` the network's threshold cannot use, or a
+            ``sample_rate`` other than the network's or given for images.
         """
         from .learning import learn_kernels
 
@@ -330,10 +379,14 @@ class ConvolutionalNetwork(SavedAsDataset):
                 f"axes for the network's kernel_shape={self.kernel_shape}, got shape "
                 f"{shape}"
                 + ("; for images give kernel_shape=(height, width)" if d == 1 else ""))
+        rate = self._call_sample_rate(kwargs)
+        if rate is not None:  # the kernels' lag in s, as the network saves them
+            kwargs["sample_rate"] = rate
         ds = learn_kernels(images, self.n_kernels, self.kernel_shape, stride=self.stride,
                            lam=self.lam, threshold=self.threshold, boundary=self.boundary,
                            init=self.kernels, **kwargs)
         self.kernels = ds["kernels"].values.astype(np.float64)
+        self.sample_rate = rate  # adopted: the kernels are now those of sounds at this rate
         # the kernels' lag in s (sample_rate given) goes with them, not into the history
         history = ds.drop_vars(["kernels"] + [c for c in kernel_dims(d) if c in ds.coords])
         if self.history_ is not None and "elapsed" in self.history_:
@@ -373,6 +426,9 @@ class ConvolutionalNetwork(SavedAsDataset):
         -------
         ds : xarray.Dataset
             ``kernels`` of shape (n_kernels, *kernel_shape), the spec in attrs.
+            For sounds, with a ``sample_rate``, the ``lag`` coordinate in s
+            and ``attrs["sample_rate_hz"]``; ``attrs["time_units"]`` says
+            whether lags count seconds or samples.
 
         Raises
         ------
@@ -380,12 +436,18 @@ class ConvolutionalNetwork(SavedAsDataset):
             When the network has no kernels yet.
         """
         self._require_kernels()
-        dims = ("kernel",) + kernel_dims(len(self.kernel_shape))
+        d = len(self.kernel_shape)
+        dims = ("kernel",) + kernel_dims(d)
+        coords = {"kernel": np.arange(self.n_kernels)}
+        if self.sample_rate is not None:  # lags in s, as learn_kernels gives them
+            coords["lag"] = lag_coordinate(self.kernel_shape[0], self.sample_rate)
         # a copy: a Dataset that shares the network's array changes it when it is changed
         ds = xr.Dataset({"kernels": (dims, self.kernels.copy(), {
             "long_name": "receptive fields shared by every position", "units": "1"})},
-            coords={"kernel": np.arange(self.n_kernels)})
-        ds.attrs.update(self.params())
+            coords=coords)
+        ds.attrs.update({k: v for k, v in self.params().items() if k != "sample_rate"})
+        if d == 1:  # sample_rate_hz (None cannot be stored), as codes_dataset records it
+            ds.attrs.update(time_attrs(self.sample_rate))
         ds.attrs["kind"] = NETWORK_KIND
         return attach_history(ds, self.history_)
 
@@ -401,7 +463,9 @@ class ConvolutionalNetwork(SavedAsDataset):
         Returns
         -------
         net : ConvolutionalNetwork
-            With the saved kernels, spec and learning history (None if none).
+            With the saved kernels, spec and learning history (None if none);
+            ``sample_rate`` from ``attrs["sample_rate_hz"]``, None without it
+            (as in files saved before networks had a rate).
 
         Raises
         ------
@@ -425,10 +489,13 @@ class ConvolutionalNetwork(SavedAsDataset):
         if missing:
             raise ValueError(f"ds lacks the attr(s) {', '.join(map(repr, missing))} of the "
                              "network's spec; the file is damaged or not a saved network")
+        rate = a.get("sample_rate_hz")
         net = cls(_saved_kernels(ds["kernels"]),
                   stride=[int(s) for s in np.atleast_1d(a["stride"])],
                   boundary=str(a["boundary"]), lam=float(a["lam"]),
-                  threshold=str(a["threshold"]), tau=float(a["tau"]))
+                  threshold=str(a["threshold"]), tau=float(a["tau"]),
+                  sample_rate=(None if rate is None else
+                               check_positive(rate, "ds.attrs['sample_rate_hz']")))
         net.history_ = detach_history(ds)
         return net
 

@@ -146,6 +146,44 @@ def check_sample_rate(sample_rate, ndim: int) -> float | None:
     return rate
 
 
+def time_attrs(sample_rate: float | None) -> dict:
+    """The attrs that say in what a sound's time axes count: ``sample_rate_hz`` and
+    ``time_units="s"`` with a rate, else ``time_units`` in samples (a reader cannot
+    tell samples from seconds by the numbers).
+
+    Parameters
+    ----------
+    sample_rate : float or None
+        Hz, checked (:func:`check_sample_rate`).
+
+    Returns
+    -------
+    dict
+    """
+    if sample_rate is None:
+        return {"time_units": "samples (no sample_rate given)"}
+    return {"sample_rate_hz": sample_rate, "time_units": "s"}
+
+
+def lag_coordinate(n_taps: int, sample_rate: float) -> tuple:
+    """A sound kernel's ``lag`` coordinate in seconds, for ``xarray``.
+
+    Parameters
+    ----------
+    n_taps : int
+        Samples in a kernel.
+    sample_rate : float
+        Hz, checked (:func:`check_sample_rate`).
+
+    Returns
+    -------
+    tuple
+        ``("lag", lags, attrs)``, the lags ``arange(n_taps) / sample_rate`` in s.
+    """
+    return ("lag", np.arange(n_taps) / sample_rate,
+            {"units": "s", "long_name": "time within the kernel"})
+
+
 class ConvolutionalDictionary:
     """Kernels replicated along 1 to 3 spatial axes, as a linear map.
 
@@ -275,7 +313,8 @@ class ConvolutionalDictionary:
         -------
         ndarray, shape (n_samples, *signal_shape)
         """
-        codes = check_array(codes, "codes", ndim=self.ndim + 2, dtype=self.dtype)
+        codes = check_array(codes_by_dim_name(codes, self.ndim), "codes", ndim=self.ndim + 2,
+                            dtype=self.dtype)
         want = (self.n_kernels,) + self.code_shape
         if codes.shape[1:] != want:
             raise ValueError(f"codes must have shape (n_samples, {', '.join(map(str, want))}) "
@@ -304,7 +343,8 @@ class ConvolutionalDictionary:
         Parameters
         ----------
         X : array_like, shape (n_samples, *signal_shape) or signal_shape
-            Signals.
+            Signals; an ``xarray.DataArray`` naming :data:`SIGNAL_DIMS` (and
+            ``sample`` or ``image``) in another order is read by name.
         name : str, default "X"
             Name of ``X`` in error messages.
 
@@ -313,7 +353,7 @@ class ConvolutionalDictionary:
         ndarray, shape (n_samples, *signal_shape)
             In the dictionary's ``dtype``.
         """
-        X = check_array(X, name, dtype=self.dtype)
+        X = check_array(signals_by_dim_name(X, self.ndim, name), name, dtype=self.dtype)
         if X.ndim not in (self.ndim, self.ndim + 1):  # either may be wrong: name both
             raise ValueError(
                 f"{name} must have {self.ndim + 1} dimensions (n_samples, *signal_shape), or "
@@ -380,10 +420,8 @@ class ConvolutionalDictionary:
         geometry = {"stride": list(self.stride), "boundary": self.boundary,
                     "signal_shape": list(self.signal_shape)}
         sample_rate = check_sample_rate(sample_rate, self.ndim)
-        if sample_rate is not None:
-            geometry.update(sample_rate_hz=sample_rate, time_units="s")
-        elif self.ndim == 1:  # a reader cannot tell samples from seconds by the numbers
-            geometry.update(time_units="samples (no sample_rate given)")
+        if self.ndim == 1:
+            geometry.update(time_attrs(sample_rate))
         for name, own in geometry.items():  # a bare TypeError ("multiple values") else
             if name in attrs:
                 raise ValueError(f"{name}={attrs[name]!r} cannot be given to codes_dataset: "
@@ -396,12 +434,13 @@ class ConvolutionalDictionary:
         # kept in their own precision: the dictionary's dtype is the precision of its
         # maps, and float64 codes cast to a float32 dictionary's dtype lost digits unsaid
         own = np.float32 if getattr(codes, "dtype", None) == np.float32 else np.float64
-        codes = check_array(codes, "codes", ndim=self.ndim + 2, dtype=own)
+        codes = check_array(codes_by_dim_name(codes, self.ndim), "codes", ndim=self.ndim + 2,
+                            dtype=own)
         want = (self.n_kernels,) + self.code_shape
         if codes.shape[1:] != want:
             raise ValueError(f"codes must have shape (n_samples, {', '.join(map(str, want))}) "
                              f"for {self!r}, got {codes.shape}")
-        dims = {1: ("time",), 2: ("y", "x"), 3: ("z", "y", "x")}[self.ndim]
+        dims = SIGNAL_DIMS[self.ndim]
         kdims = kernel_dims(self.ndim)
         coords = {dim: (dim, pos, {"units": "samples",
                                    "long_name": "first sample of the kernel copy"})
@@ -413,8 +452,7 @@ class ConvolutionalDictionary:
                     "units": "s", "long_name": "onset of the kernel copy"}),
                 time_sample=("time", onset, {"units": "samples",
                                              "long_name": "first sample of the kernel copy"}),
-                lag=("lag", np.arange(self.kernel_shape[0]) / sample_rate, {
-                    "units": "s", "long_name": "time within the kernel"}))
+                lag=lag_coordinate(self.kernel_shape[0], sample_rate))
         coords.update(sample=np.arange(len(codes)), kernel=np.arange(self.n_kernels))
         ds = xr.Dataset(
             {"codes": (("sample", "kernel") + dims, codes,
@@ -780,6 +818,38 @@ def kernels_by_dim_name(kernels, name: str = "kernels"):
     if not 2 <= ndim <= 4:
         return kernels
     return by_dim_names(kernels, ("kernel",) + kernel_dims(ndim - 1), name)
+
+
+#: names of a signal's axes, as :meth:`ConvolutionalDictionary.codes_dataset` writes them:
+#: sounds (time,), images (y, x), volumes (z, y, x)
+SIGNAL_DIMS = {1: ("time",), 2: ("y", "x"), 3: ("z", "y", "x")}
+
+
+def signals_by_dim_name(X, d: int, name: str = "X"):
+    """``X`` as given, or, for an ``xarray.DataArray`` of ``d`` signal dims
+    (:data:`SIGNAL_DIMS`) with or without a first one, ``sample`` (``image`` for a
+    stack of images, as :mod:`stimuli.images` names it), with its axes in that order
+    when it names them (:func:`~v1model.validation.by_dim_names`; one naming them at
+    other positions is refused): read by position, sounds (time, sample) were taken
+    as that many sounds of one sample each, and images (sample, x, y) transposed,
+    unsaid."""
+    ndim = getattr(X, "ndim", 0)
+    if d not in SIGNAL_DIMS or ndim not in (d, d + 1) or ndim == 1:  # one sound: one order
+        return X
+    dims = SIGNAL_DIMS[d]
+    if ndim == d + 1:
+        dims = ("image" if "image" in getattr(X, "dims", ()) else "sample",) + dims
+    return by_dim_names(X, dims, name)
+
+
+def codes_by_dim_name(codes, d: int, name: str = "codes"):
+    """``codes`` as given, or, for an ``xarray.DataArray`` with the dims
+    :meth:`ConvolutionalDictionary.codes_dataset` writes, ``(sample, kernel,
+    *SIGNAL_DIMS[d])``, in another order, in that order
+    (:func:`~v1model.validation.by_dim_names`)."""
+    if d not in SIGNAL_DIMS:
+        return codes
+    return by_dim_names(codes, ("sample", "kernel") + SIGNAL_DIMS[d], name)
 
 
 def kernel_dims(d: int) -> tuple[str, ...]:

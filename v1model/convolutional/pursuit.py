@@ -50,7 +50,7 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
     ----------
     X : array_like, shape (n_samples, *signal_shape) or signal_shape
         Whole signals: sounds (n_sounds, n_times) or images (n_images,
-        height, width).
+        height, width); a DataArray read by dim name, as in :func:`encode`.
     kernels : array_like, shape (n_kernels, *kernel_shape) or ConvolutionalDictionary
         The kernels (any non-zero norms), or a :class:`ConvolutionalDictionary`
         (then ``stride`` and ``boundary`` are its own: given, they must match

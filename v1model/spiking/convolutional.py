@@ -63,7 +63,8 @@ def spiking_convolutional_lca(
     ----------
     X : array_like, shape (n_samples, *signal_shape) or signal_shape
         Whole signals: images (n_images, height, width) or sounds
-        (n_sounds, n_times).
+        (n_sounds, n_times); a DataArray read by dim name, as in
+        :func:`v1model.convolutional.encode`.
     kernels : array_like, shape (n_kernels, *kernel_shape) or ConvolutionalDictionary
         The kernels (normally unit norm; other norms become autapses), or a
         :class:`~v1model.convolutional.ConvolutionalDictionary` (then
