@@ -61,7 +61,8 @@ def test_pipeline_and_grid_search_on_digits():
     X = X / 16.0
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0)
     pipe = Pipeline([
-        ("codes", SparseDictionaryLearner(64, lam=0.1, n_updates=100, batch_size=128, seed=0)),
+        # 20 updates: the test score is 0.98 after 20 as after 100 (5 fits: 11 s -> 3 s)
+        ("codes", SparseDictionaryLearner(64, lam=0.1, n_updates=20, batch_size=128, seed=0)),
         ("clf", LogisticRegression(max_iter=2000)),
     ])
     search = GridSearchCV(pipe, {"codes__lam": [0.05, 0.2]}, cv=2)

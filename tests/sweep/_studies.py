@@ -66,10 +66,10 @@ def retiring(quick=False, seed=0, x=1.0, label="a", n=3, log_dir=None, hold=0.0)
     """``tiny`` on workers that retire at ``--lifetime hold``, in an order that does not
     depend on the machine's load: on the first job to run a point (``SLURM_JOB_ID``,
     ``PBS_JOBID``), each worker process finishes its first point at once and holds
-    every later one for ``hold`` s. Its worker's lifetime began before the point did,
-    so a held point cannot finish before its worker retires (fixed point durations
-    did, or did not, finish first, as the start of the workers took longer or not).
-    Points on later jobs finish at once."""
+    every later one until its worker has retired (at most ``hold`` s). Its worker's
+    lifetime began before the point did, so a held point cannot finish before its
+    worker retires (fixed point durations did, or did not, finish first, as the start
+    of the workers took longer or not). Points on later jobs finish at once."""
     job = os.environ.get("SLURM_JOB_ID") or os.environ["PBS_JOBID"]
     first = Path(log_dir) / "first-job"
     tmp = Path(log_dir) / f".first-job-{uuid.uuid4().hex}"
@@ -81,10 +81,32 @@ def retiring(quick=False, seed=0, x=1.0, label="a", n=3, log_dir=None, hold=0.0)
     tmp.unlink()
     finished = Path(log_dir) / f"finished-{os.getpid()}"
     if first.read_text() == job and finished.exists():
-        time.sleep(hold)
+        _until_retired(hold)
     ds = tiny(quick, seed, x, label, n)
     finished.touch()
     return ds
+
+
+def _until_retired(hold):
+    """Wait until this task's dask worker has retired (the scheduler removed it: its
+    status went past ``closing_gracefully``), at most ``hold`` s. Not a fixed ``hold``:
+    a retiring worker waits for its running points, and so did the job's end."""
+    from distributed import get_worker
+    from distributed.core import Status
+
+    worker, deadline = get_worker(), time.monotonic() + hold
+    while worker.status in (Status.running, Status.closing_gracefully) and \
+            time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def outliving(quick=False, seed=0, x=1.0, hold=60.0):
+    """``tiny`` in a point that cannot finish on its worker: it runs until the worker
+    has retired (``--lifetime``, as at a walltime; at most ``hold`` s), and its result
+    goes with the worker. (A fixed 60 s point kept the retired worker's job alive
+    while the worker waited for it.)"""
+    _until_retired(hold)
+    return tiny(quick, seed, x)
 
 
 def unindexed(quick=False, seed=0, n=2):

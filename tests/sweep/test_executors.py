@@ -624,7 +624,7 @@ def test_pending_jobs_are_reported_and_the_sweep_waits_for_them(fake_slurm, seri
                                                                capsys):
     """Jobs pending in the queue are worth waiting for: the sweep says so, then
     runs every point when the job starts."""
-    monkeypatch.setattr(JobQueueExecutor, "queue_poll", 1.0)
+    monkeypatch.setattr(JobQueueExecutor, "queue_poll", 0.5)
     monkeypatch.setattr(JobQueueExecutor, "notice_every", 0.0)
     (fake_slurm / "hold").touch()
     ds = run(study(), GRID, n_seeds=2, seed=5, output=tmp_path / "out", progress=False,
@@ -642,9 +642,9 @@ def test_jobs_that_end_at_their_walltime_are_replaced(fake_slurm, serial_referen
     points left; dask-jobqueue submits no new ones (at a fixed scale, and with
     several worker processes per job), so the sweep used to wait for ever. The
     watch submits new jobs and every point finishes, as in the serial run."""
-    monkeypatch.setattr(JobQueueExecutor, "queue_poll", 1.0)
+    monkeypatch.setattr(JobQueueExecutor, "queue_poll", 0.5)
     # jobs retiring after 10 s; on the first, each of the 2 processes finishes one point
-    # and holds its next ones for the lifetime, which began before them: they cannot
+    # and holds its next ones until it retires, its lifetime begun before them: they cannot
     # finish, however slowly the workers start (2 s points against an 8 s lifetime
     # finished none on a loaded machine, and the sweep stopped: WorkersLostError)
     log = tmp_path / "log"
@@ -670,11 +670,13 @@ def test_jobs_that_end_before_any_point_finishes_stop_the_sweep(fake_slurm, stud
     of submitting job after job, the sweep stops and says why."""
     from v1model.sweep import WorkersLostError
 
-    monkeypatch.setattr(JobQueueExecutor, "queue_poll", 1.0)
+    monkeypatch.setattr(JobQueueExecutor, "queue_poll", 0.5)
     with pytest.raises(WorkersLostError, match=r"all 1 worker job\(s\) \(\d+\) ended \(1 GONE\) "
                                                r"before any point finished on them: a point may "
                                                r"take longer than the jobs' walltime of 00:10:00"):
-        run(study(), {"x": [1.0]}, params={"sleep": 60.0}, output=tmp_path / "out",
+        # a point that lasts until its worker retires (a fixed 60 s one kept the job
+        # alive for ~15 s after the retirement, while the worker waited for it)
+        run(study("outliving"), {"x": [1.0]}, output=tmp_path / "out",
             progress=False, executor={**SLURM, "jobs": 1, "worker_extra_args": ["--lifetime",
                                                                               "4s"]})
     # stopped, not submitting job after job (no wall-clock bound: see above)
@@ -692,10 +694,13 @@ def test_jobs_whose_workers_left_between_two_looks_are_not_said_never_to_start(
     compute node ("is the job script's Python installed there?"), an ExecutorStartError."""
     from v1model.sweep import WorkersLostError
 
-    monkeypatch.setattr(JobQueueExecutor, "queue_poll", 15.0)
+    # every look falls when no worker is connected (as most looks 15 s apart did, at
+    # the cost of 15 s or more per run): only the scheduler's record of the join is left
+    monkeypatch.setattr(JobQueueExecutor, "connected_workers", lambda self: 0)
+    monkeypatch.setattr(JobQueueExecutor, "queue_poll", 0.5)
     with pytest.raises(WorkersLostError, match=r"all 1 worker job\(s\) \(\d+\) ended \(1 GONE\) "
                                                r"before any point finished on them"):
-        run(study(), {"x": [1.0]}, params={"sleep": 60.0}, output=tmp_path / "out",
+        run(study("outliving"), {"x": [1.0]}, output=tmp_path / "out",
             progress=False, executor={**SLURM, "jobs": 1, "worker_extra_args": ["--lifetime",
                                                                               "1s"]})
     calls = (fake_slurm / "calls").read_text().splitlines()
@@ -1059,7 +1064,7 @@ def test_pbs_sweep_runs_on_submitted_jobs(fake_pbs, serial_reference, study, tmp
     qdel at the end. PBS starts the jobs in the user's home without the submitter's
     environment: the study, a module found through a relative PYTHONPATH, is found
     by the workers too (every point used to fail with ModuleNotFoundError)."""
-    monkeypatch.setattr(JobQueueExecutor, "queue_poll", 1.0)
+    monkeypatch.setattr(JobQueueExecutor, "queue_poll", 0.5)
     monkeypatch.setattr(JobQueueExecutor, "notice_every", 0.0)
     (fake_pbs / "hold").touch()
     (tmp_path / "mods").mkdir()
@@ -1135,11 +1140,11 @@ def test_pbs_jobs_that_end_at_their_lifetime_are_replaced(fake_pbs, study, tmp_p
     """Workers retiring at --lifetime end their job with points left; with PBS Pro's
     job history qstat says "Job has finished" for them. New jobs are submitted and
     every point finishes as in a serial run."""
-    monkeypatch.setattr(JobQueueExecutor, "queue_poll", 1.0)
+    monkeypatch.setattr(JobQueueExecutor, "queue_poll", 0.5)
     monkeypatch.chdir(tmp_path)  # the jobs' output files land where qsub ran
     (fake_pbs / "history").touch()
     # on the first job, each of the 2 processes finishes one point and holds the next
-    # for the lifetime, which began before it: it cannot finish, however slowly the
+    # until it retires, its lifetime begun before it: it cannot finish, however slowly the
     # workers start (4 s points against an 8 s lifetime finished none on a loaded
     # machine, and the sweep stopped: WorkersLostError)
     grid = {"x": [1.0, 2.0], "label": ["a", "bb"]}
