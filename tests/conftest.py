@@ -29,6 +29,15 @@ os.environ.setdefault("V1MODEL_SHARED_DATA",
 SHARED_DATA = Path(os.environ["V1MODEL_SHARED_DATA"])
 
 
+def pytest_xdist_auto_num_workers(config):
+    """Workers for ``-n auto`` (pyproject.toml): the CPUs this process may run on (in a
+    container, ``os.cpu_count()`` counts the host's), at most 8, as each worker imports
+    NumPy, xarray and Brian2 anew (about 0.3 GB) and builds the session fixtures."""
+    usable = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+              else os.cpu_count() or 1)
+    return max(1, min(usable, 8))
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     """Close the figures a test left open: a test that stubs ``save_figure`` (which
