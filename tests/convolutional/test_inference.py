@@ -357,6 +357,28 @@ def test_fista_after_a_momentum_restart_does_not_stop_short_of_sklearn_lasso(las
         assert -1e-9 <= objective_gap(M, X, A, ref, 0.03) <= 1e-5, dtype
 
 
+def test_the_stop_test_weighs_each_kernel_by_how_much_the_step_slows_it():
+    """The quick check of the weighting the two tests around it measure end to end
+    (``_slow_down``): FISTA scales a kernel's change by ``max ||k|| / ||k_j||``, ISTA
+    by its square (before the duality-gap confirmation, FISTA's ratio stopped ISTA at a
+    summed gap of 1.4e-3; since, the ISTA run below passes with either), and kernels of
+    one norm need no weights."""
+    from v1model.convolutional.inference import _slow_down
+
+    rng = np.random.default_rng(0)
+    kernels = rng.standard_normal((3, 5, 4)) * 20 * rng.random((3, 1, 1))
+    phi = ConvolutionalDictionary(kernels, (24, 20), stride=2, dtype=np.float64)
+    norms = np.linalg.norm(kernels.reshape(3, -1), axis=1)
+    ratio = norms.max() / norms
+    assert ratio.max() > 3  # the norms 9 to 31 of the tests around it
+    np.testing.assert_allclose(_slow_down(phi, accelerated=True), ratio, rtol=1e-12)
+    np.testing.assert_allclose(_slow_down(phi, accelerated=False), ratio**2, rtol=1e-12)
+    k = unit_kernels(rng, (1, 5, 4))[0]
+    equal = ConvolutionalDictionary(np.stack([k, -k, k[::-1, ::-1]]), (24, 20), stride=2)
+    assert _slow_down(equal, True) is None and _slow_down(equal, False) is None
+
+
+@pytest.mark.slow  # 30-50 s (28,026 ISTA steps); its weighting is checked quickly above
 def test_ista_with_kernels_of_different_norms_stops_near_sklearn_lasso(lasso_codes,
                                                                        objective_gap):
     """ISTA has no momentum: along a kernel of curvature ``c_j`` it closes ``c_j / L`` of

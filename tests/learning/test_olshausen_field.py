@@ -39,8 +39,9 @@ def matched_fraction(D_true, D_learned, threshold=0.95):
 @pytest.mark.filterwarnings("ignore:lca stopped after:v1model.inference._common.ConvergenceWarning")
 @pytest.mark.parametrize("inference", ["fista", "lca", "cd"])
 def test_l1_learning_recovers_planted_dictionary(inference):
+    # 650 updates match 23 of 24 atoms with every solver, as 800 do (500: 22)
     X, D_true = planted_problem()
-    D, history = learn_dictionary(X, 24, lam=0.05, n_updates=800, batch_size=100, lr=1.5,
+    D, history = learn_dictionary(X, 24, lam=0.05, n_updates=650, batch_size=100, lr=1.5,
                                   inference=inference, seed=1, progress=False)
     assert matched_fraction(D_true, D) >= 0.9
     np.testing.assert_allclose(np.linalg.norm(D, axis=1), 1, rtol=1e-10)
@@ -51,9 +52,9 @@ def test_l1_learning_recovers_planted_dictionary(inference):
 
 
 def test_cauchy_learning_recovers_planted_dictionary():
-    # 600 updates recover every atom (measured 1.00, as 800 and 1500 do)
+    # 300 updates recover every atom (measured 1.00, as 600, 800 and 1500 do)
     X, D_true = planted_problem(seed=2)
-    D, history = learn_dictionary(X, 24, prior="cauchy", lam=0.02, sigma=0.3, n_updates=600,
+    D, history = learn_dictionary(X, 24, prior="cauchy", lam=0.02, sigma=0.3, n_updates=300,
                                   lr=1.0, var_goal=1.0, var_eta=0.01, seed=3, progress=False)
     assert matched_fraction(D_true, D) >= 0.9
 
@@ -123,8 +124,9 @@ def test_cauchy_inference_reaches_a_local_minimum_overcomplete(rng):
 
 
 def test_gain_adaptation_drives_coefficient_variance_to_goal():
+    # 300 updates settle it as 800 do (median variance 0.595 against 0.594)
     X, _ = planted_problem(seed=4, n_samples=3000)
-    D, _ = learn_dictionary(X, 24, prior="cauchy", lam=0.02, sigma=0.3, n_updates=800, lr=0.5,
+    D, _ = learn_dictionary(X, 24, prior="cauchy", lam=0.02, sigma=0.3, n_updates=300, lr=0.5,
                             var_goal=0.5, var_eta=0.01, gain_rate=0.05, seed=5, progress=False)
     A = cauchy_inference(X[:1000], D, 0.02, 0.3)
     var = A.var(axis=0)
@@ -247,7 +249,8 @@ def test_real_images_give_localized_atoms(shared_data):
 
     images = load_images(shared_data("olshausen", "images"))
     X = sample_patches(images, 8, 20000, seed=0)
-    D, _ = learn_dictionary(X, 64, lam=0.1, n_updates=1000, lr=3.0, seed=0, progress=False)
+    # median concentration 0.59 after 600 updates (0.65 after 1,000; seed 1: 0.56)
+    D, _ = learn_dictionary(X, 64, lam=0.1, n_updates=600, lr=3.0, seed=0, progress=False)
     atoms = np.abs(D.reshape(64, 8, 8)) ** 2
     # localization: fraction of each atom's energy inside its best 4x4 window
     win = np.lib.stride_tricks.sliding_window_view(atoms, (4, 4), axis=(1, 2)).sum(axis=(-1, -2))
