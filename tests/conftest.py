@@ -33,6 +33,8 @@ def pytest_xdist_auto_num_workers(config):
     """Workers for ``-n auto`` (pyproject.toml): the CPUs this process may run on (in a
     container, ``os.cpu_count()`` counts the host's), at most 8, as each worker imports
     NumPy, xarray and Brian2 anew (about 0.3 GB) and builds the session fixtures."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):  # xdist's own override, kept
+        return int(os.environ["PYTEST_XDIST_AUTO_NUM_WORKERS"])
     usable = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
               else os.cpu_count() or 1)
     return max(1, min(usable, 8))

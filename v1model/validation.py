@@ -272,8 +272,9 @@ def axis_by_dim_name(value, axis, name: str, dims=None, axis_name: str = "axis")
     its position (``value`` as given). An int ``axis`` is returned as it is,
     with a DataArray ``value`` read by name (:func:`by_dim_names` with ``dims``):
     it counts ``dims``' order, so that a default axis means the same dim for
-    a DataArray naming ``dims`` in any order as for the plain array (read by
-    position, ``kurtosis(codes_da.T)`` was the kurtosis per sample, unsaid).
+    a DataArray with exactly the dims ``dims``, in any order, as for the plain
+    array (read by position, ``kurtosis(codes_da.T)`` was the kurtosis per
+    sample, unsaid); any other DataArray is read by position.
     The int is checked by the caller (:func:`check_axis`), once ``value`` is
     an array.
 
@@ -305,10 +306,15 @@ def axis_by_dim_name(value, axis, name: str, dims=None, axis_name: str = "axis")
         array has no dim names).
     ValueError
         For a str ``axis`` that is not one of the DataArray's dims (naming
-        them), and as :func:`by_dim_names`.
+        them).
     """
     if not isinstance(axis, str):
-        return (value if dims is None else by_dim_names(value, dims, name)), axis
+        # only a DataArray with exactly ``dims`` is reordered: any other is read by
+        # position, as before (treves_rolls of a tuning curve (atom, orientation))
+        if (dims is not None and isinstance(value, xr.DataArray)
+                and value.ndim == len(dims) and set(value.dims) == set(dims)):
+            value = value.transpose(*dims)
+        return value, axis
     if not isinstance(value, xr.DataArray):
         raise TypeError(f"{axis_name}={axis!r} is a dim name, which only an xarray.DataArray "
                         f"has; {name} is {describe(value)}: pass {axis_name} as an int")

@@ -272,3 +272,20 @@ def test_an_axis_by_dim_name_is_refused_for_a_plain_array_and_an_unknown_dim():
     with pytest.raises(ValueError, match=r"^codes needs at least 2 values along axis "
                                          r"'sample', got 1$"):
         hoyer_sparseness(da[:1], axis="sample")
+
+
+@pytest.mark.parametrize("func", [treves_rolls, vinje_gallant])
+def test_a_tuning_curve_dataarray_is_read_by_position_with_an_int_axis(func):
+    # the package's own tuning curves are (atom, orientation): an int axis counts
+    # their axes, as for the plain array (naming "atom" first is no contradiction)
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    curve = rng.random((4, 9))
+    da = xr.DataArray(curve, dims=("atom", "orientation"))
+    np.testing.assert_array_equal(func(da), func(curve, axis=-1))
+    np.testing.assert_array_equal(func(da, axis=0), func(curve, axis=0))
+    np.testing.assert_array_equal(func(da, axis="orientation"), func(curve))
+    # and the measures whose default axis is not -1 (plain-array defaults)
+    np.testing.assert_array_equal(hoyer_sparseness(da), hoyer_sparseness(curve))
+    np.testing.assert_array_equal(kurtosis(da), kurtosis(curve))

@@ -222,9 +222,8 @@ def treves_rolls(responses, axis: int | str = -1, rectify: str = "abs"):
         ``responses`` that is not a DataArray.
     ValueError
         For a scalar or non-finite ``responses``, an invalid ``axis`` (out of
-        range, or not a dim of the DataArray) or ``rectify``, negative
-        responses with ``rectify="none"``, or a DataArray naming ``sample``
-        or ``atom`` at the other's position with an int ``axis``.
+        range, or not a dim of the DataArray) or ``rectify``, or negative
+        responses with ``rectify="none"``.
     """
     r, axis = _responses(responses, "responses", axis)
     r = _rect(r, rectify)
