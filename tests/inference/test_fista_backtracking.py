@@ -146,3 +146,43 @@ def test_backtracking_momentum_is_beck_teboulle_sequence():
             warnings.simplefilter("ignore", ConvergenceWarning)
             A = fista(x, D, lam, restart=False, max_iter=k, tol=1e-14, dtype=np.float64)
         np.testing.assert_allclose(A[0], expected[k - 1], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_stop_rule_is_the_numpy_rule(dtype):
+    # the compiled per-iteration kernels replace NumPy expressions: they must decide the same,
+    # with an infinite code bound (none given), NaNs (a diverged row), zeros and tol = 0
+    from v1model.inference.fista_backtracking import _compact_rows, _next_momentum_and_done
+    rng = np.random.default_rng(0)
+    n = 40
+    change = rng.uniform(0, 2e-4, n).astype(dtype)
+    scale = rng.uniform(0, 2, n).astype(dtype)
+    bound = rng.uniform(0, 2, n).astype(dtype)
+    bound[::3] = np.inf
+    scale[::7], change[1::9], bound[2::11], scale[3::13] = np.nan, np.nan, np.nan, 0
+    tiny = np.finfo(dtype).tiny
+    restarted = rng.random(n) < 0.5
+    t_new = rng.uniform(1, 5, n).astype(dtype)
+    for tol in (1e-4, 0.0):
+        expected = (change <= tol * np.maximum(np.minimum(scale, bound), tiny)
+                    if tol > 0 else np.zeros(n, bool))
+        for restart, accelerated in [(True, True), (False, True), (True, False)]:
+            t = rng.uniform(1, 5, n).astype(dtype)
+            t_expected = np.where(restarted & restart, dtype(1), t_new) if accelerated else t.copy()
+            done = np.ones(n, bool)
+            n_done = _next_momentum_and_done(t, t_new, restarted, restart, accelerated, change,
+                                             scale, bound, dtype(tol), dtype(tiny), done)
+            np.testing.assert_array_equal(done, expected)
+            np.testing.assert_array_equal(t, t_expected)
+            assert n_done == expected.sum()
+    # the live rows move to the front, in order, in every array
+    k = 5
+    arrays = [rng.standard_normal((n, k)).astype(dtype) for _ in range(5)]
+    vectors = [rng.standard_normal(n).astype(dtype) for _ in range(3)] + [rng.random(n)]
+    live = np.arange(n) * 3
+    keep = ~expected if expected.any() else rng.random(n) < 0.5
+    before = [v.copy() for v in [live, *arrays, *vectors]]
+    m = _compact_rows(~keep, live, *arrays, *vectors)
+    assert m == keep.sum()
+    for old, new in zip(before, [live, *arrays, *vectors]):
+        np.testing.assert_array_equal(new[:m], old[keep])

@@ -314,6 +314,12 @@ def lasso_objective(X, D, A, lam):
 STEP_MARGIN = 1.0001
 
 
+#: np.finfo's constants, looked up once (np.finfo costs microseconds a call, and the gap
+#: check runs once per iteration of small solves)
+_TINY64 = np.finfo(np.float64).tiny
+_EPS = {np.dtype(t): float(np.finfo(t).eps) for t in (np.float32, np.float64)}
+
+
 def duality_gap_met(rr, xr, l1, corr, xx, lam, tol, rounding):
     """Per sample, whether the LASSO duality gap is at most ``tol * ||x||^2``.
 
@@ -337,7 +343,7 @@ def duality_gap_met(rr, xr, l1, corr, xx, lam, tol, rounding):
     -------
     ndarray of bool, shape (n,)
     """
-    s = np.minimum(1.0, lam / np.maximum(corr, np.finfo(np.float64).tiny))
+    s = np.minimum(1.0, lam / np.maximum(corr, _TINY64))
     # primal 0.5 ||r||^2 + lam ||a||_1 minus dual 0.5 ||x||^2 - 0.5 ||x - s r||^2
     gap = 0.5 * (1.0 + s * s) * rr + lam * l1 - s * xr
     return gap <= tol * xx + rounding
@@ -350,16 +356,17 @@ def gram_gap_met(A, GA, B, sq_norms, lam, tol, positive):
     (``||x - D^T a||^2 = ||x||^2 - 2 a.b + a.Ga``, in float64), ``sq_norms``
     the rows' ``||x||^2`` (:func:`duality_gap_met`).
     """
-    eps = float(np.finfo(A.dtype).eps)
+    eps = _EPS.get(A.dtype) or float(np.finfo(A.dtype).eps)
     A, GA, B = (v.astype(np.float64) for v in (A, GA, B))
+    abs_A = np.abs(A)
     # a.b and a.Ga add products rounded to eps: their sums of magnitudes bound the error
-    rounding = 16 * eps * (sq_norms + np.einsum("ij,ij->i", np.abs(A), np.abs(B) + np.abs(GA)))
+    rounding = 16 * eps * (sq_norms + np.einsum("ij,ij->i", abs_A, np.abs(B) + np.abs(GA)))
     ab = np.einsum("ij,ij->i", A, B)
     xr = sq_norms - ab
     rr = np.maximum(xr - ab + np.einsum("ij,ij->i", A, GA), 0.0)
     corr = B - GA  # D r
     corr = corr.max(axis=1) if positive else np.abs(corr).max(axis=1)
-    return duality_gap_met(rr, xr, np.abs(A).sum(axis=1), corr, sq_norms, lam, tol,
+    return duality_gap_met(rr, xr, abs_A.sum(axis=1), corr, sq_norms, lam, tol,
                            rounding)
 
 

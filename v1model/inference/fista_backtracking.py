@@ -76,7 +76,7 @@ def fista_block_backtracking(A, B, G, lam, rows, L, *, max_iter, tol, positive, 
     warm = bool(Aw.any())
     GA = Aw @ G if warm else np.zeros_like(Aw)
     GAp = GA.copy()
-    Bw = B[rows]
+    Bw = B[rows]  # fancy indexing: copies, compacted in place below
     Li = np.full(len(rows), L * START, dtype)
     # iteration k takes y_k = x_{k-1} + (t_{k-1} - 1) / t_k (x_{k-1} - x_{k-2}), advancing
     # t_{k-1} to t_k: t_0 = 0 gives Beck & Teboulle's t_1 = 1, so y_2 = x_1 (t starting at 1
@@ -88,45 +88,48 @@ def fista_block_backtracking(A, B, G, lam, rows, L, *, max_iter, tol, positive, 
     XXw = None if sq_norms is None or lam <= 0 else np.asarray(sq_norms)[rows]
     work = _Work(Aw)
     matmul_rows = len(rows) if warm else 0
+    # loop invariants as scalars of the working precision, cast once per solve
+    shrink, floor = dtype.type(SHRINK), dtype.type(L * FLOOR)
+    tol_t, tiny = dtype.type(tol), dtype.type(np.finfo(dtype).tiny)
     it = 0
     for it in range(1, max_iter + 1):
         _extrapolate_prox(Aw, Ap, GA, GAp, Bw, Li, t, work.t_new, work.Y, work.GY, work.An,
-                          lam_t, positive, accelerated, dtype.type(SHRINK),
-                          dtype.type(L * FLOOR))
+                          lam_t, positive, accelerated, shrink, floor)
         np.matmul(work.An, G, out=work.GN)
         matmul_rows += Aw.shape[0]
-        _check_rows(work.all_rows, Aw, work.Y, work.GY, work.An, work.GN, Li, L_max, eps,
-                    work.bad, work.restart, work.change, work.scale)
-        while work.bad.any():
+        n_bad = _check_rows(work.all_rows, Aw, work.Y, work.GY, work.An, work.GN, Li, L_max,
+                            eps, work.bad, work.restart, work.change, work.scale)
+        while n_bad:
             idx = np.flatnonzero(work.bad)
-            Li[idx] = np.minimum(2 * Li[idx], L_max)
-            _prox_rows(idx, work.Y, work.GY, Bw, Li, work.An, lam_t, positive)
+            _backtrack_rows(idx, work.Y, work.GY, Bw, Li, L_max, work.An, lam_t, positive)
             work.GN[idx] = work.An[idx] @ G
             matmul_rows += idx.size
-            _check_rows(idx, Aw, work.Y, work.GY, work.An, work.GN, Li, L_max, eps,
-                        work.bad, work.restart, work.change, work.scale)
-        if accelerated:
-            t = np.where(work.restart & restart, dtype.type(1), work.t_new)
-        done = None
-        if tol > 0:
-            done = work.change <= tol * np.maximum(np.minimum(work.scale, Sw),
-                                                   np.finfo(dtype).tiny)
+            n_bad = _check_rows(idx, Aw, work.Y, work.GY, work.An, work.GN, Li, L_max, eps,
+                                work.bad, work.restart, work.change, work.scale)
+        n_done = _next_momentum_and_done(t, work.t_new, work.restart, restart, accelerated,
+                                         work.change, work.scale, Sw, tol_t, tiny, work.done)
+        if n_done:
             # confirmed by the duality gap (free: G a+ is the iteration's product)
-            confirm_by_gap(done, work.An, work.GN, Bw, XXw, lam, tol, positive)
+            confirm_by_gap(work.done, work.An, work.GN, Bw, XXw, lam, tol, positive)
+            n_done = work.done.any()
         # rotate the buffers: the new iterate and its product become current
         Ap, GAp, Aw, GA, work.An, work.GN = Aw, GA, work.An, work.GN, Ap, GAp
         if on_iter is not None:
             A[live] = Aw
             on_iter(live, A)
-        if done is not None and done.any():
+        if n_done:
+            done = work.done
             A[live[done]] = Aw[done]
-            keep = ~done
-            live, Aw, Ap, GA, GAp, Bw, Li, t, Sw = (
-                v[keep] for v in (live, Aw, Ap, GA, GAp, Bw, Li, t, Sw))
-            XXw = None if XXw is None else XXw[keep]
-            if live.size == 0:
+            m = _compact_rows(done, live, Aw, Ap, GA, GAp, Bw, Li, t, Sw,
+                              _NO_NORMS if XXw is None else XXw)
+            if m == 0:
+                live = live[:0]
                 break
-            work = _Work(Aw)
+            # the live rows are a prefix of the same buffers: no new arrays
+            live, Aw, Ap, GA, GAp, Bw, Li, t, Sw = (
+                v[:m] for v in (live, Aw, Ap, GA, GAp, Bw, Li, t, Sw))
+            XXw = None if XXw is None else XXw[:m]
+            work.shrink(m)
     else:
         A[live] = Aw
     if stats is not None:
@@ -149,6 +152,17 @@ class _Work:
         self.restart = np.zeros(m, np.bool_)
         self.change = np.zeros(m, Aw.dtype)
         self.scale = np.zeros(m, Aw.dtype)
+        self.done = np.zeros(m, np.bool_)
+
+    def shrink(self, m):
+        """Keep the first ``m`` rows (views: every buffer is overwritten before it is read)."""
+        for name in ("Y", "GY", "An", "GN", "all_rows", "t_new", "bad", "restart", "change",
+                     "scale", "done"):
+            setattr(self, name, getattr(self, name)[:m])
+
+
+#: stands for absent ``||x||^2`` in :func:`_compact_rows`
+_NO_NORMS = np.zeros(0, np.float64)
 
 
 # The element-wise kernels are serial on purpose: they alternate with BLAS's
@@ -190,11 +204,12 @@ def _extrapolate_prox(Aw, Ap, GA, GAp, B, Li, t, t_new, Y, GY, An, lam, positive
 
 
 @cached_njit(fastmath=True, nogil=True)
-def _prox_rows(idx, Y, GY, B, Li, An, lam, positive):
-    """Redo the step of rows ``idx`` with their (doubled) ``L_i``."""
+def _backtrack_rows(idx, Y, GY, B, Li, L_max, An, lam, positive):
+    """Double ``L_i`` of rows ``idx`` (at most ``L_max``) and redo their step."""
     k = Y.shape[1]
     for r in range(idx.size):
         i = idx[r]
+        Li[i] = min(Li[i] + Li[i], L_max)
         inv = 1 / Li[i]
         th = lam * inv
         for j in range(k):
@@ -234,6 +249,58 @@ def _check_row(i, Aw, Y, GY, An, GN, Li, L_max, eps, bad, restart, change, scale
 @cached_njit(fastmath=True, nogil=True)
 def _check_rows(idx, Aw, Y, GY, An, GN, Li, L_max, eps, bad, restart, change, scale):
     """Quadratic-bound test, restart test and step size of the rows ``idx``
-    (the other rows keep their flags)."""
+    (the other rows keep their flags); returns how many of them break the bound."""
+    n_bad = 0
     for r in range(idx.size):
         _check_row(idx[r], Aw, Y, GY, An, GN, Li, L_max, eps, bad, restart, change, scale)
+        n_bad += bad[idx[r]]
+    return n_bad
+
+
+# no fastmath: the code bound may be inf, and NaNs must fail the test as in NumPy
+@cached_njit(nogil=True)
+def _next_momentum_and_done(t, t_new, restarted, restart, accelerated, change, scale, bound,
+                            tol, tiny, done):
+    """Advance ``t`` (to 1 where the momentum restarts) and flag the rows whose step
+    meets ``change <= tol * max(min(scale, bound), tiny)`` (none when ``tol`` is 0);
+    returns how many are flagged."""
+    n_done = 0
+    for i in range(t.size):
+        if accelerated:
+            t[i] = 1 if restarted[i] and restart else t_new[i]
+        if tol > 0:
+            s, b = scale[i], bound[i]
+            # np.minimum and np.maximum: NaN in, NaN out
+            m = s if s != s or s < b else b
+            m = m if m != m or m > tiny else tiny
+            done[i] = change[i] <= tol * m
+            n_done += done[i]
+        else:
+            done[i] = False
+    return n_done
+
+
+@cached_njit(nogil=True)
+def _compact_rows(done, live, Aw, Ap, GA, GAp, B, Li, t, bound, sq_norms):
+    """Move the rows not ``done`` to the front of each array, in order; returns their
+    number (``sq_norms`` may be empty)."""
+    k = Aw.shape[1]
+    m = 0
+    for i in range(done.size):
+        if done[i]:
+            continue
+        if m < i:
+            live[m] = live[i]
+            for j in range(k):
+                Aw[m, j] = Aw[i, j]
+                Ap[m, j] = Ap[i, j]
+                GA[m, j] = GA[i, j]
+                GAp[m, j] = GAp[i, j]
+                B[m, j] = B[i, j]
+            Li[m] = Li[i]
+            t[m] = t[i]
+            bound[m] = bound[i]
+            if sq_norms.size:
+                sq_norms[m] = sq_norms[i]
+        m += 1
+    return m
