@@ -343,7 +343,9 @@ def duality_gap_met(rr, xr, l1, corr, xx, lam, tol, rounding):
     -------
     ndarray of bool, shape (n,)
     """
-    s = np.minimum(1.0, lam / np.maximum(corr, _TINY64))
+    # lam / max(corr, lam): 1 where corr <= lam, without lam / tiny overflowing (a
+    # RuntimeWarning for a zero residual, e.g. an all-zero x)
+    s = np.minimum(1.0, lam / np.maximum(corr, max(lam, _TINY64)))
     # primal 0.5 ||r||^2 + lam ||a||_1 minus dual 0.5 ||x||^2 - 0.5 ||x - s r||^2
     gap = 0.5 * (1.0 + s * s) * rr + lam * l1 - s * xr
     return gap <= tol * xx + rounding
