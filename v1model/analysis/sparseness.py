@@ -317,10 +317,7 @@ def hoyer_sparseness(codes, axis: int | str = 1):
         Typically ``(n_samples, n_units)``; at least 2 values along ``axis``.
     axis : int or str, default 1
         The axis the index runs over (``atom`` for codes).
-        For an ``xarray.DataArray``, a dim name may be given instead
-        (e.g. ``"sample"``); an int counts the dims ``(sample, atom)`` in that
-        order for a DataArray with those dims in any order (the default
-        means the same dim as for the plain array), else its axes.
+        A DataArray's dim name may be given instead, as in :func:`treves_rolls`.
 
     Returns
     -------
@@ -360,10 +357,7 @@ def kurtosis(codes, axis: int | str = 0):
         Typically ``(n_samples, n_units)``; at least 2 values along ``axis``.
     axis : int or str, default 0
         The axis the statistic runs over (``sample`` for codes).
-        For an ``xarray.DataArray``, a dim name may be given instead
-        (e.g. ``"sample"``); an int counts the dims ``(sample, atom)`` in that
-        order for a DataArray with those dims in any order (the default
-        means the same dim as for the plain array), else its axes.
+        A DataArray's dim name may be given instead, as in :func:`treves_rolls`.
 
     Returns
     -------
