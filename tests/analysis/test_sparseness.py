@@ -122,7 +122,9 @@ def test_sparseness_dataset_summarises_everything():
         (lambda: sparseness(np.ones(5)), "codes must have 2 dimension"),
         (lambda: sparseness([[1.0, np.nan]]), "codes contains 1 non-finite"),
         (lambda: code_class(np.ones((3, 3)), dense_min_ratio=1.5), "dense_min_ratio must be in"),
-        (lambda: treves_rolls([1.0, -1.0], rectify="none"), "needs non-negative responses"),
+        # the message named neither rectify nor the negative value
+        (lambda: treves_rolls([1.0, -0.25], rectify="none"),
+         r"rectify='none' needs non-negative responses, got a minimum of -0.25"),
         (lambda: vinje_gallant([1.0]), "at least 2 values"),
         (lambda: activity_ratio(np.ones((2, 2)), tol=-1), "tol must be a non-negative"),
         (lambda: hoyer_sparseness(np.ones(4)), r"axis must be in \[-1, 0\] for an array of 1"),

@@ -255,6 +255,10 @@ _X2, _D3 = np.ones((2, 3)), np.eye(3)
     (dict(record_v=[[0, 1, 2]]), ValueError, r"atom indices or \(sample, atom\) pairs, got "
                                              r"shape \(1, 3\)"),
     (dict(record_v=[0.5]), TypeError, "record_v must hold integer indices, got float64"),
+    # a mix of atom indices and pairs failed with NumPy's "inhomogeneous shape", unnamed
+    (dict(record_v=[0, (1, 2)]), ValueError,
+     r"record_v must be atom indices or \(sample, atom\) pairs, not a mix of the two, "
+     r"got \[0, \(1, 2"),
     (dict(transient_fraction=-0.1), ValueError, r"transient_fraction must be in \[0, 1\]"),
 ])
 def test_spiking_lca_limits_are_refused_before_simulating(kwargs, error, match):

@@ -91,9 +91,9 @@ def _rect(A, rectify):
         return np.abs(A)
     if rectify == "positive":
         return np.maximum(A, 0.0)
-    if np.any(A < 0):
-        raise ValueError("this index needs non-negative responses; pass rectify='abs' or "
-                         "'positive' for signed codes")
+    if np.any(A < 0):  # the message named neither the argument nor the value
+        raise ValueError(f"rectify='none' needs non-negative responses, got a minimum of "
+                         f"{A.min():.6g}; pass rectify='abs' or 'positive' for signed codes")
     return A
 
 

@@ -490,7 +490,12 @@ def _check_record_v(record_v, n, k):
     """Flat neuron indices and (sample, atom) of the units to record."""
     if record_v is None:
         return None
-    arr = np.asarray(record_v)
+    try:
+        arr = np.asarray(record_v)
+    except ValueError:
+        # a mix such as [0, (1, 2)]: NumPy's "inhomogeneous shape" named no argument
+        raise ValueError(f"record_v must be atom indices or (sample, atom) pairs, not a mix "
+                         f"of the two, got {record_v!r}") from None
     if arr.size == 0:
         return None
     if not np.issubdtype(arr.dtype, np.integer):
