@@ -244,8 +244,14 @@ IMAGE_STACK_DIMS = ("image", "y", "x")
 
 def _by_dim_names(images, name):
     """A DataArray naming ``y`` and ``x`` (:data:`IMAGE_STACK_DIMS`) in that order: read by
-    position, one with dims (image, x, y) gave transposed patches, unsaid."""
-    return by_dim_names(by_dim_names(images, ("y", "x"), name), IMAGE_STACK_DIMS, name)
+    position, one with dims (image, x, y) gave transposed patches, unsaid. The pictures'
+    dim may be ``sample`` instead of ``image`` (as :mod:`v1model.convolutional` names a
+    stack of images): (sample, x, y) was refused, (x, y, image) read."""
+    dims = IMAGE_STACK_DIMS
+    named = getattr(images, "dims", ()) if getattr(images, "ndim", 0) == 3 else ()
+    if "image" not in named and "sample" in named:
+        dims = ("sample",) + IMAGE_STACK_DIMS[1:]
+    return by_dim_names(by_dim_names(images, ("y", "x"), name), dims, name)
 
 
 def _image_stack(images, name="images", copy=False, keep_dtype=False):
@@ -880,7 +886,9 @@ def whiten(images, f0: float | None = None, variance: float = 0.1, *,
     Parameters
     ----------
     images : array_like, shape (n_images, height, width) or (height, width)
-        Pictures, at least 4x4 pixels; any scale.
+        Pictures, at least 4x4 pixels; any scale. An ``xarray.DataArray`` is
+        read by dim name: ``(image, y, x)`` (or ``sample`` for ``image``) in
+        any order.
     f0 : float, optional
         Cut-off in cycles per picture; default ``0.4 * min(height, width)``.
         At least the lowest non-zero frequency of the pictures,
@@ -1031,7 +1039,8 @@ def sample_patches(
     images : array_like, shape (n_images, height, width) or (height, width)
         Pictures to draw from (uniformly over images, then positions): each
         patch from its own image, as SAILnet does; sparsenet draws a whole
-        batch from one image. Values are taken as they are: integer pixels
+        batch from one image. A DataArray is read by dim name as in
+        :func:`whiten`. Values are taken as they are: integer pixels
         are not scaled to [0, 1] (:func:`load_images` of the array scales
         them).
     size : int

@@ -25,7 +25,10 @@ __all__ = [
     "DATA_DIMS",
     "DICTIONARY_DIMS",
     "CODE_DIMS",
+    "CODE_TIME_DIMS",
     "ATOM_IMAGE_DIMS",
+    "code_dims",
+    "sample_rate_by_labels",
     "atoms_by_dim_names",
     "axis_by_dim_name",
     "check_dense",
@@ -196,6 +199,8 @@ def check_dtype(dtype, name: str = "dtype") -> np.dtype:
 DATA_DIMS = ("sample", "feature")
 DICTIONARY_DIMS = ("atom", "feature")
 CODE_DIMS = ("sample", "atom")
+#: codes over time (a run's rates or counts per time bin): ``time`` stands for ``sample``
+CODE_TIME_DIMS = ("time", "atom")
 #: atoms as images (fit_gabor's model, a saved network's dictionary)
 ATOM_IMAGE_DIMS = ("atom", "y", "x")
 
@@ -243,6 +248,98 @@ def by_dim_names(value, dims, name: str):
             f"by name), got {misplaced} at other positions; rename its dims (e.g. "
             f"{name}.rename(...)) or pass {name}.transpose(...) ordered {dims}")
     return value
+
+
+def code_dims(codes) -> tuple[str, str]:
+    """The dims by which a codes argument is read: :data:`CODE_TIME_DIMS` for a
+    DataArray with a ``time`` dim and no ``sample`` one (rates over time), else
+    :data:`CODE_DIMS`: read by position, codes (atom, time) were refused and
+    ``treves_rolls`` ran over time instead of over units, unsaid.
+
+    Parameters
+    ----------
+    codes : object
+        The argument as given.
+
+    Returns
+    -------
+    tuple of str
+    """
+    dims = codes.dims if isinstance(codes, xr.DataArray) else ()
+    return CODE_TIME_DIMS if "time" in dims and "sample" not in dims else CODE_DIMS
+
+
+#: ``units`` of a time coordinate that say seconds
+_SECONDS = ("s", "second", "seconds", "sec")
+
+
+def sample_rate_by_labels(value, sample_rate, name: str, time_dims=("lag", "time"),
+                          rate_name: str = "sample_rate"):
+    """The sample rate (Hz) of a signal: ``sample_rate`` as given, checked against the
+    one an ``xarray.DataArray`` ``value`` carries, or that one when none is given.
+
+    A DataArray carries a rate in ``attrs["sample_rate_hz"]`` or as a coordinate of
+    one of ``time_dims`` whose ``units`` say seconds (the ``lag`` of learned sound
+    kernels): its rate is the number of steps over the span. Lags in samples (no
+    units, or other units) carry none.
+
+    Parameters
+    ----------
+    value : object
+        The signal argument as given.
+    sample_rate : float or None
+        The rate given (Hz), already checked (> 0 and finite), or None; named
+        in messages as given.
+    name : str
+        Name of ``value`` in error messages.
+    time_dims : tuple of str
+        The dims that may hold a time coordinate (default ``("lag", "time")``).
+    rate_name : str
+        Name of ``sample_rate`` in error messages.
+
+    Returns
+    -------
+    float or None
+        ``sample_rate`` as a float, else the rate ``value`` carries, else None.
+
+    Raises
+    ------
+    ValueError
+        For a ``sample_rate`` other than the one ``value`` carries (relative
+        difference over 1e-6), a time coordinate in seconds that is not evenly
+        increasing, or a non-positive ``attrs["sample_rate_hz"]``.
+    """
+    if not isinstance(value, xr.DataArray):
+        return sample_rate
+    found = where = None
+    if value.attrs.get("sample_rate_hz") is not None:
+        where = f"{name}.attrs['sample_rate_hz']"
+        found = check_positive(value.attrs["sample_rate_hz"], where)
+    else:
+        for dim in time_dims:
+            if dim not in value.dims or dim not in value.coords or value.sizes[dim] < 2:
+                continue
+            units = value[dim].attrs.get("units")
+            if not (isinstance(units, str) and units.strip().lower() in _SECONDS):
+                continue
+            t = np.asarray(value[dim].values, dtype=np.float64)
+            steps = np.diff(t)
+            if not (np.all(steps > 0) and np.allclose(steps, steps[0], rtol=1e-6, atol=0)):
+                raise ValueError(f"the {dim!r} coordinate of {name} (in s) is not evenly "
+                                 f"increasing, so it has no sample rate: got "
+                                 f"{describe(t.tolist())}")
+            where = f"the {dim!r} coordinate of {name} (in s)"
+            found = (len(t) - 1) / (t[-1] - t[0])
+            if abs(found - round(found)) <= 1e-9 * found:  # 8000 Hz, not 7999.999999999999
+                found = float(round(found))
+            break
+    if sample_rate is None:
+        return found
+    if found is not None and abs(float(sample_rate) - found) > 1e-6 * found:
+        raise ValueError(f"{rate_name}={sample_rate!r} contradicts {where}, which says "
+                         f"{found:g} Hz: pass {rate_name}={found:g}, or None to take it "
+                         f"from {name}")
+    return float(sample_rate)
 
 
 def atoms_by_dim_names(atoms, name: str):

@@ -451,3 +451,31 @@ def test_bandwidth_fit_of_one_point_of_a_combined_sweep_result():
             assert fit.used.values[:n].tolist() == own.used.values.tolist()
             assert not fit.used.values[n:].any()
             assert float(fit.slope) == pytest.approx(float(own.slope), rel=1e-12)
+
+
+def test_kernels_as_a_dataarray_are_read_by_dim_name_with_their_rate(gammatones):
+    # kernels (lag, kernel) were read by position, as 1600 kernels of 6 taps, unsaid; a
+    # rate other than the one of their lags in s gave centres off by its ratio, unsaid
+    import xarray as xr
+
+    K = np.stack([gammatone(f, "fir", numtaps=int(FS * 0.1), fs=FS)[0] for f in CENTRES])
+    lag = ("lag", np.arange(K.shape[1]) / FS, {"units": "s"})
+    da = xr.DataArray(K, dims=("kernel", "lag"), coords={"lag": lag})
+    for given, rate in ((da.T, None), (da.T, FS), (da.rename(lag="time").T, None)):
+        tuning = auditory_tuning(given, rate)
+        np.testing.assert_allclose(tuning.peak_frequency, CENTRES, rtol=1e-3)  # scipy's fc
+        np.testing.assert_array_equal(tuning.peak_frequency, gammatones.peak_frequency)
+        assert tuning.attrs["sample_rate"] == FS
+    with pytest.raises(ValueError, match=r"^sample_rate=8000\.0 contradicts the 'lag' "
+                                         r"coordinate of kernels \(in s\), which says 16000 "
+                                         r"Hz: pass sample_rate=16000, or None to take it "
+                                         r"from kernels$"):
+        auditory_tuning(da, 8000.0)
+    # lags in samples carry no rate: the one given is used, none given is refused
+    samples = xr.DataArray(K, dims=("kernel", "lag"), coords={"lag": np.arange(K.shape[1])})
+    np.testing.assert_array_equal(auditory_tuning(samples.T, FS).peak_frequency,
+                                  gammatones.peak_frequency)
+    with pytest.raises(ValueError, match=r"^sample_rate is required: kernels carry no rate"):
+        auditory_tuning(samples)
+    with pytest.raises(ValueError, match=r"^sample_rate is required: kernels carry no rate"):
+        auditory_tuning(K)

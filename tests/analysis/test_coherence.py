@@ -233,3 +233,20 @@ def test_a_dataarray_dictionary_and_codes_are_read_by_dim_name():
     Ad = xr.DataArray(A[:12], dims=("sample", "atom")).transpose("atom", "sample")
     np.testing.assert_array_equal(coactive_babel(Ad, Dd)["coactive_babel"],
                                   coactive_babel(A[:12], D)["coactive_babel"])
+
+
+def test_codes_over_time_are_read_by_dim_name():
+    # rates over time (atom, time) were refused ("expected ('sample', 'atom')")
+    import xarray as xr
+
+    rng = np.random.default_rng(3)
+    D = rng.standard_normal((6, 4))
+    Dn = D / np.linalg.norm(D, axis=1, keepdims=True)
+    G = np.abs(Dn @ Dn.T)
+    codes = np.array([[0.0, 1.0, 0.0, -2.0, 0.0, 0.0],
+                      [0.0, 0.0, 0.5, 0.0, 0.0, 0.0]])  # (time, atom)
+    ds = coactive_babel(xr.DataArray(codes.T, dims=("atom", "time")), D)
+    S = [1, 3]
+    assert ds.coactive_babel.values[0] == pytest.approx(
+        max(G[S, j].sum() for j in range(6) if j not in S), rel=1e-12)
+    assert ds.coactive_babel.values[1] == pytest.approx(np.delete(G[2], 2).max(), rel=1e-12)

@@ -291,3 +291,32 @@ def test_a_tuning_curve_dataarray_is_read_by_position_with_an_int_axis(func):
     # and the measures whose default axis is not -1 (plain-array defaults)
     np.testing.assert_array_equal(hoyer_sparseness(da), hoyer_sparseness(curve))
     np.testing.assert_array_equal(kurtosis(da), kurtosis(curve))
+
+
+def test_rates_over_time_are_read_by_dim_name():
+    # spiking runs give rates or counts over time: codes (atom, time) were refused, and
+    # treves_rolls / hoyer_sparseness ran over time instead of over the units, unsaid
+    import xarray as xr
+
+    rng = np.random.default_rng(1)
+    A = rng.poisson(0.4, size=(30, 7)).astype(float)  # counts (time, atom)
+    A[:, 3] = 0.0  # a silent unit
+    A[0] = 0.0  # a time bin no unit answers
+    da = xr.DataArray(A.T, dims=("atom", "time"))
+    active = A != 0
+    assert activity_ratio(da) == pytest.approx(active.sum() / A.size, rel=1e-15)
+    assert mean_active_count(da) == pytest.approx(active.sum() / 30, rel=1e-15)
+    assert np.flatnonzero(dead_units(da)).tolist() == [3]
+    # Treves-Rolls over the units of each time bin, (mean r)^2 / mean(r^2), by hand
+    with np.errstate(invalid="ignore"):
+        a = A.mean(axis=1) ** 2 / (A**2).mean(axis=1)
+    np.testing.assert_allclose(population_sparseness(da), a, rtol=1e-13)
+    np.testing.assert_allclose(treves_rolls(da), a, rtol=1e-13)
+    np.testing.assert_allclose(treves_rolls(da.T), a, rtol=1e-13)
+    np.testing.assert_allclose(kurtosis(da), stats.kurtosis(A, axis=0), rtol=1e-12)
+    np.testing.assert_allclose(kurtosis(da, axis="time"), stats.kurtosis(A, axis=0),
+                               rtol=1e-12)
+    assert code_class(da) == code_class(A)
+    ds = sparseness(da)
+    assert float(ds["activity_ratio"]) == pytest.approx(active.mean(), rel=1e-15)
+    np.testing.assert_array_equal(ds["dead"].values, ~active.any(axis=0))

@@ -63,6 +63,28 @@ def test_circular_variance_hand_computed():
                                                  o, axis=0), [0.0, 1.0], atol=1e-12)
 
 
+def test_circular_variance_reads_a_dataarray_by_dim_name():
+    # curves (orientation, atom) ran over the atoms with the default axis, unsaid (as
+    # many atoms as orientations), and axis="orientation" was refused
+    o = np.array([0, np.pi / 4, np.pi / 2, 3 * np.pi / 4])
+    curves = np.array([[1.0, 0, 0, 0], [1.0, 1, 1, 1], [1.0, 1, 0, 0], [0, 2.0, 0, 0]])
+    expected = [0.0, 1.0, 1 - np.sqrt(2) / 2, 0.0]  # by hand, as above
+    da = xr.DataArray(curves, dims=("atom", "orientation"))
+    for given in (da, da.T):
+        np.testing.assert_allclose(circular_variance(given, o), expected, atol=1e-12)
+        np.testing.assert_allclose(circular_variance(given, o, axis="orientation"),
+                                   expected, atol=1e-12)
+    # an int counts (atom, orientation)'s order, as for the plain array
+    np.testing.assert_array_equal(circular_variance(da.T, o, axis=0),
+                                  circular_variance(curves, o, axis=0))
+    with pytest.raises(TypeError, match=r"^axis='orientation' is a dim name, which only an "
+                                        r"xarray.DataArray has; curve is array of shape "):
+        circular_variance(curves, o, axis="orientation")
+    with pytest.raises(ValueError, match=r"^axis='angle' is not a dim of curve, whose dims "
+                                         r"are \('atom', 'orientation'\)$"):
+        circular_variance(da, o, axis="angle")
+
+
 @pytest.mark.parametrize(
     "curve, orientations, axis, match",
     [

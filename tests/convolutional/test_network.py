@@ -399,6 +399,43 @@ def test_a_sound_network_keeps_its_sample_rate(tmp_path):
     assert images.sample_rate is None and net.sample_rate == 16000.0
 
 
+def test_a_network_built_from_learned_sound_kernels_takes_their_rate():
+    """ConvolutionalNetwork(learned["kernels"]) had no rate although the kernels' lag
+    was in s: its lags and codes' times went back to samples, unsaid. The rate comes
+    from the lag coordinate (or attrs["sample_rate_hz"]); another one given is refused."""
+    import xarray as xr
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((3, 40))
+    learned = learn_kernels(X, 3, 5, lam=0.2, n_updates=1, crop_size=20, seed=3,
+                            progress=False, sample_rate=16000)
+    net = ConvolutionalNetwork(learned["kernels"], lam=0.2)
+    assert net.sample_rate == 16000.0
+    np.testing.assert_array_equal(net.to_dataset()["lag"].values, np.arange(5) / 16000)
+    assert ConvolutionalNetwork(learned["kernels"], sample_rate=16000).sample_rate == 16000.0
+    with pytest.raises(ValueError, match=r"^sample_rate=8000 contradicts the 'lag' coordinate "
+                                         r"of kernels \(in s\), which says 16000 Hz: pass "
+                                         r"sample_rate=16000, or None to take it from "
+                                         r"kernels$"):
+        ConvolutionalNetwork(learned["kernels"], sample_rate=8000)
+    kernels = unit_kernels(rng, (2, 7))
+    lag = ("lag", np.arange(7) / 44100, {"units": "s"})
+    # the rate the lags were made with, not (n - 1) / span's 44099.99999999999
+    assert ConvolutionalNetwork(xr.DataArray(kernels, dims=("kernel", "lag"),
+                                             coords={"lag": lag})).sample_rate == 44100.0
+    in_attrs = xr.DataArray(kernels, dims=("kernel", "lag"), attrs={"sample_rate_hz": 8000})
+    assert ConvolutionalNetwork(in_attrs).sample_rate == 8000.0
+    # lags in samples carry no rate
+    samples = xr.DataArray(kernels, dims=("kernel", "lag"), coords={"lag": np.arange(7)})
+    assert ConvolutionalNetwork(samples).sample_rate is None
+    assert ConvolutionalNetwork(samples, sample_rate=8000).sample_rate == 8000.0
+    uneven = ("lag", np.arange(7) ** 2 / 8000, {"units": "s"})
+    with pytest.raises(ValueError, match=r"^the 'lag' coordinate of kernels \(in s\) is not "
+                                         r"evenly increasing, so it has no sample rate"):
+        ConvolutionalNetwork(xr.DataArray(kernels, dims=("kernel", "lag"),
+                                          coords={"lag": uneven}))
+
+
 def test_a_sound_network_without_a_rate_says_so_and_old_files_load(tmp_path):
     """Files saved before networks had a rate (kernels on lag without coordinate, no
     sample_rate_hz) load with none; a network without one says its lags are samples."""

@@ -110,6 +110,29 @@ def test_dataset_labels_units_and_round_trip(run_1d, tmp_path):
     np.testing.assert_array_equal(back["spike_count"].values, ds["spike_count"].values)
 
 
+# the labels are under test: the short run's coarse rates are warned of, and beside the point
+@pytest.mark.filterwarnings("ignore:the largest drive:RuntimeWarning")
+def test_kernels_learned_with_a_rate_give_onsets_in_seconds():
+    """learn_kernels(sample_rate=...)'s kernels carry their rate (lag in s): run on them
+    without the rate given again, the codes' positions were in samples, unsaid; another
+    rate given is refused before Brian2 builds anything."""
+    import xarray as xr
+
+    phi, X, lam = _problem()
+    kernels = xr.DataArray(phi.kernels, dims=("kernel", "lag"),
+                           coords={"lag": ("lag", np.arange(8) / 8000, {"units": "s"})})
+    ds = spiking_convolutional_lca(X[:1], kernels, lam, stride=2, duration=0.02,
+                                   target="numpy", seed=0)
+    np.testing.assert_array_equal(ds["time"].values, phi.positions()[0] / 8000)
+    assert ds["time"].attrs["units"] == "s" and ds.attrs["sample_rate_hz"] == 8000.0
+    with pytest.raises(ValueError, match=r"^sample_rate=16000 contradicts the 'lag' "
+                                         r"coordinate of kernels \(in s\), which says 8000 "
+                                         r"Hz: pass sample_rate=8000, or None to take it "
+                                         r"from kernels$"):
+        spiking_convolutional_lca(X, kernels, lam, stride=2, target="numpy", duration=0.01,
+                                  sample_rate=16000)
+
+
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(lam=-1.0), ValueError, r"lam must be a non-negative finite number, got -1\.0"),
     (dict(dt=0.01), ValueError, r"dt=0\.01 s must be shorter than tau_syn"),

@@ -726,3 +726,22 @@ def test_a_dataarray_of_images_is_read_by_dim_name():
     with pytest.raises(ValueError, match=r"^images is a DataArray with dims \('image', 'x', "
                                          r"'row'\): expected \('image', 'y', 'x'\) in any order"):
         sample_patches(xr.DataArray(images, dims=("image", "x", "row")), size=8, n=20)
+
+
+def test_a_dataarray_of_images_may_call_its_pictures_sample():
+    # (sample, x, y), as v1model.convolutional names a stack of images, was refused
+    # ("expected ('image', 'y', 'x')") while (image, x, y) was read
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    images = rng.standard_normal((3, 40, 48))
+    da = xr.DataArray(images, dims=("sample", "y", "x"))
+    ref = sample_patches(images, size=8, n=20, seed=0)
+    for view in (da.transpose("sample", "x", "y"), da.transpose("y", "x", "sample")):
+        np.testing.assert_array_equal(sample_patches(view, size=8, n=20, seed=0), ref)
+        np.testing.assert_allclose(whiten(view), whiten(images), rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(load_images(view), images)
+    with pytest.raises(ValueError, match=r"^images is a DataArray with dims \('sample', 'x', "
+                                         r"'row'\): expected \('sample', 'y', 'x'\) in any "
+                                         r"order"):
+        sample_patches(xr.DataArray(images, dims=("sample", "x", "row")), size=8, n=20)

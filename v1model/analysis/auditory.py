@@ -43,8 +43,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..validation import (check_array, check_bool, check_choice, check_int, check_nonnegative,
-                          check_positive)
+from ..validation import (by_dim_names, check_array, check_bool, check_choice, check_int,
+                          check_nonnegative, check_positive, sample_rate_by_labels)
 
 __all__ = ["auditory_tuning", "bandwidth_fit", "erb_bandwidth", "BANDWIDTH_LEVELS_DB"]
 
@@ -74,7 +74,8 @@ def erb_bandwidth(frequency):
     return 24.7 * (f * (4.37 / 1000.0) + 1.0)  # f * 4.37 would overflow near the float maximum
 
 
-def auditory_tuning(kernels, sample_rate: float, n_fft: int | None = None) -> xr.Dataset:
+def auditory_tuning(kernels, sample_rate: float | None = None,
+                    n_fft: int | None = None) -> xr.Dataset:
     """Centre frequency, bandwidths, Q10 and temporal envelope of each kernel.
 
     Parameters
@@ -83,9 +84,14 @@ def auditory_tuning(kernels, sample_rate: float, n_fft: int | None = None) -> xr
         Time-domain kernels, one per row (e.g. a learned dictionary), finite,
         none all zero; ``n_taps >= 4``. NaN in the last taps of every kernel
         alike (a combined sweep result's padding of a shorter time axis) is
-        cut off: ``n_taps`` counts the taps before it.
-    sample_rate : float
-        Hz, > 0.
+        cut off: ``n_taps`` counts the taps before it. An
+        ``xarray.DataArray`` is read by dim name: ``(kernel, lag)`` (as
+        :func:`~v1model.convolutional.learn_kernels` gives them) or
+        ``(kernel, time)`` (the studies' kernels), in any order.
+    sample_rate : float, optional
+        Hz, > 0. Default: the rate a DataArray ``kernels`` carries
+        (``attrs["sample_rate_hz"]``, or its ``lag`` / ``time`` coordinate
+        in s); a rate given must agree with it. Lags in samples carry none.
     n_fft : int, optional
         FFT length (zero padding), >= ``n_taps``; default the larger of
         4096 and ``16 * n_taps`` rounded up to a power of two.
@@ -108,7 +114,9 @@ def auditory_tuning(kernels, sample_rate: float, n_fft: int | None = None) -> xr
     ValueError
         For kernels that are not 1-D or 2-D, non-finite (but for that
         trailing padding), shorter than 4 taps or all zero (a row of zeros
-        has no spectrum), a non-positive ``sample_rate``, or ``n_fft < n_taps``.
+        has no spectrum), a non-positive ``sample_rate``, none given for
+        kernels that carry none, one that contradicts the rate they carry, or
+        ``n_fft < n_taps``.
 
     Examples
     --------
@@ -123,6 +131,10 @@ def auditory_tuning(kernels, sample_rate: float, n_fft: int | None = None) -> xr
     """
     from scipy.signal import hilbert
 
+    # by dim name: read by position, kernels (lag, kernel) were taken as that many kernels
+    # of n_kernels taps each, unsaid
+    time = "time" if "time" in getattr(kernels, "dims", ()) else "lag"
+    kernels = by_dim_names(kernels, ("kernel", time), "kernels")
     K = check_array(kernels, "kernels", ndim=(1, 2), finite=False)
     if K.ndim == 1:
         K = K[None]
@@ -134,7 +146,15 @@ def auditory_tuning(kernels, sample_rate: float, n_fft: int | None = None) -> xr
     if zero.size:
         raise ValueError(f"kernels has {zero.size} all-zero kernel(s) (rows), e.g. row "
                          f"{int(zero[0])}: a kernel of zeros has no frequency tuning")
-    sample_rate = check_positive(sample_rate, "sample_rate")
+    if sample_rate is not None:
+        sample_rate = check_positive(sample_rate, "sample_rate")
+    if isinstance(kernels, xr.DataArray) and kernels.dims[-1] in ("lag", "time"):
+        # the taps kept (a sweep's padding cut off): their lags in s give the rate
+        kernels = kernels.isel({kernels.dims[-1]: slice(0, taps)})
+    sample_rate = sample_rate_by_labels(kernels, sample_rate, "kernels")
+    if sample_rate is None:
+        raise ValueError("sample_rate is required: kernels carry no rate (a DataArray's "
+                         "attrs['sample_rate_hz'] or a 'lag' / 'time' coordinate in s)")
     if n_fft is None:
         n_fft = max(MIN_FFT, 1 << int(np.ceil(np.log2(16 * taps))))
     n_fft = check_int(n_fft, "n_fft", minimum=taps)

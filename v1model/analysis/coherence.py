@@ -25,7 +25,7 @@ import numpy as np
 import xarray as xr
 
 from ..progress import check_progress, progress_bar
-from ..validation import CODE_DIMS, check_array, check_dictionary, check_int, check_nonnegative
+from ..validation import check_array, check_dictionary, check_int, check_nonnegative, code_dims
 
 __all__ = ["mutual_coherence", "babel", "coactive_babel", "gram_abs"]
 
@@ -229,7 +229,7 @@ def _code_rows(codes, name):
     (a memmap stays one) nor a temporary of its size."""
     if not (isinstance(codes, np.ndarray) and codes.ndim == 2 and codes.size
             and codes.dtype.kind in "fiu"):
-        return check_array(codes, name, ndim=2, dims=CODE_DIMS)
+        return check_array(codes, name, ndim=2, dims=code_dims(codes))
     if not (np.isfinite(codes.min()) and np.isfinite(codes.max())):  # NaN or inf if any is
         check_array(codes, name, ndim=2)  # raises, with the count of non-finite values
     return codes

@@ -1,8 +1,10 @@
 """How sparse is a code? Activity ratios, local/sparse/dense classes and the
 classic sparseness indices.
 
-Codes are ``(n_samples, n_units)`` (one row per stimulus). A unit is
-*active* on a stimulus when ``|a| > tol``.
+Codes are ``(n_samples, n_units)`` (one row per stimulus). An
+``xarray.DataArray`` is read by dim name, ``(sample, atom)`` or, for rates or
+counts over time, ``(time, atom)``, in any order. A unit is *active* on a
+stimulus when ``|a| > tol``.
 
 - activity ratio: mean fraction of units active per stimulus;
 - mean active count: mean number of active units per stimulus;
@@ -39,8 +41,8 @@ import warnings
 import numpy as np
 import xarray as xr
 
-from ..validation import CODE_DIMS, axis_by_dim_name, check_array, check_axis, check_choice, \
-    check_nonnegative, check_positive, check_probability
+from ..validation import axis_by_dim_name, check_array, check_axis, check_choice, \
+    check_nonnegative, check_positive, check_probability, code_dims
 from ..scaling import pow2_scale
 
 __all__ = [
@@ -65,14 +67,16 @@ _RECTIFY = ("abs", "positive", "none")
 
 
 def _codes(codes, name="codes"):
-    return check_array(codes, name, ndim=2, dims=CODE_DIMS)
+    # a DataArray by dim name: (sample, atom), or (time, atom) for rates over time
+    return check_array(codes, name, ndim=2, dims=code_dims(codes))
 
 
 def _responses(values, name, axis):
     """A float array of at least one dimension (the statistics run along an axis) and
-    ``axis`` checked: a dim name of a DataArray, or an int counting :data:`CODE_DIMS`'
-    order for a DataArray naming them (:func:`~v1model.validation.axis_by_dim_name`)."""
-    values, axis = axis_by_dim_name(values, axis, name, dims=CODE_DIMS)
+    ``axis`` checked: a dim name of a DataArray, or an int counting the order of
+    :func:`~v1model.validation.code_dims` (``(sample, atom)``, or ``(time, atom)``)
+    for a DataArray naming them (:func:`~v1model.validation.axis_by_dim_name`)."""
+    values, axis = axis_by_dim_name(values, axis, name, dims=code_dims(values))
     arr = check_array(values, name, ndim=None)
     if arr.ndim == 0:
         raise ValueError(f"{name} must be an array with at least 1 dimension (the index runs "
@@ -206,7 +210,9 @@ def treves_rolls(responses, axis: int | str = -1, rectify: str = "abs"):
         For an ``xarray.DataArray``, a dim name may be given instead
         (e.g. ``"sample"``); an int counts the dims ``(sample, atom)`` in that
         order for a DataArray with those dims in any order (the default
-        means the same dim as for the plain array), else its axes.
+        means the same dim as for the plain array), else its axes; ``time``
+        stands for ``sample`` in a DataArray without one (rates over time,
+        ``(time, atom)`` in any order).
     rectify : {"abs", "positive", "none"}, default "abs"
         How signed responses become rates (``"none"`` rejects negative ones).
 

@@ -21,8 +21,9 @@ import numpy as np
 import xarray as xr
 
 from ..progress import check_progress, progress_bar
-from ..validation import (check_array, check_axis, check_bool, check_choice, check_fits_in_memory,
-                          check_int, check_nonnegative, check_positive, check_probability, describe)
+from ..validation import (axis_by_dim_name, check_array, check_axis, check_bool, check_choice,
+                          check_fits_in_memory, check_int, check_nonnegative, check_positive,
+                          check_probability, describe)
 from ._common import (RESPONSE_UNITS, STIMULUS_UNITS, call_encoder, check_encoder, check_real,
                       check_response_units, image_shape, response_units_of)
 
@@ -209,8 +210,12 @@ def circular_variance(curve, orientations, axis=-1):
         Non-negative responses, orientations along ``axis``.
     orientations : array_like, shape (n_orientations,)
         Radians.
-    axis : int, default -1
-        The orientation axis of ``curve``.
+    axis : int or str, default -1
+        The orientation axis of ``curve``. For an ``xarray.DataArray``, a dim
+        name may be given instead (e.g. ``"orientation"``); an int counts the
+        dims ``(atom, orientation)`` (those of :func:`tuning_curves`'
+        ``orientation_tuning``) in that order for a DataArray with those dims
+        in any order (the default means the orientation dim), else its axes.
 
     Returns
     -------
@@ -219,19 +224,25 @@ def circular_variance(curve, orientations, axis=-1):
 
     Raises
     ------
+    TypeError
+        For an ``axis`` that is neither an int nor a str, or a str one for a
+        ``curve`` that is not a DataArray.
     ValueError
-        For a scalar or negative ``curve``, an invalid ``axis``, a number
+        For a scalar or negative ``curve``, an invalid ``axis`` (out of range,
+        or not a dim of the DataArray), a number
         of ``orientations`` other than ``curve``'s length along ``axis``, or
         ``orientations`` that do not sample [0, pi) evenly (modulo pi).
     """
+    # by dim name: read by position, curves (orientation, atom) ran over the atoms, unsaid
+    curve, index = axis_by_dim_name(curve, axis, "curve", dims=("atom", "orientation"))
     curve = check_array(curve, "curve", ndim=None)
     if curve.ndim == 0:
         raise ValueError(f"curve must have an orientation axis, got a scalar {curve!r}")
-    axis = check_axis(axis, curve.ndim)
+    index = check_axis(index, curve.ndim)
     orientations = check_array(orientations, "orientations", ndim=1)
-    if len(orientations) != curve.shape[axis]:
+    if len(orientations) != curve.shape[index]:
         raise ValueError(f"orientations has {len(orientations)} values but curve has "
-                         f"{curve.shape[axis]} along axis {axis} (shape {curve.shape})")
+                         f"{curve.shape[index]} along axis {axis!r} (shape {curve.shape})")
     if curve.min() < 0:
         raise ValueError(f"curve must be non-negative (rectified responses), got a minimum of "
                          f"{curve.min():.6g}")
@@ -239,7 +250,7 @@ def circular_variance(curve, orientations, axis=-1):
         raise ValueError(f"orientations must sample [0, pi) evenly (n values pi / n apart "
                          f"modulo pi, e.g. np.linspace(0, np.pi, n, endpoint=False)), got "
                          f"{describe(np.round(orientations, 4).tolist())}")
-    return _circular_variance(curve, orientations, axis)
+    return _circular_variance(curve, orientations, index)
 
 
 def _samples_orientations_evenly(orientations):

@@ -18,7 +18,7 @@ import xarray as xr
 
 from ..io import SavedAsDataset, attach_history, continue_history, detach_history
 from ..validation import (CheckedAttribute, array_shape, check_array, check_choice, check_int,
-                          check_nonnegative, check_positive)
+                          check_nonnegative, check_positive, sample_rate_by_labels)
 from .operator import (BOUNDARIES, _check_axes, check_sample_rate, kernel_dims,
                        kernels_by_dim_name, lag_coordinate, time_attrs)
 
@@ -66,12 +66,16 @@ class ConvolutionalNetwork(SavedAsDataset):
         :meth:`learn`) and the spiking backend's onsets ``time`` are in
         seconds and ``attrs["sample_rate_hz"]`` records it; without it, they
         are in samples. :meth:`learn` given a ``sample_rate`` adopts it.
+        Default: the rate sound ``kernels`` given as an ``xarray.DataArray``
+        carry (``attrs["sample_rate_hz"]``, or their ``lag`` coordinate in s,
+        as :func:`~v1model.convolutional.learn_kernels` gives it), else None.
 
     Raises
     ------
     ValueError
         Without ``kernels`` and ``n_kernels``, for invalid kernels or a
-        parameter out of range, or a ``sample_rate`` for images or volumes.
+        parameter out of range, a ``sample_rate`` for images or volumes, or
+        one that contradicts the rate the kernels carry.
 
     Notes
     -----
@@ -107,6 +111,7 @@ class ConvolutionalNetwork(SavedAsDataset):
         self.threshold = threshold
         self.tau = tau
         self.boundary = check_choice(boundary, "boundary", BOUNDARIES)
+        given_kernels = kernels
         if kernels is not None:
             # a copy: the caller's array may change later, unchecked
             kernels = check_array(kernels_by_dim_name(kernels), "kernels", ndim=(2, 3, 4),
@@ -145,7 +150,13 @@ class ConvolutionalNetwork(SavedAsDataset):
                                  f"{self.kernel_shape}: samples between copies would never "
                                  "be coded")
         # after kernel_shape, which says sound or image; the error names the value given
-        self.sample_rate = check_sample_rate(sample_rate, len(self.kernel_shape))
+        rate = check_sample_rate(sample_rate, len(self.kernel_shape))
+        if len(self.kernel_shape) == 1:
+            # sound kernels learned with a rate carry it (their lag in s): a network built
+            # from them without one gave its codes' times in samples, unsaid
+            rate = sample_rate_by_labels(given_kernels, None if rate is None else sample_rate,
+                                         "kernels")
+        self.sample_rate = rate
         self.history_ = None
 
     def params(self) -> dict:
