@@ -250,3 +250,42 @@ def test_codes_over_time_are_read_by_dim_name():
     assert ds.coactive_babel.values[0] == pytest.approx(
         max(G[S, j].sum() for j in range(6) if j not in S), rel=1e-12)
     assert ds.coactive_babel.values[1] == pytest.approx(np.delete(G[2], 2).max(), rel=1e-12)
+
+
+def test_coactive_babel_of_sparse_codes_does_work_in_their_supports_only(monkeypatch):
+    # codes of a TopK or MP autoencoder (k of 4,096 latents) took 5 ms each: the 0/1
+    # support mask (rows x atoms) was multiplied densely with the Gram matrix (n k^2
+    # flops) and a Python loop gathered each sample's submatrix (0.15 ms a sample)
+    import v1model.analysis.coherence as coherence
+
+    products, gathers = [], []
+
+    class Spy(np.ndarray):
+        def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+            if ufunc is np.matmul:
+                products.append([np.shape(x) for x in inputs])
+            plain = [x.view(np.ndarray) if isinstance(x, Spy) else x for x in inputs]
+            return getattr(ufunc, method)(*plain, **kwargs)
+
+        def __getitem__(self, key):
+            gathers.append(key)
+            return np.asarray(self.view(np.ndarray)[key])
+
+    gram_abs = coherence.gram_abs
+    monkeypatch.setattr(coherence, "gram_abs", lambda D: gram_abs(D).view(Spy))
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((256, 32))
+    codes = np.zeros((500, 256))
+    support = np.argsort(rng.random((500, 256)), axis=1)[:, :4]
+    np.put_along_axis(codes, support, rng.uniform(1, 2, (500, 4)), axis=1)
+    codes[0], codes[1] = 0.0, np.eye(256)[3]  # sizes 0 and 1 (no pair, coherence 0)
+    codes[2, :40] = 1.0  # one wider support
+    ds = coactive_babel(codes, D)
+    assert products == [] and len(gathers) <= 4  # no dense mask product, no loop per code
+    G = gram_abs(D)
+    for n in range(20):
+        S = np.flatnonzero(codes[n])
+        outside = np.delete(np.arange(256), S)
+        expected = G[np.ix_(S, outside)].sum(axis=0).max() if S.size else 0.0
+        assert ds.coactive_babel.values[n] == pytest.approx(expected, rel=1e-12)
+        assert ds.coactive_coherence.values[n] == (G[np.ix_(S, S)].max() if S.size > 1 else 0)
