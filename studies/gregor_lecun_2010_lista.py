@@ -55,7 +55,7 @@ PATH_PARAMETERS = {"images": ("skimage",)}
 #: (:meth:`v1model.sweep.SweepSpec.study_defaults`)
 QUICK_DEFAULTS = {
     "patch_size": (8, 10),
-    "n_atoms": (128, 400),
+    "n_atoms": (128, 400),  # at the default patch sizes: see DEFAULTS_FOLLOW
     "n_updates": (300, 2000),
     "n_train": (5000, 20000),
     "n_test": (500, 2000),
@@ -63,6 +63,12 @@ QUICK_DEFAULTS = {
     "n_steps": (1000, 5000),
     "n_iter_max": (100, 300),
 }
+#: atoms per pixel of a patch, (quick, full): the default n_atoms is this times
+#: patch_size**2 (128 and 400 at the default patches), so that it follows a given or
+#: swept patch size (a fixed (128, 400) gave 10x10 quick patches 1.28x, not 2x)
+OVERCOMPLETENESS = (2, 4)
+#: parameters whose default None ``run`` computes from others (see OVERCOMPLETENESS)
+DEFAULTS_FOLLOW = {"n_atoms": ("patch_size",)}
 
 
 @checks_parameters
@@ -103,6 +109,8 @@ def run(
         ``images`` as in :func:`stimuli.images.is_prewhitened`, which takes an
         array for unwhitened: pass True for an array of Olshausen's images).
     patch_size, n_atoms : int, optional
+        ``n_atoms`` defaults to 2 (quick) or 4 times ``patch_size**2`` for any
+        ``patch_size`` (:data:`OVERCOMPLETENESS`).
     lam : float
         L1 penalty of the LASSO (units of the whitened pixels), also used to
         learn the dictionary.
@@ -141,7 +149,7 @@ def run(
     """
     from stimuli import sample_patches
     from studies._checks import check_images, image_source_attr
-    from studies._defaults import quick_default
+    from studies._defaults import following_default, quick_default
     from v1model.amortized import lista_error_by_depth, optimal_codes, solver_error_by_iteration
     from v1model.amortized.compare import check_depths
     from v1model.io import seed_attr
@@ -152,7 +160,9 @@ def run(
     quick = check_bool(quick, "quick")  # "no" would be truthy
     p = check_int(quick_default(patch_size, quick, *QUICK_DEFAULTS["patch_size"]),
                   "patch_size", minimum=2)
-    k = check_int(quick_default(n_atoms, quick, *QUICK_DEFAULTS["n_atoms"]), "n_atoms", minimum=1)
+    k = check_int(following_default(n_atoms, quick, QUICK_DEFAULTS["n_atoms"], patch_size,
+                                    lambda: OVERCOMPLETENESS[0 if quick else 1] * p * p),
+                  "n_atoms", minimum=1)
     lam = check_positive(lam, "lam")
     n_updates = check_int(quick_default(n_updates, quick, *QUICK_DEFAULTS["n_updates"]),
                           "n_updates", minimum=1)

@@ -185,9 +185,14 @@ PATH_PARAMETERS = {"images": ("skimage",)}
 #: (:meth:`v1model.sweep.SweepSpec.study_defaults`)
 QUICK_DEFAULTS = {
     "patch_size": (8, 16),
-    "n_atoms": (64, 256),
+    "n_atoms": (64, 256),  # at the default patch sizes: see DEFAULTS_FOLLOW
     "n_patches": (30000, 100000),
 }
+#: parameters whose default None ``run`` computes from others: n_atoms is patch_size**2
+#: (a complete basis) at any patch size (a fixed 64 gave a quick sweep over patch_size =
+#: 8, 12, 16 bases of 0.44x and 0.25x); a sweep that gives patch_size records no default
+#: for it (:meth:`v1model.sweep.SweepSpec.study_defaults`)
+DEFAULTS_FOLLOW = {"n_atoms": ("patch_size",)}
 
 HELDOUT_TOL = {"l1": 1e-4, "cauchy": 1e-6}
 """Default tolerance of the held-out codes, by prior: the solvers' own defaults
@@ -243,7 +248,8 @@ def run(
         Olshausen's whitened files (sparsenet raw folder, ``IMAGES`` key),
         False otherwise.
     patch_size, n_atoms, lam, n_updates, lr, n_patches : int or float, optional
-        Override the defaults above. ``lam=0`` (dense least-squares codes)
+        Override the defaults above. ``n_atoms`` defaults to ``patch_size**2``
+        (a complete basis) for any ``patch_size``. ``lam=0`` (dense least-squares codes)
         is allowed but learns nothing sparse, much slower (the L1 prior about
         25x, the Cauchy prior 20-35x: minutes for a short quick run),
         with a warning.
@@ -278,7 +284,7 @@ def run(
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
     from studies._checks import check_images, image_source_attr
-    from studies._defaults import quick_default
+    from studies._defaults import following_default, quick_default
     from v1model import SparseCodingNetwork
     from v1model.io import seed_attr
     from v1model.learning.olshausen_field import SPARSENET_CAUCHY_LAM
@@ -286,9 +292,12 @@ def run(
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
     check_images(images, prewhitened)
+    patch_given = patch_size
     patch_size = check_int(quick_default(patch_size, quick, *QUICK_DEFAULTS["patch_size"]),
                            "patch_size", minimum=2)
-    n_atoms = check_int(quick_default(n_atoms, quick, *QUICK_DEFAULTS["n_atoms"]),
+    # a complete basis at any patch size, as the defaults (8x8: 64, 16x16: 256)
+    n_atoms = check_int(following_default(n_atoms, quick, QUICK_DEFAULTS["n_atoms"],
+                                          patch_given, lambda: patch_size**2),
                         "n_atoms", minimum=1)
     cauchy_full = prior == "cauchy" and not quick  # sparsenet's cleaner, annealed schedule
     n_updates = check_int(quick_default(n_updates, quick, 1500, CAUCHY_FULL_UPDATES

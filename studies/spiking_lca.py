@@ -55,12 +55,15 @@ PATH_PARAMETERS = {"images": ("skimage",)}
 #: (:meth:`v1model.sweep.SweepSpec.study_defaults`)
 QUICK_DEFAULTS = {
     "patch_size": (8, 16),
-    "n_atoms": (64, 256),
+    "n_atoms": (64, 256),  # at the default patch sizes: see DEFAULTS_FOLLOW
     "n_patches": (20, 100),
     "duration": (0.5, 2.0),
     "target": ("numpy", "cython"),
     "dictionary_updates": (100, 300),
 }
+#: parameters whose default None ``run`` computes from others: n_atoms is patch_size**2
+#: (a complete dictionary) at any patch size, as olshausen-field-1996's
+DEFAULTS_FOLLOW = {"n_atoms": ("patch_size",)}
 
 
 @checks_parameters
@@ -99,7 +102,8 @@ def run(
     prewhitened : bool, optional
         Whether ``images`` are already whitened (default: guessed from the source).
     patch_size, n_atoms, n_patches, dictionary_updates, duration : optional
-        Override the defaults above.
+        Override the defaults above. ``n_atoms`` defaults to ``patch_size**2``
+        (a complete dictionary) for any ``patch_size``.
     target : {"numpy", "cython", "cpp_standalone"}, optional
         Brian2 code-generation target; default (None or ``"none"``) the one
         above.
@@ -125,7 +129,7 @@ def run(
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
     from studies._checks import check_images, image_source_attr
-    from studies._defaults import quick_default
+    from studies._defaults import following_default, quick_default
     from v1model import SparseCodingNetwork
     from v1model.analysis._common import pearson_r
     from v1model.inference import fista, lca
@@ -137,9 +141,12 @@ def run(
     quick = check_bool(quick, "quick")  # "no" would be truthy
     check_images(images, prewhitened)
     # check_patch_size's own check; the size against the images' comes once they are loaded
+    patch_given = patch_size
     patch_size = check_int(quick_default(patch_size, quick, *QUICK_DEFAULTS["patch_size"]),
                            "patch_size", minimum=1)
-    n_atoms = check_int(quick_default(n_atoms, quick, *QUICK_DEFAULTS["n_atoms"]),
+    # a complete dictionary at any patch size, as the defaults (8x8: 64, 16x16: 256)
+    n_atoms = check_int(following_default(n_atoms, quick, QUICK_DEFAULTS["n_atoms"],
+                                          patch_given, lambda: patch_size**2),
                         "n_atoms", minimum=1)
     n_patches = check_int(quick_default(n_patches, quick, *QUICK_DEFAULTS["n_patches"]),
                           "n_patches", minimum=1)

@@ -159,6 +159,38 @@ def test_noise_is_seeded_and_leaves_global_numpy_state_alone(problem):
     assert a.attrs["brian2_seed"] == b.attrs["brian2_seed"] >= 0
 
 
+def test_noisy_runs_in_threads_get_the_spikes_of_their_own_seed(problem):
+    """A dask worker runs as many points at once as it has threads (two in the
+    README's SLURM example): Brian2's seed and NumPy's global state it draws from
+    are one per process, and each of two noisy runs started together drew with the
+    other's seed (codes 0.07 off their own run's, alone). Same seed, same spikes,
+    whatever else runs."""
+    import threading
+
+    X, D = problem
+
+    def one(seed):
+        return spiking_lca(X, D, LAM, duration=0.1, target="numpy", seed=seed, noise=0.2,
+                           record_spikes=True, progress=False)
+
+    alone = [one(seed) for seed in (3, 4)]
+    together = [None, None]
+    start = threading.Barrier(2)
+
+    def run(i):
+        start.wait()
+        together[i] = one(3 + i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for a, b in zip(alone, together):
+        np.testing.assert_array_equal(b["spike_time"], a["spike_time"])
+        np.testing.assert_array_equal(b["code"], a["code"])
+
+
 def _numpy_mirror(X, D, lam, v0, n_steps, dt, tau_m, tau_syn):
     """The spiking LCA written independently in NumPy: Euler step, threshold,
     synaptic jumps, subtractive reset — Brian2's order within a step."""

@@ -179,6 +179,11 @@ def test_dumps_toml_is_read_back_exactly():
     ({"executor": {"kind": "slurm", "memory": "4GB", "jobs": 1}}, "executor.cores", "required"),
     ({"executor": {"kind": "slurm", "cores": 2, "memory": "4GB"}}, "executor.adapt",
      "exactly one of"),
+    # 3 workers of 8 // 3 = 2 threads: 6 points at a time on the 8 CPUs the job asked for
+    ({"executor": {"kind": "slurm", "cores": 8, "processes": 3, "memory": "4GB", "jobs": 1}},
+     "executor.processes", r"\(3\) does not divide cores \(8\): each worker process runs "
+     r"cores // processes = 2 point\(s\) at a time, 6 in all, and 2 of the job's 8 CPUs "
+     r"would stay idle"),
     ({"executor": {"kind": "slurm", "cores": 2, "memory": "4GB", "jobs": 1,
                    "scheduler_options": {"dashbord_address": ":8787"}}},
      "executor.scheduler_options.dashbord_address",

@@ -162,3 +162,64 @@ def test_a_quick_defaults_of_another_shape_is_refused(tmp_path):
     with pytest.raises(SpecError, match=r"^study: .*QUICK_DEFAULTS must be a dict of "
                                         r"parameter name to \(quick default, full default\)"):
         StudyRef(f"{path}:run").defaults(quick=True)
+
+
+
+@pytest.mark.parametrize("quick", [True, False])
+@pytest.mark.parametrize("name, per_pixel", [("olshausen-field-1996", (1, 1)),
+                                             ("spiking-lca", (1, 1)),
+                                             ("gregor-lecun-2010-lista", (2, 4))])
+def test_the_default_number_of_atoms_follows_the_swept_patch_size(name, per_pixel, quick,
+                                                                   monkeypatch):
+    """n_atoms defaulted to a number fixed per variant whatever the patch (64 or 256;
+    LISTA's 128 or 400): a sweep over patch_size = 8, 12, 16 learned 64 atoms at each
+    size in its quick variant, undercomplete dictionaries of 0.44x and 0.25x where the
+    studies' are complete (LISTA's 2x became 0.89x at 12x12), and its sweep.json
+    recorded that default as though it did not depend on the patch. The default is
+    the variant's atoms per pixel times patch_size**2 at every size (the same numbers
+    as before at the default patches)."""
+    import v1model
+    import v1model.learning.olshausen_field as of
+    from studies import get_study
+    from v1model.sweep import parse_spec
+    from v1model.sweep.spec import changed_defaults
+
+    built = []
+
+    class Stop(Exception):
+        pass
+
+    def network(*args, n_atoms, patch_shape, **kwargs):  # stops before any image loads
+        built.append((n_atoms, patch_shape[0] * patch_shape[1]))
+        raise Stop
+
+    def learn(X, n_atoms, **kwargs):  # LISTA's first step with its number of atoms
+        built.append((n_atoms, X.shape[1]))
+        raise Stop
+
+    monkeypatch.setattr(v1model, "SparseCodingNetwork", network)
+    monkeypatch.setattr(of, "learn_dictionary", learn)
+    run = get_study(name).run
+    for params in ({}, {"patch_size": 12}, {"patch_size": 12, "n_atoms": 100}):
+        with pytest.raises(Stop):
+            run(quick=quick, progress=False, **params)
+    side = get_study(name).QUICK_DEFAULTS["patch_size"][0 if quick else 1]
+    ratio = per_pixel[0 if quick else 1]
+    assert built == [(ratio * side**2, side**2), (ratio * 144, 144), (100, 144)]
+    # a sweep that leaves the patch size alone records the default the points get; one
+    # over the patch size no single default (the points' own n_atoms tell it), so that
+    # a folder begun with the fixed 64 is not resumed with 144 atoms at 12x12 unsaid
+    spec = parse_spec({"study": name, "quick": quick, "sweep": {"lam": [0.1, 0.2]}})
+    assert spec.study_defaults()["n_atoms"] == str(ratio * side**2)
+    spec = parse_spec({"study": name, "quick": quick, "sweep": {"patch_size": [8, 12, 16]}})
+    assert spec.study_defaults()["n_atoms"] == "None"
+    assert changed_defaults({"n_atoms": str(ratio * 8**2)}, spec) == {
+        "n_atoms": (str(ratio * 8**2), "None")}
+
+
+def test_a_defaults_follow_of_another_shape_is_refused(tmp_path):
+    path = tmp_path / "bad_follow.py"
+    path.write_text(VARIANT_STUDY + '\nDEFAULTS_FOLLOW = {"n_updates": "x"}\n')
+    with pytest.raises(SpecError, match=r"^study: .*DEFAULTS_FOLLOW must be a dict of "
+                                        r"parameter name to a tuple"):
+        StudyRef(f"{path}:run").defaults_follow()

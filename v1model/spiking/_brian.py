@@ -19,12 +19,18 @@ Global Brian2 state is touched in three places only:
   *global* RandomState, so that state is saved before and restored after the
   run (:func:`brian2_seed`): user code that relies on ``np.random`` is not
   disturbed.
+
+The first and the last are held by one lock per process (:data:`GLOBAL_STATE_LOCK`)
+from the switch or the seed to the end of the run: the threads of a dask worker (a
+sweep's points, two per worker in the README's SLURM example) each ran their point
+with the others' seed, so that a noisy point's spikes depended on what else ran.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 from contextlib import contextmanager
 
 import numpy as np
@@ -32,6 +38,11 @@ import numpy as np
 from .._frames import user_stacklevel
 
 TARGETS = ("cython", "numpy", "cpp_standalone")
+
+#: held while a run uses Brian2's global device or random state (re-entrant: a noisy
+#: standalone run takes it twice), so that runs in other threads wait for it
+GLOBAL_STATE_LOCK = threading.RLock()
+
 #: peak bytes per synapse while Brian2 builds a Synapses object (indices, weights and
 #: Brian2's own bookkeeping; measured on a 100 x 256 batch, ~0.45 GB for 6.5 M synapses)
 SYNAPSE_BYTES = 65
@@ -138,17 +149,18 @@ def simulation_device(target):
     if target != "cpp_standalone":
         yield
         return
-    build_dir = tempfile.mkdtemp(prefix="v1model_brian2_standalone_")
-    brian2.set_device("cpp_standalone", directory=build_dir, build_on_run=True,
-                      with_output=False)
-    try:
-        yield
-    finally:
-        brian2.get_device().reinit()
-        from brian2.devices.device import reset_device
+    with GLOBAL_STATE_LOCK:  # the device is global: one standalone run at a time
+        build_dir = tempfile.mkdtemp(prefix="v1model_brian2_standalone_")
+        brian2.set_device("cpp_standalone", directory=build_dir, build_on_run=True,
+                          with_output=False)
+        try:
+            yield
+        finally:
+            brian2.get_device().reinit()
+            from brian2.devices.device import reset_device
 
-        reset_device()
-        shutil.rmtree(build_dir, ignore_errors=True)
+            reset_device()
+            shutil.rmtree(build_dir, ignore_errors=True)
 
 
 @contextmanager
@@ -164,12 +176,14 @@ def brian2_seed(rng, needed=True):
         return
     brian2 = import_brian2()
     value = int(rng.integers(0, 2**31 - 1))
-    saved = np.random.get_state()
-    brian2.seed(value)
-    try:
-        yield value
-    finally:
-        np.random.set_state(saved)
+    # the seed is global: another thread's seed or draws in between changed this run's
+    with GLOBAL_STATE_LOCK:
+        saved = np.random.get_state()
+        brian2.seed(value)
+        try:
+            yield value
+        finally:
+            np.random.set_state(saved)
 
 
 def seconds(value):

@@ -274,5 +274,15 @@ def check_executor_config(config, field: str = "executor") -> dict:
         if out.get("processes", 1) > out["cores"]:
             raise SpecError(f"{field}.processes", f"({out['processes']}) cannot exceed cores "
                                                   f"({out['cores']})")
+        cores, processes = out["cores"], out.get("processes", 1)
+        if cores % processes:
+            # dask-jobqueue gives each worker cores // processes threads, one point each:
+            # the job was charged for CPUs no point ran on, without a word
+            threads = cores // processes
+            raise SpecError(f"{field}.processes", f"({processes}) does not divide cores "
+                            f"({cores}): each worker process runs cores // processes = "
+                            f"{threads} point(s) at a time, {processes * threads} in all, and "
+                            f"{cores - processes * threads} of the job's {cores} CPUs would "
+                            f"stay idle; give a processes that divides cores")
         check_pbs_words(out, field)
     return out

@@ -222,7 +222,10 @@ class SweepSpec:
         is that value when the study declares it in its ``QUICK_DEFAULTS``
         (:meth:`StudyRef.defaults`; every built-in study does, but for the defaults
         computed from other parameters, such as ``control_updates = n_updates // 3``,
-        which stay ``"None"``).
+        which stay ``"None"``). A default the study computes from parameters this spec
+        fixes or sweeps, as its ``DEFAULTS_FOLLOW`` says (``n_atoms`` of
+        ``olshausen-field-1996``, ``patch_size**2``), is ``"None"`` too: its
+        ``QUICK_DEFAULTS`` value is the one at their defaults only.
 
         Returns
         -------
@@ -232,8 +235,11 @@ class SweepSpec:
             whose ``repr`` holds its address) is left out.
         """
         given = set(self.params) | set(self.grid.swept_parameters)
+        follow = self.study.defaults_follow()
         out = {}
         for name, value in self.study.defaults(self.quick).items():
+            if given.intersection(follow.get(name, ())):
+                value = None  # computed from a given value: no one default to record
             text = _default_text(value)
             if name not in given and text is not None:
                 out[name] = text

@@ -244,6 +244,34 @@ class StudyRef:
                                      f"{describe(declared)}")
         return dict(declared)
 
+    def defaults_follow(self) -> dict:
+        """The study's optional ``DEFAULTS_FOLLOW``: parameter name -> the parameters its
+        default is computed from (``{"n_atoms": ("patch_size",)}``: ``patch_size**2``),
+        whose ``QUICK_DEFAULTS`` value holds only while those are left unset (see
+        :meth:`v1model.sweep.SweepSpec.study_defaults`).
+
+        Returns
+        -------
+        dict of str to tuple of str
+            Empty when the study declares none.
+
+        Raises
+        ------
+        SpecError
+            Naming ``study`` for a ``DEFAULTS_FOLLOW`` that is not such a dict.
+        """
+        declared = getattr(self.module(), "DEFAULTS_FOLLOW", None)
+        if declared is None:
+            return {}
+        if not isinstance(declared, dict) or not all(
+                isinstance(name, str) and isinstance(sources, tuple)
+                and all(isinstance(source, str) for source in sources)
+                for name, sources in declared.items()):
+            raise SpecError("study", f"{self.label}: DEFAULTS_FOLLOW must be a dict of "
+                                     "parameter name to a tuple of the parameter names its "
+                                     f"default is computed from, got {describe(declared)}")
+        return dict(declared)
+
     def sweep_plotter(self):
         """The study's optional ``plot_sweep(ds, outdir) -> list[Path]``.
 
