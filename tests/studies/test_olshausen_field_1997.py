@@ -35,6 +35,22 @@ def test_atoms_are_localized_gabors(small_run):
     assert sigma < 0.4 * ds.sizes["x"]
 
 
+def test_overcomplete_atoms_are_not_crowded(small_run):
+    """The paper's overcomplete bases tile position, orientation and scale: no atom is a
+    near-copy of another. Learning codes stopped at FISTA tol 0.2 (about 6 iterations,
+    before explaining away prunes the atoms correlated with a patch) moved similar atoms
+    toward the same patches: 5 of these 128 atoms (quick 4x run: 8% of 256, 32% above
+    0.8) had an |cosine| > 0.9 with another, and the held-out energy was 2% higher
+    (quick 4x: 3%). scikit-learn's MiniBatchDictionaryLearning, converged codes, has
+    none above 0.9 on the same patches."""
+    _, ds = small_run
+    for i, k in enumerate(ds["n_atoms"].values):
+        D = ds["dictionary"].values[i, :k].reshape(k, -1).astype(np.float64)
+        cos = np.abs(D @ D.T)
+        np.fill_diagonal(cos, 0.0)
+        assert np.count_nonzero(cos.max(axis=1) > 0.9) == 0, k  # 0 and 5 at tol 0.2
+
+
 def test_dataset_and_figures(small_run, tmp_path):
     study, ds = small_run
     assert ds["dictionary"].dims == ("overcompleteness", "atom", "y", "x")
@@ -42,8 +58,8 @@ def test_dataset_and_figures(small_run, tmp_path):
     norms = np.linalg.norm(ds["dictionary"].values[0, :k].reshape(k, -1), axis=1)
     np.testing.assert_allclose(norms, 1.0, rtol=1e-4)
     assert ds.attrs["study"] == "olshausen-field-1997" and ds.attrs["lam"] == 0.15
-    assert ds.attrs["forget_factor"] == 30.0 and ds.attrs["learning_tol"] == 0.2
-    assert "fista, tol 0.2" in ds.attrs["coding"]  # the learning codes' tolerance, recorded
+    assert ds.attrs["forget_factor"] == 30.0 and ds.attrs["learning_tol"] == 0.1
+    assert "fista, tol 0.1" in ds.attrs["coding"]  # the learning codes' tolerance, recorded
     assert ds["objective"].attrs["units"] == "(units of X)^2"  # the learner's energy units
     paths = study.plot(ds, tmp_path)
     assert len(paths) == 3 and all(p.exists() and p.suffix == ".png" for p in paths)
@@ -82,7 +98,7 @@ def test_gabor_like_atoms_on_olshausens_images(shared_data):
         n_eval=200, progress=False)
     r2 = ds["gabor_r2"].values[0]
     assert len(r2) == 64
-    assert np.count_nonzero(r2 >= 0.8) >= 0.9 * 64  # 61 of 64 (62 at learning_tol 1e-2)
+    assert np.count_nonzero(r2 >= 0.8) >= 0.9 * 64  # 62 of 64 (61 at learning_tol 0.2)
 
 
 def test_overcomplete_atoms_are_gabor_like_on_olshausens_images(shared_data):
@@ -90,14 +106,17 @@ def test_overcomplete_atoms_are_gabor_like_on_olshausens_images(shared_data):
     the 256 atoms of this quick 4x basis were Gabor-like on Olshausen's images, the
     others noisy textures used as often (a full run: 335 of 576); the paper's
     overcomplete atoms are nearly all localized, oriented and band-pass. Learning codes
-    at tol 0.2 (``learning_tol``) give 235 here (full run: 540), at a held-out energy
-    at most 1% higher and with less work per update."""
+    at tol 0.2 gave 235 here (full run: 540) but crowded the atoms of the photographs
+    into near-copies (test_overcomplete_atoms_are_not_crowded); at tol 0.1, the
+    default, 209, at a held-out energy 1% lower than at 0.2."""
     ds = get_study("olshausen-field-1997").run(
         quick=True, overcompleteness=4, images=str(shared_data("olshausen", "images")),
         n_eval=200, progress=False)
     r2 = ds["gabor_r2"].values[0]
     assert len(r2) == 256
-    assert np.count_nonzero(r2 >= 0.8) >= 0.8 * 256  # 235 (154 at tol 1e-2)
+    # 209 (0.2: 235, 1e-2: 154): the bound sits between the noisy-texture setting and
+    # the default with room on both sides (0.8 * 256 = 205 left 4 atoms for another BLAS)
+    assert np.count_nonzero(r2 >= 0.8) >= 0.75 * 256
     # the coding is not bought with the error: the paper's measure stays near its 6%
     assert ds["heldout_error_fraction"].values[0] < 0.07
 
