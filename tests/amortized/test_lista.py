@@ -1382,3 +1382,33 @@ def test_encode_reads_a_dataarray_by_dim_name():
     Xd = xr.DataArray(X[:16], dims=("sample", "feature")).transpose("feature", "sample")
     np.testing.assert_array_equal(net.encode(Xd), net.encode(X[:16]))
     assert net.lasso_objective(Xd) == net.lasso_objective(X[:16])
+
+
+def test_code_error_and_loss_take_one_sample_targets_as_fit_does():
+    # fit(X[0], D, target=z[0]) trained, but code_error(X[0], z[0]) and loss(X[0], z[0])
+    # refused the same pair ("target must have 2 dimension(s), got 1")
+    X, D, _ = _random_problem()
+    z = optimal_codes(X[:1], D, 0.1, dtype=np.float64)
+    net = LISTA(3, 0.1, dtype="float64").initialize(D)
+    expected = 0.5 * np.sum((net.encode(X[:1]) - z) ** 2)
+    assert net.code_error(X[0], z[0]) == pytest.approx(expected, rel=1e-12)
+    assert net.loss(X[0], z[0]) == pytest.approx(expected, rel=1e-12)
+    # a 1-D target of many samples is still refused, naming it
+    with pytest.raises(ValueError, match=r"target must have 2 dimension\(s\), got 1"):
+        net.code_error(X[:3], z[0])
+
+
+@pytest.mark.parametrize("parametrization", ["full", "step"])
+def test_saved_units_compose_to_those_of_x(tmp_path, small_problem, parametrization):
+    # x = z D: the dictionary was saved in "units of X", which with the thresholds (and so
+    # the codes) in "units of codes" gave z D the units of X times those of the codes
+    import xarray as xr
+
+    X, D, lam = small_problem
+    net = LISTA(2, lam, parametrization=parametrization).initialize(D)
+    net.save(tmp_path / "net.nc")
+    with xr.open_dataset(tmp_path / "net.nc") as ds:
+        assert ds["dictionary"].attrs["units"] == "units of X per unit of codes"
+        if parametrization == "full":
+            assert ds["threshold"].attrs["units"] == "units of codes"
+            assert ds["encoder_weight"].attrs["units"] == "1"

@@ -72,8 +72,11 @@ def network_dataset(net, params) -> xr.Dataset:
     # copies: a Dataset that shares the network's arrays changes it when it is changed
     data = {var: (dims, np.array(getattr(net, attr)), {"long_name": text, "units": units})
             for attr, var, dims, text, units in WEIGHTS[net.parametrization_].values()}
+    # x = z D: D carries X's units per unit of the codes ("units of X" made the codes
+    # dimensionless, against the thresholds' "units of codes" and W_e's "1")
     data["dictionary"] = (("atom", "feature"), np.array(net.dictionary_),
-                          {"long_name": "dictionary D, one atom per row", "units": "units of X"})
+                          {"long_name": "dictionary D, one atom per row",
+                           "units": "units of X per unit of codes"})
     adam = getattr(net, "_adam", None)
     if adam is not None:  # what partial_fit continues from
         for name, (_, var, dims, text, units) in WEIGHTS[net.parametrization_].items():

@@ -900,14 +900,17 @@ class LISTA(SavedAsDataset):
         ----------
         X : array_like, shape (n_samples, n_features) or (n_features,)
             Signals to encode.
-        target : array_like, shape (n_samples, n_atoms)
-            Reference codes ``z*`` (e.g. :func:`optimal_codes` of ``X``).
+        target : array_like, shape (n_samples, n_atoms) or (n_atoms,)
+            Reference codes ``z*`` (e.g. :func:`optimal_codes` of ``X``); one row
+            when 1-D, with a 1-D ``X`` (as :meth:`fit` takes them).
 
         Returns
         -------
         error : float
             In squared units of the codes.
         """
+        # a 1-D X is one sample: its 1-D target one row, as fit takes it (was refused)
+        target = _one_sample_target(target, X)
         Z = self.encode(X)
         target = check_array(target, "target", ndim=2, dtype=Z.dtype)
         return code_loss(Z, check_shape(target, "target", Z.shape))[0]
@@ -941,8 +944,9 @@ class LISTA(SavedAsDataset):
         ----------
         X : array_like, shape (n_samples, n_features) or (n_features,)
             Signals to encode.
-        target : array_like, shape (n_samples, n_atoms), optional
-            Reference codes; required for ``"supervised"``, refused for ``"lasso"``.
+        target : array_like, shape (n_samples, n_atoms) or (n_atoms,), optional
+            Reference codes (one row when 1-D, with a 1-D ``X``); required for
+            ``"supervised"``, refused for ``"lasso"``.
 
         Returns
         -------
