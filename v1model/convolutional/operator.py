@@ -37,6 +37,7 @@ kernel size k and stride s:
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 
@@ -275,6 +276,13 @@ class ConvolutionalDictionary:
         self._blocked_rows = np.ascontiguousarray(split.transpose(
             tuple(1 + 2 * i for i in range(d)) + tuple(2 + 2 * i for i in range(d)) + (0,)
         ).reshape(-1, self.n_kernels))
+        # sizes and the overlap-add's slices, once: the solvers call the products hundreds
+        # of times per signal, and np.prod and the slice tuples took ~5% of each small one
+        self._n_positions = math.prod(self.code_shape)
+        self._fft_ratio = (math.prod(k_shape), math.prod(stride))
+        self._shift_slices = [(slice(None), slice(None)) + tuple(
+            slice(j, j + m) for j, m in zip(shift, self.code_shape))
+            for shift in itertools.product(*(range(b) for b in self._blocks))]
 
     def astype(self, dtype) -> "ConvolutionalDictionary":
         """The same dictionary working in ``dtype`` (``self`` when it already does).
@@ -585,7 +593,7 @@ class ConvolutionalDictionary:
         out = np.empty((n,) + self.code_shape + (self.n_kernels,), self.dtype)
         if not local and self._uses_fft(_FFT_ANALYSIS_MIN):
             return self._fft_blocks(X, out, self._fft_analyze)
-        per_sample = int(np.prod(self.code_shape)) * self._flat.shape[1]
+        per_sample = self._n_positions * self._flat.shape[1]
         block = max(1, _WINDOW_ELEMENTS // max(per_sample, 1))
         for start in range(0, n, block):
             flat = self._windows(X[start:start + block], canvas)
@@ -676,14 +684,12 @@ class ConvolutionalDictionary:
         # (n * M, shifts * phases), had to be transposed: a copy as large as the product
         # that took 3/4 of the synthesis for 12x12 kernels at stride 2; the codes' own
         # transpose is a flag to BLAS)
-        n_shifts, n_phases = int(np.prod(blocks)), int(np.prod(stride))
+        n_shifts, n_phases = len(self._shift_slices), self._fft_ratio[1]
         P = (self._blocked_rows @ A.reshape(-1, self.n_kernels).T).reshape(
             (n_shifts, n_phases, n) + M)
         canvas = np.zeros((n_phases, n) + tuple(m + b - 1 for m, b in zip(M, blocks)),
                           self.dtype)
-        for i, shift in enumerate(itertools.product(*(range(b) for b in blocks))):
-            where = (slice(None), slice(None)) + tuple(slice(j, j + m)
-                                                       for j, m in zip(shift, M))
+        for i, where in enumerate(self._shift_slices):  # block shifts in C order
             canvas[where] += P[i]
         # (s0, s1, n, J0, J1) -> (n, J0, s0, J1, s1): blocks of the stride back in place
         canvas = canvas.reshape(stride + canvas.shape[1:]).transpose(
@@ -697,7 +703,7 @@ class ConvolutionalDictionary:
     def _uses_fft(self, min_entries: int) -> bool:
         if self.ndim == 1:
             min_entries = _FFT_MIN_1D
-        return int(np.prod(self.kernel_shape)) >= min_entries * int(np.prod(self.stride))
+        return self._fft_ratio[0] >= min_entries * self._fft_ratio[1]
 
     def _fft_setup(self):
         """The FFT grid, the copies' positions on it and the kernels' spectra
