@@ -144,3 +144,110 @@ def test_encode_and_reconstruct_show_a_bar_over_the_rows(monkeypatch, capsys, pr
     np.testing.assert_allclose(Z, expected, rtol=1e-6, atol=1e-6)
     np.testing.assert_array_equal(Zs.toarray(), Z)
     np.testing.assert_allclose(R, sae.decode(Z), rtol=1e-6)
+
+
+def _planted_mp_problem(n=600, m=96, d=24, active=4, seed=0):
+    """Signals of ``active`` planted unit-norm atoms each, plus a little noise (float32)."""
+    rng = np.random.default_rng(seed)
+    D = rng.standard_normal((m, d))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    Z = np.zeros((n, m))
+    for i in range(n):
+        Z[i, rng.choice(m, active, replace=False)] = rng.uniform(0.5, 2.0, active)
+    X = Z @ D + 0.01 * rng.standard_normal((n, d))
+    return X.astype(np.float32), D.astype(np.float32)
+
+
+def _count_gram_routes(monkeypatch):
+    import v1model.sae.pursuit as pursuit
+
+    calls = []
+    kernel = pursuit._gram_pursuit
+    monkeypatch.setattr(pursuit, "_gram_pursuit", lambda *a: calls.append(1) or kernel(*a))
+    return calls
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mp_gram_route_gives_the_plain_routes_codes_and_trace(monkeypatch, dtype):
+    # encode redid the product of the residuals with the decoder at every pursuit step
+    # (k products a block); the Gram route updates the correlations with one Gram row a
+    # step and must select the same atoms, with the same coefficients up to rounding
+    from v1model.inference import matching_pursuit
+    from v1model.sae.pursuit import pursuit_forward, pursuit_gram
+
+    X, D = _planted_mp_problem()
+    X, D = X.astype(dtype), D.astype(dtype)
+    X[:2] = 0  # nothing to code: no atom on either route
+    X[2] = -D[0] - D[1] - D[2]  # negative on its atoms
+    calls = _count_gram_routes(monkeypatch)
+    gram = pursuit_gram(D, len(X), 8)
+    assert gram is not None
+    plain = pursuit_forward(X, D, 8)
+    fast = pursuit_forward(X, D, 8, gram=gram)
+    assert calls == [1]
+    np.testing.assert_array_equal(fast[2][0], plain[2][0])  # the selections
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    for got, expected in [(fast[0], plain[0]), (fast[1], plain[1]), (fast[2][1], plain[2][1]),
+                          (fast[2][2], plain[2][2])]:
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, expected, **tol)
+    # and the codes of the package's independent matching pursuit (k steps, non-negative)
+    reference = matching_pursuit(X, D, n_nonzero=8, max_iter=8, positive=True,
+                                 dtype=np.float64)
+    np.testing.assert_array_equal(fast[0] != 0, reference != 0)
+    np.testing.assert_allclose(fast[0], reference, **tol)
+
+
+def test_mp_encode_forced_onto_each_route_by_the_gram_memory_bound(monkeypatch):
+    # the Gram matrix is made once per encode call where it fits GRAM_MAX_BYTES; above
+    # it, the plain route: both give the same codes and reconstructions
+    import v1model.sae.pursuit as pursuit
+
+    X, D = _planted_mp_problem()
+    sae = SparseAutoencoder(96, "mp", k=8, n_steps=1, batch_size=128, progress=False,
+                            seed=0).fit(X)
+    sae._params["decoder"][...] = D
+    calls = _count_gram_routes(monkeypatch)
+    monkeypatch.setattr(pursuit, "GRAM_MAX_BYTES", 96 * 96 * 4)  # just fits
+    Z_fast, X_fast = sae.encode(X), sae.reconstruct(X)
+    assert calls == [1, 1]
+    monkeypatch.setattr(pursuit, "GRAM_MAX_BYTES", 96 * 96 * 4 - 1)
+    Z_plain, X_plain = sae.encode(X), sae.reconstruct(X)
+    assert calls == [1, 1]  # the plain route
+    np.testing.assert_array_equal(Z_fast != 0, Z_plain != 0)
+    np.testing.assert_allclose(Z_fast, Z_plain, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(X_fast, X_plain, rtol=1e-5, atol=1e-5)
+    # the planted atoms are found (4 per sample, 8 steps: at least those 4)
+    assert np.mean(np.count_nonzero(Z_fast, axis=1) >= 4) > 0.99
+
+
+def test_mp_pursuit_gram_only_where_it_fits_and_pays(monkeypatch):
+    import v1model.sae.pursuit as pursuit
+
+    D = np.ones((64, 8), np.float32)
+    monkeypatch.setattr(pursuit, "GRAM_MAX_BYTES", 64 * 64 * 4)
+    # D D^T with column j divided by the norm of atom j
+    np.testing.assert_allclose(pursuit.pursuit_gram(D, 100, 4), D @ D.T / np.sqrt(8), rtol=1e-6)
+    assert pursuit.pursuit_gram(D, 21, 4) is None  # 3 * 21 <= 64 rows saved: costs more
+    assert pursuit.pursuit_gram(D.astype(np.float64), 100, 4) is None  # 32 kB > bound
+
+
+def test_mp_training_gradients_are_the_same_on_both_routes(monkeypatch):
+    # training builds the Gram matrix of each step's decoder (one product of n_latents
+    # rows for the k - 1 products of the batch it saves); the gradient through the
+    # pursuit must not change
+    import v1model.sae.pursuit as pursuit
+    from v1model.sae.objective import Objective, loss_and_gradients
+
+    X, D = _planted_mp_problem(n=256)
+    params = {"decoder": D, "b_dec": np.full(D.shape[1], 0.01, np.float32)}
+    calls = _count_gram_routes(monkeypatch)
+    fast = loss_and_gradients(params, X, Objective("mp", k=6))
+    assert calls == [1]
+    monkeypatch.setattr(pursuit, "GRAM_MAX_BYTES", 0)
+    plain = loss_and_gradients(params, X, Objective("mp", k=6))
+    assert calls == [1]
+    np.testing.assert_allclose(fast[0], plain[0], rtol=1e-5)
+    for name in ("decoder", "b_dec"):
+        np.testing.assert_allclose(fast[1][name], plain[1][name], rtol=1e-4,
+                                   atol=1e-5 * np.abs(plain[1][name]).max())

@@ -23,6 +23,7 @@ from ..validation import (DATA_DIMS, as_generator, check_array, check_bool, chec
                           check_nonnegative, check_positive_or_auto, check_probability,
                           describe)
 from .objective import ACTIVATIONS, Objective, decode_latents, encode, parameter_names
+from .pursuit import pursuit_gram
 from .training import (HISTORY_FIELDS, TrainingState, history_dataset, initial_parameters,
                        lr_schedule, train)
 
@@ -89,7 +90,10 @@ class SparseAutoencoder(SavedAsDataset):
         pre-encoder bias: the same models, see :mod:`v1model.sae.objective`).
         ``"mp"``: ``k`` steps of non-negative matching pursuit of
         ``x - b_dec`` in ``D`` (Costa et al. 2025), differentiated through
-        the pursuit steps; no encoder weights.
+        the pursuit steps; no encoder weights. Its correlations are updated
+        from the Gram matrix ``D D^T`` where it pays and takes at most
+        :data:`~v1model.sae.pursuit.GRAM_MAX_BYTES` (256 MB: 8,192 float32
+        latents), else recomputed at every step (see :mod:`v1model.sae.pursuit`).
     k : int, optional
         Active latents per sample (``topk``, ``mp``: at most ``k``) or per
         sample on average (``batchtopk``); needed by these three.
@@ -733,7 +737,10 @@ class SparseAutoencoder(SavedAsDataset):
         latents per block, e.g. 512 rows of 8,192 latents), so that the memory
         added to the result is a few tens of MB at any ``n_samples``: an
         ``np.memmap`` is not loaded, nor converted to the model's dtype as a
-        whole. The dense result itself is ``n_samples * n_latents`` numbers
+        whole; ``mp`` adds the decoder's Gram matrix (``n_latents^2`` numbers,
+        at most :data:`~v1model.sae.pursuit.GRAM_MAX_BYTES`), made once per call
+        when the call codes more than ``n_latents / (k - 1)`` rows. The dense
+        result itself is ``n_samples * n_latents`` numbers
         (200,000 x 16,384 float32: 13 GB); ``sparse=True`` keeps only the
         non-zeros (``topk``: ``k`` per sample, 8 bytes each), or encode a slice
         of the rows at a time.
@@ -756,10 +763,11 @@ class SparseAutoencoder(SavedAsDataset):
         sparse = check_bool(sparse, "sparse")
         self._check_can_encode()
         blocks = self._blocks_of_rows(X)
+        gram = self._pursuit_gram(blocks.n_samples)
         with self._rows_bar(blocks.n_samples, "SAE encode") as bar:
             def encoded():
                 for block in blocks:
-                    yield self._encode_block(block)
+                    yield self._encode_block(block, gram)
                     bar.update(len(block))
 
             if sparse:
@@ -786,10 +794,19 @@ class SparseAutoencoder(SavedAsDataset):
                              "training batch so far kept a positive activation; continue "
                              "partial_fit on more samples before encoding")
 
-    def _encode_block(self, X):
-        """Latents of the checked 2-D block ``X`` (the model's dtype)."""
+    def _encode_block(self, X, gram=None):
+        """Latents of the checked 2-D block ``X`` (the model's dtype); ``gram`` from
+        :meth:`_pursuit_gram`."""
         return _guarded(lambda: encode(self._params, X, self._fitted_objective,
-                                       self._threshold), "X", "the latents", X)
+                                       self._threshold, gram), "X", "the latents", X)
+
+    def _pursuit_gram(self, n_samples):
+        """``mp``: the decoder's Gram matrix for the pursuit of ``n_samples`` rows, once
+        for all their blocks, where it pays and fits (:func:`pursuit_gram`); else None."""
+        objective = self._fitted_objective
+        if objective.activation != "mp":
+            return None
+        return pursuit_gram(self._params["decoder"], n_samples, objective.k)
 
     def _blocks_of_rows(self, X):
         """``X`` (validated shape) as an iterable of checked blocks of rows of the
@@ -885,10 +902,12 @@ class SparseAutoencoder(SavedAsDataset):
         out = np.empty((blocks.n_samples, self.n_features_in_), D.dtype)
         # each block is checked once, as it is read (encode and decode would check it and
         # its latents again)
+        gram = self._pursuit_gram(blocks.n_samples)
         with self._rows_bar(blocks.n_samples, "SAE reconstruct") as bar:
             for block, rows in zip(blocks, blocks.slices):
                 out[rows] = _guarded(lambda block=block: decode_latents(
-                    self._encode_block(block), D) + b_dec, "X", "the reconstructions", block)
+                    self._encode_block(block, gram), D) + b_dec, "X", "the reconstructions",
+                    block)
                 bar.update(len(block))
         return out
 
