@@ -397,16 +397,14 @@ def test_trajectory_without_n_steps_is_refused_when_it_could_not_fit(monkeypatch
                                          r"n_steps, record_every >= 83 or max_steps <= 243"):
         lca(np.zeros((2000, 64), np.float32), D, 0.1, return_trajectory=True)
     # by default the bound is half the machine's memory: a worst case of 3 GB (300 x 128
-    # float32) runs where the machine holds it
+    # float32, which stops after about 2,000 steps) runs where the machine holds it
     monkeypatch.setattr(lca_module, "MAX_TRAJECTORY_BYTES", None)
     half = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2
     assert lca_module._trajectory_bound() == half
     if half > 3.1e9:
         X = rng.standard_normal((300, 64)).astype(np.float32)
-        # lam 0.3: stopped by tol after 1,926 steps, far from max_steps (at lam 0.1 the
-        # gap test relative to the objective takes 8,559 steps, a 2.6 GB trajectory)
-        _, traj = lca(X, D[:128], 0.3, return_trajectory=True)
-        assert traj.sizes["time"] < 2500
+        _, traj = lca(X, D[:128], 0.1, return_trajectory=True)
+        assert traj.sizes["time"] < 2500  # stopped by tol (2,124 steps), far from max_steps
     # with a small bound: refused, then the suggested record_every fits it
     monkeypatch.setattr(lca_module, "MAX_TRAJECTORY_BYTES", 1e6)
     X, D = np.random.default_rng(1).standard_normal((3, 64)), D[:128]
@@ -634,9 +632,8 @@ def test_tol_bounds_the_speed_not_the_codes_with_coherent_atoms(lasso_reference,
                                                                 relative_gap):
     """The documented looseness of the default stop: 12 random unit-norm atoms in 8
     dimensions (smallest eigenvalue of an active set's Gram matrix ~0.05) stop within
-    the objective gap the docstring promises, 1e-3 (4e-6), but with codes 0.6% off the
-    LASSO codes (4% before the duality gap was relative to the objective); the error
-    falls with tol (the objective gap faster)."""
+    the objective gap the docstring promises, 1e-3, but with codes 4% off the LASSO
+    codes; the error falls in proportion to tol (the objective gap as tol**2)."""
     rng = np.random.default_rng(0)
     D = rng.standard_normal((12, 8))
     D /= np.linalg.norm(D, axis=1, keepdims=True)
@@ -645,12 +642,12 @@ def test_tol_bounds_the_speed_not_the_codes_with_coherent_atoms(lasso_reference,
     A = lca(X, D, LAM, dtype=np.float64)
     assert 0 <= relative_gap(X, D, A, A_ref, LAM) <= 1e-3
     error = np.abs(A - A_ref).max()
-    assert 0.002 * np.abs(A_ref).max() < error < 0.02 * np.abs(A_ref).max()  # 0.6%
-    # within about tol * max|b| / lambda_min of the sample's active atoms
+    assert 0.02 * np.abs(A_ref).max() < error < 0.1 * np.abs(A_ref).max()  # 4%: loose
+    # about tol * max|b| / lambda_min of the sample's active atoms, not tol * max|b|
     b = np.abs(X[0] @ D.T).max()
     support = np.flatnonzero(A_ref[0])
     lambda_min = np.linalg.eigvalsh(D[support] @ D[support].T)[0]
-    assert np.abs(A - A_ref)[0].max() < 3 * 1e-3 * b / lambda_min
+    assert 10 * 1e-3 * b < np.abs(A - A_ref)[0].max() < 3 * 1e-3 * b / lambda_min
     tight = lca(X, D, LAM, dtype=np.float64, tol=1e-5)
     assert np.abs(tight - A_ref).max() < 0.02 * error
     assert 0 <= relative_gap(X, D, tight, A_ref, LAM) <= 1e-7
@@ -687,41 +684,6 @@ def test_default_stop_is_confirmed_by_the_duality_gap_with_coherent_atoms(lasso_
         f_ref = 0.5 * (R_ref * R_ref).sum(axis=1) + lam * np.abs(A_ref).sum(axis=1)
         assert np.all(f - f_ref <= 1e-3 * xx)  # the gap bounds the excess
         assert (f.sum() - f_ref.sum()) / f_ref.sum() <= 5e-3  # 7.8e-3 with the step test
-
-
-def _coherent_pairs_at_small_lam(seed=0):
-    """16 orthonormal atoms in 64 dimensions, each with a partner at coherence 0.99, and
-    30 sparse mixtures: lam is 1% of the mean max|D x|, where the optimum is far below
-    the objective at a = 0, ||x||^2 / 2."""
-    rng = np.random.default_rng(seed)
-    B = np.linalg.qr(rng.standard_normal((64, 16)))[0].T
-    P = rng.standard_normal((16, 64))
-    P -= (P * B).sum(axis=1, keepdims=True) * B
-    P /= np.linalg.norm(P, axis=1, keepdims=True)
-    D = np.vstack([B, 0.99 * B + np.sqrt(1 - 0.99**2) * P])
-    C = rng.standard_normal((30, 32)) * (rng.random((30, 32)) < 0.15)
-    X = C @ D + 0.05 * rng.standard_normal((30, 64))
-    return X, D, 0.01 * np.abs(X @ D.T).max(axis=1).mean()
-
-
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_default_stop_keeps_the_relative_objective_gap_at_a_small_lam(lasso_reference):
-    """The duality gap confirms the stop at ``tol`` times the sample's objective: at
-    ``tol * ||x||^2`` (scikit-learn's rule) both Euler paths stopped 2.8e-3 (summed) and
-    2e-2 (worst sample) above scikit-learn's LASSO against the promised 1e-3."""
-    X, D, lam = _coherent_pairs_at_small_lam()
-    A_ref = lasso_reference(X, D, lam)
-
-    def f(A):
-        R = X - A @ D
-        return 0.5 * (R * R).sum(axis=1) + lam * np.abs(A).sum(axis=1)
-
-    f_ref = f(A_ref)
-    for kwargs in ({}, {"dt": 0.5 * max_stable_dt(D, 0.01)}):  # adaptive and fixed step
-        fa = f(lca(X, D, lam, **kwargs).astype(np.float64))
-        assert (fa.sum() - f_ref.sum()) / f_ref.sum() <= 1e-3
-        # gap <= tol P bounds each sample's (P - P*) / P* by tol / (1 - tol)
-        assert np.all(fa - f_ref <= 1e-3 / (1 - 1e-3) * f_ref)
 
 
 def test_gap_confirmed_stop_takes_an_all_zero_sample_without_warning(patch_dictionary):

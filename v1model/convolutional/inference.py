@@ -579,8 +579,7 @@ def _gap_met(X, R, Y, corr, lam, kind, tol):
     made = X - R  # Φ y: R = x - Φ y is rounded to eps of |x| + |Φ y|
     met = duality_gap_met(np.einsum("ij,ij->i", R, R), np.einsum("ij,ij->i", X, R),
                           np.abs(Y).sum(axis=1), corr, xx, lam, tol,
-                          16 * eps * (xx + np.einsum("ij,ij->i", made, made)),
-                          relative_to="signal")  # the rule this module documents
+                          16 * eps * (xx + np.einsum("ij,ij->i", made, made)))
     if kind == "nonneg":  # the momentum point may leave a >= 0, where E is infinite
         met &= Y.min(axis=1) >= 0
     return met

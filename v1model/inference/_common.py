@@ -320,23 +320,16 @@ _TINY64 = np.finfo(np.float64).tiny
 _EPS = {np.dtype(t): float(np.finfo(t).eps) for t in (np.float32, np.float64)}
 
 
-def duality_gap_met(rr, xr, l1, corr, xx, lam, tol, rounding, *, relative_to="objective"):
-    """Per sample, whether the LASSO duality gap is at most ``tol * P(a)``.
-
-    ``P(a) = 0.5 ||x - D^T a||^2 + lam ||a||_1`` is the sample's objective: the gap
-    ``P(a) - dual >= P(a) - P*`` then bounds ``(P(a) - P*) / P* <= tol / (1 - tol)``,
-    the relative objective gap the solvers promise, for every sample and so for their
-    sum (``P = 0``, an all-zero ``x``, is met). ``relative_to="signal"`` is
-    scikit-learn's Lasso's rule, gap at most ``tol * ||x||^2``: ``||x||^2 / 2`` is
-    the objective at ``a = 0``, far above ``P*`` at a small ``lam``, where that rule
-    stopped the LCA 2.8e-3 above the optimum (summed; 2e-2 for one sample) at ``tol=1e-3``.
+def duality_gap_met(rr, xr, l1, corr, xx, lam, tol, rounding):
+    """Per sample, whether the LASSO duality gap is at most ``tol * ||x||^2``.
 
     Confirms the (F)ISTA step test, which bounds one step, not the objective:
     after a momentum restart the steps are plain ISTA steps, several times
-    shorter, that passed it far from the optimum. The dual point
+    shorter, that passed it far from the optimum. The rule and the dual point
     ``nu = s r``, ``s = min(1, lam / max_j |(D r)_j|)`` (``max_j (D r)_j`` for
-    the non-negative LASSO), is scikit-learn's Lasso's. A gap below ``rounding``
-    (the error of the working precision in it) is always met: it cannot be resolved.
+    the non-negative LASSO), are scikit-learn's Lasso's (the gap is ``tol *
+    ||x||^2`` there too). A gap below ``rounding`` (the error of the working
+    precision in it) is always met: it cannot be resolved.
 
     Parameters
     ----------
@@ -345,8 +338,6 @@ def duality_gap_met(rr, xr, l1, corr, xx, lam, tol, rounding, *, relative_to="ob
         with an atom and ``||x||^2``, with ``r = x - D^T a``, in float64.
     lam, tol : float
     rounding : ndarray, shape (n,)
-    relative_to : {"objective", "signal"}, default "objective"
-        What ``tol`` is relative to: ``P(a)`` or ``||x||^2``.
 
     Returns
     -------
@@ -355,15 +346,13 @@ def duality_gap_met(rr, xr, l1, corr, xx, lam, tol, rounding, *, relative_to="ob
     # lam / max(corr, lam): 1 where corr <= lam, without lam / tiny overflowing (a
     # RuntimeWarning for a zero residual, e.g. an all-zero x)
     s = np.minimum(1.0, lam / np.maximum(corr, max(lam, _TINY64)))
-    primal = 0.5 * rr + lam * l1
-    # primal minus dual 0.5 ||x||^2 - 0.5 ||x - s r||^2
-    gap = primal + 0.5 * s * s * rr - s * xr
-    return gap <= tol * (primal if relative_to == "objective" else xx) + rounding
+    # primal 0.5 ||r||^2 + lam ||a||_1 minus dual 0.5 ||x||^2 - 0.5 ||x - s r||^2
+    gap = 0.5 * (1.0 + s * s) * rr + lam * l1 - s * xr
+    return gap <= tol * xx + rounding
 
 
 def gram_gap_met(A, GA, B, sq_norms, lam, tol, positive):
-    """Whether the duality gap of the codes ``A`` is at most ``tol`` times their LASSO
-    objective, per row.
+    """Whether the duality gap of the codes ``A`` is at most ``tol * ||x||^2``, per row.
 
     From the products the iteration has: ``GA = A G`` and ``B = X D^T``
     (``||x - D^T a||^2 = ||x||^2 - 2 a.b + a.Ga``, in float64), ``sq_norms``
@@ -385,8 +374,7 @@ def gram_gap_met(A, GA, B, sq_norms, lam, tol, positive):
 
 def confirm_by_gap(done, A, GA, B, sq_norms, lam, tol, positive, *, G=None, B_rows=None):
     """Keep, of the rows of ``A`` that met (F)ISTA's step test (``done``, bool, changed in
-    place), those whose duality gap is at most ``tol`` times their objective too
-    (:func:`gram_gap_met`).
+    place), those whose duality gap is at most ``tol * ||x||^2`` too (:func:`gram_gap_met`).
 
     ``GA`` is ``A G`` when the iteration has it (backtracking), else None and the
     candidates' ``A G`` is formed from ``G``; ``B`` holds ``X D^T`` of the rows of ``A``,

@@ -77,11 +77,7 @@ def fista(
         Stop a sample when ``max|a_k+1 - a_k| <= tol * min(max|a_k+1|,
         ||x||^2 / (2 lam))`` (all-zero codes stop when they no longer move)
         and its duality gap (scikit-learn's Lasso's dual point) is at most
-        ``tol`` times its objective ``P``, which bounds its relative objective
-        gap ``(P - P*) / P*`` by ``tol / (1 - tol)`` at any ``lam``
-        (scikit-learn's threshold, ``tol * ||x||^2``, is relative to the
-        objective at ``a = 0``, far above ``P*`` at a small ``lam``: it let
-        ``tol=1e-2`` stop samples 23% above the optimum).
+        ``tol * ||x||^2``, which then bounds its objective gap.
         The second term bounds every LASSO solution's ``max|a*|``: a warm
         start far larger than any solution, whose steps are small beside its
         own size (an L1 shrink of ``lam / L`` per step), is not taken for
@@ -239,9 +235,8 @@ def ista(X, D, lam, **kwargs):
         the optimum: relative gaps of 2e-5 (backtracking) and 1.7e-4
         (``step="constant"``) at ``lam=0.1`` on whitened 8x8 patches with 128
         data-initialised atoms, against FISTA's 6e-7 and 5e-6, measured
-        before the rule's duality-gap check (which caps every sample's relative
-        objective gap at ``tol / (1 - tol)``); lower ``tol`` for the same
-        accuracy.
+        before the rule's duality-gap check (which caps every gap at ``tol *
+        ||x||^2``); lower ``tol`` for the same accuracy.
 
     Returns
     -------
@@ -267,7 +262,7 @@ def fista_iterate(A, B, G, lam, *, max_iter, tol, positive=False, restart=True,
     ``code_bound`` (n,), optional (:func:`code_bound`), caps the code size the
     ``tol`` test is relative to. ``sq_norms`` (n,), optional, the samples'
     ``||x||^2``: given, a sample that meets the ``tol`` test stops only when its
-    duality gap is at most ``tol`` times its objective too
+    duality gap is at most ``tol * ||x||^2`` too
     (:func:`v1model.inference._common.duality_gap_met`).
 
     Returns

@@ -182,31 +182,23 @@ def lca(
         within a relative LASSO objective gap of 1e-3 of the optimum, for the
         objective summed over the samples (measured: 4e-5 to 4e-4 on 8x8 and
         16x16 patches with 2x overcomplete dictionaries; a single sample's
-        own gap reached 1.2e-3 before the gap test below capped it at ``tol /
-        (1 - tol)``); use 1e-5 for a gap near 1e-8. It is loose
+        own gap reached 1.2e-3); use 1e-5 for a gap near 1e-8. It is loose
         for the codes with coherent atoms (``lambda_min`` small): with 12
         random unit-norm atoms in 8 dimensions (``lambda_min`` ~0.05) the
-        objective gap is 4e-6 but codes are 0.011 (0.6% of the largest) from
-        the LASSO solution (0.08 and 4% with the speed test alone, and 23%
-        for a sample of another draw that still held an atom the solution
-        does not use, at a gap of 1.5e-4); lower
+        objective gap is 1e-4 but codes are 0.08 (4% of the largest) from
+        the LASSO solution (and 23% for a sample of another draw that still
+        held an atom the solution does not use, at a gap of 1.5e-4); lower
         ``tol`` to tighten them (the error falls in proportion: 5e-4 at
         ``tol=1e-5``), or use
         ``encode(X, D, "active_set", lam=...)``, whose stop is the KKT test.
         With the soft and non-negative thresholds and ``lam > 0`` a sample
         that meets this test stops only when its LASSO duality gap is at most
-        ``tol`` times its objective ``P`` too (FISTA's rule), which bounds its
-        relative excess over the optimum ``(P - P*) / P*`` by ``tol / (1 -
-        tol)`` at any ``lam`` however coherent the atoms: the speed test alone
-        stopped pairs of atoms of coherence 0.999 at gaps of 2e-3 ``||x||^2``
-        (summed objective 7.8e-3 above the optimum at ``lam=0.1``), and
-        scikit-learn's gap rule, ``tol * ||x||^2``, stopped 2.8e-3 above it
-        at a small ``lam`` (1% of the mean ``max|b|``, pairs of coherence
-        0.99), where the optimum is far below ``||x||^2 / 2``. The gap
-        certificate is pessimistic (codes that meet it are typically 1e-5
-        above the optimum): at small ``lam`` it costs steps (about 10x at
-        ``lam`` 1% of ``max|b|`` with 2x overcomplete random atoms, where
-        some samples can reach ``max_steps``).
+        ``tol * ||x||^2`` too (FISTA's and scikit-learn's rule), which bounds
+        its objective's excess over the optimum by ``tol * ||x||^2`` however
+        coherent the atoms: the speed test alone stopped pairs of atoms of
+        coherence 0.999 at gaps of 2e-3 ``||x||^2`` (summed objective 7.8e-3
+        above the optimum at ``lam=0.1``; 4.1e-3 with the gap test, whose
+        bound is relative to ``||x||^2``, not to the objective).
         Euler path only: the ivp path runs to the last ``t_eval``.
     max_steps : int, default 20000
         Step limit when stopping by tolerance (Euler path).
@@ -544,7 +536,6 @@ def _euler_block(X, D, W, eta, U, lam, threshold, n_steps, tol, limit, record_ev
     Uw, Bw, stop_w = U.copy(), Bs, stop
     # the LASSO thresholds' stop is confirmed by the duality gap (gap_met: a slow mode of
     # coherent atoms moves little far from the fixed point); ||x||^2 of the live rows
-    # (the gap reads it; its threshold is tol times the objective)
     xx_w = (np.einsum("ij,ij->i", X, X, dtype=np.float64)
             if n_steps is None and threshold != "hard" and lam > 0 else None)
     products = 0

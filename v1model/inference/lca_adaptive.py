@@ -42,7 +42,7 @@ def euler_adaptive(X, D, lam, threshold, eta0, tol, max_steps, u0, stats=None,
 
     ``X`` (n, m) and ``D`` (k, m) share the working dtype; a sample stops
     when ``max|R| <= tol max|b|`` (the fixed path's rule) and its duality gap is at
-    most ``tol`` times its objective (:func:`gap_met`). ``stats``
+    most ``tol * ||x||^2`` (:func:`gap_met`). ``stats``
     receives ``products`` (rows multiplied by the Gram matrix, rejected
     trials and riding converged rows included) and ``steps``; ``on_block(n)``
     (a progress bar's update) is called with the rows of each finished block.
@@ -121,8 +121,8 @@ def _euler_adaptive_block(X, D, W, U, lam, threshold, eta0, tol, max_steps):
 
 
 def gap_met(U, R, B, sq_norms, lam, threshold, tol):
-    """Per row, whether the codes ``T(U)`` have a LASSO duality gap of at most ``tol``
-    times their objective (FISTA's rule), from ``R = b - u - T(u) (G - I)``
+    """Per row, whether the codes ``T(U)`` have a LASSO duality gap of at most
+    ``tol * ||x||^2`` (FISTA's and scikit-learn's rule), from ``R = b - u - T(u) (G - I)``
     without a product: ``T(u) G = B - U - R + T(u)``
     (:func:`~v1model.inference._common.gram_gap_met`).
 
@@ -130,8 +130,7 @@ def gap_met(U, R, B, sq_norms, lam, threshold, tol):
     along the slow modes of coherent atoms (small eigenvalues of the active atoms'
     Gram matrix) a small ``R`` is still far from it (atom pairs of coherence 0.999:
     a summed objective gap of 1e-3, 4.7e-3 for one sample, at ``tol=1e-3``). The gap
-    bounds the objective's distance to the optimum whatever the conditioning, and
-    relative to the objective (not to ``||x||^2``) at whatever ``lam``.
+    bounds the objective's distance to the optimum whatever the conditioning.
     """
     A = apply_threshold(U, lam, threshold)
     GA = B - U
