@@ -1412,3 +1412,24 @@ def test_saved_units_compose_to_those_of_x(tmp_path, small_problem, parametrizat
         if parametrization == "full":
             assert ds["threshold"].attrs["units"] == "units of codes"
             assert ds["encoder_weight"].attrs["units"] == "1"
+
+
+def test_deeper_lista_does_not_end_worse_than_shallower_at_the_defaults(patch_problem):
+    # 10 layers hold the 5-layer network (the same shared weights, started at ISTA's), yet at
+    # the 5-layer Adam step 1e-3 they ended worse after the default 1000 steps (0.158
+    # against 0.139): one step of shared weights moves the codes ~n_layers times as far.
+    # The "auto" step is 1e-3 * 3 / n_layers beyond 3 layers; a fixed 1e-3 now warns
+    X_train, X_test, D, lam = patch_problem
+    target = optimal_codes(X_test, D, lam)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = lista_error_by_depth(X_train, X_test, D, lam, depths=(5, 10), seed=0,
+                                  target_test=target, progress=False)
+    five, ten = ds["prediction_error"].sel(solver="lista").values
+    assert ten <= five
+    np.testing.assert_allclose(ds.attrs["learning_rate_used"], [6e-4, 3e-4], rtol=1e-12)
+    with pytest.warns(UserWarning, match=r"LISTA with 10 layers ended with a larger held-out "
+                                         r"error \(.*\) than with 5 .*learning_rate 0.001 "
+                                         r"and 0.001\): the deeper network has not converged"):
+        lista_error_by_depth(X_train, X_test, D, lam, depths=(5, 10), seed=0,
+                             target_test=target, progress=False, learning_rate=1e-3)

@@ -3,10 +3,13 @@ codes' error to the optimal LASSO codes and their LASSO objective."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import xarray as xr
 
 from .._blas import blas_threads_for_step, coding_iteration_flops
+from .._frames import user_stacklevel
 from ..inference._common import check_products_in_range, spectral_norm_gram, validate_problem
 from ..inference.fista import fista_iterate
 from ..io import clean_attrs, seed_attr
@@ -84,9 +87,18 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
         ``0.5 mean ||z*||^2``, a scale for the others); ``objective``
         (solver, n_iter) and ``optimal_objective`` (that of ``z*``) in
         (units of X)^2; the settings in attrs, with ``learning_rate_used``
-        (Adam's step, resolved for ``learning_rate="auto"``) and
+        (Adam's step per depth, in the order of ``depths``: resolved for
+        ``learning_rate="auto"``, lower for deep ``"full"`` networks) and
         ``target_test``, where ``z*`` of ``X_test`` came from
         (``"optimal_codes"`` or ``"target_test"``, given).
+
+    Warns
+    -----
+    UserWarning
+        When a deeper LISTA ends with a larger held-out error than a shallower
+        one: it holds the shallower network (more layers of the same weights
+        start nearer ``z*``), so its training did not converge at that
+        ``learning_rate`` and ``n_steps``.
     """
     lam = check_positive(lam, "lam")
     depths = check_depths(depths)
@@ -108,7 +120,7 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
     if target_test is not None:  # checked, as the rest, before the FISTA solves
         target_test = check_shape(check_array(target_test, "target_test", ndim=2, dtype=dt),
                                   "target_test", (X_test.shape[0], D.shape[0]))
-    rate = _check_lista_params(lista_params, D, lam, target_tol, dt)
+    _check_lista_params(lista_params, D, lam, target_tol, dt)
     rng = as_generator(seed)
     # progress=False drew the bars of z* and of the baseline all the same
     inner = False if lista_params.get("progress") is False else None
@@ -121,14 +133,17 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
                                          dtype=dt, progress=inner)
     error = np.empty((len(SOLVERS), len(depths)))
     objective = np.empty_like(error)
+    rates = np.empty(len(depths))
     error[:2] = baseline["prediction_error"].sel(iteration=depths).values
     objective[:2] = baseline["objective"].sel(iteration=depths).values
     for j, T in enumerate(depths):
         net = LISTA(T, lam, target_tol=target_tol, dtype=dt, **lista_params)
         net.fit(X_train, D, seed=rng, target=target_train)
+        rates[j] = net.history_.attrs["learning_rate"]
         Z = net.encode(X_test)  # once for both (code_error encoded X_test again)
         error[2, j] = code_loss(Z, target_test)[0]
         objective[2, j] = _mean_objective(Z, X_test, D, lam)
+    _warn_if_deeper_is_worse(depths, error[2], rates)
     units = "(units of codes)^2"
     ds = xr.Dataset(
         {"prediction_error": (("solver", "n_iter"), error, {
@@ -144,10 +159,27 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
                     dtype=dt.name, seed=seed_attr(seed),
                     n_train=X_train.shape[0], n_test=X_test.shape[0], n_atoms=D.shape[0],
                     n_features=D.shape[1],
-                    learning_rate_used=rate,  # Adam's step (the resolved one for "auto")
+                    learning_rate_used=rates,  # Adam's steps (resolved ones for "auto")
                     # cleaned: xarray's to_netcdf refused a bool (e.g. progress=False)
                     **clean_attrs({f"lista_{k}": v for k, v in lista_params.items()}))
     return ds
+
+
+def _warn_if_deeper_is_worse(depths, errors, rates):
+    """Warn when a LISTA of more layers ended with a larger error than one of fewer
+    (``errors`` and Adam's ``rates`` in the order of ``depths``): a 10-layer network at
+    the 5-layer step ended worse than the 5-layer one, unsaid."""
+    order = np.argsort(depths)
+    for a, i in enumerate(order):
+        for j in order[a + 1:]:
+            if errors[j] > errors[i]:
+                warnings.warn(
+                    f"LISTA with {depths[j]} layers ended with a larger held-out error "
+                    f"({errors[j]:.4g}) than with {depths[i]} ({errors[i]:.4g}; learning_rate "
+                    f"{rates[j]:.3g} and {rates[i]:.3g}): the deeper network has not "
+                    "converged; raise n_steps or lower learning_rate", UserWarning,
+                    stacklevel=user_stacklevel())
+                return
 
 
 def _check_lista_params(lista_params, D, lam, target_tol, dtype):
@@ -163,8 +195,8 @@ def _check_lista_params(lista_params, D, lam, target_tol, dtype):
     except TypeError as exc:  # an unknown name
         raise TypeError(f"lista_error_by_depth: {exc} (**lista_params are LISTA's)") from None
     net._validated()
-    # the bound (lam / L or 1 / L) does not depend on the depth: one rate for every depth
-    return _learning_rate(net.learning_rate, net._layers(D, lam).initial(dtype))
+    # the bound (lam / L or 1 / L) does not depend on the depth: checked once
+    _learning_rate(net.learning_rate, net._layers(D, lam).initial(dtype), 1)
 
 
 def check_depths(depths, name="depths") -> list[int]:
