@@ -218,15 +218,18 @@ def mixed_kinds(quick=False, seed=0, x=0.0):
 
 
 def blas_threads(quick=False, seed=0, x=0.0):
-    """The threads the BLAS libraries loaded in this process use, and the variables
-    that set them."""
+    """The threads the BLAS libraries loaded in this process use, numba's (the parallel
+    kernel of ``encode(method="cd")``), and the variables that set them."""
+    import numba
     from threadpoolctl import threadpool_info
 
     blas = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
     return xr.Dataset({
         "blas_threads": ((), np.int64(max(blas, default=-1))),
+        "numba_threads": ((), np.int64(numba.get_num_threads())),
         **{name.lower(): ((), os.environ.get(name, "")) for name in
-           ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
+           ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+            "NUMBA_NUM_THREADS")},
     })
 
 

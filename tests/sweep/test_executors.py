@@ -250,6 +250,9 @@ def test_slurm_job_script_has_the_requested_resources(tmp_path, monkeypatch):
                  "module load python/3.11", "source ~/venvs/v1model/bin/activate",
                  f"#SBATCH -e {tmp_path}/dask-logs/"]:
         assert line in script, f"{line!r} missing from\n{script}"
+    # one thread per point, numba's too (a point of encode(method="cd") took every CPU of
+    # the job), before the user's prologue, which may set other counts
+    assert script.index(EXPORTS) < script.index("module load python/3.11")
     assert "--nworkers 4" in script and "--nthreads 2" in script
     assert "--memory-limit 3.73GiB" in script  # 16 GB / 4 processes
     assert "--lifetime 110m" in script and '--local-directory "${TMPDIR:-/tmp}"' in script
@@ -375,8 +378,9 @@ def test_pbs_job_script_has_the_requested_resources(tmp_path, monkeypatch):
                  "#PBS -l walltime=02:00:00", "#PBS -m abe", "module load python/3.11"]:
         assert line in script, f"{line!r} missing from\n{script}"
     # PBS starts a job in $HOME: the workers go where the sweep was started, as on SLURM,
-    # before the user's prologue
-    assert script.index('cd "$PBS_O_WORKDIR"') < script.index("module load python/3.11")
+    # before the user's prologue; one thread per point (as on SLURM) before it too
+    assert script.index('cd "$PBS_O_WORKDIR"') < script.index(EXPORTS) < script.index(
+        "module load python/3.11")
 
 
 @pytest.mark.parametrize("kind", ["slurm", "pbs"])
@@ -533,7 +537,10 @@ def test_the_batch_schedulers_dashboard_takes_no_fixed_port(kind, monkeypatch):
     assert made[-1]["scheduler_options"] == {"dashboard_address": ":0", "idle_timeout": 30}
 
 
-THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+#: the line of every SLURM / PBS job script that gives each point one thread
+EXPORTS = ("export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 "
+           "NUMBA_NUM_THREADS=1")
 
 
 def test_the_example_prologue_sets_no_thread_variable_alone():
@@ -553,7 +560,8 @@ def test_the_example_prologue_sets_no_thread_variable_alone():
 
 @pytest.mark.parametrize("exported, threads", [
     ("OMP_NUM_THREADS=2", 1),  # dask's OPENBLAS_NUM_THREADS=1 wins in numpy's BLAS
-    ("OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2", 2),  # the README's way
+    # the README's way: the prologue's values win over the job script's own
+    ("OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2 NUMBA_NUM_THREADS=2", 2),
 ])
 def test_blas_threads_of_the_points_on_slurm_workers(exported, threads, fake_slurm, study,
                                                      tmp_path):
@@ -562,6 +570,10 @@ def test_blas_threads_of_the_points_on_slurm_workers(exported, threads, fake_slu
     assert ds["status"].values.tolist() == ["ok"], ds["error"].values
     assert ds["omp_num_threads"].item() == "2"
     assert ds["blas_threads"].item() == threads
+    # numba's threads, which dask does not set: the job script's one per point, or the
+    # prologue's
+    assert ds["numba_num_threads"].item() == str(threads)
+    assert ds["numba_threads"].item() == threads
 
 
 def test_slurm_refusal_is_an_error_before_any_job(fake_slurm, study, tmp_path):
@@ -958,10 +970,13 @@ if [ -e "$FAKE_PBS/hold" ]; then  # queued until qstat has been asked
 fi
 if [ ! -e "$job/deleted" ]; then
   touch "$job/started"
+  # PBS Pro sets NCPUS and OMP_NUM_THREADS to the ncpus of the job's (first) chunk
+  ncpus=$(sed -n 's/^#PBS -l select=.*ncpus=\([0-9]*\).*/\1/p' "$job/script.sh" | head -n 1)
+  ncpus=${ncpus:-1}
   setsid env -i HOME="$FAKE_PBS/home" PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
     SHELL=/bin/bash USER="$(id -un)" LOGNAME="$(id -un)" TMPDIR="$job/tmp" \
     PBS_JOBID="$id.$server" PBS_JOBNAME="$(cat "$job/name")" PBS_O_WORKDIR="$workdir" \
-    PBS_ENVIRONMENT=PBS_BATCH PBS_QUEUE=workq \
+    PBS_ENVIRONMENT=PBS_BATCH PBS_QUEUE=workq NCPUS="$ncpus" OMP_NUM_THREADS="$ncpus" \
     sh -c 'cd "$HOME" && exec bash "$0"' "$job/script.sh" \
     > "$FAKE_PBS/spool/$id.$server.OU" 2> "$FAKE_PBS/spool/$id.$server.ER" &
   echo $! > "$job/pid"
@@ -1089,6 +1104,20 @@ def test_pbs_sweep_runs_on_submitted_jobs(fake_pbs, serial_reference, study, tmp
                if "no worker has joined after" in line]
     assert any(re.search(r"job\(s\) submitted \(410[12](, 410[12])?\): [12] Q;", line)
                for line in notices), notices
+
+
+def test_pbs_pros_omp_num_threads_does_not_reach_the_points(fake_pbs, study, tmp_path,
+                                                           monkeypatch):
+    """PBS Pro starts every job with OMP_NUM_THREADS set to its ncpus, and dask's worker
+    keeps a variable the job's environment holds (its own 1 is a default): every point
+    ran OpenMP code on all the job's CPUs, and numba, which dask does not set, as many.
+    The job script's exports come after PBS set the job's environment."""
+    monkeypatch.chdir(tmp_path)  # the jobs' output files land where qsub ran
+    ds = run(study("blas_threads"), {"x": [0.0]}, output=tmp_path / "out", progress=False,
+             executor={**PBS, "jobs": 1, "cores": 2, "processes": 1})
+    assert ds["status"].values.tolist() == ["ok"], ds["error"].values
+    assert [ds[name.lower()].item() for name in THREADS] == ["1"] * 4
+    assert ds["numba_threads"].item() == 1
 
 
 @pytest.mark.parametrize("flavor", ["pbspro-history", "torque"])
@@ -1367,6 +1396,33 @@ def test_the_sweeps_worker_preload_keeps_the_users_dask_config(monkeypatch, conf
                             lambda self, server, name, argv, file_dir: None)
         process_preloads(None, made["preload"], made.get("preload_argv")
                          or dask.config.get("distributed.worker.preload-argv"))
+
+
+def test_the_sweeps_local_cluster_gives_each_point_one_numba_thread(monkeypatch):
+    """dask's workers get OMP, OpenBLAS and MKL at 1 thread (distributed.nanny.
+    pre-spawn-environ) but not numba: a point running encode(method="cd") took every
+    CPU of the machine, beside the other workers' points. A value of the user's dask
+    config is kept."""
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
+    executor = DaskExecutor(n_workers=1)
+    executor.start()
+    try:
+        seen = executor.client.run(lambda: os.environ.get("NUMBA_NUM_THREADS"))
+    finally:
+        executor.close()
+    assert list(seen.values()) == ["1"]
+    made = {}
+    monkeypatch.setattr(distributed, "LocalCluster", lambda **kwargs: made.update(
+        dask.config.get("distributed.nanny.pre-spawn-environ")))
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.OMP_NUM_THREADS": 2}):
+        DaskExecutor(n_workers=1)._make_cluster()
+    assert {name: made[name] for name in THREADS} == {
+        "OMP_NUM_THREADS": 2, "OPENBLAS_NUM_THREADS": 1, "MKL_NUM_THREADS": 1,
+        "NUMBA_NUM_THREADS": 1}
+    assert "MALLOC_TRIM_THRESHOLD_" in made  # dask's other settings stay
 
 
 @pytest.fixture

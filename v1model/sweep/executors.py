@@ -167,6 +167,44 @@ class SerialExecutor(Executor):
             yield run_point(task)
 
 
+#: The variables that set a library's thread count: OpenMP, OpenBLAS, MKL and numba (the
+#: parallel kernel of ``encode(method="cd")``, which otherwise takes every CPU of the
+#: process). Every executor sets them to the threads of one point in each worker: the local
+#: pool to ``threads_per_worker`` (:func:`_init_worker`), dask's workers to 1 (dask sets
+#: the first three, the sweep adds numba's: :func:`_thread_environ`, :func:`_thread_exports`)
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "NUMBA_NUM_THREADS")
+
+
+def _thread_environ(configured) -> dict:
+    """dask's ``distributed.nanny.pre-spawn-environ`` (``configured``) with every one of
+    :data:`THREAD_VARIABLES` it lacks set to 1, the threads of a dask point: dask's own
+    sets OMP, OpenBLAS and MKL to 1 but not numba's, and a worker running
+    ``encode(method="cd")`` ran every point on all the machine's CPUs. A value of the
+    user's config is kept (and, as dask does, one of the environment).
+
+    Parameters
+    ----------
+    configured : dict or None
+
+    Returns
+    -------
+    dict
+    """
+    return {**{name: 1 for name in THREAD_VARIABLES}, **(configured or {})}
+
+
+def _thread_exports() -> list:
+    """Job-script lines that set :data:`THREAD_VARIABLES` to 1 (one thread per point)
+    before the user's prologue, which may set them otherwise. dask's worker would set
+    OMP, OpenBLAS and MKL but leaves a variable the job's environment already holds,
+    and numba's it never sets: PBS Pro puts ``OMP_NUM_THREADS=ncpus`` in every job's
+    environment, SLURM the submitter's variables, and numba takes every CPU of the job.
+    Lines of the script run after the batch system set up that environment, so theirs
+    override it."""
+    return ["export " + " ".join(f"{name}=1" for name in THREAD_VARIABLES)]
+
+
 # Worker-side record of which point each pool worker is running: slot k of the
 # shared table holds (pid, point index or -1); set up by _init_worker.
 _TABLE = None
@@ -186,8 +224,7 @@ def _init_worker(threads: int, table, sweep_pid: int) -> None:
                      name="v1model-exit-with-sweep").start()
 
     global _TABLE, _SLOT
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                "NUMBA_NUM_THREADS"):
+    for var in THREAD_VARIABLES:
         os.environ[var] = str(threads)
     numba = sys.modules.get("numba")
     if numba is not None:  # imported before the variable was set (forkserver preload)
@@ -268,7 +305,8 @@ class LocalExecutor(Executor):
         How workers start (default ``forkserver`` where available, else
         ``spawn``); ``fork`` is refused (unsafe with threads).
     threads_per_worker : int, optional
-        BLAS/OpenMP threads per worker (default ``cpus // workers``, at least 1).
+        BLAS/OpenMP/numba threads per worker (default ``cpus // workers``, at least
+        1; :data:`THREAD_VARIABLES`).
     max_attempts : int, default 3
         A point whose worker dies this many times is recorded as failed.
 
@@ -535,7 +573,8 @@ class DaskExecutor(Executor):
     n_workers : int, optional
         Worker processes of that LocalCluster (default: available CPUs).
     threads_per_worker : int
-        Threads per LocalCluster worker (default 1: one point per process).
+        Threads per LocalCluster worker (default 1: one point per process). Each
+        point gets one BLAS/OpenMP/numba thread (:data:`THREAD_VARIABLES`).
     memory_limit : str or int
         Per-worker memory limit of the LocalCluster (default ``"auto"``).
     client : distributed.Client, optional
@@ -578,25 +617,29 @@ class DaskExecutor(Executor):
         import dask
         from distributed import LocalCluster
 
-        return LocalCluster(
-            n_workers=self.n_workers or available_cpus(),
-            threads_per_worker=self.threads_per_worker,
-            processes=True,
-            memory_limit=self.memory_limit,
-            dashboard_address=None,
-            # no dashboard, but the scheduler's HTTP server (health, metrics) still took
-            # port 8787 and, with it in use (another sweep, a notebook's cluster), printed
-            # dask's "Port 8787 is already in use" into the sweep's output: any free port
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            # CRITICAL, not ERROR: the scheduler runs in this process and wrote its errors
-            # ("Task ... marked as failed because 4 workers died") into the sweep's output,
-            # which records them itself (the point's KilledWorker in failed/INDEX.json)
-            silence_logs=logging.CRITICAL,
-            # in every worker process: Ctrl-C left to the sweep (see dask_setup), after
-            # the preloads of the user's dask config, which these replace
-            **_worker_preloads(dask.config.get("distributed.worker.preload", None),
-                               dask.config.get("distributed.worker.preload-argv", None)),
-        )
+        # read by each nanny as it is made (here) and set before it spawns its worker,
+        # before the worker imports numpy or numba: numba's threads too (_thread_environ)
+        environ = _thread_environ(dask.config.get("distributed.nanny.pre-spawn-environ", None))
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+            return LocalCluster(
+                n_workers=self.n_workers or available_cpus(),
+                threads_per_worker=self.threads_per_worker,
+                processes=True,
+                memory_limit=self.memory_limit,
+                dashboard_address=None,
+                # no dashboard, but the scheduler's HTTP server (health, metrics) still took
+                # port 8787 and, with it in use (another sweep, a notebook's cluster), printed
+                # dask's "Port 8787 is already in use" into the sweep's output: any free port
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                # CRITICAL, not ERROR: the scheduler runs in this process and wrote its errors
+                # ("Task ... marked as failed because 4 workers died") into the sweep's output,
+                # which records them itself (the point's KilledWorker in failed/INDEX.json)
+                silence_logs=logging.CRITICAL,
+                # in every worker process: Ctrl-C left to the sweep (see dask_setup), after
+                # the preloads of the user's dask config, which these replace
+                **_worker_preloads(dask.config.get("distributed.worker.preload", None),
+                                   dask.config.get("distributed.worker.preload-argv", None)),
+            )
 
     def check_submission(self):
         """Connect to the scheduler at ``address``, if one is given, and disconnect: an
@@ -920,11 +963,15 @@ class JobQueueExecutor(DaskExecutor):
             extra_args = dask.config.get(f"jobqueue.{self.kind}.worker-extra-args", None)
         if extra_args:
             options["worker_extra_args"] = [_worker_argument(a) for a in extra_args]
+        prologue = options.get("job_script_prologue")
+        if prologue is None:  # dask-jobqueue's own fallbacks, which the lines below replace
+            prologue = (dask.config.get(f"jobqueue.{self.kind}.job-script-prologue", None)
+                        or dask.config.get(f"jobqueue.{self.kind}.env-extra", None) or [])
+        # one thread per point, before the user's lines, which may set other counts
+        prologue = [*_thread_exports(), *prologue]
         if self.kind == "pbs":
-            prologue = options.get("job_script_prologue")
-            if prologue is None:
-                prologue = dask.config.get("jobqueue.pbs.job-script-prologue", None) or []
-            options["job_script_prologue"] = [*_pbs_prologue(), *prologue]
+            prologue = [*_pbs_prologue(), *prologue]
+        options["job_script_prologue"] = prologue
         try:
             return cls(job_cls=_recording_job_class(cls.job_cls), **options)
         except OSError as exc:
