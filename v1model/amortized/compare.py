@@ -95,8 +95,8 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
     Warns
     -----
     UserWarning
-        When a deeper LISTA ends with a larger held-out error than a shallower
-        one: it holds the shallower network (more layers of the same weights
+        When a deeper LISTA ends with a held-out error more than 1% above a
+        shallower one's: it holds the shallower network (more layers of the same weights
         start nearer ``z*``), so its training did not converge at that
         ``learning_rate`` and ``n_steps``.
     """
@@ -167,12 +167,12 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
 
 def _warn_if_deeper_is_worse(depths, errors, rates):
     """Warn when a LISTA of more layers ended with a larger error than one of fewer
-    (``errors`` and Adam's ``rates`` in the order of ``depths``): a 10-layer network at
-    the 5-layer step ended worse than the 5-layer one, unsaid."""
+    (``errors`` and Adam's ``rates`` in the order of ``depths``) by more than 1%: a
+    10-layer network at the 5-layer step ended 5-14% worse than the 5-layer one, unsaid."""
     order = np.argsort(depths)
     for a, i in enumerate(order):
         for j in order[a + 1:]:
-            if errors[j] > errors[i]:
+            if errors[j] > 1.01 * errors[i]:  # 1%: beyond the noise of stochastic training
                 warnings.warn(
                     f"LISTA with {depths[j]} layers ended with a larger held-out error "
                     f"({errors[j]:.4g}) than with {depths[i]} ({errors[i]:.4g}; learning_rate "
