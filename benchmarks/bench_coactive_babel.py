@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _inference_setup import machine_line  # noqa: E402
+from _inference_setup import best_time, machine_line  # noqa: E402
 
 
 def plain_coactive_babel(codes, D):
@@ -49,15 +48,6 @@ def plain_coactive_babel(codes, D):
     return outside, inside
 
 
-def best_of(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
-
-
 def table(n_atoms, n_features, active, n_codes, repeats, rng):
     from v1model.analysis import coactive_babel
     from v1model.analysis.coherence import gram_abs
@@ -66,9 +56,9 @@ def table(n_atoms, n_features, active, n_codes, repeats, rng):
     codes = np.zeros((n_codes, n_atoms))
     support = np.argsort(rng.random((n_codes, n_atoms)), axis=1)[:, :active]
     np.put_along_axis(codes, support, rng.uniform(0.5, 2.0, (n_codes, active)), axis=1)
-    t_gram, _ = best_of(lambda: gram_abs(D), repeats)
-    t_ours, ds = best_of(lambda: coactive_babel(codes, D, progress=False), repeats)
-    t_plain, (outside, inside) = best_of(lambda: plain_coactive_babel(codes, D), repeats)
+    t_gram, _ = best_time(lambda: gram_abs(D), repeats)
+    t_ours, ds = best_time(lambda: coactive_babel(codes, D, progress=False), repeats)
+    t_plain, (outside, inside) = best_time(lambda: plain_coactive_babel(codes, D), repeats)
     np.testing.assert_allclose(ds["coactive_babel"].values, outside, rtol=1e-12)
     np.testing.assert_allclose(ds["coactive_coherence"].values, inside, rtol=1e-12)
     print(f"\n{n_codes:,} codes of {active} active among {n_atoms:,} atoms "
