@@ -312,3 +312,36 @@ def test_importing_brian2_keeps_the_callers_warning_display():
     assert done.returncode == 0, done.stderr
     assert "caller: after brian2" in done.stderr, done.stderr
     assert "[py.warnings]" not in done.stderr, done.stderr
+
+
+def test_a_runtime_run_waits_for_a_standalone_run_in_another_thread():
+    """Brian2's device is one per process: a runtime-target run started in one thread
+    while another thread's cpp_standalone run held the device built its objects on the
+    standalone device (a dask worker's threads running a sweep over ``target``). It waits
+    for the standalone run to end and finds the runtime device."""
+    import threading
+
+    from v1model.spiking import _brian
+
+    brian2 = _brian.import_brian2()
+    inside, release, seen = threading.Event(), threading.Event(), []
+
+    def standalone():
+        with _brian.simulation_device("cpp_standalone"):
+            inside.set()
+            release.wait(30)
+
+    def runtime():
+        with _brian.simulation_device("numpy"):
+            seen.append(type(brian2.get_device()).__name__)
+
+    first = threading.Thread(target=standalone)
+    first.start()
+    assert inside.wait(30)
+    second = threading.Thread(target=runtime)
+    second.start()
+    second.join(1.0)  # a chance to enter the device too soon, were it not held
+    release.set()
+    first.join()
+    second.join()
+    assert seen == ["RuntimeDevice"]

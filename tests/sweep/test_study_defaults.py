@@ -213,8 +213,10 @@ def test_the_default_number_of_atoms_follows_the_swept_patch_size(name, per_pixe
     assert spec.study_defaults()["n_atoms"] == str(ratio * side**2)
     spec = parse_spec({"study": name, "quick": quick, "sweep": {"patch_size": [8, 12, 16]}})
     assert spec.study_defaults()["n_atoms"] == "None"
+    # and the refusal to resume such a folder names how it is found now (it said
+    # "n_atoms: 64 when the sweep began, None now", as though n_atoms had no value)
     assert changed_defaults({"n_atoms": str(ratio * 8**2)}, spec) == {
-        "n_atoms": (str(ratio * 8**2), "None")}
+        "n_atoms": (str(ratio * 8**2), "computed from patch_size")}
 
 
 def test_a_defaults_follow_of_another_shape_is_refused(tmp_path):

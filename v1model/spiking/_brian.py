@@ -23,7 +23,10 @@ Global Brian2 state is touched in three places only:
 The first and the last are held by one lock per process (:data:`GLOBAL_STATE_LOCK`)
 from the switch or the seed to the end of the run: the threads of a dask worker (a
 sweep's points, two per worker in the README's SLURM example) each ran their point
-with the others' seed, so that a noisy point's spikes depended on what else ran.
+with the others' seed, so that a noisy point's spikes depended on what else ran. Runs
+on the runtime targets hold it too (:func:`simulation_device`): one started beside a
+standalone run built its objects on the standalone device. Brian2 runs of one process
+therefore run one at a time.
 """
 
 from __future__ import annotations
@@ -39,8 +42,8 @@ from .._frames import user_stacklevel
 
 TARGETS = ("cython", "numpy", "cpp_standalone")
 
-#: held while a run uses Brian2's global device or random state (re-entrant: a noisy
-#: standalone run takes it twice), so that runs in other threads wait for it
+#: held while a run uses Brian2's global device (every run) or random state (re-entrant:
+#: a noisy run takes it twice), so that runs in other threads wait for it
 GLOBAL_STATE_LOCK = threading.RLock()
 
 #: peak bytes per synapse while Brian2 builds a Synapses object (indices, weights and
@@ -143,11 +146,15 @@ def simulation_device(target):
 
     For ``"cpp_standalone"`` the project is generated, compiled and run in a
     temporary folder that is deleted afterwards; results must be copied out
-    of the Brian2 objects *inside* the ``with`` block.
+    of the Brian2 objects *inside* the ``with`` block. Every target holds
+    :data:`GLOBAL_STATE_LOCK` for the body: runs in other threads wait.
     """
     brian2 = import_brian2()
     if target != "cpp_standalone":
-        yield
+        # the device is global: a runtime run in another thread while a standalone one
+        # held it built its objects on the standalone device
+        with GLOBAL_STATE_LOCK:
+            yield
         return
     with GLOBAL_STATE_LOCK:  # the device is global: one standalone run at a time
         build_dir = tempfile.mkdtemp(prefix="v1model_brian2_standalone_")

@@ -338,15 +338,29 @@ def changed_defaults(recorded: dict, spec: SweepSpec) -> dict:
     -------
     dict
         Parameter name -> (its default when the sweep began, its default now),
-        as ``repr`` text, in the study's order. A parameter the study gained or
+        as ``repr`` text, in the study's order (a default now computed from
+        parameters the spec gives, its ``DEFAULTS_FOLLOW``, as ``"computed from
+        patch_size"``). A parameter the study gained or
         lost since is not compared, nor one recorded as ``"None"`` that the study
         now declares in its ``QUICK_DEFAULTS`` (recorded before they were).
     """
     now = spec.study_defaults()
     declared = spec.study.quick_defaults()
-    return {name: (recorded[name], text) for name, text in now.items()
+    follow = _followed(spec)
+    # a default computed from given parameters is recorded as "None": shown as such, the
+    # refusal said n_atoms was None now, where it is patch_size**2 at each point
+    return {name: (recorded[name], follow.get(name, text)) for name, text in now.items()
             if name in recorded and recorded[name] != text
             and not (recorded[name] == "None" and name in declared)}
+
+
+def _followed(spec: SweepSpec) -> dict:
+    """Parameter name -> how to show its default, for the defaults that ``spec``'s study
+    computes from parameters the spec gives (its ``DEFAULTS_FOLLOW``)."""
+    given = set(spec.params) | set(spec.grid.swept_parameters)
+    return {name: "computed from " + " and ".join(sources)
+            for name, sources in spec.study.defaults_follow().items()
+            if given.intersection(sources)}
 
 
 #: the parts of :meth:`SweepSpec.what` that do not enter the fingerprint
