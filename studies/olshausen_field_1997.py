@@ -122,7 +122,9 @@ Defaults and their sources
   144 / 286 / 569 Gabor-like; at 0.2, 0% / 0.7% / 3.8% (2.1% / 5.6% /
   19%), 1.683 / 1.495 / 1.371, 142 / 287 / 573. The codes take more
   iterations: the quick run costs about 15% more CPU time (17.2 s against
-  14.9 s, measured side by side on the loaded machine).
+  14.9 s, measured side by side on the loaded machine; re-measured back to
+  back on 2026-12-06, two runs each: 19.7 / 21.1 s against 18.7 / 17.1 s,
+  1.14x).
 - Receptive-field parameters from ``v1model.analysis.fit_gabor`` (Gabor fits:
   centre, orientation, spatial frequency, envelope; r2 of each fit).
 """
@@ -202,12 +204,16 @@ def run(
     quick : bool
         8x8 patches (64, 128, 256 atoms), 30,000 training patches, 200
         updates of 256 patches per dictionary instead of 12x12 patches (144,
-        288, 576 atoms), 100,000 training patches and 600 updates. Measured
-        once each with one BLAS thread (``OMP_NUM_THREADS=1``) on a 2-core
-        machine shared with other jobs (load average 8 to 12): quick 8 s of
-        CPU time (21 s wall), full 54 s of CPU time (3.5 to 4 minutes wall),
-        most of it for the 4x dictionary; wall times vary several-fold with
-        the machine's load.
+        288, 576 atoms), 100,000 training patches and 600 updates. With one
+        BLAS thread (``OMP_NUM_THREADS=1``), most of it for the 4x dictionary:
+        on 2026-12-06, codes at tol 0.1, on the slower 2-core machine shared
+        with other jobs (load average 7 to 8), quick 20 s of CPU time (user +
+        sys, 19.7 and 21.1 s in two runs; 27 s in a first run that compiled
+        the numba kernels), 58 to 74 s wall; the code before that day's tol
+        change (0.2), back to back with it: 18.7 and 17.1 s, a ratio of 1.14.
+        Recorded before on a faster machine (load average 8 to 12, tol 0.2):
+        quick 8 s of CPU time (21 s wall), full 54 s of CPU time (3.5 to 4
+        minutes wall). Wall times vary several-fold with the machine's load.
     seed : int, numpy.random.SeedSequence or numpy.random.Generator
         Root seed (patches, initial dictionaries, minibatches).
     images : str

@@ -145,9 +145,10 @@ def coactive_babel(codes, D, tol: float = 0.0, *, progress: bool | None = None) 
         Activity threshold: atom ``i`` is in the support when ``|a_i| > tol``,
         in units of ``codes``.
     progress : bool or None, default None
-        A progress bar over the codes (~0.1 ms each with 512 atoms, 1 ms with
-        4,096, 32 active: minutes for a million): None once the call has run 2 s
-        (:mod:`v1model.progress`), True at once, False never.
+        A progress bar over the codes (measured 0.012 ms each with 512 atoms,
+        16 active, and 0.45 ms with 4,096, 32 active, ``benchmarks/README.md``;
+        recorded before as ~0.1 and 1 ms: minutes for a million): None once the
+        call has run 2 s (:mod:`v1model.progress`), True at once, False never.
 
     Returns
     -------
@@ -195,7 +196,8 @@ def coactive_babel(codes, D, tol: float = 0.0, *, progress: bool | None = None) 
                                  dtype=np.float64)
             size[rows] = np.diff(M.indptr)
             # sums[n, j] = sum_{i in S_n} |G_ij|: a dense product of the 0/1 mask cost
-            # n k^2 flops (5 ms a code at 4,096 atoms), the sparse one n |S| k
+            # n k^2 flops (with its per-code loop 1.0 ms a code at 4,096 atoms, 32 active,
+            # against 0.45 ms now: benchmarks/README.md), the sparse one n |S| k
             dense = M.nnz > _SPARSE_FRACTION * M.shape[0] * M.shape[1]
             sums = M.toarray() @ G if dense else M @ G
             sums[M.nonzero()] = -np.inf
