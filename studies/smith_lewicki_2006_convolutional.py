@@ -114,10 +114,9 @@ import numpy as np
 import xarray as xr
 
 from studies._auditory import (add_fit_variables, analyse_kernels, audio_folder,
-                               check_analysis_parameters, check_below_nyquist,
-                               check_synthetic_rate, erb_slope, gammatone_bank,
-                               gammatone_reference, load_audio_split, median_q10, signed,
-                               signs, window_bandwidth_10db)
+                               check_analysis_parameters, check_synthetic_rate, erb_slope,
+                               gammatone_bank, gammatone_reference, load_audio_split,
+                               median_q10, signed, signs, window_bandwidth_10db)
 from v1model._windows import max_window_norm
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
@@ -262,7 +261,10 @@ def run(
         an excerpt (``excerpt_length`` samples or more, with an excerpt of
         RMS ``min_rms`` or more somewhere); needs two of them or more.
     min_centre_frequency : float
-        Hz, below Nyquist; as ``lewicki-2002-speech``.
+        Hz; as ``lewicki-2002-speech``, and the lowest centre of the gammatone
+        bank of the rate comparison (``coefficients_per_second``; up to 0.45 x
+        the sample rate): at most one octave below that top, 0.225 x the
+        sample rate (1,800 Hz at 8 kHz).
     localization_threshold : float
         In (0, 1]; as ``lewicki-2002-speech``.
     progress : bool
@@ -356,7 +358,7 @@ def run(
     if synthetic:
         check_synthetic_rate(sample_rate)
     if sample_rate is not None or synthetic:
-        check_below_nyquist(min_centre_frequency, 8000.0 if sample_rate is None else sample_rate)
+        _check_bank_floor(min_centre_frequency, 8000.0 if sample_rate is None else sample_rate)
     parameters_checked()
 
     start = time.perf_counter()
@@ -365,7 +367,7 @@ def run(
     X, X_eval, rate, source, files = load_audio_split(
         folder, pattern, sample_rate, excerpt_length, n_excerpts, n_eval, eval_fraction,
         min_rms, rng, unit_rms_synthetic=True, length_name="excerpt_length")
-    check_below_nyquist(min_centre_frequency, rate)
+    _check_bank_floor(min_centre_frequency, rate)
     from v1model.convolutional import encode, learn_kernels
 
     # sample_rate: the learned kernels' lag in s, as the study's own time axis
@@ -527,6 +529,23 @@ def _add_spikegram(ds, x, code, made, K, order, rate):
     return ds
 
 
+#: highest centre of the gammatone bank of the rate comparison, as a fraction of the rate
+BANK_TOP = 0.45
+
+
+def _check_bank_floor(min_centre_frequency, rate):
+    """The gammatone bank of :func:`_add_rate_distortion` spans ``min_centre_frequency``
+    to ``BANK_TOP`` x ``rate``: a floor less than an octave below its top (3999 Hz at
+    8 kHz: a reversed bank, every filter near Nyquist) cannot code speech and its
+    pursuit ran for minutes before giving NaN."""
+    limit = BANK_TOP * rate / 2
+    if min_centre_frequency > limit:
+        raise ValueError(
+            f"min_centre_frequency={min_centre_frequency!r} Hz must be at most {limit:g} Hz "
+            f"({BANK_TOP / 2:g} x the sample rate, {rate:g} Hz): the gammatone bank of the rate "
+            f"comparison runs from it to {BANK_TOP * rate:g} Hz, which needs an octave at least")
+
+
 def _add_rate_distortion(ds, X, K, random_kernels, rate, min_frequency):
     """Coefficients per second each code needs to reach each fidelity on the held-out
     excerpts: matching-pursuit spikes of the learned kernels, of a gammatone bank
@@ -548,7 +567,7 @@ def _add_rate_distortion(ds, X, K, random_kernels, rate, min_frequency):
     n_kernels, taps = K.shape
     # a log-spaced bank cannot start at 0 Hz (min_centre_frequency=0 is allowed)
     lowest = min_frequency if min_frequency > 0 else rate / taps
-    centres = np.geomspace(lowest, 0.45 * rate, n_kernels)
+    centres = np.geomspace(lowest, BANK_TOP * rate, n_kernels)
     bank = gammatone_bank(centres, taps, rate)
     bank /= np.linalg.norm(bank, axis=1, keepdims=True)
     seconds = X.size / rate

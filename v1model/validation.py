@@ -28,6 +28,7 @@ __all__ = [
     "CODE_TIME_DIMS",
     "ATOM_IMAGE_DIMS",
     "code_dims",
+    "code_rows_coord",
     "sample_rate_by_labels",
     "atoms_by_dim_names",
     "axis_by_dim_name",
@@ -267,6 +268,33 @@ def code_dims(codes) -> tuple[str, str]:
     """
     dims = codes.dims if isinstance(codes, xr.DataArray) else ()
     return CODE_TIME_DIMS if "time" in dims and "sample" not in dims else CODE_DIMS
+
+
+def code_rows_coord(codes, n: int):
+    """The dim and coordinate of the per-stimulus results of codes (one value per row):
+    ``time`` for codes read as :data:`CODE_TIME_DIMS`, with the input's own ``time``
+    coordinate and its attrs (e.g. seconds) when it has one, so that the result lines
+    up with the input; else ``sample`` numbered from 0 (plain arrays and
+    ``(sample, atom)`` codes, as before: rates over time came back over ``sample``).
+
+    Parameters
+    ----------
+    codes : object
+        The codes argument as given.
+    n : int
+        Its number of rows (stimuli or time bins).
+
+    Returns
+    -------
+    dim : str
+    coord : tuple or ndarray
+        A value for ``xr.Dataset(coords={dim: coord})``.
+    """
+    dim = code_dims(codes)[0]
+    if dim == "time" and "time" in codes.coords and codes.coords["time"].dims == ("time",):
+        time = codes.coords["time"]
+        return dim, ("time", time.values, dict(time.attrs))
+    return dim, np.arange(n)
 
 
 #: ``units`` of a time coordinate that say seconds

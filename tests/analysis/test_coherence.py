@@ -250,6 +250,13 @@ def test_codes_over_time_are_read_by_dim_name():
     assert ds.coactive_babel.values[0] == pytest.approx(
         max(G[S, j].sum() for j in range(6) if j not in S), rel=1e-12)
     assert ds.coactive_babel.values[1] == pytest.approx(np.delete(G[2], 2).max(), rel=1e-12)
+    # per time bin, on the input's time coordinate (it came back over "sample")
+    t = xr.DataArray([0.1, 0.2], dims="time", attrs={"units": "s"})
+    timed = coactive_babel(xr.DataArray(codes, dims=("time", "atom"), coords={"time": t}), D)
+    assert timed["support_size"].dims == ("time",) and "sample" not in timed.dims
+    np.testing.assert_array_equal(timed["time"].values, [0.1, 0.2])
+    assert timed["time"].attrs["units"] == "s"
+    np.testing.assert_array_equal(timed["support_size"].values, [2, 1])
 
 
 def test_coactive_babel_of_sparse_codes_does_work_in_their_supports_only(monkeypatch):

@@ -320,3 +320,28 @@ def test_rates_over_time_are_read_by_dim_name():
     ds = sparseness(da)
     assert float(ds["activity_ratio"]) == pytest.approx(active.mean(), rel=1e-15)
     np.testing.assert_array_equal(ds["dead"].values, ~active.any(axis=0))
+
+
+def test_rates_over_time_give_their_statistics_over_time():
+    # codes (time, atom) came back with their per-bin statistics over a dim "sample"
+    # numbered 0..n-1: they did not line up with the input's time axis (in s)
+    import xarray as xr
+
+    rng = np.random.default_rng(2)
+    A = rng.poisson(0.5, size=(12, 5)).astype(float)  # counts (time, atom)
+    t = 0.02 + 0.005 * np.arange(12)
+    da = xr.DataArray(A.T, dims=("atom", "time"),
+                      coords={"time": ("time", t, {"units": "s"})})
+    ds = sparseness(da)
+    assert ds["active_count"].dims == ("time",) and "sample" not in ds.dims
+    np.testing.assert_array_equal(ds["time"].values, t)
+    assert ds["time"].attrs["units"] == "s"
+    np.testing.assert_array_equal(ds["active_count"].values, (A != 0).sum(axis=1))
+    xr.testing.assert_equal(ds["hoyer"].time, da.time)
+    # without a time coordinate, bins numbered from 0; plain arrays stay over sample
+    bare = sparseness(xr.DataArray(A, dims=("time", "atom")))
+    np.testing.assert_array_equal(bare["time"].values, np.arange(12))
+    plain = sparseness(A)
+    assert plain["active_count"].dims == ("sample",)
+    np.testing.assert_array_equal(plain["sample"].values, np.arange(12))
+    np.testing.assert_array_equal(plain["hoyer"].values, ds["hoyer"].values)

@@ -221,6 +221,35 @@ def test_no_floor_and_short_excerpts_finish_the_rate_comparison():
     assert ds.attrs["min_centre_frequency"] == 0.0
 
 
+def test_a_floor_that_leaves_the_gammatone_bank_no_band_is_refused(tmp_path):
+    """``min_centre_frequency=3999`` (below Nyquist, so allowed) made the rate
+    comparison's bank ``geomspace(3999, 3600, 32)``: reversed, every filter near
+    Nyquist, and matching pursuit ran every excerpt to its default 32 steps per sample
+    at every fidelity (340 s) to give NaN. A floor above an octave below the bank's top
+    is refused before anything is read or learned (for recordings, once their rate is
+    read: seconds)."""
+    study = get_study(NAME)
+    with pytest.raises(ValueError, match=r"^min_centre_frequency=3999\.0 Hz must be at "
+                                         r"most 1800 Hz \(0\.225 x the sample rate, "
+                                         r"8000 Hz\): the gammatone bank of the rate "
+                                         r"comparison runs from it to 3600 Hz"):
+        study.run(quick=True, audio_dir="synthetic", min_centre_frequency=3999.0)
+    with pytest.raises(ValueError, match=r"^min_centre_frequency=4000\.0 Hz must be at "
+                                         r"most 3600 Hz \(0\.225 x the sample rate, "
+                                         r"16000 Hz\)"):
+        study.run(quick=True, audio_dir="synthetic", sample_rate=16000,
+                  min_centre_frequency=4000.0)
+    out = tmp_path / "out"
+    assert main(["study", "run", NAME, "--quick", "--out", str(out), "-p",
+                 "audio_dir=synthetic", "-p", "min_centre_frequency=3999"]) == 2
+    assert not out.exists()
+    # one octave is allowed (the bank 1.8-3.6 kHz)
+    ds = study.run(quick=True, seed=0, audio_dir="synthetic", n_excerpts=32, n_updates=2,
+                   control_updates=1, n_eval=2, excerpt_length=256,
+                   min_centre_frequency=1800.0, progress=False)
+    assert ds.attrs["min_centre_frequency"] == 1800.0
+
+
 def test_a_lam_that_zeroes_every_code_names_the_study_parameters():
     """learn_kernels refused it naming its own arguments ("crop_size=(256,) in
     images ... or rescale images"), not the study's crop_length and excerpts."""

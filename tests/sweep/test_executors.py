@@ -1479,3 +1479,44 @@ def test_the_ctrl_c_hold_works_without_signal_masks(monkeypatch, default_sigint)
         reached.append(True)
     assert reached == [True]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_points_on_a_cluster_of_the_users_own_run_with_one_numba_and_blas_thread(
+        dask_cluster, study, tmp_path, monkeypatch):
+    """The sweep cannot set the environment of the workers of a cluster given by
+    address: dask's nanny sets the BLAS variables to 1 but not numba's, and each point
+    ran numba's parallel kernels on every CPU of the worker. The point limits them
+    itself while it runs; a variable the worker's environment sets is kept, and the
+    sweep's own LocalCluster and local pool keep theirs (threads_per_worker)."""
+    numba = pytest.importorskip("numba")
+    workers = dask_cluster.scheduler_address
+    from distributed import Client
+
+    with Client(workers) as client:
+        seen = client.run(lambda: (os.environ.get("NUMBA_NUM_THREADS"),
+                                   __import__("numba").config.NUMBA_NUM_THREADS))
+    if any(env is not None or n < 2 for env, n in seen.values()):
+        pytest.skip(f"workers' numba has 1 thread or its variable set: {seen}")
+    ds = run(study("blas_threads"), {"x": [0.0, 1.0]}, output=tmp_path / "out",
+             progress=False, executor={"kind": "dask", "address": workers})
+    assert ds["status"].values.tolist() == ["ok", "ok"], ds["error"].values
+    assert ds["numba_threads"].values.tolist() == [1, 1]
+    assert ds["numba_num_threads"].values.tolist() == ["", ""]  # the worker's env unset
+    assert ds["blas_threads"].values.tolist() == [1, 1]
+    # the limit lasts the point only: the worker's own numba threads are as they were
+    from v1model.sweep.point import point_threads
+
+    before = numba.get_num_threads()
+    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
+    with point_threads(1):
+        assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == before
+    # a value the worker's environment sets is the cluster owner's choice
+    monkeypatch.setenv("NUMBA_NUM_THREADS", str(before))
+    with point_threads(1):
+        assert numba.get_num_threads() == before
+    # the local pool's threads_per_worker are not lowered by it
+    pool = run(study("blas_threads"), {"x": [0.0]}, output=tmp_path / "pool",
+               progress=False,
+               executor={"kind": "local", "workers": 1, "threads_per_worker": 2})
+    assert pool["numba_threads"].item() == 2

@@ -25,7 +25,8 @@ import numpy as np
 import xarray as xr
 
 from ..progress import check_progress, progress_bar
-from ..validation import check_array, check_dictionary, check_int, check_nonnegative, code_dims
+from ..validation import (check_array, check_dictionary, check_int, check_nonnegative,
+                          code_dims, code_rows_coord)
 
 __all__ = ["mutual_coherence", "babel", "coactive_babel", "gram_abs"]
 
@@ -153,11 +154,12 @@ def coactive_babel(codes, D, tol: float = 0.0, *, progress: bool | None = None) 
     Returns
     -------
     xarray.Dataset
-        Over ``sample`` with ``support_size``, ``coactive_babel`` (0 for an
-        empty support; NaN when S holds every atom), ``worst_case``
-        (``mu_1(|S|)``) and ``coactive_coherence`` (largest |cosine| between
-        two atoms inside S; 0 when |S| < 2); and, over ``support_size_bin``
-        (the distinct support sizes), ``mean_coactive_babel`` and
+        Over ``sample`` (``time`` for codes ``(time, atom)``, with their
+        ``time`` coordinate when they have one) with ``support_size``,
+        ``coactive_babel`` (0 for an empty support; NaN when S holds every
+        atom), ``worst_case`` (``mu_1(|S|)``) and ``coactive_coherence``
+        (largest |cosine| between two atoms inside S; 0 when |S| < 2); and,
+        over ``support_size_bin`` (the distinct support sizes), ``mean_coactive_babel`` and
         ``mean_worst_case``. ``attrs["tol"]`` carries its units in
         ``attrs["tol_units"]`` (``"units of codes"``).
 
@@ -209,13 +211,15 @@ def coactive_babel(codes, D, tol: float = 0.0, *, progress: bool | None = None) 
     curve = babel(D).babel.values
     worst = np.where((size >= 1) & (size <= k - 1), curve[np.clip(size - 1, 0, k - 2)], np.nan)
     worst = np.where(size == 0, 0.0, worst)
-    ds = xr.Dataset(coords={"sample": np.arange(A.shape[0])})
-    ds["support_size"] = ("sample", size, {"units": "1", "long_name": "|S|, active atoms"})
-    ds["coactive_babel"] = ("sample", value, {"units": "1", "long_name":
-                            "max_{j not in S} sum_{i in S} |<d_i, d_j>|"})
-    ds["worst_case"] = ("sample", worst, {"units": "1", "long_name": "mu_1(|S|)"})
-    ds["coactive_coherence"] = ("sample", inside, {"units": "1", "long_name":
-                                "max_{i != j in S} |<d_i, d_j>|"})
+    # rates over time: per time bin, on the input's own time coordinate
+    rows, coord = code_rows_coord(codes, A.shape[0])
+    ds = xr.Dataset(coords={rows: coord})
+    ds["support_size"] = (rows, size, {"units": "1", "long_name": "|S|, active atoms"})
+    ds["coactive_babel"] = (rows, value, {"units": "1", "long_name":
+                         "max_{j not in S} sum_{i in S} |<d_i, d_j>|"})
+    ds["worst_case"] = (rows, worst, {"units": "1", "long_name": "mu_1(|S|)"})
+    ds["coactive_coherence"] = (rows, inside, {"units": "1", "long_name":
+                             "max_{i != j in S} |<d_i, d_j>|"})
     sizes = np.unique(size)
     ds = ds.assign_coords(support_size_bin=("support_size_bin", sizes, {
         "units": "1", "long_name": "support size |S| (the sizes that occur)"}))

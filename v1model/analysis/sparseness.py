@@ -42,7 +42,7 @@ import numpy as np
 import xarray as xr
 
 from ..validation import axis_by_dim_name, check_array, check_axis, check_choice, \
-    check_nonnegative, check_positive, check_probability, code_dims
+    check_nonnegative, check_positive, check_probability, code_dims, code_rows_coord
 from ..scaling import pow2_scale
 
 __all__ = [
@@ -446,7 +446,9 @@ def sparseness(
     Returns
     -------
     xarray.Dataset
-        Over dims ``sample`` and ``atom``: per sample ``active_count``,
+        Over dims ``sample`` and ``atom`` (``time`` and ``atom`` for codes
+        ``(time, atom)``, with their ``time`` coordinate when they have one):
+        per sample (time bin) ``active_count``,
         ``population_sparseness`` (Treves-Rolls), ``hoyer``; per unit
         ``lifetime_sparseness`` (Vinje-Gallant), ``kurtosis``,
         ``unit_activity`` (fraction of stimuli a unit answers), ``dead``;
@@ -485,11 +487,13 @@ def sparseness(
     life = lifetime_sparseness(A, rectify) if n > 1 else np.full(k, np.nan)
     pop = population_sparseness(A, rectify)
     hoyer = hoyer_sparseness(A, axis=1) if k > 1 else np.full(n, np.nan)
-    ds = xr.Dataset(coords={"sample": np.arange(n), "atom": np.arange(k)})
-    ds["active_count"] = ("sample", count, {"units": "1", "long_name": "active units"})
-    ds["population_sparseness"] = ("sample", pop, {"units": "1", "long_name":
-                                   "Treves-Rolls population sparseness (small = sparse)"})
-    ds["hoyer"] = ("sample", hoyer, {"units": "1", "long_name": "Hoyer sparseness"})
+    # rates over time: per time bin, on the input's own time coordinate
+    rows, coord = code_rows_coord(codes, n)
+    ds = xr.Dataset(coords={rows: coord, "atom": np.arange(k)})
+    ds["active_count"] = (rows, count, {"units": "1", "long_name": "active units"})
+    ds["population_sparseness"] = (rows, pop, {"units": "1", "long_name":
+                                "Treves-Rolls population sparseness (small = sparse)"})
+    ds["hoyer"] = (rows, hoyer, {"units": "1", "long_name": "Hoyer sparseness"})
     ds["lifetime_sparseness"] = ("atom", life, {"units": "1", "long_name":
                                  "Vinje-Gallant lifetime sparseness (large = sparse)"})
     kurt = kurtosis(A, axis=0) if n > 1 else np.full(k, np.nan)

@@ -14,6 +14,7 @@ starts.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import multiprocessing
@@ -171,7 +172,10 @@ class SerialExecutor(Executor):
 #: parallel kernel of ``encode(method="cd")``, which otherwise takes every CPU of the
 #: process). Every executor sets them to the threads of one point in each worker: the local
 #: pool to ``threads_per_worker`` (:func:`_init_worker`), dask's workers to 1 (dask sets
-#: the first three, the sweep adds numba's: :func:`_thread_environ`, :func:`_thread_exports`)
+#: the first three, the sweep adds numba's: :func:`_thread_environ`, :func:`_thread_exports`);
+#: on a cluster of the user's own (``address``), whose environment the sweep cannot set,
+#: each point limits the libraries whose variable is unset to 1 thread while it runs
+#: (:func:`v1model.sweep.point.point_threads`)
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "NUMBA_NUM_THREADS")
 
@@ -574,7 +578,9 @@ class DaskExecutor(Executor):
         Worker processes of that LocalCluster (default: available CPUs).
     threads_per_worker : int
         Threads per LocalCluster worker (default 1: one point per process). Each
-        point gets one BLAS/OpenMP/numba thread (:data:`THREAD_VARIABLES`).
+        point gets one BLAS/OpenMP/numba thread (:data:`THREAD_VARIABLES`); on a
+        cluster given by ``address`` or ``client``, one for each library whose
+        variable the worker's environment does not set, while the point runs.
     memory_limit : str or int
         Per-worker memory limit of the LocalCluster (default ``"auto"``).
     client : distributed.Client, optional
@@ -707,6 +713,10 @@ class DaskExecutor(Executor):
         tasks = list(tasks)
         if not tasks:
             return
+        if self.cluster is None:
+            # a cluster of the user's own (address, client): the sweep set no worker's
+            # environment, so each point limits its numba and BLAS threads to one itself
+            tasks = [dataclasses.replace(task, threads=1) for task in tasks]
         token = uuid.uuid4().hex[:8]
         keys = [f"v1model-sweep-{token}-{task.index}" for task in tasks]
         futures = self.client.map(run_point, tasks, key=keys, pure=False)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 import traceback
-from contextlib import nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import xarray as xr
@@ -49,6 +50,10 @@ class PointTask:
         Names of the swept parameters.
     dims : tuple of str, default ()
         Dimensions of the grid.
+    threads : int, optional
+        numba and BLAS/OpenMP threads of the point, set for its duration in the
+        worker (:func:`point_threads`), for workers whose environment the sweep
+        cannot set (a dask cluster of the user's own); None: as the worker has them.
     """
 
     index: int
@@ -58,6 +63,7 @@ class PointTask:
     quick: bool = False
     swept: tuple = ()
     dims: tuple = ()
+    threads: int | None = None
 
 
 @dataclass
@@ -146,7 +152,7 @@ def run_point(task: PointTask) -> PointOutcome:
             params["progress"] = False
         # and the solvers' bars that show when a call runs long (progress=None)
         quiet = quiet_auto_bars() if params.get("progress") is not True else nullcontext()
-        with quiet:
+        with quiet, point_threads(task.threads):
             ds = func(quick=task.quick, seed=task.seed, **params)
         ds = check_output(ds, task)
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - every failure is recorded
@@ -156,6 +162,63 @@ def run_point(task: PointTask) -> PointOutcome:
                                     time.process_time() - c0)
     return PointOutcome(task.index, True, ds, duration=time.perf_counter() - t0,
                         cpu_time=time.process_time() - c0)
+
+
+#: the variables that set the BLAS/OpenMP threads of a worker (numba's is its own)
+_BLAS_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+#: points of this process inside :func:`point_threads`' BLAS limit, and its limiter:
+#: the limit is process-wide, so it is lifted when the last concurrent point ends
+_BLAS_LOCK = threading.Lock()
+_BLAS_USERS = [0, None]
+
+
+@contextmanager
+def point_threads(threads):
+    """Run a point with ``threads`` numba and BLAS/OpenMP threads, restored after.
+
+    A remote dask worker's environment is its owner's: dask's nanny sets the BLAS
+    variables to 1 but not numba's, whose parallel kernels (``encode(method="cd")``)
+    then took every CPU of the worker in each concurrent point. A library whose
+    variable the worker's environment sets (:data:`~v1model.sweep.executors.
+    THREAD_VARIABLES`) keeps it: that is a choice of the cluster's owner.
+
+    Parameters
+    ----------
+    threads : int or None
+        None: nothing is changed.
+    """
+    if threads is None:
+        yield
+        return
+    with ExitStack() as stack:
+        if "NUMBA_NUM_THREADS" not in os.environ:
+            import numba
+
+            # per calling thread in numba: a dask worker's other points keep theirs
+            previous = numba.get_num_threads()
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            stack.callback(numba.set_num_threads, previous)
+        if not any(name in os.environ for name in _BLAS_VARIABLES):
+            _enter_blas_limit(threads)
+            stack.callback(_leave_blas_limit)
+        yield
+
+
+def _enter_blas_limit(threads):
+    from threadpoolctl import threadpool_limits
+
+    with _BLAS_LOCK:
+        if _BLAS_USERS[0] == 0:
+            _BLAS_USERS[1] = threadpool_limits(threads)
+        _BLAS_USERS[0] += 1
+
+
+def _leave_blas_limit():
+    with _BLAS_LOCK:
+        _BLAS_USERS[0] -= 1
+        if _BLAS_USERS[0] == 0:
+            _BLAS_USERS[1].restore_original_limits()
+            _BLAS_USERS[1] = None
 
 
 def check_output(ds, task: PointTask) -> xr.Dataset:
