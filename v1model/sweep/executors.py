@@ -172,30 +172,13 @@ class SerialExecutor(Executor):
 #: parallel kernel of ``encode(method="cd")``, which otherwise takes every CPU of the
 #: process). Every executor sets them to the threads of one point in each worker: the local
 #: pool to ``threads_per_worker`` (:func:`_init_worker`), dask's workers to 1 (dask sets
-#: the first three, the sweep adds numba's: :func:`_thread_environ`, :func:`_thread_exports`);
+#: the first three, each point limits numba's itself: :func:`~v1model.sweep.point.point_threads`;
+#: job scripts export all four: :func:`_thread_exports`);
 #: on a cluster of the user's own (``address``), whose environment the sweep cannot set,
 #: each point limits the libraries whose variable is unset to 1 thread while it runs
 #: (:func:`v1model.sweep.point.point_threads`)
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "NUMBA_NUM_THREADS")
-
-
-def _thread_environ(configured) -> dict:
-    """dask's ``distributed.nanny.pre-spawn-environ`` (``configured``) with every one of
-    :data:`THREAD_VARIABLES` it lacks set to 1, the threads of a dask point: dask's own
-    sets OMP, OpenBLAS and MKL to 1 but not numba's, and a worker running
-    ``encode(method="cd")`` ran every point on all the machine's CPUs. A value of the
-    user's config is kept (and, as dask does, one of the environment).
-
-    Parameters
-    ----------
-    configured : dict or None
-
-    Returns
-    -------
-    dict
-    """
-    return {**{name: 1 for name in THREAD_VARIABLES}, **(configured or {})}
 
 
 def _thread_exports() -> list:
@@ -623,29 +606,28 @@ class DaskExecutor(Executor):
         import dask
         from distributed import LocalCluster
 
-        # read by each nanny as it is made (here) and set before it spawns its worker,
-        # before the worker imports numpy or numba: numba's threads too (_thread_environ)
-        environ = _thread_environ(dask.config.get("distributed.nanny.pre-spawn-environ", None))
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
-            return LocalCluster(
-                n_workers=self.n_workers or available_cpus(),
-                threads_per_worker=self.threads_per_worker,
-                processes=True,
-                memory_limit=self.memory_limit,
-                dashboard_address=None,
-                # no dashboard, but the scheduler's HTTP server (health, metrics) still took
-                # port 8787 and, with it in use (another sweep, a notebook's cluster), printed
-                # dask's "Port 8787 is already in use" into the sweep's output: any free port
-                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                # CRITICAL, not ERROR: the scheduler runs in this process and wrote its errors
-                # ("Task ... marked as failed because 4 workers died") into the sweep's output,
-                # which records them itself (the point's KilledWorker in failed/INDEX.json)
-                silence_logs=logging.CRITICAL,
-                # in every worker process: Ctrl-C left to the sweep (see dask_setup), after
-                # the preloads of the user's dask config, which these replace
-                **_worker_preloads(dask.config.get("distributed.worker.preload", None),
-                                   dask.config.get("distributed.worker.preload-argv", None)),
-            )
+        # numba's threads are not added to dask's pre-spawn-environ: each nanny writes it
+        # into this process's os.environ for good, and numba, its threads launched at
+        # another count, raised on its next compile; each point limits them (map)
+        return LocalCluster(
+            n_workers=self.n_workers or available_cpus(),
+            threads_per_worker=self.threads_per_worker,
+            processes=True,
+            memory_limit=self.memory_limit,
+            dashboard_address=None,
+            # no dashboard, but the scheduler's HTTP server (health, metrics) still took
+            # port 8787 and, with it in use (another sweep, a notebook's cluster), printed
+            # dask's "Port 8787 is already in use" into the sweep's output: any free port
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            # CRITICAL, not ERROR: the scheduler runs in this process and wrote its errors
+            # ("Task ... marked as failed because 4 workers died") into the sweep's output,
+            # which records them itself (the point's KilledWorker in failed/INDEX.json)
+            silence_logs=logging.CRITICAL,
+            # in every worker process: Ctrl-C left to the sweep (see dask_setup), after
+            # the preloads of the user's dask config, which these replace
+            **_worker_preloads(dask.config.get("distributed.worker.preload", None),
+                               dask.config.get("distributed.worker.preload-argv", None)),
+        )
 
     def check_submission(self):
         """Connect to the scheduler at ``address``, if one is given, and disconnect: an
@@ -713,10 +695,9 @@ class DaskExecutor(Executor):
         tasks = list(tasks)
         if not tasks:
             return
-        if self.cluster is None:
-            # a cluster of the user's own (address, client): the sweep set no worker's
-            # environment, so each point limits its numba and BLAS threads to one itself
-            tasks = [dataclasses.replace(task, threads=1) for task in tasks]
+        # one point per dask thread: each limits its numba threads (and, on a cluster of the
+        # user's own, whose workers' environment the sweep did not set, BLAS's) to one itself
+        tasks = [dataclasses.replace(task, threads=1) for task in tasks]
         token = uuid.uuid4().hex[:8]
         keys = [f"v1model-sweep-{token}-{task.index}" for task in tasks]
         futures = self.client.map(run_point, tasks, key=keys, pure=False)
