@@ -29,6 +29,7 @@ __all__ = [
     "ATOM_IMAGE_DIMS",
     "code_dims",
     "code_rows_coord",
+    "dim_coord",
     "sample_rate_by_labels",
     "atoms_by_dim_names",
     "axis_by_dim_name",
@@ -274,8 +275,8 @@ def code_rows_coord(codes, n: int):
     """The dim and coordinate of the per-stimulus results of codes (one value per row):
     ``time`` for codes read as :data:`CODE_TIME_DIMS`, with the input's own ``time``
     coordinate and its attrs (e.g. seconds) when it has one, so that the result lines
-    up with the input; else ``sample`` numbered from 0 (plain arrays and
-    ``(sample, atom)`` codes, as before: rates over time came back over ``sample``).
+    up with the input; else ``sample``, with the input's own coordinate too when it
+    has one (:func:`dim_coord`), numbered from 0 otherwise (plain arrays).
 
     Parameters
     ----------
@@ -291,10 +292,37 @@ def code_rows_coord(codes, n: int):
         A value for ``xr.Dataset(coords={dim: coord})``.
     """
     dim = code_dims(codes)[0]
-    if dim == "time" and "time" in codes.coords and codes.coords["time"].dims == ("time",):
-        time = codes.coords["time"]
-        return dim, ("time", time.values, dict(time.attrs))
-    return dim, np.arange(n)
+    return dim, dim_coord(codes, dim, n)
+
+
+def dim_coord(value, dim: str, n: int):
+    """The coordinate of a result's ``dim``: the input's own, when ``value`` is a
+    DataArray with a 1-D coordinate of that dim (its values and attrs), else 0 ... n - 1.
+
+    Numbered from 0, the results of ``fit_gabor(rf.isel(atom=[3, 7]))`` or of codes
+    labelled by atom came back as atoms 0 and 1: combined with the input (xarray
+    aligns by label), they were paired with other atoms, unsaid.
+
+    Parameters
+    ----------
+    value : object
+        The argument as given.
+    dim : str
+        The dim of the result, e.g. ``"atom"``.
+    n : int
+        Its length.
+
+    Returns
+    -------
+    tuple or ndarray
+        A value for ``xr.Dataset(coords={dim: ...})``.
+    """
+    if isinstance(value, xr.DataArray) and dim in value.coords:
+        coord = value.coords[dim]
+        index = value.indexes.get(dim)
+        if coord.dims == (dim,) and coord.size == n and not hasattr(index, "levels"):
+            return (dim, coord.values, dict(coord.attrs))
+    return np.arange(n)
 
 
 #: ``units`` of a time coordinate that say seconds

@@ -550,3 +550,30 @@ def test_atoms_one_per_column_are_said_to_look_transposed():
     fit = fit_gabor(atoms.T.T, progress=False)
     np.testing.assert_allclose(fit.orientation, np.linspace(0, np.pi, 10, endpoint=False),
                                atol=1e-6)
+
+
+def test_fits_of_labelled_receptive_fields_keep_their_atoms_and_units():
+    # fit_gabor(rf.isel(atom=[1, 3])) came back over atoms 0, 1 with amplitude in "1":
+    # next to the mapped RFs (xarray aligns by label) each fit was paired with another atom
+    import xarray as xr
+
+    from v1model.analysis import reliable_gabor_fits
+
+    theta = np.array([0.3, 1.1, 1.9, 2.7])
+    rf = xr.DataArray(
+        np.stack([gabor_patch(12, t, 0.2, 0.0, 2.0, 2.5, amplitude=3.0) for t in theta]),
+        dims=("atom", "y", "x"), coords={"atom": [0, 1, 2, 3]},
+        attrs={"units": "Hz per unit of the encoder's input"})
+    fit = fit_gabor(rf.isel(atom=[1, 3]), return_model=True, progress=False)
+    np.testing.assert_array_equal(fit["atom"].values, [1, 3])
+    np.testing.assert_allclose(fit["orientation"].values, theta[[1, 3]], atol=1e-6)
+    # aligned by label with the input: each atom's own orientation
+    np.testing.assert_allclose(fit["orientation"].sel(atom=3), theta[3], atol=1e-6)
+    for name in ("amplitude", "offset", "model"):
+        assert fit[name].attrs["units"] == "Hz per unit of the encoder's input"
+    np.testing.assert_allclose(fit["amplitude"].values, 3.0, rtol=1e-6)
+    np.testing.assert_array_equal(reliable_gabor_fits(fit)["atom"].values, [1, 3])
+    # plain arrays: atoms numbered from 0, amplitude in "1" (unit-norm dictionary atoms)
+    plain = fit_gabor(rf.values[[1, 3]], progress=False)
+    np.testing.assert_array_equal(plain["atom"].values, [0, 1])
+    assert plain["amplitude"].attrs["units"] == "1"

@@ -345,3 +345,23 @@ def test_rates_over_time_give_their_statistics_over_time():
     assert plain["active_count"].dims == ("sample",)
     np.testing.assert_array_equal(plain["sample"].values, np.arange(12))
     np.testing.assert_array_equal(plain["hoyer"].values, ds["hoyer"].values)
+
+
+def test_labelled_codes_keep_their_atom_and_sample_labels():
+    # codes of atoms 10..13 came back as atoms 0..3 (and samples 100.. as 0..): xarray
+    # aligns by label, so ds["dead"] put next to the input's units paired other ones
+    import xarray as xr
+
+    A = np.array([[0.0, 1.0, 0.0, 2.0], [0.0, 3.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+    atoms = ("atom", [10, 11, 12, 13], {"long_name": "unit id"})
+    da = xr.DataArray(A.T, dims=("atom", "sample"),
+                      coords={"atom": atoms, "sample": [100, 101, 102]})
+    ds = sparseness(da)
+    np.testing.assert_array_equal(ds["atom"].values, [10, 11, 12, 13])
+    assert ds["atom"].attrs["long_name"] == "unit id"
+    np.testing.assert_array_equal(ds["sample"].values, [100, 101, 102])
+    # the dead units by label, as (A == 0).all(axis=0) says: atoms 10 and 12
+    assert ds["dead"].sel(atom=[10, 12]).values.all()
+    assert not ds["dead"].sel(atom=[11, 13]).values.any()
+    np.testing.assert_array_equal(ds["active_count"].sel(sample=[100, 101, 102]).values,
+                                  [2, 1, 1])

@@ -38,7 +38,7 @@ import numpy as np
 import xarray as xr
 
 from ..progress import check_progress, progress_bar
-from ..validation import check_array, check_bool, check_int, check_positive, describe
+from ..validation import check_array, check_bool, check_int, check_positive, describe, dim_coord
 from ..scaling import pow2_scale
 from ._common import atoms_as_images
 
@@ -56,7 +56,7 @@ _UNITS = {
     "phase": ("rad", "carrier phase at the centre, in (-pi, pi]"),
     "sigma_x": ("pixel", "envelope s.d. across the bars (along the wave vector)"),
     "sigma_y": ("pixel", "envelope s.d. along the bars"),
-    "amplitude": ("1", "peak amplitude (same units as the atom)"),
+    "amplitude": ("1", "peak amplitude, >= 0 (same units as the atom)"),
     "offset": ("1", "constant offset (same units as the atom)"),
 }
 _TWO_PI = 2.0 * np.pi
@@ -460,9 +460,13 @@ def fit_gabor(
     Returns
     -------
     xarray.Dataset
-        Over ``atom`` with ``x0``, ``y0`` (pixel), ``orientation`` (rad, [0, pi)), ``frequency``
-        (cycles/pixel), ``phase`` (rad), ``sigma_x``, ``sigma_y`` (pixel),
-        ``amplitude``, ``offset``, ``r2`` (coefficient of determination of
+        Over ``atom`` (the coordinate of a DataArray ``atoms``, else 0 ...
+        n_atoms - 1) with ``x0``, ``y0`` (pixel), ``orientation`` (rad, [0, pi)), ``frequency``
+        (cycles/pixel), ``phase`` (rad, (-pi, pi]), ``sigma_x``, ``sigma_y`` (pixel),
+        ``amplitude`` (>= 0: a Gabor of the opposite sign is the same one with its
+        phase shifted by pi; the pair (orientation + pi, -phase) is folded onto
+        orientation in [0, pi) likewise), ``offset`` (both, and ``model``, in the
+        ``units`` of a DataArray ``atoms``, else "1"), ``r2`` (coefficient of determination of
         the fit over the atom's pixels), ``nx`` = sigma_x * frequency and
         ``ny`` = sigma_y * frequency (Ringach 2002), ``start`` (which start
         won). Constant atoms get NaN parameters and a warning. The attrs
@@ -500,6 +504,11 @@ def fit_gabor(
     """
     Z = atoms_as_images(atoms, shape)
     n, h, w = Z.shape
+    # a DataArray's atom labels and units (mapped RFs: response per unit of stimulus) carry
+    # over to the fits; numbered from 0 and labelled "1", they were neither
+    atom_coord = dim_coord(atoms, "atom", n)
+    atom_units = atoms.attrs.get("units") if isinstance(atoms, xr.DataArray) else None
+    atom_units = atom_units if isinstance(atom_units, str) and atom_units.strip() else "1"
     n_starts = check_int(n_starts, "n_starts", minimum=1, maximum=_MAX_STARTS)
     n_iter = check_int(n_iter, "n_iter", minimum=0)
     max_nfev = check_int(max_nfev, "max_nfev", minimum=1)
@@ -578,9 +587,10 @@ def fit_gabor(
     P[:, 7:9] *= peak[:, None]
     model *= peak[:, None]
 
-    ds = xr.Dataset(coords={"atom": np.arange(n)})
+    ds = xr.Dataset(coords={"atom": atom_coord})
     for i, name in enumerate(GABOR_PARAMS):
         units, long_name = _UNITS[name]
+        units = atom_units if name in ("amplitude", "offset") else units
         ds[name] = ("atom", P[:, i], {"units": units, "long_name": long_name})
     ds["r2"] = ("atom", r2, {"units": "1", "long_name": "R^2 of the fit"})
     ds["nx"] = ("atom", P[:, 5] * P[:, 3],
@@ -594,7 +604,7 @@ def fit_gabor(
         ds = ds.assign_coords(y=("y", np.arange(h), {"units": "pixel"}),
                               x=("x", np.arange(w), {"units": "pixel"}))
         ds["model"] = (("atom", "y", "x"), model.reshape(n, h, w),
-                       {"units": "1", "long_name": "fitted Gabor"})
+                       {"units": atom_units, "long_name": "fitted Gabor"})
     ds.attrs.update(
         analysis="gabor fit", height=h, width=w, n_starts=n_starts, n_iter=n_iter,
         polish=int(polish), max_nfev=max_nfev, min_sigma=min_sigma, max_sigma=max_sigma,

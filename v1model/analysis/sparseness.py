@@ -42,7 +42,8 @@ import numpy as np
 import xarray as xr
 
 from ..validation import axis_by_dim_name, check_array, check_axis, check_choice, \
-    check_nonnegative, check_positive, check_probability, code_dims, code_rows_coord
+    check_nonnegative, check_positive, check_probability, code_dims, code_rows_coord, \
+    dim_coord
 from ..scaling import pow2_scale
 
 __all__ = [
@@ -447,7 +448,8 @@ def sparseness(
     -------
     xarray.Dataset
         Over dims ``sample`` and ``atom`` (``time`` and ``atom`` for codes
-        ``(time, atom)``, with their ``time`` coordinate when they have one):
+        ``(time, atom)``), with the coordinates of a DataArray ``codes`` on
+        those dims when it has them (else numbered from 0):
         per sample (time bin) ``active_count``,
         ``population_sparseness`` (Treves-Rolls), ``hoyer``; per unit
         ``lifetime_sparseness`` (Vinje-Gallant), ``kurtosis``,
@@ -489,7 +491,7 @@ def sparseness(
     hoyer = hoyer_sparseness(A, axis=1) if k > 1 else np.full(n, np.nan)
     # rates over time: per time bin, on the input's own time coordinate
     rows, coord = code_rows_coord(codes, n)
-    ds = xr.Dataset(coords={rows: coord, "atom": np.arange(k)})
+    ds = xr.Dataset(coords={rows: coord, "atom": dim_coord(codes, "atom", k)})
     ds["active_count"] = (rows, count, {"units": "1", "long_name": "active units"})
     ds["population_sparseness"] = (rows, pop, {"units": "1", "long_name":
                                 "Treves-Rolls population sparseness (small = sparse)"})
