@@ -90,17 +90,19 @@ def load_wav(path, sample_rate: float | None = None):
     return data, float(rate)
 
 
-def _read_wav(path):
+def _read_wav(path, name="path"):
     """Mono float64 samples of the WAV file ``path`` (a Path) at its own rate, the
     rate, and the peak magnitude of a float file beyond ``FLOAT_PEAK_LIMIT`` (else
-    None); the errors of :func:`load_wav`."""
+    None); the errors of :func:`load_wav`, naming the caller's argument ``name`` (a
+    damaged file of a folder was "path: cannot read ...", an argument load_wav_folder has
+    not)."""
     from scipy.io import wavfile
 
     if not path.is_file():
         what = "a folder, not a WAV file" if path.is_dir() else "no such WAV file"
-        raise FileNotFoundError(f"path: {what}: {str(path)!r}")
+        raise FileNotFoundError(f"{name}: {what}: {str(path)!r}")
     if path.stat().st_size == 0:  # SciPy's error would be "File format b'' not understood"
-        raise ValueError(f"path: {str(path)!r} is an empty file (0 bytes), not a WAV")
+        raise ValueError(f"{name}: {str(path)!r} is an empty file (0 bytes), not a WAV")
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -109,7 +111,7 @@ def _read_wav(path):
         raise
     except Exception as exc:  # noqa: BLE001 - a truncated or damaged header: SciPy raises
         # struct.error, UnboundLocalError, ZeroDivisionError, TypeError..., none naming the file
-        raise ValueError(f"path: cannot read {str(path)!r} as WAV: {exc}") from exc
+        raise ValueError(f"{name}: cannot read {str(path)!r} as WAV: {exc}") from exc
     for w in caught:  # SciPy's "Reached EOF prematurely" (a cut recording) names no file
         warnings.warn(f"{str(path)!r}: {w.message}", w.category, stacklevel=3)
     data = np.asarray(data)
@@ -123,10 +125,10 @@ def _read_wav(path):
         data = (data.astype(np.float64) - offset) / scale
     data = data.astype(np.float64)
     if data.size == 0:
-        raise ValueError(f"path: {str(path)!r} holds no samples (an empty WAV file)")
+        raise ValueError(f"{name}: {str(path)!r} holds no samples (an empty WAV file)")
     if not np.all(np.isfinite(data)):
         n_bad = int(data.size - np.count_nonzero(np.isfinite(data)))
-        raise ValueError(f"path: {str(path)!r} holds {n_bad} non-finite sample(s) (NaN or inf)")
+        raise ValueError(f"{name}: {str(path)!r} holds {n_bad} non-finite sample(s) (NaN or inf)")
     peak = float(np.abs(data).max()) if is_float else 0.0
     if data.ndim == 2:
         data = data.mean(axis=1)
@@ -238,7 +240,7 @@ def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = 
     # a large corpus, resampled, reads for minutes: not in silence
     with progress_bar(progress, total=len(files), desc="audio", unit="file") as bar:
         for f in files:
-            w, r, peak = _read_wav(f)
+            w, r, peak = _read_wav(f, "folder")
             rate = r if rate is None else rate
             rates.append(r)
             if peak is not None:
@@ -357,8 +359,10 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
     Returns
     -------
     X : ndarray, shape (n, length), float64
-        One segment per row. Drawn in blocks written in place, so that the
-        memory used is little more than ``X``'s (``8 * n * length`` bytes).
+        One segment per row, from the waveforms of at least ``length``
+        samples (drawn uniformly among all their segments). Drawn in blocks
+        written in place, so that the memory used is little more than ``X``'s
+        (``8 * n * length`` bytes).
 
     Raises
     ------
@@ -369,6 +373,12 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
         invalid option, an ``X`` larger than this machine's physical memory,
         or when 50 rounds of draws find fewer than ``n`` segments meeting
         ``min_rms`` / ``normalize``.
+
+    Warns
+    -----
+    UserWarning
+        When some waveforms (not all) are shorter than ``length``: no
+        segment comes from them.
     """
     if not isinstance(waveforms, (list, tuple, np.ndarray)) and hasattr(waveforms, "__array__"):
         # one array of another kind (an xarray DataArray, a pandas Series): iterated, a
@@ -402,6 +412,13 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
             f"length={length} is longer than every waveform (longest: "
             f"{max(len(w) for w in waves)} samples){hint}"
         )
+    if len(usable) < len(waves):
+        # 1 s segments of the 300 spoken digits all came from the 2 recordings that long
+        short = len(waves) - len(usable)
+        warnings.warn(f"{short} of the {len(waves)} waveforms are shorter than "
+                      f"length={length} samples and are never drawn from: the segments all "
+                      f"come from the other {len(usable)}; give a shorter length, or leave "
+                      "the short waveforms out", UserWarning, stacklevel=2)
     check_fits_in_memory((n, length), np.float64, "n", n,
                          f"segments of length={length} samples (float64)")
     rng = as_generator(seed)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -87,12 +88,14 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         A folder of image files (PNG, JPEG, TIFF, BMP, PGM), or one such
         file. A folder holding a single ``.mat`` file reads that file (one
         holding pictures too reads the pictures, with a warning).
-        An array of shape (n_images, height, width) or (height, width) (or a
-        PIL image): floats are kept as they are; integer pixels are scaled as a picture
+        An array of shape (n_images, height, width) or (height, width):
+        floats are kept as they are; integer pixels are scaled as a picture
         file's are (see Returns: ``uint8`` divided by 255, ``uint16`` by
         65535); 64-bit integers, which no picture file has, are refused.
-        A list (or tuple) of pictures, each a path to an image file or a
-        2-D array (height, width) scaled as such an array is: read as a
+        A PIL image is read as its file would be (colour, palette and CMYK
+        pictures in gray, turned by its EXIF orientation).
+        A list (or tuple) of pictures, each a path to an image file, a PIL
+        image or a 2-D array (height, width) scaled as such an array is: read as a
         folder's files are, sizes included (see ``size``); another item (a
         folder, a ``.mat`` file, a 3-D array) is refused, naming its index
         and shape.
@@ -188,8 +191,14 @@ def _array_images(source, name="source"):
     A uint8 array of a photograph (``np.asarray(PIL.Image.open(f))``) came back as
     0-255 while the same file's pixels came back in [0, 1].
     """
-    if not hasattr(source, "dtype") and hasattr(source, "__array_interface__"):
-        # a PIL image, which has no dtype to tell its integer pixels by: came back 0-255
+    if _is_pil_image(source):
+        # read as its file is (it has no dtype to tell its integer pixels by: they came back
+        # 0-255); np.asarray of a colour one gave 300 pictures of 400 x 3 pixels, and of a
+        # palette one its palette's indices taken for gray levels; a phone's portrait, opened,
+        # came out on its side (its EXIF orientation)
+        orientation = source.getexif().get(0x0112, 1)
+        source = _to_gray(_exif_oriented(_pil_pixels(source), orientation))
+    elif not hasattr(source, "dtype") and hasattr(source, "__array_interface__"):
         source = np.asarray(source)
     if not _integer_pixels(source, name):
         # a copy: the stack is the caller's to keep (and may be read-only or a memmap)
@@ -387,12 +396,11 @@ def _imread(path):
                     f"a file of {pages} pages (a multi-page TIFF, an animation): one picture "
                     "per file is read; save the pages as separate files, or read them "
                     "yourself and pass the array (n_images, height, width)")
-            if image.mode == "CMYK":
-                return _exif_oriented(np.asarray(image.convert("RGB")), orientation)
-            if image.mode in ("P", "L", "RGB") and "transparency" in image.info:
+            if image.mode == "CMYK" or (image.mode in ("P", "L", "RGB")
+                                        and "transparency" in image.info):
                 # a PNG's transparent colour (tRNS chunk; palette PNGs): imread drops it, and
                 # the hidden colour underneath came out where an alpha channel gives white
-                return _exif_oriented(np.asarray(image.convert("RGBA")), orientation)
+                return _exif_oriented(_pil_pixels(image), orientation)
     except OSError as exc:  # not a file Pillow reads (e.g. some TIFFs): imread decides
         unread = exc
     try:
@@ -410,6 +418,28 @@ def _imread(path):
     # before rgb2gray and rgba2rgb (img_as_float) scale it: 16-bit data as 32-bit pixels
     image = image.astype(_pixel_type(image), copy=False)
     return _exif_oriented(image, orientation)
+
+
+#: PIL modes whose pixels np.asarray gives as gray (+ alpha), RGB or RGBA values
+_PIL_READ_AS_THEY_ARE = ("1", "L", "LA", "I", "F", "RGB", "RGBA")
+
+
+def _is_pil_image(source):
+    """Whether ``source`` is a PIL image (PIL is not imported for it)."""
+    pil = sys.modules.get("PIL.Image")
+    return pil is not None and isinstance(source, pil.Image)
+
+
+def _pil_pixels(image):
+    """The pixels of the PIL image ``image`` as gray (+ alpha), RGB or RGBA values, which
+    :func:`_to_gray` takes: a palette's colours (not its indices), CMYK and other colour
+    spaces as RGB, a transparent colour (a PNG's tRNS chunk) as alpha."""
+    mode = image.mode
+    if mode in ("P", "L", "RGB") and "transparency" in image.info:
+        image = image.convert("RGBA")
+    elif mode not in _PIL_READ_AS_THEY_ARE and not mode.startswith("I;16"):
+        image = image.convert("RGBA" if mode in ("PA", "La", "RGBa") else "RGB")
+    return np.asarray(image)
 
 
 def _exif_oriented(image, orientation):
@@ -606,6 +636,8 @@ def _read_picture_list(items, size, name="source", progress=None):
                     f"files ({', '.join(IMAGE_SUFFIXES)}) or 2-D arrays, one picture each; "
                     f"pass a folder or a .mat file as {name} itself")
             labels.append(f"{label} ({str(path)!r})")
+        elif _is_pil_image(item):  # its colours become gray, as its file's would
+            labels.append(label)
         else:
             shape = array_shape(item, label)
             if len(shape) != 2:

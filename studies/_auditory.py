@@ -217,7 +217,8 @@ def _read_folder(folder, pattern, sample_rate, length, length_name):
     except (ValueError, FileNotFoundError) as exc:
         # a file that cannot be read (or gone since it was listed): say which argument led
         # to it
-        message = str(exc).removeprefix("path: ")  # load_wav's argument, not the study's
+        # load_wav_folder's argument, not the study's
+        message = str(exc).removeprefix("folder: ")
         raise type(exc)(f"audio_dir {str(folder)!r}: {message}") from exc
     longest = max(len(w) for w in waves)
     if length > longest:  # sample_segments would name its own argument, "length"
@@ -230,6 +231,8 @@ def _read_folder(folder, pattern, sample_rate, length, length_name):
 def _pieces(waves, length, n, min_rms, rng, folder, which=""):
     from stimuli.audio import sample_segments
 
+    # the recordings shorter than a piece, which give none, are counted by file_counts
+    waves = [w for w in waves if len(w) >= length]
     try:
         return sample_segments(waves, length, n, seed=rng, min_rms=min_rms, normalize=True)
     except ValueError as exc:

@@ -27,15 +27,20 @@ def _given(dictionary) -> bool:
                                                                               "null")
 
 
-def check_dictionary_source(dictionary=None, n_updates=None, images="skimage") -> None:
+def check_dictionary_source(dictionary=None, n_updates=None, images="skimage",
+                            seed=None) -> None:
     """The cheap checks of :func:`learned_dictionary`'s arguments (no loading,
-    no learning): a given file exists, and no ``n_updates`` comes with it (it
+    no learning): ``seed`` is one :func:`v1model.validation.as_generator` takes,
+    a given file exists, and no ``n_updates`` comes with it (it
     would be ignored; ``images`` are, as a sweep may set them for every point);
     otherwise ``n_updates`` is a positive int and ``images`` a source the
     learning can load (:func:`studies._checks.check_images`)."""
     from studies._checks import check_images
-    from v1model.validation import check_int, check_path
+    from v1model.validation import as_generator, check_int, check_path
 
+    # checked only by the learning before: with a dictionary file, ringach-2002 ran
+    # seed=1.5 and recorded seed="float", and activity-ratio refused it after loading
+    as_generator(seed)
     if _given(dictionary):
         path = check_path(str(dictionary), "dictionary")
         if not path.exists():

@@ -166,7 +166,7 @@ def run(
     check_positive(local_max_count, "local_max_count")
     check_probability(dense_min_ratio, "dense_min_ratio")
     check_bool(progress, "progress")  # "abc" would be truthy
-    check_dictionary_source(dictionary, n_updates)
+    check_dictionary_source(dictionary, n_updates, seed=seed)
     # the encoded patches come from images, with a dictionary file too
     check_images(images, prewhitened)
     parameters_checked()  # a sweep's pre-flight stops here, before any work

@@ -142,7 +142,7 @@ def run(
     A = None if path is None else load_a144(path)  # and read: a wrong file fails before it
     n_updates = default_updates(n_updates, quick=quick, dictionary=dictionary)
     check_bool(progress, "progress")  # fit_gabor's check, before the dictionary is learned
-    check_dictionary_source(dictionary, n_updates, images)
+    check_dictionary_source(dictionary, n_updates, images, seed=seed)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
     D, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
                                          n_updates=n_updates, progress=progress)

@@ -308,7 +308,7 @@ def run(
     margin = check_nonnegative(margin, "margin")
     si_threshold = check_probability(si_threshold, "si_threshold")
     progress = check_bool(progress, "progress")
-    check_dictionary_source(dictionary, n_updates, images)
+    check_dictionary_source(dictionary, n_updates, images, seed=seed)
     # the patch is known before the dictionary is learned or loaded (None: a file that
     # does not open, which its load reports)
     shape = dictionary_patch_shape(dictionary, quick=quick)

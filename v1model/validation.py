@@ -520,9 +520,10 @@ def check_array(
     Raises
     ------
     TypeError
-        For None, complex values or values that are not numeric (strings,
-        dates and durations included, and ragged nested lists), and for a
-        scipy.sparse matrix (:func:`check_dense`).
+        For None, a bool alone (``True``, ``np.True_`` or a 0-d bool array;
+        an array of bools is read as 0 and 1), complex values or values that
+        are not numeric (strings, dates and durations included, and ragged
+        nested lists), and for a scipy.sparse matrix (:func:`check_dense`).
     ValueError
         For a wrong number of dimensions, an empty array (unless
         ``allow_empty``), a masked array with masked values
@@ -532,6 +533,11 @@ def check_array(
     """
     if value is None:
         raise TypeError(f"{name} must be an array, got None")
+    if isinstance(_unwrap_0d(value), (bool, np.bool_)):
+        # a bare bool was read as 0.0 or 1.0: grating(..., contrast=True) drew a grating,
+        # frequency=True was refused as "got 1.0"; the scalar checks (_as_real) refuse it
+        raise TypeError(f"{name} must be a number or an array of numbers, got "
+                        f"{describe(value)} (a bool)")
     if dims is not None:
         value = by_dim_names(value, dims, name)
     check_dense(value, name)

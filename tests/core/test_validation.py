@@ -60,6 +60,19 @@ def test_bools_are_not_integers_or_seeds():
     assert check_int(np.int64(3), "k") == 3 and check_int(4.0, "k") == 4
 
 
+def test_a_bool_alone_is_not_an_array_of_numbers():
+    # a bare True was read as 1.0 (the scalar checks refuse it): grating(contrast=True)
+    # drew a full-contrast grating unsaid
+    import xarray as xr
+
+    for value in (True, False, np.True_, np.array(True), xr.DataArray(True)):
+        with pytest.raises(TypeError, match="contrast must be a number or an array of "
+                                            "numbers, got .*(True|False).* \\(a bool\\)"):
+            check_array(value, "contrast")
+    # an array of bools (a mask, a spike raster) is still read as 0 and 1
+    np.testing.assert_array_equal(check_array(np.array([True, False]), "X"), [1.0, 0.0])
+
+
 def test_dictionary_checks_hold_at_any_scale(rng):
     D = rng.standard_normal((6, 5))
     unit = D / np.linalg.norm(D, axis=1, keepdims=True)

@@ -1,5 +1,7 @@
 """stimuli.audio: WAV reading against the file's own samples, segments, ensembles."""
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.io import wavfile
@@ -455,7 +457,8 @@ def test_segments_of_silent_or_quiet_recordings_say_how_far_to_lower_min_rms():
     there that the waveforms are silent; now the loudest segment's RMS is named."""
     with pytest.raises(ValueError, match=r"^could not find 3 segments with RMS >= 0\.02; the "
                                          r"waveforms of at least length=10 samples are silent "
-                                         r"\(every sample 0\)$"):
+                                         r"\(every sample 0\)$"), \
+            pytest.warns(UserWarning, match="1 of the 2 waveforms are shorter than length=10"):
         sample_segments([np.zeros(100), np.ones(5)], 10, 3, seed=0, min_rms=0.02)
     wave = np.zeros(100)
     wave[40:50] = [0.3, -0.3] * 5  # the loudest segment of 10 samples: RMS 0.3, at 40
@@ -480,3 +483,29 @@ def test_the_files_at_other_sample_rates_are_named(tmp_path):
                                          r"\(44100 Hz\), 'take 4\.wav' \(44100 Hz\)$"):
         waves, rate, _ = load_wav_folder(tmp_path)
     assert rate == 8000 and [len(w) for w in waves] == [800] * 6
+
+
+def test_waveforms_shorter_than_a_segment_are_warned_of():
+    # 1 s segments of the 300 spoken digits all came from the 2 recordings that long, unsaid
+    long = np.arange(100.0)
+    with pytest.warns(UserWarning, match=r"^2 of the 3 waveforms are shorter than length=50 "
+                                         r"samples and are never drawn from: the segments all "
+                                         r"come from the other 1; give a shorter length"):
+        X = sample_segments([np.ones(49), long, -np.ones(10)], 50, 40, seed=0)
+    # every segment is a window of the long waveform: starts at X[:, 0], step 1
+    np.testing.assert_array_equal(X, X[:, :1] + np.arange(50.0))
+    assert X[:, 0].min() >= 0 and X[:, 0].max() <= 50
+    with warnings.catch_warnings():  # none when every waveform is long enough
+        warnings.simplefilter("error")
+        sample_segments([np.ones(50), long], 50, 5, seed=0)
+
+
+def test_a_damaged_file_of_a_folder_is_named_with_the_folder_argument(tmp_path):
+    # it was "path: cannot read ...": load_wav_folder has no argument path
+    wavfile.write(tmp_path / "a.wav", 8000, np.arange(100, dtype=np.int16))
+    (tmp_path / "b.wav").write_bytes(b"RIFF\x04\x00\x00\x00WAVEjunk")
+    with pytest.raises(ValueError, match=r"^folder: cannot read '.*b\.wav' as WAV"):
+        load_wav_folder(tmp_path)
+    (tmp_path / "b.wav").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"^folder: '.*b\.wav' is an empty file \(0 bytes\)"):
+        load_wav_folder(tmp_path)

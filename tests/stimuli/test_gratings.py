@@ -346,3 +346,18 @@ def test_drifting_grating_checks_its_phase(phase, error):
     # None and "0" failed inside numpy's subtraction; NaN gave frames of NaN
     with pytest.raises(error, match=r"^phase "):
         drifting_grating(8, 0.0, 0.1, 1.0, 1.0, 4.0, phase=phase)
+
+
+def test_a_bool_for_a_number_is_refused_by_name():
+    # True was read as 1.0: a grating of contrast 1, a window of diameter 1 pixel, and
+    # frequency=True refused as "got 1.0", a value the caller never gave
+    cases = [(lambda: grating((8, 8), 0.0, 0.1, contrast=True), "contrast"),
+             (lambda: grating((8, 8), True, 0.1), "orientation"),
+             (lambda: grating((8, 8), 0.0, True), "frequency"),
+             (lambda: gabor_patch((8, 8), 0.0, 0.1, sigma_x=np.True_), "sigma_x"),
+             (lambda: aperture((8, 8), True), "diameter"),
+             (lambda: bar_grating((8, 8), 0.0, 0.1, True, 2.0), "length")]
+    for make, name in cases:
+        with pytest.raises(TypeError, match=f"^{name} must be a number or an array of "
+                                            "numbers, got (np.)?True \\(a bool\\)$"):
+            make()

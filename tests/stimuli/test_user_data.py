@@ -42,6 +42,8 @@ def test_exif_orientation_is_applied(tmp_path, orientation):
     image.save(tmp_path / "p.png", exif=exif)
     shown = np.asarray(ImageOps.exif_transpose(Image.open(tmp_path / "p.png"))) / 255
     np.testing.assert_allclose(load_images(tmp_path / "p.png")[0], shown)
+    with Image.open(tmp_path / "p.png") as opened:  # the file opened: turned as the file is
+        np.testing.assert_allclose(load_images(opened)[0], shown)
 
 
 def test_a_16_bit_pgm_is_scaled_as_a_16_bit_png(tmp_path):
@@ -527,3 +529,22 @@ def test_an_opened_pil_image_is_scaled_as_its_file_is(tmp_path):
         np.testing.assert_array_equal(load_images(image), pixels[None] / 255)
         np.testing.assert_array_equal(load_images([image, image]), load_images(
             [tmp_path / "a.png"] * 2))
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "P", "CMYK"])
+def test_an_opened_colour_or_palette_pil_image_is_read_as_its_file_is(tmp_path, mode):
+    # np.asarray of a colour PIL image (h, w, 3) was read as h pictures of w x 3 pixels (a
+    # layout warning only), and of a palette one its indices as gray levels
+    from PIL import Image
+
+    rgb = (np.random.default_rng(11).random((30, 40, 3)) * 255).astype(np.uint8)
+    image = Image.fromarray(rgb).convert(mode)
+    image.save(tmp_path / ("a.tif" if mode == "CMYK" else "a.png"))  # lossless
+    from_file = load_images(tmp_path / ("a.tif" if mode == "CMYK" else "a.png"))
+    assert from_file.shape == (1, 30, 40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(load_images(image), from_file)
+        np.testing.assert_array_equal(load_images([image, image]), np.concatenate([from_file] * 2))
+    if mode == "RGB":  # rgb2gray's weights, independently
+        np.testing.assert_allclose(from_file[0], rgb / 255 @ [0.2125, 0.7154, 0.0721], atol=1e-12)

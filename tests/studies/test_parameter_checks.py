@@ -204,6 +204,18 @@ def test_one_overcompleteness_is_a_level_of_its_own():
 
 @pytest.mark.parametrize("name", ["activity-ratio", "receptive-field-mapping", "ringach-2002",
                                   "zhu-rozell-2013-ncrf"])
+def test_a_bad_seed_is_refused_before_a_dictionary_file_is_read(name, tmp_path):
+    # only the learning checked the seed: with a dictionary file ringach-2002 ran seed=1.5
+    # (recording seed="float") and activity-ratio refused it after loading the images
+    given = tmp_path / "d.nc"
+    given.write_bytes(b"")  # never read: the seed is refused first
+    with pytest.raises(TypeError, match=r"^seed must be None, an int, a numpy SeedSequence "
+                                        r"or a numpy Generator, got 1\.5$"):
+        get_study(name).run(quick=True, seed=1.5, dictionary=str(given), progress=False)
+
+
+@pytest.mark.parametrize("name", ["activity-ratio", "receptive-field-mapping", "ringach-2002",
+                                  "zhu-rozell-2013-ncrf"])
 def test_a_dictionary_array_is_named_not_taken_for_a_file_name(name):
     # str() of the array became a 'path': OSError File name too long, or for a small array
     # FileNotFoundError "no such file: '[1. 1. 1.]'"
