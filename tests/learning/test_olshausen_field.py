@@ -180,6 +180,16 @@ def test_bad_input():
             learn_dictionary(X, 4, lr=1e300, n_updates=3, progress=False)
 
 
+@pytest.mark.parametrize("var_eta", [2.0, 1.5])
+def test_var_eta_above_one_refused(var_eta):
+    # keep = (1 - var_eta)**batch_size went negative (odd batch) or alternated: a negative
+    # running variance made the gains NaN, reported as divergence blaming gain_rate
+    X, _ = planted_problem(n_samples=50)
+    with pytest.raises(ValueError, match=rf"var_eta must be in \(0, 1\] .*got {var_eta}"):
+        learn_dictionary(X, 4, prior="cauchy", lam=0.022, var_eta=var_eta, batch_size=99,
+                         n_updates=5, progress=False)
+
+
 def test_init_dictionary_from_data_and_at_random(rng):
     X = rng.standard_normal((30, 16))
     D = init_dictionary(X, 8, "data", seed=3)

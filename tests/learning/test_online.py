@@ -200,6 +200,14 @@ def test_online_bad_arguments(planted, kwargs, match):
         learn_online(X[:50], 8, **args)
 
 
+@pytest.mark.parametrize("shuffle", ["no", 0, None])
+def test_online_shuffle_must_be_a_bool(planted, shuffle):
+    # "no" is truthy: bool() shuffled the minibatches; SparseDictionaryLearner refused it
+    X, _, _ = planted
+    with pytest.raises(TypeError, match=f"shuffle must be a bool, got {shuffle!r}"):
+        learn_online(X[:50], 8, lam=0.3, n_updates=1, shuffle=shuffle, progress=False)
+
+
 def test_online_with_lca_codes(planted):
     # any inference method plugs in: LCA codes give a comparable dictionary step
     X, _, _ = planted

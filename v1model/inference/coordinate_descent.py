@@ -189,7 +189,12 @@ def lasso_cd(
     G = D @ D.T  # validate_problem refuses zero atoms: the diagonal is positive
     A0 = check_warm_start(A0, (n, k), dtype)
     if positive and A0 is not None and np.any(A0 < 0):
-        raise ValueError("A0 has negative entries but positive=True")
+        # name the value too: the bare message left a large A0 to be searched by hand
+        first = np.unravel_index(np.argmin(A0), A0.shape)
+        raise ValueError(f"A0 has negative entries but positive=True: "
+                         f"{int(np.count_nonzero(A0 < 0))}, the most negative "
+                         f"{float(A0[first]):.6g} at index {tuple(map(int, first))}; start "
+                         f"from np.maximum(A0, 0)")
     A = np.zeros((n, k), dtype) if A0 is None else np.array(A0, dtype=dtype)
     B = X @ D.T
     lam_t = dtype.type(lam)

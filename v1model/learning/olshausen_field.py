@@ -572,7 +572,8 @@ def learn_dictionary(
     D0 : array_like, shape (n_atoms, n_features), optional
         Initial dictionary.
     var_goal, gain_rate, var_eta : float
-        Gain adaptation of the Cauchy model (sparsenet's VAR_GOAL, alpha, var_eta).
+        Gain adaptation of the Cauchy model (sparsenet's VAR_GOAL, alpha, var_eta;
+        ``var_eta`` in (0, 1]).
     code_var : array_like, shape (n_atoms,), optional
         Running variance of each coefficient that the gain adaptation starts
         from (``prior="cauchy"``; positive, in the squared units of the codes):
@@ -710,6 +711,9 @@ def learn_dictionary(
     var_goal = check_positive(var_goal, "var_goal")
     gain_rate = check_nonnegative(gain_rate, "gain_rate")
     var_eta = check_positive(var_eta, "var_eta")
+    if var_eta > 1:  # keep = (1 - var_eta)**batch_size < 0 made the variance negative: NaN gains
+        raise ValueError(f"var_eta must be in (0, 1] (the weight of each sample's a^2 in the "
+                         f"running coefficient variance), got {var_eta!r}")
     if code_var is not None:
         if prior != "cauchy":
             raise ValueError(f"code_var applies to prior='cauchy' only (the gain adaptation), "

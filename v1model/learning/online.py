@@ -38,8 +38,8 @@ import numpy as np
 
 from .._blas import blas_threads_for_step, coding_iteration_flops
 from ..progress import check_progress, progress_bar
-from ..validation import (as_generator, check_array, check_int, check_nonnegative,
-                          check_shape, describe)
+from ..validation import (as_generator, check_array, check_bool, check_int,
+                          check_nonnegative, check_shape, describe)
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary, reseed
 from ._coding import check_lam_below_data, make_coder
 from ._data import Minibatches, check_training_rows
@@ -300,16 +300,18 @@ def learn_online(
     n_updates = check_int(n_updates, "n_updates", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     forget_factor, n_passes = check_online_params(forget_factor, n_passes)
+    # shuffle="no" is truthy: bool() shuffled it (the estimator refused it)
+    shuffle = check_bool(shuffle, "shuffle")
     reseed_patience, duplicate_tol = check_reseeding(reseed_patience, duplicate_tol)
     check_progress(progress)
     rng = as_generator(seed)
     state = OnlineState(initial_dictionary(X, n_atoms, init, rng), coder, forget_factor,
                         n_passes, AtomUsage(n_atoms, reseed_patience, duplicate_tol), rng)
-    run_epochs(state, X, n_updates, batch_size, bool(shuffle), rng, progress)
+    run_epochs(state, X, n_updates, batch_size, shuffle, rng, progress)
     state.history.warn_if_nothing_coded(coder)
     attrs = online_attrs(state, n_atoms, p, batch_size, init, reseed_patience, duplicate_tol, seed,
                          n_samples=n)
-    attrs.update(n_training_samples=n, shuffle=bool(shuffle))
+    attrs.update(n_training_samples=n, shuffle=shuffle)
     return state.D.astype(coder.dtype), state.history.to_dataset(attrs)
 
 
