@@ -44,6 +44,8 @@ except ImportError:  # pragma: no cover - hypothesis comes with the test extras
     pass
 
 
+# optional: without pytest-xdist (../conftest.py), pytest refused the unknown hook
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config):
     """Workers for ``-n auto`` (pyproject.toml): the CPUs this process may run on (in a
     container, ``os.cpu_count()`` counts the host's), at most 8, as each worker imports

@@ -57,7 +57,7 @@ def folder_lock(path, field: str = "output", what: str = "sweep run"):
     """
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise ValueError(f"{field}: {str(path)!r} is a file; a {what} writes into a folder")
+        raise _is_a_file(path, field, what)
     try:
         path.mkdir(parents=True, exist_ok=True)
         fh = open(path / ".lock", "a+", encoding="utf-8")
@@ -77,7 +77,7 @@ def folder_lock(path, field: str = "output", what: str = "sweep run"):
                 f"({fh.read().strip() or 'unknown process'}); wait for it to finish or stop it"
             ) from None
         except (ImportError, OSError):  # no flock here: a lock file instead
-            with _pid_file_lock(path, field, what):
+            with _pid_file_lock(path, field):
                 yield
             return
         fh.seek(0)
@@ -91,10 +91,10 @@ def folder_lock(path, field: str = "output", what: str = "sweep run"):
             fh.truncate()
 
 
-def check_can_create(path, field: str = "output") -> None:
+def check_can_create(path, field: str = "output", what: str = "sweep run") -> None:
     """Refuse, writing nothing, a folder ``path`` that :func:`folder_lock` could not
-    create or write in, with its "cannot write in" message (a ``path`` that is itself
-    a file is told "Not a directory" here, "is a file" there).
+    create or write in, with its message ("cannot write in", or "is a file" for a
+    ``path`` that is itself a file), naming ``path`` as given, as it does.
 
     A dry run calls it: it said a spec was fine whose run was then refused at once
     (an output on a read-only file system, or under a file).
@@ -105,6 +105,8 @@ def check_can_create(path, field: str = "output") -> None:
         The output folder, existing or not.
     field : str, default "output"
         The folder's argument name in the message.
+    what : str, default "sweep run"
+        The kind of run, in the message for a ``path`` that is a file.
 
     Raises
     ------
@@ -112,10 +114,13 @@ def check_can_create(path, field: str = "output") -> None:
         When the nearest existing folder of ``path`` (itself or an ancestor) is a
         file, or this process may not create files in it.
     """
-    path = Path(path).absolute()
-    base = path
+    given = Path(path)  # named as given: folder_lock's messages do (they said 'out' here
+    # and '/home/me/out' there)
+    base = given.absolute()
     while not base.exists() and base.parent != base:
         base = base.parent
+    if base == given.absolute() and base.exists() and not base.is_dir():
+        raise _is_a_file(given, field, what)
     reason = None
     if not base.is_dir():
         reason = os.strerror(errno.ENOTDIR)
@@ -124,7 +129,11 @@ def check_can_create(path, field: str = "output") -> None:
         read_only = hasattr(os, "statvfs") and os.statvfs(base).f_flag & os.ST_RDONLY
         reason = os.strerror(errno.EROFS if read_only else errno.EACCES)
     if reason is not None:
-        raise ValueError(f"{field}: cannot write in {str(path)!r}: {reason}")
+        raise ValueError(f"{field}: cannot write in {str(given)!r}: {reason}")
+
+
+def _is_a_file(path: Path, field: str, what: str) -> ValueError:
+    return ValueError(f"{field}: {str(path)!r} is a file; a {what} writes into a folder")
 
 
 def folder_holder(path) -> str | None:
@@ -198,7 +207,7 @@ def _me() -> str:
 
 
 @contextmanager
-def _pid_file_lock(folder: Path, field: str, what: str):
+def _pid_file_lock(folder: Path, field: str):
     """An exclusively created ``.lock.pid`` naming its holder, removed at the end."""
     lock = folder / ".lock.pid"
     for attempt in range(2):
@@ -210,10 +219,13 @@ def _pid_file_lock(folder: Path, field: str, what: str):
             if attempt == 0 and _died_here(holder):
                 lock.unlink(missing_ok=True)
                 continue
+            # as folder_lock's: ``what`` is this run, not the holder (a study's run called a
+            # sweep holding its folder "another run of" that study)
+            holder = holder or "unknown process"
             raise OutputLockedError(
-                f"{field}: {str(folder)!r} is in use by another {what} ({holder or 'unknown'}; "
-                f"this file system has no flock, so the lock is the file {str(lock)!r}: "
-                "delete it if that run is no longer running)") from None
+                f"{field}: {str(folder)!r} is in use by another run ({holder}); wait for it "
+                f"to finish or stop it; this file system has no flock, so the lock is the "
+                f"file {str(lock)!r}: delete it if that run is no longer running") from None
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(f"{_me()}\n")
     try:

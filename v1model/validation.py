@@ -418,7 +418,7 @@ def atoms_by_dim_names(atoms, name: str):
     return by_dim_names(by_dim_names(atoms, ATOM_IMAGE_DIMS, name), DICTIONARY_DIMS, name)
 
 
-def axis_by_dim_name(value, axis, name: str, dims=None, axis_name: str = "axis"):
+def axis_by_dim_name(value, axis, name: str, dims=None, axis_name: str = "axis", default=None):
     """``value`` and the position of ``axis`` in it, for an ``axis`` given by dim name.
 
     A str ``axis`` names a dim of the ``xarray.DataArray`` ``value`` and becomes
@@ -427,7 +427,11 @@ def axis_by_dim_name(value, axis, name: str, dims=None, axis_name: str = "axis")
     it counts ``dims``' order, so that a default axis means the same dim for
     a DataArray with exactly the dims ``dims``, in any order, as for the plain
     array (read by position, ``kurtosis(codes_da.T)`` was the kurtosis per
-    sample, unsaid); any other DataArray is read by position.
+    sample, unsaid); any other DataArray is read by position. On a DataArray
+    whose dims are ``dims`` in another order, an int other than ``default`` is
+    refused when ``dims``' order and the DataArray's own order read it as
+    different dims (``circular_variance(curves_da, axis=0)`` of curves
+    (orientation, atom) ran over the atoms, unsaid): the dim name says which.
     The int is checked by the caller (:func:`check_axis`), once ``value`` is
     an array.
 
@@ -444,6 +448,10 @@ def axis_by_dim_name(value, axis, name: str, dims=None, axis_name: str = "axis")
         default: an int axis counts a DataArray's axes by position.
     axis_name : str
         Name of ``axis`` in error messages (default "axis").
+    default : int, optional
+        The caller's default ``axis``, documented to mean a dim of ``dims``:
+        taken by ``dims``' order on any DataArray (it cannot be told from the
+        same int given explicitly).
 
     Returns
     -------
@@ -459,13 +467,24 @@ def axis_by_dim_name(value, axis, name: str, dims=None, axis_name: str = "axis")
         array has no dim names).
     ValueError
         For a str ``axis`` that is not one of the DataArray's dims (naming
-        them).
+        them), or an int other than ``default`` that ``dims``' order and the
+        DataArray's own read as different dims.
     """
     if not isinstance(axis, str):
         # only a DataArray with exactly ``dims`` is reordered: any other is read by
         # position, as before (treves_rolls of a tuning curve (atom, orientation))
         if (dims is not None and isinstance(value, xr.DataArray)
                 and value.ndim == len(dims) and set(value.dims) == set(dims)):
+            given = tuple(value.dims)
+            if (isinstance(axis, (int, np.integer)) and not isinstance(axis, (bool, np.bool_))
+                    and axis != default and -len(dims) <= axis < len(dims)
+                    and given[axis] != dims[axis]):
+                raise ValueError(
+                    f"{axis_name}={int(axis)} is ambiguous for {name} with dims {given}: an "
+                    f"int counts the dims {tuple(dims)} in that order, where it is "
+                    f"{dims[axis]!r}, but axis {int(axis)} of {name} is {given[axis]!r}; "
+                    f"pass the dim name, {axis_name}={dims[axis]!r} or "
+                    f"{axis_name}={given[axis]!r}")
             value = value.transpose(*dims)
         return value, axis
     if not isinstance(value, xr.DataArray):
@@ -916,9 +935,9 @@ def check_data_and_dictionary(X, D, dtype=np.float64, x_name="X", d_name="D"):
     """
     D = check_dictionary(D, d_name, dtype=dtype)
     X = check_array(X, x_name, ndim=(1, 2), dtype=dtype, dims=DATA_DIMS)
+    check_same_features(X, D, x_name, d_name)  # before the reshape: the user's shape
     if X.ndim == 1:
         X = X[None, :]
-    check_same_features(X, D, x_name, d_name)
     return X, D
 
 
@@ -927,8 +946,10 @@ def check_same_features(X, D, x_name: str = "X", d_name: str = "D") -> None:
 
     Parameters
     ----------
-    X : ndarray, shape (n_samples, n_features)
-        Data, one sample per row (already 2-D).
+    X : ndarray, shape (n_samples, n_features) or (n_features,)
+        Data, one sample per row, or one sample as the user gave it (checked
+        before it becomes a row: the messages show the user's shape, not
+        ``(1, n_features)``).
     D : ndarray, shape (n_atoms, n_features)
         Dictionary, one atom per row (already 2-D).
     x_name, d_name : str
@@ -946,7 +967,7 @@ def check_same_features(X, D, x_name: str = "X", d_name: str = "D") -> None:
         of ``X`` (scikit-learn's ``orthogonal_mp`` and ``Lasso`` take the
         dictionary one atom per column).
     """
-    n_features = X.shape[1]
+    n_features = X.shape[-1]
     if D.shape[1] != n_features and D.shape[0] == n_features:
         raise ValueError(
             f"{d_name} has shape {D.shape} but {x_name} has {n_features} features per sample "
@@ -957,7 +978,7 @@ def check_same_features(X, D, x_name: str = "X", d_name: str = "D") -> None:
         )
     if n_features != D.shape[1]:
         raise ValueError(
-            f"{x_name} has {X.shape[1]} features per sample (shape {X.shape}) but "
+            f"{x_name} has {n_features} features per sample (shape {X.shape}) but "
             f"{d_name} has {D.shape[1]} features per atom (shape {D.shape}); "
             f"expected {x_name} of shape (n_samples, {D.shape[1]})"
         )

@@ -1401,6 +1401,32 @@ def test_code_error_and_loss_take_one_sample_targets_as_fit_does():
         net.code_error(X[:3], z[0])
 
 
+def test_one_sample_errors_show_the_shape_given():
+    # a 1-D X (one sample) was reported as the row it becomes: "X has 15 features per
+    # sample (shape (1, 15))", and its 1-D target as "must have shape (1, 32), got (1, 5)"
+    X, D, _ = _random_problem()  # 16 features, 32 atoms
+    net = LISTA(3, 0.1, n_steps=2, progress=False).fit(X, D, seed=0)
+    with pytest.raises(ValueError, match=r"^X has 15 features per sample \(shape \(15,\)\) "
+                                         r"but this LISTA was fitted with 16; expected X of "
+                                         r"shape \(n_samples, 16\)$"):
+        net.encode(X[0, :15])
+    with pytest.raises(ValueError, match=r"^X has 15 features per sample \(shape \(15,\)\) "
+                                         r"but D has 16 features per atom"):
+        LISTA(3, 0.1).fit(X[0, :15], D)
+    with pytest.raises(ValueError, match=r"^X_val has 15 features per sample \(shape "
+                                         r"\(15,\)\) but D has 16"):
+        LISTA(3, 0.1, n_steps=1).fit(X, D, X_val=X[0, :15])
+    target = r"has shape \(5,\) but {} is one sample \(shape \(16,\)\), whose codes have " \
+             r"shape \(32,\); expected {} of shape \(32,\)$"
+    for call in (lambda: net.code_error(X[0], np.ones(5)), lambda: net.loss(X[0], np.ones(5)),
+                 lambda: net.partial_fit(X[0], target=np.ones(5)),
+                 lambda: LISTA(3, 0.1).fit(X[0], D, target=np.ones(5))):
+        with pytest.raises(ValueError, match="^target " + target.format("X", "target")):
+            call()
+    with pytest.raises(ValueError, match="^target_val " + target.format("X_val", "target_val")):
+        LISTA(3, 0.1, n_steps=1).fit(X, D, X_val=X[0], target_val=np.ones(5))
+
+
 @pytest.mark.parametrize("parametrization", ["full", "step"])
 def test_saved_units_compose_to_those_of_x(tmp_path, small_problem, parametrization):
     # x = z D: the dictionary was saved in "units of X", which with the thresholds (and so

@@ -250,6 +250,24 @@ def test_the_default_axis_of_a_transposed_dataarray_is_the_same_dim(func, defaul
     np.testing.assert_array_equal(func(da, axis=default_dim), expected)
 
 
+def test_an_int_axis_that_the_two_orders_read_differently_is_refused():
+    # kurtosis(codes_da.T, axis=1) of codes (atom, sample) counted (sample, atom): the
+    # kurtosis over the atoms, unsaid, where the user's own axis 1 was the samples
+    A, da = _codes_dataarray()
+    with pytest.raises(ValueError, match=r"^axis=1 is ambiguous for codes with dims "
+                                         r"\('atom', 'sample'\): an int counts the dims "
+                                         r"\('sample', 'atom'\) in that order, where it is "
+                                         r"'atom', but axis 1 of codes is 'sample'; pass the dim "
+                                         r"name, axis='atom' or axis='sample'$"):
+        kurtosis(da.T, axis=1)
+    with pytest.raises(ValueError, match=r"^axis=0 is ambiguous for responses"):
+        treves_rolls(da.T, axis=0)
+    # the default, a dim name, and any int in (sample, atom)'s own order are taken
+    np.testing.assert_allclose(kurtosis(da.T, axis="sample"), stats.kurtosis(A, axis=0),
+                               rtol=1e-12)
+    np.testing.assert_allclose(kurtosis(da, axis=1), stats.kurtosis(A, axis=1), rtol=1e-12)
+
+
 def test_an_axis_by_dim_name_matches_scipy():
     A, da = _codes_dataarray()
     np.testing.assert_allclose(kurtosis(da.T, axis="sample"), stats.kurtosis(A, axis=0),

@@ -74,15 +74,45 @@ def test_circular_variance_reads_a_dataarray_by_dim_name():
         np.testing.assert_allclose(circular_variance(given, o), expected, atol=1e-12)
         np.testing.assert_allclose(circular_variance(given, o, axis="orientation"),
                                    expected, atol=1e-12)
-    # an int counts (atom, orientation)'s order, as for the plain array
-    np.testing.assert_array_equal(circular_variance(da.T, o, axis=0),
-                                  circular_variance(curves, o, axis=0))
+    # an int other than the default on curves (orientation, atom) is ambiguous: axis=0
+    # ran over the atoms (the order (atom, orientation)), unsaid, where the user's own
+    # axis 0 was the orientation
+    with pytest.raises(ValueError, match=r"^axis=0 is ambiguous for curve with dims "
+                                         r"\('orientation', 'atom'\): an int counts the dims "
+                                         r"\('atom', 'orientation'\) in that order, where it is "
+                                         r"'atom', but axis 0 of curve is 'orientation'; "
+                                         r"pass the dim name, axis='atom' or "
+                                         r"axis='orientation'$"):
+        circular_variance(da.T, o, axis=0)
+    # in the order (atom, orientation) an int is an axis, as for the plain array
+    np.testing.assert_allclose(circular_variance(da, o, axis=1), expected, atol=1e-12)
     with pytest.raises(TypeError, match=r"^axis='orientation' is a dim name, which only an "
                                         r"xarray.DataArray has; curve is array of shape "):
         circular_variance(curves, o, axis="orientation")
     with pytest.raises(ValueError, match=r"^axis='angle' is not a dim of curve, whose dims "
                                          r"are \('atom', 'orientation'\)$"):
         circular_variance(da, o, axis="angle")
+
+
+def test_circular_variance_of_a_dataarray_follows_the_axis_or_refuses():
+    # curves (orientation, atom), as many atoms as orientations: axis=0 gave the
+    # variance over the atoms (0.67, 0.65, 0, 0), unsaid; by hand (Ringach 2002)
+    # 1 - |sum r e^{2i theta}| / sum r for each atom's curve
+    o = np.linspace(0, np.pi, 4, endpoint=False)
+    by_atom = np.array([[1.0, 0, 0, 0], [1.0, 1, 1, 1], [1.0, 1, 0, 0], [0, 2.0, 0, 0]])
+    hand = [1 - abs((r * np.exp(2j * o)).sum()) / r.sum() for r in by_atom]
+    da = xr.DataArray(by_atom.T, dims=("orientation", "atom"))
+    for axis in (-1, "orientation"):
+        np.testing.assert_allclose(circular_variance(da, o, axis=axis), hand, atol=1e-12)
+    for axis in (0, 1, -2):
+        with pytest.raises(ValueError, match=rf"^axis={axis} is ambiguous for curve with "
+                                             r"dims \('orientation', 'atom'\)"):
+            circular_variance(da, o, axis=axis)
+    # three atoms: the message named the transposed shape (3, 4), not the user's (4, 3)
+    with pytest.raises(ValueError, match=r"^axis=0 is ambiguous"):
+        circular_variance(da[:, :3], o, axis=0)
+    # numpy arrays keep axis semantics
+    np.testing.assert_allclose(circular_variance(by_atom.T, o, axis=0), hand, atol=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -68,6 +68,50 @@ def test_a_held_folder_names_the_run_that_holds_it(tmp_path, capsys):
     assert "run of sae-amortization-gap" not in err, err
 
 
+def test_check_can_create_and_folder_lock_word_one_cause_alike(tmp_path, monkeypatch):
+    # the dry run's check named the folder in full ('/tmp/.../afile/out') where the run's
+    # lock named it as given ('afile/out'), and a folder that is a file "Not a
+    # directory" where the lock said "is a file"
+    from v1model.locking import check_can_create, folder_lock
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("")
+    for path, message in (("afile/out", "--out: cannot write in 'afile/out': Not a directory"),
+                          ("afile", "--out: 'afile' is a file; a sweep run writes into a "
+                                    "folder")):
+        for call in (lambda: check_can_create(path, field="--out"),
+                     lambda: folder_lock(path, field="--out").__enter__()):
+            with pytest.raises(ValueError) as info:
+                call()
+            assert str(info.value) == message
+
+
+def test_a_busy_folder_without_flock_names_the_holder_as_a_run(tmp_path, monkeypatch):
+    # on a file system without flock the message called the holder "another run of
+    # sae-amortization-gap", this run's own kind, whatever the holder ran
+    import errno
+    import fcntl
+    import socket
+
+    from v1model.locking import OutputLockedError, folder_lock
+
+    def no_flock(fh, how):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    out = tmp_path / "out"
+    out.mkdir()
+    other = "node17" if socket.gethostname() != "node17" else "node18"
+    (out / ".lock.pid").write_text(f"pid 4242 on {other}\n")
+    with pytest.raises(OutputLockedError) as info, \
+            folder_lock(out, field="--out", what="run of sae-amortization-gap"):
+        pass
+    assert str(info.value) == (
+        f"--out: {str(out)!r} is in use by another run (pid 4242 on {other}); wait for it to "
+        f"finish or stop it; this file system has no flock, so the lock is the file "
+        f"{str(out / '.lock.pid')!r}: delete it if that run is no longer running")
+
+
 def test_a_refused_parameter_leaves_none_of_the_folders_it_created(tmp_path):
     out = tmp_path / "results" / "mine" / "ar"
     assert main(["study", "run", "activity-ratio", "--quick", "--out", str(out),

@@ -105,6 +105,21 @@ def test_max_stable_dt_refuses_a_dictionary_whose_gram_overflows():
         max_stable_dt(D * 1e300, 0.01)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lca_accepts_max_stable_dt_in_either_dtype(dtype):
+    # max_stable_dt returned the limit itself, which lca refuses (every float64 run), and
+    # in float32 lca's limit, from D rounded to float32, sat an ulp or so either side of
+    # it (about half of the dictionaries refused)
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        D = rng.standard_normal((int(rng.integers(4, 40)), int(rng.integers(4, 30))))
+        D /= np.linalg.norm(D, axis=1, keepdims=True)
+        dt = max_stable_dt(D, 0.01)
+        # 2 tau / lambda_max (here lambda_max > 1), less an ulp
+        assert dt == pytest.approx(2 * 0.01 / np.linalg.eigvalsh(D @ D.T)[-1], rel=1e-12)
+        lca(rng.standard_normal((2, D.shape[1])), D, LAM, dt=dt, n_steps=2, dtype=dtype)
+
+
 def test_max_stable_dt_analytic():
     # orthonormal atoms: lambda_max(D D^T) = 1, so dt < 2 tau; two equal atoms: lambda_max = 2
     assert max_stable_dt(np.eye(4), 0.01) == pytest.approx(0.02, rel=1e-12)

@@ -26,7 +26,8 @@ def test_lca_refuses_a_step_at_the_stability_limit():
     # 2 tau / lambda_max the Euler map's top mode is -1: it oscillates without decaying.
     # (A test at 1.01 times the limit let `dt > limit` through.)
     X, D = _small_problem()
-    limit = max_stable_dt(D, 0.01)
+    limit = np.nextafter(max_stable_dt(D, 0.01), np.inf)  # the largest step accepted, + 1 ulp
+    assert limit == pytest.approx(2 * 0.01 / np.linalg.eigvalsh(D @ D.T)[-1], rel=1e-12)
     with pytest.raises(ValueError, match=r"makes the Euler loop unstable"):
         lca(X, D, LAM, dt=limit, dtype=np.float64)
     lca(X, D, LAM, dt=np.nextafter(limit, 0), n_steps=1, dtype=np.float64)  # just below

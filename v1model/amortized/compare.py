@@ -114,8 +114,8 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
         raise ValueError("X_train: every sample is zero; there is nothing to learn from")
     # 1-D: one signal, as X_train (validate_problem), LISTA.encode and inference take it
     X_test = check_array(X_test, "X_test", ndim=(1, 2), dtype=dt)
+    check_same_features(X_test, D, "X_test", "D")  # before the reshape: the user's shape
     X_test = X_test[None, :] if X_test.ndim == 1 else X_test
-    check_same_features(X_test, D, "X_test", "D")
     check_products_in_range(X_test, D, dt, x_name="X_test")
     if target_test is not None:  # checked, as the rest, before the FISTA solves
         target_test = check_shape(check_array(target_test, "target_test", ndim=2, dtype=dt),

@@ -168,14 +168,22 @@ def _check_network_features(X, D, name):
                          f"expected {name} of shape (n_samples, {D.shape[1]})")
 
 
-def _one_sample_target(target, X):
+def _one_sample_target(target, X, n_atoms, name="target", x_name="X"):
     """``target`` (array_like, (n_atoms,)) as one row (1, n_atoms) when ``X`` is one
-    1-D sample (n_features,), as ``X`` itself is taken; else ``target`` unchanged."""
+    1-D sample (n_features,), as ``X`` itself is taken; else ``target`` unchanged.
+    A 1-D one of another length is refused here, in the shapes given: as a row, its
+    message said "must have shape (1, n_atoms), got (1, n)"."""
     try:
         one = target is not None and np.ndim(X) == 1 and np.ndim(target) == 1
     except ValueError:  # ragged nested lists: check_array says what is wrong
         return target
-    return np.asarray(target)[None, :] if one else target
+    if not one:
+        return target
+    if np.shape(target) != (n_atoms,):
+        raise ValueError(f"{name} has shape {np.shape(target)} but {x_name} is one sample "
+                         f"(shape {np.shape(X)}), whose codes have shape ({n_atoms},); "
+                         f"expected {name} of shape ({n_atoms},)")
+    return np.asarray(target)[None, :]
 
 
 def _overflow_error(X, dtype, parametrization) -> ValueError:
@@ -544,8 +552,9 @@ class LISTA(SavedAsDataset):
 
         dtype = self._validated()
         rng = as_generator(seed)
-        target = _one_sample_target(target, X)
+        X_given = X
         X, D, lam, _ = validate_problem(X, D, self.lam, dtype)
+        target = _one_sample_target(target, X_given, D.shape[0])
         # zero signals have zero codes and zero gradients: training would end at ISTA's
         # weights, reported as trained (SparseAutoencoder refuses them the same way)
         if not X.any():
@@ -657,7 +666,7 @@ class LISTA(SavedAsDataset):
                                  "(and, for objective='lasso', target_val) to every fit and "
                                  "partial_fit call or to none")
         rng = as_generator(seed)
-        target = _one_sample_target(target, X)
+        target = _one_sample_target(target, X, D.shape[0])
         X, D, lam, _ = validate_problem(X, D, self.lam_, dtype, d_name="dictionary_")
         layers = self._layers(D, lam)
         names = WEIGHTS[self.parametrization_]
@@ -723,10 +732,11 @@ class LISTA(SavedAsDataset):
         # trained on given codes could not be told from one trained on FISTA's
         sources = {}
         if X_val is not None:
-            target_val = _one_sample_target(target_val, X_val)
+            target_val = _one_sample_target(target_val, X_val, D.shape[0], "target_val",
+                                            "X_val")
             X_val = check_array(X_val, "X_val", ndim=(1, 2), dtype=dtype)
+            check_same_features(X_val, D, "X_val", d_name)  # the user's shape, not (1, n)
             X_val = X_val[None, :] if X_val.ndim == 1 else X_val  # one sample, as X
-            check_same_features(X_val, D, "X_val", d_name)
             check_products_in_range(X_val, D, dtype, d_name=d_name, x_name="X_val")
             if target_val is not None:
                 target_val = self._targets(X_val, D, target_val, "target_val", dtype)
@@ -871,11 +881,12 @@ class LISTA(SavedAsDataset):
         self._check_fitted()
         D = self.dictionary_
         X = check_array(X, "X", ndim=(1, 2), dtype=D.dtype, dims=DATA_DIMS)
-        X = X[None, :] if X.ndim == 1 else X
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features per sample (shape {X.shape}) but "
+        # before the reshape: the message showed one sample (n,) as (1, n)
+        if X.shape[-1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[-1]} features per sample (shape {X.shape}) but "
                              f"this LISTA was fitted with {self.n_features_in_}; expected X "
                              f"of shape (n_samples, {self.n_features_in_})")
+        X = X[None, :] if X.ndim == 1 else X
         G = D @ D.T if self.parametrization_ == "step" else None
         Z = np.empty((X.shape[0], D.shape[0]), dtype=D.dtype)
         # a bar once the call has run 2 s (1M 16x16 patches, 512 atoms, 3 layers: ~2 min
@@ -923,7 +934,8 @@ class LISTA(SavedAsDataset):
             In squared units of the codes.
         """
         # a 1-D X is one sample: its 1-D target one row, as fit takes it (was refused)
-        target = _one_sample_target(target, X)
+        self._check_fitted()
+        target = _one_sample_target(target, X, self.dictionary_.shape[0])
         Z = self.encode(X)
         target = check_array(target, "target", ndim=2, dtype=Z.dtype)
         return code_loss(Z, check_shape(target, "target", Z.shape))[0]

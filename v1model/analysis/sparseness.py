@@ -72,12 +72,15 @@ def _codes(codes, name="codes"):
     return check_array(codes, name, ndim=2, dims=code_dims(codes))
 
 
-def _responses(values, name, axis):
+def _responses(values, name, axis, default):
     """A float array of at least one dimension (the statistics run along an axis) and
     ``axis`` checked: a dim name of a DataArray, or an int counting the order of
     :func:`~v1model.validation.code_dims` (``(sample, atom)``, or ``(time, atom)``)
-    for a DataArray naming them (:func:`~v1model.validation.axis_by_dim_name`)."""
-    values, axis = axis_by_dim_name(values, axis, name, dims=code_dims(values))
+    for a DataArray naming them (:func:`~v1model.validation.axis_by_dim_name`; an int
+    other than the caller's ``default`` that the two orders read differently is
+    refused)."""
+    values, axis = axis_by_dim_name(values, axis, name, dims=code_dims(values),
+                                    default=default)
     arr = check_array(values, name, ndim=None)
     if arr.ndim == 0:
         raise ValueError(f"{name} must be an array with at least 1 dimension (the index runs "
@@ -211,7 +214,9 @@ def treves_rolls(responses, axis: int | str = -1, rectify: str = "abs"):
         For an ``xarray.DataArray``, a dim name may be given instead
         (e.g. ``"sample"``); an int counts the dims ``(sample, atom)`` in that
         order for a DataArray with those dims in any order (the default
-        means the same dim as for the plain array), else its axes; ``time``
+        means the same dim as for the plain array; another int that this
+        order and the DataArray's own read as different dims is refused:
+        pass a dim name), else its axes; ``time``
         stands for ``sample`` in a DataArray without one (rates over time,
         ``(time, atom)`` in any order).
     rectify : {"abs", "positive", "none"}, default "abs"
@@ -229,10 +234,11 @@ def treves_rolls(responses, axis: int | str = -1, rectify: str = "abs"):
         ``responses`` that is not a DataArray.
     ValueError
         For a scalar or non-finite ``responses``, an invalid ``axis`` (out of
-        range, or not a dim of the DataArray) or ``rectify``, or negative
+        range, not a dim of the DataArray, or an ambiguous int) or
+        ``rectify``, or negative
         responses with ``rectify="none"``.
     """
-    r, axis = _responses(responses, "responses", axis)
+    r, axis = _responses(responses, "responses", axis, default=-1)
     r = _rect(r, rectify)
     r = r / pow2_scale(r, axis=axis, keepdims=True)
     m1 = r.mean(axis=axis)
@@ -268,7 +274,7 @@ def vinje_gallant(responses, axis: int | str = -1, rectify: str = "abs"):
         For fewer than 2 values along ``axis`` (ValueError), and as
         :func:`treves_rolls`.
     """
-    r, index = _responses(responses, "responses", axis)
+    r, index = _responses(responses, "responses", axis, default=-1)
     n = r.shape[index]
     if n < 2:
         raise ValueError(f"responses needs at least 2 values along axis {_named(axis)}, "
@@ -340,7 +346,7 @@ def hoyer_sparseness(codes, axis: int | str = 1):
         For fewer than 2 values along ``axis``, an invalid ``axis`` (as
         :func:`treves_rolls`) or non-finite codes.
     """
-    A, index = _responses(codes, "codes", axis)
+    A, index = _responses(codes, "codes", axis, default=1)
     n = A.shape[index]
     if n < 2:
         raise ValueError(f"codes needs at least 2 values along axis {_named(axis)}, got {n}")
@@ -379,7 +385,7 @@ def kurtosis(codes, axis: int | str = 0):
         For fewer than 2 values along ``axis``, an invalid ``axis`` (as
         :func:`treves_rolls`) or non-finite codes.
     """
-    A, index = _responses(codes, "codes", axis)
+    A, index = _responses(codes, "codes", axis, default=0)
     n = A.shape[index]
     if n < 2:  # one value has no spread: all NaN, as hoyer_sparseness refuses it
         raise ValueError(f"codes needs at least 2 values along axis {_named(axis)}, got {n}")

@@ -215,7 +215,9 @@ def circular_variance(curve, orientations, axis=-1):
         name may be given instead (e.g. ``"orientation"``); an int counts the
         dims ``(atom, orientation)`` (those of :func:`tuning_curves`'
         ``orientation_tuning``) in that order for a DataArray with those dims
-        in any order (the default means the orientation dim), else its axes.
+        in any order (the default means the orientation dim), else its axes;
+        on curves ``(orientation, atom)`` another int is refused as ambiguous
+        (pass a dim name).
 
     Returns
     -------
@@ -229,12 +231,14 @@ def circular_variance(curve, orientations, axis=-1):
         ``curve`` that is not a DataArray.
     ValueError
         For a scalar or negative ``curve``, an invalid ``axis`` (out of range,
-        or not a dim of the DataArray), a number
+        not a dim of the DataArray, or an int other than the default on curves
+        ``(orientation, atom)``), a number
         of ``orientations`` other than ``curve``'s length along ``axis``, or
         ``orientations`` that do not sample [0, pi) evenly (modulo pi).
     """
     # by dim name: read by position, curves (orientation, atom) ran over the atoms, unsaid
-    curve, index = axis_by_dim_name(curve, axis, "curve", dims=("atom", "orientation"))
+    curve, index = axis_by_dim_name(curve, axis, "curve", dims=("atom", "orientation"),
+                                    default=-1)
     curve = check_array(curve, "curve", ndim=None)
     if curve.ndim == 0:
         raise ValueError(f"curve must have an orientation axis, got a scalar {curve!r}")

@@ -56,9 +56,9 @@ def validate_problem(X, D, lam, dtype, positive_lam_name="lam", flags=None, x_na
     D = check_dictionary(D, d_name, dtype=np.float64)
     X = check_array(X, x_name, ndim=(1, 2), dtype=_exact_check_dtype(X, dtype),
                     dims=DATA_DIMS)
+    check_dictionary_layout(X, D, x_name, d_name)  # before the reshape: the user's shape
     if X.ndim == 1:
         X = X[None, :]
-    check_dictionary_layout(X, D, x_name, d_name)
     lam = check_nonnegative(lam, positive_lam_name)
     for name, value in (flags or {}).items():  # positive="no" would be truthy
         check_bool(value, name)
@@ -271,10 +271,11 @@ def objective(X, D, A, lam, kind="soft"):
         For non-finite inputs, mismatched shapes, ``lam < 0`` or an unknown
         ``kind``.
     """
-    X = np.atleast_2d(check_array(X, "X", ndim=(1, 2)))
+    X = check_array(X, "X", ndim=(1, 2))
     D = check_array(D, "D", ndim=2)
+    check_dictionary_layout(X, D)  # before the reshape: the user's shape
+    X = np.atleast_2d(X)
     A = np.atleast_2d(check_array(A, "A", ndim=(1, 2)))
-    check_dictionary_layout(X, D)
     check_shape(A, "A", (X.shape[0], D.shape[0]))
     lam = check_nonnegative(lam, "lam")
     kind = check_choice(kind, "kind", THRESHOLDS)

@@ -70,7 +70,10 @@ def max_stable_dt(D, tau):
     Returns
     -------
     float
-        ``2 tau / max(lambda_max(D D^T), 1)`` in seconds.
+        The largest float below ``2 tau / max(lambda_max(D D^T), 1)`` (s): the
+        largest ``dt`` :func:`lca` accepts for ``D``, in either ``dtype`` (the
+        limit itself, where the top mode oscillates without decaying, is
+        refused).
 
     Raises
     ------
@@ -80,7 +83,8 @@ def max_stable_dt(D, tau):
     D = check_dictionary(D)
     # atoms of ~1e200 overflow D D^T: numpy's "Eigenvalues did not converge"
     check_products_in_range(np.zeros((0, D.shape[1])), D, np.float64)
-    return _max_stable_dt(D, check_positive(tau, "tau"))
+    # below the limit, which lca refuses (dt = limit was refused as unstable)
+    return float(np.nextafter(_max_stable_dt(D, check_positive(tau, "tau")), 0.0))
 
 
 def _max_stable_dt(D, tau):
@@ -325,6 +329,7 @@ def lca(
     # the ivp path integrates in float64: rounding X and D to a float32 dtype first
     # changed its codes by ~1e-7 with dtype
     dtype = check_dtype(dtype)
+    D_given = D
     X, D, lam, dtype = validate_problem(X, D, lam, np.float64 if integrator == "ivp" else dtype,
                                         flags=dict(
         return_trajectory=return_trajectory, return_history=return_history),
@@ -332,7 +337,10 @@ def lca(
     threshold = check_threshold(threshold)
     integrator = check_choice(integrator, "integrator", INTEGRATORS)
     tau = check_positive(tau, "tau")
-    limit = _max_stable_dt(D, tau)
+    # the limit of D as given, in float64 as max_stable_dt computes it: that of D rounded
+    # to float32 is an ulp or so either side, and refused max_stable_dt's own dt
+    limit = _max_stable_dt(D if D.dtype == np.float64
+                           else check_dictionary(D_given, _names[1]), tau)
     dt_given = dt is not None
     adaptive = (dt is None and integrator == "euler" and n_steps is None and threshold != "hard"
                 and not return_trajectory and not return_history)
