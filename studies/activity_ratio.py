@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from studies import _fixed_point
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
@@ -54,20 +55,16 @@ QUICK_DEFAULTS = {
 
 #: How the codes are found: LCA (:func:`v1model.inference.lca`, its default ``tol``) run
 #: towards its fixed point, then that state polished to the fixed point, the LASSO
-#: solution, by exact support solves (:func:`v1model.inference.lasso_active_set`, KKT
-#: conditions to ``ACTIVE_SET_TOL * lam``, float64). LCA's stop bounds how fast the state
-#: still moves and its objective gap, not its support: its small leftover codes, which the
-#: fixed point sets to zero, counted as active (quick run, lam 0.02: activity ratio 0.480
-#: against the fixed point's 0.466). Recorded in the attrs: ``coding``, ``lca_tol``,
-#: ``active_set_tol``.
-CODING = "lca+lasso_active_set"
+#: solution (:func:`studies._fixed_point.polish_to_fixed_point`). LCA's stop bounds how
+#: fast the state still moves and its objective gap, not its support: its small leftover
+#: codes, which the fixed point sets to zero, counted as active (quick run, lam 0.02:
+#: activity ratio 0.480 against the fixed point's 0.466). Recorded in the attrs:
+#: ``coding``, ``lca_tol``, ``active_set_tol``.
+CODING = _fixed_point.CODING
 #: the LCA's stopping tolerance (its default), recorded as ``lca_tol``
 LCA_TOL = 1e-3
-#: KKT tolerance of the polish, relative to lam: float64 codes at the optimum to rounding
-#: (:mod:`v1model.inference.active_set`); the supports then match scikit-learn's Lasso at
-#: tol 1e-10 on every patch (the smallest active code there was 1e-5, so no threshold on
-#: the LCA's own codes could tell it from their leftovers, up to 0.87 at lam 0.02)
-ACTIVE_SET_TOL = 1e-7
+#: KKT tolerance of the polish, relative to lam (:data:`studies._fixed_point.ACTIVE_SET_TOL`)
+ACTIVE_SET_TOL = _fixed_point.ACTIVE_SET_TOL
 
 
 @checks_parameters
@@ -145,7 +142,8 @@ def run(
     from studies._defaults import quick_default
     from tqdm.auto import tqdm
     from v1model.analysis import babel, coactive_babel, sparseness
-    from v1model.inference import lasso_active_set, lca
+    from studies._fixed_point import coding_attrs, polish_to_fixed_point
+    from v1model.inference import lca
     from v1model.io import seed_attr
     from v1model.validation import (check_bool, check_int, check_nonnegative, check_positive,
                                     check_probability)
@@ -195,8 +193,7 @@ def run(
     sizes_all, values_all = [], []  # supports pooled over lambda, for the Babel comparison
     for lam in tqdm(lams, desc="lambda", disable=not progress, leave=False):
         # the LCA's state polished to its fixed point: counts of exact zeros (CODING)
-        A = lasso_active_set(X, D, lam, A0=lca(X, D, lam, tol=LCA_TOL, dtype=np.float64),
-                             n_warm=0, tol=ACTIVE_SET_TOL, dtype=np.float64)
+        A = polish_to_fixed_point(X, D, lam, lca(X, D, lam, tol=LCA_TOL, dtype=np.float64))
         s = sparseness(A, tol=tol, local_max_count=local_max_count,
                        dense_min_ratio=dense_min_ratio)
         for k in keys:
@@ -269,8 +266,7 @@ def run(
         lam_min=lam_min, lam_max=lam_max, n_lams=n_lams,
         n_patches=n_patches, tol=tol, local_max_count=local_max_count,
         dense_min_ratio=dense_min_ratio, mutual_coherence=b.attrs["mutual_coherence"],
-        coding=CODING, lca_tol=LCA_TOL, active_set_tol=ACTIVE_SET_TOL,
-        classes=",".join(classes), **meta,
+        **coding_attrs(LCA_TOL), classes=",".join(classes), **meta,
     )
     return ds
 

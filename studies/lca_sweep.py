@@ -4,7 +4,8 @@
 One point of the sweep: learn a dictionary of ``overcompleteness x
 patch_size^2`` atoms on whitened natural-image patches with the
 Olshausen-Field rule at threshold ``lam``, encode held-out patches with LCA at
-the same ``lam``, and record
+the same ``lam`` (its state polished to its fixed point, the LASSO codes:
+:mod:`studies._fixed_point`), and record
 
 - ``reconstruction_error``: ||X - A D||^2 / ||X||^2 on the held-out patches
   (fraction of the patches' energy the code leaves out);
@@ -59,7 +60,8 @@ REFERENCE = (
 #: the coordinates and for the attrs that vary between points, e.g. n_atoms).
 PARAMETER_UNITS = {"lam": "units of X", "overcompleteness": "1", "patch_size": "pixel", "tau": "s",
                    "n_atoms": "1", "n_updates": "1", "n_train": "1", "n_test": "1",
-                   "batch_size": "1", "lca_tol": "1", "gabor_r2": "1"}
+                   "batch_size": "1", "lca_tol": "1", "active_set_tol": "1",
+                   "gabor_r2": "1"}
 #: parameters that take a file or folder path, with the texts they take that are no
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
 PATH_PARAMETERS = {"images": ("skimage",)}
@@ -126,7 +128,12 @@ def run(
         LCA time constant (s).
     lca_tol : float, optional
         LCA stopping tolerance (:func:`v1model.inference.lca`'s ``tol``);
-        default 1e-5, or 1e-3 with ``quick`` (activity ratio within ~10%).
+        default 1e-5, or 1e-3 with ``quick``. The state it stops in is polished
+        to LCA's fixed point, the LASSO codes
+        (:func:`studies._fixed_point.polish_to_fixed_point`), on which every
+        number is measured: ``lca_tol`` changes the time the polish takes, not
+        the counts (the stopped state's own small codes, zero at the fixed
+        point, counted as active: at 1e-3 an activity ratio ~10% too high).
     gabor : bool
         Fit Gabors to the atoms (``gabor_fraction``, ``gabor_r2_atom``).
     gabor_r2 : float
@@ -149,7 +156,9 @@ def run(
         low-contrast patches coded by nothing count fully), ``activity_ratio``,
         ``active_per_patch``, ``objective``, ``lca_converged``,
         ``gabor_fraction``; ``dictionary`` (atom, y, x); ``gabor_r2_atom``
-        (atom); ``learning_error`` (update); parameters in ``attrs``.
+        (atom); ``learning_error`` (update); parameters in ``attrs``, with the
+        coding (``coding``, ``lca_tol``, ``active_set_tol``:
+        :data:`studies._fixed_point.CODING`).
         Coordinates: ``atom`` (index), ``y`` and ``x`` (pixel indices, units
         "pixel") and ``update`` (the learner's index of each recorded
         minibatch update; empty with ``n_updates=0``), kept by a sweep.
@@ -157,6 +166,7 @@ def run(
     from stimuli import sample_patches
     from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
+    from studies._fixed_point import coding_attrs, polish_to_fixed_point
     from v1model.inference import ConvergenceWarning, lca
     from v1model.io import seed_attr
     from v1model.learning.olshausen_field import init_dictionary, learn_dictionary
@@ -208,11 +218,13 @@ def run(
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        A = lca(X_test, D, lam, tau=tau, tol=lca_tol).astype(np.float64)
+        A = lca(X_test, D, lam, tau=tau, tol=lca_tol)
     converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     for w in caught:  # recorded to spot non-convergence (lca_converged): the others go on
         if not issubclass(w.category, ConvergenceWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    # the stopped state's small leftover codes, zero at the fixed point, counted as active
+    A = polish_to_fixed_point(X_test, D, lam, A)
     R = X_test - A @ D
     error = float(np.sum(R * R) / np.sum(X_test * X_test))
     # the per-patch mean weighs low-contrast patches (often coded by nothing, ratio 1)
@@ -275,7 +287,7 @@ def run(
             "seed": seed_attr(seed),
             "lam": lam, "overcompleteness": overcompleteness, "n_atoms": n_atoms,
             "patch_size": patch_size, "n_updates": n_updates, "n_train": n_train,
-            "n_test": n_test, "batch_size": batch_size, "tau": tau, "lca_tol": lca_tol,
+            "n_test": n_test, "batch_size": batch_size, "tau": tau, **coding_attrs(lca_tol),
             "gabor": int(bool(gabor)), "gabor_r2": gabor_r2,
             "images": image_source_attr(images), "prewhitened": int(bool(prewhitened)),
             "dictionary_init": "learned" if n_updates else "data",

@@ -58,10 +58,16 @@ PATH_PARAMETERS = {"images": ("skimage",)}
 #: (:meth:`v1model.sweep.SweepSpec.study_defaults`)
 QUICK_DEFAULTS = {
     "patch_size": (8, 16),
-    "n_neurons": (64, 256),
+    "n_neurons": (64, 256),  # at the default patch sizes: see DEFAULTS_FOLLOW
     "n_updates": (3000, 10000),
     "n_brian2": (20, 100),
 }
+#: parameters whose default None ``run`` computes from others: n_neurons is
+#: patch_size**2, one unit per pixel as in the authors' code (256 units on 16x16 patches,
+#: 64 on 8x8), at any patch size (a fixed 64 gave a quick sweep over patch_size = 8, 12,
+#: 16 networks of 0.44x and 0.25x); a sweep that gives patch_size records no default for
+#: it (:meth:`v1model.sweep.SweepSpec.study_defaults`)
+DEFAULTS_FOLLOW = {"n_neurons": ("patch_size",)}
 
 
 @checks_parameters
@@ -101,7 +107,9 @@ def run(
         Whether ``images`` are already whitened (default: guessed from the source).
     patch_size, n_neurons, n_updates : optional
         Override the defaults above (``n_neurons`` >= 2: the figures compare
-        pairs of units).
+        pairs of units). The default ``n_neurons`` is ``patch_size**2`` (one unit
+        per pixel, as the authors' 256 units on 16x16 patches), also for a given
+        ``patch_size``.
     p, alpha, beta, gamma, theta0 : float
         SAILnet's parameters (see :func:`v1model.spiking.learn_sailnet`);
         defaults 0.05, 1.0, 0.01, 0.1 and 2.0.
@@ -128,7 +136,7 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import load_whitened
-    from studies._defaults import quick_default
+    from studies._defaults import following_default, quick_default
     from v1model.io import seed_attr
     from v1model.spiking import (
         learn_sailnet,
@@ -144,8 +152,12 @@ def run(
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
     check_images(images, prewhitened)
-    patch_size = quick_default(patch_size, quick, *QUICK_DEFAULTS["patch_size"])
-    n_neurons = check_int(quick_default(n_neurons, quick, *QUICK_DEFAULTS["n_neurons"]),
+    patch_given = patch_size
+    patch_size = check_int(quick_default(patch_size, quick, *QUICK_DEFAULTS["patch_size"]),
+                           "patch_size", minimum=2)
+    # one unit per pixel at any patch size, as the defaults (8x8: 64, 16x16: 256)
+    n_neurons = check_int(following_default(n_neurons, quick, QUICK_DEFAULTS["n_neurons"],
+                                            patch_given, lambda: patch_size**2),
                           "n_neurons", minimum=1)
     if n_neurons < 2:
         # one unit has no lateral inhibition: the study's W_ij against the RF overlap of

@@ -814,6 +814,49 @@ def test_batch_executor_without_its_submit_command(kind, command, study, tmp_pat
             executor={"kind": kind, "cores": 1, "memory": "1GB", "jobs": 1})
 
 
+@pytest.mark.parametrize("kind", ["slurm", "pbs"])
+def test_processes_from_dask_config_or_python_must_divide_cores(kind, study, tmp_path,
+                                                                 monkeypatch, capsys):
+    """A spec's `processes = 3` with `cores = 8` is refused (6 points on 8 CPUs), but the
+    same 3 from dask's `jobqueue.<kind>.processes` config, which dask-jobqueue reads when
+    the spec gives none, or from a JobQueueExecutor built in Python, went unchecked: the
+    job script said `--nworkers 3 --nthreads 2`. Both are refused now with the spec's
+    message, before the sweep folder is made or a job script printed."""
+    import dask
+
+    pytest.importorskip("dask_jobqueue")
+    from v1model.cli import main
+    from v1model.sweep import SpecError
+
+    message = (r"\(3\) does not divide cores \(8\): each worker process runs cores // "
+               r"processes = 2 point\(s\) at a time, 6 in all, and 2 of the job's 8 CPUs "
+               r"would stay idle; give a processes that divides cores")
+    executor = {"kind": kind, "cores": 8, "memory": "4GB", "jobs": 1}
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # refused before sbatch is sought
+    with dask.config.set({f"jobqueue.{kind}.processes": 3}):
+        with pytest.raises(SpecError, match=rf"^jobqueue\.{kind}\.processes \(dask "
+                                            rf"config\): {message}$"):
+            make_executor(executor).job_script()
+        with pytest.raises(SpecError, match=message):
+            run(study(), {"x": [1.0]}, output=tmp_path / "out", progress=False,
+                executor=executor)
+        assert not (tmp_path / "out").exists()
+        spec = tmp_path / "s.toml"
+        spec.write_text(f'study = "{study()}"\n[sweep]\nx = [1.0]\n[executor]\n'
+                        f'kind = "{kind}"\ncores = 8\nmemory = "4GB"\njobs = 1\n')
+        assert main(["sweep", "jobscript", str(spec)]) == 2
+        assert f"jobqueue.{kind}.processes (dask config): (3) does not divide cores (8)" \
+            in capsys.readouterr().err
+        # the spec's own processes (a divisor) is the one dask-jobqueue takes
+        script = make_executor({**executor, "processes": 4}).job_script()
+        assert "--nworkers 4" in script and "--nthreads 2" in script
+    with pytest.raises(SpecError, match=rf"^executor\.processes: {message}$"):
+        JobQueueExecutor(kind, cores=8, processes=3, memory="4GB", jobs=1).check_can_start()
+    with pytest.raises(SpecError, match=r"^executor\.processes: \(16\) cannot exceed cores "
+                                        r"\(8\)$"):
+        JobQueueExecutor(kind, cores=8, processes=16, memory="4GB", jobs=1).job_script()
+
+
 def test_a_dry_run_checks_the_executor_as_a_run_would(fake_slurm, study, tmp_path,
                                                       monkeypatch, capsys):
     """`sweep run --dry-run` said a spec was fine that the run then refused at once:

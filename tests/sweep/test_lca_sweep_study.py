@@ -52,6 +52,35 @@ def test_point_matches_lasso_codes_of_the_same_patches():
     np.testing.assert_allclose(D, init_dictionary(X_train, 128, "data", seed=rng), rtol=1e-12)
 
 
+@pytest.mark.parametrize("quick", [True, False])
+def test_active_fraction_is_the_lasso_supports(quick):
+    """The point counted the LCA state as it stopped (lca_tol 1e-3 quick, 1e-5 full),
+    whose small leftover codes are zero at LCA's fixed point, the LASSO solution: its
+    activity ratio was above scikit-learn's Lasso support fraction on the same patches.
+    The state is polished to the fixed point now (as activity-ratio's), the counts are
+    the Lasso's patch for patch, and the coding is recorded in the attrs."""
+    linear_model = pytest.importorskip("sklearn.linear_model")
+    import studies.lca_sweep as study
+    from stimuli import load_images, sample_patches, whiten
+
+    lam = 0.05
+    ds = study.run(quick, seed=3, lam=lam, overcompleteness=2, **SMALL)
+    rng = np.random.default_rng(3)  # the point's patches, drawn independently
+    pictures = whiten(load_images("skimage"))
+    sample_patches(pictures, 8, 300, seed=rng)
+    X = sample_patches(pictures, 8, 60, seed=rng)
+    D = ds["dictionary"].values.reshape(128, 64).astype(np.float64)
+    # scikit-learn's objective is 1/(2 n_features) ||x - D^T a||^2 + alpha ||a||_1; a 2-D
+    # target fits every patch on its own
+    optimum = linear_model.Lasso(alpha=lam / D.shape[1], fit_intercept=False, tol=1e-10,
+                                 max_iter=100000).fit(D.T, X.T).coef_
+    assert float(ds["activity_ratio"]) == pytest.approx(np.mean(optimum != 0), rel=1e-12)
+    assert float(ds["active_per_patch"]) == pytest.approx(
+        np.count_nonzero(optimum) / len(X), rel=1e-12)
+    assert (ds.attrs["coding"], ds.attrs["lca_tol"], ds.attrs["active_set_tol"]) == (
+        "lca+lasso_active_set", 1e-3 if quick else 1e-5, 1e-7)
+
+
 def test_small_sweep_trades_fidelity_for_sparseness(tmp_path):
     import studies.lca_sweep as study
 

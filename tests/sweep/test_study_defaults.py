@@ -219,6 +219,42 @@ def test_the_default_number_of_atoms_follows_the_swept_patch_size(name, per_pixe
         "n_atoms": (str(ratio * 8**2), "computed from patch_size")}
 
 
+@pytest.mark.parametrize("quick", [True, False])
+def test_the_default_number_of_sailnet_units_follows_the_swept_patch_size(quick, monkeypatch):
+    """SAILnet's n_neurons stayed 64 (quick) or 256 whatever the patch: a sweep over
+    patch_size = 8, 12, 16 of zylberberg-2011-sailnet ran 64 units on 144 and 256 pixels
+    (0.44x, 0.25x) where the study's own networks have one unit per pixel (the authors'
+    256 units on 16x16 patches), and recorded 64 as a default that did not depend on the
+    patch. It is patch_size**2 at any size now, as the LCA studies' n_atoms."""
+    import studies.zylberberg_2011_sailnet as sailnet
+    from v1model.sweep import parse_spec
+    from v1model.sweep.spec import changed_defaults
+
+    built = []
+
+    class Stop(Exception):
+        pass
+
+    def checks(patch_size, n_neurons, *args):  # the learning's checks, before any image
+        built.append((n_neurons, patch_size))
+        raise Stop
+
+    monkeypatch.setattr(sailnet, "_check_learning_parameters", checks)
+    for params in ({}, {"patch_size": 12}, {"patch_size": 12, "n_neurons": 100}):
+        with pytest.raises(Stop):
+            sailnet.run(quick=quick, progress=False, **params)
+    side = sailnet.QUICK_DEFAULTS["patch_size"][0 if quick else 1]
+    assert built == [(side**2, side), (144, 12), (100, 12)]
+    assert sailnet.QUICK_DEFAULTS["n_neurons"][0 if quick else 1] == side**2
+    name = "zylberberg-2011-sailnet"
+    spec = parse_spec({"study": name, "quick": quick, "sweep": {"p": [0.05, 0.1]}})
+    assert spec.study_defaults()["n_neurons"] == str(side**2)
+    spec = parse_spec({"study": name, "quick": quick, "sweep": {"patch_size": [8, 12, 16]}})
+    assert spec.study_defaults()["n_neurons"] == "None"
+    assert changed_defaults({"n_neurons": "64"}, spec) == {
+        "n_neurons": ("64", "computed from patch_size")}
+
+
 def test_a_defaults_follow_of_another_shape_is_refused(tmp_path):
     path = tmp_path / "bad_follow.py"
     path.write_text(VARIANT_STUDY + '\nDEFAULTS_FOLLOW = {"n_updates": "x"}\n')

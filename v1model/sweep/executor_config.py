@@ -14,8 +14,8 @@ import re
 from ..validation import describe
 from .errors import SpecError
 
-__all__ = ["check_executor_config", "check_pbs_words", "EXECUTOR_KINDS", "OPTIONS",
-           "available_cpus", "int_option", "start_method_option"]
+__all__ = ["check_executor_config", "check_pbs_words", "check_processes", "EXECUTOR_KINDS",
+           "OPTIONS", "available_cpus", "int_option", "start_method_option"]
 
 EXECUTOR_KINDS = ("local", "serial", "dask", "slurm", "pbs")
 
@@ -223,6 +223,38 @@ def check_pbs_words(config: dict, field: str = "executor") -> None:
                                               f"{what} without spaces")
 
 
+def check_processes(cores: int, processes: int, field: str = "executor.processes") -> None:
+    """Refuse worker processes per job that exceed or do not divide its ``cores``.
+
+    dask-jobqueue gives each of a job's ``processes`` workers ``cores // processes``
+    threads, one point each: with a processes that does not divide cores the job was
+    charged for CPUs no point ran on, without a word (and with more processes than
+    cores, each worker had 0 threads).
+
+    Parameters
+    ----------
+    cores, processes : int
+        CPUs of a job and its worker processes.
+    field : str, default "executor.processes"
+        Where ``processes`` came from, in the message (the spec's option, or dask's
+        ``jobqueue.<kind>.processes`` config).
+
+    Raises
+    ------
+    SpecError
+        Naming ``field``, ``processes`` and ``cores``.
+    """
+    if processes > cores:
+        raise SpecError(field, f"({processes}) cannot exceed cores ({cores})")
+    if cores % processes:
+        threads = cores // processes
+        raise SpecError(field, f"({processes}) does not divide cores ({cores}): each worker "
+                        f"process runs cores // processes = {threads} point(s) at a time, "
+                        f"{processes * threads} in all, and {cores - processes * threads} of "
+                        f"the job's {cores} CPUs would stay idle; give a processes that "
+                        f"divides cores")
+
+
 def check_executor_config(config, field: str = "executor") -> dict:
     """Validate an ``[executor]`` table (or a kind name) and return it normalised.
 
@@ -271,18 +303,6 @@ def check_executor_config(config, field: str = "executor") -> dict:
             raise SpecError(f"{field}.adapt", "give exactly one of 'jobs = N' (a fixed number "
                                               "of jobs) or an [executor.adapt] table with "
                                               "minimum_jobs and maximum_jobs")
-        if out.get("processes", 1) > out["cores"]:
-            raise SpecError(f"{field}.processes", f"({out['processes']}) cannot exceed cores "
-                                                  f"({out['cores']})")
-        cores, processes = out["cores"], out.get("processes", 1)
-        if cores % processes:
-            # dask-jobqueue gives each worker cores // processes threads, one point each:
-            # the job was charged for CPUs no point ran on, without a word
-            threads = cores // processes
-            raise SpecError(f"{field}.processes", f"({processes}) does not divide cores "
-                            f"({cores}): each worker process runs cores // processes = "
-                            f"{threads} point(s) at a time, {processes * threads} in all, and "
-                            f"{cores - processes * threads} of the job's {cores} CPUs would "
-                            f"stay idle; give a processes that divides cores")
+        check_processes(out["cores"], out.get("processes", 1), f"{field}.processes")
         check_pbs_words(out, field)
     return out

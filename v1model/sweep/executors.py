@@ -36,11 +36,12 @@ from .executor_config import (
     EXECUTOR_KINDS,
     available_cpus,
     check_executor_config,
+    check_processes,
     int_option,
     start_method_option,
 )
 from .errors import ExecutorStartError, WorkersLostError
-from .point import PointOutcome, run_point
+from .point import THREAD_VARIABLES, PointOutcome, run_point
 
 __all__ = [
     "Executor",
@@ -168,27 +169,14 @@ class SerialExecutor(Executor):
             yield run_point(task)
 
 
-#: The variables that set a library's thread count: OpenMP, OpenBLAS, MKL and numba (the
-#: parallel kernel of ``encode(method="cd")``, which otherwise takes every CPU of the
-#: process). Every executor sets them to the threads of one point in each worker: the local
-#: pool to ``threads_per_worker`` (:func:`_init_worker`), dask's workers to 1 (dask sets
-#: the first three, each point limits numba's itself: :func:`~v1model.sweep.point.point_threads`;
-#: job scripts export all four: :func:`_thread_exports`);
-#: on a cluster of the user's own (``address``), whose environment the sweep cannot set,
-#: each point limits the libraries whose variable is unset to 1 thread while it runs
-#: (:func:`v1model.sweep.point.point_threads`)
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                    "NUMBA_NUM_THREADS")
-
-
 def _thread_exports() -> list:
-    """Job-script lines that set :data:`THREAD_VARIABLES` to 1 (one thread per point)
-    before the user's prologue, which may set them otherwise. dask's worker would set
-    OMP, OpenBLAS and MKL but leaves a variable the job's environment already holds,
-    and numba's it never sets: PBS Pro puts ``OMP_NUM_THREADS=ncpus`` in every job's
-    environment, SLURM the submitter's variables, and numba takes every CPU of the job.
-    Lines of the script run after the batch system set up that environment, so theirs
-    override it."""
+    """Job-script lines that set :data:`~v1model.sweep.point.THREAD_VARIABLES` to 1 (one
+    thread per point) before the user's prologue, which may set them otherwise. dask's
+    worker would set OMP, OpenBLAS and MKL but leaves a variable the job's environment
+    already holds, and numba's it never sets: PBS Pro puts ``OMP_NUM_THREADS=ncpus`` in
+    every job's environment, SLURM the submitter's variables, and numba takes every CPU
+    of the job. Lines of the script run after the batch system set up that environment,
+    so theirs override it."""
     return ["export " + " ".join(f"{name}=1" for name in THREAD_VARIABLES)]
 
 
@@ -927,9 +915,31 @@ class JobQueueExecutor(DaskExecutor):
             out["adapt"] = dict(self.adapt)
         return out
 
+    def _check_processes(self) -> None:
+        """:func:`~v1model.sweep.executor_config.check_processes` of the worker processes
+        per job the cluster will have: the spec's ``processes`` (checked with the spec,
+        but not when this executor was built in Python), else dask's
+        ``jobqueue.<kind>.processes`` config, which dask-jobqueue reads and no check saw
+        (``cores = 8`` with a config's 3 ran 6 points on 8 CPUs). Without either,
+        dask-jobqueue picks a divisor of cores itself."""
+        import dask
+
+        def given(key):  # (value, where it comes from)
+            if self.cluster_options.get(key) is not None:
+                return self.cluster_options[key], f"executor.{key}"
+            config = f"jobqueue.{self.kind}.{key}"
+            return dask.config.get(config, None), f"{config} (dask config)"
+
+        (cores, cores_field), (processes, field) = given("cores"), given("processes")
+        if cores is None or processes is None:
+            return  # dask-jobqueue's own default (processes) or its own error (cores)
+        check_processes(int_option(1)(cores, cores_field), int_option(1)(processes, field),
+                        field)
+
     def _make_cluster(self, **extra):
         import dask_jobqueue
 
+        self._check_processes()  # also for `sweep jobscript`, which does not start
         cls = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[self.kind]
         # CRITICAL, as DaskExecutor's: the sweep reports what the scheduler logs as errors
         options = {"silence_logs": logging.CRITICAL, **self.cluster_options, **extra}
@@ -1137,7 +1147,9 @@ class JobQueueExecutor(DaskExecutor):
                 "see the script with `v1model sweep jobscript SPEC`")
 
     def check_can_start(self):
-        """Refuse a machine without the batch system's submit command."""
+        """Refuse worker processes that do not divide a job's cores (:meth:`_check_processes`)
+        and a machine without the batch system's submit command."""
+        self._check_processes()
         command = self.submit_command()
         if shutil.which(command) is None:
             raise ExecutorStartError(

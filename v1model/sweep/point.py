@@ -165,7 +165,17 @@ def run_point(task: PointTask) -> PointOutcome:
 
 
 #: the variables that set the BLAS/OpenMP threads of a worker (numba's is its own)
-_BLAS_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+BLAS_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+#: The variables that set a library's thread count: OpenMP, OpenBLAS, MKL and numba (the
+#: parallel kernel of ``encode(method="cd")``, which otherwise takes every CPU of the
+#: process). Every executor sets them to the threads of one point in each worker: the local
+#: pool to ``threads_per_worker`` (:func:`~v1model.sweep.executors._init_worker`), dask's
+#: workers to 1 (dask sets the first three, each point limits numba's itself:
+#: :func:`point_threads`; job scripts export all four:
+#: :func:`~v1model.sweep.executors._thread_exports`); on a cluster of the user's own
+#: (``address``), whose environment the sweep cannot set, each point limits the libraries
+#: whose variable is unset to 1 thread while it runs (:func:`point_threads`)
+THREAD_VARIABLES = (*BLAS_VARIABLES, "NUMBA_NUM_THREADS")
 #: points of this process inside :func:`point_threads`' BLAS limit, and its limiter:
 #: the limit is process-wide, so it is lifted when the last concurrent point ends
 _BLAS_LOCK = threading.Lock()
@@ -179,8 +189,8 @@ def point_threads(threads):
     A remote dask worker's environment is its owner's: dask's nanny sets the BLAS
     variables to 1 but not numba's, whose parallel kernels (``encode(method="cd")``)
     then took every CPU of the worker in each concurrent point. A library whose
-    variable the worker's environment sets (:data:`~v1model.sweep.executors.
-    THREAD_VARIABLES`) keeps it: that is a choice of the cluster's owner.
+    variable the worker's environment sets (:data:`THREAD_VARIABLES`) keeps it: that
+    is a choice of the cluster's owner.
 
     Parameters
     ----------
@@ -198,7 +208,7 @@ def point_threads(threads):
             previous = numba.get_num_threads()
             numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
             stack.callback(numba.set_num_threads, previous)
-        if not any(name in os.environ for name in _BLAS_VARIABLES):
+        if not any(name in os.environ for name in BLAS_VARIABLES):
             _enter_blas_limit(threads)
             stack.callback(_leave_blas_limit)
         yield
