@@ -710,3 +710,48 @@ def test_gap_confirmed_stop_takes_an_all_zero_sample_without_warning(patch_dicti
         warnings.simplefilter("error")
         A = lca(X, patch_dictionary, 100 * LAM)
     assert not A[0].any()
+
+
+@pytest.mark.parametrize("integrator", ["euler", "ivp"])
+def test_a_stimulus_switched_off_relaxes_to_rest_in_tau_log_1_over_tol(integrator):
+    # x = 0 after a warm start below threshold: a pure leak, u(t) = u0 exp(-t / tau), so
+    # the stop tau max|du/dt| <= tol max|u0| comes at t = tau ln(1 / tol); relative to the
+    # zero drive it waited for |u| to underflow (5,796 steps, 674 tau, on 256 atoms in
+    # float64) and the ivp path warned that the decayed state was short of its fixed point
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((12, 8))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    u0 = rng.uniform(-LAM, LAM, (3, 12))  # every unit below threshold: no inhibition
+    tau, tol = 0.01, 1e-3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        A, hist = lca(np.zeros((3, 8)), D, LAM, u0=u0, tau=tau, integrator=integrator,
+                      dtype=np.float64, return_history=True)
+    assert not A.any()
+    if integrator == "ivp":  # atol follows the scale of u: here its start (was 2.2e-318)
+        assert hist.attrs["atol"] == pytest.approx(1e-10 * np.abs(u0).max(), rel=1e-12)
+    if integrator == "euler":  # u_m = u0 (1 - eta)^m; the step test is on the state before
+        eta = hist.attrs["dt"] / tau
+        assert hist["iteration"].values[-1] == np.ceil(np.log(tol) / np.log1p(-eta)) + 1
+        assert hist["time"].values[-1] <= tau * np.log(1 / tol) + 2 * hist.attrs["dt"]
+        stats = {}
+        lca(np.zeros((3, 8)), D, LAM, u0=u0, tau=tau, dtype=np.float64, _stats=stats)
+        assert stats["steps"] <= 30  # the adaptive step: to eta = 1, where u = 0 at once
+
+
+def test_warm_start_from_a_trajectory_dataarray_is_read_by_dim_name():
+    # u0 from the package's own trajectory, dims (sample, atom), transposed on the way (for a
+    # plot, say): X and D are read by dim name, the warm start was read by position, and
+    # with as many samples as atoms it ran from the transposed states without a word
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((12, 8))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((12, 8))
+    _, traj = lca(X, D, LAM, n_steps=20, dtype=np.float64, return_trajectory=True)
+    u_start = traj["u"].isel(time=-1)
+    expected = lca(X, D, LAM, n_steps=20, dtype=np.float64, u0=u_start.values)
+    for u0 in (u_start, u_start.transpose("atom", "sample")):
+        np.testing.assert_array_equal(lca(X, D, LAM, n_steps=20, dtype=np.float64, u0=u0),
+                                      expected)
+    with pytest.raises(ValueError, match=r"u0 is a DataArray with dims \(.atom., .unit.\)"):
+        lca(X, D, LAM, u0=u_start.rename(sample="unit").transpose("atom", "unit"))

@@ -18,9 +18,9 @@ import numpy as np
 import xarray as xr
 
 from .._frames import user_stacklevel
-from ..validation import (DATA_DIMS, check_array, check_bool, check_choice, check_dictionary,
-                          check_dtype, check_nonnegative, check_same_features, check_shape,
-                          smallest_safe_value)
+from ..validation import (CODE_DIMS, DATA_DIMS, check_array, check_bool, check_choice,
+                          check_dictionary, check_dtype, check_nonnegative, check_same_features,
+                          check_shape, smallest_safe_value)
 
 THRESHOLDS = ("soft", "hard", "nonneg")
 
@@ -184,10 +184,13 @@ def check_products_in_range(X, D, dtype, d_name: str = "D", atom: str = "atom",
 
 def check_warm_start(A0, shape, dtype, name="A0"):
     """A solver's optional starting point: ``None``, or a finite 2-D array of
-    ``shape`` (n_samples, n_atoms) in ``dtype``; the error names ``name``."""
+    ``shape`` (n_samples, n_atoms) in ``dtype``; the error names ``name``. A DataArray
+    naming ``sample`` and ``atom`` (an LCA trajectory's ``u``) is read by those names, as
+    ``X`` is (read by position, a transposed one of square shape ran unsaid)."""
     if A0 is None:
         return None
-    return check_shape(check_array(A0, name, ndim=2, dtype=dtype), name, shape)
+    return check_shape(check_array(A0, name, ndim=2, dtype=dtype, dims=CODE_DIMS), name,
+                       shape)
 
 
 def drive_scale(B, A, G):
@@ -204,6 +207,23 @@ def drive_scale(B, A, G):
     if zero.size and A.any():
         scale[zero] = np.abs(A[zero].astype(np.float64) @ G).max(axis=1, initial=0)
     return scale
+
+
+def relaxation_scale(b_max, U0, floor):
+    """Per-sample scale of the LCA's tolerance stop: ``b_max`` (``max|b|``, the drive),
+    or for a sample with no drive the start's ``max|u0|``, from which its state relaxes
+    to rest; at least ``floor``. In ``b_max``'s dtype.
+
+    The LCA's analogue of :func:`drive_scale`: relative to a zero drive the stop
+    needed ``|u|`` to underflow (a stimulus switched off after a warm start took
+    hundreds of tau on the Euler path, and the ivp path warned that the decayed
+    state was short of its fixed point).
+    """
+    scale = np.array(b_max)
+    zero = np.flatnonzero(scale == 0)
+    if zero.size:
+        scale[zero] = np.abs(U0[zero]).max(axis=1, initial=0)
+    return np.maximum(scale, floor)
 
 
 def check_threshold(threshold):

@@ -31,6 +31,7 @@ from ._common import (
     ConvergenceWarning,
     check_products_in_range,
     check_warm_start,
+    relaxation_scale,
     apply_threshold,
     history_dataset,
     history_record,
@@ -175,7 +176,9 @@ def lca(
     tol : float, default 1e-3
         Stop a sample when ``max|du| <= tol * max|b|`` over one step, relative
         to the step size ``dt/tau`` (i.e. ``max|du/dt| * tau <= tol * max|b|``,
-        ``b = x D^T`` the drive): a test of how fast the state still moves,
+        ``b = x D^T`` the drive; for a sample with no drive, ``x = 0``, relative
+        to its start ``max|u0|``, from which it relaxes to rest, as after a
+        stimulus is switched off): a test of how fast the state still moves,
         not of its distance to the fixed point. Near the fixed point the
         slowest mode decays at the rate ``lambda_min / tau``, ``lambda_min``
         the smallest eigenvalue of the Gram matrix of the active atoms, so
@@ -261,8 +264,9 @@ def lca(
     rtol, atol : float, default 1e-8 and ``1e-10 * max|X D^T|``
         Relative and absolute tolerances of ``solve_ivp`` (ivp path);
         ``atol`` is in units of ``u``, which scale with ``X``: the default
-        follows the largest drive, so that data of any scale is integrated
-        alike (a fixed 1e-10 lost the support for ``|X|`` ~ 1e-8).
+        follows the largest drive (for a sample with no drive, its start
+        ``max|u0|``), so that data of any scale is integrated alike (a fixed
+        1e-10 lost the support for ``|X|`` ~ 1e-8).
     ivp_method : {"RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA"}, default "RK45"
         ``solve_ivp``'s method (ivp path).
     progress : bool or None, default None
@@ -545,9 +549,9 @@ def _euler_block(X, D, W, eta, U, lam, threshold, n_steps, tol, limit, record_ev
     dtype = X.dtype
     Bs = (X @ D.T) * eta
     # a sample stops when its largest change per step is this small
-    # relative to each sample's drive at any scale (the floor only stops a zero drive)
-    stop = tol * float(eta) * np.maximum(np.abs(Bs).max(axis=1) / float(eta),
-                                         np.finfo(dtype).tiny)
+    # relative to each sample's drive at any scale (without one, to its start's state)
+    stop = tol * float(eta) * relaxation_scale(np.abs(Bs).max(axis=1) / float(eta), U,
+                                               np.finfo(dtype).tiny)
     live = np.arange(X.shape[0])  # rows still moving; Uw holds their states
     Uw, Bw, stop_w = U.copy(), Bs, stop
     # the LASSO thresholds' stop is confirmed by the duality gap (gap_met: a slow mode of
@@ -764,11 +768,12 @@ def _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol, atol, method,
     G_off = D @ D.T
     G_off[np.diag_indices(k)] -= 1
     B = X @ D.T
-    if atol is None:  # u scales with the drive
-        atol = IVP_ATOL_RELATIVE * max(float(np.abs(B).max(initial=0.0)),
-                                       np.finfo(np.float64).tiny)
-    t_end = float(t_eval[-1])
     U0 = np.zeros(n * k) if u0 is None else np.asarray(u0, dtype=np.float64).ravel()
+    # each sample's scale of u: its drive, or without one its start (relaxation_scale)
+    scale = relaxation_scale(np.abs(B).max(axis=1), U0.reshape(n, k), np.finfo(np.float64).tiny)
+    if atol is None:  # u scales with the drive
+        atol = IVP_ATOL_RELATIVE * float(scale.max())
+    t_end = float(t_eval[-1])
 
     reached = [0.0]  # simulated time shown by the bar, in units of tau
 
@@ -783,7 +788,7 @@ def _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol, atol, method,
         raise RuntimeError(f"solve_ivp failed: {sol.message}")
     U_t = sol.y.T.reshape(-1, n, k)
     if check_settled:
-        _warn_unsettled(U_t[-1], B, G_off, lam, threshold, tau, t_end)
+        _warn_unsettled(U_t[-1], B, scale, G_off, lam, threshold, tau, t_end)
     if on_record is not None:
         for t, U in zip(sol.t, U_t):
             on_record(float(t), U)
@@ -791,10 +796,11 @@ def _ivp(X, D, lam, threshold, tau, dt, n_steps, u0, t_eval, rtol, atol, method,
     return U_t[-1], traj, atol
 
 
-def _warn_unsettled(U, B, G_off, lam, threshold, tau, t_end):
+def _warn_unsettled(U, B, drive, G_off, lam, threshold, tau, t_end):
     """Warn (:class:`ConvergenceWarning`) of the samples whose state ``U`` still moves
     at ``t_end``, the end of the ivp path's default span, by the Euler path's stop with
-    its default ``tol``: ``tau max|du/dt| > tol * max|b|`` per sample.
+    its default ``tol``: ``tau max|du/dt| > tol * drive`` per sample, ``drive`` its
+    ``max|b|`` (its start's ``max|u0|`` without a drive: :func:`relaxation_scale`).
 
     Slow modes (atoms of small norm, a coherent dictionary: small eigenvalues of the
     active atoms' Gram matrix) relax as ``exp(-mu t / tau)`` with ``mu`` << 1, and the
@@ -803,8 +809,7 @@ def _warn_unsettled(U, B, G_off, lam, threshold, tau, t_end):
     """
     tol = _DEFAULTS["tol"]
     moved = np.abs(lca_rhs(U, B, G_off, lam, threshold, tau)).max(axis=1) * tau
-    # relative to each sample's drive, as the Euler stop (the floor only stops a zero drive)
-    drive = np.maximum(np.abs(B).max(axis=1), np.finfo(np.float64).tiny)
+    # relative to each sample's drive, as the Euler stop
     left = np.flatnonzero(moved > tol * drive)
     if left.size == 0:
         return

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._numba import cached_njit
-from ._common import apply_threshold, gram_gap_met, warn_not_converged
+from ._common import apply_threshold, gram_gap_met, relaxation_scale, warn_not_converged
 
 #: a sample's step grows by STEP_GROW after an accepted step, is cut by STEP_CUT after
 #: a rejected one (benchmarks/README.md, "LCA's adaptive step")
@@ -83,7 +83,9 @@ def _euler_adaptive_block(X, D, W, U, lam, threshold, eta0, tol, max_steps):
     Uw, Bw = U.copy(), B
     # lam = 0: least squares, whose gap with an incomplete D never falls to 0 (as FISTA)
     xx = np.einsum("ij,ij->i", X, X, dtype=np.float64) if lam > 0 else None
-    stop = (tol * np.maximum(np.abs(B).max(axis=1), np.finfo(dtype).tiny)).astype(dtype)
+    # relative to the drive, or without one to the start's state (relaxation_scale)
+    stop = (tol * relaxation_scale(np.abs(B).max(axis=1), U, np.finfo(dtype).tiny)
+            ).astype(dtype)
     R = apply_threshold(Uw, lam, threshold) @ W
     np.subtract(Bw, R, out=R)
     R -= Uw
