@@ -187,7 +187,7 @@ def run(
 
     lams = np.geomspace(lam_min, lam_max, n_lams)
     keys = ("activity_ratio", "mean_active_count", "mean_lifetime_sparseness",
-            "mean_population_sparseness", "n_dead")
+            "n_units_left_out", "mean_population_sparseness", "n_stimuli_left_out", "n_dead")
     stats = {k: [] for k in keys}
     classes, err, counts, life, babel_mean, hoyer = [], [], [], [], [], []
     sizes_all, values_all = [], []  # supports pooled over lambda, for the Babel comparison
@@ -220,13 +220,18 @@ def run(
     long = {
         "activity_ratio": "mean fraction of units active per patch",
         "mean_active_count": "mean number of active units per patch",
-        "mean_lifetime_sparseness": "mean Vinje-Gallant lifetime sparseness",
-        "mean_population_sparseness": "mean Treves-Rolls population sparseness",
+        "mean_lifetime_sparseness": "mean Vinje-Gallant lifetime sparseness over the units "
+                                    "that respond (n_units_left_out left out)",
+        "n_units_left_out": "units left out of mean_lifetime_sparseness (no response)",
+        "mean_population_sparseness": "mean Treves-Rolls population sparseness over the "
+                                      "patches some unit answers (n_stimuli_left_out left out)",
+        "n_stimuli_left_out": "patches left out of mean_population_sparseness (no unit "
+                              "responds)",
         "n_dead": "units never active",
     }
     for k in keys:
         values = np.array(stats[k])
-        if k == "n_dead":  # a count (it was saved as float64)
+        if k.startswith("n_"):  # counts (n_dead was saved as float64)
             values = values.astype(np.int64)
         ds[k] = ("lam", values, {"units": "1", "long_name": long[k]})
     ds["code_class"] = ("lam", np.array(classes, dtype=str),

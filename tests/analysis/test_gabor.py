@@ -577,3 +577,23 @@ def test_fits_of_labelled_receptive_fields_keep_their_atoms_and_units():
     plain = fit_gabor(rf.values[[1, 3]], progress=False)
     np.testing.assert_array_equal(plain["atom"].values, [0, 1])
     assert plain["amplitude"].attrs["units"] == "1"
+
+
+def test_model_of_a_cropped_receptive_field_keeps_its_pixel_labels():
+    # fit_gabor(rf.isel(y=slice(2, 14), x=slice(2, 14)), return_model=True) numbered the
+    # model's y, x from 0: ``crop - fit.model`` aligned labels 2 ... 11 only, pairing each
+    # pixel with one two rows and two columns away. x0, y0 stay indices into the crop
+    import xarray as xr
+
+    atoms, _ = _synthetic(2, seed=3, noise=0.05)
+    rf = xr.DataArray(atoms, dims=("atom", "y", "x"),
+                      coords={"y": np.arange(SIZE), "x": np.arange(SIZE)})
+    crop = rf.isel(y=slice(2, 14), x=slice(2, 14))
+    fit = fit_gabor(crop, return_model=True, progress=False)
+    plain = fit_gabor(crop.values, return_model=True, progress=False)
+    residual = crop - fit.model
+    np.testing.assert_allclose(residual.values, crop.values - plain.model.values, atol=1e-12)
+    np.testing.assert_array_equal(fit.model["y"].values, np.arange(2, 14))
+    np.testing.assert_array_equal(fit.model["x"].values, np.arange(2, 14))
+    np.testing.assert_array_equal(fit["x0"].values, plain["x0"].values)  # indices, unshifted
+    np.testing.assert_allclose(gabor_model(fit, (12, 12)), fit.model.values, atol=1e-12)

@@ -116,6 +116,30 @@ def test_sparseness_dataset_summarises_everything():
     assert ds.lifetime_sparseness.attrs["units"] == "1"
 
 
+def test_sparseness_counts_the_units_its_mean_lifetime_sparseness_leaves_out():
+    # mean_lifetime_sparseness is a nanmean: units that never respond (NaN) were left out
+    # unsaid, so means at two lam were over different units. By hand (Vinje-Gallant over
+    # 4 stimuli): unit 0 answers [2, 0, 0, 0] (a = 0.25, S = 1), unit 1 [1, 1, 0, 0]
+    # (a = 0.5, S = 2/3), unit 3 [1, 1, 1, 1] (S = 0); units 2 and 4 are dead
+    A = np.array([[2.0, 1.0, 0.0, 1.0, 0.0],
+                  [0.0, 1.0, 0.0, -1.0, 0.0],
+                  [0.0, 0.0, 0.0, 1.0, 0.0],
+                  [0.0, 0.0, 0.0, -1.0, 0.0]])
+    ds = sparseness(A)
+    assert float(ds.mean_lifetime_sparseness) == pytest.approx((1 + 2 / 3 + 0) / 3)
+    assert int(ds.n_units_left_out) == 2 == int(ds.n_dead)
+    assert "n_units_left_out left out" in ds.mean_lifetime_sparseness.attrs["long_name"]
+    assert int(ds.n_stimuli_left_out) == 0
+    # rectified to positive rates unit 3 answers [1, 0, 1, 0] (S = 2/3), and the last
+    # stimulus, with a negative response only, none at all: left out of the population mean
+    pos = sparseness(A, rectify="positive")
+    assert float(pos.mean_lifetime_sparseness) == pytest.approx((1 + 2 / 3 + 2 / 3) / 3)
+    assert int(pos.n_units_left_out) == 2
+    assert int(pos.n_stimuli_left_out) == 1 and int(pos.n_dead) == 2
+    assert "n_stimuli_left_out left out" in pos.mean_population_sparseness.attrs["long_name"]
+    assert ds.n_units_left_out.dtype == np.int64 and ds.n_units_left_out.attrs["units"] == "1"
+
+
 @pytest.mark.parametrize(
     "call, match",
     [

@@ -169,3 +169,32 @@ def test_iht_stopping_rule_is_relative_to_the_codes(scale):
     A, n = iht(A_true @ D * scale, D, 4, max_iter=500, return_n_iter=True)
     assert n1 < 500 and abs(n - n1) <= 2
     np.testing.assert_allclose(A / scale, A_true, atol=5e-3)
+
+
+def test_iht_warns_of_atoms_of_unequal_norms():
+    # rescaling atoms moved iht's codes (up to 3.4 here, rescaled back) where omp's did not,
+    # without a word: the step and the threshold depend on the atoms' norms. Unit or common
+    # norms (the scaled orthonormal basis above) are not warned of
+    import warnings
+
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((40, 20))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((10, 20))
+    c = np.where(np.arange(40) < 20, 2.0, 0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        iht(X, D, 4)
+        iht(X, 3 * D, lam=0.5)
+    A_unit = orthogonal_mp(X, D, 4, dtype=np.float64)
+    np.testing.assert_allclose(orthogonal_mp(X, D * c[:, None], 4, dtype=np.float64) * c,
+                               A_unit, atol=1e-10)  # omp: the same codes, rescaled
+    msg = (r"iht thresholds every coefficient at one level, but the atoms of D have norms "
+           r"from 0\.5 to 2: .* pass D / norms\[:, None\] \(unit-norm atoms\) and divide the "
+           r"codes by norms")
+    with pytest.warns(UserWarning, match=msg):
+        A = iht(X, D * c[:, None], 4, dtype=np.float64)
+    assert not A[:, 20:].any()  # the short atoms never make it into the codes
+    from v1model.inference import encode
+    with pytest.warns(UserWarning, match=msg):
+        encode(X, D * c[:, None], "iht", lam=0.5)

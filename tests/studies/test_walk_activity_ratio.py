@@ -25,6 +25,12 @@ def test_all_silent_codes_summarise_without_warnings(random_atoms):
     # the reconstruction of a silent code is nothing: relative error 1 on every patch
     np.testing.assert_allclose(ds["reconstruction_error"].values, 1.0, rtol=1e-12)
     assert ds["n_dead"].values.tolist() == [16, 16] and ds["n_dead"].dtype == np.int64
+    # the means over units and patches leave out every NaN one, and say how many
+    # (mean_lifetime_sparseness was a bare nanmean over a set that changed with lambda)
+    assert ds["n_units_left_out"].values.tolist() == [16, 16]
+    assert ds["n_stimuli_left_out"].values.tolist() == [20, 20]
+    assert ds["n_units_left_out"].dtype == np.int64
+    assert "n_units_left_out left out" in ds["mean_lifetime_sparseness"].attrs["long_name"]
 
 
 def test_a_one_atom_dictionary_is_refused_by_name_before_the_codes(tmp_path, monkeypatch):

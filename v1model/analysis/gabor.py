@@ -49,8 +49,8 @@ GABOR_PARAMS = ("x0", "y0", "orientation", "frequency", "phase", "sigma_x", "sig
                 "amplitude", "offset")
 
 _UNITS = {
-    "x0": ("pixel", "envelope centre, column"),
-    "y0": ("pixel", "envelope centre, row (0 at the top)"),
+    "x0": ("pixel", "envelope centre, column index into the array (0-based)"),
+    "y0": ("pixel", "envelope centre, row index into the array (0-based, 0 at the top)"),
     "orientation": ("rad", "direction of the carrier's wave vector, in [0, pi)"),
     "frequency": ("cycles/pixel", "spatial frequency of the carrier"),
     "phase": ("rad", "carrier phase at the centre, in (-pi, pi]"),
@@ -446,7 +446,10 @@ def fit_gabor(
         Upper bound of the carrier frequency in cycles/pixel, in (0, 0.5]
         (0.5: Nyquist; a carrier above it aliases to a lower frequency).
     return_model : bool, default False
-        Also return the fitted images as ``model`` (atom, y, x).
+        Also return the fitted images as ``model`` (atom, y, x), on the ``y``, ``x``
+        coordinates of a DataArray ``atoms`` that has them (1-D), so that
+        ``atoms - fit.model`` pairs the same pixels; else on 0 ... height - 1,
+        0 ... width - 1 (pixel).
     progress : bool or None, default None
         A progress bar over both stages (batched fits, then the polish):
         None once the call has run 2 s
@@ -461,7 +464,9 @@ def fit_gabor(
     -------
     xarray.Dataset
         Over ``atom`` (the coordinate of a DataArray ``atoms``, else 0 ...
-        n_atoms - 1) with ``x0``, ``y0`` (pixel), ``orientation`` (rad, [0, pi)), ``frequency``
+        n_atoms - 1) with ``x0``, ``y0`` (pixel: 0-based column and row indices into the
+        array, whatever the ``x``, ``y`` coordinates of a DataArray ``atoms``; :func:`gabor_model`
+        reads them so), ``orientation`` (rad, [0, pi)), ``frequency``
         (cycles/pixel), ``phase`` (rad, (-pi, pi]), ``sigma_x``, ``sigma_y`` (pixel),
         ``amplitude`` (>= 0: a Gabor of the opposite sign is the same one with its
         phase shifted by pi; the pair (orientation + pi, -phase) is folded onto
@@ -601,8 +606,9 @@ def fit_gabor(
     st[ok] = start
     ds["start"] = ("atom", st, {"units": "1", "long_name": "index of the winning start"})
     if return_model:
-        ds = ds.assign_coords(y=("y", np.arange(h), {"units": "pixel"}),
-                              x=("x", np.arange(w), {"units": "pixel"}))
+        # the input's own y/x labels: numbered from 0, the model of a crop
+        # (rf.isel(y=slice(2, 14))) met the crop at other pixels in ``crop - model``
+        ds = ds.assign_coords(y=_pixel_coord(atoms, "y", h), x=_pixel_coord(atoms, "x", w))
         ds["model"] = (("atom", "y", "x"), model.reshape(n, h, w),
                        {"units": atom_units, "long_name": "fitted Gabor"})
     ds.attrs.update(
@@ -611,6 +617,13 @@ def fit_gabor(
         max_frequency=max_frequency,
     )
     return ds
+
+
+def _pixel_coord(atoms, dim, n):
+    """The model's ``dim`` coordinate: the input's own (:func:`dim_coord`), else the pixel
+    indices 0 ... n - 1 in ``pixel``."""
+    coord = dim_coord(atoms, dim, n)
+    return (dim, coord, {"units": "pixel"}) if isinstance(coord, np.ndarray) else coord
 
 
 def reliable_gabor_fits(

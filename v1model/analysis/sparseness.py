@@ -461,7 +461,12 @@ def sparseness(
         ``lifetime_sparseness`` (Vinje-Gallant), ``kurtosis``,
         ``unit_activity`` (fraction of stimuli a unit answers), ``dead``;
         scalars ``activity_ratio``, ``mean_active_count``, ``n_dead``,
-        ``mean_lifetime_sparseness``, ``mean_population_sparseness``;
+        ``mean_lifetime_sparseness`` (the mean over the units whose
+        ``lifetime_sparseness`` is defined: units with no response at all, NaN,
+        are left out and counted in ``n_units_left_out``, so that the means of
+        two codes (e.g. at two ``lam``) may be over different units; ``n_dead``
+        counts those with none above ``tol``), ``mean_population_sparseness`` (likewise over the
+        stimuli some unit answers; ``n_stimuli_left_out``);
         ``attrs["code_class"]``; ``attrs["tol"]`` with ``attrs["tol_units"]``
         (``"units of codes"``). With a single stimulus ``lifetime_sparseness``,
         ``kurtosis`` and their mean are NaN, with a single unit ``hoyer`` is
@@ -513,13 +518,23 @@ def sparseness(
     ds["mean_active_count"] = ((), float(count.mean()), {
         "units": "1", "long_name": "mean number of active units per stimulus"})
     ds["n_dead"] = ((), int(dead.sum()), {"units": "1", "long_name": "dead units"})
+    # the means skip the NaN of units (stimuli) with no response at all: said, and counted,
+    # since means at two lam are then over different sets (7 of 64 units at a high lam)
     ds["mean_lifetime_sparseness"] = ((), float(np.nanmean(life)) if np.isfinite(life).any()
                                       else np.nan, {"units": "1", "long_name":
-                                                    "mean lifetime sparseness over units"})
+                                                    "mean lifetime sparseness over the units "
+                                                    "that respond (n_units_left_out left out)"})
+    ds["n_units_left_out"] = ((), int(np.isnan(life).sum()), {"units": "1", "long_name":
+                              "units left out of mean_lifetime_sparseness (lifetime "
+                              "sparseness NaN: no response to any stimulus)"})
     ds["mean_population_sparseness"] = ((), float(np.nanmean(pop)) if np.isfinite(pop).any()
                                         else np.nan, {"units": "1", "long_name":
-                                                      "mean population sparseness over "
-                                                      "stimuli"})
+                                                      "mean population sparseness over the "
+                                                      "stimuli some unit answers "
+                                                      "(n_stimuli_left_out left out)"})
+    ds["n_stimuli_left_out"] = ((), int(np.isnan(pop).sum()), {"units": "1", "long_name":
+                                "stimuli left out of mean_population_sparseness (population "
+                                "sparseness NaN: no unit responds)"})
     ds.attrs.update(
         analysis="sparseness", tol=tol, tol_units="units of codes",
         local_max_count=local_max_count, dense_min_ratio=dense_min_ratio, rectify=rectify,

@@ -85,23 +85,32 @@ def check_dictionary_layout(X, D, x_name: str = "X", d_name: str = "D") -> None:
     rows here, so unit-norm atoms given as columns).
     """
     check_same_features(X, D, x_name, d_name)
+    rows = looks_transposed(D)
+    if rows is not None:
+        warnings.warn(
+            f"{d_name} (shape {D.shape}) has unit-norm columns but its rows, the atoms, "
+            f"are not unit-norm (norms {np.sqrt(rows.min()):.3g} to "
+            f"{np.sqrt(rows.max()):.3g}): {d_name} looks transposed. Dictionaries here "
+            f"are (n_atoms, n_features), one atom per row (scikit-learn's components_; "
+            f"orthogonal_mp and Lasso take the transpose): pass {d_name}.T",
+            UserWarning, stacklevel=user_stacklevel())
+
+
+def looks_transposed(D):
+    """The squared row norms of a square ``D`` whose columns have unit norm and rows do
+    not (unit-norm atoms given as columns), else None."""
     if D.shape[0] == D.shape[1] and D.shape[0] > 1:
         # norms as (max) * ||v / max||: no overflow for the huge entries the range check
         # refuses later with its own message
         scale = np.abs(D).max()
         if not np.isfinite(scale) or scale == 0:
-            return
+            return None
         Ds = D / scale
         rows = np.einsum("ij,ij->i", Ds, Ds) * scale**2
         cols = np.einsum("ij,ij->j", Ds, Ds) * scale**2
         if np.all(np.abs(cols - 1) <= _UNIT_TOL) and np.any(np.abs(rows - 1) > 1e-2):
-            warnings.warn(
-                f"{d_name} (shape {D.shape}) has unit-norm columns but its rows, the atoms, "
-                f"are not unit-norm (norms {np.sqrt(rows.min()):.3g} to "
-                f"{np.sqrt(rows.max()):.3g}): {d_name} looks transposed. Dictionaries here "
-                f"are (n_atoms, n_features), one atom per row (scikit-learn's components_; "
-                f"orthogonal_mp and Lasso take the transpose): pass {d_name}.T",
-                UserWarning, stacklevel=user_stacklevel())
+            return rows
+    return None
 
 
 
