@@ -390,7 +390,8 @@ def plot_bandwidth(plt, ds, *, length, span, title, title_fontsize, height):
     used = ds["fit_used"].values
     bw = ds["bandwidth_10db"].values
     ax = axes[0]
-    ax.loglog(fc[used], bw[used], "o", ms=3.5, color="C0", label="kernels (in the fit)")
+    if used.any():  # (a legend entry with no marker drawn said nothing)
+        ax.loglog(fc[used], bw[used], "o", ms=3.5, color="C0", label="kernels (in the fit)")
     left_out = ~used & (fc > 0)
     if left_out.any():  # (a legend entry with no marker drawn said nothing)
         ax.loglog(fc[left_out], bw[left_out], "x", ms=3.5, color="0.6",
@@ -403,6 +404,9 @@ def plot_bandwidth(plt, ds, *, length, span, title, title_fontsize, height):
         grid = np.geomspace(fc[used].min(), fc[used].max(), 50)
         ax.loglog(grid, 10 ** intercept * grid**slope, "-", color="C1",
                   label=f"fit: slope {slope:.2f} (r = {float(ds['fit_r']):.2f})")
+    else:  # the NaN slope of the attrs: a missing line said nothing of why
+        ax.plot([], [], " ", label=f"no fit: {int(used.sum())} kernel(s) in it (3 or more "
+                                   "with distinct centres needed)")
     pos = fc[fc > 0]
     if pos.size:
         # the y axis is a -10 dB width: an ERB (equivalent rectangular width) drawn as is

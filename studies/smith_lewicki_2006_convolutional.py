@@ -229,7 +229,9 @@ def run(
     n_excerpts : int
         Training excerpts (minibatches draw from them).
     min_rms : float
-        Skip excerpts quieter than this RMS (full scale = 1).
+        Skip excerpts quieter than this RMS (full scale = 1). An absolute level:
+        on FSDD 0.02 leaves out every recording of its quietest speaker (0.005
+        keeps them all).
     n_updates : int, optional
         Kernel updates on speech.
     control_updates : int, optional

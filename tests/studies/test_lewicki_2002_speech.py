@@ -154,6 +154,27 @@ def test_bandwidth_figure_draws_the_cochlear_reference_as_a_10db_width():
         plt.close(fig)
 
 
+def test_bandwidth_figure_says_why_there_is_no_fit():
+    """With fewer than 3 kernels left for the fit (here none: every kernel peaks below
+    min_centre_frequency), fit_slope is NaN: the figure drew no line, kept a legend entry
+    "kernels (in the fit)" for no marker and said nothing of why."""
+    from studies._auditory import plot_bandwidth
+    from v1model.plotting._mpl import pyplot
+
+    ds = get_study(NAME).run(quick=True, seed=0, audio_dir="synthetic", n_segments=500,
+                             n_updates=3, min_centre_frequency=3999.0, progress=False)
+    assert int(ds["fit_n_kernels"]) == 0 and np.isnan(float(ds["fit_slope"]))
+    plt = pyplot()
+    fig = plot_bandwidth(plt, ds, length=64, span="segment", title="t", title_fontsize=9,
+                         height=4)
+    try:
+        labels = fig.axes[0].get_legend_handles_labels()[1]
+        assert "kernels (in the fit)" not in labels, labels
+        assert "no fit: 0 kernel(s) in it (3 or more with distinct centres needed)" in labels
+    finally:
+        plt.close(fig)
+
+
 def test_recovers_a_known_gammatone_bank(tmp_path):
     # positive control, independent of FSDD: sounds made of sparse events drawn from
     # SciPy's FIR gammatone filters at 12 centres (300-3000 Hz, 16 ms of taps) with

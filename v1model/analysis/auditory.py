@@ -335,8 +335,9 @@ def bandwidth_fit(tuning: xr.Dataset, bandwidth: str = "bandwidth_10db",
     centre : {"peak_frequency", "centroid_frequency"}, default "peak_frequency"
         Which centre frequency (Hz).
     exclude_edges : bool, default True
-        Leave out kernels whose band (at the level of ``bandwidth``) reaches
-        0 Hz or the Nyquist frequency: their width is only a lower bound.
+        Leave out kernels whose band (at the level of ``bandwidth``; the
+        -3 dB band for ``"rms_bandwidth"``) reaches 0 Hz or the Nyquist
+        frequency: their width is only a lower bound.
     min_frequency : float, optional
         Also leave out kernels centred below this frequency (Hz).
 
