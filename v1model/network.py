@@ -530,16 +530,6 @@ def _check_cauchy_threshold(prior, threshold, setting=None):
                      "prior's codes are signed MAP codes; leave threshold='soft'")
 
 
-def _check_threshold_positive(threshold, positive):
-    """Refuse a threshold and a sign constraint given together that contradict each other:
-    "nonneg" is the non-negative threshold, "soft" and "hard" are signed."""
-    check_choice(threshold, "threshold", THRESHOLDS)
-    if (threshold == "nonneg") != positive:
-        want = "'nonneg'" if positive else "'soft' or 'hard'"
-        raise ValueError(f"threshold={threshold!r} contradicts positive={positive!r}: "
-                         f"positive={positive!r} needs threshold={want}; give one of the two")
-
-
 def _check_not_images(dictionary):
     """A Dataset, or atoms as images (n_atoms, height, width), refused with what to pass
     instead (numpy's own message named neither the argument nor the remedy)."""
@@ -583,6 +573,7 @@ def _check_patch_shape(patch_shape, n_features):
 def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs):
     """ODE / optimisation backend."""
     from . import inference
+    from .inference._common import check_threshold_positive
 
     if net.prior == "cauchy":
         from .learning.olshausen_field import cauchy_inference
@@ -610,7 +601,7 @@ def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs
     if method == "lca":
         if positive is not None and "threshold" in kwargs:
             # both given: positive=False used the soft threshold for threshold="nonneg"
-            _check_threshold_positive(kwargs["threshold"], positive)
+            check_threshold_positive(kwargs["threshold"], positive)
         threshold = kwargs.pop("threshold", net.threshold)
         if positive is not None and threshold != "hard":
             threshold = "nonneg" if positive else "soft"

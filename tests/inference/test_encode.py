@@ -315,3 +315,35 @@ def test_a_dataarray_naming_its_dims_elsewhere_is_refused():
     np.testing.assert_array_equal(
         encode(xr.DataArray(X.values, dims=("sample", "pixel")), D, "fista", lam=0.1), A)
     np.testing.assert_array_equal(encode(xr.DataArray(X.values), D, "fista", lam=0.1), A)
+
+
+def test_lca_positive_that_contradicts_the_threshold_is_refused_as_by_the_network():
+    # positive=False with threshold="nonneg" ran non-negative without a word (False was the
+    # default, so an explicit one could not be told apart), while the network refused it
+    from v1model import SparseCodingNetwork
+    from v1model.inference import lca
+
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((12, 8))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((4, 8))
+    net = SparseCodingNetwork(D, lam=0.1)
+    for threshold, positive in (("nonneg", False), ("soft", True), ("hard", True)):
+        with pytest.raises(ValueError, match=f"threshold='{threshold}' contradicts "
+                                             f"positive={positive}") as ours:
+            encode(X, D, "lca", lam=0.1, threshold=threshold, positive=positive, n_steps=20)
+        with pytest.raises(ValueError) as theirs:
+            net.encode(X, threshold=threshold, positive=positive, n_steps=20)
+        assert str(ours.value) == str(theirs.value)
+    # the threshold alone, positive alone, or both agreeing run as before
+    for threshold, positive, runs in (("nonneg", None, "nonneg"), ("soft", None, "soft"),
+                                      ("hard", False, "hard"), ("nonneg", True, "nonneg"),
+                                      (None, True, "nonneg"), (None, False, "soft"),
+                                      (None, None, "soft")):
+        kw = {} if threshold is None else {"threshold": threshold}
+        np.testing.assert_array_equal(
+            encode(X, D, "lca", lam=0.1, positive=positive, n_steps=20, **kw),
+            lca(X, D, 0.1, threshold=runs, n_steps=20))
+    # the other methods read None as signed codes
+    np.testing.assert_array_equal(encode(X, D, "fista", lam=0.1, positive=None),
+                                  encode(X, D, "fista", lam=0.1, positive=False))

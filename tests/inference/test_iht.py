@@ -198,3 +198,15 @@ def test_iht_warns_of_atoms_of_unequal_norms():
     from v1model.inference import encode
     with pytest.warns(UserWarning, match=msg):
         encode(X, D * c[:, None], "iht", lam=0.5)
+
+
+def test_iteration_limit_warning_names_the_rows_left(natural_patches, patch_dictionary):
+    # its warning gave a count only (lasso_cd's names the rows); rows 1 and 3 have no
+    # signal and stop at once
+    from v1model.inference import ConvergenceWarning
+
+    X = natural_patches[:5].copy()
+    X[[1, 3]] = 0
+    with pytest.warns(ConvergenceWarning, match=r"iht stopped after 2 iterations with 3 of 5 "
+                                                r"samples not converged \(rows 0, 2, 4 of X\)"):
+        iht(X, patch_dictionary, 10, max_iter=2)

@@ -465,3 +465,23 @@ def test_fista_duality_gap_of_an_all_zero_sample_does_not_overflow(patch_diction
         warnings.simplefilter("error")
         A = fista(X, patch_dictionary, 20.0)
     assert not A[0].any()
+
+
+@pytest.mark.parametrize("step", ["constant", "backtracking"])
+def test_fista_step_limit_warning_names_the_rows_left(natural_patches, patch_dictionary,
+                                                      step, monkeypatch):
+    # its warning gave a count only (lasso_cd's names the rows); rows 1 and 3 have no
+    # signal and stop at once, and blocks of 2 rows check that rows are numbered in X
+    import importlib
+
+    fista_module = importlib.import_module("v1model.inference.fista")  # not the function
+
+    from v1model.inference import ConvergenceWarning
+
+    monkeypatch.setattr(fista_module, "BLOCK_SIZE", 2)
+    X = natural_patches[:5].copy()
+    X[[1, 3]] = 0
+    with pytest.warns(ConvergenceWarning, match=r"fista stopped after 2 iterations with 3 "
+                                                r"of 5 samples not converged \(rows 0, 2, 4 "
+                                                r"of X\); raise max_iter"):
+        fista(X, patch_dictionary, 0.2, max_iter=2, step=step)

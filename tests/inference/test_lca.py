@@ -755,3 +755,49 @@ def test_warm_start_from_a_trajectory_dataarray_is_read_by_dim_name():
                                       expected)
     with pytest.raises(ValueError, match=r"u0 is a DataArray with dims \(.atom., .unit.\)"):
         lca(X, D, LAM, u0=u_start.rename(sample="unit").transpose("atom", "unit"))
+
+
+def test_unstable_dt_message_tells_dt_from_the_limit(patch_dictionary, monkeypatch):
+    # at 3 digits a dt an ulp above the limit read "dt/tau=0.414 but dt/tau must stay
+    # below ... 0.414": the message gives full digits and the relative excess
+    import re
+
+    D, tau = patch_dictionary, 0.01
+    X = np.ones((2, 64))
+    best = max_stable_dt(D, tau)  # the largest dt lca accepts
+    limit = float(np.nextafter(best, 1.0))
+    above = float(np.nextafter(limit, 1.0))
+    with pytest.raises(ValueError) as info:
+        lca(X, D, LAM, tau=tau, dt=above)
+    message = str(info.value)
+    shown = re.search(r"dt/tau=(\S+) but dt/tau must stay below "
+                      r"2/max\(lambda_max\(D D\^T\), 1\)=(\S+), i\.e\. dt < (\S+) s", message)
+    assert shown is not None, message
+    assert float(shown.group(1)) == above / tau and float(shown.group(2)) == limit / tau
+    assert float(shown.group(1)) > float(shown.group(2))  # the two read apart
+    assert float(shown.group(3)) == limit
+    excess = re.search(r"and dt is (\S+) \(relative\) above the limit", message)
+    np.testing.assert_allclose(float(excess.group(1)), (above - limit) / limit, rtol=1e-2)
+    assert f"at most max_stable_dt(D, tau)={best!r} s" in message
+    with pytest.raises(ValueError, match=r"dt is the limit itself; pass a smaller dt"):
+        lca(X, D, LAM, tau=tau, dt=limit)
+    lca(X, D, LAM, tau=tau, dt=best, n_steps=2)  # accepted
+
+
+@pytest.mark.parametrize("threshold, dt", [("soft", None), ("soft", 1e-3), ("hard", None)])
+def test_step_limit_warning_names_the_rows_left(patch_dictionary, natural_patches,
+                                                threshold, dt, monkeypatch):
+    # the Euler paths' warning gave a count only; lasso_cd's and the ivp path's name the
+    # rows. Rows 1 and 3 have no drive (x = 0, u0 = 0) and stop at once; blocks of 2
+    # rows (fixed step) check that the rows are numbered in X, not in their block
+    import importlib
+
+    lca_module = importlib.import_module("v1model.inference.lca")  # not the function
+
+    monkeypatch.setattr(lca_module, "BLOCK_SIZE", 2)
+    X = natural_patches[:5].copy()
+    X[[1, 3]] = 0
+    with pytest.warns(ConvergenceWarning, match=r"lca stopped after 3 steps with 3 of 5 "
+                                                r"samples not converged \(rows 0, 2, 4 of X\); "
+                                                r"raise max_steps"):
+        lca(X, patch_dictionary, LAM, threshold=threshold, dt=dt, max_steps=3)

@@ -239,6 +239,17 @@ def check_threshold(threshold):
     return check_choice(threshold, "threshold", THRESHOLDS)
 
 
+def check_threshold_positive(threshold, positive):
+    """Refuse an LCA threshold and a sign constraint given together that contradict each
+    other: "nonneg" is the non-negative threshold, "soft" and "hard" are signed (shared
+    by :func:`~v1model.inference.encode` and ``SparseCodingNetwork.encode``)."""
+    check_threshold(threshold)
+    if (threshold == "nonneg") != positive:
+        want = "'nonneg'" if positive else "'soft' or 'hard'"
+        raise ValueError(f"threshold={threshold!r} contradicts positive={positive!r}: "
+                         f"positive={positive!r} needs threshold={want}; give one of the two")
+
+
 def apply_threshold(u, lam, kind, out=None):
     """Elementwise thresholding T_lam(u) for the three LCA nonlinearities.
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..progress import check_progress
 from ..validation import as_generator, check_bool, check_choice, check_dtype
+from ._common import check_threshold_positive
 from .active_set import lasso_active_set
 from .coordinate_descent import lasso_cd
 from .fista import fista
@@ -83,7 +84,7 @@ def check_method_params(method: str, params, name: str = "method_params") -> Non
 
 
 def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
-           positive: bool = False, dtype=np.float32, return_history: bool = False, seed=None,
+           positive: bool | None = None, dtype=np.float32, return_history: bool = False, seed=None,
            progress: bool | None = None, **method_params):
     """Sparse codes of ``X`` in the dictionary ``D`` by any method.
 
@@ -131,8 +132,12 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
         and that can move the iteration at which fista/ista stop it (a
         sample coded alone can stop earlier, meeting the step rule at a
         larger objective gap: :func:`~v1model.inference.fista`, ``tol``).
-    positive : bool, default False
-        Non-negative codes (LCA: rectified threshold ``"nonneg"``).
+    positive : bool or None, default None
+        Non-negative codes (LCA: rectified threshold ``"nonneg"``). None: False,
+        except for ``"lca"`` given a ``threshold``, whose codes follow it
+        (``"nonneg"`` is non-negative); given with a ``threshold`` the two must
+        agree (``True`` with ``"nonneg"``, ``False`` with ``"soft"`` or
+        ``"hard"``), as in ``SparseCodingNetwork.encode``.
     dtype : {float32, float64}, default float32
         Working precision and dtype of the codes (except ``"lca"`` with
         ``integrator="ivp"``, which SciPy integrates in float64 and returns
@@ -170,8 +175,9 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
     ------
     ValueError
         For an unknown ``method`` or ``dtype``, an L1 method without ``lam``
-        or with ``n_nonzero``, mp/omp with ``lam``, ``positive=True`` with
-        an LCA threshold other than ``"nonneg"``, or invalid ``X``/``D``.
+        or with ``n_nonzero``, mp/omp with ``lam``, a ``positive`` that
+        contradicts the LCA ``threshold`` (``True`` with one other than
+        ``"nonneg"``, ``False`` with ``"nonneg"``), or invalid ``X``/``D``.
     TypeError
         For a non-bool ``positive``/``return_history``, or ``X``/``D``
         also given in ``method_params``.
@@ -187,7 +193,8 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
     method = check_choice(method, "method", METHODS)
     dtype = check_dtype(dtype)
     as_generator(seed)  # validated for a uniform interface; no method draws numbers
-    check_bool(positive, "positive")
+    if positive is not None:
+        check_bool(positive, "positive")
     check_bool(return_history, "return_history")
     for name in ("X", "D"):
         if name in method_params:
@@ -210,10 +217,12 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
     common = dict(dtype=dtype, return_history=return_history)
 
     if method == "lca":
+        # an explicit positive=False with threshold="nonneg" ran non-negative, unsaid
+        if positive is not None and "threshold" in params:
+            check_threshold_positive(params["threshold"], positive)
         threshold = params.pop("threshold", "nonneg" if positive else "soft")
-        if positive and threshold != "nonneg":
-            raise ValueError(f"positive=True needs threshold='nonneg' for lca, got {threshold!r}")
         return lca(X, D, lam, threshold=threshold, **common, **params)
+    positive = bool(positive)  # None: signed codes
     if method in ("fista", "ista"):
         if method == "ista":
             params.setdefault("max_iter", 20000)

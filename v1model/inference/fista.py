@@ -185,7 +185,7 @@ def fista(
     if _stats is not None:  # counts of this call only
         _stats["matmul_rows"] = 0
     L = spectral_norm_gram(D)
-    n_iter, n_left = 0, 0
+    n_iter, left_rows = 0, []
     # B = X D^T one block at a time (samples are independent): not an (n, n_atoms) array;
     # one BLAS thread when an iteration's products are small (v1model._blas, as lca)
     with blas_threads_for_step(coding_iteration_flops(min(n, block), k, D.shape[1])), \
@@ -194,19 +194,21 @@ def fista(
             rows = slice(start, min(start + block, n))
             # ||x||^2 once: the code bound and the duality gap both read it
             sq_norms = np.einsum("ij,ij->i", X[rows], X[rows], dtype=np.float64)
-            it, left = fista_iterate(
+            it, _ = fista_iterate(
                 A[rows], X[rows] @ D.T, G, lam, max_iter=max_iter, tol=tol, positive=positive,
                 restart=restart, accelerated=accelerated, block_size=block, L=L,
                 on_iter=on_iter, step=step, stats=_stats,
                 code_bound=_bound_from_sq_norms(sq_norms, lam, dtype), sq_norms=sq_norms,
+                left_rows=left_rows, row_offset=start,
             )
-            n_iter, n_left = max(n_iter, it), n_left + left
+            n_iter = max(n_iter, it)
             bar.update(rows.stop - rows.start)
     if _stats is not None:  # the products B = X D^T and G = D D^T
         _stats["flops"] = (2.0 * _stats.get("matmul_rows", 0) * k * k
                            + 2.0 * (n + k) * k * D.shape[1])
-    if n_left:
-        warn_not_converged(name, max_iter, n_left, n)
+    left = np.concatenate(left_rows) if left_rows else np.zeros(0, np.intp)
+    if left.size:  # named, so that a user can find them (as lasso_cd's)
+        warn_not_converged(name, max_iter, left.size, n, samples=left)
     out = [A]
     if return_history:
         out.append(history_dataset(records, name, lam=lam, tol=tol, positive=int(positive),
@@ -250,7 +252,7 @@ def ista(X, D, lam, **kwargs):
 def fista_iterate(A, B, G, lam, *, max_iter, tol, positive=False, restart=True,
                   accelerated=True, block_size=BLOCK_SIZE, L=None, on_iter=None,
                   check_every=1, step="constant", stats=None, code_bound=None,
-                  sq_norms=None):
+                  sq_norms=None, left_rows=None, row_offset=0):
     """(F)ISTA iterations on precomputed ``B = X D^T`` and ``G = D D^T``, in place.
 
     Updates ``A`` (n, k) row block by row block. With ``tol=0`` every sample
@@ -263,7 +265,9 @@ def fista_iterate(A, B, G, lam, *, max_iter, tol, positive=False, restart=True,
     ``tol`` test is relative to. ``sq_norms`` (n,), optional, the samples'
     ``||x||^2``: given, a sample that meets the ``tol`` test stops only when its
     duality gap is at most ``tol * ||x||^2`` too
-    (:func:`v1model.inference._common.duality_gap_met`).
+    (:func:`v1model.inference._common.duality_gap_met`). ``left_rows``, a list,
+    optional, receives an array per row block of the rows that did not meet ``tol``,
+    numbered from ``row_offset`` (the first row of ``A`` in the caller's ``X``).
 
     Returns
     -------
@@ -293,7 +297,9 @@ def fista_iterate(A, B, G, lam, *, max_iter, tol, positive=False, restart=True,
             it, left = _fista_block(A, B, M, thr, 1.0 / L, rows, max_iter, tol, positive,
                                     restart, accelerated, on_iter, check_every, stats,
                                     code_bound, G, lam, sq_norms)
-        n_iter_max, n_left = max(n_iter_max, it), n_left + left
+        n_iter_max, n_left = max(n_iter_max, it), n_left + left.size
+        if left_rows is not None and left.size:
+            left_rows.append(row_offset + left)
     return n_iter_max, n_left
 
 
@@ -361,9 +367,9 @@ def _fista_block(A, B, M, thr, step, rows, max_iter, tol, positive, restart, acc
             XXw = None if XXw is None else XXw[keep]
             Z = np.empty_like(Aw)
             if live.size == 0:
-                return it, 0
+                return it, live
     A[live] = Aw
-    return it, (live.size if tol > 0 else 0)
+    return it, (live if tol > 0 else live[:0])
 
 
 def code_bound(X, lam, dtype):

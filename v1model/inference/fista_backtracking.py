@@ -64,8 +64,9 @@ def fista_block_backtracking(A, B, G, lam, rows, L, *, max_iter, tol, positive, 
     Returns
     -------
     n_iter : int
-    n_left : int
-        Samples that did not meet ``tol``.
+    left : ndarray of int
+        The rows (of ``A``, among ``rows``) that did not meet ``tol`` (none with
+        ``tol=0``).
     """
     dtype = A.dtype
     lam_t = dtype.type(lam)
@@ -134,7 +135,8 @@ def fista_block_backtracking(A, B, G, lam, rows, L, *, max_iter, tol, positive, 
         A[live] = Aw
     if stats is not None:
         stats["matmul_rows"] = stats.get("matmul_rows", 0) + matmul_rows
-    return it, (live.size if tol > 0 and live.size else 0)
+    # a copy: live is a prefix of the work buffers
+    return it, (live.copy() if tol > 0 else live[:0].copy())
 
 
 class _Work:

@@ -188,7 +188,7 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
                 break
         else:
             if live.size:
-                warn_not_converged("iht", max_iter, live.size, n)
+                warn_not_converged("iht", max_iter, live.size, n, samples=live)
     out = [A]
     if return_history:
         out.append(history_dataset(records, "iht", n_nonzero="None" if n_nonzero is None

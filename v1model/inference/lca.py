@@ -320,9 +320,10 @@ def lca(
         default (``integrator`` above), naming it and what this path uses
         instead.
     ConvergenceWarning
-        Euler path: for samples still above ``tol`` at ``max_steps``. Ivp
-        path: for samples still moving at the end of the default span of 50
-        tau (``t_eval`` above), naming them and how to lengthen the span.
+        Euler path: for samples still above ``tol`` at ``max_steps``, naming
+        the first ten rows. Ivp path: for samples still moving at the end of
+        the default span of 50 tau (``t_eval`` above), naming them and how to
+        lengthen the span.
 
     References
     ----------
@@ -352,10 +353,16 @@ def lca(
         dt = 0.5 * limit
     dt = check_positive(dt, "dt")
     if integrator == "euler" and dt >= limit:
+        # full digits and the excess: at 3 digits a dt an ulp above the limit read as
+        # "dt/tau=0.414 but must stay below 0.414"
+        excess = ("is the limit itself" if dt == limit
+                  else f"is {(dt - limit) / limit:.3g} (relative) above the limit")
         raise ValueError(
-            f"dt={dt!r} s makes the Euler loop unstable: dt/tau={dt / tau:.3g} but "
-            f"dt/tau must stay below 2/max(lambda_max(D D^T), 1)={limit / tau:.3g} "
-            f"(dt < {limit:.3g} s); pass a smaller dt or use integrator='ivp'"
+            f"dt={dt!r} s makes the Euler loop unstable: dt/tau={dt / tau!r} but "
+            f"dt/tau must stay below 2/max(lambda_max(D D^T), 1)={limit / tau!r}, i.e. "
+            f"dt < {limit!r} s, and dt {excess}; pass a smaller dt (at most "
+            f"max_stable_dt(D, tau)={float(np.nextafter(limit, 0.0))!r} s) or use "
+            f"integrator='ivp'"
         )
     if n_steps is not None:
         n_steps = check_int(n_steps, "n_steps", minimum=1)
@@ -525,16 +532,19 @@ def _euler(X, D, lam, threshold, tau, dt, n_steps, tol, max_steps, u0, return_tr
 
     # samples are independent: without records, row blocks bound the working arrays
     block = n if record else BLOCK_SIZE
-    products, steps, n_left = 0, 0, 0
+    products, steps, left_rows = 0, 0, []
     for start in range(0, n, block):
         rows = slice(start, min(start + block, n))
         p, s, left = _euler_block(X[rows], D, W, eta, U[rows], lam, threshold, n_steps, tol,
                                   limit, record_every, on_step if record else None)
-        products, steps, n_left = products + p, max(steps, s), n_left + left
+        products, steps = products + p, max(steps, s)
+        left_rows.append(start + left)
         if on_block is not None:  # a progress bar's update(samples done)
             on_block(rows.stop - rows.start)
-    if n_left:
-        warn_not_converged("lca", max_steps, n_left, n, "max_steps", unit="steps")
+    left = np.concatenate(left_rows) if left_rows else np.zeros(0, np.intp)
+    if left.size:  # named, so that a user can find them (as lasso_cd's)
+        warn_not_converged("lca", max_steps, left.size, n, "max_steps", samples=left,
+                           unit="steps")
     if stats is not None:
         stats.update(products=products, steps=steps)
     traj = _trajectory(np.array(times), np.stack(us), lam, threshold) if return_traj else None
@@ -545,7 +555,7 @@ def _euler_block(X, D, W, eta, U, lam, threshold, n_steps, tol, limit, record_ev
     """Fixed-step Euler on one block of rows: ``U`` (the block's rows of the states,
     holding their start) is updated in place; ``on_step(step)`` is called every
     ``record_every`` steps and after the last one. Returns the products, the steps
-    and the number of rows left above ``tol``."""
+    and the rows (of the block) left above ``tol``."""
     dtype = X.dtype
     Bs = (X @ D.T) * eta
     # a sample stops when its largest change per step is this small
@@ -607,7 +617,7 @@ def _euler_block(X, D, W, eta, U, lam, threshold, n_steps, tol, limit, record_ev
     U[live] = Uw
     if on_step is not None and step % record_every:
         on_step(step)  # the state returned, whatever the recording period
-    return products, step, (live.size if n_steps is None else 0)
+    return products, step, (live if n_steps is None else live[:0])
 
 
 #: hard threshold: a row's Euler step is halved once its active set has changed with the

@@ -52,18 +52,21 @@ def euler_adaptive(X, D, lam, threshold, eta0, tol, max_steps, u0, stats=None,
     W = D @ D.T
     W[np.diag_indices(k)] -= 1
     U = np.zeros((n, k), dtype) if u0 is None else np.array(u0, dtype=dtype)
-    products, steps, n_left = 0, 0, 0
+    products, steps, left_rows = 0, 0, []
     # samples are independent: row blocks bound the working arrays (B, R, trial
     # outputs and products: several times the codes when taken over all rows at once)
     for start in range(0, n, block_size):
         rows = slice(start, min(start + block_size, n))
         p, s, left = _euler_adaptive_block(X[rows], D, W, U[rows], lam, threshold, eta0, tol,
                                            max_steps)
-        products, steps, n_left = products + p, max(steps, s), n_left + left
+        products, steps = products + p, max(steps, s)
+        left_rows.append(start + left)
         if on_block is not None:
             on_block(rows.stop - rows.start)
-    if n_left:
-        warn_not_converged("lca", max_steps, n_left, n, "max_steps", unit="steps")
+    left = np.concatenate(left_rows) if left_rows else np.zeros(0, np.intp)
+    if left.size:  # named, so that a user can find them (as lasso_cd's)
+        warn_not_converged("lca", max_steps, left.size, n, "max_steps", samples=left,
+                           unit="steps")
     if stats is not None:
         stats.update(products=products, steps=steps)
     return U
@@ -72,7 +75,7 @@ def euler_adaptive(X, D, lam, threshold, eta0, tol, max_steps, u0, stats=None,
 def _euler_adaptive_block(X, D, W, U, lam, threshold, eta0, tol, max_steps):
     """:func:`euler_adaptive` on one block of rows: ``U`` (the block's rows of the
     states, holding their start) is updated in place. Returns the products, the
-    steps and the number of rows left above ``tol``."""
+    steps and the rows (of the block) left above ``tol``."""
     dtype = X.dtype
     n = X.shape[0]
     nonneg = threshold == "nonneg"
@@ -119,7 +122,7 @@ def _euler_adaptive_block(X, D, W, U, lam, threshold, eta0, tol, max_steps):
         _confirm(done, Uw, R, Bw, xx, lam, threshold, tol)
         done |= was_done
     U[live] = Uw
-    return products, step, int((~done).sum())
+    return products, step, live[~done]
 
 
 def gap_met(U, R, B, sq_norms, lam, threshold, tol):

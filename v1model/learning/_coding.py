@@ -53,7 +53,9 @@ class Coder:
         drew the solver's, with the learner's progress=False too)."""
         A = encode(
             X, D, self.method, lam=self.lam, n_nonzero=self.n_nonzero,
-            positive=self.positive, dtype=self.dtype, seed=rng, progress=progress,
+            # None, not False: the learners' positive=False is their default, and an LCA
+            # threshold="nonneg" in method_params sets the sign (encode refuses False with it)
+            positive=self.positive or None, dtype=self.dtype, seed=rng, progress=progress,
             **self.params,
         )
         return np.asarray(A, dtype=np.float64) if float64 else A
