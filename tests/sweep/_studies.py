@@ -62,14 +62,16 @@ def with_bar(quick=False, seed=0, x=1.0, label="a", n=3, log_dir=None, sleep=0.0
         return tiny(quick, seed, x, label, n, log_dir, sleep)
 
 
-def retiring(quick=False, seed=0, x=1.0, label="a", n=3, log_dir=None, hold=0.0):
-    """``tiny`` on workers that retire at ``--lifetime hold``, in an order that does not
-    depend on the machine's load: on the first job to run a point (``SLURM_JOB_ID``,
-    ``PBS_JOBID``), each worker process finishes its first point at once and holds
-    every later one until its worker has retired (at most ``hold`` s). Its worker's
-    lifetime began before the point did, so a held point cannot finish before its
-    worker retires (fixed point durations did, or did not, finish first, as the start
-    of the workers took longer or not). Points on later jobs finish at once."""
+def retiring(quick=False, seed=0, x=1.0, label="a", n=3, log_dir=None, hold=60.0):
+    """``tiny`` on workers that retire as ``--lifetime`` retires them, in an order that
+    does not depend on the machine's load: on the first job to run a point
+    (``SLURM_JOB_ID``, ``PBS_JOBID``), each worker process finishes its first point at
+    once; at its next one, once the sweep has received the first, it retires its worker
+    and holds the point until the worker is gone (each wait at most ``hold`` s), so
+    that point cannot finish there. Points on later jobs finish at once. (A wall-clock
+    ``--lifetime 10s`` raced the workers' start: on a loaded machine, importing the study
+    took 5 s and its first point 4 s more, the first points finished as the lifetime
+    ended, or not at all, and the sweep stopped: WorkersLostError.)"""
     job = os.environ.get("SLURM_JOB_ID") or os.environ["PBS_JOBID"]
     first = Path(log_dir) / "first-job"
     tmp = Path(log_dir) / f".first-job-{uuid.uuid4().hex}"
@@ -81,10 +83,24 @@ def retiring(quick=False, seed=0, x=1.0, label="a", n=3, log_dir=None, hold=0.0)
     tmp.unlink()
     finished = Path(log_dir) / f"finished-{os.getpid()}"
     if first.read_text() == job and finished.exists():
-        _until_retired(hold)
+        _retire(hold)
     ds = tiny(quick, seed, x, label, n)
     finished.touch()
     return ds
+
+
+def _retire(hold):
+    """Retire this task's dask worker the way ``--lifetime`` does when it ends, once the
+    sweep has received the results the worker holds (a result left on a retiring worker
+    is lost, and its point runs again on the next job: the first would have finished
+    none), then wait until it has retired; each wait at most ``hold`` s."""
+    from distributed import get_worker
+
+    worker, deadline = get_worker(), time.monotonic() + hold
+    while len(worker.data) and time.monotonic() < deadline:  # released once received
+        time.sleep(0.02)
+    worker.loop.add_callback(worker.close_gracefully, reason="worker-lifetime-reached")
+    _until_retired(hold)
 
 
 def _until_retired(hold):

@@ -655,16 +655,15 @@ def test_jobs_that_end_at_their_walltime_are_replaced(fake_slurm, serial_referen
     several worker processes per job), so the sweep used to wait for ever. The
     watch submits new jobs and every point finishes, as in the serial run."""
     monkeypatch.setattr(JobQueueExecutor, "queue_poll", 0.5)
-    # jobs retiring after 10 s; on the first, each of the 2 processes finishes one point
-    # and holds its next ones until it retires, its lifetime begun before them: they cannot
-    # finish, however slowly the workers start (2 s points against an 8 s lifetime
-    # finished none on a loaded machine, and the sweep stopped: WorkersLostError)
+    # on the first job, each of the 2 processes finishes one point, then retires its worker
+    # as --lifetime would (once the sweep has its result) and holds the next point until
+    # it is gone: in this order however loaded the machine (a --lifetime 10s raced the
+    # workers' start and first point, and under load the sweep stopped: WorkersLostError)
     log = tmp_path / "log"
     log.mkdir()
-    ds = run(study("retiring"), GRID, params={"log_dir": str(log), "hold": 10.0}, n_seeds=2,
+    ds = run(study("retiring"), GRID, params={"log_dir": str(log)}, n_seeds=2,
              seed=5, output=tmp_path / "out", progress=False,
-             executor={**SLURM, "jobs": 1, "cores": 2, "processes": 2,
-                       "worker_extra_args": ["--lifetime", "10s"]})
+             executor={**SLURM, "jobs": 1, "cores": 2, "processes": 2})
     assert ds.attrs["sweep_n_ok"] == 12 and ds.attrs["sweep_n_failed"] == 0
     for name in ["y", "v", "count", "name", "point_seed"]:
         xr.testing.assert_identical(ds[name], serial_reference[name])
@@ -1215,17 +1214,16 @@ def test_pbs_jobs_that_end_at_their_lifetime_are_replaced(fake_pbs, study, tmp_p
     monkeypatch.setattr(JobQueueExecutor, "queue_poll", 0.5)
     monkeypatch.chdir(tmp_path)  # the jobs' output files land where qsub ran
     (fake_pbs / "history").touch()
-    # on the first job, each of the 2 processes finishes one point and holds the next
-    # until it retires, its lifetime begun before it: it cannot finish, however slowly the
-    # workers start (4 s points against an 8 s lifetime finished none on a loaded
-    # machine, and the sweep stopped: WorkersLostError)
+    # on the first job, each of the 2 processes finishes one point, then retires its worker
+    # as --lifetime would (once the sweep has its result) and holds the next point until
+    # it is gone: in this order however loaded the machine (a --lifetime 10s raced the
+    # workers' start and first point, and under load the sweep stopped: WorkersLostError)
     grid = {"x": [1.0, 2.0], "label": ["a", "bb"]}
     log = tmp_path / "log"
     log.mkdir()
-    ds = run(study("retiring"), grid, params={"log_dir": str(log), "hold": 10.0}, seed=5,
+    ds = run(study("retiring"), grid, params={"log_dir": str(log)}, seed=5,
              output=tmp_path / "out", progress=False,
-             executor={**PBS, "jobs": 1, "cores": 2, "processes": 2,
-                       "worker_extra_args": ["--lifetime", "10s"]})
+             executor={**PBS, "jobs": 1, "cores": 2, "processes": 2})
     serial = run(study(), grid, params={"sleep": 0.0}, seed=5, executor="serial",
                  progress=False)
     assert ds.attrs["sweep_n_ok"] == 4
@@ -1555,3 +1553,43 @@ def test_points_on_a_cluster_of_the_users_own_run_with_one_numba_and_blas_thread
                progress=False,
                executor={"kind": "local", "workers": 1, "threads_per_worker": 2})
     assert pool["numba_threads"].item() == 2
+
+
+@pytest.mark.parametrize("kind, options, said", [
+    ("local", {"workers": 2, "threads_per_worker": 2},
+     "executor kind 'local': workers (2) x threads_per_worker (2) = 4 threads of points "
+     "(BLAS, OpenMP, numba) at once, on the 2 CPU(s) this process may use "
+     "(os.sched_getaffinity): they share them, each slower; ask for at most 2 unless the "
+     "points wait on I/O"),
+    ("dask", {"n_workers": 2, "threads_per_worker": 2},
+     "executor kind 'dask': n_workers (2) x threads_per_worker (2) = 4 points at once, on "
+     "the 2 CPU(s) this process may use (os.sched_getaffinity): they share them, each "
+     "slower; ask for at most 2 unless the points wait on I/O"),
+    ("local", {"workers": 1, "threads_per_worker": 2}, None),  # 2 on 2: nothing to say
+])
+def test_more_threads_at_once_than_cpus_are_warned_of_once_before_any_point(
+        kind, options, said, study, tmp_path, monkeypatch):
+    """The job-queue executors refuse processes that do not divide cores, but the sweep's
+    own pools were never compared with the CPUs it may use: ``n_workers=2,
+    threads_per_worker=2`` on 2 CPUs ran 4 points at once, each slower, without a word.
+    A warning, not a refusal (points that wait on I/O may share CPUs on purpose), given
+    once, before any point ran."""
+    import warnings
+
+    from v1model.sweep import SweepWarning
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    out = tmp_path / "out"
+    shown = []  # (message, points saved by then)
+
+    def show(message, category, *args, **kwargs):
+        if category is SweepWarning:
+            shown.append((str(message), list((out / "points").glob("*.nc"))))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        monkeypatch.setattr(warnings, "showwarning", show)
+        ds = run(study(), {"x": [1.0, 2.0, 3.0]}, output=out, progress=False,
+                 executor={"kind": kind, **options})
+    assert ds.attrs["sweep_n_ok"] == 3
+    assert shown == ([(said, [])] if said else [])

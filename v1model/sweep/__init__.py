@@ -28,13 +28,13 @@ The result is one ``xarray.Dataset``: the swept parameters as dimensions
 # line's parser and `v1model sweep --help` do not need.
 _SUBMODULE_OF = {
     **dict.fromkeys(["ExecutorStartError", "OutputLockedError", "OutputWriteError",
-                     "SpecError", "WorkersLostError"], "errors"),
+                     "SpecError", "SweepWarning", "WorkersLostError"], "errors"),
     **dict.fromkeys(["DaskExecutor", "Executor", "JobQueueExecutor", "LocalExecutor",
                      "SerialExecutor", "make_executor"], "executors"),
     **dict.fromkeys(["Grid", "point_seed", "zipped"], "grid"),
     **dict.fromkeys(["check_points", "checks_parameters", "parameters_checked"],
                     "preflight"),
-    **dict.fromkeys(["SweepStatus", "SweepWarning", "load", "resume", "retry_failed", "run",
+    **dict.fromkeys(["SweepStatus", "load", "resume", "retry_failed", "run",
                      "run_spec", "status"], "runner"),
     **dict.fromkeys(["SweepSpec", "load_spec", "parse_spec"], "spec"),
 }

@@ -5,7 +5,12 @@ from __future__ import annotations
 from ..locking import OutputLockedError
 
 __all__ = ["SpecError", "OutputLockedError", "ExecutorStartError", "WorkersLostError",
-           "OutputWriteError"]
+           "OutputWriteError", "SweepWarning"]
+
+
+class SweepWarning(UserWarning):
+    """Something the user should know about a sweep (e.g. corrupt files in its folder,
+    more points or threads at once than CPUs)."""
 
 
 class SpecError(ValueError):

@@ -10,12 +10,14 @@ import multiprocessing
 import numbers
 import os
 import re
+import warnings
 
 from ..validation import describe
-from .errors import SpecError
+from .errors import SpecError, SweepWarning
 
 __all__ = ["check_executor_config", "check_pbs_words", "check_processes", "EXECUTOR_KINDS",
-           "OPTIONS", "available_cpus", "int_option", "start_method_option"]
+           "OPTIONS", "available_cpus", "int_option", "start_method_option",
+           "warn_oversubscribed"]
 
 EXECUTOR_KINDS = ("local", "serial", "dask", "slurm", "pbs")
 
@@ -253,6 +255,38 @@ def check_processes(cores: int, processes: int, field: str = "executor.processes
                         f"{processes * threads} in all, and {cores - processes * threads} of "
                         f"the job's {cores} CPUs would stay idle; give a processes that "
                         f"divides cores")
+
+
+def warn_oversubscribed(kind: str, workers: tuple, threads: tuple, runs: str) -> None:
+    """Warn when a pool on this machine runs more threads at once than the CPUs this
+    process may use (:func:`available_cpus`).
+
+    The job-queue executors refuse processes that do not divide a job's cores
+    (:func:`check_processes`); here it is a warning, not a refusal: points that wait on
+    I/O may share CPUs on purpose. Compute-bound points that share CPUs each run slower
+    and the sweep gains nothing.
+
+    Parameters
+    ----------
+    kind : str
+        The executor's kind, in the message.
+    workers, threads : tuple of (str, int)
+        The option names and values whose product runs at once (worker processes, and
+        threads per worker).
+    runs : str
+        What runs at once, in the message (``"points"``).
+    """
+    (workers_name, n_workers), (threads_name, n_threads) = workers, threads
+    if not all(isinstance(n, numbers.Integral) for n in (n_workers, n_threads)):
+        return  # refused where they are used, naming the option
+    cpus = available_cpus()
+    if n_workers * n_threads <= cpus:
+        return
+    warnings.warn(
+        f"executor kind {kind!r}: {workers_name} ({n_workers}) x {threads_name} ({n_threads})"
+        f" = {n_workers * n_threads} {runs} at once, on the {cpus} CPU(s) this process may "
+        f"use (os.sched_getaffinity): they share them, each slower; ask for at most {cpus} "
+        f"unless the points wait on I/O", SweepWarning, stacklevel=3)
 
 
 def check_executor_config(config, field: str = "executor") -> dict:

@@ -39,6 +39,7 @@ from .executor_config import (
     check_processes,
     int_option,
     start_method_option,
+    warn_oversubscribed,
 )
 from .errors import ExecutorStartError, WorkersLostError
 from .point import THREAD_VARIABLES, PointOutcome, run_point
@@ -287,6 +288,10 @@ class LocalExecutor(Executor):
 
     Notes
     -----
+    ``workers * threads_per_worker`` above the CPUs this process may use gives a
+    :class:`~v1model.sweep.SweepWarning` when the pool starts (points that wait on I/O
+    may share CPUs on purpose).
+
     If a worker process dies (killed, out of memory), the pool breaks; the
     points that were in flight are re-submitted to a fresh pool. Only the
     point that was running in the process that died counts an attempt (the
@@ -328,6 +333,10 @@ class LocalExecutor(Executor):
                                              os.getpid()))
 
     def start(self):
+        # once per run, before any point: a pool replaced after a crash says nothing
+        warn_oversubscribed(self.kind, ("workers", self.workers),
+                            ("threads_per_worker", self.threads_per_worker),
+                            "threads of points (BLAS, OpenMP, numba)")
         self._pool = self._new_pool()
 
     def close(self, interrupted=False):
@@ -559,6 +568,9 @@ class DaskExecutor(Executor):
 
     Notes
     -----
+    A LocalCluster of ``n_workers * threads_per_worker`` points at once above the CPUs
+    this process may use gives a :class:`~v1model.sweep.SweepWarning` when it starts.
+
     When a worker dies, the scheduler re-runs its tasks on other workers; a
     point whose workers die ``distributed.scheduler.allowed-failures`` times
     (dask's default: 3) comes back as failed (``KilledWorker``).
@@ -630,6 +642,9 @@ class DaskExecutor(Executor):
             return
         from distributed import Client
 
+        if not self.address:  # a cluster of our own, on this machine's CPUs
+            warn_oversubscribed(self.kind, ("n_workers", self.n_workers or available_cpus()),
+                                ("threads_per_worker", self.threads_per_worker), "points")
         try:
             # not the process's default client: the executor submits through self.client,
             # and a client that failed to connect stayed the default of every later dask

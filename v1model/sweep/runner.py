@@ -26,7 +26,7 @@ from ..io import (load_dataset, missing_chunks_text, missing_zarr_chunks, netcdf
                   storage_fault)
 from ..validation import check_bool, check_path
 from .assemble import assemble
-from .errors import ExecutorStartError, OutputWriteError, SpecError
+from .errors import ExecutorStartError, OutputWriteError, SpecError, SweepWarning
 from .executors import Executor, make_executor
 from .preflight import check_points
 from .spec import SweepSpec, changed_defaults, load_spec, parse_spec
@@ -45,10 +45,6 @@ from .storage import (
 
 __all__ = ["run", "run_spec", "resume", "retry_failed", "status", "load", "SweepStatus",
            "SweepWarning"]
-
-
-class SweepWarning(UserWarning):
-    """Something the user should know about a sweep folder (e.g. corrupt files)."""
 
 
 def run(
