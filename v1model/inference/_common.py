@@ -113,7 +113,6 @@ def looks_transposed(D):
     return None
 
 
-
 def _exact_check_dtype(X, dtype):
     """``dtype`` when ``X`` is an array that casts to it exactly (float32 to float32,
     float32 to float64, small ints), else float64 (lists, float64 to float32, ...)."""
