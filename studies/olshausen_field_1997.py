@@ -584,9 +584,9 @@ def _shown_fits(sel, k, size):
                          attrs={"height": size, "width": size})
         good = reliable_gabor_fits(fit).values
         left_out = (f"{(gabor_like & ~good).sum()} fits with R² ≥ {GABOR_LIKE_R2:g} left "
-                    f"out:\n< 1 cycle, centre off the patch, σ or f at a bound")
+                    f"out:\n< 1 cycle, centre off the patch, σ or f at a bound or f unmeasured")
         criterion = (f"reliable ones (R² ≥ {GABOR_LIKE_R2:g}, ≥ 1 cycle, centre on the patch, "
-                     f"σ and f inside the fit bounds)")
+                     f"σ and f inside the fit bounds, f measured)")
         return good, left_out, criterion
     # a fit with less than one cycle across the patch is a blob or an edge: it has no
     # orientation or frequency band to tile

@@ -11,8 +11,9 @@ the ``olshausen-field-1996`` study and, when Olshausen's sparsenet basis
 
 Only reliable fits enter the nx-ny plane, the tiling and the medians
 (:func:`v1model.analysis.reliable_gabor_fits`): R^2 >= ``min_r2``, at least
-one carrier cycle across the patch, the envelope centred on the patch and
-neither envelope s.d. nor the frequency at a bound of the fit. A high R^2 alone is not enough:
+one carrier cycle across the patch, the envelope centred on the patch,
+neither envelope s.d. nor the frequency at a bound of the fit, and a
+frequency measured to 50% (its standard error; no cut on nx). A high R^2 alone is not enough:
 flat patches, ramps and edges are fitted well by a "Gabor" with less than one
 cycle (e.g. f = 0.002 cycles/pixel, nx = 0.012, ny = 0.006) and pile up at the
 origin of the plane, exactly where Ringach's blob-like cells lie, imitating
@@ -121,7 +122,8 @@ def run(
           how many each criterion excluded: ``n_unfitted`` (constant atoms),
           ``n_low_r2``, and among the Gabor-like fits ``n_sub_cycle``,
           ``n_centre_outside``, ``n_sigma_at_bound``,
-          ``n_frequency_at_bound`` (overlapping);
+          ``n_frequency_at_bound``, ``n_low_nx``, ``n_frequency_unmeasured``
+          (overlapping);
         - ``median_nx``, ``median_ny``, ``median_frequency``,
           ``median_sigma_x``, ``median_sigma_y``: over the reliable fits
           only (before this criterion they were over all fits with R^2 >=
@@ -174,13 +176,15 @@ def run(
 
 
 _COUNTS = ("n_gabor_like", "n_reliable", "n_unfitted", "n_low_r2", "n_sub_cycle",
-           "n_centre_outside", "n_sigma_at_bound", "n_frequency_at_bound")
+           "n_centre_outside", "n_sigma_at_bound", "n_frequency_at_bound", "n_low_nx",
+           "n_frequency_unmeasured")
 
 
 def _mask_variable(reliable):
     """The reliability mask as a data variable: its criteria in attrs (counts go to ds.attrs)."""
     keep = ("long_name", "units", "min_r2", "min_cycles", "sigma_rtol", "frequency_rtol",
-            "min_sigma", "max_sigma", "max_frequency")
+            "min_nx", "max_frequency_rse", "frequency_se_checked", "min_sigma", "max_sigma",
+            "max_frequency")
     return xr.DataArray(reliable.values, dims=reliable.dims,
                         attrs={k: v for k, v in reliable.attrs.items() if k in keep})
 
@@ -240,7 +244,7 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     fits = [_fit_view(ds, p).isel(atom=np.flatnonzero(m)) for p, m in zip(prefixes, masks)]
     labels = [f"{label}: {m.sum()} of {m.size} reliable" for label, m in zip(labels, masks)]
     criteria = (f"R² ≥ {min_r2:g}, ≥ 1 cycle, centre on the patch, σ and f inside the fit "
-                "bounds")
+                "bounds, f measured")
     paths = [
         save_figure(plot_nx_ny(*fits, labels=labels, min_r2=min_r2,
                                title=f"Ringach's nx-ny plane, reliable Gabor fits\n({criteria})"),

@@ -19,7 +19,8 @@ Protocol
    saved one).
 2. The units to probe: atoms whose Gabor fit is reliable
    (:func:`v1model.analysis.reliable_gabor_fits`: R^2 >= 0.8, at least one
-   cycle, envelope and frequency inside the fit bounds) with the fitted centre at least
+   cycle, envelope and frequency inside the fit bounds, frequency measured)
+   with the fitted centre at least
    ``margin`` pixels inside the outermost pixel centres, so that a surround
    exists on the patch.
 3. Two models of the same units: LCA (:func:`v1model.inference.lca`, soft

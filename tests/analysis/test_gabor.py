@@ -237,6 +237,27 @@ def test_a144_sparsenet_basis_is_gabor_like(shared_data):
     assert set(sectors) == {0, 1, 2, 3}
 
 
+def test_a144_reliable_fits_have_a_measured_carrier(shared_data):
+    """Among Olshausen's sparsenet basis functions, 10 passed every other criterion with
+    a frequency the fit does not measure: odd edges with nx = 0.14-0.2 (standard error of
+    the frequency up to 66% of it) and a two-pixel edge at the border (atom 14: sigma_x
+    0.74 pixel, frequency 0.46, standard error 8 times the frequency, nx 0.34). Every
+    reliable fit now has frequency_se <= 0.5 * frequency; ``min_nx=0.2`` also drops the
+    low-nx edges whose frequency passes that test."""
+    from v1model.analysis import reliable_gabor_fits
+
+    A = loadmat(shared_data("olshausen", "A144.mat"))["A"]
+    atoms = np.stack([A[:, i].reshape(12, 12, order="F") for i in range(A.shape[1])])
+    fit = fit_gabor(atoms, progress=False)
+    mask = reliable_gabor_fits(fit).values
+    assert not mask[[14, 16, 34, 60]].any()
+    assert np.all(fit.frequency_se.values[mask] <= 0.5 * fit.frequency.values[mask])
+    assert 99 <= mask.sum() <= 105  # 103 here; 107 without the criterion
+    cut = reliable_gabor_fits(fit, min_nx=0.2).values
+    assert np.all(fit.nx.values[cut] >= 0.2) and not (cut & ~mask).any()
+    assert 90 <= cut.sum() <= 100  # 97 here
+
+
 def test_orientation_zero_and_pi_fit_exactly():
     # the optimiser lands on orientations like -1e-16, which mod 2 pi rounds to 2 pi
     from stimuli import gabor_patch
@@ -371,16 +392,18 @@ def test_reliable_gabor_fits_applies_each_criterion_at_its_boundary():
     """One atom per criterion, on each side of its boundary, on a 12x12 patch:
     R^2 0.8 passes and 0.79 fails; 1/12 cycle/pixel (one cycle) passes, 0.08 fails;
     centre at -0.5 and 11.5 passes, -0.6 and 11.6 fail; sigma 12 (the default
-    max_sigma = patch side) and 0.5 (min_sigma) are at the bound, 11.9 and 0.51 are not."""
+    max_sigma = patch side) and 0.5 (min_sigma) are at the bound, 11.9 and 0.51 are not.
+    (Rows 2 and 9 have nx = sigma_x * frequency >= 0.2, so that only their own criterion
+    is in play.)"""
     from v1model.analysis import reliable_gabor_fits
 
     fit = _fit_table(
         r2=[0.8, 0.79, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, np.nan],
-        frequency=[0.2, 0.2, 1 / 12, 0.08, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, np.nan],
+        frequency=[0.2, 0.2, 1 / 12, 0.08, 0.2, 0.2, 0.2, 0.2, 0.2, 0.4, 0.2, 0.2, np.nan],
         x0=[5.5, 5.5, 5.5, 5.5, -0.5, -0.6, 5.5, 5.5, 5.5, 5.5, 5.5, 5.5, np.nan],
         y0=[5.5, 5.5, 5.5, 5.5, 11.5, 5.5, 11.6, 5.5, 5.5, 5.5, 5.5, 5.5, np.nan],
         sigma_y=[3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 11.9, 12.0, 3.0, 3.0, 3.0, np.nan],
-        sigma_x=[2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 0.51, 0.5, 12.0, np.nan],
+        sigma_x=[2.0, 2.0, 3.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 0.51, 0.5, 12.0, np.nan],
     )
     mask = reliable_gabor_fits(fit)
     expected = [True, False, True, False, True, False, False, True, False, True, False, False,
@@ -411,7 +434,8 @@ def test_reliable_gabor_fits_sigma_exactly_at_the_tolerance_is_at_the_bound():
     rtol = 1e-3
     lo, hi = 0.5 * (1 + rtol), 12.0 * (1 - rtol)
     fit = _fit_table(sigma_x=[lo, hi, 2.0, 2.0, lo * (1 + 1e-9), hi * (1 - 1e-9)],
-                     sigma_y=[3.0, 3.0, lo, hi, 3.0, 3.0])
+                     sigma_y=[3.0, 3.0, lo, hi, 3.0, 3.0],
+                     frequency=[0.2, 0.2, 0.2, 0.2, 0.4, 0.2])  # row 4: nx >= 0.2
     mask = reliable_gabor_fits(fit, sigma_rtol=rtol)
     assert mask.values.tolist() == [False, False, False, False, True, True]
     assert mask.attrs["n_sigma_at_bound"] == 4
@@ -432,6 +456,85 @@ def test_reliable_gabor_fits_rejects_flat_ramp_and_edge_atoms_fitted_with_high_r
     assert mask.values.tolist() == [True, False, False]
     assert mask.attrs["n_sub_cycle"] >= 1
     assert np.all(fit.frequency.values[1:] < 1 / 12) or mask.attrs["n_sigma_at_bound"] >= 1
+
+
+def test_reliable_gabor_fits_drops_blobs_and_bars_whose_carrier_is_not_measured():
+    """Noisy round blobs (s.d. 0.8-1 pixel) and thin bars (0.5 x 3 pixels) were fitted with
+    R^2 ~ 0.9 by a "Gabor" of more than one cycle across the patch but nx = sigma_x * f
+    ~ 0.05-0.14, and counted as reliable: below nx = 0.2 the carrier only narrows the
+    envelope, so its frequency and phase are arbitrary. ``min_nx=0.2`` drops them (off by
+    default: low-nx fits are Ringach's blob-like cells); Gabors of nx >= 0.3 under the same
+    noise stay reliable, their parameters recovered (orientation 2 deg, frequency 5%)."""
+    from v1model.analysis import reliable_gabor_fits
+
+    y, x = np.mgrid[0:SIZE, 0:SIZE].astype(float)
+
+    def blob(xc, yc, s):
+        return np.exp(-((x - xc) ** 2 + (y - yc) ** 2) / (2 * s**2))
+
+    def bar(xc, yc):
+        return np.exp(-((x - xc) ** 2) / (2 * 0.5**2) - (y - yc) ** 2 / (2 * 3.0**2))
+
+    true = np.array([(0.3, 0.2, 0.4, 2.0, 3.0), (1.2, 0.15, -1.2, 2.5, 3.5),
+                     (2.5, 0.25, 1.6, 1.2, 2.5), (2.0, 0.3, 0.0, 1.0, 2.0)])
+    atoms = np.stack([blob(6.6, 7.2, 0.8), blob(7.3, 8.1, 0.8), blob(8.2, 7.4, 1.0),
+                      bar(8.4, 7.7), bar(7.3, 8.1), bar(6.7, 8.5),
+                      *[gabor_patch(SIZE, *p) for p in true]])
+    atoms += 0.03 * np.random.default_rng(1).standard_normal(atoms.shape)
+    fit = fit_gabor(atoms, progress=False)
+    assert np.all(fit.r2.values > 0.89)
+    assert np.all(fit.nx.values[:6] < 0.2)
+    # each other criterion passes them (more than a cycle on the patch, centre on it, ...)
+    old = reliable_gabor_fits(fit, min_nx=0.0, max_frequency_rse=1e6)
+    assert old.values[:6].sum() >= 4
+    mask = reliable_gabor_fits(fit, min_nx=0.2)
+    assert mask.values.tolist() == [False] * 6 + [True] * 4
+    assert mask.attrs["n_low_nx"] == 6 and mask.attrs["n_reliable"] == 4
+    assert mask.attrs["min_nx"] == 0.2
+    default = reliable_gabor_fits(fit)  # no nx cut: the Gabors stay, the count is 0
+    assert default.attrs["min_nx"] == 0 and default.attrs["n_low_nx"] == 0
+    assert default.values[6:].all()
+    assert np.degrees(_angle_diff(fit.orientation.values[6:], true[:, 0], np.pi)).max() < 2
+    np.testing.assert_allclose(fit.frequency.values[6:], true[:, 1], rtol=0.05)
+
+
+def test_frequency_se_matches_curve_fit_covariance():
+    """fit_gabor's frequency_se is the standard error scipy.optimize.curve_fit reports
+    (sqrt of pcov's frequency entry, residual-variance scaled) for the same fit; it is
+    invariant to the atom's scale and offset."""
+    from scipy.optimize import curve_fit
+
+    rng = np.random.default_rng(3)
+    atom = gabor_patch(SIZE, 0.7, 0.18, 0.5, 2.2, 3.0) + 0.05 * rng.standard_normal((SIZE,
+                                                                                       SIZE))
+    fit = fit_gabor(atom[None], progress=False)
+    X, Y = _grid(SIZE, SIZE)
+    p = np.array([float(fit[k][0]) for k in GABOR_PARAMS])
+    popt, pcov = curve_fit(lambda _, *q: _evaluate(np.array(q)[None], X, Y)[0], None,
+                           atom.ravel(), p0=p)
+    np.testing.assert_allclose(popt[3], p[3], rtol=1e-5)  # the same optimum
+    assert float(fit.frequency_se[0]) == pytest.approx(np.sqrt(pcov[3, 3]), rel=1e-4)
+    assert fit.frequency_se.attrs["units"] == "cycles/pixel"
+    scaled = fit_gabor(7.0 * atom[None] - 2.0, progress=False)
+    assert float(scaled.frequency_se[0]) == pytest.approx(float(fit.frequency_se[0]), rel=1e-6)
+
+
+def test_reliable_gabor_fits_drops_a_frequency_with_a_large_standard_error():
+    """The frequency must lie at least 1 / max_frequency_rse standard errors above 0
+    (frequency_se <= 0.5 * frequency by default): exactly at the limit passes, a hair
+    above fails; a table without frequency_se (a fit saved before it existed) skips the
+    criterion and says so."""
+    from v1model.analysis import reliable_gabor_fits
+
+    f = 0.2
+    fit = _fit_table(frequency=[f, f, f])
+    fit["frequency_se"] = ("atom", [0.5 * f, 0.5 * f * (1 + 1e-9), 0.01])
+    mask = reliable_gabor_fits(fit)
+    assert mask.values.tolist() == [True, False, True]
+    assert mask.attrs["n_frequency_unmeasured"] == 1 and mask.attrs["frequency_se_checked"] == 1
+    assert reliable_gabor_fits(fit, max_frequency_rse=0.6).values.tolist() == [True] * 3
+    bare = reliable_gabor_fits(fit.drop_vars("frequency_se"))
+    assert bare.values.tolist() == [True] * 3 and bare.attrs["frequency_se_checked"] == 0
 
 
 def test_reliable_gabor_fits_drops_fits_pinned_at_a_frequency_bound():
@@ -481,6 +584,10 @@ def test_reliable_gabor_fits_bad_input():
         reliable_gabor_fits(fit, min_r2=2)
     with pytest.raises(ValueError, match="min_cycles must be a non-negative finite number"):
         reliable_gabor_fits(fit, min_cycles=-1)
+    with pytest.raises(ValueError, match="min_nx must be a non-negative finite number, got -0.1"):
+        reliable_gabor_fits(fit, min_nx=-0.1)
+    with pytest.raises(ValueError, match="max_frequency_rse must be a non-negative finite"):
+        reliable_gabor_fits(fit, max_frequency_rse=np.nan)
 
 
 def test_reliable_gabor_fits_refuses_a_shape_other_than_the_fit_s():
@@ -518,7 +625,7 @@ def test_reliable_gabor_fits_on_a_wide_patch_bounds_x0_by_the_width_and_y0_by_th
     swapped.attrs.update(height=8, width=16, max_sigma=16.0)
     assert reliable_gabor_fits(swapped).values.tolist() == [False, False]
     # one carrier cycle across the larger side (16 pixels) is enough; 0.06 cycle/pixel is not
-    banded = _fit_table(frequency=[1 / 16, 0.06])
+    banded = _fit_table(frequency=[1 / 16, 0.06], sigma_x=[4.0, 4.0])  # nx >= 0.2
     banded.attrs.update(height=8, width=16, max_sigma=16.0)
     assert reliable_gabor_fits(banded).values.tolist() == [True, False]
     # without the bounds in the attrs, max_sigma is the larger side, as fit_gabor's default

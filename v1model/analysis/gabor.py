@@ -64,6 +64,12 @@ _TWO_PI = 2.0 * np.pi
 GABOR_LIKE_R2 = 0.8
 #: Minimum number of carrier cycles across the patch for a fit to have a frequency
 MIN_CYCLES = 1.0
+#: Default minimum nx = sigma_x * frequency: 0, no cut, because Ringach's blob-like cells
+#: (nx, ny < ~0.2) are what the nx-ny plane compares; 0.2 keeps only fits whose carrier is
+#: more than its f -> 0 limit (a blob, a thin bar or a Gaussian derivative)
+MIN_NX = 0.0
+#: Largest relative standard error of a measured frequency (2 s.e. above 0)
+MAX_FREQUENCY_RSE = 0.5
 #: A fitted sigma within this fraction of a bound of fit_gabor is "at the bound"
 SIGMA_BOUND_RTOL = 1e-3
 _MAX_STARTS = 6
@@ -385,6 +391,31 @@ def _fit_in_processes(Zf, starts, X, Y, lo, hi, n_iter, polish, max_nfev, n_jobs
     return P_best, start
 
 
+def _frequency_se(Zf, P, X, Y, rcond=1e-8, chunk=512):
+    """Standard error of the frequency of each fit: sqrt of s^2 (J^T J)^-1 at the fit (J:
+    pixels x parameters), with s^2 = residual sum of squares / (pixels - 9), as
+    scipy.optimize.curve_fit's pcov.
+
+    The Jacobian's rows are scaled to unit norm and its singular values floored at ``rcond``
+    of the largest, so that a (near) rank-deficient Jacobian -- a frequency that other
+    parameters can trade against with no change of the pixels -- gives a huge, finite
+    error rather than a solver failure; a zero frequency row gives inf."""
+    m, n_pix = Zf.shape
+    dof = n_pix - P.shape[1]
+    out = np.empty(m)
+    for s in range(0, m, chunk):
+        g, J = _evaluate(P[s : s + chunk], X, Y, jac=True)
+        ss = ((g - Zf[s : s + chunk]) ** 2).sum(axis=1)
+        d = np.sqrt(np.einsum("kpn,kpn->kp", J, J))
+        U, S, _ = np.linalg.svd(J / np.where(d > 0, d, 1.0)[..., None], full_matrices=False)
+        S = np.maximum(S, rcond * S[:, :1])
+        var = (U[:, 3, :] ** 2 / S**2).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s2 = ss / dof if dof > 0 else np.full(len(ss), np.inf)
+            out[s : s + chunk] = np.sqrt(var * s2) / d[:, 3]
+    return out
+
+
 def _canonical(P):
     """Wrap angles: orientation to [0, pi) (flipping the phase), phase to (-pi, pi]."""
     P = P.copy()
@@ -472,7 +503,10 @@ def fit_gabor(
         phase shifted by pi; the pair (orientation + pi, -phase) is folded onto
         orientation in [0, pi) likewise), ``offset`` (both, and ``model``, in the
         ``units`` of a DataArray ``atoms``, else "1"), ``r2`` (coefficient of determination of
-        the fit over the atom's pixels), ``nx`` = sigma_x * frequency and
+        the fit over the atom's pixels), ``frequency_se`` (cycles/pixel: the frequency's
+        standard error, from the Jacobian at the fit and the residual variance, as
+        :func:`scipy.optimize.curve_fit`'s ``pcov``; huge when other parameters trade off
+        against the frequency with no change of the pixels), ``nx`` = sigma_x * frequency and
         ``ny`` = sigma_y * frequency (Ringach 2002), ``start`` (which start
         won). Constant atoms get NaN parameters and a warning. The attrs
         record the patch size and the bounds used (``min_sigma``,
@@ -551,6 +585,7 @@ def fit_gabor(
     m = Zs.shape[0]
     P_best = np.full((m, 9), np.nan)
     start = np.zeros(m, int)
+    f_se = np.full(m, np.nan)
     if m:
         # one bar over both stages: the batched fits (by chunk), then the polish (by atom)
         bar = progress_bar(progress, total=m, desc="Gabor fits (batched)", unit="atom")
@@ -576,6 +611,7 @@ def fit_gabor(
                                                max_nfev, bar)
         bar.close()
         P_best = _canonical(P_best)
+        f_se = _frequency_se(Zf, P_best, X, Y)  # cycles/pixel: the same on the standardised atom
 
     P = np.full((n, 9), np.nan)
     P[ok] = P_best
@@ -598,6 +634,11 @@ def fit_gabor(
         units = atom_units if name in ("amplitude", "offset") else units
         ds[name] = ("atom", P[:, i], {"units": units, "long_name": long_name})
     ds["r2"] = ("atom", r2, {"units": "1", "long_name": "R^2 of the fit"})
+    fse = np.full(n, np.nan)
+    fse[ok] = f_se
+    ds["frequency_se"] = ("atom", fse, {
+        "units": "cycles/pixel",
+        "long_name": "standard error of frequency (s^2 (J^T J)^-1 at the fit, as curve_fit)"})
     ds["nx"] = ("atom", P[:, 5] * P[:, 3],
                 {"units": "1", "long_name": "nx = sigma_x * frequency (Ringach 2002)"})
     ds["ny"] = ("atom", P[:, 6] * P[:, 3],
@@ -634,6 +675,8 @@ def reliable_gabor_fits(
     min_cycles: float = MIN_CYCLES,
     sigma_rtol: float = SIGMA_BOUND_RTOL,
     frequency_rtol: float = SIGMA_BOUND_RTOL,
+    min_nx: float = MIN_NX,
+    max_frequency_rse: float = MAX_FREQUENCY_RSE,
 ) -> xr.DataArray:
     """Which Gabor fits describe a localised, oriented, banded receptive field.
 
@@ -663,7 +706,27 @@ def reliable_gabor_fits(
        inside ``[0, max_frequency]`` by more than ``frequency_rtol`` of the
        bound (``max_frequency`` from ``fit.attrs``, default 0.5). A fit
        pinned there would have gone further: its frequency, and with it
-       ``nx``, ``ny``, is the bound's, not the atom's.
+       ``nx``, ``ny``, is the bound's, not the atom's;
+    6. optional (``min_nx``, default 0: off): at least ``min_nx`` carrier
+       cycles per envelope s.d. across the bars, ``nx = sigma_x * frequency
+       >= min_nx``. Below nx ~ 0.2 the carrier is its f -> 0 limit to
+       within a few percent of the amplitude (an even carrier only narrows
+       a Gaussian blob; an odd one is a Gaussian derivative whose amplitude
+       trades off against its frequency), so frequency and phase are not
+       measured, though the small nx is: a noisy round blob or a thin bar is
+       fitted with R^2 > 0.9 and nx ~ 0.1. In Olshausen's sparsenet basis
+       (A144) the frequency's standard error is 43-66% of it for the fits
+       with nx < 0.17, at most 12% from nx = 0.21 up. Off by default because
+       such low-nx fits are Ringach's blob-like cells, which the nx-ny plane
+       compares (a cut would move its medians); pass ``min_nx=0.2`` when the
+       frequencies or phases themselves are compared;
+    7. the frequency is measured: its standard error ``frequency_se`` (from
+       :func:`fit_gabor`) is at most ``max_frequency_rse`` of it (default
+       0.5: the frequency lies two standard errors above 0). A carrier
+       sampled by one or two pixels (an envelope under a pixel wide) fits
+       its pixels at many frequencies, whatever its ``nx``. Checked only
+       when ``fit`` has ``frequency_se`` (attrs ``frequency_se_checked``:
+       1 or 0).
 
     Parameters
     ----------
@@ -687,6 +750,13 @@ def reliable_gabor_fits(
     frequency_rtol : float, default 1e-3
         The same for the frequency bounds, relative to ``max_frequency``
         (the lower bound 0 only excludes a frequency of 0).
+    min_nx : float, default 0
+        Smallest ``nx = sigma_x * frequency`` (carrier cycles per envelope
+        s.d. across the bars) of a reliable fit; 0.2 keeps only fits whose
+        carrier is measured as more than a blob or an edge.
+    max_frequency_rse : float, default 0.5
+        Largest relative standard error ``frequency_se / frequency`` of a
+        measured frequency.
 
     Returns
     -------
@@ -696,10 +766,11 @@ def reliable_gabor_fits(
         ``n_atoms``; ``n_unfitted`` (constant atoms, NaN fit); ``n_low_r2``
         (fitted, R^2 < min_r2); among the fits with R^2 >= min_r2 (the
         "Gabor-like" ones), ``n_sub_cycle``, ``n_centre_outside``,
-        ``n_sigma_at_bound`` and ``n_frequency_at_bound`` (a fit may fail
-        several criteria, so these
-        counts overlap); ``n_gabor_like`` and ``n_reliable``. All attrs are
-        numbers, so the mask saves with ``to_netcdf``.
+        ``n_sigma_at_bound``, ``n_frequency_at_bound``, ``n_low_nx`` and
+        ``n_frequency_unmeasured`` (a fit may fail several criteria, so
+        these counts overlap);
+        ``n_gabor_like`` and ``n_reliable``. All attrs are numbers, so the
+        mask saves with ``to_netcdf``.
 
     Raises
     ------
@@ -708,7 +779,8 @@ def reliable_gabor_fits(
     ValueError
         For a ``fit`` missing a needed variable, or without height/width
         attrs when ``shape`` is not given; for ``min_r2`` outside [0, 1] or
-        a negative ``min_cycles``/``sigma_rtol``/``frequency_rtol``.
+        a negative ``min_cycles``/``sigma_rtol``/``frequency_rtol``/``min_nx``/
+        ``max_frequency_rse``.
 
     Examples
     --------
@@ -749,6 +821,8 @@ def reliable_gabor_fits(
     min_cycles = check_nonnegative(min_cycles, "min_cycles")
     sigma_rtol = check_nonnegative(sigma_rtol, "sigma_rtol")
     frequency_rtol = check_nonnegative(frequency_rtol, "frequency_rtol")
+    min_nx = check_nonnegative(min_nx, "min_nx")
+    max_frequency_rse = check_nonnegative(max_frequency_rse, "max_frequency_rse")
     # the bounds fit_gabor used (its defaults when the attrs are gone)
     min_sigma = float(fit.attrs.get("min_sigma", 0.5))
     max_sigma = float(fit.attrs.get("max_sigma", max(h, w)))
@@ -769,15 +843,24 @@ def reliable_gabor_fits(
             free &= (s > min_sigma * (1 + sigma_rtol)) & (s < max_sigma * (1 - sigma_rtol))
         # a fit pinned at max_frequency (or 0) counted as reliable, its nx, ny the bound's
         free_f = (f > 0) & (f < max_frequency * (1 - frequency_rtol))
-    reliable = gabor_like & banded & inside & free & free_f
+        # computed here, not read from fit.nx: a table or a saved subset may lack it
+        measured = sx * f >= min_nx
+        # a table or a fit saved before frequency_se existed: this criterion is not applied
+        se_checked = "frequency_se" in fit
+        known_f = (values("frequency_se") <= max_frequency_rse * f if se_checked
+                   else np.ones_like(r2, dtype=bool))
+    reliable = gabor_like & banded & inside & free & free_f & measured & known_f
     dim = fit["r2"].dims
     out = xr.DataArray(reliable, dims=dim, coords={d: fit[d] for d in dim if d in fit.coords},
                        name="reliable")
     out.attrs.update(
         long_name="reliable Gabor fit (R^2, >= min_cycles cycles, centre on the patch, "
-                  "sigma and frequency inside the fit bounds)",
+                  "sigma and frequency inside the fit bounds, nx >= min_nx, frequency "
+                  "measured)",
         units="1", min_r2=min_r2, min_cycles=min_cycles, sigma_rtol=sigma_rtol,
-        frequency_rtol=frequency_rtol, min_sigma=min_sigma, max_sigma=max_sigma,
+        frequency_rtol=frequency_rtol, min_nx=min_nx, max_frequency_rse=max_frequency_rse,
+        frequency_se_checked=int(se_checked), min_sigma=min_sigma,
+        max_sigma=max_sigma,
         max_frequency=max_frequency, height=h, width=w,
         n_atoms=int(r2.size), n_unfitted=int((~fitted).sum()),
         n_low_r2=int((fitted & ~gabor_like).sum()), n_gabor_like=int(gabor_like.sum()),
@@ -785,6 +868,8 @@ def reliable_gabor_fits(
         n_centre_outside=int((gabor_like & ~inside).sum()),
         n_sigma_at_bound=int((gabor_like & ~free).sum()),
         n_frequency_at_bound=int((gabor_like & ~free_f).sum()),
+        n_low_nx=int((gabor_like & ~measured).sum()),
+        n_frequency_unmeasured=int((gabor_like & ~known_f).sum()),
         n_reliable=int(reliable.sum()),
     )
     return out
