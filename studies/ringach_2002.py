@@ -20,7 +20,7 @@ origin of the plane, exactly where Ringach's blob-like cells lie, imitating
 his finding. On the quick run (seed 0) this moves the learned atoms' medians
 from (nx, ny) = (0.28, 0.67) over all 55 fits with R^2 >= 0.8 to (0.34, 0.72)
 over the 21 reliable ones; the A144 medians barely move, (0.34, 0.46) to
-(0.35, 0.47): 107 of its 144 atoms are reliable, of the 143 with R^2 >= 0.8.
+(0.35, 0.48): 103 of its 144 atoms are reliable, of the 143 with R^2 >= 0.8.
 
 Figures: the nx-ny plane (learned atoms and A144), the Gabor tiling of the
 learned atoms (orientation x frequency, position x size), and the atoms next
