@@ -115,6 +115,29 @@ def test_circular_variance_of_a_dataarray_follows_the_axis_or_refuses():
     np.testing.assert_allclose(circular_variance(by_atom.T, o, axis=0), hand, atol=1e-12)
 
 
+def test_circular_variance_default_axis_is_the_dim_named_orientation():
+    # curves (orientation, frequency, atom), f0's dims in drifting_grating_responses, as
+    # many atoms as orientations: the default axis -1 ran over the atoms, unsaid. By hand
+    # (Ringach 2002) 1 - |sum r e^{2i theta}| / sum r for each atom's curve
+    o = np.linspace(0, np.pi, 4, endpoint=False)
+    by_atom = np.array([[1.0, 0, 0, 0], [1.0, 1, 1, 1], [1.0, 1, 0, 0], [0, 2.0, 0, 0]])
+    hand = [0.0, 1.0, 1 - np.sqrt(2) / 2, 0.0]
+    # frequency 0: the atoms' curves; frequency 1: the same in reverse atom order
+    data = np.stack([by_atom, by_atom[::-1]])  # (frequency, atom, orientation)
+    expected = np.array([hand, hand[::-1]])  # (frequency, atom)
+    da = xr.DataArray(data, dims=("frequency", "atom", "orientation"))
+    np.testing.assert_allclose(circular_variance(da, o), expected, atol=1e-12)
+    ofa = da.transpose("orientation", "frequency", "atom")
+    np.testing.assert_allclose(circular_variance(ofa, o), expected, atol=1e-12)
+    # the int -1 keeps its meaning (the last axis here), as for the plain array
+    np.testing.assert_allclose(circular_variance(ofa, o, axis=-1),
+                               circular_variance(ofa.values, o), atol=1e-12)
+    # without an orientation dim (and for arrays): the last axis
+    unnamed = xr.DataArray(by_atom, dims=("unit", "angle"))
+    np.testing.assert_allclose(circular_variance(unnamed, o), hand, atol=1e-12)
+    np.testing.assert_allclose(circular_variance(by_atom, o), hand, atol=1e-12)
+
+
 @pytest.mark.parametrize(
     "curve, orientations, axis, match",
     [

@@ -433,6 +433,26 @@ def test_convergence_warning_counts_the_signals_left_and_n_steps_never_warns(met
         encode(X, phi, lam, method=method, n_steps=3)
 
 
+@pytest.mark.parametrize("method", ["lca", "fista", "ista"])
+@pytest.mark.parametrize("one_per_block", [False, True])
+def test_convergence_warning_names_the_rows_left(method, one_per_block, monkeypatch):
+    """The warning counted the signals left; it names their rows of X, as the dense
+    solvers do (rows 1 and 3 are zero and stop at once; blocks of one signal check
+    that the rows are numbered in X, not in their block)."""
+    from v1model.convolutional import inference
+    from v1model.inference import ConvergenceWarning
+
+    phi, X, M, lam = _problem(n=5, seed=5)
+    X[[1, 3]] = 0.0
+    if one_per_block:
+        monkeypatch.setattr(inference, "_BLOCK_ELEMENTS", phi.n_coefficients)
+    with pytest.warns(ConvergenceWarning, match=rf"^convolutional {method} stopped after 3 "
+                                                r"iterations with 3 of 5 samples not "
+                                                r"converged \(rows 0, 2, 4 of X\); raise "
+                                                r"max_iter or loosen tol$"):
+        encode(X, phi, lam, method=method, max_iter=3)
+
+
 # -- matching pursuit --------------------------------------------------------------
 
 @pytest.mark.parametrize("kshape, signal_shape, boundary", [

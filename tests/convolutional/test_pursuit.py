@@ -274,6 +274,21 @@ def test_warns_when_the_target_is_not_met():
 
 
 
+def test_target_warning_is_a_convergence_warning_naming_the_rows():
+    # a UserWarning counting the signals, which a filter of the solvers'
+    # ConvergenceWarning let through; rows 1 and 3 are zero and meet any target
+    from v1model.inference import ConvergenceWarning
+
+    phi, X = make_problem("1d-valid-s2", seed=7)
+    X[[1, 3]] = 0.0
+    with pytest.warns(ConvergenceWarning, match=r"^convolutional matching_pursuit: 3 of 5 "
+                                                r"signals end short of snr_db=40.0 \(max_iter=3 "
+                                                r"steps used, or no kernel copy left that "
+                                                r"lowers the residual; rows 0, 2, 4 of X\); "
+                                                r"raise the limit or loosen snr_db$"):
+        run(phi, X, snr_db=40.0, max_iter=3)
+
+
 def test_positive_mp_with_no_positive_correlation_keeps_its_residual():
     """Non-negative MP on the negative of a kernel ("full" copies, some below
     min_coverage): no spike, the residual stays the signal's energy (history and the

@@ -252,6 +252,27 @@ def test_active_set_warning_counts_rounds_as_max_rounds_does():
         lasso_active_set(rng.standard_normal((5, 16)), D, 0.01, n_warm=0, max_rounds=1)
 
 
+def test_active_set_warning_names_the_rows_left(monkeypatch):
+    # it counted the samples left (lca, fista, iht and lasso_cd name the rows); rows 1
+    # and 3 have no signal and stop at once, blocks of 2 rows check the rows' numbering
+    import importlib
+
+    from v1model.inference import ConvergenceWarning, lasso_active_set
+
+    monkeypatch.setattr(importlib.import_module("v1model.inference.active_set"),
+                        "BLOCK_SIZE", 2)
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((24, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((5, 16))
+    X[[1, 3]] = 0
+    with pytest.warns(ConvergenceWarning, match=r"^lasso_active_set stopped after 1 round "
+                                                r"with 3 of 5 samples not converged \(rows "
+                                                r"0, 2, 4 of X\); raise max_rounds or loosen "
+                                                r"tol$"):
+        lasso_active_set(X, D, 0.01, n_warm=0, max_rounds=1)
+
+
 def test_active_set_n_rounds_is_the_largest_over_blocks():
     """return_n_iter is the largest round count over the 2048-sample blocks: a trailing
     block holding one zero signal (0 rounds) must not hide the first block's count."""

@@ -801,3 +801,30 @@ def test_step_limit_warning_names_the_rows_left(patch_dictionary, natural_patche
                                                 r"samples not converged \(rows 0, 2, 4 of X\); "
                                                 r"raise max_steps"):
         lca(X, patch_dictionary, LAM, threshold=threshold, dt=dt, max_steps=3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dictionary_validated_once_in_either_dtype(dtype, monkeypatch):
+    # float32 validated D twice (again in float64 for the step limit); the limit is still
+    # that of D as given: max_stable_dt's dt is accepted, the limit an ulp above refused
+    import importlib
+
+    from v1model import validation
+
+    calls = []
+
+    def spy(*args, **kwargs):
+        calls.append(args[1] if len(args) > 1 else kwargs.get("name", "D"))
+        return validation.check_dictionary(*args, **kwargs)
+
+    for module in ("v1model.inference.lca", "v1model.inference._common"):
+        monkeypatch.setattr(importlib.import_module(module), "check_dictionary", spy)
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((12, 8)) / 3
+    X = rng.standard_normal((3, 8))
+    dt = max_stable_dt(D, 0.01)
+    calls.clear()
+    lca(X, D, 0.1, dt=dt, n_steps=2, dtype=dtype, progress=False)
+    assert calls == ["D"]
+    with pytest.raises(ValueError, match="makes the Euler loop unstable"):
+        lca(X, D, 0.1, dt=np.nextafter(dt, 1.0), n_steps=2, dtype=dtype)

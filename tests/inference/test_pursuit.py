@@ -30,6 +30,24 @@ def test_omp_matches_sklearn(n_nonzero):
     np.testing.assert_allclose(A, ref, atol=1e-6)
 
 
+@pytest.mark.parametrize("solver", [matching_pursuit, orthogonal_mp])
+def test_tolerance_warning_names_the_rows_left(solver):
+    # it counted the samples (lca, fista, iht, lasso_cd name the rows); rows 1 and 3 are
+    # zero and meet the tolerance at once
+    X, D = gaussian_problem(n_samples=5)
+    X[[1, 3]] = 0
+    name = solver.__name__
+    with pytest.warns(ConvergenceWarning, match=rf"^{name}: 3 of 5 samples end with a squared "
+                                                r"residual above tol=1e-06 \((max_iter=3 steps|"
+                                                r"n_nonzero=3 atoms) used, or no atom left "
+                                                r"that lowers the residual; rows 0, 2, 4 of "
+                                                r"X\); raise the limit or loosen tol$"):
+        if solver is matching_pursuit:
+            solver(X, D, tol=1e-6, max_iter=3, dtype=np.float64)
+        else:
+            solver(X, D, 3, tol=1e-6, dtype=np.float64)
+
+
 def test_omp_tolerance_matches_sklearn():
     X, D = gaussian_problem(seed=1)
     # 48 atoms in 64 dimensions: some samples cannot reach the tolerance, and say so

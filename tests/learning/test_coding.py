@@ -52,3 +52,45 @@ def test_learning_tolerance_defaults():
 def test_bad_coding_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         make_coder(**kwargs)
+
+
+@pytest.mark.parametrize("learner", ["learn_ksvd", "learn_mod", "learn_online"])
+@pytest.mark.parametrize("positive, threshold, want", [
+    (False, "nonneg", "'soft' or 'hard'"), (True, "soft", "'nonneg'"),
+    (True, "hard", "'nonneg'")])
+def test_learners_refuse_a_positive_that_contradicts_the_lca_threshold(learner, positive,
+                                                                      threshold, want):
+    # positive=False with threshold="nonneg" learned non-negative codes, unsaid (the
+    # default could not be told from it); positive=True with a signed threshold was
+    # refused at the first minibatch under the name of encode's threshold argument
+    from v1model import learning
+
+    X = np.random.default_rng(0).standard_normal((40, 6))
+    match = (rf"^method_params\['threshold'\]='{threshold}' contradicts positive={positive}: "
+             rf"positive={positive} needs method_params\['threshold'\]={want}; give one of "
+             r"the two$")
+    with pytest.raises(ValueError, match=match):
+        getattr(learning, learner)(X, 4, method="lca", lam=0.1, positive=positive,
+                                   method_params={"threshold": threshold}, n_updates=1,
+                                   progress=False)
+
+
+def test_learners_positive_by_default_follows_the_lca_threshold(tmp_path):
+    import xarray as xr
+
+    from v1model.learning import learn_mod
+
+    X = np.random.default_rng(0).standard_normal((60, 6))
+    kw = dict(method="lca", lam=0.2, n_updates=1, seed=0, dtype=np.float64, progress=False)
+    assert make_coder("lca", lam=0.1, method_params={"threshold": "nonneg"}).positive
+    assert not make_coder("lca", lam=0.1, method_params={"threshold": "hard"}).positive
+    assert not make_coder("lca", lam=0.1).positive and make_coder("lca", lam=0.1,
+                                                                 positive=True).positive
+    # the default keeps its codes: the same dictionary as positive=True
+    D_pos, h_pos = learn_mod(X, 8, positive=True, **kw)
+    D_thr, h_thr = learn_mod(X, 8, method_params={"threshold": "nonneg"}, **kw)
+    np.testing.assert_array_equal(D_thr, D_pos)
+    # the record says the codes were non-negative (it said positive=0), netCDF-safe
+    assert h_thr.attrs["positive"] == 1
+    h_thr.to_netcdf(tmp_path / "h.nc", engine="h5netcdf")
+    assert xr.load_dataset(tmp_path / "h.nc", engine="h5netcdf").attrs["positive"] == 1

@@ -726,3 +726,26 @@ def test_a_dataarray_of_samples_is_read_by_dim_name():
     est = SparseDictionaryLearner(n_atoms=8, n_updates=5, seed=0, progress=False).fit(Xd)
     np.testing.assert_array_equal(est.components_, ref.components_)
     np.testing.assert_array_equal(est.transform(Xd), ref.transform(X))
+
+
+def test_positive_none_follows_the_threshold_and_survives_clone_and_save(planted, tmp_path):
+    # positive=False, the old default, could not be told from the user's own: with
+    # method_params={"threshold": "nonneg"} it learned non-negative codes, unsaid
+    from sklearn.base import clone
+
+    X, _, _ = planted
+    bad = SparseDictionaryLearner(8, algorithm="mod", method="lca", positive=False,
+                                  method_params={"threshold": "nonneg"}, n_updates=1)
+    with pytest.raises(ValueError, match=r"^method_params\['threshold'\]='nonneg' "
+                                         r"contradicts positive=False: positive=False needs "
+                                         r"method_params\['threshold'\]='soft' or 'hard'"):
+        bad.fit(X[:50])
+    learner = SparseDictionaryLearner(8, algorithm="mod", method="lca", lam=0.2, n_updates=1,
+                                      method_params={"threshold": "nonneg"}, seed=0)
+    assert learner.get_params()["positive"] is None
+    assert clone(learner).get_params() == learner.get_params()
+    learner.fit(X[:50])
+    assert learner.transform(X[:20]).min() >= 0 and learner.history_.attrs["positive"] == 1
+    back = SparseDictionaryLearner.load(learner.save(tmp_path / "learner.nc"))
+    assert back.positive is None and back.get_params() == learner.get_params()
+    np.testing.assert_array_equal(back.transform(X[:20]), learner.transform(X[:20]))

@@ -192,7 +192,7 @@ def grating_responses(
     return ds
 
 
-def circular_variance(curve, orientations, axis=-1):
+def circular_variance(curve, orientations, axis=None):
     """Circular variance of orientation tuning, 1 - |sum r e^{2i theta}| / sum r.
 
     0 for a unit that answers a single orientation, 1 for an untuned unit
@@ -210,14 +210,16 @@ def circular_variance(curve, orientations, axis=-1):
         Non-negative responses, orientations along ``axis``.
     orientations : array_like, shape (n_orientations,)
         Radians.
-    axis : int or str, default -1
-        The orientation axis of ``curve``. For an ``xarray.DataArray``, a dim
-        name may be given instead (e.g. ``"orientation"``); an int counts the
-        dims ``(atom, orientation)`` (those of :func:`tuning_curves`'
-        ``orientation_tuning``) in that order for a DataArray with those dims
-        in any order (the default means the orientation dim), else its axes;
-        on curves ``(orientation, atom)`` another int is refused as ambiguous
-        (pass a dim name).
+    axis : int, str or None, default None
+        The orientation axis of ``curve``. None: a DataArray's dim named
+        ``"orientation"`` wherever it is (e.g. ``f0`` ``(orientation,
+        frequency, atom)`` of :func:`drifting_grating_responses`), else the
+        last axis. For an ``xarray.DataArray``, a dim name may be given
+        (e.g. ``"orientation"``); an int counts the dims ``(atom,
+        orientation)`` (those of :func:`tuning_curves`' ``orientation_tuning``)
+        in that order for a DataArray with those dims in any order (-1 means
+        the orientation dim), else its axes; on curves ``(orientation, atom)``
+        an int other than -1 is refused as ambiguous (pass a dim name).
 
     Returns
     -------
@@ -231,11 +233,16 @@ def circular_variance(curve, orientations, axis=-1):
         ``curve`` that is not a DataArray.
     ValueError
         For a scalar or negative ``curve``, an invalid ``axis`` (out of range,
-        not a dim of the DataArray, or an int other than the default on curves
+        not a dim of the DataArray, or an int other than -1 on curves
         ``(orientation, atom)``), a number
         of ``orientations`` other than ``curve``'s length along ``axis``, or
         ``orientations`` that do not sample [0, pi) evenly (modulo pi).
     """
+    if axis is None:
+        # the dim by its name: by position, curves (orientation, frequency, atom) ran over
+        # the atoms, unsaid (the int -1 keeps its meaning below)
+        axis = ("orientation" if isinstance(curve, xr.DataArray) and "orientation" in curve.dims
+                else -1)
     # by dim name: read by position, curves (orientation, atom) ran over the atoms, unsaid
     curve, index = axis_by_dim_name(curve, axis, "curve", dims=("atom", "orientation"),
                                     default=-1)

@@ -213,8 +213,9 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=None, boundary: str |
     with blas_threads_for_step(flops):
         stalled = _solve_blocks(phi, X, lam, threshold, step, n_steps, tol, max_iter, codes0,
                                 records, method, block, progress, out)
-    if stalled:
-        warn_not_converged(f"convolutional {method}", max_iter, stalled, n)
+    if stalled.size:  # the rows named, as the dense solvers name theirs
+        warn_not_converged(f"convolutional {method}", max_iter, stalled.size, n,
+                           samples=stalled)
     codes = np.moveaxis(out, -1, 1)
     if not return_history:
         return codes
@@ -235,8 +236,8 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=None, boundary: str |
 
 def _solve_blocks(phi, X, lam, threshold, step, n_steps, tol, max_iter, codes0, records,
                   method, block, progress, out) -> int:
-    """Solve ``X`` block by block into ``out`` (channels last); the number of
-    signals left unconverged.
+    """Solve ``X`` block by block into ``out`` (channels last); the rows of ``X``
+    left unconverged.
 
     The bar counts steps, each block's step limit in turn (a block that stops
     early jumps to its end): a few whole images are one block, which may run
@@ -244,7 +245,7 @@ def _solve_blocks(phi, X, lam, threshold, step, n_steps, tol, max_iter, codes0, 
     """
     starts = range(0, len(X), block)
     limit = n_steps or max_iter
-    stalled = 0
+    stalled = []
     solve = _lca if method == "lca" else _ista
     with progress_bar(progress, total=len(starts) * limit, desc=f"convolutional {method}",
                       unit="step") as bar:
@@ -255,8 +256,8 @@ def _solve_blocks(phi, X, lam, threshold, step, n_steps, tol, max_iter, codes0, 
                                            max_iter, init, records,
                                            accelerated=method == "fista", on_step=bar.update)
             bar.update(limit - taken)
-            stalled += left
-    return stalled
+            stalled.append(start + left)
+    return np.concatenate(stalled) if stalled else np.empty(0, dtype=np.intp)
 
 
 def reconstruct(codes, kernels, signal_shape=None, *, stride=None,
@@ -402,8 +403,8 @@ def _per_signal_max(Z):
 
 def _lca(phi, X, lam, threshold, eta, n_steps, tol, max_iter, u0, records, accelerated,
          on_step=None):
-    """Euler steps of the LCA on one block; channels-last codes, the count of
-    signals left unconverged and the steps taken (``on_step()`` after each)."""
+    """Euler steps of the LCA on one block; channels-last codes, the signals (rows
+    of the block) left unconverged and the steps taken (``on_step()`` after each)."""
     U = np.zeros((len(X),) + phi.code_shape + (phi.n_kernels,), phi.dtype) if u0 is None \
         else np.array(u0, dtype=phi.dtype)
     scale = _per_signal_max(phi.analyze_last(X)) * tol
@@ -434,14 +435,14 @@ def _lca(phi, X, lam, threshold, eta, n_steps, tol, max_iter, u0, records, accel
                 if not len(live):
                     break
     done[live] = U
-    return apply_threshold(done, lam, threshold), (0 if n_steps else len(live)), taken
+    return apply_threshold(done, lam, threshold), (live[:0] if n_steps else live), taken
 
 
 def _ista(phi, X, lam, threshold, step, n_steps, tol, max_iter, z0, records, accelerated,
           on_step=None):
     """(F)ISTA steps with adaptive restart (O'Donoghue & Candès 2015) on one
-    block; channels-last codes, the count of signals left unconverged and the
-    steps taken (``on_step()`` after each)."""
+    block; channels-last codes, the signals (rows of the block) left unconverged
+    and the steps taken (``on_step()`` after each)."""
     n = len(X)
     Z = np.zeros((n,) + phi.code_shape + (phi.n_kernels,), phi.dtype) if z0 is None \
         else np.array(z0, dtype=phi.dtype)
@@ -511,7 +512,7 @@ def _ista(phi, X, lam, threshold, step, n_steps, tol, max_iter, z0, records, acc
                 if not len(live):
                     break
     done[live] = Z
-    return done, (0 if n_steps else len(live)), taken
+    return done, (live[:0] if n_steps else live), taken
 
 
 def _backtracked_step(phi, Z, PZ, G, Li, L, lam, kind):

@@ -342,7 +342,7 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
                     stalled = _solve_blocks(phi, X, lam, threshold, step, None, tol, max_iter,
-                                            None, None, method, batch_size, False, A)
+                                            None, None, method, batch_size, False, A).size
             R = X - phi.synthesize_last(A)
             if method == "mp":
                 stalled = _short_of_target(X, R, A, n_nonzero, snr_db)

@@ -24,7 +24,9 @@ import warnings
 
 import numpy as np
 
-from ..inference._common import check_products_in_range, history_dataset
+from .._frames import user_stacklevel
+from ..inference._common import (ConvergenceWarning, check_products_in_range, history_dataset,
+                                 rows_of_x)
 from ..inference.pursuit import _pursuit_record as _record
 from ..inference.pursuit import ROUNDOFF_UNITS, TOL_SLACK
 from ..progress import check_progress, progress_bar
@@ -120,9 +122,11 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
 
     Warns
     -----
-    UserWarning
+    ConvergenceWarning
         When signals end above ``tol`` / below ``snr_db`` (``max_iter`` or
-        ``n_nonzero`` reached, or no copy lowers the residual any more).
+        ``n_nonzero`` reached, or no copy lowers the residual any more),
+        naming their rows of ``X`` (a UserWarning, as
+        :class:`v1model.inference.ConvergenceWarning` is).
 
     References
     ----------
@@ -431,7 +435,8 @@ def _meet_target_exactly(phi, X, codes, res2, target, block, params):
 
 
 def _warn_not_met(res2, target, tol, snr_db, max_iter, n_nonzero, positive):
-    n_left = int(np.count_nonzero(res2 > target))
+    left = np.flatnonzero(res2 > target)
+    n_left = left.size
     if not n_left:
         return
     goal = f"tol={tol}" if tol is not None else f"snr_db={snr_db}"
@@ -440,6 +445,8 @@ def _warn_not_met(res2, target, tol, snr_db, max_iter, n_nonzero, positive):
     why = f"{limit} used, or no kernel copy left that lowers the residual"
     if positive:
         why += " with a positive coefficient"
+    why += f"; {rows_of_x(left)}"  # named, as the L1 solvers name theirs
+    # the solvers' ConvergenceWarning (a UserWarning), which a filter of it silenced not
     warnings.warn(f"convolutional matching_pursuit: {n_left} of {res2.size} signals end short "
                   f"of {goal} ({why}); raise the limit or loosen {goal.split('=')[0]}",
-                  UserWarning, stacklevel=3)
+                  ConvergenceWarning, stacklevel=user_stacklevel())

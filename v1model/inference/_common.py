@@ -37,7 +37,7 @@ SOLVER_CHUNK = 4096
 
 
 def validate_problem(X, D, lam, dtype, positive_lam_name="lam", flags=None, x_name="X",
-                     d_name="D"):
+                     d_name="D", *, d_float64=False):
     """Validate ``X``, ``D`` and ``lam`` once and cast to ``dtype``.
 
     Returns ``X`` and ``D`` as contiguous 2-D arrays of ``dtype``, finite and
@@ -47,6 +47,8 @@ def validate_problem(X, D, lam, dtype, positive_lam_name="lam", flags=None, x_na
     (``X_train`` for a caller that takes two data sets, ``dictionary_`` for a
     fitted model's own dictionary, which its caller never passed). DataArrays
     with the package's dim names are read by name (:func:`~v1model.validation.by_dim_names`).
+    With ``d_float64`` the validated ``D`` in float64 (before the cast) is returned
+    last, for a caller that needs a quantity of ``D`` as given (LCA's step limit).
     """
     dtype = check_dtype(dtype)
     # as check_data_and_dictionary, but X goes straight to ``dtype`` when that cast is
@@ -63,7 +65,9 @@ def validate_problem(X, D, lam, dtype, positive_lam_name="lam", flags=None, x_na
     for name, value in (flags or {}).items():  # positive="no" would be truthy
         check_bool(value, name)
     check_products_in_range(X, D, dtype, d_name=d_name, x_name=x_name)
-    return np.ascontiguousarray(X, dtype=dtype), np.ascontiguousarray(D, dtype=dtype), lam, dtype
+    out = (np.ascontiguousarray(X, dtype=dtype), np.ascontiguousarray(D, dtype=dtype), lam,
+           dtype)
+    return out + (D,) if d_float64 else out
 
 
 #: a row or column counts as unit-norm when its squared norm is within this of 1 (float32
@@ -238,15 +242,17 @@ def check_threshold(threshold):
     return check_choice(threshold, "threshold", THRESHOLDS)
 
 
-def check_threshold_positive(threshold, positive):
+def check_threshold_positive(threshold, positive, threshold_name="threshold"):
     """Refuse an LCA threshold and a sign constraint given together that contradict each
     other: "nonneg" is the non-negative threshold, "soft" and "hard" are signed (shared
-    by :func:`~v1model.inference.encode` and ``SparseCodingNetwork.encode``)."""
+    by :func:`~v1model.inference.encode`, ``SparseCodingNetwork.encode`` and the
+    dictionary learners, whose threshold is ``threshold_name="method_params['threshold']"``)."""
     check_threshold(threshold)
     if (threshold == "nonneg") != positive:
         want = "'nonneg'" if positive else "'soft' or 'hard'"
-        raise ValueError(f"threshold={threshold!r} contradicts positive={positive!r}: "
-                         f"positive={positive!r} needs threshold={want}; give one of the two")
+        raise ValueError(f"{threshold_name}={threshold!r} contradicts positive={positive!r}: "
+                         f"positive={positive!r} needs {threshold_name}={want}; give one of "
+                         f"the two")
 
 
 def apply_threshold(u, lam, kind, out=None):
@@ -442,6 +448,14 @@ def spectral_norm_gram(D):
 N_SAMPLES_NAMED = 10
 
 
+def rows_of_x(samples):
+    """``"rows 0, 2, 4 of X"`` (``"row 2 of X"`` for one): the rows ``samples`` of X a
+    warning is about, the first :data:`N_SAMPLES_NAMED` of them."""
+    shown = ", ".join(str(int(i)) for i in samples[:N_SAMPLES_NAMED])
+    more = ", ..." if len(samples) > N_SAMPLES_NAMED else ""
+    return f"row{'s' if len(samples) > 1 else ''} {shown}{more} of X"
+
+
 def warn_not_converged(solver, n_iter, n_left, n_total, limit_name="max_iter", *,
                        samples=None, advice="", unit="iterations"):
     """Warn that ``n_left`` of ``n_total`` samples hit ``limit_name`` after ``n_iter``
@@ -453,11 +467,7 @@ def warn_not_converged(solver, n_iter, n_left, n_total, limit_name="max_iter", *
     if n_iter == 1:  # "after 1 rounds" read wrong
         first, space, rest = unit.partition(" ")
         unit = first.removesuffix("s") + space + rest
-    which = ""
-    if samples is not None and len(samples):
-        shown = ", ".join(str(int(i)) for i in samples[:N_SAMPLES_NAMED])
-        more = ", ..." if len(samples) > N_SAMPLES_NAMED else ""
-        which = f" (row{'s' if len(samples) > 1 else ''} {shown}{more} of X)"
+    which = f" ({rows_of_x(samples)})" if samples is not None and len(samples) else ""
     warnings.warn(
         f"{solver} stopped after {n_iter} {unit} with {n_left} of {n_total} samples "
         f"not converged{which}; raise {limit_name} or loosen tol{advice}",

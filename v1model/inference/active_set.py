@@ -194,18 +194,21 @@ def lasso_active_set(
         records.append(history_record(X, D, A_all, lam))
 
     block = n if return_history else BLOCK_SIZE
-    n_rounds, n_left = 0, 0
+    n_rounds, left = 0, []
     with progress_bar(progress, total=n, desc="lasso_active_set") as bar:
         for start in range(0, n, block):
             rows = np.arange(start, min(start + block, n))
-            r, left = _solve_block(A, B, G, L, lam, rows, tol, max_rounds, n_warm, max_inner,
-                                   positive, record if return_history else None, stats,
-                                   rank=rank)
-            n_rounds, n_left = max(n_rounds, r), n_left + left
+            r, stalled = _solve_block(A, B, G, L, lam, rows, tol, max_rounds, n_warm,
+                                      max_inner, positive, record if return_history else None,
+                                      stats, rank=rank)
+            n_rounds = max(n_rounds, r)
+            left.append(stalled)
             bar.update(rows.size)
-    if n_left:
-        warn_not_converged("lasso_active_set", max_rounds, n_left, n, "max_rounds",
-                           unit="rounds")
+    left = np.concatenate(left) if left else np.empty(0, dtype=np.intp)
+    if left.size:
+        # the rows named, as lca/fista/iht name theirs
+        warn_not_converged("lasso_active_set", max_rounds, left.size, n, "max_rounds",
+                           samples=left, unit="rounds")
     out = [A]
     if return_history:
         out.append(history_dataset(records, "lasso_active_set", lam=lam, tol=tol,
@@ -296,7 +299,7 @@ def _solve_block(A, B, G, L, lam, rows, tol, max_rounds, n_warm, max_inner, posi
         stats["flops"] += 2.0 * len(live) * k * k
         bad = _kkt_violation(Al, C, lam, positive) > limit[live - rows[0]]
         if not bad.any() or rnd == max_rounds:
-            return rnd, int(bad.sum())
+            return rnd, live[bad]  # the rows of X left
         live, Al, C = live[bad], Al[bad], C[bad]
         P = Al + inv_L * C
         if positive:
@@ -307,7 +310,7 @@ def _solve_block(A, B, G, L, lam, rows, tol, max_rounds, n_warm, max_inner, posi
         A[live] = _support_solve(P, Al, C, G, lam, positive, max_inner, stats, rank)
         if on_iter is not None:
             on_iter(live, A)
-    return max_rounds, 0  # pragma: no cover - the loop always returns
+    return max_rounds, live[:0]  # pragma: no cover - the loop always returns
 
 
 def _padded_support(mask):

@@ -334,18 +334,16 @@ def lca(
     # the ivp path integrates in float64: rounding X and D to a float32 dtype first
     # changed its codes by ~1e-7 with dtype
     dtype = check_dtype(dtype)
-    D_given = D
-    X, D, lam, dtype = validate_problem(X, D, lam, np.float64 if integrator == "ivp" else dtype,
-                                        flags=dict(
-        return_trajectory=return_trajectory, return_history=return_history),
-        x_name=_names[0], d_name=_names[1])
+    X, D, lam, dtype, D64 = validate_problem(
+        X, D, lam, np.float64 if integrator == "ivp" else dtype, flags=dict(
+            return_trajectory=return_trajectory, return_history=return_history),
+        x_name=_names[0], d_name=_names[1], d_float64=True)
     threshold = check_threshold(threshold)
     integrator = check_choice(integrator, "integrator", INTEGRATORS)
     tau = check_positive(tau, "tau")
     # the limit of D as given, in float64 as max_stable_dt computes it: that of D rounded
     # to float32 is an ulp or so either side, and refused max_stable_dt's own dt
-    limit = _max_stable_dt(D if D.dtype == np.float64
-                           else check_dictionary(D_given, _names[1]), tau)
+    limit = _max_stable_dt(D64, tau)
     dt_given = dt is not None
     adaptive = (dt is None and integrator == "euler" and n_steps is None and threshold != "hard"
                 and not return_trajectory and not return_history)

@@ -32,7 +32,7 @@ from .._frames import user_stacklevel
 from ..progress import check_progress, progress_bar
 from ..validation import check_int, check_nonnegative
 from . import _common
-from ._common import ConvergenceWarning, history_dataset, validate_problem
+from ._common import ConvergenceWarning, history_dataset, rows_of_x, validate_problem
 
 __all__ = ["matching_pursuit", "orthogonal_mp"]
 
@@ -403,11 +403,13 @@ def _warn_tol_not_met(solver, res2, tol, limit, positive):
     warns when it ends early): the ``limit`` was reached, or no atom lowers the
     residual any more (with non-negative codes, long before). ``res2`` is the
     squared residual each solver tracks for its own stopping rule."""
-    n_left = int(np.count_nonzero(res2 > tol))
+    left = np.flatnonzero(res2 > tol)
+    n_left = left.size
     if n_left:
         why = f"{limit} used, or no atom left that lowers the residual"
         if positive:
             why += " with a positive coefficient"
+        why += f"; {rows_of_x(left)}"  # named, as the L1 solvers name theirs
         warnings.warn(
             f"{solver}: {n_left} of {res2.size} samples end with a squared residual above "
             f"tol={tol} ({why}); raise the limit or loosen tol",

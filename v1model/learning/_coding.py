@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..inference import L1_METHODS, METHODS, encode
+from ..inference._common import check_threshold_positive
 from ..inference.encode import check_method_params
 from ..validation import check_bool, check_choice, check_dtype, check_int, check_positive
 
@@ -42,7 +43,7 @@ class Coder:
     method: str
     lam: float | None
     n_nonzero: int | None
-    positive: bool
+    positive: bool  # resolved: an LCA "nonneg" threshold makes it True
     dtype: np.dtype
     params: dict = field(default_factory=dict)
 
@@ -53,17 +54,16 @@ class Coder:
         drew the solver's, with the learner's progress=False too)."""
         A = encode(
             X, D, self.method, lam=self.lam, n_nonzero=self.n_nonzero,
-            # None, not False: the learners' positive=False is their default, and an LCA
-            # threshold="nonneg" in method_params sets the sign (encode refuses False with it)
-            positive=self.positive or None, dtype=self.dtype, seed=rng, progress=progress,
+            positive=self.positive, dtype=self.dtype, seed=rng, progress=progress,
             **self.params,
         )
         return np.asarray(A, dtype=np.float64) if float64 else A
 
     @property
     def nonnegative(self) -> bool:
-        """Whether every code is >= 0 (``positive``, or LCA's ``"nonneg"`` threshold)."""
-        return self.positive or self.params.get("threshold") == "nonneg"
+        """Whether every code is >= 0 (``positive``, which LCA's ``"nonneg"`` threshold
+        sets: :func:`make_coder`)."""
+        return self.positive
 
     @property
     def residual_tol(self) -> float | None:
@@ -103,7 +103,7 @@ class Coder:
         }
 
 
-def make_coder(method, lam=None, n_nonzero=None, positive=False, dtype=np.float32,
+def make_coder(method, lam=None, n_nonzero=None, positive=None, dtype=np.float32,
                method_params=None, learning=True, names=("method", "method_params")) -> Coder:
     """Validate an inference setting and return a :class:`Coder`.
 
@@ -111,6 +111,9 @@ def make_coder(method, lam=None, n_nonzero=None, positive=False, dtype=np.float3
     ``lam``; ``"mp"`` and ``"omp"`` need ``n_nonzero``; ``"iht"`` needs one of the two. With
     ``learning`` the iterative solvers default to the looser ``LEARNING_TOL``. ``names``
     are the caller's names of ``method`` and ``method_params``, used in the messages.
+    ``positive=None`` follows an LCA ``threshold`` in ``method_params`` (``"nonneg"``:
+    non-negative), else False; a bool given with one must agree with it, as in
+    :func:`~v1model.inference.encode`.
     """
     method_name, params_name = names
     method = check_choice(method, method_name, METHODS)
@@ -136,7 +139,8 @@ def make_coder(method, lam=None, n_nonzero=None, positive=False, dtype=np.float3
     if method == "iht" and lam is not None and n_nonzero is not None:
         raise ValueError(f"{method_name}='iht' takes n_nonzero or lam (hard threshold), not "
                          f"both; got n_nonzero={n_nonzero}, lam={lam}")
-    check_bool(positive, "positive")
+    if positive is not None:
+        check_bool(positive, "positive")
     dtype = check_dtype(dtype)
     if method_params is not None and not isinstance(method_params, dict):
         raise TypeError(f"{params_name} must be a dict or None, got "
@@ -159,9 +163,15 @@ def make_coder(method, lam=None, n_nonzero=None, positive=False, dtype=np.float3
                              f"and new data of other sizes and rows; the solver starts "
                              f"from zero codes")
     check_method_params(method, params, params_name)
+    if method == "lca" and "threshold" in params:
+        if positive is not None:
+            # positive=False with threshold="nonneg" learned non-negative codes, unsaid
+            check_threshold_positive(params["threshold"], positive,
+                                     f"{params_name}['threshold']")
+        positive = isinstance(params["threshold"], str) and params["threshold"] == "nonneg"
     if learning and method in LEARNING_TOL:
         params.setdefault("tol", LEARNING_TOL[method])
-    return Coder(method, lam, n_nonzero, bool(positive), dtype, params)
+    return Coder(method, lam, n_nonzero, bool(positive), dtype, params)  # None: False
 
 
 

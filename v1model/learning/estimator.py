@@ -73,8 +73,12 @@ class SparseDictionaryLearner(SavedAsDataset):
         with OMP (scikit-learn's ``transform_algorithm="omp"``), or the
         reverse; ``"iht"`` takes ``n_nonzero`` when it is given, else
         ``lam`` as its hard threshold.
-    positive : bool, default False
-        Non-negative codes.
+    positive : bool or None, default None
+        Non-negative codes. None: False, except with ``method="lca"`` and a
+        ``threshold`` in ``method_params``, whose codes follow it (``"nonneg"``:
+        non-negative); given with one, the two must agree (``True`` with
+        ``"nonneg"``, ``False`` with ``"soft"`` or ``"hard"``), as in
+        :func:`v1model.inference.encode`.
     method_params : dict, optional
         Extra keyword arguments of :func:`v1model.inference.encode` while
         learning (default ``tol`` for FISTA 1e-2, ISTA and LCA 1e-3: see
@@ -184,7 +188,7 @@ class SparseDictionaryLearner(SavedAsDataset):
         method="fista",
         lam=None,
         n_nonzero=None,
-        positive=False,
+        positive=None,
         method_params=None,
         n_updates=None,
         batch_size=256,

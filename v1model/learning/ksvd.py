@@ -124,7 +124,7 @@ def learn_ksvd(
     method: str = "omp",
     lam: float | None = None,
     n_nonzero: int | None = None,
-    positive: bool = False,
+    positive: bool | None = None,
     method_params: dict | None = None,
     approximate: bool = False,
     n_updates: int = 30,
@@ -155,8 +155,12 @@ def learn_ksvd(
         L1 penalty (L1 methods) or hard threshold (``"iht"``).
     n_nonzero : int, optional
         Non-zeros per code (``"omp"``, ``"mp"``, ``"iht"``).
-    positive : bool, default False
-        Non-negative codes (also in the K-SVD code update).
+    positive : bool or None, default None
+        Non-negative codes (also in the K-SVD code update). None: False,
+        except with ``method="lca"`` and a ``threshold`` in ``method_params``,
+        whose codes follow it (``"nonneg"``: non-negative); given with one, the
+        two must agree (``True`` with ``"nonneg"``, ``False`` with ``"soft"`` or
+        ``"hard"``), as in :func:`v1model.inference.encode`.
     method_params : dict, optional
         Extra keyword arguments for ``encode``.
     approximate : bool, default False

@@ -83,7 +83,7 @@ def learn_mod(
     method: str = "fista",
     lam: float | None = None,
     n_nonzero: int | None = None,
-    positive: bool = False,
+    positive: bool | None = None,
     method_params: dict | None = None,
     n_updates: int = 30,
     batch_size: int | None = None,
@@ -114,8 +114,12 @@ def learn_mod(
         L1 penalty (L1 methods) or hard threshold (``"iht"``), units of ``X``.
     n_nonzero : int, optional
         Non-zeros per code (``"omp"``, ``"mp"``, ``"iht"``).
-    positive : bool, default False
-        Non-negative codes.
+    positive : bool or None, default None
+        Non-negative codes. None: False, except with ``method="lca"`` and a
+        ``threshold`` in ``method_params``, whose codes follow it (``"nonneg"``:
+        non-negative); given with one, the two must agree (``True`` with
+        ``"nonneg"``, ``False`` with ``"soft"`` or ``"hard"``), as in
+        :func:`v1model.inference.encode`.
     method_params : dict, optional
         Extra keyword arguments for ``encode`` (e.g. ``{"tol": 1e-5}``,
         ``{"max_iter": 200}``); during learning FISTA defaults to ``tol=1e-2``,
