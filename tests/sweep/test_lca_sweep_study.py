@@ -173,3 +173,41 @@ def test_a_sweep_keeps_the_points_pixel_atom_and_update_coordinates(tmp_path):
     # one label per learning update, as the learner's history counts them
     np.testing.assert_array_equal(saved["update"].values, [0, 1, 2])
     assert saved["learning_error"].dims == ("lam", "tau", "update")
+
+
+def _readme_sweep_row(lam):
+    """The README's "What the example sweep gives" row of ``lam``: (errors, activities)
+    at 1x, 2x and 4x."""
+    import re
+
+    text = (EXAMPLE.parents[2] / "README.md").read_text(encoding="utf-8")
+    section = text.split("### What the example sweep gives", 1)[1].split("\n### ", 1)[0]
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 7 and re.fullmatch(r"[0-9.]+", cells[0]) and float(cells[0]) == lam:
+            values = [float(c) for c in cells[1:]]
+            return values[:3], values[3:]
+    raise AssertionError(f"README.md: no row for lam={lam} in the example sweep's table")
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::UserWarning")
+def test_readme_table_row_is_what_the_quick_example_sweep_gives():
+    """The README's table of the quick example sweep said activity 0.384 (1x) at
+    lam = 0.05; its command gave 0.378 once lca-sweep counted its codes at LCA's fixed
+    point (the README says the values agree to 0.001). The three replicates of
+    (lam=0.05, 1x) are points 0-2 of the example spec, run here as the sweep runs them."""
+    import studies.lca_sweep as study
+
+    spec = load_spec(EXAMPLE)
+    errors, activities = [], []
+    for index in range(3):  # replicate is the last (fastest) dim of the grid
+        task = spec.task(index)
+        assert (task.params["lam"], task.params["overcompleteness"]) == (0.05, 1)
+        ds = study.run(quick=True, seed=task.seed, progress=False, **task.params)
+        errors.append(float(ds["reconstruction_error"]))
+        activities.append(float(ds["activity_ratio"]))
+    readme_errors, readme_activities = _readme_sweep_row(0.05)
+    # the table's 3 decimals, rounded from the mean over the 3 seeds
+    assert np.mean(errors) == pytest.approx(readme_errors[0], abs=0.0006)
+    assert np.mean(activities) == pytest.approx(readme_activities[0], abs=0.0006)
