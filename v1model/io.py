@@ -566,6 +566,12 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
     alone too, and the attr :data:`ZARR_ALL_CHUNKS_ATTR`, so that
     :func:`load_dataset` can tell a lost chunk file. Returns the final path.
 
+    Complex variables are written as netCDF-4 compound types, which
+    :func:`load_dataset` and ``xr.open_dataset`` with h5netcdf read back as
+    complex; the netCDF4 engine (xarray's default where netCDF4 is installed)
+    needs ``xr.open_dataset(path, engine="netcdf4", auto_complex=True)``:
+    without it, it gives raw bytes (dtype ``V16``) without a word.
+
     Parameters
     ----------
     ds : xarray.Dataset or xarray.DataArray
@@ -583,9 +589,11 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
     TypeError
         When ``ds`` is not a Dataset or DataArray.
     ValueError
-        For a string attr netCDF cannot store (see :func:`clean_attrs`), and for a
-        ``path`` whose suffix is another format's (``.npy``, ``.npz``, ``.pkl``,
-        ``.json``, ``.csv``, ``.mat``, ...: :data:`OTHER_FORMAT_SUFFIXES`).
+        For a string attr netCDF cannot store (see :func:`clean_attrs`), a dim
+        indexed by a MultiIndex (``ds.stack(...)``; save ``ds.reset_index(dim)``),
+        and for a ``path`` whose suffix is another format's (``.npy``, ``.npz``,
+        ``.pkl``, ``.json``, ``.csv``, ``.mat``, ...: :data:`OTHER_FORMAT_SUFFIXES`);
+        before anything is written.
     OSError
         Naming ``path``, when it cannot be written (a file where a folder
         should be, a folder that is not writable, a full disk), or when it
@@ -598,6 +606,7 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
     if not isinstance(ds, xr.Dataset):
         raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
     path = _destination(path)
+    _check_no_multi_index(ds)
     kind = OTHER_FORMAT_SUFFIXES.get(path.suffix.lower())
     if kind is not None:
         raise ValueError(f"path: {str(path)!r} ends in {path.suffix!r}, the suffix of {kind} "
@@ -630,6 +639,22 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
             # HDF5's and zarr's messages name the temporary file, or no file at all
             raise _write_error(path, exc) from exc
     return path
+
+
+def _check_no_multi_index(ds: xr.Dataset) -> None:
+    """Refuse a dim indexed by a pandas MultiIndex (``ds.stack(...)``), which neither
+    netCDF nor zarr can store: xarray's NotImplementedError, a RuntimeError, was
+    reported as an OSError, "cannot write PATH", as if the disk had failed."""
+    import pandas as pd
+
+    stacked = [dim for dim, index in ds.indexes.items()
+               if dim in ds.dims and isinstance(index, pd.MultiIndex)]
+    if stacked:
+        dim = stacked[0]
+        raise ValueError(f"ds: dim {dim!r} has a MultiIndex (levels "
+                         f"{list(ds.indexes[dim].names)}), which netCDF and zarr cannot "
+                         f"store; save ds.reset_index({dim!r}) (its levels become plain "
+                         f"coordinates) or ds.unstack({dim!r})")
 
 
 #: Datasets up to this size are written to netCDF through memory (see write_netcdf)
@@ -764,7 +789,10 @@ def load_dataset(path, name: str = "path") -> xr.Dataset:
     xarray.Dataset
         Loaded into memory (the file is closed). Numeric attrs are NumPy
         scalars and 1-D arrays from either format (from zarr, whose attrs are
-        JSON, as int64, uint64 or float64, whatever dtype they were saved in).
+        JSON, as int64, uint64 or float64, whatever dtype they were saved in);
+        text variables and coordinates are fixed-width unicode (``<U``) from
+        every format (zarr v3 reads them as NumPy's ``StringDType``, netCDF-3 as
+        object arrays).
 
     Raises
     ------
@@ -792,8 +820,12 @@ def load_dataset(path, name: str = "path") -> xr.Dataset:
                     ds = _netcdf_attr_types(_fixed_width_strings(ds.load()))
                     ds.attrs.pop(ZARR_ALL_CHUNKS_ATTR, None)
                     return _one_element_attrs_restored(ds)
-            with xr.open_dataset(path, engine=netcdf_engine(path)) as ds:
-                return _one_element_attrs_restored(ds.load())
+            engine = netcdf_engine(path)
+            with xr.open_dataset(path, engine=engine) as ds:
+                ds = ds.load()
+                if engine == "scipy":  # netCDF-3's text reads back as object arrays
+                    ds = _fixed_width_strings(ds)
+                return _one_element_attrs_restored(ds)
     except (OSError, ValueError) as exc:
         # h5py's and zarr's own messages do not say which file they choked on
         raise ValueError(f"{name}: cannot read {str(path)!r} as a {kind}: {exc}") from exc
@@ -908,9 +940,9 @@ def _is_number(value) -> bool:
 
 
 def _fixed_width_strings(ds: xr.Dataset) -> xr.Dataset:
-    """Zarr v3 reads strings back as NumPy's variable-width ``StringDType``; give
-    them the fixed-width unicode dtype a netCDF reload has, so that a result reads
-    back the same from either format."""
+    """Zarr v3 reads strings back as NumPy's variable-width ``StringDType``, netCDF-3
+    (SciPy's engine) as object arrays; give them the fixed-width unicode dtype a
+    netCDF-4 reload has, so that a result reads back the same from every format."""
     fixed = {}
     for name, var in ds.variables.items():
         if var.dtype.kind in "TO" and all(isinstance(v, str) for v in var.values.ravel()):

@@ -739,3 +739,34 @@ def test_every_save_refuses_another_formats_suffix_with_one_message(tmp_path):
             assert load_dataset(save(tmp_path / ok)).sizes
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         f"{n}{s}" for n in savers for s in (".nc", ".h5", ""))
+
+
+def test_save_dataset_refuses_a_multi_index_as_a_value_error_before_writing(tmp_path):
+    # a stacked dim: xarray's NotImplementedError was reported as an OSError,
+    # "cannot write PATH", as if the disk had failed
+    ds = xr.Dataset({"v": (("a", "b"), np.ones((2, 2)))},
+                    coords={"a": [0, 1], "b": ["x", "y"]}).stack(ab=("a", "b"))
+    path = tmp_path / "r.nc"
+    save_dataset(xr.Dataset({"old": ("x", [1.0])}), path)
+    for target in (path, tmp_path / "r.zarr"):
+        with pytest.raises(ValueError, match=r"ds: dim 'ab' has a MultiIndex \(levels "
+                                             r"\['a', 'b'\]\).*ds.reset_index\('ab'\)"):
+            save_dataset(ds, target)
+    assert list(load_dataset(path).data_vars) == ["old"]  # the file before is kept
+    assert not (tmp_path / "r.zarr").exists()
+    back = load_dataset(save_dataset(ds.reset_index("ab"), tmp_path / "flat.nc"))
+    np.testing.assert_array_equal(back["v"].values, ds["v"].values)
+
+
+def test_load_dataset_reads_netcdf3_text_as_netcdf4_text(tmp_path):
+    # SciPy's engine (netCDF-3, as other tools write) gave object arrays where the
+    # package's own files and zarr stores give fixed-width unicode
+    ds = xr.Dataset({"flag": ("unit", ["ok", "not saturating"]), "v": ("unit", [1.0, 2.0])},
+                    coords={"unit": ["a", "bb"], "name": ("unit", ["x", "yyy"])})
+    ds.to_netcdf(tmp_path / "classic.nc", engine="scipy")
+    classic = load_dataset(tmp_path / "classic.nc")
+    own = load_dataset(save_dataset(ds, tmp_path / "own.nc"))
+    for name in ("flag", "unit", "name"):
+        assert classic[name].dtype == own[name].dtype == ds[name].dtype
+        assert classic[name].values.tolist() == ds[name].values.tolist()
+    assert classic.indexes["unit"].tolist() == ["a", "bb"]
