@@ -347,3 +347,27 @@ def test_lca_positive_that_contradicts_the_threshold_is_refused_as_by_the_networ
     # the other methods read None as signed codes
     np.testing.assert_array_equal(encode(X, D, "fista", lam=0.1, positive=None),
                                   encode(X, D, "fista", lam=0.1, positive=False))
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("method", METHODS)
+def test_each_method_runs_its_own_solver(method, natural_patches, patch_dictionary):
+    """encode(method=m) gives exactly what m's own solver gives on the same problem: a
+    misspelt branch of the dispatch ("active_sets") fell through to IHT, whose codes
+    have the same shapes and dtype, and no other test saw it."""
+    from v1model.inference import (fista, iht, lasso_active_set, lasso_cd, lca,
+                                   matching_pursuit, orthogonal_mp)
+
+    X, D = natural_patches[:8], patch_dictionary
+    own = {
+        "lca": lambda: lca(X, D, 0.2, threshold="soft"),
+        "fista": lambda: fista(X, D, 0.2),
+        "ista": lambda: fista(X, D, 0.2, accelerated=False, max_iter=20000),
+        "active_set": lambda: lasso_active_set(X, D, 0.2),
+        "cd": lambda: lasso_cd(X, D, 0.2),
+        "mp": lambda: matching_pursuit(X, D, 5),
+        "omp": lambda: orthogonal_mp(X, D, 5),
+        "iht": lambda: iht(X, D, 5),
+    }
+    assert set(own) == set(METHODS)
+    np.testing.assert_array_equal(encode(X, D, method, **params(method)), own[method]())
