@@ -92,8 +92,8 @@ def retiring(quick=False, seed=0, x=1.0, label="a", n=3, log_dir=None, hold=60.0
 def _retire(hold):
     """Retire this task's dask worker the way ``--lifetime`` does when it ends, once the
     sweep has received the results the worker holds (a result left on a retiring worker
-    is lost, and its point runs again on the next job: the first would have finished
-    none), then wait until it has retired; each wait at most ``hold`` s."""
+    is lost, and its point runs again on the next job), then wait until it has retired;
+    each wait at most ``hold`` s."""
     from distributed import get_worker
 
     worker, deadline = get_worker(), time.monotonic() + hold

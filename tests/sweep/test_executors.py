@@ -331,6 +331,53 @@ def test_worker_extra_args_stay_one_argument_each(tmp_path):
                                     '"$SCRATCH/w"')
 
 
+@pytest.mark.parametrize("kind", ["slurm", "pbs"])
+def test_worker_extra_args_that_override_the_job_scripts_split_are_refused(kind):
+    """dask's worker takes the last of an option given twice, and dask-jobqueue writes
+    ``worker_extra_args`` after its own: ``["--nthreads", "8"]`` with cores = 8 and
+    processes = 4 ran 4 x 8 points at once on the job's 8 CPUs, without a word (also from
+    Python and from dask's jobqueue config, which the spec's check does not see)."""
+    import dask
+
+    from v1model.sweep import SpecError
+
+    pytest.importorskip("dask_jobqueue")
+    table = {"kind": kind, "cores": 8, "processes": 4, "memory": "16GB", "jobs": 1}
+    said = {
+        ("--nthreads", "8"): "'--nthreads 8' overrides the job script's --nthreads (the "
+                             "threads of each worker process, one point each: cores // "
+                             "processes); set cores and processes instead",
+        ("--lifetime", "1h", "--nworkers=2"): "'--nworkers=2' overrides the job script's "
+                                              "--nworkers (the worker processes of each job: "
+                                              "processes); set processes instead",
+        ("--memory-limit", "16GB"): "'--memory-limit 16GB' overrides the job script's "
+                                    "--memory-limit (the memory of each worker process: "
+                                    "memory / processes); set memory and processes instead",
+        ("--name",): "'--name' overrides the job script's --name (the name by which "
+                     "dask-jobqueue tells which job a worker belongs to, and so which jobs "
+                     "have ended); leave it out",
+    }
+    for args, message in said.items():
+        with pytest.raises(SpecError, match=rf"^executor\.worker_extra_args: "
+                                            rf"{re.escape(message)}$"):
+            make_executor({**table, "worker_extra_args": list(args)})
+        options = {k: v for k, v in table.items() if k != "kind"}
+        with pytest.raises(SpecError, match=re.escape(message)):  # built in Python
+            JobQueueExecutor(kind, worker_extra_args=list(args), **options).job_script()
+    with dask.config.set({f"jobqueue.{kind}.worker-extra-args": ["--death-timeout", "5"]}):
+        with pytest.raises(SpecError, match=rf"^jobqueue\.{kind}\.worker-extra-args \(dask "
+                                            rf"config\): '--death-timeout 5' overrides the job "
+                                            rf"script's --death-timeout \(death_timeout, 60 s "
+                                            rf"by default\); set death_timeout instead$"):
+            make_executor({k: v for k, v in table.items()}).check_can_start()
+    # options the job script does not give pass, as written (--name-suffix is no --name)
+    extra = ["--lifetime", "110m", "--lifetime-stagger", "5m", "--name-suffix", "x",
+             "--resources", "GPU=1"]
+    script = make_executor({**table, "worker_extra_args": extra}).job_script()
+    assert script.rstrip().endswith(" ".join(extra))
+    assert len(re.findall(r"--nthreads 2 ", script)) == 1
+
+
 def test_slurm_log_directory_percent_is_escaped(tmp_path):
     """sbatch reads ``%`` in ``#SBATCH -e/-o`` as a filename pattern (``%x`` the job
     name, ``%j`` the job id): the logs of ``.../100%x`` went to ``.../100<job name>``.
@@ -695,6 +742,61 @@ def test_jobs_that_end_before_any_point_finishes_stop_the_sweep(fake_slurm, stud
     submitted = [c for c in calls if not c.startswith(("--test-only", "squeue"))]
     assert len(submitted) == 1, calls
     assert not list((tmp_path / "out" / "points").glob("*.nc"))
+
+
+def test_a_job_that_retires_before_the_sweep_took_its_results_finished_them(
+        fake_slurm, study, tmp_path, monkeypatch, capsys):
+    """The watch counted only the results the sweep had received: a job whose worker
+    retired (``--lifetime``) after finishing its point, while the sweep was still busy
+    (saving other points), took the result with it, and the sweep stopped with "ended
+    before any point finished on them: a point may take longer than the jobs' walltime"
+    (WorkersLostError). The scheduler saw the point finish: the job is replaced, and the
+    point, whose result dask lost with the worker, runs again there."""
+    import distributed
+
+    monkeypatch.setattr(JobQueueExecutor, "queue_poll", 0.5)
+    result, late = distributed.Future.result, []
+
+    def busy_sweep(future, *args, **kwargs):
+        # the first result is taken only once its worker has retired as --lifetime retires
+        # it (a result left on a retiring worker with no other to take it is lost): events,
+        # not a wall clock; each wait at most 60 s
+        if not late:
+            late.append(future.key)
+            future.client.run(lambda dask_worker: dask_worker.loop.add_callback(
+                dask_worker.close_gracefully, reason="worker-lifetime-reached"))
+            scheduler, deadline = future.client.cluster.scheduler, time.monotonic() + 60
+            while scheduler.workers and time.monotonic() < deadline:
+                time.sleep(0.02)
+        return result(future, *args, **kwargs)
+
+    monkeypatch.setattr(distributed.Future, "result", busy_sweep)
+    ds = run(study(), {"x": [1.0]}, seed=5, output=tmp_path / "out", progress=False,
+             executor={**SLURM, "jobs": 1})
+    assert late and ds.attrs["sweep_n_ok"] == 1
+    reference = run(study(), {"x": [1.0]}, seed=5, executor="serial", progress=False)
+    xr.testing.assert_identical(ds["y"], reference["y"])
+    said = capsys.readouterr().err
+    assert re.search(r"all 1 worker job\(s\) ended \(1 GONE\) after 1 point\(s\) finished; "
+                     r"submitting new job\(s\)", said), said
+    calls = (fake_slurm / "calls").read_text().splitlines()
+    assert len([c for c in calls if not c.startswith(("--test-only", "squeue"))]) == 2, calls
+
+
+def test_resubmitted_jobs_take_names_no_ended_job_had(fake_slurm, tmp_path):
+    """dask closes the job of a worker's name ``distributed.deploy.lost-worker-timeout``
+    (15 s) after that worker left. The jobs that replaced ended ones took their names, and
+    one whose worker had not joined by then (pending in the queue; here, once, a worker
+    that took 20 s to start) was cancelled: the sweep stopped with WorkersLostError."""
+    executor = make_executor({**SLURM, "jobs": 2, "log_directory": str(tmp_path / "logs")})
+    executor.start()
+    try:
+        ended = set(executor.cluster.worker_spec)
+        executor.resubmit()
+        names = set(executor.cluster.worker_spec)
+    finally:
+        executor.close()
+    assert len(ended) == len(names) == 2 and not ended & names, (ended, names)
 
 
 def test_jobs_whose_workers_left_between_two_looks_are_not_said_never_to_start(
@@ -1593,3 +1695,30 @@ def test_more_threads_at_once_than_cpus_are_warned_of_once_before_any_point(
                  executor={"kind": kind, **options})
     assert ds.attrs["sweep_n_ok"] == 3
     assert shown == ([(said, [])] if said else [])
+
+
+@pytest.mark.parametrize("options, said", [
+    (["--workers", "3"], "executor kind 'local': workers (3) x threads_per_worker (1) = 3 "
+                         "threads of points (BLAS, OpenMP, numba) at once, on the 2 CPU(s)"),
+    (["--executor", "dask", "--workers", "3"],
+     "executor kind 'dask': n_workers (3) x threads_per_worker (1) = 3 points at once, on "
+     "the 2 CPU(s)"),
+    (["--workers", "2"], None),
+])
+def test_a_dry_run_warns_of_more_threads_than_cpus_as_the_run_would(
+        options, said, study, tmp_path, monkeypatch, capsys):
+    """`sweep run --dry-run --workers 3` on 2 CPUs said nothing of the 3 points sharing
+    them, which the run then warned of: a user planning the run with a dry run should see
+    it before. Once, and nothing started (no pool, no LocalCluster, no folder)."""
+    from v1model.cli import main
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    out = tmp_path / "out"
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'study = "{study()}"\noutput = "{out}"\n[sweep]\nx = [1.0, 2.0]\n')
+    assert main(["sweep", "run", str(spec), "--dry-run", *options]) == 0
+    err = [line for line in capsys.readouterr().err.splitlines() if "SweepWarning" in line]
+    assert err == ([f"v1model: warning: {said} this process may use (os.sched_getaffinity): "
+                    "they share them, each slower; ask for at most 2 unless the points wait "
+                    "on I/O (SweepWarning)"] if said else [])
+    assert not out.exists()

@@ -15,9 +15,9 @@ import warnings
 from ..validation import describe
 from .errors import SpecError, SweepWarning
 
-__all__ = ["check_executor_config", "check_pbs_words", "check_processes", "EXECUTOR_KINDS",
-           "OPTIONS", "available_cpus", "int_option", "start_method_option",
-           "warn_oversubscribed"]
+__all__ = ["check_executor_config", "check_pbs_words", "check_processes",
+           "check_worker_extra_args", "EXECUTOR_KINDS", "OPTIONS", "WORKER_OPTIONS_SET",
+           "available_cpus", "int_option", "start_method_option", "warn_oversubscribed"]
 
 EXECUTOR_KINDS = ("local", "serial", "dask", "slurm", "pbs")
 
@@ -94,6 +94,56 @@ def _str_list(value, field):
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
         raise SpecError(field, f"must be a list of strings, got {describe(value)}")
     return list(value)
+
+
+#: options of dask's worker command that every job script gives, from the [executor]
+#: table: (what the script gives, what to do instead). A worker takes the last of an option
+#: given twice, so ``worker_extra_args = ["--nthreads", "8"]`` with cores = 8 and
+#: processes = 4 ran 4 x 8 points at once on the job's 8 CPUs
+WORKER_OPTIONS_SET = {
+    "--nthreads": ("the threads of each worker process, one point each: cores // processes",
+                   "set cores and processes instead"),
+    "--nworkers": ("the worker processes of each job: processes", "set processes instead"),
+    "--nprocs": ("the worker processes of each job: processes", "set processes instead"),
+    "--memory-limit": ("the memory of each worker process: memory / processes",
+                       "set memory and processes instead"),
+    "--name": ("the name by which dask-jobqueue tells which job a worker belongs to, and "
+               "so which jobs have ended", "leave it out"),
+    "--death-timeout": ("death_timeout, 60 s by default", "set death_timeout instead"),
+}
+
+
+def check_worker_extra_args(value, field: str = "executor.worker_extra_args") -> list:
+    """Check ``worker_extra_args``: a list of strings holding none of the worker options
+    the job script sets itself (:data:`WORKER_OPTIONS_SET`).
+
+    Parameters
+    ----------
+    value : list of str
+        Arguments added to the dask worker command of every job.
+    field : str, default "executor.worker_extra_args"
+        Where they came from, in the message (the spec's option, or dask's
+        ``jobqueue.<kind>.worker-extra-args`` config).
+
+    Returns
+    -------
+    list of str
+        ``value``.
+
+    Raises
+    ------
+    SpecError
+        Naming ``field``, the option and its value.
+    """
+    value = _str_list(value, field)
+    for i, arg in enumerate(value):
+        option = arg.split("=", 1)[0]
+        if option in WORKER_OPTIONS_SET:
+            given = arg if "=" in arg or i + 1 == len(value) else f"{arg} {value[i + 1]}"
+            what, advice = WORKER_OPTIONS_SET[option]
+            raise SpecError(field, f"{given!r} overrides the job script's {option} ({what}); "
+                                   f"{advice}")
+    return value
 
 
 def _table(value, field):
@@ -179,7 +229,8 @@ _JOBQUEUE = {
     "queue": _str, "account": _str, "cores": int_option(1), "processes": int_option(1),
     "memory": _bytes,
     "walltime": _str, "job_extra_directives": _str_list, "job_directives_skip": _str_list,
-    "job_script_prologue": _str_list, "worker_extra_args": _str_list, "interface": _str,
+    "job_script_prologue": _str_list, "worker_extra_args": check_worker_extra_args,
+    "interface": _str,
     "local_directory": _str, "log_directory": _str, "shebang": _str, "python": _str,
     "job_name": _str, "death_timeout": int_option(1), "scheduler_options": _scheduler_options,
     "jobs": int_option(1), "adapt": _adapt,
@@ -257,7 +308,8 @@ def check_processes(cores: int, processes: int, field: str = "executor.processes
                         f"divides cores")
 
 
-def warn_oversubscribed(kind: str, workers: tuple, threads: tuple, runs: str) -> None:
+def warn_oversubscribed(kind: str, workers: tuple, threads: tuple, runs: str,
+                        stacklevel: int = 3) -> None:
     """Warn when a pool on this machine runs more threads at once than the CPUs this
     process may use (:func:`available_cpus`).
 
@@ -275,6 +327,8 @@ def warn_oversubscribed(kind: str, workers: tuple, threads: tuple, runs: str) ->
         threads per worker).
     runs : str
         What runs at once, in the message (``"points"``).
+    stacklevel : int, default 3
+        Of :func:`warnings.warn`, counted from this function.
     """
     (workers_name, n_workers), (threads_name, n_threads) = workers, threads
     if not all(isinstance(n, numbers.Integral) for n in (n_workers, n_threads)):
@@ -286,7 +340,7 @@ def warn_oversubscribed(kind: str, workers: tuple, threads: tuple, runs: str) ->
         f"executor kind {kind!r}: {workers_name} ({n_workers}) x {threads_name} ({n_threads})"
         f" = {n_workers * n_threads} {runs} at once, on the {cpus} CPU(s) this process may "
         f"use (os.sched_getaffinity): they share them, each slower; ask for at most {cpus} "
-        f"unless the points wait on I/O", SweepWarning, stacklevel=3)
+        f"unless the points wait on I/O", SweepWarning, stacklevel=stacklevel)
 
 
 def check_executor_config(config, field: str = "executor") -> dict:

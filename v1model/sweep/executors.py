@@ -37,6 +37,7 @@ from .executor_config import (
     available_cpus,
     check_executor_config,
     check_processes,
+    check_worker_extra_args,
     int_option,
     start_method_option,
     warn_oversubscribed,
@@ -121,6 +122,13 @@ class Executor:
             The executor cannot start here.
         """
         self.check_can_start()
+        self.warn_oversubscribed()
+
+    def warn_oversubscribed(self) -> None:
+        """Warn (:class:`~v1model.sweep.SweepWarning`) when the points this executor runs
+        at once on this machine need more threads than its CPUs; :meth:`start` and, for a
+        dry run, :meth:`check_submission` call it. Nothing for executors that run points
+        elsewhere or one at a time."""
 
     def start(self) -> None:
         """Acquire resources (pools, clusters)."""
@@ -332,11 +340,14 @@ class LocalExecutor(Executor):
                                    initargs=(self.threads_per_worker, self._table,
                                              os.getpid()))
 
-    def start(self):
-        # once per run, before any point: a pool replaced after a crash says nothing
+    def warn_oversubscribed(self):
         warn_oversubscribed(self.kind, ("workers", self.workers),
                             ("threads_per_worker", self.threads_per_worker),
-                            "threads of points (BLAS, OpenMP, numba)")
+                            "threads of points (BLAS, OpenMP, numba)", stacklevel=4)
+
+    def start(self):
+        # once per run, before any point: a pool replaced after a crash says nothing
+        self.warn_oversubscribed()
         self._pool = self._new_pool()
 
     def close(self, interrupted=False):
@@ -629,10 +640,16 @@ class DaskExecutor(Executor):
                                dask.config.get("distributed.worker.preload-argv", None)),
         )
 
+    def warn_oversubscribed(self):
+        if not self.address and self.client is None:  # a cluster of our own, on our CPUs
+            warn_oversubscribed(self.kind, ("n_workers", self.n_workers or available_cpus()),
+                                ("threads_per_worker", self.threads_per_worker), "points",
+                                stacklevel=4)
+
     def check_submission(self):
         """Connect to the scheduler at ``address``, if one is given, and disconnect: an
         address the run cannot reach passed a dry run, and the run then failed."""
-        self.check_can_start()
+        super().check_submission()
         if self.address:
             self.start()  # the run's own connection, with its message
             self.close()
@@ -642,9 +659,7 @@ class DaskExecutor(Executor):
             return
         from distributed import Client
 
-        if not self.address:  # a cluster of our own, on this machine's CPUs
-            warn_oversubscribed(self.kind, ("n_workers", self.n_workers or available_cpus()),
-                                ("threads_per_worker", self.threads_per_worker), "points")
+        self.warn_oversubscribed()
         try:
             # not the process's default client: the executor submits through self.client,
             # and a client that failed to connect stayed the default of every later dask
@@ -707,6 +722,17 @@ class DaskExecutor(Executor):
         by_key = dict(zip(keys, tasks))
         cancelled = 0
         self.finished, self.n_tasks = 0, len(tasks)
+        # points the scheduler saw finish, their results taken or not: a job whose workers
+        # retired (--lifetime) before the sweep took its results had finished them all the
+        # same, and the watch stopped the sweep as if a point outlasted the walltime
+        self.completed = 0
+
+        def count(future):  # in dask's one callback thread
+            if future.status in ("finished", "error", "lost"):  # lost: after it finished
+                self.completed += 1
+
+        for future in futures:
+            future.add_done_callback(count)
         stopped_by = []
 
         def stop_sweep(error):
@@ -951,6 +977,21 @@ class JobQueueExecutor(DaskExecutor):
         check_processes(int_option(1)(cores, cores_field), int_option(1)(processes, field),
                         field)
 
+    def _worker_extra_args(self) -> list:
+        """The ``worker_extra_args`` the jobs' workers get: the spec's, else dask's
+        ``jobqueue.<kind>.worker-extra-args`` config, which dask-jobqueue reads; checked
+        (:func:`~v1model.sweep.executor_config.check_worker_extra_args`) here too, as
+        neither an executor built in Python nor the config went through the spec's check.
+        """
+        import dask
+
+        if self.cluster_options.get("worker_extra_args") is not None:
+            value, field = self.cluster_options["worker_extra_args"], "executor.worker_extra_args"
+        else:
+            field = f"jobqueue.{self.kind}.worker-extra-args"
+            value, field = dask.config.get(field, None), f"{field} (dask config)"
+        return [] if value is None else check_worker_extra_args(value, field)
+
     def _make_cluster(self, **extra):
         import dask_jobqueue
 
@@ -974,9 +1015,7 @@ class JobQueueExecutor(DaskExecutor):
         options["scheduler_options"] = {"dashboard_address": ":0", **configured}
         if options.get("local_directory") is not None:
             options["local_directory"] = _shell_word(options["local_directory"])
-        extra_args = options.get("worker_extra_args")
-        if extra_args is None:
-            extra_args = dask.config.get(f"jobqueue.{self.kind}.worker-extra-args", None)
+        extra_args = self._worker_extra_args()
         if extra_args:
             options["worker_extra_args"] = [_worker_argument(a) for a in extra_args]
         prologue = options.get("job_script_prologue")
@@ -1090,8 +1129,12 @@ class JobQueueExecutor(DaskExecutor):
         processes per job it never notices it ended), so scaling to the same
         size does nothing: scale to zero, which drops the ended jobs (none of
         them has a worker left), and once they are gone scale back up, which
-        submits new ones (under the names just freed: scaling up before they
-        are gone would find the jobs it asks for already there).
+        submits new ones (scaling up before they are gone would find the jobs
+        it asks for already there), under names no ended job had: dask closes
+        the job of a worker's name ``distributed.deploy.lost-worker-timeout``
+        (15 s) after that worker left, and a new job of the same name (one
+        worker process per job) whose worker had not joined by then (pending
+        in the queue) was cancelled, and the sweep stopped: WorkersLostError.
         """
         if self.adapt is not None:
             # adaptive scaling would scale up in between; it restarts below
@@ -1099,11 +1142,17 @@ class JobQueueExecutor(DaskExecutor):
             jobs = max(1, int(self.adapt.get("minimum_jobs") or 0))
         else:
             jobs = self.jobs
-        self.cluster.scale(jobs=0)
+        cluster = self.cluster
+        ended = set(cluster.worker_spec)
+        cluster.scale(jobs=0)
         deadline = time.monotonic() + 120
-        while self.cluster.workers and time.monotonic() < deadline:
+        while cluster.workers and time.monotonic() < deadline:
             time.sleep(0.1)
-        self.cluster.scale(jobs=jobs)
+        # SpecCluster names a new job after its counter _i, which stays at the last name
+        while isinstance(getattr(cluster, "_i", None), int) and \
+                cluster._new_worker_name(cluster._i) in ended:
+            cluster._i += 1
+        cluster.scale(jobs=jobs)
         if self.adapt is not None:
             self._adaptive = self.cluster.adapt(**self.adapt)
 
@@ -1118,6 +1167,10 @@ class JobQueueExecutor(DaskExecutor):
 
         job = {"slurm": dask_jobqueue.slurm.SLURMJob, "pbs": dask_jobqueue.pbs.PBSJob}[self.kind]
         return job.submit_command
+
+    def warn_oversubscribed(self):
+        """Nothing: the points run in the jobs, whose processes must divide their cores
+        (:meth:`_check_processes`)."""
 
     def check_submission(self) -> None:
         """What :meth:`start` checks before it submits a job, submitting none: the
@@ -1162,9 +1215,11 @@ class JobQueueExecutor(DaskExecutor):
                 "see the script with `v1model sweep jobscript SPEC`")
 
     def check_can_start(self):
-        """Refuse worker processes that do not divide a job's cores (:meth:`_check_processes`)
-        and a machine without the batch system's submit command."""
+        """Refuse worker processes that do not divide a job's cores (:meth:`_check_processes`),
+        worker arguments that override the job script's (:meth:`_worker_extra_args`) and a
+        machine without the batch system's submit command."""
         self._check_processes()
+        self._worker_extra_args()
         command = self.submit_command()
         if shutil.which(command) is None:
             raise ExecutorStartError(

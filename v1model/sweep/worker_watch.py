@@ -91,8 +91,9 @@ class JobWatch(WorkerWatch):
     ----------
     executor : JobQueueExecutor
         Its ``client``, ``cluster``, ``kind``, ``queue_poll`` (s between two
-        looks), ``notice_every`` (s between two "still waiting" notices) and
-        ``finished`` (outcomes received so far) are read, and its ``job_ids()``,
+        looks), ``notice_every`` (s between two "still waiting" notices),
+        ``finished`` (outcomes received so far) and ``completed`` (points the scheduler
+        saw finish, received or not; optional) are read, and its ``job_ids()``,
         ``connected_workers()`` and ``submit_errors()`` called; its
         ``resubmit()`` submits a fresh set of jobs.
     on_error : callable
@@ -118,7 +119,7 @@ class JobWatch(WorkerWatch):
         ex = self.executor
         jobs: dict = {}  # the current set of jobs, in submission order
         replaced: set = set()  # ended jobs the cluster may list a while longer
-        finished_before = ex.finished
+        finished_before = self._finished()
         waited, noticed, seen_worker, exit_waits = 0.0, None, False, 0
         failures = 0
         set_since = _now()  # when the current set of jobs was submitted
@@ -144,7 +145,8 @@ class JobWatch(WorkerWatch):
                 ended = bool(states) and all(has_ended(ex.kind, s) for s, _ in states.values())
                 if self.stopped.is_set():
                     return
-                if ended and ex.finished == finished_before:
+                finished = self._finished()
+                if ended and finished == finished_before:
                     exiting = any(is_exiting(s) for s, _ in states.values())
                     if exiting and exit_waits < self.exit_waits and not self._log_tails(states):
                         exit_waits += 1  # the job's output is on its way
@@ -153,13 +155,13 @@ class JobWatch(WorkerWatch):
                     return
                 if ended:
                     _say(f"all {len(states)} worker job(s) ended ({describe_states(states)}) "
-                         f"after {ex.finished - finished_before} point(s) finished; "
+                         f"after {finished - finished_before} point(s) finished; "
                          f"submitting new job(s) for the points left")
                     set_since = _now()
                     ex.resubmit()
                     self.resubmissions += 1
                     replaced.update(jobs)
-                    jobs, finished_before = {}, ex.finished
+                    jobs, finished_before = {}, finished
                     waited, noticed, seen_worker, exit_waits = 0.0, None, False, 0
                 elif noticed is None or waited - noticed >= ex.notice_every:
                     noticed = waited
@@ -175,6 +177,13 @@ class JobWatch(WorkerWatch):
                                       if failures == self.max_failures else ""))
                 if failures == self.max_failures:
                     return
+
+    def _finished(self) -> int:
+        """Points finished so far: those the scheduler saw finish (a retiring worker's
+        results may never reach the sweep: dask computes them again on the next job, but
+        its job did finish them), at least those the sweep received."""
+        ex = self.executor
+        return max(ex.finished, getattr(ex, "completed", 0))
 
     @staticmethod
     def _waiting_for(jobs, states) -> str:
