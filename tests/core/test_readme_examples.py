@@ -17,7 +17,8 @@ A block is steered by an HTML comment on the line right before its fence::
 ``pytest -m slow``, and ``setup:`` runs a shell command in the block's folder first
 (to make a file the block reads). A block that needs ``../shared/data`` is slow and
 skipped when the data are absent. A block that fails without a marker fails the
-test: fix it, or mark it.
+test: fix it, or mark it. The few unmarked blocks that take 10-25 s (``QUICK_SIZES``)
+run as written under ``-m slow`` and, in the default run, with smaller sizes.
 
 Every ``v1model`` command of the ```bash blocks (and of the unlabelled blocks) is
 checked without running it: it parses, its study exists and takes the ``-p``
@@ -222,9 +223,37 @@ BLOCKS = parse_readme(README.read_text(encoding="utf-8"))
 GROUPS, SKIPPED = python_groups(BLOCKS)
 
 
+#: Blocks that take 10-25 s each as written (on a loaded 2-core machine): they run as
+#: written under ``-m slow``, and in the default run with these smaller sizes, so that the
+#: default run still runs every call of the block (README.md is left as users read it).
+#: Each ``old`` must be in the block: an edit of the block that drops one fails the quick
+#: test, and then this table is updated with the block.
+QUICK_SIZES = {
+    "Sparse inference (`v1model.inference`)": [
+        ("load_images()), 16, 2000, seed=0)", "load_images()), 16, 200, seed=0)"),
+        ('encode(X[:200], D, "lca"', 'encode(X[:20], D, "lca"'),
+    ],
+    "Sparse autoencoders (`v1model.sae`)": [
+        ("12, 20_000, seed=0)", "12, 2_000, seed=0)"),
+        ("SparseAutoencoder(256, ", "SparseAutoencoder(32, "),
+        ("n_steps=2000", "n_steps=200"),
+    ],
+    "Spiking LCA": [
+        ('load_images("skimage")), 8, 20, seed=0)', 'load_images("skimage")), 8, 4, seed=0)'),
+        ("8, 5000, seed=1), n_updates=100)", "8, 1000, seed=1), n_updates=10)"),
+        ("duration=1.0", "duration=0.2"),
+        ("[0.1, 0.5, 1.0]", "[0.1, 0.15, 0.2]"),
+    ],
+}
+
+
+def _is_slow(group: Group) -> bool:
+    return group.directive("slow") is not None or group.needs_shared_data
+
+
 def _param(group: Group):
     marks = []
-    if group.directive("slow") is not None or group.needs_shared_data:
+    if _is_slow(group) or group.blocks[0].section in QUICK_SIZES:
         marks.append(pytest.mark.slow)
     return pytest.param(group, id=group.id, marks=marks)
 
@@ -252,10 +281,33 @@ def test_skip_markers_give_a_reason():
                 f"<!-- readme-test: skip (why) -->")
 
 
+def test_quick_sizes_name_readme_blocks():
+    """Every block of QUICK_SIZES is still in the README (and not slow by its marker)."""
+    quick = [g for g in GROUPS if g.blocks[0].section in QUICK_SIZES and not _is_slow(g)]
+    assert sorted(g.blocks[0].section for g in quick) == sorted(QUICK_SIZES)
+
+
 @pytest.mark.parametrize("group", [_param(g) for g in GROUPS])
 def test_readme_python_block_runs(group: Group, tmp_path):
     if group.needs_shared_data and not SHARED_DATA.exists():
         pytest.skip(f"reference data not present: {SHARED_DATA.resolve()}")
+    _run_group(group, group.code, tmp_path)
+
+
+@pytest.mark.parametrize("group", [pytest.param(g, id=g.id) for g in GROUPS
+                                   if g.blocks[0].section in QUICK_SIZES and not _is_slow(g)])
+def test_readme_python_block_runs_at_smaller_sizes(group: Group, tmp_path):
+    """The block's code with the smaller sizes of QUICK_SIZES (as written: -m slow)."""
+    code = group.code
+    for old, new in QUICK_SIZES[group.blocks[0].section]:
+        assert old in code, (f"README.md:{group.blocks[0].line}: {old!r} is no longer in the "
+                             f"block; update QUICK_SIZES in {Path(__file__).name} with it")
+        code = code.replace(old, new)
+    _run_group(group, code, tmp_path)
+
+
+def _run_group(group: Group, code: str, tmp_path: Path):
+    """Run ``code`` (the group's blocks, maybe at smaller sizes) as a user would."""
     where = ", ".join(f"README.md:{b.line}" for b in group.blocks)
     for block in group.blocks:
         try:
@@ -272,7 +324,7 @@ def test_readme_python_block_runs(group: Group, tmp_path):
             pytest.fail(f"setup of {where} failed ({setup}, exit {done.returncode}):\n"
                         f"{_tail(done.stderr)}", pytrace=False)
     script = tmp_path / "readme_block.py"
-    script.write_text(group.code, encoding="utf-8")
+    script.write_text(code, encoding="utf-8")
     done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
