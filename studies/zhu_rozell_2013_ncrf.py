@@ -73,8 +73,8 @@ control: 1 exactly). The median cross-orientation index is -0.007: an
 orthogonal full-field mask suppresses some units (up to 18%; 20% of units
 by more than 5%) and facilitates about as many (up to 14%; 17% of units),
 so the population shows no net suppression (the linear control: 0 to
-rounding). Quick runs (9-10 units) give median indices of 0.038 and 0.019
-(seeds 0, 1) — too few units to call it an effect.
+rounding). Quick runs (9-10 units) give median indices of 0.042 and 0.057
+(seeds 0, 1; re-measured 2026-12-07) — too few units to call it an effect.
 
 End-stopping is weak. Full run, seed 0 (bars one period wide, amplitude
 1.0): median ESI 0.036 for LCA, 18% of units above 0.1 (the most
@@ -82,7 +82,7 @@ end-stopped 0.32), against 0 for the linear control (none above 0.1, at
 most 0.017: a linear unit sums along its bars). On the quick 8x8 patches
 the longest bar reaches only a few pixels past an atom's envelope and no
 unit is end-stopped: median ESI 0 for both models on seeds 0 and 1 (the
-most end-stopped LCA unit 0.056 / 0.053, the control's 0.007 / 0.009).
+most end-stopped LCA unit 0.056 / 0.063, the control's 0.007 / 0.007).
 
 A 2x overcomplete dictionary strengthens the effects (16x16, 512 atoms:
 ``v1model study run olshausen-field-1996 -p n_atoms=512``, 8.6 min on a
@@ -214,6 +214,8 @@ def run(
         (seed 1's SI > 0.1: 30% for 50%), the full run's median diameter
         ratio by 0.02, its median SI and ESI by 0.003. 1e-5 costs ~3x the
         LCA time of 1e-3 (~2-3 s in the quick run, ~40 s in the full).
+        Measured with an earlier version's quick dictionaries (at 1e-5 seed
+        1's SI > 0.1 is now 40%; 2026-12-07), not re-measured since.
     contrasts : sequence of float, default (0.1, 1.0)
         Grating amplitudes of the size-tuning curves (> 0; the lowest and
         the highest are compared). 0.1 drives the units a little above

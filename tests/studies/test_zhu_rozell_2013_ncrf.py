@@ -4,18 +4,18 @@ control with the same dictionary shows neither. Cross-orientation suppression is
 test_orthogonal_mask_modulates_lca_units_only).
 
 Measured on the quick run (8x8 patches, 64 atoms, 9 probed units for seed 0,
-10 for seed 1; LCA converged, lca_tol = 1e-5): median SI at contrast 1.0 of
-0.035 / 0.067 for LCA against 0.0005 / 0.001 for the linear control, all 9 / 9
-of 10 units more suppressed under LCA than under the control; the preferred
-diameter at contrast 1.0 is at most the one at 0.1 for 67% / 60% of units and
-smaller for 56% / 40% (median ratio 0.91 / 1; the control: all equal,
-exactly); median cross-orientation index 0.038 / 0.019 (44% / 30% of units
-above 0.05), the control's 0 to rounding. End-stopping (bars one period wide,
-amplitude 1.0) does not show on 8x8 patches: median ESI 0 for both models on
-both seeds (no unit above 0.1; the most end-stopped LCA unit 0.056 / 0.053, the
-control's 0.007 / 0.009). The bounds below hold for both seeds (the diameter
-fraction of seed 1 on its bound); the effects are small on 8x8 patches (see
-the study's docstring)."""
+10 for seed 1; LCA converged, lca_tol = 1e-5; re-measured 2026-12-07): median SI at
+contrast 1.0 of 0.033 / 0.023 for LCA against 0.0005 / 0.0002 for the linear control,
+9 of 9 / 7 of 10 units more suppressed under LCA than under the control; the
+preferred diameter at contrast 1.0 is at most the one at 0.1 for 78% / 50% of units
+and smaller for 56% / 40% (median ratio 0.91 / 1.03; the control: all equal,
+exactly); median cross-orientation index 0.042 / 0.057 (44% / 50% of units above
+0.05), the control's 0 to rounding. End-stopping (bars one period wide, amplitude
+1.0) does not show on 8x8 patches: median ESI 0 for both models on both seeds (no
+unit above 0.1; the most end-stopped LCA unit 0.056 / 0.063, the control's 0.007 /
+0.007). The bounds below are seed 0's: seed 1's dictionary now falls outside three
+of them (7 of 10 units more suppressed, 50% of diameters not larger, median ratio
+1.03); the effects are small and seed-dependent on 8x8 patches (see the study's docstring)."""
 
 import numpy as np
 import pytest
@@ -44,11 +44,11 @@ def test_lca_units_are_surround_suppressed_and_the_linear_control_is_not(result)
     _, ds = result
     a = ds.attrs
     assert a["n_units"] >= 6
-    assert a["median_si_lca"] > 0.02  # 0.035 / 0.067 measured
+    assert a["median_si_lca"] > 0.02  # 0.033 / 0.023 measured
     assert a["median_si_linear"] < 0.01  # 0.0005: a learned atom is not quite a Gabor
     assert a["median_si_lca"] > a["median_si_linear"] + 0.02
     si = ds["suppression_index"].isel(contrast=-1)
-    # unit by unit: competition adds suppression (9 of 9 / 9 of 10 units measured)
+    # unit by unit: competition adds suppression (9 of 9 / 7 of 10 units measured)
     assert np.mean(si.sel(model="lca").values > si.sel(model="linear").values) >= 0.8
     # the control sums its input: stronger suppression than 0.1 nowhere
     assert np.all(si.sel(model="linear").values < 0.1)
@@ -57,21 +57,21 @@ def test_lca_units_are_surround_suppressed_and_the_linear_control_is_not(result)
 def test_preferred_diameter_shrinks_at_high_contrast_under_lca_only(result):
     _, ds = result
     ratio = ds["diameter_ratio"]
-    assert np.mean(ratio.sel(model="lca").values <= 1.0) >= 0.6  # 0.67 / 0.60 measured
+    assert np.mean(ratio.sel(model="lca").values <= 1.0) >= 0.6  # 0.78 / 0.50 measured
     assert np.mean(ratio.sel(model="lca").values < 1.0) >= 0.3  # 0.56 / 0.40
-    assert ds.attrs["median_diameter_ratio_lca"] <= 1.0  # 0.96 (0.91 on 12-05) / 1
+    assert ds.attrs["median_diameter_ratio_lca"] <= 1.0  # 0.91 / 1.03
     # a linear unit's curve only scales with contrast: the same peak diameter
     np.testing.assert_allclose(ratio.sel(model="linear").values, 1.0)
 
 
 def test_orthogonal_mask_modulates_lca_units_only(result):
     """Only the modulation is asserted, not its sign: the quick runs give median
-    indices of 0.038 / 0.019 (seeds 0, 1) but the full run's 98 units give -0.007
+    indices of 0.042 / 0.057 (seeds 0, 1) but the full run's 98 units give -0.007
     (suppression and facilitation in equal measure), so net cross-orientation
     suppression is not a reproduced result (see the study's docstring)."""
     _, ds = result
     lca_index = ds["xos_index"].sel(model="lca").values
-    assert np.median(np.abs(lca_index)) > 0.02  # 0.097 / 0.061 measured
+    assert np.median(np.abs(lca_index)) > 0.02  # 0.096 / 0.084 measured
     # the mask's phase is averaged out: a linear unit's response does not change
     np.testing.assert_allclose(ds["xos_relative"].sel(model="linear").values, 1.0, atol=1e-9)
 
@@ -81,7 +81,7 @@ def test_length_tuning_of_both_models_and_no_end_stopping_on_quick_patches(resul
     only a few pixels past an atom's envelope, and the quick runs give median ESI 0
     for LCA and for the control (seeds 0 and 1), so LCA's median cannot be asserted to
     exceed the control's. What holds: the control sums along its bars (ESI < 0.02,
-    0.009 at most), LCA's ESI is never below the control's by more than rounding on
+    0.007 at most), LCA's ESI is never below the control's by more than rounding on
     average. (The full run, 98 units on 16x16 patches: LCA median 0.036, 18% of units
 above 0.1, the control 0.)"""
     _, ds = result
@@ -92,10 +92,10 @@ above 0.1, the control 0.)"""
     assert ds["length"].attrs["units"] == "pixel"
     np.testing.assert_allclose(ds["bar_width"].values, 1.0 / ds["grating_frequency"].values)
     linear, lca = esi.sel(model="linear").values, esi.sel(model="lca").values
-    assert np.all(linear < 0.02)  # 0.007 / 0.009 at most
+    assert np.all(linear < 0.02)  # 0.007 / 0.007 at most
     assert a["median_esi_linear"] < 0.01 and a["fraction_end_stopped_linear"] == 0.0
     assert a["median_esi_lca"] >= a["median_esi_linear"]  # 0 and 0 on both seeds
-    assert np.nanmean(lca) >= np.nanmean(linear)  # 0.007 vs 0.001; 0.014 vs 0.001
+    assert np.nanmean(lca) >= np.nanmean(linear)  # 0.007 vs 0.001; 0.018 vs 0.001
 
 
 def test_dataset_units_and_figures(result, tmp_path):
