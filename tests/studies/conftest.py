@@ -4,6 +4,9 @@ import numpy as np
 import pytest
 
 FSDD = ("fsdd",)  # /work/shared/data/fsdd, skipped when absent
+#: a file of known Gabor atoms (written by ``smallest``): a study that takes ``dictionary=``
+#: runs its analysis without learning one (the learning is tested with LEARNED's sizes)
+GABORS = ("gabors",)
 
 #: Each study at its smallest sizes (a few seconds each); every study of the registry
 #: needs an entry, so that a new one is checked too.
@@ -38,27 +41,51 @@ SMALL = {
                                              n_eval=2, max_iter=20),
     "spiking-lca": dict(patch_size=4, n_atoms=16, n_patches=3, dictionary_updates=3,
                         duration=0.02),
-    # enough updates for atoms with reliable Gabor fits (the study stops without one)
-    "zhu-rozell-2013-ncrf": dict(n_updates=100, n_diameters=3, n_lengths=3, n_orientations=4,
+    # Gabor atoms: learning 100 updates for atoms with reliable Gabor fits took ~10 s a run
+    "zhu-rozell-2013-ncrf": dict(dictionary=GABORS, n_diameters=3, n_lengths=3, n_orientations=4,
                                  n_frequencies=2, n_phases=2, mask_contrasts=(1.0,),
                                  n_mask_phases=2),
     "zylberberg-2011-sailnet": dict(patch_size=4, n_neurons=8, n_updates=3, n_eval=5,
                                     n_brian2=1),
 }
+#: the learning in place of ``GABORS``, for the tests of a learned dictionary: enough
+#: updates for atoms with reliable Gabor fits (the study stops without one)
+LEARNED = {"zhu-rozell-2013-ncrf": dict(dictionary=None, n_updates=100)}
 #: the same without a Brian2 run (its Cython compiles for tens of seconds on first use)
 WITHOUT_BRIAN2 = {"spiking-lca": {"target": "numpy"}, "zylberberg-2011-sailnet": {"n_brian2": 0}}
 
 
+def write_gabor_atoms(path):
+    """Four centred unit-norm 8x8 Gabors (two orientations, each in quadrature), saved
+    as a study dictionary (atom, y, x): each has a reliable Gabor fit."""
+    import xarray as xr
+
+    from stimuli import gabor_patch
+
+    atoms = gabor_patch(8, np.repeat([0.0, np.pi / 2], 2), 0.25, np.tile([0.0, np.pi / 2], 2),
+                        1.5, 2.5)
+    atoms /= np.linalg.norm(atoms.reshape(4, -1), axis=1)[:, None, None]
+    xr.Dataset({"dictionary": (("atom", "y", "x"), atoms)}).to_netcdf(path)
+    return str(path)
+
+
 @pytest.fixture
-def smallest(shared_data):
-    """``smallest(name, brian2=True)``: the parameters of ``SMALL[name]``, the FSDD
-    folder's path in place of its marker (the test skipped when it is absent)."""
-    def sizes(name, brian2=True):
+def smallest(shared_data, tmp_path):
+    """``smallest(name, brian2=True, learned=False)``: the parameters of
+    ``SMALL[name]``, the FSDD folder's path in place of its marker (the test skipped
+    when it is absent), a file of Gabor atoms in place of ``GABORS`` (``learned``:
+    ``LEARNED[name]``, the learning of a dictionary, instead)."""
+    def sizes(name, brian2=True, learned=False):
         assert name in SMALL, (f"add the smallest sizes of the new study {name!r} to SMALL "
                                "in tests/studies/conftest.py")
         params = dict(SMALL[name], **({} if brian2 else WITHOUT_BRIAN2.get(name, {})))
         if params.get("audio_dir") == FSDD:
             params["audio_dir"] = str(shared_data(*FSDD))
+        if params.get("dictionary") == GABORS:
+            if learned:
+                params.update(LEARNED[name])
+            else:
+                params["dictionary"] = write_gabor_atoms(tmp_path / "gabors.nc")
         return params
     return sizes
 

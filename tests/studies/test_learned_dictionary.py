@@ -210,7 +210,7 @@ def test_a_learned_dictionary_is_recorded_with_its_provenance(name, smallest):
     analysed."""
     from studies import get_study
 
-    params = dict(smallest(name), progress=False)
+    params = dict(smallest(name, learned=True), progress=False)
     if name == "ringach-2002":
         params["reference"] = "none"  # no A144.mat lookup
     ds = get_study(name).run(quick=True, seed=2, **params)

@@ -32,6 +32,8 @@ CLOCKS = {"wall_time", "spiking_run_time", "learning_seconds"}
 def test_a_seed_sequence_or_a_generator_gives_the_result_of_its_int(name, smallest, same,
                                                                      tmp_path):
     params = dict(smallest(name, brian2=False), progress=False)
+    if name == "ringach-2002":  # no A144.mat: its 144 Gabor fits do not depend on the seed
+        params["reference"] = "none"
     run = get_study(name).run
     reference = run(quick=True, seed=0, **params)
     assert reference.attrs["seed"] == 0
