@@ -334,7 +334,7 @@ def resample(waveform, rate_in: float, rate_out: float):
 
 
 def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 0.0,
-                    normalize: bool = False):
+                    normalize: bool = False, min_relative_rms: float = 0.0):
     """Random segments of ``length`` samples from one or more waveforms.
 
     Parameters
@@ -350,11 +350,19 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
     seed : int, Generator or None, optional
         Random seed or generator.
     min_rms : float, default 0.0
-        Reject segments quieter than this RMS (silence between words).
+        Reject segments quieter than this RMS (silence between words), in the
+        units of the samples (full scale 1 for :func:`load_wav`): an absolute
+        level, which leaves out every segment of a recording made quieter.
     normalize : bool, default False
         Scale each segment to unit RMS. Silent segments (RMS at most 1e-12
         times the largest absolute sample of ``waveforms``) cannot be scaled
         and are drawn again.
+    min_relative_rms : float, default 0.0
+        Reject segments whose RMS is below this fraction of the RMS of the
+        whole waveform they are cut from (e.g. 0.3: more than 10.5 dB below
+        it), >= 0: a level relative to each recording, so that a recording and
+        a quieter copy of it give the same segments. With ``min_rms`` a segment
+        must pass both.
 
     Returns
     -------
@@ -372,7 +380,7 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
         For an empty list, a ``length`` longer than every waveform, an
         invalid option, an ``X`` larger than this machine's physical memory,
         or when 50 rounds of draws find fewer than ``n`` segments meeting
-        ``min_rms`` / ``normalize``.
+        ``min_rms`` / ``min_relative_rms`` / ``normalize``.
 
     Warns
     -----
@@ -401,6 +409,7 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
     n = check_int(n, "n", minimum=1)
     min_rms = check_nonnegative(min_rms, "min_rms")
     normalize = check_bool(normalize, "normalize")
+    min_relative_rms = check_nonnegative(min_relative_rms, "min_relative_rms")
     usable = [i for i, w in enumerate(waves) if len(w) >= length]
     if not usable:
         # a stereo recording as read by scipy.io.wavfile is (n_samples, n_channels): taken
@@ -429,7 +438,13 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
     # (the largest of max and -min: np.abs made a copy of each waveform, 1.6 GB for an hour)
     scale = pow2_scale(np.array([max(w.max(), -w.min()) for w in waves]))
     silent = 1e-12 * scale
-    filtered = min_rms > 0 or normalize  # segments may be rejected and drawn again
+    # each waveform's own threshold: the larger of min_rms and min_relative_rms x its RMS
+    threshold = np.full(len(usable), min_rms)
+    if min_relative_rms > 0:
+        whole = np.array([_rms(waves[i], scale) for i in usable])
+        threshold = np.maximum(threshold, min_relative_rms * whole)
+    # segments may be rejected and drawn again
+    filtered = min_rms > 0 or min_relative_rms > 0 or normalize
     # every segment is a row of its waveform's windows (views: nothing is copied until cut)
     windows = [np.lib.stride_tricks.sliding_window_view(waves[i], length) for i in usable]
     # segments are cut out, checked and scaled in blocks written in place into X: stacking
@@ -452,7 +467,7 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
             segs = _cut(windows, w, offsets, length)
             if filtered:
                 rms = np.sqrt(((segs / scale) ** 2).mean(axis=1)) * scale
-                keep = rms >= min_rms
+                keep = rms >= threshold[w]
                 if normalize:
                     keep &= rms > silent
                 segs = segs[keep]
@@ -468,7 +483,7 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
                 _skip_uniform(rng, m - stop)  # the round's positions left unused
                 return X
         _skip_uniform(rng, m - used)
-    if normalize and min_rms == 0:
+    if normalize and min_rms == 0 and min_relative_rms == 0:
         raise ValueError(f"could not find {n} segments that are not silent (normalize=True "
                          "scales each to unit RMS); the waveforms are silent")
     # "lower min_rms" sent users of silent recordings lowering it to 0, to be told then
@@ -481,7 +496,26 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
         raise ValueError(f"could not find {n} segments with RMS >= {min_rms}; lower min_rms "
                          f"below {loudest:.3g}, the RMS of the loudest segment of "
                          f"length={length} samples")
+    if min_relative_rms > 0:
+        # the loudest segment of each waveform relative to that waveform's own RMS
+        ratio = max(_loudest_rms(waves[i], length, scale) / r
+                    for i, r in zip(usable, whole) if r > 0)
+        raise ValueError(f"could not find {n} segments with RMS >= min_rms={min_rms} and >= "
+                         f"min_relative_rms={min_relative_rms} x the RMS of their waveform; "
+                         + (f"lower min_relative_rms below {ratio:.3g}, the largest ratio of "
+                            "a segment's RMS to its waveform's" if ratio < min_relative_rms
+                            else "lower min_rms or min_relative_rms"))
     raise ValueError(f"could not find {n} segments with RMS >= {min_rms}; lower min_rms")
+
+
+def _rms(wave, scale, block=2**16):
+    """The RMS of the whole of ``wave``, summed ``block`` samples at a time over
+    ``wave / scale`` (no overflow nor underflow, no copy of the waveform)."""
+    total = 0.0
+    for start in range(0, len(wave), block):
+        piece = wave[start : start + block] / scale
+        total += float(np.dot(piece, piece))
+    return float(np.sqrt(total / len(wave)) * scale)
 
 
 def _loudest_rms(wave, length, scale, block=2**16):

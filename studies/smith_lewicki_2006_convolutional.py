@@ -129,7 +129,8 @@ REFERENCE = ("Smith, E. C. & Lewicki, M. S. (2006). Efficient auditory coding. N
 REQUIRED = ("audio_dir",)
 PARAMETER_UNITS = {"lam": "units of X", "kernel_size": "sample", "n_kernels": "1",
                    "excerpt_length": "sample", "crop_length": "sample", "sample_rate": "Hz",
-                   "min_rms": "1", "min_centre_frequency": "Hz", "snr_db": "dB",
+                   "min_rms": "1", "min_relative_rms": "1", "min_centre_frequency": "Hz",
+                   "snr_db": "dB",
                    "learning_rate": "1", "eval_fraction": "1", "localization_threshold": "1",
                    "wall_time": "s"}
 #: parameters that take a file or folder path, with the texts they take that are no
@@ -176,6 +177,7 @@ def run(
     crop_length: int | None = None,
     n_excerpts: int = 2000,
     min_rms: float = 0.02,
+    min_relative_rms: float = 0.0,
     n_updates: int | None = None,
     control_updates: int | None = None,
     batch_size: int | None = None,
@@ -232,6 +234,12 @@ def run(
         Skip excerpts quieter than this RMS (full scale = 1). An absolute level:
         on FSDD 0.02 leaves out every recording of its quietest speaker (0.005
         keeps them all).
+    min_relative_rms : float
+        Skip excerpts whose RMS is below this fraction of the RMS of the whole
+        recording they are cut from, >= 0; 0 (the default) turns it off. As in
+        ``lewicki-2002-speech``: relative to each recording, like the unit-RMS
+        scaling of the excerpts, so a recording made quieter gives the same
+        excerpts (0.3 with ``min_rms=0`` keeps every FSDD recording).
     n_updates : int, optional
         Kernel updates on speech.
     control_updates : int, optional
@@ -261,7 +269,8 @@ def run(
         ``n_eval`` held-out excerpts come from them alone, the training
         excerpts from the others. Drawn among the recordings that can give
         an excerpt (``excerpt_length`` samples or more, with an excerpt of
-        RMS ``min_rms`` or more somewhere); needs two of them or more.
+        RMS ``min_rms`` and ``min_relative_rms`` times the recording's or more
+        somewhere); needs two of them or more.
     min_centre_frequency : float
         Hz; as ``lewicki-2002-speech``, and the lowest centre of the gammatone
         bank of the rate comparison (``coefficients_per_second``; up to 0.45 x
@@ -277,7 +286,9 @@ def run(
         ``kernels`` (kernel, time), unit norm, sorted by peak frequency,
         largest excursion positive (``atom``: index in the learned set);
         the tuning of :func:`v1model.analysis.auditory_tuning` (kernel)
-        with ``spectrum`` (kernel, frequency); ``concentration``,
+        with ``spectrum`` (kernel, frequency), among it ``envelope_skewness``
+        (the asymmetry of the Hilbert envelope: > 0 for a fast attack and a
+        slower decay, 0.756 for an uncut 4th-order gammatone); ``concentration``,
         ``duration_ratio``, ``bandpass``, ``localized`` (kernel); the fit
         ``fit_slope``, ``fit_intercept``, ``fit_r``, ``fit_slope_stderr``,
         ``fit_n_kernels``, ``fit_used``; ``erb_slope``, ``gammatone_slope``,
@@ -285,7 +296,8 @@ def run(
         white_noise, random): ``control_kernels`` and the summaries
         ``control_slope``, ``control_slope_stderr``,
         ``control_fraction_localized``, ``control_median_concentration``,
-        ``control_median_centre``, ``control_duration_rho``; learning ``history_objective``,
+        ``control_median_centre``, ``control_duration_rho``,
+        ``control_median_envelope_skewness``; learning ``history_objective``,
         ``history_reconstruction_error``, ``history_fraction_active``
         (update); the spikegram of held-out excerpt 0: ``excerpt`` and
         ``excerpt_reconstruction`` (excerpt_time) and ``spike_kernel``,
@@ -295,13 +307,18 @@ def run(
         fidelity (matching-pursuit spikes of the learned, gammatone and random
         kernels; block DCTs; NaN where a code cannot reach that fidelity on every
         held-out excerpt). Parameters and the summary in attrs, among them
+        ``median_q10`` (over the band-pass kernels whose -10 dB band lies inside
+        (0 Hz, Nyquist): elsewhere Q10 is only a bound) with ``n_q10_left_out``
+        (the band-pass kernels left out of it), ``median_envelope_skewness`` and
+        that of the cut gammatones, ``gammatone_median_envelope_skewness``,
         ``eval_max_iter`` (the held-out codes' step limit), ``eval_n_short``
         (MP: held-out excerpts left short of ``snr_db``; 0 for FISTA), and
         ``n_train_files`` and ``n_eval_files`` (the recordings each set of
-        excerpts is cut from: a recording quieter than ``min_rms`` throughout,
+        excerpts is cut from: a recording quieter than ``min_rms`` or
+        ``min_relative_rms`` times its RMS throughout,
         or shorter than an excerpt, counts in neither), ``n_short_files`` and
         ``n_quiet_files`` (those skipped: shorter than ``excerpt_length``;
-        silent or quieter than ``min_rms`` throughout), of the ``n_files``
+        silent or quieter than those levels throughout), of the ``n_files``
         read (every count 0 for the synthetic sounds); ``wall_time``, the
         run's wall-clock time (s): the one attr that differs between runs of
         one seed.
@@ -339,6 +356,7 @@ def run(
                          f"{excerpt_length} (crops are cut from the training excerpts)")
     n_excerpts = check_int(n_excerpts, "n_excerpts", minimum=1)
     min_rms = check_nonnegative(min_rms, "min_rms")
+    min_relative_rms = check_nonnegative(min_relative_rms, "min_relative_rms")
     n_updates = check_int(quick_default(n_updates, quick, *QUICK_DEFAULTS["n_updates"]),
                           "n_updates", minimum=1)
     control_updates = check_int(quick_default(control_updates, quick, max(1, n_updates // 3),
@@ -368,7 +386,8 @@ def run(
     # training ones
     X, X_eval, rate, source, files = load_audio_split(
         folder, pattern, sample_rate, excerpt_length, n_excerpts, n_eval, eval_fraction,
-        min_rms, rng, unit_rms_synthetic=True, length_name="excerpt_length")
+        min_rms, rng, unit_rms_synthetic=True, length_name="excerpt_length",
+        min_relative_rms=min_relative_rms)
     _check_bank_floor(min_centre_frequency, rate)
     from v1model.convolutional import encode, learn_kernels
 
@@ -422,6 +441,7 @@ def run(
     gt = gammatone_reference(tuning, fit10["used"].values, rate, kernel_size,
                              min_centre_frequency, main["flat"], localization_threshold)
     window_bw10 = window_bandwidth_10db(kernel_size, rate)
+    q10, n_q10_left_out = median_q10(tuning, main["bandpass"])
 
     ds = tuning.copy()
     ds = ds.assign_coords(time=("time", np.arange(kernel_size) / rate, {"units": "s"}))
@@ -456,6 +476,8 @@ def run(
         "median_centre": ("Hz", "median peak frequency"),
         "duration_rho": ("1", ("Spearman correlation of envelope RMS duration with peak "
                                "frequency (negative: longer at low frequencies)")),
+        "median_envelope_skewness": ("1", ("median skewness of the Hilbert envelope (> 0: "
+                                           "fast attack, slower decay, as gammatones)")),
     }
     for key, (units, long_name) in summaries.items():
         ds[f"control_{key}"] = ("control", [analysis[c][key] for c in CONTROLS],
@@ -476,7 +498,7 @@ def run(
         sample_rate=float(rate), kernel_size=kernel_size, n_kernels=n_kernels, lam=lam,
         method=method, snr_db=snr_db,
         excerpt_length=excerpt_length, crop_length=crop_length, n_excerpts=n_excerpts,
-        min_rms=min_rms,
+        min_rms=min_rms, min_relative_rms=min_relative_rms,
         n_updates=n_updates, control_updates=control_updates, batch_size=batch_size,
         max_iter=max_iter, learning_rate=learning_rate, n_eval=n_eval,
         min_centre_frequency=min_centre_frequency,
@@ -490,9 +512,11 @@ def run(
         slope_10db=float(fit10["slope"]), slope_3db=float(fit3["slope"]),
         median_concentration=main["median_concentration"],
         duration_rho=main["duration_rho"],
-        median_q10=median_q10(tuning, main["bandpass"]),
+        median_q10=q10, n_q10_left_out=n_q10_left_out,
+        median_envelope_skewness=main["median_envelope_skewness"],
         window_bandwidth_10db=window_bw10,
         gammatone_slope=gt["slope"], gammatone_fraction_localized=gt["fraction_localized"],
+        gammatone_median_envelope_skewness=gt["median_envelope_skewness"],
         eval_relative_error=eval_error, eval_fraction_active=eval_active,
         eval_nonzero_per_sample=nonzero_per_sample,
         eval_max_iter=eval_max_iter, eval_n_short=eval_n_short,
@@ -635,7 +659,9 @@ def _analyse(kernels, rate, min_frequency, threshold):
                 slope=float(fit10["slope"]), slope_stderr=float(fit10["slope_stderr"]),
                 fraction_localized=float(localized.mean()),
                 median_concentration=float(np.median(concentration)),
-                median_centre=float(np.median(tuning["peak_frequency"].values)))
+                median_centre=float(np.median(tuning["peak_frequency"].values)),
+                median_envelope_skewness=float(np.median(
+                    tuning["envelope_skewness"].values)))
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:

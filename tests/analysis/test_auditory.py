@@ -88,6 +88,22 @@ def test_gabor_bandwidth_and_duration_are_analytic(sigma, f):
     assert product == pytest.approx(1 / (4 * np.pi), rel=1e-3)
 
 
+def test_envelope_skewness_of_gammatones_and_a_gabor_is_analytic(gammatones):
+    # a gammatone of order n has the envelope t^(n-1) exp(-2 pi b t): its square is a
+    # gamma density of shape 2n - 1, skewness 2 / sqrt(2n - 1) (fast attack, slower
+    # decay: Smith & Lewicki 2006); reversed in time, the same value negative; a Gabor's
+    # Gaussian envelope is symmetric
+    np.testing.assert_allclose(gammatones.envelope_skewness, 2 / np.sqrt(7), rtol=0.03)
+    assert gammatones.envelope_skewness.attrs["units"] == "1"
+    t = np.arange(1024) / FS
+    second = t * np.exp(-2 * np.pi * 40.0 * t) * np.cos(2 * np.pi * 1000.0 * t)
+    r = auditory_tuning(np.stack([second, second[::-1]]), FS)
+    np.testing.assert_allclose(r.envelope_skewness, [2 / np.sqrt(3), -2 / np.sqrt(3)],
+                               rtol=0.02)
+    assert float(auditory_tuning(_gabor(0.002, 1000.0), 8000.0).envelope_skewness[0]) == \
+        pytest.approx(0.0, abs=1e-6)
+
+
 def test_constant_q_bank_has_slope_one_and_constant_bandwidth_slope_zero():
     centres = np.geomspace(250, 3000, 12)
     # 4 carrier cycles per envelope s.d.: sigma ~ 1/f, bandwidth ~ f (constant Q)

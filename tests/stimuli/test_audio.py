@@ -509,3 +509,48 @@ def test_a_damaged_file_of_a_folder_is_named_with_the_folder_argument(tmp_path):
     (tmp_path / "b.wav").write_bytes(b"")
     with pytest.raises(ValueError, match=r"^folder: '.*b\.wav' is an empty file \(0 bytes\)"):
         load_wav_folder(tmp_path)
+
+
+def _words_and_silence(seed=0):
+    """Four bursts of noise (RMS 0.1) between stretches of faint noise (RMS 1e-3): a
+    recording of words and the pauses between them."""
+    rng = np.random.default_rng(seed)
+    wave = 1e-3 * rng.standard_normal(8000)
+    for start in (500, 2500, 4500, 6500):
+        wave[start:start + 1000] = 0.1 * rng.standard_normal(1000)
+    return wave
+
+
+def test_a_relative_silence_level_keeps_the_segments_of_a_quieter_copy():
+    """min_rms is a level in full-scale units: the same recording 20 dB quieter (RMS of
+    its words 0.01) gave no segment above 0.02. min_relative_rms is relative to each
+    waveform's own RMS: the loud recording and its quieter copy give the same segments,
+    the pauses (1e-3 / 0.05 of the recording's RMS) left out of both."""
+    loud = _words_and_silence()
+    quiet = loud / 10.0  # -20 dB
+    with pytest.raises(ValueError, match="lower min_rms below 0.01"):
+        sample_segments(quiet, 64, 200, seed=0, min_rms=0.02, normalize=True)
+    a = sample_segments(loud, 64, 200, seed=0, min_relative_rms=0.3, normalize=True)
+    b = sample_segments(quiet, 64, 200, seed=0, min_relative_rms=0.3, normalize=True)
+    np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
+    # every segment kept holds some of a word: none lies wholly in a pause, whose
+    # unit-RMS samples would all be faint noise
+    raw = sample_segments(loud, 64, 200, seed=0, min_relative_rms=0.3)
+    whole = np.sqrt((loud**2).mean())
+    assert np.all(np.sqrt((raw**2).mean(axis=1)) >= 0.3 * whole)
+    # segments wholly in a pause are drawn without the level: the level is what drops them
+    drawn = sample_segments(loud, 64, 200, seed=0)
+    assert np.any(np.sqrt((drawn**2).mean(axis=1)) < 0.3 * whole)
+
+
+def test_a_relative_silence_level_is_checked_and_named():
+    with pytest.raises(ValueError, match=r"^min_relative_rms must be a non-negative finite "
+                                         r"number, got -0\.1$"):
+        sample_segments(np.ones(100), 10, 3, seed=0, min_relative_rms=-0.1)
+    wave = np.zeros(100)
+    wave[40:50] = [0.3, -0.3] * 5  # RMS 0.3 x sqrt(10 / 100): the segment 3.16x it
+    with pytest.raises(ValueError, match=r"^could not find 3 segments with RMS >= min_rms=0\.0 "
+                                         r"and >= min_relative_rms=4\.0 x the RMS of their "
+                                         r"waveform; lower min_relative_rms below 3\.16, the "
+                                         r"largest ratio of a segment's RMS to its waveform's$"):
+        sample_segments(wave, 10, 3, seed=0, min_relative_rms=4.0)

@@ -319,6 +319,14 @@ def test_derived_variables_recomputed_from_the_dataset(fsdd_run):
     np.testing.assert_array_equal(ds["bandpass"], ~ds["lowpass_3db"].values & (
         fc >= ds.attrs["min_centre_frequency"]))
     assert ds.attrs["fraction_bandpass"] == pytest.approx(ds["bandpass"].values.mean())
+    # median Q10 over the band-pass kernels whose -10 dB band is measured (not cut at 0 Hz
+    # or Nyquist, where Q10 is only a bound), the others counted
+    measured = ds["bandpass"].values & ~ds["lowpass_10db"].values & ~ds["highpass_10db"].values
+    assert ds.attrs["median_q10"] == pytest.approx(np.median(ds["q10"].values[measured]))
+    assert ds.attrs["n_q10_left_out"] == ds["bandpass"].values.sum() - measured.sum()
+    assert ds["envelope_skewness"].attrs["units"] == "1"
+    assert ds.attrs["median_envelope_skewness"] == pytest.approx(
+        np.median(ds["envelope_skewness"].values))
     used = ds["fit_used"].values
     erb = 24.7 * (4.37 * fc[used] / 1000 + 1)
     slope = np.polyfit(np.log10(fc[used]), np.log10(erb), 1)[0]
@@ -371,3 +379,40 @@ def test_recordings_that_give_no_segment_are_counted_apart(tmp_path):
                                     n_updates=2, progress=False)
     assert (synthetic.attrs["n_train_files"], synthetic.attrs["n_short_files"],
             synthetic.attrs["n_quiet_files"]) == (0, 0, 0)
+
+
+def test_a_quieter_copy_of_a_recording_gives_the_same_segments(tmp_path):
+    """The default silence level is absolute (min_rms = 0.02 of full scale): a recording
+    made 20 dB quieter (its words at RMS 0.01) gives no segment and is counted quiet, as
+    48 of the 50 recordings of FSDD's quietest speaker are. With the option
+    min_relative_rms = 0.3 (and min_rms = 0) silence is a segment below 0.3 times its
+    own recording's RMS: the quiet copy gives the loud one's segments, and the study
+    learns from both."""
+    from studies._auditory import load_audio
+
+    rng = np.random.default_rng(0)
+    loud = 1e-3 * rng.standard_normal(8000)
+    for start in (500, 2500, 4500, 6500):  # four words between pauses
+        loud[start:start + 1000] = 0.1 * rng.standard_normal(1000)
+    (tmp_path / "both").mkdir()
+    for name, wave in (("loud", loud), ("quiet", loud / 10)):  # float WAVs: full scale 1
+        (tmp_path / name).mkdir()
+        wavfile.write(tmp_path / name / "take.wav", 8000, wave.astype(np.float32))
+        wavfile.write(tmp_path / "both" / f"{name}.wav", 8000, wave.astype(np.float32))
+    X = {name: load_audio(tmp_path / name, "*.wav", None, 64, 500, 0.0,
+                          np.random.default_rng(1), min_relative_rms=0.3)[0]
+         for name in ("loud", "quiet")}
+    np.testing.assert_allclose(X["quiet"], X["loud"], rtol=1e-5, atol=1e-5)
+    ds = get_study(NAME).run(quick=True, audio_dir=str(tmp_path / "both"), n_segments=300,
+                             n_updates=2, min_rms=0.0, min_relative_rms=0.3, progress=False)
+    assert (ds.attrs["n_train_files"], ds.attrs["n_quiet_files"]) == (2, 0)
+    assert (ds.attrs["min_rms"], ds.attrs["min_relative_rms"]) == (0.0, 0.3)
+    # the defaults: the absolute level, the relative one off
+    absolute = get_study(NAME).run(quick=True, audio_dir=str(tmp_path / "both"),
+                                   n_segments=300, n_updates=2, progress=False)
+    assert (absolute.attrs["min_rms"], absolute.attrs["min_relative_rms"]) == (0.02, 0.0)
+    assert (absolute.attrs["n_train_files"], absolute.attrs["n_quiet_files"]) == (1, 1)
+    with pytest.raises(ValueError, match=r"^min_relative_rms must be a non-negative finite "
+                                         r"number, got -1$"):
+        get_study(NAME).run(quick=True, audio_dir=str(tmp_path / "both"),
+                            min_relative_rms=-1, progress=False)

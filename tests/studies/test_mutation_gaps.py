@@ -488,8 +488,37 @@ def test_median_q10_of_the_band_pass_kernels(gammatone_analysis):
 
     _, _, a = gammatone_analysis
     q10 = a["tuning"]["q10"].values
-    assert median_q10(a["tuning"], a["bandpass"]) == pytest.approx(np.median(q10[1:]))
-    assert np.isnan(median_q10(a["tuning"], np.zeros(4, bool)))
+    assert median_q10(a["tuning"], a["bandpass"]) == (pytest.approx(np.median(q10[1:])), 0)
+    median, left_out = median_q10(a["tuning"], np.zeros(4, bool))
+    assert np.isnan(median) and left_out == 0
+
+
+def test_median_q10_leaves_out_the_kernels_whose_q10_is_a_bound():
+    """Gabor kernels exp(-t^2 / (2 s^2)) cos(2 pi f t) have a -10 dB band
+    2 sqrt(ln 10 / 2) / (sqrt(2) pi s) wide: Q10 = f / that. Two more, at 150 Hz
+    (s = 2 ms) and 200 Hz (s = 1.5 ms), are band-pass (their -3 dB band clears 0 Hz) but
+    their -10 dB band is cut at 0 Hz: a Q10 that is only a bound (0.55), which pulled
+    the median from 4.14 down to 2.07."""
+    from studies._auditory import analyse_kernels, median_q10
+
+    rate = 8000.0
+    t = (np.arange(256) - 128) / rate
+
+    def gabor(f, s):
+        return np.exp(-t**2 / (2 * s**2)) * np.cos(2 * np.pi * f * t)
+
+    measured = np.array([500.0, 1000.0, 2000.0])
+    s = 0.002
+    expected = np.median(measured / (2 * np.sqrt(np.log(10) / 2) / (np.sqrt(2) * np.pi * s)))
+    K = np.stack([gabor(f, s) for f in measured] + [gabor(150.0, 0.002), gabor(200.0, 0.0015)])
+    a = analyse_kernels(K, rate, 100.0, 0.5)
+    assert a["bandpass"].all() and a["tuning"]["lowpass_10db"].values.sum() == 2
+    median, left_out = median_q10(a["tuning"], a["bandpass"])
+    assert median == pytest.approx(expected, rel=1e-3) and expected == pytest.approx(4.14,
+                                                                                   abs=0.01)
+    assert left_out == 2
+    median, left_out = median_q10(a["tuning"], a["tuning"]["lowpass_10db"].values)
+    assert np.isnan(median) and left_out == 2
 
 
 def test_gammatone_reference_at_the_fitted_centres(gammatone_analysis):
@@ -521,6 +550,34 @@ def test_gammatone_reference_at_the_fitted_centres(gammatone_analysis):
     assert np.isnan(gt["bandwidth"][[0, 3]]).all()
     ref = auditory_tuning(gammatone_bank([600.0, 1200.0], 64, 8000.0), 8000.0)
     np.testing.assert_allclose(gt["bandwidth"][1:3], ref["bandwidth_10db"], rtol=1e-12)
+
+
+def test_the_studies_summarise_the_envelope_asymmetry_of_their_kernels():
+    """Smith & Lewicki (2006) report gammatone-like kernels: a fast attack and a slower
+    decay. The median skewness of time under the squared Hilbert envelope is 2 / sqrt(7)
+    for 4th-order gammatones holding their whole decay (512 taps at 8 kHz), its negative
+    for the same filters reversed in time, and 0 for symmetric Gabor functions; the cut
+    gammatone reference (64 taps) reports the median of its own filters."""
+    from studies._auditory import gammatone_bank, gammatone_reference
+    from studies.smith_lewicki_2006_convolutional import _analyse
+    from v1model.analysis import auditory_tuning
+
+    rate, fc = 8000.0, np.array([500.0, 1000.0, 2000.0])
+    bank = gammatone_bank(fc, 512, rate)
+    assert _analyse(bank, rate, 100.0, 0.5)["median_envelope_skewness"] == pytest.approx(
+        2 / np.sqrt(7), rel=0.01)
+    assert _analyse(bank[:, ::-1], rate, 100.0, 0.5)["median_envelope_skewness"] == \
+        pytest.approx(-2 / np.sqrt(7), rel=0.01)
+    t = (np.arange(512) - 255.5) / rate
+    gabors = np.stack([np.exp(-t**2 / (2 * 0.003**2)) * np.cos(2 * np.pi * f * t) for f in fc])
+    assert _analyse(gabors, rate, 100.0, 0.5)["median_envelope_skewness"] == pytest.approx(
+        0.0, abs=1e-6)
+    a = _analyse(bank, rate, 100.0, 0.5)
+    gt = gammatone_reference(a["tuning"], a["fit10"]["used"].values, rate, 64, 100.0,
+                             a["flat"], 0.5)
+    cut = auditory_tuning(gammatone_bank(a["tuning"]["peak_frequency"].values, 64, rate), rate)
+    assert gt["median_envelope_skewness"] == pytest.approx(
+        float(np.median(cut["envelope_skewness"].values)), rel=1e-12)
 
 
 # ----------------------------------------------------------------------------- study checks

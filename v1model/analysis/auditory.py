@@ -28,7 +28,13 @@ the amplitude spectrum ``|K_i(f)|`` of the zero-padded FFT (one-sided,
   duration of Gabor (1946) and Cohen (1995)). A Gaussian envelope
   ``exp(-t^2 / (2 s^2))`` has an RMS duration of ``s / sqrt(2)``; a flat one
   over ``T`` seconds, ``T / sqrt(12)``. ``duration x rms_bandwidth >= 1/(4 pi)``,
-  with equality for a Gabor function.
+  with equality for a Gabor function. ``envelope_skewness``, the skewness
+  (third standardized moment) of time under the same squared envelope, is its
+  asymmetry: 0 for a symmetric envelope (a Gabor function), positive for a fast
+  attack and a slower decay. A gammatone of order ``n``, envelope
+  ``t^(n-1) exp(-2 pi b t)``, has a squared envelope shaped as a gamma density of
+  shape ``2n - 1``, hence a skewness of ``2 / sqrt(2n - 1)`` (0.756 for the
+  4th-order cochlear filter) when the kernel holds its whole decay.
 
 :func:`bandwidth_fit` fits ``log10(bandwidth) = intercept + slope
 log10(centre)`` over the kernels, the summary Lewicki (2002, Fig. 7)
@@ -104,7 +110,8 @@ def auditory_tuning(kernels, sample_rate: float | None = None,
         edges ``low_3db``, ``high_3db``, ``low_10db``, ``high_10db`` (Hz),
         ``lowpass_3db``, ``lowpass_10db``, ``highpass_3db``,
         ``highpass_10db`` (bool: the band reaches 0 Hz or Nyquist),
-        ``q10`` (1), ``envelope_centre`` and ``envelope_duration`` (s);
+        ``q10`` (1), ``envelope_centre`` and ``envelope_duration`` (s),
+        ``envelope_skewness`` (1; > 0: fast attack, slower decay);
         ``spectrum`` (kernel, frequency), the amplitude spectrum in dB re
         each kernel's peak. Attrs: ``sample_rate``, ``n_fft``, ``n_taps``,
         ``kernel_duration`` (s).
@@ -204,8 +211,14 @@ def auditory_tuning(kernels, sample_rate: float | None = None,
     t = np.arange(taps)  # samples
     e_tot = env2.sum(axis=1)
     t_mean = (env2 * t).sum(axis=1) / e_tot
-    t_rms = np.sqrt(np.maximum((env2 * (t - t_mean[:, None]) ** 2).sum(axis=1) / e_tot,
-                               0.0)) / sample_rate
+    centred = t - t_mean[:, None]
+    t_var = np.maximum((env2 * centred**2).sum(axis=1) / e_tot, 0.0)
+    t_rms = np.sqrt(t_var) / sample_rate
+    # asymmetry of the envelope (Smith & Lewicki 2006: gammatone-like, fast attack and
+    # slower decay): the third standardized moment of the same distribution of time
+    with np.errstate(divide="ignore", invalid="ignore"):
+        skew = np.where(t_var > 0, (env2 * centred**3).sum(axis=1) / e_tot
+                        / np.where(t_var > 0, t_var, 1.0) ** 1.5, np.nan)
     t_mean = t_mean / sample_rate
 
     ds = xr.Dataset(coords={"kernel": np.arange(n), "frequency": ("frequency", freqs,
@@ -241,6 +254,10 @@ def auditory_tuning(kernels, sample_rate: float | None = None,
     ds["envelope_duration"] = ("kernel", t_rms, {"units": "s", "long_name": "RMS duration: "
                                                  "s.d. of time under the squared Hilbert "
                                                  "envelope"})
+    ds["envelope_skewness"] = ("kernel", skew, {"units": "1", "long_name": "skewness of "
+                                                "time under the squared Hilbert envelope "
+                                                "(> 0: fast attack, slower decay; 4th-order "
+                                                "gammatone 2 / sqrt(7) = 0.756)"})
     ds["spectrum"] = (("kernel", "frequency"), rel,
                       {"units": "dB", "long_name": "amplitude spectrum re the peak"})
     ds.attrs.update(sample_rate=sample_rate, n_fft=n_fft, n_taps=taps,
