@@ -712,6 +712,46 @@ def test_gap_confirmed_stop_takes_an_all_zero_sample_without_warning(patch_dicti
     assert not A[0].any()
 
 
+@pytest.mark.parametrize("threshold", ["soft", "nonneg"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adaptive_steps_fused_gap_test_is_the_lasso_gap(threshold, dtype):
+    """The adaptive loop tests a row's gap inside its step kernel (a NumPy call per
+    step cost ~10x the step on small batches): same verdict as ``gap_met`` and as the
+    duality gap written out here from the codes, on states part-way to the fixed point."""
+    from v1model.inference.lca_adaptive import _gap_row_met, gap_met
+
+    rng = np.random.default_rng(5)
+    D = rng.standard_normal((24, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((40, 24)) @ D * (rng.random((40, 1)) < 0.9)  # 4 all-zero rows
+    lam = 0.05
+    _, traj = lca(X, D, lam, threshold=threshold, n_steps=30, dtype=dtype,
+                  return_trajectory=True)
+    X, D = X.astype(dtype), D.astype(dtype)
+    U = traj["u"].values[-1].astype(dtype)
+    B = X @ D.T
+    W = D @ D.T - np.eye(24, dtype=dtype)
+    R = B - U - apply_threshold(U, lam, threshold) @ W
+    xx = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+    A, X64, D64 = (v.astype(np.float64) for v in (apply_threshold(U, lam, threshold), X, D))
+    r = X64 - A @ D64
+    corr = r @ D64.T
+    corr = corr.max(axis=1) if threshold == "nonneg" else np.abs(corr).max(axis=1)
+    s = np.minimum(1.0, lam / np.maximum(corr, lam))
+    gap = (0.5 * (1 + s**2) * (r * r).sum(axis=1) + lam * np.abs(A).sum(axis=1)
+           - s * (X64 * r).sum(axis=1))
+    eps = float(np.finfo(dtype).eps)
+    verdicts = []
+    for tol in np.geomspace(1e-7, 1e-1, 13):
+        fused = np.array([_gap_row_met(U[i], R[i], B[i], xx[i], dtype(lam), tol, eps,
+                                       threshold == "nonneg") for i in range(40)])
+        np.testing.assert_array_equal(fused, gap_met(U, R, B, xx, dtype(lam), threshold, tol))
+        clear = np.abs(gap - tol * xx) > 1e-4 * xx  # away from the bound and its rounding
+        np.testing.assert_array_equal(fused[clear], (gap <= tol * xx)[clear])
+        verdicts.append(fused)
+    assert 0.2 < np.mean(verdicts) < 0.8  # the grid spans both verdicts
+
+
 @pytest.mark.parametrize("integrator", ["euler", "ivp"])
 def test_a_stimulus_switched_off_relaxes_to_rest_in_tau_log_1_over_tol(integrator):
     # x = 0 after a warm start below threshold: a pure leak, u(t) = u0 exp(-t / tau), so

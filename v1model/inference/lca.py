@@ -159,7 +159,7 @@ def lca(
         ``du/dt`` without turning it back and is halved (never below the
         start, never above ``tau``) after one that does not
         (:mod:`v1model.inference.lca_adaptive`; its first call per precision
-        compiles two small kernels, under a second, cached on disk). The
+        compiles three small kernels, about 2 s of CPU, cached on disk). The
         fixed point is the same; the dictionary's largest eigenvalue usually
         belongs to a few coherent atoms that a
         given sample does not use, so most samples can take steps several

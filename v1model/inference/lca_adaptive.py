@@ -14,7 +14,11 @@ a rejected one cuts it by ``STEP_CUT``; it stays in ``[eta_0, 1]`` (beyond
 start to overshoot). The fixed point is the LASSO solution, as for any
 stable step; the step only changes how fast a sample gets there. The
 element-wise work around the one product per step is fused in two compiled
-loops (serial: they run between BLAS's threaded products).
+loops (serial: they run between BLAS's threaded products), the second one
+also testing the duality gap of each row that meets the step test: with
+coherent atoms a few rows meet the step test for thousands of steps before
+their gap, and a NumPy gap check per step was two thirds of a small batch's
+time (``benchmarks/bench_lca_small_batch.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ COMPACT_FRACTION = 0.05
 #: samples per block (as :data:`v1model.inference.fista.BLOCK_SIZE`): the working arrays
 #: are a few (block, n_atoms) arrays whatever the number of samples
 BLOCK_SIZE = 2048
+#: float64's smallest normal number (the gap's dual scaling, as in _common)
+_TINY64 = float(np.finfo(np.float64).tiny)
 
 
 def euler_adaptive(X, D, lam, threshold, eta0, tol, max_steps, u0, stats=None,
@@ -97,30 +103,32 @@ def _euler_adaptive_block(X, D, W, U, lam, threshold, eta0, tol, max_steps):
     eta = np.full(n, eta0, dtype)
     done = rmax <= stop
     _confirm(done, Uw, R, Bw, xx, lam, threshold, tol)
+    n_done = int(done.sum())
+    # the gap of a row that meets the step test is tested inside the step's kernel (a
+    # NumPy check per step was 2/3 of a small batch's time: module docstring)
+    xx_k = np.zeros(0) if xx is None else xx
+    gap = (xx is not None, float(tol), float(np.finfo(dtype).eps))
     A_trial = np.empty_like(Uw)
     P = np.empty_like(Uw)
     products = n
     step = 0
     for step in range(1, max_steps + 1):
-        n_done = int(done.sum())
         if n_done == live.size:
             break
         if n_done and n_done >= COMPACT_FRACTION * live.size:
             U[live[done]] = Uw[done]
             keep = ~done
             live, Uw, Bw, R = live[keep], Uw[keep], Bw[keep], R[keep]
-            xx = None if xx is None else xx[keep]
+            xx_k = xx_k[keep] if xx_k.size else xx_k
             r2, rmax, eta, stop, done = r2[keep], rmax[keep], eta[keep], stop[keep], done[keep]
             A_trial, P = A_trial[: live.size], P[: live.size]
+            n_done = 0
         _trial_outputs(Uw, R, eta, done, lam, nonneg, A_trial)
         np.matmul(A_trial, W, out=P)
         products += live.size
-        was_done = done.copy()
-        _accept_or_reject(Uw, R, r2, rmax, eta, done, Bw, P, stop, eta0,
-                          dtype.type(STEP_GROW), dtype.type(STEP_CUT))
-        done &= ~was_done  # the rows that met the step test at this step
-        _confirm(done, Uw, R, Bw, xx, lam, threshold, tol)
-        done |= was_done
+        n_done += _accept_or_reject(Uw, R, r2, rmax, eta, done, Bw, P, stop, eta0,
+                                    dtype.type(STEP_GROW), dtype.type(STEP_CUT), lam, nonneg,
+                                    xx_k, *gap)
     U[live] = Uw
     return products, step, live[~done]
 
@@ -169,13 +177,17 @@ def _trial_outputs(U, R, eta, done, lam, nonneg, A):
 
 
 @cached_njit(fastmath=True, nogil=True)
-def _accept_or_reject(U, R, r2, rmax, eta, done, B, P, stop, eta0, grow, cut):
+def _accept_or_reject(U, R, r2, rmax, eta, done, B, P, stop, eta0, grow, cut, lam, nonneg,
+                      sq_norms, check_gap, tol, eps):
     """Per row: the trial's residual ``B - u_trial - P`` (written over ``P``);
     accept it (``U``, ``R``, ``r2``, ``rmax`` move on, ``eta`` grows) when it
     lowers ``||R||`` and does not turn it back (``R_new . R >= 0``), or the step is
-    already ``eta0``, else cut ``eta``."""
+    already ``eta0``, else cut ``eta``. An accepted row is done when ``max|R| <= stop``
+    and, with ``check_gap``, its gap is met (:func:`_gap_row_met`). Returns how many
+    rows became done."""
     n, k = U.shape
     one = eta0 / eta0
+    n_new = 0
     for i in range(n):
         if done[i]:
             continue
@@ -196,6 +208,44 @@ def _accept_or_reject(U, R, r2, rmax, eta, done, B, P, stop, eta0, grow, cut):
             r2[i] = s
             rmax[i] = m
             eta[i] = min(e * grow, one)
-            done[i] = m <= stop[i]
+            met = m <= stop[i]
+            if met and check_gap:
+                met = _gap_row_met(U[i], R[i], B[i], sq_norms[i], lam, tol, eps,
+                                   nonneg)
+            done[i] = met
+            n_new += met
         else:
             eta[i] = max(e * cut, eta0)
+    return n_new
+
+
+# no fastmath: the sums in float64 and the rounding bound as gram_gap_met has them
+@cached_njit(nogil=True)
+def _gap_row_met(u, r, b, xx, lam, tol, eps, positive):
+    """:func:`gap_met` of one row (``u``, ``r``, ``b`` its state, ``R`` and drive):
+    :func:`~v1model.inference._common.gram_gap_met`'s sums and rounding bound, and
+    :func:`~v1model.inference._common.duality_gap_met`'s dual point, in float64."""
+    ab = 0.0
+    aga = 0.0
+    l1 = 0.0
+    mag = 0.0
+    corr = -np.inf if positive else 0.0
+    for j in range(u.size):
+        uj = u[j]
+        a = uj - lam if uj > lam else (uj + lam if uj < -lam and not positive else lam - lam)
+        ga = b[j] - uj  # T(u) G = B - U - R + T(u), in the working dtype as gap_met
+        ga -= r[j]
+        ga += a
+        a64, ga64, b64 = np.float64(a), np.float64(ga), np.float64(b[j])
+        ab += a64 * b64
+        aga += a64 * ga64
+        l1 += abs(a64)
+        mag += abs(a64) * (abs(b64) + abs(ga64))
+        c = b64 - ga64  # D r
+        corr = max(corr, c if positive else abs(c))
+    rounding = 16 * eps * (xx + mag)
+    xr = xx - ab
+    rr = max(xr - ab + aga, 0.0)
+    lam64 = np.float64(lam)
+    s = min(1.0, lam64 / max(corr, max(lam64, _TINY64)))
+    return 0.5 * (1.0 + s * s) * rr + lam64 * l1 - s * xr <= tol * xx + rounding

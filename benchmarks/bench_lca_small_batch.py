@@ -1,0 +1,217 @@
+"""LCA's adaptive step on small batches: this tree's loop against an earlier revision's.
+
+A call of ``lca(X, D, lam)`` on 100 samples runs as many Euler steps as its slowest
+sample needs (hundreds to thousands with coherent atoms), each step a small product
+(100 x n_atoms by the Gram matrix) between compiled element-wise passes: the time per
+step is mostly Python and NumPy overhead, not BLAS. This times, in the same run:
+
+- ``lca(X[:100], D, lam)``, float32 (the default), on whitened patches: 12x12 patches of
+  Olshausen's images with his A144 basis (``--data``, skipped when absent) and 8x8
+  patches of the embedded images with a 128-atom dictionary learned on other patches;
+- ``learn_dictionary(..., inference="lca")``, 60 updates of 100 samples of the planted
+  problem of ``tests/learning/test_olshausen_field.py`` (24 atoms, 16 features, float64,
+  the learner's tol 1e-4), where one slow sample keeps a batch going for thousands of steps;
+
+each with ``--before``'s ``v1model/inference/lca_adaptive.py`` (read with ``git show``,
+default ``HEAD``: the committed loop against the working tree's) and with this tree's,
+and reports the ratio, the steps and products per batch (equal when the stop rule is
+unchanged), the largest code difference, and the references of the same run: ``fista``
+on the same batches and the float32 matmul rate (with the time the products alone
+would take at that rate). Times are CPU seconds of this process (``time.process_time``,
+best of ``--repeats``, of ``--learn-repeats`` for learning; less sensitive than wall time
+to other jobs on the machine) and wall seconds.
+
+    python benchmarks/bench_lca_small_batch.py                 # HEAD against the tree
+    python benchmarks/bench_lca_small_batch.py --before abc123 --repeats 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _inference_setup import load_problem, machine_line, matmul_gflops  # noqa: E402
+
+#: the reference data beside the checkout, or where V1MODEL_SHARED_DATA points (as the tests)
+DEFAULT_DATA = Path(os.environ.get("V1MODEL_SHARED_DATA", ROOT.parent / "shared" / "data")
+                    ) / "olshausen"
+
+
+def main(argv=None):
+    from v1model.progress import quiet_auto_bars
+
+    with quiet_auto_bars(), warnings.catch_warnings():
+        # the planted problem's learning has a sample at max_steps (its test says why)
+        warnings.filterwarnings("ignore", message="lca stopped after")
+        return _run(argv)
+
+
+def _run(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", default="HEAD",
+                        help="git revision whose lca_adaptive.py is the 'before' loop")
+    parser.add_argument("--repeats", type=int, default=3, help="best of N")
+    parser.add_argument("--updates", type=int, default=60, help="learning updates")
+    parser.add_argument("--learn-repeats", type=int, default=1,
+                        help="best of N for the learning runs (~30 s each before)")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                        help="folder with A144.mat and images/ (Olshausen's)")
+    args = parser.parse_args(argv)
+    from v1model.inference import lca_adaptive
+
+    before = _load_revision(args.before)
+    loops = {"before": before._euler_adaptive_block,
+             "after": lca_adaptive._euler_adaptive_block}
+    print(machine_line())
+    print(f"before: lca_adaptive.py at {args.before}; after: this tree")
+    rows = []
+    for name, X, D, lam in _problems(args.data):
+        rows.append(_time_encode(name, X, D, lam, loops, args.repeats))
+    rows.append(_time_learning(loops, args.updates, args.learn_repeats))
+    print()
+    print("| problem | before: CPU s (wall) | after: CPU s (wall) | ratio | steps per batch "
+          "| products per sample | max code diff | reference in the same run |")
+    print("|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(row)
+    lca_adaptive._euler_adaptive_block = loops["after"]
+
+
+def _load_revision(rev):
+    """``v1model/inference/lca_adaptive.py`` at ``rev``, imported as a module of the
+    package (its relative imports resolve against this tree's ``_common``)."""
+    src = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:v1model/inference/"
+                          "lca_adaptive.py"], check=True, capture_output=True, text=True).stdout
+    folder = Path(tempfile.mkdtemp(prefix="v1model_bench_lca_"))
+    path = folder / "lca_adaptive_before.py"
+    path.write_text(src)
+    name = "v1model.inference._lca_adaptive_before"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # numba's cache finds the module by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def _problems(data):
+    from stimuli import load_images, sample_patches
+
+    if (data / "A144.mat").exists() and (data / "images").is_dir():
+        import scipy.io
+
+        A = scipy.io.loadmat(data / "A144.mat")["A"]
+        # one basis function per column, 12x12 column-major (the README of the data)
+        D = A.T.reshape(144, 12, 12).transpose(0, 2, 1).reshape(144, 144)
+        D = D / np.linalg.norm(D, axis=1, keepdims=True)
+        images = load_images(data / "images")  # pre-whitened: not whitened again
+        X = sample_patches(images, 12, 100, seed=0)
+        yield "A144 (144 x 144), 100 12x12 patches of Olshausen's images, lam 0.1", X, D, 0.1
+    else:
+        print(f"(no A144.mat and images/ in {data}: the A144 row is skipped)")
+    X, D, _ = load_problem(100, n_atoms=128, patch=8, lam_learn=0.1, n_updates=300)
+    yield "learned 128 x 64, 100 8x8 whitened patches, lam 0.1", X, D, 0.1
+
+
+def _best(fn, repeats):
+    cpu, wall, out = np.inf, np.inf, None
+    for _ in range(repeats):
+        c0, w0 = time.process_time(), time.perf_counter()
+        out = fn()
+        cpu = min(cpu, time.process_time() - c0)
+        wall = min(wall, time.perf_counter() - w0)
+    return cpu, wall, out
+
+
+def _time_encode(name, X, D, lam, loops, repeats):
+    from v1model.inference import fista, lca, lca_adaptive
+
+    results = {}
+    for which, loop in loops.items():
+        lca_adaptive._euler_adaptive_block = loop
+        lca(X, D, lam)  # compiles this loop's kernels (cached on disk after the first run)
+        stats = {}
+        cpu, wall, A = _best(lambda: lca(X, D, lam, _stats=stats), repeats)
+        results[which] = cpu, wall, A, dict(stats)
+    fista(X, D, lam)
+    f_cpu, f_wall, _ = _best(lambda: fista(X, D, lam), repeats)
+    k = D.shape[0]
+    rate = matmul_gflops(X.shape[0], k)
+    s = results["after"][3]
+    products_s = 2.0 * s["products"] * k * k / (rate * 1e9)
+    ref = (f"fista {f_cpu:.4f} CPU s ({f_wall:.4f}); products alone {products_s:.4f} s at "
+           f"the float32 matmul rate, {rate:.0f} GFLOP/s")
+    return _row(name, results, X.shape[0], ref)
+
+
+def _time_learning(loops, n_updates, repeats):
+    from v1model.inference import lca_adaptive
+    from v1model.learning.olshausen_field import learn_dictionary
+
+    X = _planted_problem()
+    results = {}
+    for which, loop in loops.items():
+        stats = dict(products=0, steps=0, calls=0)
+
+        def counted(*a, _loop=loop, _stats=stats):
+            p, s, left = _loop(*a)
+            _stats["products"] += p
+            _stats["steps"] += s
+            _stats["calls"] += 1
+            return p, s, left
+
+        lca_adaptive._euler_adaptive_block = counted
+
+        def learn():
+            stats.update(products=0, steps=0, calls=0)
+            return learn_dictionary(X, 24, lam=0.05, n_updates=n_updates, batch_size=100,
+                                    lr=1.5, inference="lca", seed=1, progress=False)[0]
+
+        cpu, wall, D = _best(learn, repeats)
+        per_batch = dict(products=stats["products"] / stats["calls"],
+                         steps=stats["steps"] / stats["calls"])
+        results[which] = cpu, wall, D, per_batch
+    f_cpu, f_wall, _ = _best(lambda: learn_dictionary(
+        X, 24, lam=0.05, n_updates=n_updates, batch_size=100, lr=1.5, inference="fista",
+        seed=1, progress=False), repeats)
+    ref = f"inference='fista' {f_cpu:.2f} CPU s ({f_wall:.2f})"
+    return _row(f"learn_dictionary(inference='lca'), {n_updates} updates of 100, planted "
+                "24 x 16 (float64, tol 1e-4); diff: of the dictionaries", results, 100, ref)
+
+
+def _row(name, results, n, ref):
+    (c0, w0, A0, s0), (c1, w1, A1, s1) = results["before"], results["after"]
+    steps = f"{s0['steps']:.0f} / {s1['steps']:.0f}"
+    products = f"{s0['products'] / n:.1f} / {s1['products'] / n:.1f}"
+    diff = float(np.abs(np.asarray(A1, np.float64) - A0).max() / np.abs(A0).max())
+    line = (f"| {name} | {c0:.4f} ({w0:.4f}) | {c1:.4f} ({w1:.4f}) | {c0 / c1:.2f}x | "
+            f"{steps} | {products} | {diff:.1e} | {ref} |")
+    print(line, flush=True)
+    return line
+
+
+def _planted_problem(n_atoms=24, n_features=16, n_samples=6000, k=3, noise=0.01, seed=0):
+    """``planted_problem()`` of tests/learning/test_olshausen_field.py (same draws)."""
+    rng = np.random.default_rng(seed)
+    D = rng.standard_normal((n_atoms, n_features))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    A = np.zeros((n_samples, n_atoms))
+    for i in range(n_samples):
+        idx = rng.choice(n_atoms, k, replace=False)
+        A[i, idx] = rng.laplace(0, 1, k) + np.sign(rng.standard_normal(k)) * 0.5
+    return A @ D + noise * rng.standard_normal((n_samples, n_features))
+
+
+if __name__ == "__main__":
+    main()
