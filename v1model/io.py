@@ -264,6 +264,7 @@ def clean_attrs(attrs: dict, name: str = "attrs") -> dict:
     -> int (lists, tuples and 1-D arrays of bools -> int arrays of 0/1), NumPy
     strings -> str, integers beyond 64 bits -> their decimal string, long
     doubles -> float64 (zarr refuses them; netCDF wrote HDF5 long doubles),
+    half floats (float16) -> float32 (exact; netCDF has no float16),
     complex numbers -> their ``str`` (``complex()`` reads it
     back), 0-d arrays -> their one value (as above), dicts, lists of mixed
     types and arrays of more than one dimension -> JSON strings (NumPy
@@ -328,6 +329,8 @@ def clean_attrs(attrs: dict, name: str = "attrs") -> dict:
         elif isinstance(value, np.longdouble):
             # zarr refused it ("Invalid attribute in Dataset.attrs")
             out[key] = _as_float64(value)
+        elif isinstance(value, np.float16):
+            out[key] = np.float32(value)  # h5netcdf wrote an HDF5 half float (see save_dataset)
         elif isinstance(value, (complex, np.complexfloating)):
             # neither format has complex attrs; the JSON of its str added quotes
             out[key] = str(complex(value))
@@ -339,6 +342,8 @@ def clean_attrs(attrs: dict, name: str = "attrs") -> dict:
                 value = value.astype(int)
             elif value.dtype == np.longdouble:
                 value = _as_float64(value)
+            elif value.dtype == np.float16:
+                value = value.astype(np.float32)
             out[key] = value
         elif isinstance(value, (list, tuple)) and len(value) and all(
                 isinstance(v, (bool, np.bool_)) for v in value):
@@ -566,6 +571,10 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
     alone too, and the attr :data:`ZARR_ALL_CHUNKS_ATTR`, so that
     :func:`load_dataset` can tell a lost chunk file. Returns the final path.
 
+    float16 variables are written as float32 (exactly: netCDF has no float16)
+    marked with the attr :data:`SAVED_FROM_DTYPE_ATTR`, which
+    :func:`load_dataset` reads back as float16; zarr stores keep float16.
+
     Complex variables are written as netCDF-4 compound types, which
     :func:`load_dataset` and ``xr.open_dataset`` with h5netcdf read back as
     complex; the netCDF4 engine (xarray's default where netCDF4 is installed)
@@ -617,8 +626,10 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
         from . import __version__
 
         ds.attrs["v1model_version"] = __version__
-    if not _is_zarr_path(path) and not _netcdf_through_memory(ds):
-        _check_room(path, ds.nbytes)
+    if not _is_zarr_path(path):
+        ds = _half_floats_widened(ds)
+        if not _netcdf_through_memory(ds):
+            _check_room(path, ds.nbytes)
     # a dask.distributed client in this process would otherwise route
     # xarray's file locks through its scheduler
     with _local_scheduler(), atomic_path(path) as tmp:
@@ -790,9 +801,10 @@ def load_dataset(path, name: str = "path") -> xr.Dataset:
         Loaded into memory (the file is closed). Numeric attrs are NumPy
         scalars and 1-D arrays from either format (from zarr, whose attrs are
         JSON, as int64, uint64 or float64, whatever dtype they were saved in);
-        text variables and coordinates are fixed-width unicode (``<U``) from
-        every format (zarr v3 reads them as NumPy's ``StringDType``, netCDF-3 as
-        object arrays).
+        float16 variables come back as float16 from either format (see
+        :func:`save_dataset`); text variables and coordinates are fixed-width
+        unicode (``<U``) from every format (zarr v3 reads them as NumPy's
+        ``StringDType``, netCDF-3 as object arrays).
 
     Raises
     ------
@@ -825,7 +837,7 @@ def load_dataset(path, name: str = "path") -> xr.Dataset:
                 ds = ds.load()
                 if engine == "scipy":  # netCDF-3's text reads back as object arrays
                     ds = _fixed_width_strings(ds)
-                return _one_element_attrs_restored(ds)
+                return _one_element_attrs_restored(_half_floats_restored(ds))
     except (OSError, ValueError) as exc:
         # h5py's and zarr's own messages do not say which file they choked on
         raise ValueError(f"{name}: cannot read {str(path)!r} as a {kind}: {exc}") from exc
@@ -948,8 +960,43 @@ def _fixed_width_strings(ds: xr.Dataset) -> xr.Dataset:
         if var.dtype.kind in "TO" and all(isinstance(v, str) for v in var.values.ravel()):
             values = np.array(var.values.tolist(), dtype=str)  # <U of the longest string
             fixed[name] = xr.Variable(var.dims, values, var.attrs, var.encoding)
-    coords = {k: v for k, v in fixed.items() if k in ds.coords}
-    return ds.assign_coords(coords).assign({k: v for k, v in fixed.items() if k not in coords})
+    return _with_variables(ds, fixed)
+
+
+def _with_variables(ds: xr.Dataset, new: dict) -> xr.Dataset:
+    """``ds`` with the variables ``new`` (name -> xr.Variable) in place of its own."""
+    coords = {k: v for k, v in new.items() if k in ds.coords}
+    return ds.assign_coords(coords).assign({k: v for k, v in new.items() if k not in coords})
+
+
+#: The attr of a variable that :func:`save_dataset` wrote as float32 because it was
+#: float16, which netCDF lacks: h5netcdf wrote HDF5's half floats, and the netCDF4
+#: library (xarray's default engine where installed) crashed reading them
+SAVED_FROM_DTYPE_ATTR = "v1model_saved_from_dtype"
+
+
+def _half_floats_widened(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with its float16 variables as float32 (exact), marked for
+    :func:`_half_floats_restored`."""
+    wide = {}
+    for name, var in ds.variables.items():
+        if var.dtype == np.float16:
+            # a float16 dtype or fill value kept from a file read would be written again
+            encoding = {k: v for k, v in var.encoding.items() if k not in ("dtype", "_FillValue")}
+            wide[name] = xr.Variable(var.dims, var.values.astype(np.float32),
+                                     {**var.attrs, SAVED_FROM_DTYPE_ATTR: "float16"}, encoding)
+    return _with_variables(ds, wide) if wide else ds
+
+
+def _half_floats_restored(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with the variables :func:`_half_floats_widened` marked float16 again."""
+    narrow = {}
+    for name, var in ds.variables.items():
+        if var.attrs.get(SAVED_FROM_DTYPE_ATTR) == "float16" and var.dtype == np.float32:
+            attrs = {k: v for k, v in var.attrs.items() if k != SAVED_FROM_DTYPE_ATTR}
+            narrow[name] = xr.Variable(var.dims, var.values.astype(np.float16), attrs,
+                                       var.encoding)
+    return _with_variables(ds, narrow) if narrow else ds
 
 
 def save_figure(fig, path, dpi: int = 120) -> Path:

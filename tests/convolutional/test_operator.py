@@ -446,6 +446,25 @@ def test_codes_dataset_round_trips_and_places_each_copy(tmp_path):
         phi.codes_dataset(codes[:, :1])
 
 
+
+def test_codes_dataset_attrs_in_memory_are_those_a_reload_gives(tmp_path):
+    # bools and None were kept raw (True, None) and became 1 and "None" only after a
+    # save; the geometry's lists became arrays: cleaned in memory, as the histories are
+    from v1model.io import load_dataset, save_dataset
+
+    phi = ConvolutionalDictionary(np.ones((2, 3, 3)), (6, 6), stride=(1, 2))
+    ds = phi.codes_dataset(np.zeros((1, 2) + phi.code_shape), positive=True, prior=None,
+                           lam=0.1, sizes=[3, 4], depth=[5])
+    back = load_dataset(save_dataset(ds, tmp_path / "codes.nc"))
+    assert set(back.attrs) == set(ds.attrs) | {"v1model_version"}
+    for key, value in ds.attrs.items():
+        assert type(value) is not bool and value is not None, key
+        assert np.shape(value) == np.shape(back.attrs[key]), key
+        np.testing.assert_array_equal(value, back.attrs[key], err_msg=key)
+    assert ds.attrs["positive"] == 1 and ds.attrs["prior"] == "None"
+    assert ds.attrs["stride"].tolist() == [1, 2] and ds.attrs["depth"].tolist() == [5]
+
+
 @pytest.mark.parametrize("phi_dtype, codes_dtype", [(np.float32, np.float64),
                                                      (np.float64, np.float32)])
 def test_codes_dataset_keeps_the_precision_of_the_codes(tmp_path, phi_dtype, codes_dtype):

@@ -770,3 +770,51 @@ def test_load_dataset_reads_netcdf3_text_as_netcdf4_text(tmp_path):
         assert classic[name].dtype == own[name].dtype == ds[name].dtype
         assert classic[name].values.tolist() == ds[name].values.tolist()
     assert classic.indexes["unit"].tolist() == ["a", "bb"]
+
+
+def _hdf5_half_floats(path) -> list:
+    """Names of the HDF5 datasets and attributes of ``path`` stored as half floats."""
+    import h5py
+
+    found = []
+
+    def visit(name, obj):
+        if isinstance(obj, h5py.Dataset) and obj.dtype == np.float16:
+            found.append(name)
+        found.extend(f"{name}@{key}" for key, value in obj.attrs.items()
+                     if getattr(value, "dtype", None) == np.float16)
+
+    with h5py.File(path, "r") as f:
+        visit("/", f)
+        f.visititems(visit)
+    return found
+
+
+def test_float16_is_saved_as_float32_and_reloads_as_float16(tmp_path):
+    # netCDF has no float16: h5netcdf wrote HDF5 half floats, which made
+    # xr.open_dataset(path, engine="netcdf4") crash the interpreter (netCDF-C)
+    values = np.array([1.0, 0.1, -65504.0, 6e-8, np.nan, np.inf], dtype=np.float16)
+    ds = xr.Dataset({"k": ("n", values, {"units": "1", "scale": np.float16(0.5)})},
+                    coords={"n": np.arange(6), "w": ("n", values[::-1].copy())},
+                    attrs={"gain": np.float16(2.5), "gains": np.array([1, 3], np.float16)})
+    raw = tmp_path / "raw.nc"
+    ds.to_netcdf(raw, engine="h5netcdf")  # what save_dataset wrote before
+    assert set(_hdf5_half_floats(raw)) >= {"k", "w", "/@gain", "/@gains", "k@scale"}
+    reread = load_dataset(raw)  # its float16 encoding would be written again
+    for source in (ds, reread):
+        path = save_dataset(source, tmp_path / "saved.nc")
+        assert _hdf5_half_floats(path) == []
+        back = load_dataset(path)
+        for name in ("k", "w"):
+            assert back[name].dtype == np.float16
+            # exact: float16 -> float32 -> float16 keeps every bit
+            np.testing.assert_array_equal(back[name].values.view(np.uint16),
+                                          values.view(np.uint16)[::1 if name == "k" else -1])
+        assert back["k"].attrs == {"units": "1", "scale": 0.5}
+        assert back.attrs["gain"] == 2.5 and back.attrs["gains"].tolist() == [1.0, 3.0]
+    with xr.open_dataset(path, engine="h5netcdf") as plain:  # as other readers see it
+        assert plain["k"].dtype == np.float32
+        assert plain["k"].attrs["v1model_saved_from_dtype"] == "float16"
+    zarr_back = load_dataset(save_dataset(ds, tmp_path / "saved.zarr"))
+    assert zarr_back["k"].dtype == np.float16
+    np.testing.assert_array_equal(zarr_back["k"].values, values)

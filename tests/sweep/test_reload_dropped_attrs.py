@@ -1,5 +1,6 @@
 """A sweep's assembled result: its attrs, and reading it back as run() returned it."""
 
+import pytest
 import xarray as xr
 
 STUDY = '''
@@ -83,3 +84,27 @@ def test_an_attr_that_is_nan_at_every_point_stays_an_attr(tmp_path):
         assert "median_c50" not in result.data_vars and np.isnan(result.attrs["median_c50"])
         assert "fitted" not in result.attrs
         np.testing.assert_array_equal(result["fitted"].values, [np.nan, 2.0])
+
+
+
+@pytest.mark.parametrize("grid", [{"label": ["a", "bbbbb"]},
+                                  {"pair": "zipped"}])
+def test_a_swept_text_coordinate_reads_back_as_run_returned_it(tmp_path, study, grid):
+    # run() returned swept texts as an object array and load() of the same sweep as
+    # '<U5' (equal values): their .dtype differed, with or without a folder
+    import numpy as np
+
+    from v1model import sweep
+
+    if "pair" in grid:  # a text zipped with a number: a coordinate that is no index
+        grid = {"pair": sweep.zipped(x=[1.0, 2.0], label=["a", "bbbbb"])}
+    kept = sweep.run(study(), grid, output=tmp_path / "out", executor="serial",
+                     progress=False)
+    back = sweep.load(tmp_path / "out")
+    xr.testing.assert_identical(kept, back)
+    memory = sweep.run(study(), grid, executor="serial", progress=False)
+    timing = ["duration", "cpu_time"]  # the only differences between two runs
+    xr.testing.assert_identical(memory.drop_vars(timing), back.drop_vars(timing))
+    for ds in (kept, back, memory):
+        assert ds["label"].dtype == np.dtype("<U5")
+        assert ds["label"].values.tolist() == ["a", "bbbbb"]

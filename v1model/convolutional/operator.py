@@ -404,7 +404,9 @@ class ConvolutionalDictionary:
             it. Without it, times are in samples and ``attrs["time_units"]``
             says so.
         **attrs
-            Recorded in ``attrs`` beside the geometry (e.g. ``lam=0.1``);
+            Recorded in ``attrs`` beside the geometry (e.g. ``lam=0.1``), made
+            netCDF-safe as a save makes them (:func:`v1model.io.clean_attrs`:
+            a bool as 0/1, None as ``"None"``, a list as an array);
             not ``stride``, ``boundary``, ``signal_shape``, ``sample_rate_hz``
             or ``time_units``, which the dictionary and ``sample_rate`` set.
 
@@ -424,6 +426,8 @@ class ConvolutionalDictionary:
             positive finite number or given for images, or a reserved attr.
         """
         import xarray as xr
+
+        from ..io import clean_attrs
 
         geometry = {"stride": list(self.stride), "boundary": self.boundary,
                     "signal_shape": list(self.signal_shape)}
@@ -469,7 +473,9 @@ class ConvolutionalDictionary:
              "kernels": (("kernel",) + kdims, self.kernels.astype(np.float64),
                          {"long_name": "convolution kernels", "units": "1"})},
             coords=coords)
-        ds.attrs.update(**geometry, **attrs)
+        # netCDF-safe in memory, as the learning histories: bools and None were
+        # kept raw here and read back as 1 and "None" only after a save
+        ds.attrs.update(clean_attrs({**geometry, **attrs}))
         return ds
 
     def as_matrix(self) -> np.ndarray:

@@ -231,7 +231,8 @@ class Axis:
         Returns
         -------
         ndarray, shape (size,)
-            The swept values (object dtype for strings), or ``0 .. size - 1``
+            The swept values (fixed-width unicode for strings, as a reload
+            gives them), or ``0 .. size - 1``
             for a zipped group not named after one of its parameters.
         """
         if self.dim in self.params:
@@ -241,7 +242,9 @@ class Axis:
 
 def _coordinate_values(values) -> np.ndarray:
     if all(isinstance(v, str) for v in values):
-        return np.array(values, dtype=object)
+        # '<U' of the longest, as load_dataset reads text back: run() returned object
+        # dtype and load() of the same sweep '<U5'
+        return np.array(values, dtype=str)
     return np.asarray(values)
 
 
