@@ -126,7 +126,8 @@ Defaults and their sources
   back on 2026-12-06, two runs each: 19.7 / 21.1 s against 18.7 / 17.1 s,
   1.14x).
 - Receptive-field parameters from ``v1model.analysis.fit_gabor`` (Gabor fits:
-  centre, orientation, spatial frequency, envelope; r2 of each fit).
+  centre, orientation, spatial frequency and its standard error, envelope; r2 of
+  each fit).
 """
 
 from __future__ import annotations
@@ -163,7 +164,8 @@ QUICK_DEFAULTS = {
 }
 
 #: Gabor-fit parameters kept in the Dataset
-GABOR_VARS = ("x0", "y0", "orientation", "frequency", "sigma_x", "sigma_y", "r2")
+GABOR_VARS = ("x0", "y0", "orientation", "frequency", "sigma_x", "sigma_y", "r2",
+              "frequency_se")
 LEARNERS = ("online", "olshausen-field")
 #: FISTA tolerance of the held-out codes the energies are measured on: a relative gap
 #: of 1e-4, far below the energy differences between overcompleteness levels
@@ -373,7 +375,7 @@ def run(
     ds["n_atoms"] = ("overcompleteness", np.asarray(levels) * p,
                      {"long_name": "number of atoms", "units": "1"})
     units = {"x0": "pixel", "y0": "pixel", "orientation": "rad", "frequency": "cycles/pixel",
-             "sigma_x": "pixel", "sigma_y": "pixel", "r2": "1"}
+             "sigma_x": "pixel", "sigma_y": "pixel", "r2": "1", "frequency_se": "cycles/pixel"}
     for v in GABOR_VARS:
         ds[f"gabor_{v}"] = (("overcompleteness", "atom"), gabor[v],
                             {"long_name": f"Gabor fit: {v}", "units": units[v]})
@@ -580,13 +582,17 @@ def _shown_fits(sel, k, size):
     names = ("r2", "frequency", "x0", "y0", "sigma_x", "sigma_y")
     if all(f"gabor_{v}" in sel for v in names):
         # fit_gabor's default sigma bounds, which run() uses
+        # the frequency's standard error: results saved before it existed go without
+        names += ("frequency_se",) if "gabor_frequency_se" in sel else ()
         fit = xr.Dataset({v: ("atom", sel[f"gabor_{v}"].values[:k]) for v in names},
                          attrs={"height": size, "width": size})
-        good = reliable_gabor_fits(fit).values
+        mask = reliable_gabor_fits(fit)
+        good, measured = mask.values, bool(mask.attrs["frequency_se_checked"])
         left_out = (f"{(gabor_like & ~good).sum()} fits with R² ≥ {GABOR_LIKE_R2:g} left "
-                    f"out:\n< 1 cycle, centre off the patch, σ or f at a bound or f unmeasured")
+                    f"out:\n< 1 cycle, centre off the patch, σ or f at a bound"
+                    + (" or f unmeasured" if measured else ""))
         criterion = (f"reliable ones (R² ≥ {GABOR_LIKE_R2:g}, ≥ 1 cycle, centre on the patch, "
-                     f"σ and f inside the fit bounds, f measured)")
+                     f"σ and f inside the fit bounds" + (", f measured)" if measured else ")"))
         return good, left_out, criterion
     # a fit with less than one cycle across the patch is a blob or an edge: it has no
     # orientation or frequency band to tile

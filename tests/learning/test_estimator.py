@@ -437,6 +437,25 @@ def test_saved_batch_learner_transforms_the_same(planted, algorithm, tmp_path):
         SparseDictionaryLearner.from_dataset(back.history_)
 
 
+def test_learner_saved_with_positive_false_and_an_lca_nonneg_threshold_loads(planted):
+    """Saved before positive=None, when positive=False was the default and LCA's "nonneg"
+    threshold gave the sign: it loads, and codes and continues as the learner it was."""
+    import json
+
+    X, _, _ = planted
+    learner = SparseDictionaryLearner(12, method="lca", lam=0.2, n_updates=2, batch_size=50,
+                                      method_params={"threshold": "nonneg"}, seed=3).fit(X)
+    ds = learner.to_dataset()
+    params = json.loads(ds.attrs["estimator_params"])
+    assert params["positive"] is None
+    ds.attrs["estimator_params"] = json.dumps({**params, "positive": False})  # as then saved
+    back = SparseDictionaryLearner.from_dataset(ds)
+    assert back.positive is None
+    np.testing.assert_array_equal(back.transform(X[:20]), learner.transform(X[:20]))
+    np.testing.assert_array_equal(back.partial_fit(X[:50]).components_,
+                                  learner.partial_fit(X[:50]).components_)
+
+
 def test_dtype_given_as_a_numpy_type_survives_save_and_load(planted, tmp_path):
     # dtype=np.float64 (the type) was saved as "<class 'numpy.float64'>", which load refused
     X = planted[0][:200]

@@ -86,6 +86,33 @@ def test_coding_figure_plots_the_papers_error_measure(small_run, study_figures):
     assert "fraction" in ax.get_ylabel() and ax.get_ylim()[0] == 0
 
 
+def test_figure_leaves_out_the_fits_whose_frequency_is_not_measured(small_run):
+    """The tiling figure's reliable fits are reliable_gabor_fits' with its frequency
+    criterion: the run saves each fit's frequency_se, and a fit whose frequency's standard
+    error is over half of it is left out (the figure said so, but the run saved no
+    frequency_se, so the criterion was silently skipped)."""
+    import xarray as xr
+
+    from studies.olshausen_field_1997 import _shown_fits
+
+    _, ds = small_run
+    assert ds["gabor_frequency_se"].attrs["units"] == "cycles/pixel"
+    k = int(ds["n_atoms"][0])
+    assert np.all(np.isfinite(ds["gabor_frequency_se"].values[0, :k]))
+    # two identical, well-fitted atoms on an 8x8 patch, the second one's frequency
+    # known to 80% only
+    fit = dict(r2=0.95, frequency=0.25, x0=3.5, y0=3.5, orientation=0.3, sigma_x=1.5,
+               sigma_y=2.5)
+    sel = xr.Dataset({f"gabor_{v}": ("atom", [x, x]) for v, x in fit.items()})
+    sel["gabor_frequency_se"] = ("atom", [0.01, 0.2])
+    good, left_out, criterion = _shown_fits(sel, 2, 8)
+    assert good.tolist() == [True, False]
+    assert "f unmeasured" in left_out and "f measured" in criterion
+    good, left_out, criterion = _shown_fits(sel.drop_vars("gabor_frequency_se"), 2, 8)
+    assert good.tolist() == [True, True]  # saved before frequency_se: not checked, not said
+    assert "measured" not in left_out + criterion
+
+
 def test_gabor_like_atoms_on_olshausens_images(shared_data):
     """On Olshausen's own images the defaults of before (lam = 0.1, the online learner's
     forget_factor 10) left 36 of the 64 quick atoms Gabor-like, the others noisy textures:

@@ -396,10 +396,12 @@ def _frequency_se(Zf, P, X, Y, rcond=1e-8, chunk=512):
     pixels x parameters), with s^2 = residual sum of squares / (pixels - 9), as
     scipy.optimize.curve_fit's pcov.
 
-    The Jacobian's rows are scaled to unit norm and its singular values floored at ``rcond``
-    of the largest, so that a (near) rank-deficient Jacobian -- a frequency that other
-    parameters can trade against with no change of the pixels -- gives a huge, finite
-    error rather than a solver failure; a zero frequency row gives inf."""
+    The Jacobian's columns (one per parameter: the rows of :func:`_evaluate`'s (param,
+    pixel) array) are scaled to unit norm, which the last division undoes, and its singular
+    values floored at ``rcond`` of the largest, so that a (near) rank-deficient Jacobian --
+    a frequency that other parameters can trade against with no change of the pixels --
+    gives a huge, finite error rather than a solver failure; a zero frequency column gives
+    inf."""
     m, n_pix = Zf.shape
     dof = n_pix - P.shape[1]
     out = np.empty(m)

@@ -133,6 +133,12 @@ def learner_from_dataset(cls, ds: xr.Dataset):
     if params.get("init") == "array":
         params["init"] = values_by_dims(ds, "init_dictionary", ("atom", "feature"))
     params["seed"] = seed_from_json(params.get("seed"))
+    method_params = params.get("method_params")
+    if (params.get("positive") is False and params.get("method") == "lca"
+            and isinstance(method_params, dict) and method_params.get("threshold") == "nonneg"):
+        # saved before positive=None: False was the default, and the threshold gave the sign
+        # (the learner now refuses the pair, so no file of the present version holds it)
+        params["positive"] = None
     learner = cls(**params)
     if "transform_output" in ds.attrs:
         learner.set_output(transform=str(ds.attrs["transform_output"]))
