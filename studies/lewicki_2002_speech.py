@@ -56,7 +56,7 @@ Defaults and their sources
   reconstructs the segments to a relative error of ~7%; sparser codes
   (``lam = 1.5``, ~22%) give a steeper slope (0.3-0.5) but kernels confined
   below ~650 Hz (90th percentile), where gammatones cut to 8 ms have a
-  slope of -0.2 to -0.07: steeper, not more cochlear. Sparser still
+  slope of -0.2 to -0.05: steeper, not more cochlear. Sparser still
   (``lam = 0.1``, ~1%) spreads the kernels to ~2.7 kHz but makes them
   tonal (8-19% localized, slope ~0 against the cut gammatones' 0.3).
 - 2,000 updates (full run) learn a dictionary that no longer changes

@@ -81,22 +81,23 @@ What the runs show
 ------------------
 The paper's power law (bandwidth growing with centre frequency like the
 auditory nerve's) is **not** reproduced, quick or full (FSDD, matching
-pursuit, seed 0, measured 2026-12-06, held-out excerpts from held-out
-recordings): the log-log slope of the -10 dB bandwidth against centre
-frequency is -0.03 +- 0.09 after the quick run's 100 updates and 0.21 +- 0.09
-after the full run's 1,500 (271 s on the shared 2-core box, load 1.4 to 5.9),
-against 0.30 and 0.39 for gammatones cut to the same 64 taps and 0.74 and 0.75
-for the ERB scale at the same centres, and the kernels above ~1 kHz stay
-noisy. Fitting only the full run's kernels above 500 Hz, where the cut
-gammatones' slope is 0.57, gives 0.36 +- 0.16. A smaller step,
-``learning_rate=0.1`` (full run, 4-5 min on the shared 2-core box at load 4
-to 7, ~2 min of CPU, 2026-12-06), gives smoother kernels and a slope of
-0.18 +- 0.09 and 0.30 +- 0.09 (seeds 0 and 1; 0.03, seed 0, with the earlier
-split of 30 held-out recordings: 0.29 +- 0.10), half as steep as the cut
-gammatones for seed 0 (0.37) and as steep for seed 1 (0.25), far from the ERB
-scale (0.72, 0.73), with few kernels localized (9%, 6%; cut gammatones 37%,
-31%), though with envelopes longer at low centre frequencies (Spearman rho
--0.40, -0.34); 100 updates at 0.1 learn nothing yet (0.25 of
+pursuit, seed 0, measured 2026-12-06, the full run re-measured 2026-12-07
+after e855fef, held-out excerpts from held-out recordings): the log-log slope
+of the -10 dB bandwidth against centre frequency is -0.03 +- 0.09 after the
+quick run's 100 updates and 0.18 +- 0.07 after the full run's 1,500 (432 s on
+the shared 2-core box, load 6.0 to 5.3), against 0.30 and 0.33 for gammatones
+cut to the same 64 taps and 0.74 and 0.73 for the ERB scale at the same
+centres, and the kernels above ~1 kHz stay noisy. Fitting only the full run's
+kernels above 500 Hz, where the cut gammatones' slope is 0.58, gives
+0.25 +- 0.14. A smaller step,
+``learning_rate=0.1`` (full run, 4-8 min on the shared 2-core box at load 4
+to 7, 2-3.5 min of CPU, 2026-12-06 and 2026-12-07), gives smoother kernels and a slope of
+0.22 +- 0.09 and 0.25 +- 0.08 (seeds 0 and 1, re-measured 2026-12-07 after
+e855fef; 0.03, seed 0, with the earlier split of 30 held-out recordings:
+0.29 +- 0.10), half as steep as the cut gammatones for seed 0 (0.42) and as
+steep for seed 1 (0.24), far from the ERB scale (0.73, 0.71), with few kernels
+localized (12%, 9%; cut gammatones 43%, 30%), though with envelopes longer at
+low centre frequencies (Spearman rho -0.45, -0.36); 100 updates at 0.1 learn nothing yet (0.25 of
 the power in band, quick run, seed 0, 2026-12-06). An 8 ms kernel cannot be as
 narrow as an ERB filter below ~1 kHz, and longer kernels did not close the
 gap (measured before the held-out split): 128 taps gave 0.10 +- 0.09 (500
