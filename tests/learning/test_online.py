@@ -89,7 +89,7 @@ class _ConstantCoder:
     def __init__(self, values):
         self.values = list(values)
         self.lam = None
-        self.nonnegative = False
+        self.positive = False
 
     def encode(self, X, D, rng=None):
         return np.full((X.shape[0], D.shape[0]), self.values.pop(0))

@@ -60,12 +60,6 @@ class Coder:
         return np.asarray(A, dtype=np.float64) if float64 else A
 
     @property
-    def nonnegative(self) -> bool:
-        """Whether every code is >= 0 (``positive``, which LCA's ``"nonneg"`` threshold
-        sets: :func:`make_coder`)."""
-        return self.positive
-
-    @property
     def residual_tol(self) -> float | None:
         """The squared-residual ``tol`` of ``"mp"`` / ``"omp"`` (None for the other
         methods, or without one): a sample with ``||x||^2 <= tol`` gets no atom."""

@@ -71,8 +71,8 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
             D_old = D
             D, A = step(batch, A, D)
             D = normalize_rows(D, D_old)
-            dead = usage.to_reseed(A, D, signed=coder.nonnegative)
-            reseed(D, dead, batch, A, rng, duplicate_tol, coder.nonnegative)
+            dead = usage.to_reseed(A, D, signed=coder.positive)
+            reseed(D, dead, batch, A, rng, duplicate_tol, coder.positive)
             usage.reset(dead)
             history.record(stats, len(dead), time.perf_counter() - start)
             bar.set_postfix(obj=f"{stats['objective']:.4g}", reseeded=len(dead), refresh=False)

@@ -204,10 +204,10 @@ def learn_ksvd(
     check_bool(approximate, "approximate")
 
     def step(batch, A, D):
-        # nonnegative: positive=True, or LCA's "nonneg" threshold (the same codes)
+        # positive: True also for LCA's "nonneg" threshold (make_coder resolves it)
         return _ksvd_sweep(batch, A, D, approximate=bool(approximate),
                            penalty=coder.penalty_kind, lam=coder.lam,
-                           positive=coder.nonnegative)
+                           positive=coder.positive)
 
     name = "ksvd-approx" if approximate else "ksvd"
     return run_batch_learner(

@@ -174,10 +174,10 @@ class OnlineState:
         _block_coordinate_update(self.D, self.A, self.B, self.n_passes)
         # a minibatch with no non-zero code (a quiet stretch of a stream) idles no atom
         dead = self.usage.to_reseed(codes, self.D, count_silent=False, share=share,
-                                    signed=self.coder.nonnegative)
+                                    signed=self.coder.positive)
         if dead.size:
             reseed(self.D, dead, X, codes, self.rng, self.usage.duplicate_tol,
-                   self.coder.nonnegative)
+                   self.coder.positive)
             # the old statistics describe the old atom: start the new one afresh
             self.A[dead, :] = 0.0
             self.A[:, dead] = 0.0
