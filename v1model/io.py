@@ -573,7 +573,9 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
 
     float16 variables are written as float32 (exactly: netCDF has no float16)
     marked with the attr :data:`SAVED_FROM_DTYPE_ATTR`, which
-    :func:`load_dataset` reads back as float16; zarr stores keep float16.
+    :func:`load_dataset` reads back as float16; zarr stores keep float16. A
+    netCDF file refuses a variable of another dtype whose ``encoding["dtype"]``
+    asks for float16 (to keep half precision, make the variable float16).
 
     Complex variables are written as netCDF-4 compound types, which
     :func:`load_dataset` and ``xr.open_dataset`` with h5netcdf read back as
@@ -600,7 +602,8 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
     ValueError
         For a string attr netCDF cannot store (see :func:`clean_attrs`), a dim
         indexed by a MultiIndex (``ds.stack(...)``; save ``ds.reset_index(dim)``),
-        and for a ``path`` whose suffix is another format's (``.npy``, ``.npz``,
+        a variable of another dtype whose ``encoding["dtype"]`` is float16 (to
+        netCDF), and for a ``path`` whose suffix is another format's (``.npy``, ``.npz``,
         ``.pkl``, ``.json``, ``.csv``, ``.mat``, ...: :data:`OTHER_FORMAT_SUFFIXES`);
         before anything is written.
     OSError
@@ -627,6 +630,7 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
 
         ds.attrs["v1model_version"] = __version__
     if not _is_zarr_path(path):
+        _check_no_half_float_encoding(ds)
         ds = _half_floats_widened(ds)
         if not _netcdf_through_memory(ds):
             _check_room(path, ds.nbytes)
@@ -973,6 +977,26 @@ def _with_variables(ds: xr.Dataset, new: dict) -> xr.Dataset:
 #: float16, which netCDF lacks: h5netcdf wrote HDF5's half floats, and the netCDF4
 #: library (xarray's default engine where installed) crashed reading them
 SAVED_FROM_DTYPE_ATTR = "v1model_saved_from_dtype"
+
+
+def _check_no_half_float_encoding(ds: xr.Dataset) -> None:
+    """Refuse a variable (not float16 itself) whose ``encoding["dtype"]`` is float16:
+    h5netcdf wrote its values rounded to HDF5's half floats, unsaid, which netCDF-C
+    readers crash on, and the reload came back float16."""
+    for name, var in ds.variables.items():
+        wanted = var.encoding.get("dtype")
+        try:
+            half = wanted is not None and np.dtype(wanted) == np.float16
+        except TypeError:  # not a dtype: xarray's own error names it
+            continue
+        if half and var.dtype != np.float16:
+            raise ValueError(
+                f"ds: variable {name!r} ({var.dtype}) has encoding['dtype']={wanted!r}, a "
+                f"float16 that netCDF has no type for (HDF5's half floats would round its "
+                f"values, and netCDF-C readers crash on them): drop it "
+                f"(del ds[{name!r}].encoding['dtype']) to save the values as they are, or make "
+                f"the variable float16 (ds[{name!r}].astype('float16'): saved as float32, "
+                f"read back as float16), or save to .zarr, which stores float16")
 
 
 def _half_floats_widened(ds: xr.Dataset) -> xr.Dataset:

@@ -818,3 +818,35 @@ def test_float16_is_saved_as_float32_and_reloads_as_float16(tmp_path):
     zarr_back = load_dataset(save_dataset(ds, tmp_path / "saved.zarr"))
     assert zarr_back["k"].dtype == np.float16
     np.testing.assert_array_equal(zarr_back["k"].values, values)
+
+
+@pytest.mark.parametrize("wanted", ["float16", np.float16, np.dtype("<f2")])
+def test_save_dataset_refuses_a_float16_encoding_of_a_wider_variable(tmp_path, wanted):
+    # float16 data is saved as float32, but a float32 variable asking for float16 in its
+    # encoding was written as HDF5 half floats: rounded (1/3 -> 0.33325) and read back
+    # float16, unsaid, and netCDF-C readers crash on them
+    values = np.array([0.1, 1 / 3, 1234.5678], dtype=np.float32)
+    ds = xr.Dataset({"x": ("i", values), "y": ("i", values.astype(np.float16))})
+    ds["x"].encoding["dtype"] = wanted
+    ds["y"].encoding["dtype"] = wanted  # float16 data: saved as float32, read back float16
+    path = tmp_path / "half.nc"
+    with pytest.raises(ValueError, match=re.escape(
+            f"ds: variable 'x' (float32) has encoding['dtype']={wanted!r}, a float16 that "
+            f"netCDF has no type for (HDF5's half floats would round its values, and netCDF-C "
+            f"readers crash on them): drop it (del ds['x'].encoding['dtype']) to save the "
+            f"values as they are, or make the variable float16")):
+        save_dataset(ds, path)
+    assert not path.exists()
+    # as the message says: without the encoding the values round-trip exactly, float16
+    # data as float16 (stored as float32, which every netCDF reader reads)
+    del ds["x"].encoding["dtype"]
+    back = load_dataset(save_dataset(ds, path))
+    assert back["x"].dtype == np.float32 and back["y"].dtype == np.float16
+    np.testing.assert_array_equal(back["x"].values, values)
+    np.testing.assert_array_equal(back["y"].values, values.astype(np.float16))
+    assert _hdf5_half_floats(path) == []
+    half = ds.assign(x=ds["x"].astype(np.float16))
+    half["x"].encoding["dtype"] = wanted
+    back = load_dataset(save_dataset(half, path))
+    np.testing.assert_array_equal(back["x"].values, values.astype(np.float16))
+    assert back["x"].dtype == np.float16 and _hdf5_half_floats(path) == []

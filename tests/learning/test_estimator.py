@@ -768,3 +768,29 @@ def test_positive_none_follows_the_threshold_and_survives_clone_and_save(planted
     back = SparseDictionaryLearner.load(learner.save(tmp_path / "learner.nc"))
     assert back.positive is None and back.get_params() == learner.get_params()
     np.testing.assert_array_equal(back.transform(X[:20]), learner.transform(X[:20]))
+
+
+@pytest.mark.parametrize("algorithm", ["online", "mod"])
+def test_transform_method_codes_with_the_sign_learned_by_an_lca_nonneg_threshold(planted,
+                                                                                  algorithm):
+    # positive=None followed LCA's "nonneg" threshold while learning, but a transform_method
+    # without a threshold got positive=False: signed FISTA codes of a non-negative dictionary
+    from sklearn.decomposition import sparse_encode
+
+    from v1model.inference import fista
+
+    X = planted[0][:200]
+    learner = SparseDictionaryLearner(
+        12, algorithm=algorithm, method="lca", lam=0.2, n_updates=2, batch_size=50,
+        method_params={"threshold": "nonneg"}, transform_method="fista", seed=0).fit(X)
+    D = learner.components_
+    codes = learner.transform(X)
+    assert codes.min() >= 0
+    np.testing.assert_allclose(codes, fista(X, D, 0.2, positive=True), atol=1e-5)
+    reference = sparse_encode(X.astype(np.float64), D.astype(np.float64), algorithm="lasso_cd",
+                              alpha=0.2, positive=True, max_iter=10_000)
+    np.testing.assert_allclose(codes, reference, atol=2e-3)
+    # the transform's own LCA threshold is the user's word for the transform
+    signed = learner.set_params(transform_method="lca",
+                                transform_params={"threshold": "soft"}).transform(X)
+    assert signed.min() < 0

@@ -242,6 +242,7 @@ def test_cauchy_inference_warns_of_a_gradient_just_above_tol():
         A1 = cauchy_inference(x, D, lam, sigma, tol=1e-300, max_iter=3)
     grad = (A1 @ D - x) @ D.T + lam * 2 * A1 / (sigma**2 + A1**2)
     g = np.abs(grad).max()
-    with pytest.warns(ConvergenceWarning, match=r"1 of 1 samples short of tol"):
+    with pytest.warns(ConvergenceWarning,
+                      match=r"with 1 of 1 samples not converged \(row 0 of X\)"):
         A2 = cauchy_inference(x, D, lam, sigma, tol=g / (3 * c), max_iter=3)
     np.testing.assert_array_equal(A1, A2)

@@ -295,6 +295,29 @@ def test_cauchy_inference_warns_when_the_gradient_is_not_reached(rng):
         cauchy_inference(X, D, lam=0.1, A0=np.zeros((5, 11)))
 
 
+def test_cauchy_inference_warns_of_the_rows_short_of_tol_not_of_their_group(rng):
+    # one minimisation per group of CAUCHY_GROUP rows: a group stopped at max_iter was
+    # counted short whole ("10 of 12 samples short of tol"), though its blank rows sat
+    # at their minimum; each row's own gradient (by hand) tells the rows left
+    from v1model.inference import ConvergenceWarning
+
+    D = rng.standard_normal((24, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = np.zeros((12, 16))
+    X[[3, 10]] = rng.standard_normal((2, 16))
+    lam, sigma, tol = 0.1, 0.3, 1e-6
+    message = (r"^cauchy_inference \(L-BFGS-B\) stopped after 2 iterations with 2 of 12 samples "
+               r"not converged \(rows 3, 10 of X\); raise max_iter or loosen tol \(one "
+               r"minimisation per group of 10 rows, stopped when all of them meet tol: 2 of 2 "
+               r"groups stopped at max_iter; largest gradient ")
+    with pytest.warns(ConvergenceWarning, match=message):
+        A = cauchy_inference(X, D, lam, sigma, tol=tol, max_iter=2)
+    _, grad = cauchy_energy_and_gradient(A.ravel(), D @ D.T, X @ D.T, lam, sigma)
+    scale = 2.0 ** np.floor(np.log2(np.abs(X).reshape(2, -1).max(axis=1)))  # groups 0-9, 10-11
+    short = np.abs(grad.reshape(A.shape)).max(axis=1) > tol * np.repeat(scale, [10, 2])
+    np.testing.assert_array_equal(np.flatnonzero(short), [3, 10])  # the rows named
+
+
 @pytest.mark.parametrize("inference, threshold", [("iht", "soft"), ("lca", "hard"),
                                                   ("fista", "soft")])
 def test_recorded_objective_is_the_energy_the_codes_minimise(inference, threshold):

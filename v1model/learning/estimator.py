@@ -78,7 +78,10 @@ class SparseDictionaryLearner(SavedAsDataset):
         ``threshold`` in ``method_params``, whose codes follow it (``"nonneg"``:
         non-negative); given with one, the two must agree (``True`` with
         ``"nonneg"``, ``False`` with ``"soft"`` or ``"hard"``), as in
-        :func:`v1model.inference.encode`.
+        :func:`v1model.inference.encode`. ``transform`` and ``score`` code with the
+        sign the dictionary was learned with, whatever ``transform_method``,
+        unless ``transform_method="lca"`` is given its own ``threshold`` in
+        ``transform_params``.
     method_params : dict, optional
         Extra keyword arguments of :func:`v1model.inference.encode` while
         learning (default ``tol`` for FISTA 1e-2, ISTA and LCA 1e-3: see
@@ -527,15 +530,23 @@ class SparseDictionaryLearner(SavedAsDataset):
             # the code the dictionary was learned with (a hard threshold, a time constant),
             # not the solver's default one; transform_params override it key by key
             params = {**self.method_params, **(params or {})}
-        return self._coder(method, params, learning=False, names=names)
+        positive = self.positive
+        if positive is None and not (method == "lca" and isinstance(params, dict)
+                                     and "threshold" in params):
+            # the sign the codes were learned with (LCA's "nonneg" threshold): a
+            # transform_method="fista" gave signed codes of a non-negative dictionary
+            positive = self._coder(self.method, self.method_params, learning=True).positive or None
+        return self._coder(method, params, learning=False, names=names, positive=positive)
 
-    def _coder(self, method, params, learning, names=("method", "method_params")):
+    def _coder(self, method, params, learning, names=("method", "method_params"),
+               positive=None):
         """The validated setting of ``method``, given the parameters it uses.
 
         ``lam`` (default DEFAULT_LAM for the L1 methods) goes to the L1 methods,
         ``n_nonzero`` to the greedy ones; ``"iht"`` takes ``n_nonzero`` when it
         is given, else ``lam`` as its hard threshold. Both are checked even
         when ``method`` does not use them, since ``transform_method`` may.
+        ``positive``: the sign constraint to use (None: the ``positive`` parameter).
         """
         lam = None if self.lam is None else check_positive(self.lam, "lam")
         n_nonzero = (None if self.n_nonzero is None
@@ -546,7 +557,8 @@ class SparseDictionaryLearner(SavedAsDataset):
             lam = None
         if method not in GREEDY_METHODS:
             n_nonzero = None
-        return make_coder(method, lam, n_nonzero, self.positive, self.dtype, params,
+        positive = self.positive if positive is None else positive
+        return make_coder(method, lam, n_nonzero, positive, self.dtype, params,
                           learning=learning, names=names)
 
     def transform(self, X):
