@@ -272,3 +272,28 @@ def test_a_fit_in_which_no_latent_fired_warns(planted):
         warnings.simplefilter("error")
         SparseAutoencoder(48, "jumprelu", lam=0.05, theta_init=0.1, bandwidth=0.05,
                           **settings).fit(X)
+
+
+def test_a_jumprelu_fit_whose_thresholds_gate_nothing_warns(planted):
+    # thresholds of theta_init="auto" (1e-3 of the spread, 3.3e-4 here) on pre-activations
+    # of ~0.3-1: the L0 gradient reaches a threshold only through pre-activations within
+    # bandwidth/2 of it, so in 300 steps they rose to 4e-4 and lam 0.05 and 5 gave the same
+    # codes, 47 of 48 latents active (a ReLU), without a word
+    X = planted[0][:2000]
+    settings = dict(n_steps=300, batch_size=100, lr=3e-3, seed=0, progress=False)
+    codes = []
+    for lam in (0.05, 5.0):
+        with pytest.warns(UserWarning, match=r"activation='jumprelu': every threshold ended "
+                                             r"below 0\.01 times the spread of X \(0\.326\), "
+                                             r"at most 0\.000\d+ from theta_init=0\.000326: "
+                                             rf".*lam={lam} had little effect \(4\d\.?\d* of "
+                                             r"48 latents active on average over the last 75 "
+                                             r"steps"):
+            sae = SparseAutoencoder(48, "jumprelu", lam=lam, **settings).fit(X)
+        codes.append(sae.encode(X[:200]))
+    np.testing.assert_array_equal(codes[0] != 0, codes[1] != 0)  # lam had no effect
+    with warnings.catch_warnings():  # thresholds near the pre-activations: sparse, no word
+        warnings.simplefilter("error")
+        sae = SparseAutoencoder(48, "jumprelu", lam=0.05, theta_init=0.1, bandwidth=0.05,
+                                **settings).fit(X)
+    assert float(sae.history_.l0[-75:].mean()) < 24

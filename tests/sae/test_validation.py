@@ -538,6 +538,38 @@ def test_huge_n_steps_is_refused_by_name():
         _fit(n_steps=10**12)
 
 
+def test_huge_n_latents_is_refused_by_name():
+    """NumPy's "Unable to allocate 5.82 TiB" (the float64 draw of the decoder) named no
+    argument; the weights and their two Adam moments are 6 float32 arrays of 8 features
+    per latent (192 bytes; mp: the decoder alone, 96), in fit and a stream's first chunk."""
+    with pytest.raises(ValueError, match=r"^n_latents=100000000000 latents of 8 features \(6 "
+                                         r"arrays: the weights and their Adam moments, "
+                                         r"float32\) would take 1\.92e\+13 bytes .* more than"):
+        _fit(n_latents=10**11)
+    with pytest.raises(ValueError, match=r"^n_latents=100000000000 latents of 8 features \(3 "
+                                         r"arrays: .* would take 9\.6e\+12 bytes"):
+        SparseAutoencoder(10**11, "mp", k=2, progress=False).partial_fit(X)
+
+
+def test_a_dense_encode_larger_than_memory_is_refused_before_encoding(monkeypatch):
+    """encode(X) of 200,000 rows into 16,384 latents is 13 GB: numpy's MemoryError came
+    after the first block was encoded and named no argument (a swapping machine may not
+    raise at all); sparse=True, which holds only the non-zeros, still encodes."""
+    import v1model.validation
+
+    sae = _fit(n_latents=64)
+    calls = []
+    monkeypatch.setattr(sae, "_encode_block", lambda *a: calls.append(1) or 1 / 0)
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 2.0**16)
+    with pytest.raises(ValueError, match=r"^len\(X\)=300 samples' dense latents \(64 float32 "
+                                         r"each; sparse=True keeps only the non-zeros\) would "
+                                         r"take 7\.68e\+04 bytes .*\(at most 256 would fit\)"):
+        sae.encode(X)
+    assert calls == []  # refused before any block
+    monkeypatch.undo()
+    assert sae.encode(X, sparse=True).shape == (300, 64)
+
+
 def test_a_bad_sparse_z_is_reported_as_the_dense_one():
     # a NaN was placed by its rank among the stored non-zeros ("index 1"), and complex
     # codes were described as the 1-D array of the non-zeros, not as Z

@@ -128,6 +128,11 @@ class SparseAutoencoder(SavedAsDataset):
         scaled to a mean squared norm of ``n_features``, at any scale of the
         data (a fixed 1e-3 silenced every latent of data of spread 1e-4);
         the planted test uses 0.05 and 0.1 for coefficients of 1 to 2.
+        Thresholds that start at 1e-3 of the spread barely move in runs of
+        thousands of steps (the L0 gradient reaches a threshold only through
+        the pre-activations within ``bandwidth / 2`` of it): the model stays a
+        ReLU whatever ``lam``, and ``fit`` warns when every threshold ends
+        below 1% of the spread; start them near the pre-activations then.
     theta_init : float or "auto", default "auto"
         JumpReLU: initial threshold of every latent (units of the
         pre-activations); ``"auto"``: see ``bandwidth``.
@@ -379,8 +384,8 @@ class SparseAutoencoder(SavedAsDataset):
         ------
         ValueError
             For invalid settings or data: fewer samples than ``batch_size``,
-            samples all alike, or ``n_steps`` whose history would not fit in
-            memory.
+            samples all alike, or ``n_steps`` whose history, or ``n_latents``
+            whose weights and Adam moments, would not fit in memory.
         FloatingPointError
             When training diverges or its squared gradients overflow the dtype.
 
@@ -388,7 +393,12 @@ class SparseAutoencoder(SavedAsDataset):
         -----
         UserWarning
             When no latent fired in the last quarter of the steps: every code
-            is zero and nothing was learned. And, before training, when a handful
+            is zero and nothing was learned. When a ``jumprelu`` model with
+            ``lam > 0`` ended with every threshold below 1% of the spread of
+            ``X``: it gates only pre-activations near 0, a ReLU whatever
+            ``lam`` (thresholds that start far below the pre-activations, as
+            ``theta_init="auto"`` does, barely move in a short run). And,
+            before training, when a handful
             of rows dominate the data's energy: of at least 1,000 rows, the top
             0.1% by squared norm (about the mean) hold more than half of the total
             (10 rows scaled x100 among 20,000: the loss, and the reported FVE, are
@@ -424,6 +434,7 @@ class SparseAutoencoder(SavedAsDataset):
         self._set_fitted(params, state, history_dataset(
             np.array(rows), self._attrs(v, X, seed, spread)), self._objective(v))
         _warn_if_silent(rows, v)
+        _warn_if_ungated_jumprelu(rows, v, params, spread)
         return self
 
     def partial_fit(self, X, y=None, *, seed=None):
@@ -741,9 +752,10 @@ class SparseAutoencoder(SavedAsDataset):
         at most :data:`~v1model.sae.pursuit.GRAM_MAX_BYTES`), made once per call
         when the call codes more than ``n_latents / (k - 1)`` rows. The dense
         result itself is ``n_samples * n_latents`` numbers
-        (200,000 x 16,384 float32: 13 GB); ``sparse=True`` keeps only the
-        non-zeros (``topk``: ``k`` per sample, 8 bytes each), or encode a slice
-        of the rows at a time.
+        (200,000 x 16,384 float32: 13 GB), refused (ValueError naming
+        ``len(X)``) before any block is encoded when it exceeds the memory this
+        process may use; ``sparse=True`` keeps only the non-zeros (``topk``:
+        ``k`` per sample, 8 bytes each), or encode a slice of the rows at a time.
 
         Parameters
         ----------
@@ -772,6 +784,13 @@ class SparseAutoencoder(SavedAsDataset):
 
             if sparse:
                 return _csr_by_blocks(encoded(), blocks.n_samples)
+            # before the first block is encoded: numpy's MemoryError came after it, named no
+            # argument, and a swapping machine may not raise at all
+            m = self._params["decoder"].shape[0]
+            check_fits_in_memory((blocks.n_samples, m), blocks.dtype, "len(X)",
+                                 blocks.n_samples, f"samples' dense latents ({m} "
+                                 f"{blocks.dtype.name} each; sparse=True keeps only the "
+                                 "non-zeros)")
             out = None
             for Z, rows in zip(encoded(), blocks.slices):
                 if out is None:
@@ -1304,6 +1323,41 @@ def _warn_if_silent(rows, v):
     warnings.warn(f"activation={act!r}: no latent fired in the last {tail.size} of {len(l0)} "
                   "training steps (history_.l0 is 0): every code is zero and nothing was "
                   f"learned; {lower}", UserWarning, stacklevel=user_stacklevel())
+
+
+#: a JumpReLU ``fit`` with ``lam > 0`` whose thresholds all ended below this fraction of
+#: the spread of X warns (:func:`_warn_if_ungated_jumprelu`)
+UNGATED_THRESHOLD_FRACTION = 0.01
+
+
+def _warn_if_ungated_jumprelu(rows, v, params, spread):
+    """Warn when a JumpReLU ``fit`` with ``lam > 0`` ended with every threshold below
+    :data:`UNGATED_THRESHOLD_FRACTION` of the ``spread`` of X: such thresholds gate
+    only pre-activations near 0, so the model is a ReLU whatever ``lam``. The L0
+    penalty moves a threshold only through the pre-activations within
+    ``bandwidth / 2`` of it, so thresholds that start far below the pre-activations
+    (``"auto"``: 1e-3 of the spread) barely move in a short run: on the planted
+    problem of tests/sae (128 latents, 1,000 steps) ``lam`` 0.05 and 5 both kept 123
+    of 128 latents active (thresholds 3.3e-4 -> at most 4.5e-4, spread 0.33), where
+    ``theta_init=0.1, bandwidth=0.05`` kept 21."""
+    if v["activation"] != "jumprelu" or not v["lam"]:
+        return
+    theta = float(np.exp(params["log_theta"].max()))
+    if not theta < UNGATED_THRESHOLD_FRACTION * spread:
+        return
+    column = list(HISTORY_FIELDS).index("l0")
+    tail = [row[column] for row in rows[len(rows) - max(len(rows) // 4, 1):]]
+    warnings.warn(
+        f"activation='jumprelu': every threshold ended below {UNGATED_THRESHOLD_FRACTION:g} "
+        f"times the spread of X ({spread:.3g}), at most {theta:.3g} from theta_init="
+        f"{v['theta_init']:.3g}: they gate only pre-activations near 0, and lam={v['lam']!r} "
+        f"had little effect ({np.mean(tail):.3g} of {v['n_latents']} latents active on "
+        f"average over the last {len(tail)} steps, history_.l0); its L0 gradient moves a "
+        f"threshold only through the pre-activations within bandwidth/2 "
+        f"({v['bandwidth'] / 2:.3g}) of it. Start them nearer the pre-activations (e.g. "
+        "theta_init and bandwidth 0.1 and 0.05 times the spread; 'auto' is 1e-3 of it, a "
+        "start for far longer runs) or train longer", UserWarning,
+        stacklevel=user_stacklevel())
 
 
 def _check_sparse_latents(Z, given):

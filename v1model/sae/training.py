@@ -17,6 +17,7 @@ import xarray as xr
 
 from ..io import clean_attrs
 from ..adam import Adam
+from ..validation import check_fits_in_memory
 from .decoder import project_rows, remove_parallel_gradient
 from .objective import (auxk_dead, auxk_loss, encoder_gradients, is_large_product,
                         loss_and_gradients)
@@ -92,8 +93,20 @@ def initial_parameters(X, n_latents, activation, theta_init, rng, dtype, mean=No
         ``decoder`` (n_latents, n_features) and ``b_dec`` (n_features,);
         except for ``mp``, ``encoder`` (n_latents, n_features) and ``b_enc``
         (n_latents,); for ``jumprelu``, ``log_theta`` (n_latents,).
+
+    Raises
+    ------
+    ValueError
+        When the weights and their Adam moments would not fit in the memory
+        this process may use (:func:`v1model.validation.check_fits_in_memory`).
     """
     n_features = X.shape[1]
+    # the weights and their two Adam moments: numpy's "Unable to allocate 5.82 TiB" named
+    # no argument
+    n_weights = 1 if activation == "mp" else 2
+    check_fits_in_memory((n_latents, 3 * n_weights * n_features), dtype, "n_latents",
+                         n_latents, f"latents of {n_features} features ({3 * n_weights} "
+                         f"arrays: the weights and their Adam moments, {np.dtype(dtype).name})")
     D = rng.standard_normal((n_latents, n_features))
     D /= np.linalg.norm(D, axis=1, keepdims=True)
     if mean is None:
