@@ -199,7 +199,9 @@ def test_jumprelu_inference_is_the_rule_of_its_documented_thresholds(planted):
     latent, and encode keeps exactly the pre-activations above it (recomputed here from
     the attributes), as the BatchTopK rule is checked above."""
     X = planted[0]
+    # thresholds near the pre-activations (0.1): "auto" ones (3e-4) gate only those near 0
     sae = SparseAutoencoder(32, "jumprelu", lam=1e-3, n_steps=30, batch_size=128,
+                            theta_init=0.1, bandwidth=0.05,
                             progress=False).fit(X[:1000], seed=SAE_SEED)
     theta = sae.threshold_
     assert theta.shape == (32,) and np.all(theta > 0)

@@ -34,7 +34,7 @@ def test_save_load_round_trip_reproduces_encode(planted, tmp_path, activation, d
 
 def test_saved_dataset_is_labelled(planted):
     sae = SparseAutoencoder(40, "jumprelu", lam=0.05, n_steps=10, batch_size=100, seed=0,
-                            progress=False).fit(planted[0][:300])
+                            theta_init=0.1, bandwidth=0.05, progress=False).fit(planted[0][:300])
     ds = sae.to_dataset()
     assert ds["decoder"].dims == ("latent", "feature")
     assert ds["log_theta"].dims == ("latent",)
@@ -175,7 +175,7 @@ def test_files_without_the_fitted_objective_load_from_the_parameters(planted):
     # parameters (validated) rebuild it, as they did
     X = planted[0][:300]
     sae = SparseAutoencoder(40, "jumprelu", lam=0.05, n_steps=5, batch_size=100, seed=0,
-                            progress=False).fit(X)
+                            theta_init=0.1, bandwidth=0.05, progress=False).fit(X)
     ds = sae.to_dataset()
     del ds.attrs["fitted_objective"]
     np.testing.assert_array_equal(SparseAutoencoder.from_dataset(ds).encode(X), sae.encode(X))
