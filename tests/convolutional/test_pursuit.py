@@ -257,6 +257,21 @@ def test_blocks_give_the_same_codes(monkeypatch):
         run(phi, X, n_nonzero=6, return_history=True)
 
 
+def test_blocks_draw_one_bar_over_their_steps(monkeypatch, record_bars):
+    """Several blocks of signals: one bar over every block's step limit in turn, as
+    encode's (a bar per block restarted at 0, and with progress=None each waited its own
+    2 s: many blocks of under 2 s ran silently); a block that stops early jumps to its
+    end, and the bar changes nothing."""
+    import v1model.convolutional.pursuit as pursuit
+
+    phi, X = make_problem("2d-full-s12", n_signals=7, seed=5)
+    whole = run(phi, X, n_nonzero=6, progress=False)
+    monkeypatch.setattr(pursuit, "_BLOCK_ELEMENTS", 2 * phi.n_coefficients)  # 4 blocks
+    made = record_bars("desc", "total", "n", "delay")
+    np.testing.assert_array_equal(run(phi, X, n_nonzero=6, progress=None), whole)
+    assert made == [["convolutional mp", 4 * 60, 4 * 60, 2.0]]  # max_iter 10 * n_nonzero
+
+
 def test_accepts_a_dictionary_object_and_one_signal():
     phi, X = make_problem("1d-circular-s2", seed=6)
     a = matching_pursuit(X[0], phi, n_nonzero=3, min_coverage=0.0)

@@ -175,6 +175,31 @@ def test_kernels_beyond_float32_range_named(scale):
         reconstruct(np.ones((1, 4, 20, 20)), KERNELS * scale, (16, 16))
 
 
+def _one_tiny_kernel():
+    kernels = KERNELS.copy()
+    kernels[2] *= 1e-50  # below float32's range alone: the others keep the array non-zero
+    return kernels
+
+
+@pytest.mark.parametrize("call", [
+    lambda k: ConvolutionalDictionary(k, (16, 16)),
+    lambda k: encode(X, k, 0.1, method="fista"),
+    lambda k: matching_pursuit(X, k, n_nonzero=3),
+    lambda k: reconstruct(np.ones((1, 4, 20, 20)), k, (16, 16)),
+])
+def test_one_kernel_below_float32_range_is_named(call):
+    # it became zeros in float32: encode gave it zero codes with numpy's divide-by-zero
+    # warnings only, matching pursuit called it "all zeros"
+    with pytest.raises(ValueError, match=r"^kernels: kernel 2 has values of at most [\d.]+e-5\d, "
+                       r"below the range of float32 .*use dtype=float64$"):
+        call(_one_tiny_kernel())
+
+
+def test_one_tiny_kernel_is_kept_in_float64():
+    phi = ConvolutionalDictionary(_one_tiny_kernel(), (16, 16), dtype=np.float64)
+    np.testing.assert_array_equal(phi.kernels, _one_tiny_kernel())
+
+
 def test_tiny_float64_kernels_are_not_all_zeros():
     # the zero check squared the entries: 1e-170 underflowed to a norm of 0
     codes = np.random.default_rng(2).standard_normal((1, 4, 20, 20))

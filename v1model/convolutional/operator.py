@@ -246,6 +246,16 @@ class ConvolutionalDictionary:
         # checked in dtype too: astype turned kernels beyond float32's range into inf,
         # and every synthesis into NaN, with only numpy's overflow warning
         self.kernels = check_array(kernels, "kernels", dtype=dtype, copy=True)
+        # and per kernel: check_array refuses only a cast that zeroed every value, and one
+        # kernel of 1e-50 beside unit ones became zeros in float32: its codes zero and the
+        # solvers' range check dividing by zero (numpy's warnings), MP calling it all zeros
+        lost = ~self.kernels.reshape(len(peaks), -1).any(axis=1)
+        if lost.any():
+            k = int(np.flatnonzero(lost)[0])
+            raise ValueError(
+                f"kernels: kernel {k} has values of at most {peaks[k]:.3g}, below the range "
+                f"of {dtype.name} (smallest normal number {np.finfo(dtype).tiny:.3g}): it "
+                "would be lost to zero; rescale that kernel or use dtype=float64")
         # read-only: the products below use copies of it (padded, blocked), so a kernel
         # changed in place reached the analysis but not the synthesis or lipschitz()
         self.kernels.flags.writeable = False

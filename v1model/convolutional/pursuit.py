@@ -103,8 +103,9 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
         as given) and spike count, which the float32 steps' last entry does
         not.
     progress : bool or None, default None
-        A progress bar over steps: None once the call has run 2 s
-        (:mod:`v1model.progress`), True at once, False never.
+        A progress bar over steps (each block of signals' ``max_iter`` in turn;
+        a block that stops early jumps to its end): None once the call has run
+        2 s (:mod:`v1model.progress`), True at once, False never.
 
     Returns
     -------
@@ -199,10 +200,17 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
     codes = np.zeros((len(X),) + phi.code_shape + (phi.n_kernels,), phi.dtype)
     res2 = energy.copy()
     records = [] if return_history else None
-    for start in range(0, len(X), block):
-        rows = slice(start, start + block)
-        pursuit.run(X[rows], codes[rows], res2[rows], target[rows], n_nonzero, max_iter,
-                    records, progress)
+    # one bar over every block's step limit in turn (a block that stops early jumps to its
+    # end), as encode's: a bar per block restarted at 0 for each, and with progress=None
+    # each waited its own 2 s: many blocks of under 2 s each could run for minutes silently
+    starts = range(0, len(X), block)
+    with progress_bar(progress, total=len(starts) * max_iter, desc="convolutional mp",
+                      unit="step") as bar:
+        for start in starts:
+            rows = slice(start, start + block)
+            taken = pursuit.run(X[rows], codes[rows], res2[rows], target[rows], n_nonzero,
+                                max_iter, records, bar.update)
+            bar.update(max_iter - taken)
     n_recoded = 0
     if tol is not None or snr_db is not None:
         res2, exact, n_recoded = _meet_target_exactly(
@@ -273,8 +281,9 @@ class _Pursuit:
         window = len(gram.lags[-1])
         self.touched = min(self.n_segments, -(-window // seg) + 2)
 
-    def run(self, X, codes, res2, target, n_nonzero, max_iter, records, progress):
-        """MP on one block: fills ``codes`` (channels last) and ``res2`` in place.
+    def run(self, X, codes, res2, target, n_nonzero, max_iter, records, on_step):
+        """MP on one block: fills ``codes`` (channels last) and ``res2`` in place and
+        returns the steps taken (``on_step()`` after each).
 
         ``C`` holds the correlations of the residual with every copy, ``best``
         the largest normalised one at each position (over the kernels) and
@@ -306,8 +315,8 @@ class _Pursuit:
             records.append(_record(res2, count))
         cap = n_nonzero if n_nonzero is not None else np.iinfo(np.intp).max
         lanes = np.arange(n)
-        for _ in progress_bar(progress, total=max_iter, desc="convolutional mp", unit="step",
-                              iterable=range(max_iter)):
+        taken = 0
+        for _ in range(max_iter):
             if live.size == 0:
                 break
             where = np.unravel_index(np.argmax(top[live].reshape(live.size, -1), axis=1),
@@ -345,6 +354,9 @@ class _Pursuit:
             live = live[~done]
             if records is not None:
                 records.append(_record(res2, count))
+            taken += 1
+            on_step()
+        return taken
 
     def _touched_segments(self, window):
         """Index arrays of the segments (of ``top``) that hold the positions of
