@@ -457,7 +457,8 @@ FAKE_SBATCH = """#!/bin/sh
 echo "$@" >> "$FAKE_SLURM/calls"
 if [ "$1" = "--test-only" ]; then
   if [ -e "$FAKE_SLURM/refuse" ]; then
-    echo "sbatch: error: Batch job submission failed: Invalid account or account/partition combination specified" >&2
+    why="Invalid account or account/partition combination specified"
+    echo "sbatch: error: Batch job submission failed: $why" >&2
     exit 1
   fi
   echo "sbatch: Job 1 to start at 2026-01-01T00:00:00 using 1 processors on nodes n1" >&2
@@ -747,8 +748,9 @@ def test_jobs_that_end_before_any_point_finishes_stop_the_sweep(fake_slurm, stud
 def test_a_job_that_retires_before_the_sweep_took_its_results_finished_them(
         fake_slurm, study, tmp_path, monkeypatch, capsys):
     """The watch counted only the results the sweep had received: a job whose worker
-    retired (``--lifetime``) after finishing its point, while the sweep was still busy
-    (saving other points), took the result with it, and the sweep stopped with "ended
+    retired (``--lifetime``) after finishing its point, before the sweep took the result
+    (then: while it saved other points; now: in the moment before the fetch, which this
+    test stretches), took the result with it, and the sweep stopped with "ended
     before any point finished on them: a point may take longer than the jobs' walltime"
     (WorkersLostError). The scheduler saw the point finish: the job is replaced, and the
     point, whose result dask lost with the worker, runs again there."""
@@ -797,6 +799,52 @@ def test_resubmitted_jobs_take_names_no_ended_job_had(fake_slurm, tmp_path):
     finally:
         executor.close()
     assert len(ended) == len(names) == 2 and not ended & names, (ended, names)
+
+
+class _StandInCluster:
+    """Stands in for a dask-jobqueue cluster in :meth:`JobQueueExecutor.resubmit`: its jobs
+    by name, no worker left, and scale() recorded."""
+
+    def __init__(self, names):
+        self.worker_spec = dict.fromkeys(names)
+        self.workers, self.scaled = {}, []
+
+    def _new_worker_name(self, number):
+        return f"SLURMCluster-{number}"
+
+    def scale(self, jobs):
+        self.scaled.append(jobs)
+        if jobs == 0:
+            self.worker_spec = {}
+
+
+def test_resubmit_says_once_what_is_lost_without_dasks_worker_counter():
+    """``resubmit`` gives new jobs names no ended job had by advancing SpecCluster's private
+    counter ``_i``; a dask without it made names as it would, silently. It warns, once a
+    sweep, of what can follow; with the counter, it advances it past the ended names."""
+    import warnings
+
+    from v1model.sweep import SweepWarning
+
+    executor = JobQueueExecutor("slurm", jobs=2)
+    executor.cluster = cluster = _StandInCluster(["SLURMCluster-0", "SLURMCluster-1"])
+    cluster._i = 1
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        executor.resubmit()
+        assert cluster._i == 2 and cluster.scaled == [0, 2] and not said
+        del cluster._i  # a dask version without it
+        executor.resubmit()
+        executor.resubmit()
+    assert cluster.scaled == [0, 2, 0, 2, 0, 2]
+    assert [w.category for w in said] == [SweepWarning]  # once
+    assert re.fullmatch(
+        r"executor kind 'slurm': this dask's _StandInCluster has no SpecCluster._i counter "
+        r"to give the new jobs names no ended job had: a new job that takes an ended job's "
+        r"name is cancelled by dask \(distributed.deploy.lost-worker-timeout, 15 s, after "
+        r"that job's worker left\) unless its worker has joined by then, and a sweep whose "
+        r"new jobs wait in the queue stops \(WorkersLostError; resume it\)",
+        str(said[0].message)), said[0].message
 
 
 def test_jobs_whose_workers_left_between_two_looks_are_not_said_never_to_start(
@@ -882,7 +930,8 @@ for id in "$@"; do
   case "$id" in
     124*) echo "qstat: Unknown Job Id 124.pbs01" >&2; rc=153 ;;
     125*) echo "125.pbs01         dask-worker      alice                  0 Q batch" ;;
-    126*) echo "qstat: 126.pbs01 Job has finished, use -x or -H to obtain historical job information" >&2
+    126*) echo "qstat: 126.pbs01 Job has finished, use -x or -H to obtain historical job" \
+               "information" >&2
           rc=35 ;;
   esac
 done
@@ -1001,7 +1050,8 @@ def test_a_dry_run_connects_to_the_dask_scheduler_as_a_run_would(study, tmp_path
     with socket.socket() as free:  # a port on this machine that nothing listens on
         free.bind(("127.0.0.1", 0))
         address = f"tcp://127.0.0.1:{free.getsockname()[1]}"
-    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+    # nothing listens there: refused at once, retried until this timeout
+    with dask.config.set({"distributed.comm.timeouts.connect": "0.5s"}):
         assert main(["sweep", "run", str(spec), "--address", address, "--dry-run"]) == 1
     assert capsys.readouterr().err.startswith(
         f"v1model: error: executor.address: cannot connect to the dask scheduler at "
@@ -1146,7 +1196,8 @@ for arg in "$@"; do
     if [ -e "$FAKE_PBS/torque" ]; then  # Torque lists completed jobs a while (keep_completed)
       state=C
     elif [ -e "$FAKE_PBS/history" ]; then  # PBS Pro with job_history_enable
-      echo "qstat: $id.$server Job has finished, use -x or -H to obtain historical job information" >&2
+      echo "qstat: $id.$server Job has finished, use -x or -H to obtain historical job" \
+           "information" >&2
       rc=35
       continue
     fi
@@ -1369,27 +1420,20 @@ def test_studies_run_without_their_own_progress_bars_unless_asked():
     np.testing.assert_array_equal(asked["progress_on"].values, [1, 1])
 
 
-def test_point_that_keeps_killing_its_dask_worker_fails_alone_and_is_counted(study, calls,
-                                                                            tmp_path):
+def test_point_that_keeps_killing_its_dask_worker_fails_alone_and_is_counted(
+        dask_cluster, dask_client, study, calls, tmp_path, monkeypatch):
     """dask gives up on a task after ``allowed-failures`` dead workers (KilledWorker):
     that point is failed with dask's message, the others are stored, and the
     executor counts it as finished (the count behind the watch's "N point(s) left")."""
-    distributed = pytest.importorskip("distributed")
-    import logging
-
-    import dask
-
     log = tmp_path / "log"
     log.mkdir()
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                           dashboard_address=":0", silence_logs=logging.CRITICAL)
-    with cluster, distributed.Client(cluster) as client:
-        client.wait_for_workers(2, timeout=60)
-        executor = DaskExecutor(client=client)
-        ds = run(study("crashing"), {"x": [1.0, 2.0, 3.0]},
-                 params={"crash_x": 2.0, "log_dir": str(log), "sleep": 0.3},
-                 executor=executor, output=tmp_path / "out", progress=False)
+    # the shared cluster (its nannies restart a killed worker), with the scheduler's
+    # distributed.scheduler.allowed-failures, which it reads when a worker dies, at 0
+    monkeypatch.setattr(dask_cluster.scheduler, "allowed_failures", 0)
+    executor = DaskExecutor(client=dask_client)
+    ds = run(study("crashing"), {"x": [1.0, 2.0, 3.0]},
+             params={"crash_x": 2.0, "log_dir": str(log), "sleep": 0.3},
+             executor=executor, output=tmp_path / "out", progress=False)
     status = dict(zip(ds["x"].values.tolist(), ds["status"].values.tolist()))
     assert status == {1.0: "ok", 2.0: "failed", 3.0: "ok"}, ds["error"].values
     # dask's own message, not the (type, value, traceback) tuple as_completed hands over
@@ -1401,21 +1445,14 @@ def test_point_that_keeps_killing_its_dask_worker_fails_alone_and_is_counted(stu
     np.testing.assert_array_equal(ds["y"].sel(x=[1.0, 3.0]).values, [1.0, 3.0])
 
 
-def test_the_failure_record_counts_the_dask_workers_a_point_killed(study, tmp_path):
+def test_the_failure_record_counts_the_dask_workers_a_point_killed(dask_cluster, dask_client,
+                                                                   study, tmp_path,
+                                                                   monkeypatch):
     """dask runs a point that kills its worker on ``allowed-failures + 1`` workers: its
     failure record counts them all (it said 1)."""
-    distributed = pytest.importorskip("distributed")
-    import logging
-
-    import dask
-
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                           dashboard_address=":0", silence_logs=logging.CRITICAL)
-    with cluster, distributed.Client(cluster) as client:
-        client.wait_for_workers(1, timeout=60)
-        run(study("crashing"), {"x": [2.0]}, params={"crash_x": 2.0},
-            executor=DaskExecutor(client=client), output=tmp_path / "out", progress=False)
+    monkeypatch.setattr(dask_cluster.scheduler, "allowed_failures", 1)  # see above
+    run(study("crashing"), {"x": [2.0]}, params={"crash_x": 2.0},
+        executor=DaskExecutor(client=dask_client), output=tmp_path / "out", progress=False)
     record = json.loads((tmp_path / "out" / "failed" / "000000.json").read_text())
     assert record["error"].startswith("KilledWorker: Attempted to run task 'v1model-sweep-")
     assert " on 2 different workers" in record["error"]
@@ -1442,6 +1479,53 @@ def test_a_dask_point_whose_result_cannot_travel_back_fails_alone(dask_client, s
     status = dict(zip(ds["x"].values.tolist(), ds["status"].values.tolist()))
     assert status == {1.0: "ok", 2.0: "failed", 3.0: "ok"}, ds["error"].values
     assert "serialize" in ds["error"].sel(x=2.0).item()
+
+
+def test_a_result_is_taken_as_its_point_finishes_not_when_the_sweep_asks(study, calls,
+                                                                         tmp_path, monkeypatch):
+    """The sweep took a point's result from its worker only once it had saved the points
+    before it: a worker that retired meanwhile (``--lifetime``, adaptive scaling, the end
+    of its job) took the finished result with it, and dask computed the point again on
+    the next worker. Here the only worker retires while the sweep saves the first point,
+    once the second has finished (and, taken at once, left the worker's memory; else
+    after 10 s): that point runs once."""
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    from v1model.sweep.storage import DirectoryStore
+
+    log = tmp_path / "log"
+    log.mkdir()
+    write_point, retired = DirectoryStore.write_point, []
+
+    def slow_save(self, outcome, seed):
+        if not retired:
+            retired.append(outcome.index)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and (
+                    len(calls(log, "finish")) < 2
+                    or any(client.run(lambda dask_worker: len(dask_worker.data)).values())):
+                time.sleep(0.05)
+            client.run(lambda dask_worker: dask_worker.loop.add_callback(
+                dask_worker.close_gracefully, reason="worker-lifetime-reached"))
+            deadline = time.monotonic() + 60
+            while cluster.scheduler.workers and time.monotonic() < deadline:
+                time.sleep(0.02)
+            cluster.scale(2)  # a new worker (a new job), where a lost point would run again
+        return write_point(self, outcome, seed)
+
+    monkeypatch.setattr(DirectoryStore, "write_point", slow_save)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, silence_logs=logging.CRITICAL,
+                                  scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}
+                                  ) as cluster, distributed.Client(cluster) as client:
+        ds = run(study(), {"x": [1.0, 2.0]}, seed=5, params={"log_dir": str(log)},
+                 output=tmp_path / "out", progress=False,
+                 executor={"kind": "dask", "address": cluster.scheduler_address})
+    assert retired and ds.attrs["sweep_n_ok"] == 2
+    assert set(calls(log, "finish").values()) == {1}, calls(log, "finish")
+    reference = run(study(), {"x": [1.0, 2.0]}, seed=5, executor="serial", progress=False)
+    xr.testing.assert_identical(ds["y"], reference["y"])
 
 
 def test_losing_the_dask_scheduler_is_a_workers_lost_error(study, tmp_path):
@@ -1663,8 +1747,9 @@ def test_points_on_a_cluster_of_the_users_own_run_with_one_numba_and_blas_thread
      "(BLAS, OpenMP, numba) at once, on the 2 CPU(s) this process may use "
      "(os.sched_getaffinity): they share them, each slower; ask for at most 2 unless the "
      "points wait on I/O"),
-    ("dask", {"n_workers": 2, "threads_per_worker": 2},
-     "executor kind 'dask': n_workers (2) x threads_per_worker (2) = 4 points at once, on "
+    # one worker process of 3 threads: the start of a second one cost seconds, not a check
+    ("dask", {"n_workers": 1, "threads_per_worker": 3},
+     "executor kind 'dask': n_workers (1) x threads_per_worker (3) = 3 points at once, on "
      "the 2 CPU(s) this process may use (os.sched_getaffinity): they share them, each "
      "slower; ask for at most 2 unless the points wait on I/O"),
     ("local", {"workers": 1, "threads_per_worker": 2}, None),  # 2 on 2: nothing to say

@@ -20,13 +20,16 @@ import logging
 import multiprocessing
 import sys
 import os
+import queue
 import re
 import shlex
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
+import warnings
 from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, CancelledError, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -42,7 +45,7 @@ from .executor_config import (
     start_method_option,
     warn_oversubscribed,
 )
-from .errors import ExecutorStartError, WorkersLostError
+from .errors import ExecutorStartError, SweepWarning, WorkersLostError
 from .point import THREAD_VARIABLES, PointOutcome, run_point
 
 __all__ = [
@@ -557,6 +560,34 @@ def _worker_preloads(preload, preload_argv) -> dict:
     return out
 
 
+def _take_results(futures, client, taken) -> None:
+    """Thread body of :meth:`DaskExecutor.map`: put ``(key, result)`` into the queue
+    ``taken`` as each future finishes, and release it at once (its worker may then retire
+    without losing it); the result is the point's PointOutcome, the task's error
+    (KilledWorker, ...), the error of a result that cannot travel back, or None for a
+    cancelled future. An error of the thread itself is put as ``(None, error)``."""
+    from distributed import as_completed
+
+    try:
+        # without its results: as_completed(with_results=True) fetches each result in a
+        # background task, and a result that cannot travel back (it does not pickle)
+        # raised there, so that its future never came out and the sweep waited for ever
+        for future in as_completed(futures, loop=client.loop):
+            try:
+                if future.status == "cancelled":
+                    result = None
+                elif future.status == "error":  # KilledWorker, ...: returned, not raised
+                    result = future.exception()
+                else:
+                    result = future.result()
+            except Exception as exc:  # noqa: BLE001 - a result that cannot travel back
+                result = exc
+            taken.put((future.key, result))
+            future.release()
+    except BaseException as exc:  # noqa: BLE001 - raised in the sweep instead
+        taken.put((None, exc))
+
+
 class DaskExecutor(Executor):
     """Points as tasks on a dask.distributed cluster.
 
@@ -706,8 +737,6 @@ class DaskExecutor(Executor):
             self.cluster = None
 
     def map(self, tasks):
-        from distributed import as_completed
-
         if self.client is None:
             self.start()
         tasks = list(tasks)
@@ -740,25 +769,24 @@ class DaskExecutor(Executor):
             self.client.cancel(futures)  # wakes the wait below
 
         watch = self._start_watch(stop_sweep)
+        # each result is taken from its worker as its point finishes, by a thread of its
+        # own, not when the sweep has saved the points before it: a worker that retired
+        # meanwhile (--lifetime, adaptive scaling, its job's end) took the result with it,
+        # and dask computed the point again on the next one
+        taken = queue.Queue()
+        taker = threading.Thread(target=_take_results, args=(futures, self.client, taken),
+                                 daemon=True, name="v1model-sweep-results")
+        taker.start()
         try:
-            # without its results: as_completed(with_results=True) fetches each result in a
-            # background task, and a result that cannot travel back (it does not pickle)
-            # raised there, so that its future never came out and the sweep waited for ever
-            for future in as_completed(futures, loop=self.client.loop):
-                task = by_key[future.key]
-                if future.status == "cancelled":
-                    result = None
-                elif future.status == "error":  # KilledWorker, ...: returned, not raised
-                    result = future.exception()
-                else:
-                    try:
-                        result = future.result()
-                    except Exception as exc:  # noqa: BLE001 - a result that cannot travel back
-                        result = exc
+            for _ in futures:
+                key, result = taken.get()
+                if key is None:  # the taking thread failed: its error
+                    raise result
+                task = by_key[key]
                 if isinstance(result, PointOutcome):
                     self.finished += 1
                     yield result
-                elif future.status == "cancelled" or isinstance(result, CancelledError):
+                elif result is None or isinstance(result, CancelledError):
                     cancelled += 1
                 else:
                     self.finished += 1
@@ -767,13 +795,13 @@ class DaskExecutor(Executor):
                     yield PointOutcome.failure(
                         task.index, f"{type(result).__name__}: {result}",
                         attempts=tries + 1 if isinstance(tries, int) else 1)
-                future.release()
         finally:
             if watch is not None:
                 watch.stop()
             for future in futures:
                 if not future.done():
                     future.cancel()
+            taker.join(timeout=5)  # the cancelled futures end its loop
         if stopped_by:
             raise stopped_by[0]
         if cancelled:
@@ -943,6 +971,7 @@ class JobQueueExecutor(DaskExecutor):
 
     def __init__(self, kind, jobs=None, adapt=None, **cluster_options):
         super().__init__()
+        self._names_warned = False  # resubmit's warning, once per sweep
         self.kind = kind
         self.jobs = jobs
         self.adapt = adapt
@@ -1148,10 +1177,22 @@ class JobQueueExecutor(DaskExecutor):
         deadline = time.monotonic() + 120
         while cluster.workers and time.monotonic() < deadline:
             time.sleep(0.1)
-        # SpecCluster names a new job after its counter _i, which stays at the last name
-        while isinstance(getattr(cluster, "_i", None), int) and \
-                cluster._new_worker_name(cluster._i) in ended:
-            cluster._i += 1
+        # SpecCluster names a new job after its counter _i, which stays at the last name;
+        # dask has no public way to skip names
+        if isinstance(getattr(cluster, "_i", None), int) and \
+                callable(getattr(cluster, "_new_worker_name", None)):
+            while cluster._new_worker_name(cluster._i) in ended:
+                cluster._i += 1
+        elif not self._names_warned:
+            self._names_warned = True
+            warnings.warn(
+                f"executor kind {self.kind!r}: this dask's {type(cluster).__name__} has no "
+                "SpecCluster._i counter to give the new jobs names no ended job had: a new "
+                "job that takes an ended job's name is cancelled by dask "
+                "(distributed.deploy.lost-worker-timeout, 15 s, after that job's worker "
+                "left) unless its worker has joined by then, and a sweep whose new jobs "
+                "wait in the queue stops (WorkersLostError; resume it)",
+                SweepWarning, stacklevel=2)
         cluster.scale(jobs=jobs)
         if self.adapt is not None:
             self._adaptive = self.cluster.adapt(**self.adapt)
