@@ -17,7 +17,18 @@ default ``HEAD``: the committed loop against the working tree's) and with this t
 and reports the ratio, the steps and products per batch (equal when the stop rule is
 unchanged), the largest code difference, and the references of the same run: ``fista``
 on the same batches and the float32 matmul rate (with the time the products alone
-would take at that rate). Times are CPU seconds of this process (``time.process_time``,
+would take at that rate). The duality-gap checks of the other small-batch loops are
+timed the same way, with ``--before``'s ``confirm_by_gap`` (``_common.py``: both FISTA
+step rules) and fixed-step Euler block (``lca.py``) against this tree's:
+
+- ``lca(X[:100], D, lam, dt=0.9 * max_stable_dt(D, tau))`` (the fixed step, as with an
+  explicit ``dt``) on the two batches above;
+- ``learn_dictionary`` on the planted problem with ``inference="fista"`` (60 updates, the
+  default backtracking step; also ``step="constant"``) and ``inference="lca"`` with a
+  fixed ``dt`` (20 updates);
+- with ``--of1996``, the quick ``olshausen-field-1996`` study (~20 s CPU each side).
+
+Times are CPU seconds of this process (``time.process_time``,
 best of ``--repeats``, of ``--learn-repeats`` for learning; less sensitive than wall time
 to other jobs on the machine) and wall seconds.
 
@@ -68,18 +79,27 @@ def _run(argv):
                         help="best of N for the learning runs (~30 s each before)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
                         help="folder with A144.mat and images/ (Olshausen's)")
+    parser.add_argument("--of1996", action="store_true",
+                        help="also time the quick olshausen-field-1996 study")
     args = parser.parse_args(argv)
     from v1model.inference import lca_adaptive
 
     before = _load_revision(args.before)
     loops = {"before": before._euler_adaptive_block,
              "after": lca_adaptive._euler_adaptive_block}
+    gap_checks = _gap_checks(args.before)
     print(machine_line())
-    print(f"before: lca_adaptive.py at {args.before}; after: this tree")
-    rows = []
-    for name, X, D, lam in _problems(args.data):
+    print(f"before: lca_adaptive.py, _common.confirm_by_gap and lca._euler_block at "
+          f"{args.before}; after: this tree")
+    rows, problems = [], list(_problems(args.data))
+    for name, X, D, lam in problems:
         rows.append(_time_encode(name, X, D, lam, loops, args.repeats))
     rows.append(_time_learning(loops, args.updates, args.learn_repeats))
+    for name, X, D, lam in problems:
+        rows.append(_time_fixed_step(name, X, D, lam, gap_checks, args.repeats))
+    rows += _time_gap_learning(gap_checks, args.updates, args.learn_repeats)
+    if args.of1996:
+        rows.append(_time_of1996(gap_checks))
     print()
     print("| problem | before: CPU s (wall) | after: CPU s (wall) | ratio | steps per batch "
           "| products per sample | max code diff | reference in the same run |")
@@ -87,17 +107,39 @@ def _run(argv):
     for row in rows:
         print(row)
     lca_adaptive._euler_adaptive_block = loops["after"]
+    gap_checks["after"]()
 
 
-def _load_revision(rev):
-    """``v1model/inference/lca_adaptive.py`` at ``rev``, imported as a module of the
-    package (its relative imports resolve against this tree's ``_common``)."""
+def _gap_checks(rev):
+    """``{"before": use, "after": use}``: each puts ``rev``'s or this tree's
+    ``confirm_by_gap`` into both FISTA loops and fixed-step Euler block into ``lca``."""
+    import importlib
+
+    modules = {name: importlib.import_module(f"v1model.inference.{name}")
+               for name in ("fista", "fista_backtracking", "lca")}
+    old_common = _load_revision(rev, "_common")
+    old_lca = _load_revision(rev, "lca")
+
+    def use(confirm, block):
+        def put():
+            modules["fista"].confirm_by_gap = confirm
+            modules["fista_backtracking"].confirm_by_gap = confirm
+            modules["lca"]._euler_block = block
+        return put
+
+    return {"before": use(old_common.confirm_by_gap, old_lca._euler_block),
+            "after": use(modules["fista"].confirm_by_gap, modules["lca"]._euler_block)}
+
+
+def _load_revision(rev, module="lca_adaptive"):
+    """``v1model/inference/<module>.py`` at ``rev``, imported as a module of the
+    package (its relative imports resolve against this tree's modules)."""
     src = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:v1model/inference/"
-                          "lca_adaptive.py"], check=True, capture_output=True, text=True).stdout
+                          f"{module}.py"], check=True, capture_output=True, text=True).stdout
     folder = Path(tempfile.mkdtemp(prefix="v1model_bench_lca_"))
-    path = folder / "lca_adaptive_before.py"
+    path = folder / f"{module}_before.py"
     path.write_text(src)
-    name = "v1model.inference._lca_adaptive_before"
+    name = f"v1model.inference._{module}_before"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # numba's cache finds the module by name
@@ -173,11 +215,14 @@ def _time_learning(loops, n_updates, repeats):
 
         lca_adaptive._euler_adaptive_block = counted
 
-        def learn():
+        def learn(updates=n_updates):
             stats.update(products=0, steps=0, calls=0)
-            return learn_dictionary(X, 24, lam=0.05, n_updates=n_updates, batch_size=100,
+            return learn_dictionary(X, 24, lam=0.05, n_updates=updates, batch_size=100,
                                     lr=1.5, inference="lca", seed=1, progress=False)[0]
 
+        # compiles the loop's kernels outside the timing (a --before loop's cache is in a
+        # new temporary folder every run: its compilation was timed with it)
+        learn(2)
         cpu, wall, D = _best(learn, repeats)
         per_batch = dict(products=stats["products"] / stats["calls"],
                          steps=stats["steps"] / stats["calls"])
@@ -190,10 +235,71 @@ def _time_learning(loops, n_updates, repeats):
                 "24 x 16 (float64, tol 1e-4); diff: of the dictionaries", results, 100, ref)
 
 
+def _time_fixed_step(name, X, D, lam, gap_checks, repeats):
+    """``lca`` with a fixed ``dt`` (0.9 of the stability limit) on one batch."""
+    from v1model.inference import lca, max_stable_dt
+
+    dt = 0.9 * max_stable_dt(D, 0.01)
+    results = {}
+    for which, use in gap_checks.items():
+        use()
+        lca(X, D, lam, dt=dt)  # compiles
+        stats = {}
+        cpu, wall, A = _best(lambda: lca(X, D, lam, dt=dt, _stats=stats), repeats)
+        results[which] = cpu, wall, A, dict(stats)
+    a_cpu, a_wall, _ = _best(lambda: lca(X, D, lam), repeats)
+    ref = f"lca's adaptive step {a_cpu:.4f} CPU s ({a_wall:.4f})"
+    return _row(f"lca(dt=0.9 max_stable_dt), {name}", results, X.shape[0], ref)
+
+
+def _time_gap_learning(gap_checks, n_updates, repeats):
+    """``learn_dictionary`` on the planted problem with FISTA (both steps) and the
+    fixed-step LCA: the dictionaries compared, steps and products left blank."""
+    from v1model.learning.olshausen_field import learn_dictionary
+
+    X = _planted_problem()
+    rows = []
+    for label, kwargs, updates in (
+            ("inference='fista'", dict(inference="fista"), n_updates),
+            ("inference='fista', step='constant'",
+             dict(inference="fista", inference_params=dict(step="constant")), n_updates),
+            ("inference='lca', dt=0.0025 (fixed step)",
+             dict(inference="lca", inference_params=dict(dt=0.0025)), n_updates // 3)):
+        results = {}
+        for which, use in gap_checks.items():
+            use()
+
+            def learn(n=updates, kwargs=kwargs):
+                return learn_dictionary(X, 24, lam=0.05, n_updates=n, batch_size=100, lr=1.5,
+                                        seed=1, progress=False, **kwargs)[0]
+
+            learn(2)  # compiles, outside the timing
+            cpu, wall, D = _best(learn, repeats)
+            results[which] = cpu, wall, D, dict(steps=np.nan, products=np.nan)
+        rows.append(_row(f"learn_dictionary({label}), {updates} updates of 100, planted "
+                         "24 x 16 (float64); diff: of the dictionaries", results, 100, ""))
+    return rows
+
+
+def _time_of1996(gap_checks):
+    """The quick olshausen-field-1996 study (FISTA learning, 1,500 updates of 100)."""
+    from studies import olshausen_field_1996
+
+    results = {}
+    for which, use in gap_checks.items():
+        use()
+        cpu, wall, ds = _best(lambda: olshausen_field_1996.run(quick=True, seed=0), 1)
+        results[which] = cpu, wall, ds["dictionary"].values, dict(steps=np.nan,
+                                                                   products=np.nan)
+    return _row("olshausen-field-1996 study, quick (FISTA learning); diff: of the "
+                "dictionaries", results, 100, "")
+
+
 def _row(name, results, n, ref):
     (c0, w0, A0, s0), (c1, w1, A1, s1) = results["before"], results["after"]
-    steps = f"{s0['steps']:.0f} / {s1['steps']:.0f}"
-    products = f"{s0['products'] / n:.1f} / {s1['products'] / n:.1f}"
+    steps = (f"{s0['steps']:.0f} / {s1['steps']:.0f}" if np.isfinite(s0["steps"]) else "-")
+    products = (f"{s0['products'] / n:.1f} / {s1['products'] / n:.1f}"
+                if np.isfinite(s0["products"]) else "-")
     diff = float(np.abs(np.asarray(A1, np.float64) - A0).max() / np.abs(A0).max())
     line = (f"| {name} | {c0:.4f} ({w0:.4f}) | {c1:.4f} ({w1:.4f}) | {c0 / c1:.2f}x | "
             f"{steps} | {products} | {diff:.1e} | {ref} |")

@@ -716,9 +716,10 @@ def test_gap_confirmed_stop_takes_an_all_zero_sample_without_warning(patch_dicti
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_adaptive_steps_fused_gap_test_is_the_lasso_gap(threshold, dtype):
     """The adaptive loop tests a row's gap inside its step kernel (a NumPy call per
-    step cost ~10x the step on small batches): same verdict as ``gap_met`` and as the
-    duality gap written out here from the codes, on states part-way to the fixed point."""
-    from v1model.inference.lca_adaptive import _gap_row_met, gap_met
+    step cost ~10x the step on small batches), the fixed-step loop in a compiled pass:
+    same verdict as ``gap_met`` and as the duality gap written out here from the codes,
+    on states part-way to the fixed point."""
+    from v1model.inference.lca_adaptive import _gap_row_met, confirm_euler_rows, gap_met
 
     rng = np.random.default_rng(5)
     D = rng.standard_normal((24, 16))
@@ -741,11 +742,18 @@ def test_adaptive_steps_fused_gap_test_is_the_lasso_gap(threshold, dtype):
     gap = (0.5 * (1 + s**2) * (r * r).sum(axis=1) + lam * np.abs(A).sum(axis=1)
            - s * (X64 * r).sum(axis=1))
     eps = float(np.finfo(dtype).eps)
+    eta = dtype(0.37)
     verdicts = []
     for tol in np.geomspace(1e-7, 1e-1, 13):
         fused = np.array([_gap_row_met(U[i], R[i], B[i], xx[i], dtype(lam), tol, eps,
                                        threshold == "nonneg") for i in range(40)])
         np.testing.assert_array_equal(fused, gap_met(U, R, B, xx, dtype(lam), threshold, tol))
+        # the fixed-step loop's, from its -eta R and eta B (lam a float as it has it)
+        done = np.ones(40, bool)
+        confirm_euler_rows(done, U, -eta * R, eta * B, eta, xx, dtype(lam), lam, tol, eps,
+                           threshold == "nonneg")
+        np.testing.assert_array_equal(done, gap_met(U, -eta * R / -eta, eta * B / eta, xx,
+                                                     lam, threshold, tol))
         clear = np.abs(gap - tol * xx) > 1e-4 * xx  # away from the bound and its rounding
         np.testing.assert_array_equal(fused[clear], (gap <= tol * xx)[clear])
         verdicts.append(fused)
@@ -868,3 +876,47 @@ def test_dictionary_validated_once_in_either_dtype(dtype, monkeypatch):
     assert calls == ["D"]
     with pytest.raises(ValueError, match="makes the Euler loop unstable"):
         lca(X, D, 0.1, dt=np.nextafter(dt, 1.0), n_steps=2, dtype=dtype)
+
+
+@pytest.mark.parametrize("threshold", ["soft", "nonneg"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adaptive_step_kernel_gap_verdict_is_gap_met_at_the_bound(threshold, dtype):
+    """The step kernel's gap test (compiled inside _accept_or_reject, whose fastmath numba
+    passed on to it when it did not set its own) gives gap_met's verdict next to the
+    bound, tol within 1e-6 of where gap_met's verdict turns: under fastmath ``(a G)_j =
+    b - u - r + T(u)`` was reordered in the working dtype, and rows of states part-way
+    to the fixed point were taken as converged where gap_met, the documented rule,
+    refused them (and the other way)."""
+    from v1model.inference.lca_adaptive import _accept_or_reject, gap_met
+
+    rng = np.random.default_rng(5)
+    D = rng.standard_normal((24, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((40, 24)) @ D
+    lam = 0.05
+    _, traj = lca(X, D, lam, threshold=threshold, n_steps=30, dtype=dtype,
+                  return_trajectory=True)
+    X, D = X.astype(dtype), D.astype(dtype)
+    U = traj["u"].values[-1].astype(dtype)
+    B = X @ D.T
+    W = D @ D.T - np.eye(24, dtype=dtype)
+    R = B - U - apply_threshold(U, lam, threshold) @ W
+    xx = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+    eps, nonneg = float(np.finfo(dtype).eps), threshold == "nonneg"
+    lam_t, one = dtype(lam), dtype(1)
+    disagree = 0
+    for i in range(40):
+        u, r, b, x2 = U[i:i + 1], R[i:i + 1], B[i:i + 1], xx[i:i + 1]
+        lo, hi = 1e-12, 10.0  # gap_met's turning tol for this row, by bisection
+        for _ in range(80):
+            mid = np.sqrt(lo * hi)
+            lo, hi = (lo, mid) if gap_met(u, r, b, x2, lam_t, threshold, mid)[0] else (mid, hi)
+        for tol in hi * (1 + np.array([-1e-4, -1e-6, -1e-8, 1e-8, 1e-6, 1e-4])):
+            # a step of zero from u (R = 0, P = b - u - r): accepted, its residual r again
+            Uk, Rk, P = u.copy(), np.zeros_like(r), b - u - r
+            r2, rmax = np.full(1, np.inf, dtype), np.zeros(1, dtype)
+            done, eta = np.zeros(1, bool), np.full(1, one, dtype)
+            _accept_or_reject(Uk, Rk, r2, rmax, eta, done, b, P, np.full(1, np.inf, dtype),
+                              one, one, one, lam_t, nonneg, x2, True, float(tol), eps)
+            disagree += done[0] != gap_met(Uk, Rk, b, x2, lam_t, threshold, tol)[0]
+    assert disagree == 0

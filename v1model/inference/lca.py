@@ -25,7 +25,7 @@ from .._frames import user_stacklevel
 from ..progress import check_progress, progress_bar
 from ..validation import (check_array, check_choice, check_dictionary, check_dtype, check_int,
                           check_positive, describe, physical_memory)
-from .lca_adaptive import BLOCK_SIZE, euler_adaptive, gap_met
+from .lca_adaptive import BLOCK_SIZE, confirm_euler_rows, euler_adaptive
 from ._common import (
     N_SAMPLES_NAMED,
     ConvergenceWarning,
@@ -566,6 +566,7 @@ def _euler_block(X, D, W, eta, U, lam, threshold, n_steps, tol, limit, record_ev
     # coherent atoms moves little far from the fixed point); ||x||^2 of the live rows
     xx_w = (np.einsum("ij,ij->i", X, X, dtype=np.float64)
             if n_steps is None and threshold != "hard" and lam > 0 else None)
+    lam_t, eps = dtype.type(lam), float(np.finfo(dtype).eps)  # the gap test's, cast once
     products = 0
     # hard threshold, tolerance stop: each row's step scale, and its count of turns back
     # (:data:`HARD_CYCLE_TURNS`) with the last step at which its active set changed
@@ -594,9 +595,8 @@ def _euler_block(X, D, W, eta, U, lam, threshold, n_steps, tol, limit, record_ev
         if n_steps is None:  # tested on the state before this step, as the step test
             done = (moved if guard else np.abs(Z).max(axis=1)) <= stop_w
             if xx_w is not None and done.any():
-                idx = np.flatnonzero(done)
-                done[idx] = gap_met(Uw[idx], Z[idx] / -eta, Bw[idx] / eta, xx_w[idx], lam,
-                                    threshold, tol)
+                confirm_euler_rows(done, Uw, Z, Bw, eta, xx_w, lam_t, lam, tol, eps,
+                                   threshold == "nonneg")
         Uw -= Z
         if on_step is not None and step % record_every == 0:
             U[live] = Uw

@@ -26,7 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._numba import cached_njit
-from ._common import apply_threshold, gram_gap_met, relaxation_scale, warn_not_converged
+from ._common import (apply_threshold, gap_sums_met, gap_sums_start, gap_terms_add,
+                      gram_gap_met, relaxation_scale, warn_not_converged)
 
 #: a sample's step grows by STEP_GROW after an accepted step, is cut by STEP_CUT after
 #: a rejected one (benchmarks/README.md, "LCA's adaptive step")
@@ -38,8 +39,6 @@ COMPACT_FRACTION = 0.05
 #: samples per block (as :data:`v1model.inference.fista.BLOCK_SIZE`): the working arrays
 #: are a few (block, n_atoms) arrays whatever the number of samples
 BLOCK_SIZE = 2048
-#: float64's smallest normal number (the gap's dual scaling, as in _common)
-_TINY64 = float(np.finfo(np.float64).tiny)
 
 
 def euler_adaptive(X, D, lam, threshold, eta0, tol, max_steps, u0, stats=None,
@@ -219,33 +218,43 @@ def _accept_or_reject(U, R, r2, rmax, eta, done, B, P, stop, eta0, grow, cut, la
     return n_new
 
 
-# no fastmath: the sums in float64 and the rounding bound as gram_gap_met has them
-@cached_njit(nogil=True)
+# fastmath=False said explicitly (as the core's in _common): numba compiles a function
+# that does not set it with its caller's, and _accept_or_reject's reordered these sums
+@cached_njit(nogil=True, fastmath=False)
 def _gap_row_met(u, r, b, xx, lam, tol, eps, positive):
     """:func:`gap_met` of one row (``u``, ``r``, ``b`` its state, ``R`` and drive):
     :func:`~v1model.inference._common.gram_gap_met`'s sums and rounding bound, and
     :func:`~v1model.inference._common.duality_gap_met`'s dual point, in float64."""
-    ab = 0.0
-    aga = 0.0
-    l1 = 0.0
-    mag = 0.0
-    corr = -np.inf if positive else 0.0
+    sums = gap_sums_start(positive)
     for j in range(u.size):
-        uj = u[j]
-        a = uj - lam if uj > lam else (uj + lam if uj < -lam and not positive else lam - lam)
-        ga = b[j] - uj  # T(u) G = B - U - R + T(u), in the working dtype as gap_met
-        ga -= r[j]
-        ga += a
-        a64, ga64, b64 = np.float64(a), np.float64(ga), np.float64(b[j])
-        ab += a64 * b64
-        aga += a64 * ga64
-        l1 += abs(a64)
-        mag += abs(a64) * (abs(b64) + abs(ga64))
-        c = b64 - ga64  # D r
-        corr = max(corr, c if positive else abs(c))
-    rounding = 16 * eps * (xx + mag)
-    xr = xx - ab
-    rr = max(xr - ab + aga, 0.0)
-    lam64 = np.float64(lam)
-    s = min(1.0, lam64 / max(corr, max(lam64, _TINY64)))
-    return 0.5 * (1.0 + s * s) * rr + lam64 * l1 - s * xr <= tol * xx + rounding
+        sums = _lca_terms_add(sums, u[j], r[j], b[j], lam, positive)
+    return gap_sums_met(sums, xx, np.float64(lam), tol, eps)
+
+
+@cached_njit(nogil=True, fastmath=False)
+def confirm_euler_rows(done, U, Z, Bs, eta, sq_norms, lam, lam64, tol, eps, positive):
+    """Keep, of the rows marked in ``done`` (changed in place), those whose gap is met,
+    for the fixed-step loop, which holds ``Z = -eta R`` and ``Bs = eta B``: :func:`gap_met`
+    of ``U``, ``Z / -eta`` and ``Bs / eta`` (divided in the working dtype, as that loop
+    passed them), row by row. ``lam`` thresholds in the working dtype, ``lam64`` is the
+    gap's."""
+    neg = -eta
+    for i in range(done.size):
+        if done[i]:
+            sums = gap_sums_start(positive)
+            for j in range(U.shape[1]):
+                sums = _lca_terms_add(sums, U[i, j], Z[i, j] / neg, Bs[i, j] / eta, lam,
+                                      positive)
+            done[i] = gap_sums_met(sums, sq_norms[i], lam64, tol, eps)
+
+
+@cached_njit(nogil=True, fastmath=False)
+def _lca_terms_add(sums, u, r, b, lam, positive):
+    """:func:`~v1model.inference._common.gap_terms_add` of one unit of state ``u``,
+    ``R`` entry ``r`` and drive ``b``: its code ``T(u)`` and ``(T(u) G)_j = b - u - r +
+    T(u)``, in the working dtype as :func:`gap_met` forms them."""
+    a = u - lam if u > lam else (u + lam if u < -lam and not positive else lam - lam)
+    ga = b - u
+    ga -= r
+    ga += a
+    return gap_terms_add(sums, a, ga, b, positive)
