@@ -1,21 +1,23 @@
 """zhu-rozell-2013-ncrf end to end (quick, seed 0): LCA units show surround
-suppression and a smaller preferred diameter at high contrast; the linear
-control with the same dictionary shows neither. Cross-orientation suppression is not reproduced (see
-test_orthogonal_mask_modulates_lca_units_only).
+suppression and the linear control with the same dictionary does not; the change of the
+preferred diameter with contrast is tested (sign test) but not resolved at quick size, and
+is claimed for the full run only (slow test). Cross-orientation suppression is not
+reproduced (see test_orthogonal_mask_modulates_lca_units_only).
 
 Measured on the quick run (8x8 patches, 64 atoms, 9 probed units for seed 0,
 10 for seed 1; LCA converged, lca_tol = 1e-5; re-measured 2026-12-07): median SI at
 contrast 1.0 of 0.033 / 0.023 for LCA against 0.0005 / 0.0002 for the linear control,
 9 of 9 / 7 of 10 units more suppressed under LCA than under the control; the
-preferred diameter at contrast 1.0 is at most the one at 0.1 for 78% / 50% of units
-and smaller for 56% / 40% (median ratio 0.91 / 1.03; the control: all equal,
-exactly); median cross-orientation index 0.042 / 0.057 (44% / 50% of units above
+preferred diameter at contrast 1.0 is smaller than at 0.1 for 5 / 4 units and larger for
+2 / 5 (sign test p = 0.45 / 1; median ratio 0.91 / 1.03; over seeds 0-9 0.74-1.03,
+resolved for seed 2 alone; the control: all equal, exactly); median cross-orientation
+index 0.042 / 0.057 (44% / 50% of units above
 0.05), the control's 0 to rounding. End-stopping (bars one period wide, amplitude
 1.0) does not show on 8x8 patches: median ESI 0 for both models on both seeds (no
 unit above 0.1; the most end-stopped LCA unit 0.056 / 0.063, the control's 0.007 /
-0.007). The bounds below are seed 0's: seed 1's dictionary now falls outside three
-of them (7 of 10 units more suppressed, 50% of diameters not larger, median ratio
-1.03); the effects are small and seed-dependent on 8x8 patches (see the study's docstring)."""
+0.007). The bounds below are seed 0's: seed 1's dictionary now falls outside one
+of them (7 of 10 units more suppressed); the effects are small and seed-dependent on
+8x8 patches (see the study's docstring)."""
 
 import numpy as np
 import pytest
@@ -54,14 +56,84 @@ def test_lca_units_are_surround_suppressed_and_the_linear_control_is_not(result)
     assert np.all(si.sel(model="linear").values < 0.1)
 
 
-def test_preferred_diameter_shrinks_at_high_contrast_under_lca_only(result):
-    _, ds = result
-    ratio = ds["diameter_ratio"]
-    assert np.mean(ratio.sel(model="lca").values <= 1.0) >= 0.6  # 0.78 / 0.50 measured
-    assert np.mean(ratio.sel(model="lca").values < 1.0) >= 0.3  # 0.56 / 0.40
-    assert ds.attrs["median_diameter_ratio_lca"] <= 1.0  # 0.91 / 1.03
-    # a linear unit's curve only scales with contrast: the same peak diameter
-    np.testing.assert_allclose(ratio.sel(model="linear").values, 1.0)
+def _assert_diameter_smaller_at_high_contrast(ds, m="lca"):
+    """The claim (Sceniak et al. 1999): more units prefer a smaller diameter at the highest
+    contrast than a larger one, by a two-sided sign test at p < 0.05 (scipy's binomtest
+    as the reference), and the median ratio is below 1."""
+    from scipy.stats import binomtest
+
+    ratio = ds["diameter_ratio"].sel(model=m).values
+    smaller, larger = int(np.sum(ratio < 1)), int(np.sum(ratio > 1))
+    assert smaller + larger > 0, "every unit's preferred diameter is the same"
+    p = binomtest(smaller, smaller + larger).pvalue
+    assert smaller > larger and p < 0.05, (smaller, larger, p)
+    assert np.nanmedian(ratio) < 1.0
+
+
+def test_preferred_diameter_change_is_tested_not_claimed_on_quick_patches(
+        result, monkeypatch, tmp_path):
+    """The quick run (seed 0: 5 units smaller at high contrast, 2 larger, median ratio
+    0.91) met the bounds this test asserted (median ratio <= 1, ...), but seed 1 did not
+    (4 smaller, 5 larger, median 1.03): over seeds 0-9 the 6-12 quick units gave median
+    ratios 0.74-1.03 and a sign test resolved the change for seed 2 alone (p = 0.02;
+    seed 0 p = 0.45). The study records the sign test and its figure says "not resolved"
+    rather than a verdict the quick size cannot carry; the claim is the full run's
+    (test_full_run_preferred_diameter_is_smaller_at_high_contrast)."""
+    from scipy.stats import binomtest
+
+    study, ds = result
+    a = ds.attrs
+    ratio = ds["diameter_ratio"].sel(model="lca").values
+    smaller, larger = int(np.sum(ratio < 1)), int(np.sum(ratio > 1))
+    assert (a["n_diameter_smaller_lca"], a["n_diameter_larger_lca"]) == (smaller, larger)
+    assert a["diameter_sign_p_lca"] == pytest.approx(
+        binomtest(smaller, smaller + larger).pvalue, rel=1e-12)
+    # a linear unit's curve only scales with contrast: the same peak diameter, no test
+    np.testing.assert_allclose(ds["diameter_ratio"].sel(model="linear").values, 1.0)
+    assert a["n_diameter_smaller_linear"] == a["n_diameter_larger_linear"] == 0
+    assert np.isnan(a["diameter_sign_p_linear"])
+    fig = _plotted(study, ds, tmp_path, monkeypatch)["zhu-rozell-2013-ncrf_preferred_diameter.png"]
+    title = fig.axes[0].get_title()
+    # (5, 2), p = 0.45 measured: "not resolved"; the rule itself is the next test's
+    assert (f"({smaller} smaller, {larger} larger; sign test p = "
+            f"{a['diameter_sign_p_lca']:.2g})") in title
+    # without a contrast effect (the linear control) the claim's check fails
+    with pytest.raises(AssertionError):
+        _assert_diameter_smaller_at_high_contrast(ds, "linear")
+
+
+def test_preferred_diameter_verdict_follows_the_sign_test(result, monkeypatch, tmp_path):
+    """The figure's verdict, from diameter ratios (results saved before the sign test was
+    recorded): 10 of 12 units smaller (p = 0.039) is resolved, 8 of 12 (p = 0.39) is not,
+    all ties is no change."""
+    study, ds = result
+    ds = ds.isel(unit=np.arange(12) % ds.sizes["unit"])
+    ds.attrs = {k: v for k, v in ds.attrs.items() if "diameter_sign_p" not in k}
+    cases = [(10, "lca: smaller at high amplitude (10 smaller, 2 larger; sign test p = 0.039)"),
+             (8, "lca: not resolved with 12 units (8 smaller, 4 larger; sign test p = 0.39)")]
+    for n_smaller, verdict in cases:
+        ds["diameter_ratio"].loc[dict(model="lca")] = np.where(np.arange(12) < n_smaller,
+                                                               0.8, 1.25)
+        fig = _plotted(study, ds, tmp_path, monkeypatch)[
+            "zhu-rozell-2013-ncrf_preferred_diameter.png"]
+        assert verdict in fig.axes[0].get_title()
+    ds["diameter_ratio"].loc[dict(model="lca")] = 1.0
+    fig = _plotted(study, ds, tmp_path, monkeypatch)["zhu-rozell-2013-ncrf_preferred_diameter.png"]
+    assert "lca: no change (0 smaller, 0 larger)" in fig.axes[0].get_title()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1])
+def test_full_run_preferred_diameter_is_smaller_at_high_contrast(seed):
+    """The claim at the size that resolves it (16x16, 256 atoms, ~100 units; ~2-3 min
+    each on an idle 2-core machine, 18-26 min on a loaded one): seed 0 64 units
+    smaller, 21 larger (p = 3e-6); seed 1 64 and 18 (p = 3e-7); measured 2026-12-07."""
+    from studies import get_study
+
+    ds = get_study("zhu-rozell-2013-ncrf").run(quick=False, seed=seed, progress=False)
+    _assert_diameter_smaller_at_high_contrast(ds)
+    assert ds.attrs["diameter_sign_p_lca"] < 0.05
+    np.testing.assert_allclose(ds["diameter_ratio"].sel(model="linear").values, 1.0)
 
 
 def test_orthogonal_mask_modulates_lca_units_only(result):
