@@ -295,13 +295,16 @@ def test_signals_of_the_wrong_dimension_name_the_kernels_too():
 def test_one_block_draws_a_bar_over_steps(record_bars, method, kw):
     """A few whole images are one block of signals, and one block could run for
     minutes: the bar counts steps (it used to be left out for a single block, even
-    with progress=True: a 256x256 image took 166 s by the LCA without one)."""
+    with progress=True: a 256x256 image took 166 s by the LCA without one). Its total is
+    n_steps, or none with the tolerance stop: a total of max_iter promised minutes for
+    a block that stopped at a few hundred steps."""
     made = record_bars("total", "n", "disable")
     phi, X, lam = make_problem("2d-full-s1", n_signals=2)
-    ref = run(phi, X, lam, method=method, progress=False, **kw)
+    ref, hist = run(phi, X, lam, method=method, progress=False, return_history=True, **kw)
     codes = run(phi, X, lam, method=method, progress=True, **kw)
-    limit = kw.get("n_steps", kw.get("max_iter"))
-    assert made[-1] == [limit, limit, False]  # a converged block jumps to its end
+    steps = hist.sizes["iteration"]  # one record per step, one block
+    assert steps == kw.get("n_steps", steps) and steps < kw.get("max_iter", np.inf)
+    assert made[-1] == [kw.get("n_steps"), steps, False]
     np.testing.assert_array_equal(codes, ref)  # the bar changes nothing
 
 
@@ -457,3 +460,29 @@ def test_ista_with_kernels_of_different_norms_stops_near_sklearn_lasso(lasso_cod
         warnings.simplefilter("error")  # converged by its own test, not by max_iter
         A = encode(X, phi, 0.3, method="ista", max_iter=100000, progress=False)
     assert -1e-9 <= objective_gap(M, X, A, ref, 0.3) <= 1e-5
+
+
+def test_channels_are_one_more_spatial_axis():
+    """Colour images (n, C, h, w) with kernels (K, C, kh, kw) are volumes C deep, as the
+    docstrings now say (it was unsaid): under "full" the kernels slide along the
+    channels too (2C - 1 positions), "circular" wraps them (C), and only "valid" sums
+    over the channels at one position; Φᵀx against scipy.signal.correlate."""
+    from scipy.signal import correlate
+
+    from v1model.convolutional import matching_pursuit
+
+    rng = np.random.default_rng(0)
+    X, K = rng.standard_normal((2, 3, 16, 16)), unit_kernels(rng, (4, 3, 4, 4))
+    shapes = {"full": (5, 19, 19), "circular": (3, 16, 16), "valid": (1, 13, 13)}
+    for boundary, code_shape in shapes.items():
+        codes = encode(X, K, 0.5, method="fista", boundary=boundary, progress=False)
+        assert codes.shape == (2, 4) + code_shape
+        spikes = matching_pursuit(X, K, n_nonzero=3, boundary=boundary, progress=False)
+        assert spikes.shape == codes.shape
+    full = ConvolutionalDictionary(K, (3, 16, 16), dtype=np.float64).analyze(X)
+    np.testing.assert_allclose(full, [[correlate(x, k, "full") for k in K] for x in X],
+                               atol=1e-12)
+    valid = ConvolutionalDictionary(K, (3, 16, 16), boundary="valid",
+                                    dtype=np.float64).analyze(X)
+    summed = [[sum(correlate(x[c], k[c], "valid") for c in range(3)) for k in K] for x in X]
+    np.testing.assert_allclose(valid[:, :, 0], summed, atol=1e-12)

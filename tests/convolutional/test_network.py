@@ -81,6 +81,26 @@ def test_learn_keeps_the_spec_and_round_trips(tmp_path):
                                   net.encode(images[:1], method="fista"))
 
 
+@pytest.mark.parametrize("shape, rate", [((24, 24), None), ((60,), 16000.0)])
+def test_history_in_memory_is_the_one_saved(tmp_path, shape, rate):
+    """history_ kept the learned kernels' orphan 'kernel' coordinate, which save() drops:
+    the history a network held was not equal to the one it loaded."""
+    import xarray as xr
+
+    images = np.random.default_rng(1).standard_normal((3,) + shape)
+    net = ConvolutionalNetwork(n_kernels=3, kernel_shape=(4,) * len(shape), lam=0.5,
+                               sample_rate=rate)
+    learned = net.learn(images, n_updates=2, crop_size=(12,) * len(shape), seed=0,
+                        progress=False)
+    assert dict(net.history_.sizes) == {"update": 2} and list(net.history_.coords) == ["update"]
+    assert learned.sizes["kernel"] == 3  # the returned Dataset keeps its kernels
+    for n_calls in (1, 2):
+        back = ConvolutionalNetwork.load(net.save(tmp_path / f"net{n_calls}.nc"))
+        xr.testing.assert_identical(back.history_, net.history_)
+        net.learn(images, n_updates=1, crop_size=(12,) * len(shape), seed=1,
+                  progress=False)
+
+
 def test_a_second_learn_continues_the_history(tmp_path):
     """The history held only the second call's updates, numbered from 0 again, though
     that call continued from the first one's kernels; save() kept only those."""

@@ -257,11 +257,11 @@ def test_blocks_give_the_same_codes(monkeypatch):
         run(phi, X, n_nonzero=6, return_history=True)
 
 
-def test_blocks_draw_one_bar_over_their_steps(monkeypatch, record_bars):
-    """Several blocks of signals: one bar over every block's step limit in turn, as
-    encode's (a bar per block restarted at 0, and with progress=None each waited its own
-    2 s: many blocks of under 2 s ran silently); a block that stops early jumps to its
-    end, and the bar changes nothing."""
+def test_blocks_draw_one_bar_over_their_spikes(monkeypatch, record_bars):
+    """Several blocks of signals: one bar over every block in turn (a bar per block
+    restarted at 0, and with progress=None each waited its own 2 s: many blocks of under
+    2 s ran silently), over the n_nonzero spikes of every signal; the bar changes
+    nothing."""
     import v1model.convolutional.pursuit as pursuit
 
     phi, X = make_problem("2d-full-s12", n_signals=7, seed=5)
@@ -269,7 +269,34 @@ def test_blocks_draw_one_bar_over_their_steps(monkeypatch, record_bars):
     monkeypatch.setattr(pursuit, "_BLOCK_ELEMENTS", 2 * phi.n_coefficients)  # 4 blocks
     made = record_bars("desc", "total", "n", "delay")
     np.testing.assert_array_equal(run(phi, X, n_nonzero=6, progress=None), whole)
-    assert made == [["convolutional mp", 4 * 60, 4 * 60, 2.0]]  # max_iter 10 * n_nonzero
+    assert made == [["convolutional mp", 7 * 6, 7 * 6, 2.0]]
+
+
+@pytest.mark.parametrize("stop, total, unit", [
+    (dict(n_nonzero=6), 5 * 6, "spike"),
+    (dict(n_nonzero=100, snr_db=3.0), 5 * 100, "spike"),  # every signal stops early
+    (dict(snr_db=10.0), None, "step"),
+    (dict(tol=20.0), None, "step"),
+])
+def test_bar_total_is_one_the_run_reaches(monkeypatch, record_bars, stop, total, unit):
+    """Stopped by a fidelity target without n_nonzero, the bar's total was max_iter, by
+    default every coefficient of the signal ("199/128504 ... 05:28 remaining" for a call
+    of under a second): now no total, counting steps; with n_nonzero, the spikes asked
+    for (n_nonzero per signal), reached by the end whether or not signals stop early."""
+    import v1model.convolutional.pursuit as pursuit
+
+    phi, X = make_problem("1d-full-s1", n_signals=5, seed=8)
+    units = []
+    real = pursuit.progress_bar
+    monkeypatch.setattr(pursuit, "progress_bar",
+                        lambda *a, **kw: units.append(kw["unit"]) or real(*a, **kw))
+    made = record_bars("total", "n")
+    codes, hist = run(phi, X, return_history=True, progress=False, **stop)
+    steps = hist.sizes["iteration"] - 1  # the first entry is the start (float64: no recode)
+    assert steps < phi.n_coefficients and units == [unit]
+    assert made == [[total, steps if total is None else total]]
+    if "snr_db" in stop and "n_nonzero" in stop:
+        assert np.count_nonzero(codes) < total / 2
 
 
 def test_accepts_a_dictionary_object_and_one_signal():

@@ -74,6 +74,11 @@ def _nan_X():
     (dict(threshold="relu"), ValueError, r"threshold must be one of"),
     (dict(dt=1.0), ValueError, r"dt=1.0 s is not below 2 tau / max\(L, 1\)"),
     (dict(method="fista", dt=1e-4), ValueError, r"dt=0.0001 is the LCA's Euler step"),
+    # ignored before, unsaid (the dense encode refuses an LCA setting for fista too)
+    (dict(method="fista", tau=0.02), ValueError, r"^tau=0\.02 is the LCA's membrane time "
+     r"constant; method='fista' has none \(it takes its step itself, from 1/\|\|Φ\|\|²\)$"),
+    (dict(method="ista", tau=0.01), ValueError, r"^tau=0\.01 is the LCA's membrane time "
+     r"constant; method='ista' has none"),
     (dict(lam=-0.1), ValueError, r"lam must be a non-negative"),
     (dict(lam=np.nan), ValueError, r"lam must be a non-negative"),
     (dict(tau=0.0), ValueError, r"tau must be a positive"),
@@ -94,6 +99,27 @@ def test_encode_rejects(kwargs, error, match):
     args.update(kwargs)
     with pytest.raises(error, match=match):
         encode(args.pop("X"), args.pop("kernels"), args.pop("lam"), **args)
+
+
+@pytest.mark.parametrize("method", ["lca", "fista", "ista"])
+def test_n_steps_warns_of_the_tolerance_settings_it_ignores(method):
+    """With n_steps, tol and max_iter were ignored without a word: warned of now, as the
+    dense lca warns of them (tol is a tolerance stop's, max_iter its step limit)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # n_steps alone, or max_iter at its default: silent
+        plain = encode(X, KERNELS, 0.1, method=method, n_steps=4, max_iter=5000)
+    with pytest.warns(UserWarning, match=rf"^convolutional encode\(method='{method}'\) "
+                                         r"ignores tol=1e-09 \(n_steps runs exactly that "
+                                         r"many steps, without a tolerance stop\); "
+                                         r"max_iter=2 \(n_steps runs exactly that many "
+                                         r"steps\)$"):
+        codes = encode(X, KERNELS, 0.1, method=method, n_steps=4, tol=1e-9, max_iter=2)
+    np.testing.assert_array_equal(codes, plain)  # ignored indeed: 4 steps, not 2
+    with pytest.warns(UserWarning, match=r"ignores tol=0\.5 \(n_steps runs exactly that "
+                                         r"many steps, without a tolerance stop\)$"):
+        encode(X, KERNELS, 0.1, method=method, n_steps=4, tol=0.5)
 
 
 @pytest.mark.parametrize("scale", [1.0, 0.1])

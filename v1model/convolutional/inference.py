@@ -16,9 +16,12 @@ and a signal stops on its own when it meets the tolerance.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .._blas import blas_threads_for_step
+from .._frames import user_stacklevel
 from ..inference._common import (THRESHOLDS, ConvergenceWarning, apply_threshold,
                                   check_products_in_range, duality_gap_met,
                                   history_dataset, warn_not_converged)
@@ -29,9 +32,10 @@ from ..inference.fista_backtracking import FLOOR as _FLOOR
 from ..inference.fista_backtracking import SHRINK as _SHRINK
 from ..inference.fista_backtracking import SLACK as _SLACK
 from ..inference.fista_backtracking import START as _START
+from ..inference.lca import TOL_STOP_ONLY
 from ..progress import check_progress, progress_bar
 from ..validation import (array_shape, check_array, check_bool, check_choice, check_int,
-                          check_nonnegative, check_positive, check_shape)
+                          check_nonnegative, check_positive, check_shape, describe)
 from .operator import (BOUNDARIES, ConvolutionalDictionary, _check_axes, codes_by_dim_name,
                        kernels_by_dim_name, signals_by_dim_name)
 
@@ -44,7 +48,7 @@ _BLOCK_ELEMENTS = 8 * 2**20
 
 
 def encode(X, kernels, lam, *, method: str = "lca", stride=None, boundary: str | None = None,
-           threshold: str = "soft", tau: float = 0.01, dt: float | None = None,
+           threshold: str = "soft", tau: float | None = None, dt: float | None = None,
            n_steps: int | None = None, tol: float | None = None, max_iter: int = 5000,
            codes0=None, dtype=None, return_history: bool = False,
            progress: bool | None = None):
@@ -56,7 +60,11 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=None, boundary: str |
         Whole signals: images (n_images, height, width) or sounds
         (n_sounds, n_times), e.g. whitened. An ``xarray.DataArray`` is read by
         dim name (sounds ``(sample, time)``, images ``(sample, y, x)`` or
-        ``(image, y, x)``, in any order).
+        ``(image, y, x)``, in any order). Every signal axis is spatial:
+        colour images ``(n, C, height, width)`` with kernels ``(n_kernels, C,
+        kh, kw)`` are volumes ``C`` deep, coded at ``2C - 1`` positions along
+        the channels under ``"full"``; only ``boundary="valid"`` sums over
+        the channels at one position (:mod:`v1model.convolutional.operator`).
     kernels : array_like, shape (n_kernels, *kernel_shape) or ConvolutionalDictionary
         The kernels (one per row, normally unit norm), or a
         :class:`ConvolutionalDictionary` (then ``stride`` and ``boundary`` are
@@ -76,8 +84,9 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=None, boundary: str |
     threshold : {"soft", "hard", "nonneg"}, default "soft"
         LCA: soft (LASSO), hard (approximate L0) or rectified soft (the
         non-negative LASSO). (F)ISTA: "soft" or "nonneg".
-    tau : float, default 0.01
-        LCA membrane time constant, in seconds (10 ms).
+    tau : float, optional
+        LCA membrane time constant, in seconds; default 0.01 (10 ms).
+        Refused with (F)ISTA, which has no time constant.
     dt : float, optional
         LCA Euler step in seconds; must stay below ``2 tau / max(L, 1)``
         with ``L`` the upper bound on ``||Φ||²`` of
@@ -88,7 +97,9 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=None, boundary: str |
         Default ``tau / max(L, 1)``.
     n_steps : int, optional
         Run exactly this many steps (no tolerance stop), like lca-pytorch's
-        ``lca_iters``.
+        ``lca_iters``. A ``tol`` or a ``max_iter`` other than 5000 given
+        with it is ignored and warned of (``UserWarning``), as
+        :func:`v1model.inference.lca` does.
     tol : float, optional
         Stop a signal when, over one step, the LCA's largest ``τ du/dt`` is
         at most ``tol`` times its largest drive ``max|Φᵀx|``, or (F)ISTA's
@@ -117,9 +128,11 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=None, boundary: str |
         and the mean active count per signal, per step, as an
         ``xarray.Dataset`` over ``iteration`` (costs a synthesis per step).
     progress : bool or None, default None
-        A progress bar over the solver's steps (each block of signals' step
-        limit in turn): None once the call has run 2 s
-        (:mod:`v1model.progress`), True at once, False never.
+        A progress bar over the solver's steps, every block of signals' in
+        turn: with ``n_steps``, of their total; with the tolerance stop,
+        without one (``max_iter`` is a cap, which a run seldom reaches).
+        None once the call has run 2 s (:mod:`v1model.progress`), True at
+        once, False never.
 
     Returns
     -------
@@ -164,10 +177,23 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=None, boundary: str |
     if method != "lca" and threshold == "hard":
         raise ValueError(f"threshold='hard' is an LCA nonlinearity; method={method!r} "
                          "takes 'soft' or 'nonneg'")
-    tau = check_positive(tau, "tau")
+    if method != "lca" and tau is not None:  # it was ignored, unsaid
+        raise ValueError(f"tau={tau!r} is the LCA's membrane time constant; "
+                         f"method={method!r} has none (it takes its step itself, from "
+                         "1/||Φ||²)")
+    tau = check_positive(0.01 if tau is None else tau, "tau")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     if n_steps is not None:
         n_steps = check_int(n_steps, "n_steps", minimum=1)
+        # the tolerance stop's settings, which n_steps replaces: warned of, as lca does
+        ignored = [f"{name}={describe(value)} ({TOL_STOP_ONLY[key]})"
+                   for name, key, value, default in (
+                       ("tol", "tol", tol, None),
+                       ("max_iter", "max_steps", max_iter, encode.__kwdefaults__["max_iter"]))
+                   if value != default]
+        if ignored:
+            warnings.warn(f"convolutional encode(method={method!r}) ignores "
+                          f"{'; '.join(ignored)}", UserWarning, stacklevel=user_stacklevel())
     if tol is None:
         tol = 1e-3 if method == "lca" else 1e-4
     tol = check_positive(tol, "tol")
@@ -239,23 +265,23 @@ def _solve_blocks(phi, X, lam, threshold, step, n_steps, tol, max_iter, codes0, 
     """Solve ``X`` block by block into ``out`` (channels last); the rows of ``X``
     left unconverged.
 
-    The bar counts steps, each block's step limit in turn (a block that stops
-    early jumps to its end): a few whole images are one block, which may run
-    for minutes, so a bar over blocks would stay at 0 / 1.
+    The bar counts steps, each block's in turn: a few whole images are one
+    block, which may run for minutes, so a bar over blocks would stay at 0 / 1.
+    Its total is ``n_steps`` per block, or none with the tolerance stop (a total of
+    ``max_iter``, 5000 by default, promised minutes for a block that stopped at a
+    few hundred steps, as matching pursuit's did).
     """
     starts = range(0, len(X), block)
-    limit = n_steps or max_iter
     stalled = []
     solve = _lca if method == "lca" else _ista
-    with progress_bar(progress, total=len(starts) * limit, desc=f"convolutional {method}",
-                      unit="step") as bar:
+    with progress_bar(progress, total=len(starts) * n_steps if n_steps else None,
+                      desc=f"convolutional {method}", unit="step") as bar:
         for start in starts:
             rows = slice(start, start + block)
             init = None if codes0 is None else codes0[rows]
-            out[rows], left, taken = solve(phi, X[rows], lam, threshold, step, n_steps, tol,
-                                           max_iter, init, records,
-                                           accelerated=method == "fista", on_step=bar.update)
-            bar.update(limit - taken)
+            out[rows], left, _ = solve(phi, X[rows], lam, threshold, step, n_steps, tol,
+                                       max_iter, init, records,
+                                       accelerated=method == "fista", on_step=bar.update)
             stalled.append(start + left)
     return np.concatenate(stalled) if stalled else np.empty(0, dtype=np.intp)
 

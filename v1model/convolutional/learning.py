@@ -68,7 +68,9 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
     ----------
     images : array_like, shape (n_images, height, width) or (n_sounds, n_times)
         Training signals (whitened, for natural images), in the units ``lam``
-        refers to. Their last ``len(kernel_size)`` axes are spatial (or time).
+        refers to. Their last ``len(kernel_size)`` axes are spatial (or time):
+        a channel axis among them is one the kernels slide along, as in
+        :func:`~v1model.convolutional.encode`.
         An ``xarray.DataArray`` is read by dim name (``(sample, time)``,
         ``(sample, y, x)`` or ``(image, y, x)``, in any order).
     n_kernels : int

@@ -40,7 +40,9 @@ class ConvolutionalNetwork(SavedAsDataset):
     Parameters
     ----------
     kernels : array_like, shape (n_kernels, *kernel_shape), optional
-        The receptive fields that every position shares (normally unit norm).
+        The receptive fields that every position shares (normally unit norm);
+        every axis is spatial (a channel axis is one they slide along, as in
+        :func:`~v1model.convolutional.encode`).
         If omitted, give ``n_kernels`` and ``kernel_shape`` and call
         :meth:`learn`.
     n_kernels : int, optional
@@ -398,8 +400,10 @@ class ConvolutionalNetwork(SavedAsDataset):
                            init=self.kernels, **kwargs)
         self.kernels = ds["kernels"].values.astype(np.float64)
         self.sample_rate = rate  # adopted: the kernels are now those of sounds at this rate
-        # the kernels' lag in s (sample_rate given) goes with them, not into the history
-        history = ds.drop_vars(["kernels"] + [c for c in kernel_dims(d) if c in ds.coords])
+        # the kernels and their axes (the kernel index, the lag in s) go with them: the
+        # history is over update only, as save() writes it (an orphan kernel coordinate
+        # made the history in memory differ from the one loaded)
+        history = ds.drop_dims(("kernel",) + kernel_dims(d))
         if self.history_ is not None and "elapsed" in self.history_:
             # each call's clock starts at 0: carried on, it stays the time spent learning
             elapsed = history["elapsed"]

@@ -32,6 +32,16 @@ kernel size k and stride s:
   (samples past the last copy are not coded when ``(N-k) % s != 0``).
 - ``"circular"``: positions ``0, s, ..., N-s``, kernels wrap around the
   edges (N must be a multiple of s).
+
+Every axis of a kernel is a spatial axis, along which its copies slide: there
+is no channel axis. Colour images ``(n, C, height, width)`` with kernels
+``(n_kernels, C, kh, kw)`` are volumes ``C`` deep, and the kernels slide along
+the channels too: ``2C - 1`` positions under ``"full"`` (codes ``(n,
+n_kernels, 2C - 1, height + kh - 1, width + kw - 1)``), ``C`` under
+``"circular"`` (the channels wrap). Only ``"valid"`` sums over the channels
+at one position as a CNN's first layer does (codes ``(n, n_kernels, 1,
+height - kh + 1, width - kw + 1)``), with valid positions across the image
+too.
 """
 
 from __future__ import annotations
@@ -192,7 +202,9 @@ class ConvolutionalDictionary:
     ----------
     kernels : array_like, shape (n_kernels, *kernel_shape)
         One kernel per row; ``kernel_shape`` has 1 (sound), 2 (images) or 3
-        axes. Not renormalised: a scaled kernel is a different, valid model.
+        (volumes) axes, all spatial: a leading axis of channels is one more
+        axis that the kernels slide along (module docstring). Not
+        renormalised: a scaled kernel is a different, valid model.
     signal_shape : tuple of int
         Shape of one signal, ``(n_times,)`` or ``(height, width)``, with as
         many axes as the kernels.

@@ -53,6 +53,8 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
     X : array_like, shape (n_samples, *signal_shape) or signal_shape
         Whole signals: sounds (n_sounds, n_times) or images (n_images,
         height, width); a DataArray read by dim name, as in :func:`encode`.
+        Every signal axis is spatial: a leading channel axis is one the
+        kernels slide along, as in :func:`encode`.
     kernels : array_like, shape (n_kernels, *kernel_shape) or ConvolutionalDictionary
         The kernels (any non-zero norms), or a :class:`ConvolutionalDictionary`
         (then ``stride`` and ``boundary`` are its own: given, they must match
@@ -103,9 +105,12 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
         as given) and spike count, which the float32 steps' last entry does
         not.
     progress : bool or None, default None
-        A progress bar over steps (each block of signals' ``max_iter`` in turn;
-        a block that stops early jumps to its end): None once the call has run
-        2 s (:mod:`v1model.progress`), True at once, False never.
+        A progress bar: with ``n_nonzero``, over spikes (``n_nonzero`` per
+        signal; a block of signals that stops early, coded exactly or at its
+        target, jumps to its end); without, over steps, with no total (a
+        fidelity target takes a number of steps no one knows in advance).
+        None once the call has run 2 s (:mod:`v1model.progress`), True at
+        once, False never.
 
     Returns
     -------
@@ -200,17 +205,21 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
     codes = np.zeros((len(X),) + phi.code_shape + (phi.n_kernels,), phi.dtype)
     res2 = energy.copy()
     records = [] if return_history else None
-    # one bar over every block's step limit in turn (a block that stops early jumps to its
-    # end), as encode's: a bar per block restarted at 0 for each, and with progress=None
-    # each waited its own 2 s: many blocks of under 2 s each could run for minutes silently
-    starts = range(0, len(X), block)
-    with progress_bar(progress, total=len(starts) * max_iter, desc="convolutional mp",
-                      unit="step") as bar:
-        for start in starts:
+    # one bar over every block in turn (a bar per block restarted at 0 for each, and with
+    # progress=None each waited its own 2 s: many blocks of under 2 s ran silently). Its
+    # total is one the run reaches: n_nonzero spikes per signal, or none at all for a
+    # fidelity target (a total of max_iter, every coefficient of the signal by default,
+    # promised minutes for a call of under a second)
+    by_spikes = n_nonzero is not None
+    with progress_bar(progress, total=len(X) * n_nonzero if by_spikes else None,
+                      desc="convolutional mp", unit="spike" if by_spikes else "step") as bar:
+        for start in range(0, len(X), block):
             rows = slice(start, start + block)
-            taken = pursuit.run(X[rows], codes[rows], res2[rows], target[rows], n_nonzero,
-                                max_iter, records, bar.update)
-            bar.update(max_iter - taken)
+            placed = pursuit.run(X[rows], codes[rows], res2[rows], target[rows], n_nonzero,
+                                 max_iter, records,
+                                 bar.update if by_spikes else lambda new: bar.update())
+            if by_spikes:  # the spikes of signals that stopped short of n_nonzero
+                bar.update(len(X[rows]) * n_nonzero - placed)
     n_recoded = 0
     if tol is not None or snr_db is not None:
         res2, exact, n_recoded = _meet_target_exactly(
@@ -283,7 +292,8 @@ class _Pursuit:
 
     def run(self, X, codes, res2, target, n_nonzero, max_iter, records, on_step):
         """MP on one block: fills ``codes`` (channels last) and ``res2`` in place and
-        returns the steps taken (``on_step()`` after each).
+        returns the spikes placed, summed over signals (``on_step(n_new)`` after each
+        step, with the spikes it placed).
 
         ``C`` holds the correlations of the residual with every copy, ``best``
         the largest normalised one at each position (over the kernels) and
@@ -315,7 +325,6 @@ class _Pursuit:
             records.append(_record(res2, count))
         cap = n_nonzero if n_nonzero is not None else np.iinfo(np.intp).max
         lanes = np.arange(n)
-        taken = 0
         for _ in range(max_iter):
             if live.size == 0:
                 break
@@ -337,7 +346,8 @@ class _Pursuit:
             stalled = best_score <= np.maximum(1e-12 * np.sqrt(res2[live]), local)
             stalled |= best_score <= 0
             z[stalled] = 0
-            count[live] += (codes[site] == 0) & ~stalled
+            new = (codes[site] == 0) & ~stalled
+            count[live] += new
             codes[site] += z
             # a stalled pick may be a copy below min_coverage (norm2 inf, score 0: with
             # positive=True when no correlation is positive, or a zero residual): it
@@ -354,9 +364,8 @@ class _Pursuit:
             live = live[~done]
             if records is not None:
                 records.append(_record(res2, count))
-            taken += 1
-            on_step()
-        return taken
+            on_step(int(np.count_nonzero(new)))
+        return int(count.sum())
 
     def _touched_segments(self, window):
         """Index arrays of the segments (of ``top``) that hold the positions of
