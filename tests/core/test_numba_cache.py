@@ -3,12 +3,15 @@
 A read-only install (a shared site-packages, a cluster module) with a read-only
 home folder leaves numba no folder for ``cache=True``: it raised "no locator
 available" when the module was imported. Simulated here by giving numba no
-cache locator at all, in a fresh process.
+cache locator at all, in a fresh process. And a cached kernel does not call one of
+another file, whose changes its cache would not see.
 """
 
+import ast
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import Lasso
@@ -49,3 +52,49 @@ def test_kernels_compile_without_a_writable_cache_folder():
     ref = np.array([Lasso(alpha=0.1 / 16, fit_intercept=False, tol=1e-12, max_iter=100_000)
                     .fit(D.T, x).coef_ for x in X])
     np.testing.assert_allclose(A, ref, atol=1e-6)
+
+
+def _cached_kernels_and_imports(path, package_root):
+    """The names of the ``cached_njit`` functions of the module at ``path``, and its
+    imported names as ``{name: (module, name)}``, relative imports resolved."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    parts = list(path.relative_to(package_root.parent).with_suffix("").parts)
+    package = parts[:-1]
+    kernels = {node.name: node for node in ast.walk(tree)
+               if isinstance(node, ast.FunctionDef) and any(
+                   isinstance(d, ast.Call) and getattr(d.func, "id", None) == "cached_njit"
+                   for d in node.decorator_list)}
+    imported = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            module = ".".join(base + (node.module.split(".") if node.module else []))
+            for alias in node.names:
+                imported[alias.asname or alias.name] = (module, alias.name)
+    return ".".join(parts), kernels, imported
+
+
+def test_no_cached_kernel_calls_a_cached_kernel_of_another_module():
+    # numba's disk cache of a kernel holds the kernels it calls compiled into it, and is
+    # invalidated only when the caller's own file changes: the LCA's step kernel called the
+    # gap test of inference/_common.py, and an edit of that test (a fix, a git checkout or
+    # pull that changed only _common.py) left the LCA running the old one from its cache
+    # while FISTA ran the new one
+    import v1model
+
+    root = Path(v1model.__file__).parent
+    modules = {}
+    for path in sorted(root.rglob("*.py")):
+        name, kernels, imported = _cached_kernels_and_imports(path, root)
+        modules[name] = (kernels, imported)
+    crossing = []
+    for name, (kernels, imported) in modules.items():
+        for kernel, node in kernels.items():
+            for call in ast.walk(node):
+                if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)):
+                    continue
+                source = imported.get(call.func.id)
+                if source and source[0] != name and source[1] in modules.get(
+                        source[0], ({}, {}))[0]:
+                    crossing.append(f"{name}.{kernel} -> {source[0]}.{source[1]}")
+    assert not crossing, sorted(set(crossing))

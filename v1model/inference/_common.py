@@ -18,7 +18,6 @@ import numpy as np
 import xarray as xr
 
 from .._frames import user_stacklevel
-from .._numba import cached_njit
 from ..validation import (CODE_DIMS, DATA_DIMS, check_array, check_bool, check_choice,
                           check_dictionary, check_dtype, check_nonnegative, check_same_features,
                           check_shape, smallest_safe_value)
@@ -422,7 +421,8 @@ def gram_gap_met(A, GA, B, sq_norms, lam, tol, positive):
 def confirm_by_gap(done, A, GA, B, sq_norms, lam, tol, positive, *, G=None, B_rows=None):
     """Keep, of the rows of ``A`` that met (F)ISTA's step test (``done``, bool, changed in
     place), those whose duality gap is at most ``tol * ||x||^2`` too (:func:`gram_gap_met`'s
-    test, row by row in a compiled loop: :func:`gap_terms_add`).
+    test, row by row in a compiled loop:
+    :func:`~v1model.inference.lca_adaptive.confirm_rows`).
 
     ``GA`` is ``A G`` when the iteration has it (backtracking), else None and the
     candidates' ``A G`` is formed from ``G``; ``B`` holds ``X D^T`` of the rows of ``A``,
@@ -435,71 +435,27 @@ def confirm_by_gap(done, A, GA, B, sq_norms, lam, tol, positive, *, G=None, B_ro
     if GA is None:  # one product of the candidates, as BLAS rounds it for those rows
         GA = A[np.flatnonzero(done)] @ G
         extra = GA.shape[0]
+    confirm_rows, all_rows = _CONFIRM_ROWS or _confirm_rows_kernel()
     eps = _EPS.get(A.dtype) or float(np.finfo(A.dtype).eps)
-    _confirm_rows(done, A, GA, B, _ALL_ROWS if B_rows is None else B_rows, sq_norms,
-                  float(lam), float(tol), eps, bool(positive))
+    confirm_rows(done, A, GA, B, all_rows if B_rows is None else B_rows, sq_norms,
+                 float(lam), float(tol), eps, bool(positive))
     return extra
 
 
-#: ``B_rows`` of :func:`_confirm_rows` when ``B`` has the rows of ``A``
-_ALL_ROWS = np.zeros(0, np.intp)
+#: :func:`confirm_by_gap`'s compiled test and its "every row" ``B_rows``, from lca_adaptive
+#: at the first call (that module imports this one): it lives beside the LCA's step
+#: kernel, which shares its sums, as numba's disk cache of a kernel is renewed only when
+#: the kernel's own file changes. Looked up once: an import statement per call cost
+#: about as much as the test of a few rows
+_CONFIRM_ROWS = None
 
 
-# The gap test of one row in compiled loops: on small batches a few rows are candidates
-# per iteration, and a NumPy check per iteration (casts, einsums, fancy indexing) was a
-# third of FISTA's learning time and half the fixed-step LCA's (benchmarks/README.md).
-# The sums in float64 and the rounding bound as gram_gap_met has them; fastmath=False said
-# explicitly: numba compiles a function that does not set it with its caller's fastmath
-# (the LCA's step kernel), which reordered the terms of (a G)_j and the sums.
+def _confirm_rows_kernel():
+    global _CONFIRM_ROWS
+    from .lca_adaptive import ALL_ROWS, confirm_rows
 
-@cached_njit(nogil=True, fastmath=False)
-def gap_sums_start(positive):
-    """The empty sums of :func:`gap_terms_add`."""
-    return 0.0, 0.0, 0.0, 0.0, -np.inf if positive else 0.0
-
-
-@cached_njit(nogil=True, fastmath=False)
-def gap_terms_add(sums, a, ga, b, positive):
-    """``sums`` with one coefficient's terms added, in float64: ``a``, ``ga = (a G)_j``
-    and ``b = (D x)_j`` give ``a.b``, ``a.Ga``, ``||a||_1``, the rounding bound's sum of
-    magnitudes and the largest correlation ``(D r)_j = b - ga`` (signed when ``positive``)
-    of :func:`gram_gap_met`; :func:`gap_sums_met` tests them."""
-    ab, aga, l1, mag, corr = sums
-    a64, ga64, b64 = np.float64(a), np.float64(ga), np.float64(b)
-    c = b64 - ga64
-    return (ab + a64 * b64, aga + a64 * ga64, l1 + abs(a64),
-            mag + abs(a64) * (abs(b64) + abs(ga64)), max(corr, c if positive else abs(c)))
-
-
-@cached_njit(nogil=True, fastmath=False)
-def gap_sums_met(sums, xx, lam, tol, eps):
-    """:func:`duality_gap_met` of one row from the sums of :func:`gap_terms_add` and its
-    ``||x||^2`` (``xx``); ``lam`` in float64, ``eps`` that of the working dtype."""
-    ab, aga, l1, mag, corr = sums
-    rounding = 16 * eps * (xx + mag)
-    xr = xx - ab
-    rr = max(xr - ab + aga, 0.0)
-    s = min(1.0, lam / max(corr, max(lam, _TINY64)))
-    return 0.5 * (1.0 + s * s) * rr + lam * l1 - s * xr <= tol * xx + rounding
-
-
-@cached_njit(nogil=True, fastmath=False)
-def _confirm_rows(done, A, GA, B, B_rows, sq_norms, lam, tol, eps, positive):
-    """:func:`confirm_by_gap`'s test of the rows ``i`` with ``done[i]``: ``GA`` holds the
-    products of all rows of ``A``, or of those rows alone, in order (the two agree when
-    every row is one); ``B``'s row ``B_rows[i]`` (``i`` when ``B_rows`` is empty)."""
-    aligned = GA.shape[0] == A.shape[0]
-    r = 0
-    for i in range(done.size):
-        if not done[i]:
-            continue
-        g = i if aligned else r
-        bi = B_rows[i] if B_rows.size else i
-        sums = gap_sums_start(positive)
-        for j in range(A.shape[1]):
-            sums = gap_terms_add(sums, A[i, j], GA[g, j], B[bi, j], positive)
-        done[i] = gap_sums_met(sums, sq_norms[i], lam, tol, eps)
-        r += 1
+    _CONFIRM_ROWS = confirm_rows, ALL_ROWS
+    return _CONFIRM_ROWS
 
 
 def spectral_norm_gram(D):

@@ -26,8 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._numba import cached_njit
-from ._common import (apply_threshold, gap_sums_met, gap_sums_start, gap_terms_add,
-                      gram_gap_met, relaxation_scale, warn_not_converged)
+from ._common import apply_threshold, gram_gap_met, relaxation_scale, warn_not_converged
 
 #: a sample's step grows by STEP_GROW after an accepted step, is cut by STEP_CUT after
 #: a rejected one (benchmarks/README.md, "LCA's adaptive step")
@@ -39,6 +38,8 @@ COMPACT_FRACTION = 0.05
 #: samples per block (as :data:`v1model.inference.fista.BLOCK_SIZE`): the working arrays
 #: are a few (block, n_atoms) arrays whatever the number of samples
 BLOCK_SIZE = 2048
+#: float64's smallest normal number (the gap's dual scaling, as in _common)
+_TINY64 = float(np.finfo(np.float64).tiny)
 
 
 def euler_adaptive(X, D, lam, threshold, eta0, tol, max_steps, u0, stats=None,
@@ -218,7 +219,7 @@ def _accept_or_reject(U, R, r2, rmax, eta, done, B, P, stop, eta0, grow, cut, la
     return n_new
 
 
-# fastmath=False said explicitly (as the core's in _common): numba compiles a function
+# fastmath=False said explicitly (as the sums below): numba compiles a function
 # that does not set it with its caller's, and _accept_or_reject's reordered these sums
 @cached_njit(nogil=True, fastmath=False)
 def _gap_row_met(u, r, b, xx, lam, tol, eps, positive):
@@ -250,11 +251,79 @@ def confirm_euler_rows(done, U, Z, Bs, eta, sq_norms, lam, lam64, tol, eps, posi
 
 @cached_njit(nogil=True, fastmath=False)
 def _lca_terms_add(sums, u, r, b, lam, positive):
-    """:func:`~v1model.inference._common.gap_terms_add` of one unit of state ``u``,
-    ``R`` entry ``r`` and drive ``b``: its code ``T(u)`` and ``(T(u) G)_j = b - u - r +
-    T(u)``, in the working dtype as :func:`gap_met` forms them."""
+    """:func:`gap_terms_add` of one unit of state ``u``, ``R`` entry ``r`` and drive
+    ``b``: its code ``T(u)`` and ``(T(u) G)_j = b - u - r + T(u)``, in the working dtype
+    as :func:`gap_met` forms them."""
     a = u - lam if u > lam else (u + lam if u < -lam and not positive else lam - lam)
     ga = b - u
     ga -= r
     ga += a
     return gap_terms_add(sums, a, ga, b, positive)
+
+
+#: ``B_rows`` of :func:`confirm_rows` when ``B`` has the rows of ``A``
+ALL_ROWS = np.zeros(0, np.intp)
+
+
+# The gap test of one row in compiled loops, for FISTA (confirm_rows, called by
+# _common.confirm_by_gap) and the LCA (the step kernel above, confirm_euler_rows) alike,
+# here in one file: numba's disk cache of a kernel holds the kernels it calls compiled in,
+# and is renewed only when the kernel's own file changes (tests/core/test_numba_cache.py).
+# On small batches a few rows are candidates per iteration, and a NumPy check per
+# iteration (casts, einsums, fancy indexing) was a third of FISTA's learning time and half
+# the fixed-step LCA's (benchmarks/README.md).
+# The sums in float64 and the rounding bound as gram_gap_met has them; fastmath=False said
+# explicitly: numba compiles a function that does not set it with its caller's fastmath
+# (the LCA's step kernel), which reordered the terms of (a G)_j and the sums.
+
+@cached_njit(nogil=True, fastmath=False)
+def gap_sums_start(positive):
+    """The empty sums of :func:`gap_terms_add`."""
+    return 0.0, 0.0, 0.0, 0.0, -np.inf if positive else 0.0
+
+
+@cached_njit(nogil=True, fastmath=False)
+def gap_terms_add(sums, a, ga, b, positive):
+    """``sums`` with one coefficient's terms added, in float64: ``a``, ``ga = (a G)_j``
+    and ``b = (D x)_j`` give ``a.b``, ``a.Ga``, ``||a||_1``, the rounding bound's sum of
+    magnitudes and the largest correlation ``(D r)_j = b - ga`` (signed when ``positive``)
+    of :func:`~v1model.inference._common.gram_gap_met`; :func:`gap_sums_met` tests
+    them."""
+    ab, aga, l1, mag, corr = sums
+    a64, ga64, b64 = np.float64(a), np.float64(ga), np.float64(b)
+    c = b64 - ga64
+    return (ab + a64 * b64, aga + a64 * ga64, l1 + abs(a64),
+            mag + abs(a64) * (abs(b64) + abs(ga64)), max(corr, c if positive else abs(c)))
+
+
+@cached_njit(nogil=True, fastmath=False)
+def gap_sums_met(sums, xx, lam, tol, eps):
+    """:func:`~v1model.inference._common.duality_gap_met` of one row from the sums of
+    :func:`gap_terms_add` and its ``||x||^2`` (``xx``); ``lam`` in float64, ``eps`` that
+    of the working dtype."""
+    ab, aga, l1, mag, corr = sums
+    rounding = 16 * eps * (xx + mag)
+    xr = xx - ab
+    rr = max(xr - ab + aga, 0.0)
+    s = min(1.0, lam / max(corr, max(lam, _TINY64)))
+    return 0.5 * (1.0 + s * s) * rr + lam * l1 - s * xr <= tol * xx + rounding
+
+
+@cached_njit(nogil=True, fastmath=False)
+def confirm_rows(done, A, GA, B, B_rows, sq_norms, lam, tol, eps, positive):
+    """:func:`~v1model.inference._common.confirm_by_gap`'s test of the rows ``i`` with
+    ``done[i]``: ``GA`` holds the products of all rows of ``A``, or of those rows alone,
+    in order (the two agree when every row is one); ``B``'s row ``B_rows[i]`` (``i`` when
+    ``B_rows`` is empty)."""
+    aligned = GA.shape[0] == A.shape[0]
+    r = 0
+    for i in range(done.size):
+        if not done[i]:
+            continue
+        g = i if aligned else r
+        bi = B_rows[i] if B_rows.size else i
+        sums = gap_sums_start(positive)
+        for j in range(A.shape[1]):
+            sums = gap_terms_add(sums, A[i, j], GA[g, j], B[bi, j], positive)
+        done[i] = gap_sums_met(sums, sq_norms[i], lam, tol, eps)
+        r += 1
