@@ -41,8 +41,8 @@ Defaults and their sources
   shorter than one pitch period of most voices. 128-sample
   segments (16 ms, two or more periods of voiced speech) measured here gave a
   Fourier-like code: nearly every kernel a tone over the whole segment
-  (bandwidth that of the segment; slope 0.00 and 0.04 at lam 0.5, seeds 0
-  and 1, 0.08 at lam 2; 1-4% localized).
+  (bandwidth that of the segment; slope 0.01 and 0.07 at lam 0.5, seeds 0
+  and 1, 0.02 at lam 2; 2-4% localized; full runs, 2026-12-07).
 - Segments quieter than ``min_rms`` (silence between words) are skipped,
   the rest scaled to unit RMS (quiet consonants count as much as vowels).
   ``min_relative_rms`` (off by default) adds a level relative to each
@@ -56,17 +56,20 @@ Defaults and their sources
   reconstructs the segments to a relative error of ~7%; sparser codes
   (``lam = 1.5``, ~22%) give a steeper slope (0.3-0.5) but kernels confined
   below ~650 Hz (90th percentile), where gammatones cut to 8 ms have a
-  slope of -0.2 to -0.05: steeper, not more cochlear. Sparser still
-  (``lam = 0.1``, ~1%) spreads the kernels to ~2.7 kHz but makes them
-  tonal (8-19% localized, slope ~0 against the cut gammatones' 0.3).
-- 2,000 updates (full run) learn a dictionary that no longer changes
-  (mean 1 - |cos| to the nearest atom 500 updates earlier < 1e-3 after
-  1,000 updates); 10,000 updates moved the slope by <= 0.03 (seeds 0 and 1:
-  0.21 -> 0.18, 0.03 -> 0.02), and 2,000 more updates from the final
-  dictionary with fresh statistics on other segments lowered the held-out
-  objective by 0.2% but left the slope as it was (0.18, 0.04). The spread
-  of the slope over seeds (0.03-0.23, seeds 0-5) is that of a slope fitted
-  to ~60 scattered kernels (s.e. ~0.1), not of unconverged learning.
+  slope of -0.2 to -0.05: steeper, not more cochlear. A denser code
+  (``lam = 0.1``, ~1%) spreads the kernels to ~2.6-2.8 kHz but makes them
+  tonal (9-17% localized, slope ~0 against the cut gammatones' 0.26-0.36;
+  full runs, seeds 0 and 1, 2026-12-07).
+- 2,000 updates (full run): 10,000 updates flattened the slope of seed 0
+  by about its standard error and left seed 1's (0.24 -> 0.13, 0.05 ->
+  0.05), and 2,000 more updates from the final dictionary with fresh
+  statistics lowered the held-out objective by 0.1-0.2% (slopes 0.09,
+  0.02; 2026-12-07, 607dc9f): longer learning does not bring the slope
+  nearer the cochlear one. The slope's spread over seeds 0-5 (0.05-0.24)
+  is that of a slope fitted to ~60 scattered kernels (s.e. 0.09-0.11).
+  Measured 2026-12-03 at b820081 (before e855fef) and not re-measured: the
+  dictionary no longer changes after 1,000 updates (mean 1 - |cos| to the
+  nearest atom 500 updates earlier < 1e-3).
 - A kernel is *band-pass* when its -3 dB band does not reach 0 Hz and it
   peaks above ``min_centre_frequency``; *localized* when its envelope's RMS
   duration is below ``localization_threshold`` times that of a flat
@@ -142,8 +145,10 @@ def run(
     Parameters
     ----------
     quick : bool
-        20,000 segments and 300 updates (3-10 s) instead of 50,000 segments
-        and 2,000 updates (30-40 s); both 64-sample segments and 64 kernels.
+        20,000 segments and 300 updates instead of 50,000 segments and 2,000
+        updates; both 64-sample segments and 64 kernels. The CLI's user CPU
+        time, figures included: ~20 s and ~45 s (wall 1 and 3 min on a 2-core
+        box shared at load 6-10; 2026-12-07, 607dc9f).
     seed : int, numpy.random.SeedSequence or numpy.random.Generator
         Root seed (segments, initial dictionary, minibatches).
     audio_dir : str
