@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from v1model.sae import SparseAutoencoder
+from v1model.sae.autoencoder import HISTORY_FIELDS, _warn_if_ungated_jumprelu
 from v1model.sae.training import _Tracker
 
 
@@ -283,9 +284,10 @@ def test_a_jumprelu_fit_whose_thresholds_gate_nothing_warns(planted):
     settings = dict(n_steps=300, batch_size=100, lr=3e-3, seed=0, progress=False)
     codes = []
     for lam in (0.05, 5.0):
-        with pytest.warns(UserWarning, match=r"activation='jumprelu': every threshold ended "
-                                             r"below 0\.01 times the spread of X \(0\.326\), "
-                                             r"at most 0\.000\d+ from theta_init=0\.000326: "
+        with pytest.warns(UserWarning, match=r"activation='jumprelu': the median threshold "
+                                             r"ended below 0\.01 times the spread of X "
+                                             r"\(0\.326\), at 0\.000\d+ from "
+                                             r"theta_init=0\.000326: "
                                              rf".*lam={lam} had little effect \(4\d\.?\d* of "
                                              r"48 latents active on average over the last 75 "
                                              r"steps"):
@@ -297,3 +299,28 @@ def test_a_jumprelu_fit_whose_thresholds_gate_nothing_warns(planted):
         sae = SparseAutoencoder(48, "jumprelu", lam=0.05, theta_init=0.1, bandwidth=0.05,
                                 **settings).fit(X)
     assert float(sae.history_.l0[-75:].mean()) < 24
+
+
+def test_the_ungated_jumprelu_warning_reads_the_median_threshold_not_the_largest(planted):
+    # from "auto", 6,000 steps took one threshold past 1% of the spread (0.0038 of 0.326)
+    # while the median stayed at 0.0017 and 47 of 48 latents fired: the largest one
+    # silenced the warning
+    X = planted[0][:2000]
+    sae = SparseAutoencoder(48, "jumprelu", lam=0.05, n_steps=40, batch_size=100, lr=3e-3,
+                            seed=0, progress=False)
+    with pytest.warns(UserWarning, match="the median threshold ended below"):
+        sae.fit(X)
+    spread = float(sae.history_.attrs["theta_init"]) / 1e-3
+    log_theta = np.full(48, np.log(0.005 * spread))
+    log_theta[:23] = np.log(0.5 * spread)  # the largest 23 gate, the median does not
+    params = {**sae._params, "log_theta": log_theta}
+    rows = [tuple(np.zeros(len(HISTORY_FIELDS)))] * 4
+    a = sae.history_.attrs
+    v = dict(activation="jumprelu", lam=0.05, n_latents=48, theta_init=a["theta_init"],
+             bandwidth=a["bandwidth"])
+    with pytest.warns(UserWarning, match=r"the median threshold ended below 0\.01 times"):
+        _warn_if_ungated_jumprelu(rows, v, params, spread)
+    log_theta[:25] = np.log(0.5 * spread)  # now the median gates: no word
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _warn_if_ungated_jumprelu(rows, v, params, spread)

@@ -491,7 +491,7 @@ def test_jumprelu_defaults_follow_the_scale_of_the_data(planted):
     common = dict(n_steps=40, batch_size=100, lr=3e-3, dtype="float64", seed=0,
                   progress=False)
     # 40 steps do not move thresholds that start at 1e-3 of the spread: fit says so
-    ungated = r"every threshold ended below 0.01 times the spread of X"
+    ungated = r"the median threshold ended below 0.01 times the spread of X"
     with pytest.warns(UserWarning, match=ungated):
         unit = SparseAutoencoder(48, "jumprelu", lam=0.05, **common).fit(X)
     with pytest.warns(UserWarning, match=ungated):

@@ -131,7 +131,7 @@ class SparseAutoencoder(SavedAsDataset):
         Thresholds that start at 1e-3 of the spread barely move in runs of
         thousands of steps (the L0 gradient reaches a threshold only through
         the pre-activations within ``bandwidth / 2`` of it): the model stays a
-        ReLU whatever ``lam``, and ``fit`` warns when every threshold ends
+        ReLU whatever ``lam``, and ``fit`` warns when the median threshold ends
         below 1% of the spread; start them near the pre-activations then.
     theta_init : float or "auto", default "auto"
         JumpReLU: initial threshold of every latent (units of the
@@ -394,7 +394,7 @@ class SparseAutoencoder(SavedAsDataset):
         UserWarning
             When no latent fired in the last quarter of the steps: every code
             is zero and nothing was learned. When a ``jumprelu`` model with
-            ``lam > 0`` ended with every threshold below 1% of the spread of
+            ``lam > 0`` ended with its median threshold below 1% of the spread of
             ``X``: it gates only pre-activations near 0, a ReLU whatever
             ``lam`` (thresholds that start far below the pre-activations, as
             ``theta_init="auto"`` does, barely move in a short run). And,
@@ -1325,15 +1325,17 @@ def _warn_if_silent(rows, v):
                   f"learned; {lower}", UserWarning, stacklevel=user_stacklevel())
 
 
-#: a JumpReLU ``fit`` with ``lam > 0`` whose thresholds all ended below this fraction of
+#: a JumpReLU ``fit`` with ``lam > 0`` whose median threshold ended below this fraction of
 #: the spread of X warns (:func:`_warn_if_ungated_jumprelu`)
 UNGATED_THRESHOLD_FRACTION = 0.01
 
 
 def _warn_if_ungated_jumprelu(rows, v, params, spread):
-    """Warn when a JumpReLU ``fit`` with ``lam > 0`` ended with every threshold below
+    """Warn when a JumpReLU ``fit`` with ``lam > 0`` ended with its median threshold below
     :data:`UNGATED_THRESHOLD_FRACTION` of the ``spread`` of X: such thresholds gate
-    only pre-activations near 0, so the model is a ReLU whatever ``lam``. The L0
+    only pre-activations near 0, so most latents are ReLUs whatever ``lam`` (the median,
+    not the largest: after 6,000 steps from "auto" one threshold crept past 1% while 47
+    of 48 latents stayed active). The L0
     penalty moves a threshold only through the pre-activations within
     ``bandwidth / 2`` of it, so thresholds that start far below the pre-activations
     (``"auto"``: 1e-3 of the spread) barely move in a short run: on the planted
@@ -1342,15 +1344,16 @@ def _warn_if_ungated_jumprelu(rows, v, params, spread):
     ``theta_init=0.1, bandwidth=0.05`` kept 21."""
     if v["activation"] != "jumprelu" or not v["lam"]:
         return
-    theta = float(np.exp(params["log_theta"].max()))
+    theta = float(np.exp(np.median(params["log_theta"])))
     if not theta < UNGATED_THRESHOLD_FRACTION * spread:
         return
     column = list(HISTORY_FIELDS).index("l0")
     tail = [row[column] for row in rows[len(rows) - max(len(rows) // 4, 1):]]
     warnings.warn(
-        f"activation='jumprelu': every threshold ended below {UNGATED_THRESHOLD_FRACTION:g} "
-        f"times the spread of X ({spread:.3g}), at most {theta:.3g} from theta_init="
-        f"{v['theta_init']:.3g}: they gate only pre-activations near 0, and lam={v['lam']!r} "
+        f"activation='jumprelu': the median threshold ended below "
+        f"{UNGATED_THRESHOLD_FRACTION:g} times the spread of X ({spread:.3g}), at "
+        f"{theta:.3g} from theta_init={v['theta_init']:.3g}: most gate only "
+        f"pre-activations near 0, and lam={v['lam']!r} "
         f"had little effect ({np.mean(tail):.3g} of {v['n_latents']} latents active on "
         f"average over the last {len(tail)} steps, history_.l0); its L0 gradient moves a "
         f"threshold only through the pre-activations within bandwidth/2 "
