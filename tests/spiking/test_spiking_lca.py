@@ -390,8 +390,8 @@ def test_block_diagonal_pairs_are_the_weights_grouped_by_presynaptic_neuron():
 
 def test_windowed_rates_count_spikes_by_hand():
     """windowed_rates on a hand-made spike record (no Brian2): spikes on the dt grid (up to
-    rounding)
-    counted in steps [ceil(f t / dt), ceil(t / dt)), divided by that many steps * dt, times tau_m."""
+    rounding) counted in steps [ceil(f t / dt), ceil(t / dt)), divided by that many steps
+    * dt, times tau_m."""
     import xarray as xr
 
     from v1model.spiking import windowed_rates
@@ -454,3 +454,98 @@ def test_repeated_calls_build_objects_of_the_same_names(problem, brian2_networks
                     record_v=[0])
     first, second = (sorted(obj.name for obj in net.objects) for net in brian2_networks)
     assert len(first) == 4 and second == first
+
+
+def test_bar_says_brian2_builds_before_the_run_starts(problem, capsys):
+    """Brian2 builds the network and compiles its code (a model's first cython run:
+    over a minute on a busy machine) before its first progress report: the bar appeared
+    only then, at 0%, after a silent wait. It must be up from the start and say why."""
+    X, D = problem
+    spiking_lca(X, D, LAM, duration=0.05, target="numpy", progress=True)
+    err = capsys.readouterr().err.replace("\r", "\n")
+    building = [line for line in err.splitlines() if "Brian2 builds the network" in line]
+    assert building and "0/0.05 s simulated" in building[0]
+    # cleared once the run has started: no bar past 0 s says it
+    assert not [line for line in err.splitlines()
+                if "Brian2 builds" in line and "| 0/0.05 s simulated" not in line]
+
+
+def test_build_notice_names_the_cython_cache_and_stays_off_disabled_bars(monkeypatch):
+    """The cython note says where the compiled code is cached (reused by later runs);
+    a disabled bar (progress=False) shows nothing and asks for no cache folder."""
+    import io
+    import logging
+
+    from v1model.progress import progress_bar
+    from v1model.spiking import _brian
+
+    _brian.import_brian2()  # its loggers' level lets DIAGNOSTIC records through
+    monkeypatch.setattr(_brian, "ensure_cython_cache", lambda: "/cache/brian_extensions")
+    out = io.StringIO()
+    bar = progress_bar(True, total=1.0, desc="spiking LCA", file=out)
+    with _brian.build_notice(bar, "cython") as started:
+        assert "Brian2 builds the network" in out.getvalue()
+        logging.getLogger(_brian._CompileWatch.LOGGER).log(
+            5, '"units_stateupdater_codeobject" using Cython module "_cython_magic_new"')
+        assert "cached in /cache/brian_extensions" in out.getvalue()
+        started()
+        assert bar.postfix == ""
+    monkeypatch.setattr(_brian, "ensure_cython_cache", lambda: pytest.fail("asked"))
+    quiet = progress_bar(False, total=1.0, desc="spiking LCA", file=out)
+    with _brian.build_notice(quiet, "cython"):
+        pass
+
+
+def test_build_notice_shows_at_once_when_brian2_is_about_to_compile(monkeypatch, tmp_path):
+    """The compiler holds the GIL, so the delayed note's timer thread waited for the
+    whole compile: the note must be shown when Brian2 announces a Cython module its
+    cache does not hold (and not for one it holds), whatever the bar's delay."""
+    import importlib.machinery
+    import io
+    import logging
+
+    from brian2.codegen.runtime.cython_rt import extension_manager
+
+    from v1model.progress import progress_bar
+    from v1model.spiking import _brian
+
+    _brian.import_brian2()
+    monkeypatch.setattr(extension_manager, "get_cython_cache_dir", lambda: str(tmp_path))
+    monkeypatch.setattr(_brian, "ensure_cython_cache", lambda: str(tmp_path))
+    cached = "_cython_magic_" + "a" * 32
+    (tmp_path / (cached + importlib.machinery.EXTENSION_SUFFIXES[0])).write_bytes(b"")
+    log = logging.getLogger("brian2.codegen.runtime.cython_rt.extension_manager")
+    out = io.StringIO()
+    bar = progress_bar(None, total=1.0, desc="spiking LCA", file=out)  # 2 s delay
+    with bar, _brian.build_notice(bar, "cython"):
+        log.log(5, f'"units_stateupdater_codeobject" using Cython module "{cached}"')
+        assert "compiles" not in out.getvalue()
+        log.log(5, '"units_thresholder_codeobject" using Cython module "_cython_magic_new"')
+        assert f"cached in {tmp_path}" in out.getvalue()
+    assert not any(isinstance(h, _brian._CompileWatch) for h in log.handlers)
+    # a standalone project is compiled on every call: said at once, not after the delay
+    out = io.StringIO()
+    with _brian.build_notice(progress_bar(None, total=1.0, desc="x", file=out),
+                             "cpp_standalone"):
+        assert "compiles and runs a C++ project" in out.getvalue()
+
+
+def test_cython_without_a_compiler_points_to_the_numpy_target(problem, monkeypatch, tmp_path):
+    """A machine without a working compiler (a cluster node) failed inside distutils with
+    Brian2's 'unexpected error' banner and never mentioned target='numpy'."""
+    import brian2
+
+    X, D = problem
+    # another compiler is another cache key: nothing compiled is reused, nothing is left
+    # in the user's cache
+    monkeypatch.setitem(brian2.prefs, "codegen.runtime.cython.cache_dir", str(tmp_path))
+    monkeypatch.setenv("CC", str(tmp_path / "no-cc"))
+    monkeypatch.setenv("CXX", str(tmp_path / "no-cxx"))
+    with pytest.raises(RuntimeError, match=r"target='cython' could not compile Brian2's code "
+                       r"\(.*no-c.*\): .*target='numpy' needs neither"):
+        spiking_lca(X, D, LAM, duration=0.05, target="cython", progress=False)
+    # the unbuilt objects log Brian2's "never included in a network" when collected: now,
+    # not once pytest has closed the streams
+    import gc
+
+    gc.collect()

@@ -20,6 +20,10 @@ Global Brian2 state is touched in three places only:
   run (:func:`brian2_seed`): user code that relies on ``np.random`` is not
   disturbed.
 
+While a run builds, a handler on the logger of Brian2's Cython extension manager
+watches for modules it is about to compile (:func:`build_notice`); it is removed when
+the run ends.
+
 The first and the last are held by one lock per process (:data:`GLOBAL_STATE_LOCK`)
 from the switch or the seed to the end of the run: the threads of a dask worker (a
 sweep's points, two per worker in the README's SLURM example) each ran their point
@@ -31,6 +35,10 @@ therefore run one at a time.
 
 from __future__ import annotations
 
+import importlib.machinery
+import logging
+import os
+import re
 import shutil
 import tempfile
 import threading
@@ -126,6 +134,131 @@ def ensure_cython_cache():
                   f"compiled code goes to {fallback!r} instead (set CYTHON_CACHE_DIR to a "
                   "writable folder to choose it)", UserWarning, stacklevel=user_stacklevel())
     return fallback
+
+
+#: what the bar of a run says while Brian2 builds the network and generates (for cython
+#: and cpp_standalone, compiles) its code, until the simulation starts
+BUILD_NOTES = {
+    "numpy": "Brian2 builds the network",
+    "cython": "Brian2 builds the network",
+    "cpp_standalone": "Brian2 builds, compiles and runs a C++ project (tens of seconds; "
+                      "no progress until it ends)",
+}
+#: what it says once Brian2 is about to compile a Cython module its cache does not hold
+COMPILE_NOTE = ("Brian2 compiles the network's code (a model's first run: tens of seconds, "
+                "then cached in {cache})")
+
+
+@contextmanager
+def build_notice(bar, target):
+    """Say on ``bar`` what Brian2 does before its first progress report.
+
+    Brian2 builds the objects and compiles their Cython code (tens of seconds on
+    a model's first run) before the simulation starts: a first call ran 2 min
+    with nothing on the screen, then showed its bar at 0%. The note is shown as
+    the bar's postfix when the bar appears (at once for ``progress=True``,
+    after its delay otherwise, from a timer thread), at once when Brian2 is
+    about to compile a Cython module that is not in its cache (the compiler
+    holds the GIL: the timer thread waited for it) and for ``cpp_standalone``
+    (which compiles on every call), and cleared by
+    ``started()``, which the run's first report calls.
+
+    Parameters
+    ----------
+    bar : tqdm.tqdm
+        The run's bar (disabled: nothing is shown).
+    target : str
+        One of :data:`TARGETS`.
+
+    Yields
+    ------
+    callable
+        ``started()``: clears the note (no-op once cleared).
+    """
+    lock = threading.Lock()
+    state = {"running": bar.disable}
+
+    def show(note=BUILD_NOTES[target]):
+        with lock:
+            if not state["running"]:
+                bar.set_postfix_str(note)
+
+    def started():
+        with lock:
+            if not state["running"]:
+                state["running"] = True
+                if bar.postfix:
+                    bar.set_postfix_str("", refresh=False)  # the next update redraws
+
+    def compiling():
+        bar.delay = 0  # tens of seconds ahead: show the bar now
+        show(COMPILE_NOTE.format(cache=ensure_cython_cache()) if target == "cython"
+             else BUILD_NOTES[target])
+
+    timer = watch = None
+    if not bar.disable:
+        if bar.delay <= 0:
+            show()
+        elif target == "cpp_standalone":
+            # every call compiles a new project, tens of seconds, and Brian2 sends the
+            # terminal's output to its log meanwhile: a timer's note was lost there
+            compiling()
+        else:
+            # a hair past the bar's own delay, which holds back earlier refreshes
+            timer = threading.Timer(bar.delay + 0.1, show)
+            timer.daemon = True
+            timer.start()
+        if target == "cython":
+            watch = _CompileWatch(compiling)
+            logging.getLogger(_CompileWatch.LOGGER).addHandler(watch)
+    try:
+        yield started
+    finally:
+        if timer is not None:
+            timer.cancel()
+        if watch is not None:
+            logging.getLogger(_CompileWatch.LOGGER).removeHandler(watch)
+        started()
+
+
+class _CompileWatch(logging.Handler):
+    """Calls ``on_compile()`` when Brian2's Cython extension manager is about to load a
+    module that its cache folder does not hold (it compiles it then, in this thread).
+
+    Brian2 logs ``"<owner>" using Cython module "<name>"`` (level DIAGNOSTIC) before it
+    loads or compiles each module; a message of another form is ignored.
+    """
+
+    LOGGER = "brian2.codegen.runtime.cython_rt.extension_manager"
+    MODULE = re.compile(r'using Cython module "([^"]+)"')
+
+    def __init__(self, on_compile):
+        super().__init__(level=1)
+        self.on_compile = on_compile
+
+    def emit(self, record):
+        match = self.MODULE.search(str(record.msg))
+        if match is None:
+            return
+        from brian2.codegen.runtime.cython_rt.extension_manager import get_cython_cache_dir
+
+        folder = os.path.expanduser(get_cython_cache_dir())
+        if not any(os.path.isfile(os.path.join(folder, match.group(1) + suffix))
+                   for suffix in importlib.machinery.EXTENSION_SUFFIXES):
+            self.on_compile()
+
+
+def compile_failure(exc):
+    """The compiler's error in the chain of ``exc`` (distutils', setuptools' or Cython's),
+    or None when ``exc`` is not the failure of a compilation."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if any(cls.__module__.split(".")[0] in ("distutils", "setuptools", "Cython")
+               for cls in type(exc).__mro__):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _writable_folder(folder) -> bool:

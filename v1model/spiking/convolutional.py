@@ -108,7 +108,8 @@ def spiking_convolutional_lca(
     record_spikes : bool, default False
         Return every spike.
     progress : bool or None, default None
-        A tqdm bar over the simulated time.
+        A tqdm bar over the simulated time, as :func:`v1model.spiking.spiking_lca`'s
+        (it says while Brian2 builds and compiles the network).
     sample_rate : float, optional
         Sounds only: their sample rate (Hz), for the codes' position
         coordinate ``time`` and the kernels' ``lag`` in seconds (as
