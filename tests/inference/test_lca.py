@@ -712,6 +712,26 @@ def test_gap_confirmed_stop_takes_an_all_zero_sample_without_warning(patch_dicti
     assert not A[0].any()
 
 
+def _part_way_state(threshold, dtype, lam, zero_rows=False):
+    """A 40-sample LCA problem (24 x 16 random unit atoms) 30 Euler steps from rest, in
+    ``dtype``: X, D, the states U, the drive B = X D^T, R = B - U - T(U) (D D^T - I), and
+    the rows' ||x||^2 in float64 (``zero_rows``: about 4 rows of X all zero)."""
+    rng = np.random.default_rng(5)
+    D = rng.standard_normal((24, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((40, 24)) @ D
+    if zero_rows:
+        X = X * (rng.random((40, 1)) < 0.9)
+    _, traj = lca(X, D, lam, threshold=threshold, n_steps=30, dtype=dtype,
+                  return_trajectory=True)
+    X, D = X.astype(dtype), D.astype(dtype)
+    U = traj["u"].values[-1].astype(dtype)
+    B = X @ D.T
+    W = D @ D.T - np.eye(24, dtype=dtype)
+    R = B - U - apply_threshold(U, lam, threshold) @ W
+    return X, D, U, B, R, np.einsum("ij,ij->i", X, X, dtype=np.float64)
+
+
 @pytest.mark.parametrize("threshold", ["soft", "nonneg"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_adaptive_steps_fused_gap_test_is_the_lasso_gap(threshold, dtype):
@@ -721,19 +741,8 @@ def test_adaptive_steps_fused_gap_test_is_the_lasso_gap(threshold, dtype):
     on states part-way to the fixed point."""
     from v1model.inference.lca_adaptive import _gap_row_met, confirm_euler_rows, gap_met
 
-    rng = np.random.default_rng(5)
-    D = rng.standard_normal((24, 16))
-    D /= np.linalg.norm(D, axis=1, keepdims=True)
-    X = rng.standard_normal((40, 24)) @ D * (rng.random((40, 1)) < 0.9)  # 4 all-zero rows
     lam = 0.05
-    _, traj = lca(X, D, lam, threshold=threshold, n_steps=30, dtype=dtype,
-                  return_trajectory=True)
-    X, D = X.astype(dtype), D.astype(dtype)
-    U = traj["u"].values[-1].astype(dtype)
-    B = X @ D.T
-    W = D @ D.T - np.eye(24, dtype=dtype)
-    R = B - U - apply_threshold(U, lam, threshold) @ W
-    xx = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+    X, D, U, B, R, xx = _part_way_state(threshold, dtype, lam, zero_rows=True)
     A, X64, D64 = (v.astype(np.float64) for v in (apply_threshold(U, lam, threshold), X, D))
     r = X64 - A @ D64
     corr = r @ D64.T
@@ -889,19 +898,8 @@ def test_adaptive_step_kernel_gap_verdict_is_gap_met_at_the_bound(threshold, dty
     refused them (and the other way)."""
     from v1model.inference.lca_adaptive import _accept_or_reject, gap_met
 
-    rng = np.random.default_rng(5)
-    D = rng.standard_normal((24, 16))
-    D /= np.linalg.norm(D, axis=1, keepdims=True)
-    X = rng.standard_normal((40, 24)) @ D
     lam = 0.05
-    _, traj = lca(X, D, lam, threshold=threshold, n_steps=30, dtype=dtype,
-                  return_trajectory=True)
-    X, D = X.astype(dtype), D.astype(dtype)
-    U = traj["u"].values[-1].astype(dtype)
-    B = X @ D.T
-    W = D @ D.T - np.eye(24, dtype=dtype)
-    R = B - U - apply_threshold(U, lam, threshold) @ W
-    xx = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+    X, D, U, B, R, xx = _part_way_state(threshold, dtype, lam)
     eps, nonneg = float(np.finfo(dtype).eps), threshold == "nonneg"
     lam_t, one = dtype(lam), dtype(1)
     disagree = 0
