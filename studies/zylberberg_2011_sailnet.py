@@ -192,7 +192,7 @@ def run(
     agreement = np.nan
     if n_brian2 > 0:
         brian = sailnet_inference(X_eval[:n_brian2], Q, W, theta, simulator="brian2",
-                                  target=brian2_target)
+                                  target=brian2_target, progress=progress)
         agreement = float(np.mean(brian == counts[:n_brian2]))
 
     overlap = rf_overlap(Q)

@@ -208,13 +208,14 @@ def _long_calls():
                                   drifting_grating_responses, fit_gabor, grating_responses,
                                   length_tuning, map_receptive_fields, size_tuning)
     from v1model.inference import fista, iht, lasso_active_set, lca
-    from v1model.spiking import spiking_convolutional_lca, spiking_lca
+    from v1model.spiking import sailnet_inference, spiking_convolutional_lca, spiking_lca
 
     return [encode, lca, fista, lasso_active_set, iht,
             cauchy_inference, optimal_codes, solver_error_by_iteration, dead_leaves,
             load_images, whiten, sample_patches,
             conv.encode, conv.matching_pursuit, spiking_lca, spiking_convolutional_lca,
-            fit_gabor, map_receptive_fields, grating_responses, drifting_grating_responses,
+            sailnet_inference, fit_gabor, map_receptive_fields, grating_responses,
+            drifting_grating_responses,
             contrast_response, size_tuning, cross_orientation_suppression, length_tuning]
 
 

@@ -726,3 +726,52 @@ def test_inference_refuses_a_dataarray_naming_its_samples_elsewhere():
     with pytest.raises(ValueError, match=r"^X is a DataArray with dims \('pixel', 'sample'\): "
                                          r"expected \('sample', 'feature'\) in any order"):
         sailnet_inference(X, Q, np.zeros((8, 8)), np.ones(8))
+
+
+@pytest.mark.brian2
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:pyparsing")
+def test_brian2_bar_says_brian2_builds_before_the_run_starts(weights, capsys):
+    """SAILnet's Brian2 network is built (and, for cython, compiled: minutes on a first
+    run) before it simulates, and the call had no bar at all: nothing on the screen. As
+    spiking_lca's, its bar is up from the start and says why."""
+    X, Q, W, theta = weights
+    counts = sailnet_inference(X, Q, W, theta, simulator="brian2", target="numpy",
+                               progress=True)
+    np.testing.assert_array_equal(counts, sailnet_inference(X, Q, W, theta,
+                                                            dtype=np.float64))
+    lines = capsys.readouterr().err.replace("\r", "\n").splitlines()
+    building = [line for line in lines if "Brian2 builds the network" in line]
+    assert building and building[0].startswith("SAILnet inference")
+    assert "0/0.05 s simulated" in building[0]  # 50 steps of 0.1 x 10 ms
+    # cleared once the run has started
+    assert not [line for line in lines
+                if "Brian2 builds" in line and "| 0/0.05 s simulated" not in line]
+
+
+@pytest.mark.brian2
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:pyparsing")
+def test_brian2_cython_compile_failure_points_to_the_numpy_target(weights, monkeypatch):
+    """As spiking_lca's: a machine without a working compiler failed inside distutils
+    with Brian2's 'unexpected error' banner and never mentioned target='numpy'. (The
+    compiler's failure is raised where Brian2 compiles, in Network.run: no compiler runs.)"""
+    import brian2
+
+    try:
+        from distutils.errors import CompileError
+    except ImportError:  # Python >= 3.12: setuptools' copy
+        from setuptools.errors import CompileError
+
+    def no_compiler(self, *args, **kwargs):
+        raise CompileError("command '/nowhere/no-cc' failed: No such file or directory")
+
+    monkeypatch.setattr(brian2.Network, "run", no_compiler)
+    X, Q, W, theta = weights
+    with pytest.raises(RuntimeError, match=r"target='cython' could not compile Brian2's code "
+                       r"\(CompileError: .*no-cc.*\): .*target='numpy' needs neither"):
+        sailnet_inference(X, Q, W, theta, simulator="brian2", target="cython")
+    # any other error of the numpy target passes unchanged
+    with pytest.raises(CompileError, match="no-cc"):
+        sailnet_inference(X, Q, W, theta, simulator="brian2", target="numpy")
+    import gc
+
+    gc.collect()  # Brian2's "never included in a network" now, not after pytest's streams

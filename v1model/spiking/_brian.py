@@ -149,6 +149,30 @@ COMPILE_NOTE = ("Brian2 compiles the network's code (a model's first run: tens o
                 "then cached in {cache})")
 
 
+def simulated_time_bar(progress, duration, desc):
+    """The bar over the simulated time of a run (disabled for ``progress=False``), with
+    room for :func:`build_notice`'s note."""
+    from ..progress import progress_bar
+
+    return progress_bar(progress, total=duration, desc=desc,
+                        bar_format="{l_bar}{bar}| {n:.3g}/{total:.3g} s simulated "
+                                   "[{elapsed}<{remaining}]{postfix}")
+
+
+def bar_report(bar, started, target):
+    """Brian2's ``report`` callback advancing ``bar`` (None for a disabled bar and for
+    ``cpp_standalone``, which takes none); its first call (the run has started) calls
+    ``started`` (:func:`build_notice`'s)."""
+    if bar.disable or target == "cpp_standalone":
+        return None
+
+    def report(elapsed, completed, start, total):
+        started()
+        bar.update(float(completed) * bar.total - bar.n)  # update() honours the bar's delay
+
+    return report
+
+
 @contextmanager
 def build_notice(bar, target):
     """Say on ``bar`` what Brian2 does before its first progress report.
@@ -259,6 +283,26 @@ def compile_failure(exc):
             return exc
         exc = exc.__cause__ or exc.__context__
     return None
+
+
+@contextmanager
+def explain_compile_failure(target):
+    """Re-raise a failure to compile Brian2's code for ``target="cython"`` as a
+    RuntimeError that names ``target="numpy"``; other errors pass unchanged.
+
+    Brian2's traceback ends on the compiler's error (after its 'unexpected error'
+    banner) and says nothing of the target that needs no compiler.
+    """
+    try:
+        yield
+    except Exception as exc:
+        failure = compile_failure(exc) if target == "cython" else None
+        if failure is None:
+            raise
+        raise RuntimeError(
+            f"target='cython' could not compile Brian2's code ({type(failure).__name__}: "
+            f"{failure}): it needs a working C++ compiler and the Python headers; "
+            f"target='numpy' needs neither (slower for long runs)") from exc
 
 
 def _writable_folder(folder) -> bool:

@@ -63,7 +63,7 @@ import pandas as pd
 import xarray as xr
 
 from ..io import seed_attr
-from ..progress import check_progress, progress_bar
+from ..progress import check_progress
 from ..validation import (
     as_generator,
     check_array,
@@ -556,24 +556,12 @@ def _simulate(drive, weights, v0, units, rng, p, record_spikes, record_dt, progr
         "count_step": _window_steps(p)[0],
     }
     # the bar from the start: Brian2 builds (and compiles) before the run's first report
-    bar = _progress_bar(progress, p["duration"])
+    bar = _brian.simulated_time_bar(progress, p["duration"], "spiking LCA")
     with bar, _brian.build_notice(bar, p["target"]) as started:
-        # cpp_standalone takes no report callback
-        report = None if bar.disable or p["target"] == "cpp_standalone" else \
-            _report(bar, started)
-        try:
+        report = _brian.bar_report(bar, started, p["target"])
+        with _brian.explain_compile_failure(p["target"]):
             return _build_and_run(b2, n, k, cls, clock, namespace, drive, weights, v0, units,
                                   rng, p, record_spikes, record_dt, report)
-        except Exception as exc:
-            failure = _brian.compile_failure(exc) if p["target"] == "cython" else None
-            if failure is None:
-                raise
-            # Brian2's traceback ends on the compiler's error and says nothing of the
-            # target that needs no compiler
-            raise RuntimeError(
-                f"target='cython' could not compile Brian2's code ({type(failure).__name__}: "
-                f"{failure}): it needs a working C++ compiler and the Python headers; "
-                f"target='numpy' needs neither (slower for long runs)") from exc
 
 
 def _build_and_run(b2, n, k, cls, clock, namespace, drive, weights, v0, units, rng, p,
@@ -669,23 +657,6 @@ def _window_steps(p):
     window is ``[start * dt, stop * dt)``: the times given rounded onto the step grid)."""
     return (_count_step(p["transient_fraction"] * p["duration"], p["dt"]),
             _count_step(p["duration"], p["dt"]))
-
-
-def _progress_bar(progress, duration):
-    """The bar over the simulated time of a run (disabled for ``progress=False``)."""
-    return progress_bar(progress, total=duration, desc="spiking LCA",
-                        bar_format="{l_bar}{bar}| {n:.3g}/{total:.3g} s simulated "
-                                   "[{elapsed}<{remaining}]{postfix}")
-
-
-def _report(bar, started):
-    """Brian2's ``report`` callback advancing ``bar``; its first call (the run has
-    started) calls ``started`` (:func:`v1model.spiking._brian.build_notice`'s)."""
-    def report(elapsed, completed, start, total):
-        started()
-        bar.update(float(completed) * bar.total - bar.n)  # update() honours the bar's delay
-
-    return report
 
 
 def _to_dataset(out, drive, units, p, n, k):

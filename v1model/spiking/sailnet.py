@@ -27,8 +27,8 @@ Two simulators implement the inference: a vectorised NumPy kernel (the
 authors' own discrete-time scheme, used for learning because a batch of 100
 at full size takes 10-25 ms on 2 cores) and a Brian2 network (one
 ``NeuronGroup`` for the whole batch, block-diagonal ``Synapses``) scheduled
-to reproduce the same discrete-time update; :func:`sailnet_inference` runs either and the tests check they agree
-spike for spike.
+to reproduce the same discrete-time update; :func:`sailnet_inference` runs either
+and the tests check they agree spike for spike.
 """
 
 from __future__ import annotations
@@ -90,6 +90,7 @@ def sailnet_inference(
     target: str = "numpy",
     tau: float = 0.01,
     dtype=np.float32,
+    progress: bool | None = None,
 ) -> np.ndarray:
     """Spike counts of SAILnet's leaky integrate-and-fire units for a batch of stimuli.
 
@@ -119,6 +120,12 @@ def sailnet_inference(
         do not depend on it; default 10 ms).
     dtype : float32 or float64, default float32
         Precision of the NumPy kernel.
+    progress : bool or None, default None
+        ``simulator="brian2"`` only: a tqdm bar over the simulated time, as
+        :func:`v1model.spiking.spiking_lca`'s (None once the call has run 2 s, True
+        at once, False never); until the simulation starts it says that Brian2
+        builds (and compiles: a first cython run, tens of seconds to minutes) the
+        network and where the compiled code is cached.
 
     Returns
     -------
@@ -132,6 +139,9 @@ def sailnet_inference(
         in memory (:func:`v1model.validation.physical_memory`); with
         ``"numpy"``, when the kernel's arrays (``n_samples x n_neurons``, six
         float64 copies at most) would not.
+    RuntimeError
+        When ``target="cython"`` cannot compile Brian2's code (no working C++
+        compiler): the message names ``target="numpy"``, which needs none.
 
     Warns
     -----
@@ -148,6 +158,7 @@ def sailnet_inference(
     simulator = check_choice(simulator, "simulator", SIMULATORS)
     target = check_choice(target, "target", _brian.TARGETS)
     tau = check_positive(tau, "tau")
+    check_progress(progress)
     if simulator == "numpy":
         # the drives X @ Q.T (float64), the kernel's potentials, spikes and counts and the
         # int64 counts returned: numpy's MemoryError named no argument
@@ -171,7 +182,7 @@ def sailnet_inference(
     B = X @ Q.T
     _warn_silent_network(B, theta, n_steps, eta)
     with _brian.simulation_device(target):
-        counts = _brian2_counts(B, W, theta, n_steps, eta, tau, target)
+        counts = _brian2_counts(B, W, theta, n_steps, eta, tau, target, progress)
     _warn_saturated_counts(counts, n_steps)
     return counts
 
@@ -268,13 +279,24 @@ def _lif_counts(B, W, theta, n_steps, eta, dtype):
     return Y
 
 
-def _brian2_counts(B, W, theta, n_steps, eta, tau, target):
+def _brian2_counts(B, W, theta, n_steps, eta, tau, target, progress=False):
     """The same discrete-time network in Brian2: one NeuronGroup for the batch.
 
     Scheduling reproduces the NumPy kernel exactly: the synapses deliver the
     previous step's spikes *before* the Euler update (``before_groups``),
     ``inh`` is cleared right after it, then threshold and reset.
     """
+    # the bar from the start: Brian2 builds (and, for cython, compiles: minutes on a first
+    # run) before the run's first report
+    bar = _brian.simulated_time_bar(progress, n_steps * eta * tau, "SAILnet inference")
+    with bar, _brian.build_notice(bar, target) as started, \
+            _brian.explain_compile_failure(target):
+        return _build_and_run(B, W, theta, n_steps, eta, tau, target,
+                              _brian.bar_report(bar, started, target))
+
+
+def _build_and_run(B, W, theta, n_steps, eta, tau, target, report):
+    """The body of :func:`_brian2_counts` while its bar says what Brian2 does."""
     b2 = _brian.import_brian2()
     n, k = B.shape
     second = b2.second
@@ -303,7 +325,8 @@ def _brian2_counts(B, W, theta, n_steps, eta, tau, target):
         synapses.pre.when = "before_groups"
         objects.append(synapses)
     net = b2.Network(*objects)
-    net.run(n_steps * eta * tau * second, namespace={})
+    net.run(n_steps * eta * tau * second, namespace={}, report=report,
+            report_period=0.5 * second)
     return np.asarray(neurons.n_spikes[:]).reshape(n, k).round().astype(np.int64)
 
 
