@@ -630,8 +630,7 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
 
         ds.attrs["v1model_version"] = __version__
     if not _is_zarr_path(path):
-        _check_no_half_float_encoding(ds)
-        ds = _half_floats_widened(ds)
+        ds = _netcdf_ready(ds)
         if not _netcdf_through_memory(ds):
             _check_room(path, ds.nbytes)
     # a dask.distributed client in this process would otherwise route
@@ -841,7 +840,7 @@ def load_dataset(path, name: str = "path") -> xr.Dataset:
                 ds = ds.load()
                 if engine == "scipy":  # netCDF-3's text reads back as object arrays
                     ds = _fixed_width_strings(ds)
-                return _one_element_attrs_restored(_half_floats_restored(ds))
+                return _netcdf_restored(ds)
     except (OSError, ValueError) as exc:
         # h5py's and zarr's own messages do not say which file they choked on
         raise ValueError(f"{name}: cannot read {str(path)!r} as a {kind}: {exc}") from exc
@@ -1010,6 +1009,21 @@ def _half_floats_widened(ds: xr.Dataset) -> xr.Dataset:
             wide[name] = xr.Variable(var.dims, var.values.astype(np.float32),
                                      {**var.attrs, SAVED_FROM_DTYPE_ATTR: "float16"}, encoding)
     return _with_variables(ds, wide) if wide else ds
+
+
+def _netcdf_ready(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` as every netCDF writer of the package writes it (:func:`save_dataset`, the
+    sweep's in-memory store): float16 variables widened (h5netcdf wrote HDF5's half
+    floats, which netCDF-C readers crash on), a float16 ``encoding["dtype"]`` refused.
+    :func:`_netcdf_restored` undoes it on reading."""
+    _check_no_half_float_encoding(ds)
+    return _half_floats_widened(ds)
+
+
+def _netcdf_restored(ds: xr.Dataset) -> xr.Dataset:
+    """A netCDF file's Dataset (loaded) as it was saved: float16 variables
+    (:func:`_netcdf_ready`) and one-element list attrs restored."""
+    return _one_element_attrs_restored(_half_floats_restored(ds))
 
 
 def _half_floats_restored(ds: xr.Dataset) -> xr.Dataset:

@@ -118,6 +118,20 @@ def test_n_steps_runs_exactly_that_many_steps(method):
                                    rtol=1e-12)
 
 
+@pytest.mark.parametrize("method", ["lca", "fista"])
+def test_history_attrs_record_the_stop_that_ran(method):
+    """With n_steps the history names n_steps alone: it recorded the tol and max_iter it
+    ignores (and warns of) as if they had stopped the run."""
+    phi, X, lam = make_problem("2d-circular-s2")
+    with pytest.warns(UserWarning, match=r"ignores tol=0\.5.*max_iter=9"):
+        hist = run(phi, X, lam, method=method, n_steps=3, tol=0.5, max_iter=9,
+                   return_history=True)[1]
+    assert hist.attrs["n_steps"] == 3
+    assert "tol" not in hist.attrs and "max_iter" not in hist.attrs
+    hist = run(phi, X, lam, method=method, tol=0.5, max_iter=9, return_history=True)[1]
+    assert (hist.attrs["tol"], hist.attrs["max_iter"], hist.attrs["n_steps"]) == (0.5, 9, "None")
+
+
 @pytest.mark.parametrize("method", ["lca", "fista", "ista"])
 def test_history_matches_objective(method):
     """The recorded objective of the last step is objective() of the codes returned,

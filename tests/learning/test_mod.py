@@ -160,7 +160,8 @@ def test_mod_sparse_input_refused():
 @pytest.mark.parametrize(
     "X, A, ridge, error, match",
     [
-        (np.ones((5, 4)), np.ones((6, 3)), 1e-6, ValueError, r"one row of codes per sample of X \(5\)"),
+        (np.ones((5, 4)), np.ones((6, 3)), 1e-6, ValueError,
+         r"one row of codes per sample of X \(5\)"),
         (np.ones((5, 4)), np.full((5, 3), np.nan), 1e-6, ValueError, "A contains 15 non-finite"),
         (np.ones(4), np.ones((1, 3)), 1e-6, ValueError, "X must have 2 dimension"),
         (np.ones((5, 4)), "codes", 1e-6, TypeError, "A must be a numeric array, got 'codes'"),

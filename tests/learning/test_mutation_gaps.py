@@ -28,7 +28,8 @@ def test_cauchy_inference_warning_names_the_largest_gradient_left():
         warnings.simplefilter("always")
         A = cauchy_inference(X, D, lam=lam, sigma=sigma, max_iter=3)
     message = " ".join(str(w.message) for w in caught)
-    reported = float(re.search(r"largest gradient ([0-9.e+-]+)\)", message).group(1))
+    # followed by ", tol=..." since the warning names tol and the group's scale
+    reported = float(re.search(r"largest gradient ([0-9.e+-]+), tol=", message).group(1))
     grad = A @ D @ D.T - X @ D.T + 2 * lam * A / (sigma**2 + A * A)
     per_sample = np.abs(grad).max(axis=1)
     assert per_sample.max() < 1  # below the 1 a wrong starting value would report

@@ -295,6 +295,35 @@ def test_cauchy_inference_warns_when_the_gradient_is_not_reached(rng):
         cauchy_inference(X, D, lam=0.1, A0=np.zeros((5, 11)))
 
 
+def test_cauchy_inference_stops_on_max_iter_not_on_scipys_evaluation_limit(rng, monkeypatch):
+    """scipy's L-BFGS-B also stops at maxfun evaluations (default 15000), with max_iter's own
+    status 1: a max_iter of 20000 stopped there, short of it, and the warning said "after
+    20000 iterations, raise max_iter". Run by the real scipy at 1/1000 scale (maxiter and
+    maxfun both divided), every group must stop after max_iter iterations, as warned."""
+    import scipy.optimize
+
+    from v1model.inference import ConvergenceWarning
+    from v1model.learning import olshausen_field as of
+
+    scale, stops = 1000, []
+
+    def scaled(fun, x0, jac, method, options):
+        small = {**options, "maxiter": options["maxiter"] // scale,
+                 "maxfun": options.get("maxfun", 15000) // scale}
+        res = scipy.optimize.minimize(fun, x0, jac=jac, method=method, options=small)
+        stops.append((res.status, res.nit * scale))
+        return res
+
+    monkeypatch.setattr(of, "minimize", scaled)
+    D = rng.standard_normal((24, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((12, 16))
+    with pytest.warns(ConvergenceWarning, match=r"stopped after 20000 iterations with 12 of 12 "
+                                                r".*2 of 2 groups stopped at max_iter"):
+        cauchy_inference(X, D, 0.1, 0.3, tol=1e-12, max_iter=20000)
+    assert stops == [(1, 20000), (1, 20000)]
+
+
 def test_cauchy_inference_warns_of_the_rows_short_of_tol_not_of_their_group(rng):
     # one minimisation per group of CAUCHY_GROUP rows: a group stopped at max_iter was
     # counted short whole ("10 of 12 samples short of tol"), though its blank rows sat

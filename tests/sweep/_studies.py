@@ -169,6 +169,11 @@ def kwargs_study(quick=False, seed=0, **params):
     return xr.Dataset({"total": ((), float(sum(params.values())))})
 
 
+def half(quick=False, seed=0, x=0.0):
+    """A float16 result (one value float16 rounds: 0.1 is not exact in it)."""
+    return xr.Dataset({"h": (("atom",), np.array([x, 0.1], dtype=np.float16))})
+
+
 def noop(quick=False, seed=0, x=0):
     """A trivial point (executor overhead)."""
     return xr.Dataset({"y": ((), float(x))})

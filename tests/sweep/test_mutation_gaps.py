@@ -3,6 +3,8 @@ that a plausible slip in the code (a flipped comparison, a dropped check, a wron
 left untested, against values written out by hand, the documented defaults and messages,
 or the files and records read back (xarray, json)."""
 
+import io
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -280,6 +282,34 @@ def test_a_saved_point_replaces_its_failure_record_in_either_store(kind, tmp_pat
     assert float(point["y"]) == 2.5
     assert (point.attrs["sweep_point_index"], point.attrs["sweep_point_seed"],
             point.attrs["sweep_fingerprint"], point.attrs["sweep_complete"]) == (1, 77, "fp", 1)
+
+
+def test_a_float16_point_is_kept_as_netcdf_readers_can_read_it(study, tmp_path):
+    """The in-memory store kept a float16 point as HDF5's half floats (netCDF-C readers
+    crash on them); it is widened to float32 marked float16, as save_dataset writes a
+    folder's point, read back float16, and the joined sweep saves and reloads."""
+    import h5py
+
+    from v1model.io import load_dataset, save_dataset
+    from v1model.sweep import run
+    from v1model.sweep.point import PointOutcome
+    from v1model.sweep.storage import MemoryStore
+
+    values = np.array([1.5, 0.1], dtype=np.float16)
+    store = MemoryStore("fp", 1)
+    store.write_point(PointOutcome(0, True, xr.Dataset({"h": (("atom",), values)})), seed=1)
+    with h5py.File(io.BytesIO(store._points[0]), "r") as f:
+        assert f["h"].dtype == np.float32
+        assert f["h"].attrs["v1model_saved_from_dtype"] == "float16"
+    point = store.load_point(0)
+    assert point["h"].dtype == np.float16 and "v1model_saved_from_dtype" not in point["h"].attrs
+    np.testing.assert_array_equal(point["h"].values, values)
+    ds = run(study("half"), {"x": [1.5, 2.5]}, executor="serial", progress=False)
+    assert ds["h"].dtype == np.float16
+    np.testing.assert_array_equal(ds["h"].sel(x=1.5).values, values)
+    back = load_dataset(save_dataset(ds, tmp_path / "sweep.nc"))
+    assert back["h"].dtype == np.float16
+    xr.testing.assert_identical(back["h"], ds["h"])
 
 
 def test_files_in_failed_that_are_not_failure_records_are_left_alone(tmp_path):

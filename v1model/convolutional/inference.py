@@ -140,6 +140,9 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=None, boundary: str |
         One coefficient map per kernel and signal.
     history : xarray.Dataset, optional
         With ``return_history`` (one block of signals only: pass fewer signals).
+        Its attrs record the run's settings: ``n_steps`` when given (and no
+        ``tol`` or ``max_iter``, which it ignores), else ``tol``, ``max_iter``
+        and ``n_steps="None"``.
 
     References
     ----------
@@ -247,8 +250,12 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=None, boundary: str |
         return codes
     params = dict(model=f"convolutional {method}", lam=lam, stride=list(phi.stride),
                   boundary=phi.boundary, threshold=threshold, lipschitz=L, step=step,
-                  tol=tol, max_iter=max_iter, n_steps="None" if n_steps is None else n_steps,
                   dtype=phi.dtype.name)
+    # what ran: n_steps, or the tolerance stop's settings (n_steps ignores them, warned of)
+    if n_steps is not None:
+        params.update(n_steps=n_steps)
+    else:
+        params.update(tol=tol, max_iter=max_iter, n_steps="None")
     if method == "lca":
         params.update(tau=tau, dt=dt)
     else:  # ISTA's step: 1/L at the shortest (_backtracked_step)

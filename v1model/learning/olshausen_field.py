@@ -156,7 +156,9 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
         energy is switched off so that ``tol`` decides.
     max_iter : int, default 5000
         Iteration limit of each minimisation (one per ``CAUCHY_GROUP``
-        samples); a ``ConvergenceWarning`` counts and names the samples
+        samples; scipy's limit on energy evaluations is set above what
+        ``max_iter`` iterations can take, so that it never stops one
+        first); a ``ConvergenceWarning`` counts and names the samples
         whose own gradient is left above ``tol`` in a group stopped there
         (the other samples of the group met it), and names the largest
         gradient left. (A ``tol`` below float64's floor, ~1e-8 for
@@ -337,6 +339,10 @@ def _cauchy_ridge(X, D, lam, sigma, c, factor):
     return ((Xc @ U) * gain) @ Vt * (r * c)
 
 
+#: evaluations of the energy per L-BFGS-B line search at most (scipy's default)
+LBFGSB_MAXLS = 20
+
+
 def _cauchy_map(X, D, lam, sigma, A0, tol, max_iter, method, ftol=None, return_result=False):
     """One minimisation over the batch ``X``. Callers hold one BLAS thread
     (``threadpool_limits(1, "blas")``): SciPy's optimizers run many small
@@ -367,8 +373,13 @@ def _cauchy_map(X, D, lam, sigma, A0, tol, max_iter, method, ftol=None, return_r
         return f, grad.ravel()
 
     options = {"maxiter": max_iter, "gtol": tol}
-    if ftol is not None and method == "L-BFGS-B":
-        options["ftol"] = ftol
+    if method == "L-BFGS-B":
+        # max_iter alone stops it (a line search, and its one restart, take at most maxls
+        # evaluations each): scipy's own maxfun, 15000, stopped runs of max_iter > ~5000
+        # first, with max_iter's status, and the warning advised raising max_iter in vain
+        options.update(maxls=LBFGSB_MAXLS, maxfun=2 * LBFGSB_MAXLS * max_iter + 1)
+        if ftol is not None:
+            options["ftol"] = ftol
     res = minimize(fun, A0.ravel(), jac=True, method=method, options=options)
     A = res.x.reshape(n, k)
     return (A, res) if return_result else A

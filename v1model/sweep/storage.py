@@ -41,8 +41,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..io import (NETCDF_ENGINE, _cleaned_attrs, _one_element_attrs_restored, atomic_path,
-                  load_dataset, netcdf_bytes, save_dataset)
+from ..io import (NETCDF_ENGINE, _cleaned_attrs, _netcdf_ready, _netcdf_restored,
+                  atomic_path, load_dataset, netcdf_bytes, save_dataset)
 from .errors import SpecError
 from .grid import REPLICATE_DIM
 
@@ -165,7 +165,9 @@ class MemoryStore:
         """Keep a successful point (a :class:`PointOutcome`) with its seed."""
         ds = _with_attrs(outcome.dataset, point_attrs(outcome, self.fingerprint, seed))
         with local_io():
-            self._points[outcome.index] = netcdf_bytes(ds)
+            # widened as save_dataset widens a folder's point: float16 variables were
+            # written as HDF5's half floats, which netCDF-C readers crash on
+            self._points[outcome.index] = netcdf_bytes(_netcdf_ready(ds))
         self._failed.pop(outcome.index, None)
 
     def write_failure(self, record):
@@ -182,7 +184,7 @@ class MemoryStore:
                                          engine=NETCDF_ENGINE) as ds:
             # as load_dataset reads a sweep folder's point: its one-element lists were
             # scalars here, so a sweep run without a folder assembled another Dataset
-            return _one_element_attrs_restored(ds.load())
+            return _netcdf_restored(ds.load())
 
     def save_result(self, ds, fmt):
         """Nothing to save in memory: returns None."""
