@@ -567,13 +567,9 @@ def _diameter_verdict(ds, m) -> str:
         smaller, larger, p = (ds.attrs[k] for k in keys)
     else:
         smaller, larger, p = _sign_test(ds["diameter_ratio"].sel(model=m).values)
-    counts = f"{int(smaller)} smaller, {int(larger)} larger"
-    if not np.isfinite(p):
-        return f"{m}: no change ({counts})"
-    if p < SIGN_TEST_ALPHA:
-        word = "smaller" if smaller > larger else "larger"
-        return f"{m}: {word} at high amplitude ({counts}; sign test p = {p:.2g})"
-    return f"{m}: not resolved with {ds.sizes['unit']} units ({counts}; sign test p = {p:.2g})"
+    word = "smaller" if smaller > larger else "larger"
+    return _sign_test_verdict(m, f"{int(smaller)} smaller, {int(larger)} larger", p,
+                              ds.sizes["unit"], "no change", f"{word} at high amplitude")
 
 
 def _si_verdict(ds) -> str:
@@ -587,14 +583,22 @@ def _si_verdict(ds) -> str:
         si = ds["suppression_index"].isel(contrast=-1)
         lower, higher, p = _sign_test(si.sel(model="lca").values
                                       - si.sel(model="linear").values, centre=0.0)
-    counts = f"{int(higher)} more, {int(lower)} less suppressed under LCA"
+    word = "more" if higher > lower else "less"
+    return _sign_test_verdict("LCA vs linear",
+                              f"{int(higher)} more, {int(lower)} less suppressed under LCA",
+                              p, ds.sizes["unit"], "no difference",
+                              f"{word} suppressed under LCA")
+
+
+def _sign_test_verdict(label, counts, p, n_units, no_split, resolved) -> str:
+    """A figure's verdict from a sign test's p-value ``p`` over ``n_units`` units:
+    ``no_split`` when every unit ties (p NaN), ``resolved`` below
+    :data:`SIGN_TEST_ALPHA`, else "not resolved"; ``counts`` says the split."""
     if not np.isfinite(p):
-        return f"LCA vs linear: no difference ({counts})"
+        return f"{label}: {no_split} ({counts})"
     if p < SIGN_TEST_ALPHA:
-        word = "more" if higher > lower else "less"
-        return f"LCA vs linear: {word} suppressed under LCA ({counts}; sign test p = {p:.2g})"
-    return (f"LCA vs linear: not resolved with {ds.sizes['unit']} units "
-            f"({counts}; sign test p = {p:.2g})")
+        return f"{label}: {resolved} ({counts}; sign test p = {p:.2g})"
+    return f"{label}: not resolved with {n_units} units ({counts}; sign test p = {p:.2g})"
 
 
 def _fraction_not_larger(ds, m) -> float:
