@@ -100,6 +100,17 @@ def test_ista_history_objective_never_increases(natural_patches, patch_dictionar
     np.testing.assert_allclose(hist["objective"], hist["data_term"] + hist["penalty"])
 
 
+def test_ista_history_records_no_momentum_restart(natural_patches, patch_dictionary):
+    """ISTA's history recorded ``restart=1`` (fista's default), a setting of FISTA's
+    momentum, which ISTA has not: its attrs hold only what made the run."""
+    X, D = natural_patches[:5], patch_dictionary
+    _, hist = ista(X, D, LAM, max_iter=3000, tol=1e-3, return_history=True)
+    assert hist.attrs["accelerated"] == 0 and "restart" not in hist.attrs
+    for restart in (True, False):
+        _, hist = fista(X, D, LAM, restart=restart, return_history=True)
+        assert hist.attrs["accelerated"] == 1 and hist.attrs["restart"] == int(restart)
+
+
 def test_active_set_history_and_rounds(natural_patches, patch_dictionary):
     A, hist, n_rounds = lasso_active_set(natural_patches[:50], patch_dictionary, LAM,
                                          return_history=True, return_n_iter=True)

@@ -324,15 +324,25 @@ def test_records_end_with_the_state_returned(patch_dictionary, n_steps):
 
 
 def test_trajectory_and_history_record_what_made_the_run():
-    # they held lam, tau, dt, threshold and integrator, not the stopping settings
+    """They held lam, tau, dt, threshold and integrator, not the stopping settings;
+    then, with ``n_steps``, also ``tol`` and ``max_steps``, which that run ignores
+    (warned of): a saved run read as if it could have stopped by ``tol``. They record
+    only the stop that ran, as the convolutional ``encode`` does."""
     from v1model.inference import fista, lca
     X, D = _nat(5)
     with pytest.warns(UserWarning, match=r"ignores tol=0\.0001 \(n_steps runs"):  # unused
         _, traj, hist = lca(X, D, 0.2, n_steps=30, tol=1e-4, record_every=3,
                             dtype=np.float64, return_trajectory=True, return_history=True)
     for ds in (traj, hist):
-        assert ds.attrs["n_steps"] == 30 and ds.attrs["tol"] == 1e-4
-        assert ds.attrs["max_steps"] == 20000 and ds.attrs["record_every"] == 3
+        assert ds.attrs["n_steps"] == 30 and ds.attrs["record_every"] == 3
+        assert ds.attrs["dt"] == pytest.approx(0.5 * max_stable_dt(D, 0.01))
+        assert not {"tol", "max_steps"} & set(ds.attrs)
+    # the tolerance stop: its settings, and no n_steps
+    _, traj, hist = lca(X, D, 0.2, tol=2e-3, max_steps=4000, dtype=np.float64,
+                        return_trajectory=True, return_history=True)
+    for ds in (traj, hist):
+        assert ds.attrs["tol"] == 2e-3 and ds.attrs["max_steps"] == 4000
+        assert "n_steps" not in ds.attrs
     _, ivp = lca(X, D, 0.2, integrator="ivp", rtol=1e-6, return_trajectory=True)
     assert ivp.attrs["rtol"] == 1e-6 and ivp.attrs["ivp_method"] == "RK45"
     _, fh = fista(X, D, 0.2, max_iter=77, return_history=True)

@@ -132,7 +132,8 @@ def fista(
     A : ndarray, shape (n_samples, n_atoms)
         Codes in ``dtype`` (``(1, n_atoms)`` for a single sample).
     history : xarray.Dataset, optional
-        With ``return_history``: dim ``iteration``.
+        With ``return_history``: dim ``iteration``. Its attrs hold the run's
+        settings (``restart`` only with ``accelerated``: ISTA has no momentum).
     n_iter : int, optional
         With ``return_n_iter``.
 
@@ -211,8 +212,10 @@ def fista(
         warn_not_converged(name, max_iter, left.size, n, samples=left)
     out = [A]
     if return_history:
+        # restart only with momentum: ISTA's history read restart=1 for a run without it
+        momentum = dict(restart=int(restart)) if accelerated else {}
         out.append(history_dataset(records, name, lam=lam, tol=tol, positive=int(positive),
-                                   step=step, max_iter=max_iter, restart=int(restart),
+                                   step=step, max_iter=max_iter, **momentum,
                                    accelerated=int(accelerated), dtype=dtype))
     if return_n_iter:
         out.append(n_iter)

@@ -292,9 +292,11 @@ def lca(
         atom), in units of ``X`` (``attrs["units"]``), ``time`` in seconds.
         Its attrs hold the settings that made the run: ``model``,
         ``threshold``, ``lam``, ``tau``, ``integrator`` and the working
-        ``dtype``; on the Euler path ``dt`` (s), ``tol``, ``max_steps`` and
-        ``record_every``; on the ivp path ``rtol``, ``atol`` (units of ``u``)
-        and ``ivp_method``; ``n_steps`` (with ``dt``) when it set the span.
+        ``dtype``; on the Euler path ``dt`` (s), ``record_every`` and the stop
+        that ran: ``n_steps`` when given, else ``tol`` and ``max_steps`` (which
+        ``n_steps`` ignores: not recorded with it); on the ivp path ``rtol``,
+        ``atol`` (units of ``u``) and ``ivp_method``, and ``n_steps`` (with
+        ``dt``) when it set the span.
     history : xarray.Dataset, optional
         With ``return_history``: over ``iteration``, with a ``time`` (s)
         coordinate and the trajectory's attrs. After the trajectory when
@@ -421,11 +423,14 @@ def lca(
     params = dict(model="LCA", threshold=threshold, lam=lam, tau=tau, integrator=integrator,
                   dtype=np.dtype(dtype).name)
     # what else made the run (plain values: a Dataset saved with to_netcdf takes no None);
-    # the ivp path recorded the Euler path's tol and max_steps, which it never uses
+    # only the stop that ran: tol and max_steps, which the ivp path and n_steps ignore,
+    # were recorded beside n_steps too, as if that run could have stopped by tol
     if integrator == "euler":
-        params.update(dt=dt, tol=tol, max_steps=max_steps)
+        params["dt"] = dt
         if n_steps is not None:
             params["n_steps"] = n_steps
+        else:
+            params.update(tol=tol, max_steps=max_steps)
         params["record_every"] = record_every
     else:
         if horizon_by_steps:  # dt and n_steps only set the span; solve_ivp picks its steps
