@@ -1528,6 +1528,98 @@ def test_a_result_is_taken_as_its_point_finishes_not_when_the_sweep_asks(study, 
     xr.testing.assert_identical(ds["y"], reference["y"])
 
 
+def _recording_queue(monkeypatch, held):
+    """Make :meth:`DaskExecutor.map`'s result queue note its size after every put."""
+    import queue
+    import types
+
+    from v1model.sweep import executors
+
+    class Recording(queue.Queue):
+        def put(self, item, block=True, timeout=None):
+            super().put(item, block, timeout)
+            held.append(self.qsize())
+
+    monkeypatch.setattr(executors, "queue",
+                        types.SimpleNamespace(Queue=Recording, Full=queue.Full))
+
+
+def _save_once_all_finished(monkeypatch, calls, log, n, then=None):
+    """The sweep's first save waits (at most 60 s) until all ``n`` points have finished
+    on the workers, and a moment more, then calls ``then()`` (or saves)."""
+    from v1model.sweep.storage import DirectoryStore
+
+    write_point, waited = DirectoryStore.write_point, []
+
+    def slow_save(self, outcome, seed):
+        if not waited:
+            waited.append(outcome.index)
+            deadline = time.monotonic() + 60
+            while sum(calls(log, "finish").values()) < n and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(1.0)  # the result thread takes what it may meanwhile
+            if then is not None:
+                then()
+        return write_point(self, outcome, seed)
+
+    monkeypatch.setattr(DirectoryStore, "write_point", slow_save)
+    return waited
+
+
+def test_a_slow_save_keeps_the_finished_results_on_the_workers(dask_client, study, calls,
+                                                              tmp_path, monkeypatch):
+    """The result thread took every finished point's result into an unbounded queue: a
+    sweep that saved more slowly than its cluster ran (a slow file system, big points)
+    held all their Datasets in its memory. It takes at most RESULTS_AHEAD ahead of the
+    saving; the rest wait on the workers, and every point is saved all the same."""
+    from v1model.sweep import executors
+
+    monkeypatch.setattr(executors, "RESULTS_AHEAD", 2)
+    held, log, xs = [], tmp_path / "log", [float(x) for x in range(1, 9)]
+    log.mkdir()
+    _recording_queue(monkeypatch, held)
+    waited = _save_once_all_finished(monkeypatch, calls, log, len(xs))
+    ds = run(study(), {"x": xs}, seed=5, params={"log_dir": str(log)},
+             executor=DaskExecutor(client=dask_client), output=tmp_path / "out",
+             progress=False)
+    assert waited and ds.attrs["sweep_n_ok"] == len(xs)
+    assert max(held) == 2, held  # it filled the queue, and no more, while the save waited
+    reference = run(study(), {"x": xs}, seed=5, executor="serial", progress=False)
+    xr.testing.assert_identical(ds["y"], reference["y"])
+
+
+def test_a_stopped_sweep_leaves_no_result_thread_waiting_for_room(dask_client, study, calls,
+                                                                 tmp_path, monkeypatch):
+    """A sweep stopped by an error in saving (or by Ctrl-C) while its full result queue
+    held the thread back: the thread returns (a bounded queue must not keep it waiting
+    for a sweep that takes nothing more)."""
+    import errno
+
+    from v1model.sweep import executors
+    from v1model.sweep.errors import OutputWriteError
+
+    monkeypatch.setattr(executors, "RESULTS_AHEAD", 1)
+    held, log = [], tmp_path / "log"
+    log.mkdir()
+    _recording_queue(monkeypatch, held)
+
+    def disk_full():
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    _save_once_all_finished(monkeypatch, calls, log, 4, then=disk_full)
+    before = set(threading.enumerate())
+    with pytest.raises(OutputWriteError, match="No space left"):
+        run(study(), {"x": [1.0, 2.0, 3.0, 4.0]}, params={"log_dir": str(log)},
+            executor=DaskExecutor(client=dask_client), output=tmp_path / "out",
+            progress=False)
+    assert held and max(held) == 1  # the thread waited for room when the sweep stopped
+    takers = [t for t in set(threading.enumerate()) - before
+              if t.name == "v1model-sweep-results"]
+    for thread in takers:
+        thread.join(timeout=30)
+    assert not any(t.is_alive() for t in takers), "the result thread waits for ever"
+
+
 def test_losing_the_dask_scheduler_is_a_workers_lost_error(study, tmp_path):
     # the points the lost scheduler cancelled ended the run with a bare RuntimeError,
     # which the command line printed as a traceback instead of its one-line error

@@ -560,19 +560,39 @@ def _worker_preloads(preload, preload_argv) -> dict:
     return out
 
 
-def _take_results(futures, client, taken) -> None:
+#: results :meth:`DaskExecutor.map`'s thread takes from the workers ahead of the sweep's
+#: saving: beyond them it waits, and the finished points' results stay on their workers
+#: (which spill them to disk), not all in this process's memory while a slow file
+#: system saves them one by one (netCDF and two fsyncs a point)
+RESULTS_AHEAD = 16
+
+
+def _take_results(futures, client, taken, stop) -> None:
     """Thread body of :meth:`DaskExecutor.map`: put ``(key, result)`` into the queue
     ``taken`` as each future finishes, and release it at once (its worker may then retire
     without losing it); the result is the point's PointOutcome, the task's error
     (KilledWorker, ...), the error of a result that cannot travel back, or None for a
-    cancelled future. An error of the thread itself is put as ``(None, error)``."""
+    cancelled future. An error of the thread itself is put as ``(None, error)``. It
+    returns once the event ``stop`` is set (the sweep took its last result, or stopped),
+    also while it waits for room in ``taken`` (bounded: :data:`RESULTS_AHEAD`)."""
     from distributed import as_completed
+
+    def put(item) -> bool:  # False: the sweep stopped, and takes nothing more
+        while not stop.is_set():
+            try:
+                taken.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     try:
         # without its results: as_completed(with_results=True) fetches each result in a
         # background task, and a result that cannot travel back (it does not pickle)
         # raised there, so that its future never came out and the sweep waited for ever
         for future in as_completed(futures, loop=client.loop):
+            if stop.is_set():  # the sweep stopped (Ctrl-C, ...): no more fetching
+                return
             try:
                 if future.status == "cancelled":
                     result = None
@@ -582,10 +602,11 @@ def _take_results(futures, client, taken) -> None:
                     result = future.result()
             except Exception as exc:  # noqa: BLE001 - a result that cannot travel back
                 result = exc
-            taken.put((future.key, result))
+            if not put((future.key, result)):
+                return
             future.release()
     except BaseException as exc:  # noqa: BLE001 - raised in the sweep instead
-        taken.put((None, exc))
+        put((None, exc))
 
 
 class DaskExecutor(Executor):
@@ -773,8 +794,11 @@ class DaskExecutor(Executor):
         # own, not when the sweep has saved the points before it: a worker that retired
         # meanwhile (--lifetime, adaptive scaling, its job's end) took the result with it,
         # and dask computed the point again on the next one
-        taken = queue.Queue()
-        taker = threading.Thread(target=_take_results, args=(futures, self.client, taken),
+        # bounded: unbounded, a sweep saving slower than its cluster ran held every
+        # finished point's Dataset in this process (RESULTS_AHEAD)
+        taken, stop_taking = queue.Queue(maxsize=RESULTS_AHEAD), threading.Event()
+        taker = threading.Thread(target=_take_results,
+                                 args=(futures, self.client, taken, stop_taking),
                                  daemon=True, name="v1model-sweep-results")
         taker.start()
         try:
@@ -796,12 +820,16 @@ class DaskExecutor(Executor):
                         task.index, f"{type(result).__name__}: {result}",
                         attempts=tries + 1 if isinstance(tries, int) else 1)
         finally:
+            # a thread waiting for room in the queue (the sweep stopped: Ctrl-C, an error
+            # in saving) returns, one fetching a result stops after it, and one waiting
+            # for its next future stops once the cancelled futures come out
+            stop_taking.set()
             if watch is not None:
                 watch.stop()
             for future in futures:
                 if not future.done():
                     future.cancel()
-            taker.join(timeout=5)  # the cancelled futures end its loop
+            taker.join(timeout=5)
         if stopped_by:
             raise stopped_by[0]
         if cancelled:
