@@ -334,7 +334,8 @@ def resample(waveform, rate_in: float, rate_out: float):
 
 
 def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 0.0,
-                    normalize: bool = False, min_relative_rms: float = 0.0):
+                    normalize: bool = False, min_relative_rms: float = 0.0, *,
+                    progress: bool | None = None):
     """Random segments of ``length`` samples from one or more waveforms.
 
     Parameters
@@ -363,6 +364,10 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
         it), >= 0: a level relative to each recording, so that a recording and
         a quieter copy of it give the same segments. With ``min_rms`` a segment
         must pass both.
+    progress : bool or None, default None
+        A tqdm bar over the segments (500,000 of 128 samples of the spoken
+        digits take ~9 s): None once the call has run 2 s
+        (:mod:`v1model.progress`), True at once, False never.
 
     Returns
     -------
@@ -410,6 +415,7 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
     min_rms = check_nonnegative(min_rms, "min_rms")
     normalize = check_bool(normalize, "normalize")
     min_relative_rms = check_nonnegative(min_relative_rms, "min_relative_rms")
+    progress = check_progress(progress)
     usable = [i for i, w in enumerate(waves) if len(w) >= length]
     if not usable:
         # a stereo recording as read by scipy.io.wavfile is (n_samples, n_channels): taken
@@ -453,36 +459,39 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
     block = min(2**16, max(1, _SEGMENT_BLOCK_BYTES // (8 * length)))
     X = np.empty((n, length))
     found = 0
-    for _ in range(50):
-        # every round draws m waveforms, then m positions, as one draw of each always has
-        # (a seed gives the same segments and leaves the generator in the same state);
-        # without a filter only the first n - found are cut out and kept
-        m = max(2 * (n - found), 16)
-        used = m if filtered else n - found
-        which = _draw_waveforms(rng, p, m)
-        for start in range(0, used, block):
-            stop = min(start + block, used)
-            w = which[start:stop]
-            offsets = (rng.random(stop - start) * weights[w]).astype(np.intp)
-            segs = _cut(windows, w, offsets, length)
-            if filtered:
-                rms = np.sqrt(((segs / scale) ** 2).mean(axis=1)) * scale
-                keep = rms >= threshold[w]
+    # a bar as sample_patches draws (500,000 segments were cut in ~9 s of silence)
+    with progress_bar(progress, total=n, desc="segments", unit="segment") as bar:
+        for _ in range(50):
+            # every round draws m waveforms, then m positions, as one draw of each always has
+            # (a seed gives the same segments and leaves the generator in the same state);
+            # without a filter only the first n - found are cut out and kept
+            m = max(2 * (n - found), 16)
+            used = m if filtered else n - found
+            which = _draw_waveforms(rng, p, m)
+            for start in range(0, used, block):
+                stop = min(start + block, used)
+                w = which[start:stop]
+                offsets = (rng.random(stop - start) * weights[w]).astype(np.intp)
+                segs = _cut(windows, w, offsets, length)
+                if filtered:
+                    rms = np.sqrt(((segs / scale) ** 2).mean(axis=1)) * scale
+                    keep = rms >= threshold[w]
+                    if normalize:
+                        keep &= rms > silent
+                    segs = segs[keep]
+                    del rms
+                segs = segs[: n - found]
                 if normalize:
-                    keep &= rms > silent
-                segs = segs[keep]
-                del rms
-            segs = segs[: n - found]
-            if normalize:
-                segs /= scale
-                segs /= np.sqrt((segs**2).mean(axis=1, keepdims=True))
-            X[found : found + len(segs)] = segs
-            found += len(segs)
-            del segs  # before the next block is cut out
-            if found == n:
-                _skip_uniform(rng, m - stop)  # the round's positions left unused
-                return X
-        _skip_uniform(rng, m - used)
+                    segs /= scale
+                    segs /= np.sqrt((segs**2).mean(axis=1, keepdims=True))
+                X[found : found + len(segs)] = segs
+                found += len(segs)
+                bar.update(len(segs))
+                del segs  # before the next block is cut out
+                if found == n:
+                    _skip_uniform(rng, m - stop)  # the round's positions left unused
+                    return X
+            _skip_uniform(rng, m - used)
     if normalize and min_rms == 0 and min_relative_rms == 0:
         raise ValueError(f"could not find {n} segments that are not silent (normalize=True "
                          "scales each to unit RMS); the waveforms are silent")
@@ -562,7 +571,7 @@ def _cut(windows, which, offsets, length):
 
 def harmonic_ensemble(n: int, length: int, sample_rate: float = 8000.0,
                       f0_range=(100.0, 400.0), n_harmonics: int = 8, noise: float = 0.05,
-                      seed=None):
+                      seed=None, *, progress: bool | None = None):
     """Synthetic voiced sounds: harmonic stacks with random pitch, decaying
     envelopes and a little noise (a stand-in for speech when no recordings
     are at hand).
@@ -585,11 +594,16 @@ def harmonic_ensemble(n: int, length: int, sample_rate: float = 8000.0,
         the harmonics (harmonic k has amplitude between 0.5 / k and 1 / k).
     seed : int, Generator or None, optional
         Random seed or generator.
+    progress : bool or None, default None
+        A tqdm bar over the sounds (5,000 of 1 s at 8 kHz take ~20 s): None
+        once the call has run 2 s (:mod:`v1model.progress`), True at once,
+        False never.
 
     Returns
     -------
     X : ndarray, shape (n, length), float64
-        Unit-RMS segments.
+        Unit-RMS segments (made a block of sounds at a time: the same ones
+        whatever ``progress``).
 
     Raises
     ------
@@ -614,16 +628,40 @@ def harmonic_ensemble(n: int, length: int, sample_rate: float = 8000.0,
     # numpy's "Unable to allocate 7.28 TiB" named no argument
     check_fits_in_memory((n, length), np.float64, "n", n,
                          f"sounds of length={length} samples (float64)")
+    progress = check_progress(progress)
     rng = as_generator(seed)
     t = np.arange(length) / sample_rate
     f0 = rng.uniform(lo, hi, (n, 1, 1))
     k = np.arange(1, n_harmonics + 1)[None, :, None]
     amp = (1.0 / k) * rng.uniform(0.5, 1.0, (n, n_harmonics, 1))
     phase = rng.uniform(0, 2 * np.pi, (n, n_harmonics, 1))
+    onset = rng.uniform(0, t[-1] / 2, (n, 1))
+    decay = rng.uniform(0.01, 0.05, (n, 1))  # s
+    x = np.empty((n, length))
+    # a block of sounds at a time, written in place (5,000 sounds of 1 s ran ~20 s in
+    # silence); the noise of consecutive blocks continues one stream, as one draw of all
+    block = max(1, _SEGMENT_BLOCK_BYTES // (8 * length))
+    with progress_bar(progress, total=n, desc="sounds", unit="sound") as bar:
+        for start in range(0, n, block):
+            rows = slice(start, start + block)
+            _harmonic_sounds(x[rows], t, f0[rows], k, amp[rows], phase[rows], onset[rows],
+                             decay[rows], sample_rate)
+            hiss = rng.standard_normal(x[rows].shape)
+            hiss *= noise
+            x[rows] += hiss
+            del hiss
+            x[rows] /= np.sqrt((x[rows] ** 2).mean(axis=1, keepdims=True))
+            bar.update(len(x[rows]))
+    return x
+
+
+def _harmonic_sounds(x, t, f0, k, amp, phase, onset, decay, sample_rate):
+    """The harmonic stacks of :func:`harmonic_ensemble` under their envelopes, written into
+    ``x`` (its block of sounds) from the block's draws."""
     # one harmonic at a time: all of them at once, (n, n_harmonics, length), peaked at
     # ~17x the output (5,000 sounds of 1 s at 8 kHz: 5 GB)
-    x = np.zeros((n, length))
-    for j in range(n_harmonics):
+    x[...] = 0.0
+    for j in range(k.shape[1]):
         partial = 2 * np.pi * f0[:, 0] * k[:, j] * t[None, :]
         partial += phase[:, j]
         np.sin(partial, out=partial)
@@ -631,10 +669,8 @@ def harmonic_ensemble(n: int, length: int, sample_rate: float = 8000.0,
         partial[(f0[:, 0] * k[:, j] >= sample_rate / 2)[:, 0]] = 0  # above Nyquist: aliases
         x += partial
         del partial
-    onset = rng.uniform(0, t[-1] / 2, (n, 1))
-    decay = rng.uniform(0.01, 0.05, (n, 1))  # s
-    # in place, one (n, length) temporary at a time; before the onset the envelope is 0,
-    # and exp of its positive exponent there overflowed ("overflow encountered in exp"
+    # in place, one temporary of the block's size at a time; before the onset the envelope
+    # is 0, and exp of its positive exponent there overflowed ("overflow encountered in exp"
     # for sounds of a minute)
     env = t[None] - onset
     np.negative(env, out=env)
@@ -643,10 +679,3 @@ def harmonic_ensemble(n: int, length: int, sample_rate: float = 8000.0,
     np.exp(env, out=env)
     env[t[None] < onset] = 0
     x *= env
-    del env
-    hiss = rng.standard_normal((n, length))
-    hiss *= noise
-    x += hiss
-    del hiss
-    x /= np.sqrt((x**2).mean(axis=1, keepdims=True))
-    return x

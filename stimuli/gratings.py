@@ -13,7 +13,12 @@ Geometry shared by every function here and by :mod:`v1model.analysis`:
   ``theta, -phase``);
 - ``frequency`` is the spatial frequency in cycles per pixel (Nyquist is 0.5);
 - ``phase`` (radians) is the carrier's phase at ``center``: 0 is
-  even-symmetric (cosine, bright centre), pi/2 odd-symmetric.
+  even-symmetric (cosine, bright centre), pi/2 odd-symmetric. At the
+  Nyquist frequency 0.5 and orientation 0 (or pi/2) the pixels sample the
+  cosine at ``phase + pi (x - x0)`` only: on a patch of even side, whose
+  centre lies half a pixel from its neighbours, that is ``phase + pi/2 +
+  k pi``, so phase 0 gives a blank grating (every pixel ``mean``) and pi/2
+  the full one; such blank gratings and Gabor patches are warned of.
 
 A grating is ``mean + contrast * cos(2 pi f x' + phase)`` with
 ``x' = (x - x0) cos(theta) - (y - y0) sin(theta)``.
@@ -43,6 +48,8 @@ takes ``X`` of shape (n_samples, n_features).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
@@ -245,7 +252,32 @@ def grating(shape, orientation, frequency, phase=0.0, contrast=1.0, mean=0.0, ce
                              contrast=contrast)
     mean = float(check_array(mean, "mean", ndim=0))
     xp = u * np.cos(p["orientation"]) + v * np.sin(p["orientation"])
-    return mean + p["contrast"] * np.cos(2 * np.pi * p["frequency"] * xp + p["phase"])
+    carrier = np.cos(2 * np.pi * p["frequency"] * xp + p["phase"])
+    _warn_blank_at_nyquist(carrier, p["frequency"], p["contrast"])
+    return mean + p["contrast"] * carrier
+
+
+def _warn_blank_at_nyquist(carrier, frequency, amplitude, what="grating(s)"):
+    """Warn of the gratings at the Nyquist frequency whose pixels all sample ``carrier``
+    (their cosine, ``(..., height, width)``) at its zeros, though ``amplitude`` is not 0.
+
+    At 0.5 cycles/pixel and orientation 0 the pixels sample the cosine at ``phase +
+    pi (x - x0)`` only: at phase 0 on a patch of even width (its centre between two
+    pixels) that is always one of its zeros, and the grating came out all ``mean``,
+    unsaid, which a cosine "bright at the centre" is not.
+    """
+    at_nyquist = frequency[..., 0, 0] == NYQUIST
+    if not np.any(at_nyquist):
+        return
+    peak = np.abs(carrier).max(axis=(-2, -1))
+    blank = at_nyquist & (peak <= 1e-9) & (amplitude[..., 0, 0] != 0)
+    if np.any(blank):
+        warnings.warn(
+            f"{int(blank.sum())} of the {blank.size} {what} at frequency 0.5 cycles/pixel "
+            "(the Nyquist frequency) are blank, every pixel at the background level: the "
+            "pixels sample the cosine only where it is 0 (e.g. orientation 0, phase 0 on a "
+            "patch of even width, whose centre lies between two pixels); shift phase by pi/2 "
+            "or center by half a pixel, or use a lower frequency", UserWarning, stacklevel=3)
 
 
 def grating_set(shape, orientations, frequencies, phases, contrast=1.0, center=None):
@@ -314,7 +346,9 @@ def drifting_grating(
     frequency : float
         Cycles per pixel, in [0, 0.5].
     temporal_frequency : float
-        Hz (cycles per second), >= 0.
+        Hz (cycles per second), >= 0 and below ``frame_rate / 2`` (the
+        temporal Nyquist frequency: at or above it the frames show another
+        drift, or none).
     duration : float
         Seconds, > 0.
     frame_rate : float
@@ -336,7 +370,8 @@ def drifting_grating(
     Raises
     ------
     ValueError
-        For a negative ``temporal_frequency``, a non-positive ``duration``
+        For a negative ``temporal_frequency`` or one at or above
+        ``frame_rate / 2``, a non-positive ``duration``
         or ``frame_rate``, ``duration * frame_rate < 1``, an
         ``orientation``, ``frequency``, ``phase`` or ``contrast`` that is not
         a single number (an array would pair its values with the frames),
@@ -351,6 +386,19 @@ def drifting_grating(
     tf = check_nonnegative(temporal_frequency, "temporal_frequency")
     duration = check_positive(duration, "duration")
     frame_rate = check_positive(frame_rate, "frame_rate")
+    if tf >= frame_rate / 2:
+        # sampled in time as the pixels sample space: 6 Hz at 10 frames/s gave the frames of
+        # 4 Hz drifting the opposite way, unsaid (the spatial frequency was checked)
+        alias = tf - frame_rate * np.round(tf / frame_rate)  # the drift the frames show
+        shown = ("no drift (the same frame again and again)" if alias == 0 else
+                 "a counterphase flicker with no drift direction"
+                 if abs(alias) == frame_rate / 2 else
+                 f"a grating drifting the opposite way at {-alias:g} Hz" if alias < 0 else
+                 f"a grating drifting at {alias:g} Hz")
+        raise ValueError(
+            f"temporal_frequency={tf:g} Hz is not below half the frame_rate ({frame_rate:g} "
+            f"Hz / 2 = {frame_rate / 2:g} Hz, the temporal Nyquist frequency): the frames "
+            f"would show {shown}; raise frame_rate above {2 * tf:g} Hz")
     n_frames = int(np.floor(duration * frame_rate + 1e-9))
     if n_frames < 1:
         raise ValueError(
@@ -429,7 +477,9 @@ def gabor_patch(
     xp = u * c + v * s
     yp = -u * s + v * c
     env = np.exp(-0.5 * (xp / p["sigma_x"]) ** 2 - 0.5 * (yp / p["sigma_y"]) ** 2)
-    return p["offset"] + p["amplitude"] * env * np.cos(2 * np.pi * p["frequency"] * xp + p["phase"])
+    carrier = np.cos(2 * np.pi * p["frequency"] * xp + p["phase"])
+    _warn_blank_at_nyquist(carrier, p["frequency"], p["amplitude"], "Gabor patch(es)")
+    return p["offset"] + p["amplitude"] * env * carrier
 
 
 def _check_diameters(values, name):

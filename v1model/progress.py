@@ -2,8 +2,10 @@
 
 Every call that can run long (the solvers behind ``encode``, the Cauchy MAP
 codes, the convolutional solvers, the spiking simulators, the analysis
-probes and fits, ``stimuli.dead_leaves``) takes ``progress``: ``True`` shows
-a bar at once, ``False`` never, and the default ``None`` shows one only once
+probes and fits, ``stimuli.dead_leaves``, ``pink_noise``, ``sample_patches``,
+``whiten``, ``stimuli.audio.sample_segments`` and ``harmonic_ensemble``) takes
+``progress``: ``True`` shows a bar at once, ``False`` never, and the default
+``None`` shows one only once
 the call has run for :data:`PROGRESS_DELAY` seconds, so that the many short
 calls of a learning loop never draw one and a long call (10,000 patches
 coded to a tight tolerance) is not silent. Inside :func:`quiet_auto_bars` (a sweep's points,

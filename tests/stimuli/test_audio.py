@@ -554,3 +554,24 @@ def test_a_relative_silence_level_is_checked_and_named():
                                          r"waveform; lower min_relative_rms below 3\.16, the "
                                          r"largest ratio of a segment's RMS to its waveform's$"):
         sample_segments(wave, 10, 3, seed=0, min_relative_rms=4.0)
+
+
+def test_sample_segments_and_harmonic_ensemble_draw_bars(record_bars):
+    """500,000 segments of the spoken digits (~9 s) and 5,000 harmonic sounds of 1 s (~20 s)
+    were made in silence: a bar counts the segments or sounds; the same ones either way.
+    The sounds, made a block at a time (3 blocks here), keep their unit RMS."""
+    made = record_bars("desc", "n", "total", "disable")
+    wave = np.sin(np.linspace(0, 300, 20000)) * np.linspace(0, 1, 20000)
+    shown = sample_segments(wave, 64, 3000, seed=0, min_rms=0.3, progress=True)
+    assert made == [["segments", 3000, 3000, False]]
+    np.testing.assert_array_equal(
+        shown, sample_segments(wave, 64, 3000, seed=0, min_rms=0.3, progress=False))
+    assert made[1][3]
+    sounds = harmonic_ensemble(1500, 1500, seed=2, progress=True)
+    assert made[2] == ["sounds", 1500, 1500, False]
+    np.testing.assert_array_equal(sounds, harmonic_ensemble(1500, 1500, seed=2, progress=False))
+    np.testing.assert_allclose(np.sqrt((sounds**2).mean(axis=1)), 1.0, rtol=1e-12)
+    for call in (lambda: sample_segments(wave, 64, 5, progress="yes"),
+                 lambda: harmonic_ensemble(2, 100, progress=1)):
+        with pytest.raises(TypeError, match="progress must be True, False or None"):
+            call()

@@ -1,5 +1,7 @@
 """Gratings, Gabor patches, white and sparse noise against their formulas."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -361,3 +363,46 @@ def test_a_bool_for_a_number_is_refused_by_name():
         with pytest.raises(TypeError, match=f"^{name} must be a number or an array of "
                                             "numbers, got (np.)?True \\(a bool\\)$"):
             make()
+
+
+@pytest.mark.parametrize("tf, shown", [
+    (6.0, "a grating drifting the opposite way at 4 Hz"),
+    (5.0, "a counterphase flicker with no drift direction"),
+    (10.0, r"no drift \(the same frame again and again\)"),
+    (11.0, "a grating drifting at 1 Hz"),
+])
+def test_drifting_grating_refuses_temporal_aliasing(tf, shown):
+    """At 10 frames/s a drift of 6 Hz was sampled into the frames of 4 Hz drifting the other
+    way, unsaid; the message names what the frames would show, checked here against
+    frames made with grating() at the phases the frames would have."""
+    times = np.arange(10) / 10.0
+    aliased = grating(8, 0.3, 0.125, -2 * np.pi * tf * times[:, None, None])
+    alias = {6.0: -4.0, 5.0: 5.0, 10.0: 0.0, 11.0: 1.0}[tf]
+    np.testing.assert_allclose(
+        aliased, grating(8, 0.3, 0.125, -2 * np.pi * alias * times[:, None, None]), atol=1e-9)
+    with pytest.raises(ValueError, match=rf"^temporal_frequency={tf:g} Hz is not below half "
+                       rf"the frame_rate \(10 Hz / 2 = 5 Hz, the temporal Nyquist frequency\): "
+                       rf"the frames would show {shown}; raise frame_rate above {2 * tf:g} Hz"):
+        drifting_grating(8, 0.3, 0.125, tf, duration=1.0, frame_rate=10.0)
+    frames, _ = drifting_grating(8, 0.3, 0.125, 4.9, duration=1.0, frame_rate=10.0)
+    assert frames.shape == (10, 8, 8)  # below frame_rate / 2: drifts as asked
+
+
+def test_blank_gratings_at_the_nyquist_frequency_are_warned_of():
+    """At 0.5 cycles/pixel the pixels sample cos(pi (x - 7.5) + phase) on a 16-pixel patch:
+    phase 0 hits only its zeros (a blank grating, returned unsaid), phase pi/2 alternates
+    +-1; an odd patch (centre on a pixel) is full at phase 0. Warned of, not refused."""
+    x = np.arange(16) - 7.5
+    with pytest.warns(UserWarning, match=r"^1 of the 1 grating\(s\) at frequency 0\.5 "
+                      r"cycles/pixel \(the Nyquist frequency\) are blank, every pixel at the "
+                      r"background level: .*shift phase by pi/2 or center by half a pixel"):
+        blank = grating(16, 0.0, 0.5, mean=0.3)
+    np.testing.assert_allclose(blank, 0.3, atol=1e-12)  # cos(pi x) at half-integers is 0
+    with pytest.warns(UserWarning, match=r"^2 of the 4 Gabor patch\(es\) at frequency 0\.5 "):
+        gabor_patch(16, 0.0, 0.5, phase=[0.0, np.pi / 2, np.pi, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        full = grating(16, 0.0, 0.5, phase=np.pi / 2)
+        np.testing.assert_allclose(full[0], np.cos(np.pi * x + np.pi / 2), atol=1e-12)
+        np.testing.assert_allclose(np.abs(grating(15, 0.0, 0.5)), 1.0, atol=1e-12)
+        grating(16, 0.0, 0.5, contrast=0.0)  # asked blank: nothing to say
