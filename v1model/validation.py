@@ -1391,7 +1391,7 @@ def memory_exceeded(nbytes: float) -> float | None:
     return memory if memory is not None and nbytes > memory else None
 
 
-def check_fits_in_memory(shape, dtype, name: str, value, what: str) -> None:
+def check_fits_in_memory(shape, dtype, name: str, value, what: str, plus: float = 0.0) -> None:
     """Refuse an output array larger than the memory this process may use.
 
     That is :func:`physical_memory`: the RAM, or a job's or container's limit.
@@ -1411,21 +1411,26 @@ def check_fits_in_memory(shape, dtype, name: str, value, what: str) -> None:
         That argument's value.
     what : str
         What the array holds, e.g. ``"patches of 16x16 pixels (float64)"``.
+    plus : float, default 0.0
+        Bytes held at the same time whatever ``shape[0]`` (a model's weights
+        beside a batch of rows): counted in the total, and not in the rows
+        that would fit.
 
     Raises
     ------
     ValueError
-        When the array's bytes exceed :func:`physical_memory` (no check when
-        that is unknown).
+        When the array's bytes (plus ``plus``) exceed :func:`physical_memory`
+        (no check when that is unknown).
     """
-    nbytes = float(np.prod([float(s) for s in shape])) * np.dtype(dtype).itemsize
+    rows = float(np.prod([float(s) for s in shape])) * np.dtype(dtype).itemsize
+    nbytes = rows + float(plus)
     memory = memory_exceeded(nbytes)
     if memory is not None:
-        per_row = nbytes / shape[0] if shape[0] else nbytes
+        per_row = rows / shape[0] if shape[0] else nbytes
         raise ValueError(
             f"{name}={value!r} {what} would take {nbytes:.4g} bytes ({nbytes / 2**30:.4g} GiB), "
             f"more than the {memory / 2**30:.4g} GiB of memory this process may use (at most "
-            f"{int(memory // per_row)} would fit)")
+            f"{max(int((memory - plus) // per_row), 0)} would fit)")
 
 
 def _unwrap_0d(value):

@@ -71,6 +71,19 @@ def test_check_fits_in_memory_refuses_just_over_and_says_how_many_fit(monkeypatc
         check_fits_in_memory((251, 8), np.float32, "n", 251, "rows")
 
 
+def test_check_fits_in_memory_counts_bytes_held_beside_the_rows(monkeypatch):
+    # a model's weights beside a batch (the SAE's training step): in the total, not in
+    # the rows that would fit
+    monkeypatch.setattr(validation, "physical_memory", lambda: 8000.0)
+    check_fits_in_memory((900,), np.float64, "n", 900, "values", plus=800)  # exactly 8000
+    with pytest.raises(ValueError, match=r"^n=901 values would take 8008 bytes .*at most 900 "
+                                         r"would fit\)$"):
+        check_fits_in_memory((901,), np.float64, "n", 901, "values", plus=800)
+    with pytest.raises(ValueError, match=r"^n=1 values would take 9008 bytes .*at most 0 "
+                                         r"would fit\)$"):  # the rest alone does not fit
+        check_fits_in_memory((1,), np.float64, "n", 1, "values", plus=9000)
+
+
 def test_check_array_copy_empty_and_finite_switches():
     from v1model.validation import check_array
 

@@ -324,3 +324,83 @@ def test_the_ungated_jumprelu_warning_reads_the_median_threshold_not_the_largest
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _warn_if_ungated_jumprelu(rows, v, params, spread)
+
+
+def _traced_peak(fn):
+    """Peak bytes that ``fn()`` allocates (tracemalloc sees NumPy's allocations)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("activation, n, m, p, dtype", [
+    ("topk", 256, 2048, 32, np.float32),  # the full AuxK formula
+    ("topk", 512, 8192, 64, np.float32),  # large: products over the active / dead latents
+    ("batchtopk", 256, 2048, 32, np.float64),
+    ("relu", 256, 2048, 32, np.float32),
+    ("jumprelu", 256, 2048, 32, np.float64),
+    ("mp", 256, 2048, 32, np.float32),  # with the Gram matrix
+    ("mp", 64, 1024, 256, np.float64),  # without: the trace of k residuals
+])
+def test_training_memory_bounds_the_measured_peak_of_a_step(activation, n, m, p, dtype):
+    """The estimate that fit checks before training (:func:`training_memory`) holds the
+    weights, their Adam moments and the step's arrays as tracemalloc measures them at
+    their worst, AuxK with every latent dead, and is not far above them."""
+    from v1model.sae.objective import Objective
+    from v1model.sae.training import TrainingState, initial_parameters, train_step, \
+        training_memory
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, p)).astype(dtype)
+    k = 8
+    params = initial_parameters(X, m, activation, 0.1, rng, dtype)
+    state = TrainingState(params, rng)
+    state.tracker.dead_after = 1
+    objective = Objective(activation, k=k if activation in ("topk", "batchtopk", "mp") else None,
+                          lam=0.01, bandwidth=0.5)
+    auxk = activation in ("topk", "batchtopk")
+
+    def step():
+        state.tracker.since[:] = 1  # every latent dead before the step: AuxK at its largest
+        train_step(params, X, objective, state, lr=1e-3, k_aux=p // 2, aux_coef=1 / 32,
+                   threshold_rate=0.01)
+
+    step()  # compiled before measuring
+    held = sum(a.nbytes for a in params.values()) * 3  # the weights and two Adam moments
+    peak = held + max(_traced_peak(step) for _ in range(2))
+    fixed, per_sample = training_memory(n, m, p, activation, dtype, k=k, auxk=auxk)
+    estimate = fixed + n * per_sample
+    assert peak <= estimate <= 1.6 * peak
+
+
+def test_initial_parameters_draw_one_decoder_at_a_time_with_the_same_values():
+    """The decoder was drawn in float64 and copied for the encoder, both cast to the
+    dtype while the float64 pair lived: 3x the float32 weights at once (24 bytes per
+    latent and feature). Drawn and cast a block of rows at a time, it holds the weights
+    and one block, and gives the numbers of one draw of the whole (and leaves the
+    generator where it did: the minibatch order is unchanged)."""
+    from v1model.sae.training import _INIT_BLOCK_ELEMENTS, initial_parameters
+
+    m, p = 20000, 37  # several blocks of rows, the last one partial
+    X = np.zeros((2, p))
+    reference_rng = np.random.default_rng(7)
+    D = reference_rng.standard_normal((m, p))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    for activation, dtype in (("topk", np.float32), ("mp", np.float64)):
+        rng = np.random.default_rng(7)
+        params = {}
+        peak = _traced_peak(lambda: params.update(initial_parameters(
+            X, m, activation, 0.1, rng, dtype, mean=np.zeros(p))))
+        np.testing.assert_array_equal(params["decoder"], D.astype(dtype))
+        if activation != "mp":
+            np.testing.assert_array_equal(params["encoder"], D.astype(dtype))
+        assert rng.bit_generator.state == reference_rng.bit_generator.state
+        weights = sum(a.nbytes for a in params.values())
+        # a float64 block and its squares (the row norms) beside the weights; was 3x them
+        assert peak <= weights + 3 * 8 * _INIT_BLOCK_ELEMENTS < 1.5 * weights

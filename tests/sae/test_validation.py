@@ -555,6 +555,49 @@ def test_huge_n_latents_is_refused_by_name():
         SparseAutoencoder(10**11, "mp", k=2, progress=False).partial_fit(X)
 
 
+def test_a_training_step_larger_than_memory_is_refused_by_batch_size(monkeypatch):
+    """Only the weights and their Adam moments were checked (196 kB here): a step's
+    (batch, latents) arrays (pre-activations, latents, masks, argpartition's int64
+    indices, gradients, AuxK's copies), 2.6 MB as tracemalloc measures this fit, went
+    unchecked (32,768 latents in batches of 4,096: 5.4 GB beside 0.6 GB of weights),
+    left to the out-of-memory killer after training had started."""
+    import tracemalloc
+
+    import v1model.validation
+
+    Xs = np.random.default_rng(0).standard_normal((512, 16)).astype(np.float32)
+    settings = dict(n_steps=2, batch_size=256, progress=False, k=4)
+    SparseAutoencoder(512, **settings).fit(Xs, seed=0)  # compiled before measuring
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        SparseAutoencoder(512, **settings).fit(Xs, seed=0)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    weights_and_moments = 6 * 512 * 16 * 4
+    assert peak > 10 * weights_and_moments
+    memory = 0.9 * peak  # less than this fit used: refused before anything is made
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: memory)
+    # 11 weight-sized float32 arrays of 512 x 16, and per sample 31 bytes per latent
+    # (with AuxK) and 36 per feature
+    fixed, per_sample = 11 * 4 * 512 * 16, 31 * 512 + 36 * 16
+    fit = int((memory - fixed) // per_sample)
+    message = (rf"^batch_size=256 samples per training step of 512 topk latents on 16 features "
+               rf"\(float32: 1\.645e\+04 bytes per sample, besides 3\.604e\+05 bytes of "
+               rf"weights, their gradients and Adam moments\) would take 4\.571e\+06 bytes "
+               rf".* more than the .* GiB of memory this process may use \(at most {fit} would "
+               rf"fit\)$")
+    with pytest.raises(ValueError, match=message):
+        SparseAutoencoder(512, **settings).fit(Xs, seed=0)
+    sae = SparseAutoencoder(512, **settings)
+    with pytest.raises(ValueError, match=message):
+        sae.partial_fit(Xs, seed=0)
+    assert not hasattr(sae, "_params")  # the model untouched
+    # the batch size the message offers trains
+    SparseAutoencoder(512, **{**settings, "batch_size": fit}).fit(Xs, seed=0)
+
+
 def test_a_dense_encode_larger_than_memory_is_refused_before_encoding(monkeypatch):
     """encode(X) of 200,000 rows into 16,384 latents is 13 GB: numpy's MemoryError came
     after the first block was encoded and named no argument (a swapping machine may not

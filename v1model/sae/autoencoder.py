@@ -24,8 +24,8 @@ from ..validation import (DATA_DIMS, as_generator, check_array, check_bool, chec
                           describe)
 from .objective import ACTIVATIONS, Objective, decode_latents, encode, parameter_names
 from .pursuit import pursuit_gram
-from .training import (HISTORY_FIELDS, TrainingState, history_dataset, initial_parameters,
-                       lr_schedule, train)
+from .training import (HISTORY_FIELDS, TrainingState, check_training_memory, history_dataset,
+                       initial_parameters, lr_schedule, train)
 
 __all__ = ["SparseAutoencoder"]
 
@@ -146,7 +146,11 @@ class SparseAutoencoder(SavedAsDataset):
         Adam steps (minibatches) of ``fit``; for :meth:`partial_fit`, the
         planned total over all calls, used only by ``lr_decay``.
     batch_size : int, default 256
-        Samples per minibatch; ``fit`` needs at least this many samples.
+        Samples per minibatch; ``fit`` needs at least this many samples. A
+        training step holds 12-31 bytes per sample and latent in float32
+        (24-51 in float64; 2.2 GB at 16,384 latents and 4,096 samples, beside
+        0.55 GB for the model: :func:`~v1model.sae.training.training_memory`);
+        ``fit`` and :meth:`partial_fit` refuse one that would not fit in memory.
     lr : float or "auto", default "auto"
         Peak Adam learning rate of the weights, which have no units (the
         unit-norm decoder rows, the encoder, the JumpReLU log-thresholds), in
@@ -221,10 +225,11 @@ class SparseAutoencoder(SavedAsDataset):
     (any array, e.g. an ``np.memmap``) one minibatch at a time and check its
     values in blocks of rows, in one pass that also measures the mean
     (the initial ``b_dec``) and the spread (the scale of training), so that the
-    memory they add is that of a
-    minibatch, the model and the order of the rows (8 bytes per sample),
-    not a copy of ``X``. A stream of chunks (activations of a language
-    model, say) is trained with one :meth:`partial_fit` per chunk.
+    memory they add is that of a training step (the model, its gradients and
+    Adam moments, and the minibatch's arrays of latents; see ``batch_size``)
+    and the order of the rows (8 bytes per sample), not a copy of ``X``. A
+    stream of chunks (activations of a language model, say) is trained with
+    one :meth:`partial_fit` per chunk.
 
     References
     ----------
@@ -384,8 +389,10 @@ class SparseAutoencoder(SavedAsDataset):
         ------
         ValueError
             For invalid settings or data: fewer samples than ``batch_size``,
-            samples all alike, or ``n_steps`` whose history, or ``n_latents``
-            whose weights and Adam moments, would not fit in memory.
+            samples all alike, or ``n_steps`` whose history, ``n_latents``
+            whose weights and Adam moments, or ``batch_size`` whose training
+            step (:func:`~v1model.sae.training.training_memory`) would not fit
+            in memory.
         FloatingPointError
             When training diverges or its squared gradients overflow the dtype.
 
@@ -415,6 +422,7 @@ class SparseAutoencoder(SavedAsDataset):
         # a learning rate and a history row per step: numpy's MemoryError named no argument
         check_fits_in_memory((v["n_steps"], len(HISTORY_FIELDS)), np.float64, "n_steps",
                              v["n_steps"], "history rows (float64)")
+        _check_step_memory(v, X.shape[1], dtype)
         v["lr"] = _learning_rate(v["lr"])
         spread = _model_spread(stats, dtype)
         if np.isnan(spread):
@@ -534,6 +542,7 @@ class SparseAutoencoder(SavedAsDataset):
                              f"{v['n_steps']} where lr_decay={self.lr_decay!r} brings the "
                              "learning rate to zero; raise n_steps (the planned total) or set "
                              "lr_decay=0")
+        _check_step_memory(v, X.shape[1], dtype)
         # each chunk as fit's X (from 1,000 rows), before the model is touched: a warning
         # raised as an error leaves it as it was
         _warn_if_heavy_rows(X, stats.mean)
@@ -1426,6 +1435,17 @@ def _guarded(compute, name, what, values):
 
 #: lr="auto": the Adam step of the weights (Gao et al. 2024 use lr of this order)
 AUTO_LR = 1e-3
+
+
+def _check_step_memory(v, n_features, dtype):
+    """Refuse settings (``v``, validated) whose training steps would not fit in memory,
+    before the model is made or touched (:func:`~v1model.sae.training.check_training_memory`):
+    only the weights and Adam moments were checked, and a step of 32,768 latents in
+    batches of 4,096 (5.4 GB, of which they are 0.6 GB) was left to the out-of-memory
+    killer."""
+    auxk = v["activation"] in ("topk", "batchtopk") and v["aux_coef"] > 0
+    check_training_memory(v["batch_size"], v["n_latents"], n_features, v["activation"], dtype,
+                          k=v["k"] or 1, auxk=auxk)
 
 
 def _learning_rate(lr) -> float:

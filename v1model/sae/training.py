@@ -21,9 +21,10 @@ from ..validation import check_fits_in_memory
 from .decoder import project_rows, remove_parallel_gradient
 from .objective import (auxk_dead, auxk_loss, encoder_gradients, is_large_product,
                         loss_and_gradients)
+from .pursuit import GRAM_MAX_BYTES
 
-__all__ = ["initial_parameters", "BIASES", "TrainingState", "lr_schedule", "train", "train_step",
-           "HISTORY_FIELDS"]
+__all__ = ["initial_parameters", "training_memory", "check_training_memory", "BIASES",
+           "TrainingState", "lr_schedule", "train", "train_step", "HISTORY_FIELDS"]
 
 #: history variable -> (long_name, units); one value per training step
 HISTORY_FIELDS = {
@@ -101,14 +102,16 @@ def initial_parameters(X, n_latents, activation, theta_init, rng, dtype, mean=No
         this process may use (:func:`v1model.validation.check_fits_in_memory`).
     """
     n_features = X.shape[1]
-    # the weights and their two Adam moments: numpy's "Unable to allocate 5.82 TiB" named
-    # no argument
-    n_weights = 1 if activation == "mp" else 2
-    check_fits_in_memory((n_latents, 3 * n_weights * n_features), dtype, "n_latents",
-                         n_latents, f"latents of {n_features} features ({3 * n_weights} "
-                         f"arrays: the weights and their Adam moments, {np.dtype(dtype).name})")
-    D = rng.standard_normal((n_latents, n_features))
-    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    _check_weights_fit(n_latents, n_features, activation, dtype)
+    # drawn (float64), normalised and cast a block of rows at a time: the same numbers as
+    # one draw of the whole (the generator's stream and each row's norm do not depend on the
+    # block), without the float64 decoder, its copy and their casts (3x the weights) at once
+    D = np.empty((n_latents, n_features), dtype)
+    rows = max(1, _INIT_BLOCK_ELEMENTS // n_features)
+    for start in range(0, n_latents, rows):
+        block = rng.standard_normal((min(rows, n_latents - start), n_features))
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        D[start:start + rows] = block
     if mean is None:
         mean = X.mean(axis=0, dtype=np.float64)
     params = {"decoder": D, "b_dec": np.asarray(mean, dtype=np.float64)}
@@ -118,6 +121,119 @@ def initial_parameters(X, n_latents, activation, theta_init, rng, dtype, mean=No
     if activation == "jumprelu":
         params["log_theta"] = np.full(n_latents, np.log(theta_init))
     return {name: np.ascontiguousarray(p, dtype=dtype) for name, p in params.items()}
+
+
+#: float64 numbers of the decoder drawn at a time by :func:`initial_parameters`
+_INIT_BLOCK_ELEMENTS = 2**16
+
+
+def _check_weights_fit(n_latents, n_features, activation, dtype):
+    """Refuse (naming ``n_latents``) weights that, with their two Adam moments, would
+    not fit in memory: numpy's "Unable to allocate 5.82 TiB" named no argument."""
+    n_weights = 1 if activation == "mp" else 2
+    check_fits_in_memory((n_latents, 3 * n_weights * n_features), dtype, "n_latents",
+                         n_latents, f"latents of {n_features} features ({3 * n_weights} "
+                         f"arrays: the weights and their Adam moments, {np.dtype(dtype).name})")
+
+
+def training_memory(batch_size, n_latents, n_features, activation, dtype, *, k=1,
+                    auxk=False):
+    """Bytes that training holds at the peak of a step: ``fixed + batch_size * per_sample``.
+
+    Counted from the code of :func:`train_step` (each phase's arrays, summed
+    over phases: an upper bound, 5-40% above the peak tracemalloc measures
+    at the worst, AuxK with every latent dead, and up to ~75% above a TopK
+    step with few dead), with ``s`` the dtype's bytes, ``m = n_latents`` and
+    ``p = n_features``:
+
+    - ``fixed``: the weights and their two Adam moments, the weights'
+      gradients, the decoder before the step and two weight-sized
+      temporaries; ``mp``: and the decoder's Gram matrix where
+      :func:`~v1model.sae.pursuit.pursuit_gram` makes it for this batch size
+      (:data:`~v1model.sae.pursuit.GRAM_MAX_BYTES` at most).
+    - ``per_sample``: the (batch, latents) arrays, per latent ``relu``: the
+      pre-activations, latents, their mask, ``dL/dz`` and ``dL/dpre`` of the
+      dense backward (``4 s + 1``); ``topk``, ``batchtopk``: the
+      pre-activations, mask and latents and the int64 indices of
+      ``np.argpartition`` (``2 s + 10``), or the dense backward's ``4 s + 1``,
+      and with AuxK, for every latent dead (training can reach that), a copy
+      of the pre-activations, its own indices, masks and latents and the full
+      formula's ``dL/dpre`` (``5 s + 11``); ``jumprelu``: the kernel and the
+      thresholds' gradient too (``6 s + 1``); ``mp``: the codes and two
+      arrays of correlations (``3 s``). Plus, per feature, the batch and ~8
+      arrays of its size (``mp``: and the ``k`` residuals of the trace).
+
+    At 16,384 float32 ``topk`` latents on 768 features with AuxK: 0.55 GB
+    fixed and 0.54 MB per sample, 2.7 GB in batches of 4,096 (of which the
+    weights and their Adam moments are 0.3 GB).
+
+    Parameters
+    ----------
+    batch_size : int
+        Samples per step (``mp``: whether the Gram matrix pays).
+    n_latents, n_features : int
+    activation : str
+        One of :data:`v1model.sae.objective.ACTIVATIONS`.
+    dtype : numpy dtype
+        Precision of training.
+    k : int, default 1
+        Pursuit steps (``mp``; unused by the others).
+    auxk : bool, default False
+        Whether AuxK trains (``topk``, ``batchtopk`` with ``aux_coef > 0``).
+
+    Returns
+    -------
+    fixed : float
+        Bytes whatever the batch size.
+    per_sample : float
+        Bytes per sample of a batch.
+    """
+    s = np.dtype(dtype).itemsize
+    m, p = float(n_latents), float(n_features)
+    n_weights = 1 if activation == "mp" else 2
+    fixed = (3 * n_weights + n_weights + 3) * s * m * p
+    per_feature = 9 * s
+    if activation == "relu":
+        per_latent = 4 * s + 1
+    elif activation in ("topk", "batchtopk"):
+        per_latent = 5 * s + 11 if auxk else max(2 * s + 10, 4 * s + 1)
+    elif activation == "jumprelu":
+        per_latent = 6 * s + 1
+    else:  # mp
+        per_latent = 3 * s
+        per_feature += k * s
+        if m * m * s <= GRAM_MAX_BYTES and (k - 1) * batch_size > m:  # as pursuit_gram
+            fixed += m * m * s
+    return fixed, per_latent * m + per_feature * p
+
+
+def check_training_memory(batch_size, n_latents, n_features, activation, dtype, *, k=1,
+                          auxk=False):
+    """Refuse a training run whose steps would not fit in the memory this process
+    may use (:func:`v1model.validation.physical_memory`), before anything is
+    allocated: the weights and their Adam moments (naming ``n_latents``), then
+    a whole step (:func:`training_memory`, naming ``batch_size``).
+
+    Parameters
+    ----------
+    batch_size : int
+        Samples per step.
+    n_latents, n_features, activation, dtype, k, auxk
+        As for :func:`training_memory`.
+
+    Raises
+    ------
+    ValueError
+        With the bytes needed and the batch size that would fit.
+    """
+    _check_weights_fit(n_latents, n_features, activation, dtype)
+    fixed, per_sample = training_memory(batch_size, n_latents, n_features, activation, dtype,
+                                        k=k, auxk=auxk)
+    check_fits_in_memory(
+        (batch_size, math.ceil(per_sample)), np.uint8, "batch_size", batch_size,
+        f"samples per training step of {n_latents} {activation} latents on {n_features} "
+        f"features ({np.dtype(dtype).name}: {per_sample:.4g} bytes per sample, besides "
+        f"{fixed:.4g} bytes of weights, their gradients and Adam moments)", plus=fixed)
 
 
 class _Tracker:
