@@ -3,8 +3,10 @@ integrate-and-fire rates and an independent NumPy simulation of the same
 equations.
 
 Default tests use Brian2's numpy target (no compiler); Cython and C++
-standalone comparisons compile for tens of seconds and are marked slow.
+standalone comparisons compile for a minute or more and are marked slow.
 """
+
+import os
 
 import numpy as np
 import pytest
@@ -360,6 +362,67 @@ def test_targets_agree_spike_for_spike(problem):
 
 
 @pytest.mark.slow
+def test_cpp_standalone_runs_the_project_an_earlier_call_compiled(problem):
+    """target='cpp_standalone' generated, compiled and ran a new C++ project on every
+    call: a second call of the same 64-atom model took 36 s again (at load 15), so ten
+    stimuli paid ten compiles. A call of the same model (dictionary, parameters,
+    monitors; other stimuli and seeds) runs the project the first call compiled with its
+    own drive and initial potentials: no build, and the spikes of a fresh project (the
+    first call's, same stimuli and seed) and of the numpy target; another ``lam`` (a
+    constant of the code) compiles a new one."""
+    from v1model.spiking import _brian
+
+    X, D = problem
+    kw = dict(duration=0.3, record_spikes=True, record_v=[[0, 1]], progress=False)
+    fresh = spiking_lca(X[:2], D, LAM, target="cpp_standalone", seed=1, **kw)
+    other = spiking_lca(X[2:], D, LAM, target="cpp_standalone", seed=0, **kw)
+    again = spiking_lca(X[:2], D, LAM, target="cpp_standalone", seed=1, **kw)
+    # nothing built (Brian2's objects took 0.1-0.2 s to build on every call before)
+    assert other.attrs["build_time"] == again.attrs["build_time"] == 0.0
+    assert fresh.attrs["build_time"] > 0
+    folder = _brian._STANDALONE_PROJECT["directory"]
+    reference = spiking_lca(X[2:], D, LAM, target="numpy", seed=0, **kw)
+    for key in ("spike_time", "spike_sample", "spike_atom", "spike_count"):
+        np.testing.assert_array_equal(again[key], fresh[key], err_msg=key)
+        np.testing.assert_array_equal(other[key], reference[key], err_msg=key)
+    np.testing.assert_array_equal(again["v"], fresh["v"])
+    np.testing.assert_allclose(other["v"], reference["v"], atol=1e-10)
+    assert reference.sizes["spike"] > 40 and not np.array_equal(other["spike_count"],
+                                                                 fresh["spike_count"])
+    # the run_args files of a rerun are deleted: only the first build's static arrays stay
+    arrays = sorted(os.listdir(os.path.join(folder, "static_arrays")))
+    assert not [name for name in arrays if name.startswith("init_")], arrays
+    spiking_lca(X[:2], D, 2 * LAM, target="cpp_standalone", seed=1, **kw)
+    assert _brian._STANDALONE_PROJECT["directory"] != folder and not os.path.exists(folder)
+    _brian.forget_standalone_project()
+    assert not _brian._STANDALONE_PROJECT
+
+
+def test_standalone_key_holds_what_the_generated_code_depends_on(problem):
+    """Stimuli and seeds are run_args of a kept cpp_standalone project; the dictionary,
+    ``lam``, the times, the batch size and the monitors are compiled into it, and the
+    membrane noise's Brian2 seed too (no reuse), as is everything on the runtime targets."""
+    from v1model.spiking import lca
+
+    X, D = problem
+    G = D @ D.T - np.eye(len(D))
+    base = dict(lam=LAM, duration=0.1, dt=1e-4, tau_m=0.01, tau_syn=0.0025, refractory=0.0,
+                transient_fraction=0.3, inhibition=True, v_init="uniform", noise=0.0,
+                target="cpp_standalone", seed=0)
+
+    def key(G=G, n=4, units=None, record_spikes=False, record_dt=None, **changes):
+        params = lca.simulation_parameters(**{**base, **changes})
+        return lca._standalone_key(G, n, len(D), units, params, record_spikes, record_dt)
+
+    assert key() == key(seed=1) == key(v_init="zero")
+    for other in (key(lam=0.2), key(duration=0.2), key(dt=5e-5), key(tau_syn=0.005),
+                  key(G=2 * G), key(n=3), key(record_spikes=True), key(inhibition=False),
+                  key(units=(np.array([0]), np.array([1]))), key(record_dt=1e-3)):
+        assert other is not None and other != key()
+    assert key(noise=0.1) is None and key(target="cython") is None
+
+
+@pytest.mark.slow
 def test_natural_patches_cython_matches_lasso(natural_patches):
     """Whitened natural 8x8 patches, a 2x overcomplete dictionary, Cython target."""
     from sklearn.decomposition import MiniBatchDictionaryLearning
@@ -531,6 +594,12 @@ def test_build_notice_shows_at_once_when_brian2_is_about_to_compile(monkeypatch,
     with _brian.build_notice(progress_bar(None, total=1.0, desc="x", file=out),
                              "cpp_standalone"):
         assert "compiles and runs a C++ project" in out.getvalue()
+    # a kept project runs again, uncompiled: not said to compile
+    out = io.StringIO()
+    with _brian.build_notice(progress_bar(None, total=1.0, desc="x", file=out),
+                             "cpp_standalone", rerun=True):
+        assert "runs the C++ project an earlier call compiled" in out.getvalue()
+        assert "compiles" not in out.getvalue()
 
 
 def test_cython_without_a_compiler_points_to_the_numpy_target(problem, monkeypatch, tmp_path):

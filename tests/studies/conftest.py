@@ -51,7 +51,7 @@ SMALL = {
 #: the learning in place of ``GABORS``, for the tests of a learned dictionary: enough
 #: updates for atoms with reliable Gabor fits (the study stops without one)
 LEARNED = {"zhu-rozell-2013-ncrf": dict(dictionary=None, n_updates=100)}
-#: the same without a Brian2 run (its Cython compiles for tens of seconds on first use)
+#: the same without a Brian2 run (its Cython compiles for minutes on first use)
 WITHOUT_BRIAN2 = {"spiking-lca": {"target": "numpy"}, "zylberberg-2011-sailnet": {"n_brian2": 0}}
 
 

@@ -9,7 +9,8 @@ Global Brian2 state is touched in three places only:
 
 - ``target="cpp_standalone"`` switches Brian2's *device* (a global) to C++
   standalone with a build folder in a fresh temporary directory, and resets it
-  to the previous device afterwards (:func:`simulation_device`);
+  to the previous device afterwards (:func:`simulation_device`; a project given a
+  ``reuse_key`` is kept, on a device of its own, for the next call of that key);
 - when Brian2's Cython cache folder cannot be written (a read-only home
   folder), its preference ``codegen.runtime.cython.cache_dir`` is pointed at
   a temporary folder, once, with a warning (:func:`ensure_cython_cache`);
@@ -35,6 +36,7 @@ therefore run one at a time.
 
 from __future__ import annotations
 
+import atexit
 import importlib.machinery
 import logging
 import os
@@ -141,12 +143,15 @@ def ensure_cython_cache():
 BUILD_NOTES = {
     "numpy": "Brian2 builds the network",
     "cython": "Brian2 builds the network",
-    "cpp_standalone": "Brian2 builds, compiles and runs a C++ project (tens of seconds; "
+    "cpp_standalone": "Brian2 builds, compiles and runs a C++ project (about a minute; "
                       "no progress until it ends)",
 }
+#: what it says while a ``cpp_standalone`` project kept from an earlier call of the same
+#: model runs again (:func:`simulation_device`'s ``reuse_key``)
+RERUN_NOTE = "Brian2 runs the C++ project an earlier call compiled (no progress until it ends)"
 #: what it says once Brian2 is about to compile a Cython module its cache does not hold
-COMPILE_NOTE = ("Brian2 compiles the network's code (a model's first run: tens of seconds, "
-                "then cached in {cache})")
+COMPILE_NOTE = ("Brian2 compiles the network's code (a model's first run: one to a few "
+                "minutes, then cached in {cache})")
 
 
 def simulated_time_bar(progress, duration, desc):
@@ -174,17 +179,18 @@ def bar_report(bar, started, target):
 
 
 @contextmanager
-def build_notice(bar, target):
+def build_notice(bar, target, rerun=False):
     """Say on ``bar`` what Brian2 does before its first progress report.
 
-    Brian2 builds the objects and compiles their Cython code (tens of seconds on
-    a model's first run) before the simulation starts: a first call ran 2 min
-    with nothing on the screen, then showed its bar at 0%. The note is shown as
+    Brian2 builds the objects and compiles their Cython code (115 s on a model's
+    first run of 64 atoms, 2 cores at load 10, 2026-12-07) before the simulation
+    starts: a first call ran 2 min with nothing on the screen, then showed its bar
+    at 0%. The note is shown as
     the bar's postfix when the bar appears (at once for ``progress=True``,
     after its delay otherwise, from a timer thread), at once when Brian2 is
     about to compile a Cython module that is not in its cache (the compiler
     holds the GIL: the timer thread waited for it) and for ``cpp_standalone``
-    (which compiles on every call), and cleared by
+    (which compiles a new project, or runs a kept one: ``rerun``), and cleared by
     ``started()``, which the run's first report calls.
 
     Parameters
@@ -193,6 +199,8 @@ def build_notice(bar, target):
         The run's bar (disabled: nothing is shown).
     target : str
         One of :data:`TARGETS`.
+    rerun : bool, default False
+        A kept ``cpp_standalone`` project runs again, uncompiled: :data:`RERUN_NOTE`.
 
     Yields
     ------
@@ -202,7 +210,9 @@ def build_notice(bar, target):
     lock = threading.Lock()
     state = {"running": bar.disable}
 
-    def show(note=BUILD_NOTES[target]):
+    building = RERUN_NOTE if rerun else BUILD_NOTES[target]
+
+    def show(note=building):
         with lock:
             if not state["running"]:
                 bar.set_postfix_str(note)
@@ -215,16 +225,16 @@ def build_notice(bar, target):
                     bar.set_postfix_str("", refresh=False)  # the next update redraws
 
     def compiling():
-        bar.delay = 0  # tens of seconds ahead: show the bar now
+        bar.delay = 0  # a minute or more ahead: show the bar now
         show(COMPILE_NOTE.format(cache=ensure_cython_cache()) if target == "cython"
-             else BUILD_NOTES[target])
+             else building)
 
     timer = watch = None
     if not bar.disable:
         if bar.delay <= 0:
             show()
         elif target == "cpp_standalone":
-            # every call compiles a new project, tens of seconds, and Brian2 sends the
+            # a new project compiles for a minute or more, and Brian2 sends the
             # terminal's output to its log meanwhile: a timer's note was lost there
             compiling()
         else:
@@ -317,34 +327,110 @@ def _writable_folder(folder) -> bool:
         return False
 
 
+#: the compiled C++ project of the last ``cpp_standalone`` run given a ``reuse_key``
+#: (:func:`simulation_device`): ``key``, ``device``, ``directory`` and what the run stored
+_STANDALONE_PROJECT: dict = {}
+
+
+def forget_standalone_project():
+    """Delete the kept ``cpp_standalone`` project (its folder and Brian2 objects), if any.
+
+    Called when another model replaces it and when the process exits."""
+    with GLOBAL_STATE_LOCK:
+        project = dict(_STANDALONE_PROJECT)
+        _STANDALONE_PROJECT.clear()
+        if project:
+            project["device"].reinit()
+            shutil.rmtree(project["directory"], ignore_errors=True)
+
+
+atexit.register(forget_standalone_project)
+
+
 @contextmanager
-def simulation_device(target):
+def simulation_device(target, reuse_key=None):
     """Run the body on the device ``target`` needs; restore Brian2's device after.
 
     For ``"cpp_standalone"`` the project is generated, compiled and run in a
     temporary folder that is deleted afterwards; results must be copied out
     of the Brian2 objects *inside* the ``with`` block. Every target holds
     :data:`GLOBAL_STATE_LOCK` for the body: runs in other threads wait.
+
+    A second call of the same model took 36 s, compiling its project again (64 atoms x 4
+    samples, 0.1 s simulated, 2 cores at load 15, 2026-12-07): ``reuse_key`` keeps the
+    project (0.1 s for that call; its connectivity stays in memory). Given one, a
+    ``cpp_standalone`` project is built on a device of its own and kept, with the objects
+    the body stores in the yielded dict, until a call with another key (or the process)
+    ends; a call with the same key gets that dict back, device and folder untouched, and
+    runs the compiled project again (``project["device"].run(..., run_args=...)`` with
+    the values that changed). The key must therefore hold everything the generated
+    code depends on (sizes, constants, connectivity, monitors, Brian2's preferences).
+
+    Parameters
+    ----------
+    target : str
+        One of :data:`TARGETS`.
+    reuse_key : hashable, optional
+        For ``"cpp_standalone"``: what the project depends on (None: built, run and
+        deleted).
+
+    Yields
+    ------
+    dict or None
+        With a ``reuse_key`` on ``cpp_standalone``: the project, holding ``"key"``,
+        ``"device"`` and ``"directory"`` when it was compiled by an earlier call and what
+        that call stored in it; empty for a new project (stored items keep it; an empty
+        one is deleted after the body). None otherwise.
     """
     brian2 = import_brian2()
     if target != "cpp_standalone":
         # the device is global: a runtime run in another thread while a standalone one
         # held it built its objects on the standalone device
         with GLOBAL_STATE_LOCK:
-            yield
+            yield None
         return
-    with GLOBAL_STATE_LOCK:  # the device is global: one standalone run at a time
-        build_dir = tempfile.mkdtemp(prefix="v1model_brian2_standalone_")
-        brian2.set_device("cpp_standalone", directory=build_dir, build_on_run=True,
-                          with_output=False)
-        try:
-            yield
-        finally:
-            brian2.get_device().reinit()
-            from brian2.devices.device import reset_device
+    from brian2.devices.device import reset_device
 
+    with GLOBAL_STATE_LOCK:  # the device is global: one standalone run at a time
+        if reuse_key is not None and _STANDALONE_PROJECT.get("key") == reuse_key:
+            project = _STANDALONE_PROJECT
+            brian2.set_device(project["device"], directory=project["directory"],
+                              build_on_run=True, with_output=False)
+            try:
+                yield project
+            except BaseException:
+                reset_device()
+                forget_standalone_project()  # its results folder may be half-written
+                raise
             reset_device()
-            shutil.rmtree(build_dir, ignore_errors=True)
+            return
+        if reuse_key is not None:
+            forget_standalone_project()
+        build_dir = tempfile.mkdtemp(prefix="v1model_brian2_standalone_")
+        if reuse_key is None:
+            device = "cpp_standalone"
+        else:
+            # a device of its own: another run's reinit of Brian2's shared one would
+            # empty the kept objects
+            from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+
+            device = CPPStandaloneDevice()
+        brian2.set_device(device, directory=build_dir, build_on_run=True,
+                          with_output=False)
+        project = None if reuse_key is None else {}
+        kept = False
+        try:
+            yield project
+            if project:
+                _STANDALONE_PROJECT.update(project, key=reuse_key,
+                                           device=brian2.get_device(), directory=build_dir)
+                kept = True
+        finally:
+            if not kept:
+                brian2.get_device().reinit()
+            reset_device()
+            if not kept:
+                shutil.rmtree(build_dir, ignore_errors=True)
 
 
 @contextmanager

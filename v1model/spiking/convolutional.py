@@ -102,7 +102,8 @@ def spiking_convolutional_lca(
         Standard deviation of white membrane noise accumulated over one ``tau_m``.
     target : {"cython", "numpy", "cpp_standalone"}, default "cython"
         Brian2 code generation (``target="numpy"`` needs no compiler;
-        ``"cython"`` compiles once, then is faster).
+        ``"cython"`` compiles once per model, one to a few minutes, then is faster;
+        ``"cpp_standalone"`` compiles a new project on every call).
     seed : None, int or numpy.random.Generator
         Randomness of ``v_init`` and of the noise.
     record_spikes : bool, default False

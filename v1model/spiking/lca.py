@@ -55,6 +55,8 @@ network is built: a 100 x 256 batch, 6.5 million synapses, peaks at ~0.45 GB).
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 import warnings
 
@@ -174,9 +176,13 @@ def spiking_lca(
         seeded from ``seed`` right before the run.
     target : {"cython", "numpy", "cpp_standalone"}
         Brian2 code generation: compiled Cython (default; compiles once per
-        model, tens of seconds, then cached), pure NumPy (no compiler, slower
-        for long runs) or a C++ standalone project built in a temporary folder
-        (best for big runs; Brian2's device is restored afterwards).
+        model, then cached: 115 s for a first call of 64 atoms on 2 busy cores,
+        2026-12-07), pure NumPy (no compiler, slower for long runs) or a C++
+        standalone project built and compiled in a temporary folder (best for big
+        runs; ~1 min on those cores), kept for the next call of the same model
+        (dictionary, ``lam``, times, batch size, ``record_*``; not with ``noise``),
+        which runs it with its own ``X`` and ``seed`` uncompiled; Brian2's device
+        is restored afterwards.
     seed : None, int or numpy.random.Generator
         Randomness of ``v_init`` and of the noise; same seed, same spikes.
     record_spikes : bool, default False
@@ -191,7 +197,7 @@ def spiking_lca(
         A tqdm bar over the simulated time while Brian2 runs: None once the
         call has run 2 s (:mod:`v1model.progress`), True at once, False never.
         Until the simulation starts it says that Brian2 builds (and compiles:
-        a model's first cython run, tens of seconds) the network and where the
+        a model's first cython run, one to a few minutes) the network and where the
         compiled code is cached; ``cpp_standalone`` reports no progress, only
         that note until its project has run.
 
@@ -284,9 +290,10 @@ def spiking_lca(
     # with the inhibition, an atom's self-term |d_i|^2 - 1 scales its code
     _warn_coarse(drive, params, np.einsum("ij,ij->i", D, D) if params["inhibition"] else None,
                  tau_name=tau_name)
-    with _brian.simulation_device(params["target"]):
+    key = _standalone_key(weights, n, k, units, params, record_spikes, record_dt)
+    with _brian.simulation_device(params["target"], reuse_key=key) as project:
         out = _simulate(drive, weights, v0, units, rng, params, record_spikes,
-                        record_dt or params["dt"], progress)
+                        record_dt or params["dt"], progress, project)
     _warn_saturated(out["counts"], drive, params, tau_name=tau_name)
     return _to_dataset(out, drive, units, params, n, k)
 
@@ -530,6 +537,27 @@ def _check_record_v(record_v, n, k):
     return samples.astype(int), atoms.astype(int)
 
 
+def _standalone_key(weights, n, k, units, p, record_spikes, record_dt):
+    """What the C++ project of a ``cpp_standalone`` run depends on, or None.
+
+    The project's code holds the sizes, the constants (``lam``, the time constants, the
+    step and the duration), the connectivity and weights, the monitors and Brian2's
+    preferences; the drive ``b`` and the initial ``v`` are passed to a compiled project
+    as ``run_args``, so stimuli and seeds change nothing else. None (no reuse) for the
+    runtime targets and for membrane noise (Brian2's seed, drawn from ``seed``, is
+    compiled in).
+    """
+    if p["target"] != "cpp_standalone" or p["noise"] > 0:
+        return None
+    digest = hashlib.sha1(np.ascontiguousarray(weights if weights is not None else [])
+                          .tobytes())
+    for index in units if units is not None else ():
+        digest.update(np.ascontiguousarray(index, dtype=np.int64).tobytes())
+    fixed = sorted((name, value) for name, value in p.items() if name not in ("seed", "v_init"))
+    return (n, k, digest.hexdigest(), repr(fixed), record_spikes, record_dt,
+            _brian.import_brian2().prefs.as_file)
+
+
 def equations(refractory: float, noise: float) -> str:
     """The unit's Brian2 equations for these options."""
     return EQUATIONS.format(
@@ -538,35 +566,65 @@ def equations(refractory: float, noise: float) -> str:
     )
 
 
-def _simulate(drive, weights, v0, units, rng, p, record_spikes, record_dt, progress):
-    """Build and run one Brian2 network for the whole batch; plain arrays out."""
-    b2 = _brian.import_brian2()
-    n, k = drive.shape
-    second = b2.second
-    cls = _brian.codeobj_class(p["target"])
-    # fixed names, not "name*": the previous call's objects, alive until the garbage
-    # collector frees them, renamed these ("units_1"), and Brian2 names the generated
-    # code after its objects: the second Cython call compiled again (43 s, not 1 s)
-    clock = b2.Clock(dt=p["dt"] * second, name="spiking_lca_clock")
-    namespace = {
-        "lam": p["lam"],
-        "tau_m": p["tau_m"] * second,
-        "tau_syn": p["tau_syn"] * second,
-        "sigma": p["noise"],
-        "count_step": _window_steps(p)[0],
-    }
+def _simulate(drive, weights, v0, units, rng, p, record_spikes, record_dt, progress,
+              project=None):
+    """Build and run one Brian2 network for the whole batch; plain arrays out.
+
+    ``project``: :func:`_brian.simulation_device`'s kept ``cpp_standalone`` project (None
+    otherwise): run again with the new drive and initial potentials when it holds the
+    objects of an earlier call, else given this call's."""
     # the bar from the start: Brian2 builds (and compiles) before the run's first report
     bar = _brian.simulated_time_bar(progress, p["duration"], "spiking LCA")
-    with bar, _brian.build_notice(bar, p["target"]) as started:
+    with bar, _brian.build_notice(bar, p["target"], rerun=bool(project)) as started:
+        if project:
+            # nothing is built: a Clock made here joined the kept device's arrays and was
+            # freed before the next call's run read them
+            return _run_again(project, drive, v0)
+        b2 = _brian.import_brian2()
+        n, k = drive.shape
+        second = b2.second
+        cls = _brian.codeobj_class(p["target"])
+        # fixed names, not "name*": the previous call's objects, alive until the garbage
+        # collector frees them, renamed these ("units_1"), and Brian2 names the generated
+        # code after its objects: the second Cython call compiled again (43 s, not 1 s)
+        clock = b2.Clock(dt=p["dt"] * second, name="spiking_lca_clock")
+        namespace = {
+            "lam": p["lam"],
+            "tau_m": p["tau_m"] * second,
+            "tau_syn": p["tau_syn"] * second,
+            "sigma": p["noise"],
+            "count_step": _window_steps(p)[0],
+        }
         report = _brian.bar_report(bar, started, p["target"])
         with _brian.explain_compile_failure(p["target"]):
             return _build_and_run(b2, n, k, cls, clock, namespace, drive, weights, v0, units,
-                                  rng, p, record_spikes, record_dt, report)
+                                  rng, p, record_spikes, record_dt, report, project)
+
+
+def _run_again(project, drive, v0):
+    """Run the kept ``cpp_standalone`` project of an earlier call of the same model with
+    the drive and initial potentials of this one; plain arrays out."""
+    neurons = project["objects"]["neurons"]
+    t0 = time.perf_counter()
+    project["device"].run(directory=project["directory"], with_output=False,
+                          run_args={neurons.b: drive.ravel(), neurons.v: v0})
+    run_time = time.perf_counter() - t0
+    out = _copy_out(project["objects"], project["n_synapses"], 0.0, run_time, -1)
+    # Brian2 writes the drive and potentials to files of the project (and an empty lock
+    # file beside each): one pair per call would pile up there
+    device = project["device"]
+    device.delete(code=False, data=False, run_args=True, directory=False)
+    for name in device.run_args_arrays:
+        lock = os.path.join(project["directory"], "static_arrays", name + ".lock")
+        if os.path.exists(lock):
+            os.remove(lock)
+    return out
 
 
 def _build_and_run(b2, n, k, cls, clock, namespace, drive, weights, v0, units, rng, p,
-                   record_spikes, record_dt, report):
-    """The body of :func:`_simulate` while its bar says what Brian2 does."""
+                   record_spikes, record_dt, report, project=None):
+    """The body of :func:`_simulate` while its bar says what Brian2 does; the objects go
+    into ``project`` (a kept ``cpp_standalone`` project) for the next call."""
     second = b2.second
     t0 = time.perf_counter()
     neurons = b2.NeuronGroup(
@@ -617,13 +675,28 @@ def _build_and_run(b2, n, k, cls, clock, namespace, drive, weights, v0, units, r
         net.run(_window_steps(p)[1] * p["dt"] * second, namespace={}, report=report,
                 report_period=0.5 * second)
     run_time = time.perf_counter() - t0
-    # copy everything out before a standalone device is reset
+    # the network holds every object alive: the device's cache of their arrays refers to
+    # them weakly, and a kept project's run fails on a freed one (it did on a Clock)
+    objects = {"neurons": neurons, "spikes": spikes, "trace": trace, "n": n, "k": k,
+               "network": net}
+    if project is not None:
+        project.update(objects=objects, n_synapses=n_synapses)
+    return _copy_out(objects, n_synapses, build_time, run_time,
+                     -1 if seed_value is None else seed_value)
+
+
+def _copy_out(objects, n_synapses, build_time, run_time, seed_value):
+    """The run's results as plain arrays, copied out of its Brian2 objects (before a
+    standalone device is reset)."""
+    second = _brian.import_brian2().second
+    neurons, spikes, trace = objects["neurons"], objects["spikes"], objects["trace"]
+    n, k = objects["n"], objects["k"]
     out = {
         "counts": np.asarray(neurons.n_counted[:]).reshape(n, k).astype(np.int64),
         "n_synapses": n_synapses,
         "build_time": build_time,
         "run_time": run_time,
-        "brian2_seed": -1 if seed_value is None else seed_value,
+        "brian2_seed": seed_value,
     }
     if spikes is not None:
         index = np.asarray(spikes.i[:], dtype=np.int64)

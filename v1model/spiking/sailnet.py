@@ -124,7 +124,7 @@ def sailnet_inference(
         ``simulator="brian2"`` only: a tqdm bar over the simulated time, as
         :func:`v1model.spiking.spiking_lca`'s (None once the call has run 2 s, True
         at once, False never); until the simulation starts it says that Brian2
-        builds (and compiles: a first cython run, tens of seconds to minutes) the
+        builds (and compiles: a first cython run, one to a few minutes) the
         network and where the compiled code is cached.
 
     Returns
