@@ -834,6 +834,18 @@ def test_lista_error_by_depth_result_saves_with_xarray(small_problem, tmp_path):
     np.testing.assert_array_equal(back["prediction_error"].values, ds["prediction_error"].values)
 
 
+def test_lista_error_by_depth_records_the_lista_settings_left_at_their_defaults(small_problem):
+    # only the LISTA settings given were recorded: a comparison at the defaults said
+    # nothing of its 2000 Adam steps of 100 samples, nor of the objective it trained for
+    X, D, lam = small_problem
+    ds = lista_error_by_depth(X[:30], X[30:], D, lam, depths=(1,), n_steps=3, progress=False)
+    assert {k: ds.attrs[f"lista_{k}"] for k in ("n_steps", "batch_size", "learning_rate",
+                                                "record_every", "objective",
+                                                "parametrization")} == dict(
+        n_steps=3, batch_size=100, learning_rate="auto", record_every=20,
+        objective="supervised", parametrization="full")
+
+
 def test_lista_error_by_depth_with_a_128_bit_seed_saves_with_xarray(small_problem, tmp_path):
     # numpy's advice for seeds is secrets.randbits(128): the comparison took it, but its
     # int in attrs["seed"] failed the Dataset's own to_netcdf ("Object dtype dtype('O')
@@ -1300,11 +1312,25 @@ def test_small_minibatches_that_do_not_train_are_not_warned_of_as_failed():
             net.fit(X, D, seed=seed)
 
 
+def test_a_run_that_trains_is_not_warned_of_for_its_last_minibatch(patch_problem):
+    # batch_size=2 on patches: the last minibatch (seed 1) held two patches whose z* and
+    # untrained codes are all zero, so its loss "rose from 0 at the start" and the run was
+    # called failed, although its error on the training patches fell from 0.479 to 0.41
+    X_train, _, D, lam = patch_problem
+    X, start = X_train[:1000], LISTA(2, lam).initialize(D)
+    target = optimal_codes(X, D, lam)
+    net = LISTA(2, lam, n_steps=300, batch_size=2, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net.fit(X, D, seed=1, target=target)
+    assert net.code_error(X, target) < 0.9 * start.code_error(X, target)
+
+
 def test_a_failed_training_without_X_val_is_still_warned_of():
     # the 30-layer run of the test above, judged by its training loss on one minibatch
     X, D, inverse_L = _random_problem()
-    with pytest.warns(UserWarning, match=r"failed: the training loss on the last minibatch "
-                                         r"rose from [\d.]+ at the start"):
+    with pytest.warns(UserWarning, match=r"failed: the training loss on 400 training "
+                                         r"samples rose from [\d.]+ at the start"):
         LISTA(30, 0.1, parametrization="step", objective="lasso", n_steps=100, batch_size=20,
               learning_rate=0.9 * inverse_L, progress=False).fit(X, D, seed=0)
 
@@ -1385,6 +1411,35 @@ def test_encode_reads_a_dataarray_by_dim_name():
     Xd = xr.DataArray(X[:16], dims=("sample", "feature")).transpose("feature", "sample")
     np.testing.assert_array_equal(net.encode(Xd), net.encode(X[:16]))
     assert net.lasso_objective(Xd) == net.lasso_objective(X[:16])
+
+
+def test_held_out_data_continued_data_and_targets_read_dataarrays_by_dim_name():
+    # X is read by dim name in fit and encode, but X_val, X_test, partial_fit's X and the
+    # target codes were read by position: a square (feature, sample) X_val or X_test gave
+    # the loss or error of its transpose unsaid, a non-square one was refused as having
+    # n_samples features
+    import xarray as xr
+
+    X, D, _ = _random_problem()
+    z = optimal_codes(X[:16], D, 0.1)
+    by_name = xr.DataArray(X[:16], dims=("sample", "feature")).transpose("feature", "sample")
+    codes = xr.DataArray(z, dims=("sample", "atom")).transpose("atom", "sample")
+    kw = dict(n_steps=5, progress=False, dtype="float64")
+    net = LISTA(3, 0.1, **kw).fit(X, D, seed=0, X_val=X[:16], target_val=z)
+    named = LISTA(3, 0.1, **kw).fit(X, D, seed=0, X_val=by_name, target_val=codes)
+    np.testing.assert_array_equal(named.history_["validation_loss"],
+                                  net.history_["validation_loss"])
+    assert named.code_error(by_name, codes) == net.code_error(X[:16], z)
+    net.partial_fit(X[:16], seed=1, X_val=X[:16], target=z)
+    named.partial_fit(by_name, seed=1, X_val=by_name, target=codes)
+    np.testing.assert_array_equal(named.encode(X), net.encode(X))
+    ds = lista_error_by_depth(X, X[:16], D, 0.1, depths=(1,), **kw)
+    named = lista_error_by_depth(X, by_name, D, 0.1, depths=(1,), target_test=codes, **kw)
+    np.testing.assert_allclose(named["prediction_error"], ds["prediction_error"], rtol=1e-9)
+    curves = solver_error_by_iteration(X[:16], D, 0.1, 3, target=codes)
+    np.testing.assert_allclose(curves["prediction_error"],
+                               solver_error_by_iteration(X[:16], D, 0.1, 3)["prediction_error"],
+                               rtol=1e-6)
 
 
 def test_code_error_and_loss_take_one_sample_targets_as_fit_does():

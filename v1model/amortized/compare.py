@@ -14,8 +14,9 @@ from ..inference._common import check_products_in_range, spectral_norm_gram, val
 from ..inference.fista import fista_iterate
 from ..io import clean_attrs, seed_attr
 from ..progress import check_progress, progress_bar
-from ..validation import (as_generator, check_array, check_choice, check_fits_in_memory,
-                          check_int, check_positive, check_same_features, check_shape)
+from ..validation import (CODE_DIMS, DATA_DIMS, as_generator, check_array, check_choice,
+                          check_fits_in_memory, check_int, check_positive, check_same_features,
+                          check_shape)
 from ._unrolled import code_loss, lasso_loss
 from .lista import LISTA, OBJECTIVES, PARAMETRIZATIONS, _learning_rate, optimal_codes
 
@@ -86,7 +87,8 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
         ``zero_code_error`` (the error of all-zero codes,
         ``0.5 mean ||z*||^2``, a scale for the others); ``objective``
         (solver, n_iter) and ``optimal_objective`` (that of ``z*``) in
-        (units of X)^2; the settings in attrs, with ``learning_rate_used``
+        (units of X)^2; the settings in attrs (every LISTA setting, given or
+        default, as ``lista_<name>``), with ``learning_rate_used``
         (Adam's step per depth, in the order of ``depths``: resolved for
         ``learning_rate="auto"``, lower for deep ``"full"`` networks) and
         ``target_test``, where ``z*`` of ``X_test`` came from
@@ -113,14 +115,15 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
     if not X_train.any():
         raise ValueError("X_train: every sample is zero; there is nothing to learn from")
     # 1-D: one signal, as X_train (validate_problem), LISTA.encode and inference take it
-    X_test = check_array(X_test, "X_test", ndim=(1, 2), dtype=dt)
+    X_test = check_array(X_test, "X_test", ndim=(1, 2), dtype=dt, dims=DATA_DIMS)
     check_same_features(X_test, D, "X_test", "D")  # before the reshape: the user's shape
     X_test = X_test[None, :] if X_test.ndim == 1 else X_test
     check_products_in_range(X_test, D, dt, x_name="X_test")
     if target_test is not None:  # checked, as the rest, before the FISTA solves
-        target_test = check_shape(check_array(target_test, "target_test", ndim=2, dtype=dt),
+        target_test = check_shape(check_array(target_test, "target_test", ndim=2, dtype=dt,
+                                              dims=CODE_DIMS),
                                   "target_test", (X_test.shape[0], D.shape[0]))
-    _check_lista_params(lista_params, D, lam, target_tol, dt)
+    settings = _check_lista_params(lista_params, D, lam, target_tol, dt)
     rng = as_generator(seed)
     # progress=False drew the bars of z* and of the baseline all the same
     inner = False if lista_params.get("progress") is False else None
@@ -160,8 +163,10 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
                     n_train=X_train.shape[0], n_test=X_test.shape[0], n_atoms=D.shape[0],
                     n_features=D.shape[1],
                     learning_rate_used=rates,  # Adam's steps (resolved ones for "auto")
-                    # cleaned: xarray's to_netcdf refused a bool (e.g. progress=False)
-                    **clean_attrs({f"lista_{k}": v for k, v in lista_params.items()}))
+                    # every LISTA setting, given or default: those left at their defaults
+                    # (n_steps, batch_size, ...) were not recorded; cleaned: xarray's
+                    # to_netcdf refused a bool (e.g. progress=False)
+                    **clean_attrs({f"lista_{k}": v for k, v in settings.items()}))
     return ds
 
 
@@ -186,7 +191,9 @@ def _check_lista_params(lista_params, D, lam, target_tol, dtype):
     """Refuse LISTA settings before the minutes of FISTA for ``z*``: names
     LISTA lacks or that the comparison sets, invalid values, and a
     ``learning_rate`` above the initial thresholds (``fit`` refused these only
-    after ``z*`` of both sets had been computed)."""
+    after ``z*`` of both sets had been computed). Returns the LISTA settings,
+    given or default, but those the comparison sets (``n_layers``, ``lam``,
+    ``target_tol``, ``dtype``), by name."""
     if "n_layers" in lista_params:
         raise TypeError(f"lista_error_by_depth: n_layers={lista_params['n_layers']!r} must not "
                         "be given: the networks' depths come from depths")
@@ -197,6 +204,8 @@ def _check_lista_params(lista_params, D, lam, target_tol, dtype):
     net._validated()
     # the bound (lam / L or 1 / L) does not depend on the depth: checked once
     _learning_rate(net.learning_rate, net._layers(D, lam).initial(dtype), 1)
+    return {k: v for k, v in net.get_params().items()
+            if k not in ("n_layers", "lam", "target_tol", "dtype")}
 
 
 def check_depths(depths, name="depths") -> list[int]:
@@ -284,7 +293,7 @@ def solver_error_by_iteration(X, D, lam, n_iter, *, target=None, target_tol=1e-8
     target_source = "optimal_codes" if target is None else "target"
     if target is None:
         target = optimal_codes(X, D, lam, target_tol, np.float64, progress=progress)
-    target = check_shape(check_array(target, "target", ndim=2), "target",
+    target = check_shape(check_array(target, "target", ndim=2, dims=CODE_DIMS), "target",
                          (X.shape[0], D.shape[0]))
     G, B, L = D @ D.T, X @ D.T, spectral_norm_gram(D)
     error, objective = np.empty((2, n_iter)), np.empty((2, n_iter))
