@@ -273,10 +273,56 @@ def test_surround_suppression_input_is_checked():
     with pytest.raises(ValueError, match="must be non-negative"):
         surround_suppression(neg)
     ok = neg.assign(response=-neg.response)
-    with pytest.raises(ValueError, match=r"peak_fraction must be in \[0, 1\]|peak_fraction"):
-        surround_suppression(ok, peak_fraction=1.5)
     with pytest.raises(ValueError, match=r"peak_fraction must be in \(0, 1\]"):
         surround_suppression(ok, peak_fraction=0.0)
+    # 1.5 was refused as "outside [0, 1]"; rtol must stay below the fraction
+    with pytest.raises(ValueError, match=r"peak_fraction must be in \(0, 1\], got 1\.5"):
+        surround_suppression(ok, peak_fraction=1.5)
+    with pytest.raises(ValueError, match=r"rtol must be a non-negative finite number, got -1e-06"):
+        surround_suppression(ok, rtol=-1e-6)
+    with pytest.raises(ValueError,
+                       match=r"rtol must be below peak_fraction \(0\.5\), got 0\.5"):
+        surround_suppression(ok, peak_fraction=0.5, rtol=0.5)
+
+
+def test_preferred_diameter_of_a_plateau_is_its_first_point_despite_rounding():
+    """Curves that reach their plateau at 4 px and stay there up to rounding (a few 1e-9
+    of the peak, as float32 or an envelope's tail leave it), the one at contrast 1 ten
+    times the one at 0.1: the preferred diameter (length) is 4 px at both contrasts, the
+    ratio exactly 1. The exact maxima, 8 px and 6 px (ratio 0.75, "smaller at high
+    contrast"), were rounding's pick; rtol=0 still gives them."""
+    plateau = 4.0 * (1 + np.array([0.0, 1e-9, 3e-9, -2e-9]))
+    curves = np.array([[[1.0, *plateau], 10 * np.array([1.0, *plateau[[0, 2, 1, 3]]])]])
+    st = xr.Dataset({"response": (("atom", "contrast", "diameter"), curves)},
+                    coords={"contrast": [0.1, 1.0], "diameter": [2.0, 4.0, 6.0, 8.0, 10.0]})
+    s = surround_suppression(st)
+    np.testing.assert_array_equal(s.preferred_diameter.values, [[4.0, 4.0]])
+    np.testing.assert_array_equal(s.preferred_diameter_ratio.values, [1.0])
+    assert s.attrs["rtol"] == 1e-5
+    e = end_stopping(st.rename(diameter="length"))
+    np.testing.assert_array_equal(e.preferred_length.values, [[4.0, 4.0]])
+    exact = surround_suppression(st, rtol=0.0)
+    np.testing.assert_array_equal(exact.preferred_diameter.values, [[8.0, 6.0]])
+
+
+def test_linear_unit_has_the_same_preferred_diameter_in_float32_and_float64(gabor_atoms):
+    """A rectified linear unit scales with contrast, so its preferred diameter cannot
+    depend on contrast (ratio exactly 1) nor on the encoder's precision. Its curve keeps
+    creeping up by ~1e-10 of the peak after the disc covers the envelope: in float32 the
+    exact maximum sat at 27 px at contrast 0.1 and 29 px at 1.0 (ratio 1.07), in float64
+    at 36 px for both."""
+    D = gabor_atoms
+    o, f, centers = _probe(D)
+    D32 = D.astype(np.float32)
+    prefs = []
+    for enc in (lambda X: np.maximum(X @ D.T, 0.0),
+                lambda X: np.maximum(X.astype(np.float32) @ D32.T, 0.0)):
+        ds = size_tuning(enc, SHAPE, o, f, centers=centers, diameters=40,
+                         contrasts=[0.1, 1.0], phases=16)
+        s = surround_suppression(ds)
+        np.testing.assert_array_equal(s.preferred_diameter_ratio.values, [1.0, 1.0])
+        prefs.append(s.preferred_diameter.values)
+    np.testing.assert_array_equal(prefs[1], prefs[0])
 
 
 def test_default_centre_and_diameters_reach_the_farthest_corner():

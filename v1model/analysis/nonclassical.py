@@ -26,7 +26,8 @@ zero, so any change is due to the network.
 
 Summaries follow the physiology literature: the preferred diameter (the
 diameter of the peak response, Sceniak et al. 1999's "summation field"
-measured on the grid) and the suppression index
+measured on the grid; the first of a plateau, to within ``rtol`` of the
+peak) and the suppression index
 ``SI = (R_peak - R_largest) / R_peak`` with ``R_largest`` the response to the
 largest grating (full field; Cavanaugh, Bair & Movshon 2002; DeAngelis,
 Freeman & Ohzawa 1994 use the same ratio); the cross-orientation
@@ -209,11 +210,12 @@ def _tuning_dataset(resp, dim, extents, con, units, o, f, c, aperture, long_name
     )
 
 
-def _summary_dataset(tuning, dim, source, peak_fraction, largest, index):
+def _summary_dataset(tuning, dim, source, peak_fraction, rtol, largest, index):
     """The Dataset of :func:`surround_suppression` or :func:`end_stopping`:
     ``largest`` and ``index`` are (variable name, long name) of the response at
     the largest ``dim`` and of the index."""
-    pref, peak, at_largest, values, ratio = _curve_summary(tuning, dim, source, peak_fraction)
+    pref, peak, at_largest, values, ratio = _curve_summary(tuning, dim, source, peak_fraction,
+                                                           rtol)
     r_units = response_units_of(tuning["response"])  # the probe's, e.g. "units of X"
     ds = xr.Dataset(coords={k: tuning[k] for k in ("atom", "contrast") if k in tuning.coords})
     ds[f"preferred_{dim}"] = (("atom", "contrast"), pref, {"units": "pixel", "long_name":
@@ -357,11 +359,12 @@ def size_tuning(
     return ds
 
 
-def _curve_summary(tuning, dim, source, peak_fraction):
+def _curve_summary(tuning, dim, source, peak_fraction, rtol):
     """Peak, preferred ``dim``, response at the largest ``dim`` and suppression index of
     the (atom, contrast, ``dim``) curves of ``tuning`` (the output of ``source``); NaN
-    for units that never respond. Also the preferred value at the highest contrast over
-    that at the lowest (NaN with one contrast)."""
+    for units that never respond. The preferred ``dim`` is the smallest whose response is
+    at least ``peak_fraction - rtol`` times the peak. Also the preferred value at the
+    highest contrast over that at the lowest (NaN with one contrast)."""
     if not isinstance(tuning, xr.Dataset) or "response" not in tuning:
         raise TypeError(f"tuning must be the Dataset returned by {source} (with a "
                         f"'response' variable), got {describe(tuning)}")
@@ -378,14 +381,24 @@ def _curve_summary(tuning, dim, source, peak_fraction):
         raise ValueError(f"tuning['response'] must be non-negative (rectified responses), got "
                          f"a minimum of {R.min():.6g}")
     d = check_array(tuning[dim].values, f"tuning['{dim}']", ndim=1)
-    peak_fraction = check_probability(peak_fraction, "peak_fraction", open_interval=False)
-    if peak_fraction == 0:
-        raise ValueError("peak_fraction must be in (0, 1], got 0")
+    given = peak_fraction
+    try:
+        peak_fraction = check_probability(peak_fraction, "peak_fraction", open_interval=False)
+    except ValueError:  # its message said [0, 1] (1.5 was refused as outside [0, 1])
+        peak_fraction = 0.0
+    if not peak_fraction > 0:
+        raise ValueError(f"peak_fraction must be in (0, 1], got {describe(given)}")
+    rtol = check_nonnegative(rtol, "rtol")
+    if rtol >= peak_fraction:
+        raise ValueError(f"rtol must be below peak_fraction ({peak_fraction:g}), got {rtol!r}")
     order = np.argsort(d, kind="stable")
     d, R = d[order], R[..., order]
     peak = R.max(axis=-1)
     alive = peak > 0
-    reached = R >= peak_fraction * peak[..., None]
+    # within rtol of the level: past the envelope a summing unit's curve still creeps up
+    # by 1e-10 of its peak, below float32 rounding (1e-7), and the "peak" of such a
+    # plateau (27 px in float32, 36 px in float64 for one linear unit) was rounding's pick
+    reached = R >= (peak_fraction - rtol) * peak[..., None]
     first = np.argmax(reached, axis=-1)
     pref = np.where(alive, d[first], np.nan)
     largest = R[..., -1]
@@ -401,14 +414,16 @@ def _curve_summary(tuning, dim, source, peak_fraction):
     return (pref, np.where(alive, peak, np.nan), np.where(alive, largest, np.nan), si, ratio)
 
 
-def surround_suppression(tuning: xr.Dataset, *, peak_fraction: float = 1.0) -> xr.Dataset:
+def surround_suppression(tuning: xr.Dataset, *, peak_fraction: float = 1.0,
+                         rtol: float = 1e-5) -> xr.Dataset:
     """Preferred diameter and suppression index of size-tuning curves.
 
     For each unit and contrast: ``peak_response`` (the largest response over
     diameters), ``preferred_diameter`` (the smallest diameter whose response
-    reaches ``peak_fraction`` of the peak; with the default 1 the diameter of
-    the peak, the first one on a plateau), ``largest_response`` (the response
-    at the largest diameter) and the suppression index
+    reaches ``peak_fraction`` of the peak, to within ``rtol`` of the peak;
+    with the default 1 the diameter of the peak, the first one on a plateau),
+    ``largest_response`` (the response at the largest diameter) and the
+    suppression index
 
         SI = (peak_response - largest_response) / peak_response,
 
@@ -426,6 +441,16 @@ def surround_suppression(tuning: xr.Dataset, *, peak_fraction: float = 1.0) -> x
         In (0, 1]: fraction of the peak that defines the preferred diameter
         (e.g. 0.95 for a summation field that ignores the last few percent
         of a slowly saturating curve).
+    rtol : float, default 1e-5
+        In [0, ``peak_fraction``): a response of at least ``peak_fraction -
+        rtol`` times the peak reaches it. A plateau is then a plateau: once
+        a disc covers a unit's envelope, the curve still creeps up by
+        ~1e-10 of its peak, below float32 rounding (~1e-7), and the exact
+        maximum (``rtol=0``) was wherever rounding put it (a linear Gabor
+        unit: 36 pixels in float64, 27 in float32, and a different one at
+        each contrast). An encoder whose own error is larger (e.g. an LCA
+        stopped at ``tol``) needs a larger ``rtol`` or a ``peak_fraction``
+        below 1.
 
     Returns
     -------
@@ -435,7 +460,7 @@ def surround_suppression(tuning: xr.Dataset, *, peak_fraction: float = 1.0) -> x
         ``tuning['response']``), ``suppression_index`` (1); over ``atom``:
         ``preferred_diameter_ratio``, the preferred diameter at the highest
         contrast over that at the lowest (NaN with a single contrast or a
-        silent unit). Attrs: ``peak_fraction``.
+        silent unit). Attrs: ``peak_fraction``, ``rtol``.
 
     Raises
     ------
@@ -444,7 +469,8 @@ def surround_suppression(tuning: xr.Dataset, *, peak_fraction: float = 1.0) -> x
     ValueError
         For a ``response`` without the dims (atom, contrast, diameter) or
         the ``diameter`` coordinate, negative or non-finite responses, or a
-        ``peak_fraction`` outside (0, 1].
+        ``peak_fraction`` outside (0, 1], or an ``rtol`` outside [0,
+        ``peak_fraction``).
 
     Examples
     --------
@@ -456,10 +482,11 @@ def surround_suppression(tuning: xr.Dataset, *, peak_fraction: float = 1.0) -> x
     >>> float(s.preferred_diameter[0, 0]), float(s.suppression_index[0, 0])
     (4.0, 0.25)
     """
-    ds = _summary_dataset(tuning, "diameter", "size_tuning", peak_fraction,
+    ds = _summary_dataset(tuning, "diameter", "size_tuning", peak_fraction, rtol,
                           ("largest_response", "response to the largest disc"),
                           ("suppression_index", "(R_peak - R_largest) / R_peak"))
-    ds.attrs.update(analysis="surround suppression", peak_fraction=peak_fraction)
+    ds.attrs.update(analysis="surround suppression", peak_fraction=float(peak_fraction),
+                    rtol=float(rtol))
     return ds
 
 
@@ -814,12 +841,14 @@ def length_tuning(
     return ds
 
 
-def end_stopping(tuning: xr.Dataset, *, peak_fraction: float = 1.0) -> xr.Dataset:
+def end_stopping(tuning: xr.Dataset, *, peak_fraction: float = 1.0,
+                 rtol: float = 1e-5) -> xr.Dataset:
     """Preferred length and end-stopping index of length-tuning curves.
 
     The summary of :func:`surround_suppression` along ``length``: for each
     unit and contrast ``peak_response``, ``preferred_length`` (the smallest
-    length reaching ``peak_fraction`` of the peak), ``longest_response``
+    length reaching ``peak_fraction`` of the peak, to within ``rtol``),
+    ``longest_response``
     and the end-stopping index
 
         ESI = (peak_response - longest_response) / peak_response,
@@ -835,6 +864,8 @@ def end_stopping(tuning: xr.Dataset, *, peak_fraction: float = 1.0) -> xr.Datase
         coordinate.
     peak_fraction : float, default 1.0
         In (0, 1], as in :func:`surround_suppression`.
+    rtol : float, default 1e-5
+        In [0, ``peak_fraction``), as in :func:`surround_suppression`.
 
     Returns
     -------
@@ -843,7 +874,7 @@ def end_stopping(tuning: xr.Dataset, *, peak_fraction: float = 1.0) -> xr.Datase
         ``peak_response``, ``longest_response`` (the units of
         ``tuning['response']``), ``end_stopping_index`` (1); over ``atom``:
         ``preferred_length_ratio`` (highest over lowest contrast). Attrs:
-        ``peak_fraction``.
+        ``peak_fraction``, ``rtol``.
 
     Raises
     ------
@@ -862,8 +893,9 @@ def end_stopping(tuning: xr.Dataset, *, peak_fraction: float = 1.0) -> xr.Datase
     >>> float(s.preferred_length[0, 0]), float(s.end_stopping_index[0, 0])
     (4.0, 0.75)
     """
-    ds = _summary_dataset(tuning, "length", "length_tuning", peak_fraction,
+    ds = _summary_dataset(tuning, "length", "length_tuning", peak_fraction, rtol,
                           ("longest_response", "response to the longest bar"),
                           ("end_stopping_index", "ESI = (R_peak - R_longest) / R_peak"))
-    ds.attrs.update(analysis="end-stopping", peak_fraction=float(peak_fraction))
+    ds.attrs.update(analysis="end-stopping", peak_fraction=float(peak_fraction),
+                    rtol=float(rtol))
     return ds
