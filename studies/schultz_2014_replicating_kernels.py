@@ -59,21 +59,21 @@ Protocol
 What the runs show (skimage images)
 -----------------------------------
 Quick run (8x8 kernels; 40 updates of 8 crops of 32x32 for every
-configuration; 6 held-out crops of 72x72; 47-62 s on the 2-core box shared
-with other runs, 70 s with the patch-learned baseline), seeds 0 / 1
-(re-measured 2026-12-06 with this version, as in the README; the numbers
-recorded here before came from earlier ones): at 0.1 active coefficients per
-pixel, 8 kernels at stride 2 give a held-out error of 0.130 / 0.272 against
-0.208 / 0.348 for 128 kernels at stride 8 (ratio 0.63 / 0.78) and 0.119 /
-0.252 for 32 at stride 4: comparable — in fact better — with 16x fewer kernels. Against
-the 128 tiled kernels learned patch-based (500 updates on 20,000 patches):
-0.144 / 0.261, ratio 0.90 / 1.04 — comparable, as the paper says. Along
-the curve the ratio goes from 0.48 / 0.42 (densest codes, ~0.2 per pixel) to
-0.98 / 1.06 at the sparsest (< 0.01 per pixel, errors near 1). Random
-kernels at stride 2: 0.49 / 0.72. The under-complete control (8 at stride
-8), at a rate it reaches, loses by 1.2x (seed 0: 0.709 against 0.595) — a
-small difference, because all codes are poor that sparse. Second claim:
-12x12 kernels (8 at stride 2) give 1.06x / 0.98x the 8x8 error; their median
+configuration; 6 held-out crops of 72x72; 46-48 s of CPU, patch-learned
+baseline included, 6-7 min wall on the 2-core box at load 17-24), seeds 0 / 1
+(re-measured 2026-12-07 at 234c5d6, as in the README; 2026-12-06 gave
+0.208 / 0.348, 0.144 / 0.261 and 0.90 / 1.04 below): at 0.1 active
+coefficients per pixel, 8 kernels at stride 2 give a held-out error of 0.129 /
+0.272 against 0.202 / 0.349 for 128 kernels at stride 8 (ratio 0.64 / 0.78)
+and 0.119 / 0.254 for 32 at stride 4: comparable — in fact better — with 16x
+fewer kernels. Against the 128 tiled kernels learned patch-based (500 updates
+on 20,000 patches): 0.148 / 0.263, ratio 0.87 / 1.03 — comparable, as the
+paper says. Along the curve the ratio goes from 0.50 / 0.40 (densest codes,
+~0.2 per pixel) to 1.00 / 1.06 at the sparsest (< 0.01 per pixel, errors near
+1). Random kernels at stride 2: 0.49 / 0.72. The under-complete control (8 at
+stride 8), at a rate it reaches, loses by 1.2x (seed 0: 0.711 against 0.595) —
+a small difference, because all codes are poor that sparse. Second claim:
+12x12 kernels (8 at stride 2) give 1.06x / 0.97x the 8x8 error; their median
 support radius is 3.8 / 3.6 px against 3.0 / 2.7 px for 8x8 kernels and
 ~6.6 px for random 12x12 ones — localized, only roughly independent of the
 size.
@@ -92,7 +92,7 @@ kernels learn the same small, localized Gabor-like blobs inside a mostly
 empty square.
 
 So: 8 kernels at stride 2 reconstruct as well as 512 at stride 16 learned
-the patch-based way (ratio 0.89 full, 0.90 / 1.04 quick): **reproduced**.
+the patch-based way (ratio 0.89 full, 0.87 / 1.03 quick): **reproduced**.
 Learned from the same crops as the convolutional configurations, the 512
 tiled kernels stay noise-like (support radius 8.8 px, as noise; 4x more
 updates did not help) and lose by 3x: the short stride is also far more
@@ -117,6 +117,7 @@ Caveats
 
 from __future__ import annotations
 
+import time
 import warnings
 from pathlib import Path
 
@@ -309,7 +310,8 @@ def run(
         ``error_at_matched_rate`` and ``support_radius`` (config, kernel);
         summary numbers and every parameter in attrs; the learning's wall-clock
         seconds per configuration in ``attrs["learning_seconds"]`` (not in the
-        data, which a seed fixes).
+        data, which a seed fixes; the patch-learned one's included, NaN for the
+        random kernels, which are not learned).
     """
     from stimuli.images import load_whitened
     from studies._checks import check_images, child_seeds, image_source_attr
@@ -456,11 +458,13 @@ def run(
             from v1model.learning import learn_dictionary
 
             patches = sample_patches(train, k, n_patches, seed=crop_seed)
+            # timed here (learn_dictionary keeps no clock): it was NaN, as if not learned
+            started = time.perf_counter()
             D, hist = learn_dictionary(patches, n_k, lam=lam, n_updates=updates,
                                        batch_size=100, seed=crop_seed, progress=progress)
+            learning_seconds.append(time.perf_counter() - started)
             kern = D.reshape(n_k, k, k)
             histories.append(None)
-            learning_seconds.append(float("nan"))
         elif is_learned:
             ds = learn_kernels(train, n_k, k, stride=s, lam=lam, n_updates=updates,
                                batch_size=batch_size, crop_size=learn_crop, max_iter=max_iter,

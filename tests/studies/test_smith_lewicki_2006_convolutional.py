@@ -158,13 +158,13 @@ def test_spike_code_needs_fewer_coefficients_than_block_codes(fsdd_run):
     """Smith & Lewicki's efficiency claim, in coefficients (not bits): at equal
     fidelity the learned kernels' spikes need fewer coefficients per second than
     orthonormal block DCTs and than random kernels' spikes, and no more than a
-    gammatone bank's. Measured (MP, quick, seeds 0 / 1): 313 / 339 spikes per
-    second at 10 dB, against 633 / 754 (DCT, 8 ms blocks), 448 / 504 (32 ms),
-    1110 / 1202 (random) and 316 / 365 (gammatones). Kernels learned with FISTA's
-    codes (which leave a fifth of the energy, the quiet high frequencies, uncoded)
-    keep the lead over blocks and random kernels only up to 10 dB (seed 0: 517
-    against 928, 734, 1417 at 10 dB, and 481 for gammatones; at 20 dB 2616 against
-    a DCT's 2429), so only that range is asserted for them."""
+    gammatone bank's. Measured (MP, quick, seeds 0 / 1; 2026-12-07 at 234c5d6): 402 /
+    273 spikes per second at 10 dB, against 915 / 619 (DCT, 8 ms blocks), 622 / 394
+    (32 ms), 1262 / 1130 (random) and 422 / 302 (gammatones). Kernels learned with
+    FISTA's codes (which leave a fifth of the energy, the quiet high frequencies,
+    uncoded) keep the lead over 8 ms blocks and random kernels only up to 10 dB (seed
+    0: 637 against 896 and 1574 at 10 dB, 627 for 32 ms blocks and 447 for
+    gammatones; at 20 dB 3132 against a DCT's 2330), so only that range is asserted for them."""
     ds = fsdd_run
     rate = ds["coefficients_per_second"]
     if ds.attrs["method"] == "fista":
