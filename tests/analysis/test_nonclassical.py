@@ -209,6 +209,9 @@ def test_probes_from_a_gabor_fit_centre_the_discs(gabor_atoms):
     (dict(edge=-1.0), r"edge must be a non-negative finite number"),
     (dict(frequency=0.7), r"frequency must be in \(0, 0\.5\]"),
     (dict(orientation=[0.1, 0.2, 0.3]), r"one value \(one \(x0, y0\)\) per selected unit"),
+    # degrees, read as radians before: orientation 45 drew gratings at 45 rad, unsaid
+    (dict(orientation=[45.0, 90.0]), r"^orientation must be in radians, got \[45\.0, 90\.0\]"),
+    (dict(phases=[0.0, 90.0, 180.0]), r"^phases must be in radians.*np\.radians\(phases\)"),
 ])
 def test_size_tuning_arguments_are_checked(gabor_atoms, kwargs, match):
     D = gabor_atoms
@@ -229,6 +232,8 @@ def test_size_tuning_arguments_are_checked(gabor_atoms, kwargs, match):
                                        r"field\), got inf")),
     (dict(batch_size=0), r"batch_size must be >= 1"),
     (dict(mask_phases=0), r"mask_phases must be >= 1"),
+    (dict(mask_offset=90.0), r"^mask_offset must be in radians, got 90\.0"),
+    (dict(phases=[0.0, 180.0]), r"^phases must be in radians"),
 ])
 def test_cross_orientation_arguments_are_checked(gabor_atoms, kwargs, match):
     D = gabor_atoms

@@ -846,6 +846,34 @@ def test_tuning_curves_refuse_orientations_labelled_in_degrees(units):
     assert float(tc.preferred_orientation[0]) == pytest.approx(np.radians(60.0), abs=1e-9)
 
 
+def test_grating_protocols_refuse_angles_in_degrees():
+    """Orientations and phases are radians. Given in degrees (np.arange(0, 180, 22.5)),
+    grating_responses ran them as radians: this unit at 40 deg "preferred" 32.5 deg, with
+    no more than tuning_curves' warning that the grid is uneven; contrast_response took
+    orientation=40 unsaid. Values beyond 2 pi are refused, naming the argument."""
+    D = gabor_patch(8, np.radians(40.0), 0.2, 0.0, 1.5, 2.5).reshape(1, -1)
+
+    def encoder(X):
+        return np.maximum(X @ D.T, 0.0)
+
+    o_deg = np.arange(0, 180, 22.5)
+    with pytest.raises(ValueError, match=r"^orientations must be in radians, got \[0\.0, "
+                                         r"22\.5, .*up to 157\.5.*np\.radians\(orientations\)"):
+        grating_responses(encoder, 8, orientations=o_deg, progress=False)
+    with pytest.raises(ValueError, match=r"^phases must be in radians.*up to 315"):
+        grating_responses(encoder, 8, phases=np.arange(0, 360, 45), progress=False)
+    with pytest.raises(ValueError, match=r"^orientations must be in radians"):
+        drifting_grating_responses(encoder, 8, orientations=o_deg, progress=False)
+    with pytest.raises(ValueError, match=r"^orientation must be in radians, got \[40\.0\]"):
+        contrast_response(encoder, 8, 40.0, 0.2, progress=False)
+    # in radians: the atom's orientation, 40 deg, within the grid's 22.5 deg step
+    tc = tuning_curves(grating_responses(encoder, 8, orientations=np.radians(o_deg),
+                                         progress=False))
+    assert np.degrees(float(tc.preferred_orientation[0])) == pytest.approx(40.0, abs=5.0)
+    # angles of either sign up to 2 pi stay allowed (a grid about 0, a full turn)
+    grating_responses(encoder, 8, orientations=[-np.pi / 2, 0.0, 2 * np.pi], progress=False)
+
+
 def test_a_unit_at_one_rate_for_every_grating_has_no_peak_orientation_nor_frequency():
     # a recorded unit firing 5 Hz whatever the grating: its argmax is arbitrary, yet it
     # "peaked" at orientation 0 and "preferred" the lowest frequency tested (0.0625)

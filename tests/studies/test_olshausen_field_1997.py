@@ -113,6 +113,31 @@ def test_figure_leaves_out_the_fits_whose_frequency_is_not_measured(small_run):
     assert "measured" not in left_out + criterion
 
 
+def test_attrs_record_the_gabor_fits_bounds(small_run):
+    """The tiling shows the reliable fits, and a fit at a bound of fit_gabor (sigma in
+    [min_sigma, max_sigma], frequency up to max_frequency) is not reliable: the run
+    recorded none of those bounds (nor the fit's starts), so a saved result did not say
+    what its tiling was cut by. They are in the attrs, and the figure reads them back."""
+    from v1model.analysis import fit_gabor
+
+    from studies.olshausen_field_1997 import _shown_fits
+
+    _, ds = small_run
+    expected = fit_gabor(ds["dictionary"].values[0, :2], progress=False).attrs
+    for name in ("n_starts", "n_iter", "polish", "max_nfev", "min_sigma", "max_sigma",
+                 "max_frequency"):
+        assert ds.attrs[f"gabor_{name}"] == expected[name], name
+    assert ds.attrs["gabor_max_sigma"] == 8.0  # the patch side, fit_gabor's default
+    # an envelope at a recorded bound is left out of the tiling
+    sel = ds.sel(overcompleteness=1)
+    k = int(sel["n_atoms"])
+    good, _, _ = _shown_fits(sel, k, 8)
+    sel = sel.assign_attrs(gabor_max_sigma=float(np.nanmax(sel["gabor_sigma_y"].values[:k]
+                                                           [good])))
+    fewer, _, _ = _shown_fits(sel, k, 8)
+    assert fewer.sum() < good.sum()
+
+
 def test_gabor_like_atoms_on_olshausens_images(shared_data):
     """On Olshausen's own images the defaults of before (lam = 0.1, the online learner's
     forget_factor 10) left 36 of the 64 quick atoms Gabor-like, the others noisy textures:

@@ -49,7 +49,7 @@ from ..validation import (check_array, check_choice, check_fits_in_memory, check
                           check_nonnegative, check_positive, check_probability, describe)
 from ._common import (RESPONSE_UNITS, STIMULUS_UNITS, call_encoder, check_encoder,
                       check_response_units, image_shape, response_units_of)
-from .tuning import RECTIFY, _grid_or_count, _rectify
+from .tuning import RECTIFY, _check_radians, _grid_or_count, _rectify
 
 __all__ = ["size_tuning", "surround_suppression", "cross_orientation_suppression",
            "length_tuning", "end_stopping"]
@@ -60,7 +60,8 @@ def _unit_parameters(orientation, frequency, centers, units, shape):
     from stimuli.gratings import check_frequency
 
     h, w = shape
-    o = np.atleast_1d(check_array(orientation, "orientation", ndim=(0, 1)))
+    o = _check_radians(np.atleast_1d(check_array(orientation, "orientation", ndim=(0, 1))),
+                       "orientation")
     f = np.atleast_1d(check_frequency(check_array(frequency, "frequency", ndim=(0, 1)),
                                       "frequency", positive=True))
     if centers is None:
@@ -165,7 +166,7 @@ def _probe_options(contrasts, phases, rectify, response_units, batch_size, progr
     con = check_array(contrasts, "contrasts", ndim=(0, 1)).reshape(-1)
     if np.any(con <= 0):
         raise ValueError(f"contrasts must be > 0, got min {float(con.min())!r}")
-    return (con, _grid_or_count(phases, "phases", (0.0, 2 * np.pi)),
+    return (con, _grid_or_count(phases, "phases", (0.0, 2 * np.pi), angle=True),
             check_choice(rectify, "rectify", RECTIFY), check_response_units(response_units),
             check_int(batch_size, "batch_size", minimum=1), check_progress(progress))
 
@@ -317,9 +318,10 @@ def size_tuning(
         ``response_units`` is not a non-empty string.
     ValueError
         For non-positive diameters or contrasts, frequencies outside
-        (0, 0.5], ``centers`` that are not (x0, y0) pairs, per-unit arrays
-        that do not match ``units``, ``units`` beyond the encoder's, or an
-        invalid option.
+        (0, 0.5], ``orientation`` or ``phases`` beyond 2 pi in magnitude
+        (degrees, not radians), ``centers`` that are not (x0, y0) pairs,
+        per-unit arrays that do not match ``units``, ``units`` beyond the
+        encoder's, or an invalid option.
 
     Examples
     --------
@@ -593,7 +595,8 @@ def cross_orientation_suppression(
         ``response_units`` is not a non-empty string.
     ValueError
         For a non-positive ``test_contrast``, a non-positive or infinite
-        ``diameter``, negative mask contrasts, or as in :func:`size_tuning`.
+        ``diameter``, negative mask contrasts, a ``mask_offset`` beyond 2 pi
+        in magnitude (degrees), or as in :func:`size_tuning`.
 
     Examples
     --------
@@ -617,7 +620,8 @@ def cross_orientation_suppression(
     if np.any(mc < 0):
         raise ValueError(f"mask_contrasts must be >= 0, got min {float(mc.min())!r}")
     mc = np.unique(np.concatenate([[0.0], mc]))
-    offset = float(check_array(mask_offset, "mask_offset", ndim=0))
+    offset = float(_check_radians(check_array(mask_offset, "mask_offset", ndim=0),
+                                  "mask_offset"))
     if diameter is None:
         dia = np.full(len(units), np.nan)
     else:
@@ -633,7 +637,7 @@ def cross_orientation_suppression(
         except ValueError as exc:
             raise ValueError(f"diameter must be one value or one per selected unit "
                              f"({len(units)}), got shape {dia.shape}") from exc
-    ph = _grid_or_count(phases, "phases", (0.0, 2 * np.pi))
+    ph = _grid_or_count(phases, "phases", (0.0, 2 * np.pi), angle=True)
     n_mp = check_int(mask_phases, "mask_phases", minimum=1)
     mph = np.linspace(0.0, 2 * np.pi, n_mp, endpoint=False)
     edge = check_nonnegative(edge, "edge")

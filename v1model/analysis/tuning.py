@@ -61,8 +61,21 @@ def _rectify(R, kind):
     return R
 
 
-def _grid_or_count(value, name, default_range, log=False, endpoint=False):
-    """An int n (-> n evenly spaced values over default_range) or explicit values."""
+def _check_radians(values, name):
+    """``values`` (angles in radians) as given; refused beyond 2 pi in magnitude, where
+    they are degrees: ``np.arange(0, 180, 22.5)`` was read as radians, and its preferred
+    orientations came out wrong with no more than tuning_curves' "uneven grid" warning."""
+    big = np.abs(values) > 2 * np.pi * (1 + 1e-9)
+    if np.any(big):
+        raise ValueError(f"{name} must be in radians, got {describe(values.tolist())} (up to "
+                         f"{float(np.max(np.abs(values))):g}, beyond 2 pi: degrees?); pass "
+                         f"np.radians({name})")
+    return values
+
+
+def _grid_or_count(value, name, default_range, log=False, endpoint=False, angle=False):
+    """An int n (-> n evenly spaced values over default_range) or explicit values
+    (``angle``: radians, checked by :func:`_check_radians`)."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         n = check_int(value, name, minimum=1)
         # numpy's "Unable to allocate 7.28 TiB" named no argument
@@ -71,7 +84,8 @@ def _grid_or_count(value, name, default_range, log=False, endpoint=False):
         if log:
             return np.geomspace(lo, hi, n)
         return np.linspace(lo, hi, n, endpoint=endpoint)
-    return check_array(value, name, ndim=1)
+    values = check_array(value, name, ndim=1)
+    return _check_radians(values, name) if angle else values
 
 
 def _frequency_grid(frequencies, shape, h, w):
@@ -157,16 +171,17 @@ def grating_responses(
         When ``encoder`` is not callable or returns a non-numeric array, or
         ``response_units`` is not a non-empty string.
     ValueError
-        For frequencies outside (0, 0.5], an int ``frequencies`` with a
-        ``shape`` under 3 pixels on a side, a non-positive ``contrast`` or
-        ``batch_size``, or encoder output that is not finite
-        (n_samples, n_units).
+        For frequencies outside (0, 0.5], ``orientations`` or ``phases``
+        beyond 2 pi in magnitude (degrees, not radians), an int
+        ``frequencies`` with a ``shape`` under 3 pixels on a side, a
+        non-positive ``contrast`` or ``batch_size``, or encoder output that
+        is not finite (n_samples, n_units).
     """
     check_encoder(encoder)
     h, w = image_shape(shape)
-    o = _grid_or_count(orientations, "orientations", (0.0, np.pi))
+    o = _grid_or_count(orientations, "orientations", (0.0, np.pi), angle=True)
     f = _frequency_grid(frequencies, shape, h, w)
-    ph = _grid_or_count(phases, "phases", (0.0, 2 * np.pi))
+    ph = _grid_or_count(phases, "phases", (0.0, 2 * np.pi), angle=True)
     from stimuli.gratings import check_frequency, grating_set
 
     check_frequency(f, "frequencies", positive=True)
@@ -577,13 +592,14 @@ def drifting_grating_responses(
         When ``encoder`` is not callable or returns a non-numeric array, or
         ``response_units`` is not a non-empty string.
     ValueError
-        For frequencies outside [0, 0.5], a non-positive
+        For ``orientations`` beyond 2 pi in magnitude (degrees, not
+        radians), frequencies outside [0, 0.5], a non-positive
         ``temporal_frequency`` or ``contrast``, ``frames_per_cycle < 3``,
         or an invalid encoder output.
     """
     check_encoder(encoder)
     h, w = image_shape(shape)
-    o = _grid_or_count(orientations, "orientations", (0.0, np.pi))
+    o = _grid_or_count(orientations, "orientations", (0.0, np.pi), angle=True)
     f = _frequency_grid(frequencies, shape, h, w)
     tf = check_positive(temporal_frequency, "temporal_frequency")
     fpc = check_int(frames_per_cycle, "frames_per_cycle", minimum=3)
@@ -749,7 +765,8 @@ def contrast_response(
         When ``encoder`` is not callable or returns a non-numeric array, or
         ``response_units`` is not a non-empty string.
     ValueError
-        For negative contrasts, frequencies outside [0, 0.5], ``units`` that
+        For negative contrasts, ``orientation`` or ``phases`` beyond 2 pi in
+        magnitude (degrees, not radians), frequencies outside [0, 0.5], ``units`` that
         are not non-negative integers or exceed the encoder's units,
         ``orientation``/``frequency`` not matching ``units``, or an option
         out of range.
@@ -775,7 +792,7 @@ def contrast_response(
     c = _grid_or_count(contrasts, "contrasts", (0.01, 1.0), log=True)
     if np.any(c < 0):
         raise ValueError(f"contrasts must be >= 0, got min {c.min()}")
-    ph = _grid_or_count(phases, "phases", (0.0, 2 * np.pi))
+    ph = _grid_or_count(phases, "phases", (0.0, 2 * np.pi), angle=True)
     rectify = check_choice(rectify, "rectify", RECTIFY)
     response_units = check_response_units(response_units)
     baseline = check_bool(baseline, "baseline")
@@ -786,7 +803,8 @@ def contrast_response(
     progress = check_progress(progress)
     from stimuli.gratings import check_frequency, grating
 
-    o = np.atleast_1d(check_array(orientation, "orientation", ndim=(0, 1)))
+    o = _check_radians(np.atleast_1d(check_array(orientation, "orientation", ndim=(0, 1))),
+                       "orientation")
     f = np.atleast_1d(check_frequency(check_array(frequency, "frequency", ndim=(0, 1))))
     if units is None:
         n_sel = max(len(o), len(f))
