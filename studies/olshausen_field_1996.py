@@ -75,7 +75,9 @@ full run with seed 0 (150 s on the idle 2-core machine) gave 13 of 256 atoms
 with more than half their energy below 1.5 cycles per patch, 3 of them
 nearly flat (the paper's Fig. 4a has none); the others are localized and
 oriented (253 of 256 with a Gabor fit of R^2 >= 0.8). The 8x8 quick run has
-3-4 of 64. Olshausen's own whitened images (``--images
+about 4 of 64 nearly flat or ramp-like atoms, counted by eye (2026-12-07): on
+8x8 patches 1.5 cycles per patch is where its Gabors sit, so the energy
+measure counts 16 there and does not separate them. Olshausen's own whitened images (``--images
 PATH/IMAGES.mat`` or the sparsenet raw files) have little smooth area but
 more fine texture: with the defaults (seed 0, 104 s) 222 of 256 atoms fit a
 Gabor with R^2 >= 0.8, and about 15 of the others are high-frequency,
