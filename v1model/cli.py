@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("name", help="study name (see `v1model study list`)")
     run.add_argument("--quick", action="store_true",
                      help="small, fast variant (a minute or less on 2 cores)")
-    run.add_argument("--out", default=None, help="output folder (default: results/NAME)")
+    run.add_argument("--out", "-o", default=None,
+                     help="output folder (default: results/NAME)")
     run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     run.add_argument("--images", default=None,
                      help="image source: 'skimage' (default), an IMAGES.mat file, a folder of "

@@ -217,3 +217,16 @@ def test_out_and_recorded_paths_expand_environment_variables(tmp_path, monkeypat
     # a result's attrs name the folder the variable stood for
     (tmp_path / "scratch" / "imgs").mkdir()
     assert image_source_attr("$V1MODEL_TEST_SCRATCH/imgs") == str(tmp_path / "scratch" / "imgs")
+
+
+def test_o_is_short_for_out(tmp_path, monkeypatch):
+    """`-o DIR` was refused as an unrecognized argument (two walks of the studies reached for
+    it first); it is ``--out``."""
+    import studies.olshausen_field_1996 as study
+
+    result = xr.Dataset({"d": ("atom", np.arange(3.0))})
+    monkeypatch.setattr(study, "run", lambda **kwargs: result)
+    monkeypatch.setattr(study, "plot", lambda ds, outdir: [])
+    assert main(["study", "run", study.NAME, "-o", str(tmp_path / "short")]) == 0
+    xr.testing.assert_identical(
+        load_dataset(tmp_path / "short" / f"{study.NAME}.nc").drop_attrs(), result)
