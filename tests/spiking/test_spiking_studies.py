@@ -78,8 +78,19 @@ def test_sailnet_study_inhibition_tracks_overlap(tmp_path):
     # every run parameter (but progress) is recorded; quick patches are 8x8
     assert set(study_parameters(study.NAME)) - set(ds.attrs) == {"progress"}
     assert ds.attrs["patch_size"] == 8
+    # the paper's measure of the fields' shapes: Ringach's (nx, ny) plane of the reliable
+    # Gabor fits, as fit_gabor and reliable_gabor_fits give them for the learned Q
+    from v1model.analysis import fit_gabor, reliable_gabor_fits
+
+    fit = fit_gabor(ds["Q"].values, progress=False)
+    good = reliable_gabor_fits(fit).values
+    np.testing.assert_array_equal(ds["gabor_reliable"].values, good)
+    np.testing.assert_allclose(ds["gabor_nx"].values, fit["nx"].values, rtol=1e-12)
+    assert ds.attrs["n_reliable_fits"] == good.sum() >= 1
+    assert ds.attrs["median_ny"] == pytest.approx(np.median(fit["ny"].values[good]))
     paths = study.plot(ds, tmp_path)
-    assert len(paths) == 4 and all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)
+    assert len(paths) == 5 and all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)
+    assert paths[-1].name == "zylberberg-2011-sailnet_nx_ny.png"
 
 
 

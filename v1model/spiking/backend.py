@@ -47,7 +47,8 @@ def encode(network, X, return_dataset: bool = False, **kwargs):
     Returns
     -------
     codes : ndarray, shape (n_samples, n_atoms), float64
-        ``rate * tau_m`` (dimensionless code units).
+        ``rate * tau_m``, in the units of ``X`` (the LASSO codes'; the
+        ``code`` of :func:`spiking_lca`).
     """
     if network.threshold == "hard":
         raise ValueError(
