@@ -1007,6 +1007,76 @@ def test_processes_from_dask_config_or_python_must_divide_cores(kind, study, tmp
         JobQueueExecutor(kind, cores=8, processes=16, memory="4GB", jobs=1).job_script()
 
 
+def test_job_cpu_below_cores_from_dask_config_or_python_is_refused(tmp_path, monkeypatch):
+    """`job_cpu = 4` with `cores = 8` asked SLURM for 4 CPUs (--cpus-per-task=4) and ran 8
+    points at a time on them, each slower, without a word: refused, from the spec (see
+    test_spec), from dask's `jobqueue.slurm.job-cpu` config and from Python. Above cores
+    it is the README's way to give each point 2 threads."""
+    import dask
+
+    pytest.importorskip("dask_jobqueue")
+    from v1model.sweep import SpecError
+
+    message = (r"\(4\) is below cores \(8\): each job runs cores = 8 point\(s\) at a time "
+               r"on the 4 CPU\(s\) SLURM gives it \(--cpus-per-task\), each slower; give a "
+               r"job_cpu >= cores, or leave it out \(it defaults to cores\)$")
+    executor = {"kind": "slurm", "cores": 8, "memory": "4GB", "jobs": 1}
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # refused before sbatch is sought
+    with dask.config.set({"jobqueue.slurm.job-cpu": 4}):
+        with pytest.raises(SpecError, match=rf"^jobqueue\.slurm\.job-cpu \(dask config\): "
+                                            rf"{message}"):
+            make_executor(executor).job_script()
+    with pytest.raises(SpecError, match=rf"^executor\.job_cpu: {message}"):
+        JobQueueExecutor("slurm", cores=8, job_cpu=4, memory="4GB", jobs=1).check_can_start()
+    script = make_executor({**executor, "cores": 4, "processes": 4, "job_cpu": 8}).job_script()
+    assert "--cpus-per-task=8" in script and "--nthreads 1" in script, script
+
+
+def test_a_worker_lifetime_past_the_walltime_is_warned_of(tmp_path, monkeypatch):
+    """The README's `--lifetime 110m --lifetime-stagger 5m` retires workers before a 2 h
+    walltime, so that no point is cut off; with `walltime = "01:00:00"` (or none: dask-
+    jobqueue's 30 minutes) SLURM killed the jobs first and nothing said that the lifetime
+    could never act. A SweepWarning says so before the sweep folder is made."""
+    import warnings
+
+    import dask
+
+    pytest.importorskip("dask_jobqueue")
+    from v1model.sweep import ExecutorStartError, SweepWarning
+    from v1model.sweep.executor_config import walltime_seconds
+
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # stops at sbatch, after the checks
+    base = {"kind": "slurm", "cores": 2, "memory": "1GB", "jobs": 1,
+            "worker_extra_args": ["--lifetime", "110m", "--lifetime-stagger", "5m"]}
+
+    def check(times=1, **options):
+        executor = make_executor({**base, **options})
+        for _ in range(times):  # a run checks before its folder is made, and at start
+            with pytest.raises(ExecutorStartError, match="not on PATH"):
+                executor.check_can_start()
+
+    with pytest.warns(SweepWarning, match=r"^executor\.worker_extra_args: --lifetime 110m "
+                      r"\(\+ --lifetime-stagger 5m\) retires the workers after up to 6900 s, "
+                      r"not before the jobs' walltime '01:00:00' \(executor\.walltime, 3600 "
+                      r"s\): the batch system ends the jobs first") as said:
+        check(times=2, walltime="01:00:00")
+    assert len([w for w in said if w.category is SweepWarning]) == 1, "warned once"
+    with dask.config.set({"jobqueue.slurm.walltime": "00:30:00"}):
+        with pytest.warns(SweepWarning, match=r"--lifetime 35m retires the workers after up "
+                          r"to 2100 s, not before the jobs' walltime '00:30:00' \(jobqueue\."
+                          r"slurm\.walltime \(dask config\), 1800 s\)"):
+            check(worker_extra_args=["--lifetime=35m"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SweepWarning)
+        check(walltime="02:00:00")  # the README's example: retired 5 minutes before
+        check(walltime="1-00")  # SLURM's days-hours
+    # SLURM reads a lone number as minutes, PBS as seconds
+    assert walltime_seconds("90", "slurm") == 5400 and walltime_seconds("90", "pbs") == 90
+    assert walltime_seconds("1-02:30", "slurm") == 95400
+    assert walltime_seconds("02:00:00", "pbs") == walltime_seconds("120:00", "slurm") == 7200
+    assert walltime_seconds("2h", "slurm") is None
+
+
 def test_a_dry_run_checks_the_executor_as_a_run_would(fake_slurm, study, tmp_path,
                                                       monkeypatch, capsys):
     """`sweep run --dry-run` said a spec was fine that the run then refused at once:

@@ -184,6 +184,10 @@ def test_dumps_toml_is_read_back_exactly():
      "executor.processes", r"\(3\) does not divide cores \(8\): each worker process runs "
      r"cores // processes = 2 point\(s\) at a time, 6 in all, and 2 of the job's 8 CPUs "
      r"would stay idle"),
+    # 8 points at a time on the 4 CPUs SLURM gave the job (--cpus-per-task=4)
+    ({"executor": {"kind": "slurm", "cores": 8, "job_cpu": 4, "memory": "4GB", "jobs": 1}},
+     "executor.job_cpu", r"\(4\) is below cores \(8\): each job runs cores = 8 point\(s\) "
+     r"at a time on the 4 CPU\(s\) SLURM gives it"),
     ({"executor": {"kind": "slurm", "cores": 2, "memory": "4GB", "jobs": 1,
                    "scheduler_options": {"dashbord_address": ":8787"}}},
      "executor.scheduler_options.dashbord_address",

@@ -15,9 +15,10 @@ import warnings
 from ..validation import describe
 from .errors import SpecError, SweepWarning
 
-__all__ = ["check_executor_config", "check_pbs_words", "check_processes",
+__all__ = ["check_executor_config", "check_job_cpu", "check_pbs_words", "check_processes",
            "check_worker_extra_args", "EXECUTOR_KINDS", "OPTIONS", "WORKER_OPTIONS_SET",
-           "available_cpus", "int_option", "start_method_option", "warn_oversubscribed"]
+           "available_cpus", "int_option", "start_method_option", "walltime_seconds",
+           "warn_lifetime_past_walltime", "warn_oversubscribed"]
 
 EXECUTOR_KINDS = ("local", "serial", "dask", "slurm", "pbs")
 
@@ -308,6 +309,33 @@ def check_processes(cores: int, processes: int, field: str = "executor.processes
                         f"divides cores")
 
 
+def check_job_cpu(cores: int, job_cpu: int, field: str = "executor.job_cpu") -> None:
+    """Refuse a SLURM ``job_cpu`` below the job's ``cores``.
+
+    ``cores`` sets how many points a job runs at once (its workers' threads, one point
+    each); ``job_cpu`` only what the job asks SLURM for (``#SBATCH --cpus-per-task``).
+    Below ``cores`` the points shared fewer CPUs, each slower, without a word; above
+    it is the documented way to give each point several threads.
+
+    Parameters
+    ----------
+    cores, job_cpu : int
+        CPUs of a job as dask counts them, and as SLURM allocates them.
+    field : str, default "executor.job_cpu"
+        Where ``job_cpu`` came from, in the message.
+
+    Raises
+    ------
+    SpecError
+        Naming ``field``, ``job_cpu`` and ``cores``.
+    """
+    if job_cpu < cores:
+        raise SpecError(field, f"({job_cpu}) is below cores ({cores}): each job runs cores = "
+                               f"{cores} point(s) at a time on the {job_cpu} CPU(s) SLURM "
+                               f"gives it (--cpus-per-task), each slower; give a job_cpu >= "
+                               f"cores, or leave it out (it defaults to cores)")
+
+
 def warn_oversubscribed(kind: str, workers: tuple, threads: tuple, runs: str,
                         stacklevel: int = 3) -> None:
     """Warn when a pool on this machine runs more threads at once than the CPUs this
@@ -341,6 +369,90 @@ def warn_oversubscribed(kind: str, workers: tuple, threads: tuple, runs: str,
         f" = {n_workers * n_threads} {runs} at once, on the {cpus} CPU(s) this process may "
         f"use (os.sched_getaffinity): they share them, each slower; ask for at most {cpus} "
         f"unless the points wait on I/O", SweepWarning, stacklevel=stacklevel)
+
+
+def walltime_seconds(walltime, kind: str):
+    """A job's walltime in seconds, as the batch system reads it.
+
+    Parameters
+    ----------
+    walltime : str
+        SLURM: ``minutes``, ``minutes:seconds``, ``hours:minutes:seconds`` or
+        ``days-hours[:minutes[:seconds]]``; PBS: ``[[hours:]minutes:]seconds``.
+    kind : {"slurm", "pbs"}
+
+    Returns
+    -------
+    float or None
+        None for a text of another form (the batch system judges it).
+    """
+    match = re.fullmatch(r"\s*(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+(?:\.\d*)?))?\s*",
+                         str(walltime))
+    if match is None:
+        return None
+    days, *parts = match.groups()
+    parts = [float(p) for p in parts if p is not None]
+    if days is not None:
+        if kind != "slurm":
+            return None
+        hours, minutes, seconds = parts + [0.0] * (3 - len(parts))
+        return ((int(days) * 24 + hours) * 60 + minutes) * 60 + seconds
+    if len(parts) == 1:  # SLURM reads a lone number as minutes, PBS as seconds
+        return parts[0] * 60 if kind == "slurm" else parts[0]
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + part
+    return seconds
+
+
+def warn_lifetime_past_walltime(args, walltime, kind: str, args_field: str,
+                                walltime_field: str, stacklevel: int = 3) -> None:
+    """Warn when the workers' ``--lifetime`` (plus ``--lifetime-stagger``) in
+    ``worker_extra_args`` does not end before the jobs' walltime.
+
+    The lifetime retires each worker once its points are done, before the batch system
+    kills the job; one at or past the walltime never comes, and the job's end cuts off
+    the points its workers run (they are computed again on the next job).
+
+    Parameters
+    ----------
+    args : list of str
+        The workers' extra arguments.
+    walltime : str or None
+        The jobs' walltime (:func:`walltime_seconds`).
+    kind : {"slurm", "pbs"}
+    args_field, walltime_field : str
+        Where ``args`` and ``walltime`` came from, in the message.
+    stacklevel : int, default 3
+        Of :func:`warnings.warn`, counted from this function.
+    """
+    from dask.utils import parse_timedelta
+
+    given = {}
+    for i, arg in enumerate(args):
+        option, equals, value = arg.partition("=")
+        if option in ("--lifetime", "--lifetime-stagger"):
+            if not equals:
+                value = args[i + 1] if i + 1 < len(args) else ""
+            given[option] = value
+    limit = None if walltime is None else walltime_seconds(walltime, kind)
+    if "--lifetime" not in given or limit is None:
+        return
+    try:
+        lifetime = parse_timedelta(given["--lifetime"], default="seconds")
+        stagger = parse_timedelta(given.get("--lifetime-stagger", 0), default="seconds")
+    except (ValueError, KeyError, TypeError):
+        return  # the worker refuses it, in the job's log
+    if lifetime is None or lifetime + abs(stagger) < limit:
+        return
+    said = f"--lifetime {given['--lifetime']}" + (
+        f" (+ --lifetime-stagger {given['--lifetime-stagger']})" if stagger else "")
+    warnings.warn(
+        f"{args_field}: {said} retires the workers after up to {lifetime + abs(stagger):g} s, "
+        f"not before the jobs' walltime {walltime!r} ({walltime_field}, {limit:g} s): the "
+        f"batch system ends the jobs first, cutting off the points their workers run; give "
+        f"a --lifetime (plus its stagger) below the walltime", SweepWarning,
+        stacklevel=stacklevel)
 
 
 def check_executor_config(config, field: str = "executor") -> dict:
@@ -392,5 +504,7 @@ def check_executor_config(config, field: str = "executor") -> dict:
                                               "of jobs) or an [executor.adapt] table with "
                                               "minimum_jobs and maximum_jobs")
         check_processes(out["cores"], out.get("processes", 1), f"{field}.processes")
+        if "job_cpu" in out:
+            check_job_cpu(out["cores"], out["job_cpu"], f"{field}.job_cpu")
         check_pbs_words(out, field)
     return out

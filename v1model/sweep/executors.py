@@ -39,10 +39,12 @@ from .executor_config import (
     EXECUTOR_KINDS,
     available_cpus,
     check_executor_config,
+    check_job_cpu,
     check_processes,
     check_worker_extra_args,
     int_option,
     start_method_option,
+    warn_lifetime_past_walltime,
     warn_oversubscribed,
 )
 from .errors import ExecutorStartError, SweepWarning, WorkersLostError
@@ -1000,6 +1002,7 @@ class JobQueueExecutor(DaskExecutor):
     def __init__(self, kind, jobs=None, adapt=None, **cluster_options):
         super().__init__()
         self._names_warned = False  # resubmit's warning, once per sweep
+        self._lifetime_warned = False  # _warn_lifetime's, once (checked again at start)
         self.kind = kind
         self.jobs = jobs
         self.adapt = adapt
@@ -1019,20 +1022,27 @@ class JobQueueExecutor(DaskExecutor):
         but not when this executor was built in Python), else dask's
         ``jobqueue.<kind>.processes`` config, which dask-jobqueue reads and no check saw
         (``cores = 8`` with a config's 3 ran 6 points on 8 CPUs). Without either,
-        dask-jobqueue picks a divisor of cores itself."""
+        dask-jobqueue picks a divisor of cores itself. On SLURM, the CPUs the job asks for
+        (``job_cpu``, from the spec or ``jobqueue.slurm.job-cpu``) too:
+        :func:`~v1model.sweep.executor_config.check_job_cpu`."""
         import dask
 
         def given(key):  # (value, where it comes from)
             if self.cluster_options.get(key) is not None:
                 return self.cluster_options[key], f"executor.{key}"
-            config = f"jobqueue.{self.kind}.{key}"
+            config = f"jobqueue.{self.kind}.{key.replace('_', '-')}"  # dask's spelling
             return dask.config.get(config, None), f"{config} (dask config)"
 
         (cores, cores_field), (processes, field) = given("cores"), given("processes")
-        if cores is None or processes is None:
-            return  # dask-jobqueue's own default (processes) or its own error (cores)
-        check_processes(int_option(1)(cores, cores_field), int_option(1)(processes, field),
-                        field)
+        if cores is None:
+            return  # dask-jobqueue's own error
+        cores = int_option(1)(cores, cores_field)
+        if processes is not None:  # else dask-jobqueue's own default
+            check_processes(cores, int_option(1)(processes, field), field)
+        if self.kind == "slurm":
+            job_cpu, job_cpu_field = given("job_cpu")
+            if job_cpu is not None:
+                check_job_cpu(cores, int_option(1)(job_cpu, job_cpu_field), job_cpu_field)
 
     def _worker_extra_args(self) -> list:
         """The ``worker_extra_args`` the jobs' workers get: the spec's, else dask's
@@ -1048,6 +1058,31 @@ class JobQueueExecutor(DaskExecutor):
             field = f"jobqueue.{self.kind}.worker-extra-args"
             value, field = dask.config.get(field, None), f"{field} (dask config)"
         return [] if value is None else check_worker_extra_args(value, field)
+
+    def _warn_lifetime(self, args) -> None:
+        """:func:`~v1model.sweep.executor_config.warn_lifetime_past_walltime` of the
+        workers' arguments ``args`` and the walltime the jobs get: the spec's, else dask's
+        ``jobqueue.<kind>.walltime`` config (dask-jobqueue's default: 30 minutes); once
+        per executor."""
+        import dask
+
+        if self._lifetime_warned:
+            return
+        self._lifetime_warned = True
+        try:
+            import dask_jobqueue  # noqa: F401 - it adds its defaults to dask's config
+        except ImportError:
+            return  # the run says it is missing
+        args_field = ("executor.worker_extra_args"
+                      if self.cluster_options.get("worker_extra_args") is not None
+                      else f"jobqueue.{self.kind}.worker-extra-args (dask config)")
+        if self.cluster_options.get("walltime") is not None:
+            walltime, field = self.cluster_options["walltime"], "executor.walltime"
+        else:
+            field = f"jobqueue.{self.kind}.walltime"
+            walltime, field = dask.config.get(field, None), f"{field} (dask config)"
+        warn_lifetime_past_walltime(args, walltime, self.kind, args_field, field,
+                                    stacklevel=5)
 
     def _make_cluster(self, **extra):
         import dask_jobqueue
@@ -1286,9 +1321,10 @@ class JobQueueExecutor(DaskExecutor):
     def check_can_start(self):
         """Refuse worker processes that do not divide a job's cores (:meth:`_check_processes`),
         worker arguments that override the job script's (:meth:`_worker_extra_args`) and a
-        machine without the batch system's submit command."""
+        machine without the batch system's submit command; warn of a worker ``--lifetime``
+        that does not end before the walltime (:meth:`_warn_lifetime`)."""
         self._check_processes()
-        self._worker_extra_args()
+        self._warn_lifetime(self._worker_extra_args())
         command = self.submit_command()
         if shutil.which(command) is None:
             raise ExecutorStartError(
