@@ -156,6 +156,10 @@ def test_unfitted_and_mismatched_input(planted):
         ({"transform_params": {"lam": 0.2}}, ValueError, "transform_params must not contain"),
         ({"transform_params": [1]}, TypeError, "transform_params must be a dict"),
         ({"method_params": [1]}, TypeError, "method_params must be a dict"),
+        # MOD's ridge, checked with every algorithm as the online settings are
+        ({"ridge": -1.0}, ValueError, "ridge must be a positive finite number, got -1.0"),
+        ({"ridge": -1.0, "algorithm": "ksvd"}, ValueError, "ridge must be a positive"),
+        ({"ridge": "small"}, TypeError, "ridge must be a real number, got 'small'"),
     ],
 )
 def test_bad_parameters_fail_in_fit(planted, params, error, match):

@@ -123,10 +123,12 @@ class SparseDictionaryLearner(SavedAsDataset):
         same one), they start from ``method_params`` and these override it
         key by key, so that the codes are those the dictionary was learned
         with (e.g. ``method_params={"threshold": "hard"}`` with
-        ``method="lca"``); the solver's own defaults otherwise (tolerances
-        tighter than while learning, unless ``method_params`` sets them:
-        ``transform_params={"tol": ...}`` to code tighter). The same keys
-        as in ``method_params`` are refused.
+        ``method="lca"``); the solver's own defaults otherwise (for FISTA,
+        ISTA and LCA a tolerance tighter than while learning, unless
+        ``method_params`` sets one; the other solvers learn at their default
+        tolerance too, e.g. ``"cd"``'s 1e-2: ``transform_params={"tol": ...}``
+        to code tighter). The keys refused in ``method_params`` (``lam``,
+        ``n_nonzero``, ``positive``, ...) are refused here too.
     dtype : {"float32", "float64"}, default "float32"
         Precision of the coding, of ``components_`` and of the codes; the two
         learn atoms that agree to the solver's tolerance (tighten it with
@@ -148,7 +150,9 @@ class SparseDictionaryLearner(SavedAsDataset):
     components_ : ndarray, shape (n_atoms, n_features)
         The dictionary, one unit-norm atom per row.
     n_iter_ : int
-        Dictionary updates made so far (``partial_fit`` keeps counting).
+        Dictionary updates made so far (``partial_fit`` keeps counting): for
+        ``algorithm="online"`` minibatches, scikit-learn's ``n_steps_``, not
+        its ``n_iter_`` (passes over the data).
     n_features_in_ : int
     feature_names_in_ : ndarray of str, shape (n_features_in_,)
         Column names of the pandas DataFrame given to ``fit`` (only when it
@@ -171,6 +175,29 @@ class SparseDictionaryLearner(SavedAsDataset):
     ``set_output(transform="pandas")`` (or scikit-learn's global
     ``set_config(transform_output="pandas")``) makes ``transform`` return a
     DataFrame with the columns of ``get_feature_names_out()``.
+
+    Where it differs from scikit-learn's ``MiniBatchDictionaryLearning``
+    (``lam`` is its ``alpha``, ``n_atoms`` its ``n_components``, ``seed`` its
+    ``random_state``, an ``init`` array its ``dict_init``, ``positive`` its
+    ``positive_code``):
+
+    - ``transform`` codes with the learning ``method`` at ``lam`` unless
+      ``transform_method`` is given; scikit-learn's default is OMP with
+      ``n_features // 10`` atoms per sample (``transform_algorithm="omp"``),
+      whatever ``alpha``.
+    - ``n_updates`` counts minibatch updates, with no early stop;
+      scikit-learn's ``max_iter`` counts passes over the data and stops
+      early on ``tol`` / ``max_no_improvement``.
+    - ``partial_fit(X)`` makes one update per ``batch_size`` rows of ``X``;
+      scikit-learn's makes one update from all of ``X``.
+    - ``components_`` and the codes are float32 by default, for float64
+      ``X`` too (``dtype="float64"`` for float64); scikit-learn keeps the
+      dtype of ``X``.
+    - The initial dictionary is drawn from the samples (``init="data"``), not
+      from an SVD of ``X``.
+    - There is no ``n_jobs``: the solvers use the BLAS threads and, for
+      ``"cd"``, numba's (``NUMBA_NUM_THREADS``); learning runs a small
+      minibatch step on one BLAS thread (:mod:`v1model._blas`).
 
     Examples
     --------
@@ -318,6 +345,9 @@ class SparseDictionaryLearner(SavedAsDataset):
                      else check_int(self.n_updates, "n_updates", minimum=1))
         batch_size = check_int(self.batch_size, "batch_size", minimum=1)
         forget_factor, n_passes = check_online_params(self.forget_factor, self.n_passes)
+        # checked whatever the algorithm, as the online settings are: ridge=-1 passed
+        # unsaid with "online" or "ksvd" and failed only once set_params chose "mod"
+        ridge = check_positive(self.ridge, "ridge")
         patience = (DEFAULT_PATIENCE[algorithm] if isinstance(self.reseed_patience, str)
                     and self.reseed_patience == "auto" else self.reseed_patience)
         patience, duplicate_tol = check_reseeding(patience, self.duplicate_tol)
@@ -325,7 +355,7 @@ class SparseDictionaryLearner(SavedAsDataset):
         check_bool(self.progress, "progress")
         return dict(algorithm=algorithm, n_atoms=n_atoms, coder=coder, n_updates=n_updates,
                     batch_size=batch_size, forget_factor=forget_factor, n_passes=n_passes,
-                    reseed_patience=patience, duplicate_tol=duplicate_tol)
+                    ridge=ridge, reseed_patience=patience, duplicate_tol=duplicate_tol)
 
     def fit(self, X, y=None):
         """Learn the dictionary from ``X`` (n_samples, n_features); returns ``self``.
@@ -365,7 +395,7 @@ class SparseDictionaryLearner(SavedAsDataset):
             self._set_fitted(state.D, state.n_updates, X.shape[1], None, names)
         else:
             if v["algorithm"] == "mod":
-                D, history = learn_mod(X, v["n_atoms"], ridge=self.ridge, **common)
+                D, history = learn_mod(X, v["n_atoms"], ridge=v["ridge"], **common)
             else:
                 D, history = learn_ksvd(X, v["n_atoms"],
                                         approximate=v["algorithm"] == "ksvd-approx", **common)
