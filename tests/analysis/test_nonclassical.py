@@ -108,6 +108,11 @@ def test_hand_built_subtractive_surround_gives_the_hand_computed_si():
 
 
 def test_surround_suppression_summary_on_given_curves():
+    """Hand-computed summaries. A flat non-zero curve keeps the smallest diameter as
+    its preferred one (checked again after zero_tol and rtol came): unlike a flat
+    orientation curve, whose argmax is arbitrary (NaN in tuning_curves), a size curve is
+    ordered and its first diameter reaches the peak — the summation field fits within
+    the smallest disc, as a curve still rising at the largest one gets the largest."""
     curves = np.array([[[1.0, 4.0, 3.0, 2.0], [2.0, 3.0, 4.0, 4.0]],
                        [[0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]]])
     ds = xr.Dataset({"response": (("atom", "contrast", "diameter"), curves)},
@@ -204,6 +209,10 @@ def test_probes_from_a_gabor_fit_centre_the_discs(gabor_atoms):
     (dict(units=[0, 5]), r"units index 5 but the encoder has 2 units"),
     (dict(units=[0, 2]), r"units index 2 but the encoder has 2 units"),  # one past the last
     (dict(contrasts=[0.5, 0.0]), r"contrasts must be > 0"),
+    # a repeated point was accepted: a duplicate coordinate, a curve point counted twice
+    (dict(diameters=[4.0, 8.0, 4.0]), r"diameters must not repeat a value \(each is one "
+                                      r"point of the curve\), got 4\.0 2 times"),
+    (dict(contrasts=[1.0, 0.1, 1.0]), r"contrasts must not repeat a value .* got 1\.0 2 times"),
     (dict(batch_size=0), r"batch_size must be >= 1"),
     (dict(rectify="half"), r"rectify must be one of"),
     (dict(edge=-1.0), r"edge must be a non-negative finite number"),
@@ -288,6 +297,39 @@ def test_surround_suppression_input_is_checked():
     with pytest.raises(ValueError,
                        match=r"rtol must be below peak_fraction \(0\.5\), got 0\.5"):
         surround_suppression(ok, peak_fraction=0.5, rtol=0.5)
+
+
+def test_a_peak_at_rounding_level_never_responds():
+    """Unit 0 answers 1e-12 of unit 1's peak at one diameter and exactly 0 elsewhere
+    (a float32 encoder's rounding, or an LCA code below its solver's tolerance): it
+    never responds (NaN) at the default zero_tol (1e-9 of the largest response), as an
+    exactly silent unit does. It got SI = 1 and a preferred diameter of 4 px, which
+    zero_tol=0 (only exact zeros are silent) still gives. Unit 1 is unchanged, and a
+    lone unit is judged against itself: a curve of 1e-300 is summarised as the same
+    curve of 1 (SI 0.25, preferred diameter 4 px)."""
+    curves = np.array([[[0.0, 1e-12, 0.0, 0.0]], [[1.0, 4.0, 3.0, 3.0]]])
+    st = xr.Dataset({"response": (("atom", "contrast", "diameter"), curves)},
+                    coords={"contrast": [1.0], "diameter": [2.0, 4.0, 6.0, 8.0]})
+    for summary, dim, index in ((surround_suppression, "diameter", "suppression_index"),
+                                (end_stopping, "length", "end_stopping_index")):
+        tuning = st if dim == "diameter" else st.rename(diameter="length")
+        s = summary(tuning)
+        assert s.attrs["zero_tol"] == 1e-9
+        assert np.isnan(s[index].values[0, 0]) and np.isnan(s[f"preferred_{dim}"][0, 0])
+        assert np.isnan(s.peak_response.values[0, 0])
+        np.testing.assert_array_equal(s[index].values[1], [0.25])
+        np.testing.assert_array_equal(s[f"preferred_{dim}"].values[1], [4.0])
+        exact = summary(tuning, zero_tol=0.0)
+        np.testing.assert_array_equal(exact[index].values[:, 0], [1.0, 0.25])
+        np.testing.assert_array_equal(exact[f"preferred_{dim}"].values[:, 0], [4.0, 4.0])
+        lone = summary(tuning.isel(atom=[1]) * 1e-300)
+        np.testing.assert_allclose(lone[index].values, [[0.25]], rtol=1e-12)
+        np.testing.assert_array_equal(lone[f"preferred_{dim}"].values, [[4.0]])
+        with pytest.raises(ValueError, match=r"zero_tol must be a non-negative finite number, "
+                                             r"got -1e-09"):
+            summary(tuning, zero_tol=-1e-9)
+        with pytest.raises(ValueError, match=r"zero_tol must be below 1, got 1\.0"):
+            summary(tuning, zero_tol=1.0)
 
 
 def test_preferred_diameter_of_a_plateau_is_its_first_point_despite_rounding():
@@ -498,6 +540,7 @@ def test_end_stopping_summary_on_given_curves_matches_surround_suppression():
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(lengths=[0.0, 3.0]), r"lengths must be > 0 pixels, got min 0\.0"),
+    (dict(lengths=[3.0, 6.0, 6.0, 6.0]), r"lengths must not repeat a value .* got 6\.0 3 times"),
     (dict(width=0.0), r"width must be > 0 pixels, got min 0\.0"),
     (dict(width=[1.0, 2.0, 3.0]), r"width must be one value or one per selected unit"),
     (dict(contrasts=[-0.1]), r"contrasts must be > 0, got min -0\.1"),
@@ -521,6 +564,30 @@ def test_end_stopping_input_is_checked():
                       coords={"diameter": [1.0, 2.0]})
     with pytest.raises(ValueError, match=r"dimensions \('atom', 'contrast', 'length'\)"):
         end_stopping(size)
+
+
+@pytest.mark.parametrize("summary, dim", [(surround_suppression, "diameter"),
+                                          (end_stopping, "length")])
+@pytest.mark.parametrize("coord, values, match", [
+    # a disc of 0 or -2 pixels passed as a point of the curve, unsaid
+    ("extent", [0.0, 2.0, 4.0, 6.0], r"tuning\['{dim}'\] must be > 0 pixels, got min 0\.0"),
+    ("extent", [-2.0, 2.0, 4.0, 6.0], r"tuning\['{dim}'\] must be > 0 pixels, got min -2\.0"),
+    # a repeated one made "the largest" response whichever copy sorted last
+    ("extent", [2.0, 4.0, 6.0, 6.0], (r"tuning\['{dim}'\] must not repeat a value \(each is "
+                                      r"one point of the curve\), got 6\.0 2 times")),
+    ("extent", [2.0, np.nan, 6.0, 8.0], r"tuning\['{dim}'\] contains 1 non-finite value"),
+    # the lowest and highest contrasts are compared: two lowest left the pick to argmin
+    ("contrast", [0.1, 0.1], r"tuning\['contrast'\] must not repeat a value .* got 0\.1 2 "),
+    ("contrast", [0.0, 1.0], r"tuning\['contrast'\] must be > 0, got min 0\.0"),
+])
+def test_summaries_refuse_curve_points_that_are_not_positive_and_distinct(summary, dim, coord,
+                                                                          values, match):
+    curves = np.array([[[1.0, 3.0, 2.0, 2.5], [2.0, 4.0, 1.0, 3.0]]])
+    coords = {"contrast": [0.1, 1.0], dim: [2.0, 4.0, 6.0, 8.0]}
+    coords[dim if coord == "extent" else "contrast"] = values
+    tuning = xr.Dataset({"response": (("atom", "contrast", dim), curves)}, coords=coords)
+    with pytest.raises(ValueError, match=match.format(dim=dim)):
+        summary(tuning)
 
 
 def test_probes_keep_only_each_units_own_responses_batch_by_batch(monkeypatch):

@@ -418,6 +418,10 @@ def test_lca_tol_is_recorded_and_checked_before_any_work(tmp_path):
     path, _ = _gabor_dictionary(tmp_path / "gabors.nc")
     ds = study.run(quick=True, dictionary=path, lca_tol=1e-4, progress=False, **SMALL)
     assert ds.attrs["lca_tol"] == 1e-4
+    # the preferred diameter's rtol follows it: LCA's codes for identical stimuli
+    # differ by up to ~7 lca_tol of the peak (surround_suppression's default rtol, 1e-5,
+    # left a plateau's preferred diameter to the solver)
+    assert ds.attrs["rtol"] == pytest.approx(1e-3, rel=1e-12)
 
 
 def _never_learn(monkeypatch):

@@ -49,7 +49,7 @@ from ..validation import (check_array, check_choice, check_fits_in_memory, check
                           check_nonnegative, check_positive, check_probability, describe)
 from ._common import (RESPONSE_UNITS, STIMULUS_UNITS, call_encoder, check_encoder,
                       check_response_units, image_shape, response_units_of)
-from .tuning import RECTIFY, _check_radians, _grid_or_count, _rectify
+from .tuning import RECTIFY, ZERO_TOL, _check_radians, _grid_or_count, _rectify
 
 __all__ = ["size_tuning", "surround_suppression", "cross_orientation_suppression",
            "length_tuning", "end_stopping"]
@@ -155,17 +155,29 @@ def _extents(values, name, centers, shape, edge):
         n = check_int(values, name, minimum=1)
         largest = float(_full_field_diameter(centers, shape, edge).max())
         return largest * np.arange(1, n + 1) / n
+    return _check_points(values, name, "pixels")
+
+
+def _check_points(values, name, unit):
+    """The points of a tuning curve (diameters, lengths, contrasts): a finite 1-D array,
+    every value > 0 and none repeated (a repeated diameter made the "largest" response
+    whichever copy sorted last, and a disc of 0 or -2 pixels passed as a curve point)."""
     values = check_array(values, name, ndim=1)
     if np.any(values <= 0):
-        raise ValueError(f"{name} must be > 0 pixels, got min {float(values.min())!r}")
+        raise ValueError(f"{name} must be > 0{' ' + unit if unit else ''}, got min "
+                         f"{float(values.min())!r}")
+    uniq, counts = np.unique(values, return_counts=True)
+    if np.any(counts > 1):
+        k = int(np.argmax(counts > 1))
+        raise ValueError(f"{name} must not repeat a value (each is one point of the curve), "
+                         f"got {float(uniq[k])!r} {int(counts[k])} times")
     return values
 
 
 def _probe_options(contrasts, phases, rectify, response_units, batch_size, progress):
     """The options :func:`size_tuning` and :func:`length_tuning` share, validated."""
-    con = check_array(contrasts, "contrasts", ndim=(0, 1)).reshape(-1)
-    if np.any(con <= 0):
-        raise ValueError(f"contrasts must be > 0, got min {float(con.min())!r}")
+    con = _check_points(check_array(contrasts, "contrasts", ndim=(0, 1)).reshape(-1),
+                        "contrasts", "")
     return (con, _grid_or_count(phases, "phases", (0.0, 2 * np.pi), angle=True),
             check_choice(rectify, "rectify", RECTIFY), check_response_units(response_units),
             check_int(batch_size, "batch_size", minimum=1), check_progress(progress))
@@ -211,12 +223,12 @@ def _tuning_dataset(resp, dim, extents, con, units, o, f, c, aperture, long_name
     )
 
 
-def _summary_dataset(tuning, dim, source, peak_fraction, rtol, largest, index):
+def _summary_dataset(tuning, dim, source, peak_fraction, rtol, zero_tol, largest, index):
     """The Dataset of :func:`surround_suppression` or :func:`end_stopping`:
     ``largest`` and ``index`` are (variable name, long name) of the response at
     the largest ``dim`` and of the index."""
     pref, peak, at_largest, values, ratio = _curve_summary(tuning, dim, source, peak_fraction,
-                                                           rtol)
+                                                           rtol, zero_tol)
     r_units = response_units_of(tuning["response"])  # the probe's, e.g. "units of X"
     ds = xr.Dataset(coords={k: tuning[k] for k in ("atom", "contrast") if k in tuning.coords})
     ds[f"preferred_{dim}"] = (("atom", "contrast"), pref, {"units": "pixel", "long_name":
@@ -268,13 +280,14 @@ def size_tuning(
         Receptive-field centres ``(x0, y0)`` in pixels (column, row); default
         the middle of the patch.
     diameters : int or array_like, default 16
-        Disc diameters in pixels (> 0). An int n gives n values evenly spaced
-        from ``dmax / n`` to ``dmax``, where ``dmax`` covers every pixel
+        Disc diameters in pixels (> 0, none repeated). An int n gives n
+        values evenly spaced from ``dmax / n`` to ``dmax``, where ``dmax`` covers every pixel
         of the patch from every selected centre (twice the farthest pixel's
         distance, plus one pixel and ``edge``): the largest disc is then a
         full-field grating for every unit.
     contrasts : array_like, shape (n_contrasts,), default (0.1, 1.0)
-        Grating amplitudes (> 0) in the units of the encoder's input.
+        Grating amplitudes (> 0, none repeated) in the units of the
+        encoder's input.
     phases : int or array_like, default 8
         Radians; an int n gives n values evenly spaced over [0, 2 pi).
     units : array_like of int, shape (n_units,), optional
@@ -317,11 +330,11 @@ def size_tuning(
         When ``encoder`` is not callable or returns a non-numeric array, or
         ``response_units`` is not a non-empty string.
     ValueError
-        For non-positive diameters or contrasts, frequencies outside
-        (0, 0.5], ``orientation`` or ``phases`` beyond 2 pi in magnitude
-        (degrees, not radians), ``centers`` that are not (x0, y0) pairs,
-        per-unit arrays that do not match ``units``, ``units`` beyond the
-        encoder's, or an invalid option.
+        For non-positive or repeated diameters or contrasts, frequencies
+        outside (0, 0.5], ``orientation`` or ``phases`` beyond 2 pi in
+        magnitude (degrees, not radians), ``centers`` that are not (x0, y0)
+        pairs, per-unit arrays that do not match ``units``, ``units`` beyond
+        the encoder's, or an invalid option.
 
     Examples
     --------
@@ -361,10 +374,11 @@ def size_tuning(
     return ds
 
 
-def _curve_summary(tuning, dim, source, peak_fraction, rtol):
+def _curve_summary(tuning, dim, source, peak_fraction, rtol, zero_tol):
     """Peak, preferred ``dim``, response at the largest ``dim`` and suppression index of
     the (atom, contrast, ``dim``) curves of ``tuning`` (the output of ``source``); NaN
-    for units that never respond. The preferred ``dim`` is the smallest whose response is
+    for units that never respond (a peak of at most ``zero_tol`` times the largest
+    response in ``tuning``). The preferred ``dim`` is the smallest whose response is
     at least ``peak_fraction - rtol`` times the peak. Also the preferred value at the
     highest contrast over that at the lowest (NaN with one contrast)."""
     if not isinstance(tuning, xr.Dataset) or "response" not in tuning:
@@ -382,7 +396,9 @@ def _curve_summary(tuning, dim, source, peak_fraction, rtol):
     if R.min() < 0:
         raise ValueError(f"tuning['response'] must be non-negative (rectified responses), got "
                          f"a minimum of {R.min():.6g}")
-    d = check_array(tuning[dim].values, f"tuning['{dim}']", ndim=1)
+    d = _check_points(tuning[dim].values, f"tuning['{dim}']", "pixels")
+    if "contrast" in tuning.coords:  # the lowest and highest are compared: one of each
+        _check_points(tuning["contrast"].values, "tuning['contrast']", "")
     given = peak_fraction
     try:
         peak_fraction = check_probability(peak_fraction, "peak_fraction", open_interval=False)
@@ -393,10 +409,15 @@ def _curve_summary(tuning, dim, source, peak_fraction, rtol):
     rtol = check_nonnegative(rtol, "rtol")
     if rtol >= peak_fraction:
         raise ValueError(f"rtol must be below peak_fraction ({peak_fraction:g}), got {rtol!r}")
+    zero_tol = check_nonnegative(zero_tol, "zero_tol")
+    if zero_tol >= 1:  # no unit's peak exceeds the largest response: all would be silent
+        raise ValueError(f"zero_tol must be below 1, got {zero_tol!r}")
     order = np.argsort(d, kind="stable")
     d, R = d[order], R[..., order]
     peak = R.max(axis=-1)
-    alive = peak > 0
+    # a peak at rounding level is no response: a float32 encoder's 1e-8 at one diameter
+    # and exact zeros elsewhere gave SI = 1 and a "preferred diameter" of noise
+    alive = peak > zero_tol * R.max()
     # within rtol of the level: past the envelope a summing unit's curve still creeps up
     # by 1e-10 of its peak, below float32 rounding (1e-7), and the "peak" of such a
     # plateau (27 px in float32, 36 px in float64 for one linear unit) was rounding's pick
@@ -417,7 +438,7 @@ def _curve_summary(tuning, dim, source, peak_fraction, rtol):
 
 
 def surround_suppression(tuning: xr.Dataset, *, peak_fraction: float = 1.0,
-                         rtol: float = 1e-5) -> xr.Dataset:
+                         rtol: float = 1e-5, zero_tol: float = ZERO_TOL) -> xr.Dataset:
     """Preferred diameter and suppression index of size-tuning curves.
 
     For each unit and contrast: ``peak_response`` (the largest response over
@@ -432,7 +453,13 @@ def surround_suppression(tuning: xr.Dataset, *, peak_fraction: float = 1.0,
     0 for a curve that never falls (a linear unit that sums its input), 1
     when the largest grating silences the unit (Cavanaugh, Bair & Movshon
     2002; Sceniak et al. 1999 report the same ratio from fitted curves).
-    Units that never respond get NaN.
+    Units that never respond (a peak of at most ``zero_tol`` times the
+    largest response in ``tuning``) get NaN. A flat curve, unlike a flat
+    orientation curve in :func:`v1model.analysis.tuning_curves` (whose
+    argmax is arbitrary, NaN), keeps the rule: its first diameter reaches
+    the peak, so the preferred diameter is the smallest one (the summation
+    field fits within it), as a curve still rising at the largest diameter
+    gets the largest.
 
     Parameters
     ----------
@@ -453,6 +480,14 @@ def surround_suppression(tuning: xr.Dataset, *, peak_fraction: float = 1.0,
         each contrast). An encoder whose own error is larger (e.g. an LCA
         stopped at ``tol``) needs a larger ``rtol`` or a ``peak_fraction``
         below 1.
+    zero_tol : float, default 1e-9
+        In [0, 1): a unit never responds at a contrast when its peak there
+        is at most ``zero_tol`` times the largest response in ``tuning``
+        (every unit, contrast and diameter; 0: only exact zeros). A peak at
+        rounding level (e.g. 1e-8 from a float32 encoder, zero elsewhere)
+        would otherwise give SI = 1 and a preferred diameter of noise. A
+        single unit's curve is judged against itself: the summary does not
+        depend on the scale of the responses.
 
     Returns
     -------
@@ -462,7 +497,7 @@ def surround_suppression(tuning: xr.Dataset, *, peak_fraction: float = 1.0,
         ``tuning['response']``), ``suppression_index`` (1); over ``atom``:
         ``preferred_diameter_ratio``, the preferred diameter at the highest
         contrast over that at the lowest (NaN with a single contrast or a
-        silent unit). Attrs: ``peak_fraction``, ``rtol``.
+        silent unit). Attrs: ``peak_fraction``, ``rtol``, ``zero_tol``.
 
     Raises
     ------
@@ -470,9 +505,11 @@ def surround_suppression(tuning: xr.Dataset, *, peak_fraction: float = 1.0,
         When ``tuning`` is not a Dataset with a ``response`` variable.
     ValueError
         For a ``response`` without the dims (atom, contrast, diameter) or
-        the ``diameter`` coordinate, negative or non-finite responses, or a
-        ``peak_fraction`` outside (0, 1], or an ``rtol`` outside [0,
-        ``peak_fraction``).
+        the ``diameter`` coordinate, negative or non-finite responses, a
+        ``diameter`` (or ``contrast``) coordinate with a value <= 0, a
+        non-finite or a repeated one, a ``peak_fraction`` outside (0, 1],
+        an ``rtol`` outside [0, ``peak_fraction``) or a ``zero_tol``
+        outside [0, 1).
 
     Examples
     --------
@@ -484,11 +521,11 @@ def surround_suppression(tuning: xr.Dataset, *, peak_fraction: float = 1.0,
     >>> float(s.preferred_diameter[0, 0]), float(s.suppression_index[0, 0])
     (4.0, 0.25)
     """
-    ds = _summary_dataset(tuning, "diameter", "size_tuning", peak_fraction, rtol,
+    ds = _summary_dataset(tuning, "diameter", "size_tuning", peak_fraction, rtol, zero_tol,
                           ("largest_response", "response to the largest disc"),
                           ("suppression_index", "(R_peak - R_largest) / R_peak"))
     ds.attrs.update(analysis="surround suppression", peak_fraction=float(peak_fraction),
-                    rtol=float(rtol))
+                    rtol=float(rtol), zero_tol=float(zero_tol))
     return ds
 
 
@@ -752,15 +789,16 @@ def length_tuning(
         Receptive-field centres ``(x0, y0)`` in pixels; default the middle
         of the patch.
     lengths : int or array_like, default 16
-        Bar lengths in pixels (> 0). An int n gives n values evenly spaced
-        from ``lmax / n`` to ``lmax``, ``lmax`` twice the farthest pixel's
+        Bar lengths in pixels (> 0, none repeated). An int n gives n
+        values evenly spaced from ``lmax / n`` to ``lmax``, ``lmax`` twice the farthest pixel's
         distance from every selected centre plus one pixel: the longest bar
         then crosses the whole patch for every unit.
     width : float or array_like, shape (n_selected,), optional
         Bar width across the bars in pixels (> 0); default one period,
         ``1 / frequency``, per unit.
     contrasts : array_like, shape (n_contrasts,), default (0.1, 1.0)
-        Grating amplitudes (> 0) in the units of the encoder's input.
+        Grating amplitudes (> 0, none repeated) in the units of the
+        encoder's input.
     phases : int or array_like, default 8
         Radians; an int n gives n values evenly spaced over [0, 2 pi).
     units : array_like of int, shape (n_units,), optional
@@ -796,8 +834,9 @@ def length_tuning(
         When ``encoder`` is not callable or returns a non-numeric array, or
         ``response_units`` is not a non-empty string.
     ValueError
-        For non-positive lengths, widths or contrasts, a ``width`` that is
-        neither one value nor one per unit, or as in :func:`size_tuning`.
+        For non-positive or repeated lengths or contrasts, non-positive widths, a
+        ``width`` that is neither one value nor one per unit, or as in
+        :func:`size_tuning`.
 
     Examples
     --------
@@ -846,7 +885,7 @@ def length_tuning(
 
 
 def end_stopping(tuning: xr.Dataset, *, peak_fraction: float = 1.0,
-                 rtol: float = 1e-5) -> xr.Dataset:
+                 rtol: float = 1e-5, zero_tol: float = ZERO_TOL) -> xr.Dataset:
     """Preferred length and end-stopping index of length-tuning curves.
 
     The summary of :func:`surround_suppression` along ``length``: for each
@@ -870,6 +909,8 @@ def end_stopping(tuning: xr.Dataset, *, peak_fraction: float = 1.0,
         In (0, 1], as in :func:`surround_suppression`.
     rtol : float, default 1e-5
         In [0, ``peak_fraction``), as in :func:`surround_suppression`.
+    zero_tol : float, default 1e-9
+        In [0, 1), as in :func:`surround_suppression`.
 
     Returns
     -------
@@ -878,7 +919,7 @@ def end_stopping(tuning: xr.Dataset, *, peak_fraction: float = 1.0,
         ``peak_response``, ``longest_response`` (the units of
         ``tuning['response']``), ``end_stopping_index`` (1); over ``atom``:
         ``preferred_length_ratio`` (highest over lowest contrast). Attrs:
-        ``peak_fraction``, ``rtol``.
+        ``peak_fraction``, ``rtol``, ``zero_tol``.
 
     Raises
     ------
@@ -897,9 +938,9 @@ def end_stopping(tuning: xr.Dataset, *, peak_fraction: float = 1.0,
     >>> float(s.preferred_length[0, 0]), float(s.end_stopping_index[0, 0])
     (4.0, 0.75)
     """
-    ds = _summary_dataset(tuning, "length", "length_tuning", peak_fraction, rtol,
+    ds = _summary_dataset(tuning, "length", "length_tuning", peak_fraction, rtol, zero_tol,
                           ("longest_response", "response to the longest bar"),
                           ("end_stopping_index", "ESI = (R_peak - R_longest) / R_peak"))
     ds.attrs.update(analysis="end-stopping", peak_fraction=float(peak_fraction),
-                    rtol=float(rtol))
+                    rtol=float(rtol), zero_tol=float(zero_tol))
     return ds
