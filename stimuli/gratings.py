@@ -253,24 +253,30 @@ def grating(shape, orientation, frequency, phase=0.0, contrast=1.0, mean=0.0, ce
     mean = float(check_array(mean, "mean", ndim=0))
     xp = u * np.cos(p["orientation"]) + v * np.sin(p["orientation"])
     carrier = np.cos(2 * np.pi * p["frequency"] * xp + p["phase"])
-    _warn_blank_at_nyquist(carrier, p["frequency"], p["contrast"])
+    _warn_blank_at_nyquist(carrier, p["orientation"], p["frequency"], p["contrast"])
     return mean + p["contrast"] * carrier
 
 
-def _warn_blank_at_nyquist(carrier, frequency, amplitude, what="grating(s)"):
+def _warn_blank_at_nyquist(carrier, orientation, frequency, amplitude, what="grating(s)"):
     """Warn of the gratings at the Nyquist frequency whose pixels all sample ``carrier``
-    (their cosine, ``(..., height, width)``) at its zeros, though ``amplitude`` is not 0.
+    (their cosine, ``(..., height, width)``) at its zeros, though ``amplitude`` is not 0,
+    unless the same call holds a grating of that ``orientation`` there that shows.
 
     At 0.5 cycles/pixel and orientation 0 the pixels sample the cosine at ``phase +
     pi (x - x0)`` only: at phase 0 on a patch of even width (its centre between two
     pixels) that is always one of its zeros, and the grating came out all ``mean``,
-    unsaid, which a cosine "bright at the centre" is not.
+    unsaid, which a cosine "bright at the centre" is not. Beside a grating of its
+    orientation at another phase, it is one sample of a sweep over phase (the probes of
+    :mod:`v1model.analysis` take the maximum over phases, a drift's frames pass through
+    it): grating_responses with 0.5 among its frequencies warned of it on every call.
     """
-    at_nyquist = frequency[..., 0, 0] == NYQUIST
+    at_nyquist = (frequency[..., 0, 0] == NYQUIST) & (amplitude[..., 0, 0] != 0)
     if not np.any(at_nyquist):
         return
     peak = np.abs(carrier).max(axis=(-2, -1))
-    blank = at_nyquist & (peak <= 1e-9) & (amplitude[..., 0, 0] != 0)
+    blank = at_nyquist & (peak <= 1e-9)
+    theta = np.broadcast_to(orientation[..., 0, 0], blank.shape)
+    blank &= ~np.isin(theta, theta[at_nyquist & ~blank])
     if np.any(blank):
         warnings.warn(
             f"{int(blank.sum())} of the {blank.size} {what} at frequency 0.5 cycles/pixel "
@@ -478,7 +484,8 @@ def gabor_patch(
     yp = -u * s + v * c
     env = np.exp(-0.5 * (xp / p["sigma_x"]) ** 2 - 0.5 * (yp / p["sigma_y"]) ** 2)
     carrier = np.cos(2 * np.pi * p["frequency"] * xp + p["phase"])
-    _warn_blank_at_nyquist(carrier, p["frequency"], p["amplitude"], "Gabor patch(es)")
+    _warn_blank_at_nyquist(carrier, p["orientation"], p["frequency"], p["amplitude"],
+                           "Gabor patch(es)")
     return p["offset"] + p["amplitude"] * env * carrier
 
 

@@ -1426,11 +1426,14 @@ def check_fits_in_memory(shape, dtype, name: str, value, what: str, plus: float 
     nbytes = rows + float(plus)
     memory = memory_exceeded(nbytes)
     if memory is not None:
-        per_row = rows / shape[0] if shape[0] else nbytes
+        per_row = rows / shape[0] if shape[0] else 0.0
+        # rows of no bytes (a 0 in shape[1:]): only ``plus`` did not fit (was a
+        # ZeroDivisionError)
+        fit = max(int((memory - plus) // per_row), 0) if per_row > 0 else 0
         raise ValueError(
             f"{name}={value!r} {what} would take {nbytes:.4g} bytes ({nbytes / 2**30:.4g} GiB), "
             f"more than the {memory / 2**30:.4g} GiB of memory this process may use (at most "
-            f"{max(int((memory - plus) // per_row), 0)} would fit)")
+            f"{fit} would fit)")
 
 
 def _unwrap_0d(value):

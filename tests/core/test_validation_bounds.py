@@ -82,6 +82,10 @@ def test_check_fits_in_memory_counts_bytes_held_beside_the_rows(monkeypatch):
     with pytest.raises(ValueError, match=r"^n=1 values would take 9008 bytes .*at most 0 "
                                          r"would fit\)$"):  # the rest alone does not fit
         check_fits_in_memory((1,), np.float64, "n", 1, "values", plus=9000)
+    for shape in ((5, 0), (0, 3)):  # rows of no bytes, or none: the rest alone (was 1/0)
+        with pytest.raises(ValueError, match=r"^n=\(\d, \d\) values would take 9000 bytes "
+                                             r".*at most 0 would fit\)$"):
+            check_fits_in_memory(shape, np.float64, "n", shape, "values", plus=9000)
 
 
 def test_check_array_copy_empty_and_finite_switches():

@@ -722,3 +722,23 @@ def test_fit_and_encode_read_a_dataarray_by_dim_name():
     sae = SparseAutoencoder(8, **settings).fit(Xd, seed=0)
     np.testing.assert_array_equal(sae.encode(X16), ref.encode(X16))
     np.testing.assert_array_equal(ref.encode(Xd), ref.encode(X16))
+
+
+def test_a_model_whose_training_step_fits_at_no_batch_size_is_refused_by_n_latents(
+        monkeypatch):
+    """Weights and Adam moments that fit (6 weight-sized arrays, 196,608 bytes here) but
+    not a step's 11 at any batch size (360,448 bytes) were refused by batch_size ("at most
+    0 would fit"): no batch size trains such a model; the message names n_latents and the
+    latents that would fit."""
+    import v1model.validation
+
+    X = np.random.default_rng(0).standard_normal((512, 16)).astype(np.float32)
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 300_000.0)
+    fixed = 11 * 4 * 512 * 16  # float32 weights, gradients, moments and temporaries
+    message = (rf"^n_latents=512 latents of 16 features \(float32: the weights, their "
+               rf"gradients and Adam moments and a training step's weight-sized temporaries, "
+               rf"at any batch_size\) would take 3\.604e\+05 bytes .* \(at most "
+               rf"{300_000 // (fixed // 512)} would fit\)$")
+    for call in (lambda sae: sae.fit(X, seed=0), lambda sae: sae.partial_fit(X, seed=0)):
+        with pytest.raises(ValueError, match=message):
+            call(SparseAutoencoder(512, n_steps=2, batch_size=256, k=4, progress=False))

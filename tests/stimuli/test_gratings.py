@@ -398,11 +398,31 @@ def test_blank_gratings_at_the_nyquist_frequency_are_warned_of():
                       r"background level: .*shift phase by pi/2 or center by half a pixel"):
         blank = grating(16, 0.0, 0.5, mean=0.3)
     np.testing.assert_allclose(blank, 0.3, atol=1e-12)  # cos(pi x) at half-integers is 0
-    with pytest.warns(UserWarning, match=r"^2 of the 4 Gabor patch\(es\) at frequency 0\.5 "):
-        gabor_patch(16, 0.0, 0.5, phase=[0.0, np.pi / 2, np.pi, 1.0])
+    with pytest.warns(UserWarning, match=r"^3 of the 4 Gabor patch\(es\) at frequency 0\.5 "):
+        gabor_patch(16, [0.0, 0.0, np.pi / 2, 1.0], 0.5, phase=[0.0, np.pi, 0.0, 0.0])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         full = grating(16, 0.0, 0.5, phase=np.pi / 2)
         np.testing.assert_allclose(full[0], np.cos(np.pi * x + np.pi / 2), atol=1e-12)
         np.testing.assert_allclose(np.abs(grating(15, 0.0, 0.5)), 1.0, atol=1e-12)
         grating(16, 0.0, 0.5, contrast=0.0)  # asked blank: nothing to say
+
+
+def test_a_blank_phase_of_a_sweep_over_phase_is_not_warned_of():
+    """A sweep over phase at the Nyquist frequency holds blank phases (phase 0 and pi at
+    orientation 0 on an even patch) beside the full ones: grating_responses with 0.5 among
+    its frequencies (8 phases) warned of "4 of the 192 grating(s)" on every call, though
+    its maximum over phases is that of the full grating. A sweep whose phases are all
+    blank (here the single phase 0) still is warned of."""
+    from v1model.analysis import grating_responses
+
+    D = grating(16, 0.0, 0.5, phase=np.pi / 2).reshape(1, -1) / 16.0  # unit norm
+    relu = lambda X: np.maximum(X @ D.T, 0.0)  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = grating_responses(relu, 16, orientations=4, frequencies=[0.25, 0.5], phases=8)
+        gabor_patch(16, 0.0, 0.5, phase=[0.0, np.pi / 2, np.pi, 1.0])
+    # the full grating's response: |<D, g>| = 16 at phase pi/2
+    np.testing.assert_allclose(float(ds.response.sel(frequency=0.5).max()), 16.0, rtol=1e-12)
+    with pytest.warns(UserWarning, match=r"^2 of the 8 grating\(s\) at frequency 0\.5 "):
+        grating_responses(relu, 16, orientations=4, frequencies=[0.25, 0.5], phases=[0.0])

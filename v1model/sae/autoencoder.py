@@ -390,9 +390,10 @@ class SparseAutoencoder(SavedAsDataset):
         ValueError
             For invalid settings or data: fewer samples than ``batch_size``,
             samples all alike, or ``n_steps`` whose history, ``n_latents``
-            whose weights and Adam moments, or ``batch_size`` whose training
-            step (:func:`~v1model.sae.training.training_memory`) would not fit
-            in memory.
+            whose weights and Adam moments (or a training step's arrays of
+            their size), or ``batch_size`` whose training step
+            (:func:`~v1model.sae.training.training_memory`) would not fit in
+            memory.
         FloatingPointError
             When training diverges or its squared gradients overflow the dtype.
 

@@ -211,8 +211,9 @@ def check_training_memory(batch_size, n_latents, n_features, activation, dtype, 
                           auxk=False):
     """Refuse a training run whose steps would not fit in the memory this process
     may use (:func:`v1model.validation.physical_memory`), before anything is
-    allocated: the weights and their Adam moments (naming ``n_latents``), then
-    a whole step (:func:`training_memory`, naming ``batch_size``).
+    allocated: the weights and their Adam moments, then what a step holds at any
+    batch size (both naming ``n_latents``), then a whole step
+    (:func:`training_memory`, naming ``batch_size``).
 
     Parameters
     ----------
@@ -227,6 +228,15 @@ def check_training_memory(batch_size, n_latents, n_features, activation, dtype, 
         With the bytes needed and the batch size that would fit.
     """
     _check_weights_fit(n_latents, n_features, activation, dtype)
+    # the bytes no batch size avoids (one sample: no Gram matrix) name n_latents: weights
+    # that fit beside their moments (6 arrays) but not a step's 11 were refused by
+    # batch_size, "at most 0 would fit", which no batch size mends
+    least, _ = training_memory(1, n_latents, n_features, activation, dtype, k=k, auxk=auxk)
+    check_fits_in_memory(
+        (n_latents, math.ceil(least / n_latents)), np.uint8, "n_latents", n_latents,
+        f"latents of {n_features} features ({np.dtype(dtype).name}: the weights, their "
+        "gradients and Adam moments and a training step's weight-sized temporaries, at any "
+        "batch_size)")
     fixed, per_sample = training_memory(batch_size, n_latents, n_features, activation, dtype,
                                         k=k, auxk=auxk)
     check_fits_in_memory(
