@@ -240,7 +240,9 @@ def run(
                 "units": learn_hist["objective"].attrs["units"]}),
         },
         coords={"iterative_solver": ["ista", "fista"], "iteration": curves["iteration"],
-                "update": np.arange(learn_hist.sizes["update"])},
+                "update": ("update", np.arange(learn_hist.sizes["update"]), {
+                    "long_name": "dictionary-learning update (minibatch), from 0",
+                    "units": "1"})},
     )
     ista = by_depth["prediction_error"].sel(solver="ista").values
     ds.attrs.update(
@@ -261,12 +263,15 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     the iterations ISTA and FISTA need to match each LISTA depth; a depth they do not
     match within ``n_iter_max`` iterations is drawn as an open triangle at
     ``n_iter_max`` ("more than"). The error's axis label gives the units recorded in
-    ``ds["iteration_error"].attrs["units"]``."""
+    ``ds["iteration_error"].attrs["units"]``. The depths are drawn in increasing order,
+    whatever the order ``depths`` gave them in (``-p depths=[3,1,2]`` joined LISTA's
+    points in a zigzag)."""
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot
 
     plt = pyplot()
     outdir = Path(outdir)
+    ds = ds.sortby("n_iter")  # lines join the depths in order
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     ax = axes[0]
     it = ds["iteration"].values

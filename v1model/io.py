@@ -25,8 +25,8 @@ import xarray as xr
 from .validation import check_path, check_positive
 
 __all__ = ["atomic_path", "save_dataset", "load_dataset", "save_figure", "clean_attrs",
-           "flatten_nested", "missing_zarr_chunks", "netcdf_engine", "seed_attr", "values_by_dims",
-           "SavedAsDataset"]
+           "continue_calls", "flatten_nested", "missing_zarr_chunks", "netcdf_engine",
+           "seed_attr", "values_by_dims", "SavedAsDataset"]
 
 NETCDF_ENGINE = "h5netcdf"
 
@@ -1208,14 +1208,9 @@ def continue_history(previous: xr.Dataset | None, history: xr.Dataset, *,
                     or key in _SAVED_ATTRS or key in first_call
                     or key.endswith("_per_call")):
                 continue
-            values = _per_call(previous.attrs, key, len(before)) + [history.attrs.get(key)]
-            # bools as the 0/1 a file gives back: [True, False] reloaded as [1, 0], and
-            # the next call appended False to it, [1, 0, False]
-            values = [int(v) if isinstance(v, (bool, np.bool_)) else v for v in values]
-            if not all(_same_attr(v, values[0]) for v in values[1:]):
-                out.attrs[f"{key}_per_call"] = values
-                if key not in _MEASURED_ATTRS:  # a setting, not a measurement
-                    changed.append(key)
+            if _add_per_call(out.attrs, previous.attrs, key, history.attrs.get(key),
+                             len(before)) and key not in _MEASURED_ATTRS:
+                changed.append(key)  # a setting, not a measurement
         out.attrs[CHANGED_ATTR] = ", ".join(changed)
     out.attrs.update({k: previous.attrs[k] for k in first_call if k in previous.attrs})
     return out
@@ -1230,6 +1225,67 @@ _MEASURED_ATTRS = ("wall_time",)
 #: attrs that save_dataset adds to the file, not to a call: a previous loaded from a file
 #: had v1model_version, the next call none, and it was named as a changed setting
 _SAVED_ATTRS = ("v1model_version",)
+
+
+def continue_calls(previous: dict, call: dict, steps: int, *,
+                   steps_key: str = "steps_per_call") -> dict:
+    """The attrs that record the calls of a model trained in several calls (``fit`` then
+    ``partial_fit``, or ``partial_fit`` on the chunks of a stream), after one more call;
+    the convention of :func:`continue_history` for models whose history attrs otherwise
+    keep their first call's settings (:class:`v1model.amortized.LISTA`,
+    :class:`v1model.sae.SparseAutoencoder`).
+
+    Parameters
+    ----------
+    previous : dict
+        The history's attrs before this call (as saved and reloaded, too).
+    call : dict
+        This call's settings as attrs record them (e.g. ``{"seed": seed_attr(seed)}``).
+    steps : int
+        Steps (or updates) this call made.
+    steps_key : str, default "steps_per_call"
+        The attr counting the steps of each call, in order; a ``previous`` without it
+        is one call of ``previous["n_steps"]`` steps.
+
+    Returns
+    -------
+    dict
+        The attrs to update ``previous`` with: ``steps_key`` (one count per call) and,
+        for each setting of ``call`` that differs between the calls, ``<name>_per_call``
+        (one value per call, in order; ``previous``'s ``<name>`` stands for every
+        earlier call without a list). Lists that mix numbers and text ("None") are
+        saved as JSON text (:func:`clean_attrs`). The lists of ``previous`` that are
+        Python lists are extended in place (a stream of many calls takes constant
+        time per call): pass a ``previous`` that owns them.
+    """
+    counts = previous.get(steps_key, previous.get("n_steps"))
+    if not isinstance(counts, list):  # one call, or the lists as a file gives them back
+        counts = [int(n) for n in np.atleast_1d(counts)]
+    n_before = len(counts)
+    counts.append(int(steps))
+    out = {steps_key: counts}
+    for key, value in call.items():
+        values = previous.get(f"{key}_per_call")
+        if isinstance(values, list):  # they differed already: this call's goes on the end
+            values.append(int(value) if isinstance(value, (bool, np.bool_)) else value)
+            out[f"{key}_per_call"] = values
+        else:
+            _add_per_call(out, previous, key, value, n_before)
+    return out
+
+
+def _add_per_call(out: dict, previous: dict, key: str, value, n_before: int) -> bool:
+    """Set ``out["<key>_per_call"]`` to the ``n_before`` values of ``key`` that
+    ``previous`` (a history's attrs) records and this call's ``value``, when they
+    differ; whether they did."""
+    values = _per_call(previous, key, n_before) + [value]
+    # bools as the 0/1 a file gives back: [True, False] reloaded as [1, 0], and
+    # the next call appended False to it, [1, 0, False]
+    values = [int(v) if isinstance(v, (bool, np.bool_)) else v for v in values]
+    if all(_same_attr(v, values[0]) for v in values[1:]):
+        return False
+    out[f"{key}_per_call"] = values
+    return True
 
 
 def _per_call(attrs: dict, key: str, n_calls: int) -> list:

@@ -1535,3 +1535,28 @@ def test_deeper_lista_does_not_end_worse_than_shallower_at_the_defaults(patch_pr
                                          r"and 0.001\): the deeper network has not converged"):
         lista_error_by_depth(X_train, X_test, D, lam, depths=(5, 10), seed=0,
                              target_test=target, progress=False, learning_rate=1e-3)
+
+
+def test_partial_fit_records_every_calls_seed_and_they_remake_the_weights(tmp_path):
+    """After fit(seed=0) then partial_fit(seed=1) the history said seed 0 with n_steps
+    summed: the saved network could not be made again from its attrs. They list each
+    call's seed and steps (v1model.io.continue_calls), after save/load too."""
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((12, 8))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X, X2 = rng.standard_normal((200, 8)), rng.standard_normal((150, 8))
+    kw = dict(batch_size=32, dtype="float64", progress=False)
+    net = LISTA(2, 0.3, n_steps=20, **kw).fit(X, D, seed=0)
+    net.n_steps = 15
+    net.partial_fit(X2, seed=1)
+    attrs = LISTA.load(net.save(tmp_path / "lista.nc")).history_.attrs
+    assert attrs["seed"] == 0 and attrs["n_steps"] == 35
+    assert list(attrs["seed_per_call"]) == [0, 1]
+    assert list(attrs["steps_per_call"]) == [20, 15]
+    (s0, s1), (n0, n1) = attrs["seed_per_call"], attrs["steps_per_call"]
+    again = LISTA(2, 0.3, n_steps=int(n0), **kw).fit(X, D, seed=int(s0))
+    again.n_steps = int(n1)
+    again.partial_fit(X2, seed=int(s1))
+    np.testing.assert_array_equal(again.lateral_weight_, net.lateral_weight_)
+    np.testing.assert_array_equal(again.encoder_weight_, net.encoder_weight_)
+    np.testing.assert_array_equal(again.threshold_, net.threshold_)

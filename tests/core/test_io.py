@@ -850,3 +850,22 @@ def test_save_dataset_refuses_a_float16_encoding_of_a_wider_variable(tmp_path, w
     back = load_dataset(save_dataset(half, path))
     np.testing.assert_array_equal(back["x"].values, values.astype(np.float16))
     assert back["x"].dtype == np.float16 and _hdf5_half_floats(path) == []
+
+
+def test_continue_calls_lists_each_calls_steps_and_differing_settings(tmp_path):
+    """The record of a model trained in calls (LISTA, SparseAutoencoder partial_fit):
+    the steps of each call and, once they differ, each call's seed, through a file."""
+    from v1model.io import continue_calls, load_dataset, save_dataset
+
+    one = {"seed": 0, "n_steps": 20}
+    assert continue_calls(one, {"seed": 0}, 15) == {"steps_per_call": [20, 15]}
+    two = dict(one, **continue_calls(one, {"seed": 1}, 15))
+    assert two["seed_per_call"] == [0, 1] and two["seed"] == 0
+    # a file gives the lists back as an array and JSON text: the next call goes on from them
+    ds = save_dataset(xr.Dataset(attrs=dict(two, **continue_calls(two, {"seed": "None"}, 5))),
+                      tmp_path / "calls.nc")
+    back = load_dataset(ds).attrs
+    assert back["seed_per_call"] == '[0, 1, "None"]'
+    assert list(back["steps_per_call"]) == [20, 15, 5]
+    assert continue_calls(back, {"seed": 7}, 3) == {
+        "steps_per_call": [20, 15, 5, 3], "seed_per_call": [0, 1, "None", 7]}

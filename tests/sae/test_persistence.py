@@ -1,6 +1,7 @@
 """Save -> load round trips through netCDF (v1model.io, atomic) reproduce the
 model exactly."""
 
+import json
 import warnings
 
 import numpy as np
@@ -290,3 +291,26 @@ def test_history_step_coordinate_is_labelled(planted, tmp_path):
         step = model.history_["step"]
         np.testing.assert_array_equal(step.values, np.arange(5))
         assert step.attrs["units"] == "1" and "Adam steps" in step.attrs["long_name"]
+
+
+def test_partial_fit_records_every_calls_seed_and_they_remake_the_model(planted, tmp_path):
+    # after fit(seed=0) then partial_fit(seed=1) the history said seed 0 alone: the saved
+    # model could not be made again from its attrs. They list each call's seed and steps
+    # (v1model.io.continue_calls); "continued": a later call that went on with the generator
+    X = planted[0][:700]
+    kw = dict(n_latents=24, activation="topk", k=3, n_steps=4, batch_size=100,
+              progress=False)
+    sae = SparseAutoencoder(**kw).fit(X[:400], seed=0)
+    sae.partial_fit(X[400:600], seed=1)
+    loaded = SparseAutoencoder.load(sae.save(tmp_path / "sae.nc"))
+    loaded.partial_fit(X[600:])
+    attrs = SparseAutoencoder.load(loaded.save(tmp_path / "sae2.nc")).history_.attrs
+    assert attrs["seed"] == 0
+    assert json.loads(attrs["seed_per_call"]) == [0, 1, "continued"]
+    assert list(attrs["steps_per_call"]) == [4, 2, 1]
+    again = SparseAutoencoder(**kw).fit(X[:400], seed=0)
+    again.partial_fit(X[400:600], seed=1)
+    again.partial_fit(X[600:])
+    for name in ("components_", "encoder_", "encoder_bias_", "decoder_bias_"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(loaded, name),
+                                      err_msg=name)

@@ -232,3 +232,28 @@ def test_a_learning_rate_above_the_thresholds_is_refused_before_learning(monkeyp
     ds = study.run(lam=0.3, **small)
     D = ds["dictionary"].values.reshape(32, 16)
     assert 0.3 / (spectral_norm_gram(D) * STEP_MARGIN) < 0.3 * 16 / 32
+
+
+def test_plot_joins_the_depths_in_increasing_order(result, study_figures):
+    """-p depths=[3,1,2] gave a Dataset in that order, and the figure joined LISTA's
+    points (and ISTA's and FISTA's iterations to match) in a zigzag."""
+    _, ds = result
+    shuffled = ds.isel(n_iter=[1, 0])  # as depths=(2, 1) gives it
+    assert list(shuffled["n_iter"].values) == [2, 1]
+    (fig,) = study_figures("gregor-lecun-2010-lista", shuffled).values()
+    lista = [line for line in fig.axes[0].lines if line.get_label() == "LISTA"]
+    np.testing.assert_array_equal(lista[0].get_xdata(), [1, 2])
+    np.testing.assert_array_equal(lista[0].get_ydata(),
+                                  ds["prediction_error"].sel(solver="lista").values)
+    for line in fig.axes[1].lines:
+        assert np.all(np.diff(line.get_xdata()) > 0), line.get_label()
+
+
+def test_the_update_coordinate_has_units(result, tmp_path):
+    # the saved dataset's update coordinate had neither units nor a long_name
+    from v1model.io import load_dataset, save_dataset
+
+    _, ds = result
+    back = load_dataset(save_dataset(ds, tmp_path / "lista.nc"))
+    assert back["update"].attrs["units"] == "1"
+    assert back["update"].attrs["long_name"] == "dictionary-learning update (minibatch), from 0"

@@ -23,7 +23,7 @@ import xarray as xr
 
 from ..inference._common import RANGE_HEADROOM, check_products_in_range, validate_problem
 from ..inference.encode import encode
-from ..io import SavedAsDataset, seed_attr
+from ..io import SavedAsDataset, continue_calls, seed_attr
 from ..learning._data import Minibatches
 from ..learning.estimator import NotFittedError
 from ..validation import (CODE_DIMS, DATA_DIMS, as_generator, by_dim_names, check_array,
@@ -605,8 +605,13 @@ class LISTA(SavedAsDataset):
         call's settings, with ``n_steps``, ``n_training_samples`` and
         ``wall_time`` summed over the calls, ``learning_rate`` the last
         call's, ``target`` and ``target_val`` the sources of ``z*`` over the
-        calls (e.g. ``"optimal_codes, target"``) and ``target_tol`` the
-        loosest tolerance FISTA computed them to. A history recorded with
+        calls (e.g. ``"optimal_codes, target"``), ``target_tol`` the
+        loosest tolerance FISTA computed them to, ``steps_per_call`` the
+        steps of each call and, when the calls' seeds differ,
+        ``seed_per_call`` each call's (``seed`` is the first call's; "None":
+        fresh entropy; :func:`v1model.io.continue_calls`): ``fit(X, D,
+        seed=s0)``, then ``partial_fit(X2, seed=s1)`` with the ``n_steps`` of
+        ``steps_per_call`` make the same weights again. A history recorded with
         ``X_val`` (or without) goes on only with it (or without).
 
         Parameters
@@ -707,13 +712,18 @@ class LISTA(SavedAsDataset):
         rows, attrs = self._train(X, D, lam, layers, weights, fresh, rng, target, X_val,
                                   target_val, dtype, first_step=first, d_name="dictionary_")
         if history is not None:
-            keep = dict(history.attrs)
+            # the lists copied: continue_calls extends them, and history_ may be held
+            keep = {k: list(v) if isinstance(v, list) else v for k, v in history.attrs.items()}
             # a file saved before the objectives existed lacks these (KeyError: 'loss_units'
             # in history_dataset): this run's, of the objective and parametrisation checked
             # above to be the saved ones
             for key in ("parametrization", "objective", "loss", "loss_units"):
                 keep.setdefault(key, attrs[key])
-            keep["n_steps"] = int(keep.get("n_steps", first)) + attrs["n_steps"]
+            keep["n_steps"] = int(keep.get("n_steps", first))
+            # every call's seed (attrs["seed"] alone kept the first's): the weights can be
+            # made again from the attrs
+            keep.update(continue_calls(keep, {"seed": seed_attr(seed)}, attrs["n_steps"]))
+            keep["n_steps"] += attrs["n_steps"]
             keep["n_training_samples"] = (int(keep.get("n_training_samples", 0))
                                           + attrs["n_training_samples"])
             keep["wall_time"] = float(keep.get("wall_time", 0.0)) + attrs["wall_time"]

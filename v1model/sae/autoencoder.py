@@ -12,7 +12,7 @@ import xarray as xr
 
 from .._blas import blas_threads_for_step
 from .._frames import user_stacklevel
-from ..io import SavedAsDataset, check_dims, seed_attr, values_by_dims
+from ..io import SavedAsDataset, check_dims, continue_calls, seed_attr, values_by_dims
 from ..progress import inner_progress, progress_bar
 from ..learning._data import _BLOCK_ELEMENTS, Minibatches, check_training_rows
 from ..learning._persist import (_jsonable, generator_from_json, generator_to_json,
@@ -462,7 +462,12 @@ class SparseAutoencoder(SavedAsDataset):
         threshold and the generator of the minibatch order. ``history_``
         grows by one row per step, its ``step`` coordinate and ``wall_time``
         continuing; its attrs keep the first call's settings, with
-        ``n_training_samples`` counting the samples of all calls. The first
+        ``n_training_samples`` counting the samples of all calls,
+        ``steps_per_call`` the steps of each call (a ``fit`` before is one)
+        and, when the calls' seeds differ, ``seed_per_call`` each call's
+        (``seed`` is the first call's; ``"continued"``: a later call without
+        a seed, which went on with the generator; :func:`v1model.io.continue_calls`): the same
+        calls with these seeds make the same model again. The first
         call (on a model that was never fitted) initialises the parameters
         as :meth:`fit` does, the decoder bias from the mean of this chunk,
         and the scale of training (the biases' rate, ``lr``) from its spread
@@ -573,6 +578,10 @@ class SparseAutoencoder(SavedAsDataset):
             if seed is not None:
                 self._state.rng = as_generator(seed)
         self._fitted_objective = self._objective(v)
+        # a later call's seed, recorded per call (the first call's is attrs["seed"]); None
+        # went on with the generator, which "None" (fresh entropy) would not say
+        call = None if not fitted else {
+            "seed": "continued" if seed is None else seed_attr(seed)}
         order = self._state.rng.permutation(X.shape[0])
         batches = (X[order[start:start + v["batch_size"]]]
                    for start in range(0, X.shape[0], v["batch_size"]))
@@ -581,7 +590,8 @@ class SparseAutoencoder(SavedAsDataset):
             self._train(self._params, self._state, v, batches, n_steps, rows, streaming=True)
         finally:  # also after a divergence: the history of the steps that were taken
             self._threshold = self._state.threshold
-            self._append_history(np.array(rows).reshape(-1, len(HISTORY_FIELDS)), X.shape[0])
+            self._append_history(np.array(rows).reshape(-1, len(HISTORY_FIELDS)), X.shape[0],
+                                 call, done)
         return self
 
     def _settle_scale(self, spread):
@@ -600,18 +610,22 @@ class SparseAutoencoder(SavedAsDataset):
                 if getattr(self, name) == "auto":
                     attrs[name] = AUTO_JUMP_FRACTION * spread
 
-    def _append_history(self, rows, n_samples):
+    def _append_history(self, rows, n_samples, call=None, done=0):
         """Add one call's history ``rows`` (n_steps, len(HISTORY_FIELDS)) and its
         ``n_samples`` to the history, in time proportional to the call: the rows
         wait in a list until ``history_`` is read (:meth:`_materialised_history`).
+        ``call``: the settings of a call after the first, which follows ``done``
+        steps, recorded per call (:func:`v1model.io.continue_calls`).
 
         Concatenating the Dataset on every call cost ~2.2 ms of xarray overhead
         plus ~0.06 us per step already taken (a stream of many small chunks:
         quadratic in its length).
         """
+        attrs = self._history_attrs
+        if call is not None:  # its lists are this model's own (history_ gets copies)
+            attrs.update(continue_calls(dict(attrs, n_steps=done), call, len(rows)))
         self._pending_rows.append(rows)
-        self._history_attrs["n_training_samples"] = (
-            int(self._history_attrs["n_training_samples"]) + n_samples)
+        attrs["n_training_samples"] = int(attrs["n_training_samples"]) + n_samples
 
     def _materialised_history(self):
         """The history Dataset with the pending rows of :meth:`partial_fit` appended
