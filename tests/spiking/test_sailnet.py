@@ -775,3 +775,75 @@ def test_brian2_cython_compile_failure_points_to_the_numpy_target(weights, monke
     import gc
 
     gc.collect()  # Brian2's "never included in a network" now, not after pytest's streams
+
+
+class _Stop(Exception):
+    """Raised by the spy of the device in place of a Brian2 run."""
+
+
+def test_standalone_key_holds_what_the_generated_code_depends_on(weights, monkeypatch):
+    """cpp_standalone compiled a new project on every call (a minute each): a loop over
+    batches of stimuli paid a compile per batch. The kept project's key holds the
+    network's code (W, the batch size, n_steps, eta, tau); the drives Q x and the
+    thresholds are run_args."""
+    from contextlib import contextmanager
+
+    from v1model.spiking import _brian
+
+    X, Q, W, theta = weights
+    keys = []
+
+    @contextmanager
+    def spy(target, reuse_key=None):
+        keys.append(reuse_key)
+        raise _Stop
+        yield  # a generator: the contextmanager's protocol
+
+    monkeypatch.setattr(_brian, "simulation_device", spy)
+
+    def key(X=X[:6], Q=Q, W=W, theta=theta, **changes):
+        with pytest.raises(_Stop):
+            sailnet_inference(X, Q, W, theta, **{**dict(simulator="brian2",
+                                                         target="cpp_standalone"), **changes})
+        return keys[-1]
+
+    first = key()
+    assert first is not None
+    assert first == key(X=X[6:]) == key(Q=Q[::-1]) == key(theta=theta + 0.1)
+    for other in (key(W=0.5 * W), key(X=X[:5]), key(n_steps=40), key(eta=0.2),
+                  key(tau=0.02)):
+        assert other is not None and other != first
+    assert key(target="cython") is None and key(target="numpy") is None
+
+
+@pytest.mark.slow
+@pytest.mark.brian2
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:pyparsing")
+def test_cpp_standalone_runs_the_project_an_earlier_call_compiled(weights, monkeypatch):
+    """A call of the same network on other stimuli, fields and thresholds runs the
+    project the first call compiled, with its own drives and thresholds: nothing built,
+    the counts of the NumPy kernel, and again those of the fresh project."""
+    from v1model.spiking import _brian, sailnet
+
+    X, Q, W, theta = weights
+    builds = []
+    build = sailnet._build_and_run
+    monkeypatch.setattr(sailnet, "_build_and_run",
+                        lambda *args: builds.append(1) or build(*args))
+    kw = dict(simulator="brian2", target="cpp_standalone", progress=False)
+    Q2, theta2 = Q[::-1], theta[::-1] * 0.9
+    try:
+        fresh = sailnet_inference(X[:6], Q, W, theta, **kw)
+        folder = _brian._STANDALONE_PROJECT["directory"]
+        other = sailnet_inference(X[6:], Q2, W, theta2, **kw)
+        again = sailnet_inference(X[:6], Q, W, theta, **kw)
+        assert _brian._STANDALONE_PROJECT["directory"] == folder
+    finally:
+        _brian.forget_standalone_project()
+    assert len(builds) == 1
+    np.testing.assert_array_equal(again, fresh)
+    np.testing.assert_array_equal(fresh, sailnet_inference(X[:6], Q, W, theta,
+                                                           dtype=np.float64))
+    reference = sailnet_inference(X[6:], Q2, W, theta2, dtype=np.float64)
+    assert reference.sum() > 20 and not np.array_equal(other, fresh)
+    np.testing.assert_array_equal(other, reference)

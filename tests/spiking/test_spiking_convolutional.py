@@ -173,3 +173,84 @@ def test_sounds_with_a_sample_rate_have_onsets_and_lags_in_seconds(run_1d, tmp_p
     with pytest.raises(ValueError, match=r"^sample_rate=8000 applies to sounds"):
         spiking_convolutional_lca(Y, image.kernels, lam2, target="numpy", duration=0.01,
                                   sample_rate=8000)
+
+
+class _Stop(Exception):
+    """Raised by the spy of the device in place of a Brian2 run."""
+
+
+def _reuse_key(monkeypatch, *args, **kwargs):
+    """The ``reuse_key`` spiking_convolutional_lca gives Brian2's device (nothing runs)."""
+    from contextlib import contextmanager
+
+    from v1model.spiking import _brian
+
+    keys = []
+
+    @contextmanager
+    def spy(target, reuse_key=None):
+        keys.append(reuse_key)
+        raise _Stop
+        yield  # a generator: the contextmanager's protocol
+
+    monkeypatch.setattr(_brian, "simulation_device", spy)
+    with pytest.raises(_Stop):
+        spiking_convolutional_lca(*args, **kwargs)
+    return keys[0]
+
+
+def test_standalone_key_holds_what_the_generated_code_depends_on(monkeypatch):
+    """cpp_standalone compiled a new project on every call (a minute each): a loop over
+    signals paid a compile per call. The kept project's key holds the network (kernels,
+    geometry, lam, times, number and shape of the signals, record_spikes); signals and
+    seeds are run_args. The Gram matrix is sparse, built anew on every call: its bytes as
+    a NumPy array were those of a pointer, another key on every call."""
+    phi, X, lam = _problem(n_signals=4)
+    base = dict(stride=2, duration=1.0, target="cpp_standalone", seed=0)
+
+    def key(X=X[:2], kernels=phi.kernels, lam=lam, **changes):
+        return _reuse_key(monkeypatch, X, kernels, lam, **{**base, **changes})
+
+    first = key()
+    assert first is not None
+    assert first == key() == key(X=X[2:]) == key(seed=1) == key(v_init="zero")
+    _, Y, _ = _problem(signal_shape=(40,), n_signals=2)
+    for other in (key(lam=0.9 * lam), key(duration=0.5), key(X=X[:3]), key(X=Y),
+                  key(kernels=np.roll(phi.kernels, 1, axis=1)), key(stride=1),
+                  key(boundary="circular"), key(record_spikes=True), key(inhibition=False),
+                  key(tau_syn=0.005)):
+        assert other is not None and other != first
+    assert key(noise=0.1) is None and key(target="cython") is None
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:the largest drive:RuntimeWarning")
+def test_cpp_standalone_runs_the_project_an_earlier_call_compiled():
+    """A call of the same network on other signals (and seeds) runs the project the first
+    call compiled, with its own drive and initial potentials: nothing built, the spikes
+    of the numpy target, and again those of the fresh project for the first signals."""
+    from v1model.spiking import _brian
+
+    phi, X, lam = _problem(n_signals=4)
+    kw = dict(stride=2, duration=0.1, record_spikes=True, progress=False)
+    try:
+        fresh = spiking_convolutional_lca(X[:2], phi.kernels, lam, target="cpp_standalone",
+                                          seed=1, **kw)
+        folder = _brian._STANDALONE_PROJECT["directory"]
+        other = spiking_convolutional_lca(X[2:], phi.kernels, lam, target="cpp_standalone",
+                                          seed=0, **kw)
+        again = spiking_convolutional_lca(X[:2], phi.kernels, lam, target="cpp_standalone",
+                                          seed=1, **kw)
+        assert _brian._STANDALONE_PROJECT["directory"] == folder
+    finally:
+        _brian.forget_standalone_project()
+    assert other.attrs["build_time"] == again.attrs["build_time"] == 0.0
+    assert fresh.attrs["build_time"] > 0
+    reference = spiking_convolutional_lca(X[2:], phi.kernels, lam, target="numpy", seed=0,
+                                          **kw)
+    assert reference.sizes["spike"] > 40
+    assert not np.array_equal(other["spike_count"], fresh["spike_count"])
+    for key in ("spike_time", "spike_sample", "spike_kernel", "spike_position",
+                "spike_count"):
+        np.testing.assert_array_equal(again[key], fresh[key], err_msg=key)
+        np.testing.assert_array_equal(other[key], reference[key], err_msg=key)

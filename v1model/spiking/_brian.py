@@ -347,6 +347,64 @@ def forget_standalone_project():
 atexit.register(forget_standalone_project)
 
 
+def run_kept_project(project, run_args):
+    """Run the kept ``cpp_standalone`` project of an earlier call again, uncompiled.
+
+    Parameters
+    ----------
+    project : dict
+        :func:`simulation_device`'s project, compiled by an earlier call of its key.
+    run_args : dict
+        The values that changed since that call (``{group.variable: array}``), set when
+        the run starts (Brian2's ``run_args``).
+
+    Returns
+    -------
+    float
+        The run's wall time, in s.
+    """
+    import time
+
+    device = project["device"]
+    t0 = time.perf_counter()
+    device.run(directory=project["directory"], with_output=False, run_args=run_args)
+    run_time = time.perf_counter() - t0
+    # Brian2 writes the values to files of the project (and an empty lock file beside
+    # each): one set per call would pile up there
+    device.delete(code=False, data=False, run_args=True, directory=False)
+    for name in device.run_args_arrays:
+        lock = os.path.join(project["directory"], "static_arrays", name + ".lock")
+        if os.path.exists(lock):
+            os.remove(lock)
+    return run_time
+
+
+def weights_digest(weights) -> str:
+    """A digest of a dense or ``scipy.sparse`` weight matrix for a project's ``reuse_key``.
+
+    A sparse matrix is hashed by its shape and CSR parts: its bytes as a NumPy array are
+    those of a pointer to the object (equal weights gave other keys, and a freed matrix's
+    address reused by other weights the same key).
+    """
+    import hashlib
+
+    digest = hashlib.sha1()
+    if weights is None:
+        return digest.hexdigest()
+    if hasattr(weights, "tocsr"):
+        csr = weights.tocsr(copy=True)  # sorted here, not the caller's
+        csr.sort_indices()
+        parts = [np.asarray(csr.shape, np.int64), csr.indptr.astype(np.int64),
+                 csr.indices.astype(np.int64), csr.data.astype(np.float64)]
+        digest.update(b"sparse")
+    else:
+        weights = np.asarray(weights)
+        parts = [np.asarray(weights.shape, np.int64), weights]
+    for part in parts:
+        digest.update(np.ascontiguousarray(part).tobytes())
+    return digest.hexdigest()
+
+
 @contextmanager
 def simulation_device(target, reuse_key=None):
     """Run the body on the device ``target`` needs; restore Brian2's device after.

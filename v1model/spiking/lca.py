@@ -58,7 +58,6 @@ network is built: a 100 x 256 batch, 6.5 million synapses, peaks at ~0.45 GB).
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 import warnings
 
@@ -551,8 +550,8 @@ def _standalone_key(weights, n, k, units, p, record_spikes, record_dt):
     """
     if p["target"] != "cpp_standalone" or p["noise"] > 0:
         return None
-    digest = hashlib.sha1(np.ascontiguousarray(weights if weights is not None else [])
-                          .tobytes())
+    # weights: dense (spiking_lca) or sparse (spiking_convolutional_lca)
+    digest = hashlib.sha1(_brian.weights_digest(weights).encode())
     for index in units if units is not None else ():
         digest.update(np.ascontiguousarray(index, dtype=np.int64).tobytes())
     fixed = sorted((name, value) for name, value in p.items() if name not in ("seed", "v_init"))
@@ -607,20 +606,8 @@ def _run_again(project, drive, v0):
     """Run the kept ``cpp_standalone`` project of an earlier call of the same model with
     the drive and initial potentials of this one; plain arrays out."""
     neurons = project["objects"]["neurons"]
-    t0 = time.perf_counter()
-    project["device"].run(directory=project["directory"], with_output=False,
-                          run_args={neurons.b: drive.ravel(), neurons.v: v0})
-    run_time = time.perf_counter() - t0
-    out = _copy_out(project["objects"], project["n_synapses"], 0.0, run_time, -1)
-    # Brian2 writes the drive and potentials to files of the project (and an empty lock
-    # file beside each): one pair per call would pile up there
-    device = project["device"]
-    device.delete(code=False, data=False, run_args=True, directory=False)
-    for name in device.run_args_arrays:
-        lock = os.path.join(project["directory"], "static_arrays", name + ".lock")
-        if os.path.exists(lock):
-            os.remove(lock)
-    return out
+    run_time = _brian.run_kept_project(project, {neurons.b: drive.ravel(), neurons.v: v0})
+    return _copy_out(project["objects"], project["n_synapses"], 0.0, run_time, -1)
 
 
 def _build_and_run(b2, n, k, cls, clock, namespace, drive, weights, v0, units, rng, p,

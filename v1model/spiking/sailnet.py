@@ -114,7 +114,10 @@ def sailnet_inference(
         its peak while it is built (2000 samples with a dense 256 x 256 ``W``:
         ~8.5 GB); a batch that would not fit in memory is refused before.
     target : {"numpy", "cython", "cpp_standalone"}, default "numpy"
-        Brian2 code-generation target (``simulator="brian2"`` only).
+        Brian2 code-generation target (``simulator="brian2"`` only). A
+        ``"cpp_standalone"`` project (about a minute to compile) is kept for the next
+        call of the same network (``W``, ``n_steps``, ``eta``, ``tau`` and the number
+        of stimuli), which runs it with its own ``X``, ``Q`` and ``theta`` uncompiled.
     tau : float
         Membrane time constant in seconds for the Brian2 network (the counts
         do not depend on it; default 10 ms).
@@ -181,8 +184,9 @@ def sailnet_inference(
                               "inhibitory synapses each")
     B = X @ Q.T
     _warn_silent_network(B, theta, n_steps, eta)
-    with _brian.simulation_device(target):
-        counts = _brian2_counts(B, W, theta, n_steps, eta, tau, target, progress)
+    key = _standalone_key(W, B.shape[0], n_steps, eta, tau, target)
+    with _brian.simulation_device(target, reuse_key=key) as project:
+        counts = _brian2_counts(B, W, theta, n_steps, eta, tau, target, progress, project)
     _warn_saturated_counts(counts, n_steps)
     return counts
 
@@ -279,24 +283,53 @@ def _lif_counts(B, W, theta, n_steps, eta, dtype):
     return Y
 
 
-def _brian2_counts(B, W, theta, n_steps, eta, tau, target, progress=False):
+def _standalone_key(W, n, n_steps, eta, tau, target):
+    """What the C++ project of a ``cpp_standalone`` inference depends on, or None.
+
+    The project's code holds the batch size, the number of neurons, the step, the
+    duration, the connectivity and weights ``W`` and Brian2's preferences; the drives
+    ``Q x`` and the thresholds ``theta`` are passed to a compiled project as
+    ``run_args``, so stimuli, ``Q`` and ``theta`` change nothing else. None (no reuse)
+    for the runtime targets.
+    """
+    if target != "cpp_standalone":
+        return None
+    return ("sailnet", n, W.shape[0], _brian.weights_digest(W), n_steps, eta, tau,
+            _brian.import_brian2().prefs.as_file)
+
+
+def _brian2_counts(B, W, theta, n_steps, eta, tau, target, progress=False, project=None):
     """The same discrete-time network in Brian2: one NeuronGroup for the batch.
 
     Scheduling reproduces the NumPy kernel exactly: the synapses deliver the
     previous step's spikes *before* the Euler update (``before_groups``),
-    ``inh`` is cleared right after it, then threshold and reset.
+    ``inh`` is cleared right after it, then threshold and reset. ``project``:
+    :func:`_brian.simulation_device`'s kept ``cpp_standalone`` project (None otherwise),
+    run again with the new drives and thresholds when an earlier call compiled it,
+    else given this call's objects.
     """
     # the bar from the start: Brian2 builds (and, for cython, compiles: minutes on a first
     # run) before the run's first report
     bar = _brian.simulated_time_bar(progress, n_steps * eta * tau, "SAILnet inference")
-    with bar, _brian.build_notice(bar, target) as started, \
+    with bar, _brian.build_notice(bar, target, rerun=bool(project)) as started, \
             _brian.explain_compile_failure(target):
+        if project:
+            neurons = project["neurons"]
+            _brian.run_kept_project(project, {neurons.b: B.ravel(),
+                                              neurons.theta: np.tile(theta, len(B))})
+            return _counts(neurons, B.shape)
         return _build_and_run(B, W, theta, n_steps, eta, tau, target,
-                              _brian.bar_report(bar, started, target))
+                              _brian.bar_report(bar, started, target), project)
 
 
-def _build_and_run(B, W, theta, n_steps, eta, tau, target, report):
-    """The body of :func:`_brian2_counts` while its bar says what Brian2 does."""
+def _counts(neurons, shape):
+    """The spike counts (n_samples, n_neurons) of a run, copied out of its units."""
+    return np.asarray(neurons.n_spikes[:]).reshape(shape).round().astype(np.int64)
+
+
+def _build_and_run(B, W, theta, n_steps, eta, tau, target, report, project=None):
+    """The body of :func:`_brian2_counts` while its bar says what Brian2 does; the
+    objects go into ``project`` (a kept ``cpp_standalone`` project) for the next call."""
     b2 = _brian.import_brian2()
     n, k = B.shape
     second = b2.second
@@ -327,7 +360,11 @@ def _build_and_run(B, W, theta, n_steps, eta, tau, target, report):
     net = b2.Network(*objects)
     net.run(n_steps * eta * tau * second, namespace={}, report=report,
             report_period=0.5 * second)
-    return np.asarray(neurons.n_spikes[:]).reshape(n, k).round().astype(np.int64)
+    if project is not None:
+        # the network holds every object alive: the device's cache of their arrays refers
+        # to them weakly, and a kept project's run fails on a freed one
+        project.update(neurons=neurons, network=net)
+    return _counts(neurons, (n, k))
 
 
 # ------------------------------------------------------------------- learning
