@@ -798,3 +798,39 @@ def test_transform_method_codes_with_the_sign_learned_by_an_lca_nonneg_threshold
     signed = learner.set_params(transform_method="lca",
                                 transform_params={"threshold": "soft"}).transform(X)
     assert signed.min() < 0
+
+
+# MOD codes all of X at every update (batch_size is the online learner's)
+@pytest.mark.parametrize("algorithm, n_coded", [("online", 1000), ("mod", 10000)])
+def test_fit_warns_of_the_solvers_shortfall_once_naming_method_params(algorithm, n_coded):
+    # each update warned "(rows 0, 1, ..., 9, ... of X); raise max_iter": rows of a random
+    # minibatch (online), not of X, and a knob the learner takes in method_params
+    from v1model.inference import ConvergenceWarning
+
+    X = np.random.default_rng(0).standard_normal((1000, 16))
+    learner = SparseDictionaryLearner(24, algorithm=algorithm, method="fista", lam=0.1,
+                                      n_updates=10, batch_size=100,
+                                      method_params={"max_iter": 2}, seed=0)
+    message = (r"^fista stopped after 2 iterations with samples not converged in 10 of 10 "
+               rf"updates \(\d+ of the {n_coded} samples coded in them\); raise "
+               r"method_params\['max_iter'\] \(now 2\) or loosen method_params\['tol'\] "
+               r"\(now 0\.01\)$")
+    with pytest.warns(ConvergenceWarning, match=message) as record:
+        learner.fit(X)
+    assert [w.filename for w in record if w.category is ConvergenceWarning] == [__file__]
+
+
+def test_partial_fit_warns_of_the_solvers_shortfall_once_per_chunk():
+    # one warning per minibatch of the chunk, each naming rows of the minibatch as "of X"
+    from v1model.inference import ConvergenceWarning
+
+    X = np.random.default_rng(0).standard_normal((450, 16))
+    learner = SparseDictionaryLearner(24, method="fista", lam=0.1, batch_size=100,
+                                      method_params={"max_iter": 2}, seed=0)
+    # 5 minibatches: 4 of 100 and the chunk's tail of 50
+    message = (r"^fista stopped after 2 iterations with samples not converged in 5 of 5 "
+               r"updates \(\d+ of the 450 samples coded in them\); raise "
+               r"method_params\['max_iter'\] \(now 2\)")
+    with pytest.warns(ConvergenceWarning, match=message) as record:
+        learner.partial_fit(X)
+    assert [w.filename for w in record if w.category is ConvergenceWarning] == [__file__]

@@ -252,3 +252,43 @@ def test_mod_dictionary_reads_dataarrays_by_dim_name():
     Xd = xr.DataArray(X, dims=("sample", "feature")).transpose("feature", "sample")
     Ad = xr.DataArray(A, dims=("sample", "atom")).transpose("atom", "sample")
     np.testing.assert_array_equal(mod_dictionary(Xd, Ad), mod_dictionary(X, A))
+
+
+@pytest.mark.parametrize("learner", ["mod", "ksvd"])
+def test_batch_learners_warn_of_the_solvers_shortfall_once_naming_method_params(learner):
+    # with batch_size every update's minibatch warned "(rows 0, 1, ... of X); raise
+    # max_iter": rows of a random minibatch, a knob the learner does not take, 5 times
+    from v1model.inference import ConvergenceWarning
+    from v1model.learning.ksvd import learn_ksvd
+
+    from .conftest import make_planted
+
+    X, _, _ = make_planted()
+    learn = learn_mod if learner == "mod" else learn_ksvd
+    message = (r"^fista stopped after 2 iterations with samples not converged in 5 of 5 "
+               r"updates \(\d+ of the 500 samples coded in them\); raise "
+               r"method_params\['max_iter'\] \(now 2\) or loosen method_params\['tol'\] "
+               r"\(now 0\.01\)$")
+    with pytest.warns(ConvergenceWarning, match=message) as record:
+        learn(X, 24, method="fista", lam=0.1, n_updates=5, batch_size=100,
+              method_params={"max_iter": 2}, seed=0, progress=False)
+    assert [w.filename for w in record if w.category is ConvergenceWarning] == [__file__]
+
+
+def test_pursuit_shortfall_in_a_learner_is_warned_of_once_naming_method_params():
+    # matching pursuit's "samples end with a squared residual above tol" named rows of a
+    # minibatch and came at every update; its float64 second pass is not counted again
+    from v1model.inference import ConvergenceWarning
+    from v1model.learning.ksvd import learn_ksvd
+
+    from .conftest import make_planted
+
+    X, _, _ = make_planted()
+    message = (r"^matching_pursuit stopped above tol=0\.001 \(max_iter=3 steps used, or no "
+               r"atom left that lowers the residual\) with samples not converged in 5 of 5 "
+               r"updates \(\d+ of the 500 samples coded in them\); raise the limit or "
+               r"loosen method_params\['tol'\] \(now 0\.001\)$")
+    with pytest.warns(ConvergenceWarning, match=message) as record:
+        learn_ksvd(X, 24, method="mp", n_updates=5, batch_size=100,
+                   method_params={"tol": 1e-3, "max_iter": 3}, seed=0, progress=False)
+    assert len([w for w in record if w.category is ConvergenceWarning]) == 1

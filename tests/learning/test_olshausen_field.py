@@ -690,3 +690,24 @@ def test_cauchy_history_records_the_atom_lengths_its_objective_is_at():
     # L1 atoms keep unit length: no such record
     _, h_l1 = learn_dictionary(X, 16, lam=0.05, n_updates=2, seed=4, progress=False)
     assert "median_atom_norm" not in h_l1
+
+
+@pytest.mark.parametrize("inference, limit, unit", [("fista", "max_iter", "iterations"),
+                                                    ("lca", "max_steps", "steps")])
+def test_learning_warns_of_the_solvers_shortfall_once_naming_inference_params(planted,
+                                                                              inference,
+                                                                              limit, unit):
+    # every update warned "(rows 0, 1, ..., 9, ... of X); raise max_iter": rows of a
+    # random minibatch, not of X, a knob learn_dictionary takes in inference_params, and
+    # again at each of the 20 updates
+    from v1model.inference import ConvergenceWarning
+
+    X, _, _ = planted
+    message = (rf"^{inference} stopped after 2 {unit} with samples not converged in 20 of 20 "
+               rf"updates \(\d+ of the 2000 samples coded in them\); raise "
+               rf"inference_params\['{limit}'\] \(now 2\) or loosen inference_params\['tol'\] "
+               rf"\(now 0\.0001\)$")
+    with pytest.warns(ConvergenceWarning, match=message) as record:
+        learn_dictionary(X, 24, lam=0.1, n_updates=20, inference=inference,
+                         inference_params={limit: 2}, seed=0, progress=False)
+    assert [w.filename for w in record if w.category is ConvergenceWarning] == [__file__]

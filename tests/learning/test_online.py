@@ -239,3 +239,22 @@ def test_block_coordinate_update_bad_input(change, error, match):
     args.update(change)
     with pytest.raises(error, match=match):
         block_coordinate_update(**args)
+
+
+def test_online_warns_of_the_solvers_shortfall_once_per_run_naming_method_params(planted):
+    # every update's minibatch warned "fista stopped ... (rows 0, 1, ..., 9, ... of X);
+    # raise max_iter": rows of a shuffled minibatch, not of X, a knob that learn_online
+    # does not take, and again at every update (30 warnings here)
+    from v1model.inference import ConvergenceWarning
+
+    X, _, _ = planted
+    message = (r"^fista stopped after 2 iterations with samples not converged in 30 of 30 "
+               r"updates \(\d+ of the 3000 samples coded in them\); raise "
+               r"method_params\['max_iter'\] \(now 2\) or loosen method_params\['tol'\] "
+               r"\(now 0\.01\)$")
+    with pytest.warns(ConvergenceWarning, match=message) as record:
+        learn_online(X, 24, lam=0.1, batch_size=100, n_updates=30,
+                     method_params={"max_iter": 2}, seed=0, progress=False)
+    caught = [w for w in record if w.category is ConvergenceWarning]
+    assert len(caught) == 1 and caught[0].filename == __file__
+    assert "of X" not in str(caught[0].message)

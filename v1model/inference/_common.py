@@ -12,6 +12,8 @@ alpha=lam)`` and of ``Lasso(alpha=lam / n_features)``.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import warnings
 
 import numpy as np
@@ -484,10 +486,19 @@ def warn_not_converged(solver, n_iter, n_left, n_total, limit_name="max_iter", *
     ``max_sweeps``, "rounds" for ``max_rounds``, "steps" for LCA's
     ``max_steps``; singular for one); ``samples`` (the rows of X left
     unconverged) are named, the first :data:`N_SAMPLES_NAMED` of them, and ``advice``
-    (what else to do, or why) is appended to the remedies."""
+    (what else to do, or why) is appended to the remedies.
+
+    Inside a learner's run (:func:`tally_not_converged`) nothing is warned here: the
+    shortfall is added to the run's tally, which warns once at its end."""
     if n_iter == 1:  # "after 1 rounds" read wrong
         first, space, rest = unit.partition(" ")
         unit = first.removesuffix("s") + space + rest
+    tally = _TALLY.get()
+    if tally is not None:
+        tally.add(f"{solver} stopped after {n_iter} {unit}", n_left, n_total,
+                  f"raise {tally.setting(limit_name, n_iter)} or loosen "
+                  f"{tally.setting('tol')}{advice}")
+        return
     which = f" ({rows_of_x(samples)})" if samples is not None and len(samples) else ""
     warnings.warn(
         f"{solver} stopped after {n_iter} {unit} with {n_left} of {n_total} samples "
@@ -496,6 +507,90 @@ def warn_not_converged(solver, n_iter, n_left, n_total, limit_name="max_iter", *
         # the user's line, whether it called the solver, encode or a learner's transform
         stacklevel=user_stacklevel(),
     )
+
+
+#: the tally of the learner's run a solver is called in (None: called by the user)
+_TALLY = contextvars.ContextVar("v1model_not_converged_tally", default=None)
+
+
+class NotConvergedTally:
+    """The solver calls of a learner's run that left samples unconverged, warned of once
+    at the run's end (:meth:`warn`) rather than once per minibatch.
+
+    Per minibatch, the solver's own warning named rows of the minibatch (a random draw,
+    not the rows of the user's ``X``) and a ``max_iter`` that the learner takes in a dict
+    of solver settings, and it came again at every update of a long run.
+
+    Parameters
+    ----------
+    params_name : str
+        The learner's name of its dict of solver settings (``"method_params"``,
+        ``"inference_params"``): the knobs are named as its keys.
+    params : dict
+        The settings in use, for the values named in the remedies.
+    """
+
+    def __init__(self, params_name, params):
+        self.params_name = params_name
+        self.params = params
+        self.kinds = {}  # (what, remedy) -> [solver calls, samples left, samples coded]
+
+    def setting(self, name, value=None):
+        """``"method_params['max_iter'] (now 2)"``: a knob as the learner's user sets it,
+        with its value in use (``value``, else the one given, if any)."""
+        if value is None:
+            value = self.params.get(name)
+        if isinstance(value, np.generic):  # "(now 0.001)", not "(now np.float64(0.001))"
+            value = value.item()
+        now = "" if value is None else f" (now {value!r})"
+        return f"{self.params_name}[{name!r}]{now}"
+
+    def add(self, what, n_left, n_total, remedy):
+        """One solver call (one update's minibatch) that left ``n_left`` of its
+        ``n_total`` samples short: ``what`` happened, ``remedy`` is the advice."""
+        counts = self.kinds.setdefault((what, remedy), [0, 0, 0])
+        counts[0] += 1
+        counts[1] += int(n_left)
+        counts[2] += int(n_total)
+
+    def warn(self, n_updates):
+        """One :class:`ConvergenceWarning` per kind of shortfall of the run's
+        ``n_updates`` updates (none if none), at the user's line."""
+        for (what, remedy), (n_calls, n_left, n_coded) in self.kinds.items():
+            warnings.warn(
+                f"{what} with samples not converged in {n_calls} of {n_updates} updates "
+                f"({n_left} of the {n_coded} samples coded in them); {remedy}",
+                ConvergenceWarning, stacklevel=user_stacklevel())
+        self.kinds = {}
+
+
+@contextlib.contextmanager
+def tally_not_converged(params_name="method_params", params=None):
+    """Within the block, the solvers add their shortfalls to a :class:`NotConvergedTally`
+    (yielded) instead of warning; the learner calls its ``warn`` once at the end of the
+    run (not on an error: the error is the news)."""
+    tally = NotConvergedTally(params_name, {} if params is None else params)
+    token = _TALLY.set(tally)
+    try:
+        yield tally
+    finally:
+        _TALLY.reset(token)
+
+
+@contextlib.contextmanager
+def outside_tally():
+    """Solver calls within the block warn as if called by the user (a solver's own
+    second pass, whose warnings it filters itself)."""
+    token = _TALLY.set(None)
+    try:
+        yield
+    finally:
+        _TALLY.reset(token)
+
+
+def current_tally():
+    """The :class:`NotConvergedTally` of the learner's run in progress, or None."""
+    return _TALLY.get()
 
 
 def history_dataset(records, solver, **attrs):

@@ -31,6 +31,7 @@ from ._common import (
     ConvergenceWarning,
     check_products_in_range,
     check_warm_start,
+    current_tally,
     relaxation_scale,
     apply_threshold,
     history_dataset,
@@ -826,12 +827,22 @@ def _warn_unsettled(U, B, drive, G_off, lam, threshold, tau, t_end):
     left = np.flatnonzero(moved > tol * drive)
     if left.size == 0:
         return
+    span = f"t = {t_end:g} s = {t_end / tau:g} tau"
+    tally = current_tally()
+    if tally is not None:  # a learner's minibatch: warned of once, at the run's end
+        P = tally.params_name
+        tally.add(f"lca(integrator='ivp') stopped at the end of its default span, {span},",
+                  left.size, U.shape[0],
+                  f"lengthen the span with {P}['t_eval'] ending later, or with "
+                  f"{P}['n_steps'] and {P}['dt'], or use {P}['integrator']='euler', which "
+                  f"stops by tol")
+        return
     shown = ", ".join(str(int(i)) for i in left[:N_SAMPLES_NAMED])
     more = ", ..." if left.size > N_SAMPLES_NAMED else ""
     worst = float((moved / drive).max())
     warnings.warn(
-        f"lca(integrator='ivp') stopped at the end of its default span, t = {t_end:g} s "
-        f"= {t_end / tau:g} tau, with {left.size} of {U.shape[0]} samples still moving "
+        f"lca(integrator='ivp') stopped at the end of its default span, {span}, with "
+        f"{left.size} of {U.shape[0]} samples still moving "
         f"(row{'s' if left.size > 1 else ''} {shown}{more} of X): tau * max|du/dt| is up to "
         f"{worst:.3g} * max|b|, above the Euler path's stop tol={tol:g}, so their codes are "
         f"short of the fixed point (slow modes: atoms of small norm or a coherent "

@@ -32,7 +32,8 @@ from .._frames import user_stacklevel
 from ..progress import check_progress, progress_bar
 from ..validation import check_int, check_nonnegative
 from . import _common
-from ._common import ConvergenceWarning, history_dataset, rows_of_x, validate_problem
+from ._common import (ConvergenceWarning, current_tally, history_dataset, outside_tally,
+                      rows_of_x, validate_problem)
 
 __all__ = ["matching_pursuit", "orthogonal_mp"]
 
@@ -362,7 +363,8 @@ def _meet_tol_exactly(solver, X, D, A, res2, tol, records, **params):
     above = (exact > tol * (1 + TOL_SLACK)) & (res2 <= tol)
     redo = np.flatnonzero(above)
     if redo.size and X.dtype != np.float64:
-        with warnings.catch_warnings():  # the samples still above tol are warned of below
+        # the samples still above tol are warned of below (or tallied, in a learner)
+        with warnings.catch_warnings(), outside_tally():
             warnings.simplefilter("ignore", ConvergenceWarning)
             A[redo] = solver(X[redo], D, tol=tol, dtype=np.float64, progress=False, **params)
         exact[redo] = _exact_residual_sq(X[redo], D, A[redo])
@@ -409,6 +411,11 @@ def _warn_tol_not_met(solver, res2, tol, limit, positive):
         why = f"{limit} used, or no atom left that lowers the residual"
         if positive:
             why += " with a positive coefficient"
+        tally = current_tally()
+        if tally is not None:  # a learner's minibatch: warned of once, at the run's end
+            tally.add(f"{solver} stopped above tol={tol} ({why})", n_left, res2.size,
+                      f"raise the limit or loosen {tally.setting('tol')}")
+            return
         why += f"; {rows_of_x(left)}"  # named, as the L1 solvers name theirs
         warnings.warn(
             f"{solver}: {n_left} of {res2.size} samples end with a squared residual above "

@@ -11,6 +11,7 @@ import numpy as np
 
 from .._blas import blas_threads_for_step, coding_iteration_flops
 from .._frames import user_stacklevel
+from ..inference._common import tally_not_converged
 from ..io import seed_attr
 from ..progress import check_progress, progress_bar
 from ..validation import as_generator, check_fits_in_memory, check_int
@@ -62,7 +63,9 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
                        iterable=range(n_updates))
     # small batches: BLAS threads only contend (v1model._blas)
     flops = coding_iteration_flops(n if batch_size is None else min(batch_size, n), n_atoms, p)
-    with blas_threads_for_step(flops):
+    # the solver's shortfalls are warned of once, for the run (not per minibatch)
+    with tally_not_converged("method_params", coder.params) as tally, \
+            blas_threads_for_step(flops):
         for _ in bar:
             start = time.perf_counter()
             batch = X if batches is None else np.asarray(X[batches.next()], dtype=np.float64)
@@ -76,6 +79,7 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
             usage.reset(dead)
             history.record(stats, len(dead), time.perf_counter() - start)
             bar.set_postfix(obj=f"{stats['objective']:.4g}", reseeded=len(dead), refresh=False)
+    tally.warn(n_updates)
     history.warn_if_nothing_coded(coder)
     attrs = dict(
         learner=name, n_atoms=n_atoms, n_features=p, n_training_samples=n, n_updates=n_updates,

@@ -21,6 +21,7 @@ from ..io import SavedAsDataset
 from ..progress import inner_progress, progress_bar
 from ..validation import (as_generator, check_bool, check_choice, check_dtype, check_int,
                           check_positive, describe)
+from ..inference._common import tally_not_converged
 from ..inference.encode import GREEDY_METHODS, L1_METHODS
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary
 from ._coding import check_lam_below_data, make_coder
@@ -464,8 +465,10 @@ class SparseDictionaryLearner(SavedAsDataset):
         bar = progress_bar(inner_progress(self.progress), total=len(starts), desc="partial_fit",
                            unit="update", iterable=starts)
         try:
-            with blas_threads_for_step(minibatch_flops(state, min(v["batch_size"],
-                                                                  X.shape[0]))):
+            # the solver's shortfalls are warned of once per chunk (not per minibatch)
+            with tally_not_converged("method_params", state.coder.params) as tally, \
+                    blas_threads_for_step(minibatch_flops(state, min(v["batch_size"],
+                                                                     X.shape[0]))):
                 for start in bar:
                     batch = np.asarray(X[start : start + v["batch_size"]], dtype=state.D.dtype)
                     # a short minibatch (a small chunk, a chunk's tail) idles atoms by its share
@@ -481,6 +484,7 @@ class SparseDictionaryLearner(SavedAsDataset):
             raise
         self._state = state
         self._set_fitted(state.D, state.n_updates, X.shape[1], None, names)
+        tally.warn(len(starts))
         return self
 
     def _new_state(self, X, v, rng, n_samples=None):

@@ -124,7 +124,10 @@ def learn_mod(
         Extra keyword arguments for ``encode`` (e.g. ``{"tol": 1e-5}``,
         ``{"max_iter": 200}``); during learning FISTA defaults to ``tol=1e-2``,
         ISTA and LCA to ``1e-3`` (``LEARNING_TOL``). A warm start ``A0`` /
-        ``u0`` is refused: every update codes a different batch.
+        ``u0`` is refused: every update codes a different batch. Samples the
+        solver leaves short of ``tol`` are warned of once at the end of the
+        run (a ``ConvergenceWarning`` counting the updates and samples,
+        naming these keys), not at every update.
     n_updates : int, default 30
         Number of code/dictionary alternations.
     batch_size : int, optional

@@ -54,7 +54,8 @@ from ..validation import (
     check_positive,
     check_shape,
 )
-from ..inference._common import check_products_in_range, check_warm_start, warn_not_converged
+from ..inference._common import (check_products_in_range, check_warm_start,
+                                 tally_not_converged, warn_not_converged)
 from ..io import clean_attrs, flatten_nested, seed_attr
 from ._data import check_training_rows
 from ._history import relative_error
@@ -587,6 +588,9 @@ def learn_dictionary(
         for ``"iht"`` and for LCA with the hard threshold.
     inference_params : dict, optional
         Extra keyword arguments for the inference call (``prior="l1"`` only).
+        Samples the solver leaves short of its ``tol`` are warned of once at
+        the end of the run (a ``ConvergenceWarning`` counting the updates and
+        samples, naming these keys, e.g. ``inference_params['max_iter']``).
     init : {"data", "random"}, default "data"
         Initial dictionary when ``D0`` is not given (``"random"`` with ``D0`` is
         refused: learning starts from ``D0``).
@@ -800,7 +804,9 @@ def learn_dictionary(
                        iterable=range(n_updates), mininterval=1.0)
     # minibatch inference is small products, where BLAS threads only contend
     # (v1model._blas; benchmarks/bench_learning_threads.py)
-    with blas_threads_for_step(coding_iteration_flops(batch_size, n_atoms, p)):
+    # the solver's shortfalls are warned of once, for the run (not per minibatch)
+    with tally_not_converged("inference_params", inference_params) as tally, \
+            blas_threads_for_step(coding_iteration_flops(batch_size, n_atoms, p)):
         for t in bar:
             rate = lr * decay**t
             batch = np.asarray(X[rng.integers(0, n, batch_size)], dtype=np.float64)
@@ -866,6 +872,7 @@ def learn_dictionary(
                         f"lower lr={lr}"
                     )
                 bar.set_postfix(err=f"{rel.mean():.3f}", active=f"{active:.3f}", refresh=False)
+    tally.warn(n_updates)
     _warn_if_unsettled(records, lr)
     history = _history(records, dict(
         n_atoms=n_atoms, n_features=p, lam=lam, prior=prior, sigma=sigma, threshold=threshold,

@@ -37,6 +37,7 @@ import time
 import numpy as np
 
 from .._blas import blas_threads_for_step, coding_iteration_flops
+from ..inference._common import tally_not_converged
 from ..progress import check_progress, progress_bar
 from ..validation import (as_generator, check_array, check_bool, check_int,
                           check_nonnegative, check_shape, describe)
@@ -349,10 +350,13 @@ def run_epochs(state, X, n_updates, batch_size, shuffle, rng, progress):
     batches = Minibatches(X.shape[0], batch_size, shuffle, rng)
     bar = progress_bar(progress, total=n_updates, desc="online", unit="update",
                        iterable=range(n_updates))
-    with blas_threads_for_step(minibatch_flops(state, min(batch_size, X.shape[0]))):
+    # the solver's shortfalls are warned of once, for the run (not per minibatch)
+    with tally_not_converged("method_params", state.coder.params) as tally, \
+            blas_threads_for_step(minibatch_flops(state, min(batch_size, X.shape[0]))):
         for _ in bar:
             state.step(np.asarray(X[batches.next()], dtype=state.D.dtype))
             bar.set_postfix(obj=f"{state.history.last('objective'):.4g}", refresh=False)
+    tally.warn(n_updates)
 
 
 def minibatch_flops(state, batch_size) -> float:
