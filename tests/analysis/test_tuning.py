@@ -874,6 +874,23 @@ def test_grating_protocols_refuse_angles_in_degrees():
     grating_responses(encoder, 8, orientations=[-np.pi / 2, 0.0, 2 * np.pi], progress=False)
 
 
+def test_grating_protocols_take_a_float32_full_turn():
+    """np.float32(2 pi) is 6.2831855, 2.8e-8 above 2 pi: a float32 grid of phases up to
+    a full turn (endpoint included) was refused as degrees. Degrees stay refused."""
+    D = gabor_patch(8, 0.7, 0.2, 0.0, 1.5, 2.5).reshape(1, -1)
+
+    def encoder(X):
+        return np.maximum(X @ D.T, 0.0)
+
+    phases = np.linspace(0, 2 * np.pi, 5, dtype=np.float32)
+    ds = grating_responses(encoder, 8, orientations=4, frequencies=[0.2], phases=phases,
+                           progress=False)
+    np.testing.assert_array_equal(ds["phase"].values, phases.astype(np.float64))
+    contrast_response(encoder, 8, np.float32(2 * np.pi), 0.2, contrasts=6, progress=False)
+    with pytest.raises(ValueError, match=r"^phases must be in radians.*up to 7"):
+        grating_responses(encoder, 8, phases=np.float32([0, 7]), progress=False)
+
+
 def test_a_unit_at_one_rate_for_every_grating_has_no_peak_orientation_nor_frequency():
     # a recorded unit firing 5 Hz whatever the grating: its argmax is arbitrary, yet it
     # "peaked" at orientation 0 and "preferred" the lowest frequency tested (0.0625)

@@ -460,6 +460,28 @@ def test_learner_saved_with_positive_false_and_an_lca_nonneg_threshold_loads(pla
                                   learner.partial_fit(X[:50]).components_)
 
 
+def test_stream_saved_with_a_ridge_its_algorithm_never_used_loads(planted):
+    """ridge (MOD's) was checked only with algorithm="mod": an online stream saved with
+    ridge=0 failed to load ("ridge must be a positive finite number, got 0.0") once it
+    was checked whatever the algorithm. It loads, with the default, and continues."""
+    import json
+
+    X, _, _ = planted
+    learner = SparseDictionaryLearner(12, lam=0.2, batch_size=50, seed=3).partial_fit(X[:100])
+    ds = learner.to_dataset()
+    params = json.loads(ds.attrs["estimator_params"])
+    ds.attrs["estimator_params"] = json.dumps({**params, "ridge": 0.0})  # as then saved
+    back = SparseDictionaryLearner.from_dataset(ds)
+    assert back.ridge == 1e-6
+    np.testing.assert_array_equal(back.partial_fit(X[100:200]).components_,
+                                  learner.partial_fit(X[100:200]).components_)
+    mod = SparseDictionaryLearner(12, algorithm="mod", lam=0.2, n_updates=1, seed=3).fit(X)
+    ds = mod.to_dataset()
+    params = json.loads(ds.attrs["estimator_params"])
+    ds.attrs["estimator_params"] = json.dumps({**params, "ridge": 0.0})
+    assert SparseDictionaryLearner.from_dataset(ds).ridge == 0.0  # MOD's own: refused by fit
+
+
 def test_dtype_given_as_a_numpy_type_survives_save_and_load(planted, tmp_path):
     # dtype=np.float64 (the type) was saved as "<class 'numpy.float64'>", which load refused
     X = planted[0][:200]

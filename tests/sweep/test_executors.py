@@ -1070,11 +1070,34 @@ def test_a_worker_lifetime_past_the_walltime_is_warned_of(tmp_path, monkeypatch)
         warnings.simplefilter("error", SweepWarning)
         check(walltime="02:00:00")  # the README's example: retired 5 minutes before
         check(walltime="1-00")  # SLURM's days-hours
+        # no value to read (the worker refuses it, in its job's log): IndexError: string
+        # index out of range, from dask's parse_timedelta(""), naming nothing
+        check(worker_extra_args=["--lifetime"], walltime="02:00:00")
+        check(worker_extra_args=["--lifetime="], walltime="02:00:00")
     # SLURM reads a lone number as minutes, PBS as seconds
     assert walltime_seconds("90", "slurm") == 5400 and walltime_seconds("90", "pbs") == 90
     assert walltime_seconds("1-02:30", "slurm") == 95400
     assert walltime_seconds("02:00:00", "pbs") == walltime_seconds("120:00", "slurm") == 7200
     assert walltime_seconds("2h", "slurm") is None
+
+
+def test_a_slurm_walltime_of_zero_is_no_limit():
+    """SLURM: "a time limit of zero requests that no time limit be imposed". A walltime
+    of "0" was read as 0 s, and every worker --lifetime warned of as past it."""
+    import warnings
+
+    from v1model.sweep import SweepWarning
+    from v1model.sweep.executor_config import walltime_seconds, warn_lifetime_past_walltime
+
+    assert walltime_seconds("0", "slurm") is walltime_seconds("0-0", "slurm") is None
+    assert walltime_seconds("00:00:00", "slurm") is None and walltime_seconds("0", "pbs") == 0
+    assert walltime_seconds("0:30", "slurm") == 30
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SweepWarning)
+        warn_lifetime_past_walltime(["--lifetime", "110m"], "0", "slurm", "args", "walltime")
+    with pytest.warns(SweepWarning, match=r"^args: --lifetime 110m .* walltime '0' "
+                                          r"\(walltime, 0 s\)"):
+        warn_lifetime_past_walltime(["--lifetime", "110m"], "0", "pbs", "args", "walltime")
 
 
 def test_a_dry_run_checks_the_executor_as_a_run_would(fake_slurm, study, tmp_path,

@@ -485,9 +485,11 @@ def surround_suppression(tuning: xr.Dataset, *, peak_fraction: float = 1.0,
         is at most ``zero_tol`` times the largest response in ``tuning``
         (every unit, contrast and diameter; 0: only exact zeros). A peak at
         rounding level (e.g. 1e-8 from a float32 encoder, zero elsewhere)
-        would otherwise give SI = 1 and a preferred diameter of noise. A
-        single unit's curve is judged against itself: the summary does not
-        depend on the scale of the responses.
+        would otherwise give SI = 1 and a preferred diameter of noise. The
+        summary does not depend on the scale of the responses; a unit's does
+        depend on the other units of ``tuning`` (a peak of 1e-10 of another
+        unit's is silent; alone in ``tuning``, the unit is judged against
+        itself).
 
     Returns
     -------

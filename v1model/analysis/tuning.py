@@ -65,7 +65,9 @@ def _check_radians(values, name):
     """``values`` (angles in radians) as given; refused beyond 2 pi in magnitude, where
     they are degrees: ``np.arange(0, 180, 22.5)`` was read as radians, and its preferred
     orientations came out wrong with no more than tuning_curves' "uneven grid" warning."""
-    big = np.abs(values) > 2 * np.pi * (1 + 1e-9)
+    # the slack holds a float32 2 pi (6.2831855, 2.8e-8 above it: np.linspace(0, 2 * np.pi,
+    # n, dtype=np.float32) was refused as degrees); degrees beyond 2 pi are far beyond it
+    big = np.abs(values) > 2 * np.pi * (1 + 1e-6)
     if np.any(big):
         raise ValueError(f"{name} must be in radians, got {describe(values.tolist())} (up to "
                          f"{float(np.max(np.abs(values))):g}, beyond 2 pi: degrees?); pass "

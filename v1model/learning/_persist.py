@@ -11,6 +11,7 @@ with ``partial_fit`` exactly as the saved one would have.
 
 from __future__ import annotations
 
+import inspect
 import json
 import warnings
 
@@ -19,6 +20,7 @@ import xarray as xr
 
 from .._frames import user_stacklevel
 from ..io import check_dims, clean_attrs, values_by_dims
+from ..validation import check_positive
 from ._atoms import AtomUsage
 from ._history import FIELDS, History
 
@@ -139,6 +141,11 @@ def learner_from_dataset(cls, ds: xr.Dataset):
         # saved before positive=None: False was the default, and the threshold gave the sign
         # (the learner now refuses the pair, so no file of the present version holds it)
         params["positive"] = None
+    if params.get("algorithm") != "mod" and not _positive(params.get("ridge")):
+        # saved before ridge was checked whatever the algorithm: MOD's ridge, which
+        # this algorithm never used, refused the whole stream at load ("ridge must be a
+        # positive finite number, got 0.0"); the default, as unused
+        params["ridge"] = inspect.signature(cls).parameters["ridge"].default
     learner = cls(**params)
     if "transform_output" in ds.attrs:
         learner.set_output(transform=str(ds.attrs["transform_output"]))
@@ -161,6 +168,15 @@ def learner_from_dataset(cls, ds: xr.Dataset):
         learner._state = None
         learner._set_fitted(D, int(ds.attrs["n_iter"]), n_features, history, names)
     return learner
+
+
+def _positive(value) -> bool:
+    """Whether ``value`` passes :func:`check_positive`."""
+    try:
+        check_positive(value, "ridge")
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _check_complete(cls, ds, params):

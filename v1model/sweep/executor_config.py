@@ -384,7 +384,8 @@ def walltime_seconds(walltime, kind: str):
     Returns
     -------
     float or None
-        None for a text of another form (the batch system judges it).
+        None for a text of another form (the batch system judges it) and for SLURM's
+        zero, which is no limit.
     """
     match = re.fullmatch(r"\s*(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+(?:\.\d*)?))?\s*",
                          str(walltime))
@@ -392,6 +393,8 @@ def walltime_seconds(walltime, kind: str):
         return None
     days, *parts = match.groups()
     parts = [float(p) for p in parts if p is not None]
+    if kind == "slurm" and not any(parts) and not int(days or 0):
+        return None  # SLURM: "a time limit of zero requests that no time limit be imposed"
     if days is not None:
         if kind != "slurm":
             return None
@@ -441,7 +444,7 @@ def warn_lifetime_past_walltime(args, walltime, kind: str, args_field: str,
     try:
         lifetime = parse_timedelta(given["--lifetime"], default="seconds")
         stagger = parse_timedelta(given.get("--lifetime-stagger", 0), default="seconds")
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, IndexError):  # IndexError: "" (no value)
         return  # the worker refuses it, in the job's log
     if lifetime is None or lifetime + abs(stagger) < limit:
         return
