@@ -23,6 +23,19 @@ Usage::
     python benchmarks/bench_spiking.py            # the issue's problem
     python benchmarks/bench_spiking.py --quick    # 20 patches, 8x8, 64 atoms
     python benchmarks/bench_spiking.py --standalone   # also time cpp_standalone
+    python benchmarks/bench_spiking.py --quick --reuse   # a kept cpp_standalone project
+
+``--reuse`` times, instead, one ``spiking_lca`` model (the problem's dictionary and
+batch size, ``--duration`` simulated at the first of ``--dts``, spikes recorded) on
+every target in one process: the numpy target (the reference, best of ``--repeats``);
+a first ``cpp_standalone`` call (build + compile + run: a new project); a second and a
+third call with other patches and seeds, which run the project the first one kept;
+and a warm Cython call (best of ``--repeats``, after one untimed call that fills
+Brian2's Cython cache as found: no cache is cleared). It stops with an error unless the
+calls after the first built nothing, the third call's spikes are those of a fresh
+project compiled for its patches and seed, and the first and second calls and the
+Cython call give the numpy target's spikes. Compiles take minutes on a loaded 2-core box
+(13-40 s at load 9-15 on 2026-12-07; benchmarks/README.md, Spiking).
 """
 
 from __future__ import annotations
@@ -42,12 +55,106 @@ def relative_error(a, ref):
 
 
 def best_of(fn, repeats):
-    times, out = [], None
+    """The shortest wall time of ``repeats`` calls and that call's result."""
+    best, out = np.inf, None
     for _ in range(repeats):
         t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
+        result = fn()
+        elapsed = time.perf_counter() - t0
+        if elapsed < best:  # its attrs (build and run times) go with its wall time
+            best, out = elapsed, result
+    return best, out
+
+
+SPIKES = ("spike_time", "spike_sample", "spike_atom", "spike_count")
+
+
+def same_spikes(a, b):
+    return all(np.array_equal(a[key].values, b[key].values) for key in SPIKES)
+
+
+def check(condition, message):
+    """Stop the benchmark when a result is wrong (an ``assert`` is gone under ``-O``)."""
+    if not condition:
+        raise SystemExit(f"check failed: {message}")
+
+
+def reuse_benchmark(args, imgs, X, D, lam, tau, size):
+    """The ``--reuse`` mode: one model on numpy, cpp_standalone (new, kept) and cython."""
+    from stimuli import sample_patches
+    from v1model.spiking import _brian, spiking_lca
+
+    dt = float(args.dts.split(",")[0])
+    # the second and third calls: other patches, other seeds, one batch size (the model);
+    # a generator of their own, whether the dictionary was learned or loaded
+    rng = np.random.default_rng([args.seed, 1])
+    batches = [(X, args.seed)] + [
+        (sample_patches(imgs, size, len(X), seed=rng), args.seed + i) for i in (1, 2)]
+
+    def call(target, batch=0):
+        Xb, seed = batches[batch]
+        t0 = time.perf_counter()
+        out = spiking_lca(Xb, D, lam, duration=args.duration, dt=dt, tau_m=tau, target=target,
+                          seed=seed, record_spikes=True, progress=False)
+        return time.perf_counter() - t0, out
+
+    def note(text):
+        print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+    print(f"model: {len(X)} x {len(D)} units, {args.duration * 1e3:g} ms simulated at dt = "
+          f"{dt * 1e3:g} ms, spikes recorded")
+    # a project kept by an earlier call of this process would make the first call a rerun
+    _brian.forget_standalone_project()
+    note("numpy target (reference)")
+    numpy_t, ref = best_of(lambda: call("numpy")[1], args.repeats)
+    note("cpp_standalone, first call: build + compile + run (minutes)")
+    first_t, first = call("cpp_standalone")
+    note("cpp_standalone, second and third calls (the kept project)")
+    second_t, second = call("cpp_standalone", 1)
+    third_t, third = call("cpp_standalone", 2)
+    built = [out.attrs["build_time"] for out in (second, third)]
+    check(built == [0.0, 0.0], f"the kept project was not rerun: build times {built}")
+    note("cpp_standalone, a fresh project for the third call's patches and seed (untimed "
+         "check: minutes)")
+    _brian.forget_standalone_project()
+    fresh_t, fresh = call("cpp_standalone", 2)
+    check(fresh.attrs["build_time"] > 0, "the fresh project was not built")
+    _brian.forget_standalone_project()
+    check(fresh.sizes["spike"] > 0, "no spikes: nothing compared")
+    check(same_spikes(third, fresh), "the kept project's spikes differ from a fresh project's")
+    check(not same_spikes(third, first), "the third call repeated the first one's spikes")
+    check(same_spikes(first, ref), "cpp_standalone's spikes differ from the numpy target's")
+    check(same_spikes(second, call("numpy", 1)[1]),
+          "the kept project's second call's spikes differ from the numpy target's")
+    note("cython: one call to warm the cache as found, then timed warm calls")
+    cython_first_t, _ = call("cython")
+    cython_t, warm = best_of(lambda: call("cython")[1], args.repeats)
+    check(same_spikes(warm, ref), "cython's spikes differ from the numpy target's")
+
+    print()
+    print("| run | wall time (s) | Brian2 run (s) | ratio to numpy |")
+    print("|---|---|---|---|")
+    rows = [
+        (f"numpy target (reference), best of {args.repeats}", numpy_t, ref),
+        ("cpp_standalone, first call (build + compile + run)", first_t, first),
+        ("cpp_standalone, second call, other patches and seed (kept project)", second_t,
+         second),
+        ("cpp_standalone, third call, other patches and seed (kept project)", third_t, third),
+        (f"cython, warm cache, best of {args.repeats}", cython_t, warm),
+    ]
+    for name, t, out in rows:
+        print(f"| {name} | {t:.3f} | {out.attrs['run_time']:.3f} | {t / numpy_t:.2f}x |")
+    print()
+    print("Brian2 run: the result's run_time (a first cpp_standalone call's includes "
+          "generating and compiling the project)")
+    print(f"the kept project's second call: 1/{first_t / second_t:.0f} of the first call's "
+          f"wall time; third 1/{first_t / third_t:.0f}")
+    print(f"untimed: a fresh cpp_standalone project for the third call {fresh_t:.1f} s "
+          f"(first call {first_t:.1f} s); the first cython call of the process "
+          f"{cython_first_t:.1f} s (cache as found)")
+    print(f"checked: the second and third calls built nothing; the third call's "
+          f"{third.sizes['spike']} spikes equal a fresh project's; the first and second "
+          "cpp_standalone calls' and the cython call's spikes equal the numpy target's")
 
 
 def main(argv=None):
@@ -59,9 +166,18 @@ def main(argv=None):
     parser.add_argument("--dts", default="1e-4,5e-4",
                         help="spiking time steps to time, comma-separated (s); the first "
                              "is the library default")
+    parser.add_argument("--reuse", action="store_true",
+                        help="time only a kept cpp_standalone project against the numpy and "
+                             "a warm cython target (see above)")
+    parser.add_argument("--duration", type=float, default=0.2,
+                        help="simulated time of the --reuse runs (s)")
     parser.add_argument("--target-error", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error(f"--repeats must be >= 1, got {args.repeats}")
+    if args.reuse and args.standalone:
+        parser.error("--reuse times cpp_standalone itself: give it without --standalone")
 
     import brian2
 
@@ -96,9 +212,15 @@ def main(argv=None):
         D = net.dictionary
         np.save(cached, D)
         print(f"dictionary learned in {time.perf_counter() - t0:.1f} s (not timed)")
+    if args.reuse:
+        reuse_benchmark(args, imgs, X, D, lam, tau, size)
+        return
     lasso = fista(X, D, lam, positive=True, dtype=np.float64, tol=1e-9, max_iter=100000)
 
     # ----------------------------------------------------------- ODE LCA
+    # untimed: a process's first call compiles the solver's kernels (1-8 s), which
+    # --repeats 1 timed as the default call (8.0 s, 270x the fixed-step run, --quick)
+    lca(X, D, lam, threshold="nonneg", tau=tau, progress=False)
     ode_default_t, A = best_of(lambda: lca(X, D, lam, threshold="nonneg", tau=tau), args.repeats)
     ode_default_err = relative_error(A, lasso)
     dt_ode = 0.1 * tau  # lca's default step for this dictionary is no larger

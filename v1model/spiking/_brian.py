@@ -416,7 +416,8 @@ def simulation_device(target, reuse_key=None):
 
     A second call of the same model took 36 s, compiling its project again (64 atoms x 4
     samples, 0.1 s simulated, 2 cores at load 15, 2026-12-07): ``reuse_key`` keeps the
-    project (0.1 s for that call; its connectivity stays in memory). Given one, a
+    project (its connectivity stays in memory; timed against the numpy and Cython targets
+    by ``benchmarks/bench_spiking.py --reuse``). Given one, a
     ``cpp_standalone`` project is built on a device of its own and kept, with the objects
     the body stores in the yielded dict, until a call with another key (or the process)
     ends; a call with the same key gets that dict back, device and folder untouched, and
