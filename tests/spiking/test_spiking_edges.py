@@ -345,3 +345,18 @@ def test_a_runtime_run_waits_for_a_standalone_run_in_another_thread():
     first.join()
     second.join()
     assert seen == ["RuntimeDevice"]
+
+
+def test_weights_digest_hashes_values_not_their_dtypes_bytes():
+    """The digest of a kept cpp_standalone project's weights hashed a dense array's raw
+    bytes: an int64 [[1, 2]] had the key of a float64 [[5e-324, 1e-323]] (another network
+    run as this one), and float32 weights equal to float64 ones had another key (a
+    needless compile)."""
+    from v1model.spiking._brian import weights_digest
+
+    ints = np.array([[1, 2]], dtype=np.int64)
+    assert weights_digest(ints) != weights_digest(ints.view(np.float64))
+    assert weights_digest(ints) == weights_digest(ints.astype(np.float64))
+    W = np.array([[0.5, -0.25], [0.125, 1.0]])
+    assert weights_digest(W.astype(np.float32)) == weights_digest(W)
+    assert weights_digest(W) != weights_digest(W.T)

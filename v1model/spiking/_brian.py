@@ -384,7 +384,8 @@ def weights_digest(weights) -> str:
 
     A sparse matrix is hashed by its shape and CSR parts: its bytes as a NumPy array are
     those of a pointer to the object (equal weights gave other keys, and a freed matrix's
-    address reused by other weights the same key).
+    address reused by other weights the same key). Values are hashed as float64, whatever
+    the dtype they come in.
     """
     import hashlib
 
@@ -398,7 +399,10 @@ def weights_digest(weights) -> str:
                  csr.indices.astype(np.int64), csr.data.astype(np.float64)]
         digest.update(b"sparse")
     else:
-        weights = np.asarray(weights)
+        # as float64, the values Brian2 builds from: the raw bytes of an int64 [[1, 2]]
+        # were those of a float64 [[5e-324, 1e-323]], and float32 weights equal to float64
+        # ones gave another key for the same network
+        weights = np.asarray(weights, dtype=np.float64)
         parts = [np.asarray(weights.shape, np.int64), weights]
     for part in parts:
         digest.update(np.ascontiguousarray(part).tobytes())
