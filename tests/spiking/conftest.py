@@ -17,3 +17,33 @@ def brian2_networks(monkeypatch):
 
     monkeypatch.setattr(brian2.Network, "run", recording_run)
     return runs
+
+
+class StopBeforeBrian2(Exception):
+    """Raised by :func:`reuse_key_of`'s device in place of a Brian2 run."""
+
+
+@pytest.fixture
+def reuse_key_of(monkeypatch):
+    """``reuse_key_of(function, *args, **kwargs)``: the ``reuse_key`` a spiking function
+    gives Brian2's device for that call (nothing is built or run)."""
+    from contextlib import contextmanager
+
+    from v1model.spiking import _brian
+
+    keys = []
+
+    @contextmanager
+    def spy(target, reuse_key=None):
+        keys.append(reuse_key)
+        raise StopBeforeBrian2
+        yield  # a generator: the contextmanager's protocol
+
+    monkeypatch.setattr(_brian, "simulation_device", spy)
+
+    def key(function, *args, **kwargs):
+        with pytest.raises(StopBeforeBrian2):
+            function(*args, **kwargs)
+        return keys[-1]
+
+    return key

@@ -777,35 +777,16 @@ def test_brian2_cython_compile_failure_points_to_the_numpy_target(weights, monke
     gc.collect()  # Brian2's "never included in a network" now, not after pytest's streams
 
 
-class _Stop(Exception):
-    """Raised by the spy of the device in place of a Brian2 run."""
-
-
-def test_standalone_key_holds_what_the_generated_code_depends_on(weights, monkeypatch):
+def test_standalone_key_holds_what_the_generated_code_depends_on(weights, reuse_key_of):
     """cpp_standalone compiled a new project on every call (a minute each): a loop over
     batches of stimuli paid a compile per batch. The kept project's key holds the
     network's code (W, the batch size, n_steps, eta, tau); the drives Q x and the
     thresholds are run_args."""
-    from contextlib import contextmanager
-
-    from v1model.spiking import _brian
-
     X, Q, W, theta = weights
-    keys = []
-
-    @contextmanager
-    def spy(target, reuse_key=None):
-        keys.append(reuse_key)
-        raise _Stop
-        yield  # a generator: the contextmanager's protocol
-
-    monkeypatch.setattr(_brian, "simulation_device", spy)
 
     def key(X=X[:6], Q=Q, W=W, theta=theta, **changes):
-        with pytest.raises(_Stop):
-            sailnet_inference(X, Q, W, theta, **{**dict(simulator="brian2",
-                                                         target="cpp_standalone"), **changes})
-        return keys[-1]
+        return reuse_key_of(sailnet_inference, X, Q, W, theta,
+                            **{**dict(simulator="brian2", target="cpp_standalone"), **changes})
 
     first = key()
     assert first is not None

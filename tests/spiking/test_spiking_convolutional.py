@@ -175,31 +175,7 @@ def test_sounds_with_a_sample_rate_have_onsets_and_lags_in_seconds(run_1d, tmp_p
                                   sample_rate=8000)
 
 
-class _Stop(Exception):
-    """Raised by the spy of the device in place of a Brian2 run."""
-
-
-def _reuse_key(monkeypatch, *args, **kwargs):
-    """The ``reuse_key`` spiking_convolutional_lca gives Brian2's device (nothing runs)."""
-    from contextlib import contextmanager
-
-    from v1model.spiking import _brian
-
-    keys = []
-
-    @contextmanager
-    def spy(target, reuse_key=None):
-        keys.append(reuse_key)
-        raise _Stop
-        yield  # a generator: the contextmanager's protocol
-
-    monkeypatch.setattr(_brian, "simulation_device", spy)
-    with pytest.raises(_Stop):
-        spiking_convolutional_lca(*args, **kwargs)
-    return keys[0]
-
-
-def test_standalone_key_holds_what_the_generated_code_depends_on(monkeypatch):
+def test_standalone_key_holds_what_the_generated_code_depends_on(reuse_key_of):
     """cpp_standalone compiled a new project on every call (a minute each): a loop over
     signals paid a compile per call. The kept project's key holds the network (kernels,
     geometry, lam, times, number and shape of the signals, record_spikes); signals and
@@ -209,7 +185,7 @@ def test_standalone_key_holds_what_the_generated_code_depends_on(monkeypatch):
     base = dict(stride=2, duration=1.0, target="cpp_standalone", seed=0)
 
     def key(X=X[:2], kernels=phi.kernels, lam=lam, **changes):
-        return _reuse_key(monkeypatch, X, kernels, lam, **{**base, **changes})
+        return reuse_key_of(spiking_convolutional_lca, X, kernels, lam, **{**base, **changes})
 
     first = key()
     assert first is not None
