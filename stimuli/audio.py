@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from v1model._frames import user_stacklevel
 from v1model._windows import max_window_energy
 from v1model.progress import check_progress, progress_bar
 from v1model.scaling import pow2_scale
@@ -82,7 +83,7 @@ def load_wav(path, sample_rate: float | None = None):
     if peak is not None:
         warnings.warn(f"path: {str(path)!r} is a float WAV with samples up to {peak:.6g} in "
                       f"magnitude, far beyond the nominal [-1, 1]: integer samples written as "
-                      f"floats? {_FLOAT_SCALE_ADVICE}", UserWarning, stacklevel=2)
+                      f"floats? {_FLOAT_SCALE_ADVICE}", UserWarning, stacklevel=user_stacklevel())
     if sample_rate is not None:
         sample_rate = check_positive(sample_rate, "sample_rate")
         data = resample(data, float(rate), sample_rate)
@@ -113,7 +114,7 @@ def _read_wav(path, name="path"):
         # struct.error, UnboundLocalError, ZeroDivisionError, TypeError..., none naming the file
         raise ValueError(f"{name}: cannot read {str(path)!r} as WAV: {exc}") from exc
     for w in caught:  # SciPy's "Reached EOF prematurely" (a cut recording) names no file
-        warnings.warn(f"{str(path)!r}: {w.message}", w.category, stacklevel=3)
+        warnings.warn(f"{str(path)!r}: {w.message}", w.category, stacklevel=user_stacklevel())
     data = np.asarray(data)
     is_float = np.issubdtype(data.dtype, np.floating)
     if np.issubdtype(data.dtype, np.integer):
@@ -259,14 +260,14 @@ def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = 
                       f"rates ({counts}); all were resampled to {rate:g} Hz, the rate of the "
                       f"first file ({_relative_name(files[0], folder)!r}); pass sample_rate to "
                       f"choose the rate; at other rates: {named}{more}",
-                      UserWarning, stacklevel=2)
+                      UserWarning, stacklevel=user_stacklevel())
     if loud:
         named = ", ".join(f"{name!r} (up to {peak:.6g})" for name, peak in loud[:3])
         more = f" and {len(loud) - 3} more" if len(loud) > 3 else ""
         warnings.warn(f"folder {str(folder)!r}: {len(loud)} of {len(files)} files are float "
                       f"WAVs with samples far beyond the nominal [-1, 1]: {named}{more}; "
                       f"integer samples written as floats? {_FLOAT_SCALE_ADVICE}",
-                      UserWarning, stacklevel=2)
+                      UserWarning, stacklevel=user_stacklevel())
     return waves, float(rate), [_relative_name(f, folder) for f in files]
 
 
@@ -433,7 +434,7 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
         warnings.warn(f"{short} of the {len(waves)} waveforms are shorter than "
                       f"length={length} samples and are never drawn from: the segments all "
                       f"come from the other {len(usable)}; give a shorter length, or leave "
-                      "the short waveforms out", UserWarning, stacklevel=2)
+                      "the short waveforms out", UserWarning, stacklevel=user_stacklevel())
     check_fits_in_memory((n, length), np.float64, "n", n,
                          f"segments of length={length} samples (float64)")
     rng = as_generator(seed)

@@ -53,6 +53,7 @@ import warnings
 
 import numpy as np
 
+from v1model._frames import user_stacklevel
 from v1model.validation import (
     as_generator,
     check_array,
@@ -283,7 +284,8 @@ def _warn_blank_at_nyquist(carrier, orientation, frequency, amplitude, what="gra
             "(the Nyquist frequency) are blank, every pixel at the background level: the "
             "pixels sample the cosine only where it is 0 (e.g. orientation 0, phase 0 on a "
             "patch of even width, whose centre lies between two pixels); shift phase by pi/2 "
-            "or center by half a pixel, or use a lower frequency", UserWarning, stacklevel=3)
+            "or center by half a pixel, or use a lower frequency",
+            UserWarning, stacklevel=user_stacklevel())
 
 
 def grating_set(shape, orientations, frequencies, phases, contrast=1.0, center=None):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from v1model._frames import user_stacklevel
 from v1model.scaling import pow2_scale
 from v1model.progress import check_progress, progress_bar
 from v1model.validation import (
@@ -289,7 +290,7 @@ def _image_stack(images, name="images", copy=False, keep_dtype=False):
             "(n_images, height, width); if the last axis counts pictures (scipy.io.loadmat of "
             "Olshausen's IMAGES.mat) or colour channels, pass np.moveaxis(images, -1, 0) or a "
             "grayscale picture, or read the file with stimuli.load_images(path)",
-            UserWarning, stacklevel=3)
+            UserWarning, stacklevel=user_stacklevel())
     return images
 
 
@@ -569,16 +570,15 @@ def _read_image_file(f, name="source", what=None):
 
 
 def _read_image_files(files, size, name="source", progress=None):
-    # stacklevel: the user's line, above _read_image_files, _load_folder and load_images
     return _read_pictures(files, lambda f: _read_image_file(f, name), size, name, progress,
-                          [repr(str(f)) for f in files], files, stacklevel=5)
+                          [repr(str(f)) for f in files], files)
 
 
-def _read_pictures(items, read, size, name, progress, labels, files=None, stacklevel=4):
+def _read_pictures(items, read, size, name, progress, labels, files=None):
     """``read(item)`` of every item, as one stack: each squared to ``size`` when it is
     given; without it, kept as they are when all are of one shape, else all squared to
     256 x 256 (with a warning naming, by its ``labels`` entry, the smallest picture when
-    some are enlarged more than 2x, at ``stacklevel``). ``files``: the paths of the items,
+    some are enlarged more than 2x, at the user's line). ``files``: the paths of the items,
     if they are files, for the message of a stack too large for memory
     (:func:`_too_large`)."""
     def read_squared(item):
@@ -599,7 +599,7 @@ def _read_pictures(items, read, size, name, progress, labels, files=None, stackl
                 f"{name}: the images differ in size and are all centre-cropped and resized "
                 f"to 256 x 256 pixels; {len(small)} of them are enlarged more than 2x (the "
                 f"smallest, {f}, is {h} x {w}): pass size=N (the smallest side, or "
-                "less) or leave the small pictures out", UserWarning, stacklevel=stacklevel)
+                "less) or leave the small pictures out", UserWarning, stacklevel=user_stacklevel())
         images = np.stack(images)
     return images
 
@@ -681,7 +681,8 @@ def _load_folder(path, size, name="source", progress=None, max_images=None):
         warnings.warn(
             f"{name}: folder {str(path)!r} holds {len(pictures)} picture file(s) and .mat "
             f"file(s) ({', '.join(repr(m.name) for m in mats[:3])}): the pictures are read, "
-            "not the .mat; give the .mat file's path to read it", UserWarning, stacklevel=3)
+            "not the .mat; give the .mat file's path to read it",
+            UserWarning, stacklevel=user_stacklevel())
     if pictures:
         # a photograph folder's WEBP or GIF files were left out unsaid: fewer images
         if unread:
@@ -690,7 +691,8 @@ def _load_folder(path, size, name="source", progress=None, max_images=None):
                 f"that is not read ({', '.join(repr(u.name) for u in unread[:3])}"
                 f"{', ...' if len(unread) > 3 else ''}): only its {len(pictures)} "
                 f"{'/'.join(x[1:].upper() for x in IMAGE_SUFFIXES)} file(s) are read; "
-                "convert the others (e.g. to PNG) to use them", UserWarning, stacklevel=3)
+                "convert the others (e.g. to PNG) to use them",
+                UserWarning, stacklevel=user_stacklevel())
         return _read_image_files(pictures[:max_images], size, name, progress)
     if raw:
         raw = sorted(raw, key=_natural_key)[:max_images]
@@ -835,7 +837,7 @@ def _load_mat(path, name="source"):
             f"axis counts pictures ({h} pictures of {w} x {n}, a stack saved from Python), "
             f"pass the array scipy.io.loadmat(path)[{key!r}] itself (an array is read as "
             "(n_images, height, width)), or save np.moveaxis(stack, 0, -1)",
-            UserWarning, stacklevel=3)  # the caller of load_images
+            UserWarning, stacklevel=user_stacklevel())
     return np.ascontiguousarray(np.moveaxis(arr, 2, 0))
 
 
@@ -1330,7 +1332,7 @@ def load_whitened(source="skimage", prewhitened: bool | None = None, *, name: st
                 f"{name}: {str(source)!r} holds whitened images by its layout (key IMAGES or "
                 "sparsenet raw files), but none of its pixels is negative, which whitened "
                 "pictures (zero mean) always have: they are whitened; pass prewhitened=True "
-                "to use them as they are", UserWarning, stacklevel=2)
+                "to use them as they are", UserWarning, stacklevel=user_stacklevel())
             prewhitened = False
     if prewhitened:
         return raw, True

@@ -1,4 +1,4 @@
-"""Where the user's code is on the call stack: the first frame outside this package.
+"""Where the user's code is on the call stack: the first frame outside v1model and stimuli.
 
 Warnings raised deep inside a solver should point at the user's line, whether
 it called a solver directly, through ``encode`` or through a learner; and the
@@ -12,25 +12,35 @@ import sys
 
 __all__ = ["user_stacklevel", "user_module_name"]
 
-PACKAGE_PREFIX = "v1model."
+#: the packages whose frames are never the user's: v1model and the stimuli it calls (a
+#: warning of stimuli/gratings.py raised through v1model.analysis named a line of
+#: v1model/analysis). Not ``studies``: a study's line is where the settings were chosen,
+#: and a user's own study module is theirs
+PACKAGES = ("v1model", "stimuli")
+
+
+def _in_package(name: str) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in PACKAGES)
 
 
 def _first_user_frame(frame):
     """``(frame, level)``: the innermost frame at or above ``frame`` whose module is
-    not part of v1model, and how many frames up from ``frame`` it is (1: ``frame``)."""
+    not part of :data:`PACKAGES`, and how many frames up from ``frame`` it is (1:
+    ``frame``)."""
     level = 1
-    while frame is not None and frame.f_globals.get("__name__", "").startswith(PACKAGE_PREFIX):
+    while frame is not None and _in_package(frame.f_globals.get("__name__", "")):
         frame, level = frame.f_back, level + 1
     return frame, level
 
 
 def user_stacklevel() -> int:
     """``stacklevel`` for a ``warnings.warn`` in the calling function that names the
-    user's line (the first caller outside v1model)."""
+    user's line (the first caller outside v1model and stimuli)."""
     return _first_user_frame(sys._getframe(1))[1]
 
 
 def user_module_name() -> str:
-    """``__name__`` of the module of the first caller outside v1model ("" if none)."""
+    """``__name__`` of the module of the first caller outside v1model and stimuli ("" if
+    none)."""
     frame = _first_user_frame(sys._getframe(1))[0]
     return frame.f_globals.get("__name__", "") if frame is not None else ""

@@ -1147,8 +1147,10 @@ def continue_history(previous: xr.Dataset | None, history: xr.Dataset, *,
         differs in every call; the ``v1model_version`` that :func:`save_dataset`
         records in a file is none of a call's settings); a setting that only some calls have (e.g.
         ``inference_params.tol`` of an L1 call continued with the Cauchy prior)
-        is listed too, None for the calls without it; a ``previous`` continued
-        before these were kept gets none.
+        is listed too, ``"None"`` for the calls without it; a ``previous`` continued
+        before these were kept gets none. A list holds numbers or text; one that mixes
+        them (``[1e-4, "None"]``) is its JSON text, as a file gives it back: the
+        history saves with xarray's own ``to_netcdf`` too.
 
     Raises
     ------
@@ -1253,10 +1255,12 @@ def continue_calls(previous: dict, call: dict, steps: int, *,
         The attrs to update ``previous`` with: ``steps_key`` (one count per call) and,
         for each setting of ``call`` that differs between the calls, ``<name>_per_call``
         (one value per call, in order; ``previous``'s ``<name>`` stands for every
-        earlier call without a list). Lists that mix numbers and text ("None") are
-        saved as JSON text (:func:`clean_attrs`). The lists of ``previous`` that are
-        Python lists are extended in place (a stream of many calls takes constant
-        time per call): pass a ``previous`` that owns them.
+        earlier call without a list; None as ``"None"``). The lists of ``previous``
+        that are Python lists are extended in place (a stream of many calls takes
+        constant time per call): pass a ``previous`` that owns them. A list may mix
+        numbers and text (``[0, "None"]``), which xarray's ``to_netcdf`` cannot
+        store: pass the attrs through :func:`clean_attrs` (JSON text) before they
+        reach a Dataset, as the histories of LISTA and the autoencoder do.
     """
     counts = previous.get(steps_key, previous.get("n_steps"))
     if not isinstance(counts, list):  # one call, or the lists as a file gives them back
@@ -1267,25 +1271,58 @@ def continue_calls(previous: dict, call: dict, steps: int, *,
     for key, value in call.items():
         values = previous.get(f"{key}_per_call")
         if isinstance(values, list):  # they differed already: this call's goes on the end
-            values.append(int(value) if isinstance(value, (bool, np.bool_)) else value)
+            values.append(_storable_item(value))
             out[f"{key}_per_call"] = values
         else:
-            _add_per_call(out, previous, key, value, n_before)
+            _add_per_call(out, previous, key, value, n_before, as_text=False)
     return out
 
 
-def _add_per_call(out: dict, previous: dict, key: str, value, n_before: int) -> bool:
+def _add_per_call(out: dict, previous: dict, key: str, value, n_before: int, *,
+                  as_text: bool = True) -> bool:
     """Set ``out["<key>_per_call"]`` to the ``n_before`` values of ``key`` that
     ``previous`` (a history's attrs) records and this call's ``value``, when they
-    differ; whether they did."""
-    values = _per_call(previous, key, n_before) + [value]
-    # bools as the 0/1 a file gives back: [True, False] reloaded as [1, 0], and
-    # the next call appended False to it, [1, 0, False]
-    values = [int(v) if isinstance(v, (bool, np.bool_)) else v for v in values]
+    differ; whether they did. ``as_text``: a list mixing numbers and text as its JSON
+    text (:func:`_storable_list`), else as a list (which :func:`clean_attrs` turns to
+    that text when the attrs reach a Dataset)."""
+    if f"{key}_per_call" not in previous and _same_attr(previous.get(key), value):
+        # every call had it: in constant time (a stream of many partial_fit calls
+        # compares a dozen settings per call)
+        return False
+    values = [_storable_item(v) for v in _per_call(previous, key, n_before) + [value]]
     if all(_same_attr(v, values[0]) for v in values[1:]):
         return False
-    out[f"{key}_per_call"] = values
+    out[f"{key}_per_call"] = _storable_list(values) if as_text else values
     return True
+
+
+def _storable_item(value):
+    """One call's value in a ``<name>_per_call`` list: None as ``"None"`` (a list holding
+    None failed xarray's own ``to_netcdf`` with "Object dtype dtype('O') has no native
+    HDF5 equivalent"), a bool as the 0/1 a file gives back ([True, False] reloaded as
+    [1, 0], and the next call appended False to it, [1, 0, False])."""
+    if value is None:
+        return "None"
+    return int(value) if isinstance(value, (bool, np.bool_)) else value
+
+
+def _same_kind(a, b) -> bool:
+    """Both text, or both numbers: a list of them netCDF stores as it is."""
+    number = (int, float, np.integer, np.floating)
+    return (isinstance(a, str) and isinstance(b, str)) or (
+        isinstance(a, number) and isinstance(b, number))
+
+
+def _storable_list(values: list):
+    """``values`` (of :func:`_storable_item`) as netCDF stores them with xarray's own
+    ``to_netcdf``: a list of numbers or of text as it is, another one (numbers mixed with
+    text such as "None", or lists) as its JSON text, as :func:`clean_attrs` saves it
+    (h5py refused ``[0.1, "None"]``: "No conversion path for dtype: dtype('<U32')");
+    :func:`_per_call` reads either back."""
+    if all(_same_kind(v, values[0]) for v in values[1:]) and (
+            isinstance(values[0], str) or _fits_one_dtype(values)):
+        return values
+    return json.dumps(values, default=_json_default)
 
 
 def _per_call(attrs: dict, key: str, n_calls: int) -> list:

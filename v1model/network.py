@@ -325,9 +325,11 @@ class SparseCodingNetwork(SavedAsDataset):
             and ``record_every_per_call`` (one per call, in order: the
             ``update`` index's spacing changes where they differ); a setting
             that changed between calls (``lam``, ``lr``, ``seed``, ...) also
-            has ``<name>_per_call``, one value per call (None for a call
-            without it, e.g. ``inference_params.tol`` of a Cauchy call), all
-            of them named in ``changed_between_calls``
+            has ``<name>_per_call``, one value per call (``"None"`` for a
+            call without it, e.g. ``inference_params.tol`` of a Cauchy call; a
+            list mixing numbers and text as its JSON text, so that xarray's
+            own ``to_netcdf`` saves it), all of them named in
+            ``changed_between_calls``
             (:func:`v1model.io.continue_history`).
 
         Raises

@@ -1,10 +1,12 @@
 """LISTA trained on natural patches: Gregor & LeCun's (2010) claim, measured,
 and the estimator's contract (precision, persistence, bad input)."""
 
+import json
 import warnings
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from v1model.amortized import (LISTA, NotFittedError, lista_error_by_depth, optimal_codes,
                                solver_error_by_iteration)
@@ -1560,3 +1562,50 @@ def test_partial_fit_records_every_calls_seed_and_they_remake_the_weights(tmp_pa
     np.testing.assert_array_equal(again.lateral_weight_, net.lateral_weight_)
     np.testing.assert_array_equal(again.encoder_weight_, net.encoder_weight_)
     np.testing.assert_array_equal(again.threshold_, net.threshold_)
+
+
+def test_partial_fit_records_settings_changed_between_calls_and_they_remake_it(tmp_path):
+    """batch_size, learning_rate and record_every set between calls went unrecorded (the
+    history said the first call's batch_size, the last call's learning_rate): each is
+    listed per call where it changed, through plain to_netcdf and save/load, and the
+    calls with them make the same weights again."""
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((12, 8))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X, X2 = rng.standard_normal((200, 8)), rng.standard_normal((150, 8))
+    kw = dict(n_steps=20, dtype="float64", progress=False)
+    net = LISTA(2, 0.3, batch_size=32, learning_rate=1e-3, record_every=5, **kw).fit(
+        X, D, seed=0)
+    net.batch_size, net.learning_rate, net.record_every = 16, 5e-4, 4
+    net.partial_fit(X2, seed=0)
+    net.history_.to_netcdf(tmp_path / "plain.nc")
+    plain = xr.open_dataset(tmp_path / "plain.nc").attrs
+    attrs = LISTA.load(net.save(tmp_path / "lista.nc")).history_.attrs
+    for got in (plain, attrs):
+        assert got["batch_size"] == 32 and list(got["batch_size_per_call"]) == [32, 16]
+        assert list(got["learning_rate_per_call"]) == [1e-3, 5e-4]
+        assert list(got["record_every_per_call"]) == [5, 4]
+        assert "seed_per_call" not in got and "target_tol_per_call" not in got
+    again = LISTA(2, 0.3, batch_size=int(attrs["batch_size_per_call"][0]),
+                  learning_rate=float(attrs["learning_rate_per_call"][0]), **kw).fit(
+        X, D, seed=0)
+    again.batch_size = int(attrs["batch_size_per_call"][1])
+    again.learning_rate = float(attrs["learning_rate_per_call"][1])
+    again.partial_fit(X2, seed=0)
+    np.testing.assert_array_equal(again.lateral_weight_, net.lateral_weight_)
+    np.testing.assert_array_equal(again.encoder_weight_, net.encoder_weight_)
+    np.testing.assert_array_equal(again.threshold_, net.threshold_)
+
+
+def test_history_of_calls_with_and_without_a_seed_saves_with_plain_to_netcdf(tmp_path):
+    # seed_per_call [0, "None"] was a list mixing a number and text: xarray's own
+    # to_netcdf failed with "No conversion path for dtype: dtype('<U21')"
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((12, 8))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    net = LISTA(2, 0.3, n_steps=5, batch_size=32, dtype="float64", progress=False).fit(
+        rng.standard_normal((100, 8)), D, seed=0)
+    net.partial_fit(rng.standard_normal((100, 8)))
+    net.history_.to_netcdf(tmp_path / "plain.nc")
+    back = xr.open_dataset(tmp_path / "plain.nc").attrs
+    assert json.loads(back["seed_per_call"]) == [0, "None"]

@@ -1,5 +1,6 @@
 """Atomic writes: a failure leaves no half-written file behind."""
 
+import json
 import os
 import re
 import sys
@@ -869,3 +870,27 @@ def test_continue_calls_lists_each_calls_steps_and_differing_settings(tmp_path):
     assert list(back["steps_per_call"]) == [20, 15, 5]
     assert continue_calls(back, {"seed": 7}, 3) == {
         "steps_per_call": [20, 15, 5, 3], "seed_per_call": [0, 1, "None", 7]}
+
+
+def test_continued_history_saves_with_xarrays_own_to_netcdf(tmp_path):
+    """A setting only the first call had (a study's name) was listed as
+    ['zylberberg-2011-sailnet', None], and one mixing a number with the None of a call
+    without it as [1e-4, None]: xarray's own to_netcdf failed ("Object dtype dtype('O')
+    has no native HDF5 equivalent"), only save_dataset cleaned them. The lists hold
+    "None" (text lists as they are, mixed ones as JSON text); a next call continued from
+    either file reads them back alike."""
+    from v1model.io import continue_history, load_dataset, save_dataset
+
+    first = _history([0, 1], 2, 1).assign_attrs(study="zylberberg-2011-sailnet", tol=1e-4)
+    both = continue_history(first, _history([0, 1], 2, 1))
+    assert both.attrs["study_per_call"] == ["zylberberg-2011-sailnet", "None"]
+    assert both.attrs["tol_per_call"] == '[0.0001, "None"]'
+    both.to_netcdf(tmp_path / "plain.nc")
+    plain = xr.open_dataset(tmp_path / "plain.nc")
+    saved = load_dataset(save_dataset(both, tmp_path / "saved.nc"))
+    for back in (plain, saved):
+        third = continue_history(back, _history([0], 1, 1).assign_attrs(tol=1e-4))
+        assert json.loads(third.attrs["tol_per_call"]) == [1e-4, "None", 1e-4]
+        assert third.attrs["study_per_call"] == ["zylberberg-2011-sailnet", "None", "None"]
+        assert third.attrs["changed_between_calls"] == "tol, study"
+    plain.close()

@@ -314,3 +314,36 @@ def test_partial_fit_records_every_calls_seed_and_they_remake_the_model(planted,
     for name in ("components_", "encoder_", "encoder_bias_", "decoder_bias_"):
         np.testing.assert_array_equal(getattr(again, name), getattr(loaded, name),
                                       err_msg=name)
+
+
+def test_partial_fit_records_settings_changed_between_calls_and_they_remake_it(planted,
+                                                                                tmp_path):
+    # k, lr and batch_size set between partial_fit calls went unrecorded: the saved history
+    # said the first call's k=3 alone. Each is listed per call where it changed, the lists
+    # save with xarray's own to_netcdf too, and the calls with them make the same model
+    X = planted[0][:700]
+    kw = dict(n_latents=24, activation="topk", k=3, n_steps=4, batch_size=100,
+              progress=False)
+    sae = SparseAutoencoder(**kw).fit(X[:400], seed=0)
+    sae.k, sae.lr = 5, 2e-3
+    sae.partial_fit(X[400:600], seed=1)
+    sae.batch_size = 50
+    sae.partial_fit(X[600:], seed=2)
+    sae.history_.to_netcdf(tmp_path / "plain.nc")
+    plain = xr.open_dataset(tmp_path / "plain.nc").attrs
+    attrs = SparseAutoencoder.load(sae.save(tmp_path / "sae.nc")).history_.attrs
+    for got in (plain, attrs):
+        assert got["k"] == 3 and list(got["k_per_call"]) == [3, 5, 5]
+        assert list(got["batch_size_per_call"]) == [100, 100, 50]
+        np.testing.assert_allclose(got["lr_per_call"][1:], [2e-3, 2e-3])
+        assert list(got["steps_per_call"]) == [4, 2, 2]
+        assert "lam_per_call" not in got and "n_steps_per_call" not in got
+    again = SparseAutoencoder(**kw).fit(X[:400], seed=0)
+    chunks = (X[400:600], X[600:])
+    for call, chunk in enumerate(chunks, start=1):
+        again.k = int(attrs["k_per_call"][call])
+        again.lr = float(attrs["lr_per_call"][call])
+        again.batch_size = int(attrs["batch_size_per_call"][call])
+        again.partial_fit(chunk, seed=int(attrs["seed_per_call"][call]))
+    for name in ("components_", "encoder_", "encoder_bias_", "decoder_bias_"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(sae, name), err_msg=name)

@@ -426,3 +426,21 @@ def test_a_blank_phase_of_a_sweep_over_phase_is_not_warned_of():
     np.testing.assert_allclose(float(ds.response.sel(frequency=0.5).max()), 16.0, rtol=1e-12)
     with pytest.warns(UserWarning, match=r"^2 of the 8 grating\(s\) at frequency 0\.5 "):
         grating_responses(relu, 16, orientations=4, frequencies=[0.25, 0.5], phases=[0.0])
+
+
+def test_the_blank_grating_warning_names_the_users_line():
+    """The warning named a line inside the packages: stimuli/gratings.py's grating for a
+    disc_grating or a Gabor patch set, v1model/analysis/tuning.py for grating_responses
+    (a fixed stacklevel=3). It names the caller's line, through any of them."""
+    from v1model.analysis import grating_responses
+
+    D = grating(16, 0.0, 0.5, phase=np.pi / 2).reshape(1, -1) / 16.0
+    relu = lambda X: np.maximum(X @ D.T, 0.0)  # noqa: E731
+    calls = [lambda: grating(16, 0.0, 0.5),
+             lambda: disc_grating(16, 0.0, 0.5, diameter=12),
+             lambda: grating_responses(relu, 16, orientations=4, frequencies=[0.25, 0.5],
+                                       phases=[0.0])]
+    for call in calls:
+        with pytest.warns(UserWarning, match="are blank") as record:
+            call()
+        assert [w.filename for w in record] == [__file__]

@@ -609,9 +609,13 @@ class LISTA(SavedAsDataset):
         loosest tolerance FISTA computed them to, ``steps_per_call`` the
         steps of each call and, when the calls' seeds differ,
         ``seed_per_call`` each call's (``seed`` is the first call's; "None":
-        fresh entropy; :func:`v1model.io.continue_calls`): ``fit(X, D,
-        seed=s0)``, then ``partial_fit(X2, seed=s1)`` with the ``n_steps`` of
-        ``steps_per_call`` make the same weights again. A history recorded with
+        fresh entropy; :func:`v1model.io.continue_calls`), and so for the
+        settings that may be changed between calls (``net.batch_size = 16``):
+        ``batch_size_per_call``, ``learning_rate_per_call``,
+        ``record_every_per_call`` and ``target_tol_per_call`` (``"None"``:
+        z* given): ``fit(X, D, seed=s0)``, then ``partial_fit(X2, seed=s1)``
+        with the ``n_steps`` of ``steps_per_call`` and these settings make the
+        same weights again. A history recorded with
         ``X_val`` (or without) goes on only with it (or without).
 
         Parameters
@@ -720,9 +724,12 @@ class LISTA(SavedAsDataset):
             for key in ("parametrization", "objective", "loss", "loss_units"):
                 keep.setdefault(key, attrs[key])
             keep["n_steps"] = int(keep.get("n_steps", first))
-            # every call's seed (attrs["seed"] alone kept the first's): the weights can be
-            # made again from the attrs
-            keep.update(continue_calls(keep, {"seed": seed_attr(seed)}, attrs["n_steps"]))
+            # every call's seed and the settings that may change between calls
+            # (attrs["seed"] and the others alone kept the first's, learning_rate the
+            # last's): the weights can be made again from the attrs
+            call = {"seed": seed_attr(seed), **{name: attrs.get(name, "None") for name in (
+                "batch_size", "learning_rate", "record_every", "target_tol")}}
+            keep.update(continue_calls(keep, call, attrs["n_steps"]))
             keep["n_steps"] += attrs["n_steps"]
             keep["n_training_samples"] = (int(keep.get("n_training_samples", 0))
                                           + attrs["n_training_samples"])
@@ -731,7 +738,9 @@ class LISTA(SavedAsDataset):
             _merge_target_sources(keep, attrs)
             new = history_dataset(rows[1:], keep)  # rows[0]: the start, history_'s last row
             merged = xr.concat([history, new], dim="step", combine_attrs="override")
-            merged.attrs = keep
+            # keep's as netCDF stores them (clean_attrs): seed_per_call [0, "None"] failed
+            # xarray's own to_netcdf ("No conversion path for dtype: dtype('<U21')")
+            merged.attrs = new.attrs
         else:
             attrs["seed"] = seed_attr(seed)
             merged = history_dataset(rows, attrs)
@@ -839,6 +848,7 @@ class LISTA(SavedAsDataset):
         attrs = dict(model="LISTA", n_layers=int(self.n_layers), lam=lam,
                      parametrization=self.parametrization, objective=self.objective,
                      n_steps=n_steps, batch_size=int(batches.batch_size),
+                     record_every=int(self.record_every),
                      learning_rate=learning_rate, dtype=dtype.name,
                      n_training_samples=X.shape[0], n_atoms=D.shape[0], n_features=D.shape[1],
                      seed="None", wall_time=time.perf_counter() - start,

@@ -466,8 +466,13 @@ class SparseAutoencoder(SavedAsDataset):
         ``steps_per_call`` the steps of each call (a ``fit`` before is one)
         and, when the calls' seeds differ, ``seed_per_call`` each call's
         (``seed`` is the first call's; ``"continued"``: a later call without
-        a seed, which went on with the generator; :func:`v1model.io.continue_calls`): the same
-        calls with these seeds make the same model again. The first
+        a seed, which went on with the generator; :func:`v1model.io.continue_calls`);
+        so for the settings that may be changed between calls (``sae.k = 5``; ``k``,
+        ``lam``, ``k_aux``, ``aux_coef``, ``dead_after``, ``bandwidth``,
+        ``threshold_rate``, ``n_steps``, ``batch_size``, ``lr``, ``lr_warmup``,
+        ``lr_decay``; as used, e.g. ``lr="auto"`` resolved): ``k_per_call``, ...
+        when they differ. The same calls with these seeds and settings make the
+        same model again. The first
         call (on a model that was never fitted) initialises the parameters
         as :meth:`fit` does, the decoder bias from the mean of this chunk,
         and the scale of training (the biases' rate, ``lr``) from its spread
@@ -578,10 +583,14 @@ class SparseAutoencoder(SavedAsDataset):
             if seed is not None:
                 self._state.rng = as_generator(seed)
         self._fitted_objective = self._objective(v)
-        # a later call's seed, recorded per call (the first call's is attrs["seed"]); None
-        # went on with the generator, which "None" (fresh entropy) would not say
-        call = None if not fitted else {
-            "seed": "continued" if seed is None else seed_attr(seed)}
+        # a later call's seed and settings (changed between calls: k, lr, batch_size,
+        # ...), recorded per call (the first call's are attrs[name]); a seed None went on
+        # with the generator, which "None" (fresh entropy) would not say
+        call = None
+        if fitted:
+            now = self._attrs(v, X, seed, np.nan)
+            call = {"seed": "continued" if seed is None else seed_attr(seed),
+                    **{name: now[name] for name in _PER_CALL}}
         order = self._state.rng.permutation(X.shape[0])
         batches = (X[order[start:start + v["batch_size"]]]
                    for start in range(0, X.shape[0], v["batch_size"]))
@@ -623,7 +632,9 @@ class SparseAutoencoder(SavedAsDataset):
         """
         attrs = self._history_attrs
         if call is not None:  # its lists are this model's own (history_ gets copies)
-            attrs.update(continue_calls(dict(attrs, n_steps=done), call, len(rows)))
+            # attrs["n_steps"] is the setting (the schedule's length), not the steps made
+            attrs.setdefault("steps_per_call", [done])
+            attrs.update(continue_calls(attrs, call, len(rows)))
         self._pending_rows.append(rows)
         attrs["n_training_samples"] = int(attrs["n_training_samples"]) + n_samples
 
@@ -1521,3 +1532,8 @@ def _refuse_alike(stats, dtype):
 _PARAM_NAMES = ("n_latents", "activation", "k", "lam", "k_aux", "aux_coef", "dead_after",
                 "bandwidth", "theta_init", "threshold_rate", "n_steps", "batch_size", "lr",
                 "lr_warmup", "lr_decay", "dtype", "seed", "progress")
+#: the settings that take effect in each partial_fit call, recorded per call where they
+#: differ (n_latents, activation and dtype are fixed by the first; theta_init only starts
+#: it; progress changes no number)
+_PER_CALL = ("k", "lam", "k_aux", "aux_coef", "dead_after", "bandwidth", "threshold_rate",
+             "n_steps", "batch_size", "lr", "lr_warmup", "lr_decay")
