@@ -1032,6 +1032,47 @@ def test_job_cpu_below_cores_from_dask_config_or_python_is_refused(tmp_path, mon
     assert "--cpus-per-task=8" in script and "--nthreads 1" in script, script
 
 
+def test_job_mem_below_memory_from_dask_config_or_python_is_refused(tmp_path, monkeypatch):
+    """`job_mem = "3G"` with `memory = "4GB"` asked SLURM for 3 GiB (--mem=3G) while the
+    workers' memory limits added up to 4 GB: SLURM's OOM killer ended the jobs before dask
+    spilled to disk. Refused, from the spec (see test_spec), from dask's
+    `jobqueue.slurm.job-mem` config and from Python; --mem=0 (the whole node), enough
+    memory and a text SLURM alone can read pass."""
+    import dask
+
+    pytest.importorskip("dask_jobqueue")
+    from v1model.sweep import SpecError
+
+    message = (r"\(3000 = 3145728000 bytes\) is below memory \('4GB' = 4000000000 bytes\): "
+               r"SLURM gives each job 2.93 GiB \(--mem\) while its workers count on 3.73 GiB "
+               r"together \(their memory limits, when they spill to disk\), so SLURM's OOM "
+               r"killer ends the jobs before dask spills; give a job_mem >= memory, or leave "
+               r"it out \(it defaults to memory\)$")
+    executor = {"kind": "slurm", "cores": 2, "memory": "4GB", "jobs": 1}
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # refused before sbatch is sought
+    with dask.config.set({"jobqueue.slurm.job-mem": 3000}):  # a bare number: MiB
+        with pytest.raises(SpecError, match=rf"^jobqueue\.slurm\.job-mem \(dask config\): "
+                                            rf"{message}"):
+            make_executor(executor).job_script()
+    with pytest.raises(SpecError, match=r"^executor\.job_mem: \('3814M' = 3999268864 bytes\)"):
+        JobQueueExecutor("slurm", cores=2, job_mem="3814M", memory="4GB",
+                         jobs=1).check_can_start()
+    with dask.config.set({"jobqueue.slurm.memory": "4GiB"}):  # memory from dask config too
+        with pytest.raises(SpecError, match=r"^executor\.job_mem: \('4000M' = 4194304000 "
+                                            r"bytes\) is below memory \('4GiB' = 4294967296"):
+            JobQueueExecutor("slurm", cores=2, job_mem="4000M", jobs=1).job_script()
+    for job_mem in ("0", "3815M", "4g", "4 GB please"):  # 0: the whole node; sbatch judges
+        script = make_executor({**executor, "job_mem": job_mem}).job_script()
+        assert f"--mem={job_mem}" in script, script
+    # SLURM's str_to_mbytes: a bare number is MiB, K/M/G/T (+ an optional B) binary,
+    # KiB rounded up to whole MiB
+    from v1model.sweep.executor_config import slurm_mem_bytes
+
+    assert slurm_mem_bytes("1025K") == 2 * 2**20 and slurm_mem_bytes("2t") == 2 * 2**40
+    assert slurm_mem_bytes("4GB") == slurm_mem_bytes("4g") == slurm_mem_bytes(4096) == 2**32
+    assert slurm_mem_bytes("1.5G") is slurm_mem_bytes("4 G") is slurm_mem_bytes("4GiB") is None
+
+
 def test_a_worker_lifetime_past_the_walltime_is_warned_of(tmp_path, monkeypatch):
     """The README's `--lifetime 110m --lifetime-stagger 5m` retires workers before a 2 h
     walltime, so that no point is cut off; with `walltime = "01:00:00"` (or none: dask-

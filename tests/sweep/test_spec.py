@@ -188,6 +188,10 @@ def test_dumps_toml_is_read_back_exactly():
     ({"executor": {"kind": "slurm", "cores": 8, "job_cpu": 4, "memory": "4GB", "jobs": 1}},
      "executor.job_cpu", r"\(4\) is below cores \(8\): each job runs cores = 8 point\(s\) "
      r"at a time on the 4 CPU\(s\) SLURM gives it"),
+    # SLURM gives the job 3 GiB (--mem=3G); its workers count on 4 GB and are OOM-killed
+    ({"executor": {"kind": "slurm", "cores": 2, "job_mem": "3G", "memory": "4GB", "jobs": 1}},
+     "executor.job_mem", r"\('3G' = 3221225472 bytes\) is below memory \('4GB' = 4000000000 "
+     r"bytes\): SLURM gives each job 3.00 GiB \(--mem\) while its workers count on 3.73 GiB"),
     ({"executor": {"kind": "slurm", "cores": 2, "memory": "4GB", "jobs": 1,
                    "scheduler_options": {"dashbord_address": ":8787"}}},
      "executor.scheduler_options.dashbord_address",

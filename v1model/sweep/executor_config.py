@@ -15,10 +15,11 @@ import warnings
 from ..validation import describe
 from .errors import SpecError, SweepWarning
 
-__all__ = ["check_executor_config", "check_job_cpu", "check_pbs_words", "check_processes",
-           "check_worker_extra_args", "EXECUTOR_KINDS", "OPTIONS", "WORKER_OPTIONS_SET",
-           "available_cpus", "int_option", "start_method_option", "walltime_seconds",
-           "warn_lifetime_past_walltime", "warn_oversubscribed"]
+__all__ = ["check_executor_config", "check_job_cpu", "check_job_mem", "check_pbs_words",
+           "check_processes", "check_worker_extra_args", "EXECUTOR_KINDS", "OPTIONS",
+           "WORKER_OPTIONS_SET", "available_cpus", "int_option", "slurm_mem_bytes",
+           "start_method_option", "walltime_seconds", "warn_lifetime_past_walltime",
+           "warn_oversubscribed"]
 
 EXECUTOR_KINDS = ("local", "serial", "dask", "slurm", "pbs")
 
@@ -336,6 +337,72 @@ def check_job_cpu(cores: int, job_cpu: int, field: str = "executor.job_cpu") -> 
                                f"cores, or leave it out (it defaults to cores)")
 
 
+def slurm_mem_bytes(job_mem):
+    """SLURM's ``--mem`` in bytes, as sbatch reads it.
+
+    Parameters
+    ----------
+    job_mem : str or int
+        A whole number of megabytes (MiB), or one with a ``K``, ``M``, ``G`` or ``T``
+        suffix, in either case and optionally followed by ``B`` (KiB ... TiB; SLURM rounds
+        KiB up to whole MiB), as SLURM's ``str_to_mbytes`` reads it.
+
+    Returns
+    -------
+    int or None
+        None for a text of another form (sbatch judges it).
+    """
+    match = re.fullmatch(r"\s*\+?(\d+)(?:([KMGT])B?)?\s*", str(job_mem), flags=re.IGNORECASE)
+    if match is None:
+        return None
+    number, unit = int(match.group(1)), (match.group(2) or "").upper()
+    if unit == "K":
+        return -(-number // 1024) * 2**20  # SLURM counts whole MiB, rounded up
+    return number * 2**(10 * (" KMGT".index(unit) if unit else 2))
+
+
+def check_job_mem(memory, job_mem, field: str = "executor.job_mem") -> None:
+    """Refuse a SLURM ``job_mem`` below the job's ``memory``.
+
+    ``memory`` is what dask-jobqueue tells the job's workers they have together (each
+    worker's memory limit is ``memory / processes``, which decides when it spills to
+    disk, pauses or is restarted); ``job_mem`` only what the job asks SLURM for
+    (``#SBATCH --mem``). Below ``memory`` the workers count on memory SLURM does not
+    give, and its OOM killer ends the job before dask spills. ``--mem=0`` (the whole
+    node) and a text :func:`slurm_mem_bytes` cannot read (sbatch judges it) pass.
+
+    Parameters
+    ----------
+    memory : str
+        A job's memory as dask reads it (``dask.utils.parse_bytes``), e.g. ``"4GB"``.
+    job_mem : str or int
+        As SLURM reads it (:func:`slurm_mem_bytes`), e.g. ``"4G"`` or ``4000`` (MiB).
+    field : str, default "executor.job_mem"
+        Where ``job_mem`` came from, in the message.
+
+    Raises
+    ------
+    SpecError
+        Naming ``field``, ``job_mem`` and ``memory``.
+    """
+    from dask.utils import format_bytes, parse_bytes
+
+    asked = slurm_mem_bytes(job_mem)
+    try:
+        wanted = parse_bytes(memory)
+    except (ValueError, TypeError):
+        return  # dask-jobqueue's own error
+    if not asked or asked >= wanted:  # 0: the whole node
+        return
+    raise SpecError(field, f"({job_mem!r} = {asked} bytes) is below memory ({memory!r} = "
+                           f"{wanted} bytes): SLURM gives each job "
+                           f"{format_bytes(asked)} (--mem) while its workers count on "
+                           f"{format_bytes(wanted)} together (their memory limits, when they "
+                           f"spill to disk), so SLURM's OOM killer ends the jobs before dask "
+                           f"spills; give a job_mem >= memory, or leave it out (it defaults "
+                           f"to memory)")
+
+
 def warn_oversubscribed(kind: str, workers: tuple, threads: tuple, runs: str,
                         stacklevel: int = 3) -> None:
     """Warn when a pool on this machine runs more threads at once than the CPUs this
@@ -509,5 +576,7 @@ def check_executor_config(config, field: str = "executor") -> dict:
         check_processes(out["cores"], out.get("processes", 1), f"{field}.processes")
         if "job_cpu" in out:
             check_job_cpu(out["cores"], out["job_cpu"], f"{field}.job_cpu")
+        if "job_mem" in out:
+            check_job_mem(out["memory"], out["job_mem"], f"{field}.job_mem")
         check_pbs_words(out, field)
     return out

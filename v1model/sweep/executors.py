@@ -40,6 +40,7 @@ from .executor_config import (
     available_cpus,
     check_executor_config,
     check_job_cpu,
+    check_job_mem,
     check_processes,
     check_worker_extra_args,
     int_option,
@@ -980,7 +981,8 @@ class JobQueueExecutor(DaskExecutor):
         jobs between m and M with the work left.
     **cluster_options
         Passed to ``SLURMCluster`` / ``PBSCluster``: queue, account, cores,
-        processes, memory, walltime, job_extra_directives,
+        processes, memory, walltime, job_cpu and job_mem (SLURM; not below cores
+        and memory), job_extra_directives,
         job_script_prologue, worker_extra_args, interface, local_directory,
         log_directory, scheduler_options, ... The scheduler (in this process)
         serves its dashboard on any free port, not dask's 8787, unless
@@ -1024,7 +1026,9 @@ class JobQueueExecutor(DaskExecutor):
         (``cores = 8`` with a config's 3 ran 6 points on 8 CPUs). Without either,
         dask-jobqueue picks a divisor of cores itself. On SLURM, the CPUs the job asks for
         (``job_cpu``, from the spec or ``jobqueue.slurm.job-cpu``) too:
-        :func:`~v1model.sweep.executor_config.check_job_cpu`."""
+        :func:`~v1model.sweep.executor_config.check_job_cpu`, and the memory it asks for
+        (``job_mem``, or ``jobqueue.slurm.job-mem``) against ``memory`` (the spec's or
+        ``jobqueue.slurm.memory``): :func:`~v1model.sweep.executor_config.check_job_mem`."""
         import dask
 
         def given(key):  # (value, where it comes from)
@@ -1043,6 +1047,9 @@ class JobQueueExecutor(DaskExecutor):
             job_cpu, job_cpu_field = given("job_cpu")
             if job_cpu is not None:
                 check_job_cpu(cores, int_option(1)(job_cpu, job_cpu_field), job_cpu_field)
+            (job_mem, job_mem_field), (memory, _) = given("job_mem"), given("memory")
+            if job_mem is not None and memory is not None:  # else dask-jobqueue's own
+                check_job_mem(memory, job_mem, job_mem_field)
 
     def _worker_extra_args(self) -> list:
         """The ``worker_extra_args`` the jobs' workers get: the spec's, else dask's
