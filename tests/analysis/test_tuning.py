@@ -927,3 +927,87 @@ def test_tuning_curves_refuse_frequencies_in_cycles_per_degree(units):
         tuning_curves(ds)
     ds["frequency"].attrs["units"] = "cycles/pixel"
     assert float(tuning_curves(ds).max_response[0]) == 1.0
+
+
+def test_tuning_curves_unit_at_rounding_level_never_responds():
+    """Unit 0 answers 1e-12 of unit 1's peak, at one grating (orientation 4, frequency
+    1) and exactly 0 elsewhere (a float32 encoder's rounding): it never responds at the
+    default zero_tol (1e-9 of the largest max_response), as in surround_suppression. It
+    got a peak orientation and a preferred frequency of noise, which zero_tol=0 (only
+    exact zeros are silent) still gives; unit 1 is unchanged, and a lone unit is judged
+    against itself."""
+    o = np.linspace(0, np.pi, 8, endpoint=False)
+    f = np.array([0.05, 0.1, 0.2, 0.4])
+    amp = np.zeros((8, 4, 1, 2))
+    amp[4, 1, 0, 0] = 1e-12
+    amp[:, :, 0, 1] = np.exp(2 * (np.cos(2 * (o - o[2])) - 1))[:, None] * [0.2, 0.5, 1, 0.4]
+    resp = xr.Dataset({"response": (("orientation", "frequency", "phase", "atom"), amp)},
+                      coords={"orientation": o, "frequency": f, "phase": [0.0],
+                              "atom": [0, 1]})
+    summaries = ("preferred_orientation", "peak_orientation", "circular_variance",
+                 "orientation_bandwidth", "preferred_frequency", "frequency_bandwidth")
+    tc = tuning_curves(resp)
+    for name in summaries:
+        assert np.isnan(tc[name].values[0]), name
+    assert tc.attrs["zero_tol"] == 1e-9
+    assert float(tc.max_response[0]) == 1e-12
+    assert float(tc.peak_orientation[1]) == o[2] and float(tc.preferred_frequency[1]) == 0.2
+    exact = tuning_curves(resp, zero_tol=0.0)
+    assert float(exact.peak_orientation[0]) == o[4]
+    assert float(exact.preferred_frequency[0]) == 0.1
+    for name in summaries:
+        np.testing.assert_array_equal(exact[name].values[1], tc[name].values[1])
+    lone = tuning_curves(resp.isel(atom=[0]))
+    assert float(lone.peak_orientation[0]) == o[4] and float(lone.preferred_frequency[0]) == 0.1
+    with pytest.raises(ValueError, match=r"zero_tol must be a non-negative finite number, "
+                                         r"got -1e-09"):
+        tuning_curves(resp, zero_tol=-1e-9)
+    with pytest.raises(ValueError, match=r"zero_tol must be below 1, got 1\.0"):
+        tuning_curves(resp, zero_tol=1.0)
+
+
+def test_contrast_response_unit_at_rounding_level_never_responds():
+    """Unit 0 answers 1e-12 of unit 1's threshold-linear curve (threshold 0.2): it never
+    responds at the default zero_tol (1e-9 of the largest response of the selected
+    units), as in tuning_curves. It got the threshold 0.2 of a curve of noise; alone it
+    is judged against itself, and unit 1 is unchanged."""
+    def encoder(X):
+        r = np.maximum(np.abs(X).max(axis=1) - 0.2, 0.0)
+        return np.stack([1e-12 * r, r], axis=1)
+
+    c = np.linspace(0.0, 1.0, 11)
+    ds = contrast_response(encoder, 8, 0.0, 0.25, units=[0, 1], contrasts=c,
+                           phases=[PEAK_PHASE])
+    assert ds.c50_flag.values.tolist() == ["no response", "not saturating"]
+    assert np.isnan(ds.threshold[0]) and np.isnan(ds.fit_r2[0])
+    assert float(ds.threshold[1]) == pytest.approx(0.2, rel=1e-9)
+    lone = contrast_response(encoder, 8, 0.0, 0.25, units=[0], contrasts=c,
+                             phases=[PEAK_PHASE])
+    assert str(lone.c50_flag.values[0]) == "not saturating"
+    assert float(lone.threshold[0]) == pytest.approx(0.2, rel=1e-9)
+    with pytest.raises(ValueError, match=r"zero_tol must be below 1, got 1\.0"):
+        contrast_response(encoder, 8, 0.0, 0.25, contrasts=c, zero_tol=1.0)
+
+
+def test_drifting_grating_unit_at_rounding_level_has_no_f1_f0(gabor_dictionary):
+    """Unit 0 is unit 1 (a rectified linear unit, F1/F0 = pi/2) times 1e-13: at the
+    default zero_tol (1e-9 of the largest response) it does not respond and its F1/F0
+    is NaN, as tuning_curves' summaries of such a unit are; zero_tol=0 and a lone unit
+    (judged against itself) keep pi/2."""
+    D = gabor_dictionary[:1]
+
+    def encoder(X):
+        r = X @ D.T
+        return np.concatenate([1e-13 * r, r], axis=1)
+
+    kw = dict(orientations=[THETA[0]], frequencies=[FREQ], frames_per_cycle=64)
+    ds = drifting_grating_responses(encoder, 12, **kw)
+    assert np.isnan(ds.modulation_ratio[0, 0, 0])
+    assert float(ds.modulation_ratio[0, 0, 1]) == pytest.approx(np.pi / 2, rel=2e-3)
+    assert ds.attrs["zero_tol"] == 1e-9
+    exact = drifting_grating_responses(encoder, 12, zero_tol=0.0, **kw)
+    assert float(exact.modulation_ratio[0, 0, 0]) == pytest.approx(np.pi / 2, rel=2e-3)
+    lone = drifting_grating_responses(lambda X: encoder(X)[:, :1], 12, **kw)
+    assert float(lone.modulation_ratio[0, 0, 0]) == pytest.approx(np.pi / 2, rel=2e-3)
+    with pytest.raises(ValueError, match=r"zero_tol must be below 1, got 1\.0"):
+        drifting_grating_responses(encoder, 12, zero_tol=1.0, **kw)

@@ -49,7 +49,8 @@ from ..validation import (check_array, check_choice, check_fits_in_memory, check
                           check_nonnegative, check_positive, check_probability, describe)
 from ._common import (RESPONSE_UNITS, STIMULUS_UNITS, call_encoder, check_encoder,
                       check_response_units, image_shape, response_units_of)
-from .tuning import RECTIFY, ZERO_TOL, _check_radians, _grid_or_count, _rectify
+from .tuning import (RECTIFY, ZERO_TOL, _check_radians, _check_zero_tol, _grid_or_count,
+                     _rectify, _responds)
 
 __all__ = ["size_tuning", "surround_suppression", "cross_orientation_suppression",
            "length_tuning", "end_stopping"]
@@ -409,15 +410,13 @@ def _curve_summary(tuning, dim, source, peak_fraction, rtol, zero_tol):
     rtol = check_nonnegative(rtol, "rtol")
     if rtol >= peak_fraction:
         raise ValueError(f"rtol must be below peak_fraction ({peak_fraction:g}), got {rtol!r}")
-    zero_tol = check_nonnegative(zero_tol, "zero_tol")
-    if zero_tol >= 1:  # no unit's peak exceeds the largest response: all would be silent
-        raise ValueError(f"zero_tol must be below 1, got {zero_tol!r}")
+    zero_tol = _check_zero_tol(zero_tol)
     order = np.argsort(d, kind="stable")
     d, R = d[order], R[..., order]
     peak = R.max(axis=-1)
     # a peak at rounding level is no response: a float32 encoder's 1e-8 at one diameter
     # and exact zeros elsewhere gave SI = 1 and a "preferred diameter" of noise
-    alive = peak > zero_tol * R.max()
+    alive = _responds(peak, R.max(initial=0.0), zero_tol)
     # within rtol of the level: past the envelope a summing unit's curve still creeps up
     # by 1e-10 of its peak, below float32 rounding (1e-7), and the "peak" of such a
     # plateau (27 px in float32, 36 px in float64 for one linear unit) was rounding's pick

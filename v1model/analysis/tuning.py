@@ -46,7 +46,9 @@ PHASE_STATISTICS = ("max", "mean")
 SATURATION = 0.75
 #: Smallest R^2 of a Naka-Rushton fit whose parameters are reported
 MIN_FIT_R2 = 0.9
-#: A response above this fraction of a unit's largest one counts as non-zero
+#: A unit whose peak is at most this fraction of the largest response in the dataset
+#: never responds (its summaries are NaN); within a unit's contrast-response curve, a
+#: response above this fraction of the unit's largest one counts as non-zero
 ZERO_TOL = 1e-9
 #: A Naka-Rushton fit counts as saturating only if its residual sum of squares is
 #: below this fraction of the best threshold-linear fit's
@@ -59,6 +61,21 @@ def _rectify(R, kind):
     if kind == "abs":
         return np.abs(R)
     return R
+
+
+def _check_zero_tol(zero_tol):
+    """``zero_tol`` in [0, 1): at 1 or more no unit's peak exceeds the largest response."""
+    zero_tol = check_nonnegative(zero_tol, "zero_tol")
+    if zero_tol >= 1:  # no unit's peak exceeds the largest response: all would be silent
+        raise ValueError(f"zero_tol must be below 1, got {zero_tol!r}")
+    return zero_tol
+
+
+def _responds(peak, largest, zero_tol):
+    """Where a unit's ``peak`` is above ``zero_tol`` times ``largest``, the largest
+    response of the dataset: a peak at rounding level (a float32 encoder's 1e-8 at one
+    grating, zero elsewhere) is no response, and its argmax would be a preference of noise."""
+    return peak > zero_tol * largest
 
 
 def _check_radians(values, name):
@@ -344,6 +361,7 @@ def tuning_curves(
     rectify: str = "positive",
     phase_statistic: str = "max",
     bandwidth_level: float = 0.5,
+    zero_tol: float = ZERO_TOL,
 ) -> xr.Dataset:
     """Orientation and spatial-frequency tuning from :func:`grating_responses`.
 
@@ -368,6 +386,15 @@ def tuning_curves(
         measured (0.5: half-height, the level of De Valois, Yund & Hepler
         1982; Ringach, Shapley & Hawken 2002 measure the orientation
         half-width at ``2**-0.5`` of the peak instead).
+    zero_tol : float, default 1e-9
+        In [0, 1): a unit never responds when its ``max_response`` is at
+        most ``zero_tol`` times the largest ``max_response`` in
+        ``responses`` (0: only exact zeros), as in
+        :func:`v1model.analysis.surround_suppression`. A peak at rounding
+        level (e.g. 1e-12 from a float32 encoder, the others about 1) would
+        otherwise give a preferred orientation and frequency of noise. A
+        single unit is judged against itself: the summary does not depend
+        on the scale of the responses.
 
     Returns
     -------
@@ -392,7 +419,9 @@ def tuning_curves(
         curve does not fall below ``bandwidth_level`` on both sides of its
         peak within the grid (crossings are interpolated linearly between
         samples, in log2 frequency for the frequency curve, whose grid may
-        come in any order). Units that never respond get NaN.
+        come in any order). Units that never respond (see ``zero_tol``) get
+        NaN in every summary but ``max_response``. Attrs: ``rectify``,
+        ``phase_statistic``, ``bandwidth_level``, ``zero_tol``.
 
     Raises
     ------
@@ -403,7 +432,7 @@ def tuning_curves(
         atom) or the ``orientation``/``frequency`` coordinates, an
         ``orientation`` coordinate whose ``units`` say degrees or a
         ``frequency`` one in cycles per degree, frequencies outside (0, 0.5],
-        or an invalid option.
+        a ``zero_tol`` outside [0, 1), or an invalid option.
 
     Warns
     -----
@@ -451,6 +480,7 @@ def tuning_curves(
     rectify = check_choice(rectify, "rectify", RECTIFY)
     phase_statistic = check_choice(phase_statistic, "phase_statistic", PHASE_STATISTICS)
     bandwidth_level = check_probability(bandwidth_level, "bandwidth_level")
+    zero_tol = _check_zero_tol(zero_tol)
     r_units = response_units_of(responses["response"])
     R = _rectify(R, rectify)
     amp = R.max(axis=-1) if phase_statistic == "max" else R.mean(axis=-1)
@@ -461,7 +491,9 @@ def tuning_curves(
     ori_curve = amp[units, :, bf]
     freq_curve = amp[units, bo, :]
     peak = amp.reshape(n_units, -1).max(axis=1)
-    alive = peak > 0
+    # as surround_suppression: a max_response of 1e-12 among units of ~1 "peaked" at an
+    # orientation and "preferred" a frequency of noise
+    alive = _responds(peak, peak.max(initial=0.0), zero_tol)
     # a flat curve has no argmax: a unit that fires at one rate whatever the grating
     # "peaked" at the first orientation and "preferred" the lowest frequency tested
     flat_o, flat_f = ((np.ptp(c, axis=1) <= 1e-12 * np.abs(c).max(axis=1)) & (c.shape[1] > 1)
@@ -521,7 +553,7 @@ def tuning_curves(
                                   f"{bandwidth_level:g} of the peak"})
     ds["max_response"] = ("atom", peak, {"units": r_units, "long_name": "largest response"})
     ds.attrs.update(analysis="tuning curves", rectify=rectify, phase_statistic=phase_statistic,
-                    bandwidth_level=bandwidth_level)
+                    bandwidth_level=bandwidth_level, zero_tol=zero_tol)
     return ds
 
 
@@ -537,6 +569,7 @@ def drifting_grating_responses(
     contrast: float = 1.0,
     rectify: str = "positive",
     response_units: str = RESPONSE_UNITS,
+    zero_tol: float = ZERO_TOL,
     batch_size: int = 4096,
     progress: bool | None = None,
 ) -> xr.Dataset:
@@ -573,6 +606,13 @@ def drifting_grating_responses(
         The units of the encoder's output, recorded as the units of
         ``response``, ``f0`` and ``f1``: e.g. ``"units of X"`` for LCA codes
         (:mod:`v1model.inference`), ``"Hz"`` for rates.
+    zero_tol : float, default 1e-9
+        In [0, 1): a unit does not respond to a grating when its largest
+        rectified response over the frames is at most ``zero_tol`` times the
+        largest in the dataset (0: only exact zeros), as in
+        :func:`tuning_curves`; its ``modulation_ratio`` there is NaN (F1 /
+        F0 of rounding noise, e.g. 1e-13 against responses of about 1,
+        was any number up to 2).
     batch_size : int, default 4096
         Frames per encoder call.
     progress : bool or None, default None
@@ -585,8 +625,10 @@ def drifting_grating_responses(
         ``response`` (orientation, frequency, time, atom), the rectified
         response per frame with ``time`` in seconds; ``f0``, ``f1`` (both in
         ``response_units``) and ``modulation_ratio`` = F1 / F0 (1)
-        (orientation, frequency, atom); simple cells have F1 / F0 > 1
-        (Skottun et al. 1991).
+        (orientation, frequency, atom), NaN where the unit does not respond
+        (see ``zero_tol``); simple cells have F1 / F0 > 1 (Skottun et al.
+        1991). Attrs: ``temporal_frequency``, ``frame_rate``, ``n_cycles``,
+        ``contrast``, ``rectify``, ``zero_tol``.
 
     Raises
     ------
@@ -597,7 +639,7 @@ def drifting_grating_responses(
         For ``orientations`` beyond 2 pi in magnitude (degrees, not
         radians), frequencies outside [0, 0.5], a non-positive
         ``temporal_frequency`` or ``contrast``, ``frames_per_cycle < 3``,
-        or an invalid encoder output.
+        a ``zero_tol`` outside [0, 1), or an invalid encoder output.
     """
     check_encoder(encoder)
     h, w = image_shape(shape)
@@ -609,6 +651,7 @@ def drifting_grating_responses(
     contrast = check_positive(contrast, "contrast")
     rectify = check_choice(rectify, "rectify", RECTIFY)
     response_units = check_response_units(response_units)
+    zero_tol = _check_zero_tol(zero_tol)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     progress = check_progress(progress)
     from stimuli.gratings import check_frequency, drifting_grating
@@ -631,8 +674,10 @@ def drifting_grating_responses(
     f0 = R.mean(axis=2)
     phasor = np.exp(-2j * np.pi * tf * times)[None, None, :, None]
     f1 = 2.0 * np.abs((R * phasor).mean(axis=2))
+    # a time course at rounding level of the largest response has no F1/F0 to measure
+    alive = _responds(R.max(axis=2), R.max(initial=0.0), zero_tol)
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(f0 > 0, f1 / f0, np.nan)
+        ratio = np.where(alive & (f0 > 0), f1 / f0, np.nan)
     ds = xr.Dataset(
         {
             "response": (("orientation", "frequency", "time", "atom"), R,
@@ -652,7 +697,7 @@ def drifting_grating_responses(
         },
     )
     ds.attrs.update(analysis="drifting gratings", temporal_frequency=tf, frame_rate=frame_rate,
-                    n_cycles=n_cycles, contrast=contrast, rectify=rectify)
+                    n_cycles=n_cycles, contrast=contrast, rectify=rectify, zero_tol=zero_tol)
     return ds
 
 
@@ -735,9 +780,12 @@ def contrast_response(
         In [0, 1]: fits with a lower R^2 get ``c50_flag = "poor fit"`` and
         NaN parameters (default 0.9).
     zero_tol : float, default 1e-9
-        A response counts as non-zero above ``zero_tol`` times the unit's
-        largest response (default 1e-9; LCA's silent responses are exact
-        zeros).
+        In [0, 1): a unit never responds (``c50_flag = "no response"``, NaN
+        threshold and fit) when its largest response is at most
+        ``zero_tol`` times the largest response of every selected unit, as
+        in :func:`tuning_curves`; within a responding unit's curve, a
+        response counts as non-zero above ``zero_tol`` times the unit's
+        largest response (LCA's silent responses are exact zeros).
     batch_size : int, default 4096
         Stimuli per encoder call.
     progress : bool or None, default None
@@ -755,7 +803,8 @@ def contrast_response(
         (``response_units``) of the Naka-Rushton fit (NaN where c50 is),
         ``fit_r2`` (R^2 of the fit, for every responding unit),
         ``c50_flag`` (str: ``"saturating"``, ``"not saturating"``, ``"poor
-        fit"``, ``"too few contrasts"`` or ``"no response"``), ``threshold``
+        fit"``, ``"too few contrasts"`` or ``"no response"``, see
+        ``zero_tol``), ``threshold``
         (units of the encoder's input; NaN if the unit never responds,
         already responds at the lowest tested contrast, or responds only at
         the highest), ``grating_orientation``, ``grating_frequency``. Every
@@ -800,7 +849,7 @@ def contrast_response(
     baseline = check_bool(baseline, "baseline")
     saturation = check_probability(saturation, "saturation")
     min_fit_r2 = check_probability(min_fit_r2, "min_fit_r2", open_interval=False)
-    zero_tol = check_nonnegative(zero_tol, "zero_tol")
+    zero_tol = _check_zero_tol(zero_tol)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     progress = check_progress(progress)
     from stimuli.gratings import check_frequency, grating
@@ -854,10 +903,14 @@ def contrast_response(
     # the fits take ~0.1 s a unit (10 starts each): minutes for a whole dictionary
     units_bar = progress_bar(progress if fittable else False, total=n_sel,
                              desc="Naka-Rushton fits", unit="unit", iterable=range(n_sel))
+    # a unit at rounding level of the others (1e-12 among ~1) got a threshold and a fit
+    # of noise: it never responds, as in tuning_curves
+    alive = _responds(np.abs(resp).max(axis=1, initial=0.0), np.abs(resp).max(initial=0.0),
+                      zero_tol)
     for k in units_bar:
         r = resp[k, order]
         top = np.abs(r).max()
-        if not top > 0:
+        if not alive[k]:
             continue
         threshold[k] = _contrast_threshold(cs, r, zero_tol * top)
         if not fittable:
