@@ -603,8 +603,10 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
         For a string attr netCDF cannot store (see :func:`clean_attrs`), a dim
         indexed by a MultiIndex (``ds.stack(...)``; save ``ds.reset_index(dim)``),
         a variable of another dtype whose ``encoding["dtype"]`` is float16 (to
-        netCDF), and for a ``path`` whose suffix is another format's (``.npy``, ``.npz``,
-        ``.pkl``, ``.json``, ``.csv``, ``.mat``, ...: :data:`OTHER_FORMAT_SUFFIXES`);
+        netCDF), a long double variable (float128, complex256, to either format:
+        netCDF-C readers crash on them; convert it to float64 or complex128), and for
+        a ``path`` whose suffix is another format's (``.npy``, ``.npz``, ``.pkl``,
+        ``.json``, ``.csv``, ``.mat``, ...: :data:`OTHER_FORMAT_SUFFIXES`);
         before anything is written.
     OSError
         Naming ``path``, when it cannot be written (a file where a folder
@@ -619,6 +621,7 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
         raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
     path = _destination(path)
     _check_no_multi_index(ds)
+    _check_no_long_double(ds)
     kind = OTHER_FORMAT_SUFFIXES.get(path.suffix.lower())
     if kind is not None:
         raise ValueError(f"path: {str(path)!r} ends in {path.suffix!r}, the suffix of {kind} "
@@ -998,6 +1001,21 @@ def _check_no_half_float_encoding(ds: xr.Dataset) -> None:
                 f"read back as float16), or save to .zarr, which stores float16")
 
 
+def _check_no_long_double(ds: xr.Dataset) -> None:
+    """Refuse a long double variable (float128, complex256), which neither format has:
+    h5netcdf wrote HDF5's 128-bit floats, on which netCDF-C readers (netCDF4-python,
+    ncdump, ncview, MATLAB) died with a segmentation fault; complex256 and zarr failed
+    with messages that named no variable."""
+    for name, var in ds.variables.items():
+        kind, size = var.dtype.kind, var.dtype.itemsize
+        if (kind == "f" and size > 8) or (kind == "c" and size > 16):
+            wide = "complex128" if kind == "c" else "float64"
+            raise ValueError(
+                f"ds: variable {name!r} is {var.dtype} (a long double), which netCDF and "
+                f"zarr have no type for (netCDF-C readers crash on HDF5's 128-bit floats): "
+                f"convert it first: ds[{name!r}] = ds[{name!r}].astype({wide!r})")
+
+
 def _half_floats_widened(ds: xr.Dataset) -> xr.Dataset:
     """``ds`` with its float16 variables as float32 (exact), marked for
     :func:`_half_floats_restored`."""
@@ -1014,9 +1032,10 @@ def _half_floats_widened(ds: xr.Dataset) -> xr.Dataset:
 def _netcdf_ready(ds: xr.Dataset) -> xr.Dataset:
     """``ds`` as every netCDF writer of the package writes it (:func:`save_dataset`, the
     sweep's in-memory store): float16 variables widened (h5netcdf wrote HDF5's half
-    floats, which netCDF-C readers crash on), a float16 ``encoding["dtype"]`` refused.
-    :func:`_netcdf_restored` undoes it on reading."""
+    floats, which netCDF-C readers crash on), a float16 ``encoding["dtype"]`` and long
+    double variables refused. :func:`_netcdf_restored` undoes it on reading."""
     _check_no_half_float_encoding(ds)
+    _check_no_long_double(ds)
     return _half_floats_widened(ds)
 
 

@@ -821,6 +821,39 @@ def test_float16_is_saved_as_float32_and_reloads_as_float16(tmp_path):
     np.testing.assert_array_equal(zarr_back["k"].values, values)
 
 
+@pytest.mark.skipif(np.dtype(np.longdouble).itemsize <= 8,
+                    reason="long double is float64 here")
+@pytest.mark.parametrize("suffix", [".nc", ".zarr"])
+@pytest.mark.parametrize("where", ["data", "coord", "complex"])
+def test_save_dataset_refuses_a_long_double_variable(tmp_path, where, suffix):
+    # h5netcdf wrote HDF5's 128-bit floats, which netCDF4-python (netCDF-C) died on
+    # with a segmentation fault on opening; complex256 and zarr failed with messages
+    # that named no variable
+    values = np.array([0.1, 1 / 3], dtype=np.longdouble)
+    if where == "complex":
+        values = values.astype(np.clongdouble)
+    ds = xr.Dataset({"v": ("i", values)} if where != "coord" else {},
+                    coords={"i": [0, 1]} if where != "coord" else {"i": values})
+    name = "i" if where == "coord" else "v"
+    wide = "complex128" if where == "complex" else "float64"
+    path = tmp_path / f"long{suffix}"
+    with pytest.raises(ValueError, match=re.escape(
+            f"ds: variable {name!r} is {values.dtype} (a long double), which netCDF and zarr "
+            f"have no type for (netCDF-C readers crash on HDF5's 128-bit floats): convert "
+            f"it first: ds[{name!r}] = ds[{name!r}].astype({wide!r})")):
+        save_dataset(ds, path)
+    assert not path.exists()
+    # as the message says: as float64 every HDF5 float of the file is one netCDF has
+    ds[name] = ds[name].astype(wide)
+    back = load_dataset(save_dataset(ds, path))
+    np.testing.assert_array_equal(back[name].values, values.astype(wide))
+    if suffix == ".nc":
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            assert f[name].dtype == np.dtype(wide)
+
+
 @pytest.mark.parametrize("wanted", ["float16", np.float16, np.dtype("<f2")])
 def test_save_dataset_refuses_a_float16_encoding_of_a_wider_variable(tmp_path, wanted):
     # float16 data is saved as float32, but a float32 variable asking for float16 in its

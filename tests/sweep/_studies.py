@@ -174,6 +174,11 @@ def half(quick=False, seed=0, x=0.0):
     return xr.Dataset({"h": (("atom",), np.array([x, 0.1], dtype=np.float16))})
 
 
+def long_double(quick=False, seed=0, x=0.0):
+    """A long double result (float128 where the platform has it)."""
+    return xr.Dataset({"w": (("atom",), np.array([x, 0.1], dtype=np.longdouble))})
+
+
 def noop(quick=False, seed=0, x=0):
     """A trivial point (executor overhead)."""
     return xr.Dataset({"y": ((), float(x))})

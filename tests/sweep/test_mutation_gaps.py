@@ -312,6 +312,23 @@ def test_a_float16_point_is_kept_as_netcdf_readers_can_read_it(study, tmp_path):
     xr.testing.assert_identical(back["h"], ds["h"])
 
 
+@pytest.mark.skipif(np.dtype(np.longdouble).itemsize <= 8,
+                    reason="long double is float64 here")
+def test_a_long_double_point_fails_with_the_save_message(study):
+    """The in-memory store kept a float128 point as HDF5's 128-bit floats, and the joined
+    sweep saved them too: netCDF-C readers died on the file (a segmentation fault). The
+    point fails, as save_dataset refuses it, with the message that says what to do."""
+    from v1model.sweep import run
+
+    ds = run(study("long_double"), {"x": [1.5]}, executor="serial", progress=False)
+    assert ds["status"].values.tolist() == ["failed"]
+    assert ds["error"].values.tolist() == [
+        f"cannot save the point: ValueError: ds: variable 'w' is {np.dtype(np.longdouble)} "
+        "(a long double), "
+        "which netCDF and zarr have no type for (netCDF-C readers crash on HDF5's 128-bit "
+        "floats): convert it first: ds['w'] = ds['w'].astype('float64')"]
+
+
 def test_files_in_failed_that_are_not_failure_records_are_left_alone(tmp_path):
     """Only failed/NNNNNN.json are failure records: someone's notes there are neither counted
     nor moved to corrupt/ by a scan with repair; a damaged record is."""
