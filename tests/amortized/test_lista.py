@@ -2,6 +2,7 @@
 and the estimator's contract (precision, persistence, bad input)."""
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -1609,3 +1610,30 @@ def test_history_of_calls_with_and_without_a_seed_saves_with_plain_to_netcdf(tmp
     net.history_.to_netcdf(tmp_path / "plain.nc")
     back = xr.open_dataset(tmp_path / "plain.nc").attrs
     assert json.loads(back["seed_per_call"]) == [0, "None"]
+
+
+def test_optimal_codes_warning_names_what_its_caller_can_change(monkeypatch):
+    # FISTA's "raise max_iter" named a limit optimal_codes fixes (100000, ~5 s here): the
+    # remedy is tol (LISTA's target_tol), or exact codes given as the target; and the rows
+    # of X_val were named as rows "of X"
+    from v1model.amortized import lista
+    from v1model.inference import ConvergenceWarning
+
+    monkeypatch.setattr(lista, "OPTIMAL_CODES_MAX_ITER", 50, raising=False)
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((64, 8))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    # a small lam on an overcomplete dictionary: 100000 iterations leave row 0 short
+    X = rng.standard_normal((1, 8))
+    exact = r", which solves each support exactly$"
+    message = (r"^fista stopped after 50 iterations with 1 of 1 samples not converged "
+               r"\(row 0 of X\); loosen tol \(now 1e-08\) \(max_iter=50 is fixed here\), "
+               r"or code X with encode\(\.\.\., method='active_set'\)" + exact)
+    with pytest.warns(ConvergenceWarning, match=message):
+        optimal_codes(X, D, 1e-6, progress=False)
+    with pytest.warns(ConvergenceWarning) as record:
+        LISTA(1, 1e-6, n_steps=1, progress=False).fit(X, D, X_val=X)
+    messages = [str(w.message) for w in record if w.category is ConvergenceWarning]
+    assert [re.search(r"\((row 0 of X\w*)\); loosen target_tol \(now 1e-08\) \(max_iter=50 "
+                      r"is fixed here\), or give (\w+) yourself, e\.g\. from encode", m).groups()
+            for m in messages] == [("row 0 of X", "target"), ("row 0 of X_val", "target_val")]

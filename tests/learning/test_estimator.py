@@ -856,3 +856,53 @@ def test_partial_fit_warns_of_the_solvers_shortfall_once_per_chunk():
     with pytest.warns(ConvergenceWarning, match=message) as record:
         learner.partial_fit(X)
     assert [w.filename for w in record if w.category is ConvergenceWarning] == [__file__]
+
+
+@pytest.mark.parametrize("learning, transform, now", [
+    (None, {"max_iter": 2}, r"\(now 2\)"),
+    # transform codes with the learning method's settings unless transform_params override
+    ({"max_iter": 2}, None, r"\(now 2, from method_params\)"),
+])
+@pytest.mark.parametrize("call", ["transform", "score"])
+def test_transform_and_score_warn_naming_transform_params(learning, transform, now, call):
+    # the solver's "raise max_iter or loosen tol" named an argument the learner does not
+    # take: transform's solver settings are the keys of transform_params
+    from v1model.inference import ConvergenceWarning
+
+    X = np.random.default_rng(0).standard_normal((200, 16))
+    learner = SparseDictionaryLearner(24, method="fista", lam=0.1, n_updates=2,
+                                      batch_size=100, method_params=learning, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        learner.fit(X)
+    learner.set_params(transform_params=transform)
+    message = (r"^fista stopped after 2 iterations with 200 of 200 samples not converged "
+               r"\(rows 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, \.\.\. of X\); raise "
+               rf"transform_params\['max_iter'\] {now} or loosen transform_params\['tol'\]$")
+    with pytest.warns(ConvergenceWarning, match=message):
+        getattr(learner, call)(X)
+
+
+def test_partial_fit_stream_warns_at_doubling_chunks_and_of_a_new_setting_at_once():
+    # every chunk warned (counts differ, so Python's filter repeats them): 1,000 warnings
+    # for a stream of 1,000 chunks. Now chunks 1, 2, 4, 8, ..., each counting the updates
+    # since the last one, and a changed setting at its first chunk
+    from v1model.inference import ConvergenceWarning
+
+    X = np.random.default_rng(0).standard_normal((450, 16))  # 5 updates per chunk
+    learner = SparseDictionaryLearner(24, method="fista", lam=0.1, batch_size=100,
+                                      method_params={"max_iter": 2}, seed=0)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("default")
+        for chunk in range(1, 12):
+            if chunk == 10:
+                learner.set_params(method_params={"max_iter": 3})
+            learner.partial_fit(X)
+    messages = [str(w.message) for w in record if w.category is ConvergenceWarning]
+    counts = [re.search(r"after (\d) iterations .* in (\d+) of (\d+) updates .*\(partial_fit "
+                        r"chunks? ([\d-]+) of this stream; while they go on, the next "
+                        r"warnings come at chunks (\d+), ", m).groups() for m in messages]
+    assert counts == [("2", "5", "5", "1", "2"), ("2", "5", "5", "2", "4"),
+                      ("2", "10", "10", "3-4", "8"), ("2", "20", "20", "5-8", "16"),
+                      ("3", "5", "5", "10", "20")]
+    assert all("raise method_params['max_iter'] (now " in m for m in messages)

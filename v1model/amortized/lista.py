@@ -21,7 +21,8 @@ from contextlib import nullcontext
 import numpy as np
 import xarray as xr
 
-from ..inference._common import RANGE_HEADROOM, check_products_in_range, validate_problem
+from ..inference._common import (RANGE_HEADROOM, SolverSettings, check_products_in_range,
+                                 solver_settings, validate_problem)
 from ..inference.encode import encode
 from ..io import SavedAsDataset, continue_calls, seed_attr
 from ..learning._data import Minibatches
@@ -50,7 +51,12 @@ PARAMS = ("n_layers", "lam", "n_steps", "batch_size", "learning_rate", "target_t
           "record_every", "dtype", "progress", "objective", "parametrization")
 
 
-def optimal_codes(X, D, lam, tol=1e-8, dtype=np.float64, progress=None):
+#: :func:`optimal_codes`' iteration limit (FISTA's max_iter)
+OPTIMAL_CODES_MAX_ITER = 100000
+
+
+def optimal_codes(X, D, lam, tol=1e-8, dtype=np.float64, progress=None, *,
+                  _names=("X", "tol", None)):
     """The LASSO codes LISTA learns to predict: FISTA to a tight tolerance.
 
     Minimises ``0.5 ||x - z D||^2 + lam ||z||_1`` per sample with
@@ -71,13 +77,33 @@ def optimal_codes(X, D, lam, tol=1e-8, dtype=np.float64, progress=None):
         A tqdm bar over the samples (10,000 16x16 patches with 512 atoms take
         ~30 s): None shows it once the call has run 2 s, True at once.
 
+    _names : (str, str, str or None), default ("X", "tol", None)
+        The caller's names of ``X``, of ``tol`` and of its argument that takes
+        the codes instead (None: none), for the ``ConvergenceWarning``.
+
     Returns
     -------
     Z : ndarray, shape (n_samples, n_atoms), ``dtype``
+
+    Warns
+    -----
+    ConvergenceWarning
+        When samples are not converged at the iteration limit (a small
+        ``lam`` on an overcomplete dictionary): it names ``tol`` (the limit is
+        fixed) and the exact solver to use instead.
     """
     dtype = check_dtype(dtype)  # an int dtype would truncate the codes
-    return encode(X, D, "fista", lam=lam, tol=tol, dtype=np.float64, max_iter=100000,
-                  progress=progress).astype(dtype, copy=False)
+    x_name, tol_name, target_name = _names
+    # FISTA's "raise max_iter" named a limit the user cannot set here
+    instead = (f"code {x_name} with" if target_name is None
+               else f"give {target_name} yourself, e.g. from")
+    advice = f", or {instead} encode(..., method='active_set'), which solves each support exactly"
+    settings = SolverSettings(None, {"tol": tol}, names={"tol": tol_name, "max_iter": None},
+                              advice=advice, x_name=x_name)
+    with solver_settings(settings):
+        Z = encode(X, D, "fista", lam=lam, tol=tol, dtype=np.float64,
+                   max_iter=OPTIMAL_CODES_MAX_ITER, progress=progress)
+    return Z.astype(dtype, copy=False)
 
 
 #: the "auto" learning rate: this, or AUTO_FRACTION of the initial thresholds / steps
@@ -862,7 +888,9 @@ class LISTA(SavedAsDataset):
 
     def _targets(self, X, D, target, name, dtype):
         if target is None:
-            return optimal_codes(X, D, self.lam, self.target_tol, dtype, progress=self.progress)
+            x_name = "X" if name == "target" else "X_val"
+            return optimal_codes(X, D, self.lam, self.target_tol, dtype, progress=self.progress,
+                                 _names=(x_name, "target_tol", name))
         target = check_array(target, name, ndim=2, dtype=dtype, dims=CODE_DIMS)
         return check_shape(target, name, (X.shape[0], D.shape[0]))
 

@@ -471,12 +471,12 @@ def spectral_norm_gram(D):
 N_SAMPLES_NAMED = 10
 
 
-def rows_of_x(samples):
-    """``"rows 0, 2, 4 of X"`` (``"row 2 of X"`` for one): the rows ``samples`` of X a
-    warning is about, the first :data:`N_SAMPLES_NAMED` of them."""
+def rows_of_x(samples, x_name="X"):
+    """``"rows 0, 2, 4 of X"`` (``"row 2 of X"`` for one): the rows ``samples`` of X (the
+    caller's ``x_name``) a warning is about, the first :data:`N_SAMPLES_NAMED` of them."""
     shown = ", ".join(str(int(i)) for i in samples[:N_SAMPLES_NAMED])
     more = ", ..." if len(samples) > N_SAMPLES_NAMED else ""
-    return f"row{'s' if len(samples) > 1 else ''} {shown}{more} of X"
+    return f"row{'s' if len(samples) > 1 else ''} {shown}{more} of {x_name}"
 
 
 def warn_not_converged(solver, n_iter, n_left, n_total, limit_name="max_iter", *,
@@ -493,27 +493,91 @@ def warn_not_converged(solver, n_iter, n_left, n_total, limit_name="max_iter", *
     if n_iter == 1:  # "after 1 rounds" read wrong
         first, space, rest = unit.partition(" ")
         unit = first.removesuffix("s") + space + rest
-    tally = _TALLY.get()
-    if tally is not None:
-        tally.add(f"{solver} stopped after {n_iter} {unit}", n_left, n_total,
-                  f"raise {tally.setting(limit_name, n_iter)} or loosen "
-                  f"{tally.setting('tol')}{advice}")
+    settings = _TALLY.get()
+    if isinstance(settings, NotConvergedTally):
+        settings.add(f"{solver} stopped after {n_iter} {unit}", n_left, n_total,
+                     settings.remedy(limit_name, n_iter) + advice)
         return
-    which = f" ({rows_of_x(samples)})" if samples is not None and len(samples) else ""
+    x_name = "X" if settings is None else settings.x_name
+    which = (f" ({rows_of_x(samples, x_name)})" if samples is not None and len(samples)
+             else "")
+    remedy = (f"raise {limit_name} or loosen tol" if settings is None
+              else settings.remedy(limit_name, n_iter))
     warnings.warn(
         f"{solver} stopped after {n_iter} {unit} with {n_left} of {n_total} samples "
-        f"not converged{which}; raise {limit_name} or loosen tol{advice}",
+        f"not converged{which}; {remedy}{advice}",
         ConvergenceWarning,
         # the user's line, whether it called the solver, encode or a learner's transform
         stacklevel=user_stacklevel(),
     )
 
 
-#: the tally of the learner's run a solver is called in (None: called by the user)
+#: the :class:`SolverSettings` of the caller a solver is called by (a learner's run: its
+#: :class:`NotConvergedTally`; None: called by the user)
 _TALLY = contextvars.ContextVar("v1model_not_converged_tally", default=None)
 
 
-class NotConvergedTally:
+class SolverSettings:
+    """How the user of a caller (a learner's ``transform``, :func:`optimal_codes
+    <v1model.amortized.optimal_codes>`) sets the settings of the solver it calls, for the
+    remedies its warnings name: the solver's own ``max_iter`` is not what that user sets.
+
+    Parameters
+    ----------
+    params_name : str or None
+        The caller's dict of solver settings (``"method_params"``,
+        ``"transform_params"``): the knobs are named as its keys; None: as the
+        caller's own arguments.
+    params : dict
+        The settings in use, for the values named in the remedies.
+    names : dict, optional
+        The caller's names of knobs it takes under another name (``{"tol":
+        "target_tol"}``); None for a knob the user cannot set (a limit the caller fixes).
+    inherited : dict, optional
+        Knob -> the dict its value in use came from, when not ``params_name`` itself
+        (a transform coding with the learning method's ``method_params``).
+    advice : str, default ""
+        Appended to the remedies (what else the user can do).
+    x_name : str, default "X"
+        The caller's name of the data whose rows are named (``"X_val"``).
+    """
+
+    def __init__(self, params_name, params, names=None, inherited=None, advice="",
+                 x_name="X"):
+        self.x_name = x_name
+        self.params_name = params_name
+        self.params = params
+        self.names = {} if names is None else names
+        self.inherited = {} if inherited is None else inherited
+        self.advice = advice
+
+    def setting(self, name, value=None, now=True):
+        """``"method_params['max_iter'] (now 2)"``: a knob as the caller's user sets it,
+        with its value in use (``value``, else the one given, if any; none with
+        ``now=False``); None when the user cannot set it."""
+        own = self.names.get(name, name)
+        if own is None:
+            return None
+        if value is None:
+            value = self.params.get(name)
+        if isinstance(value, np.generic):  # "(now 0.001)", not "(now np.float64(0.001))"
+            value = value.item()
+        knob = own if self.params_name is None else f"{self.params_name}[{own!r}]"
+        if not now or value is None:
+            return knob
+        source = f", from {self.inherited[name]}" if name in self.inherited else ""
+        return f"{knob} (now {value!r}{source})"
+
+    def remedy(self, limit_name, n_iter):
+        """``"raise <limit> or loosen <tol>"`` in the caller's names (only the tol when
+        the limit is fixed, saying so), and the caller's advice."""
+        limit, tol = self.setting(limit_name, n_iter), self.setting("tol")
+        if limit is None:
+            return f"loosen {tol} ({limit_name}={n_iter} is fixed here){self.advice}"
+        return f"raise {limit} or loosen {tol}{self.advice}"
+
+
+class NotConvergedTally(SolverSettings):
     """The solver calls of a learner's run that left samples unconverged, warned of once
     at the run's end (:meth:`warn`) rather than once per minibatch.
 
@@ -531,19 +595,8 @@ class NotConvergedTally:
     """
 
     def __init__(self, params_name, params):
-        self.params_name = params_name
-        self.params = params
+        super().__init__(params_name, params)
         self.kinds = {}  # (what, remedy) -> [solver calls, samples left, samples coded]
-
-    def setting(self, name, value=None):
-        """``"method_params['max_iter'] (now 2)"``: a knob as the learner's user sets it,
-        with its value in use (``value``, else the one given, if any)."""
-        if value is None:
-            value = self.params.get(name)
-        if isinstance(value, np.generic):  # "(now 0.001)", not "(now np.float64(0.001))"
-            value = value.item()
-        now = "" if value is None else f" (now {value!r})"
-        return f"{self.params_name}[{name!r}]{now}"
 
     def add(self, what, n_left, n_total, remedy):
         """One solver call (one update's minibatch) that left ``n_left`` of its
@@ -562,6 +615,49 @@ class NotConvergedTally:
                 f"({n_left} of the {n_coded} samples coded in them); {remedy}",
                 ConvergenceWarning, stacklevel=user_stacklevel())
         self.kinds = {}
+
+
+class NotConvergedStream:
+    """The shortfalls of a learner's stream of calls (``partial_fit`` chunks), each
+    call's :class:`NotConvergedTally` warned of (:meth:`warn`) at once for a kind of
+    shortfall not warned of before in the stream (a new setting, a first chunk), and then
+    collected and warned of at doubling call numbers (after a warning at chunk ``c``, at
+    ``2c``, ``4c``, ...). A warning per chunk (the counts differ, so Python's filter
+    repeats it) gave a stream of 1,000 chunks 1,000 warnings of one setting; this gives
+    about 10, each counting the updates of the chunks since the last one.
+    """
+
+    def __init__(self):
+        self.n_calls = 0
+        # (what, remedy) -> [call last warned at, calls, updates, samples left, samples
+        # coded]: the counts since that warning
+        self.kinds = {}
+
+    def warn(self, tally, n_updates):
+        """Add the tally of one call of ``n_updates`` updates; warn of the kinds due."""
+        self.n_calls += 1
+        for counts in self.kinds.values():
+            counts[2] += n_updates
+        for key, (n_calls, n_left, n_coded) in tally.kinds.items():
+            counts = self.kinds.setdefault(key, [None, 0, n_updates, 0, 0])
+            counts[1] += n_calls
+            counts[3] += n_left
+            counts[4] += n_coded
+        tally.kinds = {}
+        now = self.n_calls
+        for (what, remedy), counts in self.kinds.items():
+            last, n_calls, n_updates_since, n_left, n_coded = counts
+            if n_calls == 0 or (last is not None and now < 2 * last):
+                continue
+            first = now if last is None else last + 1
+            chunks = f"chunk {now}" if first == now else f"chunks {first}-{now}"
+            warnings.warn(
+                f"{what} with samples not converged in {n_calls} of {n_updates_since} "
+                f"updates ({n_left} of the {n_coded} samples coded in them); {remedy} "
+                f"(partial_fit {chunks} of this stream; while they go on, the next "
+                f"warnings come at chunks {2 * now}, {4 * now}, ...)",
+                ConvergenceWarning, stacklevel=user_stacklevel())
+            counts[:] = [now, 0, 0, 0, 0]
 
 
 @contextlib.contextmanager
@@ -588,9 +684,36 @@ def outside_tally():
         _TALLY.reset(token)
 
 
+@contextlib.contextmanager
+def solver_settings(settings):
+    """Within the block, the solvers' warnings name the knobs as ``settings`` (a
+    :class:`SolverSettings`) says the caller's user sets them, and warn at once."""
+    token = _TALLY.set(settings)
+    try:
+        yield
+    finally:
+        _TALLY.reset(token)
+
+
+def current_settings():
+    """The :class:`SolverSettings` (or :class:`NotConvergedTally`) of the caller the
+    solver is called by, or None (called by the user)."""
+    return _TALLY.get()
+
+
 def current_tally():
     """The :class:`NotConvergedTally` of the learner's run in progress, or None."""
-    return _TALLY.get()
+    settings = _TALLY.get()
+    return settings if isinstance(settings, NotConvergedTally) else None
+
+
+def knob(name, now=True):
+    """A solver's knob ``name`` as its user sets it: ``name`` itself when called by the
+    user, else as :meth:`SolverSettings.setting` names it (``name`` when it cannot)."""
+    settings = _TALLY.get()
+    if settings is None:
+        return name
+    return settings.setting(name, now=now) or name
 
 
 def history_dataset(records, solver, **attrs):

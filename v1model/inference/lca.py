@@ -32,6 +32,7 @@ from ._common import (
     check_products_in_range,
     check_warm_start,
     current_tally,
+    knob,
     relaxation_scale,
     apply_threshold,
     history_dataset,
@@ -840,16 +841,18 @@ def _warn_unsettled(U, B, drive, G_off, lam, threshold, tau, t_end):
     shown = ", ".join(str(int(i)) for i in left[:N_SAMPLES_NAMED])
     more = ", ..." if left.size > N_SAMPLES_NAMED else ""
     worst = float((moved / drive).max())
+    # named as the caller's user sets them (a learner's transform_params)
+    t_eval, n_steps, dt = (knob(k, now=False) for k in ("t_eval", "n_steps", "dt"))
     warnings.warn(
         f"lca(integrator='ivp') stopped at the end of its default span, {span}, with "
         f"{left.size} of {U.shape[0]} samples still moving "
         f"(row{'s' if left.size > 1 else ''} {shown}{more} of X): tau * max|du/dt| is up to "
         f"{worst:.3g} * max|b|, above the Euler path's stop tol={tol:g}, so their codes are "
         f"short of the fixed point (slow modes: atoms of small norm or a coherent "
-        f"dictionary); lengthen the span with t_eval ending later (e.g. "
-        f"t_eval=np.linspace(0, {10 * t_end:g}, 201)) or with n_steps and dt "
-        f"(n_steps * dt), up to {MAX_IVP_SPAN:g} tau, or use integrator='euler', which "
-        f"stops by tol",
+        f"dictionary); lengthen the span with {t_eval} ending later (e.g. "
+        f"{t_eval}=np.linspace(0, {10 * t_end:g}, 201)) or with {n_steps} and {dt} "
+        f"(n_steps * dt), up to {MAX_IVP_SPAN:g} tau, or use {knob('integrator', False)}"
+        f"='euler', which stops by tol",
         ConvergenceWarning, stacklevel=user_stacklevel())
 
 

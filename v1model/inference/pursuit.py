@@ -32,8 +32,8 @@ from .._frames import user_stacklevel
 from ..progress import check_progress, progress_bar
 from ..validation import check_int, check_nonnegative
 from . import _common
-from ._common import (ConvergenceWarning, current_tally, history_dataset, outside_tally,
-                      rows_of_x, validate_problem)
+from ._common import (ConvergenceWarning, current_tally, history_dataset, knob,
+                      outside_tally, rows_of_x, validate_problem)
 
 __all__ = ["matching_pursuit", "orthogonal_mp"]
 
@@ -419,7 +419,7 @@ def _warn_tol_not_met(solver, res2, tol, limit, positive):
         why += f"; {rows_of_x(left)}"  # named, as the L1 solvers name theirs
         warnings.warn(
             f"{solver}: {n_left} of {res2.size} samples end with a squared residual above "
-            f"tol={tol} ({why}); raise the limit or loosen tol",
+            f"tol={tol} ({why}); raise the limit or loosen {knob('tol')}",
             ConvergenceWarning, stacklevel=user_stacklevel())
 
 

@@ -21,7 +21,7 @@ from ..io import SavedAsDataset
 from ..progress import inner_progress, progress_bar
 from ..validation import (as_generator, check_bool, check_choice, check_dtype, check_int,
                           check_positive, describe)
-from ..inference._common import tally_not_converged
+from ..inference._common import SolverSettings, solver_settings, tally_not_converged
 from ..inference.encode import GREEDY_METHODS, L1_METHODS
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary
 from ._coding import check_lam_below_data, make_coder
@@ -426,6 +426,15 @@ class SparseDictionaryLearner(SavedAsDataset):
         update leaves the stream and its settings as they were, and one
         stopped after some updates keeps them (``components_``, ``n_iter_``
         and ``history_`` included).
+
+        Samples the solver leaves short of its ``tol`` are warned of (a
+        ``ConvergenceWarning`` naming ``method_params`` keys) at the first
+        chunk they come in, and then, while they keep coming, once at each
+        doubling of the chunk count (at chunks ``2c``, ``4c``, ... after one
+        warned of at chunk ``c``), counting the updates since the last warning:
+        about 10 warnings for a stream of 1,000 chunks, not 1,000. A changed
+        setting (``set_params``) is warned of afresh; a reloaded learner
+        (``from_dataset``) starts the count again.
         """
         state = getattr(self, "_state", None)
         if state is None:
@@ -465,7 +474,7 @@ class SparseDictionaryLearner(SavedAsDataset):
         bar = progress_bar(inner_progress(self.progress), total=len(starts), desc="partial_fit",
                            unit="update", iterable=starts)
         try:
-            # the solver's shortfalls are warned of once per chunk (not per minibatch)
+            # the solver's shortfalls are tallied over the chunk (not warned per minibatch)
             with tally_not_converged("method_params", state.coder.params) as tally, \
                     blas_threads_for_step(minibatch_flops(state, min(v["batch_size"],
                                                                      X.shape[0]))):
@@ -484,7 +493,8 @@ class SparseDictionaryLearner(SavedAsDataset):
             raise
         self._state = state
         self._set_fitted(state.D, state.n_updates, X.shape[1], None, names)
-        tally.warn(len(starts))
+        # and warned of for the stream: at the first chunk with one, then at doubling chunks
+        state.not_converged.warn(tally, len(starts))
         return self
 
     def _new_state(self, X, v, rng, n_samples=None):
@@ -572,6 +582,18 @@ class SparseDictionaryLearner(SavedAsDataset):
             positive = self._coder(self.method, self.method_params, learning=True).positive or None
         return self._coder(method, params, learning=False, names=names, positive=positive)
 
+    def _transform_settings(self, coder):
+        """How the user sets the knobs of ``transform``'s solver, for its warnings: the
+        keys of ``transform_params`` (a solver's "raise max_iter" named an argument the
+        learner does not take), their values in use read from ``method_params`` when
+        ``transform`` codes with the learning method and ``transform_params`` does not
+        set them."""
+        own = self.transform_params if isinstance(self.transform_params, dict) else {}
+        inherited = {}
+        if coder.method == self.method and isinstance(self.method_params, dict):
+            inherited = {key: "method_params" for key in self.method_params if key not in own}
+        return SolverSettings("transform_params", coder.params, inherited=inherited)
+
     def _coder(self, method, params, learning, names=("method", "method_params"),
                positive=None):
         """The validated setting of ``method``, given the parameters it uses.
@@ -616,8 +638,9 @@ class SparseDictionaryLearner(SavedAsDataset):
         X = self._check_input(X, float64=False)  # encode converts it to dtype (a memmap: once)
         coder = self._transform_coder()
         # a long transform draws the solver's bar unless the learner was told progress=False
-        codes = coder.encode(X, self.components_, as_generator(self.seed),
-                             progress=inner_progress(self.progress), float64=False)
+        with solver_settings(self._transform_settings(coder)):
+            codes = coder.encode(X, self.components_, as_generator(self.seed),
+                                 progress=inner_progress(self.progress), float64=False)
         codes = codes.astype(coder.dtype, copy=False)
         if output == "default":
             return codes
@@ -710,8 +733,9 @@ class SparseDictionaryLearner(SavedAsDataset):
         X = self._check_input(X)
         coder = self._transform_coder()
         D = self.components_.astype(np.float64)
-        codes = coder.encode(X, D, as_generator(self.seed),
-                             progress=inner_progress(self.progress))
+        with solver_settings(self._transform_settings(coder)):
+            codes = coder.encode(X, D, as_generator(self.seed),
+                                 progress=inner_progress(self.progress))
         return -float(coder.objective(X, D, codes).mean())
 
     # ------------------------------------------------------------------- io

@@ -37,7 +37,7 @@ import time
 import numpy as np
 
 from .._blas import blas_threads_for_step, coding_iteration_flops
-from ..inference._common import tally_not_converged
+from ..inference._common import NotConvergedStream, tally_not_converged
 from ..progress import check_progress, progress_bar
 from ..validation import (as_generator, check_array, check_bool, check_int,
                           check_nonnegative, check_shape, describe)
@@ -141,6 +141,9 @@ class OnlineState:
         self.n_updates = 0
         self.n_samples_seen = 0
         self.history = History()
+        # the solver's shortfalls over partial_fit's chunks (not saved: a reloaded stream
+        # warns of its first one again)
+        self.not_converged = NotConvergedStream()
 
     def step(self, X, share=1.0) -> None:
         """Code ``X`` (n_batch, n_features), fold it into the statistics,
