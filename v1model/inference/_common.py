@@ -611,10 +611,17 @@ class NotConvergedTally(SolverSettings):
         ``n_updates`` updates (none if none), at the user's line."""
         for (what, remedy), (n_calls, n_left, n_coded) in self.kinds.items():
             warnings.warn(
-                f"{what} with samples not converged in {n_calls} of {n_updates} updates "
-                f"({n_left} of the {n_coded} samples coded in them); {remedy}",
+                _shortfall(what, n_calls, n_updates, n_left, n_coded, remedy),
                 ConvergenceWarning, stacklevel=user_stacklevel())
         self.kinds = {}
+
+
+def _shortfall(what, n_calls, n_updates, n_left, n_coded, remedy) -> str:
+    """The text of a tallied shortfall: ``n_calls`` of ``n_updates`` updates left
+    ``n_left`` of their ``n_coded`` samples short (a run's, or a stream's since its last
+    warning)."""
+    return (f"{what} with samples not converged in {n_calls} of {n_updates} updates "
+            f"({n_left} of the {n_coded} samples coded in them); {remedy}")
 
 
 class NotConvergedStream:
@@ -652,9 +659,8 @@ class NotConvergedStream:
             first = now if last is None else last + 1
             chunks = f"chunk {now}" if first == now else f"chunks {first}-{now}"
             warnings.warn(
-                f"{what} with samples not converged in {n_calls} of {n_updates_since} "
-                f"updates ({n_left} of the {n_coded} samples coded in them); {remedy} "
-                f"(partial_fit {chunks} of this stream; while they go on, the next "
+                _shortfall(what, n_calls, n_updates_since, n_left, n_coded, remedy)
+                + f" (partial_fit {chunks} of this stream; while they go on, the next "
                 f"warnings come at chunks {2 * now}, {4 * now}, ...)",
                 ConvergenceWarning, stacklevel=user_stacklevel())
             counts[:] = [now, 0, 0, 0, 0]
@@ -693,12 +699,6 @@ def solver_settings(settings):
         yield
     finally:
         _TALLY.reset(token)
-
-
-def current_settings():
-    """The :class:`SolverSettings` (or :class:`NotConvergedTally`) of the caller the
-    solver is called by, or None (called by the user)."""
-    return _TALLY.get()
 
 
 def current_tally():
