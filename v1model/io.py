@@ -26,7 +26,7 @@ from .validation import check_path, check_positive
 
 __all__ = ["atomic_path", "save_dataset", "load_dataset", "save_figure", "clean_attrs",
            "continue_calls", "flatten_nested", "missing_zarr_chunks", "netcdf_engine",
-           "seed_attr", "values_by_dims", "SavedAsDataset"]
+           "seed_attr", "seed_from_attr", "values_by_dims", "SavedAsDataset"]
 
 NETCDF_ENGINE = "h5netcdf"
 
@@ -259,6 +259,19 @@ def flatten_nested(table: dict, prefix: str = "") -> dict:
     return out
 
 
+#: Attrs that the netCDF library writes into (or reports of) a netCDF-4 file itself: its
+#: provenance, strictness, dimension ids and format. A Dataset read by another tool may
+#: carry them (``_NCProperties`` from netCDF4-python, or through a zarr copy), and
+#: h5netcdf refused to write them ("cannot write attribute with reserved name
+#: '_NCProperties'"): :func:`clean_attrs` and :func:`load_dataset` leave them out
+NETCDF_LIBRARY_ATTRS = frozenset({"_NCProperties", "_nc3_strict", "_Netcdf4Dimid",
+                                  "_Netcdf4Coordinates", "_IsNetcdf4", "_SuperblockVersion",
+                                  "_Format"})
+#: Attr names that HDF5 keeps for its dimension scales, which netCDF-4 files are built on:
+#: no netCDF-4 library writes them as attrs (:func:`clean_attrs` refuses them)
+HDF5_RESERVED_ATTRS = frozenset({"CLASS", "NAME", "DIMENSION_LIST", "REFERENCE_LIST"})
+
+
 def clean_attrs(attrs: dict, name: str = "attrs") -> dict:
     """Make attrs serialisable by netCDF and zarr alike: None -> "None", bools
     -> int (lists, tuples and 1-D arrays of bools -> int arrays of 0/1), NumPy
@@ -271,7 +284,10 @@ def clean_attrs(attrs: dict, name: str = "attrs") -> dict:
     numbers in them as JSON numbers), any other object (a ``datetime``,
     ``np.datetime64``, a dtype) -> its ``str``, the bytes of a file name
     that are not UTF-8 (``os.fsdecode`` keeps them as surrogates
-    U+DC80-U+DCFF) -> ``\\xNN`` escapes.
+    U+DC80-U+DCFF) -> ``\\xNN`` escapes. The attrs that the netCDF library
+    writes into a file of its own (:data:`NETCDF_LIBRARY_ATTRS`, such as
+    ``_NCProperties``) are left out: they describe the file a Dataset was read
+    from, the new file gets its own, and h5netcdf refused to write them.
 
     Parameters
     ----------
@@ -291,7 +307,9 @@ def clean_attrs(attrs: dict, name: str = "attrs") -> dict:
         For ``attrs`` that is not a dict.
     ValueError
         For a string holding a NUL character or another lone surrogate, which
-        netCDF (UTF-8 strings) cannot store, or a key holding a NUL; refused
+        netCDF (UTF-8 strings) cannot store, a key holding a NUL, or a key
+        that HDF5 keeps for its dimension scales (:data:`HDF5_RESERVED_ATTRS`:
+        ``CLASS``, ``NAME``, ``DIMENSION_LIST``, ``REFERENCE_LIST``); refused
         for zarr too, so that a result saved in one format can be saved in
         the other.
     """
@@ -299,6 +317,14 @@ def clean_attrs(attrs: dict, name: str = "attrs") -> dict:
         raise TypeError(f"attrs must be a dict, got {type(attrs).__name__}")
     out = {}
     for key, value in attrs.items():
+        if key in NETCDF_LIBRARY_ATTRS:
+            continue
+        if key in HDF5_RESERVED_ATTRS:
+            # h5netcdf's own AttributeError ("cannot write attribute with reserved name")
+            # came from inside the write; a user's "NAME" is not dropped unsaid
+            raise ValueError(f"{name} has a key {key!r}, a name that netCDF-4 files keep "
+                             "for HDF5's dimension scales; rename it (e.g. "
+                             f"{key.lower()!r})")
         if isinstance(key, str) and "\x00" in key:
             # HDF5 cut the name at the NUL: {"a": 1, "a\x00b": 2} was saved as a = 2
             raise ValueError(f"{name} has a key {key!r} holding a NUL character, which netCDF "
@@ -434,10 +460,53 @@ def _fits_one_dtype(values) -> bool:
     return kind in "iu"
 
 
+#: How a SeedSequence seed is written as JSON (:func:`seed_sequence_to_json`): in the
+#: attrs of results (:func:`seed_attr`) and in the saved parameters of the learners
+SEED_SEQUENCE = "numpy.random.SeedSequence"
+#: The start of the text :func:`seed_attr` records for a ``numpy.random.Generator``
+GENERATOR_SEED_TEXT = "Generator"
+
+
+def seed_sequence_to_json(seed: np.random.SeedSequence) -> dict:
+    """A SeedSequence as JSON holds it: ``{SEED_SEQUENCE: {"entropy": ..., "spawn_key":
+    [...]}}`` (and ``"pool_size"`` when it is not NumPy's 4), what makes the same
+    sequence again (:func:`seed_from_json`); its entropy as Python ints (NumPy's
+    failed ``json.dumps``)."""
+    entropy = seed.entropy  # an int, or a sequence of ints (an array, too)
+    entropy = (int(entropy) if isinstance(entropy, (int, np.integer))
+               else [int(e) for e in entropy])
+    saved = {"entropy": entropy, "spawn_key": [int(k) for k in seed.spawn_key]}
+    if seed.pool_size != 4:  # numpy's default; another size gives other states
+        saved["pool_size"] = int(seed.pool_size)
+    return {SEED_SEQUENCE: saved}
+
+
+def seed_from_json(seed):
+    """The seed that JSON holds: the SeedSequence that :func:`seed_sequence_to_json`
+    wrote, or ``seed`` itself (an int or None)."""
+    if isinstance(seed, dict) and SEED_SEQUENCE in seed:
+        saved = seed[SEED_SEQUENCE]
+        return np.random.SeedSequence(saved["entropy"], spawn_key=tuple(saved["spawn_key"]),
+                                      pool_size=int(saved.get("pool_size", 4)))
+    return seed
+
+
 def seed_attr(seed):
-    """How a seed is recorded in attrs: the int itself (its decimal string beyond
-    64 bits), else ``"None"`` or the type name (``"Generator"``,
-    ``"SeedSequence"``): netCDF attrs cannot hold None or such ints.
+    """How a seed is recorded in attrs, so that the run can be made again from them
+    (:func:`seed_from_attr`).
+
+    - an int: the int itself (its decimal string beyond 64 bits, which netCDF
+      integers cannot hold);
+    - a ``numpy.random.SeedSequence``: the JSON text of
+      :func:`seed_sequence_to_json`, ``{"numpy.random.SeedSequence": {"entropy":
+      ..., "spawn_key": [...]}}``, what makes the same sequence again (one made
+      from OS entropy, ``SeedSequence()``, records the entropy it drew);
+    - a ``numpy.random.Generator``: the text ``"Generator(PCG64): not reproducible
+      from attrs; ..."``. How far it had been drawn from before the call is not
+      known where the attrs are written (often after the run has drawn from it),
+      so no state is recorded that could be taken for the call's start; pass an
+      int or a SeedSequence to record a seed that re-runs;
+    - None: ``"None"`` (fresh OS entropy, not recorded: no re-run).
 
     Parameters
     ----------
@@ -453,7 +522,74 @@ def seed_attr(seed):
         # Dataset.to_netcdf of the results that are saved as they are
         # (lista_error_by_depth) with "Object dtype ... has no native HDF5 equivalent"
         return int(seed) if _fits_64_bits(int(seed)) else str(int(seed))
+    if isinstance(seed, np.random.SeedSequence):
+        # its type name alone ("SeedSequence") could not be run again
+        return json.dumps(seed_sequence_to_json(seed))
+    if isinstance(seed, np.random.Generator):
+        return (f"{GENERATOR_SEED_TEXT}({type(seed.bit_generator).__name__}): not "
+                "reproducible from attrs; pass an int or a numpy SeedSequence as seed to "
+                "record one that is")
     return "None" if seed is None else type(seed).__name__
+
+
+def seed_from_attr(value, name: str = "seed"):
+    """The seed that :func:`seed_attr` recorded, to run the call again.
+
+    Parameters
+    ----------
+    value : int, str, or 0-d integer array
+        A recorded seed, e.g. ``ds.attrs["seed"]`` or an element of
+        ``seed_per_call`` (as saved and reloaded, too).
+    name : str, default "seed"
+        Name of ``value`` in error messages.
+
+    Returns
+    -------
+    int or numpy.random.SeedSequence
+        Give it as ``seed=`` to the function that made the result: an int seed
+        comes back as the int, a SeedSequence as a new one of the same entropy and
+        spawn key (which draws the same numbers).
+
+    Raises
+    ------
+    ValueError
+        For a record that cannot be run again (a Generator's, ``"None"``), or text
+        that no seed gives.
+    TypeError
+        For any other type.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> seq = seed_from_attr(seed_attr(np.random.SeedSequence(5, spawn_key=(2,))))
+    >>> seq.entropy, seq.spawn_key
+    (5, (2,))
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a seed as seed_attr records it (an int or its "
+                        f"text), got {type(value).__name__} {value!r}")
+    text = value.strip()
+    if text.isascii() and text.isdigit():  # an int beyond 64 bits, recorded as its digits
+        return int(text)
+    if text == "None":
+        raise ValueError(f"{name} is 'None': the run drew fresh OS entropy, which was not "
+                         "recorded; it cannot be run again")
+    if text.startswith(GENERATOR_SEED_TEXT):
+        raise ValueError(f"{name} is {value!r}: a Generator's run cannot be made again "
+                         "from attrs")
+    try:
+        seed = seed_from_json(json.loads(text))
+        if isinstance(seed, np.random.SeedSequence):
+            return seed
+    except (ValueError, TypeError, KeyError) as exc:  # not JSON, or not a SeedSequence's
+        raise ValueError(f"{name} must be a seed as seed_attr records it (an int, its "
+                         f"digits, or a SeedSequence's JSON text), got {value!r}") from exc
+    raise ValueError(f"{name} must be a seed as seed_attr records it (an int, its digits, "
+                     f"or a SeedSequence's JSON text), got {value!r}")
 
 
 #: The attr marking a zarr store that :func:`save_dataset` wrote with every chunk file,
@@ -810,7 +946,9 @@ def load_dataset(path, name: str = "path") -> xr.Dataset:
         float16 variables come back as float16 from either format (see
         :func:`save_dataset`); text variables and coordinates are fixed-width
         unicode (``<U``) from every format (zarr v3 reads them as NumPy's
-        ``StringDType``, netCDF-3 as object arrays).
+        ``StringDType``, netCDF-3 as object arrays). The attrs the netCDF
+        library keeps for itself (:data:`NETCDF_LIBRARY_ATTRS`, e.g.
+        ``_NCProperties``) are left out, so that the result saves again.
 
     Raises
     ------
@@ -837,16 +975,27 @@ def load_dataset(path, name: str = "path") -> xr.Dataset:
                 with xr.open_zarr(path) as ds:
                     ds = _netcdf_attr_types(_fixed_width_strings(ds.load()))
                     ds.attrs.pop(ZARR_ALL_CHUNKS_ATTR, None)
-                    return _one_element_attrs_restored(ds)
+                    return _without_library_attrs(_one_element_attrs_restored(ds))
             engine = netcdf_engine(path)
             with xr.open_dataset(path, engine=engine) as ds:
                 ds = ds.load()
                 if engine == "scipy":  # netCDF-3's text reads back as object arrays
                     ds = _fixed_width_strings(ds)
-                return _netcdf_restored(ds)
+                return _without_library_attrs(_netcdf_restored(ds))
     except (OSError, ValueError) as exc:
         # h5py's and zarr's own messages do not say which file they choked on
         raise ValueError(f"{name}: cannot read {str(path)!r} as a {kind}: {exc}") from exc
+
+
+def _without_library_attrs(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` (loaded, owned) without :data:`NETCDF_LIBRARY_ATTRS`, its own and its
+    variables': they describe the file read (h5netcdf hides some of them, not
+    ``_IsNetcdf4``; zarr none), and continuing or saving the result again carried them
+    into attrs that h5netcdf refused to write."""
+    for attrs in (ds.attrs, *(var.attrs for var in ds.variables.values())):
+        for key in NETCDF_LIBRARY_ATTRS.intersection(attrs):
+            del attrs[key]
+    return ds
 
 
 def missing_zarr_chunks(path) -> dict:

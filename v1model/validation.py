@@ -107,6 +107,11 @@ def as_generator(seed) -> np.random.Generator:
     seed : None, int, numpy.random.SeedSequence or numpy.random.Generator
         A Generator is returned as it is; None gives fresh OS entropy; an int
         (or a 0-d integer array or DataArray) must be non-negative (bools are rejected).
+        Results record the seed with :func:`v1model.io.seed_attr`: an int or a
+        SeedSequence so that :func:`v1model.io.seed_from_attr` gives it back and the
+        run can be made again; a Generator only by its kind (its state before the
+        call is not known there), so pass an int or a SeedSequence to re-run from
+        the attrs.
 
     Returns
     -------
@@ -130,9 +135,12 @@ def as_generator(seed) -> np.random.Generator:
         if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
         return np.random.default_rng(seed)
+    # a seed read back from attrs is text (a SeedSequence's JSON, an int beyond 64 bits)
+    hint = ("; a seed recorded in attrs is given back by v1model.io.seed_from_attr"
+            if isinstance(seed, str) else "")
     raise TypeError(
         f"seed must be None, an int, a numpy SeedSequence or a numpy Generator, "
-        f"got {describe(seed)}"
+        f"got {describe(seed)}{hint}"
     )
 
 

@@ -143,7 +143,9 @@ def test_same_seed_same_spikes_other_seed_other_spikes(problem):
         np.testing.assert_array_equal(a[key], b[key])
     assert a.sizes["spike"] > 50
     # the seed is recorded, so that a saved run says how to repeat it
-    assert (a.attrs["seed"], b.attrs["seed"], c.attrs["seed"]) == (7, "Generator", 8)
+    # (a Generator only by its kind: how far it was drawn from before is not known)
+    assert (a.attrs["seed"], c.attrs["seed"]) == (7, 8)
+    assert b.attrs["seed"].startswith("Generator(PCG64): not reproducible from attrs")
     assert a.sizes["spike"] != c.sizes["spike"] or not np.array_equal(a["spike_time"],
                                                                       c["spike_time"])
 

@@ -1,8 +1,9 @@
 """A study's ``seed`` takes what every stochastic function takes (an int, a
 SeedSequence or a Generator: ``v1model.validation.as_generator``, which the
 studies call to check it); a SeedSequence or a fresh Generator gives the
-result of its int, as in the learners, and is recorded as its kind
-(``v1model.io.seed_attr``), so that two runs of one seed are identical.
+result of its int, as in the learners, and is recorded by ``v1model.io.seed_attr``
+(a SeedSequence as the JSON text that makes it again, a Generator as its kind),
+so that two runs of one seed are identical.
 
 - ``activity-ratio``, ``receptive-field-mapping`` and
   ``schultz-2014-replicating-kernels`` drew a stream of their own with
@@ -20,7 +21,7 @@ import xarray as xr
 
 from studies import get_study, list_studies
 from studies._checks import child_seeds
-from v1model.io import save_dataset
+from v1model.io import save_dataset, seed_attr
 
 #: attrs holding a wall clock (documented by their studies)
 CLOCKS = {"wall_time", "spiking_run_time", "learning_seconds"}
@@ -41,18 +42,19 @@ def test_a_seed_sequence_or_a_generator_gives_the_result_of_its_int(name, smalle
     # by ... seed=0" as the kind, no object's repr), so two runs of one seed are identical
     for seed, kind in ((np.random.SeedSequence(0), "SeedSequence"),
                        (np.random.default_rng(0), "Generator")):
+        record = seed_attr(seed)
         first = run(quick=True, seed=seed, **params)
         xr.testing.assert_equal(first, reference)  # data and coordinates
-        expected = dict(reference.attrs, seed=kind)
+        expected = dict(reference.attrs, seed=record)
         if "dictionary_seed" in reference.attrs:  # the learned dictionary's, the same seed
-            expected["dictionary_seed"] = kind
+            expected["dictionary_seed"] = record
         if "source" in reference.attrs:
-            expected["source"] = reference.attrs["source"].replace("seed=0", f"seed={kind}")
+            expected["source"] = reference.attrs["source"].replace("seed=0", f"seed={record}")
         assert set(first.attrs) == set(expected)
         for key in set(first.attrs) - CLOCKS:
             assert same(first.attrs[key], expected[key]), key
         path = save_dataset(first, tmp_path / f"{kind}.nc")
-        assert xr.load_dataset(path).attrs["seed"] == kind
+        assert xr.load_dataset(path).attrs["seed"] == record
 
 
 def test_child_seeds_follow_the_seed_kinds():

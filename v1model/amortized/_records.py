@@ -145,6 +145,12 @@ def read_network(ds, names):
         history = ds[[v for v in ds.data_vars if ds[v].dims == ("step",)]].copy(deep=True)
         history.attrs = {k[len("history_"):]: v for k, v in ds.attrs.items()
                          if k.startswith("history_")}
+        if "record_every" not in history.attrs:
+            # a file saved before histories recorded it: partial_fit then listed the
+            # earlier calls' as unknown (record_every_per_call ["None", 20]), though the
+            # saved network's setting was theirs
+            history.attrs["record_every"] = _saved_record_every(
+                history["step"].values, params["record_every"])
     adam = None
     saved = [f"adam_{key}_{name}" for name in WEIGHTS[kind] for key in ("m", "v")]
     if "adam_step" in ds.attrs and all(var in ds for var in saved):
@@ -154,3 +160,12 @@ def read_network(ds, names):
                  for key in ("m", "v")})
     return params, weights, D, history, adam
 
+
+def _saved_record_every(steps, saved):
+    """The ``record_every`` of the calls behind a history saved without it: the saved
+    network's setting ``saved``, unless two recorded ``steps`` are further apart than
+    it (a call with a wider setting spaced them): then ``"None"``, unknown."""
+    spacings = np.diff(np.asarray(steps, dtype=np.int64))
+    if spacings.size and spacings.max() > int(saved):
+        return "None"
+    return int(saved)

@@ -1081,7 +1081,9 @@ class LISTA(SavedAsDataset):
     @classmethod
     def from_dataset(cls, ds: xr.Dataset) -> LISTA:
         """The network saved by :meth:`to_dataset` (files saved before ``objective`` and
-        ``parametrization`` existed load as ``"supervised"`` and ``"full"``).
+        ``parametrization`` existed load as ``"supervised"`` and ``"full"``; a history
+        saved before it recorded ``record_every`` gets the saved network's, the
+        setting of its calls, unless its steps are spaced wider: then ``"None"``).
 
         Parameters
         ----------

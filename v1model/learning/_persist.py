@@ -19,7 +19,8 @@ import numpy as np
 import xarray as xr
 
 from .._frames import user_stacklevel
-from ..io import check_dims, clean_attrs, values_by_dims
+from ..io import (check_dims, clean_attrs, seed_from_json, seed_sequence_to_json,
+                  values_by_dims)
 from ..validation import check_positive
 from ._atoms import AtomUsage
 from ._history import FIELDS, History
@@ -28,28 +29,11 @@ from ._history import FIELDS, History
 LEARNER_KIND = "v1model.SparseDictionaryLearner"
 #: prefix of the learning history's attrs among the learner's attrs
 HISTORY_PREFIX = "learning_"
-#: how a SeedSequence seed is written into the saved parameters
-SEED_SEQUENCE = "numpy.random.SeedSequence"
 #: the online stream state: variable -> dims, and attrs (a file holds all of them or none)
 STREAM_VARIABLES = {"stream_dictionary": ("atom", "feature"), "stream_A": ("atom", "atom_other"),
                     "stream_B": ("atom", "feature"), "stream_unused": ("atom",)}
 STREAM_ATTRS = ("stream_weight", "stream_n_updates", "stream_n_samples_seen",
                 "stream_wall_time", "stream_rng_state", "stream_attrs")
-
-
-def seed_sequence_to_json(seed: np.random.SeedSequence) -> dict:
-    """A SeedSequence seed as saved parameters hold it: ``{SEED_SEQUENCE: {entropy,
-    spawn_key}}``, what rebuilds it (:func:`seed_from_json`)."""
-    return {SEED_SEQUENCE: {"entropy": seed.entropy, "spawn_key": list(seed.spawn_key)}}
-
-
-def seed_from_json(seed):
-    """The seed of saved parameters: the SeedSequence that
-    :func:`seed_sequence_to_json` wrote, or ``seed`` itself (an int or None)."""
-    if isinstance(seed, dict) and SEED_SEQUENCE in seed:
-        saved = seed[SEED_SEQUENCE]
-        return np.random.SeedSequence(saved["entropy"], spawn_key=tuple(saved["spawn_key"]))
-    return seed
 
 
 def learner_to_dataset(learner) -> xr.Dataset:

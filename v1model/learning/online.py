@@ -145,6 +145,14 @@ class OnlineState:
         # warns of its first one again)
         self.not_converged = NotConvergedStream()
 
+    def __setstate__(self, state):
+        # a state pickled before the stream tallied its solver shortfalls lacks the
+        # tally: partial_fit of the unpickled learner failed with an AttributeError
+        # at its end. It starts afresh, as a reloaded stream's does (not saved)
+        self.__dict__.update(state)
+        if "not_converged" not in state:
+            self.not_converged = NotConvergedStream()
+
     def step(self, X, share=1.0) -> None:
         """Code ``X`` (n_batch, n_features), fold it into the statistics,
         update the dictionary and re-seed unused atoms.

@@ -12,11 +12,11 @@ import xarray as xr
 
 from .._blas import blas_threads_for_step
 from .._frames import user_stacklevel
-from ..io import SavedAsDataset, check_dims, continue_calls, seed_attr, values_by_dims
+from ..io import (SavedAsDataset, check_dims, continue_calls, seed_attr, seed_from_json,
+                  seed_sequence_to_json, values_by_dims)
 from ..progress import inner_progress, progress_bar
 from ..learning._data import _BLOCK_ELEMENTS, Minibatches, check_training_rows
-from ..learning._persist import (_jsonable, generator_from_json, generator_to_json,
-                                 seed_from_json, seed_sequence_to_json)
+from ..learning._persist import _jsonable, generator_from_json, generator_to_json
 from ..learning.estimator import NotFittedError
 from ..validation import (DATA_DIMS, as_generator, check_array, check_bool, check_choice,
                           check_dense, check_dtype, check_fits_in_memory, check_int,
