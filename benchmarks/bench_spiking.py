@@ -29,13 +29,15 @@ Usage::
 batch size, ``--duration`` simulated at the first of ``--dts``, spikes recorded) on
 every target in one process: the numpy target (the reference, best of ``--repeats``);
 a first ``cpp_standalone`` call (build + compile + run: a new project); a second and a
-third call with other patches and seeds, which run the project the first one kept;
-and a warm Cython call (best of ``--repeats``, after one untimed call that fills
-Brian2's Cython cache as found: no cache is cleared). It stops with an error unless the
-calls after the first built nothing, the third call's spikes are those of a fresh
-project compiled for its patches and seed, and the first and second calls and the
-Cython call give the numpy target's spikes. Compiles take minutes on a loaded 2-core box
-(13-40 s at load 9-15 on 2026-12-07; benchmarks/README.md, Spiking).
+third call with other patches and seeds, which run the project the first one kept; a
+fourth on two thirds as many patches (a loop's last, smaller batch), which runs it
+padded to its batch size; and a warm Cython call (best of ``--repeats``, after one
+untimed call that fills Brian2's Cython cache as found: no cache is cleared). It stops
+with an error unless the calls after the first built nothing, the third call's spikes
+are those of a fresh project compiled for its patches and seed, and the first, second
+and fourth calls and the Cython call give the numpy target's spikes. Compiles take
+minutes on a loaded 2-core box (13-40 s at load 9-15 on 2026-12-07; benchmarks/README.md,
+Spiking).
 """
 
 from __future__ import annotations
@@ -90,6 +92,9 @@ def reuse_benchmark(args, imgs, X, D, lam, tau, size):
     rng = np.random.default_rng([args.seed, 1])
     batches = [(X, args.seed)] + [
         (sample_patches(imgs, size, len(X), seed=rng), args.seed + i) for i in (1, 2)]
+    # a loop's last, smaller batch: the kept project runs it padded to its batch size
+    batches.append((sample_patches(imgs, size, max(1, 2 * len(X) // 3), seed=rng),
+                    args.seed + 3))
 
     def call(target, batch=0):
         Xb, seed = batches[batch]
@@ -112,8 +117,10 @@ def reuse_benchmark(args, imgs, X, D, lam, tau, size):
     note("cpp_standalone, second and third calls (the kept project)")
     second_t, second = call("cpp_standalone", 1)
     third_t, third = call("cpp_standalone", 2)
-    built = [out.attrs["build_time"] for out in (second, third)]
-    check(built == [0.0, 0.0], f"the kept project was not rerun: build times {built}")
+    note("cpp_standalone, a smaller last batch (the kept project, padded)")
+    last_t, last = call("cpp_standalone", 3)
+    built = [out.attrs["build_time"] for out in (second, third, last)]
+    check(built == [0.0, 0.0, 0.0], f"the kept project was not rerun: build times {built}")
     note("cpp_standalone, a fresh project for the third call's patches and seed (untimed "
          "check: minutes)")
     _brian.forget_standalone_project()
@@ -126,6 +133,8 @@ def reuse_benchmark(args, imgs, X, D, lam, tau, size):
     check(same_spikes(first, ref), "cpp_standalone's spikes differ from the numpy target's")
     check(same_spikes(second, call("numpy", 1)[1]),
           "the kept project's second call's spikes differ from the numpy target's")
+    check(same_spikes(last, call("numpy", 3)[1]),
+          "the padded last batch's spikes differ from the numpy target's")
     note("cython: one call to warm the cache as found, then timed warm calls")
     cython_first_t, _ = call("cython")
     cython_t, warm = best_of(lambda: call("cython")[1], args.repeats)
@@ -140,6 +149,8 @@ def reuse_benchmark(args, imgs, X, D, lam, tau, size):
         ("cpp_standalone, second call, other patches and seed (kept project)", second_t,
          second),
         ("cpp_standalone, third call, other patches and seed (kept project)", third_t, third),
+        (f"cpp_standalone, a last batch of {len(batches[3][0])} patches (kept project, "
+         f"padded to {len(X)})", last_t, last),
         (f"cython, warm cache, best of {args.repeats}", cython_t, warm),
     ]
     for name, t, out in rows:
@@ -152,9 +163,10 @@ def reuse_benchmark(args, imgs, X, D, lam, tau, size):
     print(f"untimed: a fresh cpp_standalone project for the third call {fresh_t:.1f} s "
           f"(first call {first_t:.1f} s); the first cython call of the process "
           f"{cython_first_t:.1f} s (cache as found)")
-    print(f"checked: the second and third calls built nothing; the third call's "
-          f"{third.sizes['spike']} spikes equal a fresh project's; the first and second "
-          "cpp_standalone calls' and the cython call's spikes equal the numpy target's")
+    print(f"checked: the second, third and last calls built nothing; the third call's "
+          f"{third.sizes['spike']} spikes equal a fresh project's; the first, second and "
+          f"last ({last.sizes['spike']} spikes) cpp_standalone calls' and the cython call's "
+          "spikes equal the numpy target's")
 
 
 def main(argv=None):

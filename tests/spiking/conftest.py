@@ -47,3 +47,31 @@ def reuse_key_of(monkeypatch):
         return keys[-1]
 
     return key
+
+
+@pytest.fixture
+def padded_batches(monkeypatch):
+    """``padded_batches(extra)``: every later spiking call of the test runs its batch
+    padded with ``extra`` silent samples, on any target, as a kept ``cpp_standalone``
+    project of a larger batch runs a smaller one (nothing is compiled)."""
+    from v1model.spiking import _brian
+
+    def pad(extra):
+        def padded_key(target, model, n_samples, weights, /, **settings):
+            return _brian.StandaloneKey(model, n_samples + extra, ())
+
+        monkeypatch.setattr(_brian, "standalone_key", padded_key)
+
+    return pad
+
+
+@pytest.fixture
+def kept_project(monkeypatch):
+    """``kept_project(key)``: a kept ``cpp_standalone`` project of ``key`` as far as the
+    keys of later calls can tell (no device, no folder; gone after the test)."""
+    from v1model.spiking import _brian
+
+    def keep(key):
+        monkeypatch.setitem(_brian._STANDALONE_PROJECT, "key", key)
+
+    return keep

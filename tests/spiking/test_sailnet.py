@@ -795,6 +795,42 @@ def test_standalone_key_holds_what_the_generated_code_depends_on(weights, reuse_
                   key(tau=0.02)):
         assert other is not None and other != first
     assert key(target="cython") is None and key(target="numpy") is None
+    # the float32 kernel's dtype is not Brian2's (float64 whatever it is)
+    assert key(dtype=np.float64) == first
+
+
+def test_a_smaller_batch_runs_the_kept_project_of_a_larger_one(weights, reuse_key_of,
+                                                                kept_project):
+    """A loop over batches of 6 stimuli compiled its C++ project again for a last batch
+    of 4 (its key differed in the batch size only): the kept project of the same network
+    for more stimuli runs it, padded; another network or a larger batch compiles its
+    own."""
+    X, Q, W, theta = weights
+
+    def key(X, W=W, **changes):
+        return reuse_key_of(sailnet_inference, X, Q, W, theta,
+                            **{**dict(simulator="brian2", target="cpp_standalone"), **changes})
+
+    batch = key(X[:6])
+    kept_project(batch)
+    assert key(X[6:10]) == key(X[:1]) == key(X[:6]) == batch
+    for other, n in ((key(X[:7]), 7), (key(X[6:10], W=0.5 * W), 4),
+                     (key(X[6:10], n_steps=40), 4)):
+        assert other.n_samples == n and other != batch
+
+
+@pytest.mark.brian2
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:pyparsing")
+def test_a_padded_batch_gives_the_unpadded_counts(weights, padded_batches):
+    """A batch run padded with silent stimuli (as a kept project of a larger batch runs
+    it) gives the counts of the unpadded run and of the NumPy kernel."""
+    X, Q, W, theta = weights
+    ref = sailnet_inference(X[:5], Q, W, theta, dtype=np.float64)
+    padded_batches(3)
+    counts = sailnet_inference(X[:5], Q, W, theta, simulator="brian2", target="numpy",
+                               progress=False)
+    assert ref.sum() > 20
+    np.testing.assert_array_equal(counts, ref)
 
 
 @pytest.mark.slow
@@ -818,6 +854,7 @@ def test_cpp_standalone_runs_the_project_an_earlier_call_compiled(weights, monke
         folder = _brian._STANDALONE_PROJECT["directory"]
         other = sailnet_inference(X[6:], Q2, W, theta2, **kw)
         again = sailnet_inference(X[:6], Q, W, theta, **kw)
+        last = sailnet_inference(X[6:10], Q2, W, theta2, **kw)  # smaller: padded
         assert _brian._STANDALONE_PROJECT["directory"] == folder
     finally:
         _brian.forget_standalone_project()
@@ -828,3 +865,4 @@ def test_cpp_standalone_runs_the_project_an_earlier_call_compiled(weights, monke
     reference = sailnet_inference(X[6:], Q2, W, theta2, dtype=np.float64)
     assert reference.sum() > 20 and not np.array_equal(other, fresh)
     np.testing.assert_array_equal(other, reference)
+    np.testing.assert_array_equal(last, reference[:4])

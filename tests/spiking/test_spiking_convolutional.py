@@ -199,6 +199,19 @@ def test_standalone_key_holds_what_the_generated_code_depends_on(reuse_key_of):
     assert key(noise=0.1) is None and key(target="cython") is None
 
 
+def test_a_smaller_batch_runs_the_kept_project_of_a_larger_one(reuse_key_of, kept_project):
+    """The signals of a loop's last, smaller batch run the kept project of the same
+    network for more signals (padded), not a new compile; the project is the dense
+    spiking LCA's (one network code)."""
+    phi, X, lam = _problem(n_signals=4)
+    kw = dict(stride=2, duration=1.0, target="cpp_standalone", seed=0)
+    batch = reuse_key_of(spiking_convolutional_lca, X[:3], phi.kernels, lam, **kw)
+    kept_project(batch)
+    assert reuse_key_of(spiking_convolutional_lca, X[3:], phi.kernels, lam, **kw) == batch
+    other = reuse_key_of(spiking_convolutional_lca, X[3:], phi.kernels, 0.9 * lam, **kw)
+    assert other.n_samples == 1 and other != batch
+
+
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:the largest drive:RuntimeWarning")
 def test_cpp_standalone_runs_the_project_an_earlier_call_compiled():
@@ -217,6 +230,8 @@ def test_cpp_standalone_runs_the_project_an_earlier_call_compiled():
                                           seed=0, **kw)
         again = spiking_convolutional_lca(X[:2], phi.kernels, lam, target="cpp_standalone",
                                           seed=1, **kw)
+        last = spiking_convolutional_lca(X[3:], phi.kernels, lam, target="cpp_standalone",
+                                         seed=0, **kw)  # a smaller batch: padded
         assert _brian._STANDALONE_PROJECT["directory"] == folder
     finally:
         _brian.forget_standalone_project()
@@ -230,3 +245,9 @@ def test_cpp_standalone_runs_the_project_an_earlier_call_compiled():
                 "spike_count"):
         np.testing.assert_array_equal(again[key], fresh[key], err_msg=key)
         np.testing.assert_array_equal(other[key], reference[key], err_msg=key)
+    assert last.attrs["build_time"] == 0.0 and last.sizes["sample"] == 1
+    alone = spiking_convolutional_lca(X[3:], phi.kernels, lam, target="numpy", seed=0, **kw)
+    assert alone.sizes["spike"] > 10
+    for key in ("spike_time", "spike_sample", "spike_kernel", "spike_position",
+                "spike_count"):
+        np.testing.assert_array_equal(last[key], alone[key], err_msg=key)

@@ -394,34 +394,81 @@ def test_cpp_standalone_runs_the_project_an_earlier_call_compiled(problem):
     # the run_args files of a rerun are deleted: only the first build's static arrays stay
     arrays = sorted(os.listdir(os.path.join(folder, "static_arrays")))
     assert not [name for name in arrays if name.startswith("init_")], arrays
+    # a last, smaller batch runs the project padded: the spikes of an unpadded run
+    last = spiking_lca(X[3:], D, LAM, target="cpp_standalone", seed=2, **kw)
+    assert last.attrs["build_time"] == 0.0 and _brian._STANDALONE_PROJECT["directory"] == folder
+    reference = spiking_lca(X[3:], D, LAM, target="numpy", seed=2, **kw)
+    assert reference.sizes["spike"] > 20 and last.sizes["sample"] == 1
+    for key in ("spike_time", "spike_sample", "spike_atom", "spike_count"):
+        np.testing.assert_array_equal(last[key], reference[key], err_msg=key)
+    np.testing.assert_allclose(last["v"], reference["v"], atol=1e-10)
+    assert last.attrs["n_synapses"] == reference.attrs["n_synapses"]
     spiking_lca(X[:2], D, 2 * LAM, target="cpp_standalone", seed=1, **kw)
     assert _brian._STANDALONE_PROJECT["directory"] != folder and not os.path.exists(folder)
     _brian.forget_standalone_project()
     assert not _brian._STANDALONE_PROJECT
 
 
-def test_standalone_key_holds_what_the_generated_code_depends_on(problem):
+def test_standalone_key_holds_what_the_generated_code_depends_on(problem, reuse_key_of):
     """Stimuli and seeds are run_args of a kept cpp_standalone project; the dictionary,
     ``lam``, the times, the batch size and the monitors are compiled into it, and the
-    membrane noise's Brian2 seed too (no reuse), as is everything on the runtime targets."""
-    from v1model.spiking import lca
-
+    membrane noise's Brian2 seed too (no reuse), as is everything on the runtime targets.
+    ``record_dt`` left to its default is ``dt``, and without ``record_v`` it samples
+    nothing: the same code, which compiled again under another key."""
     X, D = problem
-    G = D @ D.T - np.eye(len(D))
-    base = dict(lam=LAM, duration=0.1, dt=1e-4, tau_m=0.01, tau_syn=0.0025, refractory=0.0,
-                transient_fraction=0.3, inhibition=True, v_init="uniform", noise=0.0,
-                target="cpp_standalone", seed=0)
+    base = dict(duration=0.1, dt=1e-4, tau_syn=0.0025, target="cpp_standalone", seed=0)
 
-    def key(G=G, n=4, units=None, record_spikes=False, record_dt=None, **changes):
-        params = lca.simulation_parameters(**{**base, **changes})
-        return lca._standalone_key(G, n, len(D), units, params, record_spikes, record_dt)
+    def key(X=X, D=D, lam=LAM, **changes):
+        return reuse_key_of(spiking_lca, X, D, lam, **{**base, **changes})
 
-    assert key() == key(seed=1) == key(v_init="zero")
+    first = key()
+    assert first is not None
+    assert first == key(seed=1) == key(v_init="zero") == key(X=X[::-1])
+    assert first == key(record_dt=1e-3)  # no membrane monitor: it samples nothing
+    traced = key(record_v=[[0, 1]])
+    assert traced == key(record_v=[[0, 1]], record_dt=1e-4) != key(record_v=[[0, 1]],
+                                                                   record_dt=1e-3)
     for other in (key(lam=0.2), key(duration=0.2), key(dt=5e-5), key(tau_syn=0.005),
-                  key(G=2 * G), key(n=3), key(record_spikes=True), key(inhibition=False),
-                  key(units=(np.array([0]), np.array([1]))), key(record_dt=1e-3)):
-        assert other is not None and other != key()
+                  key(D=D[::-1]), key(X=X[:3]), key(record_spikes=True),
+                  key(inhibition=False), key(refractory=1e-3), key(record_v=[1]), traced):
+        assert other is not None and other != first
     assert key(noise=0.1) is None and key(target="cython") is None
+
+
+def test_a_smaller_batch_runs_the_kept_project_of_a_larger_one(problem, reuse_key_of,
+                                                                kept_project):
+    """A run cut into batches of 4 compiled its C++ project again for a last batch of 3
+    (40-115 s), its key differing in the batch size only. The kept project of the same
+    network for more samples runs it (padded); a larger batch or another network
+    compiles its own."""
+    X, D = problem
+    kw = dict(duration=0.1, target="cpp_standalone", seed=0, record_v=[1, 2])
+    batch = reuse_key_of(spiking_lca, X, D, LAM, **kw)
+    kept_project(batch)
+    assert reuse_key_of(spiking_lca, X[:3], D, LAM, **kw) == batch
+    assert reuse_key_of(spiking_lca, X[1:2], D, LAM, **{**kw, "seed": 5}) == batch
+    for other in (reuse_key_of(spiking_lca, X[:3], D, 2 * LAM, **kw),
+                  reuse_key_of(spiking_lca, X[:3], D, LAM, **{**kw, "record_v": [1]})):
+        assert other.n_samples == 3 and other != batch
+    kept_project(batch._replace(n_samples=2))  # a smaller project: a new one for 3
+    assert reuse_key_of(spiking_lca, X[:3], D, LAM, **kw).n_samples == 3
+
+
+@pytest.mark.parametrize("record_v", [[1, 5], [[0, 3], [2, 7]]], ids=["atoms", "pairs"])
+def test_a_padded_batch_gives_the_unpadded_results(problem, padded_batches, record_v):
+    """A batch run padded with silent samples (as a kept project of a larger batch runs
+    it) returns what the unpadded run does, bit for bit: spikes, counts, membrane traces
+    of atoms recorded in every sample or of (sample, atom) pairs, and the attrs."""
+    X, D = problem
+    kw = dict(duration=0.05, target="numpy", seed=1, record_spikes=True, record_v=record_v,
+              progress=False)
+    plain = spiking_lca(X[:3], D, LAM, **kw)
+    padded_batches(2)
+    padded = spiking_lca(X[:3], D, LAM, **kw)
+    assert plain.sizes["spike"] > 10
+    for name in ("build_time", "run_time"):  # wall times
+        padded.attrs[name] = plain.attrs[name]
+    xr.testing.assert_identical(padded, plain)
 
 
 @pytest.mark.slow

@@ -10,7 +10,8 @@ Global Brian2 state is touched in three places only:
 - ``target="cpp_standalone"`` switches Brian2's *device* (a global) to C++
   standalone with a build folder in a fresh temporary directory, and resets it
   to the previous device afterwards (:func:`simulation_device`; a project given a
-  ``reuse_key`` is kept, on a device of its own, for the next call of that key);
+  ``reuse_key`` is kept, on a device of its own, for the next call of that key, and of
+  the same network on fewer samples, padded: :func:`kept_batch_key`);
 - when Brian2's Cython cache folder cannot be written (a read-only home
   folder), its preference ``codegen.runtime.cython.cache_dir`` is pointed at
   a temporary folder, once, with a warning (:func:`ensure_cython_cache`);
@@ -45,6 +46,7 @@ import shutil
 import tempfile
 import threading
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import numpy as np
 
@@ -409,6 +411,117 @@ def weights_digest(weights) -> str:
     return digest.hexdigest()
 
 
+class StandaloneKey(NamedTuple):
+    """The ``reuse_key`` of a ``cpp_standalone`` project (:func:`standalone_key`)."""
+
+    #: the kind of network (its equations and the names of its objects)
+    model: str
+    #: stimuli of the batch: copies of the network in the project
+    n_samples: int
+    #: the digest of one copy's weights, the other settings compiled in, Brian2's preferences
+    network: tuple
+
+
+def standalone_key(target, model, n_samples, weights, /, *, random=False, **settings):
+    """What the C++ project of a ``cpp_standalone`` run depends on: its ``reuse_key``.
+
+    The generated code holds the batch size, the connectivity and weights, the constants
+    (time step, duration, thresholds, time constants), the monitors and Brian2's
+    preferences: every one of them is in the key. What a compiled project takes as
+    ``run_args`` (drives, initial potentials, thresholds of a ``(constant)`` variable)
+    must not be: a call that changes only those runs the kept project again.
+
+    Parameters
+    ----------
+    target : str
+        One of :data:`TARGETS`; a runtime target builds no project (None).
+    model : str
+        The kind of network, e.g. ``"spiking LCA"``: its equations and object names.
+    n_samples : int
+        Stimuli of the batch (copies of the network, :func:`block_diagonal_pairs`).
+    weights : ndarray, scipy.sparse matrix or None, shape (n_units, n_units)
+        One copy's lateral weights (:func:`weights_digest`).
+    random : bool, default False
+        The run draws Brian2 random numbers: their seed, drawn from the caller's, is
+        compiled in, so the project is not reused (None).
+    **settings
+        Everything else the generated code holds; an array counts by its shape, dtype
+        and values.
+
+    Returns
+    -------
+    StandaloneKey or None
+        None for a runtime target and for a ``random`` run.
+    """
+    if target != "cpp_standalone" or random:
+        return None
+    fixed = tuple(sorted((name, _hashable(value)) for name, value in settings.items()))
+    return StandaloneKey(model, int(n_samples), (weights_digest(weights), fixed,
+                                                 import_brian2().prefs.as_file))
+
+
+def _hashable(value):
+    """``value``, or for an array its shape, dtype and a digest of its values."""
+    import hashlib
+
+    if isinstance(value, np.ndarray):
+        data = np.ascontiguousarray(value)
+        return (data.shape, data.dtype.str, hashlib.sha1(data.tobytes()).hexdigest())
+    return value
+
+
+def kept_batch_key(key):
+    """``key``, or that of the kept project when it runs the same network on more samples.
+
+    A run cut into batches ends on a smaller one: its key differed by ``n_samples``
+    only, and the project was compiled again for it (40-115 s). The kept project runs it
+    instead, its batch padded to the project's size with samples whose results the
+    caller drops (:func:`padded_rows`): the copies of the network share no synapse, so
+    the padding cannot change the real samples' results. Should another thread's run
+    replace the kept project first, this call compiles a project of the padded size
+    (the same results).
+
+    Parameters
+    ----------
+    key : StandaloneKey or None
+        :func:`standalone_key`'s key of this call.
+
+    Returns
+    -------
+    StandaloneKey or None
+        The key to run under; its ``n_samples`` is the batch size to pad to.
+    """
+    if key is None:
+        return None
+    with GLOBAL_STATE_LOCK:
+        kept = _STANDALONE_PROJECT.get("key")
+    if (isinstance(kept, StandaloneKey) and kept.n_samples > key.n_samples
+            and kept._replace(n_samples=key.n_samples) == key):
+        return kept
+    return key
+
+
+def padded_rows(values, n_rows, fill=0.0):
+    """``values`` with rows of ``fill`` appended up to ``n_rows`` rows (as given when it
+    has as many already).
+
+    Parameters
+    ----------
+    values : ndarray, shape (n, ...)
+    n_rows : int
+    fill : float, default 0.0
+
+    Returns
+    -------
+    ndarray, shape (max(n, n_rows), ...), the dtype of ``values``
+    """
+    values = np.asarray(values)
+    if len(values) >= n_rows:
+        return values
+    padding = np.full((n_rows - len(values),) + values.shape[1:], fill, dtype=values.dtype)
+    return np.concatenate([values, padding])
+
+
 @contextmanager
 def simulation_device(target, reuse_key=None):
     """Run the body on the device ``target`` needs; restore Brian2's device after.
@@ -427,7 +540,9 @@ def simulation_device(target, reuse_key=None):
     ends; a call with the same key gets that dict back, device and folder untouched, and
     runs the compiled project again (``project["device"].run(..., run_args=...)`` with
     the values that changed). The key must therefore hold everything the generated
-    code depends on (sizes, constants, connectivity, monitors, Brian2's preferences).
+    code depends on (sizes, constants, connectivity, monitors, Brian2's preferences):
+    :func:`standalone_key`. A batch smaller than the kept project's runs under its key,
+    padded (:func:`kept_batch_key`).
 
     Parameters
     ----------

@@ -28,8 +28,8 @@ from ..convolutional.operator import check_sample_rate
 from ..progress import check_progress
 from ..validation import as_generator, check_bool, sample_rate_by_labels
 from . import _brian
-from .lca import (_membrane_time_constant, _simulate, _standalone_key, _warn_coarse,
-                  _warn_saturated, _window_steps, simulation_parameters)
+from .lca import (_membrane_time_constant, _run_network, _warn_coarse, _warn_saturated,
+                  _window_steps, simulation_parameters)
 
 __all__ = ["spiking_convolutional_lca"]
 
@@ -107,7 +107,7 @@ def spiking_convolutional_lca(
         the next call of the same network (kernels, geometry, ``lam``, times, number
         and shape of the signals, ``record_spikes``; not with ``noise``), which runs
         it with its own ``X`` and ``seed`` uncompiled, as
-        :func:`v1model.spiking.spiking_lca`'s).
+        :func:`v1model.spiking.spiking_lca`'s; fewer signals run it padded).
     seed : None, int or numpy.random.Generator
         Randomness of ``v_init`` and of the noise.
     record_spikes : bool, default False
@@ -184,11 +184,9 @@ def spiking_convolutional_lca(
     v0 = rng.random(n * m) if params["v_init"] == "uniform" else np.zeros(n * m)
     _warn_coarse(drive, params, tau_name=tau_name)
     # a loop over signals of one shape ran a compile per call on cpp_standalone: the project
-    # is kept for the next call of the same network, as spiking_lca's
-    key = _standalone_key(weights, n, m, None, params, record_spikes, None)
-    with _brian.simulation_device(params["target"], reuse_key=key) as project:
-        out = _simulate(drive, weights, v0, None, rng, params, record_spikes, params["dt"],
-                        progress, project)
+    # is kept for the next call of the same network (or of fewer signals), as spiking_lca's
+    out = _run_network(drive, weights, v0, None, rng, params, record_spikes, params["dt"],
+                       progress)
     _warn_saturated(out["counts"], drive, params, tau_name=tau_name)
     return _to_dataset(phi, out, drive, params, sample_rate)
 

@@ -57,7 +57,6 @@ network is built: a 100 x 256 batch, 6.5 million synapses, peaks at ~0.45 GB).
 
 from __future__ import annotations
 
-import hashlib
 import time
 import warnings
 
@@ -182,8 +181,10 @@ def spiking_lca(
         standalone project built and compiled in a temporary folder (best for big
         runs; ~1 min on those cores), kept for the next call of the same model
         (dictionary, ``lam``, times, batch size, ``record_*``; not with ``noise``),
-        which runs it with its own ``X`` and ``seed`` uncompiled; Brian2's device
-        is restored afterwards.
+        which runs it with its own ``X`` and ``seed`` uncompiled; a call with fewer
+        samples (a loop's last batch) runs it too, padded with silent samples whose
+        results are dropped (the spikes of an unpadded run; its ``run_time`` counts
+        the padding's neurons); Brian2's device is restored afterwards.
     seed : None, int or numpy.random.Generator
         Randomness of ``v_init`` and of the noise; same seed, same spikes.
     record_spikes : bool, default False
@@ -291,10 +292,8 @@ def spiking_lca(
     # with the inhibition, an atom's self-term |d_i|^2 - 1 scales its code
     _warn_coarse(drive, params, np.einsum("ij,ij->i", D, D) if params["inhibition"] else None,
                  tau_name=tau_name)
-    key = _standalone_key(weights, n, k, units, params, record_spikes, record_dt)
-    with _brian.simulation_device(params["target"], reuse_key=key) as project:
-        out = _simulate(drive, weights, v0, units, rng, params, record_spikes,
-                        record_dt or params["dt"], progress, project)
+    out = _run_network(drive, weights, v0, record_v, rng, params, record_spikes,
+                       record_dt or params["dt"], progress)
     _warn_saturated(out["counts"], drive, params, tau_name=tau_name)
     return _to_dataset(out, drive, units, params, n, k)
 
@@ -538,25 +537,65 @@ def _check_record_v(record_v, n, k):
     return samples.astype(int), atoms.astype(int)
 
 
-def _standalone_key(weights, n, k, units, p, record_spikes, record_dt):
-    """What the C++ project of a ``cpp_standalone`` run depends on, or None.
+#: the parameters that only set values a kept ``cpp_standalone`` project takes as
+#: ``run_args`` (the initial potentials): left out of its key
+RUN_ARG_PARAMETERS = ("seed", "v_init")
 
-    The project's code holds the sizes, the constants (``lam``, the time constants, the
-    step and the duration), the connectivity and weights, the monitors and Brian2's
-    preferences; the drive ``b`` and the initial ``v`` are passed to a compiled project
-    as ``run_args``, so stimuli and seeds change nothing else. None (no reuse) for the
-    runtime targets and for membrane noise (Brian2's seed, drawn from ``seed``, is
-    compiled in).
+
+def _run_network(drive, weights, v0, record_v, rng, p, record_spikes, record_dt, progress):
+    """Run the network of ``drive`` on ``p["target"]``: :func:`_simulate`'s plain arrays.
+
+    On ``cpp_standalone`` the project is kept for the next call of the same network
+    (:func:`v1model.spiking._brian.standalone_key`: the sizes, ``p`` but for
+    :data:`RUN_ARG_PARAMETERS`, the weights and the monitors; the drive and ``v0`` are
+    ``run_args``). A kept project of the same network for more samples runs a smaller
+    batch (a loop's last) padded with silent samples: drive and potential 0, they never
+    reach the threshold, and the synapses are block-diagonal, so the real samples' spikes
+    and traces are those of an unpadded run; the padding's are dropped.
+
+    Parameters
+    ----------
+    drive : ndarray, shape (n_samples, n_units)
+    weights : ndarray, scipy.sparse matrix or None, shape (n_units, n_units)
+    v0 : ndarray, shape (n_samples * n_units,)
+    record_v : as :func:`spiking_lca`'s (validated), or None
+    rng, p, record_spikes, record_dt, progress
+        As :func:`_simulate`'s (``record_dt`` in s, not None).
     """
-    if p["target"] != "cpp_standalone" or p["noise"] > 0:
-        return None
-    # weights: dense (spiking_lca) or sparse (spiking_convolutional_lca)
-    digest = hashlib.sha1(_brian.weights_digest(weights).encode())
-    for index in units if units is not None else ():
-        digest.update(np.ascontiguousarray(index, dtype=np.int64).tobytes())
-    fixed = sorted((name, value) for name, value in p.items() if name not in ("seed", "v_init"))
-    return (n, k, digest.hexdigest(), repr(fixed), record_spikes, record_dt,
-            _brian.import_brian2().prefs.as_file)
+    n, k = drive.shape
+    traced = _check_record_v(record_v, n, k)
+    # the units to record as given (atoms or pairs), not per sample: a padded batch
+    # records the same ones
+    record = None if traced is None else np.asarray(record_v, dtype=np.int64)
+    key = _brian.kept_batch_key(_brian.standalone_key(
+        p["target"], "spiking LCA", n, weights, random=p["noise"] > 0, n_units=k,
+        record_v=record, record_spikes=record_spikes,
+        record_dt=None if record is None else record_dt,  # no monitor samples without one
+        **{name: value for name, value in p.items() if name not in RUN_ARG_PARAMETERS}))
+    n_run = n if key is None else key.n_samples
+    with _brian.simulation_device(p["target"], reuse_key=key) as project:
+        out = _simulate(_brian.padded_rows(drive, n_run), weights,
+                        _brian.padded_rows(v0.reshape(n, k), n_run).ravel(),
+                        _check_record_v(record_v, n_run, k), rng, p, record_spikes,
+                        record_dt, progress, project)
+    return _drop_padding(out, n, n_run, None if traced is None else len(traced[0]))
+
+
+def _drop_padding(out, n, n_run, n_traced):
+    """:func:`_simulate`'s ``out`` of a batch padded to ``n_run`` samples, for its first
+    ``n`` (the real ones, whose recorded units are the first ``n_traced``)."""
+    if n_run == n:
+        return out
+    out["counts"] = out["counts"][:n]
+    out["n_synapses"] = out["n_synapses"] // n_run * n  # the same synapses per sample
+    if "spike_time" in out:
+        real = out["spike_sample"] < n
+        for name in ("spike_time", "spike_sample", "spike_atom"):
+            out[name] = out[name][real]
+    if "v" in out:
+        # sample-major: the real samples' units come first
+        out["v"], out["I_inh"] = out["v"][:, :n_traced], out["I_inh"][:, :n_traced]
+    return out
 
 
 def equations(refractory: float, noise: float) -> str:

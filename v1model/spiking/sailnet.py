@@ -117,7 +117,9 @@ def sailnet_inference(
         Brian2 code-generation target (``simulator="brian2"`` only). A
         ``"cpp_standalone"`` project (about a minute to compile) is kept for the next
         call of the same network (``W``, ``n_steps``, ``eta``, ``tau`` and the number
-        of stimuli), which runs it with its own ``X``, ``Q`` and ``theta`` uncompiled.
+        of stimuli), which runs it with its own ``X``, ``Q`` and ``theta`` uncompiled;
+        fewer stimuli (a loop's last batch) run it padded with silent ones whose counts
+        are dropped.
     tau : float
         Membrane time constant in seconds for the Brian2 network (the counts
         do not depend on it; default 10 ms).
@@ -184,9 +186,18 @@ def sailnet_inference(
                               "inhibitory synapses each")
     B = X @ Q.T
     _warn_silent_network(B, theta, n_steps, eta)
-    key = _standalone_key(W, B.shape[0], n_steps, eta, tau, target)
+    # the project holds the batch size, W, the step and the duration; the drives and the
+    # thresholds are run_args
+    n = B.shape[0]
+    key = _brian.kept_batch_key(_brian.standalone_key(target, "SAILnet", n, W,
+                                                      n_steps=n_steps, eta=eta, tau=tau))
+    n_run = n if key is None else key.n_samples
+    # a smaller batch than the kept project's (a loop's last) runs it padded with silent
+    # stimuli (drive 0 below a threshold of 1: they never spike, and inhibit no real one)
+    thresholds = _brian.padded_rows(np.tile(theta, (n, 1)), n_run, fill=1.0)
     with _brian.simulation_device(target, reuse_key=key) as project:
-        counts = _brian2_counts(B, W, theta, n_steps, eta, tau, target, progress, project)
+        counts = _brian2_counts(_brian.padded_rows(B, n_run), W, thresholds, n_steps, eta,
+                                tau, target, progress, project)[:n]
     _warn_saturated_counts(counts, n_steps)
     return counts
 
@@ -283,30 +294,16 @@ def _lif_counts(B, W, theta, n_steps, eta, dtype):
     return Y
 
 
-def _standalone_key(W, n, n_steps, eta, tau, target):
-    """What the C++ project of a ``cpp_standalone`` inference depends on, or None.
-
-    The project's code holds the batch size, the number of neurons, the step, the
-    duration, the connectivity and weights ``W`` and Brian2's preferences; the drives
-    ``Q x`` and the thresholds ``theta`` are passed to a compiled project as
-    ``run_args``, so stimuli, ``Q`` and ``theta`` change nothing else. None (no reuse)
-    for the runtime targets.
-    """
-    if target != "cpp_standalone":
-        return None
-    return ("sailnet", n, W.shape[0], _brian.weights_digest(W), n_steps, eta, tau,
-            _brian.import_brian2().prefs.as_file)
-
-
 def _brian2_counts(B, W, theta, n_steps, eta, tau, target, progress=False, project=None):
     """The same discrete-time network in Brian2: one NeuronGroup for the batch.
 
     Scheduling reproduces the NumPy kernel exactly: the synapses deliver the
     previous step's spikes *before* the Euler update (``before_groups``),
-    ``inh`` is cleared right after it, then threshold and reset. ``project``:
-    :func:`_brian.simulation_device`'s kept ``cpp_standalone`` project (None otherwise),
-    run again with the new drives and thresholds when an earlier call compiled it,
-    else given this call's objects.
+    ``inh`` is cleared right after it, then threshold and reset. ``theta`` holds the
+    thresholds of every stimulus's neurons, shape (n_samples, n_neurons), as ``B``.
+    ``project``: :func:`_brian.simulation_device`'s kept ``cpp_standalone`` project
+    (None otherwise), run again with the new drives and thresholds when an earlier call
+    compiled it, else given this call's objects.
     """
     # the bar from the start: Brian2 builds (and, for cython, compiles: minutes on a first
     # run) before the run's first report
@@ -316,7 +313,7 @@ def _brian2_counts(B, W, theta, n_steps, eta, tau, target, progress=False, proje
         if project:
             neurons = project["neurons"]
             _brian.run_kept_project(project, {neurons.b: B.ravel(),
-                                              neurons.theta: np.tile(theta, len(B))})
+                                              neurons.theta: theta.ravel()})
             return _counts(neurons, B.shape)
         return _build_and_run(B, W, theta, n_steps, eta, tau, target,
                               _brian.bar_report(bar, started, target), project)
@@ -344,7 +341,7 @@ def _build_and_run(B, W, theta, n_steps, eta, tau, target, report, project=None)
                              namespace=namespace, clock=clock, codeobj_class=cls,
                              name="sailnet_units")
     neurons.b = B.ravel()
-    neurons.theta = np.tile(theta, n)
+    neurons.theta = theta.ravel()
     clear = neurons.run_regularly("inh = 0", when="after_groups", codeobj_class=cls,
                                   name="sailnet_clear")
     objects = [neurons, clear]
