@@ -139,6 +139,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from studies._gabor_fit import GABOR_BOUNDS, gabor_fit_attrs, gabor_fit_units
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
@@ -150,7 +151,7 @@ REFERENCE = (
 )
 #: units of the parameters, for a sweep's coordinates (v1model.sweep)
 PARAMETER_UNITS = {"lam": "units of X", "overcompleteness": "1", "patch_size": "pixel",
-                   "forget_factor": "1", "learning_tol": "1"}
+                   "forget_factor": "1", "learning_tol": "1", **gabor_fit_units()}
 #: parameters that take a file or folder path, with the texts they take that are no
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
 PATH_PARAMETERS = {"images": ("skimage",)}
@@ -168,10 +169,6 @@ QUICK_DEFAULTS = {
 #: Gabor-fit parameters kept in the Dataset
 GABOR_VARS = ("x0", "y0", "orientation", "frequency", "sigma_x", "sigma_y", "r2",
               "frequency_se")
-#: settings and bounds of the Gabor fits (fit_gabor's attrs), kept in the attrs prefixed
-#: ``gabor_``: a fit at a bound is not reliable, so the tiling depends on them
-GABOR_FIT_ATTRS = ("n_starts", "n_iter", "polish", "max_nfev", "min_sigma", "max_sigma",
-                   "max_frequency")
 LEARNERS = ("online", "olshausen-field")
 #: FISTA tolerance of the held-out codes the energies are measured on: a relative gap
 #: of 1e-4, far below the energy differences between overcompleteness levels
@@ -353,7 +350,7 @@ def run(
                             batch_size, rng, progress)
         dictionaries[i, :k] = D.reshape(k, patch_size, patch_size)
         fit = fit_gabor(D, progress=progress)
-        fit_attrs = {f"gabor_{k}": fit.attrs[k] for k in GABOR_FIT_ATTRS}
+        fit_attrs = gabor_fit_attrs(fit)
         for v in GABOR_VARS:
             gabor[v][i, :k] = fit[v].values
         A = fista(X_eval, D, lam, tol=HELDOUT_TOL, dtype=np.float64, progress=progress)
@@ -598,9 +595,7 @@ def _shown_fits(sel, k, size):
         names += ("frequency_se",) if "gabor_frequency_se" in sel else ()
         # the bounds the fits were made with (results saved before they were recorded:
         # fit_gabor's defaults, which run() used)
-        bounds = {b: sel.attrs[f"gabor_{b}"] for b in ("min_sigma", "max_sigma",
-                                                       "max_frequency")
-                  if f"gabor_{b}" in sel.attrs}
+        bounds = {b: sel.attrs[f"gabor_{b}"] for b in GABOR_BOUNDS if f"gabor_{b}" in sel.attrs}
         fit = xr.Dataset({v: ("atom", sel[f"gabor_{v}"].values[:k]) for v in names},
                          attrs={"height": size, "width": size, **bounds})
         mask = reliable_gabor_fits(fit)

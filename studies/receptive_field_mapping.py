@@ -14,7 +14,8 @@ compares the results with the atoms:
   curves, preferred orientation (compared with the orientation of a Gabor
   fitted to the atom), orientation bandwidth and circular variance;
 - drifting gratings: the F1/F0 modulation ratio at each unit's preferred
-  grating (simple cells have F1/F0 > 1);
+  grating (simple cells have F1/F0 > 1; a unit with no preferred static
+  grating, silent or flat, has none);
 - a contrast-response curve for a sample of units, from far below threshold
   to 1.0 (three times the s.d. of a whitened patch), summarised by the
   contrast threshold and, where the curve saturates, a Naka-Rushton c50
@@ -49,6 +50,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from studies._gabor_fit import gabor_fit_attrs, gabor_fit_units
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
@@ -66,7 +68,7 @@ PARAMETER_UNITS = {"lam": "units of X", "white_contrast": "units of X",
                    "min_contrast": "units of X", "max_contrast": "units of X",
                    "n_updates": "1", "n_white": "1", "n_sparse": "1", "sparse_pixels": "1",
                    "n_contrasts": "1", "n_orientations": "1", "n_frequencies": "1",
-                   "n_phases": "1", "n_sample_units": "1"}
+                   "n_phases": "1", "n_sample_units": "1", **gabor_fit_units()}
 #: parameters that take a file or folder path, with the texts they take that are no
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
 PATH_PARAMETERS = {"dictionary": ("none", "null"), "images": ("skimage",)}
@@ -178,7 +180,9 @@ def run(
         fields and similarities,
         the atoms' Gabor fits (``atom_*``, with ``atom_reliable`` from
         :func:`v1model.analysis.reliable_gabor_fits`), tuning curves and
-        their statistics, ``modulation_ratio``; responses are LCA codes, in
+        their statistics, ``modulation_ratio`` (F1/F0 to the drifting grating
+        of the unit's preferred static one: NaN for a unit with no preferred
+        orientation or frequency, silent or flat); responses are LCA codes, in
         units of X as are the grating amplitudes, and the mapped RFs
         (codes per unit of stimulus) are dimensionless. Over ``sample_atom``:
         ``contrast_response`` (sample_atom, contrast), ``contrast_threshold``
@@ -188,9 +192,13 @@ def run(
         ``median_contrast_threshold``, ``n_c50_saturating`` of
         ``n_contrast_units``, ``median_c50`` (saturating curves only),
         ``median_frequency_ratio`` over the ``n_frequency_ratio`` reliable
-        fits, ``fraction_simple`` (F1/F0 > 1, over the units that answer the
-        drifting gratings; 1 by construction, see the module docstring), and
-        the rest.
+        fits, ``fraction_simple`` (F1/F0 > 1, over the ``n_modulation_ratio``
+        units with an F1/F0: a preferred static grating whose drifting grating
+        they answer; 1 by construction, see the module docstring),
+        ``n_no_preferred_grating`` (units with no preferred orientation or
+        frequency, left out), the settings and bounds of the atoms' Gabor fits
+        prefixed ``gabor_`` (``gabor_n_starts``, ``gabor_min_sigma``,
+        ``gabor_max_sigma``, ``gabor_max_frequency``, ...), and the rest.
     """
     from studies._checks import check_grating_drive, child_seeds
     from studies._learned import (check_dictionary_source, default_updates,
@@ -310,12 +318,18 @@ def run(
                  "peak_orientation", "circular_variance", "orientation_bandwidth",
                  "preferred_frequency", "frequency_bandwidth", "max_response"):
         ds[name] = tuning[name]
-    # F1/F0 at each unit's preferred (orientation, frequency) of the static protocol
+    # F1/F0 at each unit's preferred (orientation, frequency) of the static protocol; a
+    # unit with none (silent or flat: NaN) has no F1/F0 (read at orientation 0 and the
+    # lowest frequency, it counted as a value)
+    peak_o = tuning["peak_orientation"].values
+    peak_f = tuning["preferred_frequency"].values
+    preferred = np.isfinite(peak_o) & np.isfinite(peak_f)
     io = np.argmin(np.abs(resp["orientation"].values[None, :]
-                          - np.nan_to_num(tuning["peak_orientation"].values)[:, None]), axis=1)
+                          - np.nan_to_num(peak_o)[:, None]), axis=1)
     jf = np.argmin(np.abs(resp["frequency"].values[None, :]
-                          - np.nan_to_num(tuning["preferred_frequency"].values)[:, None]), axis=1)
-    ratio = drift["modulation_ratio"].values[io, jf, np.arange(n_units)]
+                          - np.nan_to_num(peak_f)[:, None]), axis=1)
+    ratio = np.where(preferred, drift["modulation_ratio"].values[io, jf, np.arange(n_units)],
+                     np.nan)
     ds["modulation_ratio"] = ("atom", ratio, {"units": "1", "long_name":
                               "F1/F0 to the preferred drifting grating"})
     crf = crf.rename({"atom": "sample_atom"})
@@ -349,7 +363,7 @@ def run(
         grating_contrast=grating_contrast, n_orientations=n_orientations,
         n_frequencies=n_frequencies, n_phases=n_phases, images=images_attr(meta),
         n_sample_units=n_sample_units, min_contrast=min_contrast, max_contrast=max_contrast,
-        n_contrasts=n_contrasts, **meta,
+        n_contrasts=n_contrasts, **gabor_fit_attrs(fit), **meta,
         median_similarity_white=float(np.nanmedian(white["similarity"].values)),
         median_similarity_sparse=float(np.nanmedian(sparse["similarity"].values)),
         n_gabor_like=int(gabor_like.sum()),
@@ -362,6 +376,8 @@ def run(
         # ratio > 1 counted the silent units as complex cells
         fraction_simple=float(np.mean(ratio[np.isfinite(ratio)] > 1.0))
         if np.isfinite(ratio).any() else np.nan,
+        n_modulation_ratio=int(np.isfinite(ratio).sum()),
+        n_no_preferred_grating=int((~preferred).sum()),
         median_frequency_ratio=float(np.median(f_ratio[banded])) if banded.any() else np.nan,
         n_frequency_ratio=int(banded.sum()),
         n_reliable=int(reliable.attrs["n_reliable"]),

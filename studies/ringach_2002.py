@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from studies._gabor_fit import gabor_fit_attrs, gabor_fit_units
 from v1model.analysis import GABOR_LIKE_R2, reliable_gabor_fits
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
@@ -47,7 +48,7 @@ REFERENCE = (
 #: parameters that take a file or folder path, with the texts they take that are no
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
 #: units of the parameters, for a sweep's coordinates (v1model.sweep)
-PARAMETER_UNITS = {"min_r2": "1"}
+PARAMETER_UNITS = {"min_r2": "1", **gabor_fit_units(), **gabor_fit_units("ref_gabor_")}
 PATH_PARAMETERS = {"dictionary": ("none", "null"),
                    "images": ("skimage",),
                    "reference": ("none", "null", "false")}
@@ -128,6 +129,12 @@ def run(
           ``median_sigma_x``, ``median_sigma_y``: over the reliable fits
           only (before this criterion they were over all fits with R^2 >=
           ``min_r2``).
+
+        The settings and bounds of the fits, which the reliable ones depend
+        on, with the prefix ``gabor_`` (learned) or ``ref_gabor_`` (A144,
+        whose 12x12 patch has bounds of its own): ``n_starts``, ``n_iter``,
+        ``polish``, ``max_nfev``, ``min_sigma``, ``max_sigma``,
+        ``max_frequency`` (:func:`v1model.analysis.fit_gabor`'s attrs).
     """
     from studies._checks import path_attr
     from studies._learned import (a144_path, check_dictionary_source, default_updates,
@@ -151,6 +158,9 @@ def run(
     fit = fit_gabor(D, n_starts=n_starts, return_model=True, progress=progress)
     reliable = reliable_gabor_fits(fit, min_r2=min_r2)
     ds = fit.rename({"model": "gabor"})
+    # fit_gabor's attrs came along unprefixed (analysis="gabor fit", the learned fits'
+    # bounds alone): the study's attrs name them as the other studies do, ref's too
+    ds.attrs = gabor_fit_attrs(fit)
     ds["dictionary"] = (("atom", "y", "x"), D, {"units": "1", "long_name": "learned atoms"})
     ds["reliable"] = _mask_variable(reliable)
     ds.attrs.update({f"learned_{k}": v for k, v in _summary(fit, reliable).items()})
@@ -166,6 +176,8 @@ def run(
                                  {"units": "1", "long_name": "sparsenet basis A144"})
         ds = xr.merge([ds, ref], combine_attrs="override")
         ds.attrs.update({f"ref_{k}": v for k, v in ref_summary.items()})
+        # A144's own bounds: its 12x12 patch has max_sigma 12, the learned atoms 8 or 16
+        ds.attrs.update(gabor_fit_attrs(ref, "ref_gabor_"))
     ds.attrs.update(
         study=NAME, reference_paper=REFERENCE, quick=int(quick), seed=seed_attr(seed),
         source=source,

@@ -150,6 +150,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from studies._gabor_fit import gabor_fit_attrs, gabor_fit_units
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
@@ -166,7 +167,7 @@ REFERENCE = (
 # the grating amplitudes, like lam, are in the whitened input's units (X)
 PARAMETER_UNITS = {"lam": "units of X", "lca_tol": "1", "margin": "pixel",
                    "test_contrast": "units of X", "contrasts": "units of X",
-                   "mask_contrasts": "units of X", "si_threshold": "1"}
+                   "mask_contrasts": "units of X", "si_threshold": "1", **gabor_fit_units()}
 #: parameters that take a file or folder path, with the texts they take that are no
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
 PATH_PARAMETERS = {"dictionary": ("none", "null"), "images": ("skimage",)}
@@ -329,8 +330,11 @@ def run(
         the highest contrast higher / lower under LCA than under the linear
         control; ties and NaN left out) and ``si_paired_p``, the two-sided
         sign test's p-value of that split (the SI figure's verdict);
-        ``n_units``; ``rtol`` (of the preferred diameter and length); every
-        parameter.
+        ``n_units``; ``rtol`` (of the preferred diameter and length); the
+        settings and bounds of the atoms' Gabor fits, which choose the probed
+        units (reliable fits), prefixed ``gabor_`` (``gabor_n_starts``,
+        ``gabor_min_sigma``, ``gabor_max_sigma``, ``gabor_max_frequency``, ...);
+        every parameter.
     """
     from studies._checks import check_grating_drive
     from studies._defaults import quick_default
@@ -518,7 +522,8 @@ def run(
                  margin=margin, si_threshold=si_threshold, threshold="soft, rectified",
                  n_units=int(len(units)), n_candidates=int(candidates.size),
                  n_reliable=int(reliable.sum()), n_atoms=int(n_atoms), patch_size=int(h),
-                 **meta)
+                 # the fits' settings and bounds, which the probed (reliable) units depend on
+                 **gabor_fit_attrs(fit), **meta)
     for m in MODELS:
         si = ds["suppression_index"].sel(model=m).values
         ratio = ds["diameter_ratio"].sel(model=m).values

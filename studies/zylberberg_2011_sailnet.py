@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from studies._gabor_fit import gabor_fit_attrs, gabor_fit_units
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
@@ -49,7 +50,7 @@ REFERENCE = (
 )
 #: units of the attrs that vary between a sweep's points (the wall clock: also between runs)
 PARAMETER_UNITS = {"patch_size": "pixel", "p": "spikes/image", "theta0": "1",
-                   "wall_time": "s"}
+                   "wall_time": "s", **gabor_fit_units()}
 #: parameters that take a file or folder path, with the texts they take that are no
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
 PATH_PARAMETERS = {"images": ("skimage",)}
@@ -134,7 +135,9 @@ def run(
         neuron_pre), ``gabor_nx``, ``gabor_ny``, ``gabor_r2`` and
         ``gabor_reliable`` (neuron: Gabor fits of the fields and
         :func:`v1model.analysis.reliable_gabor_fits`; their count and medians
-        in ``attrs``), and scalars ``overlap_correlation`` (Pearson r of W_ij
+        in ``attrs``, with the fits' settings and bounds prefixed ``gabor_``:
+        ``gabor_n_starts``, ``gabor_min_sigma``, ``gabor_max_sigma``,
+        ``gabor_max_frequency``, ...), and scalars ``overlap_correlation`` (Pearson r of W_ij
         with the overlap), ``brian2_agreement`` (fraction of equal counts).
         ``attrs["wall_time"]`` is the learning's wall-clock time (s): the one
         attr that differs between runs of one seed.
@@ -237,7 +240,8 @@ def run(
         images=image_source_attr(images),
         prewhitened=int(bool(prewhitened)), patch_size=patch_size, n_eval=n_eval,
         n_brian2=n_brian2, brian2_target=brian2_target,
-        n_reliable_fits=int(reliable.sum()),
+        # the settings and bounds of the fits, which the reliable ones depend on
+        **gabor_fit_attrs(fit), n_reliable_fits=int(reliable.sum()),
         median_nx=float(np.median(fit["nx"].values[reliable])) if reliable.any() else np.nan,
         median_ny=float(np.median(fit["ny"].values[reliable])) if reliable.any() else np.nan,
     )

@@ -55,6 +55,38 @@ def test_fraction_simple_is_over_the_units_with_an_f1_f0(gabor_dictionary):
     assert ds.attrs["fraction_simple"] == 1.0  # rectified threshold-linear units
 
 
+def test_f1_f0_is_read_at_the_preferred_grating_and_nan_without_one(gabor_dictionary):
+    """F1/F0 was read at np.nan_to_num(peak_orientation): a unit with no preferred
+    orientation (NaN: silent to the static gratings) got the F1/F0 of orientation 0 and
+    the lowest frequency. Atom 1 (orientation 0, phase pi/2) is silent to the static
+    gratings of 2 phases but answers the drifting one at orientation 0: it had F1/F0
+    1.88, and 5 units counted where 4 have a preferred grating."""
+    from v1model.analysis import drifting_grating_responses
+    from v1model.inference import lca
+
+    ds = get_study("receptive-field-mapping").run(quick=True, dictionary=gabor_dictionary,
+                                                  n_sample_units=2, progress=False, **SMALL)
+    D = ds["dictionary"].values.reshape(ds.sizes["atom"], -1)
+    # the study's drifting gratings, measured again: F1/F0 of every unit at every grating
+    drift = drifting_grating_responses(lambda X: lca(X, D, ds.attrs["lam"], progress=False),
+                                       (8, 8), orientations=ds.attrs["n_orientations"],
+                                       frequencies=ds["frequency"].values,
+                                       contrast=ds.attrs["grating_contrast"],
+                                       progress=False)["modulation_ratio"]
+    peak_o, peak_f = ds["peak_orientation"].values, ds["preferred_frequency"].values
+    preferred = np.isfinite(peak_o) & np.isfinite(peak_f)
+    ratio = ds["modulation_ratio"].values
+    # a unit that answers the drifting grating of orientation 0 with no preferred one
+    assert np.isfinite(drift.values[0, 0, ~preferred]).any()
+    assert np.isnan(ratio[~preferred]).all()
+    for unit in np.flatnonzero(preferred):
+        expected = drift.sel(orientation=peak_o[unit], frequency=peak_f[unit],
+                             method="nearest").values[unit]
+        assert ratio[unit] == pytest.approx(expected, rel=1e-12), unit
+    assert ds.attrs["n_modulation_ratio"] == np.isfinite(ratio).sum() == 4
+    assert ds.attrs["n_no_preferred_grating"] == (~preferred).sum() == 12
+
+
 def test_gratings_no_unit_answers_are_refused_by_name_before_the_noise_mapping(
         gabor_dictionary, monkeypatch):
     """grating_contrast=0.001 (far below lam=0.15): the run mapped every RF with noise,

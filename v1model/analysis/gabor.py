@@ -37,6 +37,7 @@ import warnings
 import numpy as np
 import xarray as xr
 
+from .._frames import user_stacklevel
 from ..progress import check_progress, progress_bar
 from ..validation import check_array, check_bool, check_int, check_positive, describe, dim_coord
 from ..scaling import pow2_scale
@@ -581,7 +582,7 @@ def fit_gabor(
     ok &= scale > 0
     if not ok.all():
         warnings.warn(f"{int((~ok).sum())} constant atom(s) cannot be fitted; their "
-                      "parameters are NaN", RuntimeWarning, stacklevel=2)
+                      "parameters are NaN", RuntimeWarning, stacklevel=user_stacklevel())
     # fit on standardised atoms so that tolerances do not depend on scale
     Zs = (Z[ok] - mean[ok, None, None]) / scale[ok, None, None]
     m = Zs.shape[0]

@@ -33,6 +33,7 @@ import warnings
 import numpy as np
 import xarray as xr
 
+from .._frames import user_stacklevel
 from ..io import seed_attr
 from ..progress import check_progress, progress_bar
 from ..validation import (
@@ -369,7 +370,7 @@ def _warn_underdetermined(why):
     """The regression's warning that its fit is not unique (``why``: the cause)."""
     warnings.warn(f"method='regression' with ridge=0: {why}, so the fit is underdetermined "
                   "(the minimum-norm solution is returned); give more stimuli or a ridge > 0",
-                  UserWarning, stacklevel=3)
+                  UserWarning, stacklevel=user_stacklevel())
 
 
 def _estimate(sum_x, sum_x2, sum_xx, sum_xr, sum_r, n, ridge, constant):

@@ -41,6 +41,7 @@ import warnings
 import numpy as np
 import xarray as xr
 
+from .._frames import user_stacklevel
 from ..validation import axis_by_dim_name, check_array, check_axis, check_choice, \
     check_nonnegative, check_positive, check_probability, code_dims, code_rows_coord, \
     dim_coord
@@ -496,7 +497,8 @@ def sparseness(
         "hoyer (1 unit)"] * (k < 2)
     if short:
         warnings.warn(f"codes has shape {A.shape}: NaN for {' and for '.join(short)}, which "
-                      "need at least 2 values", UserWarning, stacklevel=2)
+                      "need at least 2 values", UserWarning,
+                      stacklevel=user_stacklevel())
     life = lifetime_sparseness(A, rectify) if n > 1 else np.full(k, np.nan)
     pop = population_sparseness(A, rectify)
     hoyer = hoyer_sparseness(A, axis=1) if k > 1 else np.full(n, np.nan)

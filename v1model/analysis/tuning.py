@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 import xarray as xr
 
+from .._frames import user_stacklevel
 from ..progress import check_progress, progress_bar
 from ..validation import (axis_by_dim_name, check_array, check_axis, check_bool, check_choice,
                           check_fits_in_memory, check_int, check_nonnegative, check_positive,
@@ -522,7 +523,8 @@ def tuning_curves(
             else "orientation_bandwidth is"
         warnings.warn(f"responses['orientation'] {describe(np.round(o, 4).tolist())} does not "
                       "sample [0, pi) evenly (e.g. np.linspace(0, np.pi, n, endpoint=False), "
-                      f"in any order): {lost} NaN for every unit", UserWarning, stacklevel=2)
+                      f"in any order): {lost} NaN for every unit", UserWarning,
+                      stacklevel=user_stacklevel())
     bw_o = (_half_width(ori_curve[:, by_o], o[by_o], bandwidth_level, periodic=True)
             if evenly else np.full(n_units, np.nan))
     # the half-width walks the curve sample by sample from its peak: in order of frequency
@@ -883,7 +885,8 @@ def contrast_response(
         warnings.warn(f"contrasts has {n_levels} distinct positive values, no more than the "
                       f"{n_params} parameters of the Naka-Rushton fit (baseline={baseline}): "
                       "it would interpolate them, so c50 is not measured (c50_flag 'too few "
-                      "contrasts'); the contrast threshold still is", UserWarning, stacklevel=2)
+                      "contrasts'); the contrast threshold still is", UserWarning,
+                      stacklevel=user_stacklevel())
     stim = grating((h, w), o[:, None, None], f[:, None, None], ph[None, None, :],
                    c[None, :, None])  # (n_sel, n_c, n_ph, h, w)
     R = _encode_batches(encoder, stim.reshape(-1, h * w), batch_size, progress, "contrasts")
