@@ -20,6 +20,7 @@ from .io import SavedAsDataset, attach_history, continue_history, detach_history
 from .validation import (
     DATA_DIMS,
     CheckedAttribute,
+    as_generator,
     by_dim_names,
     check_bool,
     check_choice,
@@ -209,6 +210,13 @@ class SparseCodingNetwork(SavedAsDataset):
             shape = np.shape(X)
         except ValueError:  # ragged rows: the backends say what is wrong
             return
+        if len(shape) == 3:
+            # a stack of patches (n, height, width): the solvers' "must have 1 or 2
+            # dimension(s)" did not say how to pass it (learn's message did)
+            raise ValueError(
+                f"X must have 2 dimensions (n_samples, n_features), got 3 (shape {shape}); "
+                f"flatten a stack of patches (n, height, width) with X.reshape(len(X), -1) "
+                f"(the network's patches are {self.patch_shape}, row-major)")
         if len(shape) in (1, 2) and shape[-1] != self.n_features:
             h, w = self.patch_shape
             raise ValueError(
@@ -259,7 +267,11 @@ class SparseCodingNetwork(SavedAsDataset):
             Cauchy prior, ``dtype`` (default float64) is the codes' dtype:
             the MAP inference itself runs in float64. On the spiking backend
             ``lam`` and ``tau`` (the spiking LCA's ``tau_m``, which may be
-            given instead) override the network's own.
+            given instead) override the network's own. Every method and
+            backend takes ``seed`` (int, Generator or None): the spiking
+            backend draws with it, the ODE methods are deterministic and only
+            check it. An argument the method does not take is refused with
+            the list of those it does.
 
         Returns
         -------
@@ -278,6 +290,10 @@ class SparseCodingNetwork(SavedAsDataset):
             ``patch_shape``'s, an unknown ``backend`` or ``method``, keyword arguments
             that do not apply to this network or method, or a ``threshold``
             that contradicts ``positive``.
+        TypeError
+            On the ODE backend, for a keyword argument the method's solver
+            does not take (the message lists those it takes), and for a
+            ``seed`` that is not an int, a Generator or None.
         """
         self._require_dictionary()
         check_choice(backend, "backend", tuple(BACKENDS))
@@ -340,6 +356,9 @@ class SparseCodingNetwork(SavedAsDataset):
             when the network has a dictionary (learning continues from it), or
             ``X`` not 2-D or with a number of features other than
             ``patch_shape``'s.
+        TypeError
+            For another argument ``learn_dictionary`` does not take (the
+            message names the closest and lists those it takes).
         """
         from .learning._data import _real_2d
         from .learning.olshausen_field import learn_dictionary
@@ -350,6 +369,7 @@ class SparseCodingNetwork(SavedAsDataset):
                          if name == "D0" else "the network's code_var_ (None restarts it)"
                          if name == "code_var" else f"the network's own {name}")
                 raise ValueError(f"{name} is not a learn() argument: learning uses {where}")
+        _check_learn_params(kwargs, learn_dictionary)
         if "init" in kwargs and self.dictionary is not None:
             # ignored before: init="random" on a loaded network went on from its atoms
             raise ValueError(f"init={kwargs['init']!r} has no effect: the network has a "
@@ -587,6 +607,10 @@ def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs
     from . import inference
     from .inference._common import check_threshold_positive
 
+    # seed is every method's and backend's argument (the spiking backend draws with it):
+    # net.encode(X, seed=0) failed as lca()'s or cauchy_inference()'s bare TypeError
+    # while method="fista" took it; the ODE methods draw nothing, so it is only checked
+    as_generator(kwargs.pop("seed", None))
     if net.prior == "cauchy":
         from .learning.olshausen_field import cauchy_inference
 
@@ -598,6 +622,7 @@ def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs
                     f"{name}={kwargs[name]!r} does not apply to a network with "
                     "prior='cauchy' (MAP inference; it takes lam and sigma)"
                 )
+        _check_cauchy_params(kwargs, cauchy_inference)
         # scipy's minimisers work in float64: dtype sets the codes' dtype only (float32
         # rounds the MAP codes, as the L1 solvers' float32 codes are rounded)
         dtype = check_dtype(kwargs.pop("dtype", np.float64))
@@ -620,8 +645,11 @@ def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs
         elif positive:
             raise ValueError("positive=True needs a soft threshold (LCA's 'nonneg'), got "
                              "threshold='hard'")
-        return inference.lca(X, net.dictionary, kwargs.pop("lam", net.lam), threshold=threshold,
-                             tau=kwargs.pop("tau", net.tau), _names=ENCODE_NAMES, **kwargs)
+        # through encode, as the other methods: an argument lca does not take is named
+        # with the ones it does (it was lca()'s bare "unexpected keyword argument")
+        return inference.encode(X, net.dictionary, "lca", lam=kwargs.pop("lam", net.lam),
+                                threshold=threshold, tau=kwargs.pop("tau", net.tau),
+                                _names=ENCODE_NAMES, **kwargs)
     for name in ("tau", "threshold"):
         if name in kwargs:
             raise ValueError(
@@ -640,3 +668,41 @@ def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs
         positive = net.threshold == "nonneg"
     return inference.encode(X, net.dictionary, method, positive=positive, _names=ENCODE_NAMES,
                             **kwargs)
+
+
+#: learn_dictionary's arguments that the network gives it (its spec and state)
+_SET_BY_LEARN = ("X", "n_atoms", "lam", "prior", "sigma", "threshold", "tau", "D0", "code_var")
+
+
+def _check_learn_params(kwargs, learn_dictionary):
+    """Refuse the ``learn`` (``fit``) arguments ``learn_dictionary`` does not take,
+    naming the closest and those it takes: a typo (``n_update=100``) failed as
+    ``learn_dictionary()``'s bare TypeError, a function the caller never called,
+    while a typo in ``inference_params`` was named with the solver's own."""
+    import difflib
+    import inspect
+
+    own = sorted(p for p in inspect.signature(learn_dictionary).parameters
+                 if p not in _SET_BY_LEARN)
+    for key in kwargs:
+        if key not in own:
+            close = difflib.get_close_matches(key, own, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise TypeError(f"learn: takes no parameter {key!r}{hint}; its parameters are "
+                            f"{', '.join(own)}")
+
+
+def _check_cauchy_params(kwargs, cauchy_inference):
+    """Refuse the ``encode`` arguments the Cauchy prior's MAP inference does not take
+    (``return_history``, ``n_steps``, ...), naming those it takes: they failed as
+    ``cauchy_inference()``'s bare TypeError, which named neither ``encode`` nor the
+    remedy."""
+    import inspect
+
+    own = [p for p in inspect.signature(cauchy_inference).parameters
+           if p not in ("X", "D", "method") and not p.startswith("_")]
+    for key in kwargs:
+        if key not in own and key != "dtype":  # dtype: the codes', set by encode
+            raise TypeError(f"encode: a network with prior='cauchy' (MAP inference by "
+                            f"cauchy_inference) takes no parameter {key!r}; its parameters "
+                            f"are {', '.join(sorted(own + ['dtype', 'method', 'seed']))}")

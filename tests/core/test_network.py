@@ -510,3 +510,54 @@ def test_encode_reads_a_dataarray_of_patches_by_dim_name():
     for method in ("lca", "fista"):
         np.testing.assert_array_equal(net.encode(Xd, method=method),
                                       net.encode(X, method=method))
+
+
+def test_encode_takes_seed_and_names_arguments_for_lca_and_the_cauchy_prior(dictionary, rng):
+    """net.encode(X, seed=0) failed as lca()'s (and cauchy_inference()'s) bare TypeError
+    while method="fista" and the spiking backend took it; an argument LCA or the Cauchy
+    MAP does not take was that bare TypeError too, naming neither encode nor the
+    arguments they take."""
+    from v1model.inference import lca
+
+    X = rng.standard_normal((4, 16))
+    net = SparseCodingNetwork(dictionary, lam=0.2)
+    # the ODE methods draw no numbers: the seed is checked and changes nothing
+    np.testing.assert_array_equal(net.encode(X, seed=0), lca(X, dictionary, 0.2))
+    # encode's convention (tol=None: the method's own default) holds for LCA too
+    np.testing.assert_array_equal(net.encode(X, tol=None), net.encode(X))
+    np.testing.assert_array_equal(net.encode(X, method="fista", seed=1),
+                                  net.encode(X, method="fista"))
+    cauchy = SparseCodingNetwork(dictionary, lam=0.05, prior="cauchy")
+    np.testing.assert_array_equal(cauchy.encode(X, seed=np.random.default_rng(0)),
+                                  cauchy.encode(X))
+    with pytest.raises(ValueError, match="seed"):
+        net.encode(X, seed=-1)
+    with pytest.raises(TypeError, match=r"encode: method='lca' takes no parameter 'n_stepz' "
+                                        r"\(did you mean 'n_steps'\?\)"):
+        net.encode(X, n_stepz=10)
+    with pytest.raises(TypeError, match=r"encode: a network with prior='cauchy' .* takes no "
+                                        r"parameter 'return_history'; its parameters are A0, "
+                                        r"dtype, lam, max_iter, method"):
+        cauchy.encode(X, return_history=True)
+
+
+def test_encode_of_a_stack_of_patches_says_how_to_flatten_it(dictionary, rng):
+    # learn() said how; encode() only "X must have 1 or 2 dimension(s), got 3"
+    net = SparseCodingNetwork(dictionary, patch_shape=(4, 4))
+    with pytest.raises(ValueError, match=r"X must have 2 dimensions .*shape \(5, 4, 4\).*"
+                                         r"X\.reshape\(len\(X\), -1\)"):
+        net.encode(rng.standard_normal((5, 4, 4)))
+
+
+def test_learn_names_an_argument_it_does_not_take(rng):
+    # a typo failed as learn_dictionary()'s bare "unexpected keyword argument", a
+    # function the caller never called (inference_params' typos were named)
+    X = rng.standard_normal((50, 16))
+    net = SparseCodingNetwork(n_atoms=4)
+    with pytest.raises(TypeError, match=r"learn: takes no parameter 'n_update' \(did you mean "
+                                        r"'n_updates'\?\); its parameters are batch_size, "
+                                        r"gain_rate, inference, "):
+        net.learn(X, n_update=3)
+    with pytest.raises(TypeError, match=r"'batchsize' \(did you mean 'batch_size'\?\)"):
+        net.fit(X, batchsize=10)
+    assert net.dictionary is None and net.history_ is None  # refused before learning

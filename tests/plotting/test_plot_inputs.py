@@ -684,3 +684,97 @@ def test_atom_images_read_a_dataarray_by_dim_name():
     np.testing.assert_array_equal(atom_images(da.transpose("atom", "x", "y")), atoms)
     flat = xr.DataArray(atoms.reshape(3, 24), dims=("atom", "feature"))
     np.testing.assert_array_equal(atom_images(flat.T, patch_shape=(4, 6)), atoms)
+
+
+def test_plot_atoms_draws_a_network_in_its_own_patch_shape():
+    """A network of 4x16 patches: its rows drawn by plot_atoms(net.dictionary) are 8x8
+    squares, and plot_atoms(net) failed with "D must be numeric, got an array of
+    object"; the network and the Dataset it saves give their own patch_shape."""
+    import xarray as xr
+
+    from v1model import SparseCodingNetwork
+    from v1model.plotting.atoms import atom_images, tile_atoms
+
+    D = np.random.default_rng(0).standard_normal((6, 64))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    net = SparseCodingNetwork(D, patch_shape=(4, 16))
+    for given in (net, net.to_dataset()):
+        np.testing.assert_array_equal(atom_images(given), D.reshape(6, 4, 16))
+    image = plot_atoms(net).axes[0].get_images()[0].get_array()
+    np.testing.assert_array_equal(image.filled(np.nan), tile_atoms(D.reshape(6, 4, 16)))
+    with pytest.raises(ValueError, match=r"patch_shape=\(8, 8\) differs from the atoms' "
+                                         r"own \(4, 16\)"):
+        plot_atoms(net, patch_shape=(8, 8))
+    with pytest.raises(TypeError, match=r"got a Dataset with the variables \['rf'\]"):
+        plot_atoms(xr.Dataset({"rf": (("atom", "y", "x"), D.reshape(6, 8, 8))}))
+    with pytest.raises(RuntimeError, match="no dictionary yet"):
+        plot_atoms(SparseCodingNetwork(n_atoms=3))
+
+
+def test_learning_curve_takes_one_variable_by_name():
+    # variables="objective" was read letter by letter: "none is in the history" of
+    # ('o', 'b', 'j', ...)
+    import xarray as xr
+
+    from v1model.plotting import plot_learning_curve
+
+    history = xr.Dataset({"objective": ("update", [3.0, 2.0, 1.5]),
+                          "fraction_active": ("update", [0.3, 0.2, 0.1])},
+                         coords={"update": [0, 1, 2]})
+    fig = plot_learning_curve(history, variables="objective")
+    assert [ax.get_ylabel() for ax in fig.axes] == ["objective"]
+    np.testing.assert_array_equal(fig.axes[0].get_lines()[0].get_ydata(), [3.0, 2.0, 1.5])
+
+
+@pytest.mark.parametrize("n_updates", [1550, 2000, 20000, 100000])
+@pytest.mark.parametrize("n_panels", [1, 3])
+def test_learning_curve_update_labels_are_apart(n_updates, n_panels):
+    # MaxNLocator(integer=True) placed 10 bins whatever the panel's width: at 1,550
+    # updates "0 200 ... 1800" ran into each other ("10001200"), at 20,000 "1000012500"
+    import itertools
+
+    import xarray as xr
+
+    from v1model.plotting import plot_learning_curve
+
+    y = 0.3 + 0.02 * np.random.default_rng(0).standard_normal(n_updates)
+    names = ("objective", "reconstruction_error", "fraction_active")[:n_panels]
+    history = xr.Dataset({name: ("update", y) for name in names},
+                         coords={"update": np.arange(n_updates)})
+    fig = plot_learning_curve(history)
+    for ax in fig.axes:
+        labels = sorted(_drawn_tick_labels(ax.xaxis), key=lambda t: t[1].x0)
+        texts = [text for text, _ in labels]
+        assert len(labels) >= 4, texts
+        for (_, a), (_, b) in itertools.pairwise(labels):
+            assert b.x0 - a.x1 > 0, texts
+        assert all(float(t.replace("−", "-")) % 1 == 0 for t in texts), texts
+
+
+def test_rf_comparison_reads_fields_by_dim_name_and_takes_the_mapping_result():
+    """Fields transposed to (atom, x, y) were drawn transposed, unsaid (read by
+    position), and map_receptive_fields' Dataset as rfs failed with xarray's "cannot
+    directly convert an xarray.Dataset into a numpy array"."""
+    import xarray as xr
+
+    from v1model.plotting import plot_rf_comparison
+
+    atoms = np.random.default_rng(0).standard_normal((4, 3, 5))
+    similarity = [0.9, 0.8, 0.7, 0.6]
+    rf = xr.Dataset({"rf": (("atom", "y", "x"), 2 * atoms ** 3),
+                     "similarity": ("atom", similarity)})
+
+    def drawn(fig):
+        return [ax.get_images()[0].get_array().filled(np.nan) for ax in fig.axes[:2]]
+
+    ref = plot_rf_comparison(atoms, 2 * atoms ** 3, similarity)
+    da = xr.DataArray(atoms, dims=("atom", "y", "x")).transpose("atom", "x", "y")
+    for fig in (plot_rf_comparison(da, rf.transpose("atom", "x", "y")),
+                plot_rf_comparison(atoms, rf["rf"].transpose("atom", "x", "y"), similarity)):
+        assert len(fig.axes) == 3
+        for got, want in zip(drawn(fig), drawn(ref)):
+            np.testing.assert_array_equal(got, want)
+        assert fig.axes[2].get_title() == ref.axes[2].get_title()
+    with pytest.raises(TypeError, match=r"rfs must be the Dataset returned by "
+                                        r"map_receptive_fields, got one without \['rf'\]"):
+        plot_rf_comparison(atoms, rf.rename(rf="field"))

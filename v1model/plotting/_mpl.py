@@ -111,8 +111,6 @@ def plain_log_ticks(axis):
     axis : matplotlib.axis.Axis
         ``ax.xaxis`` or ``ax.yaxis`` of a log-scaled Axes; changed in place.
     """
-    import matplotlib
-    from matplotlib.font_manager import FontProperties
     from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullFormatter
 
     class PlainLogLocator(LogLocator):
@@ -123,11 +121,7 @@ def plain_log_ticks(axis):
             if self.axis is None or shown.size < 2 or not lo > 0:
                 return True
             across = self.axis.axis_name == "x"
-            box = self.axis.axes.bbox
-            size = FontProperties(size=matplotlib.rcParams[
-                f"{self.axis.axis_name}tick.labelsize"]).get_size_in_points()
-            em = ((box.width if across else box.height) * 72 / self.axis.figure.dpi / size)
-            apart = np.diff(np.log10(shown)) * em / np.log10(hi / lo)  # in em
+            apart = np.diff(np.log10(shown)) * axis_length_em(self.axis) / np.log10(hi / lo)
             chars = np.array([len(f"{t:g}") for t in shown])
             need = 0.6 * (chars[1:] + chars[:-1]) / 2 + 0.3 if across else 1.5
             return bool(np.all(apart >= need))
@@ -168,3 +162,74 @@ def plain_log_ticks(axis):
     axis.set_major_locator(PlainLogLocator(base=10))
     axis.set_major_formatter(FormatStrFormatter("%g"))
     axis.set_minor_formatter(NullFormatter())
+
+
+def axis_length_em(axis) -> float:
+    """Length of ``axis`` (``ax.xaxis`` or ``ax.yaxis``) in em of its tick labels' font.
+
+    Parameters
+    ----------
+    axis : matplotlib.axis.Axis
+        An axis of an Axes in a figure.
+
+    Returns
+    -------
+    float
+        The Axes' width (x axis) or height (y axis) divided by the tick
+        labels' font size.
+    """
+    import matplotlib
+    from matplotlib.font_manager import FontProperties
+
+    box = axis.axes.bbox
+    size = FontProperties(size=matplotlib.rcParams[
+        f"{axis.axis_name}tick.labelsize"]).get_size_in_points()
+    return (box.width if axis.axis_name == "x" else box.height) * 72 / axis.figure.dpi / size
+
+
+#: width of a digit or minus sign of a tick label, and the least room between two
+#: labels across, in em (DejaVu Sans, matplotlib's default font: digits 0.636 em)
+DIGIT_EM, LABEL_GAP_EM = 0.64, 0.5
+
+
+def whole_number_ticks(axis):
+    """Major ticks at whole numbers (update counts: no tick at update 0.04), as many
+    as keep their labels apart on ``axis``.
+
+    matplotlib's ``MaxNLocator(integer=True)`` places up to 10 bins whatever the
+    axis length and label width: on a 4-inch learning-curve panel the labels ran
+    into each other ("10001200" at 1,550 updates, "1000012500" at 20,000).
+    Here the number of bins falls from 10 until neighbouring labels, at
+    :data:`DIGIT_EM` a character, keep :data:`LABEL_GAP_EM` apart across (1.5 em
+    apart up a y axis); one bin at the fewest.
+
+    Parameters
+    ----------
+    axis : matplotlib.axis.Axis
+        ``ax.xaxis`` or ``ax.yaxis``; changed in place.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    class WholeNumberLocator(MaxNLocator):
+        """``MaxNLocator(integer=True)`` with the most bins whose labels fit."""
+
+        def tick_values(self, vmin, vmax):
+            lo, hi = min(vmin, vmax), max(vmin, vmax)
+            for n_bins in range(10, 0, -1):
+                self.set_params(nbins=n_bins)
+                ticks = super().tick_values(vmin, vmax)
+                shown = ticks[(ticks >= lo) & (ticks <= hi)]
+                if self.axis is None or shown.size < 2 or not hi > lo:
+                    return ticks
+                apart = np.diff(shown) * axis_length_em(self.axis) / (hi - lo)  # in em
+                if self.axis.axis_name == "x":
+                    chars = np.array([len(f"{t:.0f}") for t in shown])
+                    need = DIGIT_EM * (chars[1:] + chars[:-1]) / 2 + LABEL_GAP_EM
+                else:
+                    need = 1.5
+                if np.all(apart >= need):
+                    break
+            return ticks
+
+    # AutoLocator's round steps (MaxNLocator's own default adds 1.5, 3, 4, 6 and 8)
+    axis.set_major_locator(WholeNumberLocator(integer=True, steps=[1, 2, 2.5, 5, 10]))

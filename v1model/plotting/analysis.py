@@ -521,6 +521,10 @@ def plot_rf_comparison(atoms, rfs, similarity=None, n_cols=None, title=None):
         field is scaled to its own largest absolute value. ``atoms`` may also
         be flat, ``(n_units, h * w)`` (the dictionary given to
         :func:`~v1model.analysis.map_receptive_fields`): it takes the shape of ``rfs``.
+        DataArrays with dims (atom, y, x) (or (atom, feature) for ``atoms``)
+        are read by name, in any order. ``rfs`` may be the Dataset
+        :func:`~v1model.analysis.map_receptive_fields` returns: its ``rf``,
+        and its ``similarity`` when ``similarity`` is not given.
     similarity : array_like, shape (n_units,), optional
         Cosine similarities, summarised in the title and histogram. The
         histogram spans the values' range with a 5% margin, clipped to
@@ -537,9 +541,19 @@ def plot_rf_comparison(atoms, rfs, similarity=None, n_cols=None, title=None):
         A new figure of two panels (the grids of atoms and of mapped fields),
         or three with ``similarity``.
     """
+    import xarray as xr
+
+    from ..validation import atoms_by_dim_names
+
     plt = pyplot()
-    atoms = as_real(atoms, "atoms")
-    rfs = as_real(rfs, "rfs")
+    if isinstance(rfs, xr.Dataset):  # map_receptive_fields' result: xarray's own
+        _check_result(rfs, "rfs", ("rf",), "map_receptive_fields")  # message named nothing
+        if similarity is None and "similarity" in rfs:
+            similarity = rfs["similarity"]
+        rfs = rfs["rf"]
+    # by position, atoms or fields transposed to (atom, x, y) were drawn transposed, unsaid
+    atoms = as_real(atoms_by_dim_names(atoms, "atoms"), "atoms")
+    rfs = as_real(atoms_by_dim_names(rfs, "rfs"), "rfs")
     if atoms.ndim == 2 and rfs.ndim == 3 and atoms.size == rfs.size:
         atoms = atoms.reshape(rfs.shape)
     if len(atoms) != len(rfs):  # the grids showed different units side by side, unsaid

@@ -10,7 +10,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._mpl import as_real, lone_point_markers, pyplot
+from ._mpl import as_real, lone_point_markers, pyplot, whole_number_ticks
 
 
 def atom_images(D, patch_shape=None):
@@ -21,10 +21,14 @@ def atom_images(D, patch_shape=None):
     D : array_like, shape (n_atoms, n_features) or (n_atoms, h, w)
         Dictionary, one atom per row; a 3-D array is already images and is
         returned as it is (as a float array). A DataArray with dims (atom, y,
-        x) or (atom, feature) is read by name, in any order.
+        x) or (atom, feature) is read by name, in any order. A
+        :class:`~v1model.network.SparseCodingNetwork`, or the Dataset it saves
+        (a ``dictionary`` over (atom, y, x)), gives its atoms in its own
+        ``patch_shape``.
     patch_shape : tuple of int, optional
         ``(h, w)`` in pixels, with ``h * w == n_features`` (default: a square
-        patch of side ``sqrt(n_features)``).
+        patch of side ``sqrt(n_features)``; for images, a network or a saved
+        network, their own, which a ``patch_shape`` given must equal).
 
     Returns
     -------
@@ -34,14 +38,14 @@ def atom_images(D, patch_shape=None):
     Raises
     ------
     TypeError
-        For complex or non-numeric ``D``.
+        For complex or non-numeric ``D``, or a Dataset with no ``dictionary``.
     ValueError
         When ``patch_shape`` is not given and ``n_features`` is not a perfect
-        square.
+        square, or differs from the images' own.
     """
     from ..validation import atoms_by_dim_names, check_int
 
-    D = as_real(atoms_by_dim_names(D, "D"), "D")
+    D = as_real(atoms_by_dim_names(_network_atoms(D), "D"), "D")
     if D.ndim not in (2, 3):  # numpy's "not enough values to unpack" named nothing
         raise ValueError(f"D must be atoms (n_atoms, n_features) or images (n_atoms, h, w), "
                          f"got shape {D.shape}; pass one atom as D[None]")
@@ -49,6 +53,10 @@ def atom_images(D, patch_shape=None):
         raise ValueError(f"D must hold at least one atom with at least one pixel, got shape "
                          f"{D.shape}")
     if D.ndim == 3:
+        if patch_shape is not None and tuple(np.atleast_1d(patch_shape)) != D.shape[1:]:
+            # ignored before: the images' own shape was drawn whatever was asked
+            raise ValueError(f"patch_shape={patch_shape!r} differs from the atoms' own "
+                             f"{D.shape[1:]} (D shape {D.shape}, already images)")
         return D
     n, p = D.shape
     if patch_shape is None:
@@ -76,6 +84,26 @@ def atom_images(D, patch_shape=None):
         raise ValueError(f"patch_shape={patch_shape!r} must be (h, w) with h * w = {p}, the "
                          f"features of each atom (D shape {D.shape}){hint}")
     return D.reshape(n, *shape)
+
+
+def _network_atoms(D):
+    """The atoms (atom, y, x) of a SparseCodingNetwork or of the Dataset it saves;
+    ``D`` itself otherwise. A network's rows drawn as square patches were wrong images
+    for its non-square ``patch_shape`` (64 pixels of 4x16 drawn as 8x8, unsaid), and
+    ``plot_atoms(net)`` failed with "D must be numeric, got an array of object"."""
+    import xarray as xr
+
+    from ..network import SparseCodingNetwork
+
+    if isinstance(D, SparseCodingNetwork):
+        D = D.to_dataset()  # a RuntimeError for a network with no dictionary yet
+    if isinstance(D, xr.Dataset):
+        if "dictionary" not in D:
+            raise TypeError(f"D must be atoms (an array or a DataArray) or a saved network "
+                            f"(a Dataset with a 'dictionary'), got a Dataset with the "
+                            f"variables {sorted(map(str, D.data_vars))}; pass one of them")
+        return D["dictionary"]
+    return D
 
 
 #: widest grid (columns over rows) that :func:`grid_columns` takes to leave no cell empty
@@ -180,7 +208,9 @@ def plot_atoms(D, patch_shape=None, n_cols=None, title=None, ax=None, normalize=
     Parameters
     ----------
     D : array_like, shape (n_atoms, n_features) or (n_atoms, h, w)
-        Dictionary, one atom per row.
+        Dictionary, one atom per row, or a
+        :class:`~v1model.network.SparseCodingNetwork` or the Dataset it
+        saves, drawn in its own ``patch_shape`` (see :func:`atom_images`).
     patch_shape : tuple of int, optional
         ``(h, w)`` of an atom in pixels (default: square, for a 2-D ``D``).
     n_cols : int, optional
@@ -363,8 +393,8 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
         lengths, and with them the energy, so its objective and error can rise
         while the atoms shrink (``median_atom_norm``, recorded by
         :func:`v1model.learning.learn_dictionary`, shows them).
-    variables : sequence of str
-        Variables to plot, one panel each, in this order (default
+    variables : str or sequence of str
+        Variables to plot, one panel each, in this order (a str: that one; default
         ``("objective", "reconstruction_error", "fraction_active",
         "median_atom_norm")``: the last only a Cauchy history has); those
         not in ``history`` are skipped. With 20 points or more a centred
@@ -398,6 +428,8 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
     if not isinstance(history, xr.Dataset):  # None (no history_) failed in "v in history"
         raise TypeError(f"history must be an xarray.Dataset (a learning history, e.g. "
                         f"history_ of a fitted model), got {describe(history)}")
+    if isinstance(variables, str):  # one name: its letters were looked up one by one
+        variables = (variables,)
     plt = pyplot()
     present = [v for v in variables if v in history]
     if not present:
@@ -424,9 +456,7 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
             handles = handles or [raw, mean]
         ax.set_xlabel(x.name)
         if xv.dtype.kind in "iu":  # update counts: no tick at update 0.04
-            from matplotlib.ticker import MaxNLocator
-
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            whole_number_ticks(ax.xaxis)  # labels apart: "10001200" at 1,550 updates
             if xv.size == 1:  # matplotlib's +-5% around one point has no whole update
                 ax.set_xlim(xv[0] - 0.5, xv[0] + 0.5)
                 ax.set_xticks([xv[0]])
