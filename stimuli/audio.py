@@ -18,6 +18,7 @@ from v1model.progress import check_progress, progress_bar
 from v1model.scaling import pow2_scale
 from v1model.validation import (
     as_generator,
+    by_dim_names,
     check_array,
     check_bool,
     check_fits_in_memory,
@@ -67,8 +68,8 @@ def load_wav(path, sample_rate: float | None = None):
     FileNotFoundError
         When ``path`` is not a file.
     ValueError
-        For a file that is empty (0 bytes) or not a WAV, holds no samples, or
-        holds NaN or infinite (float) samples.
+        For a file that is empty (0 bytes) or not a WAV, holds no samples,
+        holds NaN or infinite (float) samples, or gives a sample rate of 0.
 
     Warns
     -----
@@ -115,6 +116,9 @@ def _read_wav(path, name="path"):
         raise ValueError(f"{name}: cannot read {str(path)!r} as WAV: {exc}") from exc
     for w in caught:  # SciPy's "Reached EOF prematurely" (a cut recording) names no file
         warnings.warn(f"{str(path)!r}: {w.message}", w.category, stacklevel=user_stacklevel())
+    if not rate > 0:  # a damaged header: rate 0 was returned as such, or refused as "rate_in"
+        raise ValueError(f"{name}: {str(path)!r} gives a sample rate of {rate} Hz in its "
+                         "header: a damaged WAV (the rate must be > 0)")
     data = np.asarray(data)
     is_float = np.issubdtype(data.dtype, np.floating)
     if np.issubdtype(data.dtype, np.integer):
@@ -344,7 +348,9 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
     waveforms : array_like or list of array_like
         One waveform (n_samples,) or a list of them (lengths may differ), or a
         2-D array of waveforms of equal length, one per row (not a multichannel
-        recording (n_samples, n_channels): average its channels first).
+        recording (n_samples, n_channels): average its channels first); a 2-D
+        ``xarray.DataArray`` with dims ``(sample, time)`` is read by dim name,
+        in either order.
     length : int
         Segment length in samples.
     n : int
@@ -396,8 +402,10 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
     """
     if not isinstance(waveforms, (list, tuple, np.ndarray)) and hasattr(waveforms, "__array__"):
         # one array of another kind (an xarray DataArray, a pandas Series): iterated, a
-        # 1-D one gave its samples one by one, "waveforms[0] must have 1 dimension(s)"
-        waveforms = np.asarray(waveforms)
+        # 1-D one gave its samples one by one, "waveforms[0] must have 1 dimension(s)";
+        # a 2-D DataArray by dim name: (time, sample) read by position cut segments across
+        # the recordings, or was called too short
+        waveforms = np.asarray(by_dim_names(waveforms, ("sample", "time"), "waveforms"))
     # one waveform given as a flat array or list of numbers, or a list of waveforms
     stacked = isinstance(waveforms, np.ndarray) and waveforms.ndim == 2
     if isinstance(waveforms, np.ndarray) and waveforms.ndim == 1:

@@ -393,10 +393,10 @@ def run(
     from v1model.convolutional import encode, learn_kernels
 
     # sample_rate: the learned kernels' lag in s, as the study's own time axis
-    learn = dict(stride=1, lam=lam, batch_size=batch_size, crop_size=crop_length,
+    learn = dict(stride=1, batch_size=batch_size, crop_size=crop_length,
                  method=method, max_iter=max_iter, progress=progress,
                  learning_rate=learning_rate, sample_rate=float(rate),
-                 **({"snr_db": snr_db} if method == "mp" else {}))
+                 **({"snr_db": snr_db} if method == "mp" else {"lam": lam}))
     if method == "fista":
         _check_lam_below_crops(lam, X, crop_length, "the audio excerpts")
     learned = learn_kernels(X, n_kernels, kernel_size, n_updates=n_updates, seed=rng, **learn)

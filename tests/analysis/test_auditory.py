@@ -495,3 +495,29 @@ def test_kernels_as_a_dataarray_are_read_by_dim_name_with_their_rate(gammatones)
         auditory_tuning(samples)
     with pytest.raises(ValueError, match=r"^sample_rate is required: kernels carry no rate"):
         auditory_tuning(K)
+
+
+def test_tuning_keeps_the_kernel_labels_of_a_dataarray(gammatones):
+    # numbered from 0, the tuning of kernels.isel(kernel=[3, 5]) came back as kernels 0 and
+    # 1: aligned by label with the kernels (xarray), each centre sat beside another kernel
+    import xarray as xr
+
+    K = np.stack([gammatone(f, "fir", numtaps=int(FS * 0.1), fs=FS)[0] for f in CENTRES])
+    labels = np.arange(len(CENTRES)) + 10
+    kernel = ("kernel", labels, {"long_name": "kernel index"})
+    da = xr.DataArray(K, dims=("kernel", "lag"), coords={"kernel": kernel})
+    picked = da.isel(kernel=[3, 5])
+    tuning = auditory_tuning(picked.T, FS)  # transposed too: read by dim name
+    np.testing.assert_array_equal(tuning.kernel, [13, 15])
+    assert tuning.kernel.attrs == {"long_name": "kernel index"}
+    # aligned with the whole set by label, each centre is its own gammatone's (scipy's fc)
+    centre = tuning.peak_frequency.reindex(kernel=da.kernel)
+    np.testing.assert_allclose(centre.sel(kernel=[13, 15]), CENTRES[[3, 5]], rtol=1e-3)
+    assert centre.isnull().sum() == len(CENTRES) - 2
+    # one kernel selected by label keeps it; the fit over kernels keeps the labels too
+    assert auditory_tuning(da.sel(kernel=12), FS).kernel.values.tolist() == [12]
+    np.testing.assert_array_equal(bandwidth_fit(auditory_tuning(da, FS)).kernel, labels)
+    # arrays and unlabelled DataArrays are numbered from 0, as before
+    np.testing.assert_array_equal(gammatones.kernel, np.arange(len(CENTRES)))
+    assert auditory_tuning(xr.DataArray(K, dims=("kernel", "lag")), FS).kernel.values.tolist() \
+        == list(range(len(CENTRES)))

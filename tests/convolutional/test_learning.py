@@ -217,6 +217,10 @@ def test_shifted_duplicates_against_scipy_correlate(stride):
     (dict(method="fista", snr_db=10.0), ValueError,
      r"snr_db=10\.0 stop matching pursuit; method='fista'"),
     (dict(method="mp", n_nonzero=0), ValueError, r"n_nonzero must be >= 1, got 0"),
+    # it was ignored, and recorded in attrs as the spikes' lam
+    (dict(method="mp", snr_db=10.0, lam=5.0), ValueError,
+     r"^lam=5\.0 does not apply to method='mp': matching pursuit has no L1 penalty"),
+    (dict(lam=-1.0), ValueError, r"^lam must be a non-negative finite number, got -1\.0"),
     # the crops, not the 32x32 signals, must fit the geometry: the error names crop_size
     (dict(stride=3, boundary="circular"), ValueError,
      r"needs crop_size=\(16, 16\) divisible by stride=\(3, 3\).*crop_size is the default"),
@@ -525,3 +529,18 @@ def test_kernels_of_sounds_have_their_lag_in_seconds_given_the_sample_rate(tmp_p
                                          r"signals\); these signals have 2 spatial axes"):
         learn_kernels(np.ones((2, 12, 12)), 2, 3, n_updates=1, progress=False,
                       sample_rate=8000)
+
+
+def test_matching_pursuit_learning_records_no_lam_and_l1_its_default():
+    """lam given with method='mp' was ignored (the same kernels as without it) and recorded
+    in attrs as if the spikes had been coded at it: it is refused, and attrs say "None";
+    the L1 methods keep their default lam of 0.1."""
+    X = np.random.default_rng(0).standard_normal((2, 128))
+    mp = learn_kernels(X, 3, 8, method="mp", n_nonzero=4, n_updates=2, seed=0,
+                       progress=False)
+    assert mp.attrs["lam"] == "None"
+    l1 = learn_kernels(X, 3, 8, n_updates=2, seed=0, progress=False)
+    same = learn_kernels(X, 3, 8, lam=0.1, n_updates=2, seed=0, progress=False)
+    assert l1.attrs["lam"] == 0.1
+    np.testing.assert_array_equal(l1["kernels"], same["kernels"])
+    assert not np.array_equal(l1["kernels"], mp["kernels"])

@@ -143,15 +143,18 @@ def test_learn_uses_the_network_threshold(threshold, method):
     rng = np.random.default_rng(1)
     images = rng.standard_normal((3, 24, 24))
     # hard: the method defaults to the LCA, as for learn_dictionary
-    extra = dict(method="mp", n_nonzero=6) if method == "mp" else {}
+    # matching pursuit has no lam: the network's applies to the L1 methods only
+    extra = dict(method="mp", n_nonzero=6) if method == "mp" else dict(lam=0.5)
     net = ConvolutionalNetwork(n_kernels=3, kernel_shape=(4, 4), lam=0.5,
                                threshold=threshold)
-    ds = net.learn(images, n_updates=3, seed=0, progress=False, **extra)
+    ds = net.learn(images, n_updates=3, seed=0, progress=False,
+                   **{k: v for k, v in extra.items() if k != "lam"})
     assert ds.attrs["threshold"] == threshold and ds.attrs["method"] == method
-    ref = learn_kernels(images, 3, 4, lam=0.5, threshold=threshold, n_updates=3, seed=0,
+    assert ds.attrs["lam"] == ("None" if method == "mp" else 0.5)
+    ref = learn_kernels(images, 3, 4, threshold=threshold, n_updates=3, seed=0,
                         progress=False, **dict(extra, method=method))
     np.testing.assert_array_equal(net.kernels, ref["kernels"].values)
-    signed = learn_kernels(images, 3, 4, lam=0.5, n_updates=3, seed=0, progress=False,
+    signed = learn_kernels(images, 3, 4, n_updates=3, seed=0, progress=False,
                            **dict(extra, method=method))
     # a hard network's spikes are signed, as its encode(method="mp") codes
     assert np.allclose(net.kernels, signed["kernels"].values) == (method == "mp"

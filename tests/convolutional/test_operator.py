@@ -596,6 +596,36 @@ def test_codes_dataset_of_sounds_has_times_in_seconds_given_the_sample_rate(tmp_
     assert plain.attrs["time_units"] == "samples (no sample_rate given)"
 
 
+def test_codes_dataset_takes_the_rate_of_kernels_learned_with_one():
+    """A dictionary of kernels learned with a sample_rate (lag in s) labelled its codes'
+    times in samples, "no sample_rate given", unless the rate was given again; the rate
+    the kernels carry is now used, kept by astype, and a contradicting one refused."""
+    from v1model.convolutional import learn_kernels
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((2, 64))
+    learned = learn_kernels(X, 2, 4, stride=2, lam=0.1, n_updates=1, seed=0,
+                            sample_rate=8000.0, progress=False)["kernels"]
+    codes = rng.standard_normal((1, 2, 7))
+    onsets = np.array([-3, -1, 1, 3, 5, 7, 9])  # "full" on 10 samples, stride 2
+    plain = ConvolutionalDictionary(learned.values, (10,), stride=2, dtype=np.float64)
+    reference = plain.codes_dataset(codes, sample_rate=8000)
+    for kernels in (learned, learned.T):  # read by dim name, transposed or not
+        phi = ConvolutionalDictionary(kernels, (10,), stride=2, dtype=np.float64)
+        for dictionary in (phi, phi.astype(np.float32)):
+            ds = dictionary.codes_dataset(codes)
+            np.testing.assert_array_equal(ds["time"].values, onsets / 8000)
+            assert ds.attrs["sample_rate_hz"] == 8000.0 and ds.attrs["time_units"] == "s"
+            np.testing.assert_array_equal(ds["lag"].values, learned["lag"].values)
+            assert dictionary.sample_rate == 8000.0
+        assert phi.codes_dataset(codes, sample_rate=8000.0).identical(reference)
+    assert plain.sample_rate is None  # an array carries no rate
+    with pytest.raises(ValueError, match=r"^sample_rate=16000 contradicts the rate of the "
+                                         r"dictionary's kernels, 8000 Hz \(their lag in s\): "
+                                         r"pass sample_rate=8000, or None to take theirs$"):
+        phi.codes_dataset(codes, sample_rate=16000)
+
+
 @pytest.mark.parametrize("rate", [0, -8000.0, np.nan, np.inf])
 def test_codes_dataset_refuses_a_sample_rate_that_is_not_positive_finite(rate):
     phi = ConvolutionalDictionary(np.ones((2, 4)), (10,))

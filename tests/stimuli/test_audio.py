@@ -429,6 +429,25 @@ def test_one_waveform_as_a_labelled_array():
                                   sample_segments(rows.values, 10, 5, seed=0))
 
 
+def test_waveforms_as_a_dataarray_are_read_by_dim_name():
+    """Waveforms (sample, time) transposed were read by position: 120 recordings of 80
+    samples as 80 waveforms of 120, each segment cut across the recordings, unsaid."""
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    waves = rng.standard_normal((120, 80)) + np.arange(120)[:, None] * 100
+    da = xr.DataArray(waves, dims=("sample", "time"))
+    want = sample_segments(waves, 16, 50, seed=0)
+    for given in (da, da.T):
+        X = sample_segments(given, 16, 50, seed=0)
+        np.testing.assert_array_equal(X, want)
+        # each segment lies within one recording (offsets 100 apart, noise s.d. 1)
+        assert np.all(np.ptp(np.round(X / 100), axis=1) <= 1)
+    with pytest.raises(ValueError, match=r"^waveforms is a DataArray with dims \('time', "
+                                         r"'excerpt'\): expected \('sample', 'time'\)"):
+        sample_segments(da.rename(sample="excerpt").T, 16, 50, seed=0)
+
+
 def test_load_wav_folder_draws_a_bar_over_the_files(record_bars, tmp_path):
     """A large corpus, resampled, loaded in silence (load_images of a folder draws a bar):
     one bar over the files, counting every file, none with progress=False; the same
@@ -509,6 +528,19 @@ def test_a_damaged_file_of_a_folder_is_named_with_the_folder_argument(tmp_path):
     (tmp_path / "b.wav").write_bytes(b"")
     with pytest.raises(ValueError, match=r"^folder: '.*b\.wav' is an empty file \(0 bytes\)"):
         load_wav_folder(tmp_path)
+
+
+def test_a_header_with_a_sample_rate_of_zero_is_refused_naming_the_file(tmp_path):
+    # load_wav and load_wav_folder returned the rate 0.0 as the recording's (every time in
+    # s then inf), and load_wav(..., sample_rate=8000) failed naming only "rate_in"
+    wavfile.write(tmp_path / "zero.wav", 0, np.arange(100, dtype=np.int16))
+    assert wavfile.read(tmp_path / "zero.wav")[0] == 0  # the header SciPy reads back
+    for call, name in ((lambda: load_wav(tmp_path / "zero.wav"), "path"),
+                       (lambda: load_wav(tmp_path / "zero.wav", sample_rate=8000), "path"),
+                       (lambda: load_wav_folder(tmp_path, progress=False), "folder")):
+        with pytest.raises(ValueError, match=rf"^{name}: '.*zero\.wav' gives a sample rate "
+                                             r"of 0 Hz in its header: a damaged WAV"):
+            call()
 
 
 def _words_and_silence(seed=0):

@@ -50,7 +50,7 @@ import numpy as np
 import xarray as xr
 
 from ..validation import (by_dim_names, check_array, check_bool, check_choice, check_int,
-                          check_nonnegative, check_positive, sample_rate_by_labels)
+                          check_nonnegative, check_positive, dim_coord, sample_rate_by_labels)
 
 __all__ = ["auditory_tuning", "bandwidth_fit", "erb_bandwidth", "BANDWIDTH_LEVELS_DB"]
 
@@ -113,8 +113,10 @@ def auditory_tuning(kernels, sample_rate: float | None = None,
         ``q10`` (1), ``envelope_centre`` and ``envelope_duration`` (s),
         ``envelope_skewness`` (1; > 0: fast attack, slower decay);
         ``spectrum`` (kernel, frequency), the amplitude spectrum in dB re
-        each kernel's peak. Attrs: ``sample_rate``, ``n_fft``, ``n_taps``,
-        ``kernel_duration`` (s).
+        each kernel's peak. The ``kernel`` coordinate is that of a DataArray
+        ``kernels`` (so that ``auditory_tuning(k.isel(kernel=[3, 7]))`` is
+        over kernels 3 and 7), else 0 ... n_kernels - 1. Attrs:
+        ``sample_rate``, ``n_fft``, ``n_taps``, ``kernel_duration`` (s).
 
     Raises
     ------
@@ -145,6 +147,9 @@ def auditory_tuning(kernels, sample_rate: float | None = None,
     K = check_array(kernels, "kernels", ndim=(1, 2), finite=False)
     if K.ndim == 1:
         K = K[None]
+    # the input's kernel labels: numbered from 0, the tuning of kernels.isel(kernel=[3, 7])
+    # came back as kernels 0 and 1, and was paired with other kernels when aligned with them
+    kernel_coord = _kernel_coord(kernels, len(K))
     K = _without_trailing_padding(K)
     n, taps = K.shape
     if taps < 4:
@@ -221,8 +226,8 @@ def auditory_tuning(kernels, sample_rate: float | None = None,
                         / np.where(t_var > 0, t_var, 1.0) ** 1.5, np.nan)
     t_mean = t_mean / sample_rate
 
-    ds = xr.Dataset(coords={"kernel": np.arange(n), "frequency": ("frequency", freqs,
-                                                                  {"units": "Hz"})})
+    ds = xr.Dataset(coords={"kernel": kernel_coord, "frequency": ("frequency", freqs,
+                                                                   {"units": "Hz"})})
     hz = {"units": "Hz"}
     ds["peak_frequency"] = ("kernel", peak_f, {**hz, "long_name": "frequency of the peak of "
                                                "the amplitude spectrum (centre frequency)"})
@@ -265,6 +270,16 @@ def auditory_tuning(kernels, sample_rate: float | None = None,
                     centre_frequency="peak_frequency",
                     bandwidth_levels_db=np.asarray(BANDWIDTH_LEVELS_DB))
     return ds
+
+
+def _kernel_coord(kernels, n: int):
+    """The ``kernel`` coordinate of the result: a DataArray's own labels (a 1-D one
+    selected as ``kernels.sel(kernel=5)`` keeps its scalar label), else 0 ... n - 1."""
+    if (isinstance(kernels, xr.DataArray) and kernels.ndim == 1 and "kernel" in kernels.coords
+            and kernels.coords["kernel"].ndim == 0):
+        coord = kernels.coords["kernel"]
+        return ("kernel", coord.values[None], dict(coord.attrs))
+    return dim_coord(kernels, "kernel", n)
 
 
 def _without_trailing_padding(K):

@@ -42,6 +42,9 @@ from .pursuit import matching_pursuit
 __all__ = ["learn_kernels"]
 
 #: the variables of the learning history, with their long names
+#: the L1 penalty of :func:`learn_kernels` when none is given (its L1 methods)
+DEFAULT_LAM = 0.1
+
 _HISTORY = {
     "objective": ("mean 0.5 ||x - Φa||² + lam ||a||_1 per crop (lam²/2 ||a||_0 for "
                   "threshold='hard'; no penalty for mp)"),
@@ -53,7 +56,7 @@ _HISTORY = {
 }
 
 
-def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float = 0.1,
+def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float | None = None,
                   n_updates: int = 500, batch_size: int = 8, crop_size=None,
                   learning_rate: float = 0.5, method: str | None = None,
                   threshold: str = "soft", max_iter: int = 200,
@@ -82,10 +85,12 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
         Distance between kernel copies, samples; at most ``kernel_size``.
         ``stride == kernel_size`` tiles the crops into patches (patch-based
         sparse coding).
-    lam : float, default 0.1
-        L1 penalty of the codes, >= 0, in units of ``images`` (the L1
-        methods; matching pursuit has none, its history's objective is the
-        data term alone).
+    lam : float, optional
+        L1 penalty of the codes, >= 0, in units of ``images``; default
+        :data:`DEFAULT_LAM` (0.1). The L1 methods only: matching pursuit
+        has none (its history's objective is the data term alone), and a
+        ``lam`` given with ``method="mp"`` is refused (``attrs["lam"]`` is
+        then ``"None"``).
     n_updates : int, default 500
         Number of kernel updates (minibatches).
     batch_size : int, default 8
@@ -214,7 +219,6 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
                              f"{signal_shape}")
     if not np.any(images):
         raise ValueError("images: every value is zero; there is nothing to learn from")
-    lam = check_nonnegative(lam, "lam")
     n_updates = check_int(n_updates, "n_updates", minimum=1)
     # the history and timings of every update: numpy's MemoryError named no argument
     check_fits_in_memory((n_updates, len(_HISTORY) + 1), np.float64, "n_updates", n_updates,
@@ -233,6 +237,14 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
         raise ValueError(f"threshold='hard' is the LCA's hard threshold and needs "
                          f"method='lca'; method={method!r} solves the L1 problem, i.e. the "
                          "soft threshold")
+    if method == "mp":
+        if lam is not None:
+            # it was ignored, and recorded in attrs as if the spikes had been coded at it
+            raise ValueError(f"lam={lam!r} does not apply to method='mp': matching pursuit "
+                             "has no L1 penalty (its spikes stop at n_nonzero or snr_db); "
+                             "drop lam, or use an L1 method (fista, lca, ista)")
+    else:
+        lam = DEFAULT_LAM if lam is None else check_nonnegative(lam, "lam")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     tol = check_positive(tol, "tol")
     if method == "mp":
@@ -313,7 +325,7 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float =
                       stacklevel=user_stacklevel())
     stride = phi.stride
     params = dict(n_kernels=n_kernels, kernel_size=list(kernel_size), stride=list(stride),
-                  lam=lam, n_updates=n_updates, batch_size=batch_size,
+                  lam="None" if lam is None else lam, n_updates=n_updates, batch_size=batch_size,
                   crop_size=list(crop_size), learning_rate=learning_rate, method=method,
                   threshold=threshold, max_iter=max_iter, tol=tol, boundary=boundary,
                   n_nonzero="None" if n_nonzero is None else n_nonzero,

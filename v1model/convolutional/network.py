@@ -341,8 +341,9 @@ class ConvolutionalNetwork(SavedAsDataset):
         """Learn the kernels from whole images or sounds (random crops).
 
         Starts from the current kernels, if any, with the network's stride,
-        boundary, ``lam`` and ``threshold`` (``"nonneg"`` learns from
-        non-negative codes, ``"hard"`` from the LCA's hard-threshold codes).
+        boundary, ``lam`` (the L1 methods: ``method="mp"`` has none) and
+        ``threshold`` (``"nonneg"`` learns from non-negative codes, ``"hard"``
+        from the LCA's hard-threshold codes).
         A later call continues the history, as
         :meth:`v1model.SparseCodingNetwork.learn` does: its updates are
         appended to ``history_`` with the ``update`` index carrying on, and
@@ -395,8 +396,10 @@ class ConvolutionalNetwork(SavedAsDataset):
         rate = self._call_sample_rate(kwargs)
         if rate is not None:  # the kernels' lag in s, as the network saves them
             kwargs["sample_rate"] = rate
+        if kwargs.get("method") != "mp":  # matching pursuit has no lam (learn_kernels)
+            kwargs["lam"] = self.lam
         ds = learn_kernels(images, self.n_kernels, self.kernel_shape, stride=self.stride,
-                           lam=self.lam, threshold=self.threshold, boundary=self.boundary,
+                           threshold=self.threshold, boundary=self.boundary,
                            init=self.kernels, **kwargs)
         self.kernels = ds["kernels"].values.astype(np.float64)
         self.sample_rate = rate  # adopted: the kernels are now those of sounds at this rate

@@ -52,7 +52,7 @@ import math
 import numpy as np
 
 from ..validation import (array_shape, by_dim_names, check_array, check_choice, check_dtype,
-                          check_int, check_positive, describe)
+                          check_int, check_positive, describe, sample_rate_by_labels)
 
 __all__ = ["ConvolutionalDictionary", "BOUNDARIES"]
 
@@ -228,6 +228,11 @@ class ConvolutionalDictionary:
     n_coefficients : int
         ``n_kernels * prod(code_shape)``, the number of atoms of the
         equivalent dense dictionary (:meth:`as_matrix`).
+    sample_rate : float or None
+        Sounds: the rate (Hz) that a DataArray ``kernels`` carries (their
+        ``lag`` in s or ``attrs["sample_rate_hz"]``, as
+        :func:`~v1model.convolutional.learn_kernels` gives them with a
+        ``sample_rate``), which :meth:`codes_dataset` then uses; else None.
 
     Examples
     --------
@@ -243,9 +248,12 @@ class ConvolutionalDictionary:
     def __init__(self, kernels, signal_shape, *, stride=1, boundary: str = "full",
                  dtype=np.float32):
         dtype = check_dtype(dtype)
-        kernels = check_array(kernels_by_dim_name(kernels), "kernels", ndim=(2, 3, 4),
-                              dtype=np.float64)
+        labelled = kernels_by_dim_name(kernels)
+        kernels = check_array(labelled, "kernels", ndim=(2, 3, 4), dtype=np.float64)
         d = kernels.ndim - 1
+        # sound kernels learned with a rate carry it (their lag in s): codes_dataset then
+        # labelled the codes' times in samples unless the rate was given again, unsaid
+        self.sample_rate = sample_rate_by_labels(labelled, None, "kernels") if d == 1 else None
         signal_shape = _check_axes(signal_shape, "signal_shape", d, minimum=1)
         stride = _check_axes(stride, "stride", d, minimum=1)
         boundary = check_choice(boundary, "boundary", BOUNDARIES)
@@ -322,8 +330,10 @@ class ConvolutionalDictionary:
         dtype = check_dtype(dtype)
         if dtype == self.dtype:
             return self
-        return ConvolutionalDictionary(self.kernels, self.signal_shape, stride=self.stride,
-                                       boundary=self.boundary, dtype=dtype)
+        other = ConvolutionalDictionary(self.kernels, self.signal_shape, stride=self.stride,
+                                        boundary=self.boundary, dtype=dtype)
+        other.sample_rate = self.sample_rate
+        return other
 
     def __repr__(self) -> str:
         return (f"ConvolutionalDictionary({self.n_kernels} kernels of {self.kernel_shape}, "
@@ -420,10 +430,12 @@ class ConvolutionalDictionary:
         sample_rate : float, optional
             Sounds (1-D kernels) only: the signals' sample rate in Hz (the
             ``rate`` that :func:`stimuli.audio.load_wav_folder` returns), > 0
-            and finite. With it, the ``time`` coordinate (each copy's onset)
+            and finite; default the dictionary's :attr:`sample_rate` (that
+            of kernels learned with one), which a rate given must agree
+            with. With a rate, the ``time`` coordinate (each copy's onset)
             and the kernels' ``lag`` are in seconds, the onsets in samples
             stay in ``time_sample``, and ``attrs["sample_rate_hz"]`` records
-            it. Without it, times are in samples and ``attrs["time_units"]``
+            it. Without, times are in samples and ``attrs["time_units"]``
             says so.
         **attrs
             Recorded in ``attrs`` beside the geometry (e.g. ``lam=0.1``), made
@@ -445,7 +457,8 @@ class ConvolutionalDictionary:
         ------
         ValueError
             For codes of the wrong shape, a ``sample_rate`` that is not a
-            positive finite number or given for images, or a reserved attr.
+            positive finite number, given for images or other than the one
+            the kernels carry, or a reserved attr.
         """
         import xarray as xr
 
@@ -453,7 +466,16 @@ class ConvolutionalDictionary:
 
         geometry = {"stride": list(self.stride), "boundary": self.boundary,
                     "signal_shape": list(self.signal_shape)}
+        given = sample_rate
         sample_rate = check_sample_rate(sample_rate, self.ndim)
+        if self.sample_rate is not None:
+            if sample_rate is None:
+                sample_rate = self.sample_rate
+            elif abs(sample_rate - self.sample_rate) > 1e-6 * self.sample_rate:
+                raise ValueError(f"sample_rate={given!r} contradicts the rate of the "
+                                 f"dictionary's kernels, {self.sample_rate:g} Hz (their lag "
+                                 f"in s): pass sample_rate={self.sample_rate:g}, or None to "
+                                 "take theirs")
         if self.ndim == 1:
             geometry.update(time_attrs(sample_rate))
         for name, own in geometry.items():  # a bare TypeError ("multiple values") else
