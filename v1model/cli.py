@@ -399,9 +399,10 @@ def main(argv=None) -> int:
     from .locking import OutputLockedError
 
     _escape_what_the_terminal_cannot_show()
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        # in here: a Ctrl-C while the parser is built (it imports the sweep commands) left
+        # a traceback and an exit by SIGINT
+        args = build_parser().parse_args(argv)
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
             if args.command == "study" and args.study_command == "list":

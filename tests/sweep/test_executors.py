@@ -1073,6 +1073,56 @@ def test_job_mem_below_memory_from_dask_config_or_python_is_refused(tmp_path, mo
     assert slurm_mem_bytes("1.5G") is slurm_mem_bytes("4 G") is slurm_mem_bytes("4GiB") is None
 
 
+def test_memory_requests_beside_job_mem_and_resource_spec_are_checked(tmp_path, monkeypatch):
+    """A memory request given otherwise than job_mem went unchecked: SLURM's `--mem` in
+    job_extra_directives came after the script's own `--mem` line and overrode job_mem
+    (sbatch takes the last: `--mem=1G` gave 4 GB workers 1 GiB), `--mem-per-cpu`
+    contradicted it; PBS's `-l mem=` made a second request beside `#PBS -l
+    select=...:mem=`, and the mem of resource_spec was never compared with memory.
+    Refused from the spec (see test_spec), from Python and from dask's config; what asks
+    for no memory (`--mem-bind`, `-l walltime=`) and a resource_spec with enough mem pass
+    into the job script as written."""
+    import dask
+
+    pytest.importorskip("dask_jobqueue")
+    from v1model.sweep import SpecError
+    from v1model.sweep.executor_config import pbs_mem_bytes
+
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # refused before qsub is sought
+    slurm = {"cores": 2, "memory": "4GB", "jobs": 1}
+    with pytest.raises(SpecError, match=r"^executor\.job_extra_directives: '--mem 1G' asks "
+                                        r"SLURM for the job's memory beside"):
+        JobQueueExecutor("slurm", job_extra_directives=["--mem 1G"],
+                         **slurm).check_can_start()
+    with dask.config.set({"jobqueue.slurm.job-extra-directives": ["--mem-per-c=1G"]}):
+        with pytest.raises(SpecError, match=r"^jobqueue\.slurm\.job-extra-directives \(dask "
+                                            r"config\): '--mem-per-c=1G' asks SLURM"):
+            JobQueueExecutor("slurm", **slurm).job_script()
+    with pytest.raises(SpecError, match=r"^executor\.resource_spec: \('nodes=1:ppn=2,"
+                                        r"mem=3800mb'\) asks for mem=3800mb \(= 3984588800 "
+                                        r"bytes\), below memory \('4GB' = 4000000000 bytes\)"):
+        JobQueueExecutor("pbs", resource_spec="nodes=1:ppn=2,mem=3800mb",
+                         **slurm).check_can_start()
+    with dask.config.set({"jobqueue.pbs.resource-spec": "select=1:ncpus=2:mem=3gb"}):
+        with pytest.raises(SpecError, match=r"^jobqueue\.pbs\.resource-spec \(dask config\):"
+                                            r" \('select=1:ncpus=2:mem=3gb'\) asks for mem=3gb"):
+            JobQueueExecutor("pbs", **slurm).job_script()
+    with dask.config.set({"jobqueue.pbs.job-extra-directives": ["-lselect=1:mem=8gb"]}):
+        with pytest.raises(SpecError, match=r"^jobqueue\.pbs\.job-extra-directives \(dask "
+                                            r"config\): '-lselect=1:mem=8gb' asks PBS"):
+            JobQueueExecutor("pbs", **slurm).job_script()
+    script = make_executor({"kind": "slurm", **slurm, "job_mem": "4G",
+                            "job_extra_directives": ["--mem-bind=local"]}).job_script()
+    assert "#SBATCH --mem=4G\n" in script and "#SBATCH --mem-bind=local" in script, script
+    script = make_executor({"kind": "pbs", **slurm, "resource_spec": "select=1:ncpus=2:mem=4gb",
+                            "job_extra_directives": ["-l walltime=01:00:00"]}).job_script()
+    assert "#PBS -l select=1:ncpus=2:mem=4gb\n" in script, script
+    assert "#PBS -l walltime=01:00:00" in script, script
+    # qsub's sizes: binary, bytes without a suffix; words left to qsub
+    assert pbs_mem_bytes("4gb") == pbs_mem_bytes("4GB") == pbs_mem_bytes(4 * 2**30) == 2**32
+    assert pbs_mem_bytes("1.5gb") is pbs_mem_bytes("4w") is None
+
+
 def test_a_worker_lifetime_past_the_walltime_is_warned_of(tmp_path, monkeypatch):
     """The README's `--lifetime 110m --lifetime-stagger 5m` retires workers before a 2 h
     walltime, so that no point is cut off; with `walltime = "01:00:00"` (or none: dask-
@@ -2033,3 +2083,49 @@ def test_a_dry_run_warns_of_more_threads_than_cpus_as_the_run_would(
                     "they share them, each slower; ask for at most 2 unless the points wait "
                     "on I/O (SweepWarning)"] if said else [])
     assert not out.exists()
+
+
+def test_the_local_pool_starts_its_processes_with_ctrl_c_held(monkeypatch, default_sigint):
+    """The pool starts its processes inside submit() as points come (the first also starts
+    the fork server): started while a Ctrl-C of the process group could reach them before
+    they ignored SIGINT, each printed a KeyboardInterrupt traceback (see test_resume's
+    subprocess test). Those submits now run with SIGINT blocked (inherited by the
+    processes), and a Ctrl-C met meanwhile stops the sweep once the submit is done; the
+    submits after every worker started are not held."""
+    from concurrent.futures import Future
+    from types import SimpleNamespace
+
+    from v1model.sweep.point import PointOutcome
+
+    held = []
+
+    class StartingPool:  # ProcessPoolExecutor's bookkeeping: a process per submit
+        def __init__(self):
+            self._processes = {}
+
+        def submit(self, fn, task):
+            held.append(signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []))
+            if len(self._processes) < 2:
+                self._processes[len(self._processes)] = None
+            if task.index == 9:
+                os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while a process starts
+            future = Future()
+            future.set_result(PointOutcome(task.index, True))
+            return future
+
+        def shutdown(self, wait=True, cancel_futures=False):
+            pass
+
+    executor = LocalExecutor(workers=2)
+    monkeypatch.setattr(executor, "_new_pool", StartingPool)
+    tasks = [SimpleNamespace(index=i) for i in range(5)]
+    assert sorted(o.index for o in executor.map(tasks)) == list(range(5))
+    executor.close()
+    assert held == [True, True, False, False, False]
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    reached = []
+    with pytest.raises(KeyboardInterrupt):
+        for outcome in executor.map([SimpleNamespace(index=9)]):
+            reached.append(outcome.index)
+    assert reached == []  # raised as the submit that started a process ended
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

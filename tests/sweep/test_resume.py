@@ -781,25 +781,23 @@ def test_process_group_skips_processes_with_arguments_not_in_utf8():
         other.wait()
 
 
-def test_ctrl_c_while_the_dask_cluster_starts_is_quiet(study, calls, tmp_path):
-    """Ctrl-C of the process group while the sweep's own dask LocalCluster started (its
-    worker processes still importing) printed their KeyboardInterrupt tracebacks ("Fatal
-    Python error: init_import_site") and, at exit, that of the half-made cluster's close,
-    around the "interrupted:" line; now as a later Ctrl-C: that line alone, exit code 130,
-    no process left."""
-    pytest.importorskip("distributed")
+def _ctrl_c_of_the_group_while_workers_start(study, tmp_path, executor, starting,
+                                             sleep=0.0):
+    """Run a 4-point sweep on ``executor`` with one worker, in a process group of its own
+    (as a terminal runs it); once a process of the group is ``starting(pid, command
+    line)``, send the group SIGINT; check the one "interrupted:" line, exit code 130, no
+    point begun and no process left."""
     log = tmp_path / "log"
     log.mkdir()
-    spec = write_spec(tmp_path / "spec.toml", study, log, tmp_path / "out", n_x=4, sleep=1.0,
-                      executor="dask")
+    spec = write_spec(tmp_path / "spec.toml", study, log, tmp_path / "out", n_x=4,
+                      sleep=sleep, executor=executor)
     proc = subprocess.Popen(
         [sys.executable, "-m", "v1model.cli", "sweep", "run", str(spec), "--workers", "1",
          "--no-progress"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True)
     deadline = time.monotonic() + 60
-    # the worker process is spawned: a fresh interpreter, importing for a second or more
-    while (not any("multiprocessing.spawn" in cmd for cmd in _process_group(proc.pid).values())
+    while (not any(starting(pid, cmd) for pid, cmd in _process_group(proc.pid).items())
            and proc.poll() is None and time.monotonic() < deadline):
         time.sleep(0.01)
     os.killpg(proc.pid, signal.SIGINT)
@@ -811,6 +809,18 @@ def test_ctrl_c_while_the_dask_cluster_starts_is_quiet(study, calls, tmp_path):
     while _process_group(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _process_group(proc.pid)
+
+
+def test_ctrl_c_while_the_dask_cluster_starts_is_quiet(study, calls, tmp_path):
+    """Ctrl-C of the process group while the sweep's own dask LocalCluster started (its
+    worker processes still importing) printed their KeyboardInterrupt tracebacks ("Fatal
+    Python error: init_import_site") and, at exit, that of the half-made cluster's close,
+    around the "interrupted:" line; now as a later Ctrl-C: that line alone, exit code 130,
+    no process left."""
+    pytest.importorskip("distributed")
+    # the worker process is spawned: a fresh interpreter, importing for a second or more
+    _ctrl_c_of_the_group_while_workers_start(
+        study, tmp_path, "dask", lambda pid, cmd: "multiprocessing.spawn" in cmd, sleep=1.0)
 
 
 def test_ctrl_c_in_the_pre_flight_names_no_folder_to_resume(tmp_path, capsys):
@@ -832,8 +842,8 @@ def test_ctrl_c_in_the_pre_flight_names_no_folder_to_resume(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
-def _sweep_run_terminated_at(spec, flag):
-    """Run ``v1model sweep run SPEC`` in a subprocess and send it SIGTERM once the file
+def _sweep_run_terminated_at(spec, flag, sig=signal.SIGTERM):
+    """Run ``v1model sweep run SPEC`` in a subprocess and send it ``sig`` once the file
     ``flag`` exists (the study touches it where the signal should land); returns the exit
     code and stderr."""
     proc = subprocess.Popen(
@@ -843,7 +853,7 @@ def _sweep_run_terminated_at(spec, flag):
     deadline = time.monotonic() + 60
     while not flag.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     return proc.returncode, err
 
@@ -869,6 +879,95 @@ def test_sigterm_in_the_pre_flight_is_an_interrupt(tmp_path):
     assert returncode == 130, err
     assert err.strip() == "interrupted before the sweep began: nothing was run or saved", err
     assert not (tmp_path / "out").exists()
+
+
+def test_ctrl_c_while_the_spec_is_read_says_the_sweep_did_not_begin(tmp_path):
+    """Ctrl-C while `sweep run` read its spec, importing the study (seconds for one with
+    heavy imports), said "v1model: interrupted", and a moment later, in the values'
+    checks, "interrupted before the sweep began: ...": the same pre-flight now says the
+    latter, with exit code 130 and no folder made."""
+    flag = tmp_path / "importing"
+    study = tmp_path / "slow_import.py"
+    study.write_text(
+        "import time\nfrom pathlib import Path\n\n"
+        f"Path({str(flag)!r}).touch()\n"
+        "time.sleep(60)  # imports that take seconds\n\n\n"
+        "def run(quick=False, seed=0, *, x=1.0):\n"
+        "    raise AssertionError('never run')\n")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(f'study = "{study}:run"\noutput = "{tmp_path / "out"}"\n[sweep]\n'
+                    'x = [1.0, 2.0]\n[executor]\nkind = "serial"\n')
+    returncode, err = _sweep_run_terminated_at(spec, flag, signal.SIGINT)
+    assert returncode == 130, err
+    assert err.strip() == "interrupted before the sweep began: nothing was run or saved", err
+    assert not (tmp_path / "out").exists()
+
+
+def test_ctrl_c_before_a_command_or_a_resume_begins_exits_130(tmp_path, monkeypatch, capsys):
+    """Ctrl-C while the command line's parser was built (before main's handlers) left a
+    KeyboardInterrupt traceback and an exit by SIGINT; while a resume read its folder's
+    spec (importing the study) it said "v1model: interrupted". Exit code 130 and one
+    line, as for the points."""
+    import v1model.cli as cli
+    import v1model.sweep.runner as runner
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(cli, "build_parser", ctrl_c)
+        try:
+            code = main(["sweep", "status", str(tmp_path)])
+        except KeyboardInterrupt:
+            pytest.fail("a Ctrl-C while the parser was built left main() as a traceback")
+    assert code == 130
+    assert capsys.readouterr().err.strip() == "v1model: interrupted"
+    for command in ("resume", "retry-failed"):
+        with monkeypatch.context() as patch:
+            patch.setattr(runner, "_open_folder", ctrl_c)
+            assert main(["sweep", command, str(tmp_path), "--no-progress"]) == 130
+        err = capsys.readouterr().err.strip()
+        assert err == "interrupted before the sweep resumed: nothing was run or saved", err
+
+
+def test_ctrl_c_while_the_sweep_folder_is_made_leaves_none(study, tmp_path, monkeypatch,
+                                                           capsys):
+    """A Ctrl-C between the new folder's spec.toml and its sweep.json left a folder the
+    corrected (or the same) run then refused: "exists, is not empty and is not a sweep
+    folder (no sweep.json)". The half-made folder is removed, and the run again works."""
+    import v1model.sweep.storage as storage
+
+    def ctrl_c():
+        raise KeyboardInterrupt  # sweep.json's v1model_version: after spec.toml is written
+
+    out = tmp_path / "new" / "out"
+    spec = write_spec(tmp_path / "spec.toml", study, tmp_path, out, n_x=2)
+    with monkeypatch.context() as patch:
+        patch.setattr(storage, "_version", ctrl_c)
+        assert main(["sweep", "run", str(spec), "--no-progress", "--no-plot"]) == 130
+    err = capsys.readouterr().err.strip()
+    assert err == "interrupted before the sweep began: nothing was run or saved", err
+    assert not (tmp_path / "new").exists()
+    assert main(["sweep", "run", str(spec), "--no-progress", "--no-plot"]) == 0, \
+        capsys.readouterr().err
+    assert len(status(out).done) == 2
+
+
+@pytest.mark.slow  # ~2-5 s; quick variant: test_executors' ..._with_ctrl_c_held
+def test_ctrl_c_while_the_local_pool_starts_is_quiet(study, calls, tmp_path):
+    """Ctrl-C of the process group while the local pool's fork server imported its
+    preload (a second or more) printed its KeyboardInterrupt traceback ("File
+    ".../multiprocessing/forkserver.py", ... __import__(modname)"), and a worker still
+    importing printed its own, after the "interrupted:" line; now that line alone, exit
+    code 130, no process left."""
+
+    def importing(pid, cmd):  # the fork server's preload imports numpy, for a second or more
+        try:
+            return "forkserver" in cmd and "numpy" in Path(f"/proc/{pid}/maps").read_text()
+        except OSError:
+            return False
+
+    _ctrl_c_of_the_group_while_workers_start(study, tmp_path, "local", importing)
 
 
 def test_sigterm_while_the_result_is_assembled_is_an_interrupt(study, tmp_path):

@@ -192,6 +192,26 @@ def test_dumps_toml_is_read_back_exactly():
     ({"executor": {"kind": "slurm", "cores": 2, "job_mem": "3G", "memory": "4GB", "jobs": 1}},
      "executor.job_mem", r"\('3G' = 3221225472 bytes\) is below memory \('4GB' = 4000000000 "
      r"bytes\): SLURM gives each job 3.00 GiB \(--mem\) while its workers count on 3.73 GiB"),
+    # a memory request in job_extra_directives overrode job_mem (sbatch takes the last
+    # --mem) or contradicted it, unchecked; PBS's resource_spec mem went unchecked
+    ({"executor": {"kind": "slurm", "cores": 2, "memory": "4GB", "jobs": 1,
+                   "job_extra_directives": ["--qos=normal", "--mem=2G"]}},
+     "executor.job_extra_directives", r"'--mem=2G' asks SLURM for the job's memory beside "
+     r"the job script's own --mem line \(from job_mem, else memory\), which it overrides or "
+     r"contradicts unchecked; give it as job_mem instead \(checked against memory\)"),
+    ({"executor": {"kind": "slurm", "cores": 2, "memory": "4GB", "jobs": 1, "job_mem": "8G",
+                   "job_extra_directives": ["--exclusive --mem-per-cpu 1G"]}},
+     "executor.job_extra_directives", r"'--mem-per-cpu 1G' asks SLURM .* give the job's "
+     r"whole memory \(per CPU or GPU times their number\) as job_mem instead"),
+    ({"executor": {"kind": "pbs", "cores": 2, "memory": "4GB", "jobs": 1,
+                   "resource_spec": "select=1:ncpus=2:mem=2gb"}},
+     "executor.resource_spec", r"\('select=1:ncpus=2:mem=2gb'\) asks for mem=2gb \(= "
+     r"2147483648 bytes\), below memory \('4GB' = 4000000000 bytes\): PBS gives each job "
+     r"2.00 GiB while its workers count on 3.73 GiB"),
+    ({"executor": {"kind": "pbs", "cores": 2, "memory": "4GB", "jobs": 1,
+                   "job_extra_directives": ["-m abe", "-l mem=1gb"]}},
+     "executor.job_extra_directives", r"'-l mem=1gb' asks PBS for memory beside the job "
+     r"script's own #PBS -l line .* give it in resource_spec instead"),
     ({"executor": {"kind": "slurm", "cores": 2, "memory": "4GB", "jobs": 1,
                    "scheduler_options": {"dashbord_address": ":8787"}}},
      "executor.scheduler_options.dashbord_address",

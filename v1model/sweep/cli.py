@@ -156,9 +156,7 @@ def _execute(spec, args, only) -> int:
         if not is_sweep_folder(spec.output):
             # stopped in the pre-flight checks of a new sweep, before its folder was made:
             # "continue with `v1model sweep resume FOLDER`" named a folder that did not exist
-            print("\ninterrupted before the sweep began: nothing was run or saved",
-                  file=sys.stderr)
-            return 130
+            return _interrupted_before("began")
         print(f"\ninterrupted: finished points are saved in {spec.output}; continue with "
               f"`v1model sweep resume {shlex.quote(str(spec.output))}`",
               file=sys.stderr)
@@ -230,6 +228,13 @@ def _execute(spec, args, only) -> int:
     return 1 if plot_failed else 0
 
 
+def _interrupted_before(what: str) -> int:
+    """Say that a Ctrl-C (or SIGTERM) stopped the command before the sweep ``what``
+    ("began", "resumed"), with nothing run or saved; return the exit code, 130."""
+    print(f"\ninterrupted before the sweep {what}: nothing was run or saved", file=sys.stderr)
+    return 130
+
+
 def _modified(path):
     """``path``'s inode and modification time, or None when it does not exist: the result
     is saved under a temporary name and renamed (:func:`v1model.io.atomic_path`), so a
@@ -266,6 +271,20 @@ def _describe_grid(spec) -> str:
 
 # ----------------------------------------------------------------------------- commands
 def _cmd_run(args) -> int:
+    # a Ctrl-C while the spec was read (its study imported: seconds for a study with heavy
+    # imports) or checked said "v1model: interrupted", one in the values' checks
+    # "interrupted before the sweep began": the same pre-flight, now told one way
+    try:
+        spec = _run_spec(args)
+        if args.dry_run:
+            return _dry_run(spec)
+    except KeyboardInterrupt:
+        return _interrupted_before("began")
+    return _execute(spec, args, "pending")
+
+
+def _run_spec(args):
+    """The spec of ``sweep run``, with the command line's overrides."""
     from .spec import load_spec
 
     quick = True if args.quick else None
@@ -276,56 +295,60 @@ def _cmd_run(args) -> int:
     spec = load_spec(args.spec, output=args.output, executor=override, quick=quick)
     if spec.output is None:
         raise ValueError("output: missing; give `output = \"FOLDER\"` in the spec or --output")
-    if args.dry_run:
-        from .storage import DirectoryStore
+    return spec
 
-        from .preflight import check_points
 
-        from .errors import ExecutorStartError
-        from .executors import JobQueueExecutor, make_executor
+def _dry_run(spec) -> int:
+    """``sweep run --dry-run``: check what a run checks before its first point, print the
+    grid; run and submit nothing."""
+    from .storage import DirectoryStore
 
-        resumes = DirectoryStore.check_folder(spec.output, spec)  # refused folders fail here
-        try:  # as the run's lock would refuse it (a read-only file system)
-            from ..locking import check_can_create
+    from .preflight import check_points
 
-            check_can_create(spec.output)
-        except ValueError:
-            from .runner import _finished_read_only
+    from .errors import ExecutorStartError
+    from .executors import JobQueueExecutor, make_executor
 
-            # but a finished sweep there is loaded, not resumed: its run writes nothing
-            if not resumes or _finished_read_only(spec, "pending") is None:
-                raise
-        n_checked = check_points(spec)  # refused values fail here
-        executor = make_executor(spec.executor)
-        try:  # as a real run would before it starts: no `sbatch`, a job SLURM refuses
-            executor.check_submission()
-        except ExecutorStartError as exc:
-            print(f"v1model: error: {exc}", file=sys.stderr)
-            return 1
-        print(_describe_grid(spec))
-        if isinstance(executor, JobQueueExecutor):
-            print(f"jobs      `{executor.submit_command()}` is on PATH" +
-                  (" and `sbatch --test-only` accepts the job script"
-                   if executor.kind == "slurm" else " (PBS has no dry run of the job script)"))
-        if n_checked:
-            print(f"values    the study accepts every swept value ({n_checked} points checked)")
-        else:
-            print("values    not checked: the study does not check its parameters up front "
-                  "(v1model.sweep.checks_parameters)")
-        if resumes:
-            print(f"{spec.output} holds this sweep already: running it resumes it")
-            from .spec import changed_defaults
-            from .storage import read_manifest
+    resumes = DirectoryStore.check_folder(spec.output, spec)  # refused folders fail here
+    try:  # as the run's lock would refuse it (a read-only file system)
+        from ..locking import check_can_create
 
-            changed = changed_defaults(read_manifest(spec.output).get("study_defaults") or {},
-                                       spec)
-            if changed:  # a real run refuses it once a point has finished
-                print("defaults  the study's defaults changed since the sweep began: " +
-                      "; ".join(f"{name}: {then} then, {now} now"
-                                for name, (then, now) in changed.items()) +
-                      " (running it needs --allow-changed-defaults once a point finished)")
-        return 0
-    return _execute(spec, args, "pending")
+        check_can_create(spec.output)
+    except ValueError:
+        from .runner import _finished_read_only
+
+        # but a finished sweep there is loaded, not resumed: its run writes nothing
+        if not resumes or _finished_read_only(spec, "pending") is None:
+            raise
+    n_checked = check_points(spec)  # refused values fail here
+    executor = make_executor(spec.executor)
+    try:  # as a real run would before it starts: no `sbatch`, a job SLURM refuses
+        executor.check_submission()
+    except ExecutorStartError as exc:
+        print(f"v1model: error: {exc}", file=sys.stderr)
+        return 1
+    print(_describe_grid(spec))
+    if isinstance(executor, JobQueueExecutor):
+        print(f"jobs      `{executor.submit_command()}` is on PATH" +
+              (" and `sbatch --test-only` accepts the job script"
+               if executor.kind == "slurm" else " (PBS has no dry run of the job script)"))
+    if n_checked:
+        print(f"values    the study accepts every swept value ({n_checked} points checked)")
+    else:
+        print("values    not checked: the study does not check its parameters up front "
+              "(v1model.sweep.checks_parameters)")
+    if resumes:
+        print(f"{spec.output} holds this sweep already: running it resumes it")
+        from .spec import changed_defaults
+        from .storage import read_manifest
+
+        changed = changed_defaults(read_manifest(spec.output).get("study_defaults") or {},
+                                   spec)
+        if changed:  # a real run refuses it once a point has finished
+            print("defaults  the study's defaults changed since the sweep began: " +
+                  "; ".join(f"{name}: {then} then, {now} now"
+                            for name, (then, now) in changed.items()) +
+                  " (running it needs --allow-changed-defaults once a point finished)")
+    return 0
 
 
 def _load_folder(args):
@@ -341,11 +364,19 @@ def _load_folder(args):
 
 
 def _cmd_resume(args) -> int:
-    return _execute(_load_folder(args), args, "pending")
+    return _execute_folder(args, "pending")
 
 
 def _cmd_retry(args) -> int:
-    return _execute(_load_folder(args), args, "failed")
+    return _execute_folder(args, "failed")
+
+
+def _execute_folder(args, only) -> int:
+    try:  # reading the folder's spec imports its study, as `sweep run`'s does
+        spec = _load_folder(args)
+    except KeyboardInterrupt:
+        return _interrupted_before("resumed")
+    return _execute(spec, args, only)
 
 
 def _cmd_status(args) -> int:

@@ -15,9 +15,10 @@ import warnings
 from ..validation import describe
 from .errors import SpecError, SweepWarning
 
-__all__ = ["check_executor_config", "check_job_cpu", "check_job_mem", "check_pbs_words",
-           "check_processes", "check_worker_extra_args", "EXECUTOR_KINDS", "OPTIONS",
-           "WORKER_OPTIONS_SET", "available_cpus", "int_option", "slurm_mem_bytes",
+__all__ = ["check_executor_config", "check_job_cpu", "check_job_mem", "check_memory_directives",
+           "check_pbs_words", "check_processes", "check_resource_spec_mem",
+           "check_worker_extra_args", "EXECUTOR_KINDS", "OPTIONS", "WORKER_OPTIONS_SET",
+           "available_cpus", "int_option", "pbs_mem_bytes", "slurm_mem_bytes",
            "start_method_option", "walltime_seconds", "warn_lifetime_past_walltime",
            "warn_oversubscribed"]
 
@@ -403,6 +404,161 @@ def check_job_mem(memory, job_mem, field: str = "executor.job_mem") -> None:
                            f"to memory)")
 
 
+def pbs_mem_bytes(mem):
+    """PBS's ``mem`` resource in bytes, as qsub reads a size.
+
+    Parameters
+    ----------
+    mem : str
+        A whole number with an optional suffix ``b``, ``kb``, ``mb``, ``gb``, ``tb`` or
+        ``pb`` in either case (binary: ``kb`` is 1024 bytes; no suffix: bytes).
+
+    Returns
+    -------
+    int or None
+        None for a text of another form (words, ``w``; qsub judges it).
+    """
+    match = re.fullmatch(r"\s*(\d+)([kmgtp]?b)?\s*", str(mem), flags=re.IGNORECASE)
+    if match is None:
+        return None
+    unit = (match.group(2) or "b").lower()
+    return int(match.group(1)) * 2**(10 * "bkmgtp".index(unit[0]))
+
+
+def _pbs_resources(resource_list: str) -> list:
+    """The ``(name, value)`` pairs of a PBS resource list, first chunk first: ``select=1:
+    ncpus=8:mem=4gb+2:ncpus=4`` (chunks joined by ``+``, resources by ``:``) or the
+    older ``nodes=1:ppn=8,mem=4gb`` (by ``,``)."""
+    pairs = []
+    for part in re.split(r"[,:+]", resource_list):
+        name, equals, value = part.partition("=")
+        if equals:
+            pairs.append((name.strip().lower(), value.strip()))
+    return pairs
+
+
+def _directive_options(directives) -> list:
+    """The options of job-script directives as ``(option, value, given)``: each item may
+    hold several (the batch system splits a directive line at white space), written
+    ``--mem=4G``, ``--mem 4G`` or ``-lmem=4gb``; ``given`` is the text as written."""
+    import shlex
+
+    out = []
+    for directive in directives:
+        try:
+            words = shlex.split(str(directive))
+        except ValueError:  # an unclosed quote: the batch system's to refuse
+            words = str(directive).split()
+        for i, word in enumerate(words):
+            if not word.startswith("-"):
+                continue
+            nxt = words[i + 1] if i + 1 < len(words) and not words[i + 1].startswith("-") \
+                else ""
+            if word.startswith("--"):
+                option, equals, value = word.partition("=")
+                value, given = (value, word) if equals else (nxt, f"{word} {nxt}".strip())
+            else:  # a short option: -l mem=4gb or -lmem=4gb
+                option, value = word[:2], word[2:]
+                value, given = (value, word) if value else (nxt, f"{word} {nxt}".strip())
+            out.append((option, value, given))
+    return out
+
+
+#: SLURM's memory options (sbatch also takes a long option abbreviated, e.g. --mem-per-c);
+#: not --mem-bind, which binds tasks to memory and asks for none
+_SLURM_MEM_OPTION = re.compile(r"--mem(?:-per-(?:c(?:pu?)?|g(?:pu?)?))?")
+
+
+def check_memory_directives(kind: str, directives,
+                            field: str = "executor.job_extra_directives") -> None:
+    """Refuse a memory request in ``job_extra_directives``.
+
+    dask-jobqueue writes the job's memory into the job script itself (SLURM: ``#SBATCH
+    --mem=`` from ``job_mem``, else ``memory``; PBS: ``#PBS -l`` from ``resource_spec``,
+    else ``select=1:ncpus=<cores>:mem=<memory>``) and adds the extra directives after it:
+    SLURM's ``--mem`` there overrode ``job_mem`` unchecked (sbatch takes the last), a
+    ``--mem-per-cpu`` or ``--mem-per-gpu`` contradicted it (sbatch takes them as
+    mutually exclusive), and a PBS ``-l mem=`` or ``-l select=...:mem=`` made a second,
+    unchecked request beside the script's. The options that are checked against
+    ``memory`` say it instead: ``job_mem`` (:func:`check_job_mem`), ``resource_spec``
+    (:func:`check_resource_spec_mem`).
+
+    Parameters
+    ----------
+    kind : {"slurm", "pbs"}
+    directives : list of str
+        The ``job_extra_directives``, without the ``#SBATCH`` / ``#PBS`` the script adds.
+    field : str, default "executor.job_extra_directives"
+        Where they came from, in the message.
+
+    Raises
+    ------
+    SpecError
+        Naming ``field``, the directive and the option to use instead.
+    """
+    if isinstance(directives, str):  # one directive (dask config written by hand)
+        directives = [directives]
+    for option, value, given in _directive_options(directives or ()):
+        if kind == "slurm" and _SLURM_MEM_OPTION.fullmatch(option):
+            whole = "it" if option == "--mem" else ("the job's whole memory (per CPU or GPU "
+                                                    "times their number)")
+            raise SpecError(field, f"{given!r} asks SLURM for the job's memory beside the job "
+                                   f"script's own --mem line (from job_mem, else memory), "
+                                   f"which it overrides or contradicts unchecked; give {whole} "
+                                   f"as job_mem instead (checked against memory)")
+        if kind == "pbs" and option == "-l" and any(
+                name == "mem" for name, _ in _pbs_resources(value)):
+            raise SpecError(field, f"{given!r} asks PBS for memory beside the job script's own "
+                                   f"#PBS -l line (from resource_spec, else "
+                                   f"select=1:ncpus=<cores>:mem=<memory>), unchecked; give it "
+                                   f"in resource_spec instead (e.g. "
+                                   f"'select=1:ncpus=8:mem=16gb', checked against memory)")
+
+
+def check_resource_spec_mem(memory, resource_spec,
+                            field: str = "executor.resource_spec") -> None:
+    """Refuse a PBS ``resource_spec`` whose ``mem`` is below the job's ``memory``.
+
+    The job script runs its workers on the node of the first chunk (``select=1:ncpus=8:
+    mem=16gb``, or ``nodes=1:ppn=8,mem=16gb``): that chunk's ``mem`` is what PBS gives
+    them, while ``memory`` is what they count on together (their memory limits, when
+    they spill to disk), as for SLURM's ``job_mem`` (:func:`check_job_mem`). A
+    ``resource_spec`` without ``mem`` and a size :func:`pbs_mem_bytes` cannot read pass.
+
+    Parameters
+    ----------
+    memory : str
+        A job's memory as dask reads it, e.g. ``"4GB"``.
+    resource_spec : str
+        The job's ``#PBS -l`` resource list.
+    field : str, default "executor.resource_spec"
+        Where ``resource_spec`` came from, in the message.
+
+    Raises
+    ------
+    SpecError
+        Naming ``field``, the ``mem`` and ``memory``.
+    """
+    from dask.utils import format_bytes, parse_bytes
+
+    mem = next((value for name, value in _pbs_resources(str(resource_spec))
+                if name == "mem"), None)
+    asked = None if mem is None else pbs_mem_bytes(mem)
+    try:
+        wanted = parse_bytes(memory)
+    except (ValueError, TypeError):
+        return  # dask-jobqueue's own error
+    if asked is None or asked >= wanted:
+        return
+    raise SpecError(field, f"({resource_spec!r}) asks for mem={mem} (= {asked} bytes), below "
+                           f"memory ({memory!r} = {wanted} bytes): PBS gives each job "
+                           f"{format_bytes(asked)} while its workers count on "
+                           f"{format_bytes(wanted)} together (their memory limits, when they "
+                           f"spill to disk), so PBS ends the jobs before dask spills; give a "
+                           f"mem >= memory, or leave resource_spec out (it defaults to "
+                           f"select=1:ncpus=<cores>:mem=<memory>)")
+
+
 def warn_oversubscribed(kind: str, workers: tuple, threads: tuple, runs: str,
                         stacklevel: int = 3) -> None:
     """Warn when a pool on this machine runs more threads at once than the CPUs this
@@ -578,5 +734,10 @@ def check_executor_config(config, field: str = "executor") -> dict:
             check_job_cpu(out["cores"], out["job_cpu"], f"{field}.job_cpu")
         if "job_mem" in out:
             check_job_mem(out["memory"], out["job_mem"], f"{field}.job_mem")
+        if "resource_spec" in out:
+            check_resource_spec_mem(out["memory"], out["resource_spec"],
+                                    f"{field}.resource_spec")
+        check_memory_directives(kind, out.get("job_extra_directives"),
+                                f"{field}.job_extra_directives")
         check_pbs_words(out, field)
     return out

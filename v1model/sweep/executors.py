@@ -33,7 +33,7 @@ import warnings
 from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, CancelledError, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from .executor_config import (
     EXECUTOR_KINDS,
@@ -41,7 +41,9 @@ from .executor_config import (
     check_executor_config,
     check_job_cpu,
     check_job_mem,
+    check_memory_directives,
     check_processes,
+    check_resource_spec_mem,
     check_worker_extra_args,
     int_option,
     start_method_option,
@@ -382,7 +384,7 @@ class LocalExecutor(Executor):
             while pending and len(inflight) < limit:
                 task = pending.popleft()
                 try:
-                    inflight[self._pool.submit(_run_tracked, task)] = task
+                    inflight[self._submit(task)] = task
                 except BrokenProcessPool:
                     # a worker died since the last wait (killed mid-point, or idle): the
                     # error ended the whole sweep; the pool is replaced below
@@ -433,6 +435,21 @@ class LocalExecutor(Executor):
                     )
                 else:
                     pending.appendleft(task)
+
+    def _submit(self, task):
+        """Submit ``task`` to the pool; while the pool may still start a process on the
+        way (it starts them as points come, the fork server with the first), with SIGINT
+        held back (:func:`_sigint_held`).
+
+        A Ctrl-C in a terminal signals the whole process group: a worker or the fork
+        server still importing, before :func:`_init_worker` (or the fork server itself)
+        ignored SIGINT, printed a KeyboardInterrupt traceback after the sweep's
+        "interrupted:" line. Started with SIGINT blocked, they never see it; the sweep
+        gets the Ctrl-C once the process has started."""
+        processes = getattr(self._pool, "_processes", None)
+        starting = processes is None or len(processes) < self.workers
+        with _sigint_held() if starting else nullcontext():
+            return self._pool.submit(_run_tracked, task)
 
     def _culprits(self, processes, lost) -> set:
         """Indices of the lost points whose worker died by itself (an exit code
@@ -1028,7 +1045,12 @@ class JobQueueExecutor(DaskExecutor):
         (``job_cpu``, from the spec or ``jobqueue.slurm.job-cpu``) too:
         :func:`~v1model.sweep.executor_config.check_job_cpu`, and the memory it asks for
         (``job_mem``, or ``jobqueue.slurm.job-mem``) against ``memory`` (the spec's or
-        ``jobqueue.slurm.memory``): :func:`~v1model.sweep.executor_config.check_job_mem`."""
+        ``jobqueue.slurm.memory``): :func:`~v1model.sweep.executor_config.check_job_mem`;
+        on PBS the ``mem`` of ``resource_spec`` (or ``jobqueue.pbs.resource-spec``):
+        :func:`~v1model.sweep.executor_config.check_resource_spec_mem`. On both, no memory
+        request in ``job_extra_directives`` (or ``jobqueue.<kind>.job-extra-directives``),
+        which would override or contradict those unchecked:
+        :func:`~v1model.sweep.executor_config.check_memory_directives`."""
         import dask
 
         def given(key):  # (value, where it comes from)
@@ -1037,6 +1059,12 @@ class JobQueueExecutor(DaskExecutor):
             config = f"jobqueue.{self.kind}.{key.replace('_', '-')}"  # dask's spelling
             return dask.config.get(config, None), f"{config} (dask config)"
 
+        directives, directives_field = given("job_extra_directives")
+        if directives is not None:
+            check_memory_directives(self.kind, directives, directives_field)
+        (memory, _), (resource_spec, resource_field) = given("memory"), given("resource_spec")
+        if self.kind == "pbs" and resource_spec is not None and memory is not None:
+            check_resource_spec_mem(memory, resource_spec, resource_field)
         (cores, cores_field), (processes, field) = given("cores"), given("processes")
         if cores is None:
             return  # dask-jobqueue's own error
@@ -1047,7 +1075,7 @@ class JobQueueExecutor(DaskExecutor):
             job_cpu, job_cpu_field = given("job_cpu")
             if job_cpu is not None:
                 check_job_cpu(cores, int_option(1)(job_cpu, job_cpu_field), job_cpu_field)
-            (job_mem, job_mem_field), (memory, _) = given("job_mem"), given("memory")
+            job_mem, job_mem_field = given("job_mem")
             if job_mem is not None and memory is not None:  # else dask-jobqueue's own
                 check_job_mem(memory, job_mem, job_mem_field)
 

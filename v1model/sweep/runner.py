@@ -202,7 +202,8 @@ def run_spec(spec: SweepSpec, *, executor=None, only: str = "pending",
     -----
     Interrupting (Ctrl-C) stops the workers and raises KeyboardInterrupt;
     every point saved so far is kept and a later run or :func:`resume` does
-    the rest.
+    the rest. A new sweep folder interrupted while it is being made is removed
+    again (a ``spec.toml`` without its ``sweep.json`` was refused by the next run).
 
     A sweep folder records in its ``sweep.json`` the defaults of the study's
     parameters the spec leaves unset (:meth:`SweepSpec.study_defaults`); they
@@ -232,7 +233,15 @@ def run_spec(spec: SweepSpec, *, executor=None, only: str = "pending",
             return _run_in_store(spec, MemoryStore(spec.fingerprint(), spec.grid.n_points),
                                  executor, only, progress, stop_on_sigterm)
         new = not is_sweep_folder(spec.output)
-        store = DirectoryStore.create_or_open(spec.output, spec)
+        try:
+            store = DirectoryStore.create_or_open(spec.output, spec)
+        except KeyboardInterrupt:
+            # a Ctrl-C between its files (spec.toml written, sweep.json not yet) left a
+            # folder that the next run refused ("not empty and is not a sweep folder")
+            if new:
+                DirectoryStore(spec.output, spec.fingerprint(),
+                               spec.grid.n_points).remove_if_unused(created)
+            raise
         try:
             return _run_in_store(spec, store, executor, only, progress, stop_on_sigterm,
                                  allow_changed_defaults)
