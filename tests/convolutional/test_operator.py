@@ -446,6 +446,23 @@ def test_codes_dataset_round_trips_and_places_each_copy(tmp_path):
         phi.codes_dataset(codes[:, :1])
 
 
+def test_codes_dataset_of_images_and_volumes_counts_positions_in_pixels(tmp_path):
+    # an image's copy positions are pixels, as the README and the package's other image
+    # coordinates (fit_gabor, map_receptive_fields, sailnet) say; they were "samples"
+    from v1model.io import load_dataset, save_dataset
+
+    rng = np.random.default_rng(6)
+    for kernels, shape, dims in [(rng.standard_normal((2, 4, 3)), (10, 9), ("y", "x")),
+                                 (rng.standard_normal((2, 2, 3, 3)), (4, 6, 6),
+                                  ("z", "y", "x"))]:
+        phi = ConvolutionalDictionary(kernels, shape, stride=2, dtype=np.float64)
+        ds = phi.codes_dataset(np.zeros((1, 2) + phi.code_shape))
+        back = load_dataset(save_dataset(ds, tmp_path / f"codes{len(dims)}.nc"))
+        for dim in dims:
+            assert back[dim].attrs["units"] == "pixel", (dim, back[dim].attrs)
+            assert back[dim].attrs["long_name"] == f"first pixel of the kernel copy along {dim}"
+
+
 
 def test_codes_dataset_attrs_in_memory_are_those_a_reload_gives(tmp_path):
     # bools and None were kept raw (True, None) and became 1 and "None" only after a

@@ -449,8 +449,9 @@ class ConvolutionalDictionary:
         xarray.Dataset
             ``codes`` over (sample, kernel, y, x) for images or (sample,
             kernel, time) for sounds; the position coordinates are
-            :meth:`positions` (samples; for sounds with ``sample_rate``, in
-            seconds); ``kernels`` over (kernel, ky, kx) or (kernel, lag);
+            :meth:`positions` (in pixels for images and volumes, in samples
+            for sounds, or with ``sample_rate`` in seconds); ``kernels`` over
+            (kernel, ky, kx) or (kernel, lag);
             stride, boundary and signal shape in ``attrs``.
 
         Raises
@@ -498,8 +499,13 @@ class ConvolutionalDictionary:
                              f"for {self!r}, got {codes.shape}")
         dims = SIGNAL_DIMS[self.ndim]
         kdims = kernel_dims(self.ndim)
-        coords = {dim: (dim, pos, {"units": "samples",
-                                   "long_name": "first sample of the kernel copy"})
+        # an image's positions count pixels, as every other image coordinate of the
+        # package does (a sound's count samples, or seconds below)
+        unit = "samples" if self.ndim == 1 else "pixel"
+        first = "first sample" if self.ndim == 1 else "first pixel"
+        coords = {dim: (dim, pos, {"units": unit,
+                                   "long_name": f"{first} of the kernel copy"
+                                   + ("" if self.ndim == 1 else f" along {dim}")})
                   for dim, pos in zip(dims, self.positions())}
         if sample_rate is not None:
             onset = self.positions()[0]

@@ -129,7 +129,7 @@ def spiking_convolutional_lca(
     -------
     xarray.Dataset
         Over (sample, kernel, time) for sounds or (sample, kernel, y, x) for
-        images (position coordinates: the first sample of each copy, as
+        images (position coordinates: each copy's first sample, or pixel for images, as
         :meth:`ConvolutionalDictionary.codes_dataset`): ``rate`` (Hz),
         ``code`` = rate * tau_m (units of X), ``spike_count`` in the counting
         window, ``drive`` = Φᵀx (units of X); ``kernels``; with ``record_spikes``: ``spike_time``
