@@ -906,3 +906,40 @@ def test_partial_fit_stream_warns_at_doubling_chunks_and_of_a_new_setting_at_onc
                       ("2", "10", "10", "3-4", "8"), ("2", "20", "20", "5-8", "16"),
                       ("3", "5", "5", "10", "20")]
     assert all("raise method_params['max_iter'] (now " in m for m in messages)
+
+
+def _cd_advice(call):
+    """The solver lasso_cd's advice to use another, as ``call()`` warns it."""
+    from v1model.inference import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        call()
+    messages = [str(w.message) for w in record if issubclass(w.category, ConvergenceWarning)]
+    assert len(messages) == 1
+    return re.search(r"or use lasso_active_set \((.*)\), which solves each support exactly",
+                     messages[0]).group(1)
+
+
+def test_lasso_cd_advice_names_the_argument_that_picks_the_solver_there():
+    # the advice was "encode(..., method='active_set')" wherever lasso_cd ran, in a
+    # learner's transform too, whose solver is picked by transform_method
+    from v1model.inference import encode
+    from v1model.learning import learn_dictionary
+
+    X = np.random.default_rng(0).standard_normal((60, 16))
+    D = np.random.default_rng(1).standard_normal((24, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    slow = {"max_sweeps": 1}
+    assert _cd_advice(lambda: encode(X, D, "cd", lam=0.01, progress=False, **slow)) == \
+        "encode(..., method='active_set')"
+    learner = SparseDictionaryLearner(24, method="cd", lam=0.01, n_updates=2, batch_size=30,
+                                      method_params=slow, seed=0, progress=False)
+    assert _cd_advice(lambda: learner.fit(X)) == "method='active_set'"
+    assert _cd_advice(lambda: learner.transform(X)) == "transform_method='active_set'"
+    learner.set_params(method="fista", method_params=None, transform_method="cd",
+                       transform_params=slow)
+    assert _cd_advice(lambda: learner.transform(X)) == "transform_method='active_set'"
+    assert _cd_advice(lambda: learn_dictionary(
+        X, 24, lam=0.01, inference="cd", n_updates=2, batch_size=30,
+        inference_params=slow, seed=0, progress=False)) == "inference='active_set'"

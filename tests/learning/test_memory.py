@@ -117,7 +117,7 @@ def test_transform_of_a_memmap_makes_no_float64_copies(memmap_data):
 
 @pytest.mark.parametrize("call, match", [
     (lambda X: learn_mod(X, 3, lam=0.1, n_updates=10**12, progress=False),
-     r"n_updates=1000000000000 history rows \(float64\) would take 5\.6e\+13 bytes"),
+     r"n_updates=1000000000000 history rows \(float64\) would take 6\.4e\+13 bytes"),
     (lambda X: init_dictionary(X, 10**12),
      r"n_atoms=1000000000000 atoms of 16 features \(float64\) would take 1\.28e\+14 bytes"),
     # the Olshausen-Field rule draws batch_size patches with replacement: numpy's "Maximum

@@ -250,9 +250,9 @@ def test_history_refuses_a_non_finite_objective():
     stats = dict(objective=1.0, reconstruction_error=0.5, mean_abs_code=0.1,
                  fraction_active=0.2, n_samples=10.0)
     history = History(2)
-    history.record(stats, 0, 0.1)
+    history.record(stats, 0, 0, 0.1)
     with pytest.raises(FloatingPointError, match=r"learning diverged at update 1: objective nan"):
-        history.record(dict(stats, objective=np.nan), 0, 0.1)
+        history.record(dict(stats, objective=np.nan), 0, 0, 0.1)
 
 
 @pytest.mark.parametrize("n_updates", [1, 2, 3])

@@ -90,6 +90,7 @@ class _ConstantCoder:
         self.values = list(values)
         self.lam = None
         self.positive = False
+        self.params = {}  # no solver settings (named by a shortfall's warning)
 
     def encode(self, X, D, rng=None):
         return np.full((X.shape[0], D.shape[0]), self.values.pop(0))

@@ -742,3 +742,30 @@ def test_a_model_whose_training_step_fits_at_no_batch_size_is_refused_by_n_laten
     for call in (lambda sae: sae.fit(X, seed=0), lambda sae: sae.partial_fit(X, seed=0)):
         with pytest.raises(ValueError, match=message):
             call(SparseAutoencoder(512, n_steps=2, batch_size=256, k=4, progress=False))
+
+
+def test_partial_fit_checks_the_memory_of_the_steps_its_chunk_makes(monkeypatch):
+    """A chunk shorter than batch_size is one step of its rows: partial_fit checked a
+    step of batch_size (4,096 here) and refused a chunk of 300 rows whose step fits; a
+    chunk whose step does not fit is still refused, naming len(X), before any work."""
+    import v1model.validation
+    from v1model.sae.training import training_memory
+
+    fixed, per_sample = training_memory(1, 512, 16, "topk", np.float32, auxk=True)
+    memory = fixed + 1000 * per_sample  # a step of 1,000 samples fits, of 1,001 not
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: memory)
+    settings = dict(n_steps=2, batch_size=4096, k=4, progress=False)
+    rng = np.random.default_rng(0)
+    sae = SparseAutoencoder(512, **settings).partial_fit(
+        rng.standard_normal((300, 16)).astype(np.float32), seed=0)
+    assert sae.history_.sizes["step"] == 1  # one step of the 300 rows
+    big = SparseAutoencoder(512, **settings)
+    with pytest.raises(ValueError, match=r"^len\(X\)=1001 samples per training step of 512 "
+                                         r"topk latents .* \(at most 1000 would fit\)$"):
+        big.partial_fit(rng.standard_normal((1001, 16)).astype(np.float32), seed=0)
+    assert not hasattr(big, "_params")  # the model untouched
+    # a chunk of at least batch_size rows is checked by batch_size, as fit is
+    monkeypatch.setattr(v1model.validation, "physical_memory",
+                        lambda: fixed + 100 * per_sample)
+    with pytest.raises(ValueError, match=r"^batch_size=4096 samples per training step"):
+        big.partial_fit(rng.standard_normal((5000, 16)).astype(np.float32), seed=0)

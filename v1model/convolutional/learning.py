@@ -26,7 +26,8 @@ import xarray as xr
 from .._blas import blas_threads_for_step
 from .._frames import user_stacklevel
 from .._windows import max_window_norm as _max_window_norm
-from ..inference._common import ConvergenceWarning, check_products_in_range
+from ..inference._common import (UNCONVERGED_HISTORY, ConvergenceWarning, NotConvergedTally,
+                                 check_products_in_range)
 from ..io import seed_attr
 from ..learning._atoms import normalize_rows
 from ..progress import check_progress, progress_bar
@@ -52,7 +53,8 @@ _HISTORY = {
     "fraction_active": "fraction of non-zero coefficients",
     "kernel_change": "largest change of a unit-norm kernel, ||Δd_k||",
     "n_reseeded": "kernels re-seeded at this update",
-    "n_unconverged": "crops whose codes stopped at max_iter",
+    # as the patch learners record it (the crops are the samples)
+    UNCONVERGED_HISTORY[0]: UNCONVERGED_HISTORY[1]["long_name"],
 }
 
 
@@ -118,8 +120,10 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
         signed ones otherwise (as the network's ``encode``).
     max_iter : int, default 200
         Solver steps per minibatch at most (MP: spikes picked per crop);
-        crops that stop there are counted in ``n_unconverged`` (their codes
-        are still a descent direction).
+        crops that stop there short of ``tol`` (MP: of ``n_nonzero`` /
+        ``snr_db``) are counted in ``n_unconverged`` (their codes are still a
+        descent direction) and warned of once at the end of the run (a
+        ``ConvergenceWarning`` counting the updates and crops).
     tol : float, default 1e-3
         The L1 solver's tolerance (:func:`~v1model.convolutional.encode`).
     n_nonzero, snr_db : optional
@@ -340,6 +344,9 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
     elapsed = np.zeros(n_updates)
     unused = np.zeros(n_kernels, dtype=np.int64)
     flops = 4.0 * batch_size * phi.n_coefficients * int(np.prod(kernel_size))
+    # the crops left short are warned of once, for the run (as the patch learners do)
+    tally = NotConvergedTally(None, {"max_iter": max_iter, "tol": tol})
+    short_what, short_remedy = _shortfall_text(method, max_iter, n_nonzero, snr_db, tally)
 
     start = time.perf_counter()
     with blas_threads_for_step(flops):
@@ -353,13 +360,15 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
             else:
                 A = np.empty((batch_size,) + phi.code_shape + (n_kernels,), dtype)
                 step = 1.0 / phi.lipschitz()  # ISTA's 1/L, and the LCA's dt/tau = 1/L
-                with warnings.catch_warnings():
+                with warnings.catch_warnings():  # tallied below, warned of at the end
                     warnings.simplefilter("ignore", ConvergenceWarning)
                     stalled = _solve_blocks(phi, X, lam, threshold, step, None, tol, max_iter,
                                             None, None, method, batch_size, False, A).size
             R = X - phi.synthesize_last(A)
             if method == "mp":
                 stalled = _short_of_target(X, R, A, n_nonzero, snr_db)
+            if stalled:
+                tally.add(short_what, stalled, batch_size, short_remedy)
             grad = phi.kernel_gradient_last(R, A)
             usage = (A.astype(np.float64) ** 2).reshape(-1, n_kernels).sum(axis=0)
             used = usage > 0
@@ -398,6 +407,7 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
             history["n_reseeded"][update] = n_reseeded
             history["n_unconverged"][update] = stalled
             elapsed[update] = time.perf_counter() - start
+    tally.warn(n_updates)
     tail = history["fraction_active"][n_updates - max(n_updates // 4, 1):]
     if method != "mp" and np.all(tail == 0):
         # as the patch learners warn (learning._history.warn_if_nothing_coded)
@@ -411,6 +421,21 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
     if d == 1:
         ds.attrs.update(time_attrs(sample_rate))
     return ds
+
+
+def _shortfall_text(method, max_iter, n_nonzero, snr_db, tally):
+    """What a crop left short means for ``method``, and the remedy in
+    :func:`learn_kernels`'s own arguments: ``(what, remedy)`` for ``tally.add``."""
+    if method != "mp":
+        return (f"convolutional {method} stopped after {max_iter} iterations",
+                tally.remedy("max_iter", max_iter))
+    target = (f"snr_db={snr_db!r}" if n_nonzero is None else
+              f"n_nonzero={n_nonzero!r} spikes" if snr_db is None else
+              f"snr_db={snr_db!r} and n_nonzero={n_nonzero!r} spikes")
+    lower = "snr_db" if n_nonzero is None else "n_nonzero" if snr_db is None else \
+        "snr_db or n_nonzero"
+    return (f"convolutional matching_pursuit stopped at max_iter={max_iter} spikes short of "
+            f"{target}", f"raise max_iter (now {max_iter}) or lower {lower}")
 
 
 def _spikes(phi, X, n_nonzero, snr_db, max_iter, positive):

@@ -540,11 +540,16 @@ class SolverSettings:
         Appended to the remedies (what else the user can do).
     x_name : str, default "X"
         The caller's name of the data whose rows are named (``"X_val"``).
+    method_name : str or None, default None
+        The caller's own argument that picks the solver (``"method"``,
+        ``"transform_method"``, ``"inference"``), for advice to use another one
+        (:meth:`use_method`); None: ``encode``'s ``method``.
     """
 
     def __init__(self, params_name, params, names=None, inherited=None, advice="",
-                 x_name="X"):
+                 x_name="X", method_name=None):
         self.x_name = x_name
+        self.method_name = method_name
         self.params_name = params_name
         self.params = params
         self.names = {} if names is None else names
@@ -568,6 +573,13 @@ class SolverSettings:
         source = f", from {self.inherited[name]}" if name in self.inherited else ""
         return f"{knob} (now {value!r}{source})"
 
+    def use_method(self, method):
+        """``"method='active_set'"``: the solver ``method`` as the caller's user picks it
+        (``"encode(..., method='active_set')"`` when the caller names no argument)."""
+        if self.method_name is None:
+            return f"encode(..., method={method!r})"
+        return f"{self.method_name}={method!r}"
+
     def remedy(self, limit_name, n_iter):
         """``"raise <limit> or loosen <tol>"`` in the caller's names (only the tol when
         the limit is fixed, saying so), and the caller's advice."""
@@ -587,16 +599,21 @@ class NotConvergedTally(SolverSettings):
 
     Parameters
     ----------
-    params_name : str
+    params_name : str or None
         The learner's name of its dict of solver settings (``"method_params"``,
-        ``"inference_params"``): the knobs are named as its keys.
+        ``"inference_params"``): the knobs are named as its keys; None: as the
+        learner's own arguments (:func:`~v1model.convolutional.learn_kernels`).
     params : dict
         The settings in use, for the values named in the remedies.
+    method_name : str, default "method"
+        The learner's argument that picks the solver (``"inference"`` for
+        :func:`~v1model.learning.learn_dictionary`), for the advice to use another.
     """
 
-    def __init__(self, params_name, params):
-        super().__init__(params_name, params)
+    def __init__(self, params_name, params, method_name="method"):
+        super().__init__(params_name, params, method_name=method_name)
         self.kinds = {}  # (what, remedy) -> [solver calls, samples left, samples coded]
+        self.n_left = 0  # samples left short since the last take_unconverged()
 
     def add(self, what, n_left, n_total, remedy):
         """One solver call (one update's minibatch) that left ``n_left`` of its
@@ -605,6 +622,13 @@ class NotConvergedTally(SolverSettings):
         counts[0] += 1
         counts[1] += int(n_left)
         counts[2] += int(n_total)
+        self.n_left += int(n_left)
+
+    def take_unconverged(self) -> int:
+        """The samples left short since the last call (one update's: the learner's
+        history variable :data:`UNCONVERGED_HISTORY`), and start counting afresh."""
+        n_left, self.n_left = self.n_left, 0
+        return n_left
 
     def warn(self, n_updates):
         """One :class:`ConvergenceWarning` per kind of shortfall of the run's
@@ -666,17 +690,40 @@ class NotConvergedStream:
             counts[:] = [now, 0, 0, 0, 0]
 
 
+#: a learner's history variable of the samples its solver left short at each update: its
+#: name, and its attrs (the same for every learner, patch and convolutional)
+UNCONVERGED_HISTORY = ("n_unconverged", {
+    "long_name": "samples of the update's minibatch whose codes the solver left short of its "
+                 "stopping rule (stopped at its iteration limit)",
+    "units": "1"})
+
+
 @contextlib.contextmanager
-def tally_not_converged(params_name="method_params", params=None):
+def tally_not_converged(params_name="method_params", params=None, method_name="method"):
     """Within the block, the solvers add their shortfalls to a :class:`NotConvergedTally`
     (yielded) instead of warning; the learner calls its ``warn`` once at the end of the
-    run (not on an error: the error is the news)."""
-    tally = NotConvergedTally(params_name, {} if params is None else params)
+    run (not on an error: the error is the news), and its ``take_unconverged`` after
+    each update, for its history."""
+    tally = NotConvergedTally(params_name, {} if params is None else params, method_name)
     token = _TALLY.set(tally)
     try:
         yield tally
     finally:
         _TALLY.reset(token)
+
+
+@contextlib.contextmanager
+def run_tally(params_name="method_params", params=None):
+    """The :class:`NotConvergedTally` of the learner's run in progress, or, outside one
+    (one update made by itself), a tally of the block's own, warned of at its end as an
+    update of one."""
+    tally = current_tally()
+    if tally is not None:
+        yield tally
+        return
+    with tally_not_converged(params_name, params) as tally:
+        yield tally
+    tally.warn(1)
 
 
 @contextlib.contextmanager
@@ -705,6 +752,17 @@ def current_tally():
     """The :class:`NotConvergedTally` of the learner's run in progress, or None."""
     settings = _TALLY.get()
     return settings if isinstance(settings, NotConvergedTally) else None
+
+
+def use_method(method):
+    """Advice to use the solver ``method`` instead, as the caller's user picks it:
+    ``"encode(..., method='active_set')"`` when called by the user, else
+    :meth:`SolverSettings.use_method` (a learner's ``method='active_set'``, a
+    transform's ``transform_method='active_set'``)."""
+    settings = _TALLY.get()
+    if settings is None:
+        return f"encode(..., method={method!r})"
+    return settings.use_method(method)
 
 
 def knob(name, now=True):

@@ -39,7 +39,7 @@ from ..progress import check_progress, progress_bar
 from ..validation import check_bool, check_int, check_positive
 from . import _common
 from ._common import (check_warm_start, drive_scale, history_dataset, history_record,
-                      validate_problem, warn_not_converged)
+                      use_method, validate_problem, warn_not_converged)
 
 __all__ = ["lasso_cd"]
 
@@ -257,7 +257,7 @@ def lasso_cd(
             unit="sweeps over the coordinates",
             advice=(" (coordinate descent is slow where many atoms are active and nearly "
                     "collinear, as with a small lam on an overcomplete dictionary), or use "
-                    "lasso_active_set (encode(..., method='active_set')), which solves "
+                    f"lasso_active_set ({use_method('active_set')}), which solves "
                     "each support exactly"))
     if _stats is not None:
         n_upd = int(updates.sum())

@@ -1,5 +1,5 @@
 """Learning history: one row of statistics per dictionary update, kept in a
-compact float array (a streamed learner's memory grows by 56 bytes per
+compact float array (a streamed learner's memory grows by 64 bytes per
 update, not by the patches it has seen) and returned as an xarray Dataset
 over the dim ``update``."""
 
@@ -11,6 +11,7 @@ import numpy as np
 import xarray as xr
 
 from .._frames import user_stacklevel
+from ..inference._common import UNCONVERGED_HISTORY
 from ..io import clean_attrs, flatten_nested
 
 #: variable -> (long_name, units); reconstruction_error follows
@@ -23,8 +24,17 @@ FIELDS = {
     "fraction_active": ("fraction of coefficients that are non-zero", "1"),
     "n_reseeded": ("atoms re-seeded at this update (dead or duplicate)", "1"),
     "n_samples": ("samples coded in this update", "1"),
+    # as every learner records it, the convolutional one too
+    UNCONVERGED_HISTORY[0]: tuple(UNCONVERGED_HISTORY[1][key] for key in ("long_name", "units")),
     "wall_time": ("cumulative time spent in updates", "s"),
 }
+
+
+#: variables a history saved (or pickled) before they were recorded lacks: read as
+#: NOT_RECORDED for its updates, not refused
+ADDED_FIELDS = (UNCONVERGED_HISTORY[0],)
+#: the value of an ADDED_FIELDS count that an older history did not record
+NOT_RECORDED = -1
 
 
 def relative_error(rr, xx):
@@ -60,13 +70,29 @@ class History:
     def __len__(self):
         return self._n
 
-    def record(self, stats: dict, n_reseeded: int, seconds: float):
+    def __setstate__(self, state):
+        # a history pickled before a column was recorded (an OnlineState's) has rows
+        # without it: the next record failed to fit its row. Its updates get NOT_RECORDED
+        self.__dict__.update(state)
+        rows = self._rows
+        if rows.shape[1] < len(FIELDS):
+            names = list(FIELDS)
+            grown = np.full((len(rows), len(FIELDS)), float(NOT_RECORDED))
+            old = [name for name in names if name not in ADDED_FIELDS]
+            grown[:, [names.index(name) for name in old]] = rows
+            self._rows = grown
+
+    def record(self, stats: dict, n_reseeded: int, n_unconverged: int, seconds: float):
+        """One update's row: ``stats`` (:func:`batch_statistics`), the atoms re-seeded,
+        the samples the solver left short (``NotConvergedTally.take_unconverged``)
+        and the update's time (s)."""
         if self._n == len(self._rows):
             grown = np.empty((2 * len(self._rows), len(FIELDS)))
             grown[: self._n] = self._rows
             self._rows = grown
         self.wall_time += seconds
-        values = dict(stats, n_reseeded=float(n_reseeded), wall_time=self.wall_time)
+        values = dict(stats, n_reseeded=float(n_reseeded), n_unconverged=float(n_unconverged),
+                      wall_time=self.wall_time)
         self._rows[self._n] = [values[name] for name in FIELDS]
         self._n += 1
         if not np.isfinite(values["objective"]):
@@ -104,7 +130,8 @@ class History:
         rows = self._rows[: self._n]
         data = {}
         for j, (name, (long_name, units)) in enumerate(FIELDS.items()):
-            col = rows[:, j].astype(np.int64) if name in ("n_reseeded", "n_samples") else rows[:, j]
+            col = (rows[:, j].astype(np.int64) if name in ("n_reseeded", "n_samples",
+                                                           "n_unconverged") else rows[:, j])
             data[name] = ("update", col, {"long_name": long_name, "units": units})
         ds = xr.Dataset(data, coords={"update": np.arange(self._n)})
         # netCDF-safe in memory too: a plain ds.to_netcdf works, and reloading gives the same

@@ -77,7 +77,8 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
             dead = usage.to_reseed(A, D, signed=coder.positive)
             reseed(D, dead, batch, A, rng, duplicate_tol, coder.positive)
             usage.reset(dead)
-            history.record(stats, len(dead), time.perf_counter() - start)
+            history.record(stats, len(dead), tally.take_unconverged(),
+                           time.perf_counter() - start)
             bar.set_postfix(obj=f"{stats['objective']:.4g}", reseeded=len(dead), refresh=False)
     tally.warn(n_updates)
     history.warn_if_nothing_coded(coder)

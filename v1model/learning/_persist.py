@@ -23,7 +23,7 @@ from ..io import (check_dims, clean_attrs, seed_from_json, seed_sequence_to_json
                   values_by_dims)
 from ..validation import check_positive
 from ._atoms import AtomUsage
-from ._history import FIELDS, History
+from ._history import ADDED_FIELDS, FIELDS, NOT_RECORDED, History
 
 #: attrs["kind"] of a saved learner
 LEARNER_KIND = "v1model.SparseDictionaryLearner"
@@ -174,7 +174,9 @@ def _check_complete(cls, ds, params):
     if missing:
         raise ValueError(f"ds lacks {', '.join(missing)}: not a complete saved {cls.__name__}")
     if any(name in ds for name in STREAM_VARIABLES) or any(k in ds.attrs for k in STREAM_ATTRS):
-        missing = [name for name in (*STREAM_VARIABLES, *FIELDS) if name not in ds]
+        # a stream saved before a count was kept lacks it (loaded as NOT_RECORDED)
+        missing = [name for name in (*STREAM_VARIABLES, *FIELDS)
+                   if name not in ds and name not in ADDED_FIELDS]
         missing += [f"attrs[{key!r}]" for key in STREAM_ATTRS if key not in ds.attrs]
         if missing:
             raise ValueError(f"ds holds part of an online stream state but lacks "
@@ -198,7 +200,10 @@ def _stream_state(learner, ds, history, n_features):
     state.n_updates = int(ds.attrs["stream_n_updates"])
     state.n_samples_seen = int(ds.attrs["stream_n_samples_seen"])
     state.attrs = json.loads(ds.attrs["stream_attrs"])
-    rows = np.stack([history[name].values.astype(np.float64) for name in FIELDS], axis=1)
+    # a stream saved before a count was recorded: NOT_RECORDED (-1) for its updates
+    rows = np.stack([history[name].values.astype(np.float64) if name in history
+                     else np.full(history.sizes.get("update", 0), float(NOT_RECORDED))
+                     for name in FIELDS], axis=1)
     state.history = History(len(rows))
     state.history._rows[: len(rows)] = rows
     state.history._n = len(rows)

@@ -160,7 +160,8 @@ class SparseDictionaryLearner(SavedAsDataset):
         had string column names); ``transform`` then checks them.
     history_ : xarray.Dataset
         Learning history over ``update`` (objective, reconstruction error,
-        mean |a|, fraction active, atoms re-seeded, wall time), parameters in
+        mean |a|, fraction active, atoms re-seeded, samples coded, samples the
+        solver left short of its ``tol`` (``n_unconverged``), wall time), parameters in
         attrs (``batch_size``: the minibatch size ``fit`` used, at most the
         number of samples; ``batch_size_requested``: the parameter; in
         ``partial_fit`` both are the parameter, the slice each update coded
@@ -592,7 +593,9 @@ class SparseDictionaryLearner(SavedAsDataset):
         inherited = {}
         if coder.method == self.method and isinstance(self.method_params, dict):
             inherited = {key: "method_params" for key in self.method_params if key not in own}
-        return SolverSettings("transform_params", coder.params, inherited=inherited)
+        # the solver transform uses is picked by transform_method, also when it is None
+        return SolverSettings("transform_params", coder.params, inherited=inherited,
+                              method_name="transform_method")
 
     def _coder(self, method, params, learning, names=("method", "method_params"),
                positive=None):

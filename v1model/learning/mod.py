@@ -174,7 +174,9 @@ def learn_mod(
     history : xarray.Dataset
         Over ``update``: ``objective``, ``reconstruction_error``,
         ``mean_abs_code``, ``fraction_active``, ``n_reseeded``,
-        ``n_samples``, ``wall_time`` (s); parameters in ``attrs``
+        ``n_samples``, ``n_unconverged`` (the samples the solver left short of
+        ``tol``, warned of once: ``method_params``), ``wall_time`` (s);
+        parameters in ``attrs``
         (``batch_size``: the samples coded per update, at most ``n_samples``;
         ``batch_size_requested``: the argument, None for all of ``X``). Statistics
         are those of the codes inferred with the dictionary before the update.

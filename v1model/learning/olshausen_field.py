@@ -54,8 +54,8 @@ from ..validation import (
     check_positive,
     check_shape,
 )
-from ..inference._common import (check_products_in_range, check_warm_start,
-                                 tally_not_converged, warn_not_converged)
+from ..inference._common import (UNCONVERGED_HISTORY, check_products_in_range,
+                                 check_warm_start, tally_not_converged, warn_not_converged)
 from ..io import clean_attrs, flatten_nested, seed_attr
 from ._data import check_training_rows
 from ._history import relative_error
@@ -623,10 +623,14 @@ def learn_dictionary(
         ``fraction_active`` (non-zero codes for L1; for Cauchy, whose MAP codes
         are never exactly zero, the fraction with ``|a| > sigma``),
         ``learning_rate``, ``dictionary_change``; the parameters in ``attrs``.
-        For ``prior="cauchy"`` also ``median_atom_norm`` (the median length of
-        the atoms that coded each minibatch, set by the gain adaptation; units
-        of X), and ``code_var`` over ``atom``: the running coefficient variance
-        after the last update (the ``code_var`` to continue from). The Cauchy
+        For ``prior="l1"`` also ``n_unconverged``, the samples of the update's
+        minibatch that the solver left short of its ``tol`` (warned of once at
+        the end of the run: ``inference_params``; a recorded update counts its
+        own minibatch with ``record_every > 1``). For ``prior="cauchy"`` also
+        ``median_atom_norm`` (the median length of the atoms that coded each
+        minibatch, set by the gain adaptation; units of X), and ``code_var``
+        over ``atom``: the running coefficient variance after the last update
+        (the ``code_var`` to continue from). The Cauchy
         ``objective`` is that of each update's atom lengths, not comparable
         across updates while they change (Notes).
 
@@ -805,13 +809,15 @@ def learn_dictionary(
     # minibatch inference is small products, where BLAS threads only contend
     # (v1model._blas; benchmarks/bench_learning_threads.py)
     # the solver's shortfalls are warned of once, for the run (not per minibatch)
-    with tally_not_converged("inference_params", inference_params) as tally, \
+    with tally_not_converged("inference_params", inference_params, "inference") as tally, \
             blas_threads_for_step(coding_iteration_flops(batch_size, n_atoms, p)):
         for t in bar:
             rate = lr * decay**t
             batch = np.asarray(X[rng.integers(0, n, batch_size)], dtype=np.float64)
             if prior == "l1":
                 A = encode(batch, D, lam)
+                # taken at every update: a recorded one counts its own minibatch alone
+                n_unconverged = tally.take_unconverged()
                 if t == 0 and not A.any():
                     _check_some_code_nonzero(X, D, lam, threshold == "nonneg",
                                              inference == "iht")
@@ -863,7 +869,9 @@ def learn_dictionary(
                           else np.mean(np.abs(A) > sigma))
                 rel = relative_error(r2, np.einsum("ij,ij->i", batch, batch))
                 record = (t, energy.mean(), rel.mean(), np.abs(A).mean(), active, rate, change)
-                if prior == "cauchy":  # the lengths the gain adaptation gave the coding atoms
+                if prior == "l1":
+                    record += (n_unconverged,)
+                else:  # the lengths the gain adaptation gave the coding atoms
                     record += (float(np.median(np.linalg.norm(D_used, axis=1))),)
                 records.append(record)
                 if not np.isfinite(energy.mean()):
@@ -989,19 +997,25 @@ def _l1_encoder(inference, threshold, tau, params):
 
 def _history(records, attrs):
     cols = list(zip(*records))
-    names = ["objective", "reconstruction_error", "mean_abs_code", "fraction_active",
-             "learning_rate", "dictionary_change", "median_atom_norm"]
     cauchy = attrs.get("prior") == "cauchy"
+    # the last column: the L1 solver's shortfall, or the Cauchy atoms' lengths (sparsenet's
+    # inference stops at a fixed count by design, and the MAP's shortfall is not counted)
+    last = "median_atom_norm" if cauchy else UNCONVERGED_HISTORY[0]
+    names = ["objective", "reconstruction_error", "mean_abs_code", "fraction_active",
+             "learning_rate", "dictionary_change", last]
     long = [
         # the Cauchy energy changes with the atoms' lengths, which the gain adaptation sets
         "mean energy per patch" + (", at the atom lengths of its update" if cauchy else ""),
         "mean over the minibatch of ||x - D^T a||^2 / ||x||^2 (per-patch relative error)",
         "mean |a|", "fraction of coefficients active", "learning rate",
         "relative change of the dictionary",
-        "median length of the atoms that coded the minibatch (gain adaptation)",
+        "median length of the atoms that coded the minibatch (gain adaptation)" if cauchy
+        else UNCONVERGED_HISTORY[1]["long_name"],
     ]
     ds = xr.Dataset(
-        {nm: ("update", np.asarray(c, dtype=float)) for nm, c in zip(names, cols[1:])},
+        {nm: ("update", np.asarray(c, dtype=np.int64 if nm == UNCONVERGED_HISTORY[0]
+                                   else float))
+         for nm, c in zip(names, cols[1:])},
         coords={"update": np.asarray(cols[0], dtype=int)},
     )
     # the energy is in (units of X)^2 under either prior (lam = beta * noise variance for
@@ -1010,8 +1024,6 @@ def _history(records, attrs):
     units = dict(objective="(units of X)^2", median_atom_norm="units of X",
                  mean_abs_code="units of X" if attrs.get("prior") == "l1" else "1")
     for nm, ln in zip(names, long):
-        if nm not in ds:  # median_atom_norm: Cauchy only (L1 atoms have unit length)
-            continue
         ds[nm].attrs.update(long_name=ln, units=units.get(nm, "1"))
     ds.attrs.update(clean_attrs(attrs))  # netCDF-safe: None, bools (plain to_netcdf works)
     return ds

@@ -37,7 +37,7 @@ import time
 import numpy as np
 
 from .._blas import blas_threads_for_step, coding_iteration_flops
-from ..inference._common import NotConvergedStream, tally_not_converged
+from ..inference._common import NotConvergedStream, run_tally, tally_not_converged
 from ..progress import check_progress, progress_bar
 from ..validation import (as_generator, check_array, check_bool, check_int,
                           check_nonnegative, check_shape, describe)
@@ -172,7 +172,10 @@ class OnlineState:
             ``D``, the statistics, ``usage`` and ``history`` are updated in place.
         """
         start = time.perf_counter()
-        codes = self.coder.encode(X, self.D, self.rng)
+        # the run's tally (run_epochs, partial_fit), or this step's own
+        with run_tally("method_params", self.coder.params) as tally:
+            codes = self.coder.encode(X, self.D, self.rng)
+            n_unconverged = tally.take_unconverged()
         stats = batch_statistics(X, self.D, codes, self.coder)
         self.n_updates += 1
         beta = (1.0 - 1.0 / self.n_updates) ** self.forget_factor
@@ -196,7 +199,7 @@ class OnlineState:
             self.B[dead] = 0.0
             self.usage.reset(dead)
         self.n_samples_seen += X.shape[0]
-        self.history.record(stats, dead.size, time.perf_counter() - start)
+        self.history.record(stats, dead.size, n_unconverged, time.perf_counter() - start)
 
 
 def check_online_params(forget_factor, n_passes):

@@ -150,7 +150,9 @@ class SparseAutoencoder(SavedAsDataset):
         training step holds 12-31 bytes per sample and latent in float32
         (24-51 in float64; 2.2 GB at 16,384 latents and 4,096 samples, beside
         0.55 GB for the model: :func:`~v1model.sae.training.training_memory`);
-        ``fit`` and :meth:`partial_fit` refuse one that would not fit in memory.
+        ``fit`` and :meth:`partial_fit` refuse one that would not fit in memory
+        (:meth:`partial_fit` by the steps of its chunk, whose minibatches hold at
+        most ``len(X)`` samples).
     lr : float or "auto", default "auto"
         Peak Adam learning rate of the weights, which have no units (the
         unit-norm decoder rows, the encoder, the JumpReLU log-thresholds), in
@@ -553,7 +555,7 @@ class SparseAutoencoder(SavedAsDataset):
                              f"{v['n_steps']} where lr_decay={self.lr_decay!r} brings the "
                              "learning rate to zero; raise n_steps (the planned total) or set "
                              "lr_decay=0")
-        _check_step_memory(v, X.shape[1], dtype)
+        _check_step_memory(v, X.shape[1], dtype, n_rows=X.shape[0])
         # each chunk as fit's X (from 1,000 rows), before the model is touched: a warning
         # raised as an error leaves it as it was
         _warn_if_heavy_rows(X, stats.mean)
@@ -1463,15 +1465,20 @@ def _guarded(compute, name, what, values):
 AUTO_LR = 1e-3
 
 
-def _check_step_memory(v, n_features, dtype):
+def _check_step_memory(v, n_features, dtype, n_rows=None):
     """Refuse settings (``v``, validated) whose training steps would not fit in memory,
     before the model is made or touched (:func:`~v1model.sae.training.check_training_memory`):
     only the weights and Adam moments were checked, and a step of 32,768 latents in
     batches of 4,096 (5.4 GB, of which they are 0.6 GB) was left to the out-of-memory
-    killer."""
+    killer. ``n_rows``: the rows of a ``partial_fit`` chunk, whose steps hold at most
+    that many (a chunk shorter than ``batch_size`` is one step of its rows: a batch_size
+    too large for memory refused a small chunk that trains within it)."""
     auxk = v["activation"] in ("topk", "batchtopk") and v["aux_coef"] > 0
-    check_training_memory(v["batch_size"], v["n_latents"], n_features, v["activation"], dtype,
-                          k=v["k"] or 1, auxk=auxk)
+    step, name = v["batch_size"], "batch_size"
+    if n_rows is not None and n_rows < step:
+        step, name = n_rows, "len(X)"
+    check_training_memory(step, v["n_latents"], n_features, v["activation"], dtype,
+                          k=v["k"] or 1, auxk=auxk, name=name)
 
 
 def _learning_rate(lr) -> float:

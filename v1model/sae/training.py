@@ -208,7 +208,7 @@ def training_memory(batch_size, n_latents, n_features, activation, dtype, *, k=1
 
 
 def check_training_memory(batch_size, n_latents, n_features, activation, dtype, *, k=1,
-                          auxk=False):
+                          auxk=False, name="batch_size"):
     """Refuse a training run whose steps would not fit in the memory this process
     may use (:func:`v1model.validation.physical_memory`), before anything is
     allocated: the weights and their Adam moments, then what a step holds at any
@@ -218,9 +218,12 @@ def check_training_memory(batch_size, n_latents, n_features, activation, dtype, 
     Parameters
     ----------
     batch_size : int
-        Samples per step.
+        Samples per step: those the steps hold (a stream's chunk shorter than the
+        minibatches is one step of its rows).
     n_latents, n_features, activation, dtype, k, auxk
         As for :func:`training_memory`.
+    name : str, default "batch_size"
+        What sets ``batch_size``, named in the message (``"len(X)"`` for such a chunk).
 
     Raises
     ------
@@ -240,7 +243,7 @@ def check_training_memory(batch_size, n_latents, n_features, activation, dtype, 
     fixed, per_sample = training_memory(batch_size, n_latents, n_features, activation, dtype,
                                         k=k, auxk=auxk)
     check_fits_in_memory(
-        (batch_size, math.ceil(per_sample)), np.uint8, "batch_size", batch_size,
+        (batch_size, math.ceil(per_sample)), np.uint8, name, batch_size,
         f"samples per training step of {n_latents} {activation} latents on {n_features} "
         f"features ({np.dtype(dtype).name}: {per_sample:.4g} bytes per sample, besides "
         f"{fixed:.4g} bytes of weights, their gradients and Adam moments)", plus=fixed)

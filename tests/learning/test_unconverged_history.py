@@ -1,0 +1,193 @@
+"""Every learner reports its solver's shortfall alike: one ConvergenceWarning per run,
+naming the knob the user sets, and ``n_unconverged`` in its history, the samples of
+each update's minibatch the solver left short (same name, dim, dtype and attrs)."""
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+from v1model.convolutional import learn_kernels
+from v1model.inference import ConvergenceWarning, encode
+from v1model.learning import SparseDictionaryLearner, learn_dictionary, learn_mod, learn_online
+from v1model.learning.ksvd import learn_ksvd
+
+#: the history variable every learner records, as it reads in the Dataset
+LONG_NAME = ("samples of the update's minibatch whose codes the solver left short of its "
+             "stopping rule (stopped at its iteration limit)")
+
+
+def _half_zero(n=100, p=16, seed=0):
+    """``n`` samples of which the odd rows are Gaussian and the even rows zero: a zero
+    sample's codes stay zero, converged at once, and two FISTA iterations leave every
+    other sample short of tol (50 of 100 at the first call: checked below)."""
+    X = np.random.default_rng(seed).standard_normal((n, p))
+    X[::2] = 0
+    return X
+
+
+def _run(learn):
+    """The history of ``learn()`` and the ConvergenceWarnings it gave."""
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        history = learn()
+    return history, [w for w in record if issubclass(w.category, ConvergenceWarning)]
+
+
+def _check_variable(history):
+    var = history["n_unconverged"]
+    assert var.dims == ("update",) and var.dtype == np.int64
+    assert var.attrs == {"long_name": LONG_NAME, "units": "1"}
+    return var.values
+
+
+def _coded_in_warning(caught):
+    """(samples left, samples coded) that the run's one warning counts."""
+    assert len(caught) == 1 and caught[0].filename == __file__
+    left, coded = re.search(r"\((\d+) of the (\d+) samples coded in them\)",
+                            str(caught[0].message)).groups()
+    return int(left), int(coded)
+
+
+def test_two_fista_iterations_leave_exactly_the_non_zero_rows_short():
+    # the premise of the counts below, from the solver called by the user
+    X = _half_zero()
+    D = np.random.default_rng(1).standard_normal((24, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    with pytest.warns(ConvergenceWarning, match=r"with 50 of 100 samples not converged"):
+        encode(X, D, "fista", lam=0.1, max_iter=2, tol=1e-2, progress=False)
+
+
+# every update codes all 100 rows of X (batch_size 100 of 100, or None for the batch
+# learners), so 50 of them are left short at each of the 3 updates
+LEARNERS = {
+    "online": lambda **kw: learn_online(_half_zero(), 24, lam=0.1, batch_size=100,
+                                        n_updates=3, seed=0, progress=False, **kw)[1],
+    "mod": lambda **kw: learn_mod(_half_zero(), 24, lam=0.1, n_updates=3, seed=0,
+                                  progress=False, **kw)[1],
+    "ksvd": lambda **kw: learn_ksvd(_half_zero(), 24, method="fista", lam=0.1, n_updates=3,
+                                    seed=0, progress=False, **kw)[1],
+    "estimator": lambda **kw: SparseDictionaryLearner(
+        24, lam=0.1, batch_size=100, n_updates=3, seed=0, progress=False,
+        **kw).fit(_half_zero()).history_,
+    "partial_fit": lambda **kw: SparseDictionaryLearner(
+        24, lam=0.1, batch_size=50, seed=0, progress=False,
+        **kw).partial_fit(_half_zero()[:50]).partial_fit(_half_zero()[50:]).history_,
+}
+
+
+@pytest.mark.parametrize("name", list(LEARNERS))
+def test_patch_learners_record_the_samples_short_at_each_update(name):
+    history, caught = _run(lambda: LEARNERS[name](method_params={"max_iter": 2}))
+    counts = _check_variable(history)
+    # partial_fit: 2 chunks of 50 rows, 25 of them non-zero each (one update each)
+    expected = [25, 25] if name == "partial_fit" else [50, 50, 50]
+    assert counts.tolist() == expected
+    if name == "partial_fit":  # a stream warns at chunks 1, 2, 4, ... (NotConvergedStream)
+        assert [re.search(r"\((\d+) of the (\d+) samples coded in them\)",
+                          str(w.message)).groups() for w in caught] == [("25", "50")] * 2
+        return
+    # the run's one warning counts the same samples, naming method_params
+    assert _coded_in_warning(caught) == (counts.sum(), 300)
+    assert "method_params['max_iter'] (now 2)" in str(caught[0].message)
+
+
+@pytest.mark.parametrize("name", list(LEARNERS))
+def test_patch_learners_that_converge_record_zero_and_do_not_warn(name):
+    history, caught = _run(LEARNERS[name])
+    assert caught == []
+    counts = _check_variable(history)
+    assert counts.tolist() == [0] * len(counts) and len(counts) in (2, 3)
+
+
+def test_olshausen_field_records_each_updates_own_count_and_warns_once():
+    # minibatches are drawn with replacement: every row is non-zero here, so every
+    # sample of every minibatch (20) is left short by two FISTA iterations
+    X = np.random.default_rng(0).standard_normal((100, 16)) * 0.3
+    history, caught = _run(lambda: learn_dictionary(
+        X, 24, lam=0.1, n_updates=5, batch_size=20, inference_params={"max_iter": 2},
+        record_every=2, seed=0, progress=False)[1])
+    # recorded updates 0, 2, 4: each its own minibatch's count, not a sum since the last
+    assert history["update"].values.tolist() == [0, 2, 4]
+    assert _check_variable(history).tolist() == [20, 20, 20]
+    assert _coded_in_warning(caught) == (100, 100)
+    assert "inference_params['max_iter'] (now 2)" in str(caught[0].message)
+    history, caught = _run(lambda: learn_dictionary(
+        X, 24, lam=0.1, n_updates=3, batch_size=20, seed=0, progress=False)[1])
+    assert caught == [] and _check_variable(history).tolist() == [0, 0, 0]
+
+
+def test_cauchy_prior_records_no_solver_shortfall():
+    # sparsenet's inference stops at 10 CG steps by design: no count to record
+    X = np.random.default_rng(0).standard_normal((100, 16)) * 0.3
+    _, history = learn_dictionary(X, 24, prior="cauchy", lam=0.022, n_updates=2,
+                                  batch_size=20, seed=0, progress=False)
+    assert "n_unconverged" not in history and "median_atom_norm" in history
+
+
+def _images():
+    return np.random.default_rng(0).standard_normal((2, 32, 32))
+
+
+def test_kernel_learner_warns_once_naming_its_own_arguments():
+    # it counted the crops short of tol, but silenced its solver's warnings: a run that
+    # never converged said nothing
+    history, caught = _run(lambda: learn_kernels(_images(), 4, 5, stride=2, lam=0.5,
+                                                 n_updates=3, max_iter=2, seed=0,
+                                                 progress=False))
+    counts = _check_variable(history)
+    assert counts.tolist() == [8, 8, 8]  # every crop of each minibatch of 8
+    assert _coded_in_warning(caught) == (24, 24)
+    assert str(caught[0].message).startswith(
+        "convolutional fista stopped after 2 iterations with samples not converged in 3 of 3 "
+        "updates")
+    assert str(caught[0].message).endswith("raise max_iter (now 2) or loosen tol (now 0.001)")
+    history, caught = _run(lambda: learn_kernels(_images(), 4, 5, stride=2, lam=0.5,
+                                                 n_updates=3, seed=0, progress=False))
+    assert caught == [] and _check_variable(history).tolist() == [0, 0, 0]
+
+
+def test_kernel_learner_with_mp_names_its_target():
+    history, caught = _run(lambda: learn_kernels(_images(), 4, 5, stride=2, method="mp",
+                                                 snr_db=60.0, n_updates=2, max_iter=2,
+                                                 seed=0, progress=False))
+    assert _check_variable(history).tolist() == [8, 8]
+    assert _coded_in_warning(caught) == (16, 16)
+    assert str(caught[0].message).startswith(
+        "convolutional matching_pursuit stopped at max_iter=2 spikes short of snr_db=60.0")
+    assert str(caught[0].message).endswith("raise max_iter (now 2) or lower snr_db")
+
+
+def test_a_stream_saved_before_the_count_continues_with_it_marked_not_recorded():
+    from v1model.learning import SparseDictionaryLearner as Learner
+
+    X = _half_zero()
+    learner = Learner(24, lam=0.1, batch_size=50, seed=0, progress=False).partial_fit(X[:50])
+    old = learner.to_dataset().drop_vars("n_unconverged")  # as saved by an earlier version
+    again = Learner.from_dataset(old)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        again.set_params(method_params={"max_iter": 2}).partial_fit(X[50:])
+    assert _check_variable(again.history_).tolist() == [-1, 25]
+
+
+def test_a_stream_pickled_before_the_count_continues_with_it_marked_not_recorded():
+    # its history's rows had no n_unconverged column: the next update's row did not fit
+    import pickle
+
+    from v1model.learning._history import FIELDS
+
+    X = _half_zero()
+    learner = SparseDictionaryLearner(24, lam=0.1, batch_size=50, seed=0,
+                                      progress=False).partial_fit(X[:50])
+    copy = pickle.loads(pickle.dumps(learner))
+    history = copy._state.history
+    history._rows = np.delete(history._rows, list(FIELDS).index("n_unconverged"), axis=1)
+    old = pickle.loads(pickle.dumps(copy))  # as pickled by an earlier version
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        old.set_params(method_params={"max_iter": 2}).partial_fit(X[50:])
+    assert _check_variable(old.history_).tolist() == [-1, 25]
+    np.testing.assert_array_equal(old.history_["objective"][0],
+                                  learner.history_["objective"][0])
