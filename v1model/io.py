@@ -740,8 +740,13 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
         indexed by a MultiIndex (``ds.stack(...)``; save ``ds.reset_index(dim)``),
         a variable of another dtype whose ``encoding["dtype"]`` is float16 (to
         netCDF), a long double variable (float128, complex256, to either format:
-        netCDF-C readers crash on them; convert it to float64 or complex128), and for
-        a ``path`` whose suffix is another format's (``.npy``, ``.npz``, ``.pkl``,
+        netCDF-C readers crash on them; convert it to float64 or complex128), an attr
+        that xarray takes for encoding on saving or loading, which would change the data
+        or fail the load (a variable's ``_FillValue``, ``missing_value``,
+        ``scale_factor``, ``add_offset``, ``_Unsigned``, ``_Encoding``,
+        ``coordinates``: :data:`ENCODING_ATTRS`; a ``units`` with "since", ...;
+        ``ds.attrs["coordinates"]``), naming the variable, the attr and its value, and
+        for a ``path`` whose suffix is another format's (``.npy``, ``.npz``, ``.pkl``,
         ``.json``, ``.csv``, ``.mat``, ...: :data:`OTHER_FORMAT_SUFFIXES`);
         before anything is written.
     OSError
@@ -768,7 +773,9 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
         from . import __version__
 
         ds.attrs["v1model_version"] = __version__
-    if not _is_zarr_path(path):
+    if _is_zarr_path(path):
+        _check_no_encoding_attrs(ds)  # _netcdf_ready does it for netCDF
+    else:
         ds = _netcdf_ready(ds)
         if not _netcdf_through_memory(ds):
             _check_room(path, ds.nbytes)
@@ -1165,6 +1172,96 @@ def _check_no_long_double(ds: xr.Dataset) -> None:
                 f"convert it first: ds[{name!r}] = ds[{name!r}].astype({wide!r})")
 
 
+#: Attrs of a variable that xarray's CF decoding (netCDF and zarr alike) takes as how
+#: the values were encoded, whatever their value, with what the round trip did to
+#: them and a name to keep the attr under instead
+ENCODING_ATTRS = {
+    "_FillValue": ("values equal to it would load as NaN (integers as floats)",
+                   "fill_value"),
+    "missing_value": ("values equal to it would load as NaN (integers as floats)",
+                      "missing"),
+    "scale_factor": ("the values would load multiplied by it", "scale"),
+    "add_offset": ("the values would load with it added", "offset"),
+    "_Unsigned": ("integers would load reinterpreted (-1 as 255, or 255 as -1)",
+                  "unsigned"),
+    "_Encoding": ("the load would fail (xarray decodes the values as bytes with it)",
+                  "text_encoding"),
+    "coordinates": ("the variables it names would load as coordinates",
+                    "coordinate_names"),
+    # zarr v2 (zarr 2) keeps a variable's dims under this name: overwritten by them
+    "_ARRAY_DIMENSIONS": ("the zarr v2 format overwrites it with the variable's dims",
+                          "array_dimensions"),
+}
+#: The units xarray reads as a timedelta's (``"seconds"``, not ``"s"``)
+TIMEDELTA_UNITS = frozenset({"days", "hours", "minutes", "seconds", "milliseconds",
+                             "microseconds", "nanoseconds"})
+
+
+@functools.lru_cache(maxsize=None)
+def _reads_units_as_timedelta() -> bool:
+    """Whether this xarray loads numbers with ``units="seconds"`` (:data:`TIMEDELTA_UNITS`)
+    as timedeltas: xarray did by default (from 2025.1 with a FutureWarning) until
+    pydata/xarray#11173 (2026); 2026.9 does not (measured 2026-12-07)."""
+    var = xr.Variable(("x",), np.zeros(1), {"units": "seconds"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return xr.conventions.decode_cf_variable("x", var).dtype.kind == "m"
+
+
+def _encoding_attr_problem(ds: xr.Dataset, var: xr.Variable, key, value) -> tuple | None:
+    """What a save and load would do to ``var`` (of ``ds``) through its attr ``key`` =
+    ``value`` (cleaned), and what to do instead; None when it round-trips."""
+    kind = var.dtype.kind
+    own = {"M": ("units", "calendar"), "m": ("units", "dtype"), "b": ("dtype",)}
+    if key in ENCODING_ATTRS:
+        happens, other = ENCODING_ATTRS[key]
+        return happens + ", and the attr would not be kept", f"rename it (e.g. {other!r})"
+    if key in own.get(kind, ()):
+        return (f"it writes a {var.dtype} variable's own {key!r}, and the write fails",
+                f"drop it (del ds[name].attrs[{key!r}]): xarray records the values' own")
+    if key == "units" and isinstance(value, str) and "since" in value:
+        return ("units with 'since' are a date's: numbers would load as dates, text would "
+                "fail to load", "reword it without 'since' (e.g. 's after onset')")
+    if key == "units" and value in TIMEDELTA_UNITS and kind in "iuf" and (
+            _reads_units_as_timedelta()):
+        return (f"this xarray version ({xr.__version__}) loads numbers in these units as "
+                "timedeltas",
+                f"write it as a symbol (e.g. {value[0]!r} for {value!r})")
+    if key == "dtype" and isinstance(value, str) and (
+            value == "bool" or value.startswith("timedelta64")):
+        return (f"it is read as the dtype the values were saved from: they would load as "
+                f"{value}", "rename it (e.g. 'saved_dtype')")
+    if key == "bounds" and kind == "M" and isinstance(value, str) and value in ds.variables \
+            and ds.variables[value].dtype.kind != "M":
+        return (f"the variable {value!r} (its bounds) gets this one's time units: its "
+                "values would load as dates", "rename it (e.g. 'bounds_variable')")
+    return None
+
+
+def _check_no_encoding_attrs(ds: xr.Dataset) -> None:
+    """Refuse attrs that xarray reads back as encoding (:data:`ENCODING_ATTRS`, a
+    ``units`` with "since", ...), before anything is written: they changed the data
+    on a save and load (``_FillValue=1``: the values 1 loaded as NaN; ``scale_factor``,
+    ``_Unsigned``, ``units="days since ..."``: scaled, reinterpreted, dates), failed the
+    load (``_Encoding``), or vanished (``coordinates``, ``ds.attrs["coordinates"]``)."""
+    if "coordinates" in ds.attrs:
+        raise ValueError(
+            f"ds.attrs has 'coordinates' = {ds.attrs['coordinates']!r}, which xarray reads "
+            "back as the names of coordinates (the variables it names would load as "
+            "coordinates, and the attr would not be kept); rename it (e.g. "
+            "'coordinate_names'), or make them coordinates with ds.set_coords(...); nothing "
+            "was written")
+    for name, var in ds.variables.items():
+        for key, value in var.attrs.items():
+            problem = _encoding_attr_problem(ds, var, key, value)
+            if problem is not None:
+                happens, remedy = problem
+                raise ValueError(
+                    f"ds[{name!r}].attrs has {key!r} = {value!r}, which xarray takes for "
+                    f"encoding (netCDF and zarr alike): {happens}; "
+                    f"{remedy.replace('ds[name]', f'ds[{name!r}]')}; nothing was written")
+
+
 def _half_floats_widened(ds: xr.Dataset) -> xr.Dataset:
     """``ds`` with its float16 variables as float32 (exact), marked for
     :func:`_half_floats_restored`."""
@@ -1182,7 +1279,10 @@ def _netcdf_ready(ds: xr.Dataset) -> xr.Dataset:
     """``ds`` as every netCDF writer of the package writes it (:func:`save_dataset`, the
     sweep's in-memory store): float16 variables widened (h5netcdf wrote HDF5's half
     floats, which netCDF-C readers crash on), a float16 ``encoding["dtype"]`` and long
-    double variables refused. :func:`_netcdf_restored` undoes it on reading."""
+    double variables and attrs that xarray reads as encoding
+    (:func:`_check_no_encoding_attrs`) refused. :func:`_netcdf_restored` undoes it on
+    reading."""
+    _check_no_encoding_attrs(ds)
     _check_no_half_float_encoding(ds)
     _check_no_long_double(ds)
     return _half_floats_widened(ds)
