@@ -142,14 +142,13 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
     ------
     FileNotFoundError
         For a path that does not exist.
-    KeyError
-        For a ``.mat`` file without an ``IMAGES``/``IMAGESr``/``IMAGES_RAW`` key.
     ValueError
-        For an unreadable file or folder, an array that is not 2-D or 3-D
-        or of 64-bit integers (in a ``.mat`` file too), an empty one, ``size < 8``,
-        ``max_images < 1``, images with NaN or inf, sparsenet raw files of
-        unequal sizes without ``size``, or a list item that is not a picture
-        file or a 2-D array.
+        For a ``.mat`` file without an ``IMAGES``/``IMAGESr``/``IMAGES_RAW`` key
+        (the message names the keys it holds), an unreadable file or folder, an
+        array that is not 2-D or 3-D or of 64-bit integers (in a ``.mat`` file
+        too), an empty one, ``size < 8``, ``max_images < 1``, images with NaN or
+        inf, sparsenet raw files of unequal sizes without ``size``, or a list
+        item that is not a picture file or a 2-D array.
     """
     if size is not None:
         size = check_int(size, "size", minimum=8)
@@ -808,8 +807,10 @@ def _load_mat(path, name="source"):
                 ) from exc
             break
     else:
+        # a ValueError, as for every other file that is not what load_images reads (a
+        # KeyError's str() is its message quoted, and callers catch ValueError)
         found = sorted(k for k in content if not k.startswith("__"))
-        raise KeyError(
+        raise ValueError(
             f"{name}: {str(path)!r} has no key {' or '.join(MAT_KEYS)}; it holds {found}"
         )
     if arr.ndim == 2:
@@ -1316,7 +1317,7 @@ def load_whitened(source="skimage", prewhitened: bool | None = None, *, name: st
     ------
     TypeError
         For a ``prewhitened`` that is not a bool or None.
-    FileNotFoundError, KeyError, ValueError
+    FileNotFoundError, ValueError
         As :func:`load_images` and :func:`whiten` (a constant picture read from a file
         is named by its file, as well as by its index).
     """

@@ -199,6 +199,26 @@ def test_standalone_key_holds_what_the_generated_code_depends_on(reuse_key_of):
     assert key(noise=0.1) is None and key(target="cython") is None
 
 
+def test_a_gram_matrix_of_zeros_has_the_key_of_no_inhibition(reuse_key_of):
+    """Kernels that never overlap (one kernel, stride = its length, whole windows only)
+    have no inhibitory synapse: inhibition=True built the code of inhibition=False under
+    another key."""
+    from v1model.convolutional import gram_matrix
+
+    geometry = dict(kernel_shape=(8,), stride=8, boundary="valid", n_signals=2)
+    phi, X, lam = _problem(n_kernels=1, **geometry)
+    G = gram_matrix(phi).toarray()
+    assert np.abs(G - np.eye(len(G))).max() < 1e-12  # no pair of positions overlaps
+    kw = dict(stride=8, boundary="valid", duration=1.0, target="cpp_standalone", seed=0)
+    assert (reuse_key_of(spiking_convolutional_lca, X, phi.kernels, lam, **kw)
+            == reuse_key_of(spiking_convolutional_lca, X, phi.kernels, lam,
+                            inhibition=False, **kw))
+    two, Y, lam2 = _problem(n_kernels=2, **geometry)
+    assert (reuse_key_of(spiking_convolutional_lca, Y, two.kernels, lam2, **kw)
+            != reuse_key_of(spiking_convolutional_lca, Y, two.kernels, lam2,
+                            inhibition=False, **kw))
+
+
 def test_a_smaller_batch_runs_the_kept_project_of_a_larger_one(reuse_key_of, kept_project):
     """The signals of a loop's last, smaller batch run the kept project of the same
     network for more signals (padded), not a new compile; the project is the dense

@@ -435,6 +435,34 @@ def test_standalone_key_holds_what_the_generated_code_depends_on(problem, reuse_
     assert key(noise=0.1) is None and key(target="cython") is None
 
 
+def test_calls_that_build_the_same_code_share_a_key(problem, reuse_key_of):
+    """The key held duration and transient_fraction as given: two durations that round
+    to the same steps (the code holds the steps) compiled the project twice; so did
+    inhibition=True on orthonormal atoms (G = 0, no synapse) and inhibition=False."""
+    from v1model.spiking.lca import _count_step
+
+    X, D = problem
+    base = dict(duration=0.1, dt=1e-4, tau_syn=0.0025, target="cpp_standalone", seed=0)
+
+    def key(D=D, **changes):
+        return reuse_key_of(spiking_lca, X, D, LAM, **{**base, **changes})
+
+    def steps(duration, fraction=0.3):
+        return _count_step(fraction * duration, 1e-4), _count_step(duration, 1e-4)
+
+    # both run 1001 steps and count from step 301; 0.1 s runs 1000 from 300
+    assert steps(0.10002) == steps(0.10008) == (301, 1001) != steps(0.1)
+    assert key(duration=0.10002) == key(duration=0.10008) != key()
+    assert key(duration=0.1 * (1 + 1e-9)) == key()  # a hair past the grid: on it
+    assert steps(0.1, 0.3001) == steps(0.1, 0.3009) == (301, 1000) != steps(0.1)
+    assert key(transient_fraction=0.3001) == key(transient_fraction=0.3009) != key()
+    orthonormal = np.linalg.qr(np.random.default_rng(1).standard_normal(
+        (D.shape[1], D.shape[0])))[0].T  # (n_atoms, n_features), orthonormal rows
+    assert np.abs(orthonormal @ orthonormal.T - np.eye(len(D))).max() < 1e-12
+    assert key(D=orthonormal) == key(D=orthonormal, inhibition=False)
+    assert key(D=orthonormal) != key(D=D) != key(D=D, inhibition=False)
+
+
 def test_a_smaller_batch_runs_the_kept_project_of_a_larger_one(problem, reuse_key_of,
                                                                 kept_project):
     """A run cut into batches of 4 compiled its C++ project again for a last batch of 3

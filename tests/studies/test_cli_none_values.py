@@ -94,8 +94,9 @@ def test_spiking_lca_reads_target_none_as_its_default(run_arguments, monkeypatch
 
 def test_a_mat_file_without_images_is_reported_unquoted(tmp_path, capsys):
     """A .mat without an IMAGES key (A144.mat, the sparsenet basis, given as --images)
-    raises KeyError, whose str() is the repr of its message: the command printed
-    `v1model: error: "images: '...' has no key ..."`, quoted, its quotes escaped."""
+    raised KeyError, whose str() is the repr of its message: the command printed
+    `v1model: error: "images: '...' has no key ..."`, quoted, its quotes escaped (it is a
+    ValueError now; the command still prints the message as it is)."""
     from scipy.io import savemat
 
     path = tmp_path / "A144.mat"

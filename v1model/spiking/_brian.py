@@ -426,10 +426,12 @@ def standalone_key(target, model, n_samples, weights, /, *, random=False, **sett
     """What the C++ project of a ``cpp_standalone`` run depends on: its ``reuse_key``.
 
     The generated code holds the batch size, the connectivity and weights, the constants
-    (time step, duration, thresholds, time constants), the monitors and Brian2's
-    preferences: every one of them is in the key. What a compiled project takes as
-    ``run_args`` (drives, initial potentials, thresholds of a ``(constant)`` variable)
-    must not be: a call that changes only those runs the kept project again.
+    (time step, number of steps, thresholds, time constants), the monitors and Brian2's
+    preferences: every one of them is in the key, as the code holds it (a duration as the
+    steps it rounds to, no weights when there is no synapse), so that two calls that
+    build the same code share a key. What a compiled project takes as ``run_args``
+    (drives, initial potentials, thresholds of a ``(constant)`` variable) must not be: a
+    call that changes only those runs the kept project again.
 
     Parameters
     ----------
@@ -440,13 +442,14 @@ def standalone_key(target, model, n_samples, weights, /, *, random=False, **sett
     n_samples : int
         Stimuli of the batch (copies of the network, :func:`block_diagonal_pairs`).
     weights : ndarray, scipy.sparse matrix or None, shape (n_units, n_units)
-        One copy's lateral weights (:func:`weights_digest`).
+        One copy's lateral weights (:func:`weights_digest`); None for a network without
+        synapses, whose number of units is then among the ``settings``.
     random : bool, default False
         The run draws Brian2 random numbers: their seed, drawn from the caller's, is
         compiled in, so the project is not reused (None).
     **settings
-        Everything else the generated code holds; an array counts by its shape, dtype
-        and values.
+        Everything else the generated code holds, as it holds it (step counts, not the
+        times that round to them); an array counts by its shape, dtype and values.
 
     Returns
     -------

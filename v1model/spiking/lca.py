@@ -540,14 +540,39 @@ def _check_record_v(record_v, n, k):
 #: the parameters that only set values a kept ``cpp_standalone`` project takes as
 #: ``run_args`` (the initial potentials): left out of its key
 RUN_ARG_PARAMETERS = ("seed", "v_init")
+#: the parameters the generated code holds only through what they become, keyed by that:
+#: ``duration`` and ``transient_fraction`` by the steps they round to (:func:`_window_steps`),
+#: ``inhibition`` by the weights (None without synapses)
+KEYED_BY_EFFECT = ("duration", "transient_fraction", "inhibition")
+
+
+def _compiled_settings(p):
+    """The settings of run ``p`` that a ``cpp_standalone`` project's code holds, for its
+    key (:func:`v1model.spiking._brian.standalone_key`): ``p`` but for
+    :data:`RUN_ARG_PARAMETERS` and :data:`KEYED_BY_EFFECT`, with the first counted step
+    and the number of steps (two durations on one step grid compiled the same project
+    twice)."""
+    settings = {name: value for name, value in p.items()
+                if name not in RUN_ARG_PARAMETERS + KEYED_BY_EFFECT}
+    settings["count_step"], settings["n_steps"] = _window_steps(p)
+    return settings
+
+
+def _has_synapses(weights) -> bool:
+    """Whether the network of ``weights`` (dense, ``scipy.sparse`` or None) has inhibitory
+    synapses: one per non-zero weight per sample."""
+    if weights is None:
+        return False
+    return bool(weights.nnz if hasattr(weights, "nnz") else np.any(weights))
 
 
 def _run_network(drive, weights, v0, record_v, rng, p, record_spikes, record_dt, progress):
     """Run the network of ``drive`` on ``p["target"]``: :func:`_simulate`'s plain arrays.
 
     On ``cpp_standalone`` the project is kept for the next call of the same network
-    (:func:`v1model.spiking._brian.standalone_key`: the sizes, ``p`` but for
-    :data:`RUN_ARG_PARAMETERS`, the weights and the monitors; the drive and ``v0`` are
+    (:func:`v1model.spiking._brian.standalone_key`: the sizes, :func:`_compiled_settings`,
+    the weights (None when there is no synapse: ``inhibition=False`` and a Gram matrix
+    of zeros build the same code) and the monitors; the drive and ``v0`` are
     ``run_args``). A kept project of the same network for more samples runs a smaller
     batch (a loop's last) padded with silent samples: drive and potential 0, they never
     reach the threshold, and the synapses are block-diagonal, so the real samples' spikes
@@ -568,10 +593,10 @@ def _run_network(drive, weights, v0, record_v, rng, p, record_spikes, record_dt,
     # records the same ones
     record = None if traced is None else np.asarray(record_v, dtype=np.int64)
     key = _brian.kept_batch_key(_brian.standalone_key(
-        p["target"], "spiking LCA", n, weights, random=p["noise"] > 0, n_units=k,
-        record_v=record, record_spikes=record_spikes,
+        p["target"], "spiking LCA", n, weights if _has_synapses(weights) else None,
+        random=p["noise"] > 0, n_units=k, record_v=record, record_spikes=record_spikes,
         record_dt=None if record is None else record_dt,  # no monitor samples without one
-        **{name: value for name, value in p.items() if name not in RUN_ARG_PARAMETERS}))
+        **_compiled_settings(p)))
     n_run = n if key is None else key.n_samples
     with _brian.simulation_device(p["target"], reuse_key=key) as project:
         out = _simulate(_brian.padded_rows(drive, n_run), weights,
@@ -675,7 +700,7 @@ def _build_and_run(b2, n, k, cls, clock, namespace, drive, weights, v0, units, r
     neurons.v = v0
     objects = [neurons]
     n_synapses = 0
-    if weights is not None and (weights.nnz if hasattr(weights, "nnz") else np.any(weights)):
+    if _has_synapses(weights):
         pre, post, w = _brian.block_diagonal_pairs(weights, n)
         synapses = b2.Synapses(neurons, neurons, "w : 1 (constant)", on_pre=ON_PRE,
                                namespace=namespace, clock=clock, codeobj_class=cls,
