@@ -6,7 +6,8 @@ or ``max_sigma``, a carrier at ``max_frequency``) is not reliable
 median over them and every figure of them depends on those bounds, and the fits
 themselves on the starts and iterations: a saved result records them all, prefixed
 ``gabor_`` (``olshausen-field-1997``, ``ringach-2002``, ``zylberberg-2011-sailnet``,
-``zhu-rozell-2013-ncrf``, ``receptive-field-mapping``).
+``zhu-rozell-2013-ncrf``, ``receptive-field-mapping``, ``lca-sweep``,
+``sae-natural-patches``).
 """
 
 from __future__ import annotations

@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from studies._gabor_fit import gabor_fit_attrs, gabor_fit_units
 from v1model.analysis import GABOR_LIKE_R2
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
@@ -61,7 +62,7 @@ REFERENCE = (
 PARAMETER_UNITS = {"lam": "units of X", "overcompleteness": "1", "patch_size": "pixel", "tau": "s",
                    "n_atoms": "1", "n_updates": "1", "n_train": "1", "n_test": "1",
                    "batch_size": "1", "lca_tol": "1", "active_set_tol": "1",
-                   "gabor_r2": "1"}
+                   "gabor_r2": "1", **gabor_fit_units()}
 #: parameters that take a file or folder path, with the texts they take that are no
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
 PATH_PARAMETERS = {"images": ("skimage",)}
@@ -158,7 +159,10 @@ def run(
         ``gabor_fraction``; ``dictionary`` (atom, y, x); ``gabor_r2_atom``
         (atom); ``learning_error`` (update); parameters in ``attrs``, with the
         coding (``coding``, ``lca_tol``, ``active_set_tol``:
-        :data:`studies._fixed_point.CODING`).
+        :data:`studies._fixed_point.CODING`) and, with ``gabor``, the settings and
+        bounds of the Gabor fits prefixed ``gabor_`` (``gabor_n_starts``: 1 with
+        ``quick``, else 4; ``gabor_polish``, ``gabor_min_sigma``, ``gabor_max_sigma``,
+        ``gabor_max_frequency``, ...).
         Coordinates: ``atom`` (index), ``y`` and ``x`` (pixel indices, units
         "pixel") and ``update`` (the learner's index of each recorded
         minibatch update; empty with ``n_updates=0``), kept by a sweep.
@@ -241,9 +245,13 @@ def run(
                         polish=not quick)
         r2 = fit["r2"].values
         gabor_fraction = float(np.mean(np.nan_to_num(r2, nan=0.0) >= gabor_r2))
+        # the fits' settings (one start quick, four full) and bounds, which the R^2 of a
+        # fit, and so gabor_fraction, depend on
+        fit_attrs = gabor_fit_attrs(fit)
     else:
         r2 = np.full(n_atoms, np.nan)
         gabor_fraction = np.nan
+        fit_attrs = {}  # no fit, no settings
 
     ds = xr.Dataset(
         {
@@ -288,7 +296,7 @@ def run(
             "lam": lam, "overcompleteness": overcompleteness, "n_atoms": n_atoms,
             "patch_size": patch_size, "n_updates": n_updates, "n_train": n_train,
             "n_test": n_test, "batch_size": batch_size, "tau": tau, **coding_attrs(lca_tol),
-            "gabor": int(bool(gabor)), "gabor_r2": gabor_r2,
+            "gabor": int(bool(gabor)), "gabor_r2": gabor_r2, **fit_attrs,
             "images": image_source_attr(images), "prewhitened": int(bool(prewhitened)),
             "dictionary_init": "learned" if n_updates else "data",
         },

@@ -16,8 +16,9 @@ compares the results with the atoms:
 - drifting gratings: the F1/F0 modulation ratio at each unit's preferred
   grating (simple cells have F1/F0 > 1; a unit with no preferred static
   grating, silent or flat, has none);
-- a contrast-response curve for a sample of units, from far below threshold
-  to 1.0 (three times the s.d. of a whitened patch), summarised by the
+- a contrast-response curve for a sample of the units with a preferred
+  grating (orientation and frequency), from far below threshold to 1.0
+  (three times the s.d. of a whitened patch), summarised by the
   contrast threshold and, where the curve saturates, a Naka-Rushton c50
   (:func:`v1model.analysis.contrast_response`).
 
@@ -168,9 +169,11 @@ def run(
         curve is the largest response over ``n_phases`` phases of the
         unit's preferred grating.
     n_sample_units : int, default 16
-        Units whose contrast-response curve is measured (evenly spread over
-        the units that respond to the static gratings; a ``grating_contrast``
-        no unit responds to is refused before the noise mapping).
+        Units whose contrast-response curve is measured at their preferred
+        grating (evenly spread over the units that respond to the static
+        gratings with a preferred orientation and frequency; a
+        ``grating_contrast`` no unit responds to, or a dictionary none of whose
+        units has a preferred grating, is refused before the noise mapping).
     progress : bool
 
     Returns
@@ -274,11 +277,26 @@ def run(
                              contrast=grating_contrast, response_units=codes,
                              progress=progress)
     tuning = tuning_curves(resp)
-    responsive = np.flatnonzero(np.isfinite(tuning["preferred_orientation"].values))
-    if responsive.size == 0:
+    if not np.isfinite(tuning["preferred_orientation"].values).any():
         raise ValueError(f"no unit responds to gratings of grating_contrast={grating_contrast!r} "
                          f"with lam={lam!r}: tuning, F1/F0 and contrast response need "
                          "responsive units; raise grating_contrast")
+    # each unit's preferred static grating, at which its F1/F0 and its contrast response
+    # are measured; a unit with none (silent or flat: NaN) is left out of both
+    peak_o = tuning["peak_orientation"].values
+    peak_f = tuning["preferred_frequency"].values
+    preferred = np.isfinite(peak_o) & np.isfinite(peak_f)
+    # a unit tuned in orientation whose frequency curve is flat (a line of pixels
+    # through the patch's centre, parallel to the grating) has a preferred orientation
+    # but no frequency: sampled by the orientation alone, its NaN frequency failed inside
+    # contrast_response ("frequency contains 1 non-finite value(s)")
+    with_grating = np.flatnonzero(preferred)
+    if with_grating.size == 0:
+        raise ValueError(f"no unit that responds to gratings of grating_contrast="
+                         f"{grating_contrast!r} has a preferred grating (its responses are "
+                         f"flat over the n_orientations={n_orientations!r} orientations or "
+                         f"the n_frequencies={n_frequencies!r} frequencies): the contrast "
+                         f"response needs units with a preferred orientation and frequency")
     white = map_receptive_fields(encoder, (h, w), noise="white", n_stimuli=n_white,
                                  contrast=white_contrast, dictionary=D,
                                  response_units=codes, seed=rng, progress=progress)
@@ -290,12 +308,11 @@ def run(
                                        frequencies=resp["frequency"].values,
                                        contrast=grating_contrast, response_units=codes,
                                        progress=progress)
-    # n_sample_units spread evenly over the units that answer the gratings (spread over
+    # n_sample_units spread evenly over the units with a preferred grating (spread over
     # all units, then the silent ones dropped, left fewer or none: an empty protocol)
-    pick = np.linspace(0, responsive.size - 1, min(n_sample_units, responsive.size))
-    sample = responsive[np.unique(pick.astype(int))]
-    crf = contrast_response(encoder, (h, w), tuning["peak_orientation"].values[sample],
-                            tuning["preferred_frequency"].values[sample], units=sample,
+    pick = np.linspace(0, with_grating.size - 1, min(n_sample_units, with_grating.size))
+    sample = with_grating[np.unique(pick.astype(int))]
+    crf = contrast_response(encoder, (h, w), peak_o[sample], peak_f[sample], units=sample,
                             contrasts=np.geomspace(min_contrast, max_contrast, n_contrasts),
                             phases=n_phases, response_units=codes, progress=progress)
 
@@ -319,11 +336,8 @@ def run(
                  "preferred_frequency", "frequency_bandwidth", "max_response"):
         ds[name] = tuning[name]
     # F1/F0 at each unit's preferred (orientation, frequency) of the static protocol; a
-    # unit with none (silent or flat: NaN) has no F1/F0 (read at orientation 0 and the
-    # lowest frequency, it counted as a value)
-    peak_o = tuning["peak_orientation"].values
-    peak_f = tuning["preferred_frequency"].values
-    preferred = np.isfinite(peak_o) & np.isfinite(peak_f)
+    # unit with none has no F1/F0 (read at orientation 0 and the lowest frequency, it
+    # counted as a value)
     io = np.argmin(np.abs(resp["orientation"].values[None, :]
                           - np.nan_to_num(peak_o)[:, None]), axis=1)
     jf = np.argmin(np.abs(resp["frequency"].values[None, :]

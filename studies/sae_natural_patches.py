@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from studies._gabor_fit import gabor_fit_attrs, gabor_fit_units
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
@@ -53,7 +54,7 @@ REFERENCE = (
 #: parameters that take a file or folder path, with the texts they take that are no
 #: path: a sweep makes their relative paths absolute (see v1model.sweep.spec)
 #: units of the parameters, for a sweep's coordinates (v1model.sweep)
-PARAMETER_UNITS = {"patch_size": "pixel", "overcompleteness": "1"}
+PARAMETER_UNITS = {"patch_size": "pixel", "overcompleteness": "1", **gabor_fit_units()}
 PATH_PARAMETERS = {"images": ("skimage",)}
 
 #: defaults, (quick, full), of the parameters whose default None ``run`` replaces
@@ -134,7 +135,10 @@ def run(
         their Gabor fits; ``control_r2`` (control_atom): R² of white-noise
         atoms; ``usage`` (atom): fraction of held-out patches using each
         latent; the training history over ``step``; summary numbers and the
-        parameters in attrs.
+        parameters in attrs, with the settings and bounds of the Gabor fits
+        (the decoder atoms' and the control's, made alike) prefixed ``gabor_``
+        (``gabor_n_starts``, ``gabor_min_sigma``, ``gabor_max_sigma``,
+        ``gabor_max_frequency``, ...).
     """
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
@@ -186,6 +190,7 @@ def run(
         X_hat = sae.decode(Z)
     D = sae.components_.reshape(n_latents, patch_size, patch_size)
     fit = fit_gabor(D, progress=progress)
+    # the control is fitted the same way (its settings and bounds are the fit's, recorded)
     control = fit_gabor(rng.standard_normal((N_CONTROL, patch_size, patch_size)))
 
     usage = np.count_nonzero(Z, axis=0) / len(Z)
@@ -219,7 +224,7 @@ def run(
         aux_coef=float(sae.history_.attrs["aux_coef"]),
         # history_n_dead counts the latents silent for this many training patches
         dead_after=int(sae.history_.attrs["dead_after"]),
-        min_r2=GABOR_LIKE_R2,
+        min_r2=GABOR_LIKE_R2, **gabor_fit_attrs(fit),
         median_r2=float(np.nanmedian(r2)),
         median_r2_live=float(np.nanmedian(r2[live])) if live.any() else float("nan"),
         fraction_gabor=float(np.mean(r2[np.isfinite(r2)] >= GABOR_LIKE_R2)),

@@ -196,3 +196,24 @@ def study_figures(monkeypatch, tmp_path):
         return figures
 
     return draw
+
+
+#: a function of a module of the package (its ``__name__`` under ``v1model``) that calls
+#: another, as a public function built on a warning one does (a network's ``encode``
+#: calling a simulator, a figure calling another); compiled under a file name of its own,
+#: which a warning with a fixed stack level named
+_INSIDE_THE_PACKAGE = compile("def call_from_the_package(function, *args, **kwargs):\n"
+                              "    return function(*args, **kwargs)\n",
+                              "<a module of v1model>", "exec")
+
+
+@pytest.fixture(scope="session")
+def call_from_the_package():
+    """``call_from_the_package(function, *args, **kwargs)``: ``function(*args, **kwargs)``
+    called from a function of a module of v1model, whose caller (the test) is then the
+    user: a warning that names the user's line names the test's file
+    (:func:`v1model._frames.user_stacklevel`), one with a fixed stack level
+    ``"<a module of v1model>"``."""
+    namespace = {"__name__": "v1model._a_caller_in_the_package"}
+    exec(_INSIDE_THE_PACKAGE, namespace)
+    return namespace["call_from_the_package"]

@@ -1,7 +1,8 @@
 """Where the user's code is on the call stack: the first frame outside v1model and stimuli.
 
 Warnings raised deep inside a solver should point at the user's line, whether
-it called a solver directly, through ``encode`` or through a learner; and the
+it called a solver directly, through ``encode`` or through a learner, or imported
+the package (a warning raised while a module of it was imported); and the
 sweep runner needs the module that called it to refuse a sweep started by the
 re-import of the user's script.
 """
@@ -23,13 +24,30 @@ def _in_package(name: str) -> bool:
     return any(name == p or name.startswith(p + ".") for p in PACKAGES)
 
 
+def _skipped_by_warnings(frame) -> bool:
+    """Whether ``warnings.warn`` leaves ``frame`` out when it counts ``stacklevel``: the
+    import system's own frames (``<frozen importlib._bootstrap>``, by the file-name test
+    of warnings.py's ``_is_internal_frame``)."""
+    filename = frame.f_code.co_filename
+    return "importlib" in filename and "_bootstrap" in filename
+
+
+def _not_the_users(frame) -> bool:
+    # the import system is no one's line either: a warning raised while `import v1model`
+    # ran the package's modules (numba's kernels decorated) passes through its frames
+    name = frame.f_globals.get("__name__", "")
+    return _in_package(name) or name == "importlib" or name.startswith("importlib.")
+
+
 def _first_user_frame(frame):
     """``(frame, level)``: the innermost frame at or above ``frame`` whose module is
-    not part of :data:`PACKAGES`, and how many frames up from ``frame`` it is (1:
-    ``frame``)."""
+    neither part of :data:`PACKAGES` nor the import system, and its ``stacklevel`` from
+    ``frame`` (1: ``frame``), counted as ``warnings.warn`` counts: without the frames
+    it skips (:func:`_skipped_by_warnings`)."""
     level = 1
-    while frame is not None and _in_package(frame.f_globals.get("__name__", "")):
-        frame, level = frame.f_back, level + 1
+    while frame is not None and _not_the_users(frame):
+        frame = frame.f_back
+        level += frame is None or not _skipped_by_warnings(frame)
     return frame, level
 
 

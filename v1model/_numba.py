@@ -17,6 +17,8 @@ import warnings
 
 import numba
 
+from ._frames import user_stacklevel
+
 __all__ = ["cached_njit"]
 
 #: whether the warning that kernels are not cached on disk was given
@@ -56,7 +58,7 @@ def cached_njit(**options):
                 f"{func.__code__.co_filename!r} (its __pycache__, numba's user cache "
                 "or NUMBA_CACHE_DIR); they are compiled again in every process (a few "
                 "seconds each). Set NUMBA_CACHE_DIR to a writable folder to keep them",
-                UserWarning, stacklevel=2)
+                UserWarning, stacklevel=user_stacklevel())
         return numba.njit(cache=False, **options)(func)
 
     return decorate

@@ -47,23 +47,9 @@ WARNING_CALLS = {
         UserWarning, "contrasts has 2 distinct positive values"),
 }
 
-#: a function of a module of the package (its ``__name__`` under ``v1model``) that calls
-#: another, as a public function built on the analysis would; compiled under a file name
-#: of its own, which a warning with a fixed stack level named
-_INSIDE = compile("def call_from_the_package(function, *args, **kwargs):\n"
-                  "    return function(*args, **kwargs)\n",
-                  "<a module of v1model>", "exec")
-
-
-def call_from_the_package(function, *args, **kwargs):
-    namespace = {"__name__": "v1model._a_caller_of_the_analysis"}
-    exec(_INSIDE, namespace)
-    return namespace["call_from_the_package"](function, *args, **kwargs)
-
-
 @pytest.mark.parametrize("nested", [False, True], ids=["direct", "through the package"])
 @pytest.mark.parametrize("case", list(WARNING_CALLS))
-def test_analysis_warnings_name_the_callers_file(case, nested):
+def test_analysis_warnings_name_the_callers_file(case, nested, call_from_the_package):
     function, args, kwargs, category, match = WARNING_CALLS[case]
     with pytest.warns(category, match=match) as record:
         if nested:

@@ -3,8 +3,10 @@
 A read-only install (a shared site-packages, a cluster module) with a read-only
 home folder leaves numba no folder for ``cache=True``: it raised "no locator
 available" when the module was imported. Simulated here by giving numba no
-cache locator at all, in a fresh process. And a cached kernel does not call one of
-another file, whose changes its cache would not see.
+cache locator at all, in a fresh process. The one warning names the line that imported
+the package (it named a line of v1model, the decorated kernel's, with ``stacklevel=2``).
+And a cached kernel does not call one of another file, whose changes its cache would
+not see.
 """
 
 import ast
@@ -14,6 +16,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 from sklearn.linear_model import Lasso
 
 #: numba's cache locators, the folders it tries, in order (_CacheImpl in older numba)
@@ -30,6 +33,7 @@ def test_kernels_compile_without_a_writable_cache_folder():
             from v1model.inference import encode
             from v1model.sae import SparseAutoencoder
         print(sum("NUMBA_CACHE_DIR" in str(w.message) for w in caught))
+        print(*{w.filename for w in caught if "NUMBA_CACHE_DIR" in str(w.message)})
         rng = np.random.default_rng(0)
         D = rng.standard_normal((20, 16))
         D /= np.linalg.norm(D, axis=1, keepdims=True)
@@ -40,8 +44,9 @@ def test_kernels_compile_without_a_writable_cache_folder():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=False)
     assert out.returncode == 0, out.stderr[-2000:]
-    n_warnings, codes = out.stdout.strip().splitlines()
+    n_warnings, files, codes = out.stdout.strip().splitlines()
     assert n_warnings == "1"  # once per process, naming the way out
+    assert files == "<string>"  # the import's line, python -c's code
     A = np.array([float(v) for v in codes.split()]).reshape(5, 20)
 
     rng = np.random.default_rng(0)
@@ -52,6 +57,57 @@ def test_kernels_compile_without_a_writable_cache_folder():
     ref = np.array([Lasso(alpha=0.1 / 16, fit_intercept=False, tol=1e-12, max_iter=100_000)
                     .fit(D.T, x).coef_ for x in X])
     np.testing.assert_allclose(A, ref, atol=1e-6)
+
+
+@pytest.fixture
+def no_cache_folder(monkeypatch):
+    """``numba.njit(cache=True)`` fails as it does with no folder to cache in, and
+    v1model has not yet given its once-per-process warning."""
+    import numba
+
+    from v1model import _numba
+
+    njit = numba.njit
+
+    def njit_without_a_cache_folder(*args, cache=False, **options):
+        if not cache:
+            return njit(*args, **options)
+
+        def no_locator(func):  # numba's own message
+            raise RuntimeError(f"cannot cache function {func.__name__!r}: no locator "
+                               f"available for file {func.__code__.co_filename!r}")
+        return no_locator
+
+    monkeypatch.setattr(numba, "njit", njit_without_a_cache_folder)
+    monkeypatch.setattr(_numba, "_WARNED", False)
+
+
+@pytest.mark.parametrize("how", ["import", "importlib.import_module"])
+def test_the_cache_warning_names_the_line_that_imported_the_package(no_cache_folder,
+                                                                    tmp_path, monkeypatch,
+                                                                    how):
+    """A module of v1model whose kernels are decorated while it is imported: the warning
+    names the test's import (it named the module's decorator line), through the frames of
+    the import system, which warnings.warn does not count."""
+    import importlib
+
+    import v1model
+
+    name = "_kernels_of_a_module"  # not test_*.py nor *_test.py: pytest would rewrite it
+    (tmp_path / f"{name}.py").write_text("from v1model._numba import cached_njit\n\n\n"
+                                         "@cached_njit()\ndef twice(x):\n    return 2 * x\n",
+                                         encoding="utf-8")
+    monkeypatch.setattr(v1model, "__path__", [*v1model.__path__, str(tmp_path)])
+    try:
+        with pytest.warns(UserWarning, match="numba cannot cache v1model's") as record:
+            if how == "import":
+                import v1model._kernels_of_a_module  # noqa: F401
+            else:
+                importlib.import_module(f"v1model.{name}")
+    finally:
+        sys.modules.pop(f"v1model.{name}", None)
+        vars(v1model).pop(name, None)
+    assert [w.filename for w in record if w.category is UserWarning] == [__file__]
 
 
 def _cached_kernels_and_imports(path, package_root):

@@ -175,3 +175,21 @@ def run_arguments(monkeypatch):
         return calls[0]
 
     return given
+
+
+@pytest.fixture
+def gabor_fit_settings():
+    """``gabor_fit_settings(side, prefix="gabor_", **settings)``: the attrs a study records
+    (studies._gabor_fit) of Gabor fits of ``side`` x ``side`` atoms made with
+    :func:`v1model.analysis.fit_gabor`'s ``settings``, read off a fit of one Gabor (the
+    settings and bounds do not depend on the atoms, only on their shape)."""
+    from stimuli import gabor_patch
+    from studies._gabor_fit import GABOR_FIT_ATTRS
+    from v1model.analysis import fit_gabor
+
+    def expected(side, prefix="gabor_", **settings):
+        atom = gabor_patch(side, 0.3, 0.25, 0.0, 1.5, 2.0)[None]
+        attrs = fit_gabor(atom, progress=False, **settings).attrs
+        return {f"{prefix}{name}": attrs[name] for name in GABOR_FIT_ATTRS}
+
+    return expected

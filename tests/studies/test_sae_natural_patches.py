@@ -108,3 +108,14 @@ def test_dataset_records_dead_after_and_pixel_units(quick_run):
     assert ds["x"].attrs["units"] == ds["y"].attrs["units"] == "pixel"
     assert ds["step"].attrs["units"] == "1"
     np.testing.assert_array_equal(ds["step"].values, np.arange(ds.attrs["n_steps"]))
+
+
+def test_dataset_records_its_gabor_fits_settings_and_bounds(quick_run, gabor_fit_settings):
+    """The decoder atoms' and the control's Gabor fits, made alike: their settings and
+    bounds (a fit at a bound is not reliable) prefixed ``gabor_``, with units for a sweep
+    (none were recorded)."""
+    study, ds = quick_run
+    expected = gabor_fit_settings(ds.attrs["patch_size"])
+    assert {name: ds.attrs.get(name) for name in expected} == expected
+    assert expected["gabor_max_sigma"] == 8.0  # the quick run's patch side
+    assert set(expected) <= set(study.PARAMETER_UNITS)

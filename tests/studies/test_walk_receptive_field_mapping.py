@@ -1,5 +1,6 @@
 """receptive-field-mapping, from a student's walk-through: the contrast-response
-units are drawn from the units that answer the gratings, gratings no unit answers
+units are drawn from the units that answer the gratings with a preferred orientation
+and frequency, gratings no unit answers (or a dictionary with no preferred grating)
 are refused by name before the noise mapping, and progress=False draws no bar."""
 
 import numpy as np
@@ -105,6 +106,57 @@ def test_gratings_no_unit_answers_are_refused_by_name_before_the_noise_mapping(
         get_study("receptive-field-mapping").run(quick=True, dictionary=gabor_dictionary,
                                                  grating_contrast=0.02, progress=False,
                                                  **SMALL)
+
+
+def _line_dictionary(path, with_gabor):
+    """7x7 atoms saved as a study dictionary: a vertical line of pixels through the
+    patch's centre, which every grating of orientation 0 (stripes along it) drives
+    alike whatever its frequency, so that its unit is tuned in orientation with a flat
+    frequency curve; ``with_gabor``: and a Gabor of orientation pi/2 with a preferred
+    frequency."""
+    from stimuli import gabor_patch
+
+    line = np.zeros((7, 7))
+    line[:, 3] = 1.0
+    atoms = np.stack([line] + ([gabor_patch(7, np.pi / 2, 0.25, 0.0, 1.5, 2.5)] if with_gabor
+                               else []))
+    atoms /= np.linalg.norm(atoms.reshape(len(atoms), -1), axis=1)[:, None, None]
+    xr.Dataset({"dictionary": (("atom", "y", "x"), atoms)}).to_netcdf(path)
+    return str(path)
+
+
+def test_contrast_response_units_have_a_preferred_orientation_and_frequency(tmp_path):
+    """The sample was drawn from the units with a preferred orientation alone: the line's
+    unit, whose frequency curve is flat (preferred_frequency NaN), was drawn and its NaN
+    frequency failed inside contrast_response ("frequency contains 1 non-finite
+    value(s)", an argument the user never gave)."""
+    ds = get_study("receptive-field-mapping").run(
+        quick=True, dictionary=_line_dictionary(tmp_path / "line.nc", with_gabor=True),
+        n_sample_units=2, progress=False, **SMALL)
+    # the line's unit: tuned in orientation (preferring 0), at which no frequency is preferred
+    assert ds["preferred_orientation"].values[0] == ds["peak_orientation"].values[0] == 0.0
+    assert np.isnan(ds["preferred_frequency"].values[0])
+    curve = ds["frequency_tuning"].values[0]
+    assert curve.min() > 0 and np.ptp(curve) <= 1e-12 * curve.max()
+    assert np.isfinite(ds["preferred_frequency"].values[1])
+    assert ds["sample_atom"].values.tolist() == [1] and ds.attrs["n_contrast_units"] == 1
+    assert np.isfinite(ds["contrast_threshold"].values).all()
+
+
+def test_a_dictionary_without_a_preferred_grating_is_refused_before_the_noise_mapping(
+        tmp_path, monkeypatch):
+    import v1model.analysis
+
+    def no_mapping(*args, **kwargs):
+        raise AssertionError("the noise mapping ran before the gratings were checked")
+
+    monkeypatch.setattr(v1model.analysis, "map_receptive_fields", no_mapping)
+    with pytest.raises(ValueError, match=r"no unit that responds to gratings of "
+                                         r"grating_contrast=0\.1 has a preferred grating .*"
+                                         r"n_frequencies=2 frequencies"):
+        get_study("receptive-field-mapping").run(
+            quick=True, dictionary=_line_dictionary(tmp_path / "line.nc", with_gabor=False),
+            progress=False, **SMALL)
 
 
 def test_progress_false_draws_no_bar(gabor_dictionary, monkeypatch, capsys):

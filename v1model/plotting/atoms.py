@@ -10,6 +10,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from .._frames import user_stacklevel
 from ._mpl import as_real, lone_point_markers, pyplot, whole_number_ticks
 
 
@@ -187,7 +188,7 @@ def tile_atoms(D, patch_shape=None, n_cols=None, pad=1, normalize="each"):
         # like the grid's border, unsaid
         warnings.warn(f"D: {int(bad.sum())} of {n} atoms hold NaN or inf (the first: atom "
                       f"{int(np.flatnonzero(bad)[0])}); they are drawn as empty grey cells",
-                      RuntimeWarning, stacklevel=2)
+                      RuntimeWarning, stacklevel=user_stacklevel())
     if normalize == "each":
         scale = np.abs(atoms).reshape(n, -1).max(axis=1)
     else:  # the finite atoms' scale: a NaN in one atom made every atom NaN, an empty grid
@@ -538,7 +539,7 @@ def plot_coefficient_histogram(codes, bins=101, ax=None, title=None, exclude_zer
         # NaN codes are a diverged solver's: said, not a histogram of the rest alone
         warnings.warn(f"codes: {a.size - int(finite.sum())} of {a.size} coefficients are "
                       "NaN or inf and are left out of the histogram", RuntimeWarning,
-                      stacklevel=2)
+                      stacklevel=user_stacklevel())
         a = a[finite]
     p_zero = float(np.mean(a == 0)) if a.size else np.nan
     shown = a[a != 0] if exclude_zeros else a

@@ -64,6 +64,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .._frames import user_stacklevel
 from ..io import seed_attr
 from ..progress import check_progress
 from ..validation import (
@@ -449,7 +450,7 @@ def _warn_coarse(drive, p, norms2=None, tau_name="tau_m"):
             f"+ dt) = {window / interval:.3g} times in the {window:.3g} s counting window: the "
             f"rates cannot resolve the codes (each at most {tau_name} / (refractory + dt) = "
             f"{p['tau_m'] / interval:.3g}); shorten refractory or lengthen "
-            f"duration={p['duration']!r}", RuntimeWarning, stacklevel=3)
+            f"duration={p['duration']!r}", RuntimeWarning, stacklevel=user_stacklevel())
     per_spike = p["tau_m"] / window
     top = float(drive.max()) - p["lam"]  # the largest code, without inhibition
     scaled = (norms2 is not None and top > 0 and np.any(norms2 > 0)
@@ -471,7 +472,7 @@ def _warn_coarse(drive, p, norms2=None, tau_name="tau_m"):
                   if p["noise"] == 0 else f"only the membrane noise={p['noise']!r} can make "
                   f"a unit fire, and every non-negative LASSO code is 0")
         warnings.warn(f"lam={p['lam']!r} is at least every drive D x (largest {largest:.3g}): "
-                      f"{silent}; {fix}", RuntimeWarning, stacklevel=3)
+                      f"{silent}; {fix}", RuntimeWarning, stacklevel=user_stacklevel())
         return
     what = (f"the largest code (D x - lam) / |d_i|^2 is {top:.3g}" if scaled
             else f"the largest drive D x - lam is {top:.3g}")
@@ -480,7 +481,7 @@ def _warn_coarse(drive, p, norms2=None, tau_name="tau_m"):
         f"spike is worth {tau_name} / window = {per_spike:.3g} of code, in units of X): the rates "
         f"cannot resolve the codes; scale X (and lam) up so the largest code is worth at least "
         f"{MIN_SPIKES} spikes, or lengthen duration={p['duration']!r}", RuntimeWarning,
-        stacklevel=3)
+        stacklevel=user_stacklevel())
 
 
 def _warn_saturated(counts, drive, p, tau_name="tau_m"):
@@ -501,7 +502,8 @@ def _warn_saturated(counts, drive, p, tau_name="tau_m"):
         f"{n_sat} of {counts.size} units fired at every time step of the counting window: "
         f"their rates are capped at 1 / dt = {1 / p['dt']:.3g} Hz and their codes at "
         f"{tau_name} / dt = {p['tau_m'] / p['dt']:.3g} (the largest drive D x - lam is "
-        f"{top:.3g}); lower dt={p['dt']!r}{below} or rescale X", RuntimeWarning, stacklevel=3)
+        f"{top:.3g}); lower dt={p['dt']!r}{below} or rescale X", RuntimeWarning,
+        stacklevel=user_stacklevel())
 
 
 def _check_record_v(record_v, n, k):

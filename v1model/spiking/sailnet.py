@@ -39,6 +39,7 @@ import warnings
 import numpy as np
 import xarray as xr
 
+from .._frames import user_stacklevel
 from ..io import continue_history, seed_attr
 from ..progress import check_progress, progress_bar
 from ..scaling import pow2_scale
@@ -220,7 +221,7 @@ def _warn_silent_network(B, theta, n_steps, eta):
             f"{float(reach.max()):.3g}, the lowest theta {float(theta.min()):.3g}): every "
             f"count is 0; lower theta or scale X up (SAILnet expects patches of unit "
             f"variance)",
-            RuntimeWarning, stacklevel=3)
+            RuntimeWarning, stacklevel=user_stacklevel())
 
 
 def _warn_saturated_counts(counts, n_steps):
@@ -231,7 +232,7 @@ def _warn_saturated_counts(counts, n_steps):
         warnings.warn(
             f"{n_sat} of {counts.size} units fired at every one of the n_steps={n_steps} "
             f"steps: their counts are capped at {n_steps} whatever their drive; raise theta "
-            f"or scale X down", RuntimeWarning, stacklevel=3)
+            f"or scale X down", RuntimeWarning, stacklevel=user_stacklevel())
 
 
 def _check_eta(eta):
@@ -780,7 +781,7 @@ def _warn_silent(update, drive, theta, gamma, p, theta0, continued=False):
         f"SAILnet: no unit fired in the last {SILENT_PATIENCE} updates (up to update "
         f"{update}): the lowest threshold theta = {theta.min():.3g} is above the largest "
         f"feed-forward drive Q x = {drive.max():.3g}, and {wait}; {hint}", RuntimeWarning,
-        stacklevel=3)
+        stacklevel=user_stacklevel())
 
 
 def _batch_source(data, patch_size, border, batch_size, rng):
