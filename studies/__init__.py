@@ -81,12 +81,10 @@ def get_study(name: str) -> ModuleType:
     studies = _modules()
     key = str(name).replace("_", "-").lower()  # Olshausen-Field-1996 as the paper writes it
     if key not in studies:
-        import difflib
+        from v1model.validation import did_you_mean
 
         # a part of a name ("rozell"), else a near spelling ("olshausen-field-96")
-        close = ([s for s in studies if key and key in s][:3]
-                 or difflib.get_close_matches(key, studies, n=3, cutoff=0.6))
-        hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+        hint = did_you_mean(key, studies, n=3, parts=True)
         valid = ", ".join(studies) or "(none)"
         raise ValueError(f"unknown study {name!r}{hint}; valid studies: {valid}")
     return studies[key]

@@ -435,14 +435,17 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     """
     from v1model.io import save_figure
     from v1model.plotting import plot_atoms, plot_coefficient_histogram, plot_learning_curve
+    from v1model.plotting.atoms import PRIOR_NAMES
 
     outdir = Path(outdir)
     D = ds["dictionary"].values
     n = D.shape[0]
+    # spelt as the learning curve's title spells it ("l1 prior" here beside "L1 prior")
+    prior = str(ds.attrs.get("prior", "l1"))
     paths = [
         save_figure(
             plot_atoms(D, title=f"{n} basis functions learned on {D.shape[1]}x{D.shape[2]} "
-                                f"whitened patches ({ds.attrs.get('prior', 'l1')} prior)"),
+                                f"whitened patches ({PRIOR_NAMES.get(prior, prior)} prior)"),
             outdir / f"{NAME}_atoms.png",
         ),
         save_figure(plot_learning_curve(ds), outdir / f"{NAME}_learning_curve.png"),

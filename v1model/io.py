@@ -60,7 +60,7 @@ def storage_fault(code) -> str:
 
 
 @contextmanager
-def atomic_path(path, suffix: str | None = None):
+def atomic_path(path, suffix: str | None = None, example: str = "result.nc"):
     """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
 
     On an exception the temporary file (or folder) is removed and ``path`` is
@@ -73,6 +73,9 @@ def atomic_path(path, suffix: str | None = None):
         Final destination (``~`` is expanded); its parent folders are created.
     suffix : str, optional
         Suffix of the temporary name, after ``.tmp``; default that of ``path``.
+    example : str, default "result.nc"
+        The file name that the error for a folder's name offers instead
+        (:func:`save_figure`'s ``"figure.png"``).
 
     Yields
     ------
@@ -88,12 +91,12 @@ def atomic_path(path, suffix: str | None = None):
         than a zarr store, or a name ending in a separator, ``"."`` or ``".."``
         (``"results/"``, ``"results/."``).
     """
-    path = _destination(path)
+    path = _destination(path, example)
     replace_store = path.is_dir() and not path.is_symlink()
     if replace_store and not _is_zarr_store(path):
         raise IsADirectoryError(
             f"path: {str(path)!r} is an existing folder, not a file or a zarr store; give a "
-            f"file name (e.g. {str(path / 'result.nc')!r})")
+            f"file name (e.g. {str(path / example)!r})")
     if _is_zarr_path(path) and path.exists() and not path.is_dir():
         raise FileExistsError(f"path: {str(path)!r} is an existing file, not a zarr store "
                               "(a folder); remove it or choose another name")
@@ -1323,6 +1326,16 @@ def save_figure(fig, path, dpi: int = 120) -> Path:
     -------
     path : pathlib.Path
         The path written (``~`` expanded).
+
+    Raises
+    ------
+    TypeError
+        When ``fig`` is not a Figure.
+    IsADirectoryError
+        When ``path`` names a folder (``"."``, ``"results/"``, an existing
+        folder); the message offers a file name in it (``figure.png``).
+    ValueError
+        For a suffix matplotlib cannot write.
     """
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
@@ -1336,7 +1349,8 @@ def save_figure(fig, path, dpi: int = 120) -> Path:
     if fmt not in supported:
         raise ValueError(f"path: matplotlib cannot write {path.suffix!r} files "
                          f"({str(path)!r}); use one of {sorted(supported)}")
-    with atomic_path(path, suffix=f".{fmt}") as tmp:
+    # an existing folder ("." or "results") is refused there, a figure's name offered
+    with atomic_path(path, suffix=f".{fmt}", example="figure.png") as tmp:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=fmt)
     plt.close(fig)
     return path
@@ -1568,10 +1582,14 @@ def _storable_item(value):
     """One call's value in a ``<name>_per_call`` list: None as ``"None"`` (a list holding
     None failed xarray's own ``to_netcdf`` with "Object dtype dtype('O') has no native
     HDF5 equivalent"), a bool as the 0/1 a file gives back ([True, False] reloaded as
-    [1, 0], and the next call appended False to it, [1, 0, False])."""
+    [1, 0], and the next call appended False to it, [1, 0, False]), a NumPy scalar as
+    the Python number it holds (a loaded history's lam, np.float64(0.15), began
+    ``[np.float64(0.15), 0.2]``)."""
     if value is None:
         return "None"
-    return int(value) if isinstance(value, (bool, np.bool_)) else value
+    if isinstance(value, (np.number, np.bool_, np.str_)):
+        value = value.item()
+    return int(value) if isinstance(value, bool) else value
 
 
 def _same_kind(a, b) -> bool:

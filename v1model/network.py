@@ -30,6 +30,7 @@ from .validation import (
     check_nonnegative,
     check_positive,
     describe,
+    did_you_mean,
 )
 
 __all__ = ["SparseCodingNetwork", "BACKENDS"]
@@ -433,8 +434,10 @@ class SparseCodingNetwork(SavedAsDataset):
         Returns
         -------
         xarray.Dataset
-            ``dictionary`` over (atom, y, x); the spec (:meth:`params`) and
-            ``kind`` in attrs; the learning history's variables (over
+            ``dictionary`` over (atom, y, x) (units "1" for ``prior="l1"``, whose
+            codes are in units of X; "units of X" for ``prior="cauchy"``, whose
+            codes are dimensionless and whose atoms' lengths carry the scale); the
+            spec (:meth:`params`) and ``kind`` in attrs; the learning history's variables (over
             ``update``) and attrs (prefixed ``learning_``) when there is one;
             ``code_var`` over ``atom`` after Cauchy-prior learning (the gain
             adaptation's state, :meth:`learn`).
@@ -461,7 +464,11 @@ class SparseCodingNetwork(SavedAsDataset):
             norms = "unit-norm atoms"
         else:
             norms = f"atoms of norms {lengths.min():.3g} to {lengths.max():.3g}"
-        ds["dictionary"].attrs.update(long_name=f"receptive fields ({norms})", units="1")
+        # x = a D: the L1 prior's codes are in units of X (lam is), its atoms dimensionless;
+        # the Cauchy prior's codes are dimensionless (sigma, var_goal are), and its atoms'
+        # gain-adapted lengths carry X's units, as the history's median_atom_norm says
+        units = "units of X" if self.prior == "cauchy" else "1"
+        ds["dictionary"].attrs.update(long_name=f"receptive fields ({norms})", units=units)
         ds.attrs.update({k: v for k, v in self.params().items() if v is not None})
         ds.attrs["kind"] = NETWORK_KIND
         if self.code_var_ is not None:
@@ -679,17 +686,14 @@ def _check_learn_params(kwargs, learn_dictionary):
     naming the closest and those it takes: a typo (``n_update=100``) failed as
     ``learn_dictionary()``'s bare TypeError, a function the caller never called,
     while a typo in ``inference_params`` was named with the solver's own."""
-    import difflib
     import inspect
 
     own = sorted(p for p in inspect.signature(learn_dictionary).parameters
                  if p not in _SET_BY_LEARN)
     for key in kwargs:
         if key not in own:
-            close = difflib.get_close_matches(key, own, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise TypeError(f"learn: takes no parameter {key!r}{hint}; its parameters are "
-                            f"{', '.join(own)}")
+            raise TypeError(f"learn: takes no parameter {key!r}{did_you_mean(key, own)}; its "
+                            f"parameters are {', '.join(own)}")
 
 
 def _check_cauchy_params(kwargs, cauchy_inference):
@@ -703,6 +707,7 @@ def _check_cauchy_params(kwargs, cauchy_inference):
            if p not in ("X", "D", "method") and not p.startswith("_")]
     for key in kwargs:
         if key not in own and key != "dtype":  # dtype: the codes', set by encode
+            takes = sorted(own + ["dtype", "method", "seed"])
             raise TypeError(f"encode: a network with prior='cauchy' (MAP inference by "
-                            f"cauchy_inference) takes no parameter {key!r}; its parameters "
-                            f"are {', '.join(sorted(own + ['dtype', 'method', 'seed']))}")
+                            f"cauchy_inference) takes no parameter {key!r}"
+                            f"{did_you_mean(key, takes)}; its parameters are {', '.join(takes)}")

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import difflib
 import functools
 import inspect
 import sys
 
 import numpy as np
+
+from .validation import did_you_mean
 
 __all__ = ["PROGRESS_DELAY", "check_progress", "inner_progress", "progress_bar", "quiet_auto_bars",
            "quiet_when_told"]
@@ -210,7 +211,5 @@ def _binding_error(job, signature, kwargs, exc) -> str:
     if not unknown:  # too many positional arguments, a keyword given twice: Python's words
         return f"{where}: {exc}"
     key = unknown[0]
-    close = difflib.get_close_matches(key, named, n=3, cutoff=0.6)
-    hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
-    return (f"{where} has no parameter {key!r}{hint}; valid parameters: "
+    return (f"{where} has no parameter {key!r}{did_you_mean(key, named, n=3)}; valid parameters: "
             f"{', '.join(sorted(named))}")

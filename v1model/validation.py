@@ -45,6 +45,7 @@ __all__ = [
     "check_int",
     "check_positive_or_auto",
     "check_choice",
+    "did_you_mean",
     "check_path",
     "check_axis",
     "check_shape",
@@ -1318,6 +1319,44 @@ def check_choice(value, name: str, choices) -> str:
         valid = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {valid}; got {describe(value)}")
     return value
+
+
+def did_you_mean(name, names, n: int = 1, parts: bool = False) -> str:
+    """The hint an error gives after a name it does not know: the closest of ``names``.
+
+    Parameters
+    ----------
+    name : str
+        The name given (a misspelt parameter, option or study).
+    names : iterable of str
+        The valid names.
+    n : int, default 1
+        At most this many names are suggested, the closest first.
+    parts : bool, default False
+        Suggest first the names that contain ``name`` (in the order of ``names``:
+        "rozell" for "zhu-rozell-2013-ncrf"), then, when none does, the near
+        spellings.
+
+    Returns
+    -------
+    str
+        ``" (did you mean 'a'?)"`` or ``" (did you mean 'a' or 'b'?)"``, to follow
+        the name in a message; ``""`` when no name is close (difflib's ratio
+        below 0.6).
+
+    Examples
+    --------
+    >>> did_you_mean("n_stepz", ["n_steps", "tol", "dt"])
+    " (did you mean 'n_steps'?)"
+    >>> did_you_mean("xyz", ["n_steps", "tol"])
+    ''
+    """
+    import difflib
+
+    key, names = str(name), [str(c) for c in names]
+    close = [c for c in names if key and key in c][:n] if parts else []
+    close = close or difflib.get_close_matches(key, names, n=n, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 
 def physical_memory() -> float | None:

@@ -151,6 +151,25 @@ def test_a_name_of_a_folder_is_refused_not_written_as_a_file(tmp_path, end):
         xr.testing.assert_equal(load_dataset(store)["a"], ds["a"])
 
 
+def test_save_figure_to_an_existing_folder_offers_a_figure_name(tmp_path, monkeypatch):
+    """save_figure(fig, ".") offered 'result.nc', a Dataset's name, for a figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from v1model.io import save_figure
+
+    monkeypatch.chdir(tmp_path)
+    fig = plt.figure()
+    for folder, example in ((".", "figure.png"), (tmp_path, str(tmp_path / "figure.png"))):
+        with pytest.raises(IsADirectoryError, match=rf"is an existing folder.*e\.g\. "
+                                                    rf"{re.escape(repr(example))}"):
+            save_figure(fig, folder)
+    plt.close(fig)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_zarr_store_is_overwritten_and_suffix_case_ignored(tmp_path):
     path = tmp_path / "r.ZARR"
     save_dataset(xr.Dataset({"a": ("t", [1.0])}), path)

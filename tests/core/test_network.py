@@ -561,3 +561,39 @@ def test_learn_names_an_argument_it_does_not_take(rng):
     with pytest.raises(TypeError, match=r"'batchsize' \(did you mean 'batch_size'\?\)"):
         net.fit(X, batchsize=10)
     assert net.dictionary is None and net.history_ is None  # refused before learning
+
+
+def test_a_cauchy_network_names_the_closest_encode_argument(rng):
+    # the Cauchy prior's MAP inference refused a typo without the hint the L1 solvers give
+    net = SparseCodingNetwork(rng.standard_normal((4, 16)), lam=0.05, prior="cauchy")
+    with pytest.raises(TypeError, match=r"takes no parameter 'max_iters' \(did you mean "
+                                        r"'max_iter'\?\); its parameters are A0, dtype, "):
+        net.encode(rng.standard_normal((3, 16)), max_iters=5)
+
+
+@pytest.mark.parametrize("prior, units", [("l1", "1"), ("cauchy", "units of X")])
+def test_saved_atoms_have_the_units_that_scaling_x_shows(rng, prior, units):
+    """The Cauchy history said median_atom_norm in "units of X", the saved dictionary
+    "1". Learning on 10 X, from 10 D0 for the Cauchy prior (its codes, sigma and
+    var_goal are dimensionless) and with lam in its units (X^2 for Cauchy, X for L1,
+    and lr in 1/X^2 for L1's unit-norm atoms), learns 10 D for the Cauchy prior: its
+    atoms carry X's units, as the history says; and the same D for L1: "1"."""
+    X = 0.3 * rng.standard_normal((300, 16)) * np.linspace(0.2, 1.0, 16)
+    D0 = rng.standard_normal((8, 16))
+    D0 /= np.linalg.norm(D0, axis=1, keepdims=True)
+    learned = []
+    for c in (1.0, 10.0):
+        cauchy = prior == "cauchy"
+        net = SparseCodingNetwork(c * D0 if cauchy else D0, prior=prior,
+                                  lam=0.05 * c**2 if cauchy else 0.05 * c)
+        net.learn(c * X, n_updates=10, batch_size=50, lr=1.0 if cauchy else 1.0 / c**2,
+                  seed=3, progress=False)
+        learned.append(net.dictionary)
+    scale = 10.0 if prior == "cauchy" else 1.0
+    np.testing.assert_allclose(learned[1], scale * learned[0], rtol=0,
+                               atol=1e-4 * scale * np.abs(learned[0]).max())
+    assert not np.allclose(learned[0], D0, atol=1e-3)  # learning moved the atoms
+    ds = net.to_dataset()
+    assert ds["dictionary"].attrs["units"] == units
+    if prior == "cauchy":
+        assert ds["median_atom_norm"].attrs["units"] == units

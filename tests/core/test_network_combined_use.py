@@ -220,3 +220,27 @@ def test_a_history_continued_with_another_prior_saves_with_plain_to_netcdf(tmp_p
     with xr.open_dataset(tmp_path / "history.nc") as back:
         assert json.loads(back.attrs["inference_params.tol_per_call"]) == [tol, "None"]
         assert list(back.attrs["prior_per_call"]) == ["l1", "cauchy"]
+
+
+def test_per_call_lists_hold_plain_numbers_after_a_load(tmp_path, rng):
+    """A loaded history's lam is np.float64(0.15) (netCDF gives numpy scalars back), and
+    continuing at lam 0.2 gave lam_per_call [np.float64(0.15), 0.2] (seed_per_call
+    [np.int64(0), 1]): the lists hold the plain Python numbers of each call, and save
+    and reload equal, in netCDF and zarr."""
+    X = rng.standard_normal((200, 16))
+    net = SparseCodingNetwork(n_atoms=8, patch_shape=(4, 4), lam=0.15)
+    net.learn(X, n_updates=3, seed=0, progress=False)
+    net = SparseCodingNetwork.load(net.save(tmp_path / "first.nc"))
+    assert isinstance(net.history_.attrs["lam"], np.floating)  # as a file gives it back
+    net.lam = 0.2
+    attrs = net.learn(X, n_updates=3, seed=1, progress=False).attrs
+    lists = {key: value for key, value in attrs.items() if key.endswith("_per_call")}
+    assert {"lam_per_call", "seed_per_call", "updates_per_call"} <= set(lists)
+    for key, values in lists.items():
+        assert isinstance(values, list), key
+        assert all(type(v) in (int, float) for v in values), (key, values)
+    assert lists["lam_per_call"] == [0.15, 0.2] and lists["seed_per_call"] == [0, 1]
+    for path in (tmp_path / "twice.nc", tmp_path / "twice.zarr"):
+        back = SparseCodingNetwork.load(net.save(path)).history_.attrs
+        for key, values in lists.items():
+            np.testing.assert_array_equal(back[key], values, err_msg=key)

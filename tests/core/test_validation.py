@@ -444,3 +444,25 @@ def test_messages_show_a_0d_array_and_a_float32_by_their_value():
         check_positive(np.datetime64("2020-01-01T00:00:00.000000000"), "lam")
     assert describe(np.array([1.0, 2.0])) == "array of shape (2,) and dtype float64"
     assert describe(np.str_("soft")) == "'soft'"
+
+
+def test_did_you_mean_suggests_the_closest_names_or_nothing():
+    """One helper builds the "did you mean" hint of every unknown-name error (it was
+    written out four times, each with difflib): the closest first, at most ``n``, by
+    part of a name before spelling when asked, and nothing when no name is close."""
+    from v1model.validation import did_you_mean
+
+    assert did_you_mean("n_stepz", ["tol", "n_steps", "dt"]) == " (did you mean 'n_steps'?)"
+    # difflib's ratio orders them: 0.75 for tau_m, 0.6 (the cutoff) for tau_syn
+    names = ["n", "progress", "tau_m", "tau_syn"]
+    assert did_you_mean("tau", names, n=3) == " (did you mean 'tau_m' or 'tau_syn'?)"
+    assert did_you_mean("tau", names) == " (did you mean 'tau_m'?)"
+    assert did_you_mean("xyz", names, n=3) == ""  # nothing close: no empty parentheses
+    studies = ["rozell-2008-lca", "olshausen-field-1996", "zhu-rozell-2013-ncrf"]
+    # a part of a name, in the names' order; spelling alone finds neither
+    assert did_you_mean("rozell", studies, n=3, parts=True) == (
+        " (did you mean 'rozell-2008-lca' or 'zhu-rozell-2013-ncrf'?)")
+    assert did_you_mean("rozell", studies, n=3) == ""
+    assert did_you_mean("olshausen-field-96", studies, n=3, parts=True) == (
+        " (did you mean 'olshausen-field-1996'?)")
+    assert did_you_mean("", studies, parts=True) == ""  # "" is part of every name

@@ -113,6 +113,59 @@ def test_coefficient_histogram_says_it_leaves_out_nan_codes():
     assert any("0.25" in t.get_text() for t in fig.axes[0].get_legend().get_texts())
 
 
+def test_coefficient_histogram_leaves_out_masked_codes():
+    """np.asarray kept the values under a numpy mask: a masked 100 was drawn, the axis
+    ran to +-165 and the legend counted 5 non-zero of 6. It is the histogram of the
+    unmasked codes, as if only they were given."""
+    from v1model.plotting import plot_coefficient_histogram
+
+    data = np.array([0.1, -0.2, 0.3, 100.0, -0.05, 0.0])
+    masked = np.ma.masked_array(data, mask=[0, 0, 0, 1, 0, 0])
+    got, want = (plot_coefficient_histogram(a).axes[0] for a in (masked, np.delete(data, 3)))
+    for line, ref in zip(got.get_lines(), want.get_lines()):
+        np.testing.assert_array_equal(line.get_xydata(), ref.get_xydata())
+    texts = [t.get_text() for t in got.get_legend().get_texts()]
+    assert texts == [t.get_text() for t in want.get_legend().get_texts()]
+    assert "(n = 4)" in texts[0] and "1 of 5 exactly 0" in texts[-1], texts
+    assert got.get_xlim()[1] < 1.0  # the masked 100 is not on the axis
+
+
+def test_plots_of_values_in_place_refuse_a_masked_array():
+    # spike times pair with units: a masked time cannot be left out of one array alone,
+    # and was drawn at its value under the mask
+    from v1model.plotting import plot_raster
+
+    times = np.ma.masked_array([0.1, 0.2, 0.3], mask=[0, 1, 0])
+    with pytest.raises(ValueError, match=r"spike_time is a masked array with 1 of 3 "
+                                         r"entries masked"):
+        plot_raster(times, [0, 1, 2])
+    fig = plot_raster(np.ma.masked_array([0.1, 0.2], mask=False), [0, 1])  # none masked
+    assert fig.axes
+
+
+def test_frequency_ticks_state_the_tested_frequencies_and_tell_them_apart():
+    """"%.2g" labelled 0.125 "0.12" beside a tested 0.12, and 0.3747 "0.37": each
+    tick reads as the frequency tested, the labels all different."""
+    frequencies = [0.12, 0.125, 0.3747, 0.0625]
+    fig = plot_tuning_curves(_tuning(frequencies))
+    fig.canvas.draw()
+    ax = fig.axes[1]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    np.testing.assert_array_equal(ax.get_xticks(), sorted(frequencies))
+    assert labels == ["0.0625", "0.12", "0.125", "0.3747"], labels
+    assert [float(t) for t in labels] == sorted(frequencies)
+
+
+def test_distinct_labels_give_values_exactly_or_to_the_digits_that_tell_them_apart():
+    from v1model.plotting._mpl import distinct_labels
+
+    assert distinct_labels([0.1, 0.05, 2.0, 100.0]) == ["0.1", "0.05", "2", "100"]
+    assert distinct_labels([1 / 3, 0.5]) == ["0.3333", "0.5"]  # 4 digits at most
+    # alike to 4 digits: more, for all, until they differ
+    assert distinct_labels([0.12345, 0.12346]) == ["0.12345", "0.12346"]
+    assert distinct_labels([1 / 3, 1 / 3 + 1e-9]) == ["0.333333333", "0.333333334"]
+
+
 def test_rf_comparison_of_no_finite_similarity_says_so():
     """All-NaN similarities (no unit responded) titled the panel "median similarity nan"
     after numpy's "All-NaN slice" warning."""

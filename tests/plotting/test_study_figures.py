@@ -665,7 +665,9 @@ def test_learning_curve_running_mean_is_centred_and_does_not_lag():
                                u[inside] ** 2 + (2 * half**2 + 1) / 6, rtol=1e-12)
     assert np.isnan(mean.get_ydata()[:half]).all() and np.isnan(mean.get_ydata()[-half:]).all()
     legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
-    assert legend == ["per update", f"centred mean over {2 * half * step} updates"]
+    # one point per 5 updates: not "per update"
+    assert legend == [f"one record every {step} updates",
+                      f"centred mean over {2 * half * step} updates"]
     # a NaN point is left out of its windows, not spread over the rest of the curve
     history["objective"][150] = np.nan
     y = plot_learning_curve(history).axes[0].lines[1].get_ydata()
@@ -689,6 +691,40 @@ def test_learning_curve_running_mean_of_a_constant_and_alternating_noise_is_flat
     np.testing.assert_allclose(mean[half:n - half], 2.0, rtol=1e-12)
     # the ends, where the whole window does not fit, are left undrawn, not raw values
     assert np.isnan(mean[:half]).all() and np.isnan(mean[n - half:]).all()
+
+
+@pytest.mark.parametrize("attrs, expected", [
+    ({"record_every": 10}, "one record every 10 updates"),
+    ({"record_every": 1}, "per update"),
+    ({"record_every_per_call": [10, 5], "record_every": 5}, "one record every 5 or 10 updates"),
+    ({"learning_record_every": 10}, "one record every 10 updates"),  # a saved network's
+    ({}, "one record every 10 updates"),  # said by the update index alone
+])
+def test_learning_curve_says_how_many_updates_a_point_stands_for(attrs, expected):
+    """A history recorded every 10 updates (learn_dictionary(record_every=10): updates
+    0, 10, ..., 290, 299) was keyed "per update"."""
+    update = np.r_[np.arange(0, 300, 10), 299] if attrs.get("record_every", 10) != 1 else (
+        np.arange(31))
+    history = xr.Dataset({"objective": ("update", np.linspace(1.0, 0.5, update.size))},
+                         coords={"update": update}, attrs=attrs)
+    legend = [t.get_text() for leg in plot_learning_curve(history).legends
+              for t in leg.get_texts()]
+    assert legend[0] == expected, legend
+
+
+def test_olshausen_field_1996_titles_spell_the_prior_alike(study_figures):
+    """The atoms figure said "(l1 prior)", the learning curve "L1 prior"."""
+    rng = np.random.default_rng(0)
+    for prior, name in (("l1", "L1"), ("cauchy", "Cauchy")):
+        ds = xr.Dataset(
+            {"dictionary": (("atom", "y", "x"), rng.standard_normal((4, 4, 4))),
+             "codes": (("sample", "atom"), rng.laplace(size=(50, 4))),
+             "objective": ("update", np.linspace(1.0, 0.5, 30))},
+            coords={"update": np.arange(30)}, attrs={"prior": prior, "lam": 0.1})
+        figures = study_figures("olshausen-field-1996", ds)
+        atoms = figures["olshausen-field-1996_atoms.png"].axes[0].get_title()
+        curve = figures["olshausen-field-1996_learning_curve.png"]._suptitle.get_text()
+        assert f"({name} prior)" in atoms and f"{name} prior" in curve, (atoms, curve)
 
 
 def test_learning_curve_of_the_cauchy_prior_says_active_means_above_sigma():

@@ -6,13 +6,12 @@ and dispatches to the solver; the solvers stay importable on their own.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 
 import numpy as np
 
 from ..progress import check_progress
-from ..validation import as_generator, check_bool, check_choice, check_dtype
+from ..validation import as_generator, check_bool, check_choice, check_dtype, did_you_mean
 from ._common import check_threshold_positive
 from .active_set import lasso_active_set
 from .coordinate_descent import lasso_cd
@@ -73,12 +72,11 @@ def check_method_params(method: str, params, name: str = "method_params") -> Non
     for key in params:
         if key in own or key.startswith("_") and key in solver:
             continue
-        hint = ""
         limit = [p for p in own if p in _ITERATION_LIMITS]
         if key in _ITERATION_LIMITS and limit:
             hint = f" (its iteration limit is {limit[0]!r})"
-        elif close := difflib.get_close_matches(key, own, n=1):
-            hint = f" (did you mean {close[0]!r}?)"
+        else:
+            hint = did_you_mean(key, own)
         raise TypeError(f"{name}: method={method!r} takes no parameter {key!r}{hint}; its "
                         f"parameters are {', '.join(sorted(set(own)))}")
 

@@ -26,10 +26,14 @@ def pyplot():
     return plt
 
 
-def as_real(values, name, dtype=float):
+def as_real(values, name, dtype=float, masked: str = "refuse"):
     """``values`` as a real array of ``dtype``; a TypeError naming ``name`` for
     complex values (numpy would drop the imaginary part with only a warning) and,
     for an integer ``dtype``, for values that are not whole numbers.
+
+    A numpy masked array with masked entries is refused, or its masked entries
+    dropped (``masked="drop"``): ``np.asarray`` keeps the values under the mask,
+    which were drawn as if they were data.
 
     Parameters
     ----------
@@ -39,20 +43,34 @@ def as_real(values, name, dtype=float):
         Argument name used in error messages.
     dtype : dtype
         Target dtype (default float, i.e. float64).
+    masked : {"refuse", "drop"}, default "refuse"
+        What a masked array's masked entries do: raise, or leave the result
+        (then 1-D) without them, for a plot whose values are a set (a histogram).
 
     Returns
     -------
     ndarray
-        A new array of ``dtype``, of the shape of ``values``.
+        A new array of ``dtype``, of the shape of ``values`` (1-D, the unmasked
+        entries in order, when masked entries were dropped).
 
     Raises
     ------
     TypeError
         For None, complex or non-numeric values, or, for an integer ``dtype``,
         float values that are not whole numbers.
+    ValueError
+        For a masked array with masked entries, unless ``masked="drop"``.
     """
     if values is None:  # np.asarray(None).astype(float) is NaN: drawn as nothing, unsaid
         raise TypeError(f"{name} must be an array, got None")
+    if np.ma.isMaskedArray(values) and np.ma.count_masked(values):
+        if masked != "drop":  # drawn in place, they would be plotted as data
+            raise ValueError(
+                f"{name} is a masked array with {np.ma.count_masked(values)} of "
+                f"{np.size(values)} entries masked, which this plot cannot leave out in "
+                f"place (np.asarray keeps their values); give the values to draw as a plain "
+                f"array")
+        values = values.compressed()
     arr = np.asarray(values)
     if np.iscomplexobj(arr):
         raise TypeError(f"{name} must be real, got a complex array of shape {arr.shape}")
@@ -64,6 +82,45 @@ def as_real(values, name, dtype=float):
         raise TypeError(f"{name} must hold whole numbers (unit indices), got values such as "
                         f"{arr[out != arr].flat[0]!r}")
     return out
+
+
+def distinct_labels(values, digits: int = 4) -> list[str]:
+    """Tick labels that state ``values`` and tell them apart: each value in the fewest
+    significant digits (2 to ``digits``) that give it exactly, else to ``digits``;
+    more digits for all where two labels would still read alike.
+
+    Parameters
+    ----------
+    values : array_like of float, shape (n_ticks,)
+        The ticked values, finite.
+    digits : int, default 4
+        The most significant digits of a label, unless two values differ only
+        beyond them.
+
+    Returns
+    -------
+    list of str
+        One label per value, e.g. ``["0.0625", "0.12", "0.125", "0.3747"]``
+        (``"%.2g"`` gave "0.062", "0.12", "0.12", "0.37").
+    """
+    values = np.asarray(values, dtype=float).reshape(-1)
+
+    def label(v, most):
+        for d in range(2, most + 1):  # 0.1 as "0.1", not "0.1000"
+            text = f"{v:.{d}g}"
+            if float(text) == v:
+                break
+        # plain, as the other axes' labels: 100 as "100", not "1e+02"
+        plain = 1e-4 <= abs(float(text)) < 1e6
+        return np.format_float_positional(float(text), trim="-") if plain else text
+
+    labels = [label(v, digits) for v in values]
+    # values alike to `digits` digits (0.12345 and 0.12346): as many as tell them apart
+    # (17 give every float64 exactly)
+    while len(set(labels)) < len(set(values.tolist())) and digits < 17:
+        digits += 1
+        labels = [label(v, digits) for v in values]
+    return labels
 
 
 def lone_point_markers(y):

@@ -405,7 +405,10 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
         curve and a ripple alternating from point to point cancels; NaN
         points left out); it is drawn only where its whole window fits, not
         within ``half`` points of either end. A legend under the panels says
-        which line is which.
+        which line is which: the raw curve is "per update", or, for a history
+        recorded every k updates (``attrs["record_every"]`` or
+        ``record_every_per_call``, else the commonest spacing of ``update``),
+        "one record every k updates".
     title : str, optional
         Figure title (default: :func:`learning_curve_title` of the attrs —
         prior, λ, quick or full run — or none when they hold none of these).
@@ -448,7 +451,7 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
         y = history[name].values
         # a point with no finite neighbour (a one-update history, or one between NaN
         # gaps) is no segment of the line: drawn as a dot, not left an empty panel
-        raw, = ax.plot(x, y, lw=0.8, color="0.6", label=f"per {x.name}",
+        raw, = ax.plot(x, y, lw=0.8, color="0.6", label=_records_label(history, x),
                        **lone_point_markers(y))
         if y.size >= 20:
             half = max(y.size // 100, 1)
@@ -489,6 +492,26 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
     return fig
 
 
+def _records_label(history, x) -> str:
+    """The raw curve's key: "per update", or how many updates one record stands for
+    ("per update" was said of a history recorded every 10 updates)."""
+    # a saved network's (the olshausen-field-1996 study's output) as learning_record_every
+    every = _attr(history.attrs, "record_every_per_call")
+    every = _attr(history.attrs, "record_every") if every is None else every
+    try:  # the calls' record_every (a list mixing "None" is JSON text: not used)
+        steps = sorted({int(k) for k in np.atleast_1d(every)}) if every is not None else []
+    except (TypeError, ValueError):
+        steps = []
+    xv = np.asarray(x.values)
+    if not steps and xv.dtype.kind in "iu" and xv.size > 1:
+        # a call's last update is recorded too: its gap may be shorter than the rest
+        gaps, counts = np.unique(np.diff(xv), return_counts=True)
+        steps = [int(gaps[np.argmax(counts)])]
+    if not steps or steps == [1]:
+        return f"per {x.name}"
+    return f"one record every {' or '.join(map(str, steps))} {x.name}s"
+
+
 def plot_coefficient_histogram(codes, bins=101, ax=None, title=None, exclude_zeros=True):
     """Histogram of coefficients on a log scale against a Gaussian of equal variance.
 
@@ -502,7 +525,8 @@ def plot_coefficient_histogram(codes, bins=101, ax=None, title=None, exclude_zer
     Parameters
     ----------
     codes : array_like
-        Coefficients, any shape (flattened), e.g. ``(n_samples, n_atoms)``.
+        Coefficients, any shape (flattened), e.g. ``(n_samples, n_atoms)``; the
+        masked entries of a numpy masked array are left out (counted nowhere).
     bins : int
         Number of bins, symmetric about 0 over the largest ``|a|`` (default 101).
     ax : matplotlib.axes.Axes, optional
@@ -533,7 +557,7 @@ def plot_coefficient_histogram(codes, bins=101, ax=None, title=None, exclude_zer
 
     bins = check_int(bins, "bins", minimum=1)  # 0 failed with numpy's IndexError
     plt = pyplot()
-    a = as_real(codes, "codes").ravel()
+    a = as_real(codes, "codes", masked="drop").ravel()  # the masked are no coefficients
     finite = np.isfinite(a)
     if not finite.all():
         # NaN codes are a diverged solver's: said, not a histogram of the rest alone

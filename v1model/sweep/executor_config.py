@@ -12,7 +12,7 @@ import os
 import re
 import warnings
 
-from ..validation import describe
+from ..validation import describe, did_you_mean
 from .errors import SpecError, SweepWarning
 
 __all__ = ["check_executor_config", "check_job_cpu", "check_job_mem", "check_memory_directives",
@@ -158,7 +158,6 @@ def _table(value, field):
 def _scheduler_options(value, field):
     """Keyword arguments of dask's Scheduler, checked by name here: at start a
     misspelt key only fails once the cluster is being built."""
-    import difflib
     import inspect
 
     from distributed import Scheduler
@@ -173,8 +172,7 @@ def _scheduler_options(value, field):
                                                           p.KEYWORD_ONLY))
     for key in value:
         if key not in known:
-            close = difflib.get_close_matches(key, sorted(known), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(key, sorted(known))
             raise SpecError(f"{field}.{key}", f"not an option of dask's Scheduler{hint}; "
                                               f"valid: {', '.join(sorted(known))}")
     return value
