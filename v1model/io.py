@@ -1389,6 +1389,28 @@ def detach_history(ds: xr.Dataset) -> xr.Dataset | None:
     return history
 
 
+#: the value of an integer count (``n_unconverged``) in the updates of a call whose
+#: learner did not record it: :func:`continue_history` (as an older saved stream's)
+NOT_RECORDED_COUNT = -1
+
+
+def _counts_of_every_call(history: xr.Dataset, other: xr.Dataset) -> xr.Dataset:
+    """``history`` with the integer counts over ``update`` that only ``other`` has, at
+    :data:`NOT_RECORDED_COUNT` for its updates: concatenated, a count one call did not
+    record (an L1 call's ``n_unconverged`` continued with the Cauchy prior) became
+    floats with NaN, which its int64 encoding could not save ("invalid value
+    encountered in cast")."""
+    missing = {}
+    for name, var in other.data_vars.items():
+        if (name not in history.data_vars and var.dims == ("update",)
+                and np.issubdtype(var.dtype, np.integer)):
+            attrs = dict(var.attrs, comment=f"{NOT_RECORDED_COUNT}: an update of a call that "
+                                            "did not record it")
+            missing[name] = ("update", np.full(history.sizes.get("update", 0),
+                                               NOT_RECORDED_COUNT, dtype=var.dtype), attrs)
+    return history.assign(missing) if missing else history
+
+
 def continue_history(previous: xr.Dataset | None, history: xr.Dataset, *,
                      labels: str = "call", first_call: tuple = ()) -> xr.Dataset:
     """A network's learning history after one more ``learn()`` call.
@@ -1429,7 +1451,9 @@ def continue_history(previous: xr.Dataset | None, history: xr.Dataset, *,
         differs in every call; the ``v1model_version`` that :func:`save_dataset`
         records in a file is none of a call's settings); a setting that only some calls have (e.g.
         ``inference_params.tol`` of an L1 call continued with the Cauchy prior)
-        is listed too, ``"None"`` for the calls without it; a ``previous`` continued
+        is listed too, ``"None"`` for the calls without it; an integer count over
+        ``update`` that only some calls record (``n_unconverged``) is
+        :data:`NOT_RECORDED_COUNT` (-1) in the updates of the others; a ``previous`` continued
         before these were kept gets none. A list holds numbers or text; one that mixes
         them (``[1e-4, "None"]``) is its JSON text, as a file gives it back: the
         history saves with xarray's own ``to_netcdf`` too.
@@ -1461,6 +1485,8 @@ def continue_history(previous: xr.Dataset | None, history: xr.Dataset, *,
     # from netCDF as a list)
     before = [int(n) for n in np.atleast_1d(previous.attrs.get("updates_per_call", done))]
     # the second call's alone was kept before, though it went on from the first's result
+    previous, history = (_counts_of_every_call(previous, history),
+                         _counts_of_every_call(history, previous))
     out = xr.concat([previous, history], dim="update", combine_attrs="override")
     out.attrs = dict(history.attrs, n_updates=done + int(history.attrs["n_updates"]),
                      init=previous.attrs.get("init", history.attrs["init"]),

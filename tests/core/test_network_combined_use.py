@@ -244,3 +244,28 @@ def test_per_call_lists_hold_plain_numbers_after_a_load(tmp_path, rng):
         back = SparseCodingNetwork.load(net.save(path)).history_.attrs
         for key, values in lists.items():
             np.testing.assert_array_equal(back[key], values, err_msg=key)
+
+
+
+def test_a_count_one_call_did_not_record_stays_an_integer_count(tmp_path, rng):
+    """An L1 call records n_unconverged per update, a Cauchy call (sparsenet's
+    inference, a fixed count of steps by design) does not: continued, the count became
+    floats with NaN for the Cauchy updates, which its int64 encoding could not save
+    ("invalid value encountered in cast"). The Cauchy updates get -1 (not recorded),
+    the L1 counts are kept, and the file saves and loads them without a warning."""
+    import warnings
+
+    X = rng.standard_normal((300, 16))
+    net = SparseCodingNetwork(n_atoms=8, patch_shape=(4, 4), lam=0.1)
+    counts = net.learn(X, n_updates=3, batch_size=20, seed=0,
+                       progress=False)["n_unconverged"].values.copy()
+    net.prior, net.lam = "cauchy", 0.022
+    history = net.learn(X, n_updates=2, batch_size=20, seed=0, progress=False)
+    assert history["n_unconverged"].dtype == np.int64
+    np.testing.assert_array_equal(history["n_unconverged"].values, list(counts) + [-1, -1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = SparseCodingNetwork.load(net.save(tmp_path / "mixed.nc")).history_
+    assert loaded["n_unconverged"].dtype == np.int64
+    np.testing.assert_array_equal(loaded["n_unconverged"].values, list(counts) + [-1, -1])
+    assert loaded["n_unconverged"].attrs["units"] == "1"

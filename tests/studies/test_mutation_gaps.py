@@ -751,7 +751,9 @@ def test_receptive_field_mapping_noise_defaults(monkeypatch, quick, n_white, n_s
     monkeypatch.setattr(v1model.analysis, "fit_gabor", lambda *args, **kwargs: None)
     monkeypatch.setattr(v1model.analysis, "grating_responses", lambda *args, **kwargs: None)
     monkeypatch.setattr(v1model.analysis, "tuning_curves", lambda *args: xr.Dataset(
-        {"preferred_orientation": ("atom", [0.1, np.nan])}))
+        {"preferred_orientation": ("atom", [0.1, np.nan]),
+         "peak_orientation": ("atom", [0.1, np.nan]),
+         "preferred_frequency": ("atom", [0.25, np.nan])}))
     monkeypatch.setattr(v1model.analysis, "map_receptive_fields", mapping)
     with pytest.raises(Stop):
         get_study("receptive-field-mapping").run(quick=quick, progress=False)

@@ -12,7 +12,7 @@ import xarray as xr
 
 from .._frames import user_stacklevel
 from ..inference._common import UNCONVERGED_HISTORY
-from ..io import clean_attrs, flatten_nested
+from ..io import NOT_RECORDED_COUNT, clean_attrs, flatten_nested
 
 #: variable -> (long_name, units); reconstruction_error follows
 #: v1model.learning.olshausen_field (mean of per-sample ratios)
@@ -34,7 +34,7 @@ FIELDS = {
 #: NOT_RECORDED for its updates, not refused
 ADDED_FIELDS = (UNCONVERGED_HISTORY[0],)
 #: the value of an ADDED_FIELDS count that an older history did not record
-NOT_RECORDED = -1
+NOT_RECORDED = NOT_RECORDED_COUNT
 
 
 def relative_error(rr, xx):
