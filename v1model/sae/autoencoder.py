@@ -1,4 +1,4 @@
-"""The sparse autoencoder estimator: ``fit``, ``encode``, ``decode``,
+"""The sparse autoencoder estimator: ``fit``, ``encode``, ``decode``, ``evaluate``,
 ``reconstruct``, and saving as a labelled Dataset."""
 
 from __future__ import annotations
@@ -61,6 +61,10 @@ _STATE_VARIABLES = {
 HEAVY_MIN_SAMPLES = 1000
 HEAVY_TOP_FRACTION = 1e-3
 HEAVY_SHARE = 0.5
+
+#: the dims by which decode reads a DataArray of latents (the model's Dataset calls them
+#: ``latent``)
+LATENT_DIMS = ("sample", "latent")
 
 _NEEDS_K = ("topk", "batchtopk", "mp")
 _NEEDS_LAM = ("relu", "jumprelu")
@@ -314,10 +318,7 @@ class SparseAutoencoder(SavedAsDataset):
             if self.k is None:
                 raise ValueError(f"activation={act!r} needs k (active latents per sample), "
                                  "got k=None")
-            k = check_int(self.k, "k", minimum=1)
-            if k > n_latents:
-                raise ValueError(f"k={k} exceeds n_latents={n_latents}: a sample cannot have "
-                                 "more active latents than there are latents")
+            k = _check_k(self.k, n_latents)
         if act in _NEEDS_LAM:
             if self.lam is None:
                 what = "L1" if act == "relu" else "L0"
@@ -777,8 +778,15 @@ class SparseAutoencoder(SavedAsDataset):
         return self._materialised_history()
 
     # ------------------------------------------------------- encode / decode
-    def encode(self, X, *, sparse=False):
+    def encode(self, X, *, sparse=False, k=None):
         """Latents (n_samples, n_latents) of ``X``; each sample on its own.
+
+        The model encodes with the settings it was trained with (those of its
+        last training step): a ``k`` or ``lam`` changed on the estimator since
+        takes effect at the next :meth:`partial_fit` or :meth:`fit`. To encode a
+        ``topk`` or ``mp`` model with another number of active latents, as Gao
+        et al. (2024, sec. 5.3) and Costa et al. (2025) do at inference, pass
+        ``k`` here.
 
         ``X`` is (n_samples, n_features) or one sample (n_features,). It is
         read, checked and encoded in blocks of rows (:data:`ENCODE_BLOCK_ELEMENTS`
@@ -802,6 +810,11 @@ class SparseAutoencoder(SavedAsDataset):
             Return a ``scipy.sparse.csr_matrix`` (built block by block, its arrays
             grown in place: the dense latents of one block at a time plus the
             result, not twice the result) instead of a dense array.
+        k : int, optional
+            ``topk``: latents kept per sample; ``mp``: pursuit steps; in [1,
+            n_latents]. Default: the ``k`` the model was trained with. Refused
+            for the other activations (``batchtopk`` encodes with its learned
+            threshold, ``relu`` and ``jumprelu`` have no ``k``).
 
         Returns
         -------
@@ -811,12 +824,13 @@ class SparseAutoencoder(SavedAsDataset):
         """
         sparse = check_bool(sparse, "sparse")
         self._check_can_encode()
+        objective = self._inference_objective(k)
         blocks = self._blocks_of_rows(X)
-        gram = self._pursuit_gram(blocks.n_samples)
+        gram = self._pursuit_gram(blocks.n_samples, objective)
         with self._rows_bar(blocks.n_samples, "SAE encode") as bar:
             def encoded():
                 for block in blocks:
-                    yield self._encode_block(block, gram)
+                    yield self._encode_block(block, gram, objective)
                     bar.update(len(block))
 
             if sparse:
@@ -850,16 +864,31 @@ class SparseAutoencoder(SavedAsDataset):
                              "training batch so far kept a positive activation; continue "
                              "partial_fit on more samples before encoding")
 
-    def _encode_block(self, X, gram=None):
-        """Latents of the checked 2-D block ``X`` (the model's dtype); ``gram`` from
-        :meth:`_pursuit_gram`."""
-        return _guarded(lambda: encode(self._params, X, self._fitted_objective,
-                                       self._threshold, gram), "X", "the latents", X)
+    def _inference_objective(self, k=None):
+        """The fitted objective, with ``k`` (given to an encoding method) in place of the
+        trained one for ``topk`` and ``mp``."""
+        objective = self._fitted_objective
+        if k is None:
+            return objective
+        if objective.activation not in ("topk", "mp"):
+            how = ("encodes with its learned threshold (threshold_)"
+                   if objective.activation == "batchtopk" else "has no k")
+            raise ValueError(f"k={k!r}: only a 'topk' or 'mp' model encodes with another k; "
+                             f"this {objective.activation!r} model {how}")
+        return dataclasses.replace(objective, k=_check_k(k, self._params["decoder"].shape[0]))
 
-    def _pursuit_gram(self, n_samples):
+    def _encode_block(self, X, gram=None, objective=None):
+        """Latents of the checked 2-D block ``X`` (the model's dtype); ``gram`` from
+        :meth:`_pursuit_gram`; ``objective``: the fitted one unless given
+        (:meth:`_inference_objective`)."""
+        objective = self._fitted_objective if objective is None else objective
+        return _guarded(lambda: encode(self._params, X, objective, self._threshold, gram),
+                        "X", "the latents", X)
+
+    def _pursuit_gram(self, n_samples, objective=None):
         """``mp``: the decoder's Gram matrix for the pursuit of ``n_samples`` rows, once
         for all their blocks, where it pays and fits (:func:`pursuit_gram`); else None."""
-        objective = self._fitted_objective
+        objective = self._fitted_objective if objective is None else objective
         if objective.activation != "mp":
             return None
         return pursuit_gram(self._params["decoder"], n_samples, objective.k)
@@ -895,7 +924,8 @@ class SparseAutoencoder(SavedAsDataset):
             Latents, e.g. from :meth:`encode` (also its ``sparse=True`` output);
             at least one sample (an empty ``Z`` is refused, as an empty ``X``
             by :meth:`encode`), real, finite, within the range of the model's
-            dtype.
+            dtype. A DataArray with dims ``sample`` and ``latent`` is read by
+            name, in either order.
 
         Returns
         -------
@@ -927,7 +957,9 @@ class SparseAutoencoder(SavedAsDataset):
             check_array(Z.data, "Z", allow_empty=True, dtype=D.dtype)
             Z = Z.astype(D.dtype, copy=False)
         else:
-            Z = check_array(Z, "Z", ndim=(1, 2), dtype=D.dtype)
+            # a DataArray by dim name, as encode reads X (a transposed square Z was
+            # decoded by position, unsaid)
+            Z = check_array(Z, "Z", ndim=(1, 2), dtype=D.dtype, dims=LATENT_DIMS)
             if Z.ndim == 1:
                 Z = Z[None, :]
         if Z.shape[1] != D.shape[0]:
@@ -938,14 +970,17 @@ class SparseAutoencoder(SavedAsDataset):
                         + self._params["b_dec"], "Z", "the reconstructions",
                         Z.data if is_sparse else Z)
 
-    def reconstruct(self, X):
-        """``decode(encode(X))``, block by block of rows (the latents of one block
+    def reconstruct(self, X, *, k=None):
+        """``decode(encode(X, k=k))``, block by block of rows (the latents of one block
         at a time: the memory of the result and a few tens of MB).
 
         Parameters
         ----------
         X : array_like, shape (n_samples, n_features) or (n_features,)
             Samples to reconstruct.
+        k : int, optional
+            ``topk`` and ``mp`` only: the number of active latents, as for
+            :meth:`encode` (default: the trained ``k``).
 
         Returns
         -------
@@ -953,19 +988,111 @@ class SparseAutoencoder(SavedAsDataset):
             Reconstructions in units of ``X``, in the model's dtype.
         """
         self._check_can_encode()
+        objective = self._inference_objective(k)
         blocks = self._blocks_of_rows(X)
         D, b_dec = self._params["decoder"], self._params["b_dec"]
         out = np.empty((blocks.n_samples, self.n_features_in_), D.dtype)
         # each block is checked once, as it is read (encode and decode would check it and
         # its latents again)
-        gram = self._pursuit_gram(blocks.n_samples)
+        gram = self._pursuit_gram(blocks.n_samples, objective)
         with self._rows_bar(blocks.n_samples, "SAE reconstruct") as bar:
             for block, rows in zip(blocks, blocks.slices):
                 out[rows] = _guarded(lambda block=block: decode_latents(
-                    self._encode_block(block, gram), D) + b_dec, "X", "the reconstructions",
-                    block)
+                    self._encode_block(block, gram, objective), D) + b_dec, "X",
+                    "the reconstructions", block)
                 bar.update(len(block))
         return out
+
+    def evaluate(self, X, *, k=None) -> xr.Dataset:
+        """The reconstruction and sparsity metrics of the SAE literature on ``X``
+        (held-out samples, say), each sample encoded on its own as by :meth:`encode`.
+
+        ``fvu``, the fraction of variance unexplained, is
+        ``sum_i ||x_i - x_hat_i||^2 / sum_i ||x_i - mean(X)||^2`` (the normalised
+        MSE of Gao et al. 2024: the squared error over that of predicting the
+        mean of ``X``; ``1 - fvu`` is scikit-learn's
+        ``r2_score(X, X_hat, multioutput="variance_weighted")``), and
+        ``explained_variance`` is ``1 - fvu``. A latent is dead here when it is
+        zero on every sample of ``X`` (``history_.n_dead`` counts instead the
+        latents silent for ``dead_after`` training samples). ``X`` is read,
+        converted to the model's dtype and encoded in blocks of rows, as by
+        :meth:`reconstruct` (an ``np.memmap`` is not loaded); the sums are in
+        float64, the mean and the variance about it by Chan et al.'s pairwise
+        update (no cancellation for data far from 0, such as a language
+        model's activations).
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, n_features) or (n_features,)
+            At least one sample, finite, with the ``n_features_in_`` features of
+            training; a DataArray is read by its dims ``sample``, ``feature``.
+        k : int, optional
+            ``topk`` and ``mp`` only: the number of active latents, as for
+            :meth:`encode` (default: the trained ``k``).
+
+        Returns
+        -------
+        ds : xarray.Dataset
+            Scalars ``fvu`` and ``explained_variance`` (NaN when ``X`` has no
+            variance about its mean: one sample, or identical ones), ``mse``
+            (mean over samples of ``||x - x_hat||^2``, units of X squared),
+            ``l0`` (mean non-zero latents per sample) and ``n_dead``; over
+            ``latent``, ``firing_frequency`` (fraction of the samples on which
+            each latent is non-zero). Units and long names in each variable's
+            attrs; the settings it encoded with (``k`` as used) and
+            ``n_samples`` in ``ds.attrs``.
+        """
+        self._check_can_encode()
+        objective = self._inference_objective(k)
+        blocks = self._blocks_of_rows(X)
+        D, b_dec = self._params["decoder"], self._params["b_dec"]
+        m, p = D.shape
+        gram = self._pursuit_gram(blocks.n_samples, objective)
+        squared_error, n_seen = 0.0, 0
+        mean, scatter = np.zeros(p), np.zeros(p)  # of X, per feature (Chan et al.)
+        fired = np.zeros(m, dtype=np.int64)
+        with self._rows_bar(blocks.n_samples, "SAE evaluate") as bar:
+            for block in blocks:
+                Z = self._encode_block(block, gram, objective)
+                residual = block - _guarded(lambda: decode_latents(Z, D) + b_dec, "X",
+                                            "the reconstructions", block)
+                squared_error += float(np.einsum("ij,ij->", residual, residual,
+                                                 dtype=np.float64))
+                fired += np.count_nonzero(Z, axis=0)
+                n_block = len(block)
+                block_mean = block.mean(axis=0, dtype=np.float64)
+                centred = block - block_mean
+                block_scatter = np.einsum("ij,ij->j", centred, centred, dtype=np.float64)
+                delta = block_mean - mean
+                total = n_seen + n_block
+                scatter += block_scatter + delta * delta * (n_seen * n_block / total)
+                mean += delta * (n_block / total)
+                n_seen = total
+                bar.update(n_block)
+        variance = float(scatter.sum())
+        fvu = squared_error / variance if variance > 0 else float("nan")
+        ds = xr.Dataset(coords={"latent": np.arange(m)})
+        ds["fvu"] = ((), fvu, {
+            "long_name": "fraction of variance unexplained: sum ||x - x_hat||^2 / "
+                         "sum ||x - mean(X)||^2", "units": "1"})
+        ds["explained_variance"] = ((), 1.0 - fvu, {
+            "long_name": "fraction of variance explained (1 - fvu)", "units": "1"})
+        ds["mse"] = ((), squared_error / n_seen, {
+            "long_name": "mean over samples of ||x - x_hat||^2", "units": "(units of X)^2"})
+        ds["l0"] = ((), float(fired.sum()) / n_seen, {
+            "long_name": "mean number of non-zero latents per sample", "units": "1"})
+        ds["n_dead"] = ((), int(np.count_nonzero(fired == 0)), {
+            "long_name": "latents that are zero on every sample of X", "units": "1"})
+        ds["firing_frequency"] = ("latent", fired / n_seen, {
+            "long_name": "fraction of the samples on which the latent is non-zero",
+            "units": "1"})
+        ds.attrs.update(
+            model="sparse autoencoder", activation=objective.activation,
+            k=objective.k if objective.k is not None else "None", lam=objective.lam,
+            n_latents=m, n_features=p, dtype=D.dtype.name, n_samples=n_seen,
+            fvu_definition=("sum over samples of ||x - x_hat||^2 / sum over samples of "
+                            "||x - mean(X)||^2, X converted to the model's dtype"))
+        return ds
 
     # ------------------------------------------------------------------- io
     def to_dataset(self, training_state=True) -> xr.Dataset:
@@ -1463,6 +1590,15 @@ def _guarded(compute, name, what, values):
 
 #: lr="auto": the Adam step of the weights (Gao et al. 2024 use lr of this order)
 AUTO_LR = 1e-3
+
+
+def _check_k(k, n_latents) -> int:
+    """``k`` (active latents per sample) as an int in [1, ``n_latents``]."""
+    k = check_int(k, "k", minimum=1)
+    if k > n_latents:
+        raise ValueError(f"k={k} exceeds n_latents={n_latents}: a sample cannot have more "
+                         "active latents than there are latents")
+    return k
 
 
 def _check_step_memory(v, n_features, dtype, n_rows=None):

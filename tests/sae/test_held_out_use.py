@@ -1,0 +1,177 @@
+"""A fitted SparseAutoencoder on held-out data: ``evaluate``, the metrics of the SAE
+literature (FVU, explained variance, MSE, L0, firing frequency, dead latents), checked
+against scikit-learn's variance-weighted R² and against counts of ``encode``'s latents;
+``encode``/``reconstruct``/``evaluate`` at another ``k`` (TopK against the public
+``topk`` activation, MP against ``v1model.inference.matching_pursuit``); ``decode`` of
+latents labelled by dim name."""
+
+import numpy as np
+import pytest
+import xarray as xr
+from sklearn.metrics import r2_score
+
+from v1model.io import load_dataset, save_dataset
+from v1model.sae import SparseAutoencoder, autoencoder
+
+SETTINGS = {"topk": dict(k=3), "batchtopk": dict(k=3), "relu": dict(lam=0.05),
+            "jumprelu": dict(lam=0.05, theta_init=0.1, bandwidth=0.05), "mp": dict(k=3)}
+
+
+@pytest.fixture(scope="module")
+def split(planted_factory):
+    """Planted training and held-out samples, offset far from 0 (as a language model's
+    activations): a variance taken as E[x^2] - E[x]^2 would lose its digits."""
+    X = planted_factory(n_samples=1500, n_features=16, n_atoms=24, k=3, seed=5)[0] + 1e3
+    return X[:1000], X[1000:]
+
+
+@pytest.fixture(scope="module")
+def models(split):
+    return {act: SparseAutoencoder(40, act, n_steps=30, batch_size=100, lr=3e-3, seed=1,
+                                   dtype="float64", progress=False, **settings).fit(split[0])
+            for act, settings in SETTINGS.items()}
+
+
+@pytest.mark.parametrize("activation", list(SETTINGS))
+def test_fvu_is_one_minus_sklearn_variance_weighted_r2(models, split, activation):
+    sae, X = models[activation], split[1]
+    ev = sae.evaluate(X)
+    X_hat = sae.reconstruct(X)
+    reference = 1.0 - r2_score(X, X_hat, multioutput="variance_weighted")
+    assert 0.0 < reference < 1.0  # a model that explains some, not all, of the variance
+    assert float(ev["fvu"]) == pytest.approx(reference, rel=1e-9)
+    assert float(ev["explained_variance"]) == pytest.approx(1.0 - reference, rel=1e-9)
+    assert float(ev["mse"]) == pytest.approx(np.mean(np.sum((X - X_hat) ** 2, axis=1)),
+                                             rel=1e-12)
+    assert ev.attrs["n_samples"] == len(X) and ev.attrs["activation"] == activation
+    assert all(ev[name].attrs["units"] for name in ev.data_vars)
+
+
+@pytest.mark.parametrize("activation", list(SETTINGS))
+def test_sparsity_metrics_count_the_latents_of_encode(models, split, activation):
+    sae = models[activation]
+    X = split[1][:6]  # 6 samples of at most 3 (topk, mp) active latents: most of 40 silent
+    Z = sae.encode(X)
+    ev = sae.evaluate(X)
+    active = Z != 0
+    np.testing.assert_array_equal(ev["firing_frequency"].values, active.mean(axis=0))
+    assert float(ev["l0"]) == pytest.approx(active.sum() / len(X), rel=1e-12)
+    assert int(ev["n_dead"]) == int(np.sum(~active.any(axis=0)))
+    if activation in ("topk", "mp"):
+        assert int(ev["n_dead"]) >= 40 - 6 * 3
+    assert ev["firing_frequency"].dims == ("latent",)
+
+
+def test_blocks_give_the_metrics_of_one_pass(models, split, monkeypatch):
+    sae, X = models["topk"], split[1]
+    whole = sae.evaluate(X)
+    monkeypatch.setattr(autoencoder, "ENCODE_BLOCK_ELEMENTS", 40 * 37)  # blocks of 37 rows
+    blocked = sae.evaluate(X)
+    for name in ("fvu", "mse", "l0"):
+        assert float(blocked[name]) == pytest.approx(float(whole[name]), rel=1e-10)
+    np.testing.assert_array_equal(blocked["firing_frequency"], whole["firing_frequency"])
+
+
+def test_float32_model_measures_x_as_it_encodes_it(split):
+    # the model's dtype is what it sees: the reference is taken on X rounded to float32
+    X_train, X = split
+    sae = SparseAutoencoder(40, "topk", k=3, n_steps=30, batch_size=100, seed=1,
+                            progress=False).fit(X_train)
+    X32 = X.astype(np.float32).astype(np.float64)
+    reference = 1.0 - r2_score(X32, sae.reconstruct(X).astype(np.float64),
+                               multioutput="variance_weighted")
+    assert float(sae.evaluate(X)["fvu"]) == pytest.approx(reference, rel=1e-6)
+
+
+def test_dims_one_sample_and_a_saved_round_trip(models, split, tmp_path):
+    sae, X = models["batchtopk"], split[1]
+    ev = sae.evaluate(X)
+    turned = sae.evaluate(xr.DataArray(X.T, dims=("feature", "sample")))
+    xr.testing.assert_identical(turned, ev)
+    one = sae.evaluate(X[0])  # one sample: no variance about its own mean
+    assert np.isnan(float(one["fvu"])) and one.attrs["n_samples"] == 1
+    assert float(one["mse"]) == pytest.approx(np.sum((X[0] - sae.reconstruct(X[0])) ** 2))
+    again = load_dataset(save_dataset(ev, tmp_path / "ev.nc"))
+    again.attrs.pop("v1model_version")  # added by save_dataset
+    xr.testing.assert_identical(again, ev)
+
+
+def test_refuses_what_encode_refuses(models, split):
+    sae = models["topk"]
+    with pytest.raises(ValueError, match=r"X has 5 features per sample"):
+        sae.evaluate(split[1][:, :5])
+    bad = split[1].copy()
+    bad[2, 3] = np.nan
+    with pytest.raises(ValueError, match=r"non-finite"):
+        sae.evaluate(bad)
+    with pytest.raises(Exception, match="not fitted"):
+        SparseAutoencoder(8, "topk", k=2).evaluate(split[1])
+
+
+# ---- encoding at another k (Gao et al. 2024, sec. 5.3; Costa et al. 2025)
+
+def test_topk_encodes_at_another_k_as_the_activation_would(models, split):
+    # the reference is recomputed from the public attributes: the k largest of the
+    # pre-activations (x - b_dec) W_enc^T + b_enc, ReLU after (v1model.sae.topk)
+    from v1model.sae import topk
+
+    sae, X = models["topk"], split[1]
+    pre = (X - sae.decoder_bias_) @ sae.encoder_.T + sae.encoder_bias_
+    for k in (1, 3, 8):
+        Z = sae.encode(X, k=k)
+        np.testing.assert_allclose(Z, topk(pre, k)[0], rtol=0, atol=1e-9)
+        assert np.count_nonzero(Z, axis=1).max() == k
+        np.testing.assert_allclose(sae.reconstruct(X, k=k), sae.decode(Z), rtol=0, atol=1e-9)
+        ev = sae.evaluate(X, k=k)
+        assert float(ev["l0"]) == pytest.approx(np.count_nonzero(Z) / len(X), rel=1e-12)
+        assert ev.attrs["k"] == k
+    np.testing.assert_array_equal(sae.encode(X, k=3), sae.encode(X))  # the trained k
+    # more active latents explain more of the variance here (FVU 0.69 at k=1, 0.38 at 8)
+    assert float(sae.evaluate(X, k=8)["fvu"]) < float(sae.evaluate(X, k=1)["fvu"])
+
+
+def test_mp_encodes_at_another_k_as_matching_pursuit(models, split):
+    from v1model.inference import matching_pursuit
+
+    sae, X = models["mp"], split[1][:200]
+    D, b = sae.components_, sae.decoder_bias_
+    for k in (1, 6):
+        reference = matching_pursuit(X - b, D, n_nonzero=k, max_iter=k, positive=True,
+                                     dtype=np.float64)
+        np.testing.assert_allclose(sae.encode(X, k=k), reference, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("activation, message", [
+    ("batchtopk", r"k=2: only a 'topk' or 'mp' model encodes with another k; this "
+                  r"'batchtopk' model encodes with its learned threshold"),
+    ("relu", r"k=2: .* this 'relu' model has no k")])
+def test_k_is_refused_where_the_model_has_no_k_at_inference(models, split, activation,
+                                                            message):
+    sae = models[activation]
+    for method in (sae.encode, sae.reconstruct, sae.evaluate):
+        with pytest.raises(ValueError, match=message):
+            method(split[1], k=2)
+
+
+def test_k_out_of_range_is_refused_by_name(models, split):
+    sae = models["topk"]
+    with pytest.raises(ValueError, match=r"k=41 exceeds n_latents=40"):
+        sae.encode(split[1], k=41)
+    with pytest.raises(ValueError, match=r"k must be >= 1, got 0"):
+        sae.reconstruct(split[1], k=0)
+    with pytest.raises(TypeError, match=r"k must be an integer, got 2.5"):
+        sae.evaluate(split[1], k=2.5)
+
+
+# ---- decode reads a DataArray of latents by dim name
+
+def test_decode_reads_a_transposed_dataarray_by_dim_name(models, split):
+    # 40 samples of 40 latents: a square Z, which read by position was decoded transposed
+    sae = models["relu"]
+    Z = sae.encode(split[1][:40])
+    labelled = xr.DataArray(Z, dims=("sample", "latent"))
+    expected = sae.decode(Z)
+    np.testing.assert_array_equal(sae.decode(labelled.T), expected)
+    np.testing.assert_array_equal(sae.decode(labelled), expected)
+    with pytest.raises(ValueError, match=r"Z is a DataArray with dims \('latent', 'feature'\)"):
+        sae.decode(xr.DataArray(Z.T, dims=("latent", "feature")))
