@@ -521,3 +521,28 @@ def test_tuning_keeps_the_kernel_labels_of_a_dataarray(gammatones):
     np.testing.assert_array_equal(gammatones.kernel, np.arange(len(CENTRES)))
     assert auditory_tuning(xr.DataArray(K, dims=("kernel", "lag")), FS).kernel.values.tolist() \
         == list(range(len(CENTRES)))
+
+
+def test_erb_bandwidth_of_a_dataarray_keeps_its_labels(gammatones):
+    """The ERBs of a DataArray came back as a bare ndarray: the kernel labels of the
+    peak frequencies they belong to were lost (the ERBs of kernels 13 and 15 as 0, 1)."""
+    import xarray as xr
+
+    centre = gammatones.peak_frequency.assign_coords(kernel=np.arange(len(CENTRES)) + 10)
+    picked = centre.sel(kernel=[13, 15])
+    erb = erb_bandwidth(picked)
+    assert isinstance(erb, xr.DataArray) and erb.dims == ("kernel",)
+    np.testing.assert_array_equal(erb.kernel, [13, 15])
+    np.testing.assert_allclose(erb, _erb(picked.values), rtol=1e-12)
+    assert erb.attrs["units"] == "Hz" and erb.name == "erb_bandwidth"
+    # aligned by label with the whole set: each ERB is its own kernel's (scipy's fc)
+    ratio = (gammatones["bandwidth_10db"].assign_coords(kernel=centre.kernel) / erb)
+    assert ratio.kernel.values.tolist() == [13, 15]
+    np.testing.assert_allclose(ratio, 2 * _level_halfwidth(10) * 1.019, rtol=1e-3)
+    # 2-D, transposed: dims and coordinates as given; arrays stay arrays
+    grid = xr.DataArray(np.outer([1.0, 2.0], CENTRES), dims=("scale", "kernel"),
+                        coords={"scale": [1, 2]})
+    np.testing.assert_allclose(erb_bandwidth(grid.T), _erb(grid.T.values), rtol=1e-12)
+    assert erb_bandwidth(grid.T).dims == ("kernel", "scale")
+    assert erb_bandwidth(grid.T).scale.values.tolist() == [1, 2]
+    assert type(erb_bandwidth(CENTRES)) is np.ndarray

@@ -222,6 +222,14 @@ def test_shifted_duplicates_against_scipy_correlate(stride):
     (dict(method="mp", snr_db=10.0, lam=5.0), ValueError,
      r"^lam=5\.0 does not apply to method='mp': matching pursuit has no L1 penalty"),
     (dict(lam=-1.0), ValueError, r"^lam must be a non-negative finite number, got -1\.0"),
+    # ignored too (the pursuit stops at its own count or SNR), and recorded as 0.001
+    (dict(method="mp", n_nonzero=4, tol=1e-3), ValueError,
+     r"^tol=0\.001 does not apply to method='mp': it is the L1 solvers' tolerance"),
+    (dict(tol=0.0), ValueError, r"^tol must be a positive finite number, got 0\.0"),
+    # every crop ran to max_iter, silently: float32 residuals resolve 138.5 dB at most
+    (dict(method="mp", snr_db=200.0), ValueError,
+     r"^snr_db=200\.0 dB is at or beyond the 138\.47 dB that a residual in float32 "
+     r"resolves"),
     # the crops, not the 32x32 signals, must fit the geometry: the error names crop_size
     (dict(stride=3, boundary="circular"), ValueError,
      r"needs crop_size=\(16, 16\) divisible by stride=\(3, 3\).*crop_size is the default"),
@@ -548,3 +556,45 @@ def test_matching_pursuit_learning_records_no_lam_and_l1_its_default():
     assert l1.attrs["lam"] == 0.1
     np.testing.assert_array_equal(l1["kernels"], same["kernels"])
     assert not np.array_equal(l1["kernels"], mp["kernels"])
+
+
+@pytest.mark.filterwarnings("ignore:convolutional fista stopped:UserWarning")  # max_iter=30
+def test_matching_pursuit_learning_records_no_tol_and_l1_its_default():
+    """tol given with method='mp' ran the same kernels as without it (the pursuit stops at
+    n_nonzero or snr_db) and attrs said tol=0.001 whatever ran: it is refused, attrs say
+    "None"; the L1 methods keep their default tol of 1e-3 and record the one given."""
+    X = np.random.default_rng(0).standard_normal((2, 128))
+    mp = learn_kernels(X, 3, 8, method="mp", n_nonzero=4, n_updates=2, seed=0,
+                       progress=False)
+    assert mp.attrs["tol"] == "None" and mp.attrs["lam"] == "None"
+    with pytest.raises(ValueError, match=r"^tol=0\.5 does not apply to method='mp'"):
+        learn_kernels(X, 3, 8, method="mp", n_nonzero=4, tol=0.5, n_updates=2, seed=0,
+                      progress=False)
+    l1 = learn_kernels(X, 3, 8, max_iter=30, n_updates=2, seed=0, progress=False)
+    same = learn_kernels(X, 3, 8, max_iter=30, tol=1e-3, n_updates=2, seed=0, progress=False)
+    loose = learn_kernels(X, 3, 8, max_iter=30, tol=0.5, n_updates=2, seed=0, progress=False)
+    assert l1.attrs["tol"] == 1e-3 and loose.attrs["tol"] == 0.5
+    np.testing.assert_array_equal(l1["kernels"], same["kernels"])
+    assert not np.array_equal(l1["kernels"], loose["kernels"])  # the L1 solvers use it
+
+
+def test_snr_db_limit_is_the_resolution_of_the_working_precision():
+    """A residual rounded to a relative eps per sample resolves -20 log10(eps) dB: 138.5
+    in float32 (2**-23), 313.1 in float64 (2**-52); the learner refuses a target at or
+    beyond its dtype's, and takes it in float64."""
+    from v1model.convolutional.learning import max_snr_db
+
+    assert max_snr_db(np.float32) == pytest.approx(-20 * np.log10(2.0**-23), rel=1e-12)
+    assert max_snr_db(np.float64) == pytest.approx(-20 * np.log10(2.0**-52), rel=1e-12)
+    assert max_snr_db(np.float32) == pytest.approx(138.47, abs=0.01)
+    X = np.random.default_rng(0).standard_normal((2, 64))
+    args = dict(method="mp", max_iter=4, n_updates=1, seed=0, progress=False)
+    with pytest.raises(ValueError, match=r"^snr_db=138\.5 dB is at or beyond the 138\.47 dB"):
+        learn_kernels(X, 2, 8, snr_db=138.5, **args)
+    with pytest.warns(UserWarning, match=r"short of snr_db=200\.0 .* \(8 of the 8 samples"):
+        ds = learn_kernels(X, 2, 8, snr_db=200.0, dtype=np.float64, **args)
+    assert ds.attrs["snr_db"] == 200.0
+    assert ds["n_unconverged"].values.tolist() == [8]  # every crop ran to max_iter
+    with pytest.raises(ValueError, match=r"^snr_db=320\.0 dB is at or beyond the 313\.07 dB "
+                                         r"that a residual in float64 resolves"):
+        learn_kernels(X, 2, 8, snr_db=320.0, dtype=np.float64, **args)

@@ -113,6 +113,9 @@ def test_dataset_units_parameters_and_figures(fsdd_run, tmp_path):
         ds.attrs["learner"]
     missing = set(study_parameters(NAME)) - set(ds.attrs) - {"progress"}
     assert not missing, sorted(missing)
+    # only the stop that ran, as learn_kernels records it: lam=2.0 was recorded for mp
+    mp = ds.attrs["method"] == "mp"
+    assert (ds.attrs["lam"], ds.attrs["snr_db"]) == (("None", 15.0) if mp else (2.0, "None"))
     # the concentration, recomputed from the spectrum the Dataset holds
     power = 10 ** (ds["spectrum"].values / 10)
     f = ds["frequency"].values
@@ -603,3 +606,31 @@ def test_silent_recordings_are_called_silent_not_too_short(tmp_path):
                                          r"the others are silent \(every sample 0\)$"):
         get_study(NAME).run(quick=True, audio_dir=str(tmp_path), excerpt_length=128,
                             progress=False)
+
+
+@pytest.mark.filterwarnings("ignore:convolutional .* stopped:UserWarning")  # max_iter=20
+@pytest.mark.parametrize("method", ["mp", "fista"])
+def test_the_parameter_a_method_does_not_use_is_recorded_as_none(method):
+    """attrs said lam=2.0 for matching pursuit, which has no L1 penalty (and snr_db=15.0
+    for FISTA, which stops at its tolerance): they now say "None", as learn_kernels'."""
+    ds = get_study(NAME).run(quick=True, seed=0, audio_dir="synthetic", n_excerpts=16,
+                             n_updates=1, control_updates=1, n_eval=2, n_kernels=3,
+                             kernel_size=8, max_iter=20, method=method, progress=False)
+    used, unused = ("snr_db", "lam") if method == "mp" else ("lam", "snr_db")
+    assert ds.attrs[unused] == "None"
+    assert ds.attrs[used] == study_parameters(NAME)[used]
+
+
+@pytest.mark.parametrize("snr_db", [200.0, 138.5, np.inf])
+def test_a_fidelity_beyond_float32_is_refused_before_anything_is_read(tmp_path, snr_db):
+    """snr_db=200 ran every training crop to max_iter (no crop reached it: 41-42 dB with
+    200 spikes per crop), told only once the learning was over. The learner's float32
+    residuals resolve -20 log10(eps) = 138.47 dB: a target at or beyond it is refused,
+    named, before the recordings are read (a file that is no WAV would fail them)."""
+    (tmp_path / "noise.wav").write_bytes(b"not a wav")
+    limit = -20 * np.log10(np.finfo(np.float32).eps)
+    assert 138.4 < limit < 138.5
+    with pytest.raises(ValueError, match=rf"^snr_db={snr_db!r} dB is at or beyond the "
+                                         r"138\.47 dB that a residual in float32 resolves"
+                       if np.isfinite(snr_db) else r"^snr_db must be a positive finite"):
+        get_study(NAME).run(quick=True, audio_dir=str(tmp_path), snr_db=snr_db)

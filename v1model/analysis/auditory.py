@@ -66,18 +66,28 @@ def erb_bandwidth(frequency):
 
     Parameters
     ----------
-    frequency : float or array_like
+    frequency : float, array_like or xarray.DataArray
         Frequencies in Hz, >= 0, any shape.
 
     Returns
     -------
-    ndarray
-        Bandwidths in Hz, of the shape of ``frequency`` (0-d for a scalar).
+    ndarray or xarray.DataArray
+        Bandwidths in Hz, of the shape of ``frequency`` (0-d for a scalar); for
+        a DataArray, a DataArray with its dims and coordinates (e.g. the
+        ``kernel`` labels of ``auditory_tuning(...)["peak_frequency"]``),
+        named ``erb_bandwidth``, ``attrs["units"] = "Hz"``.
     """
     f = check_array(frequency, "frequency", ndim=None)
     if np.any(f < 0):
         raise ValueError(f"frequency must be >= 0 Hz, got a minimum of {float(f.min())!r}")
-    return 24.7 * (f * (4.37 / 1000.0) + 1.0)  # f * 4.37 would overflow near the float maximum
+    erb = 24.7 * (f * (4.37 / 1000.0) + 1.0)  # f * 4.37 would overflow near the float maximum
+    if isinstance(frequency, xr.DataArray):
+        # a bare array lost the labels: the ERBs of kernels [3, 7] came back numbered 0, 1
+        return xr.DataArray(erb, dims=frequency.dims, coords=frequency.coords,
+                            name="erb_bandwidth",
+                            attrs={"units": "Hz", "long_name": "equivalent rectangular "
+                                   "bandwidth (Glasberg & Moore 1990)"})
+    return erb
 
 
 def auditory_tuning(kernels, sample_rate: float | None = None,

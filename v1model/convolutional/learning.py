@@ -42,10 +42,12 @@ from .pursuit import matching_pursuit
 
 __all__ = ["learn_kernels"]
 
-#: the variables of the learning history, with their long names
 #: the L1 penalty of :func:`learn_kernels` when none is given (its L1 methods)
 DEFAULT_LAM = 0.1
+#: the L1 solver's tolerance of :func:`learn_kernels` when none is given (its L1 methods)
+DEFAULT_TOL = 1e-3
 
+#: the variables of the learning history, with their long names
 _HISTORY = {
     "objective": ("mean 0.5 ||x - Φa||² + lam ||a||_1 per crop (lam²/2 ||a||_0 for "
                   "threshold='hard'; no penalty for mp)"),
@@ -62,7 +64,7 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
                   n_updates: int = 500, batch_size: int = 8, crop_size=None,
                   learning_rate: float = 0.5, method: str | None = None,
                   threshold: str = "soft", max_iter: int = 200,
-                  tol: float = 1e-3, n_nonzero: int | None = None,
+                  tol: float | None = None, n_nonzero: int | None = None,
                   snr_db: float | None = None, boundary: str = "full", init=None,
                   reseed_patience: int | None = 20, duplicate_tol: float | None = 0.95,
                   seed=None, dtype=np.float32, sample_rate: float | None = None,
@@ -124,8 +126,12 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
         ``snr_db``) are counted in ``n_unconverged`` (their codes are still a
         descent direction) and warned of once at the end of the run (a
         ``ConvergenceWarning`` counting the updates and crops).
-    tol : float, default 1e-3
-        The L1 solver's tolerance (:func:`~v1model.convolutional.encode`).
+    tol : float, optional
+        The L1 solver's tolerance (:func:`~v1model.convolutional.encode`);
+        default :data:`DEFAULT_TOL` (1e-3). The L1 methods only: matching
+        pursuit stops at ``n_nonzero`` or ``snr_db`` (or ``max_iter``), and
+        a ``tol`` given with ``method="mp"`` is refused (``attrs["tol"]`` is
+        then ``"None"``).
     n_nonzero, snr_db : optional
         ``method="mp"`` only, at least one: spikes per crop, and the crop's
         signal-to-residual ratio (dB) at which it stops. A high ``snr_db``
@@ -133,6 +139,8 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
         wrong kernels until the residual, which the kernel step follows, is
         at the target (planted kernels in tests/convolutional: found at 10 dB
         or with their own spike count, mostly not at 20 dB after 300 updates).
+        ``snr_db`` must be below :func:`max_snr_db` of ``dtype`` (138.5 dB in
+        float32), the finest fidelity a residual in ``dtype`` resolves.
     boundary : {"full", "valid", "circular"}, default "full"
         Where the copies sit in each crop.
     init : array_like, shape (n_kernels, *kernel_size), optional
@@ -247,10 +255,16 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
             raise ValueError(f"lam={lam!r} does not apply to method='mp': matching pursuit "
                              "has no L1 penalty (its spikes stop at n_nonzero or snr_db); "
                              "drop lam, or use an L1 method (fista, lca, ista)")
+        if tol is not None:
+            # ignored too (the pursuit has its own stops), and recorded as if it had run
+            raise ValueError(f"tol={tol!r} does not apply to method='mp': it is the L1 "
+                             "solvers' tolerance, and matching pursuit stops at n_nonzero "
+                             "spikes or snr_db (or max_iter); drop tol, or use an L1 method "
+                             "(fista, lca, ista)")
     else:
         lam = DEFAULT_LAM if lam is None else check_nonnegative(lam, "lam")
+        tol = check_positive(DEFAULT_TOL if tol is None else tol, "tol")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    tol = check_positive(tol, "tol")
     if method == "mp":
         if n_nonzero is None and snr_db is None:
             raise ValueError("method='mp' stops each crop's pursuit at n_nonzero spikes or "
@@ -258,7 +272,7 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
         if n_nonzero is not None:
             n_nonzero = check_int(n_nonzero, "n_nonzero", minimum=1)
         if snr_db is not None:
-            snr_db = check_positive(snr_db, "snr_db")
+            snr_db = check_snr_db(snr_db, dtype)
     elif n_nonzero is not None or snr_db is not None:
         raise ValueError(f"n_nonzero={n_nonzero!r} and snr_db={snr_db!r} stop matching "
                          f"pursuit; method={method!r} is stopped by lam and tol")
@@ -331,7 +345,8 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
     params = dict(n_kernels=n_kernels, kernel_size=list(kernel_size), stride=list(stride),
                   lam="None" if lam is None else lam, n_updates=n_updates, batch_size=batch_size,
                   crop_size=list(crop_size), learning_rate=learning_rate, method=method,
-                  threshold=threshold, max_iter=max_iter, tol=tol, boundary=boundary,
+                  threshold=threshold, max_iter=max_iter,
+                  tol="None" if tol is None else tol, boundary=boundary,
                   n_nonzero="None" if n_nonzero is None else n_nonzero,
                   snr_db="None" if snr_db is None else snr_db,
                   reseed_patience=-1 if reseed_patience is None else reseed_patience,
@@ -436,6 +451,34 @@ def _shortfall_text(method, max_iter, n_nonzero, snr_db, tally):
         "snr_db or n_nonzero"
     return (f"convolutional matching_pursuit stopped at max_iter={max_iter} spikes short of "
             f"{target}", f"raise max_iter (now {max_iter}) or lower {lower}")
+
+
+def max_snr_db(dtype) -> float:
+    """The finest signal-to-residual ratio (dB) a residual computed in ``dtype``
+    resolves: ``-20 log10(eps)``, 138.5 dB in float32, 313.1 dB in float64.
+
+    A crop's residual ``x - Φa`` is rounded to about a relative ``eps`` per
+    sample, so that its energy is of order ``eps²`` of the crop's even when the
+    code is exact: a target beyond this asks the pursuit to fit rounding (crops
+    made of 3 kernel copies, coded by matching pursuit in float32 with nothing
+    else to find, ended at 115-136 dB, 2026-12-07).
+    """
+    return -20.0 * float(np.log10(float(np.finfo(dtype).eps)))
+
+
+def check_snr_db(snr_db, dtype, name: str = "snr_db") -> float:
+    """``snr_db`` (dB) of a pursuit whose residuals are computed in ``dtype``:
+    positive, and below :func:`max_snr_db` (a target beyond it ran every crop of
+    every update to ``max_iter``, told only once the run was over)."""
+    snr_db = check_positive(snr_db, name)
+    limit = max_snr_db(dtype)
+    if snr_db >= limit:
+        raise ValueError(f"{name}={snr_db!r} dB is at or beyond the {limit:.2f} dB that a "
+                         f"residual in {np.dtype(dtype).name} resolves (its rounding, about "
+                         "eps per sample): the crops stop short of it and every pursuit would "
+                         "run to max_iter; use a lower target (15 dB leaves 3% of the energy, "
+                         "40 dB 0.01%)")
+    return snr_db
 
 
 def _spikes(phi, X, n_nonzero, snr_db, max_iter, positive):
