@@ -110,6 +110,7 @@ def check_shape(shape, name: str = "shape") -> tuple[int, int]:
     ValueError
         Unless ``shape`` is a positive int or a pair of positive ints.
     """
+    given = shape  # named as given: whitening_filter(0) said "got (0, 0)"
     if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
         shape = (int(shape), int(shape))
     try:
@@ -118,7 +119,7 @@ def check_shape(shape, name: str = "shape") -> tuple[int, int]:
     except (TypeError, ValueError):
         ok = False
     if not ok or min(out) < 1:
-        raise ValueError(f"{name} must be a positive int or (height, width), got {describe(shape)}")
+        raise ValueError(f"{name} must be a positive int or (height, width), got {describe(given)}")
     return out
 
 
@@ -302,7 +303,8 @@ def grating_set(shape, orientations, frequencies, phases, contrast=1.0, center=N
     phases : array_like, shape (n_phases,)
         Radians, at ``center``.
     contrast : float, default 1.0
-        Amplitude of every grating.
+        Amplitude of every grating: one number (an array of contrasts would be
+        paired with the last axis, the phases, instead of making a grid).
     center : (x0, y0), optional
         As in :func:`grating`.
 
@@ -314,9 +316,15 @@ def grating_set(shape, orientations, frequencies, phases, contrast=1.0, center=N
     Raises
     ------
     ValueError
-        For parameters that are not 1-D, more gratings than fit in memory, or
-        as in :func:`grating`.
+        For parameters that are not 1-D, a ``contrast`` that is not a single
+        number, more gratings than fit in memory, or as in :func:`grating`.
     """
+    if np.ndim(contrast) != 0:
+        # [0.5, 1.0] with two phases gave each phase its own contrast, unsaid; with three
+        # phases a broadcasting error that named shapes the caller never gave
+        raise ValueError(f"contrast must be a single number (the amplitude of every grating of "
+                         f"the set; call grating_set once per contrast), got {describe(contrast)}")
+    contrast = float(check_array(contrast, "contrast"))
     o = check_array(orientations, "orientations", ndim=1)
     f = check_frequency(check_array(frequencies, "frequencies", ndim=1), "frequencies")
     ph = check_array(phases, "phases", ndim=1)

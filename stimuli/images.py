@@ -106,7 +106,10 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         Default: 256 for ``"skimage"`` and for folders or lists of images of
         unequal sizes (with a warning when some are enlarged more than 2x);
         otherwise images are kept as they are (sparsenet raw files of
-        unequal sizes need ``size``).
+        unequal sizes need ``size``). Resizing whitened pictures (Olshausen's:
+        key ``IMAGES`` or sparsenet raw files, with negative pixels) takes away
+        the high frequencies their whitening flattened: it is warned of here,
+        and :func:`load_whitened` refuses it.
     max_images : int, optional
         Keep only the first ``max_images`` images (of a folder or a list, only
         the first ``max_images`` are read: whether their sizes differ is
@@ -156,10 +159,11 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         max_images = check_int(max_images, "max_images", minimum=1)
     progress = check_progress(progress)
     where = describe(source)  # for the NaN message: an array's shape and dtype
+    where_path = None  # the path read, if any
     if isinstance(source, str) and source == "skimage":
         images = _load_skimage(size or 256)
     elif isinstance(source, (str, os.PathLike)):  # os.scandir's entries, py.path too
-        path = image_source_path(source, name)
+        path = where_path = image_source_path(source, name)
         where = repr(str(path))  # whole: describe() cut long paths at 60 characters
         if path.is_dir():
             images = _load_folder(path, size, name, progress, max_images)
@@ -174,6 +178,9 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
     if max_images is not None:
         images = images[:max_images]
     if size is not None and images.shape[1:] != (size, size):
+        if (where_path is not None and min(images.shape[1:]) != size and images.min() < 0
+                and is_prewhitened(where_path)):
+            _warn_resizing_whitened(name, size, images.shape[1:], where_path)
         squares = np.empty((len(images), size, size))
         for i, im in enumerate(images):
             squares[i] = _square(im, size)
@@ -696,18 +703,25 @@ def _load_folder(path, size, name="source", progress=None, max_images=None):
     if raw:
         raw = sorted(raw, key=_natural_key)[:max_images]
 
+        resized = []  # the shapes of the raw pictures size resizes (not merely crops)
+
         def read(p):
             image = _read_raw(p, name)
             _check_finite(image, name, f"raw file {str(p)!r}")
+            if size is not None and min(image.shape) != size and image.min() < 0:
+                resized.append(image.shape)
             return image if size is None else _square(image, size)
 
         with progress_bar(progress, total=len(raw), desc="images", unit="file") as bar:
             images, shapes = _read_all(raw, read, bar, name=name, size=size, paths=raw)
+        if resized:  # sparsenet's raw files are whitened (is_prewhitened)
+            _warn_resizing_whitened(name, size, resized[0], path)
         if shapes is not None:  # sizes differ (without size: with it, all are N x N)
             raise ValueError(
                 f"{name}: the sparsenet raw files in {str(path)!r} differ in size ("
                 f"{_describe_sizes(raw, shapes)}); pass size=N to resize them all to "
-                "N x N pixels"
+                "N x N pixels (whitened pictures lose the high frequencies their whitening "
+                "left flat: a warning says so), or cut them to one size and pass the array"
             )
         return images
     if len(mats) == 1:
@@ -1240,6 +1254,26 @@ def _draw_indices(rng, low, high, m, used):
     return drawn
 
 
+def _warn_resizing_whitened(name, size, shape, path):
+    """Warn that :func:`load_images` resizes the whitened pictures of ``path``."""
+    warnings.warn(
+        _resizing_whitened(name, size, shape, repr(str(path)),
+                           "key IMAGES or sparsenet raw files, with negative pixels")
+        + "; load_whitened refuses such a size", UserWarning, stacklevel=user_stacklevel())
+
+
+def _resizing_whitened(name, size, shape, where, why, verb="resizes"):
+    """The words for ``size`` resizing the whitened pictures of ``shape`` (height, width)
+    read from ``where`` (whitened ``why``): refused by :func:`load_whitened`, warned of by
+    :func:`load_images`. Olshausen's 512 x 512 images at size=128 kept a sixth of their
+    variance (0.013 of 0.079), their flat spectrum and its f0 roll-off gone."""
+    h, w = shape
+    return (f"{name}: size={size} {verb} the {h} x {w} pictures of {where}, which are already "
+            f"whitened ({why}): resizing takes away the high frequencies their whitening left "
+            "flat (their variance falls, and they are not whitened again); leave size out (or "
+            f"size={min(h, w)}, a centre crop)")
+
+
 def is_prewhitened(source) -> bool:
     """Whether ``source`` names Olshausen's already-whitened images.
 
@@ -1303,7 +1337,12 @@ def load_whitened(source="skimage", prewhitened: bool | None = None, *, name: st
         :func:`whiten`): None once a call has run 2 s, True at once, False
         never.
     **load_kwargs
-        Passed to :func:`load_images` (``size``, ``max_images``).
+        Passed to :func:`load_images` (``size``, ``max_images``). Whitened
+        pictures are kept at their own size: a ``size`` other than their
+        shorter side is refused (``size`` equal to it crops them to squares).
+        Resizing takes away the high frequencies their whitening left flat:
+        Olshausen's 512 x 512 images at ``size=128`` kept a sixth of their
+        variance (0.013 of 0.079) and were returned as whitened.
 
     Returns
     -------
@@ -1319,11 +1358,29 @@ def load_whitened(source="skimage", prewhitened: bool | None = None, *, name: st
         For a ``prewhitened`` that is not a bool or None.
     FileNotFoundError, ValueError
         As :func:`load_images` and :func:`whiten` (a constant picture read from a file
-        is named by its file, as well as by its index).
+        is named by its file, as well as by its index); for a ``size`` that would
+        resize whitened pictures.
     """
     if prewhitened is not None:
         prewhitened = check_bool(prewhitened, "prewhitened")
-    raw = load_images(source, name=name, progress=progress, **load_kwargs)
+    why_whitened = ("by their layout: key IMAGES or sparsenet raw files" if prewhitened is None
+                    else "prewhitened=True")
+    size = load_kwargs.pop("size", None)
+    if size is not None:
+        size = check_int(size, "size", minimum=8)
+    # pictures that may be whitened are read at their own size: whether they may be resized
+    # is known only once they are read (a photograph saved under the key IMAGES may be)
+    maybe_whitened = prewhitened
+    if prewhitened is None and size is not None:
+        try:
+            maybe_whitened = is_prewhitened(source)
+        except (OSError, ValueError):  # a missing path: load_images names it by name
+            maybe_whitened = False
+    with warnings.catch_warnings():
+        if prewhitened is False:  # the caller says they are not: resized, then whitened
+            warnings.filterwarnings("ignore", "(?s).*which are already whitened", UserWarning)
+        raw = load_images(source, None if maybe_whitened else size, name=name,
+                          progress=progress, **load_kwargs)
     if prewhitened is None:
         prewhitened = is_prewhitened(source)
         if prewhitened and raw.min() >= 0:
@@ -1335,6 +1392,16 @@ def load_whitened(source="skimage", prewhitened: bool | None = None, *, name: st
                 "pictures (zero mean) always have: they are whitened; pass prewhitened=True "
                 "to use them as they are", UserWarning, stacklevel=user_stacklevel())
             prewhitened = False
+    if maybe_whitened and size is not None:
+        if prewhitened and min(raw.shape[1:]) != size:
+            where = (repr(str(source)) if isinstance(source, (str, os.PathLike))
+                     else describe(source))
+            raise ValueError(
+                _resizing_whitened(name, size, raw.shape[1:], where, why_whitened,
+                                   "would resize")
+                + ", crop the pictures this returns, or whiten unwhitened pictures (e.g. "
+                "IMAGES_RAW.mat) at that size")
+        raw = load_images(raw, size, name=name)  # a centre crop, or photographs resized
     if prewhitened:
         return raw, True
     files = _source_files(source, load_kwargs.get("max_images"))

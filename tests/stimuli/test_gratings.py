@@ -444,3 +444,30 @@ def test_the_blank_grating_warning_names_the_users_line():
         with pytest.warns(UserWarning, match="are blank") as record:
             call()
         assert [w.filename for w in record] == [__file__]
+
+
+@pytest.mark.parametrize("contrast", [[0.5, 1.0], np.array([[2.0]]), (0.5, 1.0, 2.0)])
+def test_grating_set_takes_one_contrast(contrast):
+    """contrast=[0.5, 1.0] with two phases gave each phase its own contrast (a grid of
+    (orientation, frequency, phase) whose phases differed in amplitude), unsaid; with three
+    values, a broadcasting error naming shapes the caller never gave."""
+    with pytest.raises(ValueError, match=r"contrast must be a single number \(the amplitude "
+                                         r"of every grating of the set"):
+        grating_set(8, [0.0, 1.0], [0.1], [0.0, np.pi / 2], contrast=contrast)
+    # one number: every grating of the grid has that amplitude, as grating() draws it
+    s = grating_set(8, [0.0, 1.0], [0.1], [0.0, np.pi / 2], contrast=np.float32(0.5))
+    np.testing.assert_allclose(s[1, 0, 1], grating(8, 1.0, 0.1, np.pi / 2, 0.5), atol=1e-15)
+
+
+@pytest.mark.parametrize("shape, shown",
+                         [(0, "got 0$"), (-3, "got -3$"), ((0, 5), r"got \(0, 5\)$")])
+def test_a_bad_shape_is_named_as_given(shape, shown):
+    """An int side was shown as the pair it became: grating(0, ...) and
+    whitening_filter(-3) said "got (0, 0)" and "got (-3, -3)"."""
+    from stimuli.images import whitening_filter
+
+    for call in (lambda: grating(shape, 0.0, 0.1), lambda: white_noise(2, shape),
+                 lambda: whitening_filter(shape)):
+        with pytest.raises(ValueError, match=r"shape must be a positive int or \(height, "
+                                             rf"width\), {shown}"):
+            call()

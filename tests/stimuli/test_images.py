@@ -92,7 +92,8 @@ def test_raw_files_of_different_sizes_are_named(tmp_path, rng):
     with pytest.raises(ValueError, match=r"images: .*differ in size \(16 x 16: image0, image1 "
                                          r"\(2 files\); 12 x 12: image2\); pass size="):
         load_images(tmp_path, name="images")
-    out = load_images(tmp_path, size=8)
+    with pytest.warns(UserWarning, match="which are already whitened"):  # noise: negative
+        out = load_images(tmp_path, size=8)
     assert out.shape == (3, 8, 8) and np.all(np.isfinite(out))
     # the content survives, in file order and orientation: each picture is c_i on its
     # left half and c_i + 1 on its right; resizing keeps a constant region's value
@@ -102,7 +103,8 @@ def test_raw_files_of_different_sizes_are_named(tmp_path, rng):
         im = np.full((side, side), c, dtype=">f4")
         im[:, side // 2:] += 1.0
         im.tofile(tmp_path / f"image{i}")
-    out = load_images(tmp_path, size=8)
+    with pytest.warns(UserWarning, match="which are already whitened"):  # -1 on image0
+        out = load_images(tmp_path, size=8)
     for o, c in zip(out, levels):
         np.testing.assert_allclose(o[:, :2], c, atol=1e-3)
         np.testing.assert_allclose(o[:, -2:], c + 1, atol=1e-3)
@@ -763,3 +765,69 @@ def test_a_dataarray_of_images_may_call_its_pictures_sample():
                                          r"'row'\): expected \('sample', 'y', 'x'\) in any "
                                          r"order"):
         sample_patches(xr.DataArray(images, dims=("sample", "x", "row")), size=8, n=20)
+
+
+def test_load_whitened_refuses_to_resize_whitened_pictures(tmp_path, shared_data):
+    """load_whitened(olshausen, size=128) resized his whitened 512 x 512 images and
+    returned them as whitened: pooled variance 0.0127 instead of 0.0791 (measured), the
+    flat spectrum and its f0 roll-off gone. Whitened pictures keep their own size (a size
+    equal to the shorter side crops); pictures whitened here are resized, then whitened."""
+    from stimuli import pink_noise
+
+    white = whiten(pink_noise(2, 64, seed=0))
+    savemat(tmp_path / "IMAGES.mat", {"IMAGES": np.moveaxis(white, 0, -1)})
+    for size in (32, 128):  # shrunk or enlarged: either resamples the spectrum
+        with pytest.raises(ValueError, match=rf"images: size={size} would resize the 64 x 64 "
+                                             r"pictures of '.*IMAGES\.mat', which are already "
+                                             r"whitened \(by their layout"):
+            load_whitened(tmp_path / "IMAGES.mat", name="images", size=size)
+    out, pre = load_whitened(tmp_path / "IMAGES.mat", size=64)
+    assert pre
+    np.testing.assert_array_equal(out, white)
+    # an array said to be whitened: its shorter side crops (centre), another size is refused
+    wide = np.concatenate([white, white[:, :, :16]], axis=2)  # 64 x 80
+    out, pre = load_whitened(wide, prewhitened=True, size=64)
+    np.testing.assert_array_equal(out, wide[:, :, 8:72])
+    with pytest.raises(ValueError, match=r"size=48 would resize the 64 x 80 pictures of array "
+                                         r".*\(prewhitened=True\)"):
+        load_whitened(wide, prewhitened=True, size=48)
+    # photographs saved under IMAGES (no negative pixel) are whitened: resized first, as before
+    photos = np.random.default_rng(1).random((40, 60, 2))
+    savemat(tmp_path / "photos.mat", {"IMAGES": photos})
+    with pytest.warns(UserWarning, match="none of its pixels is negative"):
+        out, pre = load_whitened(tmp_path / "photos.mat", size=32)
+    assert not pre
+    np.testing.assert_array_equal(out, whiten(load_images(tmp_path / "photos.mat", size=32)))
+    folder = shared_data("olshausen", "images")
+    with pytest.raises(ValueError, match=r"size=128 would resize the 512 x 512 pictures"):
+        load_whitened(folder, size=128, max_images=1)
+
+
+def test_load_images_warns_when_it_resizes_whitened_pictures(tmp_path):
+    """load_images(olshausen, size=128) resized the whitened pictures unsaid (a sixth of
+    their variance left); a size that crops, and unwhitened pictures, are not warned of."""
+    import warnings
+
+    from stimuli import pink_noise
+
+    white = whiten(pink_noise(2, 64, seed=0))
+    savemat(tmp_path / "IMAGES.mat", {"IMAGES": np.moveaxis(white, 0, -1)})
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for i, im in enumerate(white):
+        im.astype(">f4").tofile(raw / f"image{i}")
+    for source in (tmp_path / "IMAGES.mat", raw):
+        with pytest.warns(UserWarning, match=r"images: size=32 resizes the 64 x 64 pictures of "
+                                             r"'.*', which are already whitened .*load_whitened "
+                                             "refuses such a size"):
+            assert load_images(source, size=32, name="images").shape == (2, 32, 32)
+    savemat(tmp_path / "IMAGES_RAW.mat", {"IMAGESr": np.moveaxis(white, 0, -1)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for source in (tmp_path / "IMAGES.mat", raw):
+            np.testing.assert_allclose(load_images(source, size=64), white, atol=1e-6)
+        assert load_images(tmp_path / "IMAGES_RAW.mat", size=32).shape == (2, 32, 32)
+        # said not to be whitened: resized and whitened, with no word
+        out, pre = load_whitened(raw, prewhitened=False, size=32)
+    assert not pre
+    np.testing.assert_array_equal(out, whiten(load_images(white.astype(">f4"), size=32)))
