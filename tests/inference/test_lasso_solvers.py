@@ -167,6 +167,37 @@ def test_objective_by_hand():
     assert lasso_objective(X[0], D, A[0], 0.5) == pytest.approx(9.5)
 
 
+def test_objective_and_kkt_read_dataarrays_by_dim_name():
+    """As the solvers do: a transposed DataArray of square shape, read by position, gave
+    211 for a LASSO objective of 49 (16 samples of 16 features), unsaid; the codes are
+    scikit-learn's Lasso's (alpha = lam / n_features), whose KKT violation is ~0."""
+    import xarray as xr
+    from sklearn.linear_model import Lasso
+
+    from v1model.inference import objective
+
+    rng = np.random.default_rng(9)
+    D = rng.standard_normal((24, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((16, 16))
+    lam = 0.2
+    A = Lasso(alpha=lam / 16, fit_intercept=False, tol=1e-12, max_iter=100000).fit(
+        D.T, X.T).coef_
+    R = X - A @ D
+    by_hand = 0.5 * np.sum(R * R, axis=1) + lam * np.abs(A).sum(axis=1)
+    Xd = xr.DataArray(X, dims=("sample", "feature")).T
+    Dd = xr.DataArray(D, dims=("atom", "feature")).T
+    Ad = xr.DataArray(A, dims=("sample", "atom")).T
+    np.testing.assert_allclose(objective(Xd, Dd, Ad, lam), by_hand, rtol=1e-12)
+    assert lasso_objective(Xd, D, A, lam) == pytest.approx(by_hand.sum(), rel=1e-12)
+    C = xr.DataArray(X @ D.T - A @ D @ D.T, dims=("sample", "atom"))
+    np.testing.assert_allclose(kkt_violation(Ad, C.T, lam), kkt_violation(A, C.values, lam))
+    assert kkt_violation(Ad, C.T, lam).max() < 1e-6 * lam
+    # dims that cannot be told apart are refused, naming them
+    with pytest.raises(ValueError, match=r"X is a DataArray with dims \('pixel', 'sample'\)"):
+        lasso_objective(xr.DataArray(X.T, dims=("pixel", "sample")), D, A, lam)
+
+
 @pytest.mark.parametrize(
     "X, D, A, lam, error, match",
     [

@@ -205,6 +205,44 @@ def test_pursuit_warns_when_tol_is_not_reached():
         orthogonal_mp(X, D, tol=1e-6, positive=True, dtype=np.float64)
 
 
+def coherent_pairs(n_samples=200, n_features=16, seed=9):
+    """16 atoms in 16 dimensions: 8 pairs whose atoms correlate at ~0.999."""
+    rng = np.random.default_rng(seed)
+    base = rng.standard_normal((n_features // 2, n_features))
+    D = np.vstack([base, base + 0.05 * rng.standard_normal(base.shape)])
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    return rng.standard_normal((n_samples, n_features)), D
+
+
+def test_mp_warns_when_its_steps_run_out_before_n_nonzero_atoms():
+    # MP picks the atoms of a coherent pair in turn, a small part of the residual each
+    # time: at the default 10 * n_nonzero steps, 92 of 200 samples ended with 8 to 11
+    # of 12 atoms and a residual atoms still lowered, with no warning
+    X, D = coherent_pairs()
+    with pytest.warns(ConvergenceWarning, match=r"^matching_pursuit used all max_iter=120 "
+                                                r"steps with fewer than n_nonzero=12 distinct "
+                                                r"atoms .*: 92 of 200 samples \(rows 1, 2, 3, 5, "
+                                                r"6, 7, 9, 13, 14, 18, \.\.\. of X\); raise "
+                                                r"max_iter, or use orthogonal_mp"):
+        A = matching_pursuit(X, D, 12, dtype=np.float64)
+    short = np.count_nonzero(A, axis=1) < 12
+    assert short.sum() == 92
+    np.testing.assert_array_equal(np.flatnonzero(short)[:10], [1, 2, 3, 5, 6, 7, 9, 13, 14, 18])
+    # more steps give them their atoms, and a lower residual: the limit, not a stall
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        A_long = matching_pursuit(X[short], D, 12, max_iter=100_000, dtype=np.float64)
+    assert (np.count_nonzero(A_long, axis=1) == 12).all()
+    assert (np.sum((X[short] - A_long @ D) ** 2, axis=1)
+            < np.sum((X[short] - A[short] @ D) ** 2, axis=1)).all()
+    # samples that stall (coded exactly before n_nonzero atoms) are not warned of
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        A_exact = matching_pursuit(2.0 * np.eye(16)[:3], np.eye(16), 5, max_iter=5,
+                                   dtype=np.float64)
+    assert (np.count_nonzero(A_exact, axis=1) == 1).all()
+
+
 def test_omp_history_is_data_term():
     X, D = gaussian_problem(seed=5)
     A, hist = orthogonal_mp(X, D, 5, return_history=True, dtype=np.float64)

@@ -20,9 +20,9 @@ import numpy as np
 import xarray as xr
 
 from .._frames import user_stacklevel
-from ..validation import (CODE_DIMS, DATA_DIMS, check_array, check_bool, check_choice,
-                          check_dictionary, check_dtype, check_nonnegative, check_same_features,
-                          check_shape, smallest_safe_value)
+from ..validation import (CODE_DIMS, DATA_DIMS, DICTIONARY_DIMS, check_array, check_bool,
+                          check_choice, check_dictionary, check_dtype, check_nonnegative,
+                          check_same_features, check_shape, smallest_safe_value)
 
 THRESHOLDS = ("soft", "hard", "nonneg")
 
@@ -301,7 +301,9 @@ def objective(X, D, A, lam, kind="soft"):
     D : array_like, shape (n_atoms, n_features)
         Dictionary, one atom per row (atoms need not have unit norm here).
     A : array_like, shape (n_samples, n_atoms) or (n_atoms,)
-        Codes.
+        Codes. DataArrays with dims ``(sample, feature)``, ``(atom, feature)``
+        and ``(sample, atom)`` are read by dim name, in any order, as the
+        solvers read them (:func:`~v1model.validation.by_dim_names`).
     lam : float
         Penalty weight, >= 0.
     kind : {"soft", "nonneg", "hard"}, default "soft"
@@ -318,11 +320,13 @@ def objective(X, D, A, lam, kind="soft"):
         For non-finite inputs, mismatched shapes, ``lam < 0`` or an unknown
         ``kind``.
     """
-    X = check_array(X, "X", ndim=(1, 2))
-    D = check_array(D, "D", ndim=2)
+    # by dim name, as the solvers read them: a transposed DataArray X of square shape gave
+    # 211 for a LASSO objective of 49, unsaid
+    X = check_array(X, "X", ndim=(1, 2), dims=DATA_DIMS)
+    D = check_array(D, "D", ndim=2, dims=DICTIONARY_DIMS)
     check_dictionary_layout(X, D)  # before the reshape: the user's shape
     X = np.atleast_2d(X)
-    A = np.atleast_2d(check_array(A, "A", ndim=(1, 2)))
+    A = np.atleast_2d(check_array(A, "A", ndim=(1, 2), dims=CODE_DIMS))
     check_shape(A, "A", (X.shape[0], D.shape[0]))
     lam = check_nonnegative(lam, "lam")
     kind = check_choice(kind, "kind", THRESHOLDS)

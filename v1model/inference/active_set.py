@@ -46,8 +46,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..progress import check_progress, progress_bar
-from ..validation import (check_array, check_bool, check_int, check_nonnegative, check_positive,
-                          check_shape)
+from ..validation import (CODE_DIMS, check_array, check_bool, check_int, check_nonnegative,
+                          check_positive, check_shape)
 from ._common import (
     STEP_MARGIN,
     check_warm_start,
@@ -228,7 +228,8 @@ def kkt_violation(A, C, lam, positive=False):
     A : array_like, shape (n_samples, n_atoms)
         Codes.
     C : array_like, shape (n_samples, n_atoms)
-        Negative gradient of the data term, ``X D^T - A D D^T``.
+        Negative gradient of the data term, ``X D^T - A D D^T``. DataArrays with
+        dims ``(sample, atom)``, in any order, are read by dim name (both).
     lam : float
         Penalty weight, >= 0.
     positive : bool, default False
@@ -240,8 +241,8 @@ def kkt_violation(A, C, lam, positive=False):
         Zero at the LASSO optimum; ``<= tol * lam`` is the stopping rule of
         :func:`lasso_active_set`.
     """
-    A = check_array(A, "A", ndim=2)
-    C = check_shape(check_array(C, "C", ndim=2), "C", A.shape)
+    A = check_array(A, "A", ndim=2, dims=CODE_DIMS)
+    C = check_shape(check_array(C, "C", ndim=2, dims=CODE_DIMS), "C", A.shape)
     return _kkt_violation(A, C, check_nonnegative(lam, "lam"), check_bool(positive, "positive"))
 
 
