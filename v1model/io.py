@@ -1225,8 +1225,9 @@ def _encoding_attr_problem(ds: xr.Dataset, var: xr.Variable, key, value) -> tupl
     if key == "units" and isinstance(value, str) and "since" in value:
         return ("units with 'since' are a date's: numbers would load as dates, text would "
                 "fail to load", "reword it without 'since' (e.g. 's after onset')")
-    if key == "units" and value in TIMEDELTA_UNITS and kind in "iuf" and (
-            _reads_units_as_timedelta()):
+    # isinstance first: an array value (units per column) is unhashable in the set test
+    if key == "units" and isinstance(value, str) and value in TIMEDELTA_UNITS and (
+            kind in "iuf" and _reads_units_as_timedelta()):
         return (f"this xarray version ({xr.__version__}) loads numbers in these units as "
                 "timedeltas",
                 f"write it as a symbol (e.g. {value[0]!r} for {value!r})")

@@ -165,3 +165,15 @@ def test_a_sweep_point_with_one_is_refused_by_either_store(kind, tmp_path):
     with pytest.raises(ValueError, match=r"ds\['v'\].attrs has '_FillValue' = 1.0"):
         store.write_point(PointOutcome(0, True, _float(_FillValue=1.0)), seed=1)
     assert store.scan(repair=False).done == set()
+
+
+@pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarning")
+@pytest.mark.parametrize("suffix", [".nc", ".zarr"])
+def test_an_array_valued_units_attr_saves_and_loads_as_before(suffix, tmp_path):
+    """A variable's ``units`` holding an array (one value per column) names no encoding:
+    it saved and loaded before the refusals came, then failed with a bare "unhashable
+    type: 'numpy.ndarray'" from the check for timedelta units."""
+    units = np.array([1.0, 2.0])
+    ds = xr.Dataset({"v": (("x", "c"), np.ones((4, 2)), {"units": units})})
+    back = load_dataset(save_dataset(ds, tmp_path / f"r{suffix}"))
+    np.testing.assert_array_equal(back["v"].attrs["units"], units)
