@@ -144,6 +144,11 @@ QUICK_DEFAULTS = {
     "n_updates": (100, 1500),
 }
 
+#: the stop of each method when none is given: matching pursuit's SNR (dB), FISTA's L1
+#: weight (units of the unit-RMS excerpts); each is refused with the other method
+DEFAULT_SNR_DB = 15.0
+DEFAULT_LAM = 2.0
+
 #: the kernel sets analysed, in the order of the ``control`` coordinate
 CONTROLS = ("learned", "white_noise", "random")
 #: the kernel sets in words, for figure titles
@@ -172,8 +177,8 @@ def run(
     kernel_size: int = 64,
     n_kernels: int = 32,
     method: str = "mp",
-    snr_db: float = 15.0,
-    lam: float = 2.0,
+    snr_db: float | None = None,
+    lam: float | None = None,
     excerpt_length: int | None = None,
     crop_length: int | None = None,
     n_excerpts: int = 2000,
@@ -213,23 +218,26 @@ def run(
         Smith & Lewicki's spikes by matching pursuit
         (:func:`v1model.convolutional.matching_pursuit`), or the L1 codes of
         FISTA.
-    snr_db : float
+    snr_db : float, optional
         ``method="mp"``: each crop (held-out: excerpt) is coded until its
         signal-to-residual ratio reaches this (dB), at most ``max_iter``
-        spikes per crop. Below 138.47 dB, the finest fidelity the learner's
-        float32 residuals resolve
+        spikes per crop; default :data:`DEFAULT_SNR_DB` (15 dB). Refused,
+        named, with ``method="fista"``, which does not use it (it was
+        ignored). Below 138.47 dB, the finest fidelity the learner's float32
+        residuals resolve
         (:func:`v1model.convolutional.learning.max_snr_db`): a target at or
         beyond it is refused before anything is read (200 dB ran every
         training crop to ``max_iter``, told only once the learning was over).
         In practice the reach is far lower: ``max_iter=200`` spikes per crop
         of 256 samples left FSDD and synthetic training crops at 41-42 dB (3
         updates at 200 dB, seed 0, 2026-12-07). ``attrs["snr_db"]`` is
-        ``"None"`` with ``method="fista"``, which does not use it.
-    lam : float
+        ``"None"`` with ``method="fista"``.
+    lam : float, optional
         ``method="fista"``: L1 weight, in units of the unit-RMS excerpts;
-        refused at or above the largest norm of a crop of ``crop_length``
-        samples (every code would be zero). ``attrs["lam"]`` is ``"None"``
-        with ``method="mp"``, which has no L1 penalty (as
+        default :data:`DEFAULT_LAM` (2.0); refused at or above the largest
+        norm of a crop of ``crop_length`` samples (every code would be
+        zero). Refused, named, with ``method="mp"``, which has no L1 penalty
+        (it was ignored); ``attrs["lam"]`` is then ``"None"`` (as
         :func:`~v1model.convolutional.learn_kernels` records it).
     excerpt_length : int, optional
         Samples per training and held-out excerpt; default 16 x
@@ -355,10 +363,21 @@ def run(
         sample_rate = check_positive(sample_rate, "sample_rate")
     kernel_size = check_int(kernel_size, "kernel_size", minimum=8)
     n_kernels = check_int(n_kernels, "n_kernels", minimum=3)
-    lam = check_positive(lam, "lam")
     method = check_choice(method, "method", ("fista", "mp"))
-    # the learner's float32 residuals: 200 dB ran every training crop to max_iter, unsaid
-    snr_db = check_snr_db(snr_db, np.float32)
+    # the stop of the other method was ignored (and recorded "None"): given, it is refused
+    if method == "mp":
+        if lam is not None:
+            raise ValueError(f"lam={lam!r} does not apply to method='mp': matching pursuit "
+                             "has no L1 penalty (its spikes stop at snr_db); drop lam, or "
+                             "use method='fista'")
+        # the learner's float32 residuals: 200 dB ran every training crop to max_iter
+        snr_db = check_snr_db(DEFAULT_SNR_DB if snr_db is None else snr_db, np.float32)
+    else:
+        if snr_db is not None:
+            raise ValueError(f"snr_db={snr_db!r} does not apply to method='fista': FISTA's "
+                             "codes are stopped by its L1 weight lam and its tolerance, not "
+                             "by a fidelity; drop snr_db, or use method='mp'")
+        lam = check_positive(DEFAULT_LAM if lam is None else lam, "lam")
     per_kernel = 16 if method == "mp" else 4
     excerpt_length = check_int(quick_default(excerpt_length, quick, per_kernel * kernel_size,
                                              per_kernel * kernel_size), "excerpt_length",
@@ -511,8 +530,8 @@ def run(
         eval_fraction=eval_fraction, pattern=str(pattern),
         sample_rate=float(rate), kernel_size=kernel_size, n_kernels=n_kernels,
         # only the stop that ran, as learn_kernels records them: mp has no lam, FISTA no SNR
-        lam=lam if method == "fista" else "None", method=method,
-        snr_db=snr_db if method == "mp" else "None",
+        lam="None" if lam is None else lam, method=method,
+        snr_db="None" if snr_db is None else snr_db,
         excerpt_length=excerpt_length, crop_length=crop_length, n_excerpts=n_excerpts,
         min_rms=min_rms, min_relative_rms=min_relative_rms,
         n_updates=n_updates, control_updates=control_updates, batch_size=batch_size,

@@ -34,6 +34,8 @@ __all__ = [
     "atoms_by_dim_names",
     "axis_by_dim_name",
     "check_dense",
+    "ComplexDataError",
+    "numeric_kind",
     "array_shape",
     "check_dictionary",
     "check_data_and_dictionary",
@@ -549,7 +551,8 @@ def check_array(
     ------
     TypeError
         For None, a bool alone (``True``, ``np.True_`` or a 0-d bool array;
-        an array of bools is read as 0 and 1), complex values or values that
+        an array of bools is read as 0 and 1), complex values (a
+        :class:`ComplexDataError`, a ValueError too) or values that
         are not numeric (strings, dates and durations included, and ragged
         nested lists), and for a scipy.sparse matrix (:func:`check_dense`).
     ValueError
@@ -569,17 +572,7 @@ def check_array(
     if dims is not None:
         value = by_dim_names(value, dims, name)
     check_dense(value, name)
-    try:
-        # np.iscomplexobj converts value too: a ragged list or an xarray.Dataset failed
-        # there with numpy's or xarray's message, which named no argument
-        converted, kind = _with_dtype_kind(value)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a numeric array, got {describe(value)}"
-                        f"{_ragged_note(value)}") from exc
-    if kind == "c":  # casting would drop the imaginary part with only a warning
-        raise TypeError(f"{name} must be real, got complex values ({describe(value)})")
-    if kind in "USMm":  # strings, dates and durations were cast to floats unsaid
-        raise TypeError(f"{name} must be a numeric array, got {describe(value)}")
+    converted, kind = numeric_kind(value, name)
     try:
         with np.errstate(over="ignore"):  # values beyond dtype's range: reported below
             arr = (np.array(converted, dtype=dtype, copy=True) if copy
@@ -638,6 +631,60 @@ def array_shape(value, name: str) -> tuple[int, ...]:
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be a numeric array, got {describe(value)}"
                         f"{_ragged_note(value)}") from exc
+
+
+class ComplexDataError(TypeError, ValueError):
+    """Complex values where real numbers are needed (casting would drop the imaginary
+    part with only a warning): a TypeError, as :func:`check_array` refuses every value
+    that is not real numbers, and a ValueError, as scikit-learn's estimator checks
+    expect of a ``fit`` given complex data (``check_complex_data``)."""
+
+
+def numeric_kind(value, name: str, complex_note: str = ""):
+    """``value`` (converted to an array where it has no dtype of its own) and its dtype
+    kind, refused unless it can hold real numbers: the type checks of
+    :func:`check_array`, which the learners' data checks share.
+
+    Parameters
+    ----------
+    value : array_like
+        Not None, dense (see :func:`check_dense`).
+    name : str
+        Argument name used in error messages.
+    complex_note : str, optional
+        Appended to the message for complex values (the learners add the words
+        scikit-learn's estimator checks look for).
+
+    Returns
+    -------
+    converted : array_like
+        ``value`` itself when it has a dtype numpy understands, else
+        ``np.asarray(value)``.
+    kind : str
+        Its dtype kind: "f", "i", "u", "b" or "O" (an object array, which the
+        caller converts).
+
+    Raises
+    ------
+    TypeError
+        For values numpy cannot convert (ragged nested lists, an
+        ``xarray.Dataset``), strings, dates and durations.
+    ComplexDataError
+        For complex values (a TypeError and a ValueError).
+    """
+    try:
+        # np.iscomplexobj converts value too: a ragged list or an xarray.Dataset failed
+        # there with numpy's or xarray's message, which named no argument
+        converted, kind = _with_dtype_kind(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a numeric array, got {describe(value)}"
+                        f"{_ragged_note(value)}") from exc
+    if kind == "c":  # casting would drop the imaginary part with only a warning
+        raise ComplexDataError(f"{name} must be real, got complex values "
+                               f"({describe(value)}){complex_note}")
+    if kind in "USMm":  # strings, dates and durations were cast to floats unsaid
+        raise TypeError(f"{name} must be a numeric array, got {describe(value)}")
+    return converted, kind
 
 
 def _ragged_note(value) -> str:

@@ -598,3 +598,52 @@ def test_snr_db_limit_is_the_resolution_of_the_working_precision():
     with pytest.raises(ValueError, match=r"^snr_db=320\.0 dB is at or beyond the 313\.07 dB "
                                          r"that a residual in float64 resolves"):
         learn_kernels(X, 2, 8, snr_db=320.0, dtype=np.float64, **args)
+
+
+@pytest.mark.filterwarnings("ignore:convolutional fista stopped:UserWarning")  # max_iter=30
+def test_matching_pursuit_learning_records_the_sign_of_its_spikes_not_a_threshold():
+    """threshold="soft" and "hard" ran the same signed spikes with method='mp' (the network
+    passes its own threshold) while attrs said whichever was passed: they say "None" and
+    positive=0 for both, "nonneg" runs non-negative spikes (positive=1); the L1 methods
+    record the threshold they ran."""
+    X = np.random.default_rng(0).standard_normal((2, 128))
+    args = dict(method="mp", n_nonzero=4, n_updates=2, seed=0, progress=False)
+    soft = learn_kernels(X, 3, 8, threshold="soft", **args)
+    hard = learn_kernels(X, 3, 8, threshold="hard", **args)
+    nonneg = learn_kernels(X, 3, 8, threshold="nonneg", **args)
+    np.testing.assert_array_equal(soft["kernels"], hard["kernels"])
+    assert not np.allclose(soft["kernels"], nonneg["kernels"])
+    assert soft.attrs == hard.attrs
+    assert (soft.attrs["threshold"], soft.attrs["positive"]) == ("None", 0)
+    assert (nonneg.attrs["threshold"], nonneg.attrs["positive"]) == ("None", 1)
+    l1 = learn_kernels(X, 3, 8, threshold="nonneg", max_iter=30, n_updates=1, seed=0,
+                       progress=False)
+    assert (l1.attrs["threshold"], l1.attrs["positive"]) == ("nonneg", 1)
+
+
+@pytest.mark.parametrize("reseed_patience, expected_every", [(None, 20), (7, 7)])
+def test_the_duplicate_check_interval_is_recorded(reseed_patience, expected_every):
+    """reseed_patience=None still looked for duplicates, every 20 updates, while attrs said
+    reseed_patience=-1 and recorded the 20 nowhere: a planted pair of equal kernels is
+    re-seeded at the interval attrs["duplicate_check_every"] says (and only then: no kernel
+    goes unused here); duplicate_tol=None records no interval and re-seeds nothing."""
+    X = np.random.default_rng(0).standard_normal((2, 128))
+    rng = np.random.default_rng(1)
+    init = unit_kernels(rng, (3, 8))
+    init[1] = init[0]  # a duplicate from the start
+    args = dict(lam=0.05, init=init, n_updates=21, max_iter=30, seed=0, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter=30
+        ds = learn_kernels(X, 3, 8, reseed_patience=reseed_patience, **args)
+        kept = learn_kernels(X, 3, 8, reseed_patience=reseed_patience, duplicate_tol=None,
+                             **args)
+    every = ds.attrs["duplicate_check_every"]
+    assert every == expected_every
+    assert ds.attrs["reseed_patience"] == ("None" if reseed_patience is None
+                                           else reseed_patience)
+    # the first check (after `every` updates) finds the pair and re-seeds one of it
+    assert int(ds["n_reseeded"][every - 1]) >= 1
+    assert int(ds["n_reseeded"][:every - 1].sum()) == 0
+    assert (kept.attrs["duplicate_check_every"], kept.attrs["duplicate_tol"]) == ("None",
+                                                                                  "None")
+    assert int(kept["n_reseeded"].sum()) == 0

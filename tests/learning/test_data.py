@@ -49,3 +49,37 @@ def test_minibatches_in_order_use_every_sample():
     drawn = [batches.next() for _ in range(12)]
     np.testing.assert_array_equal(drawn[2], np.r_[100:120, 0:30])
     np.testing.assert_array_equal(np.bincount(np.concatenate(drawn)), np.full(120, 5))
+
+
+@pytest.mark.parametrize("X", [
+    np.ones((5, 4)) * 1j,  # complex: fit raised a ValueError, encode a TypeError
+    "abc",  # fit: "X must have 2 dimensions (n_samples, n_features), got 0"
+    np.ones((5, 4)).astype(str),
+    [[1.0, 2.0, 3.0, 4.0], [1.0]],  # fit: numpy's "inhomogeneous shape", naming no argument
+    {"a": 1},  # fit: "2 dimensions, got 0"
+], ids=["complex", "string", "strings", "ragged", "dict"])
+def test_fit_refuses_data_as_encode_does(X):
+    """The learners' data check raises the exception encode's check_array raises for data
+    that is not real numbers, with the same message (scikit-learn's words appended for
+    complex data, which its check_complex_data wants as a ValueError: both, then)."""
+    from v1model.inference import encode
+    from v1model.learning import SparseDictionaryLearner
+
+    with pytest.raises(TypeError) as by_encode:
+        encode(X, np.eye(4), "fista", lam=0.1, progress=False)
+    learner = SparseDictionaryLearner(2, lam=0.1, n_updates=1, seed=0, progress=False)
+    with pytest.raises(TypeError) as by_fit:
+        learner.fit(X)
+    assert type(by_fit.value) is type(by_encode.value)
+    assert str(by_fit.value).startswith(str(by_encode.value))
+    assert str(by_fit.value).startswith("X must be ")
+    if isinstance(X, np.ndarray) and X.dtype.kind == "c":
+        from v1model.validation import ComplexDataError
+
+        assert isinstance(by_fit.value, ComplexDataError)
+        assert isinstance(by_fit.value, ValueError)  # scikit-learn's check_complex_data
+        assert str(by_fit.value).endswith("; Complex data not supported")
+        with pytest.raises(ComplexDataError, match=r"^X must be real, got complex values "
+                                                   r"\(array of shape \(5, 4\) and dtype "
+                                                   r"complex128\)$"):
+            encode(X, np.eye(4), "fista", lam=0.1, progress=False)

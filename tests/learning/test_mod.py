@@ -144,9 +144,10 @@ def test_mod_bad_data(X, error, match):
 
 
 def test_mod_refuses_strings_as_data():
-    """An array of numerals as strings was read as numbers without a word."""
+    """An array of numerals as strings was read as numbers without a word (refused as
+    encode's check_array refuses it)."""
     X = np.random.default_rng(0).standard_normal((10, 5)).astype(str)
-    with pytest.raises(TypeError, match=r"^X must hold real numbers, got array of shape "
+    with pytest.raises(TypeError, match=r"^X must be a numeric array, got array of shape "
                                         r"\(10, 5\) and dtype <U"):
         learn_mod(X, 3, lam=0.1, n_updates=1, progress=False)
 

@@ -325,3 +325,18 @@ def test_run_takes_its_variant_defaults_from_quick_defaults(name, param, monkeyp
     monkeypatch.setitem(get_study(name).QUICK_DEFAULTS, param, ("abc", "abc"))
     error = _check_only(name, progress=False)  # a one-point grid
     assert error is not None and param in error.split(":", 2)[1], error
+
+
+def test_a_stop_the_method_does_not_use_is_refused_up_front():
+    """smith-lewicki's lam with method='mp' (snr_db with 'fista') was ignored, recorded
+    "None": a sweep's pre-flight refuses such a point, naming the parameter; unset, each
+    method runs with its own default, and a value for the method that uses it passes."""
+    name = "smith-lewicki-2006-convolutional"
+    for method in ("mp", "fista"):
+        assert _check_only(name, method=method) is None
+    assert _check_only(name, method="mp", snr_db=20.0) is None
+    assert _check_only(name, method="fista", lam=1.0) is None
+    assert _check_only(name, method="mp", lam=1.0).startswith(
+        "ValueError: lam=1.0 does not apply to method='mp'")
+    assert _check_only(name, method="fista", snr_db=20.0).startswith(
+        "ValueError: snr_db=20.0 does not apply to method='fista'")

@@ -618,7 +618,9 @@ def test_the_parameter_a_method_does_not_use_is_recorded_as_none(method):
                              kernel_size=8, max_iter=20, method=method, progress=False)
     used, unused = ("snr_db", "lam") if method == "mp" else ("lam", "snr_db")
     assert ds.attrs[unused] == "None"
-    assert ds.attrs[used] == study_parameters(NAME)[used]
+    # the default None is the method's documented one
+    assert study_parameters(NAME)[used] is None
+    assert ds.attrs[used] == {"snr_db": 15.0, "lam": 2.0}[used]
 
 
 @pytest.mark.parametrize("snr_db", [200.0, 138.5, np.inf])
@@ -634,3 +636,32 @@ def test_a_fidelity_beyond_float32_is_refused_before_anything_is_read(tmp_path, 
                                          r"138\.47 dB that a residual in float32 resolves"
                        if np.isfinite(snr_db) else r"^snr_db must be a positive finite"):
         get_study(NAME).run(quick=True, audio_dir=str(tmp_path), snr_db=snr_db)
+
+
+@pytest.mark.parametrize("method, given, value", [("mp", "lam", 5.0), ("fista", "snr_db", 30.0),
+                                                  ("mp", "lam", 2.0), ("fista", "snr_db", 15.0)])
+def test_the_stop_of_the_other_method_is_refused_naming_it(method, given, value, tmp_path,
+                                                           capsys):
+    """lam given with method='mp' (snr_db with 'fista') was silently ignored and recorded
+    "None": the defaults are None (the method's 2.0 / 15.0) and one given explicitly with
+    the method that does not use it is refused, by name, before anything is read (a file
+    that is no WAV would fail the reading), from Python and from the command line."""
+    (tmp_path / "noise.wav").write_bytes(b"not a wav")
+    message = rf"^{given}={value!r} does not apply to method='{method}'"
+    with pytest.raises(ValueError, match=message):
+        get_study(NAME).run(quick=True, audio_dir=str(tmp_path), method=method,
+                            **{given: value})
+    out = tmp_path / "out"
+    assert main(["study", "run", NAME, "--quick", "--out", str(out), "-p",
+                 f"audio_dir={tmp_path}", "-p", f"method={method}", "-p",
+                 f"{given}={value}"]) == 2
+    assert f"{given}={value!r} does not apply to method='{method}'" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_none_on_the_command_line_is_the_method_default(run_arguments, monkeypatch, tmp_path):
+    """-p lam=none (snr_db=none) reaches the study as None, the default: the method's own
+    value, and no refusal with the other method."""
+    monkeypatch.chdir(tmp_path)
+    kwargs = run_arguments(NAME, "audio_dir=synthetic", "lam=none", "snr_db=None")
+    assert kwargs["lam"] is None and kwargs["snr_db"] is None

@@ -46,6 +46,9 @@ __all__ = ["learn_kernels"]
 DEFAULT_LAM = 0.1
 #: the L1 solver's tolerance of :func:`learn_kernels` when none is given (its L1 methods)
 DEFAULT_TOL = 1e-3
+#: updates between the duplicate checks of :func:`learn_kernels` when ``reseed_patience``
+#: is None (otherwise every ``reseed_patience`` updates)
+DUPLICATE_CHECK_EVERY = 20
 
 #: the variables of the learning history, with their long names
 _HISTORY = {
@@ -119,7 +122,10 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
         codes; "hard" is the LCA's hard threshold, whose energy is ``0.5
         ||x - Φa||² + lam²/2 ||a||_0``, and needs ``method="lca"`` among the
         L1 methods. ``method="mp"`` picks non-negative spikes for "nonneg",
-        signed ones otherwise (as the network's ``encode``).
+        signed ones otherwise (as the network's ``encode``): "soft" and "hard"
+        then run alike, and ``attrs["threshold"]`` is ``"None"``. Whether the
+        codes were non-negative is ``attrs["positive"]`` (0 or 1) for every
+        method, as :func:`~v1model.convolutional.matching_pursuit` records it.
     max_iter : int, default 200
         Solver steps per minibatch at most (MP: spikes picked per crop);
         crops that stop there short of ``tol`` (MP: of ``n_nonzero`` /
@@ -148,12 +154,16 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
         in ``attrs["init"]`` as ``"array"`` or ``"gaussian"``.
     reseed_patience : int or None, default 20
         Re-seed a kernel that no code used for this many updates in a row;
-        None never re-seeds.
+        None never re-seeds an unused kernel (duplicates are still re-seeded,
+        see ``duplicate_tol``). ``attrs["reseed_patience"]`` is then ``"None"``.
     duplicate_tol : float or None, default 0.95
-        Every ``reseed_patience`` updates, re-seed the later kernel of each pair
+        Every ``reseed_patience`` updates (every :data:`DUPLICATE_CHECK_EVERY`
+        = 20 when it is None; ``attrs["duplicate_check_every"]``, ``"None"``
+        without the check), re-seed the later kernel of each pair
         whose normalised cross-correlation exceeds this at a shift that is a
         multiple of the stride (the other kernel one copy over makes the same
-        signals, so the pair codes one feature twice); None keeps duplicates.
+        signals, so the pair codes one feature twice); None keeps duplicates
+        (``attrs["duplicate_tol"]`` is then ``"None"``).
         Shifts between copies (stride > 1) are not duplicates: the shifted
         kernel reaches positions the other cannot.
     seed : int, Generator or None
@@ -342,15 +352,21 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
                       "use smaller kernels or larger crops", UserWarning,
                       stacklevel=user_stacklevel())
     stride = phi.stride
+    # None: the unused kernels are left, and duplicates still looked for at this interval
+    check_every = DUPLICATE_CHECK_EVERY if reseed_patience is None else reseed_patience
     params = dict(n_kernels=n_kernels, kernel_size=list(kernel_size), stride=list(stride),
                   lam="None" if lam is None else lam, n_updates=n_updates, batch_size=batch_size,
                   crop_size=list(crop_size), learning_rate=learning_rate, method=method,
-                  threshold=threshold, max_iter=max_iter,
+                  # matching pursuit has no threshold: "soft" and "hard" ran the same
+                  # signed spikes (the network passes its own), "nonneg" positive ones
+                  threshold="None" if method == "mp" else threshold,
+                  positive=int(threshold == "nonneg"), max_iter=max_iter,
                   tol="None" if tol is None else tol, boundary=boundary,
                   n_nonzero="None" if n_nonzero is None else n_nonzero,
                   snr_db="None" if snr_db is None else snr_db,
-                  reseed_patience=-1 if reseed_patience is None else reseed_patience,
-                  duplicate_tol=-1.0 if duplicate_tol is None else duplicate_tol,
+                  reseed_patience="None" if reseed_patience is None else reseed_patience,
+                  duplicate_tol="None" if duplicate_tol is None else duplicate_tol,
+                  duplicate_check_every="None" if duplicate_tol is None else check_every,
                   seed=seed_attr(seed), dtype=dtype.name, n_images=len(images),
                   signal_shape=list(signal_shape),
                   # as the dictionary learners record an init array
@@ -398,8 +414,7 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
             n_reseeded = 0
             dead = (np.flatnonzero(unused >= reseed_patience) if reseed_patience is not None
                     else np.empty(0, dtype=np.int64))
-            check = reseed_patience if reseed_patience is not None else 20
-            if duplicate_tol is not None and (update + 1) % check == 0:
+            if duplicate_tol is not None and (update + 1) % check_every == 0:
                 dead = np.union1d(dead, shifted_duplicates(new, stride, duplicate_tol))
             if len(dead):
                 new[dead] = _worst_windows(phi, R, len(dead), rng)

@@ -343,7 +343,9 @@ class ConvolutionalNetwork(SavedAsDataset):
         Starts from the current kernels, if any, with the network's stride,
         boundary, ``lam`` (the L1 methods: ``method="mp"`` has none) and
         ``threshold`` (``"nonneg"`` learns from non-negative codes, ``"hard"``
-        from the LCA's hard-threshold codes).
+        from the LCA's hard-threshold codes; ``method="mp"`` has no threshold:
+        signed spikes, non-negative ones for ``"nonneg"``, and the history's
+        ``attrs["threshold"]`` is ``"None"``, its ``attrs["positive"]`` 0 or 1).
         A later call continues the history, as
         :meth:`v1model.SparseCodingNetwork.learn` does: its updates are
         appended to ``history_`` with the ``update`` index carrying on, and

@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..validation import (DATA_DIMS, by_dim_names, check_array, check_dense, check_no_missing,
-                          describe, pandas_labels, smallest_safe_value)
+                          describe, numeric_kind, pandas_labels, smallest_safe_value)
 
 
 #: elements per block of the blockwise value checks (float64 temporaries of 512 kB)
@@ -21,11 +21,15 @@ def check_training_data(X, name: str = "X", allow_zero: bool = False,
 
     Sparse matrices, masked arrays with masked values and complex data are
     refused with a message that says so (silently densifying, dropping the
-    mask or dropping imaginary parts would hide a mistake).
-    The messages also contain the phrases scikit-learn's estimator checks
-    look for. ``dtype`` is the working precision whose range the values must
-    fit. The values are checked in blocks of rows, so that the only copy is
-    the float64 conversion (none for float64 input).
+    mask or dropping imaginary parts would hide a mistake); values that are
+    not real numbers with the exception and message of
+    :func:`~v1model.validation.check_array`, which the solvers' ``encode``
+    raises (complex ones: a :class:`~v1model.validation.ComplexDataError`,
+    also a ValueError). The messages also contain the phrases
+    scikit-learn's estimator checks look for. ``dtype`` is the working
+    precision whose range the values must fit. The values are checked in
+    blocks of rows, so that the only copy is the float64 conversion (none for
+    float64 input).
     """
     source = X  # as given: a DataFrame's labels name the place of a NaN
     X = check_array(_real_2d(X, name), name, ndim=2, finite=False)
@@ -57,9 +61,19 @@ def _real_2d(X, name) -> np.ndarray:
         raise TypeError(f"{name} must be an array of shape (n_samples, n_features), got None")
     check_dense(X, name)  # scipy.sparse, and masks that np.asarray would drop
     X = by_dim_names(X, DATA_DIMS, name)  # a DataArray (feature, sample) was read as samples
-    raw = np.asarray(X)
-    if np.iscomplexobj(raw):
-        raise ValueError(f"{name}: Complex data not supported, got {describe(raw)}")
+    # the solvers' type checks first (check_array's): a string was told "2 dimensions, got
+    # 0", complex data was a ValueError where encode raises a TypeError, and a ragged list
+    # gave numpy's message, naming no argument
+    converted, kind = numeric_kind(X, name, complex_note="; Complex data not supported")
+    raw = np.asarray(converted)
+    if kind not in "fiub":
+        try:
+            raw = raw.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            check_no_missing(X, name)  # a nullable pandas column's pd.NA does not convert
+            # numpy's reason kept: scikit-learn's check_dtype_object looks for it
+            raise TypeError(f"{name} must be a numeric array, got {describe(X)}: "
+                            f"{exc}") from exc
     if raw.ndim != 2:
         # scikit-learn's hint (its check_estimator looks for it) fits 1-D data only: a stack
         # of patches or images (n, height, width) was told to reshape(-1, 1), one pixel each
@@ -75,14 +89,6 @@ def _real_2d(X, name) -> np.ndarray:
     if raw.shape[1] < 1:
         raise ValueError(f"{name} has 0 feature(s) (shape={raw.shape}) while a minimum of 1 is "
                          "required.")
-    if raw.dtype.kind in "USMm":  # astype would read "1.5" as a number without a word
-        raise TypeError(f"{name} must hold real numbers, got {describe(X)}")
-    if raw.dtype.kind not in "fiub":
-        try:
-            raw = raw.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            check_no_missing(X, name)  # a nullable pandas column's pd.NA does not convert
-            raise TypeError(f"{name} must hold real numbers, got {describe(X)}: {exc}") from exc
     return raw
 
 
