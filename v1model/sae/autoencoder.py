@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
+import math
 import warnings
 
 import numpy as np
@@ -25,7 +27,7 @@ from ..validation import (DATA_DIMS, as_generator, check_array, check_bool, chec
 from .objective import ACTIVATIONS, Objective, decode_latents, encode, parameter_names
 from .pursuit import pursuit_gram
 from .training import (HISTORY_FIELDS, TrainingState, check_training_memory, history_dataset,
-                       initial_parameters, lr_schedule, train)
+                       initial_parameters, lr_schedule, threshold_at_end, train)
 
 __all__ = ["SparseAutoencoder"]
 
@@ -141,11 +143,21 @@ class SparseAutoencoder(SavedAsDataset):
         JumpReLU: initial threshold of every latent (units of the
         pre-activations); ``"auto"``: see ``bandwidth``.
     threshold_rate : float, default 0.01
-        BatchTopK: the inference threshold is the running average
-        ``t <- (1 - rate) t + rate * s`` of the smallest kept activation
-        ``s`` of each training batch, in (0, 1); 0.01 as in the code of
-        Bussmann et al. (2024), which starts ``t`` at 0 where this starts it
-        at the first batch's ``s`` (no early bias towards 0).
+        BatchTopK, in (0, 1): the inference threshold estimates the mean over
+        batches of the smallest activation BatchTopK keeps (Bussmann et al.
+        2024). Training keeps the running average ``m <- (1 - rate) m + rate
+        * s`` of each batch's ``s`` (0.01 as in the code of Bussmann et al.),
+        divided by its total weight ``1 - (1 - rate)**n`` as Adam corrects its
+        moments (their code starts ``m`` at 0 and does not): the plain mean
+        over the batches of a run of ``n << 1 / rate`` steps, the running
+        average of a long one (``history_.threshold``). At the end of each
+        ``fit`` or ``partial_fit`` call, the ``s`` of its last ``3 / rate``
+        batches (95% of the weight) are measured again with the trained model,
+        so that the threshold is that model's, not an average over a model that
+        training still moved (planted data, k = 3: held-out L0 2.99-3.06 after
+        50 or 100 steps, where the running average gave 1.95-3.51); this reads
+        those minibatches of ``X`` again (forward passes only) and holds their
+        row indices (8 bytes per sample) during the call.
     n_steps : int, default 1000
         Adam steps (minibatches) of ``fit``; for :meth:`partial_fit`, the
         planned total over all calls, used only by ``lr_decay``.
@@ -208,7 +220,8 @@ class SparseAutoencoder(SavedAsDataset):
     encoder_bias_ : ndarray, shape (n_latents,) or None
     decoder_bias_ : ndarray, shape (n_features,)
     threshold_ : float or ndarray or None
-        BatchTopK: the inference threshold; JumpReLU: the per-latent thresholds
+        BatchTopK: the inference threshold (units of the pre-activations; see
+        ``threshold_rate``); JumpReLU: the per-latent thresholds
         ``exp(log_theta)``; None otherwise.
     n_features_in_ : int
     history_ : xarray.Dataset
@@ -441,10 +454,10 @@ class SparseAutoencoder(SavedAsDataset):
         state = TrainingState(params, rng, scale)
         order = Minibatches(X.shape[0], v["batch_size"], True, rng)
         rows = []
-        self._train(params, state, v, (X[order.next()] for _ in range(v["n_steps"])),
-                    v["n_steps"], rows)
+        threshold = self._train(params, state, v, X, (order.next() for _ in range(v["n_steps"])),
+                                v["n_steps"], rows)
         self._set_fitted(params, state, history_dataset(
-            np.array(rows), self._attrs(v, X, seed, spread)), self._objective(v))
+            np.array(rows), self._attrs(v, X, seed, spread)), self._objective(v), threshold)
         _warn_if_silent(rows, v)
         _warn_if_ungated_jumprelu(rows, v, params, spread)
         return self
@@ -595,13 +608,16 @@ class SparseAutoencoder(SavedAsDataset):
             call = {"seed": "continued" if seed is None else seed_attr(seed),
                     **{name: now[name] for name in _PER_CALL}}
         order = self._state.rng.permutation(X.shape[0])
-        batches = (X[order[start:start + v["batch_size"]]]
+        batches = (order[start:start + v["batch_size"]]
                    for start in range(0, X.shape[0], v["batch_size"]))
         rows = []
+        self._threshold = float("nan")  # the running estimate, if training stops early
         try:
-            self._train(self._params, self._state, v, batches, n_steps, rows, streaming=True)
+            self._threshold = self._train(self._params, self._state, v, X, batches, n_steps,
+                                          rows, streaming=True)
         finally:  # also after a divergence: the history of the steps that were taken
-            self._threshold = self._state.threshold
+            if np.isnan(self._threshold):
+                self._threshold = self._state.threshold
             self._append_history(np.array(rows).reshape(-1, len(HISTORY_FIELDS)), X.shape[0],
                                  call, done)
         return self
@@ -673,19 +689,36 @@ class SparseAutoencoder(SavedAsDataset):
                                  f"{name} {value}; partial_fit continues the fitted model: call "
                                  "fit to start afresh")
 
-    def _train(self, params, state, v, batches, n_steps, rows, streaming=False):
-        """Train ``params`` and ``state`` on ``n_steps`` minibatches of ``batches``
-        (rows of X, any dtype), appending one history row per step to ``rows``.
+    def _train(self, params, state, v, X, batches, n_steps, rows, streaming=False):
+        """Train ``params`` and ``state`` on ``n_steps`` minibatches ``X[index]``
+        for the row-index arrays of ``batches``, appending one history row per
+        step to ``rows``; returns the BatchTopK inference threshold (NaN for
+        the other activations): the running estimate with the last ``3 /
+        threshold_rate`` batches of the call measured again by the trained model
+        (:func:`~v1model.sae.training.threshold_at_end`).
         ``streaming`` (:meth:`partial_fit`): a BatchTopK model whose batches kept
         no positive activation yet warns instead of raising (a later chunk can
         set its threshold; :meth:`encode` refuses until then)."""
         dtype = params["decoder"].dtype
+
+        def read(index):
+            return np.asarray(X[index], dtype=dtype)
+
+        # the latest batches' row indices, recorded smallest kept activations and rates:
+        # the last 3 / rate hold 95% of the running estimate's weight
+        recent = collections.deque(maxlen=math.ceil(3 / v["threshold_rate"]))
+        taken = []
+
+        def batch_rows():
+            for index in batches:
+                taken[:] = [index]
+                yield read(index)
         lrs = lr_schedule(v["lr"], state.n_steps + np.arange(n_steps), v["n_steps"],
                           v["lr_warmup"], v["lr_decay"])
         # forward and backward: about six products of (batch, n_features) x (n_features, n_latents)
         flops = 12.0 * v["batch_size"] * v["n_latents"] * params["decoder"].shape[1]
         with blas_threads_for_step(flops):
-            for row in train(params, (np.asarray(batch, dtype=dtype) for batch in batches),
+            for row in train(params, batch_rows(),
                              self._objective(v), state, lrs=lrs, k_aux=v["k_aux"],
                              aux_coef=v["aux_coef"], dead_after=v["dead_after"],
                              threshold_rate=v["threshold_rate"],
@@ -694,7 +727,10 @@ class SparseAutoencoder(SavedAsDataset):
                              progress=(inner_progress(v["progress"]) if streaming
                                        else v["progress"])):
                 rows.append(row)
-        if v["activation"] == "batchtopk" and not np.isfinite(state.threshold):
+                recent.append((taken[0], state.last_smallest, v["threshold_rate"]))
+        if v["activation"] != "batchtopk":
+            return float("nan")
+        if not np.isfinite(state.threshold):
             if streaming:
                 warnings.warn(f"batchtopk: no training batch so far kept a positive activation "
                               f"(after {state.n_steps} steps), so there is no inference threshold "
@@ -702,10 +738,12 @@ class SparseAutoencoder(SavedAsDataset):
                               "sample, or of identical ones, cannot set it: the decoder bias "
                               "starts at that sample)",
                               UserWarning, stacklevel=4)
-                return
+                return state.threshold
             raise FloatingPointError("batchtopk: no training batch kept a positive activation, "
                                      "so there is no inference threshold; X may have too little "
                                      "spread between samples")
+        with blas_threads_for_step(flops / 3):  # forward passes only
+            return threshold_at_end(params, v["k"], state, recent, read)
 
     def _attrs(self, v, X, seed, spread):
         attrs = {key: value for key, value in v.items() if key != "dtype"}
@@ -1101,8 +1139,11 @@ class SparseAutoencoder(SavedAsDataset):
         ``training_state`` (if the model has it), what :meth:`partial_fit`
         needs to continue: the Adam moments ``adam_m_*`` and ``adam_v_*`` of
         each array (twice the parameters' size), ``samples_since_fired``
-        (latent) and, in attrs, the Adam step count and the state of the
-        minibatch order's generator.
+        (latent), ``training_mean`` (feature: the centre of the history's FVU)
+        and, in attrs, the Adam step count, the state of the minibatch order's
+        generator and the BatchTopK running estimate and its weight (a file
+        from before these loads with the running estimate = the threshold, its
+        weight 1, and a running mean that restarts at the next batch).
 
         Parameters
         ----------
@@ -1163,8 +1204,15 @@ class SparseAutoencoder(SavedAsDataset):
                         "long_name": long_name.format(name), "units": units.format(name)})
             data["samples_since_fired"] = ("latent", state.tracker.since.copy(), {
                 "long_name": "training samples since the latent last fired", "units": "1"})
+            if state.x_mean is not None:
+                data["training_mean"] = ("feature", state.x_mean.copy(), {
+                    "long_name": "mean of the training samples so far (the centre of "
+                                 "history fvu)", "units": "units of X"})
             attrs.update(adam_step=state.adam.t, rng_state=generator_to_json(state.rng),
-                         adam_gradient_scale=state.scale)
+                         adam_gradient_scale=state.scale,
+                         batchtopk_running_threshold=state.threshold,
+                         batchtopk_threshold_weight=state.threshold_weight,
+                         n_training_mean_samples=state.x_count)
         full = self._materialised_history()
         history = full.copy(deep=True)  # the record shares no array with the model
         history.attrs = {}
@@ -1262,7 +1310,18 @@ class SparseAutoencoder(SavedAsDataset):
             state.adam.t = adam_step
             state.tracker.since = values_by_dims(ds, "samples_since_fired",
                                                  ("latent",)).astype(np.int64)
-            state.threshold = threshold
+            # files saved before these held the plain running average (weight 1), which
+            # was also the inference threshold, and no running mean of X (it restarts at
+            # the next batch)
+            state.threshold = _saved_running_threshold(ds, threshold)
+            state.threshold_weight = check_probability(
+                ds.attrs.get("batchtopk_threshold_weight", 1.0),
+                "ds.attrs['batchtopk_threshold_weight']", open_interval=False)
+            if "training_mean" in ds:
+                state.x_mean = np.asarray(check_array(values_by_dims(
+                    ds, "training_mean", ("feature",)), "ds['training_mean']"), np.float64)
+                state.x_count = check_int(ds.attrs.get("n_training_mean_samples"),
+                                          "ds.attrs['n_training_mean_samples']", minimum=1)
             state.elapsed = float(history["wall_time"][-1]) if history.sizes["step"] else 0.0
         model._set_fitted(params, state, history, Objective(**fitted), threshold)
         return model
@@ -1327,6 +1386,21 @@ def _saved_objective(ds, model) -> dict:
     if fitted["n_latents"] is None:  # saved before it was recorded: the saved parameter
         fitted["n_latents"] = check_int(model.n_latents, "n_latents", minimum=1)
     return fitted
+
+
+def _saved_running_threshold(ds, threshold) -> float:
+    """The BatchTopK running estimate saved with the training state (``threshold``,
+    the inference one, for a file from before): positive, or NaN with a NaN
+    ``threshold`` (a stream that has not set it yet)."""
+    given = ds.attrs.get("batchtopk_running_threshold", threshold)
+    try:
+        value = float(given)
+    except (TypeError, ValueError):
+        value = -1.0
+    if not (0 < value < np.inf or (np.isnan(value) and np.isnan(threshold))):
+        raise ValueError("ds.attrs['batchtopk_running_threshold'] must be a positive number "
+                         f"(NaN only with a NaN batchtopk_threshold), got {given!r}")
+    return value
 
 
 def _saved_scale(ds) -> float:
