@@ -748,7 +748,11 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
         or fail the load (a variable's ``_FillValue``, ``missing_value``,
         ``scale_factor``, ``add_offset``, ``_Unsigned``, ``_Encoding``,
         ``coordinates``: :data:`ENCODING_ATTRS`; a ``units`` with "since", ...;
-        ``ds.attrs["coordinates"]``), naming the variable, the attr and its value, and
+        ``ds.attrs["coordinates"]``), or a variable's ``encoding`` whose
+        ``_FillValue``, ``missing_value``, ``scale_factor``, ``add_offset`` or
+        ``dtype`` would change its values or dtype on reload (:data:`VALUE_ENCODINGS`,
+        e.g. ``encoding["_FillValue"] = 1``: 1 loaded as NaN), naming the variable, the
+        attr or key and its value (every one of them in one message), and
         for a ``path`` whose suffix is another format's (``.npy``, ``.npz``, ``.pkl``,
         ``.json``, ``.csv``, ``.mat``, ...: :data:`OTHER_FORMAT_SUFFIXES`);
         before anything is written.
@@ -1242,28 +1246,107 @@ def _encoding_attr_problem(ds: xr.Dataset, var: xr.Variable, key, value) -> tupl
     return None
 
 
+#: Keys of a variable's ``encoding`` that xarray applies to its values on saving (netCDF
+#: and zarr alike), and that a load reads back: checked by a simulated round trip
+VALUE_ENCODINGS = ("_FillValue", "missing_value", "scale_factor", "add_offset", "dtype")
+
+
+def _encoding_problem(name, var: xr.Variable) -> str | None:
+    """What a save and load would do to the values of ``var`` through the keys of its
+    ``encoding`` that xarray applies to them (:data:`VALUE_ENCODINGS`), with what to do
+    instead; None when they come back as they are (a widening, float32 packed data
+    loading as float64, included)."""
+    used = {key: value for key, value in var.encoding.items() if key in VALUE_ENCODINGS}
+    if not used or var.dtype.kind not in "biufc":  # dates, text: xarray's own encodings
+        return None
+    # the usual encoding of a variable loaded from a file: its own dtype, NaN as the fill
+    fill = used.get("_FillValue")
+    try:
+        same_dtype = "dtype" not in used or np.dtype(used["dtype"]) == var.dtype
+    except TypeError:  # not a dtype: xarray's own error names it
+        return None
+    if set(used) <= {"_FillValue", "dtype"} and same_dtype and (
+            fill is None or (var.dtype.kind in "fc" and _is_nan(fill))):
+        return None
+    # xarray's own encoding and decoding of the values, as a save and load make them
+    probe = xr.Variable(var.dims, var.values, {}, used)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            back = xr.conventions.decode_cf_variable(
+                name, xr.conventions.encode_cf_variable(probe, name=name))
+            loaded = np.asarray(back.values)
+    except (TypeError, ValueError, OverflowError):  # xarray's own error at the write
+        return None
+    saved = np.asarray(var.values)
+    wider = np.result_type(saved, loaded)
+    changed = saved != loaded
+    if wider.kind in "fc":  # NaN loaded where NaN was saved is no change
+        changed &= ~(np.isnan(saved) & np.isnan(loaded))
+    kept = not changed.any() and (loaded.dtype == saved.dtype or (
+        loaded.dtype.kind == saved.dtype.kind and wider == loaded.dtype))
+    if kept:
+        return None
+    keys = ", ".join(f"{key}={value!r}" for key, value in used.items())
+    if changed.any():
+        first = np.unravel_index(np.argmax(changed), changed.shape)
+        where = ", ".join(str(int(i)) for i in first)
+        happens = (f"{int(changed.sum())} of {changed.size} values would load changed "
+                   f"({saved[first].item()!r} as {loaded[first].item()!r} at "
+                   f"[{where}])")
+    else:
+        happens = f"the {saved.dtype} values would load as {loaded.dtype}"
+    drop = " and ".join(f"del ds[{name!r}].encoding[{key!r}]" for key in used)
+    remedy = (f"drop {'them' if len(used) > 1 else 'it'} ({drop}, or "
+              "ds = ds.drop_encoding()) to save the values as they are")
+    if set(used) == {"dtype"}:  # packed (scaled) values are not the dtype's own
+        remedy += (f", or convert them yourself (ds[{name!r}] = "
+                   f"ds[{name!r}].astype({str(np.dtype(used['dtype']))!r}))")
+    return (f"ds[{name!r}].encoding has {keys}, which xarray applies to the values on "
+            f"saving: {happens}; {remedy}")
+
+
+def _is_nan(value) -> bool:
+    try:
+        return bool(np.isnan(value))
+    except TypeError:
+        return False
+
+
 def _check_no_encoding_attrs(ds: xr.Dataset) -> None:
     """Refuse attrs that xarray reads back as encoding (:data:`ENCODING_ATTRS`, a
-    ``units`` with "since", ...), before anything is written: they changed the data
-    on a save and load (``_FillValue=1``: the values 1 loaded as NaN; ``scale_factor``,
-    ``_Unsigned``, ``units="days since ..."``: scaled, reinterpreted, dates), failed the
-    load (``_Encoding``), or vanished (``coordinates``, ``ds.attrs["coordinates"]``)."""
+    ``units`` with "since", ...), and encodings that change the values
+    (:func:`_encoding_problem`), before anything is written, every one of them in one
+    message: they changed the data on a save and load (``_FillValue=1``, attr or
+    encoding: the values 1 loaded as NaN; ``scale_factor``, ``_Unsigned``,
+    ``units="days since ..."``: scaled, reinterpreted, dates; ``encoding["dtype"]``:
+    rounded), failed the load (``_Encoding``), or vanished (``coordinates``,
+    ``ds.attrs["coordinates"]``). A refusal named one attr per save before."""
+    problems = []
     if "coordinates" in ds.attrs:
-        raise ValueError(
+        problems.append(
             f"ds.attrs has 'coordinates' = {ds.attrs['coordinates']!r}, which xarray reads "
             "back as the names of coordinates (the variables it names would load as "
             "coordinates, and the attr would not be kept); rename it (e.g. "
-            "'coordinate_names'), or make them coordinates with ds.set_coords(...); nothing "
-            "was written")
+            "'coordinate_names'), or make them coordinates with ds.set_coords(...)")
     for name, var in ds.variables.items():
         for key, value in var.attrs.items():
             problem = _encoding_attr_problem(ds, var, key, value)
             if problem is not None:
                 happens, remedy = problem
-                raise ValueError(
+                problems.append(
                     f"ds[{name!r}].attrs has {key!r} = {value!r}, which xarray takes for "
                     f"encoding (netCDF and zarr alike): {happens}; "
-                    f"{remedy.replace('ds[name]', f'ds[{name!r}]')}; nothing was written")
+                    f"{remedy.replace('ds[name]', f'ds[{name!r}]')}")
+        problem = _encoding_problem(name, var)
+        if problem is not None:
+            problems.append(problem)
+    if len(problems) == 1:
+        raise ValueError(f"{problems[0]}; nothing was written")
+    if problems:
+        raise ValueError(
+            f"{len(problems)} attrs or encodings that xarray would apply on a save and load "
+            "(netCDF and zarr alike); nothing was written:\n- " + "\n- ".join(problems))
 
 
 def _half_floats_widened(ds: xr.Dataset) -> xr.Dataset:
@@ -1286,10 +1369,12 @@ def _netcdf_ready(ds: xr.Dataset) -> xr.Dataset:
     double variables and attrs that xarray reads as encoding
     (:func:`_check_no_encoding_attrs`) refused. :func:`_netcdf_restored` undoes it on
     reading."""
-    _check_no_encoding_attrs(ds)
     _check_no_half_float_encoding(ds)
     _check_no_long_double(ds)
-    return _half_floats_widened(ds)
+    wide = _half_floats_widened(ds)
+    # after the widening, which drops a float16 variable's own dtype encoding
+    _check_no_encoding_attrs(wide)
+    return wide
 
 
 def _netcdf_restored(ds: xr.Dataset) -> xr.Dataset:

@@ -1485,7 +1485,8 @@ def memory_exceeded(nbytes: float) -> float | None:
     return memory if memory is not None and nbytes > memory else None
 
 
-def check_fits_in_memory(shape, dtype, name: str, value, what: str, plus: float = 0.0) -> None:
+def check_fits_in_memory(shape, dtype, name: str, value, what: str, plus: float = 0.0,
+                         remedy=None) -> None:
     """Refuse an output array larger than the memory this process may use.
 
     That is :func:`physical_memory`: the RAM, or a job's or container's limit.
@@ -1509,6 +1510,9 @@ def check_fits_in_memory(shape, dtype, name: str, value, what: str, plus: float 
         Bytes held at the same time whatever ``shape[0]`` (a model's weights
         beside a batch of rows): counted in the total, and not in the rows
         that would fit.
+    remedy : callable, optional
+        ``remedy(fit) -> str``, given the rows that would fit (at least 1): what
+        the user can change to make them fit, appended to the message.
 
     Raises
     ------
@@ -1524,10 +1528,11 @@ def check_fits_in_memory(shape, dtype, name: str, value, what: str, plus: float 
         # rows of no bytes (a 0 in shape[1:]): only ``plus`` did not fit (was a
         # ZeroDivisionError)
         fit = max(int((memory - plus) // per_row), 0) if per_row > 0 else 0
+        advice = f"; {remedy(fit)}" if remedy is not None and fit > 0 else ""
         raise ValueError(
             f"{name}={value!r} {what} would take {nbytes:.4g} bytes ({nbytes / 2**30:.4g} GiB), "
             f"more than the {memory / 2**30:.4g} GiB of memory this process may use (at most "
-            f"{fit} would fit)")
+            f"{fit} would fit){advice}")
 
 
 def _unwrap_0d(value):

@@ -177,3 +177,100 @@ def test_an_array_valued_units_attr_saves_and_loads_as_before(suffix, tmp_path):
     ds = xr.Dataset({"v": (("x", "c"), np.ones((4, 2)), {"units": units})})
     back = load_dataset(save_dataset(ds, tmp_path / f"r{suffix}"))
     np.testing.assert_array_equal(back["v"].attrs["units"], units)
+
+
+#: (values, encoding): a variable's encoding that xarray applies to its values on saving,
+#: and what a save and load did with it before (save_dataset wrote them unsaid)
+CHANGING_ENCODINGS = [
+    (VALUES, {"_FillValue": 1}),  # [0, nan, 2, 3]
+    (np.arange(4), {"_FillValue": 1}),  # [0, nan, 2, 3] as floats
+    (np.arange(4), {"_FillValue": 9}),  # no value is 9: [0, 1, 2, 3], but as floats
+    (VALUES, {"missing_value": 2.0}),  # [0, 1, nan, 3]
+    (np.array([0.0, 1.0, 2.0, 3.3]), {"scale_factor": 0.1}),  # 3.3 as 3.2999999999999994
+    (np.array([0.0, 1.5, 2.0, 3.0]), {"dtype": "int16"}),  # 1.5 as 2
+    (np.array([0.0, 0.1]), {"dtype": "float32"}),  # 0.1 rounded to float32
+    (np.array([0, 1, 200, 3]), {"dtype": "int8"}),  # 200 as -56
+    (np.array([0.0, 3.33]), {"dtype": "int16", "scale_factor": 0.1}),  # 3.33 as 3.3
+]
+
+
+def _encoded(values, encoding, name="v"):
+    ds = xr.Dataset({name: ("x", values)})
+    ds[name].encoding.update(encoding)
+    return ds
+
+
+@pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarning")
+# xarray's own write of the premise, of floats as integers
+@pytest.mark.filterwarnings("ignore:saving variable:xarray.SerializationWarning")
+@pytest.mark.parametrize("suffix", [".nc", ".zarr"])
+@pytest.mark.parametrize("values, encoding", CHANGING_ENCODINGS,
+                         ids=[f"{v.dtype}-{e}" for v, e in CHANGING_ENCODINGS])
+def test_an_encoding_that_changes_the_values_is_refused_before_writing(values, encoding,
+                                                                       suffix, tmp_path):
+    # the premise, from xarray itself: its own save and load change the values or dtype
+    plain = tmp_path / f"plain{suffix}"
+    if suffix == ".nc":
+        _encoded(values, encoding).to_netcdf(plain, engine=v1io.NETCDF_ENGINE)
+    else:
+        _encoded(values, encoding).to_zarr(plain, consolidated=True)
+    with (xr.open_dataset(plain, engine=v1io.NETCDF_ENGINE) if suffix == ".nc"
+          else xr.open_zarr(plain)) as back:
+        loaded = back["v"].values
+    assert loaded.dtype != values.dtype or not np.array_equal(loaded, values, equal_nan=True)
+    path = tmp_path / f"r{suffix}"
+    with pytest.raises(ValueError) as info:
+        save_dataset(_encoded(values, encoding), path)
+    message = str(info.value)
+    keys = ", ".join(f"{key}={value!r}" for key, value in encoding.items())
+    assert message.startswith(f"ds['v'].encoding has {keys}, which xarray applies to the "
+                              "values on saving: "), message
+    assert message.endswith("; nothing was written") and "ds.drop_encoding()" in message
+    assert not path.exists()
+    # as the message says: without the encoding the values round-trip exactly
+    back = load_dataset(save_dataset(_encoded(values, encoding).drop_encoding(), path))
+    assert back["v"].dtype == values.dtype
+    np.testing.assert_array_equal(back["v"].values, values)
+
+
+@pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarning")
+@pytest.mark.parametrize("suffix", [".nc", ".zarr"])
+def test_encodings_that_keep_the_values_are_written_as_before(suffix, tmp_path):
+    """NaN as the fill of floats, a scale of 0.5 on values it keeps exact, the variable's
+    own dtype, and CF-packed data loaded from a file (int16, scale_factor, _FillValue:
+    its decoded values pack back to the same integers): saved and loaded exactly."""
+    packed = tmp_path / "packed.nc"
+    ints = np.array([0, 7, -1, 300], dtype=np.int16)
+    raw = xr.Dataset({"p": ("x", ints, {"scale_factor": 0.25, "_FillValue": np.int16(-1)})})
+    raw.to_netcdf(packed, engine=v1io.NETCDF_ENGINE)  # the attrs as a packed file has them
+    ds = load_dataset(packed)
+    assert ds["p"].encoding["scale_factor"] == 0.25 and np.isnan(ds["p"].values[2])
+    ds["a"] = ("x", VALUES)
+    ds["a"].encoding.update(_FillValue=np.nan, dtype="float64")
+    ds["b"] = ("x", VALUES)
+    ds["b"].encoding.update(scale_factor=0.5)
+    back = load_dataset(save_dataset(ds, tmp_path / f"r{suffix}"))
+    for name in ("p", "a", "b"):
+        assert back[name].dtype == ds[name].dtype
+        np.testing.assert_array_equal(back[name].values, ds[name].values)
+    np.testing.assert_array_equal(back["p"].values, [0.0, 1.75, np.nan, 75.0])
+
+
+def test_every_offending_attr_and_encoding_is_listed_in_one_refusal(tmp_path):
+    # the refusal named the first attr only: each further one cost another failed save
+    ds = _two(_FillValue=1.0)
+    ds["w"].attrs["scale_factor"] = 2.0
+    ds["u"] = ("x", np.array([0.0, 1.5, 2.0, 3.0]))
+    ds["u"].encoding["dtype"] = "int16"
+    ds.attrs["coordinates"] = "w"
+    with pytest.raises(ValueError) as info:
+        save_dataset(ds, tmp_path / "r.nc")
+    lines = str(info.value).split("\n")
+    assert lines[0] == ("4 attrs or encodings that xarray would apply on a save and load "
+                        "(netCDF and zarr alike); nothing was written:")
+    assert [line.split(",")[0] for line in lines[1:]] == [
+        "- ds.attrs has 'coordinates' = 'w'", "- ds['v'].attrs has '_FillValue' = 1.0",
+        "- ds['w'].attrs has 'scale_factor' = 2.0",
+        "- ds['u'].encoding has dtype='int16'"]
+    assert "1 of 4 values would load changed (1.5 as 2 at [1])" in lines[4]
+    assert list(tmp_path.iterdir()) == []

@@ -1,6 +1,7 @@
 """Matching Pursuit and Orthogonal Matching Pursuit against scikit-learn,
 SciPy's NNLS and analytic properties."""
 
+import re
 import warnings
 
 import numpy as np
@@ -37,22 +38,69 @@ def test_tolerance_warning_names_the_rows_left(solver):
     X, D = gaussian_problem(n_samples=5)
     X[[1, 3]] = 0
     name = solver.__name__
+    limit = r"max_iter=3 steps" if solver is matching_pursuit else r"n_nonzero=3 atoms"
+    setting = r"max_iter \(now 3\)" if solver is matching_pursuit else r"n_nonzero \(now 3\)"
     with pytest.warns(ConvergenceWarning, match=rf"^{name}: 3 of 5 samples end with a squared "
-                                                r"residual above tol=1e-06 \((max_iter=3 steps|"
-                                                r"n_nonzero=3 atoms) used, or no atom left "
-                                                r"that lowers the residual; rows 0, 2, 4 of "
-                                                r"X\); raise the limit or loosen tol$"):
+                                                rf"residual above tol=1e-06 \(3 with {limit} "
+                                                r"used; rows 0, 2, 4 of X\); raise "
+                                                rf"{setting} or loosen tol$"):
         if solver is matching_pursuit:
             solver(X, D, tol=1e-6, max_iter=3, dtype=np.float64)
         else:
             solver(X, D, 3, tol=1e-6, dtype=np.float64)
 
 
+def _what_stopped(message):
+    """{"n_nonzero": 8, "max_iter": 2, "stall": 2}: the samples the warning counts by what
+    stopped them."""
+    counts = {}
+    for n, what in re.findall(r"(\d+) with (n_nonzero|max_iter|no atom left)", message):
+        counts["stall" if what == "no atom left" else what] = int(n)
+    return counts
+
+
+def test_positive_mp_warning_names_each_limit_that_stopped_samples_and_its_value():
+    # it said "max_iter=12 steps or n_nonzero=4 atoms used, or no atom left ...; raise the
+    # limit": not which setting stopped which samples, nor the value to raise
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((8, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((12, 16))
+    with pytest.warns(ConvergenceWarning) as record:
+        A = matching_pursuit(X, D, 4, tol=1e-6, max_iter=12, positive=True, dtype=np.float64)
+    message = str(record[0].message)
+    assert message.endswith("; raise n_nonzero (now 4) or max_iter (now 12), or loosen tol")
+    # independently of the solver's bookkeeping: 4 atoms is n_nonzero's stop; a residual
+    # no atom correlates positively with is the non-negative stop (no atom left); any other
+    # sample could still take a step, so max_iter stopped it
+    at_n_nonzero = np.count_nonzero(A, axis=1) >= 4
+    stalled = ~at_n_nonzero & (((X - A @ D) @ D.T).max(axis=1) <= 1e-12)
+    expected = {"n_nonzero": int(at_n_nonzero.sum()), "stall": int(stalled.sum()),
+                "max_iter": int((~at_n_nonzero & ~stalled).sum())}
+    assert expected == {"n_nonzero": 8, "max_iter": 2, "stall": 2}  # all three kinds
+    assert _what_stopped(message) == expected
+
+
+def test_omp_warning_with_no_limit_to_raise_says_so():
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((8, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((12, 16))
+    # non-negative OMP with tol alone: every sample runs out of positively correlated atoms
+    with pytest.warns(ConvergenceWarning, match=r"\(12 with no atom left that lowers the "
+                                                r"residual with a positive coefficient; .*\); "
+                                                r"loosen tol \(no limit stopped them\)$"):
+        orthogonal_mp(X, D, tol=1e-6, positive=True, dtype=np.float64)
+
+
 def test_omp_tolerance_matches_sklearn():
     X, D = gaussian_problem(seed=1)
     # 48 atoms in 64 dimensions: some samples cannot reach the tolerance, and say so
     with pytest.warns(ConvergenceWarning, match="of 40 samples end with a squared residual "
-                                                r"above tol=20.0 \(n_nonzero=48 atoms used"):
+                                                r"above tol=20.0 \(\d+ with n_nonzero=48 atoms "
+                                                r"used; .*\); loosen tol \(n_nonzero=48 is the "
+                                                r"most it can pick: min\(n_atoms, "
+                                                r"n_features\)\)$"):
         A = orthogonal_mp(X, D, tol=20.0, dtype=np.float64)
     ref = sk_omp(D.T, X.T, tol=20.0).T
     np.testing.assert_array_equal(A != 0, ref != 0)
@@ -194,11 +242,13 @@ def test_mp_tolerance_stop():
 def test_pursuit_warns_when_tol_is_not_reached():
     X, D = gaussian_problem(seed=4, n_atoms=128)
     with pytest.warns(ConvergenceWarning, match="matching_pursuit: 40 of 40 samples end with "
-                                                r"a squared residual above tol=1e-06 \(max_iter=3"):
+                                                r"a squared residual above tol=1e-06 \(40 with "
+                                                r"max_iter=3"):
         A = matching_pursuit(X, D, tol=1e-6, max_iter=3, dtype=np.float64)
     assert (np.count_nonzero(A, axis=1) <= 3).all()
     with pytest.warns(ConvergenceWarning, match="40 of 40 samples end with a squared residual "
-                                                r"above tol=1e-06 \(n_nonzero=2 atoms used"):
+                                                r"above tol=1e-06 \(40 with n_nonzero=2 atoms "
+                                                r"used"):
         orthogonal_mp(X, D, 2, tol=1e-6, dtype=np.float64)
     # positive codes: most samples run out of positively correlated atoms long before
     with pytest.warns(ConvergenceWarning, match="with a positive coefficient"):
@@ -223,7 +273,7 @@ def test_mp_warns_when_its_steps_run_out_before_n_nonzero_atoms():
                                                 r"steps with fewer than n_nonzero=12 distinct "
                                                 r"atoms .*: 92 of 200 samples \(rows 1, 2, 3, 5, "
                                                 r"6, 7, 9, 13, 14, 18, \.\.\. of X\); raise "
-                                                r"max_iter, or use orthogonal_mp"):
+                                                r"max_iter \(now 120\), or use orthogonal_mp"):
         A = matching_pursuit(X, D, 12, dtype=np.float64)
     short = np.count_nonzero(A, axis=1) < 12
     assert short.sum() == 92

@@ -276,7 +276,27 @@ def test_batch_learners_warn_of_the_solvers_shortfall_once_naming_method_params(
     assert [w.filename for w in record if w.category is ConvergenceWarning] == [__file__]
 
 
-def test_pursuit_shortfall_in_a_learner_is_warned_of_once_naming_method_params():
+#: (learner, its arguments, the warning): a pursuit's shortfall named "raise the limit",
+#: neither the setting that stopped it nor its value; n_nonzero is the learner's own
+#: argument (method_params refuses it), not method_params['n_nonzero']
+PURSUIT_SHORTFALLS = [
+    ("ksvd", dict(method="mp", n_updates=5, batch_size=100,
+                  method_params={"tol": 1e-3, "max_iter": 3}),
+     r"^matching_pursuit stopped above tol=0\.001 \(max_iter=3 steps used\) with samples "
+     r"not converged in 5 of 5 updates \(\d+ of the 500 samples coded in them\); raise "
+     r"method_params\['max_iter'\] \(now 3\) or loosen method_params\['tol'\] "
+     r"\(now 0\.001\)$"),
+    ("mod", dict(method="omp", n_nonzero=2, n_updates=2, method_params={"tol": 1e-6}),
+     r"^orthogonal_mp stopped above tol=1e-06 \(n_nonzero=2 atoms used\) with samples not "
+     r"converged in 2 of 2 updates \(\d+ of the 2000 samples coded in them\); raise "
+     r"n_nonzero \(now 2\) or loosen method_params\['tol'\] \(now 1e-06\)$"),
+]
+
+
+@pytest.mark.parametrize("learner, kwargs, message", PURSUIT_SHORTFALLS,
+                         ids=[row[0] for row in PURSUIT_SHORTFALLS])
+def test_pursuit_shortfall_in_a_learner_is_warned_of_once_naming_the_setting(learner, kwargs,
+                                                                             message):
     # matching pursuit's "samples end with a squared residual above tol" named rows of a
     # minibatch and came at every update; its float64 second pass is not counted again
     from v1model.inference import ConvergenceWarning
@@ -285,11 +305,7 @@ def test_pursuit_shortfall_in_a_learner_is_warned_of_once_naming_method_params()
     from .conftest import make_planted
 
     X, _, _ = make_planted()
-    message = (r"^matching_pursuit stopped above tol=0\.001 \(max_iter=3 steps used, or no "
-               r"atom left that lowers the residual\) with samples not converged in 5 of 5 "
-               r"updates \(\d+ of the 500 samples coded in them\); raise the limit or "
-               r"loosen method_params\['tol'\] \(now 0\.001\)$")
+    learn = learn_ksvd if learner == "ksvd" else learn_mod
     with pytest.warns(ConvergenceWarning, match=message) as record:
-        learn_ksvd(X, 24, method="mp", n_updates=5, batch_size=100,
-                   method_params={"tol": 1e-3, "max_iter": 3}, seed=0, progress=False)
+        learn(X, 24, seed=0, progress=False, **kwargs)
     assert len([w for w in record if w.category is ConvergenceWarning]) == 1

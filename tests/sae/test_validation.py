@@ -761,7 +761,7 @@ def test_partial_fit_checks_the_memory_of_the_steps_its_chunk_makes(monkeypatch)
     assert sae.history_.sizes["step"] == 1  # one step of the 300 rows
     big = SparseAutoencoder(512, **settings)
     with pytest.raises(ValueError, match=r"^len\(X\)=1001 samples per training step of 512 "
-                                         r"topk latents .* \(at most 1000 would fit\)$"):
+                                         r"topk latents .* \(at most 1000 would fit\); "):
         big.partial_fit(rng.standard_normal((1001, 16)).astype(np.float32), seed=0)
     assert not hasattr(big, "_params")  # the model untouched
     # a chunk of at least batch_size rows is checked by batch_size, as fit is
@@ -769,3 +769,28 @@ def test_partial_fit_checks_the_memory_of_the_steps_its_chunk_makes(monkeypatch)
                         lambda: fixed + 100 * per_sample)
     with pytest.raises(ValueError, match=r"^batch_size=4096 samples per training step"):
         big.partial_fit(rng.standard_normal((5000, 16)).astype(np.float32), seed=0)
+
+
+def test_partial_fit_refusing_its_chunk_says_that_a_smaller_chunk_or_batch_size_fits(
+        monkeypatch):
+    """The refusal naming len(X) said "at most 1000 would fit" and no more: that the
+    chunk can be split, or batch_size lowered (a chunk then trains in steps of
+    batch_size). Both mend it, as the message says."""
+    import v1model.validation
+    from v1model.sae.training import training_memory
+
+    fixed, per_sample = training_memory(1, 512, 16, "topk", np.float32, auxk=True)
+    memory = fixed + 1000 * per_sample  # a step of 1,000 samples fits, of 1,001 not
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: memory)
+    settings = dict(n_steps=4, k=4, progress=False)
+    X = np.random.default_rng(0).standard_normal((1001, 16)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"\(at most 1000 would fit\); split X into chunks "
+                                         r"of at most 1000 rows, or lower batch_size=4096 "
+                                         r"to at most 1000 \(a chunk is trained in steps of "
+                                         r"batch_size rows\)$"):
+        SparseAutoencoder(512, batch_size=4096, **settings).partial_fit(X, seed=0)
+    split = SparseAutoencoder(512, batch_size=4096, **settings)
+    split.partial_fit(X[:1000], seed=0).partial_fit(X[1000:])
+    assert split.history_.sizes["step"] == 2  # one step per chunk
+    lowered = SparseAutoencoder(512, batch_size=1000, **settings).partial_fit(X, seed=0)
+    assert lowered.history_.sizes["step"] == 2  # steps of 1,000 and 1 rows

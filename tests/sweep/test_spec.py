@@ -153,6 +153,18 @@ def test_dumps_toml_is_read_back_exactly():
      "x is given in 'mm' but the study takes it in 'm' \\(its PARAMETER_UNITS\\); units only "
      "label the coordinate and are not converted: give the values of x in 'm'"),
     ({"sweep": {"x": [1, 2]}, "units": {"x": "cm"}}, "units.x", "given in 'cm' but the study"),
+    # a unit xarray reads as a date's: every point ran, then its save was refused
+    ({"sweep": {"n": [1, 2]}, "units": {"n": "seconds since onset"}}, "units.n",
+     r"^units\.n: the units 'seconds since onset' of the swept parameter 'n' label its "
+     r"coordinate in every point's file, where xarray reads them as encoding: units with "
+     r"'since' are a date's: numbers would load as dates, text would fail to load; reword "
+     r"it without 'since' \(e\.g\. 's after onset'\)$"),
+    ({"sweep": {"n": {"values": [1, 2], "units": "days since start"}}}, "sweep.n.units",
+     "the units 'days since start' of the swept parameter 'n'"),
+    ({"zip": {"p": {"n": [1, 2], "label": {"values": ["a", "b"], "units": "trials since 0"}}},
+      "sweep": {"x": [1.0]}}, "zip.p.label.units",
+     r"the units 'trials since 0' of the swept parameter 'label' \(zipped along the axis "
+     r"'p'\) .* text would fail to load"),
     ({"zip": {"p": {"x": {"values": [1, 2], "units": "km"}, "label": ["a", "b"]}},
       "sweep": {"n": [1]}}, "zip.p.x.units", "given in 'km' but the study takes it in 'm'"),
     # huge grids are refused before anything is allocated (one used to wrap to "0 points")
@@ -492,6 +504,26 @@ def test_a_path_that_is_not_utf8_is_refused_naming_the_field(study, tmp_path):
 def _write(path, study):
     path.write_text(dumps_toml(spec_dict(study, executor={"kind": "serial"})))
     return path
+
+
+@pytest.mark.parametrize("unit", ["seconds", "s after onset"])
+def test_time_units_are_refused_where_this_xarray_reads_them_as_timedeltas(
+        study, unit, monkeypatch):
+    """xarray versions before pydata/xarray#11173 loaded numbers in "seconds" as
+    timedeltas: save_dataset refuses them there, so the spec does, naming the field."""
+    from v1model import io as v1io
+
+    data = {"study": study(), "sweep": {"n": [1, 2]}, "units": {"n": unit}}
+    if not v1io._reads_units_as_timedelta():  # this xarray: kept as a label
+        assert parse_spec(data).grid.units["n"] == unit
+    monkeypatch.setattr(v1io, "_reads_units_as_timedelta", lambda: True)
+    if unit != "seconds":  # no timedelta unit to xarray
+        assert parse_spec(data).grid.units["n"] == unit
+        return
+    with pytest.raises(SpecError, match=r"^units\.n: the units 'seconds' of the swept "
+                                        r"parameter 'n' .* as timedeltas; write it as a "
+                                        r"symbol \(e\.g\. 's' for 'seconds'\)$"):
+        parse_spec(data)
 
 
 def test_a_unit_may_name_what_a_study_calls_units_of_x():

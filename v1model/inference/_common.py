@@ -521,6 +521,11 @@ def warn_not_converged(solver, n_iter, n_left, n_total, limit_name="max_iter", *
 _TALLY = contextvars.ContextVar("v1model_not_converged_tally", default=None)
 
 
+#: solver settings that every caller takes as its own argument, never in its dict of solver
+#: settings (the learners and the estimator refuse them there: learning._coding.make_coder)
+OWN_ARGUMENTS = ("lam", "n_nonzero")
+
+
 class SolverSettings:
     """How the user of a caller (a learner's ``transform``, :func:`optimal_codes
     <v1model.amortized.optimal_codes>`) sets the settings of the solver it calls, for the
@@ -571,7 +576,8 @@ class SolverSettings:
             value = self.params.get(name)
         if isinstance(value, np.generic):  # "(now 0.001)", not "(now np.float64(0.001))"
             value = value.item()
-        knob = own if self.params_name is None else f"{self.params_name}[{own!r}]"
+        knob = (own if self.params_name is None or name in OWN_ARGUMENTS
+                else f"{self.params_name}[{own!r}]")
         if not now or value is None:
             return knob
         source = f", from {self.inherited[name]}" if name in self.inherited else ""
@@ -767,6 +773,16 @@ def use_method(method):
     if settings is None:
         return f"encode(..., method={method!r})"
     return settings.use_method(method)
+
+
+def limit_knob(name, value):
+    """``"max_iter (now 30)"``: a solver's limit ``name`` as its user sets it (called by
+    the user: ``name`` itself; else as :meth:`SolverSettings.setting` names it), with the
+    ``value`` that stopped it; None when the caller fixes the limit."""
+    settings = _TALLY.get()
+    if settings is None:
+        return SolverSettings(None, {}).setting(name, value)
+    return settings.setting(name, value)
 
 
 def knob(name, now=True):

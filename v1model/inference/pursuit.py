@@ -33,7 +33,7 @@ from ..progress import check_progress, progress_bar
 from ..validation import check_int, check_nonnegative
 from . import _common
 from ._common import (ConvergenceWarning, current_tally, history_dataset, knob,
-                      outside_tally, rows_of_x, validate_problem)
+                      limit_knob, outside_tally, rows_of_x, validate_problem)
 
 __all__ = ["matching_pursuit", "orthogonal_mp"]
 
@@ -195,14 +195,22 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
         _warn_steps_used_up(rows[moving], n, max_iter, n_nonzero)
     n_recoded = 0
     if tol is not None:  # n_nonzero alone is a cap ("at most"), not a target
-        res2, n_recoded = _meet_tol_exactly(matching_pursuit, X, D, A, res2, tol, records,
-                                            positive=positive,
-                                            n_nonzero=None if only_tol else n_nonzero,
-                                            max_iter=max_iter)
-        _warn_tol_not_met("matching_pursuit", res2, tol,
-                          f"max_iter={max_iter} steps" + ("" if only_tol else
-                                                         f" or n_nonzero={n_nonzero} atoms"),
-                          positive)
+        res2, recoded = _meet_tol_exactly(matching_pursuit, X, D, A, res2, tol, records,
+                                          positive=positive,
+                                          n_nonzero=None if only_tol else n_nonzero,
+                                          max_iter=max_iter)
+        n_recoded = recoded.size
+        # the samples max_iter stopped, for the warning; a sample solved again in float64
+        # (it had met tol in float32's rounding) and still above tol ran out of steps
+        # there, as far as can be told from here
+        at_max_iter = np.zeros(n, bool)
+        at_max_iter[np.concatenate(out_of_steps)] = True
+        at_max_iter[recoded] = True
+        # a sample at n_nonzero atoms counts there (recoded ones too), whatever its steps
+        limits = {} if only_tol else {
+            "n_nonzero": (n_nonzero, "atoms", np.count_nonzero(A, axis=1) >= n_nonzero)}
+        limits["max_iter"] = (max_iter, "steps", at_max_iter)
+        _warn_tol_not_met("matching_pursuit", res2, tol, limits, positive)
     if return_history:  # each step's record is of the exact residual (_mp_steps)
         return A, history_dataset(records, "mp", n_nonzero="None" if only_tol else n_nonzero,
                                   tol=_attr(tol), positive=int(positive), max_iter=max_iter,
@@ -271,8 +279,8 @@ def _warn_steps_used_up(rows, n_total, max_iter, n_nonzero):
         return
     warnings.warn(
         f"{what}: {rows.size} of {n_total} samples ({rows_of_x(np.sort(rows))}); raise "
-        f"{knob('max_iter')}, or use orthogonal_mp, which takes a new atom at every step",
-        ConvergenceWarning, stacklevel=user_stacklevel())
+        f"{limit_knob('max_iter', max_iter)}, or use orthogonal_mp, which takes a new atom "
+        "at every step", ConvergenceWarning, stacklevel=user_stacklevel())
 
 
 def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.float32,
@@ -382,9 +390,16 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
             A, records, res2 = _omp(X, D, n_nonzero, tol, return_history, bar.update)
     n_recoded = 0
     if tol is not None:
-        res2, n_recoded = _meet_tol_exactly(orthogonal_mp, X, D, A, res2, tol, records,
-                                            positive=positive, n_nonzero=n_nonzero)
-        _warn_tol_not_met("orthogonal_mp", res2, tol, f"n_nonzero={n_nonzero} atoms", positive)
+        res2, recoded = _meet_tol_exactly(orthogonal_mp, X, D, A, res2, tol, records,
+                                          positive=positive, n_nonzero=n_nonzero)
+        n_recoded = recoded.size
+        # n_nonzero at OMP's most (min(n_atoms, n_features): tol alone sets that) cannot
+        # be raised
+        most = n_nonzero == min(D.shape)
+        _warn_tol_not_met("orthogonal_mp", res2, tol,
+                          {"n_nonzero": (n_nonzero, "atoms",
+                                         np.count_nonzero(A, axis=1) >= n_nonzero)},
+                          positive, fixed=("n_nonzero",) if most else ())
     elif return_history:  # with tol, _meet_tol_exactly did it
         _make_last_record_exact(records, _exact_residual_sq(X, D, A))
     if return_history:
@@ -400,7 +415,7 @@ TOL_SLACK = 1e-6
 def _meet_tol_exactly(solver, X, D, A, res2, tol, records, **params):
     """The exact squared residuals ``||x - D^T a||^2`` (float64) of the codes ``A``, after
     solving again in float64 the samples that stopped on ``tol`` but are above it, and
-    the number of samples solved again.
+    the samples solved again (their indices; none for float64 ``X``).
 
     Both pursuits stop on the squared residual they track step by step (``res2``),
     which drifts from the exact one by rounding: in float32, at ``tol`` near 1e-6
@@ -420,8 +435,9 @@ def _meet_tol_exactly(solver, X, D, A, res2, tol, records, **params):
             warnings.simplefilter("ignore", ConvergenceWarning)
             A[redo] = solver(X[redo], D, tol=tol, dtype=np.float64, progress=False, **params)
         exact[redo] = _exact_residual_sq(X[redo], D, A[redo])
-    n_recoded = redo.size if X.dtype != np.float64 else 0
-    if records is not None and n_recoded:
+    if X.dtype == np.float64:
+        redo = redo[:0]
+    if records is not None and redo.size:
         # the steps' records are the float32 pass's: their last one described codes that
         # are no longer those returned (0.16% off the data term with 2 of 64 samples
         # solved again); one more record gives the returned codes' own
@@ -429,7 +445,7 @@ def _meet_tol_exactly(solver, X, D, A, res2, tol, records, **params):
     elif records is not None:
         _make_last_record_exact(records, exact)
     at_tol = (res2 <= tol) & (exact <= tol * (1 + TOL_SLACK))
-    return np.where(at_tol, np.minimum(exact, tol), exact), n_recoded
+    return np.where(at_tol, np.minimum(exact, tol), exact), redo
 
 
 def _make_last_record_exact(records, exact):
@@ -452,27 +468,62 @@ def _exact_residual_sq(X, D, A, block=4096):
     return out
 
 
-def _warn_tol_not_met(solver, res2, tol, limit, positive):
+def _warn_tol_not_met(solver, res2, tol, limits, positive, fixed=()):
     """Warn when samples end above ``tol`` (as scikit-learn's ``orthogonal_mp``
-    warns when it ends early): the ``limit`` was reached, or no atom lowers the
-    residual any more (with non-negative codes, long before). ``res2`` is the
-    squared residual each solver tracks for its own stopping rule."""
-    left = np.flatnonzero(res2 > tol)
-    n_left = left.size
-    if n_left:
-        why = f"{limit} used, or no atom left that lowers the residual"
-        if positive:
-            why += " with a positive coefficient"
-        tally = current_tally()
-        if tally is not None:  # a learner's minibatch: warned of once, at the run's end
-            tally.add(f"{solver} stopped above tol={tol} ({why})", n_left, res2.size,
-                      f"raise the limit or loosen {tally.setting('tol')}")
-            return
-        why += f"; {rows_of_x(left)}"  # named, as the L1 solvers name theirs
-        warnings.warn(
-            f"{solver}: {n_left} of {res2.size} samples end with a squared residual above "
-            f"tol={tol} ({why}); raise the limit or loosen {knob('tol')}",
-            ConvergenceWarning, stacklevel=user_stacklevel())
+    warns when it ends early), naming the limit that stopped them and its value, or that
+    no atom lowers the residual any more (with non-negative codes, long before).
+
+    ``res2`` is the squared residual each solver tracks for its own stopping rule;
+    ``limits`` maps a limit's name (``"max_iter"``, ``"n_nonzero"``) to its value, its
+    unit and the samples it stopped (boolean, one per sample); ``fixed`` names limits
+    the user cannot raise (OMP's ``n_nonzero`` at ``min(n_atoms, n_features)``). The
+    remedies used to say "raise the limit", not which setting nor its value."""
+    left = res2 > tol
+    if not left.any():
+        return
+    stall = "no atom left that lowers the residual" + (" with a positive coefficient"
+                                                       if positive else "")
+    # each sample left above tol, by what stopped it: the first limit it met, else no atom
+    groups, rest = {}, left.copy()
+    for name, (value, unit, stopped) in limits.items():
+        groups[name] = rest & stopped
+        rest &= ~stopped
+    groups[None] = rest
+    tally = current_tally()
+    tol_knob = tally.setting("tol") if tally is not None else knob("tol")
+    shortfalls = []  # (samples, what stopped them, the setting to raise or None, note)
+    for name, rows in groups.items():
+        if not rows.any():
+            continue
+        if name is None:
+            shortfalls.append((rows, stall, None, "no limit stopped them"))
+            continue
+        value, unit, _ = limits[name]
+        setting = None if name in fixed else limit_knob(name, value)
+        note = (f"{name}={value} is the most it can pick: min(n_atoms, n_features)"
+                if name in fixed else f"{name}={value} is fixed here")
+        shortfalls.append((rows, f"{name}={value} {unit} used", setting, note))
+    if tally is not None:  # a learner's minibatch: warned of once, at the run's end
+        for rows, why, setting, note in shortfalls:
+            tally.add(f"{solver} stopped above tol={tol} ({why})", np.count_nonzero(rows),
+                      res2.size, _remedy([setting], [note], tol_knob))
+        return
+    why = "; ".join(f"{np.count_nonzero(rows)} with {why}" for rows, why, _, _ in shortfalls)
+    remedy = _remedy([setting for _, _, setting, _ in shortfalls],
+                     [note for _, _, _, note in shortfalls], tol_knob)
+    warnings.warn(  # the rows named, as the L1 solvers name theirs
+        f"{solver}: {np.count_nonzero(left)} of {res2.size} samples end with a squared "
+        f"residual above tol={tol} ({why}; {rows_of_x(np.flatnonzero(left))}); {remedy}",
+        ConvergenceWarning, stacklevel=user_stacklevel())
+
+
+def _remedy(settings, notes, tol_knob):
+    """``"raise max_iter (now 3) or loosen tol"``: the settings that stopped samples and
+    that the user can raise (None for those it cannot: ``notes`` say why), or ``tol``."""
+    raisable = [setting for setting in settings if setting is not None]
+    if raisable:
+        return f"raise {' or '.join(raisable)}{',' * (len(raisable) > 1)} or loosen {tol_knob}"
+    return f"loosen {tol_knob} ({'; '.join(notes)})"
 
 
 #: A correlation below this many units of roundoff of the products that make it is the

@@ -386,6 +386,38 @@ def _cauchy_map(X, D, lam, sigma, A0, tol, max_iter, method, ftol=None, return_r
     return (A, res) if return_result else A
 
 
+def _map_shortfall():
+    """learn_dictionary(inference="map")'s shortfall as its run's ConvergenceWarning says
+    it, and the remedy: its limits are constants (read at the call), no setting of the
+    user's to name."""
+    what = (f"learn_dictionary's Cauchy MAP (L-BFGS-B) stopped after {CAUCHY_MAP_MAX_ITER} "
+            "iterations")
+    remedy = (f"its limits are fixed (CAUCHY_MAP_MAX_ITER = {CAUCHY_MAP_MAX_ITER}, "
+              f"CAUCHY_MAP_TOL = {CAUCHY_MAP_TOL:g} on each sample's largest |energy "
+              "gradient|): the updates followed codes short of the MAP; inference='sparsenet' "
+              f"(the default) stops at {SPARSENET_CG_STEPS} CG steps by design")
+    return what, remedy
+
+
+def _map_codes(X, D, lam, sigma, tally):
+    """learn_dictionary(inference="map")'s codes of a minibatch ``X``: one L-BFGS-B to
+    :data:`CAUCHY_MAP_TOL` or :data:`CAUCHY_MAP_MAX_ITER`. Stopped at the limit, the
+    samples whose own gradient is still above the tolerance (each row's block of the
+    batch's gradient is its own: the energies add up) are added to the run's ``tally``
+    (a :class:`~v1model.inference._common.NotConvergedTally`). Callers hold one BLAS
+    thread, as for :func:`_cauchy_map`."""
+    A, res = _cauchy_map(X, D, lam, sigma, None, CAUCHY_MAP_TOL, CAUCHY_MAP_MAX_ITER,
+                         "L-BFGS-B", return_result=True)
+    # status 1: the iteration limit; scipy's other stop (ftol) is the documented one
+    if res.status == 1:
+        g = np.abs(res.jac).reshape(A.shape).max(axis=1, initial=0.0)
+        n_left = int(np.count_nonzero(g > CAUCHY_MAP_TOL))
+        if n_left:
+            what, remedy = _map_shortfall()
+            tally.add(what, n_left, len(A), remedy)
+    return A
+
+
 def _sparsenet_codes(X, D, lam, sigma):
     """Codes of sparsenet's learning loop: conjugate gradient on the Cauchy
     energy from ``b / diag(G)``, stopped after :data:`SPARSENET_CG_STEPS`
@@ -577,7 +609,8 @@ def learn_dictionary(
         For ``prior="cauchy"``: ``"sparsenet"`` (default), codes by
         :data:`SPARSENET_CG_STEPS` conjugate-gradient iterations, as the
         sparsenet code learns; ``"map"``, the converged MAP codes (L-BFGS-B
-        to a gradient of 1e-5). The early stop matters for what is learned
+        to a gradient of 1e-5, or 200 iterations: the samples it leaves short
+        are counted and warned of, as for L1). The early stop matters for what is learned
         (Notes). How codes are found for ``prior="l1"``: an L1 method of
         :func:`v1model.inference.encode`, or iterative hard thresholding at
         ``lam`` (the greedy ``"mp"`` / ``"omp"`` take no ``lam`` and are not
@@ -623,10 +656,12 @@ def learn_dictionary(
         ``fraction_active`` (non-zero codes for L1; for Cauchy, whose MAP codes
         are never exactly zero, the fraction with ``|a| > sigma``),
         ``learning_rate``, ``dictionary_change``; the parameters in ``attrs``.
-        For ``prior="l1"`` also ``n_unconverged``, the samples of the update's
-        minibatch that the solver left short of its ``tol`` (warned of once at
-        the end of the run: ``inference_params``; a recorded update counts its
-        own minibatch with ``record_every > 1``). For ``prior="cauchy"`` also
+        For ``prior="l1"`` and ``inference="map"`` also ``n_unconverged``, the
+        samples of the update's minibatch that the solver left short of its
+        ``tol`` (warned of once at the end of the run, naming
+        ``inference_params`` or, for the MAP, its fixed limits; a recorded update
+        counts its own minibatch with ``record_every > 1``; sparsenet's ten CG
+        steps stop short by design and are not counted). For ``prior="cauchy"`` also
         ``median_atom_norm`` (the median length of the atoms that coded each
         minibatch, set by the gain adaptation; units of X), and ``code_var``
         over ``atom``: the running coefficient variance after the last update
@@ -824,8 +859,9 @@ def learn_dictionary(
             else:
                 with threadpool_limits(limits=1, user_api="blas"):  # see _cauchy_map
                     A = (_sparsenet_codes(batch, D, lam, sigma) if inference == "sparsenet"
-                         else _cauchy_map(batch, D, lam, sigma, None, CAUCHY_MAP_TOL,
-                                          CAUCHY_MAP_MAX_ITER, "L-BFGS-B"))
+                         else _map_codes(batch, D, lam, sigma, tally))
+                # the MAP's shortfall (sparsenet's early stop is by design: never counted)
+                n_unconverged = tally.take_unconverged()
             R = batch - A @ D
             dD = rate * (A.T @ R) / batch_size
             D_new = D + dD
@@ -869,10 +905,10 @@ def learn_dictionary(
                           else np.mean(np.abs(A) > sigma))
                 rel = relative_error(r2, np.einsum("ij,ij->i", batch, batch))
                 record = (t, energy.mean(), rel.mean(), np.abs(A).mean(), active, rate, change)
-                if prior == "l1":
-                    record += (n_unconverged,)
-                else:  # the lengths the gain adaptation gave the coding atoms
+                if prior == "cauchy":  # the lengths the gain adaptation gave the coding atoms
                     record += (float(np.median(np.linalg.norm(D_used, axis=1))),)
+                if prior == "l1" or inference == "map":
+                    record += (n_unconverged,)
                 records.append(record)
                 if not np.isfinite(energy.mean()):
                     raise FloatingPointError(
@@ -998,20 +1034,23 @@ def _l1_encoder(inference, threshold, tau, params):
 def _history(records, attrs):
     cols = list(zip(*records))
     cauchy = attrs.get("prior") == "cauchy"
-    # the last column: the L1 solver's shortfall, or the Cauchy atoms' lengths (sparsenet's
-    # inference stops at a fixed count by design, and the MAP's shortfall is not counted)
-    last = "median_atom_norm" if cauchy else UNCONVERGED_HISTORY[0]
     names = ["objective", "reconstruction_error", "mean_abs_code", "fraction_active",
-             "learning_rate", "dictionary_change", last]
+             "learning_rate", "dictionary_change"]
     long = [
         # the Cauchy energy changes with the atoms' lengths, which the gain adaptation sets
         "mean energy per patch" + (", at the atom lengths of its update" if cauchy else ""),
         "mean over the minibatch of ||x - D^T a||^2 / ||x||^2 (per-patch relative error)",
         "mean |a|", "fraction of coefficients active", "learning rate",
         "relative change of the dictionary",
-        "median length of the atoms that coded the minibatch (gain adaptation)" if cauchy
-        else UNCONVERGED_HISTORY[1]["long_name"],
     ]
+    if cauchy:
+        names.append("median_atom_norm")
+        long.append("median length of the atoms that coded the minibatch (gain adaptation)")
+    # the solver's shortfall: L1's, and the Cauchy MAP's (sparsenet's inference stops at a
+    # fixed count by design: never short of its own rule)
+    if len(names) < len(cols) - 1:
+        names.append(UNCONVERGED_HISTORY[0])
+        long.append(UNCONVERGED_HISTORY[1]["long_name"])
     ds = xr.Dataset(
         {nm: ("update", np.asarray(c, dtype=np.int64 if nm == UNCONVERGED_HISTORY[0]
                                    else float))

@@ -1684,11 +1684,18 @@ def _check_step_memory(v, n_features, dtype, n_rows=None):
     that many (a chunk shorter than ``batch_size`` is one step of its rows: a batch_size
     too large for memory refused a small chunk that trains within it)."""
     auxk = v["activation"] in ("topk", "batchtopk") and v["aux_coef"] > 0
-    step, name = v["batch_size"], "batch_size"
+    step, name, remedy = v["batch_size"], "batch_size", None
     if n_rows is not None and n_rows < step:
         step, name = n_rows, "len(X)"
+
+        # the chunk's size alone said nothing of what else mends it: a chunk of at least
+        # batch_size rows is trained in steps of batch_size
+        def remedy(fit):
+            return (f"split X into chunks of at most {fit} rows, or lower "
+                    f"batch_size={v['batch_size']!r} to at most {fit} (a chunk is trained "
+                    "in steps of batch_size rows)")
     check_training_memory(step, v["n_latents"], n_features, v["activation"], dtype,
-                          k=v["k"] or 1, auxk=auxk, name=name)
+                          k=v["k"] or 1, auxk=auxk, name=name, remedy=remedy)
 
 
 def _learning_rate(lr) -> float:

@@ -215,7 +215,7 @@ def training_memory(batch_size, n_latents, n_features, activation, dtype, *, k=1
 
 
 def check_training_memory(batch_size, n_latents, n_features, activation, dtype, *, k=1,
-                          auxk=False, name="batch_size"):
+                          auxk=False, name="batch_size", remedy=None):
     """Refuse a training run whose steps would not fit in the memory this process
     may use (:func:`v1model.validation.physical_memory`), before anything is
     allocated: the weights and their Adam moments, then what a step holds at any
@@ -231,6 +231,9 @@ def check_training_memory(batch_size, n_latents, n_features, activation, dtype, 
         As for :func:`training_memory`.
     name : str, default "batch_size"
         What sets ``batch_size``, named in the message (``"len(X)"`` for such a chunk).
+    remedy : callable, optional
+        ``remedy(fit) -> str``: what else mends it, given the samples per step that
+        would fit (:func:`~v1model.validation.check_fits_in_memory`).
 
     Raises
     ------
@@ -253,7 +256,8 @@ def check_training_memory(batch_size, n_latents, n_features, activation, dtype, 
         (batch_size, math.ceil(per_sample)), np.uint8, name, batch_size,
         f"samples per training step of {n_latents} {activation} latents on {n_features} "
         f"features ({np.dtype(dtype).name}: {per_sample:.4g} bytes per sample, besides "
-        f"{fixed:.4g} bytes of weights, their gradients and Adam moments)", plus=fixed)
+        f"{fixed:.4g} bytes of weights, their gradients and Adam moments)", plus=fixed,
+        remedy=remedy)
 
 
 class _Tracker:

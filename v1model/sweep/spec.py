@@ -34,7 +34,8 @@ TOML layout (every key but ``study`` and a sweep is optional)::
     [units]                      # units of swept parameters (coordinates' attrs): labels,
     lam = "1"                    # not conversions; one contradicting the study's
                                  # PARAMETER_UNITS (tau in "ms", the study's in "s") is
-                                 # refused; its "units of X" may be named
+                                 # refused; its "units of X" may be named; one that xarray
+                                 # reads as encoding ("s since onset": dates) is refused
 
     [executor]                   # see v1model.sweep.executors
     kind = "local"
@@ -76,12 +77,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
 
 from ..io import flatten_nested
 from ..validation import check_bool, check_path, describe
 from .errors import SpecError
 from .executor_config import check_executor_config, check_pbs_words
-from .grid import MAX_POINTS, REPLICATE_DIM, Grid, Zipped, make_axis
+from .grid import MAX_POINTS, REPLICATE_DIM, Grid, Zipped, _coordinate_values, make_axis
 from .point import PER_POINT_VARIABLES, PointTask
 from .studyref import RESERVED_PARAMETERS, StudyRef, resolve_study
 from .tomlio import dumps_toml, loads_toml, read_toml, toml_value
@@ -532,6 +534,7 @@ def parse_spec(data: dict, source=None, *, resolve_paths: bool = True) -> SweepS
         axes.append(make_axis(dim, group, f"zip.{dim}", _units_for(group, units, study_units)))
     for axis in axes:
         _check_units_agree(axis, units, study_units)
+        _check_units_saveable(axis, units, study_units)
     unknown = sorted(set(units) - set(swept))
     if unknown:  # a typo here would silently leave a coordinate without its unit
         raise SpecError("units", f"unit(s) given for {unknown}, which are not swept; swept "
@@ -795,6 +798,32 @@ def _check_units_agree(axis, units, study_units) -> None:
                                f"{str(declared)!r} (its PARAMETER_UNITS); units only label the "
                                f"coordinate and are not converted: give the values of {name} "
                                f"in {str(declared)!r}")
+
+
+def _check_units_saveable(axis, units, study_units) -> None:
+    """Refuse a unit that xarray would read as encoding from every point's file (a
+    "since" in it: dates; "seconds" where this xarray reads timedeltas): each point's
+    save refused it (:func:`v1model.io.save_dataset`), after the point had run."""
+    from ..io import _encoding_attr_problem
+
+    for name, unit in axis.units.items():
+        values = _coordinate_values(axis.params[name])
+        problem = _encoding_attr_problem(xr.Dataset(), xr.Variable(("p",), values), "units",
+                                         unit)
+        if problem is None:
+            continue
+        happens, remedy = problem
+        source = ""
+        if name in units:
+            where = f"units.{name}"
+        elif str(study_units.get(name)) == unit:  # the study's own: say so
+            where, source = _axis_field(axis, name), ", from the study's PARAMETER_UNITS,"
+        else:
+            where = f"{_axis_field(axis, name)}.units"
+        along = "" if name == axis.dim else f" (zipped along the axis {axis.dim!r})"
+        raise SpecError(where, f"the units {unit!r}{source} of the swept parameter {name!r}"
+                               f"{along} label its coordinate in every point's file, where "
+                               f"xarray reads them as encoding: {happens}; {remedy}")
 
 
 def _axis_field(axis, name) -> str:
