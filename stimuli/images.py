@@ -717,12 +717,12 @@ def _load_folder(path, size, name="source", progress=None, max_images=None):
         if resized:  # sparsenet's raw files are whitened (is_prewhitened)
             _warn_resizing_whitened(name, size, resized[0], path)
         if shapes is not None:  # sizes differ (without size: with it, all are N x N)
-            raise ValueError(
-                f"{name}: the sparsenet raw files in {str(path)!r} differ in size ("
-                f"{_describe_sizes(raw, shapes)}); pass size=N to resize them all to "
-                "N x N pixels (whitened pictures lose the high frequencies their whitening "
-                "left flat: a warning says so), or cut them to one size and pass the array"
-            )
+            sizes = _describe_sizes(raw, shapes)
+            raise _RawSizesDiffer(
+                f"{name}: the sparsenet raw files in {str(path)!r} differ in size ({sizes}); "
+                "pass size=N to resize them all to N x N pixels (whitened pictures lose the "
+                "high frequencies their whitening left flat: a warning says so), or cut them "
+                "to one size and pass the array", path, sizes)
         return images
     if len(mats) == 1:
         return _load_mat(mats[0], name)
@@ -1254,6 +1254,16 @@ def _draw_indices(rng, low, high, m, used):
     return drawn
 
 
+class _RawSizesDiffer(ValueError):
+    """Sparsenet raw files of unequal sizes read without ``size``: ``path`` is their folder,
+    ``sizes`` the sizes in words. :func:`load_whitened`, which does not resize whitened
+    pictures, words its own refusal (this one's "pass size=N" would be refused there)."""
+
+    def __init__(self, message, path, sizes):
+        super().__init__(message)
+        self.path, self.sizes = path, sizes
+
+
 def _warn_resizing_whitened(name, size, shape, path):
     """Warn that :func:`load_images` resizes the whitened pictures of ``path``."""
     warnings.warn(
@@ -1359,7 +1369,9 @@ def load_whitened(source="skimage", prewhitened: bool | None = None, *, name: st
     FileNotFoundError, ValueError
         As :func:`load_images` and :func:`whiten` (a constant picture read from a file
         is named by its file, as well as by its index); for a ``size`` that would
-        resize whitened pictures.
+        resize whitened pictures, and for sparsenet raw files of unequal sizes
+        (whitened: no ``size`` brings them to one without resizing), unless
+        ``prewhitened=False``.
     """
     if prewhitened is not None:
         prewhitened = check_bool(prewhitened, "prewhitened")
@@ -1379,8 +1391,22 @@ def load_whitened(source="skimage", prewhitened: bool | None = None, *, name: st
     with warnings.catch_warnings():
         if prewhitened is False:  # the caller says they are not: resized, then whitened
             warnings.filterwarnings("ignore", "(?s).*which are already whitened", UserWarning)
-        raw = load_images(source, None if maybe_whitened else size, name=name,
-                          progress=progress, **load_kwargs)
+        try:
+            raw = load_images(source, None if maybe_whitened else size, name=name,
+                              progress=progress, **load_kwargs)
+        except _RawSizesDiffer as exc:
+            if prewhitened is False:  # read at size, which resizes unwhitened pictures
+                raise
+            # whitened pictures of unequal sizes come to one size only resized, which is
+            # refused below: "pass size=N" led to that refusal (a size given was refused
+            # with the advice to pass one)
+            given = f" (as size={size} would)" if size is not None else ""
+            raise ValueError(
+                f"{name}: the sparsenet raw files in {str(exc.path)!r} differ in size "
+                f"({exc.sizes}) and are already whitened ({why_whitened}): they come to one "
+                f"size only resized{given}, which takes away the high frequencies their "
+                "whitening left flat; cut them to one size and pass the array with "
+                "prewhitened=True, or pass prewhitened=False if they are not whitened") from None
     if prewhitened is None:
         prewhitened = is_prewhitened(source)
         if prewhitened and raw.min() >= 0:

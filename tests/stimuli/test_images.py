@@ -803,6 +803,27 @@ def test_load_whitened_refuses_to_resize_whitened_pictures(tmp_path, shared_data
         load_whitened(folder, size=128, max_images=1)
 
 
+def test_load_whitened_names_raw_files_of_unequal_sizes_as_unusable_at_any_size(tmp_path,
+                                                                                rng):
+    """Whitened sparsenet raw files of two sizes come to one size only resized: load_whitened
+    refused them with load_images' advice "pass size=N", and refused size=N too (a call
+    that gave size was told to give one). Said once, naming the files' sizes and the size."""
+    for i, side in enumerate((16, 20)):
+        rng.standard_normal((side, side)).astype(">f4").tofile(tmp_path / f"image{i}")
+    for size, prewhitened in ((None, None), (16, None), (16, True)):
+        with pytest.raises(ValueError) as refused:
+            load_whitened(tmp_path, prewhitened, name="images", size=size)
+        message = str(refused.value)
+        assert message.startswith(f"images: the sparsenet raw files in {str(tmp_path)!r} "
+                                  "differ in size (16 x 16: image0; 20 x 20: image1) and are "
+                                  "already whitened")
+        assert "pass size=N" not in message and "cut them to one size" in message
+        assert (f"(as size={size} would)" in message) == (size is not None)
+    # said not to be whitened, they are resized, then whitened, as before
+    out, pre = load_whitened(tmp_path, False, size=16)
+    assert out.shape == (2, 16, 16) and not pre
+
+
 def test_load_images_warns_when_it_resizes_whitened_pictures(tmp_path):
     """load_images(olshausen, size=128) resized the whitened pictures unsaid (a sixth of
     their variance left); a size that crops, and unwhitened pictures, are not warned of."""
