@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from v1model._frames import user_stacklevel
+
 #: The source checkout these studies sit in (the folder with pyproject.toml), or
 #: None for an installed package, whose folder (site-packages) holds no reference data.
 CHECKOUT = Path(__file__).resolve().parents[1]
@@ -239,7 +241,9 @@ def a144_path(reference=None):
         + "; the results compare the learned atoms only. Pass -p reference=PATH "
         "(reference=PATH in Python) with the path of A144.mat to add the sparsenet basis, "
         "or -p reference=none to leave it out without this warning", UserWarning,
-        stacklevel=3)
+        # the line that called the study (a144_path's caller is a study's run, itself
+        # called through the package's decorators), not the study's own
+        stacklevel=user_stacklevel(skip=("studies",)))
     return None
 
 

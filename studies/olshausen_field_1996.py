@@ -165,6 +165,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from v1model._frames import user_stacklevel
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
@@ -332,7 +333,9 @@ def run(
         warnings.warn("lam=0 with prior='l1': every code is the dense least-squares "
                       "solution, which FISTA reaches slowly (about 25x slower per update "
                       "than lam=0.1, minutes for a quick run) and nothing sparse is learned; "
-                      "give lam > 0", UserWarning, stacklevel=2)
+                      "give lam > 0", UserWarning,
+                      # the line that gave lam=0: run's caller, past the package's decorators
+                      stacklevel=user_stacklevel(skip=("studies",)))
     elif net.lam == 0:
         # the Cauchy prior's weight (sparsenet's beta * noise_var) at 0 leaves plain least
         # squares too, legal as for L1, and as slow: L-BFGS-B then runs to max_iter on the
@@ -341,7 +344,8 @@ def run(
                       "zero, so every code is the dense least-squares solution, which "
                       "L-BFGS-B reaches slowly (20-35x slower than at "
                       f"lam={SPARSENET_CAUCHY_LAM}: minutes for a short quick run) and nothing "
-                      "sparse is learned; give lam > 0", UserWarning, stacklevel=2)
+                      "sparse is learned; give lam > 0", UserWarning,
+                      stacklevel=user_stacklevel(skip=("studies",)))
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     check_patch_size(patch_size, imgs.shape, name="patch_size")

@@ -124,6 +124,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from v1model._frames import user_stacklevel
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
@@ -500,7 +501,9 @@ def run(
     if silent:
         # their curves reach no rate: the comparisons at a rate are NaN
         warnings.warn(f"{'; '.join(silent)}: no active coefficient at any of "
-                      f"eval_lams={eval_lams!r}; lower them", RuntimeWarning, stacklevel=3)
+                      f"eval_lams={eval_lams!r}; lower them", RuntimeWarning,
+                      # the line that gave eval_lams: run's caller, past the decorators
+                      stacklevel=user_stacklevel(skip=("studies",)))
     equal = [i for i, c in enumerate(configs) if c[5] == "equal"]
     # the rate every configuration but the under-complete control is compared at: the
     # geometric middle of the range all their curves reach (the control's at most

@@ -16,12 +16,13 @@ __all__ = ["user_stacklevel", "user_module_name"]
 #: the packages whose frames are never the user's: v1model and the stimuli it calls (a
 #: warning of stimuli/gratings.py raised through v1model.analysis named a line of
 #: v1model/analysis). Not ``studies``: a study's line is where the settings were chosen,
-#: and a user's own study module is theirs
+#: and a user's own study module is theirs; a study's warning about its own arguments
+#: passes it over (``user_stacklevel(skip=("studies",))``)
 PACKAGES = ("v1model", "stimuli")
 
 
-def _in_package(name: str) -> bool:
-    return any(name == p or name.startswith(p + ".") for p in PACKAGES)
+def _in_package(name: str, packages: tuple) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in packages)
 
 
 def _skipped_by_warnings(frame) -> bool:
@@ -32,29 +33,40 @@ def _skipped_by_warnings(frame) -> bool:
     return "importlib" in filename and "_bootstrap" in filename
 
 
-def _not_the_users(frame) -> bool:
+def _not_the_users(frame, packages: tuple) -> bool:
     # the import system is no one's line either: a warning raised while `import v1model`
     # ran the package's modules (numba's kernels decorated) passes through its frames
     name = frame.f_globals.get("__name__", "")
-    return _in_package(name) or name == "importlib" or name.startswith("importlib.")
+    return _in_package(name, packages) or name == "importlib" or name.startswith("importlib.")
 
 
-def _first_user_frame(frame):
+def _first_user_frame(frame, packages: tuple = PACKAGES):
     """``(frame, level)``: the innermost frame at or above ``frame`` whose module is
-    neither part of :data:`PACKAGES` nor the import system, and its ``stacklevel`` from
+    neither part of ``packages`` nor the import system, and its ``stacklevel`` from
     ``frame`` (1: ``frame``), counted as ``warnings.warn`` counts: without the frames
     it skips (:func:`_skipped_by_warnings`)."""
     level = 1
-    while frame is not None and _not_the_users(frame):
+    while frame is not None and _not_the_users(frame, packages):
         frame = frame.f_back
         level += frame is None or not _skipped_by_warnings(frame)
     return frame, level
 
 
-def user_stacklevel() -> int:
+def user_stacklevel(skip: tuple = ()) -> int:
     """``stacklevel`` for a ``warnings.warn`` in the calling function that names the
-    user's line (the first caller outside v1model and stimuli)."""
-    return _first_user_frame(sys._getframe(1))[1]
+    user's line (the first caller outside v1model and stimuli).
+
+    Parameters
+    ----------
+    skip : tuple of str, default ()
+        More top-level packages whose frames are passed over too: ``("studies",)`` for
+        a warning a study raises about its own arguments, which then names the line
+        that called the study's ``run`` (through the package's decorators), not the
+        study's own line.
+    """
+    if isinstance(skip, str):  # tuple("studies") would pass over packages named by letters
+        raise TypeError(f"skip must be a tuple of package names, got {skip!r}")
+    return _first_user_frame(sys._getframe(1), PACKAGES + tuple(skip))[1]
 
 
 def user_module_name() -> str:

@@ -16,6 +16,8 @@ import warnings
 
 import numpy as np
 
+from .._frames import user_stacklevel
+
 #: accepted values of ``set_output(transform=...)``
 OUTPUTS = ("default", "pandas", "polars")
 
@@ -55,11 +57,11 @@ def check_feature_names(estimator, X, fitted_names) -> None:
         return
     if names is None:
         warnings.warn(f"X does not have valid feature names, but {cls} was fitted with "
-                      "feature names", UserWarning, stacklevel=3)
+                      "feature names", UserWarning, stacklevel=user_stacklevel())
         return
     if fitted_names is None:
         warnings.warn(f"X has feature names, but {cls} was fitted without feature names",
-                      UserWarning, stacklevel=3)
+                      UserWarning, stacklevel=user_stacklevel())
         return
     if len(names) == len(fitted_names) and np.all(names == fitted_names):
         return

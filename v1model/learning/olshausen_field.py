@@ -41,6 +41,7 @@ from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 
 from .._blas import blas_threads_for_step, coding_iteration_flops
+from .._frames import user_stacklevel
 from ..progress import check_progress, progress_bar
 from ..scaling import pow2_scale
 from ..validation import (
@@ -528,7 +529,8 @@ def _warn_if_off_scale(X, lr, prior):
         f"step lr * <a r^T> scales with X squared, so lr={lr:g} will "
         + ("barely move the dictionary" if ratio < 1 else "throw the dictionary around")
         + f": rescale X (e.g. X * {np.sqrt(1 / ratio):.3g}, or stimuli.whiten's variance "
-        f"0.1) or scale {scaled} with it (lr ~ {lr / ratio:.3g})", UserWarning, stacklevel=3)
+        f"0.1) or scale {scaled} with it (lr ~ {lr / ratio:.3g})", UserWarning,
+        stacklevel=user_stacklevel())
 
 
 def learn_dictionary(
@@ -967,7 +969,7 @@ def _warn_if_unsettled(records, lr):
         f"the dictionary changed by {last.mean():.2g} of its norm per update over the last "
         f"{len(last)} recorded updates (settled runs: below 0.1): every step replaces most of "
         f"it, and nothing is learned; lower lr={lr:g} (the step lr * <a r^T> scales with lr)",
-        UserWarning, stacklevel=3)
+        UserWarning, stacklevel=user_stacklevel())
 
 
 def _check_some_code_nonzero(X, D, lam, positive, iht=False, chunk=4096):

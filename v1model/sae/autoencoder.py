@@ -737,7 +737,7 @@ class SparseAutoencoder(SavedAsDataset):
                               "yet; continue partial_fit on more samples (a first chunk of one "
                               "sample, or of identical ones, cannot set it: the decoder bias "
                               "starts at that sample)",
-                              UserWarning, stacklevel=4)
+                              UserWarning, stacklevel=user_stacklevel())
                 return state.threshold
             raise FloatingPointError("batchtopk: no training batch kept a positive activation, "
                                      "so there is no inference threshold; X may have too little "

@@ -12,6 +12,7 @@ import os
 import re
 import warnings
 
+from .._frames import user_stacklevel
 from ..validation import describe, did_you_mean
 from .errors import SpecError, SweepWarning
 
@@ -558,7 +559,7 @@ def check_resource_spec_mem(memory, resource_spec,
 
 
 def warn_oversubscribed(kind: str, workers: tuple, threads: tuple, runs: str,
-                        stacklevel: int = 3) -> None:
+                        stacklevel: int | None = None) -> None:
     """Warn when a pool on this machine runs more threads at once than the CPUs this
     process may use (:func:`available_cpus`).
 
@@ -576,8 +577,9 @@ def warn_oversubscribed(kind: str, workers: tuple, threads: tuple, runs: str,
         threads per worker).
     runs : str
         What runs at once, in the message (``"points"``).
-    stacklevel : int, default 3
-        Of :func:`warnings.warn`, counted from this function.
+    stacklevel : int, optional
+        Of :func:`warnings.warn`, counted from this function; by default the user's
+        line (:func:`v1model._frames.user_stacklevel`).
     """
     (workers_name, n_workers), (threads_name, n_threads) = workers, threads
     if not all(isinstance(n, numbers.Integral) for n in (n_workers, n_threads)):
@@ -589,7 +591,8 @@ def warn_oversubscribed(kind: str, workers: tuple, threads: tuple, runs: str,
         f"executor kind {kind!r}: {workers_name} ({n_workers}) x {threads_name} ({n_threads})"
         f" = {n_workers * n_threads} {runs} at once, on the {cpus} CPU(s) this process may "
         f"use (os.sched_getaffinity): they share them, each slower; ask for at most {cpus} "
-        f"unless the points wait on I/O", SweepWarning, stacklevel=stacklevel)
+        f"unless the points wait on I/O", SweepWarning,
+        stacklevel=user_stacklevel() if stacklevel is None else stacklevel)
 
 
 def walltime_seconds(walltime, kind: str):
@@ -630,7 +633,7 @@ def walltime_seconds(walltime, kind: str):
 
 
 def warn_lifetime_past_walltime(args, walltime, kind: str, args_field: str,
-                                walltime_field: str, stacklevel: int = 3) -> None:
+                                walltime_field: str, stacklevel: int | None = None) -> None:
     """Warn when the workers' ``--lifetime`` (plus ``--lifetime-stagger``) in
     ``worker_extra_args`` does not end before the jobs' walltime.
 
@@ -647,8 +650,9 @@ def warn_lifetime_past_walltime(args, walltime, kind: str, args_field: str,
     kind : {"slurm", "pbs"}
     args_field, walltime_field : str
         Where ``args`` and ``walltime`` came from, in the message.
-    stacklevel : int, default 3
-        Of :func:`warnings.warn`, counted from this function.
+    stacklevel : int, optional
+        Of :func:`warnings.warn`, counted from this function; by default the user's
+        line (:func:`v1model._frames.user_stacklevel`).
     """
     from dask.utils import parse_timedelta
 
@@ -676,7 +680,7 @@ def warn_lifetime_past_walltime(args, walltime, kind: str, args_field: str,
         f"not before the jobs' walltime {walltime!r} ({walltime_field}, {limit:g} s): the "
         f"batch system ends the jobs first, cutting off the points their workers run; give "
         f"a --lifetime (plus its stagger) below the walltime", SweepWarning,
-        stacklevel=stacklevel)
+        stacklevel=user_stacklevel() if stacklevel is None else stacklevel)
 
 
 def check_executor_config(config, field: str = "executor") -> dict:

@@ -351,7 +351,7 @@ class LocalExecutor(Executor):
     def warn_oversubscribed(self):
         warn_oversubscribed(self.kind, ("workers", self.workers),
                             ("threads_per_worker", self.threads_per_worker),
-                            "threads of points (BLAS, OpenMP, numba)", stacklevel=4)
+                            "threads of points (BLAS, OpenMP, numba)")
 
     def start(self):
         # once per run, before any point: a pool replaced after a crash says nothing
@@ -715,8 +715,7 @@ class DaskExecutor(Executor):
     def warn_oversubscribed(self):
         if not self.address and self.client is None:  # a cluster of our own, on our CPUs
             warn_oversubscribed(self.kind, ("n_workers", self.n_workers or available_cpus()),
-                                ("threads_per_worker", self.threads_per_worker), "points",
-                                stacklevel=4)
+                                ("threads_per_worker", self.threads_per_worker), "points")
 
     def check_submission(self):
         """Connect to the scheduler at ``address``, if one is given, and disconnect: an
@@ -1116,8 +1115,7 @@ class JobQueueExecutor(DaskExecutor):
         else:
             field = f"jobqueue.{self.kind}.walltime"
             walltime, field = dask.config.get(field, None), f"{field} (dask config)"
-        warn_lifetime_past_walltime(args, walltime, self.kind, args_field, field,
-                                    stacklevel=5)
+        warn_lifetime_past_walltime(args, walltime, self.kind, args_field, field)
 
     def _make_cluster(self, **extra):
         import dask_jobqueue
@@ -1290,6 +1288,9 @@ class JobQueueExecutor(DaskExecutor):
                 "(distributed.deploy.lost-worker-timeout, 15 s, after that job's worker "
                 "left) unless its worker has joined by then, and a sweep whose new jobs "
                 "wait in the queue stops (WorkersLostError; resume it)",
+                # a fixed level: the sweep's JobWatch thread calls this, and no frame of
+                # that thread is the user's (user_stacklevel would name threading.py); 2
+                # names the watch's line
                 SweepWarning, stacklevel=2)
         cluster.scale(jobs=jobs)
         if self.adapt is not None:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import xarray as xr
 
+from .._frames import user_stacklevel
 from ..io import (load_dataset, missing_chunks_text, missing_zarr_chunks, netcdf_engine,
                   storage_fault)
 from ..validation import check_bool, check_path
@@ -275,7 +276,7 @@ def _finished_read_only(spec: SweepSpec, only: str):
             return load_dataset(result)
     except ValueError as exc:  # cut short, and this process cannot write it again
         warnings.warn(f"{exc}; the result is assembled from the points", SweepWarning,
-                      stacklevel=4)
+                      stacklevel=user_stacklevel())
         return assemble(spec, _read_points(store, state.done, progress=False), state.failed,
                         {}, fingerprint=store.fingerprint)
 
@@ -297,7 +298,8 @@ def _run_in_store(spec, store, executor, only, progress, stop_on_sigterm,
     if state.corrupt:
         warnings.warn(
             f"{len(state.corrupt)} unreadable or incomplete file(s) in {store.path} were "
-            "moved to corrupt/; their points run again", SweepWarning, stacklevel=3,
+            "moved to corrupt/; their points run again", SweepWarning,
+            stacklevel=user_stacklevel(),
         )
     todo = []
     if only in ("pending", "all-unfinished"):
@@ -315,7 +317,7 @@ def _run_in_store(spec, store, executor, only, progress, stop_on_sigterm,
         except ValueError as exc:  # a copy of the folder cut short: the points are whole
             _set_aside(result_path, store.path / "corrupt")
             warnings.warn(f"{exc}; it was moved to corrupt/ and is assembled again from "
-                          "the points", SweepWarning, stacklevel=3)
+                          "the points", SweepWarning, stacklevel=user_stacklevel())
     if todo and state.kept:
         # the new result is assembled from the point files: removing the old one would
         # lose the points only it holds
@@ -331,7 +333,7 @@ def _run_in_store(spec, store, executor, only, progress, stop_on_sigterm,
         warnings.warn(
             f"{reason}: the assembled result is damaged and no point file is left "
             f"(points/ was removed), so {len(todo)} point(s) run again; the damaged "
-            "result was moved to corrupt/", SweepWarning, stacklevel=3)
+            "result was moved to corrupt/", SweepWarning, stacklevel=user_stacklevel())
     if todo:
         if result_path is not None and result_path.exists():
             # about to change: never leave a stale result behind a crash
@@ -370,7 +372,8 @@ def _check_defaults(spec, store, state, allow: bool) -> None:
         warnings.warn(
             f"{store.path}: this sweep folder was begun before sweeps recorded the study's "
             "defaults, so a default that changed since (an upgrade of v1model) cannot be "
-            "found: its points may mix the old and the new", SweepWarning, stacklevel=4)
+            "found: its points may mix the old and the new", SweepWarning,
+            stacklevel=user_stacklevel())
         return
     changed = changed_defaults(recorded, spec)
     if not changed:
@@ -380,7 +383,8 @@ def _check_defaults(spec, store, state, allow: bool) -> None:
     if allow:
         warnings.warn(f"{store.path}: the study's defaults changed since the sweep began "
                       f"({shown}); the points to run use the new ones, the {finished} "
-                      "finished point(s) used the old ones", SweepWarning, stacklevel=4)
+                      "finished point(s) used the old ones", SweepWarning,
+                      stacklevel=user_stacklevel())
         return
     raise SpecError(
         "output",
@@ -857,10 +861,11 @@ def load(output) -> xr.Dataset:
                 return load_dataset(path)
         except ValueError as exc:  # cut short: the points give the same result
             warnings.warn(f"{exc}; the result is assembled from the points (`v1model "
-                          "sweep resume` writes it again)", SweepWarning, stacklevel=2)
+                          "sweep resume` writes it again)", SweepWarning,
+                          stacklevel=user_stacklevel())
     for reason in state.lost.values():  # all pending: not without a word
         warnings.warn(f"{reason}: the assembled result is damaged and no point file is left "
                       "(points/ was removed), so its points are pending (`v1model sweep "
-                      "resume` runs them again)", SweepWarning, stacklevel=2)
+                      "resume` runs them again)", SweepWarning, stacklevel=user_stacklevel())
     points = _read_points(store, state.done, progress=True)
     return assemble(spec, points, state.failed, {}, fingerprint=store.fingerprint)
