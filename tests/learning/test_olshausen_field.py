@@ -233,7 +233,8 @@ def test_init_dictionary_noise_follows_the_scale_of_constant_data(scale):
         (np.ones((0, 4)), 3, "data", ValueError, "X has 0 sample"),
         (np.ones((5, 4)), 0, "data", ValueError, "n_atoms must be >= 1"),
         (np.ones((5, 4)), 3, "pca", ValueError, "init must be one of 'data', 'random'"),
-        ("patches", 3, "data", ValueError, "X must have 2 dimensions"),
+        # text is no data at all: a TypeError naming its type, as encode gives
+        ("patches", 3, "data", TypeError, "X must be a numeric array, got 'patches'"),
     ],
 )
 def test_init_dictionary_bad_input(X, n_atoms, init, error, match):
