@@ -101,6 +101,8 @@ def test_one_fista_step_is_the_soft_threshold_of_the_gradient_step(step, positiv
     B = X @ D.T
     for A0 in (None, rng.standard_normal((4, 6))):
         start = np.zeros_like(B) if A0 is None else A0
+        if positive:  # a negative start of a non-negative problem is clipped first
+            start = np.maximum(start, 0)
         expected = _soft(start - (start - B) / L, LAM / L, positive)
         with pytest.warns(ConvergenceWarning, match=r"of 4 samples not converged"):
             A = fista(X, D, LAM, step=step, positive=positive, max_iter=1, A0=A0,

@@ -196,15 +196,34 @@ def check_products_in_range(X, D, dtype, d_name: str = "D", atom: str = "atom",
         )
 
 
-def check_warm_start(A0, shape, dtype, name="A0"):
-    """A solver's optional starting point: ``None``, or a finite 2-D array of
-    ``shape`` (n_samples, n_atoms) in ``dtype``; the error names ``name``. A DataArray
-    naming ``sample`` and ``atom`` (an LCA trajectory's ``u``) is read by those names, as
-    ``X`` is (read by position, a transposed one of square shape ran unsaid)."""
+def check_warm_start(A0, shape, dtype, name="A0", positive=False):
+    """A solver's optional starting point: ``None``, or a finite array of ``shape``
+    (n_samples, n_atoms) in ``dtype``; the error names ``name``. As ``X`` may be a single
+    sample ``(n_features,)``, the start of a single sample may be ``(n_atoms,)``: it is
+    returned as ``(1, n_atoms)``, the shape of the codes (a 1-D start for a 1-D ``X`` was
+    refused). A DataArray naming ``sample`` and ``atom`` (an LCA trajectory's ``u``) is
+    read by those names, as ``X`` is (read by position, a transposed one of square shape
+    ran unsaid).
+
+    With ``positive`` (a non-negative LASSO) negative entries are set to zero: the
+    projection onto the feasible set, which the first proximal step of every such solver
+    applies anyway, so the codes do not depend on it. One rule for every solver: fista,
+    ista, lasso_active_set and iht clipped through that step while lasso_cd refused a
+    negative start, although a start from an unconstrained solution (another ``lam``, a
+    signed run) is a natural warm start. ``u0`` of the LCA is a membrane state, not codes,
+    and is never clipped.
+    """
     if A0 is None:
         return None
-    return check_shape(check_array(A0, name, ndim=2, dtype=dtype, dims=CODE_DIMS), name,
-                       shape)
+    A0 = check_array(A0, name, ndim=(1, 2), dtype=dtype, dims=CODE_DIMS)
+    if A0.ndim == 1:
+        if shape[0] != 1:
+            raise ValueError(f"{name} is 1-D (shape {A0.shape}), which is the start of a "
+                             f"single sample, but X has {shape[0]} samples: {name} must "
+                             f"have shape {tuple(shape)}")
+        A0 = A0[None, :]
+    A0 = check_shape(A0, name, shape)
+    return np.maximum(A0, 0) if positive else A0
 
 
 def drive_scale(B, A, G):

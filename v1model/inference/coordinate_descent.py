@@ -109,8 +109,10 @@ def lasso_cd(
         every atom past the threshold), at most; fewer when they settle.
     positive : bool, default False
         Non-negative LASSO.
-    A0 : array_like, shape (n_samples, n_atoms), optional
-        Warm start.
+    A0 : array_like, shape (n_samples, n_atoms) or (n_atoms,), optional
+        Warm start; ``(n_atoms,)`` for a single sample. With ``positive`` its
+        negative entries are set to zero (the projection onto the feasible set,
+        as in every solver here; the codes do not depend on the start).
     dtype : {float32, float64}, default float32
         Working precision (float32 is about twice as fast).
     return_history : bool, default False
@@ -187,14 +189,7 @@ def lasso_cd(
     check_progress(progress)
     n, k = X.shape[0], D.shape[0]
     G = D @ D.T  # validate_problem refuses zero atoms: the diagonal is positive
-    A0 = check_warm_start(A0, (n, k), dtype)
-    if positive and A0 is not None and np.any(A0 < 0):
-        # name the value too: the bare message left a large A0 to be searched by hand
-        first = np.unravel_index(np.argmin(A0), A0.shape)
-        raise ValueError(f"A0 has negative entries but positive=True: "
-                         f"{int(np.count_nonzero(A0 < 0))}, the most negative "
-                         f"{float(A0[first]):.6g} at index {tuple(map(int, first))}; start "
-                         f"from np.maximum(A0, 0)")
+    A0 = check_warm_start(A0, (n, k), dtype, positive=positive)
     A = np.zeros((n, k), dtype) if A0 is None else np.array(A0, dtype=dtype)
     B = X @ D.T
     lam_t = dtype.type(lam)

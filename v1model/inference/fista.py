@@ -107,8 +107,10 @@ def fista(
         iteration and halved where it breaks the quadratic upper bound (never
         shorter than the constant step). ``"constant"``: ``1/lambda_max(D D^T)``
         for every sample, the textbook scheme.
-    A0 : array_like, shape (n_samples, n_atoms), optional
-        Warm start.
+    A0 : array_like, shape (n_samples, n_atoms) or (n_atoms,), optional
+        Warm start; ``(n_atoms,)`` for a single sample. With ``positive`` its
+        negative entries are set to zero (the projection onto the feasible set,
+        as in every solver here; the codes do not depend on the start).
     dtype : {float32, float64}, default float32
         Working precision.
     return_history : bool, default False
@@ -168,7 +170,7 @@ def fista(
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     tol = check_positive(tol, "tol")
     n, k = X.shape[0], D.shape[0]
-    A0 = check_warm_start(A0, (n, k), dtype)
+    A0 = check_warm_start(A0, (n, k), dtype, positive=positive)
     check_choice(step, "step", STEPS)
     check_progress(progress)
     name = "fista" if accelerated else "ista"

@@ -73,8 +73,10 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
         their steps look small beside the codes).
     max_iter : int, default 1000
         Iteration limit.
-    A0 : array_like, shape (n_samples, n_atoms), optional
-        Starting point (default zeros).
+    A0 : array_like, shape (n_samples, n_atoms) or (n_atoms,), optional
+        Starting point (default zeros); ``(n_atoms,)`` for a single sample. With ``positive`` its
+        negative entries are set to zero (the projection onto the feasible set,
+        as in every solver here, which the first step applies anyway).
     dtype : {float32, float64}, default float32
         Working precision.
     return_history : bool, default False
@@ -151,7 +153,7 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
     tol = check_positive(tol, "tol")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     check_progress(progress)
-    A0 = check_warm_start(A0, (n, k), dtype)
+    A0 = check_warm_start(A0, (n, k), dtype, positive=positive)
     G = D @ D.T
     if looks_transposed(D) is None:  # a transposed D is warned of as such
         _warn_unequal_norms(np.diag(G), _names[1])

@@ -229,8 +229,9 @@ def lca(
         ivp path's (the Euler path uses ``tol``, ``n_steps``, ``dt`` and
         ``record_every``). With ``n_steps`` the Euler path ignores ``tol``
         and ``max_steps`` too, and warns of them alike.
-    u0 : array_like, shape (n_samples, n_atoms), optional
-        Initial membrane state (default zeros).
+    u0 : array_like, shape (n_samples, n_atoms) or (n_atoms,), optional
+        Initial membrane state (default zeros); ``(n_atoms,)`` for a single
+        sample. Never clipped: a state, not codes.
     dtype : {float32, float64}, default float32
         Working precision of the Euler path. The ivp path is always float64:
         ``X``, ``D`` and ``u0`` are not rounded to ``dtype`` first, and the

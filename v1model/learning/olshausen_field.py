@@ -147,8 +147,9 @@ def cauchy_inference(X, D, lam, sigma=0.316, *, A0=None, tol=1e-6, max_iter=5000
         Weight of the sparseness cost (sparsenet: beta * noise_var = 0.022).
     sigma : float, default 0.316
         Scale of the Cauchy prior (sparsenet: 0.316).
-    A0 : array_like, shape (n_samples, n_atoms), optional
-        Starting point; default ``X D^T`` scaled by 1 / diag(D D^T).
+    A0 : array_like, shape (n_samples, n_atoms) or (n_atoms,), optional
+        Starting point (``(n_atoms,)`` for a single sample); default ``X D^T``
+        scaled by 1 / diag(D D^T).
     tol : float, default 1e-6
         Stop when no coefficient's energy gradient exceeds ``tol`` times the
         scale of the samples solved together (the power of two just below
