@@ -189,7 +189,9 @@ def test_exported_activations_keep_float32_and_take_lists():
 def test_exported_activations_refuse_k_above_n_latents(activation):
     """As SparseAutoencoder does: k=9 of 4 latents was taken as "all of them"; k = 4 is."""
     pre = np.random.default_rng(0).standard_normal((3, 4))
-    with pytest.raises(ValueError, match=r"^k=9 exceeds n_latents=4"):
+    with pytest.raises(ValueError, match=r"^k=9 exceeds n_latents=4 \(pre.shape\[1\]\): a "
+                                         r"sample cannot have more active latents than there "
+                                         r"are latents$"):
         activation(pre, 9)
     np.testing.assert_array_equal(activation(pre, 4)[0], np.maximum(pre, 0))
 

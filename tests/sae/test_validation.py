@@ -22,7 +22,8 @@ def _fit(X=X, **settings):
 @pytest.mark.parametrize("settings, error, message", [
     (dict(activation="gelu"), ValueError,
      r"activation must be one of 'relu', 'topk', 'batchtopk', 'jumprelu', 'mp'; got 'gelu'"),
-    (dict(k=17), ValueError, r"k=17 exceeds n_latents=16"),
+    (dict(k=17), ValueError, r"^k=17 exceeds n_latents=16: a sample cannot have more "
+                             r"active latents than there are latents$"),
     (dict(activation="mp", k=20), ValueError, r"k=20 exceeds n_latents=16"),
     (dict(k=0), ValueError, r"k must be >= 1, got 0"),
     (dict(k=None), ValueError, r"activation='topk' needs k"),

@@ -86,12 +86,15 @@ def _check_pre(pre) -> np.ndarray:
     return check_array(pre, "pre", ndim=2, dtype=dtype)
 
 
-def _check_k(k, n_latents) -> int:
-    """``k`` as an int in [1, n_latents], refused as :class:`SparseAutoencoder` refuses it."""
+def _check_k(k, n_latents, source=None) -> int:
+    """``k`` (active latents per sample) as an int in [1, ``n_latents``]; the one
+    check of the activations and :class:`SparseAutoencoder`. ``source``: where
+    ``n_latents`` was read (``"pre.shape[1]"``), named in the message."""
     k = check_int(k, "k", minimum=1)
     if k > n_latents:
-        raise ValueError(f"k={k} exceeds n_latents={n_latents} (pre.shape[1]): a sample cannot "
-                         "have more active latents than there are latents")
+        where = f" ({source})" if source else ""
+        raise ValueError(f"k={k} exceeds n_latents={n_latents}{where}: a sample cannot have "
+                         "more active latents than there are latents")
     return k
 
 
@@ -141,7 +144,7 @@ def topk(pre, k):
         [1, n_latents].
     """
     pre = _check_pre(pre)
-    return _topk(pre, _check_k(k, pre.shape[1]))
+    return _topk(pre, _check_k(k, pre.shape[1], "pre.shape[1]"))
 
 
 def batch_topk(pre, k):
@@ -173,7 +176,7 @@ def batch_topk(pre, k):
         [1, n_latents].
     """
     pre = _check_pre(pre)
-    return _batch_topk(pre, _check_k(k, pre.shape[1]))
+    return _batch_topk(pre, _check_k(k, pre.shape[1], "pre.shape[1]"))
 
 
 def jumprelu(pre, theta):
