@@ -204,7 +204,34 @@ def test_kernel_learner_with_mp_names_its_target():
     assert _coded_in_warning(caught) == (16, 16)
     assert str(caught[0].message).startswith(
         "convolutional matching_pursuit stopped at max_iter=2 spikes short of snr_db=60.0")
-    assert str(caught[0].message).endswith("raise max_iter (now 2) or lower snr_db")
+    # with the value in use, as the L1 methods' tol
+    assert str(caught[0].message).endswith("raise max_iter (now 2) or lower snr_db (now 60.0)")
+
+
+@pytest.mark.parametrize("method, remedy", [
+    ("fista", "raise spikes_or_steps (now 2) or loosen learning_tol (now 0.001) (told)"),
+    ("mp", "raise spikes_or_steps (now 2) or lower target_db (now 60.0) (told)"),
+])
+def test_kernel_learner_names_its_knobs_as_its_caller_does(method, remedy):
+    # a study's run: its warning named learn_kernels' tol, while the study's own tol was
+    # another (the evaluation's), and its learner's was learning_tol
+    from v1model.inference._common import SolverSettings, solver_settings
+
+    names = {"tol": "learning_tol", "max_iter": "spikes_or_steps", "snr_db": "target_db"}
+    stop = dict(lam=0.5) if method == "fista" else dict(snr_db=60.0)
+    with solver_settings(SolverSettings(None, {}, names=names, advice=" (told)")):
+        _, caught = _run(lambda: learn_kernels(_images(), 4, 5, stride=2, method=method,
+                                               n_updates=2, max_iter=2, seed=0,
+                                               progress=False, **stop))
+    assert len(caught) == 1 and str(caught[0].message).endswith(remedy), caught
+    # a learner's own tally around it is no caller's names (a learner inside a learner)
+    from v1model.inference._common import tally_not_converged
+
+    with tally_not_converged(None, {}):
+        _, caught = _run(lambda: learn_kernels(_images(), 4, 5, stride=2, method=method,
+                                               n_updates=2, max_iter=2, seed=0,
+                                               progress=False, **stop))
+    assert len(caught) == 1 and "raise max_iter (now 2)" in str(caught[0].message)
 
 
 def test_a_stream_saved_before_the_count_continues_with_it_marked_not_recorded():

@@ -269,3 +269,49 @@ def test_the_patch_learned_baseline_has_a_learning_time():
     assert list(ds["role"].values).count("patches") == 1
     assert np.all(np.isfinite(seconds[learned])) and np.all(seconds[learned] >= 0)
     assert np.all(np.isnan(seconds[~learned]))
+
+
+def test_the_training_shortfall_is_kept_and_warned_of_in_the_study_parameters(monkeypatch):
+    """learn_kernels' warning told a study user to "loosen tol (now 0.001)": the study's
+    tol is the evaluation's (1e-4), so -p tol changed the wrong thing, and both learned
+    configurations warned alike, unnamed. The learner's tol is now the study's
+    learning_tol (recorded, passed on); each configuration's warning names it, max_iter
+    and the configuration, and its count is the one kept in learning_n_unconverged."""
+    import v1model.convolutional as conv
+    from studies import get_study
+    from v1model.inference import ConvergenceWarning
+
+    tols, learn = [], conv.learn_kernels
+
+    def spy(*args, **kwargs):
+        out = learn(*args, **kwargs)
+        tols.append(out.attrs["tol"])
+        return out
+
+    monkeypatch.setattr(conv, "learn_kernels", spy)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = get_study("schultz-2014-replicating-kernels").run(
+            quick=True, seed=4, kernel_size=4, strides=[4, 2], n_updates=3, batch_size=2,
+            patch_updates=0, control_kernels=0, extra_kernel_size=0, eval_lams=[1.0, 4.0],
+            n_eval=1, max_iter=3, eval_max_iter=20, learning_tol=2e-3, progress=False)
+    assert tols == [2e-3, 2e-3] and ds.attrs["learning_tol"] == 2e-3
+    assert ds.attrs["tol"] == 1e-4  # the evaluation's, apart
+    messages = [str(w.message) for w in caught if w.category is ConvergenceWarning]
+    short = [t for t in messages if "with samples not converged in" in t]  # the learner's
+    assert len(short) == 2, short  # one per learned configuration
+    # the evaluation's FISTA (20 steps) named eval_max_iter and tol, the study's
+    held_out = [t for t in messages if t not in short]
+    assert held_out and all("raise eval_max_iter (now 20) or loosen tol (now 0.0001)" in t
+                            and "of the held-out crops" in t for t in held_out), held_out
+    counts = ds["learning_n_unconverged"]
+    assert counts.attrs["units"] == "1" and "left short" in counts.attrs["long_name"]
+    for config in np.flatnonzero(ds["learned"].values):
+        label = str(ds["label"].values[config])
+        (text,) = [t for t in short if f"configuration {label!r}" in t]
+        n_short = int(counts.values[config].sum())
+        assert n_short > 0  # 3 FISTA steps leave crops short of 2e-3
+        assert f"({n_short} of the 6 samples coded in them)" in text, text
+        assert "raise max_iter (now 3) or loosen learning_tol (now 0.002)" in text, text
+        assert "loosen tol" not in text and "-p NAME=VALUE" in text, text
+        assert "kept in learning_n_unconverged" in text, text

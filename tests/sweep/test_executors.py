@@ -1073,6 +1073,31 @@ def test_job_mem_below_memory_from_dask_config_or_python_is_refused(tmp_path, mo
     assert slurm_mem_bytes("1.5G") is slurm_mem_bytes("4 G") is slurm_mem_bytes("4GiB") is None
 
 
+@pytest.mark.parametrize("resource_spec, refused", [
+    # PBS gives each chunk its own mem; the workers run on the first chunk's node
+    ("select=1:ncpus=8+1:mem=2gb", False),  # the second chunk's 2gb was checked
+    ("select=1:ncpus=8:mem=8gb+2:ncpus=4:mem=2gb", False),
+    ("select=1:ncpus=8:mem=2gb+2:ncpus=4:mem=8gb", True),
+    ("select=1:ncpus=8,mem=2gb", True),  # a job-wide mem: the first node has at most it
+    ("nodes=1:ppn=8+2:ppn=4,mem=2gb", True),
+    ("nodes=1:ppn=8:mem=8gb+1:ppn=4,mem=2gb", False),  # the first chunk's own comes first
+    ("select=1:ncpus=8", False),
+])
+def test_resource_spec_mem_is_the_first_chunks(resource_spec, refused):
+    """check_resource_spec_mem took the first `mem` of any chunk, though its docstring said
+    the first chunk's: `select=1:ncpus=8+1:mem=2gb` was refused for the second chunk's 2gb
+    below memory='4GB', while the workers' node (the first chunk's) asked for none."""
+    from v1model.sweep import SpecError
+    from v1model.sweep.executor_config import check_resource_spec_mem
+
+    if refused:
+        with pytest.raises(SpecError, match=r"asks for mem=2gb \(= 2147483648 bytes\), below "
+                                            r"memory \('4GB'"):
+            check_resource_spec_mem("4GB", resource_spec)
+    else:
+        check_resource_spec_mem("4GB", resource_spec)
+
+
 def test_memory_requests_beside_job_mem_and_resource_spec_are_checked(tmp_path, monkeypatch):
     """A memory request given otherwise than job_mem went unchecked: SLURM's `--mem` in
     job_extra_directives came after the script's own `--mem` line and overrode job_mem

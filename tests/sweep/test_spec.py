@@ -218,8 +218,8 @@ def test_dumps_toml_is_read_back_exactly():
     ({"executor": {"kind": "pbs", "cores": 2, "memory": "4GB", "jobs": 1,
                    "resource_spec": "select=1:ncpus=2:mem=2gb"}},
      "executor.resource_spec", r"\('select=1:ncpus=2:mem=2gb'\) asks for mem=2gb \(= "
-     r"2147483648 bytes\), below memory \('4GB' = 4000000000 bytes\): PBS gives each job "
-     r"2.00 GiB while its workers count on 3.73 GiB"),
+     r"2147483648 bytes\), below memory \('4GB' = 4000000000 bytes\): PBS gives the first "
+     r"chunk's node, where the job's workers run, 2.00 GiB while they count on 3.73 GiB"),
     ({"executor": {"kind": "pbs", "cores": 2, "memory": "4GB", "jobs": 1,
                    "job_extra_directives": ["-m abe", "-l mem=1gb"]}},
      "executor.job_extra_directives", r"'-l mem=1gb' asks PBS for memory beside the job "

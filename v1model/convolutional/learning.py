@@ -27,7 +27,7 @@ from .._blas import blas_threads_for_step
 from .._frames import user_stacklevel
 from .._windows import max_window_norm as _max_window_norm
 from ..inference._common import (UNCONVERGED_HISTORY, ConvergenceWarning, NotConvergedTally,
-                                 check_products_in_range)
+                                 caller_settings, check_products_in_range)
 from ..io import seed_attr
 from ..learning._atoms import normalize_rows
 from ..progress import check_progress, progress_bar
@@ -131,7 +131,9 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
         crops that stop there short of ``tol`` (MP: of ``n_nonzero`` /
         ``snr_db``) are counted in ``n_unconverged`` (their codes are still a
         descent direction) and warned of once at the end of the run (a
-        ``ConvergenceWarning`` counting the updates and crops).
+        ``ConvergenceWarning`` counting the updates and crops; its remedy names
+        the arguments as a caller's ``solver_settings`` names them, e.g. a
+        study's own parameters).
     tol : float, optional
         The L1 solver's tolerance (:func:`~v1model.convolutional.encode`);
         default :data:`DEFAULT_TOL` (1e-3). The L1 methods only: matching
@@ -375,8 +377,13 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
     elapsed = np.zeros(n_updates)
     unused = np.zeros(n_kernels, dtype=np.int64)
     flops = 4.0 * batch_size * phi.n_coefficients * int(np.prod(kernel_size))
-    # the crops left short are warned of once, for the run (as the patch learners do)
-    tally = NotConvergedTally(None, {"max_iter": max_iter, "tol": tol})
+    # the crops left short are warned of once, for the run (as the patch learners do), the
+    # knobs named as a caller's solver_settings names them (a study's parameters)
+    caller = caller_settings()
+    tally = NotConvergedTally(None, {"max_iter": max_iter, "tol": tol, "snr_db": snr_db,
+                                     "n_nonzero": n_nonzero},
+                              names=None if caller is None else caller.names,
+                              advice="" if caller is None else caller.advice)
     short_what, short_remedy = _shortfall_text(method, max_iter, n_nonzero, snr_db, tally)
 
     start = time.perf_counter()
@@ -455,17 +462,23 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
 
 def _shortfall_text(method, max_iter, n_nonzero, snr_db, tally):
     """What a crop left short means for ``method``, and the remedy in
-    :func:`learn_kernels`'s own arguments: ``(what, remedy)`` for ``tally.add``."""
+    :func:`learn_kernels`'s own arguments, or in the names its caller gives them
+    (``tally.names``, e.g. a study's ``learning_tol``): ``(what, remedy)`` for
+    ``tally.add``."""
     if method != "mp":
         return (f"convolutional {method} stopped after {max_iter} iterations",
                 tally.remedy("max_iter", max_iter))
     target = (f"snr_db={snr_db!r}" if n_nonzero is None else
               f"n_nonzero={n_nonzero!r} spikes" if snr_db is None else
               f"snr_db={snr_db!r} and n_nonzero={n_nonzero!r} spikes")
-    lower = "snr_db" if n_nonzero is None else "n_nonzero" if snr_db is None else \
-        "snr_db or n_nonzero"
+    raise_ = tally.setting("max_iter", max_iter)
+    lower = [knob for knob in (tally.setting(name) for name, value in
+                               (("snr_db", snr_db), ("n_nonzero", n_nonzero))
+                               if value is not None) if knob is not None]
+    remedy = " or ".join(([f"raise {raise_}"] if raise_ is not None else [])
+                         + ([f"lower {' or '.join(lower)}"] if lower else []))
     return (f"convolutional matching_pursuit stopped at max_iter={max_iter} spikes short of "
-            f"{target}", f"raise max_iter (now {max_iter}) or lower {lower}")
+            f"{target}", f"{remedy}{tally.advice}")
 
 
 def max_snr_db(dtype) -> float:

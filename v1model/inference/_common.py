@@ -637,10 +637,16 @@ class NotConvergedTally(SolverSettings):
     method_name : str, default "method"
         The learner's argument that picks the solver (``"inference"`` for
         :func:`~v1model.learning.learn_dictionary`), for the advice to use another.
+    names : dict, optional
+        The names its caller gives the knobs (:class:`SolverSettings`; a study's
+        parameters, :func:`caller_settings`).
+    advice : str, default ""
+        Appended to the remedies (:class:`SolverSettings`).
     """
 
-    def __init__(self, params_name, params, method_name="method"):
-        super().__init__(params_name, params, method_name=method_name)
+    def __init__(self, params_name, params, method_name="method", names=None, advice=""):
+        super().__init__(params_name, params, names=names, advice=advice,
+                         method_name=method_name)
         self.kinds = {}  # (what, remedy) -> [solver calls, samples left, samples coded]
         self.n_left = 0  # samples left short since the last take_unconverged()
 
@@ -775,6 +781,14 @@ def solver_settings(settings):
         yield
     finally:
         _TALLY.reset(token)
+
+
+def caller_settings():
+    """The :class:`SolverSettings` a caller set around a learner's run with
+    :func:`solver_settings` (a study naming the learner's knobs as its own parameters),
+    or None. A learner's own tally (a learner inside another's run) is not one."""
+    settings = _TALLY.get()
+    return None if isinstance(settings, NotConvergedTally) else settings
 
 
 def current_tally():

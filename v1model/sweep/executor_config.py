@@ -516,13 +516,20 @@ def check_memory_directives(kind: str, directives,
 
 def check_resource_spec_mem(memory, resource_spec,
                             field: str = "executor.resource_spec") -> None:
-    """Refuse a PBS ``resource_spec`` whose ``mem`` is below the job's ``memory``.
+    """Refuse a PBS ``resource_spec`` whose first chunk's ``mem`` is below the job's
+    ``memory``.
 
-    The job script runs its workers on the node of the first chunk (``select=1:ncpus=8:
-    mem=16gb``, or ``nodes=1:ppn=8,mem=16gb``): that chunk's ``mem`` is what PBS gives
-    them, while ``memory`` is what they count on together (their memory limits, when
-    they spill to disk), as for SLURM's ``job_mem`` (:func:`check_job_mem`). A
-    ``resource_spec`` without ``mem`` and a size :func:`pbs_mem_bytes` cannot read pass.
+    PBS gives each chunk of ``select`` its own ``mem`` (``select=1:ncpus=8:mem=16gb+
+    2:ncpus=4:mem=2gb``: 16 GB on the first chunk's node, 2 GB on each of the others),
+    and the job script runs the workers on the first chunk's node, so that chunk's
+    ``mem`` is what they get; dask-jobqueue's ``memory`` is per job, what the workers
+    count on together (their memory limits, when they spill to disk), as for SLURM's
+    ``job_mem`` (:func:`check_job_mem`). The ``mem`` of another chunk is not compared
+    (``select=1:ncpus=8+1:mem=2gb`` asks nothing of the first node's memory: it passes).
+    A ``mem`` outside the chunks (``nodes=1:ppn=8,mem=16gb``, ``select=1:ncpus=8,
+    mem=16gb``) is the job's, of which the first node gets at most all: it is compared
+    when the first chunk gives none. A ``resource_spec`` without such a ``mem``, and a
+    size :func:`pbs_mem_bytes` cannot read, pass.
 
     Parameters
     ----------
@@ -540,8 +547,7 @@ def check_resource_spec_mem(memory, resource_spec,
     """
     from dask.utils import format_bytes, parse_bytes
 
-    mem = next((value for name, value in _pbs_resources(str(resource_spec))
-                if name == "mem"), None)
+    mem = _first_node_mem(str(resource_spec))
     asked = None if mem is None else pbs_mem_bytes(mem)
     try:
         wanted = parse_bytes(memory)
@@ -550,12 +556,32 @@ def check_resource_spec_mem(memory, resource_spec,
     if asked is None or asked >= wanted:
         return
     raise SpecError(field, f"({resource_spec!r}) asks for mem={mem} (= {asked} bytes), below "
-                           f"memory ({memory!r} = {wanted} bytes): PBS gives each job "
-                           f"{format_bytes(asked)} while its workers count on "
-                           f"{format_bytes(wanted)} together (their memory limits, when they "
+                           f"memory ({memory!r} = {wanted} bytes): PBS gives the first chunk's "
+                           f"node, where the job's workers run, {format_bytes(asked)} while "
+                           f"they count on {format_bytes(wanted)} together (their memory "
+                           f"limits, when they "
                            f"spill to disk), so PBS ends the jobs before dask spills; give a "
                            f"mem >= memory, or leave resource_spec out (it defaults to "
                            f"select=1:ncpus=<cores>:mem=<memory>)")
+
+
+def _first_node_mem(resource_spec: str):
+    """The ``mem`` the first chunk's node gets from a PBS resource list, as written (None
+    when none is asked): the first chunk's own, else a job-wide ``mem`` outside the
+    chunks (the first ``mem`` of any chunk was taken: ``select=1:ncpus=8+1:mem=2gb`` was
+    checked by the second chunk's 2gb)."""
+    chunked, job_wide = None, []
+    for resource in resource_spec.split(","):  # resources; "+" joins chunks inside one
+        name = resource.partition("=")[0].strip().lower()
+        if name in ("select", "nodes") and chunked is None:
+            chunked = resource.split("+")[0]  # the first chunk, where the workers run
+        else:
+            job_wide.append(resource)
+    for part in ([] if chunked is None else [chunked]) + job_wide:
+        mem = next((value for name, value in _pbs_resources(part) if name == "mem"), None)
+        if mem is not None:
+            return mem
+    return None
 
 
 def warn_oversubscribed(kind: str, workers: tuple, threads: tuple, runs: str,

@@ -1,0 +1,58 @@
+"""The training shortfall of a study's convolutional learner: its warning in the study's
+own parameters, and the summary the study keeps of it.
+
+:func:`v1model.convolutional.learn_kernels` counts, per update, the crops whose solver
+stopped at ``max_iter`` short of its stopping rule (``n_unconverged``), and warns once
+per run with a remedy in its own arguments. A study user sets the study's parameters
+instead (``-p NAME=VALUE``), some under other names (``learning_tol``); the block of
+:func:`named_by_study` names them so, and says which of the study's runs it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def named_by_study(study: str, run: str, names: dict | None = None,
+                   kept_in: str | None = None, params: dict | None = None,
+                   x_name: str = "X"):
+    """Within the block, the ``ConvergenceWarning`` of a learner (or solver) the study
+    calls names its knobs as the study's parameters.
+
+    Parameters
+    ----------
+    study : str
+        The study's name, in the message.
+    run : str
+        Which of the study's calls it is (``"configuration '8 @ s=2'"``).
+    names : dict, optional
+        The callee's argument -> the study's parameter that sets it, for those the
+        study names otherwise (``{"tol": "learning_tol"}``); the others keep their name.
+    kept_in : str, optional
+        Where the result keeps the shortfall (a variable or attr), in the message.
+    params : dict, optional
+        The values in use, for a solver's remedy (``"tol (now 0.0001)"``); a learner
+        names its own.
+    x_name : str, default "X"
+        What a solver's rows named in the message are (``"the held-out crops"``).
+    """
+    from v1model.inference._common import SolverSettings, solver_settings
+
+    where = f"; {run}" + (f", kept in {kept_in}" if kept_in else "")
+    advice = (f" (the study's parameters: -p NAME=VALUE on `v1model study run {study}`, "
+              f"run(NAME=VALUE) in Python{where})")
+    with solver_settings(SolverSettings(None, params or {}, names=names, advice=advice,
+                                        x_name=x_name)):
+        yield
+
+
+def shortfall_summary(n_unconverged, batch_size: int) -> tuple:
+    """``(crops short, fraction of the crops coded)`` of a learner's history variable
+    ``n_unconverged`` (update,) of minibatches of ``batch_size`` crops: an int, and a
+    float in [0, 1]."""
+    counts = np.asarray(n_unconverged)
+    total = int(counts.sum())
+    return total, total / (counts.size * batch_size)
