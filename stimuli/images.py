@@ -73,9 +73,10 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
     Parameters
     ----------
     source : str, path, array_like or list of paths and arrays, default "skimage"
-        ``"skimage"``: ten natural photographs bundled with
-        scikit-image, centre-cropped to squares and resized to ``size``
-        (default 256) pixels.
+        ``"skimage"``: the natural photographs of :data:`SKIMAGE_SCENES`
+        (ten) that the installed scikit-image bundles, centre-cropped to
+        squares and resized to ``size`` (default 256) pixels; those a version
+        lacks are warned of by name (none at all is an error).
         A path to a ``.mat`` file in Olshausen's format (``IMAGES.mat`` or
         ``IMAGES_RAW.mat``: key ``IMAGES`` or ``IMAGESr``, shape
         (height, width, n_images), MATLAB's layout). A shape that reads as
@@ -85,7 +86,9 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         10 x 64; never Olshausen's 512 x 512 x 10) is warned of: pass such
         a stack as the array ``scipy.io.loadmat(path)[key]`` instead.
         A folder of raw sparsenet files (``image0`` ... ``image9``: headerless
-        big-endian float32 squares, as distributed with the first sparsenet).
+        big-endian float32 squares, as distributed with the first sparsenet),
+        or one such file (a file named ``image...`` without a suffix, as a
+        folder's raw files are told).
         A folder of image files (PNG, JPEG, TIFF, BMP, PGM), or one such
         file. A folder holding a single ``.mat`` file reads that file (one
         holding pictures too reads the pictures, with a warning).
@@ -145,6 +148,8 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
     ------
     FileNotFoundError
         For a path that does not exist.
+    RuntimeError
+        For ``"skimage"`` when scikit-image ships none of :data:`SKIMAGE_SCENES`.
     ValueError
         For a ``.mat`` file without an ``IMAGES``/``IMAGESr``/``IMAGES_RAW`` key
         (the message names the keys it holds), an unreadable file or folder, an
@@ -169,6 +174,8 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
             images = _load_folder(path, size, name, progress, max_images)
         elif path.suffix.lower() == ".mat":
             images = _load_mat(path, name)
+        elif _is_raw_file(path):
+            images = _read_checked_raw(path, name)[None]
         else:
             images = _read_image_files([path], size, name, progress)
     elif _is_picture_list(source):
@@ -315,7 +322,8 @@ def _square(image, size):
 
 def image_source_path(source, name: str = "source") -> Path:
     """The path ``source`` names, checked without reading it: it exists and is a
-    folder, a ``.mat`` file or an image file (what :func:`load_images` reads).
+    folder, a ``.mat`` file, an image file or a sparsenet raw file (``image0``:
+    a name starting with ``image``, no suffix), what :func:`load_images` reads.
 
     Parameters
     ----------
@@ -336,7 +344,7 @@ def image_source_path(source, name: str = "source") -> Path:
         For a path that does not exist.
     ValueError
         For an empty path, a ``$VAR`` that is not set, or a file that is
-        neither a ``.mat`` nor an image file.
+        neither a ``.mat``, an image file nor a sparsenet raw file.
     """
     if not str(source).strip():
         # Path("") is the current folder: its pictures, if any, were read unsaid
@@ -347,7 +355,8 @@ def image_source_path(source, name: str = "source") -> Path:
             f"{name}: no such file or folder: {str(path)!r} (expected 'skimage', a .mat "
             "file, a folder of sparsenet raw files or a folder of PNG/JPEG/TIFF images)"
         )
-    if not path.is_dir() and path.suffix.lower() not in (".mat", *IMAGE_SUFFIXES):
+    if (not path.is_dir() and path.suffix.lower() not in (".mat", *IMAGE_SUFFIXES)
+            and not _is_raw_file(path)):
         # a stack saved with np.save, a GIF or a WebP: "an image file" named none of the
         # suffixes read, nor what to do with a NumPy file
         hint = (f"; a NumPy file: pass the array np.load({str(path)!r}) of shape (n_images, "
@@ -355,8 +364,9 @@ def image_source_path(source, name: str = "source") -> Path:
                 "IMAGESr (IMAGES: already whitened)" if path.suffix.lower() in (".npy", ".npz")
                 else "")
         raise ValueError(
-            f"{name}: cannot read {str(path)!r}: expected a .mat file, an image file or a "
-            f"folder (image files: {', '.join(IMAGE_SUFFIXES)}){hint}"
+            f"{name}: cannot read {str(path)!r}: expected a .mat file, an image file, a "
+            "sparsenet raw file (image0, image1, ...: no suffix) or a folder (image files: "
+            f"{', '.join(IMAGE_SUFFIXES)}){hint}"
         )
     return path
 
@@ -458,15 +468,27 @@ def _exif_oriented(image, orientation):
 
 
 def _load_skimage(size):
+    """The :data:`SKIMAGE_SCENES` this scikit-image ships, gray and squared to ``size``;
+    those it lacks are warned of, by name (other versions ship other sets: the missing
+    ones were skipped unsaid, and fewer than ten pictures came back)."""
+    import skimage
     import skimage.data
 
-    folder = Path(skimage.data.__file__).parent
+    folder = Path(skimage.data.__file__).parent  # the photographs scikit-image ships
     files = [folder / name for name in SKIMAGE_SCENES if (folder / name).exists()]
+    missing = [name for name in SKIMAGE_SCENES if not (folder / name).exists()]
     if not files:
         raise RuntimeError(
-            f"no bundled photographs found in {folder}; reinstall scikit-image or pass "
+            f"no bundled photographs found in {folder} (scikit-image {skimage.__version__} "
+            f"ships none of {', '.join(SKIMAGE_SCENES)}); reinstall scikit-image or pass "
             "source=PATH"
         )
+    if missing:
+        warnings.warn(
+            f"source='skimage': scikit-image {skimage.__version__} does not ship "
+            f"{len(missing)} of the {len(SKIMAGE_SCENES)} photographs read "
+            f"({', '.join(missing)}; looked for in {str(folder)!r}): {len(files)} are "
+            "loaded", UserWarning, stacklevel=user_stacklevel())
     return np.stack([_square(_to_gray(_imread(f)), size) for f in files])
 
 
@@ -673,7 +695,7 @@ def _folder_contents(path):
     """
     files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
     pictures = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
-    raw = [p for p in files if p.suffix == "" and p.name.startswith("image")]
+    raw = [p for p in files if _is_raw_file(p)]
     mats = [p for p in files if p.suffix.lower() == ".mat"]
     unread = [p for p in files if p.suffix.lower() in UNREAD_PICTURE_SUFFIXES]
     return pictures, raw, mats, unread
@@ -706,8 +728,7 @@ def _load_folder(path, size, name="source", progress=None, max_images=None):
         resized = []  # the shapes of the raw pictures size resizes (not merely crops)
 
         def read(p):
-            image = _read_raw(p, name)
-            _check_finite(image, name, f"raw file {str(p)!r}")
+            image = _read_checked_raw(p, name)
             if size is not None and min(image.shape) != size and image.min() < 0:
                 resized.append(image.shape)
             return image if size is None else _square(image, size)
@@ -747,7 +768,7 @@ def _source_files(source, max_images=None):
         pictures, raw, _, _ = _folder_contents(path)
         files = pictures or sorted(raw, key=_natural_key)  # as _load_folder reads them
         return files[:max_images] if files else None
-    return [path] if path.suffix.lower() in IMAGE_SUFFIXES else None
+    return [path] if path.suffix.lower() in IMAGE_SUFFIXES or _is_raw_file(path) else None
 
 
 def _describe_sizes(files, shapes, max_names: int = 3) -> str:
@@ -766,6 +787,20 @@ def _describe_sizes(files, shapes, max_names: int = 3) -> str:
 def _natural_key(p):
     digits = "".join(c for c in p.name if c.isdigit())
     return (int(digits) if digits else -1, p.name)
+
+
+def _is_raw_file(path):
+    """Whether the file ``path`` is read as a sparsenet raw file: a name starting with
+    ``image`` and no suffix (``image0`` ... ``image9``), the rule for a folder's files and
+    for one file alike."""
+    return path.suffix == "" and path.name.startswith("image")
+
+
+def _read_checked_raw(path, name="source"):
+    """:func:`_read_raw`, its NaN or inf pixels refused naming the file."""
+    image = _read_raw(path, name)
+    _check_finite(image, name, f"raw file {str(path)!r}")
+    return image
 
 
 def _read_raw(path, name="source"):
@@ -959,8 +994,10 @@ def whiten(images, f0: float | None = None, variance: float = 0.1, *,
     Raises
     ------
     ValueError
-        For pictures smaller than 4x4, a constant picture (nothing to whiten), an ``f0`` below the
-        lowest frequency of the pictures, or a filter that leaves no power.
+        For pictures smaller than 4x4 (the message says when the shape is a
+        colour picture, (height, width, 3)), a constant picture (nothing to
+        whiten), an ``f0`` below the lowest frequency of the pictures, or a
+        filter that leaves no power.
     """
     # no float64 copy of a float32 or integer stack (a memmap stays one): read per block
     return _whiten(_image_stack(images, keep_dtype=True), f0, variance, progress)
@@ -973,7 +1010,16 @@ def _whiten(images, f0=None, variance=0.1, progress=None, name="images", files=N
     index alone left the user to count the files of a folder."""
     h, w = images.shape[1:]
     if min(h, w) < 4:
-        raise ValueError(f"images must be at least 4x4 pixels, got shape {images.shape}")
+        colour = ""
+        if w == 3:
+            # a colour picture (height, width, 3): its only word was the layout warning
+            # before this error, which called its pictures too small
+            colour = ("; a last axis of 3 reads as the colour channels of one RGB picture "
+                      "(height, width, 3): convert it to grayscale (e.g. "
+                      "skimage.color.rgb2gray, or read its file with "
+                      "stimuli.load_images(path)) or pass a stack (n_images, height, width)")
+        raise ValueError(f"{name} must be at least 4x4 pixels, got shape {images.shape} "
+                         f"(n_images, height, width){colour}")
     if f0 is not None:
         f0 = check_positive(f0, "f0")
         # the grid's lowest non-zero frequency, in cycles per picture of side min(h, w);
@@ -1287,8 +1333,8 @@ def _resizing_whitened(name, size, shape, where, why, verb="resizes"):
 def is_prewhitened(source) -> bool:
     """Whether ``source`` names Olshausen's already-whitened images.
 
-    True for a folder of sparsenet raw files and for a ``.mat`` whose key is
-    ``IMAGES`` (``IMAGES_RAW.mat`` holds ``IMAGESr``, the unwhitened ones);
+    True for a folder of sparsenet raw files, for one such file and for a
+    ``.mat`` whose key is ``IMAGES`` (``IMAGES_RAW.mat`` holds ``IMAGESr``, the unwhitened ones);
     False for the embedded photographs, photograph folders and arrays.
 
     Parameters
@@ -1311,6 +1357,8 @@ def is_prewhitened(source) -> bool:
         if raw:
             return True
         return len(mats) == 1 and is_prewhitened(mats[0])
+    if path.is_file() and _is_raw_file(path):
+        return True
     if path.suffix.lower() == ".mat":
         from scipy.io import whosmat
 

@@ -30,7 +30,8 @@ def check_images(images, prewhitened=None, name: str = "images") -> None:
     FileNotFoundError
         For a path that does not exist.
     ValueError
-        For a file that is neither a ``.mat`` nor an image file, or an array
+        For a file that is neither a ``.mat``, an image file nor a sparsenet raw
+        file, or an array
         that is not 2-D or 3-D or of 64-bit integers.
     """
     from stimuli.images import image_source_path

@@ -852,3 +852,92 @@ def test_load_images_warns_when_it_resizes_whitened_pictures(tmp_path):
         out, pre = load_whitened(raw, prewhitened=False, size=32)
     assert not pre
     np.testing.assert_array_equal(out, whiten(load_images(white.astype(">f4"), size=32)))
+
+
+def test_whiten_names_a_colour_picture_given_as_height_width_3():
+    """whiten(rgb) of shape (64, 64, 3) said only "images must be at least 4x4 pixels":
+    the colour layout was explained by a warning before it, not by the error."""
+    rgb = np.random.default_rng(0).random((64, 64, 3))
+    with pytest.warns(UserWarning, match="read as 64 pictures of 64 x 3"), \
+            pytest.raises(ValueError, match=r"^images must be at least 4x4 pixels, got shape "
+                                            r"\(64, 64, 3\) \(n_images, height, width\); a "
+                                            r"last axis of 3 reads as the colour channels "
+                                            r"of one RGB picture .*skimage\.color\.rgb2gray"
+                                            r".*or pass a stack \(n_images, height, width\)$"):
+        whiten(rgb)
+    from skimage.color import rgb2gray
+
+    # the advice works: the gray picture is whitened to the target variance (0.1)
+    assert whiten(rgb2gray(rgb)).var() == pytest.approx(0.1, rel=1e-12)
+
+
+def test_one_sparsenet_raw_file_is_read_as_its_folder_reads_it(tmp_path, rng):
+    """load_images(".../image0") was refused ("expected a .mat file, an image file or a
+    folder"): a single raw file is read by the folder's rule (a name starting with
+    ``image``, no suffix), as np.fromfile reads it, and is whitened (is_prewhitened)."""
+    imgs = rng.standard_normal((2, 16, 16)).astype(">f4")
+    for i, im in enumerate(imgs):
+        im.tofile(tmp_path / f"image{i}")
+    one = load_images(tmp_path / "image1")
+    assert one.shape == (1, 16, 16) and one.dtype == np.float64
+    np.testing.assert_array_equal(one[0], np.fromfile(tmp_path / "image1", ">f4")
+                                  .reshape(16, 16))
+    np.testing.assert_array_equal(one[0], load_images(tmp_path)[1])
+    assert is_prewhitened(tmp_path / "image1")
+    out, pre = load_whitened(tmp_path / "image1")
+    assert pre and np.array_equal(out, one)
+    with pytest.warns(UserWarning, match="which are already whitened"):
+        assert load_images(tmp_path / "image1", size=8).shape == (1, 8, 8)
+    # the folder's checks apply: a size that is no square of float32s, NaN pixels
+    (tmp_path / "image2").write_bytes(b"\x00" * 12)
+    with pytest.raises(ValueError, match=r"^images: raw file .*image2' has 12 bytes"):
+        load_images(tmp_path / "image2", name="images")
+    bad = np.zeros((8, 8), ">f4")
+    bad[1, 2] = np.nan
+    bad.tofile(tmp_path / "image3")
+    with pytest.raises(ValueError, match=r"image3' holds 1 NaN .* \(1, 2\)"):
+        load_images(tmp_path / "image3")
+    # a file without a suffix whose name is not image... is still refused, naming the format
+    (tmp_path / "notes").write_bytes(b"\x00" * 64)
+    with pytest.raises(ValueError, match=r"cannot read .*notes': expected a \.mat file, an "
+                                         r"image file, a sparsenet raw file \(image0"):
+        load_images(tmp_path / "notes")
+
+
+def test_one_real_sparsenet_raw_file(shared_data):
+    """Olshausen's image0 alone: 512 x 512, as the data README reads it."""
+    path = shared_data("olshausen", "images", "image0")
+    one = load_images(path)
+    np.testing.assert_array_equal(one[0], np.fromfile(path, ">f4").reshape(512, 512))
+    assert is_prewhitened(path)
+
+
+def test_missing_bundled_photographs_are_named(monkeypatch, tmp_path):
+    """A scikit-image without some of SKIMAGE_SCENES gave fewer pictures unsaid; the
+    README promised ten. The missing ones are named; those present are read as a list of
+    their files is."""
+    import shutil
+    from pathlib import Path
+
+    import skimage.data
+
+    real = Path(skimage.data.__file__).parent
+    for name in ("camera.png", "moon.png"):
+        shutil.copy(real / name, tmp_path / name)
+    # where the photographs are looked for: a scikit-image whose data holds only two
+    monkeypatch.setattr(skimage.data, "__file__", str(tmp_path / "__init__.py"))
+    with pytest.warns(UserWarning) as record:
+        images = load_images("skimage")
+    (warning,) = [w for w in record if "does not ship" in str(w.message)]
+    message = str(warning.message)
+    assert "8 of the 10 photographs" in message and "2 are loaded" in message
+    for name in set(SKIMAGE_SCENES) - {"camera.png", "moon.png"}:
+        assert name in message
+    assert "camera.png" not in message and "moon.png" not in message
+    assert warning.filename == __file__  # at the user's line
+    expected = load_images([tmp_path / "camera.png", tmp_path / "moon.png"], size=256)
+    np.testing.assert_array_equal(images, expected)
+    # none left: refused, naming the folder
+    monkeypatch.setattr(skimage.data, "__file__", str(tmp_path / "none" / "__init__.py"))
+    with pytest.raises(RuntimeError, match="no bundled photographs found in .*none"):
+        load_images("skimage")

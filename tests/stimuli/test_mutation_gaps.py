@@ -65,7 +65,8 @@ def test_a_mat_key_that_is_not_a_stack_of_pictures_is_refused(tmp_path):
 def test_a_file_that_is_neither_mat_nor_picture_is_refused(tmp_path):
     (tmp_path / "images.txt").write_text("1 2 3")
     with pytest.raises(ValueError, match=r"images: cannot read .*images\.txt'.*expected a "
-                                         r"\.mat file, an image file or a folder"):
+                                         r"\.mat file, an image file, a sparsenet raw file "
+                                         r"\(image0, image1, \.\.\.: no suffix\) or a folder"):
         load_images(tmp_path / "images.txt", name="images")
 
 

@@ -425,7 +425,9 @@ def test_a_numpy_file_given_as_images_says_what_to_do(tmp_path):
     suffixes read nor what to do with it."""
     np.save(tmp_path / "stack.npy", np.zeros((2, 8, 8)))
     with pytest.raises(ValueError, match=r"^images: cannot read '.*stack\.npy': expected a "
-                                         r"\.mat file, an image file or a folder \(image files: "
+                                         r"\.mat file, an image file, a sparsenet raw file "
+                                         r"\(image0, image1, \.\.\.: no suffix\) or a "
+                                         r"folder \(image files: "
                                          r"\.png, \.jpg, .*\.pgm\); a NumPy file: pass the "
                                          r"array np\.load\('.*stack\.npy'\) .* key IMAGESr"):
         load_images(tmp_path / "stack.npy", name="images")
