@@ -35,6 +35,8 @@ __all__ = [
     "axis_by_dim_name",
     "check_dense",
     "ComplexDataError",
+    "complex_data_error",
+    "refuse_bare_bool",
     "numeric_kind",
     "array_shape",
     "check_dictionary",
@@ -72,8 +74,10 @@ def describe(value, limit: int = 60) -> str:
         as its one value; a Brian2 quantity by its value with its units), a
         NumPy number, bool or string by its value
         (``1.5``, not ``np.float64(1.5)``; a float32 with NumPy's digits for
-        its precision, ``0.1``), anything else (a ``np.datetime64`` too) by its
-        ``repr``, put on one line when it runs over several.
+        its precision, ``0.1``), a pandas DataFrame by its shape and its first
+        columns' dtypes, a Series by its shape and dtype, anything else (a
+        ``np.datetime64`` too) by its ``repr``, put on one line when it runs
+        over several.
     limit : int
         Longest ``repr`` kept whole, in characters (default 60); a longer one
         is cut to ``limit`` characters ending in "...".
@@ -89,13 +93,15 @@ def describe(value, limit: int = 60) -> str:
         value = value[()]  # its value: "lam must be ..., got -0.5", not its dtype alone
     if isinstance(value, np.ndarray):
         return f"array of shape {value.shape} and dtype {value.dtype}"
+    if _is_pandas_table(value):  # its repr, put on one line, pasted its rows unreadably
+        return _describe_pandas(value)
     if isinstance(value, np.floating):  # "0.1" for float32 0.1: item() gave 0.10000000149...
         return str(value)
     if isinstance(value, (np.number, np.bool_, np.str_, np.bytes_)):
         # "1.5", not NumPy 2's "np.float64(1.5)"; a datetime64's item() is a bare int
         value = value.item()
     text = repr(value)
-    if "\n" in text:  # one line: a Dataset's or a Series' repr runs over many
+    if "\n" in text:  # one line: a Dataset's repr runs over many
         text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -564,11 +570,7 @@ def check_array(
     """
     if value is None:
         raise TypeError(f"{name} must be an array, got None")
-    if isinstance(_unwrap_0d(value), (bool, np.bool_)):
-        # a bare bool was read as 0.0 or 1.0: grating(..., contrast=True) drew a grating,
-        # frequency=True was refused as "got 1.0"; the scalar checks (_as_real) refuse it
-        raise TypeError(f"{name} must be a number or an array of numbers, got "
-                        f"{describe(value)} (a bool)")
+    refuse_bare_bool(value, name)
     if dims is not None:
         value = by_dim_names(value, dims, name)
     check_dense(value, name)
@@ -640,6 +642,47 @@ class ComplexDataError(TypeError, ValueError):
     expect of a ``fit`` given complex data (``check_complex_data``)."""
 
 
+def complex_data_error(name: str, shown: str, note: str = "",
+                       expected: str = "") -> ComplexDataError:
+    """The one error for complex values where real numbers are needed, for the caller
+    to raise: "``name`` must be real [``expected``], got complex values (``shown``)
+    ``note``".
+
+    Parameters
+    ----------
+    name : str
+        Argument name (or e.g. ``"encoder(X)"``).
+    shown : str
+        What was given, e.g. :func:`describe` of it.
+    note : str, optional
+        Appended to the message.
+    expected : str, optional
+        What the real values are, e.g. ``"contrasts"``.
+
+    Returns
+    -------
+    ComplexDataError
+    """
+    what = f"real {expected}" if expected else "real"
+    return ComplexDataError(f"{name} must be {what}, got complex values ({shown}){note}")
+
+
+def refuse_bare_bool(value, name: str) -> None:
+    """Refuse a bare bool (or 0-d bool array or DataArray) where numbers are needed.
+
+    Raises
+    ------
+    TypeError
+        For ``True``, ``np.bool_(False)``, ``np.array(True)`` and the like,
+        naming ``name``.
+    """
+    if isinstance(_unwrap_0d(value), (bool, np.bool_)):
+        # a bare bool was read as 0.0 or 1.0: grating(..., contrast=True) drew a grating,
+        # frequency=True was refused as "got 1.0"; the scalar checks (_as_real) refuse it
+        raise TypeError(f"{name} must be a number or an array of numbers, got "
+                        f"{describe(value)} (a bool)")
+
+
 def numeric_kind(value, name: str, complex_note: str = ""):
     """``value`` (converted to an array where it has no dtype of its own) and its dtype
     kind, refused unless it can hold real numbers: the type checks of
@@ -680,8 +723,7 @@ def numeric_kind(value, name: str, complex_note: str = ""):
         raise TypeError(f"{name} must be a numeric array, got {describe(value)}"
                         f"{_ragged_note(value)}") from exc
     if kind == "c":  # casting would drop the imaginary part with only a warning
-        raise ComplexDataError(f"{name} must be real, got complex values "
-                               f"({describe(value)}){complex_note}")
+        raise complex_data_error(name, describe(value), complex_note)
     if kind in "USMm":  # strings, dates and durations were cast to floats unsaid
         raise TypeError(f"{name} must be a numeric array, got {describe(value)}")
     return converted, kind
@@ -1533,6 +1575,25 @@ def check_fits_in_memory(shape, dtype, name: str, value, what: str, plus: float 
             f"{name}={value!r} {what} would take {nbytes:.4g} bytes ({nbytes / 2**30:.4g} GiB), "
             f"more than the {memory / 2**30:.4g} GiB of memory this process may use (at most "
             f"{fit} would fit){advice}")
+
+
+def _is_pandas_table(value) -> bool:
+    """Whether ``value`` is a pandas DataFrame or Series, told without importing pandas
+    (it may not be installed)."""
+    return (type(value).__module__.split(".")[0] == "pandas"
+            and type(value).__name__ in ("DataFrame", "Series"))
+
+
+def _describe_pandas(value, columns_shown: int = 4) -> str:
+    """A DataFrame by its shape and its first ``columns_shown`` columns' dtypes, a Series
+    by its shape and dtype."""
+    kind = type(value).__name__
+    if kind == "Series":
+        return f"pandas Series of shape {value.shape} and dtype {value.dtype}"
+    shown = ", ".join(f"{label!r}: {dtype}" for label, dtype
+                      in list(value.dtypes.items())[:columns_shown])
+    more = ", ..." if value.shape[1] > columns_shown else ""
+    return f"pandas DataFrame of shape {value.shape} with dtypes {{{shown}{more}}}"
 
 
 def _unwrap_0d(value):

@@ -489,6 +489,16 @@ def test_complex_contrasts_and_complex_encoder_output_are_refused():
                        r"got complex values \(array of shape \(2, 3\)"):
         grating_responses(lambda X: X[:, :3] + 1j, (4, 4), orientations=2, frequencies=1,
                           phases=1)
+    # the package's one complex refusal: check_array's ComplexDataError (also a ValueError),
+    # as naka_rushton's c would get from check_array itself (a plain TypeError before)
+    from v1model.validation import ComplexDataError, check_array
+
+    with pytest.raises(ComplexDataError) as by_check_real:
+        naka_rushton(np.array([0.5 + 2j]), 1.0, 0.3, 2.0)
+    with pytest.raises(ComplexDataError) as by_check_array:
+        check_array(np.array([0.5 + 2j]), "c")
+    assert str(by_check_real.value) == str(by_check_array.value).replace(
+        "must be real,", "must be real contrasts,")
 
 
 def test_circular_variance_needs_orientations_that_sample_the_circle_evenly():

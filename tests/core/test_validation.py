@@ -24,6 +24,18 @@ def test_complex_values_are_refused_not_truncated():
         check_array([1 + 2j, 3], "X")
 
 
+def test_pandas_tables_are_described_by_shape_and_dtypes():
+    # describe put a DataFrame's whole repr on one line ("a b 0 x 0.0 1 x 1.0 ...")
+    pd = pytest.importorskip("pandas")
+
+    frame = pd.DataFrame({"a": [1, 2, 3], "b": [0.5, 1.0, 2.0]})
+    assert describe(frame) == "pandas DataFrame of shape (3, 2) with dtypes {'a': int64, " \
+                              "'b': float64}"
+    wide = pd.DataFrame(np.zeros((2, 6)), columns=list("uvwxyz"))
+    assert describe(wide).endswith("'x': float64, ...}")
+    assert describe(frame["b"]) == "pandas Series of shape (3,) and dtype float64"
+
+
 def test_masked_and_sparse_arrays_are_refused_by_name():
     # np.asarray drops a mask (the masked values were read as numbers), and a sparse
     # matrix was refused as "not a numeric array" with scipy's description cut off

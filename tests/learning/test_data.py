@@ -83,3 +83,32 @@ def test_fit_refuses_data_as_encode_does(X):
                                                    r"\(array of shape \(5, 4\) and dtype "
                                                    r"complex128\)$"):
             encode(X, np.eye(4), "fista", lam=0.1, progress=False)
+
+
+def test_a_dataframe_with_text_is_described_by_shape_and_dtypes():
+    # its repr was pasted onto one line: "got a b 0 x 0.0 1 x 1.0 2 x 2.0: could not ..."
+    pd = pytest.importorskip("pandas")
+    from v1model.learning._data import check_training_data
+
+    X = pd.DataFrame({"a": ["x", "y", "z"], "b": [0.0, 1.0, 2.0]})
+    with pytest.raises(TypeError) as refused:
+        check_training_data(X)
+    message = str(refused.value)
+    assert message.startswith("X must be a numeric array, got pandas DataFrame of shape "
+                              "(3, 2) with dtypes {'a': ")
+    assert "'b': float64}" in message
+    assert "0 x 0.0" not in message
+
+
+@pytest.mark.parametrize("X", [True, np.bool_(False), np.array(True)])
+def test_a_bare_bool_is_refused_as_check_array_refuses_it(X):
+    # it was told "X must have 2 dimensions (n_samples, n_features), got 0" (a ValueError)
+    from v1model.learning._data import check_training_data
+    from v1model.validation import check_array
+
+    with pytest.raises(TypeError) as by_check_array:
+        check_array(X, "X")
+    with pytest.raises(TypeError, match=r"^X must be a number or an array of numbers, got "
+                                        r"(True|False) \(a bool\)$") as by_fit:
+        check_training_data(X)
+    assert str(by_fit.value) == str(by_check_array.value)

@@ -153,6 +153,20 @@ def test_k_is_refused_where_the_model_has_no_k_at_inference(models, split, activ
             method(split[1], k=2)
 
 
+def test_batchtopk_takes_its_trained_k(models, split):
+    # a loop over k values that included the trained one was refused at it: the trained
+    # k gives the codes of no k (the learned threshold); another k is refused with why
+    sae, X = models["batchtopk"], split[1]
+    np.testing.assert_array_equal(sae.encode(X, k=3), sae.encode(X))
+    np.testing.assert_array_equal(sae.reconstruct(X, k=np.int64(3)), sae.reconstruct(X))
+    assert float(sae.evaluate(X, k=3)["fvu"]) == float(sae.evaluate(X)["fvu"])
+    with pytest.raises(ValueError, match=r"k=4: .*learned threshold \(threshold_\), trained "
+                                         r"for k=3: give k=3 or no k"):
+        sae.encode(X, k=4)
+    with pytest.raises(TypeError, match=r"k must be an integer, got 3.5"):
+        sae.encode(X, k=3.5)
+
+
 def test_k_out_of_range_is_refused_by_name(models, split):
     sae = models["topk"]
     with pytest.raises(ValueError, match=r"k=41 exceeds n_latents=40"):

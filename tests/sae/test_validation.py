@@ -636,10 +636,15 @@ def test_a_bad_sparse_z_is_reported_as_the_dense_one():
             sae.decode(Z)
     with pytest.raises(ValueError, match=r"the first at index 7 \(nan\)"):  # one sample
         sae.decode(sp.coo_array(z[1]))
-    with pytest.raises(TypeError, match=re.escape(
+    from v1model.validation import ComplexDataError
+
+    # the exception a dense complex Z gets (check_array's), not a plain TypeError
+    with pytest.raises(ComplexDataError, match=re.escape(
             "Z must be real, got complex values (sparse csr_matrix of shape (1, 16) and "
             "dtype complex128)")):
         sae.decode(sp.csr_matrix(np.ones((1, 16)) * 1j))
+    with pytest.raises(ComplexDataError):
+        sae.decode(np.ones((1, 16)) * 1j)
 
 
 DATA = Path(os.environ["V1MODEL_SHARED_DATA"]) / "olshausen" / "images"  # set by conftest.py

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import ATOM_IMAGE_DIMS, atoms_by_dim_names, check_array, describe
+from ..validation import (ATOM_IMAGE_DIMS, atoms_by_dim_names, check_array, complex_data_error,
+                          describe)
 
 __all__ = ["atoms_as_images", "check_encoder", "call_encoder", "check_real",
            "check_response_units", "response_units_of", "RESPONSE_UNITS", "STIMULUS_UNITS"]
@@ -95,12 +96,13 @@ def check_real(values, name: str, expected: str):
 
     Raises
     ------
-    TypeError
-        For complex ``values``, naming ``name`` and describing ``values``.
+    ComplexDataError
+        For complex ``values`` (a TypeError and a ValueError, as
+        :func:`~v1model.validation.check_array` raises), naming ``name`` and
+        describing ``values``.
     """
     if np.iscomplexobj(values):
-        raise TypeError(f"{name} must be real {expected}, got complex values "
-                        f"({describe(values)})")
+        raise complex_data_error(name, describe(values), expected=expected)
     return values
 
 

@@ -7,7 +7,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..validation import (DATA_DIMS, by_dim_names, check_array, check_dense, check_no_missing,
-                          describe, numeric_kind, pandas_labels, smallest_safe_value)
+                          describe, numeric_kind, pandas_labels, refuse_bare_bool,
+                          smallest_safe_value)
 
 
 #: elements per block of the blockwise value checks (float64 temporaries of 512 kB)
@@ -59,6 +60,7 @@ def _real_2d(X, name) -> np.ndarray:
     """``X`` as a 2-D non-empty ndarray of a real numeric dtype (no copy of an ndarray)."""
     if X is None:
         raise TypeError(f"{name} must be an array of shape (n_samples, n_features), got None")
+    refuse_bare_bool(X, name)  # as check_array: it was told "2 dimensions, got 0"
     check_dense(X, name)  # scipy.sparse, and masks that np.asarray would drop
     X = by_dim_names(X, DATA_DIMS, name)  # a DataArray (feature, sample) was read as samples
     # the solvers' type checks first (check_array's): a string was told "2 dimensions, got

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from ..validation import complex_data_error, describe
+
 
 def pyplot():
     """``matplotlib.pyplot``, imported on first use with the headless Agg backend.
@@ -73,7 +75,7 @@ def as_real(values, name, dtype=float, masked: str = "refuse"):
         values = values.compressed()
     arr = np.asarray(values)
     if np.iscomplexobj(arr):
-        raise TypeError(f"{name} must be real, got a complex array of shape {arr.shape}")
+        raise complex_data_error(name, describe(arr))
     try:
         out = arr.astype(dtype)
     except (TypeError, ValueError) as exc:

@@ -23,7 +23,7 @@ from ..learning.estimator import NotFittedError
 from ..validation import (DATA_DIMS, as_generator, check_array, check_bool, check_choice,
                           check_dense, check_dtype, check_fits_in_memory, check_int,
                           check_nonnegative, check_positive_or_auto, check_probability,
-                          describe)
+                          complex_data_error, describe)
 from .activations import _check_k
 from .objective import ACTIVATIONS, Objective, decode_latents, encode, parameter_names
 from .pursuit import pursuit_gram
@@ -855,8 +855,9 @@ class SparseAutoencoder(SavedAsDataset):
         k : int, optional
             ``topk``: latents kept per sample; ``mp``: pursuit steps; in [1,
             n_latents]. Default: the ``k`` the model was trained with. Refused
-            for the other activations (``batchtopk`` encodes with its learned
-            threshold, ``relu`` and ``jumprelu`` have no ``k``).
+            for the other activations (``relu`` and ``jumprelu`` have no ``k``),
+            and for ``batchtopk`` unless it is the trained ``k`` (it encodes with
+            its learned threshold, the same codes as without ``k``).
 
         Returns
         -------
@@ -912,12 +913,20 @@ class SparseAutoencoder(SavedAsDataset):
         objective = self._fitted_objective
         if k is None:
             return objective
-        if objective.activation not in ("topk", "mp"):
-            how = ("encodes with its learned threshold (threshold_)"
-                   if objective.activation == "batchtopk" else "has no k")
+        if objective.activation not in ("topk", "mp", "batchtopk"):
             raise ValueError(f"k={k!r}: only a 'topk' or 'mp' model encodes with another k; "
-                             f"this {objective.activation!r} model {how}")
-        return dataclasses.replace(objective, k=_check_k(k, self._params["decoder"].shape[0]))
+                             f"this {objective.activation!r} model has no k")
+        k = _check_k(k, self._params["decoder"].shape[0])
+        if objective.activation == "batchtopk":
+            # the trained k is what encoding without k does (a loop over k values that
+            # includes it was refused); another k has no threshold to encode with
+            if k == objective.k:
+                return objective
+            raise ValueError(f"k={k!r}: only a 'topk' or 'mp' model encodes with another k; "
+                             f"this 'batchtopk' model encodes with its learned threshold "
+                             f"(threshold_), trained for k={objective.k}: give k="
+                             f"{objective.k} or no k")
+        return dataclasses.replace(objective, k=k)
 
     def _encode_block(self, X, gram=None, objective=None):
         """Latents of the checked 2-D block ``X`` (the model's dtype); ``gram`` from
@@ -1021,8 +1030,8 @@ class SparseAutoencoder(SavedAsDataset):
         X : array_like, shape (n_samples, n_features) or (n_features,)
             Samples to reconstruct.
         k : int, optional
-            ``topk`` and ``mp`` only: the number of active latents, as for
-            :meth:`encode` (default: the trained ``k``).
+            ``topk`` and ``mp``: the number of active latents, as for
+            :meth:`encode` (default: the trained ``k``; ``batchtopk``: that one only).
 
         Returns
         -------
@@ -1069,8 +1078,8 @@ class SparseAutoencoder(SavedAsDataset):
             At least one sample, finite, with the ``n_features_in_`` features of
             training; a DataArray is read by its dims ``sample``, ``feature``.
         k : int, optional
-            ``topk`` and ``mp`` only: the number of active latents, as for
-            :meth:`encode` (default: the trained ``k``).
+            ``topk`` and ``mp``: the number of active latents, as for
+            :meth:`encode` (default: the trained ``k``; ``batchtopk``: that one only).
 
         Returns
         -------
@@ -1611,8 +1620,8 @@ def _check_sparse_latents(Z, given):
     ``check_array(Z.data)`` described ``Z.data`` (a 1-D array) and placed a NaN by
     its rank among the stored values instead of by its (row, column) in ``Z``."""
     if Z.dtype.kind == "c":
-        raise TypeError(f"Z must be real, got complex values (sparse {type(given).__name__} "
-                        f"of shape {given.shape} and dtype {given.dtype})")
+        raise complex_data_error("Z", f"sparse {type(given).__name__} of shape "
+                                 f"{given.shape} and dtype {given.dtype}")
     if Z.dtype.kind != "f" or np.isfinite(Z.data).all():
         return
     bad = np.flatnonzero(~np.isfinite(Z.data))
