@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from ._cf_encoding import check_no_encoding_attrs
 from .validation import check_path, check_positive
 
 __all__ = ["atomic_path", "save_dataset", "load_dataset", "save_figure", "clean_attrs",
@@ -747,11 +748,12 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
         that xarray takes for encoding on saving or loading, which would change the data
         or fail the load (a variable's ``_FillValue``, ``missing_value``,
         ``scale_factor``, ``add_offset``, ``_Unsigned``, ``_Encoding``,
-        ``coordinates``: :data:`ENCODING_ATTRS`; a ``units`` with "since", ...;
-        ``ds.attrs["coordinates"]``), or a variable's ``encoding`` whose
-        ``_FillValue``, ``missing_value``, ``scale_factor``, ``add_offset`` or
-        ``dtype`` would change its values or dtype on reload (:data:`VALUE_ENCODINGS`,
-        e.g. ``encoding["_FillValue"] = 1``: 1 loaded as NaN), naming the variable, the
+        ``coordinates``: :data:`~v1model._cf_encoding.ENCODING_ATTRS`; a ``units``
+        with "since", ...; ``ds.attrs["coordinates"]``), or a variable's
+        ``encoding`` whose ``_FillValue``, ``missing_value``, ``scale_factor``,
+        ``add_offset`` or ``dtype`` would change its values or dtype on reload
+        (:data:`~v1model._cf_encoding.VALUE_ENCODINGS`, e.g.
+        ``encoding["_FillValue"] = 1``: 1 loaded as NaN), naming the variable, the
         attr or key and its value (every one of them in one message), and
         for a ``path`` whose suffix is another format's (``.npy``, ``.npz``, ``.pkl``,
         ``.json``, ``.csv``, ``.mat``, ...: :data:`OTHER_FORMAT_SUFFIXES`);
@@ -781,7 +783,7 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
 
         ds.attrs["v1model_version"] = __version__
     if _is_zarr_path(path):
-        _check_no_encoding_attrs(ds)  # _netcdf_ready does it for netCDF
+        check_no_encoding_attrs(ds)  # _netcdf_ready does it for netCDF
     else:
         ds = _netcdf_ready(ds)
         if not _netcdf_through_memory(ds):
@@ -1179,176 +1181,6 @@ def _check_no_long_double(ds: xr.Dataset) -> None:
                 f"convert it first: ds[{name!r}] = ds[{name!r}].astype({wide!r})")
 
 
-#: Attrs of a variable that xarray's CF decoding (netCDF and zarr alike) takes as how
-#: the values were encoded, whatever their value, with what the round trip did to
-#: them and a name to keep the attr under instead
-ENCODING_ATTRS = {
-    "_FillValue": ("values equal to it would load as NaN (integers as floats)",
-                   "fill_value"),
-    "missing_value": ("values equal to it would load as NaN (integers as floats)",
-                      "missing"),
-    "scale_factor": ("the values would load multiplied by it", "scale"),
-    "add_offset": ("the values would load with it added", "offset"),
-    "_Unsigned": ("integers would load reinterpreted (-1 as 255, or 255 as -1)",
-                  "unsigned"),
-    "_Encoding": ("the load would fail (xarray decodes the values as bytes with it)",
-                  "text_encoding"),
-    "coordinates": ("the variables it names would load as coordinates",
-                    "coordinate_names"),
-    # zarr v2 (zarr 2) keeps a variable's dims under this name: overwritten by them
-    "_ARRAY_DIMENSIONS": ("the zarr v2 format overwrites it with the variable's dims",
-                          "array_dimensions"),
-}
-#: The units xarray reads as a timedelta's (``"seconds"``, not ``"s"``)
-TIMEDELTA_UNITS = frozenset({"days", "hours", "minutes", "seconds", "milliseconds",
-                             "microseconds", "nanoseconds"})
-
-
-@functools.lru_cache(maxsize=None)
-def _reads_units_as_timedelta() -> bool:
-    """Whether this xarray loads numbers with ``units="seconds"`` (:data:`TIMEDELTA_UNITS`)
-    as timedeltas: xarray did by default (from 2025.1 with a FutureWarning) until
-    pydata/xarray#11173 (2026); 2026.9 does not (measured 2026-12-07)."""
-    var = xr.Variable(("x",), np.zeros(1), {"units": "seconds"})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return xr.conventions.decode_cf_variable("x", var).dtype.kind == "m"
-
-
-def _encoding_attr_problem(ds: xr.Dataset, var: xr.Variable, key, value) -> tuple | None:
-    """What a save and load would do to ``var`` (of ``ds``) through its attr ``key`` =
-    ``value`` (cleaned), and what to do instead; None when it round-trips."""
-    kind = var.dtype.kind
-    own = {"M": ("units", "calendar"), "m": ("units", "dtype"), "b": ("dtype",)}
-    if key in ENCODING_ATTRS:
-        happens, other = ENCODING_ATTRS[key]
-        return happens + ", and the attr would not be kept", f"rename it (e.g. {other!r})"
-    if key in own.get(kind, ()):
-        return (f"it writes a {var.dtype} variable's own {key!r}, and the write fails",
-                f"drop it (del ds[name].attrs[{key!r}]): xarray records the values' own")
-    if key == "units" and isinstance(value, str) and "since" in value:
-        return ("units with 'since' are a date's: numbers would load as dates, text would "
-                "fail to load", "reword it without 'since' (e.g. 's after onset')")
-    # isinstance first: an array value (units per column) is unhashable in the set test
-    if key == "units" and isinstance(value, str) and value in TIMEDELTA_UNITS and (
-            kind in "iuf" and _reads_units_as_timedelta()):
-        return (f"this xarray version ({xr.__version__}) loads numbers in these units as "
-                "timedeltas",
-                f"write it as a symbol (e.g. {value[0]!r} for {value!r})")
-    if key == "dtype" and isinstance(value, str) and (
-            value == "bool" or value.startswith("timedelta64")):
-        return (f"it is read as the dtype the values were saved from: they would load as "
-                f"{value}", "rename it (e.g. 'saved_dtype')")
-    if key == "bounds" and kind == "M" and isinstance(value, str) and value in ds.variables \
-            and ds.variables[value].dtype.kind != "M":
-        return (f"the variable {value!r} (its bounds) gets this one's time units: its "
-                "values would load as dates", "rename it (e.g. 'bounds_variable')")
-    return None
-
-
-#: Keys of a variable's ``encoding`` that xarray applies to its values on saving (netCDF
-#: and zarr alike), and that a load reads back: checked by a simulated round trip
-VALUE_ENCODINGS = ("_FillValue", "missing_value", "scale_factor", "add_offset", "dtype")
-
-
-def _encoding_problem(name, var: xr.Variable) -> str | None:
-    """What a save and load would do to the values of ``var`` through the keys of its
-    ``encoding`` that xarray applies to them (:data:`VALUE_ENCODINGS`), with what to do
-    instead; None when they come back as they are (a widening, float32 packed data
-    loading as float64, included)."""
-    used = {key: value for key, value in var.encoding.items() if key in VALUE_ENCODINGS}
-    if not used or var.dtype.kind not in "biufc":  # dates, text: xarray's own encodings
-        return None
-    # the usual encoding of a variable loaded from a file: its own dtype, NaN as the fill
-    fill = used.get("_FillValue")
-    try:
-        same_dtype = "dtype" not in used or np.dtype(used["dtype"]) == var.dtype
-    except TypeError:  # not a dtype: xarray's own error names it
-        return None
-    if set(used) <= {"_FillValue", "dtype"} and same_dtype and (
-            fill is None or (var.dtype.kind in "fc" and _is_nan(fill))):
-        return None
-    # xarray's own encoding and decoding of the values, as a save and load make them
-    probe = xr.Variable(var.dims, var.values, {}, used)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            back = xr.conventions.decode_cf_variable(
-                name, xr.conventions.encode_cf_variable(probe, name=name))
-            loaded = np.asarray(back.values)
-    except (TypeError, ValueError, OverflowError):  # xarray's own error at the write
-        return None
-    saved = np.asarray(var.values)
-    wider = np.result_type(saved, loaded)
-    changed = saved != loaded
-    if wider.kind in "fc":  # NaN loaded where NaN was saved is no change
-        changed &= ~(np.isnan(saved) & np.isnan(loaded))
-    kept = not changed.any() and (loaded.dtype == saved.dtype or (
-        loaded.dtype.kind == saved.dtype.kind and wider == loaded.dtype))
-    if kept:
-        return None
-    keys = ", ".join(f"{key}={value!r}" for key, value in used.items())
-    if changed.any():
-        first = np.unravel_index(np.argmax(changed), changed.shape)
-        where = ", ".join(str(int(i)) for i in first)
-        happens = (f"{int(changed.sum())} of {changed.size} values would load changed "
-                   f"({saved[first].item()!r} as {loaded[first].item()!r} at "
-                   f"[{where}])")
-    else:
-        happens = f"the {saved.dtype} values would load as {loaded.dtype}"
-    drop = " and ".join(f"del ds[{name!r}].encoding[{key!r}]" for key in used)
-    remedy = (f"drop {'them' if len(used) > 1 else 'it'} ({drop}, or "
-              "ds = ds.drop_encoding()) to save the values as they are")
-    if set(used) == {"dtype"}:  # packed (scaled) values are not the dtype's own
-        remedy += (f", or convert them yourself (ds[{name!r}] = "
-                   f"ds[{name!r}].astype({str(np.dtype(used['dtype']))!r}))")
-    return (f"ds[{name!r}].encoding has {keys}, which xarray applies to the values on "
-            f"saving: {happens}; {remedy}")
-
-
-def _is_nan(value) -> bool:
-    try:
-        return bool(np.isnan(value))
-    except TypeError:
-        return False
-
-
-def _check_no_encoding_attrs(ds: xr.Dataset) -> None:
-    """Refuse attrs that xarray reads back as encoding (:data:`ENCODING_ATTRS`, a
-    ``units`` with "since", ...), and encodings that change the values
-    (:func:`_encoding_problem`), before anything is written, every one of them in one
-    message: they changed the data on a save and load (``_FillValue=1``, attr or
-    encoding: the values 1 loaded as NaN; ``scale_factor``, ``_Unsigned``,
-    ``units="days since ..."``: scaled, reinterpreted, dates; ``encoding["dtype"]``:
-    rounded), failed the load (``_Encoding``), or vanished (``coordinates``,
-    ``ds.attrs["coordinates"]``). A refusal named one attr per save before."""
-    problems = []
-    if "coordinates" in ds.attrs:
-        problems.append(
-            f"ds.attrs has 'coordinates' = {ds.attrs['coordinates']!r}, which xarray reads "
-            "back as the names of coordinates (the variables it names would load as "
-            "coordinates, and the attr would not be kept); rename it (e.g. "
-            "'coordinate_names'), or make them coordinates with ds.set_coords(...)")
-    for name, var in ds.variables.items():
-        for key, value in var.attrs.items():
-            problem = _encoding_attr_problem(ds, var, key, value)
-            if problem is not None:
-                happens, remedy = problem
-                problems.append(
-                    f"ds[{name!r}].attrs has {key!r} = {value!r}, which xarray takes for "
-                    f"encoding (netCDF and zarr alike): {happens}; "
-                    f"{remedy.replace('ds[name]', f'ds[{name!r}]')}")
-        problem = _encoding_problem(name, var)
-        if problem is not None:
-            problems.append(problem)
-    if len(problems) == 1:
-        raise ValueError(f"{problems[0]}; nothing was written")
-    if problems:
-        raise ValueError(
-            f"{len(problems)} attrs or encodings that xarray would apply on a save and load "
-            "(netCDF and zarr alike); nothing was written:\n- " + "\n- ".join(problems))
-
-
 def _half_floats_widened(ds: xr.Dataset) -> xr.Dataset:
     """``ds`` with its float16 variables as float32 (exact), marked for
     :func:`_half_floats_restored`."""
@@ -1367,13 +1199,13 @@ def _netcdf_ready(ds: xr.Dataset) -> xr.Dataset:
     sweep's in-memory store): float16 variables widened (h5netcdf wrote HDF5's half
     floats, which netCDF-C readers crash on), a float16 ``encoding["dtype"]`` and long
     double variables and attrs that xarray reads as encoding
-    (:func:`_check_no_encoding_attrs`) refused. :func:`_netcdf_restored` undoes it on
-    reading."""
+    (:func:`~v1model._cf_encoding.check_no_encoding_attrs`) refused.
+    :func:`_netcdf_restored` undoes it on reading."""
     _check_no_half_float_encoding(ds)
     _check_no_long_double(ds)
     wide = _half_floats_widened(ds)
     # after the widening, which drops a float16 variable's own dtype encoding
-    _check_no_encoding_attrs(wide)
+    check_no_encoding_attrs(wide)
     return wide
 
 

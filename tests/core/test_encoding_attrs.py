@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from v1model import _cf_encoding
 from v1model import io as v1io
 from v1model.io import load_dataset, save_dataset
 
@@ -135,17 +136,17 @@ def test_the_timedelta_probe_agrees_with_a_plain_xarray_round_trip(tmp_path):
     _float(units="seconds").to_netcdf(path, engine=v1io.NETCDF_ENGINE)
     with xr.open_dataset(path, engine=v1io.NETCDF_ENGINE) as plain:
         as_timedelta = plain["v"].dtype.kind == "m"
-    assert v1io._reads_units_as_timedelta() is as_timedelta
+    assert _cf_encoding._reads_units_as_timedelta() is as_timedelta
 
 
 @pytest.mark.parametrize("units", ["seconds", "s", "days"])
 def test_time_units_are_refused_only_where_xarray_reads_them_as_timedeltas(
         units, monkeypatch, tmp_path):
     path = save_dataset(_float(units=units), tmp_path / "r.nc")
-    if not v1io._reads_units_as_timedelta():  # this xarray: kept as they are
+    if not _cf_encoding._reads_units_as_timedelta():  # this xarray: kept as they are
         np.testing.assert_array_equal(load_dataset(path)["v"].values, VALUES)
     # an xarray version that reads them as timedeltas: refused
-    monkeypatch.setattr(v1io, "_reads_units_as_timedelta", lambda: True)
+    monkeypatch.setattr(_cf_encoding, "_reads_units_as_timedelta", lambda: True)
     if units == "s":  # a symbol is no timedelta unit to xarray
         save_dataset(_float(units=units), tmp_path / "s.nc")
     else:

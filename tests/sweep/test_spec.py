@@ -511,12 +511,12 @@ def test_time_units_are_refused_where_this_xarray_reads_them_as_timedeltas(
         study, unit, monkeypatch):
     """xarray versions before pydata/xarray#11173 loaded numbers in "seconds" as
     timedeltas: save_dataset refuses them there, so the spec does, naming the field."""
-    from v1model import io as v1io
+    from v1model import _cf_encoding
 
     data = {"study": study(), "sweep": {"n": [1, 2]}, "units": {"n": unit}}
-    if not v1io._reads_units_as_timedelta():  # this xarray: kept as a label
+    if not _cf_encoding._reads_units_as_timedelta():  # this xarray: kept as a label
         assert parse_spec(data).grid.units["n"] == unit
-    monkeypatch.setattr(v1io, "_reads_units_as_timedelta", lambda: True)
+    monkeypatch.setattr(_cf_encoding, "_reads_units_as_timedelta", lambda: True)
     if unit != "seconds":  # no timedelta unit to xarray
         assert parse_spec(data).grid.units["n"] == unit
         return

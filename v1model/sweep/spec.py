@@ -804,7 +804,7 @@ def _check_units_saveable(axis, units, study_units) -> None:
     """Refuse a unit that xarray would read as encoding from every point's file (a
     "since" in it: dates; "seconds" where this xarray reads timedeltas): each point's
     save refused it (:func:`v1model.io.save_dataset`), after the point had run."""
-    from ..io import _encoding_attr_problem
+    from .._cf_encoding import _encoding_attr_problem
 
     for name, unit in axis.units.items():
         values = _coordinate_values(axis.params[name])
