@@ -96,6 +96,14 @@ def load_images(source="skimage", size: int | None = None, max_images: int | Non
         floats are kept as they are; integer pixels are scaled as a picture
         file's are (see Returns: ``uint8`` divided by 255, ``uint16`` by
         65535); 64-bit integers, which no picture file has, are refused.
+        An array (height, width, 3) or (height, width, 4) with height and
+        width both at least 16 (:data:`COLOUR_MIN_SIDE`) is one RGB or RGBA
+        picture, channels last (as image readers give it), converted to gray
+        as a picture file's colours are (its integer pixels scaled first as
+        above; a float alpha channel must lie in [0, 1]); a float one is
+        warned of, as ``scipy.io.loadmat`` gives a ``.mat`` stack of 3 or 4
+        pictures in that shape. A smaller one, such as (5, 64, 3), is a
+        stack of 5 pictures of 64 x 3 pixels.
         A PIL image is read as its file would be (colour, palette and CMYK
         pictures in gray, turned by its EXIF orientation).
         A list (or tuple) of pictures, each a path to an image file, a PIL
@@ -214,6 +222,35 @@ def _array_images(source, name="source"):
         source = _to_gray(_exif_oriented(_pil_pixels(source), orientation))
     elif not hasattr(source, "dtype") and hasattr(source, "__array_interface__"):
         source = np.asarray(source)
+    if _is_colour_array(source):
+        # read as one picture file's colours are (an image reader's (h, w, 3) array was
+        # read as h pictures of w x 3 pixels, with only a layout warning); integer pixels
+        # scaled first by the array rule (int32 pixels in [0, 65535] as 16-bit ones)
+        if _integer_pixels(source, name):
+            pixels = np.asarray(source)
+            pixels = pixels / _integer_white(pixels)
+            stack_advice = ""
+        else:  # numbers, named if not; NaN and inf are named by load_images, after
+            pixels = check_array(source, name, ndim=3, finite=False)
+            # scipy.io.loadmat gives a .mat stack of 3 or 4 pictures (doubles) in this shape
+            stack_advice = (f"; if its last axis counts pictures (scipy.io.loadmat of a .mat "
+                            f"file), pass np.moveaxis({name}, -1, 0) or read the file with "
+                            "stimuli.load_images(path)")
+        kind = "RGB" if pixels.shape[2] == 3 else "RGBA"
+        alpha = pixels[:, :, 3] if pixels.shape[2] == 4 else np.zeros(1)
+        if not (alpha.min() >= 0 and alpha.max() <= 1):  # NaN too
+            # composited onto white by an opacity outside [0, 1]: gray levels past white
+            raise ValueError(
+                f"{name} has shape {pixels.shape}, read as one RGBA picture, but its alpha "
+                f"channel {name}[:, :, 3] spans [{alpha.min():g}, {alpha.max():g}], not "
+                f"[0, 1]: scale it to [0, 1], or pass the gray picture (height, width)"
+                f"{stack_advice}")
+        if stack_advice:
+            warnings.warn(
+                f"{name} has shape {pixels.shape}, read as one {kind} picture (height, width, "
+                f"{pixels.shape[2]}) and converted to gray as a picture file's colours are"
+                f"{stack_advice}", UserWarning, stacklevel=user_stacklevel())
+        source = _to_gray(pixels)
     if not _integer_pixels(source, name):
         # a copy: the stack is the caller's to keep (and may be read-only or a memmap)
         return _image_stack(source, name, copy=True)
@@ -259,6 +296,36 @@ def _pixel_type(images):
             and images.max() <= 65535):
         return np.dtype(np.uint16)
     return dtype
+
+
+#: the smallest height and width of an array (height, width, 3 or 4) read as one colour
+#: picture: a stack (5, 64, 3), five pictures of 64 x 3 pixels, stays a stack
+COLOUR_MIN_SIDE = 16
+
+
+def _is_colour_array(images):
+    """Whether ``images`` (array_like, not a DataArray: its dims say what it holds) is one
+    colour picture, RGB or RGBA channels last, as image readers give it: its last axis is
+    3 or 4 and its other two are both at least :data:`COLOUR_MIN_SIDE` pixels."""
+    if hasattr(images, "dims"):
+        return False
+    shape = array_shape(images, "images")
+    return len(shape) == 3 and shape[2] in (3, 4) and min(shape[:2]) >= COLOUR_MIN_SIDE
+
+
+def _refuse_colour(images, name):
+    """Refuse one colour picture (see :func:`_is_colour_array`) given where a stack of gray
+    pictures is expected, saying how to convert it: read as (n_images, height, width) it
+    was 64 pictures of 64 x 3 pixels, and its error spoke of patches not fitting."""
+    if _is_colour_array(images):
+        shape = array_shape(images, name)
+        channels = "RGB" if shape[2] == 3 else "RGBA"
+        raise ValueError(
+            f"{name} has shape {shape}, one colour picture (height, width, {shape[2]}: "
+            f"{channels} channels last), not a stack of gray pictures (n_images, height, "
+            f"width): convert it to grayscale first, e.g. stimuli.load_images({name}) (as a "
+            "picture file's colours are) or skimage.color.rgb2gray; if its last axis counts "
+            f"pictures (scipy.io.loadmat of a .mat file), pass np.moveaxis({name}, -1, 0)")
 
 
 #: the dims of an image stack (n_images, height, width), by which a DataArray is read
@@ -994,11 +1061,14 @@ def whiten(images, f0: float | None = None, variance: float = 0.1, *,
     Raises
     ------
     ValueError
-        For pictures smaller than 4x4 (the message says when the shape is a
-        colour picture, (height, width, 3)), a constant picture (nothing to
+        For one colour picture (height, width, 3 or 4; height and width at
+        least 16, as :func:`load_images` reads it), with the advice to convert
+        it to gray, pictures smaller than 4x4 (the message says when the
+        shape may be a colour picture, (height, width, 3)), a constant picture (nothing to
         whiten), an ``f0`` below the lowest frequency of the pictures, or a
         filter that leaves no power.
     """
+    _refuse_colour(images, "images")
     # no float64 copy of a float32 or integer stack (a memmap stays one): read per block
     return _whiten(_image_stack(images, keep_dtype=True), f0, variance, progress)
 
@@ -1179,12 +1249,15 @@ def sample_patches(
     Raises
     ------
     ValueError
-        For patches that do not fit (see :func:`check_patch_size`), an
+        For one colour picture (height, width, 3 or 4; height and width at
+        least 16, as :func:`load_images` reads it), with the advice to convert
+        it to gray; for patches that do not fit (see :func:`check_patch_size`), an
         invalid option, ``min_variance > 0`` or ``normalize`` with ``size=1``
         (a single pixel has no variance), an ``X`` larger than this machine's
         physical memory, or when 50 rounds of draws find fewer than ``n``
         patches meeting ``min_variance`` / ``normalize``.
     """
+    _refuse_colour(images, "images")
     # float32 or uint8 pictures are not copied to float64 as a whole (a corpus held as a
     # float32 memmap doubled in memory): each block of patches is, as it is cut out
     images = _image_stack(images, keep_dtype=True)

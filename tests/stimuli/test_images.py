@@ -1,5 +1,7 @@
 """stimuli.images: loaders, whitening and patches against independent references."""
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.io import savemat
@@ -387,16 +389,29 @@ def test_matlab_layout_is_warned_about(tmp_path, rng):
     downstream, so the array functions warn; load_images(path) reads it right."""
     from scipy.io import loadmat
 
-    stack = rng.standard_normal((4, 128, 128))
+    stack = rng.standard_normal((5, 128, 128))
     savemat(tmp_path / "IMAGES.mat", {"IMAGES": np.moveaxis(stack, 0, -1)})
     raw = loadmat(tmp_path / "IMAGES.mat")["IMAGES"]
-    assert raw.shape == (128, 128, 4)
+    assert raw.shape == (128, 128, 5)
     for call in (lambda: whiten(raw), lambda: sample_patches(raw, 2, 5, border=0, seed=0),
                  lambda: load_images(raw)):
-        with pytest.warns(UserWarning, match=r"shape \(128, 128, 4\), read as 128 pictures of "
-                                             r"128 x 4 pixels .*np\.moveaxis"):
+        with pytest.warns(UserWarning, match=r"shape \(128, 128, 5\), read as 128 pictures of "
+                                             r"128 x 5 pixels .*np\.moveaxis"):
             call()
     np.testing.assert_array_equal(load_images(tmp_path / "IMAGES.mat"), stack)
+    # 3 or 4 pictures have the shape of one colour picture (RGB, RGBA): refused by whiten
+    # and sample_patches, read as colour with a warning (or refused: an alpha outside
+    # [0, 1]) by load_images, each naming np.moveaxis
+    savemat(tmp_path / "IMAGES.mat", {"IMAGES": np.moveaxis(stack[:4], 0, -1)})
+    raw = loadmat(tmp_path / "IMAGES.mat")["IMAGES"]
+    for call in (lambda: whiten(raw), lambda: sample_patches(raw, 2, 5, border=0, seed=0),
+                 lambda: load_images(raw)):
+        with pytest.raises(ValueError, match=r"\(128, 128, 4\).*RGBA.*np\.moveaxis"):
+            call()
+    with pytest.warns(UserWarning, match=r"\(128, 128, 3\), read as one RGB picture .*"
+                                         r"np\.moveaxis\(source, -1, 0\)"):
+        load_images(raw[..., :3])
+    np.testing.assert_array_equal(load_images(tmp_path / "IMAGES.mat"), stack[:4])
 
 
 @pytest.mark.filterwarnings("error::UserWarning")
@@ -856,19 +871,109 @@ def test_load_images_warns_when_it_resizes_whitened_pictures(tmp_path):
 
 def test_whiten_names_a_colour_picture_given_as_height_width_3():
     """whiten(rgb) of shape (64, 64, 3) said only "images must be at least 4x4 pixels":
-    the colour layout was explained by a warning before it, not by the error."""
+    the colour layout was explained by a warning before it, not by the error. A picture
+    under 16 x 16 pixels is not read as colour (see COLOUR_MIN_SIDE): its error still says
+    its last axis of 3 may be colour channels."""
     rgb = np.random.default_rng(0).random((64, 64, 3))
-    with pytest.warns(UserWarning, match="read as 64 pictures of 64 x 3"), \
-            pytest.raises(ValueError, match=r"^images must be at least 4x4 pixels, got shape "
-                                            r"\(64, 64, 3\) \(n_images, height, width\); a "
-                                            r"last axis of 3 reads as the colour channels "
-                                            r"of one RGB picture .*skimage\.color\.rgb2gray"
-                                            r".*or pass a stack \(n_images, height, width\)$"):
+    with pytest.raises(ValueError, match=r"^images has shape \(64, 64, 3\), one colour picture "
+                                         r"\(height, width, 3: RGB channels last\).*"
+                                         r"skimage\.color\.rgb2gray; if its last axis "
+                                         r"counts pictures .*np\.moveaxis\(images, -1, 0\)$"):
         whiten(rgb)
+    small = np.random.default_rng(0).random((12, 12, 3))  # 12 pictures of 12 x 3 pixels
+    with pytest.raises(ValueError, match=r"^images must be at least 4x4 pixels, got shape "
+                                         r"\(12, 12, 3\) \(n_images, height, width\); a "
+                                         r"last axis of 3 reads as the colour channels "
+                                         r"of one RGB picture .*skimage\.color\.rgb2gray"
+                                         r".*or pass a stack \(n_images, height, width\)$"), \
+            pytest.warns(UserWarning, match="read as 12 pictures of 12 x 3"):
+        whiten(small)
     from skimage.color import rgb2gray
 
     # the advice works: the gray picture is whitened to the target variance (0.1)
     assert whiten(rgb2gray(rgb)).var() == pytest.approx(0.1, rel=1e-12)
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_a_colour_array_is_read_as_a_picture_file_is(tmp_path, channels):
+    """load_images of an image reader's (h, w, 3) or (h, w, 4) array gave h pictures of
+    w x 3 (or w x 4) pixels, with only a layout warning; it is one picture, converted to
+    gray as the same pixels saved as a PNG are (alpha composited onto white)."""
+    from PIL import Image
+
+    pixels = (np.random.default_rng(3).random((20, 30, channels)) * 255).astype(np.uint8)
+    mode = "RGB" if channels == 3 else "RGBA"
+    Image.fromarray(pixels, mode).save(tmp_path / "colour.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no layout warning
+        out = load_images(pixels)
+    assert out.shape == (1, 20, 30) and out.dtype == np.float64
+    np.testing.assert_allclose(out, load_images(tmp_path / "colour.png"), atol=1e-12)
+    # independently: rgb2gray's weights, onto white by alpha
+    rgb = pixels[..., :3] / 255
+    alpha = pixels[..., 3:] / 255 if channels == 4 else 1.0
+    expected = (alpha * rgb + (1 - alpha)) @ [0.2125, 0.7154, 0.0721]
+    np.testing.assert_allclose(out[0], expected, atol=1e-12)
+    # floats are kept as they are (in [0, 1] here): the same picture, warned of, as a .mat
+    # stack of 3 or 4 pictures (doubles) comes in this shape from scipy.io.loadmat
+    with pytest.warns(UserWarning, match=rf"^source has shape \(20, 30, {channels}\), read "
+                                         rf"as one {mode} picture .* converted to gray .*"
+                                         r"np\.moveaxis\(source, -1, 0\)"):
+        np.testing.assert_allclose(load_images(pixels / 255.0), out, atol=1e-12)
+    np.testing.assert_allclose(load_images(pixels, size=16), load_images(tmp_path / "colour.png",
+                                                                         size=16), atol=1e-12)
+
+
+def test_a_colour_array_with_an_alpha_outside_0_1_is_refused():
+    """An opacity of 255 composited gray levels far past white, unsaid."""
+    rgba = np.random.default_rng(0).random((20, 20, 4))
+    rgba[..., 3] *= 255  # 8-bit alpha given with float colour
+    with pytest.raises(ValueError, match=r"^pixels has shape \(20, 20, 4\), read as one RGBA "
+                                         r"picture, but its alpha channel pixels\[:, :, 3\] "
+                                         r"spans \[.*, 25\d\.?\d*\], not \[0, 1\].*"
+                                         r"np\.moveaxis\(pixels, -1, 0\)"):
+        load_images(rgba, name="pixels")
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_whiten_and_sample_patches_refuse_a_colour_array(channels):
+    """whiten of (64, 64, 4) returned 64 "pictures" of 64 x 4 pixels (only a warning);
+    sample_patches of (64, 64, 3) said only "size=8 with border=4 does not fit in images of
+    64x3 pixels". Both refuse one colour picture, saying how to convert it."""
+    colour = np.random.default_rng(0).random((64, 64, channels))
+    kind = "RGB" if channels == 3 else "RGBA"
+    message = (rf"^images has shape \(64, 64, {channels}\), one colour picture \(height, "
+               rf"width, {channels}: {kind} channels last\), not a stack of gray pictures "
+               r"\(n_images, height, width\): convert it to grayscale first, e\.g\. "
+               r"stimuli\.load_images\(images\)")
+    with pytest.raises(ValueError, match=message):
+        whiten(colour)
+    with pytest.raises(ValueError, match=message):
+        sample_patches(colour, 8, 10, seed=0)
+    # the advice works
+    with pytest.warns(UserWarning, match=f"read as one {kind} picture"):
+        gray = load_images(colour)
+    assert whiten(gray).shape == (1, 64, 64)
+    assert sample_patches(gray, 8, 10, seed=0).shape == (10, 64)
+
+
+def test_stacks_whose_width_is_3_or_4_stay_stacks(rng):
+    """Not colour: a stack (5, 64, 3) (fewer than 16 pictures) and one (3, 64, 64) are read
+    as they always were, by load_images, whiten and sample_patches."""
+    for shape in [(5, 64, 3), (5, 64, 4), (3, 64, 64)]:
+        stack = rng.random(shape)
+        np.testing.assert_array_equal(load_images(stack), stack)
+        if shape[2] >= 4:
+            assert whiten(stack).var(axis=(1, 2)).mean() == pytest.approx(0.1, rel=1e-12)
+        else:  # too narrow to whiten: refused as such, not as colour
+            with pytest.raises(ValueError, match="must be at least 4x4 pixels"):
+                whiten(stack)
+        X = sample_patches(stack, 2, 6, seed=1, border=0)
+        assert X.shape == (6, 4)
+        # each patch is one of the stack's own 2 x 2 windows
+        windows = np.lib.stride_tricks.sliding_window_view(stack, (2, 2), axis=(1, 2))
+        windows = windows.reshape(-1, 4)
+        assert all((windows == x).all(axis=1).any() for x in X)
 
 
 def test_one_sparsenet_raw_file_is_read_as_its_folder_reads_it(tmp_path, rng):
