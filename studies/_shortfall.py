@@ -18,7 +18,7 @@ import numpy as np
 @contextlib.contextmanager
 def named_by_study(study: str, run: str, names: dict | None = None,
                    kept_in: str | None = None, params: dict | None = None,
-                   x_name: str = "X"):
+                   x_name: str = "X", derived: dict | None = None):
     """Within the block, the ``ConvergenceWarning`` of a learner (or solver) the study
     calls names its knobs as the study's parameters.
 
@@ -38,6 +38,10 @@ def named_by_study(study: str, run: str, names: dict | None = None,
         names its own.
     x_name : str, default "X"
         What a solver's rows named in the message are (``"the held-out crops"``).
+    derived : dict, optional
+        The callee's argument -> how the study derives its value in use from the
+        study's parameters (``{"max_iter": "max_iter=200 * excerpt_length /
+        crop_length"}``), said beside that value (``"max_iter (now 400, from ...)"``).
     """
     from v1model.inference._common import SolverSettings, solver_settings
 
@@ -45,7 +49,7 @@ def named_by_study(study: str, run: str, names: dict | None = None,
     advice = (f" (the study's parameters: -p NAME=VALUE on `v1model study run {study}`, "
               f"run(NAME=VALUE) in Python{where})")
     with solver_settings(SolverSettings(None, params or {}, names=names, advice=advice,
-                                        x_name=x_name)):
+                                        x_name=x_name, inherited=derived)):
         yield
 
 

@@ -250,7 +250,9 @@ def run(
         :func:`v1model.inference.fista`). The default 0.1 stops after a few
         iterations; the learner's own 1e-2 left more of the overcomplete
         atoms noisy textures, 0.2 crowded them into near-copies (see the
-        module docstring). The held-out codes
+        module docstring). The learner's ConvergenceWarning names it
+        (``learning_tol``, not the learner's ``method_params['tol']``) and
+        says its iteration limit is fixed here. The held-out codes
         use ``HELDOUT_TOL`` (1e-4) whatever it is. The Olshausen-Field rule
         codes at its own tolerance (1e-4; 0.2 gave it fewer Gabor-like atoms,
         see ``olshausen-field-1996``): with ``learner="olshausen-field"`` a
@@ -439,16 +441,24 @@ def _coder_description(attrs) -> str:
 
 def _learn(X, n_atoms, lam, learner, forget_factor, learning_tol, n_updates, batch_size, rng,
            progress):
+    from studies._shortfall import named_by_study
+
+    # the learner's ConvergenceWarning named method_params['tol'], which the study's user
+    # sets as learning_tol, and a max_iter the study fixes
+    run = f"learning the dictionary of {n_atoms} atoms"
     if learner == "online":
         from v1model.learning.online import learn_online
 
-        return learn_online(X, n_atoms, lam=lam, n_updates=n_updates, batch_size=batch_size,
-                            forget_factor=forget_factor, method_params={"tol": learning_tol},
-                            seed=rng, progress=progress)
+        with named_by_study(NAME, run, {"tol": "learning_tol", "max_iter": None}):
+            return learn_online(X, n_atoms, lam=lam, n_updates=n_updates,
+                                batch_size=batch_size, forget_factor=forget_factor,
+                                method_params={"tol": learning_tol}, seed=rng,
+                                progress=progress)
     from v1model.learning.olshausen_field import learn_dictionary
 
-    return learn_dictionary(X, n_atoms, lam=lam, n_updates=n_updates, batch_size=batch_size,
-                            seed=rng, progress=progress)
+    with named_by_study(NAME, run, {"tol": None, "max_iter": None}):
+        return learn_dictionary(X, n_atoms, lam=lam, n_updates=n_updates,
+                                batch_size=batch_size, seed=rng, progress=progress)
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:

@@ -85,7 +85,9 @@ quick run (matching pursuit, seed 0, 2026-12-07) leaves 4 of its 1,600
 training crops short (0.25%, one in each of 4 updates) and none of the
 control's 528: a crop short of 15 dB still gives a descent direction, so this
 warning can be left alone; one that counts most updates asks for a larger
-``max_iter`` or a lower ``snr_db``.
+``max_iter`` or a lower ``snr_db``. The held-out excerpts' pursuit (limit
+``attrs["eval_max_iter"]``, derived from ``max_iter``) warns of those it leaves
+short (``attrs["eval_n_short"]``) naming the study's ``max_iter`` and ``snr_db``.
 
 Published numbers: the auditory-nerve slope of Smith & Lewicki (2006) is not
 in this repository and was not compared; the ERB scale (Glasberg & Moore
@@ -491,7 +493,7 @@ def run(
     random_kernels /= np.linalg.norm(random_kernels, axis=1, keepdims=True)
     K = learned["kernels"].values.astype(np.float64)
 
-    from v1model.convolutional import matching_pursuit, reconstruct
+    from v1model.convolutional import reconstruct
 
     # max_iter spikes per crop of crop_length samples in training: the held-out excerpts,
     # coded whole, get as many per sample (200 for a whole excerpt of 4 crops left one
@@ -502,7 +504,8 @@ def run(
                      else int(np.ceil(max_iter * excerpt_length / crop_length)))
     codes = (encode(X_eval, K, lam, method="fista", stride=1, max_iter=eval_max_iter)
              if method == "fista"
-             else matching_pursuit(X_eval, K, snr_db=snr_db, max_iter=eval_max_iter))
+             else _held_out_pursuit(X_eval, K, snr_db, max_iter, eval_max_iter,
+                                    excerpt_length, crop_length))
 
     made = reconstruct(codes, K, X_eval.shape[1:], stride=1)
     eval_error = float(((X_eval - made) ** 2).sum() / (X_eval**2).sum())
@@ -754,6 +757,21 @@ def _analyse(kernels, rate, min_frequency, threshold):
                 median_centre=float(np.median(tuning["peak_frequency"].values)),
                 median_envelope_skewness=float(np.median(
                     tuning["envelope_skewness"].values)))
+
+
+def _held_out_pursuit(X_eval, K, snr_db, max_iter, eval_max_iter, excerpt_length,
+                      crop_length):
+    """The held-out excerpts' matching-pursuit codes, its warning naming the study's
+    ``max_iter`` that sets their limit (its own ``max_iter``, eval_max_iter, was named as
+    if the study user set it) and ``snr_db``."""
+    from studies._shortfall import named_by_study
+    from v1model.convolutional import matching_pursuit
+
+    derived = {"max_iter": f"the study's max_iter={max_iter} * excerpt_length / crop_length"}
+    with named_by_study(NAME, "coding the held-out excerpts", kept_in="attrs['eval_n_short']",
+                        params={"snr_db": snr_db}, x_name="the held-out excerpts",
+                        derived=derived):
+        return matching_pursuit(X_eval, K, snr_db=snr_db, max_iter=eval_max_iter)
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:

@@ -266,3 +266,46 @@ def test_a_stream_pickled_before_the_count_continues_with_it_marked_not_recorded
     assert _check_variable(old.history_).tolist() == [-1, 25]
     np.testing.assert_array_equal(old.history_["objective"][0],
                                   learner.history_["objective"][0])
+
+
+@pytest.mark.parametrize("names, remedy", [
+    # a caller fixing the tol: the remedy read "raise max_iter (now 5) or loosen None"
+    ({"tol": None}, "raise max_iter (now 5) (tol is fixed here) (told)"),
+    ({"max_iter": None}, "loosen tol (now 0.001) (max_iter=5 is fixed here) (told)"),
+    ({"max_iter": None, "tol": None}, "max_iter=5 and tol=0.001 are fixed here (told)"),
+    ({"tol": "learning_tol"},
+     "raise max_iter (now 5) or loosen learning_tol (now 0.001) (told)"),
+])
+def test_a_remedy_leaves_out_the_knobs_its_caller_fixes(names, remedy):
+    from v1model.inference._common import SolverSettings
+
+    settings = SolverSettings(None, {"tol": 1e-3}, names=names, advice=" (told)")
+    assert settings.remedy("max_iter", 5) == remedy
+
+
+@pytest.mark.parametrize("name", ["online", "mod", "ksvd", "estimator"])
+def test_patch_learners_name_their_knobs_as_their_caller_does(name):
+    # a study's run: the learner's warning named method_params['max_iter'], which the
+    # study's user cannot set; now its knobs are the study's (learning_tol) or fixed
+    from v1model.inference._common import SolverSettings, solver_settings
+
+    names = {"tol": "learning_tol", "max_iter": None}
+    with solver_settings(SolverSettings(None, {}, names=names, advice=" (told)")):
+        _, caught = _run(lambda: LEARNERS[name](method_params={"max_iter": 2, "tol": 1e-3}))
+    assert len(caught) == 1, caught
+    text = str(caught[0].message)
+    assert text.endswith(
+        "loosen learning_tol (now 0.001) (max_iter=2 is fixed here) (told)"), text
+    assert "method_params" not in text, text
+
+
+def test_a_pursuits_remedy_leaves_out_a_tol_its_caller_fixes():
+    # a tally whose caller fixes tol read "raise max_iter (now 3) or loosen None"
+    from v1model.inference.pursuit import _remedy
+
+    assert (_remedy(["max_iter (now 3)"], ["max_iter=3 is fixed here"], None)
+            == "raise max_iter (now 3) (tol is fixed here)")
+    assert (_remedy([None], ["max_iter=3 is fixed here"], None)
+            == "nothing to set (max_iter=3 is fixed here; tol is fixed here)")
+    assert (_remedy(["max_iter (now 3)"], ["max_iter=3 is fixed here"], "tol (now 0.1)")
+            == "raise max_iter (now 3) or loosen tol (now 0.1)")

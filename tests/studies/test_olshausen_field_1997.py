@@ -259,3 +259,29 @@ def test_olshausen_field_learner_refuses_a_forget_factor():
     ds = study.run(quick=True, learner="olshausen-field", **TINY)
     assert "forget_factor" not in ds.attrs
     assert study.run(quick=True, forget_factor=5, **TINY).attrs["forget_factor"] == 5.0
+
+
+def test_the_learners_warning_names_the_studys_learning_tol(monkeypatch):
+    """The online learner warned "raise method_params['max_iter'] (now 1) or loosen
+    method_params['tol'] (now 0.1)": the study's user sets that tol as learning_tol and
+    cannot set max_iter. (The learner's limit is lowered to 1 iteration, which the
+    study fixes, to make it fall short.)"""
+    import warnings
+
+    import v1model.learning.online as online
+    from v1model.inference import ConvergenceWarning
+
+    learn = online.learn_online
+    monkeypatch.setattr(online, "learn_online", lambda *args, method_params, **kwargs: learn(
+        *args, method_params={**method_params, "max_iter": 1}, **kwargs))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        get_study("olshausen-field-1997").run(quick=True, overcompleteness=1, n_updates=2,
+                                              n_patches=200, n_eval=20, progress=False)
+    short = [str(w.message) for w in caught if w.category is ConvergenceWarning
+             and "with samples not converged in 2 of 2 updates" in str(w.message)]
+    assert len(short) == 1, short
+    assert ("loosen learning_tol (now 0.1) (max_iter=1 is fixed here) (the study's "
+            "parameters: -p NAME=VALUE") in short[0], short[0]
+    assert "learning the dictionary of 64 atoms" in short[0], short[0]
+    assert "method_params" not in short[0], short[0]

@@ -315,3 +315,28 @@ def test_the_training_shortfall_is_kept_and_warned_of_in_the_study_parameters(mo
         assert "raise max_iter (now 3) or loosen learning_tol (now 0.002)" in text, text
         assert "loosen tol" not in text and "-p NAME=VALUE" in text, text
         assert "kept in learning_n_unconverged" in text, text
+
+
+def test_the_patch_learned_baselines_warning_names_no_setting_the_study_hides(monkeypatch):
+    """The patch-learned baseline's learner warned "raise inference_params['max_iter']
+    (now 1) or loosen inference_params['tol'] (now 0.0001)": the study takes neither. Its
+    warning now says they are fixed here, and names the configuration. (The learner's
+    limit is lowered to 1 step, which the study fixes, to make it fall short.)"""
+    import v1model.learning as learning
+    from studies import get_study
+    from v1model.inference import ConvergenceWarning
+
+    learn = learning.learn_dictionary
+    monkeypatch.setattr(learning, "learn_dictionary", lambda *args, **kwargs: learn(
+        *args, inference_params={"max_iter": 1}, **kwargs))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        get_study("schultz-2014-replicating-kernels").run(
+            quick=True, seed=4, kernel_size=4, strides=[4, 2], n_updates=1, batch_size=1,
+            patch_updates=2, n_patches=200, control_kernels=0, extra_kernel_size=0,
+            eval_lams=[1.0, 4.0], n_eval=1, max_iter=20, progress=False)
+    patch = [str(w.message) for w in caught if w.category is ConvergenceWarning
+             and str(w.message).startswith("fista stopped after 1 iteration")]
+    assert len(patch) == 1, patch
+    assert "max_iter=1 and tol=0.0001 are fixed here" in patch[0], patch[0]
+    assert "inference_params" not in patch[0] and "patch-learned" in patch[0], patch[0]

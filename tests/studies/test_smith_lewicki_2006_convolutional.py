@@ -732,3 +732,26 @@ def test_the_training_shortfall_is_kept_and_warned_of_in_the_study_parameters(
         assert remedy in text and "-p NAME=VALUE" in text and kept in text, text
         assert f"({int(run['n_unconverged'].sum())} of the" in text, text
         assert "loosen tol" not in text, text
+
+
+def test_the_held_out_pursuit_warning_names_the_studys_max_iter():
+    """The held-out excerpts' matching pursuit warned "raise the limit or loosen snr_db"
+    of "rows 0, 1 of X": its limit (12 here) is not a study parameter but derives from
+    max_iter (3 * excerpt_length / crop_length), which the warning now names, with its
+    value in use, snr_db's, the held-out excerpts and where the count is kept."""
+    from v1model.inference import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = get_study(NAME).run(quick=True, seed=0, audio_dir="synthetic", n_excerpts=16,
+                                 n_updates=1, control_updates=1, n_eval=2, n_kernels=3,
+                                 kernel_size=8, max_iter=3, progress=False)
+    held_out = [str(w.message) for w in caught if w.category is ConvergenceWarning
+                and "signals end short" in str(w.message)]
+    assert ds.attrs["eval_n_short"] == 2 and ds.attrs["eval_max_iter"] == 12
+    assert len(held_out) == 1, held_out
+    text = held_out[0]
+    assert ("raise max_iter (now 12, from the study's max_iter=3 * excerpt_length / "
+            "crop_length) or loosen snr_db (now 15.0)") in text, text
+    assert "rows 0, 1 of the held-out excerpts" in text, text
+    assert "-p NAME=VALUE" in text and "kept in attrs['eval_n_short']" in text, text

@@ -25,10 +25,11 @@ import warnings
 import numpy as np
 
 from .._frames import user_stacklevel
-from ..inference._common import (ConvergenceWarning, check_products_in_range, history_dataset,
-                                 rows_of_x)
+from ..inference._common import (ConvergenceWarning, caller_settings, check_products_in_range,
+                                 history_dataset, rows_of_x)
 from ..inference.pursuit import _pursuit_record as _record
 from ..inference.pursuit import ROUNDOFF_UNITS, TOL_SLACK
+from ..inference.pursuit import _remedy
 from ..progress import check_progress, progress_bar
 from ..validation import check_bool, check_int, check_nonnegative, check_positive
 from .gram import CopyGram
@@ -466,8 +467,29 @@ def _warn_not_met(res2, target, tol, snr_db, max_iter, n_nonzero, positive):
     why = f"{limit} used, or no kernel copy left that lowers the residual"
     if positive:
         why += " with a positive coefficient"
-    why += f"; {rows_of_x(left)}"  # named, as the L1 solvers name theirs
+    settings = caller_settings()
+    x_name = "X" if settings is None else settings.x_name
+    why += f"; {rows_of_x(left, x_name)}"  # named, as the L1 solvers name theirs
     # the solvers' ConvergenceWarning (a UserWarning), which a filter of it silenced not
     warnings.warn(f"convolutional matching_pursuit: {n_left} of {res2.size} signals end short "
-                  f"of {goal} ({why}); raise the limit or loosen {goal.split('=')[0]}",
+                  f"of {goal} ({why}); "
+                  + _remedy_named(tol, snr_db, max_iter, n_nonzero),
                   ConvergenceWarning, stacklevel=user_stacklevel())
+
+
+def _remedy_named(tol, snr_db, max_iter, n_nonzero):
+    """"raise the limit or loosen snr_db" when called by the user; under a caller's
+    :func:`~v1model.inference._common.solver_settings` (a study), the knobs as that
+    caller's user sets them ("raise max_iter (now 400, from ...) or loosen snr_db (now
+    15.0)"), which the solver's own names were not."""
+    goal_name = "tol" if tol is not None else "snr_db"
+    settings = caller_settings()
+    if settings is None:
+        return f"raise the limit or loosen {goal_name}"
+    limits = {"max_iter": max_iter, "n_nonzero": n_nonzero}
+    raisable = [settings.setting(name, value) for name, value in limits.items()
+                if value is not None]
+    notes = [f"{name}={value} is fixed here" for name, value in limits.items()
+             if value is not None and settings.setting(name, value) is None]
+    goal = settings.setting(goal_name, tol if tol is not None else snr_db)
+    return _remedy(raisable, notes, goal) + settings.advice

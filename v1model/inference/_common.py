@@ -610,11 +610,17 @@ class SolverSettings:
         return f"{self.method_name}={method!r}"
 
     def remedy(self, limit_name, n_iter):
-        """``"raise <limit> or loosen <tol>"`` in the caller's names (only the tol when
-        the limit is fixed, saying so), and the caller's advice."""
+        """``"raise <limit> or loosen <tol>"`` in the caller's names, leaving out (and
+        saying so) a knob the caller fixes, and the caller's advice."""
         limit, tol = self.setting(limit_name, n_iter), self.setting("tol")
+        # a fixed knob was named as "None" ("or loosen None")
+        if limit is None and tol is None:
+            return (f"{limit_name}={n_iter} and tol={self.params.get('tol')!r} are fixed "
+                    f"here{self.advice}")
         if limit is None:
             return f"loosen {tol} ({limit_name}={n_iter} is fixed here){self.advice}"
+        if tol is None:
+            return f"raise {limit} (tol is fixed here){self.advice}"
         return f"raise {limit} or loosen {tol}{self.advice}"
 
 
@@ -738,8 +744,16 @@ def tally_not_converged(params_name="method_params", params=None, method_name="m
     """Within the block, the solvers add their shortfalls to a :class:`NotConvergedTally`
     (yielded) instead of warning; the learner calls its ``warn`` once at the end of the
     run (not on an error: the error is the news), and its ``take_unconverged`` after
-    each update, for its history."""
-    tally = NotConvergedTally(params_name, {} if params is None else params, method_name)
+    each update, for its history. Under a caller's :func:`solver_settings` (a study),
+    the knobs are named as that caller names them (its parameters), not as the
+    learner's ``params_name``, which the caller's user does not set."""
+    caller = caller_settings()
+    if caller is not None:
+        params_name, names, advice = None, caller.names, caller.advice
+    else:
+        names, advice = None, ""
+    tally = NotConvergedTally(params_name, {} if params is None else params, method_name,
+                              names=names, advice=advice)
     token = _TALLY.set(tally)
     try:
         yield tally

@@ -519,8 +519,13 @@ def _warn_tol_not_met(solver, res2, tol, limits, positive, fixed=()):
 
 def _remedy(settings, notes, tol_knob):
     """``"raise max_iter (now 3) or loosen tol"``: the settings that stopped samples and
-    that the user can raise (None for those it cannot: ``notes`` say why), or ``tol``."""
+    that the user can raise (None for those it cannot: ``notes`` say why), or ``tol``
+    (None when the caller fixes it: left out, as "loosen None" read)."""
     raisable = [setting for setting in settings if setting is not None]
+    if tol_knob is None:
+        fixed = "; ".join([*(notes if not raisable else []), "tol is fixed here"])
+        return (f"raise {' or '.join(raisable)} ({fixed})" if raisable
+                else f"nothing to set ({fixed})")
     if raisable:
         return f"raise {' or '.join(raisable)}{',' * (len(raisable) > 1)} or loosen {tol_knob}"
     return f"loosen {tol_knob} ({'; '.join(notes)})"
