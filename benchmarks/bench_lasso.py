@@ -16,6 +16,15 @@ scikit-learn runs single-threaded by default (one joblib job); the
 
     python benchmarks/bench_lasso.py            # 10,000 patches
     python benchmarks/bench_lasso.py --quick    # 2,000 patches, smaller dictionary run
+    python benchmarks/bench_lasso.py --dense    # dense codes: lam 0.01 and 0.0025, 40 patches
+
+``--dense`` is the regime of small ``lam`` (28-34% of the atoms active on the 10
+patches of ``--quick``), where ``lasso_active_set`` starts its exact solves from a
+converged FISTA support (``DENSE_*`` in ``v1model/inference/active_set.py``). Its
+table gives, per ``lam``, each solver's time, speed-up over scikit-learn's
+``sparse_encode`` (lasso_cd) and relative objective gap to the best optimum of the
+run, and whether the gap is within ``--dense-gap`` (default 1e-6, the common accuracy
+the times are compared at).
 
 The solvers' progress bars are switched off (``v1model.progress.quiet_auto_bars``):
 they came in the log before the table, and drawing them cost time inside the timed
@@ -37,6 +46,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _inference_setup import best_time, load_problem, machine_line, matmul_gflops  # noqa: E402
 
 
+#: --dense: lam values (in the units of --lam) whose codes are dense on the benchmark's
+#: patches, and the relative objective gap the solvers are compared at
+DENSE_LAMS = (0.01, 0.0025)
+DENSE_GAP = 1e-6
+
+
 def main(argv=None):
     from v1model.progress import quiet_auto_bars
 
@@ -54,8 +69,17 @@ def _run(argv):
     parser.add_argument("--repeats", type=int, default=3, help="best of N for v1model's solvers")
     parser.add_argument("--sk-repeats", type=int, default=2,
                         help="best of N for scikit-learn (7-9 s per call)")
-    parser.add_argument("--no-lca", action="store_true", help="skip the LCA rows (the fixed-step one takes ~40 s)")
+    parser.add_argument("--no-lca", action="store_true",
+                        help="skip the LCA rows (the fixed-step one takes ~40 s)")
+    parser.add_argument("--dense", action="store_true",
+                        help="dense codes instead: --dense-lams on 40 patches (--quick: 10)")
+    parser.add_argument("--dense-lams", type=float, nargs="+", default=DENSE_LAMS,
+                        metavar="LAM", help="lam values of --dense (default: 0.01 0.0025)")
+    parser.add_argument("--dense-gap", type=float, default=DENSE_GAP,
+                        help="relative objective gap the --dense rows are compared at")
     args = parser.parse_args(argv)
+    if args.dense:
+        return _run_dense(args)
     from sklearn.decomposition import sparse_encode
 
     from v1model.inference import (fista, lasso_active_set, lasso_cd, lasso_objective, lca,
@@ -153,6 +177,64 @@ def _run(argv):
         gap = (f - f_star) / f_star
         print(f"| {name} | {t:.3f} | {t_sk / t:.1f}x | {gap:.1e} | {note} |")
     print()
+    print(machine_line())
+    return 0
+
+
+def _run_dense(args):
+    """The --dense table: active set, FISTA and scikit-learn on codes with small lam."""
+    from sklearn.decomposition import sparse_encode
+
+    from v1model.inference import fista, lasso_active_set, lasso_objective
+
+    n = args.n_samples or (10 if args.quick else 40)
+    print(machine_line())
+    X, D, info = load_problem(n)
+    print(info)
+    k = D.shape[0]
+    drive = np.median(np.abs(X @ D.T).max(axis=1))
+    for dtype in (np.float32, np.float64):  # compile (or load the cached kernels) untimed
+        fista(X[:2], D, args.dense_lams[0], dtype=dtype)
+        lasso_active_set(X[:2], D, args.dense_lams[0], dtype=dtype)
+    print(f"relative objective gap compared at: {args.dense_gap:g} (of the summed objective, "
+          "to the lowest of the run and of lasso_active_set in float64 with tol 1e-6)")
+    print()
+    print("| lam (fraction of median max abs(D x)) | active atoms | solver | time (s) | "
+          "speed-up vs scikit-learn | relative objective gap | within gap |")
+    print("|---|---|---|---|---|---|---|")
+    for lam in args.dense_lams:
+        A_ref = lasso_active_set(X, D, lam, tol=1e-6, dtype=np.float64)
+        f_star = lasso_objective(X, D, A_ref, lam)
+        density = np.count_nonzero(A_ref) / A_ref.size
+        rows = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # its ConvergenceWarning: the gap column says it
+            for max_iter in (1000, 10000):
+                default = ", default" if max_iter == 1000 else ""
+                t, A = best_time(lambda: sparse_encode(X, D, algorithm="lasso_cd", alpha=lam,
+                                                       max_iter=max_iter), args.sk_repeats)
+                rows.append((f"scikit-learn sparse_encode lasso_cd, max_iter {max_iter}"
+                             f"{default} (float64)", t, lasso_objective(X, D, A, lam)))
+            for dtype in (np.float32, np.float64):
+                t, A = best_time(lambda: lasso_active_set(X, D, lam, dtype=dtype),
+                                 args.repeats)
+                rows.append((f"v1model lasso_active_set, default tol ({np.dtype(dtype).name})",
+                             t, lasso_objective(X, D, A, lam)))
+            for tol in (1e-4, 1e-5, 1e-6):
+                default = ", default" if tol == 1e-4 else ""
+                t, A = best_time(lambda: fista(X, D, lam, tol=tol, max_iter=20000),
+                                 args.repeats)
+                rows.append((f"v1model fista, tol {tol:g}{default}, max_iter 20000 (float32)",
+                             t, lasso_objective(X, D, A, lam)))
+        f_star = min([f_star] + [f for _, _, f in rows])
+        t_sk = rows[0][1]
+        for name, t, f in rows:
+            gap = (f - f_star) / f_star
+            print(f"| {lam:g} ({lam / drive:.3f}) | {100 * density:.1f}% "
+                  f"({density * k:.0f} per patch) | {name} | {t:.3f} | {t_sk / t:.1f}x | "
+                  f"{gap:.1e} | {'yes' if gap <= args.dense_gap else 'no'} |")
+    print()
+    print(f"{n} patches of {X.shape[1]} pixels, {k} atoms")
     print(machine_line())
     return 0
 

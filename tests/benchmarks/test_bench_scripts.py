@@ -215,6 +215,33 @@ def test_lasso_benchmark_draws_no_progress_bar(capsys, monkeypatch):
     assert any("lasso_active_set" in row for row in rows)
 
 
+def test_lasso_benchmark_dense_rows_compare_at_one_gap(capsys, monkeypatch):
+    """--dense (small lam: lasso_active_set's converged-FISTA start, DENSE_* in
+    active_set.py) had no benchmark, only timings in a docstring. Each lam gets
+    scikit-learn's reference, the active set and FISTA with their gaps to the run's best
+    optimum; the active set (float64) meets the compared gap. Rank 64 >= DENSE_MIN_RANK
+    so the dense path runs."""
+    from v1model.inference.active_set import DENSE_MIN_RANK
+
+    module = load("bench_lasso")
+    rng = np.random.default_rng(0)
+    monkeypatch.setattr(module, "load_problem", _random_problem(rng, 96, DENSE_MIN_RANK))
+    module.main(["--dense", "--quick", "--n-samples", "4", "--repeats", "1",
+                 "--sk-repeats", "1", "--dense-lams", "0.05", "0.02"])
+    out = capsys.readouterr().out
+    assert "relative objective gap compared at: 1e-06" in out
+    rows = [line.split(" | ") for line in out.splitlines() if line.startswith("| 0.0")]
+    assert len(rows) == 2 * 7
+    for lam in ("0.05", "0.02"):
+        mine = {row[2]: row for row in rows if row[0].startswith(f"| {lam} (")}
+        assert mine["scikit-learn sparse_encode lasso_cd, max_iter 1000, default (float64)"][4] \
+            == "1.0x"  # the reference
+        exact = mine["v1model lasso_active_set, default tol (float64)"]
+        assert float(exact[5]) <= 1e-6 and exact[6] == "yes |"
+        active = float(exact[1].split("%")[0])
+        assert 10 < active <= 100  # dense: far above the 5-10% of lam 0.25
+
+
 def test_gabor_benchmark_draws_no_progress_bar(capsys, monkeypatch):
     """fit_gabor's bars came in the log before the table, drawn inside the timed calls."""
     import v1model.progress

@@ -34,13 +34,16 @@ exceeds ``DENSE_FRACTION`` (1/2) of the rank (when ``D`` has rank >=
 that support, the optimum's or close to it. Supports still beyond the rank (a
 degenerate problem, e.g. duplicate atoms; or any at lower rank) are reduced to
 it by null-space steps, one eigendecomposition per dropped atom. That
-reduction alone was slow and far from the optimum on dense codes: one
-whitened 16x16 patch, 512 data-initialised atoms, ``lam`` 0.01 (optimum on 186
-atoms) stopped at ``max_rounds`` after 393 s (a loaded machine) 14.8% above
-the optimum; now 0.3 s on scikit-learn's optimum (``lam`` 0.0025: 0.3 s; 40
-such patches at ``lam`` 0.01: 4 rounds, 3.6 s, relative gap 2e-10; FISTA at its
-default ``tol``: 0.7 s, 9e-6; measured 2026-12-07). Sparse codes (16x16, 512
-atoms, 10% active) never meet this path: their codes are unchanged.
+reduction alone was far from the optimum on dense codes: one whitened 16x16
+patch, 512 data-initialised atoms, ``lam`` 0.01 (optimum on 186 atoms)
+stopped at ``max_rounds`` 14.8% above the optimum; now it ends on it. Exact,
+but not fast there: ``benchmarks/bench_lasso.py --dense`` (table "LASSO on
+dense codes" in benchmarks/README.md, 2026-12-07, 10 patches, the learned
+512-atom dictionary, ``lam`` 0.01 and 0.0025, 28-34% of the atoms active)
+timed it at 0.2-1.1x scikit-learn's ``sparse_encode`` (lasso_cd, ``max_iter``
+10000) at a relative objective gap <= 1e-6, and FISTA at ``tol`` 1e-5 or 1e-6
+2.4-11x faster than it at that gap (two runs on a loaded box). Sparse codes
+(16x16, 512 atoms, 10% active) never meet this path: their codes are unchanged.
 
 Every step decreases the objective (the solve minimises the objective over
 the orthant of ``p``, the prox step is a descent step, a candidate is kept
