@@ -379,6 +379,8 @@ RECORDED_AS = {
 UNUSED_BY_THE_METHOD = {
     # matching pursuit, the default method, has no L1 penalty (FISTA's lam, 2.0)
     ("smith-lewicki-2006-convolutional", "lam"),
+    # nor a tolerance of FISTA's (the learner's tol, 1e-3 with method="fista")
+    ("smith-lewicki-2006-convolutional", "learning_tol"),
 }
 
 

@@ -1331,7 +1331,8 @@ class SparseAutoencoder(SavedAsDataset):
                 ds.attrs.get("batchtopk_threshold_weight", 1.0),
                 "ds.attrs['batchtopk_threshold_weight']", open_interval=False)
             if "training_mean" in ds:
-                state.x_mean = np.asarray(check_array(values_by_dims(
+                # a copy: the model's running mean must not write into the caller's Dataset
+                state.x_mean = np.array(check_array(values_by_dims(
                     ds, "training_mean", ("feature",)), "ds['training_mean']"), np.float64)
                 state.x_count = check_int(ds.attrs.get("n_training_mean_samples"),
                                           "ds.attrs['n_training_mean_samples']", minimum=1)
