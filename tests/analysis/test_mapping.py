@@ -347,3 +347,30 @@ def test_the_batch_size_does_not_change_the_stimuli(noise, extra):
         for name in ("rf", "mean_response", "response_sd", "fraction_active"):
             np.testing.assert_allclose(ds[name].values, maps[2501][name].values, rtol=1e-12,
                                        atol=1e-14, err_msg=f"{name}, batch_size={bs}")
+
+
+def test_a_labelled_dictionary_labels_the_mapped_units(filters):
+    """dictionary=D.isel(atom=[1, 3]): the units are atoms 1 and 3, as in
+    fit_gabor(dictionary). Numbered 0 and 1, the map's atom 1 (atom 3's unit) met
+    the fit's atom 1 when xarray aligned the two. Each unit's similarity is to its own
+    atom (a linear unit: above 0.97 at 2,000 stimuli), at the label of that atom."""
+    import xarray as xr
+
+    from v1model.analysis import fit_gabor
+
+    D = xr.DataArray(filters[:4].reshape(4, 6, 6), dims=("atom", "y", "x"),
+                     coords={"atom": [0, 1, 2, 3]})
+    sub = D.isel(atom=[1, 3])
+    W = sub.values.reshape(2, -1)
+    ds = map_receptive_fields(_linear(W), 6, n_stimuli=2000, dictionary=sub.transpose(
+        "y", "atom", "x"), seed=0)
+    assert ds.atom.values.tolist() == [1, 3]
+    fit = fit_gabor(sub)
+    aligned = ds.similarity.where(np.isfinite(fit.r2))
+    assert aligned.sizes["atom"] == 2 and np.all(aligned.values > 0.97)
+    np.testing.assert_allclose(cosine_similarity(ds.rf.sel(atom=[3]).values,
+                                                 D.sel(atom=[3]).values),
+                               ds.similarity.sel(atom=[3]), rtol=1e-12)
+    # without a dictionary, the encoder's unit indices
+    plain = map_receptive_fields(_linear(W), 6, n_stimuli=200, seed=0)
+    assert plain.atom.values.tolist() == [0, 1]

@@ -675,3 +675,25 @@ def test_probes_check_the_memory_of_the_responses_they_keep(monkeypatch):
     with pytest.raises(ValueError, match=r"len\(units\)=200 units' responses to 512 stimuli"):
         size_tuning(never, 8, 0.3, 0.2, units=np.arange(200), diameters=32, contrasts=[1.0, 2.0],
                     phases=8)
+
+
+def test_probes_of_a_labelled_selection_measure_the_labelled_units(gabor_atoms):
+    """fit.orientation.isel(atom=[1]) holds atom 1's grating: it was shown to unit 0
+    (labelled atom 0, its full-field response that of atom 0 to atom 1's grating). Now
+    unit 1 is measured and labelled 1: the same curve as units=[1] with plain values."""
+    fit = fit_gabor(gabor_atoms, (SHAPE, SHAPE))
+    sel = fit.isel(atom=[1])
+    centers = np.stack([sel.x0.values, sel.y0.values], 1)
+
+    def encoder(X):
+        return np.maximum(X @ gabor_atoms.T, 0.0)
+    ds = size_tuning(encoder, SHAPE, sel.orientation, sel.frequency, centers=centers,
+                     diameters=4, contrasts=[1.0])
+    plain = size_tuning(encoder, SHAPE, sel.orientation.values, sel.frequency.values,
+                        centers=centers, diameters=4, contrasts=[1.0], units=[1])
+    assert ds.atom.values.tolist() == [1]
+    np.testing.assert_allclose(ds.response, plain.response, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"units=\[0\] but orientation holds the values of "
+                                         r"atoms \[1\]"):
+        cross_orientation_suppression(encoder, SHAPE, sel.orientation, sel.frequency,
+                                      centers=centers, units=[0])

@@ -1017,3 +1017,59 @@ def test_drifting_grating_unit_at_rounding_level_has_no_f1_f0(gabor_dictionary):
     assert float(lone.modulation_ratio[0, 0, 0]) == pytest.approx(np.pi / 2, rel=2e-3)
     with pytest.raises(ValueError, match=r"zero_tol must be below 1, got 1\.0"):
         drifting_grating_responses(encoder, 12, zero_tol=1.0, **kw)
+
+
+def test_unrectified_f1_over_f0_of_a_linear_unit_is_nan_not_f1_over_rounding():
+    """rectify="none": a linear unit's F0 over a whole cycle is 0 (its F1 is the
+    grating's drive); F1/F0 was F1 / 1e-17 = 5e16 (a "simple cell") or NaN by the sign of
+    the rounding. NaN everywhere now; half-wave rectified, the same unit keeps F1/F0 =
+    pi/2 of the sampled half-wave (16 frames, the crest on a frame: 0.5 / (cot(pi/16) / 16)
+    = 1.5913), and its F1 is unchanged by the F0 check."""
+    D = gabor_patch(16, np.array([0.5, 1.5]), np.array([0.2, 0.1]), phase=np.array([0.0, 1.0]),
+                    sigma_x=3.0, sigma_y=3.0).reshape(2, -1)
+    o, f = [0.5, 1.5], [0.2, 0.1]
+    raw = drifting_grating_responses(lambda X: X @ D.T, 16, orientations=o, frequencies=f,
+                                     rectify="none")
+    assert np.all(np.abs(raw.f0.values) < 1e-12 * raw.f1.values.max())
+    assert np.all(np.isnan(raw.modulation_ratio.values))
+    half = drifting_grating_responses(lambda X: X @ D.T, 16, orientations=o, frequencies=f)
+    # unit 0 at its own grating: the half-wave's F1 is half the unrectified F1
+    np.testing.assert_allclose(half.f1[0, 0, 0], raw.f1[0, 0, 0] / 2, rtol=1e-12)
+    assert np.all(np.isfinite(half.modulation_ratio.values))
+    ratio = float(half.modulation_ratio[0, 0, 0])
+    assert np.pi / 2 < ratio < 1.6
+
+
+def test_contrast_response_of_a_labelled_selection_measures_the_labelled_units():
+    """tuning.peak_orientation.sel(atom=[2]) holds unit 2's grating: it was shown to
+    unit 0 (tuned 1.6 rad away: "no response", labelled atom 0). Now unit 2 is measured
+    and labelled 2, with the threshold of a threshold-linear unit, 0.5 / its gain at
+    that grating; a scalar .sel(atom=2) alike. Labels that disagree with units=, or with
+    each other, are refused."""
+    th = np.array([0.0, 0.8, 1.6])
+    g = gabor_patch(12, th, 0.2, 0.0, 2.5, 2.5).reshape(3, -1)
+
+    def relu(X):
+        return np.maximum(X @ g.T - 0.5, 0.0)
+    tc = tuning_curves(grating_responses(relu, 12, frequencies=[0.2], phases=16))
+    sel = tc.isel(atom=[2])
+    # 4 contrasts: the threshold (the fit's 4 parameters would only interpolate them)
+    c = np.geomspace(0.01, 1.0, 4)
+    with pytest.warns(UserWarning, match="too few contrasts"):
+        ds = contrast_response(relu, 12, sel.peak_orientation, sel.preferred_frequency,
+                               contrasts=c, phases=16)
+        gain = contrast_response(lambda X: X @ g.T, 12, float(sel.peak_orientation[0]), 0.2,
+                                 units=[2], contrasts=[1.0], phases=16)
+        one = contrast_response(relu, 12, tc.peak_orientation.sel(atom=2),
+                                tc.preferred_frequency.sel(atom=2), contrasts=c, phases=16)
+    assert ds.atom.values.tolist() == [2]
+    assert ds.c50_flag.values.tolist() == ["too few contrasts"]  # it responds
+    np.testing.assert_allclose(ds.threshold, 0.5 / gain.response[:, 0], rtol=1e-9)
+    assert one.atom.values.tolist() == [2]
+    np.testing.assert_allclose(one.threshold, ds.threshold, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"units=\[0\].*atoms \[2\]"):
+        contrast_response(relu, 12, sel.peak_orientation, 0.2, units=[0], contrasts=c)
+    with pytest.raises(ValueError, match=r"orientation is labelled atoms \[2\] but frequency "
+                                         r"atoms \[1\]"):
+        contrast_response(relu, 12, sel.peak_orientation,
+                          tc.preferred_frequency.isel(atom=[1]), contrasts=c)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import xarray as xr
 
 from ..validation import (ATOM_IMAGE_DIMS, atoms_by_dim_names, check_array, complex_data_error,
                           describe)
 
 __all__ = ["atoms_as_images", "check_encoder", "call_encoder", "check_real",
-           "check_response_units", "response_units_of", "RESPONSE_UNITS", "STIMULUS_UNITS"]
+           "check_response_units", "response_units_of", "units_from_labels", "RESPONSE_UNITS",
+           "STIMULUS_UNITS"]
 
 #: The units of a probe's responses when the caller does not name them: an encoder is
 #: any callable, whose output may be LCA codes (units of X), spike counts or rates (Hz)
@@ -127,6 +129,61 @@ def response_units_of(variable) -> str:
     probe's result keep the responses' units."""
     units = variable.attrs.get("units")
     return units if isinstance(units, str) and units.strip() else RESPONSE_UNITS
+
+
+def units_from_labels(units, *named):
+    """The units a probe measures: ``units`` as given, or the ``atom`` labels of the
+    per-unit values when they are DataArrays that carry them.
+
+    A selection such as ``tuning.preferred_orientation.sel(atom=[3, 7])`` (or a scalar
+    ``.sel(atom=3)``) says which units its values belong to: read as units 0 ... n - 1,
+    unit 0 was shown unit 3's grating and came out labelled 0 (``"no response"`` for a
+    unit tuned elsewhere), unsaid.
+
+    Parameters
+    ----------
+    units : array_like of int or None
+        The caller's ``units`` argument.
+    *named : (object, str)
+        Each per-unit argument as given and its name (``(orientation, "orientation")``).
+
+    Returns
+    -------
+    array_like or None
+        ``units`` when given (after checking that it agrees with any labels), else the
+        labels as an int array, else None (no labels: the caller's default).
+
+    Raises
+    ------
+    ValueError
+        For two arguments labelled with different atoms, labels that are not
+        non-negative integers (they cannot index the encoder's units) when ``units``
+        is None, or ``units`` that differ from the labels.
+    """
+    labelled = []
+    for value, name in named:
+        if isinstance(value, xr.DataArray) and "atom" in value.coords:
+            coord = value.coords["atom"]
+            if coord.dims in ((), ("atom",)) and value.dims in ((), ("atom",)):
+                labelled.append((name, np.atleast_1d(coord.values)))
+    if not labelled:
+        return units
+    name, labels = labelled[0]
+    for other, more in labelled[1:]:
+        if more.shape != labels.shape or np.any(more != labels):
+            raise ValueError(f"{name} is labelled atoms {describe(labels.tolist())} but {other} "
+                             f"atoms {describe(more.tolist())}: give the values of the same "
+                             "units")
+    if units is None:
+        if not np.issubdtype(labels.dtype, np.integer) or np.any(labels < 0):
+            raise ValueError(f"{name} is labelled atoms {describe(labels.tolist())}, which are "
+                             "not unit indices of the encoder; pass units=")
+        return labels.astype(int)
+    given = np.atleast_1d(np.asarray(units))
+    if given.shape != labels.shape or np.any(given != labels):
+        raise ValueError(f"units={describe(units)} but {name} holds the values of atoms "
+                         f"{describe(labels.tolist())}; leave units out to measure those")
+    return units
 
 
 def check_encoder(encoder, name: str = "encoder"):

@@ -45,6 +45,7 @@ from ..validation import (
     check_int,
     check_nonnegative,
     check_positive,
+    dim_coord,
 )
 from ..scaling import pow2_scale
 from ._common import (RESPONSE_UNITS, atoms_as_images, call_encoder, check_encoder,
@@ -165,7 +166,9 @@ def map_receptive_fields(
         ``atom``, ``y``, ``x`` is read by name, in any order, as by
         :func:`~v1model.analysis.fit_gabor`. Adds ``similarity``
         (cosine of each mapped RF with its atom) and ``similarity_trace``
-        (the same after each batch).
+        (the same after each batch); the result's ``atom`` coordinate is
+        a DataArray dictionary's own (unit ``i`` is the unit of its atom
+        ``i``), so that it lines up with ``fit_gabor(dictionary)``.
     response_units : str, default "units of the encoder's output"
         The units of the encoder's output, recorded as the units of
         ``mean_response`` and ``response_sd``; ``rf`` is in
@@ -185,6 +188,8 @@ def map_receptive_fields(
     Returns
     -------
     xarray.Dataset
+        Over ``atom`` (the encoder's unit index 0 ... n_units - 1, or the
+        labels of a DataArray ``dictionary``):
         ``rf`` (atom, y, x): mapped receptive fields (response per unit of
         stimulus: ``response_units`` per unit of the encoder's input);
         ``mean_response``, ``response_sd`` (``response_units``),
@@ -337,7 +342,12 @@ def map_receptive_fields(
     mean_r = sum_r / n_done * ref
     sd_r = np.sqrt(np.maximum(sum_r2 / n_done - (sum_r / n_done) ** 2, 0.0)) * ref
 
-    ds = xr.Dataset(coords={"atom": np.arange(n_units),
+    # the units are the dictionary's atoms: a DataArray's atom labels carry over (numbered
+    # from 0, the map of dictionary=D.isel(atom=[1, 3]) met fit_gabor of the same atoms,
+    # labelled 1 and 3, at other atoms when xarray aligned them)
+    atom_coord = dim_coord(dictionary, "atom", n_units) if atoms is not None \
+        else np.arange(n_units)
+    ds = xr.Dataset(coords={"atom": atom_coord,
                             "y": ("y", np.arange(h), {"units": "pixel", "long_name": "row"}),
                             "x": ("x", np.arange(w), {"units": "pixel", "long_name": "column"})})
     ds["rf"] = (("atom", "y", "x"), rf.T.reshape(n_units, h, w),

@@ -48,7 +48,7 @@ from ..progress import check_progress, progress_bar
 from ..validation import (check_array, check_choice, check_fits_in_memory, check_int,
                           check_nonnegative, check_positive, check_probability, describe)
 from ._common import (RESPONSE_UNITS, STIMULUS_UNITS, call_encoder, check_encoder,
-                      check_response_units, image_shape, response_units_of)
+                      check_response_units, image_shape, response_units_of, units_from_labels)
 from .tuning import (RECTIFY, ZERO_TOL, _check_radians, _check_zero_tol, _grid_or_count,
                      _rectify, _responds)
 
@@ -61,6 +61,8 @@ def _unit_parameters(orientation, frequency, centers, units, shape):
     from stimuli.gratings import check_frequency
 
     h, w = shape
+    # a DataArray selection (fit.orientation.sel(atom=[3, 7])) names its units
+    units = units_from_labels(units, (orientation, "orientation"), (frequency, "frequency"))
     o = _check_radians(np.atleast_1d(check_array(orientation, "orientation", ndim=(0, 1))),
                        "orientation")
     f = np.atleast_1d(check_frequency(check_array(frequency, "frequency", ndim=(0, 1)),
@@ -293,7 +295,10 @@ def size_tuning(
         Radians; an int n gives n values evenly spaced over [0, 2 pi).
     units : array_like of int, shape (n_units,), optional
         The encoder's units to measure, one per grating; default
-        ``0 ... n_selected - 1``.
+        ``0 ... n_selected - 1``; a DataArray ``orientation`` or
+        ``frequency`` labelled by ``atom`` (e.g.
+        ``fit.orientation.sel(atom=[3, 7])``) gives its labels instead
+        (``units`` that differ from them are refused).
     edge : float, default 0.0
         Raised-cosine edge of the discs in pixels (0: hard edge; see
         :func:`stimuli.gratings.aperture`).
@@ -592,7 +597,10 @@ def cross_orientation_suppression(
         Number of mask phases, evenly spaced over [0, 2 pi) (>= 2 to cancel
         a linear unit's mask drive; 1 keeps mask phase 0).
     units : array_like of int, shape (n_units,), optional
-        The encoder's units to measure; default ``0 ... n_selected - 1``.
+        The encoder's units to measure; default ``0 ... n_selected - 1``; a
+        DataArray ``orientation`` or ``frequency`` labelled by ``atom``
+        (e.g. ``fit.orientation.sel(atom=[3, 7])``) gives its labels instead
+        (``units`` that differ from them are refused).
     edge : float, default 0.0
         Raised-cosine edge of the disc in pixels.
     rectify : {"positive", "abs", "none"}, default "positive"
@@ -803,7 +811,10 @@ def length_tuning(
     phases : int or array_like, default 8
         Radians; an int n gives n values evenly spaced over [0, 2 pi).
     units : array_like of int, shape (n_units,), optional
-        The encoder's units to measure; default ``0 ... n_selected - 1``.
+        The encoder's units to measure; default ``0 ... n_selected - 1``; a
+        DataArray ``orientation`` or ``frequency`` labelled by ``atom``
+        (e.g. ``fit.orientation.sel(atom=[3, 7])``) gives its labels instead
+        (``units`` that differ from them are refused).
     rectify : {"positive", "abs", "none"}, default "positive"
         How signed responses become rates.
     response_units : str, default "units of the encoder's output"

@@ -26,7 +26,7 @@ from ..validation import (axis_by_dim_name, check_array, check_axis, check_bool,
                           check_fits_in_memory, check_int, check_nonnegative, check_positive,
                           check_probability, describe)
 from ._common import (RESPONSE_UNITS, STIMULUS_UNITS, call_encoder, check_encoder, check_real,
-                      check_response_units, image_shape, response_units_of)
+                      check_response_units, image_shape, response_units_of, units_from_labels)
 
 __all__ = [
     "grating_responses",
@@ -603,7 +603,9 @@ def drifting_grating_responses(
         Grating amplitude (> 0) in the units of the encoder's input.
     rectify : {"positive", "abs", "none"}, default "positive"
         Applied before F0 and F1 (a full-wave ``"abs"`` doubles the
-        modulation frequency and hides F1).
+        modulation frequency and hides F1; with ``"none"`` F0 is the signed
+        mean, and F1/F0 is NaN where it is not positive, e.g. 0 to rounding
+        for a linear unit).
     response_units : str, default "units of the encoder's output"
         The units of the encoder's output, recorded as the units of
         ``response``, ``f0`` and ``f1``: e.g. ``"units of X"`` for LCA codes
@@ -628,8 +630,10 @@ def drifting_grating_responses(
         response per frame with ``time`` in seconds; ``f0``, ``f1`` (both in
         ``response_units``) and ``modulation_ratio`` = F1 / F0 (1)
         (orientation, frequency, atom), NaN where the unit does not respond
-        (see ``zero_tol``); simple cells have F1 / F0 > 1 (Skottun et al.
-        1991). Attrs: ``temporal_frequency``, ``frame_rate``, ``n_cycles``,
+        (see ``zero_tol``) or where F0 is at most ``zero_tol`` times the
+        largest ``|response|`` of that grating's time course (F0 of
+        rounding: none to divide by); simple cells have F1 / F0 > 1
+        (Skottun et al. 1991). Attrs: ``temporal_frequency``, ``frame_rate``, ``n_cycles``,
         ``contrast``, ``rectify``, ``zero_tol``.
 
     Raises
@@ -678,8 +682,11 @@ def drifting_grating_responses(
     f1 = 2.0 * np.abs((R * phasor).mean(axis=2))
     # a time course at rounding level of the largest response has no F1/F0 to measure
     alive = _responds(R.max(axis=2), R.max(initial=0.0), zero_tol)
+    # nor has one whose F0 is rounding of its own responses: unrectified, a linear unit's
+    # mean over a cycle is 0 to rounding, and F1 / 1e-17 gave F1/F0 = 5e16, a "simple cell"
+    measured = f0 > zero_tol * np.abs(R).max(axis=2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(alive & (f0 > 0), f1 / f0, np.nan)
+        ratio = np.where(alive & measured & (f0 > 0), f1 / f0, np.nan)
     ds = xr.Dataset(
         {
             "response": (("orientation", "frequency", "time", "atom"), R,
@@ -764,8 +771,11 @@ def contrast_response(
         gives n values evenly spaced over [0, 2 pi).
     units : array_like of int, shape (n_units,), optional
         Which units (columns of the encoder's output) to measure, one per
-        grating; default units ``0 ... n_selected - 1`` (unit ``i`` is shown
-        grating ``i``; with a scalar orientation and frequency, unit 0 only).
+        grating; default: the ``atom`` labels of a DataArray ``orientation``
+        or ``frequency`` (a selection such as
+        ``tuning.preferred_orientation.sel(atom=[3, 7])``, or ``.sel(atom=3)``),
+        else units ``0 ... n_selected - 1`` (unit ``i`` is shown grating
+        ``i``; with a scalar orientation and frequency, unit 0 only).
     rectify : {"positive", "abs", "none"}, default "positive"
         How signed responses become rates.
     response_units : str, default "units of the encoder's output"
@@ -821,8 +831,9 @@ def contrast_response(
         For negative contrasts, ``orientation`` or ``phases`` beyond 2 pi in
         magnitude (degrees, not radians), frequencies outside [0, 0.5], ``units`` that
         are not non-negative integers or exceed the encoder's units,
-        ``orientation``/``frequency`` not matching ``units``, or an option
-        out of range.
+        ``orientation``/``frequency`` not matching ``units`` (in number, or
+        DataArrays labelled with other atoms than ``units`` or each other), or
+        an option out of range.
 
     References
     ----------
@@ -856,6 +867,8 @@ def contrast_response(
     progress = check_progress(progress)
     from stimuli.gratings import check_frequency, grating
 
+    # a DataArray selection (tuning.preferred_orientation.sel(atom=[3, 7])) names its units
+    units = units_from_labels(units, (orientation, "orientation"), (frequency, "frequency"))
     o = _check_radians(np.atleast_1d(check_array(orientation, "orientation", ndim=(0, 1))),
                        "orientation")
     f = np.atleast_1d(check_frequency(check_array(frequency, "frequency", ndim=(0, 1))))
