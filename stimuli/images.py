@@ -1067,10 +1067,53 @@ def whiten(images, f0: float | None = None, variance: float = 0.1, *,
         shape may be a colour picture, (height, width, 3)), a constant picture (nothing to
         whiten), an ``f0`` below the lowest frequency of the pictures, or a
         filter that leaves no power.
+
+    Warns
+    -----
+    UserWarning
+        For a DataArray ``images`` whose attrs say it is whitened already
+        (``whitened`` or ``prewhitened`` true, :data:`WHITENED_ATTRS`).
     """
     _refuse_colour(images, "images")
+    _warn_whitened_attr(images, "images")
     # no float64 copy of a float32 or integer stack (a memmap stays one): read per block
     return _whiten(_image_stack(images, keep_dtype=True), f0, variance, progress)
+
+
+#: attrs that mark pictures as whitened already: ``whitened``, or ``prewhitened`` as the
+#: studies record it (0/1)
+WHITENED_ATTRS = ("whitened", "prewhitened")
+
+
+def _whitened_attr(images):
+    """The attr of :data:`WHITENED_ATTRS` by which ``images`` (a DataArray) says it is
+    whitened (true: a non-zero number or bool, or "1", "true", "yes"), else None."""
+    attrs = getattr(images, "attrs", None)
+    if not isinstance(attrs, dict):
+        return None
+    for key in WHITENED_ATTRS:
+        value = attrs.get(key)
+        if isinstance(value, str):
+            marked = value.strip().lower() in ("1", "true", "yes")
+        else:
+            marked = isinstance(value, (bool, int, np.bool_, np.integer)) and bool(value)
+        if marked:
+            return key
+    return None
+
+
+def _warn_whitened_attr(images, name):
+    """Warn when ``images`` says it is whitened by an attr (:func:`_whitened_attr`):
+    whitening it again multiplies its flat spectrum by the filter once more,
+    ``f exp(-(f/f0)^4)``, a high-pass that used to be applied unsaid."""
+    key = _whitened_attr(images)
+    if key is not None:
+        warnings.warn(
+            f"{name} carries attrs[{key!r}]={images.attrs[key]!r}: they are whitened already, "
+            "and whitening them again multiplies their flat spectrum by the filter "
+            "f exp(-(f/f0)^4) a second time (a high-pass); use them as they are, or drop "
+            f"attrs[{key!r}] if they are not whitened", UserWarning,
+            stacklevel=user_stacklevel())
 
 
 def _whiten(images, f0=None, variance=0.1, progress=None, name="images", files=None):
@@ -1406,9 +1449,11 @@ def _resizing_whitened(name, size, shape, where, why, verb="resizes"):
 def is_prewhitened(source) -> bool:
     """Whether ``source`` names Olshausen's already-whitened images.
 
-    True for a folder of sparsenet raw files, for one such file and for a
-    ``.mat`` whose key is ``IMAGES`` (``IMAGES_RAW.mat`` holds ``IMAGESr``, the unwhitened ones);
-    False for the embedded photographs, photograph folders and arrays.
+    True for a folder of sparsenet raw files, for one such file, for a
+    ``.mat`` whose key is ``IMAGES`` (``IMAGES_RAW.mat`` holds ``IMAGESr``, the unwhitened ones)
+    and for a DataArray whose attrs say so (``whitened`` or ``prewhitened`` true,
+    :data:`WHITENED_ATTRS`); False for the embedded photographs, photograph folders and
+    other arrays.
 
     Parameters
     ----------
@@ -1420,6 +1465,8 @@ def is_prewhitened(source) -> bool:
     bool
         Whether the images are already whitened.
     """
+    if _whitened_attr(source) is not None:  # a DataArray that says so
+        return True
     if not isinstance(source, (str, os.PathLike)) or source == "skimage":
         return False
     path = check_path(source, "source")

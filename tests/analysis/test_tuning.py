@@ -1073,3 +1073,16 @@ def test_contrast_response_of_a_labelled_selection_measures_the_labelled_units()
                                          r"atoms \[1\]"):
         contrast_response(relu, 12, sel.peak_orientation,
                           tc.preferred_frequency.isel(atom=[1]), contrasts=c)
+
+
+@pytest.mark.parametrize("c", [[[0.1, 0.2], [0.3]], [np.zeros(3), np.zeros(4)]])
+def test_naka_rushton_names_ragged_contrasts(c):
+    """check_real converts its values (np.iscomplexobj): a ragged list failed there with
+    numpy's "inhomogeneous shape" ValueError, which named no argument. It is a TypeError
+    naming c and the items' shapes, as check_array's for a ragged list."""
+    from v1model.analysis import naka_rushton
+
+    with pytest.raises(TypeError, match=r"^c must be contrasts \(a numeric array\), got .*; "
+                                        r"its 2 items have different shapes \(\((2|3),\), "
+                                        r"\((1|4),\)\)"):
+        naka_rushton(c, 2.0, 0.2, 2.5)

@@ -478,7 +478,8 @@ def test_hard_threshold_exact_tie_is_broken_by_the_lower_atom(dtype):
     expected = np.zeros((2, 9))
     expected[:, 0] = [2.0, -2.0]  # x = +-2 d_0: unit 0 codes all of it, the copy is silent
     for copy in (D[0], -D[0]):
-        with warnings.catch_warnings():
+        # the duplicate is warned of (both units would stay active for a drive above 2 lam)
+        with warnings.catch_warnings(), pytest.warns(UserWarning, match="duplicated atoms 8 and 0"):
             warnings.simplefilter("error", ConvergenceWarning)
             A = lca(X, np.vstack([D, copy]), 1.5, threshold="hard", dtype=dtype)
         np.testing.assert_allclose(A, expected, atol=1e-3)

@@ -1046,3 +1046,29 @@ def test_missing_bundled_photographs_are_named(monkeypatch, tmp_path):
     monkeypatch.setattr(skimage.data, "__file__", str(tmp_path / "none" / "__init__.py"))
     with pytest.raises(RuntimeError, match="no bundled photographs found in .*none"):
         load_images("skimage")
+
+
+@pytest.mark.parametrize("key, value", [("prewhitened", 1), ("whitened", True),
+                                        ("whitened", "yes")])
+def test_whitening_images_that_say_they_are_whitened_is_warned(key, value):
+    """whiten() took a DataArray whose attrs say it is whitened (the studies record
+    ``prewhitened``) and filtered it again, unsaid: the warning names the attr.
+    load_whitened (is_prewhitened) takes it as whitened and returns it as it is, where it
+    whitened it a second time."""
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    images = xr.DataArray(rng.standard_normal((2, 32, 32)), dims=("image", "y", "x"),
+                          attrs={key: value})
+    with pytest.warns(UserWarning, match=rf"^images carries attrs\['{key}'\]={value!r}: they "
+                                         r"are whitened already"):
+        twice = whiten(images)
+    assert is_prewhitened(images)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kept, prewhitened = load_whitened(images)
+        whiten(images.assign_attrs({key: 0 if key == "prewhitened" else False}))
+    assert prewhitened is True
+    np.testing.assert_array_equal(kept, images.values)
+    # what a second whitening did: the filter's high-pass, |R(f)| rising from 0 at DC
+    assert not np.allclose(twice, images.values / images.values.std() * np.sqrt(0.1))

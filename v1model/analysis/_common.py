@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..validation import (ATOM_IMAGE_DIMS, atoms_by_dim_names, check_array, complex_data_error,
-                          describe)
+from ..validation import (ATOM_IMAGE_DIMS, _ragged_note, atoms_by_dim_names, check_array,
+                          complex_data_error, describe)
 
 __all__ = ["atoms_as_images", "check_encoder", "call_encoder", "check_real",
            "check_response_units", "response_units_of", "units_from_labels", "RESPONSE_UNITS",
@@ -102,8 +102,18 @@ def check_real(values, name: str, expected: str):
         For complex ``values`` (a TypeError and a ValueError, as
         :func:`~v1model.validation.check_array` raises), naming ``name`` and
         describing ``values``.
+    TypeError
+        For values numpy cannot make an array of (a ragged nested list), naming
+        ``name`` (as :func:`~v1model.validation.check_array` does).
     """
-    if np.iscomplexobj(values):
+    try:
+        # np.iscomplexobj converts values: a ragged list failed here with numpy's
+        # "inhomogeneous shape" message, which named no argument
+        is_complex = np.iscomplexobj(values)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be {expected} (a numeric array), got "
+                        f"{describe(values)}{_ragged_note(values)}") from exc
+    if is_complex:
         raise complex_data_error(name, describe(values), expected=expected)
     return values
 

@@ -490,6 +490,23 @@ def spectral_norm_gram(D):
     return float(np.linalg.eigvalsh(small)[-1])
 
 
+def duplicate_pairs(D, min_cosine):
+    """Pairs ``(i, j)``, ``i < j``, of atoms (rows of ``D``, any non-zero norms) whose
+    ``|cosine|`` is at least ``min_cosine``: a duplicated or sign-flipped atom, or one
+    that close to it. One Gram matrix, in float64."""
+    D64 = np.asarray(D, dtype=np.float64)
+    D64 = D64 / np.linalg.norm(D64, axis=1, keepdims=True)
+    close = np.triu(np.abs(D64 @ D64.T) >= min_cosine, k=1)
+    return [(int(i), int(j)) for i, j in zip(*np.nonzero(close))]
+
+
+def describe_pairs(pairs, max_pairs=5):
+    """``"atoms 3 and 1, 7 and 2"``: the later atom of each pair first (the copy), the
+    first ``max_pairs`` of them."""
+    shown = ", ".join(f"{j} and {i}" for i, j in pairs[:max_pairs])
+    return f"atoms {shown}{', ...' if len(pairs) > max_pairs else ''}"
+
+
 #: at most this many unconverged samples are named in the warning
 N_SAMPLES_NAMED = 10
 

@@ -32,6 +32,8 @@ from ._common import (
     check_products_in_range,
     check_warm_start,
     current_tally,
+    describe_pairs,
+    duplicate_pairs,
     knob,
     relaxation_scale,
     apply_threshold,
@@ -46,6 +48,12 @@ from ._common import (
 __all__ = ["lca", "lca_rhs", "max_stable_dt"]
 
 INTEGRATORS = ("euler", "ivp")
+#: atoms at least this close (|cosine|) are duplicates to the hard threshold, warned of:
+#: a pair's units rise together and both stay active, splitting one coefficient. 200
+#: samples driven along one atom of a pair (12 random atoms, 16 features, lam=0.5) had
+#: both units active in 137 at 1 - cosine = 1e-6, 118 at 1e-5, 67 at 1e-4 and 23 at
+#: 1e-3, where one unit won in 140
+HARD_DUPLICATE_COSINE = 1 - 1e-4
 #: largest Euler trajectory (``u`` and ``a``, bytes) that ``return_trajectory`` without
 #: ``n_steps`` may hold in the worst case, ``max_steps`` steps (beyond it: ValueError);
 #: None: half of this machine's memory (most runs stop long before ``max_steps``, so
@@ -144,10 +152,14 @@ def lca(
         (:data:`HARD_CYCLE_TURNS`), so that the first unit crosses alone as in
         continuous time (in a trajectory, its time then runs slower than the
         ``time`` coordinate). Units in an exact tie (a duplicated atom, or two
-        atoms with the same drive and couplings) cycle at any step, and the
-        ideal threshold has no fixed point for them in continuous time
-        either: the tie is then broken deterministically, the lowest-numbered
-        of the tied units winning and the others set back to rest (``u = 0``).
+        atoms with the same drive and couplings) whose drive lies between
+        ``lam`` and ``2 lam`` cycle at any step, and the ideal threshold has
+        no fixed point for them in continuous time either: the tie is then
+        broken deterministically, the lowest-numbered of the tied units
+        winning and the others set back to rest (``u = 0``). With a drive
+        above ``2 lam`` both stay active, sharing the coefficient: duplicated
+        atoms (``|cosine| >= 1 - 1e-4``, :data:`HARD_DUPLICATE_COSINE`) are
+        warned of.
     tau : float, default 0.01
         Membrane time constant in seconds (10 ms).
     dt : float, optional
@@ -323,7 +335,8 @@ def lca(
         For a setting of the other integrator, or ``tol`` or ``max_steps``
         with ``n_steps`` on the Euler path, given a value other than its
         default (``integrator`` above), naming it and what this path uses
-        instead.
+        instead; with ``threshold="hard"``, for duplicated atoms of ``D``
+        (``threshold`` above), naming them.
     ConvergenceWarning
         Euler path: for samples still above ``tol`` at ``max_steps``, naming
         the first ten rows. Ivp path: for samples still moving at the end of
@@ -344,6 +357,8 @@ def lca(
             return_trajectory=return_trajectory, return_history=return_history),
         x_name=_names[0], d_name=_names[1], d_float64=True)
     threshold = check_threshold(threshold)
+    if threshold == "hard":
+        _warn_duplicate_atoms(D64, _names[1])
     integrator = check_choice(integrator, "integrator", INTEGRATORS)
     tau = check_positive(tau, "tau")
     # the limit of D as given, in float64 as max_stable_dt computes it: that of D rounded
@@ -452,6 +467,34 @@ def lca(
                                                  {"long_name": "Euler step"}))
         out.append(hist)
     return out[0] if len(out) == 1 else tuple(out)
+
+
+def _warn_duplicate_atoms(D, d_name):
+    """Warn when atoms of ``D`` are duplicates to the hard threshold
+    (:data:`HARD_DUPLICATE_COSINE`, one Gram matrix). The units of a duplicated atom get
+    the same drive and inhibit each other as much as themselves: whenever the drive left
+    for them exceeds ``2 lam``, both rise above ``lam`` together and settle at half of
+    it each, a fixed point that codes one component with two atoms (``lam^2 / 2`` more
+    energy than one atom's code); one wins only when that drive lies between ``lam`` and
+    ``2 lam`` (the cycle broken by :func:`_hard_cycle_guard`). Rozell et al.'s single
+    winner needs an asymmetry that duplicates do not have; the split was silent.
+
+    Not inside a learner's run (:func:`~v1model.inference._common.current_tally`): its
+    dictionary changes at every update, and the learners re-seed duplicated atoms
+    themselves (``duplicate_tol``); a warning per minibatch named atoms of a dictionary
+    the user never sees."""
+    if current_tally() is not None:
+        return
+    pairs = duplicate_pairs(D, HARD_DUPLICATE_COSINE)
+    if not pairs:
+        return
+    warnings.warn(
+        f"lca(threshold='hard'): {d_name} has duplicated {describe_pairs(pairs)} (|cosine| "
+        f">= 1 - {1 - HARD_DUPLICATE_COSINE:.0e}): their units get the same drive, and where "
+        "it exceeds 2 lam both stay active, splitting one coefficient between them (twice "
+        f"the active count, lam^2/2 more energy than one atom's code); remove one atom of "
+        f"each pair from {d_name}, or use threshold='soft', whose objective does not depend "
+        "on the split", UserWarning, stacklevel=user_stacklevel())
 
 
 #: lca's defaults: a setting the chosen integrator ignores is warned of when it differs

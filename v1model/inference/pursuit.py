@@ -32,8 +32,9 @@ from .._frames import user_stacklevel
 from ..progress import check_progress, progress_bar
 from ..validation import check_int, check_nonnegative
 from . import _common
-from ._common import (ConvergenceWarning, current_tally, history_dataset, knob,
-                      limit_knob, outside_tally, rows_of_x, validate_problem)
+from ._common import (ConvergenceWarning, current_tally, describe_pairs, duplicate_pairs,
+                      history_dataset, knob, limit_knob, outside_tally, rows_of_x,
+                      validate_problem)
 
 __all__ = ["matching_pursuit", "orthogonal_mp"]
 
@@ -58,7 +59,32 @@ def _check_pursuit(X, D, n_nonzero, tol, dtype, method, cap_features, flags, nam
         n_nonzero = limit
     if tol is not None:
         tol = check_nonnegative(tol, "tol")
+        _check_tol_resolution(X, tol, dtype, method)
     return X, D, n_nonzero, tol, dtype
+
+
+def _check_tol_resolution(X, tol, dtype, method):
+    """Refuse a ``tol`` below the rounding of the squared residual of ``X``'s largest
+    sample in ``dtype``, ``(ROUNDOFF_UNITS eps ||x||)^2``. With ``tol=0`` every sample
+    (20 of 20, unit atoms 32 x 16, float32 and float64 alike) ran to its step limit and
+    was then warned of with the advice to raise ``max_iter``; in float32, ``tol`` at 1e-2
+    of that floor still left 6 of 20 samples above it (OMP, after its float64 pass)."""
+    res2 = _row_norms2(X)
+    if res2.size == 0:
+        return
+    row = int(np.argmax(res2))
+    floor = (ROUNDOFF_UNITS * float(np.finfo(dtype).eps)) ** 2 * res2[row]
+    if tol >= floor:
+        return
+    finer = ("" if np.dtype(dtype) == np.float64 else
+             f", or dtype=np.float64 (there tol >= "
+             f"{(ROUNDOFF_UNITS * float(np.finfo(np.float64).eps)) ** 2 * res2[row]:.2g})")
+    raise ValueError(
+        f"{method}: tol={tol!r} is below the resolution of {np.dtype(dtype).name} for X: the "
+        f"squared residual of row {row} of X (||x||^2={res2[row]:.3g}) is known only to "
+        f"({ROUNDOFF_UNITS} eps ||x||)^2 = {floor:.2g} (units of X squared), and samples "
+        f"would run to their step limit; pass tol >= {floor:.2g} (e.g. 1e-6 * ||x||^2 = "
+        f"{1e-6 * res2[row]:.2g}){finer}")
 
 
 def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter=None,
@@ -139,7 +165,9 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
     ------
     ValueError
         With neither ``n_nonzero`` nor ``tol``, for ``n_nonzero > n_atoms``,
-        a negative ``tol`` or invalid ``X``/``D``.
+        a negative ``tol``, a ``tol`` below the resolution of ``dtype`` for
+        the largest sample (``(16 eps ||x||)^2``: ``tol=0`` ran every sample
+        to ``max_iter``), or invalid ``X``/``D``.
 
     Warns
     -----
@@ -357,8 +385,21 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
     ------
     ValueError
         With neither ``n_nonzero`` nor ``tol``, for ``n_nonzero`` above
-        ``min(n_atoms, n_features)``, a negative ``tol`` or invalid
-        ``X``/``D``.
+        ``min(n_atoms, n_features)``, a negative ``tol``, a ``tol`` below the
+        resolution of ``dtype`` for the largest sample (``(16 eps
+        ||x||)^2``: ``tol=0`` was never met) or invalid ``X``/``D``.
+
+    Warns
+    -----
+    ConvergenceWarning
+        Once, for samples that end with fewer than ``n_nonzero`` atoms and a
+        residual left (above ``tol``, given one) when the dictionary's rank
+        is below ``n_nonzero`` or it has duplicated atoms, naming the rank,
+        the duplicates and the setting to change (scikit-learn's
+        ``orthogonal_mp`` warns of linear dependence once per sample); with
+        ``tol``, in the warning of the samples above it. Not with
+        ``positive``, whose samples end early whenever no correlation is
+        positive.
 
     Notes
     -----
@@ -396,16 +437,89 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
         # n_nonzero at OMP's most (min(n_atoms, n_features): tol alone sets that) cannot
         # be raised
         most = n_nonzero == min(D.shape)
+        # samples that stalled above tol: the dependent atoms that stopped them, if any
+        cause = None if positive else _dependence(X, D, A, n_nonzero, tol, res2)[0]
         _warn_tol_not_met("orthogonal_mp", res2, tol,
                           {"n_nonzero": (n_nonzero, "atoms",
                                          np.count_nonzero(A, axis=1) >= n_nonzero)},
-                          positive, fixed=("n_nonzero",) if most else ())
-    elif return_history:  # with tol, _meet_tol_exactly did it
-        _make_last_record_exact(records, _exact_residual_sq(X, D, A))
+                          positive, fixed=("n_nonzero",) if most else (), stall_cause=cause)
+    else:
+        if not positive:  # NN-OMP ends short whenever no correlation is positive
+            _warn_dependent_atoms(X, D, A, n_nonzero)
+        if return_history:  # with tol, _meet_tol_exactly did it
+            _make_last_record_exact(records, _exact_residual_sq(X, D, A))
     if return_history:
         return A, history_dataset(records, "omp", n_nonzero=n_nonzero, tol=_attr(tol),
                                   positive=int(positive), dtype=dtype, n_recoded=n_recoded)
     return A
+
+
+#: OMP takes an atom whose part outside the span of those picked is below this fraction of
+#: its norm as lying in that span (the stop in ``_omp_block``), per working dtype
+SPAN_EPS = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-7}
+#: a residual norm within this many units of roundoff (``eps ||x||``) is a signal coded
+#: exactly (float32 leaves 1e-7 to 1e-6 of ``||x||``), not one the atoms could not reach
+CODED_EXACTLY_UNITS = 1000
+
+
+def _dependence(X, D, A, n_nonzero, tol, res2):
+    """Why OMP's samples ended short of ``n_nonzero`` atoms (and above ``tol``, given
+    one) with a residual left, when the dictionary's linear dependence explains it.
+
+    Returns ``(cause, rows, rank, pairs)``: ``cause`` is None when no sample ended so,
+    or when ``D`` has rank at least ``n_nonzero`` and no duplicated atoms (the residual
+    then lies outside the atoms' span: all the signal they can code). ``rank`` is that
+    of the unit-norm atoms (singular values above :data:`SPAN_EPS` of the largest),
+    ``pairs`` the duplicated atoms (the part of one outside the other's span below
+    ``SPAN_EPS``). An SVD of ``D`` only when samples ended short. scikit-learn's
+    ``orthogonal_mp`` warns of such an early end too (linear dependence in the
+    dictionary), once per sample and without naming the atoms."""
+    short = np.count_nonzero(A, axis=1) < n_nonzero
+    if tol is not None:
+        short &= res2 > tol
+    rows = np.flatnonzero(short)
+    eps = SPAN_EPS[np.dtype(X.dtype)]
+    if rows.size and tol is None:  # a signal coded exactly needs no more atoms
+        left = _exact_residual_sq(X[rows], D, A[rows])
+        floor = (CODED_EXACTLY_UNITS * float(np.finfo(X.dtype).eps)) ** 2
+        rows = rows[left > floor * _row_norms2(X[rows])]
+    if rows.size == 0:
+        return None, rows, None, []
+    D64 = D.astype(np.float64)
+    s = np.linalg.svd(D64 / np.linalg.norm(D64, axis=1, keepdims=True), compute_uv=False)
+    rank = int(np.count_nonzero(s > eps * s[0]))
+    pairs = duplicate_pairs(D, np.sqrt(1 - eps ** 2))
+    if rank >= n_nonzero and not pairs:
+        return None, rows, rank, pairs
+    cause = (f"the dictionary has rank {rank} (n_atoms={D.shape[0]}, n_features="
+             f"{D.shape[1]}): past {rank} atoms every atom lies in the span of those picked")
+    if pairs:
+        cause += f"; duplicate {describe_pairs(pairs)} (|cosine| above 1 - {eps ** 2 / 2:.0e})"
+    return cause, rows, rank, pairs
+
+
+def _warn_dependent_atoms(X, D, A, n_nonzero):
+    """Warn once (or add to a learner's tally) when samples end with fewer than
+    ``n_nonzero`` atoms and a residual left because the dictionary is rank-deficient
+    or has duplicated atoms (:func:`_dependence`), naming the rank, the duplicates and
+    the setting to change. OMP used to return fewer atoms without a word."""
+    cause, rows, rank, pairs = _dependence(X, D, A, n_nonzero, None, None)
+    if cause is None:
+        return
+    remedies = []
+    if rank < n_nonzero:
+        remedies.append(f"lower {limit_knob('n_nonzero', n_nonzero)} to at most {rank}")
+    if pairs:
+        remedies.append("remove one atom of each duplicate pair")
+    what = f"orthogonal_mp ended short of n_nonzero={n_nonzero} atoms ({cause})"
+    tally = current_tally()
+    if tally is not None:  # a learner's minibatch: warned of once, at the run's end
+        tally.add(what, rows.size, X.shape[0], " or ".join(remedies))
+        return
+    warnings.warn(
+        f"orthogonal_mp: {rows.size} of {X.shape[0]} samples end with fewer than "
+        f"n_nonzero={n_nonzero} atoms and a residual left ({rows_of_x(rows)}): {cause}; "
+        f"{' or '.join(remedies)}", ConvergenceWarning, stacklevel=user_stacklevel())
 
 
 #: relative slack on ``tol`` below which an exact squared residual counts as at ``tol``
@@ -468,7 +582,7 @@ def _exact_residual_sq(X, D, A, block=4096):
     return out
 
 
-def _warn_tol_not_met(solver, res2, tol, limits, positive, fixed=()):
+def _warn_tol_not_met(solver, res2, tol, limits, positive, fixed=(), stall_cause=None):
     """Warn when samples end above ``tol`` (as scikit-learn's ``orthogonal_mp``
     warns when it ends early), naming the limit that stopped them and its value, or that
     no atom lowers the residual any more (with non-negative codes, long before).
@@ -476,13 +590,16 @@ def _warn_tol_not_met(solver, res2, tol, limits, positive, fixed=()):
     ``res2`` is the squared residual each solver tracks for its own stopping rule;
     ``limits`` maps a limit's name (``"max_iter"``, ``"n_nonzero"``) to its value, its
     unit and the samples it stopped (boolean, one per sample); ``fixed`` names limits
-    the user cannot raise (OMP's ``n_nonzero`` at ``min(n_atoms, n_features)``). The
-    remedies used to say "raise the limit", not which setting nor its value."""
+    the user cannot raise (OMP's ``n_nonzero`` at ``min(n_atoms, n_features)``);
+    ``stall_cause`` (OMP's :func:`_dependence`) says why no atom lowers the residual.
+    The remedies used to say "raise the limit", not which setting nor its value."""
     left = res2 > tol
     if not left.any():
         return
     stall = "no atom left that lowers the residual" + (" with a positive coefficient"
                                                        if positive else "")
+    if stall_cause is not None:
+        stall += f" ({stall_cause})"
     # each sample left above tol, by what stopped it: the first limit it met, else no atom
     groups, rest = {}, left.copy()
     for name, (value, unit, stopped) in limits.items():

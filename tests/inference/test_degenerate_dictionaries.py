@@ -1,0 +1,178 @@
+"""Degenerate dictionaries and settings that the solvers used to take in silence:
+OMP on linearly dependent atoms (scikit-learn's orthogonal_mp warns), a pursuit
+``tol`` below the working precision's resolution, and hard-threshold LCA on
+duplicated atoms (Rozell et al. 2008: one unit should win)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.linear_model import orthogonal_mp as sk_omp
+
+from v1model.inference import ConvergenceWarning, lca, matching_pursuit, orthogonal_mp
+
+
+def unit_atoms(n_atoms, n_features, seed=0):
+    rng = np.random.default_rng(seed)
+    D = rng.standard_normal((n_atoms, n_features))
+    return D / np.linalg.norm(D, axis=1, keepdims=True), rng
+
+
+def low_rank_atoms(n_atoms, n_features, rank, seed=0):
+    """Unit atoms spanning a random ``rank``-dimensional subspace."""
+    rng = np.random.default_rng(seed)
+    D = rng.standard_normal((n_atoms, rank)) @ rng.standard_normal((rank, n_features))
+    return D / np.linalg.norm(D, axis=1, keepdims=True), rng
+
+
+# ------------------------------------------------------------------ OMP, linear dependence
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_omp_on_a_duplicated_atom_warns_once_naming_the_rank_and_the_pair(dtype):
+    """8 atoms in 16 dimensions, atom 3 a copy of atom 1 (rank 7), n_nonzero=8: every
+    sample ends with the 7 atoms scikit-learn's orthogonal_mp also returns, which warns
+    ("linear dependence in the dictionary", once per sample); ours used to say nothing.
+    One warning names the rank, the pair and the setting to lower."""
+    D, rng = unit_atoms(8, 16)
+    D[3] = D[1]
+    X = rng.standard_normal((5, 16))
+    with pytest.warns(RuntimeWarning, match="linear dependence"):
+        ref = sk_omp(D.T, X.T, n_nonzero_coefs=8).T
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        A = orthogonal_mp(X, D, n_nonzero=8, dtype=dtype)
+    np.testing.assert_array_equal(np.count_nonzero(A, axis=1), np.count_nonzero(ref, axis=1))
+    np.testing.assert_array_equal(np.count_nonzero(A, axis=1), 7)
+    # the same projection as scikit-learn (the split between the copies aside)
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(A @ D, ref @ D, atol=tol * np.abs(X).max())
+    ours = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert len(ours) == 1, [str(w.message) for w in caught]
+    message = str(ours[0].message)
+    assert message.startswith("orthogonal_mp: 5 of 5 samples end with fewer than n_nonzero=8 "
+                              "atoms and a residual left (rows 0, 1, 2, 3, 4 of X)")
+    assert "the dictionary has rank 7 (n_atoms=8, n_features=16)" in message
+    assert "duplicate atoms 3 and 1" in message
+    assert "lower n_nonzero (now 8) to at most 7 or remove one atom of each duplicate pair" \
+        in message
+
+
+def test_omp_beyond_the_rank_of_a_low_rank_dictionary_warns():
+    """12 atoms spanning 4 of 16 dimensions, n_nonzero=8: 4 atoms each, as in
+    scikit-learn; the warning names rank 4 and no duplicates."""
+    D, rng = low_rank_atoms(12, 16, rank=4)
+    X = rng.standard_normal((6, 16))
+    with pytest.warns(RuntimeWarning, match="linear dependence"):
+        ref = sk_omp(D.T, X.T, n_nonzero_coefs=8).T
+    with pytest.warns(ConvergenceWarning, match=r"the dictionary has rank 4 .*; lower "
+                                                r"n_nonzero \(now 8\) to at most 4$") as rec:
+        A = orthogonal_mp(X, D, n_nonzero=8, dtype=np.float64)
+    assert "duplicate" not in str(rec[0].message)
+    np.testing.assert_array_equal(np.count_nonzero(A, axis=1), np.count_nonzero(ref, axis=1))
+    np.testing.assert_allclose(A @ D, ref @ D, atol=1e-10)
+
+
+def test_omp_with_tol_on_dependent_atoms_names_the_cause_in_its_one_warning():
+    """With tol, samples above it were warned of as having "no atom left that lowers the
+    residual"; the warning now says why (the rank and the duplicates), and is the only one."""
+    D, rng = unit_atoms(8, 16)
+    D[3] = D[1]
+    X = rng.standard_normal((5, 16))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        orthogonal_mp(X, D, tol=1e-3)
+    assert len(caught) == 1, [str(w.message) for w in caught]
+    message = str(caught[0].message)
+    assert "5 with no atom left that lowers the residual (the dictionary has rank 7" in message
+    assert "duplicate atoms 3 and 1" in message
+
+
+def test_omp_short_of_n_nonzero_on_exact_signals_or_below_the_rank_stays_quiet():
+    """No warning where nothing is wrong: signals coded exactly by 3 atoms (n_nonzero=6),
+    and a duplicated atom with n_nonzero below the rank (the copy is never needed)."""
+    D, rng = unit_atoms(8, 16)
+    X = rng.standard_normal((5, 3)) @ D[[0, 2, 5]]
+    dup = D.copy()
+    dup[3] = dup[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        A = orthogonal_mp(X, D, n_nonzero=6)
+        orthogonal_mp(rng.standard_normal((5, 16)), dup, n_nonzero=4)
+    np.testing.assert_array_equal(np.count_nonzero(A, axis=1), 3)
+
+
+# ------------------------------------------------------------ pursuit tol below resolution
+@pytest.mark.parametrize("solver", [matching_pursuit, orthogonal_mp])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pursuit_refuses_a_tol_below_the_resolution_of_its_dtype(solver, dtype):
+    """tol=0 ran every sample to its step limit and then advised raising max_iter (20 of
+    20 samples, float32 and float64): refused up front, naming tol, the dtype and the
+    smallest tol that resolves (float32: the float64 one too)."""
+    D, rng = unit_atoms(32, 16)
+    X = rng.standard_normal((20, 16))
+    name = np.dtype(dtype).name
+    floor = (16 * np.finfo(dtype).eps) ** 2 * np.max(np.sum(X ** 2, axis=1))
+    with pytest.raises(ValueError, match=rf"^{solver.__name__}: tol=0\.0 is below the "
+                                         rf"resolution of {name} for X: .* pass tol >= "
+                                         rf"{floor:.2g} ") as err:
+        solver(X, D, tol=0.0, dtype=dtype)
+    assert ("or dtype=np.float64" in str(err.value)) == (dtype == np.float32)
+    # just above it is taken (and met, by OMP on these full-rank atoms)
+    if solver is orthogonal_mp:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            A = solver(X, D, tol=1e-8, dtype=dtype)
+        R = X - A.astype(np.float64) @ D
+        assert np.all(np.sum(R ** 2, axis=1) <= 1e-8 * (1 + 1e-6))
+
+
+def test_a_zero_tol_for_all_zero_signals_is_not_refused():
+    """Nothing to code: the signals already meet tol=0."""
+    D, _ = unit_atoms(8, 4)
+    np.testing.assert_array_equal(orthogonal_mp(np.zeros((2, 4)), D, tol=0.0), 0)
+
+
+# ------------------------------------------------------------- hard LCA, duplicated atoms
+def test_hard_lca_on_a_duplicated_atom_splits_the_coefficient_and_warns():
+    """Atom 5 a copy of atom 2, samples driven along it (drive > 2 lam): both units rise
+    together and settle at half the coefficient each, a fixed point with lam^2/2 more
+    energy per sample than the code on one of them (which is a fixed point too). It was
+    silent; a warning now names the pair."""
+    D, rng = unit_atoms(12, 16)
+    D[5] = D[2]
+    X = rng.standard_normal((6, 16)) + 2 * D[2]
+    lam = 0.5
+    with pytest.warns(UserWarning, match=r"^lca\(threshold='hard'\): D has duplicated atoms 5 "
+                                         r"and 2 \(\|cosine\| >= 1 - 1e-04\)"):
+        A = lca(X, D, lam, threshold="hard", dtype=np.float64)
+    both = (A[:, 2] != 0) & (A[:, 5] != 0)
+    assert both.sum() >= 3
+    np.testing.assert_allclose(A[both, 2], A[both, 5], rtol=1e-12)  # one coefficient, split
+    merged = A.copy()
+    merged[:, 2] += merged[:, 5]
+    merged[:, 5] = 0
+
+    def energy(codes):
+        R = X - codes @ D
+        return 0.5 * np.sum(R ** 2, axis=1) + 0.5 * lam ** 2 * np.count_nonzero(codes, axis=1)
+
+    np.testing.assert_allclose((energy(A) - energy(merged))[both], 0.5 * lam ** 2, rtol=1e-9)
+
+
+@pytest.mark.parametrize("threshold", ["soft", "hard"])
+def test_lca_without_duplicates_or_soft_is_not_warned(threshold):
+    """Soft threshold: the LASSO objective is the same whatever the split (no warning);
+    hard threshold on atoms 1 - cosine = 1e-3 apart (one unit wins in most samples):
+    none either."""
+    D, rng = unit_atoms(12, 16)
+    u = rng.standard_normal(16)
+    u -= (u @ D[2]) * D[2]
+    u /= np.linalg.norm(u)
+    near = D.copy()
+    near[5] = (1 - 1e-3) * D[2] + np.sqrt(1 - (1 - 1e-3) ** 2) * u
+    dup = D.copy()
+    dup[5] = D[2]
+    X = rng.standard_normal((4, 16))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # n_steps: the plain Euler loop (the adaptive soft one compiles on first use)
+        lca(X, near if threshold == "hard" else dup, 0.5, threshold=threshold, n_steps=200)
