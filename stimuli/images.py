@@ -368,7 +368,7 @@ def _image_stack(images, name="images", copy=False, keep_dtype=False):
         warnings.warn(
             f"{name} has shape {images.shape}, read as {n} pictures of {h} x {w} pixels "
             "(n_images, height, width); if the last axis counts pictures (scipy.io.loadmat of "
-            "Olshausen's IMAGES.mat) or colour channels, pass np.moveaxis(images, -1, 0) or a "
+            f"Olshausen's IMAGES.mat) or colour channels, pass np.moveaxis({name}, -1, 0) or a "
             "grayscale picture, or read the file with stimuli.load_images(path)",
             UserWarning, stacklevel=user_stacklevel())
     return images

@@ -868,3 +868,85 @@ def test_cpp_standalone_runs_the_project_an_earlier_call_compiled(weights, monke
     assert reference.sum() > 20 and not np.array_equal(other, fresh)
     np.testing.assert_array_equal(other, reference)
     np.testing.assert_array_equal(last, reference[:4])
+
+
+@pytest.mark.parametrize("shape, match", [
+    ((64, 64, 3), r"^data has shape \(64, 64, 3\), one colour picture \(height, width, 3: "
+                  r"RGB channels last\), not a stack of gray pictures.*rgb2gray"),
+    ((64, 64, 4), r"^data has shape \(64, 64, 4\), one colour picture .*RGBA"),
+    ((3, 64, 64, 3), r"^data has shape \(3, 64, 64, 3\), a stack of colour pictures.*"
+                     r"skimage\.color\.rgb2gray\(data\)"),
+])
+def test_colour_pictures_are_refused_saying_so(shape, match):
+    # one RGB picture was read as 64 pictures of 64 x 3 pixels and refused with "patch_size=8
+    # with border=2 does not fit in images of 64x3 pixels"; a stack of them as "data must
+    # have 2 or 3 dimension(s)"
+    colour = np.random.default_rng(0).random(shape)
+    with pytest.raises(ValueError, match=match):
+        learn_sailnet(colour, 8, patch_size=8, border=2, n_updates=1, progress=False)
+
+
+def test_images_and_patches_given_as_dataarrays_are_read_by_dim_name(natural_images):
+    # a DataArray of images (image, x, y) was read by position: patches transposed, unsaid
+    # (sample_patches and whiten read it by name)
+    imgs = natural_images[:3, :64, :48]  # not square: a transposition changes the shape too
+    kwargs = dict(patch_size=8, border=2, batch_size=10, n_updates=3, progress=False)
+    ref = learn_sailnet(imgs, 6, seed=0, **kwargs)
+    stack = xr.DataArray(imgs, dims=("image", "y", "x"))
+    for given in (stack, stack.transpose("image", "x", "y"), stack.transpose("x", "y", "image")):
+        ds = learn_sailnet(given, 6, seed=0, **kwargs)
+        np.testing.assert_array_equal(ds["Q"].values, ref["Q"].values)
+    pool = np.random.default_rng(1).standard_normal((40, 16))
+    ref = learn_sailnet(pool, 4, seed=0, **kwargs)
+    given = xr.DataArray(pool, dims=("sample", "feature")).T  # (feature, sample)
+    np.testing.assert_array_equal(learn_sailnet(given, 4, seed=0, **kwargs)["Q"].values,
+                                  ref["Q"].values)
+
+
+def test_inference_takes_the_fields_and_weights_as_learn_sailnet_returns_them(weights):
+    # ds["Q"] (neuron, y, x) was refused as "Q must have 2 dimension(s)"; the README
+    # reshaped it by hand
+    X, Q, W, theta = weights
+    ref = sailnet_inference(X, Q, W, theta, dtype=np.float64)
+    assert ref.sum() > 50
+    fields = xr.DataArray(Q.reshape(24, 6, 6), dims=("neuron", "y", "x"))
+    lateral = xr.DataArray(W, dims=("neuron", "neuron_pre"))
+    for q, w in ((fields, lateral), (fields.values, W),
+                 # transposed DataArrays are read by name (W is not symmetric)
+                 (fields.transpose("y", "x", "neuron"), lateral.T)):
+        np.testing.assert_array_equal(
+            sailnet_inference(X, q, w, xr.DataArray(theta, dims="neuron"), dtype=np.float64),
+            ref)
+    assert not np.array_equal(sailnet_inference(X, Q, W.T, theta, dtype=np.float64), ref)
+
+
+def test_images_with_their_pictures_on_the_last_axis_are_warned_of_by_name():
+    # scipy.io.loadmat's IMAGES.mat layout (height, width, n_images) was refused as "patch_size=8
+    # with border=20 does not fit in images of 128x10 pixels", with no word of the layout
+    stack = np.random.default_rng(0).standard_normal((128, 128, 10))
+    with pytest.warns(UserWarning, match=re.escape(
+            "data has shape (128, 128, 10), read as 128 pictures of 128 x 10 pixels")
+            + ".*" + re.escape("pass np.moveaxis(data, -1, 0)")), \
+            pytest.raises(ValueError, match="does not fit in images of 128x10 pixels"):
+        learn_sailnet(stack, 4, patch_size=8, n_updates=1, progress=False)
+    # a layout that fits is warned of once, under the name given
+    with pytest.warns(UserWarning) as record:
+        learn_sailnet(np.random.default_rng(1).standard_normal((48, 48, 12)), 4, patch_size=8,
+                      border=2, batch_size=2, n_updates=1, progress=False)
+    layout = [w for w in record if "pictures of" in str(w.message)]
+    assert len(layout) == 1 and str(layout[0].message).startswith("data has shape (48, 48, 12)")
+
+
+def test_learning_starts_from_a_results_fields_as_they_are(natural_images):
+    # Q0=ds["Q"] (neuron, y, x) was refused as "Q0 must have 2 dimension(s)"
+    kwargs = dict(patch_size=8, border=2, batch_size=10, n_updates=2, seed=3, progress=False)
+    first = learn_sailnet(natural_images, 6, patch_size=8, border=2, batch_size=10,
+                          n_updates=2, seed=0, progress=False)
+    ref = learn_sailnet(natural_images, 6, Q0=first["Q"].values.reshape(6, -1), **kwargs)
+    for fields in (first["Q"], first["Q"].values, first["Q"].transpose("x", "neuron", "y")):
+        np.testing.assert_array_equal(
+            learn_sailnet(natural_images, 6, Q0=fields, **kwargs)["Q"].values, ref["Q"].values)
+    with pytest.raises(ValueError, match=re.escape(
+            "Q0 must have shape (6, 8, 8) (neuron, y, x: fields of the 8 x 8 patches) or "
+            "(6, 64) (n_neurons, n_features), got (6, 4, 16)")):
+        learn_sailnet(natural_images, 6, Q0=first["Q"].values.reshape(6, 4, 16), **kwargs)

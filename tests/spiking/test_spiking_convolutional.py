@@ -273,3 +273,21 @@ def test_cpp_standalone_runs_the_project_an_earlier_call_compiled():
     for key in ("spike_time", "spike_sample", "spike_kernel", "spike_position",
                 "spike_count"):
         np.testing.assert_array_equal(last[key], alone[key], err_msg=key)
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_a_colour_picture_is_refused_saying_so(channels):
+    # one RGB picture (32, 32, 3) ran as 32 images of 32 x 3 pixels, without a word (so did
+    # encode, which builds its dictionary for X the same way)
+    rng = np.random.default_rng(0)
+    kernels = rng.standard_normal((4, 5, 5))
+    picture = rng.random((32, 32, channels))
+    match = rf"^X has shape \(32, 32, {channels}\), one colour picture .*rgb2gray"
+    with pytest.raises(ValueError, match=match):
+        spiking_convolutional_lca(picture, kernels, 0.1, duration=0.01, target="numpy")
+    with pytest.raises(ValueError, match=match):
+        encode(picture, kernels, 0.1)
+    # gray pictures of the same shape run, as do 1-D signals (32 sounds of 3 samples)
+    assert spiking_convolutional_lca(picture[..., 0], kernels, 0.1, duration=0.01,
+                                     target="numpy", seed=0)["code"].shape == (1, 4, 36, 36)
+    assert encode(picture[0], rng.standard_normal((2, 2)), 0.1).shape == (32, 2, channels + 1)

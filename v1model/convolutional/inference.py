@@ -403,6 +403,11 @@ def as_dictionary(kernels, X, stride, boundary, dtype) -> ConvolutionalDictionar
     # lacking 4 signal axes)
     k = check_array(kernels_by_dim_name(kernels), "kernels", ndim=(2, 3, 4))
     d = k.ndim - 1
+    if d == 2:
+        from stimuli.images import _refuse_colour
+
+        # one colour picture (32, 32, 3) ran as 32 images of 32 x 3 pixels, unsaid
+        _refuse_colour(X, "X")
     # a ragged list: numpy's error named no argument; a DataArray by dim name (its shape
     # read by position made the dictionary for transposed signals)
     X_shape = array_shape(signals_by_dim_name(X, d), "X")

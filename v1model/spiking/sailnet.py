@@ -99,10 +99,14 @@ def sailnet_inference(
     ----------
     X : array_like, shape (n_samples, n_features)
         Stimuli (SAILnet expects patches with zero mean and unit variance).
-    Q : array_like, shape (n_neurons, n_features)
-        Feed-forward weights, one receptive field per row.
+    Q : array_like, shape (n_neurons, n_features) or (n_neurons, height, width)
+        Feed-forward weights, one receptive field per row, or :func:`learn_sailnet`'s
+        ``ds["Q"]`` (neuron, y, x) as it is (each field flattened row-major; a
+        DataArray is read by dim name).
     W : array_like, shape (n_neurons, n_neurons)
-        Lateral inhibition, ``W[i, j] >= 0``: effect of a spike of ``j`` on ``i``.
+        Lateral inhibition, ``W[i, j] >= 0``: effect of a spike of ``j`` on ``i``
+        (a DataArray with dims ``neuron`` and ``neuron_pre``, as ``ds["W"]``, is read
+        by dim name).
     theta : array_like, shape (n_neurons,)
         Firing thresholds (units of ``Q x``).
     n_steps : int
@@ -245,12 +249,16 @@ def _check_eta(eta):
 def _check_weights(X, Q, W, theta):
     X = check_array(X, "X", ndim=(1, 2), dims=DATA_DIMS)
     X = X[None] if X.ndim == 1 else X
-    Q = check_array(Q, "Q", ndim=2)
+    # learn_sailnet's fields Q (neuron, y, x), flattened row-major as its rows are: a 3-D Q
+    # was refused as "Q must have 2 dimension(s)"; a DataArray is read by dim name
+    Q = check_array(Q, "Q", ndim=(2, 3), dims=("neuron", "y", "x"))
+    Q = Q.reshape(Q.shape[0], -1)
     # Q is laid out as a dictionary (one neuron's weights per row): the same check, with
     # its "looks transposed, pass Q.T" hint
     check_same_features(X, Q, "X", "Q")
     k = Q.shape[0]
-    W = check_array(W, "W", ndim=2)
+    # W[i, j] acts on i from j: a DataArray (neuron_pre, neuron) is read by dim name
+    W = check_array(W, "W", ndim=2, dims=("neuron", "neuron_pre"))
     if W.shape != (k, k):
         raise ValueError(f"W must have shape {(k, k)} to match Q {Q.shape}, got {W.shape}")
     if np.any(W < 0):
@@ -444,7 +452,12 @@ def learn_sailnet(
         ``border`` pixels from the edges, each normalised to zero mean and unit
         variance (as the authors do); or a pool of patches, shape
         (n_patches, n_features), used as given, from which every batch draws
-        ``batch_size`` rows with replacement.
+        ``batch_size`` rows with replacement. A DataArray is read by dim name
+        (``image`` or ``sample``, ``y``, ``x``; ``sample``, ``feature``) as
+        :func:`stimuli.sample_patches` reads it; a colour picture (height, width,
+        3 or 4) or stack of them is refused (convert it to gray), and a stack
+        whose last axis looks like the pictures' (``scipy.io.loadmat``'s
+        ``IMAGES.mat``, (512, 512, 10)) is warned of.
     n_neurons : int
         Number of units (default 256); refused when the ``n_neurons**2`` pairs
         (``W`` and the pair statistics, ~32 bytes each while learning) would
@@ -473,8 +486,9 @@ def learn_sailnet(
         ``rate`` (default 0.3, the authors' ``eta_ave``).
     border : int
         Pixels left out at image edges (default 20, the authors' ``BUFF``).
-    Q0 : array_like, shape (n_neurons, n_features), optional
-        Initial feed-forward weights; default Gaussian rows of unit norm.
+    Q0 : array_like, shape (n_neurons, n_features) or (n_neurons, h, w), optional
+        Initial feed-forward weights, one field per row or a result's ``Q``
+        (neuron, y, x) as it is; default Gaussian rows of unit norm.
     W0 : array_like, shape (n_neurons, n_neurons), optional
         Initial lateral inhibition, ``W0[i, j]`` the effect of a spike of
         ``j`` on ``i``: finite, non-negative, with a zero diagonal (the
@@ -594,7 +608,16 @@ def learn_sailnet(
         Q = rng.standard_normal((n_neurons, n_features))
         Q /= np.linalg.norm(Q, axis=1, keepdims=True)
     else:
-        Q = check_array(Q0, "Q0", ndim=2, copy=True)
+        # a Dataset's fields ds["Q"] (neuron, y, x) too, as they are (a DataArray by dim
+        # name): they were refused as "Q0 must have 2 dimension(s)"
+        Q = check_array(Q0, "Q0", ndim=(2, 3), dims=("neuron", "y", "x"), copy=True)
+        if Q.ndim == 3:
+            if Q.shape != (n_neurons, *patch_shape):
+                raise ValueError(
+                    f"Q0 must have shape {(n_neurons, *patch_shape)} (neuron, y, x: fields of "
+                    f"the {patch_shape[0]} x {patch_shape[1]} patches) or "
+                    f"{(n_neurons, n_features)} (n_neurons, n_features), got {Q.shape}")
+            Q = Q.reshape(n_neurons, n_features)
         if previous is not None and Q.shape != (n_neurons, n_features):
             # the user gave previous, not Q0: name what they passed
             raise ValueError(
@@ -786,7 +809,20 @@ def _warn_silent(update, drive, theta, gamma, p, theta0, continued=False):
 
 def _batch_source(data, patch_size, border, batch_size, rng):
     """A function returning one batch (batch_size, n_features) per call, and the patch shape."""
-    data = check_array(data, "data", ndim=(2, 3))
+    from stimuli.images import _image_stack, _refuse_colour
+
+    # one colour picture (64, 64, 3) was read as 64 pictures of 64 x 3 pixels, refused as
+    # "patch_size=8 with border=2 does not fit in images of 64x3 pixels"
+    _refuse_colour(data, "data")
+    _refuse_colour_stack(data)
+    if np.ndim(data) == 3:
+        # as sample_patches reads images: a DataArray by dim name (images (image, x, y) were
+        # read by position, their patches transposed unsaid), and a warning for the layouts
+        # a stack is confused with (scipy.io.loadmat's (512, 512, 10) IMAGES.mat was refused
+        # as "patch_size=16 with border=20 does not fit in images of 512x10 pixels")
+        data = _image_stack(data, "data")
+    else:
+        data = check_array(data, "data", ndim=(2, 3), dims=DATA_DIMS)
     if data.ndim == 3:
         from stimuli import sample_patches
         from stimuli.images import _cut_patches, check_patch_size
@@ -794,9 +830,12 @@ def _batch_source(data, patch_size, border, batch_size, rng):
         patch_size = check_int(patch_size, "patch_size", minimum=2)
         border = check_int(border, "border", minimum=0)
         patch_size = check_patch_size(patch_size, data.shape, border, name="patch_size")
-        # draws once, so that images too flat to normalise fail here, not mid-learning
-        sample_patches(data, patch_size, 1, seed=np.random.default_rng(0), border=border,
-                       normalize=True, progress=False)
+        # draws once, so that images too flat to normalise fail here, not mid-learning;
+        # its own warning of the layout (naming "images") was given above, naming data
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="images has shape", category=UserWarning)
+            sample_patches(data, patch_size, 1, seed=np.random.default_rng(0), border=border,
+                           normalize=True, progress=False)
 
         # the images passed sample_patches's checks just now (data is the stack it drew
         # from): each update draws its batch with sample_patches's own draws (the same
@@ -821,6 +860,20 @@ def _batch_source(data, patch_size, border, batch_size, rng):
         return data[rng.integers(0, n_patches, batch_size)]
 
     return draw, shape
+
+
+def _refuse_colour_stack(data) -> None:
+    """Refuse a stack of colour pictures (n_images, height, width, 3 or 4), channels last,
+    saying how to make it gray: it was refused as "data must have 2 or 3 dimension(s)",
+    with no word of the colour."""
+    shape = np.shape(data)
+    if len(shape) == 4 and shape[3] in (3, 4) and not hasattr(data, "dims"):
+        raise ValueError(
+            f"data has shape {shape}, a stack of colour pictures (n_images, height, width, "
+            f"{shape[3]}: channels last?); SAILnet learns from gray pictures (n_images, "
+            f"height, width) or patches (n_patches, n_features): convert each picture to "
+            f"grayscale first, e.g. skimage.color.rgb2gray(data) (for RGBA, of "
+            f"skimage.color.rgba2rgb(data))")
 
 
 def _scaled_fields(Q) -> np.ndarray:
