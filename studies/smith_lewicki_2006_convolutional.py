@@ -386,7 +386,8 @@ def run(
     """
     from studies._defaults import quick_default
     from studies._shortfall import named_by_study, shortfall_summary
-    from v1model.convolutional.learning import DEFAULT_TOL, check_snr_db
+    from v1model.convolutional.learning import (DEFAULT_TOL, check_snr_db,
+                                                refuse_unused_settings)
     from v1model.io import seed_attr
     from v1model.validation import (as_generator, check_bool, check_choice, check_int,
                                     check_nonnegative, check_positive, check_probability)
@@ -400,22 +401,19 @@ def run(
     method = check_choice(method, "method", ("fista", "mp"))
     # the stop of the other method was ignored (and recorded "None"): given, it is refused
     if method == "mp":
-        if lam is not None:
-            raise ValueError(f"lam={lam!r} does not apply to method='mp': matching pursuit "
-                             "has no L1 penalty (its spikes stop at snr_db); drop lam, or "
-                             "use method='fista'")
-        if learning_tol is not None:
-            raise ValueError(f"learning_tol={learning_tol!r} does not apply to method='mp': "
-                             "it is FISTA's tolerance while learning, and the pursuit stops "
-                             "at snr_db (or max_iter); drop learning_tol, or use "
-                             "method='fista'")
+        refuse_unused_settings("mp", [
+            ("lam", lam, "matching pursuit has no L1 penalty (its spikes stop at snr_db); "
+                         "drop lam, or use method='fista'"),
+            ("learning_tol", learning_tol, "it is FISTA's tolerance while learning, and the "
+                                           "pursuit stops at snr_db (or max_iter); drop "
+                                           "learning_tol, or use method='fista'")])
         # the learner's float32 residuals: 200 dB ran every training crop to max_iter
         snr_db = check_snr_db(DEFAULT_SNR_DB if snr_db is None else snr_db, np.float32)
     else:
-        if snr_db is not None:
-            raise ValueError(f"snr_db={snr_db!r} does not apply to method='fista': FISTA's "
-                             "codes are stopped by its L1 weight lam and its tolerance, not "
-                             "by a fidelity; drop snr_db, or use method='mp'")
+        refuse_unused_settings("fista", [
+            ("snr_db", snr_db, "FISTA's codes are stopped by its L1 weight lam and its "
+                               "tolerance, not by a fidelity; drop snr_db, or use "
+                               "method='mp'")])
         lam = check_positive(DEFAULT_LAM if lam is None else lam, "lam")
         learning_tol = check_positive(DEFAULT_TOL if learning_tol is None else learning_tol,
                                       "learning_tol")

@@ -81,6 +81,10 @@ def _encoding_attr_problem(ds: xr.Dataset, var: xr.Variable, key, value) -> tupl
     return None
 
 
+#: Values per block of :func:`_encoding_problem`'s simulated round trip: its temporaries
+#: (a few arrays of a block each) stay a few MB whatever the size of the variable
+ROUND_TRIP_BLOCK = 1 << 16
+
 #: Keys of a variable's ``encoding`` that xarray applies to its values on saving (netCDF
 #: and zarr alike), and that a load reads back: checked by a simulated round trip
 VALUE_ENCODINGS = ("_FillValue", "missing_value", "scale_factor", "add_offset", "dtype")
@@ -103,34 +107,40 @@ def _encoding_problem(name, var: xr.Variable) -> str | None:
     if set(used) <= {"_FillValue", "dtype"} and same_dtype and (
             fill is None or (var.dtype.kind in "fc" and _is_nan(fill))):
         return None
-    # xarray's own encoding and decoding of the values, as a save and load make them
-    probe = xr.Variable(var.dims, var.values, {}, used)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            back = xr.conventions.decode_cf_variable(
-                name, xr.conventions.encode_cf_variable(probe, name=name))
-            loaded = np.asarray(back.values)
-    except (TypeError, ValueError, OverflowError):  # xarray's own error at the write
-        return None
-    saved = np.asarray(var.values)
-    wider = np.result_type(saved, loaded)
-    changed = saved != loaded
-    if wider.kind in "fc":  # NaN loaded where NaN was saved is no change
-        changed &= ~(np.isnan(saved) & np.isnan(loaded))
-    kept = not changed.any() and (loaded.dtype == saved.dtype or (
-        loaded.dtype.kind == saved.dtype.kind and wider == loaded.dtype))
+    # xarray's own encoding and decoding of the values, as a save and load make them, one
+    # block at a time: the whole variable's round trip held 2-3 copies of it (a 1 GB
+    # variable needed 2-3 GB more to be checked). Both act value by value, and the loaded
+    # dtype follows from the dtypes and the encoding alone
+    saved = np.asarray(var.values)  # numpy data: the variable's own array, not a copy
+    n_changed, first, loaded_dtype = 0, None, None
+    for start in range(0, max(saved.size, 1), ROUND_TRIP_BLOCK):
+        block = saved.flat[start:start + ROUND_TRIP_BLOCK]  # C order, any layout: a copy
+        loaded = _round_trip(name, block, used)
+        if loaded is None:  # xarray's own error at the write
+            return None
+        loaded_dtype = loaded.dtype if loaded_dtype is None else np.result_type(
+            loaded_dtype, loaded.dtype)
+        changed = block != loaded
+        if np.result_type(saved.dtype, loaded.dtype).kind in "fc":
+            changed &= ~(np.isnan(block) & np.isnan(loaded))  # NaN back as NaN: no change
+        count = int(np.count_nonzero(changed))
+        if count and first is None:
+            at = int(np.argmax(changed))
+            first = (start + at, loaded[at])
+        n_changed += count
+    wider = np.result_type(saved.dtype, loaded_dtype)
+    kept = not n_changed and (loaded_dtype == saved.dtype or (
+        loaded_dtype.kind == saved.dtype.kind and wider == loaded_dtype))
     if kept:
         return None
     keys = ", ".join(f"{key}={value!r}" for key, value in used.items())
-    if changed.any():
-        first = np.unravel_index(np.argmax(changed), changed.shape)
-        where = ", ".join(str(int(i)) for i in first)
-        happens = (f"{int(changed.sum())} of {changed.size} values would load changed "
-                   f"({saved[first].item()!r} as {loaded[first].item()!r} at "
-                   f"[{where}])")
+    if n_changed:
+        index = np.unravel_index(first[0], saved.shape)
+        where = ", ".join(str(int(i)) for i in index)
+        happens = (f"{n_changed} of {saved.size} values would load changed "
+                   f"({saved[index].item()!r} as {first[1].item()!r} at [{where}])")
     else:
-        happens = f"the {saved.dtype} values would load as {loaded.dtype}"
+        happens = f"the {saved.dtype} values would load as {loaded_dtype}"
     drop = " and ".join(f"del ds[{name!r}].encoding[{key!r}]" for key in used)
     remedy = (f"drop {'them' if len(used) > 1 else 'it'} ({drop}, or "
               "ds = ds.drop_encoding()) to save the values as they are")
@@ -139,6 +149,21 @@ def _encoding_problem(name, var: xr.Variable) -> str | None:
                    f"ds[{name!r}].astype({str(np.dtype(used['dtype']))!r}))")
     return (f"ds[{name!r}].encoding has {keys}, which xarray applies to the values on "
             f"saving: {happens}; {remedy}")
+
+
+def _round_trip(name, values, encoding) -> np.ndarray | None:
+    """The 1-d ``values`` of the variable ``name`` as xarray's CF encoding (``encoding``,
+    :data:`VALUE_ENCODINGS` keys) and decoding give them back; None where xarray's
+    encoding fails (it names the problem itself at the write)."""
+    probe = xr.Variable(("value",), values, {}, encoding)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            back = xr.conventions.decode_cf_variable(
+                name, xr.conventions.encode_cf_variable(probe, name=name))
+            return np.asarray(back.values)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def _is_nan(value) -> bool:

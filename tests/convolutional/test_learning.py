@@ -10,7 +10,7 @@ from scipy.signal import correlate
 from v1model.convolutional import (ConvolutionalDictionary, encode, learn_kernels,
                                    matching_pursuit,
                                    objective)
-from v1model.convolutional.learning import shifted_duplicates
+from v1model.convolutional.learning import refuse_unused_settings, shifted_duplicates
 from v1model.inference import ConvergenceWarning
 from v1model.io import load_dataset, save_dataset
 
@@ -556,6 +556,39 @@ def test_matching_pursuit_learning_records_no_lam_and_l1_its_default():
     assert l1.attrs["lam"] == 0.1
     np.testing.assert_array_equal(l1["kernels"], same["kernels"])
     assert not np.array_equal(l1["kernels"], mp["kernels"])
+
+
+def test_one_helper_refuses_the_settings_a_method_does_not_use(monkeypatch, tmp_path):
+    """learn_kernels and the smith-lewicki study refused lam / tol (learning_tol) with
+    method='mp' (the study snr_db with 'fista') in two near-copies: one helper names the
+    first setting given, in the caller's own words, and lets those not given (None) pass."""
+    refuse_unused_settings("mp", [("lam", None, "unused"), ("tol", None, "unused")])
+    with pytest.raises(ValueError, match=r"^tol=0\.5 does not apply to method='mp': its "
+                                         r"reason\.$"):
+        refuse_unused_settings("mp", [("lam", None, "no"), ("tol", 0.5, "its reason."),
+                                      ("max_iter", 3, "not reached")])
+    from studies import get_study
+    from v1model.convolutional import learning
+
+    asked = []
+
+    def spy(method, settings):
+        settings = list(settings)
+        asked.append((method, [name for name, _, _ in settings]))
+        refuse_unused_settings(method, settings)
+
+    monkeypatch.setattr(learning, "refuse_unused_settings", spy)
+    X = np.random.default_rng(0).standard_normal((2, 128))
+    with pytest.raises(ValueError, match=r"^lam=5\.0 does not apply to method='mp'"):
+        learn_kernels(X, 3, 8, method="mp", n_nonzero=4, lam=5.0, progress=False)
+    (tmp_path / "noise.wav").write_bytes(b"not a wav")  # refused before it is read
+    study = get_study("smith-lewicki-2006-convolutional")
+    for method, given in (("mp", {"learning_tol": 0.01}), ("fista", {"snr_db": 20.0})):
+        with pytest.raises(ValueError, match=rf"^{next(iter(given))}=.* does not apply to "
+                                             rf"method='{method}'"):
+            study.run(quick=True, audio_dir=str(tmp_path), method=method, **given)
+    assert asked == [("mp", ["lam", "tol"]), ("mp", ["lam", "learning_tol"]),
+                     ("fista", ["snr_db"])]
 
 
 @pytest.mark.filterwarnings("ignore:convolutional fista stopped:UserWarning")  # max_iter=30

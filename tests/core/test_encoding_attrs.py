@@ -275,3 +275,30 @@ def test_every_offending_attr_and_encoding_is_listed_in_one_refusal(tmp_path):
         "- ds['u'].encoding has dtype='int16'"]
     assert "1 of 4 values would load changed (1.5 as 2 at [1])" in lines[4]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_simulated_round_trip_holds_no_copy_of_the_variable():
+    """The check of an encoding's round trip encoded and decoded the whole variable:
+    2-3 copies of it at every save (peak 36 MB for a 16 MB variable, 2026-12-07). In
+    blocks, its peak stays a fraction of the variable's size (a 16 MB one here, laid out
+    transposed), and it finds and counts the one value the packing changes, far from the
+    first block, as the whole-variable comparison did."""
+    import tracemalloc
+
+    values = (np.arange(2_000_000) % 1000 * 0.5).reshape(1000, 2000).T  # not C-contiguous
+    encoding = {"dtype": "int16", "scale_factor": 0.5, "_FillValue": -1}
+    ds = xr.Dataset({"v": (("y", "x"), values)})
+    ds["v"].encoding.update(encoding)
+    tracemalloc.start()
+    try:
+        _cf_encoding.check_no_encoding_attrs(ds)  # every value a multiple of 0.5: kept
+        accepted_peak = tracemalloc.get_traced_memory()[1]
+        ds["v"].values[1700, 3] = 0.3  # packs to 1, loads as 0.5
+        tracemalloc.reset_peak()
+        with pytest.raises(ValueError, match=r"1 of 2000000 values would load changed "
+                                             r"\(0\.3 as 0\.5 at \[1700, 3\]\)"):
+            _cf_encoding.check_no_encoding_attrs(ds)
+        refused_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert max(accepted_peak, refused_peak) < values.nbytes / 4, (accepted_peak, refused_peak)

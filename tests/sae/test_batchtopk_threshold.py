@@ -144,3 +144,37 @@ def test_a_damaged_saved_estimate_is_named(planted):
         damaged.attrs = {**ds.attrs, name: value}
         with pytest.raises(ValueError, match=message):
             SparseAutoencoder.from_dataset(damaged)
+
+
+@pytest.mark.filterwarnings("ignore:activation='jumprelu'")  # a short run: thresholds near 0
+@pytest.mark.parametrize("activation, setting", [
+    ("batchtopk", dict(k=3)), ("topk", dict(k=3)), ("relu", dict(lam=0.1)),
+    ("jumprelu", dict(lam=0.1)), ("mp", dict(k=3))])
+def test_only_batchtopk_keeps_its_latest_batches(planted, monkeypatch, activation, setting):
+    # the row indices of the latest 3 / threshold_rate batches are read again at the end of
+    # a call to measure BatchTopK's threshold: the other activations have none to measure.
+    # Before, every activation kept them (here 15 batches of 50 rows for topk, relu, ...)
+    import collections
+    from types import SimpleNamespace
+
+    from v1model.sae import autoencoder
+
+    made = []
+
+    class Recorded(collections.deque):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(autoencoder, "collections", SimpleNamespace(deque=Recorded))
+    X = planted[0][:200]
+    SparseAutoencoder(40, activation, n_steps=20, batch_size=50, threshold_rate=0.2,
+                      dtype="float64", seed=SAE_SEED, progress=False, **setting).fit(X)
+    held = [entry for kept in made for entry in kept]
+    if activation != "batchtopk":
+        assert held == []
+        return
+    assert len(held) == 15  # ceil(3 / 0.2) of the 20 batches: the last ones
+    for rows, smallest, rate in held:
+        assert np.shape(rows) == (50,) and 0 <= np.min(rows) and np.max(rows) < 200
+        assert smallest > 0 and rate == 0.2

@@ -501,6 +501,21 @@ def test_a_padded_batch_gives_the_unpadded_results(problem, padded_batches, reco
     xr.testing.assert_identical(padded, plain)
 
 
+def test_a_padding_that_spikes_is_refused_not_dropped(problem, padded_batches):
+    """The padding of a batch is silent (drive and potential 0 stay below threshold), so
+    its spikes were filtered out for nothing: a spiking padding now means the padded run is
+    not the unpadded one, and is refused. Membrane noise makes one spike here (a noisy run
+    is never padded outside this test: its kept project is not reused). Before, its spikes
+    were dropped and its counts cut without a word."""
+    X, D = problem
+    padded_batches(2)
+    with pytest.raises(RuntimeError, match=r"^the 2 silent samples that pad a batch of 3 "
+                                           r"to the kept cpp_standalone project's 5 spiked "
+                                           r"\([1-9]\d* counted spikes, [1-9]\d* recorded\)"):
+        spiking_lca(X[:3], D, LAM, duration=0.05, noise=3.0, target="numpy", seed=1,
+                    record_spikes=True, progress=False)
+
+
 @pytest.mark.slow
 def test_natural_patches_cython_matches_lasso(natural_patches):
     """Whitened natural 8x8 patches, a 2x overcomplete dictionary, Cython target."""

@@ -262,17 +262,14 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
                          f"method='lca'; method={method!r} solves the L1 problem, i.e. the "
                          "soft threshold")
     if method == "mp":
-        if lam is not None:
-            # it was ignored, and recorded in attrs as if the spikes had been coded at it
-            raise ValueError(f"lam={lam!r} does not apply to method='mp': matching pursuit "
-                             "has no L1 penalty (its spikes stop at n_nonzero or snr_db); "
-                             "drop lam, or use an L1 method (fista, lca, ista)")
-        if tol is not None:
-            # ignored too (the pursuit has its own stops), and recorded as if it had run
-            raise ValueError(f"tol={tol!r} does not apply to method='mp': it is the L1 "
-                             "solvers' tolerance, and matching pursuit stops at n_nonzero "
-                             "spikes or snr_db (or max_iter); drop tol, or use an L1 method "
-                             "(fista, lca, ista)")
+        # ignored, and recorded in attrs as if the spikes had been coded at them (the
+        # pursuit has its own stops)
+        refuse_unused_settings("mp", [
+            ("lam", lam, "matching pursuit has no L1 penalty (its spikes stop at n_nonzero "
+                         "or snr_db); drop lam, or use an L1 method (fista, lca, ista)"),
+            ("tol", tol, "it is the L1 solvers' tolerance, and matching pursuit stops at "
+                         "n_nonzero spikes or snr_db (or max_iter); drop tol, or use an L1 "
+                         "method (fista, lca, ista)")])
     else:
         lam = DEFAULT_LAM if lam is None else check_nonnegative(lam, "lam")
         tol = check_positive(DEFAULT_TOL if tol is None else tol, "tol")
@@ -492,6 +489,30 @@ def max_snr_db(dtype) -> float:
     else to find, ended at 115-136 dB, 2026-12-07).
     """
     return -20.0 * float(np.log10(float(np.finfo(dtype).eps)))
+
+
+def refuse_unused_settings(method: str, settings) -> None:
+    """Refuse, by name, the first of ``settings`` given that ``method`` does not use
+    (it was ignored, and recorded in attrs as if the run had used it).
+
+    Parameters
+    ----------
+    method : str
+        The method that runs, e.g. ``"mp"``.
+    settings : iterable of (str, object, str)
+        Each setting ``method`` does not use: its name as the caller's user knows it
+        (an argument, a study's ``-p`` parameter), its value (None: not given) and why
+        it does not apply, with what to do instead.
+
+    Raises
+    ------
+    ValueError
+        ``"{name}={value!r} does not apply to method={method!r}: {why}"``, for the
+        first setting given.
+    """
+    for name, value, why in settings:
+        if value is not None:
+            raise ValueError(f"{name}={value!r} does not apply to method={method!r}: {why}")
 
 
 def check_snr_db(snr_db, dtype, name: str = "snr_db") -> float:

@@ -708,14 +708,18 @@ class SparseAutoencoder(SavedAsDataset):
         def read(index):
             return np.asarray(X[index], dtype=dtype)
 
-        # the latest batches' row indices, recorded smallest kept activations and rates:
-        # the last 3 / rate hold 95% of the running estimate's weight
-        recent = collections.deque(maxlen=math.ceil(3 / v["threshold_rate"]))
+        # BatchTopK's latest batches' row indices, recorded smallest kept activations and
+        # rates: the last 3 / rate hold 95% of the running estimate's weight. The other
+        # activations have no threshold to measure again: they keep none (8 bytes per
+        # sample of up to 300 batches at the default rate)
+        recent = (collections.deque(maxlen=math.ceil(3 / v["threshold_rate"]))
+                  if v["activation"] == "batchtopk" else None)
         taken = []
 
         def batch_rows():
             for index in batches:
-                taken[:] = [index]
+                if recent is not None:
+                    taken[:] = [index]
                 yield read(index)
         lrs = lr_schedule(v["lr"], state.n_steps + np.arange(n_steps), v["n_steps"],
                           v["lr_warmup"], v["lr_decay"])
@@ -731,7 +735,8 @@ class SparseAutoencoder(SavedAsDataset):
                              progress=(inner_progress(v["progress"]) if streaming
                                        else v["progress"])):
                 rows.append(row)
-                recent.append((taken[0], state.last_smallest, v["threshold_rate"]))
+                if recent is not None:
+                    recent.append((taken[0], state.last_smallest, v["threshold_rate"]))
         if v["activation"] != "batchtopk":
             return float("nan")
         if not np.isfinite(state.threshold):

@@ -578,7 +578,8 @@ def _run_network(drive, weights, v0, record_v, rng, p, record_spikes, record_dt,
     ``run_args``). A kept project of the same network for more samples runs a smaller
     batch (a loop's last) padded with silent samples: drive and potential 0, they never
     reach the threshold, and the synapses are block-diagonal, so the real samples' spikes
-    and traces are those of an unpadded run; the padding's are dropped.
+    and traces are those of an unpadded run; the padding's counts and traces are dropped
+    (:func:`_drop_padding` refuses a spike of the padding).
 
     Parameters
     ----------
@@ -610,15 +611,24 @@ def _run_network(drive, weights, v0, record_v, rng, p, record_spikes, record_dt,
 
 def _drop_padding(out, n, n_run, n_traced):
     """:func:`_simulate`'s ``out`` of a batch padded to ``n_run`` samples, for its first
-    ``n`` (the real ones, whose recorded units are the first ``n_traced``)."""
+    ``n`` (the real ones, whose recorded units are the first ``n_traced``); a spike of
+    the padding (counted or recorded), which cannot happen, raises RuntimeError."""
     if n_run == n:
         return out
+    # the padding is silent: drive and potential 0 and lam >= 0 hold v at or below 0, and
+    # only its own sample's spikes reach it (block-diagonal synapses). Its spikes were
+    # filtered out by sample, which never dropped one: one now means that the padded run
+    # is not the unpadded one, refused rather than dropped unseen
+    counted = int(out["counts"][n:].sum())
+    recorded = int(np.count_nonzero(out["spike_sample"] >= n)) if "spike_sample" in out else 0
+    if counted or recorded:
+        raise RuntimeError(f"the {n_run - n} silent samples that pad a batch of {n} to the "
+                           f"kept cpp_standalone project's {n_run} spiked ({counted} counted "
+                           f"spikes, {recorded} recorded): their drive and potential 0 cannot "
+                           "reach the threshold, so the padded run is not the unpadded one; "
+                           "please report this")
     out["counts"] = out["counts"][:n]
     out["n_synapses"] = out["n_synapses"] // n_run * n  # the same synapses per sample
-    if "spike_time" in out:
-        real = out["spike_sample"] < n
-        for name in ("spike_time", "spike_sample", "spike_atom"):
-            out[name] = out[name][real]
     if "v" in out:
         # sample-major: the real samples' units come first
         out["v"], out["I_inh"] = out["v"][:, :n_traced], out["I_inh"][:, :n_traced]
