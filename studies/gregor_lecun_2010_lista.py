@@ -67,8 +67,10 @@ QUICK_DEFAULTS = {
 #: patch_size**2 (128 and 400 at the default patches), so that it follows a given or
 #: swept patch size (a fixed (128, 400) gave 10x10 quick patches 1.28x, not 2x)
 OVERCOMPLETENESS = (2, 4)
-#: parameters whose default None ``run`` computes from others (see OVERCOMPLETENESS)
-DEFAULTS_FOLLOW = {"n_atoms": ("patch_size",)}
+#: parameters whose default None ``run`` computes from others (see OVERCOMPLETENESS;
+#: ``n_iter_max`` rises to the deepest of given ``depths``: the variant's 100 refused
+#: ``depths=[200]`` with "n_iter_max must be >= 200, got 100", a value never given)
+DEFAULTS_FOLLOW = {"n_atoms": ("patch_size",), "n_iter_max": ("depths",)}
 
 
 @checks_parameters
@@ -136,7 +138,8 @@ def run(
     batch_size : int
         Patches per Adam step.
     n_iter_max : int, optional
-        ISTA and FISTA iterations recorded (default 100 quick, 300 full).
+        ISTA and FISTA iterations recorded, at least the deepest of ``depths``
+        (default 100 quick, 300 full, or that depth when it is deeper).
     progress : bool
 
     Returns
@@ -173,13 +176,17 @@ def run(
                         "n_train", minimum=1)
     n_test = check_int(quick_default(n_test, quick, *QUICK_DEFAULTS["n_test"]),
                        "n_test", minimum=1)
+    depths_given = depths  # None, or what n_iter_max's default follows
     depths = check_depths(quick_default(depths, quick, *QUICK_DEFAULTS["depths"]))
     n_steps = check_int(quick_default(n_steps, quick, *QUICK_DEFAULTS["n_steps"]),
                         "n_steps", minimum=1)
     learning_rate = check_positive_or_auto(learning_rate, "learning_rate")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    n_iter_max = check_int(quick_default(n_iter_max, quick, *QUICK_DEFAULTS["n_iter_max"]),
-                           "n_iter_max", minimum=max(depths))
+    n_iter_max = check_int(
+        following_default(n_iter_max, quick, QUICK_DEFAULTS["n_iter_max"], depths_given,
+                          lambda: max(quick_default(None, quick, *QUICK_DEFAULTS["n_iter_max"]),
+                                      max(depths))),
+        "n_iter_max", minimum=max(depths))
     if not isinstance(learning_rate, str):
         # LISTA refuses a step above its initial thresholds lam / L, L >= lambda_max(D D^T)
         # of the dictionary learned below; its unit-norm atoms make lambda_max at least 1

@@ -1032,8 +1032,37 @@ def test_solver_error_by_iteration_refuses_a_huge_n_iter_by_name(small_problem):
         solver_error_by_iteration(X, D, lam, n_iter=10**12)
 
 
+def test_optimal_codes_refuse_a_zero_or_negative_lam_by_name(small_problem):
+    """lam=0 returned dense least-squares codes (one of many on an overcomplete D) as the
+    LASSO codes, which LISTA, lista_error_by_depth and solver_error_by_iteration refuse;
+    a negative lam was refused by encode's own check, as "non-negative"."""
+    X, D, _ = small_problem
+    for lam in (0, 0.0, -0.5, np.nan):
+        with pytest.raises(ValueError, match=r"^lam must be a positive finite number, got"):
+            optimal_codes(X, D, lam)
+    # a positive lam still gives the LASSO codes: sparse on this overcomplete problem
+    assert 0 < np.mean(optimal_codes(X, D, 0.3) != 0) < 1
+
+
 def _sources(net):
     return {k: net.history_.attrs.get(k) for k in ("target", "target_val", "target_tol")}
+
+
+def test_lista_error_by_depth_records_no_tolerance_for_codes_it_did_not_solve(small_problem):
+    """objective="lasso" with target_test given solves no z*, yet attrs["target_tol"]
+    said 0.001 (the unused argument): "None", as solver_error_by_iteration and LISTA's
+    history record it; a tolerance FISTA did use is still recorded."""
+    X, D, lam = small_problem
+    given = optimal_codes(X[30:], D, lam)
+    kw = dict(depths=(1,), n_steps=2, batch_size=10, progress=False, target_tol=1e-3)
+    lasso = lista_error_by_depth(X[:30], X[30:], D, lam, objective="lasso",
+                                 target_test=given, **kw)
+    assert lasso.attrs["target_tol"] == "None" and lasso.attrs["target_test"] == "target_test"
+    # z* of X_train solved (supervised), or of X_test (not given): FISTA's tolerance
+    assert lista_error_by_depth(X[:30], X[30:], D, lam, target_test=given,
+                                **kw).attrs["target_tol"] == 1e-3
+    assert lista_error_by_depth(X[:30], X[30:], D, lam, objective="lasso",
+                                **kw).attrs["target_tol"] == 1e-3
 
 
 def test_history_records_where_the_target_codes_came_from(tmp_path, small_problem):
@@ -1475,6 +1504,36 @@ def test_code_error_and_loss_take_one_sample_targets_as_fit_does():
     # a 1-D target of many samples is still refused, naming it
     with pytest.raises(ValueError, match=r"target must have 2 dimension\(s\), got 1"):
         net.code_error(X[:3], z[0])
+
+
+def test_comparisons_take_one_sample_targets_as_fit_does(small_problem):
+    """solver_error_by_iteration(x, ..., target=z) and lista_error_by_depth(..., x,
+    target_test=z) with one 1-D signal and its 1-D codes refused the pair ("target must
+    have 2 dimension(s), got 1"), which LISTA.fit and code_error take as one row."""
+    X, D, lam = small_problem
+    z = optimal_codes(X[:1], D, lam)
+    kw = dict(dtype="float64", progress=False)
+    one = solver_error_by_iteration(X[0], D, lam, 3, target=z[0], **kw)
+    rows = solver_error_by_iteration(X[:1], D, lam, 3, target=z, **kw)
+    np.testing.assert_array_equal(one["prediction_error"].values,
+                                  rows["prediction_error"].values)
+    assert one.attrs["target"] == "target"
+    # the error after 1 ISTA iteration, by hand: h(x D^T / L, lam / L) against z*
+    L = np.linalg.eigvalsh(D @ D.T).max() * 1.0001
+    c = D @ X[0] / L
+    first = np.sign(c) * np.maximum(np.abs(c) - lam / L, 0)
+    assert float(one["prediction_error"].sel(solver="ista", iteration=1)) == pytest.approx(
+        0.5 * np.sum((first - z[0]) ** 2), rel=1e-10)
+    kw.update(depths=(1,), n_steps=2, batch_size=10)
+    one = lista_error_by_depth(X[1:], X[0], D, lam, target_test=z[0], **kw)
+    rows = lista_error_by_depth(X[1:], X[:1], D, lam, target_test=z, **kw)
+    np.testing.assert_array_equal(one["prediction_error"].values,
+                                  rows["prediction_error"].values)
+    # a 1-D target of another length is refused in the shapes given
+    with pytest.raises(ValueError, match=r"^target_test has shape \(5,\) but X_test is one "
+                                         r"sample \(shape \(8,\)\), whose codes have shape "
+                                         r"\(12,\)"):
+        lista_error_by_depth(X[1:], X[0], D, lam, target_test=z[0, :5], **kw)
 
 
 def test_one_sample_errors_show_the_shape_given():

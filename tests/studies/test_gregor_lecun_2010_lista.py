@@ -257,3 +257,26 @@ def test_the_update_coordinate_has_units(result, tmp_path):
     back = load_dataset(save_dataset(ds, tmp_path / "lista.nc"))
     assert back["update"].attrs["units"] == "1"
     assert back["update"].attrs["long_name"] == "dictionary-learning update (minibatch), from 0"
+
+
+def test_n_iter_max_default_rises_to_the_deepest_given_depth():
+    """A depth beyond the variant's 100 recorded iterations was refused with
+    "n_iter_max must be >= 101, got 100", naming a value the caller never gave;
+    the default now follows depths (a given n_iter_max below them is still refused)."""
+    study = get_study("gregor-lecun-2010-lista")
+    ds = study.run(quick=True, seed=0, n_updates=1, n_train=40, n_test=8, depths=(101,),
+                   n_steps=1, batch_size=8, progress=False)
+    assert ds.attrs["n_iter_max"] == 101
+    # a sweep records the variant's 100 unless it gives depths, as n_atoms and patch_size
+    from v1model.sweep import parse_spec
+
+    spec = {"study": "gregor-lecun-2010-lista", "quick": True, "sweep": {"lam": [0.1, 0.2]}}
+    assert parse_spec(spec).study_defaults()["n_iter_max"] == "100"
+    spec["params"] = {"depths": [1, 150]}
+    assert parse_spec(spec).study_defaults()["n_iter_max"] == "None"
+    np.testing.assert_array_equal(ds["iteration"].values, np.arange(1, 102))
+    # ISTA's error after 101 iterations is the one recorded at equal depth
+    assert float(ds["iteration_error"].sel(iterative_solver="ista", iteration=101)) == \
+        pytest.approx(float(ds["prediction_error"].sel(solver="ista", n_iter=101)), rel=1e-6)
+    with pytest.raises(ValueError, match="n_iter_max must be >= 101, got 100"):
+        study.run(quick=True, depths=(101,), n_iter_max=100)

@@ -18,7 +18,8 @@ from ..validation import (CODE_DIMS, DATA_DIMS, as_generator, check_array, check
                           check_fits_in_memory, check_int, check_positive, check_same_features,
                           check_shape)
 from ._unrolled import code_loss, lasso_loss
-from .lista import LISTA, OBJECTIVES, PARAMETRIZATIONS, _learning_rate, optimal_codes
+from .lista import (LISTA, OBJECTIVES, PARAMETRIZATIONS, _learning_rate, _one_sample_target,
+                    optimal_codes)
 
 __all__ = ["lista_error_by_depth", "solver_error_by_iteration", "check_depths", "SOLVERS"]
 
@@ -66,8 +67,9 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
         Seed of LISTA's minibatch order (one generator for all depths).
     target_tol : float, default 1e-8
         FISTA's tolerance for ``z*``.
-    target_test : array_like, shape (n_test, n_atoms), optional
-        The optimal codes ``z*`` of ``X_test``, when the caller has them
+    target_test : array_like, shape (n_test, n_atoms) or (n_atoms,), optional
+        The optimal codes ``z*`` of ``X_test`` (one row when 1-D, with a 1-D
+        ``X_test``), when the caller has them
         (e.g. from :func:`optimal_codes`, also given to
         :func:`solver_error_by_iteration`); default :func:`optimal_codes`
         of ``X_test`` to ``target_tol``. Cast to ``dtype``, as the computed
@@ -92,7 +94,9 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
         (Adam's step per depth, in the order of ``depths``: resolved for
         ``learning_rate="auto"``, lower for deep ``"full"`` networks) and
         ``target_test``, where ``z*`` of ``X_test`` came from
-        (``"optimal_codes"`` or ``"target_test"``, given).
+        (``"optimal_codes"`` or ``"target_test"``, given); ``target_tol`` is
+        "None" when no ``z*`` was computed (``objective="lasso"`` with
+        ``target_test`` given).
 
     Warns
     -----
@@ -114,6 +118,9 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
     # LISTA.fit refuses these too, but as "X" and only after the FISTA solves below
     if not X_train.any():
         raise ValueError("X_train: every sample is zero; there is nothing to learn from")
+    # a 1-D target_test with a 1-D X_test is one row, as LISTA.fit and code_error take it
+    # (it was refused: "target_test must have 2 dimension(s), got 1")
+    target_test = _one_sample_target(target_test, X_test, D.shape[0], "target_test", "X_test")
     # 1-D: one signal, as X_train (validate_problem), LISTA.encode and inference take it
     X_test = check_array(X_test, "X_test", ndim=(1, 2), dtype=dt, dims=DATA_DIMS)
     check_same_features(X_test, D, "X_test", "D")  # before the reshape: the user's shape
@@ -160,7 +167,12 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
          "optimal_objective": baseline["optimal_objective"]},
         coords={"solver": list(SOLVERS), "n_iter": depths})
     ds["n_iter"].attrs.update(long_name="iterations (ISTA, FISTA) or layers (LISTA)", units="1")
-    ds.attrs.update(lam=lam, target_tol=float(target_tol), target_test=source,
+    # the tolerance of the z* FISTA computed, "None" when it computed none (objective="lasso"
+    # and target_test given), as solver_error_by_iteration and LISTA's history_ record it:
+    # the unused 1e-8 said that codes nobody solved for were solved to it
+    computed = supervised or source == "optimal_codes"
+    ds.attrs.update(lam=lam, target_tol=float(target_tol) if computed else "None",
+                    target_test=source,
                     dtype=dt.name, seed=seed_attr(seed),
                     n_train=X_train.shape[0], n_test=X_test.shape[0], n_atoms=D.shape[0],
                     n_features=D.shape[1],
@@ -262,8 +274,8 @@ def solver_error_by_iteration(X, D, lam, n_iter, *, target=None, target_tol=1e-8
         L1 penalty, > 0 (units of ``X``).
     n_iter : int
         Iterations, >= 1.
-    target : array_like, shape (n_samples, n_atoms), optional
-        The optimal codes ``z*`` (2-D: ``(1, n_atoms)`` for a 1-D ``X``);
+    target : array_like, shape (n_samples, n_atoms) or (n_atoms,), optional
+        The optimal codes ``z*`` (one row when 1-D, with a 1-D ``X``);
         default :func:`optimal_codes` (FISTA to ``target_tol``).
     target_tol : float, default 1e-8
     dtype : {"float32", "float64"}, default "float32"
@@ -289,7 +301,10 @@ def solver_error_by_iteration(X, D, lam, n_iter, *, target=None, target_tol=1e-8
     check_fits_in_memory((n_iter, 4), np.float64, "n_iter", n_iter,
                          "iterations of 2 solvers x 2 curves (float64)")
     target_tol = check_positive(target_tol, "target_tol")
+    X_given = X
     X, D, _, dt = validate_problem(X, D, lam, dtype)
+    # a 1-D target with a 1-D X is one row, as LISTA.fit and code_error take it
+    target = _one_sample_target(target, X_given, D.shape[0])
     check_progress(progress)
     # what z* is: the caller's codes, or FISTA's to target_tol
     target_source = "optimal_codes" if target is None else "target"

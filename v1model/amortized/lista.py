@@ -68,7 +68,7 @@ def optimal_codes(X, D, lam, tol=1e-8, dtype=np.float64, progress=None, *,
     X : array_like, shape (n_samples, n_features)
     D : array_like, shape (n_atoms, n_features)
     lam : float
-        L1 penalty (units of ``X``).
+        L1 penalty, > 0 (units of ``X``), as :class:`LISTA` takes it.
     tol : float, default 1e-8
         FISTA's relative-change tolerance.
     dtype : {float32, float64}, default float64
@@ -93,6 +93,10 @@ def optimal_codes(X, D, lam, tol=1e-8, dtype=np.float64, progress=None, *,
         fixed) and the exact solver to use instead.
     """
     dtype = check_dtype(dtype)  # an int dtype would truncate the codes
+    # encode takes lam = 0 (least squares): here that gave dense codes, one of infinitely
+    # many on an overcomplete D, as "the LASSO codes", which LISTA and both comparisons
+    # refuse to learn or to measure against
+    lam = check_positive(lam, "lam")
     x_name, tol_name, target_name = _names
     # FISTA's "raise max_iter" named a limit the user cannot set here
     instead = (f"code {x_name} with" if target_name is None
