@@ -151,7 +151,8 @@ def test_sparseness_counts_the_units_its_mean_lifetime_sparseness_leaves_out():
          r"rectify='none' needs non-negative responses, got a minimum of -0.25"),
         (lambda: vinje_gallant([1.0]), "at least 2 values"),
         (lambda: activity_ratio(np.ones((2, 2)), tol=-1), "tol must be a non-negative"),
-        (lambda: hoyer_sparseness(np.ones(4)), r"axis must be in \[-1, 0\] for an array of 1"),
+        (lambda: hoyer_sparseness(np.ones(4), axis=1),
+         r"axis must be in \[-1, 0\] for an array of 1"),
         (lambda: kurtosis(np.ones((3, 3)), axis=2), r"axis must be in \[-2, 1\]"),
         (lambda: treves_rolls(np.ones((3, 3)), axis=-3), r"axis must be in \[-2, 1\]"),
         (lambda: vinje_gallant(np.ones((3, 3)), axis=5), r"axis must be in \[-2, 1\]"),
@@ -407,3 +408,111 @@ def test_labelled_codes_keep_their_atom_and_sample_labels():
     assert not ds["dead"].sel(atom=[11, 13]).values.any()
     np.testing.assert_array_equal(ds["active_count"].sel(sample=[100, 101, 102]).values,
                                   [2, 1, 1])
+
+
+@pytest.mark.parametrize("func", [treves_rolls, vinje_gallant, hoyer_sparseness, kurtosis])
+def test_every_measure_takes_a_one_d_vector(func):
+    # hoyer_sparseness(v) failed ("axis must be in [-1, 0] ... got 1": its default axis
+    # was 1) where the other three took a vector; the vector's value is its row's
+    v = np.array([0.0, 1.0, 0.0, -3.0, 2.0])
+    value = func(v)
+    assert np.shape(value) == ()
+    assert float(value) == pytest.approx(float(func(v[None], axis=-1)[0]), rel=1e-12)
+    # the analytic values on their own: Hoyer by its definition, kurtosis by SciPy
+    l1, l2 = 6.0, np.sqrt(14.0)
+    expected = {hoyer_sparseness: (np.sqrt(5) - l1 / l2) / (np.sqrt(5) - 1),
+                kurtosis: stats.kurtosis(v), treves_rolls: (6 / 5) ** 2 / (14 / 5),
+                vinje_gallant: (1 - (6 / 5) ** 2 / (14 / 5)) / (1 - 1 / 5)}[func]
+    assert float(value) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 7, 10, 33, 100])
+def test_the_indices_take_their_analytic_values_at_the_ends_of_their_range(n):
+    # equal magnitudes: Hoyer 0 and Vinje-Gallant 0, Treves-Rolls 1 (they came out
+    # 2e-16, -3e-16, 1 + 4e-16 by the rounding of the sums); one non-zero value: Hoyer 1,
+    # Treves-Rolls 1/n. Every value within the definitions' ranges
+    values = np.random.default_rng(n).random(200) * np.geomspace(1e-3, 1e3, 200)
+    equal = np.repeat(values[:, None], n, axis=1) * np.where(np.arange(n) % 2, -1.0, 1.0)
+    np.testing.assert_array_equal(hoyer_sparseness(equal), 0.0)
+    np.testing.assert_array_equal(treves_rolls(equal), 1.0)
+    np.testing.assert_array_equal(vinje_gallant(equal), 0.0)
+    one_hot = np.zeros((200, n))
+    one_hot[np.arange(200), np.arange(200) % n] = values
+    np.testing.assert_array_equal(hoyer_sparseness(one_hot), 1.0)
+    np.testing.assert_allclose(treves_rolls(one_hot), 1 / n, rtol=1e-14)
+    np.testing.assert_allclose(vinje_gallant(one_hot), 1.0, rtol=1e-14)
+    rng = np.random.default_rng(n)
+    near_equal = np.repeat(values[:, None], n, axis=1) * (1 + 1e-15 * rng.random((200, n)))
+    for index in (hoyer_sparseness(near_equal), treves_rolls(near_equal),
+                  vinje_gallant(near_equal), hoyer_sparseness(one_hot),
+                  vinje_gallant(one_hot)):
+        assert index.min() >= 0.0 and index.max() <= 1.0
+
+
+def test_sparseness_records_the_codes_own_units_as_those_of_tol():
+    # codes in Hz were recorded with tol_units "units of codes"
+    import xarray as xr
+
+    rates = xr.DataArray(np.eye(3), dims=("sample", "atom"), attrs={"units": "Hz"})
+    assert sparseness(rates, tol=0.1).attrs["tol_units"] == "Hz"
+    # codes that do not say their units keep the generic label
+    assert sparseness(rates.drop_attrs(), tol=0.1).attrs["tol_units"] == "units of codes"
+    assert sparseness(np.eye(3), tol=0.1).attrs["tol_units"] == "units of codes"
+
+
+_LABELLED = [
+    (treves_rolls, {}, "sample"), (vinje_gallant, {}, "sample"),
+    (hoyer_sparseness, {}, "sample"), (kurtosis, {}, "atom"),
+    (lifetime_sparseness, {}, "atom"), (population_sparseness, {}, "sample"),
+    (kurtosis, {"axis": "atom"}, "sample"), (treves_rolls, {"axis": "sample"}, "atom")]
+
+
+@pytest.mark.parametrize("func, kwargs, kept", _LABELLED)
+def test_labelled_codes_give_labelled_indices(func, kwargs, kept):
+    # a DataArray of codes of atoms 10..15 gave a plain array: put next to the input,
+    # xarray paired index 0 with atom 10 by position at best, and dropped the labels
+    import xarray as xr
+
+    A, _ = _codes_dataarray()
+    A[:, 0] = 1.0  # every sample answered
+    atoms = ("atom", np.arange(10, 16), {"long_name": "unit id"})
+    da = xr.DataArray(A, dims=("sample", "atom"),
+                      coords={"atom": atoms, "sample": np.arange(100, 140), "lam": 0.1},
+                      attrs={"units": "units of X"}).transpose("atom", "sample")
+    out = func(da, **kwargs)
+    assert isinstance(out, xr.DataArray) and out.dims == (kept,)
+    np.testing.assert_array_equal(out[kept].values, da[kept].values)
+    assert out.name == func.__name__ and out.attrs["units"] == "1"
+    assert out.attrs["long_name"]
+    assert float(out["lam"]) == 0.1  # a scalar coordinate stays
+    if kept == "atom":
+        assert out["atom"].attrs["long_name"] == "unit id"
+    # the values are those of the plain array, which still gives a plain array
+    axis = {"sample": -1, "atom": 0}[kept] if kwargs else None
+    plain = func(A) if axis is None else func(A, axis=axis)
+    assert type(plain) is np.ndarray
+    np.testing.assert_array_equal(out.values, plain)
+
+
+def test_rates_over_time_give_indices_over_time_and_unnamed_dims_are_read_by_position():
+    import xarray as xr
+
+    rng = np.random.default_rng(3)
+    A = rng.poisson(0.5, size=(12, 5)).astype(float) + (np.arange(5) == 0)
+    t = 0.005 * np.arange(12)
+    da = xr.DataArray(A.T, dims=("atom", "time"),
+                      coords={"time": ("time", t, {"units": "s"})})
+    pop = population_sparseness(da)
+    assert pop.dims == ("time",) and pop["time"].attrs["units"] == "s"
+    np.testing.assert_array_equal(pop["time"].values, t)
+    np.testing.assert_array_equal(pop.values, population_sparseness(A))
+    assert lifetime_sparseness(da).dims == ("atom",)
+    # dims other than the codes' own (dim_0, dim_1) count by position, as for an array
+    bare = xr.DataArray(A)
+    assert lifetime_sparseness(bare).dims == ("dim_1",)
+    assert population_sparseness(bare).dims == ("dim_0",)
+    np.testing.assert_array_equal(lifetime_sparseness(bare).values, lifetime_sparseness(A))
+    # a labelled vector gives a 0-d DataArray
+    one = hoyer_sparseness(da.isel(time=1))
+    assert isinstance(one, xr.DataArray) and one.dims == ()
+    assert float(one) == pytest.approx(float(hoyer_sparseness(A[1])), rel=1e-15)

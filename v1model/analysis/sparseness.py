@@ -32,6 +32,17 @@ stimulus when ``|a| > tol``.
 
 Treves-Rolls and Vinje-Gallant are defined for non-negative rates; signed
 codes are rectified first (``rectify="abs"``, default).
+
+The indices (:func:`treves_rolls`, :func:`vinje_gallant`,
+:func:`hoyer_sparseness`, :func:`kurtosis`, :func:`lifetime_sparseness`,
+:func:`population_sparseness`) take a 1-D vector as well as codes; the
+per-stimulus ones run over the last axis (the units), :func:`kurtosis` over
+the first (the stimuli). An ``xarray.DataArray`` gives a DataArray over its
+other dims, with their coordinates (atom and sample labels, a ``time`` in s),
+named after the function, ``attrs["units"] = "1"`` and a ``long_name``; a
+plain array gives a plain array. Rounding never takes them out of their
+ranges, and equal responses get the exact values (Treves-Rolls 1,
+Vinje-Gallant and Hoyer 0).
 """
 
 from __future__ import annotations
@@ -73,20 +84,78 @@ def _codes(codes, name="codes"):
     return check_array(codes, name, ndim=2, dims=code_dims(codes))
 
 
-def _responses(values, name, axis, default):
-    """A float array of at least one dimension (the statistics run along an axis) and
-    ``axis`` checked: a dim name of a DataArray, or an int counting the order of
+def _responses(values, name, axis, default, min_count=1):
+    """A float array of at least one dimension (the statistics run along an axis),
+    ``axis`` checked, and ``values`` as read, for :func:`_labelled`.
+
+    ``axis`` is a dim name of a DataArray, or an int counting the order of
     :func:`~v1model.validation.code_dims` (``(sample, atom)``, or ``(time, atom)``)
     for a DataArray naming them (:func:`~v1model.validation.axis_by_dim_name`; an int
     other than the caller's ``default`` that the two orders read differently is
-    refused)."""
-    values, axis = axis_by_dim_name(values, axis, name, dims=code_dims(values),
-                                    default=default)
+    refused). A 1-D array has one axis, which the defaults (-1 and 0) both name.
+    Fewer than ``min_count`` values along ``axis`` are refused."""
+    values, index = axis_by_dim_name(values, axis, name, dims=code_dims(values),
+                                     default=default)
     arr = check_array(values, name, ndim=None)
     if arr.ndim == 0:
         raise ValueError(f"{name} must be an array with at least 1 dimension (the index runs "
                          f"along an axis), got a scalar {values!r}")
-    return arr, check_axis(axis, arr.ndim)
+    index = check_axis(index, arr.ndim)
+    n = arr.shape[index]
+    if n < min_count:  # named as given: a dim name, or the int
+        raise ValueError(f"{name} needs at least {min_count} values along axis "
+                         f"{_named(axis)}, got {n}")
+    return arr, index, values
+
+
+#: the long names of the indices, as labelled results and :func:`sparseness` give them
+_LONG_NAMES = {
+    "treves_rolls": "Treves-Rolls sparseness (small = sparse)",
+    "vinje_gallant": "Vinje-Gallant sparseness (large = sparse)",
+    "hoyer_sparseness": "Hoyer sparseness (large = sparse)",
+    "kurtosis": "excess kurtosis of responses",
+    "lifetime_sparseness": "Vinje-Gallant lifetime sparseness (large = sparse)",
+    "population_sparseness": "Treves-Rolls population sparseness (small = sparse)",
+}
+
+
+def _labelled(result, values, axis, name):
+    """``result`` (``values`` reduced over ``axis``, a dim name or the index of one)
+    as a DataArray over the other dims
+    of a DataArray ``values``, with their coordinates, named ``name``, units ``"1"``;
+    ``result`` itself for a plain ``values`` (a plain array lost the atom and sample
+    labels: xarray then paired units 0, 1, ... with the input's atoms 10, 11, ...)."""
+    if not isinstance(values, xr.DataArray):
+        return result
+    dim = axis if isinstance(axis, str) else values.dims[axis]
+    coords = {k: c for k, c in values.coords.items() if dim not in c.dims}
+    return xr.DataArray(result, dims=tuple(d for d in values.dims if d != dim),
+                        coords=coords, name=name,
+                        attrs={"units": "1", "long_name": _LONG_NAMES[name]})
+
+
+def _code_dim(codes, position):
+    """The dim of a DataArray ``codes`` that :func:`_codes` reads as its axis
+    ``position`` (0: samples or time bins, 1: units): by name when it has it, else
+    by position (dims such as ``dim_0``); None for a plain array."""
+    if not isinstance(codes, xr.DataArray):
+        return None
+    dim = code_dims(codes)[position]
+    return dim if dim in codes.dims else codes.dims[position]
+
+
+def _units_of(codes):
+    """The units of ``codes`` (those of ``tol``): a DataArray's ``attrs["units"]``
+    (e.g. "Hz" for rates) when it names them, else ``"units of codes"``."""
+    units = codes.attrs.get("units") if isinstance(codes, xr.DataArray) else None
+    return units if isinstance(units, str) and units.strip() else "units of codes"
+
+
+def _all_equal(r, axis):
+    """Where the (non-negative) responses along ``axis`` are all equal: the indices
+    take their analytic value there (1 for Treves-Rolls, 0 for Hoyer), which the
+    rounding of the sums missed by up to ~1e-15."""
+    return r.max(axis=axis) == r.min(axis=axis)
 
 
 def _named(axis):
@@ -225,8 +294,11 @@ def treves_rolls(responses, axis: int | str = -1, rectify: str = "abs"):
 
     Returns
     -------
-    ndarray
-        The shape of ``responses`` without ``axis``; values in (0, 1].
+    ndarray or xarray.DataArray
+        The shape of ``responses`` without ``axis`` (0-d for a vector);
+        values in (0, 1], exactly 1 for equal responses. For a DataArray,
+        a DataArray over its other dims with their coordinates, named
+        ``treves_rolls``, units ``"1"``.
 
     Raises
     ------
@@ -239,13 +311,26 @@ def treves_rolls(responses, axis: int | str = -1, rectify: str = "abs"):
         ``rectify``, or negative
         responses with ``rectify="none"``.
     """
-    r, axis = _responses(responses, "responses", axis, default=-1)
-    r = _rect(r, rectify)
-    r = r / pow2_scale(r, axis=axis, keepdims=True)
-    m1 = r.mean(axis=axis)
-    m2 = (r**2).mean(axis=axis)
+    r, index, values = _responses(responses, "responses", axis, default=-1)
+    return _labelled(_treves_rolls(_rect(r, rectify), index), values, index, "treves_rolls")
+
+
+def _treves_rolls(r, axis):
+    """Treves-Rolls of non-negative responses ``r`` along ``axis`` (NaN for all zeros)."""
+    scaled = r / pow2_scale(r, axis=axis, keepdims=True)
+    m1 = scaled.mean(axis=axis)
+    m2 = (scaled**2).mean(axis=axis)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(m2 > 0, m1**2 / m2, np.nan)
+        # (mean r)^2 <= mean(r^2): above 1 (by up to 2e-15) only by rounding
+        a = np.where(_all_equal(r, axis), 1.0, np.minimum(m1**2 / m2, 1.0))
+    return np.where(m2 > 0, a, np.nan)
+
+
+def _vinje_gallant(r, axis):
+    """Vinje-Gallant of non-negative responses ``r`` along ``axis``, at least 2 values."""
+    n = r.shape[axis]
+    # Treves-Rolls is in [1/n, 1]: out of [0, 1] (by ~1e-15) only by rounding; NaN kept
+    return np.clip((1.0 - _treves_rolls(r, axis)) / (1.0 - 1.0 / n), 0.0, 1.0)
 
 
 def vinje_gallant(responses, axis: int | str = -1, rectify: str = "abs"):
@@ -266,8 +351,10 @@ def vinje_gallant(responses, axis: int | str = -1, rectify: str = "abs"):
 
     Returns
     -------
-    ndarray
-        The shape of ``responses`` without ``axis``; values in [0, 1].
+    ndarray or xarray.DataArray
+        The shape of ``responses`` without ``axis``; values in [0, 1],
+        exactly 0 for equal responses. For a DataArray, as
+        :func:`treves_rolls` (named ``vinje_gallant``).
 
     Raises
     ------
@@ -275,12 +362,9 @@ def vinje_gallant(responses, axis: int | str = -1, rectify: str = "abs"):
         For fewer than 2 values along ``axis`` (ValueError), and as
         :func:`treves_rolls`.
     """
-    r, index = _responses(responses, "responses", axis, default=-1)
-    n = r.shape[index]
-    if n < 2:
-        raise ValueError(f"responses needs at least 2 values along axis {_named(axis)}, "
-                         f"got {n}")
-    return (1.0 - treves_rolls(r, index, rectify)) / (1.0 - 1.0 / n)
+    r, index, values = _responses(responses, "responses", axis, default=-1, min_count=2)
+    return _labelled(_vinje_gallant(_rect(r, rectify), index), values, index,
+                     "vinje_gallant")
 
 
 def lifetime_sparseness(codes, rectify: str = "abs"):
@@ -295,10 +379,13 @@ def lifetime_sparseness(codes, rectify: str = "abs"):
 
     Returns
     -------
-    ndarray, shape (n_units,)
-        Values in [0, 1]; NaN for a unit that never responds.
+    ndarray or xarray.DataArray, shape (n_units,)
+        Values in [0, 1]; NaN for a unit that never responds. For a
+        DataArray, a DataArray over ``atom`` with its coordinate, named
+        ``lifetime_sparseness``, units ``"1"``.
     """
-    return vinje_gallant(_codes(codes), axis=0, rectify=rectify)
+    life = vinje_gallant(_codes(codes), axis=0, rectify=rectify)
+    return _labelled(life, codes, _code_dim(codes, 0), "lifetime_sparseness")
 
 
 def population_sparseness(codes, rectify: str = "abs"):
@@ -313,13 +400,17 @@ def population_sparseness(codes, rectify: str = "abs"):
 
     Returns
     -------
-    ndarray, shape (n_samples,)
-        Values in (0, 1]; NaN for a stimulus no unit answers.
+    ndarray or xarray.DataArray, shape (n_samples,)
+        Values in (0, 1]; NaN for a stimulus no unit answers. For a
+        DataArray, a DataArray over ``sample`` (``time`` for rates over
+        time) with its coordinate, named ``population_sparseness``, units
+        ``"1"``.
     """
-    return treves_rolls(_codes(codes), axis=1, rectify=rectify)
+    pop = treves_rolls(_codes(codes), axis=1, rectify=rectify)
+    return _labelled(pop, codes, _code_dim(codes, 1), "population_sparseness")
 
 
-def hoyer_sparseness(codes, axis: int | str = 1):
+def hoyer_sparseness(codes, axis: int | str = -1):
     """Hoyer (2004) sparseness along ``axis`` (default: per stimulus over units).
 
     1 for a single non-zero value, 0 for equal magnitudes; NaN for all zeros.
@@ -329,15 +420,18 @@ def hoyer_sparseness(codes, axis: int | str = 1):
     ----------
     codes : array_like, at least 1-D
         Typically ``(n_samples, n_units)``; at least 2 values along ``axis``.
-    axis : int or str, default 1
-        The axis the index runs over (``atom`` for codes).
-        A DataArray's dim name may be given instead, as in :func:`treves_rolls`.
+    axis : int or str, default -1
+        The axis the index runs over (``atom`` for codes; the only one of a
+        vector). A DataArray's dim name may be given instead, as in
+        :func:`treves_rolls`.
 
     Returns
     -------
-    ndarray
+    ndarray or xarray.DataArray
         The shape of ``codes`` without ``axis`` (``(n_samples,)`` by
-        default); values in [0, 1].
+        default); values in [0, 1], exactly 0 for equal magnitudes and 1
+        for a single non-zero value. For a DataArray, as :func:`treves_rolls`
+        (named ``hoyer_sparseness``).
 
     Raises
     ------
@@ -347,16 +441,17 @@ def hoyer_sparseness(codes, axis: int | str = 1):
         For fewer than 2 values along ``axis``, an invalid ``axis`` (as
         :func:`treves_rolls`) or non-finite codes.
     """
-    A, index = _responses(codes, "codes", axis, default=1)
+    A, index, values = _responses(codes, "codes", axis, default=-1, min_count=2)
     n = A.shape[index]
-    if n < 2:
-        raise ValueError(f"codes needs at least 2 values along axis {_named(axis)}, got {n}")
-    axis = index
-    A = A / pow2_scale(A, axis=axis, keepdims=True)  # exact; l2 cannot overflow
-    l1 = np.abs(A).sum(axis=axis)
-    l2 = np.sqrt((A**2).sum(axis=axis))
+    A = np.abs(A)
+    scaled = A / pow2_scale(A, axis=index, keepdims=True)  # exact; l2 cannot overflow
+    l1 = scaled.sum(axis=index)
+    l2 = np.sqrt((scaled**2).sum(axis=index))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(l2 > 0, (np.sqrt(n) - l1 / l2) / (np.sqrt(n) - 1), np.nan)
+        # l1 / l2 is in [1, sqrt(n)]: out of [0, 1] (by ~1e-15) only by rounding
+        h = np.clip((np.sqrt(n) - l1 / l2) / (np.sqrt(n) - 1), 0.0, 1.0)
+        h = np.where(_all_equal(A, index), 0.0, h)
+    return _labelled(np.where(l2 > 0, h, np.nan), values, index, "hoyer_sparseness")
 
 
 def kurtosis(codes, axis: int | str = 0):
@@ -375,8 +470,9 @@ def kurtosis(codes, axis: int | str = 0):
 
     Returns
     -------
-    ndarray
+    ndarray or xarray.DataArray
         The shape of ``codes`` without ``axis`` (``(n_units,)`` by default).
+        For a DataArray, as :func:`treves_rolls` (named ``kurtosis``).
 
     Raises
     ------
@@ -386,11 +482,8 @@ def kurtosis(codes, axis: int | str = 0):
         For fewer than 2 values along ``axis``, an invalid ``axis`` (as
         :func:`treves_rolls`) or non-finite codes.
     """
-    A, index = _responses(codes, "codes", axis, default=0)
-    n = A.shape[index]
-    if n < 2:  # one value has no spread: all NaN, as hoyer_sparseness refuses it
-        raise ValueError(f"codes needs at least 2 values along axis {_named(axis)}, got {n}")
-    axis = index
+    # fewer than 2 values refused: one has no spread (all NaN), as for hoyer_sparseness
+    A, axis, values = _responses(codes, "codes", axis, default=0, min_count=2)
     A = A / pow2_scale(A, axis=axis, keepdims=True)  # exact; largest |value| in [1, 2)
     d = A - A.mean(axis=axis, keepdims=True)
     d2 = np.square(d, out=d)  # d**4 would go through pow(): squaring twice is ~5x faster
@@ -399,7 +492,8 @@ def kurtosis(codes, axis: int | str = 0):
     # constant responses leave a variance of rounding errors only (~1e-34 for 0.1)
     scale = np.abs(A).max(axis=axis)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(m2 > (1e-12 * scale) ** 2, m4 / m2**2 - 3.0, np.nan)
+        kurt = np.where(m2 > (1e-12 * scale) ** 2, m4 / m2**2 - 3.0, np.nan)
+    return _labelled(kurt, values, axis, "kurtosis")
 
 
 def dead_units(codes, tol: float = 0.0):
@@ -442,8 +536,8 @@ def sparseness(
     codes : array_like, shape (n_samples, n_units)
         One row per stimulus.
     tol : float, default 0.0
-        Activity threshold on ``|a|`` (see :func:`code_class`), in units of
-        ``codes``.
+        Activity threshold on ``|a|`` (see :func:`code_class`), in the units
+        of ``codes``.
     local_max_count : float, default 1.5
         See :func:`code_class`.
     dense_min_ratio : float, default 0.25
@@ -469,7 +563,8 @@ def sparseness(
         counts those with none above ``tol``), ``mean_population_sparseness`` (likewise over the
         stimuli some unit answers; ``n_stimuli_left_out``);
         ``attrs["code_class"]``; ``attrs["tol"]`` with ``attrs["tol_units"]``
-        (``"units of codes"``). With a single stimulus ``lifetime_sparseness``,
+        (a DataArray ``codes``' own ``attrs["units"]``, e.g. ``"Hz"``, else
+        ``"units of codes"``). With a single stimulus ``lifetime_sparseness``,
         ``kurtosis`` and their mean are NaN, with a single unit ``hoyer`` is
         (their own functions refuse such codes); a ``UserWarning`` says so.
 
@@ -507,12 +602,12 @@ def sparseness(
     ds = xr.Dataset(coords={rows: coord, "atom": dim_coord(codes, "atom", k)})
     ds["active_count"] = (rows, count, {"units": "1", "long_name": "active units"})
     ds["population_sparseness"] = (rows, pop, {"units": "1", "long_name":
-                                "Treves-Rolls population sparseness (small = sparse)"})
-    ds["hoyer"] = (rows, hoyer, {"units": "1", "long_name": "Hoyer sparseness"})
+                                   _LONG_NAMES["population_sparseness"]})
+    ds["hoyer"] = (rows, hoyer, {"units": "1", "long_name": _LONG_NAMES["hoyer_sparseness"]})
     ds["lifetime_sparseness"] = ("atom", life, {"units": "1", "long_name":
-                                 "Vinje-Gallant lifetime sparseness (large = sparse)"})
+                                 _LONG_NAMES["lifetime_sparseness"]})
     kurt = kurtosis(A, axis=0) if n > 1 else np.full(k, np.nan)
-    ds["kurtosis"] = ("atom", kurt, {"units": "1", "long_name": "excess kurtosis of responses"})
+    ds["kurtosis"] = ("atom", kurt, {"units": "1", "long_name": _LONG_NAMES["kurtosis"]})
     ds["unit_activity"] = ("atom", active.mean(axis=0), {"units": "1", "long_name":
                            "fraction of stimuli the unit answers"})
     ds["dead"] = ("atom", dead, {"units": "1", "long_name": "never active"})
@@ -538,7 +633,7 @@ def sparseness(
                                 "stimuli left out of mean_population_sparseness (population "
                                 "sparseness NaN: no unit responds)"})
     ds.attrs.update(
-        analysis="sparseness", tol=tol, tol_units="units of codes",
+        analysis="sparseness", tol=tol, tol_units=_units_of(codes),
         local_max_count=local_max_count, dense_min_ratio=dense_min_ratio, rectify=rectify,
         code_class=_classify(float(count.mean()), ratio, local_max_count, dense_min_ratio),
     )

@@ -596,7 +596,16 @@ def drifting_grating_responses(
         Drift rate in Hz, > 0.
     frames_per_cycle : int, default 16
         Frames per temporal cycle, at least 3 (frame rate =
-        ``frames_per_cycle * temporal_frequency`` Hz).
+        ``frames_per_cycle * temporal_frequency`` Hz). F0 and F1 are the
+        discrete Fourier coefficients of the frames, so the harmonics of a
+        rectified response alias into them and F1 / F0 depends on the frame
+        sampling: a half-wave rectified sinusoid (F1 / F0 = pi/2 = 1.5708 in
+        continuous time) gives, for an even ``N = frames_per_cycle``, from
+        ``N sin(pi/N) / 2`` (its crest halfway between two frames) to
+        ``N tan(pi/N) / 2`` (its crest on a frame): 1.531-1.657 at 8,
+        1.561-1.591 at 16 (up to 1.3% above pi/2), 1.568-1.576 at 32,
+        1.5702-1.5721 at 64 (measured 2026-12-07; odd N alias F1 too, 1.0-2.0
+        at 3). Take 64 for F1 / F0 within 0.1%.
     n_cycles : int, default 1
         Cycles shown.
     contrast : float, default 1.0
