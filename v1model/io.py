@@ -26,8 +26,8 @@ from ._cf_encoding import check_no_encoding_attrs
 from .validation import check_path, check_positive
 
 __all__ = ["atomic_path", "save_dataset", "load_dataset", "save_figure", "clean_attrs",
-           "continue_calls", "flatten_nested", "missing_zarr_chunks", "netcdf_engine",
-           "seed_attr", "seed_from_attr", "values_by_dims", "SavedAsDataset"]
+           "continue_calls", "count_coord", "flatten_nested", "missing_zarr_chunks",
+           "netcdf_engine", "seed_attr", "seed_from_attr", "values_by_dims", "SavedAsDataset"]
 
 NETCDF_ENGINE = "h5netcdf"
 
@@ -1305,6 +1305,38 @@ def detach_history(ds: xr.Dataset) -> xr.Dataset | None:
     history.attrs = {k[len(HISTORY_PREFIX):]: v for k, v in ds.attrs.items()
                      if k.startswith(HISTORY_PREFIX)}
     return history
+
+
+#: long_names of the histories' counters (:func:`count_coord`): a solver's, where the
+#: first record is the start (0) or the state after the first iteration (1)
+ITERATIONS_DONE = "iterations done when recorded"
+#: a dictionary learner's history, one row per update, numbered from 0
+UPDATES_BEFORE = "dictionary update: updates made before this one"
+
+
+def count_coord(dim: str, counts, long_name: str) -> tuple:
+    """A history's counter coordinate (``iteration``, ``update``, ``step``), labelled.
+
+    Only the LCA's ``iteration`` had a ``long_name``; the other solvers', the
+    learners' and the autoencoders' histories left their counters unlabelled (or
+    each labelled them its own way): this one helper gives each the same form.
+
+    Parameters
+    ----------
+    dim : str
+        The history's dim, e.g. ``"iteration"``.
+    counts : array_like of int, shape (n_records,)
+        The counter's values (iterations, updates or steps).
+    long_name : str
+        What the counter counts, e.g. :data:`ITERATIONS_DONE`.
+
+    Returns
+    -------
+    tuple
+        ``(dim, counts as int64, {"long_name": long_name, "units": "1"})``, a
+        value for ``xr.Dataset(coords={dim: ...})`` or ``assign_coords``.
+    """
+    return (dim, np.asarray(counts, dtype=np.int64), {"long_name": long_name, "units": "1"})
 
 
 #: the value of an integer count (``n_unconverged``) in the updates of a call whose

@@ -30,6 +30,7 @@ __all__ = [
     "code_dims",
     "code_rows_coord",
     "dim_coord",
+    "row_coords",
     "sample_rate_by_labels",
     "atoms_by_dim_names",
     "axis_by_dim_name",
@@ -340,6 +341,59 @@ def dim_coord(value, dim: str, n: int):
         if coord.dims == (dim,) and coord.size == n and not hasattr(index, "levels"):
             return (dim, coord.values, dict(coord.attrs))
     return np.arange(n)
+
+
+def row_coords(value, n: int, dims=DATA_DIMS) -> dict:
+    """The coordinates of a result with one row per sample of ``value``: its labels.
+
+    For a DataArray ``value`` with ``len(dims)`` dims (read as :func:`by_dim_names`
+    reads it), every coordinate along its rows' dim alone (the index, and labels
+    such as a class per sample) and its scalar coordinates; for a DataArray of one
+    sample (one dim fewer), its scalar coordinates, that named ``dims[0]`` (left by
+    ``X.isel(sample=i)``) as the one row's label. Without such labels (a plain
+    array), the rows are numbered 0 ... n - 1. Without them, the codes of
+    ``X.isel(sample=[3, 7])`` came back as samples 0 and 1, their labels gone.
+
+    Parameters
+    ----------
+    value : object
+        The argument as given, already checked (``n`` rows).
+    n : int
+        Number of rows of the result.
+    dims : tuple of str
+        The argument's dims, rows first (default :data:`DATA_DIMS`); the
+        result's rows are ``dims[0]``.
+
+    Returns
+    -------
+    dict
+        Coordinates for ``xr.Dataset(coords=...)`` or ``assign_coords``: always
+        ``dims[0]``; its own index's attrs kept (:func:`dim_coord`); a row index
+        of another name (rows read by position) and the labels kept under their
+        own names along ``dims[0]``.
+    """
+    rows = dims[0]
+    coords = {rows: np.arange(n)}
+    if not isinstance(value, xr.DataArray):
+        return coords
+    value = by_dim_names(value, dims, "value")
+    if value.ndim == len(dims) and value.shape[0] == n:
+        own = value.dims[0]
+        if own == rows:
+            coords[rows] = dim_coord(value, rows, n)
+        for name, coord in value.coords.items():
+            if name == rows:
+                continue
+            if coord.dims == (own,) and not hasattr(value.indexes.get(name), "levels"):
+                coords[name] = (rows, coord.values, dict(coord.attrs))
+            elif coord.ndim == 0:
+                coords[name] = coord.variable
+    elif value.ndim == len(dims) - 1 and n == 1:
+        for name, coord in value.coords.items():
+            if coord.ndim == 0:
+                coords[name] = ((rows, coord.values[None], dict(coord.attrs)) if name == rows
+                                else coord.variable)
+    return coords
 
 
 #: ``units`` of a time coordinate that say seconds

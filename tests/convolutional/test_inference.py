@@ -119,6 +119,29 @@ def test_n_steps_runs_exactly_that_many_steps(method):
 
 
 @pytest.mark.parametrize("method", ["lca", "fista"])
+def test_history_iteration_counts_the_steps_done(method):
+    """The history's iteration is the number of steps done, as the dense solvers' is:
+    its record 0 followed the first step, at time dt, yet was labelled iteration 0
+    (the dense solvers' start), with no long_name. The objective at iteration k is
+    now that of the codes of a run of k steps (objective(), summed over signals)."""
+    phi, X, lam = make_problem("1d-full-s2", n_signals=2)
+    _, hist = run(phi, X, lam, method=method, n_steps=4, return_history=True,
+                  dtype=np.float64)
+    assert hist["iteration"].values.tolist() == [1, 2, 3, 4]
+    assert hist["iteration"].attrs == {"long_name": "iterations done when recorded",
+                                       "units": "1"}
+    for k in (1, 3):
+        codes = run(phi, X, lam, method=method, n_steps=k, dtype=np.float64)
+        expected = float(objective(X, codes, phi.kernels, lam, stride=phi.stride,
+                                   boundary=phi.boundary).sum())
+        assert float(hist["objective"].sel(iteration=k)) == pytest.approx(expected,
+                                                                           rel=1e-12)
+        if method == "lca":
+            assert float(hist["time"].sel(iteration=k)) == pytest.approx(
+                k * hist.attrs["dt"], rel=1e-12)
+
+
+@pytest.mark.parametrize("method", ["lca", "fista"])
 def test_history_attrs_record_the_stop_that_ran(method):
     """With n_steps the history names n_steps alone: it recorded the tol and max_iter it
     ignores (and warns of) as if they had stopped the run."""

@@ -643,6 +643,37 @@ def test_codes_dataset_takes_the_rate_of_kernels_learned_with_one():
         phi.codes_dataset(codes, sample_rate=16000)
 
 
+def test_as_dictionary_keeps_the_rate_of_sound_kernels():
+    """The dictionary the solvers build from a DataArray of sound kernels (as_dictionary)
+    lost their rate: its sample_rate was None and its codes' times were in samples,
+    "no sample_rate given". It now carries the kernels' rate, from their lag in s or
+    from attrs["sample_rate_hz"], in either dtype, and labels the codes as a
+    ConvolutionalDictionary built from the same kernels does."""
+    import xarray as xr
+
+    from v1model.convolutional import learn_kernels
+    from v1model.convolutional.inference import as_dictionary
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((2, 10))
+    learned = learn_kernels(rng.standard_normal((2, 64)), 2, 4, stride=2, lam=0.1,
+                            n_updates=1, seed=0, sample_rate=8000.0,
+                            progress=False)["kernels"]
+    in_attrs = xr.DataArray(learned.values, dims=("kernel", "lag"),
+                            attrs={"sample_rate_hz": 8000.0})
+    codes = rng.standard_normal((1, 2, 7))
+    reference = ConvolutionalDictionary(learned.values, (10,), stride=2).codes_dataset(
+        codes, sample_rate=8000)
+    for kernels in (learned, learned.T, in_attrs):
+        for dtype in (None, np.float64):
+            phi = as_dictionary(kernels, X, 2, None, dtype)
+            assert phi.sample_rate == 8000.0, (kernels.dims, dtype)
+            ds = phi.codes_dataset(codes)
+            np.testing.assert_array_equal(ds["time"].values, reference["time"].values)
+            assert ds.attrs["sample_rate_hz"] == 8000.0 and ds.attrs["time_units"] == "s"
+    assert as_dictionary(learned.values, X, 2, None, None).sample_rate is None
+
+
 @pytest.mark.parametrize("rate", [0, -8000.0, np.nan, np.inf])
 def test_codes_dataset_refuses_a_sample_rate_that_is_not_positive_finite(rate):
     phi = ConvolutionalDictionary(np.ones((2, 4)), (10,))

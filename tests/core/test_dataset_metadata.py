@@ -7,6 +7,8 @@ For every public producer of an ``xarray`` result, on small inputs:
   (time, frequency, lam, contrast, pixels, overcompleteness...), except the
   integer counters and labels of ``COUNTER_INDEX`` (sample, atom, update...), for
   which CF needs none; no ``dim_N``;
+- the counters of histories (``iteration``, ``update``, ``step``) say what they count
+  (``long_name``) with ``units`` "1" (:func:`v1model.io.count_coord`);
 - the parameters that change the result are in the attrs with the values used
   (a study records every ``run()`` parameter, the quick defaults resolved);
 - it saves with ``v1model.io.save_dataset`` (and, outside the studies, with a plain
@@ -27,6 +29,12 @@ from v1model.io import clean_attrs, save_dataset
 COUNTER_INDEX = {"sample", "atom", "atom_other", "ref_atom", "control_atom", "sample_atom",
                  "unit", "latent", "feature", "neuron", "neuron_pre", "kernel", "update",
                  "iteration", "level", "config"}
+
+
+#: the counters of histories (solvers' iterations, learners' updates, training steps): as
+#: counters they need no units for CF, but each says what it counts (count_coord); only
+#: the LCA's iteration had a long_name
+HISTORY_COUNTERS = ("iteration", "update", "step")
 
 
 def _as_dataset(result):
@@ -55,6 +63,15 @@ def assert_described(result):
             problems.append(f"coordinate {name!r} has no units")
         if not (attrs.get("long_name") or attrs.get("description")):
             problems.append(f"coordinate {name!r} has no long_name")
+    assert not problems, problems
+
+
+def assert_counters_described(result):
+    ds = _as_dataset(result)
+    problems = [f"counter {name!r} has attrs {dict(ds[name].attrs)}"
+                for name in HISTORY_COUNTERS if name in ds.dims and name in ds.coords
+                and not (ds[name].attrs.get("long_name") and ds[name].attrs.get("units") == "1"
+                         and ds[name].dtype.kind == "i")]
     assert not problems, problems
 
 
@@ -91,6 +108,7 @@ def assert_plain_netcdf_reloads(result, path):
 
 def _check(result, tmp_path, **expected_attrs):
     assert_described(result)
+    assert_counters_described(result)
     assert_attrs(result.attrs, expected_attrs)
     assert_reloads(result, tmp_path / "result.nc")
     assert_plain_netcdf_reloads(result, tmp_path / "plain.nc")

@@ -478,3 +478,33 @@ def test_did_you_mean_suggests_the_closest_names_or_nothing():
     assert did_you_mean("olshausen-field-96", studies, n=3, parts=True) == (
         " (did you mean 'olshausen-field-1996'?)")
     assert did_you_mean("", studies, parts=True) == ""  # "" is part of every name
+
+
+def test_row_coords_keeps_the_labels_of_the_rows():
+    """The labels a result with one row per sample carries (SAE encode/decode, the LCA
+    trajectory): the rows' index and every coordinate along them, read by dim name
+    (transposed) or by position (other dim names: kept under their own names), the
+    scalar ones, one sample's label, and 0 ... n - 1 for an array."""
+    import xarray as xr
+
+    from v1model.validation import row_coords
+
+    X = xr.DataArray(np.zeros((3, 4)), dims=("sample", "feature"),
+                     coords={"sample": ("sample", [5, 6, 7], {"units": "1"}),
+                             "label": ("sample", ["a", "b", "c"]), "feature": np.arange(4),
+                             "contrast": 0.5})
+    for given in (X, X.T):
+        ds = xr.Dataset(coords=row_coords(given, 3))
+        assert ds["sample"].values.tolist() == [5, 6, 7] and ds["sample"].attrs == {"units": "1"}
+        assert ds["label"].dims == ("sample",) and ds["label"].values.tolist() == ["a", "b",
+                                                                                   "c"]
+        assert float(ds["contrast"]) == 0.5 and "feature" not in ds.coords
+    patches = xr.DataArray(np.zeros((3, 4)), dims=("patch", "pixel"),
+                           coords={"patch": [10, 20, 30]})
+    ds = xr.Dataset(coords=row_coords(patches, 3))
+    assert ds["sample"].values.tolist() == [0, 1, 2]
+    assert ds["patch"].dims == ("sample",) and ds["patch"].values.tolist() == [10, 20, 30]
+    one = xr.Dataset(coords=row_coords(X.isel(sample=1), 1))
+    assert one["sample"].values.tolist() == [6] and one["label"].item() == "b"
+    assert xr.Dataset(coords=row_coords(np.zeros((3, 4)), 3))["sample"].values.tolist() == [
+        0, 1, 2]

@@ -519,6 +519,40 @@ def test_trajectory_units_are_those_of_x():
     assert ivp["a"].attrs["units"] == ivp["u"].attrs["units"] == "units of X"
 
 
+def test_trajectory_keeps_the_sample_labels_of_a_dataarray_x():
+    """The trajectory of a DataArray X numbered its samples 0, 1, ... with no coordinate
+    (its sample labels and a class per sample dropped): traj.sel(sample=12) failed, and
+    merged with X by label it paired other samples. It now carries X's own labels, for
+    X read by dim name (transposed), on both integrators and for one sample; its values
+    are those of the plain array's run."""
+    import xarray as xr
+
+    X, D = _small_problem()
+    labelled = xr.DataArray(X, dims=("sample", "feature"),
+                            coords={"sample": ("sample", [10, 11, 12], {"long_name": "patch"}),
+                                    "label": ("sample", ["a", "b", "c"])})
+    for integrator, kw in (("euler", dict(n_steps=10)), ("ivp", dict(t_eval=[0.0, 0.02]))):
+        _, plain = lca(X, D, LAM, dtype=np.float64, integrator=integrator,
+                       return_trajectory=True, **kw)
+        assert plain["sample"].values.tolist() == [0, 1, 2]  # an array's: numbered
+        for given in (labelled, labelled.T):
+            _, traj = lca(given, D, LAM, dtype=np.float64, integrator=integrator,
+                          return_trajectory=True, **kw)
+            assert traj["sample"].values.tolist() == [10, 11, 12]
+            assert traj["sample"].attrs == {"long_name": "patch"}
+            assert traj["label"].dims == ("sample",)
+            assert traj["label"].values.tolist() == ["a", "b", "c"]
+            np.testing.assert_array_equal(traj["a"].sel(sample=12).values,
+                                          plain["a"].isel(sample=2).values)
+        _, one = lca(labelled.isel(sample=1), D, LAM, dtype=np.float64,
+                     integrator=integrator, return_trajectory=True, **kw)
+        assert one["sample"].values.tolist() == [11] and one["label"].item() == "b"
+        # one row alone: Euler's products round differently (~1e-16); solve_ivp picks
+        # other steps for one row than for three (3e-8 here, within its tolerance)
+        np.testing.assert_allclose(one["u"].values, plain["u"].isel(sample=[1]).values,
+                                   rtol=0, atol=1e-14 if integrator == "euler" else 1e-6)
+
+
 def _small_problem():
     rng = np.random.default_rng(0)
     D = rng.standard_normal((12, 8))

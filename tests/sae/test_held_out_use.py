@@ -189,3 +189,43 @@ def test_decode_reads_a_transposed_dataarray_by_dim_name(models, split):
     np.testing.assert_array_equal(sae.decode(labelled), expected)
     with pytest.raises(ValueError, match=r"Z is a DataArray with dims \('latent', 'feature'\)"):
         sae.decode(xr.DataArray(Z.T, dims=("latent", "feature")))
+
+
+@pytest.mark.parametrize("activation", ["topk", "relu"])
+def test_encode_and_decode_keep_the_sample_labels_of_a_dataarray(models, split, activation):
+    """encode and decode of DataArrays returned bare arrays: the samples' labels (their
+    coordinate, a class per sample) were lost, and the codes of X.isel(sample=[3, 7])
+    read as samples 0 and 1. They now return DataArrays over (sample, latent) and
+    (sample, feature) with the input's labels, units and a long_name; the values are
+    those of the plain arrays, and sparse=True still gives a csr_matrix."""
+    sae = models[activation]
+    X = split[1][:6]
+    labelled = xr.DataArray(X, dims=("sample", "feature"),
+                            coords={"sample": ("sample", np.arange(100, 106), {"units": "1"}),
+                                    "digit": ("sample", [3, 1, 4, 1, 5, 9])},
+                            attrs={"units": "mV"})
+    Z_plain, X_hat_plain = sae.encode(X), sae.decode(sae.encode(X))
+    for given in (labelled, labelled.T):  # read by dim name
+        Z = sae.encode(given)
+        assert isinstance(Z, xr.DataArray) and Z.dims == ("sample", "latent")
+        np.testing.assert_array_equal(Z.values, Z_plain)
+        assert Z["sample"].values.tolist() == list(range(100, 106))
+        assert Z["sample"].attrs == {"units": "1"}
+        assert Z["digit"].dims == ("sample",) and Z["digit"].values.tolist() == [3, 1, 4, 1,
+                                                                                  5, 9]
+        assert Z["latent"].values.tolist() == list(range(40))
+        assert Z.attrs["units"] == "mV" and Z.attrs["long_name"]
+        for X_hat in (sae.decode(Z), sae.decode(Z.T), sae.reconstruct(given)):
+            assert isinstance(X_hat, xr.DataArray) and X_hat.dims == ("sample", "feature")
+            np.testing.assert_allclose(X_hat.values, X_hat_plain, rtol=1e-12)
+            assert X_hat["sample"].values.tolist() == list(range(100, 106))
+            assert X_hat["digit"].values.tolist() == [3, 1, 4, 1, 5, 9]
+            assert X_hat.attrs["units"] == "mV" and X_hat.attrs["long_name"]
+    # one sample picked by label: its label kept; an unlabelled DataArray: numbered
+    one = sae.encode(labelled.sel(sample=104))
+    assert one["sample"].values.tolist() == [104] and int(one["digit"]) == 5
+    np.testing.assert_allclose(one.values, Z_plain[4:5], rtol=1e-12, atol=1e-12)  # 1 row
+    bare = sae.decode(xr.DataArray(Z_plain, dims=("sample", "latent")))
+    assert bare["sample"].values.tolist() == list(range(6))
+    assert bare.attrs["units"] == "units of X"
+    assert hasattr(sae.encode(labelled, sparse=True), "tocsr")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..io import check_dims, clean_attrs, values_by_dims
+from ..io import check_dims, clean_attrs, count_coord, values_by_dims
 from ..validation import check_choice
 
 __all__ = ["LISTA_KIND", "WEIGHTS", "PARAM_DEFAULTS", "LOSSES", "history_dataset",
@@ -53,7 +53,7 @@ def history_dataset(rows, attrs) -> xr.Dataset:
     step = np.array([r["step"] for r in rows])
     ds = xr.Dataset({"train_loss": ("step", np.array([r["train_loss"] for r in rows]), {
         "long_name": f"training loss {loss} (minibatches since the last row)",
-        "units": units})}, coords={"step": step})
+        "units": units})}, coords={"step": count_coord("step", step, "Adam steps made")})
     if "validation_loss" in rows[0]:
         ds["validation_loss"] = ("step", np.array([r["validation_loss"] for r in rows]), {
             "long_name": f"held-out loss {loss}", "units": units})
@@ -61,7 +61,6 @@ def history_dataset(rows, attrs) -> xr.Dataset:
         ds["validation_code_error"] = (
             "step", np.array([r["validation_code_error"] for r in rows]),
             {"long_name": f"held-out error to target_val, {code_error}", "units": code_units})
-    ds["step"].attrs.update(long_name="Adam steps made", units="1")
     ds.attrs.update(clean_attrs(attrs))
     return ds
 

@@ -260,7 +260,10 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=None, boundary: str |
         params.update(tau=tau, dt=dt)
     else:  # ISTA's step: 1/L at the shortest (_backtracked_step)
         params.update(step_rule="backtracking" if method == "ista" else "constant")
-    hist = history_dataset(records, f"convolutional {method}", **params)
+    # each record follows a step (none is of the start): iteration 1 is the first step's,
+    # as the dense solvers count theirs (it was 0, with time dt)
+    hist = history_dataset(records, f"convolutional {method}",
+                           iterations=np.arange(1, len(records) + 1), **params)
     if method == "lca":
         hist = hist.assign_coords(time=("iteration", dt * np.arange(1, len(records) + 1),
                                         {"units": "s", "long_name": "simulated time"}))
@@ -386,7 +389,8 @@ def as_dictionary(kernels, X, stride, boundary, dtype) -> ConvolutionalDictionar
     them: 1, "full" and float32 for kernels; a dictionary's own for a
     :class:`ConvolutionalDictionary`, which an explicit stride or boundary must
     match (it is not rebuilt behind the user's back) and an explicit dtype
-    converts.
+    converts (keeping its ``sample_rate``). Sound kernels given as a DataArray
+    keep the rate they carry (:attr:`ConvolutionalDictionary.sample_rate`).
     """
     if isinstance(kernels, ConvolutionalDictionary):
         if stride is not None and _check_axes(stride, "stride", kernels.ndim,
@@ -414,7 +418,9 @@ def as_dictionary(kernels, X, stride, boundary, dtype) -> ConvolutionalDictionar
     if len(X_shape) < d:
         raise ValueError(f"X must have shape (n_samples, *signal_shape) with {d} signal "
                          f"axes for kernels of shape {k.shape}, got {X_shape}")
-    return ConvolutionalDictionary(k, X_shape[-d:], stride=stride, boundary=boundary,
+    # the kernels as given: a DataArray of sound kernels carries their rate (lag in s or
+    # attrs["sample_rate_hz"]), which the checked array k had lost (sample_rate None)
+    return ConvolutionalDictionary(kernels, X_shape[-d:], stride=stride, boundary=boundary,
                                    dtype=dtype)
 
 

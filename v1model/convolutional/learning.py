@@ -28,7 +28,7 @@ from .._frames import user_stacklevel
 from .._windows import max_window_norm as _max_window_norm
 from ..inference._common import (UNCONVERGED_HISTORY, ConvergenceWarning, NotConvergedTally,
                                  caller_settings, check_products_in_range)
-from ..io import seed_attr
+from ..io import UPDATES_BEFORE, count_coord, seed_attr
 from ..learning._atoms import normalize_rows
 from ..progress import check_progress, progress_bar
 from ..validation import (array_shape, as_generator, check_array, check_choice, check_dtype,
@@ -599,7 +599,8 @@ def _kernels_dataset(kernels, history, elapsed, params) -> xr.Dataset:
     ds = xr.Dataset(
         {"kernels": (dims, kernels, {"long_name": "unit-norm convolution kernels",
                                      "units": "1"})},
-        coords={"kernel": np.arange(len(kernels)), "update": np.arange(len(elapsed))},
+        coords={"kernel": np.arange(len(kernels)),
+                "update": count_coord("update", np.arange(len(elapsed)), UPDATES_BEFORE)},
     )
     for key, long_name in _HISTORY.items():
         values = history[key]

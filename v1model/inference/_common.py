@@ -20,6 +20,7 @@ import numpy as np
 import xarray as xr
 
 from .._frames import user_stacklevel
+from ..io import ITERATIONS_DONE, count_coord
 from ..validation import (CODE_DIMS, DATA_DIMS, DICTIONARY_DIMS, check_array, check_bool,
                           check_choice, check_dictionary, check_dtype, check_nonnegative,
                           check_same_features, check_shape, smallest_safe_value)
@@ -858,21 +859,23 @@ def knob(name, now=True):
     return settings.setting(name, now=now) or name
 
 
-def history_dataset(records, solver, **attrs):
+def history_dataset(records, solver, *, iterations=None, counts=ITERATIONS_DONE, **attrs):
     """Per-iteration history as a Dataset with dim ``iteration``.
 
     ``records`` is a list of dicts (:func:`history_record`) with keys
     objective, data_term, penalty (summed over samples) and n_active (mean
-    per sample). A ``dtype`` attr is recorded by its name (``"float32"``), whatever
-    form the solver was given it in."""
+    per sample). The ``iteration`` coordinate (:func:`~v1model.io.count_coord`)
+    holds ``iterations`` (default 0, 1, ...: the first record is the start) with
+    the long_name ``counts``. A ``dtype`` attr is recorded by its name
+    (``"float32"``), whatever form the solver was given it in."""
     if "dtype" in attrs:
         attrs["dtype"] = np.dtype(attrs["dtype"]).name
-    it = np.arange(len(records))
+    it = np.arange(len(records)) if iterations is None else iterations
     data = {
         key: ("iteration", np.array([r[key] for r in records], dtype=float))
         for key in ("objective", "data_term", "penalty", "n_active")
     }
-    ds = xr.Dataset(data, coords={"iteration": it})
+    ds = xr.Dataset(data, coords={"iteration": count_coord("iteration", it, counts)})
     ds["objective"].attrs.update(long_name="objective summed over samples",
                                  units="(units of X)^2")
     ds["data_term"].attrs.update(long_name="0.5 ||x - D^T a||^2 summed over samples",

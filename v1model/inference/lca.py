@@ -24,7 +24,7 @@ from .._blas import blas_threads_for_step, coding_iteration_flops
 from .._frames import user_stacklevel
 from ..progress import check_progress, progress_bar
 from ..validation import (check_array, check_choice, check_dictionary, check_dtype, check_int,
-                          check_positive, describe, physical_memory)
+                          check_positive, describe, physical_memory, row_coords)
 from .lca_adaptive import BLOCK_SIZE, confirm_euler_rows, euler_adaptive
 from ._common import (
     N_SAMPLES_NAMED,
@@ -304,7 +304,10 @@ def lca(
         ``(n_features,)`` gives ``(1, n_atoms)``.
     trajectory : xarray.Dataset, optional
         With ``return_trajectory``: ``u`` and ``a`` over (time, sample,
-        atom), in units of ``X`` (``attrs["units"]``), ``time`` in seconds.
+        atom), in units of ``X`` (``attrs["units"]``), ``time`` in seconds;
+        ``sample`` numbered from 0, or labelled as a DataArray ``X``'s
+        samples are (its coordinates along ``sample``,
+        :func:`~v1model.validation.row_coords`).
         Its attrs hold the settings that made the run: ``model``,
         ``threshold``, ``lam``, ``tau``, ``integrator`` and the working
         ``dtype``; on the Euler path ``dt`` (s), ``record_every`` and the stop
@@ -352,6 +355,7 @@ def lca(
     # the ivp path integrates in float64: rounding X and D to a float32 dtype first
     # changed its codes by ~1e-7 with dtype
     dtype = check_dtype(dtype)
+    X_given = X  # its sample labels, for the trajectory
     X, D, lam, dtype, D64 = validate_problem(
         X, D, lam, np.float64 if integrator == "ivp" else dtype, flags=dict(
             return_trajectory=return_trajectory, return_history=return_history),
@@ -456,15 +460,21 @@ def lca(
         params.update(rtol=rtol, atol=atol, ivp_method=ivp_method)
     out = [A]
     if return_trajectory:
+        # the samples' labels of a DataArray X (its sample coordinate, a class per
+        # sample): the trajectory's samples were numbered from 0, unlabelled
+        traj = traj.assign_coords(row_coords(X_given, n))
         traj.attrs.update(params)
         out.append(traj)
     if return_history:
-        hist = history_dataset(records, "lca", **params)
+        # Euler: the step numbers, not the record count (record_every); ivp: the
+        # t_eval points, numbered (time gives their times)
+        hist = (history_dataset(records, "lca", iterations=rec_steps,
+                                counts="Euler steps done when recorded", **params)
+                if integrator == "euler" else
+                history_dataset(records, "lca", counts="t_eval point (its time: time)",
+                                **params))
         hist = hist.assign_coords(time=("iteration", np.asarray(rec_times, dtype=float),
                                         {"units": "s", "long_name": "simulated time"}))
-        if integrator == "euler":  # the step numbers, not the record count (record_every)
-            hist = hist.assign_coords(iteration=("iteration", np.asarray(rec_steps, np.int64),
-                                                 {"long_name": "Euler step"}))
         out.append(hist)
     return out[0] if len(out) == 1 else tuple(out)
 

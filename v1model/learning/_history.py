@@ -12,7 +12,7 @@ import xarray as xr
 
 from .._frames import user_stacklevel
 from ..inference._common import UNCONVERGED_HISTORY
-from ..io import NOT_RECORDED_COUNT, clean_attrs, flatten_nested
+from ..io import NOT_RECORDED_COUNT, UPDATES_BEFORE, clean_attrs, count_coord, flatten_nested
 
 #: variable -> (long_name, units); reconstruction_error follows
 #: v1model.learning.olshausen_field (mean of per-sample ratios)
@@ -133,7 +133,8 @@ class History:
             col = (rows[:, j].astype(np.int64) if name in ("n_reseeded", "n_samples",
                                                            "n_unconverged") else rows[:, j])
             data[name] = ("update", col, {"long_name": long_name, "units": units})
-        ds = xr.Dataset(data, coords={"update": np.arange(self._n)})
+        ds = xr.Dataset(data, coords={"update": count_coord("update", np.arange(self._n),
+                                                            UPDATES_BEFORE)})
         # netCDF-safe in memory too: a plain ds.to_netcdf works, and reloading gives the same
         ds.attrs.update(clean_attrs(flatten_nested(attrs)))
         return ds

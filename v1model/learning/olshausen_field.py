@@ -57,7 +57,7 @@ from ..validation import (
 )
 from ..inference._common import (UNCONVERGED_HISTORY, check_products_in_range,
                                  check_warm_start, tally_not_converged, warn_not_converged)
-from ..io import clean_attrs, flatten_nested, seed_attr
+from ..io import UPDATES_BEFORE, clean_attrs, count_coord, flatten_nested, seed_attr
 from ._data import check_training_rows
 from ._history import relative_error
 
@@ -1058,7 +1058,7 @@ def _history(records, attrs):
         {nm: ("update", np.asarray(c, dtype=np.int64 if nm == UNCONVERGED_HISTORY[0]
                                    else float))
          for nm, c in zip(names, cols[1:])},
-        coords={"update": np.asarray(cols[0], dtype=int)},
+        coords={"update": count_coord("update", cols[0], UPDATES_BEFORE)},
     )
     # the energy is in (units of X)^2 under either prior (lam = beta * noise variance for
     # Cauchy); L1 codes of unit-norm atoms are in units of X, Cauchy codes are relative to

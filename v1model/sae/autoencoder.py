@@ -23,7 +23,7 @@ from ..learning.estimator import NotFittedError
 from ..validation import (DATA_DIMS, as_generator, check_array, check_bool, check_choice,
                           check_dense, check_dtype, check_fits_in_memory, check_int,
                           check_nonnegative, check_positive_or_auto, check_probability,
-                          complex_data_error, describe)
+                          complex_data_error, describe, row_coords)
 from .activations import _check_k
 from .objective import ACTIVATIONS, Objective, decode_latents, encode, parameter_names
 from .pursuit import pursuit_gram
@@ -68,6 +68,10 @@ HEAVY_SHARE = 0.5
 #: the dims by which decode reads a DataArray of latents (the model's Dataset calls them
 #: ``latent``)
 LATENT_DIMS = ("sample", "latent")
+
+#: long_name of encode's and decode's DataArray results
+LATENTS_LONG_NAME = "latents z of the sparse autoencoder"
+RECONSTRUCTION_LONG_NAME = "reconstruction z D + b_dec"
 
 _NEEDS_K = ("topk", "batchtopk", "mp")
 _NEEDS_LAM = ("relu", "jumprelu")
@@ -866,9 +870,13 @@ class SparseAutoencoder(SavedAsDataset):
 
         Returns
         -------
-        Z : ndarray or scipy.sparse.csr_matrix, shape (n_samples, n_latents)
+        Z : ndarray, xarray.DataArray or scipy.sparse.csr_matrix, shape (n_samples, n_latents)
             Latents in units of ``X`` (the decoder rows have unit norm), in the
-            model's dtype; a single sample gives ``n_samples = 1``.
+            model's dtype; a single sample gives ``n_samples = 1``. For a
+            DataArray ``X`` (dense), a DataArray over (sample, latent) with
+            ``X``'s sample labels (:func:`~v1model.validation.row_coords`),
+            ``latent`` numbered as in :meth:`to_dataset`, and ``long_name`` and
+            ``units`` (``X``'s own, else "units of X") in its attrs.
         """
         sparse = check_bool(sparse, "sparse")
         self._check_can_encode()
@@ -895,7 +903,7 @@ class SparseAutoencoder(SavedAsDataset):
                 if out is None:
                     out = np.empty((blocks.n_samples, Z.shape[1]), Z.dtype)
                 out[rows] = Z
-        return out
+        return _labelled_like(out, X, DATA_DIMS, "latent", LATENTS_LONG_NAME)
 
     def _rows_bar(self, n_samples, desc):
         """A bar over the rows of an encode or a reconstruction, shown once the call
@@ -985,9 +993,12 @@ class SparseAutoencoder(SavedAsDataset):
 
         Returns
         -------
-        X_hat : ndarray, shape (n_samples, n_features)
+        X_hat : ndarray or xarray.DataArray, shape (n_samples, n_features)
             Reconstructions in units of ``X``, in the model's dtype; a single
-            latent vector gives ``n_samples = 1``.
+            latent vector gives ``n_samples = 1``. For a DataArray ``Z``, a
+            DataArray over (sample, feature) with ``Z``'s sample labels,
+            ``feature`` numbered as in :meth:`to_dataset`, and ``long_name`` and
+            ``units`` (``Z``'s own, else "units of X") in its attrs.
 
         Raises
         ------
@@ -1000,9 +1011,9 @@ class SparseAutoencoder(SavedAsDataset):
         """
         self._check_fitted()
         D = self._params["decoder"]
+        given = Z
         is_sparse = hasattr(Z, "tocsr")  # scipy.sparse, e.g. encode(X, sparse=True)
         if is_sparse:
-            given = Z
             Z = (Z.reshape(1, -1) if Z.ndim == 1 else Z).tocsr()  # one sample, as a dense Z
             if Z.shape[0] == 0:  # as a dense Z, encode and v1model.inference.encode
                 raise ValueError(f"Z must not be empty, got shape {Z.shape}")
@@ -1022,9 +1033,10 @@ class SparseAutoencoder(SavedAsDataset):
             raise ValueError(f"Z has {Z.shape[1]} latents per sample (shape {Z.shape}) but the "
                              f"autoencoder has {D.shape[0]}; expected shape (n_samples, "
                              f"{D.shape[0]})")
-        return _guarded(lambda: np.asarray(Z @ D if is_sparse else decode_latents(Z, D))
-                        + self._params["b_dec"], "Z", "the reconstructions",
-                        Z.data if is_sparse else Z)
+        X_hat = _guarded(lambda: np.asarray(Z @ D if is_sparse else decode_latents(Z, D))
+                         + self._params["b_dec"], "Z", "the reconstructions",
+                         Z.data if is_sparse else Z)
+        return _labelled_like(X_hat, given, LATENT_DIMS, "feature", RECONSTRUCTION_LONG_NAME)
 
     def reconstruct(self, X, *, k=None):
         """``decode(encode(X, k=k))``, block by block of rows (the latents of one block
@@ -1040,8 +1052,9 @@ class SparseAutoencoder(SavedAsDataset):
 
         Returns
         -------
-        X_hat : ndarray, shape (n_samples, n_features)
-            Reconstructions in units of ``X``, in the model's dtype.
+        X_hat : ndarray or xarray.DataArray, shape (n_samples, n_features)
+            Reconstructions in units of ``X``, in the model's dtype; for a
+            DataArray ``X``, labelled as :meth:`decode` labels them.
         """
         self._check_can_encode()
         objective = self._inference_objective(k)
@@ -1057,7 +1070,7 @@ class SparseAutoencoder(SavedAsDataset):
                     self._encode_block(block, gram, objective), D) + b_dec, "X",
                     "the reconstructions", block)
                 bar.update(len(block))
-        return out
+        return _labelled_like(out, X, DATA_DIMS, "feature", RECONSTRUCTION_LONG_NAME)
 
     def evaluate(self, X, *, k=None) -> xr.Dataset:
         """The reconstruction and sparsity metrics of the SAE literature on ``X``
@@ -1475,6 +1488,23 @@ class _RowBlocks:
             else:
                 name = f"X[{s.start}:{s.stop}]"
             yield check_array(self.X[s], name, ndim=2, dtype=self.dtype)
+
+
+def _labelled_like(values, given, given_dims, column, long_name):
+    """``values`` (one row per sample of ``given``) as a DataArray when ``given`` is one:
+    over (sample, ``column``), with ``given``'s sample labels (:func:`row_coords`),
+    ``column`` numbered from 0 (as the saved model's ``latent`` and ``feature``), and
+    ``long_name`` and ``units`` (``given``'s own, else "units of X": the decoder's rows
+    have unit norm, so latents and reconstructions both carry X's units) in attrs;
+    ``values`` itself otherwise. Returned bare, the codes of ``X.isel(sample=[3, 7])``
+    were rows 0 and 1, their labels lost."""
+    if not isinstance(given, xr.DataArray):
+        return values
+    coords = row_coords(given, len(values), given_dims)
+    coords[column] = np.arange(values.shape[1])
+    return xr.DataArray(values, dims=("sample", column), coords=coords,
+                        attrs={"long_name": long_name,
+                               "units": given.attrs.get("units", "units of X")})
 
 
 def _csr_by_blocks(blocks, n_samples):

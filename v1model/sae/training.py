@@ -15,7 +15,7 @@ import time
 import numpy as np
 import xarray as xr
 
-from ..io import clean_attrs
+from ..io import clean_attrs, count_coord
 from ..adam import Adam
 from ..validation import check_fits_in_memory
 from .decoder import project_rows, remove_parallel_gradient
@@ -688,7 +688,7 @@ def history_dataset(rows, attrs, first_step=0) -> xr.Dataset:
     for j, (name, (long_name, units)) in enumerate(HISTORY_FIELDS.items()):
         col = rows[:, j].astype(np.int64) if name == "n_dead" else rows[:, j]
         data[name] = ("step", col, {"long_name": long_name, "units": units})
-    ds = xr.Dataset(data, coords={"step": ("step", first_step + np.arange(len(rows)), {
-        "long_name": STEP_LONG_NAME, "units": "1"})})
+    ds = xr.Dataset(data, coords={"step": count_coord("step", first_step + np.arange(len(rows)),
+                                                      STEP_LONG_NAME)})
     ds.attrs.update(clean_attrs(attrs))
     return ds
