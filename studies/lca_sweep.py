@@ -173,6 +173,7 @@ def run(
     from studies._fixed_point import coding_attrs, polish_to_fixed_point
     from v1model.inference import ConvergenceWarning, lca
     from v1model.io import seed_attr
+    from studies._shortfall import named_by_study
     from v1model.learning.olshausen_field import init_dictionary, learn_dictionary
     from v1model.validation import (
         as_generator,
@@ -211,8 +212,11 @@ def run(
     X_test = sample_patches(pictures, patch_size, n_test, seed=rng)
     n_atoms = overcompleteness * patch_size**2
     if n_updates:
-        D, history = learn_dictionary(X_train, n_atoms, lam=lam, n_updates=n_updates,
-                                      batch_size=batch_size, seed=rng, progress=progress)
+        # its ConvergenceWarning named inference_params['max_iter'] and ['tol'], which
+        # the study does not take: its solver's settings are fixed here
+        with named_by_study(NAME, "learning the dictionary", {"max_iter": None, "tol": None}):
+            D, history = learn_dictionary(X_train, n_atoms, lam=lam, n_updates=n_updates,
+                                          batch_size=batch_size, seed=rng, progress=progress)
         learning_error = history["reconstruction_error"].values
         updates = history["update"].values
     else:

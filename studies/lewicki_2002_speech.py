@@ -267,10 +267,14 @@ def run(
                                         n_segments, min_rms, rng,
                                         min_relative_rms=min_relative_rms)
     check_below_nyquist(min_centre_frequency, rate)
+    from studies._shortfall import named_by_study
     from v1model.learning import learn_online
 
-    D, history = learn_online(X, n_atoms, lam=lam, n_updates=n_updates, batch_size=batch_size,
-                              seed=rng, progress=progress)
+    # its ConvergenceWarning named method_params['max_iter'] and ['tol'], which the study
+    # does not take: its solver's settings are fixed here
+    with named_by_study(NAME, "learning the dictionary", {"max_iter": None, "tol": None}):
+        D, history = learn_online(X, n_atoms, lam=lam, n_updates=n_updates,
+                                  batch_size=batch_size, seed=rng, progress=progress)
     D = D.astype(np.float64)
     a = analyse_kernels(D, rate, min_centre_frequency, localization_threshold)
     tuning, order, flat = a["tuning"], a["order"], a["flat"]

@@ -273,7 +273,10 @@ def run(
         and :func:`v1model.learning.olshausen_field.cauchy_inference`.
     heldout_max_iter : int, default 5000
         Iteration limit of the held-out codes (FISTA iterations per patch,
-        L-BFGS-B iterations per group of patches).
+        L-BFGS-B iterations per group of patches). Patches left short of
+        ``heldout_tol`` there are warned of naming ``heldout_max_iter`` and
+        ``heldout_tol``; the learner's own solver settings are fixed, and its
+        warning, if any, says so.
     progress : bool
 
     Returns
@@ -352,10 +355,22 @@ def run(
     X = sample_patches(imgs, patch_size, n_patches, seed=rng)
     X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng)
 
-    net.learn(X, n_updates=n_updates, batch_size=batch_size, lr=lr, lr_final=lr_final,
-              seed=rng, progress=progress)
-    codes = net.encode(X_eval, progress=progress, tol=heldout_tol, max_iter=heldout_max_iter,
-                       **({"method": "fista", "dtype": np.float64} if prior == "l1" else {}))
+    from studies._shortfall import named_by_study
+
+    # the learner's ConvergenceWarning named inference_params['max_iter'] and ['tol'],
+    # which the study does not take (its solver's settings are fixed here), and the
+    # held-out codes' named the solver's max_iter and tol, the study's heldout_*
+    with named_by_study(NAME, "learning the dictionary", {"max_iter": None, "tol": None}):
+        net.learn(X, n_updates=n_updates, batch_size=batch_size, lr=lr, lr_final=lr_final,
+                  seed=rng, progress=progress)
+    with named_by_study(NAME, "coding the held-out patches",
+                        {"max_iter": "heldout_max_iter", "tol": "heldout_tol"},
+                        params={"max_iter": heldout_max_iter, "tol": heldout_tol},
+                        x_name="the held-out patches"):
+        codes = net.encode(X_eval, progress=progress, tol=heldout_tol,
+                           max_iter=heldout_max_iter,
+                           **({"method": "fista", "dtype": np.float64} if prior == "l1"
+                              else {}))
     residual = X_eval - codes @ net.dictionary
     rel_err = (residual**2).sum(1) / (X_eval**2).sum(1)
 

@@ -253,7 +253,8 @@ def run(
         module docstring). The learner's ConvergenceWarning names it
         (``learning_tol``, not the learner's ``method_params['tol']``) and
         says its iteration limit is fixed here. The held-out codes
-        use ``HELDOUT_TOL`` (1e-4) whatever it is. The Olshausen-Field rule
+        use ``HELDOUT_TOL`` (1e-4) whatever it is (their warning, if any, says
+        that and FISTA's step limit are fixed here). The Olshausen-Field rule
         codes at its own tolerance (1e-4; 0.2 gave it fewer Gabor-like atoms,
         see ``olshausen-field-1996``): with ``learner="olshausen-field"`` a
         value other than the default is refused, and the attrs record the
@@ -291,6 +292,7 @@ def run(
     from stimuli.images import check_patch_size, load_whitened
     from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
+    from studies._shortfall import named_by_study
     from v1model.analysis import fit_gabor
     from v1model.inference import fista
     from v1model.io import seed_attr
@@ -355,7 +357,11 @@ def run(
         fit_attrs = gabor_fit_attrs(fit)
         for v in GABOR_VARS:
             gabor[v][i, :k] = fit[v].values
-        A = fista(X_eval, D, lam, tol=HELDOUT_TOL, dtype=np.float64, progress=progress)
+        # its ConvergenceWarning named fista's max_iter and tol, which the study fixes
+        with named_by_study(NAME, f"coding the held-out patches with {k} atoms",
+                            {"max_iter": None, "tol": None}, params={"tol": HELDOUT_TOL},
+                            x_name="the held-out patches"):
+            A = fista(X_eval, D, lam, tol=HELDOUT_TOL, dtype=np.float64, progress=progress)
         R = X_eval - A @ D
         rr = np.einsum("ij,ij->i", R, R)
         held["objective"][i] = np.mean(0.5 * rr + lam * np.abs(A).sum(axis=1))

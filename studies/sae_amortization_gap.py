@@ -112,11 +112,6 @@ def _support_f1(Z_est, Z_true):
     return float(np.mean(np.where(total > 0, 2 * both / np.maximum(total, 1), 1.0)))
 
 
-def _fvu(X, X_hat):
-    centred = X - X.mean(axis=0)
-    return float(np.sum((X - X_hat) ** 2) / np.sum(centred ** 2))
-
-
 def _ratios(min_ratio, max_ratio, n_ratios, n_sources):
     """Feature counts between ``min_ratio`` and ``max_ratio`` times ``n_sources``,
     evenly spaced, distinct, at least 2."""
@@ -186,6 +181,7 @@ def run(
     from threadpoolctl import threadpool_limits
 
     from studies._defaults import quick_default
+    from v1model.analysis import fraction_variance_unexplained
     from v1model.inference import encode
     from v1model.io import seed_attr
     from v1model.progress import progress_bar
@@ -258,7 +254,7 @@ def run(
             }
             for j, coder in enumerate(CODERS):
                 Z, basis, offset = codes[coder]
-                fvu[i, j] = _fvu(X_test, Z @ basis + offset)
+                fvu[i, j] = fraction_variance_unexplained(X_test, Z @ basis + offset)
                 as_sources = Z if basis is D_true else _permute(Z, to_source)
                 f1[i, j] = _support_f1(as_sources, Z_test)
                 l0[i, j] = np.count_nonzero(Z) / len(Z)

@@ -144,7 +144,7 @@ def run(
     from stimuli.images import check_patch_size, load_whitened
     from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
-    from v1model.analysis import GABOR_LIKE_R2, fit_gabor
+    from v1model.analysis import GABOR_LIKE_R2, fit_gabor, fraction_variance_unexplained
     from v1model.io import seed_attr
     from v1model.sae import SparseAutoencoder
     from v1model.validation import as_generator, check_bool, check_int, check_positive
@@ -196,8 +196,7 @@ def run(
     usage = np.count_nonzero(Z, axis=0) / len(Z)
     r2 = fit["r2"].values
     live = usage > 0
-    centred = X_eval - X_eval.mean(axis=0)
-    fvu = float(np.sum((X_eval - X_hat) ** 2) / np.sum(centred ** 2))
+    fvu = fraction_variance_unexplained(X_eval, X_hat)
 
     ds = xr.Dataset(coords={"atom": np.arange(n_latents),
                             "y": ("y", np.arange(patch_size), {"units": "pixel"}),

@@ -102,8 +102,8 @@ Training shortfall
 ------------------
 The learner's FISTA stops each minibatch at ``max_iter`` (200) steps; crops left
 short of its tolerance ``learning_tol`` (1e-3; ``tol`` is the evaluation's) are
-counted per update in ``learning_n_unconverged`` (config, update; NaN where
-:func:`~v1model.convolutional.learn_kernels` did not learn) and warned of once
+counted per update in ``learning_n_unconverged`` (config, update; NaN for the
+random kernels, which are not learned) and warned of once
 per configuration, naming the configuration and the study's parameters
 (``-p max_iter=...``, ``-p learning_tol=...``). As every learner of the
 package, it warns when any crop is left short: their codes are still a
@@ -114,7 +114,9 @@ the kernels, so those two warnings can be left alone; a shortfall in most
 updates is worth ``-p max_iter=`` more steps. The patch-learned baseline's
 learner (:func:`~v1model.learning.learn_dictionary`) codes with its own solver
 settings, which the study fixes: its warning, if any, says so rather than naming
-its ``inference_params``.
+its ``inference_params``; the patches of its minibatches (100) it leaves short are
+kept in its row of ``learning_n_unconverged`` (its other learning histories, of
+patches rather than crops, are NaN).
 
 Caveats
 -------
@@ -334,7 +336,9 @@ def run(
     xarray.Dataset
         ``kernels`` (config, kernel, ky, kx; NaN-padded), learning histories
         (config, update; among them ``learning_n_unconverged``, the crops
-        each update left short of ``learning_tol``), ``error`` and ``rate`` (config, eval_lam),
+        each update left short of ``learning_tol``, or the patch-learned
+        baseline's patches left short of its fixed tolerance), ``error`` and
+        ``rate`` (config, eval_lam),
         ``error_at_matched_rate`` and ``support_radius`` (config, kernel);
         summary numbers and every parameter in attrs; the learning's wall-clock
         seconds per configuration in ``attrs["learning_seconds"]`` (not in the
@@ -493,13 +497,15 @@ def run(
             # its ConvergenceWarning named method_params['max_iter'], which the study
             # does not take: its solver's settings are fixed here
             with named_by_study(NAME, f"configuration {label!r}",
-                                {"max_iter": None, "tol": None}):
+                                {"max_iter": None, "tol": None}, "learning_n_unconverged"):
                 D, hist = learn_dictionary(patches, n_k, lam=lam, n_updates=updates,
                                            batch_size=100, seed=crop_seed,
                                            progress=progress)
             learning_seconds.append(time.perf_counter() - started)
             kern = D.reshape(n_k, k, k)
-            histories.append(None)
+            # its shortfall is kept as the convolutional learners' is (patches of its
+            # minibatches, not crops); its other numbers are of patches, not crops
+            histories.append(hist[["n_unconverged"]])
         elif is_learned:
             # its ConvergenceWarning names max_iter and learning_tol (not tol, the
             # evaluation's), and the configuration
@@ -613,7 +619,7 @@ def run(
         values = np.full((n_cfg, len(n_upd)), np.nan)
         attrs = {}
         for i, h in enumerate(histories):
-            if h is not None:
+            if h is not None and var in h:
                 values[i, :h.sizes["update"]] = h[var].values
                 attrs = dict(h[var].attrs)
         ds["learning_" + var] = (("config", "update"), values, attrs)

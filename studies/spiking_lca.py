@@ -176,7 +176,12 @@ def run(
     pool = sample_patches(imgs, patch_size, 20000, seed=rng)
     X = sample_patches(imgs, patch_size, n_patches, seed=rng)
 
-    net.learn(pool, n_updates=dictionary_updates, seed=rng, progress=progress)
+    from studies._shortfall import named_by_study
+
+    # its learner's ConvergenceWarning named inference_params['max_iter'] and ['tol'],
+    # which the study does not take: its solver's settings are fixed here
+    with named_by_study(NAME, "learning the dictionary", {"max_iter": None, "tol": None}):
+        net.learn(pool, n_updates=dictionary_updates, seed=rng, progress=progress)
     D = net.dictionary
     top = float((X @ D.T).max())
     if lam >= top:

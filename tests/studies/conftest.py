@@ -193,3 +193,35 @@ def gabor_fit_settings():
         return {f"{prefix}{name}": attrs[name] for name in GABOR_FIT_ATTRS}
 
     return expected
+
+
+@pytest.fixture(scope="session")
+def recording_fvu():
+    """``with recording_fvu() as calls:``: within the block,
+    ``v1model.analysis.fraction_variance_unexplained``, which the studies import when
+    they run, is the real helper that also appends ``(X, X_hat, result)`` of every call
+    to ``calls`` (X and X_hat as float64 copies). Usable from module-scoped fixtures."""
+    import contextlib
+
+    import v1model.analysis
+
+    real = getattr(v1model.analysis, "fraction_variance_unexplained", None)
+
+    @contextlib.contextmanager
+    def recording():
+        calls = []
+
+        def recorded(X, X_hat):
+            result = real(X, X_hat)
+            calls.append((np.array(X, dtype=np.float64), np.array(X_hat, dtype=np.float64),
+                          result))
+            return result
+
+        with pytest.MonkeyPatch.context() as patch:
+            # raising=False: a study that does not call it leaves calls empty, which the
+            # test names, rather than an error here
+            patch.setattr(v1model.analysis, "fraction_variance_unexplained", recorded,
+                          raising=False)
+            yield calls
+
+    return recording

@@ -285,3 +285,30 @@ def test_the_learners_warning_names_the_studys_learning_tol(monkeypatch):
             "parameters: -p NAME=VALUE") in short[0], short[0]
     assert "learning the dictionary of 64 atoms" in short[0], short[0]
     assert "method_params" not in short[0], short[0]
+
+
+def test_the_heldout_codes_warning_names_no_solver_setting_the_study_hides(monkeypatch):
+    """The held-out FISTA warned "raise max_iter or loosen tol": fista's own arguments,
+    which the study does not take (it fixes tol at HELDOUT_TOL and leaves max_iter at
+    fista's default). Its warning now says they are fixed here and which run it was.
+    (Held-out FISTA is limited to 1 iteration, which the study fixes, to fall short.)"""
+    import warnings
+
+    import v1model.inference
+    from v1model.inference import ConvergenceWarning
+
+    real_fista = v1model.inference.fista
+    monkeypatch.setattr(v1model.inference, "fista", lambda X, D, lam, **kwargs: real_fista(
+        X, D, lam, **{**kwargs, "max_iter": 1}))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        get_study("olshausen-field-1997").run(quick=True, **TINY)
+    held_out = [str(w.message) for w in caught if w.category is ConvergenceWarning
+                and "of the held-out patches" in str(w.message)]
+    assert len(held_out) == 1, [str(w.message) for w in caught]
+    text = held_out[0]
+    assert text.startswith("fista stopped after 1 iteration"), text
+    assert "max_iter=1 and tol=0.0001 are fixed here" in text, text
+    assert "raise max_iter" not in text and "loosen tol" not in text, text
+    assert "coding the held-out patches with 16 atoms" in text, text
+    assert "-p NAME=VALUE on `v1model study run olshausen-field-1997`" in text, text

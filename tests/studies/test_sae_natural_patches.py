@@ -8,9 +8,18 @@ from studies import get_study, study_parameters
 
 
 @pytest.fixture(scope="module")
-def quick_run():
+def quick_run_scored(recording_fvu):
+    """The quick run, and the calls of v1model.analysis.fraction_variance_unexplained it
+    made (``(X, X_hat, result)`` each)."""
     study = get_study("sae-natural-patches")
-    return study, study.run(quick=True, seed=0, progress=False)
+    with recording_fvu() as calls:
+        ds = study.run(quick=True, seed=0, progress=False)
+    return study, ds, calls
+
+
+@pytest.fixture(scope="module")
+def quick_run(quick_run_scored):
+    return quick_run_scored[:2]
 
 
 def test_decoder_atoms_are_gabor_like(quick_run):
@@ -36,6 +45,22 @@ def test_code_is_k_sparse_and_explains_the_patches(quick_run):
     # measured 0.27 held out; the first training batches (random decoder) ~0.75
     assert ds.attrs["heldout_fvu"] < 0.35
     assert float(ds["history_fvu"][:10].mean()) > 2 * ds.attrs["heldout_fvu"]
+
+
+def test_heldout_fvu_is_the_shared_helpers_and_sklearns(quick_run_scored):
+    """The held-out FVU was summed by hand here (and again in sae-amortization-gap); it is
+    v1model.analysis.fraction_variance_unexplained's, on the held-out patches, which is
+    1 - scikit-learn's variance-weighted R²."""
+    from sklearn.metrics import r2_score
+
+    _, ds, calls = quick_run_scored
+    assert len(calls) == 1, "the study did not score its held-out patches with the helper"
+    X, X_hat, fvu = calls[0]
+    assert X.shape == X_hat.shape == (ds.attrs["n_eval"], ds.sizes["y"] * ds.sizes["x"])
+    assert ds.attrs["heldout_fvu"] == fvu
+    reference = 1.0 - r2_score(X.astype(np.float64), X_hat.astype(np.float64),
+                               multioutput="variance_weighted")
+    assert fvu == pytest.approx(reference, rel=1e-9, abs=0)
 
 
 def test_dataset_and_figures(quick_run, tmp_path):

@@ -331,7 +331,7 @@ def test_the_patch_learned_baselines_warning_names_no_setting_the_study_hides(mo
         *args, inference_params={"max_iter": 1}, **kwargs))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        get_study("schultz-2014-replicating-kernels").run(
+        ds = get_study("schultz-2014-replicating-kernels").run(
             quick=True, seed=4, kernel_size=4, strides=[4, 2], n_updates=1, batch_size=1,
             patch_updates=2, n_patches=200, control_kernels=0, extra_kernel_size=0,
             eval_lams=[1.0, 4.0], n_eval=1, max_iter=20, progress=False)
@@ -340,3 +340,12 @@ def test_the_patch_learned_baselines_warning_names_no_setting_the_study_hides(mo
     assert len(patch) == 1, patch
     assert "max_iter=1 and tol=0.0001 are fixed here" in patch[0], patch[0]
     assert "inference_params" not in patch[0] and "patch-learned" in patch[0], patch[0]
+    # its shortfall is kept as the convolutional learners' is (it was NaN, as if the
+    # baseline had not been learned): per update, the count its warning gives
+    assert "kept in learning_n_unconverged" in patch[0], patch[0]
+    (row,) = np.flatnonzero(ds["role"].values == "patches")
+    counts = ds["learning_n_unconverged"].values[row]
+    assert np.all(np.isfinite(counts[:2])) and np.all(np.isnan(counts[2:]))
+    n_short = int(counts[:2].sum())
+    assert 0 < n_short <= 200  # 2 updates of 100 patches, 1 FISTA step
+    assert f"({n_short} of the 200 samples coded in them)" in patch[0], patch[0]

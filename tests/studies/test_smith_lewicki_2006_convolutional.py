@@ -755,3 +755,29 @@ def test_the_held_out_pursuit_warning_names_the_studys_max_iter():
             "crop_length) or loosen snr_db (now 15.0)") in text, text
     assert "rows 0, 1 of the held-out excerpts" in text, text
     assert "-p NAME=VALUE" in text and "kept in attrs['eval_n_short']" in text, text
+
+
+def test_the_held_out_fistas_warning_names_no_setting_the_study_hides(monkeypatch):
+    """With method="fista", the held-out codes' warning said "raise max_iter (now 5000) or
+    loosen tol": encode's own arguments, which the study fixes (max_iter is the study's
+    training limit, not this one). It now says they are fixed here and which run it
+    was. (The held-out limit is lowered to 1 step, which the study fixes, to fall short.)"""
+    import warnings
+
+    import studies.smith_lewicki_2006_convolutional as study
+    from v1model.inference import ConvergenceWarning
+
+    monkeypatch.setattr(study, "EVAL_FISTA_MAX_ITER", 1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = get_study(NAME).run(quick=True, seed=0, audio_dir="synthetic", method="fista",
+                                 n_excerpts=8, n_updates=1, control_updates=1, n_eval=2,
+                                 max_iter=5, kernel_size=16, n_kernels=4, progress=False)
+    assert ds.attrs["eval_max_iter"] == 1
+    held_out = [str(w.message) for w in caught if w.category is ConvergenceWarning
+                and "of the held-out excerpts" in str(w.message)]
+    assert len(held_out) == 1, [str(w.message) for w in caught]
+    text = held_out[0]
+    assert "max_iter=1 and tol=" in text and "are fixed here" in text, text
+    assert "raise max_iter" not in text and "loosen tol" not in text, text
+    assert "coding the held-out excerpts" in text, text

@@ -7,6 +7,7 @@
   length tuning and end-stopping;
 - :mod:`.sparseness`: activity ratios, local/sparse/dense, sparseness indices;
 - :mod:`.coherence`: mutual coherence and the Babel function;
+- :mod:`.reconstruction`: the fraction of variance reconstructions leave unexplained;
 - :mod:`.auditory`: frequency tuning and temporal envelope of time-domain (audio) kernels.
 """
 
@@ -16,6 +17,7 @@ from .gabor import GABOR_LIKE_R2, GABOR_PARAMS, fit_gabor, gabor_model, reliable
 from .mapping import cosine_similarity, map_receptive_fields
 from .nonclassical import (cross_orientation_suppression, end_stopping, length_tuning,
                            size_tuning, surround_suppression)
+from .reconstruction import fraction_variance_unexplained
 from .sparseness import (
     activity_ratio,
     code_class,
@@ -49,5 +51,6 @@ __all__ = [
     "lifetime_sparseness", "population_sparseness", "hoyer_sparseness", "kurtosis",
     "dead_units", "sparseness",
     "mutual_coherence", "babel", "coactive_babel",
+    "fraction_variance_unexplained",
     "auditory_tuning", "bandwidth_fit", "erb_bandwidth", "BANDWIDTH_LEVELS_DB",
 ]
