@@ -270,3 +270,21 @@ def reads_folder(quick=False, seed=0, x=1.0, folder: str = "none"):
     """The number of files in ``folder`` (a path, as the studies' ``audio_dir``)."""
     return xr.Dataset({"n_files": ((), np.int64(len(list(Path(folder).iterdir()))),
                                    {"units": "1"})}, attrs={"folder": folder})
+
+
+class StudyWarning(RuntimeWarning):
+    """A warning class of the study file (its module is named only where it is loaded)."""
+
+
+def warns(quick=False, seed=0, x=1.0, n_distinct=1, repeats=1):
+    """Warns ``n_distinct`` different messages (each ``repeats`` times, at one line), a
+    :class:`StudyWarning` about ``x``, and one warning that names no line of this file
+    (``stacklevel`` past the study: a line of the sweep, or of the process pool)."""
+    import warnings
+
+    for k in range(n_distinct):
+        for _ in range(repeats):
+            warnings.warn(f"message {k}", UserWarning)
+    warnings.warn(f"x={x} is large", StudyWarning)
+    warnings.warn("from below the study", UserWarning, stacklevel=3)
+    return xr.Dataset({"y": ((), float(x))})

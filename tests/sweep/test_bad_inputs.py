@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from v1model.cli import main
-from v1model.sweep import ExecutorStartError, SpecError, parse_spec, run
+from v1model.sweep import SpecError, parse_spec, run
 from v1model.sweep.grid import values_from_range
 from v1model.sweep.tomlio import dumps_toml
 
@@ -57,8 +57,10 @@ def test_a_dask_scheduler_that_cannot_be_reached_leaves_no_folder(study, tmp_pat
 
     out = tmp_path / "out"
     scheduler = dask.config.get("scheduler", None)
-    with pytest.raises(ExecutorStartError, match="executor.address: cannot connect to the "
-                                                 "dask scheduler at 'not a url'"):
+    # refused with the spec now, a bad spec (exit code 2): it failed as the sweep connected
+    with pytest.raises(SpecError, match=r"executor.address: must be a dask scheduler address "
+                                        r"such as 'tcp://HOST:PORT', got 'not a url' \(missing "
+                                        r"port number"):
         run(study(), {"x": [1, 2]}, executor={"kind": "dask", "address": "not a url"},
             output=out, progress=False)
     assert not out.exists()
@@ -88,10 +90,12 @@ def test_a_scheduler_address_without_a_port_ends_the_command_at_once(study, tmp_
         [sys.executable, "-m", "v1model", "sweep", "run", str(spec), "--output",
          str(tmp_path / "out"), "--address", "tcp://localhost", "--no-progress"],
         capture_output=True, text=True, env=env, timeout=300, check=False)
-    assert done.returncode == 1, done.stderr[-2000:]
+    # a bad spec, refused before any connection (it was exit code 1, as a start failure)
+    assert done.returncode == 2, done.stderr[-2000:]
     assert done.stderr.strip() == (
-        "v1model: error: executor.address: cannot connect to the dask scheduler at "
-        "'tcp://localhost': ValueError: missing port number in address 'localhost'")
+        "v1model: error: executor.address: must be a dask scheduler address such as "
+        "'tcp://HOST:PORT', got 'tcp://localhost' (missing port number in address "
+        "'localhost')")
     assert not (tmp_path / "out").exists()
 
 
@@ -248,3 +252,22 @@ def test_a_dry_run_refuses_to_resume_an_unfinished_sweep_in_a_read_only_folder(
     assert main(["sweep", "run", str(spec), "--output", str(out), "--dry-run"]) == 2
     assert capsys.readouterr().err == (f"v1model: error: output: cannot write in "
                                        f"{str(out)!r}: Permission denied\n")
+
+
+@pytest.mark.parametrize("address", ["tcp://login1", "login1", "tcp://login1:abc", "tls://h"])
+def test_a_scheduler_address_without_a_port_is_a_bad_spec(study, address):
+    # refused only when the sweep connected: exit code 1, as a scheduler that is down
+    pytest.importorskip("distributed")
+    with pytest.raises(SpecError, match=f"must be a dask scheduler address such as "
+                                        f"'tcp://HOST:PORT', got '{address}'") as info:
+        parse_spec({"study": study(), "sweep": {"x": [1, 2]},
+                    "executor": {"kind": "dask", "address": address}})
+    assert info.value.field == "executor.address"
+
+
+@pytest.mark.parametrize("address", ["tcp://login1:8786", "login1:8786", "tls://[::1]:8786",
+                                     "inproc://10.0.0.1/123/1"])
+def test_scheduler_addresses_dask_takes_are_accepted(study, address):
+    spec = parse_spec({"study": study(), "sweep": {"x": [1, 2]},
+                       "executor": {"kind": "dask", "address": address}})
+    assert spec.executor["address"] == address

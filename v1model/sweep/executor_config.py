@@ -67,6 +67,25 @@ def _str(value, field):
     return value
 
 
+def _address(value, field):
+    """A dask scheduler address, its host and port checked now where dask reads them
+    (``tcp``, ``tls``, ``ws``, ``wss`` or no protocol): one without a port was refused
+    only when the sweep connected, as a failure to start (exit code 1, not 2)."""
+    value = _str(value, field)
+    try:
+        from distributed.comm.addressing import parse_address, parse_host_port
+    except ImportError:  # no distributed here: the run says so
+        return value
+    try:
+        protocol, location = parse_address(value)
+        if protocol in ("tcp", "tls", "ws", "wss"):
+            parse_host_port(location)
+    except ValueError as exc:
+        raise SpecError(field, f"must be a dask scheduler address such as "
+                               f"'tcp://HOST:PORT', got {value!r} ({exc})") from None
+    return value
+
+
 def _bytes(value, field):
     """A size such as '16GB' (dask's parse_bytes), checked now: dask refused a bad one
     only when the cluster was being built, in a message that named no option."""
@@ -241,7 +260,7 @@ OPTIONS = {
     "serial": {},
     "local": {"workers": int_option(1), "start_method": start_method_option,
               "threads_per_worker": int_option(1), **_ATTEMPTS},
-    "dask": {"address": _str, "n_workers": int_option(1), "threads_per_worker": int_option(1),
+    "dask": {"address": _address, "n_workers": int_option(1), "threads_per_worker": int_option(1),
              "memory_limit": _str_or_int},
     "slurm": {**_JOBQUEUE, "job_cpu": int_option(1), "job_mem": _str},
     "pbs": {**_JOBQUEUE, "resource_spec": _str},

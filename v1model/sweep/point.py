@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import xarray as xr
 
 from ..progress import quiet_auto_bars
+from .point_warnings import collect_warnings, portable
 from .studyref import StudyRef
 
 __all__ = ["PointTask", "PointOutcome", "run_point", "PER_POINT_VARIABLES"]
@@ -91,6 +92,12 @@ class PointOutcome:
     attempts : int, default 1
         Tries this run made of the point: more than one when its worker died
         and it was run again (the failure record counts them).
+    warnings : tuple of PointWarning, default ()
+        The warnings the point raised, the first
+        :data:`~v1model.sweep.point_warnings.MAX_POINT_WARNINGS`; the sweep shows them
+        naming the point (:func:`~v1model.sweep.point_warnings.show_point_warnings`).
+    warnings_dropped : int, default 0
+        Warnings raised beyond those.
     """
 
     index: int
@@ -103,6 +110,8 @@ class PointOutcome:
     host: str = field(default_factory=socket.gethostname)
     pid: int = field(default_factory=os.getpid)
     attempts: int = 1
+    warnings: tuple = ()
+    warnings_dropped: int = 0
 
     @classmethod
     def failure(cls, index: int, error: str, tb: str = "", duration: float = 0.0,
@@ -142,6 +151,15 @@ def run_point(task: PointTask) -> PointOutcome:
         With the checked Dataset, or the error and traceback of a failure.
     """
     t0, c0 = time.perf_counter(), time.process_time()
+    # caught here and shown by the sweep, naming the point: in a worker they went to its
+    # stderr (a job's log) naming a line of the library or of the process pool
+    with collect_warnings() as caught:
+        outcome = _run_study(task, t0, c0)
+    outcome.warnings, outcome.warnings_dropped = portable(caught)
+    return outcome
+
+
+def _run_study(task: PointTask, t0: float, c0: float) -> PointOutcome:
     try:
         study = StudyRef(task.study)
         func = study.function()

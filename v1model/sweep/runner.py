@@ -29,6 +29,7 @@ from ..validation import check_bool, check_path
 from .assemble import assemble
 from .errors import ExecutorStartError, OutputWriteError, SpecError, SweepWarning
 from .executors import Executor, make_executor
+from .point_warnings import show_point_warnings
 from .preflight import check_points
 from .spec import SweepSpec, changed_defaults, load_spec, parse_spec
 from .studyref import STUDY_MODULE_PREFIX
@@ -528,6 +529,8 @@ def _execute(spec, store, executor, todo, state, progress, stop):
                     raise _output_write_error(exc, f"the failure record of point {i}",
                                               spec.output, len(state.done)) from exc
                 state.failed[i] = record
+            # after the point is saved: an "error" filter stops the sweep with it kept
+            show_point_warnings(outcome, spec.grid)
             bar.update(1)
             if n_failed:
                 bar.set_postfix(failed=n_failed, refresh=False)

@@ -1,0 +1,124 @@
+"""The warnings a point raises reach the sweep's user naming the point, from any executor.
+
+From the local pool they went to the worker's stderr as Python prints them, naming no
+point and, for a warning whose ``stacklevel`` passes over the study, a line of
+concurrent/futures/process.py; from the serial executor a line of
+v1model/sweep/runner.py. They are now caught around each point, carried back with its
+outcome and raised again in the sweep's process, at the user's line, led by
+``point I (x=...)``.
+"""
+
+import threading
+import warnings
+
+import pytest
+
+from v1model.sweep import SweepWarning, run
+from v1model.sweep.point_warnings import MAX_POINT_WARNINGS, collect_warnings, portable
+
+
+def _sweep(study, executor, **params):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        ds = run(study("warns"), {"x": [1.0, 2.0]}, params=params or None,
+                 executor=executor, progress=False)
+    assert list(ds["status"].values) == ["ok", "ok"]
+    return caught
+
+
+@pytest.mark.parametrize("executor", ["serial", {"kind": "local", "workers": 1}])
+def test_each_point_warning_names_the_point_and_the_users_line(study, executor):
+    caught = _sweep(study, executor)
+    texts = sorted(str(w.message) for w in caught)
+    assert len(texts) == 6, texts  # 3 warnings of each of the 2 points, none lost
+    for index, x in enumerate([1.0, 2.0]):
+        mine = [w for w in caught if str(w.message).startswith(f"point {index} (x={x!r}): ")]
+        assert len(mine) == 3, texts
+        large = [w for w in mine if f"x={x} is large" in str(w.message)]
+        # the study file's own class is not importable where the sweep runs: its base
+        assert len(large) == 1 and large[0].category is RuntimeWarning
+        # the study's own line is named after the message; the line past it is not
+        assert "_studies.py:" in str(large[0].message)
+        below = [w for w in mine if "from below the study" in str(w.message)]
+        assert len(below) == 1 and str(below[0].message).endswith("from below the study")
+    # every one at the line that started the sweep (in _sweep, above)
+    assert {w.filename for w in caught} == {__file__}
+
+
+def test_repeats_merged_and_a_point_with_many_warnings_is_cut_short(study):
+    caught = _sweep(study, "serial", n_distinct=MAX_POINT_WARNINGS + 5, repeats=3)
+    point0 = [str(w.message) for w in caught if str(w.message).startswith("point 0 ")]
+    # 25 distinct messages, each 3 times, + 2 more: the first 20 distinct, then a count
+    assert len(point0) == MAX_POINT_WARNINGS + 1
+    assert len(set(point0)) == len(point0)
+    cut = [w for w in caught if "more warning(s) not shown" in str(w.message)]
+    assert len(cut) == 2 and all(w.category is SweepWarning for w in cut)
+    assert "point 0 (x=1.0): 7 more warning(s) not shown" in str(cut[0].message)
+
+
+def test_showwarning_is_restored_after_the_sweep(study):
+    before = warnings.showwarning
+    _sweep(study, "serial")
+    assert warnings.showwarning is before
+
+
+def test_points_running_at_once_in_threads_each_keep_their_warning():
+    """A dask worker runs points in threads of one process: a warning of one point
+    went to the other's list, or was hidden by the other's having shown it."""
+    barrier = threading.Barrier(2)
+    results = {}
+
+    def point(name):
+        with collect_warnings() as caught:
+            barrier.wait()
+            warnings.warn("the same warning, at the same line", UserWarning)
+            barrier.wait()  # both have warned before either stops collecting
+        results[name] = portable(caught)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        threads = [threading.Thread(target=point, args=(name,)) for name in "ab"]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=10)
+    for name in "ab":
+        kept, dropped = results[name]
+        assert [w.message for w in kept] == ["the same warning, at the same line"]
+        assert dropped == 0
+
+
+def test_warning_outside_a_point_passes_through_while_points_collect():
+    shown = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = lambda *args, **kw: shown.append(str(args[0]))
+        ready, done = threading.Event(), threading.Event()
+
+        def point():
+            with collect_warnings():
+                ready.set()
+                done.wait(10)
+
+        t = threading.Thread(target=point)
+        t.start()
+        ready.wait(10)
+        warnings.warn("not a point's", UserWarning)
+        done.set()
+        t.join(10)
+    assert shown == ["not a point's"]
+
+
+def test_a_hook_put_back_after_the_points_ended_passes_warnings_on():
+    """A catch_warnings that began while a point collected (another thread's) puts the
+    hook back when it ends, after the point: it then has no point to collect for."""
+    shown = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = lambda *args, **kw: shown.append(str(args[0]))
+        with collect_warnings():
+            inner = warnings.catch_warnings()
+            inner.__enter__()  # saves the hook
+        inner.__exit__(None, None, None)  # and puts it back, the point over
+        warnings.warn("after the points", UserWarning)
+    assert shown == ["after the points"]
