@@ -71,6 +71,34 @@ def test_omp_beyond_the_rank_of_a_low_rank_dictionary_warns():
     np.testing.assert_allclose(A @ D, ref @ D, atol=1e-10)
 
 
+def test_nn_omp_beyond_the_rank_warns_naming_the_rank_and_not_duplicates():
+    """NN-OMP (positive=True) took 4 atoms per sample of 12 spanning 4 dimensions with
+    n_nonzero=8 and said nothing, where plain OMP warned: it now names the rank, the
+    same warning. Its codes stay non-negative with at most 4 atoms, and reconstruct at
+    least as well as scipy's NNLS on the 4 atoms it picked (the optimum on that support).
+    A duplicated atom with n_nonzero below the rank, and samples ending short for want of
+    a positive correlation, stay unwarned."""
+    from scipy.optimize import nnls
+
+    D, rng = low_rank_atoms(12, 16, rank=4)
+    X = np.abs(rng.standard_normal((6, 12))) @ D + 0.1 * rng.standard_normal((6, 16))
+    with pytest.warns(ConvergenceWarning, match=r"the dictionary has rank 4 .*; lower "
+                                                r"n_nonzero \(now 8\) to at most 4$") as rec:
+        A = orthogonal_mp(X, D, n_nonzero=8, positive=True, dtype=np.float64)
+    assert "duplicate" not in str(rec[0].message)
+    assert np.all(A >= 0) and np.all(np.count_nonzero(A, axis=1) <= 4)
+    for x, a in zip(X, A):
+        support = np.flatnonzero(a)
+        best = nnls(D[support].T, x)[1]
+        assert np.linalg.norm(x - a @ D) <= best * (1 + 1e-8)
+    Df, rng = unit_atoms(8, 16)
+    Df[3] = Df[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        orthogonal_mp(rng.standard_normal((5, 16)), Df, n_nonzero=4, positive=True)
+        orthogonal_mp(rng.standard_normal((5, 16)), Df, n_nonzero=7, positive=True)
+
+
 def test_omp_with_tol_on_dependent_atoms_names_the_cause_in_its_one_warning():
     """With tol, samples above it were warned of as having "no atom left that lowers the
     residual"; the warning now says why (the rank and the duplicates), and is the only one."""

@@ -94,3 +94,58 @@ def test_learners_positive_by_default_follows_the_lca_threshold(tmp_path):
     assert h_thr.attrs["positive"] == 1
     h_thr.to_netcdf(tmp_path / "h.nc", engine="h5netcdf")
     assert xr.load_dataset(tmp_path / "h.nc", engine="h5netcdf").attrs["positive"] == 1
+
+
+# ------------------------------------------------ a pursuit tol below the data's resolution
+def _one_loud_sample(scale=100.0, row=123):
+    """500 Gaussian samples of 16 features, row ``row`` ``scale`` times louder: its
+    float32 resolution (16 eps ||x||)^2 ~ 4e-7 is 1e4 times that of the others."""
+    X = np.random.default_rng(0).standard_normal((500, 16))
+    X[row] *= scale
+    return X
+
+
+@pytest.mark.parametrize("learner", ["learn_ksvd", "learn_mod", "learn_online", "estimator"])
+@pytest.mark.parametrize("method", ["omp", "mp"])
+def test_learners_refuse_a_pursuit_tol_below_the_resolution_naming_the_row_of_x(learner,
+                                                                                  method):
+    """The solver's refusal came from inside a minibatch: it named the minibatch's row
+    ("row 3 of X" for row 123 of the learner's X) and its ||x||^2 (36.6, not 1.09e5),
+    and a tol fine for the first minibatches was refused only at the first one that drew
+    row 123, after the updates before it had run. Refused before learning, on all of X,
+    naming method_params['tol'] and row 123."""
+    from v1model import learning
+
+    X = _one_loud_sample()
+    floor = (16 * np.finfo(np.float32).eps) ** 2 * np.sum(X[123] ** 2)
+    # above every other sample's floor (~1e-10): the first minibatch took it
+    kwargs = dict(method=method, n_nonzero=4, method_params={"tol": floor / 4}, seed=0,
+                  n_updates=3, batch_size=50, progress=False)
+    match = (rf"method_params\['tol'\]=.* is below the resolution of float32 for X: .* row "
+             rf"123 of X \(\|\|x\|\|\^2=1\.09e\+05\).* pass method_params\['tol'\] >= "
+             rf"{floor:.2g} ")
+    with pytest.raises(ValueError, match=match):
+        if learner == "estimator":
+            learning.SparseDictionaryLearner(20, **kwargs).fit(X)
+        else:
+            getattr(learning, learner)(X, 20, **kwargs)
+
+
+def test_partial_fit_refuses_a_later_chunk_below_the_tol_resolution_naming_its_row():
+    """A stream's first chunk sets nothing against a louder later one: its row 23 was
+    refused from a minibatch as "row 3 of X"; now by the chunk's own row, before any
+    update, and the state learned so far is kept."""
+    from v1model.inference import ConvergenceWarning
+    from v1model.learning import SparseDictionaryLearner
+
+    X = _one_loud_sample(row=123)
+    floor = (16 * np.finfo(np.float32).eps) ** 2 * np.sum(X[123] ** 2)
+    est = SparseDictionaryLearner(20, method="omp", n_nonzero=4, batch_size=25, seed=0,
+                                  method_params={"tol": floor / 4}, progress=False)
+    with pytest.warns(ConvergenceWarning, match="stopped above tol"):  # n_nonzero=4 first
+        est.partial_fit(X[:100])
+    D = est.components_.copy()
+    with pytest.raises(ValueError, match=r"method_params\['tol'\]=.* row 23 of X "
+                                         r"\(\|\|x\|\|\^2=1\.09e\+05\)"):
+        est.partial_fit(X[100:200])
+    np.testing.assert_array_equal(est.components_, D)

@@ -1,10 +1,13 @@
 """Olshausen-Field learning: recovery of a planted dictionary, the Cauchy
 model's MAP inference against SciPy, gain adaptation, real-image RFs."""
 
+import warnings
+
 import numpy as np
 import pytest
 
 from v1model.learning.olshausen_field import (
+    SPARSENET_CAUCHY_LAM,
     cauchy_inference,
     cauchy_objective,
     init_dictionary,
@@ -712,3 +715,28 @@ def test_learning_warns_of_the_solvers_shortfall_once_naming_inference_params(pl
         learn_dictionary(X, 24, lam=0.1, n_updates=20, inference=inference,
                          inference_params={limit: 2}, seed=0, progress=False)
     assert [w.filename for w in record if w.category is ConvergenceWarning] == [__file__]
+
+
+# ------------------------------------------------------------ duplicated atoms reported
+@pytest.mark.parametrize("prior, inference", [("l1", "fista"), ("cauchy", "sparsenet")])
+def test_learn_dictionary_warns_of_duplicated_atoms_it_cannot_separate(prior, inference):
+    """The rule has no re-seeding: a D0 whose atom 5 copies atom 3 and atom 9 is -atom 2
+    ended both pairs at |cosine| 1.0 after 20 updates, with no word (the other learners
+    re-seed them; the hard LCA's duplicate warning is off inside a learner's run). The
+    warning names both pairs; a D0 without copies learns unwarned."""
+    rng = np.random.default_rng(1)
+    X = 0.3 * rng.standard_normal((500, 16))
+    D0 = rng.standard_normal((32, 16))
+    D0 /= np.linalg.norm(D0, axis=1, keepdims=True)
+    kwargs = dict(prior=prior, inference=inference, n_updates=20, batch_size=20, seed=0,
+                  progress=False, lam=0.1 if prior == "l1" else SPARSENET_CAUCHY_LAM)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        learn_dictionary(X, 32, D0=D0, **kwargs)
+    D0[5], D0[9] = D0[3], -D0[2]
+    with pytest.warns(UserWarning, match=r"2 duplicated pair\(s\) of atoms, atoms 9 and 2, "
+                                         r"5 and 3 \(\|cosine\| >= 0\.99\).* re-seed"):
+        D, _ = learn_dictionary(X, 32, D0=D0, **kwargs)
+    # the copies stayed copies (the warning is about the result, not the start)
+    U = D / np.linalg.norm(D, axis=1, keepdims=True)
+    assert abs(U[5] @ U[3]) > 0.99 and abs(U[9] @ U[2]) > 0.99

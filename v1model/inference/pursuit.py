@@ -63,12 +63,14 @@ def _check_pursuit(X, D, n_nonzero, tol, dtype, method, cap_features, flags, nam
     return X, D, n_nonzero, tol, dtype
 
 
-def _check_tol_resolution(X, tol, dtype, method):
+def _check_tol_resolution(X, tol, dtype, method, tol_name="tol"):
     """Refuse a ``tol`` below the rounding of the squared residual of ``X``'s largest
     sample in ``dtype``, ``(ROUNDOFF_UNITS eps ||x||)^2``. With ``tol=0`` every sample
     (20 of 20, unit atoms 32 x 16, float32 and float64 alike) ran to its step limit and
     was then warned of with the advice to raise ``max_iter``; in float32, ``tol`` at 1e-2
-    of that floor still left 6 of 20 samples above it (OMP, after its float64 pass)."""
+    of that floor still left 6 of 20 samples above it (OMP, after its float64 pass).
+    ``tol_name``: the caller's name of ``tol`` (a learner's ``method_params['tol']``,
+    checked on all of its ``X`` before the minibatches, whose rows are not the user's)."""
     res2 = _row_norms2(X)
     if res2.size == 0:
         return
@@ -77,14 +79,14 @@ def _check_tol_resolution(X, tol, dtype, method):
     if tol >= floor:
         return
     finer = ("" if np.dtype(dtype) == np.float64 else
-             f", or dtype=np.float64 (there tol >= "
+             f", or dtype=np.float64 (there {tol_name} >= "
              f"{(ROUNDOFF_UNITS * float(np.finfo(np.float64).eps)) ** 2 * res2[row]:.2g})")
     raise ValueError(
-        f"{method}: tol={tol!r} is below the resolution of {np.dtype(dtype).name} for X: the "
-        f"squared residual of row {row} of X (||x||^2={res2[row]:.3g}) is known only to "
-        f"({ROUNDOFF_UNITS} eps ||x||)^2 = {floor:.2g} (units of X squared), and samples "
-        f"would run to their step limit; pass tol >= {floor:.2g} (e.g. 1e-6 * ||x||^2 = "
-        f"{1e-6 * res2[row]:.2g}){finer}")
+        f"{method}: {tol_name}={tol!r} is below the resolution of {np.dtype(dtype).name} "
+        f"for X: the squared residual of row {row} of X (||x||^2={res2[row]:.3g}) is known "
+        f"only to ({ROUNDOFF_UNITS} eps ||x||)^2 = {floor:.2g} (units of X squared), and "
+        f"samples would run to their step limit; pass {tol_name} >= {floor:.2g} (e.g. "
+        f"1e-6 * ||x||^2 = {1e-6 * res2[row]:.2g}){finer}")
 
 
 def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter=None,
@@ -397,9 +399,9 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
         is below ``n_nonzero`` or it has duplicated atoms, naming the rank,
         the duplicates and the setting to change (scikit-learn's
         ``orthogonal_mp`` warns of linear dependence once per sample); with
-        ``tol``, in the warning of the samples above it. Not with
-        ``positive``, whose samples end early whenever no correlation is
-        positive.
+        ``tol``, in the warning of the samples above it. With ``positive``
+        for a rank below ``n_nonzero`` only (NN-OMP's samples end early
+        whenever no correlation is positive, but never past the rank).
 
     Notes
     -----
@@ -438,14 +440,13 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
         # be raised
         most = n_nonzero == min(D.shape)
         # samples that stalled above tol: the dependent atoms that stopped them, if any
-        cause = None if positive else _dependence(X, D, A, n_nonzero, tol, res2)[0]
+        cause = _dependence(X, D, A, n_nonzero, tol, res2, positive)[0]
         _warn_tol_not_met("orthogonal_mp", res2, tol,
                           {"n_nonzero": (n_nonzero, "atoms",
                                          np.count_nonzero(A, axis=1) >= n_nonzero)},
                           positive, fixed=("n_nonzero",) if most else (), stall_cause=cause)
     else:
-        if not positive:  # NN-OMP ends short whenever no correlation is positive
-            _warn_dependent_atoms(X, D, A, n_nonzero)
+        _warn_dependent_atoms(X, D, A, n_nonzero, positive)
         if return_history:  # with tol, _meet_tol_exactly did it
             _make_last_record_exact(records, _exact_residual_sq(X, D, A))
     if return_history:
@@ -462,7 +463,7 @@ SPAN_EPS = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-7}
 CODED_EXACTLY_UNITS = 1000
 
 
-def _dependence(X, D, A, n_nonzero, tol, res2):
+def _dependence(X, D, A, n_nonzero, tol, res2, positive=False):
     """Why OMP's samples ended short of ``n_nonzero`` atoms (and above ``tol``, given
     one) with a residual left, when the dictionary's linear dependence explains it.
 
@@ -473,7 +474,13 @@ def _dependence(X, D, A, n_nonzero, tol, res2):
     ``pairs`` the duplicated atoms (the part of one outside the other's span below
     ``SPAN_EPS``). An SVD of ``D`` only when samples ended short. scikit-learn's
     ``orthogonal_mp`` warns of such an early end too (linear dependence in the
-    dictionary), once per sample and without naming the atoms."""
+    dictionary), once per sample and without naming the atoms.
+
+    With ``positive`` (NN-OMP) the rank alone: NN-OMP ends short whenever no
+    correlation is positive, which says nothing of the dictionary, but never takes more
+    atoms than the rank (atoms 32, rank 8, ``n_nonzero=12``: 8 atoms per sample, without
+    a word before); a duplicated atom, whose copy's correlation is zero once the first
+    is in the support, does not end it early on its own."""
     short = np.count_nonzero(A, axis=1) < n_nonzero
     if tol is not None:
         short &= res2 > tol
@@ -488,7 +495,7 @@ def _dependence(X, D, A, n_nonzero, tol, res2):
     D64 = D.astype(np.float64)
     s = np.linalg.svd(D64 / np.linalg.norm(D64, axis=1, keepdims=True), compute_uv=False)
     rank = int(np.count_nonzero(s > eps * s[0]))
-    pairs = duplicate_pairs(D, np.sqrt(1 - eps ** 2))
+    pairs = [] if positive else duplicate_pairs(D, np.sqrt(1 - eps ** 2))
     if rank >= n_nonzero and not pairs:
         return None, rows, rank, pairs
     cause = (f"the dictionary has rank {rank} (n_atoms={D.shape[0]}, n_features="
@@ -498,12 +505,12 @@ def _dependence(X, D, A, n_nonzero, tol, res2):
     return cause, rows, rank, pairs
 
 
-def _warn_dependent_atoms(X, D, A, n_nonzero):
+def _warn_dependent_atoms(X, D, A, n_nonzero, positive=False):
     """Warn once (or add to a learner's tally) when samples end with fewer than
     ``n_nonzero`` atoms and a residual left because the dictionary is rank-deficient
     or has duplicated atoms (:func:`_dependence`), naming the rank, the duplicates and
     the setting to change. OMP used to return fewer atoms without a word."""
-    cause, rows, rank, pairs = _dependence(X, D, A, n_nonzero, None, None)
+    cause, rows, rank, pairs = _dependence(X, D, A, n_nonzero, None, None, positive)
     if cause is None:
         return
     remedies = []

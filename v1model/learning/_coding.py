@@ -187,7 +187,9 @@ def check_lam_below_data(X, coder, n_atoms) -> None:
 
     MP and OMP with a squared-residual ``tol`` (in ``method_params``) give a
     sample no atom when ``||x||^2 <= tol``: a ``tol`` at or above the largest
-    squared sample norm zeroes every code too, with ``n_nonzero`` or without.
+    squared sample norm zeroes every code too, with ``n_nonzero`` or without;
+    one below the resolution of the largest sample is refused as well
+    (:func:`check_tol_resolution`).
     """
     tol = coder.residual_tol
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
@@ -204,6 +206,7 @@ def check_lam_below_data(X, coder, n_atoms) -> None:
                 f"its squared residual is at most tol (units of X squared, not relative), so "
                 f"every code is zero whatever the dictionary and nothing can be learned; "
                 f"lower tol well below {top2:.3g} or give n_nonzero alone")
+        check_tol_resolution(X, coder)
         return
     top = float(np.sqrt(top2))
     bound, why = top, f"the largest sample norm max ||x|| = {top:.3g} of X"
@@ -219,3 +222,19 @@ def check_lam_below_data(X, coder, n_atoms) -> None:
             f"lam={coder.lam!r} is at least {why}: every code is zero whatever the "
             f"unit-norm dictionary, so nothing can be learned; lower lam well below "
             f"{bound:.3g} or rescale X")
+
+
+def check_tol_resolution(X, coder) -> None:
+    """Refuse an MP / OMP ``tol`` (in ``method_params``) below the resolution of the
+    coder's dtype for the largest sample of ``X``, as the solver does, but on all of
+    the caller's ``X`` before the first minibatch: the solver's own refusal named the
+    row of a minibatch as "row i of X" (row 3 for row 123 of the learner's X) and
+    came only at the first minibatch that drew a large enough sample, after the
+    updates before it had run."""
+    tol = coder.residual_tol
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or tol < 0:
+        return  # not a tol the solver takes: it refuses it by name at its first call
+    from ..inference.pursuit import _check_tol_resolution
+
+    solver = "orthogonal_mp" if coder.method == "omp" else "matching_pursuit"
+    _check_tol_resolution(X, float(tol), coder.dtype, solver, "method_params['tol']")

@@ -24,7 +24,7 @@ from ..validation import (as_generator, check_bool, check_choice, check_dtype, c
 from ..inference._common import SolverSettings, solver_settings, tally_not_converged
 from ..inference.encode import GREEDY_METHODS, L1_METHODS
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary
-from ._coding import check_lam_below_data, make_coder
+from ._coding import check_lam_below_data, check_tol_resolution, make_coder
 from ._data import check_training_data, check_training_rows
 from ._frames import (check_feature_names, check_output, feature_names, requested_output,
                       wrap_output)
@@ -462,6 +462,9 @@ class SparseDictionaryLearner(SavedAsDataset):
             raise ValueError(f"n_atoms={self.n_atoms} but the streamed dictionary has "
                              f"{state.D.shape[0]} atoms; call fit to start afresh")
         else:  # parameters changed with set_params take effect from this chunk on
+            # a later chunk's larger sample: refused here, naming its row of this X (the
+            # solver named the row of a minibatch, after the updates before it)
+            check_tol_resolution(X, v["coder"])
             previous = (state.coder, state.forget_factor, state.n_passes,
                         state.usage.patience, state.usage.duplicate_tol, state.attrs)
             state.coder, state.forget_factor, state.n_passes = (
