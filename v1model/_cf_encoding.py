@@ -109,38 +109,42 @@ def _encoding_problem(name, var: xr.Variable) -> str | None:
         return None
     # xarray's own encoding and decoding of the values, as a save and load make them, one
     # block at a time: the whole variable's round trip held 2-3 copies of it (a 1 GB
-    # variable needed 2-3 GB more to be checked). Both act value by value, and the loaded
-    # dtype follows from the dtypes and the encoding alone
-    saved = np.asarray(var.values)  # numpy data: the variable's own array, not a copy
+    # variable needed 2-3 GB more to be checked), and a dask or lazily read variable was
+    # read whole. Both act value by value, and the loaded dtype follows from the dtypes
+    # and the encoding alone
     n_changed, first, loaded_dtype = 0, None, None
-    for start in range(0, max(saved.size, 1), ROUND_TRIP_BLOCK):
-        block = saved.flat[start:start + ROUND_TRIP_BLOCK]  # C order, any layout: a copy
-        loaded = _round_trip(name, block, used)
+    for offset, block in _value_blocks(var):
+        values = block.ravel()  # C order, any layout
+        loaded = _round_trip(name, values, used)
         if loaded is None:  # xarray's own error at the write
             return None
         loaded_dtype = loaded.dtype if loaded_dtype is None else np.result_type(
             loaded_dtype, loaded.dtype)
-        changed = block != loaded
-        if np.result_type(saved.dtype, loaded.dtype).kind in "fc":
-            changed &= ~(np.isnan(block) & np.isnan(loaded))  # NaN back as NaN: no change
+        changed = values != loaded
+        if np.result_type(var.dtype, loaded.dtype).kind in "fc":
+            changed &= ~(np.isnan(values) & np.isnan(loaded))  # NaN back as NaN: no change
         count = int(np.count_nonzero(changed))
-        if count and first is None:
+        if count:
+            # a block is a box of the variable: its first change in C order is the box's
+            # first, and the variable's is the first of the boxes'
             at = int(np.argmax(changed))
-            first = (start + at, loaded[at])
+            index = tuple(int(o + i) for o, i in zip(offset, np.unravel_index(at, block.shape)))
+            if first is None or index < first[0]:
+                first = (index, values[at], loaded[at])
         n_changed += count
-    wider = np.result_type(saved.dtype, loaded_dtype)
-    kept = not n_changed and (loaded_dtype == saved.dtype or (
-        loaded_dtype.kind == saved.dtype.kind and wider == loaded_dtype))
+    wider = np.result_type(var.dtype, loaded_dtype)
+    kept = not n_changed and (loaded_dtype == var.dtype or (
+        loaded_dtype.kind == var.dtype.kind and wider == loaded_dtype))
     if kept:
         return None
     keys = ", ".join(f"{key}={value!r}" for key, value in used.items())
     if n_changed:
-        index = np.unravel_index(first[0], saved.shape)
-        where = ", ".join(str(int(i)) for i in index)
-        happens = (f"{n_changed} of {saved.size} values would load changed "
-                   f"({saved[index].item()!r} as {first[1].item()!r} at [{where}])")
+        index, before, after = first
+        where = ", ".join(str(i) for i in index)
+        happens = (f"{n_changed} of {var.size} values would load changed "
+                   f"({before.item()!r} as {after.item()!r} at [{where}])")
     else:
-        happens = f"the {saved.dtype} values would load as {loaded_dtype}"
+        happens = f"the {var.dtype} values would load as {loaded_dtype}"
     drop = " and ".join(f"del ds[{name!r}].encoding[{key!r}]" for key in used)
     remedy = (f"drop {'them' if len(used) > 1 else 'it'} ({drop}, or "
               "ds = ds.drop_encoding()) to save the values as they are")
@@ -149,6 +153,52 @@ def _encoding_problem(name, var: xr.Variable) -> str | None:
                    f"ds[{name!r}].astype({str(np.dtype(used['dtype']))!r}))")
     return (f"ds[{name!r}].encoding has {keys}, which xarray applies to the values on "
             f"saving: {happens}; {remedy}")
+
+
+def _value_blocks(var: xr.Variable):
+    """The values of ``var`` as (offset, block) pairs: boxes of it in C order, each a
+    NumPy array of at most :data:`ROUND_TRIP_BLOCK` values (a whole dask chunk at most,
+    cut further), with the index of its first value; neither a dask nor a lazily read
+    (backend) variable is read whole.
+
+    Yields
+    ------
+    offset : tuple of int, length ``var.ndim``
+    block : ndarray, a box of ``var``'s values
+    """
+    # var.data of a lazily read variable reads it whole: chunks first (None but for dask)
+    data = var.data if var.chunks is not None else None
+    if hasattr(data, "blocks") and hasattr(data, "numblocks"):  # dask: chunk by chunk
+        starts = [np.concatenate([[0], np.cumsum(sizes)[:-1]]) for sizes in data.chunks]
+        for chunk_index in np.ndindex(*data.numblocks):
+            # a 0-d array's blocks[()] is not its one block
+            chunk = np.asarray((data.blocks[chunk_index] if data.ndim else data).compute())
+            origin = [int(starts[axis][i]) for axis, i in enumerate(chunk_index)]
+            for box in _boxes(chunk.shape, ROUND_TRIP_BLOCK):
+                yield (tuple(o + s.start for o, s in zip(origin, box)), np.asarray(chunk[box]))
+        return
+    # NumPy data: views of the variable's own array; a lazily read one reads each box
+    for box in _boxes(var.shape, ROUND_TRIP_BLOCK):
+        yield tuple(s.start for s in box), np.asarray(var[box].values)
+
+
+def _boxes(shape, size):
+    """Slices (one per axis, ``start`` set) that cut an array of ``shape`` into boxes of
+    at most ``size`` values (one value at least), in C order: the trailing axes whole as
+    far as they fit, the axis before them in runs."""
+    inner, axis = 1, len(shape)
+    while axis > 0 and inner * shape[axis - 1] <= size:
+        inner *= shape[axis - 1]
+        axis -= 1
+    whole = tuple(slice(0, n) for n in shape[axis:])
+    if axis == 0:
+        yield whole
+        return
+    step = max(1, size // inner)
+    for outer in np.ndindex(*shape[:axis - 1]):
+        for start in range(0, shape[axis - 1], step):
+            yield (tuple(slice(i, i + 1) for i in outer) + (slice(start, start + step),)
+                   + whole)
 
 
 def _round_trip(name, values, encoding) -> np.ndarray | None:

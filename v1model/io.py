@@ -468,7 +468,11 @@ def _fits_one_dtype(values) -> bool:
 #: attrs of results (:func:`seed_attr`) and in the saved parameters of the learners
 SEED_SEQUENCE = "numpy.random.SeedSequence"
 #: The start of the text :func:`seed_attr` records for a ``numpy.random.Generator``
+#: whose state it does not record
 GENERATOR_SEED_TEXT = "Generator"
+#: How :func:`seed_attr` writes a Generator's state as JSON, before the call draws
+#: from it: ``{GENERATOR_STATE: <its bit generator's state>}`` (:func:`generator_to_json`)
+GENERATOR_STATE = "numpy.random.Generator"
 
 
 def seed_sequence_to_json(seed: np.random.SeedSequence) -> dict:
@@ -495,7 +499,7 @@ def seed_from_json(seed):
     return seed
 
 
-def seed_attr(seed):
+def seed_attr(seed, before_use: bool = False):
     """How a seed is recorded in attrs, so that the run can be made again from them
     (:func:`seed_from_attr`).
 
@@ -505,17 +509,25 @@ def seed_attr(seed):
       :func:`seed_sequence_to_json`, ``{"numpy.random.SeedSequence": {"entropy":
       ..., "spawn_key": [...]}}``, what makes the same sequence again (one made
       from OS entropy, ``SeedSequence()``, records the entropy it drew);
-    - a ``numpy.random.Generator``: the text ``"Generator(PCG64): not reproducible
-      from attrs; ..."``. How far it had been drawn from before the call is not
-      known where the attrs are written (often after the run has drawn from it),
-      so no state is recorded that could be taken for the call's start; pass an
-      int or a SeedSequence to record a seed that re-runs;
+    - a ``numpy.random.Generator`` recorded ``before_use``: the JSON text
+      ``{"numpy.random.Generator": <its bit generator's state>}`` (NumPy's own bit
+      generators: PCG64, PCG64DXSM, MT19937, Philox, SFC64), from which
+      :func:`seed_from_attr` makes a Generator that draws the same numbers as the
+      call did;
+    - any other Generator: the text ``"Generator(PCG64): not reproducible from
+      attrs; ..."``. How far it had been drawn from before the call is not known
+      where the attrs are written after the run has drawn from it (or its bit
+      generator is not NumPy's), so no state is recorded that could be taken for the
+      call's start; pass an int or a SeedSequence to record a seed that re-runs;
     - None: ``"None"`` (fresh OS entropy, not recorded: no re-run).
 
     Parameters
     ----------
     seed : int, Generator, SeedSequence or None
         A seed as given to a function of the package.
+    before_use : bool, default False
+        True where the call records its seed before anything draws from it: a
+        Generator's state is then its state at the call's start, and recorded.
 
     Returns
     -------
@@ -530,10 +542,77 @@ def seed_attr(seed):
         # its type name alone ("SeedSequence") could not be run again
         return json.dumps(seed_sequence_to_json(seed))
     if isinstance(seed, np.random.Generator):
+        state = _generator_state_json(seed) if before_use else None
+        if state is not None:
+            return state
         return (f"{GENERATOR_SEED_TEXT}({type(seed.bit_generator).__name__}): not "
                 "reproducible from attrs; pass an int or a numpy SeedSequence as seed to "
                 "record one that is")
     return "None" if seed is None else type(seed).__name__
+
+
+def _generator_state_json(generator: np.random.Generator) -> str | None:
+    """The JSON text ``{GENERATOR_STATE: <generator's bit generator state>}``, or None
+    when its bit generator is not one of NumPy's own or its state does not come back
+    whole from the text."""
+    kind = type(generator.bit_generator)
+    if getattr(np.random, kind.__name__, None) is not kind:  # a user's bit generator
+        return None
+    state = generator_to_json(generator)
+    try:
+        again = _generator_from_state(json.loads(state), "seed")
+    except (TypeError, ValueError, KeyError):
+        return None
+    # the state as it comes back: a Generator that would not draw the same is not recorded
+    if generator_to_json(again) != state:
+        return None
+    return json.dumps({GENERATOR_STATE: json.loads(state)})
+
+
+def generator_to_json(rng) -> str:
+    """The state of ``rng`` (a numpy Generator) as JSON, for :func:`generator_from_json`."""
+    return json.dumps(rng.bit_generator.state, default=_jsonable)
+
+
+def generator_from_json(text, name) -> np.random.Generator:
+    """The Generator whose state :func:`generator_to_json` wrote; ``name`` is
+    where ``text`` was found (for the message)."""
+    return _generator_from_state(json.loads(text), name)
+
+
+def _generator_from_state(saved, name) -> np.random.Generator:
+    """A new Generator of the bit generator state ``saved`` (read from JSON)."""
+    # the state may come from any of NumPy's bit generators (PCG64, MT19937, Philox, ...)
+    kind = getattr(np.random, str(saved.get("bit_generator")), None)
+    if not (isinstance(kind, type) and issubclass(kind, np.random.BitGenerator)):
+        raise ValueError(f"{name} names the bit generator "
+                         f"{saved.get('bit_generator')!r}, which this NumPy does not have")
+    bit_generator = kind()  # its own entropy, replaced by the state
+    bit_generator.state = _like(saved, bit_generator.state)  # JSON lists back to arrays
+    return np.random.Generator(bit_generator)
+
+
+def _like(value, template):
+    """``value`` read from JSON, with lists turned into arrays where ``template`` has them."""
+    if isinstance(template, dict) and isinstance(value, dict):
+        return {k: _like(v, template.get(k)) for k, v in value.items()}
+    if isinstance(template, np.ndarray):
+        return np.asarray(value, dtype=template.dtype)
+    return value
+
+
+def _jsonable(value):
+    """JSON for numpy scalars and arrays (bit-generator states hold uint64s)."""
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.dtype) or (isinstance(value, type)
+                                       and issubclass(value, np.generic)):
+        return np.dtype(value).name  # "float64", not "<class 'numpy.float64'>"
+    return str(value)
 
 
 def seed_from_attr(value, name: str = "seed"):
@@ -549,10 +628,13 @@ def seed_from_attr(value, name: str = "seed"):
 
     Returns
     -------
-    int or numpy.random.SeedSequence
+    int, numpy.random.SeedSequence or numpy.random.Generator
         Give it as ``seed=`` to the function that made the result: an int seed
         comes back as the int, a SeedSequence as a new one of the same entropy and
-        spawn key (which draws the same numbers).
+        spawn key (which draws the same numbers), a Generator whose state was
+        recorded as a new Generator in that state (it draws what the call drew; it
+        is used up by the re-run, so ask again for another; its ``spawn`` is not the
+        original's).
 
     Raises
     ------
@@ -585,15 +667,18 @@ def seed_from_attr(value, name: str = "seed"):
     if text.startswith(GENERATOR_SEED_TEXT):
         raise ValueError(f"{name} is {value!r}: a Generator's run cannot be made again "
                          "from attrs")
+    expected = (f"{name} must be a seed as seed_attr records it (an int, its digits, or "
+                f"a SeedSequence's or a Generator state's JSON text), got {value!r}")
     try:
-        seed = seed_from_json(json.loads(text))
+        saved = json.loads(text)
+        if isinstance(saved, dict) and GENERATOR_STATE in saved:
+            return _generator_from_state(saved[GENERATOR_STATE], name)
+        seed = seed_from_json(saved)
         if isinstance(seed, np.random.SeedSequence):
             return seed
-    except (ValueError, TypeError, KeyError) as exc:  # not JSON, or not a SeedSequence's
-        raise ValueError(f"{name} must be a seed as seed_attr records it (an int, its "
-                         f"digits, or a SeedSequence's JSON text), got {value!r}") from exc
-    raise ValueError(f"{name} must be a seed as seed_attr records it (an int, its digits, "
-                     f"or a SeedSequence's JSON text), got {value!r}")
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # not a seed's JSON
+        raise ValueError(expected) from exc
+    raise ValueError(expected)
 
 
 #: The attr marking a zarr store that :func:`save_dataset` wrote with every chunk file,

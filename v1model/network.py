@@ -31,6 +31,7 @@ from .validation import (
     check_positive,
     describe,
     did_you_mean,
+    refuse_unused_settings,
 )
 
 __all__ = ["SparseCodingNetwork", "BACKENDS"]
@@ -623,12 +624,10 @@ def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs
 
         # "cg" / "lbfgs" are the encode-style names of cauchy_inference's two methods
         method = check_choice(method or "lbfgs", "method", tuple(CAUCHY_METHODS))
-        for name in ("positive", "tau", "threshold"):
-            if name in kwargs:
-                raise ValueError(
-                    f"{name}={kwargs[name]!r} does not apply to a network with "
-                    "prior='cauchy' (MAP inference; it takes lam and sigma)"
-                )
+        refuse_unused_settings("cauchy", [
+            (name, kwargs.pop(name, None), "the network's Cauchy prior codes by MAP "
+                                           "inference, which takes lam and sigma")
+            for name in ("positive", "tau", "threshold")], name="prior")
         _check_cauchy_params(kwargs, cauchy_inference)
         # scipy's minimisers work in float64: dtype sets the codes' dtype only (float32
         # rounds the MAP codes, as the L1 solvers' float32 codes are rounded)
@@ -657,12 +656,9 @@ def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs
         return inference.encode(X, net.dictionary, "lca", lam=kwargs.pop("lam", net.lam),
                                 threshold=threshold, tau=kwargs.pop("tau", net.tau),
                                 _names=ENCODE_NAMES, **kwargs)
-    for name in ("tau", "threshold"):
-        if name in kwargs:
-            raise ValueError(
-                f"{name}={kwargs[name]!r} applies to method='lca' only (the network "
-                f"dynamics), not to method={method!r}"
-            )
+    refuse_unused_settings(method, [
+        (name, kwargs.pop(name, None), f"the LCA's {name} (the network dynamics); use "
+                                       "method='lca'") for name in ("tau", "threshold")])
     if method in inference.L1_METHODS and net.threshold == "hard":
         raise ValueError(
             f"method={method!r} solves the L1 problem; threshold='hard' needs method='lca' "

@@ -50,6 +50,7 @@ __all__ = [
     "check_int",
     "check_positive_or_auto",
     "check_choice",
+    "refuse_unused_settings",
     "did_you_mean",
     "check_path",
     "check_axis",
@@ -119,9 +120,10 @@ def as_generator(seed) -> np.random.Generator:
         (or a 0-d integer array or DataArray) must be non-negative (bools are rejected).
         Results record the seed with :func:`v1model.io.seed_attr`: an int or a
         SeedSequence so that :func:`v1model.io.seed_from_attr` gives it back and the
-        run can be made again; a Generator only by its kind (its state before the
-        call is not known there), so pass an int or a SeedSequence to re-run from
-        the attrs.
+        run can be made again; a Generator by its bit generator's state where the
+        call records it before drawing (the dictionary learners), elsewhere only by
+        its kind (its state before the call is not known there), so pass an int or
+        a SeedSequence to re-run from the attrs.
 
     Returns
     -------
@@ -1462,6 +1464,33 @@ def check_choice(value, name: str, choices) -> str:
         valid = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {valid}; got {describe(value)}")
     return value
+
+
+def refuse_unused_settings(value, settings, name: str = "method") -> None:
+    """Refuse, by name, the first of ``settings`` given that the choice ``name=value``
+    does not use (it was ignored, and recorded in attrs as if the run had used it).
+
+    Parameters
+    ----------
+    value : str
+        The choice that runs, e.g. ``"mp"`` (of ``method``) or ``"cauchy"`` (of a
+        network's ``prior``).
+    settings : iterable of (str, object, str)
+        Each setting the choice does not use: its name as the caller's user knows it
+        (an argument, a study's ``-p`` parameter), its value (None: not given) and why
+        it does not apply, with what to do instead.
+    name : str, default "method"
+        The name of the choice (an argument or a network's attribute).
+
+    Raises
+    ------
+    ValueError
+        ``"{setting}={given!r} does not apply to {name}={value!r}: {why}"``, for the
+        first setting given.
+    """
+    for setting, given, why in settings:
+        if given is not None:
+            raise ValueError(f"{setting}={given!r} does not apply to {name}={value!r}: {why}")
 
 
 def did_you_mean(name, names, n: int = 1, parts: bool = False) -> str:

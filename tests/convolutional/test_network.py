@@ -200,9 +200,15 @@ def test_bad_calls_are_named(net_and_signals, tmp_path):
         ConvolutionalNetwork(n_kernels=2, kernel_shape=3).encode(X)
     with pytest.raises(ValueError, match="backend"):
         net.encode(X, backend="gpu")
-    with pytest.raises(ValueError, match="lam=0.1 does not apply to method='mp'"):
+    # in the one wording of refuse_unused_settings (it was the network's own)
+    with pytest.raises(ValueError, match=r"^lam=0\.1 does not apply to method='mp': matching "
+                                         r"pursuit has no L1 penalty"):
         net.encode(X, method="mp", lam=0.1, n_nonzero=2)
-    with pytest.raises(ValueError, match="tau=0.1 applies to method='lca' only"):
+    with pytest.raises(ValueError, match=r"^threshold='soft' does not apply to method='mp': "
+                                         r"matching pursuit's spikes are greedy"):
+        net.encode(X, method="mp", threshold="soft", n_nonzero=2)
+    with pytest.raises(ValueError, match=r"^tau=0\.1 does not apply to method='fista': it is "
+                                         r"the LCA's time constant"):
         net.encode(X, method="fista", tau=0.1)
     hard = ConvolutionalNetwork(net.kernels, threshold="hard")
     with pytest.raises(ValueError, match="threshold='hard' needs method='lca'"):

@@ -302,3 +302,59 @@ def test_the_simulated_round_trip_holds_no_copy_of_the_variable():
     finally:
         tracemalloc.stop()
     assert max(accepted_peak, refused_peak) < values.nbytes / 4, (accepted_peak, refused_peak)
+
+
+#: CF packing that keeps multiples of 0.5 (and changes 0.3 into 0.5)
+HALVES = {"dtype": "int16", "scale_factor": 0.5, "_FillValue": -1}
+
+
+def test_the_round_trip_of_a_dask_variable_computes_it_chunk_by_chunk(monkeypatch):
+    """A dask-backed variable (a Dataset opened with chunks=..., then saved) was computed
+    whole by the check (``var.values``: one compute of its full (400, 1000) shape); now
+    one chunk at a time, with the same decisions: kept, and the one changed value found
+    at its place in a chunk far from the first."""
+    da = pytest.importorskip("dask.array")
+    computed = []
+    compute = da.Array.compute
+    monkeypatch.setattr(da.Array, "compute",
+                        lambda self, **kw: computed.append(self.shape) or compute(self, **kw))
+    values = np.arange(400_000) % 1000 * 0.5
+    ds = xr.Dataset({"v": (("y", "x"), da.from_array(values.reshape(400, 1000),
+                                                     chunks=(150, 300)))})
+    ds["v"].encoding.update(HALVES)
+    _cf_encoding.check_no_encoding_attrs(ds)  # every value a multiple of 0.5: kept
+    assert computed and max(np.prod(shape) for shape in computed) == 150 * 300, computed
+    values[170_003] = 0.3  # [170, 3]: in the second chunk down
+    ds["v"] = (("y", "x"), da.from_array(values.reshape(400, 1000), chunks=(150, 300)))
+    ds["v"].encoding.update(HALVES)
+    computed.clear()
+    with pytest.raises(ValueError, match=r"1 of 400000 values would load changed "
+                                         r"\(0\.3 as 0\.5 at \[170, 3\]\)"):
+        _cf_encoding.check_no_encoding_attrs(ds)
+    assert max(np.prod(shape) for shape in computed) == 150 * 300, computed
+    # a 0-d dask variable (whose blocks[()] is not its block) as a NumPy one
+    scalar = xr.Dataset({"v": ((), da.from_array(np.array(0.3)))})
+    scalar["v"].encoding.update(HALVES)
+    with pytest.raises(ValueError, match=r"1 of 1 values would load changed \(0\.3 as 0\.5"):
+        _cf_encoding.check_no_encoding_attrs(scalar)
+
+
+def test_the_round_trip_of_a_lazily_read_variable_reads_it_in_blocks(tmp_path):
+    """A variable of a file opened without loading (xr.open_dataset, CF-packed: its
+    encoding is checked) was read whole by the check (peak 32 MB for a 16 MB variable,
+    2026-12-07); its blocks are read one at a time, and it is still kept."""
+    import tracemalloc
+
+    values = (np.arange(2_000_000) % 1000 * 0.5).reshape(2000, 1000)
+    path = tmp_path / "packed.nc"
+    xr.Dataset({"v": (("y", "x"), values)}).to_netcdf(path, engine=v1io.NETCDF_ENGINE,
+                                                       encoding={"v": HALVES})
+    with xr.open_dataset(path, engine=v1io.NETCDF_ENGINE) as lazy:
+        assert lazy["v"].encoding["scale_factor"] == 0.5
+        tracemalloc.start()
+        try:
+            _cf_encoding.check_no_encoding_attrs(lazy)  # every value a multiple of 0.5
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < values.nbytes / 4, peak

@@ -186,9 +186,12 @@ def test_call_arguments_override_the_spec(dictionary, rng):
 
     np.testing.assert_array_equal(net.encode(X, method="iht"), iht(X, dictionary, lam=0.3))
     # the LCA's own parameters are refused by the other methods, by name
-    with pytest.raises(ValueError, match=r"tau=0.02 applies to method='lca' only"):
+    with pytest.raises(ValueError, match=r"^tau=0\.02 does not apply to method='fista': the "
+                                         r"LCA's tau \(the network dynamics\); use "
+                                         r"method='lca'$"):
         net.encode(X, method="fista", tau=0.02)
-    with pytest.raises(ValueError, match=r"threshold='hard' applies to method='lca' only"):
+    with pytest.raises(ValueError, match=r"^threshold='hard' does not apply to method='omp': "
+                                         r"the LCA's threshold"):
         net.encode(X, method="omp", n_nonzero=2, threshold="hard")
 
 
@@ -248,8 +251,12 @@ def test_cauchy_network_encode_methods(dictionary, rng):
     np.testing.assert_allclose(net.encode(X, method="L-BFGS-B"), net.encode(X))
     with pytest.raises(ValueError, match="method must be one of 'lbfgs'.*got 'fista'"):
         net.encode(X, method="fista")
+    # in the one wording of refuse_unused_settings (it was the network's own), naming
+    # the setting, its value and the prior
     for name, value in (("positive", True), ("tau", 0.02), ("threshold", "soft")):
-        with pytest.raises(ValueError, match=f"{name}=.* does not apply to .*prior='cauchy'"):
+        with pytest.raises(ValueError, match=rf"^{name}={re.escape(repr(value))} does not "
+                                             r"apply to prior='cauchy': the network's Cauchy "
+                                             r"prior codes by MAP inference"):
             net.encode(X, **{name: value})
 
 

@@ -833,6 +833,28 @@ def test_a_padded_batch_gives_the_unpadded_counts(weights, padded_batches):
     np.testing.assert_array_equal(counts, ref)
 
 
+@pytest.mark.brian2
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:pyparsing")
+def test_a_padding_that_spikes_is_refused_not_cut_off(weights, padded_batches, monkeypatch):
+    """The padding stimuli are silent (drive 0 below a threshold of 1), so a spike of
+    theirs means the padded run is not the unpadded one: refused, as the spiking LCA
+    refuses it. A drive of 50 on the padding makes it spike here; before, its counts
+    were cut off without a word."""
+    from v1model.spiking import _brian
+
+    X, Q, W, theta = weights
+    pad = _brian.padded_rows
+    # the drives' padding (fill 0) made strong; the thresholds' (fill 1) kept
+    monkeypatch.setattr(_brian, "padded_rows", lambda values, n_rows, fill=0.0: pad(
+        values, n_rows, fill=50.0 if fill == 0.0 else fill))
+    padded_batches(3)
+    with pytest.raises(RuntimeError, match=r"^the 3 silent stimuli that pad a batch of 5 "
+                                           r"to the kept cpp_standalone project's 8 spiked "
+                                           r"\([1-9]\d* counted spikes\)"):
+        sailnet_inference(X[:5], Q, W, theta, simulator="brian2", target="numpy",
+                          progress=False)
+
+
 @pytest.mark.slow
 @pytest.mark.brian2
 @pytest.mark.filterwarnings("ignore::DeprecationWarning:pyparsing")

@@ -33,7 +33,7 @@ from ..learning._atoms import normalize_rows
 from ..progress import check_progress, progress_bar
 from ..validation import (array_shape, as_generator, check_array, check_choice, check_dtype,
                           check_fits_in_memory, check_int, check_nonnegative, check_positive,
-                          describe)
+                          describe, refuse_unused_settings)
 from .inference import METHODS, _solve_blocks
 from .operator import (BOUNDARIES, ConvolutionalDictionary, _check_axes, check_geometry,
                        check_sample_rate, kernel_dims, kernels_by_dim_name,
@@ -489,30 +489,6 @@ def max_snr_db(dtype) -> float:
     else to find, ended at 115-136 dB, 2026-12-07).
     """
     return -20.0 * float(np.log10(float(np.finfo(dtype).eps)))
-
-
-def refuse_unused_settings(method: str, settings) -> None:
-    """Refuse, by name, the first of ``settings`` given that ``method`` does not use
-    (it was ignored, and recorded in attrs as if the run had used it).
-
-    Parameters
-    ----------
-    method : str
-        The method that runs, e.g. ``"mp"``.
-    settings : iterable of (str, object, str)
-        Each setting ``method`` does not use: its name as the caller's user knows it
-        (an argument, a study's ``-p`` parameter), its value (None: not given) and why
-        it does not apply, with what to do instead.
-
-    Raises
-    ------
-    ValueError
-        ``"{name}={value!r} does not apply to method={method!r}: {why}"``, for the
-        first setting given.
-    """
-    for name, value, why in settings:
-        if value is not None:
-            raise ValueError(f"{name}={value!r} does not apply to method={method!r}: {why}")
 
 
 def check_snr_db(snr_db, dtype, name: str = "snr_db") -> float:

@@ -18,7 +18,8 @@ import xarray as xr
 
 from ..io import SavedAsDataset, attach_history, continue_history, detach_history
 from ..validation import (CheckedAttribute, array_shape, check_array, check_choice, check_int,
-                          check_nonnegative, check_positive, sample_rate_by_labels)
+                          check_nonnegative, check_positive, refuse_unused_settings,
+                          sample_rate_by_labels)
 from .operator import (BOUNDARIES, _check_axes, check_sample_rate, kernel_dims,
                        kernels_by_dim_name, lag_coordinate, time_attrs)
 
@@ -284,13 +285,12 @@ class ConvolutionalNetwork(SavedAsDataset):
         if method == "mp":
             from .pursuit import matching_pursuit
 
-            if "lam" in kwargs:
-                raise ValueError(f"lam={kwargs['lam']!r} does not apply to method='mp' "
-                                 "(matching pursuit stops at n_nonzero, tol or snr_db)")
-            for name in ("tau", "threshold"):
-                if name in kwargs:
-                    raise ValueError(f"{name}={kwargs[name]!r} does not apply to method='mp' "
-                                     "(greedy spikes; positive=True for non-negative ones)")
+            refuse_unused_settings("mp", [
+                ("lam", kwargs.pop("lam", None), "matching pursuit has no L1 penalty (it "
+                                                 "stops at n_nonzero, tol or snr_db)"),
+                *((name, kwargs.pop(name, None), "matching pursuit's spikes are greedy; "
+                                                 "positive=True for non-negative ones")
+                  for name in ("tau", "threshold"))])
             # the network's sign constraint, as the L1 methods keep it
             kwargs.setdefault("positive", self.threshold == "nonneg")
             return matching_pursuit(X, self.kernels, **geometry, **kwargs)
@@ -303,9 +303,9 @@ class ConvolutionalNetwork(SavedAsDataset):
             if threshold == "hard":
                 raise ValueError(f"method={method!r} solves the L1 problem; "
                                  "threshold='hard' needs method='lca'")
-            if "tau" in kwargs:
-                raise ValueError(f"tau={kwargs['tau']!r} applies to method='lca' only (the "
-                                 f"network dynamics), not to method={method!r}")
+            refuse_unused_settings(method, [
+                ("tau", kwargs.pop("tau", None), "it is the LCA's time constant (the network "
+                                                 "dynamics); use method='lca'")])
         else:
             kwargs.setdefault("tau", self.tau)
         return encode(X, self.kernels, lam, method=method, threshold=threshold, **geometry,

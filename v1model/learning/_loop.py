@@ -54,6 +54,8 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
         X = np.asarray(X, dtype=np.float64)
     reseed_patience, duplicate_tol = check_reseeding(reseed_patience, duplicate_tol)
     check_progress(progress)
+    # recorded before anything draws: a Generator's state is then the run's start
+    seed_record = seed_attr(seed, before_use=True)
     rng = as_generator(seed)
     D = initial_dictionary(X, n_atoms, init, rng)
     usage = AtomUsage(n_atoms, reseed_patience, duplicate_tol)
@@ -88,7 +90,7 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
         batch_size=min(batch_size, n) if batch_size is not None else n,
         batch_size_requested=batch_size,
         init=init if isinstance(init, str) else "array", reseed_patience=reseed_patience,
-        duplicate_tol=duplicate_tol, seed=seed_attr(seed),
+        duplicate_tol=duplicate_tol, seed=seed_record,
         **coder.describe(), **attrs,
     )
     return D.astype(coder.dtype), history.to_dataset(attrs)

@@ -19,8 +19,9 @@ import numpy as np
 import xarray as xr
 
 from .._frames import user_stacklevel
-from ..io import (check_dims, clean_attrs, seed_from_json, seed_sequence_to_json,
-                  values_by_dims)
+# the generator's state as JSON: io's, which seed_attr records too
+from ..io import (_jsonable, check_dims, clean_attrs, generator_from_json, generator_to_json,
+                  seed_from_json, seed_sequence_to_json, values_by_dims)
 from ..validation import check_positive
 from ._atoms import AtomUsage
 from ._history import ADDED_FIELDS, FIELDS, NOT_RECORDED, History
@@ -209,45 +210,3 @@ def _stream_state(learner, ds, history, n_features):
     state.history._n = len(rows)
     state.history.wall_time = float(ds.attrs["stream_wall_time"])
     return state
-
-
-def generator_to_json(rng) -> str:
-    """The state of ``rng`` (a numpy Generator) as JSON, for :func:`generator_from_json`."""
-    return json.dumps(rng.bit_generator.state, default=_jsonable)
-
-
-def generator_from_json(text, name) -> np.random.Generator:
-    """The Generator whose state :func:`generator_to_json` wrote; ``name`` is
-    where ``text`` was found (for the message)."""
-    saved = json.loads(text)
-    # the stream may come from any of NumPy's bit generators (PCG64, MT19937, Philox, ...)
-    kind = getattr(np.random, str(saved.get("bit_generator")), None)
-    if not (isinstance(kind, type) and issubclass(kind, np.random.BitGenerator)):
-        raise ValueError(f"{name} names the bit generator "
-                         f"{saved.get('bit_generator')!r}, which this NumPy does not have")
-    bit_generator = kind()
-    bit_generator.state = _like(saved, bit_generator.state)  # JSON lists back to arrays
-    return np.random.Generator(bit_generator)
-
-
-def _like(value, template):
-    """``value`` read from JSON, with lists turned into arrays where ``template`` has them."""
-    if isinstance(template, dict) and isinstance(value, dict):
-        return {k: _like(v, template.get(k)) for k, v in value.items()}
-    if isinstance(template, np.ndarray):
-        return np.asarray(value, dtype=template.dtype)
-    return value
-
-
-def _jsonable(value):
-    """JSON for numpy scalars and arrays (bit-generator states hold uint64s)."""
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.dtype) or (isinstance(value, type)
-                                       and issubclass(value, np.generic)):
-        return np.dtype(value).name  # "float64", not "<class 'numpy.float64'>"
-    return str(value)

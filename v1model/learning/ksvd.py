@@ -181,6 +181,8 @@ def learn_ksvd(
         Precision of the sparse coding; also the dtype of the returned
         dictionary.
     seed : int, Generator or None, optional
+        Recorded in the history's ``attrs["seed"]`` before anything draws (a
+        Generator as its state): :func:`v1model.io.seed_from_attr` re-runs it.
     progress : bool or None, default True
         Show a tqdm bar over the updates (None: once the call has run 2 s).
 

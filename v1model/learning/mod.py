@@ -163,6 +163,8 @@ def learn_mod(
         1e-6; the active set 4e-5 at its default, 4e-7 at 1e-6). Tighten
         ``tol`` for closer agreement.
     seed : int, Generator or None
+        Recorded in the history's ``attrs["seed"]`` before anything draws (a
+        Generator as its state): :func:`v1model.io.seed_from_attr` re-runs it.
     progress : bool or None, default True
         Show a tqdm bar over the updates (None: once the call has run 2 s,
         :mod:`v1model.progress`).

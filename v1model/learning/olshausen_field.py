@@ -642,6 +642,8 @@ def learn_dictionary(
         ``D0``, continues that learning as sparsenet does when kept running.
         Default ``var_goal`` for every atom (sparsenet's start).
     seed : int, Generator or None
+        Recorded in the history's ``attrs["seed"]`` before anything draws (a
+        Generator as its state): :func:`v1model.io.seed_from_attr` re-runs it.
     progress : bool or None, default True
         Show a tqdm bar over the updates (None: once the call has run 2 s,
         :mod:`v1model.progress`).
@@ -837,6 +839,8 @@ def learn_dictionary(
         # dropped unsaid: learning went on from D0, and the history said init="D0"
         raise ValueError(f"init={init!r} has no effect with D0 given: learning starts from "
                          "D0; leave init out, or D0 out to start from a new dictionary")
+    # recorded before anything draws: a Generator's state is then the run's start
+    seed_record = seed_attr(seed, before_use=True)
     rng = as_generator(seed)
     if D0 is not None:
         D = check_dictionary(D0, "D0", normalized=prior == "l1").copy()
@@ -943,7 +947,7 @@ def learn_dictionary(
         penalty=("lam^2/2 ||a||_0" if l0_penalty else "lam ||a||_1" if prior == "l1"
                  else "lam sum log(1 + (a/sigma)^2)"),
         var_goal=var_goal, gain_rate=gain_rate, var_eta=var_eta, n_training_samples=n,
-        seed=seed_attr(seed), record_every=record_every,
+        seed=seed_record, record_every=record_every,
         # the solver settings actually used, defaults included (set by _l1_encoder)
         **(flatten_nested({"inference_params": inference_params}) if prior == "l1" else {}),
     ))

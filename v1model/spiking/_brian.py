@@ -525,6 +525,49 @@ def padded_rows(values, n_rows, fill=0.0):
     return np.concatenate([values, padding])
 
 
+def check_silent_padding(counts, n, what="samples", recorded=None):
+    """``counts`` of a batch padded to ``len(counts)`` rows (:func:`padded_rows`) for
+    its first ``n`` (the real ones); a spike of the padding, which cannot happen, raises.
+
+    The padding is silent: its drive and potential 0 stay below the threshold, and the
+    copies of the network share no synapse. A spike of it means that the padded run is
+    not the unpadded one: refused rather than cut off unseen.
+
+    Parameters
+    ----------
+    counts : ndarray, shape (n_run, ...)
+        The padded run's spike counts, the real rows first.
+    n : int
+        How many rows are real.
+    what : str, default "samples"
+        What a row is, for the message (``"stimuli"`` for SAILnet).
+    recorded : int or None, default None
+        How many spikes of the padding a spike monitor recorded (None: no monitor).
+
+    Returns
+    -------
+    ndarray, shape (n, ...)
+        ``counts[:n]``.
+
+    Raises
+    ------
+    RuntimeError
+        When the padding spiked (counted or recorded).
+    """
+    n_run = len(counts)
+    if n_run == n:
+        return counts
+    counted = int(counts[n:].sum())
+    if counted or recorded:
+        seen = "" if recorded is None else f", {recorded} recorded"
+        raise RuntimeError(f"the {n_run - n} silent {what} that pad a batch of {n} to the "
+                           f"kept cpp_standalone project's {n_run} spiked ({counted} counted "
+                           f"spikes{seen}): their drive and potential 0 cannot reach the "
+                           "threshold, so the padded run is not the unpadded one; please "
+                           "report this")
+    return counts[:n]
+
+
 @contextmanager
 def simulation_device(target, reuse_key=None):
     """Run the body on the device ``target`` needs; restore Brian2's device after.

@@ -616,18 +616,10 @@ def _drop_padding(out, n, n_run, n_traced):
     if n_run == n:
         return out
     # the padding is silent: drive and potential 0 and lam >= 0 hold v at or below 0, and
-    # only its own sample's spikes reach it (block-diagonal synapses). Its spikes were
-    # filtered out by sample, which never dropped one: one now means that the padded run
-    # is not the unpadded one, refused rather than dropped unseen
-    counted = int(out["counts"][n:].sum())
+    # only its own sample's spikes reach it (block-diagonal synapses); its spikes were
+    # filtered out by sample, which never dropped one
     recorded = int(np.count_nonzero(out["spike_sample"] >= n)) if "spike_sample" in out else 0
-    if counted or recorded:
-        raise RuntimeError(f"the {n_run - n} silent samples that pad a batch of {n} to the "
-                           f"kept cpp_standalone project's {n_run} spiked ({counted} counted "
-                           f"spikes, {recorded} recorded): their drive and potential 0 cannot "
-                           "reach the threshold, so the padded run is not the unpadded one; "
-                           "please report this")
-    out["counts"] = out["counts"][:n]
+    out["counts"] = _brian.check_silent_padding(out["counts"], n, recorded=recorded)
     out["n_synapses"] = out["n_synapses"] // n_run * n  # the same synapses per sample
     if "v" in out:
         # sample-major: the real samples' units come first

@@ -202,7 +202,9 @@ def sailnet_inference(
     thresholds = _brian.padded_rows(np.tile(theta, (n, 1)), n_run, fill=1.0)
     with _brian.simulation_device(target, reuse_key=key) as project:
         counts = _brian2_counts(_brian.padded_rows(B, n_run), W, thresholds, n_steps, eta,
-                                tau, target, progress, project)[:n]
+                                tau, target, progress, project)
+    # the padding's counts are 0: cut off, and refused should one not be
+    counts = _brian.check_silent_padding(counts, n, what="stimuli")
     _warn_saturated_counts(counts, n_steps)
     return counts
 
