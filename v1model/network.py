@@ -102,7 +102,11 @@ class SparseCodingNetwork(SavedAsDataset):
     network (e.g. a loaded one) by setting them: each value set is checked as
     the constructor checks it (``net.lam = -1`` raises ``ValueError``; a
     ``threshold`` other than ``"soft"`` with ``prior="cauchy"`` too), so that
-    ``encode``, ``learn`` and ``save`` always see a valid spec.
+    ``encode``, ``learn`` and ``save`` always see a valid spec. So are
+    ``dictionary`` (``n_atoms`` follows its rows: ``net.dictionary =
+    net.dictionary[alive]`` prunes units; its features must be ``patch_shape``'s
+    pixels), ``n_atoms`` (settable only to the dictionary's rows, or before there
+    is one) and ``patch_shape`` (its pixels must be the dictionary's features).
     """
 
     # checked whenever set: set unchecked, net.lam = -1 was saved in a file that load
@@ -137,35 +141,93 @@ class SparseCodingNetwork(SavedAsDataset):
         _check_cauchy_threshold(check_choice(prior, "prior", PRIORS), self.threshold)
         self.prior = prior
         self.sigma = sigma
-        if isinstance(dictionary, (int, np.integer)) and not isinstance(dictionary, bool):
-            raise TypeError(f"dictionary must be an array (n_atoms, n_features), got the "
-                            f"number {dictionary!r}; for a network to learn, pass "
-                            f"n_atoms={dictionary!r} and patch_shape")
-        _check_not_images(dictionary)
         if n_atoms is not None:
             n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
         if dictionary is not None:
-            # a copy: the caller's array, changed later, would change the network unchecked
-            self.dictionary = check_dictionary(dictionary, "dictionary").copy()
-            n_features = self.dictionary.shape[1]
-            if n_atoms is not None and n_atoms != self.dictionary.shape[0]:
+            self._dictionary = _checked_dictionary(dictionary)
+            n_features = self._dictionary.shape[1]
+            if n_atoms is not None and n_atoms != self._dictionary.shape[0]:
                 # it was ignored: n_atoms=10 with 32 atoms gave a network of 32, unsaid
                 raise ValueError(f"n_atoms={n_atoms} but the dictionary has "
-                                 f"{self.dictionary.shape[0]} atoms (rows, shape "
-                                 f"{self.dictionary.shape}); give one of the two")
+                                 f"{self._dictionary.shape[0]} atoms (rows, shape "
+                                 f"{self._dictionary.shape}); give one of the two")
         else:
             if n_atoms is None:
                 raise ValueError("give either dictionary or n_atoms (and patch_shape)")
-            self.dictionary = None
+            self._dictionary = None
             n_features = None
-        self.n_atoms = self.dictionary.shape[0] if self.dictionary is not None else n_atoms
-        self.patch_shape = _check_patch_shape(patch_shape, n_features)
+        self._n_atoms = n_atoms
+        self._patch_shape = _check_patch_shape(patch_shape, n_features)
         self.history_ = None
         # the Cauchy prior's gain adaptation state (running coefficient variance, one per
         # atom), carried from one learn() call to the next
         self.code_var_ = None
 
     # ------------------------------------------------------------------ spec
+    # the dictionary and the sizes it fixes are checked when set, as lam is: set unchecked,
+    # net.dictionary = D[alive] (32 of 64 atoms) left n_atoms at 64 (so said the repr), and
+    # save failed in xarray ("conflicting sizes for dimension 'atom'"), learn as "D0 must
+    # have shape (64, 64)", an argument the caller never gave
+    @property
+    def dictionary(self):
+        """Feed-forward weights, shape (n_atoms, n_features), one atom per row (None
+        before learning). Setting it checks it as the constructor does (a copy is kept);
+        ``n_atoms`` follows its rows (``net.dictionary = net.dictionary[alive]`` prunes
+        units, and drops ``code_var_``, whose atoms were others), and its features must
+        be ``patch_shape``'s pixels (for other patches, build a new network)."""
+        return self._dictionary
+
+    @dictionary.setter
+    def dictionary(self, value):
+        D = _checked_dictionary(value)
+        if self._patch_shape is not None and D.shape[1] != np.prod(self._patch_shape):
+            h, w = self._patch_shape
+            raise ValueError(
+                f"dictionary has {D.shape[1]} features per atom (shape {D.shape}) but the "
+                f"network's patches are {h}x{w} = {h * w} pixels (patch_shape {(h, w)}); for "
+                f"atoms of other patches build SparseCodingNetwork(dictionary, "
+                f"patch_shape=(height, width), ...)")
+        if self.code_var_ is not None and len(self.code_var_) != D.shape[0]:
+            # the gain adaptation's state, one per atom, belongs to the atoms replaced
+            self.code_var_ = None
+        self._dictionary = D
+        if self._patch_shape is None:
+            self._patch_shape = _check_patch_shape(None, D.shape[1])
+
+    @property
+    def n_atoms(self):
+        """Number of units: the dictionary's rows once there is one. It may be set
+        only on a network with no dictionary yet (to the rows of a dictionary it has)."""
+        return self._dictionary.shape[0] if self._dictionary is not None else self._n_atoms
+
+    @n_atoms.setter
+    def n_atoms(self, value):
+        value = check_int(value, "n_atoms", minimum=1)
+        if self._dictionary is not None and value != self._dictionary.shape[0]:
+            raise ValueError(f"n_atoms={value} but the network's dictionary has "
+                             f"{self._dictionary.shape[0]} atoms (rows): n_atoms follows the "
+                             "dictionary; set net.dictionary to change the units")
+        self._n_atoms = value
+
+    @property
+    def patch_shape(self):
+        """(height, width) of the patch each atom covers (None before the size is
+        known). Setting it checks it against the dictionary's features, as the
+        constructor does."""
+        return self._patch_shape
+
+    @patch_shape.setter
+    def patch_shape(self, value):
+        n_features = self._dictionary.shape[1] if self._dictionary is not None else None
+        self._patch_shape = _check_patch_shape(value, n_features)
+
+    def __setstate__(self, state):
+        # a pickle of an earlier version holds these three as plain attributes
+        for name in ("dictionary", "n_atoms", "patch_shape"):
+            if name in state:
+                state["_" + name] = state.pop(name)
+        self.__dict__.update(state)
+
     @property
     def n_features(self):
         """Features (pixels) per atom, or None before the size is known."""
@@ -233,7 +295,9 @@ class SparseCodingNetwork(SavedAsDataset):
         Parameters
         ----------
         X : array_like, shape (n_samples, n_features)
-            Stimuli, one flattened (row-major) patch per row.
+            Stimuli, one flattened (row-major) patch per row; a DataArray with
+            dims (sample, feature) is read by dim name, in either order (its codes
+            are a plain array, one row per sample in its order).
         backend : {"ode", "spiking"}, default "ode"
             ``"ode"``: rate units integrated with :func:`v1model.inference.lca`
             (``method="lca"``, default) or any other method of
@@ -401,8 +465,9 @@ class SparseCodingNetwork(SavedAsDataset):
             code_var=self.code_var_ if self.prior == "cauchy" else None,
             **kwargs,
         )
-        self.dictionary = D
-        self.patch_shape = patch_shape
+        # the learner's own output, of the checked sizes: not checked again
+        self._dictionary = D
+        self._patch_shape = patch_shape
         # the Cauchy prior's state, for the next call; L1 learning leaves unit-norm atoms,
         # whose gains no earlier state describes
         self.code_var_ = history["code_var"].values if "code_var" in history else None
@@ -568,6 +633,17 @@ def _check_cauchy_threshold(prior, threshold, setting=None):
                          "'cauchy': set prior='l1' first, then threshold")
     raise ValueError(f"threshold={threshold!r} applies to prior='l1' only: the Cauchy "
                      "prior's codes are signed MAP codes; leave threshold='soft'")
+
+
+def _checked_dictionary(dictionary):
+    """``dictionary`` checked (by the constructor and when set), as a float64 copy: the
+    caller's array, changed later, would change the network unchecked."""
+    if isinstance(dictionary, (int, np.integer)) and not isinstance(dictionary, bool):
+        raise TypeError(f"dictionary must be an array (n_atoms, n_features), got the "
+                        f"number {dictionary!r}; for a network to learn, pass "
+                        f"n_atoms={dictionary!r} and patch_shape")
+    _check_not_images(dictionary)
+    return check_dictionary(dictionary, "dictionary").copy()
 
 
 def _check_not_images(dictionary):

@@ -516,3 +516,26 @@ def test_rates_over_time_give_indices_over_time_and_unnamed_dims_are_read_by_pos
     one = hoyer_sparseness(da.isel(time=1))
     assert isinstance(one, xr.DataArray) and one.dims == ()
     assert float(one) == pytest.approx(float(hoyer_sparseness(A[1])), rel=1e-15)
+
+
+def test_dead_units_of_labelled_codes_are_labelled_with_tol_and_its_units():
+    # a DataArray of codes of atoms 10..13 gave a plain bool array (its atom labels lost),
+    # unlike the other measures; by hand: atom 10 never answers, atom 13 only below 0.25
+    import xarray as xr
+
+    A = np.array([[0.0, 1.0, 0.2, 0.0], [0.0, -2.0, 0.0, 0.2]])
+    da = xr.DataArray(A, dims=("sample", "atom"), attrs={"units": "Hz"},
+                      coords={"atom": ("atom", np.arange(10, 14), {"long_name": "unit id"})})
+    for given in (da, da.T):
+        out = dead_units(given, tol=0.25)
+        assert isinstance(out, xr.DataArray) and out.dims == ("atom",)
+        assert out.name == "dead_units" and out.dtype == bool
+        np.testing.assert_array_equal(out.values, [True, False, True, True])
+        np.testing.assert_array_equal(out["atom"].values, [10, 11, 12, 13])
+        assert out["atom"].attrs["long_name"] == "unit id"
+        assert out.attrs["units"] == "1" and "never active" in out.attrs["long_name"]
+        assert out.attrs["tol"] == 0.25 and out.attrs["tol_units"] == "Hz"
+    # numpy in, numpy out, the same values
+    plain = dead_units(A, tol=0.25)
+    assert type(plain) is np.ndarray
+    np.testing.assert_array_equal(plain, [True, False, True, True])

@@ -1105,3 +1105,32 @@ def test_naka_rushton_names_ragged_contrasts(c):
                                         r"its 2 items have different shapes \(\((2|3),\), "
                                         r"\((1|4),\)\)"):
         naka_rushton(c, 2.0, 0.2, 2.5)
+
+
+def test_circular_variance_of_a_dataarray_is_labelled_by_its_other_dims():
+    # curves of atoms 5, 6 at three frequencies gave a plain array: their atom and
+    # frequency labels were lost. By hand (Ringach 2002): a single orientation -> 0,
+    # an untuned curve -> 1, two neighbouring orientations -> 1 - sqrt(2) / 2
+    o = np.linspace(0, np.pi, 4, endpoint=False)
+    by_atom = np.array([[1.0, 0, 0, 0], [1.0, 1, 1, 1]])
+    data = np.stack([by_atom, by_atom[::-1], [[1.0, 1, 0, 0]] * 2])  # (frequency, atom, ori)
+    hand = np.array([[0.0, 1.0], [1.0, 0.0], [1 - np.sqrt(2) / 2] * 2])
+    freq = ("frequency", [0.05, 0.1, 0.2], {"units": "cycles/pixel"})
+    da = xr.DataArray(data, dims=("frequency", "atom", "orientation"),
+                      coords={"frequency": freq, "atom": [5, 6], "contrast": 0.5})
+    for given in (da, da.transpose("orientation", "atom", "frequency")):
+        out = circular_variance(given, o)
+        assert isinstance(out, xr.DataArray) and out.name == "circular_variance"
+        assert set(out.dims) == {"frequency", "atom"}
+        np.testing.assert_allclose(out.transpose("frequency", "atom").values, hand, atol=1e-12)
+        np.testing.assert_array_equal(out["atom"].values, [5, 6])
+        assert out["frequency"].attrs["units"] == "cycles/pixel"
+        assert float(out["contrast"]) == 0.5  # a scalar coordinate stays
+        assert out.attrs["units"] == "1" and out.attrs["long_name"] == "circular variance"
+    # curves (atom, orientation) by an int axis: over atom
+    curves = xr.DataArray(by_atom, dims=("atom", "orientation"), coords={"atom": [5, 6]})
+    out = circular_variance(curves, o, axis=-1)
+    assert out.dims == ("atom",)
+    np.testing.assert_allclose(out.values, [0.0, 1.0], atol=1e-12)
+    # numpy in, numpy out
+    assert type(circular_variance(by_atom, o)) is np.ndarray

@@ -604,3 +604,96 @@ def test_saved_atoms_have_the_units_that_scaling_x_shows(rng, prior, units):
     assert ds["dictionary"].attrs["units"] == units
     if prior == "cauchy":
         assert ds["median_atom_norm"].attrs["units"] == units
+
+
+def test_a_dictionary_set_on_the_network_sets_its_units_and_saves_and_reloads(
+        dictionary, rng, tmp_path):
+    # pruning units (net.dictionary = net.dictionary[:20]) left n_atoms at 32: the repr
+    # said 32 atoms, save failed in xarray ("conflicting sizes for dimension 'atom'") and
+    # learn as "D0 must have shape (32, 16)", an argument the caller never gave
+    net = SparseCodingNetwork(dictionary, lam=0.2, patch_shape=(4, 4))
+    net.dictionary = dictionary[:20]
+    assert net.n_atoms == 20 and "n_atoms=20," in repr(net)
+    assert net.params()["n_atoms"] == 20
+    loaded = SparseCodingNetwork.load(net.save(tmp_path / "pruned.nc"))
+    assert loaded.n_atoms == 20 and loaded.patch_shape == (4, 4)
+    np.testing.assert_array_equal(loaded.dictionary, dictionary[:20])
+    X = rng.standard_normal((6, 16))
+    before = net.encode(X, method="fista", dtype=np.float64)
+    assert before.shape == (6, 20)
+    np.testing.assert_allclose(loaded.encode(X, method="fista", dtype=np.float64), before,
+                               rtol=0, atol=1e-12)
+    # the LASSO optimum of the 20 atoms (scikit-learn), not of the 32 given first
+    from sklearn.decomposition import sparse_encode
+    ref = sparse_encode(X, dictionary[:20], algorithm="lasso_cd", alpha=0.2, max_iter=10000)
+    assert np.all(lasso_objective(X, dictionary[:20], before, 0.2)
+                  <= lasso_objective(X, dictionary[:20], ref, 0.2) * (1 + 1e-6) + 1e-12)
+    # learning continues from the 20 atoms
+    net.learn(rng.standard_normal((200, 16)), n_updates=2, batch_size=50, seed=0)
+    assert net.dictionary.shape == (20, 16)
+    # a copy is kept, as by the constructor
+    D = dictionary[:10].copy()
+    net.dictionary = D
+    D[0] = 0.0
+    assert np.all(np.linalg.norm(net.dictionary, axis=1) > 0)
+
+
+def test_dictionary_n_atoms_and_patch_shape_set_on_a_network_are_checked(dictionary):
+    # set unchecked, a dictionary of other patches, an n_atoms other than the dictionary's
+    # rows or a patch_shape of other pixels gave a network that encode, save or learn
+    # then refused in terms of arguments the caller never gave
+    net = SparseCodingNetwork(dictionary, patch_shape=(4, 4))
+    with pytest.raises(ValueError, match=re.escape(
+            "dictionary has 9 features per atom (shape (32, 9)) but the network's patches "
+            "are 4x4 = 16 pixels (patch_shape (4, 4))")):
+        net.dictionary = dictionary[:, :9]
+    with pytest.raises(ValueError, match=r"^dictionary contains 32 non-finite value"):
+        net.dictionary = np.where(np.arange(16) == 3, np.nan, dictionary)
+    with pytest.raises(ValueError, match=r"^dictionary must have 2 dimensions"):
+        net.dictionary = dictionary.reshape(32, 4, 4)
+    with pytest.raises(ValueError, match=re.escape(
+            "n_atoms=10 but the network's dictionary has 32 atoms (rows)")):
+        net.n_atoms = 10
+    with pytest.raises(ValueError, match=re.escape(
+            "patch_shape (2, 4) has 8 pixels but the dictionary has 16 features per atom")):
+        net.patch_shape = (2, 4)
+    # each refused value left the network as it was
+    np.testing.assert_array_equal(net.dictionary, dictionary)
+    assert net.n_atoms == 32 and net.patch_shape == (4, 4)
+    net.patch_shape = (2, 8)  # the same pixels in another shape
+    assert net.to_dataset()["dictionary"].shape == (32, 2, 8)
+    # a network with no dictionary yet takes its size from the one set
+    empty = SparseCodingNetwork(n_atoms=5)
+    empty.dictionary = dictionary[:7]
+    assert (empty.n_atoms, empty.patch_shape) == (7, (4, 4))
+    with pytest.raises(ValueError, match=r"^n_atoms must be >= 1, got 0"):
+        SparseCodingNetwork(n_atoms=5).n_atoms = 0
+
+
+def test_a_cauchy_network_pruned_drops_the_gain_state_of_its_old_atoms(rng):
+    # code_var_ (one value per atom) of 8 atoms kept for 5: learn refused it as
+    # "code_var must have shape (5,)", a code_var the caller never gave
+    net = SparseCodingNetwork(n_atoms=8, patch_shape=(4, 4), prior="cauchy", lam=0.022)
+    X = rng.standard_normal((200, 16))
+    net.learn(X, n_updates=3, batch_size=50, seed=0)
+    assert net.code_var_.shape == (8,)
+    net.dictionary = net.dictionary.copy()  # the same atoms: the state is kept
+    assert net.code_var_.shape == (8,)
+    net.dictionary = net.dictionary[:5]
+    assert net.code_var_ is None
+    net.learn(X, n_updates=3, batch_size=50, seed=0)
+    assert net.code_var_.shape == (5,) and net.dictionary.shape == (5, 16)
+
+
+def test_a_network_pickled_before_its_sizes_were_checked_attributes_unpickles(dictionary, rng):
+    # earlier versions pickled dictionary, n_atoms and patch_shape as plain attributes
+    import pickle
+
+    net = SparseCodingNetwork(dictionary, lam=0.2)
+    old = object.__new__(SparseCodingNetwork)
+    old.__dict__.update({k.lstrip("_") if k in ("_dictionary", "_n_atoms", "_patch_shape")
+                         else k: v for k, v in net.__dict__.items()})
+    back = pickle.loads(pickle.dumps(old))
+    assert back.n_atoms == 32 and back.patch_shape == (4, 4)
+    X = rng.standard_normal((3, 16))
+    np.testing.assert_array_equal(back.encode(X, method="fista"), net.encode(X, method="fista"))

@@ -831,3 +831,42 @@ def test_rf_comparison_reads_fields_by_dim_name_and_takes_the_mapping_result():
     with pytest.raises(TypeError, match=r"rfs must be the Dataset returned by "
                                         r"map_receptive_fields, got one without \['rf'\]"):
         plot_rf_comparison(atoms, rf.rename(rf="field"))
+
+
+def test_learning_curve_of_a_network_draws_its_history():
+    # plot_learning_curve(net) was refused ("history must be an xarray.Dataset ... got
+    # SparseCodingNetwork") where plot_atoms(net) draws the same network's atoms
+    import xarray as xr
+
+    from v1model import SparseCodingNetwork
+    from v1model.plotting import plot_learning_curve
+
+    net = SparseCodingNetwork(n_atoms=3, patch_shape=(2, 2))
+    with pytest.raises(TypeError, match=r"^history: SparseCodingNetwork\(n_atoms=3.*has no "
+                                        r"learning history yet \(history_ is None\)"):
+        plot_learning_curve(net)
+    objective = np.linspace(2.0, 1.0, 30)
+    net.history_ = xr.Dataset({"objective": ("update", objective)},
+                              coords={"update": np.arange(30)})
+    line = plot_learning_curve(net, "objective").axes[0].get_lines()[0]
+    np.testing.assert_array_equal(line.get_xdata(), np.arange(30))
+    np.testing.assert_array_equal(line.get_ydata(), objective)
+
+
+@pytest.mark.parametrize("codes, message", [
+    (np.zeros((0, 5)), r"codes holds no coefficient \(shape \(0, 5\)\); nothing to draw"),
+    (np.full((2, 3), np.nan), r"codes holds no finite coefficient \(6 given: 0 masked, 6 NaN "
+                              r"or inf\); nothing to draw"),
+    (np.ma.masked_array([1.0, np.inf], mask=[1, 0]),
+     r"codes holds no finite coefficient \(2 given: 1 masked, 1 NaN or inf\)"),
+])
+def test_coefficient_histogram_refuses_codes_with_nothing_to_draw(codes, message):
+    # an empty figure was drawn, its legend saying "P(a = 0) = nan (0 of 0 exactly 0)"
+    from v1model.plotting import plot_coefficient_histogram
+
+    with pytest.raises(ValueError, match="^" + message):
+        plot_coefficient_histogram(codes)
+    # one finite coefficient, zero, is a figure: P(a = 0) = 1 (1 of 1)
+    texts = [t.get_text() for t in
+             plot_coefficient_histogram([0.0]).axes[0].get_legend().get_texts()]
+    assert "P(a = 0) = 1.000\n(1 of 1 exactly 0)" in texts

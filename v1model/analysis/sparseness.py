@@ -119,10 +119,11 @@ _LONG_NAMES = {
 }
 
 
-def _labelled(result, values, axis, name):
+def _labelled(result, values, axis, name, long_name=None, **attrs):
     """``result`` (``values`` reduced over ``axis``, a dim name or the index of one)
     as a DataArray over the other dims
-    of a DataArray ``values``, with their coordinates, named ``name``, units ``"1"``;
+    of a DataArray ``values``, with their coordinates, named ``name``, units ``"1"``,
+    ``long_name`` (default: the index's own, :data:`_LONG_NAMES`) and ``attrs``;
     ``result`` itself for a plain ``values`` (a plain array lost the atom and sample
     labels: xarray then paired units 0, 1, ... with the input's atoms 10, 11, ...)."""
     if not isinstance(values, xr.DataArray):
@@ -131,7 +132,8 @@ def _labelled(result, values, axis, name):
     coords = {k: c for k, c in values.coords.items() if dim not in c.dims}
     return xr.DataArray(result, dims=tuple(d for d in values.dims if d != dim),
                         coords=coords, name=name,
-                        attrs={"units": "1", "long_name": _LONG_NAMES[name]})
+                        attrs={"units": "1", "long_name": long_name or _LONG_NAMES[name],
+                               **attrs})
 
 
 def _code_dim(codes, position):
@@ -508,8 +510,11 @@ def dead_units(codes, tol: float = 0.0):
 
     Returns
     -------
-    ndarray of bool, shape (n_units,)
-        True for a dead unit.
+    ndarray of bool or xarray.DataArray, shape (n_units,)
+        True for a dead unit. For a DataArray ``codes``, a DataArray over
+        ``atom`` with its coordinate, named ``dead_units``, units ``"1"``,
+        with ``tol`` and ``tol_units`` (those of ``codes``) in its attrs, as
+        :func:`lifetime_sparseness` labels its result.
 
     Raises
     ------
@@ -518,7 +523,10 @@ def dead_units(codes, tol: float = 0.0):
     """
     A = _codes(codes)
     tol = check_nonnegative(tol, "tol")
-    return ~np.any(np.abs(A) > tol, axis=0)
+    # labelled as the other measures: a plain array lost the DataArray's atom labels
+    return _labelled(~np.any(np.abs(A) > tol, axis=0), codes, _code_dim(codes, 0),
+                     "dead_units", long_name="never active (|a| <= tol on every stimulus)",
+                     tol=tol, tol_units=_units_of(codes))
 
 
 def sparseness(

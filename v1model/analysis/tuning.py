@@ -27,6 +27,7 @@ from ..validation import (axis_by_dim_name, check_array, check_axis, check_bool,
                           check_probability, describe)
 from ._common import (RESPONSE_UNITS, STIMULUS_UNITS, call_encoder, check_encoder, check_real,
                       check_response_units, image_shape, response_units_of, units_from_labels)
+from .sparseness import _labelled
 
 __all__ = [
     "grating_responses",
@@ -258,8 +259,11 @@ def circular_variance(curve, orientations, axis=None):
 
     Returns
     -------
-    ndarray
-        The shape of ``curve`` without ``axis``; values in [0, 1].
+    ndarray or xarray.DataArray
+        The shape of ``curve`` without ``axis``; values in [0, 1]. For a
+        DataArray ``curve``, a DataArray over its other dims with their
+        coordinates, named ``circular_variance``, units ``"1"`` (as the
+        sparseness measures of :mod:`v1model.analysis.sparseness` label theirs).
 
     Raises
     ------
@@ -279,9 +283,9 @@ def circular_variance(curve, orientations, axis=None):
         axis = ("orientation" if isinstance(curve, xr.DataArray) and "orientation" in curve.dims
                 else -1)
     # by dim name: read by position, curves (orientation, atom) ran over the atoms, unsaid
-    curve, index = axis_by_dim_name(curve, axis, "curve", dims=("atom", "orientation"),
-                                    default=-1)
-    curve = check_array(curve, "curve", ndim=None)
+    labelled, index = axis_by_dim_name(curve, axis, "curve", dims=("atom", "orientation"),
+                                       default=-1)
+    curve = check_array(labelled, "curve", ndim=None)
     if curve.ndim == 0:
         raise ValueError(f"curve must have an orientation axis, got a scalar {curve!r}")
     index = check_axis(index, curve.ndim)
@@ -296,7 +300,9 @@ def circular_variance(curve, orientations, axis=None):
         raise ValueError(f"orientations must sample [0, pi) evenly (n values pi / n apart "
                          f"modulo pi, e.g. np.linspace(0, np.pi, n, endpoint=False)), got "
                          f"{describe(np.round(orientations, 4).tolist())}")
-    return _circular_variance(curve, orientations, index)
+    # a plain array lost the DataArray's atom (and frequency) labels
+    return _labelled(_circular_variance(curve, orientations, index), labelled, index,
+                     "circular_variance", long_name="circular variance")
 
 
 def _samples_orientations_evenly(orientations):

@@ -381,9 +381,11 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
 
     Parameters
     ----------
-    history : xarray.Dataset
+    history : xarray.Dataset or fitted model
         Learning history with 1-D variables over one dimension (e.g.
-        ``update``), which is the x axis. A variable's ``units`` attr (unless
+        ``update``), which is the x axis; a model that keeps one in
+        ``history_`` (a :class:`~v1model.network.SparseCodingNetwork`, as
+        :func:`plot_atoms` takes it) gives its own. A variable's ``units`` attr (unless
         "1") is added to its y label and its ``long_name`` is the panel title.
         Under the Cauchy prior (``attrs["prior"]``), whose codes are never
         exactly zero, ``fraction_active`` is labelled as what it counts: the
@@ -421,7 +423,8 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
     Raises
     ------
     TypeError
-        When ``history`` is not a Dataset (e.g. None: a model that kept no history).
+        When ``history`` is not a Dataset (e.g. None, or a model whose ``history_``
+        is None: it has not learned yet).
     ValueError
         When none of ``variables`` is in ``history``.
     """
@@ -429,6 +432,12 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
 
     from ..validation import describe
 
+    if hasattr(history, "history_") and not isinstance(history, xr.Dataset):
+        # plot_learning_curve(net) was refused where plot_atoms(net) draws its atoms
+        if history.history_ is None:
+            raise TypeError(f"history: {describe(history)} has no learning history yet "
+                            "(history_ is None); learn first, or pass a history Dataset")
+        history = history.history_
     if not isinstance(history, xr.Dataset):  # None (no history_) failed in "v in history"
         raise TypeError(f"history must be an xarray.Dataset (a learning history, e.g. "
                         f"history_ of a fitted model), got {describe(history)}")
@@ -549,7 +558,9 @@ def plot_coefficient_histogram(codes, bins=101, ax=None, title=None, exclude_zer
     The y axis reaches down to half the density of one count per bin, so that
     every non-empty bin, out to the largest coefficient, is drawn. The legend
     sits right of the axes, where it cannot cover the data. NaN and inf
-    coefficients are left out with a RuntimeWarning that counts them. When the
+    coefficients are left out with a RuntimeWarning that counts them; codes with
+    no finite coefficient (empty, all masked, or all NaN or inf) are refused
+    with a ValueError. When the
     coefficients shown are all equal, or there are none, no Gaussian is drawn
     and the legend says why.
     """
@@ -559,6 +570,12 @@ def plot_coefficient_histogram(codes, bins=101, ax=None, title=None, exclude_zer
     plt = pyplot()
     a = as_real(codes, "codes", masked="drop").ravel()  # the masked are no coefficients
     finite = np.isfinite(a)
+    if not finite.any():
+        # an empty figure was drawn, its legend saying "P(a = 0) = nan (0 of 0 exactly 0)"
+        what = (f"no coefficient (shape {np.shape(codes)})" if np.size(codes) == 0
+                else f"no finite coefficient ({np.size(codes)} given: "
+                     f"{np.size(codes) - a.size} masked, {a.size} NaN or inf)")
+        raise ValueError(f"codes holds {what}; nothing to draw")
     if not finite.all():
         # NaN codes are a diverged solver's: said, not a histogram of the rest alone
         warnings.warn(f"codes: {a.size - int(finite.sum())} of {a.size} coefficients are "
