@@ -42,6 +42,7 @@ __all__ = [
     "array_shape",
     "check_dictionary",
     "check_data_and_dictionary",
+    "flatten_image_atoms",
     "check_same_features",
     "check_dtype",
     "check_bool",
@@ -1053,6 +1054,64 @@ def check_dictionary(D, name: str = "D", dtype=np.float64, normalized: bool = Fa
     return D
 
 
+def flatten_image_atoms(X, D, x_name: str = "X", d_name: str = "D"):
+    """``X`` and ``D`` with atoms given as images flattened to rows, as the dense solvers
+    take them.
+
+    A dictionary of atoms as images, ``(n_atoms, height, width)`` (a network's or a
+    study's ``ds["dictionary"]`` over :data:`ATOM_IMAGE_DIMS`, read by dim name), becomes
+    ``(n_atoms, height * width)``, each atom flattened row-major: the order in which the
+    package flattens patches (:func:`stimuli.sample_patches`,
+    :class:`~v1model.network.SparseCodingNetwork`), so ``X`` of such patches matches it.
+    ``X`` given as a stack of patches ``(n_samples, height, width)`` of the atoms' shape
+    (a DataArray over ``(sample, y, x)`` read by dim name) is flattened the same way.
+    Anything else is returned as given, for the callers' own checks.
+
+    Parameters
+    ----------
+    X : array_like
+        Data as given: ``(n_samples, n_features)``, ``(n_features,)``, or, with atoms as
+        images, ``(n_samples, height, width)``.
+    D : array_like
+        Dictionary as given: ``(n_atoms, n_features)`` or ``(n_atoms, height, width)``.
+    x_name, d_name : str
+        Argument names used in error messages (default "X" and "D").
+
+    Returns
+    -------
+    X, D : array_like
+        As given, or flattened to ``(n_samples, height * width)`` and
+        ``(n_atoms, height * width)``.
+
+    Raises
+    ------
+    ValueError
+        For ``X`` as a stack of patches whose ``(height, width)`` is not the atoms'.
+    """
+    atoms = atoms_by_dim_names(D, d_name)
+    try:
+        d_shape = array_shape(atoms, d_name)
+    except (TypeError, ValueError):  # ragged or unreadable: check_dictionary says so
+        return X, D
+    if len(d_shape) != 3:
+        return X, D
+    n_atoms, h, w = d_shape
+    D = np.asarray(atoms).reshape(n_atoms, h * w)
+    X_images = by_dim_names(X, ("sample",) + ATOM_IMAGE_DIMS[1:], x_name)
+    try:
+        x_shape = array_shape(X_images, x_name)
+    except (TypeError, ValueError):
+        return X, D
+    if len(x_shape) == 3:
+        if x_shape[1:] != (h, w):
+            raise ValueError(
+                f"{x_name} has patches of shape {x_shape[1:]} (shape {x_shape}) but "
+                f"{d_name}'s atoms are images of shape {(h, w)} (shape {d_shape}): "
+                f"pass patches of the atoms' shape")
+        X = np.asarray(X_images).reshape(x_shape[0], h * w)
+    return X, D
+
+
 def check_data_and_dictionary(X, D, dtype=np.float64, x_name="X", d_name="D"):
     """Validate data ``X`` (n_samples, n_features) against ``D`` (n_atoms, n_features).
 
@@ -1062,10 +1121,14 @@ def check_data_and_dictionary(X, D, dtype=np.float64, x_name="X", d_name="D"):
     ----------
     X : array_like, shape (n_samples, n_features) or (n_features,)
         Data, one sample per row; finite, not empty (a DataArray with dims
-        :data:`DATA_DIMS` is read by name, :func:`by_dim_names`).
-    D : array_like, shape (n_atoms, n_features)
+        :data:`DATA_DIMS` is read by name, :func:`by_dim_names`). With atoms
+        as images, also ``(n_samples, height, width)`` patches of their shape
+        (:func:`flatten_image_atoms`).
+    D : array_like, shape (n_atoms, n_features) or (n_atoms, height, width)
         Dictionary, one atom per row (checked by :func:`check_dictionary`,
-        not normalised).
+        not normalised), or atoms as images, flattened row-major
+        (:func:`flatten_image_atoms`; a DataArray over :data:`ATOM_IMAGE_DIMS`
+        by dim name).
     dtype : dtype
         Target floating dtype of both (default float64).
     x_name, d_name : str
@@ -1087,6 +1150,7 @@ def check_data_and_dictionary(X, D, dtype=np.float64, x_name="X", d_name="D"):
         For arrays of the wrong dimensions, empty or non-finite ones, an atom
         of zero norm, or different numbers of features.
     """
+    X, D = flatten_image_atoms(X, D, x_name, d_name)
     D = check_dictionary(D, d_name, dtype=dtype)
     X = check_array(X, x_name, ndim=(1, 2), dtype=dtype, dims=DATA_DIMS)
     check_same_features(X, D, x_name, d_name)  # before the reshape: the user's shape

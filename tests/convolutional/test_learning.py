@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+import xarray as xr
 from scipy.signal import correlate
 
 from v1model.convolutional import (ConvolutionalDictionary, encode, learn_kernels,
@@ -680,3 +681,22 @@ def test_the_duplicate_check_interval_is_recorded(reseed_patience, expected_ever
     assert (kept.attrs["duplicate_check_every"], kept.attrs["duplicate_tol"]) == ("None",
                                                                                   "None")
     assert int(kept["n_reseeded"].sum()) == 0
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_one_colour_picture_is_refused_as_encode_refuses_it(channels):
+    # one RGB picture (32, 32, 3) was learned from as 32 images of 32 x 3 pixels, with at
+    # most a warning that the kernels were larger than the crops
+    rng = np.random.default_rng(0)
+    picture = rng.random((32, 32, channels))
+    match = rf"^images has shape \(32, 32, {channels}\), one colour picture .*rgb2gray"
+    for kernel_size in (5, (5, 5)):
+        with pytest.raises(ValueError, match=match):
+            learn_kernels(picture, 4, kernel_size, n_updates=1, seed=0, progress=False)
+    # 32 sounds of 3 samples (1-D kernels) and a DataArray naming its pictures still run
+    kw = dict(lam=0.05, n_updates=1, max_iter=20, seed=0, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sounds = learn_kernels(picture[0], 2, 2, **kw)
+        stack = learn_kernels(xr.DataArray(picture, dims=("image", "y", "x")), 2, 2, **kw)
+    assert sounds["kernels"].shape == (2, 2) and stack["kernels"].shape == (2, 2, 2)

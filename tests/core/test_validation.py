@@ -508,3 +508,40 @@ def test_row_coords_keeps_the_labels_of_the_rows():
     assert one["sample"].values.tolist() == [6] and one["label"].item() == "b"
     assert xr.Dataset(coords=row_coords(np.zeros((3, 4)), 3))["sample"].values.tolist() == [
         0, 1, 2]
+
+
+def test_atoms_as_images_are_flattened_row_major_as_patches_are():
+    """A dictionary of atoms as images (atom, y, x), e.g. a network's ds["dictionary"], was
+    refused by every dense solver as "D must have 2 dimension(s)"."""
+    import xarray as xr
+
+    from v1model.inference import fista, orthogonal_mp
+    from v1model.network import SparseCodingNetwork
+    from v1model.validation import check_data_and_dictionary
+
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((12, 20))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((3, 20))
+    # the network's own Dataset: (atom, y, x) with patch_shape (4, 5), row-major
+    images = SparseCodingNetwork(D, patch_shape=(4, 5)).to_dataset()["dictionary"]
+    patches = xr.DataArray(X.reshape(3, 4, 5), dims=("sample", "y", "x"))
+    ref = fista(X, D, 0.1, dtype=np.float64, progress=False)
+    ref_omp = orthogonal_mp(X, D, n_nonzero=3, dtype=np.float64)
+    for atoms, data in ((images, X), (images.transpose("x", "atom", "y"), X),
+                        (images.values, X.reshape(3, 4, 5)),
+                        (images, patches.transpose("x", "y", "sample"))):
+        got_X, got_D = check_data_and_dictionary(data, atoms)
+        np.testing.assert_array_equal(got_D, D)
+        np.testing.assert_array_equal(got_X, X)
+        np.testing.assert_allclose(fista(data, atoms, 0.1, dtype=np.float64, progress=False),
+                                   ref, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(orthogonal_mp(data, atoms, n_nonzero=3, dtype=np.float64),
+                                   ref_omp, rtol=0, atol=1e-12)
+    # patches of another shape than the atoms' are refused naming both
+    with pytest.raises(ValueError, match=r"^X has patches of shape \(5, 4\) .* D's atoms are "
+                                         r"images of shape \(4, 5\)"):
+        check_data_and_dictionary(X.reshape(3, 5, 4), images)
+    # a stack of patches with a 2-D dictionary is still refused as before
+    with pytest.raises(ValueError, match="X must have 1 or 2 dimension"):
+        check_data_and_dictionary(X.reshape(3, 4, 5), D)

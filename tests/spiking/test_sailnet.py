@@ -972,3 +972,25 @@ def test_learning_starts_from_a_results_fields_as_they_are(natural_images):
             "Q0 must have shape (6, 8, 8) (neuron, y, x: fields of the 8 x 8 patches) or "
             "(6, 64) (n_neurons, n_features), got (6, 4, 16)")):
         learn_sailnet(natural_images, 6, Q0=first["Q"].values.reshape(6, 4, 16), **kwargs)
+
+
+def test_labelled_arguments_give_counts_labelled_sample_by_neuron_in_spikes(weights):
+    # the counts came back as a bare int64 array whatever was given; numpy in stays numpy out
+    X, Q, W, theta = weights
+    ref = sailnet_inference(X, Q, W, theta, dtype=np.float64)
+    assert type(ref) is np.ndarray and ref.dtype == np.int64 and ref.sum() > 50
+    fields = xr.DataArray(Q.reshape(24, 6, 6), dims=("neuron", "y", "x"),
+                          coords={"neuron": np.arange(100, 124)})
+    patches = xr.DataArray(X, dims=("sample", "feature"),
+                           coords={"sample": [f"p{i}" for i in range(12)]})
+    for args, coords in (((X, fields, W, theta), {"neuron": np.arange(100, 124)}),
+                         ((patches.T, Q, W, theta), {"sample": patches["sample"].values}),
+                         ((X, Q, W, xr.DataArray(theta, dims="neuron")), {})):
+        counts = sailnet_inference(*args, dtype=np.float64)
+        assert isinstance(counts, xr.DataArray) and counts.dims == ("sample", "neuron")
+        assert counts.attrs["units"] == "spikes" and "spikes" in counts.attrs["long_name"]
+        assert counts.attrs["n_steps"] == 50 and counts.attrs["eta"] == 0.1
+        np.testing.assert_array_equal(counts.values, ref)
+        # the labels given, else numbered from 0
+        for dim, n in (("sample", 12), ("neuron", 24)):
+            np.testing.assert_array_equal(counts[dim].values, coords.get(dim, np.arange(n)))

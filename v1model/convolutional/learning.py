@@ -82,7 +82,10 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
         a channel axis among them is one the kernels slide along, as in
         :func:`~v1model.convolutional.encode`.
         An ``xarray.DataArray`` is read by dim name (``(sample, time)``,
-        ``(sample, y, x)`` or ``(image, y, x)``, in any order).
+        ``(sample, y, x)`` or ``(image, y, x)``, in any order). One colour
+        picture ``(height, width, 3 or 4)`` given for 2-D kernels is refused,
+        as :func:`~v1model.convolutional.encode` refuses it: convert it to
+        grayscale first.
     n_kernels : int
         Number of kernels K.
     kernel_size : int or tuple of int
@@ -218,6 +221,7 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
     """
     dtype = check_dtype(dtype)
     n_kernels = check_int(n_kernels, "n_kernels", minimum=1)
+    given = images
     # a DataArray by dim name: every axis but the first is a signal axis
     images = check_array(signals_by_dim_name(images, getattr(images, "ndim", 0) - 1, "images"),
                          "images", ndim=(2, 3, 4), dtype=np.float64)
@@ -231,6 +235,12 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
             raise ValueError(f"images must have shape (n_signals, *signal_shape) with "
                              f"{d} signal axes for kernel_size={kernel_size}, got "
                              f"{images.shape}")
+    if d == 2:
+        from stimuli.images import _refuse_colour
+
+        # one colour picture (32, 32, 3) was learned from as 32 images of 32 x 3 pixels,
+        # with a warning of kernels larger than the crops at most (encode refuses it too)
+        _refuse_colour(given, "images")
     kernel_size = _check_axes(kernel_size, "kernel_size", d, minimum=1)
     signal_shape = images.shape[1:]
     default_crop = crop_size is None

@@ -23,7 +23,8 @@ from .._frames import user_stacklevel
 from ..io import ITERATIONS_DONE, count_coord
 from ..validation import (CODE_DIMS, DATA_DIMS, DICTIONARY_DIMS, check_array, check_bool,
                           check_choice, check_dictionary, check_dtype, check_nonnegative,
-                          check_same_features, check_shape, smallest_safe_value)
+                          check_same_features, check_shape, flatten_image_atoms,
+                          smallest_safe_value)
 
 THRESHOLDS = ("soft", "hard", "nonneg")
 
@@ -50,10 +51,15 @@ def validate_problem(X, D, lam, dtype, positive_lam_name="lam", flags=None, x_na
     (``X_train`` for a caller that takes two data sets, ``dictionary_`` for a
     fitted model's own dictionary, which its caller never passed). DataArrays
     with the package's dim names are read by name (:func:`~v1model.validation.by_dim_names`).
+    Atoms given as images, ``(n_atoms, height, width)``, and then ``X`` as patches of
+    their shape, are flattened row-major (:func:`~v1model.validation.flatten_image_atoms`).
     With ``d_float64`` the validated ``D`` in float64 (before the cast) is returned
     last, for a caller that needs a quantity of ``D`` as given (LCA's step limit).
     """
     dtype = check_dtype(dtype)
+    # atoms as images (n_atoms, height, width), e.g. a network's ds["dictionary"], were
+    # refused as "D must have 2 dimension(s)": flattened row-major, as patches are
+    X, D = flatten_image_atoms(X, D, x_name, d_name)
     # as check_data_and_dictionary, but X goes straight to ``dtype`` when that cast is
     # exact (no float64 copy of a float32 X, and X itself back when it already is
     # contiguous ``dtype``); other X, and D (small), are checked in float64, where

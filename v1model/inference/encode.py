@@ -89,9 +89,13 @@ def encode(X, D, method: str = "fista", *, lam=None, n_nonzero=None, tol=None,
     Parameters
     ----------
     X : array_like, shape (n_samples, n_features) or (n_features,)
-        Signals, one per row.
-    D : array_like, shape (n_atoms, n_features)
-        Dictionary, one (normally unit-norm) atom per row.
+        Signals, one per row (with atoms as images, also patches
+        ``(n_samples, height, width)`` of their shape).
+    D : array_like, shape (n_atoms, n_features) or (n_atoms, height, width)
+        Dictionary, one (normally unit-norm) atom per row; atoms as images
+        (e.g. a network's ``ds["dictionary"]`` (atom, y, x), read by dim name)
+        are flattened row-major, as patches are, by every method
+        (:func:`~v1model.validation.flatten_image_atoms`).
     method : str, default "fista"
         One of :data:`METHODS`:
 

@@ -128,11 +128,15 @@ def spiking_lca(
     Parameters
     ----------
     X : array_like, shape (n_samples, n_features) or (n_features,)
-        Stimuli (e.g. whitened image patches, flattened).
-    D : array_like, shape (n_atoms, n_features)
+        Stimuli (e.g. whitened image patches, flattened; with atoms as
+        images, also ``(n_samples, height, width)`` patches of their shape).
+    D : array_like, shape (n_atoms, n_features) or (n_atoms, height, width)
         Dictionary, one atom (receptive field) per row, normally unit norm.
         Non-unit atoms are handled exactly: the self-term ``|d_i|^2 - 1``
-        becomes an autapse.
+        becomes an autapse. Atoms as images (the ``spiking-lca`` study's or
+        a network's ``ds["dictionary"]`` (atom, y, x), read by dim name) are
+        flattened row-major, as patches are
+        (:func:`~v1model.validation.flatten_image_atoms`).
     lam : float
         Threshold lambda >= 0 (units of ``X``), a constant current subtracted
         from every unit's drive.

@@ -55,6 +55,7 @@ from ..validation import (
     check_positive,
     check_same_features,
     describe,
+    row_coords,
 )
 from . import _brian
 
@@ -139,8 +140,14 @@ def sailnet_inference(
 
     Returns
     -------
-    ndarray of int64, shape (n_samples, n_neurons)
-        Spikes per neuron per stimulus.
+    ndarray of int64, shape (n_samples, n_neurons), or xarray.DataArray
+        Spikes per neuron per stimulus. When any of ``X``, ``Q``, ``W`` and ``theta``
+        is an ``xarray.DataArray`` (e.g. :func:`learn_sailnet`'s ``ds["Q"]``), a
+        DataArray over ``(sample, neuron)`` (the labels of ``X``'s samples and of
+        ``Q``'s, else ``theta``'s, neurons; numbered from 0 where they have none),
+        ``units`` "spikes",
+        a ``long_name``, and ``n_steps``, ``eta`` and ``simulator`` in its attrs;
+        plain arrays in give a plain array out.
 
     Raises
     ------
@@ -162,13 +169,46 @@ def sailnet_inference(
         counts capped at ``n_steps``).
     """
     dtype = check_dtype(dtype)
+    given = (X, Q, W, theta)
     X, Q, W, theta = _check_weights(X, Q, W, theta)
+    labelled = _counts_labels(given, len(X), len(theta))
     n_steps = check_int(n_steps, "n_steps", minimum=1)
     eta = _check_eta(eta)
     simulator = check_choice(simulator, "simulator", SIMULATORS)
     target = check_choice(target, "target", _brian.TARGETS)
     tau = check_positive(tau, "tau")
     check_progress(progress)
+    counts = _spike_counts(X, Q, W, theta, n_steps, eta, simulator, target, tau, dtype,
+                           progress)
+    if labelled is None:
+        return counts
+    # a labelled call gets labelled counts (the project's results convention); a bare
+    # array stays bare for numpy callers
+    return xr.DataArray(counts, dims=("sample", "neuron"), coords=labelled,
+                        attrs={"long_name": "spikes per neuron per stimulus",
+                               "units": "spikes", "n_steps": n_steps, "eta": eta,
+                               "simulator": simulator})
+
+
+def _counts_labels(given, n, k):
+    """None when no argument of :func:`sailnet_inference` (``given``: ``X``, ``Q``,
+    ``W``, ``theta`` as passed) is an ``xarray.DataArray``; else the ``sample`` and
+    ``neuron`` coordinates of the ``n`` x ``k`` counts (:func:`row_coords`): ``X``'s
+    sample labels, and ``Q``'s neuron labels (``theta``'s for a plain ``Q``), each
+    numbered from 0 when its argument has none."""
+    X, Q, _, theta = given
+    if not any(isinstance(value, xr.DataArray) for value in given):
+        return None
+    if isinstance(Q, xr.DataArray):
+        neurons = row_coords(Q, k, ("neuron", "y", "x") if Q.ndim == 3 else ("neuron",
+                                                                              "feature"))
+    else:
+        neurons = row_coords(theta, k, ("neuron",))
+    return {**row_coords(X, n), **neurons}
+
+
+def _spike_counts(X, Q, W, theta, n_steps, eta, simulator, target, tau, dtype, progress):
+    """The spike counts (n_samples, n_neurons), int64, of checked arguments."""
     if simulator == "numpy":
         # the drives X @ Q.T (float64), the kernel's potentials, spikes and counts and the
         # int64 counts returned: numpy's MemoryError named no argument
