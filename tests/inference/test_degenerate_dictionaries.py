@@ -204,3 +204,33 @@ def test_lca_without_duplicates_or_soft_is_not_warned(threshold):
         warnings.simplefilter("error")
         # n_steps: the plain Euler loop (the adaptive soft one compiles on first use)
         lca(X, near if threshold == "hard" else dup, 0.5, threshold=threshold, n_steps=200)
+
+
+def test_duplicate_pairs_match_scipys_cosines_in_bounded_memory():
+    """duplicate_pairs (every hard-threshold lca call, OMP's shortfall warning) built
+    the whole float64 Gram matrix, its |.| and a mask: it peaked at 64 MB
+    (16 n_atoms^2 bytes) for the pairs of this 2000 x 16 dictionary. It now goes a block of
+    rows at a time; the pairs are scipy's (1 - cosine distance), in sorted order."""
+    import tracemalloc
+
+    from scipy.spatial.distance import pdist, squareform
+
+    from v1model.inference._common import duplicate_pairs
+
+    rng = np.random.default_rng(3)
+    D = rng.standard_normal((2000, 16))
+    D[1999] = -D[5]          # sign-flipped copy
+    D[100] = 3.0 * D[7]      # scaled copy
+    D[1800] = D[900] + 1e-6 * rng.standard_normal(16)  # nearly one
+    min_cosine = 1 - 1e-4
+    close = np.abs(1.0 - squareform(pdist(D, "cosine"))) >= min_cosine
+    expected = [(int(i), int(j)) for i, j in zip(*np.nonzero(np.triu(close, k=1)))]
+    assert expected == [(5, 1999), (7, 100), (900, 1800)]
+    tracemalloc.start()
+    try:
+        pairs = duplicate_pairs(D, min_cosine)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert pairs == expected
+    assert peak < 30e6, f"peak {peak / 1e6:.0f} MB"  # the Gram matrix alone is 32 MB

@@ -229,3 +229,26 @@ def test_encode_and_decode_keep_the_sample_labels_of_a_dataarray(models, split, 
     assert bare["sample"].values.tolist() == list(range(6))
     assert bare.attrs["units"] == "units of X"
     assert hasattr(sae.encode(labelled, sparse=True), "tocsr")
+
+
+@pytest.mark.parametrize("dims, feature_labels", [
+    (("dim_0", "dim_1"), None),        # xr.DataArray(X): read by position
+    (("sample", "pixel"), None),       # a feature dim of the user's own name
+    (("sample", "feature"), np.arange(100, 116)),  # labelled features
+])
+def test_reconstruct_of_a_dataarray_subtracts_from_it(models, split, dims, feature_labels):
+    """reconstruct of a DataArray came back over (sample, feature), features numbered
+    0 ... n - 1, whatever X's dims and labels: X - sae.reconstruct(X), the residual,
+    of 8 samples of 16 features broadcast to (8, 16, 8, 16) for dims (dim_0, dim_1),
+    to (8, 16, 16) for (sample, pixel), and aligned to (8, 0) for features labelled
+    100 ... 115. The
+    reconstruction now keeps X's dims and coordinates; the residual is the plain one."""
+    sae = models["topk"]
+    X = split[1][:8]
+    coords = {} if feature_labels is None else {dims[1]: feature_labels}
+    given = xr.DataArray(X, dims=dims, coords=coords, attrs={"units": "mV"})
+    X_hat = sae.reconstruct(given)
+    assert X_hat.dims == dims and X_hat.attrs["units"] == "mV"
+    residual = given - X_hat
+    assert residual.shape == X.shape
+    np.testing.assert_allclose(residual.values, X - sae.reconstruct(X), rtol=0, atol=1e-12)

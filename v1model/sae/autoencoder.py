@@ -20,8 +20,8 @@ from ..progress import inner_progress, progress_bar
 from ..learning._data import _BLOCK_ELEMENTS, Minibatches, check_training_rows
 from ..learning._persist import _jsonable, generator_from_json, generator_to_json
 from ..learning.estimator import NotFittedError
-from ..validation import (DATA_DIMS, as_generator, check_array, check_bool, check_choice,
-                          check_dense, check_dtype, check_fits_in_memory, check_int,
+from ..validation import (DATA_DIMS, as_generator, by_dim_names, check_array, check_bool,
+                          check_choice, check_dense, check_dtype, check_fits_in_memory, check_int,
                           check_nonnegative, check_positive_or_auto, check_probability,
                           complex_data_error, describe, row_coords)
 from .activations import _check_k
@@ -1053,8 +1053,12 @@ class SparseAutoencoder(SavedAsDataset):
         Returns
         -------
         X_hat : ndarray or xarray.DataArray, shape (n_samples, n_features)
-            Reconstructions in units of ``X``, in the model's dtype; for a
-            DataArray ``X``, labelled as :meth:`decode` labels them.
+            Reconstructions in units of ``X``, in the model's dtype. For a 2-D
+            DataArray ``X``, a DataArray with ``X``'s dims (in the order
+            (sample, feature) when it names them) and coordinates, so that
+            ``X - X_hat`` is the residual whatever its dims are named (``dim_0``,
+            ``pixel``) or its features labelled; ``long_name`` and ``units``
+            as :meth:`decode`. For a single sample (1-D), as :meth:`decode`.
         """
         self._check_can_encode()
         objective = self._inference_objective(k)
@@ -1070,7 +1074,7 @@ class SparseAutoencoder(SavedAsDataset):
                     self._encode_block(block, gram, objective), D) + b_dec, "X",
                     "the reconstructions", block)
                 bar.update(len(block))
-        return _labelled_like(out, X, DATA_DIMS, "feature", RECONSTRUCTION_LONG_NAME)
+        return _labelled_as_data(out, X)
 
     def evaluate(self, X, *, k=None) -> xr.Dataset:
         """The reconstruction and sparsity metrics of the SAE literature on ``X``
@@ -1505,6 +1509,21 @@ def _labelled_like(values, given, given_dims, column, long_name):
     return xr.DataArray(values, dims=("sample", column), coords=coords,
                         attrs={"long_name": long_name,
                                "units": given.attrs.get("units", "units of X")})
+
+
+def _labelled_as_data(X_hat, X):
+    """Reconstructions ``X_hat`` of a 2-D DataArray ``X`` as a DataArray with ``X``'s own
+    dims and coordinates (rows by :func:`~v1model.validation.by_dim_names`'s reading):
+    labelled (sample, feature) with features numbered 0, 1, ..., ``X - X_hat`` of an
+    ``X`` with dims (dim_0, dim_1) or (sample, pixel) broadcast to 4-D or 3-D, and of
+    features labelled 100 ... 115 aligned to nothing, unsaid. Otherwise as
+    :func:`_labelled_like`."""
+    if not (isinstance(X, xr.DataArray) and X.ndim == 2):
+        return _labelled_like(X_hat, X, DATA_DIMS, "feature", RECONSTRUCTION_LONG_NAME)
+    ordered = by_dim_names(X, DATA_DIMS, "X")
+    return xr.DataArray(X_hat, dims=ordered.dims, coords=ordered.coords,
+                        attrs={"long_name": RECONSTRUCTION_LONG_NAME,
+                               "units": X.attrs.get("units", "units of X")})
 
 
 def _csr_by_blocks(blocks, n_samples):

@@ -7,6 +7,12 @@ either. :func:`collect_warnings` catches them around one point (safe with the po
 a dask worker runs at once in its threads) and :func:`show_point_warnings` raises
 them again in the sweep's own process, at the line that started the sweep, each
 message led by the point (``point 3 (lam=0.1, overcompleteness=1): ...``).
+
+Not safe from a ``warnings.catch_warnings`` inside a study: Python's filters and hooks
+are one per process, so while one thread's point is in such a block (lca-sweep's
+``record=True`` around its LCA, to read ``lca_converged``), the warnings of the points
+other threads of that dask worker run go to that block (recorded there, or hidden by
+its ``"ignore"``), not to their own points.
 """
 
 from __future__ import annotations
@@ -58,7 +64,8 @@ class PointWarning:
     lineno: int
 
 
-_state = threading.local()  # .sink: the list the current thread's point collects into
+_state = threading.local()  # .sink: the list the current thread's point collects into,
+# .seen: the warnings in it (a repeat is not kept again)
 _hook_lock = threading.Lock()
 _hook_users = [0, warnings.showwarning]  # points collecting here, the showwarning replaced
 
@@ -67,7 +74,12 @@ def _show(message, category, filename, lineno, file=None, line=None):
     sink = getattr(_state, "sink", None)
     if sink is None:  # a thread that runs no point (or the sweep itself, serially)
         return _hook_users[1](message, category, filename, lineno, file, line)
-    sink.append((category, str(message), filename, lineno))
+    # kept once: a study warning in a loop of 10^6 steps held 10^6 copies (80 bytes and
+    # the message each) until the point ended, :func:`portable` keeping one of them
+    key = (category, str(message), filename, lineno)
+    if key not in _state.seen:
+        _state.seen.add(key)
+        sink.append(key)
     # the points a dask worker runs at once share the registries of what was shown: one
     # point's warning hid the same warning of another; forgotten, each point sees its own
     # (repeats within a point are merged by :func:`portable`)
@@ -94,7 +106,9 @@ def collect_warnings():
     Yields
     ------
     list of tuple
-        ``(category, message, filename, lineno)`` of each warning, in order.
+        ``(category, message, filename, lineno)`` of each distinct warning, in the
+        order first raised (a repeat with the same message at the same line is not
+        kept again: the memory is that of the distinct ones).
     """
     caught = []
     with _hook_lock:
@@ -103,11 +117,11 @@ def collect_warnings():
             warnings.showwarning = _show
         _hook_users[0] += 1
         _forget_shown()  # a point warning as an earlier point of this process did was silent
-    _state.sink = caught
+    _state.sink, _state.seen = caught, set()
     try:
         yield caught
     finally:
-        _state.sink = None
+        _state.sink, _state.seen = None, None
         with _hook_lock:
             _hook_users[0] -= 1
             # the replaced one is kept: a catch_warnings entered meanwhile (in another
