@@ -126,7 +126,7 @@ def dictionary_patch_shape(dictionary=None, *, quick: bool):
 
 def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str = "skimage",
                        n_updates: int | None = None, progress: bool = False,
-                       prewhitened: bool | None = None):
+                       prewhitened: bool | None = None, study: str | None = None):
     """Unit-norm atoms as images ``(n_atoms, h, w)``, a description of their source,
     and the attrs that record it (``dictionary``: the file's absolute path or
     ``"learned"``; ``n_updates``: the learning updates, when known; for a learned
@@ -144,6 +144,11 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
         ``olshausen-field-1996`` study (its quick variant when ``quick``).
     quick, seed, images, n_updates, progress, prewhitened
         Passed to that study (``prewhitened`` only when given).
+    study : str, optional
+        The calling study's name: the solvers' warnings of the learning name it (its
+        ``-p`` parameters, and that the learning's solver settings are fixed there),
+        not ``olshausen-field-1996``'s parameters, which its user does not set. None:
+        those of ``olshausen-field-1996``.
     """
     if _given(dictionary):
         from v1model.io import load_dataset
@@ -171,7 +176,17 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
         if prewhitened is not None:  # an array of whitened images: not whitened again
             params["prewhitened"] = prewhitened
         run = get_study("olshausen-field-1996").run
-        ds = run(quick=quick, seed=seed, **params)
+        if study is None:
+            ds = run(quick=quick, seed=seed, **params)
+        else:
+            from studies._shortfall import run_for
+
+            # its warnings named olshausen-field-1996's -p parameters (heldout_max_iter),
+            # which the calling study takes under other names or not at all
+            with run_for(study, "the olshausen-field-1996 run learning its dictionary "
+                                "(to set them, run that study and pass its result as "
+                                "-p dictionary=PATH)"):
+                ds = run(quick=quick, seed=seed, **params)
         D = ds["dictionary"].values.astype(np.float64)
         # the images as the learning recorded them (resolved), not as typed: a relative
         # path names nothing once the result is read from another folder

@@ -1,5 +1,6 @@
 """The training shortfall of a study's convolutional learner: its warning in the study's
-own parameters, and the summary the study keeps of it.
+own parameters, and the summary the study keeps of it; the warnings of a study run for
+another (:func:`run_for`) in the calling study's.
 
 :func:`v1model.convolutional.learn_kernels` counts, per update, the crops whose solver
 stopped at ``max_iter`` short of its stopping rule (``n_unconverged``), and warns once
@@ -11,8 +12,39 @@ instead (``-p NAME=VALUE``), some under other names (``learning_tol``); the bloc
 from __future__ import annotations
 
 import contextlib
+import contextvars
 
 import numpy as np
+
+#: the knobs a solver's or learner's warning may name: its limits and its tolerances
+#: (all fixed for a study run for another, :func:`run_for`)
+SOLVER_KNOBS = ("max_iter", "max_steps", "max_sweeps", "max_rounds", "tol", "snr_db")
+
+#: ``(study, run)`` of the study another study's run is made for (:func:`run_for`), or None
+_RUN_FOR = contextvars.ContextVar("studies_run_for", default=None)
+
+
+@contextlib.contextmanager
+def run_for(study: str, run: str):
+    """Within the block, the warnings of :func:`named_by_study` of another study run for
+    ``study`` (the ``olshausen-field-1996`` run that learns an analysis study's
+    dictionary) name ``study`` and say that the solver settings of that run are fixed
+    there: its user sets ``study``'s parameters, not those of the study it runs (which
+    ``study`` may take under other names, or not at all).
+
+    Parameters
+    ----------
+    study : str
+        The calling study's name, in the message.
+    run : str
+        What the inner run is to it (``"the olshausen-field-1996 run learning its
+        dictionary"``), with how to change its settings if there is a way.
+    """
+    token = _RUN_FOR.set((study, run))
+    try:
+        yield
+    finally:
+        _RUN_FOR.reset(token)
 
 
 @contextlib.contextmanager
@@ -20,7 +52,8 @@ def named_by_study(study: str, run: str, names: dict | None = None,
                    kept_in: str | None = None, params: dict | None = None,
                    x_name: str = "X", derived: dict | None = None):
     """Within the block, the ``ConvergenceWarning`` of a learner (or solver) the study
-    calls names its knobs as the study's parameters.
+    calls names its knobs as the study's parameters. Inside :func:`run_for` (this study
+    run for another) it names the calling study instead, every knob fixed there.
 
     Parameters
     ----------
@@ -42,15 +75,28 @@ def named_by_study(study: str, run: str, names: dict | None = None,
         The callee's argument -> how the study derives its value in use from the
         study's parameters (``{"max_iter": "max_iter=200 * excerpt_length /
         crop_length"}``), said beside that value (``"max_iter (now 400, from ...)"``).
+
+    Yields
+    ------
+    v1model.inference._common.SolverSettings
+        The settings in force; its ``n_left`` counts the samples the solvers called in
+        the block left short (what a study keeps, ``kept_in``).
     """
     from v1model.inference._common import SolverSettings, solver_settings
 
+    outer = _RUN_FOR.get()
+    if outer is not None:
+        # run for another study, whose user sets none of this study's parameters
+        study, run = outer[0], f"{outer[1]}: {run}"
+        names = dict.fromkeys((*SOLVER_KNOBS, *(names or {})))
+        kept_in = derived = None
     where = f"; {run}" + (f", kept in {kept_in}" if kept_in else "")
     advice = (f" (the study's parameters: -p NAME=VALUE on `v1model study run {study}`, "
               f"run(NAME=VALUE) in Python{where})")
-    with solver_settings(SolverSettings(None, params or {}, names=names, advice=advice,
-                                        x_name=x_name, inherited=derived)):
-        yield
+    settings = SolverSettings(None, params or {}, names=names, advice=advice, x_name=x_name,
+                              inherited=derived)
+    with solver_settings(settings):
+        yield settings
 
 
 def shortfall_summary(n_unconverged, batch_size: int) -> tuple:

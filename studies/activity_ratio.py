@@ -170,7 +170,7 @@ def run(
     parameters_checked()  # a sweep's pre-flight stops here, before any work
     atoms, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
                                              prewhitened=prewhitened, n_updates=n_updates,
-                                             progress=progress)
+                                             progress=progress, study=NAME)
     n_units, h, w = atoms.shape
     if h != w:
         raise ValueError(f"the dictionary's atoms must be square patches, got {h}x{w}")

@@ -256,7 +256,7 @@ def run(
     check_grating_drive(lam, grating_contrast, shape, "grating_contrast")
     parameters_checked()  # a sweep's pre-flight stops here, before any work
     atoms, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
-                                             n_updates=n_updates, progress=progress)
+                                             n_updates=n_updates, progress=progress, study=NAME)
     n_units, h, w = atoms.shape
     D = atoms.reshape(n_units, -1)
     if shape is None:  # a file whose metadata did not open above: checked now

@@ -154,7 +154,7 @@ def run(
     check_dictionary_source(dictionary, n_updates, images, seed=seed)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
     D, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
-                                         n_updates=n_updates, progress=progress)
+                                         n_updates=n_updates, progress=progress, study=NAME)
     fit = fit_gabor(D, n_starts=n_starts, return_model=True, progress=progress)
     reliable = reliable_gabor_fits(fit, min_r2=min_r2)
     ds = fit.rename({"model": "gabor"})

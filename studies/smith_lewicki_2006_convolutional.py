@@ -89,7 +89,8 @@ warning can be left alone; one that counts most updates asks for a larger
 ``attrs["eval_max_iter"]``, derived from ``max_iter``) warns of those it leaves
 short (``attrs["eval_n_short"]``) naming the study's ``max_iter`` and ``snr_db``;
 with ``method="fista"`` the held-out codes' warning says their step limit
-(``EVAL_FISTA_MAX_ITER``) and tolerance are fixed here.
+(``EVAL_FISTA_MAX_ITER``) and tolerance are fixed here, and
+``attrs["eval_n_short"]`` counts the excerpts it left short of that tolerance.
 
 Published numbers: the auditory-nerve slope of Smith & Lewicki (2006) is not
 in this repository and was not compared; the ERB scale (Glasberg & Moore
@@ -175,6 +176,8 @@ CONTROL_NAMES = {"learned": "learned on speech", "white_noise": "learned on whit
 #: FISTA steps per held-out code at most (``encode``'s default): they are solved to its
 #: tolerance, not stopped at the training's ``max_iter``
 EVAL_FISTA_MAX_ITER = 5000
+#: FISTA's tolerance of the held-out codes (``encode``'s default)
+EVAL_FISTA_TOL = 1e-4
 #: the codes compared by coefficients per second at equal fidelity (Smith & Lewicki's
 #: Fig. 3 compares bits per second of spike codes and block-based codes)
 CODERS = ("learned_spikes", "gammatone_spikes", "random_spikes", "block_dct",
@@ -363,7 +366,8 @@ def run(
         (the band-pass kernels left out of it), ``median_envelope_skewness`` and
         that of the cut gammatones, ``gammatone_median_envelope_skewness``,
         ``eval_max_iter`` (the held-out codes' step limit), ``eval_n_short``
-        (MP: held-out excerpts left short of ``snr_db``; 0 for FISTA),
+        (held-out excerpts left short: of ``snr_db`` (MP), of FISTA's tolerance
+        at ``eval_max_iter`` steps),
         ``n_unconverged`` and ``fraction_unconverged`` (training crops the
         learner left short at ``max_iter``, and their fraction of the
         ``n_updates * batch_size`` coded), ``white_noise_n_unconverged`` and
@@ -502,16 +506,21 @@ def run(
     # max_iter (200) while encode ran them up to its own 5,000 steps (~550 on FSDD)
     eval_max_iter = (EVAL_FISTA_MAX_ITER if method == "fista"
                      else int(np.ceil(max_iter * excerpt_length / crop_length)))
-    codes = (_held_out_fista(X_eval, K, lam, eval_max_iter) if method == "fista"
-             else _held_out_pursuit(X_eval, K, snr_db, max_iter, eval_max_iter,
-                                    excerpt_length, crop_length))
+    if method == "fista":
+        # the excerpts FISTA stopped at eval_max_iter short of its tolerance (it was 0
+        # whatever FISTA did)
+        codes, eval_n_short = _held_out_fista(X_eval, K, lam, eval_max_iter)
+    else:
+        codes = _held_out_pursuit(X_eval, K, snr_db, max_iter, eval_max_iter,
+                                  excerpt_length, crop_length)
 
     made = reconstruct(codes, K, X_eval.shape[1:], stride=1)
     eval_error = float(((X_eval - made) ** 2).sum() / (X_eval**2).sum())
-    # MP: held-out excerpts whose pursuit stopped short of snr_db (it warns too)
-    eval_n_short = (0 if method == "fista" else int(np.count_nonzero(
-        ((X_eval - made) ** 2).sum(axis=1)
-        > (X_eval**2).sum(axis=1) * 10 ** (-snr_db / 10) * (1 + 1e-6))))
+    if method == "mp":
+        # held-out excerpts whose pursuit stopped short of snr_db (it warns too)
+        eval_n_short = int(np.count_nonzero(
+            ((X_eval - made) ** 2).sum(axis=1)
+            > (X_eval**2).sum(axis=1) * 10 ** (-snr_db / 10) * (1 + 1e-6)))
     eval_active = float(np.count_nonzero(codes) / codes.size)
     nonzero_per_sample = float(np.count_nonzero(codes) / X_eval.size)
 
@@ -759,15 +768,19 @@ def _analyse(kernels, rate, min_frequency, threshold):
 
 
 def _held_out_fista(X_eval, K, lam, eval_max_iter):
-    """The held-out excerpts' FISTA codes, its warning saying its step limit and
+    """The held-out excerpts' FISTA codes and how many excerpts it stopped at
+    ``eval_max_iter`` short of its tolerance, its warning saying its step limit and
     tolerance are fixed here (it named encode's max_iter and tol, which the study does
     not take)."""
     from studies._shortfall import named_by_study
     from v1model.convolutional import encode
 
     with named_by_study(NAME, "coding the held-out excerpts", {"max_iter": None, "tol": None},
-                        x_name="the held-out excerpts"):
-        return encode(X_eval, K, lam, method="fista", stride=1, max_iter=eval_max_iter)
+                        kept_in="attrs['eval_n_short']", params={"tol": EVAL_FISTA_TOL},
+                        x_name="the held-out excerpts") as shortfall:
+        codes = encode(X_eval, K, lam, method="fista", stride=1, max_iter=eval_max_iter,
+                       tol=EVAL_FISTA_TOL)
+    return codes, shortfall.n_left
 
 
 def _held_out_pursuit(X_eval, K, snr_db, max_iter, eval_max_iter, excerpt_length,

@@ -396,7 +396,7 @@ def run(
     from v1model.inference import lca
 
     atoms, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
-                                             n_updates=n_updates, progress=progress)
+                                             n_updates=n_updates, progress=progress, study=NAME)
     n_atoms, h, w = atoms.shape
     D = atoms.reshape(n_atoms, -1)
     fit = fit_gabor(atoms, progress=progress)

@@ -297,3 +297,13 @@ def test_a_learned_dictionary_names_its_images_resolved(tmp_path, monkeypatch):
     resolved = str((tmp_path / "rel").resolve())
     assert f"images={resolved})" in source
     assert meta["dictionary_images"] == resolved
+
+
+@pytest.mark.slow  # two learning runs, ~2 s each
+def test_a_dictionary_learned_for_a_calling_study_is_the_same_dictionary():
+    """Naming the calling study in the learning's warnings (study=) changes nothing the
+    learning returns: the same atoms, description and provenance as without it."""
+    atoms, source, meta = learned_dictionary(None, quick=True, seed=3, n_updates=2)
+    named = learned_dictionary(None, quick=True, seed=3, n_updates=2, study="ringach-2002")
+    np.testing.assert_array_equal(named[0], atoms)
+    assert named[1:] == (source, meta)

@@ -85,3 +85,85 @@ def test_olshausen_field_1996_heldout_warning_names_its_heldout_parameters(prior
     assert f"raise heldout_max_iter (now 1) or loosen heldout_tol (now {tol})" in text, text
     assert "of the held-out patches" in text and "coding the held-out patches" in text, text
     assert "raise max_iter" not in text, text
+
+
+def _heldout_one_iteration(monkeypatch):
+    """olshausen-field-1996's run (where get_study finds it) with its held-out codes
+    limited to 1 iteration; wraps keeps its signature, which learned_dictionary reads."""
+    import studies.olshausen_field_1996 as of96
+
+    real = of96.run
+
+    @functools.wraps(real)
+    def short(*args, **kwargs):
+        return real(*args, **{**kwargs, "heldout_max_iter": 1})
+
+    monkeypatch.setattr(of96, "run", short)
+
+
+def test_a_dictionary_learned_for_another_study_warns_in_that_studys_parameters(
+        monkeypatch, smallest):
+    """learned_dictionary runs olshausen-field-1996, whose warnings (its learner's, its
+    held-out codes') named that study ("-p NAME=VALUE on `v1model study run
+    olshausen-field-1996`", "raise heldout_max_iter"), inside activity-ratio, which takes
+    no such parameter. They now name activity-ratio, say the solver settings are fixed
+    there, and how to set them (learn the dictionary with that study, pass it as -p
+    dictionary=PATH). (Both solvers limited to 1 iteration, to fall short.)"""
+    from v1model.inference import ConvergenceWarning
+
+    _one_iteration(monkeypatch, "learn_dictionary")
+    _heldout_one_iteration(monkeypatch)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        get_study("activity-ratio").run(quick=True, progress=False,
+                                        **smallest("activity-ratio"))
+    learning = [str(w.message) for w in caught if w.category is ConvergenceWarning
+                and "olshausen-field-1996" in str(w.message)]
+    assert len(learning) == 2, [str(w.message) for w in caught]
+    for text, run in zip(learning, ("learning the dictionary", "coding the held-out patches")):
+        assert "-p NAME=VALUE on `v1model study run activity-ratio`" in text, text
+        assert "study run olshausen-field-1996`" not in text, text
+        assert "heldout_" not in text and "_params[" not in text, text
+        assert "max_iter=1 and tol=" in text and "are fixed here" in text, text
+        assert text.endswith("the olshausen-field-1996 run learning its dictionary (to set "
+                             "them, run that study and pass its result as -p "
+                             f"dictionary=PATH): {run})"), text
+
+
+def test_named_by_study_inside_a_run_for_another_names_the_caller_and_counts():
+    """The quick check of the block run_for sets around another study's run: a solver's
+    warning inside that study's named_by_study names the calling study, its settings
+    fixed (not the inner study's heldout_max_iter), the inner study's values in use
+    and rows; the settings count the samples left short, also when the warning is
+    filtered out. Outside run_for the inner study's own names stay."""
+    import numpy as np
+
+    from studies._shortfall import named_by_study, run_for
+    from v1model.inference import ConvergenceWarning, fista
+
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((8, 6))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((4, 6))
+    names = {"max_iter": "heldout_max_iter", "tol": "heldout_tol"}
+    inner = dict(params={"max_iter": 1, "tol": 1e-4}, x_name="the held-out patches")
+    with pytest.warns(ConvergenceWarning) as caught:
+        with run_for("ringach-2002", "its dictionary's run"):
+            with named_by_study("olshausen-field-1996", "coding", names, **inner) as s:
+                fista(X, D, 0.1, max_iter=1, tol=1e-4)
+    (text,) = [str(w.message) for w in caught]
+    assert ("4 of 4 samples not converged (rows 0, 1, 2, 3 of the held-out patches); "
+            "max_iter=1 and tol=0.0001 are fixed here (the study's parameters: -p "
+            "NAME=VALUE on `v1model study run ringach-2002`, run(NAME=VALUE) in Python; "
+            "its dictionary's run: coding)") in text, text
+    assert s.n_left == 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with named_by_study("olshausen-field-1996", "coding", names, **inner) as s:
+            fista(X, D, 0.1, max_iter=1, tol=1e-4)
+            fista(X[:3], D, 0.1, max_iter=1, tol=1e-4)
+    assert s.n_left == 4 + 3
+    with pytest.warns(ConvergenceWarning, match=r"raise heldout_max_iter \(now 1\) or "
+                                                r"loosen heldout_tol .* run olshausen-field"):
+        with named_by_study("olshausen-field-1996", "coding", names, **inner):
+            fista(X, D, 0.1, max_iter=1, tol=1e-4)

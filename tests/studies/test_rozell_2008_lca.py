@@ -187,3 +187,53 @@ def test_rd_n_active_counts_coefficients_per_patch(result):
     omp = ds.sel(solver="omp")
     np.testing.assert_array_equal(omp["rd_n_active"].values, omp["rd_parameter"].values)
     assert omp["rd_parameter"].values.max() > 1  # not a level where 1 is both readings
+
+
+def test_the_solvers_warnings_say_their_settings_are_fixed_here(monkeypatch):
+    """The rate-distortion soft LCA warned "raise max_steps or loosen tol" (seed 1 at the
+    smallest sizes: "row 3 of X", 1 of 5 test patches), the FISTA optimum and the
+    rate-distortion FISTA "raise max_iter or loosen tol": none is a study parameter.
+    Each now says its limit and tol are fixed here, names the study, which call it was
+    and the test patches. (The solvers are limited to 1 iteration / step, to fall
+    short.)"""
+    import functools
+    import warnings
+
+    import v1model.inference
+    from studies import get_study
+    from v1model.inference import ConvergenceWarning
+
+    real_fista, real_encode = v1model.inference.fista, v1model.inference.encode
+
+    @functools.wraps(real_fista)
+    def short_fista(*args, **kwargs):
+        return real_fista(*args, **{**kwargs, "max_iter": 1})
+
+    @functools.wraps(real_encode)
+    def short_encode(X, D, method="fista", **kwargs):
+        limit = ({"max_iter": 1} if method == "fista" else
+                 {"max_steps": 1} if method == "lca" and "threshold" not in kwargs else {})
+        return real_encode(X, D, method, **{**kwargs, **limit})
+
+    monkeypatch.setattr(v1model.inference, "fista", short_fista)
+    monkeypatch.setattr(v1model.inference, "encode", short_encode)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        get_study("rozell-2008-lca").run(quick=True, seed=1, n_train=300, n_updates=3,
+                                         n_eval=5, n_levels=2, t_max=0.01, progress=False)
+    short = [str(w.message) for w in caught if w.category is ConvergenceWarning
+             and "samples not converged (rows" in str(w.message)]  # a solver's, not the
+    # learner's ("... in 3 of 3 updates")
+    runs = ["the LASSO optimum of the dynamics (fista)",
+            "the rate-distortion lca_soft at lam=0.05",
+            "the rate-distortion lca_soft at lam=1",
+            "the rate-distortion fista at lam=0.05", "the rate-distortion fista at lam=1"]
+    assert len(short) == len(runs), short
+    for text, run, (limit, tol) in zip(short, runs, [("max_iter", "1e-07")]
+                                       + [("max_steps", "0.0001")] * 2
+                                       + [("max_iter", "0.0001")] * 2):
+        assert text.endswith(f"; {run})"), text
+        assert f"{limit}=1 and tol={tol} are fixed here" in text, text
+        assert "-p NAME=VALUE on `v1model study run rozell-2008-lca`" in text, text
+        assert " of the test patches);" in text and " of X" not in text, text
+        assert "raise max" not in text and "loosen tol" not in text, text

@@ -77,6 +77,9 @@ def test_the_code_is_sparse(fsdd_run):
         assert a["eval_nonzero_per_sample"] < 0.15
     else:
         assert 0.1 < a["eval_relative_error"] < 0.35
+        # every held-out excerpt reached FISTA's tolerance within its 5,000 steps (0 of 32
+        # on 2026-12-07; the count was 0 whatever FISTA did before)
+        assert a["eval_n_short"] == 0 and a["eval_max_iter"] == 5000
     # learning lowered the energy (FISTA) or the spikes needed for the same SNR (MP)
     h = fsdd_run["history_fraction_active" if a["method"] == "mp"
                  else "history_objective"].values
@@ -760,24 +763,47 @@ def test_the_held_out_pursuit_warning_names_the_studys_max_iter():
 def test_the_held_out_fistas_warning_names_no_setting_the_study_hides(monkeypatch):
     """With method="fista", the held-out codes' warning said "raise max_iter (now 5000) or
     loosen tol": encode's own arguments, which the study fixes (max_iter is the study's
-    training limit, not this one). It now says they are fixed here and which run it
-    was. (The held-out limit is lowered to 1 step, which the study fixes, to fall short.)"""
+    training limit, not this one). It now says they are fixed here (with tol's value: it
+    said "tol=None") and which run it was. And attrs["eval_n_short"] was 0 whatever FISTA
+    did ("2 of 2 samples not converged" warned, 0 kept): it now counts the excerpts
+    left short, here against the steps each excerpt needs when coded alone. (The
+    held-out limit, which the study fixes, is lowered to 150 steps: 2 of these 6
+    excerpts need 176 and 242, the others 87-126.)"""
     import warnings
 
     import studies.smith_lewicki_2006_convolutional as study
+    import v1model.convolutional as conv
     from v1model.inference import ConvergenceWarning
 
-    monkeypatch.setattr(study, "EVAL_FISTA_MAX_ITER", 1)
+    calls, real = [], conv.encode
+
+    def spy(X, kernels, lam, **kwargs):
+        calls.append((X, kernels, lam, kwargs))
+        return real(X, kernels, lam, **kwargs)
+
+    monkeypatch.setattr(conv, "encode", spy)
+    monkeypatch.setattr(study, "EVAL_FISTA_MAX_ITER", 150)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ds = get_study(NAME).run(quick=True, seed=0, audio_dir="synthetic", method="fista",
-                                 n_excerpts=8, n_updates=1, control_updates=1, n_eval=2,
+                                 n_excerpts=8, n_updates=1, control_updates=1, n_eval=6,
                                  max_iter=5, kernel_size=16, n_kernels=4, progress=False)
-    assert ds.attrs["eval_max_iter"] == 1
+    assert ds.attrs["eval_max_iter"] == 150
+    (X, K, lam, kwargs), = calls  # the held-out codes
+    assert kwargs["max_iter"] == 150 and X.shape[0] == 6
+    # each excerpt alone, to FISTA's tolerance (encode's default, 1e-4): the steps it
+    # needs (FISTA stops each signal of a block by itself)
+    needed = np.array([real(X[i:i + 1], K, lam, method="fista", stride=1, max_iter=5000,
+                            tol=1e-4, return_history=True)[1].sizes["iteration"]
+                       for i in range(len(X))])
+    n_short = int(np.count_nonzero(needed > 150))
+    assert 0 < n_short < len(X), needed  # a count, not "all" or "none"
+    assert ds.attrs["eval_n_short"] == n_short
     held_out = [str(w.message) for w in caught if w.category is ConvergenceWarning
                 and "of the held-out excerpts" in str(w.message)]
     assert len(held_out) == 1, [str(w.message) for w in caught]
     text = held_out[0]
-    assert "max_iter=1 and tol=" in text and "are fixed here" in text, text
+    assert f"with {n_short} of 6 samples not converged" in text, text
+    assert "max_iter=150 and tol=0.0001 are fixed here" in text, text
     assert "raise max_iter" not in text and "loosen tol" not in text, text
-    assert "coding the held-out excerpts" in text, text
+    assert "coding the held-out excerpts, kept in attrs['eval_n_short']" in text, text

@@ -559,6 +559,8 @@ def warn_not_converged(solver, n_iter, n_left, n_total, limit_name="max_iter", *
         settings.add(f"{solver} stopped after {n_iter} {unit}", n_left, n_total,
                      settings.remedy(limit_name, n_iter) + advice)
         return
+    if settings is not None:  # counted even where the user filters the warning out
+        settings.n_left += int(n_left)
     x_name = "X" if settings is None else settings.x_name
     which = (f" ({rows_of_x(samples, x_name)})" if samples is not None and len(samples)
              else "")
@@ -610,6 +612,12 @@ class SolverSettings:
         The caller's own argument that picks the solver (``"method"``,
         ``"transform_method"``, ``"inference"``), for advice to use another one
         (:meth:`use_method`); None: ``encode``'s ``method``.
+
+    Attributes
+    ----------
+    n_left : int
+        The samples the solvers called under these settings left short of their
+        stopping rule (:func:`warn_not_converged`), for the caller to keep.
     """
 
     def __init__(self, params_name, params, names=None, inherited=None, advice="",
@@ -621,6 +629,9 @@ class SolverSettings:
         self.names = {} if names is None else names
         self.inherited = {} if inherited is None else inherited
         self.advice = advice
+        # samples the solvers called within left short (warned of, or tallied): what a
+        # caller keeps of its shortfall (a study's held-out count)
+        self.n_left = 0
 
     def setting(self, name, value=None, now=True):
         """``"method_params['max_iter'] (now 2)"``: a knob as the caller's user sets it,
