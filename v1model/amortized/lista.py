@@ -17,12 +17,13 @@ from __future__ import annotations
 import time
 import warnings
 from contextlib import nullcontext
+from functools import partial
 
 import numpy as np
 import xarray as xr
 
-from ..inference._common import (RANGE_HEADROOM, SolverSettings, check_products_in_range,
-                                 solver_settings, validate_problem)
+from ..inference._common import (RANGE_HEADROOM, ConvergenceWarning, SolverSettings,
+                                 check_products_in_range, solver_settings, validate_problem)
 from ..inference.encode import encode
 from ..io import SavedAsDataset, continue_calls, seed_attr
 from ..learning._data import Minibatches
@@ -32,6 +33,7 @@ from ..validation import (CODE_DIMS, DATA_DIMS, as_generator, by_dim_names, chec
                           check_positive, check_positive_or_auto, check_same_features,
                           check_shape)
 from .._blas import blas_threads_for_step
+from .._estimator_params import ScikitLearnParams
 from .._frames import user_stacklevel
 from ..adam import Adam
 from ..progress import check_progress, progress_bar
@@ -49,6 +51,24 @@ PARAMETRIZATIONS = {"full": FullLayers, "step": StepLayers}
 #: constructor parameters, in order (saved with the weights)
 PARAMS = ("n_layers", "lam", "n_steps", "batch_size", "learning_rate", "target_tol",
           "record_every", "dtype", "progress", "objective", "parametrization")
+
+
+#: each constructor parameter's own check, in the order :meth:`LISTA.fit` applies them
+#: (:meth:`LISTA.set_params` applies the same)
+PARAM_CHECKS = {
+    "n_layers": partial(check_int, name="n_layers", minimum=1),
+    "lam": partial(check_positive, name="lam"),
+    "parametrization": partial(check_choice, name="parametrization",
+                               choices=tuple(PARAMETRIZATIONS)),
+    "objective": partial(check_choice, name="objective", choices=OBJECTIVES),
+    "n_steps": partial(check_int, name="n_steps", minimum=1),
+    "batch_size": partial(check_int, name="batch_size", minimum=1),
+    "learning_rate": partial(check_positive_or_auto, name="learning_rate"),
+    "target_tol": partial(check_positive, name="target_tol"),
+    "record_every": partial(check_int, name="record_every", minimum=1),
+    "progress": check_progress,
+    "dtype": check_dtype,
+}
 
 
 #: :func:`optimal_codes`' iteration limit (FISTA's max_iter)
@@ -219,17 +239,22 @@ def _one_sample_target(target, X, n_atoms, name="target", x_name="X"):
 
 
 def _overflow_error(X, dtype, parametrization) -> ValueError:
-    """The error for codes of ``X`` (n_samples, n_features) that overflow ``dtype``:
-    blamed on ``X`` when its values are within RANGE_HEADROOM of ``dtype``'s largest
-    number, else on the network's weights (a moderate ``X`` amplified layer by layer,
-    e.g. by steps trained far above ``1 / L``)."""
+    """The error for codes of ``X`` (n_samples, n_features) that overflow ``dtype``
+    (the network's): blamed on ``X`` when its values are within RANGE_HEADROOM of
+    ``dtype``'s largest number (the remedies, float64 or a smaller scale, both mean
+    training the network again), else on the network's weights (a moderate ``X``
+    amplified layer by layer, e.g. by steps trained far above ``1 / L``)."""
     x_max = float(np.max(np.abs(X))) if X.size else 0.0
     largest = float(np.finfo(dtype).max)
-    wider = " or use dtype='float64'" if dtype == np.float32 else ""
     if x_max >= largest * RANGE_HEADROOM:
-        return ValueError(f"X: the codes overflow {dtype} (values of X up to |X| = "
-                          f"{x_max:.3g}, near its largest number {largest:.3g}); rescale X "
-                          f"and lam together{wider}")
+        # the network computes in the dtype it was trained in: "use dtype='float64'"
+        # read as a setting of encode, but it means training the network again
+        wider = "retrain it with dtype='float64', or " if dtype == np.float32 else ""
+        return ValueError(f"X: the codes overflow {dtype}, the network's dtype (values of X up "
+                          f"to |X| = {x_max:.3g}, near its largest number {largest:.3g}): "
+                          f"this network cannot code X at this scale; {wider}rescale X and "
+                          "lam together and retrain it (its thresholds are in units of X: it "
+                          "does not code c X as c times the codes of X)")
     weights = ("steps step_size_" if parametrization == "step"
                else "weights encoder_weight_ and lateral_weight_")
     return ValueError(f"X: the codes overflow {dtype} although X is moderate (values up to "
@@ -240,8 +265,24 @@ def _overflow_error(X, dtype, parametrization) -> ValueError:
 
 #: a run whose loss at the end exceeds this times its start is reported as failed
 FAILED_LOSS_RATIO = 2.0
+#: a run whose loss at the end exceeds this times its start (but not FAILED_LOSS_RATIO
+#: times) is warned of as not having trained (ConvergenceWarning): 1% above, beyond the
+#: rounding of a run that barely moves (learning_rate 1e-6) and the noise of minibatches
+#: (as in compare.py's check of depths)
+WORSE_LOSS_RATIO = 1.01
 #: training samples a run without X_val is judged on (its start and trained networks)
 JUDGED_ROWS = 1024
+#: the learned weights whose sign is checked after a run: name in the training loop ->
+#: (attribute, its start's unit after a multiple, allowed at zero, what a wrong sign makes
+#: of a layer)
+SIGNED_WEIGHTS = {
+    "step": ("step_size_", "/ L", False,
+             "where a layer is no longer an ISTA step (it climbs the data term, and its "
+             "threshold alpha_t lam is negative)"),
+    "theta": ("threshold_", "lam / L", True,
+              "where a layer expands small values instead of shrinking them (a code near "
+              "zero comes out at least |theta| away from it: every code is non-zero)"),
+}
 
 
 def _judged_rows(n_samples):
@@ -254,46 +295,92 @@ def _judged_rows(n_samples):
     return np.unique(np.linspace(0, n_samples - 1, min(n_samples, JUDGED_ROWS)).astype(np.intp))
 
 
+def _wrong_signs(weights, layers):
+    """Which learned weights have the wrong sign: steps at or below zero (``"step"``)
+    or thresholds below zero (``"full"``), as ``{name: sentence}`` with their values
+    as multiples of their start (``1 / L`` or ``lam / L``, from ``layers``); ``{}``
+    when none.
+
+    ``"full"`` thresholds do go negative, and not only at a large ``learning_rate``:
+    with a small ``lam`` (0.01 on 400 Gaussian signals of 16 features, 32 atoms,
+    minibatches of 20, objective ``"lasso"``) three layers at ``learning_rate =
+    0.5 lam / L`` (the "auto" rate) drove 29 of the 32 to -18 ``lam / L`` in 200
+    steps, and at 0.05 and 0.01 ``lam / L`` 28 and 32 of them to -16 ``lam / L`` in
+    2000 steps, while the held-out objective fell (2.12 -> 0.20-0.55): a few
+    layers undershoot the near least-squares codes, and expanding them pays. The
+    gregor-lecun-2010-lista study's quick run (lam = 0.3, learning_rate 1e-3, 1000
+    steps) leaves one of its 128 at -0.032 ``lam / L`` (measured 2026-12-07).
+    """
+    problems = {}
+    for name, (attr, unit, zero_ok, meaning) in SIGNED_WEIGHTS.items():
+        if name not in weights:
+            continue
+        values = weights[name]
+        wrong = values < 0 if zero_ok else values <= 0
+        if np.any(wrong):
+            start = float(np.min(layers.initial(np.float64)[name]))
+            what = "below zero" if zero_ok else "at or below zero"
+            problems[name] = (f"{int(np.sum(wrong))} of the {values.size} learned "
+                              f"{'thresholds' if name == 'theta' else 'steps'} {attr} are "
+                              f"{what} (down to {float(values.min()) / start:.2g} {unit}), "
+                              + meaning)
+    return problems
+
+
 def _warn_if_training_failed(rows, weights, layers, learning_rate, train_losses=None):
     """Warn of a run that ended far worse than it started, or with learned steps
-    at or below zero (``"step"``), although no loss overflowed.
+    at or below zero (``"step"``), although no loss overflowed (UserWarning,
+    "failed"); of one that ended somewhat worse than it started
+    (ConvergenceWarning); and of learned thresholds below zero (``"full"``;
+    UserWarning, whatever the loss: the codes are then dense).
 
     ``rows`` are the run's history rows (the first before any step), ``weights``
     the trained weights, ``layers`` the parametrisation (whose initial steps
-    are ``1 / L``). ``train_losses``: ``(start, end, n)``, the losses of the network
-    before and after the run on the same ``n`` training samples
-    (:func:`_judged_rows`), compared when the rows hold no validation loss (their
-    first training loss is one minibatch's, the last an interval's mean: with
-    small batches, their spread alone passed for a rise).
+    are ``1 / L``, thresholds ``lam / L``). ``train_losses``: ``(start, end, n)``,
+    the losses of the network before and after the run on the same ``n`` training
+    samples (:func:`_judged_rows`), compared when the rows hold no validation loss
+    (their first training loss is one minibatch's, the last an interval's mean:
+    with small batches, their spread alone passed for a rise).
     Refusing a ``learning_rate`` above the initial steps or thresholds is not
     enough for deep networks: on whitened 8x8 patches with
     128 atoms, 20-layer Step-LISTA at ``learning_rate = 0.63 / L`` drove the
     first steps to ~ -0.5 / L and ended with a held-out objective above its
-    start (1.87 -> 1.90-2.23, through 6-11 on the way).
+    start (1.87 -> 1.90-2.23, through 6-11 on the way). Nor for shallow ones: a
+    3-layer ``"full"`` network (128 atoms, lam = 0.5) trained on z* for the default
+    2000 steps at ``learning_rate = 0.5 lam / L`` ended with a held-out error of
+    0.754 where ISTA's (the untrained network) is 0.392: below twice it, so that
+    only the ConvergenceWarning tells.
     """
-    problems = []
     if "validation_loss" in rows[0]:
         key, (first, last) = "validation loss", (rows[0]["validation_loss"],
                                                  rows[-1]["validation_loss"])
     else:
         first, last, n = train_losses
         key = f"training loss on {n} training samples"
-    if not last <= FAILED_LOSS_RATIO * first:  # NaN too
-        problems.append(f"the {key} rose from {first:.4g} at the start "
-                        f"(the untrained network) to {last:.4g}")
-    if "step" in weights and np.any(weights["step"] <= 0):
-        steps = weights["step"]
-        inverse_L = float(layers.initial(np.float64)["step"][0])
-        problems.append(f"{int(np.sum(steps <= 0))} of the {steps.size} learned steps "
-                        f"step_size_ are at or below zero (down to "
-                        f"{float(steps.min()) / inverse_L:.2g} / L), where a layer is no "
-                        "longer an ISTA step (it climbs the data term, and its threshold "
-                        "alpha_t lam is negative)")
+    signs = _wrong_signs(weights, layers)
+    problems = [] if last <= FAILED_LOSS_RATIO * first else [  # NaN too
+        f"the {key} rose from {first:.4g} at the start (the untrained network) to {last:.4g}"]
+    problems += [signs["step"]] if "step" in signs else []
     if problems:
         warnings.warn(f"LISTA training at learning_rate={learning_rate!r} failed: "
                       + "; ".join(problems) + ". The limit on learning_rate (the initial "
                       "steps or thresholds) does not make deep networks safe: lower "
                       "learning_rate (e.g. 10x)", UserWarning, stacklevel=user_stacklevel())
+    elif last > WORSE_LOSS_RATIO * first:
+        warnings.warn(f"LISTA training at learning_rate={learning_rate!r} ended worse than it "
+                      f"started: the {key} rose from {first:.4g} at the start of the run "
+                      f"(for fit, the untrained network, i.e. ISTA) to {last:.4g}, "
+                      f"{last / first:.3g} times it: the trained network codes worse than "
+                      f"the one it started from; lower learning_rate (e.g. to "
+                      f"{learning_rate / 10:.3g}, 10x lower)", ConvergenceWarning,
+                      stacklevel=user_stacklevel())
+    if "theta" in signs:
+        warnings.warn(f"LISTA training at learning_rate={learning_rate!r}: "
+                      + signs["theta"] + ": the network's codes are dense, not the LASSO's, "
+                      "whatever its loss. A lower learning_rate need not prevent it (with a "
+                      "small lam a few layers undershoot the codes, and expanding them "
+                      "pays); parametrization='step' keeps its thresholds alpha_t lam of "
+                      "the steps' sign", UserWarning, stacklevel=user_stacklevel())
 
 
 def _merge_target_sources(keep, attrs):
@@ -318,7 +405,7 @@ def _merge_target_sources(keep, attrs):
         keep["target_tol"] = max(tols) if tols else "None"
 
 
-class LISTA(SavedAsDataset):
+class LISTA(ScikitLearnParams, SavedAsDataset):
     """Learned ISTA (Gregor & LeCun 2010): ``n_layers`` trained shrinkage layers.
 
     With ``h`` the soft threshold, the codes are those of the last of
@@ -370,7 +457,14 @@ class LISTA(SavedAsDataset):
         steps below zero and ended worse than untrained (``0.06 / L`` trained
         well); ``fit`` and ``partial_fit`` warn (UserWarning) when the loss
         (held-out with ``X_val``, else on up to 1024 training samples) ends
-        above twice its start or a learned step is at or below zero.
+        above twice its start or a learned step is at or below zero, and
+        (ConvergenceWarning) when it ends more than 1% above its start (for
+        ``fit``, the untrained network's: ISTA's), suggesting a lower
+        ``learning_rate``: 3 ``"full"`` layers on whitened patches at
+        ``0.5 lam / L`` ended at 0.754 against ISTA's 0.392. Thresholds
+        (``"full"``) trained below zero are warned of (UserWarning) whatever
+        the loss: such a layer expands small values instead of shrinking them
+        (seen at a small ``lam`` at any step, the loss falling).
         ``"auto"``: 1e-3, or half of that bound when it is smaller (a small
         ``lam`` or a strongly overcomplete ``D``), and for ``"full"`` networks
         of more than 3 layers times ``3 / n_layers`` (their weights are shared
@@ -462,6 +556,8 @@ class LISTA(SavedAsDataset):
     (4,)
     """
 
+    _param_checks = PARAM_CHECKS
+
     def __init__(self, n_layers=3, lam=0.1, *, parametrization="full", objective="supervised",
                  n_steps=2000, batch_size=100, learning_rate="auto", target_tol=1e-8,
                  record_every=20, dtype="float32", progress=None):
@@ -500,17 +596,8 @@ class LISTA(SavedAsDataset):
 
     # ------------------------------------------------------------ fitting
     def _validated(self):
-        check_int(self.n_layers, "n_layers", minimum=1)
-        check_positive(self.lam, "lam")
-        check_choice(self.parametrization, "parametrization", tuple(PARAMETRIZATIONS))
-        check_choice(self.objective, "objective", OBJECTIVES)
-        check_int(self.n_steps, "n_steps", minimum=1)
-        check_int(self.batch_size, "batch_size", minimum=1)
-        check_positive_or_auto(self.learning_rate, "learning_rate")
-        check_positive(self.target_tol, "target_tol")
-        check_int(self.record_every, "record_every", minimum=1)
-        check_progress(self.progress)
-        return check_dtype(self.dtype)
+        checked = {name: check(getattr(self, name)) for name, check in PARAM_CHECKS.items()}
+        return checked["dtype"]
 
     def _layers(self, D, lam):
         return PARAMETRIZATIONS[self.parametrization](D, lam, int(self.n_layers))
@@ -593,7 +680,13 @@ class LISTA(SavedAsDataset):
             When the loss (held-out when ``X_val`` is given, else that of up
             to 1024 training samples, before and after the run) ends above
             twice its start, or a learned step (``"step"``) is at or below
-            zero: a ``learning_rate`` too large for the depth.
+            zero: a ``learning_rate`` too large for the depth. When learned
+            thresholds (``"full"``) are below zero: the codes are dense.
+        ConvergenceWarning
+            When that loss ends more than 1% above its start (the untrained
+            network, i.e. ISTA) but not above twice it: the trained network
+            codes worse than ISTA; the message names ``learning_rate`` and a
+            10x lower one.
         """
 
         dtype = self._validated()
@@ -689,7 +782,11 @@ class LISTA(SavedAsDataset):
         UserWarning
             When the loss (held-out when ``X_val`` is given, else that of up
             to 1024 training samples) ends above twice its value before this
-            call's steps, or a learned step (``"step"``) is at or below zero.
+            call's steps, a learned step (``"step"``) is at or below zero, or
+            a learned threshold (``"full"``) below zero.
+        ConvergenceWarning
+            When that loss ends more than 1% above its value before this
+            call's steps but not above twice it (a lower ``learning_rate``).
         """
         self._check_fitted()
         dtype = self._validated()

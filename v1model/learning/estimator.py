@@ -17,6 +17,7 @@ import inspect
 
 import numpy as np
 
+from .._estimator_params import set_checked_params
 from ..io import SavedAsDataset
 from ..progress import inner_progress, progress_bar
 from ..validation import (as_generator, check_bool, check_choice, check_dtype, check_int,
@@ -294,13 +295,7 @@ class SparseDictionaryLearner(SavedAsDataset):
         -------
         self : SparseDictionaryLearner
         """
-        valid = self._param_names()
-        for key, value in params.items():
-            if key not in valid:
-                raise ValueError(f"Invalid parameter {key!r} for estimator "
-                                 f"{type(self).__name__}; valid parameters: {', '.join(valid)}")
-            setattr(self, key, value)
-        return self
+        return set_checked_params(self, params, {})  # the settings are checked by fit
 
     def __repr__(self):
         defaults = {p.name: p.default for p in

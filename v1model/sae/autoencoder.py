@@ -8,11 +8,13 @@ import dataclasses
 import json
 import math
 import warnings
+from functools import partial
 
 import numpy as np
 import xarray as xr
 
 from .._blas import blas_threads_for_step
+from .._estimator_params import ScikitLearnParams
 from .._frames import user_stacklevel
 from ..io import (SavedAsDataset, check_dims, continue_calls, seed_attr, seed_from_json,
                   seed_sequence_to_json, values_by_dims)
@@ -77,7 +79,55 @@ _NEEDS_K = ("topk", "batchtopk", "mp")
 _NEEDS_LAM = ("relu", "jumprelu")
 
 
-class SparseAutoencoder(SavedAsDataset):
+def _optional(check):
+    """``check`` for a parameter that may also be None (decided by another one)."""
+    return lambda value: None if value is None else check(value)
+
+
+def _check_lr(lr):
+    """``lr``: positive and at most 1, or ``"auto"`` (:data:`AUTO_LR`, :func:`_learning_rate`)."""
+    checked = check_positive_or_auto(lr, "lr")
+    if checked != "auto" and checked > 1:
+        raise ValueError(f"lr={lr!r} is above 1: Adam would move the unit-norm decoder rows by "
+                         "more than their norm per step (and the biases by more than the "
+                         "spread of X); use lr <= 1 (1e-3 to 3e-3 is usual)")
+    return checked
+
+
+def _check_lr_decay(lr_decay):
+    """``lr_decay``: a fraction of ``n_steps``, in [0, 1)."""
+    checked = check_nonnegative(lr_decay, "lr_decay")
+    if checked >= 1:
+        raise ValueError(f"lr_decay must be in [0, 1) (a fraction of n_steps), got {lr_decay!r}")
+    return checked
+
+
+#: each constructor parameter's own check, in the order ``fit`` applies them
+#: (:meth:`SparseAutoencoder.set_params` applies the same); its keys are the parameters
+_PARAM_CHECKS = {
+    "n_latents": partial(check_int, name="n_latents", minimum=1),
+    "activation": partial(check_choice, name="activation", choices=ACTIVATIONS),
+    "k": _optional(partial(check_int, name="k", minimum=1)),
+    "lam": _optional(partial(check_nonnegative, name="lam")),
+    "k_aux": _optional(partial(check_int, name="k_aux", minimum=1)),
+    "aux_coef": partial(check_nonnegative, name="aux_coef"),
+    "dead_after": partial(check_int, name="dead_after", minimum=1),
+    "bandwidth": partial(check_positive_or_auto, name="bandwidth"),
+    "theta_init": partial(check_positive_or_auto, name="theta_init"),
+    "threshold_rate": partial(check_probability, name="threshold_rate"),
+    "n_steps": partial(check_int, name="n_steps", minimum=1),
+    "batch_size": partial(check_int, name="batch_size", minimum=1),
+    "lr": _check_lr,
+    "lr_warmup": partial(check_int, name="lr_warmup", minimum=0),
+    "lr_decay": _check_lr_decay,
+    "dtype": check_dtype,
+    "seed": as_generator,
+    "progress": partial(check_bool, name="progress"),
+}
+_PARAM_NAMES = tuple(_PARAM_CHECKS)
+
+
+class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
     r"""A sparse autoencoder trained by minibatch Adam.
 
     ``z = f(W_enc (x - b_dec) + b_enc)``, ``x_hat = z D + b_dec``, with the
@@ -283,6 +333,8 @@ class SparseAutoencoder(SavedAsDataset):
     ((512, 32), 4, (32, 16))
     """
 
+    _param_checks = _PARAM_CHECKS
+
     def __init__(self, n_latents, activation="topk", *, k=None, lam=None, k_aux=None,
                  aux_coef=1 / 32, dead_after=10_000, bandwidth="auto", theta_init="auto",
                  threshold_rate=0.01, n_steps=1000, batch_size=256, lr="auto", lr_warmup=0,
@@ -332,53 +384,33 @@ class SparseAutoencoder(SavedAsDataset):
         """Validated settings (never stored on ``self``); ``streaming``
         (:meth:`partial_fit`): ``n_steps`` bounds the schedule only when it
         decays (``lr_decay > 0``)."""
-        n_latents = check_int(self.n_latents, "n_latents", minimum=1)
-        act = check_choice(self.activation, "activation", ACTIVATIONS)
-        k = lam = None
+        # each parameter alone (as set_params checks it), then the checks that take several
+        v = {name: check(getattr(self, name)) for name, check in _PARAM_CHECKS.items()}
+        del v["seed"]  # fit and partial_fit turn it into a Generator themselves
+        n_latents, act = v["n_latents"], v["activation"]
         if act in _NEEDS_K:
-            if self.k is None:
+            if v["k"] is None:
                 raise ValueError(f"activation={act!r} needs k (active latents per sample), "
                                  "got k=None")
-            k = _check_k(self.k, n_latents)
+            _check_k(v["k"], n_latents)
+        else:
+            v["k"] = None  # ignored by this activation
         if act in _NEEDS_LAM:
-            if self.lam is None:
+            if v["lam"] is None:
                 what = "L1" if act == "relu" else "L0"
                 raise ValueError(f"activation={act!r} needs lam (the {what} coefficient), "
                                  "got lam=None")
-            lam = check_nonnegative(self.lam, "lam")
-        k_aux = (max(n_features // 2, 1) if self.k_aux is None
-                 else check_int(self.k_aux, "k_aux", minimum=1))
-        n_steps = check_int(self.n_steps, "n_steps", minimum=1)
-        lr_warmup = check_int(self.lr_warmup, "lr_warmup", minimum=0)
-        lr_decay = check_nonnegative(self.lr_decay, "lr_decay")
-        if lr_decay >= 1:
-            raise ValueError(f"lr_decay must be in [0, 1) (a fraction of n_steps), "
-                             f"got {self.lr_decay!r}")
-        lr = check_positive_or_auto(self.lr, "lr")  # "auto": AUTO_LR (_learning_rate)
-        if lr != "auto":
-            if lr > 1:
-                raise ValueError(f"lr={self.lr!r} is above 1: Adam would move the unit-norm "
-                                 "decoder rows by more than their norm per step (and the "
-                                 "biases by more than the spread of X); use lr <= 1 (1e-3 to "
-                                 "3e-3 is usual)")
+        else:
+            v["lam"] = None
+        if v["k_aux"] is None:
+            v["k_aux"] = max(n_features // 2, 1)
+        n_steps, lr_warmup, lr_decay = v["n_steps"], v["lr_warmup"], v["lr_decay"]
         # a stream without decay never ends: its warm-up may outlast n_steps
         if (not streaming or lr_decay > 0) and lr_warmup + lr_decay * n_steps > n_steps:
             raise ValueError(f"lr_warmup={lr_warmup} steps and lr_decay={self.lr_decay!r} (the "
                              f"last {lr_decay * n_steps:g} steps) do not fit in n_steps="
                              f"{n_steps}; shorten them or raise n_steps")
-        return dict(
-            n_latents=n_latents, activation=act, k=k, lam=lam, k_aux=k_aux,
-            aux_coef=check_nonnegative(self.aux_coef, "aux_coef"),
-            dead_after=check_int(self.dead_after, "dead_after", minimum=1),
-            bandwidth=check_positive_or_auto(self.bandwidth, "bandwidth"),
-            theta_init=check_positive_or_auto(self.theta_init, "theta_init"),
-            threshold_rate=check_probability(self.threshold_rate, "threshold_rate"),
-            n_steps=n_steps,
-            batch_size=check_int(self.batch_size, "batch_size", minimum=1),
-            lr=lr, lr_warmup=lr_warmup, lr_decay=lr_decay,
-            dtype=check_dtype(self.dtype),
-            progress=check_bool(self.progress, "progress"),
-        )
+        return v
 
     def _objective(self, v):
         return Objective(v["activation"], k=v["k"], lam=v["lam"] or 0.0,
@@ -1812,9 +1844,6 @@ def _refuse_alike(stats, dtype):
                      "(X - X.mean(axis=0))")
 
 
-_PARAM_NAMES = ("n_latents", "activation", "k", "lam", "k_aux", "aux_coef", "dead_after",
-                "bandwidth", "theta_init", "threshold_rate", "n_steps", "batch_size", "lr",
-                "lr_warmup", "lr_decay", "dtype", "seed", "progress")
 #: the settings that take effect in each partial_fit call, recorded per call where they
 #: differ (n_latents, activation and dtype are fixed by the first; theta_init only starts
 #: it; progress changes no number)
