@@ -1397,6 +1397,9 @@ def detach_history(ds: xr.Dataset) -> xr.Dataset | None:
 ITERATIONS_DONE = "iterations done when recorded"
 #: a dictionary learner's history, one row per update, numbered from 0
 UPDATES_BEFORE = "dictionary update: updates made before this one"
+#: a history recorded after every ``record_every`` updates, counting the updates made
+#: (SAILnet's: 2, 4, ... over all the calls of a continued run)
+UPDATES_DONE = "updates made when recorded"
 
 
 def count_coord(dim: str, counts, long_name: str) -> tuple:

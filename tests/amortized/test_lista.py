@@ -257,6 +257,9 @@ def test_solver_error_by_iteration_matches_separate_runs(small_problem):
     target = optimal_codes(X, D, lam)
     ds = solver_error_by_iteration(X, D, lam, 6, target=target, dtype="float64")
     assert list(ds["iteration"].values) == [1, 2, 3, 4, 5, 6]
+    # counted as every solver history's counter is (count_coord): iterations done
+    from v1model.io import ITERATIONS_DONE
+    assert ds["iteration"].attrs == {"long_name": ITERATIONS_DONE, "units": "1"}
     for solver, accelerated in (("ista", False), ("fista", True)):
         for T in (1, 4, 6):
             with warnings.catch_warnings():

@@ -191,10 +191,13 @@ def test_returned_codes_meet_snr_db(snr_db, dtype):
 
 def test_history_ends_on_the_returned_codes():
     """With return_history, the signals float32 rounding left short of snr_db (2 of
-    these 8 at 40 dB) are coded again in float64 after the steps; the history's last
-    entry was the float32 pass's, 0.5% off the returned codes' data term and spike
-    count. Its last entry now is theirs, from the explicit matrix of the (float32)
-    kernels in float64, and attrs say how many signals were coded again."""
+    these 8 at 40 dB) are coded again in float64 after the steps, and attrs say how
+    many. The returned codes' data term and spike count were one more entry over
+    ``iteration``, numbered as one more step (366 after 365 steps), though no step made
+    them. They are now returned_data_term (objective) and returned_n_active, without
+    the iteration dim, from the explicit matrix of the (float32) kernels in float64;
+    the steps' entries (iteration k: k steps done) end on the float32 pass's last step
+    (data term 0.10390, the returned codes 0.10336)."""
     rng = np.random.default_rng(1)
     kernels = unit_kernels(rng, (8, 16))
     X = rng.standard_normal((8, 256))
@@ -204,17 +207,28 @@ def test_history_ends_on_the_returned_codes():
     M = ConvolutionalDictionary(kernels.astype(np.float32), (256,),
                                 dtype=np.float64).as_matrix()
     R = X - codes.reshape(len(X), -1).astype(np.float64) @ M
-    np.testing.assert_allclose(hist["data_term"].values[-1], 0.5 * np.sum(R ** 2),
-                               rtol=1e-10)
-    assert hist["n_active"].values[-1] == np.count_nonzero(codes) / len(X)
-    # no signal coded again (float64): the steps alone, as before
+    for name in ("returned_data_term", "returned_objective"):
+        assert hist[name].dims == ()
+        np.testing.assert_allclose(float(hist[name]), 0.5 * np.sum(R ** 2), rtol=1e-10)
+    assert float(hist["returned_n_active"]) == np.count_nonzero(codes) / len(X)
+    np.testing.assert_array_equal(hist["iteration"], np.arange(hist.sizes["iteration"]))
+    assert abs(hist["data_term"].values[-1] - 0.5 * np.sum(R ** 2)) > 1e-3 * np.sum(R ** 2)
+    # no signal coded again (float64): the steps alone, the last the returned codes'
     codes, hist = matching_pursuit(X, kernels, snr_db=40.0, dtype=np.float64,
                                    return_history=True, progress=False)
     assert hist.attrs["n_recoded"] == 0
     R = X - codes.reshape(len(X), -1) @ ConvolutionalDictionary(
         kernels, (256,), dtype=np.float64).as_matrix()
-    np.testing.assert_allclose(hist["data_term"].values[-1], 0.5 * np.sum(R ** 2),
-                               rtol=1e-9)
+    for value in (hist["data_term"].values[-1], float(hist["returned_data_term"])):
+        np.testing.assert_allclose(value, 0.5 * np.sum(R ** 2), rtol=1e-9)
+    # n_nonzero alone: the returned codes' exact figures too (the steps track theirs)
+    codes, hist = matching_pursuit(X, kernels, n_nonzero=5, return_history=True,
+                                   progress=False)
+    R = X - codes.reshape(len(X), -1).astype(np.float64) @ M
+    np.testing.assert_allclose(float(hist["returned_data_term"]), 0.5 * np.sum(R ** 2),
+                               rtol=1e-10)
+    np.testing.assert_array_equal(hist["iteration"], np.arange(6))
+    assert float(hist["returned_n_active"]) == 5.0
 
 
 def test_min_coverage_keeps_float32_stable_at_the_edges():

@@ -519,10 +519,12 @@ def test_nn_omp_float32_keeps_no_atom_at_rounding_level():
 ])
 def test_history_ends_on_the_returned_codes(solver, params, n_recoded):
     """With return_history, the samples float32 rounding left above tol are solved
-    again in float64 after the steps; the history's last entry was the float32 pass's
-    (MP: data term 0.99319 where the returned codes give 0.99159). Its last entry now
-    is the returned codes' exact data term and active count, and attrs say how many
-    samples were solved again (as the convolutional pursuit's)."""
+    again in float64 after the steps, and attrs say how many. The returned codes'
+    exact data term and active count were one more entry over ``iteration``, numbered
+    as one more step (MP: iteration 149 after 148 steps; OMP: 32 after 31), though no
+    step made them. They are now returned_data_term (objective) and returned_n_active,
+    without the iteration dim; the steps' entries (iteration k: k steps done) end on
+    the float32 pass's last step (MP: data term 0.993186, the returned codes 0.991595)."""
     rng = np.random.default_rng(3)
     D = rng.standard_normal((64, 32))
     D /= np.linalg.norm(D, axis=1, keepdims=True)
@@ -532,15 +534,21 @@ def test_history_ends_on_the_returned_codes(solver, params, n_recoded):
     # exact in float64, of X and D as the solver holds them (float32)
     R = (X.astype(np.float32).astype(np.float64)
          - A.astype(np.float64) @ D.astype(np.float32).astype(np.float64))
-    np.testing.assert_allclose(hist["data_term"].values[-1], 0.5 * np.sum(R ** 2),
-                               rtol=1e-10)
-    assert hist["n_active"].values[-1] == np.count_nonzero(A) / len(X)
-    # nothing solved again (float64): the steps alone, no extra entry
+    for name in ("returned_data_term", "returned_objective"):
+        assert hist[name].dims == ()
+        np.testing.assert_allclose(float(hist[name]), 0.5 * np.sum(R ** 2), rtol=1e-10)
+    assert float(hist["returned_n_active"]) == np.count_nonzero(A) / len(X)
+    assert hist["returned_data_term"].attrs["units"] == "(units of X)^2"
+    # the steps alone over iteration, counted from the start: the last one the float32
+    # pass's, which the re-solved samples' codes no longer are
+    np.testing.assert_array_equal(hist["iteration"], np.arange(hist.sizes["iteration"]))
+    assert abs(hist["data_term"].values[-1] - 0.5 * np.sum(R ** 2)) > 1e-4 * np.sum(R ** 2)
+    # nothing solved again (float64): the last step's codes are those returned
     A, hist = solver(X, D, return_history=True, dtype=np.float64, **params)
     assert hist.attrs["n_recoded"] == 0
     R = X - A @ D
-    np.testing.assert_allclose(hist["data_term"].values[-1], 0.5 * np.sum(R ** 2),
-                               rtol=1e-6)
+    for value in (hist["data_term"].values[-1], float(hist["returned_data_term"])):
+        np.testing.assert_allclose(value, 0.5 * np.sum(R ** 2), rtol=1e-6)
 
 
 @pytest.mark.parametrize("solver, params", [

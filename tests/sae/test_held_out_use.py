@@ -252,3 +252,28 @@ def test_reconstruct_of_a_dataarray_subtracts_from_it(models, split, dims, featu
     residual = given - X_hat
     assert residual.shape == X.shape
     np.testing.assert_allclose(residual.values, X - sae.reconstruct(X), rtol=0, atol=1e-12)
+
+
+def test_reconstruct_of_one_labelled_sample_keeps_its_features(models, split):
+    """reconstruct of one sample (a 1-D DataArray over its features) numbered the
+    features 0 ... n - 1 whatever their labels: x - sae.reconstruct(x) for features
+    labelled 100 ... 115 aligned to 0 features, and over a dim "pixel" broadcast to
+    3-D. The features keep x's dim and coordinates now, the sample its label;
+    decode, whose latents carry no feature labels (nor does the model), numbers them."""
+    sae = models["topk"]
+    X = split[1][:3]
+    plain = sae.reconstruct(X)
+    for dim in ("feature", "pixel"):
+        labelled = xr.DataArray(X, dims=("sample", dim), coords={
+            "sample": [7, 8, 9], dim: (dim, np.arange(100, 116), {"units": "1"}),
+            "y": (dim, np.arange(16) // 4)})
+        one = labelled.sel(sample=8)
+        x_hat = sae.reconstruct(one)
+        assert x_hat.dims == ("sample", dim) and x_hat["sample"].values.tolist() == [8]
+        assert x_hat[dim].values.tolist() == list(range(100, 116))
+        assert x_hat[dim].attrs == {"units": "1"}
+        assert x_hat["y"].values.tolist() == (np.arange(16) // 4).tolist()
+        residual = (one - x_hat).transpose("sample", dim)
+        assert residual.shape == (1, 16)
+        np.testing.assert_allclose(residual.values, X[1:2] - plain[1:2], rtol=0, atol=1e-12)
+    assert sae.decode(sae.encode(one))["feature"].values.tolist() == list(range(16))

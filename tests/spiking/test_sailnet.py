@@ -144,7 +144,10 @@ def test_history_dataset(blob_run):
     assert ds.sizes["update"] == 300 and ds["update"].values[-1] == 600
     # counts of updates made (2, 4, ..., 600), not 0-based indices: labelled so
     assert ds["update"].values[0] == 2
-    assert ds["update"].attrs["long_name"] == "updates made when recorded"
+    # labelled by the shared helper (count_coord), as the other histories' counters
+    from v1model.io import UPDATES_DONE
+    assert ds["update"].attrs == {"long_name": UPDATES_DONE, "units": "1"}
+    assert ds["update"].dtype == np.int64
     for name in ("mean_rate", "rate_spread", "mean_W", "mean_theta", "mean_correlation",
                  "q_change"):
         assert ds[name].dims == ("update",) and "units" in ds[name].attrs

@@ -125,12 +125,47 @@ def test_kernels_learned_with_a_rate_give_onsets_in_seconds():
                                    target="numpy", seed=0)
     np.testing.assert_array_equal(ds["time"].values, phi.positions()[0] / 8000)
     assert ds["time"].attrs["units"] == "s" and ds.attrs["sample_rate_hz"] == 8000.0
-    with pytest.raises(ValueError, match=r"^sample_rate=16000 contradicts the 'lag' "
-                                         r"coordinate of kernels \(in s\), which says 8000 "
-                                         r"Hz: pass sample_rate=8000, or None to take it "
-                                         r"from kernels$"):
+    with pytest.raises(ValueError, match=r"^sample_rate=16000 contradicts the rate of the "
+                                         r"dictionary's kernels, 8000 Hz \(their lag in s\): "
+                                         r"pass sample_rate=8000, or None to take theirs$"):
         spiking_convolutional_lca(X, kernels, lam, stride=2, target="numpy", duration=0.01,
                                   sample_rate=16000)
+
+
+# the rate is under test: the short run's coarse rates are warned of, and beside the point
+@pytest.mark.filterwarnings("ignore:the largest drive:RuntimeWarning")
+def test_a_dictionary_with_a_rate_is_the_rates_one_source(monkeypatch):
+    """The solver read the rate from the kernels itself (a DataArray's lag in s), not
+    from the dictionary as_dictionary made: a ConvolutionalDictionary's own rate was
+    checked only after the simulation, where its codes_dataset refused a contradicting
+    sample_rate, and kernels with attrs["sample_rate_hz"] were read twice. The rate is
+    now the dictionary's (signal_sample_rate): a contradiction is refused before Brian2
+    builds anything, for a dictionary as for a DataArray, and an agreeing rate is taken."""
+    import xarray as xr
+
+    import v1model.spiking.convolutional as spiking_conv
+
+    phi, X, lam = _problem()
+    lag_in_s = xr.DataArray(phi.kernels, dims=("kernel", "lag"),
+                            coords={"lag": ("lag", np.arange(8) / 8000, {"units": "s"})})
+    in_attrs = xr.DataArray(phi.kernels, dims=("kernel", "lag"),
+                            attrs={"sample_rate_hz": 8000.0})
+    rated = ConvolutionalDictionary(lag_in_s, (48,), stride=2, dtype=np.float64)
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the network ran before the rate was checked")
+
+    monkeypatch.setattr(spiking_conv, "_run_network", no_network)
+    for kernels in (rated, rated.astype(np.float32), lag_in_s, in_attrs):
+        with pytest.raises(ValueError, match=r"^sample_rate=16000 contradicts the rate of the "
+                                             r"dictionary's kernels, 8000 Hz"):
+            spiking_convolutional_lca(X, kernels, lam, stride=2, target="numpy",
+                                      duration=0.01, sample_rate=16000)
+        # an agreeing rate (or none) passes the check and reaches the network
+        for rate in (None, 8000.0):
+            with pytest.raises(AssertionError, match="the network ran"):
+                spiking_convolutional_lca(X, kernels, lam, stride=2, target="numpy",
+                                          duration=0.01, sample_rate=rate)
 
 
 @pytest.mark.parametrize("kwargs, error, match", [

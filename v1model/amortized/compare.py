@@ -12,7 +12,7 @@ from .._blas import blas_threads_for_step, coding_iteration_flops
 from .._frames import user_stacklevel
 from ..inference._common import check_products_in_range, spectral_norm_gram, validate_problem
 from ..inference.fista import fista_iterate
-from ..io import clean_attrs, seed_attr
+from ..io import ITERATIONS_DONE, clean_attrs, count_coord, seed_attr
 from ..progress import check_progress, progress_bar
 from ..validation import (CODE_DIMS, DATA_DIMS, as_generator, check_array, check_choice,
                           check_fits_in_memory, check_int, check_positive, check_same_features,
@@ -344,8 +344,10 @@ def solver_error_by_iteration(X, D, lam, n_iter, *, target=None, target_tol=1e-8
              "units": OBJECTIVE_UNITS}),
          "optimal_objective": ((), _mean_objective(target, X, D, lam), {
              "long_name": "mean LASSO objective of z*", "units": OBJECTIVE_UNITS})},
-        coords={"solver": ["ista", "fista"], "iteration": np.arange(1, n_iter + 1)})
-    ds["iteration"].attrs.update(long_name="iterations from zero codes", units="1")
+        # counted from zero codes: iteration k is the codes after k iterations
+        coords={"solver": ["ista", "fista"],
+                "iteration": count_coord("iteration", np.arange(1, n_iter + 1),
+                                         ITERATIONS_DONE)})
     ds.attrs.update(lam=lam, dtype=dt.name, n_samples=X.shape[0], n_atoms=D.shape[0],
                     n_features=D.shape[1], step="constant", restart=0,
                     target=target_source,

@@ -419,6 +419,39 @@ class ConvolutionalDictionary:
         return tuple(o + s * np.arange(m) for o, s, m in
                      zip(self._offsets, self.stride, self.code_shape))
 
+    def signal_sample_rate(self, sample_rate: float | None = None) -> float | None:
+        """The sample rate (Hz) of this dictionary's signals: ``sample_rate`` as given,
+        checked, else the kernels' own (:attr:`sample_rate`), else None (times in samples).
+
+        The one place a rate given to a solver or to :meth:`codes_dataset` meets the
+        rate the kernels carry.
+
+        Parameters
+        ----------
+        sample_rate : float, optional
+            Sounds only: a rate given by the user (Hz), > 0 and finite; it must
+            agree with the kernels' own, when they carry one (relative 1e-6).
+
+        Returns
+        -------
+        float or None
+
+        Raises
+        ------
+        ValueError
+            For a ``sample_rate`` that is not a positive finite number, given
+            for images, or other than the one the kernels carry.
+        """
+        rate = check_sample_rate(sample_rate, self.ndim)
+        if self.sample_rate is None:
+            return rate
+        if rate is not None and abs(rate - self.sample_rate) > 1e-6 * self.sample_rate:
+            raise ValueError(f"sample_rate={sample_rate!r} contradicts the rate of the "
+                             f"dictionary's kernels, {self.sample_rate:g} Hz (their lag "
+                             f"in s): pass sample_rate={self.sample_rate:g}, or None to "
+                             "take theirs")
+        return self.sample_rate if rate is None else rate
+
     def codes_dataset(self, codes, *, sample_rate: float | None = None, **attrs):
         """Codes as a labelled ``xarray.Dataset`` to keep (e.g. as netCDF).
 
@@ -467,16 +500,7 @@ class ConvolutionalDictionary:
 
         geometry = {"stride": list(self.stride), "boundary": self.boundary,
                     "signal_shape": list(self.signal_shape)}
-        given = sample_rate
-        sample_rate = check_sample_rate(sample_rate, self.ndim)
-        if self.sample_rate is not None:
-            if sample_rate is None:
-                sample_rate = self.sample_rate
-            elif abs(sample_rate - self.sample_rate) > 1e-6 * self.sample_rate:
-                raise ValueError(f"sample_rate={given!r} contradicts the rate of the "
-                                 f"dictionary's kernels, {self.sample_rate:g} Hz (their lag "
-                                 f"in s): pass sample_rate={self.sample_rate:g}, or None to "
-                                 "take theirs")
+        sample_rate = self.signal_sample_rate(sample_rate)
         if self.ndim == 1:
             geometry.update(time_attrs(sample_rate))
         for name, own in geometry.items():  # a bare TypeError ("multiple values") else

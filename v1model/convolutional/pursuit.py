@@ -26,8 +26,9 @@ import numpy as np
 
 from .._frames import user_stacklevel
 from ..inference._common import (ConvergenceWarning, caller_settings, check_products_in_range,
-                                 history_dataset, rows_of_x)
+                                 rows_of_x)
 from ..inference.pursuit import _pursuit_record as _record
+from ..inference.pursuit import pursuit_history
 from ..inference.pursuit import ROUNDOFF_UNITS, TOL_SLACK
 from ..inference.pursuit import _remedy
 from ..progress import check_progress, progress_bar
@@ -98,13 +99,16 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
         converts the dictionary).
     return_history : bool, default False
         Also return a Dataset over ``iteration`` (step) with objective = data
-        term ``0.5 ||x - Φa||²`` summed over signals, zero penalty and the
-        mean spike count per signal. Signals that float32 rounding left short
-        of ``tol`` / ``snr_db`` are coded again in float64 after the steps
-        (their number in ``attrs["n_recoded"]``); when there are any, one last
-        entry gives the returned codes' exact data term (float64, from ``X``
-        as given) and spike count, which the float32 steps' last entry does
-        not.
+        term ``0.5 ||x - Φa||²`` summed over signals (the residual the steps
+        track, in ``dtype``), zero penalty and the mean spike count per
+        signal; ``iteration`` k holds the codes after k steps (0: the start).
+        ``returned_objective``, ``returned_data_term`` and
+        ``returned_n_active`` (no ``iteration`` dim) give the returned codes'
+        exact data term (float64, from ``X`` as given) and spike count.
+        Signals that float32 rounding left short of ``tol`` / ``snr_db`` are
+        coded again in float64 after the steps (their number in
+        ``attrs["n_recoded"]``): the steps' entries are then the float32
+        pass's, and the returned codes no step's.
     progress : bool or None, default None
         A progress bar: with ``n_nonzero``, over spikes (``n_nonzero`` per
         signal; a block of signals that stops early, coded exactly or at its
@@ -221,24 +225,25 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
                                  bar.update if by_spikes else lambda new: bar.update())
             if by_spikes:  # the spikes of signals that stopped short of n_nonzero
                 bar.update(len(X[rows]) * n_nonzero - placed)
-    n_recoded = 0
+    n_recoded, exact = 0, None
     if tol is not None or snr_db is not None:
         res2, exact, n_recoded = _meet_target_exactly(
             phi, X_given, codes, res2, target, block,
             dict(n_nonzero=n_nonzero, tol=tol, snr_db=snr_db, min_coverage=min_coverage,
                  positive=positive, max_iter=max_iter))
         _warn_not_met(res2, target, tol, snr_db, max_iter, n_nonzero, positive)
-        if records is not None and n_recoded:
-            # the steps above are the float32 pass's: their last entry described codes
-            # that are no longer those returned (0.5% off the data term of 2 re-coded
-            # sounds in 8); one more entry gives the returned codes' own
-            records.append(_record(exact, np.count_nonzero(
-                codes.reshape(len(codes), -1), axis=1)))
-    codes = np.moveaxis(codes, -1, 1)
     if not return_history:
-        return codes
-    return codes, history_dataset(
-        records, "convolutional mp", n_nonzero="None" if n_nonzero is None else n_nonzero,
+        return np.moveaxis(codes, -1, 1)
+    # the returned codes' own figures, beside the steps: with signals re-coded, the steps
+    # are the float32 pass's (their last entry 0.5% off the data term of 2 re-coded
+    # sounds in 8), and an entry for the returned codes was numbered as one more step
+    if exact is None:  # n_nonzero alone: the steps tracked the residual in phi.dtype
+        phi64 = phi.astype(np.float64)
+        exact = _exact_residual_sq(phi64, phi64.check_signals(X_given, "X"), codes, block)
+    returned = _record(exact, np.count_nonzero(codes.reshape(len(codes), -1), axis=1))
+    return np.moveaxis(codes, -1, 1), pursuit_history(
+        records, returned, "convolutional mp",
+        n_nonzero="None" if n_nonzero is None else n_nonzero,
         tol="None" if tol is None else tol, snr_db="None" if snr_db is None else snr_db,
         stride=list(phi.stride), boundary=phi.boundary, min_coverage=min_coverage,
         positive=int(positive), max_iter=max_iter, dtype=phi.dtype.name,

@@ -136,12 +136,14 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
     return_history : bool, default False
         Also return a Dataset over ``iteration`` (step) with objective = data
         term ``0.5 ||x - D^T a||^2`` summed over samples, penalty (zero) and
-        mean active count. Samples that float32 rounding left above ``tol``
-        are solved again in float64 after the steps (their number in
-        ``attrs["n_recoded"]``); when there are any, one last entry gives the
-        returned codes' exact data term (float64, from ``X`` and ``D`` in
-        ``dtype``) and active count, which the float32 steps' last entry does
-        not.
+        mean active count; ``iteration`` k holds the codes after k steps (0:
+        the start). ``returned_objective``, ``returned_data_term`` and
+        ``returned_n_active`` (no ``iteration`` dim) give the returned codes'
+        exact data term (float64, from ``X`` and ``D`` in ``dtype``) and active
+        count. They are the last entry's, unless samples that float32 rounding
+        left above ``tol`` were solved again in float64 after the steps (their
+        number in ``attrs["n_recoded"]``): the steps' entries are then the
+        float32 pass's.
     progress : bool or None, default None
         A tqdm bar over the samples, coded in chunks of
         :data:`~v1model.inference._common.SOLVER_CHUNK` (bit-identical to one
@@ -242,7 +244,8 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
         limits["max_iter"] = (max_iter, "steps", at_max_iter)
         _warn_tol_not_met("matching_pursuit", res2, tol, limits, positive)
     if return_history:  # each step's record is of the exact residual (_mp_steps)
-        return A, history_dataset(records, "mp", n_nonzero="None" if only_tol else n_nonzero,
+        return A, pursuit_history(records, _returned_record(X, D, A), "mp",
+                                  n_nonzero="None" if only_tol else n_nonzero,
                                   tol=_attr(tol), positive=int(positive), max_iter=max_iter,
                                   dtype=dtype, n_recoded=n_recoded)
     return A
@@ -356,10 +359,13 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
         entries hold the residual each step updates, which drifts by rounding
         (in float32, up to 8% under the exact one near ``tol``); the last
         entry holds the returned codes' exact data term (float64, from ``X``
-        and ``D`` in ``dtype``). Samples that float32 rounding left above
-        ``tol`` are solved again in float64 after the steps (their number in
-        ``attrs["n_recoded"]``); when there are any, that last exact entry is
-        one more, with the returned codes' active count.
+        and ``D`` in ``dtype``); ``iteration`` k holds the codes after k steps
+        (0: the start). ``returned_objective``, ``returned_data_term`` and
+        ``returned_n_active`` (no ``iteration`` dim) give the returned codes'
+        own, the last entry's unless samples that float32 rounding left above
+        ``tol`` were solved again in float64 after the steps (their number in
+        ``attrs["n_recoded"]``): the steps' entries are then the float32
+        pass's, and the returned codes no step's.
     progress : bool or None, default None
         A tqdm bar over the samples, coded in blocks of rows (those that bound
         the memory of the work arrays, with or without the bar; with
@@ -450,8 +456,9 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
         if return_history:  # with tol, _meet_tol_exactly did it
             _make_last_record_exact(records, _exact_residual_sq(X, D, A))
     if return_history:
-        return A, history_dataset(records, "omp", n_nonzero=n_nonzero, tol=_attr(tol),
-                                  positive=int(positive), dtype=dtype, n_recoded=n_recoded)
+        return A, pursuit_history(records, _returned_record(X, D, A), "omp",
+                                  n_nonzero=n_nonzero, tol=_attr(tol), positive=int(positive),
+                                  dtype=dtype, n_recoded=n_recoded)
     return A
 
 
@@ -542,9 +549,11 @@ def _meet_tol_exactly(solver, X, D, A, res2, tol, records, **params):
     which drifts from the exact one by rounding: in float32, at ``tol`` near 1e-6
     ``||x||^2``, matching pursuit left 182 of 300 samples above ``tol`` (up to 1.5
     times it) and OMP 22, where their trackers had reached it or gone to zero, with no
-    warning. ``A`` is updated in place; ``records`` (the history, or None) gets one
-    last record of the returned codes when samples were solved again, and otherwise
-    its last record made exact; ``params`` are the solver's other arguments.
+    warning. ``A`` is updated in place; ``records`` (the history, or None) gets its
+    last record made exact when no sample was solved again (its codes are those
+    returned; else they are the first pass's, and the returned codes' own figures go
+    beside the steps: :func:`pursuit_history`); ``params`` are the solver's other
+    arguments.
     """
     exact = _exact_residual_sq(X, D, A)
     # within TOL_SLACK of tol is at tol (the rounding of the trackers in float64)
@@ -558,12 +567,10 @@ def _meet_tol_exactly(solver, X, D, A, res2, tol, records, **params):
         exact[redo] = _exact_residual_sq(X[redo], D, A[redo])
     if X.dtype == np.float64:
         redo = redo[:0]
-    if records is not None and redo.size:
-        # the steps' records are the float32 pass's: their last one described codes that
-        # are no longer those returned (0.16% off the data term with 2 of 64 samples
-        # solved again); one more record gives the returned codes' own
-        records.append(_pursuit_record(exact, np.count_nonzero(A, axis=1)))
-    elif records is not None:
+    # with samples solved again, the steps' records stay the float32 pass's (0.16% off
+    # the returned codes' data term with 2 of 64 samples solved again): an extra
+    # record for the returned codes was numbered as one more step, which it is not
+    if records is not None and not redo.size:
         _make_last_record_exact(records, exact)
     at_tol = (res2 <= tol) & (exact <= tol * (1 + TOL_SLACK))
     return np.where(at_tol, np.minimum(exact, tol), exact), redo
@@ -675,6 +682,32 @@ def roundoff_floor(X, D, norms, j):
 
 def _attr(tol):
     return "None" if tol is None else tol
+
+
+def pursuit_history(records, returned, solver, **attrs):
+    """A pursuit's history: :func:`~v1model.inference._common.history_dataset` of the
+    steps' ``records`` (``iteration`` k: k steps done, 0 the start), and the returned
+    codes' own figures (``returned``, a record of them: :func:`_returned_record`) in
+    ``returned_objective``, ``returned_data_term`` and ``returned_n_active``, without
+    the ``iteration`` dim.
+
+    They equal the last step's entry unless samples were coded again in float64 after
+    the steps (``attrs["n_recoded"]`` of them): the returned codes are then no step's
+    (such a last entry was numbered as one more step, which it was not).
+    """
+    ds = history_dataset(records, solver, **attrs)
+    for key in ("objective", "data_term", "n_active"):
+        ds[f"returned_{key}"] = ((), returned[key], {
+            "long_name": f"{ds[key].attrs['long_name']}, of the returned codes "
+                         "(float64; after any samples coded again)",
+            "units": ds[key].attrs["units"]})
+    return ds
+
+
+def _returned_record(X, D, A):
+    """The history record of the returned codes ``A``: their exact squared residuals
+    (float64, from ``X`` and ``D`` as the solver holds them) and active counts."""
+    return _pursuit_record(_exact_residual_sq(X, D, A), np.count_nonzero(A, axis=1))
 
 
 def _pursuit_record(res2, count):

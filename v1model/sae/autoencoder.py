@@ -1090,7 +1090,9 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
             (sample, feature) when it names them) and coordinates, so that
             ``X - X_hat`` is the residual whatever its dims are named (``dim_0``,
             ``pixel``) or its features labelled; ``long_name`` and ``units``
-            as :meth:`decode`. For a single sample (1-D), as :meth:`decode`.
+            as :meth:`decode`. For a single sample (a 1-D DataArray over its
+            features), over (sample, its feature dim) with its feature
+            coordinates and its sample label, if any.
         """
         self._check_can_encode()
         objective = self._inference_objective(k)
@@ -1549,7 +1551,17 @@ def _labelled_as_data(X_hat, X):
     labelled (sample, feature) with features numbered 0, 1, ..., ``X - X_hat`` of an
     ``X`` with dims (dim_0, dim_1) or (sample, pixel) broadcast to 4-D or 3-D, and of
     features labelled 100 ... 115 aligned to nothing, unsaid. Otherwise as
-    :func:`_labelled_like`."""
+    :func:`_labelled_like`; for one sample (a 1-D ``X`` over its features), over
+    (sample, X's feature dim) with X's feature coordinates: numbered 0, 1, ..., ``X -
+    X_hat`` of features labelled 100 ... 115 aligned to nothing too."""
+    if isinstance(X, xr.DataArray) and X.ndim == 1 and X.dims[0] != DATA_DIMS[0]:
+        own = X.dims[0]
+        coords = row_coords(X, 1, DATA_DIMS)  # the sample's label (X.isel(sample=i))
+        coords.update({name: coord.variable for name, coord in X.coords.items()
+                       if coord.dims == (own,)})
+        return xr.DataArray(X_hat, dims=(DATA_DIMS[0], own), coords=coords,
+                            attrs={"long_name": RECONSTRUCTION_LONG_NAME,
+                                   "units": X.attrs.get("units", "units of X")})
     if not (isinstance(X, xr.DataArray) and X.ndim == 2):
         return _labelled_like(X_hat, X, DATA_DIMS, "feature", RECONSTRUCTION_LONG_NAME)
     ordered = by_dim_names(X, DATA_DIMS, "X")

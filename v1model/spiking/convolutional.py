@@ -24,9 +24,8 @@ import xarray as xr
 
 from ..convolutional.gram import gram_matrix
 from ..convolutional.inference import as_dictionary
-from ..convolutional.operator import check_sample_rate
 from ..progress import check_progress
-from ..validation import as_generator, check_bool, sample_rate_by_labels
+from ..validation import as_generator, check_bool
 from . import _brian
 from .lca import (_membrane_time_constant, _run_network, _warn_coarse, _warn_saturated,
                   _window_steps, simulation_parameters)
@@ -120,10 +119,12 @@ def spiking_convolutional_lca(
         coordinate ``time`` and the kernels' ``lag`` in seconds (as
         :meth:`ConvolutionalDictionary.codes_dataset`; ``time_sample`` keeps
         the positions in samples). Without it they are in samples, unless
-        ``kernels`` is a DataArray that carries a rate (``attrs["sample_rate_hz"]``
+        ``kernels`` carry a rate: a DataArray's (``attrs["sample_rate_hz"]``
         or its ``lag`` in s, as :func:`~v1model.convolutional.learn_kernels`
-        gives it), which is then taken (and one given must agree with). Not the
-        simulated time of ``duration``, ``dt`` and ``spike_time``.
+        gives it) or a :class:`~v1model.convolutional.ConvolutionalDictionary`'s
+        ``sample_rate``, which is then taken (and one given must agree with,
+        checked before Brian2 builds anything). Not the simulated time of
+        ``duration``, ``dt`` and ``spike_time``.
 
     Returns
     -------
@@ -161,12 +162,9 @@ def spiking_convolutional_lca(
                                    tau_name=tau_name)
     check_bool(record_spikes, "record_spikes")
     check_progress(progress)
-    rate = check_sample_rate(sample_rate, phi.ndim)  # before Brian2 builds anything
-    if phi.ndim == 1:
-        # sound kernels learned with a rate carry it (their lag in s): without it given
-        # again, the codes' times were in samples, unsaid
-        rate = sample_rate_by_labels(kernels, None if rate is None else sample_rate, "kernels")
-    sample_rate = rate
+    # before Brian2 builds anything; the dictionary holds the rate sound kernels carry
+    # (as_dictionary: their lag in s or attrs["sample_rate_hz"]), a dictionary's own too
+    sample_rate = phi.signal_sample_rate(sample_rate)
     rng = as_generator(seed)
     n, m = len(X), phi.n_coefficients
     # units in the order of as_matrix (kernel, then position): the dense spiking LCA on

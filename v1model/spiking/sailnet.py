@@ -40,7 +40,7 @@ import numpy as np
 import xarray as xr
 
 from .._frames import user_stacklevel
-from ..io import continue_history, seed_attr
+from ..io import UPDATES_DONE, continue_history, count_coord, seed_attr
 from ..progress import check_progress, progress_bar
 from ..scaling import pow2_scale
 from ..validation import (
@@ -736,8 +736,9 @@ def learn_sailnet(
                 "y": ("y", np.arange(h), {"units": "pixel"}),
                 "x": ("x", np.arange(w), {"units": "pixel"}),
                 # counts, not indices: the history after record_every, 2 record_every, ...
-                "update": ("update", (done // record_every + np.arange(n_rec) + 1) * record_every,
-                           {"long_name": "updates made when recorded", "units": "1"})},
+                "update": count_coord("update",
+                                      (done // record_every + np.arange(n_rec) + 1) * record_every,
+                                      UPDATES_DONE)},
     )
     ds["Q"].attrs.update(long_name="feed-forward weights (receptive fields)", units="1")
     ds["W"].attrs.update(long_name="lateral inhibition onto neuron from neuron_pre", units="1")
