@@ -12,10 +12,12 @@ solvers in :mod:`v1model.inference`, the Brian2 spiking network in
 from __future__ import annotations
 
 import importlib
+import warnings
 
 import numpy as np
 import xarray as xr
 
+from ._frames import user_stacklevel
 from .io import SavedAsDataset, attach_history, continue_history, detach_history
 from .validation import (
     DATA_DIMS,
@@ -63,7 +65,9 @@ class SparseCodingNetwork(SavedAsDataset):
     ----------
     dictionary : array_like, shape (n_atoms, n_features), optional
         Feed-forward weights, one receptive field per row. If omitted, give
-        ``n_atoms`` and ``patch_shape`` and call :meth:`learn`.
+        ``n_atoms`` and ``patch_shape`` and call :meth:`learn`. A DataArray with
+        dims (atom, feature) is read by dim name, and its ``atom`` coordinate,
+        if any, labels the units (:attr:`atom_labels`).
     n_atoms : int, optional
         Number of units when no dictionary is given (with one, it must
         equal the dictionary's number of rows).
@@ -90,11 +94,12 @@ class SparseCodingNetwork(SavedAsDataset):
         Without ``dictionary`` and ``n_atoms``, for an invalid dictionary
         (atoms as images, ``(n_atoms, height, width)``, included: the message
         says how to flatten them), an ``n_atoms`` other than the dictionary's
-        rows, a ``patch_shape`` that does not match ``n_features``, or a
-        parameter out of range.
+        rows, a ``patch_shape`` that does not match ``n_features``, a DataArray
+        ``dictionary`` whose ``atom`` labels repeat, or a parameter out of range.
     TypeError
-        For a ``patch_shape`` that is not a (height, width) pair, or a
-        ``dictionary`` that is a number or an ``xarray.Dataset``.
+        For a ``patch_shape`` that is not a (height, width) pair, a
+        ``dictionary`` that is a number or an ``xarray.Dataset``, or one whose
+        ``atom`` labels are neither numbers nor text.
 
     Notes
     -----
@@ -107,6 +112,10 @@ class SparseCodingNetwork(SavedAsDataset):
     net.dictionary[alive]`` prunes units; its features must be ``patch_shape``'s
     pixels), ``n_atoms`` (settable only to the dictionary's rows, or before there
     is one) and ``patch_shape`` (its pixels must be the dictionary's features).
+    A DataArray dictionary keeps its ``atom`` coordinate as the units' labels
+    (``net.dictionary = D.isel(atom=[3, 7, 30])`` keeps 3, 7 and 30), which
+    :meth:`save` writes as the ``atom`` coordinate; a plain array labels its
+    units 0..n_atoms-1.
     """
 
     # checked whenever set: set unchecked, net.lam = -1 was saved in a file that load
@@ -145,6 +154,7 @@ class SparseCodingNetwork(SavedAsDataset):
             n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
         if dictionary is not None:
             self._dictionary = _checked_dictionary(dictionary)
+            self._atom_labels = _atom_labels(dictionary, self._dictionary.shape[0])
             n_features = self._dictionary.shape[1]
             if n_atoms is not None and n_atoms != self._dictionary.shape[0]:
                 # it was ignored: n_atoms=10 with 32 atoms gave a network of 32, unsaid
@@ -155,6 +165,7 @@ class SparseCodingNetwork(SavedAsDataset):
             if n_atoms is None:
                 raise ValueError("give either dictionary or n_atoms (and patch_shape)")
             self._dictionary = None
+            self._atom_labels = None
             n_features = None
         self._n_atoms = n_atoms
         self._patch_shape = _check_patch_shape(patch_shape, n_features)
@@ -174,7 +185,9 @@ class SparseCodingNetwork(SavedAsDataset):
         before learning). Setting it checks it as the constructor does (a copy is kept);
         ``n_atoms`` follows its rows (``net.dictionary = net.dictionary[alive]`` prunes
         units, and drops ``code_var_``, whose atoms were others), and its features must
-        be ``patch_shape``'s pixels (for other patches, build a new network)."""
+        be ``patch_shape``'s pixels (for other patches, build a new network). A
+        DataArray's ``atom`` coordinate becomes :attr:`atom_labels`; a plain array's
+        units are labelled 0..n_atoms-1."""
         return self._dictionary
 
     @dictionary.setter
@@ -190,7 +203,9 @@ class SparseCodingNetwork(SavedAsDataset):
         if self.code_var_ is not None and len(self.code_var_) != D.shape[0]:
             # the gain adaptation's state, one per atom, belongs to the atoms replaced
             self.code_var_ = None
+        labels = _atom_labels(value, D.shape[0])
         self._dictionary = D
+        self._atom_labels = labels
         if self._patch_shape is None:
             self._patch_shape = _check_patch_shape(None, D.shape[1])
 
@@ -221,11 +236,23 @@ class SparseCodingNetwork(SavedAsDataset):
         n_features = self._dictionary.shape[1] if self._dictionary is not None else None
         self._patch_shape = _check_patch_shape(value, n_features)
 
+    @property
+    def atom_labels(self):
+        """Labels of the units, shape (n_atoms,): the ``atom`` coordinate of a DataArray
+        dictionary given or set (e.g. the units a pruned ``D.isel(atom=[...])`` kept),
+        else 0..n_atoms-1 (None before the size is known). :meth:`to_dataset` writes
+        them as the ``atom`` coordinate, and :meth:`load` reads them back. A copy."""
+        if self._atom_labels is not None:
+            return self._atom_labels.copy()
+        return np.arange(self.n_atoms) if self.n_atoms is not None else None
+
     def __setstate__(self, state):
         # a pickle of an earlier version holds these three as plain attributes
         for name in ("dictionary", "n_atoms", "patch_shape"):
             if name in state:
                 state["_" + name] = state.pop(name)
+        # and no atom labels (its units were 0..n_atoms-1)
+        state.setdefault("_atom_labels", None)
         self.__dict__.update(state)
 
     @property
@@ -259,7 +286,8 @@ class SparseCodingNetwork(SavedAsDataset):
         p = self.params()
         return (
             f"SparseCodingNetwork(n_atoms={p['n_atoms']}, n_features={p['n_features']}, "
-            f"lam={self.lam}, threshold={self.threshold!r}, prior={self.prior!r})"
+            f"patch_shape={self.patch_shape}, lam={self.lam}, threshold={self.threshold!r}, "
+            f"prior={self.prior!r})"
         )
 
     def _require_dictionary(self):
@@ -294,8 +322,10 @@ class SparseCodingNetwork(SavedAsDataset):
 
         Parameters
         ----------
-        X : array_like, shape (n_samples, n_features)
-            Stimuli, one flattened (row-major) patch per row; a DataArray with
+        X : array_like, shape (n_samples, n_features) or (n_features,)
+            Stimuli, one flattened (row-major) patch per row; a single patch of
+            shape ``(n_features,)`` is one sample (its codes have shape
+            ``(1, n_atoms)``, as the solvers give them); a DataArray with
             dims (sample, feature) is read by dim name, in either order (its codes
             are a plain array, one row per sample in its order).
         backend : {"ode", "spiking"}, default "ode"
@@ -348,7 +378,8 @@ class SparseCodingNetwork(SavedAsDataset):
         Returns
         -------
         codes : ndarray, shape (n_samples, n_atoms)
-            In the solver's ``dtype`` (float32 by default for the ODE
+            One row per sample, also for a 1-D ``X`` (shape ``(1, n_atoms)``;
+            ``codes[0]`` is its code). In the solver's ``dtype`` (float32 by default for the ODE
             methods; float64 for the Cauchy prior and the spiking backend),
             followed by any optional outputs the backend was asked for
             (e.g. ``return_history=True``).
@@ -366,6 +397,16 @@ class SparseCodingNetwork(SavedAsDataset):
             On the ODE backend, for a keyword argument the method's solver
             does not take (the message lists those it takes), and for a
             ``seed`` that is not an int, a Generator or None.
+
+        Warns
+        -----
+        UserWarning
+            On the ODE backend with an L1 method (``lca``, ``fista``, ``cd``, ...;
+            any ``threshold``), once per call, when ``lam`` is at least the
+            LASSO's ``lam_max = max |<d, x>|`` over the samples and atoms
+            (``max <d, x>`` for non-negative codes): every code is then zero at
+            the optimum (learning refuses such a ``lam``). The message names
+            ``lam`` and ``lam_max``.
         """
         self._require_dictionary()
         check_choice(backend, "backend", tuple(BACKENDS))
@@ -506,7 +547,8 @@ class SparseCodingNetwork(SavedAsDataset):
         Returns
         -------
         xarray.Dataset
-            ``dictionary`` over (atom, y, x) (units "1" for ``prior="l1"``, whose
+            ``dictionary`` over (atom, y, x), its ``atom`` coordinate the units'
+            :attr:`atom_labels` (units "1" for ``prior="l1"``, whose
             codes are in units of X; "units of X" for ``prior="cauchy"``, whose
             codes are dimensionless and whose atoms' lengths carry the scale); the
             spec (:meth:`params`) and ``kind`` in attrs; the learning history's variables (over
@@ -524,7 +566,7 @@ class SparseCodingNetwork(SavedAsDataset):
         ds = xr.Dataset(
             # a copy: a Dataset that shares the network's array changes it when it is changed
             {"dictionary": (("atom", "y", "x"), self.dictionary.reshape(-1, h, w).copy())},
-            coords={"atom": np.arange(self.n_atoms), "y": ("y", np.arange(h), {"units": "pixel"}),
+            coords={"atom": self.atom_labels, "y": ("y", np.arange(h), {"units": "pixel"}),
                     "x": ("x", np.arange(w), {"units": "pixel"})},
         )
         # sparsenet's gain adaptation (Cauchy prior) leaves the norms near, not at, 1; a
@@ -565,8 +607,9 @@ class SparseCodingNetwork(SavedAsDataset):
         Returns
         -------
         SparseCodingNetwork
-            With the saved spec and, when present, the learning history and
-            ``code_var_``.
+            With the saved spec, the ``atom`` coordinate as :attr:`atom_labels`
+            (0..n_atoms-1 in a file without one) and, when present, the learning
+            history and ``code_var_``.
 
         Raises
         ------
@@ -611,6 +654,7 @@ class SparseCodingNetwork(SavedAsDataset):
             prior=str(a["prior"]),
             sigma=number("sigma"),
         )
+        net._atom_labels = _atom_labels(ds["dictionary"], D.shape[0])
         net.history_ = detach_history(ds)
         if "code_var" in ds:
             if ds["code_var"].dims != ("atom",):
@@ -650,6 +694,31 @@ def _checked_dictionary(dictionary):
                         f"n_atoms={dictionary!r} and patch_shape")
     _check_not_images(dictionary)
     return check_dictionary(dictionary, "dictionary").copy()
+
+
+def _atom_labels(dictionary, n_atoms):
+    """The ``atom`` coordinate of a DataArray ``dictionary`` (the labels of its units,
+    e.g. those a pruned ``D.isel(atom=[...])`` kept; they were replaced by 0..n-1 on
+    save), as an array; None for 0..n_atoms-1 (a plain array, a DataArray without the
+    coordinate, or with exactly those labels)."""
+    if not isinstance(dictionary, xr.DataArray) or "atom" not in dictionary.indexes:
+        return None
+    labels = np.asarray(dictionary["atom"].values)
+    if labels.dtype == object and all(isinstance(v, str) for v in labels):
+        labels = labels.astype(str)  # text labels as a netCDF file gives them back
+    if labels.dtype.kind not in "iufUS":
+        raise TypeError(f"dictionary's atom coordinate must hold numbers or text (the "
+                        f"units' labels), got dtype {labels.dtype} (e.g. {labels[0]!r})")
+    values, counts = np.unique(labels, return_counts=True)
+    if counts.max() > 1:
+        repeated = np.flatnonzero(counts > 1)[0]
+        raise ValueError(f"dictionary's atom coordinate labels two units alike: "
+                         f"{values[repeated].item()!r} appears {counts[repeated]} times; each "
+                         f"unit needs its own label (drop_duplicates('atom') or "
+                         f"assign_coords(atom=...))")
+    if labels.dtype.kind in "iu" and np.array_equal(labels, np.arange(n_atoms)):
+        return None
+    return labels.copy()
 
 
 def _check_not_images(dictionary):
@@ -735,9 +804,11 @@ def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs
                              "threshold='hard'")
         # through encode, as the other methods: an argument lca does not take is named
         # with the ones it does (it was lca()'s bare "unexpected keyword argument")
-        return inference.encode(X, net.dictionary, "lca", lam=kwargs.pop("lam", net.lam),
-                                threshold=threshold, tau=kwargs.pop("tau", net.tau),
-                                _names=ENCODE_NAMES, **kwargs)
+        lam = kwargs.pop("lam", net.lam)
+        out = inference.encode(X, net.dictionary, "lca", lam=lam, threshold=threshold,
+                               tau=kwargs.pop("tau", net.tau), _names=ENCODE_NAMES, **kwargs)
+        _warn_if_lam_zeroes_every_code(X, net.dictionary, lam, threshold == "nonneg")
+        return out
     refuse_unused_settings(method, [
         (name, kwargs.pop(name, None), f"the LCA's {name} (the network dynamics); use "
                                        "method='lca'") for name in ("tau", "threshold")])
@@ -751,8 +822,43 @@ def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs
         kwargs.setdefault("lam", net.lam)
     if positive is None:
         positive = net.threshold == "nonneg"
-    return inference.encode(X, net.dictionary, method, positive=positive, _names=ENCODE_NAMES,
-                            **kwargs)
+    out = inference.encode(X, net.dictionary, method, positive=positive, _names=ENCODE_NAMES,
+                           **kwargs)
+    if method in inference.L1_METHODS:
+        _warn_if_lam_zeroes_every_code(X, net.dictionary, kwargs["lam"], positive)
+    return out
+
+
+def _warn_if_lam_zeroes_every_code(X, D, lam, positive):
+    """Warn once when ``lam`` is at least the LASSO's ``lam_max``, the largest drive
+    ``max|<d, x>|`` (``max <d, x>`` for non-negative codes) over the samples of ``X`` and
+    the atoms of ``D``: then every code is zero at the optimum (and for the LCA, whose
+    units never pass the threshold), and ``net.encode(X, lam=100)`` returned zeros
+    without a word, while learning refuses such a lam (:func:`check_lam_below_data`).
+
+    Called after the solver, which has checked ``X``. The drive is taken in blocks of
+    rows, stopping at the first block that passes ``lam``: on data worth coding that is
+    the first, one block's product (the solvers compute the whole of ``X D^T`` but do
+    not return it)."""
+    from .inference._common import SOLVER_CHUNK
+    from .learning._coding import lam_zeroes_every_code
+
+    X = np.atleast_2d(np.asarray(X))
+    lam = check_nonnegative(lam, "lam")  # checked by the solver: a float, as learning names it
+    lam_max = 0.0
+    for start in range(0, len(X), SOLVER_CHUNK):
+        drive = np.asarray(X[start:start + SOLVER_CHUNK], dtype=np.float64) @ D.T
+        lam_max = max(lam_max, float(drive.max() if positive else np.abs(drive).max()))
+        if lam_max > lam:
+            return
+    if lam_max == 0:  # X, or its drive, is zero: no lam gives a non-zero code
+        return
+    drive = "max <d, x>" if positive else "max |<d, x>|"
+    warnings.warn(lam_zeroes_every_code(
+        lam, f"lam_max = {drive} = {lam_max:.3g} over the samples of X and the network's "
+             f"atoms (the LASSO's lam_max)",
+        lam_max, "at the optimum"),
+        UserWarning, stacklevel=user_stacklevel())
 
 
 #: learn_dictionary's arguments that the network gives it (its spec and state)

@@ -697,3 +697,145 @@ def test_a_network_pickled_before_its_sizes_were_checked_attributes_unpickles(di
     assert back.n_atoms == 32 and back.patch_shape == (4, 4)
     X = rng.standard_normal((3, 16))
     np.testing.assert_array_equal(back.encode(X, method="fista"), net.encode(X, method="fista"))
+
+
+def _labelled(D, labels):
+    import xarray as xr
+
+    return xr.DataArray(D, dims=("atom", "feature"), coords={"atom": labels})
+
+
+@pytest.mark.parametrize("labels", [np.arange(100, 132), [f"unit{i}" for i in range(32)]])
+def test_a_pruned_dataarray_dictionary_keeps_its_atom_labels_through_save_and_load(
+        dictionary, rng, tmp_path, labels):
+    # to_dataset labelled the atoms 0..n-1 whatever the dictionary carried: the 3 units
+    # a pruned D.isel(atom=[3, 7, 30]) kept came back from a file as atoms 0, 1 and 2
+    D = _labelled(dictionary, labels)
+    net = SparseCodingNetwork(D, patch_shape=(4, 4), lam=0.2)
+    np.testing.assert_array_equal(net.atom_labels, labels)
+    net.dictionary = D.isel(atom=[3, 7, 30])
+    kept = np.asarray(labels)[[3, 7, 30]]
+    np.testing.assert_array_equal(net.atom_labels, kept)
+    np.testing.assert_array_equal(net.to_dataset()["atom"].values, kept)
+    loaded = SparseCodingNetwork.load(net.save(tmp_path / "pruned.nc"))
+    np.testing.assert_array_equal(loaded.atom_labels, kept)
+    np.testing.assert_array_equal(loaded.to_dataset()["atom"].values, kept)
+    # the atoms under each label are those of the label, as in the DataArray
+    back = loaded.to_dataset()["dictionary"]
+    for label in kept:
+        np.testing.assert_array_equal(back.sel(atom=label).values.ravel(),
+                                      D.sel(atom=label).values)
+    # learning changes the atoms, not which units they are
+    net.learn(rng.standard_normal((200, 16)), n_updates=2, batch_size=50, seed=0)
+    np.testing.assert_array_equal(net.atom_labels, kept)
+    # a plain array names no units: 0..n-1
+    net.dictionary = dictionary[:5]
+    np.testing.assert_array_equal(net.atom_labels, np.arange(5))
+    np.testing.assert_array_equal(net.to_dataset()["atom"].values, np.arange(5))
+
+
+def test_atom_labels_are_read_by_name_and_checked(dictionary):
+    D = _labelled(dictionary, np.arange(32)[::-1])
+    # a transposed DataArray is read by dim name: its labels stay with their atoms
+    net = SparseCodingNetwork(D.T, patch_shape=(4, 4))
+    np.testing.assert_array_equal(net.atom_labels, np.arange(32)[::-1])
+    np.testing.assert_array_equal(net.dictionary, dictionary)
+    with pytest.raises(ValueError, match=re.escape(
+            "dictionary's atom coordinate labels two units alike: 7 appears 2 times")):
+        net.dictionary = D.isel(atom=[1, 24, 24])
+    np.testing.assert_array_equal(net.atom_labels, np.arange(32)[::-1])  # left as it was
+    # a network without a dictionary yet, and a DataArray without an atom coordinate
+    assert list(SparseCodingNetwork(n_atoms=3).atom_labels) == [0, 1, 2]
+    import xarray as xr
+
+    bare = SparseCodingNetwork(xr.DataArray(dictionary, dims=("atom", "feature")))
+    np.testing.assert_array_equal(bare.atom_labels, np.arange(32))
+
+
+def test_files_and_pickles_without_atom_labels_still_load(dictionary, rng, tmp_path):
+    import pickle
+
+    net = SparseCodingNetwork(_labelled(dictionary, np.arange(50, 82)), lam=0.2)
+    # a file whose dictionary has no atom coordinate labels its units 0..n-1
+    ds = net.to_dataset().drop_vars("atom")
+    np.testing.assert_array_equal(SparseCodingNetwork.from_dataset(ds).atom_labels,
+                                  np.arange(32))
+    # a network pickled before the labels were kept has no _atom_labels
+    old = pickle.loads(pickle.dumps(net))
+    np.testing.assert_array_equal(old.atom_labels, np.arange(50, 82))
+    del old.__dict__["_atom_labels"]
+    back = pickle.loads(pickle.dumps(old))
+    np.testing.assert_array_equal(back.atom_labels, np.arange(32))
+    X = rng.standard_normal((3, 16))
+    np.testing.assert_array_equal(back.encode(X, method="fista"), net.encode(X, method="fista"))
+
+
+def test_repr_shows_the_patch_shape(rng):
+    # a 4x16 network printed as an 8x8 one: both "n_atoms=8, n_features=64"
+    D = rng.standard_normal((8, 64))
+    wide, square = SparseCodingNetwork(D, patch_shape=(4, 16)), SparseCodingNetwork(D)
+    assert "patch_shape=(4, 16)" in repr(wide)
+    assert "patch_shape=(8, 8)" in repr(square)
+    assert repr(wide) != repr(square)
+
+
+def test_a_single_patch_is_coded_as_one_row_as_documented(dictionary, rng):
+    net = SparseCodingNetwork(dictionary, lam=0.2)
+    x = rng.standard_normal(16)
+    codes = net.encode(x, method="fista", dtype=np.float64)
+    assert codes.shape == (1, 32)
+    np.testing.assert_array_equal(codes, net.encode(x[None], method="fista", dtype=np.float64))
+    assert "(1, n_atoms)" in SparseCodingNetwork.encode.__doc__  # what encode says it does
+
+
+@pytest.mark.parametrize("threshold, method", [("soft", "lca"), ("soft", "fista"),
+                                               ("soft", "active_set"),
+                                               ("hard", "lca"), ("nonneg", "lca"),
+                                               ("nonneg", "fista")])
+def test_encode_warns_once_of_a_lam_that_zeroes_every_code(dictionary, rng, threshold, method):
+    # net.encode(X, lam=100) returned all-zero codes without a word, while learning
+    # refuses such a lam
+    import warnings
+
+    from sklearn.decomposition import sparse_encode
+
+    positive = threshold == "nonneg"
+    net = SparseCodingNetwork(dictionary, threshold=threshold)
+    X = rng.standard_normal((4, 16))
+    drive = X @ dictionary.T
+    lam_max = float(drive.max() if positive else np.abs(drive).max())
+    if threshold != "hard":
+        # lam_max as the LASSO's (scikit-learn): zero codes just above it, not below
+        for factor, zero in ((1.001, True), (0.999, False)):
+            ref = sparse_encode(X, dictionary, algorithm="lasso_cd", alpha=factor * lam_max,
+                                positive=positive, max_iter=10000)
+            assert (np.count_nonzero(ref) == 0) == zero
+    with pytest.warns(UserWarning) as record:
+        codes = net.encode(X, method=method, lam=1.001 * lam_max)
+    assert len(record) == 1 and record[0].filename == __file__
+    assert str(record[0].message) == (
+        f"lam={1.001 * lam_max!r} is at least lam_max = "
+        f"{'max <d, x>' if positive else 'max |<d, x>|'} = {lam_max:.3g} over the samples "
+        f"of X and the network's atoms (the LASSO's lam_max): every code is zero at the "
+        f"optimum; lower lam well below {lam_max:.3g} or rescale X")
+    assert np.count_nonzero(codes) == 0
+    # below lam_max some code is not zero, and nothing is said
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.count_nonzero(net.encode(X, method=method, lam=0.99 * lam_max)) > 0
+    # the network's own lam is checked the same way
+    net.lam = 2 * lam_max
+    with pytest.warns(UserWarning, match=re.escape(f"lam={2 * lam_max!r} is at least")):
+        net.encode(X[0], method=method)
+
+
+def test_no_lam_warning_where_lam_cannot_help(dictionary):
+    import warnings
+
+    net = SparseCodingNetwork(dictionary, lam=0.5, threshold="nonneg")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # zero data: no lam gives a non-zero code
+        assert not net.encode(np.zeros((2, 16)), method="fista").any()
+        # greedy methods take no lam
+        SparseCodingNetwork(dictionary).encode(np.ones((2, 16)), method="omp", n_nonzero=2)

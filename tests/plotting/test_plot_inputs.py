@@ -870,3 +870,30 @@ def test_coefficient_histogram_refuses_codes_with_nothing_to_draw(codes, message
     texts = [t.get_text() for t in
              plot_coefficient_histogram([0.0]).axes[0].get_legend().get_texts()]
     assert "P(a = 0) = 1.000\n(1 of 1 exactly 0)" in texts
+
+
+def test_learning_curve_marks_where_each_later_learn_call_starts(rng, tmp_path):
+    # a history continued over learn() calls was drawn as one run: the jump where the
+    # second call's lr schedule restarts read as learning itself
+    from v1model import SparseCodingNetwork
+    from v1model.plotting import plot_learning_curve
+
+    key = "start of a continued learning call"
+    X = rng.standard_normal((300, 16))
+    net = SparseCodingNetwork(n_atoms=8, patch_shape=(4, 4))
+    net.learn(X, n_updates=5, batch_size=50, seed=0, progress=False)
+    one_call = plot_learning_curve(net, variables="objective")
+    assert not [ln for ax in one_call.axes for ln in ax.lines if ln.get_label() == key]
+    for seed, n_updates in ((1, 7), (2, 3)):
+        net.learn(X, n_updates=n_updates, batch_size=50, seed=seed, progress=False)
+    saved = SparseCodingNetwork.load(net.save(tmp_path / "net.nc")).to_dataset()
+    for history in (net, saved):  # a saved network's as learning_updates_per_call
+        fig = plot_learning_curve(history, variables=("objective", "fraction_active"))
+        assert len(fig.axes) == 2
+        for ax in fig.axes:
+            starts = [ln for ln in ax.lines if ln.get_label() == key]
+            # vertical lines at the updates done before the 2nd and 3rd calls: 5 and 12
+            assert [list(ln.get_xdata()) for ln in starts] == [[5, 5], [12, 12]]
+            assert all(ln.get_linewidth() < 1 for ln in starts)  # thin, under the data
+        legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+        assert legend.count(key) == 1 and legend[0] == "per update"

@@ -218,10 +218,18 @@ def check_lam_below_data(X, coder, n_atoms) -> None:
                f"sqrt(lambda_max(D D^T)), and lambda_max >= {ratio:.3g} for any "
                f"{n_atoms} unit-norm atoms)")
     if coder.lam >= bound:
-        raise ValueError(
-            f"lam={coder.lam!r} is at least {why}: every code is zero whatever the "
-            f"unit-norm dictionary, so nothing can be learned; lower lam well below "
-            f"{bound:.3g} or rescale X")
+        raise ValueError(lam_zeroes_every_code(
+            coder.lam, why, bound, "whatever the unit-norm dictionary, so nothing can be "
+                                   "learned"))
+
+
+def lam_zeroes_every_code(lam, why, bound, outcome) -> str:
+    """The message for a ``lam`` at or above ``bound``, the largest drive that ``why``
+    describes, so that every code is zero: one wording for the learners' refusal
+    (:func:`check_lam_below_data`) and the network's warning on ``encode``.
+    ``outcome``: what follows for the caller (nothing learned, zero codes returned)."""
+    return (f"lam={lam!r} is at least {why}: every code is zero {outcome}; lower lam well "
+            f"below {bound:.3g} or rescale X")
 
 
 def check_tol_resolution(X, coder) -> None:

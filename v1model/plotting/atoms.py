@@ -410,7 +410,11 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
         which line is which: the raw curve is "per update", or, for a history
         recorded every k updates (``attrs["record_every"]`` or
         ``record_every_per_call``, else the commonest spacing of ``update``),
-        "one record every k updates".
+        "one record every k updates". A history continued over several
+        calls (``attrs["updates_per_call"]``, :func:`v1model.io.continue_history`)
+        gets a thin dashed vertical line where each later call starts, at the
+        count of the updates before it, keyed "start of a continued learning
+        call" in that legend.
     title : str, optional
         Figure title (default: :func:`learning_curve_title` of the attrs —
         prior, λ, quick or full run — or none when they hold none of these).
@@ -455,6 +459,9 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
     # the window in x units: a history recorded every few updates spans more of them
     step = float(np.median(np.diff(xv))) if xv.size > 1 and xv.dtype.kind in "iuf" else 1.0
     handles = []
+    # where a later learn() call's updates start: a jump of the curves there (a new lr
+    # schedule, another lam) read as learning itself
+    starts = _call_starts(history.attrs) if xv.dtype.kind in "iuf" else []
     cauchy_labels = _fraction_active_labels(history.attrs)  # (y label, title) or None
     for ax, name in zip(axes[0], variables):
         y = history[name].values
@@ -467,6 +474,10 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
             mean, = ax.plot(x, _centred_mean(y, half), color="C0",
                             label=f"centred mean over {2 * half * step:g} {x.name}s")
             handles = handles or [raw, mean]
+        calls = [ax.axvline(start, lw=0.6, ls="--", color="0.3",
+                            label="start of a continued learning call") for start in starts]
+        if calls and not any(h.get_label() == calls[0].get_label() for h in handles):
+            handles = (handles or [raw]) + calls[:1]
         ax.set_xlabel(x.name)
         if xv.dtype.kind in "iu":  # update counts: no tick at update 0.04
             whole_number_ticks(ax.xaxis)  # labels apart: "10001200" at 1,550 updates
@@ -499,6 +510,19 @@ def plot_learning_curve(history, variables=("objective", "reconstruction_error",
         bottom = min(0.3, height / fig.bbox.height + 0.01) + bottom
     fig.tight_layout(rect=(0, bottom, 1, 1))
     return fig
+
+
+def _call_starts(attrs) -> list:
+    """The ``update`` counts at which the second and later calls of a continued
+    history start: the running sums of ``updates_per_call`` (its first label carries on
+    from the updates before, :func:`v1model.io.continue_history`); none for one call's
+    history or an unreadable list."""
+    per_call = _attr(attrs, "updates_per_call")
+    try:
+        counts = [int(n) for n in np.atleast_1d(per_call)] if per_call is not None else []
+    except (TypeError, ValueError):
+        return []
+    return [int(n) for n in np.cumsum(counts)[:-1]]
 
 
 def _records_label(history, x) -> str:
