@@ -22,7 +22,9 @@ from .io import SavedAsDataset, attach_history, continue_history, detach_history
 from .validation import (
     DATA_DIMS,
     CheckedAttribute,
+    array_shape,
     as_generator,
+    atoms_by_dim_names,
     by_dim_names,
     check_bool,
     check_choice,
@@ -33,6 +35,7 @@ from .validation import (
     check_positive,
     describe,
     did_you_mean,
+    flatten_image_atoms,
     refuse_unused_settings,
 )
 
@@ -63,18 +66,20 @@ class SparseCodingNetwork(SavedAsDataset):
 
     Parameters
     ----------
-    dictionary : array_like, shape (n_atoms, n_features), optional
+    dictionary : array_like, shape (n_atoms, n_features) or (n_atoms, height, width), optional
         Feed-forward weights, one receptive field per row. If omitted, give
         ``n_atoms`` and ``patch_shape`` and call :meth:`learn`. A DataArray with
         dims (atom, feature) is read by dim name, and its ``atom`` coordinate,
-        if any, labels the units (:attr:`atom_labels`).
+        if any, labels the units (:attr:`atom_labels`). Atoms as images (e.g. a
+        saved network's ``ds["dictionary"]`` (atom, y, x), read by dim name) are
+        flattened row-major, as patches are, and give ``patch_shape`` (height, width).
     n_atoms : int, optional
         Number of units when no dictionary is given (with one, it must
         equal the dictionary's number of rows).
     patch_shape : tuple of int, optional
-        (height, width) of the image patch each atom covers; default: square
-        from ``n_features``, or ``(1, n_features)`` when that is not a
-        square number.
+        (height, width) of the image patch each atom covers; default: the
+        atoms' shape when they are images, else square from ``n_features``,
+        or ``(1, n_features)`` when that is not a square number.
     lam : float, default 0.1
         Threshold / sparseness weight lambda (units of the input), >= 0.
     threshold : {"soft", "hard", "nonneg"}, default "soft"
@@ -91,11 +96,11 @@ class SparseCodingNetwork(SavedAsDataset):
     Raises
     ------
     ValueError
-        Without ``dictionary`` and ``n_atoms``, for an invalid dictionary
-        (atoms as images, ``(n_atoms, height, width)``, included: the message
-        says how to flatten them), an ``n_atoms`` other than the dictionary's
-        rows, a ``patch_shape`` that does not match ``n_features``, a DataArray
-        ``dictionary`` whose ``atom`` labels repeat, or a parameter out of range.
+        Without ``dictionary`` and ``n_atoms``, for an invalid dictionary, an
+        ``n_atoms`` other than the dictionary's rows, a ``patch_shape`` that
+        does not match ``n_features`` (or, for atoms as images, is not their
+        (height, width)), a DataArray ``dictionary`` whose ``atom`` labels
+        repeat, or a parameter out of range.
     TypeError
         For a ``patch_shape`` that is not a (height, width) pair, a
         ``dictionary`` that is a number or an ``xarray.Dataset``, or one whose
@@ -153,8 +158,10 @@ class SparseCodingNetwork(SavedAsDataset):
         if n_atoms is not None:
             n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
         if dictionary is not None:
-            self._dictionary = _checked_dictionary(dictionary)
+            self._dictionary, atom_shape = _checked_dictionary(dictionary, patch_shape)
             self._atom_labels = _atom_labels(dictionary, self._dictionary.shape[0])
+            # atoms as images (n_atoms, height, width) say which patches they cover
+            patch_shape = atom_shape if patch_shape is None else patch_shape
             n_features = self._dictionary.shape[1]
             if n_atoms is not None and n_atoms != self._dictionary.shape[0]:
                 # it was ignored: n_atoms=10 with 32 atoms gave a network of 32, unsaid
@@ -185,14 +192,15 @@ class SparseCodingNetwork(SavedAsDataset):
         before learning). Setting it checks it as the constructor does (a copy is kept);
         ``n_atoms`` follows its rows (``net.dictionary = net.dictionary[alive]`` prunes
         units, and drops ``code_var_``, whose atoms were others), and its features must
-        be ``patch_shape``'s pixels (for other patches, build a new network). A
-        DataArray's ``atom`` coordinate becomes :attr:`atom_labels`; a plain array's
-        units are labelled 0..n_atoms-1."""
+        be ``patch_shape``'s pixels (for other patches, build a new network); atoms set
+        as images (n_atoms, height, width) are flattened row-major, and their (height,
+        width) must be ``patch_shape``. A DataArray's ``atom`` coordinate becomes
+        :attr:`atom_labels`; a plain array's units are labelled 0..n_atoms-1."""
         return self._dictionary
 
     @dictionary.setter
     def dictionary(self, value):
-        D = _checked_dictionary(value)
+        D, atom_shape = _checked_dictionary(value, self._patch_shape)
         if self._patch_shape is not None and D.shape[1] != np.prod(self._patch_shape):
             h, w = self._patch_shape
             raise ValueError(
@@ -207,7 +215,7 @@ class SparseCodingNetwork(SavedAsDataset):
         self._dictionary = D
         self._atom_labels = labels
         if self._patch_shape is None:
-            self._patch_shape = _check_patch_shape(None, D.shape[1])
+            self._patch_shape = atom_shape or _check_patch_shape(None, D.shape[1])
 
     @property
     def n_atoms(self):
@@ -685,15 +693,19 @@ def _check_cauchy_threshold(prior, threshold, setting=None):
                      "prior's codes are signed MAP codes; leave threshold='soft'")
 
 
-def _checked_dictionary(dictionary):
-    """``dictionary`` checked (by the constructor and when set), as a float64 copy: the
-    caller's array, changed later, would change the network unchecked."""
+def _checked_dictionary(dictionary, patch_shape=None):
+    """``dictionary`` checked (by the constructor and when set), as a float64 copy (the
+    caller's array, changed later, would change the network unchecked) of shape
+    (n_atoms, n_features), and the (height, width) of atoms given as images (None for
+    rows), which must be ``patch_shape`` when that is given."""
     if isinstance(dictionary, (int, np.integer)) and not isinstance(dictionary, bool):
         raise TypeError(f"dictionary must be an array (n_atoms, n_features), got the "
                         f"number {dictionary!r}; for a network to learn, pass "
                         f"n_atoms={dictionary!r} and patch_shape")
-    _check_not_images(dictionary)
-    return check_dictionary(dictionary, "dictionary").copy()
+    atom_shape = _image_atom_shape(dictionary, patch_shape)
+    # flattened row-major, as the solvers flatten them (were refused: "pass D.reshape")
+    _, dictionary = flatten_image_atoms(None, dictionary, d_name="dictionary")
+    return check_dictionary(dictionary, "dictionary").copy(), atom_shape
 
 
 def _atom_labels(dictionary, n_atoms):
@@ -721,21 +733,30 @@ def _atom_labels(dictionary, n_atoms):
     return labels.copy()
 
 
-def _check_not_images(dictionary):
-    """A Dataset, or atoms as images (n_atoms, height, width), refused with what to pass
-    instead (numpy's own message named neither the argument nor the remedy)."""
+def _image_atom_shape(dictionary, patch_shape=None):
+    """The (height, width) of atoms given as images (n_atoms, height, width), None for
+    anything else; a Dataset refused with what to pass instead (numpy's own message named
+    neither the argument nor the remedy), and a ``patch_shape`` other than the atoms'
+    (the same pixels in another layout, e.g. (5, 4) for 4 x 5 images) naming both."""
     if isinstance(dictionary, xr.Dataset):
         raise TypeError(
             "dictionary must be an array (n_atoms, n_features), got an xarray.Dataset "
             f"(variables: {', '.join(map(str, dictionary.data_vars))}); for a saved "
             "network use SparseCodingNetwork.from_dataset(ds) or .load(path), for the "
-            "atoms of another result pass ds['dictionary'] flattened to (atom, y*x)")
-    if getattr(dictionary, "ndim", None) == 3:
-        n, h, w = dictionary.shape
+            "atoms of another result pass ds['dictionary']")
+    try:  # a DataArray (atom, x, y) is read by dim name, as flatten_image_atoms reads it
+        shape = array_shape(atoms_by_dim_names(dictionary, "dictionary"), "dictionary")
+    except (TypeError, ValueError):  # ragged or unreadable: check_dictionary says so
+        return None
+    if len(shape) != 3:
+        return None
+    atom_shape = tuple(shape[1:])
+    if patch_shape is not None and _check_patch_shape(patch_shape, None) != atom_shape:
         raise ValueError(
-            f"dictionary must have 2 dimensions (n_atoms, n_features), got 3 (shape "
-            f"{tuple(dictionary.shape)}); for atoms as images pass "
-            f"D.reshape({n}, {h * w}) with patch_shape=({h}, {w})")
+            f"dictionary holds atoms as images of shape {atom_shape} (shape {shape}) but "
+            f"patch_shape is {_check_patch_shape(patch_shape, None)}: give atoms of that "
+            f"shape, or rows (n_atoms, n_features) for patches of another layout")
+    return atom_shape
 
 
 def _check_patch_shape(patch_shape, n_features):

@@ -1069,9 +1069,11 @@ def flatten_image_atoms(X, D, x_name: str = "X", d_name: str = "D"):
 
     Parameters
     ----------
-    X : array_like
+    X : array_like or None
         Data as given: ``(n_samples, n_features)``, ``(n_features,)``, or, with atoms as
-        images, ``(n_samples, height, width)``.
+        images, ``(n_samples, height, width)``; None for a caller that takes a dictionary
+        alone (:func:`~v1model.inference.max_stable_dt`, the coherence measures), returned
+        as None.
     D : array_like
         Dictionary as given: ``(n_atoms, n_features)`` or ``(n_atoms, height, width)``.
     x_name, d_name : str

@@ -649,8 +649,10 @@ def test_dictionary_n_atoms_and_patch_shape_set_on_a_network_are_checked(diction
         net.dictionary = dictionary[:, :9]
     with pytest.raises(ValueError, match=r"^dictionary contains 32 non-finite value"):
         net.dictionary = np.where(np.arange(16) == 3, np.nan, dictionary)
-    with pytest.raises(ValueError, match=r"^dictionary must have 2 dimensions"):
-        net.dictionary = dictionary.reshape(32, 4, 4)
+    with pytest.raises(ValueError, match=re.escape(
+            "dictionary holds atoms as images of shape (2, 8) (shape (32, 2, 8)) but "
+            "patch_shape is (4, 4)")):
+        net.dictionary = dictionary.reshape(32, 2, 8)
     with pytest.raises(ValueError, match=re.escape(
             "n_atoms=10 but the network's dictionary has 32 atoms (rows)")):
         net.n_atoms = 10

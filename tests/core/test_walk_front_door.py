@@ -55,15 +55,16 @@ def test_saved_atoms_are_called_unit_norm_only_when_they_are(dictionary):
                                       axis=1), 1.7, rtol=1e-12)
 
 
-def test_a_dataset_or_atoms_as_images_are_named_with_what_to_pass(dictionary):
+def test_a_dataset_is_named_with_what_to_pass_and_its_atoms_are_taken(dictionary):
     ds = SparseCodingNetwork(dictionary).to_dataset()
     # xarray's own "cannot directly convert an xarray.Dataset into a numpy array"
     with pytest.raises(TypeError, match=r"dictionary must be an array .*got an "
                                         r"xarray.Dataset .*from_dataset"):
         SparseCodingNetwork(ds)
-    with pytest.raises(ValueError, match=r"got 3 \(shape \(32, 4, 4\)\); for atoms as images "
-                                         r"pass D.reshape\(32, 16\) with patch_shape=\(4, 4\)"):
-        SparseCodingNetwork(ds["dictionary"].values)
+    # its atoms as images (were refused: "pass D.reshape(32, 16) with patch_shape=(4, 4)")
+    net = SparseCodingNetwork(ds["dictionary"].values)
+    np.testing.assert_array_equal(net.dictionary, dictionary)
+    assert net.patch_shape == (4, 4)
 
 
 # ----------------------------------------------------------------- validation

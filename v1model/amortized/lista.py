@@ -31,7 +31,7 @@ from ..learning.estimator import NotFittedError
 from ..validation import (CODE_DIMS, DATA_DIMS, as_generator, by_dim_names, check_array,
                           check_choice, check_dictionary, check_dtype, check_int,
                           check_positive, check_positive_or_auto, check_same_features,
-                          check_shape)
+                          check_shape, flatten_image_atoms)
 from .._blas import blas_threads_for_step
 from .._estimator_params import ScikitLearnParams
 from .._frames import user_stacklevel
@@ -610,8 +610,10 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
 
         Parameters
         ----------
-        D : array_like, shape (n_atoms, n_features)
-            Dictionary, one (normally unit-norm) atom per row.
+        D : array_like, shape (n_atoms, n_features) or (n_atoms, height, width)
+            Dictionary, one (normally unit-norm) atom per row; atoms as images
+            are flattened row-major, as :meth:`fit` flattens them
+            (:func:`~v1model.validation.flatten_image_atoms`).
 
         Returns
         -------
@@ -619,6 +621,8 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
             With its weights set and ``history_`` None.
         """
         dtype = self._validated()
+        # atoms as images, which fit takes, were refused as "D must have 2 dimension(s)"
+        _, D = flatten_image_atoms(None, D)
         D = check_dictionary(D, "D")
         # as fit: atoms whose D D^T over- or underflows the dtype give infinite thresholds
         check_products_in_range(np.zeros((0, D.shape[1])), D, dtype)
@@ -639,8 +643,11 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
         ----------
         X : array_like, shape (n_samples, n_features) or (n_features,)
             Training signals (one sample when 1-D).
-        D : array_like, shape (n_atoms, n_features)
-            Dictionary, one (normally unit-norm) atom per row.
+        D : array_like, shape (n_atoms, n_features) or (n_atoms, height, width)
+            Dictionary, one (normally unit-norm) atom per row; atoms as images
+            are flattened row-major, as patches are
+            (:func:`~v1model.validation.flatten_image_atoms`), and
+            :attr:`dictionary_` keeps them as rows.
         seed : int, SeedSequence, Generator or None
             Seed of the minibatch order; a Generator is advanced (and not
             kept by the network).

@@ -16,7 +16,10 @@ For unit-norm atoms with Gram matrix ``G = D D^T``:
   ``mu_1(r - 1) + mu_1(r) < 1`` says when greedy and L1 pursuits recover
   every r-sparse code.
 
-Atoms are normalised to unit norm before any of this.
+Atoms are normalised to unit norm before any of this. Atoms given as images,
+``(n_atoms, height, width)`` (a network's ``ds["dictionary"]`` (atom, y, x), read by
+dim name), are flattened row-major first, as the solvers flatten them
+(:func:`~v1model.validation.flatten_image_atoms`).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import xarray as xr
 
 from ..progress import check_progress, progress_bar
 from ..validation import (check_array, check_dictionary, check_int, check_nonnegative,
-                          code_dims, code_rows_coord)
+                          code_dims, code_rows_coord, flatten_image_atoms)
 
 __all__ = ["mutual_coherence", "babel", "coactive_babel", "gram_abs"]
 
@@ -36,8 +39,9 @@ def gram_abs(D) -> np.ndarray:
 
     Parameters
     ----------
-    D : array_like, shape (n_atoms, n_features)
-        Dictionary, one atom per row (normalised here; no all-zero atom).
+    D : array_like, shape (n_atoms, n_features) or (n_atoms, height, width)
+        Dictionary, one atom per row (normalised here; no all-zero atom), or
+        atoms as images, flattened row-major.
 
     Returns
     -------
@@ -47,8 +51,11 @@ def gram_abs(D) -> np.ndarray:
     Raises
     ------
     ValueError
-        For an invalid dictionary (not 2-D, non-finite or an all-zero atom).
+        For an invalid dictionary (not 2-D nor atoms as images, non-finite or
+        an all-zero atom).
     """
+    # atoms as images, which the solvers take, were refused as "D must have 2 dimension(s)"
+    _, D = flatten_image_atoms(None, D)
     D = check_dictionary(D, "D", normalized=True)
     G = np.abs(D @ D.T)
     np.fill_diagonal(G, 0.0)
@@ -60,8 +67,9 @@ def mutual_coherence(D) -> float:
 
     Parameters
     ----------
-    D : array_like, shape (n_atoms, n_features)
-        Dictionary, one atom per row (normalised here).
+    D : array_like, shape (n_atoms, n_features) or (n_atoms, height, width)
+        Dictionary, one atom per row (normalised here), or atoms as images,
+        flattened row-major.
 
     Returns
     -------
@@ -89,8 +97,9 @@ def babel(D, r_max: int | None = None) -> xr.Dataset:
 
     Parameters
     ----------
-    D : array_like, shape (n_atoms, n_features)
-        Dictionary, one atom per row (normalised here).
+    D : array_like, shape (n_atoms, n_features) or (n_atoms, height, width)
+        Dictionary, one atom per row (normalised here), or atoms as images,
+        flattened row-major.
     r_max : int, optional
         Largest subset size; default and maximum ``n_atoms - 1``.
 
@@ -151,8 +160,9 @@ def coactive_babel(codes, D, tol: float = 0.0, *, progress: bool | None = None) 
     ----------
     codes : array_like, shape (n_samples, n_atoms)
         Codes of the inputs in ``D``.
-    D : array_like, shape (n_atoms, n_features)
-        Dictionary, one atom per row (normalised here).
+    D : array_like, shape (n_atoms, n_features) or (n_atoms, height, width)
+        Dictionary, one atom per row (normalised here), or atoms as images,
+        flattened row-major.
     tol : float, default 0.0
         Activity threshold: atom ``i`` is in the support when ``|a_i| > tol``,
         in units of ``codes``.

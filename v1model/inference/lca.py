@@ -24,7 +24,8 @@ from .._blas import blas_threads_for_step, coding_iteration_flops
 from .._frames import user_stacklevel
 from ..progress import check_progress, progress_bar
 from ..validation import (check_array, check_choice, check_dictionary, check_dtype, check_int,
-                          check_positive, describe, physical_memory, row_coords)
+                          check_positive, describe, flatten_image_atoms, physical_memory,
+                          row_coords)
 from .lca_adaptive import BLOCK_SIZE, confirm_euler_rows, euler_adaptive
 from ._common import (
     N_SAMPLES_NAMED,
@@ -73,8 +74,11 @@ def max_stable_dt(D, tau):
 
     Parameters
     ----------
-    D : array_like, shape (n_atoms, n_features)
-        Dictionary, one atom per row.
+    D : array_like, shape (n_atoms, n_features) or (n_atoms, height, width)
+        Dictionary, one atom per row; atoms as images (e.g. a network's
+        ``ds["dictionary"]`` (atom, y, x), read by dim name) are flattened
+        row-major, as :func:`lca` flattens them
+        (:func:`~v1model.validation.flatten_image_atoms`).
     tau : float
         LCA time constant in seconds, > 0.
 
@@ -91,6 +95,8 @@ def max_stable_dt(D, tau):
     ValueError
         For an invalid dictionary or ``tau <= 0``.
     """
+    # atoms as images, which lca takes, were refused as "D must have 2 dimension(s)"
+    _, D = flatten_image_atoms(None, D)
     D = check_dictionary(D)
     # atoms of ~1e200 overflow D D^T: numpy's "Eigenvalues did not converge"
     check_products_in_range(np.zeros((0, D.shape[1])), D, np.float64)
