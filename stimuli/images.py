@@ -8,6 +8,7 @@ inside its own package; bigger corpora are read from a path the user gives.
 from __future__ import annotations
 
 import functools
+import numbers
 import os
 import sys
 import warnings
@@ -1087,7 +1088,8 @@ WHITENED_ATTRS = ("whitened", "prewhitened")
 
 def _whitened_attr(images):
     """The attr of :data:`WHITENED_ATTRS` by which ``images`` (a DataArray) says it is
-    whitened (true: a non-zero number or bool, or "1", "true", "yes"), else None."""
+    whitened (true: a non-zero number or bool, NumPy's and floats too, or "1", "true",
+    "yes"), else None."""
     attrs = getattr(images, "attrs", None)
     if not isinstance(attrs, dict):
         return None
@@ -1096,7 +1098,9 @@ def _whitened_attr(images):
         if isinstance(value, str):
             marked = value.strip().lower() in ("1", "true", "yes")
         else:
-            marked = isinstance(value, (bool, int, np.bool_, np.integer)) and bool(value)
+            # a float too: netCDF round trips may give whitened=1.0 (NaN is no answer)
+            marked = (isinstance(value, (numbers.Real, np.bool_, np.integer, np.floating))
+                      and not np.isnan(value) and bool(value))
         if marked:
             return key
     return None

@@ -38,7 +38,6 @@ Defaults and their sources
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -171,7 +170,8 @@ def run(
     from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
     from studies._fixed_point import coding_attrs, polish_to_fixed_point
-    from v1model.inference import ConvergenceWarning, lca
+    from v1model.inference import lca
+    from v1model.inference._common import tally_not_converged
     from v1model.io import seed_attr
     from studies._shortfall import named_by_study
     from v1model.learning.olshausen_field import init_dictionary, learn_dictionary
@@ -224,13 +224,12 @@ def run(
         learning_error = np.zeros(0)
         updates = np.zeros(0, dtype=int)
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
+    # the solver's own count of the samples it left short (lca_converged), kept in this
+    # context (a ContextVar): catch_warnings, one per process, also caught the
+    # ConvergenceWarning of a point another thread of a dask worker ran meanwhile
+    with tally_not_converged() as shortfall:
         A = lca(X_test, D, lam, tau=tau, tol=lca_tol)
-    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
-    for w in caught:  # recorded to spot non-convergence (lca_converged): the others go on
-        if not issubclass(w.category, ConvergenceWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    converged = shortfall.take_unconverged() == 0
     # the stopped state's small leftover codes, zero at the fixed point, counted as active
     A = polish_to_fixed_point(X_test, D, lam, A)
     R = X_test - A @ D

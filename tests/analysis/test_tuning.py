@@ -1094,6 +1094,31 @@ def test_contrast_response_of_a_labelled_selection_measures_the_labelled_units()
                           tc.preferred_frequency.isel(atom=[1]), contrasts=c)
 
 
+def test_values_labelled_by_names_are_measured_on_the_units_given():
+    """Atom labels that are not unit indices (names) were refused without units=, and
+    any units= was refused too, as differing from the names: no way to measure them.
+    units= now says which unit each value belongs to (its length checked): the same
+    thresholds as the integer-labelled selection of that unit."""
+    th = np.array([0.0, 0.8, 1.6])
+    g = gabor_patch(12, th, 0.2, 0.0, 2.5, 2.5).reshape(3, -1)
+
+    def relu(X):
+        return np.maximum(X @ g.T - 0.5, 0.0)
+    c = np.geomspace(0.01, 1.0, 4)
+    orientation = xr.DataArray([1.6], dims="atom", coords={"atom": [2]})
+    named = orientation.assign_coords(atom=["cell 2"])
+    with pytest.warns(UserWarning, match="too few contrasts"):
+        by_index = contrast_response(relu, 12, orientation, 0.2, contrasts=c, phases=16)
+        by_name = contrast_response(relu, 12, named, 0.2, units=[2], contrasts=c, phases=16)
+    np.testing.assert_allclose(by_name.threshold, by_index.threshold, rtol=1e-12)
+    assert by_name.atom.values.tolist() == [2]
+    with pytest.raises(ValueError, match=r"not unit indices of the encoder; pass units="):
+        contrast_response(relu, 12, named, 0.2, contrasts=c)
+    with pytest.raises(ValueError, match=r"units=\[1, 2\] gives 2 units but orientation "
+                                         r"holds the values of 1 atoms labelled \['cell 2'\]"):
+        contrast_response(relu, 12, named, 0.2, units=[1, 2], contrasts=c)
+
+
 @pytest.mark.parametrize("c", [[[0.1, 0.2], [0.3]], [np.zeros(3), np.zeros(4)]])
 def test_naka_rushton_names_ragged_contrasts(c):
     """check_real converts its values (np.iscomplexobj): a ragged list failed there with

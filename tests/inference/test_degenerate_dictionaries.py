@@ -138,9 +138,10 @@ def test_pursuit_refuses_a_tol_below_the_resolution_of_its_dtype(solver, dtype):
     D, rng = unit_atoms(32, 16)
     X = rng.standard_normal((20, 16))
     name = np.dtype(dtype).name
-    floor = (16 * np.finfo(dtype).eps) ** 2 * np.max(np.sum(X ** 2, axis=1))
+    floor = (16 * np.finfo(dtype).eps) ** 2 * np.min(np.sum(X ** 2, axis=1))
     with pytest.raises(ValueError, match=rf"^{solver.__name__}: tol=0\.0 is below the "
-                                         rf"resolution of {name} for X: .* pass tol >= "
+                                         rf"resolution of {name} for every sample of X: "
+                                         rf".* pass tol >= "
                                          rf"{floor:.2g} ") as err:
         solver(X, D, tol=0.0, dtype=dtype)
     assert ("or dtype=np.float64" in str(err.value)) == (dtype == np.float32)
@@ -151,6 +152,45 @@ def test_pursuit_refuses_a_tol_below_the_resolution_of_its_dtype(solver, dtype):
             A = solver(X, D, tol=1e-8, dtype=dtype)
         R = X - A.astype(np.float64) @ D
         assert np.all(np.sum(R ** 2, axis=1) <= 1e-8 * (1 + 1e-6))
+
+
+@pytest.mark.parametrize("solver", [matching_pursuit, orthogonal_mp])
+def test_one_loud_sample_does_not_refuse_a_tol_the_others_meet(solver):
+    """The floor came from the largest sample alone: one sample 1e6 times the others'
+    energy refused a tol that every other sample meets. Now it runs, the others meet
+    tol (as the same samples without the loud one do), and one warning names the loud
+    row, which stops at the step limit."""
+    D, rng = unit_atoms(32, 16)
+    X = rng.standard_normal((20, 16))
+    X[7] *= 1e3  # 1e6 times the energy
+    res2 = np.sum(X ** 2, axis=1)
+    unit = (16 * np.finfo(np.float32).eps) ** 2
+    tol = 100 * unit * np.max(np.delete(res2, 7))  # met by the others, not by row 7
+    assert unit * res2[7] > tol
+    with pytest.warns(UserWarning, match=r"below the resolution of float32 for 1 of 20 "
+                                         r"samples \(row 7 of X\)") as record:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # row 7, at its limit
+            A = solver(X, D, tol=tol)
+    assert sum("resolution" in str(w.message) for w in record) == 1
+    others = np.delete(np.arange(20), 7)
+    R = X[others] - A[others].astype(np.float64) @ D
+    if solver is orthogonal_mp:  # full-rank atoms: OMP meets tol (to float32 rounding)
+        assert np.all(np.sum(R ** 2, axis=1) <= tol * (1 + 1e-3))
+    # the quiet samples' codes do not depend on the loud one
+    np.testing.assert_allclose(A[others], solver(X[others], D, tol=tol), rtol=1e-6,
+                               atol=1e-6)
+
+
+def test_a_tol_below_every_samples_resolution_names_the_smallest_sample():
+    """Refused only when no sample could meet it; the message names the sample nearest
+    to meeting it (the smallest) and the tol it needs."""
+    D, rng = unit_atoms(32, 16)
+    X = rng.standard_normal((5, 16))
+    X[3] *= 0.1
+    floor = (16 * np.finfo(np.float32).eps) ** 2 * np.sum(X[3] ** 2)
+    with pytest.raises(ValueError, match=rf"row 3 of X .* pass tol >= {floor:.2g} "):
+        orthogonal_mp(X, D, tol=floor / 2)
 
 
 def test_a_zero_tol_for_all_zero_signals_is_not_refused():
@@ -204,6 +244,46 @@ def test_lca_without_duplicates_or_soft_is_not_warned(threshold):
         warnings.simplefilter("error")
         # n_steps: the plain Euler loop (the adaptive soft one compiles on first use)
         lca(X, near if threshold == "hard" else dup, 0.5, threshold=threshold, n_steps=200)
+
+
+def test_hard_lca_checks_one_dictionary_for_duplicates_once(monkeypatch):
+    """The duplicate check built the Gram matrix of D at every hard-threshold call, also
+    in a loop of probes that calls lca thousands of times with one dictionary: now once
+    per dictionary (the warning still comes at every call that has duplicates), again
+    for a changed one, and the pairs are those of a direct check."""
+    import importlib
+
+    from v1model.inference._common import duplicate_pairs
+
+    lca_module = importlib.import_module("v1model.inference.lca")  # not the function
+
+    calls = []
+
+    def counting(D, min_cosine):
+        calls.append(D.shape)
+        return duplicate_pairs(D, min_cosine)
+
+    monkeypatch.setattr(lca_module, "duplicate_pairs", counting)
+    monkeypatch.setattr(lca_module, "_LAST_DUPLICATE_CHECK", (None, []), raising=False)
+    D, rng = unit_atoms(12, 16, seed=5)
+    D[5] = D[2]
+    X = rng.standard_normal((3, 16))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            lca(X, D, 0.5, threshold="hard", n_steps=5)
+        lca(X, D.copy(), 0.5, threshold="hard", n_steps=5)  # same values: the same check
+    assert len(calls) == 1
+    assert [str(w.message).count("atoms 5 and 2") for w in caught] == [1, 1, 1]
+    changed = D.copy()
+    changed[5] = D[7]
+    changed[9] = D[1]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lca(X, changed, 0.5, threshold="hard", n_steps=5)
+    assert len(calls) == 2
+    assert duplicate_pairs(changed, 1 - 1e-4) == [(1, 9), (5, 7)]
+    assert "atoms 9 and 1, 7 and 5" in str(caught[0].message)
 
 
 def test_duplicate_pairs_match_scipys_cosines_in_bounded_memory():

@@ -1,5 +1,8 @@
 """The coding step shared by the learners: validation and objectives."""
 
+import re
+import warnings
+
 import numpy as np
 import pytest
 
@@ -107,34 +110,52 @@ def _one_loud_sample(scale=100.0, row=123):
 
 @pytest.mark.parametrize("learner", ["learn_ksvd", "learn_mod", "learn_online", "estimator"])
 @pytest.mark.parametrize("method", ["omp", "mp"])
-def test_learners_refuse_a_pursuit_tol_below_the_resolution_naming_the_row_of_x(learner,
-                                                                                  method):
+def test_learners_warn_of_a_pursuit_tol_below_the_resolution_of_some_rows_of_x(learner,
+                                                                                method):
     """The solver's refusal came from inside a minibatch: it named the minibatch's row
     ("row 3 of X" for row 123 of the learner's X) and its ||x||^2 (36.6, not 1.09e5),
     and a tol fine for the first minibatches was refused only at the first one that drew
-    row 123, after the updates before it had run. Refused before learning, on all of X,
-    naming method_params['tol'] and row 123."""
+    row 123, after the updates before it had run. Then it was refused before learning
+    because of that one row, although the other 499 meet it: now one warning, before
+    learning, names method_params['tol'] and row 123 of X, and the learner runs."""
     from v1model import learning
+    from v1model.inference import ConvergenceWarning
 
     X = _one_loud_sample()
     floor = (16 * np.finfo(np.float32).eps) ** 2 * np.sum(X[123] ** 2)
     # above every other sample's floor (~1e-10): the first minibatch took it
     kwargs = dict(method=method, n_nonzero=4, method_params={"tol": floor / 4}, seed=0,
                   n_updates=3, batch_size=50, progress=False)
-    match = (rf"method_params\['tol'\]=.* is below the resolution of float32 for X: .* row "
-             rf"123 of X \(\|\|x\|\|\^2=1\.09e\+05\).* pass method_params\['tol'\] >= "
-             rf"{floor:.2g} ")
-    with pytest.raises(ValueError, match=match):
+    match = (rf"method_params\['tol'\]=.* is below the resolution of float32 for 1 of 500 "
+             rf"samples \(row 123 of X\).* row 123, \|\|x\|\|\^2=1\.09e\+05.* pass "
+             rf"method_params\['tol'\] >= {floor:.2g},")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if learner == "estimator":
+            D = learning.SparseDictionaryLearner(20, **kwargs).fit(X).components_
+        else:
+            D = getattr(learning, learner)(X, 20, **kwargs)
+            D = D[0] if isinstance(D, tuple) else D
+    resolution = [str(w.message) for w in caught if "resolution" in str(w.message)]
+    assert len(resolution) == 1 and re.search(match, resolution[0]), resolution
+    assert np.isfinite(np.asarray(D)).all()
+    # below every sample's floor: still refused before learning
+    quiet = (16 * np.finfo(np.float32).eps) ** 2 * np.min(np.sum(X ** 2, axis=1))
+    kwargs["method_params"] = {"tol": quiet / 4}
+    with pytest.raises(ValueError, match=r"method_params\['tol'\]=.* for every sample of "
+                                         r"X"):
         if learner == "estimator":
             learning.SparseDictionaryLearner(20, **kwargs).fit(X)
         else:
             getattr(learning, learner)(X, 20, **kwargs)
 
 
-def test_partial_fit_refuses_a_later_chunk_below_the_tol_resolution_naming_its_row():
+def test_partial_fit_warns_of_a_later_chunk_below_the_tol_resolution_naming_its_row():
     """A stream's first chunk sets nothing against a louder later one: its row 23 was
-    refused from a minibatch as "row 3 of X"; now by the chunk's own row, before any
-    update, and the state learned so far is kept."""
+    refused from a minibatch as "row 3 of X"; then the whole chunk was refused for that
+    one row. Now the chunk's own row is named in a warning before any update, and the
+    chunk is learned."""
     from v1model.inference import ConvergenceWarning
     from v1model.learning import SparseDictionaryLearner
 
@@ -145,7 +166,9 @@ def test_partial_fit_refuses_a_later_chunk_below_the_tol_resolution_naming_its_r
     with pytest.warns(ConvergenceWarning, match="stopped above tol"):  # n_nonzero=4 first
         est.partial_fit(X[:100])
     D = est.components_.copy()
-    with pytest.raises(ValueError, match=r"method_params\['tol'\]=.* row 23 of X "
-                                         r"\(\|\|x\|\|\^2=1\.09e\+05\)"):
-        est.partial_fit(X[100:200])
-    np.testing.assert_array_equal(est.components_, D)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.warns(UserWarning, match=r"method_params\['tol'\]=.* for 1 of 100 "
+                                             r"samples \(row 23 of X\)"):
+            est.partial_fit(X[100:200])
+    assert not np.array_equal(est.components_, D)  # the chunk was learned

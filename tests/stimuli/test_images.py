@@ -1,5 +1,6 @@
 """stimuli.images: loaders, whitening and patches against independent references."""
 
+import re
 import warnings
 
 import numpy as np
@@ -1049,19 +1050,24 @@ def test_missing_bundled_photographs_are_named(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize("key, value", [("prewhitened", 1), ("whitened", True),
-                                        ("whitened", "yes")])
+                                        ("whitened", "yes"), ("whitened", "True"),
+                                        ("whitened", 1.0), ("prewhitened", np.float32(1)),
+                                        ("whitened", np.int64(1)),
+                                        ("prewhitened", np.bool_(True))])
 def test_whitening_images_that_say_they_are_whitened_is_warned(key, value):
     """whiten() took a DataArray whose attrs say it is whitened (the studies record
     ``prewhitened``) and filtered it again, unsaid: the warning names the attr.
     load_whitened (is_prewhitened) takes it as whitened and returns it as it is, where it
-    whitened it a second time."""
+    whitened it a second time. A float 1 (``whitened=1.0``, as a netCDF round trip may
+    give) did not count as whitened."""
     import xarray as xr
 
     rng = np.random.default_rng(0)
     images = xr.DataArray(rng.standard_normal((2, 32, 32)), dims=("image", "y", "x"),
                           attrs={key: value})
-    with pytest.warns(UserWarning, match=rf"^images carries attrs\['{key}'\]={value!r}: they "
-                                         r"are whitened already"):
+    with pytest.warns(UserWarning, match=rf"^images carries attrs\['{key}'\]="
+                                         rf"{re.escape(repr(value))}: they are whitened "
+                                         r"already"):
         twice = whiten(images)
     assert is_prewhitened(images)
     with warnings.catch_warnings():

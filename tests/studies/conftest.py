@@ -225,3 +225,24 @@ def recording_fvu():
             yield calls
 
     return recording
+
+
+@pytest.fixture(scope="module")
+def quick_run_scored(recording_fvu, request):
+    """``(study, ds, calls)``: the quick run (seed 0) of the study the test module names
+    in its ``STUDY``, and the calls of v1model.analysis.fraction_variance_unexplained it
+    made (``(X, X_hat, result)`` each). Once per module."""
+    from studies import get_study
+
+    name = getattr(request.module, "STUDY", None)
+    assert name is not None, f"{request.module.__name__} names no STUDY for quick_run"
+    study = get_study(name)
+    with recording_fvu() as calls:
+        ds = study.run(quick=True, seed=0, progress=False)
+    return study, ds, calls
+
+
+@pytest.fixture(scope="module")
+def quick_run(quick_run_scored):
+    """``(study, ds)`` of :func:`quick_run_scored`."""
+    return quick_run_scored[:2]

@@ -8,19 +8,8 @@ from scipy.optimize import linear_sum_assignment
 from studies import get_study, study_parameters
 
 
-@pytest.fixture(scope="module")
-def quick_run_scored(recording_fvu):
-    """The quick run, and the calls of v1model.analysis.fraction_variance_unexplained it
-    made (``(X, X_hat, result)`` each)."""
-    study = get_study("sae-amortization-gap")
-    with recording_fvu() as calls:
-        ds = study.run(quick=True, seed=0, progress=False)
-    return study, ds, calls
-
-
-@pytest.fixture(scope="module")
-def quick_run(quick_run_scored):
-    return quick_run_scored[:2]
+#: the study of the quick_run and quick_run_scored fixtures (tests/studies/conftest.py)
+STUDY = "sae-amortization-gap"
 
 
 def test_every_fvu_is_the_shared_helpers_and_sklearns(quick_run_scored):

@@ -7,19 +7,8 @@ import pytest
 from studies import get_study, study_parameters
 
 
-@pytest.fixture(scope="module")
-def quick_run_scored(recording_fvu):
-    """The quick run, and the calls of v1model.analysis.fraction_variance_unexplained it
-    made (``(X, X_hat, result)`` each)."""
-    study = get_study("sae-natural-patches")
-    with recording_fvu() as calls:
-        ds = study.run(quick=True, seed=0, progress=False)
-    return study, ds, calls
-
-
-@pytest.fixture(scope="module")
-def quick_run(quick_run_scored):
-    return quick_run_scored[:2]
+#: the study of the quick_run and quick_run_scored fixtures (tests/studies/conftest.py)
+STUDY = "sae-natural-patches"
 
 
 def test_decoder_atoms_are_gabor_like(quick_run):

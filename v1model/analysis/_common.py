@@ -168,7 +168,9 @@ def units_from_labels(units, *named):
     ValueError
         For two arguments labelled with different atoms, labels that are not
         non-negative integers (they cannot index the encoder's units) when ``units``
-        is None, or ``units`` that differ from the labels.
+        is None, or ``units`` that differ from integer labels. With labels that are not
+        unit indices (names), ``units`` gives the encoder's unit of each value in the
+        labels' order, and only its length must match theirs.
     """
     labelled = []
     for value, name in named:
@@ -184,12 +186,23 @@ def units_from_labels(units, *named):
             raise ValueError(f"{name} is labelled atoms {describe(labels.tolist())} but {other} "
                              f"atoms {describe(more.tolist())}: give the values of the same "
                              "units")
+    indices = np.issubdtype(labels.dtype, np.integer) and not np.any(labels < 0)
     if units is None:
-        if not np.issubdtype(labels.dtype, np.integer) or np.any(labels < 0):
+        if not indices:
             raise ValueError(f"{name} is labelled atoms {describe(labels.tolist())}, which are "
-                             "not unit indices of the encoder; pass units=")
+                             "not unit indices of the encoder; pass units= (the encoder's "
+                             "unit of each value, in the labels' order)")
         return labels.astype(int)
     given = np.atleast_1d(np.asarray(units))
+    if not indices:
+        # names, not indices: units says which unit each labelled value belongs to (it was
+        # refused as differing from the labels, and without it the labels were refused)
+        if given.shape != labels.shape:
+            raise ValueError(f"units={describe(units)} gives {given.size} units but {name} "
+                             f"holds the values of {labels.size} atoms labelled "
+                             f"{describe(labels.tolist())}, which are not unit indices: "
+                             "pass one unit of the encoder per value, in the labels' order")
+        return units
     if given.shape != labels.shape or np.any(given != labels):
         raise ValueError(f"units={describe(units)} but {name} holds the values of atoms "
                          f"{describe(labels.tolist())}; leave units out to measure those")

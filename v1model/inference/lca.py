@@ -14,6 +14,7 @@ reference, which can return the trajectory).
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import warnings
 
@@ -501,7 +502,7 @@ def _warn_duplicate_atoms(D, d_name):
     the user never sees."""
     if current_tally() is not None:
         return
-    pairs = duplicate_pairs(D, HARD_DUPLICATE_COSINE)
+    pairs = _duplicate_pairs_of(D)
     if not pairs:
         return
     warnings.warn(
@@ -511,6 +512,28 @@ def _warn_duplicate_atoms(D, d_name):
         f"the active count, lam^2/2 more energy than one atom's code); remove one atom of "
         f"each pair from {d_name}, or use threshold='soft', whose objective does not depend "
         "on the split", UserWarning, stacklevel=user_stacklevel())
+
+
+#: the last dictionary :func:`_duplicate_pairs_of` checked, ``(key, pairs)``: a loop of
+#: probes calls the hard threshold thousands of times with one dictionary, and each call
+#: built its Gram matrix again (one tuple, replaced whole: safe from threads)
+_LAST_DUPLICATE_CHECK = (None, [])
+
+
+def _duplicate_pairs_of(D):
+    """:func:`~v1model.inference._common.duplicate_pairs` of ``D`` (float64) at
+    :data:`HARD_DUPLICATE_COSINE`, remembered for the last dictionary checked, keyed by
+    its shape and a digest of its bytes (a hash costs ~n_atoms n_features, the Gram
+    matrix ~n_atoms^2 n_features; the same values in another array hit too, a changed
+    value misses)."""
+    global _LAST_DUPLICATE_CHECK
+    D = np.ascontiguousarray(D, dtype=np.float64)
+    key = (D.shape, hashlib.blake2b(D, digest_size=20).digest())
+    last_key, pairs = _LAST_DUPLICATE_CHECK
+    if key != last_key:
+        pairs = duplicate_pairs(D, HARD_DUPLICATE_COSINE)
+        _LAST_DUPLICATE_CHECK = (key, pairs)
+    return list(pairs)
 
 
 #: lca's defaults: a setting the chosen integrator ignores is warned of when it differs

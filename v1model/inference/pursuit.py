@@ -64,29 +64,52 @@ def _check_pursuit(X, D, n_nonzero, tol, dtype, method, cap_features, flags, nam
 
 
 def _check_tol_resolution(X, tol, dtype, method, tol_name="tol"):
-    """Refuse a ``tol`` below the rounding of the squared residual of ``X``'s largest
-    sample in ``dtype``, ``(ROUNDOFF_UNITS eps ||x||)^2``. With ``tol=0`` every sample
-    (20 of 20, unit atoms 32 x 16, float32 and float64 alike) ran to its step limit and
-    was then warned of with the advice to raise ``max_iter``; in float32, ``tol`` at 1e-2
-    of that floor still left 6 of 20 samples above it (OMP, after its float64 pass).
+    """Refuse a ``tol`` below the rounding of the squared residual of every sample of
+    ``X`` in ``dtype``, ``(ROUNDOFF_UNITS eps ||x||)^2`` per sample (no sample could meet
+    it), and warn once (``UserWarning``) of the rows whose own floor is above ``tol``
+    when others can meet it: those run to their step limit. With ``tol=0`` every
+    sample (20 of 20, unit atoms 32 x 16, float32 and float64 alike) ran to its step
+    limit and was then warned of with the advice to raise ``max_iter``; in float32,
+    ``tol`` at 1e-2 of that floor still left 6 of 20 samples above it (OMP, after its
+    float64 pass). The floor of the largest sample alone refused a ``tol`` that every
+    other sample met when one outlier had 1e6 times their energy.
     ``tol_name``: the caller's name of ``tol`` (a learner's ``method_params['tol']``,
-    checked on all of its ``X`` before the minibatches, whose rows are not the user's)."""
+    checked on all of its ``X`` before the minibatches, whose rows are not the user's;
+    inside a learner's run the solver's calls on its minibatches are not checked again).
+    """
+    if current_tally() is not None and tol_name == "tol":
+        return  # a learner's minibatch: the learner checked all of its X up front
     res2 = _row_norms2(X)
     if res2.size == 0:
         return
-    row = int(np.argmax(res2))
-    floor = (ROUNDOFF_UNITS * float(np.finfo(dtype).eps)) ** 2 * res2[row]
-    if tol >= floor:
+    unit = (ROUNDOFF_UNITS * float(np.finfo(dtype).eps)) ** 2
+    floors = unit * res2
+    above = np.flatnonzero(floors > tol)
+    if above.size == 0:
         return
+    if above.size < res2.size:  # some samples can meet tol: run, and say which cannot
+        worst = int(above[np.argmax(res2[above])])
+        warnings.warn(
+            f"{method}: {tol_name}={tol!r} is below the resolution of "
+            f"{np.dtype(dtype).name} for {above.size} of {res2.size} samples "
+            f"({rows_of_x(above)}): the squared residual of a sample is known only to "
+            f"({ROUNDOFF_UNITS} eps ||x||)^2 (up to {floors[worst]:.2g}, units of X squared, "
+            f"for row {worst}, ||x||^2={res2[worst]:.3g}), so they will run to their step "
+            f"limit; pass {tol_name} >= {floors[worst]:.2g}, or scale those samples down",
+            UserWarning, stacklevel=user_stacklevel())
+        return
+    row = int(np.argmin(res2))  # the sample nearest to meeting tol
+    floor = floors[row]
     finer = ("" if np.dtype(dtype) == np.float64 else
              f", or dtype=np.float64 (there {tol_name} >= "
              f"{(ROUNDOFF_UNITS * float(np.finfo(np.float64).eps)) ** 2 * res2[row]:.2g})")
     raise ValueError(
         f"{method}: {tol_name}={tol!r} is below the resolution of {np.dtype(dtype).name} "
-        f"for X: the squared residual of row {row} of X (||x||^2={res2[row]:.3g}) is known "
-        f"only to ({ROUNDOFF_UNITS} eps ||x||)^2 = {floor:.2g} (units of X squared), and "
-        f"samples would run to their step limit; pass {tol_name} >= {floor:.2g} (e.g. "
-        f"1e-6 * ||x||^2 = {1e-6 * res2[row]:.2g}){finer}")
+        f"for every sample of X: the squared residual of even the smallest, row {row} of X "
+        f"(||x||^2={res2[row]:.3g}), is known only to ({ROUNDOFF_UNITS} eps ||x||)^2 = "
+        f"{floor:.2g} (units of X squared), and samples would run to their step limit; "
+        f"pass {tol_name} >= {floor:.2g} (e.g. 1e-6 * ||x||^2 = {1e-6 * res2[row]:.2g})"
+        f"{finer}")
 
 
 def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter=None,
@@ -170,11 +193,14 @@ def matching_pursuit(X, D, n_nonzero=None, *, tol=None, positive=False, max_iter
     ValueError
         With neither ``n_nonzero`` nor ``tol``, for ``n_nonzero > n_atoms``,
         a negative ``tol``, a ``tol`` below the resolution of ``dtype`` for
-        the largest sample (``(16 eps ||x||)^2``: ``tol=0`` ran every sample
+        every sample (``(16 eps ||x||)^2``: ``tol=0`` ran every sample
         to ``max_iter``), or invalid ``X``/``D``.
 
     Warns
     -----
+    UserWarning
+        For a ``tol`` below the resolution of some samples but not all, naming
+        those rows (they run to ``max_iter``).
     ConvergenceWarning
         For samples that end above ``tol``, or, without ``tol``, that used
         all ``max_iter`` steps with fewer than ``n_nonzero`` atoms while atoms
@@ -394,11 +420,14 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
     ValueError
         With neither ``n_nonzero`` nor ``tol``, for ``n_nonzero`` above
         ``min(n_atoms, n_features)``, a negative ``tol``, a ``tol`` below the
-        resolution of ``dtype`` for the largest sample (``(16 eps
+        resolution of ``dtype`` for every sample (``(16 eps
         ||x||)^2``: ``tol=0`` was never met) or invalid ``X``/``D``.
 
     Warns
     -----
+    UserWarning
+        For a ``tol`` below the resolution of some samples but not all, naming
+        those rows (they run to the step limit).
     ConvergenceWarning
         Once, for samples that end with fewer than ``n_nonzero`` atoms and a
         residual left (above ``tol``, given one) when the dictionary's rank

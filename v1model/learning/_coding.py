@@ -188,8 +188,8 @@ def check_lam_below_data(X, coder, n_atoms) -> None:
     MP and OMP with a squared-residual ``tol`` (in ``method_params``) give a
     sample no atom when ``||x||^2 <= tol``: a ``tol`` at or above the largest
     squared sample norm zeroes every code too, with ``n_nonzero`` or without;
-    one below the resolution of the largest sample is refused as well
-    (:func:`check_tol_resolution`).
+    one below the resolution of every sample is refused as well, and one below
+    that of some samples warned of (:func:`check_tol_resolution`).
     """
     tol = coder.residual_tol
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
@@ -234,8 +234,10 @@ def lam_zeroes_every_code(lam, why, bound, outcome) -> str:
 
 def check_tol_resolution(X, coder) -> None:
     """Refuse an MP / OMP ``tol`` (in ``method_params``) below the resolution of the
-    coder's dtype for the largest sample of ``X``, as the solver does, but on all of
-    the caller's ``X`` before the first minibatch: the solver's own refusal named the
+    coder's dtype for every sample of ``X``, and warn of the rows of ``X`` it is below
+    when others can meet it, as the solver does, but on all of the caller's ``X``
+    before the first minibatch (whose solver calls are not checked again, so that a
+    minibatch of only such rows is not refused mid-run): the solver's own refusal named the
     row of a minibatch as "row i of X" (row 3 for row 123 of the learner's X) and
     came only at the first minibatch that drew a large enough sample, after the
     updates before it had run."""

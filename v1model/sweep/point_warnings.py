@@ -9,10 +9,11 @@ them again in the sweep's own process, at the line that started the sweep, each
 message led by the point (``point 3 (lam=0.1, overcompleteness=1): ...``).
 
 Not safe from a ``warnings.catch_warnings`` inside a study: Python's filters and hooks
-are one per process, so while one thread's point is in such a block (lca-sweep's
-``record=True`` around its LCA, to read ``lca_converged``), the warnings of the points
-other threads of that dask worker run go to that block (recorded there, or hidden by
-its ``"ignore"``), not to their own points.
+are one per process, so while one thread's point is in such a block (a
+``record=True`` or ``"ignore"`` around a call), the warnings of the points other
+threads of that dask worker run go to that block (recorded there, or hidden by its
+``"ignore"``), not to their own points. (lca-sweep reads ``lca_converged`` from the
+solver's own count of its shortfall, kept per thread, not from a ``record=True``.)
 """
 
 from __future__ import annotations
