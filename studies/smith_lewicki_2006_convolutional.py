@@ -392,11 +392,11 @@ def run(
     """
     from studies._defaults import quick_default
     from studies._shortfall import named_by_study, shortfall_summary
-    from v1model.convolutional.learning import (DEFAULT_TOL, check_snr_db,
-                                                refuse_unused_settings)
+    from v1model.convolutional.learning import DEFAULT_TOL, check_snr_db
     from v1model.io import seed_attr
     from v1model.validation import (as_generator, check_bool, check_choice, check_int,
-                                    check_nonnegative, check_positive, check_probability)
+                                    check_nonnegative, check_positive, check_probability,
+                                    refuse_unused_settings)
 
     quick = check_bool(quick, "quick")
     synthetic, folder = audio_folder(audio_dir, pattern)

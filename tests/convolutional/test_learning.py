@@ -11,9 +11,10 @@ from scipy.signal import correlate
 from v1model.convolutional import (ConvolutionalDictionary, encode, learn_kernels,
                                    matching_pursuit,
                                    objective)
-from v1model.convolutional.learning import refuse_unused_settings, shifted_duplicates
+from v1model.convolutional.learning import shifted_duplicates
 from v1model.inference import ConvergenceWarning
 from v1model.io import load_dataset, save_dataset
+from v1model.validation import refuse_unused_settings
 
 
 
@@ -569,6 +570,7 @@ def test_one_helper_refuses_the_settings_a_method_does_not_use(monkeypatch, tmp_
         refuse_unused_settings("mp", [("lam", None, "no"), ("tol", 0.5, "its reason."),
                                       ("max_iter", 3, "not reached")])
     from studies import get_study
+    from v1model import validation
     from v1model.convolutional import learning
 
     asked = []
@@ -578,7 +580,9 @@ def test_one_helper_refuses_the_settings_a_method_does_not_use(monkeypatch, tmp_
         asked.append((method, [name for name, _, _ in settings]))
         refuse_unused_settings(method, settings)
 
+    # learn_kernels holds validation's helper by name; the study imports it when it runs
     monkeypatch.setattr(learning, "refuse_unused_settings", spy)
+    monkeypatch.setattr(validation, "refuse_unused_settings", spy)
     X = np.random.default_rng(0).standard_normal((2, 128))
     with pytest.raises(ValueError, match=r"^lam=5\.0 does not apply to method='mp'"):
         learn_kernels(X, 3, 8, method="mp", n_nonzero=4, lam=5.0, progress=False)

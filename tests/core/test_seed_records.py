@@ -8,7 +8,11 @@ the JSON text of its entropy and spawn key. A Generator recorded before the call
 from it (``seed_attr(seed, before_use=True)``, as the learners do) is recorded as the
 JSON text of its bit generator's state, which makes a Generator that draws the same;
 elsewhere its record says that it is not reproducible (its state before the call is
-not known where attrs are written after the run).
+not known where attrs are written after the run). Every function and estimator of the
+package that draws from its seed records it so (the online learner, the spiking LCA,
+SAILnet, RF mapping, convolutional learning, LISTA and the sparse autoencoder recorded
+a Generator as not reproducible: some drew before writing the attr, some kept the
+seed from the constructor to fit).
 """
 
 import json
@@ -17,9 +21,13 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from v1model.amortized import LISTA
+from v1model.amortized import LISTA, lista_error_by_depth
+from v1model.analysis import map_receptive_fields
+from v1model.convolutional import learn_kernels
 from v1model.io import load_dataset, save_dataset, seed_attr, seed_from_attr
-from v1model.learning import learn_dictionary, learn_mod, learn_online
+from v1model.learning import SparseDictionaryLearner, learn_dictionary, learn_mod, learn_online
+from v1model.sae import SparseAutoencoder
+from v1model.spiking import learn_sailnet, spiking_convolutional_lca, spiking_lca
 from v1model.validation import as_generator
 
 SEQUENCES = {
@@ -154,3 +162,153 @@ def test_a_generator_of_a_bit_generator_not_numpys_is_not_reproducible():
     assert record.startswith("Generator(Counted): not reproducible from attrs")
     with pytest.raises(ValueError, match=r"cannot be made again from attrs"):
         seed_from_attr(record)
+
+
+def _problem(n_samples=60, n_features=16, n_atoms=10, seed=2):
+    """Gaussian samples and a unit-norm Gaussian dictionary, from their own Generator."""
+    rng = np.random.default_rng(seed)
+    D = rng.standard_normal((n_atoms, n_features))
+    return rng.standard_normal((n_samples, n_features)), D / np.linalg.norm(D, axis=1)[:, None]
+
+
+def _online(seed):
+    D, history = learn_online(_problem()[0], 8, lam=0.2, n_updates=4, batch_size=20,
+                              seed=seed, progress=False)
+    return D, history.attrs["seed"]
+
+
+def _online_estimator(seed, partial=False):
+    """The seed kept by the constructor and drawn at fit (or a stream's first chunk)."""
+    learner = SparseDictionaryLearner(8, lam=0.2, n_updates=4, batch_size=20, seed=seed)
+    X = _problem()[0]
+    learner.partial_fit(X) if partial else learner.fit(X)
+    return learner.components_, learner.history_.attrs["seed"]
+
+
+def _spiking_lca(seed):
+    X, D = _problem(n_samples=3, n_atoms=6)
+    # uniform initial potentials and noise (Brian2 seeded from the Generator) both drawn
+    ds = spiking_lca(3 * X, D, 0.1, duration=0.02, noise=0.5, target="numpy", seed=seed,
+                     record_spikes=True)
+    assert ds.sizes["spike"] > 10  # spikes to compare
+    return (ds["spike_time"].values, ds["spike_atom"].values), ds.attrs["seed"]
+
+
+def _spiking_convolutional(seed):
+    sounds, kernels = _problem(n_samples=2, n_features=64, n_atoms=3)
+    ds = spiking_convolutional_lca(3 * sounds, kernels[:, :8], 0.1, stride=4, duration=0.02,
+                                   noise=0.5, target="numpy", seed=seed)
+    assert ds["code"].values.any()  # spikes to compare
+    return ds["code"].values, ds.attrs["seed"]
+
+
+def _sailnet(seed):
+    patches = _problem(n_samples=80, n_features=16)[0]
+    ds = learn_sailnet(patches, 6, batch_size=20, n_updates=3, n_steps=20, seed=seed,
+                       progress=False)
+    return (ds["Q"].values, ds["W"].values), ds.attrs["seed"]
+
+
+def _mapping(seed):
+    W = _problem(n_atoms=4, n_features=25)[1]
+    ds = map_receptive_fields(lambda S: S @ W.T, 5, n_stimuli=300, batch_size=100, seed=seed,
+                              progress=False)
+    return ds["rf"].values, ds.attrs["seed"]
+
+
+def _kernels(seed):
+    sounds = _problem(n_samples=2, n_features=128)[0]
+    ds = learn_kernels(sounds, 3, 8, lam=0.1, tol=1e-2, n_updates=2, seed=seed,
+                       progress=False)
+    return ds["kernels"].values, ds.attrs["seed"]
+
+
+LISTA_SETTINGS = dict(n_layers=2, lam=0.3, n_steps=6, batch_size=10, record_every=3,
+                      progress=False)
+
+
+def _lista(seed):
+    X, D = _problem(n_samples=40, n_features=8, n_atoms=12)
+    net = LISTA(**LISTA_SETTINGS).fit(X, D, seed=seed)
+    return net.encode(X), net.history_.attrs["seed"]
+
+
+def _lista_continued(seed):
+    """A later partial_fit's Generator, recorded in seed_per_call."""
+    X, D = _problem(n_samples=40, n_features=8, n_atoms=12)
+    net = LISTA(**LISTA_SETTINGS).fit(X, D, seed=0).partial_fit(X, seed=seed)
+    return net.encode(X), json.loads(net.history_.attrs["seed_per_call"])[1]
+
+
+def _lista_by_depth(seed):
+    X, D = _problem(n_samples=40, n_features=8, n_atoms=12)
+    ds = lista_error_by_depth(X, X[:10], D, 0.3, depths=(1, 2), seed=seed, n_steps=4,
+                              batch_size=10, progress=False)
+    return ds["prediction_error"].values, ds.attrs["seed"]
+
+
+SAE_SETTINGS = dict(n_latents=12, activation="topk", k=3, n_steps=5, batch_size=16,
+                    progress=False)
+
+
+def _autoencoder(seed):
+    """The seed kept by the constructor and drawn at fit."""
+    sae = SparseAutoencoder(**SAE_SETTINGS, seed=seed).fit(_problem()[0])
+    return sae.components_, sae.history_.attrs["seed"]
+
+
+def _autoencoder_stream(seed):
+    """A stream's first chunk draws from the constructor's seed, a later chunk from its
+    own: each Generator is recorded (attrs["seed"], seed_per_call)."""
+    X = _problem()[0]
+    first, later = seed
+    sae = SparseAutoencoder(**SAE_SETTINGS, seed=first)
+    sae.partial_fit(X[:32]).partial_fit(X[32:], seed=later)
+    attrs = sae.history_.attrs
+    return sae.components_, json.dumps([attrs["seed"], json.loads(attrs["seed_per_call"])[1]])
+
+
+#: every call that records a seed it draws from, as a function of that seed giving
+#: (its results, the seed as recorded in the result's attrs)
+SEEDED_CALLS = {
+    "learn_online": _online,
+    "SparseDictionaryLearner.fit (online)": _online_estimator,
+    "SparseDictionaryLearner.partial_fit": lambda seed: _online_estimator(seed, partial=True),
+    "spiking_lca (numpy target)": _spiking_lca,
+    "spiking_convolutional_lca (numpy target)": _spiking_convolutional,
+    "learn_sailnet": _sailnet,
+    "map_receptive_fields": _mapping,
+    "learn_kernels": _kernels,
+    "LISTA.fit": _lista,
+    "LISTA.partial_fit": _lista_continued,
+    "lista_error_by_depth": _lista_by_depth,
+    "SparseAutoencoder.fit": _autoencoder,
+    "SparseAutoencoder.partial_fit": _autoencoder_stream,
+}
+
+
+def _drawn_generator(seed):
+    """A Generator drawn from before the call (its state is not its seed's)."""
+    rng = np.random.default_rng(seed)
+    rng.random(3)
+    return rng
+
+
+@pytest.mark.parametrize("name", list(SEEDED_CALLS))
+def test_a_generator_given_as_seed_runs_again_from_its_recorded_state(name):
+    """These recorded a Generator as "not reproducible from attrs" (some drew from it
+    before the attr was written, some kept it from the constructor to fit): each records
+    its state before the first draw, and the Generator seed_from_attr makes of the attr
+    gives the same results, bit for bit."""
+    call = SEEDED_CALLS[name]
+    stream = name == "SparseAutoencoder.partial_fit"
+    seed = (_drawn_generator(7), _drawn_generator(8)) if stream else _drawn_generator(7)
+    results, record = call(seed)
+    records = json.loads(record) if stream else [record]
+    again = [seed_from_attr(r) for r in records]
+    assert all(isinstance(rng, np.random.Generator) for rng in again)
+    results_again, record_again = call(tuple(again) if stream else again[0])
+    assert record_again == record
+    as_tuple = (lambda r: r if isinstance(r, tuple) else (r,))
+    for got, expected in zip(as_tuple(results_again), as_tuple(results), strict=True):
+        np.testing.assert_array_equal(got, expected, strict=True)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from v1model.io import seed_from_attr
 from v1model.spiking import learn_sailnet, rf_overlap, rf_spread, sailnet_inference
 
 P = 0.05
@@ -209,9 +210,16 @@ def test_continued_learning_counts_updates_on():
     xr.testing.assert_equal(both.drop_attrs(), whole.drop_attrs())
     assert both.attrs["n_updates"] == 9 and list(both.attrs["updates_per_call"]) == [5, 4]
     assert both.attrs["init"] == "gaussian" and both.attrs["theta0"] == 0.5
-    # how the first call started is no setting that changed, nor is the time each took
-    assert both.attrs["init_W"] == "zero" and both.attrs["changed_between_calls"] == ""
+    # how the first call started is no setting that changed, nor is the time each took;
+    # the seed is: each call records the Generator as it stood at the call's start, from
+    # which seed_from_attr makes the call again
+    assert both.attrs["init_W"] == "zero" and both.attrs["changed_between_calls"] == "seed"
     assert len(both.attrs["wall_time_per_call"]) == 2
+    first_seed, later_seed = both.attrs["seed_per_call"]
+    assert first_seed == first.attrs["seed"] == whole.attrs["seed"]
+    again = learn_sailnet(X, n_updates=4, seed=seed_from_attr(later_seed, "seed_per_call[1]"),
+                          previous=first, **kw)
+    xr.testing.assert_equal(again.drop_attrs(), both.drop_attrs())
     with pytest.raises(ValueError, match="W0 cannot be given with previous"):
         learn_sailnet(X, n_updates=4, previous=first, W0=first["W"].values, **kw)
     with pytest.raises(ValueError, match="n_neurons=4 but previous has 8 neurons"):

@@ -131,6 +131,8 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
                                               dims=CODE_DIMS),
                                   "target_test", (X_test.shape[0], D.shape[0]))
     settings = _check_lista_params(lista_params, D, lam, target_tol, dt)
+    # recorded before the networks draw: a Generator's state is then the call's start
+    seed_record = seed_attr(seed, before_use=True)
     rng = as_generator(seed)
     # progress=False drew the bars of z* and of the baseline all the same
     inner = False if lista_params.get("progress") is False else None
@@ -173,7 +175,7 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
     computed = supervised or source == "optimal_codes"
     ds.attrs.update(lam=lam, target_tol=float(target_tol) if computed else "None",
                     target_test=source,
-                    dtype=dt.name, seed=seed_attr(seed),
+                    dtype=dt.name, seed=seed_record,
                     n_train=X_train.shape[0], n_test=X_test.shape[0], n_atoms=D.shape[0],
                     n_features=D.shape[1],
                     learning_rate_used=rates,  # Adam's steps (resolved ones for "auto")

@@ -697,6 +697,8 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
         """
 
         dtype = self._validated()
+        # recorded before anything draws: a Generator's state is then the run's start
+        seed_record = seed_attr(seed, before_use=True)
         rng = as_generator(seed)
         X_given = X
         X, D, lam, _ = validate_problem(X, D, self.lam, dtype)
@@ -711,7 +713,7 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
         adam = Adam(weights, lr=learning_rate)
         rows, attrs = self._train(X, D, lam, layers, weights, adam, rng, target, X_val,
                                   target_val, dtype, first_step=0)
-        attrs["seed"] = seed_attr(seed)
+        attrs["seed"] = seed_record
         self._set_weights(weights, D, lam)
         self._adam = adam
         self.history_ = history_dataset(rows, attrs)
@@ -824,6 +826,7 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
                 raise ValueError(f"the history records {sorted(history.data_vars)}; give X_val "
                                  "(and, for objective='lasso', target_val) to every fit and "
                                  "partial_fit call or to none")
+        seed_record = seed_attr(seed, before_use=True)  # a Generator's state before the draws
         rng = as_generator(seed)
         target = _one_sample_target(target, X, D.shape[0])
         X, D, lam, _ = validate_problem(X, D, self.lam_, dtype, d_name="dictionary_")
@@ -861,7 +864,7 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
             # every call's seed and the settings that may change between calls
             # (attrs["seed"] and the others alone kept the first's, learning_rate the
             # last's): the weights can be made again from the attrs
-            call = {"seed": seed_attr(seed), **{name: attrs.get(name, "None") for name in (
+            call = {"seed": seed_record, **{name: attrs.get(name, "None") for name in (
                 "batch_size", "learning_rate", "record_every", "target_tol")}}
             keep.update(continue_calls(keep, call, attrs["n_steps"]))
             keep["n_steps"] += attrs["n_steps"]
@@ -876,7 +879,7 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
             # xarray's own to_netcdf ("No conversion path for dtype: dtype('<U21')")
             merged.attrs = new.attrs
         else:
-            attrs["seed"] = seed_attr(seed)
+            attrs["seed"] = seed_record
             merged = history_dataset(rows, attrs)
         self._set_weights(weights, D, lam)
         self._adam = fresh

@@ -260,6 +260,8 @@ def map_receptive_fields(
     if dictionary is not None:
         atoms = atoms_as_images(dictionary, (h, w), name="dictionary")
         check_dictionary(atoms.reshape(len(atoms), -1), "dictionary")  # no all-zero atom
+    # recorded before anything draws: a Generator's state is then the map's start
+    seed_record = seed_attr(seed, before_use=True)
     rng = as_generator(seed)
 
     # Statistics are gathered on unit-contrast noise S (the encoder sees contrast * S) and
@@ -368,7 +370,7 @@ def map_receptive_fields(
                                   {"units": "1", "long_name": "cosine(mapped RF, atom)"})
     ds.attrs.update(analysis="reverse correlation", noise=noise, method=method,
                     n_stimuli=n_done, contrast=contrast, ridge=ridge, batch_size=batch_size,
-                    seed=seed_attr(seed))  # an int seed reproduces the map
+                    seed=seed_record)  # seed_from_attr(seed) maps the same noise again
     if noise == "white":
         ds.attrs["distribution"] = distribution
     else:

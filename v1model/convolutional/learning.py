@@ -306,6 +306,8 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
                              "in (0, 1), or None to keep duplicates")
     sample_rate = check_sample_rate(sample_rate, d)
     check_progress(progress)
+    # recorded before the initial kernels are drawn: a Generator's state is the run's start
+    seed_record = seed_attr(seed, before_use=True)
     rng = as_generator(seed)
     if init is None:
         kernels = rng.standard_normal((n_kernels,) + kernel_size)
@@ -376,7 +378,7 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
                   reseed_patience="None" if reseed_patience is None else reseed_patience,
                   duplicate_tol="None" if duplicate_tol is None else duplicate_tol,
                   duplicate_check_every="None" if duplicate_tol is None else check_every,
-                  seed=seed_attr(seed), dtype=dtype.name, n_images=len(images),
+                  seed=seed_record, dtype=dtype.name, n_images=len(images),
                   signal_shape=list(signal_shape),
                   # as the dictionary learners record an init array
                   init="gaussian" if init is None else "array")

@@ -18,7 +18,7 @@ import inspect
 import numpy as np
 
 from .._estimator_params import set_checked_params
-from ..io import SavedAsDataset
+from ..io import SavedAsDataset, seed_attr
 from ..progress import inner_progress, progress_bar
 from ..validation import (as_generator, check_bool, check_choice, check_dtype, check_int,
                           check_positive, describe)
@@ -141,7 +141,10 @@ class SparseDictionaryLearner(SavedAsDataset):
         Generator is used as it is, not copied: ``fit`` advances it (a second
         ``fit`` differs from the first) and the online stream draws from it
         in ``partial_fit``; a pickled or deep-copied learner holds its own
-        copy of it. None: fresh entropy at every ``fit``.
+        copy of it. The history's ``attrs["seed"]`` records its state at the
+        start of the ``fit`` (or of the stream), from which
+        :func:`v1model.io.seed_from_attr` makes a Generator that learns the same
+        dictionary again. None: fresh entropy at every ``fit``.
     progress : bool, default False
         Show a progress bar in ``fit`` (and, once it has run 2 s, in a long
         ``partial_fit`` or the solver's of a long ``transform`` or ``score``);
@@ -383,9 +386,8 @@ class SparseDictionaryLearner(SavedAsDataset):
         if v["algorithm"] == "online":
             # learn_mod and learn_ksvd check it themselves
             check_lam_below_data(X, coder, v["n_atoms"])
-            rng = as_generator(self.seed)
-            state = self._new_state(X, v, rng, n_samples=X.shape[0])
-            run_epochs(state, X, v["n_updates"], v["batch_size"], bool(self.shuffle), rng,
+            state = self._new_state(X, v, n_samples=X.shape[0])
+            run_epochs(state, X, v["n_updates"], v["batch_size"], bool(self.shuffle), state.rng,
                        self.progress)
             state.history.warn_if_nothing_coded(coder)
             self._state = state
@@ -452,7 +454,7 @@ class SparseDictionaryLearner(SavedAsDataset):
             # kept only once the chunk is learned: a first chunk refused by the solver (an
             # unstable LCA dt) left a stream that no transform saw as fitted but that fixed
             # n_features for the next partial_fit
-            state = self._new_state(X, v, as_generator(self.seed))
+            state = self._new_state(X, v)
         elif v["n_atoms"] != state.D.shape[0]:
             raise ValueError(f"n_atoms={self.n_atoms} but the streamed dictionary has "
                              f"{state.D.shape[0]} atoms; call fit to start afresh")
@@ -496,21 +498,29 @@ class SparseDictionaryLearner(SavedAsDataset):
         state.not_converged.warn(tally, len(starts))
         return self
 
-    def _new_state(self, X, v, rng, n_samples=None):
+    def _new_state(self, X, v, n_samples=None):
+        """A new stream, its generator made from ``self.seed`` (its draws: the initial
+        dictionary, then the minibatch order and re-seeding)."""
+        # recorded before anything draws: a Generator's state is then the run's start (it
+        # was recorded after the initial dictionary was drawn, "not reproducible")
+        seed_record = seed_attr(self.seed, before_use=True)
+        rng = as_generator(self.seed)
         D = initial_dictionary(X, v["n_atoms"], self.init, rng)
         usage = AtomUsage(v["n_atoms"], v["reseed_patience"], v["duplicate_tol"])
         state = OnlineState(D, v["coder"], v["forget_factor"], v["n_passes"], usage, rng)
         state.attrs = {}
-        self._describe_settings(state, v, X.shape[1], n_samples)
+        self._describe_settings(state, v, X.shape[1], n_samples, seed_record)
         return state
 
-    def _describe_settings(self, state, v, n_features, n_samples=None):
+    def _describe_settings(self, state, v, n_features, n_samples=None, seed_record=None):
         """Set the history attrs of ``state`` to the current settings,
         recording the update after which they changed, if they did.
         ``n_samples``: the training set of ``fit``, whose minibatches hold at
-        most that many samples (``batch_size`` records the size used)."""
+        most that many samples (``batch_size`` records the size used).
+        ``seed_record``: a new stream's seed as :func:`v1model.io.seed_attr` recorded
+        it before the first draw (a stream going on keeps its first chunk's)."""
         attrs = online_attrs(state, v["n_atoms"], n_features, v["batch_size"], self.init,
-                             v["reseed_patience"], v["duplicate_tol"], self.seed, n_samples)
+                             v["reseed_patience"], v["duplicate_tol"], seed_record, n_samples)
         if state.attrs:  # the stream's generator and start were fixed by its first chunk
             attrs.update(seed=state.attrs["seed"], init=state.attrs["init"])
         old = dict(state.attrs)

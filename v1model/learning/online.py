@@ -323,13 +323,15 @@ def learn_online(
     shuffle = check_bool(shuffle, "shuffle")
     reseed_patience, duplicate_tol = check_reseeding(reseed_patience, duplicate_tol)
     check_progress(progress)
+    # recorded before anything draws: a Generator's state is then the run's start
+    seed_record = seed_attr(seed, before_use=True)
     rng = as_generator(seed)
     state = OnlineState(initial_dictionary(X, n_atoms, init, rng), coder, forget_factor,
                         n_passes, AtomUsage(n_atoms, reseed_patience, duplicate_tol), rng)
     run_epochs(state, X, n_updates, batch_size, shuffle, rng, progress)
     state.history.warn_if_nothing_coded(coder)
-    attrs = online_attrs(state, n_atoms, p, batch_size, init, reseed_patience, duplicate_tol, seed,
-                         n_samples=n)
+    attrs = online_attrs(state, n_atoms, p, batch_size, init, reseed_patience, duplicate_tol,
+                         seed_record, n_samples=n)
     attrs.update(n_training_samples=n, shuffle=shuffle)
     return state.D.astype(coder.dtype), state.history.to_dataset(attrs)
 
@@ -380,8 +382,10 @@ def minibatch_flops(state, batch_size) -> float:
 
 
 def online_attrs(state, n_atoms, n_features, batch_size, init, reseed_patience, duplicate_tol,
-                 seed, n_samples=None) -> dict:
-    """History attrs of an online run. ``batch_size`` is the requested one; with
+                 seed_record, n_samples=None) -> dict:
+    """History attrs of an online run. ``seed_record`` is the seed as
+    ``seed_attr(seed, before_use=True)`` recorded it before the run drew (a Generator's
+    state at the start). ``batch_size`` is the requested one; with
     ``n_samples`` (the training set of ``learn_online`` / ``fit``) the minibatches
     hold ``min(batch_size, n_samples)`` samples, and that is recorded as
     ``batch_size`` (a stream, ``n_samples=None``, is cut into slices of
@@ -393,5 +397,5 @@ def online_attrs(state, n_atoms, n_features, batch_size, init, reseed_patience, 
         batch_size_requested=batch_size,
         forget_factor=state.forget_factor, n_passes=state.n_passes,
         init=init if isinstance(init, str) else "array", reseed_patience=reseed_patience,
-        duplicate_tol=duplicate_tol, seed=seed_attr(seed), **state.coder.describe(),
+        duplicate_tol=duplicate_tol, seed=seed_record, **state.coder.describe(),
     )

@@ -16,11 +16,11 @@ import xarray as xr
 from .._blas import blas_threads_for_step
 from .._estimator_params import ScikitLearnParams
 from .._frames import user_stacklevel
-from ..io import (SavedAsDataset, check_dims, continue_calls, seed_attr, seed_from_json,
-                  seed_sequence_to_json, values_by_dims)
+from ..io import (SavedAsDataset, _jsonable, check_dims, continue_calls, generator_from_json,
+                  generator_to_json, seed_attr, seed_from_json, seed_sequence_to_json,
+                  values_by_dims)
 from ..progress import inner_progress, progress_bar
 from ..learning._data import _BLOCK_ELEMENTS, Minibatches, check_training_rows
-from ..learning._persist import _jsonable, generator_from_json, generator_to_json
 from ..learning.estimator import NotFittedError
 from ..validation import (DATA_DIMS, as_generator, by_dim_names, check_array, check_bool,
                           check_choice, check_dense, check_dtype, check_fits_in_memory, check_int,
@@ -264,7 +264,10 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         at every ``fit``. A Generator is used as it is, not copied: ``fit``
         advances it (a second ``fit`` differs from the first) and
         :meth:`partial_fit` goes on drawing the minibatch order from it; a
-        pickled or deep-copied model holds its own copy of it.
+        pickled or deep-copied model holds its own copy of it. The history's
+        ``attrs["seed"]`` records its state at the start of the ``fit``
+        (:func:`v1model.io.seed_from_attr` makes a Generator that trains the same
+        model again).
     progress : bool, default True
         Show a progress bar in ``fit``, and in ``partial_fit``, ``encode`` and
         ``reconstruct`` once the call has run 2 s (False: none).
@@ -488,6 +491,9 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         scale = _data_scale(spread)
         _resolve_scaled(v, scale)
         seed = self.seed if seed is None else seed
+        # recorded before anything draws: a Generator's state (the constructor's too, which
+        # each fit draws on from) is then this run's start
+        seed_record = seed_attr(seed, before_use=True)
         rng = as_generator(seed)
         params = initial_parameters(X, v["n_latents"], v["activation"], v["theta_init"], rng,
                                     dtype, mean=stats.mean)
@@ -497,7 +503,8 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         threshold = self._train(params, state, v, X, (order.next() for _ in range(v["n_steps"])),
                                 v["n_steps"], rows)
         self._set_fitted(params, state, history_dataset(
-            np.array(rows), self._attrs(v, X, seed, spread)), self._objective(v), threshold)
+            np.array(rows), self._attrs(v, X, seed_record, spread)), self._objective(v),
+            threshold)
         _warn_if_silent(rows, v)
         _warn_if_ungated_jumprelu(rows, v, params, spread)
         return self
@@ -623,10 +630,11 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
             scale = _data_scale(spread, stats)
             _resolve_scaled(v, scale)
             seed = self.seed if seed is None else seed
+            seed_record = seed_attr(seed, before_use=True)  # a Generator's state before use
             rng = as_generator(seed)
             params = initial_parameters(X, v["n_latents"], v["activation"], v["theta_init"],
                                         rng, dtype, mean=stats.mean)
-            attrs = self._attrs(v, X, seed, spread)
+            attrs = self._attrs(v, X, seed_record, spread)
             attrs["n_training_samples"] = 0
             history = history_dataset(np.empty((0, len(HISTORY_FIELDS))), attrs)
             self._set_fitted(params, TrainingState(params, rng, scale), history,
@@ -636,6 +644,8 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
                 self._settle_scale(spread)
             v["lr"] = _learning_rate(v["lr"])
             _resolve_scaled(v, self._state.scale)
+            # a later call's Generator: its state before this call's permutation
+            seed_record = "continued" if seed is None else seed_attr(seed, before_use=True)
             if seed is not None:
                 self._state.rng = as_generator(seed)
         self._fitted_objective = self._objective(v)
@@ -644,8 +654,8 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         # with the generator, which "None" (fresh entropy) would not say
         call = None
         if fitted:
-            now = self._attrs(v, X, seed, np.nan)
-            call = {"seed": "continued" if seed is None else seed_attr(seed),
+            now = self._attrs(v, X, seed_record, np.nan)
+            call = {"seed": seed_record,
                     **{name: now[name] for name in _PER_CALL}}
         order = self._state.rng.permutation(X.shape[0])
         batches = (order[start:start + v["batch_size"]]
@@ -790,7 +800,9 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         with blas_threads_for_step(flops / 3):  # forward passes only
             return threshold_at_end(params, v["k"], state, recent, read)
 
-    def _attrs(self, v, X, seed, spread):
+    def _attrs(self, v, X, seed_record, spread):
+        """The history's attrs; ``seed_record`` is the seed as
+        :func:`v1model.io.seed_attr` recorded it before the call drew from it."""
         attrs = {key: value for key, value in v.items() if key != "dtype"}
         attrs.update(model="sparse autoencoder", dtype=v["dtype"].name, lam=v["lam"] or 0.0,
                      x_spread=spread, lr_auto=f"lr='auto': {AUTO_LR:g}; lr is the rate used",
@@ -800,7 +812,7 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
                                "training is the same at any scale of X"),
                      k=v["k"] if v["k"] is not None else "None",
                      n_features=X.shape[1], n_training_samples=X.shape[0],
-                     seed=seed_attr(seed), lr_schedule=(
+                     seed=seed_record, lr_schedule=(
                          "lr * min(1, (step + 1) / lr_warmup, (n_steps - step) / (lr_decay * "
                          "n_steps)), a term only when lr_warmup > 0 or lr_decay > 0"),
                      loss_definition=(

@@ -372,6 +372,8 @@ def simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory, transie
                           inhibition, v_init, noise, target, seed, tau_name="tau_m") -> dict:
     """Validate the parameters every spiking LCA run shares; the ``params`` dict of
     :func:`spiking_lca` (recorded in the Dataset's attrs, ``tau_m`` by that name).
+    Called before anything draws from ``seed``: a Generator's state is recorded as the
+    run's start (:func:`v1model.io.seed_attr`, ``before_use``).
     ``tau_name`` is the argument the caller gave ``tau_m`` by (``"tau"``, its alias),
     which the errors about it name."""
     lam = check_nonnegative(lam, "lam")
@@ -423,7 +425,7 @@ def simulation_parameters(lam, duration, dt, tau_m, tau_syn, refractory, transie
     return dict(
         lam=lam, duration=duration, dt=dt, tau_m=tau_m, tau_syn=tau_syn, refractory=refractory,
         transient_fraction=transient_fraction, inhibition=int(bool(inhibition)), v_init=v_init,
-        noise=noise, target=target, seed=seed_attr(seed),
+        noise=noise, target=target, seed=seed_attr(seed, before_use=True),
     )
 
 

@@ -636,6 +636,8 @@ def learn_sailnet(
     check_fits_in_memory((n_rec, 6), np.float64, "n_updates", n_updates,
                          f"updates recorded every {record_every} as history rows (float64)")
     check_progress(progress)
+    # recorded before anything draws: a Generator's state is then the run's start
+    seed_record = seed_attr(seed, before_use=True)
     rng = as_generator(seed)
     draw, patch_shape = _batch_source(data, patch_size, border, batch_size, rng)
     n_features = patch_shape[0] * patch_shape[1]
@@ -758,7 +760,7 @@ def learn_sailnet(
         n_neurons=n_neurons, patch_shape=[h, w], p=p, alpha=alpha, beta=beta, gamma=gamma,
         theta0=float(np.mean(theta0)), batch_size=batch_size, n_updates=n_updates,
         n_steps=n_steps, eta=eta, eta_average=eta_average, border=border,
-        record_every=record_every, seed=seed_attr(seed), dtype=str(dtype),
+        record_every=record_every, seed=seed_record, dtype=str(dtype),
         init="gaussian" if Q0 is None else "Q0",
         init_W="zero" if W0 is None else "W0",
         init_rate="p" if rate0 is None else "rate0",
