@@ -191,7 +191,8 @@ class SparseCodingNetwork(SavedAsDataset):
         """Feed-forward weights, shape (n_atoms, n_features), one atom per row (None
         before learning). Setting it checks it as the constructor does (a copy is kept);
         ``n_atoms`` follows its rows (``net.dictionary = net.dictionary[alive]`` prunes
-        units, and drops ``code_var_``, whose atoms were others), and its features must
+        units; ``code_var_``, one per atom, is dropped unless the atoms set are the same,
+        in the same order), and its features must
         be ``patch_shape``'s pixels (for other patches, build a new network); atoms set
         as images (n_atoms, height, width) are flattened row-major, and their (height,
         width) must be ``patch_shape``. A DataArray's ``atom`` coordinate becomes
@@ -208,8 +209,9 @@ class SparseCodingNetwork(SavedAsDataset):
                 f"network's patches are {h}x{w} = {h * w} pixels (patch_shape {(h, w)}); for "
                 f"atoms of other patches build SparseCodingNetwork(dictionary, "
                 f"patch_shape=(height, width), ...)")
-        if self.code_var_ is not None and len(self.code_var_) != D.shape[0]:
-            # the gain adaptation's state, one per atom, belongs to the atoms replaced
+        if self.code_var_ is not None and not np.array_equal(D, self._dictionary):
+            # the gain adaptation's state, one per atom, belongs to the atoms replaced: kept
+            # for as many new atoms (reordered, or others), it was taken as theirs
             self.code_var_ = None
         labels = _atom_labels(value, D.shape[0])
         self._dictionary = D

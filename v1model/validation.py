@@ -1066,7 +1066,10 @@ def flatten_image_atoms(X, D, x_name: str = "X", d_name: str = "D"):
     :class:`~v1model.network.SparseCodingNetwork`), so ``X`` of such patches matches it.
     ``X`` given as a stack of patches ``(n_samples, height, width)`` of the atoms' shape
     (a DataArray over ``(sample, y, x)`` read by dim name) is flattened the same way.
-    Anything else is returned as given, for the callers' own checks.
+    ``X`` whose features are not the atoms' ``height * width`` pixels is refused here,
+    naming ``D``'s shape as given (convolutional kernels passed to a dense solver, or a
+    3-D dictionary that is not of images). Anything else is returned as given, for the
+    callers' own checks.
 
     Parameters
     ----------
@@ -1089,7 +1092,7 @@ def flatten_image_atoms(X, D, x_name: str = "X", d_name: str = "D"):
     Raises
     ------
     ValueError
-        For ``X`` as a stack of patches whose ``(height, width)`` is not the atoms'.
+        For ``X`` whose patches or features are not of the atoms' shape.
     """
     atoms = atoms_by_dim_names(D, d_name)
     try:
@@ -1105,13 +1108,24 @@ def flatten_image_atoms(X, D, x_name: str = "X", d_name: str = "D"):
         x_shape = array_shape(X_images, x_name)
     except (TypeError, ValueError):
         return X, D
+    # with atoms as images, other data meant something else: the solvers' own message
+    # named D of shape (n_atoms, h * w), a shape the caller never passed
+    not_dense = (f"{d_name} of shape {d_shape} is read as {n_atoms} atoms, images of "
+                 f"{h}x{w} = {h * w} pixels; kernels to convolve with whole images go to "
+                 f"v1model.convolutional, and a dictionary that is not of images must be "
+                 f"2-D (n_atoms, n_features)")
     if len(x_shape) == 3:
         if x_shape[1:] != (h, w):
-            raise ValueError(
-                f"{x_name} has patches of shape {x_shape[1:]} (shape {x_shape}) but "
-                f"{d_name}'s atoms are images of shape {(h, w)} (shape {d_shape}): "
-                f"pass patches of the atoms' shape")
+            raise ValueError(f"{x_name} has patches of shape {x_shape[1:]} (shape {x_shape}) "
+                             f"but {not_dense}; pass patches of the atoms' shape")
         X = np.asarray(X_images).reshape(x_shape[0], h * w)
+    elif len(x_shape) in (1, 2):
+        n_features = array_shape(by_dim_names(X, DATA_DIMS, x_name), x_name)[-1]
+        if n_features != h * w:
+            one_patch = ("; one patch as an image: pass it as shape (1, height, width)"
+                         if x_shape == (h, w) else "")
+            raise ValueError(f"{x_name} has {n_features} features per sample (shape "
+                             f"{x_shape}) but {not_dense}{one_patch}")
     return X, D
 
 

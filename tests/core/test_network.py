@@ -681,6 +681,11 @@ def test_a_cauchy_network_pruned_drops_the_gain_state_of_its_old_atoms(rng):
     assert net.code_var_.shape == (8,)
     net.dictionary = net.dictionary.copy()  # the same atoms: the state is kept
     assert net.code_var_.shape == (8,)
+    # as many atoms, reordered: the state of atom 7 was kept as atom 0's
+    kept = net.code_var_.copy()
+    net.dictionary = net.dictionary[::-1]
+    assert net.code_var_ is None
+    net.code_var_ = kept
     net.dictionary = net.dictionary[:5]
     assert net.code_var_ is None
     net.learn(X, n_updates=3, batch_size=50, seed=0)

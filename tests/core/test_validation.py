@@ -510,6 +510,39 @@ def test_row_coords_keeps_the_labels_of_the_rows():
         0, 1, 2]
 
 
+def test_a_3d_dictionary_that_does_not_fit_x_is_named_as_given():
+    """Atoms read as images are flattened before the features are compared: a 3-D D that
+    does not fit X (convolutional kernels passed to a dense solver, a dictionary with a
+    trailing axis) was refused naming D of shape (n_atoms, h * w), which the caller
+    never passed, and without a word of what a 3-D D is taken for."""
+    from v1model.inference import encode, lca
+
+    rng = np.random.default_rng(0)
+    kernels = rng.standard_normal((6, 8, 8))
+    images = rng.standard_normal((3, 32, 32))
+    as_given = r"D of shape \(6, 8, 8\) is read as 6 atoms, images of 8x8 = 64 pixels.*"
+    with pytest.raises(ValueError, match=r"^X has 1024 features per sample \(shape "
+                                         r"\(3, 1024\)\) but " + as_given
+                                         + "v1model.convolutional"):
+        encode(images.reshape(3, -1), kernels, "fista", lam=0.1)
+    with pytest.raises(ValueError, match=r"^X has patches of shape \(32, 32\) .* but "
+                                         + as_given + "v1model.convolutional"):
+        encode(images, kernels, "fista", lam=0.1)
+    # one 8x8 patch given as an image is read as 8 samples of 8 features: said so
+    with pytest.raises(ValueError, match=r"^X has 8 features per sample \(shape \(8, 8\)\) "
+                                         r"but " + as_given + r"one patch as an image: pass "
+                                         r"it as shape \(1, height, width\)"):
+        lca(images[0, :8, :8], kernels, 0.1)
+    with pytest.raises(ValueError, match=r"^X has 64 features .* D of shape \(6, 64, 3\) is "
+                                         r"read as 6 atoms, images of 64x3 = 192 pixels.*must "
+                                         r"be 2-D \(n_atoms, n_features\)"):
+        encode(rng.standard_normal((5, 64)), rng.standard_normal((6, 64, 3)), "fista", lam=0.1)
+    # patches that fit are coded as before, flat or as images
+    flat = encode(images[:, :8, :8].reshape(3, 64), kernels, "omp", n_nonzero=3)
+    np.testing.assert_array_equal(encode(images[:, :8, :8], kernels, "omp", n_nonzero=3),
+                                  flat)
+
+
 def test_atoms_as_images_are_flattened_row_major_as_patches_are():
     """A dictionary of atoms as images (atom, y, x), e.g. a network's ds["dictionary"], was
     refused by every dense solver as "D must have 2 dimension(s)"."""
@@ -539,8 +572,8 @@ def test_atoms_as_images_are_flattened_row_major_as_patches_are():
         np.testing.assert_allclose(orthogonal_mp(data, atoms, n_nonzero=3, dtype=np.float64),
                                    ref_omp, rtol=0, atol=1e-12)
     # patches of another shape than the atoms' are refused naming both
-    with pytest.raises(ValueError, match=r"^X has patches of shape \(5, 4\) .* D's atoms are "
-                                         r"images of shape \(4, 5\)"):
+    with pytest.raises(ValueError, match=r"^X has patches of shape \(5, 4\) .* D of shape "
+                                         r"\(12, 4, 5\) is read as 12 atoms, images of 4x5"):
         check_data_and_dictionary(X.reshape(3, 5, 4), images)
     # a stack of patches with a 2-D dictionary is still refused as before
     with pytest.raises(ValueError, match="X must have 1 or 2 dimension"):

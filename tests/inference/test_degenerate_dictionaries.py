@@ -99,6 +99,27 @@ def test_nn_omp_beyond_the_rank_warns_naming_the_rank_and_not_duplicates():
         orthogonal_mp(rng.standard_normal((5, 16)), Df, n_nonzero=7, positive=True)
 
 
+def test_nn_omp_counts_at_the_rank_only_the_samples_that_reached_it():
+    """NN-OMP's samples anti-correlated with every atom end with 0 atoms, for want of a
+    positive correlation, not of rank: the rank warning counted them too (20 of 20 where
+    10 had 0 atoms), and warned of a rank when no sample had reached it."""
+    rng = np.random.default_rng(3)
+    # non-negative atoms of rank 4: a sample of negative pixels drives none of them
+    D = np.abs(rng.standard_normal((12, 4))) @ np.abs(rng.standard_normal((4, 16)))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    coded = np.abs(rng.standard_normal((6, 12))) @ D + 0.1 * rng.standard_normal((6, 16))
+    anti = -np.abs(rng.standard_normal((4, 16)))
+    with pytest.warns(ConvergenceWarning, match=r"^orthogonal_mp: 6 of 10 samples end with "
+                                                r"fewer than n_nonzero=8 atoms .*\(rows 0, 1, "
+                                                r"2, 3, 4, 5 of X\): the dictionary has rank 4"):
+        A = orthogonal_mp(np.vstack([coded, anti]), D, n_nonzero=8, positive=True,
+                          dtype=np.float64)
+    np.testing.assert_array_equal(np.count_nonzero(A, axis=1), [4] * 6 + [0] * 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not orthogonal_mp(anti, D, n_nonzero=8, positive=True).any()
+
+
 def test_omp_with_tol_on_dependent_atoms_names_the_cause_in_its_one_warning():
     """With tol, samples above it were warned of as having "no atom left that lowers the
     residual"; the warning now says why (the rank and the duplicates), and is the only one."""

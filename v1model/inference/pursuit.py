@@ -435,8 +435,9 @@ def orthogonal_mp(X, D, n_nonzero=None, *, tol=None, positive=False, dtype=np.fl
         the duplicates and the setting to change (scikit-learn's
         ``orthogonal_mp`` warns of linear dependence once per sample); with
         ``tol``, in the warning of the samples above it. With ``positive``
-        for a rank below ``n_nonzero`` only (NN-OMP's samples end early
-        whenever no correlation is positive, but never past the rank).
+        for a rank below ``n_nonzero`` only, counting the samples that took
+        ``rank`` atoms (NN-OMP's samples end early whenever no correlation is
+        positive, but never past the rank).
 
     Notes
     -----
@@ -516,7 +517,8 @@ def _dependence(X, D, A, n_nonzero, tol, res2, positive=False):
     correlation is positive, which says nothing of the dictionary, but never takes more
     atoms than the rank (atoms 32, rank 8, ``n_nonzero=12``: 8 atoms per sample, without
     a word before); a duplicated atom, whose copy's correlation is zero once the first
-    is in the support, does not end it early on its own."""
+    is in the support, does not end it early on its own. Only its samples that took
+    ``rank`` atoms ended at the rank."""
     short = np.count_nonzero(A, axis=1) < n_nonzero
     if tol is not None:
         short &= res2 > tol
@@ -534,6 +536,13 @@ def _dependence(X, D, A, n_nonzero, tol, res2, positive=False):
     pairs = [] if positive else duplicate_pairs(D, np.sqrt(1 - eps ** 2))
     if rank >= n_nonzero and not pairs:
         return None, rows, rank, pairs
+    if positive:
+        # NN-OMP's samples that found no positive correlation ended with fewer atoms than
+        # the rank (0 for a sample anti-correlated with every atom): they were counted as
+        # stopped by the rank, 20 of 20 where 10 had 0 atoms
+        rows = rows[np.count_nonzero(A[rows], axis=1) >= rank]
+        if rows.size == 0:
+            return None, rows, rank, pairs
     cause = (f"the dictionary has rank {rank} (n_atoms={D.shape[0]}, n_features="
              f"{D.shape[1]}): past {rank} atoms every atom lies in the span of those picked")
     if pairs:
