@@ -13,7 +13,9 @@ Quick run (8x8 patches, 128 learned atoms, lam = 0.3, seed 0; errors
 0.27 at ``T`` = 1, 2, 3 layers, against ISTA's 0.92 / 0.82 / 0.75 and FISTA's
 0.92 / 0.82 / 0.73 after as many iterations; ISTA needs 20 / 34 / 41 and
 FISTA 10 / 14 / 15 iterations to be as close to ``z*`` (``attrs`` and
-``iterations_to_match``).
+``iterations_to_match``). No threshold is trained below zero (the smallest
+1.97 / 7.95 / 7.16 ``lam / L``, ``n_negative_thresholds`` and
+``lowest_threshold``; measured 2026-12-07).
 
 Defaults and their sources
 --------------------------
@@ -30,6 +32,7 @@ Defaults and their sources
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -152,13 +155,26 @@ def run(
         ``iterations_to_match`` (iterative_solver, n_iter): the iterations
         ISTA or FISTA need to be as close to ``z*`` as LISTA with ``n_iter``
         layers (NaN beyond ``n_iter_max``); ``zero_code_error``;
-        ``learning_objective`` (update). Errors are ``0.5 mean ||z - z*||^2``.
+        ``n_negative_thresholds`` and ``lowest_threshold`` (n_iter): how many
+        of LISTA's thresholds were trained below zero and its smallest, in
+        units of its start ``lam / L``; ``learning_objective`` (update).
+        Errors are ``0.5 mean ||z - z*||^2``.
+
+    Warns
+    -----
+    UserWarning
+        When LISTA's thresholds were trained below zero at some depth (its
+        codes are then dense): the study trains the paper's ``"full"``
+        LISTA, whose thresholds are free (LISTA's own warning, which
+        suggests ``parametrization='step'``, no parameter of the study, is
+        replaced by this one); the counts are in ``n_negative_thresholds``.
     """
     from stimuli import sample_patches
     from studies._checks import check_images, image_source_attr
     from studies._defaults import following_default, quick_default
     from v1model.amortized import lista_error_by_depth, optimal_codes, solver_error_by_iteration
     from v1model.amortized.compare import check_depths
+    from v1model.amortized.lista import NegativeThresholdWarning
     from v1model.io import seed_attr
     from studies._shortfall import named_by_study
     from v1model.learning.olshausen_field import learn_dictionary
@@ -223,9 +239,15 @@ def run(
     # in float64 on the float32 patches and dictionary both comparisons run on
     target_test = optimal_codes(X_test.astype(np.float32), D.astype(np.float32), lam,
                                 progress=None if progress else False)
-    by_depth = lista_error_by_depth(X_train, X_test, D, lam, depths, seed=rng, n_steps=n_steps,
-                                    learning_rate=learning_rate, batch_size=batch_size,
-                                    progress=progress, target_test=target_test)
+    with warnings.catch_warnings():
+        # LISTA's advice, parametrization='step', is no parameter here: the study trains
+        # the paper's "full" LISTA. Said below in the study's terms, the count kept
+        warnings.simplefilter("ignore", NegativeThresholdWarning)
+        by_depth = lista_error_by_depth(X_train, X_test, D, lam, depths, seed=rng,
+                                        n_steps=n_steps, learning_rate=learning_rate,
+                                        batch_size=batch_size, progress=progress,
+                                        target_test=target_test)
+    _warn_of_negative_thresholds(by_depth, k)
     curves = solver_error_by_iteration(X_test, D, lam, n_iter_max, target=target_test)
     curve = curves["prediction_error"].values
     lista = by_depth["prediction_error"].sel(solver="lista").values
@@ -247,6 +269,8 @@ def run(
                 "long_name": "iterations ISTA/FISTA need to reach LISTA's error with n_iter "
                              "layers (NaN: more than n_iter_max)", "units": "1"}),
             "zero_code_error": by_depth["zero_code_error"],
+            "n_negative_thresholds": by_depth["n_negative_thresholds"],
+            "lowest_threshold": by_depth["lowest_threshold"],
             "learning_objective": (("update",), learn_hist["objective"].values, {
                 "long_name": "mean energy per patch while learning",
                 "units": learn_hist["objective"].attrs["units"]}),
@@ -270,14 +294,38 @@ def run(
     return ds
 
 
+def _warn_of_negative_thresholds(by_depth: xr.Dataset, n_atoms: int) -> None:
+    """One warning, in the study's terms, for the depths whose LISTA thresholds were
+    trained below zero (``by_depth`` from ``lista_error_by_depth``)."""
+    from v1model._frames import user_stacklevel
+
+    count = by_depth["n_negative_thresholds"]
+    below = count > 0
+    if not below.any():
+        return
+    depths = ", ".join(
+        f"{int(c)} of {n_atoms} at {int(T)} layer{'s' if T > 1 else ''} (down to {low:.2g} "
+        "lam / L)" for T, c, low in zip(by_depth["n_iter"].values[below], count.values[below],
+                                        by_depth["lowest_threshold"].values[below]))
+    warnings.warn(
+        f"{NAME}: LISTA thresholds trained below zero: {depths}. Such a layer expands small "
+        "values instead of shrinking them: its codes are dense, although its error to z* "
+        "(what it is trained for) is the one in prediction_error. The study trains Gregor "
+        "& LeCun's 'full' LISTA as in the paper, its thresholds free (LISTA's "
+        "parametrization='step' is no parameter of the study); the counts are kept in the "
+        "result's n_negative_thresholds and lowest_threshold (n_iter)", UserWarning,
+        stacklevel=user_stacklevel(skip=("studies",)))
+
+
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
     """Error to the optimal code against iterations / layers (the paper's Fig. 3), and
     the iterations ISTA and FISTA need to match each LISTA depth; a depth they do not
     match within ``n_iter_max`` iterations is drawn as an open triangle at
-    ``n_iter_max`` ("more than"). The error's axis label gives the units recorded in
-    ``ds["iteration_error"].attrs["units"]``. The depths are drawn in increasing order,
-    whatever the order ``depths`` gave them in (``-p depths=[3,1,2]`` joined LISTA's
-    points in a zigzag)."""
+    ``n_iter_max`` ("more than"); a LISTA point whose thresholds were trained below
+    zero (``n_negative_thresholds``) is labelled with their count. The error's axis
+    label gives the units recorded in ``ds["iteration_error"].attrs["units"]``. The
+    depths are drawn in increasing order, whatever the order ``depths`` gave them in
+    (``-p depths=[3,1,2]`` joined LISTA's points in a zigzag)."""
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot
 
@@ -292,7 +340,13 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         curve = ds["iteration_error"].sel(iterative_solver=solver).values
         ax.plot(np.r_[0, it], np.r_[zero, curve], style, label=solver.upper())
     depths = ds["n_iter"].values
-    ax.plot(depths, ds["prediction_error"].sel(solver="lista").values, "C3o-", label="LISTA")
+    lista = ds["prediction_error"].sel(solver="lista").values
+    ax.plot(depths, lista, "C3o-", label="LISTA")
+    if "n_negative_thresholds" in ds:  # results saved before it was recorded lack it
+        for T, err, count in zip(depths, lista, ds["n_negative_thresholds"].values):
+            if count > 0:  # dense codes: said where the point is
+                ax.annotate(f"{int(count)} threshold{'s' * (int(count) > 1)} < 0", (T, err),
+                            xytext=(4, 4), textcoords="offset points", color="C3", fontsize=8)
     ax.set_xscale("symlog", linthresh=1)
     units = ds["iteration_error"].attrs.get("units")  # "(units of codes)^2" from run()
     ax.set(yscale="log", xlabel="iterations (ISTA, FISTA) or layers (LISTA)",

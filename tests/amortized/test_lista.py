@@ -1491,6 +1491,49 @@ def test_thresholds_trained_below_zero_are_warned_of():
         "alpha_t lam is negative)")}
 
 
+def test_error_by_depth_counts_the_thresholds_trained_below_zero(monkeypatch):
+    """LISTA warned of thresholds trained below zero, but lista_error_by_depth (and the
+    study that calls it, whose user cannot choose parametrization='step') kept no trace
+    of them: now their count and the smallest threshold, in units of its start lam / L,
+    per depth, as read off each fitted network's weights."""
+    import v1model.amortized.compare as compare
+    from v1model.amortized.lista import NegativeThresholdWarning
+    from v1model.io import NOT_RECORDED_COUNT
+
+    fitted = []
+
+    class Recorded(LISTA):
+        def fit(self, *args, **kwargs):
+            fitted.append(self)
+            return super().fit(*args, **kwargs)
+
+    monkeypatch.setattr(compare, "LISTA", Recorded)
+    X, D, _ = _random_problem()
+    lam = 0.01  # the small lam of the test above: most thresholds end below zero
+    with pytest.warns(NegativeThresholdWarning):
+        ds = lista_error_by_depth(X[:300], X[300:], D, lam, (1, 3), objective="lasso",
+                                  n_steps=200, batch_size=20, progress=False)
+    # the start lam / L, L = 1.0001 lambda_max(D D^T) (NumPy's eigenvalues, float64)
+    start = lam / (1.0001 * np.linalg.eigvalsh(D @ D.T).max())
+    counts = [int(np.sum(net.threshold_ < 0)) for net in fitted]
+    lowest = [float(net.threshold_.min()) / start for net in fitted]
+    assert [net.n_layers for net in fitted] == [1, 3]
+    assert counts[1] == 29  # as LISTA(3, 0.01) alone trained them in the test above
+    np.testing.assert_array_equal(ds["n_negative_thresholds"].values, counts)
+    np.testing.assert_allclose(ds["lowest_threshold"].values, lowest, rtol=1e-5)
+    assert ds["lowest_threshold"].values[1] < -1
+    assert ds["n_negative_thresholds"].dims == ("n_iter",)
+    assert ds["n_negative_thresholds"].attrs["units"] == "1"
+    assert ds["lowest_threshold"].attrs["units"] == "lam / L"
+    # "step" has one threshold alpha_t lam per layer: its count is not recorded
+    fitted.clear()
+    step = lista_error_by_depth(X[:300], X[300:], D, 0.1, (1, 2), parametrization="step",
+                                objective="lasso", n_steps=5, progress=False)
+    np.testing.assert_array_equal(step["n_negative_thresholds"].values,
+                                  [NOT_RECORDED_COUNT] * 2)
+    assert np.isnan(step["lowest_threshold"].values).all()
+
+
 def test_encode_overflow_raises_without_numpy_warnings():
     # the overflow is detected and reported as a ValueError: NumPy's RuntimeWarnings
     # ("overflow encountered in matmul" from _slista) came before it

@@ -10,9 +10,10 @@ import xarray as xr
 
 from .._blas import blas_threads_for_step, coding_iteration_flops
 from .._frames import user_stacklevel
-from ..inference._common import check_products_in_range, spectral_norm_gram, validate_problem
+from ..inference._common import (STEP_MARGIN, check_products_in_range, spectral_norm_gram,
+                                 validate_problem)
 from ..inference.fista import fista_iterate
-from ..io import ITERATIONS_DONE, clean_attrs, count_coord, seed_attr
+from ..io import ITERATIONS_DONE, NOT_RECORDED_COUNT, clean_attrs, count_coord, seed_attr
 from ..progress import check_progress, progress_bar
 from ..validation import (CODE_DIMS, DATA_DIMS, as_generator, check_array, check_choice,
                           check_fits_in_memory, check_int, check_positive, check_same_features,
@@ -32,6 +33,17 @@ OBJECTIVE_UNITS = "(units of X)^2"
 def _mean_objective(Z, X, D, lam):
     """Mean LASSO objective per sample, in float64."""
     return lasso_loss(*(np.asarray(a, np.float64) for a in (Z, X, D)), lam, grad=False)[0]
+
+
+def _thresholds_below_zero(net, start):
+    """``(thresholds below zero, the smallest threshold / start)`` of a fitted
+    ``"full"`` network, ``start`` its thresholds' start ``lam / L``;
+    ``(NOT_RECORDED_COUNT, NaN)`` for ``"step"`` (one threshold ``alpha_t lam`` per
+    layer, of its step's sign: a step at or below zero is warned of as a failed run)."""
+    if net.parametrization_ != "full":
+        return NOT_RECORDED_COUNT, np.nan
+    theta = np.asarray(net.threshold_, np.float64)
+    return int(np.sum(theta < 0)), float(theta.min()) / start
 
 
 def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
@@ -89,8 +101,13 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
         ``zero_code_error`` (the error of all-zero codes,
         ``0.5 mean ||z*||^2``, a scale for the others); ``objective``
         (solver, n_iter) and ``optimal_objective`` (that of ``z*``) in
-        (units of X)^2; the settings in attrs (every LISTA setting, given or
-        default, as ``lista_<name>``), with ``learning_rate_used``
+        (units of X)^2; ``n_negative_thresholds`` (n_iter), how many of
+        LISTA's ``n_atoms`` thresholds ``theta`` were trained below zero (its
+        codes are then dense: such a layer expands small values), and
+        ``lowest_threshold`` (n_iter), its smallest threshold in units of its
+        start ``lam / L`` (-1 and NaN for ``parametrization="step"``,
+        :data:`v1model.io.NOT_RECORDED_COUNT`); the settings in attrs (every
+        LISTA setting, given or default, as ``lista_<name>``), with ``learning_rate_used``
         (Adam's step per depth, in the order of ``depths``: resolved for
         ``learning_rate="auto"``, lower for deep ``"full"`` networks) and
         ``target_test``, where ``z*`` of ``X_test`` came from
@@ -105,6 +122,10 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
         shallower one's: it holds the shallower network (more layers of the same weights
         start nearer ``z*``), so its training did not converge at that
         ``learning_rate`` and ``n_steps``.
+    NegativeThresholdWarning
+        (a UserWarning, from :meth:`LISTA.fit`) When a ``"full"`` LISTA's
+        thresholds are trained below zero; their count is kept in
+        ``n_negative_thresholds``.
     """
     lam = check_positive(lam, "lam")
     depths = check_depths(depths)
@@ -148,12 +169,17 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
     error = np.empty((len(SOLVERS), len(depths)))
     objective = np.empty_like(error)
     rates = np.empty(len(depths))
+    n_negative = np.empty(len(depths), np.int64)
+    lowest = np.empty(len(depths))
+    # the thresholds' start lam / L, as ista_weights makes it (L from D in float64)
+    start = lam / (spectral_norm_gram(np.asarray(D, np.float64)) * STEP_MARGIN)
     error[:2] = baseline["prediction_error"].sel(iteration=depths).values
     objective[:2] = baseline["objective"].sel(iteration=depths).values
     for j, T in enumerate(depths):
         net = LISTA(T, lam, target_tol=target_tol, dtype=dt, **lista_params)
         net.fit(X_train, D, seed=rng, target=target_train)
         rates[j] = net.history_.attrs["learning_rate"]
+        n_negative[j], lowest[j] = _thresholds_below_zero(net, start)
         Z = net.encode(X_test)  # once for both (code_error encoded X_test again)
         error[2, j] = code_loss(Z, target_test)[0]
         objective[2, j] = _mean_objective(Z, X_test, D, lam)
@@ -166,7 +192,16 @@ def lista_error_by_depth(X_train, X_test, D, lam, depths=(1, 2, 3), *, seed=0,
          "objective": (("solver", "n_iter"), objective, {
              "long_name": "mean LASSO objective 0.5 ||x - z D||^2 + lam ||z||_1 on held-out "
                           "signals", "units": OBJECTIVE_UNITS}),
-         "optimal_objective": baseline["optimal_objective"]},
+         "optimal_objective": baseline["optimal_objective"],
+         # LISTA warns of these once per fit; kept, as a study's user may not act on it
+         "n_negative_thresholds": ("n_iter", n_negative, {
+             "long_name": "LISTA thresholds theta trained below zero (of n_atoms; such a "
+                          "layer expands small values: dense codes)", "units": "1",
+             "comment": f"{NOT_RECORDED_COUNT}: not recorded (parametrization='step')"}),
+         "lowest_threshold": ("n_iter", lowest, {
+             "long_name": "LISTA's smallest threshold theta, in units of its start lam / L "
+                          "(below 0: dense codes; NaN: parametrization='step')",
+             "units": "lam / L"})},
         coords={"solver": list(SOLVERS), "n_iter": depths})
     ds["n_iter"].attrs.update(long_name="iterations (ISTA, FISTA) or layers (LISTA)", units="1")
     # the tolerance of the z* FISTA computed, "None" when it computed none (objective="lasso"

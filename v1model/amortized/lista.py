@@ -42,7 +42,15 @@ from ._records import (LOSSES, PARAM_DEFAULTS, WEIGHTS, history_dataset, network
 from ._slista import StepLayers, slista_forward
 from ._unrolled import FullLayers, code_loss, lasso_loss, lista_forward
 
-__all__ = ["LISTA", "NotFittedError", "optimal_codes", "OBJECTIVES", "PARAMETRIZATIONS"]
+__all__ = ["LISTA", "NotFittedError", "NegativeThresholdWarning", "optimal_codes", "OBJECTIVES",
+           "PARAMETRIZATIONS"]
+
+
+class NegativeThresholdWarning(UserWarning):
+    """``"full"`` thresholds trained below zero (dense codes): a category of its own, so
+    that a caller that fixes the parametrisation (a study reproducing the paper's
+    ``"full"`` LISTA) can word it in its own terms, the count kept in its result."""
+
 
 #: training objectives: the error to the optimal codes, or the LASSO objective itself
 OBJECTIVES = ("supervised", "lasso")
@@ -380,7 +388,7 @@ def _warn_if_training_failed(rows, weights, layers, learning_rate, train_losses=
                       "whatever its loss. A lower learning_rate need not prevent it (with a "
                       "small lam a few layers undershoot the codes, and expanding them "
                       "pays); parametrization='step' keeps its thresholds alpha_t lam of "
-                      "the steps' sign", UserWarning, stacklevel=user_stacklevel())
+                      "the steps' sign", NegativeThresholdWarning, stacklevel=user_stacklevel())
 
 
 def _merge_target_sources(keep, attrs):
@@ -687,8 +695,10 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
             When the loss (held-out when ``X_val`` is given, else that of up
             to 1024 training samples, before and after the run) ends above
             twice its start, or a learned step (``"step"``) is at or below
-            zero: a ``learning_rate`` too large for the depth. When learned
-            thresholds (``"full"``) are below zero: the codes are dense.
+            zero: a ``learning_rate`` too large for the depth.
+        NegativeThresholdWarning
+            (a UserWarning) When learned thresholds (``"full"``) are below
+            zero: the codes are dense.
         ConvergenceWarning
             When that loss ends more than 1% above its start (the untrained
             network, i.e. ISTA) but not above twice it: the trained network
@@ -791,8 +801,9 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
         UserWarning
             When the loss (held-out when ``X_val`` is given, else that of up
             to 1024 training samples) ends above twice its value before this
-            call's steps, a learned step (``"step"``) is at or below zero, or
-            a learned threshold (``"full"``) below zero.
+            call's steps, or a learned step (``"step"``) is at or below zero.
+        NegativeThresholdWarning
+            (a UserWarning) When a learned threshold (``"full"``) is below zero.
         ConvergenceWarning
             When that loss ends more than 1% above its value before this
             call's steps but not above twice it (a lower ``learning_rate``).
