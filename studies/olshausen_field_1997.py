@@ -134,6 +134,7 @@ Defaults and their sources
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -537,8 +538,11 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         ax.set_ylabel("atoms")
         ax.yaxis.get_major_locator().set_params(integer=True)  # counts: no 2.5 atoms
         ax.set_title(f"{m}x: spatial frequency of the {good.sum()} fits shown", fontsize=8)
-    fig.suptitle(f"Tiling of position, orientation and spatial frequency\n"
-                 f"Gabor fits shown: {criterion}", fontsize=10)
+    # wrapped to the figure's width: one level's column is narrower than the criteria
+    lines = ("Tiling of position, orientation and spatial frequency",
+             f"Gabor fits shown: {criterion}")
+    fig.suptitle("\n".join(textwrap.fill(line, width=int(12 * 3.6 * n)) for line in lines),
+                 fontsize=10)
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_tiling.png"))
 
@@ -597,7 +601,7 @@ def _shown_fits(sel, k, size):
     -------
     good : numpy.ndarray of bool, shape (k,)
     left_out : str
-        How many R^2 >= 0.8 fits are left out, and why.
+        How many R^2 >= 0.8 fits are left out (why: ``criterion``).
     criterion : str
         The criteria of ``good``, for the figure.
     """
@@ -616,9 +620,9 @@ def _shown_fits(sel, k, size):
                          attrs={"height": size, "width": size, **bounds})
         mask = reliable_gabor_fits(fit)
         good, measured = mask.values, bool(mask.attrs["frequency_se_checked"])
-        left_out = (f"{(gabor_like & ~good).sum()} fits with R² ≥ {GABOR_LIKE_R2:g} left "
-                    f"out:\n< 1 cycle, centre off the patch, σ or f at a bound"
-                    + (" or f unmeasured" if measured else ""))
+        # the count alone: the reasons are the criteria, said once in the suptitle (with
+        # them in each column's title, the neighbouring titles ran into each other)
+        left_out = f"{(gabor_like & ~good).sum()} more with R² ≥ {GABOR_LIKE_R2:g} left out"
         criterion = (f"reliable ones (R² ≥ {GABOR_LIKE_R2:g}, ≥ 1 cycle, centre on the patch, "
                      f"σ and f inside the fit bounds" + (", f measured)" if measured else ")"))
         return good, left_out, criterion

@@ -641,6 +641,12 @@ def _fraction_not_larger(ds, m) -> float:
     return _fraction(ds["diameter_ratio"].sel(model=m).values, lambda v: v <= 1)
 
 
+def _contrast_styles(n: int) -> list[str]:
+    """Line styles of ``n`` >= 2 contrasts, lowest first: dashed, dotted and dash-dotted
+    in turn between, solid for the highest."""
+    return ["--"] + [(":", "-.")[i % 2] for i in range(n - 2)] + ["-"]
+
+
 def _index_bins(values, threshold, n_bins: int = 20) -> np.ndarray:
     """Histogram bins over [0, a little past the largest index or twice the
     threshold], at most [0, 1]: indices of a few hundredths on [0, 1] fall in
@@ -652,8 +658,9 @@ def _index_bins(values, threshold, n_bins: int = 20) -> np.ndarray:
 
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
-    """Example size-tuning curves, SI histograms, preferred diameters, cross-orientation,
-    length-tuning curves and ESI histograms."""
+    """Example size-tuning curves (at every contrast), SI histograms and preferred
+    diameters (lowest vs highest contrast), cross-orientation, length-tuning curves and
+    ESI histograms."""
     from v1model.io import save_figure
     from v1model.plotting._mpl import pyplot
 
@@ -669,12 +676,15 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     from matplotlib.lines import Line2D
 
     examples = _example_units(ds)
+    # every contrast run, not the lowest and highest alone: the curves between them are
+    # Sceniak et al.'s progression (a middle one of -p contrasts=[...] was left out)
+    styles = _contrast_styles(len(con))
     fig, axes = plt.subplots(2, max(len(examples), 1), figsize=(3.2 * max(len(examples), 1), 6.0),
                              squeeze=False)
     for col, u in enumerate(examples):
         for row, m in enumerate(MODELS):
             ax = axes[row, col]
-            for k, style in ((lo, "--"), (hi, "-")):
+            for k, style in enumerate(styles):
                 r = ds["size_response"].sel(model=m).values[u, k]
                 peak = r.max() if r.max() > 0 else 1.0
                 ax.plot(d, r / peak, style, color=f"C{row}")
@@ -691,13 +701,14 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     # one key for every panel, under them (the colour is the model, as titled); the
     # values are grating amplitudes (whitened input units), not Michelson contrasts
     key = [Line2D([], [], color="0.3", ls=style, label=f"grating amplitude {con[k]:g}")
-           for k, style in ((lo, "--"), (hi, "-"))]
+           for k, style in enumerate(styles)]
     key.append(Line2D([], [], color="0.3", lw=0.6, label="thin vertical lines: preferred "
                       "diameter at each amplitude (same dashes)"))
-    fig.legend(handles=key, loc="lower center", ncol=len(key), fontsize=8, frameon=False)
+    n_cols = min(len(key), 3)
+    fig.legend(handles=key, loc="lower center", ncol=n_cols, fontsize=8, frameon=False)
     fig.suptitle(f"Size tuning of the {len(examples)} most suppressed LCA units "
                  f"(λ = {a.get('lam', np.nan):g}) and the linear control", fontsize=10)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.tight_layout(rect=(0, 0.05 * -(-len(key) // n_cols), 1, 1))
     paths.append(save_figure(fig, outdir / f"{NAME}_size_tuning.png"))
 
     # 2. SI histogram, LCA vs linear, at both contrasts

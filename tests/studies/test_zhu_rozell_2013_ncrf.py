@@ -621,3 +621,28 @@ def test_a_lam_no_grating_of_the_lowest_contrast_can_pass_is_refused_before_lear
     spec = parse_spec({"study": "zhu-rozell-2013-ncrf", "quick": quick,
                        "sweep": {"lam": [0.099 * side]}, "executor": {"kind": "serial"}})
     assert check_points(spec) == 1
+
+
+def test_size_tuning_examples_draw_every_contrast(result, monkeypatch, tmp_path):
+    """The size-tuning examples drew the lowest and the highest contrast alone: with
+    ``-p contrasts=[0.05,0.3,1.0]`` the curves at 0.3, computed and saved, were in no
+    figure (nor in its key). Every contrast is drawn now, each in its own line style
+    and named in the key, the curve being the saved response over its peak."""
+    study, ds = result
+    ds = ds.reindex(contrast=[0.1, 0.3, 1.0], method="nearest")  # a middle contrast
+    middle = ds["size_response"].sel(contrast=0.3)
+    ds["size_response"].loc[dict(contrast=0.3)] = 0.5 * middle  # unlike its neighbour
+    fig = _plotted(study, ds, tmp_path, monkeypatch)["zhu-rozell-2013-ncrf_size_tuning.png"]
+    key = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert [k for k in key if k.startswith("grating amplitude")] == [
+        "grating amplitude 0.1", "grating amplitude 0.3", "grating amplitude 1"], key
+    d = ds["diameter"].values
+    for ax in fig.axes:
+        curves = [line for line in ax.get_lines() if len(line.get_xdata()) == d.size]
+        assert len(curves) == 3, ax.get_title()
+        assert len({line.get_linestyle() for line in curves}) == 3, ax.get_title()
+        model, atom = ax.get_title().split(": ")[0].split(" · atom ")
+        unit = int(np.flatnonzero(ds["atom_index"].values == int(atom))[0])
+        for k, line in enumerate(curves):
+            r = ds["size_response"].sel(model=model).values[unit, k]
+            np.testing.assert_allclose(line.get_ydata(), r / (r.max() if r.max() > 0 else 1))
