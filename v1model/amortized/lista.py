@@ -316,8 +316,9 @@ def _wrong_signs(weights, layers):
     steps, and at 0.05 and 0.01 ``lam / L`` 28 and 32 of them to -16 ``lam / L`` in
     2000 steps, while the held-out objective fell (2.12 -> 0.20-0.55): a few
     layers undershoot the near least-squares codes, and expanding them pays. The
-    gregor-lecun-2010-lista study's quick run (lam = 0.3, learning_rate 1e-3, 1000
-    steps) leaves one of its 128 at -0.032 ``lam / L`` (measured 2026-12-07).
+    gregor-lecun-2010-lista study at its tests' small sizes (lam = 0.3, learning_rate
+    1e-3) leaves one of its 128 at -0.032 ``lam / L``; its ``--quick`` run leaves none
+    (lowest 1.97 ``lam / L``; both measured 2026-12-07).
     """
     problems = {}
     for name, (attr, unit, zero_ok, meaning) in SIGNED_WEIGHTS.items():
