@@ -99,6 +99,29 @@ def named_by_study(study: str, run: str, names: dict | None = None,
         yield settings
 
 
+@contextlib.contextmanager
+def count_shortfall():
+    """Within the block, the solvers the study calls count the samples they leave short
+    of their stopping rule instead of warning of them: the study keeps or acts on the
+    count (``lca_converged``, a NaN rate), and the warning would say nothing more.
+
+    The count lives in this thread's context (a ContextVar), so that another thread's
+    solver (another point of a dask worker with ``threads_per_worker > 1``) neither adds
+    to it nor has its ConvergenceWarning hidden; ``warnings.catch_warnings``, one per
+    process, did both.
+
+    Yields
+    ------
+    v1model.inference._common.NotConvergedTally
+        Its ``take_unconverged()`` returns the samples left short in the block so far
+        (the solvers' rows, summed over calls) and counts afresh.
+    """
+    from v1model.inference._common import tally_not_converged
+
+    with tally_not_converged(None, {}) as tally:
+        yield tally
+
+
 def shortfall_summary(n_unconverged, batch_size: int) -> tuple:
     """``(crops short, fraction of the crops coded)`` of a learner's history variable
     ``n_unconverged`` (update,) of minibatches of ``batch_size`` crops: an int, and a

@@ -171,9 +171,8 @@ def run(
     from studies._defaults import quick_default
     from studies._fixed_point import coding_attrs, polish_to_fixed_point
     from v1model.inference import lca
-    from v1model.inference._common import tally_not_converged
     from v1model.io import seed_attr
-    from studies._shortfall import named_by_study
+    from studies._shortfall import count_shortfall, named_by_study
     from v1model.learning.olshausen_field import init_dictionary, learn_dictionary
     from v1model.validation import (
         as_generator,
@@ -227,7 +226,7 @@ def run(
     # the solver's own count of the samples it left short (lca_converged), kept in this
     # context (a ContextVar): catch_warnings, one per process, also caught the
     # ConvergenceWarning of a point another thread of a dask worker ran meanwhile
-    with tally_not_converged() as shortfall:
+    with count_shortfall() as shortfall:
         A = lca(X_test, D, lam, tau=tau, tol=lca_tol)
     converged = shortfall.take_unconverged() == 0
     # the stopped state's small leftover codes, zero at the fixed point, counted as active

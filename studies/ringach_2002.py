@@ -239,8 +239,6 @@ def _reliable(ds, prefix, min_r2):
 
 def plot(ds: xr.Dataset, outdir) -> list[Path]:
     """nx-ny plane and Gabor tiling of the reliable fits, atoms next to their fits."""
-    import warnings
-
     from v1model.io import save_figure
     from v1model.plotting import plot_atoms, plot_gabor_tiling, plot_nx_ny
     from v1model.plotting._mpl import pyplot
@@ -276,15 +274,14 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
         fitted = np.isfinite(r2)  # shares of the fitted atoms, as the attrs fraction_gabor
         n_fitted = max(int(fitted.sum()), 1)
         plot_atoms(ds[atoms].values, ax=row[0], title=f"{label} atoms")
-        with warnings.catch_warnings():
-            # an atom with no fit has a NaN model, drawn as an empty cell: the title
-            # counts the fitted ones, plot_atoms' warning about them says nothing new
-            warnings.filterwarnings("ignore", "D: .* hold NaN", RuntimeWarning)
-            plot_atoms(ds[model].values, ax=row[1],
-                       title=f"fitted Gabors (median R² {np.nanmedian(r2):.2f}; of the "
-                             f"{fitted.sum()} fitted, "
-                             f"{np.sum(r2[fitted] >= min_r2) / n_fitted:.0%} ≥ {min_r2:g}, "
-                             f"{mask[fitted].sum() / n_fitted:.0%} reliable)")
+        # an atom with no fit has a NaN model, drawn as an empty cell: the title counts
+        # the fitted ones, plot_atoms' warning about them would say nothing new (a
+        # catch_warnings here, one per process, also hid another thread's warnings)
+        plot_atoms(ds[model].values, ax=row[1], nan_atoms="empty",
+                   title=f"fitted Gabors (median R² {np.nanmedian(r2):.2f}; of the "
+                         f"{fitted.sum()} fitted, "
+                         f"{np.sum(r2[fitted] >= min_r2) / n_fitted:.0%} ≥ {min_r2:g}, "
+                         f"{mask[fitted].sum() / n_fitted:.0%} reliable)")
     fig.tight_layout()
     paths.append(save_figure(fig, outdir / f"{NAME}_fits.png"))
     return paths

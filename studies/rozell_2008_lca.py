@@ -35,7 +35,6 @@ Defaults and their sources
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -157,9 +156,9 @@ def run(
     from stimuli import sample_patches
     from studies._checks import check_images, image_source_attr
     from studies._defaults import quick_default
-    from v1model.inference import ConvergenceWarning, encode, fista, lca, max_stable_dt
+    from v1model.inference import encode, fista, lca, max_stable_dt
     from v1model.io import seed_attr
-    from studies._shortfall import named_by_study
+    from studies._shortfall import count_shortfall, named_by_study
     from v1model.learning.olshausen_field import learn_dictionary
     from v1model.validation import as_generator, check_bool, check_int, check_positive
 
@@ -240,10 +239,11 @@ def run(
                     A = encode(X, D, "lca", lam=lams[i], tau=tau, tol=RD_LCA_TOL)
                 rd_param[m, i] = lams[i]
             elif method == "lca_hard":
-                with warnings.catch_warnings():
-                    # in discrete time a few hard-threshold units can flip on and off
-                    # for ever; the code after max_steps is still a valid sparse code
-                    warnings.simplefilter("ignore", ConvergenceWarning)
+                # in discrete time a few hard-threshold units can flip on and off for
+                # ever; the code after max_steps is still a valid sparse code (counted,
+                # not warned of, in this thread's context: a catch_warnings, one per
+                # process, also hid another thread's ConvergenceWarning)
+                with count_shortfall():
                     A = encode(X, D, "lca", lam=hard_lams[i], tau=tau, threshold="hard",
                                max_steps=5000)
                 rd_param[m, i] = hard_lams[i]
@@ -253,9 +253,8 @@ def run(
                     A = encode(X, D, "fista", lam=lams[i], tol=RD_FISTA_TOL)
                 rd_param[m, i] = lams[i]
             elif method == "omp_tol":
-                with warnings.catch_warnings():
-                    # a flat patch may end above tol with every atom used; that is its rate
-                    warnings.simplefilter("ignore", ConvergenceWarning)
+                # a flat patch may end above tol with every atom used; that is its rate
+                with count_shortfall():
                     A = encode(X, D, "omp", tol=float(tols[i]))
                 rd_param[m, i] = tols[i]
             else:

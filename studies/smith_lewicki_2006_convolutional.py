@@ -687,10 +687,9 @@ def _add_rate_distortion(ds, X, K, random_kernels, rate, min_frequency):
     past the last whole block) alone leaves too much residual, or a block longer than
     the excerpts (nothing to code). Counts, not bits: spike times and amplitudes would
     cost more bits each than a block coefficient's amplitude."""
-    import warnings
-
     from scipy.fft import dct
 
+    from studies._shortfall import count_shortfall
     from v1model.convolutional import matching_pursuit
 
     n_kernels, taps = K.shape
@@ -704,12 +703,13 @@ def _add_rate_distortion(ds, X, K, random_kernels, rate, min_frequency):
     out = np.zeros((len(CODERS), len(TARGET_SNR_DB)))
     for j, snr in enumerate(TARGET_SNR_DB):
         for i, kernels in enumerate((K, bank, random_kernels)):
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", UserWarning)
+            # the pursuit's own count of the excerpts it left short of the target (e.g. a
+            # random set at 20 dB), in this thread's context: the spikes counted would not
+            # buy this fidelity (a catch_warnings here, one per process, also took another
+            # thread's warning for this code's, and hid it)
+            with count_shortfall() as shortfall:
                 spikes = matching_pursuit(X, kernels, snr_db=snr)
-            # excerpts left short of the target (e.g. a random set at 20 dB): the spikes
-            # counted would not buy this fidelity
-            short = any("end short of" in str(w.message) for w in caught)
+            short = shortfall.take_unconverged() > 0
             out[i, j] = np.nan if short else np.count_nonzero(spikes) / seconds
         for i, block in ((3, taps), (4, 4 * taps)):
             usable = X.shape[1] - X.shape[1] % block

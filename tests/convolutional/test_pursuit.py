@@ -498,3 +498,23 @@ def test_no_usable_copy_is_refused():
         matching_pursuit(X, kernels, n_nonzero=2)
     codes = matching_pursuit(X, kernels, n_nonzero=2, min_coverage=0.0)
     assert np.count_nonzero(codes) == 2
+
+
+def test_a_callers_tally_counts_the_signals_left_short_instead_of_a_warning():
+    """Inside a caller's tally (a study's count_shortfall), the signals a fidelity target
+    was not reached for are counted in that tally, in this thread's context, not warned
+    of: a study that acted on the warning caught it with warnings.catch_warnings, one
+    per process, which took other threads' warnings too. Outside, the warning stays."""
+    from v1model.inference import ConvergenceWarning
+    from v1model.inference._common import tally_not_converged
+
+    rng = np.random.default_rng(0)
+    X, kernels = rng.standard_normal((3, 64)), rng.standard_normal((4, 16))
+    with pytest.warns(ConvergenceWarning, match="3 of 3 signals end short of snr_db=20"):
+        said = matching_pursuit(X, kernels, snr_db=20.0, max_iter=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with tally_not_converged(None, {}) as tally:
+            counted = matching_pursuit(X, kernels, snr_db=20.0, max_iter=2)
+    assert tally.take_unconverged() == 3
+    np.testing.assert_array_equal(counted, said)

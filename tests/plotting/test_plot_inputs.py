@@ -897,3 +897,24 @@ def test_learning_curve_marks_where_each_later_learn_call_starts(rng, tmp_path):
             assert all(ln.get_linewidth() < 1 for ln in starts)  # thin, under the data
         legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
         assert legend.count(key) == 1 and legend[0] == "per update"
+
+
+def test_atoms_expected_to_hold_nan_are_drawn_empty_without_a_warning():
+    """A caller that expects NaN atoms (ringach-2002's Gabor models of atoms with no
+    fit) hid plot_atoms' RuntimeWarning with warnings.catch_warnings, one per process:
+    another thread's warnings were hidden too. nan_atoms="empty" draws the same canvas
+    silently; an unknown value is refused by name."""
+    import warnings
+
+    from v1model.plotting.atoms import tile_atoms
+
+    D = np.random.default_rng(0).standard_normal((4, 16))
+    D[[1, 2]] = np.nan
+    with pytest.warns(RuntimeWarning, match="2 of 4 atoms hold NaN"):
+        said = tile_atoms(D)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        silent = tile_atoms(D, nan_atoms="empty")
+    np.testing.assert_array_equal(silent, said)  # NaN where NaN, the same atoms elsewhere
+    with pytest.raises(ValueError, match="nan_atoms"):
+        tile_atoms(D, nan_atoms="ignore")

@@ -392,6 +392,48 @@ def test_a_code_that_cannot_reach_the_fidelity_is_nan_not_every_coefficient(monk
     assert np.all(np.isnan(spikes))
 
 
+def test_another_threads_pursuit_warning_does_not_make_this_code_nan(monkeypatch):
+    """The rate comparison set a code's count to NaN when a warning recorded around its
+    matching pursuit said "end short of", with warnings.catch_warnings(record=True),
+    one per process: a pursuit another thread ran meanwhile (another point of a dask
+    worker with threads) made this code NaN, and its warning was swallowed. The count
+    comes from this pursuit's own shortfall now."""
+    import threading
+    import warnings
+
+    import xarray as xr
+
+    import v1model.convolutional as conv
+    from studies.smith_lewicki_2006_convolutional import _add_rate_distortion
+    from v1model.inference import ConvergenceWarning
+
+    rng = np.random.default_rng(0)
+    X, K, random_kernels = (rng.standard_normal(shape) for shape in
+                            ((3, 64), (4, 16), (4, 16)))
+    alone = _add_rate_distortion(xr.Dataset(), X, K, random_kernels, 8000.0, 100.0)
+    real = conv.matching_pursuit
+    text = "convolutional matching_pursuit: 1 of 3 signals end short of snr_db=5.0"
+
+    def with_a_neighbour(*args, **kwargs):
+        codes = real(*args, **kwargs)
+        neighbour = threading.Thread(
+            target=lambda: warnings.warn(text, ConvergenceWarning))
+        neighbour.start()
+        neighbour.join()
+        return codes
+
+    monkeypatch.setattr(conv, "matching_pursuit", with_a_neighbour)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = _add_rate_distortion(xr.Dataset(), X, K, random_kernels, 8000.0, 100.0)
+    # 3 kernel sets at 4 targets: each neighbour's warning reaches the caller
+    assert [str(w.message) for w in caught] == [text] * 12
+    spikes = alone["coefficients_per_second"].sel(
+        coder=["learned_spikes", "gammatone_spikes", "random_spikes"])
+    assert np.isfinite(spikes).sum() >= 6  # the premise: codes a neighbour could spoil
+    xr.testing.assert_identical(ds, alone)
+
+
 @pytest.mark.filterwarnings("ignore:convolutional matching_pursuit:UserWarning")
 def test_held_out_spike_budget_follows_the_excerpt_length(monkeypatch):
     """Training codes crops of ``crop_length`` samples with up to ``max_iter`` spikes

@@ -26,7 +26,7 @@ import numpy as np
 
 from .._frames import user_stacklevel
 from ..inference._common import (ConvergenceWarning, caller_settings, check_products_in_range,
-                                 rows_of_x)
+                                 current_tally, outside_tally, rows_of_x)
 from ..inference.pursuit import _pursuit_record as _record
 from ..inference.pursuit import pursuit_history
 from ..inference.pursuit import ROUNDOFF_UNITS, TOL_SLACK
@@ -451,7 +451,9 @@ def _meet_target_exactly(phi, X, codes, res2, target, block, params):
     # within TOL_SLACK of the target is at it (the rounding of the tracker in float64)
     redo = np.flatnonzero((exact > target * (1 + TOL_SLACK)) & (res2 <= target))
     if redo.size and phi.dtype != np.float64:
-        with warnings.catch_warnings():  # the signals still short are warned of by the caller
+        # the signals still short are warned of (or counted in a caller's tally) by the
+        # caller: not here too
+        with warnings.catch_warnings(), outside_tally():
             warnings.simplefilter("ignore", UserWarning)
             again = matching_pursuit(X[redo], phi64, progress=False, **params)
         codes[redo] = np.moveaxis(again, 1, -1)
@@ -472,7 +474,14 @@ def _warn_not_met(res2, target, tol, snr_db, max_iter, n_nonzero, positive):
     why = f"{limit} used, or no kernel copy left that lowers the residual"
     if positive:
         why += " with a positive coefficient"
+    tally = current_tally()
+    if tally is not None:  # counted in the caller's tally (a study's), which says it
+        tally.add(f"convolutional matching_pursuit ended short of {goal} ({why})", n_left,
+                  res2.size, _remedy_named(tol, snr_db, max_iter, n_nonzero))
+        return
     settings = caller_settings()
+    if settings is not None:  # counted even where the user filters the warning out
+        settings.n_left += int(n_left)
     x_name = "X" if settings is None else settings.x_name
     why += f"; {rows_of_x(left, x_name)}"  # named, as the L1 solvers name theirs
     # the solvers' ConvergenceWarning (a UserWarning), which a filter of it silenced not

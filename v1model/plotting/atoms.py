@@ -137,7 +137,7 @@ def grid_columns(n):
     return square
 
 
-def tile_atoms(D, patch_shape=None, n_cols=None, pad=1, normalize="each"):
+def tile_atoms(D, patch_shape=None, n_cols=None, pad=1, normalize="each", nan_atoms="warn"):
     """Arrange atoms in one image with a grey border, as in Olshausen & Field's figures.
 
     Each atom is scaled so that its largest absolute value maps to +-1
@@ -159,6 +159,12 @@ def tile_atoms(D, patch_shape=None, n_cols=None, pad=1, normalize="each"):
     normalize : {"each", "all"}
         Scale each atom by its own largest absolute value, or all atoms by
         the largest absolute value of the dictionary (default "each").
+    nan_atoms : {"warn", "empty"}
+        An atom holding NaN or inf is all NaN, an empty cell: with a
+        RuntimeWarning that counts such atoms (default "warn"), or silently
+        (``"empty"``: the caller expects them, e.g. the Gabor models of atoms
+        with no fit; a ``warnings.catch_warnings`` around the call, one per
+        process, also hid other threads' warnings).
 
     Returns
     -------
@@ -166,7 +172,7 @@ def tile_atoms(D, patch_shape=None, n_cols=None, pad=1, normalize="each"):
         The tiled image, with ``n_rows = ceil(n_atoms / n_cols)``; the atoms
         scaled into [-1, 1], the border and empty cells NaN (drawn grey by
         :func:`plot_atoms`). An atom holding NaN or inf is all NaN, an empty
-        cell, with a RuntimeWarning that counts such atoms.
+        cell (see ``nan_atoms``).
 
     Raises
     ------
@@ -177,13 +183,14 @@ def tile_atoms(D, patch_shape=None, n_cols=None, pad=1, normalize="each"):
     from ..validation import check_choice, check_int
 
     normalize = check_choice(normalize, "normalize", ("each", "all"))
+    nan_atoms = check_choice(nan_atoms, "nan_atoms", ("warn", "empty"))
     atoms = atom_images(D, patch_shape).astype(float)
     n, h, w = atoms.shape
     # 2.5 and -1 failed inside numpy (np.full's "negative dimensions are not allowed")
     n_cols = grid_columns(n) if n_cols is None else check_int(n_cols, "n_cols", minimum=1)
     n_rows = int(np.ceil(n / n_cols))
     bad = ~np.isfinite(atoms).reshape(n, -1).all(axis=1)
-    if bad.any():
+    if bad.any() and nan_atoms == "warn":
         # one NaN pixel made the atom's scale NaN: the atom was drawn as an empty cell,
         # like the grid's border, unsaid
         warnings.warn(f"D: {int(bad.sum())} of {n} atoms hold NaN or inf (the first: atom "
@@ -203,7 +210,8 @@ def tile_atoms(D, patch_shape=None, n_cols=None, pad=1, normalize="each"):
     return canvas
 
 
-def plot_atoms(D, patch_shape=None, n_cols=None, title=None, ax=None, normalize="each"):
+def plot_atoms(D, patch_shape=None, n_cols=None, title=None, ax=None, normalize="each",
+               nan_atoms="warn"):
     """Grid of atoms (receptive fields), grey = 0, white positive, black negative.
 
     Parameters
@@ -225,6 +233,10 @@ def plot_atoms(D, patch_shape=None, n_cols=None, title=None, ax=None, normalize=
     normalize : {"each", "all"}
         One scale per atom or one for the whole dictionary (default "each");
         see :func:`tile_atoms`.
+    nan_atoms : {"warn", "empty"}
+        Atoms holding NaN or inf are drawn as empty grey cells, with a
+        RuntimeWarning (default "warn") or silently (``"empty"``); see
+        :func:`tile_atoms`.
 
     Returns
     -------
@@ -232,7 +244,7 @@ def plot_atoms(D, patch_shape=None, n_cols=None, title=None, ax=None, normalize=
         The figure drawn into (``ax.figure`` when ``ax`` is given).
     """
     plt = pyplot()
-    canvas = tile_atoms(D, patch_shape, n_cols, normalize=normalize)
+    canvas = tile_atoms(D, patch_shape, n_cols, normalize=normalize, nan_atoms=nan_atoms)
     if ax is None:
         size = min(12, 2 + canvas.shape[1] / 25)
         fig, ax = plt.subplots(figsize=(size, size * canvas.shape[0] / canvas.shape[1]))
