@@ -1425,6 +1425,7 @@ def test_a_run_that_ends_worse_than_ista_warns_naming_learning_rate():
     assert message.startswith(f"LISTA training at learning_rate={rate!r} ended worse than it "
                               "started: the validation loss rose from 1.298 at the start")
     assert f"lower learning_rate (e.g. to {rate / 10:.3g}, 10x lower)" in message
+    assert "overfit" not in message  # the training loss rose too: the rate, not overfitting
     assert ista == pytest.approx(1.298, abs=1e-3)
     assert net.code_error(X[:50], Z[:50]) > 1.3 * ista
     # 10x lower, as the warning says, trains: no warning, the error halves
@@ -1432,6 +1433,34 @@ def test_a_run_that_ends_worse_than_ista_warns_naming_learning_rate():
         warnings.simplefilter("error")
         net = LISTA(3, lam, learning_rate=rate / 10, **settings).fit(X[50:], D, **data)
     assert net.code_error(X[:50], Z[:50]) < 0.6 * ista
+
+
+def test_an_overfit_run_is_warned_of_as_overfitting_not_a_high_learning_rate():
+    # 3 layers on 40 samples, 360 held out: the training loss fell 1.34 -> 0.022 while the
+    # validation loss rose 1.27 -> 1.58; the warning advised "lower learning_rate (e.g. 10x)"
+    from v1model.inference import ConvergenceWarning
+
+    X, D, _ = _random_problem()
+    lam = 0.5
+    Z = optimal_codes(X, D, lam)
+    train, held_out = slice(None, 40), slice(40, None)
+    with pytest.warns(ConvergenceWarning) as record:
+        net = LISTA(3, lam, learning_rate=1e-3, n_steps=300, batch_size=20,
+                    progress=False).fit(X[train], D, target=Z[train], X_val=X[held_out],
+                                        target_val=Z[held_out], seed=0)
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert message.startswith("LISTA training at learning_rate=0.001 overfit: the validation "
+                              "loss rose from 1.271 at the start")
+    assert "while the training loss on 40 training samples fell from 1.34 to 0.0224" in message
+    assert "lower learning_rate (e.g." not in message
+    assert "more samples" in message and "n_steps" in message
+    # the facts it states, measured independently of the history: the code error of the
+    # untrained network (ISTA) against the trained one's, on each set
+    ista = LISTA(3, lam).initialize(D)
+    assert net.code_error(X[train], Z[train]) < 0.1 * ista.code_error(X[train], Z[train])
+    assert net.code_error(X[held_out], Z[held_out]) > 1.2 * ista.code_error(X[held_out],
+                                                                           Z[held_out])
 
 
 @pytest.mark.slow

@@ -15,7 +15,9 @@ X = np.random.default_rng(0).standard_normal((300, 8))
 
 
 def _fit(X=X, **settings):
-    settings = {"n_steps": 2, "batch_size": 50, "progress": False, "k": 2, **settings}
+    settings = {"n_steps": 2, "batch_size": 50, "progress": False, **settings}
+    if settings.get("activation") not in ("relu", "jumprelu"):  # k is refused by these
+        settings = {"k": 2, **settings}
     return SparseAutoencoder(settings.pop("n_latents", 16), **settings).fit(X, seed=0)
 
 
@@ -44,6 +46,57 @@ def _fit(X=X, **settings):
 def test_bad_settings(settings, error, message):
     with pytest.raises(error, match=message):
         _fit(**settings)
+
+
+@pytest.mark.parametrize("activation, setting, value", [
+    ("relu", "k", 5), ("jumprelu", "k", 5),
+    ("topk", "lam", 0.1), ("batchtopk", "lam", 0.1), ("mp", "lam", 0.1),
+])
+def test_a_setting_the_activation_ignores_is_refused(activation, setting, value):
+    # SparseAutoencoder(32, "relu", k=5) fitted silently, its k ignored and kept in
+    # get_params as if it had counted
+    needed = {"lam": 0.1} if activation in ("relu", "jumprelu") else {"k": 2}
+    sae = SparseAutoencoder(16, activation, **needed, **{setting: value}, n_steps=2,
+                            batch_size=50, progress=False)
+    expected = rf"^{setting}={value!r} does not apply to activation={activation!r}: "
+    for call in (sae.fit, sae.partial_fit):
+        with pytest.raises(ValueError, match=expected):
+            call(X, seed=0)
+    # nothing was trained, and a grid that switches the activation alone is refused too
+    assert not hasattr(sae, "components_")
+    sae = SparseAutoencoder(16, "relu", lam=0.1, n_steps=2, batch_size=50, progress=False)
+    sae.set_params(activation="topk", k=2)
+    with pytest.raises(ValueError, match=r"^lam=0.1 does not apply to activation='topk'"):
+        sae.fit(X, seed=0)
+    sae.set_params(lam=None).fit(X, seed=0)  # dropping it fits
+    assert int((sae.encode(X) != 0).sum(axis=1).max()) == 2
+
+
+@pytest.mark.parametrize("activation, setting, value, needed", [
+    ("relu", "k", 5, {"lam": 0.1}), ("topk", "lam", 0.1, {"k": 2}),
+])
+@pytest.mark.parametrize("with_objective", [True, False])
+def test_a_saved_model_with_a_setting_its_activation_ignored_still_loads(
+        activation, setting, value, needed, with_objective):
+    """Models saved before such settings were refused kept them in estimator_params (and
+    files older still have no fitted_objective, so load re-validates the parameters):
+    they did not count then: the model loads, codes as it coded, keeps the setting as saved
+    (as the model in memory kept it), and its next fit refuses it by name."""
+    import json
+
+    sae = SparseAutoencoder(16, activation, **needed, n_steps=2, batch_size=50,
+                            progress=False).fit(X, seed=0)
+    ds = sae.to_dataset()
+    params = json.loads(ds.attrs["estimator_params"])
+    params[setting] = value
+    ds.attrs["estimator_params"] = json.dumps(params)
+    if not with_objective:
+        del ds.attrs["fitted_objective"]
+    loaded = SparseAutoencoder.from_dataset(ds)
+    assert getattr(loaded, setting) == value
+    np.testing.assert_array_equal(loaded.encode(X), sae.encode(X))
+    with pytest.raises(ValueError, match=rf"^{setting}={value!r} does not apply to activation"):
+        loaded.partial_fit(X)
 
 
 def test_non_finite_data():

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import collections
+import copy
 import dataclasses
 import json
 import math
@@ -25,7 +26,7 @@ from ..learning.estimator import NotFittedError
 from ..validation import (DATA_DIMS, as_generator, by_dim_names, check_array, check_bool,
                           check_choice, check_dense, check_dtype, check_fits_in_memory, check_int,
                           check_nonnegative, check_positive_or_auto, check_probability,
-                          complex_data_error, describe, row_coords)
+                          complex_data_error, describe, refuse_unused_settings, row_coords)
 from .activations import _check_k
 from .objective import ACTIVATIONS, Objective, decode_latents, encode, parameter_names
 from .pursuit import pursuit_gram
@@ -157,11 +158,12 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         latents), else recomputed at every step (see :mod:`v1model.sae.pursuit`).
     k : int, optional
         Active latents per sample (``topk``, ``mp``: at most ``k``) or per
-        sample on average (``batchtopk``); needed by these three.
+        sample on average (``batchtopk``); needed by these three, refused
+        (ValueError at fit) by the others.
     lam : float, optional
         Sparsity coefficient for ``relu`` (L1, units of X**2 per unit of z)
         and ``jumprelu`` (L0, units of X**2 per active latent); needed by
-        these two, >= 0.
+        these two, >= 0; refused (ValueError at fit) by the others.
     k_aux : int, optional
         AuxK latents (``topk``, ``batchtopk``); default ``n_features // 2``
         (Gao et al. 2024), at least 1.
@@ -298,8 +300,7 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
     latents on 64 features in batches of 256) on one BLAS thread: on 2 cores
     that was 0.8-1.1x the speed of two threads on an idle machine and 2.4-3x
     beside one other busy process (``benchmarks/bench_sae.py``;
-    :mod:`v1model._blas`). ``k`` is ignored by ``relu`` and
-    ``jumprelu``, ``lam`` by the others.
+    :mod:`v1model._blas`).
 
     Data larger than memory: ``fit`` and :meth:`partial_fit` read ``X``
     (any array, e.g. an ``np.memmap``) one minibatch at a time and check its
@@ -396,15 +397,19 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
                 raise ValueError(f"activation={act!r} needs k (active latents per sample), "
                                  "got k=None")
             _check_k(v["k"], n_latents)
-        else:
-            v["k"] = None  # ignored by this activation
-        if act in _NEEDS_LAM:
-            if v["lam"] is None:
-                what = "L1" if act == "relu" else "L0"
-                raise ValueError(f"activation={act!r} needs lam (the {what} coefficient), "
-                                 "got lam=None")
-        else:
-            v["lam"] = None
+        if act in _NEEDS_LAM and v["lam"] is None:
+            what = "L1" if act == "relu" else "L0"
+            raise ValueError(f"activation={act!r} needs lam (the {what} coefficient), "
+                             "got lam=None")
+        # a setting the activation ignores was dropped without a word (and kept in the
+        # model's parameters as if it had counted)
+        refuse_unused_settings(act, [
+            ("k", self.k if act not in _NEEDS_K else None,
+             f"it sets no number of active latents (lam sets its sparsity); activations "
+             f"that take k: {', '.join(_NEEDS_K)}"),
+            ("lam", self.lam if act not in _NEEDS_LAM else None,
+             f"k sets its sparsity; activations that take lam: {', '.join(_NEEDS_LAM)}")],
+            name="activation")
         if v["k_aux"] is None:
             v["k_aux"] = max(n_features // 2, 1)
         n_steps, lr_warmup, lr_decay = v["n_steps"], v["lr_warmup"], v["lr_decay"]
@@ -1451,7 +1456,14 @@ def _saved_objective(ds, model) -> dict:
     raw = ds.attrs.get("fitted_objective")
     if raw is None:
         n_features = ds.sizes.get("feature", 1)
-        v = model._validated(n_features)
+        # a k or lam its activation ignores, kept in the parameters of files saved before
+        # fit refused them, did not count then: validated without it (the model keeps it,
+        # and its next fit says so)
+        probe = copy.copy(model)
+        for name, needs in (("k", _NEEDS_K), ("lam", _NEEDS_LAM)):
+            if probe.activation not in needs:
+                setattr(probe, name, None)
+        v = probe._validated(n_features)
         _resolve_scaled(v, _saved_scale(ds))
         return {**dataclasses.asdict(model._objective(v)), "dtype": v["dtype"].name,
                 "n_latents": v["n_latents"]}
