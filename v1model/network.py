@@ -20,6 +20,7 @@ import xarray as xr
 from ._frames import user_stacklevel
 from .io import SavedAsDataset, attach_history, continue_history, detach_history
 from .validation import (
+    ATOM_IMAGE_DIMS,
     DATA_DIMS,
     CheckedAttribute,
     array_shape,
@@ -36,6 +37,7 @@ from .validation import (
     describe,
     did_you_mean,
     flatten_image_atoms,
+    image_atom_shape,
     refuse_unused_settings,
 )
 
@@ -304,6 +306,24 @@ class SparseCodingNetwork(SavedAsDataset):
         if self.dictionary is None:
             raise RuntimeError("the network has no dictionary yet: call learn() first or pass one")
 
+    def _flat_patches(self, X, patch_shape=None):
+        """``X`` given as a stack of patches ``(n_samples, height, width)`` (a DataArray
+        over (sample, y, x) by dim name) flattened row-major, as the solvers flatten
+        them, when ``(height, width)`` is ``patch_shape`` (default the network's);
+        refused naming both shapes when it is not. Anything else is returned as given."""
+        patch_shape = self.patch_shape if patch_shape is None else patch_shape
+        if patch_shape is None or _stacked_patch_shape(X) is None:
+            return X  # rows: _check_features names the network's patch_shape
+        # the network's atoms as images (a view), or, before it has any, zero ones
+        atoms = (np.zeros((self.n_atoms or 1, *patch_shape)) if self.dictionary is None
+                 else self.dictionary.reshape(-1, *patch_shape))
+        try:
+            X, _ = flatten_image_atoms(X, atoms, "X", "the network")
+        except ValueError as exc:  # e.g. whole images: say how to make patches of them
+            raise ValueError(f"{exc}, or cut patches from images with "
+                             "stimuli.sample_patches") from None
+        return X
+
     def _check_features(self, X) -> None:
         """Refuse ``X`` whose rows are not the network's patches, naming ``patch_shape``:
         the backends' check named a ``D`` the caller never gave. Other malformed ``X``
@@ -312,13 +332,6 @@ class SparseCodingNetwork(SavedAsDataset):
             shape = np.shape(X)
         except ValueError:  # ragged rows: the backends say what is wrong
             return
-        if len(shape) == 3:
-            # a stack of patches (n, height, width): the solvers' "must have 1 or 2
-            # dimension(s)" did not say how to pass it (learn's message did)
-            raise ValueError(
-                f"X must have 2 dimensions (n_samples, n_features), got 3 (shape {shape}); "
-                f"flatten a stack of patches (n, height, width) with X.reshape(len(X), -1) "
-                f"(the network's patches are {self.patch_shape}, row-major)")
         if len(shape) in (1, 2) and shape[-1] != self.n_features:
             h, w = self.patch_shape
             raise ValueError(
@@ -337,7 +350,10 @@ class SparseCodingNetwork(SavedAsDataset):
             shape ``(n_features,)`` is one sample (its codes have shape
             ``(1, n_atoms)``, as the solvers give them); a DataArray with
             dims (sample, feature) is read by dim name, in either order (its codes
-            are a plain array, one row per sample in its order).
+            are a plain array, one row per sample in its order). Also a stack
+            of patches ``(n_samples, height, width)`` of ``patch_shape``
+            (a DataArray over (sample, y, x) by dim name), flattened
+            row-major as the solvers flatten them.
         backend : {"ode", "spiking"}, default "ode"
             ``"ode"``: rate units integrated with :func:`v1model.inference.lca`
             (``method="lca"``, default) or any other method of
@@ -400,7 +416,8 @@ class SparseCodingNetwork(SavedAsDataset):
             When the network has no dictionary yet.
         ValueError
             For ``X`` whose number of features is not the network's
-            ``patch_shape``'s, an unknown ``backend`` or ``method``, keyword arguments
+            ``patch_shape``'s, patches of another (height, width) (the
+            message names both), an unknown ``backend`` or ``method``, keyword arguments
             that do not apply to this network or method, or a ``threshold``
             that contradicts ``positive``.
         TypeError
@@ -421,14 +438,17 @@ class SparseCodingNetwork(SavedAsDataset):
         self._require_dictionary()
         check_choice(backend, "backend", tuple(BACKENDS))
         # a DataArray (feature, sample) is read by name: its shape failed the check below
-        X = by_dim_names(X, DATA_DIMS, "X")
+        # a stack of patches (n, height, width) of the network's shape, as the solvers take
+        # it (was refused: "flatten a stack of patches ... with X.reshape(len(X), -1)")
+        X = by_dim_names(self._flat_patches(X), DATA_DIMS, "X")
         self._check_features(X)
         module, func = BACKENDS[backend].split(":")
         return getattr(importlib.import_module(module), func)(self, X, **kwargs)
 
     # ---------------------------------------------------------------- learn
     def learn(self, X, **kwargs):
-        """Learn the dictionary from patches ``X`` (n_samples, n_features).
+        """Learn the dictionary from patches ``X`` (n_samples, n_features) or (n_samples,
+        height, width).
 
         Learning starts from the current dictionary, if any, and uses the
         network's ``lam``, ``prior``, ``sigma``, ``threshold`` and ``tau``.
@@ -447,8 +467,11 @@ class SparseCodingNetwork(SavedAsDataset):
 
         Parameters
         ----------
-        X : array_like, shape (n_samples, n_features)
-            Training patches, flattened row-major.
+        X : array_like, shape (n_samples, n_features) or (n_samples, height, width)
+            Training patches, flattened row-major, or a stack of patches of
+            ``patch_shape`` (a DataArray over (sample, y, x) by dim name),
+            flattened so; a network without a ``patch_shape`` yet takes the
+            patches' (height, width).
         **kwargs
             Passed to :func:`v1model.learning.olshausen_field.learn_dictionary`
             (``n_updates``, ``batch_size``, ``lr``, ``seed``, ...).
@@ -477,8 +500,9 @@ class SparseCodingNetwork(SavedAsDataset):
             For a spec argument (``lam``, ``prior``, ``sigma``, ``threshold``,
             ``tau``, ``D0``, ``n_atoms``) or ``code_var`` in ``kwargs``, ``init``
             when the network has a dictionary (learning continues from it), or
-            ``X`` not 2-D or with a number of features other than
-            ``patch_shape``'s.
+            ``X`` not 2-D (nor a stack of patches) or with a number of
+            features other than ``patch_shape``'s, or patches of another
+            (height, width) than ``patch_shape`` (the message names both).
         TypeError
             For another argument ``learn_dictionary`` does not take (the
             message names the closest and lists those it takes).
@@ -500,12 +524,17 @@ class SparseCodingNetwork(SavedAsDataset):
                              "build a new SparseCodingNetwork(n_atoms=..., patch_shape=...)")
         # the shape alone: learn_dictionary checks the values (a float64 copy of X here
         # doubled a float32 X in memory), and a stack of patches is told how to flatten it
-        X = _real_2d(X, "X")
+        # a stack of patches (n, height, width), as encode takes it: of the network's
+        # shape, or, for a network without a dictionary yet, giving it its patch_shape
         patch_shape = self.patch_shape
+        stacked = patch_shape or _stacked_patch_shape(X)
+        if stacked is not None:
+            X = self._flat_patches(X, stacked)
+        X = _real_2d(X, "X")
         if patch_shape is None:
             # kept only once learning succeeds: a failed call must not fix the size
             # that the next call, on other patches, is then refused for
-            patch_shape = _check_patch_shape(None, X.shape[1])
+            patch_shape = stacked or _check_patch_shape(None, X.shape[1])
         else:
             self._check_features(X)
         D, history = learn_dictionary(
@@ -537,8 +566,11 @@ class SparseCodingNetwork(SavedAsDataset):
 
         Parameters
         ----------
-        X : array_like, shape (n_samples, n_features)
-            Training patches, flattened row-major.
+        X : array_like, shape (n_samples, n_features) or (n_samples, height, width)
+            Training patches, flattened row-major, or a stack of patches of
+            ``patch_shape`` (a DataArray over (sample, y, x) by dim name),
+            flattened so; a network without a ``patch_shape`` yet takes the
+            patches' (height, width).
         **kwargs
             As in :meth:`learn`.
 
@@ -746,19 +778,27 @@ def _image_atom_shape(dictionary, patch_shape=None):
             f"(variables: {', '.join(map(str, dictionary.data_vars))}); for a saved "
             "network use SparseCodingNetwork.from_dataset(ds) or .load(path), for the "
             "atoms of another result pass ds['dictionary']")
-    try:  # a DataArray (atom, x, y) is read by dim name, as flatten_image_atoms reads it
-        shape = array_shape(atoms_by_dim_names(dictionary, "dictionary"), "dictionary")
-    except (TypeError, ValueError):  # ragged or unreadable: check_dictionary says so
+    # a DataArray (atom, x, y) is read by dim name, as flatten_image_atoms reads it
+    atom_shape = image_atom_shape(dictionary, "dictionary")
+    if atom_shape is None:
         return None
-    if len(shape) != 3:
-        return None
-    atom_shape = tuple(shape[1:])
     if patch_shape is not None and _check_patch_shape(patch_shape, None) != atom_shape:
+        shape = np.shape(atoms_by_dim_names(dictionary, "dictionary"))
         raise ValueError(
             f"dictionary holds atoms as images of shape {atom_shape} (shape {shape}) but "
             f"patch_shape is {_check_patch_shape(patch_shape, None)}: give atoms of that "
             f"shape, or rows (n_atoms, n_features) for patches of another layout")
     return atom_shape
+
+
+def _stacked_patch_shape(X):
+    """The (height, width) of ``X`` given as a stack of patches (n_samples, height,
+    width) (a DataArray over (sample, y, x) by dim name), None for anything else."""
+    try:
+        shape = array_shape(by_dim_names(X, ("sample",) + ATOM_IMAGE_DIMS[1:], "X"), "X")
+    except (TypeError, ValueError):  # ragged or unreadable: _real_2d says so
+        return None
+    return tuple(shape[1:]) if len(shape) == 3 and min(shape[1:]) > 0 else None
 
 
 def _check_patch_shape(patch_shape, n_features):

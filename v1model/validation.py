@@ -43,6 +43,7 @@ __all__ = [
     "check_dictionary",
     "check_data_and_dictionary",
     "flatten_image_atoms",
+    "image_atom_shape",
     "check_same_features",
     "check_dtype",
     "check_bool",
@@ -1053,6 +1054,30 @@ def check_dictionary(D, name: str = "D", dtype=np.float64, normalized: bool = Fa
         scaled = D / row_max[:, None]
         D = scaled / np.sqrt(np.einsum("ij,ij->i", scaled, scaled))[:, None]
     return D
+
+
+def image_atom_shape(D, d_name: str = "D"):
+    """The ``(height, width)`` of a dictionary of atoms as images ``(n_atoms, height,
+    width)`` (a DataArray over :data:`ATOM_IMAGE_DIMS` read by dim name), as
+    :func:`flatten_image_atoms` reads them; None for anything else (rows, or values
+    the callers' own checks refuse).
+
+    Parameters
+    ----------
+    D : array_like
+        Dictionary as given.
+    d_name : str
+        Argument name used in error messages (default "D").
+
+    Returns
+    -------
+    tuple of int or None
+    """
+    try:
+        shape = array_shape(atoms_by_dim_names(D, d_name), d_name)
+    except (TypeError, ValueError):  # ragged or unreadable: check_dictionary says so
+        return None
+    return tuple(int(s) for s in shape[1:]) if len(shape) == 3 else None
 
 
 def flatten_image_atoms(X, D, x_name: str = "X", d_name: str = "D"):

@@ -424,16 +424,19 @@ def test_learn_names_the_networks_patches_for_x_of_other_features():
     assert net.dictionary is None and net.patch_shape == (4, 4)
 
 
-def test_learn_tells_how_to_flatten_a_stack_of_patches():
-    # whitened images or (n, 8, 8) patches given to learn got "X must have 2 dimension(s),
-    # got 3", with no word of how to make patches; the learners' message, shared
+def test_learn_tells_how_to_make_patches_of_images():
+    # whitened images given to learn got "X must have 2 dimension(s), got 3", with no word
+    # of how to make patches; (n, 8, 8) patches of the network's shape are taken
+    # (tests/core/test_atoms_as_images.py)
     net = SparseCodingNetwork(n_atoms=8, patch_shape=(8, 8))
-    with pytest.raises(ValueError, match=r"^X must have 2 dimensions \(n_samples, n_features\), "
-                       r"got 3 \(shape \(5, 8, 8\)\); flatten a stack of patches \(n, height, "
-                       r"width\) with X\.reshape\(len\(X\), -1\), or cut patches from images "
-                       r"with stimuli\.sample_patches$"):
-        net.learn(np.ones((5, 8, 8)), n_updates=1)
+    with pytest.raises(ValueError, match=r"^X has patches of shape \(32, 32\) \(shape \(5, 32, "
+                       r"32\)\) but the network of shape \(8, 8, 8\) .*, or "
+                       r"cut patches from images with stimuli\.sample_patches$"):
+        net.learn(np.ones((5, 32, 32)), n_updates=1)
     assert net.dictionary is None
+    with pytest.raises(ValueError, match=r"^X must have 2 dimensions \(n_samples, n_features\), "
+                       r"got 4 \(shape \(5, 1, 8, 8\)\); flatten a stack of patches"):
+        net.learn(np.ones((5, 1, 8, 8)), n_updates=1)
 
 
 @pytest.mark.parametrize("backend", ["ode", "spiking"])
@@ -548,12 +551,13 @@ def test_encode_takes_seed_and_names_arguments_for_lca_and_the_cauchy_prior(dict
         cauchy.encode(X, return_history=True)
 
 
-def test_encode_of_a_stack_of_patches_says_how_to_flatten_it(dictionary, rng):
-    # learn() said how; encode() only "X must have 1 or 2 dimension(s), got 3"
+def test_encode_of_a_stack_of_other_patches_names_both_shapes(dictionary, rng):
+    # encode() said only "X must have 1 or 2 dimension(s), got 3"; patches of the
+    # network's (4, 4) are taken (tests/core/test_atoms_as_images.py)
     net = SparseCodingNetwork(dictionary, patch_shape=(4, 4))
-    with pytest.raises(ValueError, match=r"X must have 2 dimensions .*shape \(5, 4, 4\).*"
-                                         r"X\.reshape\(len\(X\), -1\)"):
-        net.encode(rng.standard_normal((5, 4, 4)))
+    with pytest.raises(ValueError, match=r"^X has patches of shape \(2, 8\) \(shape \(5, 2, 8\)\) "
+                                         r"but the network of shape \(32, 4, 4\)"):
+        net.encode(rng.standard_normal((5, 2, 8)))
 
 
 def test_learn_names_an_argument_it_does_not_take(rng):

@@ -31,7 +31,7 @@ from ..learning.estimator import NotFittedError
 from ..validation import (CODE_DIMS, DATA_DIMS, as_generator, by_dim_names, check_array,
                           check_choice, check_dictionary, check_dtype, check_int,
                           check_positive, check_positive_or_auto, check_same_features,
-                          check_shape, flatten_image_atoms)
+                          check_shape, flatten_image_atoms, image_atom_shape)
 from .._blas import blas_threads_for_step
 from .._estimator_params import ScikitLearnParams
 from .._frames import user_stacklevel
@@ -226,6 +226,22 @@ def _check_network_features(X, D, name):
                          f"network's dictionary_ has {D.shape[1]} features per atom (shape "
                          f"{D.shape}): it was trained on signals of {D.shape[1]} features; "
                          f"expected {name} of shape (n_samples, {D.shape[1]})")
+
+
+def _saved_patch_shape(ds, D):
+    """The ``patch_shape`` a saved network's attrs hold (None when absent: atoms given
+    as rows, or a file saved before it was kept), checked against its dictionary
+    ``D`` (n_atoms, n_features)."""
+    saved = ds.attrs.get("patch_shape")
+    if saved is None:
+        return None
+    shape = tuple(np.atleast_1d(saved).tolist())
+    if (len(shape) != 2 or not all(isinstance(n, int) and n > 0 for n in shape)
+            or shape[0] * shape[1] != D.shape[1]):
+        raise ValueError(f"ds.attrs['patch_shape'] is {saved!r}: expected [height, width] of "
+                         f"positive ints with height * width = {D.shape[1]}, the dictionary's "
+                         f"features")
+    return shape
 
 
 def _one_sample_target(target, X, n_atoms, name="target", x_name="X"):
@@ -529,7 +545,13 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
     step_size_ : ndarray, shape (n_layers,)
         ``alpha_t`` (``"step"`` only).
     dictionary_ : ndarray, shape (n_atoms, n_features)
-        The dictionary ``D`` the network was initialised from.
+        The dictionary ``D`` the network was initialised from, as rows.
+    patch_shape_ : tuple of int or None
+        ``(height, width)`` of ``D``'s atoms when they were given as images
+        (``height * width == n_features``), else None: :meth:`encode` (and
+        the methods that encode, :meth:`partial_fit`) then also take ``X`` as
+        patches ``(n_samples, height, width)`` of that shape, flattened
+        row-major as the atoms were (kept by :meth:`save`).
     parametrization_ : str
         The parametrisation of the weights (used by :meth:`encode`).
     n_layers_ : int
@@ -651,13 +673,14 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
         """
         dtype = self._validated()
         # atoms as images, which fit takes, were refused as "D must have 2 dimension(s)"
+        patch_shape = image_atom_shape(D)
         _, D = flatten_image_atoms(None, D)
         D = check_dictionary(D, "D")
         # as fit: atoms whose D D^T over- or underflows the dtype give infinite thresholds
         check_products_in_range(np.zeros((0, D.shape[1])), D, dtype)
         D = np.ascontiguousarray(D, dtype=dtype)
         lam = float(self.lam)
-        self._set_weights(self._layers(D, lam).initial(dtype), D, lam)
+        self._set_weights(self._layers(D, lam).initial(dtype), D, lam, patch_shape)
         self._adam = None  # partial_fit starts Adam afresh
         self.history_ = None
         return self
@@ -671,7 +694,8 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
         Parameters
         ----------
         X : array_like, shape (n_samples, n_features) or (n_features,)
-            Training signals (one sample when 1-D).
+            Training signals (one sample when 1-D); with atoms as images, also
+            patches ``(n_samples, height, width)`` of their shape.
         D : array_like, shape (n_atoms, n_features) or (n_atoms, height, width)
             Dictionary, one (normally unit-norm) atom per row; atoms as images
             are flattened row-major, as patches are
@@ -685,7 +709,8 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
             when 1-D, with a 1-D ``X``); default :func:`optimal_codes` of ``X``.
         X_val : array_like, shape (n_val, n_features) or (n_features,), optional
             Held-out signals (one sample when 1-D): their loss is recorded in
-            :attr:`history_`.
+            :attr:`history_`. With atoms as images, also patches ``(n_val,
+            height, width)`` of their shape, as ``X``.
         target_val : array_like, shape (n_val, n_atoms) or (n_atoms,), optional
             Their codes (one row when 1-D, with a 1-D ``X_val``).
             ``"supervised"``: default :func:`optimal_codes` of ``X_val``;
@@ -732,6 +757,9 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
         seed_record = seed_attr(seed, before_use=True)
         rng = as_generator(seed)
         X_given = X
+        # held-out patches (n, height, width) of the atoms' shape, as X (were refused)
+        X_val, _ = flatten_image_atoms(X_val, D, "X_val")
+        patch_shape = image_atom_shape(D)
         X, D, lam, _ = validate_problem(X, D, self.lam, dtype)
         target = _one_sample_target(target, X_given, D.shape[0])
         # zero signals have zero codes and zero gradients: training would end at ISTA's
@@ -745,7 +773,7 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
         rows, attrs = self._train(X, D, lam, layers, weights, adam, rng, target, X_val,
                                   target_val, dtype, first_step=0)
         attrs["seed"] = seed_record
-        self._set_weights(weights, D, lam)
+        self._set_weights(weights, D, lam, patch_shape)
         self._adam = adam
         self.history_ = history_dataset(rows, attrs)
         return self
@@ -784,7 +812,8 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
         Parameters
         ----------
         X : array_like, shape (n_samples, n_features) or (n_features,)
-            Training signals (any, e.g. a new chunk of a stream).
+            Training signals (any, e.g. a new chunk of a stream); patches of
+            :attr:`patch_shape_` too, as :meth:`encode` takes them.
         seed : int, SeedSequence, Generator or None
             Seed of this call's minibatch order.
         target, X_val, target_val
@@ -832,6 +861,7 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
         self._check_fitted()
         dtype = self._validated()
         D = self.dictionary_
+        X, X_val = self._flat_patches(X, "X"), self._flat_patches(X_val, "X_val")
         # the caller never passed D: named as the network's dictionary_, before the checks
         # below (check_same_features would call a D of n_features atoms transposed)
         _check_network_features(X, D, "X")
@@ -913,7 +943,7 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
         else:
             attrs["seed"] = seed_record
             merged = history_dataset(rows, attrs)
-        self._set_weights(weights, D, lam)
+        self._set_weights(weights, D, lam, getattr(self, "patch_shape_", None))
         self._adam = fresh
         self.history_ = merged
         return self
@@ -1054,9 +1084,10 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
                     row["validation_code_error"] = code_loss(Z, target_val)[0]
         return row
 
-    def _set_weights(self, weights, D, lam):
+    def _set_weights(self, weights, D, lam, patch_shape):
         """The fitted state from the training loop's ``weights`` (a dict as in
-        :data:`WEIGHTS`) for ``D`` and ``lam``."""
+        :data:`WEIGHTS`) for ``D`` (rows) and ``lam``; ``patch_shape`` the (height,
+        width) of its atoms given as images, else None."""
         for other in WEIGHTS.values():  # a refit may change the parametrisation
             for attr, *_ in other.values():
                 self.__dict__.pop(attr, None)
@@ -1073,12 +1104,25 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
         # checks as it is), which, changed later, changed the step network's codes unsaid
         self.dictionary_ = np.array(D, order="C")
         self.n_features_in_ = D.shape[1]
+        self.patch_shape_ = None if patch_shape is None else tuple(int(n) for n in patch_shape)
 
     # ------------------------------------------------------------ using
     def _check_fitted(self):
         if not hasattr(self, "parametrization_"):
             raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; call "
                                  "'fit' or 'initialize' first")
+
+    def _flat_patches(self, X, name):
+        """``X`` (named ``name``) given as patches ``(n_samples, height, width)`` of the
+        atoms' shape flattened row-major, for a network whose atoms were given as images
+        (:attr:`patch_shape_`); refused naming both shapes when theirs differs.
+        Anything else is returned as given, for the callers' own checks."""
+        shape = getattr(self, "patch_shape_", None)  # None for a network fitted on rows
+        if shape is None:
+            return X
+        X, _ = flatten_image_atoms(X, self.dictionary_.reshape(-1, *shape), name,
+                                   "dictionary_")
+        return X
 
     def encode(self, X):
         """Codes of ``X`` after the network's ``n_layers`` layers.
@@ -1090,6 +1134,10 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
         Parameters
         ----------
         X : array_like, shape (n_samples, n_features) or (n_features,)
+            Signals; for a network made with atoms as images, also patches
+            ``(n_samples, height, width)`` of :attr:`patch_shape_`, flattened
+            row-major as the atoms were (a DataArray over (sample, y, x) by
+            dim name).
 
         Returns
         -------
@@ -1098,6 +1146,9 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
         """
         self._check_fitted()
         D = self.dictionary_
+        # patches of the atoms' shape, as the solvers take them (were refused: "X must
+        # have 1 or 2 dimension(s)")
+        X = self._flat_patches(X, "X")
         X = check_array(X, "X", ndim=(1, 2), dtype=D.dtype, dims=DATA_DIMS)
         # before the reshape: the message showed one sample (n,) as (1, n)
         if X.shape[-1] != self.n_features_in_:
@@ -1175,7 +1226,8 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
             unit-norm dictionary).
         """
         Z = self.encode(X)
-        X = check_array(X, "X", ndim=(1, 2), dtype=Z.dtype, dims=DATA_DIMS).reshape(Z.shape[0], -1)
+        X = check_array(self._flat_patches(X, "X"), "X", ndim=(1, 2), dtype=Z.dtype,
+                        dims=DATA_DIMS).reshape(Z.shape[0], -1)
         return lasso_loss(Z, X, self.dictionary_, self.lam_, grad=False)[0]
 
     def loss(self, X, target=None):
@@ -1213,7 +1265,8 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
         -------
         ds : xarray.Dataset
             ``dictionary`` (atom, feature), the weights of the parametrisation,
-            the history over ``step`` when there is one, parameters in attrs.
+            the history over ``step`` when there is one, parameters in attrs
+            (and ``patch_shape``, [height, width], for atoms given as images).
         """
         self._check_fitted()
         params = self.get_params()
@@ -1222,7 +1275,10 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
         params["n_layers"] = self.n_layers_  # the depth of the weights
         params["parametrization"] = self.parametrization_
         params["lam"] = self.lam_
-        return network_dataset(self, params)
+        ds = network_dataset(self, params)
+        if getattr(self, "patch_shape_", None) is not None:  # encode takes such patches
+            ds.attrs["patch_shape"] = list(self.patch_shape_)
+        return ds
 
     @classmethod
     def from_dataset(cls, ds: xr.Dataset) -> LISTA:
@@ -1253,7 +1309,7 @@ class LISTA(ScikitLearnParams, SavedAsDataset):
             weights[name] = check_shape(np.array(check_array(weights[name], f"ds[{var!r}]",
                                                              dtype=dtype), order="C"),
                                         f"ds[{var!r}]", shapes[name])
-        net._set_weights(weights, D, float(params["lam"]))
+        net._set_weights(weights, D, float(params["lam"]), _saved_patch_shape(ds, D))
         net._adam = None
         if adam is not None:  # Adam's state, for partial_fit
             t, moments = adam

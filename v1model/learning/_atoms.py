@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import check_dictionary, check_int, check_probability
+from ..validation import (check_dictionary, check_int, check_probability,
+                          flatten_image_atoms, image_atom_shape)
 
 #: an atom whose norm falls below this is treated as having no direction
 _TINY = 1e-12
@@ -27,7 +28,10 @@ def initial_dictionary(X, n_atoms, init, rng) -> np.ndarray:
     """Validated initial dictionary (n_atoms, n_features), float64, unit rows.
 
     ``init`` is ``"data"`` (random samples plus a little noise), ``"random"``
-    (Gaussian atoms) or an array of shape (n_atoms, n_features), renormalised.
+    (Gaussian atoms) or an array of shape (n_atoms, n_features), renormalised, or
+    of atoms as images (n_atoms, height, width) with ``height * width ==
+    n_features``, flattened row-major as patches are
+    (:func:`~v1model.validation.flatten_image_atoms`).
     """
     n_features = X.shape[1]
     if isinstance(init, str):
@@ -38,10 +42,14 @@ def initial_dictionary(X, n_atoms, init, rng) -> np.ndarray:
 
         # samples plus 1% noise (so a zero sample still gives a direction), unit rows
         return np.ascontiguousarray(_init_dictionary(X, n_atoms, init, rng), dtype=np.float64)
+    # atoms as images, as the solvers take them (were refused: "2 dimension(s), got 3")
+    image_shape = image_atom_shape(init, "init")
+    _, init = flatten_image_atoms(None, init, d_name="init")
     D = check_dictionary(init, "init", normalized=True)
     if D.shape != (n_atoms, n_features):
+        given = "" if image_shape is None else f" (atoms as images of shape {image_shape})"
         raise ValueError(f"init must have shape ({n_atoms}, {n_features}) (n_atoms, n_features), "
-                         f"got {D.shape}")
+                         f"got {D.shape}{given}")
     return np.array(D, dtype=np.float64)
 
 

@@ -109,6 +109,8 @@ class SparseDictionaryLearner(SavedAsDataset):
         MOD: relative ridge on ``A^T A``.
     init : {"data", "random"} or array_like, shape (n_atoms, n_features), default "data"
         Initial dictionary.
+        Atoms as images (n_atoms, height, width) are flattened row-major, as
+        patches are (:func:`~v1model.validation.flatten_image_atoms`).
     reseed_patience : int, "auto" or None, default "auto"
         Re-seed atoms unused for this many updates ("auto": 10 online, 1
         otherwise; None: never). In ``partial_fit`` a minibatch shorter than

@@ -171,6 +171,8 @@ def learn_ksvd(
         Use a random minibatch of this many samples per iteration.
     init : {"data", "random"} or array_like, shape (n_atoms, n_features), default "data"
         Initial dictionary, as in :func:`v1model.learning.learn_mod`.
+        Atoms as images (n_atoms, height, width) are flattened row-major, as
+        patches are (:func:`~v1model.validation.flatten_image_atoms`).
     reseed_patience : int or None, default 1
         Re-seed an atom that no code used in this many consecutive updates;
         None never re-seeds dead atoms.

@@ -146,6 +146,8 @@ def learn_mod(
     init : {"data", "random"} or array_like, shape (n_atoms, n_features), default "data"
         Initial dictionary: random samples, Gaussian atoms, or given atoms
         (renormalised).
+        Atoms as images (n_atoms, height, width) are flattened row-major, as
+        patches are (:func:`~v1model.validation.flatten_image_atoms`).
     reseed_patience : int or None, default 1
         Re-seed an atom that no code used in this many consecutive updates;
         None never re-seeds dead atoms.

@@ -54,6 +54,8 @@ from ..validation import (
     check_nonnegative,
     check_positive,
     check_shape,
+    flatten_image_atoms,
+    image_atom_shape,
 )
 from ..inference._common import (UNCONVERGED_HISTORY, check_products_in_range,
                                  check_warm_start, tally_not_converged, warn_not_converged)
@@ -630,8 +632,10 @@ def learn_dictionary(
     init : {"data", "random"}, default "data"
         Initial dictionary when ``D0`` is not given (``"random"`` with ``D0`` is
         refused: learning starts from ``D0``).
-    D0 : array_like, shape (n_atoms, n_features), optional
-        Initial dictionary.
+    D0 : array_like, shape (n_atoms, n_features) or (n_atoms, height, width), optional
+        Initial dictionary; atoms as images are flattened row-major, as patches
+        are (:func:`~v1model.validation.flatten_image_atoms`); the learned
+        dictionary is returned as rows.
     var_goal, gain_rate, var_eta : float
         Gain adaptation of the Cauchy model (sparsenet's VAR_GOAL, alpha, var_eta;
         ``var_eta`` in (0, 1]).
@@ -843,9 +847,13 @@ def learn_dictionary(
     seed_record = seed_attr(seed, before_use=True)
     rng = as_generator(seed)
     if D0 is not None:
+        # atoms as images, as the solvers take them (were refused: "2 dimension(s), got 3")
+        image_shape = image_atom_shape(D0, "D0")
+        _, D0 = flatten_image_atoms(None, D0, d_name="D0")
         D = check_dictionary(D0, "D0", normalized=prior == "l1").copy()
         if D.shape != (n_atoms, p):
-            raise ValueError(f"D0 must have shape {(n_atoms, p)}, got {D.shape}")
+            given = "" if image_shape is None else f" (atoms as images of shape {image_shape})"
+            raise ValueError(f"D0 must have shape {(n_atoms, p)}, got {D.shape}{given}")
     else:
         D = _init_dictionary(X, n_atoms, init, rng)
     encode = _l1_encoder(inference, threshold, tau, inference_params) if prior == "l1" else None

@@ -274,6 +274,8 @@ def learn_online(
         ``init`` array: ``init="data"`` draws the atoms from all of ``X``
         here, from the first chunk in ``partial_fit``).
     init : {"data", "random"} or array_like, shape (n_atoms, n_features), default "data"
+        Atoms as images (n_atoms, height, width) are flattened row-major, as
+        patches are (:func:`~v1model.validation.flatten_image_atoms`).
     reseed_patience : int or None, default 10
         Re-seed an atom that no code used in this many consecutive
         minibatches (a rarely used atom may miss one small batch, hence 10;
