@@ -168,7 +168,6 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
                 break
     else:
         from studies import get_study
-        from v1model.io import seed_attr
 
         params = {"images": images, "progress": progress}
         if n_updates is not None:
@@ -190,7 +189,9 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
         D = ds["dictionary"].values.astype(np.float64)
         # the images as the learning recorded them (resolved), not as typed: a relative
         # path names nothing once the result is read from another folder
-        source = (f"learned by olshausen-field-1996 (quick={quick}, seed={seed_attr(seed)}, "
+        # the learning's record of its seed: a Generator's state before it drew (after, the
+        # study's seed_attr(seed) could only say "not reproducible")
+        source = (f"learned by olshausen-field-1996 (quick={quick}, seed={ds.attrs['seed']}, "
                   f"n_updates={ds.attrs.get('n_updates')}, images={ds.attrs['images']})")
         meta = {"dictionary": "learned", "n_updates": int(ds.attrs["n_updates"])}
         # which dictionary: the learning's parameters (its defaults may change between

@@ -25,6 +25,7 @@ import numpy as np
 import xarray as xr
 
 from studies import _fixed_point
+from studies._seed_record import records_seed
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
@@ -69,6 +70,7 @@ ACTIVE_SET_TOL = _fixed_point.ACTIVE_SET_TOL
 
 @checks_parameters
 @quiet_when_told
+@records_seed
 def run(
     quick: bool = False,
     seed: int = 0,

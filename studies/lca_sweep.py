@@ -45,6 +45,7 @@ import xarray as xr
 
 from studies._gabor_fit import gabor_fit_attrs, gabor_fit_units
 from v1model.analysis import GABOR_LIKE_R2
+from studies._seed_record import records_seed
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
@@ -84,6 +85,7 @@ SWEEP_SPEC = "examples/sweeps/lca_sweep.toml"
 
 @checks_parameters
 @quiet_when_told
+@records_seed
 def run(
     quick: bool = False,
     seed: int = 0,

@@ -89,6 +89,7 @@ from studies._auditory import (add_fit_variables, analyse_kernels, audio_folder,
                                check_analysis_parameters, check_below_nyquist,
                                check_synthetic_rate, erb_slope, gammatone_reference,
                                load_audio, median_q10, signed, window_bandwidth_10db)
+from studies._seed_record import records_seed
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
@@ -121,6 +122,7 @@ QUICK_DEFAULTS = {
 
 @checks_parameters
 @quiet_when_told
+@records_seed
 def run(
     quick: bool = False,
     seed: int = 0,

@@ -166,6 +166,7 @@ import numpy as np
 import xarray as xr
 
 from v1model._frames import user_stacklevel
+from studies._seed_record import records_seed
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
@@ -213,6 +214,7 @@ start large, then lower the rate for a clean, stable solution)."""
 
 @checks_parameters
 @quiet_when_told
+@records_seed
 def run(
     quick: bool = False,
     seed: int = 0,

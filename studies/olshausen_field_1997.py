@@ -141,6 +141,7 @@ import numpy as np
 import xarray as xr
 
 from studies._gabor_fit import GABOR_BOUNDS, gabor_fit_attrs, gabor_fit_units
+from studies._seed_record import records_seed
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
@@ -185,6 +186,7 @@ FORGET_FACTOR = 30.0
 
 @checks_parameters
 @quiet_when_told
+@records_seed
 def run(
     quick: bool = False,
     seed: int = 0,

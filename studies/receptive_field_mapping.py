@@ -52,6 +52,7 @@ import numpy as np
 import xarray as xr
 
 from studies._gabor_fit import gabor_fit_attrs, gabor_fit_units
+from studies._seed_record import records_seed
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
@@ -86,6 +87,7 @@ QUICK_DEFAULTS = {
 
 @checks_parameters
 @quiet_when_told
+@records_seed
 def run(
     quick: bool = False,
     seed: int = 0,
@@ -242,10 +244,8 @@ def run(
     if not max_contrast > min_contrast:
         raise ValueError(f"max_contrast={max_contrast!r} must exceed "
                          f"min_contrast={min_contrast!r}")
-    # the probes' own stream: the dictionary's training patches are drawn from `seed` itself
-    rng = as_generator(child_seeds(seed, 1)[0])  # a bad seed refused by name
     check_bool(progress, "progress")  # "abc" would be truthy
-    check_dictionary_source(dictionary, n_updates, images)
+    check_dictionary_source(dictionary, n_updates, images, seed=seed)  # a bad seed by name
     # the patch is known before the dictionary is learned or loaded (None: a file that
     # does not open, which its load reports): refused under the study's name, not as the
     # sparse noise's n_pixels
@@ -257,6 +257,10 @@ def run(
     parameters_checked()  # a sweep's pre-flight stops here, before any work
     atoms, source, meta = learned_dictionary(dictionary, quick=quick, seed=seed, images=images,
                                              n_updates=n_updates, progress=progress, study=NAME)
+    # the probes' own stream (the dictionary's training patches are drawn from `seed`
+    # itself), spawned after the learning: a Generator's learning then records the spawn
+    # count it was given with, as the study does
+    rng = as_generator(child_seeds(seed, 1)[0])
     n_units, h, w = atoms.shape
     D = atoms.reshape(n_units, -1)
     if shape is None:  # a file whose metadata did not open above: checked now

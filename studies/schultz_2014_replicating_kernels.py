@@ -145,6 +145,7 @@ import numpy as np
 import xarray as xr
 
 from v1model._frames import user_stacklevel
+from studies._seed_record import records_seed
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
@@ -217,6 +218,7 @@ def _interp_loglog(rate, error, target):
 
 @checks_parameters
 @quiet_when_told
+@records_seed
 def run(
     quick: bool = False,
     seed: int = 0,

@@ -138,6 +138,7 @@ from studies._auditory import (add_fit_variables, analyse_kernels, audio_folder,
                                gammatone_bank, gammatone_reference, load_audio_split,
                                median_q10, signed, signs, window_bandwidth_10db)
 from v1model._windows import max_window_norm
+from studies._seed_record import records_seed
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
@@ -188,6 +189,7 @@ TARGET_SNR_DB = (5.0, 10.0, 15.0, 20.0)
 
 @checks_parameters
 @quiet_when_told
+@records_seed
 def run(
     quick: bool = False,
     seed: int = 0,

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from studies._seed_record import records_seed
 from v1model.progress import quiet_when_told
 from v1model.sweep.preflight import checks_parameters, parameters_checked
 
@@ -68,6 +69,7 @@ DEFAULTS_FOLLOW = {"n_atoms": ("patch_size",)}
 
 @checks_parameters
 @quiet_when_told
+@records_seed
 def run(
     quick: bool = False,
     seed: int = 0,

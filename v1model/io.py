@@ -473,6 +473,10 @@ GENERATOR_SEED_TEXT = "Generator"
 #: How :func:`seed_attr` writes a Generator's state as JSON, before the call draws
 #: from it: ``{GENERATOR_STATE: <its bit generator's state>}`` (:func:`generator_to_json`)
 GENERATOR_STATE = "numpy.random.Generator"
+#: Beside it, the SeedSequence that seeded the Generator and how many children it had
+#: spawned (``SeedSequence`` JSON with ``n_children_spawned``), so that the remade
+#: Generator's ``spawn`` (and a study's ``child_seeds``) gives the original's children
+GENERATOR_SEED_SEQUENCE = "seed_sequence"
 
 
 def seed_sequence_to_json(seed: np.random.SeedSequence) -> dict:
@@ -491,7 +495,11 @@ def seed_sequence_to_json(seed: np.random.SeedSequence) -> dict:
 
 def seed_from_json(seed):
     """The seed that JSON holds: the SeedSequence that :func:`seed_sequence_to_json`
-    wrote, or ``seed`` itself (an int or None)."""
+    wrote, a Generator in the state that :func:`seed_attr` recorded (its JSON read
+    back), or ``seed`` itself (an int or None)."""
+    if isinstance(seed, dict) and GENERATOR_STATE in seed:
+        return _generator_from_state(seed[GENERATOR_STATE], "seed",
+                                     seed.get(GENERATOR_SEED_SEQUENCE))
     if isinstance(seed, dict) and SEED_SEQUENCE in seed:
         saved = seed[SEED_SEQUENCE]
         return np.random.SeedSequence(saved["entropy"], spawn_key=tuple(saved["spawn_key"]),
@@ -510,10 +518,12 @@ def seed_attr(seed, before_use: bool = False):
       ..., "spawn_key": [...]}}``, what makes the same sequence again (one made
       from OS entropy, ``SeedSequence()``, records the entropy it drew);
     - a ``numpy.random.Generator`` recorded ``before_use``: the JSON text
-      ``{"numpy.random.Generator": <its bit generator's state>}`` (NumPy's own bit
-      generators: PCG64, PCG64DXSM, MT19937, Philox, SFC64), from which
-      :func:`seed_from_attr` makes a Generator that draws the same numbers as the
-      call did;
+      ``{"numpy.random.Generator": <its bit generator's state>, "seed_sequence":
+      {"entropy": ..., "spawn_key": [...], "n_children_spawned": ...}}`` (NumPy's own
+      bit generators: PCG64, PCG64DXSM, MT19937, Philox, SFC64; the SeedSequence that
+      seeded it, where it has one), from which :func:`seed_from_attr` makes a
+      Generator that draws the same numbers as the call did and spawns the same
+      children;
     - any other Generator: the text ``"Generator(PCG64): not reproducible from
       attrs; ..."``. How far it had been drawn from before the call is not known
       where the attrs are written after the run has drawn from it (or its bit
@@ -566,7 +576,23 @@ def _generator_state_json(generator: np.random.Generator) -> str | None:
     # the state as it comes back: a Generator that would not draw the same is not recorded
     if generator_to_json(again) != state:
         return None
-    return json.dumps({GENERATOR_STATE: json.loads(state)})
+    record = {GENERATOR_STATE: json.loads(state)}
+    sequence = _seed_sequence_of(generator)
+    if sequence is not None:
+        # what Generator.spawn and a study's child_seeds take their children from
+        record[GENERATOR_SEED_SEQUENCE] = dict(
+            seed_sequence_to_json(sequence)[SEED_SEQUENCE],
+            n_children_spawned=int(sequence.n_children_spawned))
+    return json.dumps(record)
+
+
+def _seed_sequence_of(generator: np.random.Generator):
+    """The SeedSequence that seeded ``generator``'s bit generator, or None (a bit
+    generator seeded otherwise, e.g. from a legacy seed)."""
+    bits = generator.bit_generator
+    # seed_seq is public from NumPy 1.25; _seed_seq before
+    sequence = getattr(bits, "seed_seq", None) or getattr(bits, "_seed_seq", None)
+    return sequence if isinstance(sequence, np.random.SeedSequence) else None
 
 
 def generator_to_json(rng) -> str:
@@ -580,14 +606,21 @@ def generator_from_json(text, name) -> np.random.Generator:
     return _generator_from_state(json.loads(text), name)
 
 
-def _generator_from_state(saved, name) -> np.random.Generator:
-    """A new Generator of the bit generator state ``saved`` (read from JSON)."""
+def _generator_from_state(saved, name, sequence=None) -> np.random.Generator:
+    """A new Generator of the bit generator state ``saved`` (read from JSON), seeded
+    by the SeedSequence ``sequence`` (its JSON, with ``n_children_spawned``) if given."""
     # the state may come from any of NumPy's bit generators (PCG64, MT19937, Philox, ...)
     kind = getattr(np.random, str(saved.get("bit_generator")), None)
     if not (isinstance(kind, type) and issubclass(kind, np.random.BitGenerator)):
         raise ValueError(f"{name} names the bit generator "
                          f"{saved.get('bit_generator')!r}, which this NumPy does not have")
-    bit_generator = kind()  # its own entropy, replaced by the state
+    if sequence is None:  # a record without one (written before 2026-12-07)
+        bit_generator = kind()  # its own entropy, replaced by the state
+    else:  # its spawn gives the original's children
+        bit_generator = kind(np.random.SeedSequence(
+            sequence["entropy"], spawn_key=tuple(sequence["spawn_key"]),
+            pool_size=int(sequence.get("pool_size", 4)),
+            n_children_spawned=int(sequence["n_children_spawned"])))
     bit_generator.state = _like(saved, bit_generator.state)  # JSON lists back to arrays
     return np.random.Generator(bit_generator)
 
@@ -633,8 +666,9 @@ def seed_from_attr(value, name: str = "seed"):
         comes back as the int, a SeedSequence as a new one of the same entropy and
         spawn key (which draws the same numbers), a Generator whose state was
         recorded as a new Generator in that state (it draws what the call drew; it
-        is used up by the re-run, so ask again for another; its ``spawn`` is not the
-        original's).
+        is used up by the re-run, so ask again for another; its ``spawn`` gives the
+        original's children, except from a record without ``"seed_sequence"``,
+        written before 2026-12-07).
 
     Raises
     ------
@@ -672,7 +706,8 @@ def seed_from_attr(value, name: str = "seed"):
     try:
         saved = json.loads(text)
         if isinstance(saved, dict) and GENERATOR_STATE in saved:
-            return _generator_from_state(saved[GENERATOR_STATE], name)
+            return _generator_from_state(saved[GENERATOR_STATE], name,
+                                         saved.get(GENERATOR_SEED_SEQUENCE))
         seed = seed_from_json(saved)
         if isinstance(seed, np.random.SeedSequence):
             return seed

@@ -122,11 +122,10 @@ def as_generator(seed) -> np.random.Generator:
         (or a 0-d integer array or DataArray) must be non-negative (bools are rejected).
         Results record the seed with :func:`v1model.io.seed_attr`: an int or a
         SeedSequence so that :func:`v1model.io.seed_from_attr` gives it back and the
-        run can be made again; a Generator by its bit generator's state where the
-        call records it before drawing (the package's learners, simulators, mapping,
-        LISTA and autoencoders), elsewhere (the studies) only by its kind (its state
-        before the call is not known there), so pass an int or a SeedSequence to
-        re-run those from the attrs.
+        run can be made again; a Generator by its bit generator's state before the
+        call drew from it (the package's learners, simulators, mapping, LISTA,
+        autoencoders and the studies), and ``seed_from_attr`` makes a Generator that
+        re-runs the call.
 
     Returns
     -------

@@ -2,8 +2,9 @@
 SeedSequence or a Generator: ``v1model.validation.as_generator``, which the
 studies call to check it); a SeedSequence or a fresh Generator gives the
 result of its int, as in the learners, and is recorded by ``v1model.io.seed_attr``
-(a SeedSequence as the JSON text that makes it again, a Generator as its kind),
-so that two runs of one seed are identical.
+(a SeedSequence as the JSON text that makes it again, a Generator as its state
+before the run: tests/studies/test_generator_seed_reruns.py), so that two runs of
+one seed are identical.
 
 - ``activity-ratio``, ``receptive-field-mapping`` and
   ``schultz-2014-replicating-kernels`` drew a stream of their own with
@@ -42,7 +43,7 @@ def test_a_seed_sequence_or_a_generator_gives_the_result_of_its_int(name, smalle
     # by ... seed=0" as the kind, no object's repr), so two runs of one seed are identical
     for seed, kind in ((np.random.SeedSequence(0), "SeedSequence"),
                        (np.random.default_rng(0), "Generator")):
-        record = seed_attr(seed)
+        record = seed_attr(seed, before_use=True)  # a Generator's state before the run
         first = run(quick=True, seed=seed, **params)
         xr.testing.assert_equal(first, reference)  # data and coordinates
         expected = dict(reference.attrs, seed=record)

@@ -269,7 +269,8 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         pickled or deep-copied model holds its own copy of it. The history's
         ``attrs["seed"]`` records its state at the start of the ``fit``
         (:func:`v1model.io.seed_from_attr` makes a Generator that trains the same
-        model again).
+        model again), and :meth:`to_dataset` saves that state as the seed: the
+        loaded model's ``fit`` trains the saved model again.
     progress : bool, default True
         Show a progress bar in ``fit``, and in ``partial_fit``, ``encode`` and
         ``reconstruct`` once the call has run 2 s (False: none).
@@ -495,6 +496,7 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         _warn_if_heavy_rows(X, stats.mean)
         scale = _data_scale(spread)
         _resolve_scaled(v, scale)
+        own_seed = seed is None
         seed = self.seed if seed is None else seed
         # recorded before anything draws: a Generator's state (the constructor's too, which
         # each fit draws on from) is then this run's start
@@ -510,6 +512,8 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         self._set_fitted(params, state, history_dataset(
             np.array(rows), self._attrs(v, X, seed_record, spread)), self._objective(v),
             threshold)
+        if own_seed:  # what to_dataset saves of a constructor's Generator
+            self._seed_at_fit = (seed, seed_record)
         _warn_if_silent(rows, v)
         _warn_if_ungated_jumprelu(rows, v, params, spread)
         return self
@@ -634,6 +638,7 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
             v["lr"] = _learning_rate(v["lr"])
             scale = _data_scale(spread, stats)
             _resolve_scaled(v, scale)
+            own_seed = seed is None
             seed = self.seed if seed is None else seed
             seed_record = seed_attr(seed, before_use=True)  # a Generator's state before use
             rng = as_generator(seed)
@@ -644,6 +649,8 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
             history = history_dataset(np.empty((0, len(HISTORY_FIELDS))), attrs)
             self._set_fitted(params, TrainingState(params, rng, scale), history,
                              self._objective(v))
+            if own_seed:  # what to_dataset saves of a constructor's Generator
+                self._seed_at_fit = (seed, seed_record)
         else:
             if unsettled and not np.isnan(spread := _model_spread(stats, dtype)):
                 self._settle_scale(spread)
@@ -1250,12 +1257,18 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
             # deterministic: kept as what makes it, as SparseDictionaryLearner keeps it (it
             # was saved as None: a loaded model's fit drew an unseeded run without a word)
             params["seed"] = seed_sequence_to_json(seed)
-        elif not (seed is None or isinstance(seed, (int, np.integer))):
-            params["seed"] = None  # a Generator: a file cannot hold it
-            warnings.warn(
-                "SparseAutoencoder.to_dataset: the model's seed is a Generator, which a file "
-                "cannot hold: fit of the loaded model starts unseeded (seed with an int or a "
-                "SeedSequence to keep it)", UserWarning, stacklevel=user_stacklevel())
+        elif isinstance(seed, np.random.Generator):
+            # its state before this model drew from it: the loaded model's fit trains as
+            # the fit that made this model did (it was saved as None, the fit unseeded)
+            record = self._constructor_seed_record(seed)
+            params["seed"] = json.loads(record) if record.startswith("{") else None
+            if params["seed"] is None:  # a bit generator not NumPy's: no state to keep
+                warnings.warn(
+                    f"SparseAutoencoder.to_dataset: the model's seed is a Generator of "
+                    f"{type(seed.bit_generator).__name__}, whose state a file cannot hold: "
+                    "fit of the loaded model starts unseeded (seed with an int, a "
+                    "SeedSequence or a NumPy bit generator to keep it)", UserWarning,
+                    stacklevel=user_stacklevel())
         params["dtype"] = check_dtype(params["dtype"]).name
         m, p = self._params["decoder"].shape
         data = {}
@@ -1307,6 +1320,15 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         attrs.update({HISTORY_PREFIX + key: value for key, value in full.attrs.items()})
         ds.attrs = attrs
         return ds
+
+    def _constructor_seed_record(self, seed) -> str:
+        """:func:`v1model.io.seed_attr` of the constructor's Generator ``seed`` before
+        this model drew from it: its state at the start of the last ``fit`` (or first
+        ``partial_fit``) that drew from it, or its state now if none did."""
+        used = getattr(self, "_seed_at_fit", None)
+        if used is not None and used[0] is seed:
+            return used[1]
+        return seed_attr(seed, before_use=True)
 
     @classmethod
     def from_dataset(cls, ds):
