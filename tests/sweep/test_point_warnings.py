@@ -45,6 +45,36 @@ def test_each_point_warning_names_the_point_and_the_users_line(study, executor):
     assert {w.filename for w in caught} == {__file__}
 
 
+def test_the_users_line_is_judged_where_the_point_ran(monkeypatch):
+    """A pool worker may import v1model from another folder than the sweep's process
+    (the checkout beside an installed copy, as in a fresh CI venv): a library line the
+    worker caught was judged against the parent's folders and shown as the user's line
+    ("from below the study (at .../v1model/sweep/point.py:157)")."""
+    from v1model.sweep import point_warnings
+    from v1model.sweep.point import PointOutcome
+
+    library_line = point_warnings.__file__.replace("point_warnings.py", "point.py")
+    caught = [(UserWarning, "from below", library_line, 157),
+              (UserWarning, "mine", "/home/me/my_study.py", 8)]
+    kept, dropped = portable(caught)  # in the worker
+    assert [w.filename for w in kept] == ["", "/home/me/my_study.py"] and dropped == 0
+    # the sweep's process imported the library from elsewhere
+    monkeypatch.setattr(point_warnings, "_LIBRARY_DIRS", ("/site-packages/v1model",))
+
+    class Grid:
+        n_seeds = 1
+
+        def parameters(self, index):
+            return {"x": 1.0}
+
+    outcome = PointOutcome(index=0, ok=True, warnings=kept)
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        point_warnings.show_point_warnings(outcome, Grid())
+    assert [str(w.message) for w in shown] == [
+        "point 0 (x=1.0): from below", "point 0 (x=1.0): mine (at /home/me/my_study.py:8)"]
+
+
 def test_repeats_merged_and_a_point_with_many_warnings_is_cut_short(study):
     caught = _sweep(study, "serial", n_distinct=MAX_POINT_WARNINGS + 5, repeats=3)
     point0 = [str(w.message) for w in caught if str(w.message).startswith("point 0 ")]

@@ -55,7 +55,10 @@ class PointWarning:
         nearest base class the sweep's process can import).
     message : str
     filename : str
-        File of the line the warning names.
+        File of the line the warning names when it is a line of the user's own study,
+        "" when it is the library's (judged where the point ran: a pool worker may
+        import v1model from another folder than the sweep's process, e.g. the checkout
+        beside an installed copy).
     lineno : int
     """
 
@@ -137,7 +140,8 @@ def portable(caught: list) -> tuple:
     left out. A warning repeated with the same message at the same line is kept once,
     as Python's ``"default"`` filter shows it."""
     distinct = list(dict.fromkeys(
-        PointWarning(_importable(category), message, filename, lineno)
+        PointWarning(_importable(category), message,
+                     filename if _users_line(filename) else "", lineno)
         for category, message, filename, lineno in caught))
     return tuple(distinct[:MAX_POINT_WARNINGS]), max(len(distinct) - MAX_POINT_WARNINGS, 0)
 
@@ -189,7 +193,7 @@ def show_point_warnings(outcome, grid) -> None:
         return
     label = point_label(grid, outcome.index)
     for w in outcome.warnings:
-        where = f" (at {w.filename}:{w.lineno})" if _users_line(w.filename) else ""
+        where = f" (at {w.filename}:{w.lineno})" if w.filename else ""  # the user's line
         warnings.warn(f"{label}: {w.message}{where}", w.category,
                       stacklevel=user_stacklevel())
     if outcome.warnings_dropped:
