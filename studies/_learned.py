@@ -191,7 +191,8 @@ def learned_dictionary(dictionary=None, *, quick: bool, seed: int, images: str =
         # path names nothing once the result is read from another folder
         # the learning's record of its seed: a Generator's state before it drew (after, the
         # study's seed_attr(seed) could only say "not reproducible")
-        source = (f"learned by olshausen-field-1996 (quick={quick}, seed={ds.attrs['seed']}, "
+        recorded = ds.attrs.get("seed", seed)
+        source = (f"learned by olshausen-field-1996 (quick={quick}, seed={recorded}, "
                   f"n_updates={ds.attrs.get('n_updates')}, images={ds.attrs['images']})")
         meta = {"dictionary": "learned", "n_updates": int(ds.attrs["n_updates"])}
         # which dictionary: the learning's parameters (its defaults may change between
