@@ -404,17 +404,41 @@ def test_saved_online_learner_continues_the_stream_exactly(planted, tmp_path):
                                            np.random.SFC64])
 def test_saved_stream_of_any_bit_generator_continues_exactly(planted, tmp_path, bit_generator):
     """The stream's generator is rebuilt as the kind it was (loading failed with
-    "state must be for a PCG64 RNG"); save warns that fit would start unseeded."""
+    "state must be for a PCG64 RNG"); the seed Generator is saved as its state when the
+    stream began (it was saved as None with a warning that fit would start unseeded)."""
     X, _, _ = planted
-    learner = SparseDictionaryLearner(24, lam=0.2, batch_size=100,
-                                      seed=np.random.Generator(bit_generator(3)))
+    seed = np.random.Generator(bit_generator(3))
+    seed.random(5)  # drawn from before: the state at the start is what counts
+    learner = SparseDictionaryLearner(24, lam=0.2, batch_size=100, seed=seed)
+    reference = np.random.Generator(bit_generator(3))
+    reference.random(5)  # in the seed's state at the start
     learner.partial_fit(X[:400])
-    with pytest.warns(UserWarning, match="seed is a Generator, which a file cannot hold: "
-                                         "partial_fit of the loaded learner continues"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
         back = SparseDictionaryLearner.load(learner.save(tmp_path / "learner.nc"))
+    assert type(back.seed.bit_generator) is bit_generator
+    first = learner.components_.copy()
     learner.partial_fit(X[400:700])
     back.partial_fit(X[400:700])
     np.testing.assert_array_equal(back.components_, learner.components_)
+    # a fresh learner from the saved seed starts as the saved one did
+    again = SparseDictionaryLearner.load(tmp_path / "learner.nc")
+    fresh = SparseDictionaryLearner(24, lam=0.2, batch_size=100, seed=again.seed)
+    np.testing.assert_array_equal(fresh.partial_fit(X[:400]).components_, first)
+    np.testing.assert_array_equal(SparseDictionaryLearner.load(tmp_path / "learner.nc")
+                                  .seed.random(4), reference.random(4))
+
+
+def test_saved_generator_seed_refits_the_same(planted, tmp_path):
+    """fit of a loaded learner seeded by a Generator starts where the saved one's fit did
+    (it started unseeded: the file held None)."""
+    X, _, _ = planted
+    seed = np.random.default_rng(5)
+    seed.random(3)
+    learner = SparseDictionaryLearner(24, algorithm="mod", lam=0.2, n_updates=2, seed=seed)
+    learner.fit(X)
+    back = SparseDictionaryLearner.load(learner.save(tmp_path / "learner.nc"))
+    np.testing.assert_array_equal(back.fit(X).components_, learner.components_)
 
 
 def test_saved_seed_sequence_refits_the_same(planted, tmp_path):
