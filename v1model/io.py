@@ -561,6 +561,34 @@ def seed_attr(seed, before_use: bool = False):
     return "None" if seed is None else type(seed).__name__
 
 
+def seed_param(seed, recorded: str | None = None):
+    """A saved estimator's ``seed`` parameter as JSON can hold it, and whether it was
+    kept: an int or None as it is, a SeedSequence as :func:`seed_sequence_to_json`, a
+    Generator as the dict of its state that ``recorded`` (:func:`seed_attr`
+    ``before_use`` text, taken when a fit began) or else its state now holds, which
+    :func:`seed_from_json` turns back into a Generator. ``(None, False)`` for a
+    Generator of a bit generator that is not NumPy's (its state is not kept)."""
+    if isinstance(seed, np.random.SeedSequence):
+        return seed_sequence_to_json(seed), True
+    if not isinstance(seed, np.random.Generator):
+        return seed, True
+    record = recorded if recorded is not None else seed_attr(seed, before_use=True)
+    try:
+        saved = json.loads(record)
+    except ValueError:  # "Generator(...): not reproducible from attrs; ..."
+        return None, False
+    kept = isinstance(saved, dict) and GENERATOR_STATE in saved
+    return (saved if kept else None), kept
+
+
+def recorded_at_fit(estimator, seed) -> str | None:
+    """The :func:`seed_attr` ``before_use`` record ``estimator`` kept of ``seed`` when
+    its last fit began (its ``_seed_at_fit``, a ``(seed, record)`` pair), or None when it
+    kept none of this seed (no fit yet, or the seed was replaced since)."""
+    used = getattr(estimator, "_seed_at_fit", None)
+    return used[1] if used is not None and used[0] is seed else None
+
+
 def _generator_state_json(generator: np.random.Generator) -> str | None:
     """The JSON text ``{GENERATOR_STATE: <generator's bit generator state>}``, or None
     when its bit generator is not one of NumPy's own or its state does not come back

@@ -20,8 +20,8 @@ import xarray as xr
 
 from .._frames import user_stacklevel
 # the generator's state as JSON: io's, which seed_attr records too
-from ..io import (GENERATOR_STATE, _jsonable, check_dims, clean_attrs, generator_from_json,
-                  generator_to_json, seed_from_json, seed_sequence_to_json, values_by_dims)
+from ..io import (_jsonable, check_dims, clean_attrs, generator_from_json, generator_to_json,
+                  recorded_at_fit, seed_from_json, seed_param, values_by_dims)
 from ..validation import check_positive
 from ._atoms import AtomUsage
 from ._history import ADDED_FIELDS, FIELDS, NOT_RECORDED, History
@@ -35,17 +35,6 @@ STREAM_VARIABLES = {"stream_dictionary": ("atom", "feature"), "stream_A": ("atom
                     "stream_B": ("atom", "feature"), "stream_unused": ("atom",)}
 STREAM_ATTRS = ("stream_weight", "stream_n_updates", "stream_n_samples_seen",
                 "stream_wall_time", "stream_rng_state", "stream_attrs")
-
-
-def _generator_record(record):
-    """The JSON dict of a Generator seed's recorded state (:func:`v1model.io.seed_attr`
-    ``before_use``), or None when ``record`` holds none (not recorded, or a Generator of a
-    bit generator of its own, recorded as "not reproducible")."""
-    try:
-        saved = json.loads(record)
-    except (TypeError, ValueError):
-        return None
-    return saved if isinstance(saved, dict) and GENERATOR_STATE in saved else None
 
 
 def learner_to_dataset(learner) -> xr.Dataset:
@@ -64,20 +53,16 @@ def learner_to_dataset(learner) -> xr.Dataset:
             "long_name": "initial dictionary given as init", "units": "1"})
         params["init"] = "array"
     seed = params["seed"]
-    if isinstance(seed, np.random.SeedSequence):  # deterministic: kept as what makes it
-        params["seed"] = seed_sequence_to_json(seed)
-    elif not (seed is None or isinstance(seed, (int, np.integer))):
-        # a Generator: its state as the last fit (or first partial_fit) started from it,
-        # which the loaded learner's fit starts from again (seed_from_json)
-        record = _generator_record(getattr(learner, "_seed_record", None))
-        params["seed"] = record
-        if record is None:  # a bit generator of its own: its state is not kept
-            warnings.warn(
-                "SparseDictionaryLearner.save: the learner's seed is a Generator whose state "
-                "a file cannot hold: partial_fit of the loaded learner continues the saved "
-                "stream, but fit starts unseeded (seed with an int, a SeedSequence or a "
-                "NumPy bit generator's Generator to keep it)",
-                UserWarning, stacklevel=user_stacklevel())
+    # a SeedSequence as what makes it, a Generator as its state when the last fit (or
+    # first partial_fit) began: the loaded learner's fit starts where that one did
+    params["seed"], kept = seed_param(seed, recorded_at_fit(learner, seed))
+    if not kept:  # a bit generator of its own: its state is not kept
+        warnings.warn(
+            "SparseDictionaryLearner.save: the learner's seed is a Generator whose state "
+            "a file cannot hold: partial_fit of the loaded learner continues the saved "
+            "stream, but fit starts unseeded (seed with an int, a SeedSequence or a "
+            "NumPy bit generator's Generator to keep it)",
+            UserWarning, stacklevel=user_stacklevel())
     coords = {"atom": np.arange(k), "feature": np.arange(p)}
     names = getattr(learner, "feature_names_in_", None)
     if names is not None:

@@ -381,7 +381,7 @@ class SparseDictionaryLearner(SavedAsDataset):
         v = self._validated(X.shape[1])
         # the seed as this fit starts from it (a Generator's state before any draw): what
         # save keeps, so that the loaded learner's fit starts where this one did
-        self._seed_record = seed_attr(self.seed, before_use=True)
+        self._seed_at_fit = (self.seed, seed_attr(self.seed, before_use=True))
         coder = v["coder"]
         common = dict(method=coder.method, lam=coder.lam, n_nonzero=coder.n_nonzero,
                       positive=self.positive, method_params=self.method_params,
@@ -509,7 +509,7 @@ class SparseDictionaryLearner(SavedAsDataset):
         # recorded before anything draws: a Generator's state is then the run's start (it
         # was recorded after the initial dictionary was drawn, "not reproducible")
         seed_record = seed_attr(self.seed, before_use=True)
-        self._seed_record = seed_record  # what save keeps of a Generator seed
+        self._seed_at_fit = (self.seed, seed_record)  # what save keeps of a Generator seed
         rng = as_generator(self.seed)
         D = initial_dictionary(X, v["n_atoms"], self.init, rng)
         usage = AtomUsage(v["n_atoms"], v["reseed_patience"], v["duplicate_tol"])

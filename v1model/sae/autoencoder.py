@@ -18,7 +18,7 @@ from .._blas import blas_threads_for_step
 from .._estimator_params import ScikitLearnParams
 from .._frames import user_stacklevel
 from ..io import (SavedAsDataset, _jsonable, check_dims, continue_calls, generator_from_json,
-                  generator_to_json, seed_attr, seed_from_json, seed_sequence_to_json,
+                  generator_to_json, recorded_at_fit, seed_attr, seed_from_json, seed_param,
                   values_by_dims)
 from ..progress import inner_progress, progress_bar
 from ..learning._data import _BLOCK_ELEMENTS, Minibatches, check_training_rows
@@ -1253,22 +1253,17 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         training_state = check_bool(training_state, "training_state")
         params = self.get_params()
         seed = params["seed"]
-        if isinstance(seed, np.random.SeedSequence):
-            # deterministic: kept as what makes it, as SparseDictionaryLearner keeps it (it
-            # was saved as None: a loaded model's fit drew an unseeded run without a word)
-            params["seed"] = seed_sequence_to_json(seed)
-        elif isinstance(seed, np.random.Generator):
-            # its state before this model drew from it: the loaded model's fit trains as
-            # the fit that made this model did (it was saved as None, the fit unseeded)
-            record = self._constructor_seed_record(seed)
-            params["seed"] = json.loads(record) if record.startswith("{") else None
-            if params["seed"] is None:  # a bit generator not NumPy's: no state to keep
-                warnings.warn(
-                    f"SparseAutoencoder.to_dataset: the model's seed is a Generator of "
-                    f"{type(seed.bit_generator).__name__}, whose state a file cannot hold: "
-                    "fit of the loaded model starts unseeded (seed with an int, a "
-                    "SeedSequence or a NumPy bit generator to keep it)", UserWarning,
-                    stacklevel=user_stacklevel())
+        # a SeedSequence as what makes it, a Generator as its state before this model drew
+        # from it: the loaded model's fit trains as the fit that made this model did (both
+        # were saved as None, the loaded model's fit unseeded)
+        params["seed"], kept = seed_param(seed, recorded_at_fit(self, seed))
+        if not kept:  # a bit generator not NumPy's: no state to keep
+            warnings.warn(
+                f"SparseAutoencoder.to_dataset: the model's seed is a Generator of "
+                f"{type(seed.bit_generator).__name__}, whose state a file cannot hold: "
+                "fit of the loaded model starts unseeded (seed with an int, a "
+                "SeedSequence or a NumPy bit generator to keep it)", UserWarning,
+                stacklevel=user_stacklevel())
         params["dtype"] = check_dtype(params["dtype"]).name
         m, p = self._params["decoder"].shape
         data = {}
@@ -1320,15 +1315,6 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         attrs.update({HISTORY_PREFIX + key: value for key, value in full.attrs.items()})
         ds.attrs = attrs
         return ds
-
-    def _constructor_seed_record(self, seed) -> str:
-        """:func:`v1model.io.seed_attr` of the constructor's Generator ``seed`` before
-        this model drew from it: its state at the start of the last ``fit`` (or first
-        ``partial_fit``) that drew from it, or its state now if none did."""
-        used = getattr(self, "_seed_at_fit", None)
-        if used is not None and used[0] is seed:
-            return used[1]
-        return seed_attr(seed, before_use=True)
 
     @classmethod
     def from_dataset(cls, ds):
