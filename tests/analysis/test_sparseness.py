@@ -539,3 +539,73 @@ def test_dead_units_of_labelled_codes_are_labelled_with_tol_and_its_units():
     plain = dead_units(A, tol=0.25)
     assert type(plain) is np.ndarray
     np.testing.assert_array_equal(plain, [True, False, True, True])
+
+
+def _convolutional_codes():
+    """Codes (sample, kernel, y, x) of 3 kernels on 6x6 positions: stimulus 0 uses one
+    kernel copy (Hoyer 1), stimulus 1 every copy equally (Hoyer 0), stimulus 2 Laplacian
+    values (the definition on its flattened coefficients)."""
+    codes = np.zeros((3, 3, 6, 6))
+    codes[0, 1, 2, 4] = -2.5
+    codes[1] = 0.7
+    codes[2] = np.random.default_rng(0).laplace(size=(3, 6, 6))
+    r = np.abs(codes[2]).ravel()
+    n = r.size
+    expected = [1.0, 0.0, (np.sqrt(n) - r.sum() / np.sqrt((r**2).sum())) / (np.sqrt(n) - 1)]
+    tr = [1 / n, 1.0, r.mean() ** 2 / (r**2).mean()]
+    return codes, np.array(expected), np.array(tr)
+
+
+def test_convolutional_codes_are_measured_per_stimulus_over_every_kernel_copy():
+    # hoyer_sparseness(codes) of codes (sample, kernel, y, x) ran over x alone: one value
+    # per stimulus, kernel and row (shape (3, 3, 6)), unsaid. The default is refused
+    # there, and axis=(1, 2, 3) or the dim names give one value per stimulus
+    import xarray as xr
+
+    codes, hoyer, tr = _convolutional_codes()
+    for f in (hoyer_sparseness, treves_rolls, vinje_gallant):
+        with pytest.raises(ValueError, match=r"4 dims .*axis=\(1, 2, 3\)"):
+            f(codes)
+    np.testing.assert_allclose(hoyer_sparseness(codes, axis=(1, 2, 3)), hoyer, atol=1e-12)
+    np.testing.assert_allclose(treves_rolls(codes, axis=(1, 2, 3)), tr, rtol=1e-12)
+    n = codes[0].size
+    np.testing.assert_allclose(vinje_gallant(codes, axis=(-3, -2, -1)),
+                               (1 - tr) / (1 - 1 / n), atol=1e-12)
+    # a DataArray, its dims in any order, by name; the sample labels carry over
+    da = xr.DataArray(codes, dims=("sample", "kernel", "y", "x"),
+                      coords={"sample": [10, 11, 12], "kernel": ["a", "b", "c"]})
+    with pytest.raises(ValueError, match=r"dims \('sample', 'kernel', 'y', 'x'\)"):
+        hoyer_sparseness(da)
+    h = hoyer_sparseness(da.transpose("y", "kernel", "x", "sample"), axis=("kernel", "y", "x"))
+    assert h.dims == ("sample",) and list(h.sample.values) == [10, 11, 12]
+    np.testing.assert_allclose(h.values, hoyer, atol=1e-12)
+    # per kernel copy over stimuli: kurtosis takes the tuple too (SciPy's on the flat axis)
+    k = kurtosis(da, axis=("sample", "y"))
+    assert k.dims == ("kernel", "x") and list(k.kernel.values) == ["a", "b", "c"]
+    flat = np.moveaxis(codes, 2, 1).reshape(18, 3, 6)
+    np.testing.assert_allclose(k.values, stats.kurtosis(flat, axis=0), rtol=1e-10)
+
+
+@pytest.mark.parametrize("axis, error, match", [
+    ((), ValueError, "names no axis"),
+    ((1, -3), ValueError, "names an axis of codes twice"),
+    ((1, 4), ValueError, r"axis must be in \[-4, 3\]"),
+    (("kernel",), TypeError, "only an xarray.DataArray has"),
+])
+def test_bad_axis_tuples_are_named(axis, error, match):
+    codes, _, _ = _convolutional_codes()
+    with pytest.raises(error, match=match):
+        hoyer_sparseness(codes, axis=axis)
+
+
+@pytest.mark.parametrize("f", [sparseness, activity_ratio, mean_active_count, code_class,
+                               dead_units, lifetime_sparseness, population_sparseness])
+def test_code_statistics_of_convolutional_codes_say_how_to_flatten_them(f):
+    # "codes must have 2 dimension(s), got 4" said nothing of how to measure them; the
+    # flattened codes give the statistics per stimulus over every kernel copy
+    codes, _, _ = _convolutional_codes()
+    with pytest.raises(ValueError, match=r"shape \(3, 3, 6, 6\).*np\.reshape\(codes, \(3, -1\)\)"):
+        f(codes)
+    flat = np.reshape(codes, (3, -1))
+    if f is activity_ratio:  # 1 of 108 copies, all, and all (Laplacian) active
+        assert f(flat) == pytest.approx((1 + 108 + 108) / (3 * 108))

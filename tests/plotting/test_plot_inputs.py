@@ -145,15 +145,17 @@ def test_plots_of_values_in_place_refuse_a_masked_array():
 
 def test_frequency_ticks_state_the_tested_frequencies_and_tell_them_apart():
     """"%.2g" labelled 0.125 "0.12" beside a tested 0.12, and 0.3747 "0.37": each
-    tick reads as the frequency tested, the labels all different."""
+    tick reads as the frequency tested, the labels all different (0.125 sits too close
+    to 0.12 on the log axis for both labels to be drawn: its own is "0.125")."""
     frequencies = [0.12, 0.125, 0.3747, 0.0625]
     fig = plot_tuning_curves(_tuning(frequencies))
     fig.canvas.draw()
     ax = fig.axes[1]
     labels = [t.get_text() for t in ax.get_xticklabels()]
     np.testing.assert_array_equal(ax.get_xticks(), sorted(frequencies))
-    assert labels == ["0.0625", "0.12", "0.125", "0.3747"], labels
-    assert [float(t) for t in labels] == sorted(frequencies)
+    assert labels == ["0.0625", "0.12", "", "0.3747"], labels
+    formatter = ax.xaxis.get_major_formatter()
+    assert [formatter(f) for f in sorted(frequencies)] == ["0.0625", "0.12", "0.125", "0.3747"]
 
 
 def test_distinct_labels_give_values_exactly_or_to_the_digits_that_tell_them_apart():
@@ -918,3 +920,72 @@ def test_atoms_expected_to_hold_nan_are_drawn_empty_without_a_warning():
     np.testing.assert_array_equal(silent, said)  # NaN where NaN, the same atoms elsewhere
     with pytest.raises(ValueError, match="nan_atoms"):
         tile_atoms(D, nan_atoms="ignore")
+
+
+@pytest.mark.parametrize("size", [8, 12, 16, 32])
+def test_frequency_tick_labels_at_the_default_frequencies_keep_apart(size):
+    # the 8 default frequencies labelled to 4 digits ran into each other on the 4-inch
+    # panel ("0.083330.1060.1349..." for 12x12 patches): every tested frequency keeps its
+    # tick, and a label that would meet its neighbour is left blank
+    import itertools
+
+    tuning = tuning_curves(grating_responses(lambda X: X[:, :3] ** 2, size, orientations=4,
+                                             phases=2, progress=False))
+    fig = plot_tuning_curves(tuning)
+    axis = fig.axes[1].xaxis
+    labels = _drawn_tick_labels(axis)
+    texts = [text for text, _ in labels]
+    assert len(labels) >= 4, texts
+    for (_, a), (_, b) in itertools.pairwise(labels):
+        assert not a.overlaps(b), texts
+    np.testing.assert_array_equal(axis.get_majorticklocs(), tuning.frequency.values)
+    shown = {float(loc): t.get_text() for loc, t in zip(axis.get_majorticklocs(),
+                                                       axis.get_majorticklabels())}
+    for loc, text in shown.items():  # a drawn label reads as its own tick's frequency
+        assert not text or float(text) == pytest.approx(loc, rel=1e-3), shown
+
+
+@pytest.mark.parametrize("max_frequency", [0.25, 0.3, 0.45, 0.5, 1.0])
+def test_polar_frequency_labels_keep_apart(max_frequency):
+    # at max_frequency 0.3 or 0.45 matplotlib ticked the radius every 0.05: "0.00" ...
+    # "0.45" ran into each other along the half-disc's flat edge
+    import itertools
+
+    from v1model.plotting import plot_orientation_frequency
+
+    fig = plot_orientation_frequency([0.1, 1.0], [0.1, 0.2], max_frequency=max_frequency)
+    labels = _drawn_tick_labels(fig.axes[0].yaxis)
+    texts = [text for text, _ in labels]
+    assert len(labels) >= 3, texts
+    for (_, a), (_, b) in itertools.pairwise(sorted(labels, key=lambda t: float(t[0]))):
+        assert not a.overlaps(b), texts
+
+
+def test_rf_comparison_pairs_atoms_and_fields_by_atom_label():
+    # by position, the atoms 11 and 13 were drawn beside the fields mapped for 13 and 11
+    # (unsaid), and the whole dictionary beside a selection of fields was refused
+    import xarray as xr
+
+    from v1model.analysis import map_receptive_fields
+    from v1model.plotting import plot_rf_comparison
+
+    atoms = np.stack([gabor_patch((8, 12), th, 0.2, 0.0, 2.0, 3.0)
+                      for th in np.linspace(0, np.pi, 6, endpoint=False)])
+    D = xr.DataArray(atoms, dims=("atom", "y", "x"), coords={"atom": np.arange(10, 16)})
+    rf = map_receptive_fields(lambda X: X @ atoms.reshape(6, -1).T, (8, 12), n_stimuli=500,
+                              dictionary=D, seed=0, progress=False)
+
+    def grids(fig):
+        return [np.ma.getdata(ax.images[0].get_array()) for ax in fig.axes[:2]]
+
+    picked = rf.isel(atom=[3, 1])  # units 13, 11
+    reference = grids(plot_rf_comparison(atoms[[3, 1]], picked.rf.values))
+    for given in (D, D.isel(atom=[1, 3]), D.transpose("x", "atom", "y")):
+        for fields in (picked, picked.rf):
+            fig = plot_rf_comparison(given, fields, similarity=rf.similarity)
+            for drawn, expected in zip(grids(fig), reference):
+                np.testing.assert_array_equal(drawn, expected)
+            hist = fig.axes[2]  # the similarities of units 13 and 11 only
+            assert sum(p.get_height() for p in hist.patches) == 2
+    with pytest.raises(ValueError, match=r"atoms has no atom \[13\] of the mapped units"):
+        plot_rf_comparison(D.isel(atom=[0, 1]), picked)

@@ -81,6 +81,14 @@ _RECTIFY = ("abs", "positive", "none")
 
 def _codes(codes, name="codes"):
     # a DataArray by dim name: (sample, atom), or (time, atom) for rates over time
+    try:
+        shape = np.shape(codes)
+    except ValueError:  # ragged: check_array names it
+        shape = ()
+    if len(shape) > 2:  # "must have 2 dimension(s)" said nothing of convolutional codes
+        raise ValueError(f"{name} must be (n_samples, n_units), got {len(shape)} dims (shape "
+                         f"{shape}); convolutional codes (sample, kernel, y, x) have every "
+                         f"kernel copy as a unit: pass np.reshape({name}, ({shape[0]}, -1))")
     return check_array(codes, name, ndim=2, dims=code_dims(codes))
 
 
@@ -88,24 +96,71 @@ def _responses(values, name, axis, default, min_count=1):
     """A float array of at least one dimension (the statistics run along an axis),
     ``axis`` checked, and ``values`` as read, for :func:`_labelled`.
 
+    ``axis`` None is ``default`` on codes of at most 2 dims and refused on more
+    (convolutional codes (sample, kernel, y, x): the default -1 ran over x alone, one
+    value per stimulus, kernel and row, unsaid). A tuple of axes (ints or dim names)
+    is read as one axis: those axes flattened together, last (a DataArray's stacked).
+
     ``axis`` is a dim name of a DataArray, or an int counting the order of
     :func:`~v1model.validation.code_dims` (``(sample, atom)``, or ``(time, atom)``)
     for a DataArray naming them (:func:`~v1model.validation.axis_by_dim_name`; an int
     other than the caller's ``default`` that the two orders read differently is
     refused). A 1-D array has one axis, which the defaults (-1 and 0) both name.
     Fewer than ``min_count`` values along ``axis`` are refused."""
+    if isinstance(axis, (tuple, list)):
+        values, axis = _over_axes(values, name, axis), -1
+    given, axis = axis, default if axis is None else axis
     values, index = axis_by_dim_name(values, axis, name, dims=code_dims(values),
                                      default=default)
     arr = check_array(values, name, ndim=None)
     if arr.ndim == 0:
         raise ValueError(f"{name} must be an array with at least 1 dimension (the index runs "
                          f"along an axis), got a scalar {values!r}")
+    if given is None and arr.ndim > 2:
+        dims = f"dims {tuple(values.dims)}" if isinstance(values, xr.DataArray) else "dims"
+        raise ValueError(
+            f"{name} has {arr.ndim} {dims} (shape {arr.shape}): say which axis or axes the "
+            "index runs over, e.g. axis=(1, 2, 3) or axis=('kernel', 'y', 'x') for "
+            "convolutional codes (sample, kernel, y, x), one value per stimulus over every "
+            "kernel copy")
     index = check_axis(index, arr.ndim)
     n = arr.shape[index]
     if n < min_count:  # named as given: a dim name, or the int
         raise ValueError(f"{name} needs at least {min_count} values along axis "
                          f"{_named(axis)}, got {n}")
     return arr, index, values
+
+
+def _over_axes(values, name, axes):
+    """``values`` with the ``axes`` (ints or dim names of a DataArray) flattened into its
+    last axis, in their order: a DataArray stacked into the dim ``"units"``, which
+    :func:`_labelled` drops; a plain array reshaped."""
+    if not axes:
+        raise ValueError(f"axis=() names no axis of {name}: give one or more")
+    if isinstance(values, xr.DataArray):
+        for a in axes:  # a str is a dim name, an int counts the DataArray's own dims
+            if not isinstance(a, str):
+                check_axis(a, values.ndim)
+        dims = [a if isinstance(a, str) else values.dims[a] for a in axes]
+        missing = [d for d in dims if d not in values.dims]
+        if missing:
+            raise ValueError(f"axis={tuple(axes)!r}: {missing} not dims of {name}, whose dims "
+                             f"are {tuple(values.dims)}")
+    else:
+        values = check_array(values, name, ndim=None)
+        dims = [check_axis(a, values.ndim) % values.ndim if not isinstance(a, str) else a
+                for a in axes]
+        if any(isinstance(d, str) for d in dims):  # as axis_by_dim_name says of a str axis
+            axis_by_dim_name(values, next(d for d in dims if isinstance(d, str)), name)
+    if len(set(dims)) != len(dims):
+        raise ValueError(f"axis={tuple(axes)!r} names an axis of {name} twice")
+    if isinstance(values, xr.DataArray):
+        # "units" only when the dim name is free; the stacked coordinates are dropped
+        stacked = "units" if "units" not in values.dims else "_units"
+        return values.drop_vars([c for c in values.coords if set(values[c].dims) & set(dims)]
+                                ).stack({stacked: dims}, create_index=False)
+    moved = np.moveaxis(values, dims, range(-len(dims), 0))
+    return moved.reshape(moved.shape[:values.ndim - len(dims)] + (-1,))
 
 
 #: the long names of the indices, as labelled results and :func:`sparseness` give them
@@ -270,7 +325,7 @@ def _classify(count, ratio, local_max_count, dense_min_ratio):
     return "sparse"
 
 
-def treves_rolls(responses, axis: int | str = -1, rectify: str = "abs"):
+def treves_rolls(responses, axis: int | str | tuple | None = None, rectify: str = "abs"):
     """Treves-Rolls sparseness ``(mean r)^2 / mean(r^2)`` along ``axis``.
 
     NaN where all responses are zero. Scale-invariant: computed on the
@@ -281,8 +336,12 @@ def treves_rolls(responses, axis: int | str = -1, rectify: str = "abs"):
     ----------
     responses : array_like, at least 1-D
         Responses (e.g. codes ``(n_samples, n_units)``).
-    axis : int or str, default -1
-        The axis the index runs over (``atom`` for codes).
+    axis : int, str or tuple, optional
+        The axis the index runs over (``atom`` for codes). Default: the last axis
+        of responses of 1 or 2 dims (-1); refused for more dims, where it is not
+        the units' (convolutional codes ``(sample, kernel, y, x)``: give
+        ``axis=(1, 2, 3)``, every kernel copy, for one value per stimulus). A
+        tuple runs the index over those axes together.
         For an ``xarray.DataArray``, a dim name may be given instead
         (e.g. ``"sample"``); an int counts the dims ``(sample, atom)`` in that
         order for a DataArray with those dims in any order (the default
@@ -335,7 +394,7 @@ def _vinje_gallant(r, axis):
     return np.clip((1.0 - _treves_rolls(r, axis)) / (1.0 - 1.0 / n), 0.0, 1.0)
 
 
-def vinje_gallant(responses, axis: int | str = -1, rectify: str = "abs"):
+def vinje_gallant(responses, axis: int | str | tuple | None = None, rectify: str = "abs"):
     """Vinje-Gallant sparseness ``(1 - a) / (1 - 1/n)`` with ``a`` Treves-Rolls.
 
     Scale invariance as in :func:`treves_rolls`. NaN where all responses
@@ -345,9 +404,9 @@ def vinje_gallant(responses, axis: int | str = -1, rectify: str = "abs"):
     ----------
     responses : array_like, at least 1-D
         Responses, with at least 2 values along ``axis``.
-    axis : int or str, default -1
-        The axis the index runs over (``n`` is its length); a dim name as in
-        :func:`treves_rolls`.
+    axis : int, str or tuple, optional
+        The axis the index runs over (``n`` is its length); the default, a dim
+        name and a tuple of axes as in :func:`treves_rolls`.
     rectify : {"abs", "positive", "none"}, default "abs"
         As in :func:`treves_rolls`.
 
@@ -412,7 +471,7 @@ def population_sparseness(codes, rectify: str = "abs"):
     return _labelled(pop, codes, _code_dim(codes, 1), "population_sparseness")
 
 
-def hoyer_sparseness(codes, axis: int | str = -1):
+def hoyer_sparseness(codes, axis: int | str | tuple | None = None):
     """Hoyer (2004) sparseness along ``axis`` (default: per stimulus over units).
 
     1 for a single non-zero value, 0 for equal magnitudes; NaN for all zeros.
@@ -422,10 +481,13 @@ def hoyer_sparseness(codes, axis: int | str = -1):
     ----------
     codes : array_like, at least 1-D
         Typically ``(n_samples, n_units)``; at least 2 values along ``axis``.
-    axis : int or str, default -1
+    axis : int, str or tuple, optional
         The axis the index runs over (``atom`` for codes; the only one of a
-        vector). A DataArray's dim name may be given instead, as in
-        :func:`treves_rolls`.
+        vector). The default (-1, refused for codes of more than 2 dims), a
+        DataArray's dim name and a tuple of axes, as in :func:`treves_rolls`:
+        convolutional codes ``(sample, kernel, y, x)`` take ``axis=(1, 2, 3)``
+        (or ``("kernel", "y", "x")``), one value per stimulus over every kernel
+        copy.
 
     Returns
     -------
@@ -456,7 +518,7 @@ def hoyer_sparseness(codes, axis: int | str = -1):
     return _labelled(np.where(l2 > 0, h, np.nan), values, index, "hoyer_sparseness")
 
 
-def kurtosis(codes, axis: int | str = 0):
+def kurtosis(codes, axis: int | str | tuple = 0):
     """Excess (Fisher) kurtosis along ``axis`` (default: per unit over stimuli).
 
     NaN for constant responses. Scale-invariant, and computed so for codes
@@ -466,9 +528,10 @@ def kurtosis(codes, axis: int | str = 0):
     ----------
     codes : array_like, at least 1-D
         Typically ``(n_samples, n_units)``; at least 2 values along ``axis``.
-    axis : int or str, default 0
+    axis : int, str or tuple, default 0
         The axis the statistic runs over (``sample`` for codes).
-        A DataArray's dim name may be given instead, as in :func:`treves_rolls`.
+        A DataArray's dim name, or a tuple of axes, may be given instead, as in
+        :func:`treves_rolls`.
 
     Returns
     -------

@@ -234,16 +234,27 @@ def axis_length_em(axis) -> float:
     Returns
     -------
     float
-        The Axes' width (x axis) or height (y axis) divided by the tick
-        labels' font size.
+        The Axes' width (x axis) or height (y axis), or the radius of a polar
+        Axes (its y axis), divided by the tick labels' font size.
     """
     import matplotlib
     from matplotlib.font_manager import FontProperties
 
-    box = axis.axes.bbox
-    size = FontProperties(size=matplotlib.rcParams[
-        f"{axis.axis_name}tick.labelsize"]).get_size_in_points()
-    return (box.width if axis.axis_name == "x" else box.height) * 72 / axis.figure.dpi / size
+    ax = axis.axes
+    # the labels' own size (tick_params(labelsize=7) on the polar radius), else the rc
+    # default; get_major_ticks(1) asks no locator (this runs inside one)
+    ticks = axis.get_major_ticks(1)
+    size = ticks[0].label1.get_fontsize() if ticks else FontProperties(size=matplotlib.rcParams[
+        "xtick.labelsize" if axis is ax.xaxis else "ytick.labelsize"]).get_size_in_points()
+    if ax.name == "polar" and axis is ax.yaxis:
+        # the radial axis: its length on screen from the centre to the outer edge (the
+        # half-disc's radius is half the box's width, not the box's height)
+        lo, hi = ax.get_ylim()
+        ends = ax.transData.transform([(0.0, lo), (0.0, hi)])
+        length = float(np.hypot(*(ends[1] - ends[0])))
+    else:
+        length = ax.bbox.width if axis is ax.xaxis else ax.bbox.height
+    return length * 72 / axis.figure.dpi / size
 
 
 #: width of a digit or minus sign of a tick label, and the least room between two
@@ -251,13 +262,31 @@ def axis_length_em(axis) -> float:
 DIGIT_EM, LABEL_GAP_EM = 0.64, 0.5
 
 
-def whole_number_ticks(axis):
-    """Major ticks at whole numbers (update counts: no tick at update 0.04), as many
+def _labels_across(axis) -> bool:
+    """Whether the tick labels of ``axis`` sit side by side along it (an x axis, or the
+    radial axis of a polar Axes, labelled along a radius) rather than one above another."""
+    return axis is axis.axes.xaxis or axis.axes.name == "polar"
+
+
+def _room_needed(texts, across) -> np.ndarray:
+    """The least distance, in em, between the centres of neighbouring tick labels
+    ``texts`` so that they do not run into each other."""
+    if not across:
+        return np.full(max(len(texts) - 1, 0), 1.5)
+    # a decimal point is half a digit wide (0.318 em): counted as one, "0.1" ... "0.5"
+    # on a 4.5-inch half-disc fell back to steps of 0.2
+    width = np.array([DIGIT_EM * (len(t) - t.count(".") / 2) for t in texts])
+    return (width[1:] + width[:-1]) / 2 + LABEL_GAP_EM
+
+
+def fitting_ticks(axis, integer: bool = False):
+    """Round major ticks (steps of 1, 2, 2.5, 5 or 10 times a power of ten), as many
     as keep their labels apart on ``axis``.
 
-    matplotlib's ``MaxNLocator(integer=True)`` places up to 10 bins whatever the
-    axis length and label width: on a 4-inch learning-curve panel the labels ran
-    into each other ("10001200" at 1,550 updates, "1000012500" at 20,000).
+    matplotlib's ``MaxNLocator`` places up to 10 bins whatever the axis length and
+    label width: on a 4-inch learning-curve panel the labels ran into each other
+    ("10001200" at 1,550 updates), and on the radius of a 4.5-inch polar half-disc
+    reaching 0.45 cycles/pixel "0.00" ... "0.45" did ("0.000.050.10...").
     Here the number of bins falls from 10 until neighbouring labels, at
     :data:`DIGIT_EM` a character, keep :data:`LABEL_GAP_EM` apart across (1.5 em
     apart up a y axis); one bin at the fewest.
@@ -265,12 +294,14 @@ def whole_number_ticks(axis):
     Parameters
     ----------
     axis : matplotlib.axis.Axis
-        ``ax.xaxis`` or ``ax.yaxis``; changed in place.
+        ``ax.xaxis`` or ``ax.yaxis`` (the radius of a polar Axes); changed in place.
+    integer : bool, default False
+        Whole numbers only (update counts: no tick at update 0.04).
     """
     from matplotlib.ticker import MaxNLocator
 
-    class WholeNumberLocator(MaxNLocator):
-        """``MaxNLocator(integer=True)`` with the most bins whose labels fit."""
+    class FittingLocator(MaxNLocator):
+        """``MaxNLocator`` with the most bins whose labels fit."""
 
         def tick_values(self, vmin, vmax):
             lo, hi = min(vmin, vmax), max(vmin, vmax)
@@ -281,14 +312,82 @@ def whole_number_ticks(axis):
                 if self.axis is None or shown.size < 2 or not hi > lo:
                     return ticks
                 apart = np.diff(shown) * axis_length_em(self.axis) / (hi - lo)  # in em
-                if self.axis.axis_name == "x":
-                    chars = np.array([len(f"{t:.0f}") for t in shown])
-                    need = DIGIT_EM * (chars[1:] + chars[:-1]) / 2 + LABEL_GAP_EM
-                else:
-                    need = 1.5
-                if np.all(apart >= need):
+                # the labels as matplotlib's formatter writes them: one number of decimals
+                step = float(np.min(np.diff(shown)))
+                decimals = next((d for d in range(12) if abs(round(step, d) - step)
+                                 <= 1e-9 * step), 12)
+                texts = [f"{t:.{decimals}f}" for t in shown]
+                if np.all(apart >= _room_needed(texts, _labels_across(self.axis))):
                     break
             return ticks
 
     # AutoLocator's round steps (MaxNLocator's own default adds 1.5, 3, 4, 6 and 8)
-    axis.set_major_locator(WholeNumberLocator(integer=True, steps=[1, 2, 2.5, 5, 10]))
+    axis.set_major_locator(FittingLocator(integer=integer, steps=[1, 2, 2.5, 5, 10]))
+
+
+def fitting_fixed_labels(axis, values, labels):
+    """Major ticks at ``values``, each labelled by ``labels`` where there is room.
+
+    Every value keeps its tick; at draw time a label is left blank when it would run
+    into the last one kept, from the lowest value up (at :data:`DIGIT_EM` a
+    character and :data:`LABEL_GAP_EM` between labels across, 1.5 em up). Eight
+    tested frequencies labelled to 4 digits ("0.08333", "0.106", ...) ran into each
+    other on a 4-inch log axis.
+
+    Parameters
+    ----------
+    axis : matplotlib.axis.Axis
+        ``ax.xaxis`` or ``ax.yaxis`` (linear or log); changed in place.
+    values : array_like of float, shape (n,)
+        The tick positions, finite, in increasing order.
+    labels : sequence of str, shape (n,)
+        The label of each tick.
+    """
+    from matplotlib.ticker import FixedLocator, Formatter
+
+    values = np.asarray(values, dtype=float).reshape(-1)
+    labels = list(labels)
+
+    class FittingFixedFormatter(Formatter):
+        """``labels`` at ``values``, blank where a label would meet its neighbour."""
+
+        def format_ticks(self, locs):
+            shown = [labels[int(np.argmin(np.abs(values - v)))] for v in locs]
+            if self.axis is None or len(locs) < 2:
+                return shown
+            # positions along the axis in em, through its scale (log or linear)
+            scaled = self.axis.get_transform().transform(np.asarray(locs, dtype=float))
+            lo, hi = self.axis.get_transform().transform(np.array(
+                sorted(self.axis.get_view_interval())))
+            if not np.isfinite([lo, hi]).all() or not hi > lo:
+                return shown
+            at = (scaled - lo) / (hi - lo) * axis_length_em(self.axis)
+            across = _labels_across(self.axis)
+            kept = None
+            out = []
+            for i in np.argsort(at, kind="stable"):
+                if kept is None or at[i] - at[kept] >= _room_needed(
+                        [shown[kept], shown[i]], across)[0]:
+                    kept = i
+                    out.append((i, shown[i]))
+                else:
+                    out.append((i, ""))
+            return [text for _, text in sorted(out)]
+
+        def __call__(self, x, pos=None):
+            return labels[int(np.argmin(np.abs(values - x)))]
+
+    axis.set_major_locator(FixedLocator(values))
+    axis.set_major_formatter(FittingFixedFormatter())
+
+
+def whole_number_ticks(axis):
+    """Major ticks at whole numbers (update counts: no tick at update 0.04), as many
+    as keep their labels apart on ``axis`` (:func:`fitting_ticks`).
+
+    Parameters
+    ----------
+    axis : matplotlib.axis.Axis
+        ``ax.xaxis`` or ``ax.yaxis``; changed in place.
+    """
+    fitting_ticks(axis, integer=True)

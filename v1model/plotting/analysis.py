@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._mpl import as_real, distinct_labels, plain_log_ticks, pyplot
+from ._mpl import (as_real, distinct_labels, fitting_fixed_labels, fitting_ticks, plain_log_ticks,
+                   pyplot)
 from .atoms import tile_atoms
 
 __all__ = [
@@ -63,7 +64,8 @@ def plot_orientation_frequency(orientation, frequency, ax=None, color="C1", s=8,
     vector along +x (vertical bars), as the image is displayed; the radius is
     the spatial frequency. Each atom is one point on the upper half-disc, 0°
     at the right and 90° at the top; the radial tick labels sit along the
-    half-disc's flat edge, below the data.
+    half-disc's flat edge, below the data, at round steps (0.1, 0.2, 0.25, ...
+    cycles/pixel) as fine as keep the labels apart.
 
     Parameters
     ----------
@@ -114,6 +116,9 @@ def plot_orientation_frequency(orientation, frequency, ax=None, color="C1", s=8,
     ax.set_xticklabels(["0°", "45°", "90°", "135°", "180°"])
     ax.set_rlabel_position(0)  # the flat edge: along 0° and below it, off the data
     ax.tick_params(axis="y", labelsize=7)
+    # as many radial ticks as keep their labels apart: "0.00" ... "0.45" every 0.05 ran
+    # into each other along the half-disc's edge
+    fitting_ticks(ax.yaxis)
     # the radius's name under its tick labels (an x label would sit far below the
     # half-disc, at the bottom of the full polar box)
     ax.annotate("spatial frequency (cycles/pixel)", xy=(0, 0.5 * max_frequency),
@@ -308,8 +313,9 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
 
     Left: orientation curves, each normalised to its peak, against orientation
     relative to the unit's preferred orientation. Right: frequency curves
-    (normalised) on a log axis, ticked at the tested frequencies (at most 8 labels,
-    each the value itself to 4 significant digits, more where two would read alike).
+    (normalised) on a log axis, ticked at the tested frequencies (at most 8 ticks,
+    each labelled by the value itself to 4 significant digits, more where two would
+    read alike; a label that would run into its neighbour's is left blank).
 
     Parameters
     ----------
@@ -377,9 +383,10 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
     finite = np.unique(f[np.isfinite(f) & (f > 0)])
     ticks = finite[::int(np.ceil(finite.size / 8))] if finite.size else finite
     if ticks.size:
-        ax2.xaxis.set_major_locator(ticker.FixedLocator(ticks))
-        # "%.2g" said 0.12 for 0.125 (beside a tested 0.12) and 0.37 for 0.3747
-        ax2.xaxis.set_major_formatter(ticker.FixedFormatter(distinct_labels(ticks)))
+        # "%.2g" said 0.12 for 0.125 (beside a tested 0.12) and 0.37 for 0.3747; a label
+        # that would run into its neighbour is left blank at draw time (the 8 default
+        # frequencies read "0.083330.1060.1349...")
+        fitting_fixed_labels(ax2.xaxis, ticks, distinct_labels(ticks))
         ax2.xaxis.set_minor_locator(ticker.NullLocator())
     # NaN, without numpy's "All-NaN slice" / "Mean of empty slice" warnings, when no unit
     # is drawn or none has the value (an uneven orientation grid, tuning_curves says so)
@@ -513,6 +520,39 @@ def _similarity_bins(s, n_bins: int = 30):
     return np.linspace(max(lo - margin, -1.0), min(hi + margin, 1.0), n_bins + 1)
 
 
+def _paired_by_atom_label(atoms, rfs, similarity):
+    """``atoms`` and ``similarity`` put in the order of the mapped units, when ``rfs``
+    and they are DataArrays labelled by ``atom``: by position, the atoms 11, 13 beside
+    the fields mapped for 13, 11 were drawn side by side, unsaid, and the whole
+    dictionary beside a selection of fields was refused."""
+    import xarray as xr
+
+    from ..validation import describe
+
+    def labels(value):
+        if isinstance(value, xr.DataArray) and "atom" in value.coords:
+            return value.coords["atom"]
+        return None
+
+    wanted = labels(rfs)
+    if wanted is None:
+        return atoms, similarity
+    if wanted.to_index().has_duplicates:
+        raise ValueError(f"rfs has atom labels given twice: {describe(wanted.values.tolist())}")
+    out = []
+    for name, value in (("atoms", atoms), ("similarity", similarity)):
+        own = labels(value)
+        if own is not None:
+            missing = sorted(set(wanted.values.tolist()) - set(own.values.tolist()))
+            if missing:
+                raise ValueError(f"{name} has no atom {describe(missing)} of the mapped units "
+                                 f"(rfs atoms {describe(wanted.values.tolist())}); give "
+                                 "the atoms of the mapped units")
+            value = value.sel(atom=wanted.values)
+        out.append(value)
+    return tuple(out)
+
+
 def plot_rf_comparison(atoms, rfs, similarity=None, n_cols=None, title=None):
     """Atoms next to the receptive fields mapped from the same units.
 
@@ -524,7 +564,10 @@ def plot_rf_comparison(atoms, rfs, similarity=None, n_cols=None, title=None):
         be flat, ``(n_units, h * w)`` (the dictionary given to
         :func:`~v1model.analysis.map_receptive_fields`): it takes the shape of ``rfs``.
         DataArrays with dims (atom, y, x) (or (atom, feature) for ``atoms``)
-        are read by name, in any order. ``rfs`` may be the Dataset
+        are read by name, in any order; when ``rfs`` and ``atoms`` (or
+        ``similarity``) carry ``atom`` labels, the atoms are paired with the
+        fields by label, in the order of ``rfs`` (e.g. the whole dictionary
+        beside ``rf.isel(atom=[3, 7])``). ``rfs`` may be the Dataset
         :func:`~v1model.analysis.map_receptive_fields` returns: its ``rf``,
         and its ``similarity`` when ``similarity`` is not given.
     similarity : array_like, shape (n_units,), optional
@@ -553,6 +596,7 @@ def plot_rf_comparison(atoms, rfs, similarity=None, n_cols=None, title=None):
         if similarity is None and "similarity" in rfs:
             similarity = rfs["similarity"]
         rfs = rfs["rf"]
+    atoms, similarity = _paired_by_atom_label(atoms, rfs, similarity)
     # by position, atoms or fields transposed to (atom, x, y) were drawn transposed, unsaid
     atoms = as_real(atoms_by_dim_names(atoms, "atoms"), "atoms")
     rfs = as_real(atoms_by_dim_names(rfs, "rfs"), "rfs")
