@@ -354,7 +354,10 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
     length : int
         Segment length in samples.
     n : int
-        Number of segments.
+        Number of segments, drawn with replacement (the same segment may come
+        twice); more than the waveforms' distinct segments (``n_samples -
+        length + 1`` in each waveform long enough) is warned of: some segments
+        are then certainly repeats.
     seed : int, Generator or None, optional
         Random seed or generator.
     min_rms : float, default 0.0
@@ -398,7 +401,8 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
     -----
     UserWarning
         When some waveforms (not all) are shorter than ``length``: no
-        segment comes from them.
+        segment comes from them. When ``n`` exceeds the number of distinct
+        segments (see ``n``).
     """
     if not isinstance(waveforms, (list, tuple, np.ndarray)) and hasattr(waveforms, "__array__"):
         # one array of another kind (an xarray DataArray, a pandas Series): iterated, a
@@ -448,6 +452,15 @@ def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 
     rng = as_generator(seed)
     weights = np.array([len(waves[i]) - length + 1 for i in usable], dtype=float)
     p = weights / weights.sum()
+    if n > weights.sum():
+        # drawn with replacement: 100 segments of 16 samples of a 20-sample waveform held 5
+        # distinct ones, unsaid
+        distinct = int(weights.sum())
+        warnings.warn(f"n={n} segments exceed the {distinct} distinct segments of "
+                      f"length={length} samples in the waveforms: segments are drawn with "
+                      f"replacement, so at least {n - distinct} of them are repeats; use "
+                      "longer or more waveforms, a shorter length, or a smaller n",
+                      UserWarning, stacklevel=user_stacklevel())
     # RMS computed on samples divided by a power of two near the loudest one (exact), so
     # that the squares neither overflow nor underflow whatever the waveforms' scale
     # (the largest of max and -min: np.abs made a copy of each waveform, 1.6 GB for an hour)

@@ -73,9 +73,15 @@ def read_idx(path):
     ValueError
         For a bad magic number, an unknown data type or a truncated file.
     """
-    path = check_path(path, "path")  # None or a number failed inside pathlib
+    return _read_idx(check_path(path, "path"))  # None or a number failed inside pathlib
+
+
+def _read_idx(path, name="path"):
+    """:func:`read_idx` of the Path ``path``, its errors naming the caller's argument
+    ``name``: a damaged file of load_mnist's folder was "path: ... is truncated", an
+    argument load_mnist has not."""
     if not path.is_file():
-        raise FileNotFoundError(f"path: no such IDX file: {str(path)!r}")
+        raise FileNotFoundError(f"{name}: no such IDX file: {str(path)!r}")
     raw = path.read_bytes()
     # gzip is told by its magic bytes, not by the name: browsers save a decompressed
     # "train-images-idx3-ubyte.gz" under its .gz name, and gunzip-less copies lose it
@@ -83,19 +89,19 @@ def read_idx(path):
         try:
             raw = gzip.decompress(raw)
         except (EOFError, gzip.BadGzipFile, zlib.error) as exc:  # a truncated .gz
-            raise ValueError(f"path: cannot decompress {str(path)!r}: {exc}") from exc
+            raise ValueError(f"{name}: cannot decompress {str(path)!r}: {exc}") from exc
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise ValueError(f"path: {str(path)!r} is not an IDX file (bad magic number)")
+        raise ValueError(f"{name}: {str(path)!r} is not an IDX file (bad magic number)")
     dtypes = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
     if raw[2] not in dtypes:
-        raise ValueError(f"path: {str(path)!r} has unknown IDX data type 0x{raw[2]:02x}")
+        raise ValueError(f"{name}: {str(path)!r} has unknown IDX data type 0x{raw[2]:02x}")
     ndim = raw[3]
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(dtypes[raw[2]])
     body, expected = len(raw) - (4 + 4 * ndim), int(np.prod(shape)) * dtype.itemsize
     if body != expected:  # checked on bytes: frombuffer refuses a partial last value
         what = "is truncated" if body < expected else "has bytes past its data"
-        raise ValueError(f"path: {str(path)!r} {what}: header says {shape} of {dtype.itemsize} "
+        raise ValueError(f"{name}: {str(path)!r} {what}: header says {shape} of {dtype.itemsize} "
                          f"bytes each ({expected} bytes), found {max(body, 0)}")
     return np.frombuffer(raw, dtype=dtype, offset=4 + 4 * ndim).reshape(shape)
 
@@ -152,7 +158,7 @@ def load_mnist(folder, split: str = "train"):
                                 if p.is_file())
         if not candidates:
             raise FileNotFoundError(f"folder: no {stem}-idx file in {str(folder)!r}")
-        found[kind] = read_idx(candidates[0])
+        found[kind] = _read_idx(candidates[0], "folder")
         found[kind + "_file"] = candidates[0]
     images = found["images"]
     if images.dtype != np.uint8 or images.ndim != 3:

@@ -155,9 +155,14 @@ def check_frequency(frequency, name: str = "frequency", positive: bool = False) 
         bound = "(0, 0.5]" if positive else "[0, 0.5]"
         bad = f[low | (f > NYQUIST)]
         among = "" if f.size == 1 else f" among {f.size} values"
+        # a count of cycles across the patch (cycles per image) is the usual slip: 4 was
+        # refused as if the grating were only too fine, with no word of the unit
+        per_image = ("; a frequency of k cycles per image is k / N cycles/pixel on a patch "
+                     "N pixels wide (4 cycles across 32 pixels: 0.125)"
+                     if float(bad[0]) >= 1 else "")
         raise ValueError(
             f"{name} must be in {bound} cycles/pixel (0.5 is the Nyquist frequency of the "
-            f"pixel grid), got {float(bad[0])!r}{among}"
+            f"pixel grid), got {float(bad[0])!r}{among}{per_image}"
         )
     return f
 

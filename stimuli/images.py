@@ -1258,7 +1258,10 @@ def sample_patches(
     size : int
         Patch side in pixels.
     n : int
-        Number of patches.
+        Number of patches, drawn with replacement (the same position may come
+        twice); more than the images' distinct patch positions,
+        ``n_images * (height - 2 border - size + 1) * (width - 2 border - size + 1)``,
+        is warned of: some patches are then certainly repeats.
     seed : int, Generator or None, optional
         Random seed or generator.
     border : int, default 4
@@ -1303,6 +1306,11 @@ def sample_patches(
         (a single pixel has no variance), an ``X`` larger than this machine's
         physical memory, or when 50 rounds of draws find fewer than ``n``
         patches meeting ``min_variance`` / ``normalize``.
+
+    Warns
+    -----
+    UserWarning
+        When ``n`` exceeds the number of distinct patch positions (see ``n``).
     """
     _refuse_colour(images, "images")
     # float32 or uint8 pictures are not copied to float64 as a whole (a corpus held as a
@@ -1336,8 +1344,24 @@ def sample_patches(
     d = size * size
     check_fits_in_memory((n, d), dtype, "n", n,
                          f"patches of size={size} ({d} {dtype.name} values each)")
+    _warn_repeated_patches(n, images.shape, size, border)
     return _cut_patches(images, size, n, as_generator(seed), border, remove_mean,
                         min_variance, normalize, dtype, progress)
+
+
+def _warn_repeated_patches(n, shape, size, border):
+    """Warn when ``n`` patches exceed the distinct patch positions of images of ``shape``
+    ``(n_images, height, width)``: drawn with replacement, 100 patches of 8x8 from one
+    12x12 picture held 25 distinct ones, unsaid (a training set of copies)."""
+    n_img, h, w = shape
+    positions = n_img * (h - 2 * border - size + 1) * (w - 2 * border - size + 1)
+    if n > positions:
+        warnings.warn(
+            f"n={n} patches exceed the {positions} distinct positions of size={size} "
+            f"patches with border={border} in images of shape {tuple(shape)} (n_images, "
+            f"height, width): patches are drawn with replacement, so at least "
+            f"{n - positions} of them are repeats; use more or larger images, a smaller "
+            "size or border, or a smaller n", UserWarning, stacklevel=user_stacklevel())
 
 
 def _cut_patches(images, size, n, rng, border, remove_mean, min_variance, normalize, dtype,

@@ -607,3 +607,20 @@ def test_sample_segments_and_harmonic_ensemble_draw_bars(record_bars):
                  lambda: harmonic_ensemble(2, 100, progress=1)):
         with pytest.raises(TypeError, match="progress must be True, False or None"):
             call()
+
+
+def test_more_segments_than_the_waveforms_hold_are_warned_of_as_repeats(rng):
+    """Segments are drawn with replacement: 100 segments of 16 samples of a 20-sample
+    waveform held 5 distinct ones, unsaid. Counted over every waveform long enough (the
+    short one holds none); at exactly as many segments as there are, no warning."""
+    waves = [rng.standard_normal(20), rng.standard_normal(30), rng.standard_normal(10)]
+    with pytest.warns(UserWarning) as record:
+        X = sample_segments(waves, 16, 100, seed=0)
+    repeats = [str(w.message) for w in record if "repeats" in str(w.message)]
+    assert len(repeats) == 1 and repeats[0].startswith(
+        "n=100 segments exceed the 20 distinct segments of length=16 samples")
+    assert "at least 80 of them are repeats" in repeats[0]
+    assert len(np.unique(X, axis=0)) <= 20
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sample_segments(waves[:2], 16, 20, seed=0)

@@ -129,3 +129,21 @@ def test_mnist_images_that_are_not_8_bit_pictures_are_refused(tmp_path, array, c
                                          rf"\({array.shape[0]}, {array.shape[1]}.*; MNIST's are "
                                          r"uint8 .* read_idx\(path\)$"):
         load_mnist(tmp_path)
+
+
+def test_damaged_mnist_files_are_named_by_the_folder_argument(tmp_path):
+    """load_mnist has no argument ``path``: a truncated or foreign file of its folder was
+    reported as "path: ...", the argument of read_idx it calls; read_idx keeps its own."""
+    images = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28)
+    _write_idx(tmp_path / "train-images-idx3-ubyte", images, 0x08)
+    cut = tmp_path / "train-images-idx3-ubyte"
+    cut.write_bytes(cut.read_bytes()[:-5])
+    _write_idx(tmp_path / "train-labels-idx1-ubyte", np.arange(2, dtype=np.uint8), 0x08)
+    with pytest.raises(ValueError, match=r"^folder: '.*train-images-idx3-ubyte' is truncated"):
+        load_mnist(tmp_path)
+    with pytest.raises(ValueError, match=r"^path: '.*train-images-idx3-ubyte' is truncated"):
+        read_idx(cut)
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(b"\x01\x02\x03\x04")
+    _write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.arange(2, dtype=np.uint8), 0x08)
+    with pytest.raises(ValueError, match=r"^folder: '.*t10k-images-idx3-ubyte' is not an IDX"):
+        load_mnist(tmp_path, split="test")

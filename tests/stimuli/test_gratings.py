@@ -131,10 +131,13 @@ def test_bad_input(call, match):
 @pytest.mark.parametrize("f", [3.0, 0.51, -0.1])
 def test_frequencies_outside_zero_to_nyquist_are_rejected(call, name, among, f):
     """Above 0.5 cycles/pixel a grating aliases (grating(8, 0, 3.0) is a uniform field);
-    negative frequencies were rejected by grating_set only."""
+    negative frequencies were rejected by grating_set only. A frequency of 1 or more,
+    most likely cycles per image, is told how to convert it."""
+    per_image = (r"; a frequency of k cycles per image is k / N cycles/pixel on a patch N "
+                 r"pixels wide \(4 cycles across 32 pixels: 0.125\)" if f >= 1 else "")
     with pytest.raises(ValueError, match=rf"^{name} must be in \[0, 0.5\] cycles/pixel \(0.5 "
                                          rf"is the Nyquist frequency of the pixel grid\), got "
-                                         rf"{f!r}{among}$"):
+                                         rf"{f!r}{among}{per_image}$"):
         call(f)
 
 

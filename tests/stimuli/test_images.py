@@ -1078,3 +1078,21 @@ def test_whitening_images_that_say_they_are_whitened_is_warned(key, value):
     np.testing.assert_array_equal(kept, images.values)
     # what a second whitening did: the filter's high-pass, |R(f)| rising from 0 at DC
     assert not np.allclose(twice, images.values / images.values.std() * np.sqrt(0.1))
+
+
+def test_more_patches_than_positions_are_warned_of_as_repeats(rng):
+    """Patches are drawn with replacement: 100 patches of 8x8 from one 12x12 picture held
+    25 distinct ones (its 5 x 5 positions), unsaid. Counted against np.unique; at exactly
+    as many patches as positions there is no warning (they may still repeat by chance)."""
+    images = rng.standard_normal((1, 12, 12))
+    with pytest.warns(UserWarning, match=r"^n=100 patches exceed the 25 distinct positions "
+                                         r"of size=8 patches with border=0 in images of shape "
+                                         r"\(1, 12, 12\) .* at least 75 of them are repeats"):
+        X = sample_patches(images, 8, 100, seed=0, border=0)
+    assert len(np.unique(X, axis=0)) <= 25
+    # border 1 leaves 3 x 3 positions in each of 2 pictures
+    with pytest.warns(UserWarning, match=r"^n=19 patches exceed the 18 distinct positions"):
+        sample_patches(np.concatenate([images, images + 1]), 8, 19, seed=0, border=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sample_patches(images, 8, 25, seed=0, border=0)
