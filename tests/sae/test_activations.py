@@ -185,6 +185,25 @@ def test_exported_activations_keep_float32_and_take_lists():
     np.testing.assert_array_equal(jumprelu(pre, np.float32(1.0))[0], [[0.0, 0.0, 2.0]])
 
 
+def test_exported_activations_read_a_dataarray_by_its_dims():
+    """Pre-activations over (latent, sample), as ``encode(X).T`` gives them: read by
+    position, TopK kept the 2 largest samples of each latent (a sample with none, one with
+    5), unsaid; the per-sample reference is the sorted plain array's."""
+    import xarray as xr
+
+    from v1model.sae import relu
+
+    pre = np.random.default_rng(3).uniform(0.1, 5.0, (6, 40))  # (sample, latent)
+    transposed = xr.DataArray(pre.T, dims=("latent", "sample"))
+    z, _ = topk(transposed, 2)
+    kth = np.sort(pre, axis=1)[:, -2][:, None]
+    np.testing.assert_array_equal(z != 0, pre >= kth)
+    np.testing.assert_array_equal(batch_topk(transposed, 2)[0], batch_topk(pre, 2)[0])
+    np.testing.assert_array_equal(relu(transposed)[0], pre)
+    theta = np.linspace(0.5, 4.0, 40)
+    np.testing.assert_array_equal(jumprelu(transposed, theta)[0], jumprelu(pre, theta)[0])
+
+
 @pytest.mark.parametrize("activation", [topk, batch_topk])
 def test_exported_activations_refuse_k_above_n_latents(activation):
     """As SparseAutoencoder does: k=9 of 4 latents was taken as "all of them"; k = 4 is."""

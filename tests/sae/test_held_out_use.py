@@ -96,6 +96,18 @@ def test_dims_one_sample_and_a_saved_round_trip(models, split, tmp_path):
     xr.testing.assert_identical(again, ev)
 
 
+def test_mse_carries_the_units_of_a_labelled_x(models, split):
+    """encode and reconstruct of a DataArray in mV give mV; evaluate's mse said
+    "(units of X)^2" whatever X's units were."""
+    sae, X = models["topk"], split[1]
+    in_mv = xr.DataArray(X, dims=("sample", "feature"), attrs={"units": "mV"})
+    assert sae.reconstruct(in_mv).attrs["units"] == "mV"
+    ev = sae.evaluate(in_mv)
+    assert ev["mse"].attrs["units"] == "(mV)^2"
+    assert float(ev["mse"]) == float(sae.evaluate(X)["mse"])
+    assert sae.evaluate(X)["mse"].attrs["units"] == "(units of X)^2"  # plain arrays: unnamed
+
+
 def test_refuses_what_encode_refuses(models, split):
     sae = models["topk"]
     with pytest.raises(ValueError, match=r"X has 5 features per sample"):
@@ -229,6 +241,27 @@ def test_encode_and_decode_keep_the_sample_labels_of_a_dataarray(models, split, 
     assert bare["sample"].values.tolist() == list(range(6))
     assert bare.attrs["units"] == "units of X"
     assert hasattr(sae.encode(labelled, sparse=True), "tocsr")
+
+
+def test_stacked_samples_keep_their_multiindex(models, split):
+    """Activations over (batch, token) stacked into one sample dim, as a language model's
+    are encoded: the latents came back over samples 0 ... n - 1 (the MultiIndex dropped),
+    so that .unstack("sample") refused them; reconstruct kept it. Each (batch, token)
+    latent row is the plain encode of that row of X."""
+    sae = models["topk"]
+    X = split[1][:12]
+    acts = xr.DataArray(X.reshape(3, 4, 16), dims=("batch", "token", "feature"),
+                        coords={"batch": [7, 8, 9], "token": np.arange(4)})
+    stacked = acts.stack(sample=("batch", "token"))  # dims (feature, sample)
+    Z = sae.encode(stacked)
+    per_token = Z.unstack("sample")
+    assert per_token.sizes == {"latent": 40, "batch": 3, "token": 4}
+    np.testing.assert_array_equal(
+        per_token.sel(batch=8, token=2).values, sae.encode(X)[1 * 4 + 2])
+    X_hat = sae.decode(Z)
+    assert X_hat.indexes["sample"].equals(stacked.indexes["sample"])
+    np.testing.assert_allclose(X_hat.unstack("sample").sel(batch=9, token=0).values,
+                               sae.reconstruct(X)[8], rtol=1e-12)
 
 
 @pytest.mark.parametrize("dims, feature_labels", [

@@ -22,7 +22,11 @@ import numpy as np
 
 from ..validation import check_array, check_int, check_positive
 
-__all__ = ["relu", "topk", "batch_topk", "jumprelu", "rectangle"]
+__all__ = ["relu", "topk", "batch_topk", "jumprelu", "rectangle", "LATENT_DIMS"]
+
+#: the dims by which a DataArray of pre-activations or latents is read (the
+#: autoencoder's Dataset calls the latents ``latent``)
+LATENT_DIMS = ("sample", "latent")
 
 
 def _relu(pre):
@@ -81,9 +85,11 @@ def rectangle(u):
 
 
 def _check_pre(pre) -> np.ndarray:
-    """``pre`` as a finite 2-D float array, float32 kept (the latents take its dtype)."""
+    """``pre`` as a finite 2-D float array, float32 kept (the latents take its dtype); a
+    DataArray read by its dims :data:`LATENT_DIMS` (read by position, ``pre.T`` over
+    (latent, sample) was sparsified across samples, unsaid)."""
     dtype = np.float32 if getattr(pre, "dtype", None) == np.float32 else np.float64
-    return check_array(pre, "pre", ndim=2, dtype=dtype)
+    return check_array(pre, "pre", ndim=2, dtype=dtype, dims=LATENT_DIMS)
 
 
 def _check_k(k, n_latents, source=None) -> int:
@@ -104,7 +110,8 @@ def relu(pre):
     Parameters
     ----------
     pre : array_like, shape (n_samples, n_latents)
-        Pre-activations, finite.
+        Pre-activations, finite; a DataArray is read by its dims ``sample``,
+        ``latent`` (in any order).
 
     Returns
     -------
@@ -126,7 +133,8 @@ def topk(pre, k):
     Parameters
     ----------
     pre : array_like, shape (n_samples, n_latents)
-        Pre-activations, finite.
+        Pre-activations, finite; a DataArray is read by its dims ``sample``,
+        ``latent`` (in any order).
     k : int
         Latents kept per sample, in [1, n_latents] (all of them when
         ``k = n_latents``).
@@ -157,7 +165,8 @@ def batch_topk(pre, k):
     Parameters
     ----------
     pre : array_like, shape (n_samples, n_latents)
-        Pre-activations, finite.
+        Pre-activations, finite; a DataArray is read by its dims ``sample``,
+        ``latent`` (in any order).
     k : int
         Latents kept per sample on average, in [1, n_latents].
 
@@ -185,7 +194,8 @@ def jumprelu(pre, theta):
     Parameters
     ----------
     pre : array_like, shape (n_samples, n_latents)
-        Pre-activations, finite.
+        Pre-activations, finite; a DataArray is read by its dims ``sample``,
+        ``latent`` (in any order).
     theta : float or array_like, shape (n_latents,)
         Thresholds, > 0, in units of ``pre``.
 

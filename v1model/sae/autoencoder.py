@@ -27,7 +27,7 @@ from ..validation import (DATA_DIMS, as_generator, by_dim_names, check_array, ch
                           check_choice, check_dense, check_dtype, check_fits_in_memory, check_int,
                           check_nonnegative, check_positive_or_auto, check_probability,
                           complex_data_error, describe, refuse_unused_settings, row_coords)
-from .activations import _check_k
+from .activations import LATENT_DIMS, _check_k
 from .objective import ACTIVATIONS, Objective, decode_latents, encode, parameter_names
 from .pursuit import pursuit_gram
 from .training import (HISTORY_FIELDS, TrainingState, check_training_memory, history_dataset,
@@ -67,10 +67,6 @@ _STATE_VARIABLES = {
 HEAVY_MIN_SAMPLES = 1000
 HEAVY_TOP_FRACTION = 1e-3
 HEAVY_SHARE = 0.5
-
-#: the dims by which decode reads a DataArray of latents (the model's Dataset calls them
-#: ``latent``)
-LATENT_DIMS = ("sample", "latent")
 
 #: long_name of encode's and decode's DataArray results
 LATENTS_LONG_NAME = "latents z of the sparse autoencoder"
@@ -930,7 +926,8 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
             Latents in units of ``X`` (the decoder rows have unit norm), in the
             model's dtype; a single sample gives ``n_samples = 1``. For a
             DataArray ``X`` (dense), a DataArray over (sample, latent) with
-            ``X``'s sample labels (:func:`~v1model.validation.row_coords`),
+            ``X``'s sample labels (:func:`~v1model.validation.row_coords`; a
+            stacked MultiIndex kept, so that ``Z.unstack("sample")`` works),
             ``latent`` numbered as in :meth:`to_dataset`, and ``long_name`` and
             ``units`` (``X``'s own, else "units of X") in its attrs.
         """
@@ -1166,7 +1163,8 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         ds : xarray.Dataset
             Scalars ``fvu`` and ``explained_variance`` (NaN when ``X`` has no
             variance about its mean: one sample, or identical ones), ``mse``
-            (mean over samples of ``||x - x_hat||^2``, units of X squared),
+            (mean over samples of ``||x - x_hat||^2``, units of X squared: those of
+            a DataArray ``X``'s ``attrs["units"]``, as :meth:`encode` gives them),
             ``l0`` (mean non-zero latents per sample) and ``n_dead``; over
             ``latent``, ``firing_frequency`` (fraction of the samples on which
             each latent is non-zero). Units and long names in each variable's
@@ -1208,8 +1206,11 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
                          "sum ||x - mean(X)||^2", "units": "1"})
         ds["explained_variance"] = ((), 1.0 - fvu, {
             "long_name": "fraction of variance explained (1 - fvu)", "units": "1"})
+        # X's own units, as encode and reconstruct give them ("units of X" named none)
+        units = X.attrs.get("units") if isinstance(X, xr.DataArray) else None
         ds["mse"] = ((), squared_error / n_seen, {
-            "long_name": "mean over samples of ||x - x_hat||^2", "units": "(units of X)^2"})
+            "long_name": "mean over samples of ||x - x_hat||^2",
+            "units": f"({units})^2" if units else "(units of X)^2"})
         ds["l0"] = ((), float(fired.sum()) / n_seen, {
             "long_name": "mean number of non-zero latents per sample", "units": "1"})
         ds["n_dead"] = ((), int(np.count_nonzero(fired == 0)), {
@@ -1572,9 +1573,18 @@ def _labelled_like(values, given, given_dims, column, long_name):
         return values
     coords = row_coords(given, len(values), given_dims)
     coords[column] = np.arange(values.shape[1])
-    return xr.DataArray(values, dims=("sample", column), coords=coords,
-                        attrs={"long_name": long_name,
-                               "units": given.attrs.get("units", "units of X")})
+    out = xr.DataArray(values, dims=("sample", column), coords=coords,
+                       attrs={"long_name": long_name,
+                              "units": given.attrs.get("units", "units of X")})
+    # stacked rows (X.stack(sample=("batch", "token"))) keep their MultiIndex, which
+    # row_coords leaves out: the latents came back numbered 0 ... n - 1, and
+    # .unstack("sample") refused them
+    ordered = by_dim_names(given, given_dims, "X")
+    if ordered.ndim == len(given_dims):
+        index = ordered.indexes.get(ordered.dims[0])
+        if hasattr(index, "levels") and len(index) == len(values):
+            out = out.assign_coords(xr.Coordinates.from_pandas_multiindex(index, "sample"))
+    return out
 
 
 def _labelled_as_data(X_hat, X):
