@@ -106,8 +106,11 @@ def _read_wav(path, name="path"):
     if path.stat().st_size == 0:  # SciPy's error would be "File format b'' not understood"
         raise ValueError(f"{name}: {str(path)!r} is an empty file (0 bytes), not a WAV")
     try:
+        # kept (one per process): SciPy warns of a damaged file naming none, and has no
+        # switch to say it otherwise. Narrowed: only its WavFileWarning is renamed below;
+        # another thread's warning caught meanwhile is given back as it came, not dropped
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+            warnings.filterwarnings("always", category=wavfile.WavFileWarning)
             rate, data = wavfile.read(path)
     except OSError:  # permissions and the like: not the file's content
         raise
@@ -115,7 +118,12 @@ def _read_wav(path, name="path"):
         # struct.error, UnboundLocalError, ZeroDivisionError, TypeError..., none naming the file
         raise ValueError(f"{name}: cannot read {str(path)!r} as WAV: {exc}") from exc
     for w in caught:  # SciPy's "Reached EOF prematurely" (a cut recording) names no file
-        warnings.warn(f"{str(path)!r}: {w.message}", w.category, stacklevel=user_stacklevel())
+        if issubclass(w.category, wavfile.WavFileWarning):
+            warnings.warn(f"{str(path)!r}: {w.message}", w.category,
+                          stacklevel=user_stacklevel())
+        else:  # not SciPy's: raised elsewhere (another thread) while this file was read
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno,
+                                   source=w.source)
     if not rate > 0:  # a damaged header: rate 0 was returned as such, or refused as "rate_in"
         raise ValueError(f"{name}: {str(path)!r} gives a sample rate of {rate} Hz in its "
                          "header: a damaged WAV (the rate must be > 0)")

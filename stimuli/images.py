@@ -7,6 +7,7 @@ inside its own package; bigger corpora are read from a path the user gives.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import numbers
 import os
@@ -1454,8 +1455,16 @@ class _RawSizesDiffer(ValueError):
         self.path, self.sizes = path, sizes
 
 
+#: True while :func:`load_whitened` reads pictures its caller says are not whitened
+#: (``prewhitened=False``): :func:`load_images` then resizes them unwarned
+_SAID_NOT_WHITENED = contextvars.ContextVar("stimuli_said_not_whitened", default=False)
+
+
 def _warn_resizing_whitened(name, size, shape, path):
-    """Warn that :func:`load_images` resizes the whitened pictures of ``path``."""
+    """Warn that :func:`load_images` resizes the whitened pictures of ``path`` (unless
+    its caller said they are not whitened: :data:`_SAID_NOT_WHITENED`)."""
+    if _SAID_NOT_WHITENED.get():
+        return
     warnings.warn(
         _resizing_whitened(name, size, shape, repr(str(path)),
                            "key IMAGES or sparsenet raw files, with negative pixels")
@@ -1584,9 +1593,11 @@ def load_whitened(source="skimage", prewhitened: bool | None = None, *, name: st
             maybe_whitened = is_prewhitened(source)
         except (OSError, ValueError):  # a missing path: load_images names it by name
             maybe_whitened = False
-    with warnings.catch_warnings():
-        if prewhitened is False:  # the caller says they are not: resized, then whitened
-            warnings.filterwarnings("ignore", "(?s).*which are already whitened", UserWarning)
+    # the caller says they are not whitened (prewhitened=False): resized, then whitened,
+    # unwarned; said in this thread's context, as a catch_warnings (one per process) also
+    # hid every other thread's warnings while the pictures were read
+    token = _SAID_NOT_WHITENED.set(prewhitened is False)
+    try:
         try:
             raw = load_images(source, None if maybe_whitened else size, name=name,
                               progress=progress, **load_kwargs)
@@ -1603,6 +1614,8 @@ def load_whitened(source="skimage", prewhitened: bool | None = None, *, name: st
                 f"size only resized{given}, which takes away the high frequencies their "
                 "whitening left flat; cut them to one size and pass the array with "
                 "prewhitened=True, or pass prewhitened=False if they are not whitened") from None
+    finally:
+        _SAID_NOT_WHITENED.reset(token)
     if prewhitened is None:
         prewhitened = is_prewhitened(source)
         if prewhitened and raw.min() >= 0:

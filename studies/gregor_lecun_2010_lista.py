@@ -176,7 +176,7 @@ def run(
     from studies._defaults import following_default, quick_default
     from v1model.amortized import lista_error_by_depth, optimal_codes, solver_error_by_iteration
     from v1model.amortized.compare import check_depths
-    from v1model.amortized.lista import NegativeThresholdWarning
+    from v1model.amortized.lista import negative_thresholds_worded_by_caller
     from v1model.io import seed_attr
     from studies._shortfall import named_by_study
     from v1model.learning.olshausen_field import learn_dictionary
@@ -241,10 +241,10 @@ def run(
     # in float64 on the float32 patches and dictionary both comparisons run on
     target_test = optimal_codes(X_test.astype(np.float32), D.astype(np.float32), lam,
                                 progress=None if progress else False)
-    with warnings.catch_warnings():
-        # LISTA's advice, parametrization='step', is no parameter here: the study trains
-        # the paper's "full" LISTA. Said below in the study's terms, the count kept
-        warnings.simplefilter("ignore", NegativeThresholdWarning)
+    # LISTA's advice, parametrization='step', is no parameter here: the study trains the
+    # paper's "full" LISTA. Said below in the study's terms, the count kept (in this
+    # thread's context: a catch_warnings, one per process, hid other threads' warnings)
+    with negative_thresholds_worded_by_caller():
         by_depth = lista_error_by_depth(X_train, X_test, D, lam, depths, seed=rng,
                                         n_steps=n_steps, learning_rate=learning_rate,
                                         batch_size=batch_size, progress=progress,

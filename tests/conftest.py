@@ -217,3 +217,54 @@ def call_from_the_package():
     namespace = {"__name__": "v1model._a_caller_in_the_package"}
     exec(_INSIDE_THE_PACKAGE, namespace)
     return namespace["call_from_the_package"]
+
+
+@pytest.fixture()
+def forbid_catch_warnings(monkeypatch):
+    """``forbid_catch_warnings(*modules)``: from then on, ``warnings.catch_warnings``
+    raises in the code of ``modules`` (each module's ``warnings`` is replaced by a copy
+    whose ``catch_warnings`` raises). Library code must not enter one: it swaps the
+    process's filters and ``showwarning``, so that every other thread's warnings are
+    hidden, recorded or filtered by it meanwhile (a sweep's points in threads)."""
+    import types
+    import warnings
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("warnings.catch_warnings entered by library code: it swaps the "
+                             "warning filters of the whole process, every thread's")
+
+    def forbid(*modules):
+        for module in modules:
+            copy = types.SimpleNamespace(**{name: getattr(warnings, name)
+                                            for name in dir(warnings)
+                                            if not name.startswith("__")})
+            copy.catch_warnings = refuse
+            # a module that no longer imports warnings enters no catch_warnings through it
+            monkeypatch.setattr(module, "warnings", copy, raising=False)
+
+    return forbid
+
+
+@pytest.fixture(scope="session")
+def with_a_neighbour():
+    """``with_a_neighbour(function, text, category=UserWarning) -> wrapped``: ``function``
+    that first has another thread warn ``text`` (``category``) and waits for it, as
+    another point of a sweep in threads would while ``function`` runs. Put in place of a
+    call the code under test makes, the neighbour's warning must reach the test's
+    ``catch_warnings`` as it was given: a library's own ``catch_warnings`` around the call,
+    one per process, hid it (or took it for its own)."""
+    import functools
+    import threading
+    import warnings
+
+    def wrap(function, text, category=UserWarning):
+        @functools.wraps(function)
+        def wrapped(*args, **kwargs):
+            neighbour = threading.Thread(target=lambda: warnings.warn(text, category))
+            neighbour.start()
+            neighbour.join()
+            return function(*args, **kwargs)
+
+        return wrapped
+
+    return wrap

@@ -7,7 +7,6 @@ failed the load (``_Encoding``) or vanished (``coordinates``)."""
 from __future__ import annotations
 
 import functools
-import warnings
 
 import numpy as np
 import xarray as xr
@@ -43,11 +42,17 @@ TIMEDELTA_UNITS = frozenset({"days", "hours", "minutes", "seconds", "millisecond
 def _reads_units_as_timedelta() -> bool:
     """Whether this xarray loads numbers with ``units="seconds"`` (:data:`TIMEDELTA_UNITS`)
     as timedeltas: xarray did by default (from 2025.1 with a FutureWarning) until
-    pydata/xarray#11173 (2026); 2026.9 does not (measured 2026-12-07)."""
+    pydata/xarray#11173 (2026); 2026.9 does not (measured 2026-12-07).
+
+    Asked of a default ``CFTimedeltaCoder()`` (what the default decoding uses, where
+    xarray has one), which decodes as the default does without its FutureWarning: a
+    ``warnings.catch_warnings`` around the default's, one per process, hid every other
+    thread's warnings meanwhile."""
     var = xr.Variable(("x",), np.zeros(1), {"units": "seconds"})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return xr.conventions.decode_cf_variable("x", var).dtype.kind == "m"
+    coder = getattr(xr.coding.times, "CFTimedeltaCoder", None)
+    # xarray 2025.1.1 has none, and no FutureWarning
+    given = {} if coder is None else {"decode_timedelta": coder()}
+    return xr.conventions.decode_cf_variable("x", var, **given).dtype.kind == "m"
 
 
 def _encoding_attr_problem(ds: xr.Dataset, var: xr.Variable, key, value) -> tuple | None:
@@ -115,7 +120,7 @@ def _encoding_problem(name, var: xr.Variable) -> str | None:
     n_changed, first, loaded_dtype = 0, None, None
     for offset, block in _value_blocks(var):
         values = block.ravel()  # C order, any layout
-        loaded = _round_trip(name, values, used)
+        loaded = _round_trip(values, used)
         if loaded is None:  # xarray's own error at the write
             return None
         loaded_dtype = loaded.dtype if loaded_dtype is None else np.result_type(
@@ -201,16 +206,22 @@ def _boxes(shape, size):
                    + whole)
 
 
-def _round_trip(name, values, encoding) -> np.ndarray | None:
-    """The 1-d ``values`` of the variable ``name`` as xarray's CF encoding (``encoding``,
-    :data:`VALUE_ENCODINGS` keys) and decoding give them back; None where xarray's
-    encoding fails (it names the problem itself at the write)."""
+def _round_trip(values, encoding) -> np.ndarray | None:
+    """The 1-d ``values`` as xarray's CF encoding (``encoding``, :data:`VALUE_ENCODINGS`
+    keys) and decoding give them back; None where xarray's encoding fails (it names the
+    problem itself at the write).
+
+    Quietly, without touching the process's warning filters (a ``catch_warnings``, one
+    per process, hid every other thread's warnings meanwhile): NumPy's warnings of the
+    casts (NaN or out-of-range values to integers) are off in this thread's ``errstate``,
+    and the probe is a dimension coordinate (its dim is its name), for which xarray does
+    not warn of floats saved as integers without a ``_FillValue`` (the write warns of
+    the variable itself)."""
     probe = xr.Variable(("value",), values, {}, encoding)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with np.errstate(all="ignore"):
             back = xr.conventions.decode_cf_variable(
-                name, xr.conventions.encode_cf_variable(probe, name=name))
+                "value", xr.conventions.encode_cf_variable(probe, name="value"))
             return np.asarray(back.values)
     except (TypeError, ValueError, OverflowError):
         return None

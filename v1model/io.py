@@ -943,7 +943,9 @@ def save_dataset(ds: xr.Dataset, path) -> Path:
             if _is_zarr_path(path):
                 # consolidated metadata lets a plain xr.open_zarr(path) open the store
                 # without its "failed to open with consolidated metadata" warning;
-                # zarr 3 warns that consolidation is not in the v3 spec yet
+                # zarr 3 warns that consolidation is not in the v3 spec yet. Kept (one per
+                # process), narrowed to that message: zarr warns from its own event-loop
+                # thread ("zarr_io"), which nothing of this thread's reaches, with no switch
                 with warnings.catch_warnings():
                     warnings.filterwarnings("ignore", message="Consolidated metadata",
                                             category=UserWarning)

@@ -704,3 +704,35 @@ def test_one_colour_picture_is_refused_as_encode_refuses_it(channels):
         sounds = learn_kernels(picture[0], 2, 2, **kw)
         stack = learn_kernels(xr.DataArray(picture, dims=("image", "y", "x")), 2, 2, **kw)
     assert sounds["kernels"].shape == (2, 2) and stack["kernels"].shape == (2, 2, 2)
+
+
+@pytest.mark.parametrize("method, settings, inner", [
+    ("mp", dict(snr_db=30.0, max_iter=3), "matching_pursuit"),
+    ("ista", dict(lam=0.1, tol=1e-8, max_iter=3), "_solve_blocks")])
+def test_learning_leaves_the_process_warning_filters_alone(
+        method, settings, inner, monkeypatch, forbid_catch_warnings, with_a_neighbour):
+    """Each update's solver call ran in a warnings.catch_warnings block, one per process
+    (ignoring every UserWarning of the pursuit, or the ConvergenceWarning the ISTA blocks
+    never give): a warning another thread gave meanwhile (another point of a sweep in
+    threads) was hidden too. The pursuit's shortfall goes to a tally of this thread's
+    now: the learner enters no catch_warnings, each update's neighbour warning reaches
+    the caller, and the caller sees what it saw before: the learner's one warning of
+    the crops left short, at the end of the run."""
+    import v1model.convolutional.learning as learning
+
+    _, X = _planted_signals(seed=0)
+    kwargs = dict(method=method, n_updates=2, batch_size=4, crop_size=64, seed=1,
+                  progress=False, **settings)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        alone = learn_kernels(X, 4, 12, **kwargs)
+    seen = [str(w.message) for w in caught]
+    assert len(seen) == 1 and "not converged in 2 of 2 updates" in seen[0], seen
+    forbid_catch_warnings(learning)
+    text = "another point's pursuit ended short"
+    monkeypatch.setattr(learning, inner, with_a_neighbour(getattr(learning, inner), text))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = learn_kernels(X, 4, 12, **kwargs)
+    assert [str(w.message) for w in caught] == [text, text] + seen
+    np.testing.assert_array_equal(ds["kernels"].values, alone["kernels"].values)

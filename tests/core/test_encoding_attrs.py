@@ -358,3 +358,51 @@ def test_the_round_trip_of_a_lazily_read_variable_reads_it_in_blocks(tmp_path):
         finally:
             tracemalloc.stop()
     assert peak < values.nbytes / 4, peak
+
+
+@pytest.mark.parametrize("values, encoding", CHANGING_ENCODINGS,
+                         ids=[f"{v.dtype}-{e}" for v, e in CHANGING_ENCODINGS])
+def test_the_encoding_check_leaves_the_process_warning_filters_alone(
+        values, encoding, monkeypatch, forbid_catch_warnings, with_a_neighbour):
+    """The check's round trip of the values through xarray's encoding ignored every
+    warning in a warnings.catch_warnings block, one per process: a warning another thread
+    gave meanwhile (another point of a sweep saving its result) was hidden too. The round
+    trip gives none of its own now (NumPy's casts in this thread's errstate; a probe xarray
+    does not warn of): the check enters no catch_warnings, refuses as before, and each
+    neighbour's warning reaches the caller, the only warnings given."""
+    import warnings
+
+    with pytest.raises(ValueError) as alone:
+        _cf_encoding.check_no_encoding_attrs(_encoded(values, encoding))
+    forbid_catch_warnings(_cf_encoding)
+    text = "another point's warning"
+    probes = []
+
+    def encode(*args, **kwargs):
+        probes.append(1)
+        return real(*args, **kwargs)
+
+    real = xr.conventions.encode_cf_variable
+    monkeypatch.setattr(xr.conventions, "encode_cf_variable", with_a_neighbour(encode, text))
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(ValueError) as info:
+        warnings.simplefilter("always")
+        _cf_encoding.check_no_encoding_attrs(_encoded(values, encoding))
+    assert str(info.value) == str(alone.value)
+    assert probes and [str(w.message) for w in caught] == [text] * len(probes)
+
+
+def test_the_timedelta_probe_leaves_the_process_warning_filters_alone(forbid_catch_warnings):
+    """It asked xarray's default decoding inside a warnings.catch_warnings block (one per
+    process, hiding other threads' warnings) to quiet the FutureWarning of xarray 2025.x;
+    it asks a default CFTimedeltaCoder now, which decodes as the default does, unwarned."""
+    import warnings
+
+    forbid_catch_warnings(_cf_encoding)
+    var = xr.Variable(("x",), np.zeros(1), {"units": "seconds"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # xarray 2025.x's, of the default
+        default = xr.conventions.decode_cf_variable("x", var).dtype.kind == "m"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert _cf_encoding._reads_units_as_timedelta.__wrapped__() is default
+    assert caught == []

@@ -1,5 +1,6 @@
 """stimuli.audio: WAV reading against the file's own samples, segments, ensembles."""
 
+import re
 import warnings
 
 import numpy as np
@@ -624,3 +625,24 @@ def test_more_segments_than_the_waveforms_hold_are_warned_of_as_repeats(rng):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         sample_segments(waves[:2], 16, 20, seed=0)
+
+
+def test_another_threads_warning_is_given_back_as_it_came(tmp_path, monkeypatch,
+                                                          with_a_neighbour):
+    """Reading a WAV recorded every warning in a warnings.catch_warnings block (one per
+    process, kept: SciPy names no file and has no switch) and gave each back prefixed
+    with this file's name: a warning another thread gave meanwhile (another point of a
+    sweep in threads) came back as this file's. Only SciPy's WavFileWarning is renamed
+    now; the neighbour's comes back as it was, once, and the cut file is still named."""
+    data = (np.sin(np.arange(8000) * 0.1) * 10000).astype(np.int16)
+    wavfile.write(tmp_path / "whole.wav", 8000, data)
+    (tmp_path / "cut.wav").write_bytes((tmp_path / "whole.wav").read_bytes()[:44 + 5000])
+    text = "another point's warning"
+    monkeypatch.setattr(wavfile, "read", with_a_neighbour(wavfile.read, text))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_wav_folder(tmp_path)
+    messages = [str(w.message) for w in caught]
+    assert messages.count(text) == 2  # one per file read, as given
+    scipys = [m for m in messages if m != text]
+    assert len(scipys) == 1 and re.match(r"'.*cut\.wav': Reached EOF prematurely", scipys[0])

@@ -1096,3 +1096,36 @@ def test_more_patches_than_positions_are_warned_of_as_repeats(rng):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         sample_patches(images, 8, 25, seed=0, border=0)
+
+
+def test_load_whitened_leaves_the_process_warning_filters_alone(
+        tmp_path, monkeypatch, forbid_catch_warnings, with_a_neighbour):
+    """load_whitened(prewhitened=False, size=...) hid load_images's warning of resizing
+    whitened pictures with a warnings.catch_warnings filter, one per process: the same
+    warning another thread gave meanwhile (another point of a sweep in threads, reading
+    other files) was hidden too. It is not given at all now (said in this thread's
+    context): the call enters no catch_warnings, the neighbour's warning reaches the
+    caller, load_images warns as before when called by itself, and this call as before
+    warns of nothing."""
+    import stimuli.images as images
+    from stimuli import pink_noise
+
+    white = whiten(pink_noise(2, 64, seed=0))
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for i, im in enumerate(white):
+        im.astype(">f4").tofile(raw / f"image{i}")
+    forbid_catch_warnings(images)
+    text = ("images: size=16 resizes the 64 x 64 pictures of 'other', which are already "
+            "whitened (by their layout)")
+    monkeypatch.setattr(images, "load_images",
+                        with_a_neighbour(images.load_images, text))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out, pre = load_whitened(raw, prewhitened=False, size=32)
+    assert [str(w.message) for w in caught] == [text]
+    assert not pre
+    np.testing.assert_array_equal(out, whiten(load_images(white.astype(">f4"), size=32)))
+    # the flag does not outlive the call
+    with pytest.warns(UserWarning, match="which are already whitened"):
+        load_images(raw, size=32)

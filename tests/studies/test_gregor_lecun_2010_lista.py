@@ -1,6 +1,8 @@
 """gregor-lecun-2010-lista end to end (quick, smaller): trained LISTA layers are
 worth several ISTA and FISTA iterations on held-out natural patches."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -342,3 +344,28 @@ def test_n_iter_max_default_rises_to_the_deepest_given_depth():
         pytest.approx(float(ds["prediction_error"].sel(solver="ista", n_iter=101)), rel=1e-6)
     with pytest.raises(ValueError, match="n_iter_max must be >= 101, got 100"):
         study.run(quick=True, depths=(101,), n_iter_max=100)
+
+
+def test_the_run_leaves_the_process_warning_filters_alone(monkeypatch, forbid_catch_warnings,
+                                                         with_a_neighbour):
+    """The study ignored LISTA's NegativeThresholdWarning (said again in its own terms)
+    with a warnings.catch_warnings filter, one per process: the same warning another
+    thread gave meanwhile (another point of a sweep in threads) was hidden too. LISTA is
+    told in this thread's context now: the run enters no catch_warnings, and the
+    neighbour's warning reaches the caller."""
+    import studies.gregor_lecun_2010_lista as study_module
+    import v1model.amortized
+    from v1model.amortized.lista import NegativeThresholdWarning
+
+    forbid_catch_warnings(study_module)
+    text = "LISTA training at learning_rate=0.001: 3 thresholds trained below zero"
+    monkeypatch.setattr(v1model.amortized, "lista_error_by_depth", with_a_neighbour(
+        v1model.amortized.lista_error_by_depth, text, NegativeThresholdWarning))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        get_study("gregor-lecun-2010-lista").run(
+            quick=True, seed=0, n_updates=10, n_train=200, n_test=40, depths=(1,),
+            n_steps=20, n_iter_max=6, progress=False)
+    negative = [str(w.message) for w in caught if issubclass(w.category,
+                                                             NegativeThresholdWarning)]
+    assert negative == [text]

@@ -14,6 +14,8 @@ which needs no ``z*``. The optimiser is :mod:`v1model.adam`.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import time
 import warnings
 from contextlib import nullcontext
@@ -49,7 +51,29 @@ __all__ = ["LISTA", "NotFittedError", "NegativeThresholdWarning", "optimal_codes
 class NegativeThresholdWarning(UserWarning):
     """``"full"`` thresholds trained below zero (dense codes): a category of its own, so
     that a caller that fixes the parametrisation (a study reproducing the paper's
-    ``"full"`` LISTA) can word it in its own terms, the count kept in its result."""
+    ``"full"`` LISTA) can word it in its own terms, the count kept in its result
+    (:func:`negative_thresholds_worded_by_caller`)."""
+
+
+#: True within :func:`negative_thresholds_worded_by_caller`
+_CALLER_WORDS_NEGATIVE = contextvars.ContextVar("v1model_lista_caller_words_negative",
+                                                default=False)
+
+
+@contextlib.contextmanager
+def negative_thresholds_worded_by_caller():
+    """Within the block, LISTA training does not warn of thresholds trained below zero
+    (:class:`NegativeThresholdWarning`): the caller words it itself, from the count its
+    result keeps (``n_negative_thresholds``). Its other warnings are given as ever.
+
+    Said in this thread's context (a ContextVar): a ``warnings.catch_warnings`` filter,
+    one per process, also hid or re-filtered every other thread's warnings meanwhile.
+    """
+    token = _CALLER_WORDS_NEGATIVE.set(True)
+    try:
+        yield
+    finally:
+        _CALLER_WORDS_NEGATIVE.reset(token)
 
 
 #: training objectives: the error to the optimal codes, or the LASSO objective itself
@@ -419,7 +443,7 @@ def _warn_if_training_failed(rows, weights, layers, learning_rate, train_losses=
                       f"the one it started from; lower learning_rate (e.g. to "
                       f"{learning_rate / 10:.3g}, 10x lower)", ConvergenceWarning,
                       stacklevel=user_stacklevel())
-    if "theta" in signs:
+    if "theta" in signs and not _CALLER_WORDS_NEGATIVE.get():
         warnings.warn(f"LISTA training at learning_rate={learning_rate!r}: "
                       + signs["theta"] + ": the network's codes are dense, not the LASSO's, "
                       "whatever its loss. A lower learning_rate need not prevent it (with a "

@@ -26,8 +26,8 @@ import xarray as xr
 from .._blas import blas_threads_for_step
 from .._frames import user_stacklevel
 from .._windows import max_window_norm as _max_window_norm
-from ..inference._common import (UNCONVERGED_HISTORY, ConvergenceWarning, NotConvergedTally,
-                                 caller_settings, check_products_in_range)
+from ..inference._common import (UNCONVERGED_HISTORY, NotConvergedTally, caller_settings,
+                                 check_products_in_range, discard_not_converged)
 from ..io import UPDATES_BEFORE, count_coord, seed_attr
 from ..learning._atoms import normalize_rows
 from ..progress import check_progress, progress_bar
@@ -407,10 +407,10 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
             else:
                 A = np.empty((batch_size,) + phi.code_shape + (n_kernels,), dtype)
                 step = 1.0 / phi.lipschitz()  # ISTA's 1/L, and the LCA's dt/tau = 1/L
-                with warnings.catch_warnings():  # tallied below, warned of at the end
-                    warnings.simplefilter("ignore", ConvergenceWarning)
-                    stalled = _solve_blocks(phi, X, lam, threshold, step, None, tol, max_iter,
-                                            None, None, method, batch_size, False, A).size
+                # the rows left short, tallied below and warned of at the end (it warns
+                # of none itself)
+                stalled = _solve_blocks(phi, X, lam, threshold, step, None, tol, max_iter,
+                                        None, None, method, batch_size, False, A).size
             R = X - phi.synthesize_last(A)
             if method == "mp":
                 stalled = _short_of_target(X, R, A, n_nonzero, snr_db)
@@ -522,8 +522,9 @@ def _spikes(phi, X, n_nonzero, snr_db, max_iter, positive):
     """Matching-pursuit codes of the crops, channels last (crops that end short of
     their target are counted by :func:`_short_of_target`, not warned about). No bar
     of the pursuit's: the learning's own covers every minibatch."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+    # in this thread's context: a catch_warnings, one per process, also hid the warnings of
+    # every other thread (a sweep's points) while the pursuit ran
+    with discard_not_converged():
         codes = matching_pursuit(X, phi, n_nonzero=n_nonzero, snr_db=snr_db,
                                  max_iter=max_iter, positive=positive, progress=False)
     return np.ascontiguousarray(np.moveaxis(codes, 1, -1))

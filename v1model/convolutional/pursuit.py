@@ -26,7 +26,7 @@ import numpy as np
 
 from .._frames import user_stacklevel
 from ..inference._common import (ConvergenceWarning, caller_settings, check_products_in_range,
-                                 current_tally, outside_tally, rows_of_x)
+                                 current_tally, discard_not_converged, rows_of_x)
 from ..inference.pursuit import _pursuit_record as _record
 from ..inference.pursuit import pursuit_history
 from ..inference.pursuit import ROUNDOFF_UNITS, TOL_SLACK
@@ -453,8 +453,7 @@ def _meet_target_exactly(phi, X, codes, res2, target, block, params):
     if redo.size and phi.dtype != np.float64:
         # the signals still short are warned of (or counted in a caller's tally) by the
         # caller: not here too
-        with warnings.catch_warnings(), outside_tally():
-            warnings.simplefilter("ignore", UserWarning)
+        with discard_not_converged():
             again = matching_pursuit(X[redo], phi64, progress=False, **params)
         codes[redo] = np.moveaxis(again, 1, -1)
         exact[redo] = _exact_residual_sq(phi64, X[redo], codes[redo], block)

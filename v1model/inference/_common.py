@@ -825,14 +825,17 @@ def run_tally(params_name="method_params", params=None):
 
 
 @contextlib.contextmanager
-def outside_tally():
-    """Solver calls within the block warn as if called by the user (a solver's own
-    second pass, whose warnings it filters itself)."""
-    token = _TALLY.set(None)
-    try:
+def discard_not_converged():
+    """Within the block, the solvers' shortfalls go to a tally that is dropped, not
+    warned of: a solver's own second pass (in float64), whose samples still short its
+    caller warns of (or tallies) itself.
+
+    The tally lives in this thread's context (a ContextVar): ``warnings.catch_warnings``,
+    one per process, also silenced (or re-filtered) every other thread's warnings while
+    the pass ran.
+    """
+    with tally_not_converged(None, {}):
         yield
-    finally:
-        _TALLY.reset(token)
 
 
 @contextlib.contextmanager

@@ -33,7 +33,7 @@ from ..progress import check_progress, progress_bar
 from ..validation import check_int, check_nonnegative
 from . import _common
 from ._common import (ConvergenceWarning, current_tally, describe_pairs, duplicate_pairs,
-                      history_dataset, knob, limit_knob, outside_tally, rows_of_x,
+                      discard_not_converged, history_dataset, knob, limit_knob, rows_of_x,
                       validate_problem)
 
 __all__ = ["matching_pursuit", "orthogonal_mp"]
@@ -599,8 +599,7 @@ def _meet_tol_exactly(solver, X, D, A, res2, tol, records, **params):
     redo = np.flatnonzero(above)
     if redo.size and X.dtype != np.float64:
         # the samples still above tol are warned of below (or tallied, in a learner)
-        with warnings.catch_warnings(), outside_tally():
-            warnings.simplefilter("ignore", ConvergenceWarning)
+        with discard_not_converged():
             A[redo] = solver(X[redo], D, tol=tol, dtype=np.float64, progress=False, **params)
         exact[redo] = _exact_residual_sq(X[redo], D, A[redo])
     if X.dtype == np.float64:

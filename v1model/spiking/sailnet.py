@@ -869,18 +869,18 @@ def _batch_source(data, patch_size, border, batch_size, rng):
     else:
         data = check_array(data, "data", ndim=(2, 3), dims=DATA_DIMS)
     if data.ndim == 3:
-        from stimuli import sample_patches
         from stimuli.images import _cut_patches, check_patch_size
 
         patch_size = check_int(patch_size, "patch_size", minimum=2)
         border = check_int(border, "border", minimum=0)
         patch_size = check_patch_size(patch_size, data.shape, border, name="patch_size")
-        # draws once, so that images too flat to normalise fail here, not mid-learning;
-        # its own warning of the layout (naming "images") was given above, naming data
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="images has shape", category=UserWarning)
-            sample_patches(data, patch_size, 1, seed=np.random.default_rng(0), border=border,
-                           normalize=True, progress=False)
+        # draws once, so that images too flat to normalise fail here, not mid-learning:
+        # sample_patches's draw, without its checks, made above (its warning of the layout
+        # named "images", and was hidden by a catch_warnings, one per process, that hid
+        # every other thread's warnings too)
+        _cut_patches(data, patch_size, 1, np.random.default_rng(0), border=border,
+                     remove_mean=False, min_variance=0.0, normalize=True, dtype=np.float64,
+                     progress=False)
 
         # the images passed sample_patches's checks just now (data is the stack it drew
         # from): each update draws its batch with sample_patches's own draws (the same
