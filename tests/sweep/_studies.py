@@ -288,3 +288,15 @@ def warns(quick=False, seed=0, x=1.0, n_distinct=1, repeats=1):
     warnings.warn(f"x={x} is large", StudyWarning)
     warnings.warn("from below the study", UserWarning, stacklevel=3)
     return xr.Dataset({"y": ((), float(x))})
+
+
+def warns_some(quick=False, seed=0, x=1.0, fail_flag=None):
+    """Silent at x < 2; warns, as a solver that stopped short of its tolerance, at
+    x >= 2; after warning, fails at x == 3 while the file ``fail_flag`` exists."""
+    import warnings
+
+    if x >= 2:
+        warnings.warn(f"solver did not converge at x={x}", RuntimeWarning)
+    if x == 3 and fail_flag and Path(fail_flag).exists():
+        raise ValueError(f"diverged at x={x}")
+    return xr.Dataset({"y": ((), float(x))})

@@ -271,3 +271,30 @@ def test_scheduler_addresses_dask_takes_are_accepted(study, address):
     spec = parse_spec({"study": study(), "sweep": {"x": [1, 2]},
                        "executor": {"kind": "dask", "address": address}})
     assert spec.executor["address"] == address
+
+
+@pytest.mark.parametrize("output", ["", "  "])
+@pytest.mark.parametrize("call", ["run", "resume", "retry_failed", "status", "load"])
+def test_an_empty_or_blank_output_is_refused_naming_it(study, tmp_path, monkeypatch, output,
+                                                       call):
+    # run(output="") said "output must be a file name (str or os.PathLike), got ''" (a
+    # TypeError, asking for a file); run(output="  ") made a sweep folder named "  " in
+    # the current one, which status("  ") then read
+    import re
+
+    from v1model import sweep
+
+    monkeypatch.chdir(tmp_path)
+    args = ((study(), {"x": [1.0]}) if call == "run" else ())
+    kwargs = {"executor": "serial", "progress": False} if call == "run" else {}
+    with pytest.raises(SpecError, match=rf"^output: must be a folder path, got "
+                                        rf"{re.escape(repr(output))}$"):
+        getattr(sweep, call)(*args, output=output, **kwargs)
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_blank_output_in_a_spec_is_refused(study, tmp_path):
+    # it was a folder named "  " beside the spec file
+    with pytest.raises(SpecError, match=r"^output: must be a folder path, got '  '$"):
+        parse_spec({"study": study(), "sweep": {"x": [1.0]}, "output": "  "},
+                   source=tmp_path / "spec.toml")

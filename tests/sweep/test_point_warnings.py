@@ -8,12 +8,14 @@ outcome and raised again in the sweep's process, at the user's line, led by
 ``point I (x=...)``.
 """
 
+import re
 import threading
 import warnings
 
 import pytest
+import xarray as xr
 
-from v1model.sweep import SweepWarning, run
+from v1model.sweep import SpecError, SweepWarning, load, retry_failed, run
 from v1model.sweep.point_warnings import MAX_POINT_WARNINGS, collect_warnings, portable
 
 
@@ -172,3 +174,90 @@ def test_a_warning_repeated_in_a_loop_is_kept_once_while_the_point_runs():
     kept, dropped = portable(caught)
     assert [w.message for w in kept] == [message for _, message, _, _ in caught]
     assert dropped == 0
+
+
+# -- kept in the result: which points warned, after the terminal is gone --------------
+
+def _converge_text(x):
+    """The line a ``warns_some`` point keeps for its warning (its study line named)."""
+    return (rf"RuntimeWarning: solver did not converge at x={x} "
+            rf"\(at .*_studies\.py:\d+\)")
+
+
+def _assert_kept(ds, failed_too=True):
+    kept = [str(v) for v in ds["warnings"].values]
+    assert ds["warnings"].dims == ("x",)
+    assert kept[0] == ""  # a point that raised none
+    assert re.fullmatch(_converge_text(2.0), kept[1]), kept
+    if failed_too:  # raised before the point failed: kept with its error
+        assert list(ds["status"].values) == ["ok", "ok", "failed"]
+        assert re.fullmatch(_converge_text(3.0), kept[2]), kept
+    assert ds["warnings"].attrs["units"] == "1"
+
+
+@pytest.mark.parametrize("fmt, engine", [("netcdf", "h5netcdf"), ("netcdf", "netcdf4"),
+                                         ("zarr", None)])
+def test_each_points_warnings_are_kept_in_the_saved_result(study, tmp_path, fmt, engine):
+    """The warnings were shown as the points finished, then lost: a user reloading
+    sweep.nc could not tell which points warned (a solver that did not converge)."""
+    if engine is not None:
+        pytest.importorskip(engine.replace("netcdf4", "netCDF4"))
+    flag = tmp_path / "fail"
+    flag.touch()
+    out = tmp_path / "sweep"
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("default")
+        ds = run(study("warns_some"), {"x": [1.0, 2.0, 3.0]}, params={"fail_flag": str(flag)},
+                 executor="serial", output=out, format=fmt, progress=False)
+    _assert_kept(ds)
+    # and read back from the file, by either netCDF library (netCDF-C's too), and by
+    # sweep.load
+    if engine is not None:
+        with xr.open_dataset(out / "sweep.nc", engine=engine) as saved:
+            _assert_kept(saved.load())
+            assert saved["warnings"].values.tolist() == ds["warnings"].values.tolist()
+    _assert_kept(load(out))
+
+
+def test_warnings_kept_without_an_output_folder(study):
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("default")
+        ds = run(study("warns_some"), {"x": [1.0, 2.0]}, executor="serial", progress=False)
+    _assert_kept(ds, failed_too=False)
+
+
+def test_warnings_of_points_from_two_runs_are_merged_on_retry(study, tmp_path):
+    """retry-failed assembles the points saved by the first run (their warnings read
+    from their files) with the one it runs again."""
+    flag = tmp_path / "fail"
+    flag.touch()
+    out = tmp_path / "sweep"
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("default")
+        run(study("warns_some"), {"x": [1.0, 2.0, 3.0]}, params={"fail_flag": str(flag)},
+            executor="serial", output=out, progress=False)
+        flag.unlink()
+        ds = retry_failed(out, progress=False)
+    assert list(ds["status"].values) == ["ok", "ok", "ok"]
+    _assert_kept(ds, failed_too=False)
+    assert re.fullmatch(_converge_text(3.0), str(ds["warnings"].values[2]))
+    _assert_kept(load(out), failed_too=False)
+
+
+def test_a_point_with_many_warnings_keeps_the_first_and_a_count(study):
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("default")
+        ds = run(study("warns"), {"x": [1.0]}, params={"n_distinct": MAX_POINT_WARNINGS + 5},
+                 executor="serial", progress=False)
+    lines = str(ds["warnings"].values[0]).split("\n")
+    # 25 messages + the study's own 2: the first 20, then how many more
+    assert len(lines) == MAX_POINT_WARNINGS + 1
+    assert lines[0].startswith("UserWarning: message 0 (at ")
+    assert lines[-1] == "and 7 more warning(s)"
+
+
+def test_a_parameter_named_warnings_cannot_be_swept(study):
+    # it would be a coordinate of the same name as the per-point variable
+    with pytest.raises(SpecError, match=r"^sweep.warnings: 'warnings' cannot be swept"):
+        run(study("kwargs_study"), {"warnings": [1.0, 2.0]}, executor="serial",
+            progress=False)

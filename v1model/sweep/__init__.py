@@ -20,7 +20,8 @@ From the command line, with a TOML spec (see :mod:`v1model.sweep.spec`)::
 
 The result is one ``xarray.Dataset``: the swept parameters as dimensions
 (``replicate`` for seeds), every study output, and per-point ``status``,
-``error``, ``point_seed``, ``duration`` and ``cpu_time``.
+``error``, ``warnings`` (what the point warned, one per line, "" if nothing; kept
+in ``sweep.nc``), ``point_seed``, ``duration`` and ``cpu_time``.
 """
 
 # Each public name is imported from its submodule on first use (PEP 562): the

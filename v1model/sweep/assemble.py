@@ -36,8 +36,11 @@ last), then each output's own dimensions:
   in ``attrs["sweep_varying_attrs_dropped"]`` (their names joined by ``", "``).
 
 Per-point variables: ``status`` ("ok", "failed" or "pending"), ``error``
-(the failed point's exception, "" otherwise), ``point_seed`` (the seed the
-study got), ``duration`` (wall-clock, s) and ``cpu_time`` (s).
+(the failed point's exception, "" otherwise), ``warnings`` (the warnings the
+point raised, ok or failed, one ``"Category: message"`` per line, "" for none
+and for a pending point; see
+:func:`~v1model.sweep.point_warnings.warnings_text`), ``point_seed`` (the seed
+the study got), ``duration`` (wall-clock, s) and ``cpu_time`` (s).
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ def assemble(spec, points: dict, failures: dict, executor_info: dict | None = No
     -------
     xarray.Dataset
         Over the grid's dimensions: every study output, per-point
-        ``status``, ``error``, ``point_seed``, ``duration`` and ``cpu_time``
+        ``status``, ``error``, ``warnings``, ``point_seed``, ``duration`` and ``cpu_time``
         (as :func:`v1model.sweep.run` returns it).
     """
     grid = spec.grid
@@ -111,12 +114,15 @@ def assemble(spec, points: dict, failures: dict, executor_info: dict | None = No
 
     status = np.full(shape, "pending", dtype=object)
     error = np.full(shape, "", dtype=object)
+    warned = np.full(shape, "", dtype=object)
     duration = np.full(shape, np.nan)
     cpu_time = np.full(shape, np.nan)
     seeds = np.array([grid.seed(i) for i in range(n)], dtype=np.int64).reshape(shape)
     for i, ds in zip(order, (points[i] for i in order)):
         pos = grid.position(i)
         status[pos] = "ok"
+        # "" also for a point saved before the sweep kept its warnings
+        warned[pos] = str(ds.attrs.get("sweep_warnings", ""))
         duration[pos] = float(ds.attrs.get("sweep_duration", np.nan))
         cpu_time[pos] = float(ds.attrs.get("sweep_cpu_time", np.nan))
     for i, record in failures.items():
@@ -125,13 +131,17 @@ def assemble(spec, points: dict, failures: dict, executor_info: dict | None = No
         pos = grid.position(i)
         status[pos] = "failed"
         error[pos] = str(record.get("error", ""))
+        warned[pos] = str(record.get("warnings", ""))
         duration[pos] = float(record.get("duration", np.nan))
         cpu_time[pos] = float(record.get("cpu_time", np.nan))
-    status, error = _as_text(status), _as_text(error)
+    status, error, warned = _as_text(status), _as_text(error), _as_text(warned)
     data_vars["status"] = (dims, status, {"long_name": "point status: ok, failed or pending",
                                           "units": "1"})
     data_vars["error"] = (dims, error, {"long_name": "exception of a failed point",
                                         "units": "1"})
+    data_vars["warnings"] = (dims, warned, {
+        "long_name": "warnings the point raised, one 'Category: message' per line",
+        "units": "1"})
     data_vars["point_seed"] = (dims, seeds, {"long_name": "seed passed to the study",
                                              "units": "1"})
     data_vars["duration"] = (dims, duration, {"long_name": "wall-clock time of the point",

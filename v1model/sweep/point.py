@@ -25,7 +25,7 @@ from .studyref import StudyRef
 __all__ = ["PointTask", "PointOutcome", "run_point", "PER_POINT_VARIABLES"]
 
 #: Variables the sweep adds for every point; study outputs cannot use these names.
-PER_POINT_VARIABLES = ("status", "error", "point_seed", "duration", "cpu_time")
+PER_POINT_VARIABLES = ("status", "error", "warnings", "point_seed", "duration", "cpu_time")
 #: Suffix of a study output that has the name of a swept parameter.
 OUTPUT_SUFFIX = "_output"
 #: Frames kept in a failed point's traceback summary.
@@ -95,7 +95,9 @@ class PointOutcome:
     warnings : tuple of PointWarning, default ()
         The warnings the point raised, the first
         :data:`~v1model.sweep.point_warnings.MAX_POINT_WARNINGS`; the sweep shows them
-        naming the point (:func:`~v1model.sweep.point_warnings.show_point_warnings`).
+        naming the point (:func:`~v1model.sweep.point_warnings.show_point_warnings`) and
+        keeps them in its result's ``warnings`` variable
+        (:func:`~v1model.sweep.point_warnings.warnings_text`).
     warnings_dropped : int, default 0
         Warnings raised beyond those.
     """

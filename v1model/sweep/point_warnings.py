@@ -7,6 +7,8 @@ either. :func:`collect_warnings` catches them around one point (safe with the po
 a dask worker runs at once in its threads) and :func:`show_point_warnings` raises
 them again in the sweep's own process, at the line that started the sweep, each
 message led by the point (``point 3 (lam=0.1, overcompleteness=1): ...``).
+The sweep's result keeps them too, per point (:func:`warnings_text`: its
+``warnings`` variable), so that a result reloaded later still says which points warned.
 
 Not safe from a ``warnings.catch_warnings`` inside a study: Python's filters and hooks
 are one per process, so while one thread's point is in such a block (a
@@ -29,7 +31,8 @@ from .._frames import user_stacklevel
 from .errors import SweepWarning
 from .studyref import STUDY_MODULE_PREFIX
 
-__all__ = ["PointWarning", "collect_warnings", "show_point_warnings", "MAX_POINT_WARNINGS"]
+__all__ = ["PointWarning", "collect_warnings", "show_point_warnings", "warnings_text",
+           "MAX_POINT_WARNINGS"]
 
 #: warnings of one point carried back to the sweep; the rest are counted (a study that
 #: warns in a loop would otherwise fill the terminal and the results' transfer)
@@ -193,11 +196,34 @@ def show_point_warnings(outcome, grid) -> None:
         return
     label = point_label(grid, outcome.index)
     for w in outcome.warnings:
-        where = f" (at {w.filename}:{w.lineno})" if w.filename else ""  # the user's line
-        warnings.warn(f"{label}: {w.message}{where}", w.category,
+        warnings.warn(f"{label}: {w.message}{_where(w)}", w.category,
                       stacklevel=user_stacklevel())
     if outcome.warnings_dropped:
         warnings.warn(f"{label}: {outcome.warnings_dropped} more warning(s) not shown "
                       f"(the first {MAX_POINT_WARNINGS} are)", SweepWarning,
                       stacklevel=user_stacklevel())
 
+
+def warnings_text(outcome) -> str:
+    """The warnings of ``outcome``'s point as the sweep's result keeps them (its
+    ``warnings`` variable): one line ``"Category: message (at file:line)"`` each, the
+    line only when it is the user's, then ``"and N more warning(s)"`` for those beyond
+    :data:`MAX_POINT_WARNINGS`; "" for a point that raised none.
+
+    Parameters
+    ----------
+    outcome : PointOutcome
+
+    Returns
+    -------
+    str
+    """
+    lines = [f"{w.category.__name__}: {w.message}{_where(w)}" for w in outcome.warnings]
+    if outcome.warnings_dropped:
+        lines.append(f"and {outcome.warnings_dropped} more warning(s)")
+    return "\n".join(lines)
+
+
+def _where(w: PointWarning) -> str:
+    """`` (at FILE:LINE)`` for a line of the user's own study, else ""."""
+    return f" (at {w.filename}:{w.lineno})" if w.filename else ""

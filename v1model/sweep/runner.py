@@ -25,7 +25,7 @@ import xarray as xr
 from .._frames import user_stacklevel
 from ..io import (load_dataset, missing_chunks_text, missing_zarr_chunks, netcdf_engine,
                   storage_fault)
-from ..validation import check_bool, check_path
+from ..validation import check_bool, check_path, describe
 from .assemble import assemble
 from .errors import ExecutorStartError, OutputWriteError, SpecError, SweepWarning
 from .executors import Executor, make_executor
@@ -95,9 +95,10 @@ def run(
         ``"slurm"``, ``"pbs"``, a dict like a spec's ``[executor]`` table, or an
         executor instance (e.g. ``DaskExecutor(client=client)``).
     output : str or Path, optional
-        Sweep folder: every finished point is saved there at once, and a run
-        into an existing folder of the same sweep only runs the missing
-        points. Without it, nothing is saved.
+        Sweep folder (created with its missing parents): every finished point is
+        saved there at once, and a run into an existing folder of the same sweep
+        only runs the missing points. Without it, nothing is saved. An empty or
+        blank name is refused (``SpecError``): "" was the current folder.
     format : {"netcdf", "zarr"}, default "netcdf"
         Format of the assembled result ``OUTPUT/sweep.nc`` / ``sweep.zarr``.
     units : dict, optional
@@ -114,8 +115,10 @@ def run(
     -------
     xarray.Dataset
         Swept parameters as dimensions, every study output, per-point
-        ``status``, ``error``, ``point_seed``, ``duration`` and ``cpu_time``, the spec in
-        ``attrs["sweep_spec"]``.
+        ``status``, ``error``, ``warnings`` (the warnings each point raised, one
+        ``"Category: message"`` per line, "" for none: they are shown as the points
+        finish and kept in the saved result), ``point_seed``, ``duration`` and
+        ``cpu_time``, the spec in ``attrs["sweep_spec"]``.
 
     Examples
     --------
@@ -145,7 +148,7 @@ def run(
         "executor": {"kind": instance.kind} if instance is not None else executor,
     }
     if output is not None:
-        data["output"] = str(check_path(output, "output").resolve())
+        data["output"] = str(_output_path(output).resolve())
     spec = parse_spec(data)
     return run_spec(spec, executor=instance, progress=progress,
                     allow_changed_defaults=allow_changed_defaults)
@@ -547,9 +550,24 @@ def _read_points(store, done, progress: bool) -> dict:
         disable=not progress or len(done) < 100, dynamic_ncols=True)}
 
 
+def _output_path(output) -> Path:
+    """``output``, a sweep folder's name, as a Path (``$VAR`` and ``~`` expanded).
+
+    Refused naming ``output`` and the value: not a path (``TypeError``), or empty or
+    blank (``SpecError``, as a spec's ``output``): ``check_path`` asked for a "file
+    name", and ``"  "`` became a folder of that name in the current one.
+    """
+    if not isinstance(output, (str, os.PathLike)):
+        raise TypeError(f"output must be a folder path (str or os.PathLike), got "
+                        f"{describe(output)}")
+    if not str(os.fspath(output)).strip():
+        raise SpecError("output", f"must be a folder path, got {os.fspath(output)!r}")
+    return check_path(output, "output")
+
+
 def _check_sweep_folder(output) -> Path:
     """``output`` as a Path, refused unless it is a sweep folder."""
-    output = check_path(output, "output")
+    output = _output_path(output)
     if not output.exists():
         raise SpecError("output", f"{str(output)!r} does not exist (give the sweep's output "
                                   "folder)")

@@ -600,7 +600,8 @@ def parse_spec(data: dict, source=None, *, resolve_paths: bool = True) -> SweepS
 
     output = data.get("output")
     if output is not None:
-        if not isinstance(output, (str, Path)) or not str(output):
+        # blank: a folder named "  " beside the spec
+        if not isinstance(output, (str, Path)) or not str(output).strip():
             raise SpecError("output", f"must be a folder path, got {describe(output)}")
         output = _folder(output, "output", base)
     executor = check_executor_config(data.get("executor"))

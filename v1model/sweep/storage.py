@@ -8,7 +8,8 @@ Layout of a sweep folder::
       sweep.json        fingerprint, grid size and the study's defaults: marks the
                         folder as a sweep
       points/000012.nc  one netCDF file per finished point, written atomically
-      failed/000013.json  one record per failed point (error, traceback summary)
+      failed/000013.json  one record per failed point (error, traceback summary,
+                        the warnings it raised first)
       corrupt/          unreadable point files, moved aside before recomputing
       sweep.nc          the assembled result (or sweep.zarr)
 
@@ -45,6 +46,7 @@ from ..io import (NETCDF_ENGINE, _cleaned_attrs, _netcdf_ready, _netcdf_restored
                   atomic_path, load_dataset, netcdf_bytes, save_dataset)
 from .errors import SpecError
 from .grid import REPLICATE_DIM
+from .point_warnings import warnings_text
 
 __all__ = ["DirectoryStore", "MemoryStore", "StoreState", "POINT_ATTRS"]
 
@@ -57,7 +59,7 @@ LOCK_FILES = (".lock", ".lock.pid")
 MAX_NAMED_DIFFERENCES = 3
 #: Attributes the store adds to every point file (stripped when assembling).
 POINT_ATTRS = ("sweep_point_index", "sweep_fingerprint", "sweep_point_seed", "sweep_duration",
-               "sweep_cpu_time", "sweep_host", "sweep_complete")
+               "sweep_cpu_time", "sweep_host", "sweep_warnings", "sweep_complete")
 
 
 @dataclass
@@ -106,6 +108,8 @@ def point_attrs(outcome, fingerprint: str, seed: int) -> dict:
         "sweep_duration": float(outcome.duration),
         "sweep_cpu_time": float(outcome.cpu_time),
         "sweep_host": str(outcome.host),
+        # the sweep shows them as they come; kept, the result says which points warned
+        "sweep_warnings": warnings_text(outcome),
         "sweep_complete": 1,
     }
 
@@ -121,6 +125,7 @@ def failure_record(outcome, task, attempts: int) -> dict:
         "cpu_time": float(outcome.cpu_time),
         "host": outcome.host,
         "attempts": int(attempts),
+        "warnings": warnings_text(outcome),  # raised before it failed
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
@@ -475,12 +480,16 @@ class DirectoryStore:
                 continue
             statuses = ds["status"].values.ravel()  # grid order: flat index = point index
             errors = ds["error"].values.ravel() if "error" in ds else None
+            # a result assembled before the sweep kept them has none
+            warned = ds["warnings"].values.ravel() if "warnings" in ds else None
             for i in state.pending:
                 if statuses[i] == "ok":
                     state.kept.add(i)
                 elif statuses[i] == "failed":
                     state.failed[i] = {"index": i, "params": _point_params(ds, i),
-                                       "error": str(errors[i]) if errors is not None else ""}
+                                       "error": str(errors[i]) if errors is not None else "",
+                                       "warnings": str(warned[i]) if warned is not None
+                                       else ""}
             return
 
     def _valid_point(self, path: Path, index: int) -> bool:
