@@ -6,11 +6,12 @@ message the later check gives."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["check_grating_drive", "check_images", "child_seeds", "image_source_attr",
-           "path_attr"]
+__all__ = ["check_dictionary_memory", "check_grating_drive", "check_images", "child_seeds",
+           "dictionary_working_bytes", "image_source_attr", "path_attr"]
 
 
 def check_images(images, prewhitened=None, name: str = "images") -> None:
@@ -157,3 +158,101 @@ def path_attr(path) -> str:
     from v1model.validation import check_path
 
     return str(check_path(path).resolve())
+
+
+def dictionary_working_bytes(n_atoms: int, n_features: int, n_samples: int) -> dict:
+    """The float64 arrays a study holds at once while it learns or codes with a
+    dictionary, in bytes: a lower bound of its working memory.
+
+    Every solver that codes many patches (FISTA, LCA, OMP, the learners) builds the
+    Gram matrix ``D D^T`` of ``n_atoms**2`` entries beside the dictionary and the
+    patches; its step size, the largest eigenvalue of that Gram
+    (:func:`v1model.inference._common.spectral_norm_gram`), builds the smaller of
+    ``D D^T`` and ``D^T D`` again, and the eigensolver copies it. The codes, the
+    solvers' other buffers and the interpreter come on top.
+
+    Parameters
+    ----------
+    n_atoms : int
+        Atoms of the largest dictionary the study builds.
+    n_features : int
+        Pixels of a patch.
+    n_samples : int
+        Patches held at once (training and evaluation patches together).
+
+    Returns
+    -------
+    dict
+        ``{"Gram matrix": ..., "spectral norm": ..., "dictionary": ..., "patches": ...}``,
+        bytes as floats (no overflow for any size given).
+    """
+    item = float(np.dtype(np.float64).itemsize)
+    k, n, m = float(n_atoms), float(n_features), float(n_samples)
+    return {"Gram matrix": item * k * k, "spectral norm": 2 * item * min(k, n) ** 2,
+            "dictionary": item * k * n, "patches": item * m * n}
+
+
+def check_dictionary_memory(n_atoms: int, n_features: int, n_samples: int,
+                            given: str) -> None:
+    """Refuse, before anything is allocated, a dictionary whose working memory
+    (:func:`dictionary_working_bytes`) exceeds the memory still available to this
+    process: :func:`v1model.validation.physical_memory` (the RAM, a control group's
+    limit or ``ulimit -v``) less what the process holds already (its address space
+    under ``ulimit -v``, its resident set otherwise).
+
+    Past that limit the run failed late, after the images were loaded and the patches
+    sampled, at the Gram matrix ``D @ D.T`` (``rozell-2008-lca --quick -p
+    patch_size=100``: 20000 atoms of 10000 pixels): with NumPy's MemoryError naming no
+    parameter under ``ulimit -v 6000000``, and once with a segmentation fault (exit
+    139) at that line, which a MemoryError cannot be turned into (OpenBLAS does not
+    check all of its own allocations).
+
+    Parameters
+    ----------
+    n_atoms, n_features, n_samples : int
+        As in :func:`dictionary_working_bytes`.
+    given : str
+        The study parameters that set these sizes, as the user gave them, e.g.
+        ``"patch_size=100, n_atoms=20000"``: the message names them.
+
+    Raises
+    ------
+    ValueError
+        When the working memory exceeds the memory this process may use (no check
+        when that cannot be told).
+    """
+    from v1model.validation import address_space_limit, physical_memory
+
+    parts = dictionary_working_bytes(n_atoms, n_features, n_samples)
+    needed = sum(parts.values())
+    limit = physical_memory()
+    if limit is None:
+        return
+    # what the process holds already counts against the limit: its address space under
+    # ulimit -v (the interpreter and libraries, ~0.5 GB), its resident set otherwise
+    space = address_space_limit()
+    in_use = _memory_in_use(address_space=space is not None and space <= limit)
+    available = limit - in_use
+    if needed <= available:
+        return
+    gib = 2.0**30
+    raise ValueError(
+        f"{given} needs at least {needed:.4g} bytes ({needed / gib:.3g} GiB) of working "
+        f"memory: the {n_atoms}x{n_atoms} Gram matrix D D^T ({parts['Gram matrix']:.3g} "
+        f"bytes), two more of the smaller Gram for its spectral norm "
+        f"({parts['spectral norm']:.3g} bytes), the {n_atoms}x{n_features} dictionary "
+        f"({parts['dictionary']:.3g} bytes) "
+        f"and {n_samples} patches of {n_features} pixels ({parts['patches']:.3g} bytes), "
+        f"float64; this process may use {available:.4g} bytes ({available / gib:.3g} GiB: "
+        f"the RAM, a control group's or ulimit -v's limit, {limit:.4g} bytes, less the "
+        f"{in_use:.3g} it holds); lower patch_size or the number of atoms")
+
+
+def _memory_in_use(address_space: bool) -> float:
+    """Bytes this process holds: its address space (``address_space`` True) or its
+    resident set, from ``/proc/self/statm``; 0 where that cannot be read (not Linux)."""
+    try:
+        fields = Path("/proc/self/statm").read_text().split()
+        return float(fields[0 if address_space else 1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0.0

@@ -169,7 +169,7 @@ def run(
         minibatch update; empty with ``n_updates=0``), kept by a sweep.
     """
     from stimuli import sample_patches
-    from studies._checks import check_images, image_source_attr
+    from studies._checks import check_dictionary_memory, check_images, image_source_attr
     from studies._defaults import quick_default
     from studies._fixed_point import coding_attrs, polish_to_fixed_point
     from v1model.inference import lca
@@ -202,6 +202,9 @@ def run(
     check_bool(progress, "progress")  # learn_dictionary's check
     check_images(images, prewhitened)
     rng = as_generator(seed)
+    check_dictionary_memory(overcompleteness * patch_size**2, patch_size**2, n_train + n_test,
+                            f"patch_size={patch_size}, overcompleteness={overcompleteness} "
+                            f"(n_atoms={overcompleteness * patch_size**2})")
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     from stimuli.images import check_patch_size, load_whitened

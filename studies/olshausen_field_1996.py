@@ -291,7 +291,7 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
-    from studies._checks import check_images, image_source_attr
+    from studies._checks import check_dictionary_memory, check_images, image_source_attr
     from studies._defaults import following_default, quick_default
     from v1model import SparseCodingNetwork
     from v1model.io import seed_attr
@@ -330,6 +330,8 @@ def run(
                               prior=prior)
     heldout_tol = check_positive(HELDOUT_TOL[prior] if heldout_tol is None else heldout_tol,
                                  "heldout_tol")
+    check_dictionary_memory(n_atoms, patch_size**2, n_patches + n_eval,
+                            f"patch_size={patch_size}, n_atoms={n_atoms}")
     parameters_checked()  # a sweep's pre-flight stops here, before any work
     if prior == "l1" and net.lam == 0:
         # allowed (plain least squares), but FISTA then needs its thousands of iterations

@@ -293,7 +293,7 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
-    from studies._checks import check_images, image_source_attr
+    from studies._checks import check_dictionary_memory, check_images, image_source_attr
     from studies._defaults import quick_default
     from studies._shortfall import named_by_study
     from v1model.analysis import fit_gabor
@@ -335,6 +335,10 @@ def run(
                        "n_eval", minimum=1)
     check_bool(progress, "progress")  # the learners' and fit_gabor's check
     rng = as_generator(seed)
+    # the largest level's dictionary; the levels are learned one after the other
+    check_dictionary_memory(levels[-1] * patch_size**2, patch_size**2, n_patches + n_eval,
+                            f"patch_size={patch_size}, overcompleteness={levels[-1]} "
+                            f"(n_atoms={levels[-1] * patch_size**2})")
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")

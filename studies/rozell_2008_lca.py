@@ -11,7 +11,11 @@ dictionary learned with the Olshausen-Field rule:
    threshold the energy decreases to the LASSO optimum (computed here by
    FISTA), with the hard threshold to a sparser local minimum of the
    L0-penalised energy. We record the energy, the number of active units and
-   the relative gap to the FISTA optimum against simulated time.
+   the relative gap to the FISTA optimum against simulated time, and the
+   optimum's own active count (``fista_n_active``), which the paper compares
+   the LCA's active set with (quick run, seed 0, measured 2026-12-07: 12.5
+   units per patch at the optimum, 13.0 for the soft LCA at 30 tau, whose stop
+   leaves near-threshold units active, and 10.3 for the hard threshold).
 2. **Rate-distortion** (the paper's Fig. 6): reconstruction MSE against the
    number of active coefficients for soft LCA, hard LCA, FISTA (the LASSO
    solver LCA is compared with), OMP and MP, on the same patches; the soft
@@ -88,6 +92,8 @@ RD_LCA_TOL = 1e-4
 RD_FISTA_TOL = 1e-4
 #: stopping tolerance of the FISTA optimum the LCA's energy is compared with
 OPTIMUM_TOL = 1e-7
+#: iteration limit of that FISTA optimum
+OPTIMUM_MAX_ITER = 20000
 
 
 @checks_parameters
@@ -147,7 +153,9 @@ def run(
         ``dictionary`` (atom, y, x); dynamics over (threshold, time):
         ``lca_objective``, ``lca_data_term``, ``lca_n_active``,
         ``lca_relative_gap`` (soft only, to the FISTA optimum);
-        ``fista_objective``; rate-distortion over (solver, level):
+        ``fista_objective`` and ``fista_n_active`` (the LASSO optimum's energy and
+        active units per patch, which the LCA's are compared with); rate-distortion
+        over (solver, level):
         ``rd_n_active``, ``rd_mse``, ``rd_parameter`` (the parameter that gave
         each point: its name and units per solver in the coordinates
         ``rd_parameter_name``, ``lam`` / ``n_nonzero`` / ``tol``, and
@@ -156,9 +164,9 @@ def run(
         Energies and ``rd_mse`` are in the learner's units, (units of X)^2.
     """
     from stimuli import sample_patches
-    from studies._checks import check_images, image_source_attr
+    from studies._checks import check_dictionary_memory, check_images, image_source_attr
     from studies._defaults import quick_default
-    from v1model.inference import encode, fista, lca, max_stable_dt
+    from v1model.inference import encode, lca, max_stable_dt
     from v1model.io import seed_attr
     from studies._shortfall import count_shortfall, named_by_study
     from v1model.learning.olshausen_field import learn_dictionary
@@ -182,6 +190,8 @@ def run(
                          minimum=2)
     check_bool(progress, "progress")  # learn_dictionary's check
     check_images(images, prewhitened)
+    # patch_size=100 (20000 atoms) died at D @ D.T, after loading and sampling
+    check_dictionary_memory(k, p * p, n_train + n_eval, f"patch_size={p}, n_atoms={k}")
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     from stimuli.images import check_patch_size, load_whitened
@@ -204,8 +214,7 @@ def run(
     record_every = max(n_steps // 200, 1)
     # its warning named fista's max_iter and tol, which the study fixes
     with _fixed_here("the LASSO optimum of the dynamics (fista)", OPTIMUM_TOL):
-        A_opt = fista(X, D, lam, tol=OPTIMUM_TOL, max_iter=20000, dtype=np.float64)
-    f_opt = float(np.sum(0.5 * np.sum((X - A_opt @ D) ** 2, axis=1) + lam * np.abs(A_opt).sum(1)))
+        f_opt, n_active_opt = lasso_optimum(X, D, lam)
     curves = {}
     for threshold in ("soft", "hard"):
         _, hist = lca(X, D, lam, threshold=threshold, tau=tau, dt=dt, n_steps=n_steps,
@@ -275,6 +284,7 @@ def run(
             "lca_relative_gap": (("time",),
                                  (curves["soft"]["objective"].values - f_opt) / f_opt),
             "fista_objective": ((), f_opt / n_eval),
+            "fista_n_active": ((), n_active_opt),
             "rd_n_active": (("solver", "level"), rd_active),
             "rd_mse": (("solver", "level"), rd_mse),
             "rd_parameter": (("solver", "level"), rd_param),
@@ -298,6 +308,7 @@ def run(
     units = {
         "dictionary": "1", "lca_objective": energy, "lca_data_term": energy,
         "lca_n_active": "1", "lca_relative_gap": "1", "fista_objective": energy,
+        "fista_n_active": "1",
         "rd_n_active": "1", "rd_mse": energy,
         # not one unit for every row: lam, a count or a squared residual
         "rd_parameter": "mixed: see rd_parameter_units",
@@ -314,6 +325,8 @@ def run(
     ds["lca_data_term"].attrs["long_name"] = "data term per patch: 0.5||x - D^T a||^2"
     ds["fista_objective"].attrs["long_name"] = (
         "LASSO optimum per patch (FISTA): 0.5||x - D^T a||^2 + lam||a||_1")
+    ds["fista_n_active"].attrs["long_name"] = (
+        "mean number of active units per patch at the LASSO optimum (FISTA)")
     ds["learning_objective"].attrs["long_name"] = "mean energy per patch while learning"
     ds["rd_n_active"].attrs["long_name"] = "mean number of non-zero coefficients per patch"
     ds["rd_parameter"].attrs["long_name"] = (
@@ -327,9 +340,39 @@ def run(
         final_relative_gap_soft=float(ds["lca_relative_gap"].values[-1]),
         time_to_1pct_gap_soft=_first_time_below(ds["lca_relative_gap"].values, time, 0.01),
         omp_tol_patch_energy=patch_energy, pixel_mean_square=pixel_mean_square,
-        rd_lca_tol=RD_LCA_TOL,
+        rd_lca_tol=RD_LCA_TOL, rd_fista_tol=RD_FISTA_TOL, optimum_tol=OPTIMUM_TOL,
+        optimum_max_iter=OPTIMUM_MAX_ITER,
     )
     return ds
+
+
+def lasso_optimum(X, D, lam):
+    """The LASSO optimum the LCA's dynamics are compared with: its energy and how
+    many units it leaves active (the paper's Fig. 3-4 compare the LCA's active set
+    with it).
+
+    FISTA (float64) to ``OPTIMUM_TOL`` in at most ``OPTIMUM_MAX_ITER`` iterations.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_samples, n_features)
+    D : ndarray, shape (n_atoms, n_features)
+        Unit-norm atoms.
+    lam : float
+        The L1 weight (units of X).
+
+    Returns
+    -------
+    objective : float
+        ``sum over patches of 0.5 ||x - D^T a||^2 + lam ||a||_1``, (units of X)^2.
+    n_active : float
+        Mean number of non-zero codes per patch.
+    """
+    from v1model.inference import fista
+
+    A = fista(X, D, lam, tol=OPTIMUM_TOL, max_iter=OPTIMUM_MAX_ITER, dtype=np.float64)
+    objective = float(np.sum(0.5 * np.sum((X - A @ D) ** 2, axis=1) + lam * np.abs(A).sum(1)))
+    return objective, np.count_nonzero(A) / X.shape[0]
 
 
 def _fixed_here(run, tol):
@@ -391,6 +434,9 @@ def plot(ds: xr.Dataset, outdir) -> list[Path]:
     for thr, (style, color) in styles.items():
         axes[2].plot(t_ms, ds["lca_n_active"].sel(threshold=thr), style, color=color,
                      label=f"LCA {thr}")
+    if "fista_n_active" in ds:  # results saved before it was recorded have none
+        axes[2].axhline(float(ds["fista_n_active"]), color="k", lw=0.8,
+                        label="LASSO optimum (FISTA)")
     axes[2].set(xlabel="time (ms)", ylabel="active units per patch", title="activity")
     axes[2].title.set_fontsize(11)
     gap = np.maximum(ds["lca_relative_gap"].values, 1e-12)

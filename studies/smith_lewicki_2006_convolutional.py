@@ -367,9 +367,12 @@ def run(
         (0 Hz, Nyquist): elsewhere Q10 is only a bound) with ``n_q10_left_out``
         (the band-pass kernels left out of it), ``median_envelope_skewness`` and
         that of the cut gammatones, ``gammatone_median_envelope_skewness``,
-        ``eval_max_iter`` (the held-out codes' step limit), ``eval_n_short``
+        ``eval_max_iter`` (the held-out codes' step limit), ``eval_tol``
+        (FISTA's tolerance of the held-out codes, ``EVAL_FISTA_TOL``; "None" for
+        MP), ``eval_n_short``
         (held-out excerpts left short: of ``snr_db`` (MP), of FISTA's tolerance
-        at ``eval_max_iter`` steps),
+        at ``eval_max_iter`` steps), ``gammatone_bank_top`` (the top centre of
+        the rate comparison's gammatone bank, a fraction of ``sample_rate``),
         ``n_unconverged`` and ``fraction_unconverged`` (training crops the
         learner left short at ``max_iter``, and their fraction of the
         ``n_updates * batch_size`` coded), ``white_noise_n_unconverged`` and
@@ -625,6 +628,10 @@ def run(
         eval_relative_error=eval_error, eval_fraction_active=eval_active,
         eval_nonzero_per_sample=nonzero_per_sample,
         eval_max_iter=eval_max_iter, eval_n_short=eval_n_short,
+        # the held-out FISTA codes' tolerance (matching pursuit stops at snr_db instead)
+        eval_tol=EVAL_FISTA_TOL if method == "fista" else "None",
+        # the top of the rate comparison's gammatone bank, a fraction of sample_rate
+        gammatone_bank_top=BANK_TOP,
         final_reconstruction_error=float(learned["reconstruction_error"].values[-20:].mean()),
         block_dct_per_learned_spike_15db=float(
             ds["coefficients_per_second"].sel(coder="block_dct", target_snr=15.0)

@@ -130,7 +130,7 @@ def run(
 
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
-    from studies._checks import check_images, image_source_attr
+    from studies._checks import check_dictionary_memory, check_images, image_source_attr
     from studies._defaults import following_default, quick_default
     from v1model import SparseCodingNetwork
     from v1model.analysis._common import pearson_r
@@ -171,6 +171,9 @@ def run(
     check_bool(progress, "progress")  # "abc" would be truthy
     net = SparseCodingNetwork(n_atoms=n_atoms, patch_shape=(patch_size, patch_size), lam=lam,
                               threshold="nonneg", tau=tau_m)
+    # the dictionary is learned on a pool of 20000 patches (below)
+    check_dictionary_memory(n_atoms, patch_size**2, 20000 + n_patches,
+                            f"patch_size={patch_size}, n_atoms={n_atoms}")
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")

@@ -65,6 +65,7 @@ __all__ = [
     "describe",
     "physical_memory",
     "cgroup_memory_limit",
+    "address_space_limit",
 ]
 
 
@@ -1643,7 +1644,10 @@ def physical_memory() -> float | None:
     psutil when it is installed), or its control group's limit when that is
     lower: a SLURM job's ``--mem`` on a large node, a container's limit (the
     node's RAM let a 100 GB allocation through in a 16 GB job, which the
-    out-of-memory killer then ended).
+    out-of-memory killer then ended), or the address-space limit (``ulimit -v``)
+    when that is lower: past it every allocation fails, NumPy's with a
+    MemoryError, and those inside a BLAS call may end the process (OpenBLAS does
+    not check all of its own).
     """
     total = None
     try:
@@ -1655,10 +1659,21 @@ def physical_memory() -> float | None:
             total = float(psutil.virtual_memory().total)
         except ImportError:
             pass
-    limit = cgroup_memory_limit()
-    if limit is not None and (total is None or limit < total):
-        return limit
+    for limit in (cgroup_memory_limit(), address_space_limit()):
+        if limit is not None and (total is None or limit < total):
+            total = limit
     return total
+
+
+def address_space_limit() -> float | None:
+    """This process's address-space limit in bytes (``ulimit -v``, the soft
+    ``RLIMIT_AS``); None without one or where it cannot be told (Windows)."""
+    try:
+        import resource
+    except ImportError:  # not Unix
+        return None
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    return None if soft == resource.RLIM_INFINITY or soft < 0 else float(soft)
 
 
 def cgroup_memory_limit(proc_cgroup="/proc/self/cgroup", root="/sys/fs/cgroup") -> float | None:

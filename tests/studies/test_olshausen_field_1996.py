@@ -50,13 +50,22 @@ def test_progress_false_silences_the_solvers_bars_too(tmp_path, capsys, monkeypa
     assert "learning (cauchy)" in err and "cauchy MAP" in err
 
 
-def test_cli_errors_are_clear(tmp_path, capsys):
+def test_cli_errors_are_clear(tmp_path, capsys, monkeypatch):
+    import v1model.validation
+
     assert main(["study", "run", "no-such-study"]) == 2
     assert "unknown study 'no-such-study'" in capsys.readouterr().err
     assert main(["study", "run", "olshausen-field-1996", "--images", str(tmp_path / "x.mat"),
                  "--out", str(tmp_path)]) == 2
     assert "images: no such file" in capsys.readouterr().err  # the study's name for it
+    # 90000 atoms of 90000 pixels: refused before the images are loaded (263 GiB)
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 2.0**34)
     assert main(["study", "run", "olshausen-field-1996", "--quick", "-p", "patch_size=300",
+                 "--out", str(tmp_path)]) == 2
+    assert "patch_size=300, n_atoms=90000 needs at least" in capsys.readouterr().err
+    # with few atoms and patches it fits in memory, and the images refuse it
+    assert main(["study", "run", "olshausen-field-1996", "--quick", "-p", "patch_size=300",
+                 "-p", "n_atoms=64", "-p", "n_patches=100", "-p", "n_eval=100",
                  "--out", str(tmp_path)]) == 2
     assert "patch_size=300 with border=4 does not fit" in capsys.readouterr().err
     # a refused value leaves no output folder behind; the seed must fit the int64 attrs

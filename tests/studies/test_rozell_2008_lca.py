@@ -277,3 +277,40 @@ def test_another_threads_convergence_warning_is_not_hidden_by_the_rate_distortio
     assert sum(str(w.message) == text for w in caught) == 12
     for name in ("rd_n_active", "rd_mse", "rd_parameter"):
         np.testing.assert_array_equal(ds[name].values, alone[name].values)
+
+
+def test_the_lasso_optimum_counts_the_lasso_active_set():
+    """The dynamics result compared the LCA's energy with the LASSO optimum's but had no
+    LASSO active count to compare the LCA's active count with (the paper's Fig. 3-4):
+    the optimum's count and energy match scikit-learn's Lasso, patch by patch."""
+    from sklearn.linear_model import Lasso
+
+    from studies.rozell_2008_lca import lasso_optimum
+
+    rng = np.random.default_rng(3)
+    D = rng.standard_normal((32, 16))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    X = rng.standard_normal((10, 16))
+    lam = 0.3
+    objective, n_active = lasso_optimum(X, D, lam)
+    # sklearn minimises 1/(2 n_features) ||x - D^T a||^2 + alpha ||a||_1 per patch
+    lasso = Lasso(alpha=lam / 16, fit_intercept=False, tol=1e-12, max_iter=100000)
+    A = np.stack([lasso.fit(D.T, x).coef_.copy() for x in X])
+    expected = np.sum(0.5 * np.sum((X - A @ D) ** 2, axis=1) + lam * np.abs(A).sum(1))
+    assert n_active == np.count_nonzero(A) / len(X)
+    assert objective == pytest.approx(expected, rel=1e-9)
+
+
+def test_dynamics_compare_the_lca_active_count_with_the_lasso_optimum(result):
+    _, ds = result
+    lasso = ds["fista_n_active"]
+    assert lasso.dims == () and lasso.attrs["units"] == "1"
+    n_active = ds["lca_n_active"].isel(time=-1)
+    # the soft LCA ends on the LASSO's active set, up to the near-threshold units its
+    # stop leaves (measured 2026-12-07: LASSO 12.62, soft LCA 13.10, hard LCA 9.72)
+    assert float(n_active.sel(threshold="soft")) == pytest.approx(float(lasso), rel=0.05)
+    # the hard threshold settles on a sparser code than the LASSO's
+    assert float(n_active.sel(threshold="hard")) < float(lasso)
+    # the fixed constants of the LASSO optimum and of the rate-distortion FISTA
+    assert (ds.attrs["optimum_tol"], ds.attrs["optimum_max_iter"]) == (1e-7, 20000)
+    assert ds.attrs["rd_fista_tol"] == 1e-4

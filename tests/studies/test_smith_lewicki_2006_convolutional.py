@@ -849,3 +849,39 @@ def test_the_held_out_fistas_warning_names_no_setting_the_study_hides(monkeypatc
     assert "max_iter=150 and tol=0.0001 are fixed here" in text, text
     assert "raise max_iter" not in text and "loosen tol" not in text, text
     assert "coding the held-out excerpts, kept in attrs['eval_n_short']" in text, text
+
+
+@pytest.mark.filterwarnings("ignore:convolutional matching_pursuit:UserWarning")  # 1 update
+@pytest.mark.filterwarnings("ignore::v1model.inference.ConvergenceWarning")  # 5 steps
+@pytest.mark.parametrize("method", ["mp", "fista"])
+def test_the_held_out_tolerance_and_the_gammatone_bank_top_are_recorded(monkeypatch, method):
+    """The held-out FISTA codes ran to EVAL_FISTA_TOL and the rate comparison's gammatone
+    bank reached BANK_TOP x the sample rate, fixed numbers the result depends on that its
+    attrs did not hold: they are recorded, and are what the coders were given."""
+    import v1model.convolutional as conv
+    from studies import smith_lewicki_2006_convolutional as study
+
+    tols = []
+    real = conv.encode
+
+    def spy(X, kernels, lam, **kwargs):
+        tols.append(kwargs["tol"])
+        return real(X, kernels, lam, **kwargs)
+
+    monkeypatch.setattr(conv, "encode", spy)
+    tops = []
+    bank = study.gammatone_bank
+
+    def bank_spy(centres, *args, **kwargs):
+        tops.append(float(centres[-1]))
+        return bank(centres, *args, **kwargs)
+
+    monkeypatch.setattr(study, "gammatone_bank", bank_spy)
+    ds = get_study(NAME).run(quick=True, seed=0, audio_dir="synthetic", method=method,
+                             n_excerpts=8, n_updates=1, control_updates=1, n_eval=2,
+                             max_iter=5, kernel_size=16, n_kernels=4, progress=False)
+    assert ds.attrs["eval_tol"] == (tols[0] if method == "fista" else "None")
+    assert tols == ([1e-4] if method == "fista" else [])
+    top = ds.attrs["gammatone_bank_top"]
+    assert top == 0.45
+    assert tops and tops == pytest.approx([top * ds.attrs["sample_rate"]] * len(tops))
