@@ -178,11 +178,13 @@ def test_reseeding_does_not_recreate_the_duplicate_it_replaces(rng):
 @pytest.mark.parametrize("learner, kwargs", [
     (learn_mod, {}),
     (learn_ksvd, {"method": "fista"}),
+    (learn_online, {}),
 ])
 def test_more_atoms_than_samples_warns_and_returns_no_duplicates(learner, kwargs):
     # 128 atoms from 50 digits: the returned dictionary had 47 atoms within |cos| 0.99 of
     # another (re-seeded from residuals along live atoms), and nothing said why ~70 atoms
-    # were re-seeded every update
+    # were re-seeded every update (learn_online said nothing until 2026-12-07, re-seeding
+    # 79 atoms in 10 minibatches)
     from sklearn.datasets import load_digits
 
     X = load_digits().data[:50] / 16

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
 
+from .._frames import user_stacklevel
 from ..validation import (DATA_DIMS, by_dim_names, check_array, check_dense, check_no_missing,
                           describe, numeric_kind, pandas_labels, refuse_bare_bool,
                           smallest_safe_value)
@@ -235,3 +237,21 @@ class Minibatches:
         idx = self._order[self._pos : self._pos + self.batch_size]
         self._pos += self.batch_size
         return idx
+
+
+def warn_if_more_atoms_than_samples(n_atoms, n_samples, when):
+    """Warn that ``n_samples`` training rows cannot use ``n_atoms`` distinct atoms.
+
+    ``when`` says how often the learner re-seeds the unused and duplicate atoms
+    (MOD, K-SVD: "every update"; online: by its ``reseed_patience`` and
+    ``duplicate_tol``).
+    """
+    if n_atoms <= n_samples:
+        return
+    # (MOD: D = (A^T A)^-1 A^T X = A^T W, so atoms that only one sample uses come out
+    # parallel, and the residuals of a few samples give few new directions)
+    warnings.warn(
+        f"n_atoms={n_atoms} is more than the {n_samples} training samples: so few samples "
+        f"cannot use that many distinct atoms, and the unused and duplicate ones are "
+        f"re-seeded {when} (n_reseeded in the history); use fewer atoms or more samples",
+        UserWarning, stacklevel=user_stacklevel())

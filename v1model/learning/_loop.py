@@ -5,19 +5,17 @@ duplicate atoms, record the statistics."""
 from __future__ import annotations
 
 import time
-import warnings
 
 import numpy as np
 
 from .._blas import blas_threads_for_step, coding_iteration_flops
-from .._frames import user_stacklevel
 from ..inference._common import tally_not_converged
 from ..io import seed_attr
 from ..progress import check_progress, progress_bar
 from ..validation import as_generator, check_fits_in_memory, check_int
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary, normalize_rows, reseed
 from ._coding import check_lam_below_data
-from ._data import Minibatches, check_training_rows
+from ._data import Minibatches, check_training_rows, warn_if_more_atoms_than_samples
 from ._history import FIELDS, History, batch_statistics
 
 
@@ -35,14 +33,7 @@ def run_batch_learner(name, step, X, n_atoms, coder, *, n_updates, batch_size, i
     X = check_training_rows(X, dtype=coder.dtype)  # a memmap stays one: read per minibatch
     n, p = X.shape
     n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
-    if n_atoms > n:
-        # (MOD: D = (A^T A)^-1 A^T X = A^T W, so atoms that only one sample uses come out
-        # parallel, and the residuals of a few samples give few new directions)
-        warnings.warn(
-            f"n_atoms={n_atoms} is more than the {n} training samples: so few samples cannot "
-            f"use that many distinct atoms, and the unused and duplicate ones are re-seeded "
-            f"every update (n_reseeded in the history); use fewer atoms or more samples",
-            UserWarning, stacklevel=user_stacklevel())
+    warn_if_more_atoms_than_samples(n_atoms, n, "every update")
     check_lam_below_data(X, coder, n_atoms)
     n_updates = check_int(n_updates, "n_updates", minimum=1)
     # the history holds a row per update: numpy's "Unable to allocate" named no argument

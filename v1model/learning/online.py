@@ -43,7 +43,7 @@ from ..validation import (as_generator, check_array, check_bool, check_int,
                           check_nonnegative, check_shape, describe)
 from ._atoms import AtomUsage, check_reseeding, initial_dictionary, reseed
 from ._coding import check_lam_below_data, make_coder
-from ._data import Minibatches, check_training_rows
+from ._data import Minibatches, check_training_rows, warn_if_more_atoms_than_samples
 from ._history import History, batch_statistics
 from ..io import seed_attr
 
@@ -321,9 +321,13 @@ def learn_online(
     n_updates = check_int(n_updates, "n_updates", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     forget_factor, n_passes = check_online_params(forget_factor, n_passes)
+    reseed_patience, duplicate_tol = check_reseeding(reseed_patience, duplicate_tol)
+    # MOD and K-SVD warned of it, online learning said nothing
+    warn_if_more_atoms_than_samples(
+        n_atoms, n, f"as reseed_patience={reseed_patience} and duplicate_tol={duplicate_tol} "
+                    "say")
     # shuffle="no" is truthy: bool() shuffled it (the estimator refused it)
     shuffle = check_bool(shuffle, "shuffle")
-    reseed_patience, duplicate_tol = check_reseeding(reseed_patience, duplicate_tol)
     check_progress(progress)
     # recorded before anything draws: a Generator's state is then the run's start
     seed_record = seed_attr(seed, before_use=True)
