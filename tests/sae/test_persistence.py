@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from v1model.io import save_dataset
+from v1model.io import save_dataset, seed_from_json
 from v1model.sae import SparseAutoencoder
 
 SETTINGS = {"topk": dict(k=3), "batchtopk": dict(k=3), "relu": dict(lam=0.1),
@@ -98,14 +98,73 @@ def test_a_generator_seed_is_saved_as_its_state_and_the_loaded_model_refits_alik
     loaded = SparseAutoencoder.load(path)
     assert isinstance(loaded.seed, np.random.Generator)
     np.testing.assert_array_equal(loaded.fit(X).components_, second)
-    # a Generator the model never drew from (fit's own seed) is saved as it stands
+    # fit's own seed made the weights: it is the seed saved (the constructor's Generator,
+    # never drawn from, was saved as it stood, and the loaded model's fit trained a model
+    # of default_rng(5)); the constructor's is kept beside it, as it stands
     untouched = np.random.default_rng(5)
     model = SparseAutoencoder(20, "topk", k=3, n_steps=5, batch_size=100, progress=False,
                               seed=untouched).fit(X, seed=0)
-    refit = SparseAutoencoder.from_dataset(model.to_dataset()).fit(X).components_
-    np.testing.assert_array_equal(refit, SparseAutoencoder(
-        20, "topk", k=3, n_steps=5, batch_size=100, progress=False,
-        seed=np.random.default_rng(5)).fit(X).components_)
+    ds = model.to_dataset()
+    refit = SparseAutoencoder.from_dataset(ds).fit(X).components_
+    np.testing.assert_array_equal(refit, model.components_)
+    kept = seed_from_json(json.loads(ds.attrs["constructor_seed"]))
+    assert kept.bit_generator.state == np.random.default_rng(5).bit_generator.state
+
+
+@pytest.mark.parametrize("given", [None, 7, np.random.SeedSequence(11)])
+def test_fits_own_seed_is_saved_and_the_loaded_model_refits_the_saved_one(planted, tmp_path,
+                                                                          given):
+    """sae.fit(X, seed=3) saved the constructor's seed (None, 7, ...) as the model's: the
+    3 that made the weights was only in the history's attrs, and the loaded model's fit
+    trained another model. The saved seed is now the one that made the weights, the
+    constructor's kept beside it in attrs["constructor_seed"]; a file of before, without
+    it, loads as it did."""
+    X = planted[0][:300]
+    kw = dict(n_steps=5, batch_size=100, progress=False)
+    sae = SparseAutoencoder(20, "topk", k=3, seed=given, **kw).fit(X, seed=3)
+    path = sae.save(tmp_path / "sae.nc")
+    loaded = SparseAutoencoder.load(path)
+    assert loaded.seed == 3
+    np.testing.assert_array_equal(loaded.fit(X).components_, sae.components_)
+    attrs = xr.load_dataset(path).attrs
+    constructor = seed_from_json(json.loads(attrs["constructor_seed"]))
+    if isinstance(given, np.random.SeedSequence):
+        assert (constructor.entropy, constructor.spawn_key) == (11, ())
+    else:
+        assert constructor == given
+    # the constructor's seed is not replaced on the fitted model itself
+    assert sae.seed is given
+    # a first partial_fit's own seed likewise made the weights: the saved parameters
+    # start the same stream again (the loaded model itself continues the saved one)
+    stream = SparseAutoencoder(20, "topk", k=3, seed=given, **kw).partial_fit(X, seed=4)
+    params = SparseAutoencoder.from_dataset(stream.to_dataset()).get_params()
+    assert params["seed"] == 4
+    np.testing.assert_array_equal(SparseAutoencoder(**params).partial_fit(X).components_,
+                                  stream.components_)
+    # a file saved before (the constructor's seed, no constructor_seed) loads unchanged
+    ds = sae.to_dataset()
+    del ds.attrs["constructor_seed"]
+    ds.attrs["estimator_params"] = ds.attrs["estimator_params"].replace('"seed": 3',
+                                                                         '"seed": null')
+    assert SparseAutoencoder.from_dataset(ds).seed is None
+
+
+def test_the_constructors_seed_saves_alone_unless_set_after_the_fit(planted):
+    """Without fit's own seed the constructor's made the weights: saved alone, no
+    constructor_seed. A seed set after the fit is the setting saved, as the dictionary
+    learner saves it; the weights' seed stays in the history's attrs."""
+    X = planted[0][:300]
+    sae = SparseAutoencoder(20, "topk", k=3, n_steps=5, batch_size=100, progress=False,
+                            seed=1000).fit(X)
+    ds = sae.to_dataset()
+    assert json.loads(ds.attrs["estimator_params"])["seed"] == 1000
+    assert "constructor_seed" not in ds.attrs
+    # the same seed given to fit too (an equal int, another object) is no second seed
+    assert "constructor_seed" not in sae.fit(X, seed=int("1000")).to_dataset().attrs
+    sae.fit(X, seed=3).set_params(seed=8)
+    ds = sae.to_dataset()
+    assert json.loads(ds.attrs["estimator_params"])["seed"] == 8
+    assert ds.attrs["training_seed"] == 3 and "constructor_seed" not in ds.attrs
 
 
 def test_a_generator_of_a_foreign_bit_generator_warns_and_old_files_load(planted, tmp_path):

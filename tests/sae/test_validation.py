@@ -420,10 +420,14 @@ def test_encode_and_decode_refuse_what_overflows_the_dtype():
 
 def test_default_k_aux_and_k_equal_to_n_latents(planted):
     X = planted[0][:300]  # 64 features
-    # k_aux defaults to n_features / 2 (Gao et al. 2024)
+    # k_aux defaults to n_features / 2 (Gao et al. 2024), and to n_latents when fewer:
+    # 32 of 16 latents trained as 16 and was recorded as 32
     sae = SparseAutoencoder(16, "topk", k=16, n_steps=2, batch_size=100, seed=0,
                             progress=False).fit(X)
-    assert sae.history_.attrs["k_aux"] == 32
+    assert sae.history_.attrs["k_aux"] == 16
+    wide = SparseAutoencoder(40, "topk", k=3, n_steps=2, batch_size=100, seed=0,
+                             progress=False).fit(X)
+    assert wide.history_.attrs["k_aux"] == 32
     # k = n_latents is allowed: TopK keeps every positive pre-activation (a ReLU)
     pre = (X.astype(np.float32) - sae.decoder_bias_) @ sae.encoder_.T + sae.encoder_bias_
     np.testing.assert_allclose(sae.encode(X), np.maximum(pre, 0), rtol=1e-6, atol=1e-6)
@@ -671,6 +675,67 @@ def test_a_dense_encode_larger_than_memory_is_refused_before_encoding(monkeypatc
     assert sae.encode(X, sparse=True).shape == (300, 64)
 
 
+@pytest.mark.parametrize("activation", ["topk", "mp"])
+def test_a_sparse_encode_beyond_k_per_row_in_memory_is_refused_before_encoding(
+        monkeypatch, activation):
+    """encode(X, sparse=True) had no memory check (the dense result has one): refused by
+    its upper bound of k non-zeros per sample, a value and a column index each, before any
+    block; where that bound fits, it encodes while the dense result is refused."""
+    import v1model.validation
+
+    sae = _fit(n_latents=64, activation=activation)
+    calls = []
+    encode_block = sae._encode_block
+    monkeypatch.setattr(sae, "_encode_block", lambda *a: calls.append(1) or encode_block(*a))
+    # 300 rows x 2 non-zeros x (4 + 4) bytes + 301 row pointers x 4 = 6,004 bytes
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 6000.0)
+    with pytest.raises(ValueError, match=r"^len\(X\)=300 samples' sparse latents \(at most "
+                                         r"k=2 non-zeros each, float32 and their column "
+                                         r"indices\) would take 6004 bytes .*\(at most 299 "
+                                         r"would fit\); encode a slice of the rows at a time$"):
+        sae.encode(X, sparse=True)
+    assert calls == []  # refused before any block
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 6004.0)
+    Z = sae.encode(X, sparse=True)
+    assert Z.nnz <= 600
+    with pytest.raises(ValueError, match=r"^len\(X\)=300 samples' dense latents"):
+        sae.encode(X)
+
+
+def test_a_sparse_encode_of_dense_codes_is_refused_after_the_first_block(monkeypatch):
+    """A ReLU early in training codes about half its latents non-zero: a CSR of them
+    (8 bytes per non-zero in float32) outgrew memory partway through, where the dense
+    result had a named refusal. The rows of the first block predict the whole, which is
+    refused before the arrays grow to it; rows that fit encode as before."""
+    import scipy.sparse as sp
+
+    import v1model.sae.autoencoder as autoencoder
+    import v1model.validation
+
+    sae = _fit(n_latents=64, activation="relu", lam=1e-4)
+    calls = []
+    encode_block = sae._encode_block
+    monkeypatch.setattr(sae, "_encode_block", lambda *a: calls.append(1) or encode_block(*a))
+    monkeypatch.setattr(autoencoder, "ENCODE_BLOCK_ELEMENTS", 64 * 100)  # 100 rows a block
+    dense = sae.encode(X)
+    per_row = np.count_nonzero(dense[:100]) / 100
+    assert per_row > 16  # dense codes: the case at stake
+    needed = 300 * per_row * 1.01 * 8 + 301 * 4
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 0.9 * needed)
+    calls.clear()
+    with pytest.raises(ValueError, match=rf"^len\(X\)=300 samples' sparse latents "
+                                         rf"\({per_row:.4g} non-zeros each of 64 latents over "
+                                         rf"the first 100 rows, float32 and their column "
+                                         rf"indices\) would take .* more than the .* GiB of "
+                                         rf"memory this process may use \(at most 2\d\d would "
+                                         rf"fit\); encode a slice of the rows at a time$"):
+        sae.encode(X, sparse=True)
+    assert calls == [1]  # refused after the first block, not partway through the last
+    Z = sae.encode(X[:200], sparse=True)  # a slice that fits
+    np.testing.assert_array_equal(Z.toarray(), dense[:200])
+    assert isinstance(Z, sp.csr_matrix)
+
+
 def test_a_bad_sparse_z_is_reported_as_the_dense_one():
     # a NaN was placed by its rank among the stored non-zeros ("index 1"), and complex
     # codes were described as the 1-D array of the non-zeros, not as Z
@@ -853,3 +918,71 @@ def test_partial_fit_refusing_its_chunk_says_that_a_smaller_chunk_or_batch_size_
     assert split.history_.sizes["step"] == 2  # one step per chunk
     lowered = SparseAutoencoder(512, batch_size=1000, **settings).partial_fit(X, seed=0)
     assert lowered.history_.sizes["step"] == 2  # steps of 1,000 and 1 rows
+
+
+@pytest.mark.parametrize("activation", ["topk", "batchtopk"])
+def test_a_k_aux_above_n_latents_is_refused(activation):
+    """k_aux=100 of 32 latents trained as k_aux=32 (AuxK takes at most every dead latent)
+    and was recorded as 100; k_aux = n_latents is the largest that counts."""
+    sae = SparseAutoencoder(32, activation, k=2, k_aux=100, n_steps=2, batch_size=50,
+                            progress=False)
+    message = (r"^k_aux=100 is above n_latents=32: AuxK keeps the k_aux largest "
+               r"pre-activations of the dead latents, at most all 32, so it would train as "
+               r"k_aux=32; give k_aux <= 32$")
+    for call in (sae.fit, sae.partial_fit):
+        with pytest.raises(ValueError, match=message):
+            call(X, seed=0)
+    assert not hasattr(sae, "_params")
+    sae.set_params(k_aux=32).fit(X, seed=0)
+    assert sae.history_.attrs["k_aux"] == 32
+
+
+@pytest.mark.parametrize("activation, needed", [
+    ("relu", dict(lam=0.1)), ("jumprelu", dict(lam=0.1)), ("mp", dict(k=2))])
+def test_k_aux_is_refused_by_the_activations_without_auxk(activation, needed):
+    # SparseAutoencoder(16, "relu", lam=0.1, k_aux=4) trained without AuxK, k_aux recorded
+    sae = SparseAutoencoder(16, activation, **needed, k_aux=4, n_steps=2, batch_size=50,
+                            progress=False)
+    with pytest.raises(ValueError, match=rf"^k_aux=4 does not apply to activation="
+                                         rf"'{activation}': it has no AuxK loss"):
+        sae.fit(X, seed=0)
+
+
+_COUNTS = dict(n_latents=16, k=3, k_aux=4, dead_after=500, n_steps=2, batch_size=50,
+               lr_warmup=1)
+
+
+@pytest.mark.parametrize("kind", [float, np.float32, np.int64])
+def test_integral_counts_are_kept_as_python_ints(tmp_path, kind):
+    """SparseAutoencoder(32.0, k=np.float32(3)) kept the floats in get_params, the repr and
+    the saved file (a loaded model said n_latents=32.0); integral numbers are taken, as
+    check_int takes them, and kept as ints, through set_params and a save too."""
+    from sklearn.base import clone
+
+    given = {name: kind(value) for name, value in _COUNTS.items()}
+    sae = SparseAutoencoder(**given, progress=False)
+    params = sae.get_params()
+    for name, value in _COUNTS.items():
+        assert type(params[name]) is int and params[name] == value, name
+    assert repr(sae) == "SparseAutoencoder(16, 'topk', k=3)"
+    assert clone(sae).get_params() == params  # clone's identity check holds
+    sae.set_params(**{name: kind(value + 1) for name, value in _COUNTS.items()})
+    assert all(type(sae.get_params()[name]) is int for name in _COUNTS)
+    sae.set_params(**given)
+    loaded = SparseAutoencoder.load(sae.fit(X, seed=0).save(tmp_path / "sae.nc"))
+    assert {name: type(value) for name, value in loaded.get_params().items()
+            if name in _COUNTS} == dict.fromkeys(_COUNTS, int)
+    assert loaded.get_params() == {**params, "seed": 0}  # fit's seed made the weights
+
+
+@pytest.mark.parametrize("name", list(_COUNTS))
+def test_non_integral_counts_are_refused_by_name(name):
+    settings = {**_COUNTS, name: 3.5, "progress": False}
+    sae = SparseAutoencoder(**settings)
+    assert getattr(sae, name) == 3.5  # stored as given, refused where fit checks it
+    with pytest.raises(TypeError, match=rf"^{name} must be an integer, got 3.5$"):
+        sae.fit(X, seed=0)
+    sae = SparseAutoencoder(**_COUNTS)
+    with pytest.raises(TypeError, match=rf"^{name} must be an integer, got 3.5$"):
+        sae.set_params(**{name: np.float32(3.5)})
+    assert sae.get_params()[name] == _COUNTS[name]  # nothing set

@@ -74,6 +74,8 @@ RECONSTRUCTION_LONG_NAME = "reconstruction z D + b_dec"
 
 _NEEDS_K = ("topk", "batchtopk", "mp")
 _NEEDS_LAM = ("relu", "jumprelu")
+#: the activations trained with the AuxK loss (k_aux, aux_coef)
+_AUXK = ("topk", "batchtopk")
 
 
 def _optional(check):
@@ -122,6 +124,21 @@ _PARAM_CHECKS = {
     "progress": partial(check_bool, name="progress"),
 }
 _PARAM_NAMES = tuple(_PARAM_CHECKS)
+#: the settings that count something (latents, samples, steps): stored as Python ints
+_INT_PARAMS = ("n_latents", "k", "k_aux", "dead_after", "n_steps", "batch_size", "lr_warmup")
+
+
+def _stored_int(value, name):
+    """An integer setting as the constructor and ``set_params`` store it: a Python int
+    for any integral number :func:`~v1model.validation.check_int` takes (a NumPy int,
+    ``3.0``, ``np.float32(3)``), so that ``get_params``, the repr and a saved file hold
+    ints (they held 32.0 and ``np.float32(3.0)``); anything else as given, for ``fit``
+    (and ``set_params``) to refuse by name. An int is returned as the same object, which
+    :func:`sklearn.base.clone` checks."""
+    try:
+        return check_int(value, name)
+    except TypeError:  # None (k, k_aux unset), 3.5, "3": as given
+        return value
 
 
 class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
@@ -135,7 +152,11 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
     Parameters
     ----------
     n_latents : int
-        Number of latents (dictionary atoms).
+        Number of latents (dictionary atoms). The counts (``n_latents``, ``k``,
+        ``k_aux``, ``dead_after``, ``n_steps``, ``batch_size``, ``lr_warmup``)
+        take any integral number (``np.int64(32)``, ``32.0``) and are kept as
+        Python ints (in ``get_params``, the repr and a saved file); ``fit``
+        refuses any other (``3.5``), naming the setting.
     activation : {"topk", "batchtopk", "relu", "jumprelu", "mp"}, default "topk"
         ``"topk"``: the ``k`` largest pre-activations of each sample, ReLU
         after (Gao et al. 2024). ``"batchtopk"``: the ``k * batch_size``
@@ -161,8 +182,11 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         and ``jumprelu`` (L0, units of X**2 per active latent); needed by
         these two, >= 0; refused (ValueError at fit) by the others.
     k_aux : int, optional
-        AuxK latents (``topk``, ``batchtopk``); default ``n_features // 2``
-        (Gao et al. 2024), at least 1.
+        AuxK latents (``topk``, ``batchtopk``; refused, ValueError at fit, by the
+        others, which have no AuxK loss), in [1, ``n_latents``] (AuxK takes at
+        most every latent: a larger ``k_aux`` would train alike and be recorded
+        as another setting); default ``n_features // 2`` (Gao et al. 2024), at
+        least 1 and at most ``n_latents``.
     aux_coef : float, default 0.03125
         Weight of the AuxK loss; 1/32 as in Gao et al. (2024); 0 turns it off.
         The AuxK loss is the paper's squared error, in units of X squared
@@ -265,8 +289,17 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         pickled or deep-copied model holds its own copy of it. The history's
         ``attrs["seed"]`` records its state at the start of the ``fit``
         (:func:`v1model.io.seed_from_attr` makes a Generator that trains the same
-        model again), and :meth:`to_dataset` saves that state as the seed: the
-        loaded model's ``fit`` trains the saved model again.
+        model again). :meth:`to_dataset` saves as ``seed`` the seed the weights
+        were made from, so that the loaded model's ``fit`` trains the saved model
+        again: that of the last ``fit`` (or of the first :meth:`partial_fit`), a
+        Generator as its state at that call's start, and the call's own ``seed``
+        when it was given one (before 2026-12-07 the constructor's was saved
+        then, and the loaded model's ``fit`` trained another model; the
+        constructor's is kept in ``attrs["constructor_seed"]``, read by
+        ``v1model.io.seed_from_json(json.loads(...))``). A ``seed`` set since
+        that call is saved instead, as
+        :class:`~v1model.learning.SparseDictionaryLearner` saves it (the
+        weights' seed stays in ``attrs["training_seed"]``).
     progress : bool, default True
         Show a progress bar in ``fit``, and in ``partial_fit``, ``encode`` and
         ``reconstruct`` once the call has run 2 s (False: none).
@@ -340,20 +373,21 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
                  aux_coef=1 / 32, dead_after=10_000, bandwidth="auto", theta_init="auto",
                  threshold_rate=0.01, n_steps=1000, batch_size=256, lr="auto", lr_warmup=0,
                  lr_decay=0.0, dtype="float32", seed=None, progress=True):
-        self.n_latents = n_latents
+        # integral counts as Python ints (_stored_int); the rest as given, checked by fit
+        self.n_latents = _stored_int(n_latents, "n_latents")
         self.activation = activation
-        self.k = k
+        self.k = _stored_int(k, "k")
         self.lam = lam
-        self.k_aux = k_aux
+        self.k_aux = _stored_int(k_aux, "k_aux")
         self.aux_coef = aux_coef
-        self.dead_after = dead_after
+        self.dead_after = _stored_int(dead_after, "dead_after")
         self.bandwidth = bandwidth
         self.theta_init = theta_init
         self.threshold_rate = threshold_rate
-        self.n_steps = n_steps
-        self.batch_size = batch_size
+        self.n_steps = _stored_int(n_steps, "n_steps")
+        self.batch_size = _stored_int(batch_size, "batch_size")
         self.lr = lr
-        self.lr_warmup = lr_warmup
+        self.lr_warmup = _stored_int(lr_warmup, "lr_warmup")
         self.lr_decay = lr_decay
         self.dtype = dtype
         self.seed = seed
@@ -374,6 +408,28 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
             Each constructor parameter's name to its value, as given.
         """
         return {name: getattr(self, name) for name in _PARAM_NAMES}
+
+    def set_params(self, **params):
+        """Set constructor parameters by name (scikit-learn's protocol); returns ``self``.
+
+        As :meth:`v1model._estimator_params.ScikitLearnParams.set_params` (each value
+        checked as ``fit`` checks it alone, nothing set unless all pass), with the
+        integer settings (``n_latents``, ``k``, ``k_aux``, ``dead_after``,
+        ``n_steps``, ``batch_size``, ``lr_warmup``) stored as Python ints, as the
+        constructor stores them.
+
+        Parameters
+        ----------
+        **params
+            New values of constructor parameters, by name.
+
+        Returns
+        -------
+        self
+        """
+        return super().set_params(**{
+            name: _stored_int(value, name) if name in _INT_PARAMS else value
+            for name, value in params.items()})
 
     def __repr__(self):
         given = "".join(f", {name}={getattr(self, name)!r}" for name in ("k", "lam")
@@ -407,8 +463,19 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
             ("lam", self.lam if act not in _NEEDS_LAM else None,
              f"k sets its sparsity; activations that take lam: {', '.join(_NEEDS_LAM)}")],
             name="activation")
-        if v["k_aux"] is None:
-            v["k_aux"] = max(n_features // 2, 1)
+        # AuxK (topk, batchtopk) takes at most every latent: a larger k_aux is the same run
+        # recorded as another, and the other activations have no AuxK
+        refuse_unused_settings(act, [
+            ("k_aux", self.k_aux if act not in _AUXK else None,
+             f"it has no AuxK loss (only {' and '.join(_AUXK)} revive dead latents)")],
+            name="activation")
+        if v["k_aux"] is not None and v["k_aux"] > n_latents:
+            raise ValueError(f"k_aux={self.k_aux!r} is above n_latents={n_latents}: AuxK "
+                             f"keeps the k_aux largest pre-activations of the dead latents, at "
+                             f"most all {n_latents}, so it would train as k_aux={n_latents}; "
+                             f"give k_aux <= {n_latents}")
+        if v["k_aux"] is None:  # Gao et al.: n_features / 2, and no more than there are
+            v["k_aux"] = min(max(n_features // 2, 1), n_latents)
         n_steps, lr_warmup, lr_decay = v["n_steps"], v["lr_warmup"], v["lr_decay"]
         # a stream without decay never ends: its warm-up may outlast n_steps
         if (not streaming or lr_decay > 0) and lr_warmup + lr_decay * n_steps > n_steps:
@@ -439,7 +506,8 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
             time: an ``np.memmap`` is not loaded into memory.
         y : ignored
         seed : int, SeedSequence, Generator or None
-            Overrides the constructor's ``seed`` when given.
+            Overrides the constructor's ``seed`` when given (and is what
+            :meth:`to_dataset` saves as the model's seed, see ``seed`` above).
 
         Returns
         -------
@@ -492,7 +560,6 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         _warn_if_heavy_rows(X, stats.mean)
         scale = _data_scale(spread)
         _resolve_scaled(v, scale)
-        own_seed = seed is None
         seed = self.seed if seed is None else seed
         # recorded before anything draws: a Generator's state (the constructor's too, which
         # each fit draws on from) is then this run's start
@@ -508,8 +575,7 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         self._set_fitted(params, state, history_dataset(
             np.array(rows), self._attrs(v, X, seed_record, spread)), self._objective(v),
             threshold)
-        if own_seed:  # what to_dataset saves of a constructor's Generator
-            self._seed_at_fit = (seed, seed_record)
+        self._remember_seed(seed, seed_record)
         _warn_if_silent(rows, v)
         _warn_if_ungated_jumprelu(rows, v, params, spread)
         return self
@@ -634,7 +700,6 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
             v["lr"] = _learning_rate(v["lr"])
             scale = _data_scale(spread, stats)
             _resolve_scaled(v, scale)
-            own_seed = seed is None
             seed = self.seed if seed is None else seed
             seed_record = seed_attr(seed, before_use=True)  # a Generator's state before use
             rng = as_generator(seed)
@@ -645,8 +710,7 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
             history = history_dataset(np.empty((0, len(HISTORY_FIELDS))), attrs)
             self._set_fitted(params, TrainingState(params, rng, scale), history,
                              self._objective(v))
-            if own_seed:  # what to_dataset saves of a constructor's Generator
-                self._seed_at_fit = (seed, seed_record)
+            self._remember_seed(seed, seed_record)
         else:
             if unsettled and not np.isnan(spread := _model_spread(stats, dtype)):
                 self._settle_scale(spread)
@@ -679,6 +743,24 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
             self._append_history(np.array(rows).reshape(-1, len(HISTORY_FIELDS)), X.shape[0],
                                  call, done)
         return self
+
+    def _remember_seed(self, seed, seed_record):
+        """Keep what :meth:`to_dataset` saves as the seed: ``seed``, the one that made the
+        initial parameters (``fit``'s or a first ``partial_fit``'s own, else the
+        constructor's), with its :func:`~v1model.io.seed_attr` record before use (a
+        Generator's state then), and the constructor's seed at the time, to tell whether
+        it was replaced since."""
+        self._seed_at_fit = (seed, seed_record)  # as v1model.io.recorded_at_fit reads it
+        self._constructor_seed_at_fit = self.seed
+
+    def _saved_seed(self):
+        """The seed :meth:`to_dataset` saves as the parameter: the one the weights were
+        made from (:meth:`_remember_seed`), unless ``seed`` was set since that fit (then
+        the setting, as the dictionary learner saves it); and its record before use."""
+        made = getattr(self, "_seed_at_fit", None)
+        if made is None or getattr(self, "_constructor_seed_at_fit", None) is not self.seed:
+            return self.seed, recorded_at_fit(self, self.seed)
+        return made
 
     def _settle_scale(self, spread):
         """Train at the ``spread`` of this chunk from now on: the first chunk
@@ -904,6 +986,12 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         ``len(X)``) before any block is encoded when it exceeds the memory this
         process may use; ``sparse=True`` keeps only the non-zeros (``topk``:
         ``k`` per sample, 8 bytes each), or encode a slice of the rows at a time.
+        The sparse result is refused alike: for ``topk`` and ``mp`` before any
+        block, by its upper bound of ``k`` non-zeros per sample; for the others
+        (whose codes may be dense, a ReLU early in training, where a float32
+        non-zero and its column index take twice a dense latent's 4 bytes) as
+        soon as the rows encoded so far predict that the whole would not fit,
+        before its arrays grow to it.
 
         Parameters
         ----------
@@ -930,6 +1018,13 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
             stacked MultiIndex kept, so that ``Z.unstack("sample")`` works),
             ``latent`` numbered as in :meth:`to_dataset`, and ``long_name`` and
             ``units`` (``X``'s own, else "units of X") in its attrs.
+
+        Raises
+        ------
+        ValueError
+            When the result (dense, or sparse as above) would not fit in the memory
+            this process may use, naming ``len(X)``, the bytes and the rows that
+            would fit; for an ``X`` of the wrong shape, empty or not finite.
         """
         sparse = check_bool(sparse, "sparse")
         self._check_can_encode()
@@ -943,6 +1038,14 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
                     bar.update(len(block))
 
             if sparse:
+                if objective.k is not None and objective.activation != "batchtopk":
+                    # topk, mp: at most k non-zeros per sample, an upper bound before any
+                    # block (the others' are checked as the rows come, _csr_by_blocks)
+                    k = min(objective.k, self._params["decoder"].shape[0])
+                    _check_sparse_fits(blocks.n_samples, k, blocks.dtype,
+                                       f"samples' sparse latents (at most k={k} non-zeros "
+                                       f"each, {blocks.dtype.name} and their column indices)")
+                    return _csr_by_blocks(encoded(), blocks.n_samples, max_per_row=k)
                 return _csr_by_blocks(encoded(), blocks.n_samples)
             # before the first block is encoded: numpy's MemoryError came after it, named no
             # argument, and a swapping machine may not raise at all
@@ -1253,11 +1356,12 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         self._check_fitted()
         training_state = check_bool(training_state, "training_state")
         params = self.get_params()
-        seed = params["seed"]
-        # a SeedSequence as what makes it, a Generator as its state before this model drew
-        # from it: the loaded model's fit trains as the fit that made this model did (both
-        # were saved as None, the loaded model's fit unseeded)
-        params["seed"], kept = seed_param(seed, recorded_at_fit(self, seed))
+        # the seed the weights were made from (fit's own seed too: the constructor's was
+        # saved, and the loaded model's fit trained another model), a SeedSequence as what
+        # makes it, a Generator as its state before this model drew from it: the loaded
+        # model's fit trains as the fit that made this model did
+        seed, record = self._saved_seed()
+        params["seed"], kept = seed_param(seed, record)
         if not kept:  # a bit generator not NumPy's: no state to keep
             warnings.warn(
                 f"SparseAutoencoder.to_dataset: the model's seed is a Generator of "
@@ -1265,6 +1369,11 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
                 "fit of the loaded model starts unseeded (seed with an int, a "
                 "SeedSequence or a NumPy bit generator to keep it)", UserWarning,
                 stacklevel=user_stacklevel())
+        constructor_seed = None
+        if seed is not self.seed:  # fit's own seed replaced the constructor's: kept beside
+            constructor_seed = json.dumps(seed_param(self.seed)[0], default=_jsonable)
+            if constructor_seed == json.dumps(params["seed"], default=_jsonable):
+                constructor_seed = None  # the same seed given twice (1000 is not 1000)
         params["dtype"] = check_dtype(params["dtype"]).name
         m, p = self._params["decoder"].shape
         data = {}
@@ -1283,6 +1392,8 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         attrs = {"kind": SAE_KIND, "estimator_params": json.dumps(params, default=_jsonable),
                  "fitted_objective": json.dumps(fitted, default=_jsonable),
                  "batchtopk_threshold": self._threshold}
+        if constructor_seed is not None:
+            attrs["constructor_seed"] = constructor_seed
         state = self._state if training_state else None
         if (state is None and self._fitted_objective.activation == "batchtopk"
                 and not np.isfinite(self._threshold)):
@@ -1612,7 +1723,7 @@ def _labelled_as_data(X_hat, X):
                                "units": X.attrs.get("units", "units of X")})
 
 
-def _csr_by_blocks(blocks, n_samples):
+def _csr_by_blocks(blocks, n_samples, max_per_row=None):
     """The ``scipy.sparse.csr_matrix`` of the dense 2-D ``blocks`` stacked, built in
     place.
 
@@ -1628,6 +1739,9 @@ def _csr_by_blocks(blocks, n_samples):
         Consecutive blocks of rows, the ``n_rows_i`` summing to ``n_samples``.
     n_samples : int
         Total number of rows.
+    max_per_row : int, optional
+        At most this many non-zeros per row (``topk``, ``mp``: ``k``), which caps the
+        arrays' growth; default: ``n_cols``.
 
     Returns
     -------
@@ -1655,7 +1769,17 @@ def _csr_by_blocks(blocks, n_samples):
         if end > data.size:
             # the rows so far predict the total: one reallocation for topk's k per row
             expected = int(end / (rows_done + Z.shape[0]) * n_samples * 1.01) + 1
-            capacity = min(max(end, expected), n_samples * Z.shape[1])
+            bound = Z.shape[1] if max_per_row is None else min(max_per_row, Z.shape[1])
+            # the last block knows the total: no margin (nor one past the bound) to refuse
+            capacity = (end if rows_done + Z.shape[0] == n_samples
+                        else min(max(end, expected), n_samples * bound))
+            # refused before the growth that would not fit, from the first block's density
+            # on (dense codes, a ReLU early in training, outgrew memory partway through)
+            _check_sparse_fits(n_samples, capacity / n_samples, Z.dtype,
+                               f"samples' sparse latents ({end / (rows_done + Z.shape[0]):.4g} "
+                               f"non-zeros each of {Z.shape[1]} latents over the first "
+                               f"{rows_done + Z.shape[0]} rows, {Z.dtype.name} and their column "
+                               "indices)")
             data.resize(capacity, refcheck=False)  # owned here, never shared yet
             indices.resize(capacity, refcheck=False)
         data[nnz:end] = block_data
@@ -1666,6 +1790,19 @@ def _csr_by_blocks(blocks, n_samples):
     data.resize(nnz, refcheck=False)
     indices.resize(nnz, refcheck=False)
     return sp.csr_matrix((data, indices, indptr), shape=(n_samples, n_cols), copy=False)
+
+
+def _check_sparse_fits(n_samples, per_row, dtype, what):
+    """Refuse (ValueError naming ``len(X)``) a CSR result of ``n_samples`` rows of
+    ``per_row`` non-zeros on average larger than the memory this process may use: the
+    non-zeros of ``dtype``, their column indices and the row pointers (int32, or int64
+    beyond 2**31 non-zeros, as scipy's); ``what`` describes the rows, as
+    :func:`~v1model.validation.check_fits_in_memory` takes it."""
+    index = np.int64 if n_samples * per_row > np.iinfo(np.int32).max else np.int32
+    stored = np.dtype([("value", dtype), ("column", index)])  # one non-zero and its column
+    check_fits_in_memory((n_samples, per_row), stored, "len(X)", n_samples, what,
+                         plus=(n_samples + 1) * np.dtype(index).itemsize,
+                         remedy=lambda fit: "encode a slice of the rows at a time")
 
 
 def _warn_if_heavy_rows(X, mean):
