@@ -10,7 +10,7 @@ import inspect
 import numpy as np
 import xarray as xr
 
-__all__ = ["records_seed"]
+__all__ = ["records_seed", "is_recording_seed"]
 
 
 def records_seed(run):
@@ -32,7 +32,9 @@ def records_seed(run):
     Returns
     -------
     callable
-        ``run`` with the same signature (``inspect.signature`` follows it).
+        ``run`` with the same signature (``inspect.signature`` follows it), marked
+        with ``records_seed = True`` (:func:`is_recording_seed`), so that a test over
+        the registry can tell a study whose ``run`` lacks the decorator.
     """
     from v1model.io import seed_attr
 
@@ -53,4 +55,11 @@ def records_seed(run):
             ds.attrs["seed"] = record
         return ds
 
+    run_recording_seed.records_seed = True
     return run_recording_seed
+
+
+def is_recording_seed(run) -> bool:
+    """Whether ``run`` is wrapped by :func:`records_seed` (its mark, not a name: a
+    study's own wrapper that copied ``__wrapped__`` would pass a name check)."""
+    return getattr(run, "records_seed", False) is True

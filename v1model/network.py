@@ -892,6 +892,10 @@ def _encode_ode(net: SparseCodingNetwork, X, method: str | None = None, **kwargs
     return out
 
 
+#: rows of ``X`` in the first block of :func:`_warn_if_lam_zeroes_every_code`'s drive
+_FIRST_DRIVE_ROWS = 64
+
+
 def _warn_if_lam_zeroes_every_code(X, D, lam, positive):
     """Warn once when ``lam`` is at least the LASSO's ``lam_max``, the largest drive
     ``max|<d, x>|`` (``max <d, x>`` for non-negative codes) over the samples of ``X`` and
@@ -900,20 +904,25 @@ def _warn_if_lam_zeroes_every_code(X, D, lam, positive):
     without a word, while learning refuses such a lam (:func:`check_lam_below_data`).
 
     Called after the solver, which has checked ``X``. The drive is taken in blocks of
-    rows, stopping at the first block that passes ``lam``: on data worth coding that is
-    the first, one block's product (the solvers compute the whole of ``X D^T`` but do
-    not return it)."""
+    rows that double from :data:`_FIRST_DRIVE_ROWS` up to ``SOLVER_CHUNK``, stopping at
+    the first block that passes ``lam``: on data worth coding that is the first, a few
+    rows' product (the solvers compute the whole of ``X D^T`` but do not return it; a
+    first block of ``SOLVER_CHUNK`` rows cost as much as an encode by ``cd`` at a
+    sparse ``lam``), and a ``lam`` passed only late in ``X`` costs at most twice the
+    rows read before it."""
     from .inference._common import SOLVER_CHUNK
     from .learning._coding import lam_zeroes_every_code
 
     X = np.atleast_2d(np.asarray(X))
     lam = check_nonnegative(lam, "lam")  # checked by the solver: a float, as learning names it
     lam_max = 0.0
-    for start in range(0, len(X), SOLVER_CHUNK):
-        drive = np.asarray(X[start:start + SOLVER_CHUNK], dtype=np.float64) @ D.T
+    start, rows = 0, _FIRST_DRIVE_ROWS
+    while start < len(X):
+        drive = np.asarray(X[start:start + rows], dtype=np.float64) @ D.T
         lam_max = max(lam_max, float(drive.max() if positive else np.abs(drive).max()))
         if lam_max > lam:
             return
+        start, rows = start + rows, min(2 * rows, SOLVER_CHUNK)
     if lam_max == 0:  # X, or its drive, is zero: no lam gives a non-zero code
         return
     drive = "max <d, x>" if positive else "max |<d, x>|"

@@ -373,7 +373,8 @@ def row_coords(value, n: int, dims=DATA_DIMS) -> dict:
     -------
     dict
         Coordinates for ``xr.Dataset(coords=...)`` or ``assign_coords``: always
-        ``dims[0]``; its own index's attrs kept (:func:`dim_coord`); a row index
+        ``dims[0]``; its own index's attrs kept (:func:`dim_coord`), a MultiIndex
+        (stacked samples) kept with its levels; a row index
         of another name (rows read by position) and the labels kept under their
         own names along ``dims[0]``.
     """
@@ -384,7 +385,13 @@ def row_coords(value, n: int, dims=DATA_DIMS) -> dict:
     value = by_dim_names(value, dims, "value")
     if value.ndim == len(dims) and value.shape[0] == n:
         own = value.dims[0]
-        if own == rows:
+        index = value.indexes.get(own)
+        if own == rows and hasattr(index, "levels"):
+            # stacked samples (X.stack(sample=("image", "patch"))): the MultiIndex and its
+            # levels, which were dropped (the rows numbered 0 ... n - 1, unsaid)
+            coords.update({name: value.coords[name].variable
+                           for name in (rows, *index.names)})
+        elif own == rows:
             coords[rows] = dim_coord(value, rows, n)
         for name, coord in value.coords.items():
             if name == rows:

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import xarray as xr
 from scipy import stats
 
 from v1model.analysis import (
@@ -609,3 +610,21 @@ def test_code_statistics_of_convolutional_codes_say_how_to_flatten_them(f):
     flat = np.reshape(codes, (3, -1))
     if f is activity_ratio:  # 1 of 108 copies, all, and all (Laplacian) active
         assert f(flat) == pytest.approx((1 + 108 + 108) / (3 * 108))
+
+
+def test_per_sample_sparseness_keeps_the_multiindex_of_stacked_samples():
+    # codes of samples stacked from (image, patch): the result per sample keeps the
+    # MultiIndex and its levels (as row_coords now does for the SAE's codes), and its
+    # values are the plain array's
+    from v1model.analysis.sparseness import population_sparseness as population
+
+    rng = np.random.default_rng(4)
+    grid = xr.DataArray(rng.standard_normal((2, 3, 8)), dims=("image", "patch", "atom"),
+                        coords={"image": [10, 20], "patch": [0, 1, 2]})
+    codes = grid.stack(sample=("image", "patch")).transpose("sample", "atom")
+    result = population(codes)
+    assert result.dims == ("sample",)
+    assert result.indexes["sample"].equals(codes.indexes["sample"])
+    np.testing.assert_allclose(result.values, population(codes.values), rtol=1e-12)
+    assert float(result.sel(image=20, patch=1)) == pytest.approx(
+        float(population(codes.values[4:5])[0]), rel=1e-12)

@@ -1,6 +1,7 @@
 """SparseCodingNetwork: one spec, ODE backend against the solvers, netCDF round trip."""
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -838,6 +839,58 @@ def test_encode_warns_once_of_a_lam_that_zeroes_every_code(dictionary, rng, thre
     net.lam = 2 * lam_max
     with pytest.warns(UserWarning, match=re.escape(f"lam={2 * lam_max!r} is at least")):
         net.encode(X[0], method=method)
+
+
+class _CountingDrive:
+    """Stands for ``D`` in ``_warn_if_lam_zeroes_every_code``: ``block @ D.T`` records the
+    rows of each block of ``X`` it multiplies (numpy defers to ``__rmatmul__``)."""
+
+    __array_ufunc__ = None
+
+    def __init__(self, D):
+        self.D, self.rows = D, []
+
+    @property
+    def T(self):
+        return self
+
+    def __rmatmul__(self, block):
+        self.rows.append(len(block))
+        return block @ self.D.T
+
+
+def test_the_lam_check_reads_few_rows_when_the_first_pass_lam(dictionary, rng):
+    # the check took the drive of a first block of 4096 rows (SOLVER_CHUNK) at every
+    # encode: 25-45 ms for 10,000 x 256 data and 512 atoms, as much as cd's whole
+    # encode at a sparse lam (0.05-0.1 s); data worth coding passes lam in its first rows
+    from v1model.network import _FIRST_DRIVE_ROWS, _warn_if_lam_zeroes_every_code
+
+    X = rng.standard_normal((5000, 16))
+    spy = _CountingDrive(dictionary)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _warn_if_lam_zeroes_every_code(X, spy, 0.5, False)
+    assert spy.rows == [_FIRST_DRIVE_ROWS] and _FIRST_DRIVE_ROWS <= 64
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_the_lam_check_scans_every_row_before_it_warns(dictionary, rng, positive):
+    # blocks that double: the largest drive in a late row (past the first 4096) still
+    # counts, silences the warning when it passes lam, and is the lam_max named when not
+    from v1model.network import _warn_if_lam_zeroes_every_code
+
+    X = 1e-3 * rng.standard_normal((5000, 16))
+    X[4500] = 3 * dictionary[7]
+    drive = X @ dictionary.T
+    lam_max = float(drive.max() if positive else np.abs(drive).max())
+    assert lam_max == pytest.approx(3 * np.abs(dictionary @ dictionary[7]).max(), rel=1e-12)
+    spy = _CountingDrive(dictionary)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _warn_if_lam_zeroes_every_code(X, spy, 0.999 * lam_max, positive)
+    assert sum(spy.rows) > 4500 and max(spy.rows) <= 4096
+    with pytest.warns(UserWarning, match=re.escape(f"= {lam_max:.3g} over the samples")):
+        _warn_if_lam_zeroes_every_code(X, dictionary, 1.001 * lam_max, positive)
 
 
 def test_no_lam_warning_where_lam_cannot_help(dictionary):

@@ -963,3 +963,21 @@ def test_adaptive_step_kernel_gap_verdict_is_gap_met_at_the_bound(threshold, dty
                               one, one, one, lam_t, nonneg, x2, True, float(tol), eps)
             disagree += done[0] != gap_met(Uk, Rk, b, x2, lam_t, threshold, tol)[0]
     assert disagree == 0
+
+
+def test_trajectory_keeps_the_multiindex_of_stacked_samples():
+    # row_coords dropped a stacked sample MultiIndex: the trajectory of X stacked from
+    # (image, patch) came back over samples 0 ... 5; its last state is the plain run's
+    import xarray as xr
+
+    rng = np.random.default_rng(2)
+    D = rng.standard_normal((8, 6))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    grid = xr.DataArray(rng.standard_normal((2, 3, 6)), dims=("image", "patch", "feature"),
+                        coords={"image": [10, 20], "patch": [0, 1, 2]})
+    X = grid.stack(sample=("image", "patch")).transpose("sample", "feature")
+    A, traj = lca(X, D, 0.1, n_steps=5, return_trajectory=True, dtype=np.float64)
+    assert traj.indexes["sample"].equals(X.indexes["sample"])
+    assert traj["image"].values.tolist() == [10, 10, 10, 20, 20, 20]
+    plain = lca(X.values, D, 0.1, n_steps=5, dtype=np.float64)
+    np.testing.assert_allclose(A, plain, rtol=1e-12)

@@ -264,6 +264,28 @@ def test_stacked_samples_keep_their_multiindex(models, split):
                                sae.reconstruct(X)[8], rtol=1e-12)
 
 
+def test_encode_keeps_the_multiindex_of_stacked_samples(models, split):
+    """Samples stacked from (image, patch) carry a pandas MultiIndex on ``sample``:
+    row_coords skipped it, and the codes came back over samples numbered 0 ... 5, the
+    image and patch of each row gone. Now the codes keep the MultiIndex and its levels
+    (selectable by image), and a code selected by (image, patch) is that row's."""
+    sae = models["topk"]
+    X = split[1][:6]
+    grid = xr.DataArray(X.reshape(2, 3, -1), dims=("image", "patch", "feature"),
+                        coords={"image": [10, 20], "patch": [0, 1, 2]})
+    stacked = grid.stack(sample=("image", "patch")).transpose("sample", "feature")
+    Z = sae.encode(stacked)
+    assert Z.dims == ("sample", "latent")
+    assert Z.indexes["sample"].equals(stacked.indexes["sample"])
+    assert Z["image"].values.tolist() == [10, 10, 10, 20, 20, 20]
+    np.testing.assert_array_equal(Z.sel(image=20, patch=1).values, sae.encode(X[4:5])[0])
+    X_hat = sae.reconstruct(stacked)
+    assert X_hat.indexes["sample"].equals(stacked.indexes["sample"])
+    # unstacked back to the grid: the residual is over (image, patch), as the input
+    residual = (stacked - X_hat).unstack("sample")
+    assert dict(residual.sizes) == {"feature": X.shape[1], "image": 2, "patch": 3}
+
+
 @pytest.mark.parametrize("dims, feature_labels", [
     (("dim_0", "dim_1"), None),        # xr.DataArray(X): read by position
     (("sample", "pixel"), None),       # a feature dim of the user's own name

@@ -14,7 +14,6 @@ reference, which can return the trajectory).
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import warnings
 
@@ -514,7 +513,7 @@ def _warn_duplicate_atoms(D, d_name):
         "on the split", UserWarning, stacklevel=user_stacklevel())
 
 
-#: the last dictionary :func:`_duplicate_pairs_of` checked, ``(key, pairs)``: a loop of
+#: the last dictionary :func:`_duplicate_pairs_of` checked, ``(copy, pairs)``: a loop of
 #: probes calls the hard threshold thousands of times with one dictionary, and each call
 #: built its Gram matrix again (one tuple, replaced whole: safe from threads)
 _LAST_DUPLICATE_CHECK = (None, [])
@@ -522,17 +521,18 @@ _LAST_DUPLICATE_CHECK = (None, [])
 
 def _duplicate_pairs_of(D):
     """:func:`~v1model.inference._common.duplicate_pairs` of ``D`` (float64) at
-    :data:`HARD_DUPLICATE_COSINE`, remembered for the last dictionary checked, keyed by
-    its shape and a digest of its bytes (a hash costs ~n_atoms n_features, the Gram
-    matrix ~n_atoms^2 n_features; the same values in another array hit too, a changed
-    value misses)."""
+    :data:`HARD_DUPLICATE_COSINE`, remembered for the last dictionary checked, kept as
+    a float64 copy (its own: the caller's array may be changed in place) that the next
+    ``D`` is compared with (the same values in another array hit, a changed value
+    misses). The comparison reads ``D`` at memory speed: a blake2b digest of it took
+    1.2 ms for 512 x 256 atoms, 10% of a one-sample hard LCA encode of 200 steps, and
+    37 ms for 4096 x 1024; the Gram matrix costs ~n_atoms^2 n_features."""
     global _LAST_DUPLICATE_CHECK
-    D = np.ascontiguousarray(D, dtype=np.float64)
-    key = (D.shape, hashlib.blake2b(D, digest_size=20).digest())
-    last_key, pairs = _LAST_DUPLICATE_CHECK
-    if key != last_key:
+    D = np.asarray(D, dtype=np.float64)
+    last, pairs = _LAST_DUPLICATE_CHECK
+    if last is None or last.shape != D.shape or not np.array_equal(last, D):
         pairs = duplicate_pairs(D, HARD_DUPLICATE_COSINE)
-        _LAST_DUPLICATE_CHECK = (key, pairs)
+        _LAST_DUPLICATE_CHECK = (D.copy(), pairs)
     return list(pairs)
 
 

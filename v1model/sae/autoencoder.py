@@ -1684,18 +1684,11 @@ def _labelled_like(values, given, given_dims, column, long_name):
         return values
     coords = row_coords(given, len(values), given_dims)
     coords[column] = np.arange(values.shape[1])
-    out = xr.DataArray(values, dims=("sample", column), coords=coords,
-                       attrs={"long_name": long_name,
-                              "units": given.attrs.get("units", "units of X")})
-    # stacked rows (X.stack(sample=("batch", "token"))) keep their MultiIndex, which
-    # row_coords leaves out: the latents came back numbered 0 ... n - 1, and
-    # .unstack("sample") refused them
-    ordered = by_dim_names(given, given_dims, "X")
-    if ordered.ndim == len(given_dims):
-        index = ordered.indexes.get(ordered.dims[0])
-        if hasattr(index, "levels") and len(index) == len(values):
-            out = out.assign_coords(xr.Coordinates.from_pandas_multiindex(index, "sample"))
-    return out
+    # row_coords keeps a stacked MultiIndex (X.stack(sample=("batch", "token"))) with its
+    # levels, so that .unstack("sample") works on the latents
+    return xr.DataArray(values, dims=("sample", column), coords=coords,
+                        attrs={"long_name": long_name,
+                               "units": given.attrs.get("units", "units of X")})
 
 
 def _labelled_as_data(X_hat, X):
