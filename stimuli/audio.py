@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from stimuli._natural_order import natural_key
 from v1model._frames import user_stacklevel
 from v1model._windows import max_window_energy
 from v1model.progress import check_progress, progress_bar
@@ -21,6 +22,7 @@ from v1model.validation import (
     by_dim_names,
     check_array,
     check_bool,
+    check_choice,
     check_fits_in_memory,
     check_int,
     check_nonnegative,
@@ -156,7 +158,8 @@ def check_pattern(pattern) -> str:
 
 
 def matching_files(folder, pattern: str, name: str) -> list:
-    """The files of the folder ``folder`` (a Path) matching ``pattern``, sorted; a pattern
+    """The files of the folder ``folder`` (a Path) matching ``pattern``, in natural order
+    (:func:`stimuli._natural_order.natural_key`: ``2.wav`` before ``10.wav``); a pattern
     pathlib refuses (absolute: "/data/*.wav") is a ValueError relative to ``name``.
     Folders that match (``takes.wav/``) are left out: glob matches them too.
 
@@ -165,7 +168,8 @@ def matching_files(folder, pattern: str, name: str) -> list:
     Linux and matched on macOS and Windows.
     """
     try:
-        files = sorted(folder.glob(_either_case(pattern)))
+        # numbers as numbers: the text order read take10.wav before take2.wav
+        files = sorted(folder.glob(_either_case(pattern)), key=natural_key)
     except (ValueError, NotImplementedError) as exc:  # pathlib's own words, no argument named
         raise ValueError(f"pattern must be a glob pattern relative to {name}, got {pattern!r} "
                          f"({exc})") from None
@@ -216,8 +220,12 @@ def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = 
         Common rate in Hz (files at other rates are resampled to the first
         file's rate, or to ``sample_rate``).
     names : list of str
-        The files' paths relative to ``folder``, sorted: their names when
-        ``pattern`` has no folder part (``speaker1/0.wav`` for ``"**/*.wav"``).
+        The files' paths relative to ``folder``, in the order the waveforms
+        come in: natural order, numbers in the names compared as numbers
+        (``2.wav`` before ``10.wav``, ``spk2/0.wav`` before ``spk10/0.wav``),
+        as :func:`stimuli.load_images` reads sparsenet raw files; their names
+        when ``pattern`` has no folder part (``speaker1/0.wav`` for
+        ``"**/*.wav"``).
 
     Raises
     ------
@@ -236,7 +244,7 @@ def load_wav_folder(folder, pattern: str = "*.wav", sample_rate: float | None = 
         the rates, how many files have each, and the rate used); once for all
         float files far beyond [-1, 1], as :func:`load_wav`.
     """
-    folder = check_path(folder, "folder")  # None or a number failed inside pathlib
+    folder = check_path(folder, "folder", "folder")  # None or a number failed inside pathlib
     check_pattern(pattern)
     if folder.exists() and not folder.is_dir():  # "no such folder" for a file there
         raise FileNotFoundError(f"folder: {str(folder)!r} is a file; give a folder of WAV "
@@ -292,8 +300,12 @@ def _relative_name(file, folder) -> str:
 #: largest up- or down-sampling factor of :func:`resample` (its filter has ~20x as many taps)
 MAX_POLYPHASE = 100_000
 
+#: how :func:`resample` may take the signal to go on past its ends (``padtype`` of
+#: scipy.signal.resample_poly)
+PAD_TYPES = ("constant", "line", "mean", "median", "maximum", "minimum", "edge")
 
-def resample(waveform, rate_in: float, rate_out: float):
+
+def resample(waveform, rate_in: float, rate_out: float, *, padtype: str = "constant"):
     """Polyphase resampling (scipy.signal.resample_poly) between two rates in Hz.
 
     Parameters
@@ -302,6 +314,18 @@ def resample(waveform, rate_in: float, rate_out: float):
         Signal sampled at ``rate_in``.
     rate_in, rate_out : float
         Input and output sample rates in Hz, > 0.
+    padtype : {"constant", "line", "mean", "median", "maximum", "minimum", "edge"}
+        What the anti-aliasing filter takes the signal to be past its ends
+        (:data:`PAD_TYPES`, scipy.signal.resample_poly's ``padtype``).
+        Default ``"constant"``: zeros, silence before and after the recording,
+        as audio resamplers assume; a signal that does not start and end near
+        zero then tapers over the filter's half-length at each end: a
+        constant 1.0 of 8,000 samples at 8 kHz comes back at 16 kHz as
+        1.0005, 1.133, ..., 1.133, 1.0005, 0.4997 (13 samples off by more than
+        1%), and at 4 kHz starting 0.750, 1.067 (measured with SciPy 1.17,
+        2026-12-07). ``"mean"`` or ``"line"`` take the signal to go on (the
+        same constant came back within 0.0007 of 1.0 at every sample): for
+        pieces cut out of a longer sound or a signal with an offset.
 
     Returns
     -------
@@ -314,8 +338,9 @@ def resample(waveform, rate_in: float, rate_out: float):
     ValueError
         For a waveform that is not 1-D and finite, non-positive rates, a
         ratio ``rate_out / rate_in`` outside [1/:data:`MAX_POLYPHASE`,
-        :data:`MAX_POLYPHASE`] (resample in several steps), or one not close
-        to a ratio of integers up to :data:`MAX_POLYPHASE`.
+        :data:`MAX_POLYPHASE`] (resample in several steps), one not close
+        to a ratio of integers up to :data:`MAX_POLYPHASE`, or a ``padtype``
+        not in :data:`PAD_TYPES`.
     """
     from fractions import Fraction
 
@@ -324,6 +349,7 @@ def resample(waveform, rate_in: float, rate_out: float):
     waveform = check_array(waveform, "waveform", ndim=1)
     rate_in = check_positive(rate_in, "rate_in")
     rate_out = check_positive(rate_out, "rate_out")
+    check_choice(padtype, "padtype", PAD_TYPES)
     if rate_in == rate_out:
         return waveform.copy()
     # the exact ratio of the two rates (audio rates are integers: 48000 -> 30 is 1/1600)
@@ -343,7 +369,7 @@ def resample(waveform, rate_in: float, rate_out: float):
                 or abs(float(frac) * rate_in / rate_out - 1) > 1e-6):
             raise ValueError(f"rate_out / rate_in = {rate_out} / {rate_in} is not a ratio of "
                              f"integers up to {MAX_POLYPHASE}; round the rates")
-    return resample_poly(waveform, frac.numerator, frac.denominator)
+    return resample_poly(waveform, frac.numerator, frac.denominator, padtype=padtype)
 
 
 def sample_segments(waveforms, length: int, n: int, seed=None, min_rms: float = 0.0,

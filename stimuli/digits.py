@@ -133,14 +133,16 @@ def load_mnist(folder, split: str = "train"):
     ValueError
         For an unknown ``split``, a corrupt file, images that are not uint8
         of shape (n_images, height, width) (:func:`read_idx` reads any IDX
-        file), or images and labels of different lengths.
+        file), labels that are not integers of shape (n_images,) (an images
+        file in their place) or not digits 0 to 9, or images and labels of
+        different lengths; each names the file.
     FileNotFoundError
         When the folder or one of the split's two files is missing, or ``folder``
         is a file.
     """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    folder = check_path(folder, "folder")  # None or a number failed inside pathlib
+    folder = check_path(folder, "folder", "folder")  # None or a number failed inside pathlib
     if folder.exists() and not folder.is_dir():  # "no such folder" for a file there
         raise FileNotFoundError(f"folder: {str(folder)!r} is a file; give the folder that "
                                 f"holds the MNIST files (this file's is "
@@ -167,8 +169,23 @@ def load_mnist(folder, split: str = "train"):
         raise ValueError(f"folder: {str(found['images_file'])!r} holds {images.dtype.name} "
                          f"images of shape {images.shape}; MNIST's are uint8 (0-255) of shape "
                          "(n_images, height, width): read other IDX files with read_idx(path)")
-    images = images.astype(np.float64) / 255.0
-    labels = found["labels"].astype(int)
+    labels = found["labels"]
+    labels_file = repr(str(found["labels_file"]))
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        # an images file in the labels' place came back as "labels" of shape (n, 28, 28)
+        raise ValueError(f"folder: {labels_file} holds {labels.dtype.name} labels of shape "
+                         f"{labels.shape}; MNIST's are integers of shape (n_images,), one "
+                         "digit 0 to 9 per image (an images file in its place?)")
     if len(images) != len(labels):
-        raise ValueError(f"folder: {len(images)} images but {len(labels)} labels")
-    return images, labels
+        # the two files of one split: a train labels file beside t10k images was "folder:
+        # 10000 images but 60000 labels", naming neither
+        raise ValueError(f"folder: {len(images)} images but {len(labels)} labels "
+                         f"({str(found['images_file'])!r} and {labels_file}); the images and "
+                         "labels files of one split hold one label per image")
+    outside = (labels < 0) | (labels > 9)
+    if outside.any():
+        # labels 0 to 9 are documented; other values passed through to a classifier
+        first = int(np.argmax(outside))
+        raise ValueError(f"folder: {labels_file} holds {int(outside.sum())} labels outside the "
+                         f"digits 0 to 9 (the first, at index {first}, is {labels[first]})")
+    return images.astype(np.float64) / 255.0, labels.astype(int)

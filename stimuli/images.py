@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stimuli._natural_order import natural_key
 from v1model._frames import user_stacklevel
 from v1model.scaling import pow2_scale
 from v1model.progress import check_progress, progress_bar
@@ -224,7 +225,7 @@ def _array_images(source, name="source"):
         source = _to_gray(_exif_oriented(_pil_pixels(source), orientation))
     elif not hasattr(source, "dtype") and hasattr(source, "__array_interface__"):
         source = np.asarray(source)
-    if _is_colour_array(source):
+    if _is_colour_array(source, name):
         # read as one picture file's colours are (an image reader's (h, w, 3) array was
         # read as h pictures of w x 3 pixels, with only a layout warning); integer pixels
         # scaled first by the array rule (int32 pixels in [0, 65535] as 16-bit ones)
@@ -305,21 +306,23 @@ def _pixel_type(images):
 COLOUR_MIN_SIDE = 16
 
 
-def _is_colour_array(images):
+def _is_colour_array(images, name="images"):
     """Whether ``images`` (array_like, not a DataArray: its dims say what it holds) is one
     colour picture, RGB or RGBA channels last, as image readers give it: its last axis is
     3 or 4 and its other two are both at least :data:`COLOUR_MIN_SIDE` pixels."""
     if hasattr(images, "dims"):
         return False
-    shape = array_shape(images, "images")
+    shape = array_shape(images, name)  # a ragged list is refused naming the caller's argument
     return len(shape) == 3 and shape[2] in (3, 4) and min(shape[:2]) >= COLOUR_MIN_SIDE
 
 
 def _refuse_colour(images, name):
     """Refuse one colour picture (see :func:`_is_colour_array`) given where a stack of gray
     pictures is expected, saying how to convert it: read as (n_images, height, width) it
-    was 64 pictures of 64 x 3 pixels, and its error spoke of patches not fitting."""
-    if _is_colour_array(images):
+    was 64 pictures of 64 x 3 pixels, and its error spoke of patches not fitting; and a
+    list of pictures that is no stack (:func:`_refuse_picture_list`)."""
+    _refuse_picture_list(images, name)
+    if _is_colour_array(images, name):
         shape = array_shape(images, name)
         channels = "RGB" if shape[2] == 3 else "RGBA"
         raise ValueError(
@@ -328,6 +331,30 @@ def _refuse_colour(images, name):
             f"width): convert it to grayscale first, e.g. stimuli.load_images({name}) (as a "
             "picture file's colours are) or skimage.color.rgb2gray; if its last axis counts "
             f"pictures (scipy.io.loadmat of a .mat file), pass np.moveaxis({name}, -1, 0)")
+
+
+def _refuse_picture_list(images, name):
+    """Refuse a list or tuple of pictures that is no stack, pointing to :func:`load_images`,
+    which reads such a list: pictures of different sizes were told to "cut or pad them to
+    one length", as sounds are, and picture files that they were "not a numeric array"."""
+    if not _is_picture_list(images):
+        return
+    if any(isinstance(item, (str, os.PathLike)) for item in images):
+        raise TypeError(f"{name} is a {type(images).__name__} of picture files, not an array "
+                        f"of pictures: read them with stimuli.load_images({name}) and pass the "
+                        "array it returns")
+    try:
+        shapes = [np.shape(item) for item in images]
+    except (TypeError, ValueError):  # ragged inside an item: refused as an array is
+        return
+    if len(set(shapes)) < 2:  # one stack
+        return
+    shown = ", ".join(map(str, shapes[:3])) + (", ..." if len(shapes) > 3 else "")
+    raise TypeError(
+        f"{name} is a {type(images).__name__} of {len(shapes)} pictures of different shapes "
+        f"({shown}), not one array (n_images, height, width): read it with "
+        f"stimuli.load_images({name}), which centre-crops and resizes them all to 256 x 256 "
+        "pixels (size=N: N x N), and pass the array it returns; or cut them to one size")
 
 
 #: the dims of an image stack (n_images, height, width), by which a DataArray is read
@@ -361,6 +388,10 @@ def _image_stack(images, name="images", copy=False, keep_dtype=False):
     if keep_dtype and isinstance(images, np.ndarray) and (
             images.dtype.kind in "iu" or images.dtype in (np.float16, np.float32)):
         dtype = images.dtype
+    if isinstance(images, (list, tuple)) and not images:
+        # [] was refused as an array "of 1 dimension(s) (shape (0,))", its emptiness unsaid
+        raise ValueError(f"{name} is an empty {type(images).__name__}: give at least one "
+                         "picture")
     images = _by_dim_names(images, name)
     images = check_array(images, name, ndim=(2, 3), dtype=dtype, copy=copy)
     if images.ndim == 2:
@@ -418,7 +449,7 @@ def image_source_path(source, name: str = "source") -> Path:
     if not str(source).strip():
         # Path("") is the current folder: its pictures, if any, were read unsaid
         raise ValueError(f"{name} is empty ({source!r}); give 'skimage' or a path to images")
-    path = check_path(source, name)
+    path = check_path(source, name, "file or folder")
     if not path.exists():
         raise FileNotFoundError(
             f"{name}: no such file or folder: {str(path)!r} (expected 'skimage', a .mat "
@@ -792,7 +823,7 @@ def _load_folder(path, size, name="source", progress=None, max_images=None):
                 UserWarning, stacklevel=user_stacklevel())
         return _read_image_files(pictures[:max_images], size, name, progress)
     if raw:
-        raw = sorted(raw, key=_natural_key)[:max_images]
+        raw = sorted(raw, key=natural_key)[:max_images]
 
         resized = []  # the shapes of the raw pictures size resizes (not merely crops)
 
@@ -832,10 +863,10 @@ def _source_files(source, max_images=None):
                 for item in source[:max_images]]
     if not isinstance(source, (str, os.PathLike)) or source == "skimage":
         return None
-    path = check_path(source, "source")
+    path = check_path(source, "source", "file or folder")
     if path.is_dir():
         pictures, raw, _, _ = _folder_contents(path)
-        files = pictures or sorted(raw, key=_natural_key)  # as _load_folder reads them
+        files = pictures or sorted(raw, key=natural_key)  # as _load_folder reads them
         return files[:max_images] if files else None
     return [path] if path.suffix.lower() in IMAGE_SUFFIXES or _is_raw_file(path) else None
 
@@ -851,11 +882,6 @@ def _describe_sizes(files, shapes, max_names: int = 3) -> str:
         count = f" ({len(names)} files)" if len(names) > 1 else ""
         parts.append(f"{h} x {w}: {listed}{count}")
     return "; ".join(parts)
-
-
-def _natural_key(p):
-    digits = "".join(c for c in p.name if c.isdigit())
-    return (int(digits) if digits else -1, p.name)
 
 
 def _is_raw_file(path):
@@ -1506,7 +1532,7 @@ def is_prewhitened(source) -> bool:
         return True
     if not isinstance(source, (str, os.PathLike)) or source == "skimage":
         return False
-    path = check_path(source, "source")
+    path = check_path(source, "source", "file or folder")
     if path.is_dir():  # judged on the files load_images reads
         pictures, raw, mats, _ = _folder_contents(path)
         if pictures:

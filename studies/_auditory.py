@@ -34,7 +34,7 @@ def audio_folder(audio_dir, pattern):
     synthetic = str(audio_dir) == SYNTHETIC
     folder = None
     if not synthetic:
-        folder = check_path(str(audio_dir), "audio_dir")  # "$DATA/wavs" from a spec file
+        folder = check_path(str(audio_dir), "audio_dir", "folder")  # "$DATA/wavs" from a spec file
         if folder.exists() and not folder.is_dir():  # "no such folder" for a file there
             raise FileNotFoundError(f"audio_dir: {str(folder)!r} is a file; give a folder of "
                                     f"WAV files (this file's is {str(folder.parent)!r}), or "

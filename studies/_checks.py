@@ -157,7 +157,7 @@ def path_attr(path) -> str:
     where DATA is not set)."""
     from v1model.validation import check_path
 
-    return str(check_path(path).resolve())
+    return str(check_path(path, kind="file or folder").resolve())
 
 
 def dictionary_working_bytes(n_atoms: int, n_features: int, n_samples: int) -> dict:

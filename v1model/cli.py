@@ -235,7 +235,7 @@ def _study_run(args) -> int:
         # an empty --out (an unset shell variable) wrote to results/NAME unsaid
         raise ValueError(f"--out is empty; give a folder (default: results/{module.NAME})")
     # "$SCRATCH/r" quoted, or from a script that did not expand it: as the study's paths
-    outdir = check_path(args.out, "--out") if args.out else Path("results") / module.NAME
+    outdir = check_path(args.out, "--out", "folder") if args.out else Path("results") / module.NAME
     # a bad output folder must fail now, not after the study has run
     if outdir.exists() and not outdir.is_dir():
         raise ValueError(f"--out: {str(outdir)!r} exists and is not a folder")

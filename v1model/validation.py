@@ -1496,7 +1496,11 @@ def check_positive_or_auto(value, name: str):
     return check_positive(value, name)
 
 
-def check_path(path, name: str = "path") -> Path:
+#: what :func:`check_path` may be asked for, as its message words it
+_PATH_KINDS = ("file", "folder", "file or folder")
+
+
+def check_path(path, name: str = "path", kind: str = "file") -> Path:
     """A file or folder name as a ``Path``, its ``$VAR`` (``${VAR}``) and ``~`` expanded.
 
     Every path a study takes (``images``, ``dictionary``, ``reference``,
@@ -1510,6 +1514,11 @@ def check_path(path, name: str = "path") -> Path:
         Not empty.
     name : str, default "path"
         Argument name used in error messages.
+    kind : {"file", "folder", "file or folder"}, default "file"
+        What ``path`` names, for the message of a value that is no path
+        ("folder must be a folder name ...": a folder argument was asked for a
+        "file name"). Whether it exists, and is of that kind, is the caller's
+        to check.
 
     Returns
     -------
@@ -1527,8 +1536,9 @@ def check_path(path, name: str = "path") -> Path:
         closed by ``}`` after a variable name (``"a/${SCRATCH"``, ``"${}"``), which it
         left as written too.
     """
+    check_choice(kind, "kind", _PATH_KINDS)
     if not isinstance(path, (str, os.PathLike)) or str(path) == "":
-        raise TypeError(f"{name} must be a file name (str or os.PathLike), got {path!r}")
+        raise TypeError(f"{name} must be a {kind} name (str or os.PathLike), got {path!r}")
     # a "${" that is no "${NAME}": a typo, read as a folder literally named "${SCRATCH"
     if re.search(r"\$\{(?![A-Za-z_]\w*\})", os.fspath(path)):
         raise ValueError(f"{name}: {os.fspath(path)!r} has a '${{' that is not closed "

@@ -239,6 +239,8 @@ RAGGED = [np.zeros(30), np.zeros(40)]  # sounds of different lengths, not stacke
 
 @pytest.mark.parametrize("call, name", [
     (lambda: encode(RAGGED, np.ones((1, 3)), 0.1), "X"),
+    # 2-D kernels: the colour-picture check came first and named the list "images"
+    (lambda: encode([[1.0, 2.0], [3.0]], np.ones((1, 3, 3)), 0.1), "X"),
     (lambda: matching_pursuit(RAGGED, np.ones((1, 3)), n_nonzero=2), "X"),
     (lambda: objective(RAGGED, np.zeros((2, 1, 32)), np.ones((1, 3)), 0.1), "X"),
     (lambda: _network().encode(RAGGED, method="fista"), "X"),

@@ -178,6 +178,29 @@ def test_check_path_names_what_is_not_a_file_name():
     assert check_path("~/x.nc") == Path.home() / "x.nc"
 
 
+def test_check_path_says_whether_a_file_or_a_folder_was_wanted():
+    """A folder argument that was no path was told it "must be a file name"
+    (stimuli.audio.load_wav_folder's and stimuli.digits.load_mnist's ``folder``)."""
+    from stimuli.audio import load_wav_folder
+    from stimuli.digits import load_mnist
+    from stimuli.images import image_source_path
+    from v1model.validation import check_path
+
+    for kind in ("file", "folder", "file or folder"):
+        with pytest.raises(TypeError, match=rf"^where must be a {kind} name \(str or "
+                                            r"os.PathLike\), got None$"):
+            check_path(None, "where", kind)
+    with pytest.raises(ValueError, match=r"^kind must be one of 'file', 'folder', 'file or "
+                                         r"folder'; got 'dir'$"):
+        check_path("x", "where", "dir")
+    with pytest.raises(TypeError, match=r"^folder must be a folder name .*, got 3$"):
+        load_wav_folder(3)
+    with pytest.raises(TypeError, match=r"^folder must be a folder name .*, got None$"):
+        load_mnist(None)
+    with pytest.raises(TypeError, match=r"^source must be a file or folder name .*, got 3$"):
+        image_source_path(3)
+
+
 def test_check_path_expands_environment_variables_and_refuses_unset_ones(monkeypatch):
     # a spec file is no shell: "$SCRATCH/imgs" reached the studies as written
     from pathlib import Path

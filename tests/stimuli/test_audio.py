@@ -172,7 +172,7 @@ def test_wav_with_nan_or_no_samples_fails_naming_the_file(tmp_path):
     # None and numbers as paths failed inside pathlib ("expected str, bytes or os.PathLike")
     (lambda: load_wav(None), TypeError, r"path must be a file name .*got None"),
     (lambda: load_wav(3), TypeError, r"path must be a file name .*got 3"),
-    (lambda: load_wav_folder(None), TypeError, r"folder must be a file name .*got None"),
+    (lambda: load_wav_folder(None), TypeError, r"^folder must be a folder name .*got None"),
     # an absolute pattern: pathlib's NotImplementedError "Non-relative patterns are unsupported"
     (lambda: load_wav_folder(".", pattern="/data/*.wav"), ValueError,
      r"pattern must be a glob pattern relative to folder, got '/data/\*\.wav'"),
@@ -646,3 +646,46 @@ def test_another_threads_warning_is_given_back_as_it_came(tmp_path, monkeypatch,
     assert messages.count(text) == 2  # one per file read, as given
     scipys = [m for m in messages if m != text]
     assert len(scipys) == 1 and re.match(r"'.*cut\.wav': Reached EOF prematurely", scipys[0])
+
+
+def test_a_folders_files_come_in_natural_order(tmp_path):
+    """Names sorted as text read ``10.wav`` before ``2.wav`` (and ``spk10/`` before
+    ``spk2/``), where stimuli.load_images reads ``image2`` before ``image10``."""
+    for value, name in ((1000, "1.wav"), (2000, "2.wav"), (10000, "10.wav")):
+        wavfile.write(tmp_path / name, 8000, np.full(8, value, np.int16))
+    waves, _, names = load_wav_folder(tmp_path)
+    assert names == ["1.wav", "2.wav", "10.wav"]
+    # the waveforms come in the order of their names
+    np.testing.assert_array_equal([w[0] for w in waves], np.array([1000, 2000, 10000]) / 32768)
+    for value, speaker in ((2000, "spk2"), (10000, "spk10")):
+        (tmp_path / speaker).mkdir()
+        wavfile.write(tmp_path / speaker / "0.wav", 8000, np.full(8, value, np.int16))
+    assert load_wav_folder(tmp_path, "**/0.wav")[2] == ["spk2/0.wav", "spk10/0.wav"]
+
+
+def test_the_spoken_digits_order_is_the_text_order(shared_data):
+    """The FSDD recordings (one-digit digits and takes) come as before natural order,
+    so that the speech studies' segments are drawn from the same waveforms."""
+    from stimuli.audio import matching_files
+
+    folder = shared_data("fsdd")
+    files = matching_files(folder, "*.wav", "folder")
+    assert len(files) == 300 and files == sorted(folder.glob("*.wav"))
+
+
+def test_resample_pads_with_zeros_unless_told_otherwise():
+    """scipy's resample_poly pads with zeros: a constant tapers at its ends (a documented
+    1.0 -> 0.4997 at 16 kHz); padtype takes the signal to go on."""
+    from scipy.signal import resample_poly
+
+    x = np.ones(8000)
+    up = resample(x, 8000, 16000)
+    np.testing.assert_allclose(up, resample_poly(x, 2, 1), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(up[[0, 1, -2, -1]], [1.0005, 1.1331, 1.0005, 0.4997], atol=1e-4)
+    np.testing.assert_allclose(resample(x, 8000, 4000)[:2], [0.7501, 1.0668], atol=1e-4)
+    for padtype in ("mean", "line"):
+        y = resample(x, 8000, 16000, padtype=padtype)
+        np.testing.assert_allclose(y, resample_poly(x, 2, 1, padtype=padtype), atol=1e-12)
+        np.testing.assert_allclose(y, 1.0, atol=7e-4)
+    with pytest.raises(ValueError, match=r"^padtype must be one of 'constant', .*got 'zeros'"):
+        resample(x, 8000, 16000, padtype="zeros")

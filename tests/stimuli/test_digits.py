@@ -88,7 +88,7 @@ def test_paths_that_are_not_paths_are_named():
     # None and numbers failed inside pathlib with "expected str, bytes or os.PathLike"
     with pytest.raises(TypeError, match=r"^path must be a file name .*got None"):
         read_idx(None)
-    with pytest.raises(TypeError, match=r"^folder must be a file name .*got 3"):
+    with pytest.raises(TypeError, match=r"^folder must be a folder name .*got 3"):
         load_mnist(3)
 
 
@@ -147,3 +147,28 @@ def test_damaged_mnist_files_are_named_by_the_folder_argument(tmp_path):
     _write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.arange(2, dtype=np.uint8), 0x08)
     with pytest.raises(ValueError, match=r"^folder: '.*t10k-images-idx3-ubyte' is not an IDX"):
         load_mnist(tmp_path, split="test")
+
+
+def test_mnist_labels_are_one_digit_per_image(tmp_path, rng):
+    """The labels file was not checked: an images file in its place came back as "labels"
+    of shape (n, 28, 28), values outside 0-9 passed through, and a count that disagreed
+    was told without naming the two files."""
+    images = rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    _write_idx(tmp_path / "train-images-idx3-ubyte", images, 0x08)
+    labels = tmp_path / "train-labels-idx1-ubyte"
+    _write_idx(labels, images, 0x08)
+    with pytest.raises(ValueError, match=r"^folder: '.*train-labels-idx1-ubyte' holds uint8 "
+                                         r"labels of shape \(3, 28, 28\); MNIST's are integers "
+                                         r"of shape \(n_images,\)"):
+        load_mnist(tmp_path)
+    _write_idx(labels, np.array([3, 9, 10], np.uint8), 0x08)
+    with pytest.raises(ValueError, match=r"^folder: '.*train-labels-idx1-ubyte' holds 1 labels "
+                                         r"outside the digits 0 to 9 \(the first, at index 2, "
+                                         r"is 10\)$"):
+        load_mnist(tmp_path)
+    _write_idx(labels, np.array([3, 9], np.uint8), 0x08)
+    with pytest.raises(ValueError, match=r"^folder: 3 images but 2 labels \('.*train-images-"
+                                         r"idx3-ubyte' and '.*train-labels-idx1-ubyte'\)"):
+        load_mnist(tmp_path)
+    _write_idx(labels, np.array([0, 9, 5], np.uint8), 0x08)
+    np.testing.assert_array_equal(load_mnist(tmp_path)[1], [0, 9, 5])

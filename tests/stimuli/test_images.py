@@ -1129,3 +1129,39 @@ def test_load_whitened_leaves_the_process_warning_filters_alone(
     # the flag does not outlive the call
     with pytest.warns(UserWarning, match="which are already whitened"):
         load_images(raw, size=32)
+
+
+def test_an_empty_list_of_pictures_is_said_to_be_empty():
+    """load_images([]) said "source must have 2 or 3 dimension(s), got 1 (shape (0,))"."""
+    for source in ([], ()):
+        kind = type(source).__name__
+        with pytest.raises(ValueError, match=rf"^source is an empty {kind}: give at least one "
+                                             r"picture$"):
+            load_images(source)
+        with pytest.raises(ValueError, match=rf"^images is an empty {kind}"):
+            whiten(source)
+        with pytest.raises(ValueError, match=rf"^images is an empty {kind}"):
+            sample_patches(source, 4, 8)
+
+
+def test_a_list_of_pictures_of_different_sizes_is_sent_to_load_images(rng):
+    """whiten and sample_patches told such a list to "cut or pad them to one length", as
+    if it held sounds; load_images reads it, squaring the pictures to one size."""
+    pictures = [rng.random((32, 32)), rng.random((40, 48))]
+    for call in (lambda x: whiten(x), lambda x: sample_patches(x, 4, 8, seed=0)):
+        with pytest.raises(TypeError, match=r"^images is a list of 2 pictures of different "
+                                            r"shapes \(\(32, 32\), \(40, 48\)\), not one array "
+                                            r"\(n_images, height, width\): read it with "
+                                            r"stimuli\.load_images\(images\), which "):
+            call(pictures)
+    # the advice works: one stack of squares, which both take
+    stack = load_images(pictures, size=32)
+    assert stack.shape == (2, 32, 32)
+    assert whiten(stack).shape == (2, 32, 32)
+    assert sample_patches(stack, 4, 8, seed=0).shape == (8, 16)  # 8 patches of 4 x 4
+    with pytest.raises(TypeError, match=r"^images is a tuple of picture files, not an array "
+                                        r"of pictures: read them with stimuli\.load_images"):
+        whiten(("a.png", "b.png"))
+    # a list of pictures of one size is a stack, as before
+    same = [rng.random((16, 16)), rng.random((16, 16))]
+    np.testing.assert_allclose(whiten(same), whiten(np.stack(same)), rtol=1e-12)

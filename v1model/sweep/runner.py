@@ -562,7 +562,7 @@ def _output_path(output) -> Path:
                         f"{describe(output)}")
     if not str(os.fspath(output)).strip():
         raise SpecError("output", f"must be a folder path, got {os.fspath(output)!r}")
-    return check_path(output, "output")
+    return check_path(output, "output", "folder")
 
 
 def _check_sweep_folder(output) -> Path:

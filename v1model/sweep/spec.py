@@ -645,7 +645,7 @@ def _folder(value, name, base) -> Path:
     ``base``; an unset variable is refused, naming ``name``, by the rule of every path
     (:func:`v1model.validation.check_path`)."""
     try:
-        path = check_path(str(value), name)
+        path = check_path(str(value), name, "folder")
     except ValueError as exc:  # "NAME: '$SCRATCH/x' uses ...": the field comes first
         raise SpecError(name, str(exc).removeprefix(f"{name}: ")) from None
     return path if path.is_absolute() else base / path
