@@ -105,7 +105,9 @@ def run(
         Whether ``images`` are already whitened (default: guessed from the source).
     patch_size, n_atoms, n_patches, dictionary_updates, duration : optional
         Override the defaults above. ``n_atoms`` defaults to ``patch_size**2``
-        (a complete dictionary) for any ``patch_size``.
+        (a complete dictionary) for any ``patch_size``. ``n_patches`` whose
+        synapses (``n_patches * n_atoms * (n_atoms - 1)``, ~65 bytes each while
+        Brian2 builds them) would not fit in memory are refused before any work.
     target : {"numpy", "cython", "cpp_standalone"}, optional
         Brian2 code-generation target; default (None or ``"none"``) the one
         above.
@@ -137,6 +139,7 @@ def run(
     from v1model.inference import fista, lca
     from v1model.io import seed_attr
     from v1model.spiking import spiking_lca, windowed_rates
+    from v1model.spiking._brian import check_synapses_fit
     from v1model.spiking.lca import simulation_parameters
     from v1model.validation import as_generator, check_bool, check_int, check_positive
 
@@ -168,6 +171,12 @@ def run(
     simulation_parameters(lam, duration, dt, tau_m, tau_syn, target=target, seed=seed,
                           **defaults)
     check_int(n_raster, "n_raster", minimum=0)  # "abc" would fail once everything has run
+    # one synapse per pair of atoms per patch (a learned dictionary's Gram matrix has no
+    # zero off its diagonal): spiking_lca refused a batch too big for the memory only after
+    # the dictionary was learned and FISTA and the ODE had run, naming its own n_samples
+    n_pairs = n_atoms * (n_atoms - 1)
+    check_synapses_fit(n_patches, n_pairs, "n_patches", n_patches,
+                       f"patches of n_atoms * (n_atoms - 1) = {n_pairs} inhibitory synapses each")
     check_bool(progress, "progress")  # "abc" would be truthy
     net = SparseCodingNetwork(n_atoms=n_atoms, patch_shape=(patch_size, patch_size), lam=lam,
                               threshold="nonneg", tau=tau_m)

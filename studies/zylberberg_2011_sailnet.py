@@ -121,7 +121,9 @@ def run(
     batch_size : int, default 100
         Patches per update (see :func:`v1model.spiking.learn_sailnet`).
     n_eval : int
-        Held-out patches whose spike counts give the rate distribution.
+        Held-out patches whose spike counts give the rate distribution; refused
+        before any work when they and their inference's arrays would not fit in
+        memory.
     n_brian2 : int, optional
         Held-out patches also simulated with the Brian2 network (default 20
         in quick mode, 100 otherwise; 0 skips Brian2).
@@ -159,7 +161,8 @@ def run(
     from v1model.spiking._brian import TARGETS
     from v1model.analysis import fit_gabor, reliable_gabor_fits
     from v1model.analysis._common import pearson_r
-    from v1model.validation import as_generator, check_bool, check_choice, check_int
+    from v1model.validation import (as_generator, check_bool, check_choice, check_fits_in_memory,
+                                    check_int)
 
     quick = check_bool(quick, "quick")  # "no" would be truthy
     check_images(images, prewhitened)
@@ -185,6 +188,11 @@ def run(
     if n_brian2 > 0:  # sailnet_inference's check, under this study's name
         check_choice(brian2_target, "brian2_target", TARGETS)
     check_bool(progress, "progress")  # "abc" would be truthy
+    # the held-out patches and sailnet_inference's drives, potentials and spike counts
+    # (float64): refused by sailnet_inference only after the learning, naming its n_samples
+    check_fits_in_memory((n_eval, patch_size**2 + 6 * n_neurons), np.float64, "n_eval", n_eval,
+                         f"held-out patches of {patch_size}x{patch_size} pixels and the drives, "
+                         f"potentials and spike counts of {n_neurons} neurons")
     rng = as_generator(seed)
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 

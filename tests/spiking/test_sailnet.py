@@ -350,6 +350,23 @@ def test_rf_helpers_against_hand_computed_values():
     np.testing.assert_allclose(rf_overlap(Q), [[1, 0], [0, 1]])
 
 
+def test_rf_helpers_read_a_transposed_dataarray_by_dim_name():
+    """learn_sailnet's ds["Q"] transposed to (y, x, neuron) was read by position: 8
+    "fields" of 8 x 64 pixels, their spreads and overlaps, for 64 neurons, unsaid."""
+    Q = np.zeros((3, 4, 6))
+    Q[0, 1, 1] = 1.0                     # a single pixel: no spread
+    Q[1, 0, 0] = Q[1, 0, 4] = 1.0        # two pixels 4 apart: spread 2
+    Q[2, 0, 0] = Q[2, 2, 0] = 1.0        # two pixels 2 apart: spread 1, overlap 1/2 with 1
+    fields = xr.DataArray(Q, dims=("neuron", "y", "x")).transpose("y", "x", "neuron")
+    np.testing.assert_allclose(rf_spread(fields), [0.0, 2.0, 1.0], atol=1e-12)
+    want = np.array([[1, 0, 0], [0, 1, 0.5], [0, 0.5, 1]])
+    np.testing.assert_allclose(rf_overlap(fields), want, atol=1e-12)
+    flat = xr.DataArray(Q.reshape(3, -1), dims=("neuron", "feature"))
+    np.testing.assert_allclose(rf_overlap(flat.T), want, atol=1e-12)
+    with pytest.raises(ValueError, match="Q is a DataArray with dims"):
+        rf_spread(xr.DataArray(Q.transpose(1, 0, 2), dims=("y", "neuron", "row")))
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
@@ -605,6 +622,28 @@ def test_too_many_neurons_for_the_memory_are_refused_by_name(monkeypatch):
         181, 181)
     with pytest.raises(ValueError, match=message):
         zylberberg_2011_sailnet.run(quick=True, n_neurons=200, progress=False)
+
+
+def test_the_study_refuses_held_out_patches_that_do_not_fit_before_learning(monkeypatch):
+    """sailnet_inference refused them only after the learning (10,000 updates at full
+    size), naming its own n_samples. Under a 1 MiB limit the quick run's 64 pixels and
+    6 arrays of 64 neurons per patch (float64: 3584 bytes) let 292 of them fit, not 2000."""
+    import functools
+
+    import v1model.spiking
+    import v1model.validation
+    from studies import zylberberg_2011_sailnet
+
+    @functools.wraps(learn_sailnet)
+    def learn(*args, **kwargs):
+        raise AssertionError("the study learned before refusing n_eval")
+
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 2.0**20)
+    monkeypatch.setattr(v1model.spiking, "learn_sailnet", learn)
+    with pytest.raises(ValueError, match=r"^n_eval=2000 held-out patches of 8x8 pixels .* 64 "
+                                         r"neurons would take 7\.168e\+06 bytes .* \(at most "
+                                         r"292 would fit\)"):
+        zylberberg_2011_sailnet.run(quick=True, n_eval=2000, progress=False)
 
 
 @pytest.mark.parametrize("images", [False, True])

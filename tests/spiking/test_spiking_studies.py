@@ -30,6 +30,27 @@ def test_spiking_lca_study_rates_match_lasso_and_inhibition_matters(tmp_path):
         assert png.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_spiking_lca_study_refuses_patches_whose_synapses_do_not_fit_before_any_work(
+        monkeypatch):
+    """spiking_lca refused them only after the dictionary was learned and FISTA and the
+    ODE had run (17 s in quick mode, minutes at full size), naming its own n_samples, an
+    argument the study's user never gave. Under a 128 MiB limit, at 65 bytes per synapse
+    and 64 * 63 = 4032 synapses per patch (quick mode), 512 patches fit, 1000 do not."""
+    import v1model.validation
+    from studies import get_study
+    from v1model import SparseCodingNetwork
+
+    def learn(*args, **kwargs):
+        raise AssertionError("the study learned a dictionary for patches it cannot simulate")
+
+    monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 2.0**27)
+    monkeypatch.setattr(SparseCodingNetwork, "learn", learn)
+    with pytest.raises(ValueError, match=r"^n_patches=1000 patches of n_atoms \* \(n_atoms - "
+                                         r"1\) = 4032 inhibitory synapses each, .* \(at most "
+                                         r"512 would fit\)"):
+        get_study("spiking-lca").run(quick=True, n_patches=1000, progress=False)
+
+
 def test_spiking_lca_study_runs_shorter_than_its_first_stopping_time():
     """A run shorter than 10 ms (the first windowed stopping time) failed after the
     simulation with "t_stop must be in (0, 0.005] s", a parameter the user never gave;

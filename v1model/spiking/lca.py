@@ -217,8 +217,10 @@ def spiking_lca(
         ``record_spikes``: ``spike_time`` (s), ``spike_sample``,
         ``spike_atom`` over ``spike``; with ``record_v``:
         ``v`` and ``I_inh`` over (``time``, ``unit``). Parameters, the Brian2
-        seed, the network size and wall times (``build_time``, ``run_time``
-        in s) are in ``attrs``, with ``counting_window`` = [start, end] in s,
+        seed (``brian2_seed``, drawn from ``seed`` for the membrane noise; -1 when
+        the run drew no Brian2 random number: ``noise=0``), the network size and
+        wall times (``build_time``, ``run_time`` in s) are in ``attrs``, with
+        ``counting_window`` = [start, end] in s,
         the window the spikes were counted in: ``transient_fraction *
         duration`` and ``duration`` on the step grid (rounded up to the next
         step, or to the nearest one when within float rounding of it; the run

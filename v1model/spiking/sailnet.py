@@ -921,6 +921,15 @@ def _refuse_colour_stack(data) -> None:
             f"skimage.color.rgba2rgb(data))")
 
 
+def _check_fields(Q, name, ndim) -> np.ndarray:
+    """``Q`` as a float array of ``ndim`` dimensions, one receptive field per row: a
+    DataArray (:func:`learn_sailnet`'s ``ds["Q"]``) is read by dim name, ``neuron`` first
+    (transposed to (y, x, neuron), it was read by position: the spreads of 8 "fields"
+    of 8 x 64 pixels came back for 64 neurons, unsaid)."""
+    dims = ("neuron", "y", "x") if np.ndim(Q) == 3 else ("neuron", "feature")
+    return check_array(Q, name, ndim=ndim, dims=dims)
+
+
 def _scaled_fields(Q) -> np.ndarray:
     """The rows of ``Q`` (n_neurons, n_features) each divided by a power of two that
     brings its largest magnitude into [1, 2), so that squares and norms neither
@@ -940,12 +949,14 @@ def rf_overlap(Q) -> np.ndarray:
     Parameters
     ----------
     Q : array_like, shape (n_neurons, n_features) or (n_neurons, h, w)
+        A DataArray (e.g. :func:`learn_sailnet`'s ``ds["Q"]``) is read by dim name
+        (``neuron``, ``y``, ``x`` or ``neuron``, ``feature``, in any order).
 
     Returns
     -------
     ndarray, shape (n_neurons, n_neurons), values in [-1, 1]
     """
-    Q = check_array(Q, "Q", ndim=(2, 3))
+    Q = _check_fields(Q, "Q", (2, 3))
     Q = _scaled_fields(Q.reshape(Q.shape[0], -1))
     Qn = Q / np.linalg.norm(Q, axis=1)[:, None]
     return Qn @ Qn.T
@@ -962,12 +973,14 @@ def rf_spread(Q) -> np.ndarray:
     Parameters
     ----------
     Q : array_like, shape (n_neurons, h, w)
+        A DataArray (e.g. :func:`learn_sailnet`'s ``ds["Q"]``) is read by dim name
+        (``neuron``, ``y``, ``x``, in any order).
 
     Returns
     -------
     ndarray, shape (n_neurons,)
     """
-    Q = check_array(Q, "Q", ndim=3)
+    Q = _check_fields(Q, "Q", 3)
     n, h, w = Q.shape
     e = _scaled_fields(Q.reshape(n, -1)) ** 2
     e = e / e.sum(axis=1, keepdims=True)
