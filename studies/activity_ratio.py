@@ -142,6 +142,7 @@ def run(
     from studies._learned import (check_dictionary_source, default_updates,
                                   learned_dictionary)
     from studies._defaults import quick_default
+    from studies._held_out import held_out_split
     from tqdm.auto import tqdm
     from v1model.analysis import babel, coactive_babel, sparseness
     from studies._fixed_point import coding_attrs, polish_to_fixed_point
@@ -184,8 +185,10 @@ def run(
                          "atoms with each other)")
     D = atoms.reshape(n_units, -1)
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")
-    # a stream independent of the one that drew the training patches from the same seed
-    X = sample_patches(imgs, h, n_patches, seed=child_seeds(seed, 1)[0])
+    # a stream independent of the one that drew the training patches from the same seed,
+    # from the columns olshausen-field-1996 holds out of its learning: none a training patch
+    _, held_out, split = held_out_split(imgs, h)
+    X = sample_patches(held_out, h, n_patches, seed=child_seeds(seed, 1)[0])
 
     lams = np.geomspace(lam_min, lam_max, n_lams)
     keys = ("activity_ratio", "mean_active_count", "mean_lifetime_sparseness",
@@ -273,7 +276,7 @@ def run(
         lam_min=lam_min, lam_max=lam_max, n_lams=n_lams,
         n_patches=n_patches, tol=tol, local_max_count=local_max_count,
         dense_min_ratio=dense_min_ratio, mutual_coherence=b.attrs["mutual_coherence"],
-        **coding_attrs(LCA_TOL), classes=",".join(classes), **meta,
+        **coding_attrs(LCA_TOL), classes=",".join(classes), **meta, **split,
     )
     return ds
 

@@ -33,6 +33,13 @@ Defaults and their sources
   FISTA codes, learning rate 1 decaying to 0.1): enough for localized,
   oriented atoms at 1x, not converged at 4x. ``n_updates = 0`` keeps the
   data-initialised dictionary (random patches) instead.
+- Held-out patches: the test patches (``n_test``) come from the right 20% of the
+  columns of every image, the training patches from the left 80%
+  (``stimuli.split_images``, ``attrs["held_out"]``), so that none shares a pixel
+  with a training patch (drawn from the whole images, 149 of 2,000 16x16
+  evaluation patches were copies of training ones). Since 2026-12-07; numbers
+  here measured before then (unless said re-measured) drew both from the whole
+  images.
 - Gabor-like: R^2 >= 0.8 of the fitted Gabor over the atom's pixels.
 """
 
@@ -172,6 +179,7 @@ def run(
     from studies._checks import check_dictionary_memory, check_images, image_source_attr
     from studies._defaults import quick_default
     from studies._fixed_point import coding_attrs, polish_to_fixed_point
+    from studies._held_out import held_out_split
     from v1model.inference import lca
     from v1model.io import seed_attr
     from studies._shortfall import count_shortfall, named_by_study
@@ -212,8 +220,9 @@ def run(
     # never whitens Olshausen's images twice; bars only if slow, none with progress=False
     pictures, prewhitened = load_whitened(images, prewhitened, name="images")
     patch_size = check_patch_size(patch_size, pictures.shape, name="patch_size")
-    X_train = sample_patches(pictures, patch_size, n_train, seed=rng)
-    X_test = sample_patches(pictures, patch_size, n_test, seed=rng)
+    train, held_out, split = held_out_split(pictures, patch_size)
+    X_train = sample_patches(train, patch_size, n_train, seed=rng)
+    X_test = sample_patches(held_out, patch_size, n_test, seed=rng)
     n_atoms = overcompleteness * patch_size**2
     if n_updates:
         # its ConvergenceWarning named inference_params['max_iter'] and ['tol'], which
@@ -305,7 +314,7 @@ def run(
             "n_test": n_test, "batch_size": batch_size, "tau": tau, **coding_attrs(lca_tol),
             "gabor": int(bool(gabor)), "gabor_r2": gabor_r2, **fit_attrs,
             "images": image_source_attr(images), "prewhitened": int(bool(prewhitened)),
-            "dictionary_init": "learned" if n_updates else "data",
+            "dictionary_init": "learned" if n_updates else "data", **split,
         },
     )
     return ds

@@ -127,6 +127,13 @@ Defaults and their sources
   14.9 s, measured side by side on the loaded machine; re-measured back to
   back on 2026-12-06, two runs each: 19.7 / 21.1 s against 18.7 / 17.1 s,
   1.14x).
+- Held-out patches: the evaluation patches (``n_eval``) come from the right 20%
+  of the columns of every image, the training patches from the left 80%
+  (``stimuli.split_images``, ``attrs["held_out"]``), so that none shares a pixel
+  with a training patch (drawn from the whole images, 149 of 2,000 16x16
+  evaluation patches were copies of training ones). Since 2026-12-07; numbers
+  here measured before then (unless said re-measured) drew both from the whole
+  images.
 - Receptive-field parameters from ``v1model.analysis.fit_gabor`` (Gabor fits:
   centre, orientation, spatial frequency and its standard error, envelope; r2 of
   each fit).
@@ -295,6 +302,7 @@ def run(
     from stimuli.images import check_patch_size, load_whitened
     from studies._checks import check_dictionary_memory, check_images, image_source_attr
     from studies._defaults import quick_default
+    from studies._held_out import held_out_split
     from studies._shortfall import named_by_study
     from v1model.analysis import fit_gabor
     from v1model.inference import fista
@@ -343,8 +351,9 @@ def run(
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     patch_size = check_patch_size(patch_size, imgs.shape, name="patch_size")
-    X = sample_patches(imgs, patch_size, n_patches, seed=rng, progress=progress)
-    X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng, progress=progress)
+    train, held_out, split = held_out_split(imgs, patch_size)
+    X = sample_patches(train, patch_size, n_patches, seed=rng, progress=progress)
+    X_eval = sample_patches(held_out, patch_size, n_eval, seed=rng, progress=progress)
     p = patch_size * patch_size
     max_atoms = levels[-1] * p
 
@@ -427,7 +436,7 @@ def run(
         learning_tol=learning_tol if used_tol is None else used_tol, n_updates=n_updates,
         batch_size=batch_size, n_patches=n_patches, n_eval=n_eval,
         coding=f"held-out: fista, tol {HELDOUT_TOL:g}, float64; learning: {learning_coder}",
-        receptive_field_analysis="v1model.analysis.fit_gabor",
+        receptive_field_analysis="v1model.analysis.fit_gabor", **split,
         # the fits' bounds, which the tiling's reliability criteria read back (same for
         # every level: one patch size)
         **fit_attrs,

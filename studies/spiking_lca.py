@@ -22,6 +22,10 @@ Defaults and their sources
   network's tau), tau_syn = 2.5 ms, dt = 0.1 ms and the first 30% left out
   of the rate count (the defaults of ``spiking_lca``); 2 s simulated
   (``spiking_lca``'s own default is 1 s).
+- The coded patches come from the right 20% of the columns of every image,
+  the patches the dictionary is learned on from the left 80%
+  (``stimuli.split_images``, ``attrs["held_out"]``; since 2026-12-07): none is
+  a patch the dictionary was fitted to.
 """
 
 from __future__ import annotations
@@ -133,6 +137,7 @@ def run(
     from stimuli import sample_patches
     from stimuli.images import check_patch_size, load_whitened
     from studies._checks import check_dictionary_memory, check_images, image_source_attr
+    from studies._held_out import held_out_split
     from studies._defaults import following_default, quick_default
     from v1model import SparseCodingNetwork
     from v1model.analysis._common import pearson_r
@@ -187,8 +192,9 @@ def run(
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     patch_size = check_patch_size(patch_size, imgs.shape, name="patch_size")
-    pool = sample_patches(imgs, patch_size, 20000, seed=rng)
-    X = sample_patches(imgs, patch_size, n_patches, seed=rng)
+    train, held_out, split = held_out_split(imgs, patch_size)
+    pool = sample_patches(train, patch_size, 20000, seed=rng)
+    X = sample_patches(held_out, patch_size, n_patches, seed=rng)
 
     from studies._shortfall import named_by_study
 
@@ -290,6 +296,7 @@ def run(
         images=image_source_attr(images),
         prewhitened=int(bool(prewhitened)), patch_size=patch_size, n_atoms=n_atoms,
         n_patches=n_patches, lam=lam, dictionary_updates=dictionary_updates, duration=duration,
+        **split,
         dt=dt, tau_m=tau_m, tau_syn=tau_syn, target=target, n_raster=n_raster,
         transient_fraction=spk.attrs["transient_fraction"],
         spiking_run_time=spk.attrs["run_time"], n_synapses=spk.attrs["n_synapses"],

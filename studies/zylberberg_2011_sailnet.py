@@ -28,6 +28,13 @@ Defaults and their sources
 - Learning uses the vectorised NumPy LIF (the authors' own discrete-time
   scheme); the Brian2 network is run on held-out patches and must agree
   spike for spike (``brian2_agreement``).
+- Held-out patches: the learning draws from the left 80% of the columns of
+  every image, the evaluation patches from the right 20%
+  (``stimuli.split_images``, ``attrs["held_out"]``; since 2026-12-07), so that
+  none shares a pixel with a training patch; the 20-pixel border is cut to a
+  quarter of what a patch leaves of the narrower part where it must be
+  (``border`` for the learning, ``eval_border`` for the evaluation: 10 pixels
+  for 8x8 patches of 256x256 images, 8 for 16x16).
 """
 
 from __future__ import annotations
@@ -148,6 +155,7 @@ def run(
     """
     from stimuli import sample_patches
     from stimuli.images import load_whitened
+    from studies._held_out import held_out_split
     from studies._defaults import following_default, quick_default
     from v1model.io import seed_attr
     from v1model.spiking import (
@@ -198,13 +206,17 @@ def run(
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     patch_size = check_patch_size(patch_size, imgs.shape, border=0, name="patch_size")
-    border = min(20, (min(imgs.shape[1:]) - patch_size) // 4)
-    ds = learn_sailnet(imgs, n_neurons, patch_size=patch_size, p=p, alpha=alpha, beta=beta,
+    train, held_out, split = held_out_split(imgs, patch_size, border=0)
+    # SAILnet's 20-pixel border, at most a quarter of what a patch leaves of each part
+    border = min(20, (min(train.shape[1:]) - patch_size) // 4)
+    eval_border = min(border, (min(held_out.shape[1:]) - patch_size) // 4)
+    ds = learn_sailnet(train, n_neurons, patch_size=patch_size, p=p, alpha=alpha, beta=beta,
                        gamma=gamma, theta0=theta0, batch_size=batch_size, n_updates=n_updates,
                        border=border, seed=rng, progress=progress,
                        record_every=max(1, n_updates // 1000))
 
-    X_eval = sample_patches(imgs, patch_size, n_eval, seed=rng, border=border, normalize=True)
+    X_eval = sample_patches(held_out, patch_size, n_eval, seed=rng, border=eval_border,
+                            normalize=True)
     Q = ds["Q"].values.reshape(n_neurons, -1)
     W, theta = ds["W"].values, ds["theta"].values
     counts = sailnet_inference(X_eval, Q, W, theta, dtype=np.float64)
@@ -249,7 +261,8 @@ def run(
         study=NAME, reference=REFERENCE, quick=int(quick), seed=seed_attr(seed),
         images=image_source_attr(images),
         prewhitened=int(bool(prewhitened)), patch_size=patch_size, n_eval=n_eval,
-        n_brian2=n_brian2, brian2_target=brian2_target,
+        n_brian2=n_brian2, brian2_target=brian2_target, eval_border=eval_border,
+        **split,
         # the settings and bounds of the fits, which the reliable ones depend on
         **gabor_fit_attrs(fit), n_reliable_fits=int(reliable.sum()),
         median_nx=float(np.median(fit["nx"].values[reliable])) if reliable.any() else np.nan,

@@ -16,16 +16,17 @@ SMALL = {"n_updates": 0, "n_train": 300, "n_test": 60, "gabor": False}
 def test_point_matches_lasso_codes_of_the_same_patches():
     sklearn_decomposition = pytest.importorskip("sklearn.decomposition")
     import studies.lca_sweep as study
-    from stimuli import load_images, sample_patches, whiten
+    from stimuli import load_images, sample_patches, split_images, whiten
     from v1model.learning.olshausen_field import init_dictionary
 
     lam = 0.1
     ds = study.run(seed=3, lam=lam, overcompleteness=2, **SMALL)
     # the same patches and data-initialised dictionary, drawn independently
+    # (training patches from the left 80% of the columns, test patches from the rest)
     rng = np.random.default_rng(3)
-    pictures = whiten(load_images("skimage"))
-    sample_patches(pictures, 8, 300, seed=rng)
-    X = sample_patches(pictures, 8, 60, seed=rng)
+    train, held_out = split_images(whiten(load_images("skimage")), 0.2)
+    sample_patches(train, 8, 300, seed=rng)
+    X = sample_patches(held_out, 8, 60, seed=rng)
     D = ds["dictionary"].values.reshape(128, 64)
     A = sklearn_decomposition.sparse_encode(X, D, algorithm="lasso_cd", alpha=lam,
                                             max_iter=5000)
@@ -45,10 +46,10 @@ def test_point_matches_lasso_codes_of_the_same_patches():
     assert set(study_parameters("lca-sweep")) - set(ds.attrs) == {"progress"}
     assert ds.attrs["gabor"] == 0 and ds.attrs["n_train"] == 300
     # the dictionary is the data-initialised one of that seed
-    X_train = sample_patches(pictures, 8, 300, seed=np.random.default_rng(3))
+    X_train = sample_patches(train, 8, 300, seed=np.random.default_rng(3))
     rng = np.random.default_rng(3)
-    sample_patches(pictures, 8, 300, seed=rng)
-    sample_patches(pictures, 8, 60, seed=rng)
+    sample_patches(train, 8, 300, seed=rng)
+    sample_patches(held_out, 8, 60, seed=rng)
     np.testing.assert_allclose(D, init_dictionary(X_train, 128, "data", seed=rng), rtol=1e-12)
 
 
@@ -61,14 +62,14 @@ def test_active_fraction_is_the_lasso_supports(quick):
     the Lasso's patch for patch, and the coding is recorded in the attrs."""
     linear_model = pytest.importorskip("sklearn.linear_model")
     import studies.lca_sweep as study
-    from stimuli import load_images, sample_patches, whiten
+    from stimuli import load_images, sample_patches, split_images, whiten
 
     lam = 0.05
     ds = study.run(quick, seed=3, lam=lam, overcompleteness=2, **SMALL)
     rng = np.random.default_rng(3)  # the point's patches, drawn independently
-    pictures = whiten(load_images("skimage"))
-    sample_patches(pictures, 8, 300, seed=rng)
-    X = sample_patches(pictures, 8, 60, seed=rng)
+    train, held_out = split_images(whiten(load_images("skimage")), 0.2)
+    sample_patches(train, 8, 300, seed=rng)
+    X = sample_patches(held_out, 8, 60, seed=rng)
     D = ds["dictionary"].values.reshape(128, 64).astype(np.float64)
     # scikit-learn's objective is 1/(2 n_features) ||x - D^T a||^2 + alpha ||a||_1; a 2-D
     # target fits every patch on its own
