@@ -36,3 +36,16 @@ def test_inverse_transform_of_a_float32_learner_is_float32(planted):
     assert learner.components_.dtype == np.float32 and back.dtype == np.float32
     expected = codes.astype(np.float64) @ learner.components_.astype(np.float64)
     np.testing.assert_allclose(back, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_online_fit_with_more_atoms_than_samples_warns_as_learn_online_does():
+    # fit (algorithm="online") said nothing of 64 atoms on 10 samples, where learn_online,
+    # MOD and K-SVD warn; the estimator's own MOD fit warns through learn_mod
+    import pytest
+
+    X = np.random.default_rng(0).standard_normal((10, 8))
+    message = r"n_atoms=64 is more than the 10 training samples"
+    with pytest.warns(UserWarning, match=message + r".*reseed_patience=10"):
+        SparseDictionaryLearner(64, lam=0.1, batch_size=5, n_updates=2, seed=0).fit(X)
+    with pytest.warns(UserWarning, match=message + r".*every update"):
+        SparseDictionaryLearner(64, lam=0.1, algorithm="mod", n_updates=2, seed=0).fit(X)

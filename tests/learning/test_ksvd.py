@@ -245,3 +245,38 @@ def test_ksvd_sweep_reads_dataarrays_by_dim_name():
                      flip(D, ("atom", "feature")))
     for g, r in zip(got, ksvd_sweep(X, A, D)):
         np.testing.assert_array_equal(g, r)
+
+
+def aharon_problem(seed, snr_db=None, n_samples=1500, n_features=20, n_atoms=50, k=3):
+    """The planted setup of Aharon et al. (2006, Sec. V-A): atoms with uniform random
+    entries, unit norm; each sample 3 atoms at random places (Gaussian coefficients here),
+    white noise at ``snr_db``."""
+    rng = np.random.default_rng(seed)
+    D = rng.uniform(-1.0, 1.0, (n_atoms, n_features))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    A = np.zeros((n_samples, n_atoms))
+    for i in range(n_samples):
+        A[i, rng.choice(n_atoms, k, replace=False)] = rng.standard_normal(k)
+    X = A @ D
+    if snr_db is not None:
+        X += np.sqrt(np.mean(X**2) / 10 ** (snr_db / 10)) * rng.standard_normal(X.shape)
+    return X, D
+
+
+@pytest.mark.slow
+def test_ksvd_on_aharon_s_setup_does_not_cycle_a_reseeded_atom(recovery_score):
+    # ~2 min. Re-seeded from a residual at |cos| 0.984 to a kept atom (under duplicate_tol
+    # 0.99), one atom drifted back onto that atom in each sweep and was re-seeded from the
+    # same sample again: 51-72 re-seeds in 80 updates in 5 of these 8 runs, mean recovery
+    # 0.92 (0.88-0.98); with re-seeding residuals kept under |cos| 0.9 of the kept atoms
+    # 0-24 re-seeds and mean 0.943 (0.88-1.00), 2026-12-07
+    scores, reseeded = [], []
+    for seed in range(4):
+        for snr_db in (None, 20):
+            X, D_true = aharon_problem(seed, snr_db)
+            D, h = learn_ksvd(X, 50, n_nonzero=3, n_updates=80, seed=seed + 100,
+                              progress=False)
+            scores.append(recovery_score(D, D_true, threshold=0.99))
+            reseeded.append(int(h["n_reseeded"].sum()))
+    assert max(reseeded) < 30, reseeded
+    assert np.mean(scores) >= 0.93, scores

@@ -197,10 +197,30 @@ def test_signed_reseed_takes_a_residual_opposite_to_a_kept_atom():
     # with non-negative codes (signed) -d is not a duplicate of d: the worst residual,
     # along -e1, becomes the new atom (|cosine| would pass it over for the next sample)
     D = np.eye(3)
-    X = np.array([[-2.0, 0.0, 0.0], [0.0, 0.5, 0.1]])
+    # (the next sample at |cos| 0.71 to e2: under RESEED_MAX_COSINE, 0.9)
+    X = np.array([[-2.0, 0.0, 0.0], [0.0, 0.5, 0.5]])
     reseed(D, [2], X, np.zeros((2, 3)), np.random.default_rng(0), duplicate_tol=0.99,
            signed=True)
     np.testing.assert_allclose(D[2], [-1.0, 0.0, 0.0])
     D = np.eye(3)
     reseed(D, [2], X, np.zeros((2, 3)), np.random.default_rng(0), duplicate_tol=0.99)
-    np.testing.assert_allclose(D[2], np.array([0.0, 0.5, 0.1]) / np.hypot(0.5, 0.1))
+    np.testing.assert_allclose(D[2], np.array([0.0, 1.0, 1.0]) / np.sqrt(2))
+
+
+def test_reseed_passes_over_a_residual_just_under_duplicate_tol(rng):
+    # the worst residual is at |cos| 0.95 to kept atom 0, under duplicate_tol 0.99: it was
+    # taken, and the next sweep pulled it onto atom 0 (K-SVD on Aharon et al.'s setup
+    # re-seeded one atom from the same sample in 72 of 80 updates)
+    X = 0.01 * rng.standard_normal((20, 5))
+    X[0] = 4.0 * np.array([0.95, np.sqrt(1 - 0.95**2), 0.0, 0.0, 0.0])
+    X[1] = [0.0, 0.0, 0.0, 0.6, 0.8]
+    D = np.vstack([np.eye(5)[:3], np.eye(5)[2]])
+    reseed(D, np.array([3]), X, np.zeros((20, 4)), rng, duplicate_tol=0.99)
+    np.testing.assert_allclose(D[3], [0, 0, 0, 0.6, 0.8], atol=1e-12)
+    # a lower duplicate_tol still rules: at 0.5 a residual at 0.6 to a kept atom is passed
+    # over too
+    X[1] = [0.6, 0.0, 0.0, 0.0, 0.8]
+    X[2] = [0.0, 0.0, 0.0, 0.0, 0.9]
+    D = np.vstack([np.eye(5)[:3], np.eye(5)[2]])
+    reseed(D, np.array([3]), X, np.zeros((20, 4)), rng, duplicate_tol=0.5)
+    np.testing.assert_allclose(D[3], [0, 0, 0, 0, 1.0], atol=1e-12)

@@ -33,7 +33,7 @@ from .ksvd import learn_ksvd
 from .mod import learn_mod
 from .._blas import blas_threads_for_step
 from .online import (OnlineState, check_online_params, minibatch_flops, online_attrs,
-                     run_epochs)
+                     run_epochs, warn_online_atoms_exceed_samples)
 
 __all__ = ["SparseDictionaryLearner", "NotFittedError", "ALGORITHMS"]
 
@@ -391,6 +391,9 @@ class SparseDictionaryLearner(SavedAsDataset):
         if v["algorithm"] == "online":
             # learn_mod and learn_ksvd check it themselves
             check_lam_below_data(X, coder, v["n_atoms"])
+            # as learn_online warns (fit said nothing of 64 atoms on 10 samples)
+            warn_online_atoms_exceed_samples(v["n_atoms"], X.shape[0], v["reseed_patience"],
+                                             v["duplicate_tol"])
             state = self._new_state(X, v, n_samples=X.shape[0])
             run_epochs(state, X, v["n_updates"], v["batch_size"], bool(self.shuffle), state.rng,
                        self.progress)

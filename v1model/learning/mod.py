@@ -129,7 +129,12 @@ def learn_mod(
         run (a ``ConvergenceWarning`` counting the updates and samples,
         naming these keys), not at every update.
     n_updates : int, default 30
-        Number of code/dictionary alternations.
+        Number of code/dictionary alternations. Enough to lower the objective
+        on natural patches; recovering planted atoms takes about 100 (30
+        atoms, 20 features, 2,000 samples of 3, ``lam=0.1``: 10-20% of them
+        within |cos| 0.99 after 30 updates, 87-93% after 60, all after 100,
+        as scikit-learn's ``DictionaryLearning`` after its 100 iterations;
+        2026-12-07, README "Recovering planted atoms").
     batch_size : int, optional
         Code a random minibatch of this many samples per update (stochastic
         MOD) instead of all of ``X``. Each update is the least-squares

@@ -202,6 +202,14 @@ class OnlineState:
         self.history.record(stats, dead.size, n_unconverged, time.perf_counter() - start)
 
 
+def warn_online_atoms_exceed_samples(n_atoms, n_samples, reseed_patience, duplicate_tol):
+    """:func:`~._data.warn_if_more_atoms_than_samples` with the online re-seeding settings
+    (one wording for :func:`learn_online` and ``SparseDictionaryLearner.fit``)."""
+    warn_if_more_atoms_than_samples(
+        n_atoms, n_samples, f"as reseed_patience={reseed_patience} and "
+                            f"duplicate_tol={duplicate_tol} say")
+
+
 def check_online_params(forget_factor, n_passes):
     forget_factor = check_nonnegative(forget_factor, "forget_factor")
     n_passes = check_int(n_passes, "n_passes", minimum=1)
@@ -323,9 +331,7 @@ def learn_online(
     forget_factor, n_passes = check_online_params(forget_factor, n_passes)
     reseed_patience, duplicate_tol = check_reseeding(reseed_patience, duplicate_tol)
     # MOD and K-SVD warned of it, online learning said nothing
-    warn_if_more_atoms_than_samples(
-        n_atoms, n, f"as reseed_patience={reseed_patience} and duplicate_tol={duplicate_tol} "
-                    "say")
+    warn_online_atoms_exceed_samples(n_atoms, n, reseed_patience, duplicate_tol)
     # shuffle="no" is truthy: bool() shuffled it (the estimator refused it)
     shuffle = check_bool(shuffle, "shuffle")
     check_progress(progress)
