@@ -931,7 +931,7 @@ def contrast_response(
     flag = np.full(n_sel, "no response", dtype=object)
     order = np.argsort(c, kind="stable")
     cs = c[order]
-    # the fits take ~0.1 s a unit (10 starts each): minutes for a whole dictionary
+    # the fits take ~10 ms a unit (3 refined grid starts): seconds for a dictionary
     units_bar = progress_bar(progress if fittable else False, total=n_sel,
                              desc="Naka-Rushton fits", unit="unit", iterable=range(n_sel))
     # a unit at rounding level of the others (1e-12 among ~1) got a threshold and a fit
@@ -1093,42 +1093,120 @@ def _threshold_linear_sse(c, r, baseline):
     return best
 
 
-def _fit_naka_rushton(c, r, baseline):
-    """Least-squares (rmax, c50, n, b) and R^2, the best of several starts.
+#: Grid of the Naka-Rushton fit's starts: log-spaced c50 values over their bounds and
+#: exponents over [0.3, 10]; the best _NR_STARTS local minima of the grid are refined
+_NR_GRID = (48, 24)
+_NR_STARTS = 3
 
-    Fitted on ``r`` scaled to a peak of 1, with c50 in log space, bounded to
-    the tested range widened 100x each way, and n in [0.3, 10].
+
+def _naka_rushton_sigmoid(logc, logc50, n):
+    """``c^n / (c^n + c50^n)`` from log contrasts (``-inf`` at c = 0 gives 0).
+
+    Written with tanh: no overflow of ``exp`` for a large ``n`` or a c50 far
+    from the tested contrasts. Broadcasts.
     """
+    return 0.5 * (1.0 - np.tanh(0.5 * n * (logc50 - logc)))
+
+
+def _best_amplitudes(s, y, baseline):
+    """Least-squares ``rmax >= 0`` and ``b`` in [-1, 1] of ``b + rmax s`` given ``s``.
+
+    ``s`` (..., n_c), ``y`` (n_c,). Exact under the bounds: the optimum of this
+    convex problem in two unknowns is the unconstrained one when it is feasible,
+    else it lies on an edge (rmax = 0, b = -1 or b = 1), each a one-unknown
+    problem. Returns (rmax, b, sse), each of shape (...).
+    """
+    def sse(rmax, b):
+        return ((b[..., None] + rmax[..., None] * s - y) ** 2).sum(-1)
+
+    ss = (s * s).sum(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if not baseline:
+            rmax = np.nan_to_num(np.maximum((s @ y) / ss, 0.0))  # s = 0: rmax = 0
+            zero = np.zeros_like(rmax)
+            return rmax, zero, sse(rmax, zero)
+        ds, dy = s - s.mean(-1, keepdims=True), y - y.mean()
+        slope = (ds @ dy) / (ds * ds).sum(-1)  # NaN for a flat s
+        candidates = [(slope, y.mean() - slope * s.mean(-1))]
+        candidates += [(np.maximum((s @ (y - b)) / ss, 0.0), np.full_like(ss, b))
+                       for b in (-1.0, 1.0)]
+        candidates.append((np.zeros_like(ss), np.full_like(ss, np.clip(y.mean(), -1.0, 1.0))))
+    best = (np.zeros_like(ss), np.zeros_like(ss), np.full_like(ss, np.inf))
+    for rmax, b in candidates:
+        feasible = (rmax >= 0) & (np.abs(b) <= 1)  # False for NaN
+        e = np.where(feasible, sse(np.nan_to_num(rmax), np.nan_to_num(b)), np.inf)
+        better = e < best[2]
+        best = tuple(np.where(better, new, old) for new, old in zip((rmax, b, e), best))
+    return best
+
+
+def _fit_naka_rushton(c, r, baseline):
+    """Least-squares (rmax, c50, n, b) and R^2.
+
+    Fitted on ``r`` scaled to a peak |r| of 1, with c50 in log space, bounded to
+    the tested range widened 100x each way, n in [0.3, 10] and b in [-1, 1]
+    (scaled). The amplitude searched is ``a = rmax s(c_max)``, the rise at the
+    highest tested contrast, not rmax: a curve still rising at ``c_max`` is fitted
+    equally well by any c50 far above it with rmax growing as ``c50^n``, a curved
+    valley that a search in rmax cannot follow (it is straight and flat in ``a``).
+    Over a grid of (c50, n), ``a`` and b are exact bounded linear least squares;
+    the best few local minima of the grid are refined by a bounded trust-region
+    search with the analytic Jacobian. (10 fixed starts took ~2,000 residual
+    evaluations, a straight line ~10,000 counting the finite differences; the
+    grid's starts reach the same or a smaller residual on planted, linear,
+    saturating and LCA curves, 20x faster.) NaN for a flat or non-finite ``r``
+    or fewer than two positive contrasts.
+    """
+    from scipy.ndimage import minimum_filter
     from scipy.optimize import least_squares
 
-    scale = np.abs(r).max()
-    y = r / scale
     pos = c[c > 0]
-    if pos.size < 2 or np.ptp(y) == 0:
+    scale = np.abs(r).max()
+    if pos.size < 2 or not np.isfinite(scale) or np.ptp(r) == 0:
         return np.full(4, np.nan), np.nan
-    lo_c, hi_c = pos.min(), pos.max()
-    lo = [0.0, np.log(lo_c / 100), 0.3] + ([-1.0] if baseline else [])
-    hi = [np.inf, np.log(hi_c * 100), 10.0] + ([1.0] if baseline else [])
-    lo, hi = np.array(lo), np.array(hi)
+    y = r / scale
+    lo_c, top = pos.min(), np.log(pos.max())
+    lo = np.array([0.0, np.log(lo_c / 100), 0.3, -1.0][: 3 + baseline])
+    hi = np.array([np.inf, top + np.log(100), 10.0, 1.0][: 3 + baseline])
     with np.errstate(divide="ignore"):
         logc = np.log(c)  # -inf at c = 0, where the model is b
+    dlogc = np.where(c > 0, logc, 0.0)  # d/dn is 0 at c = 0, not 0 * inf
+
+    def shape(logc50, n):
+        """s(c) / s(c_max): 0 at c = 0, 1 at c_max (logaddexp: no overflow)."""
+        return np.exp(np.logaddexp(0.0, n * (logc50 - top))
+                      - np.logaddexp(0.0, n * (logc50 - logc)))
+
+    grid_c50 = np.linspace(lo[1], hi[1], _NR_GRID[0])[:, None, None]
+    grid_n = np.geomspace(lo[2], hi[2], _NR_GRID[1])[None, :, None]
+    amp, b, sse = _best_amplitudes(shape(grid_c50, grid_n), y, baseline)
+    sse = np.where(np.isfinite(sse), sse, np.inf)
+    starts = np.argwhere(sse == minimum_filter(sse, size=3, mode="nearest"))
+    starts = starts[np.argsort(sse[tuple(starts.T)], kind="stable")][:_NR_STARTS]
 
     def fun(q):
-        rmax, logc50, n = q[:3]
-        b = q[3] if baseline else 0.0
-        # c^n / (c^n + c50^n) = 1 / (1 + (c50 / c)^n), written with tanh: no overflow
-        return b + rmax * 0.5 * (1.0 - np.tanh(0.5 * n * (logc50 - logc))) - y
+        return (q[3] if baseline else 0.0) + q[0] * shape(q[1], q[2]) - y
 
-    best, best_cost = None, np.inf
-    for c50_0 in np.geomspace(lo_c, hi_c * 10, 5):
-        for n0 in (1.0, 2.5):
-            q0 = np.array([1.5, np.log(c50_0), n0, 0.0][: len(lo)])
-            res = least_squares(fun, np.clip(q0, lo + 1e-9, hi - 1e-9), bounds=(lo, hi),
-                                method="trf", xtol=1e-12, ftol=1e-12, gtol=1e-12,
-                                max_nfev=2000)
-            if res.cost < best_cost:
-                best, best_cost = res.x, res.cost
+    def jac(q):
+        g = shape(q[1], q[2])
+        s, s_top = (_naka_rushton_sigmoid(x, q[1], q[2]) for x in (logc, top))
+        # d log s / dz = 1 - s at z = n (log c - log c50)
+        cols = [g, -q[2] * q[0] * g * (s_top - s),
+                q[0] * g * ((1.0 - s) * (dlogc - q[1]) - (1.0 - s_top) * (top - q[1]))]
+        return np.stack(cols + ([np.ones_like(s)] if baseline else []), 1)
+
+    # least_squares wants a start strictly inside the bounds; the grid's edges are on them
+    span = np.where(np.isfinite(hi), hi - lo, 1.0)
+    best = None
+    for i, j in starts:
+        q0 = np.array([amp[i, j], grid_c50[i, 0, 0], grid_n[0, j, 0], b[i, j]][: 3 + baseline])
+        res = least_squares(fun, np.clip(q0, lo + 1e-9 * span, hi - 1e-9 * span), jac=jac,
+                            bounds=(lo, hi), method="trf", xtol=1e-12, ftol=1e-12,
+                            gtol=1e-12, max_nfev=2000)
+        if best is None or res.cost < best.cost:
+            best = res
+    a, logc50, n = best.x[:3]
+    rmax = a * (1.0 + np.exp(n * (logc50 - top)))  # a / s(c_max), no 1 - tanh rounding
     ss_tot = ((y - y.mean()) ** 2).sum()
-    b = best[3] * scale if baseline else 0.0
-    return (np.array([best[0] * scale, np.exp(best[1]), best[2], b]),
-            1.0 - 2.0 * best_cost / ss_tot)
+    return (np.array([rmax * scale, np.exp(logc50), n, best.x[3] * scale if baseline else 0.0]),
+            1.0 - 2.0 * best.cost / ss_tot)

@@ -334,8 +334,9 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
     -------
     matplotlib.figure.Figure
         A new figure of two panels: orientation (deg) and spatial frequency
-        (cycles/pixel). Units whose orientation curve has no positive value
-        are not drawn.
+        (cycles/pixel), and a legend naming each drawn unit by its ``atom``
+        label. Units whose orientation curve has no positive value are not
+        drawn.
     """
     _check_result(tuning, "tuning", _TUNING_VARIABLES, "tuning_curves")
     plt = pyplot()
@@ -364,7 +365,9 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
         # NaN for a flat curve (no argmax): drawn flat about 0, not left out unseen
         pref = np.nan_to_num(tuning["peak_orientation"].values[u])
         x, y = _closed_orientation_curve(np.degrees(o - pref), oc / np.nanmax(oc))
-        ax1.plot(x, y, "-", lw=1, color=f"C{k % 10}", alpha=0.8)
+        ax1.plot(x, y, "-", lw=1, color=f"C{k % 10}", alpha=0.8,
+                 label=f"unit {tuning['atom'].values[u]}" if "atom" in tuning.coords
+                 else f"unit {u}")
         ax2.semilogx(f[by_f], fc[by_f] / max(np.nanmax(fc, initial=0.0), 1e-300), "o-", ms=3,
                      lw=1, color=f"C{k % 10}", alpha=0.8)
     units = np.asarray(drawn, dtype=int)  # the summary counts what is drawn
@@ -397,7 +400,12 @@ def plot_tuning_curves(tuning, units=None, max_units: int = 12, title=None):
     fig.suptitle(title or f"{len(units)} units shown; medians over these {len(units)}: "
                           f"circular variance {cv:.2f}, "
                           f"half-width {bw:.1f}°", fontsize=10)
-    fig.tight_layout()
+    if units.size:  # which colour is which unit: a small column right of both panels
+        fig.legend(*ax1.get_legend_handles_labels(), loc="center right", fontsize=6,
+                   handlelength=1.2, frameon=False)
+        fig.tight_layout(rect=(0, 0, 0.9, 1))
+    else:
+        fig.tight_layout()
     return fig
 
 
@@ -423,7 +431,9 @@ def plot_sparseness_histograms(sparse, title=None):
     fig, axes = plt.subplots(1, 4, figsize=(13, 3))
     count = sparse["active_count"].values
     axes[0].hist(count, bins=np.arange(count.max() + 2) - 0.5, color="C0")
-    axes[0].set_xlabel("active units per stimulus")
+    # each panel counts what its statistic is of: stimuli (or time bins) or units
+    rows = "time bins" if "time" in sparse["active_count"].dims else "stimuli"
+    axes[0].set_xlabel(f"active units per {'time bin' if rows == 'time bins' else 'stimulus'}")
     for ax, name, xlabel in (
         (axes[1], "lifetime_sparseness", "lifetime sparseness (Vinje-Gallant)"),
         (axes[2], "population_sparseness", "population sparseness (Treves-Rolls)"),
@@ -433,7 +443,9 @@ def plot_sparseness_histograms(sparse, title=None):
         v = v[np.isfinite(v)]
         ax.hist(v, bins=30, color="C0")
         ax.set_xlabel(xlabel)
-    axes[0].set_ylabel("count")
+    for ax, name in zip(axes, ("active_count", "lifetime_sparseness", "population_sparseness",
+                               "kurtosis")):
+        ax.set_ylabel(f"number of {'units' if 'atom' in sparse[name].dims else rows}")
     a = sparse.attrs
     fig.suptitle(title or (
         f"activity ratio {float(sparse['activity_ratio']):.3f}, "
