@@ -160,16 +160,21 @@ def path_attr(path) -> str:
     return str(check_path(path, kind="file or folder").resolve())
 
 
-def dictionary_working_bytes(n_atoms: int, n_features: int, n_samples: int) -> dict:
-    """The float64 arrays a study holds at once while it learns or codes with a
-    dictionary, in bytes: a lower bound of its working memory.
+def dictionary_working_bytes(n_atoms: int, n_features: int, n_samples: int,
+                             held: dict | None = None) -> dict:
+    """The arrays a study holds at once while it learns or codes with a dictionary,
+    in bytes: a lower bound of its working memory.
 
     Every solver that codes many patches (FISTA, LCA, OMP, the learners) builds the
     Gram matrix ``D D^T`` of ``n_atoms**2`` entries beside the dictionary and the
-    patches; its step size, the largest eigenvalue of that Gram
-    (:func:`v1model.inference._common.spectral_norm_gram`), builds the smaller of
-    ``D D^T`` and ``D^T D`` again, and the eigensolver copies it. The codes, the
-    solvers' other buffers and the interpreter come on top.
+    patches (float64 counted); its step size, the largest eigenvalue of that Gram
+    (:func:`v1model.inference._common.spectral_norm_gram`), holds one float64 array
+    of the smaller of ``D D^T`` and ``D^T D`` more: a copy of the solver's own Gram
+    when that is the smaller one, ``D^T D`` otherwise (LAPACK works in it: no
+    second copy since 2026-12-07, when ``np.linalg.eigvalsh``'s copy and, in FISTA
+    and IHT, a second ``D D^T`` went). ``held`` adds what the study itself keeps
+    beside them. The codes, the solvers' other buffers and the interpreter come on
+    top.
 
     Parameters
     ----------
@@ -179,21 +184,28 @@ def dictionary_working_bytes(n_atoms: int, n_features: int, n_samples: int) -> d
         Pixels of a patch.
     n_samples : int
         Patches held at once (training and evaluation patches together).
+    held : dict, optional
+        What the study holds besides, ``{description: bytes}``, e.g.
+        ``{"3x40000x10000 float32 learned dictionaries": 4.8e9}``: the description
+        names it in :func:`check_dictionary_memory`'s message.
 
     Returns
     -------
     dict
-        ``{"Gram matrix": ..., "spectral norm": ..., "dictionary": ..., "patches": ...}``,
-        bytes as floats (no overflow for any size given).
+        ``{"Gram matrix": ..., "spectral norm": ..., "dictionary": ..., "patches": ...}``
+        and the entries of ``held``, bytes as floats (no overflow for any size given).
     """
     item = float(np.dtype(np.float64).itemsize)
     k, n, m = float(n_atoms), float(n_features), float(n_samples)
-    return {"Gram matrix": item * k * k, "spectral norm": 2 * item * min(k, n) ** 2,
-            "dictionary": item * k * n, "patches": item * m * n}
+    parts = {"Gram matrix": item * k * k, "spectral norm": item * min(k, n) ** 2,
+             "dictionary": item * k * n, "patches": item * m * n}
+    for name, nbytes in (held or {}).items():
+        parts[name] = float(nbytes)
+    return parts
 
 
 def check_dictionary_memory(n_atoms: int, n_features: int, n_samples: int,
-                            given: str) -> None:
+                            given: str, held: dict | None = None) -> None:
     """Refuse, before anything is allocated, a dictionary whose working memory
     (:func:`dictionary_working_bytes`) exceeds the memory still available to this
     process: :func:`v1model.validation.physical_memory` (the RAM, a control group's
@@ -211,6 +223,8 @@ def check_dictionary_memory(n_atoms: int, n_features: int, n_samples: int,
     ----------
     n_atoms, n_features, n_samples : int
         As in :func:`dictionary_working_bytes`.
+    held : dict, optional
+        As in :func:`dictionary_working_bytes`.
     given : str
         The study parameters that set these sizes, as the user gave them, e.g.
         ``"patch_size=100, n_atoms=20000"``: the message names them.
@@ -223,7 +237,7 @@ def check_dictionary_memory(n_atoms: int, n_features: int, n_samples: int,
     """
     from v1model.validation import address_space_limit, physical_memory
 
-    parts = dictionary_working_bytes(n_atoms, n_features, n_samples)
+    parts = dictionary_working_bytes(n_atoms, n_features, n_samples, held)
     needed = sum(parts.values())
     limit = physical_memory()
     if limit is None:
@@ -236,14 +250,15 @@ def check_dictionary_memory(n_atoms: int, n_features: int, n_samples: int,
     if needed <= available:
         return
     gib = 2.0**30
+    extra = "".join(f", and the {name} ({parts[name]:.3g} bytes)" for name in held or {})
     raise ValueError(
         f"{given} needs at least {needed:.4g} bytes ({needed / gib:.3g} GiB) of working "
         f"memory: the {n_atoms}x{n_atoms} Gram matrix D D^T ({parts['Gram matrix']:.3g} "
-        f"bytes), two more of the smaller Gram for its spectral norm "
+        f"bytes), one more of the smaller Gram for its spectral norm "
         f"({parts['spectral norm']:.3g} bytes), the {n_atoms}x{n_features} dictionary "
         f"({parts['dictionary']:.3g} bytes) "
         f"and {n_samples} patches of {n_features} pixels ({parts['patches']:.3g} bytes), "
-        f"float64; this process may use {available:.4g} bytes ({available / gib:.3g} GiB: "
+        f"float64{extra}; this process may use {available:.4g} bytes ({available / gib:.3g} GiB: "
         f"the RAM, a control group's or ulimit -v's limit, {limit:.4g} bytes, less the "
         f"{in_use:.3g} it holds); lower patch_size or the number of atoms")
 

@@ -185,6 +185,10 @@ CODERS = ("learned_spikes", "gammatone_spikes", "random_spikes", "block_dct",
           "block_dct_4x")
 #: fidelities of the comparison, dB of signal-to-residual ratio
 TARGET_SNR_DB = (5.0, 10.0, 15.0, 20.0)
+#: ``attrs["final_reconstruction_error"]`` averages the training relative error of the
+#: last this many updates (fewer when the run has fewer), recorded as
+#: ``attrs["final_reconstruction_error_updates"]``
+FINAL_ERROR_UPDATES = 20
 
 
 @checks_parameters
@@ -355,9 +359,12 @@ def run(
         ``control_median_envelope_skewness``; learning ``history_objective``,
         ``history_reconstruction_error``, ``history_fraction_active``,
         ``history_n_unconverged`` (training crops left short at ``max_iter``)
-        (update); the spikegram of held-out excerpt 0: ``excerpt`` and
-        ``excerpt_reconstruction`` (excerpt_time) and ``spike_kernel``,
-        ``spike_onset`` (s), ``spike_amplitude`` (spike);
+        (update), and ``attrs["final_reconstruction_error"]``, the mean of
+        ``history_reconstruction_error`` over the last
+        ``attrs["final_reconstruction_error_updates"]`` updates
+        (:data:`FINAL_ERROR_UPDATES`, or all when fewer); the spikegram of
+        held-out excerpt 0: ``excerpt`` and ``excerpt_reconstruction`` (excerpt_time)
+        and ``spike_kernel``, ``spike_onset`` (s), ``spike_amplitude`` (spike);
         ``coefficients_per_second`` (coder, target_snr): the non-zero
         coefficients each code needs per second of held-out sound at each
         fidelity (matching-pursuit spikes of the learned, gammatone and random
@@ -632,7 +639,9 @@ def run(
         eval_tol=EVAL_FISTA_TOL if method == "fista" else "None",
         # the top of the rate comparison's gammatone bank, a fraction of sample_rate
         gammatone_bank_top=BANK_TOP,
-        final_reconstruction_error=float(learned["reconstruction_error"].values[-20:].mean()),
+        final_reconstruction_error=float(
+            learned["reconstruction_error"].values[-FINAL_ERROR_UPDATES:].mean()),
+        final_reconstruction_error_updates=min(FINAL_ERROR_UPDATES, n_hist),
         block_dct_per_learned_spike_15db=float(
             ds["coefficients_per_second"].sel(coder="block_dct", target_snr=15.0)
             / ds["coefficients_per_second"].sel(coder="learned_spikes", target_snr=15.0)),

@@ -66,6 +66,9 @@ QUICK_DEFAULTS = {
     "target": ("numpy", "cython"),
     "dictionary_updates": (100, 300),
 }
+#: patches the dictionary is learned on (from the training part of the images), recorded
+#: in attrs as ``learning_pool_size``
+LEARNING_POOL_SIZE = 20000
 #: parameters whose default None ``run`` computes from others: n_atoms is patch_size**2
 #: (a complete dictionary) at any patch size, as olshausen-field-1996's
 DEFAULTS_FOLLOW = {"n_atoms": ("patch_size",)}
@@ -129,8 +132,10 @@ def run(
         atom); ``spiking_error`` over ``t_stop`` and ``ode_error`` over
         ``ode_time``; ``correlation`` and ``relative_error`` over ``encoder``;
         spikes of the first ``n_raster`` samples; ``dictionary`` (atom, y, x).
-        ``attrs["spiking_run_time"]`` is the wall-clock time (s) of the spiking
-        run: the one attr that differs between runs of one seed.
+        ``attrs["learning_pool_size"]``: the patches the dictionary was learned on
+        (:data:`LEARNING_POOL_SIZE`). ``attrs["spiking_run_time"]`` is the wall-clock
+        time (s) of the spiking run: the one attr that differs between runs of one
+        seed.
     """
     import inspect
 
@@ -176,6 +181,11 @@ def run(
     simulation_parameters(lam, duration, dt, tau_m, tau_syn, target=target, seed=seed,
                           **defaults)
     check_int(n_raster, "n_raster", minimum=0)  # "abc" would fail once everything has run
+    # the dictionary is learned on a pool of LEARNING_POOL_SIZE patches (below). Checked
+    # before the synapses: a patch_size too big fails both, and that check named
+    # n_patches=20 ("at most 0 would fit"), not the patch_size that made it so
+    check_dictionary_memory(n_atoms, patch_size**2, LEARNING_POOL_SIZE + n_patches,
+                            f"patch_size={patch_size}, n_atoms={n_atoms}")
     # one synapse per pair of atoms per patch (a learned dictionary's Gram matrix has no
     # zero off its diagonal): spiking_lca refused a batch too big for the memory only after
     # the dictionary was learned and FISTA and the ODE had run, naming its own n_samples
@@ -185,15 +195,12 @@ def run(
     check_bool(progress, "progress")  # "abc" would be truthy
     net = SparseCodingNetwork(n_atoms=n_atoms, patch_shape=(patch_size, patch_size), lam=lam,
                               threshold="nonneg", tau=tau_m)
-    # the dictionary is learned on a pool of 20000 patches (below)
-    check_dictionary_memory(n_atoms, patch_size**2, 20000 + n_patches,
-                            f"patch_size={patch_size}, n_atoms={n_atoms}")
     parameters_checked()  # a sweep's pre-flight stops here, before any work
 
     imgs, prewhitened = load_whitened(images, prewhitened, name="images")
     patch_size = check_patch_size(patch_size, imgs.shape, name="patch_size")
     train, held_out, split = held_out_split(imgs, patch_size)
-    pool = sample_patches(train, patch_size, 20000, seed=rng)
+    pool = sample_patches(train, patch_size, LEARNING_POOL_SIZE, seed=rng)
     X = sample_patches(held_out, patch_size, n_patches, seed=rng)
 
     from studies._shortfall import named_by_study
@@ -295,8 +302,8 @@ def run(
         study=NAME, reference=REFERENCE, quick=int(quick), seed=seed_attr(seed),
         images=image_source_attr(images),
         prewhitened=int(bool(prewhitened)), patch_size=patch_size, n_atoms=n_atoms,
-        n_patches=n_patches, lam=lam, dictionary_updates=dictionary_updates, duration=duration,
-        **split,
+        n_patches=n_patches, lam=lam, dictionary_updates=dictionary_updates,
+        learning_pool_size=LEARNING_POOL_SIZE, duration=duration, **split,
         dt=dt, tau_m=tau_m, tau_syn=tau_syn, target=target, n_raster=n_raster,
         transient_fraction=spk.attrs["transient_fraction"],
         spiking_run_time=spk.attrs["run_time"], n_synapses=spk.attrs["n_synapses"],

@@ -36,6 +36,7 @@ def test_spiking_lca_study_refuses_patches_whose_synapses_do_not_fit_before_any_
     ODE had run (17 s in quick mode, minutes at full size), naming its own n_samples, an
     argument the study's user never gave. Under a 128 MiB limit, at 65 bytes per synapse
     and 64 * 63 = 4032 synapses per patch (quick mode), 512 patches fit, 1000 do not."""
+    import studies._checks
     import v1model.validation
     from studies import get_study
     from v1model import SparseCodingNetwork
@@ -44,6 +45,9 @@ def test_spiking_lca_study_refuses_patches_whose_synapses_do_not_fit_before_any_
         raise AssertionError("the study learned a dictionary for patches it cannot simulate")
 
     monkeypatch.setattr(v1model.validation, "physical_memory", lambda: 2.0**27)
+    # the dictionary's memory check comes first and counts what this process holds (more
+    # than 128 MiB under pytest): held at 0, its 11 MB pass and the synapses are refused
+    monkeypatch.setattr(studies._checks, "_memory_in_use", lambda address_space: 0.0)
     monkeypatch.setattr(SparseCodingNetwork, "learn", learn)
     with pytest.raises(ValueError, match=r"^n_patches=1000 patches of n_atoms \* \(n_atoms - "
                                          r"1\) = 4032 inhibitory synapses each, .* \(at most "
@@ -134,6 +138,16 @@ def test_spiking_lca_study_draws_no_raster_without_kept_spikes(tiny_spiking_lca_
     names = [p.name for p in study.plot(ds, tmp_path)]
     assert names == ["spiking-lca_scatter.png", "spiking-lca_error_vs_time.png"]
     assert not (tmp_path / "spiking-lca_raster.png").exists()
+
+
+def test_spiking_lca_study_records_its_learning_pool(tiny_spiking_lca_study):
+    """The dictionary is learned on LEARNING_POOL_SIZE (20000) patches, a number the
+    result did not record (tests/studies/test_recorded_literals.py checks that the
+    learner gets that pool)."""
+    from studies.spiking_lca import LEARNING_POOL_SIZE
+
+    _, ds = tiny_spiking_lca_study
+    assert ds.attrs["learning_pool_size"] == LEARNING_POOL_SIZE == 20000
 
 
 def test_spiking_lca_study_codes_are_in_units_of_x(tiny_spiking_lca_study):

@@ -144,6 +144,23 @@ def test_dataset_units_parameters_and_figures(fsdd_run, tmp_path):
         assert p.exists() and p.read_bytes()[:4] == b"\x89PNG", p
 
 
+def test_final_reconstruction_error_averages_the_recorded_updates(fsdd_run):
+    """``final_reconstruction_error`` is the mean training error of the last
+    FINAL_ERROR_UPDATES (20) updates, a number the result did not record: attrs now
+    say how many, and the value is that mean of the recorded history (not its last
+    value, nor the whole run's mean)."""
+    from studies.smith_lewicki_2006_convolutional import FINAL_ERROR_UPDATES
+
+    ds = fsdd_run
+    assert FINAL_ERROR_UPDATES == 20
+    used = ds.attrs["final_reconstruction_error_updates"]
+    history = ds["history_reconstruction_error"].values
+    assert used == 20 < history.size
+    assert ds.attrs["final_reconstruction_error"] == pytest.approx(
+        history[-20:].mean(), rel=1e-12)
+    assert history[-20:].mean() != pytest.approx(history.mean(), rel=1e-6)
+
+
 def test_spikegram_rebuilds_its_excerpt(fsdd_run):
     """The spikes of the held-out excerpt, placed back as sign-normalised kernels
     at their onsets, give the stored reconstruction, as far from the excerpt as

@@ -52,7 +52,11 @@ def ista_weights(D, lam, dtype=np.float64):
     L = spectral_norm_gram(D64) * STEP_MARGIN
     k = D64.shape[0]
     W_e = D64 / L
-    S = np.eye(k) - (D64 @ D64.T) / L
+    # I - G / L in place (the same values: 0 - x = -x and 1 - x = -x + 1 exactly): eye(k)
+    # and G / L beside G held three float64 Grams
+    S = D64 @ D64.T
+    S /= -L
+    S[np.diag_indices(k)] += 1.0
     theta = np.full(k, lam / L)
     return W_e.astype(dtype), S.astype(dtype), theta.astype(dtype)
 

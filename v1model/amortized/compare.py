@@ -350,7 +350,8 @@ def solver_error_by_iteration(X, D, lam, n_iter, *, target=None, target_tol=1e-8
                                _names=("X", "target_tol", "target"))
     target = check_shape(check_array(target, "target", ndim=2, dims=CODE_DIMS), "target",
                          (X.shape[0], D.shape[0]))
-    G, B, L = D @ D.T, X @ D.T, spectral_norm_gram(D)
+    G, B = D @ D.T, X @ D.T
+    L = spectral_norm_gram(D, G)  # from G where it is the smaller Gram, as fista's
     error, objective = np.empty((2, n_iter)), np.empty((2, n_iter))
     X64, D64 = X.astype(np.float64), D.astype(np.float64)
     # every iteration is a few products of all the samples with small matrices: one BLAS

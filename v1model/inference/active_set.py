@@ -72,6 +72,7 @@ from ._common import (
     STEP_MARGIN,
     check_warm_start,
     drive_scale,
+    eigenvalues_in_place,
     history_dataset,
     history_record,
     validate_problem,
@@ -309,7 +310,7 @@ def _step_and_rank(D, dtype):
     """
     D64 = np.asarray(D, dtype=np.float64)
     small = D64 @ D64.T if D64.shape[0] <= D64.shape[1] else D64.T @ D64
-    ev = np.linalg.eigvalsh(small)
+    ev = eigenvalues_in_place(small)  # not eigvalsh's copy of small, beside the solver's G
     sv = np.sqrt(np.clip(ev, 0.0, None))
     size = max(D.shape)
     cutoff = sv[-1] * max(size * np.finfo(dtype).eps, np.sqrt(size * np.finfo(np.float64).eps))

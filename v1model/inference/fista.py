@@ -22,6 +22,7 @@ from ._common import (
     STEP_MARGIN,
     check_warm_start,
     confirm_by_gap,
+    gram_top_eigenvalue,
     history_dataset,
     history_record,
     spectral_norm_gram,
@@ -187,7 +188,8 @@ def fista(
     block = n if return_history else BLOCK_SIZE
     if _stats is not None:  # counts of this call only
         _stats["matmul_rows"] = 0
-    L = spectral_norm_gram(D)
+    # from G itself where it is the smaller Gram: not a second D D^T and eigvalsh's copy
+    L = spectral_norm_gram(D, G)
     n_iter, left_rows = 0, []
     # B = X D^T one block at a time (samples are independent): not an (n, n_atoms) array;
     # one BLAS thread when an iteration's products are small (v1model._blas, as lca)
@@ -284,12 +286,15 @@ def fista_iterate(A, B, G, lam, *, max_iter, tol, positive=False, restart=True,
     n, k = A.shape
     dtype = A.dtype
     if L is None:
-        L = float(np.linalg.eigvalsh(G.astype(np.float64))[-1])
+        L = gram_top_eigenvalue(G)
     L *= STEP_MARGIN
     n_iter_max, n_left = 0, 0
     if step == "constant":
-        # Z = Y - (Y G - B) / L = Y (I - G / L) + B / L : one matmul, one add
-        M = np.eye(k, dtype=dtype) - dtype.type(1.0 / L) * G
+        # Z = Y - (Y G - B) / L = Y (I - G / L) + B / L : one matmul, one add; M built
+        # in place (eye(k) - G / L held eye and G / L beside G: three Gram-sized arrays;
+        # the same values, as 0 - x = -x and 1 - x = -x + 1 exactly)
+        M = G * dtype.type(-1.0 / L)
+        M[np.diag_indices(k)] += dtype.type(1.0)
         thr = dtype.type(lam / L)
     for start in range(0, n, block_size):
         rows = np.arange(start, min(start + block_size, n))

@@ -157,8 +157,14 @@ def iht(X, D, n_nonzero=None, *, lam=None, positive=False, tol=1e-4, max_iter=10
     G = D @ D.T
     if looks_transposed(D) is None:  # a transposed D is warned of as such
         _warn_unequal_norms(np.diag(G), _names[1])
-    mu = 1.0 / (spectral_norm_gram(D) * STEP_MARGIN)
-    M = np.eye(k, dtype=dtype) - dtype.type(mu) * G
+    # from G where it is the smaller Gram; M overwrites G, which nothing reads past here:
+    # eye(k) - mu G beside G held three Gram-sized arrays (the same values: 0 - x = -x
+    # and 1 - x = -x + 1 exactly)
+    mu = 1.0 / (spectral_norm_gram(D, G) * STEP_MARGIN)
+    M = G
+    del G
+    M *= dtype.type(-mu)
+    M[np.diag_indices(k)] += dtype.type(1.0)
     Bs = (X @ D.T) * dtype.type(mu)
     thr = None if lam is None else dtype.type(lam_checked * np.sqrt(mu))
     kind = "hard" if lam is not None else "soft"  # penalty used in the history
