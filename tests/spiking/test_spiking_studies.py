@@ -89,7 +89,10 @@ def test_sailnet_study_inhibition_tracks_overlap(tmp_path):
     from v1model.spiking import rf_spread
 
     study = get_study("zylberberg-2011-sailnet")
-    ds = study.run(quick=True, seed=1, n_updates=1200, n_eval=500, n_brian2=10,
+    # 2000 updates: learning on the training 80% of each image's columns (held-out split),
+    # 1200 left the median spread at 0.88-0.90x a random field's over seeds 0-2 (measured
+    # 2026-12-07); 2000 gives 0.87-0.88x (seed 1: 2.73 against 3.15)
+    ds = study.run(quick=True, seed=1, n_updates=2000, n_eval=500, n_brian2=10,
                    progress=False)
     # similar receptive fields inhibit each other most, as in the paper
     assert float(ds["overlap_correlation"]) > 0.4
