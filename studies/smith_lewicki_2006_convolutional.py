@@ -61,7 +61,7 @@ Defaults and their sources
   stayed noise-like (median power in band 0.44), and 8 crops per update
   gave 0.38 where 16 gave 0.58-0.60 (quick runs, seeds 0 and 1,
   2026-12-06). FISTA: ``lam = 2`` (units of the unit-RMS excerpts; ~20% of
-  the energy left, 0.13-0.14 non-zero coefficients per sample on held-out
+  the energy left, 0.13-0.16 non-zero coefficients per sample on held-out
   excerpts, 2026-12-07; ``lam = 0.5`` gave tonal, non-localized kernels) on
   8 excerpts of 256 samples (whole: the crop) per update.
 - Quick: 100 updates; full: 1,500 updates. The white-noise control learns

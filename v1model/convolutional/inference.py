@@ -60,7 +60,9 @@ def encode(X, kernels, lam, *, method: str = "lca", stride=None, boundary: str |
         Whole signals: images (n_images, height, width) or sounds
         (n_sounds, n_times), e.g. whitened. An ``xarray.DataArray`` is read by
         dim name (sounds ``(sample, time)``, images ``(sample, y, x)`` or
-        ``(image, y, x)``, in any order). Every signal axis is spatial:
+        ``(image, y, x)``, in any order); sounds that carry a rate
+        (``attrs["sample_rate_hz"]`` or a ``time`` coordinate in s) must be at
+        the kernels' own, when they carry one. Every signal axis is spatial:
         colour images ``(n, C, height, width)`` with kernels ``(n_kernels, C,
         kh, kw)`` are volumes ``C`` deep, coded at ``2C - 1`` positions along
         the channels under ``"full"``; only ``boundary="valid"`` sums over

@@ -33,7 +33,7 @@ from ..learning._atoms import normalize_rows
 from ..progress import check_progress, progress_bar
 from ..validation import (array_shape, as_generator, check_array, check_choice, check_dtype,
                           check_fits_in_memory, check_int, check_nonnegative, check_positive,
-                          describe, refuse_unused_settings)
+                          describe, refuse_unused_settings, sample_rate_by_labels)
 from .inference import METHODS, _solve_blocks
 from .operator import (BOUNDARIES, ConvolutionalDictionary, _check_axes, check_geometry,
                        check_sample_rate, kernel_dims, kernels_by_dim_name,
@@ -180,7 +180,9 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
         :func:`stimuli.audio.load_wav_folder`), > 0 and finite. With it the
         kernels' ``lag`` coordinate is in seconds and
         ``attrs["sample_rate_hz"]`` records it; without it, lags are sample
-        indices and ``attrs["time_units"]`` says so.
+        indices and ``attrs["time_units"]`` says so. Default: the rate that
+        a DataArray ``images`` of sounds carries (``attrs["sample_rate_hz"]``
+        or a ``time`` coordinate in s), which a rate given must agree with.
     progress : bool or None, default True
         A progress bar over updates (None: once the call has run 2 s,
         :mod:`v1model.progress`).
@@ -305,6 +307,10 @@ def learn_kernels(images, n_kernels: int, kernel_size, *, stride=1, lam: float |
             raise ValueError(f"duplicate_tol={duplicate_tol!r} is a correlation; use a value "
                              "in (0, 1), or None to keep duplicates")
     sample_rate = check_sample_rate(sample_rate, d)
+    if d == 1:
+        # sounds labelled with their rate carry it: the kernels' lag was left in samples
+        # (no rate recorded), and another rate given beside it was taken unsaid
+        sample_rate = sample_rate_by_labels(given, sample_rate, "images", time_dims=("time",))
     check_progress(progress)
     # recorded before the initial kernels are drawn: a Generator's state is the run's start
     seed_record = seed_attr(seed, before_use=True)

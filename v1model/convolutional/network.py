@@ -20,8 +20,8 @@ from ..io import SavedAsDataset, attach_history, continue_history, detach_histor
 from ..validation import (CheckedAttribute, array_shape, check_array, check_choice, check_int,
                           check_nonnegative, check_positive, refuse_unused_settings,
                           sample_rate_by_labels)
-from .operator import (BOUNDARIES, _check_axes, check_sample_rate, kernel_dims,
-                       kernels_by_dim_name, lag_coordinate, time_attrs)
+from .operator import (BOUNDARIES, _check_axes, check_sample_rate, check_signal_rate,
+                       kernel_dims, kernels_by_dim_name, lag_coordinate, time_attrs)
 
 __all__ = ["ConvolutionalNetwork"]
 
@@ -251,10 +251,15 @@ class ConvolutionalNetwork(SavedAsDataset):
             use (or any ``method`` or ``threshold`` with ``backend="spiking"``),
             ``stride`` or ``boundary`` in ``kwargs`` (the network's own are
             used), or a ``sample_rate`` in ``kwargs`` for the ODE backend
-            (its codes are arrays, without times) or other than the network's.
+            (its codes are arrays, without times) or other than the network's,
+            or sounds ``X`` that carry another rate than the network's
+            (``attrs["sample_rate_hz"]`` or a ``time`` coordinate in s).
         """
         self._require_kernels()
         backend = check_choice(backend, "backend", BACKENDS)
+        # sounds labelled with another rate than the network's: coded unsaid before (the
+        # solvers get the kernels as an array, without the network's rate)
+        check_signal_rate(X, self.sample_rate, "X", "the network's kernels")
         geometry = dict(stride=self.stride, boundary=self.boundary)
         for name in geometry:  # a bare TypeError ("multiple values") in the solver else
             if name in kwargs:
@@ -359,8 +364,9 @@ class ConvolutionalNetwork(SavedAsDataset):
             Passed to :func:`~v1model.convolutional.learn_kernels`
             (``n_updates``, ``batch_size``, ``crop_size``, ``method``,
             ``seed``, ...). ``sample_rate`` (sounds, Hz) defaults to the
-            network's; a network without one adopts the one given, and a
-            network with one refuses another.
+            network's, else to the one a DataArray ``images`` of sounds
+            carries; a network without one adopts it, and a network with
+            one refuses another.
 
         Returns
         -------
@@ -404,7 +410,9 @@ class ConvolutionalNetwork(SavedAsDataset):
                            threshold=self.threshold, boundary=self.boundary,
                            init=self.kernels, **kwargs)
         self.kernels = ds["kernels"].values.astype(np.float64)
-        self.sample_rate = rate  # adopted: the kernels are now those of sounds at this rate
+        # adopted: the kernels are now those of sounds at this rate (the one given, the
+        # network's, or the one the sounds carry, which learn_kernels took)
+        self.sample_rate = ds.attrs.get("sample_rate_hz", rate)
         # the kernels and their axes (the kernel index, the lag in s) go with them: the
         # history is over update only, as save() writes it (an orphan kernel coordinate
         # made the history in memory differ from the one loaded)

@@ -176,6 +176,42 @@ def time_attrs(sample_rate: float | None) -> dict:
     return {"sample_rate_hz": sample_rate, "time_units": "s"}
 
 
+def check_signal_rate(X, rate: float | None, name: str, whose: str) -> None:
+    """Refuse sounds ``X`` that carry a sample rate other than ``rate`` (Hz).
+
+    An ``xarray.DataArray`` of sounds carries its rate in ``attrs["sample_rate_hz"]``
+    or in a ``time`` coordinate in seconds (:func:`~v1model.validation.sample_rate_by_labels`);
+    arrays and DataArrays without either carry none, and pass.
+
+    Parameters
+    ----------
+    X : object
+        The signals as given.
+    rate : float or None
+        The rate the kernels are for (Hz); None checks nothing.
+    name : str
+        Name of ``X`` in the message.
+    whose : str
+        What ``rate`` belongs to, in the message (e.g. ``"the kernels"``).
+
+    Raises
+    ------
+    ValueError
+        When ``X`` carries a rate that differs from ``rate`` by more than 1e-6
+        of it, naming both: the same kernels at another rate are other filters
+        (every frequency scaled by the ratio), and the codes came back unsaid.
+    """
+    if rate is None:
+        return
+    theirs = sample_rate_by_labels(X, None, name, time_dims=("time",))
+    if theirs is not None and abs(theirs - rate) > 1e-6 * rate:
+        raise ValueError(
+            f"{name} is sampled at {theirs:g} Hz (its attrs['sample_rate_hz'] or its 'time' "
+            f"coordinate in s), but {whose} are for {rate:g} Hz: the same kernels at another "
+            f"rate are other filters; resample {name} to {rate:g} Hz, or use kernels "
+            f"learned at {theirs:g} Hz")
+
+
 def lag_coordinate(n_taps: int, sample_rate: float) -> tuple:
     """A sound kernel's ``lag`` coordinate in seconds, for ``xarray``.
 
@@ -384,7 +420,10 @@ class ConvolutionalDictionary:
         ----------
         X : array_like, shape (n_samples, *signal_shape) or signal_shape
             Signals; an ``xarray.DataArray`` naming :data:`SIGNAL_DIMS` (and
-            ``sample`` or ``image``) in another order is read by name.
+            ``sample`` or ``image``) in another order is read by name. Sounds
+            that carry a rate (``attrs["sample_rate_hz"]`` or a ``time``
+            coordinate in s) must be at the dictionary's :attr:`sample_rate`,
+            when it has one.
         name : str, default "X"
             Name of ``X`` in error messages.
 
@@ -392,7 +431,15 @@ class ConvolutionalDictionary:
         -------
         ndarray, shape (n_samples, *signal_shape)
             In the dictionary's ``dtype``.
+
+        Raises
+        ------
+        ValueError
+            For signals of another shape, non-finite values, or sounds at
+            another rate than the kernels' (:func:`check_signal_rate`).
         """
+        # sounds labelled with another rate than the kernels': coded unsaid before
+        check_signal_rate(X, self.sample_rate, name, "the dictionary's kernels")
         X = check_array(signals_by_dim_name(X, self.ndim, name), name, dtype=self.dtype)
         if X.ndim not in (self.ndim, self.ndim + 1):  # either may be wrong: name both
             raise ValueError(

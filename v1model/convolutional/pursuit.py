@@ -54,7 +54,8 @@ def matching_pursuit(X, kernels, n_nonzero=None, *, tol=None, snr_db=None, strid
     ----------
     X : array_like, shape (n_samples, *signal_shape) or signal_shape
         Whole signals: sounds (n_sounds, n_times) or images (n_images,
-        height, width); a DataArray read by dim name, as in :func:`encode`.
+        height, width); a DataArray read by dim name (and its rate checked), as
+        in :func:`encode`.
         Every signal axis is spatial: a leading channel axis is one the
         kernels slide along, as in :func:`encode`.
     kernels : array_like, shape (n_kernels, *kernel_shape) or ConvolutionalDictionary

@@ -25,7 +25,7 @@ import xarray as xr
 from ..convolutional.gram import gram_matrix
 from ..convolutional.inference import as_dictionary
 from ..progress import check_progress
-from ..validation import as_generator, check_bool
+from ..validation import as_generator, check_bool, sample_rate_by_labels
 from . import _brian
 from .lca import (_membrane_time_constant, _run_network, _warn_coarse, _warn_saturated,
                   _window_steps, simulation_parameters)
@@ -123,7 +123,9 @@ def spiking_convolutional_lca(
         or its ``lag`` in s, as :func:`~v1model.convolutional.learn_kernels`
         gives it) or a :class:`~v1model.convolutional.ConvolutionalDictionary`'s
         ``sample_rate``, which is then taken (and one given must agree with,
-        checked before Brian2 builds anything). Not the simulated time of
+        checked before Brian2 builds anything), else the rate that sounds
+        ``X`` given as a DataArray carry (``attrs["sample_rate_hz"]`` or a
+        ``time`` coordinate in s; one given must agree). Not the simulated time of
         ``duration``, ``dt`` and ``spike_time``.
 
     Returns
@@ -154,6 +156,7 @@ def spiking_convolutional_lca(
     """
     # a float32 dictionary object too: the network is float64 (as_dictionary converts)
     phi = as_dictionary(kernels, X, stride, boundary, np.float64)
+    given = X
     X = phi.check_signals(X, "X")
     # tau, the rate LCA's name, failed here as "unexpected keyword argument 'tau'"
     tau_m, tau_name = _membrane_time_constant(tau_m, tau)
@@ -165,6 +168,10 @@ def spiking_convolutional_lca(
     # before Brian2 builds anything; the dictionary holds the rate sound kernels carry
     # (as_dictionary: their lag in s or attrs["sample_rate_hz"]), a dictionary's own too
     sample_rate = phi.signal_sample_rate(sample_rate)
+    if phi.ndim == 1:
+        # sounds that carry their rate: the onsets in s (another rate given beside it
+        # labelled them at that rate, unsaid)
+        sample_rate = sample_rate_by_labels(given, sample_rate, "X", time_dims=("time",))
     rng = as_generator(seed)
     n, m = len(X), phi.n_coefficients
     # units in the order of as_matrix (kernel, then position): the dense spiking LCA on
