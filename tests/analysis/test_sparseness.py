@@ -599,6 +599,24 @@ def test_bad_axis_tuples_are_named(axis, error, match):
         hoyer_sparseness(codes, axis=axis)
 
 
+def test_an_int_in_an_axis_tuple_counts_code_dims_as_a_lone_int_does():
+    # axis=0 of codes (atom, sample) is refused as ambiguous (an int counts (sample, atom));
+    # axis=(0,) ran over the DataArray's own axis 0, the atoms, unsaid
+    import xarray as xr
+
+    A = np.abs(np.random.default_rng(3).standard_normal((6, 4)))  # (sample, atom)
+    da = xr.DataArray(A.T, dims=("atom", "sample"))
+    for f in (treves_rolls, hoyer_sparseness, kurtosis):
+        with pytest.raises(ValueError, match=r"axis=0 is ambiguous.*'sample'.*'atom'"):
+            f(da, axis=(0,))
+    # codes in (sample, atom) order: the tuple and the lone int agree, and the values are
+    # the plain array's along that axis (Treves-Rolls by its formula)
+    ordered = xr.DataArray(A, dims=("sample", "atom"))
+    tr = A.mean(axis=0) ** 2 / (A**2).mean(axis=0)
+    np.testing.assert_allclose(treves_rolls(ordered, axis=(0,)).values, tr, rtol=1e-12)
+    np.testing.assert_allclose(treves_rolls(da, axis=("sample",)).values, tr, rtol=1e-12)
+
+
 @pytest.mark.parametrize("f", [sparseness, activity_ratio, mean_active_count, code_class,
                                dead_units, lifetime_sparseness, population_sparseness])
 def test_code_statistics_of_convolutional_codes_say_how_to_flatten_them(f):

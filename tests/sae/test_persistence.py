@@ -167,6 +167,30 @@ def test_the_constructors_seed_saves_alone_unless_set_after_the_fit(planted):
     assert ds.attrs["training_seed"] == 3 and "constructor_seed" not in ds.attrs
 
 
+@pytest.mark.parametrize("constructor", [12345, "sequence"])
+@pytest.mark.parametrize("transfer", ["pickle", "deepcopy"])
+def test_fits_own_seed_is_still_saved_after_the_model_is_pickled(planted, transfer,
+                                                                  constructor):
+    """An int seed comes back from a pickle (joblib, dask, multiprocessing) as another
+    object: told apart by identity, the constructor's 12345 was saved instead of fit's
+    own 7, and the loaded model's fit trained another model."""
+    import copy
+    import pickle
+
+    X = planted[0][:300]
+    given = np.random.SeedSequence(12345) if constructor == "sequence" else constructor
+    sae = SparseAutoencoder(20, "topk", k=3, n_steps=5, batch_size=100, progress=False,
+                            seed=given).fit(X, seed=7)
+    moved = (pickle.loads(pickle.dumps(sae)) if transfer == "pickle"
+             else copy.deepcopy(sae))
+    ds = moved.to_dataset()
+    assert json.loads(ds.attrs["estimator_params"])["seed"] == 7
+    kept = seed_from_json(json.loads(ds.attrs["constructor_seed"]))
+    assert (kept.entropy if constructor == "sequence" else kept) == 12345
+    np.testing.assert_array_equal(SparseAutoencoder.from_dataset(ds).fit(X).components_,
+                                  sae.components_)
+
+
 def test_a_generator_of_a_foreign_bit_generator_warns_and_old_files_load(planted, tmp_path):
     """A bit generator that is not NumPy's has no state a file can hold: seed None, said
     aloud, and such a file loads unseeded, as those saved before Generators were kept."""

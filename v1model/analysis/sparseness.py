@@ -134,14 +134,23 @@ def _responses(values, name, axis, default, min_count=1):
 def _over_axes(values, name, axes):
     """``values`` with the ``axes`` (ints or dim names of a DataArray) flattened into its
     last axis, in their order: a DataArray stacked into the dim ``"units"``, which
-    :func:`_labelled` drops; a plain array reshaped."""
+    :func:`_labelled` drops; a plain array reshaped. An int counts a DataArray's dims
+    as :func:`~v1model.validation.axis_by_dim_name` does (``(sample, atom)`` order for
+    codes naming those dims, ambiguous ints refused)."""
     if not axes:
         raise ValueError(f"axis=() names no axis of {name}: give one or more")
     if isinstance(values, xr.DataArray):
-        for a in axes:  # a str is a dim name, an int counts the DataArray's own dims
-            if not isinstance(a, str):
-                check_axis(a, values.ndim)
-        dims = [a if isinstance(a, str) else values.dims[a] for a in axes]
+        dims = []
+        for a in axes:  # a str is a dim name
+            if isinstance(a, str):
+                dims.append(a)
+                continue
+            check_axis(a, values.ndim)
+            # an int counts (sample, atom) as a lone int axis does, refused where the
+            # DataArray's own order reads it otherwise: axis=(0,) of codes (atom, sample)
+            # ran over the atoms where axis=0 is the samples
+            ordered, _ = axis_by_dim_name(values, a, name, dims=code_dims(values))
+            dims.append(ordered.dims[a])
         missing = [d for d in dims if d not in values.dims]
         if missing:
             raise ValueError(f"axis={tuple(axes)!r}: {missing} not dims of {name}, whose dims "

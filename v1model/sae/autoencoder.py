@@ -758,7 +758,8 @@ class SparseAutoencoder(ScikitLearnParams, SavedAsDataset):
         made from (:meth:`_remember_seed`), unless ``seed`` was set since that fit (then
         the setting, as the dictionary learner saves it); and its record before use."""
         made = getattr(self, "_seed_at_fit", None)
-        if made is None or getattr(self, "_constructor_seed_at_fit", None) is not self.seed:
+        if made is None or not _same_seed(getattr(self, "_constructor_seed_at_fit", None),
+                                          self.seed):
             return self.seed, recorded_at_fit(self, self.seed)
         return made
 
@@ -1714,6 +1715,19 @@ def _labelled_as_data(X_hat, X):
     return xr.DataArray(X_hat, dims=ordered.dims, coords=ordered.coords,
                         attrs={"long_name": RECONSTRUCTION_LONG_NAME,
                                "units": X.attrs.get("units", "units of X")})
+
+
+def _same_seed(kept, seed) -> bool:
+    """Whether the ``seed`` setting is still ``kept``, the one it was at the last fit: the
+    same object, or an equal integer. By identity alone, an int seed came back from a
+    pickle (joblib, dask, multiprocessing) as another object, and :meth:`to_dataset`
+    saved the constructor's seed instead of the fit's, which trained another model (a
+    Generator or SeedSequence stays one object: pickle restores a shared object once)."""
+    if kept is seed:
+        return True
+    ints = (int, np.integer)
+    return (isinstance(kept, ints) and isinstance(seed, ints) and not isinstance(kept, bool)
+            and not isinstance(seed, bool) and int(kept) == int(seed))
 
 
 def _csr_by_blocks(blocks, n_samples, max_per_row=None):
