@@ -81,7 +81,8 @@ regions (sky, walls), so a few atoms learn that local mean or a slow ramp: a
 full run with seed 0 (150 s on the idle 2-core machine) gave 13 of 256 atoms
 with more than half their energy below 1.5 cycles per patch, 3 of them
 nearly flat (the paper's Fig. 4a has none); the others are localized and
-oriented (253 of 256 with a Gabor fit of R^2 >= 0.8). The 8x8 quick run has
+oriented (253 of 256 with a Gabor fit of R^2 >= 0.8; 252 after the held-out
+split, 2026-12-07). The 8x8 quick run has
 about 4 of 64 nearly flat or ramp-like atoms, counted by eye (2026-12-07): on
 8x8 patches 1.5 cycles per patch is where its Gabors sit, so the energy
 measure counts 16 there and does not separate them. Olshausen's own whitened images (``--images
@@ -115,11 +116,11 @@ the gain on the full run is a few atoms on one seed, and the analysis studies
 learn their dictionaries with this study's defaults: they are kept.
 
 Held-out statistics of the full run, seed 0 (the paper: kurtosis 20, 4.0
-bits, 10%): embedded photographs, kurtosis 56, 1.6 bits, error 5.6% of the
-variance (re-measured 2026-12-07 before the held-out split, 957 s on the loaded
-2-core box: 56.5, 1.58 bits, 5.60%; the 61 quoted before was measured before init="data" drew
-distinct samples, which changed this run's starting atoms; the Gabor-like
-count above was not re-measured); Olshausen's images, 37, 1.9 bits, 9.0%. The paper's own
+bits, 10%): embedded photographs, kurtosis 68, 1.4 bits, error 6.1% of the
+variance (re-measured 2026-12-07 after the held-out split, 353 s on the loaded
+2-core box: 68.2, 1.43 bits, 6.09%, and 252 of 256 atoms with a Gabor fit of
+R^2 >= 0.8; before the split, with distinct starting samples, 56.5, 1.58 bits,
+5.60%; the 61 quoted earlier predates both); Olshausen's images, 37, 1.9 bits, 9.0%. The paper's own
 configuration, ``--images`` Olshausen's images ``-p prior=cauchy -p
 n_atoms=192`` (re-measured 2026-12-06: 418 s on the shared 2-core box at
 load 7.5, 150 s of CPU; 168 s before, on a quieter box): localized,
